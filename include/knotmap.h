@@ -1,0 +1,424 @@
+/*
+ * knotmap.h -- the public C API of knotmap, a pressure-mapping signal
+ * processing toolkit: read recordings of pressure-sensor arrays (mats and
+ * sensor-wrapped foam rollers), condition them, find localized high-tension
+ * spots ("muscle knots") and write HDF5 results.
+ *
+ * This header is the whole contract and the manual.  Conventions:
+ *
+ *   - Names read km_<noun>_<verb>.  A km_ctx * comes first, outputs last.
+ *   - Every call that can fail returns a km_status (KM_OK == 0, errors < 0).
+ *     km_strerror() gives static text for a status; km_ctx_last_error()
+ *     gives the detail of the last failure on that context (for file errors
+ *     it starts with the file name and says where: "FILE: line 12: ...").
+ *     There is no global or thread-local error state.
+ *   - The library never prints, aborts, exits or reads the environment.
+ *   - Frames are borrowed views {data, rows, cols, row_stride}; the stride
+ *     is in elements.  Row-major float32.
+ *   - Objects that own resources are opaque, made by _create and released by
+ *     _free (which accepts NULL).  Work that depends only on the shape is
+ *     done at _create; _apply is a pure function of (object, input) into a
+ *     caller-owned output.
+ *   - Variable-length outputs go to caller buffers with a capacity; a buffer
+ *     too small returns KM_ERR_CAPACITY and writes the count needed.
+ *   - Thread safety: one km_ctx per thread.  Objects are safe to use from
+ *     several threads at once through their const/_apply functions, each
+ *     thread with its own km_ctx, unless a function says otherwise.  There
+ *     are no mutable globals.
+ *
+ * Defaults are written next to each parameter in [brackets].
+ */
+#ifndef KNOTMAP_H
+#define KNOTMAP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "knotmap_version.h" /* KM_VERSION_MAJOR/MINOR/PATCH/STRING, generated */
+
+#if defined(_WIN32) && defined(KM_BUILDING_SHARED)
+#define KM_API __declspec(dllexport)
+#elif defined(__GNUC__) && defined(KM_BUILDING_SHARED)
+#define KM_API __attribute__((visibility("default")))
+#else
+#define KM_API
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ======================================================================
+ * Status codes.  Values are stable: never renumbered, only appended.
+ * ==================================================================== */
+typedef enum km_status {
+    KM_OK = 0,
+    KM_ERR_INVALID = -1,     /* an argument is out of range or inconsistent */
+    KM_ERR_NOMEM = -2,       /* an allocation failed */
+    KM_ERR_CAPACITY = -3,    /* output buffer too small; count needed written */
+    KM_ERR_FORMAT = -4,      /* malformed input data (detail says file and where) */
+    KM_ERR_IO = -5,          /* reading or writing failed at the OS level */
+    KM_ERR_NOT_FOUND = -6,   /* the input file does not exist or cannot be opened */
+    KM_ERR_UNSUPPORTED = -7, /* a valid request this build cannot do */
+    KM_ERR_LIMIT = -8,       /* sizes beyond the library's caps (or overflow) */
+    KM_ERR_CREATE = -9,      /* the output cannot be created (folder, permission, clash) */
+    KM_ERR_CANCELLED = -10,  /* km_ctx_cancel() was called during the work */
+    KM_ERR_INTERNAL = -11    /* a bug in knotmap: please report it */
+} km_status;
+
+/* Static English text for a status.  Never NULL.  Thread-safe. */
+KM_API const char *km_strerror(km_status status);
+
+/* ======================================================================
+ * Version.  One source: the CMake project version.
+ * ==================================================================== */
+
+/* "x.y.z" of the library actually linked.  Thread-safe. */
+KM_API const char *km_version_string(void);
+/* x*10000 + y*100 + z of the library actually linked.  Thread-safe. */
+KM_API int km_version_number(void);
+
+/* ======================================================================
+ * Context: error detail, allocator, cancellation.  One per thread.
+ * ==================================================================== */
+typedef struct km_ctx km_ctx;
+
+/* Optional allocator hooks.  alloc(opaque, size) returns memory aligned for
+ * any type (at least 16 bytes) or NULL; free(opaque, p) accepts NULL. */
+typedef struct km_allocator {
+    void *(*alloc)(void *opaque, size_t size);
+    void (*free)(void *opaque, void *ptr);
+    void *opaque;
+} km_allocator;
+
+/* Create a context with malloc/free.  *out is NULL on failure.
+ * Errors: KM_ERR_INVALID (out NULL), KM_ERR_NOMEM.  Thread-safe. */
+KM_API km_status km_ctx_create(km_ctx **out);
+/* Create a context whose library allocations go through `allocator`
+ * (copied; NULL = malloc/free).  Objects created with a context must be
+ * freed while its allocator is still valid.  Thread-safe. */
+KM_API km_status km_ctx_create_with(const km_allocator *allocator, km_ctx **out);
+/* Free a context.  NULL is a no-op.  Not thread-safe on the same ctx. */
+KM_API void km_ctx_free(km_ctx *ctx);
+/* Detail of the last failure on this context: "" when none.  The text lives
+ * in the context and stays valid until the next call with it.  NULL ctx
+ * gives "".  Not thread-safe on the same ctx. */
+KM_API const char *km_ctx_last_error(const km_ctx *ctx);
+/* Status of the last failure on this context (KM_OK when none). */
+KM_API km_status km_ctx_last_status(const km_ctx *ctx);
+/* Forget the last error. */
+KM_API void km_ctx_clear_error(km_ctx *ctx);
+/* Ask long work running with this context (km_process, readers) to stop
+ * soon with KM_ERR_CANCELLED.  The ONLY function that may be called on a
+ * context from another thread or from a signal handler (it sets an atomic
+ * flag).  km_ctx_clear_error() does not clear it; km_ctx_reset_cancel() does. */
+KM_API void km_ctx_cancel(km_ctx *ctx);
+KM_API void km_ctx_reset_cancel(km_ctx *ctx);
+/* 1 when km_ctx_cancel() was called and not reset. */
+KM_API int km_ctx_cancelled(const km_ctx *ctx);
+
+/* ======================================================================
+ * Frame views: borrowed, row-major, stride in elements (>= cols).
+ * ==================================================================== */
+typedef struct km_frame {          /* read-only view */
+    const float *data;
+    int32_t rows;
+    int32_t cols;
+    ptrdiff_t row_stride;          /* elements between row starts [cols] */
+} km_frame;
+
+typedef struct km_frame_mut {      /* writable view */
+    float *data;
+    int32_t rows;
+    int32_t cols;
+    ptrdiff_t row_stride;
+} km_frame_mut;
+
+typedef struct km_mask {           /* validity mask view, 1 = valid taxel */
+    const uint8_t *data;
+    int32_t rows;
+    int32_t cols;
+    ptrdiff_t row_stride;
+} km_mask;
+
+/* Caps on what the library accepts: any larger grid or count is refused
+ * with KM_ERR_LIMIT before any allocation. */
+#define KM_MAX_DIM 65536           /* rows or cols */
+#define KM_MAX_TAXELS 16777216     /* rows * cols */
+
+/* ======================================================================
+ * Sessions: readers.  File I/O lives here (src/io).
+ * ==================================================================== */
+typedef enum km_format {
+    KM_FORMAT_AUTO = 0,    /* decide by content (then extension) */
+    KM_FORMAT_SESSION = 1, /* knotmap session HDF5 v1 */
+    KM_FORMAT_TEKSCAN = 2, /* Tekscan ASCII movie export (.asf/.csv) */
+    KM_FORMAT_XSENSOR = 3, /* XSENSOR CSV export */
+    KM_FORMAT_TEXT = 4,    /* text matrix */
+    KM_FORMAT_AUDIO = 5    /* WAV/W64/RF64/CAF/AIFF through libsndfile */
+} km_format;
+
+/* "auto", "session", "tekscan", "xsensor", "text", "audio"; NULL if unknown. */
+KM_API const char *km_format_name(km_format format);
+/* Parse a name as above into *out.  Errors: KM_ERR_INVALID. */
+KM_API km_status km_format_parse(const char *name, km_format *out);
+
+typedef enum km_mode { KM_MODE_MAT = 0, KM_MODE_ROLLER = 1 } km_mode;
+
+/* What the caller knows that a file may not carry.  Zero/NULL fields mean
+ * "from the file, else the default".  A value given here overrides the file
+ * only where the file does not carry it, except `format`. */
+typedef struct km_read_options {
+    km_format format;          /* [KM_FORMAT_AUTO] */
+    int32_t rows;              /* grid rows [0 = from file] */
+    int32_t cols;              /* grid cols [0 = from file] */
+    double frame_rate_hz;      /* [0 = from file; text/audio default 1 Hz... see docs] */
+    double row_pitch_mm;       /* [0 = from file, else 1] */
+    double col_pitch_mm;       /* [0 = from file, else 1] */
+    const char *units;         /* "kPa","mmHg","N/cm2","raw" [NULL = from file, else "raw"] */
+    int32_t mode;              /* km_mode, or -1 = from file [-1; file default mat] */
+    double roller_radius_mm;   /* [0 = from file] */
+    int32_t sensor;            /* XSENSOR: which sensor of a two-sensor file [0] */
+    int32_t text_frame_per_file; /* text: 1 = the file is one frame of R lines [-1 = guess] */
+} km_read_options;
+
+/* Fill `opt` with the defaults above. */
+KM_API void km_read_options_default(km_read_options *opt);
+
+/* What a reader knows after opening. */
+typedef struct km_session_info {
+    km_format format;          /* the format actually read */
+    int32_t rows, cols;
+    int64_t n_frames;          /* frames in the file; -1 if unknown before reading */
+    double frame_rate_hz;      /* nominal rate (1/mean step when times irregular) */
+    double row_pitch_mm, col_pitch_mm;
+    char units[16];            /* "kPa","mmHg","N/cm2","raw" */
+    int32_t mode;              /* km_mode */
+    double roller_radius_mm;   /* 0 when unknown */
+    double saturation;         /* value at which the sensor saturates; +inf if unknown */
+    int32_t n_valid;           /* taxels with mask 1 */
+} km_session_info;
+
+typedef struct km_reader km_reader;
+
+/* Open `path` for streaming.  Reads the header (and for some formats scans
+ * the file once to count frames); frames come later through
+ * km_reader_read().  Errors: KM_ERR_NOT_FOUND (missing/unreadable),
+ * KM_ERR_FORMAT (malformed: detail "PATH: line N: ..."), KM_ERR_IO,
+ * KM_ERR_LIMIT, KM_ERR_INVALID (options), KM_ERR_NOMEM.
+ * A reader belongs to one thread at a time. */
+KM_API km_status km_reader_open(km_ctx *ctx, const char *path,
+                                const km_read_options *opt, km_reader **out);
+/* Close and free.  NULL is a no-op. */
+KM_API void km_reader_free(km_reader *reader);
+/* Geometry and metadata. */
+KM_API void km_reader_info(const km_reader *reader, km_session_info *out);
+/* Validity mask, rows*cols bytes, row-major, 1 = valid.  Owned by the reader. */
+KM_API const uint8_t *km_reader_mask(const km_reader *reader);
+/* Source header as key/value strings, in file order.  Owned by the reader. */
+KM_API size_t km_reader_header_count(const km_reader *reader);
+KM_API void km_reader_header_get(const km_reader *reader, size_t index,
+                                 const char **key, const char **value);
+/* Read up to `max_frames` frames into `frames` (max_frames*rows*cols floats,
+ * contiguous) and their times in seconds from the start into `times`
+ * (max_frames doubles; may be NULL).  *n_read gets the count, 0 at the end.
+ * Errors: KM_ERR_FORMAT with "PATH: frame N (line L): ...", KM_ERR_IO,
+ * KM_ERR_CANCELLED. */
+KM_API km_status km_reader_read(km_ctx *ctx, km_reader *reader, float *frames,
+                                double *times, int64_t max_frames, int64_t *n_read);
+
+/* ======================================================================
+ * Conditioning (src/dsp).
+ * ==================================================================== */
+
+/* Per-unit conversion: 1 unit in kPa (kPa 1, mmHg 0.133322, N/cm2 10);
+ * NaN for "raw" or unknown. */
+KM_API double km_units_to_kpa(const char *units);
+
+/* Point-wise calibration: out = gain * (in - offset); then values below
+ * noise_threshold (in output units) become 0; invalid (mask 0) stay as they
+ * are (they are never read downstream). */
+typedef struct km_calib_params {
+    double offset;             /* subtracted first [0] */
+    double gain;               /* multiplied after [1] */
+    double noise_threshold;    /* below -> 0 [0 = off] */
+} km_calib_params;
+KM_API void km_calib_params_default(km_calib_params *p);
+/* in and out may alias (same data and stride).  Errors: KM_ERR_INVALID.
+ * Thread-safe. */
+KM_API km_status km_calibrate(km_ctx *ctx, const km_calib_params *p,
+                              const km_frame *in, const km_frame_mut *out);
+
+/* Border modes, named as scipy.ndimage names them. */
+typedef enum km_border {
+    KM_BORDER_NEAREST = 0,     /* aaaa|abcd|dddd */
+    KM_BORDER_REFLECT = 1,     /* dcba|abcd|dcba (edge repeated) */
+    KM_BORDER_MIRROR = 2,      /* dcb|abcd|cba   (edge not repeated) */
+    KM_BORDER_CONSTANT = 3,    /* cval|abcd|cval */
+    KM_BORDER_WRAP = 4         /* abcd|abcd|abcd */
+} km_border;
+
+/* "nearest", "reflect", "mirror", "constant", "wrap". */
+KM_API km_status km_border_parse(const char *name, km_border *out);
+
+/* Separable Gaussian smoothing with the kernel of
+ * scipy.ndimage.gaussian_filter (radius = (int)(truncate*sigma + 0.5)).
+ * Made once per shape; _apply is thread-safe with a ctx per thread. */
+typedef struct km_gaussian km_gaussian;
+typedef struct km_gaussian_params {
+    double sigma_rows;         /* in taxels, 0 = no smoothing along rows [1] */
+    double sigma_cols;         /* [1] */
+    double truncate;           /* [4.0] */
+    km_border border;          /* [KM_BORDER_NEAREST] */
+    double cval;               /* value outside for KM_BORDER_CONSTANT [0] */
+} km_gaussian_params;
+KM_API void km_gaussian_params_default(km_gaussian_params *p);
+KM_API km_status km_gaussian_create(km_ctx *ctx, int32_t rows, int32_t cols,
+                                    const km_gaussian_params *p, km_gaussian **out);
+KM_API void km_gaussian_free(km_gaussian *g);
+/* Smooth `in` into `out` (same shape; must not overlap).  With a mask,
+ * masked taxels neither contribute (normalised convolution over valid
+ * taxels) nor receive a value (their output is NaN).  mask may be NULL.
+ * Errors: KM_ERR_INVALID (shape), KM_ERR_NOMEM. */
+KM_API km_status km_gaussian_apply(km_ctx *ctx, const km_gaussian *g, const km_frame *in,
+                                   const km_mask *mask, const km_frame_mut *out);
+
+/* ======================================================================
+ * Detection (src/detect): local maxima, see docs/ALGORITHMS.md.
+ * ==================================================================== */
+typedef enum km_plateau {
+    KM_PLATEAU_ALL = 0,        /* every plateau taxel is a peak (scikit-image) */
+    KM_PLATEAU_ONE = 1         /* one peak per 8-connected plateau, at its centroid */
+} km_plateau;
+
+/* Bits of km_peak_params.want: extra per-peak work, off = cheaper. */
+#define KM_WANT_SUBPIXEL 1u    /* y, x by a 2-D quadratic fit */
+#define KM_WANT_PROMINENCE 2u  /* prominence (and min_prominence filtering) */
+#define KM_WANT_AREA 4u        /* area_taxels (needs prominence) */
+#define KM_WANT_ALL 7u
+
+typedef struct km_peak_params {
+    int32_t min_distance;      /* window radius r >= 1 [1] */
+    double threshold_abs;      /* v > T; NaN = minimum of valid taxels [NaN] */
+    double threshold_rel;      /* T = max(abs, rel * max of valid) [0] */
+    int32_t exclude_border;    /* drop peaks within b taxels of the edge;
+                                  -1 = min_distance (scikit-image True), 0 = off [-1] */
+    km_plateau plateau;        /* [KM_PLATEAU_ALL] */
+    double p_norm;             /* distance for thinning: 1, 2 or INFINITY [INFINITY] */
+    int64_t num_peaks;         /* keep the first n in the total order; < 0 = all [-1] */
+    double min_prominence;     /* drop peaks less prominent (needs KM_WANT_PROMINENCE) [0] */
+    double saturation;         /* value >= this gets KM_PEAK_SATURATED [+inf] */
+    uint32_t want;             /* KM_WANT_* bits [KM_WANT_ALL] */
+} km_peak_params;
+KM_API void km_peak_params_default(km_peak_params *p);
+
+/* Flags of a peak. */
+#define KM_PEAK_AT_BORDER 1u     /* its (2r+1)^2 window is clipped by the edge */
+#define KM_PEAK_PLATEAU 2u       /* reported for a plateau (plateau = one) */
+#define KM_PEAK_FIT_FALLBACK 4u  /* sub-pixel fit fell back (flat/ill-conditioned) */
+#define KM_PEAK_SATURATED 8u     /* value >= saturation */
+
+/* One peak.  Maps onto a numpy structured dtype (40 bytes, aligned). */
+typedef struct km_peak {
+    int32_t row, col;          /* integer position */
+    double y, x;               /* sub-pixel position in taxels (row, col) */
+    float value;               /* frame value at (row, col) */
+    float prominence;          /* persistence; NaN when not computed */
+    int32_t area_taxels;       /* taxels above value - prominence/2 in its basin; -1 when not computed */
+    uint32_t flags;            /* KM_PEAK_* */
+} km_peak;
+
+/* A detector owns the scratch for one frame shape; made once, applied to
+ * many frames.  _apply is NOT thread-safe on one detector (scratch); use
+ * one detector per thread. */
+typedef struct km_detector km_detector;
+KM_API km_status km_detector_create(km_ctx *ctx, int32_t rows, int32_t cols,
+                                    const km_peak_params *p, km_detector **out);
+KM_API void km_detector_free(km_detector *det);
+/* Find the peaks of `frame` (mask may be NULL = all valid) in the total
+ * order (value descending, then raster index ascending).  Writes at most
+ * `capacity` peaks to `peaks` and the count to *n_peaks; when more are
+ * found returns KM_ERR_CAPACITY with *n_peaks = the count needed.
+ * Errors: KM_ERR_INVALID (shape differs from create), KM_ERR_CAPACITY. */
+KM_API km_status km_detector_apply(km_ctx *ctx, km_detector *det, const km_frame *frame,
+                                   const km_mask *mask, km_peak *peaks, size_t capacity,
+                                   size_t *n_peaks);
+/* One-shot: create, apply, free.  Thread-safe with a ctx per thread. */
+KM_API km_status km_find_peaks(km_ctx *ctx, const km_frame *frame, const km_mask *mask,
+                               const km_peak_params *p, km_peak *peaks, size_t capacity,
+                               size_t *n_peaks);
+
+/* ======================================================================
+ * Frame metrics (src/detect): one row of /metrics.
+ * ==================================================================== */
+#define KM_FRAME_CORRUPT 1u      /* frame judged corrupt (not used for peaks) */
+#define KM_FRAME_SATURATED 2u    /* some valid taxel >= saturation */
+#define KM_FRAME_EMPTY 4u        /* no valid taxel above the contact threshold */
+
+typedef struct km_metrics {
+    double peak;               /* max valid value (NaN if none) */
+    double mean;               /* mean over valid taxels */
+    double contact_area_mm2;   /* valid taxels > contact_threshold times pitch area */
+    double force_n;            /* sum of pressure * taxel area, in N; NaN for raw units */
+    double cop_x_mm, cop_y_mm; /* centre of pressure over contact taxels; NaN if none */
+    uint32_t flags;            /* KM_FRAME_* */
+} km_metrics;
+
+/* units_to_kpa from km_units_to_kpa(); contact_threshold in frame units.
+ * Thread-safe. */
+KM_API km_status km_frame_metrics(km_ctx *ctx, const km_frame *frame, const km_mask *mask,
+                                  double row_pitch_mm, double col_pitch_mm, double units_to_kpa,
+                                  double contact_threshold, double saturation, km_metrics *out);
+
+/* ======================================================================
+ * Pipeline (src/pipeline): one session, streaming, file to result HDF5.
+ * ==================================================================== */
+typedef struct km_process_params {
+    km_read_options read;      /* see km_read_options_default() */
+    km_calib_params calib;     /* see km_calib_params_default() */
+    km_gaussian_params smooth; /* sigma 0 = off; see km_gaussian_params_default() */
+    km_peak_params peaks;      /* see km_peak_params_default() */
+    double contact_threshold;  /* contact when value > this, in session units [0] */
+    int64_t block_frames;      /* frames pulled per block [256] */
+    int32_t save_frames;       /* 1 = write /frames/conditioned [0] */
+    int32_t overwrite;         /* 1 = replace an existing knotmap result [1];
+                                  any other existing file is never replaced */
+    const char *command_line;  /* recorded in the result [NULL = ""] */
+    /* Called after each block with frames done and total (-1 if unknown);
+       return nonzero to cancel.  [NULL] */
+    int (*progress)(void *user, int64_t frames_done, int64_t frames_total);
+    void *progress_user;
+} km_process_params;
+KM_API void km_process_params_default(km_process_params *p);
+
+#define KM_SUMMARY_TOP 5
+typedef struct km_process_summary {
+    km_session_info info;
+    int64_t n_frames;
+    int64_t n_peaks;
+    int64_t n_corrupt_frames;
+    int32_t n_top;             /* entries used in top[] */
+    struct {                   /* the hottest peaks of the session, by value */
+        int64_t frame;
+        double time;
+        int32_t row, col;
+        double y_mm, x_mm;
+        float value;
+        float prominence;
+    } top[KM_SUMMARY_TOP];
+} km_process_summary;
+
+/* Read `input`, condition, detect, and write the result HDF5 to `output`
+ * (written under a temporary name in the same folder and renamed when
+ * complete; nothing is left under `output` on failure).  summary may be
+ * NULL.  Errors: any reader error, KM_ERR_CREATE (output folder or an
+ * existing non-result file at `output`, or output == input), KM_ERR_IO,
+ * KM_ERR_CANCELLED.  Thread-safe with a ctx per thread (HDF5 calls are
+ * serialised inside). */
+KM_API km_status km_process(km_ctx *ctx, const char *input, const char *output,
+                            const km_process_params *p, km_process_summary *summary);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* KNOTMAP_H */

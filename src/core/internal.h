@@ -1,0 +1,53 @@
+/* Internal helpers shared by every module: error detail, allocation,
+ * overflow-checked sizes.  Not installed. */
+#ifndef KM_INTERNAL_H
+#define KM_INTERNAL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "knotmap.h"
+
+#if defined(__GNUC__)
+#define KM_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#else
+#define KM_PRINTF(a, b)
+#endif
+
+/* Record `status` and a printf-style detail on ctx (ctx may be NULL).
+ * Returns `status` so callers can write `return km_fail(ctx, ...)`. */
+km_status km_fail(km_ctx *ctx, km_status status, const char *fmt, ...) KM_PRINTF(3, 4);
+km_status km_vfail(km_ctx *ctx, km_status status, const char *fmt, va_list ap);
+/* Prefix the current detail with "prefix: " (for adding a file name). */
+void km_error_prefix(km_ctx *ctx, const char *prefix);
+
+/* Allocation through the context's allocator.  km_alloc and km_calloc record
+ * KM_ERR_NOMEM on ctx when they fail.  km_free(ctx, NULL) is a no-op. */
+void *km_alloc(km_ctx *ctx, size_t size);
+void *km_calloc(km_ctx *ctx, size_t count, size_t size);
+void km_free(km_ctx *ctx, void *ptr);
+
+/* Objects remember the allocator they were made with so that _free needs
+ * no context. */
+typedef struct km_alloc_ref {
+    km_allocator a;
+} km_alloc_ref;
+km_alloc_ref km_ctx_alloc_ref(const km_ctx *ctx);
+void *km_ref_alloc(const km_alloc_ref *ref, size_t size);
+void km_ref_free(const km_alloc_ref *ref, void *ptr);
+
+/* a*b into *out; returns 0 on overflow of SIZE_MAX. */
+int km_size_mul(size_t a, size_t b, size_t *out);
+/* Check a grid shape against KM_MAX_DIM / KM_MAX_TAXELS: KM_OK or
+ * KM_ERR_LIMIT / KM_ERR_INVALID with a detail naming `what`. */
+km_status km_check_shape(km_ctx *ctx, int64_t rows, int64_t cols, const char *what);
+
+/* Validity of a taxel given a mask view (NULL = all valid) and its value:
+ * mask 1 and finite. */
+static inline int km_mask_at(const km_mask *m, int32_t r, int32_t c)
+{
+    return m == NULL || m->data == NULL || m->data[(ptrdiff_t)r * m->row_stride + c] != 0;
+}
+
+#endif

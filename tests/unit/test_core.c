@@ -1,0 +1,102 @@
+/* Core: context, status, version, errors, allocator hooks. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+#include "knotmap.h"
+
+Test(core, version_matches_header)
+{
+    char expect[64];
+    snprintf(expect, sizeof expect, "%d.%d.%d", KM_VERSION_MAJOR, KM_VERSION_MINOR, KM_VERSION_PATCH);
+    cr_assert_str_eq(km_version_string(), expect);
+    cr_assert_str_eq(km_version_string(), KM_VERSION_STRING);
+    cr_assert_eq(km_version_number(), KM_VERSION_MAJOR * 10000 + KM_VERSION_MINOR * 100 + KM_VERSION_PATCH);
+}
+
+Test(core, free_null_is_noop)
+{
+    km_ctx_free(NULL);
+    km_reader_free(NULL);
+    km_gaussian_free(NULL);
+    km_detector_free(NULL);
+    cr_assert_str_eq(km_ctx_last_error(NULL), "");
+}
+
+Test(core, strerror_every_status_is_distinct)
+{
+    for (int a = 0; a >= KM_ERR_INTERNAL; a--) {
+        cr_assert_not_null(km_strerror((km_status)a));
+        for (int b = a - 1; b >= KM_ERR_INTERNAL; b--)
+            cr_assert_str_neq(km_strerror((km_status)a), km_strerror((km_status)b));
+    }
+    cr_assert_str_eq(km_strerror((km_status)-999), "unknown status");
+}
+
+Test(core, error_detail_and_prefix)
+{
+    km_ctx *ctx = NULL;
+    cr_assert_eq(km_ctx_create(&ctx), KM_OK);
+    cr_assert_str_eq(km_ctx_last_error(ctx), "");
+    cr_assert_eq(km_fail(ctx, KM_ERR_FORMAT, "line %d: bad", 12), KM_ERR_FORMAT);
+    km_error_prefix(ctx, "a.csv");
+    cr_assert_str_eq(km_ctx_last_error(ctx), "a.csv: line 12: bad");
+    cr_assert_eq(km_ctx_last_status(ctx), KM_ERR_FORMAT);
+    km_ctx_clear_error(ctx);
+    cr_assert_str_eq(km_ctx_last_error(ctx), "");
+    cr_assert_eq(km_ctx_last_status(ctx), KM_OK);
+    km_ctx_free(ctx);
+}
+
+Test(core, cancel_flag)
+{
+    km_ctx *ctx = NULL;
+    cr_assert_eq(km_ctx_create(&ctx), KM_OK);
+    cr_assert_eq(km_ctx_cancelled(ctx), 0);
+    km_ctx_cancel(ctx);
+    km_ctx_clear_error(ctx);
+    cr_assert_eq(km_ctx_cancelled(ctx), 1);
+    km_ctx_reset_cancel(ctx);
+    cr_assert_eq(km_ctx_cancelled(ctx), 0);
+    km_ctx_free(ctx);
+}
+
+static size_t g_allocs, g_frees;
+static void *count_alloc(void *opaque, size_t n) { (void)opaque; g_allocs++; return malloc(n); }
+static void count_free(void *opaque, void *p) { (void)opaque; if (p) g_frees++; free(p); }
+
+Test(core, allocator_hooks_are_used_and_balanced)
+{
+    km_allocator a = {count_alloc, count_free, NULL};
+    km_ctx *ctx = NULL;
+    g_allocs = g_frees = 0;
+    cr_assert_eq(km_ctx_create_with(&a, &ctx), KM_OK);
+    void *p = km_alloc(ctx, 100);
+    cr_assert_not_null(p);
+    km_free(ctx, p);
+    km_ctx_free(ctx);
+    cr_assert_eq(g_allocs, 2);
+    cr_assert_eq(g_frees, 2);
+    km_allocator bad = {count_alloc, NULL, NULL};
+    cr_assert_eq(km_ctx_create_with(&bad, &ctx), KM_ERR_INVALID);
+    cr_assert_null(ctx);
+    cr_assert_eq(km_ctx_create(NULL), KM_ERR_INVALID);
+}
+
+Test(core, size_arithmetic_and_shape_caps)
+{
+    size_t out = 0;
+    cr_assert_eq(km_size_mul(3, 5, &out), 1);
+    cr_assert_eq(out, 15);
+    cr_assert_eq(km_size_mul(SIZE_MAX / 2 + 1, 2, &out), 0);
+    km_ctx *ctx = NULL;
+    cr_assert_eq(km_ctx_create(&ctx), KM_OK);
+    cr_assert_eq(km_check_shape(ctx, 64, 32, "grid"), KM_OK);
+    cr_assert_eq(km_check_shape(ctx, 0, 32, "grid"), KM_ERR_INVALID);
+    cr_assert_eq(km_check_shape(ctx, KM_MAX_DIM + 1, 1, "grid"), KM_ERR_LIMIT);
+    cr_assert_eq(km_check_shape(ctx, 8192, 8192, "grid"), KM_ERR_LIMIT);
+    cr_assert(strstr(km_ctx_last_error(ctx), "8192x8192") != NULL);
+    km_ctx_free(ctx);
+}
