@@ -228,6 +228,36 @@ KM_API km_status km_reader_read(km_ctx *ctx, km_reader *reader, float *frames,
                                 double *times, int64_t max_frames, int64_t *n_read);
 
 /* ======================================================================
+ * Session writer: knotmap session HDF5 v1 (docs/FORMAT.md 1.2).
+ * Written under a temporary name in the target folder; renamed to `path`
+ * only by km_session_writer_commit().  Freeing without commit removes the
+ * temporary file.  A writer belongs to one thread at a time.
+ * ==================================================================== */
+typedef struct km_session_writer km_session_writer;
+
+/* info supplies rows, cols, frame_rate_hz, pitches, units, mode,
+ * roller_radius_mm (other fields ignored); mask is rows*cols bytes or NULL
+ * (all valid).  Frames are stored as float32, chunked and compressed.
+ * Errors: KM_ERR_CREATE (folder missing or not writable, or `path` exists
+ * and overwrite == 0), KM_ERR_INVALID, KM_ERR_LIMIT, KM_ERR_IO. */
+KM_API km_status km_session_writer_create(km_ctx *ctx, const char *path,
+                                          const km_session_info *info, const uint8_t *mask,
+                                          int32_t overwrite, km_session_writer **out);
+/* Append n frames (n*rows*cols floats) and their times (n doubles; NULL =
+ * frame index / frame_rate_hz). */
+KM_API km_status km_session_writer_append(km_ctx *ctx, km_session_writer *w,
+                                          const float *frames, const double *times, int64_t n);
+/* Ground truth of a synthetic session: n knots -> /truth/knots table. */
+KM_API km_status km_session_writer_set_truth(km_ctx *ctx, km_session_writer *w,
+                                             const double *x_mm, const double *y_mm,
+                                             const double *sigma_mm, const double *amplitude_kpa,
+                                             size_t n);
+/* Close, fsync and rename into place. */
+KM_API km_status km_session_writer_commit(km_ctx *ctx, km_session_writer *w);
+/* Free; removes the temporary file unless committed.  NULL is a no-op. */
+KM_API void km_session_writer_free(km_session_writer *w);
+
+/* ======================================================================
  * Conditioning (src/dsp).
  * ==================================================================== */
 

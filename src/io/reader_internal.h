@@ -1,0 +1,64 @@
+/* The reader object shared by the format modules of src/io.
+ *
+ * km_reader_open() (reader.c) allocates the km_reader, copies the path,
+ * decides the format (sniffing content for KM_FORMAT_AUTO) and calls the
+ * format's open function, which fills info, mask, header, ops and impl.
+ * Format code reports errors WITHOUT the file name ("line 12: expected 21
+ * values, found 20"); reader.c prefixes "PATH: " on every failure of open
+ * and read, so every detail names the file. */
+#ifndef KM_READER_INTERNAL_H
+#define KM_READER_INTERNAL_H
+
+#include "internal.h"
+
+typedef struct km_reader_ops {
+    /* Same contract as km_reader_read() (frames contiguous, times may be
+       NULL, *n_read = 0 at the end).  Called only with max_frames >= 1. */
+    km_status (*read)(km_ctx *ctx, km_reader *r, float *frames, double *times,
+                      int64_t max_frames, int64_t *n_read);
+    /* Release impl (not the reader itself).  Must accept a half-opened impl. */
+    void (*close)(km_reader *r);
+} km_reader_ops;
+
+typedef struct km_kv {
+    char *key;
+    char *value;
+} km_kv;
+
+struct km_reader {
+    km_alloc_ref alloc;
+    const km_reader_ops *ops;
+    char *path;
+    km_session_info info;
+    uint8_t *mask;          /* rows*cols, 1 = valid; made by km_reader_set_geometry */
+    km_kv *header;
+    size_t n_header, cap_header;
+    int64_t frames_done;    /* frames delivered so far (kept by reader.c) */
+    void *impl;             /* the format's own state */
+};
+
+/* Append a header key/value (both copied).  Keys may repeat. */
+km_status km_reader_add_header(km_ctx *ctx, km_reader *r, const char *key, const char *value);
+/* Set rows/cols after km_check_shape and allocate the mask, all valid. */
+km_status km_reader_set_geometry(km_ctx *ctx, km_reader *r, int64_t rows, int64_t cols);
+/* Apply the options a file does not carry (rate, pitch, units, mode,
+   roller radius) and defaults for what neither gives.  Call at the end of a
+   format's open.  `file_has_*` are decided by the format via the info
+   fields it set: 0 / "" means "the file did not say". */
+km_status km_reader_apply_options(km_ctx *ctx, km_reader *r, const km_read_options *opt);
+/* Allocation through the reader's allocator. */
+void *km_reader_alloc(km_reader *r, size_t size);
+void km_reader_release(km_reader *r, void *ptr);
+
+/* Per-format open functions: r->path is set; fill info, mask, header, ops, impl. */
+km_status km_open_session(km_ctx *ctx, km_reader *r, const km_read_options *opt);
+km_status km_open_tekscan(km_ctx *ctx, km_reader *r, const km_read_options *opt);
+km_status km_open_text(km_ctx *ctx, km_reader *r, const km_read_options *opt);
+km_status km_open_audio(km_ctx *ctx, km_reader *r, const km_read_options *opt);
+km_status km_open_xsensor(km_ctx *ctx, km_reader *r, const km_read_options *opt);
+
+/* Content sniffing on the first bytes of a file (reader.c): the format, or
+   KM_FORMAT_AUTO when nothing matches. */
+km_format km_sniff_format(const unsigned char *head, size_t n, const char *path);
+
+#endif
