@@ -1,72 +1,496 @@
-/* STUB: to be replaced by the module owner. */
+/* The reader front end: options, format choice (sniffing), the reader
+ * object shared by every format, and the checks and error prefixes common
+ * to all of them.  Format code lives in read_<format>.c. */
+#include <errno.h>
 #include <math.h>
-#include "internal.h"
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "reader_internal.h"
+#include "text_scan.h"
+
+/* Bytes looked at by km_sniff_format. */
+#define KM_SNIFF_BYTES 4096
+
+static const char *const km_format_names[] = {"auto", "session", "tekscan", "xsensor", "text", "audio"};
 
 const char *km_format_name(km_format format)
 {
-    (void)format;
-    return NULL;
+    if ((int)format < 0 || (size_t)format >= sizeof km_format_names / sizeof km_format_names[0])
+        return NULL;
+    return km_format_names[format];
 }
 
 km_status km_format_parse(const char *name, km_format *out)
 {
-    (void)name;
-    (void)out;
-    return KM_ERR_UNSUPPORTED;
+    if (name == NULL || out == NULL)
+        return KM_ERR_INVALID;
+    for (size_t i = 0; i < sizeof km_format_names / sizeof km_format_names[0]; i++) {
+        if (strcmp(name, km_format_names[i]) == 0) {
+            *out = (km_format)i;
+            return KM_OK;
+        }
+    }
+    return KM_ERR_INVALID;
 }
 
 void km_read_options_default(km_read_options *opt)
 {
-    (void)opt;
+    if (opt == NULL)
+        return;
+    memset(opt, 0, sizeof *opt);
+    opt->format = KM_FORMAT_AUTO;
+    opt->units = NULL;
+    opt->mode = -1;
+    opt->sensor = 0;
+    opt->text_frame_per_file = -1;
+}
+
+static int units_known(const char *u)
+{
+    return strcmp(u, "kPa") == 0 || strcmp(u, "mmHg") == 0 || strcmp(u, "N/cm2") == 0 ||
+           strcmp(u, "raw") == 0;
+}
+
+static km_status check_options(km_ctx *ctx, const km_read_options *o)
+{
+    if (km_format_name(o->format) == NULL)
+        return km_fail(ctx, KM_ERR_INVALID, "unknown format %d", (int)o->format);
+    if (o->rows < 0 || o->cols < 0)
+        return km_fail(ctx, KM_ERR_INVALID, "grid %dx%d: rows and cols must be positive", (int)o->rows,
+                       (int)o->cols);
+    if ((o->rows > 0 || o->cols > 0) &&
+        km_check_shape(ctx, o->rows > 0 ? o->rows : 1, o->cols > 0 ? o->cols : 1, "option grid") != KM_OK)
+        return km_ctx_last_status(ctx);
+    if (!(o->frame_rate_hz >= 0 && o->frame_rate_hz < INFINITY))
+        return km_fail(ctx, KM_ERR_INVALID, "frame rate %g Hz: must be positive and finite", o->frame_rate_hz);
+    if (!(o->row_pitch_mm >= 0 && o->row_pitch_mm < INFINITY) || !(o->col_pitch_mm >= 0 && o->col_pitch_mm < INFINITY))
+        return km_fail(ctx, KM_ERR_INVALID, "pitch %gx%g mm: must be positive and finite", o->row_pitch_mm,
+                       o->col_pitch_mm);
+    if (o->units != NULL && !units_known(o->units))
+        return km_fail(ctx, KM_ERR_INVALID, "units '%s': expected kPa, mmHg, N/cm2 or raw", o->units);
+    if (o->mode < -1 || o->mode > KM_MODE_ROLLER)
+        return km_fail(ctx, KM_ERR_INVALID, "mode %d: expected mat (0) or roller (1)", (int)o->mode);
+    if (!(o->roller_radius_mm >= 0 && o->roller_radius_mm < INFINITY))
+        return km_fail(ctx, KM_ERR_INVALID, "roller radius %g mm: must be positive and finite",
+                       o->roller_radius_mm);
+    if (o->text_frame_per_file < -1 || o->text_frame_per_file > 1)
+        return km_fail(ctx, KM_ERR_INVALID, "text_frame_per_file %d: expected -1, 0 or 1",
+                       (int)o->text_frame_per_file);
+    if (o->sensor < 0)
+        return km_fail(ctx, KM_ERR_INVALID, "sensor %d: must be >= 0", (int)o->sensor);
+    return KM_OK;
+}
+
+void *km_reader_alloc(km_reader *r, size_t size)
+{
+    return km_ref_alloc(&r->alloc, size);
+}
+
+void km_reader_release(km_reader *r, void *ptr)
+{
+    km_ref_free(&r->alloc, ptr);
+}
+
+static char *dup_str(km_reader *r, const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *d = km_reader_alloc(r, n);
+    if (d != NULL)
+        memcpy(d, s, n);
+    return d;
+}
+
+km_status km_reader_add_header(km_ctx *ctx, km_reader *r, const char *key, const char *value)
+{
+    km_kv kv;
+    if (r->n_header == r->cap_header) {
+        size_t ncap = r->cap_header ? r->cap_header * 2 : 32;
+        km_kv *nh = km_reader_alloc(r, ncap * sizeof *nh);
+        if (nh == NULL)
+            return km_fail(ctx, KM_ERR_NOMEM, "out of memory for %zu header entries", ncap);
+        if (r->n_header > 0)
+            memcpy(nh, r->header, r->n_header * sizeof *nh);
+        km_reader_release(r, r->header);
+        r->header = nh;
+        r->cap_header = ncap;
+    }
+    kv.key = dup_str(r, key);
+    kv.value = dup_str(r, value != NULL ? value : "");
+    if (kv.key == NULL || kv.value == NULL) {
+        km_reader_release(r, kv.key);
+        km_reader_release(r, kv.value);
+        return km_fail(ctx, KM_ERR_NOMEM, "out of memory for a header entry");
+    }
+    r->header[r->n_header++] = kv;
+    return KM_OK;
+}
+
+km_status km_reader_set_geometry(km_ctx *ctx, km_reader *r, int64_t rows, int64_t cols)
+{
+    km_status st = km_check_shape(ctx, rows, cols, "grid");
+    size_t n;
+    if (st != KM_OK)
+        return st;
+    n = (size_t)(rows * cols);
+    km_reader_release(r, r->mask);
+    r->mask = km_reader_alloc(r, n);
+    if (r->mask == NULL)
+        return km_fail(ctx, KM_ERR_NOMEM, "out of memory for a %lldx%lld mask", (long long)rows, (long long)cols);
+    memset(r->mask, 1, n);
+    r->info.rows = (int32_t)rows;
+    r->info.cols = (int32_t)cols;
+    r->info.n_valid = (int32_t)n;
+    return KM_OK;
+}
+
+km_status km_reader_apply_options(km_ctx *ctx, km_reader *r, const km_read_options *opt)
+{
+    km_session_info *in = &r->info;
+    char assumed[128] = "";
+    size_t n_valid = 0, n;
+
+    if (in->frame_rate_hz <= 0 || !isfinite(in->frame_rate_hz)) {
+        if (opt->frame_rate_hz > 0) {
+            in->frame_rate_hz = opt->frame_rate_hz;
+        } else {
+            /* A made-up rate must not pass as measured: record it. */
+            in->frame_rate_hz = 1.0;
+            strcat(assumed, "frame_rate_hz=1");
+        }
+    }
+    if (in->row_pitch_mm <= 0 || !isfinite(in->row_pitch_mm)) {
+        in->row_pitch_mm = opt->row_pitch_mm > 0 ? opt->row_pitch_mm : 1.0;
+        if (opt->row_pitch_mm <= 0)
+            strcat(assumed, assumed[0] ? " row_pitch_mm=1" : "row_pitch_mm=1");
+    }
+    if (in->col_pitch_mm <= 0 || !isfinite(in->col_pitch_mm)) {
+        in->col_pitch_mm = opt->col_pitch_mm > 0 ? opt->col_pitch_mm : 1.0;
+        if (opt->col_pitch_mm <= 0)
+            strcat(assumed, assumed[0] ? " col_pitch_mm=1" : "col_pitch_mm=1");
+    }
+    if (in->units[0] == '\0')
+        snprintf(in->units, sizeof in->units, "%s", opt->units != NULL ? opt->units : "raw");
+    if (in->mode < 0)
+        in->mode = opt->mode >= 0 ? opt->mode : KM_MODE_MAT;
+    if (in->roller_radius_mm <= 0)
+        in->roller_radius_mm = opt->roller_radius_mm > 0 ? opt->roller_radius_mm : 0.0;
+    if (!(in->saturation > 0))
+        in->saturation = (double)INFINITY;
+    if (r->mask == NULL)
+        return km_fail(ctx, KM_ERR_INTERNAL, "reader geometry not set before applying options");
+    n = (size_t)in->rows * (size_t)in->cols;
+    for (size_t i = 0; i < n; i++)
+        n_valid += r->mask[i] != 0;
+    in->n_valid = (int32_t)n_valid;
+    if (assumed[0] != '\0')
+        return km_reader_add_header(ctx, r, "knotmap_assumed", assumed);
+    return KM_OK;
+}
+
+/* ---------------------------------------------------------------- sniffing */
+
+static int has_prefix(const unsigned char *h, size_t n, const char *magic, size_t len)
+{
+    return n >= len && memcmp(h, magic, len) == 0;
+}
+
+static const char *extension(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    const char *dot = strrchr(path, '.');
+    if (dot == NULL || (slash != NULL && dot < slash))
+        return "";
+    return dot + 1;
+}
+
+static int ext_is(const char *ext, const char *want)
+{
+    size_t i;
+    for (i = 0; ext[i] != '\0' && want[i] != '\0'; i++)
+        if ((ext[i] | 0x20) != want[i])
+            return 0;
+    return ext[i] == '\0' && want[i] == '\0';
+}
+
+/* Does a line of the head start with `key` followed by a blank or the end? */
+static int head_has_key(const unsigned char *h, size_t n, const char *key)
+{
+    size_t k = strlen(key);
+    size_t i = 0;
+    while (i < n) {
+        if (n - i > k && memcmp(h + i, key, k) == 0 &&
+            (h[i + k] == ' ' || h[i + k] == '\t' || h[i + k] == '\r' || h[i + k] == '\n'))
+            return 1;
+        while (i < n && h[i] != '\n')
+            i++;
+        i++;
+    }
+    return 0;
+}
+
+static int head_contains(const unsigned char *h, size_t n, const char *s)
+{
+    size_t k = strlen(s);
+    for (size_t i = 0; i + k <= n; i++)
+        if (memcmp(h + i, s, k) == 0)
+            return 1;
+    return 0;
+}
+
+/* The head is numeric text: every complete line (and the first one even
+   when cut) holds only numbers between blanks/commas, and one holds one. */
+static int head_is_numeric(const unsigned char *h, size_t n)
+{
+    size_t i = 0;
+    int numbers = 0;
+    while (i < n) {
+        size_t j = i;
+        while (j < n && h[j] != '\n')
+            j++;
+        if (j == n && i > 0)
+            break; /* a cut last line proves nothing */
+        {
+            const char *p = (const char *)h + i, *e = (const char *)h + j;
+            while (p < e) {
+                const char *q;
+                double v;
+                if (*p == ' ' || *p == '\t' || *p == ',' || *p == '\r' || *p == ';') {
+                    p++;
+                    continue;
+                }
+                if (km_scan_number(p, e, &q, &v) != 0)
+                    return 0;
+                if (q < e && !(*q == ' ' || *q == '\t' || *q == ',' || *q == '\r' || *q == ';'))
+                    return 0;
+                numbers++;
+                p = q;
+            }
+        }
+        i = j + 1;
+    }
+    return numbers > 0;
+}
+
+km_format km_sniff_format(const unsigned char *head, size_t n, const char *path)
+{
+    static const unsigned char hdf5_sig[8] = {0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n'};
+    static const unsigned char w64_sig[16] = {'r', 'i', 'f', 'f', 0x2e, 0x91, 0xcf, 0x11,
+                                              0xa5, 0xd6, 0x28, 0xdb, 0x04, 0xc1, 0x00, 0x00};
+    const char *ext = path != NULL ? extension(path) : "";
+
+    /* HDF5 puts its superblock at 0, 512, 1024, 2048... */
+    for (size_t off = 0; off + 8 <= n; off = off ? off * 2 : 512)
+        if (memcmp(head + off, hdf5_sig, 8) == 0)
+            return KM_FORMAT_SESSION;
+    if (has_prefix(head, n, "RIFF", 4) || has_prefix(head, n, "RF64", 4) || has_prefix(head, n, "FORM", 4) ||
+        has_prefix(head, n, "caff", 4) || has_prefix(head, n, (const char *)w64_sig, 16))
+        return KM_FORMAT_AUDIO;
+    if (has_prefix(head, n, "DATA_TYPE", 9) || head_has_key(head, n, "ASCII_DATA") ||
+        (head_has_key(head, n, "ROWS") && head_has_key(head, n, "COLS")))
+        return KM_FORMAT_TEKSCAN;
+    /* XSENSOR: wide exports name their taxel columns S_<row>_<col>. */
+    if (head_contains(head, n, "S_1_1,") || head_contains(head, n, "S_0_0,") ||
+        head_contains(head, n, "XSENSOR"))
+        return KM_FORMAT_XSENSOR;
+    if (n > 0 && head_is_numeric(head, n))
+        return KM_FORMAT_TEXT;
+    if (ext_is(ext, "h5") || ext_is(ext, "hdf5"))
+        return KM_FORMAT_SESSION;
+    if (ext_is(ext, "wav") || ext_is(ext, "w64") || ext_is(ext, "rf64") || ext_is(ext, "caf") ||
+        ext_is(ext, "aif") || ext_is(ext, "aiff"))
+        return KM_FORMAT_AUDIO;
+    if (ext_is(ext, "asf"))
+        return KM_FORMAT_TEKSCAN;
+    return KM_FORMAT_AUTO;
+}
+
+/* ------------------------------------------------------------ the reader */
+
+static void reader_destroy(km_reader *r)
+{
+    if (r == NULL)
+        return;
+    if (r->ops != NULL && r->ops->close != NULL)
+        r->ops->close(r);
+    for (size_t i = 0; i < r->n_header; i++) {
+        km_reader_release(r, r->header[i].key);
+        km_reader_release(r, r->header[i].value);
+    }
+    km_reader_release(r, r->header);
+    km_reader_release(r, r->mask);
+    km_reader_release(r, r->path);
+    {
+        km_alloc_ref a = r->alloc;
+        km_ref_free(&a, r);
+    }
+}
+
+/* Open failures of the file itself, before any format: what the OS says. */
+static km_status open_head(km_ctx *ctx, const char *path, unsigned char *head, size_t *n)
+{
+    struct stat sb;
+    FILE *f;
+    if (stat(path, &sb) != 0)
+        return km_fail(ctx, KM_ERR_NOT_FOUND, "%s",
+                       errno == ENOENT || errno == ENOTDIR ? "No such file or directory"
+                       : errno == EACCES                   ? "Permission denied"
+                                                           : "cannot open");
+    if (S_ISDIR(sb.st_mode))
+        return km_fail(ctx, KM_ERR_NOT_FOUND, "Is a directory");
+    f = fopen(path, "rb");
+    if (f == NULL)
+        return km_fail(ctx, KM_ERR_NOT_FOUND, "%s", errno == EACCES ? "Permission denied" : "cannot open");
+    *n = fread(head, 1, KM_SNIFF_BYTES, f);
+    if (ferror(f)) {
+        fclose(f);
+        return km_fail(ctx, KM_ERR_IO, "read error");
+    }
+    fclose(f);
+    return KM_OK;
 }
 
 km_status km_reader_open(km_ctx *ctx, const char *path, const km_read_options *opt, km_reader **out)
 {
-    (void)ctx;
-    (void)path;
-    (void)opt;
-    (void)out;
-    return KM_ERR_UNSUPPORTED;
+    km_read_options defaults;
+    unsigned char head[KM_SNIFF_BYTES];
+    size_t n_head = 0;
+    km_format fmt;
+    km_alloc_ref a;
+    km_reader *r = NULL;
+    km_status st;
+
+    if (out != NULL)
+        *out = NULL;
+    if (path == NULL || out == NULL)
+        return km_fail(ctx, KM_ERR_INVALID, "km_reader_open: path and out must not be NULL");
+    if (opt == NULL) {
+        km_read_options_default(&defaults);
+        opt = &defaults;
+    }
+    st = check_options(ctx, opt);
+    if (st != KM_OK)
+        goto done;
+    st = open_head(ctx, path, head, &n_head);
+    if (st != KM_OK)
+        goto done;
+    fmt = opt->format;
+    if (fmt == KM_FORMAT_AUTO) {
+        fmt = km_sniff_format(head, n_head, path);
+        if (fmt == KM_FORMAT_AUTO) {
+            st = km_fail(ctx, KM_ERR_FORMAT,
+                         n_head == 0 ? "empty file"
+                                     : "format not recognised (give it with --format: session, tekscan, "
+                                       "xsensor, text or audio)");
+            goto done;
+        }
+    }
+
+    a = km_ctx_alloc_ref(ctx);
+    r = km_ref_alloc(&a, sizeof *r);
+    if (r == NULL) {
+        st = km_fail(ctx, KM_ERR_NOMEM, "out of memory for a reader");
+        goto done;
+    }
+    memset(r, 0, sizeof *r);
+    r->alloc = a;
+    r->info.format = fmt;
+    r->info.n_frames = -1;
+    r->info.mode = -1;
+    r->path = dup_str(r, path);
+    if (r->path == NULL) {
+        st = km_fail(ctx, KM_ERR_NOMEM, "out of memory for the path");
+        goto done;
+    }
+    switch (fmt) {
+    case KM_FORMAT_SESSION: st = km_open_session(ctx, r, opt); break;
+    case KM_FORMAT_TEKSCAN: st = km_open_tekscan(ctx, r, opt); break;
+    case KM_FORMAT_XSENSOR: st = km_open_xsensor(ctx, r, opt); break;
+    case KM_FORMAT_TEXT: st = km_open_text(ctx, r, opt); break;
+    case KM_FORMAT_AUDIO: st = km_open_audio(ctx, r, opt); break;
+    default: st = km_fail(ctx, KM_ERR_INTERNAL, "format %d has no reader", (int)fmt); break;
+    }
+    if (st == KM_OK && (r->mask == NULL || r->ops == NULL || r->ops->read == NULL))
+        st = km_fail(ctx, KM_ERR_INTERNAL, "%s reader left the geometry unset", km_format_name(fmt));
+    if (st == KM_OK && r->info.n_frames > (int64_t)1 << 48)
+        st = km_fail(ctx, KM_ERR_LIMIT, "%lld frames: beyond the limit", (long long)r->info.n_frames);
+    r->info.format = fmt;
+
+done:
+    if (st != KM_OK) {
+        if (path != NULL)
+            km_error_prefix(ctx, path);
+        reader_destroy(r);
+        return st;
+    }
+    *out = r;
+    return KM_OK;
 }
 
 void km_reader_free(km_reader *reader)
 {
-    (void)reader;
+    reader_destroy(reader);
 }
 
 void km_reader_info(const km_reader *reader, km_session_info *out)
 {
-    (void)reader;
-    (void)out;
+    if (out == NULL)
+        return;
+    if (reader == NULL) {
+        memset(out, 0, sizeof *out);
+        return;
+    }
+    *out = reader->info;
 }
 
 const uint8_t *km_reader_mask(const km_reader *reader)
 {
-    (void)reader;
-    return NULL;
+    return reader != NULL ? reader->mask : NULL;
 }
 
 size_t km_reader_header_count(const km_reader *reader)
 {
-    (void)reader;
-    return 0;
+    return reader != NULL ? reader->n_header : 0;
 }
 
 void km_reader_header_get(const km_reader *reader, size_t index, const char **key, const char **value)
 {
-    (void)reader;
-    (void)index;
-    (void)key;
-    (void)value;
+    const char *k = NULL, *v = NULL;
+    if (reader != NULL && index < reader->n_header) {
+        k = reader->header[index].key;
+        v = reader->header[index].value;
+    }
+    if (key != NULL)
+        *key = k;
+    if (value != NULL)
+        *value = v;
 }
 
-km_status km_reader_read(km_ctx *ctx, km_reader *reader, float *frames, double *times, int64_t max_frames, int64_t *n_read)
+km_status km_reader_read(km_ctx *ctx, km_reader *reader, float *frames, double *times, int64_t max_frames,
+                         int64_t *n_read)
 {
-    (void)ctx;
-    (void)reader;
-    (void)frames;
-    (void)times;
-    (void)max_frames;
-    (void)n_read;
-    return KM_ERR_UNSUPPORTED;
+    km_status st;
+    int64_t n = 0;
+    if (n_read != NULL)
+        *n_read = 0;
+    if (reader == NULL || n_read == NULL || max_frames < 0 || (frames == NULL && max_frames > 0))
+        return km_fail(ctx, KM_ERR_INVALID, "km_reader_read: reader, frames and n_read must be given, max_frames >= 0");
+    if (km_ctx_cancelled(ctx))
+        return km_fail(ctx, KM_ERR_CANCELLED, "%s: cancelled", reader->path);
+    if (max_frames == 0)
+        return KM_OK;
+    st = reader->ops->read(ctx, reader, frames, times, max_frames, &n);
+    if (st != KM_OK) {
+        if (st == KM_ERR_CANCELLED && strstr(km_ctx_last_error(ctx), "cancelled") == NULL)
+            km_fail(ctx, KM_ERR_CANCELLED, "cancelled");
+        km_error_prefix(ctx, reader->path);
+        return st;
+    }
+    if (n < 0 || n > max_frames)
+        return km_fail(ctx, KM_ERR_INTERNAL, "%s: reader returned %lld frames for %lld asked", reader->path,
+                       (long long)n, (long long)max_frames);
+    reader->frames_done += n;
+    *n_read = n;
+    return KM_OK;
 }

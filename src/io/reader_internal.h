@@ -50,7 +50,11 @@ km_status km_reader_apply_options(km_ctx *ctx, km_reader *r, const km_read_optio
 void *km_reader_alloc(km_reader *r, size_t size);
 void km_reader_release(km_reader *r, void *ptr);
 
-/* Per-format open functions: r->path is set; fill info, mask, header, ops, impl. */
+/* Per-format open functions: r->path is set; fill info, mask, header, ops, impl.
+   On entry info is zero except format, n_frames = -1 and mode = -1; a field
+   left at 0 / "" / -1 means "the file did not say" to
+   km_reader_apply_options (saturation 0 becomes +inf).  When an open fails,
+   reader.c calls ops->close (if ops is set) and frees header and mask. */
 km_status km_open_session(km_ctx *ctx, km_reader *r, const km_read_options *opt);
 km_status km_open_tekscan(km_ctx *ctx, km_reader *r, const km_read_options *opt);
 km_status km_open_text(km_ctx *ctx, km_reader *r, const km_read_options *opt);

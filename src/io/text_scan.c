@@ -1,0 +1,224 @@
+/* Buffered line reader and number scanner for the text readers. */
+#include <errno.h>
+#include <float.h>
+#include <math.h>
+#include <string.h>
+
+#include "text_scan.h"
+
+#define KM_LINES_CHUNK ((size_t)1 << 16)
+
+km_status km_lines_open(km_ctx *ctx, km_lines *l, const char *path, const km_alloc_ref *alloc)
+{
+    memset(l, 0, sizeof *l);
+    l->alloc = *alloc;
+    l->buf = km_ref_alloc(&l->alloc, KM_LINES_CHUNK);
+    if (l->buf == NULL)
+        return km_fail(ctx, KM_ERR_NOMEM, "out of memory for a %zu-byte read buffer", KM_LINES_CHUNK);
+    l->cap = KM_LINES_CHUNK;
+    l->f = fopen(path, "rb");
+    if (l->f == NULL)
+        return km_fail(ctx, KM_ERR_NOT_FOUND, "cannot open: %s",
+                       errno == ENOENT ? "No such file or directory" : "Permission denied or not readable");
+    return KM_OK;
+}
+
+void km_lines_close(km_lines *l)
+{
+    if (l->f != NULL)
+        fclose(l->f);
+    if (l->buf != NULL)
+        km_ref_free(&l->alloc, l->buf);
+    l->f = NULL;
+    l->buf = NULL;
+}
+
+/* Move the unread part to the front and read more; grows the buffer when a
+   single line fills it.  One spare byte is always kept for the final NUL. */
+static km_status refill(km_ctx *ctx, km_lines *l)
+{
+    size_t n;
+    if (l->pos > 0) {
+        memmove(l->buf, l->buf + l->pos, l->end - l->pos);
+        l->buf_off += (long long)l->pos;
+        l->end -= l->pos;
+        l->pos = 0;
+    }
+    if (l->end + 1 >= l->cap) {
+        size_t ncap = l->cap * 2;
+        char *nb;
+        if (l->cap > KM_LINE_MAX)
+            return km_fail(ctx, KM_ERR_LIMIT, "line %lld: longer than %zu bytes",
+                           (long long)(l->line_no + 1), KM_LINE_MAX);
+        nb = km_ref_alloc(&l->alloc, ncap);
+        if (nb == NULL)
+            return km_fail(ctx, KM_ERR_NOMEM, "out of memory for a %zu-byte line buffer", ncap);
+        memcpy(nb, l->buf, l->end);
+        km_ref_free(&l->alloc, l->buf);
+        l->buf = nb;
+        l->cap = ncap;
+    }
+    n = fread(l->buf + l->end, 1, l->cap - 1 - l->end, l->f);
+    if (n == 0) {
+        if (ferror(l->f))
+            return km_fail(ctx, KM_ERR_IO, "read error after line %lld", (long long)l->line_no);
+        l->eof = 1;
+    }
+    l->end += n;
+    return KM_OK;
+}
+
+km_status km_lines_next(km_ctx *ctx, km_lines *l, char **line, size_t *len, int *got)
+{
+    size_t scanned = 0; /* bytes of the current line already searched */
+    *got = 0;
+    for (;;) {
+        char *s = l->buf + l->pos;
+        size_t avail = l->end - l->pos;
+        char *q = avail > scanned ? memchr(s + scanned, '\n', avail - scanned) : NULL;
+        size_t n;
+        if (q == NULL && !l->eof) {
+            km_status st;
+            scanned = avail;
+            st = refill(ctx, l);
+            if (st != KM_OK)
+                return st;
+            continue;
+        }
+        if (q == NULL && avail == 0)
+            return KM_OK; /* end of file */
+        n = q != NULL ? (size_t)(q - s) : avail;
+        l->pos += q != NULL ? n + 1 : n;
+        if (n > 0 && s[n - 1] == '\r')
+            n--;
+        s[n] = '\0';
+        l->line_no++;
+        *line = s;
+        *len = n;
+        *got = 1;
+        return KM_OK;
+    }
+}
+
+long long km_lines_tell(const km_lines *l)
+{
+    return l->buf_off + (long long)l->pos;
+}
+
+km_status km_lines_seek(km_ctx *ctx, km_lines *l, long long offset, int64_t line_no)
+{
+    if (fseek(l->f, (long)offset, SEEK_SET) != 0)
+        return km_fail(ctx, KM_ERR_IO, "cannot seek to byte %lld", offset);
+    l->pos = l->end = 0;
+    l->buf_off = offset;
+    l->eof = 0;
+    l->line_no = line_no;
+    return KM_OK;
+}
+
+int km_line_blank(const char *p, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        if (p[i] != ' ' && p[i] != '\t' && p[i] != '\r' && p[i] != '\f' && p[i] != '\v')
+            return 0;
+    return 1;
+}
+
+static int word_ci(const char *p, const char *end, const char *w)
+{
+    size_t n = strlen(w);
+    if ((size_t)(end - p) < n)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if ((p[i] | 0x20) != w[i])
+            return 0;
+    return 1;
+}
+
+static const double km_pow10[23] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                    1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                                    1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+
+int km_scan_number(const char *p, const char *end, const char **endp, double *out)
+{
+    const char *s = p;
+    uint64_t m = 0;
+    int nd = 0, exp10 = 0, any = 0, neg = 0;
+    double v;
+
+    if (s < end && (*s == '-' || *s == '+')) {
+        neg = *s == '-';
+        s++;
+    }
+    while (s < end && (unsigned)(*s - '0') < 10u) {
+        if (nd < 19) {
+            m = m * 10u + (uint64_t)(*s - '0');
+            nd += m != 0;
+        } else {
+            exp10++;
+        }
+        any = 1;
+        s++;
+    }
+    if (s < end && *s == '.') {
+        s++;
+        while (s < end && (unsigned)(*s - '0') < 10u) {
+            if (nd < 19) {
+                m = m * 10u + (uint64_t)(*s - '0');
+                nd += m != 0;
+                exp10--;
+            }
+            any = 1;
+            s++;
+        }
+    }
+    if (!any) {
+        if (word_ci(s, end, "nan")) {
+            *out = (double)NAN;
+            *endp = s + 3;
+            return 0;
+        }
+        if (word_ci(s, end, "inf")) {
+            *out = neg ? -(double)INFINITY : (double)INFINITY;
+            *endp = s + (word_ci(s, end, "infinity") ? 8 : 3);
+            return 0;
+        }
+        return -1;
+    }
+    if (s < end && (*s == 'e' || *s == 'E')) {
+        const char *t = s + 1;
+        int eneg = 0, e = 0;
+        if (t < end && (*t == '+' || *t == '-')) {
+            eneg = *t == '-';
+            t++;
+        }
+        if (t < end && (unsigned)(*t - '0') < 10u) {
+            while (t < end && (unsigned)(*t - '0') < 10u) {
+                if (e < 100000)
+                    e = e * 10 + (*t - '0');
+                t++;
+            }
+            exp10 += eneg ? -e : e;
+            s = t;
+        }
+    }
+    *endp = s;
+    if (m == 0) {
+        v = 0.0;
+    } else if (exp10 == 0) {
+        v = (double)m;
+    } else if (m < ((uint64_t)1 << 53) && exp10 > -23 && exp10 < 23) {
+        /* both operands exact: one correctly rounded operation */
+        v = exp10 > 0 ? (double)m * km_pow10[exp10] : (double)m / km_pow10[-exp10];
+    } else if (exp10 < -400) {
+        v = 0.0;
+    } else if (exp10 > 400) {
+        return -2;
+    } else {
+        v = (double)m * pow(10.0, (double)exp10);
+    }
+    if (v > (double)FLT_MAX)
+        return -2;
+    *out = neg ? -v : v;
+    return 0;
+}

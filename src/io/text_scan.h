@@ -1,0 +1,51 @@
+/* Shared by the text readers (Tekscan, text matrix): a buffered line reader
+ * that streams a file without loading it, and a locale-independent number
+ * scanner fast enough for the hot loop (no sscanf/strtod). */
+#ifndef KM_TEXT_SCAN_H
+#define KM_TEXT_SCAN_H
+
+#include <stdio.h>
+
+#include "internal.h"
+
+/* Longest line accepted: one frame per line of KM_MAX_TAXELS values with
+   about 30 characters each still fits. */
+#define KM_LINE_MAX ((size_t)1 << 29)
+
+typedef struct km_lines {
+    km_alloc_ref alloc;
+    FILE *f;
+    char *buf;
+    size_t cap;         /* bytes allocated */
+    size_t pos;         /* start of the unread part of buf */
+    size_t end;         /* end of the valid part of buf */
+    long long buf_off;  /* file offset of buf[0] */
+    int eof;            /* fread reached the end */
+    int64_t line_no;    /* number of the last line returned (1-based) */
+} km_lines;
+
+/* Open `path` for reading.  Errors: KM_ERR_NOT_FOUND, KM_ERR_NOMEM. */
+km_status km_lines_open(km_ctx *ctx, km_lines *l, const char *path, const km_alloc_ref *alloc);
+/* Close and release; accepts a zeroed or half-opened km_lines. */
+void km_lines_close(km_lines *l);
+/* Next line, without its end (LF or CR LF; a lone final CR is dropped),
+ * NUL-terminated in place and valid until the next call.  *got = 0 at the
+ * end of the file.  Errors: KM_ERR_IO, KM_ERR_LIMIT (line too long),
+ * KM_ERR_NOMEM. */
+km_status km_lines_next(km_ctx *ctx, km_lines *l, char **line, size_t *len, int *got);
+/* File offset of the next unread byte, and going back to such an offset
+ * (with the line number of the line that will be read next minus one). */
+long long km_lines_tell(const km_lines *l);
+km_status km_lines_seek(km_ctx *ctx, km_lines *l, long long offset, int64_t line_no);
+
+/* Scan one number starting at p (no leading blanks): optional sign, digits
+ * with an optional '.' and exponent, or nan / inf / infinity (any case).
+ * On success *out is the value, *endp the first byte after it, and the
+ * result is 0; -1 when p does not start a number; -2 when the value is
+ * outside the float range. */
+int km_scan_number(const char *p, const char *end, const char **endp, double *out);
+
+/* 1 when the line holds only blanks (space, tab, CR). */
+int km_line_blank(const char *p, size_t len);
+
+#endif
