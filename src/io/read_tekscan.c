@@ -1,7 +1,553 @@
-/* STUB: to be replaced by the module owner. */
+/* Tekscan ASCII movie export (.asf, .csv): docs/FORMAT.md 1.3.
+ *
+ * `KEY value` header lines, parsed by name because the set and order of
+ * keys vary between Tekscan versions; `ASCII_DATA @@`; then per frame a
+ * `Frame N` line and ROWS lines of COLS comma-separated values, `B` for a
+ * sensel outside the sensor outline; a final `@@`.  Frames are parsed on
+ * demand from a buffered stream: the file is never loaded whole. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
 #include "reader_internal.h"
+#include "text_scan.h"
+
+/* Header lines before ASCII_DATA beyond which the file is not a header. */
+#define TK_MAX_HEADER_LINES 100000
+
+typedef struct tk_impl {
+    km_lines lines;
+    int32_t rows, cols;
+    int64_t declared;       /* frames announced by START_FRAME/END_FRAME, or -1 */
+    int64_t parsed;         /* frames parsed so far */
+    long long first_no;     /* number N of the first `Frame N` */
+    long long last_no;      /* number of the last frame parsed */
+    long long start_no;     /* START_FRAME, else 1 */
+    double dt;              /* seconds per frame */
+    int finished;           /* the closing @@ was read */
+    float *pending;         /* frame 1, parsed at open to learn the mask */
+    double pending_time;
+    int has_pending;
+} tk_impl;
+
+static int is_blank_char(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v';
+}
+
+/* Strict non-negative or negative integer: optional sign and digits only. */
+static int parse_int64(const char *s, long long *out)
+{
+    long long v = 0;
+    int neg = 0, any = 0;
+    if (*s == '-' || *s == '+')
+        neg = *s++ == '-';
+    while ((unsigned)(*s - '0') < 10u) {
+        if (v > (long long)1 << 50)
+            return -1;
+        v = v * 10 + (*s++ - '0');
+        any = 1;
+    }
+    if (!any || *s != '\0')
+        return -1;
+    *out = neg ? -v : v;
+    return 0;
+}
+
+/* Leading number of a value such as "5.08 mm" or "1514.73 KPa"; *rest
+   points at the trimmed remainder. */
+static int leading_number(const char *s, double *out, const char **rest)
+{
+    const char *e = s + strlen(s), *q;
+    if (km_scan_number(s, e, &q, out) != 0 || !isfinite(*out))
+        return -1;
+    if (q < e && !is_blank_char(*q))
+        return -1;
+    while (q < e && is_blank_char(*q))
+        q++;
+    *rest = q;
+    return 0;
+}
+
+static int word_eq_ci(const char *a, const char *b)
+{
+    for (; *a != '\0' && *b != '\0'; a++, b++)
+        if ((*a | 0x20) != (*b | 0x20))
+            return 0;
+    return *a == '\0' && *b == '\0';
+}
+
+/* Millimetres per unit of a spacing value; 0 when the unit is unknown. */
+static double spacing_scale(const char *unit)
+{
+    if (*unit == '\0' || word_eq_ci(unit, "mm"))
+        return 1.0;
+    if (word_eq_ci(unit, "cm"))
+        return 10.0;
+    if (word_eq_ci(unit, "m"))
+        return 1000.0;
+    if (word_eq_ci(unit, "in") || word_eq_ci(unit, "inch") || word_eq_ci(unit, "inches") || strcmp(unit, "\"") == 0)
+        return 25.4;
+    return 0.0;
+}
+
+/* Tekscan unit words to knotmap's names; unknown units read as "raw" (the
+   original stays in the header as UNITS). */
+static const char *map_units(const char *u)
+{
+    char w[32];
+    size_t n = 0;
+    while (u[n] != '\0' && !is_blank_char(u[n]) && n + 1 < sizeof w) {
+        w[n] = u[n];
+        n++;
+    }
+    w[n] = '\0';
+    if (word_eq_ci(w, "kpa"))
+        return "kPa";
+    if (word_eq_ci(w, "mmhg"))
+        return "mmHg";
+    if (word_eq_ci(w, "n/cm2") || word_eq_ci(w, "n/cm^2"))
+        return "N/cm2";
+    return "raw";
+}
+
+static void trim(char **s, size_t *len)
+{
+    char *p = *s;
+    size_t n = *len;
+    while (n > 0 && is_blank_char(*p)) {
+        p++;
+        n--;
+    }
+    while (n > 0 && is_blank_char(p[n - 1]))
+        n--;
+    p[n] = '\0';
+    *s = p;
+    *len = n;
+}
+
+/* One header key we understand; line numbers go into the errors. */
+static km_status header_key(km_ctx *ctx, km_reader *r, tk_impl *t, const char *key, const char *val, int64_t line,
+                            long long *start, long long *end)
+{
+    double d;
+    const char *rest;
+    long long v;
+    if (strcmp(key, "ROWS") == 0 || strcmp(key, "COLS") == 0) {
+        if (parse_int64(val, &v) != 0 || v <= 0)
+            return km_fail(ctx, KM_ERR_FORMAT, "line %lld: %s '%s' is not a positive integer", (long long)line, key,
+                           val);
+        if (v > KM_MAX_DIM)
+            return km_fail(ctx, KM_ERR_LIMIT, "line %lld: %s %lld exceeds the limit of %d", (long long)line, key, v,
+                           KM_MAX_DIM);
+        if (key[0] == 'R')
+            t->rows = (int32_t)v;
+        else
+            t->cols = (int32_t)v;
+    } else if (strcmp(key, "ROW_SPACING") == 0 || strcmp(key, "COL_SPACING") == 0) {
+        double scale;
+        if (leading_number(val, &d, &rest) != 0 || !(d > 0))
+            return km_fail(ctx, KM_ERR_FORMAT, "line %lld: %s '%s' is not a positive length", (long long)line, key,
+                           val);
+        scale = spacing_scale(rest);
+        if (scale == 0)
+            return km_fail(ctx, KM_ERR_FORMAT, "line %lld: %s unit '%s' not understood (mm, cm, m or inches)",
+                           (long long)line, key, rest);
+        if (key[0] == 'R')
+            r->info.row_pitch_mm = d * scale;
+        else
+            r->info.col_pitch_mm = d * scale;
+    } else if (strcmp(key, "SECONDS_PER_FRAME") == 0) {
+        if (leading_number(val, &d, &rest) != 0 || !(d > 0))
+            return km_fail(ctx, KM_ERR_FORMAT, "line %lld: SECONDS_PER_FRAME '%s' is not a positive number",
+                           (long long)line, val);
+        t->dt = d;
+        r->info.frame_rate_hz = 1.0 / d;
+    } else if (strcmp(key, "UNITS") == 0) {
+        snprintf(r->info.units, sizeof r->info.units, "%s", map_units(val));
+    } else if (strcmp(key, "SATURATION_PRESSURE") == 0) {
+        /* informative only: an unreadable value leaves saturation unknown */
+        if (leading_number(val, &d, &rest) == 0 && d > 0)
+            r->info.saturation = d;
+    } else if (strcmp(key, "START_FRAME") == 0 || strcmp(key, "END_FRAME") == 0) {
+        if (parse_int64(val, &v) != 0)
+            return km_fail(ctx, KM_ERR_FORMAT, "line %lld: %s '%s' is not an integer", (long long)line, key, val);
+        if (key[0] == 'S')
+            *start = v;
+        else
+            *end = v;
+    }
+    return KM_OK;
+}
+
+static km_status parse_header(km_ctx *ctx, km_reader *r, tk_impl *t)
+{
+    long long start = -1, end = -1;
+    int64_t rows_line = 0, cols_line = 0, end_line = 0;
+    char *line;
+    size_t len;
+    int got;
+    km_status st;
+
+    for (;;) {
+        char *key, *val;
+        size_t klen;
+        st = km_lines_next(ctx, &t->lines, &line, &len, &got);
+        if (st != KM_OK)
+            return st;
+        if (!got)
+            return km_fail(ctx, KM_ERR_FORMAT, "line %lld: file ends before the ASCII_DATA line (not a Tekscan "
+                           "ASCII movie, or the header is cut)", (long long)t->lines.line_no);
+        if (t->lines.line_no > TK_MAX_HEADER_LINES)
+            return km_fail(ctx, KM_ERR_FORMAT, "line %lld: no ASCII_DATA line in the first %d lines",
+                           (long long)t->lines.line_no, TK_MAX_HEADER_LINES);
+        trim(&line, &len);
+        if (len == 0)
+            continue;
+        for (klen = 0; klen < len && !is_blank_char(line[klen]); klen++)
+            ;
+        key = line;
+        val = line + klen;
+        if (klen < len) {
+            line[klen] = '\0';
+            val++;
+            while (is_blank_char(*val))
+                val++;
+        }
+        if (strcmp(key, "ASCII_DATA") == 0)
+            break;
+        if (strcmp(key, "Frame") == 0 || strcmp(key, "@@") == 0)
+            return km_fail(ctx, KM_ERR_FORMAT, "line %lld: '%s' before the ASCII_DATA line",
+                           (long long)t->lines.line_no, key);
+        if (strcmp(key, "COMMENTS:") == 0 || (strcmp(key, "COMMENTS") == 0 && *val == '\0')) {
+            /* the comment is the next line, free text */
+            if (*val == '\0') {
+                st = km_lines_next(ctx, &t->lines, &line, &len, &got);
+                if (st != KM_OK)
+                    return st;
+                if (!got)
+                    return km_fail(ctx, KM_ERR_FORMAT, "line %lld: file ends after COMMENTS:",
+                                   (long long)t->lines.line_no);
+                trim(&line, &len);
+                val = line;
+            }
+            st = km_reader_add_header(ctx, r, "COMMENTS", val);
+            if (st != KM_OK)
+                return st;
+            continue;
+        }
+        st = km_reader_add_header(ctx, r, key, val);
+        if (st == KM_OK)
+            st = header_key(ctx, r, t, key, val, t->lines.line_no, &start, &end);
+        if (st != KM_OK)
+            return st;
+        if (strcmp(key, "ROWS") == 0)
+            rows_line = t->lines.line_no;
+        else if (strcmp(key, "COLS") == 0)
+            cols_line = t->lines.line_no;
+        else if (strcmp(key, "END_FRAME") == 0)
+            end_line = t->lines.line_no;
+    }
+    if (rows_line == 0 || cols_line == 0)
+        return km_fail(ctx, KM_ERR_FORMAT, "line %lld: %s missing before ASCII_DATA", (long long)t->lines.line_no,
+                       rows_line == 0 ? "ROWS" : "COLS");
+    st = km_reader_set_geometry(ctx, r, t->rows, t->cols);
+    if (st != KM_OK) {
+        char where[48];
+        snprintf(where, sizeof where, "line %lld", (long long)(rows_line > cols_line ? rows_line : cols_line));
+        km_error_prefix(ctx, where);
+        return st;
+    }
+    t->declared = -1;
+    if (start >= 0 && end >= 0) {
+        if (end < start - 1)
+            return km_fail(ctx, KM_ERR_FORMAT, "line %lld: END_FRAME %lld is before START_FRAME %lld",
+                           (long long)end_line, end, start);
+        t->declared = end - start + 1;
+    }
+    t->start_no = start >= 0 ? start : 1;
+    return KM_OK;
+}
+
+static km_status frame_error(km_ctx *ctx, const tk_impl *t, long long frame_no, const char *what)
+{
+    return km_fail(ctx, KM_ERR_FORMAT, "line %lld: frame %lld: %s", (long long)t->lines.line_no, frame_no, what);
+}
+
+/* Parse one row of comma-separated values into dst, checking the mask. */
+static km_status parse_row(km_ctx *ctx, tk_impl *t, uint8_t *restrict mrow, const char *p, const char *e,
+                           float *restrict dst, int first, long long frame_no)
+{
+    int32_t c = 0;
+    const int32_t cols = t->cols;
+    for (;;) {
+        const char *tok, *q;
+        double d;
+        float v;
+        while (p < e && (*p == ' ' || *p == '\t'))
+            p++;
+        tok = p;
+        if (p == e || *p == ',') {
+            if (p == e && c > 0)
+                break; /* trailing comma */
+            if (p == e && c == 0)
+                break;
+            return km_fail(ctx, KM_ERR_FORMAT, "line %lld: frame %lld: empty value in column %d",
+                           (long long)t->lines.line_no, frame_no, (int)c + 1);
+        }
+        if (*p == 'B' && (p + 1 == e || p[1] == ',' || p[1] == ' ' || p[1] == '\t')) {
+            if (c < cols) {
+                if (first)
+                    mrow[c] = 0;
+                else if (mrow[c])
+                    return km_fail(ctx, KM_ERR_FORMAT,
+                                   "line %lld: frame %lld: 'B' in column %d, inside the sensor outline of the "
+                                   "first frame (the outline must not change)",
+                                   (long long)t->lines.line_no, frame_no, (int)c + 1);
+                dst[c] = 0.0f;
+            }
+            q = p + 1;
+            goto next;
+        }
+        if ((unsigned)(*p - '0') < 10u) {
+            /* plain integers: the common case, no conversion call */
+            uint32_t iv = (uint32_t)(*p - '0');
+            q = p + 1;
+            while (q < e && (unsigned)(*q - '0') < 10u && q - p < 9) {
+                iv = iv * 10u + (uint32_t)(*q - '0');
+                q++;
+            }
+            if (q == e || *q == ',' || *q == ' ' || *q == '\t') {
+                v = (float)iv;
+                goto store;
+            }
+        }
+        {
+            int rc = km_scan_number(p, e, &q, &d);
+            if (rc == -2)
+                return km_fail(ctx, KM_ERR_FORMAT, "line %lld: frame %lld: value out of range in column %d",
+                               (long long)t->lines.line_no, frame_no, (int)c + 1);
+            if (rc != 0 || (q < e && *q != ',' && *q != ' ' && *q != '\t')) {
+                const char *te = tok;
+                while (te < e && *te != ',' && te - tok < 32)
+                    te++;
+                return km_fail(ctx, KM_ERR_FORMAT, "line %lld: frame %lld: non-numeric value '%.*s' in column %d",
+                               (long long)t->lines.line_no, frame_no, (int)(te - tok), tok, (int)c + 1);
+            }
+            v = (float)d;
+        }
+    store:
+        if (c < cols)
+            dst[c] = mrow[c] ? v : 0.0f;
+    next:
+        c++;
+        p = q;
+        while (p < e && (*p == ' ' || *p == '\t'))
+            p++;
+        if (p == e)
+            break;
+        if (*p != ',') {
+            const char *te = tok;
+            while (te < e && *te != ',' && te - tok < 32)
+                te++;
+            return km_fail(ctx, KM_ERR_FORMAT, "line %lld: frame %lld: non-numeric value '%.*s' in column %d",
+                           (long long)t->lines.line_no, frame_no, (int)(te - tok), tok, (int)c);
+        }
+        p++;
+    }
+    if (c != cols) {
+        char what[64];
+        snprintf(what, sizeof what, "expected %d values, found %d", (int)cols, (int)c);
+        return frame_error(ctx, t, frame_no, what);
+    }
+    return KM_OK;
+}
+
+/* The next frame into dst; *got = 0 after the closing @@. */
+static km_status parse_frame(km_ctx *ctx, km_reader *r, tk_impl *t, float *dst, double *time, int *got, int first)
+{
+    char *line;
+    size_t len;
+    int g;
+    long long no;
+    km_status st;
+
+    *got = 0;
+    do {
+        st = km_lines_next(ctx, &t->lines, &line, &len, &g);
+        if (st != KM_OK)
+            return st;
+    } while (g && km_line_blank(line, len));
+    if (!g) {
+        if (t->declared >= 0 && t->parsed < t->declared)
+            return km_fail(ctx, KM_ERR_FORMAT,
+                           "line %lld: file ends before frame %lld: START_FRAME..END_FRAME announce %lld frames, "
+                           "%lld found (truncated)",
+                           (long long)t->lines.line_no, t->parsed == 0 ? t->start_no : t->last_no + 1,
+                           (long long)t->declared, (long long)t->parsed);
+        return km_fail(ctx, KM_ERR_FORMAT, "line %lld: file ends without the closing @@ (truncated)",
+                       (long long)t->lines.line_no);
+    }
+    trim(&line, &len);
+    if (strcmp(line, "@@") == 0) {
+        if (t->declared >= 0 && t->parsed != t->declared)
+            return km_fail(ctx, KM_ERR_FORMAT, "line %lld: @@ after %lld frames: START_FRAME..END_FRAME announce %lld",
+                           (long long)t->lines.line_no, (long long)t->parsed, (long long)t->declared);
+        t->finished = 1;
+        return KM_OK;
+    }
+    if (strncmp(line, "Frame", 5) != 0 || !is_blank_char(line[5])) {
+        return km_fail(ctx, KM_ERR_FORMAT, "line %lld: expected 'Frame N' or '@@', found '%.40s'",
+                       (long long)t->lines.line_no, line);
+    }
+    {
+        char *num = line + 6;
+        while (is_blank_char(*num))
+            num++;
+        if (parse_int64(num, &no) != 0)
+            return km_fail(ctx, KM_ERR_FORMAT, "line %lld: frame number '%.40s' is not an integer",
+                           (long long)t->lines.line_no, num);
+    }
+    if (t->parsed > 0 && no <= t->last_no)
+        return km_fail(ctx, KM_ERR_FORMAT, "line %lld: frame %lld follows frame %lld: frame numbers must increase",
+                       (long long)t->lines.line_no, no, t->last_no);
+    if (t->declared >= 0 && t->parsed >= t->declared)
+        return km_fail(ctx, KM_ERR_FORMAT, "line %lld: frame %lld is beyond END_FRAME (%lld frames announced)",
+                       (long long)t->lines.line_no, no, (long long)t->declared);
+    if (t->parsed == 0)
+        t->first_no = no;
+    for (int32_t row = 0; row < t->rows; row++) {
+        st = km_lines_next(ctx, &t->lines, &line, &len, &g);
+        if (st != KM_OK)
+            return st;
+        if (!g || (len >= 2 && line[0] == '@' && line[1] == '@') || strncmp(line, "Frame", 5) == 0 ||
+            km_line_blank(line, len)) {
+            char what[96];
+            snprintf(what, sizeof what, "%s after %d of %d rows (truncated)",
+                     g ? "frame ends" : "file ends", (int)row, (int)t->rows);
+            return frame_error(ctx, t, no, what);
+        }
+        st = parse_row(ctx, t, r->mask + (size_t)row * (size_t)t->cols, line, line + len,
+                       dst + (size_t)row * (size_t)t->cols, first, no);
+        if (st != KM_OK)
+            return st;
+    }
+    *time = (double)(no - t->first_no) * t->dt;
+    t->last_no = no;
+    t->parsed++;
+    *got = 1;
+    return KM_OK;
+}
+
+static km_status tk_read(km_ctx *ctx, km_reader *r, float *frames, double *times, int64_t max_frames,
+                         int64_t *n_read)
+{
+    tk_impl *t = r->impl;
+    size_t fs = (size_t)t->rows * (size_t)t->cols;
+    int64_t n = 0;
+    km_status st = KM_OK;
+
+    while (n < max_frames) {
+        double tm = 0;
+        int got;
+        float *dst = frames + (size_t)n * fs;
+        if (t->has_pending) {
+            memcpy(dst, t->pending, fs * sizeof *dst);
+            tm = t->pending_time;
+            t->has_pending = 0;
+        } else {
+            if (t->finished)
+                break;
+            if ((n & 63) == 63 && km_ctx_cancelled(ctx)) {
+                st = km_fail(ctx, KM_ERR_CANCELLED, "cancelled");
+                goto done;
+            }
+            st = parse_frame(ctx, r, t, dst, &tm, &got, 0);
+            if (st != KM_OK)
+                goto done;
+            if (!got)
+                break;
+        }
+        if (times != NULL)
+            times[n] = tm;
+        n++;
+    }
+done:
+    *n_read = n;
+    return st;
+}
+
+static void tk_close(km_reader *r)
+{
+    tk_impl *t = r->impl;
+    if (t == NULL)
+        return;
+    km_lines_close(&t->lines);
+    km_reader_release(r, t->pending);
+    km_reader_release(r, t);
+    r->impl = NULL;
+}
+
+static const km_reader_ops tk_ops = {tk_read, tk_close};
+
+/* Count `Frame` lines from the current position, then come back. */
+static km_status count_frames(km_ctx *ctx, tk_impl *t, int64_t *count)
+{
+    long long off = km_lines_tell(&t->lines);
+    int64_t line_no = t->lines.line_no, n = 0;
+    char *line;
+    size_t len;
+    int got;
+    km_status st;
+    for (;;) {
+        st = km_lines_next(ctx, &t->lines, &line, &len, &got);
+        if (st != KM_OK)
+            return st;
+        if (!got)
+            break;
+        if (len > 5 && line[0] == 'F' && strncmp(line, "Frame", 5) == 0 && is_blank_char(line[5]))
+            n++;
+    }
+    *count = n;
+    return km_lines_seek(ctx, &t->lines, off, line_no);
+}
+
 km_status km_open_tekscan(km_ctx *ctx, km_reader *r, const km_read_options *opt)
 {
-    (void)r; (void)opt;
-    return km_fail(ctx, KM_ERR_UNSUPPORTED, "tekscan reader not built yet");
+    tk_impl *t;
+    km_status st;
+    size_t fs;
+    int got = 0;
+
+    t = km_reader_alloc(r, sizeof *t);
+    if (t == NULL)
+        return km_fail(ctx, KM_ERR_NOMEM, "out of memory for the Tekscan reader");
+    memset(t, 0, sizeof *t);
+    r->impl = t;
+    r->ops = &tk_ops;
+    st = km_lines_open(ctx, &t->lines, r->path, &r->alloc);
+    if (st != KM_OK)
+        return st;
+    st = parse_header(ctx, r, t);
+    if (st != KM_OK)
+        return st;
+    if (t->dt <= 0) /* no SECONDS_PER_FRAME: times follow the rate given or assumed */
+        t->dt = opt->frame_rate_hz > 0 ? 1.0 / opt->frame_rate_hz : 1.0;
+    if (t->declared >= 0) {
+        r->info.n_frames = t->declared;
+    } else {
+        st = count_frames(ctx, t, &r->info.n_frames);
+        if (st != KM_OK)
+            return st;
+    }
+    fs = (size_t)t->rows * (size_t)t->cols;
+    t->pending = km_reader_alloc(r, fs * sizeof(float));
+    if (t->pending == NULL)
+        return km_fail(ctx, KM_ERR_NOMEM, "out of memory for a %dx%d frame", (int)t->rows, (int)t->cols);
+    /* The first frame fixes the outline (mask): parse it now. */
+    st = parse_frame(ctx, r, t, t->pending, &t->pending_time, &got, 1);
+    if (st != KM_OK)
+        return st;
+    t->has_pending = got;
+    return km_reader_apply_options(ctx, r, opt);
 }

@@ -256,13 +256,13 @@ static int head_is_numeric(const unsigned char *h, size_t n)
             while (p < e) {
                 const char *q;
                 double v;
-                if (*p == ' ' || *p == '\t' || *p == ',' || *p == '\r' || *p == ';') {
+                if (*p == ' ' || *p == '\t' || *p == ',' || *p == '\r') {
                     p++;
                     continue;
                 }
                 if (km_scan_number(p, e, &q, &v) != 0)
                     return 0;
-                if (q < e && !(*q == ' ' || *q == '\t' || *q == ',' || *q == '\r' || *q == ';'))
+                if (q < e && !(*q == ' ' || *q == '\t' || *q == ',' || *q == '\r'))
                     return 0;
                 numbers++;
                 p = q;
@@ -303,6 +303,9 @@ km_format km_sniff_format(const unsigned char *head, size_t n, const char *path)
         return KM_FORMAT_AUDIO;
     if (ext_is(ext, "asf"))
         return KM_FORMAT_TEKSCAN;
+    /* Text by name: its reader then says which line is wrong. */
+    if (ext_is(ext, "txt") || ext_is(ext, "csv") || ext_is(ext, "tsv") || ext_is(ext, "dat"))
+        return KM_FORMAT_TEXT;
     return KM_FORMAT_AUTO;
 }
 

@@ -1,0 +1,341 @@
+/* Tekscan ASCII movie reader: the real F-Scan fixture, a small file with a
+ * shuffled header, CRLF/LF, block sizes and every bad file of ours. */
+#define _POSIX_C_SOURCE 200809L /* mkdtemp */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "knotmap.h"
+
+#define FSCAN KM_DATASETS "/real/tekscan_fscan/FrasP01L.asf"
+#define SMALL KM_TEST_DATA "/good/tekscan_small.asf"
+#define SMALL_CRLF KM_TEST_DATA "/good/tekscan_small_crlf.asf"
+
+static km_ctx *ctx;
+
+static void setup(void)
+{
+    cr_assert_eq(km_ctx_create(&ctx), KM_OK);
+}
+
+static void teardown(void)
+{
+    km_ctx_free(ctx);
+}
+
+TestSuite(io_tekscan, .init = setup, .fini = teardown);
+
+static km_reader *open_ok(const char *path, km_format fmt)
+{
+    km_read_options o;
+    km_reader *r = NULL;
+    km_read_options_default(&o);
+    o.format = fmt;
+    km_status st = km_reader_open(ctx, path, &o, &r);
+    cr_assert_eq(st, KM_OK, "open %s: %s", path, km_ctx_last_error(ctx));
+    return r;
+}
+
+/* All frames, read in blocks of `block`; returns the count. */
+static int64_t read_all(km_reader *r, int64_t block, float **frames, double **times)
+{
+    km_session_info in;
+    km_reader_info(r, &in);
+    size_t fs = (size_t)in.rows * (size_t)in.cols;
+    int64_t cap = 16, n = 0, got = 0;
+    float *f = malloc(cap * fs * sizeof *f);
+    double *t = malloc(cap * sizeof *t);
+    float *buf = malloc((size_t)block * fs * sizeof *buf);
+    double *tb = malloc((size_t)block * sizeof *tb);
+    cr_assert(f && t && buf && tb);
+    do {
+        km_status st = km_reader_read(ctx, r, buf, tb, block, &got);
+        cr_assert_eq(st, KM_OK, "read: %s", km_ctx_last_error(ctx));
+        cr_assert(got >= 0 && got <= block);
+        if (n + got > cap) {
+            while (n + got > cap)
+                cap *= 2;
+            f = realloc(f, cap * fs * sizeof *f);
+            t = realloc(t, cap * sizeof *t);
+            cr_assert(f && t);
+        }
+        memcpy(f + n * fs, buf, got * fs * sizeof *f);
+        memcpy(t + n, tb, got * sizeof *t);
+        n += got;
+    } while (got > 0);
+    free(buf);
+    free(tb);
+    *frames = f;
+    *times = t;
+    return n;
+}
+
+static const char *header_value(km_reader *r, const char *key)
+{
+    for (size_t i = 0; i < km_reader_header_count(r); i++) {
+        const char *k, *v;
+        km_reader_header_get(r, i, &k, &v);
+        if (strcmp(k, key) == 0)
+            return v;
+    }
+    return NULL;
+}
+
+Test(io_tekscan, fscan_fixture_facts)
+{
+    km_reader *r = open_ok(FSCAN, KM_FORMAT_AUTO);
+    km_session_info in;
+    km_reader_info(r, &in);
+    cr_assert_eq(in.format, KM_FORMAT_TEKSCAN);
+    cr_assert_eq(in.rows, 60);
+    cr_assert_eq(in.cols, 21);
+    cr_assert_eq(in.n_frames, 205);
+    cr_assert_float_eq(in.frame_rate_hz, 31.25, 1e-9);
+    cr_assert_float_eq(in.row_pitch_mm, 5.08, 1e-12);
+    cr_assert_float_eq(in.col_pitch_mm, 5.08, 1e-12);
+    cr_assert_str_eq(in.units, "kPa");
+    cr_assert_float_eq(in.saturation, 1514.73, 1e-9);
+    cr_assert_eq(in.mode, KM_MODE_MAT);
+    cr_assert_eq(in.n_valid, 60 * 21 - 305);
+
+    const uint8_t *m = km_reader_mask(r);
+    int masked = 0;
+    for (int i = 0; i < 60 * 21; i++)
+        masked += m[i] == 0;
+    cr_assert_eq(masked, 305);
+    cr_assert_eq(m[0], 0);      /* row 0 starts with B */
+    cr_assert_eq(m[9], 1);      /* row 0 col 9 is 0, inside */
+
+    /* every key by name; COMMENTS: takes the next line */
+    cr_assert_eq(km_reader_header_count(r), 27);
+    cr_assert_str_eq(header_value(r, "COMMENTS"), "overground walk p10");
+    cr_assert_str_eq(header_value(r, "UNITS"), "KPa");
+    cr_assert_str_eq(header_value(r, "SENSEL_AREA"), "25.8064 mm2");
+    cr_assert_str_eq(header_value(r, "TIME"), "Thursday, 16 February 2017 11:26:22 a.m.");
+    cr_assert_null(header_value(r, "knotmap_assumed"));
+
+    float *f;
+    double *t;
+    int64_t n = read_all(r, 64, &f, &t);
+    cr_assert_eq(n, 205);
+    /* references computed with numpy from the file: max 760 at frame 101,
+       row 54, col 10; total of all valid values 3154674; frame 100: 3980 */
+    double sum = 0, sum100 = 0;
+    float mx = -1;
+    size_t imax = 0;
+    for (size_t i = 0; i < (size_t)n * 1260; i++) {
+        sum += f[i];
+        if (f[i] > mx) {
+            mx = f[i];
+            imax = i;
+        }
+    }
+    for (size_t i = 0; i < 1260; i++)
+        sum100 += f[100 * 1260 + i];
+    cr_assert_float_eq(mx, 760.0f, 0);
+    cr_assert_eq(imax, (size_t)128404);
+    cr_assert_float_eq(sum, 3154674.0, 0);
+    cr_assert_float_eq(sum100, 3980.0, 0);
+    for (int64_t k = 0; k < n; k++)
+        cr_assert_float_eq(t[k], (double)k * 0.032, 1e-9);
+    free(f);
+    free(t);
+    km_reader_free(r);
+}
+
+Test(io_tekscan, small_shuffled_header_by_name)
+{
+    km_reader *r = open_ok(SMALL, KM_FORMAT_TEKSCAN);
+    km_session_info in;
+    km_reader_info(r, &in);
+    cr_assert_eq(in.rows, 3);
+    cr_assert_eq(in.cols, 4);
+    cr_assert_eq(in.n_frames, 3);
+    cr_assert_float_eq(in.frame_rate_hz, 100.0, 1e-9);
+    cr_assert_float_eq(in.row_pitch_mm, 5.0, 1e-12);  /* 0.5 cm */
+    cr_assert_float_eq(in.col_pitch_mm, 5.08, 1e-12); /* 0.2 inches */
+    cr_assert_str_eq(in.units, "mmHg");
+    cr_assert_float_eq(in.saturation, 250.0, 0);
+    cr_assert_eq(in.n_valid, 8);
+
+    const char *expect_keys[] = {"DATA_TYPE", "VERSION", "UNITS", "COLS", "SECONDS_PER_FRAME", "ROWS",
+                                 "ROW_SPACING", "COL_SPACING", "COMMENTS", "START_FRAME", "END_FRAME",
+                                 "SATURATION_PRESSURE"};
+    cr_assert_eq(km_reader_header_count(r), 12);
+    for (size_t i = 0; i < 12; i++) {
+        const char *k, *v;
+        km_reader_header_get(r, i, &k, &v);
+        cr_assert_str_eq(k, expect_keys[i]);
+    }
+    cr_assert_str_eq(header_value(r, "COMMENTS"), "a free text comment");
+    cr_assert_str_eq(header_value(r, "SATURATION_PRESSURE"), "250 mmHg");
+
+    const uint8_t mexp[12] = {0, 1, 1, 0, 1, 1, 1, 1, 0, 1, 1, 0};
+    cr_assert_arr_eq(km_reader_mask(r), mexp, 12);
+
+    float *f;
+    double *t;
+    int64_t n = read_all(r, 2, &f, &t);
+    cr_assert_eq(n, 3);
+    const float f2[12] = {0, 10, 20.5f, 0, 30, 40, 50, 60, 0, 70, 100, 0};
+    for (int i = 0; i < 12; i++)
+        cr_assert_float_eq(f[12 + i], f2[i], 0, "frame 2 taxel %d", i);
+    cr_assert_float_eq(f[24 + 7], -1.5f, 0);
+    cr_assert_float_eq(t[0], 0.0, 0);
+    cr_assert_float_eq(t[1], 0.01, 1e-12);
+    cr_assert_float_eq(t[2], 0.02, 1e-12);
+    free(f);
+    free(t);
+    km_reader_free(r);
+}
+
+Test(io_tekscan, crlf_and_lf_read_the_same)
+{
+    km_reader *a = open_ok(SMALL, KM_FORMAT_AUTO);
+    km_reader *b = open_ok(SMALL_CRLF, KM_FORMAT_AUTO);
+    float *fa, *fb;
+    double *ta, *tb;
+    cr_assert_eq(km_reader_header_count(a), km_reader_header_count(b));
+    for (size_t i = 0; i < km_reader_header_count(a); i++) {
+        const char *ka, *va, *kb, *vb;
+        km_reader_header_get(a, i, &ka, &va);
+        km_reader_header_get(b, i, &kb, &vb);
+        cr_assert_str_eq(ka, kb);
+        cr_assert_str_eq(va, vb);
+    }
+    int64_t na = read_all(a, 1, &fa, &ta), nb = read_all(b, 4096, &fb, &tb);
+    cr_assert_eq(na, 3);
+    cr_assert_eq(nb, 3);
+    cr_assert_arr_eq(fa, fb, 3 * 12 * sizeof(float));
+    cr_assert_arr_eq(km_reader_mask(a), km_reader_mask(b), 12);
+    free(fa);
+    free(fb);
+    free(ta);
+    free(tb);
+    km_reader_free(a);
+    km_reader_free(b);
+}
+
+Test(io_tekscan, blocks_of_1_7_4096_identical_and_end_gives_0)
+{
+    float *f[3];
+    double *t[3];
+    const int64_t blocks[3] = {1, 7, 4096};
+    for (int i = 0; i < 3; i++) {
+        km_reader *r = open_ok(FSCAN, KM_FORMAT_TEKSCAN);
+        cr_assert_eq(read_all(r, blocks[i], &f[i], &t[i]), 205);
+        /* after the end: still 0, no error */
+        float one[1260];
+        int64_t got = -1;
+        cr_assert_eq(km_reader_read(ctx, r, one, NULL, 1, &got), KM_OK);
+        cr_assert_eq(got, 0);
+        km_reader_free(r);
+    }
+    for (int i = 1; i < 3; i++) {
+        cr_assert_arr_eq(f[0], f[i], 205 * 1260 * sizeof(float));
+        cr_assert_arr_eq(t[0], t[i], 205 * sizeof(double));
+    }
+    for (int i = 0; i < 3; i++) {
+        free(f[i]);
+        free(t[i]);
+    }
+}
+
+Test(io_tekscan, sniffed_by_content_when_renamed_txt)
+{
+    char dir[] = "/tmp/km_tk_XXXXXX";
+    char path[256];
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/renamed.txt", dir);
+    FILE *in = fopen(FSCAN, "rb"), *out = fopen(path, "wb");
+    cr_assert(in && out);
+    char buf[65536];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, in)) > 0)
+        fwrite(buf, 1, n, out);
+    fclose(in);
+    fclose(out);
+    km_reader *r = open_ok(path, KM_FORMAT_AUTO);
+    km_session_info info;
+    km_reader_info(r, &info);
+    cr_assert_eq(info.format, KM_FORMAT_TEKSCAN);
+    cr_assert_eq(info.n_frames, 205);
+    km_reader_free(r);
+    remove(path);
+    rmdir(dir);
+}
+
+/* Every tekscan_* line of tests/data/bad/EXPECTED.tsv: the status, the file
+   name and the fragment (which names the line) in the detail. */
+static void check_bad_files(const char *prefix)
+{
+    FILE *f = fopen(KM_TEST_DATA "/bad/EXPECTED.tsv", "r");
+    char line[1024];
+    int checked = 0;
+    cr_assert_not_null(f);
+    while (fgets(line, sizeof line, f) != NULL) {
+        char *name = strtok(line, "\t"), *code = strtok(NULL, "\t"), *frag = strtok(NULL, "\r\n");
+        char path[512];
+        km_reader *r = NULL;
+        km_status st;
+        if (name == NULL || code == NULL || frag == NULL || strncmp(name, prefix, strlen(prefix)) != 0)
+            continue;
+        snprintf(path, sizeof path, KM_TEST_DATA "/bad/%s", name);
+        st = km_reader_open(ctx, path, NULL, &r);
+        if (st == KM_OK) {
+            km_session_info in;
+            km_reader_info(r, &in);
+            float *buf = malloc((size_t)in.rows * in.cols * 8 * sizeof *buf);
+            int64_t got = 0;
+            do
+                st = km_reader_read(ctx, r, buf, NULL, 8, &got);
+            while (st == KM_OK && got > 0);
+            free(buf);
+            km_reader_free(r);
+        } else {
+            cr_assert_null(r);
+        }
+        cr_assert(st == KM_ERR_FORMAT || st == KM_ERR_LIMIT, "%s: status %d (%s)", name, st, km_ctx_last_error(ctx));
+        cr_assert_eq(atoi(code), 65, "%s", name);
+        cr_assert_not_null(strstr(km_ctx_last_error(ctx), path), "%s: detail '%s' lacks the path", name,
+                           km_ctx_last_error(ctx));
+        cr_assert_not_null(strstr(km_ctx_last_error(ctx), frag), "%s: detail '%s' lacks '%s'", name,
+                           km_ctx_last_error(ctx), frag);
+        checked++;
+    }
+    fclose(f);
+    cr_assert_geq(checked, 5, "only %d %s files checked", checked, prefix);
+}
+
+Test(io_tekscan, bad_files_fail_with_file_and_line)
+{
+    check_bad_files("tekscan_");
+}
+
+Test(io_tekscan, huge_rows_is_limit_and_zero_rows_is_format)
+{
+    km_reader *r = NULL;
+    cr_assert_eq(km_reader_open(ctx, KM_TEST_DATA "/bad/tekscan_rows_huge.asf", NULL, &r), KM_ERR_LIMIT);
+    cr_assert_eq(km_reader_open(ctx, KM_TEST_DATA "/bad/tekscan_rows_zero.asf", NULL, &r), KM_ERR_FORMAT);
+    cr_assert_eq(km_reader_open(ctx, KM_TEST_DATA "/bad/tekscan_rows_negative.asf", NULL, &r), KM_ERR_FORMAT);
+    cr_assert_str_eq(km_ctx_last_error(ctx),
+                     KM_TEST_DATA "/bad/tekscan_rows_negative.asf: line 6: ROWS '-3' is not a positive integer");
+    cr_assert_null(r);
+}
+
+Test(io_tekscan, truncated_mid_frame_keeps_earlier_frames)
+{
+    km_reader *r = open_ok(KM_TEST_DATA "/bad/tekscan_truncated_mid_frame.asf", KM_FORMAT_AUTO);
+    float buf[12];
+    int64_t got = -1;
+    cr_assert_eq(km_reader_read(ctx, r, buf, NULL, 1, &got), KM_OK);
+    cr_assert_eq(got, 1);
+    cr_assert_float_eq(buf[4], 3.0f, 0);
+    cr_assert_eq(km_reader_read(ctx, r, buf, NULL, 1, &got), KM_ERR_FORMAT);
+    cr_assert_eq(got, 0);
+    cr_assert_not_null(strstr(km_ctx_last_error(ctx), "tekscan_truncated_mid_frame.asf: line 22: frame 2:"));
+    km_reader_free(r);
+}

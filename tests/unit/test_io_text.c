@@ -1,0 +1,346 @@
+/* Text matrix reader: PhysioNet experiment-i (one frame per line) and
+ * experiment-ii (one frame per file), the geometry rule, separators,
+ * CRLF/LF, non-finite values, block sizes and every bad file of ours. */
+#define _POSIX_C_SOURCE 200809L /* mkdtemp */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "knotmap.h"
+
+#define EXP1 KM_DATASETS "/real/physionet_pmd/experiment-i/S1/1.txt"
+#define EXP2 KM_DATASETS "/real/physionet_pmd/experiment-ii/S1/Air_Mat/Matrix_Air_B1.txt"
+
+static km_ctx *ctx;
+static char tmpdir[] = "/tmp/km_tx_XXXXXX";
+
+static void setup(void)
+{
+    cr_assert_eq(km_ctx_create(&ctx), KM_OK);
+    strcpy(tmpdir, "/tmp/km_tx_XXXXXX");
+    cr_assert_not_null(mkdtemp(tmpdir));
+}
+
+static void teardown(void)
+{
+    km_ctx_free(ctx);
+    rmdir(tmpdir);
+}
+
+TestSuite(io_text, .init = setup, .fini = teardown);
+
+static const char *write_tmp(const char *name, const char *content)
+{
+    static char path[512];
+    snprintf(path, sizeof path, "%s/%s", tmpdir, name);
+    FILE *f = fopen(path, "wb");
+    cr_assert_not_null(f);
+    fputs(content, f);
+    fclose(f);
+    return path;
+}
+
+static km_reader *open_with(const char *path, int32_t rows, int32_t cols, double rate, int32_t per_file)
+{
+    km_read_options o;
+    km_reader *r = NULL;
+    km_read_options_default(&o);
+    o.rows = rows;
+    o.cols = cols;
+    o.frame_rate_hz = rate;
+    o.text_frame_per_file = per_file;
+    km_status st = km_reader_open(ctx, path, &o, &r);
+    cr_assert_eq(st, KM_OK, "open %s: %s", path, km_ctx_last_error(ctx));
+    return r;
+}
+
+static int64_t read_all(km_reader *r, int64_t block, float **frames, double **times)
+{
+    km_session_info in;
+    km_reader_info(r, &in);
+    size_t fs = (size_t)in.rows * (size_t)in.cols;
+    int64_t cap = 16, n = 0, got = 0;
+    float *f = malloc(cap * fs * sizeof *f);
+    double *t = malloc(cap * sizeof *t);
+    float *buf = malloc((size_t)block * fs * sizeof *buf);
+    double *tb = malloc((size_t)block * sizeof *tb);
+    cr_assert(f && t && buf && tb);
+    do {
+        km_status st = km_reader_read(ctx, r, buf, tb, block, &got);
+        cr_assert_eq(st, KM_OK, "read: %s", km_ctx_last_error(ctx));
+        if (n + got > cap) {
+            while (n + got > cap)
+                cap *= 2;
+            f = realloc(f, cap * fs * sizeof *f);
+            t = realloc(t, cap * sizeof *t);
+            cr_assert(f && t);
+        }
+        memcpy(f + n * fs, buf, got * fs * sizeof *f);
+        memcpy(t + n, tb, got * sizeof *t);
+        n += got;
+    } while (got > 0);
+    free(buf);
+    free(tb);
+    *frames = f;
+    *times = t;
+    return n;
+}
+
+static const char *header_value(km_reader *r, const char *key)
+{
+    for (size_t i = 0; i < km_reader_header_count(r); i++) {
+        const char *k, *v;
+        km_reader_header_get(r, i, &k, &v);
+        if (strcmp(k, key) == 0)
+            return v;
+    }
+    return NULL;
+}
+
+Test(io_text, physionet_experiment_i_64x32_frame_per_line)
+{
+    km_reader *r = open_with(EXP1, 64, 32, 1.0, -1);
+    km_session_info in;
+    km_reader_info(r, &in);
+    cr_assert_eq(in.format, KM_FORMAT_TEXT);
+    cr_assert_eq(in.rows, 64);
+    cr_assert_eq(in.cols, 32);
+    cr_assert_eq(in.n_frames, 82); /* wc -l */
+    cr_assert_float_eq(in.frame_rate_hz, 1.0, 0);
+    cr_assert_str_eq(in.units, "raw");
+    cr_assert_eq(in.n_valid, 2048);
+    /* the rate was given, the pitch was not */
+    cr_assert_str_eq(header_value(r, "knotmap_assumed"), "row_pitch_mm=1 col_pitch_mm=1");
+    float *f;
+    double *t;
+    int64_t n = read_all(r, 10, &f, &t);
+    cr_assert_eq(n, 82);
+    /* numpy.loadtxt references: total 8439111, frame 0 sum 609, frame 1
+       max 3841 (the known corrupt frame), frame 81 sum 84327, frame 5 row 20
+       col 7 = 16 */
+    double sum = 0, s0 = 0, s81 = 0;
+    float mx1 = 0;
+    for (size_t i = 0; i < 82 * 2048; i++)
+        sum += f[i];
+    for (size_t i = 0; i < 2048; i++) {
+        s0 += f[i];
+        s81 += f[81 * 2048 + i];
+        if (f[2048 + i] > mx1)
+            mx1 = f[2048 + i];
+    }
+    cr_assert_float_eq(sum, 8439111.0, 0);
+    cr_assert_float_eq(s0, 609.0, 0);
+    cr_assert_float_eq(s81, 84327.0, 0);
+    cr_assert_float_eq(mx1, 3841.0f, 0);
+    cr_assert_float_eq(f[5 * 2048 + 20 * 32 + 7], 16.0f, 0);
+    for (int64_t k = 0; k < n; k++)
+        cr_assert_float_eq(t[k], (double)k, 0);
+    free(f);
+    free(t);
+    km_reader_free(r);
+}
+
+Test(io_text, physionet_experiment_ii_one_frame_64x27)
+{
+    km_reader *r = open_with(EXP2, 0, 0, 0, -1);
+    km_session_info in;
+    km_reader_info(r, &in);
+    cr_assert_eq(in.format, KM_FORMAT_TEXT);
+    cr_assert_eq(in.rows, 64);
+    cr_assert_eq(in.cols, 27);
+    cr_assert_eq(in.n_frames, 1);
+    /* no rate anywhere: 1 Hz, and the header says it was assumed */
+    cr_assert_float_eq(in.frame_rate_hz, 1.0, 0);
+    cr_assert_float_eq(in.row_pitch_mm, 1.0, 0);
+    cr_assert_not_null(header_value(r, "knotmap_assumed"));
+    cr_assert_not_null(strstr(header_value(r, "knotmap_assumed"), "frame_rate_hz=1"));
+    float *f;
+    double *t;
+    cr_assert_eq(read_all(r, 4096, &f, &t), 1);
+    double sum = 0;
+    for (int i = 0; i < 64 * 27; i++)
+        sum += f[i];
+    cr_assert_float_eq(sum, 138442.0, 0);
+    cr_assert_float_eq(f[0], 44.0f, 0);
+    cr_assert_float_eq(f[64 * 27 - 1], 57.0f, 0);
+    free(f);
+    free(t);
+    km_reader_free(r);
+}
+
+Test(io_text, geometry_rule_and_overrides)
+{
+    km_reader *r = NULL;
+    km_read_options o;
+    km_session_info in;
+    /* no grid: one frame of line-count rows */
+    r = open_with(EXP1, 0, 0, 0, -1);
+    km_reader_info(r, &in);
+    cr_assert_eq(in.rows, 82);
+    cr_assert_eq(in.cols, 2048);
+    cr_assert_eq(in.n_frames, 1);
+    km_reader_free(r);
+    /* cols only: 2048 = 64 * 32, so one frame per line */
+    r = open_with(EXP1, 0, 32, 0, -1);
+    km_reader_info(r, &in);
+    cr_assert_eq(in.rows, 64);
+    cr_assert_eq(in.n_frames, 82);
+    km_reader_free(r);
+    /* one frame per line asked without a grid: an options error */
+    km_read_options_default(&o);
+    o.text_frame_per_file = 0;
+    cr_assert_eq(km_reader_open(ctx, EXP1, &o, &r), KM_ERR_INVALID);
+    cr_assert_not_null(strstr(km_ctx_last_error(ctx), "--grid"));
+    /* a grid that fits neither layout */
+    km_read_options_default(&o);
+    o.rows = 10;
+    o.cols = 10;
+    cr_assert_eq(km_reader_open(ctx, EXP2, &o, &r), KM_ERR_FORMAT);
+    cr_assert_not_null(strstr(km_ctx_last_error(ctx), "Matrix_Air_B1.txt: line 1:"));
+}
+
+Test(io_text, lf_and_crlf_commas_tabs_trailing_separators)
+{
+    km_reader *a = open_with(KM_TEST_DATA "/good/text_small.txt", 0, 0, 0, -1);
+    km_reader *b = open_with(KM_TEST_DATA "/good/text_small_crlf.txt", 0, 0, 0, -1);
+    float *fa, *fb;
+    double *ta, *tb;
+    cr_assert_eq(read_all(a, 1, &fa, &ta), 1);
+    cr_assert_eq(read_all(b, 1, &fb, &tb), 1);
+    for (int i = 0; i < 12; i++)
+        cr_assert_float_eq(fa[i], (float)(i + 1), 0);
+    cr_assert_arr_eq(fa, fb, 12 * sizeof(float));
+    free(fa);
+    free(fb);
+    free(ta);
+    free(tb);
+    km_reader_free(a);
+    km_reader_free(b);
+}
+
+Test(io_text, stacked_matrices_with_blank_lines_and_nonfinite)
+{
+    const char *p = write_tmp("stack.txt", "1 2.5 -3\n4e2 NaN inf\n\n7 8 9\n-Infinity 0.125 +6\n\n");
+    km_reader *r = open_with(p, 2, 0, 50, 1);
+    km_session_info in;
+    km_reader_info(r, &in);
+    cr_assert_eq(in.rows, 2);
+    cr_assert_eq(in.cols, 3);
+    cr_assert_eq(in.n_frames, 2);
+    float *f;
+    double *t;
+    cr_assert_eq(read_all(r, 7, &f, &t), 2);
+    cr_assert_float_eq(f[1], 2.5f, 0);
+    cr_assert_float_eq(f[2], -3.0f, 0);
+    cr_assert_float_eq(f[3], 400.0f, 0);
+    cr_assert(isnan(f[4]));
+    cr_assert(isinf(f[5]) && f[5] > 0);
+    cr_assert(isinf(f[9]) && f[9] < 0);
+    cr_assert_float_eq(f[10], 0.125f, 0);
+    cr_assert_float_eq(f[11], 6.0f, 0);
+    cr_assert_float_eq(t[1], 0.02, 1e-12);
+    free(f);
+    free(t);
+    km_reader_free(r);
+    remove(p);
+}
+
+Test(io_text, decimal_values_round_like_strtof)
+{
+    const char *vals[] = {"0.1", "3.14159265358979", "1e-7", "123456789", "9.999999e37", "-2.5E+3", "0.000001234",
+                          "16777217", "1.17549435e-38", "4294967296"};
+    char content[512] = "";
+    for (int i = 0; i < 10; i++) {
+        strcat(content, vals[i]);
+        strcat(content, i == 9 ? "\n" : ",");
+    }
+    const char *p = write_tmp("dec.txt", content);
+    km_reader *r = open_with(p, 0, 0, 0, -1);
+    float f[10];
+    int64_t got;
+    cr_assert_eq(km_reader_read(ctx, r, f, NULL, 1, &got), KM_OK);
+    cr_assert_eq(got, 1);
+    for (int i = 0; i < 10; i++)
+        cr_assert_float_eq(f[i], strtof(vals[i], NULL), 0, "%s -> %.9g", vals[i], f[i]);
+    km_reader_free(r);
+    remove(p);
+}
+
+Test(io_text, blocks_of_1_7_4096_identical_and_end_gives_0)
+{
+    float *f[3];
+    double *t[3];
+    const int64_t blocks[3] = {1, 7, 4096};
+    for (int i = 0; i < 3; i++) {
+        km_reader *r = open_with(EXP1, 64, 32, 1.0, 0);
+        cr_assert_eq(read_all(r, blocks[i], &f[i], &t[i]), 82);
+        float one[2048];
+        int64_t got = -1;
+        cr_assert_eq(km_reader_read(ctx, r, one, NULL, 1, &got), KM_OK);
+        cr_assert_eq(got, 0);
+        km_reader_free(r);
+    }
+    for (int i = 1; i < 3; i++) {
+        cr_assert_arr_eq(f[0], f[i], 82 * 2048 * sizeof(float));
+        cr_assert_arr_eq(t[0], t[i], 82 * sizeof(double));
+    }
+    for (int i = 0; i < 3; i++) {
+        free(f[i]);
+        free(t[i]);
+    }
+}
+
+Test(io_text, truncated_matrix_frame_names_line_and_frame)
+{
+    const char *p = write_tmp("trunc.txt", "1 2\n3 4\n5 6\n");
+    km_reader *r = open_with(p, 2, 2, 0, 1);
+    float buf[8];
+    int64_t got = -1;
+    cr_assert_eq(km_reader_read(ctx, r, buf, NULL, 1, &got), KM_OK);
+    cr_assert_eq(got, 1);
+    cr_assert_eq(km_reader_read(ctx, r, buf, NULL, 1, &got), KM_ERR_FORMAT);
+    cr_assert_not_null(strstr(km_ctx_last_error(ctx), "trunc.txt: line 3: frame 2: file ends after 1 of 2 rows"),
+                       "%s", km_ctx_last_error(ctx));
+    km_reader_free(r);
+    remove(p);
+}
+
+Test(io_text, bad_files_fail_with_file_and_line)
+{
+    FILE *f = fopen(KM_TEST_DATA "/bad/EXPECTED.tsv", "r");
+    char line[1024];
+    int checked = 0;
+    cr_assert_not_null(f);
+    while (fgets(line, sizeof line, f) != NULL) {
+        char *name = strtok(line, "\t"), *code = strtok(NULL, "\t"), *frag = strtok(NULL, "\r\n");
+        char path[512];
+        km_reader *r = NULL;
+        km_status st;
+        if (name == NULL || code == NULL || frag == NULL || strncmp(name, "text_", 5) != 0)
+            continue;
+        snprintf(path, sizeof path, KM_TEST_DATA "/bad/%s", name);
+        st = km_reader_open(ctx, path, NULL, &r);
+        if (st == KM_OK) {
+            km_session_info in;
+            km_reader_info(r, &in);
+            float *buf = malloc((size_t)in.rows * in.cols * 8 * sizeof *buf);
+            int64_t got = 0;
+            do
+                st = km_reader_read(ctx, r, buf, NULL, 8, &got);
+            while (st == KM_OK && got > 0);
+            free(buf);
+            km_reader_free(r);
+        }
+        cr_assert_eq(st, KM_ERR_FORMAT, "%s: status %d (%s)", name, st, km_ctx_last_error(ctx));
+        cr_assert_eq(atoi(code), 65);
+        cr_assert_not_null(strstr(km_ctx_last_error(ctx), path), "%s: '%s'", name, km_ctx_last_error(ctx));
+        cr_assert_not_null(strstr(km_ctx_last_error(ctx), frag), "%s: detail '%s' lacks '%s'", name,
+                           km_ctx_last_error(ctx), frag);
+        checked++;
+    }
+    fclose(f);
+    cr_assert_geq(checked, 5);
+}
