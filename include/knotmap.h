@@ -172,14 +172,17 @@ typedef struct km_read_options {
     km_format format;          /* [KM_FORMAT_AUTO] */
     int32_t rows;              /* grid rows [0 = from file] */
     int32_t cols;              /* grid cols [0 = from file] */
-    double frame_rate_hz;      /* [0 = from file; text/audio default 1 Hz... see docs] */
+    double frame_rate_hz;      /* [0 = from file, else 1 Hz, recorded as header key
+                                  knotmap_assumed; docs/FORMAT.md 1.1] */
     double row_pitch_mm;       /* [0 = from file, else 1] */
     double col_pitch_mm;       /* [0 = from file, else 1] */
     const char *units;         /* "kPa","mmHg","N/cm2","raw" [NULL = from file, else "raw"] */
     int32_t mode;              /* km_mode, or -1 = from file [-1; file default mat] */
     double roller_radius_mm;   /* [0 = from file] */
     int32_t sensor;            /* XSENSOR: which sensor of a two-sensor file [0] */
-    int32_t text_frame_per_file; /* text: 1 = the file is one frame of R lines [-1 = guess] */
+    int32_t text_frame_per_file; /* text: 1 = matrix layout (frames of R lines; R = all the
+                                    lines without a grid), 0 = one frame per line
+                                    [-1 = decide: docs/FORMAT.md 1.4] */
 } km_read_options;
 
 /* Fill `opt` with the defaults above. */
@@ -222,7 +225,7 @@ KM_API void km_reader_header_get(const km_reader *reader, size_t index,
 /* Read up to `max_frames` frames into `frames` (max_frames*rows*cols floats,
  * contiguous) and their times in seconds from the start into `times`
  * (max_frames doubles; may be NULL).  *n_read gets the count, 0 at the end.
- * Errors: KM_ERR_FORMAT with "PATH: frame N (line L): ...", KM_ERR_IO,
+ * Errors: KM_ERR_FORMAT with "PATH: line L: frame N: ...", KM_ERR_IO,
  * KM_ERR_CANCELLED. */
 KM_API km_status km_reader_read(km_ctx *ctx, km_reader *reader, float *frames,
                                 double *times, int64_t max_frames, int64_t *n_read);
@@ -312,6 +315,78 @@ KM_API void km_gaussian_free(km_gaussian *g);
  * Errors: KM_ERR_INVALID (shape), KM_ERR_NOMEM. */
 KM_API km_status km_gaussian_apply(km_ctx *ctx, const km_gaussian *g, const km_frame *in,
                                    const km_mask *mask, const km_frame_mut *out);
+
+/* Temporal filters, per taxel, streaming in blocks with bounded memory
+ * (docs/ALGORITHMS.md section 8).  Frames go in and out as contiguous
+ * arrays of n_taxels floats each ([T, R*C] row-major).
+ *   FIR_*: linear-phase windowed-sinc FIR (scipy.signal.firwin, Hamming)
+ *          run as FFT overlap-save through FFTW; zero-phase: output frame
+ *          n is aligned with input frame n.  The signal is extended by
+ *          repeating its first frame before the start and its last frame
+ *          after the end.
+ *   IIR_*: causal Butterworth biquad cascade (scipy.signal.butter, sos),
+ *          for real-time use: one output frame per input frame, no delay
+ *          in frames (but the phase lag of a causal filter).
+ *   NOTCH: causal cascade of scipy.signal.iirnotch sections at notch_hz and
+ *          its harmonics below Nyquist.
+ *   MEDIAN: running median over median_width frames, centred (zero-phase),
+ *          ends extended as for FIR (scipy.ndimage.median_filter, nearest).
+ * Zero-phase kinds output frames later than they come in: km_temporal_push
+ * returns fewer frames at first (and, for FIR, in chunks of a block), and
+ * km_temporal_flush returns the rest at the end; over a whole stream the
+ * output count equals the input count and frame k of the output belongs
+ * to input frame k.  The output does not depend on how the input is cut
+ * into pushes. */
+typedef enum km_temporal_kind {
+    KM_TEMPORAL_FIR_LOWPASS = 0,
+    KM_TEMPORAL_FIR_HIGHPASS = 1,  /* drift removal */
+    KM_TEMPORAL_IIR_LOWPASS = 2,
+    KM_TEMPORAL_IIR_HIGHPASS = 3,
+    KM_TEMPORAL_NOTCH = 4,
+    KM_TEMPORAL_MEDIAN = 5
+} km_temporal_kind;
+
+typedef struct km_temporal_params {
+    km_temporal_kind kind;     /* [KM_TEMPORAL_IIR_LOWPASS] */
+    double rate_hz;            /* frame rate, > 0 [0 = must be set] */
+    double cutoff_hz;          /* FIR/IIR corner, 0 < f < rate/2 [1] */
+    int32_t order;             /* IIR Butterworth order 1..16 [4] */
+    int32_t taps;              /* FIR length, odd; 0 = 3.3 * rate / transition,
+                                  transition = min(cutoff, rate/2 - cutoff) [0] */
+    int32_t fft_size;          /* FIR FFT length, power of 2 >= 2*taps;
+                                  0 = auto [0] */
+    double notch_hz;           /* mains frequency [50] */
+    double notch_q;            /* quality factor f0 / bandwidth [30] */
+    int32_t harmonics;         /* notches at k * notch_hz, k = 1..harmonics,
+                                  those below Nyquist [1] */
+    int32_t median_width;      /* odd, 1..255 [5] */
+} km_temporal_params;
+KM_API void km_temporal_params_default(km_temporal_params *p);
+
+/* A filter holds the state of one stream: km_temporal_push/flush/reset
+ * change it, so an object belongs to one thread at a time.  FIR plans are
+ * made here (FFTW planning is serialised behind an internal lock).
+ * Errors: KM_ERR_INVALID (parameters), KM_ERR_LIMIT, KM_ERR_NOMEM. */
+typedef struct km_temporal km_temporal;
+KM_API km_status km_temporal_create(km_ctx *ctx, int32_t n_taxels, const km_temporal_params *p,
+                                    km_temporal **out);
+KM_API void km_temporal_free(km_temporal *t);
+/* Frames of delay of the zero-phase kinds ((taps-1)/2 or (width-1)/2; 0
+ * for causal kinds). */
+KM_API int64_t km_temporal_delay(const km_temporal *t);
+/* Most frames one push of n_in frames (or a flush, n_in = 0) can output:
+ * size `out` for it. */
+KM_API int64_t km_temporal_max_output(const km_temporal *t, int64_t n_in);
+/* Filter n_in frames from `in` (n_in * n_taxels floats) and write the
+ * frames now ready to `out` (see km_temporal_max_output), their count to
+ * *n_out.  in and out must not overlap.  Errors: KM_ERR_INVALID. */
+KM_API km_status km_temporal_push(km_ctx *ctx, km_temporal *t, const float *in, int64_t n_in,
+                                  float *out, int64_t *n_out);
+/* End of stream: write the frames still held back.  After a flush the
+ * filter is reset for a new stream. */
+KM_API km_status km_temporal_flush(km_ctx *ctx, km_temporal *t, float *out, int64_t *n_out);
+/* Forget the stream (as after create). */
+KM_API void km_temporal_reset(km_temporal *t);
 
 /* ======================================================================
  * Detection (src/detect): local maxima, see docs/ALGORITHMS.md.
@@ -419,6 +494,17 @@ typedef struct km_process_params {
     int (*progress)(void *user, int64_t frames_done, int64_t frames_total);
     void *progress_user;
 } km_process_params;
+/* Fill `p` with the pipeline defaults, which differ from the stages' own
+ * defaults where knots need it: smoothing off (sigma 0: a 3-6 mm knot covers
+ * one or two 5-10 mm taxels, smoothing flattens it); peaks min_distance 2,
+ * threshold_abs NaN (frame minimum), threshold_rel 0.1, exclude_border 0
+ * (edge peaks kept, flagged AT_BORDER), plateau ONE, p_norm INFINITY,
+ * num_peaks -1, min_prominence 0, saturation +inf (= the session's
+ * saturation), want KM_WANT_ALL; calibration identity; the rest as marked
+ * above.  Units: a session in kPa/mmHg/N/cm2 is converted to kPa (the
+ * conversion is folded into the gain, so offset is in source units and
+ * noise_threshold, contact_threshold, threshold_abs and min_prominence in
+ * kPa); a raw session stays raw.  Thread-safe. */
 KM_API void km_process_params_default(km_process_params *p);
 
 #define KM_SUMMARY_TOP 5
@@ -428,7 +514,9 @@ typedef struct km_process_summary {
     int64_t n_peaks;
     int64_t n_corrupt_frames;
     int32_t n_top;             /* entries used in top[] */
-    struct {                   /* the hottest peaks of the session, by value */
+    struct {                   /* the hottest peaks of the session, by value, at
+                                  distinct places: no two within min_distance
+                                  taxels (Chebyshev) of each other */
         int64_t frame;
         double time;
         int32_t row, col;
@@ -447,6 +535,253 @@ typedef struct km_process_summary {
  * serialised inside). */
 KM_API km_status km_process(km_ctx *ctx, const char *input, const char *output,
                             const km_process_params *p, km_process_summary *summary);
+
+/* ======================================================================
+ * Synthetic sessions (src/synth): roller and mat sessions with ground
+ * truth, generated block by block (pure computation, no file I/O except
+ * km_synth_write).  Definitions in docs/ALGORITHMS.md section 6.
+ * ==================================================================== */
+typedef enum km_synth_difficulty {
+    KM_SYNTH_EASY = 0,         /* clean sensor, strong knots, steady rolling */
+    KM_SYNTH_MODERATE = 1,     /* realistic artefacts */
+    KM_SYNTH_HARD = 2          /* heavy artefacts, weak knots, lifts, saturation */
+} km_synth_difficulty;
+
+/* "easy", "moderate", "hard" -> *out.  Errors: KM_ERR_INVALID. */
+KM_API km_status km_synth_difficulty_parse(const char *name, km_synth_difficulty *out);
+
+#define KM_SYNTH_MAX_KNOTS 256
+
+/* Every field has a default set by km_synth_params_default(); the artefact
+ * fields (marked P) are also set by km_synth_preset(). */
+typedef struct km_synth_params {
+    int32_t mode;              /* km_mode [KM_MODE_ROLLER] */
+    int32_t rows, cols;        /* grid; roller: rows around the circumference [32, 32] */
+    double row_pitch_mm;       /* mat only; a roller's is 2*pi*Rr/rows [10] */
+    double col_pitch_mm;       /* along the roller axis / mat columns [5] */
+    double roller_radius_mm;   /* Rr, 30..75 [50] */
+    double frame_rate_hz;      /* [100] */
+    double duration_s;         /* [30] */
+    double cycles_per_minute;  /* back-and-forth cycles, 15..35 [25] */
+    double speed_jitter;       /* P: relative unevenness of the speed, 0..0.9 [0.3] */
+    double stroke_mm;          /* roller: length of a stroke along the body [200];
+                                  mat: the load sweeps the whole grid */
+    double contact_rows;       /* contact band width along y, in rows [3] */
+    double contact_kpa;        /* mean contact pressure over the band, 30..50 [40] */
+    double spine_depth;        /* relative dip of the contact pressure in the spine
+                                  valley at the middle of x, 0..1 [0.5] */
+    double spine_width_mm;     /* Gaussian sigma of the valley [10] */
+    int32_t n_knots;           /* 0..KM_SYNTH_MAX_KNOTS [6] */
+    double knot_diameter_min_mm, knot_diameter_max_mm; /* FWHM of the nodule [3, 6] */
+    double knot_kpa_min, knot_kpa_max; /* P: added peak pressure [25, 80] */
+    double knot_spread_mm;     /* load spreading by skin, foam and sheet: the
+                                  footprint sigma is hypot(nodule sigma, this) [4] */
+    double knot_min_separation_mm; /* between knot centres [30] */
+    double taut_band_fraction; /* share of knots lying inside a taut band [0.5] */
+    double taut_band_kpa;      /* pressure a taut band adds along its ridge [8] */
+    double noise_kpa;          /* P: white sensor noise, standard deviation [1] */
+    double gain_spread;        /* P: per-taxel gain, relative sd [0.05] */
+    double drift_kpa_per_min;  /* P: per-taxel baseline drift, sd of the slope [1] */
+    double hum_kpa;            /* P: mains hum amplitude (per-row phase) [1] */
+    double hum_hz;             /* mains frequency [50] */
+    double dead_fraction;      /* P: taxels that read 0 [0.005] */
+    double stuck_fraction;     /* P: taxels stuck at a constant [0.002] */
+    double saturation_kpa;     /* P: sensor full scale, INFINITY = none [300] */
+    double lift_probability;   /* P: chance the roller/load lifts at each cycle
+                                  start, for 0.3..0.8 s [0.1] */
+    uint64_t seed;             /* [1] */
+} km_synth_params;
+
+/* Defaults above (roller, moderate).  Thread-safe. */
+KM_API void km_synth_params_default(km_synth_params *p);
+/* Set the P fields for a difficulty (docs/ALGORITHMS.md 6.4); the
+ * geometry, motion, knot count and seed are left alone.  Thread-safe. */
+KM_API void km_synth_preset(km_synth_params *p, km_synth_difficulty preset);
+
+/* One true knot, body coordinates (mat: grid mm, x = col*col_pitch,
+ * y = row*row_pitch; roller: DESIGN 6, y = 0 at the first contact line). */
+typedef struct km_synth_knot {
+    double x_mm, y_mm;
+    double sigma_mm;           /* nodule sigma = diameter / 2.3548 */
+    double amplitude_kpa;      /* peak pressure added at the contact line */
+    int32_t in_taut_band;      /* 1 when placed on a taut band */
+} km_synth_knot;
+
+/* Taxel artefact classes in km_synth_truth.taxel_state. */
+#define KM_SYNTH_TAXEL_OK 0
+#define KM_SYNTH_TAXEL_DEAD 1
+#define KM_SYNTH_TAXEL_STUCK 2
+
+/* Whole-session truth; pointers are owned by the km_synth and live until
+ * km_synth_free.  The session's own validity mask is all-valid: dead and
+ * stuck taxels are artefacts that conditioning must find, so they are
+ * listed here only. */
+typedef struct km_synth_truth {
+    size_t n_knots;
+    const km_synth_knot *knots;
+    const uint8_t *taxel_state;   /* rows*cols KM_SYNTH_TAXEL_* */
+    const float *gain;            /* rows*cols per-taxel gain */
+    double row_pitch_mm, col_pitch_mm;
+} km_synth_truth;
+
+/* The true motion of one frame. */
+typedef struct km_synth_motion {
+    double y_contact_mm;       /* body y of the contact line (mat: load centre) */
+    double theta_rad;          /* roller rotation, unwrapped, 0 for a mat */
+    double contact_row;        /* theta/(2 pi)*rows mod rows (mat: load centre in rows) */
+    double load;               /* 1 in contact, 0 lifted */
+} km_synth_motion;
+
+typedef struct km_synth km_synth;
+
+/* Make a generator (knots, taxel artefacts and motion drawn from the seed).
+ * Deterministic: the same params give the same frames bit for bit on any
+ * block size.  Errors: KM_ERR_INVALID (out of range; detail names the
+ * field, or knots that cannot be placed), KM_ERR_LIMIT, KM_ERR_NOMEM.
+ * Memory: O(rows*cols + n_knots), never O(duration).  A generator belongs to
+ * one thread at a time. */
+KM_API km_status km_synth_create(km_ctx *ctx, const km_synth_params *p, km_synth **out);
+KM_API void km_synth_free(km_synth *s);
+/* Geometry for readers/writers: rows, cols, n_frames, rate, pitches,
+ * units "kPa", mode, roller radius, saturation, n_valid (all). */
+KM_API void km_synth_info(const km_synth *s, km_session_info *out);
+/* All-valid mask (rows*cols bytes of 1).  Owned by s. */
+KM_API const uint8_t *km_synth_mask(const km_synth *s);
+KM_API void km_synth_truth_get(const km_synth *s, km_synth_truth *out);
+/* Next frames: up to max (max*rows*cols floats, kPa) and times (max doubles,
+ * may be NULL); *n = 0 at the end.  km_synth_frames_motion also writes the
+ * true motion of each frame (motion may be NULL).  Errors: KM_ERR_INVALID. */
+KM_API km_status km_synth_frames(km_ctx *ctx, km_synth *s, float *frames, double *times,
+                                 int64_t max, int64_t *n);
+KM_API km_status km_synth_frames_motion(km_ctx *ctx, km_synth *s, float *frames,
+                                        double *times, km_synth_motion *motion,
+                                        int64_t max, int64_t *n);
+
+/* Generate a whole session straight into a file: KM_FORMAT_SESSION (HDF5
+ * with /truth/knots), KM_FORMAT_TEKSCAN or KM_FORMAT_AUDIO (container from
+ * the extension).  Written under a temporary name and renamed.  Errors: as
+ * km_synth_create and the writer's (KM_ERR_CREATE when `path` exists and
+ * overwrite == 0, KM_ERR_IO, KM_ERR_UNSUPPORTED for other formats). */
+KM_API km_status km_synth_write(km_ctx *ctx, const km_synth_params *p, km_format format,
+                                const char *path, int32_t overwrite);
+
+/* ======================================================================
+ * Exporters (src/io): stream frames to a Tekscan ASCII movie or an audio
+ * file, for format round trips.  Same life cycle as the session writer:
+ * written under a temporary name in the target folder, renamed to `path`
+ * by _commit (refusing an existing `path` when overwrite == 0); _free
+ * without commit removes the temporary file.  One thread at a time.
+ * ==================================================================== */
+typedef struct km_tekscan_writer km_tekscan_writer;
+/* info: rows, cols, frame_rate_hz, pitches, units; mask NULL = all valid,
+ * masked taxels are written as B.  Values printed with 9 significant
+ * digits (float32 round-trips exactly).  Errors: KM_ERR_CREATE,
+ * KM_ERR_INVALID, KM_ERR_LIMIT, KM_ERR_IO. */
+KM_API km_status km_tekscan_writer_create(km_ctx *ctx, const char *path,
+                                          const km_session_info *info, const uint8_t *mask,
+                                          int32_t overwrite, km_tekscan_writer **out);
+KM_API km_status km_tekscan_writer_append(km_ctx *ctx, km_tekscan_writer *w,
+                                          const float *frames, int64_t n);
+KM_API km_status km_tekscan_writer_commit(km_ctx *ctx, km_tekscan_writer *w);
+KM_API void km_tekscan_writer_free(km_tekscan_writer *w);
+
+typedef struct km_audio_writer km_audio_writer;
+/* Float32 samples; container from the extension of `path` (.wav, .w64,
+ * .rf64, .caf, .aif/.aiff, .au).  One channel per taxel (row-major) when
+ * rows*cols <= 1024, else one channel of flattened frames.  Sample rate =
+ * round(frame_rate_hz), flattened round(frame_rate_hz * rows * cols) (>= 1);
+ * frame_rate_hz= goes in the comment when that is not exact.  The comment "knotmap grid=RxC pitch=PRxPC
+ * units=U mode=M [roller_radius_mm=R] [frame_rate_hz=F]" is set where the
+ * container accepts one (not W64 or AU: read those with options).  The
+ * mask is not stored.  Errors: KM_ERR_CREATE, KM_ERR_INVALID (extension),
+ * KM_ERR_IO. */
+KM_API km_status km_audio_writer_create(km_ctx *ctx, const char *path,
+                                        const km_session_info *info, int32_t overwrite,
+                                        km_audio_writer **out);
+KM_API km_status km_audio_writer_append(km_ctx *ctx, km_audio_writer *w,
+                                        const float *frames, int64_t n);
+KM_API km_status km_audio_writer_commit(km_ctx *ctx, km_audio_writer *w);
+KM_API void km_audio_writer_free(km_audio_writer *w);
+
+/* ======================================================================
+ * Roller odometry (src/track): the roller's rotation and the body position
+ * of the contact line from the pressure alone (docs/ALGORITHMS.md 7.1).
+ * Streaming: state is carried from frame to frame.  One thread at a time.
+ * ==================================================================== */
+typedef struct km_odometry_params {
+    double lift_threshold;     /* lifted when the strongest row (median over
+                                  valid taxels, minus the median row) is below
+                                  this, in session units [5] */
+    int32_t window_rows;       /* refine the circular mean over rows within
+                                  +-window of the first estimate, 0 = all rows [4] */
+} km_odometry_params;
+KM_API void km_odometry_params_default(km_odometry_params *p);
+
+#define KM_ODO_LIFTED 1u       /* too little pressure: estimate held */
+#define KM_ODO_START 2u        /* first contact frame (or first after a lift) */
+
+typedef struct km_odometry_sample {
+    double contact_row;        /* estimated contact row, [0, rows) (held when lifted) */
+    double theta_rad;          /* rotation since the first contact, unwrapped */
+    double y_mm;               /* body position of the contact line = Rr * theta */
+    double strength;           /* the strongest row's excess (lift test value) */
+    uint32_t flags;            /* KM_ODO_* */
+} km_odometry_sample;
+
+typedef struct km_odometry km_odometry;
+/* Errors: KM_ERR_INVALID (rows < 3, radius <= 0), KM_ERR_LIMIT, KM_ERR_NOMEM. */
+KM_API km_status km_odometry_create(km_ctx *ctx, int32_t rows, int32_t cols,
+                                    double roller_radius_mm, const km_odometry_params *p,
+                                    km_odometry **out);
+KM_API void km_odometry_free(km_odometry *o);
+/* Consume one frame (mask NULL = all valid) and give its sample.
+ * Errors: KM_ERR_INVALID (shape). */
+KM_API km_status km_odometry_update(km_ctx *ctx, km_odometry *o, const km_frame *frame,
+                                    const km_mask *mask, km_odometry_sample *out);
+/* Forget the history (next frame starts at y = 0). */
+KM_API void km_odometry_reset(km_odometry *o);
+
+/* ======================================================================
+ * Body map (src/track): max, mean and coverage of pressure in body
+ * coordinates (docs/ALGORITHMS.md 7.2).  Roller: cells along the roller
+ * axis (x = col * col_pitch) by cells along the rolling direction (pitch =
+ * row pitch), growing with the travelled range.  Mat: the grid itself.
+ * One thread at a time.
+ * ==================================================================== */
+typedef struct km_bodymap_params {
+    int32_t contact_half_rows; /* roller: rows within +-this of the contact row
+                                  are accumulated [1] */
+    double contact_threshold;  /* mat: a taxel is in contact when above this,
+                                  session units [5] */
+    int32_t pass_gap_frames;   /* a cell untouched for more than this many
+                                  frames starts a new pass when touched again [5] */
+    double max_extent_mm;      /* roller: refuse (KM_ERR_LIMIT) a map longer
+                                  than this [100000] */
+} km_bodymap_params;
+KM_API void km_bodymap_params_default(km_bodymap_params *p);
+
+typedef struct km_bodymap km_bodymap;
+/* mode km_mode; pitches in mm (roller: row pitch = 2*pi*Rr/rows).
+ * Errors: KM_ERR_INVALID, KM_ERR_LIMIT, KM_ERR_NOMEM. */
+KM_API km_status km_bodymap_create(km_ctx *ctx, int32_t mode, int32_t rows, int32_t cols,
+                                   double row_pitch_mm, double col_pitch_mm,
+                                   const km_bodymap_params *p, km_bodymap **out);
+KM_API void km_bodymap_free(km_bodymap *b);
+/* Add one frame.  Roller: odo is that frame's odometry sample (required;
+ * lifted frames add nothing); mat: odo is ignored (may be NULL).
+ * Errors: KM_ERR_INVALID, KM_ERR_LIMIT, KM_ERR_NOMEM. */
+KM_API km_status km_bodymap_add(km_ctx *ctx, km_bodymap *b, const km_frame *frame,
+                                const km_mask *mask, const km_odometry_sample *odo);
+/* Current shape: ny x nx cells; y0_mm = body y of the centre of cell row 0,
+ * cell (iy, ix) centre at (ix * x_pitch, y0 + iy * y_pitch).  ny = 0 before
+ * any contact. */
+KM_API void km_bodymap_shape(const km_bodymap *b, int32_t *ny, int32_t *nx, double *y0_mm,
+                             double *y_pitch_mm, double *x_pitch_mm);
+/* Copy the map into caller buffers of ny*nx (any may be NULL): max and
+ * mean of the samples (NaN where never sampled), coverage = passes.
+ * Errors: KM_ERR_CAPACITY (capacity < ny*nx; *needed set). */
+KM_API km_status km_bodymap_get(km_ctx *ctx, const km_bodymap *b, float *max, float *mean,
+                                int32_t *coverage, size_t capacity, size_t *needed);
 
 #ifdef __cplusplus
 }

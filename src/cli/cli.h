@@ -10,7 +10,9 @@
 #define KM_EX_USAGE 64
 #define KM_EX_DATAERR 65
 #define KM_EX_NOINPUT 66
+#define KM_EX_UNAVAILABLE 69
 #define KM_EX_SOFTWARE 70
+#define KM_EX_OSERR 71
 #define KM_EX_CANTCREAT 73
 #define KM_EX_IOERR 74
 
@@ -24,5 +26,48 @@ int km_cmd_synth(int argc, char **argv);
 void km_cli_error(const char *fmt, ...);
 /* The exit code for a library status (65 format, 66 not found, 73 create, 74 io, ...). */
 int km_cli_exit_code(km_status status);
+/* Print the failure of `status` on ctx as "knotmap: FILE: what" and return
+ * the exit code.  The library detail usually names the file already (the
+ * input `file` or an `other` one, e.g. the output; other may be NULL): then
+ * it is printed as it is, else prefixed with `file`. */
+int km_cli_report(km_ctx *ctx, km_status status, const char *file, const char *other);
+
+/* ---- option parsing (options.c) ---------------------------------------- */
+
+/* "knotmap: CMD: message" and "Try 'knotmap CMD --help'." on stderr;
+ * returns KM_EX_USAGE. */
+int km_cli_usage(const char *cmd, const char *fmt, ...);
+
+/* Does argv[*i] name this option?  Accepts "--long", "--long=VALUE",
+ * "-s", "-sVALUE" (short may be 0).  For an option with a value
+ * (want_value), *value gets it, taking argv[*i + 1] when needed (and
+ * advancing *i).  Returns 1 matched, 0 not this option, -1 usage error
+ * printed (value missing, or a value given to a flag). */
+int km_cli_match(const char *cmd, int argc, char **argv, int *i, const char *long_name,
+                 char short_name, int want_value, const char **value);
+
+/* Strict number parsing; on error print a usage error naming the option
+ * and return -1, else 0. */
+int km_cli_double(const char *cmd, const char *opt, const char *text, double *out);
+int km_cli_int(const char *cmd, const char *opt, const char *text, long long lo, long long hi,
+               long long *out);
+/* "RxC" (both > 0) into *a, *b; with allow_single also "V" (a = b = V). */
+int km_cli_pair(const char *cmd, const char *opt, const char *text, int allow_single,
+                double *a, double *b);
+
+/* Try the reader options (--format, --grid, --rate, --pitch, --units,
+ * --mode, --roller-radius, --sensor) at argv[*i].  Returns 1 consumed,
+ * 0 not a read option, -1 usage error printed. */
+int km_cli_read_option(const char *cmd, int argc, char **argv, int *i, km_read_options *ro);
+/* Help text of the reader options. */
+extern const char km_cli_read_help[];
+
+/* argv joined with shell quoting where needed (recorded in results).
+ * Returns a malloc'd string or NULL. */
+char *km_cli_command_line(int argc, char **argv);
+
+/* The whole argv of main, for km_cli_command_line. */
+extern int km_cli_argc;
+extern char **km_cli_argv;
 
 #endif

@@ -1,21 +1,99 @@
-/* STUB: the knotmap command (owned by the pipeline/CLI engineer). */
+/* The knotmap command: dispatch, --help/--version, errors and exit codes. */
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
+
 #include "cli.h"
+
+int km_cli_argc;
+char **km_cli_argv;
+
 void km_cli_error(const char *fmt, ...)
 {
+    char line[2048];
     va_list ap;
-    fputs("knotmap: ", stderr);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
+    /* One write per line: several worker threads may report at once. */
+    fprintf(stderr, "knotmap: %s\n", line);
 }
-int km_cli_exit_code(km_status status) { (void)status; return KM_EX_SOFTWARE; }
-int km_cmd_process(int argc, char **argv) { (void)argc; (void)argv; return KM_EX_SOFTWARE; }
-int km_cmd_info(int argc, char **argv) { (void)argc; (void)argv; return KM_EX_SOFTWARE; }
-int main(void)
+
+int km_cli_exit_code(km_status status)
 {
-    printf("knotmap %s\n", km_version_string());
-    return 0;
+    switch (status) {
+    case KM_OK: return KM_EX_OK;
+    case KM_ERR_INVALID: return KM_EX_USAGE;
+    case KM_ERR_FORMAT: return KM_EX_DATAERR;
+    case KM_ERR_LIMIT: return KM_EX_DATAERR;
+    case KM_ERR_NOT_FOUND: return KM_EX_NOINPUT;
+    case KM_ERR_CREATE: return KM_EX_CANTCREAT;
+    case KM_ERR_IO: return KM_EX_IOERR;
+    case KM_ERR_NOMEM: return KM_EX_OSERR;
+    case KM_ERR_UNSUPPORTED: return KM_EX_UNAVAILABLE;
+    default: return KM_EX_SOFTWARE;
+    }
+}
+
+static int starts_with(const char *s, const char *prefix)
+{
+    return prefix != NULL && strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+int km_cli_report(km_ctx *ctx, km_status status, const char *file, const char *other)
+{
+    const char *detail = km_ctx_last_error(ctx);
+    if (detail[0] == '\0')
+        km_cli_error("%s: %s", file, km_strerror(status));
+    else if (starts_with(detail, file) || starts_with(detail, other))
+        km_cli_error("%s", detail);
+    else
+        km_cli_error("%s: %s", file, detail);
+    return km_cli_exit_code(status);
+}
+
+static void print_help(FILE *f)
+{
+    fprintf(f,
+            "Usage: knotmap COMMAND [OPTION]... [FILE]...\n"
+            "Pressure-mapping toolkit: find muscle knots in pressure-sensor recordings.\n"
+            "\n"
+            "Commands:\n"
+            "  process INPUT... [-o OUT]   condition, detect and write one result .h5 per input\n"
+            "  info INPUT...               geometry, frames, rate, units, format, header\n"
+            "  synth [OPTION]... -o FILE   synthetic session with ground truth\n"
+            "\n"
+            "  -h, --help      show this help and exit\n"
+            "      --version   show the version and exit\n"
+            "\n"
+            "'knotmap COMMAND --help' describes a command.  Exit status: 0 ok, 64 usage,\n"
+            "65 bad input data, 66 input missing, 73 output cannot be created, 74 I/O\n"
+            "error, 130/143 interrupted.  Documentation: docs/CLI.md.\n");
+}
+
+int main(int argc, char **argv)
+{
+    km_cli_argc = argc;
+    km_cli_argv = argv;
+    if (argc < 2) {
+        fprintf(stderr, "knotmap: no command given\nTry 'knotmap --help'.\n");
+        return KM_EX_USAGE;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
+        print_help(stdout);
+        return KM_EX_OK;
+    }
+    if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "-V") == 0) {
+        printf("knotmap %s\n", km_version_string());
+        return KM_EX_OK;
+    }
+    if (strcmp(cmd, "process") == 0)
+        return km_cmd_process(argc - 1, argv + 1);
+    if (strcmp(cmd, "info") == 0)
+        return km_cmd_info(argc - 1, argv + 1);
+    if (strcmp(cmd, "synth") == 0)
+        return km_cmd_synth(argc - 1, argv + 1);
+    fprintf(stderr, "knotmap: '%s' is not a command\nTry 'knotmap --help'.\n", cmd);
+    return KM_EX_USAGE;
 }

@@ -1,47 +1,653 @@
-/* STUB: to be replaced by the module owner. */
+/* Peak detection: local maxima under the exact semantics of
+ * docs/ALGORITHMS.md section 3 (DESIGN.md section 7), plus per-peak
+ * sub-pixel position, prominence and basin area. */
+#include <float.h>
 #include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "detect_internal.h"
 #include "internal.h"
+#include "prominence.h"
+
+/* A candidate or reported peak before its properties are filled. */
+typedef struct km_seed {
+    float v;
+    uint32_t i;      /* raster index of the reported taxel */
+    uint32_t anchor; /* first taxel of its plateau in the total order */
+    uint32_t flags;
+    double y, x;     /* centroid for a plateau, else the integer position */
+} km_seed;
+
+struct km_detector {
+    km_alloc_ref ref;
+    int32_t rows, cols;
+    size_t n;
+    km_peak_params p;
+    int has_avx2;
+    uint32_t *idx;      /* candidate raster indices (n) */
+    uint32_t *skey, *skey2, *sidx2; /* candidate sort scratch (n each) */
+    float *san;         /* sanitised copy, invalid = -inf (n) */
+    float *tmp;         /* horizontal running max (n) */
+    float *wmax;        /* window max (n) */
+    uint8_t *kept;      /* thinning map, all zero between calls (n) */
+    uint32_t *label;    /* plateau map, all zero between calls (n) */
+    uint32_t *stack;    /* plateau members / basin queue (n) */
+    km_prom_scratch prom;
+    float *death;       /* per reported peak (n) */
+    uint32_t *anchors;  /* per reported peak (n) */
+    km_seed *seeds;     /* grown on demand */
+    size_t seeds_cap;
+    uint32_t *stamps;   /* basin visits (n), KM_WANT_AREA only */
+    uint32_t stamp;
+};
 
 void km_peak_params_default(km_peak_params *p)
 {
-    (void)p;
+    if (p == NULL)
+        return;
+    p->min_distance = 1;
+    p->threshold_abs = NAN;
+    p->threshold_rel = 0.0;
+    p->exclude_border = -1;
+    p->plateau = KM_PLATEAU_ALL;
+    p->p_norm = INFINITY;
+    p->num_peaks = -1;
+    p->min_prominence = 0.0;
+    p->saturation = INFINITY;
+    p->want = KM_WANT_ALL;
 }
 
-km_status km_detector_create(km_ctx *ctx, int32_t rows, int32_t cols, const km_peak_params *p, km_detector **out)
+static km_status check_params(km_ctx *ctx, const km_peak_params *p)
 {
-    (void)ctx;
-    (void)rows;
-    (void)cols;
-    (void)p;
-    (void)out;
-    return KM_ERR_UNSUPPORTED;
+    if (p->min_distance < 1)
+        return km_fail(ctx, KM_ERR_INVALID, "peaks: min_distance %d must be >= 1",
+                       (int)p->min_distance);
+    if (p->exclude_border < -1)
+        return km_fail(ctx, KM_ERR_INVALID, "peaks: exclude_border %d must be >= -1",
+                       (int)p->exclude_border);
+    if (p->plateau != KM_PLATEAU_ALL && p->plateau != KM_PLATEAU_ONE)
+        return km_fail(ctx, KM_ERR_INVALID, "peaks: unknown plateau mode %d", (int)p->plateau);
+    if (!(p->p_norm >= 1.0))
+        return km_fail(ctx, KM_ERR_INVALID, "peaks: p_norm %g must be >= 1 (1, 2 or inf)",
+                       p->p_norm);
+    if (isnan(p->threshold_rel) || isinf(p->threshold_rel))
+        return km_fail(ctx, KM_ERR_INVALID, "peaks: threshold_rel %g must be finite",
+                       p->threshold_rel);
+    if (isnan(p->min_prominence))
+        return km_fail(ctx, KM_ERR_INVALID, "peaks: min_prominence is NaN");
+    if ((p->want & ~KM_WANT_ALL) != 0)
+        return km_fail(ctx, KM_ERR_INVALID, "peaks: unknown want bits 0x%x", (unsigned)p->want);
+    return KM_OK;
+}
+
+/* Prominence is computed when reported, filtered on or needed for area. */
+static int need_prominence(const km_peak_params *p)
+{
+    return (p->want & (KM_WANT_PROMINENCE | KM_WANT_AREA)) != 0 || p->min_prominence > 0.0;
 }
 
 void km_detector_free(km_detector *det)
 {
-    (void)det;
+    if (det == NULL)
+        return;
+    km_alloc_ref ref = det->ref;
+    void *bufs[] = {det->idx,      det->san,       det->tmp,       det->wmax,
+                    det->kept,     det->label,     det->stack,     det->prom.key,
+                    det->prom.key2, det->prom.ord, det->prom.ord2, det->prom.parent,
+                    det->prom.lastv, det->prom.dtax, det->prom.flag, det->death,
+                    det->anchors,  det->seeds,     det->stamps,    det->skey,
+                    det->skey2,    det->sidx2};
+    for (size_t k = 0; k < sizeof bufs / sizeof bufs[0]; k++)
+        km_ref_free(&ref, bufs[k]);
+    km_ref_free(&ref, det);
 }
 
-km_status km_detector_apply(km_ctx *ctx, km_detector *det, const km_frame *frame, const km_mask *mask, km_peak *peaks, size_t capacity, size_t *n_peaks)
+static void *zalloc(km_detector *det, size_t count, size_t size, int *fail)
 {
-    (void)ctx;
-    (void)det;
-    (void)frame;
-    (void)mask;
-    (void)peaks;
-    (void)capacity;
-    (void)n_peaks;
-    return KM_ERR_UNSUPPORTED;
+    size_t bytes;
+    if (!km_size_mul(count, size, &bytes)) {
+        *fail = 1;
+        return NULL;
+    }
+    void *ptr = km_ref_alloc(&det->ref, bytes ? bytes : 1);
+    if (ptr == NULL)
+        *fail = 1;
+    else
+        memset(ptr, 0, bytes);
+    return ptr;
 }
 
-km_status km_find_peaks(km_ctx *ctx, const km_frame *frame, const km_mask *mask, const km_peak_params *p, km_peak *peaks, size_t capacity, size_t *n_peaks)
+km_status km_detector_create(km_ctx *ctx, int32_t rows, int32_t cols, const km_peak_params *p,
+                             km_detector **out)
 {
-    (void)ctx;
-    (void)frame;
-    (void)mask;
-    (void)p;
-    (void)peaks;
-    (void)capacity;
-    (void)n_peaks;
-    return KM_ERR_UNSUPPORTED;
+    km_status st = KM_OK;
+    km_detector *det = NULL;
+    int fail = 0;
+
+    if (out == NULL || p == NULL)
+        return km_fail(ctx, KM_ERR_INVALID, "peaks: NULL argument");
+    *out = NULL;
+    if ((st = km_check_shape(ctx, rows, cols, "peaks")) != KM_OK)
+        goto done;
+    if ((st = check_params(ctx, p)) != KM_OK)
+        goto done;
+    km_alloc_ref ref = km_ctx_alloc_ref(ctx);
+    det = km_ref_alloc(&ref, sizeof *det);
+    if (det == NULL) {
+        st = km_fail(ctx, KM_ERR_NOMEM, "peaks: out of memory");
+        goto done;
+    }
+    memset(det, 0, sizeof *det);
+    det->ref = ref;
+    det->rows = rows;
+    det->cols = cols;
+    det->n = (size_t)rows * (size_t)cols;
+    det->p = *p;
+    det->has_avx2 = km_detect_cpu_avx2();
+    size_t n = det->n;
+    det->idx = zalloc(det, n, sizeof *det->idx, &fail);
+    det->skey = zalloc(det, n, sizeof *det->skey, &fail);
+    det->skey2 = zalloc(det, n, sizeof *det->skey2, &fail);
+    det->sidx2 = zalloc(det, n, sizeof *det->sidx2, &fail);
+    det->san = zalloc(det, n, sizeof *det->san, &fail);
+    det->tmp = zalloc(det, n, sizeof *det->tmp, &fail);
+    det->wmax = zalloc(det, n, sizeof *det->wmax, &fail);
+    det->kept = zalloc(det, n, 1, &fail);
+    det->label = zalloc(det, n, sizeof *det->label, &fail);
+    det->stack = zalloc(det, n, sizeof *det->stack, &fail);
+    if (need_prominence(p)) {
+        det->prom.key = zalloc(det, n, sizeof(uint32_t), &fail);
+        det->prom.key2 = zalloc(det, n, sizeof(uint32_t), &fail);
+        det->prom.ord = zalloc(det, n, sizeof(uint32_t), &fail);
+        det->prom.ord2 = zalloc(det, n, sizeof(uint32_t), &fail);
+        det->prom.parent = zalloc(det, n, sizeof(uint32_t), &fail);
+        det->prom.lastv = zalloc(det, n, sizeof(float), &fail);
+        det->prom.dtax = zalloc(det, n, sizeof(float), &fail);
+        det->prom.flag = zalloc(det, n, 1, &fail);
+        det->death = zalloc(det, n, sizeof(float), &fail);
+        det->anchors = zalloc(det, n, sizeof(uint32_t), &fail);
+    }
+    if (p->want & KM_WANT_AREA)
+        det->stamps = zalloc(det, n, sizeof(uint32_t), &fail);
+    if (fail) {
+        st = km_fail(ctx, KM_ERR_NOMEM, "peaks: out of memory for a %dx%d detector", (int)rows,
+                     (int)cols);
+        goto done;
+    }
+    *out = det;
+    det = NULL;
+done:
+    km_detector_free(det);
+    return st;
+}
+
+static int taxel_valid(const km_frame *f, const km_mask *m, int32_t r, int32_t c)
+{
+    float v = f->data[(ptrdiff_t)r * f->row_stride + c];
+    return fabsf(v) <= FLT_MAX && km_mask_at(m, r, c);
+}
+
+/* Statistics over valid taxels (general path: with a mask). */
+static void stats_masked(const km_frame *f, const km_mask *m, km_frame_stats *s)
+{
+    float mn = INFINITY, mx = -INFINITY;
+    size_t n = 0;
+    for (int32_t i = 0; i < f->rows; i++) {
+        for (int32_t j = 0; j < f->cols; j++) {
+            if (!taxel_valid(f, m, i, j))
+                continue;
+            float v = f->data[(ptrdiff_t)i * f->row_stride + j];
+            mn = v < mn ? v : mn;
+            mx = v > mx ? v : mx;
+            n++;
+        }
+    }
+    s->min = mn;
+    s->max = mx;
+    s->n_valid = n;
+    s->all_finite = 0;
+}
+
+static void sanitise(const km_frame *f, const km_mask *m, float *san)
+{
+    int32_t rows = f->rows, cols = f->cols;
+    for (int32_t i = 0; i < rows; i++) {
+        const float *src = f->data + (ptrdiff_t)i * f->row_stride;
+        float *dst = san + (size_t)i * (size_t)cols;
+        for (int32_t j = 0; j < cols; j++) {
+            float v = src[j];
+            /* +0.0f turns -0.0 into +0.0: one key per value in the sort. */
+            dst[j] = fabsf(v) <= FLT_MAX ? v + 0.0f : -INFINITY;
+        }
+        if (m != NULL && m->data != NULL) {
+            const uint8_t *mr = m->data + (ptrdiff_t)i * m->row_stride;
+            for (int32_t j = 0; j < cols; j++)
+                dst[j] = mr[j] ? dst[j] : -INFINITY;
+        }
+    }
+}
+
+/* Separable (2r+1)^2 running max of san into wmax; outside the grid is
+ * ignored (never a value), so clipped windows simply shrink. */
+static void window_max(const float *san, float *tmp, float *wmax, int32_t rows, int32_t cols,
+                       int32_t r)
+{
+    for (int32_t i = 0; i < rows; i++) {
+        const float *in = san + (size_t)i * (size_t)cols;
+        float *o = tmp + (size_t)i * (size_t)cols;
+        for (int32_t j = 0; j < cols; j++)
+            o[j] = in[j];
+        for (int32_t k = 1; k <= r && k < cols; k++) {
+            /* o[j] = max(o[j], in[j+k]) and max(o[j], in[j-k]), clipped. */
+            for (int32_t j = 0; j + k < cols; j++)
+                o[j] = in[j + k] > o[j] ? in[j + k] : o[j];
+            for (int32_t j = k; j < cols; j++)
+                o[j] = in[j - k] > o[j] ? in[j - k] : o[j];
+        }
+    }
+    for (int32_t i = 0; i < rows; i++) {
+        int32_t lo = i - r < 0 ? 0 : i - r;
+        int32_t hi = i + r >= rows ? rows - 1 : i + r;
+        float *o = wmax + (size_t)i * (size_t)cols;
+        memcpy(o, tmp + (size_t)lo * (size_t)cols, (size_t)cols * sizeof *o);
+        for (int32_t k = lo + 1; k <= hi; k++) {
+            const float *in = tmp + (size_t)k * (size_t)cols;
+            for (int32_t j = 0; j < cols; j++)
+                o[j] = in[j] > o[j] ? in[j] : o[j];
+        }
+    }
+}
+
+/* Clipped 3x3 check on a finite, unmasked frame (the border ring of the
+ * fast path). */
+static int lmax3_clipped(const km_frame *f, int32_t i, int32_t j, float thr)
+{
+    float v = f->data[(ptrdiff_t)i * f->row_stride + j];
+    if (!(v > thr))
+        return 0;
+    for (int32_t a = i - 1; a <= i + 1; a++) {
+        if (a < 0 || a >= f->rows)
+            continue;
+        for (int32_t b = j - 1; b <= j + 1; b++) {
+            if (b < 0 || b >= f->cols)
+                continue;
+            if (!(v >= f->data[(ptrdiff_t)a * f->row_stride + b]))
+                return 0;
+        }
+    }
+    return 1;
+}
+
+/* Ascending-order key of a float with -0.0 folded into +0.0. */
+static inline uint32_t desc_key(float v)
+{
+    uint32_t u;
+    v += 0.0f;
+    memcpy(&u, &v, sizeof u);
+    u = (u & 0x80000000u) ? ~u : (u | 0x80000000u);
+    return ~u; /* descending */
+}
+
+/* Stable LSD radix sort (8-bit digits, constant digits skipped) of the
+ * raster-ordered candidate indices by value descending: the total order. */
+static void sort_candidates(km_detector *det, const km_frame *f, size_t nc)
+{
+    uint32_t *key = det->skey, *idx = det->idx, *key2 = det->skey2, *idx2 = det->sidx2;
+    int32_t cols = f->cols;
+    for (size_t k = 0; k < nc; k++) {
+        uint32_t i = idx[k];
+        key[k] = desc_key(f->data[(ptrdiff_t)(i / (uint32_t)cols) * f->row_stride + i % (uint32_t)cols]);
+    }
+    for (int shift = 0; shift < 32; shift += 8) {
+        size_t hist[256] = {0};
+        for (size_t k = 0; k < nc; k++)
+            hist[(key[k] >> shift) & 255u]++;
+        if (hist[(key[0] >> shift) & 255u] == nc)
+            continue;
+        size_t sum = 0;
+        for (int bkt = 0; bkt < 256; bkt++) {
+            size_t h = hist[bkt];
+            hist[bkt] = sum;
+            sum += h;
+        }
+        for (size_t k = 0; k < nc; k++) {
+            size_t dst = hist[(key[k] >> shift) & 255u]++;
+            key2[dst] = key[k];
+            idx2[dst] = idx[k];
+        }
+        uint32_t *t = key; key = key2; key2 = t;
+        t = idx; idx = idx2; idx2 = t;
+    }
+    if (idx != det->idx)
+        memcpy(det->idx, idx, nc * sizeof *idx);
+}
+
+static int seed_cmp(const void *pa, const void *pb)
+{
+    const km_seed *a = pa, *b = pb;
+    if (a->v != b->v)
+        return a->v > b->v ? -1 : 1;
+    return a->i < b->i ? -1 : (a->i > b->i ? 1 : 0);
+}
+
+static km_status grow_seeds(km_ctx *ctx, km_detector *det, size_t need)
+{
+    if (need <= det->seeds_cap)
+        return KM_OK;
+    size_t cap = det->seeds_cap ? det->seeds_cap : 64;
+    while (cap < need)
+        cap *= 2;
+    if (cap > det->n)
+        cap = det->n;
+    km_seed *s = km_ref_alloc(&det->ref, cap * sizeof *s);
+    if (s == NULL)
+        return km_fail(ctx, KM_ERR_NOMEM, "peaks: out of memory for %zu candidates", need);
+    km_ref_free(&det->ref, det->seeds);
+    det->seeds = s;
+    det->seeds_cap = cap;
+    return KM_OK;
+}
+
+/* Plateau "one": replace each 8-connected group of candidates (all equal:
+ * two adjacent local maxima are each >= the other) by one seed at the
+ * member nearest the centroid.  seeds[] is sorted; returns the new count. */
+static size_t merge_plateaus(km_detector *det, km_seed *seeds, size_t ns)
+{
+    int32_t rows = det->rows, cols = det->cols;
+    uint32_t *label = det->label, *stack = det->stack;
+    size_t out = 0;
+
+    for (size_t k = 0; k < ns; k++)
+        label[seeds[k].i] = 1;
+    for (size_t k = 0; k < ns; k++) {
+        km_seed s = seeds[k];
+        if (!label[s.i])
+            continue;
+        size_t len = 0, head = 0;
+        double sy = 0, sx = 0;
+        stack[len++] = s.i;
+        label[s.i] = 0;
+        while (head < len) {
+            uint32_t t = stack[head++];
+            int32_t r = (int32_t)(t / (uint32_t)cols), c = (int32_t)(t % (uint32_t)cols);
+            sy += r;
+            sx += c;
+            for (int32_t a = r - 1; a <= r + 1; a++) {
+                for (int32_t b = c - 1; b <= c + 1; b++) {
+                    if (a < 0 || a >= rows || b < 0 || b >= cols)
+                        continue;
+                    uint32_t q = (uint32_t)a * (uint32_t)cols + (uint32_t)b;
+                    if (label[q]) {
+                        label[q] = 0;
+                        stack[len++] = q;
+                    }
+                }
+            }
+        }
+        double cy = sy / (double)len, cx = sx / (double)len;
+        uint32_t best = s.i;
+        double bestd = INFINITY;
+        for (size_t m = 0; m < len; m++) {
+            uint32_t t = stack[m];
+            double dy = (double)(t / (uint32_t)cols) - cy, dx = (double)(t % (uint32_t)cols) - cx;
+            double d = dy * dy + dx * dx;
+            /* Equal values: the total order breaks distance ties by index. */
+            if (d < bestd || (d == bestd && t < best)) {
+                bestd = d;
+                best = t;
+            }
+        }
+        km_seed o = {s.v, best, s.i, len > 1 ? KM_PEAK_PLATEAU : 0u, cy, cx};
+        seeds[out++] = o;
+    }
+    qsort(seeds, out, sizeof *seeds, seed_cmp);
+    return out;
+}
+
+static int too_close(int32_t dy, int32_t dx, int32_t r, double p)
+{
+    int32_t ay = dy < 0 ? -dy : dy, ax = dx < 0 ? -dx : dx;
+    if (isinf(p))
+        return (ay > ax ? ay : ax) < r;
+    if (p == 1.0)
+        return ay + ax < r;
+    if (p == 2.0)
+        return (int64_t)ay * ay + (int64_t)ax * ax < (int64_t)r * r;
+    return pow(pow(ay, p) + pow(ax, p), 1.0 / p) < (double)r;
+}
+
+/* Greedy thinning in the total order: a seed closer than r (p-norm,
+ * strictly) to an already kept seed is dropped (scikit-image's
+ * ensure_spacing).  Only equal values can be that close. */
+static size_t thin(km_detector *det, km_seed *seeds, size_t ns)
+{
+    int32_t r = det->p.min_distance, rows = det->rows, cols = det->cols;
+    size_t out = 0;
+    if (r <= 1)
+        return ns;
+    for (size_t k = 0; k < ns; k++) {
+        int32_t ci = (int32_t)(seeds[k].i / (uint32_t)cols);
+        int32_t cj = (int32_t)(seeds[k].i % (uint32_t)cols);
+        int drop = 0;
+        int32_t a0 = ci - (r - 1) < 0 ? 0 : ci - (r - 1);
+        int32_t a1 = ci + (r - 1) >= rows ? rows - 1 : ci + (r - 1);
+        int32_t b0 = cj - (r - 1) < 0 ? 0 : cj - (r - 1);
+        int32_t b1 = cj + (r - 1) >= cols ? cols - 1 : cj + (r - 1);
+        for (int32_t a = a0; a <= a1 && !drop; a++)
+            for (int32_t b = b0; b <= b1 && !drop; b++)
+                if (det->kept[(size_t)a * (size_t)cols + (size_t)b])
+                    drop = too_close(a - ci, b - cj, r, det->p.p_norm);
+        if (!drop) {
+            det->kept[seeds[k].i] = 1;
+            seeds[out++] = seeds[k];
+        }
+    }
+    for (size_t k = 0; k < out; k++)
+        det->kept[seeds[k].i] = 0;
+    return out;
+}
+
+static void compute_prominence(km_detector *det, const km_seed *seeds, size_t ns, float vmin)
+{
+    for (size_t k = 0; k < ns; k++)
+        det->anchors[k] = seeds[k].anchor;
+    km_persistence(det->san, det->rows, det->cols, vmin, &det->prom, det->anchors, ns,
+                   det->death);
+}
+
+km_status km_detector_apply_isa(km_ctx *ctx, km_detector *det, const km_frame *frame,
+                                const km_mask *mask, km_peak *peaks, size_t capacity,
+                                size_t *n_peaks, km_isa isa)
+{
+    km_status st = KM_OK;
+    km_frame_stats fs;
+    size_t nc = 0, ns = 0, count = 0;
+
+    if (n_peaks != NULL)
+        *n_peaks = 0;
+    if (det == NULL || frame == NULL || n_peaks == NULL || (peaks == NULL && capacity > 0))
+        return km_fail(ctx, KM_ERR_INVALID, "peaks: NULL argument");
+    if (frame->data == NULL || frame->rows != det->rows || frame->cols != det->cols ||
+        frame->row_stride < frame->cols)
+        return km_fail(ctx, KM_ERR_INVALID,
+                       "peaks: frame %dx%d (stride %td) does not match the detector's %dx%d",
+                       (int)frame->rows, (int)frame->cols, frame->row_stride, (int)det->rows,
+                       (int)det->cols);
+    if (mask != NULL && mask->data != NULL &&
+        (mask->rows != det->rows || mask->cols != det->cols || mask->row_stride < mask->cols))
+        return km_fail(ctx, KM_ERR_INVALID, "peaks: mask %dx%d does not match the frame %dx%d",
+                       (int)mask->rows, (int)mask->cols, (int)det->rows, (int)det->cols);
+    if (mask != NULL && mask->data == NULL)
+        mask = NULL;
+
+    const km_peak_params *p = &det->p;
+    int32_t rows = det->rows, cols = det->cols, r = p->min_distance;
+    int avx2 = isa == KM_ISA_AVX2 || (isa == KM_ISA_AUTO && det->has_avx2);
+    if (avx2 && !det->has_avx2)
+        return km_fail(ctx, KM_ERR_UNSUPPORTED, "peaks: this CPU has no AVX2");
+
+    if (mask != NULL)
+        stats_masked(frame, mask, &fs);
+    else if (avx2)
+        km_stats_avx2(frame->data, frame->row_stride, rows, cols, &fs);
+    else
+        km_stats_portable(frame->data, frame->row_stride, rows, cols, &fs);
+    if (fs.n_valid == 0)
+        goto done;
+    fs.min += 0.0f;
+    fs.max += 0.0f;
+    /* A constant frame has no peaks (one valid taxel is not "constant"). */
+    if (fs.n_valid >= 2 && fs.min == fs.max)
+        goto done;
+
+    double t = isnan(p->threshold_abs) ? (double)fs.min : p->threshold_abs;
+    if (p->threshold_rel > 0.0 && p->threshold_rel * (double)fs.max > t)
+        t = p->threshold_rel * (double)fs.max;
+    /* numpy compares a float32 image with a float64 scalar in float32. */
+    float thr = t > FLT_MAX ? INFINITY : (t < -FLT_MAX ? -INFINITY : (float)t);
+    int32_t b = p->exclude_border < 0 ? r : p->exclude_border;
+
+    int fast = mask == NULL && fs.all_finite && r == 1;
+    int prom = need_prominence(p);
+    if (!fast || prom)
+        sanitise(frame, mask, det->san);
+    if (fast) {
+        /* Raster order throughout (ring taxels in place), so that a stable
+         * sort by value alone yields the total order. */
+        int32_t c0 = b > 1 ? b : 1, c1 = cols - 1 - (b > 1 ? b : 1);
+        const float *d = frame->data;
+        for (int32_t i = b; i < rows - b; i++) {
+            uint32_t base = (uint32_t)i * (uint32_t)cols;
+            if (i == 0 || i == rows - 1) {
+                for (int32_t j = 0; j < cols; j++)
+                    if (lmax3_clipped(frame, i, j, thr))
+                        det->idx[nc++] = base + (uint32_t)j;
+                continue;
+            }
+            if (b == 0 && lmax3_clipped(frame, i, 0, thr))
+                det->idx[nc++] = base;
+            if (c0 <= c1)
+                nc += avx2 ? km_lmax3_row_avx2(d, frame->row_stride, cols, i, c0, c1, thr,
+                                               det->idx + nc)
+                           : km_lmax3_row_portable(d, frame->row_stride, cols, i, c0, c1, thr,
+                                                   det->idx + nc);
+            if (b == 0 && cols > 1 && lmax3_clipped(frame, i, cols - 1, thr))
+                det->idx[nc++] = base + (uint32_t)cols - 1;
+        }
+    } else {
+        window_max(det->san, det->tmp, det->wmax, rows, cols, r);
+        for (int32_t i = b; i < rows - b; i++) {
+            const float *s = det->san + (size_t)i * (size_t)cols;
+            const float *w = det->wmax + (size_t)i * (size_t)cols;
+            uint32_t base = (uint32_t)i * (uint32_t)cols;
+            for (int32_t j = b; j < cols - b; j++) {
+                det->idx[nc] = base + (uint32_t)j;
+                nc += (size_t)((s[j] > thr) & (s[j] >= w[j]));
+            }
+        }
+    }
+    if (nc == 0)
+        goto done;
+
+    if ((st = grow_seeds(ctx, det, nc)) != KM_OK)
+        goto done;
+    km_seed *seeds = det->seeds;
+    sort_candidates(det, frame, nc);
+    for (size_t k = 0; k < nc; k++) {
+        uint32_t i = det->idx[k];
+        int32_t ri = (int32_t)(i / (uint32_t)cols), ci = (int32_t)(i % (uint32_t)cols);
+        float v = frame->data[(ptrdiff_t)ri * frame->row_stride + ci] + 0.0f;
+        km_seed s = {v, i, i, 0u, (double)ri, (double)ci};
+        seeds[k] = s;
+    }
+    ns = nc;
+    if (p->plateau == KM_PLATEAU_ONE)
+        ns = merge_plateaus(det, seeds, ns);
+    ns = thin(det, seeds, ns);
+
+    int prom_done = 0;
+    if (p->min_prominence > 0.0) {
+        compute_prominence(det, seeds, ns, fs.min);
+        size_t keep = 0;
+        for (size_t k = 0; k < ns; k++) {
+            if ((double)seeds[k].v - (double)det->death[k] >= p->min_prominence) {
+                seeds[keep] = seeds[k];
+                det->death[keep] = det->death[k];
+                keep++;
+            }
+        }
+        ns = keep;
+        prom_done = 1;
+    }
+    count = ns;
+    if (p->num_peaks >= 0 && (uint64_t)p->num_peaks < (uint64_t)count)
+        count = (size_t)p->num_peaks;
+    size_t nw = count < capacity ? count : capacity;
+    if (prom && !prom_done)
+        compute_prominence(det, seeds, nw, fs.min);
+
+    for (size_t k = 0; k < nw; k++) {
+        const km_seed *s = &seeds[k];
+        km_peak *pk = &peaks[k];
+        int32_t ri = (int32_t)(s->i / (uint32_t)cols), ci = (int32_t)(s->i % (uint32_t)cols);
+        pk->row = ri;
+        pk->col = ci;
+        pk->value = s->v;
+        pk->flags = s->flags;
+        pk->y = s->y;
+        pk->x = s->x;
+        if (ri < r || ri >= rows - r || ci < r || ci >= cols - r)
+            pk->flags |= KM_PEAK_AT_BORDER;
+        if ((double)s->v >= p->saturation)
+            pk->flags |= KM_PEAK_SATURATED;
+        if ((p->want & KM_WANT_SUBPIXEL) && !(s->flags & KM_PEAK_PLATEAU)) {
+            if (km_subpixel(frame->data, frame->row_stride, rows, cols, ri, ci, mask, &pk->y,
+                            &pk->x))
+                pk->flags |= KM_PEAK_FIT_FALLBACK;
+        }
+        pk->prominence = NAN;
+        pk->area_taxels = -1;
+        if (prom) {
+            double death = (double)det->death[k];
+            pk->prominence = (float)((double)s->v - death);
+            if (p->want & KM_WANT_AREA) {
+                if (++det->stamp == 0) {
+                    memset(det->stamps, 0, det->n * sizeof *det->stamps);
+                    det->stamp = 1;
+                }
+                pk->area_taxels = km_basin_area(det->san, rows, cols, s->anchor,
+                                                0.5 * ((double)s->v + death), det->stamps,
+                                                det->stamp, det->stack);
+            }
+        }
+    }
+    if (count > capacity)
+        st = km_fail(ctx, KM_ERR_CAPACITY, "peaks: %zu peaks found, capacity %zu", count,
+                     capacity);
+done:
+    *n_peaks = count;
+    return st;
+}
+
+km_status km_detector_apply(km_ctx *ctx, km_detector *det, const km_frame *frame,
+                            const km_mask *mask, km_peak *peaks, size_t capacity, size_t *n_peaks)
+{
+    return km_detector_apply_isa(ctx, det, frame, mask, peaks, capacity, n_peaks, KM_ISA_AUTO);
+}
+
+km_status km_find_peaks(km_ctx *ctx, const km_frame *frame, const km_mask *mask,
+                        const km_peak_params *p, km_peak *peaks, size_t capacity, size_t *n_peaks)
+{
+    km_detector *det = NULL;
+    km_status st;
+    if (frame == NULL)
+        return km_fail(ctx, KM_ERR_INVALID, "peaks: NULL frame");
+    st = km_detector_create(ctx, frame->rows, frame->cols, p, &det);
+    if (st == KM_OK)
+        st = km_detector_apply(ctx, det, frame, mask, peaks, capacity, n_peaks);
+    else if (n_peaks != NULL)
+        *n_peaks = 0;
+    km_detector_free(det);
+    return st;
 }

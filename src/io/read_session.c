@@ -1,7 +1,560 @@
-/* STUB: to be replaced by the module owner. */
+/* Reader for knotmap session HDF5 v1 (docs/FORMAT.md 1.2).
+ *
+ * HDF5 input is untrusted (the library has open parser CVEs): every rank,
+ * type class, shape and attribute is checked before use, the chunk cache is
+ * bounded, and frames are streamed by hyperslab blocks so memory does not
+ * grow with the session length.  HDF5 converts the stored sample type to
+ * float32 inside H5Dread. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "h5util.h"
 #include "reader_internal.h"
+
+#define KM_SESSION_MAX_ATTRS 4096
+#define KM_SESSION_TEXT 4096            /* longest header value kept */
+#define KM_SESSION_CACHE_MAX (256u << 20)
+#define KM_TIME_SCAN 65536
+
+typedef struct session_impl {
+    hid_t file;
+    hid_t frames;
+    hid_t time; /* H5I_INVALID_HID when the file has no /time */
+    int64_t n_frames;
+    int64_t next;
+    int32_t rows, cols;
+} session_impl;
+
+static void session_close(km_reader *r)
+{
+    session_impl *s = r->impl;
+    km_h5_quiet q;
+
+    if (s == NULL)
+        return;
+    km_h5_quiet_begin(&q);
+    if (s->time >= 0)
+        H5Dclose(s->time);
+    if (s->frames >= 0)
+        H5Dclose(s->frames);
+    if (s->file >= 0)
+        H5Fclose(s->file);
+    km_h5_quiet_end(&q);
+    km_reader_release(r, s);
+    r->impl = NULL;
+}
+
+typedef struct hdr_walk {
+    km_ctx *ctx;
+    km_reader *r;
+    km_status st;
+    size_t count;
+    char *text;
+} hdr_walk;
+
+static herr_t add_attr(hid_t loc, const char *name, const H5A_info_t *ainfo, void *data)
+{
+    hdr_walk *w = data;
+    hid_t attr;
+
+    (void)ainfo;
+    if (++w->count > KM_SESSION_MAX_ATTRS) {
+        w->st = km_fail(w->ctx, KM_ERR_LIMIT, "more than %d root attributes",
+                        KM_SESSION_MAX_ATTRS);
+        return -1;
+    }
+    attr = H5Aopen(loc, name, H5P_DEFAULT);
+    if (attr < 0)
+        snprintf(w->text, KM_SESSION_TEXT, "<unreadable>");
+    else {
+        km_h5_attr_text(attr, w->text, KM_SESSION_TEXT);
+        H5Aclose(attr);
+    }
+    w->st = km_reader_add_header(w->ctx, w->r, name, w->text);
+    return w->st == KM_OK ? 0 : -1;
+}
+
+/* Keep every root attribute as key/value text, in creation order when the
+ * file tracks it, else by name. */
+static km_status read_header(km_ctx *ctx, km_reader *r, hid_t file)
+{
+    hdr_walk w = {ctx, r, KM_OK, 0, NULL};
+    hsize_t idx = 0;
+    herr_t rc;
+
+    w.text = km_reader_alloc(r, KM_SESSION_TEXT);
+    if (w.text == NULL)
+        return km_fail(ctx, KM_ERR_NOMEM, "out of memory");
+    rc = H5Aiterate2(file, H5_INDEX_CRT_ORDER, H5_ITER_INC, &idx, add_attr, &w);
+    if (rc < 0 && w.st == KM_OK && w.count == 0) {
+        idx = 0;
+        rc = H5Aiterate2(file, H5_INDEX_NAME, H5_ITER_INC, &idx, add_attr, &w);
+    }
+    km_reader_release(r, w.text);
+    if (w.st != KM_OK)
+        return w.st;
+    if (rc < 0)
+        return km_fail(ctx, KM_ERR_FORMAT, "the root attributes cannot be listed");
+    return KM_OK;
+}
+
+static int units_known(const char *u)
+{
+    return strcmp(u, "kPa") == 0 || strcmp(u, "mmHg") == 0 || strcmp(u, "N/cm2") == 0 ||
+           strcmp(u, "raw") == 0;
+}
+
+/* Optional positive (or >= 0) finite number: KM_OK and *out untouched when absent. */
+static km_status get_number(km_ctx *ctx, hid_t f, const char *name, int allow_zero, double *out)
+{
+    double v;
+    km_status st = km_h5_attr_get_double(ctx, f, name, &v);
+
+    if (st == KM_ERR_NOT_FOUND)
+        return KM_OK;
+    if (st != KM_OK)
+        return st;
+    if (!isfinite(v) || v < 0 || (!allow_zero && v == 0))
+        return km_fail(ctx, KM_ERR_FORMAT, "attribute %s = %g must be %s and finite", name, v,
+                       allow_zero ? ">= 0" : "> 0");
+    *out = v;
+    return KM_OK;
+}
+
+static km_status read_root_attrs(km_ctx *ctx, km_reader *r, hid_t f)
+{
+    km_status st;
+    char buf[64];
+    double version;
+
+    st = km_h5_attr_get_string(ctx, f, "schema", buf, sizeof buf);
+    if (st == KM_ERR_NOT_FOUND)
+        return km_fail(ctx, KM_ERR_FORMAT,
+                       "attribute schema is missing: not a knotmap session "
+                       "(expected schema = \"knotmap-session\")");
+    if (st != KM_OK)
+        return st;
+    if (strcmp(buf, "knotmap-session") != 0)
+        return km_fail(ctx, KM_ERR_FORMAT,
+                       "attribute schema = \"%s\", expected \"knotmap-session\"", buf);
+    st = km_h5_attr_get_double(ctx, f, "schema_version", &version);
+    if (st == KM_ERR_NOT_FOUND)
+        return km_fail(ctx, KM_ERR_FORMAT, "attribute schema_version is missing");
+    if (st != KM_OK)
+        return st;
+    if (version != 1)
+        return km_fail(ctx, KM_ERR_FORMAT,
+                       "attribute schema_version = %g is not supported (this knotmap reads 1)",
+                       version);
+    if ((st = get_number(ctx, f, "frame_rate_hz", 0, &r->info.frame_rate_hz)) != KM_OK ||
+        (st = get_number(ctx, f, "row_pitch_mm", 0, &r->info.row_pitch_mm)) != KM_OK ||
+        (st = get_number(ctx, f, "col_pitch_mm", 0, &r->info.col_pitch_mm)) != KM_OK ||
+        (st = get_number(ctx, f, "roller_radius_mm", 1, &r->info.roller_radius_mm)) != KM_OK)
+        return st;
+    st = km_h5_attr_get_string(ctx, f, "units", buf, sizeof buf);
+    if (st == KM_OK) {
+        if (!units_known(buf))
+            return km_fail(ctx, KM_ERR_FORMAT,
+                           "attribute units = \"%s\" is not one of kPa, mmHg, N/cm2, raw", buf);
+        memcpy(r->info.units, buf, strlen(buf) + 1); /* known units fit */
+    } else if (st != KM_ERR_NOT_FOUND)
+        return st;
+    st = km_h5_attr_get_string(ctx, f, "mode", buf, sizeof buf);
+    if (st == KM_OK) {
+        if (strcmp(buf, "mat") == 0)
+            r->info.mode = KM_MODE_MAT;
+        else if (strcmp(buf, "roller") == 0)
+            r->info.mode = KM_MODE_ROLLER;
+        else
+            return km_fail(ctx, KM_ERR_FORMAT,
+                           "attribute mode = \"%s\", expected \"mat\" or \"roller\"", buf);
+    } else if (st != KM_ERR_NOT_FOUND)
+        return st;
+    return KM_OK;
+}
+
+static const char *type_text(H5T_class_t c)
+{
+    switch (c) {
+    case H5T_STRING: return "strings";
+    case H5T_COMPOUND: return "a compound type";
+    case H5T_ENUM: return "an enum type";
+    case H5T_OPAQUE: return "an opaque type";
+    case H5T_VLEN: return "variable-length sequences";
+    case H5T_ARRAY: return "an array type";
+    case H5T_REFERENCE: return "references";
+    case H5T_BITFIELD: return "bitfields";
+    default: return "an unknown type";
+    }
+}
+
+/* Open dataset `name` (without the leading '/') and check its rank and
+ * number type.  dims gets the extent. */
+static km_status open_dataset(km_ctx *ctx, hid_t f, const char *name, int rank,
+                              const char *shape_text, int integers_only, int required,
+                              hid_t *out, hsize_t *dims, H5T_class_t *cls_out, size_t *size_out)
+{
+    km_status st = KM_OK;
+    hid_t d = H5I_INVALID_HID, space = H5I_INVALID_HID, type = H5I_INVALID_HID;
+    htri_t exists = H5Lexists(f, name, H5P_DEFAULT);
+    H5T_class_t cls;
+    int nd;
+
+    *out = H5I_INVALID_HID;
+    if (exists == 0) {
+        if (required)
+            return km_fail(ctx, KM_ERR_FORMAT, "no /%s dataset (a session needs /%s %s)", name,
+                           name, shape_text);
+        return KM_OK;
+    }
+    if (exists < 0 || (d = H5Dopen2(f, name, H5P_DEFAULT)) < 0) {
+        st = km_fail(ctx, KM_ERR_FORMAT, "/%s is not a dataset", name);
+        goto done;
+    }
+    space = H5Dget_space(d);
+    nd = space >= 0 ? H5Sget_simple_extent_ndims(space) : -1;
+    if (nd != rank) {
+        st = km_fail(ctx, KM_ERR_FORMAT, "/%s has rank %d, expected %d %s", name, nd, rank,
+                     shape_text);
+        goto done;
+    }
+    if (H5Sget_simple_extent_dims(space, dims, NULL) != rank) {
+        st = km_fail(ctx, KM_ERR_FORMAT, "/%s: cannot read its shape", name);
+        goto done;
+    }
+    type = H5Dget_type(d);
+    cls = type >= 0 ? H5Tget_class(type) : H5T_NO_CLASS;
+    if (cls != H5T_INTEGER && (integers_only || cls != H5T_FLOAT)) {
+        st = km_fail(ctx, KM_ERR_FORMAT, "/%s holds %s, expected %s", name,
+                     cls == H5T_FLOAT ? "floats" : type_text(cls),
+                     integers_only ? "integers (uint8)" : "numbers");
+        goto done;
+    }
+    if (cls_out != NULL)
+        *cls_out = cls;
+    if (size_out != NULL)
+        *size_out = H5Tget_size(type);
+    *out = d;
+    d = H5I_INVALID_HID;
+done:
+    if (type >= 0)
+        H5Tclose(type);
+    if (space >= 0)
+        H5Sclose(space);
+    if (d >= 0)
+        H5Dclose(d);
+    return st;
+}
+
+/* Refuse filters this HDF5 cannot decode now, with their name, instead of
+ * a read error in the middle of the session. */
+static km_status check_filters(km_ctx *ctx, hid_t d, const char *name, size_t *chunk_bytes,
+                               size_t elem_size)
+{
+    km_status st = KM_OK;
+    hid_t dcpl = H5Dget_create_plist(d);
+    int i, n;
+    hsize_t chunk[3];
+
+    *chunk_bytes = 0;
+    if (dcpl < 0)
+        return km_fail(ctx, KM_ERR_FORMAT, "/%s: cannot read its storage properties", name);
+    n = H5Pget_nfilters(dcpl);
+    for (i = 0; i < n; i++) {
+        unsigned flags = 0, conf = 0;
+        size_t nelem = 0;
+        char fname[64] = "";
+        H5Z_filter_t id = H5Pget_filter2(dcpl, (unsigned)i, &flags, &nelem, NULL,
+                                         sizeof fname, fname, &conf);
+        if (id < 0 || H5Zfilter_avail(id) <= 0) {
+            st = km_fail(ctx, KM_ERR_UNSUPPORTED,
+                         "/%s is compressed with HDF5 filter %d (%s), which this build "
+                         "cannot decode",
+                         name, (int)id, fname[0] ? fname : "unknown");
+            goto done;
+        }
+    }
+    if (H5Pget_layout(dcpl) == H5D_CHUNKED && H5Pget_chunk(dcpl, 3, chunk) == 3) {
+        double b = (double)chunk[0] * (double)chunk[1] * (double)chunk[2] * (double)elem_size;
+        *chunk_bytes = b > (double)KM_SESSION_CACHE_MAX ? KM_SESSION_CACHE_MAX : (size_t)b;
+    }
+done:
+    H5Pclose(dcpl);
+    return st;
+}
+
+/* Walk /time in blocks: finite and non-decreasing; first and last value. */
+static km_status scan_time(km_ctx *ctx, km_reader *r, hid_t d, int64_t n, double *first,
+                           double *last)
+{
+    km_status st = KM_OK;
+    double *buf = km_reader_alloc(r, KM_TIME_SCAN * sizeof(double));
+    hid_t fspace = H5Dget_space(d), mspace = H5I_INVALID_HID;
+    double prev = -INFINITY;
+    int64_t i, j;
+
+    if (buf == NULL || fspace < 0) {
+        st = km_fail(ctx, buf == NULL ? KM_ERR_NOMEM : KM_ERR_FORMAT, "cannot scan /time");
+        goto done;
+    }
+    for (i = 0; i < n; i += KM_TIME_SCAN) {
+        hsize_t start = (hsize_t)i, count = (hsize_t)(n - i < KM_TIME_SCAN ? n - i : KM_TIME_SCAN);
+        mspace = H5Screate_simple(1, &count, NULL);
+        if (mspace < 0 ||
+            H5Sselect_hyperslab(fspace, H5S_SELECT_SET, &start, NULL, &count, NULL) < 0 ||
+            H5Dread(d, H5T_NATIVE_DOUBLE, mspace, fspace, H5P_DEFAULT, buf) < 0) {
+            char why[256];
+            km_h5_error_text(why, sizeof why);
+            st = km_fail(ctx, KM_ERR_FORMAT, "/time: values %lld.. cannot be read (%s)",
+                         (long long)i, why);
+            goto done;
+        }
+        H5Sclose(mspace);
+        mspace = H5I_INVALID_HID;
+        for (j = 0; j < (int64_t)count; j++) {
+            if (!isfinite(buf[j]) || buf[j] < prev) {
+                st = km_fail(ctx, KM_ERR_FORMAT,
+                             "/time[%lld] = %g is %s (times must be finite and non-decreasing)",
+                             (long long)(i + j), buf[j],
+                             isfinite(buf[j]) ? "smaller than the one before" : "not finite");
+                goto done;
+            }
+            prev = buf[j];
+        }
+        if (i == 0)
+            *first = buf[0];
+    }
+    *last = prev;
+done:
+    if (mspace >= 0)
+        H5Sclose(mspace);
+    if (fspace >= 0)
+        H5Sclose(fspace);
+    km_reader_release(r, buf);
+    return st;
+}
+
+static km_status read_mask(km_ctx *ctx, km_reader *r, hid_t f)
+{
+    km_status st = KM_OK;
+    hid_t d = H5I_INVALID_HID;
+    hsize_t dims[2];
+    size_t i, n = (size_t)r->info.rows * (size_t)r->info.cols;
+    int32_t valid = 0;
+
+    st = open_dataset(ctx, f, "mask", 2, "[R, C] uint8", 1, 0, &d, dims, NULL, NULL);
+    if (st != KM_OK || d < 0)
+        goto done;
+    if (dims[0] != (hsize_t)r->info.rows || dims[1] != (hsize_t)r->info.cols) {
+        st = km_fail(ctx, KM_ERR_FORMAT, "/mask has shape [%llu, %llu] but frames are [%d, %d]",
+                     (unsigned long long)dims[0], (unsigned long long)dims[1], r->info.rows,
+                     r->info.cols);
+        goto done;
+    }
+    {
+        size_t dummy;
+        if ((st = check_filters(ctx, d, "mask", &dummy, 1)) != KM_OK)
+            goto done;
+    }
+    if (H5Dread(d, H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, r->mask) < 0) {
+        char why[256];
+        km_h5_error_text(why, sizeof why);
+        st = km_fail(ctx, KM_ERR_FORMAT, "/mask cannot be read (%s)", why);
+        goto done;
+    }
+    for (i = 0; i < n; i++) {
+        r->mask[i] = r->mask[i] != 0;
+        valid += r->mask[i];
+    }
+    r->info.n_valid = valid;
+done:
+    if (d >= 0)
+        H5Dclose(d);
+    return st;
+}
+
+/* Saturation of integer raw counts: the top of the stored type. */
+static double int_saturation(hid_t d)
+{
+    hid_t t = H5Dget_type(d);
+    double sat = INFINITY;
+    if (t >= 0 && H5Tget_class(t) == H5T_INTEGER) {
+        size_t bits = H5Tget_size(t) * 8;
+        int is_signed = H5Tget_sign(t) == H5T_SGN_2;
+        if (bits <= 32)
+            sat = ldexp(1.0, (int)bits - is_signed) - 1.0;
+    }
+    if (t >= 0)
+        H5Tclose(t);
+    return sat;
+}
+
+static km_status session_read(km_ctx *ctx, km_reader *r, float *frames, double *times,
+                              int64_t max_frames, int64_t *n_read);
+
+static const km_reader_ops session_ops = {session_read, session_close};
+
 km_status km_open_session(km_ctx *ctx, km_reader *r, const km_read_options *opt)
 {
-    (void)r; (void)opt;
-    return km_fail(ctx, KM_ERR_UNSUPPORTED, "session reader not built yet");
+    km_status st = KM_OK;
+    km_h5_quiet q;
+    session_impl *s;
+    hsize_t dims[3], tdims[1];
+    size_t chunk_bytes = 0, elem = 0;
+    H5T_class_t cls;
+    hid_t dapl = H5I_INVALID_HID;
+    FILE *probe;
+    char why[256];
+    htri_t is_h5;
+
+    probe = fopen(r->path, "rb");
+    if (probe == NULL)
+        return km_fail(ctx, KM_ERR_NOT_FOUND, "cannot open the file");
+    fclose(probe);
+    km_h5_quiet_begin(&q);
+    s = km_reader_alloc(r, sizeof *s);
+    if (s == NULL) {
+        st = km_fail(ctx, KM_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    s->file = s->frames = s->time = H5I_INVALID_HID;
+    s->next = 0;
+    r->impl = s;
+    r->ops = &session_ops;
+    r->info.format = KM_FORMAT_SESSION;
+
+    is_h5 = H5Fis_hdf5(r->path);
+    if (is_h5 <= 0) {
+        st = km_fail(ctx, KM_ERR_FORMAT, "not an HDF5 file (no HDF5 signature)");
+        goto done;
+    }
+    s->file = H5Fopen(r->path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (s->file < 0) {
+        km_h5_error_text(why, sizeof why);
+        st = km_fail(ctx, KM_ERR_FORMAT, "cannot open as HDF5: %s (truncated or damaged file?)",
+                     why[0] ? why : "unknown error");
+        goto done;
+    }
+    if ((st = read_root_attrs(ctx, r, s->file)) != KM_OK ||
+        (st = read_header(ctx, r, s->file)) != KM_OK)
+        goto done;
+    st = open_dataset(ctx, s->file, "frames", 3, "[T, R, C]", 0, 1, &s->frames, dims, &cls,
+                      &elem);
+    if (st != KM_OK)
+        goto done;
+    if (dims[0] > (hsize_t)INT64_MAX / 2) {
+        st = km_fail(ctx, KM_ERR_LIMIT, "/frames has too many frames");
+        goto done;
+    }
+    if ((st = km_reader_set_geometry(ctx, r, (int64_t)dims[1], (int64_t)dims[2])) != KM_OK)
+        goto done;
+    if ((st = check_filters(ctx, s->frames, "frames", &chunk_bytes, elem)) != KM_OK)
+        goto done;
+    if (chunk_bytes > (1u << 20)) {
+        /* The default 1 MiB chunk cache would decompress a big chunk once per block. */
+        dapl = H5Pcreate(H5P_DATASET_ACCESS);
+        if (dapl >= 0 && H5Pset_chunk_cache(dapl, H5D_CHUNK_CACHE_NSLOTS_DEFAULT,
+                                            chunk_bytes + 4096, 1.0) >= 0) {
+            hid_t d2 = H5Dopen2(s->file, "frames", dapl);
+            if (d2 >= 0) {
+                H5Dclose(s->frames);
+                s->frames = d2;
+            }
+        }
+    }
+    s->n_frames = (int64_t)dims[0];
+    s->rows = r->info.rows;
+    s->cols = r->info.cols;
+    r->info.n_frames = s->n_frames;
+    r->info.n_valid = r->info.rows * r->info.cols;
+    r->info.saturation = int_saturation(s->frames);
+
+    st = open_dataset(ctx, s->file, "time", 1, "[T] float64", 0, 0, &s->time, tdims, NULL, NULL);
+    if (st != KM_OK)
+        goto done;
+    if (s->time >= 0) {
+        double first = 0, last = 0;
+        size_t dummy;
+        if (tdims[0] != dims[0]) {
+            st = km_fail(ctx, KM_ERR_FORMAT, "/time has %llu values but /frames has %llu frames",
+                         (unsigned long long)tdims[0], (unsigned long long)dims[0]);
+            goto done;
+        }
+        if ((st = check_filters(ctx, s->time, "time", &dummy, 8)) != KM_OK ||
+            (st = scan_time(ctx, r, s->time, s->n_frames, &first, &last)) != KM_OK)
+            goto done;
+        /* No rate attribute: the nominal rate is 1 / mean step. */
+        if (r->info.frame_rate_hz == 0 && s->n_frames > 1 && last > first)
+            r->info.frame_rate_hz = (double)(s->n_frames - 1) / (last - first);
+    }
+    if ((st = read_mask(ctx, r, s->file)) != KM_OK)
+        goto done;
+    st = km_reader_apply_options(ctx, r, opt);
+done:
+    if (dapl >= 0)
+        H5Pclose(dapl);
+    km_h5_quiet_end(&q);
+    return st;
+}
+
+static km_status session_read(km_ctx *ctx, km_reader *r, float *frames, double *times,
+                              int64_t max_frames, int64_t *n_read)
+{
+    session_impl *s = r->impl;
+    km_status st = KM_OK;
+    km_h5_quiet q;
+    hid_t fspace = H5I_INVALID_HID, mspace = H5I_INVALID_HID;
+    int64_t n = s->n_frames - s->next, i;
+    hsize_t start[3] = {0, 0, 0}, count[3];
+    char why[256];
+
+    *n_read = 0;
+    if (n > max_frames)
+        n = max_frames;
+    if (n <= 0)
+        return KM_OK;
+    if (km_ctx_cancelled(ctx))
+        return km_fail(ctx, KM_ERR_CANCELLED, "cancelled");
+    km_h5_quiet_begin(&q);
+    start[0] = (hsize_t)s->next;
+    count[0] = (hsize_t)n;
+    count[1] = (hsize_t)s->rows;
+    count[2] = (hsize_t)s->cols;
+    fspace = H5Dget_space(s->frames);
+    mspace = H5Screate_simple(3, count, NULL);
+    if (fspace < 0 || mspace < 0 ||
+        H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, count, NULL) < 0 ||
+        H5Dread(s->frames, H5T_NATIVE_FLOAT, mspace, fspace, H5P_DEFAULT, frames) < 0) {
+        km_h5_error_text(why, sizeof why);
+        st = km_fail(ctx, KM_ERR_FORMAT, "frames %lld..%lld: /frames cannot be read (%s)",
+                     (long long)s->next, (long long)(s->next + n - 1), why);
+        goto done;
+    }
+    if (times != NULL && s->time >= 0) {
+        H5Sclose(fspace);
+        H5Sclose(mspace);
+        fspace = H5Dget_space(s->time);
+        mspace = H5Screate_simple(1, count, NULL);
+        if (fspace < 0 || mspace < 0 ||
+            H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, count, NULL) < 0 ||
+            H5Dread(s->time, H5T_NATIVE_DOUBLE, mspace, fspace, H5P_DEFAULT, times) < 0) {
+            km_h5_error_text(why, sizeof why);
+            st = km_fail(ctx, KM_ERR_FORMAT, "frames %lld..%lld: /time cannot be read (%s)",
+                         (long long)s->next, (long long)(s->next + n - 1), why);
+            goto done;
+        }
+    } else if (times != NULL) {
+        for (i = 0; i < n; i++)
+            times[i] = (double)(s->next + i) / r->info.frame_rate_hz;
+    }
+    s->next += n;
+    *n_read = n;
+done:
+    if (mspace >= 0)
+        H5Sclose(mspace);
+    if (fspace >= 0)
+        H5Sclose(fspace);
+    km_h5_quiet_end(&q);
+    return st;
 }

@@ -1,30 +1,428 @@
-/* STUB: to be replaced by the module owner. */
-#include "internal.h"
+/* Session writer: knotmap session HDF5 v1 (docs/FORMAT.md 1.2).
+ *
+ * The file is written under a temporary name beside the target and renamed
+ * into place by commit, so the final name never holds a half-written
+ * session (a writer killed before H5Fclose leaves an unreadable file). */
+#define _POSIX_C_SOURCE 200809L
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "h5util.h"
+
+#define KM_SESSION_CHUNK_BYTES (1u << 20) /* target size of one [k, R, C] frames chunk */
+#define KM_SESSION_TIME_CHUNK 4096
+#define KM_DEFLATE_LEVEL 4
+
+struct km_session_writer {
+    km_alloc_ref alloc;
+    char *path;
+    char *tmp;
+    hid_t file, frames, time;
+    int32_t rows, cols;
+    double rate;
+    int64_t n_frames;
+    double last_time;
+    int overwrite;
+    int committed;
+    int has_truth;
+    int broken; /* a write failed: the file is not trustworthy, commit refuses */
+};
+
+static char *dup_string(const km_alloc_ref *ref, const char *s, size_t extra)
+{
+    size_t n = strlen(s);
+    char *d = km_ref_alloc(ref, n + 1 + extra);
+    if (d != NULL)
+        memcpy(d, s, n + 1);
+    return d;
+}
+
+static int units_known(const char *u)
+{
+    return strcmp(u, "kPa") == 0 || strcmp(u, "mmHg") == 0 || strcmp(u, "N/cm2") == 0 ||
+           strcmp(u, "raw") == 0;
+}
+
+static km_status check_info(km_ctx *ctx, const km_session_info *info)
+{
+    km_status st = km_check_shape(ctx, info->rows, info->cols, "session grid");
+    if (st != KM_OK)
+        return st;
+    if (!(info->frame_rate_hz > 0) || !isfinite(info->frame_rate_hz))
+        return km_fail(ctx, KM_ERR_INVALID, "frame_rate_hz must be positive and finite");
+    if (!(info->row_pitch_mm >= 0) || !isfinite(info->row_pitch_mm) ||
+        !(info->col_pitch_mm >= 0) || !isfinite(info->col_pitch_mm))
+        return km_fail(ctx, KM_ERR_INVALID, "pitches must be finite and >= 0 (0 = 1 mm)");
+    if (info->units[0] != '\0' && (memchr(info->units, '\0', sizeof info->units) == NULL ||
+                                   !units_known(info->units)))
+        return km_fail(ctx, KM_ERR_INVALID, "units must be kPa, mmHg, N/cm2 or raw");
+    if (info->mode != KM_MODE_MAT && info->mode != KM_MODE_ROLLER)
+        return km_fail(ctx, KM_ERR_INVALID, "mode must be KM_MODE_MAT or KM_MODE_ROLLER");
+    if (!(info->roller_radius_mm >= 0) || !isfinite(info->roller_radius_mm))
+        return km_fail(ctx, KM_ERR_INVALID, "roller_radius_mm must be finite and >= 0");
+    return KM_OK;
+}
+
+static km_status write_root_attrs(km_ctx *ctx, hid_t f, const km_session_info *info)
+{
+    km_status st;
+    double rp = info->row_pitch_mm > 0 ? info->row_pitch_mm : 1.0;
+    double cp = info->col_pitch_mm > 0 ? info->col_pitch_mm : 1.0;
+
+    if ((st = km_h5_attr_put_string(ctx, f, "schema", "knotmap-session")) != KM_OK ||
+        (st = km_h5_attr_put_int64(ctx, f, "schema_version", 1)) != KM_OK ||
+        (st = km_h5_attr_put_double(ctx, f, "frame_rate_hz", info->frame_rate_hz)) != KM_OK ||
+        (st = km_h5_attr_put_double(ctx, f, "row_pitch_mm", rp)) != KM_OK ||
+        (st = km_h5_attr_put_double(ctx, f, "col_pitch_mm", cp)) != KM_OK ||
+        (st = km_h5_attr_put_string(ctx, f, "units",
+                                    info->units[0] ? info->units : "raw")) != KM_OK ||
+        (st = km_h5_attr_put_string(ctx, f, "mode",
+                                    info->mode == KM_MODE_ROLLER ? "roller" : "mat")) != KM_OK ||
+        (st = km_h5_attr_put_string(ctx, f, "knotmap_version", km_version_string())) != KM_OK)
+        return st;
+    if (info->mode == KM_MODE_ROLLER || info->roller_radius_mm > 0)
+        st = km_h5_attr_put_double(ctx, f, "roller_radius_mm", info->roller_radius_mm);
+    return st;
+}
+
+static km_status write_mask(km_ctx *ctx, hid_t f, int32_t rows, int32_t cols,
+                            const uint8_t *mask)
+{
+    km_status st = KM_OK;
+    hsize_t dims[2] = {(hsize_t)rows, (hsize_t)cols};
+    size_t n = (size_t)rows * (size_t)cols, i;
+    uint8_t *ones = NULL;
+    hid_t space = H5Screate_simple(2, dims, NULL), dset = H5I_INVALID_HID;
+
+    if (mask == NULL) {
+        ones = km_alloc(ctx, n);
+        if (ones == NULL) {
+            st = KM_ERR_NOMEM;
+            goto done;
+        }
+        memset(ones, 1, n);
+        mask = ones;
+    } else {
+        /* The format stores 0/1; normalise any nonzero byte. */
+        ones = km_alloc(ctx, n);
+        if (ones == NULL) {
+            st = KM_ERR_NOMEM;
+            goto done;
+        }
+        for (i = 0; i < n; i++)
+            ones[i] = mask[i] != 0;
+        mask = ones;
+    }
+    if (space >= 0)
+        dset = H5Dcreate2(f, "mask", H5T_STD_U8LE, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    if (dset < 0 || H5Dwrite(dset, H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, mask) < 0)
+        st = km_fail(ctx, KM_ERR_IO, "cannot write /mask");
+done:
+    km_free(ctx, ones);
+    if (dset >= 0)
+        H5Dclose(dset);
+    if (space >= 0)
+        H5Sclose(space);
+    return st;
+}
+
+/* An extendible, chunked dataset of rank 1 or 3, with shuffle + deflate. */
+static hid_t create_extendible(hid_t f, const char *name, hid_t type, int rank,
+                               const hsize_t *chunk)
+{
+    hsize_t dims[3] = {0, chunk[1 % rank], chunk[2 % rank]};
+    hsize_t maxdims[3] = {H5S_UNLIMITED, dims[1], dims[2]};
+    hid_t space = H5Screate_simple(rank, dims, maxdims);
+    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE), dset = H5I_INVALID_HID;
+
+    if (space < 0 || dcpl < 0 || H5Pset_chunk(dcpl, rank, chunk) < 0 || H5Pset_shuffle(dcpl) < 0 ||
+        H5Pset_deflate(dcpl, KM_DEFLATE_LEVEL) < 0)
+        goto done;
+    dset = H5Dcreate2(f, name, type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+done:
+    if (dcpl >= 0)
+        H5Pclose(dcpl);
+    if (space >= 0)
+        H5Sclose(space);
+    return dset;
+}
+
+static void close_handles(km_session_writer *w)
+{
+    if (w->frames >= 0)
+        H5Dclose(w->frames);
+    if (w->time >= 0)
+        H5Dclose(w->time);
+    if (w->file >= 0)
+        H5Fclose(w->file);
+    w->frames = w->time = w->file = H5I_INVALID_HID;
+}
+
 km_status km_session_writer_create(km_ctx *ctx, const char *path, const km_session_info *info,
                                    const uint8_t *mask, int32_t overwrite, km_session_writer **out)
 {
-    (void)path; (void)info; (void)mask; (void)overwrite; (void)out;
-    return km_fail(ctx, KM_ERR_UNSUPPORTED, "not yet");
+    km_status st;
+    km_session_writer *w = NULL;
+    km_h5_quiet q;
+    size_t frame_bytes;
+    hsize_t fchunk[3], tchunk[1] = {KM_SESSION_TIME_CHUNK};
+
+    if (out == NULL || path == NULL || info == NULL || path[0] == '\0')
+        return km_fail(ctx, KM_ERR_INVALID, "session writer: path, info and out are required");
+    *out = NULL;
+    if ((st = check_info(ctx, info)) != KM_OK)
+        return st;
+    if ((st = km_out_check_target(ctx, path, "knotmap-session", overwrite != 0)) != KM_OK)
+        return st;
+    km_h5_quiet_begin(&q);
+    w = km_calloc(ctx, 1, sizeof *w);
+    if (w == NULL) {
+        st = KM_ERR_NOMEM;
+        goto done;
+    }
+    w->alloc = km_ctx_alloc_ref(ctx);
+    w->file = w->frames = w->time = H5I_INVALID_HID;
+    w->rows = info->rows;
+    w->cols = info->cols;
+    w->rate = info->frame_rate_hz;
+    w->last_time = -INFINITY;
+    w->overwrite = overwrite != 0;
+    w->path = dup_string(&w->alloc, path, 0);
+    w->tmp = km_ref_alloc(&w->alloc, strlen(path) + KM_TMP_EXTRA);
+    if (w->path == NULL || w->tmp == NULL) {
+        st = km_fail(ctx, KM_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    w->tmp[0] = '\0';
+    if ((st = km_out_temp_path(ctx, path, w->tmp, strlen(path) + KM_TMP_EXTRA)) != KM_OK) {
+        w->tmp[0] = '\0';
+        goto done;
+    }
+    w->file = H5Fcreate(w->tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    if (w->file < 0) {
+        st = km_fail(ctx, KM_ERR_CREATE, "%s: cannot create the HDF5 file", w->tmp);
+        goto done;
+    }
+    if ((st = write_root_attrs(ctx, w->file, info)) != KM_OK ||
+        (st = write_mask(ctx, w->file, w->rows, w->cols, mask)) != KM_OK)
+        goto fail_prefix;
+    frame_bytes = (size_t)w->rows * (size_t)w->cols * sizeof(float);
+    fchunk[0] = frame_bytes >= KM_SESSION_CHUNK_BYTES ? 1 : KM_SESSION_CHUNK_BYTES / frame_bytes;
+    if (fchunk[0] > 256)
+        fchunk[0] = 256;
+    fchunk[1] = (hsize_t)w->rows;
+    fchunk[2] = (hsize_t)w->cols;
+    w->frames = create_extendible(w->file, "frames", H5T_IEEE_F32LE, 3, fchunk);
+    w->time = create_extendible(w->file, "time", H5T_IEEE_F64LE, 1, tchunk);
+    if (w->frames < 0 || w->time < 0) {
+        st = km_fail(ctx, KM_ERR_IO, "cannot create /frames and /time");
+        goto fail_prefix;
+    }
+    if ((st = km_h5_attr_put_string(ctx, w->time, "units", "s")) != KM_OK)
+        goto fail_prefix;
+    *out = w;
+    w = NULL;
+    goto done;
+fail_prefix:
+    km_error_prefix(ctx, path);
+done:
+    km_session_writer_free(w);
+    km_h5_quiet_end(&q);
+    return st;
 }
+
+/* Extend a dataset along its first axis and write `n` records at `at`. */
+static herr_t append_rows(hid_t dset, int rank, hsize_t at, hsize_t n, hid_t mem_type,
+                          const void *data)
+{
+    hsize_t dims[3], start[3] = {at, 0, 0}, count[3];
+    hid_t fspace = H5I_INVALID_HID, mspace = H5I_INVALID_HID;
+    herr_t rc = -1;
+    int i;
+
+    fspace = H5Dget_space(dset);
+    if (fspace < 0 || H5Sget_simple_extent_dims(fspace, dims, NULL) != rank)
+        goto done;
+    H5Sclose(fspace);
+    fspace = H5I_INVALID_HID;
+    dims[0] = at + n;
+    if (H5Dset_extent(dset, dims) < 0 || (fspace = H5Dget_space(dset)) < 0)
+        goto done;
+    count[0] = n;
+    for (i = 1; i < rank; i++)
+        count[i] = dims[i];
+    mspace = H5Screate_simple(rank, count, NULL);
+    if (mspace < 0 || H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, count, NULL) < 0)
+        goto done;
+    rc = H5Dwrite(dset, mem_type, mspace, fspace, H5P_DEFAULT, data);
+done:
+    if (mspace >= 0)
+        H5Sclose(mspace);
+    if (fspace >= 0)
+        H5Sclose(fspace);
+    return rc;
+}
+
+static km_status usable(km_ctx *ctx, const km_session_writer *w)
+{
+    if (w == NULL)
+        return km_fail(ctx, KM_ERR_INVALID, "session writer is NULL");
+    if (w->committed)
+        return km_fail(ctx, KM_ERR_INVALID, "%s: session writer already committed", w->path);
+    if (w->broken)
+        return km_fail(ctx, KM_ERR_IO, "%s: an earlier write failed; the session is abandoned",
+                       w->path);
+    return KM_OK;
+}
+
+#define KM_TIME_BLOCK 1024
+
 km_status km_session_writer_append(km_ctx *ctx, km_session_writer *w, const float *frames,
                                    const double *times, int64_t n)
 {
-    (void)w; (void)frames; (void)times; (void)n;
-    return km_fail(ctx, KM_ERR_UNSUPPORTED, "not yet");
+    km_status st;
+    km_h5_quiet q;
+    double tbuf[KM_TIME_BLOCK];
+    int64_t i, j;
+
+    if ((st = usable(ctx, w)) != KM_OK)
+        return st;
+    if (n < 0 || (n > 0 && frames == NULL))
+        return km_fail(ctx, KM_ERR_INVALID, "%s: append needs n >= 0 frames", w->path);
+    if (n == 0)
+        return KM_OK;
+    if (n > INT64_MAX / 2 - w->n_frames)
+        return km_fail(ctx, KM_ERR_LIMIT, "%s: too many frames", w->path);
+    if (times != NULL) {
+        double last = w->last_time;
+        for (i = 0; i < n; i++) {
+            if (!isfinite(times[i]) || times[i] < last)
+                return km_fail(ctx, KM_ERR_INVALID,
+                               "%s: frame %lld: time %g is not finite or goes backwards",
+                               w->path, (long long)(w->n_frames + i), times[i]);
+            last = times[i];
+        }
+    }
+    km_h5_quiet_begin(&q);
+    st = KM_OK;
+    if (append_rows(w->frames, 3, (hsize_t)w->n_frames, (hsize_t)n, H5T_NATIVE_FLOAT, frames) < 0) {
+        st = km_fail(ctx, KM_ERR_IO, "%s: cannot write frames %lld..%lld", w->path,
+                     (long long)w->n_frames, (long long)(w->n_frames + n - 1));
+        goto done;
+    }
+    for (i = 0; i < n; i += KM_TIME_BLOCK) {
+        int64_t m = n - i < KM_TIME_BLOCK ? n - i : KM_TIME_BLOCK;
+        const double *t = times != NULL ? times + i : tbuf;
+        if (times == NULL)
+            for (j = 0; j < m; j++)
+                tbuf[j] = (double)(w->n_frames + i + j) / w->rate;
+        if (append_rows(w->time, 1, (hsize_t)(w->n_frames + i), (hsize_t)m, H5T_NATIVE_DOUBLE,
+                        t) < 0) {
+            st = km_fail(ctx, KM_ERR_IO, "%s: cannot write /time", w->path);
+            goto done;
+        }
+        w->last_time = t[m - 1];
+    }
+    w->n_frames += n;
+done:
+    if (st != KM_OK)
+        w->broken = 1;
+    km_h5_quiet_end(&q);
+    return st;
 }
+
 km_status km_session_writer_set_truth(km_ctx *ctx, km_session_writer *w, const double *x_mm,
                                       const double *y_mm, const double *sigma_mm,
                                       const double *amplitude_kpa, size_t n)
 {
-    (void)w; (void)x_mm; (void)y_mm; (void)sigma_mm; (void)amplitude_kpa; (void)n;
-    return km_fail(ctx, KM_ERR_UNSUPPORTED, "not yet");
+    km_status st;
+    km_h5_quiet q;
+    hid_t lcpl = H5I_INVALID_HID, g = H5I_INVALID_HID;
+
+    if ((st = usable(ctx, w)) != KM_OK)
+        return st;
+    if (w->has_truth)
+        return km_fail(ctx, KM_ERR_INVALID, "%s: the truth table is already written", w->path);
+    if (n > 0 && (x_mm == NULL || y_mm == NULL || sigma_mm == NULL || amplitude_kpa == NULL))
+        return km_fail(ctx, KM_ERR_INVALID, "%s: truth columns must not be NULL", w->path);
+    km_h5_quiet_begin(&q);
+    lcpl = H5Pcreate(H5P_LINK_CREATE);
+    if (lcpl < 0 || H5Pset_create_intermediate_group(lcpl, 1) < 0 ||
+        (g = H5Gcreate2(w->file, "truth/knots", lcpl, H5P_DEFAULT, H5P_DEFAULT)) < 0) {
+        st = km_fail(ctx, KM_ERR_IO, "cannot create /truth/knots");
+        goto done;
+    }
+    if ((st = km_h5_write_column(ctx, g, "x_mm", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, x_mm, n,
+                                 "mm")) != KM_OK ||
+        (st = km_h5_write_column(ctx, g, "y_mm", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, y_mm, n,
+                                 "mm")) != KM_OK ||
+        (st = km_h5_write_column(ctx, g, "sigma_mm", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, sigma_mm,
+                                 n, "mm")) != KM_OK ||
+        (st = km_h5_write_column(ctx, g, "amplitude_kpa", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE,
+                                 amplitude_kpa, n, "kPa")) != KM_OK)
+        goto done;
+    w->has_truth = 1;
+done:
+    if (st != KM_OK) {
+        w->broken = 1;
+        km_error_prefix(ctx, w->path);
+    }
+    if (g >= 0)
+        H5Gclose(g);
+    if (lcpl >= 0)
+        H5Pclose(lcpl);
+    km_h5_quiet_end(&q);
+    return st;
 }
+
 km_status km_session_writer_commit(km_ctx *ctx, km_session_writer *w)
 {
-    (void)w;
-    return km_fail(ctx, KM_ERR_UNSUPPORTED, "not yet");
+    km_status st;
+    km_h5_quiet q;
+    herr_t rc = 0;
+
+    if ((st = usable(ctx, w)) != KM_OK)
+        return st;
+    km_h5_quiet_begin(&q);
+    if (w->frames >= 0)
+        rc |= H5Dclose(w->frames);
+    if (w->time >= 0)
+        rc |= H5Dclose(w->time);
+    w->frames = w->time = H5I_INVALID_HID;
+    if (w->file >= 0)
+        rc |= H5Fclose(w->file);
+    w->file = H5I_INVALID_HID;
+    km_h5_quiet_end(&q);
+    if (rc < 0) {
+        w->broken = 1;
+        return km_fail(ctx, KM_ERR_IO, "%s: closing the HDF5 file failed", w->path);
+    }
+    /* The target may have appeared since create: check again before replacing. */
+    if ((st = km_out_check_target(ctx, w->path, "knotmap-session", w->overwrite)) != KM_OK ||
+        (st = km_out_commit(ctx, w->tmp, w->path)) != KM_OK) {
+        w->broken = 1;
+        return st;
+    }
+    w->committed = 1;
+    return KM_OK;
 }
+
 void km_session_writer_free(km_session_writer *w)
 {
-    (void)w;
+    km_h5_quiet q;
+
+    if (w == NULL)
+        return;
+    km_h5_quiet_begin(&q);
+    close_handles(w);
+    km_h5_quiet_end(&q);
+    if (!w->committed && w->tmp != NULL && w->tmp[0] != '\0')
+        unlink(w->tmp);
+    km_ref_free(&w->alloc, w->tmp);
+    km_ref_free(&w->alloc, w->path);
+    km_alloc_ref a = w->alloc;
+    km_ref_free(&a, w);
 }

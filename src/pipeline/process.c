@@ -1,18 +1,471 @@
-/* STUB: to be replaced by the module owner. */
+/* The pipeline for one session: read -> calibrate -> smooth -> metrics and
+ * peaks -> result HDF5, streaming in blocks (DESIGN.md section 2). */
 #include <math.h>
+#include <stdio.h>
+#include <string.h>
+
 #include "internal.h"
+#include "io/result_writer.h"
+
+/* A block never holds more than this many values, whatever block_frames
+ * asks, so a huge grid cannot make a block of gigabytes. */
+#define MAX_BLOCK_VALUES ((size_t)1 << 25)
+#define PEAKS_START 1024
 
 void km_process_params_default(km_process_params *p)
 {
-    (void)p;
+    if (p == NULL)
+        return;
+    memset(p, 0, sizeof *p);
+    km_read_options_default(&p->read);
+    km_calib_params_default(&p->calib);
+    km_gaussian_params_default(&p->smooth);
+    /* A knot is 3-6 mm across and a taxel 5-10 mm: it shows on one or two
+       taxels, and smoothing would flatten exactly what is looked for. */
+    p->smooth.sigma_rows = 0.0;
+    p->smooth.sigma_cols = 0.0;
+    km_peak_params_default(&p->peaks);
+    /* Every field set here so the pipeline's defaults are what the header
+       and docs/CLI.md say, independent of km_peak_params_default(). */
+    p->peaks.min_distance = 2;
+    p->peaks.threshold_abs = NAN;
+    p->peaks.threshold_rel = 0.1;
+    p->peaks.exclude_border = 0;
+    p->peaks.plateau = KM_PLATEAU_ONE;
+    p->peaks.p_norm = INFINITY;
+    p->peaks.num_peaks = -1;
+    p->peaks.min_prominence = 0.0;
+    p->peaks.saturation = INFINITY;
+    p->peaks.want = KM_WANT_ALL;
+    p->contact_threshold = 0.0;
+    p->block_frames = 256;
+    p->save_frames = 0;
+    p->overwrite = 1;
+    p->command_line = NULL;
+    p->progress = NULL;
+    p->progress_user = NULL;
 }
 
-km_status km_process(km_ctx *ctx, const char *input, const char *output, const km_process_params *p, km_process_summary *summary)
+typedef struct top_entry {
+    int64_t frame;
+    double time;
+    int32_t row, col;
+    double y_mm, x_mm;
+    float value, prominence;
+} top_entry;
+
+typedef struct run {
+    km_reader *reader;
+    km_result_writer *writer;
+    km_gaussian *gauss;
+    km_detector *det;
+    km_session_info info;      /* the result's view: units after calibration */
+    km_calib_params calib;     /* effective: gain includes the unit conversion */
+    km_peak_params peaks;
+    int apply_calib;
+    int physical;              /* units convert to kPa */
+    float *block;              /* nb frames */
+    double *times;
+    km_metrics *metrics;
+    float *smooth_tmp;         /* one frame */
+    km_peak *pk;
+    size_t pk_cap;
+    float *max_map;
+    double *sum_map;
+    int64_t *cnt_map;
+    int64_t nb;
+    int64_t frames_done, n_peaks, n_corrupt;
+    int n_top;
+    top_entry top[KM_SUMMARY_TOP];
+} run;
+
+/* Keep the KM_SUMMARY_TOP highest peaks at distinct places: a candidate
+ * within the peak window of a kept entry replaces it only when higher, so a
+ * knot pressed for a hundred frames is listed once. */
+static void top_offer(run *r, const top_entry *c, int32_t radius)
 {
-    (void)ctx;
-    (void)input;
-    (void)output;
-    (void)p;
-    (void)summary;
-    return KM_ERR_UNSUPPORTED;
+    if (r->n_top == KM_SUMMARY_TOP && !(c->value > r->top[KM_SUMMARY_TOP - 1].value))
+        return;
+    int keep = 0;
+    top_entry kept[KM_SUMMARY_TOP];
+    for (int i = 0; i < r->n_top; i++) {
+        const top_entry *e = &r->top[i];
+        int32_t dr = e->row > c->row ? e->row - c->row : c->row - e->row;
+        int32_t dc = e->col > c->col ? e->col - c->col : c->col - e->col;
+        if (dr <= radius && dc <= radius) {
+            if (!(c->value > e->value))
+                return;
+            continue; /* dropped: c is higher at the same place */
+        }
+        kept[keep++] = *e;
+    }
+    int pos = keep;
+    while (pos > 0 && c->value > kept[pos - 1].value)
+        pos--;
+    if (pos >= KM_SUMMARY_TOP)
+        return;
+    int n = keep < KM_SUMMARY_TOP ? keep + 1 : KM_SUMMARY_TOP;
+    for (int i = n - 1; i > pos; i--)
+        kept[i] = kept[i - 1];
+    kept[pos] = *c;
+    memcpy(r->top, kept, (size_t)n * sizeof kept[0]);
+    r->n_top = n;
+}
+
+static const char *plateau_name(km_plateau p)
+{
+    return p == KM_PLATEAU_ONE ? "one" : "all";
+}
+
+static const char *border_name(km_border b)
+{
+    static const char *const names[] = {"nearest", "reflect", "mirror", "constant", "wrap"};
+    return (unsigned)b < sizeof names / sizeof names[0] ? names[b] : "unknown";
+}
+
+static km_status write_params(km_ctx *ctx, run *r, const km_process_params *p)
+{
+    km_result_writer *w = r->writer;
+    const km_read_options *ro = &p->read;
+    const char *fmt = km_format_name(ro->format);
+    km_status st = KM_OK;
+#define PF(name, v) if (st == KM_OK) st = km_result_writer_param_f64(ctx, w, name, v)
+#define PI(name, v) if (st == KM_OK) st = km_result_writer_param_i64(ctx, w, name, v)
+#define PS(name, v) if (st == KM_OK) st = km_result_writer_param_str(ctx, w, name, v)
+    PS("read_format", fmt != NULL ? fmt : "auto");
+    PI("read_rows", ro->rows);
+    PI("read_cols", ro->cols);
+    PF("read_frame_rate_hz", ro->frame_rate_hz);
+    PF("read_row_pitch_mm", ro->row_pitch_mm);
+    PF("read_col_pitch_mm", ro->col_pitch_mm);
+    PS("read_units", ro->units != NULL ? ro->units : "");
+    PI("read_mode", ro->mode);
+    PF("read_roller_radius_mm", ro->roller_radius_mm);
+    PI("read_sensor", ro->sensor);
+    PS("units", r->info.units);
+    PF("calib_offset", p->calib.offset);
+    PF("calib_gain", p->calib.gain);
+    PF("calib_units_to_kpa", r->physical ? r->calib.gain / p->calib.gain : NAN);
+    PF("calib_noise_threshold", p->calib.noise_threshold);
+    PF("smooth_sigma_rows", p->smooth.sigma_rows);
+    PF("smooth_sigma_cols", p->smooth.sigma_cols);
+    PF("smooth_truncate", p->smooth.truncate);
+    PS("smooth_border", border_name(p->smooth.border));
+    PF("smooth_cval", p->smooth.cval);
+    PI("peaks_min_distance", r->peaks.min_distance);
+    PF("peaks_threshold_abs", r->peaks.threshold_abs);
+    PF("peaks_threshold_rel", r->peaks.threshold_rel);
+    PI("peaks_exclude_border", r->peaks.exclude_border);
+    PS("peaks_plateau", plateau_name(r->peaks.plateau));
+    PF("peaks_p_norm", r->peaks.p_norm);
+    PI("peaks_num_peaks", r->peaks.num_peaks);
+    PF("peaks_min_prominence", r->peaks.min_prominence);
+    PF("peaks_saturation", r->peaks.saturation);
+    PI("peaks_want", (int64_t)r->peaks.want);
+    PF("contact_threshold", p->contact_threshold);
+    PF("saturation", r->info.saturation);
+    PI("block_frames", r->nb);
+    PI("save_frames", p->save_frames != 0);
+#undef PF
+#undef PI
+#undef PS
+    return st;
+}
+
+static km_status check_params(km_ctx *ctx, const km_process_params *p)
+{
+    if (p->block_frames < 1)
+        return km_fail(ctx, KM_ERR_INVALID, "block_frames must be >= 1 (got %lld)",
+                       (long long)p->block_frames);
+    if (isnan(p->contact_threshold))
+        return km_fail(ctx, KM_ERR_INVALID, "contact_threshold must be a number");
+    if (!isfinite(p->calib.gain) || !isfinite(p->calib.offset))
+        return km_fail(ctx, KM_ERR_INVALID, "calibration gain and offset must be finite");
+    if (!(p->smooth.sigma_rows >= 0.0) || !(p->smooth.sigma_cols >= 0.0))
+        return km_fail(ctx, KM_ERR_INVALID, "smoothing sigma must be >= 0");
+    return KM_OK;
+}
+
+/* Decide units and the effective calibration: a session in a pressure
+ * unit is converted to kPa (folded into the gain); a raw session stays raw
+ * (the user's offset/gain apply, the unit stays "raw"). */
+static void setup_units(run *r, const km_process_params *p)
+{
+    double to_kpa = km_units_to_kpa(r->info.units);
+    r->physical = isfinite(to_kpa) && to_kpa > 0.0;
+    r->calib = p->calib;
+    if (r->physical) {
+        r->calib.gain *= to_kpa;
+        snprintf(r->info.units, sizeof r->info.units, "kPa");
+    } else if (r->info.units[0] == '\0') {
+        snprintf(r->info.units, sizeof r->info.units, "raw");
+    }
+    r->apply_calib = r->calib.gain != 1.0 || r->calib.offset != 0.0 ||
+                     r->calib.noise_threshold != 0.0;
+    double sat = r->info.saturation;
+    if (isfinite(sat))
+        sat = r->calib.gain * (sat - r->calib.offset);
+    else
+        sat = INFINITY;
+    r->info.saturation = sat;
+    r->peaks = p->peaks;
+    if (!isfinite(r->peaks.saturation) && r->peaks.saturation > 0.0)
+        r->peaks.saturation = sat;
+}
+
+static km_status alloc_buffers(km_ctx *ctx, run *r, const km_process_params *p, int smoothing)
+{
+    size_t rc = (size_t)r->info.rows * (size_t)r->info.cols, bytes;
+    int64_t nb = p->block_frames;
+    if ((size_t)nb > MAX_BLOCK_VALUES / rc)
+        nb = (int64_t)(MAX_BLOCK_VALUES / rc);
+    if (nb < 1)
+        nb = 1;
+    r->nb = nb;
+    if (!km_size_mul((size_t)nb * rc, sizeof(float), &bytes))
+        return km_fail(ctx, KM_ERR_LIMIT, "block too large");
+    r->block = km_alloc(ctx, bytes);
+    r->times = km_alloc(ctx, (size_t)nb * sizeof *r->times);
+    r->metrics = km_alloc(ctx, (size_t)nb * sizeof *r->metrics);
+    r->pk_cap = rc < PEAKS_START ? rc : PEAKS_START;
+    r->pk = km_alloc(ctx, r->pk_cap * sizeof *r->pk);
+    r->max_map = km_alloc(ctx, rc * sizeof *r->max_map);
+    r->sum_map = km_calloc(ctx, rc, sizeof *r->sum_map);
+    r->cnt_map = km_calloc(ctx, rc, sizeof *r->cnt_map);
+    if (smoothing)
+        r->smooth_tmp = km_alloc(ctx, rc * sizeof *r->smooth_tmp);
+    if (r->block == NULL || r->times == NULL || r->metrics == NULL || r->pk == NULL ||
+        r->max_map == NULL || r->sum_map == NULL || r->cnt_map == NULL ||
+        (smoothing && r->smooth_tmp == NULL))
+        return KM_ERR_NOMEM;
+    return KM_OK;
+}
+
+/* Peaks of one frame into r->pk, growing it when a frame has more peaks
+ * than ever before (amortised: not a per-frame allocation). */
+static km_status frame_peaks(km_ctx *ctx, run *r, const km_frame *fr, const km_mask *mask,
+                             size_t *n)
+{
+    for (;;) {
+        km_status st = km_detector_apply(ctx, r->det, fr, mask, r->pk, r->pk_cap, n);
+        if (st != KM_ERR_CAPACITY)
+            return st;
+        size_t cap = *n > r->pk_cap * 2 ? *n : r->pk_cap * 2;
+        km_peak *np = km_alloc(ctx, cap * sizeof *np);
+        if (np == NULL)
+            return KM_ERR_NOMEM;
+        km_free(ctx, r->pk);
+        r->pk = np;
+        r->pk_cap = cap;
+        km_ctx_clear_error(ctx);
+    }
+}
+
+static km_status process_frame(km_ctx *ctx, run *r, const km_process_params *p, float *f,
+                               int64_t index_in_block, const km_mask *mask)
+{
+    km_status st = KM_OK;
+    int32_t rows = r->info.rows, cols = r->info.cols;
+    size_t rc = (size_t)rows * (size_t)cols;
+    const uint8_t *m = mask->data;
+    km_frame fr = {f, rows, cols, cols};
+    km_frame_mut fm = {f, rows, cols, cols};
+    int64_t frame_no = r->frames_done + index_in_block;
+    double t = r->times[index_in_block];
+
+    if (r->apply_calib && (st = km_calibrate(ctx, &r->calib, &fr, &fm)) != KM_OK)
+        return st;
+    /* Masked taxels carry no data: NaN in every output that shows them. */
+    if (r->info.n_valid < (int32_t)rc)
+        for (size_t k = 0; k < rc; k++)
+            if (m[k] == 0)
+                f[k] = NAN;
+    if (r->gauss != NULL) {
+        km_frame_mut tmp = {r->smooth_tmp, rows, cols, cols};
+        if ((st = km_gaussian_apply(ctx, r->gauss, &fr, mask, &tmp)) != KM_OK)
+            return st;
+        memcpy(f, r->smooth_tmp, rc * sizeof *f);
+    }
+    st = km_frame_metrics(ctx, &fr, mask, r->info.row_pitch_mm, r->info.col_pitch_mm,
+                          r->physical ? 1.0 : NAN, p->contact_threshold, r->info.saturation,
+                          &r->metrics[index_in_block]);
+    if (st != KM_OK)
+        return st;
+    if (r->metrics[index_in_block].flags & KM_FRAME_CORRUPT)
+        r->n_corrupt++;
+
+    size_t np = 0;
+    if ((st = frame_peaks(ctx, r, &fr, mask, &np)) != KM_OK)
+        return st;
+    st = km_result_writer_append_peaks(ctx, r->writer, frame_no, t, r->pk, np);
+    if (st != KM_OK)
+        return st;
+    r->n_peaks += (int64_t)np;
+    for (size_t i = 0; i < np; i++) {
+        const km_peak *pk = &r->pk[i];
+        top_entry c = {frame_no, t, pk->row, pk->col, pk->y * r->info.row_pitch_mm,
+                       pk->x * r->info.col_pitch_mm, pk->value, pk->prominence};
+        if (r->n_top == KM_SUMMARY_TOP && !(pk->value > r->top[KM_SUMMARY_TOP - 1].value))
+            break; /* peaks come in value order: no later one can enter */
+        top_offer(r, &c, r->peaks.min_distance > 1 ? r->peaks.min_distance : 1);
+    }
+
+    for (size_t k = 0; k < rc; k++) {
+        float v = f[k];
+        if (!isfinite(v))
+            continue;
+        if (r->cnt_map[k] == 0 || v > r->max_map[k])
+            r->max_map[k] = v;
+        r->sum_map[k] += v;
+        r->cnt_map[k]++;
+    }
+    return KM_OK;
+}
+
+static km_status stream(km_ctx *ctx, run *r, const km_process_params *p, const char *input)
+{
+    size_t rc = (size_t)r->info.rows * (size_t)r->info.cols;
+    km_mask mask = {km_reader_mask(r->reader), r->info.rows, r->info.cols, r->info.cols};
+    int64_t total = r->info.n_frames;
+    km_status st;
+
+    for (;;) {
+        int64_t n = 0;
+        if (km_ctx_cancelled(ctx))
+            return km_fail(ctx, KM_ERR_CANCELLED, "%s: cancelled", input);
+        st = km_reader_read(ctx, r->reader, r->block, r->times, r->nb, &n);
+        if (st != KM_OK)
+            return st;
+        if (n == 0)
+            break;
+        for (int64_t i = 0; i < n; i++) {
+            st = process_frame(ctx, r, p, r->block + (size_t)i * rc, i, &mask);
+            if (st != KM_OK)
+                return st;
+        }
+        st = km_result_writer_append_frames(ctx, r->writer, r->times, r->metrics,
+                                            p->save_frames ? r->block : NULL, n);
+        if (st != KM_OK)
+            return st;
+        r->frames_done += n;
+        if (p->progress != NULL && p->progress(p->progress_user, r->frames_done, total) != 0)
+            return km_fail(ctx, KM_ERR_CANCELLED, "%s: cancelled", input);
+    }
+    if (km_ctx_cancelled(ctx))
+        return km_fail(ctx, KM_ERR_CANCELLED, "%s: cancelled", input);
+    return KM_OK;
+}
+
+static km_status finish(km_ctx *ctx, run *r)
+{
+    size_t rc = (size_t)r->info.rows * (size_t)r->info.cols;
+    /* The sum map is reused as float storage for the mean: half its bytes
+       suffice, and it is not needed afterwards. */
+    float *mean = (float *)(void *)r->sum_map;
+    for (size_t k = 0; k < rc; k++) {
+        if (r->cnt_map[k] == 0) {
+            r->max_map[k] = NAN;
+            mean[k] = NAN;
+        } else {
+            mean[k] = (float)(r->sum_map[k] / (double)r->cnt_map[k]);
+        }
+    }
+    km_status st = km_result_writer_set_maps(ctx, r->writer, r->max_map, mean);
+    if (st == KM_OK)
+        st = km_result_writer_commit(ctx, r->writer);
+    return st;
+}
+
+static void fill_summary(const run *r, km_process_summary *s)
+{
+    s->info = r->info;
+    s->info.n_frames = r->frames_done;
+    s->n_frames = r->frames_done;
+    s->n_peaks = r->n_peaks;
+    s->n_corrupt_frames = r->n_corrupt;
+    s->n_top = r->n_top;
+    for (int i = 0; i < r->n_top; i++) {
+        s->top[i].frame = r->top[i].frame;
+        s->top[i].time = r->top[i].time;
+        s->top[i].row = r->top[i].row;
+        s->top[i].col = r->top[i].col;
+        s->top[i].y_mm = r->top[i].y_mm;
+        s->top[i].x_mm = r->top[i].x_mm;
+        s->top[i].value = r->top[i].value;
+        s->top[i].prominence = r->top[i].prominence;
+    }
+}
+
+km_status km_process(km_ctx *ctx, const char *input, const char *output,
+                     const km_process_params *p_in, km_process_summary *summary)
+{
+    km_process_params defaults;
+    const km_process_params *p = p_in;
+    run r;
+    km_status st;
+
+    memset(&r, 0, sizeof r);
+    if (summary != NULL)
+        memset(summary, 0, sizeof *summary);
+    if (input == NULL || output == NULL)
+        return km_fail(ctx, KM_ERR_INVALID, "process: input and output are required");
+    if (p == NULL) {
+        km_process_params_default(&defaults);
+        p = &defaults;
+    }
+    if ((st = check_params(ctx, p)) != KM_OK)
+        return st;
+
+    if ((st = km_reader_open(ctx, input, &p->read, &r.reader)) != KM_OK)
+        goto done;
+    km_reader_info(r.reader, &r.info);
+    if ((st = km_result_check_not_input(ctx, output, input)) != KM_OK)
+        goto done;
+    setup_units(&r, p);
+
+    int smoothing = p->smooth.sigma_rows > 0.0 || p->smooth.sigma_cols > 0.0;
+    if ((st = alloc_buffers(ctx, &r, p, smoothing)) != KM_OK)
+        goto done;
+    if (smoothing &&
+        (st = km_gaussian_create(ctx, r.info.rows, r.info.cols, &p->smooth, &r.gauss)) != KM_OK)
+        goto done;
+    if ((st = km_detector_create(ctx, r.info.rows, r.info.cols, &r.peaks, &r.det)) != KM_OK)
+        goto done;
+
+    km_result_meta meta = {&r.info, km_reader_mask(r.reader), input,
+                           km_format_name(r.info.format), p->command_line,
+                           p->save_frames != 0, p->overwrite != 0};
+    if ((st = km_result_writer_create(ctx, output, &meta, &r.writer)) != KM_OK)
+        goto done;
+    for (size_t i = 0; i < km_reader_header_count(r.reader) && st == KM_OK; i++) {
+        const char *k = NULL, *v = NULL;
+        km_reader_header_get(r.reader, i, &k, &v);
+        st = km_result_writer_add_header(ctx, r.writer, k, v);
+    }
+    if (st == KM_OK)
+        st = write_params(ctx, &r, p);
+    if (st == KM_OK)
+        st = stream(ctx, &r, p, input);
+    if (st == KM_OK)
+        st = finish(ctx, &r);
+    if (st == KM_OK && summary != NULL)
+        fill_summary(&r, summary);
+done:
+    /* Every detail names a file: the reader's and writer's already do. */
+    if (st != KM_OK && strncmp(km_ctx_last_error(ctx), input, strlen(input)) != 0 &&
+        strncmp(km_ctx_last_error(ctx), output, strlen(output)) != 0)
+        km_error_prefix(ctx, input);
+    km_result_writer_free(r.writer); /* removes the temporary file unless committed */
+    km_detector_free(r.det);
+    km_gaussian_free(r.gauss);
+    km_reader_free(r.reader);
+    km_free(ctx, r.block);
+    km_free(ctx, r.times);
+    km_free(ctx, r.metrics);
+    km_free(ctx, r.smooth_tmp);
+    km_free(ctx, r.pk);
+    km_free(ctx, r.max_map);
+    km_free(ctx, r.sum_map);
+    km_free(ctx, r.cnt_map);
+    return st;
 }

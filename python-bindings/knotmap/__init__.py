@@ -1,0 +1,35 @@
+"""knotmap: pressure-mapping signal processing (Python bindings).
+
+A thin layer over the knotmap C library (cffi, API mode, generated from
+include/knotmap.h): numpy in and out, zero-copy where the layout allows, the
+GIL released during every C call, one C context per Python thread, errors
+raised as knotmap.Error with the C library's detail text.
+"""
+from ._version import __version__
+from ._core import Error, ffi as _ffi, lib as _lib
+
+
+def _check_versions():
+    linked = _ffi.string(_lib.km_version_string()).decode()
+    compiled = _ffi.string(_lib.km_py_compiled_version()).decode()
+    if not (linked == compiled == __version__):
+        raise ImportError(
+            "knotmap version mismatch: package %s, extension compiled against "
+            "knotmap.h %s, linked library %s; rebuild the package against the "
+            "library you use" % (__version__, compiled, linked))
+    return linked
+
+
+library_version = _check_versions()
+
+from ._session import Session, read_session  # noqa: E402
+from ._peaks import (PEAK_DTYPE, PEAK_AT_BORDER, PEAK_PLATEAU,  # noqa: E402
+                     PEAK_FIT_FALLBACK, PEAK_SATURATED, find_peaks, peak_local_max)
+from ._dsp import calibrate, frame_metrics, gaussian_filter, units_to_kpa  # noqa: E402
+from ._process import PROCESS_PARAMS, process  # noqa: E402
+
+__all__ = ["__version__", "library_version", "Error", "Session", "read_session",
+           "PEAK_DTYPE", "PEAK_AT_BORDER", "PEAK_PLATEAU", "PEAK_FIT_FALLBACK",
+           "PEAK_SATURATED", "find_peaks", "peak_local_max", "calibrate",
+           "frame_metrics", "gaussian_filter", "units_to_kpa", "PROCESS_PARAMS",
+           "process"]

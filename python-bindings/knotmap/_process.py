@@ -1,0 +1,146 @@
+"""One session, file to result HDF5: knotmap.process."""
+import math
+import os
+
+from ._core import check, ctx, ffi, lib, raise_error
+from ._peaks import _PLATEAU, _exclude_border, _int_or_inf, _min_distance, _p_norm
+from ._session import _pair, info_dict, read_options
+
+__all__ = ["process", "PROCESS_PARAMS"]
+
+_READ_KEYS = ("format", "grid", "rate", "pitch", "units", "mode", "roller_radius",
+              "sensor", "text_frame_per_file")
+
+#: Keyword arguments of process(): the CLI long options with '-' -> '_'.
+PROCESS_PARAMS = _READ_KEYS + (
+    "offset", "gain", "noise_threshold",
+    "sigma", "truncate", "border", "cval",
+    "min_distance", "threshold_abs", "threshold_rel", "exclude_border", "plateau",
+    "p_norm", "num_peaks", "min_prominence", "saturation", "subpixel", "prominence",
+    "contact_threshold", "block_frames", "save_frames", "overwrite", "command_line",
+    "progress")
+
+
+def _summary_dict(s):
+    top = []
+    for i in range(s.n_top):
+        t = s.top[i]
+        top.append({"frame": int(t.frame), "time": t.time, "row": int(t.row),
+                    "col": int(t.col), "y_mm": t.y_mm, "x_mm": t.x_mm,
+                    "value": t.value, "prominence": t.prominence})
+    return {"info": info_dict(s.info), "n_frames": int(s.n_frames),
+            "n_peaks": int(s.n_peaks), "n_corrupt_frames": int(s.n_corrupt_frames),
+            "top": top}
+
+
+def process(input, output, **params):
+    """Read `input`, condition, detect and write the result HDF5 `output`
+    (km_process; written under a temporary name, renamed when complete).
+
+    Keyword arguments are the `knotmap process` long options with '-' ->
+    '_' (unknown names raise TypeError); unset ones keep the C defaults:
+    reading: format, grid, rate, pitch, units, mode, roller_radius, sensor,
+    text_frame_per_file (see read_session); calibration: offset, gain,
+    noise_threshold; smoothing: sigma (taxels, scalar or (rows, cols); 0 =
+    off), truncate, border (scipy mode name), cval; detection:
+    min_distance, threshold_abs, threshold_rel, exclude_border, plateau,
+    p_norm, num_peaks, min_prominence, saturation, subpixel, prominence (as
+    find_peaks); contact_threshold (session units), block_frames,
+    save_frames (write /frames/conditioned), overwrite, command_line;
+    progress: callable(frames_done, frames_total) called after each block,
+    returning True cancels (KM_ERR_CANCELLED).
+
+    Returns the summary dict: info (as read_session's metadata), n_frames,
+    n_peaks, n_corrupt_frames, top (the hottest peaks: frame, time, row,
+    col, y_mm, x_mm, value, prominence).  Raises knotmap.Error.
+    """
+    unknown = sorted(set(params) - set(PROCESS_PARAMS))
+    if unknown:
+        raise TypeError("process() got unknown parameters: %s (known: %s)"
+                        % (", ".join(unknown), ", ".join(PROCESS_PARAMS)))
+    keep = []
+    c = ctx()
+    p = ffi.new("km_process_params *")
+    lib.km_process_params_default(p)
+    read_kw = {k: params[k] for k in _READ_KEYS if params.get(k) is not None}
+    if read_kw:
+        opt = read_options(_keep=keep, **read_kw)
+        p.read = opt[0]
+    g = params.get
+    if g("offset") is not None:
+        p.calib.offset = float(g("offset"))
+    if g("gain") is not None:
+        p.calib.gain = float(g("gain"))
+    if g("noise_threshold") is not None:
+        p.calib.noise_threshold = float(g("noise_threshold"))
+    if g("sigma") is not None:
+        p.smooth.sigma_rows, p.smooth.sigma_cols = _pair("sigma", g("sigma"), float)
+    if g("truncate") is not None:
+        p.smooth.truncate = float(g("truncate"))
+    if g("border") is not None:
+        b = ffi.new("km_border *")
+        check(c, lib.km_border_parse(str(g("border")).encode(), b))
+        p.smooth.border = b[0]
+    if g("cval") is not None:
+        p.smooth.cval = float(g("cval"))
+    pk = p.peaks
+    if g("min_distance") is not None:
+        pk.min_distance = _min_distance(g("min_distance"))
+    if "threshold_abs" in params:
+        v = params["threshold_abs"]
+        pk.threshold_abs = math.nan if v is None else float(v)
+    if g("threshold_rel") is not None:
+        pk.threshold_rel = float(g("threshold_rel"))
+    if g("exclude_border") is not None:
+        pk.exclude_border = _exclude_border(g("exclude_border"))
+    if g("plateau") is not None:
+        if g("plateau") not in _PLATEAU:
+            raise ValueError("plateau must be 'all' or 'one', got %r" % (g("plateau"),))
+        pk.plateau = _PLATEAU[g("plateau")]
+    if g("p_norm") is not None:
+        pk.p_norm = _p_norm(g("p_norm"))
+    if "num_peaks" in params:
+        pk.num_peaks = _int_or_inf("num_peaks", params["num_peaks"])
+    if g("min_prominence") is not None:
+        pk.min_prominence = float(g("min_prominence"))
+    if g("saturation") is not None:
+        pk.saturation = float(g("saturation"))
+    if g("subpixel") is not None:
+        pk.want = (pk.want | lib.KM_WANT_SUBPIXEL) if g("subpixel") \
+            else (pk.want & ~lib.KM_WANT_SUBPIXEL)
+    if g("prominence") is not None:
+        bits = lib.KM_WANT_PROMINENCE | lib.KM_WANT_AREA
+        pk.want = (pk.want | bits) if g("prominence") else (pk.want & ~bits)
+    if g("contact_threshold") is not None:
+        p.contact_threshold = float(g("contact_threshold"))
+    if g("block_frames") is not None:
+        p.block_frames = int(g("block_frames"))
+    if g("save_frames") is not None:
+        p.save_frames = 1 if g("save_frames") else 0
+    if g("overwrite") is not None:
+        p.overwrite = 1 if g("overwrite") else 0
+    if g("command_line") is not None:
+        s = ffi.new("char[]", str(g("command_line")).encode())
+        keep.append(s)
+        p.command_line = s
+    raised = []
+    if g("progress") is not None:
+        user_cb = g("progress")
+
+        def on_error(exc, val, tb):
+            raised.append(val)
+            return 1
+
+        @ffi.callback("int(void *, int64_t, int64_t)", onerror=on_error)
+        def cb(_user, done, total):
+            return 1 if user_cb(int(done), int(total)) else 0
+
+        keep.append(cb)
+        p.progress = cb
+    summary = ffi.new("km_process_summary *")
+    status = lib.km_process(c, os.fsencode(input), os.fsencode(output), p, summary)
+    if raised:
+        raise raised[0]
+    if status != 0:
+        raise_error(c, status)
+    return _summary_dict(summary)

@@ -1,0 +1,217 @@
+"""Reading sessions: knotmap.read_session."""
+import numbers
+import os
+
+import numpy as np
+
+from ._core import check, ctx, ffi, lib
+
+__all__ = ["Session", "read_session", "read_options"]
+
+_MODES = {"mat": lib.KM_MODE_MAT, "roller": lib.KM_MODE_ROLLER}
+_MODE_NAMES = {v: k for k, v in _MODES.items()}
+
+
+class Session:
+    """A session read into memory.
+
+    frames: [T, R, C] float32 in the session's units.  time: [T] float64
+    seconds from the start.  mask: [R, C] bool, True = valid taxel.
+    metadata: dict with format, rows, cols, n_frames, frame_rate_hz,
+    row_pitch_mm, col_pitch_mm, units, mode, roller_radius_mm, saturation,
+    n_valid, path and source_header (dict of the file's header keys, in
+    file order).  Also readable as a mapping: session["frames"].
+    """
+
+    __slots__ = ("frames", "time", "mask", "metadata")
+
+    def __init__(self, frames, time, mask, metadata):
+        self.frames = frames
+        self.time = time
+        self.mask = mask
+        self.metadata = metadata
+
+    def keys(self):
+        return list(self.__slots__)
+
+    def __getitem__(self, key):
+        if key not in self.__slots__:
+            raise KeyError(key)
+        return getattr(self, key)
+
+    def __repr__(self):
+        m = self.metadata
+        return "<knotmap.Session %s %dx%d, %d frames at %g Hz, %s>" % (
+            m.get("format"), m.get("rows"), m.get("cols"), self.frames.shape[0],
+            m.get("frame_rate_hz"), m.get("units"))
+
+
+def _pair(name, v, conv):
+    """A scalar, (a, b), or "AxB" string as a pair."""
+    if isinstance(v, str):
+        parts = v.lower().split("x")
+        if len(parts) == 1:
+            parts = parts * 2
+        if len(parts) != 2:
+            raise ValueError("%s must be N or AxB, got %r" % (name, v))
+        try:
+            return conv(parts[0]), conv(parts[1])
+        except ValueError:
+            raise ValueError("%s must be N or AxB, got %r" % (name, v)) from None
+    if isinstance(v, numbers.Number):
+        return conv(v), conv(v)
+    a, b = v
+    return conv(a), conv(b)
+
+
+def read_options(format="auto", grid=None, rate=None, pitch=None, units=None, mode=None,
+                 roller_radius=None, sensor=None, text_frame_per_file=None, _keep=None):
+    """A filled km_read_options * (the keyword names of the CLI options).
+    Strings it points to are appended to `_keep`, which the caller holds."""
+    opt = ffi.new("km_read_options *")
+    lib.km_read_options_default(opt)
+    fmt = ffi.new("km_format *")
+    c = ctx()
+    check(c, lib.km_format_parse(str(format).encode(), fmt))
+    opt.format = fmt[0]
+    if grid is not None:
+        opt.rows, opt.cols = _pair("grid", grid, int)
+    if rate is not None:
+        opt.frame_rate_hz = float(rate)
+    if pitch is not None:
+        opt.row_pitch_mm, opt.col_pitch_mm = _pair("pitch", pitch, float)
+    if units is not None:
+        s = ffi.new("char[]", str(units).encode())
+        if _keep is not None:
+            _keep.append(s)
+        opt.units = s
+    if mode is not None:
+        try:
+            opt.mode = _MODES[mode]
+        except KeyError:
+            raise ValueError("mode must be 'mat' or 'roller', got %r" % (mode,)) from None
+    if roller_radius is not None:
+        opt.roller_radius_mm = float(roller_radius)
+    if sensor is not None:
+        opt.sensor = int(sensor)
+    if text_frame_per_file is not None:
+        opt.text_frame_per_file = 1 if text_frame_per_file else 0
+    return opt
+
+
+def info_dict(info):
+    """A km_session_info as a dict."""
+    name = lib.km_format_name(info.format)
+    return {
+        "format": ffi.string(name).decode() if name != ffi.NULL else int(info.format),
+        "rows": int(info.rows),
+        "cols": int(info.cols),
+        "n_frames": int(info.n_frames),
+        "frame_rate_hz": float(info.frame_rate_hz),
+        "row_pitch_mm": float(info.row_pitch_mm),
+        "col_pitch_mm": float(info.col_pitch_mm),
+        "units": ffi.string(info.units).decode("utf-8", "replace"),
+        "mode": _MODE_NAMES.get(int(info.mode), int(info.mode)),
+        "roller_radius_mm": float(info.roller_radius_mm),
+        "saturation": float(info.saturation),
+        "n_valid": int(info.n_valid),
+    }
+
+
+def read_session(path, format="auto", grid=None, rate=None, pitch=None, units=None,
+                 mode=None, roller_radius=None, sensor=None, text_frame_per_file=None,
+                 block_frames=256):
+    """Read a whole session file into memory (the readers of knotmap info).
+
+    path: the file.  format: "auto" (by content), "session", "tekscan",
+    "xsensor", "text" or "audio".  What the file does not carry comes from:
+    grid (rows, cols) or "RxC"; rate in Hz; pitch in mm (scalar, (row, col)
+    or "RxC"); units ("kPa", "mmHg", "N/cm2", "raw"); mode ("mat" or
+    "roller"); roller_radius in mm; sensor (XSENSOR: which of two);
+    text_frame_per_file (text: the file is one frame of R lines).
+    Frames are pulled from C in blocks of block_frames.
+
+    Returns a Session (frames [T,R,C] float32, time [T] float64, mask [R,C]
+    bool, metadata dict).  Raises knotmap.Error (KM_ERR_NOT_FOUND,
+    KM_ERR_FORMAT with the file and line in the detail, ...).
+    """
+    keep = []
+    opt = read_options(format, grid, rate, pitch, units, mode, roller_radius, sensor,
+                       text_frame_per_file, _keep=keep)
+    block_frames = int(block_frames)
+    if block_frames < 1:
+        raise ValueError("block_frames must be >= 1")
+    c = ctx()
+    out = ffi.new("km_reader **")
+    check(c, lib.km_reader_open(c, os.fsencode(path), opt, out))
+    reader = ffi.gc(out[0], lib.km_reader_free)
+    try:
+        info = ffi.new("km_session_info *")
+        lib.km_reader_info(reader, info)
+        meta = info_dict(info)
+        rows, cols = meta["rows"], meta["cols"]
+        mptr = lib.km_reader_mask(reader)
+        if mptr == ffi.NULL:
+            mask = np.ones((rows, cols), dtype=bool)
+        else:
+            mask = np.frombuffer(ffi.buffer(mptr, rows * cols), dtype=np.uint8) \
+                .reshape(rows, cols).astype(bool)
+        header = {}
+        key = ffi.new("const char **")
+        value = ffi.new("const char **")
+        for i in range(lib.km_reader_header_count(reader)):
+            lib.km_reader_header_get(reader, i, key, value)
+            k = ffi.string(key[0]).decode("utf-8", "replace") if key[0] != ffi.NULL else ""
+            v = ffi.string(value[0]).decode("utf-8", "replace") if value[0] != ffi.NULL else ""
+            header[k] = v
+        meta["source_header"] = header
+        meta["path"] = os.fspath(path)
+        frames, times = _read_all(c, reader, meta["n_frames"], rows, cols, block_frames)
+        meta["n_frames"] = int(frames.shape[0])
+    finally:
+        ffi.release(reader)
+    return Session(frames, times, mask, meta)
+
+
+def _read_all(c, reader, n_known, rows, cols, block):
+    """Pull every frame in blocks; read straight into the result when the
+    frame count is known up front."""
+    n_read = ffi.new("int64_t *")
+    if n_known >= 0:
+        frames = np.empty((n_known, rows, cols), dtype=np.float32)
+        times = np.empty(n_known, dtype=np.float64)
+        done = 0
+        while done < n_known:
+            k = min(block, n_known - done)
+            check(c, lib.km_reader_read(
+                c, reader, ffi.cast("float *", frames[done:].ctypes.data),
+                ffi.cast("double *", times[done:].ctypes.data), k, n_read))
+            if n_read[0] == 0:
+                break
+            done += int(n_read[0])
+        if done == n_known:
+            # A reader that miscounted must not silently lose frames.
+            extra_f, extra_t = _read_blocks(c, reader, rows, cols, block)
+            if len(extra_t):
+                return (np.concatenate([frames, extra_f]),
+                        np.concatenate([times, extra_t]))
+        return frames[:done], times[:done]
+    return _read_blocks(c, reader, rows, cols, block)
+
+
+def _read_blocks(c, reader, rows, cols, block):
+    n_read = ffi.new("int64_t *")
+    fs, ts = [], []
+    while True:
+        f = np.empty((block, rows, cols), dtype=np.float32)
+        t = np.empty(block, dtype=np.float64)
+        check(c, lib.km_reader_read(c, reader, ffi.cast("float *", f.ctypes.data),
+                                    ffi.cast("double *", t.ctypes.data), block, n_read))
+        k = int(n_read[0])
+        if k == 0:
+            break
+        fs.append(f[:k])
+        ts.append(t[:k])
+    if not fs:
+        return (np.empty((0, rows, cols), dtype=np.float32), np.empty(0, dtype=np.float64))
+    return np.concatenate(fs), np.concatenate(ts)

@@ -1,0 +1,73 @@
+import os
+
+import numpy as np
+import pytest
+
+import knotmap
+
+
+def _tekscan(datasets_dir):
+    return os.path.join(datasets_dir, "real", "tekscan_fscan", "FrasP01L.asf")
+
+
+def test_tekscan_fixture(datasets_dir):
+    s = knotmap.read_session(_tekscan(datasets_dir))
+    m = s.metadata
+    assert s.frames.shape == (205, 60, 21)
+    assert s.frames.dtype == np.float32
+    assert s.time.shape == (205,) and s.time.dtype == np.float64
+    assert s.mask.shape == (60, 21) and s.mask.dtype == bool
+    assert m["format"] == "tekscan"
+    assert (m["rows"], m["cols"], m["n_frames"]) == (60, 21, 205)
+    assert m["frame_rate_hz"] == pytest.approx(31.25, rel=1e-6)
+    assert m["row_pitch_mm"] == pytest.approx(5.08)
+    assert m["col_pitch_mm"] == pytest.approx(5.08)
+    assert m["units"] == "kPa"
+    assert int((~s.mask).sum()) == 305
+    assert m["n_valid"] == 60 * 21 - 305
+    assert float(s.frames[:, s.mask].max()) == 760.0
+    # frames 0.032 s apart from 0
+    assert s.time[0] == pytest.approx(0.0, abs=1e-9)
+    assert np.allclose(np.diff(s.time), 0.032, atol=1e-6)
+    # every header key of the file is kept, by name
+    assert len(m["source_header"]) > 5
+    assert all(isinstance(k, str) and isinstance(v, str)
+               for k, v in m["source_header"].items())
+    assert s["frames"] is s.frames
+
+
+def test_tekscan_block_size_does_not_change_the_frames(datasets_dir):
+    a = knotmap.read_session(_tekscan(datasets_dir), block_frames=256)
+    b = knotmap.read_session(_tekscan(datasets_dir), block_frames=7)
+    assert np.array_equal(a.frames[:, a.mask], b.frames[:, b.mask])
+    assert np.array_equal(a.time, b.time)
+
+
+def test_physionet_experiment_i(datasets_dir):
+    path = os.path.join(datasets_dir, "real", "physionet_pmd", "experiment-i", "S1", "1.txt")
+    s = knotmap.read_session(path, grid=(64, 32), rate=1)
+    assert s.frames.shape[1:] == (64, 32)
+    assert s.frames.shape[0] > 2
+    assert s.metadata["frame_rate_hz"] == 1.0
+    assert np.allclose(s.time, np.arange(s.frames.shape[0], dtype=np.float64))
+    # The file: one frame per line, 2048 tab-separated integers, row-major.
+    with open(path, encoding="ascii") as f:
+        first = [float(v) for v in f.readline().split()]
+    assert np.array_equal(s.frames[0].ravel(), np.asarray(first, np.float32))
+    assert s.mask.all()
+
+
+def test_physionet_experiment_i_grid_as_string(datasets_dir):
+    path = os.path.join(datasets_dir, "real", "physionet_pmd", "experiment-i", "S1", "1.txt")
+    a = knotmap.read_session(path, grid="64x32", rate=1)
+    assert a.frames.shape[1:] == (64, 32)
+
+
+def test_physionet_experiment_ii(datasets_dir):
+    path = os.path.join(datasets_dir, "real", "physionet_pmd", "experiment-ii", "S1",
+                        "Air_Mat", "Matrix_Air_B1.txt")
+    s = knotmap.read_session(path, grid=(64, 27), text_frame_per_file=True)
+    assert s.frames.shape == (1, 64, 27)
+    with open(path, encoding="ascii") as f:
+        rows = [[float(v) for v in line.split()] for line in f if line.strip()]
+    assert np.array_equal(s.frames[0], np.asarray(rows, np.float32))

@@ -1,0 +1,96 @@
+/* Sub-pixel peak position: least-squares quadratic surface on the 3x3
+ * neighbourhood, with documented fallbacks (docs/ALGORITHMS.md 3.4). */
+#include <float.h>
+#include <math.h>
+
+#include "detect_internal.h"
+#include "internal.h"
+
+/* The 2-D vertex may land up to one taxel away: beyond that the surface
+ * is not describing this maximum any more. */
+#define KM_FIT_MAX_OFFSET 1.0
+
+/* Vertex of the parabola through (-1, a), (0, b), (1, c); 0 when it opens
+ * upwards or is flat. */
+static double parabola_vertex(double a, double b, double c, int *ok)
+{
+    double den = a - 2.0 * b + c;
+    if (!(den < 0.0)) {
+        *ok = 0;
+        return 0.0;
+    }
+    double t = 0.5 * (a - c) / den;
+    if (!(fabs(t) <= KM_FIT_MAX_OFFSET)) {
+        *ok = 0;
+        return 0.0;
+    }
+    return t;
+}
+
+int km_subpixel(const float *data, ptrdiff_t stride, int32_t rows, int32_t cols, int32_t row,
+                int32_t col, const km_mask *mask, double *y, double *x)
+{
+    double z[3][3];
+    int ok[3][3];
+    int all = 1;
+
+    *y = row;
+    *x = col;
+    for (int di = -1; di <= 1; di++) {
+        for (int dj = -1; dj <= 1; dj++) {
+            int32_t r = row + di, c = col + dj;
+            int good = r >= 0 && r < rows && c >= 0 && c < cols;
+            float v = 0.0f;
+            if (good) {
+                v = data[(ptrdiff_t)r * stride + c];
+                good = fabsf(v) <= FLT_MAX && km_mask_at(mask, r, c);
+            }
+            z[di + 1][dj + 1] = good ? (double)v : 0.0;
+            ok[di + 1][dj + 1] = good;
+            all &= good;
+        }
+    }
+    if (all) {
+        /* Orthogonal basis 1, x, y, x^2-2/3, y^2-2/3, xy on the 3x3 grid:
+         * each coefficient is a plain weighted sum. */
+        double b = 0, c = 0, d = 0, e = 0, f = 0;
+        for (int i = -1; i <= 1; i++) {
+            for (int j = -1; j <= 1; j++) {
+                double v = z[i + 1][j + 1];
+                b += j * v;
+                c += i * v;
+                d += (j * j - 2.0 / 3.0) * v;
+                f += (i * i - 2.0 / 3.0) * v;
+                e += i * j * v;
+            }
+        }
+        b /= 6.0;
+        c /= 6.0;
+        d /= 2.0;
+        f /= 2.0;
+        e /= 4.0;
+        /* Maximum only when the Hessian [[2d, e], [e, 2f]] is negative definite. */
+        double det = 4.0 * d * f - e * e;
+        if (d < 0.0 && det > 0.0) {
+            double dx = (-2.0 * f * b + c * e) / det;
+            double dy = (-2.0 * d * c + b * e) / det;
+            if (fabs(dx) <= KM_FIT_MAX_OFFSET && fabs(dy) <= KM_FIT_MAX_OFFSET) {
+                *y = row + dy;
+                *x = col + dx;
+                return 0;
+            }
+        }
+    }
+    /* Fallback: independent 1-D parabolas through the centre row and column
+     * where both neighbours are valid; the integer position otherwise. */
+    int okx = ok[1][0] && ok[1][2], oky = ok[0][1] && ok[2][1];
+    if (okx) {
+        double t = parabola_vertex(z[1][0], z[1][1], z[1][2], &okx);
+        *x = col + t;
+    }
+    if (oky) {
+        double t = parabola_vertex(z[0][1], z[1][1], z[2][1], &oky);
+        *y = row + t;
+    }
+    return 1;
+}

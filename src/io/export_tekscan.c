@@ -1,0 +1,278 @@
+/* Export frames as a Tekscan ASCII movie (docs/FORMAT.md 1.3), the layout of
+ * datasets/real/tekscan_fscan: KEY value header, ASCII_DATA @@, "Frame N"
+ * blocks, B for masked taxels, final @@.  Also the temporary-file helpers
+ * shared with export_audio.c. */
+#define _POSIX_C_SOURCE 200809L
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "export_internal.h"
+
+/* ---------------------------------------------------------------------
+ * Temporary file beside the target, renamed into place on commit.
+ * ------------------------------------------------------------------- */
+static atomic_uint km_tmp_counter;
+
+km_status km_tmpfile_open(km_ctx *ctx, const km_alloc_ref *a, const char *path,
+                          int32_t overwrite, km_tmpfile *t)
+{
+    km_status st = KM_OK;
+    size_t n = strlen(path);
+    t->fd = -1;
+    t->path = km_ref_alloc(a, n + 1);
+    t->tmp = km_ref_alloc(a, n + 64);
+    if (t->path == NULL || t->tmp == NULL) {
+        st = km_fail(ctx, KM_ERR_NOMEM, "%s: out of memory", path);
+        goto done;
+    }
+    memcpy(t->path, path, n + 1);
+    struct stat sb;
+    if (!overwrite && stat(path, &sb) == 0) {
+        st = km_fail(ctx, KM_ERR_CREATE, "%s: exists (not overwriting)", path);
+        goto done;
+    }
+    for (int attempt = 0; attempt < 100 && t->fd < 0; attempt++) {
+        unsigned k = atomic_fetch_add(&km_tmp_counter, 1u);
+        snprintf(t->tmp, n + 64, "%s.tmp-%ld-%u", path, (long)getpid(), k);
+        t->fd = open(t->tmp, O_WRONLY | O_CREAT | O_EXCL, 0666);
+        if (t->fd < 0 && errno != EEXIST) {
+            st = km_fail(ctx, KM_ERR_CREATE, "%s: cannot create: %s", path, strerror(errno));
+            goto done;
+        }
+    }
+    if (t->fd < 0)
+        st = km_fail(ctx, KM_ERR_CREATE, "%s: cannot find a free temporary name", path);
+done:
+    if (st != KM_OK) {
+        km_ref_free(a, t->tmp);
+        km_ref_free(a, t->path);
+        t->tmp = t->path = NULL;
+    }
+    return st;
+}
+
+km_status km_tmpfile_commit(km_ctx *ctx, km_tmpfile *t, int32_t overwrite)
+{
+    if (t->fd >= 0) {
+        int bad = fsync(t->fd) != 0;
+        bad |= close(t->fd) != 0;
+        t->fd = -1;
+        if (bad)
+            return km_fail(ctx, KM_ERR_IO, "%s: write failed: %s", t->path, strerror(errno));
+    } else {
+        /* The writer closed its own descriptor (libsndfile): sync by name. */
+        int fd = open(t->tmp, O_RDONLY);
+        int bad = fd < 0 || fsync(fd) != 0;
+        if (fd >= 0)
+            close(fd);
+        if (bad)
+            return km_fail(ctx, KM_ERR_IO, "%s: sync failed: %s", t->path, strerror(errno));
+    }
+    if (overwrite) {
+        if (rename(t->tmp, t->path) != 0)
+            return km_fail(ctx, KM_ERR_CREATE, "%s: cannot move into place: %s", t->path,
+                           strerror(errno));
+    } else {
+        /* link() fails on an existing target: no window for a clash. */
+        if (link(t->tmp, t->path) != 0)
+            return km_fail(ctx, KM_ERR_CREATE, "%s: cannot move into place: %s", t->path,
+                           strerror(errno));
+        unlink(t->tmp);
+    }
+    t->tmp[0] = '\0';
+    return KM_OK;
+}
+
+void km_tmpfile_discard(const km_alloc_ref *a, km_tmpfile *t)
+{
+    if (t->fd >= 0)
+        close(t->fd);
+    t->fd = -1;
+    if (t->tmp != NULL && t->tmp[0] != '\0')
+        unlink(t->tmp);
+    km_ref_free(a, t->tmp);
+    km_ref_free(a, t->path);
+    t->tmp = t->path = NULL;
+}
+
+/* ---------------------------------------------------------------------
+ * Tekscan writer
+ * ------------------------------------------------------------------- */
+struct km_tekscan_writer {
+    km_alloc_ref alloc;
+    km_tmpfile tmp;
+    FILE *f;
+    int32_t rows, cols, overwrite, committed;
+    uint8_t *mask;
+    int64_t frames;
+    int64_t n_expected;    /* -1: END_FRAME is patched at commit */
+    long end_frame_pos;    /* offset of the END_FRAME digits */
+};
+
+#define KM_END_FRAME_DIGITS 12
+
+static const char *tekscan_units(const char *u)
+{
+    /* Tekscan writes "KPa"; other unit names pass through. */
+    if (strcmp(u, "kPa") == 0)
+        return "KPa";
+    return u[0] != '\0' ? u : "Raw";
+}
+
+static int write_header(km_tekscan_writer *w, const km_session_info *info)
+{
+    FILE *f = w->f;
+    int bad = 0;
+    bad |= fprintf(f, "DATA_TYPE MOVIE\r\nVERSION knotmap %s\r\nSENSOR_TYPE KNOTMAP\r\n",
+                   km_version_string()) < 0;
+    bad |= fprintf(f, "ROWS %d\r\nCOLS %d\r\n", (int)info->rows, (int)info->cols) < 0;
+    bad |= fprintf(f, "ROW_SPACING %.9g mm\r\nCOL_SPACING %.9g mm\r\n", info->row_pitch_mm,
+                   info->col_pitch_mm) < 0;
+    bad |= fprintf(f, "SENSEL_AREA %.9g mm2\r\n", info->row_pitch_mm * info->col_pitch_mm) < 0;
+    bad |= fprintf(f, "SECONDS_PER_FRAME %.17g\r\n", 1.0 / info->frame_rate_hz) < 0;
+    if (isfinite(info->saturation) && info->saturation > 0.0)
+        bad |= fprintf(f, "SATURATION_PRESSURE %.9g %s\r\n", info->saturation,
+                       tekscan_units(info->units)) < 0;
+    bad |= fprintf(f, "COMMENTS:\r\nknotmap export mode=%s", info->mode == KM_MODE_ROLLER ? "roller" : "mat") < 0;
+    if (info->mode == KM_MODE_ROLLER)
+        bad |= fprintf(f, " roller_radius_mm=%.9g", info->roller_radius_mm) < 0;
+    bad |= fprintf(f, "\r\nSTART_FRAME 1\r\nEND_FRAME ") < 0;
+    w->end_frame_pos = ftell(f);
+    if (w->n_expected >= 0)
+        bad |= fprintf(f, "%lld\r\n", (long long)w->n_expected) < 0;
+    else
+        bad |= fprintf(f, "%0*d\r\n", KM_END_FRAME_DIGITS, 0) < 0;
+    bad |= fprintf(f, "UNITS %s\r\nASCII_DATA @@\r\n\r\n", tekscan_units(info->units)) < 0;
+    return bad;
+}
+
+km_status km_tekscan_writer_create(km_ctx *ctx, const char *path, const km_session_info *info,
+                                   const uint8_t *mask, int32_t overwrite, km_tekscan_writer **out)
+{
+    km_status st = KM_OK;
+    km_tekscan_writer *w = NULL;
+    if (out == NULL || path == NULL || info == NULL) {
+        st = km_fail(ctx, KM_ERR_INVALID, "tekscan export: NULL argument");
+        goto done;
+    }
+    *out = NULL;
+    st = km_check_shape(ctx, info->rows, info->cols, "tekscan export grid");
+    if (st != KM_OK)
+        goto done;
+    if (!(info->frame_rate_hz > 0.0) || !isfinite(info->frame_rate_hz) || !(info->row_pitch_mm > 0.0)
+        || !(info->col_pitch_mm > 0.0)) {
+        st = km_fail(ctx, KM_ERR_INVALID, "%s: tekscan export needs a frame rate and pitches > 0", path);
+        goto done;
+    }
+    w = km_calloc(ctx, 1, sizeof *w);
+    if (w == NULL) {
+        st = KM_ERR_NOMEM;
+        goto done;
+    }
+    w->alloc = km_ctx_alloc_ref(ctx);
+    w->tmp.fd = -1;
+    w->rows = info->rows;
+    w->cols = info->cols;
+    w->overwrite = overwrite;
+    w->n_expected = info->n_frames;
+    size_t n = (size_t)info->rows * (size_t)info->cols;
+    w->mask = km_alloc(ctx, n);
+    if (w->mask == NULL) {
+        st = KM_ERR_NOMEM;
+        goto done;
+    }
+    if (mask)
+        memcpy(w->mask, mask, n);
+    else
+        memset(w->mask, 1, n);
+    st = km_tmpfile_open(ctx, &w->alloc, path, overwrite, &w->tmp);
+    if (st != KM_OK)
+        goto done;
+    w->f = fdopen(w->tmp.fd, "wb");
+    if (w->f == NULL) {
+        st = km_fail(ctx, KM_ERR_IO, "%s: %s", path, strerror(errno));
+        goto done;
+    }
+    w->tmp.fd = -1; /* owned by the FILE now */
+    if (write_header(w, info)) {
+        st = km_fail(ctx, KM_ERR_IO, "%s: write failed: %s", path, strerror(errno));
+        goto done;
+    }
+    *out = w;
+    w = NULL;
+done:
+    km_tekscan_writer_free(w);
+    return st;
+}
+
+km_status km_tekscan_writer_append(km_ctx *ctx, km_tekscan_writer *w, const float *frames, int64_t n)
+{
+    if (w == NULL || w->f == NULL || n < 0 || (frames == NULL && n > 0))
+        return km_fail(ctx, KM_ERR_INVALID, "tekscan export: bad arguments to append");
+    size_t per = (size_t)w->rows * (size_t)w->cols;
+    int bad = 0;
+    for (int64_t k = 0; k < n && !bad; k++) {
+        const float *f = frames + (size_t)k * per;
+        bad |= fprintf(w->f, "Frame %lld\r\n", (long long)(w->frames + k + 1)) < 0;
+        for (int32_t r = 0; r < w->rows && !bad; r++) {
+            for (int32_t c = 0; c < w->cols; c++) {
+                size_t i = (size_t)r * (size_t)w->cols + (size_t)c;
+                const char *sep = c + 1 < w->cols ? "," : "\r\n";
+                if (!w->mask[i])
+                    bad |= fprintf(w->f, "B%s", sep) < 0;
+                else if (f[i] == floorf(f[i]) && fabsf(f[i]) < 1e9f)
+                    bad |= fprintf(w->f, "%lld%s", (long long)f[i], sep) < 0;
+                else
+                    bad |= fprintf(w->f, "%.9g%s", (double)f[i], sep) < 0;
+            }
+        }
+        bad |= fputs("\r\n", w->f) < 0;
+    }
+    if (bad)
+        return km_fail(ctx, KM_ERR_IO, "%s: write failed: %s", w->tmp.path, strerror(errno));
+    w->frames += n;
+    return KM_OK;
+}
+
+km_status km_tekscan_writer_commit(km_ctx *ctx, km_tekscan_writer *w)
+{
+    if (w == NULL || w->f == NULL)
+        return km_fail(ctx, KM_ERR_INVALID, "tekscan export: commit without an open writer");
+    if (w->n_expected >= 0 && w->frames != w->n_expected)
+        return km_fail(ctx, KM_ERR_INVALID, "%s: %lld frames written, the header announced %lld",
+                       w->tmp.path, (long long)w->frames, (long long)w->n_expected);
+    int bad = fputs("@@\r\n", w->f) < 0;
+    if (w->n_expected < 0) {
+        bad |= fseek(w->f, w->end_frame_pos, SEEK_SET) != 0;
+        bad |= fprintf(w->f, "%0*lld", KM_END_FRAME_DIGITS, (long long)w->frames) < 0;
+    }
+    bad |= fflush(w->f) != 0;
+    bad |= fsync(fileno(w->f)) != 0;
+    bad |= fclose(w->f) != 0;
+    w->f = NULL;
+    if (bad)
+        return km_fail(ctx, KM_ERR_IO, "%s: write failed: %s", w->tmp.path, strerror(errno));
+    km_status st = km_tmpfile_commit(ctx, &w->tmp, w->overwrite);
+    if (st == KM_OK)
+        w->committed = 1;
+    return st;
+}
+
+void km_tekscan_writer_free(km_tekscan_writer *w)
+{
+    if (w == NULL)
+        return;
+    km_alloc_ref a = w->alloc;
+    if (w->f != NULL)
+        fclose(w->f);
+    km_tmpfile_discard(&a, &w->tmp);
+    km_ref_free(&a, w->mask);
+    km_ref_free(&a, w);
+}

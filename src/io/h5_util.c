@@ -1,0 +1,452 @@
+/* HDF5 and output-file helpers shared by src/io (see h5util.h). */
+#define _POSIX_C_SOURCE 200809L
+#define _XOPEN_SOURCE 700
+
+#include "h5util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+void km_h5_quiet_begin(km_h5_quiet *q)
+{
+    q->saved = H5Eget_auto2(H5E_DEFAULT, &q->func, &q->data) >= 0;
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+}
+
+void km_h5_quiet_end(const km_h5_quiet *q)
+{
+    H5Eclear2(H5E_DEFAULT);
+    if (q->saved)
+        H5Eset_auto2(H5E_DEFAULT, q->func, q->data);
+}
+
+typedef struct walk_state {
+    char *buf;
+    size_t cap;
+} walk_state;
+
+static herr_t walk_first(unsigned n, const H5E_error2_t *err, void *data)
+{
+    walk_state *w = data;
+    /* Walking upward, entry 0 is where the error was first detected. */
+    if (n == 0 && err != NULL && err->desc != NULL)
+        snprintf(w->buf, w->cap, "%s", err->desc);
+    return 0;
+}
+
+void km_h5_error_text(char *buf, size_t cap)
+{
+    walk_state w = {buf, cap};
+    if (cap == 0)
+        return;
+    buf[0] = '\0';
+    H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, walk_first, &w);
+    H5Eclear2(H5E_DEFAULT);
+}
+
+/* Create (or replace) a scalar attribute and write one value. */
+static km_status attr_put(km_ctx *ctx, hid_t obj, const char *name, hid_t file_type,
+                          hid_t mem_type, const void *value)
+{
+    km_status st = KM_OK;
+    hid_t space = H5I_INVALID_HID, attr = H5I_INVALID_HID;
+    htri_t exists = H5Aexists(obj, name);
+
+    if (exists > 0 && H5Adelete(obj, name) < 0)
+        exists = -1;
+    if (exists < 0) {
+        st = km_fail(ctx, KM_ERR_IO, "cannot replace attribute %s", name);
+        goto done;
+    }
+    space = H5Screate(H5S_SCALAR);
+    if (space < 0) {
+        st = km_fail(ctx, KM_ERR_IO, "cannot write attribute %s", name);
+        goto done;
+    }
+    attr = H5Acreate2(obj, name, file_type, space, H5P_DEFAULT, H5P_DEFAULT);
+    if (attr < 0 || H5Awrite(attr, mem_type, value) < 0)
+        st = km_fail(ctx, KM_ERR_IO, "cannot write attribute %s", name);
+done:
+    if (attr >= 0)
+        H5Aclose(attr);
+    if (space >= 0)
+        H5Sclose(space);
+    return st;
+}
+
+km_status km_h5_attr_put_string(km_ctx *ctx, hid_t obj, const char *name, const char *value)
+{
+    km_status st;
+    hid_t type = H5Tcopy(H5T_C_S1);
+    const char *v = value != NULL ? value : "";
+
+    if (type < 0 || H5Tset_size(type, H5T_VARIABLE) < 0 || H5Tset_cset(type, H5T_CSET_UTF8) < 0) {
+        st = km_fail(ctx, KM_ERR_IO, "cannot write attribute %s", name);
+        goto done;
+    }
+    st = attr_put(ctx, obj, name, type, type, &v);
+done:
+    if (type >= 0)
+        H5Tclose(type);
+    return st;
+}
+
+km_status km_h5_attr_put_double(km_ctx *ctx, hid_t obj, const char *name, double value)
+{
+    return attr_put(ctx, obj, name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, &value);
+}
+
+km_status km_h5_attr_put_int64(km_ctx *ctx, hid_t obj, const char *name, int64_t value)
+{
+    return attr_put(ctx, obj, name, H5T_STD_I64LE, H5T_NATIVE_INT64, &value);
+}
+
+/* Open attribute `name` and check it holds exactly one element. */
+static km_status attr_open_one(km_ctx *ctx, hid_t obj, const char *name, hid_t *attr_out)
+{
+    km_status st = KM_OK;
+    hid_t attr = H5I_INVALID_HID, space = H5I_INVALID_HID;
+    hssize_t n;
+    htri_t exists = H5Aexists(obj, name);
+
+    *attr_out = H5I_INVALID_HID;
+    if (exists == 0)
+        return KM_ERR_NOT_FOUND;
+    if (exists < 0 || (attr = H5Aopen(obj, name, H5P_DEFAULT)) < 0) {
+        st = km_fail(ctx, KM_ERR_FORMAT, "attribute %s cannot be opened", name);
+        goto done;
+    }
+    space = H5Aget_space(attr);
+    n = space >= 0 ? H5Sget_simple_extent_npoints(space) : -1;
+    if (n != 1) {
+        st = km_fail(ctx, KM_ERR_FORMAT, "attribute %s holds %lld values, expected one", name,
+                     (long long)n);
+        goto done;
+    }
+    *attr_out = attr;
+    attr = H5I_INVALID_HID;
+done:
+    if (space >= 0)
+        H5Sclose(space);
+    if (attr >= 0)
+        H5Aclose(attr);
+    return st;
+}
+
+static const char *class_name(H5T_class_t c)
+{
+    switch (c) {
+    case H5T_INTEGER: return "integer";
+    case H5T_FLOAT: return "float";
+    case H5T_STRING: return "string";
+    case H5T_BITFIELD: return "bitfield";
+    case H5T_OPAQUE: return "opaque";
+    case H5T_COMPOUND: return "compound";
+    case H5T_REFERENCE: return "reference";
+    case H5T_ENUM: return "enum";
+    case H5T_VLEN: return "vlen";
+    case H5T_ARRAY: return "array";
+    default: return "unknown";
+    }
+}
+
+/* Read one string element of `attr` (class checked by the caller). */
+static km_status read_string(hid_t attr, hid_t ftype, char *buf, size_t cap, int *too_long)
+{
+    km_status st = KM_ERR_FORMAT;
+    hid_t mtype = H5Tcopy(H5T_C_S1);
+    htri_t var = H5Tis_variable_str(ftype);
+
+    *too_long = 0;
+    buf[0] = '\0';
+    if (mtype < 0 || var < 0 || H5Tset_cset(mtype, H5Tget_cset(ftype)) < 0)
+        goto done;
+    if (var > 0) {
+        char *s = NULL;
+        if (H5Tset_size(mtype, H5T_VARIABLE) < 0 || H5Aread(attr, mtype, &s) < 0)
+            goto done;
+        if (s != NULL) {
+            size_t len = strlen(s);
+            *too_long = len >= cap;
+            if (!*too_long)
+                memcpy(buf, s, len + 1);
+            H5free_memory(s);
+        }
+    } else {
+        size_t size = H5Tget_size(ftype);
+        char *tmp;
+        if (size == 0 || size >= cap) {
+            *too_long = size >= cap;
+            goto done;
+        }
+        tmp = buf;
+        if (H5Tset_size(mtype, size + 1) < 0 || H5Tset_strpad(mtype, H5T_STR_NULLTERM) < 0 ||
+            H5Aread(attr, mtype, tmp) < 0)
+            goto done;
+        buf[size] = '\0';
+    }
+    st = KM_OK;
+done:
+    if (mtype >= 0)
+        H5Tclose(mtype);
+    return st;
+}
+
+km_status km_h5_attr_get_string(km_ctx *ctx, hid_t obj, const char *name, char *buf, size_t cap)
+{
+    km_status st;
+    hid_t attr, ftype = H5I_INVALID_HID;
+    H5T_class_t cls;
+    int too_long = 0;
+
+    if (cap == 0)
+        return km_fail(ctx, KM_ERR_INTERNAL, "attribute %s: no buffer", name);
+    buf[0] = '\0';
+    st = attr_open_one(ctx, obj, name, &attr);
+    if (st != KM_OK)
+        return st;
+    ftype = H5Aget_type(attr);
+    cls = ftype >= 0 ? H5Tget_class(ftype) : H5T_NO_CLASS;
+    if (cls != H5T_STRING) {
+        st = km_fail(ctx, KM_ERR_FORMAT, "attribute %s must be a string, found %s", name,
+                     class_name(cls));
+        goto done;
+    }
+    st = read_string(attr, ftype, buf, cap, &too_long);
+    if (too_long)
+        st = km_fail(ctx, KM_ERR_FORMAT, "attribute %s is longer than %zu characters", name,
+                     cap - 1);
+    else if (st != KM_OK)
+        st = km_fail(ctx, KM_ERR_FORMAT, "attribute %s cannot be read as a string", name);
+done:
+    if (ftype >= 0)
+        H5Tclose(ftype);
+    H5Aclose(attr);
+    return st;
+}
+
+km_status km_h5_attr_get_double(km_ctx *ctx, hid_t obj, const char *name, double *out)
+{
+    km_status st;
+    hid_t attr, ftype = H5I_INVALID_HID;
+    H5T_class_t cls;
+
+    st = attr_open_one(ctx, obj, name, &attr);
+    if (st != KM_OK)
+        return st;
+    ftype = H5Aget_type(attr);
+    cls = ftype >= 0 ? H5Tget_class(ftype) : H5T_NO_CLASS;
+    if (cls != H5T_INTEGER && cls != H5T_FLOAT) {
+        st = km_fail(ctx, KM_ERR_FORMAT, "attribute %s must be a number, found %s", name,
+                     class_name(cls));
+        goto done;
+    }
+    if (H5Aread(attr, H5T_NATIVE_DOUBLE, out) < 0)
+        st = km_fail(ctx, KM_ERR_FORMAT, "attribute %s cannot be read as a number", name);
+done:
+    if (ftype >= 0)
+        H5Tclose(ftype);
+    H5Aclose(attr);
+    return st;
+}
+
+#define KM_TEXT_MAX_ELEMS 64
+
+static void append(char *buf, size_t cap, size_t *len, const char *s)
+{
+    size_t n = strlen(s);
+    if (*len + 1 >= cap)
+        return;
+    if (n > cap - 1 - *len)
+        n = cap - 1 - *len;
+    memcpy(buf + *len, s, n);
+    *len += n;
+    buf[*len] = '\0';
+}
+
+void km_h5_attr_text(hid_t attr, char *buf, size_t cap)
+{
+    hid_t ftype = H5Aget_type(attr), space = H5Aget_space(attr);
+    H5T_class_t cls = ftype >= 0 ? H5Tget_class(ftype) : H5T_NO_CLASS;
+    hssize_t n = space >= 0 ? H5Sget_simple_extent_npoints(space) : -1;
+    size_t len = 0, i, m;
+    char item[48];
+
+    if (cap == 0)
+        goto done;
+    buf[0] = '\0';
+    if (cls == H5T_STRING && n == 1) {
+        int too_long = 0;
+        if (read_string(attr, ftype, buf, cap, &too_long) != KM_OK)
+            snprintf(buf, cap, too_long ? "<long string>" : "<string>");
+        goto done;
+    }
+    if ((cls != H5T_INTEGER && cls != H5T_FLOAT) || n < 1) {
+        snprintf(buf, cap, "<%s>", class_name(cls));
+        goto done;
+    }
+    m = n > KM_TEXT_MAX_ELEMS ? KM_TEXT_MAX_ELEMS : (size_t)n;
+    {
+        double dv[KM_TEXT_MAX_ELEMS];
+        long long iv[KM_TEXT_MAX_ELEMS];
+        int is_int = cls == H5T_INTEGER;
+        hid_t mspace = H5Screate_simple(1, (hsize_t[]){(hsize_t)m}, NULL);
+        herr_t rc = -1;
+        /* Attributes are read whole; only small ones are shown element by element. */
+        if (m == (size_t)n && mspace >= 0)
+            rc = H5Aread(attr, is_int ? H5T_NATIVE_LLONG : H5T_NATIVE_DOUBLE,
+                         is_int ? (void *)iv : (void *)dv);
+        if (mspace >= 0)
+            H5Sclose(mspace);
+        if (rc < 0) {
+            snprintf(buf, cap, "<%lld %s values>", (long long)n, class_name(cls));
+            goto done;
+        }
+        for (i = 0; i < m; i++) {
+            if (is_int)
+                snprintf(item, sizeof item, "%s%lld", i ? ", " : "", iv[i]);
+            else
+                snprintf(item, sizeof item, "%s%.17g", i ? ", " : "", dv[i]);
+            append(buf, cap, &len, item);
+        }
+    }
+done:
+    if (ftype >= 0)
+        H5Tclose(ftype);
+    if (space >= 0)
+        H5Sclose(space);
+}
+
+km_status km_h5_write_column(km_ctx *ctx, hid_t group, const char *name, hid_t mem_type,
+                             hid_t file_type, const void *data, size_t n, const char *units)
+{
+    km_status st = KM_OK;
+    hsize_t dims[1] = {(hsize_t)n};
+    hid_t space = H5Screate_simple(1, dims, NULL);
+    hid_t dset = H5I_INVALID_HID;
+
+    if (space < 0)
+        goto fail;
+    dset = H5Dcreate2(group, name, file_type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    if (dset < 0)
+        goto fail;
+    if (n > 0 && H5Dwrite(dset, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0)
+        goto fail;
+    if (units != NULL && (st = km_h5_attr_put_string(ctx, dset, "units", units)) != KM_OK)
+        goto done;
+    goto done;
+fail:
+    st = km_fail(ctx, KM_ERR_IO, "cannot write dataset %s", name);
+done:
+    if (dset >= 0)
+        H5Dclose(dset);
+    if (space >= 0)
+        H5Sclose(space);
+    return st;
+}
+
+/* Is `path` an HDF5 file with root attribute schema == `schema`? */
+static int has_schema(const char *path, const char *schema)
+{
+    char buf[64];
+    int ok = 0;
+    hid_t f;
+
+    if (H5Fis_hdf5(path) <= 0)
+        return 0;
+    f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (f < 0)
+        return 0;
+    if (km_h5_attr_get_string(NULL, f, "schema", buf, sizeof buf) == KM_OK)
+        ok = strcmp(buf, schema) == 0;
+    H5Fclose(f);
+    return ok;
+}
+
+km_status km_out_check_target(km_ctx *ctx, const char *path, const char *schema, int overwrite)
+{
+    struct stat sb;
+    km_h5_quiet q;
+    int ok;
+
+    if (stat(path, &sb) != 0) {
+        if (errno == ENOENT)
+            return KM_OK;
+        return km_fail(ctx, KM_ERR_CREATE, "%s: %s", path, strerror(errno));
+    }
+    if (S_ISDIR(sb.st_mode))
+        return km_fail(ctx, KM_ERR_CREATE, "%s: is a folder", path);
+    if (!overwrite)
+        return km_fail(ctx, KM_ERR_CREATE, "%s: exists (and overwriting was not asked)", path);
+    km_h5_quiet_begin(&q);
+    ok = S_ISREG(sb.st_mode) && has_schema(path, schema);
+    km_h5_quiet_end(&q);
+    if (!ok)
+        return km_fail(ctx, KM_ERR_CREATE, "%s: exists and is not a %s file: not replacing it",
+                       path, schema);
+    return KM_OK;
+}
+
+km_status km_out_temp_path(km_ctx *ctx, const char *path, char *tmp, size_t cap)
+{
+    const char *slash = strrchr(path, '/');
+    size_t dirlen = slash != NULL ? (size_t)(slash - path) + 1 : 0;
+    int fd;
+
+    if (cap < strlen(path) + KM_TMP_EXTRA)
+        return km_fail(ctx, KM_ERR_INVALID, "temporary path buffer too small");
+    snprintf(tmp, cap, "%.*s.%s.tmp-XXXXXX", (int)dirlen, path, path + dirlen);
+    fd = mkstemp(tmp);
+    if (fd < 0) {
+        int e = errno;
+        if (e == ENOENT || e == ENOTDIR)
+            return km_fail(ctx, KM_ERR_CREATE, "%s: the folder does not exist", path);
+        return km_fail(ctx, KM_ERR_CREATE, "%s: cannot create a file in its folder: %s", path,
+                       strerror(e));
+    }
+    close(fd);
+    return KM_OK;
+}
+
+static int fsync_path(const char *path, int flags)
+{
+    int fd = open(path, flags), rc;
+    if (fd < 0)
+        return -1;
+    rc = fsync(fd);
+    /* Some file systems refuse fsync on folders; the rename is done anyway. */
+    if (rc != 0 && (errno == EINVAL || errno == EBADF) && (flags & O_DIRECTORY))
+        rc = 0;
+    close(fd);
+    return rc;
+}
+
+km_status km_out_commit(km_ctx *ctx, const char *tmp, const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    char dir[4096];
+
+    if (fsync_path(tmp, O_RDONLY) != 0)
+        return km_fail(ctx, KM_ERR_IO, "%s: cannot flush to disk: %s", tmp, strerror(errno));
+    if (rename(tmp, path) != 0)
+        return km_fail(ctx, KM_ERR_IO, "%s: cannot rename into place: %s", path,
+                       strerror(errno));
+    if (slash == NULL)
+        snprintf(dir, sizeof dir, ".");
+    else if (slash == path)
+        snprintf(dir, sizeof dir, "/");
+    else if ((size_t)(slash - path) < sizeof dir)
+        snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
+    else
+        return KM_OK; /* absurdly long folder name: the rename is done, skip the folder sync */
+    if (fsync_path(dir, O_RDONLY | O_DIRECTORY) != 0)
+        return km_fail(ctx, KM_ERR_IO, "%s: cannot flush the folder to disk: %s", path,
+                       strerror(errno));
+    return KM_OK;
+}

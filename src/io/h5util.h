@@ -1,0 +1,84 @@
+/* HDF5 and output-file helpers shared by the files of src/io that touch
+ * HDF5 (session reader, session writer, result writer).  Internal, stable:
+ * other modules build on these signatures.
+ *
+ * Error printing.  HDF5 prints its error stack to stderr by default; the
+ * library must never print.  The automatic printer is part of the error
+ * stack, and this HDF5 is built thread-safe (H5_HAVE_THREADSAFE), where each
+ * thread has its own error stack: H5Eset_auto2(H5E_DEFAULT, ...) changes the
+ * calling thread only.  So every public entry point that calls HDF5 wraps
+ * its calls in km_h5_quiet_begin()/km_h5_quiet_end(), which turn the printer
+ * off for this thread and put back whatever the host application had (a
+ * host that uses HDF5 itself keeps its own setting).  Nesting is fine.
+ *
+ * Never call H5LT/H5DS here: they are not covered by HDF5's global lock. */
+#ifndef KM_H5UTIL_H
+#define KM_H5UTIL_H
+
+#include <hdf5.h>
+
+#include "internal.h"
+
+typedef struct km_h5_quiet {
+    H5E_auto2_t func;
+    void *data;
+    int saved;
+} km_h5_quiet;
+
+void km_h5_quiet_begin(km_h5_quiet *q);
+void km_h5_quiet_end(const km_h5_quiet *q);
+
+/* The most specific message on this thread's HDF5 error stack (e.g.
+ * "truncated file: eof = 1024, ..."), "" if none; then clears the stack.
+ * buf gets at most cap-1 characters. */
+void km_h5_error_text(char *buf, size_t cap);
+
+/* Scalar attributes on obj (file, group or dataset), replacing one of the
+ * same name.  Strings are variable-length UTF-8 (what h5py writes).
+ * Errors: KM_ERR_IO with a detail naming the attribute. */
+km_status km_h5_attr_put_string(km_ctx *ctx, hid_t obj, const char *name, const char *value);
+km_status km_h5_attr_put_double(km_ctx *ctx, hid_t obj, const char *name, double value);
+km_status km_h5_attr_put_int64(km_ctx *ctx, hid_t obj, const char *name, int64_t value);
+
+/* Read a scalar (or one-element) attribute of untrusted files.
+ * KM_ERR_NOT_FOUND when absent (no detail recorded); KM_ERR_FORMAT with
+ * "attribute NAME ..." when it has the wrong class or shape; a string
+ * longer than cap-1 is an error too. */
+km_status km_h5_attr_get_string(km_ctx *ctx, hid_t obj, const char *name, char *buf, size_t cap);
+km_status km_h5_attr_get_double(km_ctx *ctx, hid_t obj, const char *name, double *out);
+
+/* Any attribute as text for a header list: strings as they are, numbers
+ * with %.17g / integers exactly, arrays of up to 64 numbers
+ * comma-separated, larger ones "<N integer values>", other types "<TYPE CLASS>".  Never fails; buf
+ * is always terminated. */
+void km_h5_attr_text(hid_t attr, char *buf, size_t cap);
+
+/* A 1-D column of a table (DESIGN section 8): dataset NAME [n] in `group`,
+ * written from `data` of mem_type, stored as file_type, with a "units"
+ * string attribute when units != NULL.  n may be 0.  Errors: KM_ERR_IO. */
+km_status km_h5_write_column(km_ctx *ctx, hid_t group, const char *name, hid_t mem_type,
+                             hid_t file_type, const void *data, size_t n, const char *units);
+
+/* ---- Output files: temporary name in the target folder, then rename. ---- */
+
+/* Bytes to add to strlen(path) for a temporary path buffer. */
+#define KM_TMP_EXTRA 40
+
+/* May `path` be (re)written?  Missing: yes.  A folder: KM_ERR_CREATE.
+ * Existing and overwrite == 0: KM_ERR_CREATE.  Existing and overwrite == 1:
+ * only when it is an HDF5 file whose root attribute schema equals `schema`
+ * (e.g. "knotmap-session"); anything else is never replaced
+ * (KM_ERR_CREATE).  Details start with the path. */
+km_status km_out_check_target(km_ctx *ctx, const char *path, const char *schema, int overwrite);
+
+/* Create an empty, unique temporary file ".<name>.tmp-XXXXXX" beside
+ * `path` (mkstemp: no shared counter) and write its name to tmp
+ * (cap >= strlen(path) + KM_TMP_EXTRA).  Errors: KM_ERR_CREATE (folder
+ * missing or not writable), KM_ERR_INVALID (cap). */
+km_status km_out_temp_path(km_ctx *ctx, const char *path, char *tmp, size_t cap);
+
+/* Make a closed temporary file the final one: fsync it, rename it to
+ * `path`, fsync the folder.  Errors: KM_ERR_IO. */
+km_status km_out_commit(km_ctx *ctx, const char *tmp, const char *path);
+
+#endif

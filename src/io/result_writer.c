@@ -1,0 +1,878 @@
+/* knotmap result HDF5 v1 writer (docs/FORMAT.md 2.1). */
+#define _POSIX_C_SOURCE 200809L
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include <hdf5.h>
+
+#include "io/h5util.h"
+#include "io/result_writer.h"
+
+#define COL_CHUNK 4096          /* rows per chunk of a table column */
+#define PEAK_BUF 8192           /* peaks buffered before a flush */
+
+typedef struct col_def {
+    const char *name;
+    int kind;                   /* 0 f64, 1 f32, 2 i64, 3 i32, 4 u32 */
+    const char *units;          /* NULL = none; "@" = the session units */
+} col_def;
+
+enum { K_F64, K_F32, K_I64, K_I32, K_U32 };
+
+static const col_def METRIC_COLS[] = {
+    {"time", K_F64, "s"},          {"peak", K_F64, "@"},
+    {"mean", K_F64, "@"},          {"contact_area_mm2", K_F64, "mm2"},
+    {"force_n", K_F64, "N"},       {"cop_x_mm", K_F64, "mm"},
+    {"cop_y_mm", K_F64, "mm"},     {"flags", K_U32, NULL},
+};
+#define N_METRIC_COLS (sizeof METRIC_COLS / sizeof METRIC_COLS[0])
+
+static const col_def PEAK_COLS[] = {
+    {"frame", K_I64, NULL},        {"time", K_F64, "s"},
+    {"row", K_I32, NULL},          {"col", K_I32, NULL},
+    {"y", K_F64, "taxel"},         {"x", K_F64, "taxel"},
+    {"y_mm", K_F64, "mm"},         {"x_mm", K_F64, "mm"},
+    {"value", K_F32, "@"},         {"prominence", K_F32, "@"},
+    {"area_taxels", K_I32, "taxel"}, {"flags", K_U32, NULL},
+    {"track", K_I32, NULL},
+};
+#define N_PEAK_COLS (sizeof PEAK_COLS / sizeof PEAK_COLS[0])
+
+struct km_result_writer {
+    km_alloc_ref alloc;
+    char *path;
+    char *tmp;
+    int committed;
+    int maps_set;
+    int32_t rows, cols;
+    double row_pitch, col_pitch;
+    char units[16];
+    int32_t save_frames;
+    km_h5_quiet quiet;          /* HDF5 printing off from create to free */
+    hid_t file, g_session, g_header, g_params, g_frames, g_metrics, g_peaks;
+    hid_t ds_time, ds_cond;
+    hid_t met[N_METRIC_COLS];
+    hid_t pk[N_PEAK_COLS];
+    int64_t n_frames, n_peaks;
+    void *scratch;              /* column conversion, scratch_cap bytes */
+    size_t scratch_cap;
+    km_peak *pbuf;              /* peaks waiting for a flush */
+    int64_t *pframe;
+    double *ptime;
+    size_t pn;
+};
+
+static hid_t mem_type(int kind)
+{
+    switch (kind) {
+    case K_F64: return H5T_NATIVE_DOUBLE;
+    case K_F32: return H5T_NATIVE_FLOAT;
+    case K_I64: return H5T_NATIVE_INT64;
+    case K_I32: return H5T_NATIVE_INT32;
+    default: return H5T_NATIVE_UINT32;
+    }
+}
+
+static hid_t file_type(int kind)
+{
+    switch (kind) {
+    case K_F64: return H5T_IEEE_F64LE;
+    case K_F32: return H5T_IEEE_F32LE;
+    case K_I64: return H5T_STD_I64LE;
+    case K_I32: return H5T_STD_I32LE;
+    default: return H5T_STD_U32LE;
+    }
+}
+
+/* ---- HDF5 error detail ------------------------------------------------- */
+
+static km_status h5fail(km_ctx *ctx, const char *path, km_status st, const char *what)
+{
+    char desc[256];
+    km_h5_error_text(desc, sizeof desc);
+    if (desc[0] != '\0')
+        return km_fail(ctx, st, "%s: %s (HDF5: %s)", path, what, desc);
+    return km_fail(ctx, st, "%s: %s", path, what);
+}
+
+/* ---- attributes -------------------------------------------------------- */
+
+static int utf8_valid(const unsigned char *s)
+{
+    while (*s != 0) {
+        int n = *s < 0x80 ? 0 : (*s & 0xE0) == 0xC0 ? 1 : (*s & 0xF0) == 0xE0 ? 2
+              : (*s & 0xF8) == 0xF0 ? 3 : -1;
+        if (n < 0)
+            return 0;
+        s++;
+        for (; n > 0; n--, s++)
+            if ((*s & 0xC0) != 0x80)
+                return 0;
+    }
+    return 1;
+}
+
+/* Scalar variable-length UTF-8 string attribute.  Text that is not valid
+ * UTF-8 (old exports in Latin-1) is transcoded as Latin-1 so every reader
+ * gets a string. */
+static int attr_str(const km_alloc_ref *ref, hid_t loc, const char *name, const char *value)
+{
+    int ok = 0;
+    char *conv = NULL;
+    hid_t t = -1, s = -1, a = -1;
+    const char *v = value != NULL ? value : "";
+
+    if (!utf8_valid((const unsigned char *)v)) {
+        size_t len = strlen(v), j = 0;
+        conv = km_ref_alloc(ref, 2 * len + 1);
+        if (conv == NULL)
+            goto done;
+        for (size_t i = 0; i < len; i++) {
+            unsigned char ch = (unsigned char)v[i];
+            if (ch < 0x80) {
+                conv[j++] = (char)ch;
+            } else {
+                conv[j++] = (char)(0xC0 | (ch >> 6));
+                conv[j++] = (char)(0x80 | (ch & 0x3F));
+            }
+        }
+        conv[j] = '\0';
+        v = conv;
+    }
+    t = H5Tcopy(H5T_C_S1);
+    if (t < 0 || H5Tset_size(t, H5T_VARIABLE) < 0 || H5Tset_cset(t, H5T_CSET_UTF8) < 0)
+        goto done;
+    s = H5Screate(H5S_SCALAR);
+    if (s < 0)
+        goto done;
+    a = H5Acreate2(loc, name, t, s, H5P_DEFAULT, H5P_DEFAULT);
+    if (a < 0 || H5Awrite(a, t, &v) < 0)
+        goto done;
+    ok = 1;
+done:
+    if (a >= 0)
+        H5Aclose(a);
+    if (s >= 0)
+        H5Sclose(s);
+    if (t >= 0)
+        H5Tclose(t);
+    km_ref_free(ref, conv);
+    return ok;
+}
+
+static int attr_num(hid_t loc, const char *name, hid_t ftype, hid_t mtype, const void *v)
+{
+    int ok = 0;
+    hid_t a = -1, s = H5Screate(H5S_SCALAR);
+    if (s < 0)
+        goto done;
+    a = H5Acreate2(loc, name, ftype, s, H5P_DEFAULT, H5P_DEFAULT);
+    if (a < 0 || H5Awrite(a, mtype, v) < 0)
+        goto done;
+    ok = 1;
+done:
+    if (a >= 0)
+        H5Aclose(a);
+    if (s >= 0)
+        H5Sclose(s);
+    return ok;
+}
+
+static int attr_f64(hid_t loc, const char *name, double v)
+{
+    return attr_num(loc, name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, &v);
+}
+
+static int attr_i64(hid_t loc, const char *name, int64_t v)
+{
+    return attr_num(loc, name, H5T_STD_I64LE, H5T_NATIVE_INT64, &v);
+}
+
+static int attr_i32(hid_t loc, const char *name, int32_t v)
+{
+    return attr_num(loc, name, H5T_STD_I32LE, H5T_NATIVE_INT32, &v);
+}
+
+/* ---- datasets ------------------------------------------------------------ */
+
+/* An empty, extendible, chunked, compressed 1-D column. */
+static hid_t make_column(const km_alloc_ref *ref, hid_t group, const col_def *c,
+                         const char *units)
+{
+    hid_t ds = -1, s = -1, dcpl = -1;
+    hsize_t dims[1] = {0}, maxdims[1] = {H5S_UNLIMITED}, chunk[1] = {COL_CHUNK};
+
+    s = H5Screate_simple(1, dims, maxdims);
+    dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    if (s < 0 || dcpl < 0 || H5Pset_chunk(dcpl, 1, chunk) < 0 || H5Pset_shuffle(dcpl) < 0 ||
+        H5Pset_deflate(dcpl, 4) < 0)
+        goto fail;
+    ds = H5Dcreate2(group, c->name, file_type(c->kind), s, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    if (ds < 0)
+        goto fail;
+    if (c->units != NULL &&
+        !attr_str(ref, ds, "units", c->units[0] == '@' ? units : c->units))
+        goto fail;
+    H5Pclose(dcpl);
+    H5Sclose(s);
+    return ds;
+fail:
+    if (ds >= 0)
+        H5Dclose(ds);
+    if (dcpl >= 0)
+        H5Pclose(dcpl);
+    if (s >= 0)
+        H5Sclose(s);
+    return -1;
+}
+
+/* Append n elements of `buf` (memory type mtype) to a 1-D column now
+ * holding `old` elements. */
+static int append_1d(hid_t ds, hid_t mtype, int64_t old, const void *buf, size_t n)
+{
+    int ok = 0;
+    hid_t fs = -1, ms = -1;
+    hsize_t size[1] = {(hsize_t)old + n}, start[1] = {(hsize_t)old}, count[1] = {n};
+
+    if (n == 0)
+        return 1;
+    if (H5Dset_extent(ds, size) < 0)
+        goto done;
+    fs = H5Dget_space(ds);
+    ms = H5Screate_simple(1, count, NULL);
+    if (fs < 0 || ms < 0 || H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, count, NULL) < 0)
+        goto done;
+    if (H5Dwrite(ds, mtype, ms, fs, H5P_DEFAULT, buf) < 0)
+        goto done;
+    ok = 1;
+done:
+    if (ms >= 0)
+        H5Sclose(ms);
+    if (fs >= 0)
+        H5Sclose(fs);
+    return ok;
+}
+
+static hid_t make_group(hid_t loc, const char *name, int track_order)
+{
+    hid_t g, gcpl = H5Pcreate(H5P_GROUP_CREATE);
+    if (gcpl < 0)
+        return -1;
+    /* Header keys keep the file's order for readers that ask for it. */
+    if (track_order &&
+        H5Pset_attr_creation_order(gcpl, H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED) < 0) {
+        H5Pclose(gcpl);
+        return -1;
+    }
+    g = H5Gcreate2(loc, name, H5P_DEFAULT, gcpl, H5P_DEFAULT);
+    H5Pclose(gcpl);
+    return g;
+}
+
+static void *scratch(km_ctx *ctx, km_result_writer *w, size_t bytes)
+{
+    if (bytes <= w->scratch_cap)
+        return w->scratch;
+    void *p = km_alloc(ctx, bytes);
+    if (p == NULL)
+        return NULL;
+    km_ref_free(&w->alloc, w->scratch);
+    w->scratch = p;
+    w->scratch_cap = bytes;
+    return p;
+}
+
+/* ---- target checks -------------------------------------------------------- */
+
+km_status km_result_check_target(km_ctx *ctx, const char *path, int32_t overwrite)
+{
+    if (path == NULL || path[0] == '\0')
+        return km_fail(ctx, KM_ERR_INVALID, "result: no output path");
+    return km_out_check_target(ctx, path, "knotmap-result", overwrite);
+}
+
+km_status km_result_check_not_input(km_ctx *ctx, const char *output, const char *input)
+{
+    struct stat a, b;
+    if (output == NULL || input == NULL || stat(output, &a) != 0 || stat(input, &b) != 0)
+        return KM_OK;
+    if (a.st_dev == b.st_dev && a.st_ino == b.st_ino)
+        return km_fail(ctx, KM_ERR_CREATE, "%s: is the input file; refusing to write over it",
+                       output);
+    return KM_OK;
+}
+
+/* ---- create ------------------------------------------------------------------ */
+
+static char *dup_str(km_ctx *ctx, const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *p = km_alloc(ctx, n);
+    if (p != NULL)
+        memcpy(p, s, n);
+    return p;
+}
+
+/* The process umask without changing it (umask() would race with other
+ * threads creating files): Linux reports it in /proc/self/status. */
+static mode_t current_umask(void)
+{
+    unsigned m = 022;
+    char line[128];
+    FILE *f = fopen("/proc/self/status", "r");
+    if (f == NULL)
+        return (mode_t)m;
+    while (fgets(line, sizeof line, f) != NULL)
+        if (sscanf(line, "Umask: %o", &m) == 1)
+            break;
+    fclose(f);
+    return (mode_t)m;
+}
+
+static km_status make_temp(km_ctx *ctx, km_result_writer *w)
+{
+    size_t cap = strlen(w->path) + KM_TMP_EXTRA;
+    w->tmp = km_alloc(ctx, cap);
+    if (w->tmp == NULL)
+        return KM_ERR_NOMEM;
+    km_status st = km_out_temp_path(ctx, w->path, w->tmp, cap);
+    if (st != KM_OK) {
+        km_ref_free(&w->alloc, w->tmp);
+        w->tmp = NULL;
+        return st;
+    }
+    /* mkstemp makes 0600; a result is an ordinary file (0666 & ~umask). */
+    chmod(w->tmp, (mode_t)(0666 & ~current_umask()));
+    return KM_OK;
+}
+
+static km_status write_session(km_ctx *ctx, km_result_writer *w, const km_result_meta *m)
+{
+    const km_session_info *in = m->info;
+    const char *mode = in->mode == KM_MODE_ROLLER ? "roller" : "mat";
+    km_status st = KM_OK;
+    uint8_t *ones = NULL;
+    hid_t s = -1, ds = -1, dcpl = -1;
+    hsize_t dims[2] = {(hsize_t)in->rows, (hsize_t)in->cols};
+    hsize_t tdims[1] = {0}, tmax[1] = {H5S_UNLIMITED}, tchunk[1] = {COL_CHUNK};
+
+    w->g_session = H5Gcreate2(w->file, "session", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    if (w->g_session < 0 || !attr_i32(w->g_session, "rows", in->rows) ||
+        !attr_i32(w->g_session, "cols", in->cols) ||
+        !attr_f64(w->g_session, "row_pitch_mm", in->row_pitch_mm) ||
+        !attr_f64(w->g_session, "col_pitch_mm", in->col_pitch_mm) ||
+        !attr_f64(w->g_session, "frame_rate_hz", in->frame_rate_hz) ||
+        !attr_str(&w->alloc, w->g_session, "units", w->units) ||
+        !attr_str(&w->alloc, w->g_session, "mode", mode) ||
+        !attr_f64(w->g_session, "roller_radius_mm", in->roller_radius_mm) ||
+        !attr_f64(w->g_session, "saturation", in->saturation) ||
+        !attr_i32(w->g_session, "n_valid", in->n_valid)) {
+        st = h5fail(ctx, w->path, KM_ERR_IO, "cannot write /session");
+        goto done;
+    }
+
+    s = H5Screate_simple(1, tdims, tmax);
+    dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    if (s < 0 || dcpl < 0 || H5Pset_chunk(dcpl, 1, tchunk) < 0 || H5Pset_deflate(dcpl, 4) < 0)
+        goto h5err;
+    w->ds_time = H5Dcreate2(w->g_session, "time", H5T_IEEE_F64LE, s, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    if (w->ds_time < 0 || !attr_str(&w->alloc, w->ds_time, "units", "s"))
+        goto h5err;
+    H5Sclose(s);
+    s = -1;
+
+    const uint8_t *mask = m->mask;
+    if (mask == NULL) {
+        size_t n = (size_t)in->rows * (size_t)in->cols;
+        ones = km_alloc(ctx, n);
+        if (ones == NULL) {
+            st = KM_ERR_NOMEM;
+            goto done;
+        }
+        memset(ones, 1, n);
+        mask = ones;
+    }
+    s = H5Screate_simple(2, dims, NULL);
+    if (s < 0)
+        goto h5err;
+    ds = H5Dcreate2(w->g_session, "mask", H5T_STD_U8LE, s, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    if (ds < 0 || H5Dwrite(ds, H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, mask) < 0)
+        goto h5err;
+
+    w->g_header = make_group(w->g_session, "source_header", 1);
+    if (w->g_header < 0)
+        goto h5err;
+    goto done;
+h5err:
+    st = h5fail(ctx, w->path, KM_ERR_IO, "cannot write /session");
+done:
+    if (ds >= 0)
+        H5Dclose(ds);
+    if (dcpl >= 0)
+        H5Pclose(dcpl);
+    if (s >= 0)
+        H5Sclose(s);
+    km_free(ctx, ones);
+    return st;
+}
+
+static km_status write_root(km_ctx *ctx, km_result_writer *w, const km_result_meta *m)
+{
+    char stamp[32] = "";
+    time_t now = time(NULL);
+    struct tm tmv;
+    if (gmtime_r(&now, &tmv) != NULL)
+        strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", &tmv);
+    if (!attr_str(&w->alloc, w->file, "schema", "knotmap-result") ||
+        !attr_i32(w->file, "schema_version", 1) ||
+        !attr_str(&w->alloc, w->file, "knotmap_version", km_version_string()) ||
+        !attr_str(&w->alloc, w->file, "created_utc", stamp) ||
+        !attr_str(&w->alloc, w->file, "command_line", m->command_line) ||
+        !attr_str(&w->alloc, w->file, "source_path", m->source_path) ||
+        !attr_str(&w->alloc, w->file, "source_format", m->source_format))
+        return h5fail(ctx, w->path, KM_ERR_IO, "cannot write the root attributes");
+    return KM_OK;
+}
+
+static km_status write_tables(km_ctx *ctx, km_result_writer *w)
+{
+    w->g_params = H5Gcreate2(w->file, "params", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    w->g_frames = H5Gcreate2(w->file, "frames", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    w->g_metrics = H5Gcreate2(w->file, "metrics", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    w->g_peaks = H5Gcreate2(w->file, "peaks", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    if (w->g_params < 0 || w->g_frames < 0 || w->g_metrics < 0 || w->g_peaks < 0)
+        return h5fail(ctx, w->path, KM_ERR_IO, "cannot create the groups");
+    for (size_t i = 0; i < N_METRIC_COLS; i++) {
+        w->met[i] = make_column(&w->alloc, w->g_metrics, &METRIC_COLS[i], w->units);
+        if (w->met[i] < 0)
+            return h5fail(ctx, w->path, KM_ERR_IO, "cannot create /metrics");
+    }
+    for (size_t i = 0; i < N_PEAK_COLS; i++) {
+        w->pk[i] = make_column(&w->alloc, w->g_peaks, &PEAK_COLS[i], w->units);
+        if (w->pk[i] < 0)
+            return h5fail(ctx, w->path, KM_ERR_IO, "cannot create /peaks");
+    }
+    if (!w->save_frames)
+        return KM_OK;
+
+    /* Chunks of whole frames, about 256k values each, so a reader can pull
+       a time range cheaply; very large frames are split by rows. */
+    hsize_t rc = (hsize_t)w->rows * (hsize_t)w->cols;
+    hsize_t k = rc >= 262144 ? 1 : 262144 / rc;
+    hsize_t crows = rc > 1048576 ? (hsize_t)(1048576 / w->cols) : (hsize_t)w->rows;
+    if (crows < 1)
+        crows = 1;
+    if (k > 256)
+        k = 256;
+    hsize_t dims[3] = {0, (hsize_t)w->rows, (hsize_t)w->cols};
+    hsize_t maxd[3] = {H5S_UNLIMITED, (hsize_t)w->rows, (hsize_t)w->cols};
+    hsize_t chunk[3] = {k, crows, (hsize_t)w->cols};
+    km_status st = KM_OK;
+    hid_t s = H5Screate_simple(3, dims, maxd), dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    if (s < 0 || dcpl < 0 || H5Pset_chunk(dcpl, 3, chunk) < 0 || H5Pset_shuffle(dcpl) < 0 ||
+        H5Pset_deflate(dcpl, 4) < 0)
+        st = h5fail(ctx, w->path, KM_ERR_IO, "cannot create /frames/conditioned");
+    if (st == KM_OK) {
+        w->ds_cond = H5Dcreate2(w->g_frames, "conditioned", H5T_IEEE_F32LE, s, H5P_DEFAULT, dcpl,
+                                H5P_DEFAULT);
+        if (w->ds_cond < 0 || !attr_str(&w->alloc, w->ds_cond, "units", w->units))
+            st = h5fail(ctx, w->path, KM_ERR_IO, "cannot create /frames/conditioned");
+    }
+    if (dcpl >= 0)
+        H5Pclose(dcpl);
+    if (s >= 0)
+        H5Sclose(s);
+    return st;
+}
+
+km_status km_result_writer_create(km_ctx *ctx, const char *path, const km_result_meta *meta,
+                                  km_result_writer **out)
+{
+    km_status st = KM_OK;
+    km_result_writer *w = NULL;
+    hid_t fapl = -1;
+
+    if (out == NULL || path == NULL || meta == NULL || meta->info == NULL)
+        return km_fail(ctx, KM_ERR_INVALID, "result writer: NULL argument");
+    *out = NULL;
+    const km_session_info *in = meta->info;
+    st = km_check_shape(ctx, in->rows, in->cols, "result grid");
+    if (st != KM_OK)
+        return st;
+    if (!(in->row_pitch_mm > 0.0) || !(in->col_pitch_mm > 0.0))
+        return km_fail(ctx, KM_ERR_INVALID, "%s: pitch must be > 0", path);
+    st = km_result_check_target(ctx, path, meta->overwrite);
+    if (st != KM_OK)
+        return st;
+
+    w = km_calloc(ctx, 1, sizeof *w);
+    if (w == NULL)
+        return KM_ERR_NOMEM;
+    km_h5_quiet_begin(&w->quiet);
+    w->alloc = km_ctx_alloc_ref(ctx);
+    w->file = w->g_session = w->g_header = w->g_params = w->g_frames = -1;
+    w->g_metrics = w->g_peaks = w->ds_time = w->ds_cond = -1;
+    for (size_t i = 0; i < N_METRIC_COLS; i++)
+        w->met[i] = -1;
+    for (size_t i = 0; i < N_PEAK_COLS; i++)
+        w->pk[i] = -1;
+    w->rows = in->rows;
+    w->cols = in->cols;
+    w->row_pitch = in->row_pitch_mm;
+    w->col_pitch = in->col_pitch_mm;
+    w->save_frames = meta->save_frames != 0;
+    snprintf(w->units, sizeof w->units, "%s", in->units[0] != '\0' ? in->units : "raw");
+
+    w->path = dup_str(ctx, path);
+    w->pbuf = km_alloc(ctx, PEAK_BUF * sizeof *w->pbuf);
+    w->pframe = km_alloc(ctx, PEAK_BUF * sizeof *w->pframe);
+    w->ptime = km_alloc(ctx, PEAK_BUF * sizeof *w->ptime);
+    if (w->path == NULL || w->pbuf == NULL || w->pframe == NULL || w->ptime == NULL) {
+        st = KM_ERR_NOMEM;
+        goto done;
+    }
+    st = make_temp(ctx, w);
+    if (st != KM_OK)
+        goto done;
+
+    fapl = H5Pcreate(H5P_FILE_ACCESS);
+    /* STRONG: H5Fclose really closes, so fsync and rename see a whole file.
+       1.8 object format: readable by every HDF5 in use, and large
+       attribute sets (long source headers) go to dense storage. */
+    if (fapl < 0 || H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG) < 0 ||
+        H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_LATEST) < 0) {
+        st = h5fail(ctx, w->path, KM_ERR_IO, "cannot set up HDF5");
+        goto done;
+    }
+    w->file = H5Fcreate(w->tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+    if (w->file < 0) {
+        st = h5fail(ctx, w->path, KM_ERR_CREATE, "cannot create the temporary file");
+        goto done;
+    }
+    st = write_root(ctx, w, meta);
+    if (st == KM_OK)
+        st = write_session(ctx, w, meta);
+    if (st == KM_OK)
+        st = write_tables(ctx, w);
+done:
+    if (fapl >= 0)
+        H5Pclose(fapl);
+    if (st != KM_OK) {
+        km_result_writer_free(w);
+        return st;
+    }
+    *out = w;
+    return KM_OK;
+}
+
+/* ---- content ------------------------------------------------------------------ */
+
+int km_result_header_name(const char *key, int repeat, char *out, size_t cap)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t j = 0;
+    const unsigned char *k = (const unsigned char *)(key != NULL ? key : "");
+    if (cap == 0)
+        return 0;
+    /* Only [A-Za-z0-9 _-] pass through: '/', '.', '%', '#' and non-ASCII
+       bytes are ambiguous or special in HDF5 paths and tools. */
+    for (; *k != 0; k++) {
+        int plain = (*k >= 'A' && *k <= 'Z') || (*k >= 'a' && *k <= 'z') ||
+                    (*k >= '0' && *k <= '9') || *k == ' ' || *k == '_' || *k == '-';
+        if (plain) {
+            if (j + 1 >= cap)
+                return 0;
+            out[j++] = (char)*k;
+        } else {
+            if (j + 3 >= cap)
+                return 0;
+            out[j++] = '%';
+            out[j++] = hex[*k >> 4];
+            out[j++] = hex[*k & 15];
+        }
+    }
+    if (j == 0) {               /* HDF5 names cannot be empty */
+        if (cap < 4)
+            return 0;
+        memcpy(out, "%00", 3);
+        j = 3;
+    }
+    out[j] = '\0';
+    if (repeat >= 2) {
+        int n = snprintf(out + j, cap - j, "#%d", repeat);
+        if (n < 0 || (size_t)n >= cap - j)
+            return 0;
+    }
+    return 1;
+}
+
+km_status km_result_writer_add_header(km_ctx *ctx, km_result_writer *w, const char *key,
+                                      const char *value)
+{
+    char name[1024];
+    if (w == NULL || w->g_header < 0)
+        return km_fail(ctx, KM_ERR_INVALID, "result writer: not open");
+    for (int rep = 1;; rep++) {
+        if (!km_result_header_name(key, rep, name, sizeof name))
+            return km_fail(ctx, KM_ERR_LIMIT, "%s: source header key too long", w->path);
+        htri_t e = H5Aexists(w->g_header, name);
+        if (e < 0)
+            return h5fail(ctx, w->path, KM_ERR_IO, "cannot write /session/source_header");
+        if (e == 0)
+            break;
+    }
+    if (!attr_str(&w->alloc, w->g_header, name, value))
+        return h5fail(ctx, w->path, KM_ERR_IO, "cannot write /session/source_header");
+    return KM_OK;
+}
+
+km_status km_result_writer_param_f64(km_ctx *ctx, km_result_writer *w, const char *name, double v)
+{
+    if (w == NULL || w->g_params < 0)
+        return km_fail(ctx, KM_ERR_INVALID, "result writer: not open");
+    if (!attr_f64(w->g_params, name, v))
+        return h5fail(ctx, w->path, KM_ERR_IO, "cannot write /params");
+    return KM_OK;
+}
+
+km_status km_result_writer_param_i64(km_ctx *ctx, km_result_writer *w, const char *name, int64_t v)
+{
+    if (w == NULL || w->g_params < 0)
+        return km_fail(ctx, KM_ERR_INVALID, "result writer: not open");
+    if (!attr_i64(w->g_params, name, v))
+        return h5fail(ctx, w->path, KM_ERR_IO, "cannot write /params");
+    return KM_OK;
+}
+
+km_status km_result_writer_param_str(km_ctx *ctx, km_result_writer *w, const char *name,
+                                     const char *v)
+{
+    if (w == NULL || w->g_params < 0)
+        return km_fail(ctx, KM_ERR_INVALID, "result writer: not open");
+    if (!attr_str(&w->alloc, w->g_params, name, v))
+        return h5fail(ctx, w->path, KM_ERR_IO, "cannot write /params");
+    return KM_OK;
+}
+
+km_status km_result_writer_append_frames(km_ctx *ctx, km_result_writer *w, const double *times,
+                                         const km_metrics *m, const float *frames, int64_t n)
+{
+    if (w == NULL || w->file < 0 || times == NULL || m == NULL || n < 0 ||
+        (w->save_frames && frames == NULL && n > 0))
+        return km_fail(ctx, KM_ERR_INVALID, "result writer: bad append");
+    if (n == 0)
+        return KM_OK;
+    size_t cnt = (size_t)n;
+    double *d = scratch(ctx, w, cnt * sizeof(double));
+    if (d == NULL)
+        return KM_ERR_NOMEM;
+    uint32_t *u = (uint32_t *)d;
+    int ok = append_1d(w->ds_time, H5T_NATIVE_DOUBLE, w->n_frames, times, cnt);
+    ok = ok && append_1d(w->met[0], H5T_NATIVE_DOUBLE, w->n_frames, times, cnt);
+    for (size_t c = 1; ok && c < N_METRIC_COLS; c++) {
+        for (size_t i = 0; i < cnt; i++) {
+            switch (c) {
+            case 1: d[i] = m[i].peak; break;
+            case 2: d[i] = m[i].mean; break;
+            case 3: d[i] = m[i].contact_area_mm2; break;
+            case 4: d[i] = m[i].force_n; break;
+            case 5: d[i] = m[i].cop_x_mm; break;
+            case 6: d[i] = m[i].cop_y_mm; break;
+            default: u[i] = m[i].flags; break;
+            }
+        }
+        ok = append_1d(w->met[c], mem_type(METRIC_COLS[c].kind), w->n_frames, d, cnt);
+    }
+    if (ok && w->save_frames) {
+        hid_t fs = -1, ms = -1;
+        hsize_t size[3] = {(hsize_t)(w->n_frames + n), (hsize_t)w->rows, (hsize_t)w->cols};
+        hsize_t start[3] = {(hsize_t)w->n_frames, 0, 0};
+        hsize_t count[3] = {(hsize_t)n, (hsize_t)w->rows, (hsize_t)w->cols};
+        ok = H5Dset_extent(w->ds_cond, size) >= 0;
+        if (ok) {
+            fs = H5Dget_space(w->ds_cond);
+            ms = H5Screate_simple(3, count, NULL);
+            ok = fs >= 0 && ms >= 0 &&
+                 H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, count, NULL) >= 0 &&
+                 H5Dwrite(w->ds_cond, H5T_NATIVE_FLOAT, ms, fs, H5P_DEFAULT, frames) >= 0;
+        }
+        if (ms >= 0)
+            H5Sclose(ms);
+        if (fs >= 0)
+            H5Sclose(fs);
+    }
+    if (!ok)
+        return h5fail(ctx, w->path, KM_ERR_IO, "cannot append frames");
+    w->n_frames += n;
+    return KM_OK;
+}
+
+static km_status flush_peaks(km_ctx *ctx, km_result_writer *w)
+{
+    size_t n = w->pn;
+    if (n == 0)
+        return KM_OK;
+    double *d = scratch(ctx, w, n * sizeof(double));
+    if (d == NULL)
+        return KM_ERR_NOMEM;
+    float *f = (float *)d;
+    int32_t *i32 = (int32_t *)d;
+    uint32_t *u = (uint32_t *)d;
+    const km_peak *p = w->pbuf;
+    int ok = append_1d(w->pk[0], H5T_NATIVE_INT64, w->n_peaks, w->pframe, n) &&
+             append_1d(w->pk[1], H5T_NATIVE_DOUBLE, w->n_peaks, w->ptime, n);
+    for (size_t c = 2; ok && c < N_PEAK_COLS; c++) {
+        for (size_t i = 0; i < n; i++) {
+            switch (c) {
+            case 2: i32[i] = p[i].row; break;
+            case 3: i32[i] = p[i].col; break;
+            case 4: d[i] = p[i].y; break;
+            case 5: d[i] = p[i].x; break;
+            case 6: d[i] = p[i].y * w->row_pitch; break;
+            case 7: d[i] = p[i].x * w->col_pitch; break;
+            case 8: f[i] = p[i].value; break;
+            case 9: f[i] = p[i].prominence; break;
+            case 10: i32[i] = p[i].area_taxels; break;
+            case 11: u[i] = p[i].flags; break;
+            default: i32[i] = -1; break; /* track: no tracking yet */
+            }
+        }
+        ok = append_1d(w->pk[c], mem_type(PEAK_COLS[c].kind), w->n_peaks, d, n);
+    }
+    if (!ok)
+        return h5fail(ctx, w->path, KM_ERR_IO, "cannot append peaks");
+    w->n_peaks += (int64_t)n;
+    w->pn = 0;
+    return KM_OK;
+}
+
+km_status km_result_writer_append_peaks(km_ctx *ctx, km_result_writer *w, int64_t frame,
+                                        double time_s, const km_peak *peaks, size_t n)
+{
+    if (w == NULL || w->file < 0 || (peaks == NULL && n > 0))
+        return km_fail(ctx, KM_ERR_INVALID, "result writer: bad peak append");
+    while (n > 0) {
+        size_t take = PEAK_BUF - w->pn;
+        if (take > n)
+            take = n;
+        memcpy(w->pbuf + w->pn, peaks, take * sizeof *peaks);
+        for (size_t i = 0; i < take; i++) {
+            w->pframe[w->pn + i] = frame;
+            w->ptime[w->pn + i] = time_s;
+        }
+        w->pn += take;
+        peaks += take;
+        n -= take;
+        if (w->pn == PEAK_BUF) {
+            km_status st = flush_peaks(ctx, w);
+            if (st != KM_OK)
+                return st;
+        }
+    }
+    return KM_OK;
+}
+
+km_status km_result_writer_set_maps(km_ctx *ctx, km_result_writer *w, const float *max_map,
+                                    const float *mean_map)
+{
+    if (w == NULL || w->file < 0 || max_map == NULL || mean_map == NULL || w->maps_set)
+        return km_fail(ctx, KM_ERR_INVALID, "result writer: bad maps");
+    hsize_t dims[2] = {(hsize_t)w->rows, (hsize_t)w->cols};
+    const char *names[2] = {"max", "mean"};
+    const float *maps[2] = {max_map, mean_map};
+    for (int i = 0; i < 2; i++) {
+        int ok = 0;
+        hid_t s = H5Screate_simple(2, dims, NULL), ds = -1;
+        if (s >= 0)
+            ds = H5Dcreate2(w->g_frames, names[i], H5T_IEEE_F32LE, s, H5P_DEFAULT, H5P_DEFAULT,
+                            H5P_DEFAULT);
+        if (ds >= 0 && H5Dwrite(ds, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, maps[i]) >= 0 &&
+            attr_str(&w->alloc, ds, "units", w->units))
+            ok = 1;
+        if (ds >= 0)
+            H5Dclose(ds);
+        if (s >= 0)
+            H5Sclose(s);
+        if (!ok)
+            return h5fail(ctx, w->path, KM_ERR_IO, "cannot write /frames maps");
+    }
+    w->maps_set = 1;
+    return KM_OK;
+}
+
+/* ---- commit / free --------------------------------------------------------------- */
+
+static void close_h(hid_t *h, herr_t (*fn)(hid_t))
+{
+    if (*h >= 0)
+        fn(*h);
+    *h = -1;
+}
+
+static void close_objects(km_result_writer *w)
+{
+    for (size_t i = 0; i < N_METRIC_COLS; i++)
+        close_h(&w->met[i], H5Dclose);
+    for (size_t i = 0; i < N_PEAK_COLS; i++)
+        close_h(&w->pk[i], H5Dclose);
+    close_h(&w->ds_time, H5Dclose);
+    close_h(&w->ds_cond, H5Dclose);
+    close_h(&w->g_header, H5Gclose);
+    close_h(&w->g_session, H5Gclose);
+    close_h(&w->g_params, H5Gclose);
+    close_h(&w->g_frames, H5Gclose);
+    close_h(&w->g_metrics, H5Gclose);
+    close_h(&w->g_peaks, H5Gclose);
+}
+
+km_status km_result_writer_commit(km_ctx *ctx, km_result_writer *w)
+{
+    km_status st;
+    if (w == NULL || w->file < 0 || w->committed)
+        return km_fail(ctx, KM_ERR_INVALID, "result writer: not open");
+    if (!w->maps_set)
+        return km_fail(ctx, KM_ERR_INTERNAL, "%s: result maps were never written", w->path);
+    st = flush_peaks(ctx, w);
+    if (st != KM_OK)
+        return st;
+    if (!attr_i64(w->g_session, "n_frames", w->n_frames) ||
+        !attr_i64(w->g_peaks, "n_peaks", w->n_peaks))
+        return h5fail(ctx, w->path, KM_ERR_IO, "cannot finish /session");
+    close_objects(w);
+    /* The completeness marker goes last, so a file that has it has all. */
+    if (!attr_i32(w->file, "complete", 1))
+        return h5fail(ctx, w->path, KM_ERR_IO, "cannot mark the result complete");
+    herr_t e = H5Fclose(w->file);
+    w->file = -1;
+    if (e < 0)
+        return h5fail(ctx, w->path, KM_ERR_IO, "cannot close the result");
+    st = km_out_commit(ctx, w->tmp, w->path);
+    if (st != KM_OK)
+        return st;
+    w->committed = 1;
+    return KM_OK;
+}
+
+void km_result_writer_free(km_result_writer *w)
+{
+    if (w == NULL)
+        return;
+    close_objects(w);
+    close_h(&w->file, H5Fclose);
+    if (!w->committed && w->tmp != NULL)
+        remove(w->tmp);
+    km_h5_quiet_end(&w->quiet);
+    km_alloc_ref ref = w->alloc;
+    km_ref_free(&ref, w->scratch);
+    km_ref_free(&ref, w->pbuf);
+    km_ref_free(&ref, w->pframe);
+    km_ref_free(&ref, w->ptime);
+    km_ref_free(&ref, w->tmp);
+    km_ref_free(&ref, w->path);
+    km_ref_free(&ref, w);
+}

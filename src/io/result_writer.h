@@ -1,0 +1,82 @@
+/* Writer of knotmap result HDF5 v1 (docs/FORMAT.md 2.1).  Internal: used by
+ * src/pipeline.  Streaming: /session/time, /metrics, /peaks and
+ * /frames/conditioned grow block by block; memory is bounded by the block
+ * size and a fixed peak buffer, never by the session length.
+ *
+ * The file is written under a temporary name in the target folder
+ * (".<name>.tmp-XXXXXX") and renamed to `path` only by
+ * km_result_writer_commit(), after the root attribute complete = 1, close
+ * and fsync.  Freeing without commit removes the temporary file.
+ * A writer belongs to one thread at a time, and from create to free it
+ * keeps HDF5's automatic error printing off for that thread (h5util.h).
+ * Every error detail starts with the output path. */
+#ifndef KM_RESULT_WRITER_H
+#define KM_RESULT_WRITER_H
+
+#include "internal.h"
+
+typedef struct km_result_writer km_result_writer;
+
+typedef struct km_result_meta {
+    const km_session_info *info; /* geometry, rate, units (the RESULT units), mode */
+    const uint8_t *mask;         /* rows*cols, 1 = valid; NULL = all valid */
+    const char *source_path;     /* [NULL = ""] */
+    const char *source_format;   /* [NULL = ""] */
+    const char *command_line;    /* [NULL = ""] */
+    int32_t save_frames;         /* 1 = /frames/conditioned */
+    int32_t overwrite;           /* 1 = replace an existing knotmap result */
+} km_result_meta;
+
+/* Check that `path` may be written: it does not exist, or it is a knotmap
+ * result and overwrite is 1.  Anything else (a directory, another file, a
+ * result with overwrite 0) is KM_ERR_CREATE.  The folder must exist. */
+km_status km_result_check_target(km_ctx *ctx, const char *path, int32_t overwrite);
+
+/* KM_ERR_CREATE when `output` exists and is the same file as `input`
+ * (same device and inode, whatever the spelling of the paths). */
+km_status km_result_check_not_input(km_ctx *ctx, const char *output, const char *input);
+
+/* Create the temporary file and the fixed structure.  Errors: KM_ERR_CREATE,
+ * KM_ERR_INVALID, KM_ERR_LIMIT, KM_ERR_IO, KM_ERR_NOMEM. */
+km_status km_result_writer_create(km_ctx *ctx, const char *path, const km_result_meta *meta,
+                                  km_result_writer **out);
+
+/* One source header key/value as a string attribute of /session/source_header.
+ * Keys are escaped (see FORMAT.md 2.1); repeats get "#2", "#3"... */
+km_status km_result_writer_add_header(km_ctx *ctx, km_result_writer *w, const char *key,
+                                      const char *value);
+
+/* One attribute of /params. */
+km_status km_result_writer_param_f64(km_ctx *ctx, km_result_writer *w, const char *name, double v);
+km_status km_result_writer_param_i64(km_ctx *ctx, km_result_writer *w, const char *name, int64_t v);
+km_status km_result_writer_param_str(km_ctx *ctx, km_result_writer *w, const char *name,
+                                     const char *v);
+
+/* Append n frames: times -> /session/time, metrics -> /metrics, and the
+ * conditioned frames (n*rows*cols floats) -> /frames/conditioned when
+ * save_frames (frames may be NULL otherwise). */
+km_status km_result_writer_append_frames(km_ctx *ctx, km_result_writer *w, const double *times,
+                                         const km_metrics *metrics, const float *frames, int64_t n);
+
+/* Append the peaks of one frame to /peaks (buffered; flushed when full and
+ * at commit).  Positions in mm use the session pitch. */
+km_status km_result_writer_append_peaks(km_ctx *ctx, km_result_writer *w, int64_t frame,
+                                        double time, const km_peak *peaks, size_t n);
+
+/* The whole-session per-taxel maps, rows*cols each: /frames/max, /frames/mean. */
+km_status km_result_writer_set_maps(km_ctx *ctx, km_result_writer *w, const float *max_map,
+                                    const float *mean_map);
+
+/* Flush, write n_frames and complete = 1, close, fsync, rename into place,
+ * fsync the folder.  The writer stays to be freed. */
+km_status km_result_writer_commit(km_ctx *ctx, km_result_writer *w);
+
+/* Free; removes the temporary file unless committed.  NULL is a no-op. */
+void km_result_writer_free(km_result_writer *w);
+
+/* The attribute name a source header key is stored under: escaped, and
+ * "#n" appended for the n-th repeat (n >= 2; 1 = first).  Writes at most
+ * cap bytes including the terminator; returns 0 when it does not fit. */
+int km_result_header_name(const char *key, int repeat, char *out, size_t cap);
+
+#endif

@@ -1,0 +1,256 @@
+/* Roller odometry from the pressure alone (docs/ALGORITHMS.md 7.1).
+ *
+ * Each row is summarised by the median of its valid taxels, so knots, dead
+ * and stuck taxels and the spine valley (a few columns each) do not move
+ * the estimate; the median over rows (most rows are off the body) is the
+ * floor that noise, drift and hum put under every row.  The contact row is
+ * the circular mean of the excess, refined over a window around the first
+ * estimate. */
+#include <math.h>
+#include <string.h>
+
+#include "internal.h"
+
+#define KM_TWO_PI 6.283185307179586476925286766559
+
+struct km_odometry {
+    km_alloc_ref alloc;
+    int32_t rows, cols;
+    double radius;
+    km_odometry_params p;
+    float *scratch;        /* one row of valid values */
+    double *row_stat;      /* per row median */
+    double *sorted;        /* copy of row_stat for the floor */
+    int have_ref;          /* a contact frame has been seen since the last lift */
+    int started;           /* any contact frame seen at all */
+    double last_row, theta;
+};
+
+void km_odometry_params_default(km_odometry_params *p)
+{
+    if (p == NULL)
+        return;
+    p->lift_threshold = 5.0;
+    p->window_rows = 4;
+}
+
+km_status km_odometry_create(km_ctx *ctx, int32_t rows, int32_t cols, double roller_radius_mm,
+                             const km_odometry_params *p, km_odometry **out)
+{
+    km_status st = KM_OK;
+    km_odometry *o = NULL;
+    if (out == NULL) {
+        st = km_fail(ctx, KM_ERR_INVALID, "odometry: NULL out");
+        goto done;
+    }
+    *out = NULL;
+    st = km_check_shape(ctx, rows, cols, "odometry grid");
+    if (st != KM_OK)
+        goto done;
+    if (rows < 3 || !(roller_radius_mm > 0.0) || !isfinite(roller_radius_mm)) {
+        st = km_fail(ctx, KM_ERR_INVALID, "odometry: needs rows >= 3 and a roller radius > 0 (got %d, %g)",
+                     (int)rows, roller_radius_mm);
+        goto done;
+    }
+    o = km_calloc(ctx, 1, sizeof *o);
+    if (o == NULL) {
+        st = KM_ERR_NOMEM;
+        goto done;
+    }
+    o->alloc = km_ctx_alloc_ref(ctx);
+    o->rows = rows;
+    o->cols = cols;
+    o->radius = roller_radius_mm;
+    if (p)
+        o->p = *p;
+    else
+        km_odometry_params_default(&o->p);
+    if (o->p.window_rows < 0 || !(o->p.lift_threshold >= 0.0)) {
+        st = km_fail(ctx, KM_ERR_INVALID, "odometry: window_rows must be >= 0 and lift_threshold >= 0");
+        goto done;
+    }
+    o->scratch = km_alloc(ctx, (size_t)cols * sizeof(float));
+    o->row_stat = km_alloc(ctx, (size_t)rows * sizeof(double));
+    o->sorted = km_alloc(ctx, (size_t)rows * sizeof(double));
+    if (!o->scratch || !o->row_stat || !o->sorted) {
+        st = KM_ERR_NOMEM;
+        goto done;
+    }
+    *out = o;
+    o = NULL;
+done:
+    km_odometry_free(o);
+    return st;
+}
+
+void km_odometry_free(km_odometry *o)
+{
+    if (o == NULL)
+        return;
+    km_alloc_ref a = o->alloc;
+    km_ref_free(&a, o->scratch);
+    km_ref_free(&a, o->row_stat);
+    km_ref_free(&a, o->sorted);
+    km_ref_free(&a, o);
+}
+
+void km_odometry_reset(km_odometry *o)
+{
+    if (o == NULL)
+        return;
+    o->have_ref = 0;
+    o->started = 0;
+    o->last_row = 0.0;
+    o->theta = 0.0;
+}
+
+/* k-th smallest of v[0..n) by quickselect (reorders v). */
+static double select_kth_f(float *v, size_t n, size_t k)
+{
+    size_t lo = 0, hi = n - 1;
+    while (lo < hi) {
+        float pivot = v[lo + (hi - lo) / 2];
+        size_t i = lo, j = hi;
+        while (i <= j) {
+            while (v[i] < pivot)
+                i++;
+            while (v[j] > pivot)
+                j--;
+            if (i <= j) {
+                float t = v[i];
+                v[i] = v[j];
+                v[j] = t;
+                i++;
+                if (j == 0)
+                    break;
+                j--;
+            }
+        }
+        if (k <= j)
+            hi = j;
+        else if (k >= i)
+            lo = i;
+        else
+            break;
+    }
+    return v[k];
+}
+
+static double select_kth_d(double *v, size_t n, size_t k)
+{
+    size_t lo = 0, hi = n - 1;
+    while (lo < hi) {
+        double pivot = v[lo + (hi - lo) / 2];
+        size_t i = lo, j = hi;
+        while (i <= j) {
+            while (v[i] < pivot)
+                i++;
+            while (v[j] > pivot)
+                j--;
+            if (i <= j) {
+                double t = v[i];
+                v[i] = v[j];
+                v[j] = t;
+                i++;
+                if (j == 0)
+                    break;
+                j--;
+            }
+        }
+        if (k <= j)
+            hi = j;
+        else if (k >= i)
+            lo = i;
+        else
+            break;
+    }
+    return v[k];
+}
+
+static double wrap_rows(double d, double R)
+{
+    d = fmod(d, R);
+    if (d < -R / 2.0)
+        d += R;
+    else if (d >= R / 2.0)
+        d -= R;
+    return d;
+}
+
+/* Circular mean (in rows) of the weights, over rows within `window` of
+   `centre` (window < 0: all rows).  Returns -1 when the weights vanish. */
+static double circular_mean(const double *w, int32_t R, double centre, int32_t window)
+{
+    double cs = 0.0, sn = 0.0, tot = 0.0;
+    for (int32_t r = 0; r < R; r++) {
+        if (window >= 0 && fabs(wrap_rows(r - centre, R)) > window + 0.5)
+            continue;
+        double a = KM_TWO_PI * r / R;
+        cs += w[r] * cos(a);
+        sn += w[r] * sin(a);
+        tot += w[r];
+    }
+    if (!(tot > 0.0) || (cs == 0.0 && sn == 0.0))
+        return -1.0;
+    double c = atan2(sn, cs) / KM_TWO_PI * R;
+    return c < 0.0 ? c + R : c >= R ? c - R : c;
+}
+
+km_status km_odometry_update(km_ctx *ctx, km_odometry *o, const km_frame *frame, const km_mask *mask,
+                             km_odometry_sample *out)
+{
+    if (o == NULL || frame == NULL || frame->data == NULL || out == NULL)
+        return km_fail(ctx, KM_ERR_INVALID, "odometry: NULL argument");
+    if (frame->rows != o->rows || frame->cols != o->cols || frame->row_stride < frame->cols)
+        return km_fail(ctx, KM_ERR_INVALID, "odometry: frame is %dx%d, expected %dx%d", (int)frame->rows,
+                       (int)frame->cols, (int)o->rows, (int)o->cols);
+    if (mask != NULL && mask->data != NULL && (mask->rows != o->rows || mask->cols != o->cols))
+        return km_fail(ctx, KM_ERR_INVALID, "odometry: mask shape differs from the frame");
+    const int32_t R = o->rows;
+    for (int32_t r = 0; r < R; r++) {
+        const float *row = frame->data + (ptrdiff_t)r * frame->row_stride;
+        size_t n = 0;
+        for (int32_t c = 0; c < o->cols; c++)
+            if (km_mask_at(mask, r, c) && isfinite(row[c]))
+                o->scratch[n++] = row[c];
+        o->row_stat[r] = n ? select_kth_f(o->scratch, n, n / 2) : 0.0;
+        o->sorted[r] = o->row_stat[r];
+    }
+    double floor_v = select_kth_d(o->sorted, (size_t)R, (size_t)R / 2);
+    double strength = 0.0;
+    int32_t best = 0;
+    for (int32_t r = 0; r < R; r++) {
+        double w = o->row_stat[r] - floor_v;
+        o->row_stat[r] = w > 0.0 ? w : 0.0;
+        if (o->row_stat[r] > strength) {
+            strength = o->row_stat[r];
+            best = r;
+        }
+    }
+    memset(out, 0, sizeof *out);
+    out->strength = strength;
+    double c = -1.0;
+    if (strength >= o->p.lift_threshold && strength > 0.0) {
+        /* Start the window at the strongest row: the all-row mean is pulled
+           toward the middle by leftovers far from the contact. */
+        c = circular_mean(o->row_stat, R, best, o->p.window_rows > 0 ? o->p.window_rows : -1);
+        if (c >= 0.0 && o->p.window_rows > 0)
+            c = circular_mean(o->row_stat, R, c, o->p.window_rows);
+    }
+    if (c < 0.0) {
+        out->flags |= KM_ODO_LIFTED;
+        o->have_ref = 0; /* rotation in the air does not move along the body */
+    } else if (!o->have_ref) {
+        out->flags |= KM_ODO_START;
+        o->have_ref = 1;
+        o->started = 1;
+        o->last_row = c;
+    } else {
+        o->theta += KM_TWO_PI * wrap_rows(c - o->last_row, R) / R;
+        o->last_row = c;
+    }
+    out->contact_row = o->last_row;
+    out->theta_rad = o->theta;
+    out->y_mm = o->radius * o->theta;
+    return KM_OK;
+}

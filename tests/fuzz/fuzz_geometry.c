@@ -1,0 +1,158 @@
+/* Fuzz target: the CLI's option parsing (src/cli/options.c, compiled in):
+ * --grid, --pitch, --rate, --roller-radius, --sensor, --units, --mode,
+ * --format through km_cli_read_option, in both "--opt VALUE" and
+ * "--opt=VALUE" forms, and km_cli_command_line's shell quoting.
+ *
+ * Input: NUL-separated strings; the first is the value given to every
+ * option, all of them form an argv for the quoting check.  Checks: an
+ * accepted --grid is whole and within [1, KM_MAX_DIM]; an accepted pitch,
+ * rate or radius is positive and finite; the quoted command line parses
+ * back (POSIX single quotes) to the same argv. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <fcntl.h>
+
+#include "fuzz_common.h"
+#include "cli.h"
+
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* options.c links against these (main.c defines them). */
+int km_cli_argc;
+char **km_cli_argv;
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    /* Usage errors go to stderr by design; under libFuzzer (argv[0] names
+       fuzz_geometry) they would fill the log at 100k runs a second.  The
+       replay driver keeps them, so a reproducer shows everything. */
+    if (*argc > 0 && strstr((*argv)[0], "fuzz_geometry") != NULL) {
+        int fd = open("/dev/null", O_WRONLY);
+        if (fd >= 0)
+            stderr = fdopen(fd, "w");
+    }
+    return 0;
+}
+
+static const char *const km_fuzz_opts[] = {"grid", "pitch", "rate", "roller-radius",
+                                           "sensor", "units", "mode", "format"};
+
+static void check_parsed(const char *opt, const km_read_options *ro)
+{
+    if (strcmp(opt, "grid") == 0 &&
+        (ro->rows < 1 || ro->cols < 1 || ro->rows > KM_MAX_DIM || ro->cols > KM_MAX_DIM))
+        km_fuzz_die("--grid accepted a grid outside [1, KM_MAX_DIM]", "");
+    if (strcmp(opt, "pitch") == 0 && !(ro->row_pitch_mm > 0 && isfinite(ro->row_pitch_mm) &&
+                                       ro->col_pitch_mm > 0 && isfinite(ro->col_pitch_mm)))
+        km_fuzz_die("--pitch accepted a pitch not positive and finite", "");
+    if (strcmp(opt, "rate") == 0 && !(ro->frame_rate_hz > 0 && isfinite(ro->frame_rate_hz)))
+        km_fuzz_die("--rate accepted a rate not positive and finite", "");
+    if (strcmp(opt, "roller-radius") == 0 && !(ro->roller_radius_mm > 0 && isfinite(ro->roller_radius_mm)))
+        km_fuzz_die("--roller-radius accepted a radius not positive and finite", "");
+    if (strcmp(opt, "sensor") == 0 && (ro->sensor < 0 || ro->sensor > 1))
+        km_fuzz_die("--sensor accepted a sensor outside [0, 1]", "");
+    if (strcmp(opt, "format") == 0 && km_format_name(ro->format) == NULL)
+        km_fuzz_die("--format accepted an unknown format", "");
+}
+
+static void parse_one(const char *opt, const char *value)
+{
+    char longopt[32], *joined;
+    km_read_options ro;
+    size_t n = strlen(opt) + strlen(value) + 4;
+    snprintf(longopt, sizeof longopt, "--%s", opt);
+
+    {   /* "--opt VALUE" */
+        char *argv[3] = {longopt, (char *)value, NULL};
+        int i = 0, rc;
+        km_read_options_default(&ro);
+        rc = km_cli_read_option("process", 2, argv, &i, &ro);
+        if (rc != 1 && rc != -1)
+            km_fuzz_die("km_cli_read_option did not recognise its own option", opt);
+        if (rc == 1) {
+            if (i != 1)
+                km_fuzz_die("km_cli_read_option consumed the wrong count", opt);
+            check_parsed(opt, &ro);
+        }
+    }
+    joined = malloc(n);
+    if (joined == NULL)
+        abort();
+    snprintf(joined, n, "--%s=%s", opt, value);
+    {   /* "--opt=VALUE" */
+        char *argv[2] = {joined, NULL};
+        int i = 0, rc;
+        km_read_options_default(&ro);
+        rc = km_cli_read_option("process", 1, argv, &i, &ro);
+        if (rc == 1) {
+            if (i != 0)
+                km_fuzz_die("km_cli_read_option consumed a second word for --opt=VALUE", opt);
+            check_parsed(opt, &ro);
+        }
+    }
+    free(joined);
+}
+
+/* Undo POSIX shell quoting as km_cli_command_line writes it. */
+static int unquote_matches(const char *s, int argc, char **argv)
+{
+    int k = 0;
+    while (*s != '\0') {
+        char *word = malloc(strlen(s) + 1), *w = word;
+        if (word == NULL)
+            abort();
+        while (*s == ' ')
+            s++;
+        while (*s != '\0' && *s != ' ') {
+            if (*s == '\'') {
+                s++;
+                while (*s != '\0' && *s != '\'')
+                    *w++ = *s++;
+                if (*s == '\'')
+                    s++;
+            } else if (*s == '\\' && s[1] != '\0') {
+                *w++ = s[1];
+                s += 2;
+            } else {
+                *w++ = *s++;
+            }
+        }
+        *w = '\0';
+        if (k >= argc || strcmp(word, argv[k]) != 0) {
+            free(word);
+            return 0;
+        }
+        free(word);
+        k++;
+    }
+    return k == argc;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    char *buf = malloc(size + 1);
+    char *argv[64];
+    int argc = 0;
+    if (buf == NULL)
+        abort();
+    memcpy(buf, data, size);
+    buf[size] = '\0';
+    for (size_t k = 0; k < sizeof km_fuzz_opts / sizeof km_fuzz_opts[0]; k++)
+        parse_one(km_fuzz_opts[k], buf);
+
+    for (size_t i = 0; i <= size && argc < 64; i += strlen(buf + i) + 1)
+        argv[argc++] = buf + i;
+    {
+        char *line = km_cli_command_line(argc, argv);
+        if (line == NULL)
+            abort();
+        if (!unquote_matches(line, argc, argv))
+            km_fuzz_die("km_cli_command_line does not quote back to argv", line);
+        free(line);
+    }
+    free(buf);
+    return 0;
+}

@@ -1,0 +1,228 @@
+#!/usr/bin/python3
+"""Write the seed corpora of the fuzz targets (tests/fuzz/corpus/<target>/).
+
+Seeds are small: a few frames cut from the real fixtures in datasets/real
+and tiny hand-made files that reach each branch of a format (header keys,
+masks, CRLF, NaN text, dtypes).  The text and audio targets take one config
+byte in front of the file (fuzz_options.h); this script writes it.
+
+Run it again after a format gains a feature; the output is deterministic.
+    /usr/bin/python3 tests/fuzz/make_seeds.py
+"""
+import io
+import os
+import struct
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+OUT = os.path.join(ROOT, "tests", "fuzz", "corpus")
+REAL = os.path.join(ROOT, "datasets", "real")
+
+# fuzz_options.h: bits 0-2 grid {0x0,1x1,2x3,4x4,64x32,64x27,60x21,3x?},
+# bits 3-4 frame_per_file {-1,0,1,-1}, bit 5 rate 10 Hz, bit 6 roller mode.
+GRID = {"none": 0, "1x1": 1, "2x3": 2, "4x4": 3, "64x32": 4, "64x27": 5, "60x21": 6}
+PER_FILE = {-1: 0, 0: 1 << 3, 1: 2 << 3}
+
+
+def cfg(grid="none", per_file=-1, rate=False, roller=False):
+    return bytes([GRID[grid] | PER_FILE[per_file] | (32 if rate else 0) | (64 if roller else 0)])
+
+
+def put(target, name, data):
+    d = os.path.join(OUT, target)
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, name), "wb") as f:
+        f.write(data)
+
+
+def tekscan_cut(n_frames):
+    """The F-Scan fixture's header and its first n_frames frames, then '@@'."""
+    with open(os.path.join(REAL, "tekscan_fscan", "FrasP01L.asf"), "rb") as f:
+        text = f.read()
+    head, _, body = text.partition(b"ASCII_DATA @@\r\n")
+    frames = body.split(b"Frame ")
+    out = head + b"ASCII_DATA @@\r\n" + frames[0] + b"Frame ".join([b""] + frames[1:n_frames + 1])
+    out = out.replace(b"END_FRAME 205", b"END_FRAME %d" % n_frames)
+    return out.rstrip(b"\r\n") + b"\r\n@@\r\n"
+
+
+def tekscan_small(eol=b"\r\n", rows=3, cols=4, frames=2, extra=b""):
+    lines = [b"DATA_TYPE MOVIE", b"VERSION Tekscan 7.0", b"ROWS %d" % rows, b"COLS %d" % cols,
+             b"ROW_SPACING 5.08 mm", b"COL_SPACING 5.08 mm", b"SECONDS_PER_FRAME 0.01",
+             b"SATURATION_PRESSURE 1514.73 KPa", b"COMMENTS:", b"free text, with commas",
+             b"START_FRAME 1", b"END_FRAME %d" % frames, b"UNITS KPa"]
+    if extra:
+        lines.append(extra)
+    lines += [b"ASCII_DATA @@", b""]
+    for k in range(frames):
+        lines.append(b"Frame %d" % (k + 1))
+        for r in range(rows):
+            row = [b"B" if (r + c) % 5 == 0 else b"%d" % (r * cols + c + k) for c in range(cols)]
+            lines.append(b",".join(row))
+        lines.append(b"")
+    lines.append(b"@@")
+    return eol.join(lines) + eol
+
+
+def text_seeds():
+    with open(os.path.join(REAL, "physionet_pmd", "experiment-i", "S1", "1.txt"), "rb") as f:
+        mat_lines = f.read().split(b"\n")
+    two = b"\n".join(mat_lines[:2]) + b"\n"
+    with open(os.path.join(REAL, "physionet_pmd", "experiment-ii", "S1", "Air_Mat", "Matrix_Air_B1.txt"), "rb") as f:
+        air = f.read()
+    seeds = {
+        "pmd_two_frames": cfg("64x32", 0) + two,
+        "pmd_guess": cfg("64x32") + two,
+        "airmat_one_frame": cfg("64x27", 1) + air,
+        "airmat_guess": cfg() + air,
+        "tiny_commas_crlf": cfg("2x3", 0, rate=True) + b"1,2,3,4,5,6\r\n7,8,9,10,11,12\r\n",
+        "tiny_frame_per_file": cfg("2x3", 1) + b"1 2 3\n4 5 6\n",
+        "tiny_nan_inf": cfg("2x3", 0) + b"nan 1e3 -inf 2.5e-3 +4 .5\n",
+        "tiny_semicolon_tabs": cfg("4x4", 0, roller=True) + b"\t".join(b"%d" % i for i in range(16)) + b"\t\n",
+        "blank_lines": cfg("1x1", 0) + b"\n\n3\n\n4\n",
+    }
+    return seeds
+
+
+def xsensor_seeds():
+    wide_hdr = b"Frame,Date,Time," + b",".join(b"S_%d_%d" % (r, c) for r in range(1, 3) for c in range(1, 4))
+    wide = wide_hdr + b"\r\n1,2024-01-02,10:00:00.000," + b",".join(b"%d,5" % i for i in range(6)) + b"\r\n"
+    wide_dot = wide_hdr + b"\n1,2024-01-02,10:00:00.000," + b",".join(b"%d.5" % i for i in range(6)) + \
+        b"\n2,2024-01-02,10:00:00.100," + b",".join(b"%d.25" % i for i in range(6)) + b"\n"
+    block = (b"XSENSOR Technology Corporation\r\nSensor,LX100\r\nRows,2\r\nColumns,3\r\n"
+             b"Sensel Width (cm),1,27\r\nSensel Height (cm),1,27\r\nUnits,mmHg\r\n\r\n"
+             b"Frame,1\r\nTime,10:00:00.000\r\n1,2,3\r\n4,5,6\r\n\r\n"
+             b"Frame,2\r\nTime,10:00:00.100\r\n1,5;2,3\r\n4,5,6,5\r\n")
+    return {"wide_decimal_comma": wide, "wide_dot": wide_dot, "block": block}
+
+
+def session_seeds():
+    try:
+        import h5py
+        import numpy as np
+    except ImportError:
+        print("make_seeds: no h5py/numpy; session seeds skipped", file=sys.stderr)
+        return {}
+    out = {}
+
+    def make(name, fn):
+        bio = io.BytesIO()
+        with h5py.File(bio, "w", libver="earliest") as f:
+            fn(f, np)
+        out[name] = bio.getvalue()
+
+    def basic(f, np):
+        f.attrs["schema"] = "knotmap-session"
+        f.attrs["schema_version"] = 1
+        f.attrs["frame_rate_hz"] = 100.0
+        f.attrs["row_pitch_mm"] = 5.0
+        f.attrs["col_pitch_mm"] = 5.0
+        f.attrs["units"] = "kPa"
+        f.attrs["mode"] = "mat"
+        f.create_dataset("frames", data=np.arange(3 * 4 * 5, dtype=np.float32).reshape(3, 4, 5))
+
+    def full(f, np):
+        f.attrs["schema"] = "knotmap-session"
+        f.attrs["schema_version"] = 1
+        f.attrs["frame_rate_hz"] = 50.0
+        f.attrs["units"] = "raw"
+        f.attrs["mode"] = "roller"
+        f.attrs["roller_radius_mm"] = 50.0
+        f.create_dataset("frames", data=(np.arange(4 * 3 * 2) % 7).astype(np.uint16).reshape(4, 3, 2),
+                         chunks=(2, 3, 2), compression="gzip", shuffle=True)
+        f.create_dataset("time", data=np.array([0.0, 0.02, 0.041, 0.06]))
+        f.create_dataset("mask", data=np.array([[1, 0], [1, 1], [0, 1]], dtype=np.uint8))
+        g = f.create_group("truth/knots")
+        for col in ("x_mm", "y_mm", "sigma_mm", "amplitude_kpa"):
+            g.create_dataset(col, data=np.array([1.0, 2.0]))
+
+    def int16(f, np):
+        f.attrs["schema"] = "knotmap-session"
+        f.attrs["schema_version"] = 1
+        f.create_dataset("frames", data=np.array([[[-1, 2], [3, -4]]], dtype=np.int16))
+
+    def wrong_rank(f, np):
+        f.attrs["schema"] = "knotmap-session"
+        f.attrs["schema_version"] = 1
+        f.create_dataset("frames", data=np.zeros((4, 5), dtype=np.float32))
+        f.create_dataset("time", data=np.zeros(7))
+
+    def string_attrs(f, np):
+        f.attrs["schema"] = np.bytes_(b"knotmap-session")
+        f.attrs["schema_version"] = "1"
+        f.attrs["frame_rate_hz"] = "fast"
+        f.create_dataset("frames", data=np.zeros((2, 2, 2), dtype=np.float64))
+        f.create_dataset("mask", data=np.ones((3, 3), dtype=np.uint8))
+
+    make("basic_f32", basic)
+    make("full_u16_chunked", full)
+    make("int16", int16)
+    make("wrong_rank", wrong_rank)
+    make("string_attrs", string_attrs)
+    return out
+
+
+def wav(channels, frames, fmt_tag=3, bits=32, comment=None, rate=100):
+    """RIFF/WAVE with IEEE float (tag 3) or PCM (tag 1) samples and an
+    optional LIST/INFO/ICMT comment (what libsndfile reads as the comment)."""
+    if fmt_tag == 3:
+        data = b"".join(struct.pack("<f", (i % 17) * 1.5) for i in range(channels * frames))
+    else:
+        data = b"".join(struct.pack("<h", (i * 37) % 3000 - 1500) for i in range(channels * frames))
+    block = channels * bits // 8
+    fmt = struct.pack("<HHIIHH", fmt_tag, channels, rate, rate * block, block, bits)
+    chunks = b"fmt " + struct.pack("<I", len(fmt)) + fmt
+    if comment is not None:
+        c = comment + b"\0"
+        if len(c) % 2:
+            c += b"\0"
+        info = b"INFO" + b"ICMT" + struct.pack("<I", len(c)) + c
+        chunks += b"LIST" + struct.pack("<I", len(info)) + info
+    chunks += b"data" + struct.pack("<I", len(data)) + data
+    return b"RIFF" + struct.pack("<I", 4 + len(chunks)) + b"WAVE" + chunks
+
+
+def audio_seeds():
+    return {
+        "f32_12ch_comment": cfg() + wav(12, 3, comment=b"knotmap grid=3x4 pitch=10x10 units=kPa mode=roller roller_radius_mm=50"),
+        "f32_6ch_option_grid": cfg("2x3") + wav(6, 4),
+        "pcm16_flat_1ch": cfg("2x3", rate=True) + wav(1, 12, fmt_tag=1, bits=16),
+        "pcm16_wrong_channels": cfg("4x4") + wav(5, 2, fmt_tag=1, bits=16, comment=b"knotmap grid=4x4"),
+        "comment_odd": cfg() + wav(4, 2, comment=b"knotmap grid=2x2 pitch=3 units=mmHg mode=mat junk= =x grid=9x9x9"),
+    }
+
+
+def text_scan_seeds():
+    return {
+        "numbers": b"1 -2 +3.5 .5 5. 1e10 1E-10 -0 nan NaN inf -Infinity 3.4028235e38 1e39\r\n",
+        "long_mantissa": b"123456789012345678901234567890 0.000000000000000000000012345 9" * 2 + b"\n",
+        "crlf_mixed": b"a\r\nb\n\r\n\rc\r",
+    }
+
+
+def main():
+    tek = {"fscan_2frames": tekscan_cut(2), "small_crlf": tekscan_small(),
+           "small_lf": tekscan_small(eol=b"\n", rows=2, cols=2, frames=3),
+           "small_extra_key": tekscan_small(extra=b"MICRO_SECOND 250"),
+           "no_end_marker": tekscan_small(frames=1).rsplit(b"@@", 1)[0]}
+    sets = {"tekscan": tek, "text": text_seeds(), "xsensor": xsensor_seeds(),
+            "session": session_seeds(), "audio": audio_seeds(), "text_scan": text_scan_seeds()}
+    for target, seeds in sets.items():
+        for name, data in seeds.items():
+            put(target, name, data)
+    # auto: every file, without the config byte, so sniffing meets them all.
+    for target in ("tekscan", "xsensor", "session"):
+        for name, data in sets[target].items():
+            put("auto", target + "_" + name, data)
+    for target in ("text", "audio"):
+        for name, data in sets[target].items():
+            put("auto", target + "_" + name, data[1:])
+    put("auto", "empty", b"")
+    for target in sorted(os.listdir(OUT)):
+        files = os.listdir(os.path.join(OUT, target))
+        size = sum(os.path.getsize(os.path.join(OUT, target, f)) for f in files)
+        print(f"{target:10s} {len(files):3d} seeds {size:8d} bytes")
+
+
+if __name__ == "__main__":
+    main()

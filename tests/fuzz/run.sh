@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# Build the fuzz targets with clang (-fsanitize=fuzzer,address,undefined),
+# fuzz each for a bounded time, then replay every regression file and the
+# seed corpus once as a plain test.  Exit 0 only when nothing was found.
+#
+#   tests/fuzz/run.sh                 every target, 30 s each
+#   tests/fuzz/run.sh -t 10 text      one target, 10 s
+#   tests/fuzz/run.sh -t 0            no fuzzing: build and replay only
+#
+# Environment: KM_FUZZ_BUILD (build dir [build-fuzz]), KM_FUZZ_SECONDS
+# (per-target time [30]), KM_FUZZ_JOBS (cmake -j [2]).
+#
+# Findings: libFuzzer writes crash-*/leak-*/timeout-*/oom-* files into
+# $KM_FUZZ_BUILD/fuzz-artifacts/<target>/; copy the reproducer to
+# tests/fuzz/regressions/<target>/ (name it after the bug) once it is fixed,
+# so the replay step keeps it fixed.  The grown corpus stays in the build
+# dir ($KM_FUZZ_BUILD/fuzz-corpus/<target>); merge interesting inputs into
+# tests/fuzz/corpus/ with -merge=1 by hand, keeping it small.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+SRC=$PWD
+BUILD=${KM_FUZZ_BUILD:-build-fuzz}
+SECONDS_EACH=${KM_FUZZ_SECONDS:-30}
+JOBS=${KM_FUZZ_JOBS:-2}
+
+while getopts "t:h" o; do
+  case $o in
+    t) SECONDS_EACH=$OPTARG ;;
+    *) sed -n '2,20p' "$0"; exit 64 ;;
+  esac
+done
+shift $((OPTIND - 1))
+
+if ! command -v clang >/dev/null; then
+  echo "fuzz: clang not found (apt-get install clang libclang-rt-14-dev)" >&2
+  exit 77
+fi
+
+CC=clang cmake -S "$SRC" -B "$BUILD" -DPython3_EXECUTABLE=/usr/bin/python3 \
+  -DCMAKE_BUILD_TYPE=RelWithDebInfo -DKM_BUILD_FUZZ=ON -DKM_BUILD_PYTHON=OFF -DKM_BUILD_TESTS=OFF >/dev/null
+
+# The target list comes from tests/fuzz/CMakeLists.txt (it adds `geometry`
+# when the CLI's option parser exists).
+ALL=$(sed -n 's/^set(KM_FUZZ_TARGETS \(.*\))$/\1/p' tests/fuzz/CMakeLists.txt)
+[ -f src/cli/options.c ] && ALL="$ALL geometry"
+TARGETS=${*:-$ALL}
+
+build_targets=()
+for t in $TARGETS; do build_targets+=("fuzz_$t" "replay_$t"); done
+cmake --build "$BUILD" -j"$JOBS" --target "${build_targets[@]}" >"$BUILD/fuzz-build.log" 2>&1 || {
+  tail -40 "$BUILD/fuzz-build.log" >&2; echo "fuzz: build failed (log: $BUILD/fuzz-build.log)" >&2; exit 1; }
+
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:allocator_may_return_null=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+rc=0
+summary=()
+for t in $TARGETS; do
+  bin="$BUILD/tests/fuzz/fuzz_$t"
+  art="$BUILD/fuzz-artifacts/$t/"
+  work="$BUILD/fuzz-corpus/$t"
+  mkdir -p "$art" "$work"
+  if [ "$SECONDS_EACH" -gt 0 ]; then
+    echo "== fuzz $t for ${SECONDS_EACH}s" >&2
+    # -rss_limit_mb: a reader that trusts a header count for an allocation
+    # shows up as an OOM here, which is a finding too.
+    if "$bin" -max_total_time="$SECONDS_EACH" -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
+         -print_final_stats=1 -artifact_prefix="$art" "$work" "tests/fuzz/corpus/$t" \
+         >"$BUILD/fuzz-$t.log" 2>&1; then
+      summary+=("$t: fuzzed $(grep -o 'stat::number_of_executed_units: *[0-9]*' "$BUILD/fuzz-$t.log" | grep -o '[0-9]*$' || echo '?') runs, nothing found")
+    else
+      rc=1
+      summary+=("$t: FOUND $(ls "$art" | head -3 | tr '\n' ' ')(log: $BUILD/fuzz-$t.log)")
+      grep -m1 -E 'ERROR: (AddressSanitizer|libFuzzer|UndefinedBehaviorSanitizer|LeakSanitizer)|runtime error|contract violated' "$BUILD/fuzz-$t.log" >&2 || true
+    fi
+  fi
+  echo "== replay $t: regressions and seed corpus" >&2
+  if "$BUILD/tests/fuzz/replay_$t" "tests/fuzz/regressions/$t" "tests/fuzz/corpus/$t" \
+       >"$BUILD/replay-$t.log" 2>&1; then
+    summary+=("$t: replay $(tail -1 "$BUILD/replay-$t.log" | sed 's/^replay: //')")
+  else
+    rc=1
+    summary+=("$t: REPLAY FAILED (log: $BUILD/replay-$t.log)")
+    tail -30 "$BUILD/replay-$t.log" >&2
+  fi
+done
+# Scratch files of fuzz processes that stopped at a crash (their own are removed at exit).
+find /dev/shm /tmp -maxdepth 1 -name 'knotmap-fuzz-*' -user "$(id -u)" -mmin +0 -delete 2>/dev/null || true
+printf '%s\n' "${summary[@]}"
+exit $rc

@@ -1,0 +1,708 @@
+/* Peak detection: hand-made fixtures for every rule of docs/ALGORITHMS.md
+ * section 3, brute-force references on random frames, portable vs AVX2. */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "detect/detect_internal.h"
+#include "internal.h"
+#include "knotmap.h"
+
+#define CAP 4096
+
+static km_peak g_pk[CAP];
+
+/* Run the detector; returns the count (asserting the status). */
+static size_t run_isa(const float *data, int32_t rows, int32_t cols, ptrdiff_t stride,
+                      const uint8_t *mask, const km_peak_params *p, km_peak *out, km_isa isa)
+{
+    km_ctx *ctx = NULL;
+    km_detector *det = NULL;
+    size_t n = 0;
+    km_frame f = {data, rows, cols, stride};
+    km_mask m = {mask, rows, cols, cols};
+    cr_assert_eq(km_ctx_create(&ctx), KM_OK);
+    cr_assert_eq(km_detector_create(ctx, rows, cols, p, &det), KM_OK, "%s", km_ctx_last_error(ctx));
+    km_status st = km_detector_apply_isa(ctx, det, &f, mask ? &m : NULL, out, CAP, &n, isa);
+    cr_assert_eq(st, KM_OK, "%s", km_ctx_last_error(ctx));
+    km_detector_free(det);
+    km_ctx_free(ctx);
+    return n;
+}
+
+static size_t run(const float *data, int32_t rows, int32_t cols, const uint8_t *mask,
+                  const km_peak_params *p)
+{
+    return run_isa(data, rows, cols, cols, mask, p, g_pk, KM_ISA_AUTO);
+}
+
+static km_peak_params params(int32_t r, int32_t border)
+{
+    km_peak_params p;
+    km_peak_params_default(&p);
+    p.min_distance = r;
+    p.exclude_border = border;
+    return p;
+}
+
+#define ASSERT_PEAK(k, r_, c_) \
+    cr_assert(g_pk[k].row == (r_) && g_pk[k].col == (c_), "peak %d at (%d,%d), expected (%d,%d)", \
+              (int)(k), g_pk[k].row, g_pk[k].col, (int)(r_), (int)(c_))
+
+Test(detect, defaults)
+{
+    km_peak_params p;
+    km_peak_params_default(&p);
+    cr_assert_eq(p.min_distance, 1);
+    cr_assert(isnan(p.threshold_abs));
+    cr_assert_eq(p.threshold_rel, 0.0);
+    cr_assert_eq(p.exclude_border, -1);
+    cr_assert_eq(p.plateau, KM_PLATEAU_ALL);
+    cr_assert(isinf(p.p_norm));
+    cr_assert_eq(p.num_peaks, -1);
+    cr_assert_eq(p.want, KM_WANT_ALL);
+    cr_assert(isinf(p.saturation));
+}
+
+Test(detect, single_interior_peak)
+{
+    float f[25] = {0};
+    f[2 * 5 + 2] = 5.0f;
+    f[1 * 5 + 1] = 1.0f;
+    km_peak_params p = params(1, -1);
+    cr_assert_eq(run(f, 5, 5, NULL, &p), 1);
+    ASSERT_PEAK(0, 2, 2);
+    cr_assert_eq(g_pk[0].value, 5.0f);
+    cr_assert_eq(g_pk[0].flags, 0u);
+    /* Prominence: global maximum gets max - min. */
+    cr_assert_float_eq(g_pk[0].prominence, 5.0f, 1e-6);
+}
+
+Test(detect, plateau_2x2_all_and_one)
+{
+    float f[36] = {0};
+    f[2 * 6 + 2] = f[2 * 6 + 3] = f[3 * 6 + 2] = f[3 * 6 + 3] = 5.0f;
+    km_peak_params p = params(1, 0);
+    cr_assert_eq(run(f, 6, 6, NULL, &p), 4);
+    ASSERT_PEAK(0, 2, 2);
+    ASSERT_PEAK(1, 2, 3);
+    ASSERT_PEAK(2, 3, 2);
+    ASSERT_PEAK(3, 3, 3);
+    for (int k = 0; k < 4; k++)
+        cr_assert_eq(g_pk[k].flags & KM_PEAK_PLATEAU, 0u);
+    /* Only the first plateau taxel in the total order is a birth. */
+    cr_assert_float_eq(g_pk[0].prominence, 5.0f, 1e-6);
+    cr_assert_float_eq(g_pk[1].prominence, 0.0f, 1e-6);
+    p.plateau = KM_PLATEAU_ONE;
+    cr_assert_eq(run(f, 6, 6, NULL, &p), 1);
+    ASSERT_PEAK(0, 2, 2); /* four members equidistant: the first in raster order */
+    cr_assert_float_eq(g_pk[0].y, 2.5, 1e-12);
+    cr_assert_float_eq(g_pk[0].x, 2.5, 1e-12);
+    cr_assert(g_pk[0].flags & KM_PEAK_PLATEAU);
+    cr_assert_float_eq(g_pk[0].prominence, 5.0f, 1e-6);
+    cr_assert_eq(g_pk[0].area_taxels, 4);
+}
+
+Test(detect, plateau_one_representative_nearest_centroid)
+{
+    /* An L-shaped plateau of 3 taxels: centroid (1.333, 1.333), nearest
+     * member (1,1). */
+    float f[25] = {0};
+    f[1 * 5 + 1] = f[1 * 5 + 2] = f[2 * 5 + 1] = 3.0f;
+    km_peak_params p = params(1, 0);
+    p.plateau = KM_PLATEAU_ONE;
+    cr_assert_eq(run(f, 5, 5, NULL, &p), 1);
+    ASSERT_PEAK(0, 1, 1);
+    cr_assert_float_eq(g_pk[0].y, 4.0 / 3.0, 1e-12);
+    cr_assert_float_eq(g_pk[0].x, 4.0 / 3.0, 1e-12);
+}
+
+Test(detect, equal_peaks_r_and_r_minus_1_apart)
+{
+    float f[9 * 15];
+    km_peak_params p = params(3, 0);
+
+    memset(f, 0, sizeof f);
+    f[4 * 15 + 4] = f[4 * 15 + 7] = 2.0f; /* exactly r apart: both kept */
+    cr_assert_eq(run(f, 9, 15, NULL, &p), 2);
+    ASSERT_PEAK(0, 4, 4);
+    ASSERT_PEAK(1, 4, 7);
+
+    memset(f, 0, sizeof f);
+    f[4 * 15 + 4] = f[4 * 15 + 6] = 2.0f; /* r-1 apart: the later one dropped */
+    cr_assert_eq(run(f, 9, 15, NULL, &p), 1);
+    ASSERT_PEAK(0, 4, 4);
+
+    /* Diagonal (2, 2): Chebyshev 2, Euclid 2.83 both < 3; Manhattan 4 >= 3. */
+    memset(f, 0, sizeof f);
+    f[4 * 15 + 4] = f[6 * 15 + 6] = 2.0f;
+    p.p_norm = INFINITY;
+    cr_assert_eq(run(f, 9, 15, NULL, &p), 1);
+    p.p_norm = 2.0;
+    cr_assert_eq(run(f, 9, 15, NULL, &p), 1);
+    p.p_norm = 1.0;
+    cr_assert_eq(run(f, 9, 15, NULL, &p), 2);
+}
+
+Test(detect, unequal_peaks_within_r_only_the_higher)
+{
+    float f[7 * 7] = {0};
+    f[3 * 7 + 2] = 3.0f;
+    f[3 * 7 + 4] = 2.0f;
+    km_peak_params p = params(2, 0);
+    cr_assert_eq(run(f, 7, 7, NULL, &p), 1);
+    ASSERT_PEAK(0, 3, 2);
+    p.min_distance = 1;
+    cr_assert_eq(run(f, 7, 7, NULL, &p), 2);
+}
+
+static void edge_frame(float *f)
+{
+    memset(f, 0, 25 * sizeof *f);
+    f[0] = 9;
+    f[4] = 8;
+    f[20] = 7;
+    f[24] = 6;
+    f[2] = 5;
+    f[10] = 4;
+    f[14] = 3;
+    f[22] = 2;
+    f[12] = 1;
+}
+
+Test(detect, every_edge_and_corner)
+{
+    float f[25];
+    edge_frame(f);
+    km_peak_params p = params(1, 0);
+    cr_assert_eq(run(f, 5, 5, NULL, &p), 9);
+    int expect[9][2] = {{0, 0}, {0, 4}, {4, 0}, {4, 4}, {0, 2}, {2, 0}, {2, 4}, {4, 2}, {2, 2}};
+    for (int k = 0; k < 9; k++) {
+        ASSERT_PEAK(k, expect[k][0], expect[k][1]);
+        cr_assert_eq(g_pk[k].flags & KM_PEAK_AT_BORDER, k < 8 ? KM_PEAK_AT_BORDER : 0u);
+    }
+    p.exclude_border = -1; /* = min_distance = 1 */
+    cr_assert_eq(run(f, 5, 5, NULL, &p), 1);
+    ASSERT_PEAK(0, 2, 2);
+    p.exclude_border = 2;
+    cr_assert_eq(run(f, 5, 5, NULL, &p), 1);
+    p.exclude_border = 3;
+    cr_assert_eq(run(f, 5, 5, NULL, &p), 0);
+    /* With r = 2 the window of (2,2) is clipped too. */
+    p = params(2, 0);
+    f[12] = 10;
+    cr_assert_eq(run(f, 5, 5, NULL, &p), 1);
+    ASSERT_PEAK(0, 2, 2);
+    cr_assert_eq(g_pk[0].flags & KM_PEAK_AT_BORDER, 0u); /* rows 0..4 fit exactly */
+    p = params(3, 0);
+    cr_assert_eq(run(f, 5, 5, NULL, &p), 1);
+    ASSERT_PEAK(0, 2, 2);
+    cr_assert(g_pk[0].flags & KM_PEAK_AT_BORDER);
+}
+
+Test(detect, all_negative_border_peak_found)
+{
+    float f[16];
+    for (int k = 0; k < 16; k++)
+        f[k] = -5.0f;
+    f[1] = -1.0f;
+    km_peak_params p = params(1, 0);
+    cr_assert_eq(run(f, 4, 4, NULL, &p), 1);
+    ASSERT_PEAK(0, 0, 1);
+    cr_assert(g_pk[0].flags & KM_PEAK_AT_BORDER);
+    cr_assert_float_eq(g_pk[0].prominence, 4.0f, 1e-6);
+}
+
+Test(detect, constant_frame_none)
+{
+    float f[20];
+    for (int k = 0; k < 20; k++)
+        f[k] = 3.0f;
+    km_peak_params p = params(1, 0);
+    p.threshold_abs = -100.0;
+    cr_assert_eq(run(f, 4, 5, NULL, &p), 0);
+    /* Constant over the valid taxels, whatever the masked ones hold. */
+    uint8_t m[20];
+    memset(m, 1, sizeof m);
+    f[7] = 50.0f;
+    m[7] = 0;
+    cr_assert_eq(run(f, 4, 5, m, &p), 0);
+}
+
+Test(detect, value_equal_threshold_is_not_a_peak)
+{
+    float f[25] = {0};
+    f[12] = 5.0f;
+    f[0] = 10.0f;
+    km_peak_params p = params(1, 0);
+    p.threshold_abs = 5.0;
+    cr_assert_eq(run(f, 5, 5, NULL, &p), 1);
+    ASSERT_PEAK(0, 0, 0);
+    p.threshold_abs = 4.999;
+    cr_assert_eq(run(f, 5, 5, NULL, &p), 2);
+    /* Relative: T = 0.5 * 10 = 5, strict. */
+    p.threshold_abs = NAN;
+    p.threshold_rel = 0.5;
+    cr_assert_eq(run(f, 5, 5, NULL, &p), 1);
+    f[12] = 5.0001f;
+    cr_assert_eq(run(f, 5, 5, NULL, &p), 2);
+}
+
+Test(detect, nan_inf_and_masked_next_to_peak)
+{
+    float f[25] = {0};
+    uint8_t m[25];
+    memset(m, 1, sizeof m);
+    f[12] = 5.0f;
+    f[13] = NAN;
+    f[11] = INFINITY;
+    f[7] = 100.0f; /* masked below */
+    m[7] = 0;
+    f[17] = -INFINITY;
+    km_peak_params p = params(1, 0);
+    cr_assert_eq(run(f, 5, 5, m, &p), 1);
+    ASSERT_PEAK(0, 2, 2);
+    cr_assert_eq(g_pk[0].value, 5.0f);
+    /* Same without a mask: the masked 100 is a real neighbour and wins. */
+    f[11] = 0.0f;
+    cr_assert_eq(run(f, 5, 5, NULL, &p), 1);
+    ASSERT_PEAK(0, 1, 2);
+    /* The sub-pixel fit cannot use the invalid neighbours: fallback. */
+    f[7] = 0.0f;
+    cr_assert_eq(run(f, 5, 5, m, &p), 1);
+    ASSERT_PEAK(0, 2, 2);
+    cr_assert(g_pk[0].flags & KM_PEAK_FIT_FALLBACK);
+}
+
+Test(detect, all_masked_and_all_nan)
+{
+    float f[12];
+    uint8_t m[12] = {0};
+    for (int k = 0; k < 12; k++)
+        f[k] = (float)k;
+    km_peak_params p = params(1, 0);
+    cr_assert_eq(run(f, 3, 4, m, &p), 0);
+    for (int k = 0; k < 12; k++)
+        f[k] = NAN;
+    cr_assert_eq(run(f, 3, 4, NULL, &p), 0);
+}
+
+Test(detect, tiny_frames)
+{
+    float one = 3.0f;
+    km_peak_params p = params(1, 0);
+    cr_assert_eq(run(&one, 1, 1, NULL, &p), 0); /* threshold = min = 3, strict */
+    p.threshold_abs = 0.0;
+    cr_assert_eq(run(&one, 1, 1, NULL, &p), 1);
+    ASSERT_PEAK(0, 0, 0);
+    p = params(1, 0);
+    float row[5] = {1, 3, 2, 5, 4};
+    cr_assert_eq(run(row, 1, 5, NULL, &p), 2);
+    ASSERT_PEAK(0, 0, 3);
+    ASSERT_PEAK(1, 0, 1);
+    cr_assert_eq(run(row, 5, 1, NULL, &p), 2);
+    ASSERT_PEAK(0, 3, 0);
+    ASSERT_PEAK(1, 1, 0);
+    float sq[4] = {1, 2, 3, 4};
+    cr_assert_eq(run(sq, 2, 2, NULL, &p), 1);
+    ASSERT_PEAK(0, 1, 1);
+    p.exclude_border = -1;
+    cr_assert_eq(run(sq, 2, 2, NULL, &p), 0);
+}
+
+Test(detect, strided_view_with_poison)
+{
+    enum { R = 9, C = 11, S = 16 };
+    float dense[R * C], strided[R * S];
+    km_peak peaks_a[64], peaks_b[64];
+    srand(7);
+    for (int i = 0; i < R; i++) {
+        for (int j = 0; j < S; j++) {
+            float v = (float)(rand() % 1000) / 100.0f;
+            if (j < C) {
+                dense[i * C + j] = v;
+                strided[i * S + j] = v;
+            } else {
+                strided[i * S + j] = (j % 2) ? 1e30f : NAN;
+            }
+        }
+    }
+    for (int r = 1; r <= 2; r++) {
+        km_peak_params p = params(r, 0);
+        size_t na = run_isa(dense, R, C, C, NULL, &p, peaks_a, KM_ISA_AUTO);
+        size_t nb = run_isa(strided, R, C, S, NULL, &p, peaks_b, KM_ISA_AUTO);
+        cr_assert_eq(na, nb);
+        cr_assert(na > 0);
+        cr_assert_eq(memcmp(peaks_a, peaks_b, na * sizeof *peaks_a), 0);
+        nb = run_isa(strided, R, C, S, NULL, &p, peaks_b, KM_ISA_PORTABLE);
+        cr_assert_eq(na, nb);
+        cr_assert_eq(memcmp(peaks_a, peaks_b, na * sizeof *peaks_a), 0);
+    }
+}
+
+Test(detect, capacity_returns_count_needed)
+{
+    float f[25];
+    edge_frame(f);
+    km_ctx *ctx = NULL;
+    km_peak_params p = params(1, 0);
+    km_frame fr = {f, 5, 5, 5};
+    km_peak out[2];
+    size_t n = 0;
+    cr_assert_eq(km_ctx_create(&ctx), KM_OK);
+    cr_assert_eq(km_find_peaks(ctx, &fr, NULL, &p, out, 2, &n), KM_ERR_CAPACITY);
+    cr_assert_eq(n, 9);
+    cr_assert_eq(out[0].row, 0);
+    cr_assert_eq(out[0].col, 0);
+    cr_assert_eq(out[1].col, 4);
+    cr_assert_eq(km_find_peaks(ctx, &fr, NULL, &p, NULL, 0, &n), KM_ERR_CAPACITY);
+    cr_assert_eq(n, 9);
+    p.num_peaks = 2;
+    cr_assert_eq(km_find_peaks(ctx, &fr, NULL, &p, out, 2, &n), KM_OK);
+    cr_assert_eq(n, 2);
+    km_ctx_free(ctx);
+}
+
+Test(detect, invalid_arguments)
+{
+    km_ctx *ctx = NULL;
+    km_detector *det = NULL;
+    km_peak_params p = params(0, 0);
+    cr_assert_eq(km_ctx_create(&ctx), KM_OK);
+    cr_assert_eq(km_detector_create(ctx, 4, 4, &p, &det), KM_ERR_INVALID);
+    cr_assert_null(det);
+    p = params(1, 0);
+    p.p_norm = 0.5;
+    cr_assert_eq(km_detector_create(ctx, 4, 4, &p, &det), KM_ERR_INVALID);
+    p = params(1, 0);
+    cr_assert_eq(km_detector_create(ctx, 0, 4, &p, &det), KM_ERR_INVALID);
+    cr_assert_eq(km_detector_create(ctx, 4, 4, &p, &det), KM_OK);
+    float f[20] = {0};
+    km_frame fr = {f, 4, 5, 5};
+    size_t n = 7;
+    cr_assert_eq(km_detector_apply(ctx, det, &fr, NULL, g_pk, CAP, &n), KM_ERR_INVALID);
+    cr_assert_eq(n, 0);
+    cr_assert(strstr(km_ctx_last_error(ctx), "4x5") != NULL);
+    km_detector_free(det);
+    km_ctx_free(ctx);
+}
+
+Test(detect, saturated_and_min_prominence_and_num_peaks)
+{
+    /* Two hills: 10 (global) and 6 separated by a saddle of 4. */
+    float f[3 * 9] = {0};
+    float row[9] = {1, 10, 5, 4, 5, 6, 2, 0, 3};
+    for (int i = 0; i < 3; i++)
+        memcpy(f + i * 9, row, sizeof row);
+    for (int j = 0; j < 9; j++)
+        f[9 + j] += 0.5f; /* the middle row on top: peaks at row 1 */
+    km_peak_params p = params(1, 0);
+    p.saturation = 8.0;
+    cr_assert_eq(run(f, 3, 9, NULL, &p), 3);
+    ASSERT_PEAK(0, 1, 1);
+    ASSERT_PEAK(1, 1, 5);
+    ASSERT_PEAK(2, 1, 8);
+    cr_assert(g_pk[0].flags & KM_PEAK_SATURATED);
+    cr_assert_eq(g_pk[1].flags & KM_PEAK_SATURATED, 0u);
+    cr_assert_float_eq(g_pk[0].prominence, 10.5f - 0.0f, 1e-6);
+    cr_assert_float_eq(g_pk[1].prominence, 6.5f - 4.5f, 1e-6);
+    cr_assert_float_eq(g_pk[2].prominence, 3.5f - 0.5f, 1e-6);
+    p.min_prominence = 2.5;
+    cr_assert_eq(run(f, 3, 9, NULL, &p), 2);
+    ASSERT_PEAK(1, 1, 8);
+    p.num_peaks = 1;
+    cr_assert_eq(run(f, 3, 9, NULL, &p), 1);
+    ASSERT_PEAK(0, 1, 1);
+    p.want = 0;
+    p.min_prominence = 0;
+    p.num_peaks = -1;
+    cr_assert_eq(run(f, 3, 9, NULL, &p), 3);
+    cr_assert(isnan(g_pk[0].prominence));
+    cr_assert_eq(g_pk[0].area_taxels, -1);
+    cr_assert_eq(g_pk[0].y, 1.0);
+}
+
+Test(detect, area_of_a_cone)
+{
+    /* A square pyramid 4,3,2,1,0 from the centre of a 9x9 frame: prominence
+     * 4 (max - min), level 2: the 5x5 block of values >= 2. */
+    float f[81];
+    for (int i = 0; i < 9; i++)
+        for (int j = 0; j < 9; j++) {
+            int d = abs(i - 4) > abs(j - 4) ? abs(i - 4) : abs(j - 4);
+            f[i * 9 + j] = (float)(4 - d);
+        }
+    km_peak_params p = params(1, 0);
+    cr_assert_eq(run(f, 9, 9, NULL, &p), 1);
+    cr_assert_float_eq(g_pk[0].prominence, 4.0f, 1e-6);
+    cr_assert_eq(g_pk[0].area_taxels, 25);
+}
+
+Test(detect, separate_component_prominence)
+{
+    /* A masked column splits the frame: the right part's peak never merges
+     * and gets value - min of its component. */
+    float f[3 * 5] = {1, 2, 0, 7, 3,
+                      1, 9, 0, 4, 3,
+                      1, 1, 0, 3, 3};
+    uint8_t m[15];
+    memset(m, 1, sizeof m);
+    m[2] = m[7] = m[12] = 0;
+    km_peak_params p = params(1, 0);
+    cr_assert_eq(run(f, 3, 5, m, &p), 2);
+    ASSERT_PEAK(0, 1, 1);
+    ASSERT_PEAK(1, 0, 3);
+    cr_assert_float_eq(g_pk[0].prominence, 9.0f - 1.0f, 1e-6);
+    cr_assert_float_eq(g_pk[1].prominence, 7.0f - 3.0f, 1e-6);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Brute-force references on random frames.                                */
+
+static int bf_valid(const float *f, const uint8_t *m, int k)
+{
+    return isfinite(f[k]) && (m == NULL || m[k]);
+}
+
+/* Peaks by the definition, plateau "all", in the total order. */
+static size_t bf_peaks(const float *f, const uint8_t *m, int rows, int cols, const km_peak_params *p,
+                       int *out)
+{
+    float mn = INFINITY, mx = -INFINITY;
+    int nv = 0;
+    for (int k = 0; k < rows * cols; k++)
+        if (bf_valid(f, m, k)) {
+            mn = fminf(mn, f[k]);
+            mx = fmaxf(mx, f[k]);
+            nv++;
+        }
+    if (nv == 0 || (nv >= 2 && mn == mx))
+        return 0;
+    double t = isnan(p->threshold_abs) ? mn : p->threshold_abs;
+    if (p->threshold_rel > 0)
+        t = fmax(t, p->threshold_rel * mx);
+    float thr = (float)t;
+    int r = p->min_distance, b = p->exclude_border < 0 ? r : p->exclude_border;
+    int cand[4096], nc = 0;
+    /* Total order: scan values descending, indices ascending. */
+    int order[4096];
+    for (int k = 0; k < rows * cols; k++)
+        order[k] = k;
+    for (int a = 0; a < rows * cols; a++)
+        for (int c = a + 1; c < rows * cols; c++) {
+            int x = order[a], y = order[c];
+            float vx = bf_valid(f, m, x) ? f[x] : -INFINITY, vy = bf_valid(f, m, y) ? f[y] : -INFINITY;
+            if (vy > vx || (vy == vx && y < x)) {
+                order[a] = y;
+                order[c] = x;
+            }
+        }
+    for (int o = 0; o < rows * cols; o++) {
+        int k = order[o], i = k / cols, j = k % cols;
+        if (!bf_valid(f, m, k) || !(f[k] > thr))
+            continue;
+        if (i < b || i >= rows - b || j < b || j >= cols - b)
+            continue;
+        int ok = 1;
+        for (int a = i - r; a <= i + r; a++)
+            for (int c = j - r; c <= j + r; c++)
+                if (a >= 0 && a < rows && c >= 0 && c < cols && bf_valid(f, m, a * cols + c) &&
+                    f[a * cols + c] > f[k])
+                    ok = 0;
+        if (ok)
+            cand[nc++] = k;
+    }
+    size_t n = 0;
+    for (int q = 0; q < nc; q++) {
+        int drop = 0;
+        for (size_t s = 0; s < n; s++) {
+            double dy = abs(cand[q] / cols - out[s] / cols), dx = abs(cand[q] % cols - out[s] % cols);
+            double d = isinf(p->p_norm) ? fmax(dy, dx) : pow(pow(dy, p->p_norm) + pow(dx, p->p_norm), 1.0 / p->p_norm);
+            if (d < r)
+                drop = 1;
+        }
+        if (!drop)
+            out[n++] = cand[q];
+    }
+    return n;
+}
+
+static void random_frame(float *f, uint8_t *m, int n, int levels, int holes)
+{
+    for (int k = 0; k < n; k++) {
+        f[k] = (float)(rand() % levels) - (float)(levels / 3);
+        m[k] = 1;
+        if (holes && rand() % 17 == 0)
+            m[k] = 0;
+        if (holes && rand() % 23 == 0)
+            f[k] = (rand() % 2) ? NAN : INFINITY;
+    }
+}
+
+Test(detect, random_frames_match_brute_force)
+{
+    float f[400];
+    uint8_t m[400];
+    int ref[400];
+    srand(12345);
+    for (int it = 0; it < 600; it++) {
+        int rows = 1 + rand() % 20, cols = 1 + rand() % 20;
+        int holes = rand() % 2;
+        random_frame(f, m, rows * cols, 2 + rand() % 30, holes);
+        km_peak_params p = params(1 + rand() % 4, -1 + rand() % 4);
+        p.p_norm = (rand() % 3 == 0) ? 1.0 : ((rand() % 2) ? 2.0 : INFINITY);
+        if (rand() % 3 == 0)
+            p.threshold_abs = (double)(rand() % 10) - 3.0;
+        if (rand() % 3 == 0)
+            p.threshold_rel = 0.3;
+        size_t nref = bf_peaks(f, holes ? m : NULL, rows, cols, &p, ref);
+        size_t n = run(f, rows, cols, holes ? m : NULL, &p);
+        cr_assert_eq(n, nref, "iteration %d (%dx%d r=%d): %zu peaks, reference %zu", it, rows, cols,
+                     p.min_distance, n, nref);
+        for (size_t k = 0; k < n; k++)
+            cr_assert_eq(g_pk[k].row * cols + g_pk[k].col, ref[k], "iteration %d peak %zu", it, k);
+    }
+}
+
+/* Prominence by the definition: value minus the highest level L such that
+ * a path of taxels >= L joins the peak to a taxel earlier in the total
+ * order. */
+static int bf_reach_older(const float *f, const uint8_t *m, int rows, int cols, int start, float level)
+{
+    int seen[400] = {0}, queue[400], head = 0, tail = 0;
+    queue[tail++] = start;
+    seen[start] = 1;
+    while (head < tail) {
+        int t = queue[head++];
+        if (f[t] > f[start] || (f[t] == f[start] && t < start))
+            return 1;
+        for (int a = t / cols - 1; a <= t / cols + 1; a++)
+            for (int c = t % cols - 1; c <= t % cols + 1; c++) {
+                if (a < 0 || a >= rows || c < 0 || c >= cols)
+                    continue;
+                int q = a * cols + c;
+                if (!seen[q] && bf_valid(f, m, q) && f[q] >= level) {
+                    seen[q] = 1;
+                    queue[tail++] = q;
+                }
+            }
+    }
+    return 0;
+}
+
+static float bf_prominence(const float *f, const uint8_t *m, int rows, int cols, int k)
+{
+    float best = -INFINITY, mn = INFINITY, compmin = INFINITY;
+    for (int q = 0; q < rows * cols; q++) {
+        if (!bf_valid(f, m, q))
+            continue;
+        mn = fminf(mn, f[q]);
+        if (f[q] <= f[k] && f[q] > best && bf_reach_older(f, m, rows, cols, k, f[q]))
+            best = f[q];
+    }
+    if (best > -INFINITY)
+        return f[k] - best;
+    /* No older taxel reachable: the global maximum or a separate component. */
+    int is_global = 1;
+    for (int q = 0; q < rows * cols; q++)
+        if (bf_valid(f, m, q) && (f[q] > f[k] || (f[q] == f[k] && q < k)))
+            is_global = 0;
+    if (is_global)
+        return f[k] - mn;
+    for (int q = 0; q < rows * cols; q++) {
+        /* q in k's component: k reaches q through valid taxels at any level */
+        int seen[400] = {0}, queue[400], head = 0, tail = 0, found = 0;
+        queue[tail++] = k;
+        seen[k] = 1;
+        while (head < tail && !found) {
+            int t = queue[head++];
+            if (t == q)
+                found = 1;
+            for (int a = t / cols - 1; a <= t / cols + 1; a++)
+                for (int c = t % cols - 1; c <= t % cols + 1; c++)
+                    if (a >= 0 && a < rows && c >= 0 && c < cols && !seen[a * cols + c] &&
+                        bf_valid(f, m, a * cols + c)) {
+                        seen[a * cols + c] = 1;
+                        queue[tail++] = a * cols + c;
+                    }
+        }
+        if (found)
+            compmin = fminf(compmin, f[q]);
+    }
+    return f[k] - compmin;
+}
+
+Test(detect, prominence_matches_brute_force)
+{
+    float f[100];
+    uint8_t m[100];
+    srand(99);
+    for (int it = 0; it < 300; it++) {
+        int rows = 1 + rand() % 10, cols = 1 + rand() % 10;
+        int holes = rand() % 2;
+        random_frame(f, m, rows * cols, 2 + rand() % 12, holes);
+        km_peak_params p = params(1, 0);
+        size_t n = run(f, rows, cols, holes ? m : NULL, &p);
+        for (size_t k = 0; k < n; k++) {
+            float want = bf_prominence(f, holes ? m : NULL, rows, cols, g_pk[k].row * cols + g_pk[k].col);
+            cr_assert_float_eq(g_pk[k].prominence, want, 1e-5, "iteration %d peak %zu (%d,%d): %g vs %g",
+                               it, k, g_pk[k].row, g_pk[k].col, (double)g_pk[k].prominence, (double)want);
+        }
+    }
+}
+
+Test(detect, portable_and_avx2_identical)
+{
+    if (!km_detect_cpu_avx2())
+        cr_skip_test("no AVX2 on this CPU");
+    enum { MAXN = 70 * 90 };
+    static float f[MAXN];
+    static km_peak a[CAP], b[CAP];
+    srand(2024);
+    for (int it = 0; it < 200; it++) {
+        int rows = 1 + rand() % 70, cols = 1 + rand() % 70;
+        int stride = cols + rand() % 20;
+        int levels = (rand() % 2) ? 5 : 100000;
+        for (int k = 0; k < rows * stride; k++)
+            f[k] = (float)(rand() % levels) * 0.25f - 3.0f;
+        if (rand() % 4 == 0)
+            f[rand() % (rows * stride)] = NAN;
+        km_peak_params p = params(1 + rand() % 3, -1 + rand() % 3);
+        p.plateau = (rand() % 2) ? KM_PLATEAU_ONE : KM_PLATEAU_ALL;
+        size_t na = run_isa(f, rows, cols, stride, NULL, &p, a, KM_ISA_PORTABLE);
+        size_t nb = run_isa(f, rows, cols, stride, NULL, &p, b, KM_ISA_AVX2);
+        cr_assert_eq(na, nb, "iteration %d", it);
+        for (size_t k = 0; k < na; k++) {
+            cr_assert(a[k].row == b[k].row && a[k].col == b[k].col && a[k].flags == b[k].flags);
+            cr_assert_eq(memcmp(&a[k].y, &b[k].y, sizeof a[k].y), 0);
+            cr_assert_eq(memcmp(&a[k].x, &b[k].x, sizeof a[k].x), 0);
+            cr_assert_eq(memcmp(&a[k].prominence, &b[k].prominence, sizeof(float)), 0);
+            cr_assert_eq(a[k].area_taxels, b[k].area_taxels);
+        }
+    }
+}
+
+Test(detect, subpixel_gaussian_blobs)
+{
+    /* Noiseless isotropic Gaussian blobs, sigma = 3 taxels, centres at
+     * random sub-taxel offsets: the 2-D quadratic fit is within 0.02. */
+    enum { N = 21 };
+    float f[N * N];
+    const double sigma = 3.0;
+    double worst = 0;
+    srand(5);
+    for (int it = 0; it < 200; it++) {
+        double cy = 10.0 + (rand() / (double)RAND_MAX - 0.5);
+        double cx = 10.0 + (rand() / (double)RAND_MAX - 0.5);
+        for (int i = 0; i < N; i++)
+            for (int j = 0; j < N; j++)
+                f[i * N + j] = (float)(100.0 * exp(-((i - cy) * (i - cy) + (j - cx) * (j - cx)) / (2 * sigma * sigma)));
+        km_peak_params p = params(1, 0);
+        cr_assert_eq(run(f, N, N, NULL, &p), 1);
+        cr_assert_eq(g_pk[0].flags & KM_PEAK_FIT_FALLBACK, 0u);
+        double e = fmax(fabs(g_pk[0].y - cy), fabs(g_pk[0].x - cx));
+        worst = fmax(worst, e);
+    }
+    cr_assert_lt(worst, 0.02, "worst sub-pixel error %g", worst);
+}

@@ -1,0 +1,286 @@
+/* Result writer: write, reopen with the HDF5 C API, check the schema. */
+#define _POSIX_C_SOURCE 200809L
+#include <criterion/criterion.h>
+#include <dirent.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <hdf5.h>
+
+#include "io/result_writer.h"
+
+static km_ctx *ctx;
+static char dir[64];
+static char path[128];
+
+static void setup(void)
+{
+    cr_assert_eq(km_ctx_create(&ctx), KM_OK);
+    snprintf(dir, sizeof dir, "/tmp/km_rw_XXXXXX");
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/out.knotmap.h5", dir);
+}
+
+static void teardown(void)
+{
+    char cmd[128];
+    km_ctx_free(ctx);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    cr_assert_eq(system(cmd), 0);
+}
+TestSuite(result_writer, .init = setup, .fini = teardown);
+
+static int count_temps(void)
+{
+    int n = 0;
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    cr_assert_not_null(d);
+    while ((e = readdir(d)) != NULL)
+        if (strstr(e->d_name, ".tmp-") != NULL)
+            n++;
+    closedir(d);
+    return n;
+}
+
+static km_session_info info_3x4(void)
+{
+    km_session_info in;
+    memset(&in, 0, sizeof in);
+    in.format = KM_FORMAT_TEXT;
+    in.rows = 3;
+    in.cols = 4;
+    in.n_frames = 5;
+    in.frame_rate_hz = 10.0;
+    in.row_pitch_mm = 2.0;
+    in.col_pitch_mm = 3.0;
+    snprintf(in.units, sizeof in.units, "kPa");
+    in.saturation = INFINITY;
+    in.n_valid = 12;
+    return in;
+}
+
+static km_status make(km_result_writer **w, int save_frames, int overwrite)
+{
+    km_session_info in = info_3x4();
+    km_result_meta meta = {&in, NULL, "in.txt", "text", "knotmap process in.txt", save_frames,
+                           overwrite};
+    return km_result_writer_create(ctx, path, &meta, w);
+}
+
+static km_status fill(km_result_writer *w)
+{
+    double t[5];
+    km_metrics m[5];
+    float frames[5 * 12], maps[12];
+    km_peak pk[2] = {{1, 2, 1.25, 2.5, 9.0f, 4.0f, 3, 0}, {0, 0, 0.0, 0.0, 5.0f, NAN, -1, 1}};
+    km_status st;
+    for (int i = 0; i < 5; i++) {
+        t[i] = i * 0.1;
+        memset(&m[i], 0, sizeof m[i]);
+        m[i].peak = i;
+        m[i].flags = (uint32_t)i;
+    }
+    for (int i = 0; i < 60; i++)
+        frames[i] = (float)i;
+    for (int i = 0; i < 12; i++)
+        maps[i] = (float)i;
+    if ((st = km_result_writer_add_header(ctx, w, "A", "1")) != KM_OK ||
+        (st = km_result_writer_add_header(ctx, w, "A", "2")) != KM_OK ||
+        (st = km_result_writer_add_header(ctx, w, "x/y.z", "3")) != KM_OK ||
+        (st = km_result_writer_add_header(ctx, w, "", "\xe9t\xe9")) != KM_OK ||
+        (st = km_result_writer_param_f64(ctx, w, "sigma", 1.5)) != KM_OK ||
+        (st = km_result_writer_append_frames(ctx, w, t, m, frames, 3)) != KM_OK ||
+        (st = km_result_writer_append_frames(ctx, w, t + 3, m + 3, frames + 36, 2)) != KM_OK ||
+        (st = km_result_writer_append_peaks(ctx, w, 1, 0.1, pk, 2)) != KM_OK ||
+        (st = km_result_writer_append_peaks(ctx, w, 4, 0.4, pk, 1)) != KM_OK)
+        return st;
+    return km_result_writer_set_maps(ctx, w, maps, maps);
+}
+
+static hsize_t length_of(hid_t f, const char *name)
+{
+    hsize_t dims[3] = {0, 0, 0};
+    hid_t ds = H5Dopen2(f, name, H5P_DEFAULT);
+    cr_assert_geq(ds, 0, "%s missing", name);
+    hid_t s = H5Dget_space(ds);
+    H5Sget_simple_extent_dims(s, dims, NULL);
+    H5Sclose(s);
+    H5Dclose(ds);
+    return dims[0];
+}
+
+static void read_str_attr(hid_t obj, const char *name, char *buf, size_t cap)
+{
+    hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
+    cr_assert_geq(a, 0, "attribute %s missing", name);
+    hid_t t = H5Aget_type(a);
+    char *s = NULL;
+    cr_assert(H5Tis_variable_str(t) > 0);
+    cr_assert_geq(H5Aread(a, t, &s), 0);
+    snprintf(buf, cap, "%s", s);
+    H5free_memory(s);
+    H5Tclose(t);
+    H5Aclose(a);
+}
+
+Test(result_writer, schema_columns_and_header)
+{
+    km_result_writer *w = NULL;
+    cr_assert_eq(make(&w, 1, 1), KM_OK, "%s", km_ctx_last_error(ctx));
+    cr_assert_eq(count_temps(), 1);
+    cr_assert_eq(access(path, F_OK), -1, "nothing under the final name before commit");
+    cr_assert_eq(fill(w), KM_OK, "%s", km_ctx_last_error(ctx));
+    cr_assert_eq(km_result_writer_commit(ctx, w), KM_OK, "%s", km_ctx_last_error(ctx));
+    km_result_writer_free(w);
+    cr_assert_eq(count_temps(), 0);
+
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    cr_assert_geq(f, 0);
+    char buf[256];
+    read_str_attr(f, "schema", buf, sizeof buf);
+    cr_assert_str_eq(buf, "knotmap-result");
+    read_str_attr(f, "source_format", buf, sizeof buf);
+    cr_assert_str_eq(buf, "text");
+    int32_t v = 0;
+    hid_t a = H5Aopen(f, "complete", H5P_DEFAULT);
+    cr_assert_geq(H5Aread(a, H5T_NATIVE_INT32, &v), 0);
+    H5Aclose(a);
+    cr_assert_eq(v, 1);
+    a = H5Aopen(f, "schema_version", H5P_DEFAULT);
+    cr_assert_geq(H5Aread(a, H5T_NATIVE_INT32, &v), 0);
+    H5Aclose(a);
+    cr_assert_eq(v, 1);
+
+    const char *met[] = {"time", "peak", "mean", "contact_area_mm2", "force_n", "cop_x_mm",
+                         "cop_y_mm", "flags"};
+    for (size_t i = 0; i < sizeof met / sizeof met[0]; i++) {
+        char name[64];
+        snprintf(name, sizeof name, "/metrics/%s", met[i]);
+        cr_assert_eq(length_of(f, name), 5, "%s", name);
+    }
+    const char *pk[] = {"frame", "time", "row", "col", "y", "x", "value", "prominence",
+                        "area_taxels", "flags", "track"};
+    for (size_t i = 0; i < sizeof pk / sizeof pk[0]; i++) {
+        char name[64];
+        snprintf(name, sizeof name, "/peaks/%s", pk[i]);
+        cr_assert_eq(length_of(f, name), 3, "%s", name);
+    }
+    cr_assert_eq(length_of(f, "/session/time"), 5);
+    cr_assert_eq(length_of(f, "/frames/conditioned"), 5);
+    cr_assert_eq(length_of(f, "/frames/max"), 3);
+
+    /* values survive, blocks land in order */
+    double peak[5];
+    hid_t ds = H5Dopen2(f, "/metrics/peak", H5P_DEFAULT);
+    H5Dread(ds, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, peak);
+    H5Dclose(ds);
+    for (int i = 0; i < 5; i++)
+        cr_assert_float_eq(peak[i], (double)i, 0.0);
+    int64_t frame[3];
+    int32_t track[3];
+    double x_mm[3];
+    ds = H5Dopen2(f, "/peaks/frame", H5P_DEFAULT);
+    H5Dread(ds, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, frame);
+    H5Dclose(ds);
+    ds = H5Dopen2(f, "/peaks/track", H5P_DEFAULT);
+    H5Dread(ds, H5T_NATIVE_INT32, H5S_ALL, H5S_ALL, H5P_DEFAULT, track);
+    H5Dclose(ds);
+    ds = H5Dopen2(f, "/peaks/x_mm", H5P_DEFAULT);
+    H5Dread(ds, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, x_mm);
+    H5Dclose(ds);
+    cr_assert(frame[0] == 1 && frame[1] == 1 && frame[2] == 4);
+    cr_assert(track[0] == -1 && track[2] == -1);
+    cr_assert_float_eq(x_mm[0], 2.5 * 3.0, 1e-12);
+
+    ds = H5Dopen2(f, "/metrics/peak", H5P_DEFAULT);
+    read_str_attr(ds, "units", buf, sizeof buf);
+    H5Dclose(ds);
+    cr_assert_str_eq(buf, "kPa");
+
+    hid_t g = H5Gopen2(f, "/session/source_header", H5P_DEFAULT);
+    read_str_attr(g, "A", buf, sizeof buf);
+    cr_assert_str_eq(buf, "1");
+    read_str_attr(g, "A#2", buf, sizeof buf);
+    cr_assert_str_eq(buf, "2");
+    read_str_attr(g, "x%2Fy%2Ez", buf, sizeof buf);
+    cr_assert_str_eq(buf, "3");
+    read_str_attr(g, "%00", buf, sizeof buf);
+    cr_assert_str_eq(buf, "\xc3\xa9t\xc3\xa9", "Latin-1 text is stored as UTF-8");
+    H5Gclose(g);
+    H5Fclose(f);
+}
+
+Test(result_writer, free_without_commit_removes_temp)
+{
+    km_result_writer *w = NULL;
+    cr_assert_eq(make(&w, 0, 1), KM_OK);
+    cr_assert_eq(fill(w), KM_OK);
+    cr_assert_eq(count_temps(), 1);
+    km_result_writer_free(w);
+    cr_assert_eq(count_temps(), 0);
+    cr_assert_eq(access(path, F_OK), -1);
+    km_result_writer_free(NULL);
+}
+
+Test(result_writer, never_replaces_other_files)
+{
+    FILE *fp = fopen(path, "w");
+    cr_assert_not_null(fp);
+    fputs("precious\n", fp);
+    fclose(fp);
+    km_result_writer *w = NULL;
+    cr_assert_eq(make(&w, 0, 1), KM_ERR_CREATE);
+    cr_assert_null(w);
+    cr_assert(strncmp(km_ctx_last_error(ctx), path, strlen(path)) == 0, "%s",
+              km_ctx_last_error(ctx));
+    char buf[32] = "";
+    fp = fopen(path, "r");
+    cr_assert_not_null(fgets(buf, sizeof buf, fp));
+    fclose(fp);
+    cr_assert_str_eq(buf, "precious\n");
+    cr_assert_eq(count_temps(), 0);
+}
+
+Test(result_writer, replaces_a_result_only_when_allowed)
+{
+    km_result_writer *w = NULL;
+    cr_assert_eq(make(&w, 0, 1), KM_OK);
+    cr_assert_eq(fill(w), KM_OK);
+    cr_assert_eq(km_result_writer_commit(ctx, w), KM_OK);
+    km_result_writer_free(w);
+    w = NULL;
+    cr_assert_eq(make(&w, 0, 0), KM_ERR_CREATE);
+    cr_assert_null(w);
+    cr_assert_eq(make(&w, 0, 1), KM_OK);
+    km_result_writer_free(w);
+    cr_assert_eq(access(path, F_OK), 0, "the old result stays when the new one is abandoned");
+}
+
+Test(result_writer, missing_folder_is_create_error)
+{
+    km_session_info in = info_3x4();
+    km_result_meta meta = {&in, NULL, "", "", "", 0, 1};
+    km_result_writer *w = NULL;
+    char p[160];
+    snprintf(p, sizeof p, "%s/no/such/out.h5", dir);
+    cr_assert_eq(km_result_writer_create(ctx, p, &meta, &w), KM_ERR_CREATE);
+    cr_assert_null(w);
+}
+
+Test(result_writer, header_names)
+{
+    char b[32];
+    cr_assert(km_result_header_name("ROWS", 1, b, sizeof b));
+    cr_assert_str_eq(b, "ROWS");
+    cr_assert(km_result_header_name("a.b/c%", 3, b, sizeof b));
+    cr_assert_str_eq(b, "a%2Eb%2Fc%25#3");
+    cr_assert(km_result_header_name("", 1, b, sizeof b));
+    cr_assert_str_eq(b, "%00");
+    cr_assert(km_result_header_name("#", 1, b, sizeof b));
+    cr_assert_str_eq(b, "%23");
+    cr_assert(!km_result_header_name("abcdef", 1, b, 4), "too long does not fit");
+}
