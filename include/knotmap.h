@@ -783,6 +783,90 @@ KM_API void km_bodymap_shape(const km_bodymap *b, int32_t *ny, int32_t *nx, doub
 KM_API km_status km_bodymap_get(km_ctx *ctx, const km_bodymap *b, float *max, float *mean,
                                 int32_t *coverage, size_t capacity, size_t *needed);
 
+/* ======================================================================
+ * Pictures and evaluation of a result (src/pipeline/render.c, eval.c).
+ * The PNG layout is described in docs/FORMAT.md 2.2, the commands in
+ * docs/CLI.md (knotmap render, knotmap eval).
+ * ==================================================================== */
+typedef enum km_render_map {
+    KM_RENDER_AUTO = 0,        /* /bodymap/pressure when present, else /frames/max */
+    KM_RENDER_BODYMAP = 1,     /* /bodymap/pressure (KM_ERR_FORMAT when absent) */
+    KM_RENDER_MAX = 2,         /* /frames/max, grid coordinates */
+    KM_RENDER_EXCESS = 3       /* /bodymap/excess, the candidate map */
+} km_render_map;
+
+typedef struct km_render_params {
+    int32_t map;               /* km_render_map [KM_RENDER_AUTO] */
+    int32_t cell_px;           /* pixels per map cell, 1..64; 0 = the largest
+                                  that keeps the map within 480 px (at least 2) [0] */
+    double vmin, vmax;         /* colour range in result units; NaN = the
+                                  minimum / maximum of the map [NaN, NaN] */
+    int32_t max_candidates;    /* candidates marked and numbered by rank,
+                                  best first; -1 = all, 0 = none [20] */
+    int32_t overwrite;         /* 1 = replace an existing PNG [1]; anything
+                                  that is not a PNG is never replaced */
+} km_render_params;
+KM_API void km_render_params_default(km_render_params *p);
+
+/* Where things landed in the picture (pixels from the top-left corner). */
+typedef struct km_render_info {
+    int32_t width, height;     /* of the PNG */
+    int32_t map_x, map_y;      /* top-left pixel of map cell (0, 0) */
+    int32_t map_nx, map_ny;    /* map cells across and down */
+    int32_t cell_px;           /* pixels per cell */
+    double x0_mm, y0_mm;       /* body position of the centre of cell (0, 0) */
+    double x_pitch_mm, y_pitch_mm;
+    double vmin, vmax;         /* the colour range used */
+    int32_t n_marked;          /* candidates drawn */
+} km_render_info;
+
+/* Draw the body map (roller) or maximum map (mat) of the result file
+ * `result_path` as an RGB PNG at `png_path`: viridis colour map, NaN cells
+ * grey, a colour bar with min/max labels and the units, a mm scale bar,
+ * candidates (/candidates) as white rings numbered by rank (1 = best).
+ * Cell (iy, ix) is drawn at map_x + ix*cell_px, map_y + iy*cell_px (body y
+ * grows downward).  The PNG is written to a temporary name in the target
+ * folder and renamed when complete.  p NULL = defaults; info may be NULL.
+ * Errors: KM_ERR_NOT_FOUND (result missing), KM_ERR_FORMAT (not a knotmap
+ * result, map absent or empty), KM_ERR_INVALID (params), KM_ERR_CREATE
+ * (folder, or an existing non-PNG target), KM_ERR_IO, KM_ERR_NOMEM.
+ * Thread-safe with a ctx per thread. */
+KM_API km_status km_render(km_ctx *ctx, const char *result_path, const char *png_path,
+                           const km_render_params *p, km_render_info *info);
+
+typedef struct km_eval_result {
+    double tolerance_mm;       /* the matching distance used */
+    int64_t n_truth;           /* true knots */
+    int64_t n_candidates;      /* candidates evaluated */
+    int64_t n_matched;         /* pairs within the tolerance (true positives) */
+    double precision;          /* matched / candidates (1 when no candidates) */
+    double recall;             /* matched / truth (1 when no true knot) */
+    double f1;                 /* 2*matched / (candidates + truth) (1 when both 0) */
+    double error_mean_mm;      /* mean distance of the matched pairs (NaN if none) */
+    double error_rms_mm;       /* root mean square distance (NaN if none) */
+    double error_max_mm;       /* largest matched distance (NaN if none) */
+} km_eval_result;
+
+/* Match candidates (cx, cy: nc positions in mm, best first) to true knots
+ * (tx, ty: nt positions in mm) one to one: greedily by increasing distance
+ * (ties: better candidate rank, then lower truth index), only pairs at most
+ * tolerance_mm apart (> 0).  truth_match (nt entries, may be NULL) gets the
+ * candidate index matched to each true knot, or -1.  Arrays may be NULL
+ * when their count is 0.  Errors: KM_ERR_INVALID, KM_ERR_NOMEM.  Thread-safe. */
+KM_API km_status km_eval_points(km_ctx *ctx, const double *cx, const double *cy, size_t nc,
+                                const double *tx, const double *ty, size_t nt,
+                                double tolerance_mm, int32_t *truth_match,
+                                km_eval_result *out);
+
+/* Evaluate the /candidates of a result file against /truth/knots of the
+ * synthetic session `truth_path` with km_eval_points().  tolerance_mm <= 0
+ * means one taxel pitch (the larger of the result's row and column pitch).
+ * max_candidates: only the best this many are evaluated, -1 = all.
+ * Errors: KM_ERR_NOT_FOUND, KM_ERR_FORMAT (not a result / no /candidates,
+ * no /truth/knots), KM_ERR_NOMEM.  Thread-safe with a ctx per thread. */
+KM_API km_status km_eval(km_ctx *ctx, const char *result_path, const char *truth_path,
+                         double tolerance_mm, int64_t max_candidates, km_eval_result *out);
+
 #ifdef __cplusplus
 }
 #endif

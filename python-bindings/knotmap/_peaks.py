@@ -34,6 +34,11 @@ def _peak_dtype():
     return dt
 
 
+_PEAK_INT32S = ffi.sizeof("km_peak") // 4
+if ffi.offsetof("km_peak", "row") != 0 or ffi.offsetof("km_peak", "col") != 4 \
+        or ffi.sizeof("km_peak") % 4:
+    raise ImportError("knotmap: km_peak does not start with int32 row, col")
+
 #: numpy dtype of one km_peak: the /peaks columns row, col, y, x, value,
 #: prominence, area_taxels, flags.
 PEAK_DTYPE = _peak_dtype()
@@ -79,6 +84,53 @@ def _detect(frame, mask, p):
         raise_error(c, status)
 
 
+# Built parameter structs by argument values: most callers repeat the same
+# arguments frame after frame, and building a struct costs more than the C
+# call on small frames.  The structs are only read by C, so threads share
+# them.  The types of the bool/int arguments are part of the key (True == 1
+# in Python, but exclude_border=True means min_distance).
+_PARAMS_CACHE = {}
+_PARAMS_CACHE_MAX = 512
+
+
+def _peak_params(min_distance, threshold_abs, threshold_rel, exclude_border, plateau, p_norm,
+                 num_peaks, min_prominence, saturation, subpixel, prominence):
+    key = (type(min_distance), min_distance, threshold_abs, threshold_rel,
+           type(exclude_border), exclude_border, plateau, p_norm, num_peaks, min_prominence,
+           saturation, subpixel, prominence)
+    try:
+        return _PARAMS_CACHE[key]
+    except (KeyError, TypeError):
+        pass
+    p = ffi.new("km_peak_params *")
+    lib.km_peak_params_default(p)
+    p.min_distance = _min_distance(min_distance)
+    p.threshold_abs = math.nan if threshold_abs is None else float(threshold_abs)
+    p.threshold_rel = 0.0 if threshold_rel is None else float(threshold_rel)
+    p.exclude_border = _exclude_border(exclude_border)
+    try:
+        p.plateau = _PLATEAU[plateau]
+    except (KeyError, TypeError):
+        raise ValueError("plateau must be 'all' or 'one', got %r" % (plateau,)) from None
+    p.p_norm = _p_norm(p_norm)
+    p.num_peaks = _int_or_inf("num_peaks", num_peaks)
+    p.min_prominence = float(min_prominence)
+    p.saturation = float(saturation)
+    want = 0
+    if subpixel:
+        want |= lib.KM_WANT_SUBPIXEL
+    if prominence:
+        want |= lib.KM_WANT_PROMINENCE | lib.KM_WANT_AREA
+    p.want = want
+    try:
+        if len(_PARAMS_CACHE) >= _PARAMS_CACHE_MAX:
+            _PARAMS_CACHE.clear()
+        _PARAMS_CACHE[key] = p
+    except TypeError:
+        pass  # unhashable argument (e.g. a numpy array): not cached
+    return p
+
+
 def find_peaks(frame, mask=None, min_distance=1, threshold_abs=None, threshold_rel=None,
                exclude_border=True, plateau="all", p_norm=math.inf, num_peaks=math.inf,
                min_prominence=0.0, saturation=math.inf, subpixel=True, prominence=True):
@@ -101,26 +153,9 @@ def find_peaks(frame, mask=None, min_distance=1, threshold_abs=None, threshold_r
     value, prominence, area_taxels, flags) sorted by value descending, then
     raster index.  Raises knotmap.Error on C failures.
     """
-    p = ffi.new("km_peak_params *")
-    lib.km_peak_params_default(p)
-    p.min_distance = _min_distance(min_distance)
-    p.threshold_abs = math.nan if threshold_abs is None else float(threshold_abs)
-    p.threshold_rel = 0.0 if threshold_rel is None else float(threshold_rel)
-    p.exclude_border = _exclude_border(exclude_border)
-    try:
-        p.plateau = _PLATEAU[plateau]
-    except (KeyError, TypeError):
-        raise ValueError("plateau must be 'all' or 'one', got %r" % (plateau,)) from None
-    p.p_norm = _p_norm(p_norm)
-    p.num_peaks = _int_or_inf("num_peaks", num_peaks)
-    p.min_prominence = float(min_prominence)
-    p.saturation = float(saturation)
-    want = 0
-    if subpixel:
-        want |= lib.KM_WANT_SUBPIXEL
-    if prominence:
-        want |= lib.KM_WANT_PROMINENCE | lib.KM_WANT_AREA
-    p.want = want
+    p = _peak_params(min_distance, threshold_abs, threshold_rel, exclude_border, plateau,
+                     p_norm, num_peaks, min_prominence, saturation, bool(subpixel),
+                     bool(prominence))
     return _detect(frame, mask, p)
 
 
@@ -178,20 +213,8 @@ def peak_local_max(image, min_distance=1, threshold_abs=None, threshold_rel=None
                 "knotmap.peak_local_max supports only the full square footprint "
                 "of side 2*min_distance+1; use min_distance instead")
     del num_peaks_per_label  # meaningful only with labels
-    p = ffi.new("km_peak_params *")
-    lib.km_peak_params_default(p)
-    p.min_distance = _min_distance(min_distance)
-    p.threshold_abs = math.nan if threshold_abs is None else float(threshold_abs)
-    p.threshold_rel = 0.0 if threshold_rel is None else float(threshold_rel)
-    p.exclude_border = _exclude_border(exclude_border)
-    p.plateau = lib.KM_PLATEAU_ALL
-    p.p_norm = _p_norm(p_norm)
-    p.num_peaks = _int_or_inf("num_peaks", num_peaks)
-    p.min_prominence = 0.0
-    p.saturation = math.inf
-    p.want = 0
+    p = _peak_params(min_distance, threshold_abs, threshold_rel, exclude_border, "all",
+                     p_norm, num_peaks, 0.0, math.inf, False, False)
     peaks = _detect(image, None, p)
-    out = np.empty((len(peaks), 2), dtype=np.intp)
-    out[:, 0] = peaks["row"]
-    out[:, 1] = peaks["col"]
-    return out
+    # row and col are the first two int32 of each km_peak (checked at import)
+    return peaks.view(np.int32).reshape(len(peaks), _PEAK_INT32S)[:, :2].astype(np.intp)

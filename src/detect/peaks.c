@@ -103,7 +103,7 @@ void km_detector_free(km_detector *det)
     km_ref_free(&ref, det);
 }
 
-static void *zalloc(km_detector *det, size_t count, size_t size, int *fail)
+static void *zalloc(km_detector *det, size_t count, size_t size, int zero, int *fail)
 {
     size_t bytes;
     if (!km_size_mul(count, size, &bytes)) {
@@ -113,9 +113,59 @@ static void *zalloc(km_detector *det, size_t count, size_t size, int *fail)
     void *ptr = km_ref_alloc(&det->ref, bytes ? bytes : 1);
     if (ptr == NULL)
         *fail = 1;
-    else
+    else if (zero)
         memset(ptr, 0, bytes);
     return ptr;
+}
+
+/* Allocate a rows*cols scratch array on first use; kept until _free. */
+static void *lazy(km_ctx *ctx, km_detector *det, void *cur, size_t size, int zero, km_status *st)
+{
+    int fail = 0;
+    if (cur != NULL || *st != KM_OK)
+        return cur;
+    void *p = zalloc(det, det->n, size, zero, &fail);
+    if (fail)
+        *st = km_fail(ctx, KM_ERR_NOMEM, "peaks: out of memory for %dx%d scratch",
+                      (int)det->rows, (int)det->cols);
+    return p;
+}
+
+/* Scratch needed by this call, allocated once per detector. */
+static km_status ensure_scratch(km_ctx *ctx, km_detector *det, int fast, int prom)
+{
+    km_status st = KM_OK;
+    const km_peak_params *p = &det->p;
+    det->skey = lazy(ctx, det, det->skey, sizeof(uint32_t), 0, &st);
+    det->skey2 = lazy(ctx, det, det->skey2, sizeof(uint32_t), 0, &st);
+    det->sidx2 = lazy(ctx, det, det->sidx2, sizeof(uint32_t), 0, &st);
+    if ((!fast || prom))
+        det->san = lazy(ctx, det, det->san, sizeof(float), 0, &st);
+    if (!fast)
+        det->tmp = lazy(ctx, det, det->tmp, sizeof(float), 0, &st);
+    if (!fast)
+        det->wmax = lazy(ctx, det, det->wmax, sizeof(float), 0, &st);
+    if (p->min_distance > 1)
+        det->kept = lazy(ctx, det, det->kept, 1, 1, &st);
+    if (p->plateau == KM_PLATEAU_ONE)
+        det->label = lazy(ctx, det, det->label, sizeof(uint32_t), 1, &st);
+    if (p->plateau == KM_PLATEAU_ONE || prom)
+        det->stack = lazy(ctx, det, det->stack, sizeof(uint32_t), 0, &st);
+    if (prom) {
+        det->prom.key = lazy(ctx, det, det->prom.key, sizeof(uint32_t), 0, &st);
+        det->prom.key2 = lazy(ctx, det, det->prom.key2, sizeof(uint32_t), 0, &st);
+        det->prom.ord = lazy(ctx, det, det->prom.ord, sizeof(uint32_t), 0, &st);
+        det->prom.ord2 = lazy(ctx, det, det->prom.ord2, sizeof(uint32_t), 0, &st);
+        det->prom.parent = lazy(ctx, det, det->prom.parent, sizeof(uint32_t), 0, &st);
+        det->prom.lastv = lazy(ctx, det, det->prom.lastv, sizeof(float), 0, &st);
+        det->prom.dtax = lazy(ctx, det, det->prom.dtax, sizeof(float), 0, &st);
+        det->prom.flag = lazy(ctx, det, det->prom.flag, 1, 1, &st);
+        det->death = lazy(ctx, det, det->death, sizeof(float), 0, &st);
+        det->anchors = lazy(ctx, det, det->anchors, sizeof(uint32_t), 0, &st);
+    }
+    if ((p->want & KM_WANT_AREA))
+        det->stamps = lazy(ctx, det, det->stamps, sizeof(uint32_t), 1, &st);
+    return st;
 }
 
 km_status km_detector_create(km_ctx *ctx, int32_t rows, int32_t cols, const km_peak_params *p,
@@ -146,30 +196,10 @@ km_status km_detector_create(km_ctx *ctx, int32_t rows, int32_t cols, const km_p
     det->p = *p;
     det->has_avx2 = km_detect_cpu_avx2();
     size_t n = det->n;
-    det->idx = zalloc(det, n, sizeof *det->idx, &fail);
-    det->skey = zalloc(det, n, sizeof *det->skey, &fail);
-    det->skey2 = zalloc(det, n, sizeof *det->skey2, &fail);
-    det->sidx2 = zalloc(det, n, sizeof *det->sidx2, &fail);
-    det->san = zalloc(det, n, sizeof *det->san, &fail);
-    det->tmp = zalloc(det, n, sizeof *det->tmp, &fail);
-    det->wmax = zalloc(det, n, sizeof *det->wmax, &fail);
-    det->kept = zalloc(det, n, 1, &fail);
-    det->label = zalloc(det, n, sizeof *det->label, &fail);
-    det->stack = zalloc(det, n, sizeof *det->stack, &fail);
-    if (need_prominence(p)) {
-        det->prom.key = zalloc(det, n, sizeof(uint32_t), &fail);
-        det->prom.key2 = zalloc(det, n, sizeof(uint32_t), &fail);
-        det->prom.ord = zalloc(det, n, sizeof(uint32_t), &fail);
-        det->prom.ord2 = zalloc(det, n, sizeof(uint32_t), &fail);
-        det->prom.parent = zalloc(det, n, sizeof(uint32_t), &fail);
-        det->prom.lastv = zalloc(det, n, sizeof(float), &fail);
-        det->prom.dtax = zalloc(det, n, sizeof(float), &fail);
-        det->prom.flag = zalloc(det, n, 1, &fail);
-        det->death = zalloc(det, n, sizeof(float), &fail);
-        det->anchors = zalloc(det, n, sizeof(uint32_t), &fail);
-    }
-    if (p->want & KM_WANT_AREA)
-        det->stamps = zalloc(det, n, sizeof(uint32_t), &fail);
+    /* Only the candidate list up front (+8: the vector kernels may store
+     * a few lanes past the last hit); everything else is allocated on
+     * first need by _apply and kept, so a one-shot 3x3 call stays cheap. */
+    det->idx = zalloc(det, n + 8, sizeof *det->idx, 0, &fail);
     if (fail) {
         st = km_fail(ctx, KM_ERR_NOMEM, "peaks: out of memory for a %dx%d detector", (int)rows,
                      (int)cols);
@@ -510,6 +540,8 @@ km_status km_detector_apply_isa(km_ctx *ctx, km_detector *det, const km_frame *f
 
     int fast = mask == NULL && fs.all_finite && r == 1;
     int prom = need_prominence(p);
+    if ((st = ensure_scratch(ctx, det, fast, prom)) != KM_OK)
+        goto done;
     if (!fast || prom)
         sanitise(frame, mask, det->san);
     if (fast) {

@@ -221,11 +221,70 @@ static const uint8_t *mask_row(const km_gaussian *g, const km_mask *m, int32_t e
     return r < 0 ? g->ones_row : m->data + (ptrdiff_t)r * m->row_stride;
 }
 
+/* The symmetric FIR both passes share: o[c] = w[0] c0[c] +
+ * sum_k w[k] (lo[k][c] + hi[k][c]), k = 1..rad.  Columns go in chunks
+ * whose accumulators stay in registers across the taps (one store per
+ * output instead of one per tap).  Built twice, for AVX2 and for the
+ * baseline, chosen at load time; no FMA, so both give the same bits. */
+#define KM_GAUSS_CHUNK 32
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__has_attribute)
+#if __has_attribute(target_clones)
+#define KM_GAUSS_CLONES __attribute__((target_clones("avx2", "default")))
+#endif
+#endif
+#ifndef KM_GAUSS_CLONES
+#define KM_GAUSS_CLONES
+#endif
+
+KM_GAUSS_CLONES
+static void sym_conv(float *restrict o, const float *restrict c0, const float *const *lo,
+                     const float *const *hi, const float *restrict w, int32_t rad, int32_t n)
+{
+    int32_t c = 0;
+    for (; c + KM_GAUSS_CHUNK <= n; c += KM_GAUSS_CHUNK) {
+        float acc[KM_GAUSS_CHUNK];
+        for (int32_t j = 0; j < KM_GAUSS_CHUNK; j++)
+            acc[j] = w[0] * c0[c + j];
+        for (int32_t k = 1; k <= rad; k++) {
+            const float *restrict a = lo[k] + c;
+            const float *restrict b = hi[k] + c;
+            const float wk = w[k];
+            for (int32_t j = 0; j < KM_GAUSS_CHUNK; j++)
+                acc[j] += wk * (a[j] + b[j]);
+        }
+        for (int32_t j = 0; j < KM_GAUSS_CHUNK; j++)
+            o[c + j] = acc[j];
+    }
+    for (; c < n; c++) {
+        float acc = w[0] * c0[c];
+        for (int32_t k = 1; k <= rad; k++)
+            acc += w[k] * (lo[k][c] + hi[k][c]);
+        o[c] = acc;
+    }
+}
+
+/* Radius up to which the tap pointers live on the stack; wider kernels
+ * take the plain loops (they are far from the hot case). */
+#ifndef KM_GAUSS_FAST_RADIUS
+#define KM_GAUSS_FAST_RADIUS 64
+#endif
+
 /* Vertical pass, no mask: out row i = sum_k w[|k|] * in row ext(i + k). */
 static void vpass(const km_gaussian *g, const km_frame *in, float *out, ptrdiff_t ostride)
 {
     const int32_t rad = g->rad_r, n = g->cols;
     const float *w = g->w_r;
+    if (rad <= KM_GAUSS_FAST_RADIUS) {
+        const float *lo[KM_GAUSS_FAST_RADIUS + 1], *hi[KM_GAUSS_FAST_RADIUS + 1];
+        for (int32_t i = 0; i < g->rows; i++) {
+            for (int32_t k = 1; k <= rad; k++) {
+                lo[k] = src_row(g, in, i + rad - k);
+                hi[k] = src_row(g, in, i + rad + k);
+            }
+            sym_conv(out + (ptrdiff_t)i * ostride, src_row(g, in, i + rad), lo, hi, w, rad, n);
+        }
+        return;
+    }
     for (int32_t i = 0; i < g->rows; i++) {
         float *restrict o = out + (ptrdiff_t)i * ostride;
         const float *restrict s0 = src_row(g, in, i + rad);
@@ -300,7 +359,14 @@ static void hpass_row(const km_gaussian *g, float *row, float outside, float *re
         buf[rad + n + p] = s < 0 ? outside : row[s];
     }
     memcpy(buf + rad, row, (size_t)n * sizeof *row);
-    {
+    if (rad <= KM_GAUSS_FAST_RADIUS) {
+        const float *lo[KM_GAUSS_FAST_RADIUS + 1], *hi[KM_GAUSS_FAST_RADIUS + 1];
+        for (int32_t k = 1; k <= rad; k++) {
+            lo[k] = x - k;
+            hi[k] = x + k;
+        }
+        sym_conv(row, x, lo, hi, w, rad, n);
+    } else {
         float *restrict o = row;
         const float w0 = w[0];
         for (int32_t c = 0; c < n; c++)

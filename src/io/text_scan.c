@@ -222,3 +222,29 @@ int km_scan_number(const char *p, const char *end, const char **endp, double *ou
     *out = neg ? -v : v;
     return 0;
 }
+
+int km_scan_number_comma(const char *p, const char *end, const char **endp, double *out)
+{
+    /* Rewrite into the '.' grammar in a small copy so both scanners share
+       one definition of a number; a '.' in the input is not a decimal mark
+       here (it becomes a byte that stops the scan). */
+    char buf[64];
+    size_t n = 0;
+    int seen_comma = 0;
+    const char *q;
+    int rc;
+    while (p + n < end && n + 1 < sizeof buf) {
+        char c = p[n];
+        if (c == ',' && !seen_comma) {
+            c = '.';
+            seen_comma = 1;
+        } else if (c == '.') {
+            c = '!';
+        }
+        buf[n++] = c;
+    }
+    rc = km_scan_number(buf, buf + n, &q, out);
+    if (rc == 0)
+        *endp = p + (q - buf);
+    return rc;
+}

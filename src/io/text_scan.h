@@ -44,6 +44,10 @@ km_status km_lines_seek(km_ctx *ctx, km_lines *l, long long offset, int64_t line
  * result is 0; -1 when p does not start a number; -2 when the value is
  * outside the float range. */
 int km_scan_number(const char *p, const char *end, const char **endp, double *out);
+/* The same with ',' as the decimal mark (European-locale exports): "1,25"
+ * reads as 1.25; a '.' ends the number.  Numbers longer than 63 bytes are
+ * cut there (the caller then sees unconsumed bytes). */
+int km_scan_number_comma(const char *p, const char *end, const char **endp, double *out);
 
 /* 1 when the line holds only blanks (space, tab, CR). */
 int km_line_blank(const char *p, size_t len);
