@@ -294,9 +294,12 @@ typedef enum km_border {
 /* "nearest", "reflect", "mirror", "constant", "wrap". */
 KM_API km_status km_border_parse(const char *name, km_border *out);
 
-/* Separable Gaussian smoothing with the kernel of
- * scipy.ndimage.gaussian_filter (radius = (int)(truncate*sigma + 0.5)).
- * Made once per shape; _apply is thread-safe with a ctx per thread. */
+/* Separable Gaussian smoothing, defined as scipy.ndimage.gaussian_filter
+ * on float32 (radius = (int)(truncate*sigma + 0.5); rows filtered first;
+ * docs/ALGORITHMS.md section 2).  Made once per shape; _apply is
+ * thread-safe with a ctx per thread.  Create errors: KM_ERR_INVALID
+ * (sigma < 0 or NaN, truncate <= 0, unknown border, cval not finite),
+ * KM_ERR_LIMIT (grid, or radius > 2^20), KM_ERR_NOMEM. */
 typedef struct km_gaussian km_gaussian;
 typedef struct km_gaussian_params {
     double sigma_rows;         /* in taxels, 0 = no smoothing along rows [1] */
@@ -304,6 +307,10 @@ typedef struct km_gaussian_params {
     double truncate;           /* [4.0] */
     km_border border;          /* [KM_BORDER_NEAREST] */
     double cval;               /* value outside for KM_BORDER_CONSTANT [0] */
+    int32_t recursive;         /* 1 = Young-van Vliet recursive filter: cost
+                                  independent of sigma, an approximation of
+                                  the Gaussian (sigma >= 0.5; see docs);
+                                  0 = direct, exact scipy definition [0] */
 } km_gaussian_params;
 KM_API void km_gaussian_params_default(km_gaussian_params *p);
 KM_API km_status km_gaussian_create(km_ctx *ctx, int32_t rows, int32_t cols,
@@ -311,8 +318,12 @@ KM_API km_status km_gaussian_create(km_ctx *ctx, int32_t rows, int32_t cols,
 KM_API void km_gaussian_free(km_gaussian *g);
 /* Smooth `in` into `out` (same shape; must not overlap).  With a mask,
  * masked taxels neither contribute (normalised convolution over valid
- * taxels) nor receive a value (their output is NaN).  mask may be NULL.
- * Errors: KM_ERR_INVALID (shape), KM_ERR_NOMEM. */
+ * taxels) nor receive a value (their output is NaN); non-finite values
+ * count as masked.  mask may be NULL: then a NaN spreads over its kernel
+ * support, as in scipy.  Thread-safe on a shared object (scratch is per
+ * call, from the ctx allocator, only for the mask path and rows wider
+ * than 4096 - 2*radius).  Errors: KM_ERR_INVALID (shape, overlap,
+ * strides), KM_ERR_NOMEM. */
 KM_API km_status km_gaussian_apply(km_ctx *ctx, const km_gaussian *g, const km_frame *in,
                                    const km_mask *mask, const km_frame_mut *out);
 
@@ -476,6 +487,88 @@ KM_API km_status km_frame_metrics(km_ctx *ctx, const km_frame *frame, const km_m
                                   double contact_threshold, double saturation, km_metrics *out);
 
 /* ======================================================================
+ * Tracking (src/track/track.c): link peaks across frames into tracks in
+ * body coordinates (docs/ALGORITHMS.md 8).  Streaming; one thread at a
+ * time per tracker.
+ * ==================================================================== */
+typedef struct km_track_params {
+    double gate_mm;            /* a peak may continue a track when within this
+                                  distance of the track's last position [15] */
+    int32_t max_gap;           /* frames a track may miss and still continue [2] */
+} km_track_params;
+KM_API void km_track_params_default(km_track_params *p);
+
+/* One finished track: a row of /tracks. */
+typedef struct km_track {
+    int32_t track;             /* id, 0, 1, ... in order of first appearance */
+    int64_t first_frame, last_frame;
+    int64_t n_frames;          /* frames with a linked peak */
+    double y_mean, x_mean;     /* mean position of its peaks, mm */
+    float value_max;           /* highest peak value */
+} km_track;
+
+typedef struct km_tracker km_tracker;
+/* Errors: KM_ERR_INVALID (gate <= 0 or not finite, max_gap < 0), KM_ERR_NOMEM. */
+KM_API km_status km_tracker_create(km_ctx *ctx, const km_track_params *p, km_tracker **out);
+KM_API void km_tracker_free(km_tracker *t);
+/* Link the n peaks of one frame (y_mm, x_mm, value: n entries each, in the
+ * detector's total order) and write each peak's track id to ids (n).
+ * Frames must increase.  Scratch grows with the largest n seen (amortised,
+ * not per frame).  Errors: KM_ERR_INVALID (frame order, NULL arrays),
+ * KM_ERR_NOMEM. */
+KM_API km_status km_tracker_update(km_ctx *ctx, km_tracker *t, int64_t frame, const double *y_mm,
+                                   const double *x_mm, const float *value, size_t n,
+                                   int32_t *ids);
+/* End of stream: every active track ends. */
+KM_API km_status km_tracker_finish(km_ctx *ctx, km_tracker *t);
+/* Pop up to `capacity` ended tracks, in order of ending (last frame, then
+ * id), into out; returns the count popped.  Tracks end when they miss more
+ * than max_gap frames, or at km_tracker_finish. */
+KM_API size_t km_tracker_pop(km_tracker *t, km_track *out, size_t capacity);
+/* Tracks started so far (= the next id). */
+KM_API int64_t km_tracker_count(const km_tracker *t);
+
+/* ======================================================================
+ * Knot candidates (src/track/candidates.c): body locations where a compact
+ * pressure excess over the surrounding contact recurs across passes
+ * (docs/ALGORITHMS.md 9).  Parameters and results here; the accumulator
+ * object is declared after the body map.
+ * ==================================================================== */
+typedef struct km_candidate_params {
+    int32_t background_half_cols; /* local background = median of the row within
+                                     +-this many columns (itself included) [4] */
+    double seen_threshold;     /* a pass "sees" a cell when its pass maximum
+                                  excess reaches this, session units [8] */
+    double min_prominence;     /* of the accumulated excess map [10] */
+    int32_t min_distance;      /* peak window radius on the map, cells [2] */
+    int32_t min_coverage;      /* cells covered by fewer passes are ignored [2] */
+    double min_persistence;    /* candidates seen in fewer than this share of
+                                  the passes covering them are dropped [0.3] */
+    int32_t max_candidates;    /* keep the best n, < 0 = all [100] */
+    int32_t stuck_frames;      /* a taxel above contact_threshold that repeats
+                                  the same value for this many frames is
+                                  stuck and ignored while it stays so; 0 = off [25] */
+    /* Contact rule, shared with the body map (docs/ALGORITHMS.md 7.2). */
+    int32_t contact_half_rows; /* roller: rows within +-this of the contact row [1] */
+    double contact_threshold;  /* mat: taxel in contact above this [5] */
+    int32_t pass_gap_frames;   /* untouched frames that end a pass [5] */
+} km_candidate_params;
+KM_API void km_candidate_params_default(km_candidate_params *p);
+
+/* One candidate: a row of /candidates. */
+typedef struct km_candidate {
+    double x_mm, y_mm;         /* body position, sub-pixel */
+    float peak;                /* accumulated excess at the peak cell */
+    float prominence;          /* in the accumulated excess map */
+    double area_mm2;           /* basin area above peak - prominence/2 */
+    int32_t n_passes;          /* passes that saw it */
+    int32_t n_covering;        /* passes that covered it */
+    double persistence;        /* n_passes / n_covering */
+    double first_time, last_time; /* s; NaN when never seen */
+    double score;              /* prominence * persistence */
+} km_candidate;
+
+/* ======================================================================
  * Pipeline (src/pipeline): one session, streaming, file to result HDF5.
  * ==================================================================== */
 typedef struct km_process_params {
@@ -493,6 +586,10 @@ typedef struct km_process_params {
        return nonzero to cancel.  [NULL] */
     int (*progress)(void *user, int64_t frames_done, int64_t frames_total);
     void *progress_user;
+    km_track_params track;     /* see km_track_params_default() */
+    km_candidate_params cand;  /* see km_candidate_params_default(); its contact
+                                  rule also drives the body map */
+    double lift_threshold;     /* roller odometry lift test, session units [5] */
 } km_process_params;
 /* Fill `p` with the pipeline defaults, which differ from the stages' own
  * defaults where knots need it: smoothing off (sigma 0: a 3-6 mm knot covers
@@ -524,6 +621,11 @@ typedef struct km_process_summary {
         float value;
         float prominence;
     } top[KM_SUMMARY_TOP];
+    int64_t n_tracks;
+    int64_t n_candidates;
+    int32_t n_cand;            /* entries used in cand[] */
+    km_candidate cand[KM_SUMMARY_TOP]; /* the best candidates, by score */
+    int32_t bodymap_ny, bodymap_nx; /* body map shape (0 x cols before contact) */
 } km_process_summary;
 
 /* Read `input`, condition, detect, and write the result HDF5 to `output`
@@ -797,8 +899,12 @@ typedef enum km_render_map {
 
 typedef struct km_render_params {
     int32_t map;               /* km_render_map [KM_RENDER_AUTO] */
-    int32_t cell_px;           /* pixels per map cell, 1..64; 0 = the largest
-                                  that keeps the map within 480 px (at least 2) [0] */
+    int32_t cell_px;           /* pixels per map cell along the axis of the
+                                  smaller pitch, 1..64; the other axis gets
+                                  cell_px * its pitch / the smaller pitch
+                                  (rounded), so the picture is true to scale;
+                                  0 = the largest that keeps the map within
+                                  480 px (at least 2) [0] */
     double vmin, vmax;         /* colour range in result units; NaN = the
                                   minimum / maximum of the map [NaN, NaN] */
     int32_t max_candidates;    /* candidates marked and numbered by rank,
@@ -813,7 +919,7 @@ typedef struct km_render_info {
     int32_t width, height;     /* of the PNG */
     int32_t map_x, map_y;      /* top-left pixel of map cell (0, 0) */
     int32_t map_nx, map_ny;    /* map cells across and down */
-    int32_t cell_px;           /* pixels per cell */
+    int32_t cell_w, cell_h;    /* pixels per cell across (x) and down (y) */
     double x0_mm, y0_mm;       /* body position of the centre of cell (0, 0) */
     double x_pitch_mm, y_pitch_mm;
     double vmin, vmax;         /* the colour range used */
@@ -824,7 +930,7 @@ typedef struct km_render_info {
  * `result_path` as an RGB PNG at `png_path`: viridis colour map, NaN cells
  * grey, a colour bar with min/max labels and the units, a mm scale bar,
  * candidates (/candidates) as white rings numbered by rank (1 = best).
- * Cell (iy, ix) is drawn at map_x + ix*cell_px, map_y + iy*cell_px (body y
+ * Cell (iy, ix) is drawn at map_x + ix*cell_w, map_y + iy*cell_h (body y
  * grows downward).  The PNG is written to a temporary name in the target
  * folder and renamed when complete.  p NULL = defaults; info may be NULL.
  * Errors: KM_ERR_NOT_FOUND (result missing), KM_ERR_FORMAT (not a knotmap
@@ -866,6 +972,38 @@ KM_API km_status km_eval_points(km_ctx *ctx, const double *cx, const double *cy,
  * no /truth/knots), KM_ERR_NOMEM.  Thread-safe with a ctx per thread. */
 KM_API km_status km_eval(km_ctx *ctx, const char *result_path, const char *truth_path,
                          double tolerance_mm, int64_t max_candidates, km_eval_result *out);
+
+/* ======================================================================
+ * Knot candidate accumulator (src/track/candidates.c), docs/ALGORITHMS.md
+ * 9.  Streaming: per frame O(contact rows x cols); memory O(body map).
+ * One thread at a time.
+ * ==================================================================== */
+typedef struct km_candidates km_candidates;
+/* Same geometry arguments as km_bodymap_create.  p NULL = defaults.
+ * Errors: KM_ERR_INVALID, KM_ERR_LIMIT, KM_ERR_NOMEM. */
+KM_API km_status km_candidates_create(km_ctx *ctx, int32_t mode, int32_t rows, int32_t cols,
+                                      double row_pitch_mm, double col_pitch_mm,
+                                      const km_candidate_params *p, km_candidates **out);
+KM_API void km_candidates_free(km_candidates *c);
+/* Add one frame taken at time_s.  Roller: odo required (lifted frames add
+ * nothing); mat: odo ignored.  Errors: KM_ERR_INVALID, KM_ERR_LIMIT,
+ * KM_ERR_NOMEM (the map grows by blocks, amortised). */
+KM_API km_status km_candidates_add(km_ctx *ctx, km_candidates *c, const km_frame *frame,
+                                   const km_mask *mask, const km_odometry_sample *odo,
+                                   double time_s);
+/* Map shape, as km_bodymap_shape (the cells coincide with the body map's
+ * made with the same contact rule). */
+KM_API void km_candidates_shape(const km_candidates *c, int32_t *ny, int32_t *nx,
+                                double *y0_mm);
+/* The accumulated excess map (ny*nx; NaN where covered by fewer than
+ * min_coverage passes).  Errors: KM_ERR_CAPACITY (*needed set). */
+KM_API km_status km_candidates_map(km_ctx *ctx, const km_candidates *c, float *excess,
+                                   size_t capacity, size_t *needed);
+/* Detect the candidates on the map accumulated so far, sorted by score
+ * descending; writes at most capacity, *n = count found (KM_ERR_CAPACITY
+ * when more).  Errors: KM_ERR_CAPACITY, KM_ERR_NOMEM. */
+KM_API km_status km_candidates_get(km_ctx *ctx, km_candidates *c, km_candidate *out,
+                                   size_t capacity, size_t *n);
 
 #ifdef __cplusplus
 }

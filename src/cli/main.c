@@ -94,6 +94,8 @@ int main(int argc, char **argv)
         return km_cmd_info(argc - 1, argv + 1);
     if (strcmp(cmd, "synth") == 0)
         return km_cmd_synth(argc - 1, argv + 1);
+    if (strcmp(cmd, "render") == 0) return km_cmd_render(argc - 1, argv + 1);
+    if (strcmp(cmd, "eval") == 0) return km_cmd_eval(argc - 1, argv + 1);
     fprintf(stderr, "knotmap: '%s' is not a command\nTry 'knotmap --help'.\n", cmd);
     return KM_EX_USAGE;
 }

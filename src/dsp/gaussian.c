@@ -30,6 +30,8 @@ struct km_gaussian {
     int32_t *ext_c;            /* cols + 2*rad_c: source col, -1 = cval */
     float *cval_row;           /* cols copies of cval (constant mode) */
     uint8_t *ones_row;         /* cols ones: the outside counts as valid */
+    int32_t recursive;         /* Young-van Vliet instead of direct */
+    double yv_r[4], yv_c[4];   /* B, a1, a2, a3 per axis */
 };
 
 km_status km_border_parse(const char *name, km_border *out)
@@ -55,6 +57,25 @@ void km_gaussian_params_default(km_gaussian_params *p)
     p->truncate = 4.0;
     p->border = KM_BORDER_NEAREST;
     p->cval = 0.0;
+    p->recursive = 0;
+}
+
+/* Young & van Vliet (1995), "Recursive implementation of the Gaussian
+ * filter", Signal Processing 44: third-order causal + anticausal pair.
+ * c = {B, a1, a2, a3} with w[n] = B x[n] + a1 w[n-1] + a2 w[n-2] + a3 w[n-3]. */
+static void yv_coefficients(double sigma, double *c)
+{
+    double q = sigma >= 2.5 ? 0.98711 * sigma - 0.96330
+                            : 3.97156 - 4.14554 * sqrt(1.0 - 0.26891 * sigma);
+    double q2 = q * q, q3 = q2 * q;
+    double b0 = 1.57825 + 2.44413 * q + 1.4281 * q2 + 0.422205 * q3;
+    double b1 = 2.44413 * q + 2.85619 * q2 + 1.26661 * q3;
+    double b2 = -(1.4281 * q2 + 1.26661 * q3);
+    double b3 = 0.422205 * q3;
+    c[1] = b1 / b0;
+    c[2] = b2 / b0;
+    c[3] = b3 / b0;
+    c[0] = 1.0 - (c[1] + c[2] + c[3]);
 }
 
 /* Source index of extended position p (any integer) on a line of n, as
@@ -157,6 +178,13 @@ km_status km_gaussian_create(km_ctx *ctx, int32_t rows, int32_t cols, const km_g
         return km_fail(ctx, KM_ERR_INVALID, "gaussian: unknown border mode %d", (int)p->border);
     if (!isfinite(p->cval))
         return km_fail(ctx, KM_ERR_INVALID, "gaussian: cval must be finite");
+    if (p->recursive != 0 && p->recursive != 1)
+        return km_fail(ctx, KM_ERR_INVALID, "gaussian: recursive must be 0 or 1");
+    if (p->recursive &&
+        ((p->sigma_rows > 1e-15 && p->sigma_rows < 0.5) ||
+         (p->sigma_cols > 1e-15 && p->sigma_cols < 0.5)))
+        return km_fail(ctx, KM_ERR_INVALID, "gaussian: the recursive filter needs sigma >= 0.5 "
+                       "(or 0), got %g, %g", p->sigma_rows, p->sigma_cols);
     st = radius_of(ctx, p->sigma_rows, p->truncate, "sigma_rows", &rr);
     if (st != KM_OK)
         return st;
@@ -174,6 +202,11 @@ km_status km_gaussian_create(km_ctx *ctx, int32_t rows, int32_t cols, const km_g
     g->cval = (float)p->cval;
     g->rad_r = rr;
     g->rad_c = rc;
+    g->recursive = p->recursive;
+    if (rr > 0)
+        yv_coefficients(p->sigma_rows, g->yv_r);
+    if (rc > 0)
+        yv_coefficients(p->sigma_cols, g->yv_c);
     g->w_r = km_alloc(ctx, ((size_t)rr + 1) * sizeof *g->w_r);
     g->w_c = km_alloc(ctx, ((size_t)rc + 1) * sizeof *g->w_c);
     g->ext_r = km_alloc(ctx, ((size_t)rows + 2 * (size_t)rr) * sizeof *g->ext_r);
@@ -221,12 +254,8 @@ static const uint8_t *mask_row(const km_gaussian *g, const km_mask *m, int32_t e
     return r < 0 ? g->ones_row : m->data + (ptrdiff_t)r * m->row_stride;
 }
 
-/* The symmetric FIR both passes share: o[c] = w[0] c0[c] +
- * sum_k w[k] (lo[k][c] + hi[k][c]), k = 1..rad.  Columns go in chunks
- * whose accumulators stay in registers across the taps (one store per
- * output instead of one per tap).  Built twice, for AVX2 and for the
- * baseline, chosen at load time; no FMA, so both give the same bits. */
-#define KM_GAUSS_CHUNK 32
+/* The hot passes are built twice, for AVX2 and for the baseline, chosen
+ * at load time (ifunc); no FMA is enabled, so both give the same bits. */
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__has_attribute)
 #if __has_attribute(target_clones)
 #define KM_GAUSS_CLONES __attribute__((target_clones("avx2", "default")))
@@ -236,55 +265,12 @@ static const uint8_t *mask_row(const km_gaussian *g, const km_mask *m, int32_t e
 #define KM_GAUSS_CLONES
 #endif
 
-KM_GAUSS_CLONES
-static void sym_conv(float *restrict o, const float *restrict c0, const float *const *lo,
-                     const float *const *hi, const float *restrict w, int32_t rad, int32_t n)
-{
-    int32_t c = 0;
-    for (; c + KM_GAUSS_CHUNK <= n; c += KM_GAUSS_CHUNK) {
-        float acc[KM_GAUSS_CHUNK];
-        for (int32_t j = 0; j < KM_GAUSS_CHUNK; j++)
-            acc[j] = w[0] * c0[c + j];
-        for (int32_t k = 1; k <= rad; k++) {
-            const float *restrict a = lo[k] + c;
-            const float *restrict b = hi[k] + c;
-            const float wk = w[k];
-            for (int32_t j = 0; j < KM_GAUSS_CHUNK; j++)
-                acc[j] += wk * (a[j] + b[j]);
-        }
-        for (int32_t j = 0; j < KM_GAUSS_CHUNK; j++)
-            o[c + j] = acc[j];
-    }
-    for (; c < n; c++) {
-        float acc = w[0] * c0[c];
-        for (int32_t k = 1; k <= rad; k++)
-            acc += w[k] * (lo[k][c] + hi[k][c]);
-        o[c] = acc;
-    }
-}
-
-/* Radius up to which the tap pointers live on the stack; wider kernels
- * take the plain loops (they are far from the hot case). */
-#ifndef KM_GAUSS_FAST_RADIUS
-#define KM_GAUSS_FAST_RADIUS 64
-#endif
-
 /* Vertical pass, no mask: out row i = sum_k w[|k|] * in row ext(i + k). */
+KM_GAUSS_CLONES
 static void vpass(const km_gaussian *g, const km_frame *in, float *out, ptrdiff_t ostride)
 {
     const int32_t rad = g->rad_r, n = g->cols;
     const float *w = g->w_r;
-    if (rad <= KM_GAUSS_FAST_RADIUS) {
-        const float *lo[KM_GAUSS_FAST_RADIUS + 1], *hi[KM_GAUSS_FAST_RADIUS + 1];
-        for (int32_t i = 0; i < g->rows; i++) {
-            for (int32_t k = 1; k <= rad; k++) {
-                lo[k] = src_row(g, in, i + rad - k);
-                hi[k] = src_row(g, in, i + rad + k);
-            }
-            sym_conv(out + (ptrdiff_t)i * ostride, src_row(g, in, i + rad), lo, hi, w, rad, n);
-        }
-        return;
-    }
     for (int32_t i = 0; i < g->rows; i++) {
         float *restrict o = out + (ptrdiff_t)i * ostride;
         const float *restrict s0 = src_row(g, in, i + rad);
@@ -347,6 +333,7 @@ static void vpass_masked(const km_gaussian *g, const km_frame *in, const km_mask
 
 /* Horizontal pass in place on one row; `outside` is the constant-mode
  * value (cval for data, 1 for the weight plane); buf holds cols + 2 rad. */
+KM_GAUSS_CLONES
 static void hpass_row(const km_gaussian *g, float *row, float outside, float *restrict buf)
 {
     const int32_t rad = g->rad_c, n = g->cols;
@@ -359,14 +346,7 @@ static void hpass_row(const km_gaussian *g, float *row, float outside, float *re
         buf[rad + n + p] = s < 0 ? outside : row[s];
     }
     memcpy(buf + rad, row, (size_t)n * sizeof *row);
-    if (rad <= KM_GAUSS_FAST_RADIUS) {
-        const float *lo[KM_GAUSS_FAST_RADIUS + 1], *hi[KM_GAUSS_FAST_RADIUS + 1];
-        for (int32_t k = 1; k <= rad; k++) {
-            lo[k] = x - k;
-            hi[k] = x + k;
-        }
-        sym_conv(row, x, lo, hi, w, rad, n);
-    } else {
+    {
         float *restrict o = row;
         const float w0 = w[0];
         for (int32_t c = 0; c < n; c++)
@@ -377,6 +357,146 @@ static void hpass_row(const km_gaussian *g, float *row, float outside, float *re
                 o[c] += wk * (x[c - k] + x[c + k]);
         }
     }
+}
+
+/* ------------------------------------------------------ recursive path */
+
+/* Forward then backward recursion in place on x[0..n), each started in
+ * the steady state of its first input (a constant line stays constant). */
+static void yv_line(double *x, int64_t n, const double *c)
+{
+    double w1 = x[0], w2 = x[0], w3 = x[0];
+    for (int64_t i = 0; i < n; i++) {
+        double w = c[0] * x[i] + c[1] * w1 + c[2] * w2 + c[3] * w3;
+        w3 = w2;
+        w2 = w1;
+        w1 = w;
+        x[i] = w;
+    }
+    w1 = w2 = w3 = x[n - 1];
+    for (int64_t i = n - 1; i >= 0; i--) {
+        double y = c[0] * x[i] + c[1] * w1 + c[2] * w2 + c[3] * w3;
+        w3 = w2;
+        w2 = w1;
+        w1 = y;
+        x[i] = y;
+    }
+}
+
+/* Recursive smoothing of one plane src -> dst (src may equal dst).  The
+ * line is extended by the direct kernel's radius with the border rule, so
+ * the recursion sees the same neighbourhood and the border modes mean
+ * what they mean for the direct filter; `outside` is the constant-mode
+ * value.  The vertical pass recurses down the rows with whole rows as
+ * vectors.  scratch: (rows + 2 rad_r + 1) * cols + cols + 2 rad_c doubles. */
+static void yv_plane(const km_gaussian *g, const float *src, ptrdiff_t sstride, float outside,
+                     float *dst, ptrdiff_t dstride, double *scratch)
+{
+    const int32_t rows = g->rows, cols = g->cols;
+    const int64_t e = (int64_t)rows + 2 * g->rad_r;
+    double *buf = scratch, *z = scratch + e * cols, *line = z + cols;
+
+    if (g->rad_r > 0) {
+        const double *c = g->yv_r;
+        const double *p1, *p2, *p3;
+        for (int64_t p = 0; p < e; p++) {
+            int32_t r = g->ext_r[p];
+            double *restrict b = buf + p * cols;
+            const float *restrict sr = src + (ptrdiff_t)(r < 0 ? 0 : r) * sstride;
+            for (int32_t j = 0; j < cols; j++)
+                b[j] = r < 0 ? (double)outside : (double)sr[j];
+        }
+        memcpy(z, buf, (size_t)cols * sizeof *z);
+        p1 = p2 = p3 = z;
+        for (int64_t p = 0; p < e; p++) {
+            double *restrict b = buf + p * cols;
+            for (int32_t j = 0; j < cols; j++)
+                b[j] = c[0] * b[j] + c[1] * p1[j] + c[2] * p2[j] + c[3] * p3[j];
+            p3 = p2;
+            p2 = p1;
+            p1 = b;
+        }
+        memcpy(z, buf + (e - 1) * cols, (size_t)cols * sizeof *z);
+        p1 = p2 = p3 = z;
+        /* rows above the frame's first are not needed after this pass */
+        for (int64_t p = e - 1; p >= g->rad_r; p--) {
+            double *restrict b = buf + p * cols;
+            for (int32_t j = 0; j < cols; j++)
+                b[j] = c[0] * b[j] + c[1] * p1[j] + c[2] * p2[j] + c[3] * p3[j];
+            p3 = p2;
+            p2 = p1;
+            p1 = b;
+        }
+        for (int32_t i = 0; i < rows; i++) {
+            float *restrict d = dst + (ptrdiff_t)i * dstride;
+            const double *restrict b = buf + ((int64_t)i + g->rad_r) * cols;
+            for (int32_t j = 0; j < cols; j++)
+                d[j] = (float)b[j];
+        }
+    } else if (dst != src) {
+        for (int32_t i = 0; i < rows; i++)
+            memcpy(dst + (ptrdiff_t)i * dstride, src + (ptrdiff_t)i * sstride,
+                   (size_t)cols * sizeof *dst);
+    }
+    if (g->rad_c > 0) {
+        const int32_t rad = g->rad_c;
+        const int64_t ec = (int64_t)cols + 2 * rad;
+        for (int32_t i = 0; i < rows; i++) {
+            float *d = dst + (ptrdiff_t)i * dstride;
+            for (int64_t p = 0; p < ec; p++) {
+                int32_t q = g->ext_c[p];
+                line[p] = q < 0 ? (double)outside : (double)d[q];
+            }
+            yv_line(line, ec, g->yv_c);
+            for (int32_t j = 0; j < cols; j++)
+                d[j] = (float)line[j + rad];
+        }
+    }
+}
+
+/* The recursive path of km_gaussian_apply (arguments checked). */
+static km_status yv_apply(km_ctx *ctx, const km_gaussian *g, const km_frame *in,
+                          const km_mask *mask, const km_frame_mut *out)
+{
+    km_status st = KM_OK;
+    const int32_t rows = g->rows, cols = g->cols;
+    size_t nd = ((size_t)rows + 2 * (size_t)g->rad_r + 2) * (size_t)cols + 2 * (size_t)g->rad_c;
+    double *scratch = km_alloc(ctx, nd * sizeof *scratch);
+    float *vm = NULL, *den = NULL;
+    if (scratch == NULL)
+        return KM_ERR_NOMEM;
+    if (mask == NULL || mask->data == NULL) {
+        yv_plane(g, in->data, in->row_stride, g->cval, out->data, out->row_stride, scratch);
+        goto done;
+    }
+    vm = km_alloc(ctx, (size_t)rows * (size_t)cols * sizeof *vm);
+    den = km_alloc(ctx, (size_t)rows * (size_t)cols * sizeof *den);
+    if (vm == NULL || den == NULL) {
+        st = KM_ERR_NOMEM;
+        goto done;
+    }
+    for (int32_t r = 0; r < rows; r++) {
+        const float *s = in->data + (ptrdiff_t)r * in->row_stride;
+        const uint8_t *m = mask->data + (ptrdiff_t)r * mask->row_stride;
+        for (int32_t c = 0; c < cols; c++) {
+            vm[(size_t)r * cols + c] = valid_value(s[c], m[c]);
+            den[(size_t)r * cols + c] = valid_weight(s[c], m[c]);
+        }
+    }
+    yv_plane(g, vm, cols, g->cval, out->data, out->row_stride, scratch);
+    yv_plane(g, den, cols, 1.0f, den, cols, scratch);
+    for (int32_t r = 0; r < rows; r++) {
+        float *o = out->data + (ptrdiff_t)r * out->row_stride;
+        const float *s = in->data + (ptrdiff_t)r * in->row_stride;
+        const uint8_t *m = mask->data + (ptrdiff_t)r * mask->row_stride;
+        for (int32_t c = 0; c < cols; c++)
+            o[c] = valid_weight(s[c], m[c]) != 0.0f ? o[c] / den[(size_t)r * cols + c] : NAN;
+    }
+done:
+    km_free(ctx, scratch);
+    km_free(ctx, vm);
+    km_free(ctx, den);
+    return st;
 }
 
 static km_status check_apply(km_ctx *ctx, const km_gaussian *g, const km_frame *in,
@@ -419,6 +539,8 @@ km_status km_gaussian_apply(km_ctx *ctx, const km_gaussian *g, const km_frame *i
     st = check_apply(ctx, g, in, mask, out);
     if (st != KM_OK)
         return st;
+    if (g->recursive)
+        return yv_apply(ctx, g, in, mask, out);
     line_len = (size_t)cols + 2 * (size_t)g->rad_c;
     if (g->rad_c > 0 && line_len > KM_GAUSS_STACK_LINE) {
         /* Per-call scratch keeps apply thread-safe on a shared object. */

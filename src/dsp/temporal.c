@@ -20,6 +20,15 @@
 #define KM_TEMPORAL_MAX_TAPS (1 << 20)
 #define KM_TEMPORAL_MAX_FFT_FLOATS ((size_t)1 << 28)
 #define KM_TEMPORAL_MAX_SECTIONS 64
+/* Floats per FFT batch buffer: a batch's segment, spectrum and result
+ * stay in L2 while it is transformed, multiplied and transformed back
+ * (one plan over all taxels at once streamed 3 arrays of megabytes
+ * through memory and ran at half the speed). */
+#define KM_TEMPORAL_BATCH_FLOATS 16384
+/* Up to this width the median sorts all taxels at once with a
+ * compare-exchange network (vectorised across taxels); wider windows use
+ * quickselect per taxel. */
+#define KM_TEMPORAL_NETWORK_WIDTH 15
 
 static const double KM_PI = 3.14159265358979323846;
 
@@ -43,16 +52,19 @@ struct km_temporal {
     int32_t taps, nfft, step;  /* M, N, L */
     int32_t fill;              /* samples of e in the segment */
     float *seg;                /* nt * N */
-    float *res;                /* nt * N */
-    fftwf_complex *spec;       /* nt * (N/2 + 1) */
+    int32_t tile;              /* taxels per FFT batch */
+    float *res;                /* tile * N */
+    fftwf_complex *spec;       /* tile * (N/2 + 1) */
     fftwf_complex *kspec;      /* N/2 + 1: kernel spectrum / N */
-    fftwf_plan fwd, inv;
+    fftwf_plan fwd, inv;       /* batches of `tile` taxels */
+    fftwf_plan fwd_rest, inv_rest; /* the last nt % tile taxels */
 
     /* Median. */
     int32_t width;
     int32_t ring_count, ring_pos;
     float *ring;               /* width * nt */
     float *win;                /* width */
+    float *sortbuf;            /* width * nt, small widths only */
 };
 
 void km_temporal_params_default(km_temporal_params *p)
@@ -257,12 +269,16 @@ void km_temporal_free(km_temporal *t)
     if (t == NULL)
         return;
     ref = t->ref;
-    if (t->fwd != NULL || t->inv != NULL) {
+    if (t->fwd != NULL || t->inv != NULL || t->fwd_rest != NULL || t->inv_rest != NULL) {
         km_fftw_lock();
         if (t->fwd != NULL)
             fftwf_destroy_plan(t->fwd);
         if (t->inv != NULL)
             fftwf_destroy_plan(t->inv);
+        if (t->fwd_rest != NULL)
+            fftwf_destroy_plan(t->fwd_rest);
+        if (t->inv_rest != NULL)
+            fftwf_destroy_plan(t->inv_rest);
         km_fftw_unlock();
     }
     km_ref_free(&ref, t->last);
@@ -274,6 +290,7 @@ void km_temporal_free(km_temporal *t)
     km_ref_free(&ref, t->kspec);
     km_ref_free(&ref, t->ring);
     km_ref_free(&ref, t->win);
+    km_ref_free(&ref, t->sortbuf);
     km_ref_free(&ref, t);
 }
 
@@ -322,8 +339,13 @@ static km_status create_fir(km_ctx *ctx, km_temporal *t)
     h = km_alloc(ctx, (size_t)t->taps * sizeof *h);
     kbuf = km_calloc(ctx, (size_t)t->nfft, sizeof *kbuf);
     t->seg = km_calloc(ctx, total, sizeof *t->seg);
-    t->res = km_alloc(ctx, total * sizeof *t->res);
-    t->spec = km_alloc(ctx, (size_t)t->nt * (size_t)nc * sizeof *t->spec);
+    t->tile = KM_TEMPORAL_BATCH_FLOATS / t->nfft;
+    if (t->tile < 1)
+        t->tile = 1;
+    if (t->tile > t->nt)
+        t->tile = t->nt;
+    t->res = km_alloc(ctx, (size_t)t->tile * (size_t)t->nfft * sizeof *t->res);
+    t->spec = km_alloc(ctx, (size_t)t->tile * (size_t)nc * sizeof *t->spec);
     t->kspec = km_alloc(ctx, (size_t)nc * sizeof *t->kspec);
     if (h == NULL || kbuf == NULL || t->seg == NULL || t->res == NULL || t->spec == NULL ||
         t->kspec == NULL) {
@@ -337,18 +359,27 @@ static km_status create_fir(km_ctx *ctx, km_temporal *t)
     n = t->nfft;
     km_fftw_lock();
     kplan = fftwf_plan_dft_r2c_1d(n, kbuf, t->kspec, FFTW_ESTIMATE);
-    /* One plan per direction over all taxels: taxel-major, distance N
-     * (real) and N/2+1 (complex). */
-    t->fwd = fftwf_plan_many_dft_r2c(1, &n, t->nt, t->seg, NULL, 1, n, t->spec, NULL, 1, nc,
+    /* One plan per direction over a batch of taxels (taxel-major, distance
+     * N real and N/2+1 complex), run on every batch of the segment buffer
+     * through the new-array execute: batch offsets are multiples of 64
+     * bytes, so they keep the alignment the plan was made for. */
+    t->fwd = fftwf_plan_many_dft_r2c(1, &n, t->tile, t->seg, NULL, 1, n, t->spec, NULL, 1, nc,
                                      FFTW_ESTIMATE);
-    t->inv = fftwf_plan_many_dft_c2r(1, &n, t->nt, t->spec, NULL, 1, nc, t->res, NULL, 1, n,
+    t->inv = fftwf_plan_many_dft_c2r(1, &n, t->tile, t->spec, NULL, 1, nc, t->res, NULL, 1, n,
                                      FFTW_ESTIMATE);
+    if (t->nt % t->tile != 0) {
+        t->fwd_rest = fftwf_plan_many_dft_r2c(1, &n, t->nt % t->tile, t->seg, NULL, 1, n,
+                                              t->spec, NULL, 1, nc, FFTW_ESTIMATE);
+        t->inv_rest = fftwf_plan_many_dft_c2r(1, &n, t->nt % t->tile, t->spec, NULL, 1, nc,
+                                              t->res, NULL, 1, n, FFTW_ESTIMATE);
+    }
     if (kplan != NULL)
         fftwf_execute(kplan);
     if (kplan != NULL)
         fftwf_destroy_plan(kplan);
     km_fftw_unlock();
-    if (kplan == NULL || t->fwd == NULL || t->inv == NULL) {
+    if (kplan == NULL || t->fwd == NULL || t->inv == NULL ||
+        (t->nt % t->tile != 0 && (t->fwd_rest == NULL || t->inv_rest == NULL))) {
         st = km_fail(ctx, KM_ERR_INTERNAL, "temporal: FFTW could not plan size %d", n);
         goto done;
     }
@@ -406,7 +437,10 @@ km_status km_temporal_create(km_ctx *ctx, int32_t n_taxels, const km_temporal_pa
         t->delay = (t->width - 1) / 2;
         t->ring = km_alloc(ctx, (size_t)t->width * (size_t)n_taxels * sizeof *t->ring);
         t->win = km_alloc(ctx, (size_t)t->width * sizeof *t->win);
-        if (t->ring == NULL || t->win == NULL) {
+        if (t->width <= KM_TEMPORAL_NETWORK_WIDTH)
+            t->sortbuf = km_alloc(ctx, (size_t)t->width * (size_t)n_taxels * sizeof *t->sortbuf);
+        if (t->ring == NULL || t->win == NULL ||
+            (t->width <= KM_TEMPORAL_NETWORK_WIDTH && t->sortbuf == NULL)) {
             st = KM_ERR_NOMEM;
             goto done;
         }
@@ -486,31 +520,41 @@ static void iir_run(km_temporal *t, const float *in, int64_t n, float *out)
 
 /* ------------------------------------------------------------- FIR */
 
-/* One overlap-save block: L outputs to out (frame-major), then slide. */
+/* One overlap-save block: n_emit (<= L) outputs to out (frame-major),
+ * then slide, batch by batch so that each batch stays in cache. */
 static void fir_block(km_temporal *t, float *out, int64_t n_emit)
 {
     const int32_t nt = t->nt, n = t->nfft, nc = n / 2 + 1, m1 = t->taps - 1;
-    fftwf_execute(t->fwd);
-    for (int32_t i = 0; i < nt; i++) {
-        /* fftwf_complex is float[2]: interleaved re, im */
-        float *restrict s = (float *)(t->spec + (size_t)i * nc);
-        const float *restrict k = (const float *)t->kspec;
-        for (int32_t j = 0; j < nc; j++) {
-            float re = s[2 * j] * k[2 * j] - s[2 * j + 1] * k[2 * j + 1];
-            float im = s[2 * j] * k[2 * j + 1] + s[2 * j + 1] * k[2 * j];
-            s[2 * j] = re;
-            s[2 * j + 1] = im;
+    const float *restrict k = (const float *)t->kspec;
+    for (int32_t i0 = 0; i0 < nt; i0 += t->tile) {
+        const int32_t nb = nt - i0 < t->tile ? nt - i0 : t->tile;
+        float *seg = t->seg + (size_t)i0 * n;
+        fftwf_execute_dft_r2c(nb == t->tile ? t->fwd : t->fwd_rest, seg, t->spec);
+        for (int32_t i = 0; i < nb; i++) {
+            /* fftwf_complex is float[2]: interleaved re, im */
+            float *restrict s = (float *)(t->spec + (size_t)i * nc);
+            for (int32_t j = 0; j < nc; j++) {
+                float re = s[2 * j] * k[2 * j] - s[2 * j + 1] * k[2 * j + 1];
+                float im = s[2 * j] * k[2 * j + 1] + s[2 * j + 1] * k[2 * j];
+                s[2 * j] = re;
+                s[2 * j + 1] = im;
+            }
         }
-    }
-    fftwf_execute(t->inv);
-    for (int32_t i = 0; i < nt; i++) {
-        const float *restrict r = t->res + (size_t)i * n + m1;
-        for (int64_t j = 0; j < n_emit; j++)
-            out[j * nt + i] = r[j];
-    }
-    for (int32_t i = 0; i < nt; i++) {
-        float *sg = t->seg + (size_t)i * n;
-        memmove(sg, sg + t->step, (size_t)m1 * sizeof *sg);
+        fftwf_execute_dft_c2r(nb == t->tile ? t->inv : t->inv_rest, t->spec, t->res);
+        /* Transpose back in groups of 16 taxels: one cache line of each
+         * output frame per group instead of one float. */
+        for (int32_t g0 = 0; g0 < nb; g0 += 16) {
+            const int32_t gn = nb - g0 < 16 ? nb - g0 : 16;
+            for (int64_t j = 0; j < n_emit; j++) {
+                float *restrict o = out + j * nt + i0 + g0;
+                const float *restrict r = t->res + (size_t)g0 * n + m1 + j;
+                for (int32_t i = 0; i < gn; i++)
+                    o[i] = r[(size_t)i * n];
+            }
+        }
+        for (int32_t i = 0; i < nb; i++)
+            memmove(seg + (size_t)i * n, seg + (size_t)i * n + t->step,
+                    (size_t)m1 * sizeof *seg);
     }
     t->fill = m1;
 }
@@ -525,16 +569,22 @@ static void fir_feed(km_temporal *t, const float *frames, int64_t count, int rep
         int64_t chunk = n - t->fill;
         if (chunk > count)
             chunk = count;
-        for (int32_t i = 0; i < nt; i++) {
+        for (int32_t i = 0; repeat && i < nt; i++) {
             float *restrict sg = t->seg + (size_t)i * n + t->fill;
-            if (repeat) {
-                const float v = frames[i];
-                for (int64_t j = 0; j < chunk; j++)
-                    sg[j] = v;
-            } else {
-                const float *src = frames + i;
-                for (int64_t j = 0; j < chunk; j++)
-                    sg[j] = src[j * nt];
+            const float v = frames[i];
+            for (int64_t j = 0; j < chunk; j++)
+                sg[j] = v;
+        }
+        if (!repeat) {
+            /* Transpose in groups of 16 taxels (see fir_block). */
+            for (int32_t g0 = 0; g0 < nt; g0 += 16) {
+                const int32_t gn = nt - g0 < 16 ? nt - g0 : 16;
+                float *restrict sg = t->seg + (size_t)g0 * n + t->fill;
+                for (int64_t j = 0; j < chunk; j++) {
+                    const float *restrict src = frames + j * nt + g0;
+                    for (int32_t i = 0; i < gn; i++)
+                        sg[(size_t)i * n + j] = src[i];
+                }
             }
         }
         t->fill += (int32_t)chunk;
@@ -580,6 +630,30 @@ static float select_median(float *a, int32_t n)
     return a[k];
 }
 
+/* Odd-even transposition sort of the w ring rows, all taxels at once:
+ * w rounds of compare-exchanges between neighbouring rows leave every
+ * column sorted; row w/2 is the median.  Order in the ring does not
+ * matter for a median. */
+static void median_network(km_temporal *t, float *restrict y)
+{
+    const int32_t nt = t->nt, w = t->width;
+    float *buf = t->sortbuf;
+    memcpy(buf, t->ring, (size_t)w * (size_t)nt * sizeof *buf);
+    for (int32_t round = 0; round < w; round++) {
+        for (int32_t r = round % 2; r + 1 < w; r += 2) {
+            float *restrict a = buf + (size_t)r * nt;
+            float *restrict b = a + nt;
+            for (int32_t i = 0; i < nt; i++) {
+                float lo = a[i] < b[i] ? a[i] : b[i];
+                float hi = a[i] < b[i] ? b[i] : a[i];
+                a[i] = lo;
+                b[i] = hi;
+            }
+        }
+    }
+    memcpy(y, buf + (size_t)(w / 2) * nt, (size_t)nt * sizeof *y);
+}
+
 static void median_feed(km_temporal *t, const float *frames, int64_t count, int repeat,
                         float *out, int64_t *n_out)
 {
@@ -590,7 +664,11 @@ static void median_feed(km_temporal *t, const float *frames, int64_t count, int 
         t->ring_pos = (t->ring_pos + 1) % w;
         if (t->ring_count < w)
             t->ring_count++;
-        if (t->ring_count == w) {
+        if (t->ring_count == w && t->sortbuf != NULL) {
+            median_network(t, out + *n_out * nt);
+            (*n_out)++;
+            t->n_out++;
+        } else if (t->ring_count == w) {
             float *y = out + *n_out * nt;
             for (int32_t i = 0; i < nt; i++) {
                 for (int32_t j = 0; j < w; j++)

@@ -290,10 +290,27 @@ km_format km_sniff_format(const unsigned char *head, size_t n, const char *path)
     if (has_prefix(head, n, "DATA_TYPE", 9) || head_has_key(head, n, "ASCII_DATA") ||
         (head_has_key(head, n, "ROWS") && head_has_key(head, n, "COLS")))
         return KM_FORMAT_TEKSCAN;
-    /* XSENSOR: wide exports name their taxel columns S_<row>_<col>. */
+    /* XSENSOR: wide exports name their taxel columns S_<row>_<col> (an
+       insole's first one may be S_1_5; the separator may be ';' or TAB);
+       block exports carry the key "Sensel Width"/"Sensel Height". */
     if (head_contains(head, n, "S_1_1,") || head_contains(head, n, "S_0_0,") ||
-        head_contains(head, n, "XSENSOR"))
+        head_contains(head, n, "XSENSOR") || head_contains(head, n, "Sensel Width") ||
+        head_contains(head, n, "Sensel Height"))
         return KM_FORMAT_XSENSOR;
+    for (size_t i = 0; i + 5 <= n; i++) {
+        size_t j = i + 2, d1, d2;
+        if (head[i] != 'S' || head[i + 1] != '_' || (i > 0 && head[i - 1] != ',' && head[i - 1] != ';' &&
+                                                     head[i - 1] != '\t' && head[i - 1] != '"'))
+            continue;
+        for (d1 = 0; j < n && head[j] >= '0' && head[j] <= '9'; j++)
+            d1++;
+        if (d1 == 0 || j >= n || head[j] != '_')
+            continue;
+        for (j++, d2 = 0; j < n && head[j] >= '0' && head[j] <= '9'; j++)
+            d2++;
+        if (d2 > 0 && j < n && (head[j] == ',' || head[j] == ';' || head[j] == '\t' || head[j] == '"'))
+            return KM_FORMAT_XSENSOR;
+    }
     if (n > 0 && head_is_numeric(head, n))
         return KM_FORMAT_TEXT;
     if (ext_is(ext, "h5") || ext_is(ext, "hdf5"))

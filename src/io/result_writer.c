@@ -43,6 +43,24 @@ static const col_def PEAK_COLS[] = {
 };
 #define N_PEAK_COLS (sizeof PEAK_COLS / sizeof PEAK_COLS[0])
 
+static const col_def TRACK_COLS[] = {
+    {"track", K_I32, NULL},        {"first_frame", K_I64, NULL},
+    {"last_frame", K_I64, NULL},   {"n_frames", K_I64, NULL},
+    {"y_mean", K_F64, "mm"},       {"x_mean", K_F64, "mm"},
+    {"value_max", K_F32, "@"},
+};
+#define N_TRACK_COLS (sizeof TRACK_COLS / sizeof TRACK_COLS[0])
+
+static const col_def CAND_COLS[] = {
+    {"candidate", K_I32, NULL},    {"x_mm", K_F64, "mm"},
+    {"y_mm", K_F64, "mm"},         {"peak", K_F32, "@"},
+    {"prominence", K_F32, "@"},    {"area_mm2", K_F64, "mm2"},
+    {"n_passes", K_I32, NULL},     {"n_covering", K_I32, NULL},
+    {"persistence", K_F64, NULL},  {"first_time", K_F64, "s"},
+    {"last_time", K_F64, "s"},     {"score", K_F64, "@"},
+};
+#define N_CAND_COLS (sizeof CAND_COLS / sizeof CAND_COLS[0])
+
 struct km_result_writer {
     km_alloc_ref alloc;
     char *path;
@@ -58,12 +76,15 @@ struct km_result_writer {
     hid_t ds_time, ds_cond;
     hid_t met[N_METRIC_COLS];
     hid_t pk[N_PEAK_COLS];
-    int64_t n_frames, n_peaks;
+    hid_t g_tracks;
+    hid_t tr[N_TRACK_COLS];
+    int64_t n_frames, n_peaks, n_tracks;
     void *scratch;              /* column conversion, scratch_cap bytes */
     size_t scratch_cap;
     km_peak *pbuf;              /* peaks waiting for a flush */
     int64_t *pframe;
     double *ptime;
+    int32_t *ptrack;
     size_t pn;
 };
 
@@ -445,7 +466,9 @@ static km_status write_tables(km_ctx *ctx, km_result_writer *w)
     w->g_frames = H5Gcreate2(w->file, "frames", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
     w->g_metrics = H5Gcreate2(w->file, "metrics", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
     w->g_peaks = H5Gcreate2(w->file, "peaks", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    if (w->g_params < 0 || w->g_frames < 0 || w->g_metrics < 0 || w->g_peaks < 0)
+    w->g_tracks = H5Gcreate2(w->file, "tracks", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    if (w->g_params < 0 || w->g_frames < 0 || w->g_metrics < 0 || w->g_peaks < 0 ||
+        w->g_tracks < 0)
         return h5fail(ctx, w->path, KM_ERR_IO, "cannot create the groups");
     for (size_t i = 0; i < N_METRIC_COLS; i++) {
         w->met[i] = make_column(&w->alloc, w->g_metrics, &METRIC_COLS[i], w->units);
@@ -456,6 +479,11 @@ static km_status write_tables(km_ctx *ctx, km_result_writer *w)
         w->pk[i] = make_column(&w->alloc, w->g_peaks, &PEAK_COLS[i], w->units);
         if (w->pk[i] < 0)
             return h5fail(ctx, w->path, KM_ERR_IO, "cannot create /peaks");
+    }
+    for (size_t i = 0; i < N_TRACK_COLS; i++) {
+        w->tr[i] = make_column(&w->alloc, w->g_tracks, &TRACK_COLS[i], w->units);
+        if (w->tr[i] < 0)
+            return h5fail(ctx, w->path, KM_ERR_IO, "cannot create /tracks");
     }
     if (!w->save_frames)
         return KM_OK;
@@ -516,7 +544,9 @@ km_status km_result_writer_create(km_ctx *ctx, const char *path, const km_result
     km_h5_quiet_begin(&w->quiet);
     w->alloc = km_ctx_alloc_ref(ctx);
     w->file = w->g_session = w->g_header = w->g_params = w->g_frames = -1;
-    w->g_metrics = w->g_peaks = w->ds_time = w->ds_cond = -1;
+    w->g_metrics = w->g_peaks = w->ds_time = w->ds_cond = w->g_tracks = -1;
+    for (size_t i = 0; i < N_TRACK_COLS; i++)
+        w->tr[i] = -1;
     for (size_t i = 0; i < N_METRIC_COLS; i++)
         w->met[i] = -1;
     for (size_t i = 0; i < N_PEAK_COLS; i++)
@@ -532,7 +562,9 @@ km_status km_result_writer_create(km_ctx *ctx, const char *path, const km_result
     w->pbuf = km_alloc(ctx, PEAK_BUF * sizeof *w->pbuf);
     w->pframe = km_alloc(ctx, PEAK_BUF * sizeof *w->pframe);
     w->ptime = km_alloc(ctx, PEAK_BUF * sizeof *w->ptime);
-    if (w->path == NULL || w->pbuf == NULL || w->pframe == NULL || w->ptime == NULL) {
+    w->ptrack = km_alloc(ctx, PEAK_BUF * sizeof *w->ptrack);
+    if (w->path == NULL || w->pbuf == NULL || w->pframe == NULL || w->ptime == NULL ||
+        w->ptrack == NULL) {
         st = KM_ERR_NOMEM;
         goto done;
     }
@@ -739,7 +771,7 @@ static km_status flush_peaks(km_ctx *ctx, km_result_writer *w)
             case 9: f[i] = p[i].prominence; break;
             case 10: i32[i] = p[i].area_taxels; break;
             case 11: u[i] = p[i].flags; break;
-            default: i32[i] = -1; break; /* track: no tracking yet */
+            default: i32[i] = w->ptrack[i]; break;
             }
         }
         ok = append_1d(w->pk[c], mem_type(PEAK_COLS[c].kind), w->n_peaks, d, n);
@@ -754,6 +786,13 @@ static km_status flush_peaks(km_ctx *ctx, km_result_writer *w)
 km_status km_result_writer_append_peaks(km_ctx *ctx, km_result_writer *w, int64_t frame,
                                         double time_s, const km_peak *peaks, size_t n)
 {
+    return km_result_writer_append_peaks_tracked(ctx, w, frame, time_s, peaks, NULL, n);
+}
+
+km_status km_result_writer_append_peaks_tracked(km_ctx *ctx, km_result_writer *w, int64_t frame,
+                                                double time_s, const km_peak *peaks,
+                                                const int32_t *track, size_t n)
+{
     if (w == NULL || w->file < 0 || (peaks == NULL && n > 0))
         return km_fail(ctx, KM_ERR_INVALID, "result writer: bad peak append");
     while (n > 0) {
@@ -764,9 +803,12 @@ km_status km_result_writer_append_peaks(km_ctx *ctx, km_result_writer *w, int64_
         for (size_t i = 0; i < take; i++) {
             w->pframe[w->pn + i] = frame;
             w->ptime[w->pn + i] = time_s;
+            w->ptrack[w->pn + i] = track != NULL ? track[i] : -1;
         }
         w->pn += take;
         peaks += take;
+        if (track != NULL)
+            track += take;
         n -= take;
         if (w->pn == PEAK_BUF) {
             km_status st = flush_peaks(ctx, w);
@@ -805,6 +847,129 @@ km_status km_result_writer_set_maps(km_ctx *ctx, km_result_writer *w, const floa
     return KM_OK;
 }
 
+km_status km_result_writer_append_tracks(km_ctx *ctx, km_result_writer *w, const km_track *t,
+                                         size_t n)
+{
+    if (w == NULL || w->file < 0 || (t == NULL && n > 0))
+        return km_fail(ctx, KM_ERR_INVALID, "result writer: bad track append");
+    if (n == 0)
+        return KM_OK;
+    double *d = scratch(ctx, w, n * sizeof(double));
+    if (d == NULL)
+        return KM_ERR_NOMEM;
+    float *f = (float *)d;
+    int32_t *i32 = (int32_t *)d;
+    int64_t *i64 = (int64_t *)d;
+    int ok = 1;
+    for (size_t c = 0; ok && c < N_TRACK_COLS; c++) {
+        for (size_t i = 0; i < n; i++) {
+            switch (c) {
+            case 0: i32[i] = t[i].track; break;
+            case 1: i64[i] = t[i].first_frame; break;
+            case 2: i64[i] = t[i].last_frame; break;
+            case 3: i64[i] = t[i].n_frames; break;
+            case 4: d[i] = t[i].y_mean; break;
+            case 5: d[i] = t[i].x_mean; break;
+            default: f[i] = t[i].value_max; break;
+            }
+        }
+        ok = append_1d(w->tr[c], mem_type(TRACK_COLS[c].kind), w->n_tracks, d, n);
+    }
+    if (!ok)
+        return h5fail(ctx, w->path, KM_ERR_IO, "cannot append tracks");
+    w->n_tracks += (int64_t)n;
+    return KM_OK;
+}
+
+/* A fixed 2-D dataset [ny, nx] of `data` (memory type mtype), with units
+ * when given. */
+static int write_2d(const km_alloc_ref *ref, hid_t g, const char *name, hid_t ftype, hid_t mtype,
+                    int32_t ny, int32_t nx, const void *data, const char *units)
+{
+    int ok = 0;
+    hsize_t dims[2] = {(hsize_t)ny, (hsize_t)nx};
+    hid_t s = H5Screate_simple(2, dims, NULL), ds = -1;
+    if (s >= 0)
+        ds = H5Dcreate2(g, name, ftype, s, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    if (ds >= 0 && ((size_t)ny * (size_t)nx == 0 ||
+                    H5Dwrite(ds, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) >= 0) &&
+        (units == NULL || attr_str(ref, ds, "units", units)))
+        ok = 1;
+    if (ds >= 0)
+        H5Dclose(ds);
+    if (s >= 0)
+        H5Sclose(s);
+    return ok;
+}
+
+km_status km_result_writer_set_bodymap(km_ctx *ctx, km_result_writer *w,
+                                       const km_result_bodymap *b)
+{
+    if (w == NULL || w->file < 0 || b == NULL || b->ny < 0 || b->nx < 0 ||
+        ((size_t)b->ny * (size_t)b->nx > 0 &&
+         (b->max == NULL || b->mean == NULL || b->coverage == NULL || b->excess == NULL)))
+        return km_fail(ctx, KM_ERR_INVALID, "result writer: bad body map");
+    hid_t g = H5Gcreate2(w->file, "bodymap", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    int ok = g >= 0 && attr_f64(g, "x_pitch_mm", b->x_pitch_mm) &&
+             attr_f64(g, "y_pitch_mm", b->y_pitch_mm) && attr_f64(g, "x0_mm", 0.0) &&
+             attr_f64(g, "y0_mm", b->y0_mm) && attr_str(&w->alloc, g, "units", w->units) &&
+             attr_str(&w->alloc, g, "mode", b->mode == KM_MODE_ROLLER ? "roller" : "mat") &&
+             write_2d(&w->alloc, g, "pressure", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, b->ny, b->nx,
+                      b->max, w->units) &&
+             write_2d(&w->alloc, g, "mean", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, b->ny, b->nx,
+                      b->mean, w->units) &&
+             write_2d(&w->alloc, g, "coverage", H5T_STD_I32LE, H5T_NATIVE_INT32, b->ny, b->nx,
+                      b->coverage, NULL) &&
+             write_2d(&w->alloc, g, "excess", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, b->ny, b->nx,
+                      b->excess, w->units);
+    if (g >= 0)
+        H5Gclose(g);
+    if (!ok)
+        return h5fail(ctx, w->path, KM_ERR_IO, "cannot write /bodymap");
+    return KM_OK;
+}
+
+km_status km_result_writer_set_candidates(km_ctx *ctx, km_result_writer *w,
+                                          const km_candidate *c, size_t n)
+{
+    if (w == NULL || w->file < 0 || (c == NULL && n > 0))
+        return km_fail(ctx, KM_ERR_INVALID, "result writer: bad candidates");
+    double *d = n > 0 ? scratch(ctx, w, n * sizeof(double)) : NULL;
+    if (n > 0 && d == NULL)
+        return KM_ERR_NOMEM;
+    float *f = (float *)d;
+    int32_t *i32 = (int32_t *)d;
+    hid_t g = H5Gcreate2(w->file, "candidates", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    int ok = g >= 0 && attr_i64(g, "n_candidates", (int64_t)n);
+    for (size_t k = 0; ok && k < N_CAND_COLS; k++) {
+        for (size_t i = 0; i < n; i++) {
+            switch (k) {
+            case 0: i32[i] = (int32_t)i; break;
+            case 1: d[i] = c[i].x_mm; break;
+            case 2: d[i] = c[i].y_mm; break;
+            case 3: f[i] = c[i].peak; break;
+            case 4: f[i] = c[i].prominence; break;
+            case 5: d[i] = c[i].area_mm2; break;
+            case 6: i32[i] = c[i].n_passes; break;
+            case 7: i32[i] = c[i].n_covering; break;
+            case 8: d[i] = c[i].persistence; break;
+            case 9: d[i] = c[i].first_time; break;
+            case 10: d[i] = c[i].last_time; break;
+            default: d[i] = c[i].score; break;
+            }
+        }
+        hid_t ds = make_column(&w->alloc, g, &CAND_COLS[k], w->units);
+        ok = ds >= 0 && append_1d(ds, mem_type(CAND_COLS[k].kind), 0, d, n);
+        if (ds >= 0)
+            H5Dclose(ds);
+    }
+    if (g >= 0)
+        H5Gclose(g);
+    if (!ok)
+        return h5fail(ctx, w->path, KM_ERR_IO, "cannot write /candidates");
+    return KM_OK;
+}
+
 /* ---- commit / free --------------------------------------------------------------- */
 
 static void close_h(hid_t *h, herr_t (*fn)(hid_t))
@@ -820,6 +985,9 @@ static void close_objects(km_result_writer *w)
         close_h(&w->met[i], H5Dclose);
     for (size_t i = 0; i < N_PEAK_COLS; i++)
         close_h(&w->pk[i], H5Dclose);
+    for (size_t i = 0; i < N_TRACK_COLS; i++)
+        close_h(&w->tr[i], H5Dclose);
+    close_h(&w->g_tracks, H5Gclose);
     close_h(&w->ds_time, H5Dclose);
     close_h(&w->ds_cond, H5Dclose);
     close_h(&w->g_header, H5Gclose);
@@ -841,7 +1009,8 @@ km_status km_result_writer_commit(km_ctx *ctx, km_result_writer *w)
     if (st != KM_OK)
         return st;
     if (!attr_i64(w->g_session, "n_frames", w->n_frames) ||
-        !attr_i64(w->g_peaks, "n_peaks", w->n_peaks))
+        !attr_i64(w->g_peaks, "n_peaks", w->n_peaks) ||
+        !attr_i64(w->g_tracks, "n_tracks", w->n_tracks))
         return h5fail(ctx, w->path, KM_ERR_IO, "cannot finish /session");
     close_objects(w);
     /* The completeness marker goes last, so a file that has it has all. */
@@ -872,6 +1041,7 @@ void km_result_writer_free(km_result_writer *w)
     km_ref_free(&ref, w->pbuf);
     km_ref_free(&ref, w->pframe);
     km_ref_free(&ref, w->ptime);
+    km_ref_free(&ref, w->ptrack);
     km_ref_free(&ref, w->tmp);
     km_ref_free(&ref, w->path);
     km_ref_free(&ref, w);

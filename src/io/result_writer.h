@@ -63,6 +63,32 @@ km_status km_result_writer_append_frames(km_ctx *ctx, km_result_writer *w, const
 km_status km_result_writer_append_peaks(km_ctx *ctx, km_result_writer *w, int64_t frame,
                                         double time, const km_peak *peaks, size_t n);
 
+/* As km_result_writer_append_peaks, with each peak's track id (n entries;
+ * NULL = -1 for all). */
+km_status km_result_writer_append_peaks_tracked(km_ctx *ctx, km_result_writer *w, int64_t frame,
+                                                double time, const km_peak *peaks,
+                                                const int32_t *track, size_t n);
+
+/* Append ended tracks to /tracks (written straight through). */
+km_status km_result_writer_append_tracks(km_ctx *ctx, km_result_writer *w, const km_track *t,
+                                         size_t n);
+
+/* The body map, written once: /bodymap (FORMAT.md 2.1). */
+typedef struct km_result_bodymap {
+    int32_t mode;                /* km_mode */
+    int32_t ny, nx;
+    double y0_mm, y_pitch_mm, x_pitch_mm;
+    const float *max, *mean;     /* ny*nx each */
+    const int32_t *coverage;
+    const float *excess;         /* the candidate map */
+} km_result_bodymap;
+km_status km_result_writer_set_bodymap(km_ctx *ctx, km_result_writer *w,
+                                       const km_result_bodymap *b);
+
+/* /candidates, written once, in the order given (rank = index). */
+km_status km_result_writer_set_candidates(km_ctx *ctx, km_result_writer *w,
+                                          const km_candidate *c, size_t n);
+
 /* The whole-session per-taxel maps, rows*cols each: /frames/max, /frames/mean. */
 km_status km_result_writer_set_maps(km_ctx *ctx, km_result_writer *w, const float *max_map,
                                     const float *mean_map);

@@ -1,5 +1,6 @@
 /* The pipeline for one session: read -> calibrate -> smooth -> metrics and
- * peaks -> result HDF5, streaming in blocks (DESIGN.md section 2). */
+ * peaks -> tracks; (roller: odometry ->) body map and candidate map ->
+ * candidates -> result HDF5, streaming in blocks (DESIGN.md section 2). */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -44,6 +45,9 @@ void km_process_params_default(km_process_params *p)
     p->command_line = NULL;
     p->progress = NULL;
     p->progress_user = NULL;
+    km_track_params_default(&p->track);
+    km_candidate_params_default(&p->cand);
+    p->lift_threshold = 5.0;
 }
 
 typedef struct top_entry {
@@ -70,6 +74,18 @@ typedef struct run {
     float *smooth_tmp;         /* one frame */
     km_peak *pk;
     size_t pk_cap;
+    double *pk_y, *pk_x;       /* body position of each peak, mm (pk_cap) */
+    float *pk_v;
+    int32_t *pk_id;
+    km_odometry *odo;
+    km_bodymap *bmap;
+    km_candidates *cand;
+    km_tracker *tracker;
+    int roller;
+    int64_t n_candidates;
+    int32_t bm_ny, bm_nx;
+    int n_cand;
+    km_candidate best[KM_SUMMARY_TOP];
     float *max_map;
     double *sum_map;
     int64_t *cnt_map;
@@ -166,6 +182,19 @@ static km_status write_params(km_ctx *ctx, run *r, const km_process_params *p)
     PF("saturation", r->info.saturation);
     PI("block_frames", r->nb);
     PI("save_frames", p->save_frames != 0);
+    PF("track_gate_mm", p->track.gate_mm);
+    PI("track_max_gap", p->track.max_gap);
+    PF("odometry_lift_threshold", p->lift_threshold);
+    PI("cand_background_half_cols", p->cand.background_half_cols);
+    PF("cand_seen_threshold", p->cand.seen_threshold);
+    PF("cand_min_prominence", p->cand.min_prominence);
+    PI("cand_min_distance", p->cand.min_distance);
+    PI("cand_min_coverage", p->cand.min_coverage);
+    PF("cand_min_persistence", p->cand.min_persistence);
+    PI("cand_max_candidates", p->cand.max_candidates);
+    PI("bodymap_contact_half_rows", p->cand.contact_half_rows);
+    PF("bodymap_contact_threshold", p->cand.contact_threshold);
+    PI("bodymap_pass_gap_frames", p->cand.pass_gap_frames);
 #undef PF
 #undef PI
 #undef PS
@@ -183,6 +212,10 @@ static km_status check_params(km_ctx *ctx, const km_process_params *p)
         return km_fail(ctx, KM_ERR_INVALID, "calibration gain and offset must be finite");
     if (!(p->smooth.sigma_rows >= 0.0) || !(p->smooth.sigma_cols >= 0.0))
         return km_fail(ctx, KM_ERR_INVALID, "smoothing sigma must be >= 0");
+    if (!(p->track.gate_mm > 0.0) || !isfinite(p->track.gate_mm) || p->track.max_gap < 0)
+        return km_fail(ctx, KM_ERR_INVALID, "tracking: gate must be > 0 mm and max gap >= 0");
+    if (isnan(p->lift_threshold))
+        return km_fail(ctx, KM_ERR_INVALID, "lift_threshold must be a number");
     return KM_OK;
 }
 
@@ -229,11 +262,17 @@ static km_status alloc_buffers(km_ctx *ctx, run *r, const km_process_params *p, 
     r->metrics = km_alloc(ctx, (size_t)nb * sizeof *r->metrics);
     r->pk_cap = rc < PEAKS_START ? rc : PEAKS_START;
     r->pk = km_alloc(ctx, r->pk_cap * sizeof *r->pk);
+    r->pk_y = km_alloc(ctx, r->pk_cap * sizeof *r->pk_y);
+    r->pk_x = km_alloc(ctx, r->pk_cap * sizeof *r->pk_x);
+    r->pk_v = km_alloc(ctx, r->pk_cap * sizeof *r->pk_v);
+    r->pk_id = km_alloc(ctx, r->pk_cap * sizeof *r->pk_id);
     r->max_map = km_alloc(ctx, rc * sizeof *r->max_map);
     r->sum_map = km_calloc(ctx, rc, sizeof *r->sum_map);
     r->cnt_map = km_calloc(ctx, rc, sizeof *r->cnt_map);
     if (smoothing)
         r->smooth_tmp = km_alloc(ctx, rc * sizeof *r->smooth_tmp);
+    if (r->pk_y == NULL || r->pk_x == NULL || r->pk_v == NULL || r->pk_id == NULL)
+        return KM_ERR_NOMEM;
     if (r->block == NULL || r->times == NULL || r->metrics == NULL || r->pk == NULL ||
         r->max_map == NULL || r->sum_map == NULL || r->cnt_map == NULL ||
         (smoothing && r->smooth_tmp == NULL))
@@ -252,13 +291,72 @@ static km_status frame_peaks(km_ctx *ctx, run *r, const km_frame *fr, const km_m
             return st;
         size_t cap = *n > r->pk_cap * 2 ? *n : r->pk_cap * 2;
         km_peak *np = km_alloc(ctx, cap * sizeof *np);
-        if (np == NULL)
+        double *ny = km_alloc(ctx, cap * sizeof *ny), *nx = km_alloc(ctx, cap * sizeof *nx);
+        float *nv = km_alloc(ctx, cap * sizeof *nv);
+        int32_t *ni = km_alloc(ctx, cap * sizeof *ni);
+        if (np == NULL || ny == NULL || nx == NULL || nv == NULL || ni == NULL) {
+            km_free(ctx, np);
+            km_free(ctx, ny);
+            km_free(ctx, nx);
+            km_free(ctx, nv);
+            km_free(ctx, ni);
             return KM_ERR_NOMEM;
+        }
         km_free(ctx, r->pk);
+        km_free(ctx, r->pk_y);
+        km_free(ctx, r->pk_x);
+        km_free(ctx, r->pk_v);
+        km_free(ctx, r->pk_id);
         r->pk = np;
+        r->pk_y = ny;
+        r->pk_x = nx;
+        r->pk_v = nv;
+        r->pk_id = ni;
         r->pk_cap = cap;
         km_ctx_clear_error(ctx);
     }
+}
+
+/* Ended tracks to /tracks, through a small fixed buffer. */
+static km_status drain_tracks(km_ctx *ctx, run *r)
+{
+    km_track buf[64];
+    size_t n;
+    while ((n = km_tracker_pop(r->tracker, buf, sizeof buf / sizeof buf[0])) > 0) {
+        km_status st = km_result_writer_append_tracks(ctx, r->writer, buf, n);
+        if (st != KM_OK)
+            return st;
+    }
+    return KM_OK;
+}
+
+/* Body positions of the frame's peaks (DESIGN 6: mat = grid mm; roller =
+ * odometry y of the contact line + the row offset wrapped to half a turn),
+ * then link them. */
+static km_status track_peaks(km_ctx *ctx, run *r, int64_t frame_no, const km_odometry_sample *odo,
+                             size_t np)
+{
+    double rp = r->info.row_pitch_mm, cp = r->info.col_pitch_mm, rows = r->info.rows;
+    for (size_t i = 0; i < np; i++) {
+        const km_peak *pk = &r->pk[i];
+        double y = pk->y * rp;
+        if (r->roller) {
+            double d = fmod(pk->y - odo->contact_row, rows);
+            if (d < -rows / 2)
+                d += rows;
+            else if (d >= rows / 2)
+                d -= rows;
+            y = odo->y_mm + d * rp;
+        }
+        r->pk_y[i] = y;
+        r->pk_x[i] = pk->x * cp;
+        r->pk_v[i] = pk->value;
+    }
+    km_status st = km_tracker_update(ctx, r->tracker, frame_no, r->pk_y, r->pk_x, r->pk_v, np,
+                                     r->pk_id);
+    if (st == KM_OK)
+        st = drain_tracks(ctx, r);
+    return st;
 }
 
 static km_status process_frame(km_ctx *ctx, run *r, const km_process_params *p, float *f,
@@ -294,10 +392,21 @@ static km_status process_frame(km_ctx *ctx, run *r, const km_process_params *p, 
     if (r->metrics[index_in_block].flags & KM_FRAME_CORRUPT)
         r->n_corrupt++;
 
+    km_odometry_sample odo;
+    memset(&odo, 0, sizeof odo);
+    if (r->roller && (st = km_odometry_update(ctx, r->odo, &fr, mask, &odo)) != KM_OK)
+        return st;
+    if ((st = km_bodymap_add(ctx, r->bmap, &fr, mask, &odo)) != KM_OK)
+        return st;
+    if ((st = km_candidates_add(ctx, r->cand, &fr, mask, &odo, t)) != KM_OK)
+        return st;
+
     size_t np = 0;
     if ((st = frame_peaks(ctx, r, &fr, mask, &np)) != KM_OK)
         return st;
-    st = km_result_writer_append_peaks(ctx, r->writer, frame_no, t, r->pk, np);
+    if ((st = track_peaks(ctx, r, frame_no, &odo, np)) != KM_OK)
+        return st;
+    st = km_result_writer_append_peaks_tracked(ctx, r->writer, frame_no, t, r->pk, r->pk_id, np);
     if (st != KM_OK)
         return st;
     r->n_peaks += (int64_t)np;
@@ -356,6 +465,65 @@ static km_status stream(km_ctx *ctx, run *r, const km_process_params *p, const c
     return KM_OK;
 }
 
+/* The whole-session body map and candidates: computed once at the end,
+ * so the buffers here are the only allocation after the stream. */
+static km_status write_bodymap_and_candidates(km_ctx *ctx, run *r)
+{
+    km_status st = KM_OK;
+    km_result_bodymap b;
+    float *bmax = NULL, *bmean = NULL, *excess = NULL;
+    int32_t *cov = NULL;
+    km_candidate *cand = NULL;
+    size_t cells, nc = 0;
+    int32_t cny, cnx;
+
+    memset(&b, 0, sizeof b);
+    b.mode = r->roller ? KM_MODE_ROLLER : KM_MODE_MAT;
+    km_bodymap_shape(r->bmap, &b.ny, &b.nx, &b.y0_mm, &b.y_pitch_mm, &b.x_pitch_mm);
+    km_candidates_shape(r->cand, &cny, &cnx, NULL);
+    if (cny != b.ny || cnx != b.nx) {
+        st = km_fail(ctx, KM_ERR_INTERNAL, "candidate map %dx%d differs from the body map %dx%d",
+                     (int)cny, (int)cnx, (int)b.ny, (int)b.nx);
+        goto done;
+    }
+    cells = (size_t)b.ny * (size_t)b.nx;
+    r->bm_ny = b.ny;
+    r->bm_nx = b.nx;
+    if (cells > 0) {
+        bmax = km_alloc(ctx, cells * sizeof *bmax);
+        bmean = km_alloc(ctx, cells * sizeof *bmean);
+        excess = km_alloc(ctx, cells * sizeof *excess);
+        cov = km_alloc(ctx, cells * sizeof *cov);
+        cand = km_alloc(ctx, cells * sizeof *cand);
+        if (bmax == NULL || bmean == NULL || excess == NULL || cov == NULL || cand == NULL) {
+            st = KM_ERR_NOMEM;
+            goto done;
+        }
+        if ((st = km_bodymap_get(ctx, r->bmap, bmax, bmean, cov, cells, NULL)) != KM_OK ||
+            (st = km_candidates_map(ctx, r->cand, excess, cells, NULL)) != KM_OK ||
+            (st = km_candidates_get(ctx, r->cand, cand, cells, &nc)) != KM_OK)
+            goto done;
+    }
+    b.max = bmax;
+    b.mean = bmean;
+    b.coverage = cov;
+    b.excess = excess;
+    if ((st = km_result_writer_set_bodymap(ctx, r->writer, &b)) != KM_OK ||
+        (st = km_result_writer_set_candidates(ctx, r->writer, cand, nc)) != KM_OK)
+        goto done;
+    r->n_candidates = (int64_t)nc;
+    r->n_cand = nc < KM_SUMMARY_TOP ? (int)nc : KM_SUMMARY_TOP;
+    for (int i = 0; i < r->n_cand; i++)
+        r->best[i] = cand[i];
+done:
+    km_free(ctx, bmax);
+    km_free(ctx, bmean);
+    km_free(ctx, excess);
+    km_free(ctx, cov);
+    km_free(ctx, cand);
+    return st;
+}
+
 static km_status finish(km_ctx *ctx, run *r)
 {
     size_t rc = (size_t)r->info.rows * (size_t)r->info.cols;
@@ -371,6 +539,12 @@ static km_status finish(km_ctx *ctx, run *r)
         }
     }
     km_status st = km_result_writer_set_maps(ctx, r->writer, r->max_map, mean);
+    if (st == KM_OK)
+        st = km_tracker_finish(ctx, r->tracker);
+    if (st == KM_OK)
+        st = drain_tracks(ctx, r);
+    if (st == KM_OK)
+        st = write_bodymap_and_candidates(ctx, r);
     if (st == KM_OK)
         st = km_result_writer_commit(ctx, r->writer);
     return st;
@@ -394,6 +568,46 @@ static void fill_summary(const run *r, km_process_summary *s)
         s->top[i].value = r->top[i].value;
         s->top[i].prominence = r->top[i].prominence;
     }
+    s->n_tracks = km_tracker_count(r->tracker);
+    s->n_candidates = r->n_candidates;
+    s->n_cand = r->n_cand;
+    for (int i = 0; i < r->n_cand; i++)
+        s->cand[i] = r->best[i];
+    s->bodymap_ny = r->bm_ny;
+    s->bodymap_nx = r->bm_nx;
+}
+
+/* Odometry (roller), body map, candidate map and tracker for the session. */
+static km_status create_trackers(km_ctx *ctx, run *r, const km_process_params *p)
+{
+    km_status st;
+    const km_session_info *in = &r->info;
+    double row_pitch = in->row_pitch_mm;
+    r->roller = in->mode == KM_MODE_ROLLER;
+    if (r->roller) {
+        /* A roller without a radius: the row pitch is its circumference / rows. */
+        double radius = in->roller_radius_mm > 0.0
+                            ? in->roller_radius_mm
+                            : in->rows * in->row_pitch_mm / (2.0 * 3.14159265358979323846);
+        km_odometry_params op;
+        km_odometry_params_default(&op);
+        op.lift_threshold = p->lift_threshold;
+        if ((st = km_odometry_create(ctx, in->rows, in->cols, radius, &op, &r->odo)) != KM_OK)
+            return st;
+    }
+    km_bodymap_params bp;
+    km_bodymap_params_default(&bp);
+    bp.contact_half_rows = p->cand.contact_half_rows;
+    bp.contact_threshold = p->cand.contact_threshold;
+    bp.pass_gap_frames = p->cand.pass_gap_frames;
+    int32_t mode = r->roller ? KM_MODE_ROLLER : KM_MODE_MAT;
+    if ((st = km_bodymap_create(ctx, mode, in->rows, in->cols, row_pitch, in->col_pitch_mm, &bp,
+                                &r->bmap)) != KM_OK)
+        return st;
+    if ((st = km_candidates_create(ctx, mode, in->rows, in->cols, row_pitch, in->col_pitch_mm,
+                                   &p->cand, &r->cand)) != KM_OK)
+        return st;
+    return km_tracker_create(ctx, &p->track, &r->tracker);
 }
 
 km_status km_process(km_ctx *ctx, const char *input, const char *output,
@@ -431,6 +645,8 @@ km_status km_process(km_ctx *ctx, const char *input, const char *output,
         goto done;
     if ((st = km_detector_create(ctx, r.info.rows, r.info.cols, &r.peaks, &r.det)) != KM_OK)
         goto done;
+    if ((st = create_trackers(ctx, &r, p)) != KM_OK)
+        goto done;
 
     km_result_meta meta = {&r.info, km_reader_mask(r.reader), input,
                            km_format_name(r.info.format), p->command_line,
@@ -464,6 +680,14 @@ done:
     km_free(ctx, r.metrics);
     km_free(ctx, r.smooth_tmp);
     km_free(ctx, r.pk);
+    km_free(ctx, r.pk_y);
+    km_free(ctx, r.pk_x);
+    km_free(ctx, r.pk_v);
+    km_free(ctx, r.pk_id);
+    km_odometry_free(r.odo);
+    km_bodymap_free(r.bmap);
+    km_candidates_free(r.cand);
+    km_tracker_free(r.tracker);
     km_free(ctx, r.max_map);
     km_free(ctx, r.sum_map);
     km_free(ctx, r.cnt_map);

@@ -52,29 +52,65 @@ cmake --build "$BUILD" -j"$JOBS" --target "${build_targets[@]}" >"$BUILD/fuzz-bu
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:allocator_may_return_null=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+# libhdf5 1.10.8 leaks part of its metadata cache when H5Fopen fails on a
+# damaged file: not knotmap's to fix, and it would stop every session run.
+export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$SRC/tests/fuzz/lsan.supp:print_suppressions=0}
+
+# Where a finding's fault lies: the innermost stack frame that is neither
+# the sanitizer, libFuzzer, libc nor an allocator.  libhdf5 there means a
+# bug of libhdf5 itself (the library has open parser CVEs): reported apart,
+# the input kept in $BUILD/fuzz-libhdf5/, and fuzzing goes on.
+culprit() {
+  sed -n '/ERROR: \(AddressSanitizer\|libFuzzer\|UndefinedBehaviorSanitizer\|LeakSanitizer\)\|runtime error\|contract violated/,$p' "$1" |
+    grep -E '^ *#[0-9]+ ' |
+    grep -vE 'libclang_rt|fuzzer::|__sanitizer|__asan|__ubsan|__lsan|__interceptor|libc\.so|in (malloc|calloc|realloc|free|abort|raise)' |
+    head -1
+}
+
 rc=0
 summary=()
 for t in $TARGETS; do
   bin="$BUILD/tests/fuzz/fuzz_$t"
   art="$BUILD/fuzz-artifacts/$t/"
   work="$BUILD/fuzz-corpus/$t"
-  mkdir -p "$art" "$work"
-  if [ "$SECONDS_EACH" -gt 0 ]; then
-    echo "== fuzz $t for ${SECONDS_EACH}s" >&2
+  mkdir -p "$art" "$work" "$BUILD/fuzz-libhdf5"
+  opts=()
+  # Stacks through libhdf5 (built without frame pointers) need the slow
+  # unwinder, or the suppression above cannot see H5F_open.
+  case $t in session|auto) opts=(env ASAN_OPTIONS="$ASAN_OPTIONS:fast_unwind_on_malloc=0") ;; esac
+  left=$SECONDS_EACH
+  runs=0
+  verdict="nothing found"
+  while [ "$left" -ge 3 ]; do
+    echo "== fuzz $t for ${left}s" >&2
+    t0=$(date +%s)
+    rm -f "$art"* 2>/dev/null || true
     # -rss_limit_mb: a reader that trusts a header count for an allocation
     # shows up as an OOM here, which is a finding too.
-    if "$bin" -max_total_time="$SECONDS_EACH" -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
+    if "${opts[@]}" "$bin" -max_total_time="$left" -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
          -print_final_stats=1 -artifact_prefix="$art" "$work" "tests/fuzz/corpus/$t" \
          >"$BUILD/fuzz-$t.log" 2>&1; then
-      summary+=("$t: fuzzed $(grep -o 'stat::number_of_executed_units: *[0-9]*' "$BUILD/fuzz-$t.log" | grep -o '[0-9]*$' || echo '?') runs, nothing found")
-    else
-      rc=1
-      summary+=("$t: FOUND $(ls "$art" | head -3 | tr '\n' ' ')(log: $BUILD/fuzz-$t.log)")
-      grep -m1 -E 'ERROR: (AddressSanitizer|libFuzzer|UndefinedBehaviorSanitizer|LeakSanitizer)|runtime error|contract violated' "$BUILD/fuzz-$t.log" >&2 || true
+      runs=$((runs + $(grep -o 'stat::number_of_executed_units: *[0-9]*' "$BUILD/fuzz-$t.log" | grep -o '[0-9]*$' || echo 0)))
+      break
     fi
-  fi
+    where=$(culprit "$BUILD/fuzz-$t.log")
+    finding=$(ls "$art" | head -1)
+    if [ -n "$finding" ] && echo "$where" | grep -q 'libhdf5'; then
+      cp "$art$finding" "$BUILD/fuzz-libhdf5/$t-$finding"
+      cp "$BUILD/fuzz-$t.log" "$BUILD/fuzz-libhdf5/$t-$finding.log"
+      summary+=("$t: libhdf5 finding (not knotmap): $BUILD/fuzz-libhdf5/$t-$finding at:$(echo "$where" | sed 's/(BuildId.*//')")
+      left=$((left - ($(date +%s) - t0)))
+      continue
+    fi
+    rc=1
+    verdict="FOUND ${finding:-?} (log: $BUILD/fuzz-$t.log)"
+    grep -m1 -E 'ERROR: (AddressSanitizer|libFuzzer|UndefinedBehaviorSanitizer|LeakSanitizer)|runtime error|contract violated' "$BUILD/fuzz-$t.log" >&2 || true
+    echo "   at: $where" >&2
+    break
+  done
+  [ "$SECONDS_EACH" -gt 0 ] && summary+=("$t: fuzzed ${SECONDS_EACH}s ($runs runs in the last round): $verdict")
   echo "== replay $t: regressions and seed corpus" >&2
-  if "$BUILD/tests/fuzz/replay_$t" "tests/fuzz/regressions/$t" "tests/fuzz/corpus/$t" \
+  if timeout 300 "$BUILD/tests/fuzz/replay_$t" "tests/fuzz/regressions/$t" "tests/fuzz/corpus/$t" \
        >"$BUILD/replay-$t.log" 2>&1; then
     summary+=("$t: replay $(tail -1 "$BUILD/replay-$t.log" | sed 's/^replay: //')")
   else

@@ -1,0 +1,100 @@
+"""knotmap.peak_local_max against skimage.feature.peak_local_max (Debian
+python3-skimage 0.19.3): random non-negative float32 frames from 1x1 to
+256x256, min_distance 1-5, exclude_border True/False/int, threshold_abs,
+threshold_rel, p_norm and num_peaks.
+
+Tolerance: exact, as sets of coordinates.  With num_peaks, only frames whose
+candidate values are all distinct are compared (scikit-image sorts with an
+unstable argsort, so which of two equal peaks it keeps is arbitrary); there
+the order must match too.
+"""
+import math
+
+import numpy as np
+import pytest
+from skimage.feature import peak_local_max as sk_plm
+
+import knotmap
+
+SIZES = [(1, 1), (1, 7), (7, 1), (2, 2), (3, 3), (5, 8), (16, 16), (31, 17), (64, 64),
+         (100, 37), (128, 128), (256, 256)]
+
+
+def _frame(rng, shape, kind):
+    if kind == "uniform":
+        return (rng.random(shape, dtype=np.float32) * np.float32(50)).astype(np.float32)
+    if kind == "levels":  # many ties and plateaus
+        return rng.integers(0, 6, size=shape).astype(np.float32)
+    from scipy.ndimage import gaussian_filter
+    img = gaussian_filter(rng.random(shape), sigma=1.5, mode="nearest")
+    return (img * 100).astype(np.float32)
+
+
+def _cases(n):
+    rng = np.random.default_rng(20240601)
+    for case in range(n):
+        shape = SIZES[case % len(SIZES)] if case < 2 * len(SIZES) else (
+            int(rng.integers(1, 257)), int(rng.integers(1, 257)))
+        if shape[0] * shape[1] > 40000 and case % 4:  # keep scikit-image's share short
+            shape = (int(rng.integers(1, 120)), int(rng.integers(1, 120)))
+        kind = ["uniform", "smooth", "levels"][case % 3]
+        kw = {"min_distance": int(rng.integers(1, 6))}
+        eb = int(rng.integers(0, 4))
+        kw["exclude_border"] = [True, False, int(rng.integers(0, 7)), True][eb]
+        if rng.random() < 0.3:
+            kw["threshold_abs"] = float(rng.random() * 30)
+        if rng.random() < 0.3:
+            kw["threshold_rel"] = float(rng.random() * 0.8)
+        kw["p_norm"] = [np.inf, 2.0, 1.0][int(rng.integers(0, 3))]
+        if rng.random() < 0.25:
+            kw["num_peaks"] = int(rng.integers(0, 12))
+        yield case, np.ascontiguousarray(_frame(rng, shape, kind)), kind, kw
+
+
+CASES = list(_cases(360))
+
+
+def _ties_matter(img, kw):
+    """True when equal values could make scikit-image's arbitrary order
+    change its result: ties with thinning (min_distance > 1) or num_peaks."""
+    v = img.ravel()
+    if np.unique(v).size == v.size:
+        return False
+    return kw["min_distance"] > 1 or "num_peaks" in kw
+
+
+def _spaced(coords, r, p):
+    for i in range(len(coords)):
+        for j in range(i + 1, len(coords)):
+            d = np.abs(coords[i] - coords[j]).astype(float)
+            dist = d.max() if np.isinf(p) else (d ** p).sum() ** (1.0 / p)
+            if dist < r:
+                return False
+    return True
+
+
+@pytest.mark.parametrize("case,img,kind,kw", CASES, ids=[str(c[0]) for c in CASES])
+def test_same_coordinates_as_skimage(case, img, kind, kw):
+    ours = knotmap.peak_local_max(img, **kw)
+    ref = sk_plm(img, **kw)
+    assert ours.ndim == 2 and ours.shape[1] == 2
+    if _ties_matter(img, kw):
+        # scikit-image's choice among equal peaks is arbitrary: check only
+        # that ours obey the spacing and hold no more than all candidates.
+        assert _spaced(ours, kw["min_distance"], kw["p_norm"])
+        return
+    assert set(map(tuple, ours.tolist())) == set(map(tuple, ref.tolist())), (case, kind, kw)
+    if "num_peaks" in kw:
+        assert ours.tolist() == ref.tolist()
+
+
+def test_many_cases_compared_exactly():
+    exact = sum(1 for _, img, _, kw in CASES if not _ties_matter(img, kw))
+    assert exact >= 200
+
+
+def test_order_is_total_on_ties():
+    img = np.zeros((5, 9), np.float32)
+    img[2, 2] = img[2, 6] = img[0, 8] = 3
+    out = knotmap.peak_local_max(img, min_distance=1, exclude_border=False)
+    assert out.tolist() == [[0, 8], [2, 2], [2, 6]]

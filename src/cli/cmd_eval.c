@@ -1,0 +1,145 @@
+/* knotmap eval RESULT.h5 --truth SESSION.h5: candidates against ground truth. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const char *const CMD = "eval";
+
+static void help(void)
+{
+    printf("Usage: knotmap eval [OPTION]... RESULT.h5 --truth SESSION.h5\n"
+           "Match the knot candidates of RESULT (/candidates) to the true knots of a\n"
+           "synthetic SESSION (/truth/knots), one to one, nearest pairs first, within a\n"
+           "tolerance; print precision, recall, F1 and the localization error.\n"
+           "\n"
+           "      --truth SESSION    the synthetic session (required)\n"
+           "      --tolerance MM     largest matching distance [one taxel pitch: the\n"
+           "                         larger of the result's row and column pitch]\n"
+           "      --top N            evaluate only the best N candidates [all]\n"
+           "      --json             one JSON object on stdout\n"
+           "  -h, --help             show this help and exit\n"
+           "\n"
+           "Exit status: 0 ok, 64 usage, 65 not a result / no candidates / no truth,\n"
+           "66 a file is missing.\n");
+}
+
+static void json_string(const char *s)
+{
+    putchar('"');
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '"' || *p == '\\')
+            printf("\\%c", *p);
+        else if (*p < 0x20)
+            printf("\\u%04x", *p);
+        else
+            putchar(*p);
+    }
+    putchar('"');
+}
+
+static void json_number(const char *key, double v, int last)
+{
+    printf("\"%s\": ", key);
+    if (isfinite(v))
+        printf("%.17g", v);
+    else
+        printf("null");
+    printf(last ? "}\n" : ", ");
+}
+
+static void print_text(const char *input, const char *truth, const km_eval_result *r)
+{
+    printf("result:       %s (%lld candidates)\n", input, (long long)r->n_candidates);
+    printf("truth:        %s (%lld knots)\n", truth, (long long)r->n_truth);
+    printf("tolerance:    %.4g mm\n", r->tolerance_mm);
+    printf("matched:      %lld\n", (long long)r->n_matched);
+    printf("precision:    %.4f\n", r->precision);
+    printf("recall:       %.4f\n", r->recall);
+    printf("f1:           %.4f\n", r->f1);
+    if (r->n_matched > 0)
+        printf("error:        mean %.3f mm, rms %.3f mm, max %.3f mm\n", r->error_mean_mm,
+               r->error_rms_mm, r->error_max_mm);
+    else
+        printf("error:        - (nothing matched)\n");
+}
+
+static void print_json(const char *input, const char *truth, const km_eval_result *r)
+{
+    printf("{\"result\": ");
+    json_string(input);
+    printf(", \"truth\": ");
+    json_string(truth);
+    printf(", \"n_candidates\": %lld, \"n_truth\": %lld, \"n_matched\": %lld, ",
+           (long long)r->n_candidates, (long long)r->n_truth, (long long)r->n_matched);
+    json_number("tolerance_mm", r->tolerance_mm, 0);
+    json_number("precision", r->precision, 0);
+    json_number("recall", r->recall, 0);
+    json_number("f1", r->f1, 0);
+    json_number("error_mean_mm", r->error_mean_mm, 0);
+    json_number("error_rms_mm", r->error_rms_mm, 0);
+    json_number("error_max_mm", r->error_max_mm, 1);
+}
+
+int km_cmd_eval(int argc, char **argv)
+{
+    const char *input = NULL, *truth = NULL, *v = NULL;
+    double tolerance = 0.0;
+    long long top = -1;
+    int json = 0, m, rc = KM_EX_OK, options_done = 0;
+    km_ctx *ctx = NULL;
+    km_eval_result r;
+
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (options_done || a[0] != '-' || a[1] == '\0') {
+            if (input != NULL)
+                return km_cli_usage(CMD, "one RESULT at a time ('%s' and '%s')", input, a);
+            input = a;
+            continue;
+        }
+        if (strcmp(a, "--") == 0) {
+            options_done = 1;
+        } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            help();
+            return KM_EX_OK;
+        } else if ((m = km_cli_match(CMD, argc, argv, &i, "truth", 0, 1, &v)) != 0) {
+            if (m < 0)
+                return KM_EX_USAGE;
+            truth = v;
+        } else if ((m = km_cli_match(CMD, argc, argv, &i, "tolerance", 0, 1, &v)) != 0) {
+            if (m < 0 || km_cli_double(CMD, "tolerance", v, &tolerance) != 0)
+                return KM_EX_USAGE;
+            if (!(tolerance > 0.0) || !isfinite(tolerance))
+                return km_cli_usage(CMD, "--tolerance needs millimetres > 0, not '%s'", v);
+        } else if ((m = km_cli_match(CMD, argc, argv, &i, "top", 0, 1, &v)) != 0) {
+            if (m < 0 || km_cli_int(CMD, "top", v, 0, INT64_MAX, &top) != 0)
+                return KM_EX_USAGE;
+        } else if ((m = km_cli_match(CMD, argc, argv, &i, "json", 0, 0, &v)) != 0) {
+            if (m < 0)
+                return KM_EX_USAGE;
+            json = 1;
+        } else {
+            return km_cli_usage(CMD, "unknown option '%s'", a);
+        }
+    }
+    if (input == NULL)
+        return km_cli_usage(CMD, "no RESULT file given");
+    if (truth == NULL)
+        return km_cli_usage(CMD, "--truth SESSION is required");
+    if (km_ctx_create(&ctx) != KM_OK) {
+        km_cli_error("out of memory");
+        return KM_EX_OSERR;
+    }
+    km_status st = km_eval(ctx, input, truth, tolerance, (int64_t)top, &r);
+    if (st != KM_OK)
+        rc = km_cli_report(ctx, st, input, truth);
+    else if (json)
+        print_json(input, truth, &r);
+    else
+        print_text(input, truth, &r);
+    fflush(stdout);
+    km_ctx_free(ctx);
+    return rc;
+}

@@ -1,0 +1,151 @@
+/* knotmap render RESULT.h5 -o MAP.png: the picture of a result. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const char *const CMD = "render";
+
+static void help(void)
+{
+    printf("Usage: knotmap render [OPTION]... RESULT.h5 [-o MAP.png]\n"
+           "Draw the body map (roller) or maximum map (mat) of a knotmap result as a PNG:\n"
+           "viridis colours with a colour bar (min/max in the result units), a mm scale\n"
+           "bar, and the knot candidates ringed and numbered by rank (1 = best).\n"
+           "\n"
+           "  -o, --output PNG       the picture [RESULT without .h5, plus .png]\n"
+           "      --map NAME         auto (bodymap if the result has one, else max),\n"
+           "                         bodymap, max (per-taxel maximum, grid coordinates),\n"
+           "                         excess (the candidate map) [auto]\n"
+           "      --cell-px N        pixels per cell along the finer pitch, 1..64 (the\n"
+           "                         picture is true to scale); 0 = fit 480 px [0]\n"
+           "      --vmin X, --vmax X colour range in result units [the map's min/max]\n"
+           "      --candidates N     candidates marked, best first; -1 = all [20]\n"
+           "      --no-overwrite     refuse to replace an existing PNG\n"
+           "  -q, --quiet            print nothing on success\n"
+           "  -h, --help             show this help and exit\n"
+           "\n"
+           "Candidates are body positions: they are marked on a body map and on the grid\n"
+           "of a mat, not on a roller's grid (--map max).  The PNG's tEXt chunk\n"
+           "'knotmap-layout' says where the map is (docs/FORMAT.md 2.2).\n"
+           "\n"
+           "Exit status: 0 ok, 64 usage, 65 not a result / no map, 66 result missing,\n"
+           "73 the PNG cannot be created, 74 I/O error.\n");
+}
+
+static char *default_output(const char *in)
+{
+    size_t n = strlen(in);
+    char *out = malloc(n + 5);
+    if (out == NULL)
+        return NULL;
+    memcpy(out, in, n + 1);
+    if (n > 3 && strcmp(in + n - 3, ".h5") == 0)
+        out[n - 3] = '\0';
+    strcat(out, ".png");
+    return out;
+}
+
+static int parse_map(const char *v, int32_t *out)
+{
+    static const char *const names[] = {"auto", "bodymap", "max", "excess"};
+    for (int32_t i = 0; i < 4; i++)
+        if (strcmp(v, names[i]) == 0) {
+            *out = i;
+            return 0;
+        }
+    return km_cli_usage(CMD, "--map must be auto, bodymap, max or excess, not '%s'", v), -1;
+}
+
+int km_cmd_render(int argc, char **argv)
+{
+    km_render_params p;
+    km_render_info info;
+    const char *input = NULL, *output = NULL, *v = NULL;
+    char *own_output = NULL;
+    int quiet = 0, m, rc = KM_EX_OK, options_done = 0;
+    long long ll;
+    km_ctx *ctx = NULL;
+
+    km_render_params_default(&p);
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (options_done || a[0] != '-' || a[1] == '\0') {
+            if (input != NULL)
+                return km_cli_usage(CMD, "one RESULT at a time ('%s' and '%s')", input, a);
+            input = a;
+            continue;
+        }
+        if (strcmp(a, "--") == 0) {
+            options_done = 1;
+        } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            help();
+            return KM_EX_OK;
+        } else if ((m = km_cli_match(CMD, argc, argv, &i, "output", 'o', 1, &v)) != 0) {
+            if (m < 0)
+                return KM_EX_USAGE;
+            output = v;
+        } else if ((m = km_cli_match(CMD, argc, argv, &i, "map", 0, 1, &v)) != 0) {
+            if (m < 0 || parse_map(v, &p.map) != 0)
+                return KM_EX_USAGE;
+        } else if ((m = km_cli_match(CMD, argc, argv, &i, "cell-px", 0, 1, &v)) != 0) {
+            if (m < 0 || km_cli_int(CMD, "cell-px", v, 0, 64, &ll) != 0)
+                return KM_EX_USAGE;
+            p.cell_px = (int32_t)ll;
+        } else if ((m = km_cli_match(CMD, argc, argv, &i, "vmin", 0, 1, &v)) != 0) {
+            if (m < 0 || km_cli_double(CMD, "vmin", v, &p.vmin) != 0)
+                return KM_EX_USAGE;
+        } else if ((m = km_cli_match(CMD, argc, argv, &i, "vmax", 0, 1, &v)) != 0) {
+            if (m < 0 || km_cli_double(CMD, "vmax", v, &p.vmax) != 0)
+                return KM_EX_USAGE;
+        } else if ((m = km_cli_match(CMD, argc, argv, &i, "candidates", 0, 1, &v)) != 0) {
+            if (m < 0 || km_cli_int(CMD, "candidates", v, -1, INT32_MAX, &ll) != 0)
+                return KM_EX_USAGE;
+            p.max_candidates = (int32_t)ll;
+        } else if ((m = km_cli_match(CMD, argc, argv, &i, "no-overwrite", 0, 0, &v)) != 0) {
+            if (m < 0)
+                return KM_EX_USAGE;
+            p.overwrite = 0;
+        } else if ((m = km_cli_match(CMD, argc, argv, &i, "quiet", 'q', 0, &v)) != 0) {
+            if (m < 0)
+                return KM_EX_USAGE;
+            quiet = 1;
+        } else {
+            return km_cli_usage(CMD, "unknown option '%s'", a);
+        }
+    }
+    if (input == NULL)
+        return km_cli_usage(CMD, "no RESULT file given");
+    if (!isnan(p.vmin) && !isnan(p.vmax) && !(p.vmin < p.vmax))
+        return km_cli_usage(CMD, "--vmin %g must be below --vmax %g", p.vmin, p.vmax);
+    if (output == NULL) {
+        own_output = default_output(input);
+        if (own_output == NULL) {
+            km_cli_error("out of memory");
+            return KM_EX_OSERR;
+        }
+        output = own_output;
+    }
+    if (km_ctx_create(&ctx) != KM_OK) {
+        km_cli_error("out of memory");
+        free(own_output);
+        return KM_EX_OSERR;
+    }
+    km_status st = km_render(ctx, input, output, &p, &info);
+    if (st != KM_OK) {
+        rc = km_cli_report(ctx, st, input, output);
+    } else if (!quiet) {
+        printf("%s -> %s\n  %d x %d px; map %d x %d cells of %d x %d px, %.4g..%.4g; "
+               "%d candidate%s marked\n",
+               input, output, (int)info.width, (int)info.height, (int)info.map_ny,
+               (int)info.map_nx, (int)info.cell_w, (int)info.cell_h, info.vmin, info.vmax,
+               (int)info.n_marked,
+               info.n_marked == 1 ? "" : "s");
+    }
+    fflush(stdout);
+    km_ctx_free(ctx);
+    free(own_output);
+    return rc;
+}

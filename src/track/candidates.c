@@ -1,0 +1,478 @@
+/* Knot candidates (docs/ALGORITHMS.md 9): per body cell, the pass maximum
+ * of the local excess (value minus the running median of its row), averaged
+ * over the passes that covered the cell; candidates are the prominent peaks
+ * of that map.  The cells are the body map's (same anchor, same contact
+ * rule), so coverage here equals the body map's. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+#define GROW_ROWS 64
+#define MAX_HALF_COLS 64
+
+struct km_candidates {
+    km_alloc_ref alloc;
+    int32_t mode, rows, cols;
+    double row_pitch, col_pitch;
+    km_candidate_params p;
+    int64_t frame;
+    int64_t base, cap, lo, hi;  /* storage rows [base, base+cap); used [lo, hi] */
+    int have_origin;
+    double y_origin;
+    int32_t *cov, *seen;        /* passes; closed passes that saw the cell */
+    double *sum;                /* sum of the closed passes' maxima */
+    float *cur;                 /* maximum of the open pass */
+    int64_t *last;              /* frame of the last touch, -1 never */
+    double *t_first, *t_last;   /* times the excess reached seen_threshold */
+    float *excess;              /* one row of excess (cols) */
+    float *bg;                  /* one row of local background (cols) */
+    float *win;                 /* median window */
+    float *prev;                /* per taxel: value in the previous frame */
+    int32_t *run;               /* per taxel: frames it has repeated that value */
+};
+
+void km_candidate_params_default(km_candidate_params *p)
+{
+    if (p == NULL)
+        return;
+    p->background_half_cols = 4;
+    p->seen_threshold = 8.0;
+    p->min_prominence = 10.0;
+    p->min_distance = 2;
+    p->min_coverage = 2;
+    p->min_persistence = 0.3;
+    p->max_candidates = 100;
+    p->stuck_frames = 25;
+    p->contact_half_rows = 1;
+    p->contact_threshold = 5.0;
+    p->pass_gap_frames = 5;
+}
+
+static void free_cells(const km_alloc_ref *a, km_candidates *c)
+{
+    km_ref_free(a, c->cov);
+    km_ref_free(a, c->seen);
+    km_ref_free(a, c->sum);
+    km_ref_free(a, c->cur);
+    km_ref_free(a, c->last);
+    km_ref_free(a, c->t_first);
+    km_ref_free(a, c->t_last);
+    c->cov = c->seen = NULL;
+    c->sum = c->t_first = c->t_last = NULL;
+    c->cur = NULL;
+    c->last = NULL;
+}
+
+/* Storage for cell rows [nbase, nbase + ncap), keeping the contents. */
+static km_status resize(km_ctx *ctx, km_candidates *c, int64_t nbase, int64_t ncap)
+{
+    km_status st = KM_OK;
+    km_candidates t = *c;
+    size_t cells = (size_t)ncap * (size_t)c->cols;
+    t.cov = km_calloc(ctx, cells, sizeof(int32_t));
+    t.seen = km_calloc(ctx, cells, sizeof(int32_t));
+    t.sum = km_calloc(ctx, cells, sizeof(double));
+    t.cur = km_calloc(ctx, cells, sizeof(float));
+    t.last = km_alloc(ctx, cells * sizeof(int64_t));
+    t.t_first = km_alloc(ctx, cells * sizeof(double));
+    t.t_last = km_alloc(ctx, cells * sizeof(double));
+    if (!t.cov || !t.seen || !t.sum || !t.cur || !t.last || !t.t_first || !t.t_last) {
+        st = KM_ERR_NOMEM;
+        goto done;
+    }
+    for (size_t i = 0; i < cells; i++) {
+        t.last[i] = -1;
+        t.t_first[i] = NAN;
+        t.t_last[i] = NAN;
+    }
+    if (c->cap > 0) {
+        size_t off = (size_t)(c->base - nbase) * (size_t)c->cols;
+        size_t old = (size_t)c->cap * (size_t)c->cols;
+        memcpy(t.cov + off, c->cov, old * sizeof(int32_t));
+        memcpy(t.seen + off, c->seen, old * sizeof(int32_t));
+        memcpy(t.sum + off, c->sum, old * sizeof(double));
+        memcpy(t.cur + off, c->cur, old * sizeof(float));
+        memcpy(t.last + off, c->last, old * sizeof(int64_t));
+        memcpy(t.t_first + off, c->t_first, old * sizeof(double));
+        memcpy(t.t_last + off, c->t_last, old * sizeof(double));
+    }
+    free_cells(&c->alloc, c);
+    c->cov = t.cov;
+    c->seen = t.seen;
+    c->sum = t.sum;
+    c->cur = t.cur;
+    c->last = t.last;
+    c->t_first = t.t_first;
+    c->t_last = t.t_last;
+    c->base = nbase;
+    c->cap = ncap;
+    return KM_OK;
+done:
+    free_cells(&c->alloc, &t);
+    return st;
+}
+
+km_status km_candidates_create(km_ctx *ctx, int32_t mode, int32_t rows, int32_t cols,
+                               double row_pitch_mm, double col_pitch_mm,
+                               const km_candidate_params *p, km_candidates **out)
+{
+    km_status st;
+    km_candidates *c = NULL;
+    if (out == NULL)
+        return km_fail(ctx, KM_ERR_INVALID, "candidates: NULL out");
+    *out = NULL;
+    if ((st = km_check_shape(ctx, rows, cols, "candidate map grid")) != KM_OK)
+        return st;
+    if ((mode != KM_MODE_MAT && mode != KM_MODE_ROLLER) || !(row_pitch_mm > 0.0) ||
+        !(col_pitch_mm > 0.0) || !isfinite(row_pitch_mm) || !isfinite(col_pitch_mm))
+        return km_fail(ctx, KM_ERR_INVALID, "candidates: bad mode or pitch");
+    c = km_calloc(ctx, 1, sizeof *c);
+    if (c == NULL)
+        return KM_ERR_NOMEM;
+    c->alloc = km_ctx_alloc_ref(ctx);
+    c->mode = mode;
+    c->rows = rows;
+    c->cols = cols;
+    c->row_pitch = row_pitch_mm;
+    c->col_pitch = col_pitch_mm;
+    if (p != NULL)
+        c->p = *p;
+    else
+        km_candidate_params_default(&c->p);
+    const km_candidate_params *q = &c->p;
+    if (q->background_half_cols < 1 || q->background_half_cols > MAX_HALF_COLS ||
+        isnan(q->seen_threshold) || !(q->min_prominence >= 0.0) || q->min_distance < 1 ||
+        q->min_coverage < 1 || !(q->min_persistence >= 0.0) || q->contact_half_rows < 0 ||
+        isnan(q->contact_threshold) || q->pass_gap_frames < 0 || q->stuck_frames < 0) {
+        st = km_fail(ctx, KM_ERR_INVALID, "candidates: parameters out of range");
+        goto done;
+    }
+    c->lo = 0;
+    c->hi = -1;
+    c->excess = km_alloc(ctx, (size_t)cols * sizeof *c->excess);
+    c->bg = km_alloc(ctx, (size_t)cols * sizeof *c->bg);
+    c->win = km_alloc(ctx, (size_t)(2 * q->background_half_cols + 1) * sizeof *c->win);
+    c->prev = km_alloc(ctx, (size_t)rows * (size_t)cols * sizeof *c->prev);
+    c->run = km_calloc(ctx, (size_t)rows * (size_t)cols, sizeof *c->run);
+    if (c->excess == NULL || c->bg == NULL || c->win == NULL || c->prev == NULL ||
+        c->run == NULL) {
+        st = KM_ERR_NOMEM;
+        goto done;
+    }
+    if (mode == KM_MODE_MAT) {
+        if ((st = resize(ctx, c, 0, rows)) != KM_OK)
+            goto done;
+        c->have_origin = 1;
+        c->lo = 0;
+        c->hi = rows - 1;
+    }
+    *out = c;
+    c = NULL;
+done:
+    km_candidates_free(c);
+    return st;
+}
+
+void km_candidates_free(km_candidates *c)
+{
+    if (c == NULL)
+        return;
+    km_alloc_ref a = c->alloc;
+    free_cells(&a, c);
+    km_ref_free(&a, c->excess);
+    km_ref_free(&a, c->bg);
+    km_ref_free(&a, c->win);
+    km_ref_free(&a, c->prev);
+    km_ref_free(&a, c->run);
+    km_ref_free(&a, c);
+}
+
+static float median_small(float *v, int n)
+{
+    for (int i = 1; i < n; i++) {
+        float x = v[i];
+        int j = i;
+        while (j > 0 && v[j - 1] > x) {
+            v[j] = v[j - 1];
+            j--;
+        }
+        v[j] = x;
+    }
+    return (n & 1) ? v[n / 2] : 0.5f * (v[n / 2 - 1] + v[n / 2]);
+}
+
+/* Local excess of one frame row: value minus the median of the valid
+ * values within +-W columns.  NaN where the taxel is invalid. */
+static int usable(const km_candidates *c, const float *row, const km_mask *m, int32_t r, int32_t x)
+{
+    return km_mask_at(m, r, x) && isfinite(row[x]) &&
+           (c->p.stuck_frames == 0 || c->run[(size_t)r * (size_t)c->cols + (size_t)x] < c->p.stuck_frames);
+}
+
+static void row_excess(km_candidates *c, const float *row, const km_mask *m, int32_t r)
+{
+    int32_t w = c->p.background_half_cols;
+    for (int32_t x = 0; x < c->cols; x++) {
+        if (!usable(c, row, m, r, x)) {
+            c->excess[x] = NAN;
+            continue;
+        }
+        int n = 0;
+        int32_t a = x - w < 0 ? 0 : x - w, b = x + w >= c->cols ? c->cols - 1 : x + w;
+        for (int32_t k = a; k <= b; k++)
+            if (usable(c, row, m, r, k))
+                c->win[n++] = row[k];
+        c->bg[x] = median_small(c->win, n);
+        c->excess[x] = row[x] - c->bg[x];
+    }
+}
+
+static void touch(km_candidates *c, size_t i, float e, double t)
+{
+    if (c->last[i] < 0 || c->frame - c->last[i] - 1 > c->p.pass_gap_frames) {
+        if (c->last[i] >= 0) { /* close the previous pass */
+            c->sum[i] += c->cur[i];
+            c->seen[i] += c->cur[i] >= c->p.seen_threshold;
+        }
+        c->cov[i]++;
+        c->cur[i] = e;
+    } else if (e > c->cur[i]) {
+        c->cur[i] = e;
+    }
+    c->last[i] = c->frame;
+    if (e >= c->p.seen_threshold) {
+        if (isnan(c->t_first[i]))
+            c->t_first[i] = t;
+        c->t_last[i] = t;
+    }
+}
+
+static km_status ensure_row(km_ctx *ctx, km_candidates *c, int64_t iy)
+{
+    if (c->cap > 0 && iy >= c->base && iy < c->base + c->cap)
+        return KM_OK;
+    int64_t nlo = c->cap > 0 ? (iy < c->base ? iy - GROW_ROWS : c->base) : iy - GROW_ROWS / 2;
+    int64_t nhi = c->cap > 0 ? (iy >= c->base + c->cap ? iy + GROW_ROWS : c->base + c->cap - 1)
+                             : iy + GROW_ROWS / 2;
+    int64_t ncap = nhi - nlo + 1;
+    if (ncap > KM_MAX_DIM || ncap * c->cols > KM_MAX_TAXELS)
+        return km_fail(ctx, KM_ERR_LIMIT, "candidates: the travelled range exceeds the map size cap");
+    return resize(ctx, c, nlo, ncap);
+}
+
+static km_status add_roller(km_ctx *ctx, km_candidates *c, const km_frame *f, const km_mask *m,
+                            const km_odometry_sample *odo, double t)
+{
+    const double cr = odo->contact_row, pitch = c->row_pitch;
+    const int64_t rc = (int64_t)floor(cr + 0.5);
+    if (!c->have_origin) {
+        c->have_origin = 1;
+        c->y_origin = odo->y_mm + ((double)rc - cr) * pitch;
+    }
+    for (int64_t d = -c->p.contact_half_rows; d <= c->p.contact_half_rows; d++) {
+        int64_t ru = rc + d;
+        int32_t r = (int32_t)(((ru % c->rows) + c->rows) % c->rows);
+        double y = odo->y_mm + ((double)ru - cr) * pitch;
+        int64_t iy = (int64_t)floor((y - c->y_origin) / pitch + 0.5);
+        km_status st = ensure_row(ctx, c, iy);
+        if (st != KM_OK)
+            return st;
+        if (iy < c->lo || c->hi < c->lo)
+            c->lo = iy;
+        if (iy > c->hi)
+            c->hi = iy;
+        row_excess(c, f->data + (ptrdiff_t)r * f->row_stride, m, r);
+        size_t off = (size_t)(iy - c->base) * (size_t)c->cols;
+        for (int32_t x = 0; x < c->cols; x++)
+            if (!isnan(c->excess[x]))
+                touch(c, off + (size_t)x, c->excess[x], t);
+    }
+    return KM_OK;
+}
+
+km_status km_candidates_add(km_ctx *ctx, km_candidates *c, const km_frame *frame,
+                            const km_mask *mask, const km_odometry_sample *odo, double time_s)
+{
+    km_status st = KM_OK;
+    if (c == NULL || frame == NULL || frame->data == NULL)
+        return km_fail(ctx, KM_ERR_INVALID, "candidates: NULL argument");
+    if (frame->rows != c->rows || frame->cols != c->cols || frame->row_stride < frame->cols)
+        return km_fail(ctx, KM_ERR_INVALID, "candidates: frame is %dx%d, expected %dx%d",
+                       (int)frame->rows, (int)frame->cols, (int)c->rows, (int)c->cols);
+    /* Stuck taxels: repeating one value above the contact threshold. */
+    for (int32_t r = 0; r < c->rows; r++) {
+        const float *row = frame->data + (ptrdiff_t)r * frame->row_stride;
+        float *prev = c->prev + (size_t)r * (size_t)c->cols;
+        int32_t *run = c->run + (size_t)r * (size_t)c->cols;
+        for (int32_t x = 0; x < c->cols; x++) {
+            int same = c->frame > 0 && row[x] == prev[x] && row[x] > c->p.contact_threshold;
+            run[x] = same ? (run[x] < INT32_MAX ? run[x] + 1 : run[x]) : 0;
+            prev[x] = row[x];
+        }
+    }
+    if (c->mode == KM_MODE_ROLLER) {
+        if (odo == NULL)
+            return km_fail(ctx, KM_ERR_INVALID, "candidates: a roller needs the odometry sample");
+        if (!(odo->flags & KM_ODO_LIFTED))
+            st = add_roller(ctx, c, frame, mask, odo, time_s);
+    } else {
+        for (int32_t r = 0; r < c->rows; r++) {
+            const float *row = frame->data + (ptrdiff_t)r * frame->row_stride;
+            int any = 0;
+            for (int32_t x = 0; x < c->cols && !any; x++)
+                any = km_mask_at(mask, r, x) && row[x] > c->p.contact_threshold;
+            if (!any)
+                continue; /* the common case away from the load: skip the medians */
+            row_excess(c, row, mask, r);
+            size_t off = (size_t)r * (size_t)c->cols;
+            for (int32_t x = 0; x < c->cols; x++)
+                if (!isnan(c->excess[x]) && c->bg[x] > c->p.contact_threshold)
+                    touch(c, off + (size_t)x, c->excess[x], time_s);
+        }
+    }
+    c->frame++;
+    return st;
+}
+
+void km_candidates_shape(const km_candidates *c, int32_t *ny, int32_t *nx, double *y0_mm)
+{
+    int64_t n = c != NULL && c->hi >= c->lo ? c->hi - c->lo + 1 : 0;
+    if (ny)
+        *ny = (int32_t)n;
+    if (nx)
+        *nx = c != NULL ? c->cols : 0;
+    if (y0_mm)
+        *y0_mm = c != NULL ? c->y_origin + (double)c->lo * c->row_pitch : 0.0;
+}
+
+/* Totals of cell i including the open pass. */
+static void cell_totals(const km_candidates *c, size_t i, int32_t *cov, int32_t *seen, double *sum)
+{
+    *cov = c->cov[i];
+    *seen = c->seen[i];
+    *sum = c->sum[i];
+    if (c->last[i] >= 0) {
+        *sum += c->cur[i];
+        *seen += c->cur[i] >= c->p.seen_threshold;
+    }
+}
+
+km_status km_candidates_map(km_ctx *ctx, const km_candidates *c, float *excess, size_t capacity,
+                            size_t *needed)
+{
+    if (c == NULL || excess == NULL)
+        return km_fail(ctx, KM_ERR_INVALID, "candidates: NULL argument");
+    int32_t ny, nx;
+    km_candidates_shape(c, &ny, &nx, NULL);
+    size_t cells = (size_t)ny * (size_t)nx;
+    if (needed)
+        *needed = cells;
+    if (capacity < cells)
+        return km_fail(ctx, KM_ERR_CAPACITY, "candidates: %zu cells needed, capacity %zu", cells,
+                       capacity);
+    for (int32_t y = 0; y < ny; y++) {
+        size_t src = (size_t)(c->lo + y - c->base) * (size_t)nx;
+        for (int32_t x = 0; x < nx; x++) {
+            int32_t cov, seen;
+            double sum;
+            cell_totals(c, src + (size_t)x, &cov, &seen, &sum);
+            excess[(size_t)y * (size_t)nx + (size_t)x] =
+                cov >= c->p.min_coverage ? (float)(sum / cov) : NAN;
+        }
+    }
+    return KM_OK;
+}
+
+static int cand_cmp(const void *a, const void *b)
+{
+    const km_candidate *p = a, *q = b;
+    if (p->score != q->score)
+        return p->score > q->score ? -1 : 1;
+    if (p->prominence != q->prominence)
+        return p->prominence > q->prominence ? -1 : 1;
+    if (p->y_mm != q->y_mm)
+        return p->y_mm < q->y_mm ? -1 : 1;
+    return p->x_mm < q->x_mm ? -1 : p->x_mm > q->x_mm;
+}
+
+km_status km_candidates_get(km_ctx *ctx, km_candidates *c, km_candidate *out, size_t capacity,
+                            size_t *n_out)
+{
+    km_status st = KM_OK;
+    float *map = NULL;
+    km_peak *pk = NULL;
+    km_candidate *cand = NULL;
+    size_t npk = 0, nc = 0;
+    if (c == NULL || n_out == NULL || (out == NULL && capacity > 0))
+        return km_fail(ctx, KM_ERR_INVALID, "candidates: NULL argument");
+    *n_out = 0;
+    int32_t ny, nx;
+    double y0;
+    km_candidates_shape(c, &ny, &nx, &y0);
+    size_t cells = (size_t)ny * (size_t)nx;
+    if (cells == 0)
+        return KM_OK;
+    map = km_alloc(ctx, cells * sizeof *map);
+    pk = km_alloc(ctx, cells * sizeof *pk);
+    cand = km_alloc(ctx, cells * sizeof *cand);
+    if (map == NULL || pk == NULL || cand == NULL) {
+        st = KM_ERR_NOMEM;
+        goto done;
+    }
+    if ((st = km_candidates_map(ctx, c, map, cells, NULL)) != KM_OK)
+        goto done;
+
+    km_peak_params pp;
+    km_peak_params_default(&pp);
+    pp.min_distance = c->p.min_distance;
+    pp.threshold_abs = NAN;
+    pp.threshold_rel = 0.0;
+    pp.exclude_border = 0;
+    pp.plateau = KM_PLATEAU_ONE;
+    pp.min_prominence = c->p.min_prominence;
+    pp.want = KM_WANT_ALL;
+    km_frame fr = {map, ny, nx, nx};
+    if ((st = km_find_peaks(ctx, &fr, NULL, &pp, pk, cells, &npk)) != KM_OK)
+        goto done;
+
+    for (size_t k = 0; k < npk; k++) {
+        const km_peak *q = &pk[k];
+        size_t i = (size_t)(c->lo + q->row - c->base) * (size_t)nx + (size_t)q->col;
+        int32_t cov, seen;
+        double sum;
+        cell_totals(c, i, &cov, &seen, &sum);
+        double pers = cov > 0 ? (double)seen / (double)cov : 0.0;
+        if (seen < 1 || pers < c->p.min_persistence)
+            continue;
+        km_candidate *d = &cand[nc++];
+        d->x_mm = q->x * c->col_pitch;
+        d->y_mm = y0 + q->y * c->row_pitch;
+        d->peak = q->value;
+        d->prominence = q->prominence;
+        d->area_mm2 = q->area_taxels >= 0 ? q->area_taxels * c->col_pitch * c->row_pitch : NAN;
+        d->n_passes = seen;
+        d->n_covering = cov;
+        d->persistence = pers;
+        d->first_time = c->t_first[i];
+        d->last_time = c->t_last[i];
+        d->score = (double)q->prominence * pers;
+    }
+    if (nc > 1)
+        qsort(cand, nc, sizeof *cand, cand_cmp);
+    if (c->p.max_candidates >= 0 && nc > (size_t)c->p.max_candidates)
+        nc = (size_t)c->p.max_candidates;
+    *n_out = nc;
+    if (nc > capacity) {
+        st = km_fail(ctx, KM_ERR_CAPACITY, "candidates: %zu found, capacity %zu", nc, capacity);
+        goto done;
+    }
+    if (nc > 0)
+        memcpy(out, cand, nc * sizeof *cand);
+done:
+    km_free(ctx, map);
+    km_free(ctx, pk);
+    km_free(ctx, cand);
+    return st;
+}
