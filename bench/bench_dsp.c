@@ -3,8 +3,9 @@
  *   knotmap-bench-dsp
  *
  * Prints:
- *   gaussian R C sigma border ns_per_pixel us_per_frame
+ *   gaussian R C sigma border direct|recursive ns_per_pixel us_per_frame
  *   temporal KIND taxels frames Msamples_per_s
+ * Times are thread CPU time (the machine is shared).
  * Gaussian: km_gaussian_apply on a random float32 frame (no mask), object
  * made once.  Temporal: km_temporal_push of 4096-frame blocks of a 32x32
  * stream (the whole session is 16384 frames), then flush. */
@@ -22,7 +23,8 @@ static double now(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-static void bench_gaussian(km_ctx *ctx, int rows, int cols, double sigma, km_border border)
+static void bench_gaussian(km_ctx *ctx, int rows, int cols, double sigma, km_border border,
+                           int recursive)
 {
     size_t n = (size_t)rows * (size_t)cols;
     float *in = malloc(n * sizeof *in), *out = malloc(n * sizeof *out);
@@ -38,6 +40,7 @@ static void bench_gaussian(km_ctx *ctx, int rows, int cols, double sigma, km_bor
     km_gaussian_params_default(&p);
     p.sigma_rows = p.sigma_cols = sigma;
     p.border = border;
+    p.recursive = recursive;
     if (km_gaussian_create(ctx, rows, cols, &p, &g) != KM_OK)
         exit(1);
     km_frame fi = {in, rows, cols, cols};
@@ -50,8 +53,8 @@ static void bench_gaussian(km_ctx *ctx, int rows, int cols, double sigma, km_bor
         if (dt < best)
             best = dt;
     }
-    printf("gaussian %d %d %.2f %d %.3f %.1f\n", rows, cols, sigma, (int)border,
-           best * 1e9 / (double)n, best * 1e6);
+    printf("gaussian %d %d %.2f %d %s %.3f %.1f\n", rows, cols, sigma, (int)border,
+           recursive ? "recursive" : "direct", best * 1e9 / (double)n, best * 1e6);
     km_gaussian_free(g);
     free(in);
     free(out);
@@ -94,11 +97,14 @@ int main(void)
     km_temporal_params p;
     if (km_ctx_create(&ctx) != KM_OK)
         return 1;
-    bench_gaussian(ctx, 256, 256, 1.5, KM_BORDER_REFLECT);
-    bench_gaussian(ctx, 256, 256, 1.5, KM_BORDER_NEAREST);
-    bench_gaussian(ctx, 64, 64, 1.5, KM_BORDER_NEAREST);
-    bench_gaussian(ctx, 1024, 1024, 1.5, KM_BORDER_NEAREST);
-    bench_gaussian(ctx, 256, 256, 5.0, KM_BORDER_NEAREST);
+    bench_gaussian(ctx, 256, 256, 1.5, KM_BORDER_REFLECT, 0);
+    bench_gaussian(ctx, 256, 256, 1.5, KM_BORDER_NEAREST, 0);
+    bench_gaussian(ctx, 64, 64, 1.5, KM_BORDER_NEAREST, 0);
+    bench_gaussian(ctx, 1024, 1024, 1.5, KM_BORDER_NEAREST, 0);
+    bench_gaussian(ctx, 256, 256, 5.0, KM_BORDER_NEAREST, 0);
+    bench_gaussian(ctx, 256, 256, 5.0, KM_BORDER_NEAREST, 1);
+    bench_gaussian(ctx, 256, 256, 20.0, KM_BORDER_NEAREST, 0);
+    bench_gaussian(ctx, 256, 256, 20.0, KM_BORDER_NEAREST, 1);
 
     km_temporal_params_default(&p);
     p.rate_hz = 100.0;

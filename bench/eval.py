@@ -148,7 +148,7 @@ def main():
         for mode, table in tables.items():
             text += "\n### %s sessions (row pitch %.2f mm, column pitch %.2f mm)\n\n%s\n" % (
                 mode.capitalize(), pitch[mode][0], pitch[mode][1], table)
-        text += "\nProduced by (about 7 s a session on one core, Debug build):\n\n```\n%s\n```\n" % cmd
+        text += "\nProduced by:\n\n```\n%s\n```\n" % cmd
         readme = REPO / "bench" / "README.md"
         with open(readme, "a", encoding="utf-8") as f:
             f.write(text)

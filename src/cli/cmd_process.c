@@ -163,6 +163,21 @@ static void print_summary(const job *j)
                (double)s->top[i].value, in->units, (long long)s->top[i].frame, s->top[i].time,
                (int)s->top[i].row, (int)s->top[i].col, s->top[i].y_mm, s->top[i].x_mm,
                (double)s->top[i].prominence);
+    printf("  %lld tracks; %lld knot candidates", (long long)s->n_tracks,
+           (long long)s->n_candidates);
+    if (s->n_cand == 0) {
+        printf("\n");
+        return;
+    }
+    printf(" (best by score):\n");
+    printf("    %2s %9s %9s %10s %10s %-5s %9s %11s\n", "#", "x_mm", "y_mm", "score",
+           "prominence", "units", "passes", "persistence");
+    for (int i = 0; i < s->n_cand; i++) {
+        const km_candidate *c = &s->cand[i];
+        printf("    %2d %9.2f %9.2f %10.4g %10.4g %-5s %4d/%-4d %11.2f\n", i + 1, c->x_mm,
+               c->y_mm, c->score, (double)c->prominence, in->units, (int)c->n_passes,
+               (int)c->n_covering, c->persistence);
+    }
 }
 
 static void run_job(shared *sh, job *j, km_ctx *ctx)

@@ -1,0 +1,180 @@
+"""End to end: knot candidates, body map and tracks from `knotmap process`.
+
+Run with /usr/bin/python3 -m pytest tests/cli/test_knots.py.  The binary comes from
+$KNOTMAP_BIN, else build/knotmap in the repository.
+
+Detection figures measured when these tests were written (seeds 1-5, 10 mm tolerance,
+greedy one-to-one matching; docs/ALGORITHMS.md 9):
+  roller easy      precision 1.00  recall 1.00  RMS error 1.7 mm
+  roller moderate  precision 0.97  recall 1.00  RMS error 2.0 mm (row pitch 9.8 mm)
+  roller hard      precision 0.53  recall 1.00  RMS error 2.5 mm
+  mat easy         precision 1.00  recall 1.00  RMS error 1.4 mm
+  mat moderate     precision 1.00  recall 1.00  RMS error 1.6 mm
+  mat hard         precision 0.41  recall 0.83  RMS error 2.9 mm
+The assertions below use seeds 1-3 and leave a margin.
+"""
+import os
+import subprocess
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+BIN = Path(os.environ.get("KNOTMAP_BIN", REPO / "build" / "knotmap"))
+TEKSCAN = REPO / "datasets/real/tekscan_fscan/FrasP01L.asf"
+TOL_MM = 10.0
+
+
+def run(*args):
+    r = subprocess.run([str(BIN), *map(str, args)], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    return r
+
+
+def table(f, name):
+    return {k: f[name][k][:] for k in f[name]}
+
+
+def match(cx, cy, tx, ty, tol=TOL_MM):
+    """Greedy one-to-one matching by increasing distance; returns the distances."""
+    pairs = sorted((float(np.hypot(cx[i] - tx[j], cy[i] - ty[j])), i, j)
+                   for i in range(len(cx)) for j in range(len(tx)))
+    used_c, used_t, dist = set(), set(), []
+    for d, i, j in pairs:
+        if d > tol:
+            break
+        if i in used_c or j in used_t:
+            continue
+        used_c.add(i)
+        used_t.add(j)
+        dist.append(d)
+    return dist
+
+
+@pytest.fixture(scope="module")
+def sessions(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("knots")
+    out = {}
+    for mode in ("roller", "mat"):
+        for preset in ("easy", "moderate"):
+            for seed in (1, 2, 3):
+                s = folder / f"{mode}_{preset}_{seed}.h5"
+                r = folder / f"{mode}_{preset}_{seed}.out.h5"
+                run("synth", "--mode", mode, "--preset", preset, "--seed", seed, "-o", s)
+                run("process", "-q", s, "-o", r)
+                out[mode, preset, seed] = (s, r)
+    return out
+
+
+@pytest.mark.parametrize("mode", ["roller", "mat"])
+@pytest.mark.parametrize("preset", ["easy", "moderate"])
+def test_candidates_find_the_true_knots(sessions, mode, preset):
+    matched = n_cand = n_truth = 0
+    dists = []
+    for seed in (1, 2, 3):
+        s, r = sessions[mode, preset, seed]
+        with h5py.File(s) as fs, h5py.File(r) as fr:
+            truth = table(fs, "truth/knots")
+            cand = table(fr, "candidates")
+        d = match(cand["x_mm"], cand["y_mm"], truth["x_mm"], truth["y_mm"])
+        matched += len(d)
+        n_cand += len(cand["x_mm"])
+        n_truth += len(truth["x_mm"])
+        dists += d
+    recall, precision = matched / n_truth, matched / n_cand
+    rms = float(np.sqrt(np.mean(np.square(dists))))
+    assert recall == 1.0
+    assert precision >= (1.0 if preset == "easy" else 0.9)
+    assert rms <= 3.0  # half a row pitch is 4.9 mm (roller) / 5 mm (mat)
+
+
+def test_candidates_table_is_consistent(sessions):
+    s, r = sessions["roller", "moderate", 1]
+    with h5py.File(r) as f:
+        c = table(f, "candidates")
+        bm = f["bodymap"]
+        cov = bm["coverage"][:]
+        assert bm["pressure"].shape == cov.shape == bm["excess"].shape == bm["mean"].shape
+        assert bm.attrs["y_pitch_mm"] == pytest.approx(2 * np.pi * 50 / 32)
+        assert bm.attrs["x_pitch_mm"] == 5.0
+        assert f["candidates"].attrs["n_candidates"] == len(c["score"])
+    assert list(c["candidate"]) == list(range(len(c["score"])))
+    assert np.all(np.diff(c["score"]) <= 0)
+    np.testing.assert_allclose(c["persistence"], c["n_passes"] / c["n_covering"])
+    np.testing.assert_allclose(c["score"], c["prominence"] * c["persistence"], rtol=1e-6)
+    assert np.all(c["n_passes"] <= c["n_covering"])
+    assert np.all(c["first_time"] <= c["last_time"])
+    # A knot passed by every stroke of a 30 s session at 25 cycles/min: ~25 passes.
+    assert np.all(c["n_covering"][:6] >= 20)
+    # The coverage at a candidate equals the body map's coverage there.
+    y0, yp, xp = bm.attrs["y0_mm"], bm.attrs["y_pitch_mm"], bm.attrs["x_pitch_mm"]
+    for i in range(len(c["x_mm"])):
+        iy, ix = int(round((c["y_mm"][i] - y0) / yp)), int(round(c["x_mm"][i] / xp))
+        assert abs(int(cov[iy, ix]) - int(c["n_covering"][i])) <= 2
+
+
+def test_every_peak_belongs_to_a_track(sessions):
+    _, r = sessions["mat", "moderate", 1]
+    with h5py.File(r) as f:
+        p = table(f, "peaks")
+        t = table(f, "tracks")
+        assert f["tracks"].attrs["n_tracks"] == len(t["track"])
+    ids = np.sort(t["track"])
+    np.testing.assert_array_equal(ids, np.arange(len(ids)))
+    assert p["track"].min() >= 0
+    counts = np.bincount(p["track"], minlength=len(ids))
+    order = np.argsort(t["track"])
+    np.testing.assert_array_equal(counts, t["n_frames"][order])
+    # ids in order of first appearance
+    first = t["first_frame"][order]
+    assert np.all(np.diff(first) >= 0)
+
+
+# Stance phases of the Tekscan walking fixture (an insole, 60x21 taxels of 5.08 mm,
+# 31.25 frames/s): frames where the mean pressure is above 1 kPa.  Frames 0-14 are the
+# end of a step already under way; then five whole steps.  Row 0 is the toe end: the
+# heel loads rows ~50-57 (y 255-290 mm) first, then the forefoot rows ~20-27 (y 100-140
+# mm) carry the push-off to the end of the stance.
+STEPS = [(29, 51), (64, 86), (100, 121), (135, 156), (171, 197)]
+
+
+@pytest.fixture(scope="module")
+def walking(tmp_path_factory):
+    out = tmp_path_factory.mktemp("walk") / "walk.h5"
+    run("process", "-q", TEKSCAN, "-o", out)
+    with h5py.File(out) as f:
+        return table(f, "metrics"), table(f, "tracks"), table(f, "peaks")
+
+
+def test_walking_stance_phases(walking):
+    metrics, _, _ = walking
+    on = metrics["mean"] > 1.0
+    starts = [i for i in range(1, len(on)) if on[i] and not on[i - 1]]
+    ends = [i - 1 for i in range(1, len(on)) if not on[i] and on[i - 1]]
+    assert starts == [s for s, _ in STEPS]
+    assert ends[1:] == [e for _, e in STEPS]
+
+
+@pytest.mark.parametrize("step", range(len(STEPS)))
+def test_walking_heel_and_forefoot_tracks(walking, step):
+    _, t, _ = walking
+    s, e = STEPS[step]
+    heel = (t["y_mean"] > 250) & (t["y_mean"] < 290) & (t["first_frame"] >= s) & \
+           (t["first_frame"] <= s + 3) & (t["n_frames"] >= 10) & (t["last_frame"] <= e - 5)
+    fore = (t["y_mean"] > 100) & (t["y_mean"] < 150) & (t["first_frame"] >= s + 3) & \
+           (t["last_frame"] >= e - 3) & (t["last_frame"] <= e + 1) & (t["n_frames"] >= 10)
+    assert heel.any(), "no heel track at the start of the stance"
+    assert fore.any(), "no forefoot track to the end of the stance"
+    # The heel loads first, the forefoot takes over.
+    assert t["first_frame"][heel].min() < t["first_frame"][fore].min()
+    assert t["last_frame"][heel].max() < t["last_frame"][fore].max()
+
+
+def test_cli_prints_candidates(sessions):
+    s, _ = sessions["roller", "easy", 1]
+    out = Path(s).with_suffix(".again.h5")
+    r = run("process", s, "-o", out)
+    assert "hottest spots" in r.stdout
+    assert "knot candidates" in r.stdout
