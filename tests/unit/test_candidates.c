@@ -1,0 +1,130 @@
+/* Knot candidates (docs/ALGORITHMS.md 9) on hand-built mat sequences with
+ * exact expected values. */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <string.h>
+
+#include "knotmap.h"
+
+static km_ctx *ctx;
+
+static void setup(void)
+{
+    cr_assert_eq(km_ctx_create(&ctx), KM_OK);
+}
+
+static void teardown(void)
+{
+    km_ctx_free(ctx);
+}
+
+TestSuite(candidates, .init = setup, .fini = teardown);
+
+#define R 8
+#define C 16
+
+/* Four passes of 10 contact frames (all 40 kPa) separated by 10 empty
+ * frames; a knot adds `knot` kPa at (3, 8) in passes 0, 1 and 3 only. */
+static km_candidates *run_passes(float knot, int stuck_at_2_2)
+{
+    km_candidates *c = NULL;
+    float f[R * C];
+    km_frame fr = {f, R, C, C};
+    cr_assert_eq(km_candidates_create(ctx, KM_MODE_MAT, R, C, 10.0, 5.0, NULL, &c), KM_OK);
+    int64_t frame = 0;
+    for (int pass = 0; pass < 4; pass++) {
+        for (int k = 0; k < 20; k++, frame++) {
+            int contact = k < 10;
+            for (int i = 0; i < R * C; i++)
+                f[i] = contact ? 40.0f + 0.01f * (float)(frame % 3) : 0.0f;
+            if (contact && pass != 2)
+                f[3 * C + 8] += knot;
+            if (stuck_at_2_2)
+                f[2 * C + 2] = 200.0f;
+            cr_assert_eq(km_candidates_add(ctx, c, &fr, NULL, NULL, 0.1 * (double)frame), KM_OK,
+                         "%s", km_ctx_last_error(ctx));
+        }
+    }
+    return c;
+}
+
+Test(candidates, recurring_excess_on_a_mat)
+{
+    km_candidates *c = run_passes(30.0f, 0);
+    int32_t ny, nx;
+    double y0;
+    km_candidates_shape(c, &ny, &nx, &y0);
+    cr_assert_eq(ny, R);
+    cr_assert_eq(nx, C);
+    cr_assert_eq(y0, 0.0);
+
+    float map[R * C];
+    size_t needed = 0;
+    cr_assert_eq(km_candidates_map(ctx, c, map, 3, &needed), KM_ERR_CAPACITY);
+    cr_assert_eq(needed, (size_t)(R * C));
+    cr_assert_eq(km_candidates_map(ctx, c, map, R * C, NULL), KM_OK);
+    /* Pass maxima of the excess at the knot: 30, 30, 0, 30 -> mean 22.5
+       (the background is the row median, 40 + the same jitter). */
+    cr_assert_float_eq(map[3 * C + 8], 22.5f, 1e-4);
+    cr_assert_float_eq(map[0], 0.0f, 1e-4);
+
+    km_candidate out[4];
+    size_t n = 0;
+    cr_assert_eq(km_candidates_get(ctx, c, out, 4, &n), KM_OK);
+    cr_assert_eq(n, 1);
+    cr_assert_float_eq(out[0].x_mm, 8 * 5.0, 1e-9);
+    cr_assert_float_eq(out[0].y_mm, 3 * 10.0, 1e-9);
+    cr_assert_float_eq(out[0].peak, 22.5f, 1e-4);
+    cr_assert_float_eq(out[0].prominence, 22.5f, 1e-4);
+    cr_assert_float_eq(out[0].area_mm2, 50.0, 1e-9);
+    cr_assert_eq(out[0].n_passes, 3);
+    cr_assert_eq(out[0].n_covering, 4);
+    cr_assert_float_eq(out[0].persistence, 0.75, 1e-12);
+    cr_assert_float_eq(out[0].score, 22.5 * 0.75, 1e-4);
+    cr_assert_float_eq(out[0].first_time, 0.0, 1e-12);
+    cr_assert_float_eq(out[0].last_time, 0.1 * (60 + 9), 1e-9);
+    km_candidates_free(c);
+}
+
+Test(candidates, weak_excess_is_not_a_candidate)
+{
+    /* 5 kPa: below seen_threshold [8] and min_prominence [10]. */
+    km_candidates *c = run_passes(5.0f, 0);
+    km_candidate out[4];
+    size_t n = 9;
+    cr_assert_eq(km_candidates_get(ctx, c, out, 4, &n), KM_OK);
+    cr_assert_eq(n, 0);
+    km_candidates_free(c);
+}
+
+Test(candidates, stuck_taxel_is_ignored)
+{
+    km_candidates *c = run_passes(30.0f, 1);
+    km_candidate out[4];
+    size_t n = 0;
+    cr_assert_eq(km_candidates_get(ctx, c, out, 4, &n), KM_OK);
+    cr_assert_eq(n, 1);
+    cr_assert_float_eq(out[0].x_mm, 40.0, 1e-9);
+    km_candidates_free(c);
+}
+
+Test(candidates, invalid_use)
+{
+    km_candidates *c = NULL;
+    km_candidate_params p;
+    km_candidate_params_default(&p);
+    cr_assert_eq(p.min_coverage, 2);
+    p.background_half_cols = 0;
+    cr_assert_eq(km_candidates_create(ctx, KM_MODE_MAT, R, C, 10, 5, &p, &c), KM_ERR_INVALID);
+    cr_assert_null(c);
+    cr_assert_eq(km_candidates_create(ctx, 7, R, C, 10, 5, NULL, &c), KM_ERR_INVALID);
+    cr_assert_eq(km_candidates_create(ctx, KM_MODE_ROLLER, R, C, 10, 5, NULL, &c), KM_OK);
+    float f[R * C] = {0};
+    km_frame fr = {f, R, C, C};
+    cr_assert_eq(km_candidates_add(ctx, c, &fr, NULL, NULL, 0.0), KM_ERR_INVALID);
+    int32_t ny = -1;
+    km_candidates_shape(c, &ny, NULL, NULL);
+    cr_assert_eq(ny, 0);
+    km_candidates_free(c);
+    km_candidates_free(NULL);
+}
