@@ -399,6 +399,165 @@ KM_API km_status km_temporal_flush(km_ctx *ctx, km_temporal *t, float *out, int6
 /* Forget the stream (as after create). */
 KM_API void km_temporal_reset(km_temporal *t);
 
+/* Calibration curve from raw counts to pressure (Tekscan model,
+ * docs/ALGORITHMS.md 1.3): a cell's pressure in kPa is p = a * raw^b
+ * (b = 1: linear).  A calibration point says that a load of load_n newtons
+ * spread over n_loaded cells of cell_area_mm2 each produced raw_sum counts
+ * in total; the mean loaded cell then reads raw_sum / n_loaded and carries
+ * load_n / (n_loaded * area) of pressure. */
+typedef enum km_calib_curve {
+    KM_CURVE_NONE = 0,         /* values pass through */
+    KM_CURVE_LINEAR = 1,       /* p = a * raw (b = 1) */
+    KM_CURVE_POWER = 2,        /* p = a * raw^b; negative raw -> -a * |raw|^b */
+    KM_CURVE_HEADER = 3        /* from the source header's CALIBRATION_POINT_k
+                                  keys: linear for one point, power for more
+                                  (pipeline only) */
+} km_calib_curve;
+
+typedef struct km_calib_point {
+    double load_n;             /* load applied, newtons (> 0) */
+    double raw_sum;            /* raw counts summed over the loaded cells (> 0) */
+    double n_loaded;           /* cells loaded (> 0) */
+} km_calib_point;
+
+/* Fit a and b of `curve` (LINEAR: least squares through the origin over
+ * the points' mean cells, b = 1; POWER: least squares in log-log, needs 2
+ * points with different mean raw).  Errors: KM_ERR_INVALID.  Thread-safe. */
+KM_API km_status km_calib_curve_fit(km_ctx *ctx, km_calib_curve curve,
+                                    const km_calib_point *pts, int32_t n_pts,
+                                    double cell_area_mm2, double *a, double *b);
+/* Read calibration points from a Tekscan header, given as n key/value
+ * strings (CALIBRATION_POINT_k "75.0001 (Kgs) 4798 (Raw Sum) 240 (Number of
+ * Loaded Cells)", load in Kgs, Lbs or N) and the cell area (SENSEL_AREA in
+ * mm2, cm2 or in2, else ROW_SPACING * COL_SPACING).  Writes at most
+ * capacity points, *n_pts = the count found (0 when the header has none).
+ * Errors: KM_ERR_FORMAT (a calibration key that does not parse),
+ * KM_ERR_INVALID.  Thread-safe. */
+KM_API km_status km_calib_header_points(km_ctx *ctx, const char *const *keys,
+                                        const char *const *values, size_t n,
+                                        km_calib_point *pts, int32_t capacity,
+                                        int32_t *n_pts, double *cell_area_mm2);
+/* Apply p = a * raw^b in place to n values (NaN stays NaN). */
+KM_API void km_calib_curve_apply(double a, double b, float *values, size_t n);
+
+/* Bad taxels (docs/ALGORITHMS.md 10).  Statistics of a warm-up block, fed
+ * frame by frame (O(rows*cols) memory), then a decision. */
+#define KM_TAXEL_OK 0
+#define KM_TAXEL_DEAD 1            /* flat at |v| <= dead_level */
+#define KM_TAXEL_STUCK 2           /* flat elsewhere */
+#define KM_TAXEL_HOT 3             /* isolated spike in most frames */
+#define KM_TAXEL_MASKED 4          /* masked by the source */
+
+typedef struct km_badtaxel_params {
+    double flat_range;         /* flat when max - min over the block <= this [0] */
+    double dead_level;         /* a flat taxel with |value| <= this is dead [0] */
+    double active_range;       /* a flat taxel counts as bad only when the median
+                                  range of its valid 8-neighbours exceeds this
+                                  (else the region is just unloaded) [0] */
+    double hot_ratio;          /* hot when value > ratio * the largest valid
+                                  neighbour (and > 0) in more than half of the
+                                  frames; 0 = off [4] */
+} km_badtaxel_params;
+KM_API void km_badtaxel_params_default(km_badtaxel_params *p);
+
+typedef struct km_badtaxel km_badtaxel;
+/* mask: rows*cols source mask (NULL = all valid), copied.  Errors:
+ * KM_ERR_INVALID, KM_ERR_LIMIT, KM_ERR_NOMEM. */
+KM_API km_status km_badtaxel_create(km_ctx *ctx, int32_t rows, int32_t cols,
+                                    const uint8_t *mask, const km_badtaxel_params *p,
+                                    km_badtaxel **out);
+KM_API void km_badtaxel_free(km_badtaxel *b);
+/* Add one contiguous frame (rows*cols) to the statistics.  One thread at a time. */
+KM_API km_status km_badtaxel_add(km_ctx *ctx, km_badtaxel *b, const float *frame);
+/* Classify (KM_TAXEL_* into state, rows*cols; may be NULL) and write the
+ * effective mask (source mask AND not bad) into mask_out (rows*cols).
+ * Returns the number of bad taxels found in *n_bad.  With no frame added
+ * nothing is bad. */
+KM_API km_status km_badtaxel_decide(km_ctx *ctx, const km_badtaxel *b, uint8_t *state,
+                                    uint8_t *mask_out, int32_t *n_bad);
+
+/* Fill masked taxels (mask 0) of a contiguous rows x cols frame in place
+ * with the mean of their valid 8-neighbours, growing inwards pass by pass
+ * until every taxel connected to a valid one has a value.  Taxels with no
+ * valid taxel anywhere stay as they are.  scratch: rows*cols bytes or NULL
+ * (then allocated from ctx).  Errors: KM_ERR_INVALID, KM_ERR_NOMEM. */
+KM_API km_status km_fill_masked(km_ctx *ctx, float *frame, int32_t rows, int32_t cols,
+                                const uint8_t *mask, uint8_t *scratch);
+
+/* Conditioning chain (src/pipeline/condition.c, docs/ALGORITHMS.md 1, 2,
+ * 8, 10): corrupt-frame test -> resampling -> warm-up (tare, bad taxels)
+ * -> calibration -> temporal filters -> spatial filter, streaming. */
+typedef struct km_condition_params {
+    double resample_hz;        /* > 0: resample to this uniform rate by linear
+                                  interpolation first; 0 = off [0] */
+    int32_t tare_frames;       /* tare: subtract each taxel's mean over the
+                                  first N frames; 0 = off [0] */
+    const float *tare;         /* given per-taxel baseline, source units
+                                  (rows*cols; borrowed until _create returns) [NULL] */
+    const float *gain_map;     /* per-taxel equilibration gain, applied after
+                                  the tare (rows*cols; borrowed likewise) [NULL] */
+    km_calib_curve curve;      /* raw -> kPa after the gain map [KM_CURVE_NONE] */
+    double curve_a, curve_b;   /* p = a * raw^b, kPa [1, 1] */
+    int32_t detect_bad;        /* 1 = find dead, stuck and hot taxels in the
+                                  warm-up block and mask them [0] */
+    int32_t warmup_frames;     /* warm-up block for detect_bad [100] */
+    km_badtaxel_params bad;    /* see km_badtaxel_params_default() */
+    int32_t fill_bad;          /* 1 = masked taxels are filled from valid
+                                  neighbours in the output (detection still
+                                  ignores them); 0 = NaN [0] */
+    double corrupt_ratio;      /* a frame whose total of |values| exceeds this
+                                  times the median total of the corrupt_window
+                                  frames centred on it is corrupt: flagged
+                                  KM_FRAME_CORRUPT and replaced by the last
+                                  good frame; 0 = off [4] */
+    int32_t corrupt_window;    /* odd, 3..255 [9] */
+    int32_t fir;               /* low/high-pass: 1 = zero-phase FIR, 0 = causal
+                                  Butterworth IIR [1] */
+    double lowpass_hz;         /* [0 = off] */
+    double highpass_hz;        /* drift removal [0 = off] */
+    int32_t order;             /* IIR order [4] */
+    int32_t taps;              /* FIR taps, 0 = auto [0] */
+    double notch_hz;           /* mains notch (and harmonics) [0 = off] */
+    double notch_q;            /* [30] */
+    int32_t notch_harmonics;   /* [1] */
+    int32_t median_frames;     /* running median width, odd [0 = off] */
+    double dog_sigma;          /* difference of Gaussians: subtract a Gaussian
+                                  of this sigma (taxels, > smoothing sigma)
+                                  from the (smoothed) frame [0 = off] */
+} km_condition_params;
+KM_API void km_condition_params_default(km_condition_params *p);
+
+typedef struct km_conditioner km_conditioner;
+/* info: rows, cols, frame_rate_hz; mask rows*cols (NULL = all valid),
+ * copied; calib: the point-wise calibration applied after the curve (NULL
+ * = identity); smooth: Gaussian smoothing (NULL or sigma 0 = off).
+ * Errors: KM_ERR_INVALID (parameters), KM_ERR_LIMIT, KM_ERR_NOMEM.
+ * One thread at a time. */
+KM_API km_status km_conditioner_create(km_ctx *ctx, const km_session_info *info,
+                                       const uint8_t *mask, const km_condition_params *p,
+                                       const km_calib_params *calib,
+                                       const km_gaussian_params *smooth, km_conditioner **out);
+KM_API void km_conditioner_free(km_conditioner *c);
+/* Consume n frames (n*rows*cols floats, contiguous) and their times (n
+ * doubles; NULL = index / rate).  Conditioned frames become ready later
+ * (warm-up, corrupt-frame window, zero-phase filters): take them with
+ * km_conditioner_pull.  Errors: KM_ERR_INVALID, KM_ERR_LIMIT (a time gap
+ * too long to resample), KM_ERR_NOMEM. */
+KM_API km_status km_conditioner_push(km_ctx *ctx, km_conditioner *c, const float *frames,
+                                     const double *times, int64_t n);
+/* End of stream: every frame still held becomes ready. */
+KM_API km_status km_conditioner_finish(km_ctx *ctx, km_conditioner *c);
+/* Pop up to max ready frames in order: frames (max*rows*cols), times,
+ * flags (KM_FRAME_CORRUPT); times and flags may be NULL.  *n = count. */
+KM_API void km_conditioner_pull(km_conditioner *c, float *frames, double *times,
+                                uint32_t *flags, int64_t max, int64_t *n);
+/* Effective mask (rows*cols): the source mask AND not bad.  Final once the
+ * first frame is ready.  Owned by c. */
+KM_API const uint8_t *km_conditioner_mask(const km_conditioner *c);
+/* Bad taxels found (0 before the warm-up ended) and the output rate. */
+KM_API int32_t km_conditioner_n_bad(const km_conditioner *c);
+KM_API double km_conditioner_rate(const km_conditioner *c);
+
 /* ======================================================================
  * Detection (src/detect): local maxima, see docs/ALGORITHMS.md.
  * ==================================================================== */
@@ -488,7 +647,7 @@ KM_API km_status km_frame_metrics(km_ctx *ctx, const km_frame *frame, const km_m
 
 /* ======================================================================
  * Tracking (src/track/track.c): link peaks across frames into tracks in
- * body coordinates (docs/ALGORITHMS.md 8).  Streaming; one thread at a
+ * body coordinates (docs/ALGORITHMS.md 9).  Streaming; one thread at a
  * time per tracker.
  * ==================================================================== */
 typedef struct km_track_params {
@@ -531,7 +690,7 @@ KM_API int64_t km_tracker_count(const km_tracker *t);
 /* ======================================================================
  * Knot candidates (src/track/candidates.c): body locations where a compact
  * pressure excess over the surrounding contact recurs across passes
- * (docs/ALGORITHMS.md 9).  Parameters and results here; the accumulator
+ * (docs/ALGORITHMS.md 10).  Parameters and results here; the accumulator
  * object is declared after the body map.
  * ==================================================================== */
 typedef struct km_candidate_params {
@@ -590,6 +749,8 @@ typedef struct km_process_params {
     km_candidate_params cand;  /* see km_candidate_params_default(); its contact
                                   rule also drives the body map */
     double lift_threshold;     /* roller odometry lift test, session units [5] */
+    km_condition_params cond;  /* conditioning chain, see km_condition_params_default();
+                                  the smoothing is `smooth`, the calibration `calib` */
 } km_process_params;
 /* Fill `p` with the pipeline defaults, which differ from the stages' own
  * defaults where knots need it: smoothing off (sigma 0: a 3-6 mm knot covers
@@ -975,7 +1136,7 @@ KM_API km_status km_eval(km_ctx *ctx, const char *result_path, const char *truth
 
 /* ======================================================================
  * Knot candidate accumulator (src/track/candidates.c), docs/ALGORITHMS.md
- * 9.  Streaming: per frame O(contact rows x cols); memory O(body map).
+ * 10.  Streaming: per frame O(contact rows x cols); memory O(body map).
  * One thread at a time.
  * ==================================================================== */
 typedef struct km_candidates km_candidates;

@@ -1,4 +1,4 @@
-/* Knot candidates (docs/ALGORITHMS.md 9): per body cell, the pass maximum
+/* Knot candidates (docs/ALGORITHMS.md 10): per body cell, the pass maximum
  * of the local excess (value minus the running median of its row), averaged
  * over the passes that covered the cell; candidates are the prominent peaks
  * of that map.  The cells are the body map's (same anchor, same contact

@@ -1,5 +1,5 @@
 /* Tracking: link each frame's peaks to the tracks of the frames before
- * (docs/ALGORITHMS.md 8).  Greedy nearest-neighbour over all (peak, track)
+ * (docs/ALGORITHMS.md 9).  Greedy nearest-neighbour over all (peak, track)
  * pairs inside the gate, with one tie rule, so the result is a pure
  * function of the input and needs no assignment solver. */
 #include <math.h>

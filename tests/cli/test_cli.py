@@ -75,7 +75,10 @@ def check_result(path, rows, cols):
         frame = f["peaks/frame"][:]
         assert np.all((frame >= 0) & (frame < n_frames))
         assert np.all(np.diff(frame) >= 0), "peaks are in frame order"
-        assert np.all(f["peaks/track"][:] == -1)
+        track = f["peaks/track"][:]
+        assert np.all(track >= 0), "every peak belongs to a track"
+        n_tracks = len(f["tracks/track"]) if "tracks" in f else 0
+        assert np.all(track < n_tracks), "track ids index /tracks"
         units = s["units"]
         assert f["metrics/peak"].attrs["units"] == units
         assert f["peaks/value"].attrs["units"] == units

@@ -4,7 +4,7 @@ Run with /usr/bin/python3 -m pytest tests/cli/test_knots.py.  The binary comes f
 $KNOTMAP_BIN, else build/knotmap in the repository.
 
 Detection figures measured when these tests were written (seeds 1-5, 10 mm tolerance,
-greedy one-to-one matching; docs/ALGORITHMS.md 9):
+greedy one-to-one matching; docs/ALGORITHMS.md 10):
   roller easy      precision 1.00  recall 1.00  RMS error 1.7 mm
   roller moderate  precision 0.97  recall 1.00  RMS error 2.0 mm (row pitch 9.8 mm)
   roller hard      precision 0.53  recall 1.00  RMS error 2.5 mm

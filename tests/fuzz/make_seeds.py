@@ -3,8 +3,8 @@
 
 Seeds are small: a few frames cut from the real fixtures in datasets/real
 and tiny hand-made files that reach each branch of a format (header keys,
-masks, CRLF, NaN text, dtypes).  The text and audio targets take one config
-byte in front of the file (fuzz_options.h); this script writes it.
+masks, CRLF, NaN text, dtypes).  The text, audio and process targets take one
+config byte in front of the file (fuzz_options.h); this script writes it.
 
 Run it again after a format gains a feature; the output is deterministic.
     /usr/bin/python3 tests/fuzz/make_seeds.py
@@ -218,6 +218,13 @@ def main():
         for name, data in sets[target].items():
             put("auto", target + "_" + name, data[1:])
     put("auto", "empty", b"")
+    # process: the text seeds as they are, Tekscan behind bits 3-4 = 3, audio behind bit 7.
+    for name, data in sets["text"].items():
+        put("process", "text_" + name, data)
+    for name, data in tek.items():
+        put("process", "tekscan_" + name, bytes([3 << 3]) + data)
+    for name, data in sets["audio"].items():
+        put("process", "audio_" + name, bytes([data[0] | 128]) + data[1:])
     for target in sorted(os.listdir(OUT)):
         files = os.listdir(os.path.join(OUT, target))
         size = sum(os.path.getsize(os.path.join(OUT, target, f)) for f in files)

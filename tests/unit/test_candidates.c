@@ -1,4 +1,4 @@
-/* Knot candidates (docs/ALGORITHMS.md 9) on hand-built mat sequences with
+/* Knot candidates (docs/ALGORITHMS.md 10) on hand-built mat sequences with
  * exact expected values. */
 #include <criterion/criterion.h>
 #include <math.h>
@@ -30,7 +30,10 @@ static km_candidates *run_passes(float knot, int stuck_at_2_2)
     km_candidates *c = NULL;
     float f[R * C];
     km_frame fr = {f, R, C, C};
-    cr_assert_eq(km_candidates_create(ctx, KM_MODE_MAT, R, C, 10.0, 5.0, NULL, &c), KM_OK);
+    km_candidate_params p;
+    km_candidate_params_default(&p);
+    p.stuck_frames = 5; /* stuck from frame 5, inside the first pass */
+    cr_assert_eq(km_candidates_create(ctx, KM_MODE_MAT, R, C, 10.0, 5.0, &p, &c), KM_OK);
     int64_t frame = 0;
     for (int pass = 0; pass < 4; pass++) {
         for (int k = 0; k < 20; k++, frame++) {

@@ -1,4 +1,4 @@
-/* Tracking (docs/ALGORITHMS.md 8) on a hand-built sequence with exact
+/* Tracking (docs/ALGORITHMS.md 9) on a hand-built sequence with exact
  * expected ids: two blobs crossing near each other, a gap of two frames, a
  * peak appearing, disappearing and coming back, a track ending. */
 #include <criterion/criterion.h>
@@ -60,20 +60,21 @@ Test(tracking, crossing_gap_appear_disappear)
     frame(t, 1, (pt[]){{0, 4, 10}, {0, 26, 9}}, 2, (int32_t[]){0, 1});
     frame(t, 2, (pt[]){{0, 8, 10}, {0, 22, 9}}, 2, (int32_t[]){0, 1});
     frame(t, 3, (pt[]){{0, 12, 10}, {0, 18, 9}}, 2, (int32_t[]){0, 1});
-    /* A vanishes for frames 4-5; C appears (first in value order: id 2). */
-    frame(t, 4, (pt[]){{50, 50, 20}, {0, 14, 9}}, 2, (int32_t[]){2, 1});
-    frame(t, 5, (pt[]){{50, 50, 20}, {0, 10, 9}}, 2, (int32_t[]){2, 1});
-    /* A returns after a gap of 2 frames at 8 mm from its last position; the
-       peak at x=6 is 4 mm from B and 6 from A: nearest pair first. */
-    frame(t, 6, (pt[]){{0, 20, 10}, {0, 6, 9}}, 2, (int32_t[]){0, 1});
+    /* They part again; A vanishes for frames 4-5 (B at x=22 is 4 mm from
+       B's last position, 10 from A's: nearest pair first); C appears (first
+       in value order: id 2). */
+    frame(t, 4, (pt[]){{50, 50, 20}, {0, 22, 9}}, 2, (int32_t[]){2, 1});
+    frame(t, 5, (pt[]){{50, 50, 20}, {0, 26, 9}}, 2, (int32_t[]){2, 1});
+    /* A returns after a gap of 2 frames, 4 mm from its last position. */
+    frame(t, 6, (pt[]){{0, 8, 10}, {0, 30, 9}}, 2, (int32_t[]){0, 1});
     /* C misses frames 6-7 and returns at frame 8 (gap 2); D is new. */
-    frame(t, 7, (pt[]){{0, 2, 9}}, 1, (int32_t[]){1});
+    frame(t, 7, (pt[]){{0, 34, 9}}, 1, (int32_t[]){1});
     cr_assert_eq(km_tracker_pop(t, (km_track[1]){{0}}, 1), 0, "nothing ended yet");
-    frame(t, 8, (pt[]){{50, 51, 20}, {0, 40, 5}}, 2, (int32_t[]){2, 3});
+    frame(t, 8, (pt[]){{50, 51, 20}, {0, 60, 5}}, 2, (int32_t[]){2, 3});
     frame(t, 9, NULL, 0, NULL);
     /* A last seen at frame 6: at frame 10 it has missed 3 > max_gap frames,
        so a peak where it was starts a new track. */
-    frame(t, 10, (pt[]){{0, 20, 10}}, 1, (int32_t[]){4});
+    frame(t, 10, (pt[]){{0, 8, 10}}, 1, (int32_t[]){4});
     cr_assert_eq(km_tracker_count(t), 5);
 
     km_track out[8];
@@ -83,7 +84,7 @@ Test(tracking, crossing_gap_appear_disappear)
     cr_assert_eq(out[0].first_frame, 0);
     cr_assert_eq(out[0].last_frame, 6);
     cr_assert_eq(out[0].n_frames, 5);
-    cr_assert_float_eq(out[0].x_mean, (0 + 4 + 8 + 12 + 20) / 5.0, 1e-12);
+    cr_assert_float_eq(out[0].x_mean, (0 + 4 + 8 + 12 + 8) / 5.0, 1e-12);
     cr_assert_float_eq(out[0].y_mean, 0.0, 1e-12);
     cr_assert_eq(out[0].value_max, 10.0f);
 
@@ -99,7 +100,7 @@ Test(tracking, crossing_gap_appear_disappear)
         cr_assert_eq(out[i].last_frame, want_last[i], "row %d", i);
         cr_assert_eq(out[i].n_frames, want_n[i], "row %d", i);
     }
-    cr_assert_float_eq(out[0].x_mean, (30 + 26 + 22 + 18 + 14 + 10 + 6 + 2) / 8.0, 1e-12);
+    cr_assert_float_eq(out[0].x_mean, (30 + 26 + 22 + 18 + 22 + 26 + 30 + 34) / 8.0, 1e-12);
     cr_assert_eq(out[1].first_frame, 4);
     cr_assert_float_eq(out[1].x_mean, (50 + 50 + 51) / 3.0, 1e-12);
     cr_assert_float_eq(out[1].y_mean, 50.0, 1e-12);

@@ -1,0 +1,32 @@
+#!/bin/sh
+# The one benchmark command: build knotmap-bench (Release), run it, then the
+# peer comparison on the same session.  A few minutes on 2 cores.
+#
+#   bench/run.sh [--quick | --full] [OUT_DIR]      [--quick, /tmp/knotmap-bench-results]
+#
+# Writes OUT_DIR/bench.txt, bench.jsonl (knotmap-bench), compare.txt,
+# compare.jsonl (bench/compare.py) and the session they share.
+set -eu
+mode=--quick
+case "${1:-}" in --quick|--full) mode=$1; shift ;; esac
+out=${1:-/tmp/knotmap-bench-results}
+src=$(cd "$(dirname "$0")/.." && pwd)
+build=${KM_BENCH_BUILD:-$src/build-bench}
+secs=60
+[ "$mode" = --full ] && secs=600
+
+cmake -S "$src" -B "$build" -DCMAKE_BUILD_TYPE=Release -DKM_BUILD_BENCH=ON \
+      -DPython3_EXECUTABLE=/usr/bin/python3 >/dev/null
+cmake --build "$build" -j2 --target knotmap knotmap-bench >/dev/null
+mkdir -p "$out"
+commit=$(git -C "$src" rev-parse --short HEAD 2>/dev/null || echo unknown)
+if ! git -C "$src" diff --quiet 2>/dev/null; then commit="$commit+dirty"; fi
+session="$out/roller32_${secs}s_seed1.h5"
+[ -f "$session" ] || "$build/knotmap" synth --mode roller --grid 32x32 --rate 100 \
+      --duration "$secs" --seed 1 -o "$session"
+{ lscpu | grep -E '^(Model name|CPU\(s\)|Thread|Core)'; uptime; } | tee "$out/machine.txt"
+"$build/bench/knotmap-bench" "$mode" --commit "$commit" --session "$session" \
+      --tmp "$out/tmp" --json "$out/bench.jsonl" | tee "$out/bench.txt"
+/usr/bin/python3 "$src/bench/compare.py" --session "$session" --knotmap "$build/knotmap" \
+      --bench-json "$out/bench.jsonl" --json "$out/compare.jsonl" | tee "$out/compare.txt"
+echo "results in $out"

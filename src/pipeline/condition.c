@@ -1,0 +1,823 @@
+/* The conditioning chain for one stream (docs/ALGORITHMS.md 1, 2, 8, 10):
+ *
+ *   corrupt-frame test (centred window of frame totals)
+ *   -> resampling to a uniform rate (linear interpolation)
+ *   -> warm-up block (tare, bad-taxel statistics), held until decided
+ *   -> calibration (tare, gain map, curve, offset/gain/noise threshold)
+ *   -> temporal filters (median, notch, high-pass, low-pass)
+ *   -> spatial filter (Gaussian, difference of Gaussians)
+ *   -> masked taxels NaN or filled -> output queue.
+ *
+ * Every stage decides from stream positions only, never from how the input
+ * is cut into pushes, so the output is the same for any push size.  Frames
+ * carry their time and flags through the stages; zero-phase filters hold
+ * frames back, and a FIFO of (time, flags) follows them, so output frame k
+ * belongs to input frame k.  Memory: O(grid * (warm-up + window + filter
+ * delays + one chunk)), independent of the session length. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "condition.h"
+#include "internal.h"
+
+#define CHUNK 64                  /* frames staged before running the temporal chain */
+#define MAX_TF 4
+#define MAX_RESAMPLE_GAP 1000000  /* output frames one input step may produce */
+
+struct km_conditioner {
+    km_alloc_ref ref;
+    km_condition_params p;
+    km_calib_params calib;
+    int apply_calib;
+    int32_t rows, cols;
+    size_t rc;
+    double rate_in, rate;
+    uint8_t *mask0, *mask;
+    int32_t n_bad;
+    int64_t n_pushed;
+    int finished;
+    float *rs, *cal;           /* resampled frame, frame being calibrated */
+    float *tare;               /* rc or NULL */
+    float *gain_map;           /* rc or NULL */
+
+    /* Corrupt-frame test: window 2h+1 of totals, h+1 frames held. */
+    int32_t h;
+    float *cring;
+    double *ctime, *csum, *cwin;
+    int64_t c_in, c_out;
+    float *last_good;
+    int have_good;
+
+    /* Resampling. */
+    float *rprev;
+    double rt_prev;
+    uint32_t rf_prev;
+    int rhave;
+    int64_t r_next;
+    double t0;
+
+    /* Warm-up. */
+    int32_t W;
+    int warm_done;
+    int32_t wcount;
+    float *wbuf;
+    double *wtime;
+    uint32_t *wflag;
+    double *tare_acc;
+    int32_t *tare_cnt;
+    km_badtaxel *bad;
+
+    /* Temporal chain. */
+    int ntf;
+    km_temporal *tf[MAX_TF];
+    float *tb[MAX_TF + 1];     /* tb[0]: staging (CHUNK frames); tb[i+1]: output of tf[i] */
+    int64_t tstaged;
+    double *qt;
+    uint32_t *qf;
+    int64_t qcap, qhead, qlen;
+
+    /* Spatial. */
+    km_gaussian *g1, *g2;
+    float *s1, *s2;
+    uint8_t *fill_scratch;
+
+    /* Output queue (ring). */
+    float *out;
+    double *out_t;
+    uint32_t *out_f;
+    int64_t ocap, ohead, olen;
+};
+
+void km_condition_params_default(km_condition_params *p)
+{
+    if (p == NULL)
+        return;
+    memset(p, 0, sizeof *p);
+    p->resample_hz = 0.0;
+    p->tare_frames = 0;
+    p->tare = NULL;
+    p->gain_map = NULL;
+    p->curve = KM_CURVE_NONE;
+    p->curve_a = 1.0;
+    p->curve_b = 1.0;
+    p->detect_bad = 0;
+    p->warmup_frames = 100;
+    km_badtaxel_params_default(&p->bad);
+    p->fill_bad = 0;
+    p->corrupt_ratio = 4.0;
+    p->corrupt_window = 9;
+    p->fir = 1;
+    p->lowpass_hz = 0.0;
+    p->highpass_hz = 0.0;
+    p->order = 4;
+    p->taps = 0;
+    p->notch_hz = 0.0;
+    p->notch_q = 30.0;
+    p->notch_harmonics = 1;
+    p->median_frames = 0;
+    p->dog_sigma = 0.0;
+}
+
+int km_condition_active(const km_condition_params *p)
+{
+    return p != NULL &&
+           (p->resample_hz > 0.0 || p->tare_frames > 0 || p->tare != NULL ||
+            p->gain_map != NULL || p->curve != KM_CURVE_NONE || p->detect_bad ||
+            p->fill_bad || p->corrupt_ratio > 0.0 || p->lowpass_hz > 0.0 ||
+            p->highpass_hz > 0.0 || p->notch_hz > 0.0 || p->median_frames > 1 ||
+            p->dog_sigma > 0.0);
+}
+
+km_status km_condition_resolve_curve(km_ctx *ctx, const km_reader *reader,
+                                     km_condition_params *p)
+{
+    km_calib_point pts[16];
+    int32_t n = 0;
+    double area = NAN;
+    size_t nh;
+    const char **keys = NULL, **vals = NULL;
+    km_status st = KM_OK;
+
+    if (p == NULL || p->curve != KM_CURVE_HEADER)
+        return KM_OK;
+    nh = reader != NULL ? km_reader_header_count(reader) : 0;
+    if (nh > 0) {
+        keys = km_alloc(ctx, nh * sizeof *keys);
+        vals = km_alloc(ctx, nh * sizeof *vals);
+        if (keys == NULL || vals == NULL) {
+            st = KM_ERR_NOMEM;
+            goto done;
+        }
+        for (size_t i = 0; i < nh; i++)
+            km_reader_header_get(reader, i, &keys[i], &vals[i]);
+    }
+    st = km_calib_header_points(ctx, (const char *const *)keys, (const char *const *)vals, nh,
+                                pts, 16, &n, &area);
+    if (st != KM_OK)
+        goto done;
+    if (n == 0 || !(area > 0.0)) {
+        st = km_fail(ctx, KM_ERR_INVALID,
+                     "calibration from the header: it has %s", n == 0
+                         ? "no CALIBRATION_POINT_k key"
+                         : "no SENSEL_AREA or ROW_SPACING/COL_SPACING");
+        goto done;
+    }
+    if (n > 16)
+        n = 16;
+    p->curve = n == 1 ? KM_CURVE_LINEAR : KM_CURVE_POWER;
+    st = km_calib_curve_fit(ctx, p->curve, pts, n, area, &p->curve_a, &p->curve_b);
+done:
+    km_free(ctx, keys);
+    km_free(ctx, vals);
+    return st;
+}
+
+void km_conditioner_free(km_conditioner *c)
+{
+    if (c == NULL)
+        return;
+    km_alloc_ref ref = c->ref;
+    void *bufs[] = {c->mask0,  c->mask,   c->tare,  c->gain_map, c->cring, c->ctime,
+                    c->csum,   c->cwin,   c->last_good, c->rprev, c->wbuf,  c->wtime,
+                    c->wflag,  c->tare_acc, c->tare_cnt, c->qt,  c->qf,    c->s1,
+                    c->s2,     c->fill_scratch, c->out, c->out_t, c->out_f, c->rs, c->cal};
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
+        km_ref_free(&ref, bufs[i]);
+    for (int i = 0; i <= MAX_TF; i++)
+        km_ref_free(&ref, c->tb[i]);
+    for (int i = 0; i < c->ntf; i++)
+        km_temporal_free(c->tf[i]);
+    km_badtaxel_free(c->bad);
+    km_gaussian_free(c->g1);
+    km_gaussian_free(c->g2);
+    km_ref_free(&ref, c);
+}
+
+static km_status check_params(km_ctx *ctx, const km_condition_params *p, double rate)
+{
+    if (!(p->resample_hz >= 0.0) || !isfinite(p->resample_hz))
+        return km_fail(ctx, KM_ERR_INVALID, "resample_hz must be >= 0 (got %g)", p->resample_hz);
+    if (p->tare_frames < 0 || p->warmup_frames < 1 || p->tare_frames > 100000 ||
+        p->warmup_frames > 100000)
+        return km_fail(ctx, KM_ERR_INVALID,
+                       "tare_frames must be 0..100000 and warmup_frames 1..100000");
+    if (p->curve != KM_CURVE_NONE && p->curve != KM_CURVE_LINEAR && p->curve != KM_CURVE_POWER)
+        return km_fail(ctx, KM_ERR_INVALID,
+                       "calibration curve %d (a header curve must be resolved first)",
+                       (int)p->curve);
+    if (p->curve != KM_CURVE_NONE &&
+        (!isfinite(p->curve_a) || !isfinite(p->curve_b) || !(p->curve_b > 0.0)))
+        return km_fail(ctx, KM_ERR_INVALID, "calibration curve a %g, b %g (finite, b > 0)",
+                       p->curve_a, p->curve_b);
+    if (!(p->corrupt_ratio >= 0.0) ||
+        (p->corrupt_ratio > 0.0 && (p->corrupt_window < 3 || p->corrupt_window > 255 ||
+                                    p->corrupt_window % 2 == 0)))
+        return km_fail(ctx, KM_ERR_INVALID,
+                       "corrupt_ratio must be >= 0 and corrupt_window odd, 3..255");
+    if (!(p->lowpass_hz >= 0.0) || !(p->highpass_hz >= 0.0) || !(p->notch_hz >= 0.0) ||
+        !(p->dog_sigma >= 0.0))
+        return km_fail(ctx, KM_ERR_INVALID,
+                       "lowpass_hz, highpass_hz, notch_hz and dog_sigma must be >= 0");
+    if ((p->lowpass_hz > 0.0 || p->highpass_hz > 0.0 || p->notch_hz > 0.0) && !(rate > 0.0))
+        return km_fail(ctx, KM_ERR_INVALID, "temporal filters need a frame rate");
+    if (p->median_frames < 0 || (p->median_frames > 1 && p->median_frames % 2 == 0))
+        return km_fail(ctx, KM_ERR_INVALID, "median_frames must be odd (got %d)",
+                       (int)p->median_frames);
+    return KM_OK;
+}
+
+static km_status add_filter(km_ctx *ctx, km_conditioner *c, km_temporal_kind kind, double cutoff)
+{
+    km_temporal_params tp;
+    km_temporal_params_default(&tp);
+    tp.kind = kind;
+    tp.rate_hz = c->rate;
+    tp.cutoff_hz = cutoff;
+    tp.order = c->p.order;
+    tp.taps = c->p.taps;
+    tp.notch_hz = c->p.notch_hz;
+    tp.notch_q = c->p.notch_q;
+    tp.harmonics = c->p.notch_harmonics;
+    tp.median_width = c->p.median_frames;
+    return km_temporal_create(ctx, (int32_t)c->rc, &tp, &c->tf[c->ntf++]);
+}
+
+static km_status create_temporal(km_ctx *ctx, km_conditioner *c)
+{
+    km_status st = KM_OK;
+    const km_condition_params *p = &c->p;
+    /* Median first: a spike must not ring through the linear filters. */
+    if (p->median_frames > 1 && (st = add_filter(ctx, c, KM_TEMPORAL_MEDIAN, 1.0)) != KM_OK)
+        return st;
+    if (p->notch_hz > 0.0 && (st = add_filter(ctx, c, KM_TEMPORAL_NOTCH, 1.0)) != KM_OK)
+        return st;
+    if (p->highpass_hz > 0.0 &&
+        (st = add_filter(ctx, c, p->fir ? KM_TEMPORAL_FIR_HIGHPASS : KM_TEMPORAL_IIR_HIGHPASS,
+                         p->highpass_hz)) != KM_OK)
+        return st;
+    if (p->lowpass_hz > 0.0 &&
+        (st = add_filter(ctx, c, p->fir ? KM_TEMPORAL_FIR_LOWPASS : KM_TEMPORAL_IIR_LOWPASS,
+                         p->lowpass_hz)) != KM_OK)
+        return st;
+    int64_t n = CHUNK, held = CHUNK;
+    c->tb[0] = km_alloc(ctx, (size_t)CHUNK * c->rc * sizeof(float));
+    if (c->tb[0] == NULL)
+        return KM_ERR_NOMEM;
+    for (int i = 0; i < c->ntf; i++) {
+        n = km_temporal_max_output(c->tf[i], n);
+        held += km_temporal_max_output(c->tf[i], 0);
+        size_t bytes;
+        if (!km_size_mul((size_t)n * c->rc, sizeof(float), &bytes))
+            return km_fail(ctx, KM_ERR_LIMIT, "temporal filter buffers too large");
+        c->tb[i + 1] = km_alloc(ctx, bytes);
+        if (c->tb[i + 1] == NULL)
+            return KM_ERR_NOMEM;
+    }
+    /* Frames inside the chain: staged plus what each stage holds back. */
+    c->qcap = held + n + 1;
+    c->qt = km_alloc(ctx, (size_t)c->qcap * sizeof *c->qt);
+    c->qf = km_alloc(ctx, (size_t)c->qcap * sizeof *c->qf);
+    return c->qt == NULL || c->qf == NULL ? KM_ERR_NOMEM : KM_OK;
+}
+
+static km_status create_spatial(km_ctx *ctx, km_conditioner *c, const km_gaussian_params *smooth)
+{
+    km_status st;
+    int smoothing = smooth != NULL && (smooth->sigma_rows > 0.0 || smooth->sigma_cols > 0.0);
+    if (smoothing) {
+        if ((st = km_gaussian_create(ctx, c->rows, c->cols, smooth, &c->g1)) != KM_OK)
+            return st;
+    }
+    if (c->p.dog_sigma > 0.0) {
+        km_gaussian_params gp;
+        if (smooth != NULL)
+            gp = *smooth;
+        else
+            km_gaussian_params_default(&gp);
+        if ((smoothing && !(c->p.dog_sigma > fmax(smooth->sigma_rows, smooth->sigma_cols))))
+            return km_fail(ctx, KM_ERR_INVALID,
+                           "dog_sigma %g must exceed the smoothing sigma", c->p.dog_sigma);
+        gp.sigma_rows = gp.sigma_cols = c->p.dog_sigma;
+        if ((st = km_gaussian_create(ctx, c->rows, c->cols, &gp, &c->g2)) != KM_OK)
+            return st;
+    }
+    c->s1 = km_alloc(ctx, c->rc * sizeof *c->s1);
+    c->s2 = km_alloc(ctx, c->rc * sizeof *c->s2);
+    c->fill_scratch = km_alloc(ctx, c->rc);
+    return c->s1 == NULL || c->s2 == NULL || c->fill_scratch == NULL ? KM_ERR_NOMEM : KM_OK;
+}
+
+static km_status create_buffers(km_ctx *ctx, km_conditioner *c, const uint8_t *mask)
+{
+    const km_condition_params *p = &c->p;
+    size_t rc = c->rc, fb = rc * sizeof(float);
+    c->mask0 = km_alloc(ctx, rc);
+    c->mask = km_alloc(ctx, rc);
+    c->last_good = km_alloc(ctx, fb);
+    c->rprev = km_alloc(ctx, fb);
+    c->rs = km_alloc(ctx, fb);
+    c->cal = km_alloc(ctx, fb);
+    if (c->mask0 == NULL || c->mask == NULL || c->last_good == NULL || c->rprev == NULL ||
+        c->rs == NULL || c->cal == NULL)
+        return KM_ERR_NOMEM;
+    if (mask != NULL)
+        memcpy(c->mask0, mask, rc);
+    else
+        memset(c->mask0, 1, rc);
+    memcpy(c->mask, c->mask0, rc);
+    if (p->tare != NULL || p->tare_frames > 0) {
+        if ((c->tare = km_calloc(ctx, rc, sizeof *c->tare)) == NULL)
+            return KM_ERR_NOMEM;
+        if (p->tare != NULL)
+            memcpy(c->tare, p->tare, fb);
+    }
+    if (p->gain_map != NULL) {
+        if ((c->gain_map = km_alloc(ctx, fb)) == NULL)
+            return KM_ERR_NOMEM;
+        memcpy(c->gain_map, p->gain_map, fb);
+    }
+    if (p->corrupt_ratio > 0.0) {
+        c->h = p->corrupt_window / 2;
+        c->cring = km_alloc(ctx, (size_t)(c->h + 1) * fb);
+        c->ctime = km_alloc(ctx, (size_t)(c->h + 1) * sizeof *c->ctime);
+        c->csum = km_alloc(ctx, (size_t)(2 * c->h + 1) * sizeof *c->csum);
+        c->cwin = km_alloc(ctx, (size_t)(2 * c->h + 1) * sizeof *c->cwin);
+        if (c->cring == NULL || c->ctime == NULL || c->csum == NULL || c->cwin == NULL)
+            return KM_ERR_NOMEM;
+    }
+    c->W = p->tare_frames;
+    if (p->detect_bad && p->warmup_frames > c->W)
+        c->W = p->warmup_frames;
+    c->warm_done = c->W == 0;
+    if (c->W > 0) {
+        size_t bytes;
+        if (!km_size_mul((size_t)c->W * rc, sizeof(float), &bytes))
+            return km_fail(ctx, KM_ERR_LIMIT, "warm-up block too large");
+        c->wbuf = km_alloc(ctx, bytes);
+        c->wtime = km_alloc(ctx, (size_t)c->W * sizeof *c->wtime);
+        c->wflag = km_alloc(ctx, (size_t)c->W * sizeof *c->wflag);
+        c->tare_acc = km_calloc(ctx, rc, sizeof *c->tare_acc);
+        c->tare_cnt = km_calloc(ctx, rc, sizeof *c->tare_cnt);
+        if (c->wbuf == NULL || c->wtime == NULL || c->wflag == NULL || c->tare_acc == NULL ||
+            c->tare_cnt == NULL)
+            return KM_ERR_NOMEM;
+    }
+    c->ocap = 2 * CHUNK;
+    c->out = km_alloc(ctx, (size_t)c->ocap * fb);
+    c->out_t = km_alloc(ctx, (size_t)c->ocap * sizeof *c->out_t);
+    c->out_f = km_alloc(ctx, (size_t)c->ocap * sizeof *c->out_f);
+    return c->out == NULL || c->out_t == NULL || c->out_f == NULL ? KM_ERR_NOMEM : KM_OK;
+}
+
+km_status km_conditioner_create(km_ctx *ctx, const km_session_info *info, const uint8_t *mask,
+                                const km_condition_params *p, const km_calib_params *calib,
+                                const km_gaussian_params *smooth, km_conditioner **out)
+{
+    km_status st;
+    km_conditioner *c = NULL;
+
+    if (out == NULL || info == NULL)
+        return km_fail(ctx, KM_ERR_INVALID, "conditioner: info and out are required");
+    *out = NULL;
+    if ((st = km_check_shape(ctx, info->rows, info->cols, "conditioner grid")) != KM_OK)
+        return st;
+    c = km_calloc(ctx, 1, sizeof *c);
+    if (c == NULL)
+        return KM_ERR_NOMEM;
+    c->ref = km_ctx_alloc_ref(ctx);
+    if (p != NULL)
+        c->p = *p;
+    else
+        km_condition_params_default(&c->p);
+    if (calib != NULL)
+        c->calib = *calib;
+    else
+        km_calib_params_default(&c->calib);
+    c->apply_calib = c->calib.gain != 1.0 || c->calib.offset != 0.0 ||
+                     c->calib.noise_threshold != 0.0;
+    c->rows = info->rows;
+    c->cols = info->cols;
+    c->rc = (size_t)info->rows * (size_t)info->cols;
+    c->rate_in = info->frame_rate_hz;
+    c->rate = c->p.resample_hz > 0.0 ? c->p.resample_hz : info->frame_rate_hz;
+    if ((st = check_params(ctx, &c->p, c->rate)) != KM_OK)
+        goto done;
+    /* Borrowed arrays are copied in create_buffers: forget the pointers. */
+    if ((st = create_buffers(ctx, c, mask)) != KM_OK)
+        goto done;
+    c->p.tare = NULL;
+    c->p.gain_map = NULL;
+    if (c->p.detect_bad &&
+        (st = km_badtaxel_create(ctx, c->rows, c->cols, c->mask0, &c->p.bad, &c->bad)) != KM_OK)
+        goto done;
+    if ((st = create_temporal(ctx, c)) != KM_OK)
+        goto done;
+    if ((st = create_spatial(ctx, c, smooth)) != KM_OK)
+        goto done;
+    *out = c;
+    c = NULL;
+done:
+    km_conditioner_free(c);
+    return st;
+}
+
+/* ------------------------------------------------------------ output */
+
+static km_status emit(km_ctx *ctx, km_conditioner *c, const float *f, double t, uint32_t flags)
+{
+    size_t rc = c->rc;
+    if (c->olen == c->ocap) {
+        int64_t cap = c->ocap * 2;
+        float *nf = km_alloc(ctx, (size_t)cap * rc * sizeof *nf);
+        double *nt = km_alloc(ctx, (size_t)cap * sizeof *nt);
+        uint32_t *nfl = km_alloc(ctx, (size_t)cap * sizeof *nfl);
+        if (nf == NULL || nt == NULL || nfl == NULL) {
+            km_free(ctx, nf);
+            km_free(ctx, nt);
+            km_free(ctx, nfl);
+            return KM_ERR_NOMEM;
+        }
+        for (int64_t i = 0; i < c->olen; i++) {
+            int64_t k = (c->ohead + i) % c->ocap;
+            memcpy(nf + (size_t)i * rc, c->out + (size_t)k * rc, rc * sizeof *nf);
+            nt[i] = c->out_t[k];
+            nfl[i] = c->out_f[k];
+        }
+        km_free(ctx, c->out);
+        km_free(ctx, c->out_t);
+        km_free(ctx, c->out_f);
+        c->out = nf;
+        c->out_t = nt;
+        c->out_f = nfl;
+        c->ocap = cap;
+        c->ohead = 0;
+    }
+    int64_t k = (c->ohead + c->olen) % c->ocap;
+    memcpy(c->out + (size_t)k * rc, f, rc * sizeof *f);
+    c->out_t[k] = t;
+    c->out_f[k] = flags;
+    c->olen++;
+    return KM_OK;
+}
+
+void km_conditioner_pull(km_conditioner *c, float *frames, double *times, uint32_t *flags,
+                         int64_t max, int64_t *n)
+{
+    int64_t m = 0;
+    if (c != NULL && frames != NULL) {
+        for (; m < max && c->olen > 0; m++) {
+            memcpy(frames + (size_t)m * c->rc, c->out + (size_t)c->ohead * c->rc,
+                   c->rc * sizeof *frames);
+            if (times != NULL)
+                times[m] = c->out_t[c->ohead];
+            if (flags != NULL)
+                flags[m] = c->out_f[c->ohead];
+            c->ohead = (c->ohead + 1) % c->ocap;
+            c->olen--;
+        }
+    }
+    if (n != NULL)
+        *n = m;
+}
+
+const uint8_t *km_conditioner_mask(const km_conditioner *c)
+{
+    return c == NULL ? NULL : c->mask;
+}
+
+int32_t km_conditioner_n_bad(const km_conditioner *c)
+{
+    return c == NULL ? 0 : c->n_bad;
+}
+
+double km_conditioner_rate(const km_conditioner *c)
+{
+    return c == NULL ? 0.0 : c->rate;
+}
+
+/* ----------------------------------------------------------- spatial */
+
+static km_status spatial(km_ctx *ctx, km_conditioner *c, float *f, double t, uint32_t flags)
+{
+    km_status st;
+    int32_t rows = c->rows, cols = c->cols;
+    km_mask m = {c->mask, rows, cols, cols};
+    km_frame in = {f, rows, cols, cols};
+    float *res = f;
+
+    if (c->g1 != NULL) {
+        km_frame_mut o = {c->s1, rows, cols, cols};
+        if ((st = km_gaussian_apply(ctx, c->g1, &in, &m, &o)) != KM_OK)
+            return st;
+        res = c->s1;
+    }
+    if (c->g2 != NULL) {
+        km_frame_mut o = {c->s2, rows, cols, cols};
+        if ((st = km_gaussian_apply(ctx, c->g2, &in, &m, &o)) != KM_OK)
+            return st;
+        for (size_t k = 0; k < c->rc; k++)
+            c->s1[k] = res[k] - c->s2[k];
+        res = c->s1;
+    }
+    for (size_t k = 0; k < c->rc; k++)
+        if (!c->mask[k])
+            res[k] = NAN;
+    if (c->p.fill_bad && (st = km_fill_masked(ctx, res, rows, cols, c->mask, c->fill_scratch)) !=
+                             KM_OK)
+        return st;
+    return emit(ctx, c, res, t, flags);
+}
+
+/* ---------------------------------------------------------- temporal */
+
+static km_status run_chain(km_ctx *ctx, km_conditioner *c, int final)
+{
+    km_status st;
+    int64_t n = c->tstaged;
+    const float *src = c->tb[0];
+    size_t rc = c->rc;
+
+    c->tstaged = 0;
+    for (int i = 0; i < c->ntf; i++) {
+        int64_t m = 0, m2 = 0;
+        if (n > 0 && (st = km_temporal_push(ctx, c->tf[i], src, n, c->tb[i + 1], &m)) != KM_OK)
+            return st;
+        if (final) {
+            if ((st = km_temporal_flush(ctx, c->tf[i], c->tb[i + 1] + (size_t)m * rc, &m2)) !=
+                KM_OK)
+                return st;
+        }
+        n = m + m2;
+        src = c->tb[i + 1];
+    }
+    for (int64_t j = 0; j < n; j++) {
+        if (c->qlen == 0)
+            return km_fail(ctx, KM_ERR_INTERNAL, "conditioner: filter output without input");
+        double t = c->qt[c->qhead];
+        uint32_t fl = c->qf[c->qhead];
+        c->qhead = (c->qhead + 1) % c->qcap;
+        c->qlen--;
+        /* src is the chain's scratch: spatial may write into it. */
+        if ((st = spatial(ctx, c, (float *)(uintptr_t)(src + (size_t)j * rc), t, fl)) != KM_OK)
+            return st;
+    }
+    return KM_OK;
+}
+
+static km_status temporal_in(km_ctx *ctx, km_conditioner *c, const float *f, double t,
+                             uint32_t flags)
+{
+    if (c->ntf == 0) {
+        memcpy(c->tb[0], f, c->rc * sizeof *f);
+        return spatial(ctx, c, c->tb[0], t, flags);
+    }
+    if (c->qlen == c->qcap)
+        return km_fail(ctx, KM_ERR_INTERNAL, "conditioner: time queue overflow");
+    int64_t k = (c->qhead + c->qlen) % c->qcap;
+    c->qt[k] = t;
+    c->qf[k] = flags;
+    c->qlen++;
+    memcpy(c->tb[0] + (size_t)c->tstaged * c->rc, f, c->rc * sizeof *f);
+    if (++c->tstaged == CHUNK)
+        return run_chain(ctx, c, 0);
+    return KM_OK;
+}
+
+/* ------------------------------------------------------- calibration */
+
+static km_status calibrate(km_ctx *ctx, km_conditioner *c, float *f, double t, uint32_t flags)
+{
+    size_t rc = c->rc;
+    if (c->tare != NULL)
+        for (size_t k = 0; k < rc; k++)
+            f[k] -= c->tare[k];
+    if (c->gain_map != NULL)
+        for (size_t k = 0; k < rc; k++)
+            f[k] *= c->gain_map[k];
+    if (c->p.curve != KM_CURVE_NONE)
+        km_calib_curve_apply(c->p.curve_a, c->p.curve_b, f, rc);
+    if (c->apply_calib) {
+        km_frame in = {f, c->rows, c->cols, c->cols};
+        km_frame_mut o = {f, c->rows, c->cols, c->cols};
+        km_status st = km_calibrate(ctx, &c->calib, &in, &o);
+        if (st != KM_OK)
+            return st;
+    }
+    /* Masked taxels enter the filters as 0 so that a NaN cannot spread
+       through them; they are NaN (or filled) again at the output. */
+    for (size_t k = 0; k < rc; k++)
+        if (!c->mask[k] || !isfinite(f[k]))
+            f[k] = c->mask[k] ? f[k] : 0.0f;
+    return temporal_in(ctx, c, f, t, flags);
+}
+
+/* ----------------------------------------------------------- warm-up */
+
+static km_status warm_finish(km_ctx *ctx, km_conditioner *c)
+{
+    km_status st;
+    size_t rc = c->rc;
+    if (c->p.tare_frames > 0)
+        for (size_t k = 0; k < rc; k++)
+            c->tare[k] += c->tare_cnt[k] > 0 ? (float)(c->tare_acc[k] / c->tare_cnt[k]) : 0.0f;
+    if (c->bad != NULL && (st = km_badtaxel_decide(ctx, c->bad, NULL, c->mask, &c->n_bad)) != KM_OK)
+        return st;
+    c->warm_done = 1;
+    for (int32_t i = 0; i < c->wcount; i++)
+        if ((st = calibrate(ctx, c, c->wbuf + (size_t)i * rc, c->wtime[i], c->wflag[i])) != KM_OK)
+            return st;
+    c->wcount = 0;
+    return KM_OK;
+}
+
+static km_status warm_in(km_ctx *ctx, km_conditioner *c, const float *f, double t, uint32_t flags)
+{
+    km_status st;
+    size_t rc = c->rc;
+    if (c->warm_done) {
+        memcpy(c->cal, f, rc * sizeof *f);
+        return calibrate(ctx, c, c->cal, t, flags);
+    }
+    int32_t i = c->wcount;
+    if (i < c->p.tare_frames)
+        for (size_t k = 0; k < rc; k++)
+            if (isfinite(f[k])) {
+                c->tare_acc[k] += f[k];
+                c->tare_cnt[k]++;
+            }
+    /* Corrupt frames (already replaced) are kept out of the statistics'
+       frame count only through their replacement: the held frame is good. */
+    if (c->bad != NULL && i < c->p.warmup_frames && (st = km_badtaxel_add(ctx, c->bad, f)) != KM_OK)
+        return st;
+    memcpy(c->wbuf + (size_t)i * rc, f, rc * sizeof *f);
+    c->wtime[i] = t;
+    c->wflag[i] = flags;
+    c->wcount++;
+    if (c->wcount == c->W)
+        return warm_finish(ctx, c);
+    return KM_OK;
+}
+
+/* -------------------------------------------------------- resampling */
+
+static km_status resample_in(km_ctx *ctx, km_conditioner *c, const float *f, double t,
+                             uint32_t flags)
+{
+    km_status st;
+    size_t rc = c->rc;
+    if (!(c->p.resample_hz > 0.0))
+        return warm_in(ctx, c, f, t, flags);
+    if (!c->rhave) {
+        memcpy(c->rprev, f, rc * sizeof *f);
+        c->rt_prev = t;
+        c->rf_prev = flags;
+        c->rhave = 1;
+        c->t0 = t;
+        c->r_next = 0;
+        return KM_OK;
+    }
+    if (!(t > c->rt_prev)) {
+        /* A repeated or backward time: the later frame wins. */
+        memcpy(c->rprev, f, rc * sizeof *f);
+        c->rf_prev |= flags;
+        return KM_OK;
+    }
+    if ((t - c->rt_prev) * c->rate > MAX_RESAMPLE_GAP)
+        return km_fail(ctx, KM_ERR_LIMIT, "resampling: a time gap of %g s at t = %g s", t - c->rt_prev,
+                       c->rt_prev);
+    for (;;) {
+        double tk = c->t0 + (double)c->r_next / c->rate;
+        if (!(tk < t))
+            break;
+        double w = (tk - c->rt_prev) / (t - c->rt_prev);
+        float fw = (float)w;
+        float *o = c->rs;
+        for (size_t k = 0; k < rc; k++)
+            o[k] = c->rprev[k] + fw * (f[k] - c->rprev[k]);
+        uint32_t fl = (w < 1.0 ? c->rf_prev : 0u) | (w > 0.0 ? flags : 0u);
+        c->r_next++;
+        if ((st = warm_in(ctx, c, o, tk, fl)) != KM_OK)
+            return st;
+    }
+    memcpy(c->rprev, f, rc * sizeof *f);
+    c->rt_prev = t;
+    c->rf_prev = flags;
+    return KM_OK;
+}
+
+static km_status resample_finish(km_ctx *ctx, km_conditioner *c)
+{
+    if (!(c->p.resample_hz > 0.0) || !c->rhave)
+        return KM_OK;
+    double tk = c->t0 + (double)c->r_next / c->rate;
+    /* The last input frame lies on the grid (up to rounding): emit it. */
+    if (fabs(tk - c->rt_prev) <= 1e-9 * fmax(1.0, fabs(tk))) {
+        c->r_next++;
+        memcpy(c->rs, c->rprev, c->rc * sizeof *c->rs);
+        return warm_in(ctx, c, c->rs, tk, c->rf_prev);
+    }
+    return KM_OK;
+}
+
+/* ---------------------------------------------------- corrupt frames */
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Decide frame j (its window's totals are known: last = index of the last
+ * frame there is, or beyond the stream end when finishing). */
+static km_status corrupt_decide(km_ctx *ctx, km_conditioner *c, int64_t j, int64_t last)
+{
+    int32_t h = c->h, w = 2 * h + 1;
+    for (int32_t d = -h; d <= h; d++) {
+        int64_t q = j + d;
+        if (q < 0)
+            q = 0;
+        if (q > last)
+            q = last;
+        c->cwin[d + h] = c->csum[q % w];
+    }
+    double s = c->csum[j % w];
+    qsort(c->cwin, (size_t)w, sizeof *c->cwin, cmp_double);
+    double med = c->cwin[h];
+    float *f = c->cring + (size_t)(j % (h + 1)) * c->rc;
+    uint32_t flags = 0;
+    if (s > c->p.corrupt_ratio * med) {
+        flags = KM_FRAME_CORRUPT;
+        if (c->have_good)
+            memcpy(f, c->last_good, c->rc * sizeof *f);
+        else if (j + 1 <= last)
+            memcpy(f, c->cring + (size_t)((j + 1) % (h + 1)) * c->rc, c->rc * sizeof *f);
+    } else {
+        memcpy(c->last_good, f, c->rc * sizeof *f);
+        c->have_good = 1;
+    }
+    c->c_out = j + 1;
+    return resample_in(ctx, c, f, c->ctime[j % (h + 1)], flags);
+}
+
+static km_status frame_in(km_ctx *ctx, km_conditioner *c, const float *f, double t)
+{
+    if (c->h == 0)
+        return resample_in(ctx, c, f, t, 0);
+    int32_t h = c->h;
+    int64_t i = c->c_in;
+    double s = 0.0;
+    for (size_t k = 0; k < c->rc; k++)
+        if (c->mask0[k] && isfinite(f[k]))
+            s += fabs((double)f[k]);
+    c->csum[i % (2 * h + 1)] = s;
+    memcpy(c->cring + (size_t)(i % (h + 1)) * c->rc, f, c->rc * sizeof *f);
+    c->ctime[i % (h + 1)] = t;
+    c->c_in = i + 1;
+    if (i >= h)
+        return corrupt_decide(ctx, c, i - h, i);
+    return KM_OK;
+}
+
+km_status km_conditioner_push(km_ctx *ctx, km_conditioner *c, const float *frames,
+                              const double *times, int64_t n)
+{
+    km_status st = KM_OK;
+    if (c == NULL || n < 0 || (n > 0 && frames == NULL))
+        return km_fail(ctx, KM_ERR_INVALID, "conditioner: bad arguments to push");
+    if (c->finished)
+        return km_fail(ctx, KM_ERR_INVALID, "conditioner: push after finish");
+    for (int64_t i = 0; i < n && st == KM_OK; i++) {
+        double t = times != NULL ? times[i]
+                   : c->rate_in > 0.0 ? (double)c->n_pushed / c->rate_in
+                                      : (double)c->n_pushed;
+        if (!isfinite(t))
+            return km_fail(ctx, KM_ERR_INVALID, "conditioner: frame %lld has time %g",
+                           (long long)c->n_pushed, t);
+        st = frame_in(ctx, c, frames + (size_t)i * c->rc, t);
+        c->n_pushed++;
+    }
+    if (st == KM_OK && c->tstaged > 0)
+        st = run_chain(ctx, c, 0);
+    return st;
+}
+
+km_status km_conditioner_finish(km_ctx *ctx, km_conditioner *c)
+{
+    km_status st = KM_OK;
+    if (c == NULL)
+        return km_fail(ctx, KM_ERR_INVALID, "conditioner: NULL");
+    if (c->finished)
+        return KM_OK;
+    c->finished = 1;
+    if (c->h > 0)
+        for (int64_t j = c->c_out; j < c->c_in && st == KM_OK; j++)
+            st = corrupt_decide(ctx, c, j, c->c_in - 1);
+    if (st == KM_OK)
+        st = resample_finish(ctx, c);
+    if (st == KM_OK && !c->warm_done)
+        st = warm_finish(ctx, c);
+    if (st == KM_OK && c->ntf > 0)
+        st = run_chain(ctx, c, 1);
+    return st;
+}
