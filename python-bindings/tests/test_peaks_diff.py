@@ -35,7 +35,7 @@ def _cases(n):
     for case in range(n):
         shape = SIZES[case % len(SIZES)] if case < 2 * len(SIZES) else (
             int(rng.integers(1, 257)), int(rng.integers(1, 257)))
-        if shape[0] * shape[1] > 40000 and case % 8:  # keep scikit-image's share short
+        if shape[0] * shape[1] > 40000 and case % 16:  # keep scikit-image's share short
             shape = (int(rng.integers(1, 120)), int(rng.integers(1, 120)))
         kind = ["uniform", "smooth", "levels"][case % 3]
         kw = {"min_distance": int(rng.integers(1, 6))}
