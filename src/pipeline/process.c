@@ -7,6 +7,7 @@
 
 #include "internal.h"
 #include "io/result_writer.h"
+#include "pipeline/condition.h"
 
 /* A block never holds more than this many values, whatever block_frames
  * asks, so a huge grid cannot make a block of gigabytes. */
@@ -48,6 +49,7 @@ void km_process_params_default(km_process_params *p)
     km_track_params_default(&p->track);
     km_candidate_params_default(&p->cand);
     p->lift_threshold = 5.0;
+    km_condition_params_default(&p->cond);
 }
 
 typedef struct top_entry {
@@ -61,7 +63,9 @@ typedef struct top_entry {
 typedef struct run {
     km_reader *reader;
     km_result_writer *writer;
-    km_gaussian *gauss;
+    km_conditioner *cond;      /* calibration, bad taxels, temporal and spatial filters */
+    km_condition_params cp;    /* effective: a header curve resolved */
+    uint32_t *cflags;          /* conditioner flags of the block's frames */
     km_detector *det;
     km_session_info info;      /* the result's view: units after calibration */
     km_calib_params calib;     /* effective: gain includes the unit conversion */
@@ -168,6 +172,36 @@ static km_status write_params(km_ctx *ctx, run *r, const km_process_params *p)
     PF("smooth_truncate", p->smooth.truncate);
     PS("smooth_border", border_name(p->smooth.border));
     PF("smooth_cval", p->smooth.cval);
+    {
+        static const char *const curves[] = {"none", "linear", "power", "header"};
+        const km_condition_params *c = &r->cp;
+        PF("resample_hz", c->resample_hz);
+        PI("tare_frames", c->tare_frames);
+        PI("tare_given", p->cond.tare != NULL);
+        PI("gain_map_given", p->cond.gain_map != NULL);
+        PS("calib_curve", (unsigned)c->curve < 4 ? curves[c->curve] : "unknown");
+        PF("calib_curve_a", c->curve_a);
+        PF("calib_curve_b", c->curve_b);
+        PI("detect_bad_taxels", c->detect_bad);
+        PI("warmup_frames", c->warmup_frames);
+        PF("bad_flat_range", c->bad.flat_range);
+        PF("bad_dead_level", c->bad.dead_level);
+        PF("bad_active_range", c->bad.active_range);
+        PF("bad_hot_ratio", c->bad.hot_ratio);
+        PI("fill_bad_taxels", c->fill_bad);
+        PF("corrupt_ratio", c->corrupt_ratio);
+        PI("corrupt_window", c->corrupt_window);
+        PI("temporal_fir", c->fir);
+        PF("lowpass_hz", c->lowpass_hz);
+        PF("highpass_hz", c->highpass_hz);
+        PI("iir_order", c->order);
+        PI("fir_taps", c->taps);
+        PF("notch_hz", c->notch_hz);
+        PF("notch_q", c->notch_q);
+        PI("notch_harmonics", c->notch_harmonics);
+        PI("median_frames", c->median_frames);
+        PF("dog_sigma", c->dog_sigma);
+    }
     PI("peaks_min_distance", r->peaks.min_distance);
     PF("peaks_threshold_abs", r->peaks.threshold_abs);
     PF("peaks_threshold_rel", r->peaks.threshold_rel);
@@ -224,7 +258,8 @@ static km_status check_params(km_ctx *ctx, const km_process_params *p)
  * (the user's offset/gain apply, the unit stays "raw"). */
 static void setup_units(run *r, const km_process_params *p)
 {
-    double to_kpa = km_units_to_kpa(r->info.units);
+    /* A calibration curve maps raw counts to kPa itself. */
+    double to_kpa = r->cp.curve != KM_CURVE_NONE ? 1.0 : km_units_to_kpa(r->info.units);
     r->physical = isfinite(to_kpa) && to_kpa > 0.0;
     r->calib = p->calib;
     if (r->physical) {
@@ -365,31 +400,20 @@ static km_status process_frame(km_ctx *ctx, run *r, const km_process_params *p, 
     km_status st = KM_OK;
     int32_t rows = r->info.rows, cols = r->info.cols;
     size_t rc = (size_t)rows * (size_t)cols;
-    const uint8_t *m = mask->data;
     km_frame fr = {f, rows, cols, cols};
-    km_frame_mut fm = {f, rows, cols, cols};
     int64_t frame_no = r->frames_done + index_in_block;
     double t = r->times[index_in_block];
 
-    if (r->apply_calib && (st = km_calibrate(ctx, &r->calib, &fr, &fm)) != KM_OK)
-        return st;
-    /* Masked taxels carry no data: NaN in every output that shows them. */
-    if (r->info.n_valid < (int32_t)rc)
-        for (size_t k = 0; k < rc; k++)
-            if (m[k] == 0)
-                f[k] = NAN;
-    if (r->gauss != NULL) {
-        km_frame_mut tmp = {r->smooth_tmp, rows, cols, cols};
-        if ((st = km_gaussian_apply(ctx, r->gauss, &fr, mask, &tmp)) != KM_OK)
-            return st;
-        memcpy(f, r->smooth_tmp, rc * sizeof *f);
-    }
+    /* f is conditioned already (calibrated, filtered, masked taxels NaN or
+       filled): see pipeline/condition.c. */
     st = km_frame_metrics(ctx, &fr, mask, r->info.row_pitch_mm, r->info.col_pitch_mm,
                           r->physical ? 1.0 : NAN, p->contact_threshold, r->info.saturation,
                           &r->metrics[index_in_block]);
     if (st != KM_OK)
         return st;
-    if (r->metrics[index_in_block].flags & KM_FRAME_CORRUPT)
+    r->metrics[index_in_block].flags |= r->cflags[index_in_block];
+    int corrupt = (r->metrics[index_in_block].flags & KM_FRAME_CORRUPT) != 0;
+    if (corrupt)
         r->n_corrupt++;
 
     km_odometry_sample odo;
@@ -402,7 +426,8 @@ static km_status process_frame(km_ctx *ctx, run *r, const km_process_params *p, 
         return st;
 
     size_t np = 0;
-    if ((st = frame_peaks(ctx, r, &fr, mask, &np)) != KM_OK)
+    /* A corrupt frame (held at the last good frame) reports no peaks. */
+    if (!corrupt && (st = frame_peaks(ctx, r, &fr, mask, &np)) != KM_OK)
         return st;
     if ((st = track_peaks(ctx, r, frame_no, &odo, np)) != KM_OK)
         return st;
@@ -431,11 +456,33 @@ static km_status process_frame(km_ctx *ctx, run *r, const km_process_params *p, 
     return KM_OK;
 }
 
-static km_status stream(km_ctx *ctx, run *r, const km_process_params *p, const char *input)
+/* Process the conditioned frames that are ready, a block at a time.  The
+ * conditioner copied its input, so r->block and r->times are free. */
+static km_status drain_conditioned(km_ctx *ctx, run *r, const km_process_params *p)
 {
     size_t rc = (size_t)r->info.rows * (size_t)r->info.cols;
-    km_mask mask = {km_reader_mask(r->reader), r->info.rows, r->info.cols, r->info.cols};
-    int64_t total = r->info.n_frames;
+    km_mask mask = {km_conditioner_mask(r->cond), r->info.rows, r->info.cols, r->info.cols};
+    for (;;) {
+        int64_t n = 0;
+        km_conditioner_pull(r->cond, r->block, r->times, r->cflags, r->nb, &n);
+        if (n == 0)
+            return KM_OK;
+        for (int64_t i = 0; i < n; i++) {
+            km_status st = process_frame(ctx, r, p, r->block + (size_t)i * rc, i, &mask);
+            if (st != KM_OK)
+                return st;
+        }
+        km_status st = km_result_writer_append_frames(ctx, r->writer, r->times, r->metrics,
+                                                      p->save_frames ? r->block : NULL, n);
+        if (st != KM_OK)
+            return st;
+        r->frames_done += n;
+    }
+}
+
+static km_status stream(km_ctx *ctx, run *r, const km_process_params *p, const char *input)
+{
+    int64_t total = r->info.n_frames, n_in = 0;
     km_status st;
 
     for (;;) {
@@ -447,19 +494,20 @@ static km_status stream(km_ctx *ctx, run *r, const km_process_params *p, const c
             return st;
         if (n == 0)
             break;
-        for (int64_t i = 0; i < n; i++) {
-            st = process_frame(ctx, r, p, r->block + (size_t)i * rc, i, &mask);
-            if (st != KM_OK)
-                return st;
-        }
-        st = km_result_writer_append_frames(ctx, r->writer, r->times, r->metrics,
-                                            p->save_frames ? r->block : NULL, n);
-        if (st != KM_OK)
+        if ((st = km_conditioner_push(ctx, r->cond, r->block, r->times, n)) != KM_OK ||
+            (st = drain_conditioned(ctx, r, p)) != KM_OK)
             return st;
-        r->frames_done += n;
-        if (p->progress != NULL && p->progress(p->progress_user, r->frames_done, total) != 0)
+        n_in += n;
+        /* Progress counts frames read: conditioning may hold some back. */
+        if (p->progress != NULL && p->progress(p->progress_user, n_in, total) != 0)
             return km_fail(ctx, KM_ERR_CANCELLED, "%s: cancelled", input);
     }
+    if ((st = km_conditioner_finish(ctx, r->cond)) != KM_OK ||
+        (st = drain_conditioned(ctx, r, p)) != KM_OK)
+        return st;
+    if ((st = km_result_writer_param_i64(ctx, r->writer, "bad_taxels",
+                                         km_conditioner_n_bad(r->cond))) != KM_OK)
+        return st;
     if (km_ctx_cancelled(ctx))
         return km_fail(ctx, KM_ERR_CANCELLED, "%s: cancelled", input);
     return KM_OK;
@@ -635,14 +683,22 @@ km_status km_process(km_ctx *ctx, const char *input, const char *output,
     km_reader_info(r.reader, &r.info);
     if ((st = km_result_check_not_input(ctx, output, input)) != KM_OK)
         goto done;
+    r.cp = p->cond;
+    if ((st = km_condition_resolve_curve(ctx, r.reader, &r.cp)) != KM_OK)
+        goto done;
     setup_units(&r, p);
 
-    int smoothing = p->smooth.sigma_rows > 0.0 || p->smooth.sigma_cols > 0.0;
-    if ((st = alloc_buffers(ctx, &r, p, smoothing)) != KM_OK)
+    /* Smoothing runs inside the conditioner: no frame of scratch here. */
+    if ((st = alloc_buffers(ctx, &r, p, 0)) != KM_OK)
         goto done;
-    if (smoothing &&
-        (st = km_gaussian_create(ctx, r.info.rows, r.info.cols, &p->smooth, &r.gauss)) != KM_OK)
+    if ((r.cflags = km_calloc(ctx, (size_t)r.nb, sizeof *r.cflags)) == NULL) {
+        st = KM_ERR_NOMEM;
         goto done;
+    }
+    if ((st = km_conditioner_create(ctx, &r.info, km_reader_mask(r.reader), &r.cp, &r.calib,
+                                    &p->smooth, &r.cond)) != KM_OK)
+        goto done;
+    r.info.frame_rate_hz = km_conditioner_rate(r.cond);
     if ((st = km_detector_create(ctx, r.info.rows, r.info.cols, &r.peaks, &r.det)) != KM_OK)
         goto done;
     if ((st = create_trackers(ctx, &r, p)) != KM_OK)
@@ -673,7 +729,8 @@ done:
         km_error_prefix(ctx, input);
     km_result_writer_free(r.writer); /* removes the temporary file unless committed */
     km_detector_free(r.det);
-    km_gaussian_free(r.gauss);
+    km_conditioner_free(r.cond);
+    km_free(ctx, r.cflags);
     km_reader_free(r.reader);
     km_free(ctx, r.block);
     km_free(ctx, r.times);
