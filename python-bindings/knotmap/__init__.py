@@ -26,10 +26,22 @@ from ._session import Session, read_session  # noqa: E402
 from ._peaks import (PEAK_DTYPE, PEAK_AT_BORDER, PEAK_PLATEAU,  # noqa: E402
                      PEAK_FIT_FALLBACK, PEAK_SATURATED, find_peaks, peak_local_max)
 from ._dsp import calibrate, frame_metrics, gaussian_filter, units_to_kpa  # noqa: E402
-from ._process import PROCESS_PARAMS, process  # noqa: E402
+from ._process import PROCESS_PARAMS, STAGE_PARAMS, process  # noqa: E402
+from ._stages import (TEMPORAL_KINDS, ODO_LIFTED, ODO_START, temporal_filter,  # noqa: E402
+                      odometry, bodymap, track, candidates)
+from ._synth import SYNTH_FIELDS, synth  # noqa: E402
+from ._result import (RESULT_TABLES, RENDER_MAPS, read_result, is_complete,  # noqa: E402
+                      eval, eval_points, render)
+from ._batch import batch, output_path  # noqa: E402
+from ._condition import (calib_curve_fit, bad_taxels, condition, TAXEL_OK,  # noqa: E402
+                         TAXEL_DEAD, TAXEL_STUCK, TAXEL_HOT, TAXEL_MASKED)
 
 __all__ = ["__version__", "library_version", "Error", "Session", "read_session",
            "PEAK_DTYPE", "PEAK_AT_BORDER", "PEAK_PLATEAU", "PEAK_FIT_FALLBACK",
            "PEAK_SATURATED", "find_peaks", "peak_local_max", "calibrate",
            "frame_metrics", "gaussian_filter", "units_to_kpa", "PROCESS_PARAMS",
-           "process"]
+           "process", "STAGE_PARAMS", "TEMPORAL_KINDS", "ODO_LIFTED", "ODO_START",
+           "temporal_filter", "odometry", "bodymap", "track", "candidates", "SYNTH_FIELDS",
+           "synth", "RESULT_TABLES", "RENDER_MAPS", "read_result", "is_complete", "eval",
+           "eval_points", "render", "batch", "output_path", "calib_curve_fit", "bad_taxels",
+           "condition", "TAXEL_OK", "TAXEL_DEAD", "TAXEL_STUCK", "TAXEL_HOT", "TAXEL_MASKED"]

@@ -2,6 +2,7 @@
 (drop-in for scikit-image's)."""
 import math
 import numbers
+import threading
 
 import numpy as np
 
@@ -63,23 +64,59 @@ def _p_norm(v):
     return math.inf if math.isinf(v) else v
 
 
+class _Detectors(threading.local):
+    """Per-thread km_detectors by (shape, params struct), each with the peak
+    capacity it last needed: a detector keeps its scratch between calls
+    (creating one per call cost as much as the detection) and is not
+    thread-safe, hence one set per thread."""
+
+    def __init__(self):
+        self.by_key = {}
+
+
+_detectors = _Detectors()
+_DETECTORS_MAX = 8
+
+
+def _detector(c, shape, p):
+    """[detector, capacity] for this shape and params struct.  The entry
+    holds p, so no other struct can take its id while the entry lives."""
+    cache = _detectors.by_key
+    key = (shape, id(p))
+    entry = cache.get(key)
+    if entry is not None and entry[0] is p:
+        return entry[1]
+    out = ffi.new("km_detector **")
+    status = lib.km_detector_create(c, shape[0], shape[1], p, out)
+    if status != 0:
+        raise_error(c, status)
+    slot = [ffi.gc(out[0], lib.km_detector_free), min(shape[0] * shape[1], 256)]
+    if len(cache) >= _DETECTORS_MAX:
+        cache.clear()
+    cache[key] = (p, slot)
+    return slot
+
+
 def _detect(frame, mask, p):
-    """Run km_find_peaks into a numpy buffer, growing it on
-    KM_ERR_CAPACITY; returns a structured array (a view of the buffer C
-    wrote into)."""
+    """Run the thread's cached detector into a numpy buffer of the capacity
+    it last needed (grown and kept on KM_ERR_CAPACITY); returns a
+    structured array (a view of the buffer C wrote into, copied when the
+    buffer is mostly empty, so that kept results stay small)."""
     fr, keep = frame_view("frame", frame)
     m, keep_mask = mask_view(mask, keep.shape) if mask is not None else (ffi.NULL, None)
     c = ctx()
+    slot = _detector(c, keep.shape, p)
     n = ffi.new("size_t *")
-    capacity = min(keep.size, 256)
     while True:
+        capacity = slot[1]
         out = np.empty(capacity, dtype=PEAK_DTYPE)
-        status = lib.km_find_peaks(c, fr, m, p, ffi.from_buffer("km_peak[]", out),
-                                   capacity, n)
+        status = lib.km_detector_apply(c, slot[0], fr, m, ffi.from_buffer("km_peak[]", out),
+                                       capacity, n)
         if status == 0:
-            return out[:n[0]]
+            count = n[0]
+            return out[:count] if 4 * count >= capacity else out[:count].copy()
         if status == lib.KM_ERR_CAPACITY and n[0] > capacity:
-            capacity = int(n[0])
+            slot[1] = int(n[0])
             continue
         raise_error(c, status)
 

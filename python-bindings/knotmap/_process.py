@@ -2,11 +2,13 @@
 import math
 import os
 
+import numpy as np
+
 from ._core import check, ctx, ffi, lib, raise_error
 from ._peaks import _PLATEAU, _exclude_border, _int_or_inf, _min_distance, _p_norm
 from ._session import _pair, info_dict, read_options
 
-__all__ = ["process", "PROCESS_PARAMS"]
+__all__ = ["process", "PROCESS_PARAMS", "STAGE_PARAMS"]
 
 _READ_KEYS = ("format", "grid", "rate", "pitch", "units", "mode", "roller_radius",
               "sensor", "text_frame_per_file")
@@ -17,8 +19,32 @@ PROCESS_PARAMS = _READ_KEYS + (
     "sigma", "truncate", "border", "cval",
     "min_distance", "threshold_abs", "threshold_rel", "exclude_border", "plateau",
     "p_norm", "num_peaks", "min_prominence", "saturation", "subpixel", "prominence",
-    "contact_threshold", "block_frames", "save_frames", "overwrite", "command_line",
-    "progress")
+    "contact_threshold", "block_frames", "save_frames", "overwrite", "no_overwrite",
+    "command_line", "progress")
+
+# Stage parameters below the CLI's options, by their C names in
+# km_process_params (the nested candidate and tracking structs get the
+# prefixes the result's /params attributes use, since cand.min_distance and
+# peaks.min_distance would clash): name -> (path in km_process_params,
+# converter).
+_NESTED = {"track_gate_mm": (("track", "gate_mm"), float),
+           "track_max_gap": (("track", "max_gap"), int),
+           "lift_threshold": (("lift_threshold",), float)}
+for _name, _t in ffi.typeof("km_candidate_params").fields:
+    _NESTED["cand_" + _name] = (("cand", _name), float if _t.type.cname == "double" else int)
+_COND_SKIP = ("tare", "gain_map", "bad", "curve")
+for _name, _t in ffi.typeof("km_condition_params").fields:
+    if _name not in _COND_SKIP:
+        _NESTED[_name] = (("cond", _name), float if _t.type.cname == "double" else int)
+for _name, _t in ffi.typeof("km_badtaxel_params").fields:
+    _NESTED["bad_" + _name] = (("cond", "bad", _name), float)
+_CURVES = {"none": lib.KM_CURVE_NONE, "linear": lib.KM_CURVE_LINEAR,
+           "power": lib.KM_CURVE_POWER, "header": lib.KM_CURVE_HEADER}
+_NESTED = {k: v for k, v in _NESTED.items() if k not in PROCESS_PARAMS}
+#: Every keyword process() accepts: PROCESS_PARAMS, the stage parameters by
+#: their C names (STAGE_PARAMS), curve ("none", "linear", "power",
+#: "header"), tare and gain_map ([R, C] arrays).
+STAGE_PARAMS = tuple(_NESTED) + ("curve", "tare", "gain_map")
 
 
 def _summary_dict(s):
@@ -28,9 +54,58 @@ def _summary_dict(s):
         top.append({"frame": int(t.frame), "time": t.time, "row": int(t.row),
                     "col": int(t.col), "y_mm": t.y_mm, "x_mm": t.x_mm,
                     "value": t.value, "prominence": t.prominence})
+    cand = [{name: getattr(s.cand[i], name) for name, _ in ffi.typeof("km_candidate").fields}
+            for i in range(s.n_cand)]
     return {"info": info_dict(s.info), "n_frames": int(s.n_frames),
             "n_peaks": int(s.n_peaks), "n_corrupt_frames": int(s.n_corrupt_frames),
-            "top": top}
+            "top": top, "n_tracks": int(s.n_tracks), "n_candidates": int(s.n_candidates),
+            "candidates": cand, "bodymap_shape": (int(s.bodymap_ny), int(s.bodymap_nx))}
+
+
+def check_params(params):
+    """TypeError naming the keywords process() does not know."""
+    unknown = sorted(set(params) - set(PROCESS_PARAMS) - set(STAGE_PARAMS))
+    if unknown:
+        raise TypeError("process() got unknown parameters: %s (known: %s)"
+                        % (", ".join(unknown), ", ".join(PROCESS_PARAMS + STAGE_PARAMS)))
+
+
+def _session_shape(c, path, p):
+    """(rows, cols) of the input as km_process will read it."""
+    out = ffi.new("km_reader **")
+    check(c, lib.km_reader_open(c, os.fsencode(path), ffi.addressof(p, "read"), out))
+    info = ffi.new("km_session_info *")
+    lib.km_reader_info(out[0], info)
+    lib.km_reader_free(out[0])
+    return int(info.rows), int(info.cols)
+
+
+def _set_stage_params(p, params, keep, shape_of):
+    for name, (path, conv) in _NESTED.items():
+        v = params.get(name)
+        if v is None:
+            continue
+        obj = p
+        for part in path[:-1]:
+            obj = getattr(obj, part)
+        setattr(obj, path[-1], conv(v))
+    if params.get("curve") is not None:
+        v = params["curve"]
+        try:
+            p.cond.curve = _CURVES[v] if isinstance(v, str) else int(v)
+        except KeyError:
+            raise ValueError("curve must be one of %s, got %r" % (", ".join(_CURVES), v)) \
+                from None
+    for name in ("tare", "gain_map"):
+        if params.get(name) is not None:
+            arr = np.ascontiguousarray(params[name], dtype=np.float32)
+            # C reads rows*cols values through a bare pointer: the shape is
+            # checked against the session here.
+            if arr.shape != shape_of():
+                raise ValueError("%s must have the session's shape %r, got %r"
+                                 % (name, shape_of(), arr.shape))
+            keep.append(arr)
+            setattr(p.cond, name, ffi.cast("float *", arr.ctypes.data))
 
 
 def process(input, output, **params):
@@ -46,18 +121,23 @@ def process(input, output, **params):
     min_distance, threshold_abs, threshold_rel, exclude_border, plateau,
     p_norm, num_peaks, min_prominence, saturation, subpixel, prominence (as
     find_peaks); contact_threshold (session units), block_frames,
-    save_frames (write /frames/conditioned), overwrite, command_line;
+    save_frames (write /frames/conditioned), overwrite (or no_overwrite,
+    as the CLI), command_line; the stage parameters by their C names
+    (STAGE_PARAMS): track_gate_mm, track_max_gap, lift_threshold,
+    cand_<km_candidate_params field>, the km_condition_params fields
+    (resample_hz, tare_frames, detect_bad, lowpass_hz, notch_hz, ...;
+    curve by name, tare and gain_map as [R, C] arrays), bad_<km_badtaxel_params
+    field>;
     progress: callable(frames_done, frames_total) called after each block,
     returning True cancels (KM_ERR_CANCELLED).
 
     Returns the summary dict: info (as read_session's metadata), n_frames,
     n_peaks, n_corrupt_frames, top (the hottest peaks: frame, time, row,
-    col, y_mm, x_mm, value, prominence).  Raises knotmap.Error.
+    col, y_mm, x_mm, value, prominence), n_tracks, n_candidates,
+    candidates (the best ones as dicts of km_candidate fields),
+    bodymap_shape (Ny, Nx).  Raises knotmap.Error.
     """
-    unknown = sorted(set(params) - set(PROCESS_PARAMS))
-    if unknown:
-        raise TypeError("process() got unknown parameters: %s (known: %s)"
-                        % (", ".join(unknown), ", ".join(PROCESS_PARAMS)))
+    check_params(params)
     keep = []
     c = ctx()
     p = ffi.new("km_process_params *")
@@ -119,6 +199,9 @@ def process(input, output, **params):
         p.save_frames = 1 if g("save_frames") else 0
     if g("overwrite") is not None:
         p.overwrite = 1 if g("overwrite") else 0
+    if g("no_overwrite"):
+        p.overwrite = 0
+    _set_stage_params(p, params, keep, lambda: _session_shape(c, input, p))
     if g("command_line") is not None:
         s = ffi.new("char[]", str(g("command_line")).encode())
         keep.append(s)

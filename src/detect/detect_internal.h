@@ -29,14 +29,33 @@ void km_stats_portable(const float *data, ptrdiff_t stride, int32_t rows, int32_
 void km_stats_avx2(const float *data, ptrdiff_t stride, int32_t rows, int32_t cols,
                    km_frame_stats *out);
 
-/* 3x3 local maxima of row `row` (1 <= row <= rows-2) over columns
- * [c0, c1] (1 <= c0, c1 <= cols-2) of a frame whose values are all finite:
- * taxels with v > thr and v >= their 8 neighbours.  Appends the raster
- * indices (row*cols + col) in increasing order to out; returns how many. */
-size_t km_lmax3_row_portable(const float *data, ptrdiff_t stride, int32_t cols, int32_t row,
-                             int32_t c0, int32_t c1, float thr, uint32_t *out);
-size_t km_lmax3_row_avx2(const float *data, ptrdiff_t stride, int32_t cols, int32_t row,
-                         int32_t c0, int32_t c1, float thr, uint32_t *out);
+/* 3x3 local maxima of the block rows [r0, r1] x columns [c0, c1]
+ * (1 <= r0 <= r1 <= rows-2, 1 <= c0 <= c1 <= cols-2) of a frame whose
+ * values are all finite: taxels with v > thr and v >= their 8 neighbours.
+ * With `edges`, columns 0 and cols-1 of those rows are checked too (their
+ * windows clipped by the edge).  Separable: the horizontal 3-max of each
+ * frame row is computed once into hbuf (3*cols floats, a ring of three
+ * rows) and reused by the three output rows that need it.  Appends the
+ * raster indices (row*cols + col) in increasing order to out (which has 8
+ * spare entries: the vector form stores past the last hit); returns how
+ * many. */
+size_t km_lmax3_portable(const float *data, ptrdiff_t stride, int32_t rows, int32_t cols,
+                         int32_t r0, int32_t r1, int32_t c0, int32_t c1, int edges, float thr,
+                         float *hbuf, uint32_t *out);
+size_t km_lmax3_avx2(const float *data, ptrdiff_t stride, int32_t rows, int32_t cols,
+                     int32_t r0, int32_t r1, int32_t c0, int32_t c1, int edges, float thr,
+                     float *hbuf, uint32_t *out);
+
+/* The 3x3 local maxima of the first or last row i of a finite frame with
+ * rows >= 2 and cols >= 3 (windows clipped by the edge), appended in
+ * raster order to out (one spare entry); returns how many. */
+size_t km_lmax3_edge_row(const float *data, ptrdiff_t stride, int32_t rows, int32_t cols,
+                         int32_t i, float thr, uint32_t *out);
+
+/* 3x3 local-maximum test of (i, j) with the window clipped by the frame
+ * edge (finite frame): the ring of the fast path. */
+int km_lmax3_clipped(const float *data, ptrdiff_t stride, int32_t rows, int32_t cols, int32_t i,
+                     int32_t j, float thr);
 
 /* km_detector_apply with the instruction set chosen by the caller. */
 km_status km_detector_apply_isa(km_ctx *ctx, km_detector *det, const km_frame *frame,

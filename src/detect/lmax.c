@@ -2,7 +2,9 @@
  * sweep, in a portable form and an AVX2 form chosen at run time.  The AVX2
  * functions carry their own target attribute because the library is not
  * built with -mavx2: they run only after km_detect_cpu_avx2() said yes.
- * Both forms only compare and select floats, so they agree bit for bit. */
+ * Both forms only compare and select finite floats (exact and
+ * order-independent up to the sign of zero, which every comparison
+ * ignores), so they agree bit for bit. */
 #include <float.h>
 #include <math.h>
 
@@ -25,8 +27,15 @@ int km_detect_cpu_avx2(void)
 #endif
 }
 
-void km_stats_portable(const float *data, ptrdiff_t stride, int32_t rows, int32_t cols,
-                       km_frame_stats *out)
+static inline float max2(float a, float b)
+{
+    return a > b ? a : b;
+}
+
+/* The slow, exact statistics: only reached when a frame holds a NaN or an
+ * infinity, which the fast passes detect but do not account for. */
+static void stats_careful(const float *data, ptrdiff_t stride, int32_t rows, int32_t cols,
+                          km_frame_stats *out)
 {
     float mn = INFINITY, mx = -INFINITY;
     size_t n = 0;
@@ -36,7 +45,6 @@ void km_stats_portable(const float *data, ptrdiff_t stride, int32_t rows, int32_
         for (int32_t j = 0; j < cols; j++) {
             float v = row[j];
             int fin = fabsf(v) <= FLT_MAX;
-            /* Non-finite values must not move min/max: select them away. */
             float a = fin ? v : INFINITY;
             float b = fin ? v : -INFINITY;
             mn = a < mn ? a : mn;
@@ -50,23 +58,139 @@ void km_stats_portable(const float *data, ptrdiff_t stride, int32_t rows, int32_
     out->all_finite = n == (size_t)rows * (size_t)cols;
 }
 
-size_t km_lmax3_row_portable(const float *data, ptrdiff_t stride, int32_t cols, int32_t row,
-                             int32_t c0, int32_t c1, float thr, uint32_t *out)
+void km_stats_portable(const float *data, ptrdiff_t stride, int32_t rows, int32_t cols,
+                       km_frame_stats *out)
 {
-    const float *up = data + (ptrdiff_t)(row - 1) * stride;
-    const float *mid = up + stride;
-    const float *dn = mid + stride;
-    uint32_t base = (uint32_t)row * (uint32_t)cols;
+    /* Eight independent lanes (no reassociation, so no -ffast-math is
+     * needed for gcc to vectorise); v - v is 0 for finite v and NaN
+     * otherwise, so `bad` stays 0 exactly when every value is finite. */
+    float mn[8], mx[8], bad[8];
+    for (int k = 0; k < 8; k++) {
+        mn[k] = INFINITY;
+        mx[k] = -INFINITY;
+        bad[k] = 0.0f;
+    }
+    for (int32_t i = 0; i < rows; i++) {
+        const float *row = data + (ptrdiff_t)i * stride;
+        int32_t j = 0;
+        for (; j + 8 <= cols; j += 8) {
+            for (int k = 0; k < 8; k++) {
+                float v = row[j + k];
+                mn[k] = v < mn[k] ? v : mn[k];
+                mx[k] = v > mx[k] ? v : mx[k];
+                bad[k] += v - v;
+            }
+        }
+        for (; j < cols; j++) {
+            float v = row[j];
+            mn[0] = v < mn[0] ? v : mn[0];
+            mx[0] = v > mx[0] ? v : mx[0];
+            bad[0] += v - v;
+        }
+    }
+    float a = mn[0], b = mx[0], z = bad[0];
+    for (int k = 1; k < 8; k++) {
+        a = mn[k] < a ? mn[k] : a;
+        b = mx[k] > b ? mx[k] : b;
+        z += bad[k];
+    }
+    if (z != 0.0f) {
+        stats_careful(data, stride, rows, cols, out);
+        return;
+    }
+    out->min = a;
+    out->max = b;
+    out->n_valid = (size_t)rows * (size_t)cols;
+    out->all_finite = 1;
+}
+
+int km_lmax3_clipped(const float *data, ptrdiff_t stride, int32_t rows, int32_t cols, int32_t i,
+                     int32_t j, float thr)
+{
+    float v = data[(ptrdiff_t)i * stride + j];
+    if (!(v > thr))
+        return 0;
+    for (int32_t a = i - 1; a <= i + 1; a++) {
+        if (a < 0 || a >= rows)
+            continue;
+        for (int32_t b = j - 1; b <= j + 1; b++) {
+            if (b < 0 || b >= cols)
+                continue;
+            if (!(v >= data[(ptrdiff_t)a * stride + b]))
+                return 0;
+        }
+    }
+    return 1;
+}
+
+/* Column j (0 or cols-1) of an interior row i, jn its one neighbour
+ * column: km_lmax3_clipped without the bounds checks. */
+static inline int edge_col(const float *data, ptrdiff_t stride, int32_t i, int32_t j, int32_t jn,
+                           float thr)
+{
+    const float *mid = data + (ptrdiff_t)i * stride, *up = mid - stride, *dn = mid + stride;
+    float v = mid[j];
+    return (v > thr) & (v >= up[j]) & (v >= up[jn]) & (v >= mid[jn]) & (v >= dn[j]) &
+           (v >= dn[jn]);
+}
+
+size_t km_lmax3_edge_row(const float *data, ptrdiff_t stride, int32_t rows, int32_t cols,
+                         int32_t i, float thr, uint32_t *out)
+{
+    const float *row = data + (ptrdiff_t)i * stride;
+    const float *nb = i == 0 ? row + stride : row - stride;
+    uint32_t base = (uint32_t)i * (uint32_t)cols;
     size_t n = 0;
 
-    for (int32_t j = c0; j <= c1; j++) {
-        float v = mid[j];
-        /* Branchless: always store, advance only on a hit. */
-        int hit = (v > thr) & (v >= up[j - 1]) & (v >= up[j]) & (v >= up[j + 1]) &
-                  (v >= mid[j - 1]) & (v >= mid[j + 1]) & (v >= dn[j - 1]) & (v >= dn[j]) &
-                  (v >= dn[j + 1]);
+    if (km_lmax3_clipped(data, stride, rows, cols, i, 0, thr))
+        out[n++] = base;
+    for (int32_t j = 1; j < cols - 1; j++) {
+        float v = row[j];
         out[n] = base + (uint32_t)j;
-        n += (size_t)hit;
+        n += (size_t)((v > thr) & (v >= row[j - 1]) & (v >= row[j + 1]) & (v >= nb[j - 1]) &
+                      (v >= nb[j]) & (v >= nb[j + 1]));
+    }
+    if (km_lmax3_clipped(data, stride, rows, cols, i, cols - 1, thr))
+        out[n++] = base + (uint32_t)cols - 1;
+    return n;
+}
+
+/* Horizontal 3-max of one frame row over columns [c0, c1]. */
+static void hmax_row(const float *row, int32_t c0, int32_t c1, float *h)
+{
+    for (int32_t j = c0; j <= c1; j++)
+        h[j] = max2(max2(row[j - 1], row[j]), row[j + 1]);
+}
+
+size_t km_lmax3_portable(const float *data, ptrdiff_t stride, int32_t rows, int32_t cols,
+                         int32_t r0, int32_t r1, int32_t c0, int32_t c1, int edges, float thr,
+                         float *hbuf, uint32_t *out)
+{
+    float *ha = hbuf, *hb = hbuf + cols, *hc = hbuf + 2 * (ptrdiff_t)cols;
+    size_t n = 0;
+
+    (void)rows; /* part of the shared signature; the edge columns need no row bound */
+    hmax_row(data + (ptrdiff_t)(r0 - 1) * stride, c0, c1, ha);
+    hmax_row(data + (ptrdiff_t)r0 * stride, c0, c1, hb);
+    for (int32_t i = r0; i <= r1; i++) {
+        const float *mid = data + (ptrdiff_t)i * stride;
+        uint32_t base = (uint32_t)i * (uint32_t)cols;
+        hmax_row(mid + stride, c0, c1, hc);
+        out[n] = base;
+        n += (size_t)(edges && edge_col(data, stride, i, 0, 1, thr));
+        for (int32_t j = c0; j <= c1; j++) {
+            float v = mid[j];
+            float m = max2(max2(ha[j], hb[j]), hc[j]);
+            /* Branchless: always store, advance only on a hit. */
+            out[n] = base + (uint32_t)j;
+            n += (size_t)((v > thr) & (v >= m));
+        }
+        out[n] = base + (uint32_t)cols - 1;
+        n += (size_t)(edges && edge_col(data, stride, i, cols - 1, cols - 2, thr));
+        float *t = ha;
+        ha = hb;
+        hb = hc;
+        hc = t;
     }
     return n;
 }
@@ -77,88 +201,119 @@ __attribute__((target("avx2"))) void km_stats_avx2(const float *data, ptrdiff_t 
                                                    int32_t rows, int32_t cols,
                                                    km_frame_stats *out)
 {
-    const __m256 pinf = _mm256_set1_ps(INFINITY);
-    const __m256 ninf = _mm256_set1_ps(-INFINITY);
-    const __m256 absmask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
-    const __m256 fmax = _mm256_set1_ps(FLT_MAX);
-    __m256 vmn = pinf, vmx = ninf;
-    size_t n = 0;
-    float mn = INFINITY, mx = -INFINITY;
+    __m256 mn0 = _mm256_set1_ps(INFINITY), mn1 = mn0;
+    __m256 mx0 = _mm256_set1_ps(-INFINITY), mx1 = mx0;
+    __m256 bad = _mm256_setzero_ps();
+    float mn = INFINITY, mx = -INFINITY, sbad = 0.0f;
 
     for (int32_t i = 0; i < rows; i++) {
         const float *row = data + (ptrdiff_t)i * stride;
         int32_t j = 0;
-        for (; j + 8 <= cols; j += 8) {
-            __m256 v = _mm256_loadu_ps(row + j);
-            __m256 fin = _mm256_cmp_ps(_mm256_and_ps(v, absmask), fmax, _CMP_LE_OQ);
-            vmn = _mm256_min_ps(vmn, _mm256_blendv_ps(pinf, v, fin));
-            vmx = _mm256_max_ps(vmx, _mm256_blendv_ps(ninf, v, fin));
-            n += (size_t)__builtin_popcount((unsigned)_mm256_movemask_ps(fin));
+        for (; j + 16 <= cols; j += 16) {
+            __m256 v = _mm256_loadu_ps(row + j), w = _mm256_loadu_ps(row + j + 8);
+            mn0 = _mm256_min_ps(mn0, v);
+            mx0 = _mm256_max_ps(mx0, v);
+            mn1 = _mm256_min_ps(mn1, w);
+            mx1 = _mm256_max_ps(mx1, w);
+            /* v - v: +0 (all bits clear) exactly when v is finite. */
+            bad = _mm256_or_ps(bad, _mm256_or_ps(_mm256_sub_ps(v, v), _mm256_sub_ps(w, w)));
         }
         for (; j < cols; j++) {
             float v = row[j];
-            int fin = fabsf(v) <= FLT_MAX;
-            float a = fin ? v : INFINITY;
-            float b = fin ? v : -INFINITY;
-            mn = a < mn ? a : mn;
-            mx = b > mx ? b : mx;
-            n += (size_t)fin;
+            mn = v < mn ? v : mn;
+            mx = v > mx ? v : mx;
+            sbad += v - v;
         }
     }
     float tmn[8], tmx[8];
-    _mm256_storeu_ps(tmn, vmn);
-    _mm256_storeu_ps(tmx, vmx);
+    _mm256_storeu_ps(tmn, _mm256_min_ps(mn0, mn1));
+    _mm256_storeu_ps(tmx, _mm256_max_ps(mx0, mx1));
     for (int k = 0; k < 8; k++) {
         mn = tmn[k] < mn ? tmn[k] : mn;
         mx = tmx[k] > mx ? tmx[k] : mx;
     }
+    /* OR-ing NaN patterns with zeros or NaNs leaves NaNs: one test. */
+    if (sbad != 0.0f || _mm256_movemask_ps(_mm256_cmp_ps(bad, bad, _CMP_UNORD_Q)) != 0) {
+        stats_careful(data, stride, rows, cols, out);
+        return;
+    }
     out->min = mn;
     out->max = mx;
-    out->n_valid = n;
-    out->all_finite = n == (size_t)rows * (size_t)cols;
+    out->n_valid = (size_t)rows * (size_t)cols;
+    out->all_finite = 1;
 }
 
-__attribute__((target("avx2"))) size_t km_lmax3_row_avx2(const float *data, ptrdiff_t stride,
-                                                         int32_t cols, int32_t row, int32_t c0,
-                                                         int32_t c1, float thr, uint32_t *out)
+__attribute__((target("avx2"))) static inline __m256 hmax8(const float *row, int32_t j)
 {
-    const float *up = data + (ptrdiff_t)(row - 1) * stride;
-    const float *mid = up + stride;
-    const float *dn = mid + stride;
-    const __m256 vthr = _mm256_set1_ps(thr);
-    uint32_t base = (uint32_t)row * (uint32_t)cols;
-    size_t n = 0;
-    int32_t j = c0;
+    __m256 m = _mm256_max_ps(_mm256_loadu_ps(row + j - 1), _mm256_loadu_ps(row + j));
+    return _mm256_max_ps(m, _mm256_loadu_ps(row + j + 1));
+}
 
-    for (;;) {
-        unsigned skip = 0;
-        if (j + 8 > c1 + 1) {
-            /* Tail: one overlapping vector ending at c1, already-done lanes
-             * masked off; a plain scalar loop when the row is too short. */
-            if (j > c1)
-                break;
-            if (c1 + 1 - c0 < 8)
-                return n + km_lmax3_row_portable(data, stride, cols, row, j, c1, thr, out + n);
-            skip = (unsigned)(j - (c1 - 7));
-            j = c1 - 7;
+/* hmax_row with vectors: the last vector overlaps the previous one
+ * (recomputing the same values) instead of a scalar tail. */
+__attribute__((target("avx2"))) static void hmax_row_avx2(const float *row, int32_t c0,
+                                                          int32_t c1, float *h)
+{
+    int32_t j = c0;
+    for (; j + 8 <= c1 + 1; j += 8)
+        _mm256_storeu_ps(h + j, hmax8(row, j));
+    if (j <= c1)
+        _mm256_storeu_ps(h + c1 - 7, hmax8(row, c1 - 7));
+}
+
+__attribute__((target("avx2"))) size_t km_lmax3_avx2(const float *data, ptrdiff_t stride,
+                                                     int32_t rows, int32_t cols, int32_t r0,
+                                                     int32_t r1, int32_t c0, int32_t c1,
+                                                     int edges, float thr, float *hbuf,
+                                                     uint32_t *out)
+{
+    if (c1 + 1 - c0 < 8)
+        return km_lmax3_portable(data, stride, rows, cols, r0, r1, c0, c1, edges, thr, hbuf,
+                                 out);
+    const __m256 vthr = _mm256_set1_ps(thr);
+    float *ha = hbuf, *hb = hbuf + cols, *hc = hbuf + 2 * (ptrdiff_t)cols;
+    size_t n = 0;
+
+    hmax_row_avx2(data + (ptrdiff_t)(r0 - 1) * stride, c0, c1, ha);
+    hmax_row_avx2(data + (ptrdiff_t)r0 * stride, c0, c1, hb);
+    for (int32_t i = r0; i <= r1; i++) {
+        const float *mid = data + (ptrdiff_t)i * stride, *dn = mid + stride;
+        uint32_t base = (uint32_t)i * (uint32_t)cols;
+        out[n] = base;
+        n += (size_t)(edges && edge_col(data, stride, i, 0, 1, thr));
+        int32_t j = c0;
+        for (;;) {
+            unsigned skip = 0;
+            if (j + 8 > c1 + 1) {
+                /* Tail: one overlapping vector ending at c1 with the lanes
+                 * already done masked off (its h values are recomputed
+                 * identically). */
+                if (j > c1)
+                    break;
+                skip = (unsigned)(j - (c1 - 7));
+                j = c1 - 7;
+            }
+            /* The next row's horizontal max, kept for the two rows below. */
+            __m256 hn = hmax8(dn, j);
+            _mm256_storeu_ps(hc + j, hn);
+            __m256 m = _mm256_max_ps(_mm256_max_ps(_mm256_loadu_ps(ha + j),
+                                                   _mm256_loadu_ps(hb + j)), hn);
+            __m256 v = _mm256_loadu_ps(mid + j);
+            __m256 hit = _mm256_and_ps(_mm256_cmp_ps(v, m, _CMP_GE_OQ),
+                                       _mm256_cmp_ps(v, vthr, _CMP_GT_OQ));
+            unsigned bits = (unsigned)_mm256_movemask_ps(hit) & (0xffu << skip);
+            while (bits) {
+                out[n++] = base + (uint32_t)j + (uint32_t)__builtin_ctz(bits);
+                bits &= bits - 1;
+            }
+            j += 8;
         }
-        __m256 v = _mm256_loadu_ps(mid + j);
-        /* Values are finite here (checked by the caller), so max_ps is exact. */
-        __m256 m = _mm256_max_ps(_mm256_loadu_ps(up + j - 1), _mm256_loadu_ps(up + j));
-        m = _mm256_max_ps(m, _mm256_loadu_ps(up + j + 1));
-        m = _mm256_max_ps(m, _mm256_loadu_ps(mid + j - 1));
-        m = _mm256_max_ps(m, _mm256_loadu_ps(mid + j + 1));
-        m = _mm256_max_ps(m, _mm256_loadu_ps(dn + j - 1));
-        m = _mm256_max_ps(m, _mm256_loadu_ps(dn + j));
-        m = _mm256_max_ps(m, _mm256_loadu_ps(dn + j + 1));
-        __m256 hit = _mm256_and_ps(_mm256_cmp_ps(v, m, _CMP_GE_OQ),
-                                   _mm256_cmp_ps(v, vthr, _CMP_GT_OQ));
-        unsigned bits = (unsigned)_mm256_movemask_ps(hit) & (0xffu << skip);
-        while (bits) {
-            out[n++] = base + (uint32_t)j + (uint32_t)__builtin_ctz(bits);
-            bits &= bits - 1;
-        }
-        j += 8;
+        out[n] = base + (uint32_t)cols - 1;
+        n += (size_t)(edges && edge_col(data, stride, i, cols - 1, cols - 2, thr));
+        float *t = ha;
+        ha = hb;
+        hb = hc;
+        hc = t;
     }
     return n;
 }
@@ -171,10 +326,11 @@ void km_stats_avx2(const float *data, ptrdiff_t stride, int32_t rows, int32_t co
     km_stats_portable(data, stride, rows, cols, out);
 }
 
-size_t km_lmax3_row_avx2(const float *data, ptrdiff_t stride, int32_t cols, int32_t row,
-                         int32_t c0, int32_t c1, float thr, uint32_t *out)
+size_t km_lmax3_avx2(const float *data, ptrdiff_t stride, int32_t rows, int32_t cols,
+                     int32_t r0, int32_t r1, int32_t c0, int32_t c1, int edges, float thr,
+                     float *hbuf, uint32_t *out)
 {
-    return km_lmax3_row_portable(data, stride, cols, row, c0, c1, thr, out);
+    return km_lmax3_portable(data, stride, rows, cols, r0, r1, c0, c1, edges, thr, hbuf, out);
 }
 
 #endif

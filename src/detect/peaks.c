@@ -26,6 +26,7 @@ struct km_detector {
     km_peak_params p;
     int has_avx2;
     uint32_t *idx;      /* candidate raster indices (n) */
+    float *hbuf;        /* 3x3 sweep: three rows of horizontal maxima (3*cols) */
     uint32_t *skey, *skey2, *sidx2; /* candidate sort scratch (n each) */
     float *san;         /* sanitised copy, invalid = -inf (n) */
     float *tmp;         /* horizontal running max (n) */
@@ -97,7 +98,7 @@ void km_detector_free(km_detector *det)
                     det->prom.key2, det->prom.ord, det->prom.ord2, det->prom.parent,
                     det->prom.lastv, det->prom.dtax, det->prom.flag, det->death,
                     det->anchors,  det->seeds,     det->stamps,    det->skey,
-                    det->skey2,    det->sidx2};
+                    det->skey2,    det->sidx2,     det->hbuf};
     for (size_t k = 0; k < sizeof bufs / sizeof bufs[0]; k++)
         km_ref_free(&ref, bufs[k]);
     km_ref_free(&ref, det);
@@ -139,6 +140,12 @@ static km_status ensure_scratch(km_ctx *ctx, km_detector *det, int fast, int pro
     det->skey = lazy(ctx, det, det->skey, sizeof(uint32_t), 0, &st);
     det->skey2 = lazy(ctx, det, det->skey2, sizeof(uint32_t), 0, &st);
     det->sidx2 = lazy(ctx, det, det->sidx2, sizeof(uint32_t), 0, &st);
+    if (fast && det->hbuf == NULL) {
+        int fail = 0;
+        det->hbuf = zalloc(det, 3 * (size_t)det->cols, sizeof(float), 0, &fail);
+        if (fail)
+            st = km_fail(ctx, KM_ERR_NOMEM, "peaks: out of memory for the sweep buffer");
+    }
     if ((!fast || prom))
         det->san = lazy(ctx, det, det->san, sizeof(float), 0, &st);
     if (!fast)
@@ -289,26 +296,6 @@ static void window_max(const float *san, float *tmp, float *wmax, int32_t rows, 
     }
 }
 
-/* Clipped 3x3 check on a finite, unmasked frame (the border ring of the
- * fast path). */
-static int lmax3_clipped(const km_frame *f, int32_t i, int32_t j, float thr)
-{
-    float v = f->data[(ptrdiff_t)i * f->row_stride + j];
-    if (!(v > thr))
-        return 0;
-    for (int32_t a = i - 1; a <= i + 1; a++) {
-        if (a < 0 || a >= f->rows)
-            continue;
-        for (int32_t b = j - 1; b <= j + 1; b++) {
-            if (b < 0 || b >= f->cols)
-                continue;
-            if (!(v >= f->data[(ptrdiff_t)a * f->row_stride + b]))
-                return 0;
-        }
-    }
-    return 1;
-}
-
 /* Ascending-order key of a float with -0.0 folded into +0.0. */
 static inline uint32_t desc_key(float v)
 {
@@ -319,38 +306,80 @@ static inline uint32_t desc_key(float v)
     return ~u; /* descending */
 }
 
-/* Stable LSD radix sort (8-bit digits, constant digits skipped) of the
- * raster-ordered candidate indices by value descending: the total order. */
-static void sort_candidates(km_detector *det, const km_frame *f, size_t nc)
+/* Inverse of desc_key. */
+static inline float key_value(uint32_t key)
+{
+    uint32_t u = ~key;
+    float v;
+    u = (u & 0x80000000u) ? (u & 0x7fffffffu) : ~u;
+    memcpy(&v, &u, sizeof v);
+    return v;
+}
+
+/* Stable sort of the raster-ordered candidate indices by value descending
+ * (the total order): LSD radix sort with 8-bit digits, all four histograms
+ * in one read, constant digits skipped; insertion sort for a handful.  The
+ * sorted indices and keys are left in the detector's scratch arrays
+ * returned through *sidx and *skey. */
+static void sort_candidates(km_detector *det, const km_frame *f, size_t nc,
+                            const uint32_t **sidx, const uint32_t **skey)
 {
     uint32_t *key = det->skey, *idx = det->idx, *key2 = det->skey2, *idx2 = det->sidx2;
-    int32_t cols = f->cols;
-    for (size_t k = 0; k < nc; k++) {
-        uint32_t i = idx[k];
-        key[k] = desc_key(f->data[(ptrdiff_t)(i / (uint32_t)cols) * f->row_stride + i % (uint32_t)cols]);
-    }
-    for (int shift = 0; shift < 32; shift += 8) {
-        size_t hist[256] = {0};
+    uint32_t cols = (uint32_t)f->cols;
+    if (f->row_stride == f->cols) {
         for (size_t k = 0; k < nc; k++)
-            hist[(key[k] >> shift) & 255u]++;
-        if (hist[(key[0] >> shift) & 255u] == nc)
+            key[k] = desc_key(f->data[idx[k]]);
+    } else {
+        for (size_t k = 0; k < nc; k++) {
+            uint32_t i = idx[k];
+            key[k] = desc_key(f->data[(ptrdiff_t)(i / cols) * f->row_stride + i % cols]);
+        }
+    }
+    if (nc <= 32) {
+        for (size_t k = 1; k < nc; k++) {
+            uint32_t kk = key[k], ii = idx[k];
+            size_t m = k;
+            for (; m > 0 && key[m - 1] > kk; m--) {
+                key[m] = key[m - 1];
+                idx[m] = idx[m - 1];
+            }
+            key[m] = kk;
+            idx[m] = ii;
+        }
+        *sidx = idx;
+        *skey = key;
+        return;
+    }
+    uint32_t hist[4][256];
+    memset(hist, 0, sizeof hist);
+    for (size_t k = 0; k < nc; k++) {
+        uint32_t h = key[k];
+        hist[0][h & 255u]++;
+        hist[1][(h >> 8) & 255u]++;
+        hist[2][(h >> 16) & 255u]++;
+        hist[3][h >> 24]++;
+    }
+    for (int d = 0; d < 4; d++) {
+        uint32_t *hd = hist[d];
+        int shift = 8 * d;
+        if (hd[(key[0] >> shift) & 255u] == nc)
             continue;
-        size_t sum = 0;
+        uint32_t sum = 0;
         for (int bkt = 0; bkt < 256; bkt++) {
-            size_t h = hist[bkt];
-            hist[bkt] = sum;
+            uint32_t h = hd[bkt];
+            hd[bkt] = sum;
             sum += h;
         }
         for (size_t k = 0; k < nc; k++) {
-            size_t dst = hist[(key[k] >> shift) & 255u]++;
+            uint32_t dst = hd[(key[k] >> shift) & 255u]++;
             key2[dst] = key[k];
             idx2[dst] = idx[k];
         }
         uint32_t *t = key; key = key2; key2 = t;
         t = idx; idx = idx2; idx2 = t;
     }
-    if (idx != det->idx)
-        memcpy(det->idx, idx, nc * sizeof *idx);
+    *sidx = idx;
+    *skey = key;
 }
 
 static int seed_cmp(const void *pa, const void *pb)
@@ -547,25 +576,23 @@ km_status km_detector_apply_isa(km_ctx *ctx, km_detector *det, const km_frame *f
     if (fast) {
         /* Raster order throughout (ring taxels in place), so that a stable
          * sort by value alone yields the total order. */
-        int32_t c0 = b > 1 ? b : 1, c1 = cols - 1 - (b > 1 ? b : 1);
         const float *d = frame->data;
-        for (int32_t i = b; i < rows - b; i++) {
-            uint32_t base = (uint32_t)i * (uint32_t)cols;
-            if (i == 0 || i == rows - 1) {
+        ptrdiff_t fst = frame->row_stride;
+        if (b == 0 && (rows < 3 || cols < 3)) {
+            for (int32_t i = 0; i < rows; i++)
                 for (int32_t j = 0; j < cols; j++)
-                    if (lmax3_clipped(frame, i, j, thr))
-                        det->idx[nc++] = base + (uint32_t)j;
-                continue;
-            }
-            if (b == 0 && lmax3_clipped(frame, i, 0, thr))
-                det->idx[nc++] = base;
-            if (c0 <= c1)
-                nc += avx2 ? km_lmax3_row_avx2(d, frame->row_stride, cols, i, c0, c1, thr,
-                                               det->idx + nc)
-                           : km_lmax3_row_portable(d, frame->row_stride, cols, i, c0, c1, thr,
-                                                   det->idx + nc);
-            if (b == 0 && cols > 1 && lmax3_clipped(frame, i, cols - 1, thr))
-                det->idx[nc++] = base + (uint32_t)cols - 1;
+                    if (km_lmax3_clipped(d, fst, rows, cols, i, j, thr))
+                        det->idx[nc++] = (uint32_t)i * (uint32_t)cols + (uint32_t)j;
+        } else {
+            int32_t e = b > 1 ? b : 1;
+            if (b == 0)
+                nc += km_lmax3_edge_row(d, fst, rows, cols, 0, thr, det->idx + nc);
+            if (e <= rows - 1 - e && e <= cols - 1 - e)
+                nc += (avx2 ? km_lmax3_avx2 : km_lmax3_portable)(
+                    d, fst, rows, cols, e, rows - 1 - e, e, cols - 1 - e, b == 0, thr, det->hbuf,
+                    det->idx + nc);
+            if (b == 0)
+                nc += km_lmax3_edge_row(d, fst, rows, cols, rows - 1, thr, det->idx + nc);
         }
     } else {
         window_max(det->san, det->tmp, det->wmax, rows, cols, r);
@@ -585,12 +612,12 @@ km_status km_detector_apply_isa(km_ctx *ctx, km_detector *det, const km_frame *f
     if ((st = grow_seeds(ctx, det, nc)) != KM_OK)
         goto done;
     km_seed *seeds = det->seeds;
-    sort_candidates(det, frame, nc);
+    const uint32_t *sidx, *skey;
+    sort_candidates(det, frame, nc, &sidx, &skey);
     for (size_t k = 0; k < nc; k++) {
-        uint32_t i = det->idx[k];
-        int32_t ri = (int32_t)(i / (uint32_t)cols), ci = (int32_t)(i % (uint32_t)cols);
-        float v = frame->data[(ptrdiff_t)ri * frame->row_stride + ci] + 0.0f;
-        km_seed s = {v, i, i, 0u, (double)ri, (double)ci};
+        uint32_t i = sidx[k];
+        int32_t ri = (int32_t)(i / (uint32_t)cols), ci = (int32_t)(i - (uint32_t)ri * (uint32_t)cols);
+        km_seed s = {key_value(skey[k]), i, i, 0u, (double)ri, (double)ci};
         seeds[k] = s;
     }
     ns = nc;

@@ -1,5 +1,6 @@
-/* Sub-pixel peak position: least-squares quadratic surface on the 3x3
- * neighbourhood, with documented fallbacks (docs/ALGORITHMS.md 3.4). */
+/* Sub-pixel peak position: least-squares quadratic surface on the log of
+ * the 3x3 neighbourhood (on the values when some are <= 0), with
+ * documented fallbacks (docs/ALGORITHMS.md 3.4). */
 #include <float.h>
 #include <math.h>
 
@@ -27,12 +28,43 @@ static double parabola_vertex(double a, double b, double c, int *ok)
     return t;
 }
 
+/* Vertex of the least-squares quadratic surface through the 3x3 values z;
+ * 1 when it is a maximum (negative definite Hessian) within reach. */
+static int quad_vertex(double z[3][3], double *dy, double *dx)
+{
+    /* Orthogonal basis 1, x, y, x^2-2/3, y^2-2/3, xy on the 3x3 grid:
+     * each coefficient is a plain weighted sum. */
+    double b = 0, c = 0, d = 0, e = 0, f = 0;
+    for (int i = -1; i <= 1; i++) {
+        for (int j = -1; j <= 1; j++) {
+            double v = z[i + 1][j + 1];
+            b += j * v;
+            c += i * v;
+            d += (j * j - 2.0 / 3.0) * v;
+            f += (i * i - 2.0 / 3.0) * v;
+            e += i * j * v;
+        }
+    }
+    b /= 6.0;
+    c /= 6.0;
+    d /= 2.0;
+    f /= 2.0;
+    e /= 4.0;
+    /* Maximum only when the Hessian [[2d, e], [e, 2f]] is negative definite. */
+    double det = 4.0 * d * f - e * e;
+    if (!(d < 0.0 && det > 0.0))
+        return 0;
+    *dx = (-2.0 * f * b + c * e) / det;
+    *dy = (-2.0 * d * c + b * e) / det;
+    return fabs(*dx) <= KM_FIT_MAX_OFFSET && fabs(*dy) <= KM_FIT_MAX_OFFSET;
+}
+
 int km_subpixel(const float *data, ptrdiff_t stride, int32_t rows, int32_t cols, int32_t row,
                 int32_t col, const km_mask *mask, double *y, double *x)
 {
-    double z[3][3];
+    double z[3][3], lz[3][3];
     int ok[3][3];
-    int all = 1;
+    int all = 1, pos = 1;
 
     *y = row;
     *x = col;
@@ -48,37 +80,28 @@ int km_subpixel(const float *data, ptrdiff_t stride, int32_t rows, int32_t cols,
             z[di + 1][dj + 1] = good ? (double)v : 0.0;
             ok[di + 1][dj + 1] = good;
             all &= good;
+            pos &= good && v > 0.0f;
         }
     }
     if (all) {
-        /* Orthogonal basis 1, x, y, x^2-2/3, y^2-2/3, xy on the 3x3 grid:
-         * each coefficient is a plain weighted sum. */
-        double b = 0, c = 0, d = 0, e = 0, f = 0;
-        for (int i = -1; i <= 1; i++) {
-            for (int j = -1; j <= 1; j++) {
-                double v = z[i + 1][j + 1];
-                b += j * v;
-                c += i * v;
-                d += (j * j - 2.0 / 3.0) * v;
-                f += (i * i - 2.0 / 3.0) * v;
-                e += i * j * v;
-            }
-        }
-        b /= 6.0;
-        c /= 6.0;
-        d /= 2.0;
-        f /= 2.0;
-        e /= 4.0;
-        /* Maximum only when the Hessian [[2d, e], [e, 2f]] is negative definite. */
-        double det = 4.0 * d * f - e * e;
-        if (d < 0.0 && det > 0.0) {
-            double dx = (-2.0 * f * b + c * e) / det;
-            double dy = (-2.0 * d * c + b * e) / det;
-            if (fabs(dx) <= KM_FIT_MAX_OFFSET && fabs(dy) <= KM_FIT_MAX_OFFSET) {
+        double dy, dx;
+        /* On log values first: a Gaussian blob is exactly a quadratic
+         * there, so narrow blobs carry no fit bias; values <= 0 have no
+         * log, and then the surface is fitted to the values themselves. */
+        if (pos) {
+            for (int i = 0; i < 3; i++)
+                for (int j = 0; j < 3; j++)
+                    lz[i][j] = log(z[i][j]);
+            if (quad_vertex(lz, &dy, &dx)) {
                 *y = row + dy;
                 *x = col + dx;
                 return 0;
             }
+        }
+        if (quad_vertex(z, &dy, &dx)) {
+            *y = row + dy;
+            *x = col + dx;
+            return 0;
         }
     }
     /* Fallback: independent 1-D parabolas through the centre row and column

@@ -3,12 +3,14 @@
 # fuzz each for a bounded time, then replay every regression file and the
 # seed corpus once as a plain test.  Exit 0 only when nothing was found.
 #
-#   tests/fuzz/run.sh                 every target, 30 s each
+#   tests/fuzz/run.sh                 every target, 30 s each, at most 210 s in
+#                                     all (CI budget: the whole step < 5 min)
 #   tests/fuzz/run.sh -t 10 text      one target, 10 s
 #   tests/fuzz/run.sh -t 0            no fuzzing: build and replay only
 #
 # Environment: KM_FUZZ_BUILD (build dir [build-fuzz]), KM_FUZZ_SECONDS
-# (per-target time [30]), KM_FUZZ_JOBS (cmake -j [2]).
+# (per-target time [30, or 210 s shared out when more than 7 targets]),
+# KM_FUZZ_JOBS (cmake -j [2]).
 #
 # Findings: libFuzzer writes crash-*/leak-*/timeout-*/oom-* files into
 # $KM_FUZZ_BUILD/fuzz-artifacts/<target>/; copy the reproducer to
@@ -20,7 +22,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 SRC=$PWD
 BUILD=${KM_FUZZ_BUILD:-build-fuzz}
-SECONDS_EACH=${KM_FUZZ_SECONDS:-30}
+SECONDS_EACH=${KM_FUZZ_SECONDS:-}
 JOBS=${KM_FUZZ_JOBS:-2}
 
 while getopts "t:h" o; do
@@ -44,6 +46,11 @@ CC=clang cmake -S "$SRC" -B "$BUILD" -DPython3_EXECUTABLE=/usr/bin/python3 \
 ALL=$(sed -n 's/^set(KM_FUZZ_TARGETS \(.*\))$/\1/p' tests/fuzz/CMakeLists.txt)
 [ -f src/cli/options.c ] && ALL="$ALL geometry"
 TARGETS=${*:-$ALL}
+if [ -z "$SECONDS_EACH" ]; then
+  n=$(echo $TARGETS | wc -w)
+  SECONDS_EACH=$((210 / n))
+  [ "$SECONDS_EACH" -gt 30 ] && SECONDS_EACH=30
+fi
 
 build_targets=()
 for t in $TARGETS; do build_targets+=("fuzz_$t" "replay_$t"); done

@@ -656,19 +656,23 @@ Test(detect, portable_and_avx2_identical)
 {
     if (!km_detect_cpu_avx2())
         cr_skip_test("no AVX2 on this CPU");
-    enum { MAXN = 70 * 90 };
+    /* Frames up to 200 wide (many vectors per row, every tail length),
+     * half of them on the 3x3 fast path, borders 0-3, an occasional NaN or
+     * infinity (which leaves the fast path), values with many ties. */
+    enum { MAXN = 40 * 220 };
     static float f[MAXN];
     static km_peak a[CAP], b[CAP];
     srand(2024);
-    for (int it = 0; it < 200; it++) {
-        int rows = 1 + rand() % 70, cols = 1 + rand() % 70;
+    for (int it = 0; it < 400; it++) {
+        int rows = 1 + rand() % 40, cols = 1 + rand() % 200;
         int stride = cols + rand() % 20;
         int levels = (rand() % 2) ? 5 : 100000;
         for (int k = 0; k < rows * stride; k++)
             f[k] = (float)(rand() % levels) * 0.25f - 3.0f;
-        if (rand() % 4 == 0)
-            f[rand() % (rows * stride)] = NAN;
-        km_peak_params p = params(1 + rand() % 3, -1 + rand() % 3);
+        int poison = rand() % 8;
+        if (poison < 3)
+            f[rand() % (rows * stride)] = poison == 0 ? NAN : (poison == 1 ? INFINITY : -INFINITY);
+        km_peak_params p = params((rand() % 2) ? 1 : 1 + rand() % 3, -1 + rand() % 5);
         p.plateau = (rand() % 2) ? KM_PLATEAU_ONE : KM_PLATEAU_ALL;
         size_t na = run_isa(f, rows, cols, stride, NULL, &p, a, KM_ISA_PORTABLE);
         size_t nb = run_isa(f, rows, cols, stride, NULL, &p, b, KM_ISA_AVX2);
@@ -685,24 +689,56 @@ Test(detect, portable_and_avx2_identical)
 
 Test(detect, subpixel_gaussian_blobs)
 {
-    /* Noiseless isotropic Gaussian blobs, sigma = 3 taxels, centres at
-     * random sub-taxel offsets: the 2-D quadratic fit is within 0.02. */
+    /* Noiseless Gaussian blobs (isotropic sigma 1, 1.5, 2, 3 taxels and a
+     * rotated elliptical one), centres at random sub-taxel offsets.  The
+     * fit on log values is exact for a Gaussian up to float32 rounding:
+     * the issue asks for 0.02 taxel, and we hold it to 1e-3. */
     enum { N = 21 };
     float f[N * N];
-    const double sigma = 3.0;
-    double worst = 0;
+    const double sig[][3] = {{1, 1, 0}, {1.5, 1.5, 0}, {2, 2, 0}, {3, 3, 0}, {1.2, 2.5, 0.6}};
     srand(5);
-    for (int it = 0; it < 200; it++) {
-        double cy = 10.0 + (rand() / (double)RAND_MAX - 0.5);
-        double cx = 10.0 + (rand() / (double)RAND_MAX - 0.5);
-        for (int i = 0; i < N; i++)
-            for (int j = 0; j < N; j++)
-                f[i * N + j] = (float)(100.0 * exp(-((i - cy) * (i - cy) + (j - cx) * (j - cx)) / (2 * sigma * sigma)));
-        km_peak_params p = params(1, 0);
-        cr_assert_eq(run(f, N, N, NULL, &p), 1);
-        cr_assert_eq(g_pk[0].flags & KM_PEAK_FIT_FALLBACK, 0u);
-        double e = fmax(fabs(g_pk[0].y - cy), fabs(g_pk[0].x - cx));
-        worst = fmax(worst, e);
+    for (size_t s = 0; s < sizeof sig / sizeof sig[0]; s++) {
+        double worst = 0;
+        double ca = cos(sig[s][2]), sa = sin(sig[s][2]);
+        for (int it = 0; it < 100; it++) {
+            double cy = 10.0 + (rand() / (double)RAND_MAX - 0.5);
+            double cx = 10.0 + (rand() / (double)RAND_MAX - 0.5);
+            for (int i = 0; i < N; i++)
+                for (int j = 0; j < N; j++) {
+                    double u = ca * (j - cx) + sa * (i - cy), w = -sa * (j - cx) + ca * (i - cy);
+                    double q = u * u / (sig[s][0] * sig[s][0]) + w * w / (sig[s][1] * sig[s][1]);
+                    f[i * N + j] = (float)(100.0 * exp(-0.5 * q));
+                }
+            km_peak_params p = params(1, 0);
+            cr_assert_eq(run(f, N, N, NULL, &p), 1);
+            cr_assert_eq(g_pk[0].flags & KM_PEAK_FIT_FALLBACK, 0u);
+            double e = fmax(fabs(g_pk[0].y - cy), fabs(g_pk[0].x - cx));
+            worst = fmax(worst, e);
+        }
+        cr_assert_lt(worst, 1e-3, "sigma %g x %g: worst sub-pixel error %g", sig[s][0], sig[s][1],
+                     worst);
     }
-    cr_assert_lt(worst, 0.02, "worst sub-pixel error %g", worst);
+}
+
+Test(detect, subpixel_without_log_on_zero_floor)
+{
+    /* A neighbour <= 0 has no log: the surface is fitted to the values
+     * (still a 2-D fit, not a fallback), pulled towards the heavier side. */
+    float f[49] = {0};
+    f[3 * 7 + 3] = 10.0f;
+    f[3 * 7 + 4] = 4.0f;
+    f[2 * 7 + 3] = f[4 * 7 + 3] = 2.0f;
+    km_peak_params p = params(1, 0);
+    cr_assert_eq(run(f, 7, 7, NULL, &p), 1);
+    cr_assert_eq(g_pk[0].flags & KM_PEAK_FIT_FALLBACK, 0u);
+    cr_assert_float_eq(g_pk[0].y, 3.0, 1e-12);
+    cr_assert(g_pk[0].x > 3.0 && g_pk[0].x < 3.5, "x = %g", g_pk[0].x);
+    /* The same values lifted above zero take the log fit: a different,
+     * still symmetric-in-y answer. */
+    for (int k = 0; k < 49; k++)
+        f[k] += 1.0f;
+    cr_assert_eq(run(f, 7, 7, NULL, &p), 1);
+    cr_assert_eq(g_pk[0].flags & KM_PEAK_FIT_FALLBACK, 0u);
+    cr_assert_float_eq(g_pk[0].y, 3.0, 1e-12);
+    cr_assert(g_pk[0].x > 3.0 && g_pk[0].x < 3.5, "x = %g", g_pk[0].x);
 }

@@ -6,14 +6,14 @@ Each run's peak RSS comes from os.wait4() on that child alone (ru_maxrss,
 KiB on Linux), so the runs do not see each other.  The figures are printed
 (pytest -s) and recorded in bench/README.md, section "Reliability":
 
-    KNOTMAP_BIN=build/knotmap /usr/bin/python3 -m pytest -s tests/reliability/test_memory.py
+    KNOTMAP_BIN=build/knotmap /usr/bin/python3 -m pytest -s tests/reliability/test_reliability_memory.py
 """
 import os
 import subprocess
 
 import pytest
 
-from conftest import SANITIZED, result_state, write_session
+from km_reliability import SANITIZED, result_state, write_session
 
 SHORT = 2000          # frames of 32x32: 8 MB of float32 frames
 LONG = 10 * SHORT     # 80 MB: a reader or writer that keeps the session shows

@@ -18,7 +18,7 @@ import time
 
 import pytest
 
-from conftest import is_temp_name, result_state, write_session
+from km_reliability import is_temp_name, result_state, write_session
 
 N_INPUTS = 4
 FRAMES = 2000  # a few tenths of a second of work per input

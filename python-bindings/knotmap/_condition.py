@@ -1,0 +1,178 @@
+"""Calibration curves, bad taxels and the whole conditioning chain on numpy
+arrays (km_calib_curve_*, km_badtaxel_*, km_conditioner_*)."""
+import numpy as np
+
+from ._core import check, ctx, ffi, lib
+from ._process import _CURVES
+
+__all__ = ["calib_curve_fit", "bad_taxels", "condition", "TAXEL_OK", "TAXEL_DEAD",
+           "TAXEL_STUCK", "TAXEL_HOT", "TAXEL_MASKED"]
+
+TAXEL_OK = lib.KM_TAXEL_OK
+TAXEL_DEAD = lib.KM_TAXEL_DEAD
+TAXEL_STUCK = lib.KM_TAXEL_STUCK
+TAXEL_HOT = lib.KM_TAXEL_HOT
+TAXEL_MASKED = lib.KM_TAXEL_MASKED
+
+
+def _p(arr, t):
+    return ffi.cast(t, arr.ctypes.data)
+
+
+def calib_curve_fit(points, curve="power", cell_area_mm2=1.0):
+    """Fit a raw-to-kPa curve p = a * raw^b (docs/ALGORITHMS.md 1.3).
+
+    points: [(load_n, raw_sum, n_loaded), ...] (newtons, counts summed over
+    the loaded cells, cells loaded).  curve: "linear" (b = 1) or "power"
+    (needs 2 points of different mean raw).  cell_area_mm2: one cell's
+    area in mm2.  Returns (a, b).  Raises knotmap.Error (KM_ERR_INVALID).
+    """
+    pts = np.asarray(points, dtype=np.float64).reshape(-1, 3)
+    cp = ffi.new("km_calib_point[]", max(len(pts), 1))
+    for i, (load, raw, n) in enumerate(pts):
+        cp[i].load_n, cp[i].raw_sum, cp[i].n_loaded = load, raw, n
+    a, b = ffi.new("double *"), ffi.new("double *")
+    c = ctx()
+    check(c, lib.km_calib_curve_fit(c, _CURVES[curve] if isinstance(curve, str) else int(curve),
+                                    cp, len(pts), float(cell_area_mm2), a, b))
+    return float(a[0]), float(b[0])
+
+
+def bad_taxels(frames, mask=None, flat_range=0.0, dead_level=0.0, active_range=0.0,
+               hot_ratio=4.0):
+    """Classify dead, stuck and hot taxels over a block of frames
+    (km_badtaxel_*, docs/ALGORITHMS.md 10).
+
+    frames: [T, R, C] (the warm-up block).  mask: [R, C] source validity.
+    flat_range: flat when max - min <= this, frame units [0]; dead_level:
+    a flat taxel with |value| <= this is dead [0]; active_range: flat
+    taxels count only where the neighbours' median range exceeds this [0];
+    hot_ratio: hot when above ratio * the largest valid neighbour in most
+    frames, 0 = off [4].  Returns (state [R, C] uint8 of TAXEL_*, mask [R,
+    C] bool = source mask and not bad, n_bad).
+    """
+    x = np.ascontiguousarray(frames, dtype=np.float32)
+    if x.ndim != 3:
+        raise ValueError("frames must be [T, R, C]")
+    _, rows, cols = x.shape
+    p = ffi.new("km_badtaxel_params *")
+    lib.km_badtaxel_params_default(p)
+    p.flat_range, p.dead_level = float(flat_range), float(dead_level)
+    p.active_range, p.hot_ratio = float(active_range), float(hot_ratio)
+    m = None if mask is None else np.ascontiguousarray(mask, dtype=bool).view(np.uint8)
+    if m is not None and m.shape != (rows, cols):
+        raise ValueError("mask shape %r differs from the frame shape" % (m.shape,))
+    c = ctx()
+    bp = ffi.new("km_badtaxel **")
+    check(c, lib.km_badtaxel_create(c, rows, cols, ffi.NULL if m is None else _p(m, "uint8_t *"),
+                                    p, bp))
+    b = ffi.gc(bp[0], lib.km_badtaxel_free)
+    try:
+        for f in x:
+            check(c, lib.km_badtaxel_add(c, b, _p(f, "float *")))
+        state = np.empty((rows, cols), np.uint8)
+        out = np.empty((rows, cols), np.uint8)
+        n = ffi.new("int32_t *")
+        check(c, lib.km_badtaxel_decide(c, b, _p(state, "uint8_t *"), _p(out, "uint8_t *"), n))
+    finally:
+        ffi.release(b)
+    return state, out.astype(bool), int(n[0])
+
+
+_COND_NAMES = [n for n, _ in ffi.typeof("km_condition_params").fields
+               if n not in ("tare", "gain_map", "bad", "curve")]
+
+
+def condition(frames, rate_hz, time=None, mask=None, offset=0.0, gain=1.0, noise_threshold=0.0,
+              sigma=0.0, curve="none", tare=None, gain_map=None, **params):
+    """Run the conditioning chain of `knotmap process` on frames in memory
+    (km_conditioner_*: corrupt frames -> resampling -> tare and bad taxels
+    -> curve -> gain map -> calibration -> temporal filters -> Gaussian).
+
+    frames: [T, R, C]; rate_hz: frame rate in Hz; time: [T] s [index /
+    rate].  mask: [R, C] valid taxels.  offset, gain, noise_threshold: the
+    point-wise calibration (km_calib_params).  sigma: Gaussian smoothing in
+    taxels [0 = off].  curve: "none", "linear", "power" with curve_a,
+    curve_b.  tare, gain_map: [R, C] arrays.  Other keywords: the
+    km_condition_params fields by name (resample_hz, tare_frames,
+    detect_bad, warmup_frames, fill_bad, corrupt_ratio, corrupt_window,
+    fir, lowpass_hz, highpass_hz, order, taps, notch_hz, notch_q,
+    notch_harmonics, median_frames, dog_sigma, curve_a, curve_b) and
+    bad_<km_badtaxel_params field>; defaults as in C.
+
+    Returns (frames [T', R, C] float32, time [T'] s, flags [T'] uint32
+    (FRAME_CORRUPT), mask [R, C] bool (source mask and not bad)).
+    """
+    x = np.ascontiguousarray(frames, dtype=np.float32)
+    if x.ndim != 3:
+        raise ValueError("frames must be [T, R, C]")
+    n_t, rows, cols = x.shape
+    p = ffi.new("km_condition_params *")
+    lib.km_condition_params_default(p)
+    for k, v in params.items():
+        if k in _COND_NAMES:
+            setattr(p, k, v)
+        elif k.startswith("bad_") and hasattr(p.bad, k[4:]):
+            setattr(p.bad, k[4:], float(v))
+        else:
+            raise TypeError("condition() got an unknown parameter %r" % k)
+    p.curve = _CURVES[curve] if isinstance(curve, str) else int(curve)
+    keep = []
+    for name, arr in (("tare", tare), ("gain_map", gain_map)):
+        if arr is not None:
+            a = np.ascontiguousarray(arr, dtype=np.float32)
+            if a.shape != (rows, cols):
+                raise ValueError("%s must be [R, C] = %r" % (name, (rows, cols)))
+            keep.append(a)
+            setattr(p, name, _p(a, "float *"))
+    info = ffi.new("km_session_info *")
+    info.rows, info.cols, info.frame_rate_hz = rows, cols, float(rate_hz)
+    info.n_frames = n_t
+    info.saturation = float("inf")
+    m = None if mask is None else np.ascontiguousarray(mask, dtype=bool).view(np.uint8)
+    cal = ffi.new("km_calib_params *")
+    lib.km_calib_params_default(cal)
+    cal.offset, cal.gain, cal.noise_threshold = float(offset), float(gain), float(noise_threshold)
+    sm = ffi.new("km_gaussian_params *")
+    lib.km_gaussian_params_default(sm)
+    sm.sigma_rows = sm.sigma_cols = float(sigma)
+    t = None if time is None else np.ascontiguousarray(time, dtype=np.float64)
+    c = ctx()
+    cp = ffi.new("km_conditioner **")
+    check(c, lib.km_conditioner_create(c, info, ffi.NULL if m is None else _p(m, "uint8_t *"),
+                                       p, cal, sm, cp))
+    obj = ffi.gc(cp[0], lib.km_conditioner_free)
+    try:
+        outs, times, flags = [], [], []
+        n = ffi.new("int64_t *")
+
+        def pull():
+            while True:
+                block = 256
+                f = np.empty((block, rows, cols), np.float32)
+                tt = np.empty(block, np.float64)
+                fl = np.empty(block, np.uint32)
+                lib.km_conditioner_pull(obj, _p(f, "float *"), _p(tt, "double *"),
+                                        _p(fl, "uint32_t *"), block, n)
+                k = int(n[0])
+                if k == 0:
+                    return
+                outs.append(f[:k])
+                times.append(tt[:k])
+                flags.append(fl[:k])
+
+        step = 256
+        for i in range(0, n_t, step):
+            check(c, lib.km_conditioner_push(c, obj, _p(x[i:], "float *"),
+                                             ffi.NULL if t is None else _p(t[i:], "double *"),
+                                             min(step, n_t - i)))
+            pull()
+        check(c, lib.km_conditioner_finish(c, obj))
+        pull()
+        mk = np.frombuffer(ffi.buffer(lib.km_conditioner_mask(obj), rows * cols), np.uint8) \
+            .reshape(rows, cols).astype(bool)
+    finally:
+        ffi.release(obj)
+    if not outs:
+        return (np.empty((0, rows, cols), np.float32), np.empty(0), np.empty(0, np.uint32), mk)
+    return np.concatenate(outs), np.concatenate(times), np.concatenate(flags), mk

@@ -1,0 +1,194 @@
+"""Result files: read_result, is_complete, eval, eval_points, render."""
+import math
+import os
+
+import numpy as np
+
+from ._core import Error, check, ctx, ffi, lib
+
+__all__ = ["read_result", "is_complete", "eval", "eval_points", "render", "RESULT_TABLES",
+           "RENDER_MAPS"]
+
+#: Groups of a result that are tables (one 1-D dataset per column).
+RESULT_TABLES = ("metrics", "peaks", "tracks", "candidates")
+
+#: map names of render() (km_render_map).
+RENDER_MAPS = {"auto": lib.KM_RENDER_AUTO, "bodymap": lib.KM_RENDER_BODYMAP,
+               "max": lib.KM_RENDER_MAX, "excess": lib.KM_RENDER_EXCESS}
+
+
+def _text(v):
+    if isinstance(v, bytes):
+        return v.decode("utf-8", "replace")
+    if isinstance(v, np.generic):
+        return v.item()
+    return v
+
+
+def _attrs(obj):
+    return {k: _text(v) for k, v in obj.attrs.items()}
+
+
+def is_complete(path):
+    """True when `path` is a knotmap result whose writer finished: its root
+    attribute ``complete`` is 1 (written last, docs/FORMAT.md 2.1).  False
+    for a missing, unreadable, foreign or unfinished file."""
+    try:
+        import h5py
+        with h5py.File(os.fspath(path), "r") as f:
+            return (_text(f.attrs.get("schema")) == "knotmap-result"
+                    and int(f.attrs.get("complete", 0)) == 1)
+    except Exception:  # noqa: BLE001 - any failure to read means "not complete"
+        return False
+
+
+def read_result(path, as_pandas=False, frames=True):
+    """Read a knotmap result HDF5 (docs/FORMAT.md 2.1) into memory.
+
+    Returns a dict:
+      "attrs": root attributes (schema, knotmap_version, created_utc,
+        command_line, source_path, ...); "params": the /params attributes;
+      "session": the /session attributes plus "time" [T] (s), "mask" [R, C]
+        bool and "source_header" (dict);
+      "metrics", "peaks", "tracks", "candidates": tables (those present),
+        each a dict of 1-D numpy columns (units in docs/FORMAT.md), or a
+        pandas DataFrame with as_pandas=True;
+      "frames": "max", "mean" [R, C] float32 (and "conditioned" [T, R, C]
+        when saved and frames=True);
+      "bodymap": "pressure", "mean", "excess" [Ny, Nx] float32, "coverage"
+        int32, plus its attributes (x0_mm, y0_mm, x_pitch_mm, y_pitch_mm, ...).
+    Dicts of numpy columns are the default so the result types never depend
+    on what else is installed; as_pandas=None means "DataFrames when pandas
+    imports".  A file without the completeness marker raises
+    knotmap.Error(KM_ERR_FORMAT); a missing one KM_ERR_NOT_FOUND.  Needs h5py.
+    """
+    import h5py
+    path = os.fspath(path)
+    if as_pandas is None:
+        try:
+            import pandas  # noqa: F401
+            as_pandas = True
+        except ImportError:
+            as_pandas = False
+    if as_pandas:
+        import pandas as pd
+    if not os.path.exists(path):
+        raise Error(lib.KM_ERR_NOT_FOUND, "%s: no such file" % path)
+    try:
+        f = h5py.File(path, "r")
+    except OSError as e:
+        raise Error(lib.KM_ERR_FORMAT, "%s: not an HDF5 file (%s)" % (path, e)) from None
+    with f:
+        attrs = _attrs(f)
+        if attrs.get("schema") != "knotmap-result":
+            raise Error(lib.KM_ERR_FORMAT, "%s: not a knotmap result" % path)
+        if int(attrs.get("complete", 0)) != 1:
+            raise Error(lib.KM_ERR_FORMAT, "%s: incomplete result (no complete = 1)" % path)
+        out = {"attrs": attrs, "params": _attrs(f["params"]) if "params" in f else {}}
+        sess = _attrs(f["session"])
+        sess["time"] = f["session/time"][()]
+        sess["mask"] = f["session/mask"][()].astype(bool)
+        sess["source_header"] = _attrs(f["session/source_header"]) \
+            if "session/source_header" in f else {}
+        out["session"] = sess
+        for name in RESULT_TABLES:
+            if name in f:
+                g = f[name]
+                cols = {k: g[k][()] for k in g}
+                out[name] = pd.DataFrame(cols) if as_pandas else cols
+        if "frames" in f:
+            out["frames"] = {k: f["frames"][k][()] for k in f["frames"]
+                             if frames or k != "conditioned"}
+        if "bodymap" in f:
+            bm = _attrs(f["bodymap"])
+            bm.update({k: f["bodymap"][k][()] for k in f["bodymap"]})
+            out["bodymap"] = bm
+    return out
+
+
+def _eval_dict(r):
+    return {"tolerance_mm": r.tolerance_mm, "n_truth": int(r.n_truth),
+            "n_candidates": int(r.n_candidates), "n_matched": int(r.n_matched),
+            "precision": r.precision, "recall": r.recall, "f1": r.f1,
+            "error_mean_mm": r.error_mean_mm, "error_rms_mm": r.error_rms_mm,
+            "error_max_mm": r.error_max_mm}
+
+
+def eval(result_path, truth_path, tolerance_mm=None, top=None):  # noqa: A001 - knotmap.eval
+    """Score the /candidates of a result against the true knots of the
+    synthetic session it came from (km_eval; as `knotmap eval`).
+
+    tolerance_mm: largest matching distance in mm [None = one taxel pitch,
+    the larger of the result's row and column pitch].  top: evaluate only
+    the best N candidates [None = all].  Returns a dict: tolerance_mm,
+    n_truth, n_candidates, n_matched, precision, recall, f1,
+    error_mean_mm, error_rms_mm, error_max_mm (mm; NaN when nothing
+    matched).  Raises knotmap.Error (KM_ERR_NOT_FOUND, KM_ERR_FORMAT).
+    """
+    c = ctx()
+    r = ffi.new("km_eval_result *")
+    tol = 0.0 if tolerance_mm is None else float(tolerance_mm)
+    if tolerance_mm is not None and not tol > 0:
+        raise ValueError("tolerance_mm must be > 0, got %r" % (tolerance_mm,))
+    check(c, lib.km_eval(c, os.fsencode(result_path), os.fsencode(truth_path), tol,
+                         -1 if top is None else int(top), r))
+    return _eval_dict(r)
+
+
+def eval_points(candidates_xy, truth_xy, tolerance_mm):
+    """Match candidate positions (best first) to true positions one to one
+    within tolerance_mm (> 0, mm) with km_eval_points.
+
+    candidates_xy, truth_xy: [N, 2] arrays of (x_mm, y_mm).  Returns the
+    dict of eval() plus "truth_match": [len(truth)] int32, the candidate
+    index matched to each true knot or -1.
+    """
+    cxy = np.asarray(candidates_xy, dtype=np.float64).reshape(-1, 2)
+    txy = np.asarray(truth_xy, dtype=np.float64).reshape(-1, 2)
+    cx, cy = np.ascontiguousarray(cxy[:, 0]), np.ascontiguousarray(cxy[:, 1])
+    tx, ty = np.ascontiguousarray(txy[:, 0]), np.ascontiguousarray(txy[:, 1])
+    match = np.empty(len(txy), np.int32)
+    r = ffi.new("km_eval_result *")
+    c = ctx()
+
+    def p(a, t):
+        return ffi.cast(t, a.ctypes.data) if len(a) else ffi.NULL
+
+    check(c, lib.km_eval_points(c, p(cx, "double *"), p(cy, "double *"), len(cx),
+                                p(tx, "double *"), p(ty, "double *"), len(tx),
+                                float(tolerance_mm), p(match, "int32_t *"), r))
+    out = _eval_dict(r)
+    out["truth_match"] = match
+    return out
+
+
+def render(result_path, png_path, map="auto", cell_px=0, vmin=None, vmax=None,  # noqa: A002
+           candidates=20, overwrite=True):
+    """Draw a result's body map (roller) or maximum map (mat) as a PNG
+    (km_render; as `knotmap render`, layout in docs/FORMAT.md 2.2).
+
+    map: "auto", "bodymap", "max" or "excess" [auto].  cell_px: pixels per
+    cell along the finer pitch, 1..64, 0 = fit within 480 px [0].  vmin,
+    vmax: colour range in result units [None = the map's min / max].
+    candidates: candidates ringed and numbered, -1 = all, 0 = none [20].
+    overwrite: replace an existing PNG [True].  Returns a dict of
+    km_render_info: width, height, map_x, map_y, map_nx, map_ny, cell_w,
+    cell_h (pixels), x0_mm, y0_mm, x_pitch_mm, y_pitch_mm, vmin, vmax,
+    n_marked.  Raises knotmap.Error.
+    """
+    p = ffi.new("km_render_params *")
+    lib.km_render_params_default(p)
+    try:
+        p.map = RENDER_MAPS[map] if isinstance(map, str) else int(map)
+    except KeyError:
+        raise ValueError("map must be one of %s, got %r" % (", ".join(RENDER_MAPS), map)) \
+            from None
+    p.cell_px = int(cell_px)
+    p.vmin = math.nan if vmin is None else float(vmin)
+    p.vmax = math.nan if vmax is None else float(vmax)
+    p.max_candidates = int(candidates)
+    p.overwrite = 1 if overwrite else 0
+    info = ffi.new("km_render_info *")
+    c = ctx()
+    check(c, lib.km_render(c, os.fsencode(result_path), os.fsencode(png_path), p, info))
+    return {name: getattr(info, name) for name, _ in ffi.typeof("km_render_info").fields}

@@ -1,0 +1,92 @@
+"""Helpers of the reliability tests: the knotmap binary under test and
+session files written with h5py (knotmap session HDF5 v1, docs/FORMAT.md),
+so the tests depend on the reader and the CLI only.
+
+The binary is $KNOTMAP_BIN, else <repo>/build/knotmap.  Tests skip (with the
+reason) when it is missing or its `process` command is not built yet.
+$KNOTMAP_SANITIZED=1 says the binary runs under ASan (.ci/sanitize): memory
+figures mean nothing there, so the RSS test skips.
+"""
+import os
+import subprocess
+
+import numpy as np
+import pytest
+
+h5py = pytest.importorskip("h5py")
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BIN = os.environ.get("KNOTMAP_BIN") or os.path.join(REPO, "build", "knotmap")
+SANITIZED = os.environ.get("KNOTMAP_SANITIZED") == "1"
+
+
+def _process_available():
+    if not os.access(BIN, os.X_OK):
+        return "knotmap binary not found at %s (set KNOTMAP_BIN)" % BIN
+    p = subprocess.run([BIN, "process", "--help"], capture_output=True, text=True, timeout=60)
+    if p.returncode != 0 or "Usage" not in p.stdout:
+        return "`knotmap process` not built yet (exit %d)" % p.returncode
+    return None
+
+
+@pytest.fixture(scope="session")
+def knotmap_bin():
+    why = _process_available()
+    if why:
+        pytest.skip(why)
+    return BIN
+
+
+def write_session(path, n_frames, rows=32, cols=32, rate=100.0, seed=0, n_blobs=3):
+    """A mat session: a few Gaussian blobs drifting over a noisy floor,
+    written in slabs so that long sessions need little memory here."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:rows, 0:cols].astype(np.float32)
+    centres = rng.uniform([4, 4], [rows - 4, cols - 4], size=(n_blobs, 2))
+    amps = rng.uniform(40, 120, size=n_blobs)
+    slab = 1000
+    with h5py.File(path, "w") as f:
+        f.attrs["schema"] = "knotmap-session"
+        f.attrs["schema_version"] = 1
+        f.attrs["frame_rate_hz"] = rate
+        f.attrs["row_pitch_mm"] = 5.0
+        f.attrs["col_pitch_mm"] = 5.0
+        f.attrs["units"] = "kPa"
+        f.attrs["mode"] = "mat"
+        d = f.create_dataset("frames", shape=(n_frames, rows, cols), dtype=np.float32,
+                             chunks=(min(64, n_frames), rows, cols))
+        for t0 in range(0, n_frames, slab):
+            n = min(slab, n_frames - t0)
+            block = rng.normal(5.0, 1.0, size=(n, rows, cols)).astype(np.float32)
+            t = np.arange(t0, t0 + n, dtype=np.float32)[:, None, None]
+            for (cy, cx), a in zip(centres, amps):
+                y = cy + 2.0 * np.sin(t / 50.0)
+                x = cx + 2.0 * np.cos(t / 70.0)
+                block += (a * np.exp(-((yy - y) ** 2 + (xx - x) ** 2) / 8.0)).astype(np.float32)
+            d[t0:t0 + n] = block
+    return path
+
+
+def result_state(path):
+    """'complete' when `path` is a readable knotmap result marked complete,
+    else a short reason."""
+    try:
+        with h5py.File(path, "r") as f:
+            if f.attrs.get("schema") not in ("knotmap-result", b"knotmap-result"):
+                return "schema %r" % (f.attrs.get("schema"),)
+            if int(f.attrs.get("complete", 0)) != 1:
+                return "no completeness marker"
+            for name in ("session", "metrics", "peaks"):
+                if name not in f:
+                    return "missing /%s" % name
+            n = int(f["session"].attrs["n_frames"])
+            if len(f["metrics"]["time"]) != n:
+                return "/metrics has %d rows for %d frames" % (len(f["metrics"]["time"]), n)
+            return "complete"
+    except Exception as e:  # an unreadable file is exactly what must never appear
+        return "unreadable: %s" % e
+
+
+def is_temp_name(name):
+    """Temporary names of the writers: .<final name>.tmp-XXXXXX."""
+    return name.startswith(".") and ".tmp-" in name
