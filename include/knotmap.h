@@ -327,6 +327,28 @@ KM_API void km_gaussian_free(km_gaussian *g);
 KM_API km_status km_gaussian_apply(km_ctx *ctx, const km_gaussian *g, const km_frame *in,
                                    const km_mask *mask, const km_frame_mut *out);
 
+/* 2-D convolution with an arbitrary kernel by FFT through FFTW, defined as
+ * scipy.ndimage.convolve(frame, kernel, mode, cval) (origin 0):
+ * out[i, j] = sum_{m, n} kernel[m, n] * ext[i + kr/2 - m, j + kc/2 - n], ext
+ * the frame extended by the border rule (docs/ALGORITHMS.md 2.4).  The
+ * kernel (krows x kcols, row-major, copied) is transformed and the plans
+ * are made once at create (the planner is serialised).  For matched
+ * filters and kernels too large for direct filtering.
+ * Create errors: KM_ERR_INVALID (kernel NULL or not finite, unknown
+ * border, cval not finite), KM_ERR_LIMIT, KM_ERR_NOMEM. */
+typedef struct km_convolve km_convolve;
+KM_API km_status km_convolve_create(km_ctx *ctx, int32_t rows, int32_t cols,
+                                    const float *kernel, int32_t krows, int32_t kcols,
+                                    km_border border, double cval, km_convolve **out);
+KM_API void km_convolve_free(km_convolve *cv);
+/* Convolve `in` into `out` (same shape as at create; must not overlap).
+ * Values must be finite: one NaN makes the whole output NaN (FFT); fill
+ * masked taxels first (km_fill_masked).  Thread-safe on a shared object
+ * (FFT buffers per call, from the ctx allocator).  Errors: KM_ERR_INVALID
+ * (shape, strides, overlap), KM_ERR_NOMEM. */
+KM_API km_status km_convolve_apply(km_ctx *ctx, const km_convolve *cv, const km_frame *in,
+                                   const km_frame_mut *out);
+
 /* Temporal filters, per taxel, streaming in blocks with bounded memory
  * (docs/ALGORITHMS.md section 8).  Frames go in and out as contiguous
  * arrays of n_taxels floats each ([T, R*C] row-major).
@@ -698,14 +720,23 @@ typedef struct km_candidate_params {
                                      +-this many columns (itself included) [4] */
     double seen_threshold;     /* a pass "sees" a cell when its pass maximum
                                   excess reaches this, session units [8] */
-    double min_prominence;     /* of the accumulated excess map [10] */
+    double min_prominence;     /* floor on a candidate's fitted knot amplitude
+                                  (its prominence), session units [4] */
+    double min_snr;            /* a candidate's matched-filter response must reach
+                                  this many noise standard deviations of the map
+                                  (noise from the map itself, robust) [4] */
+    double knot_sigma_mm;      /* Gaussian sigma of the expected knot footprint,
+                                  the matched filter; 0 = no filter [4.5] */
+    int32_t ridge_half_rows;   /* ridges along y (taut bands) are removed by
+                                  subtracting the median of the column within
+                                  +-this many cells; 0 = off [4] */
     int32_t min_distance;      /* peak window radius on the map, cells [2] */
     int32_t min_coverage;      /* cells covered by fewer passes are ignored [2] */
     double min_persistence;    /* candidates seen in fewer than this share of
                                   the passes covering them are dropped [0.3] */
     int32_t max_candidates;    /* keep the best n, < 0 = all [100] */
-    int32_t stuck_frames;      /* a taxel above contact_threshold that repeats
-                                  the same value for this many frames is
+    int32_t stuck_frames;      /* a taxel that repeats exactly the same value
+                                  (0 included: dead) for this many frames is
                                   stuck and ignored while it stays so; 0 = off [25] */
     /* Contact rule, shared with the body map (docs/ALGORITHMS.md 7.2). */
     int32_t contact_half_rows; /* roller: rows within +-this of the contact row [1] */

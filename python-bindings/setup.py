@@ -139,6 +139,11 @@ setup(
     ext_modules=[Extension("knotmap._knotmap", sources=[])],
     cmdclass={"build_py": BuildPy, "build_ext": BuildExt},
     install_requires=["numpy", "cffi"],
+    # Optional: read_result/is_complete (h5py), DataFrames (pandas), batch on
+    # a cluster (dask, distributed), its progress bar (tqdm).  Debian:
+    # python3-h5py python3-pandas python3-dask python3-distributed python3-tqdm.
+    extras_require={"results": ["h5py"], "pandas": ["h5py", "pandas"],
+                    "batch": ["h5py", "dask", "distributed", "tqdm"]},
     python_requires=">=3.9",
     zip_safe=False,
 )

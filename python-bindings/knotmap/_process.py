@@ -20,7 +20,21 @@ PROCESS_PARAMS = _READ_KEYS + (
     "min_distance", "threshold_abs", "threshold_rel", "exclude_border", "plateau",
     "p_norm", "num_peaks", "min_prominence", "saturation", "subpixel", "prominence",
     "contact_threshold", "block_frames", "save_frames", "overwrite", "no_overwrite",
-    "command_line", "progress")
+    "command_line", "progress",
+    # conditioning chain (src/cli/opt_condition.c)
+    "resample_hz", "tare", "calibration", "curve_a", "curve_b", "detect_bad_taxels",
+    "warmup_frames", "hot_ratio", "fill_bad_taxels", "corrupt_ratio", "corrupt_window",
+    "lowpass_hz", "highpass_hz", "iir", "order", "taps", "notch_hz", "notch_q", "harmonics",
+    "median", "dog_sigma")
+
+# CLI names of the conditioning options whose km_condition_params field is
+# named differently: CLI name -> (path, converter).
+_CLI_COND = {"detect_bad_taxels": (("cond", "detect_bad"), lambda v: 1 if v else 0),
+             "fill_bad_taxels": (("cond", "fill_bad"), lambda v: 1 if v else 0),
+             "iir": (("cond", "fir"), lambda v: 0 if v else 1),
+             "harmonics": (("cond", "notch_harmonics"), int),
+             "median": (("cond", "median_frames"), int),
+             "hot_ratio": (("cond", "bad", "hot_ratio"), float)}
 
 # Stage parameters below the CLI's options, by their C names in
 # km_process_params (the nested candidate and tracking structs get the
@@ -40,11 +54,11 @@ for _name, _t in ffi.typeof("km_badtaxel_params").fields:
     _NESTED["bad_" + _name] = (("cond", "bad", _name), float)
 _CURVES = {"none": lib.KM_CURVE_NONE, "linear": lib.KM_CURVE_LINEAR,
            "power": lib.KM_CURVE_POWER, "header": lib.KM_CURVE_HEADER}
-_NESTED = {k: v for k, v in _NESTED.items() if k not in PROCESS_PARAMS}
-#: Every keyword process() accepts: PROCESS_PARAMS, the stage parameters by
-#: their C names (STAGE_PARAMS), curve ("none", "linear", "power",
-#: "header"), tare and gain_map ([R, C] arrays).
-STAGE_PARAMS = tuple(_NESTED) + ("curve", "tare", "gain_map")
+#: Every keyword process() accepts: PROCESS_PARAMS (the CLI's), and the
+#: stage parameters by their C names (STAGE_PARAMS), curve (= calibration),
+#: gain_map ([R, C] array).
+STAGE_PARAMS = tuple(k for k in _NESTED if k not in PROCESS_PARAMS) + ("curve", "gain_map")
+_NESTED.update(_CLI_COND)
 
 
 def _summary_dict(s):
@@ -89,15 +103,21 @@ def _set_stage_params(p, params, keep, shape_of):
         for part in path[:-1]:
             obj = getattr(obj, part)
         setattr(obj, path[-1], conv(v))
-    if params.get("curve") is not None:
-        v = params["curve"]
+    for name in ("curve", "calibration"):
+        if params.get(name) is None:
+            continue
+        v = params[name]
         try:
             p.cond.curve = _CURVES[v] if isinstance(v, str) else int(v)
         except KeyError:
-            raise ValueError("curve must be one of %s, got %r" % (", ".join(_CURVES), v)) \
+            raise ValueError("%s must be one of %s, got %r" % (name, ", ".join(_CURVES), v)) \
                 from None
+    tare = params.get("tare")
+    if tare is not None and np.ndim(tare) == 0:
+        # the CLI's --tare N: frames averaged for the baseline
+        p.cond.tare_frames = int(tare)
     for name in ("tare", "gain_map"):
-        if params.get(name) is not None:
+        if params.get(name) is not None and np.ndim(params[name]) != 0:
             arr = np.ascontiguousarray(params[name], dtype=np.float32)
             # C reads rows*cols values through a bare pointer: the shape is
             # checked against the session here.
@@ -125,9 +145,15 @@ def process(input, output, **params):
     as the CLI), command_line; the stage parameters by their C names
     (STAGE_PARAMS): track_gate_mm, track_max_gap, lift_threshold,
     cand_<km_candidate_params field>, the km_condition_params fields
-    (resample_hz, tare_frames, detect_bad, lowpass_hz, notch_hz, ...;
-    curve by name, tare and gain_map as [R, C] arrays), bad_<km_badtaxel_params
-    field>;
+    (tare_frames, detect_bad, fill_bad, notch_harmonics, median_frames, ...;
+    curve by name; gain_map as an [R, C] array), bad_<km_badtaxel_params
+    field>.  Conditioning as the CLI: resample_hz, tare (N frames, or an
+    [R, C] baseline array in source units), calibration ("none", "header",
+    "linear", "power"), curve_a, curve_b, detect_bad_taxels, warmup_frames,
+    hot_ratio, fill_bad_taxels, corrupt_ratio, corrupt_window, lowpass_hz,
+    highpass_hz, iir (True = causal Butterworth instead of zero-phase FIR),
+    order, taps, notch_hz, notch_q, harmonics, median (frames), dog_sigma
+    (taxels);
     progress: callable(frames_done, frames_total) called after each block,
     returning True cancels (KM_ERR_CANCELLED).
 

@@ -202,12 +202,17 @@ def test_process_names_match_cli(repo_dir):
     """Every `knotmap process` long option (but -o, -j, -q, -v, -h) is a
     process() keyword with '-' -> '_'."""
     import re
+    import glob
     text = ""
-    for name in ("cmd_process.c", "options.c"):
-        with open(os.path.join(repo_dir, "src", "cli", name), encoding="utf-8") as f:
+    cli = os.path.join(repo_dir, "src", "cli")
+    for name in ["cmd_process.c", "options.c"] + glob.glob(os.path.join(cli, "opt_*.c")):
+        with open(os.path.join(cli, name), encoding="utf-8") as f:
             text += f.read()
     opts = set(re.findall(r'km_cli_match\([^"]*"([a-z][a-z0-9-]*)"', text))
     opts |= set(re.findall(r'\{"([a-z][a-z0-9-]*)", \d+\}', text))
+    # option tables: static const char *const names[] = {"a", "b", ...};
+    for table in re.findall(r'const char \*const \w+\[\] = \{([^}]*)\}', text):
+        opts |= set(re.findall(r'"([a-z][a-z0-9-]*)"', table))
     opts -= {"output", "jobs", "quiet", "verbose", "help"}
     assert "sigma" in opts and "min-distance" in opts
     known = set(knotmap.PROCESS_PARAMS) | set(knotmap.STAGE_PARAMS)
@@ -254,3 +259,29 @@ def test_bad_taxels_and_curve():
     # 500 counts in total -> 1000 kPa at a mean of 50 counts: a = 20
     a, b = knotmap.calib_curve_fit([(100.0, 500.0, 10.0)], "linear", 10.0)
     assert b == 1.0 and a == pytest.approx(20.0)
+
+
+def test_process_condition_options_as_cli(mat, tmp_path):
+    """The CLI's conditioning options under their CLI names give the /params
+    the CLI writes."""
+    import subprocess
+    from test_batch import _knotmap_bin
+    cli_opts = ["--lowpass-hz", "5", "--iir", "--order", "2", "--notch-hz", "12",
+                "--harmonics", "2", "--median", "3", "--tare", "5", "--detect-bad-taxels",
+                "--warmup-frames", "20", "--hot-ratio", "3", "--calibration", "linear",
+                "--curve-a", "2"]
+    cli_out = tmp_path / "cli.knotmap.h5"
+    r = subprocess.run([_knotmap_bin(), "process", "-q", mat["path"], "-o", str(cli_out),
+                        *cli_opts], capture_output=True, text=True)
+    if r.returncode == 64 and "unknown option" in r.stderr:
+        pytest.skip("this knotmap binary has no conditioning options yet")
+    assert r.returncode == 0, r.stderr
+    py_out = tmp_path / "py.knotmap.h5"
+    knotmap.process(mat["path"], py_out, lowpass_hz=5, iir=True, order=2, notch_hz=12,
+                    harmonics=2, median=3, tare=5, detect_bad_taxels=True, warmup_frames=20,
+                    hot_ratio=3, calibration="linear", curve_a=2)
+    a = knotmap.read_result(cli_out)
+    b = knotmap.read_result(py_out)
+    assert a["params"] == b["params"]
+    assert a["params"]["temporal_fir"] == 0 and a["params"]["median_frames"] == 3
+    np.testing.assert_array_equal(a["peaks"]["value"], b["peaks"]["value"])

@@ -6,7 +6,6 @@ results, and a worker killed mid-batch is replaced and its task retried.
 The CLI binary: $KNOTMAP_BIN, else <build>/knotmap next to the package
 under test, else <repo>/build/knotmap."""
 import os
-import shutil
 import subprocess
 import sys
 

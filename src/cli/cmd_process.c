@@ -70,8 +70,9 @@ static void help(void)
            "  --noise-threshold V    values below V become 0 [0 = off]\n"
            "  --sigma S|RxC          Gaussian smoothing sigma in taxels [0 = off]\n"
            "  --contact-threshold V  a taxel is in contact when above V [0]\n"
-           "\n"
-           "Peaks (docs/ALGORITHMS.md section 3):\n"
+           "\n");
+    printf("%s\n", km_cli_condition_help);
+    printf("Peaks (docs/ALGORITHMS.md section 3):\n"
            "  --min-distance R       window radius, taxels [2]\n"
            "  --threshold-abs V      peaks must exceed V [minimum of the frame]\n"
            "  --threshold-rel F      ... and F times the frame maximum [0.1]\n"
@@ -462,6 +463,11 @@ int km_cmd_process(int argc, char **argv)
             continue;
         }
         if ((m = parse_peak_option(argc, argv, &i, &pp)) != 0) {
+            if (m < 0)
+                goto usage;
+            continue;
+        }
+        if ((m = km_cli_condition_option(CMD, argc, argv, &i, &pp.cond)) != 0) {
             if (m < 0)
                 goto usage;
             continue;

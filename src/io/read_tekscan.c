@@ -505,6 +505,9 @@ static km_status count_frames(km_ctx *ctx, tk_impl *t, int64_t *count)
             return st;
         if (!got)
             break;
+        /* The data end at the closing marker; anything after it is not a frame. */
+        if (len >= 2 && line[0] == '@' && line[1] == '@')
+            break;
         if (len > 5 && line[0] == 'F' && strncmp(line, "Frame", 5) == 0 && is_blank_char(line[5]))
             n++;
     }

@@ -11,6 +11,7 @@
 
 #define GROW_ROWS 64
 #define MAX_HALF_COLS 64
+#define MAX_RIDGE_ROWS 64
 
 struct km_candidates {
     km_alloc_ref alloc;
@@ -39,7 +40,10 @@ void km_candidate_params_default(km_candidate_params *p)
         return;
     p->background_half_cols = 4;
     p->seen_threshold = 8.0;
-    p->min_prominence = 10.0;
+    p->min_prominence = 4.0;
+    p->min_snr = 4.0;
+    p->knot_sigma_mm = 4.5;
+    p->ridge_half_rows = 4;
     p->min_distance = 2;
     p->min_coverage = 2;
     p->min_persistence = 0.3;
@@ -144,7 +148,10 @@ km_status km_candidates_create(km_ctx *ctx, int32_t mode, int32_t rows, int32_t 
     const km_candidate_params *q = &c->p;
     if (q->background_half_cols < 1 || q->background_half_cols > MAX_HALF_COLS ||
         isnan(q->seen_threshold) || !(q->min_prominence >= 0.0) || q->min_distance < 1 ||
-        q->min_coverage < 1 || !(q->min_persistence >= 0.0) || q->contact_half_rows < 0 ||
+        q->min_coverage < 1 || !(q->min_persistence >= 0.0) || !(q->min_snr >= 0.0) ||
+        !(q->knot_sigma_mm >= 0.0) || !isfinite(q->knot_sigma_mm) ||
+        q->knot_sigma_mm > 100.0 * (row_pitch_mm > col_pitch_mm ? row_pitch_mm : col_pitch_mm) ||
+        q->ridge_half_rows < 0 || q->ridge_half_rows > MAX_RIDGE_ROWS || q->contact_half_rows < 0 ||
         isnan(q->contact_threshold) || q->pass_gap_frames < 0 || q->stuck_frames < 0) {
         st = km_fail(ctx, KM_ERR_INVALID, "candidates: parameters out of range");
         goto done;
@@ -153,7 +160,9 @@ km_status km_candidates_create(km_ctx *ctx, int32_t mode, int32_t rows, int32_t 
     c->hi = -1;
     c->excess = km_alloc(ctx, (size_t)cols * sizeof *c->excess);
     c->bg = km_alloc(ctx, (size_t)cols * sizeof *c->bg);
-    c->win = km_alloc(ctx, (size_t)(2 * q->background_half_cols + 1) * sizeof *c->win);
+    int32_t wmax = q->background_half_cols > q->ridge_half_rows ? q->background_half_cols
+                                                                 : q->ridge_half_rows;
+    c->win = km_alloc(ctx, (size_t)(2 * wmax + 1) * sizeof *c->win);
     c->prev = km_alloc(ctx, (size_t)rows * (size_t)cols * sizeof *c->prev);
     c->run = km_calloc(ctx, (size_t)rows * (size_t)cols, sizeof *c->run);
     if (c->excess == NULL || c->bg == NULL || c->win == NULL || c->prev == NULL ||
@@ -301,13 +310,17 @@ km_status km_candidates_add(km_ctx *ctx, km_candidates *c, const km_frame *frame
     if (frame->rows != c->rows || frame->cols != c->cols || frame->row_stride < frame->cols)
         return km_fail(ctx, KM_ERR_INVALID, "candidates: frame is %dx%d, expected %dx%d",
                        (int)frame->rows, (int)frame->cols, (int)c->rows, (int)c->cols);
-    /* Stuck taxels: repeating one value above the contact threshold. */
+    /* Stuck taxels: repeating one value exactly.  Sensor noise never
+     * repeats a float, so a run means a stuck or dead (0) taxel; an idle
+     * taxel reading 0 between passes also forms a run, which is harmless:
+     * it is ignored only while it reads 0, and the first loaded frame ends
+     * the run. */
     for (int32_t r = 0; r < c->rows; r++) {
         const float *row = frame->data + (ptrdiff_t)r * frame->row_stride;
         float *prev = c->prev + (size_t)r * (size_t)c->cols;
         int32_t *run = c->run + (size_t)r * (size_t)c->cols;
         for (int32_t x = 0; x < c->cols; x++) {
-            int same = c->frame > 0 && row[x] == prev[x] && row[x] > c->p.contact_threshold;
+            int same = c->frame > 0 && row[x] == prev[x];
             run[x] = same ? (run[x] < INT32_MAX ? run[x] + 1 : run[x]) : 0;
             prev[x] = row[x];
         }
@@ -397,11 +410,125 @@ static int cand_cmp(const void *a, const void *b)
     return p->x_mm < q->x_mm ? -1 : p->x_mm > q->x_mm;
 }
 
+static int float_cmp(const void *a, const void *b)
+{
+    float x = *(const float *)a, y = *(const float *)b;
+    return (x > y) - (x < y);
+}
+
+/* Robust standard deviation of the cell-to-cell noise of the map: MAD of
+ * the differences of horizontal neighbours / sqrt(2).  Differences cancel
+ * the slowly varying contact pressure, and the median ignores the few
+ * knots, so this is the spread of what a knot must stand out from (per
+ * taxel gain error and sensor noise).  0 when fewer than 2 pairs.  buf
+ * holds ny*nx floats. */
+static double map_noise(const float *a, int32_t ny, int32_t nx, float *buf)
+{
+    size_t n = 0;
+    for (int32_t y = 0; y < ny; y++)
+        for (int32_t x = 0; x + 1 < nx; x++) {
+            float d = a[(size_t)y * (size_t)nx + (size_t)x + 1] - a[(size_t)y * (size_t)nx + (size_t)x];
+            if (isfinite(d))
+                buf[n++] = d;
+        }
+    if (n < 2)
+        return 0.0;
+    qsort(buf, n, sizeof *buf, float_cmp);
+    float med = (n & 1) ? buf[n / 2] : 0.5f * (buf[n / 2 - 1] + buf[n / 2]);
+    for (size_t k = 0; k < n; k++)
+        buf[k] = fabsf(buf[k] - med);
+    qsort(buf, n, sizeof *buf, float_cmp);
+    double mad = (n & 1) ? buf[n / 2] : 0.5 * ((double)buf[n / 2 - 1] + (double)buf[n / 2]);
+    return 1.482602218505602 * mad / sqrt(2.0);
+}
+
+/* out = a minus the median of its column within +-h cells (finite values
+ * only): removes ridges along y longer than about h cells (taut bands),
+ * keeps compact excesses of one or two rows. */
+static void remove_ridges(const float *a, int32_t ny, int32_t nx, int32_t h, float *win, float *out)
+{
+    for (int32_t x = 0; x < nx; x++)
+        for (int32_t y = 0; y < ny; y++) {
+            size_t i = (size_t)y * (size_t)nx + (size_t)x;
+            if (!isfinite(a[i])) {
+                out[i] = NAN;
+                continue;
+            }
+            int n = 0;
+            for (int32_t k = y - h < 0 ? 0 : y - h; k <= y + h && k < ny; k++) {
+                float v = a[(size_t)k * (size_t)nx + (size_t)x];
+                if (isfinite(v))
+                    win[n++] = v;
+            }
+            out[i] = a[i] - median_small(win, n);
+        }
+}
+
+/* Matched filter for a Gaussian footprint (sigma sy, sx cells): for each
+ * finite cell, amp = least-squares amplitude of the footprint centred there
+ * (sum K a / sum K^2 over the finite cells under the kernel) and snr = amp
+ * * sqrt(sum K^2) / noise, its size in noise standard deviations for white
+ * cell noise.  Cells with less than half the kernel energy finite are NaN. */
+static void matched_filter(const float *a, int32_t ny, int32_t nx, double sy, double sx,
+                           double noise, float *amp, float *snr)
+{
+    int32_t ry = sy > 0.0 ? (int32_t)ceil(3.0 * sy) : 0, rx = sx > 0.0 ? (int32_t)ceil(3.0 * sx) : 0;
+    if (ry > 16)
+        ry = 16;
+    if (rx > 16)
+        rx = 16;
+    double ky[33], kx[33], full = 0.0;
+    for (int32_t k = -ry; k <= ry; k++)
+        ky[k + ry] = sy > 0.0 ? exp(-0.5 * (double)(k * k) / (sy * sy)) : 1.0;
+    for (int32_t k = -rx; k <= rx; k++)
+        kx[k + rx] = sx > 0.0 ? exp(-0.5 * (double)(k * k) / (sx * sx)) : 1.0;
+    for (int32_t j = 0; j <= 2 * ry; j++)
+        for (int32_t k = 0; k <= 2 * rx; k++)
+            full += ky[j] * ky[j] * kx[k] * kx[k];
+    for (int32_t y = 0; y < ny; y++)
+        for (int32_t x = 0; x < nx; x++) {
+            size_t i = (size_t)y * (size_t)nx + (size_t)x;
+            double num = 0.0, den = 0.0;
+            if (isfinite(a[i]))
+                for (int32_t j = -ry; j <= ry; j++) {
+                    if (y + j < 0 || y + j >= ny)
+                        continue;
+                    for (int32_t k = -rx; k <= rx; k++) {
+                        if (x + k < 0 || x + k >= nx)
+                            continue;
+                        float v = a[(size_t)(y + j) * (size_t)nx + (size_t)(x + k)];
+                        if (!isfinite(v))
+                            continue;
+                        double w = ky[j + ry] * kx[k + rx];
+                        num += w * v;
+                        den += w * w;
+                    }
+                }
+            if (!(den >= 0.5 * full)) {
+                amp[i] = snr[i] = NAN;
+                continue;
+            }
+            amp[i] = (float)(num / den);
+            snr[i] = (float)(num / sqrt(den) / noise);
+        }
+}
+
+/* Vertex of the parabola through three values, in [-0.5, 0.5]; 0 when the
+ * values are not finite or not a maximum. */
+static double vertex(float l, float m, float r)
+{
+    double d = (double)l - 2.0 * (double)m + (double)r;
+    if (!isfinite(d) || !(d < 0.0))
+        return 0.0;
+    double o = 0.5 * ((double)l - (double)r) / d;
+    return o < -0.5 ? -0.5 : o > 0.5 ? 0.5 : o;
+}
+
 km_status km_candidates_get(km_ctx *ctx, km_candidates *c, km_candidate *out, size_t capacity,
                             size_t *n_out)
 {
     km_status st = KM_OK;
-    float *map = NULL;
+    float *map = NULL, *flat = NULL, *amp = NULL, *snr = NULL;
     km_peak *pk = NULL;
     km_candidate *cand = NULL;
     size_t npk = 0, nc = 0;
@@ -415,49 +542,76 @@ km_status km_candidates_get(km_ctx *ctx, km_candidates *c, km_candidate *out, si
     if (cells == 0)
         return KM_OK;
     map = km_alloc(ctx, cells * sizeof *map);
+    flat = km_alloc(ctx, cells * sizeof *flat);
+    amp = km_alloc(ctx, cells * sizeof *amp);
+    snr = km_alloc(ctx, cells * sizeof *snr);
     pk = km_alloc(ctx, cells * sizeof *pk);
     cand = km_alloc(ctx, cells * sizeof *cand);
-    if (map == NULL || pk == NULL || cand == NULL) {
+    if (map == NULL || flat == NULL || amp == NULL || snr == NULL || pk == NULL || cand == NULL) {
         st = KM_ERR_NOMEM;
         goto done;
     }
     if ((st = km_candidates_map(ctx, c, map, cells, NULL)) != KM_OK)
         goto done;
 
+    /* flat = the map without ridges along y; amp, snr = matched filter. */
+    double noise = map_noise(map, ny, nx, flat), top = 0.0;
+    if (c->p.ridge_half_rows > 0)
+        remove_ridges(map, ny, nx, c->p.ridge_half_rows, c->win, flat);
+    else
+        memcpy(flat, map, cells * sizeof *flat);
+    for (size_t i = 0; i < cells; i++)
+        if (isfinite(flat[i]) && fabs(flat[i]) > top)
+            top = fabs(flat[i]);
+    /* A noise-free map (hand-built input) would divide by 0: a floor far
+     * below any excess keeps snr finite and the ranking by amplitude. */
+    if (!(noise > 1e-6 * top))
+        noise = top > 0.0 ? 1e-6 * top : 1.0;
+    matched_filter(flat, ny, nx, c->p.knot_sigma_mm / c->row_pitch,
+                   c->p.knot_sigma_mm / c->col_pitch, noise, amp, snr);
+
     km_peak_params pp;
     km_peak_params_default(&pp);
     pp.min_distance = c->p.min_distance;
-    pp.threshold_abs = NAN;
+    pp.threshold_abs = c->p.min_snr;
     pp.threshold_rel = 0.0;
     pp.exclude_border = 0;
     pp.plateau = KM_PLATEAU_ONE;
-    pp.min_prominence = c->p.min_prominence;
-    pp.want = KM_WANT_ALL;
-    km_frame fr = {map, ny, nx, nx};
+    pp.min_prominence = 0.0;
+    pp.want = KM_WANT_PROMINENCE | KM_WANT_AREA;
+    km_frame fr = {snr, ny, nx, nx};
     if ((st = km_find_peaks(ctx, &fr, NULL, &pp, pk, cells, &npk)) != KM_OK)
         goto done;
 
     for (size_t k = 0; k < npk; k++) {
         const km_peak *q = &pk[k];
+        size_t m = (size_t)q->row * (size_t)nx + (size_t)q->col;
         size_t i = (size_t)(c->lo + q->row - c->base) * (size_t)nx + (size_t)q->col;
         int32_t cov, seen;
         double sum;
+        if (!(amp[m] >= c->p.min_prominence))
+            continue;
         cell_totals(c, i, &cov, &seen, &sum);
         double pers = cov > 0 ? (double)seen / (double)cov : 0.0;
         if (seen < 1 || pers < c->p.min_persistence)
             continue;
-        km_candidate *d = &cand[nc++];
-        d->x_mm = q->x * c->col_pitch;
-        d->y_mm = y0 + q->y * c->row_pitch;
-        d->peak = q->value;
-        d->prominence = q->prominence;
-        d->area_mm2 = q->area_taxels >= 0 ? q->area_taxels * c->col_pitch * c->row_pitch : NAN;
-        d->n_passes = seen;
-        d->n_covering = cov;
-        d->persistence = pers;
-        d->first_time = c->t_first[i];
-        d->last_time = c->t_last[i];
-        d->score = (double)q->prominence * pers;
+        /* Position from the unfiltered map: the filter widens the peak and
+         * a ridge median can tilt it. */
+        float l = q->col > 0 ? map[m - 1] : NAN, r = q->col + 1 < nx ? map[m + 1] : NAN;
+        float u = q->row > 0 ? map[m - (size_t)nx] : NAN;
+        float d = q->row + 1 < ny ? map[m + (size_t)nx] : NAN;
+        km_candidate *e = &cand[nc++];
+        e->x_mm = ((double)q->col + vertex(l, map[m], r)) * c->col_pitch;
+        e->y_mm = y0 + ((double)q->row + vertex(u, map[m], d)) * c->row_pitch;
+        e->peak = map[m];
+        e->prominence = amp[m];
+        e->area_mm2 = q->area_taxels >= 0 ? q->area_taxels * c->col_pitch * c->row_pitch : NAN;
+        e->n_passes = seen;
+        e->n_covering = cov;
+        e->persistence = pers;
+        e->first_time = c->t_first[i];
+        e->last_time = c->t_last[i];
+        e->score = (double)amp[m] * pers;
     }
     if (nc > 1)
         qsort(cand, nc, sizeof *cand, cand_cmp);
@@ -472,6 +626,9 @@ km_status km_candidates_get(km_ctx *ctx, km_candidates *c, km_candidate *out, si
         memcpy(out, cand, nc * sizeof *cand);
 done:
     km_free(ctx, map);
+    km_free(ctx, flat);
+    km_free(ctx, amp);
+    km_free(ctx, snr);
     km_free(ctx, pk);
     km_free(ctx, cand);
     return st;

@@ -241,6 +241,8 @@ size_t km_tracker_pop(km_tracker *t, km_track *out, size_t capacity)
     size_t n = t->n_done - t->head;
     if (n > capacity)
         n = capacity;
+    if (n == 0)
+        return 0; /* done may still be NULL: memcpy from NULL is undefined even for 0 bytes */
     memcpy(out, t->done + t->head, n * sizeof *out);
     t->head += n;
     if (t->head == t->n_done)

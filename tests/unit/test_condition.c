@@ -1,6 +1,7 @@
 /* Conditioning chain: streaming equals whole-signal processing, corrupt
  * frames (PhysioNet), dead/stuck taxels (synthetic truth), the Tekscan
  * calibration model on the real F-Scan fixture, resampling, filling. */
+#define _POSIX_C_SOURCE 200809L /* mkdtemp */
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdlib.h>
@@ -516,4 +517,141 @@ Test(condition, bad_parameters)
     cp.curve = KM_CURVE_HEADER; /* must be resolved first */
     cr_assert_eq(km_conditioner_create(ctx, &info, NULL, &cp, NULL, NULL, &c), KM_ERR_INVALID);
     km_conditioner_free(NULL);
+}
+
+/* ------------------------------------------------ through km_process */
+
+#include <hdf5.h>
+#include <unistd.h>
+
+static char tmpdir[256];
+
+static void make_tmpdir(void)
+{
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/km_condition_XXXXXX");
+    cr_assert_not_null(mkdtemp(tmpdir));
+}
+
+/* Read a whole 1-D or n-D dataset as `type` into a malloc'd buffer. */
+static void *read_ds(const char *path, const char *name, hid_t type, size_t elem, size_t *count)
+{
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    cr_assert_geq(f, 0, "%s", path);
+    hid_t d = H5Dopen2(f, name, H5P_DEFAULT);
+    cr_assert_geq(d, 0, "%s: %s", path, name);
+    hid_t sp = H5Dget_space(d);
+    hssize_t n = H5Sget_simple_extent_npoints(sp);
+    void *buf = malloc((size_t)(n > 0 ? n : 1) * elem);
+    if (n > 0)
+        cr_assert_geq(H5Dread(d, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf), 0);
+    H5Sclose(sp);
+    H5Dclose(d);
+    H5Fclose(f);
+    *count = (size_t)n;
+    return buf;
+}
+
+/* The PhysioNet fixture through the whole pipeline: frame 1 is flagged
+ * KM_FRAME_CORRUPT in /metrics and has no row in /peaks; the others do. */
+Test(condition, process_physionet_frame1)
+{
+    make_tmpdir();
+    char out[512];
+    snprintf(out, sizeof out, "%s/pmd.h5", tmpdir);
+    km_process_params p;
+    km_process_params_default(&p);
+    p.read.rows = 64;
+    p.read.cols = 32;
+    p.read.frame_rate_hz = 1.0;
+    p.block_frames = 5;
+    km_process_summary sum;
+    cr_assert_eq(km_process(ctx, PMD, out, &p, &sum), KM_OK, "%s", km_ctx_last_error(ctx));
+    cr_assert_eq(sum.n_corrupt_frames, 1);
+    size_t nf = 0, np = 0;
+    uint32_t *flags = read_ds(out, "/metrics/flags", H5T_NATIVE_UINT32, 4, &nf);
+    int64_t *frame = read_ds(out, "/peaks/frame", H5T_NATIVE_INT64, 8, &np);
+    cr_assert_eq((int64_t)nf, sum.n_frames);
+    for (size_t i = 0; i < nf; i++)
+        cr_assert_eq(flags[i] & KM_FRAME_CORRUPT, i == 1 ? KM_FRAME_CORRUPT : 0u, "frame %zu", i);
+    int in_frame2 = 0;
+    for (size_t i = 0; i < np; i++) {
+        cr_assert_neq(frame[i], 1, "a peak reported in the corrupt frame");
+        in_frame2 += frame[i] == 2;
+    }
+    cr_assert_gt(in_frame2, 0);
+    double corrupt_ratio = 0.0;
+    hid_t f = H5Fopen(out, H5F_ACC_RDONLY, H5P_DEFAULT);
+    hid_t a = H5Aopen_by_name(f, "/params", "corrupt_ratio", H5P_DEFAULT, H5P_DEFAULT);
+    cr_assert_geq(a, 0, "/params corrupt_ratio missing");
+    H5Aread(a, H5T_NATIVE_DOUBLE, &corrupt_ratio);
+    H5Aclose(a);
+    H5Fclose(f);
+    cr_assert_eq(corrupt_ratio, 4.0);
+    free(flags);
+    free(frame);
+    unlink(out);
+    rmdir(tmpdir);
+}
+
+/* km_process with every conditioning stage: /frames/conditioned, /time
+ * and /metrics/flags are identical for blocks of 1, 7 and 4096 frames. */
+Test(condition, process_blocks_identical)
+{
+    make_tmpdir();
+    char in[512], out[3][512];
+    snprintf(in, sizeof in, "%s/hard.h5", tmpdir);
+    km_synth_params sp;
+    km_synth_params_default(&sp);
+    km_synth_preset(&sp, KM_SYNTH_HARD);
+    sp.duration_s = 4.0;
+    cr_assert_eq(km_synth_write(ctx, &sp, KM_FORMAT_SESSION, in, 1), KM_OK, "%s",
+                 km_ctx_last_error(ctx));
+    const int64_t blocks[3] = {4096, 1, 7};
+    float *ref = NULL, *got = NULL;
+    uint32_t *rflags = NULL;
+    size_t nref = 0, nfl = 0;
+    for (int b = 0; b < 3; b++) {
+        snprintf(out[b], sizeof out[b], "%s/out%d.h5", tmpdir, b);
+        km_process_params p;
+        km_process_params_default(&p);
+        p.block_frames = blocks[b];
+        p.save_frames = 1;
+        p.smooth.sigma_rows = p.smooth.sigma_cols = 0.8;
+        p.cond.tare_frames = 10;
+        p.cond.detect_bad = 1;
+        p.cond.warmup_frames = 100;
+        p.cond.fill_bad = 1;
+        p.cond.lowpass_hz = 8.0;
+        p.cond.highpass_hz = 0.3;
+        p.cond.notch_hz = 25.0;
+        p.cond.median_frames = 3;
+        p.cond.dog_sigma = 4.0;
+        km_process_summary sum;
+        cr_assert_eq(km_process(ctx, in, out[b], &p, &sum), KM_OK, "%s", km_ctx_last_error(ctx));
+        cr_assert_eq(sum.n_frames, 400);
+        size_t n = 0, nf2 = 0;
+        float *fr = read_ds(out[b], "/frames/conditioned", H5T_NATIVE_FLOAT, 4, &n);
+        uint32_t *fl = read_ds(out[b], "/metrics/flags", H5T_NATIVE_UINT32, 4, &nf2);
+        if (b == 0) {
+            ref = fr;
+            nref = n;
+            rflags = fl;
+            nfl = nf2;
+            cr_assert_eq(n, 400u * 32u * 32u);
+        } else {
+            got = fr;
+            cr_assert_eq(n, nref);
+            cr_assert_eq(memcmp(got, ref, n * sizeof(float)), 0, "block %lld differs",
+                         (long long)blocks[b]);
+            cr_assert_eq(nf2, nfl);
+            cr_assert_eq(memcmp(fl, rflags, nfl * sizeof(uint32_t)), 0);
+            free(got);
+            free(fl);
+        }
+        unlink(out[b]);
+    }
+    free(ref);
+    free(rflags);
+    unlink(in);
+    rmdir(tmpdir);
 }

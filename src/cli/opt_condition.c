@@ -1,0 +1,123 @@
+/* Command-line options of the conditioning chain (km_condition_params),
+ * shared by the commands that process sessions.  docs/CLI.md lists them. */
+#include <math.h>
+#include <string.h>
+
+#include "cli.h"
+
+const char km_cli_condition_help[] =
+    "Conditioning chain (docs/ALGORITHMS.md 1, 2, 8, 10):\n"
+    "  --resample-hz F        resample irregular times to F Hz first [off]\n"
+    "  --tare N               subtract each taxel's mean over the first N frames [off]\n"
+    "  --calibration C        raw -> kPa curve: none, header (the Tekscan header's\n"
+    "                         CALIBRATION_POINT_k), linear or power [none]\n"
+    "  --curve-a A            p = A * raw^B in kPa (linear/power) [1]\n"
+    "  --curve-b B            [1]\n"
+    "  --detect-bad-taxels    mask dead, stuck and hot taxels found in the warm-up\n"
+    "  --warmup-frames N      warm-up block for --detect-bad-taxels [100]\n"
+    "  --hot-ratio R          hot: above R times every neighbour, 0 = off [4]\n"
+    "  --fill-bad-taxels      fill masked taxels from their neighbours in the output\n"
+    "  --corrupt-ratio R      flag frames whose total exceeds R times the median of\n"
+    "                         their neighbours, 0 = off [4]\n"
+    "  --corrupt-window N     frames in that median, odd [9]\n"
+    "  --lowpass-hz F         low-pass corner [off]\n"
+    "  --highpass-hz F        high-pass corner (drift removal) [off]\n"
+    "  --iir                  low/high-pass as causal Butterworth IIR [zero-phase FIR]\n"
+    "  --order N              IIR order [4]\n"
+    "  --taps N               FIR taps, odd [auto]\n"
+    "  --notch-hz F           mains notch [off]\n"
+    "  --notch-q Q            notch quality factor [30]\n"
+    "  --harmonics N          notches at k*F, k = 1..N [1]\n"
+    "  --median N             running median over N frames, odd [off]\n"
+    "  --dog-sigma S          difference of Gaussians: subtract a Gaussian of sigma S\n"
+    "                         taxels (blob enhancement) [off]\n";
+
+static int set_double(const char *cmd, const char *name, const char *v, double lo, double *out)
+{
+    double d;
+    if (km_cli_double(cmd, name, v, &d) < 0)
+        return -1;
+    if (!isfinite(d) || d < lo) {
+        km_cli_usage(cmd, "--%s: '%s' is out of range", name, v);
+        return -1;
+    }
+    *out = d;
+    return 1;
+}
+
+static int set_int(const char *cmd, const char *name, const char *v, long long lo,
+                   long long hi, int32_t *out)
+{
+    long long n;
+    if (km_cli_int(cmd, name, v, lo, hi, &n) < 0)
+        return -1;
+    *out = (int32_t)n;
+    return 1;
+}
+
+int km_cli_condition_option(const char *cmd, int argc, char **argv, int *i,
+                            km_condition_params *c)
+{
+    const char *v = NULL;
+    int m;
+    static const char *const flags[] = {"detect-bad-taxels", "fill-bad-taxels", "iir"};
+    for (size_t k = 0; k < sizeof flags / sizeof flags[0]; k++) {
+        if ((m = km_cli_match(cmd, argc, argv, i, flags[k], 0, 0, &v)) == 0)
+            continue;
+        if (m < 0)
+            return -1;
+        if (k == 0)
+            c->detect_bad = 1;
+        else if (k == 1)
+            c->fill_bad = 1;
+        else
+            c->fir = 0;
+        return 1;
+    }
+    static const char *const names[] = {
+        "resample-hz", "tare", "calibration", "curve-a", "curve-b", "warmup-frames",
+        "hot-ratio", "corrupt-ratio", "corrupt-window", "lowpass-hz", "highpass-hz", "order",
+        "taps", "notch-hz", "notch-q", "harmonics", "median", "dog-sigma"};
+    size_t k = 0;
+    for (; k < sizeof names / sizeof names[0]; k++)
+        if ((m = km_cli_match(cmd, argc, argv, i, names[k], 0, 1, &v)) != 0)
+            break;
+    if (k == sizeof names / sizeof names[0])
+        return 0;
+    if (m < 0)
+        return -1;
+    const char *n = names[k];
+    switch (k) {
+    case 0: return set_double(cmd, n, v, 0.0, &c->resample_hz);
+    case 1: return set_int(cmd, n, v, 0, 100000, &c->tare_frames);
+    case 2:
+        if (strcmp(v, "none") == 0)
+            c->curve = KM_CURVE_NONE;
+        else if (strcmp(v, "header") == 0)
+            c->curve = KM_CURVE_HEADER;
+        else if (strcmp(v, "linear") == 0)
+            c->curve = KM_CURVE_LINEAR;
+        else if (strcmp(v, "power") == 0)
+            c->curve = KM_CURVE_POWER;
+        else {
+            km_cli_usage(cmd, "--calibration: '%s' is not none, header, linear or power", v);
+            return -1;
+        }
+        return 1;
+    case 3: return set_double(cmd, n, v, -INFINITY, &c->curve_a);
+    case 4: return set_double(cmd, n, v, 0.0, &c->curve_b);
+    case 5: return set_int(cmd, n, v, 1, 100000, &c->warmup_frames);
+    case 6: return set_double(cmd, n, v, 0.0, &c->bad.hot_ratio);
+    case 7: return set_double(cmd, n, v, 0.0, &c->corrupt_ratio);
+    case 8: return set_int(cmd, n, v, 3, 255, &c->corrupt_window);
+    case 9: return set_double(cmd, n, v, 0.0, &c->lowpass_hz);
+    case 10: return set_double(cmd, n, v, 0.0, &c->highpass_hz);
+    case 11: return set_int(cmd, n, v, 1, 16, &c->order);
+    case 12: return set_int(cmd, n, v, 0, 1 << 20, &c->taps);
+    case 13: return set_double(cmd, n, v, 0.0, &c->notch_hz);
+    case 14: return set_double(cmd, n, v, 0.0, &c->notch_q);
+    case 15: return set_int(cmd, n, v, 1, 1000, &c->notch_harmonics);
+    case 16: return set_int(cmd, n, v, 0, 255, &c->median_frames);
+    default: return set_double(cmd, n, v, 0.0, &c->dog_sigma);
+    }
+}
