@@ -512,7 +512,7 @@ static km_status key_line(km_ctx *ctx, xs_impl *t, xs_block *b)
     xs_field empty = {"", 0, 0};
     const xs_field *val = t->nf > 1 ? &t->f[1] : &empty;
     int kind = key_kind(key), clock;
-    long long v;
+    long long v = 0;
     double d;
     km_status st = KM_OK;
 
@@ -1182,7 +1182,7 @@ static km_status rewind_to_start(km_ctx *ctx, xs_impl *t)
    columns; then the survey of the frame rows. */
 static km_status open_wide(km_ctx *ctx, km_reader *r, xs_impl *t, int64_t col_line)
 {
-    size_t n = 0, g_start, g_end;
+    size_t n = 0, g_start = 0, g_end = 0;
     char **names = NULL;
     long long off;
     int64_t line;

@@ -95,7 +95,7 @@ void km_render_params_default(km_render_params *p)
 
 static void put(canvas *cv, int32_t x, int32_t y, const uint8_t rgb[3])
 {
-    if (x < 0 || y < 0 || x >= cv->w || y >= cv->h)
+    if (rgb == NULL || x < 0 || y < 0 || x >= cv->w || y >= cv->h)
         return;
     memcpy(cv->px + ((size_t)y * (size_t)cv->w + (size_t)x) * 3u, rgb, 3);
 }

@@ -12,6 +12,7 @@
 #define GROW_ROWS 64
 #define MAX_HALF_COLS 64
 #define MAX_RIDGE_ROWS 64
+#define NOISE_HALF 4
 
 struct km_candidates {
     km_alloc_ref alloc;
@@ -422,11 +423,12 @@ static int float_cmp(const void *a, const void *b)
  * knots, so this is the spread of what a knot must stand out from (per
  * taxel gain error and sensor noise).  0 when fewer than 2 pairs.  buf
  * holds ny*nx floats. */
-static double map_noise(const float *a, int32_t ny, int32_t nx, float *buf)
+static double map_noise(const float *a, int32_t ny, int32_t nx, int32_t y0, int32_t y1,
+                        int32_t x0, int32_t x1, float *buf)
 {
     size_t n = 0;
-    for (int32_t y = 0; y < ny; y++)
-        for (int32_t x = 0; x + 1 < nx; x++) {
+    for (int32_t y = y0; y < y1 && y < ny; y++)
+        for (int32_t x = x0; x + 1 < x1 && x + 1 < nx; x++) {
             float d = a[(size_t)y * (size_t)nx + (size_t)x + 1] - a[(size_t)y * (size_t)nx + (size_t)x];
             if (isfinite(d))
                 buf[n++] = d;
@@ -470,7 +472,7 @@ static void remove_ridges(const float *a, int32_t ny, int32_t nx, int32_t h, flo
  * * sqrt(sum K^2) / noise, its size in noise standard deviations for white
  * cell noise.  Cells with less than half the kernel energy finite are NaN. */
 static void matched_filter(const float *a, int32_t ny, int32_t nx, double sy, double sx,
-                           double noise, float *amp, float *snr)
+                           const float *noise, float *amp, float *snr)
 {
     int32_t ry = sy > 0.0 ? (int32_t)ceil(3.0 * sy) : 0, rx = sx > 0.0 ? (int32_t)ceil(3.0 * sx) : 0;
     if (ry > 16)
@@ -509,7 +511,7 @@ static void matched_filter(const float *a, int32_t ny, int32_t nx, double sy, do
                 continue;
             }
             amp[i] = (float)(num / den);
-            snr[i] = (float)(num / sqrt(den) / noise);
+            snr[i] = (float)(num / sqrt(den) / noise[i]);
         }
 }
 
@@ -528,7 +530,7 @@ km_status km_candidates_get(km_ctx *ctx, km_candidates *c, km_candidate *out, si
                             size_t *n_out)
 {
     km_status st = KM_OK;
-    float *map = NULL, *flat = NULL, *amp = NULL, *snr = NULL;
+    float *map = NULL, *flat = NULL, *amp = NULL, *snr = NULL, *noise = NULL;
     km_peak *pk = NULL;
     km_candidate *cand = NULL;
     size_t npk = 0, nc = 0;
@@ -545,9 +547,11 @@ km_status km_candidates_get(km_ctx *ctx, km_candidates *c, km_candidate *out, si
     flat = km_alloc(ctx, cells * sizeof *flat);
     amp = km_alloc(ctx, cells * sizeof *amp);
     snr = km_alloc(ctx, cells * sizeof *snr);
+    noise = km_alloc(ctx, cells * sizeof *noise);
     pk = km_alloc(ctx, cells * sizeof *pk);
     cand = km_alloc(ctx, cells * sizeof *cand);
-    if (map == NULL || flat == NULL || amp == NULL || snr == NULL || pk == NULL || cand == NULL) {
+    if (map == NULL || flat == NULL || amp == NULL || snr == NULL || noise == NULL || pk == NULL ||
+        cand == NULL) {
         st = KM_ERR_NOMEM;
         goto done;
     }
@@ -555,7 +559,8 @@ km_status km_candidates_get(km_ctx *ctx, km_candidates *c, km_candidate *out, si
         goto done;
 
     /* flat = the map without ridges along y; amp, snr = matched filter. */
-    double noise = map_noise(map, ny, nx, flat), top = 0.0;
+    double top = 0.0;
+    double global = map_noise(map, ny, nx, 0, ny, 0, nx, flat);
     if (c->p.ridge_half_rows > 0)
         remove_ridges(map, ny, nx, c->p.ridge_half_rows, c->win, flat);
     else
@@ -565,8 +570,21 @@ km_status km_candidates_get(km_ctx *ctx, km_candidates *c, km_candidate *out, si
             top = fabs(flat[i]);
     /* A noise-free map (hand-built input) would divide by 0: a floor far
      * below any excess keeps snr finite and the ranking by amplitude. */
-    if (!(noise > 1e-6 * top))
-        noise = top > 0.0 ? 1e-6 * top : 1.0;
+    if (!(global > 1e-6 * top))
+        global = top > 0.0 ? 1e-6 * top : 1.0;
+    /* The gain error of a taxel scales with the pressure on it, so the
+     * noise is larger where the contact is stronger (away from the spine
+     * valley, the middle of the stroke): the local estimate (a window of
+     * +-NOISE_HALF cells) raises the bar there, never below the global
+     * one, which keeps quiet patches (exact zeros where a taxel is always
+     * its own row median) from making every bump significant. */
+    for (int32_t y = 0; y < ny; y++)
+        for (int32_t x = 0; x < nx; x++) {
+            double loc = map_noise(map, ny, nx, y - NOISE_HALF < 0 ? 0 : y - NOISE_HALF,
+                                   y + NOISE_HALF + 1, x - NOISE_HALF < 0 ? 0 : x - NOISE_HALF,
+                                   x + NOISE_HALF + 1, amp);
+            noise[(size_t)y * (size_t)nx + (size_t)x] = (float)(loc > global ? loc : global);
+        }
     matched_filter(flat, ny, nx, c->p.knot_sigma_mm / c->row_pitch,
                    c->p.knot_sigma_mm / c->col_pitch, noise, amp, snr);
 
@@ -629,6 +647,7 @@ done:
     km_free(ctx, flat);
     km_free(ctx, amp);
     km_free(ctx, snr);
+    km_free(ctx, noise);
     km_free(ctx, pk);
     km_free(ctx, cand);
     return st;
