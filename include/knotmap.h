@@ -780,8 +780,10 @@ typedef struct km_process_params {
     km_candidate_params cand;  /* see km_candidate_params_default(); its contact
                                   rule also drives the body map */
     double lift_threshold;     /* roller odometry lift test, session units [5] */
-    km_condition_params cond;  /* conditioning chain, see km_condition_params_default();
-                                  the smoothing is `smooth`, the calibration `calib` */
+    km_condition_params cond;  /* conditioning chain, see km_condition_params_default()
+                                  (by default only the corrupt-frame test is on);
+                                  the smoothing is `smooth`, the calibration `calib`;
+                                  corrupt frames report no peaks */
 } km_process_params;
 /* Fill `p` with the pipeline defaults, which differ from the stages' own
  * defaults where knots need it: smoothing off (sigma 0: a 3-6 mm knot covers

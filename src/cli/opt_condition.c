@@ -55,6 +55,25 @@ static int set_int(const char *cmd, const char *name, const char *v, long long l
     return 1;
 }
 
+/* --calibration NAME. */
+static int set_curve(const char *cmd, const char *v, km_calib_curve *out)
+{
+    static const struct {
+        const char *name;
+        km_calib_curve curve;
+    } curves[] = {{"none", KM_CURVE_NONE},
+                  {"header", KM_CURVE_HEADER},
+                  {"linear", KM_CURVE_LINEAR},
+                  {"power", KM_CURVE_POWER}};
+    for (size_t k = 0; k < sizeof curves / sizeof curves[0]; k++)
+        if (strcmp(v, curves[k].name) == 0) {
+            *out = curves[k].curve;
+            return 1;
+        }
+    km_cli_usage(cmd, "--calibration: '%s' is not none, header, linear or power", v);
+    return -1;
+}
+
 int km_cli_condition_option(const char *cmd, int argc, char **argv, int *i,
                             km_condition_params *c)
 {
@@ -90,20 +109,7 @@ int km_cli_condition_option(const char *cmd, int argc, char **argv, int *i,
     switch (k) {
     case 0: return set_double(cmd, n, v, 0.0, &c->resample_hz);
     case 1: return set_int(cmd, n, v, 0, 100000, &c->tare_frames);
-    case 2:
-        if (strcmp(v, "none") == 0)
-            c->curve = KM_CURVE_NONE;
-        else if (strcmp(v, "header") == 0)
-            c->curve = KM_CURVE_HEADER;
-        else if (strcmp(v, "linear") == 0)
-            c->curve = KM_CURVE_LINEAR;
-        else if (strcmp(v, "power") == 0)
-            c->curve = KM_CURVE_POWER;
-        else {
-            km_cli_usage(cmd, "--calibration: '%s' is not none, header, linear or power", v);
-            return -1;
-        }
-        return 1;
+    case 2: return set_curve(cmd, v, &c->curve);
     case 3: return set_double(cmd, n, v, -INFINITY, &c->curve_a);
     case 4: return set_double(cmd, n, v, 0.0, &c->curve_b);
     case 5: return set_int(cmd, n, v, 1, 100000, &c->warmup_frames);

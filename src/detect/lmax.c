@@ -261,6 +261,21 @@ __attribute__((target("avx2"))) static void hmax_row_avx2(const float *row, int3
         _mm256_storeu_ps(h + c1 - 7, hmax8(row, c1 - 7));
 }
 
+/* One vector of the fused sweep at column j: stores the next row's
+ * horizontal max and returns the hit bits of the output row.  v > thr is
+ * tested as v >= max(window, thr_up) with thr_up the next float above thr:
+ * the same for finite v, one instruction fewer. */
+__attribute__((target("avx2"), always_inline)) static inline unsigned
+sweep8(const float *mid, const float *dn, const float *ha, const float *hb, float *hc, int32_t j,
+       __m256 thr_up)
+{
+    __m256 hn = hmax8(dn, j);
+    _mm256_storeu_ps(hc + j, hn);
+    __m256 m = _mm256_max_ps(_mm256_loadu_ps(ha + j), _mm256_loadu_ps(hb + j));
+    m = _mm256_max_ps(_mm256_max_ps(m, hn), thr_up);
+    return (unsigned)_mm256_movemask_ps(_mm256_cmp_ps(_mm256_loadu_ps(mid + j), m, _CMP_GE_OQ));
+}
+
 __attribute__((target("avx2"))) size_t km_lmax3_avx2(const float *data, ptrdiff_t stride,
                                                      int32_t rows, int32_t cols, int32_t r0,
                                                      int32_t r1, int32_t c0, int32_t c1,
@@ -270,7 +285,7 @@ __attribute__((target("avx2"))) size_t km_lmax3_avx2(const float *data, ptrdiff_
     if (c1 + 1 - c0 < 8)
         return km_lmax3_portable(data, stride, rows, cols, r0, r1, c0, c1, edges, thr, hbuf,
                                  out);
-    const __m256 vthr = _mm256_set1_ps(thr);
+    const __m256 thr_up = _mm256_set1_ps(nextafterf(thr, INFINITY));
     float *ha = hbuf, *hb = hbuf + cols, *hc = hbuf + 2 * (ptrdiff_t)cols;
     size_t n = 0;
 
@@ -282,31 +297,24 @@ __attribute__((target("avx2"))) size_t km_lmax3_avx2(const float *data, ptrdiff_
         out[n] = base;
         n += (size_t)(edges && edge_col(data, stride, i, 0, 1, thr));
         int32_t j = c0;
-        for (;;) {
-            unsigned skip = 0;
-            if (j + 8 > c1 + 1) {
-                /* Tail: one overlapping vector ending at c1 with the lanes
-                 * already done masked off (its h values are recomputed
-                 * identically). */
-                if (j > c1)
-                    break;
-                skip = (unsigned)(j - (c1 - 7));
-                j = c1 - 7;
-            }
-            /* The next row's horizontal max, kept for the two rows below. */
-            __m256 hn = hmax8(dn, j);
-            _mm256_storeu_ps(hc + j, hn);
-            __m256 m = _mm256_max_ps(_mm256_max_ps(_mm256_loadu_ps(ha + j),
-                                                   _mm256_loadu_ps(hb + j)), hn);
-            __m256 v = _mm256_loadu_ps(mid + j);
-            __m256 hit = _mm256_and_ps(_mm256_cmp_ps(v, m, _CMP_GE_OQ),
-                                       _mm256_cmp_ps(v, vthr, _CMP_GT_OQ));
-            unsigned bits = (unsigned)_mm256_movemask_ps(hit) & (0xffu << skip);
+        for (; j + 16 <= c1 + 1; j += 16) {
+            unsigned bits = sweep8(mid, dn, ha, hb, hc, j, thr_up);
+            bits |= sweep8(mid, dn, ha, hb, hc, j + 8, thr_up) << 8;
             while (bits) {
                 out[n++] = base + (uint32_t)j + (uint32_t)__builtin_ctz(bits);
                 bits &= bits - 1;
             }
-            j += 8;
+        }
+        /* Tail: up to two vectors, the last one overlapping (its h values
+         * are recomputed identically) with the lanes already done masked
+         * off. */
+        for (; j <= c1; j += 8) {
+            int32_t jj = j + 8 <= c1 + 1 ? j : c1 - 7;
+            unsigned bits = sweep8(mid, dn, ha, hb, hc, jj, thr_up) & (0xffu << (j - jj));
+            while (bits) {
+                out[n++] = base + (uint32_t)jj + (uint32_t)__builtin_ctz(bits);
+                bits &= bits - 1;
+            }
         }
         out[n] = base + (uint32_t)cols - 1;
         n += (size_t)(edges && edge_col(data, stride, i, cols - 1, cols - 2, thr));

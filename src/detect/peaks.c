@@ -317,8 +317,8 @@ static inline float key_value(uint32_t key)
 }
 
 /* Stable sort of the raster-ordered candidate indices by value descending
- * (the total order): LSD radix sort with 8-bit digits, all four histograms
- * in one read, constant digits skipped; insertion sort for a handful.  The
+ * (the total order): LSD radix sort with 8-bit digits, the digits that
+ * are the same in every key skipped; insertion sort for a handful.  The
  * sorted indices and keys are left in the detector's scratch arrays
  * returned through *sidx and *skey. */
 static void sort_candidates(km_detector *det, const km_frame *f, size_t nc,
@@ -326,15 +326,23 @@ static void sort_candidates(km_detector *det, const km_frame *f, size_t nc,
 {
     uint32_t *key = det->skey, *idx = det->idx, *key2 = det->skey2, *idx2 = det->sidx2;
     uint32_t cols = (uint32_t)f->cols;
+    uint32_t kand = UINT32_MAX, kor = 0;
     if (f->row_stride == f->cols) {
-        for (size_t k = 0; k < nc; k++)
+        for (size_t k = 0; k < nc; k++) {
             key[k] = desc_key(f->data[idx[k]]);
+            kand &= key[k];
+            kor |= key[k];
+        }
     } else {
         for (size_t k = 0; k < nc; k++) {
             uint32_t i = idx[k];
             key[k] = desc_key(f->data[(ptrdiff_t)(i / cols) * f->row_stride + i % cols]);
+            kand &= key[k];
+            kor |= key[k];
         }
     }
+    /* Digits equal in every key need neither a histogram nor a pass. */
+    uint32_t vary = kand ^ kor;
     if (nc <= 32) {
         for (size_t k = 1; k < nc; k++) {
             uint32_t kk = key[k], ii = idx[k];
@@ -350,20 +358,13 @@ static void sort_candidates(km_detector *det, const km_frame *f, size_t nc,
         *skey = key;
         return;
     }
-    uint32_t hist[4][256];
-    memset(hist, 0, sizeof hist);
-    for (size_t k = 0; k < nc; k++) {
-        uint32_t h = key[k];
-        hist[0][h & 255u]++;
-        hist[1][(h >> 8) & 255u]++;
-        hist[2][(h >> 16) & 255u]++;
-        hist[3][h >> 24]++;
-    }
-    for (int d = 0; d < 4; d++) {
-        uint32_t *hd = hist[d];
-        int shift = 8 * d;
-        if (hd[(key[0] >> shift) & 255u] == nc)
+    for (int shift = 0; shift < 32; shift += 8) {
+        if (((vary >> shift) & 255u) == 0)
             continue;
+        uint32_t hd[256];
+        memset(hd, 0, sizeof hd);
+        for (size_t k = 0; k < nc; k++)
+            hd[(key[k] >> shift) & 255u]++;
         uint32_t sum = 0;
         for (int bkt = 0; bkt < 256; bkt++) {
             uint32_t h = hd[bkt];

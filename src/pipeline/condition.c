@@ -607,8 +607,8 @@ static km_status calibrate(km_ctx *ctx, km_conditioner *c, float *f, double t, u
     /* Masked taxels enter the filters as 0 so that a NaN cannot spread
        through them; they are NaN (or filled) again at the output. */
     for (size_t k = 0; k < rc; k++)
-        if (!c->mask[k] || !isfinite(f[k]))
-            f[k] = c->mask[k] ? f[k] : 0.0f;
+        if (!c->mask[k])
+            f[k] = 0.0f;
     return temporal_in(ctx, c, f, t, flags);
 }
 
@@ -646,8 +646,7 @@ static km_status warm_in(km_ctx *ctx, km_conditioner *c, const float *f, double 
                 c->tare_acc[k] += f[k];
                 c->tare_cnt[k]++;
             }
-    /* Corrupt frames (already replaced) are kept out of the statistics'
-       frame count only through their replacement: the held frame is good. */
+    /* A corrupt frame arrives here already replaced by the last good one. */
     if (c->bad != NULL && i < c->p.warmup_frames && (st = km_badtaxel_add(ctx, c->bad, f)) != KM_OK)
         return st;
     memcpy(c->wbuf + (size_t)i * rc, f, rc * sizeof *f);

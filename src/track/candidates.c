@@ -33,6 +33,7 @@ struct km_candidates {
     float *win;                 /* median window */
     float *prev;                /* per taxel: value in the previous frame */
     int32_t *run;               /* per taxel: frames it has repeated that value */
+    uint8_t *stuck;             /* per taxel: was ever stuck at a nonzero value */
 };
 
 void km_candidate_params_default(km_candidate_params *p)
@@ -166,8 +167,9 @@ km_status km_candidates_create(km_ctx *ctx, int32_t mode, int32_t rows, int32_t 
     c->win = km_alloc(ctx, (size_t)(2 * wmax + 1) * sizeof *c->win);
     c->prev = km_alloc(ctx, (size_t)rows * (size_t)cols * sizeof *c->prev);
     c->run = km_calloc(ctx, (size_t)rows * (size_t)cols, sizeof *c->run);
+    c->stuck = km_calloc(ctx, (size_t)rows * (size_t)cols, sizeof *c->stuck);
     if (c->excess == NULL || c->bg == NULL || c->win == NULL || c->prev == NULL ||
-        c->run == NULL) {
+        c->run == NULL || c->stuck == NULL) {
         st = KM_ERR_NOMEM;
         goto done;
     }
@@ -196,6 +198,7 @@ void km_candidates_free(km_candidates *c)
     km_ref_free(&a, c->win);
     km_ref_free(&a, c->prev);
     km_ref_free(&a, c->run);
+    km_ref_free(&a, c->stuck);
     km_ref_free(&a, c);
 }
 
@@ -323,6 +326,8 @@ km_status km_candidates_add(km_ctx *ctx, km_candidates *c, const km_frame *frame
         for (int32_t x = 0; x < c->cols; x++) {
             int same = c->frame > 0 && row[x] == prev[x];
             run[x] = same ? (run[x] < INT32_MAX ? run[x] + 1 : run[x]) : 0;
+            if (c->p.stuck_frames > 0 && run[x] >= c->p.stuck_frames && row[x] != 0.0f)
+                c->stuck[(size_t)r * (size_t)c->cols + (size_t)x] = 1;
             prev[x] = row[x];
         }
     }
@@ -392,8 +397,11 @@ km_status km_candidates_map(km_ctx *ctx, const km_candidates *c, float *excess, 
             int32_t cov, seen;
             double sum;
             cell_totals(c, src + (size_t)x, &cov, &seen, &sum);
+            /* A mat taxel found stuck is its cell; what it deposited
+             * before the run was long enough to tell is not trusted. */
+            int bad = c->mode == KM_MODE_MAT && c->stuck[(size_t)(c->lo + y) * (size_t)nx + (size_t)x];
             excess[(size_t)y * (size_t)nx + (size_t)x] =
-                cov >= c->p.min_coverage ? (float)(sum / cov) : NAN;
+                cov >= c->p.min_coverage && !bad ? (float)(sum / cov) : NAN;
         }
     }
     return KM_OK;
@@ -421,17 +429,22 @@ static int float_cmp(const void *a, const void *b)
  * the differences of horizontal neighbours / sqrt(2).  Differences cancel
  * the slowly varying contact pressure, and the median ignores the few
  * knots, so this is the spread of what a knot must stand out from (per
- * taxel gain error and sensor noise).  0 when fewer than 2 pairs.  buf
- * holds ny*nx floats. */
+ * taxel gain error and sensor noise).  Vertical pairs are pooled with the
+ * horizontal ones.  0 when fewer than 2 pairs.  buf holds 2 * the window's
+ * cells. */
 static double map_noise(const float *a, int32_t ny, int32_t nx, int32_t y0, int32_t y1,
                         int32_t x0, int32_t x1, float *buf)
 {
     size_t n = 0;
     for (int32_t y = y0; y < y1 && y < ny; y++)
-        for (int32_t x = x0; x + 1 < x1 && x + 1 < nx; x++) {
-            float d = a[(size_t)y * (size_t)nx + (size_t)x + 1] - a[(size_t)y * (size_t)nx + (size_t)x];
-            if (isfinite(d))
-                buf[n++] = d;
+        for (int32_t x = x0; x < x1 && x < nx; x++) {
+            size_t i = (size_t)y * (size_t)nx + (size_t)x;
+            float dx = x + 1 < x1 && x + 1 < nx ? a[i + 1] - a[i] : NAN;
+            float dy = y + 1 < y1 && y + 1 < ny ? a[i + (size_t)nx] - a[i] : NAN;
+            if (isfinite(dx))
+                buf[n++] = dx;
+            if (isfinite(dy))
+                buf[n++] = dy;
         }
     if (n < 2)
         return 0.0;
@@ -530,7 +543,7 @@ km_status km_candidates_get(km_ctx *ctx, km_candidates *c, km_candidate *out, si
                             size_t *n_out)
 {
     km_status st = KM_OK;
-    float *map = NULL, *flat = NULL, *amp = NULL, *snr = NULL, *noise = NULL;
+    float *map = NULL, *flat = NULL, *amp = NULL, *snr = NULL, *noise = NULL, *diff = NULL;
     km_peak *pk = NULL;
     km_candidate *cand = NULL;
     size_t npk = 0, nc = 0;
@@ -548,9 +561,10 @@ km_status km_candidates_get(km_ctx *ctx, km_candidates *c, km_candidate *out, si
     amp = km_alloc(ctx, cells * sizeof *amp);
     snr = km_alloc(ctx, cells * sizeof *snr);
     noise = km_alloc(ctx, cells * sizeof *noise);
+    diff = km_alloc(ctx, 2 * cells * sizeof *diff);
     pk = km_alloc(ctx, cells * sizeof *pk);
     cand = km_alloc(ctx, cells * sizeof *cand);
-    if (map == NULL || flat == NULL || amp == NULL || snr == NULL || noise == NULL || pk == NULL ||
+    if (map == NULL || flat == NULL || amp == NULL || snr == NULL || noise == NULL || diff == NULL || pk == NULL ||
         cand == NULL) {
         st = KM_ERR_NOMEM;
         goto done;
@@ -560,7 +574,7 @@ km_status km_candidates_get(km_ctx *ctx, km_candidates *c, km_candidate *out, si
 
     /* flat = the map without ridges along y; amp, snr = matched filter. */
     double top = 0.0;
-    double global = map_noise(map, ny, nx, 0, ny, 0, nx, flat);
+    double global = map_noise(map, ny, nx, 0, ny, 0, nx, diff);
     if (c->p.ridge_half_rows > 0)
         remove_ridges(map, ny, nx, c->p.ridge_half_rows, c->win, flat);
     else
@@ -582,7 +596,7 @@ km_status km_candidates_get(km_ctx *ctx, km_candidates *c, km_candidate *out, si
         for (int32_t x = 0; x < nx; x++) {
             double loc = map_noise(map, ny, nx, y - NOISE_HALF < 0 ? 0 : y - NOISE_HALF,
                                    y + NOISE_HALF + 1, x - NOISE_HALF < 0 ? 0 : x - NOISE_HALF,
-                                   x + NOISE_HALF + 1, amp);
+                                   x + NOISE_HALF + 1, diff);
             noise[(size_t)y * (size_t)nx + (size_t)x] = (float)(loc > global ? loc : global);
         }
     matched_filter(flat, ny, nx, c->p.knot_sigma_mm / c->row_pitch,
@@ -591,13 +605,16 @@ km_status km_candidates_get(km_ctx *ctx, km_candidates *c, km_candidate *out, si
     km_peak_params pp;
     km_peak_params_default(&pp);
     pp.min_distance = c->p.min_distance;
-    pp.threshold_abs = c->p.min_snr;
+    pp.threshold_abs = c->p.min_prominence;
     pp.threshold_rel = 0.0;
     pp.exclude_border = 0;
     pp.plateau = KM_PLATEAU_ONE;
     pp.min_prominence = 0.0;
     pp.want = KM_WANT_PROMINENCE | KM_WANT_AREA;
-    km_frame fr = {snr, ny, nx, nx};
+    /* Peaks of the amplitude (where the knot is), significance from the
+     * snr (whether it is one): the snr map's own maxima lean towards
+     * quieter neighbours. */
+    km_frame fr = {amp, ny, nx, nx};
     if ((st = km_find_peaks(ctx, &fr, NULL, &pp, pk, cells, &npk)) != KM_OK)
         goto done;
 
@@ -607,7 +624,7 @@ km_status km_candidates_get(km_ctx *ctx, km_candidates *c, km_candidate *out, si
         size_t i = (size_t)(c->lo + q->row - c->base) * (size_t)nx + (size_t)q->col;
         int32_t cov, seen;
         double sum;
-        if (!(amp[m] >= c->p.min_prominence))
+        if (!(snr[m] >= c->p.min_snr))
             continue;
         cell_totals(c, i, &cov, &seen, &sum);
         double pers = cov > 0 ? (double)seen / (double)cov : 0.0;
@@ -648,6 +665,7 @@ done:
     km_free(ctx, amp);
     km_free(ctx, snr);
     km_free(ctx, noise);
+    km_free(ctx, diff);
     km_free(ctx, pk);
     km_free(ctx, cand);
     return st;

@@ -655,3 +655,42 @@ Test(condition, process_blocks_identical)
     unlink(in);
     rmdir(tmpdir);
 }
+
+/* km_convolve invariants (the scipy comparison is in
+ * python-bindings/tests/test_dsp_convolve.py): a delta kernel is the
+ * identity, an off-centre delta shifts with the border rule, strides are
+ * honoured. */
+Test(condition, convolve_delta_and_stride)
+{
+    enum { R = 5, C = 6, S = 9 };
+    float in[R * S], out[R * S];
+    for (int k = 0; k < R * S; k++)
+        in[k] = (float)(k % 17) - 3.0f;
+    float delta[9] = {0, 0, 0, 0, 1, 0, 0, 0, 0};
+    km_convolve *cv = NULL;
+    cr_assert_eq(km_convolve_create(ctx, R, C, delta, 3, 3, KM_BORDER_NEAREST, 0.0, &cv), KM_OK);
+    km_frame fi = {in, R, C, S};
+    for (int k = 0; k < R * S; k++)
+        out[k] = -999.0f;
+    km_frame_mut fo = {out, R, C, S};
+    cr_assert_eq(km_convolve_apply(ctx, cv, &fi, &fo), KM_OK);
+    for (int r = 0; r < R; r++)
+        for (int c = 0; c < S; c++) {
+            if (c < C)
+                cr_assert_float_eq(out[r * S + c], in[r * S + c], 1e-4f);
+            else
+                cr_assert_eq(out[r * S + c], -999.0f, "stride padding written");
+        }
+    km_convolve_free(cv);
+    /* kernel[1][0] = 1: out[i][j] = ext[i][j + 1], nearest at the right edge. */
+    float shift[9] = {0, 0, 0, 1, 0, 0, 0, 0, 0};
+    cr_assert_eq(km_convolve_create(ctx, R, C, shift, 3, 3, KM_BORDER_NEAREST, 0.0, &cv), KM_OK);
+    cr_assert_eq(km_convolve_apply(ctx, cv, &fi, &fo), KM_OK);
+    for (int r = 0; r < R; r++)
+        for (int c = 0; c < C; c++)
+            cr_assert_float_eq(out[r * S + c], in[r * S + (c + 1 < C ? c + 1 : C - 1)], 1e-4f);
+    km_frame_mut bad = {(float *)in, R, C, S};
+    cr_assert_eq(km_convolve_apply(ctx, cv, &fi, &bad), KM_ERR_INVALID);
+    km_convolve_free(cv);
+    km_convolve_free(NULL);
+}
