@@ -832,6 +832,13 @@ typedef struct km_process_summary {
 KM_API km_status km_process(km_ctx *ctx, const char *input, const char *output,
                             const km_process_params *p, km_process_summary *summary);
 
+/* *complete = 1 when `path` is a knotmap result that was written to the end
+ * (root attribute complete = 1, set last before the rename), else 0 (also
+ * when the file is missing, is not HDF5, or is something else).  Batches use
+ * it to resume: a complete result need not be made again.
+ * Errors: KM_ERR_INVALID (NULL).  Thread-safe. */
+KM_API km_status km_result_is_complete(km_ctx *ctx, const char *path, int *complete);
+
 /* ======================================================================
  * Synthetic sessions (src/synth): roller and mat sessions with ground
  * truth, generated block by block (pure computation, no file I/O except

@@ -31,15 +31,13 @@ def _attrs(obj):
 
 def is_complete(path):
     """True when `path` is a knotmap result whose writer finished: its root
-    attribute ``complete`` is 1 (written last, docs/FORMAT.md 2.1).  False
-    for a missing, unreadable, foreign or unfinished file."""
-    try:
-        import h5py
-        with h5py.File(os.fspath(path), "r") as f:
-            return (_text(f.attrs.get("schema")) == "knotmap-result"
-                    and int(f.attrs.get("complete", 0)) == 1)
-    except Exception:  # noqa: BLE001 - any failure to read means "not complete"
-        return False
+    attribute ``complete`` is 1 (written last, docs/FORMAT.md 2.1;
+    km_result_is_complete, the check `knotmap process --resume` makes).
+    False for a missing, unreadable, foreign or unfinished file."""
+    out = ffi.new("int *")
+    c = ctx()
+    check(c, lib.km_result_is_complete(c, os.fsencode(path), out))
+    return out[0] == 1
 
 
 def read_result(path, as_pandas=False, frames=True):

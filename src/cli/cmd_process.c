@@ -2,6 +2,8 @@
 #define _POSIX_C_SOURCE 200809L
 
 #include <errno.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <math.h>
 #include <pthread.h>
 #include <signal.h>
@@ -31,7 +33,7 @@ typedef struct shared {
     int n_jobs;
     atomic_int next;
     const km_process_params *pp;
-    int quiet, verbose, print_now, progress;
+    int quiet, verbose, print_now, progress, resume;
     pthread_mutex_t print_lock;
 } shared;
 
@@ -62,6 +64,8 @@ static void help(void)
            "      --save-frames      also write /frames/conditioned [off]\n"
            "      --no-overwrite     never replace an existing result [replace results;\n"
            "                         any other existing file is never replaced]\n"
+           "      --resume           skip inputs whose result is already complete (a\n"
+           "                         result cut short by a crash is made again) [off]\n"
            "\n");
     printf("%s\n", km_cli_read_help);
     printf("Conditioning (values in the result units: kPa for pressure sessions):\n"
@@ -79,6 +83,28 @@ static void help(void)
            "  --exclude-border B     drop peaks within B taxels of the edge [0]\n"
            "  --plateau all|one      every plateau taxel, or one per plateau [one]\n"
            "  --min-prominence V     drop peaks less prominent than V [0]\n"
+           "\n");
+    printf("Tracking and knot candidates (docs/ALGORITHMS.md 7, 9, 10; values in the\n"
+           "result units, distances in mm):\n"
+           "  --track-gate-mm D      a peak continues a track within D mm [15]\n"
+           "  --track-max-gap N      frames a track may miss [2]\n"
+           "  --cand-min-snr K       matched-filter response in noise sds [4]\n"
+           "  --cand-min-prominence V  floor on the fitted knot amplitude [4]\n"
+           "  --cand-knot-sigma-mm S expected knot footprint sigma, 0 = no filter [4.5]\n"
+           "  --cand-ridge-half-rows N  remove ridges along y (median of +-N cells),\n"
+           "                         0 = off [4]\n"
+           "  --cand-background-half-cols N  row median window for the excess [4]\n"
+           "  --cand-seen-threshold V  a pass sees a cell at this excess [8]\n"
+           "  --cand-min-persistence F  share of covering passes that saw it [0.3]\n"
+           "  --cand-min-distance N  peak window radius on the map, cells [2]\n"
+           "  --cand-min-coverage N  passes a cell needs [2]\n"
+           "  --cand-max-candidates N  keep the best N, -1 = all [100]\n"
+           "  --cand-stuck-frames N  a taxel repeating a value N frames is ignored,\n"
+           "                         0 = off [25]\n"
+           "  --cand-contact-half-rows N  roller: rows around the contact row [1]\n"
+           "  --cand-contact-threshold V  mat: contact above V [5]\n"
+           "  --cand-pass-gap-frames N  untouched frames that end a pass [5]\n"
+           "  --odometry-lift-threshold V  roller lifted below V [5]\n"
            "\n"
            "Run:\n"
            "  --block-frames N       frames read per block [256]\n"
@@ -188,6 +214,20 @@ static void run_job(shared *sh, job *j, km_ctx *ctx)
         pp.progress = progress_cb;
         pp.progress_user = j;
     }
+    if (sh->resume) {
+        int complete = 0;
+        if (km_result_is_complete(ctx, j->output, &complete) == KM_OK && complete) {
+            j->status = KM_OK;
+            j->exit_code = KM_EX_OK;
+            if (!sh->quiet) {
+                pthread_mutex_lock(&sh->print_lock);
+                printf("%s: skipped, %s is complete\n", j->input, j->output);
+                fflush(stdout);
+                pthread_mutex_unlock(&sh->print_lock);
+            }
+            return;
+        }
+    }
     if (sh->verbose)
         fprintf(stderr, "knotmap: %s -> %s\n", j->input, j->output);
     j->status = km_process(ctx, j->input, j->output, &pp, &j->summary);
@@ -253,6 +293,57 @@ static int plan_outputs(job *jobs, int n, const char *out)
                                     jobs[i].input, jobs[i].output);
     }
     return KM_EX_OK;
+}
+
+/* Tracking, knot candidate and odometry parameters (docs/ALGORITHMS.md 7,
+ * 9, 10): each option sets one field; the library checks the ranges. */
+static int parse_track_option(int argc, char **argv, int *i, km_process_params *pp)
+{
+    static const struct { const char *name; size_t off; } dbl[] = {
+        {"track-gate-mm", offsetof(km_process_params, track.gate_mm)},
+        {"cand-seen-threshold", offsetof(km_process_params, cand.seen_threshold)},
+        {"cand-min-prominence", offsetof(km_process_params, cand.min_prominence)},
+        {"cand-min-snr", offsetof(km_process_params, cand.min_snr)},
+        {"cand-knot-sigma-mm", offsetof(km_process_params, cand.knot_sigma_mm)},
+        {"cand-min-persistence", offsetof(km_process_params, cand.min_persistence)},
+        {"cand-contact-threshold", offsetof(km_process_params, cand.contact_threshold)},
+        {"odometry-lift-threshold", offsetof(km_process_params, lift_threshold)}};
+    static const struct { const char *name; size_t off; long long lo; } ints[] = {
+        {"track-max-gap", offsetof(km_process_params, track.max_gap), 0},
+        {"cand-background-half-cols", offsetof(km_process_params, cand.background_half_cols), 1},
+        {"cand-ridge-half-rows", offsetof(km_process_params, cand.ridge_half_rows), 0},
+        {"cand-min-distance", offsetof(km_process_params, cand.min_distance), 1},
+        {"cand-min-coverage", offsetof(km_process_params, cand.min_coverage), 1},
+        {"cand-max-candidates", offsetof(km_process_params, cand.max_candidates), -1},
+        {"cand-stuck-frames", offsetof(km_process_params, cand.stuck_frames), 0},
+        {"cand-contact-half-rows", offsetof(km_process_params, cand.contact_half_rows), 0},
+        {"cand-pass-gap-frames", offsetof(km_process_params, cand.pass_gap_frames), 0}};
+    const char *v = NULL;
+    int m;
+    for (size_t k = 0; k < sizeof dbl / sizeof dbl[0]; k++) {
+        double d;
+        if ((m = km_cli_match(CMD, argc, argv, i, dbl[k].name, 0, 1, &v)) == 0)
+            continue;
+        if (m < 0 || km_cli_double(CMD, dbl[k].name, v, &d) < 0)
+            return -1;
+        if (!isfinite(d)) {
+            km_cli_usage(CMD, "--%s: '%s' is out of range", dbl[k].name, v);
+            return -1;
+        }
+        memcpy((char *)pp + dbl[k].off, &d, sizeof d);
+        return 1;
+    }
+    for (size_t k = 0; k < sizeof ints / sizeof ints[0]; k++) {
+        long long n;
+        if ((m = km_cli_match(CMD, argc, argv, i, ints[k].name, 0, 1, &v)) == 0)
+            continue;
+        if (m < 0 || km_cli_int(CMD, ints[k].name, v, ints[k].lo, INT32_MAX, &n) < 0)
+            return -1;
+        int32_t n32 = (int32_t)n;
+        memcpy((char *)pp + ints[k].off, &n32, sizeof n32);
+        return 1;
+    }
+    return 0;
 }
 
 static int parse_peak_option(int argc, char **argv, int *i, km_process_params *pp)
@@ -396,7 +487,7 @@ int km_cmd_process(int argc, char **argv)
 {
     km_process_params pp;
     const char *out = NULL, *v = NULL;
-    int quiet = 0, verbose = 0, n_in = 0, rc = KM_EX_OK, options_done = 0;
+    int quiet = 0, verbose = 0, resume = 0, n_in = 0, rc = KM_EX_OK, options_done = 0;
     long long jobs_wanted = 1;
     job *jobs = NULL;
     char *cmdline = NULL;
@@ -451,6 +542,12 @@ int km_cmd_process(int argc, char **argv)
             pp.save_frames = 1;
             continue;
         }
+        if ((m = km_cli_match(CMD, argc, argv, &i, "resume", 0, 0, &v)) != 0) {
+            if (m < 0)
+                goto usage;
+            resume = 1;
+            continue;
+        }
         if ((m = km_cli_match(CMD, argc, argv, &i, "no-overwrite", 0, 0, &v)) != 0) {
             if (m < 0)
                 goto usage;
@@ -463,6 +560,11 @@ int km_cmd_process(int argc, char **argv)
             continue;
         }
         if ((m = parse_peak_option(argc, argv, &i, &pp)) != 0) {
+            if (m < 0)
+                goto usage;
+            continue;
+        }
+        if ((m = parse_track_option(argc, argv, &i, &pp)) != 0) {
             if (m < 0)
                 goto usage;
             continue;
@@ -493,6 +595,7 @@ int km_cmd_process(int argc, char **argv)
     sh.pp = &pp;
     sh.quiet = quiet;
     sh.verbose = verbose;
+    sh.resume = resume;
     sh.print_now = jobs_wanted == 1;
     sh.progress = jobs_wanted == 1 && !quiet && isatty(STDERR_FILENO);
     pthread_mutex_init(&sh.print_lock, NULL);

@@ -222,6 +222,10 @@ static km_status write_params(km_ctx *ctx, run *r, const km_process_params *p)
     PI("cand_background_half_cols", p->cand.background_half_cols);
     PF("cand_seen_threshold", p->cand.seen_threshold);
     PF("cand_min_prominence", p->cand.min_prominence);
+    PF("cand_min_snr", p->cand.min_snr);
+    PF("cand_knot_sigma_mm", p->cand.knot_sigma_mm);
+    PI("cand_ridge_half_rows", p->cand.ridge_half_rows);
+    PI("cand_stuck_frames", p->cand.stuck_frames);
     PI("cand_min_distance", p->cand.min_distance);
     PI("cand_min_coverage", p->cand.min_coverage);
     PF("cand_min_persistence", p->cand.min_persistence);

@@ -429,9 +429,9 @@ static int float_cmp(const void *a, const void *b)
  * the differences of horizontal neighbours / sqrt(2).  Differences cancel
  * the slowly varying contact pressure, and the median ignores the few
  * knots, so this is the spread of what a knot must stand out from (per
- * taxel gain error and sensor noise).  Vertical pairs are pooled with the
- * horizontal ones.  0 when fewer than 2 pairs.  buf holds 2 * the window's
- * cells. */
+ * taxel gain error and sensor noise).  (Vertical pairs would mix in
+ * the structure along y of the map; pooling them measured no better.)  0
+ * when fewer than 2 pairs.  buf holds the window's cells. */
 static double map_noise(const float *a, int32_t ny, int32_t nx, int32_t y0, int32_t y1,
                         int32_t x0, int32_t x1, float *buf)
 {
@@ -440,11 +440,8 @@ static double map_noise(const float *a, int32_t ny, int32_t nx, int32_t y0, int3
         for (int32_t x = x0; x < x1 && x < nx; x++) {
             size_t i = (size_t)y * (size_t)nx + (size_t)x;
             float dx = x + 1 < x1 && x + 1 < nx ? a[i + 1] - a[i] : NAN;
-            float dy = y + 1 < y1 && y + 1 < ny ? a[i + (size_t)nx] - a[i] : NAN;
             if (isfinite(dx))
                 buf[n++] = dx;
-            if (isfinite(dy))
-                buf[n++] = dy;
         }
     if (n < 2)
         return 0.0;

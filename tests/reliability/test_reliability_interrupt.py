@@ -136,8 +136,10 @@ def _resume_supported(knotmap_bin):
 
 def test_rerun_with_resume_skips_complete_results(knotmap_bin, inputs, tmp_path):
     """Issue 8: a rerun resumes, skipping results that carry the completeness
-    marker (existence alone is not enough: a foreign or damaged file at the
-    final name is redone or refused, never trusted)."""
+    marker.  Existence alone is not enough: a damaged or foreign file at a
+    final name is never trusted as done, and never replaced either (it may be
+    something the user needs): that input fails with exit 73, the file stays
+    byte for byte, and the other inputs are still made."""
     if not _resume_supported(knotmap_bin):
         pytest.skip("`knotmap process --resume` not implemented yet (issue 8, item 4)")
     out = str(tmp_path / "out")
@@ -146,17 +148,29 @@ def test_rerun_with_resume_skips_complete_results(knotmap_bin, inputs, tmp_path)
                        capture_output=True, text=True, timeout=600)
     assert p.returncode == 0, p.stderr
     done = {n: os.stat(os.path.join(out, n)).st_mtime_ns for n in os.listdir(out)}
-    # A damaged file under a final name must not count as done.
-    damaged = expected_names(inputs)[2]
+    names = expected_names(inputs)
+    damaged = names[2]
+    blob = b"\x89HDF\r\n\x1a\n" + b"\0" * 100
     with open(os.path.join(out, damaged), "wb") as f:
-        f.write(b"\x89HDF\r\n\x1a\n" + b"\0" * 100)
+        f.write(blob)
+    p = subprocess.run([knotmap_bin, "process", "-q", "--resume", *inputs, "-o", out + "/"],
+                       capture_output=True, text=True, timeout=600)
+    assert p.returncode == 73, p.stderr
+    assert damaged in p.stderr and "not replacing" in p.stderr
+    with open(os.path.join(out, damaged), "rb") as f:
+        assert f.read() == blob
+    for n, mtime in done.items():
+        assert os.stat(os.path.join(out, n)).st_mtime_ns == mtime, "%s was redone" % n
+    for n in names:
+        if n != damaged:
+            assert result_state(os.path.join(out, n)) == "complete", n
+    # Once the damaged file is moved away, the rerun completes the rest.
+    os.unlink(os.path.join(out, damaged))
     p = subprocess.run([knotmap_bin, "process", "-q", "--resume", *inputs, "-o", out + "/"],
                        capture_output=True, text=True, timeout=600)
     assert p.returncode == 0, p.stderr
-    for n, mtime in done.items():
-        assert os.stat(os.path.join(out, n)).st_mtime_ns == mtime, "%s was redone" % n
     finals, _ = check_folder(out, inputs)
-    assert finals == expected_names(inputs)
+    assert finals == names
 
 
 @pytest.mark.parametrize("sig,code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
