@@ -25,7 +25,9 @@ TestSuite(candidates, .init = setup, .fini = teardown);
 
 /* Four passes of 10 contact frames (all 40 kPa) separated by 10 empty
  * frames; a knot adds `knot` kPa at (3, 8) in passes 0, 1 and 3 only. */
-static km_candidates *run_passes(float knot, int stuck_at_2_2)
+/* stuck_at_2_2: 0 none, 1 taxel (2, 2) stuck at 200, 2 dead (reads 0);
+ * ridge: kPa added to column 12 in every row (a taut band along y). */
+static km_candidates *run_passes_ex(float knot, int stuck_at_2_2, float ridge, int32_t ridge_half_rows)
 {
     km_candidates *c = NULL;
     float f[R * C];
@@ -33,6 +35,7 @@ static km_candidates *run_passes(float knot, int stuck_at_2_2)
     km_candidate_params p;
     km_candidate_params_default(&p);
     p.stuck_frames = 5; /* stuck from frame 5, inside the first pass */
+    p.ridge_half_rows = ridge_half_rows;
     cr_assert_eq(km_candidates_create(ctx, KM_MODE_MAT, R, C, 10.0, 5.0, &p, &c), KM_OK);
     int64_t frame = 0;
     for (int pass = 0; pass < 4; pass++) {
@@ -42,13 +45,34 @@ static km_candidates *run_passes(float knot, int stuck_at_2_2)
                 f[i] = contact ? 40.0f + 0.01f * (float)(frame % 3) : 0.0f;
             if (contact && pass != 2)
                 f[3 * C + 8] += knot;
+            if (contact)
+                for (int r = 0; r < R; r++)
+                    f[r * C + 12] += ridge;
             if (stuck_at_2_2)
-                f[2 * C + 2] = 200.0f;
+                f[2 * C + 2] = stuck_at_2_2 == 1 ? 200.0f : 0.0f;
             cr_assert_eq(km_candidates_add(ctx, c, &fr, NULL, NULL, 0.1 * (double)frame), KM_OK,
                          "%s", km_ctx_last_error(ctx));
         }
     }
     return c;
+}
+
+static km_candidates *run_passes(float knot, int stuck_at_2_2)
+{
+    return run_passes_ex(knot, stuck_at_2_2, 0.0f, 4);
+}
+
+/* Energy of the matched filter's kernel (docs/ALGORITHMS.md 10, step 4) for
+ * the default footprint sigma 4.5 mm on 10 x 5 mm cells: Gaussian weights
+ * over +-ceil(3 sigma) cells. */
+static double kernel_energy(void)
+{
+    double sy = 4.5 / 10.0, sx = 4.5 / 5.0, ey = 0.0, ex = 0.0;
+    for (int k = -2; k <= 2; k++)
+        ey += exp(-(double)(k * k) / (sy * sy));
+    for (int k = -3; k <= 3; k++)
+        ex += exp(-(double)(k * k) / (sx * sx));
+    return ey * ex;
 }
 
 Test(candidates, recurring_excess_on_a_mat)
@@ -78,12 +102,16 @@ Test(candidates, recurring_excess_on_a_mat)
     cr_assert_float_eq(out[0].x_mm, 8 * 5.0, 1e-9);
     cr_assert_float_eq(out[0].y_mm, 3 * 10.0, 1e-9);
     cr_assert_float_eq(out[0].peak, 22.5f, 1e-4);
-    cr_assert_float_eq(out[0].prominence, 22.5f, 1e-4);
-    cr_assert_float_eq(out[0].area_mm2, 50.0, 1e-9);
+    /* A one-cell excess seen through the footprint filter: the fitted
+       amplitude is 22.5 * K(0) / sum K^2, and the basin above half of it
+       spans the kernel cells >= 0.5: 3 columns x 1 row of 50 mm2. */
+    double amp = 22.5 / kernel_energy();
+    cr_assert_float_eq(out[0].prominence, amp, 1e-4);
+    cr_assert_float_eq(out[0].area_mm2, 150.0, 1e-9);
     cr_assert_eq(out[0].n_passes, 3);
     cr_assert_eq(out[0].n_covering, 4);
     cr_assert_float_eq(out[0].persistence, 0.75, 1e-12);
-    cr_assert_float_eq(out[0].score, 22.5 * 0.75, 1e-4);
+    cr_assert_float_eq(out[0].score, amp * 0.75, 1e-4);
     cr_assert_float_eq(out[0].first_time, 0.0, 1e-12);
     cr_assert_float_eq(out[0].last_time, 0.1 * (60 + 9), 1e-9);
     km_candidates_free(c);
@@ -91,7 +119,8 @@ Test(candidates, recurring_excess_on_a_mat)
 
 Test(candidates, weak_excess_is_not_a_candidate)
 {
-    /* 5 kPa: below seen_threshold [8] and min_prominence [10]. */
+    /* 5 kPa: below seen_threshold [8], and its fitted amplitude
+       3.75 / sum K^2 is below min_prominence [4]. */
     km_candidates *c = run_passes(5.0f, 0);
     km_candidate out[4];
     size_t n = 9;
@@ -111,13 +140,58 @@ Test(candidates, stuck_taxel_is_ignored)
     km_candidates_free(c);
 }
 
+Test(candidates, dead_taxel_is_ignored)
+{
+    km_candidates *c = run_passes(30.0f, 2);
+    float map[R * C];
+    cr_assert_eq(km_candidates_map(ctx, c, map, R * C, NULL), KM_OK);
+    /* Used for the 5 frames before its run of zeros was long enough to
+       tell: one pass, below min_coverage; its neighbours keep the median. */
+    cr_assert(isnan(map[2 * C + 2]));
+    cr_assert_float_eq(map[2 * C + 3], 0.0f, 0.02);
+    km_candidate out[4];
+    size_t n = 0;
+    cr_assert_eq(km_candidates_get(ctx, c, out, 4, &n), KM_OK);
+    cr_assert_eq(n, 1);
+    cr_assert_float_eq(out[0].x_mm, 40.0, 1e-9);
+    km_candidates_free(c);
+}
+
+Test(candidates, ridge_along_y_is_not_a_candidate)
+{
+    /* 20 kPa along column 12 in every row: a taut band, not a knot. */
+    km_candidates *c = run_passes_ex(30.0f, 0, 20.0f, 4);
+    km_candidate out[8];
+    size_t n = 0;
+    cr_assert_eq(km_candidates_get(ctx, c, out, 8, &n), KM_OK);
+    cr_assert_eq(n, 1);
+    cr_assert_float_eq(out[0].x_mm, 40.0, 1e-9);
+    km_candidates_free(c);
+    /* Without the ridge removal the band yields candidates on column 12. */
+    c = run_passes_ex(30.0f, 0, 20.0f, 0);
+    cr_assert_eq(km_candidates_get(ctx, c, out, 8, &n), KM_OK);
+    cr_assert_geq(n, 2);
+    int on_band = 0;
+    for (size_t k = 0; k < n; k++)
+        on_band += fabs(out[k].x_mm - 60.0) < 1e-9;
+    cr_assert_geq(on_band, 1);
+    km_candidates_free(c);
+}
+
 Test(candidates, invalid_use)
 {
     km_candidates *c = NULL;
     km_candidate_params p;
     km_candidate_params_default(&p);
     cr_assert_eq(p.min_coverage, 2);
+    cr_assert_eq(p.min_snr, 4.0);
     p.background_half_cols = 0;
+    cr_assert_eq(km_candidates_create(ctx, KM_MODE_MAT, R, C, 10, 5, &p, &c), KM_ERR_INVALID);
+    km_candidate_params_default(&p);
+    p.min_snr = NAN;
+    cr_assert_eq(km_candidates_create(ctx, KM_MODE_MAT, R, C, 10, 5, &p, &c), KM_ERR_INVALID);
+    km_candidate_params_default(&p);
+    p.ridge_half_rows = -1;
     cr_assert_eq(km_candidates_create(ctx, KM_MODE_MAT, R, C, 10, 5, &p, &c), KM_ERR_INVALID);
     cr_assert_null(c);
     cr_assert_eq(km_candidates_create(ctx, 7, R, C, 10, 5, NULL, &c), KM_ERR_INVALID);
