@@ -17,7 +17,8 @@ small result file and scored by the same `knotmap eval` (same matching, same
 tolerance: one taxel pitch unless --tolerance).
 
 Prints a Markdown table (means over seeds; RMS error over all matched pairs) and,
-with --write-readme, appends it with the command to bench/README.md.
+with --write-readme, writes it with the command into bench/README.md (replacing
+its "Knot detection quality" section).
 
 Usage: /usr/bin/python3 bench/eval.py [--bin build/knotmap] [--seeds 20]
                                       [--presets easy,moderate,hard] [--modes roller,mat]
@@ -150,9 +151,16 @@ def main():
                 mode.capitalize(), pitch[mode][0], pitch[mode][1], table)
         text += "\nProduced by:\n\n```\n%s\n```\n" % cmd
         readme = REPO / "bench" / "README.md"
-        with open(readme, "a", encoding="utf-8") as f:
-            f.write(text)
-        print("appended to %s" % readme, file=sys.stderr)
+        old = readme.read_text(encoding="utf-8")
+        head = "\n## Knot detection quality\n"
+        start = old.find(head)
+        if start < 0:
+            new = old + text
+        else:  # replace the section, up to the next level-2 heading
+            end = old.find("\n## ", start + len(head))
+            new = old[:start] + text + (old[end:] if end >= 0 else "")
+        readme.write_text(new, encoding="utf-8")
+        print("wrote the section to %s" % readme, file=sys.stderr)
 
 
 if __name__ == "__main__":

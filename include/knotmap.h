@@ -749,8 +749,10 @@ KM_API void km_candidate_params_default(km_candidate_params *p);
 typedef struct km_candidate {
     double x_mm, y_mm;         /* body position, sub-pixel */
     float peak;                /* accumulated excess at the peak cell */
-    float prominence;          /* in the accumulated excess map */
-    double area_mm2;           /* basin area above peak - prominence/2 */
+    float prominence;          /* fitted knot amplitude: least-squares amplitude
+                                  of the footprint on the ridge-free map */
+    double area_mm2;           /* basin of the fitted amplitude map above half
+                                  the prominence (the footprint as filtered) */
     int32_t n_passes;          /* passes that saw it */
     int32_t n_covering;        /* passes that covered it */
     double persistence;        /* n_passes / n_covering */
@@ -784,6 +786,10 @@ typedef struct km_process_params {
                                   (by default only the corrupt-frame test is on);
                                   the smoothing is `smooth`, the calibration `calib`;
                                   corrupt frames report no peaks */
+    int32_t n_threads;         /* threads for the per-frame stage (metrics, peak
+                                  detection) of each block [1]; results are
+                                  identical for any count; > 1 needs a
+                                  thread-safe allocator in the ctx */
 } km_process_params;
 /* Fill `p` with the pipeline defaults, which differ from the stages' own
  * defaults where knots need it: smoothing off (sigma 0: a 3-6 mm knot covers

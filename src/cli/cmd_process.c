@@ -109,6 +109,7 @@ static void help(void)
            "Run:\n"
            "  --block-frames N       frames read per block [256]\n"
            "  -j, --jobs N           sessions processed in parallel [1]\n"
+           "  --threads N            threads within each session (peak detection) [1]\n"
            "  -q, --quiet            no summary, no progress\n"
            "  -v, --verbose          also print the output paths and parameters\n"
            "  -h, --help             show this help and exit\n"
@@ -417,6 +418,12 @@ static int parse_peak_option(int argc, char **argv, int *i, km_process_params *p
         if (m < 0 || km_cli_int(CMD, "block-frames", v, 1, 1 << 20, &n) < 0)
             return -1;
         pp->block_frames = n;
+        return 1;
+    }
+    if ((m = km_cli_match(CMD, argc, argv, i, "threads", 0, 1, &v)) != 0) {
+        if (m < 0 || km_cli_int(CMD, "threads", v, 1, 64, &n) < 0)
+            return -1;
+        pp->n_threads = (int32_t)n;
         return 1;
     }
     return 0;

@@ -34,11 +34,11 @@ void km_stats_avx2(const float *data, ptrdiff_t stride, int32_t rows, int32_t co
  * values are all finite: taxels with v > thr and v >= their 8 neighbours.
  * With `edges`, columns 0 and cols-1 of those rows are checked too (their
  * windows clipped by the edge).  Separable: the horizontal 3-max of each
- * frame row is computed once into hbuf (4*cols floats, a ring of rows)
+ * frame row is computed once into hbuf (3*cols floats, a ring of rows)
  * and reused by the three output rows that need it.  Appends the raster
  * indices (row*cols + col) in increasing order to out, which must have
- * room for (r1 - r0 + 2) * cols + 8 entries (the kernels store past the
- * last hit and the vector one buffers a row there); returns how many. */
+ * room for every taxel of the block plus 8 (the kernels store one past
+ * the last hit); returns how many. */
 size_t km_lmax3_portable(const float *data, ptrdiff_t stride, int32_t rows, int32_t cols,
                          int32_t r0, int32_t r1, int32_t c0, int32_t c1, int edges, float thr,
                          float *hbuf, uint32_t *out);

@@ -261,12 +261,12 @@ __attribute__((target("avx2"))) static void hmax_row_avx2(const float *row, int3
         _mm256_storeu_ps(h + c1 - 7, hmax8(row, c1 - 7));
 }
 
-/* One vector of the fused sweep at column j for output rows i (and i+1
- * when two): stores the horizontal max of the new rows below and returns
- * the hit bits.  Two rows at a time share max(h[i], h[i+1]) and keep the
- * new h rows in registers.  v > thr is tested as v >= max(window, thr_up)
- * with thr_up the next float above thr: the same for finite v, one
- * instruction fewer. */
+/* One vector of the fused sweep at column j of output row `mid`: stores
+ * the horizontal max of the row below (kept for the two output rows after
+ * this one) and returns the hit bits.  v > thr is tested as
+ * v >= max(window, thr_up) with thr_up the next float above thr: the same
+ * for finite v, one instruction fewer.  (Two output rows per pass, sharing
+ * max(h[i], h[i+1]), measured no faster here: not kept.) */
 __attribute__((target("avx2"), always_inline)) static inline unsigned
 sweep8(const float *mid, ptrdiff_t stride, const float *ha, const float *hb, float *hc, int32_t j,
        __m256 thr_up)
@@ -278,24 +278,7 @@ sweep8(const float *mid, ptrdiff_t stride, const float *ha, const float *hb, flo
     return (unsigned)_mm256_movemask_ps(_mm256_cmp_ps(_mm256_loadu_ps(mid + j), m, _CMP_GE_OQ));
 }
 
-__attribute__((target("avx2"), always_inline)) static inline unsigned
-sweep8x2(const float *mid, ptrdiff_t stride, const float *ha, const float *hb, float *hc,
-         float *hd, int32_t j, __m256 thr_up)
-{
-    __m256 h1 = hmax8(mid + stride, j), h2 = hmax8(mid + 2 * stride, j);
-    _mm256_storeu_ps(hc + j, h1);
-    _mm256_storeu_ps(hd + j, h2);
-    __m256 a = _mm256_loadu_ps(ha + j), pair = _mm256_max_ps(_mm256_loadu_ps(hb + j), h1);
-    __m256 m0 = _mm256_max_ps(_mm256_max_ps(a, pair), thr_up);
-    __m256 m1 = _mm256_max_ps(_mm256_max_ps(pair, h2), thr_up);
-    unsigned b0 = (unsigned)_mm256_movemask_ps(
-        _mm256_cmp_ps(_mm256_loadu_ps(mid + j), m0, _CMP_GE_OQ));
-    unsigned b1 = (unsigned)_mm256_movemask_ps(
-        _mm256_cmp_ps(_mm256_loadu_ps(mid + stride + j), m1, _CMP_GE_OQ));
-    return b0 | b1 << 8;
-}
-
-/* Appends base + j0 + k for every set bit k of bits (ascending). */
+/* Appends first + k for every set bit k of bits, ascending. */
 static inline size_t emit(unsigned bits, uint32_t first, uint32_t *out, size_t n)
 {
     while (bits) {
@@ -315,65 +298,32 @@ __attribute__((target("avx2"))) size_t km_lmax3_avx2(const float *data, ptrdiff_
         return km_lmax3_portable(data, stride, rows, cols, r0, r1, c0, c1, edges, thr, hbuf,
                                  out);
     const __m256 thr_up = _mm256_set1_ps(nextafterf(thr, INFINITY));
-    /* Ring of four h rows: ha = h[i-1], hb = h[i], then h[i+1], h[i+2]. */
-    float *h[4] = {hbuf, hbuf + cols, hbuf + 2 * (ptrdiff_t)cols, hbuf + 3 * (ptrdiff_t)cols};
+    float *ha = hbuf, *hb = hbuf + cols, *hc = hbuf + 2 * (ptrdiff_t)cols;
     size_t n = 0;
 
-    hmax_row_avx2(data + (ptrdiff_t)(r0 - 1) * stride, c0, c1, h[0]);
-    hmax_row_avx2(data + (ptrdiff_t)r0 * stride, c0, c1, h[1]);
-    for (int32_t i = r0; i <= r1;) {
+    hmax_row_avx2(data + (ptrdiff_t)(r0 - 1) * stride, c0, c1, ha);
+    hmax_row_avx2(data + (ptrdiff_t)r0 * stride, c0, c1, hb);
+    for (int32_t i = r0; i <= r1; i++) {
         const float *mid = data + (ptrdiff_t)i * stride;
-        uint32_t base = (uint32_t)i * (uint32_t)cols, cl = (uint32_t)cols;
-        float *ha = h[0], *hb = h[1], *hc = h[2], *hd = h[3];
-        int two = i + 1 <= r1;
-        /* Raster order: the vector hits of the two rows are buffered per
-         * row (the second row's in a tail of out that the first row's
-         * writes cannot reach) and the edge columns slotted around them. */
+        uint32_t base = (uint32_t)i * (uint32_t)cols;
         out[n] = base;
         n += (size_t)(edges && edge_col(data, stride, i, 0, 1, thr));
-        if (two) {
-            uint32_t *second = out + n + (size_t)(c1 - c0 + 1) + 16;
-            size_t n2 = 0;
-            int32_t j = c0;
-            for (; j + 8 <= c1 + 1; j += 8) {
-                unsigned bits = sweep8x2(mid, stride, ha, hb, hc, hd, j, thr_up);
-                n = emit(bits & 0xffu, base + (uint32_t)j, out, n);
-                n2 = emit(bits >> 8, base + cl + (uint32_t)j, second, n2);
-            }
-            if (j <= c1) {
-                int32_t jj = c1 - 7;
-                unsigned keep = 0xffu << (j - jj);
-                unsigned bits = sweep8x2(mid, stride, ha, hb, hc, hd, jj, thr_up);
-                n = emit(bits & keep, base + (uint32_t)jj, out, n);
-                n2 = emit((bits >> 8) & keep, base + cl + (uint32_t)jj, second, n2);
-            }
-            out[n] = base + cl - 1;
-            n += (size_t)(edges && edge_col(data, stride, i, cols - 1, cols - 2, thr));
-            out[n] = base + cl;
-            n += (size_t)(edges && edge_col(data, stride, i + 1, 0, 1, thr));
-            for (size_t k = 0; k < n2; k++)
-                out[n + k] = second[k];
-            n += n2;
-            out[n] = base + 2 * cl - 1;
-            n += (size_t)(edges && edge_col(data, stride, i + 1, cols - 1, cols - 2, thr));
-            h[0] = hc;
-            h[1] = hd;
-            h[2] = ha;
-            h[3] = hb;
-            i += 2;
-            continue;
-        }
         int32_t j = c0;
         for (; j + 8 <= c1 + 1; j += 8)
             n = emit(sweep8(mid, stride, ha, hb, hc, j, thr_up), base + (uint32_t)j, out, n);
         if (j <= c1) {
+            /* Tail: one vector ending at c1, overlapping the last one (its
+             * h values are recomputed identically), lanes done masked off. */
             int32_t jj = c1 - 7;
             n = emit(sweep8(mid, stride, ha, hb, hc, jj, thr_up) & (0xffu << (j - jj)),
                      base + (uint32_t)jj, out, n);
         }
-        out[n] = base + cl - 1;
+        out[n] = base + (uint32_t)cols - 1;
         n += (size_t)(edges && edge_col(data, stride, i, cols - 1, cols - 2, thr));
-        i++;
+        float *t = ha;
+        ha = hb;
+        hb = hc;
+        hc = t;
     }
     return n;
 }

@@ -26,7 +26,7 @@ struct km_detector {
     km_peak_params p;
     int has_avx2;
     uint32_t *idx;      /* candidate raster indices (n) */
-    float *hbuf;        /* 3x3 sweep: a ring of rows of horizontal maxima (4*cols) */
+    float *hbuf;        /* 3x3 sweep: a ring of rows of horizontal maxima (3*cols) */
     uint32_t *skey, *skey2, *sidx2; /* candidate sort scratch (n each) */
     float *san;         /* sanitised copy, invalid = -inf (n) */
     float *tmp;         /* horizontal running max (n) */
@@ -142,7 +142,7 @@ static km_status ensure_scratch(km_ctx *ctx, km_detector *det, int fast, int pro
     det->sidx2 = lazy(ctx, det, det->sidx2, sizeof(uint32_t), 0, &st);
     if (fast && det->hbuf == NULL) {
         int fail = 0;
-        det->hbuf = zalloc(det, 4 * (size_t)det->cols, sizeof(float), 0, &fail);
+        det->hbuf = zalloc(det, 3 * (size_t)det->cols, sizeof(float), 0, &fail);
         if (fail)
             st = km_fail(ctx, KM_ERR_NOMEM, "peaks: out of memory for the sweep buffer");
     }

@@ -14,6 +14,13 @@
 #include "io/result_writer.h"
 
 #define COL_CHUNK 4096          /* rows per chunk of a table column */
+/* Level 1: the tables are written once per run and deflate's cost grows
+ * with the level far faster than the ratio on these numeric columns. */
+#define COL_DEFLATE 1
+/* A column is appended at its end only: a cache of two chunks holds the
+ * partly filled last chunk.  HDF5's default 1 MiB per dataset, times the
+ * ~35 columns, let the process grow by tens of MB as the tables grew. */
+#define COL_CACHE_BYTES (2u * COL_CHUNK * 8u + 4096u)
 #define PEAK_BUF 8192           /* peaks buffered before a flush */
 
 typedef struct col_def {
@@ -221,30 +228,45 @@ static int attr_i32(hid_t loc, const char *name, int32_t v)
 
 /* ---- datasets ------------------------------------------------------------ */
 
+/* Dataset access list for an appended column: the small chunk cache. */
+static hid_t column_dapl(void)
+{
+    hid_t dapl = H5Pcreate(H5P_DATASET_ACCESS);
+    if (dapl >= 0 && H5Pset_chunk_cache(dapl, 11, COL_CACHE_BYTES, 1.0) < 0) {
+        H5Pclose(dapl);
+        dapl = -1;
+    }
+    return dapl;
+}
+
 /* An empty, extendible, chunked, compressed 1-D column. */
 static hid_t make_column(const km_alloc_ref *ref, hid_t group, const col_def *c,
                          const char *units)
 {
-    hid_t ds = -1, s = -1, dcpl = -1;
+    hid_t ds = -1, s = -1, dcpl = -1, dapl = -1;
     hsize_t dims[1] = {0}, maxdims[1] = {H5S_UNLIMITED}, chunk[1] = {COL_CHUNK};
 
     s = H5Screate_simple(1, dims, maxdims);
     dcpl = H5Pcreate(H5P_DATASET_CREATE);
-    if (s < 0 || dcpl < 0 || H5Pset_chunk(dcpl, 1, chunk) < 0 || H5Pset_shuffle(dcpl) < 0 ||
-        H5Pset_deflate(dcpl, 4) < 0)
+    dapl = column_dapl();
+    if (s < 0 || dcpl < 0 || dapl < 0 || H5Pset_chunk(dcpl, 1, chunk) < 0 ||
+        H5Pset_shuffle(dcpl) < 0 || H5Pset_deflate(dcpl, COL_DEFLATE) < 0)
         goto fail;
-    ds = H5Dcreate2(group, c->name, file_type(c->kind), s, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    ds = H5Dcreate2(group, c->name, file_type(c->kind), s, H5P_DEFAULT, dcpl, dapl);
     if (ds < 0)
         goto fail;
     if (c->units != NULL &&
         !attr_str(ref, ds, "units", c->units[0] == '@' ? units : c->units))
         goto fail;
+    H5Pclose(dapl);
     H5Pclose(dcpl);
     H5Sclose(s);
     return ds;
 fail:
     if (ds >= 0)
         H5Dclose(ds);
+    if (dapl >= 0)
+        H5Pclose(dapl);
     if (dcpl >= 0)
         H5Pclose(dcpl);
     if (s >= 0)
@@ -378,7 +400,7 @@ static km_status write_session(km_ctx *ctx, km_result_writer *w, const km_result
     const char *mode = in->mode == KM_MODE_ROLLER ? "roller" : "mat";
     km_status st = KM_OK;
     uint8_t *ones = NULL;
-    hid_t s = -1, ds = -1, dcpl = -1;
+    hid_t s = -1, ds = -1, dcpl = -1, dapl = -1;
     hsize_t dims[2] = {(hsize_t)in->rows, (hsize_t)in->cols};
     hsize_t tdims[1] = {0}, tmax[1] = {H5S_UNLIMITED}, tchunk[1] = {COL_CHUNK};
 
@@ -399,9 +421,11 @@ static km_status write_session(km_ctx *ctx, km_result_writer *w, const km_result
 
     s = H5Screate_simple(1, tdims, tmax);
     dcpl = H5Pcreate(H5P_DATASET_CREATE);
-    if (s < 0 || dcpl < 0 || H5Pset_chunk(dcpl, 1, tchunk) < 0 || H5Pset_deflate(dcpl, 4) < 0)
+    dapl = column_dapl();
+    if (s < 0 || dcpl < 0 || dapl < 0 || H5Pset_chunk(dcpl, 1, tchunk) < 0 ||
+        H5Pset_deflate(dcpl, COL_DEFLATE) < 0)
         goto h5err;
-    w->ds_time = H5Dcreate2(w->g_session, "time", H5T_IEEE_F64LE, s, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    w->ds_time = H5Dcreate2(w->g_session, "time", H5T_IEEE_F64LE, s, H5P_DEFAULT, dcpl, dapl);
     if (w->ds_time < 0 || !attr_str(&w->alloc, w->ds_time, "units", "s"))
         goto h5err;
     H5Sclose(s);
@@ -436,6 +460,8 @@ done:
         H5Dclose(ds);
     if (dcpl >= 0)
         H5Pclose(dcpl);
+    if (dapl >= 0)
+        H5Pclose(dapl);
     if (s >= 0)
         H5Sclose(s);
     km_free(ctx, ones);

@@ -2,6 +2,7 @@
  * peaks -> tracks; (roller: odometry ->) body map and candidate map ->
  * candidates -> result HDF5, streaming in blocks (DESIGN.md section 2). */
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -13,6 +14,7 @@
  * asks, so a huge grid cannot make a block of gigabytes. */
 #define MAX_BLOCK_VALUES ((size_t)1 << 25)
 #define PEAKS_START 1024
+#define MAX_THREADS 64
 
 void km_process_params_default(km_process_params *p)
 {
@@ -50,6 +52,7 @@ void km_process_params_default(km_process_params *p)
     km_candidate_params_default(&p->cand);
     p->lift_threshold = 5.0;
     km_condition_params_default(&p->cond);
+    p->n_threads = 1;
 }
 
 typedef struct top_entry {
@@ -60,13 +63,34 @@ typedef struct top_entry {
     float value, prominence;
 } top_entry;
 
+struct run;
+
+/* One thread's share of a block's per-frame stage (metrics and peaks,
+ * which depend on the frame alone): frames [i0, i1), peaks appended to
+ * its own buffer.  Worker 0 is the calling thread and uses its ctx. */
+typedef struct worker {
+    struct run *r;
+    const km_process_params *p;
+    const km_mask *mask;
+    km_ctx *ctx;
+    km_detector *det;
+    km_peak *pk;
+    size_t cap, used;
+    int64_t i0, i1;
+    km_status st;
+} worker;
+
 typedef struct run {
     km_reader *reader;
     km_result_writer *writer;
     km_conditioner *cond;      /* calibration, bad taxels, temporal and spatial filters */
     km_condition_params cp;    /* effective: a header curve resolved */
     uint32_t *cflags;          /* conditioner flags of the block's frames */
-    km_detector *det;
+    worker wk[MAX_THREADS];
+    int nw;
+    size_t *fpk_off;           /* per frame of the block: first peak in its worker's buffer */
+    size_t *fpk_n;             /* per frame: peak count */
+    int *fpk_w;                /* per frame: worker */
     km_session_info info;      /* the result's view: units after calibration */
     km_calib_params calib;     /* effective: gain includes the unit conversion */
     km_peak_params peaks;
@@ -76,7 +100,6 @@ typedef struct run {
     double *times;
     km_metrics *metrics;
     float *smooth_tmp;         /* one frame */
-    km_peak *pk;
     size_t pk_cap;
     double *pk_y, *pk_x;       /* body position of each peak, mm (pk_cap) */
     float *pk_v;
@@ -300,7 +323,9 @@ static km_status alloc_buffers(km_ctx *ctx, run *r, const km_process_params *p, 
     r->times = km_alloc(ctx, (size_t)nb * sizeof *r->times);
     r->metrics = km_alloc(ctx, (size_t)nb * sizeof *r->metrics);
     r->pk_cap = rc < PEAKS_START ? rc : PEAKS_START;
-    r->pk = km_alloc(ctx, r->pk_cap * sizeof *r->pk);
+    r->fpk_off = km_alloc(ctx, (size_t)nb * sizeof *r->fpk_off);
+    r->fpk_n = km_alloc(ctx, (size_t)nb * sizeof *r->fpk_n);
+    r->fpk_w = km_alloc(ctx, (size_t)nb * sizeof *r->fpk_w);
     r->pk_y = km_alloc(ctx, r->pk_cap * sizeof *r->pk_y);
     r->pk_x = km_alloc(ctx, r->pk_cap * sizeof *r->pk_x);
     r->pk_v = km_alloc(ctx, r->pk_cap * sizeof *r->pk_v);
@@ -310,50 +335,139 @@ static km_status alloc_buffers(km_ctx *ctx, run *r, const km_process_params *p, 
     r->cnt_map = km_calloc(ctx, rc, sizeof *r->cnt_map);
     if (smoothing)
         r->smooth_tmp = km_alloc(ctx, rc * sizeof *r->smooth_tmp);
-    if (r->pk_y == NULL || r->pk_x == NULL || r->pk_v == NULL || r->pk_id == NULL)
+    if (r->pk_y == NULL || r->pk_x == NULL || r->pk_v == NULL || r->pk_id == NULL ||
+        r->fpk_off == NULL || r->fpk_n == NULL || r->fpk_w == NULL)
         return KM_ERR_NOMEM;
-    if (r->block == NULL || r->times == NULL || r->metrics == NULL || r->pk == NULL ||
+    if (r->block == NULL || r->times == NULL || r->metrics == NULL ||
         r->max_map == NULL || r->sum_map == NULL || r->cnt_map == NULL ||
         (smoothing && r->smooth_tmp == NULL))
         return KM_ERR_NOMEM;
+    /* -inf: any finite value replaces it, so the update needs no count test. */
+    for (size_t k = 0; k < rc; k++)
+        r->max_map[k] = -INFINITY;
     return KM_OK;
 }
 
-/* Peaks of one frame into r->pk, growing it when a frame has more peaks
- * than ever before (amortised: not a per-frame allocation). */
-static km_status frame_peaks(km_ctx *ctx, run *r, const km_frame *fr, const km_mask *mask,
-                             size_t *n)
+/* Peaks of one frame appended to the worker's buffer, growing it when a
+ * block has more peaks than ever before (amortised: not a per-frame
+ * allocation). */
+static km_status frame_peaks(worker *w, const km_frame *fr, size_t *n)
 {
     for (;;) {
-        km_status st = km_detector_apply(ctx, r->det, fr, mask, r->pk, r->pk_cap, n);
+        km_status st = km_detector_apply(w->ctx, w->det, fr, w->mask, w->pk + w->used,
+                                         w->cap - w->used, n);
         if (st != KM_ERR_CAPACITY)
             return st;
-        size_t cap = *n > r->pk_cap * 2 ? *n : r->pk_cap * 2;
-        km_peak *np = km_alloc(ctx, cap * sizeof *np);
-        double *ny = km_alloc(ctx, cap * sizeof *ny), *nx = km_alloc(ctx, cap * sizeof *nx);
-        float *nv = km_alloc(ctx, cap * sizeof *nv);
-        int32_t *ni = km_alloc(ctx, cap * sizeof *ni);
-        if (np == NULL || ny == NULL || nx == NULL || nv == NULL || ni == NULL) {
-            km_free(ctx, np);
-            km_free(ctx, ny);
-            km_free(ctx, nx);
-            km_free(ctx, nv);
-            km_free(ctx, ni);
+        size_t cap = w->used + *n > w->cap * 2 ? w->used + *n : w->cap * 2;
+        km_peak *np = km_alloc(w->ctx, cap * sizeof *np);
+        if (np == NULL)
             return KM_ERR_NOMEM;
-        }
-        km_free(ctx, r->pk);
-        km_free(ctx, r->pk_y);
-        km_free(ctx, r->pk_x);
-        km_free(ctx, r->pk_v);
-        km_free(ctx, r->pk_id);
-        r->pk = np;
-        r->pk_y = ny;
-        r->pk_x = nx;
-        r->pk_v = nv;
-        r->pk_id = ni;
-        r->pk_cap = cap;
-        km_ctx_clear_error(ctx);
+        if (w->used > 0)
+            memcpy(np, w->pk, w->used * sizeof *np);
+        km_free(w->ctx, w->pk);
+        w->pk = np;
+        w->cap = cap;
+        km_ctx_clear_error(w->ctx);
     }
+}
+
+/* The per-frame stage of frames [w->i0, w->i1): metrics, then peaks unless
+ * the frame is corrupt (held at the last good frame: no peaks). */
+static void *worker_run(void *arg)
+{
+    worker *w = arg;
+    run *r = w->r;
+    int32_t rows = r->info.rows, cols = r->info.cols;
+    size_t rc = (size_t)rows * (size_t)cols;
+    km_status st = KM_OK;
+    w->used = 0;
+    for (int64_t i = w->i0; i < w->i1 && st == KM_OK; i++) {
+        km_frame fr = {r->block + (size_t)i * rc, rows, cols, cols};
+        km_metrics *m = &r->metrics[i];
+        st = km_frame_metrics(w->ctx, &fr, w->mask, r->info.row_pitch_mm, r->info.col_pitch_mm,
+                              r->physical ? 1.0 : NAN, w->p->contact_threshold,
+                              r->info.saturation, m);
+        if (st != KM_OK)
+            break;
+        m->flags |= r->cflags[i];
+        size_t np = 0;
+        if ((m->flags & KM_FRAME_CORRUPT) == 0 && (st = frame_peaks(w, &fr, &np)) != KM_OK)
+            break;
+        r->fpk_off[i] = w->used;
+        r->fpk_n[i] = np;
+        r->fpk_w[i] = (int)(w - r->wk);
+        w->used += np;
+    }
+    w->st = st;
+    return NULL;
+}
+
+/* Metrics and peaks of the block's n frames on r->nw threads: contiguous
+ * shares, each frame computed alone, so the result does not depend on the
+ * thread count.  A thread that cannot start leaves its share to this one. */
+static km_status per_frame_stage(km_ctx *ctx, run *r, const km_process_params *p,
+                                 const km_mask *mask, int64_t n)
+{
+    pthread_t tid[MAX_THREADS];
+    int started[MAX_THREADS];
+    int nw = (int64_t)r->nw < n ? r->nw : (int)n;
+    km_status st = KM_OK;
+    if (nw < 1)
+        nw = 1;
+    for (int k = 0; k < nw; k++) {
+        worker *w = &r->wk[k];
+        w->r = r;
+        w->p = p;
+        w->mask = mask;
+        w->i0 = n * k / nw;
+        w->i1 = n * (k + 1) / nw;
+        w->st = KM_OK;
+        started[k] = 0;
+    }
+    for (int k = 1; k < nw; k++)
+        started[k] = pthread_create(&tid[k], NULL, worker_run, &r->wk[k]) == 0;
+    worker_run(&r->wk[0]);
+    for (int k = 1; k < nw; k++) {
+        if (started[k])
+            pthread_join(tid[k], NULL);
+        else
+            worker_run(&r->wk[k]);
+    }
+    /* The first failing share in frame order reports, as one thread would. */
+    for (int k = 0; k < nw && st == KM_OK; k++) {
+        st = r->wk[k].st;
+        if (st != KM_OK && r->wk[k].ctx != ctx)
+            st = km_fail(ctx, st, "%s", km_ctx_last_error(r->wk[k].ctx));
+    }
+    return st;
+}
+
+/* Room for np peaks in the tracking buffers. */
+static km_status track_room(km_ctx *ctx, run *r, size_t np)
+{
+    if (np <= r->pk_cap)
+        return KM_OK;
+    size_t cap = np > r->pk_cap * 2 ? np : r->pk_cap * 2;
+    double *ny = km_alloc(ctx, cap * sizeof *ny), *nx = km_alloc(ctx, cap * sizeof *nx);
+    float *nv = km_alloc(ctx, cap * sizeof *nv);
+    int32_t *ni = km_alloc(ctx, cap * sizeof *ni);
+    if (ny == NULL || nx == NULL || nv == NULL || ni == NULL) {
+        km_free(ctx, ny);
+        km_free(ctx, nx);
+        km_free(ctx, nv);
+        km_free(ctx, ni);
+        return KM_ERR_NOMEM;
+    }
+    km_free(ctx, r->pk_y);
+    km_free(ctx, r->pk_x);
+    km_free(ctx, r->pk_v);
+    km_free(ctx, r->pk_id);
+    r->pk_y = ny;
+    r->pk_x = nx;
+    r->pk_v = nv;
+    r->pk_id = ni;
+    r->pk_cap = cap;
+    return KM_OK;
 }
 
 /* Ended tracks to /tracks, through a small fixed buffer. */
@@ -373,11 +487,14 @@ static km_status drain_tracks(km_ctx *ctx, run *r)
  * odometry y of the contact line + the row offset wrapped to half a turn),
  * then link them. */
 static km_status track_peaks(km_ctx *ctx, run *r, int64_t frame_no, const km_odometry_sample *odo,
-                             size_t np)
+                             const km_peak *pks, size_t np)
 {
     double rp = r->info.row_pitch_mm, cp = r->info.col_pitch_mm, rows = r->info.rows;
+    km_status st = track_room(ctx, r, np);
+    if (st != KM_OK)
+        return st;
     for (size_t i = 0; i < np; i++) {
-        const km_peak *pk = &r->pk[i];
+        const km_peak *pk = &pks[i];
         double y = pk->y * rp;
         if (r->roller) {
             double d = fmod(pk->y - odo->contact_row, rows);
@@ -391,15 +508,17 @@ static km_status track_peaks(km_ctx *ctx, run *r, int64_t frame_no, const km_odo
         r->pk_x[i] = pk->x * cp;
         r->pk_v[i] = pk->value;
     }
-    km_status st = km_tracker_update(ctx, r->tracker, frame_no, r->pk_y, r->pk_x, r->pk_v, np,
-                                     r->pk_id);
+    st = km_tracker_update(ctx, r->tracker, frame_no, r->pk_y, r->pk_x, r->pk_v, np, r->pk_id);
     if (st == KM_OK)
         st = drain_tracks(ctx, r);
     return st;
 }
 
-static km_status process_frame(km_ctx *ctx, run *r, const km_process_params *p, float *f,
-                               int64_t index_in_block, const km_mask *mask)
+/* The sequential stage of one frame (its metrics and peaks are known):
+ * odometry, body map, candidates, tracks, the peak table, the summary and
+ * the per-taxel maps, which carry state from frame to frame. */
+static km_status process_frame(km_ctx *ctx, run *r, float *f, int64_t index_in_block,
+                               const km_mask *mask)
 {
     km_status st = KM_OK;
     int32_t rows = r->info.rows, cols = r->info.cols;
@@ -410,14 +529,7 @@ static km_status process_frame(km_ctx *ctx, run *r, const km_process_params *p, 
 
     /* f is conditioned already (calibrated, filtered, masked taxels NaN or
        filled): see pipeline/condition.c. */
-    st = km_frame_metrics(ctx, &fr, mask, r->info.row_pitch_mm, r->info.col_pitch_mm,
-                          r->physical ? 1.0 : NAN, p->contact_threshold, r->info.saturation,
-                          &r->metrics[index_in_block]);
-    if (st != KM_OK)
-        return st;
-    r->metrics[index_in_block].flags |= r->cflags[index_in_block];
-    int corrupt = (r->metrics[index_in_block].flags & KM_FRAME_CORRUPT) != 0;
-    if (corrupt)
+    if (r->metrics[index_in_block].flags & KM_FRAME_CORRUPT)
         r->n_corrupt++;
 
     km_odometry_sample odo;
@@ -429,18 +541,16 @@ static km_status process_frame(km_ctx *ctx, run *r, const km_process_params *p, 
     if ((st = km_candidates_add(ctx, r->cand, &fr, mask, &odo, t)) != KM_OK)
         return st;
 
-    size_t np = 0;
-    /* A corrupt frame (held at the last good frame) reports no peaks. */
-    if (!corrupt && (st = frame_peaks(ctx, r, &fr, mask, &np)) != KM_OK)
+    size_t np = r->fpk_n[index_in_block];
+    const km_peak *pks = r->wk[r->fpk_w[index_in_block]].pk + r->fpk_off[index_in_block];
+    if ((st = track_peaks(ctx, r, frame_no, &odo, pks, np)) != KM_OK)
         return st;
-    if ((st = track_peaks(ctx, r, frame_no, &odo, np)) != KM_OK)
-        return st;
-    st = km_result_writer_append_peaks_tracked(ctx, r->writer, frame_no, t, r->pk, r->pk_id, np);
+    st = km_result_writer_append_peaks_tracked(ctx, r->writer, frame_no, t, pks, r->pk_id, np);
     if (st != KM_OK)
         return st;
     r->n_peaks += (int64_t)np;
     for (size_t i = 0; i < np; i++) {
-        const km_peak *pk = &r->pk[i];
+        const km_peak *pk = &pks[i];
         top_entry c = {frame_no, t, pk->row, pk->col, pk->y * r->info.row_pitch_mm,
                        pk->x * r->info.col_pitch_mm, pk->value, pk->prominence};
         if (r->n_top == KM_SUMMARY_TOP && !(pk->value > r->top[KM_SUMMARY_TOP - 1].value))
@@ -448,14 +558,17 @@ static km_status process_frame(km_ctx *ctx, run *r, const km_process_params *p, 
         top_offer(r, &c, r->peaks.min_distance > 1 ? r->peaks.min_distance : 1);
     }
 
+    /* Branch-free so that it vectorises: a masked (NaN) or infinite value
+       adds nothing and counts nothing. */
+    float *mx = r->max_map;
+    double *sum = r->sum_map;
+    int64_t *cnt = r->cnt_map;
     for (size_t k = 0; k < rc; k++) {
         float v = f[k];
-        if (!isfinite(v))
-            continue;
-        if (r->cnt_map[k] == 0 || v > r->max_map[k])
-            r->max_map[k] = v;
-        r->sum_map[k] += v;
-        r->cnt_map[k]++;
+        int ok = isfinite(v);
+        mx[k] = ok && v > mx[k] ? v : mx[k];
+        sum[k] += ok ? (double)v : 0.0;
+        cnt[k] += ok;
     }
     return KM_OK;
 }
@@ -471,12 +584,12 @@ static km_status drain_conditioned(km_ctx *ctx, run *r, const km_process_params 
         km_conditioner_pull(r->cond, r->block, r->times, r->cflags, r->nb, &n);
         if (n == 0)
             return KM_OK;
-        for (int64_t i = 0; i < n; i++) {
-            km_status st = process_frame(ctx, r, p, r->block + (size_t)i * rc, i, &mask);
-            if (st != KM_OK)
-                return st;
-        }
-        km_status st = km_result_writer_append_frames(ctx, r->writer, r->times, r->metrics,
+        km_status st = per_frame_stage(ctx, r, p, &mask, n);
+        for (int64_t i = 0; i < n && st == KM_OK; i++)
+            st = process_frame(ctx, r, r->block + (size_t)i * rc, i, &mask);
+        if (st != KM_OK)
+            return st;
+        st = km_result_writer_append_frames(ctx, r->writer, r->times, r->metrics,
                                                       p->save_frames ? r->block : NULL, n);
         if (st != KM_OK)
             return st;
@@ -629,6 +742,43 @@ static void fill_summary(const run *r, km_process_summary *s)
     s->bodymap_nx = r->bm_nx;
 }
 
+/* A detector and a peak buffer per thread; threads past the first get
+ * their own ctx (one per thread), with the caller's allocator. */
+static km_status create_workers(km_ctx *ctx, run *r, const km_process_params *p)
+{
+    km_status st;
+    size_t rc = (size_t)r->info.rows * (size_t)r->info.cols;
+    int nw = p->n_threads < 1 ? 1 : p->n_threads > MAX_THREADS ? MAX_THREADS : p->n_threads;
+    km_alloc_ref ref = km_ctx_alloc_ref(ctx);
+    for (int k = 0; k < nw; k++) {
+        worker *w = &r->wk[k];
+        r->nw = k + 1; /* what free_workers must release */
+        if (k == 0)
+            w->ctx = ctx;
+        else if ((st = km_ctx_create_with(&ref.a, &w->ctx)) != KM_OK)
+            return km_fail(ctx, st, "cannot create a context for thread %d", k + 1);
+        if ((st = km_detector_create(ctx, r->info.rows, r->info.cols, &r->peaks, &w->det)) !=
+            KM_OK)
+            return st;
+        w->cap = rc < PEAKS_START ? rc : PEAKS_START;
+        if ((w->pk = km_alloc(ctx, w->cap * sizeof *w->pk)) == NULL)
+            return KM_ERR_NOMEM;
+    }
+    return KM_OK;
+}
+
+static void free_workers(km_ctx *ctx, run *r)
+{
+    for (int k = 0; k < r->nw; k++) {
+        worker *w = &r->wk[k];
+        km_detector_free(w->det);
+        km_free(ctx, w->pk);
+        if (w->ctx != ctx)
+            km_ctx_free(w->ctx);
+    }
+    r->nw = 0;
+}
+
 /* Odometry (roller), body map, candidate map and tracker for the session. */
 static km_status create_trackers(km_ctx *ctx, run *r, const km_process_params *p)
 {
@@ -703,7 +853,7 @@ km_status km_process(km_ctx *ctx, const char *input, const char *output,
                                     &p->smooth, &r.cond)) != KM_OK)
         goto done;
     r.info.frame_rate_hz = km_conditioner_rate(r.cond);
-    if ((st = km_detector_create(ctx, r.info.rows, r.info.cols, &r.peaks, &r.det)) != KM_OK)
+    if ((st = create_workers(ctx, &r, p)) != KM_OK)
         goto done;
     if ((st = create_trackers(ctx, &r, p)) != KM_OK)
         goto done;
@@ -732,7 +882,7 @@ done:
         strncmp(km_ctx_last_error(ctx), output, strlen(output)) != 0)
         km_error_prefix(ctx, input);
     km_result_writer_free(r.writer); /* removes the temporary file unless committed */
-    km_detector_free(r.det);
+    free_workers(ctx, &r);
     km_conditioner_free(r.cond);
     km_free(ctx, r.cflags);
     km_reader_free(r.reader);
@@ -740,7 +890,9 @@ done:
     km_free(ctx, r.times);
     km_free(ctx, r.metrics);
     km_free(ctx, r.smooth_tmp);
-    km_free(ctx, r.pk);
+    km_free(ctx, r.fpk_off);
+    km_free(ctx, r.fpk_n);
+    km_free(ctx, r.fpk_w);
     km_free(ctx, r.pk_y);
     km_free(ctx, r.pk_x);
     km_free(ctx, r.pk_v);

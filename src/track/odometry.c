@@ -21,6 +21,7 @@ struct km_odometry {
     float *scratch;        /* one row of valid values */
     double *row_stat;      /* per row median */
     double *sorted;        /* copy of row_stat for the floor */
+    double *cos_r, *sin_r; /* angle of each row: built once, not per frame */
     int have_ref;          /* a contact frame has been seen since the last lift */
     int started;           /* any contact frame seen at all */
     double last_row, theta;
@@ -72,9 +73,16 @@ km_status km_odometry_create(km_ctx *ctx, int32_t rows, int32_t cols, double rol
     o->scratch = km_alloc(ctx, (size_t)cols * sizeof(float));
     o->row_stat = km_alloc(ctx, (size_t)rows * sizeof(double));
     o->sorted = km_alloc(ctx, (size_t)rows * sizeof(double));
-    if (!o->scratch || !o->row_stat || !o->sorted) {
+    o->cos_r = km_alloc(ctx, (size_t)rows * sizeof(double));
+    o->sin_r = km_alloc(ctx, (size_t)rows * sizeof(double));
+    if (!o->scratch || !o->row_stat || !o->sorted || !o->cos_r || !o->sin_r) {
         st = KM_ERR_NOMEM;
         goto done;
+    }
+    for (int32_t r = 0; r < rows; r++) {
+        double a = KM_TWO_PI * r / rows;
+        o->cos_r[r] = cos(a);
+        o->sin_r[r] = sin(a);
     }
     *out = o;
     o = NULL;
@@ -91,6 +99,8 @@ void km_odometry_free(km_odometry *o)
     km_ref_free(&a, o->scratch);
     km_ref_free(&a, o->row_stat);
     km_ref_free(&a, o->sorted);
+    km_ref_free(&a, o->cos_r);
+    km_ref_free(&a, o->sin_r);
     km_ref_free(&a, o);
 }
 
@@ -136,6 +146,26 @@ static double select_kth_f(float *v, size_t n, size_t k)
     return v[k];
 }
 
+/* k-th smallest of a short row by rank counting: v[i] is the answer when
+ * fewer than k+1 values lie below it and more than k at or below.  The
+ * counting loops have no data-dependent branch and vectorise; on rows of
+ * 16-64 noisy values this beats quickselect's mispredicted partitions. */
+#define RANK_MAX 64
+static double select_kth_rank(const float *v, size_t n, size_t k)
+{
+    for (size_t i = 0; i < n; i++) {
+        float x = v[i];
+        unsigned lt = 0, le = 0;
+        for (size_t j = 0; j < n; j++) {
+            lt += v[j] < x ? 1u : 0u;
+            le += v[j] <= x ? 1u : 0u;
+        }
+        if (lt <= k && k < le)
+            return x;
+    }
+    return v[k]; /* not reached: some value has rank k */
+}
+
 static double select_kth_d(double *v, size_t n, size_t k)
 {
     size_t lo = 0, hi = n - 1;
@@ -178,16 +208,25 @@ static double wrap_rows(double d, double R)
 }
 
 /* Circular mean (in rows) of the weights, over rows within `window` of
-   `centre` (window < 0: all rows).  Returns -1 when the weights vanish. */
-static double circular_mean(const double *w, int32_t R, double centre, int32_t window)
+   `centre` (window < 0: all rows; 0 <= centre < R).  Returns -1 when the
+   weights vanish. */
+static double circular_mean(const km_odometry *o, const double *w, int32_t R, double centre,
+                            int32_t window)
 {
     double cs = 0.0, sn = 0.0, tot = 0.0;
     for (int32_t r = 0; r < R; r++) {
-        if (window >= 0 && fabs(wrap_rows(r - centre, R)) > window + 0.5)
-            continue;
-        double a = KM_TWO_PI * r / R;
-        cs += w[r] * cos(a);
-        sn += w[r] * sin(a);
+        if (window >= 0) {
+            /* |r - centre| < R: the wrap needs no fmod (same value). */
+            double d = r - centre;
+            if (d < -R / 2.0)
+                d += R;
+            else if (d >= R / 2.0)
+                d -= R;
+            if (fabs(d) > window + 0.5)
+                continue;
+        }
+        cs += w[r] * o->cos_r[r];
+        sn += w[r] * o->sin_r[r];
         tot += w[r];
     }
     if (!(tot > 0.0) || (cs == 0.0 && sn == 0.0))
@@ -207,13 +246,27 @@ km_status km_odometry_update(km_ctx *ctx, km_odometry *o, const km_frame *frame,
     if (mask != NULL && mask->data != NULL && (mask->rows != o->rows || mask->cols != o->cols))
         return km_fail(ctx, KM_ERR_INVALID, "odometry: mask shape differs from the frame");
     const int32_t R = o->rows;
+    const uint8_t *m = mask != NULL ? mask->data : NULL;
     for (int32_t r = 0; r < R; r++) {
         const float *row = frame->data + (ptrdiff_t)r * frame->row_stride;
+        const uint8_t *mr = m != NULL ? m + (ptrdiff_t)r * mask->row_stride : NULL;
         size_t n = 0;
-        for (int32_t c = 0; c < o->cols; c++)
-            if (km_mask_at(mask, r, c) && isfinite(row[c]))
-                o->scratch[n++] = row[c];
-        o->row_stat[r] = n ? select_kth_f(o->scratch, n, n / 2) : 0.0;
+        /* Branch-free gather: every value is stored, the count advances
+           only for valid ones (noise makes the branch unpredictable). */
+        if (mr == NULL || memchr(mr, 0, (size_t)o->cols) == NULL) {
+            for (int32_t c = 0; c < o->cols; c++) {
+                o->scratch[n] = row[c];
+                n += isfinite(row[c]) ? 1u : 0u;
+            }
+        } else {
+            for (int32_t c = 0; c < o->cols; c++) {
+                o->scratch[n] = row[c];
+                n += (mr[c] != 0 && isfinite(row[c])) ? 1u : 0u;
+            }
+        }
+        o->row_stat[r] = n == 0            ? 0.0
+                         : n <= RANK_MAX ? select_kth_rank(o->scratch, n, n / 2)
+                                         : select_kth_f(o->scratch, n, n / 2);
         o->sorted[r] = o->row_stat[r];
     }
     double floor_v = select_kth_d(o->sorted, (size_t)R, (size_t)R / 2);
@@ -233,9 +286,9 @@ km_status km_odometry_update(km_ctx *ctx, km_odometry *o, const km_frame *frame,
     if (strength >= o->p.lift_threshold && strength > 0.0) {
         /* Start the window at the strongest row: the all-row mean is pulled
            toward the middle by leftovers far from the contact. */
-        c = circular_mean(o->row_stat, R, best, o->p.window_rows > 0 ? o->p.window_rows : -1);
+        c = circular_mean(o, o->row_stat, R, best, o->p.window_rows > 0 ? o->p.window_rows : -1);
         if (c >= 0.0 && o->p.window_rows > 0)
-            c = circular_mean(o->row_stat, R, c, o->p.window_rows);
+            c = circular_mean(o, o->row_stat, R, c, o->p.window_rows);
     }
     if (c < 0.0) {
         out->flags |= KM_ODO_LIFTED;

@@ -3,14 +3,15 @@
 Run with /usr/bin/python3 -m pytest tests/cli/test_knots.py.  The binary comes from
 $KNOTMAP_BIN, else build/knotmap in the repository.
 
-Detection figures measured when these tests were written (seeds 1-5, 10 mm tolerance,
-greedy one-to-one matching; docs/ALGORITHMS.md 10):
-  roller easy      precision 1.00  recall 1.00  RMS error 1.7 mm
-  roller moderate  precision 0.97  recall 1.00  RMS error 2.0 mm (row pitch 9.8 mm)
-  roller hard      precision 0.53  recall 1.00  RMS error 2.5 mm
-  mat easy         precision 1.00  recall 1.00  RMS error 1.4 mm
-  mat moderate     precision 1.00  recall 1.00  RMS error 1.6 mm
-  mat hard         precision 0.41  recall 0.83  RMS error 2.9 mm
+Detection figures measured when these tests were written (seeds 1-3 pooled, 10 mm
+tolerance, greedy one-to-one matching; docs/ALGORITHMS.md 10; the 20-seed table is in
+bench/README.md):
+  roller easy      precision 1.00  recall 1.00  F1 1.00   RMS error 1.8 mm
+  roller moderate  precision 1.00  recall 1.00  F1 1.00   RMS error 2.1 mm (row pitch 9.8 mm)
+  roller hard      precision 1.00  recall 0.94  F1 0.97   RMS error 2.8 mm
+  mat easy         precision 1.00  recall 1.00  F1 1.00   RMS error 1.4 mm
+  mat moderate     precision 1.00  recall 1.00  F1 1.00   RMS error 1.7 mm
+  mat hard         precision 0.79  recall 0.83  F1 0.81   RMS error 2.8 mm
 The assertions below use seeds 1-3 and leave a margin.
 """
 import os
@@ -58,7 +59,7 @@ def sessions(tmp_path_factory):
     folder = tmp_path_factory.mktemp("knots")
     out = {}
     for mode in ("roller", "mat"):
-        for preset in ("easy", "moderate"):
+        for preset in ("easy", "moderate", "hard"):
             for seed in (1, 2, 3):
                 s = folder / f"{mode}_{preset}_{seed}.h5"
                 r = folder / f"{mode}_{preset}_{seed}.out.h5"
@@ -69,7 +70,7 @@ def sessions(tmp_path_factory):
 
 
 @pytest.mark.parametrize("mode", ["roller", "mat"])
-@pytest.mark.parametrize("preset", ["easy", "moderate"])
+@pytest.mark.parametrize("preset", ["easy", "moderate", "hard"])
 def test_candidates_find_the_true_knots(sessions, mode, preset):
     matched = n_cand = n_truth = 0
     dists = []
@@ -84,9 +85,18 @@ def test_candidates_find_the_true_knots(sessions, mode, preset):
         n_truth += len(truth["x_mm"])
         dists += d
     recall, precision = matched / n_truth, matched / n_cand
+    f1 = 2 * matched / (n_cand + n_truth)
     rms = float(np.sqrt(np.mean(np.square(dists))))
+    if preset == "hard":
+        # Issue 5 asks F1 >= 0.8 on hard.  The roller is there with a margin; the
+        # mat reaches 0.81 on these seeds but 0.77 over 20 (bench/README.md): the
+        # assertion guards what is reached, not the target.
+        assert f1 >= (0.85 if mode == "roller" else 0.7)
+        assert rms <= 3.5
+        return
     assert recall == 1.0
-    assert precision >= (1.0 if preset == "easy" else 0.9)
+    assert precision >= (1.0 if preset == "easy" else 0.94)
+    assert f1 >= (1.0 if preset == "easy" else 0.95)
     assert rms <= 3.0  # half a row pitch is 4.9 mm (roller) / 5 mm (mat)
 
 
@@ -171,6 +181,22 @@ def test_walking_heel_and_forefoot_tracks(walking, step):
     # The heel loads first, the forefoot takes over.
     assert t["first_frame"][heel].min() < t["first_frame"][fore].min()
     assert t["last_frame"][heel].max() < t["last_frame"][fore].max()
+
+
+def test_tracking_and_candidate_options_reach_params(sessions):
+    s, _ = sessions["roller", "hard", 1]
+    out = Path(s).with_suffix(".opts.h5")
+    run("process", "-q", s, "-o", out, "--track-gate-mm", 12.5, "--track-max-gap", 4,
+        "--cand-min-snr", 6, "--cand-ridge-half-rows", 0, "--cand-max-candidates", 2)
+    with h5py.File(out) as f:
+        a = f["params"].attrs
+        assert a["track_gate_mm"] == 12.5 and a["track_max_gap"] == 4
+        assert a["cand_min_snr"] == 6 and a["cand_ridge_half_rows"] == 0
+        assert a["cand_max_candidates"] == 2 and a["cand_knot_sigma_mm"] == 4.5
+        assert len(f["candidates/x_mm"]) <= 2
+    r = subprocess.run([str(BIN), "process", "-q", s, "-o", out, "--track-max-gap", "-1"],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 64 and "track-max-gap" in r.stderr
 
 
 def test_cli_prints_candidates(sessions):
