@@ -371,32 +371,36 @@ _TRACK_COLUMNS = (("track", np.int32), ("first_frame", np.int64), ("last_frame",
                   ("n_frames", np.int64), ("y_mean", np.float64), ("x_mean", np.float64),
                   ("value_max", np.float32))
 
-_CAND_FIELDS = ("background_half_cols", "seen_threshold", "min_prominence", "min_distance",
-                "min_coverage", "min_persistence", "max_candidates", "stuck_frames",
-                "contact_half_rows", "contact_threshold", "pass_gap_frames")
+_CAND_FIELDS = ("background_half_cols", "seen_threshold", "min_prominence", "min_snr",
+                "knot_sigma_mm", "ridge_half_rows", "min_distance", "min_coverage",
+                "min_persistence", "max_candidates", "stuck_frames", "contact_half_rows",
+                "contact_threshold", "pass_gap_frames")
 
 
 def candidates(frames, time=None, mode=None, row_pitch_mm=None, col_pitch_mm=None, mask=None,
-               odometry=None, roller_radius_mm=None, lift_threshold=5.0,
-               background_half_cols=4, seen_threshold=8.0, min_prominence=10.0, min_distance=2,
-               min_coverage=2, min_persistence=0.3, max_candidates=100, stuck_frames=25,
-               contact_half_rows=1, contact_threshold=5.0, pass_gap_frames=5):
+               odometry=None, roller_radius_mm=None, lift_threshold=5.0, **params):
     """Knot candidates: body places where a compact pressure excess recurs
     across passes (km_candidates_*, docs/ALGORITHMS.md 10).
 
     frames: [T, R, C] or a Session; time: [T] seconds [the Session's, else
-    index / 1 Hz].  Geometry and odometry as for bodymap().  Parameters
-    (km_candidate_params, pressures in frame units): background_half_cols
-    [4], seen_threshold [8], min_prominence [10], min_distance (cells)
-    [2], min_coverage (passes) [2], min_persistence (share) [0.3],
-    max_candidates (< 0 = all) [100], stuck_frames (0 = off) [25],
-    contact_half_rows [1], contact_threshold [5], pass_gap_frames [5].
+    index / 1 Hz].  Geometry and odometry as for bodymap().  Keyword
+    parameters are the fields of km_candidate_params, with its defaults
+    (include/knotmap.h documents each; pressures in frame units):
+    background_half_cols, seen_threshold, min_prominence, min_snr,
+    knot_sigma_mm, ridge_half_rows, min_distance (cells), min_coverage
+    (passes), min_persistence (share), max_candidates (< 0 = all),
+    stuck_frames (0 = off), contact_half_rows, contact_threshold,
+    pass_gap_frames.  knotmap.CANDIDATE_DEFAULTS holds the default values.
 
     Returns a dict: the /candidates columns (candidate rank, x_mm, y_mm,
     peak, prominence, area_mm2, n_passes, n_covering, persistence,
     first_time, last_time, score), sorted by score descending, plus
     "excess" ([Ny, Nx] float32 candidate map) and "y0_mm".
     """
+    unknown = set(params) - set(_CAND_FIELDS)
+    if unknown:
+        raise TypeError("candidates() got unexpected keyword arguments: %s"
+                        % ", ".join(sorted(unknown)))
     frames, times, mask, meta = _unpack_session(frames, mask, True)
     arr = _frames3(frames)
     n_t, rows, cols = arr.shape
@@ -410,9 +414,9 @@ def candidates(frames, time=None, mode=None, row_pitch_mm=None, col_pitch_mm=Non
                                        roller_radius_mm, rows)
     p = ffi.new("km_candidate_params *")
     lib.km_candidate_params_default(p)
-    loc = locals()
-    for name in _CAND_FIELDS:
-        setattr(p, name, loc[name])
+    for name, value in params.items():
+        if value is not None:
+            setattr(p, name, value)
     m, keep_mask = mask_view(mask, (rows, cols))
     c = ctx()
     samples = _roller_samples(c, arr, m, mode_i, odometry, radius, lift_threshold, rows, cols)
@@ -456,3 +460,13 @@ def candidates(frames, time=None, mode=None, row_pitch_mm=None, col_pitch_mm=Non
     out["y0_mm"] = float(y0[0])
     return out
 
+
+
+def _candidate_defaults():
+    p = ffi.new("km_candidate_params *")
+    lib.km_candidate_params_default(p)
+    return {name: getattr(p, name) for name in _CAND_FIELDS}
+
+
+#: The C defaults of km_candidate_params, one source: the library.
+CANDIDATE_DEFAULTS = _candidate_defaults()

@@ -3,6 +3,7 @@
  * candidates -> result HDF5, streaming in blocks (DESIGN.md section 2). */
 #include <math.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -15,6 +16,7 @@
 #define MAX_BLOCK_VALUES ((size_t)1 << 25)
 #define PEAKS_START 1024
 #define MAX_THREADS 64
+#define GRAB 8 /* frames a thread takes at a time from a block's per-frame stage */
 
 void km_process_params_default(km_process_params *p)
 {
@@ -76,8 +78,8 @@ typedef struct worker {
     km_detector *det;
     km_peak *pk;
     size_t cap, used;
-    int64_t i0, i1;
     km_status st;
+    int64_t fail_at;           /* frame of the failure, for a deterministic report */
 } worker;
 
 typedef struct run {
@@ -88,6 +90,13 @@ typedef struct run {
     uint32_t *cflags;          /* conditioner flags of the block's frames */
     worker wk[MAX_THREADS];
     int nw;
+    atomic_llong next;         /* next frame of the block to take */
+    int64_t n_block;
+    km_ctx *rctx;              /* read-ahead thread (nw > 1) */
+    float *rbuf;               /* read-ahead block (nw > 1) */
+    double *rtimes;
+    int64_t r_n;
+    km_status r_st;
     size_t *fpk_off;           /* per frame of the block: first peak in its worker's buffer */
     size_t *fpk_n;             /* per frame: peak count */
     int *fpk_w;                /* per frame: worker */
@@ -373,32 +382,58 @@ static km_status frame_peaks(worker *w, const km_frame *fr, size_t *n)
 
 /* The per-frame stage of frames [w->i0, w->i1): metrics, then peaks unless
  * the frame is corrupt (held at the last good frame: no peaks). */
-static void *worker_run(void *arg)
+static km_status frame_stage(worker *w, int64_t i)
 {
-    worker *w = arg;
     run *r = w->r;
     int32_t rows = r->info.rows, cols = r->info.cols;
     size_t rc = (size_t)rows * (size_t)cols;
-    km_status st = KM_OK;
-    w->used = 0;
-    for (int64_t i = w->i0; i < w->i1 && st == KM_OK; i++) {
+    km_status st;
+    {
         km_frame fr = {r->block + (size_t)i * rc, rows, cols, cols};
         km_metrics *m = &r->metrics[i];
         st = km_frame_metrics(w->ctx, &fr, w->mask, r->info.row_pitch_mm, r->info.col_pitch_mm,
                               r->physical ? 1.0 : NAN, w->p->contact_threshold,
                               r->info.saturation, m);
         if (st != KM_OK)
-            break;
+            return st;
         m->flags |= r->cflags[i];
         size_t np = 0;
         if ((m->flags & KM_FRAME_CORRUPT) == 0 && (st = frame_peaks(w, &fr, &np)) != KM_OK)
-            break;
+            return st;
         r->fpk_off[i] = w->used;
         r->fpk_n[i] = np;
         r->fpk_w[i] = (int)(w - r->wk);
         w->used += np;
     }
-    w->st = st;
+    return KM_OK;
+}
+
+/* Take GRAB frames at a time until the block is done: a thread slowed by
+ * the machine or the read-ahead takes fewer, and which thread computed a
+ * frame does not change its result. */
+static void *worker_run(void *arg)
+{
+    worker *w = arg;
+    run *r = w->r;
+    w->used = 0;
+    w->st = KM_OK;
+    w->fail_at = INT64_MAX;
+    for (;;) {
+        int64_t i0 = (int64_t)atomic_fetch_add(&r->next, GRAB);
+        if (i0 >= r->n_block)
+            break;
+        int64_t i1 = i0 + GRAB < r->n_block ? i0 + GRAB : r->n_block;
+        for (int64_t i = i0; i < i1; i++) {
+            km_status st = frame_stage(w, i);
+            if (st != KM_OK) {
+                w->st = st;
+                w->fail_at = i;
+                /* Stop everyone: later frames will not be used. */
+                atomic_store(&r->next, (long long)r->n_block);
+                return NULL;
+            }
+        }
+    }
     return NULL;
 }
 
@@ -410,18 +445,18 @@ static km_status per_frame_stage(km_ctx *ctx, run *r, const km_process_params *p
 {
     pthread_t tid[MAX_THREADS];
     int started[MAX_THREADS];
-    int nw = (int64_t)r->nw < n ? r->nw : (int)n;
+    int64_t nt = (n + GRAB - 1) / GRAB;
+    int nw = (int64_t)r->nw < nt ? r->nw : (int)nt;
     km_status st = KM_OK;
     if (nw < 1)
         nw = 1;
+    atomic_store(&r->next, 0);
+    r->n_block = n;
     for (int k = 0; k < nw; k++) {
         worker *w = &r->wk[k];
         w->r = r;
         w->p = p;
         w->mask = mask;
-        w->i0 = n * k / nw;
-        w->i1 = n * (k + 1) / nw;
-        w->st = KM_OK;
         started[k] = 0;
     }
     for (int k = 1; k < nw; k++)
@@ -433,11 +468,15 @@ static km_status per_frame_stage(km_ctx *ctx, run *r, const km_process_params *p
         else
             worker_run(&r->wk[k]);
     }
-    /* The first failing share in frame order reports, as one thread would. */
-    for (int k = 0; k < nw && st == KM_OK; k++) {
-        st = r->wk[k].st;
-        if (st != KM_OK && r->wk[k].ctx != ctx)
-            st = km_fail(ctx, st, "%s", km_ctx_last_error(r->wk[k].ctx));
+    /* The failure at the earliest frame reports, as one thread would. */
+    int bad = -1;
+    for (int k = 0; k < nw; k++)
+        if (r->wk[k].st != KM_OK && (bad < 0 || r->wk[k].fail_at < r->wk[bad].fail_at))
+            bad = k;
+    if (bad >= 0) {
+        st = r->wk[bad].st;
+        if (r->wk[bad].ctx != ctx)
+            st = km_fail(ctx, st, "%s", km_ctx_last_error(r->wk[bad].ctx));
     }
     return st;
 }
