@@ -8,6 +8,8 @@
  *   knotmap-bench-peaks                      64, 256, 1024 squared frames
  *   knotmap-bench-peaks --raw F R C [F R C]  frames from raw float32 files
  *   --no-portable first: skip timing the portable path (prints nan)
+ *   --r R first: min_distance R (the general path when R > 1) with
+ *                exclude_border = R, as scikit-image's default
  *
  * Prints one line per frame: rows cols peaks ns_auto ns_portable. */
 #define _POSIX_C_SOURCE 199309L
@@ -76,6 +78,7 @@ static double bench(km_detector *det, const km_frame *fr, km_peak *pk, size_t ca
 }
 
 static int with_portable = 1;
+static int radius = 1;
 
 static int run(const float *f, int rows, int cols)
 {
@@ -85,7 +88,8 @@ static int run(const float *f, int rows, int cols)
     km_peak *pk = malloc(cap * sizeof *pk);
     km_frame fr = {f, rows, cols, cols};
     km_peak_params_default(&p);
-    p.exclude_border = 0;
+    p.min_distance = radius;
+    p.exclude_border = radius > 1 ? -1 : 0;
     p.want = 0;
     if (pk == NULL || km_detector_create(NULL, rows, cols, &p, &det) != KM_OK) {
         fprintf(stderr, "knotmap-bench-peaks: cannot create a %dx%d detector\n", rows, cols);
@@ -103,10 +107,18 @@ static int run(const float *f, int rows, int cols)
 int main(int argc, char **argv)
 {
     int status = 0;
-    if (argc > 1 && strcmp(argv[1], "--no-portable") == 0) {
-        with_portable = 0;
-        argc--;
-        argv++;
+    for (;;) {
+        if (argc > 1 && strcmp(argv[1], "--no-portable") == 0) {
+            with_portable = 0;
+            argc--;
+            argv++;
+        } else if (argc > 2 && strcmp(argv[1], "--r") == 0) {
+            radius = atoi(argv[2]);
+            argc -= 2;
+            argv += 2;
+        } else {
+            break;
+        }
     }
     if (argc > 1 && strcmp(argv[1], "--raw") == 0) {
         for (int a = 2; a + 2 < argc; a += 3) {

@@ -34,7 +34,7 @@ void km_stats_avx2(const float *data, ptrdiff_t stride, int32_t rows, int32_t co
  * values are all finite: taxels with v > thr and v >= their 8 neighbours.
  * With `edges`, columns 0 and cols-1 of those rows are checked too (their
  * windows clipped by the edge).  Separable: the horizontal 3-max of each
- * frame row is computed once into hbuf (3*cols floats, a ring of rows)
+ * frame row is computed once into hbuf (3*cols + 32 floats, a ring)
  * and reused by the three output rows that need it.  Appends the raster
  * indices (row*cols + col) in increasing order to out, which must have
  * room for every taxel of the block plus 8 (the kernels store one past
@@ -51,6 +51,27 @@ size_t km_lmax3_avx2(const float *data, ptrdiff_t stride, int32_t rows, int32_t 
  * raster order to out (one spare entry); returns how many. */
 size_t km_lmax3_edge_row(const float *data, ptrdiff_t stride, int32_t rows, int32_t cols,
                          int32_t i, float thr, uint32_t *out);
+
+/* One row of the sanitised copy: finite values with -0.0 made +0.0,
+ * -inf for NaN and +-inf. */
+void km_sanitise_row_portable(const float *src, int32_t cols, float *dst);
+void km_sanitise_row_avx2(const float *src, int32_t cols, float *dst);
+
+/* Columns [j0, j1) of one row of the general path: s[j] > thr and
+ * s[j] >= w[j] (the window max); appends base + j in increasing order to
+ * out (one spare entry); returns how many. */
+size_t km_cmp_row_portable(const float *s, const float *w, int32_t j0, int32_t j1, float thr,
+                           uint32_t base, uint32_t *out);
+size_t km_cmp_row_avx2(const float *s, const float *w, int32_t j0, int32_t j1, float thr,
+                       uint32_t base, uint32_t *out);
+
+/* Separable (2r+1)^2 maximum of the sanitised frame san (contiguous,
+ * invalid = -inf) into wmax, through tmp (rows*cols each); windows clipped
+ * by the edge shrink.  The general path (mask, non-finite values, r > 1). */
+void km_window_max_portable(const float *san, float *tmp, float *wmax, int32_t rows,
+                            int32_t cols, int32_t r);
+void km_window_max_avx2(const float *san, float *tmp, float *wmax, int32_t rows, int32_t cols,
+                        int32_t r);
 
 /* 3x3 local-maximum test of (i, j) with the window clipped by the frame
  * edge (finite frame): the ring of the fast path. */

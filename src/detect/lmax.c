@@ -195,6 +195,68 @@ size_t km_lmax3_portable(const float *data, ptrdiff_t stride, int32_t rows, int3
     return n;
 }
 
+/* Separable (2r+1)^2 running max of san into wmax; outside the grid is
+ * ignored (never a value), so clipped windows simply shrink.  Plain loops
+ * that the compiler vectorises: compiled once for the baseline ISA and
+ * once inside an AVX2 function (8 lanes instead of 4). */
+__attribute__((always_inline)) static inline void
+window_max_body(const float *restrict san, float *restrict tmp, float *restrict wmax,
+                int32_t rows, int32_t cols, int32_t r)
+{
+    for (int32_t i = 0; i < rows; i++) {
+        const float *restrict in = san + (size_t)i * (size_t)cols;
+        float *restrict o = tmp + (size_t)i * (size_t)cols;
+        for (int32_t j = 0; j < cols; j++)
+            o[j] = in[j];
+        for (int32_t k = 1; k <= r && k < cols; k++) {
+            /* o[j] = max(o[j], in[j+k]) and max(o[j], in[j-k]), clipped. */
+            for (int32_t j = 0; j + k < cols; j++)
+                o[j] = max2(in[j + k], o[j]);
+            for (int32_t j = k; j < cols; j++)
+                o[j] = max2(in[j - k], o[j]);
+        }
+    }
+    for (int32_t i = 0; i < rows; i++) {
+        int32_t lo = i - r < 0 ? 0 : i - r;
+        int32_t hi = i + r >= rows ? rows - 1 : i + r;
+        float *restrict o = wmax + (size_t)i * (size_t)cols;
+        const float *restrict first = tmp + (size_t)lo * (size_t)cols;
+        for (int32_t j = 0; j < cols; j++)
+            o[j] = first[j];
+        for (int32_t k = lo + 1; k <= hi; k++) {
+            const float *restrict in = tmp + (size_t)k * (size_t)cols;
+            for (int32_t j = 0; j < cols; j++)
+                o[j] = max2(in[j], o[j]);
+        }
+    }
+}
+
+void km_window_max_portable(const float *san, float *tmp, float *wmax, int32_t rows,
+                            int32_t cols, int32_t r)
+{
+    window_max_body(san, tmp, wmax, rows, cols, r);
+}
+
+void km_sanitise_row_portable(const float *src, int32_t cols, float *dst)
+{
+    for (int32_t j = 0; j < cols; j++) {
+        float v = src[j];
+        /* +0.0f turns -0.0 into +0.0: one key per value in the sort. */
+        dst[j] = fabsf(v) <= FLT_MAX ? v + 0.0f : -INFINITY;
+    }
+}
+
+size_t km_cmp_row_portable(const float *s, const float *w, int32_t j0, int32_t j1, float thr,
+                           uint32_t base, uint32_t *out)
+{
+    size_t n = 0;
+    for (int32_t j = j0; j < j1; j++) {
+        out[n] = base + (uint32_t)j;
+        n += (size_t)((s[j] > thr) & (s[j] >= w[j]));
+    }
+    return n;
+}
+
 #if KM_HAVE_AVX2_TARGET
 
 __attribute__((target("avx2"))) void km_stats_avx2(const float *data, ptrdiff_t stride,
@@ -263,19 +325,27 @@ __attribute__((target("avx2"))) static void hmax_row_avx2(const float *row, int3
 
 /* One vector of the fused sweep at column j of output row `mid`: stores
  * the horizontal max of the row below (kept for the two output rows after
- * this one) and returns the hit bits.  v > thr is tested as
- * v >= max(window, thr_up) with thr_up the next float above thr: the same
- * for finite v, one instruction fewer.  (Two output rows per pass, sharing
- * max(h[i], h[i+1]), measured no faster here: not kept.) */
+ * this one) and returns the hit bits.  With `fold`, v > thr is tested as
+ * v >= max(window, thr_up), thr_up the next float above thr: the same for
+ * finite v and measured 10-20% faster than a second compare, but not when
+ * the process treats denormals as zero (MXCSR DAZ/FTZ, set by code built
+ * with -ffast-math) and thr_up is a denormal or zero: then the caller
+ * passes fold = 0.  (Two output rows per pass sharing max(h[i], h[i+1])
+ * measured no faster: not kept.) */
 __attribute__((target("avx2"), always_inline)) static inline unsigned
 sweep8(const float *mid, ptrdiff_t stride, const float *ha, const float *hb, float *hc, int32_t j,
-       __m256 thr_up)
+       __m256 vthr, __m256 thr_up, const int fold)
 {
     __m256 hn = hmax8(mid + stride, j);
     _mm256_storeu_ps(hc + j, hn);
     __m256 m = _mm256_max_ps(_mm256_loadu_ps(ha + j), _mm256_loadu_ps(hb + j));
-    m = _mm256_max_ps(_mm256_max_ps(m, hn), thr_up);
-    return (unsigned)_mm256_movemask_ps(_mm256_cmp_ps(_mm256_loadu_ps(mid + j), m, _CMP_GE_OQ));
+    m = _mm256_max_ps(m, hn);
+    __m256 v = _mm256_loadu_ps(mid + j);
+    if (fold)
+        return (unsigned)_mm256_movemask_ps(
+            _mm256_cmp_ps(v, _mm256_max_ps(m, thr_up), _CMP_GE_OQ));
+    return (unsigned)_mm256_movemask_ps(
+        _mm256_and_ps(_mm256_cmp_ps(v, m, _CMP_GE_OQ), _mm256_cmp_ps(v, vthr, _CMP_GT_OQ)));
 }
 
 /* Appends first + k for every set bit k of bits, ascending. */
@@ -288,17 +358,23 @@ static inline size_t emit(unsigned bits, uint32_t first, uint32_t *out, size_t n
     return n;
 }
 
-__attribute__((target("avx2"))) size_t km_lmax3_avx2(const float *data, ptrdiff_t stride,
-                                                     int32_t rows, int32_t cols, int32_t r0,
-                                                     int32_t r1, int32_t c0, int32_t c1,
-                                                     int edges, float thr, float *hbuf,
-                                                     uint32_t *out)
+__attribute__((target("avx2"), always_inline)) static inline size_t
+lmax3_avx2_body(const float *data, ptrdiff_t stride, int32_t cols, int32_t r0, int32_t r1,
+                int32_t c0, int32_t c1, int edges, float thr, float *hbuf, uint32_t *out,
+                const int fold)
 {
-    if (c1 + 1 - c0 < 8)
-        return km_lmax3_portable(data, stride, rows, cols, r0, r1, c0, c1, edges, thr, hbuf,
-                                 out);
+    const __m256 vthr = _mm256_set1_ps(thr);
     const __m256 thr_up = _mm256_set1_ps(nextafterf(thr, INFINITY));
-    float *ha = hbuf, *hb = hbuf + cols, *hc = hbuf + 2 * (ptrdiff_t)cols;
+    /* Loads and stores that straddle a cache line cost two: the main loop
+     * starts at the column ja where the first row's frame data is 32-byte
+     * aligned (every row's, when the stride is a multiple of 8 floats; a
+     * masked head vector covers [c0, ja)), and the h rows are placed so
+     * that ja is aligned in them too. */
+    int32_t ja = c0 + (int32_t)(((32u - ((uintptr_t)(data + (ptrdiff_t)r0 * stride + c0) & 31u)) &
+                                 31u) / sizeof(float));
+    ptrdiff_t rowlen = ((ptrdiff_t)cols + 7) & ~(ptrdiff_t)7;
+    size_t mis = (size_t)(((uintptr_t)(hbuf + ja) & 31u) / sizeof(float));
+    float *ha = hbuf + (8 - mis) % 8, *hb = ha + rowlen, *hc = hb + rowlen;
     size_t n = 0;
 
     hmax_row_avx2(data + (ptrdiff_t)(r0 - 1) * stride, c0, c1, ha);
@@ -308,14 +384,17 @@ __attribute__((target("avx2"))) size_t km_lmax3_avx2(const float *data, ptrdiff_
         uint32_t base = (uint32_t)i * (uint32_t)cols;
         out[n] = base;
         n += (size_t)(edges && edge_col(data, stride, i, 0, 1, thr));
-        int32_t j = c0;
+        int32_t j = ja;
+        if (ja > c0)
+            n = emit(sweep8(mid, stride, ha, hb, hc, c0, vthr, thr_up, fold) & (0xffu >> (8 - (ja - c0))),
+                     base + (uint32_t)c0, out, n);
         for (; j + 8 <= c1 + 1; j += 8)
-            n = emit(sweep8(mid, stride, ha, hb, hc, j, thr_up), base + (uint32_t)j, out, n);
+            n = emit(sweep8(mid, stride, ha, hb, hc, j, vthr, thr_up, fold), base + (uint32_t)j, out, n);
         if (j <= c1) {
             /* Tail: one vector ending at c1, overlapping the last one (its
              * h values are recomputed identically), lanes done masked off. */
             int32_t jj = c1 - 7;
-            n = emit(sweep8(mid, stride, ha, hb, hc, jj, thr_up) & (0xffu << (j - jj)),
+            n = emit(sweep8(mid, stride, ha, hb, hc, jj, vthr, thr_up, fold) & (0xffu << (j - jj)),
                      base + (uint32_t)jj, out, n);
         }
         out[n] = base + (uint32_t)cols - 1;
@@ -328,12 +407,85 @@ __attribute__((target("avx2"))) size_t km_lmax3_avx2(const float *data, ptrdiff_
     return n;
 }
 
+/* MXCSR flush-to-zero (bit 15) and denormals-are-zero (bit 6). */
+#define KM_MXCSR_FTZ_DAZ 0x8040u
+
+__attribute__((target("avx2"))) size_t km_lmax3_avx2(const float *data, ptrdiff_t stride,
+                                                     int32_t rows, int32_t cols, int32_t r0,
+                                                     int32_t r1, int32_t c0, int32_t c1,
+                                                     int edges, float thr, float *hbuf,
+                                                     uint32_t *out)
+{
+    if (c1 + 1 - c0 < 8)
+        return km_lmax3_portable(data, stride, rows, cols, r0, r1, c0, c1, edges, thr, hbuf,
+                                 out);
+    float up = nextafterf(thr, INFINITY);
+    if ((_mm_getcsr() & KM_MXCSR_FTZ_DAZ) == 0 || !(fabsf(up) < FLT_MIN))
+        return lmax3_avx2_body(data, stride, cols, r0, r1, c0, c1, edges, thr, hbuf, out, 1);
+    return lmax3_avx2_body(data, stride, cols, r0, r1, c0, c1, edges, thr, hbuf, out, 0);
+}
+
+__attribute__((target("avx2"))) void km_window_max_avx2(const float *san, float *tmp,
+                                                        float *wmax, int32_t rows, int32_t cols,
+                                                        int32_t r)
+{
+    window_max_body(san, tmp, wmax, rows, cols, r);
+}
+
+__attribute__((target("avx2"))) void km_sanitise_row_avx2(const float *src, int32_t cols,
+                                                          float *dst)
+{
+    const __m256 absmask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+    const __m256 fmax = _mm256_set1_ps(FLT_MAX), ninf = _mm256_set1_ps(-INFINITY);
+    const __m256 zero = _mm256_setzero_ps();
+    int32_t j = 0;
+    for (; j + 8 <= cols; j += 8) {
+        __m256 v = _mm256_loadu_ps(src + j);
+        __m256 fin = _mm256_cmp_ps(_mm256_and_ps(v, absmask), fmax, _CMP_LE_OQ);
+        _mm256_storeu_ps(dst + j, _mm256_blendv_ps(ninf, _mm256_add_ps(v, zero), fin));
+    }
+    km_sanitise_row_portable(src + j, cols - j, dst + j);
+}
+
+__attribute__((target("avx2"))) size_t km_cmp_row_avx2(const float *s, const float *w,
+                                                       int32_t j0, int32_t j1, float thr,
+                                                       uint32_t base, uint32_t *out)
+{
+    const __m256 vthr = _mm256_set1_ps(thr);
+    size_t n = 0;
+    int32_t j = j0;
+    for (; j + 8 <= j1; j += 8) {
+        __m256 v = _mm256_loadu_ps(s + j);
+        __m256 hit = _mm256_and_ps(_mm256_cmp_ps(v, vthr, _CMP_GT_OQ),
+                                   _mm256_cmp_ps(v, _mm256_loadu_ps(w + j), _CMP_GE_OQ));
+        n = emit((unsigned)_mm256_movemask_ps(hit), base + (uint32_t)j, out, n);
+    }
+    return n + km_cmp_row_portable(s, w, j, j1, thr, base, out + n);
+}
+
 #else
 
 void km_stats_avx2(const float *data, ptrdiff_t stride, int32_t rows, int32_t cols,
                    km_frame_stats *out)
 {
     km_stats_portable(data, stride, rows, cols, out);
+}
+
+void km_sanitise_row_avx2(const float *src, int32_t cols, float *dst)
+{
+    km_sanitise_row_portable(src, cols, dst);
+}
+
+size_t km_cmp_row_avx2(const float *s, const float *w, int32_t j0, int32_t j1, float thr,
+                       uint32_t base, uint32_t *out)
+{
+    return km_cmp_row_portable(s, w, j0, j1, thr, base, out);
+}
+
+void km_window_max_avx2(const float *san, float *tmp, float *wmax, int32_t rows, int32_t cols,
+                        int32_t r)
+{
+    km_window_max_portable(san, tmp, wmax, rows, cols, r);
 }
 
 size_t km_lmax3_avx2(const float *data, ptrdiff_t stride, int32_t rows, int32_t cols,

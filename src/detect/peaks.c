@@ -26,7 +26,7 @@ struct km_detector {
     km_peak_params p;
     int has_avx2;
     uint32_t *idx;      /* candidate raster indices (n) */
-    float *hbuf;        /* 3x3 sweep: a ring of rows of horizontal maxima (3*cols) */
+    float *hbuf;        /* 3x3 sweep: a ring of rows of horizontal maxima (3*cols + 32) */
     uint32_t *skey, *skey2, *sidx2; /* candidate sort scratch (n each) */
     float *san;         /* sanitised copy, invalid = -inf (n) */
     float *tmp;         /* horizontal running max (n) */
@@ -142,7 +142,7 @@ static km_status ensure_scratch(km_ctx *ctx, km_detector *det, int fast, int pro
     det->sidx2 = lazy(ctx, det, det->sidx2, sizeof(uint32_t), 0, &st);
     if (fast && det->hbuf == NULL) {
         int fail = 0;
-        det->hbuf = zalloc(det, 3 * (size_t)det->cols, sizeof(float), 0, &fail);
+        det->hbuf = zalloc(det, 3 * (size_t)det->cols + 32, sizeof(float), 0, &fail);
         if (fail)
             st = km_fail(ctx, KM_ERR_NOMEM, "peaks: out of memory for the sweep buffer");
     }
@@ -246,52 +246,17 @@ static void stats_masked(const km_frame *f, const km_mask *m, km_frame_stats *s)
     s->all_finite = 0;
 }
 
-static void sanitise(const km_frame *f, const km_mask *m, float *san)
+static void sanitise(const km_frame *f, const km_mask *m, float *san, int avx2)
 {
     int32_t rows = f->rows, cols = f->cols;
     for (int32_t i = 0; i < rows; i++) {
         const float *src = f->data + (ptrdiff_t)i * f->row_stride;
         float *dst = san + (size_t)i * (size_t)cols;
-        for (int32_t j = 0; j < cols; j++) {
-            float v = src[j];
-            /* +0.0f turns -0.0 into +0.0: one key per value in the sort. */
-            dst[j] = fabsf(v) <= FLT_MAX ? v + 0.0f : -INFINITY;
-        }
+        (avx2 ? km_sanitise_row_avx2 : km_sanitise_row_portable)(src, cols, dst);
         if (m != NULL && m->data != NULL) {
             const uint8_t *mr = m->data + (ptrdiff_t)i * m->row_stride;
             for (int32_t j = 0; j < cols; j++)
                 dst[j] = mr[j] ? dst[j] : -INFINITY;
-        }
-    }
-}
-
-/* Separable (2r+1)^2 running max of san into wmax; outside the grid is
- * ignored (never a value), so clipped windows simply shrink. */
-static void window_max(const float *san, float *tmp, float *wmax, int32_t rows, int32_t cols,
-                       int32_t r)
-{
-    for (int32_t i = 0; i < rows; i++) {
-        const float *in = san + (size_t)i * (size_t)cols;
-        float *o = tmp + (size_t)i * (size_t)cols;
-        for (int32_t j = 0; j < cols; j++)
-            o[j] = in[j];
-        for (int32_t k = 1; k <= r && k < cols; k++) {
-            /* o[j] = max(o[j], in[j+k]) and max(o[j], in[j-k]), clipped. */
-            for (int32_t j = 0; j + k < cols; j++)
-                o[j] = in[j + k] > o[j] ? in[j + k] : o[j];
-            for (int32_t j = k; j < cols; j++)
-                o[j] = in[j - k] > o[j] ? in[j - k] : o[j];
-        }
-    }
-    for (int32_t i = 0; i < rows; i++) {
-        int32_t lo = i - r < 0 ? 0 : i - r;
-        int32_t hi = i + r >= rows ? rows - 1 : i + r;
-        float *o = wmax + (size_t)i * (size_t)cols;
-        memcpy(o, tmp + (size_t)lo * (size_t)cols, (size_t)cols * sizeof *o);
-        for (int32_t k = lo + 1; k <= hi; k++) {
-            const float *in = tmp + (size_t)k * (size_t)cols;
-            for (int32_t j = 0; j < cols; j++)
-                o[j] = in[j] > o[j] ? in[j] : o[j];
         }
     }
 }
@@ -316,48 +281,116 @@ static inline float key_value(uint32_t key)
     return v;
 }
 
+/* Stable insertion sort of (key, idx) pairs by key ascending. */
+static void insertion_sort(uint32_t *key, uint32_t *idx, size_t nc)
+{
+    for (size_t k = 1; k < nc; k++) {
+        uint32_t kk = key[k], ii = idx[k];
+        size_t m = k;
+        for (; m > 0 && key[m - 1] > kk; m--) {
+            key[m] = key[m - 1];
+            idx[m] = idx[m - 1];
+        }
+        key[m] = kk;
+        idx[m] = ii;
+    }
+}
+
+/* Number of significant bits of x (0 for 0). */
+static inline unsigned bit_length(uint32_t x)
+{
+#if defined(__GNUC__)
+    return x ? 32u - (unsigned)__builtin_clz(x) : 0u;
+#else
+    unsigned b = 0;
+    while (b < 32u && (x >> b) != 0)
+        b++;
+    return b;
+#endif
+}
+
+#define KM_BUCKET_MAX_LOG2 12 /* buckets of the one-pass sort: up to 4096 */
+#define KM_BUCKET_MAX_FILL 64 /* beyond this the insertion sort could go quadratic */
+
+/* One stable counting pass into about nc buckets over the key range, then
+ * an insertion sort that only moves entries within their bucket: two reads
+ * of the candidates instead of the radix sort's three or four.  Returns 0
+ * (nothing written) when a bucket is too full (clustered or equal values:
+ * the radix sort takes those). */
+static int bucket_sort(const uint32_t *key, const uint32_t *idx, uint32_t *key2, uint32_t *idx2,
+                       size_t nc, uint32_t kmin, uint32_t kmax)
+{
+    uint32_t hist[1u << KM_BUCKET_MAX_LOG2];
+    unsigned lb = 5;
+    while (((size_t)1 << lb) < nc)
+        lb++;
+    uint32_t range = kmax - kmin;
+    unsigned bits = bit_length(range);
+    unsigned shift = bits > lb ? bits - lb : 0u;
+    size_t nb = (size_t)(range >> shift) + 1;
+    memset(hist, 0, nb * sizeof *hist);
+    for (size_t k = 0; k < nc; k++)
+        hist[(key[k] - kmin) >> shift]++;
+    uint32_t sum = 0, big = 0;
+    for (size_t b = 0; b < nb; b++) {
+        uint32_t h = hist[b];
+        big = h > big ? h : big;
+        hist[b] = sum;
+        sum += h;
+    }
+    if (big > KM_BUCKET_MAX_FILL)
+        return 0;
+    for (size_t k = 0; k < nc; k++) {
+        uint32_t dst = hist[(key[k] - kmin) >> shift]++;
+        key2[dst] = key[k];
+        idx2[dst] = idx[k];
+    }
+    insertion_sort(key2, idx2, nc);
+    return 1;
+}
+
 /* Stable sort of the raster-ordered candidate indices by value descending
- * (the total order): LSD radix sort with 8-bit digits, the digits that
- * are the same in every key skipped; insertion sort for a handful.  The
- * sorted indices and keys are left in the detector's scratch arrays
+ * (the total order): insertion sort for a handful, a one-pass bucket sort
+ * up to 4096 candidates spread over their range, else an LSD radix sort
+ * with 8-bit digits, skipping the digits that are the same in every key.
+ * The sorted indices and keys are left in the detector's scratch arrays
  * returned through *sidx and *skey. */
 static void sort_candidates(km_detector *det, const km_frame *f, size_t nc,
                             const uint32_t **sidx, const uint32_t **skey)
 {
     uint32_t *key = det->skey, *idx = det->idx, *key2 = det->skey2, *idx2 = det->sidx2;
     uint32_t cols = (uint32_t)f->cols;
-    uint32_t kand = UINT32_MAX, kor = 0;
+    uint32_t kand = UINT32_MAX, kor = 0, kmin = UINT32_MAX, kmax = 0;
     if (f->row_stride == f->cols) {
-        for (size_t k = 0; k < nc; k++) {
+        for (size_t k = 0; k < nc; k++)
             key[k] = desc_key(f->data[idx[k]]);
-            kand &= key[k];
-            kor |= key[k];
-        }
     } else {
         for (size_t k = 0; k < nc; k++) {
             uint32_t i = idx[k];
             key[k] = desc_key(f->data[(ptrdiff_t)(i / cols) * f->row_stride + i % cols]);
-            kand &= key[k];
-            kor |= key[k];
         }
     }
-    /* Digits equal in every key need neither a histogram nor a pass. */
-    uint32_t vary = kand ^ kor;
     if (nc <= 32) {
-        for (size_t k = 1; k < nc; k++) {
-            uint32_t kk = key[k], ii = idx[k];
-            size_t m = k;
-            for (; m > 0 && key[m - 1] > kk; m--) {
-                key[m] = key[m - 1];
-                idx[m] = idx[m - 1];
-            }
-            key[m] = kk;
-            idx[m] = ii;
-        }
+        insertion_sort(key, idx, nc);
         *sidx = idx;
         *skey = key;
         return;
     }
+    for (size_t k = 0; k < nc; k++) {
+        uint32_t h = key[k];
+        kand &= h;
+        kor |= h;
+        kmin = h < kmin ? h : kmin;
+        kmax = h > kmax ? h : kmax;
+    }
+    if (nc <= ((size_t)1 << KM_BUCKET_MAX_LOG2) &&
+        bucket_sort(key, idx, key2, idx2, nc, kmin, kmax)) {
+        *sidx = idx2;
+        *skey = key2;
+        return;
+    }
+    /* Digits equal in every key need neither a histogram nor a pass. */
+    uint32_t vary = kand ^ kor;
     for (int shift = 0; shift < 32; shift += 8) {
         if (((vary >> shift) & 255u) == 0)
             continue;
@@ -573,7 +606,7 @@ km_status km_detector_apply_isa(km_ctx *ctx, km_detector *det, const km_frame *f
     if ((st = ensure_scratch(ctx, det, fast, prom)) != KM_OK)
         goto done;
     if (!fast || prom)
-        sanitise(frame, mask, det->san);
+        sanitise(frame, mask, det->san, avx2);
     if (fast) {
         /* Raster order throughout (ring taxels in place), so that a stable
          * sort by value alone yields the total order. */
@@ -596,15 +629,14 @@ km_status km_detector_apply_isa(km_ctx *ctx, km_detector *det, const km_frame *f
                 nc += km_lmax3_edge_row(d, fst, rows, cols, rows - 1, thr, det->idx + nc);
         }
     } else {
-        window_max(det->san, det->tmp, det->wmax, rows, cols, r);
+        (avx2 ? km_window_max_avx2 : km_window_max_portable)(det->san, det->tmp, det->wmax, rows,
+                                                             cols, r);
         for (int32_t i = b; i < rows - b; i++) {
             const float *s = det->san + (size_t)i * (size_t)cols;
             const float *w = det->wmax + (size_t)i * (size_t)cols;
             uint32_t base = (uint32_t)i * (uint32_t)cols;
-            for (int32_t j = b; j < cols - b; j++) {
-                det->idx[nc] = base + (uint32_t)j;
-                nc += (size_t)((s[j] > thr) & (s[j] >= w[j]));
-            }
+            nc += (avx2 ? km_cmp_row_avx2 : km_cmp_row_portable)(s, w, b, cols - b, thr, base,
+                                                                 det->idx + nc);
         }
     }
     if (nc == 0)

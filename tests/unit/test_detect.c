@@ -9,6 +9,10 @@
 #include "internal.h"
 #include "knotmap.h"
 
+#if defined(__x86_64__) || defined(__i386__)
+#include <xmmintrin.h>
+#endif
+
 #define CAP 4096
 
 static km_peak g_pk[CAP];
@@ -657,10 +661,12 @@ Test(detect, portable_and_avx2_identical)
     if (!km_detect_cpu_avx2())
         cr_skip_test("no AVX2 on this CPU");
     /* Frames up to 200 wide (many vectors per row, every tail length),
-     * half of them on the 3x3 fast path, borders 0-3, an occasional NaN or
-     * infinity (which leaves the fast path), values with many ties. */
+     * half of them on the 3x3 fast path, the others r = 1-5 on the general
+     * path, borders 0-3, an occasional NaN or infinity (which leaves the
+     * fast path), a mask in a third of them, values with many ties. */
     enum { MAXN = 40 * 220 };
     static float f[MAXN];
+    static uint8_t mask[MAXN];
     static km_peak a[CAP], b[CAP];
     srand(2024);
     for (int it = 0; it < 400; it++) {
@@ -672,10 +678,16 @@ Test(detect, portable_and_avx2_identical)
         int poison = rand() % 8;
         if (poison < 3)
             f[rand() % (rows * stride)] = poison == 0 ? NAN : (poison == 1 ? INFINITY : -INFINITY);
-        km_peak_params p = params((rand() % 2) ? 1 : 1 + rand() % 3, -1 + rand() % 5);
+        km_peak_params p = params((rand() % 2) ? 1 : 1 + rand() % 5, -1 + rand() % 5);
         p.plateau = (rand() % 2) ? KM_PLATEAU_ONE : KM_PLATEAU_ALL;
-        size_t na = run_isa(f, rows, cols, stride, NULL, &p, a, KM_ISA_PORTABLE);
-        size_t nb = run_isa(f, rows, cols, stride, NULL, &p, b, KM_ISA_AVX2);
+        const uint8_t *mk = NULL;
+        if (rand() % 3 == 0) {
+            for (int k = 0; k < rows * cols; k++)
+                mask[k] = (uint8_t)(rand() % 10 != 0);
+            mk = mask;
+        }
+        size_t na = run_isa(f, rows, cols, stride, mk, &p, a, KM_ISA_PORTABLE);
+        size_t nb = run_isa(f, rows, cols, stride, mk, &p, b, KM_ISA_AVX2);
         cr_assert_eq(na, nb, "iteration %d", it);
         for (size_t k = 0; k < na; k++) {
             cr_assert(a[k].row == b[k].row && a[k].col == b[k].col && a[k].flags == b[k].flags);
@@ -741,4 +753,94 @@ Test(detect, subpixel_without_log_on_zero_floor)
     cr_assert_eq(g_pk[0].flags & KM_PEAK_FIT_FALLBACK, 0u);
     cr_assert_float_eq(g_pk[0].y, 3.0, 1e-12);
     cr_assert(g_pk[0].x > 3.0 && g_pk[0].x < 3.5, "x = %g", g_pk[0].x);
+}
+
+Test(detect, total_order_on_large_candidate_lists)
+{
+    /* The candidate sort has three regimes (insertion, one-pass buckets,
+     * radix): spread distinct values (buckets), a few levels (ties: radix),
+     * values clustered near one end (a full bucket: radix), 4..3000
+     * candidates.  The output must hold every 3x3 local maximum (counted
+     * by brute force) in the total order. */
+    enum { R = 96, C = 90 };
+    static float f[R * C];
+    srand(77);
+    for (int kind = 0; kind < 3; kind++) {
+        for (int it = 0; it < 20; it++) {
+            for (int k = 0; k < R * C; k++) {
+                double u = rand() / (double)RAND_MAX;
+                if (kind == 0)
+                    f[k] = (float)u;
+                else if (kind == 1)
+                    f[k] = (float)(rand() % 4);
+                else /* a few huge outliers, the rest within 0.1% */
+                    f[k] = rand() % 50 == 0 ? (float)(1e30 * u) : (float)(1.0 + 1e-3 * u);
+            }
+            int rows = 2 + rand() % (R - 1), cols = 2 + rand() % (C - 1);
+            km_peak_params p = params(1, 0);
+            p.want = 0;
+            size_t n = run(f, rows, cols, NULL, &p);
+            size_t want = 0;
+            float mn = INFINITY;
+            for (int k = 0; k < rows * cols; k++)
+                mn = fminf(mn, f[k]);
+            for (int i = 0; i < rows; i++)
+                for (int j = 0; j < cols; j++) {
+                    float v = f[i * cols + j];
+                    int is = v > mn;
+                    for (int a = i - 1; a <= i + 1 && is; a++)
+                        for (int b = j - 1; b <= j + 1; b++)
+                            if (a >= 0 && a < rows && b >= 0 && b < cols && f[a * cols + b] > v)
+                                is = 0;
+                    want += (size_t)is;
+                }
+            cr_assert_eq(n, want, "kind %d it %d (%dx%d): %zu peaks, brute force %zu", kind, it,
+                         rows, cols, n, want);
+            for (size_t k = 1; k < n; k++) {
+                float a = g_pk[k - 1].value, b = g_pk[k].value;
+                int ia = g_pk[k - 1].row * cols + g_pk[k - 1].col, ib = g_pk[k].row * cols + g_pk[k].col;
+                cr_assert(a > b || (a == b && ia < ib), "kind %d it %d: peaks %zu, %zu out of order",
+                          kind, it, k - 1, k);
+            }
+        }
+    }
+}
+
+Test(detect, portable_and_avx2_identical_with_denormals_as_zero)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    if (!km_detect_cpu_avx2())
+        cr_skip_test("no AVX2 on this CPU");
+    /* Code built with -ffast-math sets MXCSR flush-to-zero and
+     * denormals-are-zero for the whole process; the two paths must still
+     * agree on frames of zeros and denormals with thresholds at 0 and at a
+     * denormal (where the vector path may not fold v > T into the max). */
+    enum { R = 12, C = 40 };
+    static float f[R * C];
+    static km_peak a[CAP], b[CAP];
+    const float den = 1e-40f;
+    unsigned csr = _mm_getcsr();
+    srand(31);
+    size_t total = 0;
+    for (int it = 0; it < 60; it++) {
+        for (int k = 0; k < R * C; k++) {
+            int u = rand() % 16;
+            f[k] = u < 6 ? 0.0f : (u < 9 ? den : (u < 11 ? 2 * den : (u < 13 ? -den : (u < 15 ? 3e-38f : 1.0f))));
+        }
+        km_peak_params p = params(1, it % 2 ? 0 : -1);
+        p.want = 0;
+        p.threshold_abs = (it / 2) % 3 == 0 ? 0.0 : ((it / 2) % 3 == 1 ? (double)den : NAN);
+        _mm_setcsr(csr | 0x8040u);
+        size_t na = run_isa(f, R, C, C, NULL, &p, a, KM_ISA_PORTABLE);
+        size_t nb = run_isa(f, R, C, C, NULL, &p, b, KM_ISA_AVX2);
+        _mm_setcsr(csr);
+        cr_assert_eq(na, nb, "iteration %d: portable %zu peaks, AVX2 %zu", it, na, nb);
+        for (size_t k = 0; k < na; k++)
+            cr_assert(a[k].row == b[k].row && a[k].col == b[k].col, "iteration %d peak %zu", it, k);
+        total += na;
+    }
+    cr_assert_gt(total, 0);
+#else
+    cr_skip_test("x86 only");
+#endif
 }
