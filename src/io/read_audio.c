@@ -87,9 +87,11 @@ static km_status comment_value(km_ctx *ctx, const char *key, const char *val, au
     double a, b;
 
     if (strcmp(key, "grid") == 0) {
-        if (strpbrk(val, "xX") == NULL || !parse_pair(val, &a, &b) || a < 1 || b < 1 ||
-            a > KM_MAX_DIM || b > KM_MAX_DIM || a != floor(a) || b != floor(b))
+        if (strpbrk(val, "xX") == NULL || !parse_pair(val, &a, &b) || a < 1 || b < 1 || a != floor(a) ||
+            b != floor(b))
             return km_fail(ctx, KM_ERR_FORMAT, "comment: grid=%s is not ROWSxCOLS", val);
+        if (a > KM_MAX_DIM || b > KM_MAX_DIM)
+            return km_fail(ctx, KM_ERR_LIMIT, "comment: grid=%s exceeds the limit of %d per side", val, KM_MAX_DIM);
         m->rows = (int64_t)a;
         m->cols = (int64_t)b;
     } else if (strcmp(key, "pitch") == 0) {

@@ -43,8 +43,11 @@ static int parse_int64(const char *s, long long *out)
     if (*s == '-' || *s == '+')
         neg = *s++ == '-';
     while ((unsigned)(*s - '0') < 10u) {
-        if (v > (long long)1 << 50)
-            return -1;
+        if (v > (long long)1 << 50) {
+            while ((unsigned)(*s - '0') < 10u)
+                s++;
+            return *s == '\0' && !neg ? -2 : -1; /* -2: a positive integer too large to hold */
+        }
         v = v * 10 + (*s++ - '0');
         any = 1;
     }
@@ -134,7 +137,11 @@ static km_status header_key(km_ctx *ctx, km_reader *r, tk_impl *t, const char *k
     const char *rest;
     long long v;
     if (strcmp(key, "ROWS") == 0 || strcmp(key, "COLS") == 0) {
-        if (parse_int64(val, &v) != 0 || v <= 0)
+        int pr = parse_int64(val, &v);
+        if (pr == -2)
+            return km_fail(ctx, KM_ERR_LIMIT, "line %lld: %s %s exceeds the limit of %d", (long long)line, key, val,
+                           KM_MAX_DIM);
+        if (pr != 0 || v <= 0)
             return km_fail(ctx, KM_ERR_FORMAT, "line %lld: %s '%s' is not a positive integer", (long long)line, key,
                            val);
         if (v > KM_MAX_DIM)
@@ -329,10 +336,12 @@ static km_status parse_row(km_ctx *ctx, tk_impl *t, uint8_t *restrict mrow, cons
                                (long long)t->lines.line_no, frame_no, (int)c + 1);
             if (rc != 0 || (q < e && *q != ',' && *q != ' ' && *q != '\t')) {
                 const char *te = tok;
-                while (te < e && *te != ',' && te - tok < 32)
+                char shown[KM_TOKEN_TEXT];
+                while (te < e && *te != ',' && te - tok < KM_TOKEN_SHOWN)
                     te++;
-                return km_fail(ctx, KM_ERR_FORMAT, "line %lld: frame %lld: non-numeric value '%.*s' in column %d",
-                               (long long)t->lines.line_no, frame_no, (int)(te - tok), tok, (int)c + 1);
+                return km_fail(ctx, KM_ERR_FORMAT, "line %lld: frame %lld: non-numeric value '%s' in column %d",
+                               (long long)t->lines.line_no, frame_no, km_token_text(shown, tok, (size_t)(te - tok)),
+                               (int)c + 1);
             }
             v = (float)d;
         }
@@ -348,10 +357,12 @@ static km_status parse_row(km_ctx *ctx, tk_impl *t, uint8_t *restrict mrow, cons
             break;
         if (*p != ',') {
             const char *te = tok;
-            while (te < e && *te != ',' && te - tok < 32)
+            char shown[KM_TOKEN_TEXT];
+            while (te < e && *te != ',' && te - tok < KM_TOKEN_SHOWN)
                 te++;
-            return km_fail(ctx, KM_ERR_FORMAT, "line %lld: frame %lld: non-numeric value '%.*s' in column %d",
-                           (long long)t->lines.line_no, frame_no, (int)(te - tok), tok, (int)c);
+            return km_fail(ctx, KM_ERR_FORMAT, "line %lld: frame %lld: non-numeric value '%s' in column %d",
+                           (long long)t->lines.line_no, frame_no, km_token_text(shown, tok, (size_t)(te - tok)),
+                           (int)c);
         }
         p++;
     }
@@ -505,6 +516,7 @@ static km_status count_frames(km_ctx *ctx, tk_impl *t, int64_t *count)
             return st;
         if (!got)
             break;
+        trim(&line, &len); /* as tk_read sees the line ("\r@@" is the marker too) */
         /* The data end at the closing marker; anything after it is not a frame. */
         if (len >= 2 && line[0] == '@' && line[1] == '@')
             break;

@@ -66,6 +66,8 @@ typedef struct xs_impl {
     int t_clock;              /* ... as clock times (midnight unwrap) */
     double t0, t_last, day_off, dt;
     double span;              /* last time of the survey: the session length */
+    int64_t t_line;           /* line and frame number of the last time taken */
+    long long t_frame;
     long long f0, f_last;     /* frame numbers */
     int64_t parsed;           /* chosen frames passed so far (this pass) */
     int64_t n_frames;
@@ -495,6 +497,14 @@ static km_status positive_int(km_ctx *ctx, const xs_impl *t, const char *key, co
             break;
         v = v * 10 + (val->s[i] - '0');
     }
+    if (i > 0 && i < val->len && v > (long long)1 << 40) { /* digits too many to hold? */
+        size_t j = i;
+        while (j < val->len && (unsigned)(val->s[j] - '0') < 10u)
+            j++;
+        if (j == val->len)
+            return km_fail(ctx, KM_ERR_LIMIT, "line %lld: %s %s exceeds the limit of %d",
+                           (long long)t->lines.line_no, key, val->s, KM_MAX_DIM);
+    }
     if (i == 0 || i != val->len || v <= 0)
         return km_fail(ctx, KM_ERR_FORMAT, "line %lld: %s '%s' is not a positive integer",
                        (long long)t->lines.line_no, key, val->s);
@@ -609,6 +619,8 @@ static km_status frame_time(km_ctx *ctx, xs_impl *t, int has, double raw, int cl
         return km_fail(ctx, KM_ERR_FORMAT, "line %lld: frame %lld: time %.6g s is before the previous frame's %.6g s",
                        (long long)line, frame_no, *out, t->t_last);
     t->t_last = *out;
+    t->t_line = line;
+    t->t_frame = frame_no;
     return KM_OK;
 }
 
@@ -679,12 +691,15 @@ static km_status parse_row(km_ctx *ctx, const xs_impl *t, float *restrict dst, i
         if (rc == -3)
             return km_fail(ctx, KM_ERR_FORMAT, "line %lld: frame %lld: empty value in column %d",
                            (long long)t->lines.line_no, frame_no, (int)c + 1);
+        char shown[KM_TOKEN_TEXT];
         if (rc == -2)
-            return km_fail(ctx, KM_ERR_FORMAT, "line %lld: frame %lld: value '%.32s' in column %d is out of range",
-                           (long long)t->lines.line_no, frame_no, t->f[c].s, (int)c + 1);
+            return km_fail(ctx, KM_ERR_FORMAT, "line %lld: frame %lld: value '%s' in column %d is out of range",
+                           (long long)t->lines.line_no, frame_no, km_token_text(shown, t->f[c].s, t->f[c].len),
+                           (int)c + 1);
         if (rc != 0)
-            return km_fail(ctx, KM_ERR_FORMAT, "line %lld: frame %lld: non-numeric value '%.32s' in column %d",
-                           (long long)t->lines.line_no, frame_no, t->f[c].s, (int)c + 1);
+            return km_fail(ctx, KM_ERR_FORMAT, "line %lld: frame %lld: non-numeric value '%s' in column %d",
+                           (long long)t->lines.line_no, frame_no, km_token_text(shown, t->f[c].s, t->f[c].len),
+                           (int)c + 1);
         dst[c] = (float)(d * t->scale);
     }
     return KM_OK;
@@ -1053,12 +1068,13 @@ static km_status wide_row(km_ctx *ctx, xs_impl *t, float *dst, double *time)
             if (rc == -3)
                 return km_fail(ctx, KM_ERR_FORMAT, "line %lld: frame %lld: empty value in column %zu",
                                (long long)t->lines.line_no, no, i + 1);
+            char shown[KM_TOKEN_TEXT];
             if (rc == -2)
-                return km_fail(ctx, KM_ERR_FORMAT, "line %lld: frame %lld: value '%.32s' in column %zu is out of range",
-                               (long long)t->lines.line_no, no, t->f[i].s, i + 1);
+                return km_fail(ctx, KM_ERR_FORMAT, "line %lld: frame %lld: value '%s' in column %zu is out of range",
+                               (long long)t->lines.line_no, no, km_token_text(shown, t->f[i].s, t->f[i].len), i + 1);
             if (rc != 0)
-                return km_fail(ctx, KM_ERR_FORMAT, "line %lld: frame %lld: non-numeric value '%.32s' in column %zu",
-                               (long long)t->lines.line_no, no, t->f[i].s, i + 1);
+                return km_fail(ctx, KM_ERR_FORMAT, "line %lld: frame %lld: non-numeric value '%s' in column %zu",
+                               (long long)t->lines.line_no, no, km_token_text(shown, t->f[i].s, t->f[i].len), i + 1);
             dst[k] = (float)(d * t->scale);
         }
     }
@@ -1319,6 +1335,12 @@ km_status km_open_xsensor(km_ctx *ctx, km_reader *r, const km_read_options *opt)
 
     /* What the survey learnt. */
     r->info.n_frames = t->n_frames;
+    /* Times that never advance give no rate: reading them as 1 Hz would put
+       every frame at 0 s while the rate claims otherwise. */
+    if (t->t_have && t->n_frames >= 2 && !(t->span > 0))
+        return km_fail(ctx, KM_ERR_FORMAT,
+                       "line %lld: frame %lld: all %lld frames have the same time, so the times give no frame rate",
+                       (long long)t->t_line, t->t_frame, (long long)t->n_frames);
     if (t->t_have && t->n_frames >= 2 && t->span > 0)
         r->info.frame_rate_hz = (double)(t->n_frames - 1) / t->span;
     if (!t->t_have)

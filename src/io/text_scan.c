@@ -248,3 +248,51 @@ int km_scan_number_comma(const char *p, const char *end, const char **endp, doub
         *endp = p + (q - buf);
     return rc;
 }
+
+/* Length of the valid UTF-8 sequence of 2-4 bytes at s (at most n bytes),
+   0 when there is none. */
+static size_t utf8_len(const unsigned char *s, size_t n)
+{
+    size_t len, i;
+    if (s[0] >= 0xc2 && s[0] <= 0xdf)
+        len = 2;
+    else if (s[0] >= 0xe0 && s[0] <= 0xef)
+        len = 3;
+    else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+        len = 4;
+    else
+        return 0;
+    if (len > n)
+        return 0;
+    for (i = 1; i < len; i++)
+        if (s[i] < 0x80 || s[i] > 0xbf)
+            return 0;
+    return len;
+}
+
+const char *km_token_text(char *dst, const char *s, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char *u = (const unsigned char *)s;
+    size_t i = 0, o = 0;
+    if (n > KM_TOKEN_SHOWN)
+        n = KM_TOKEN_SHOWN;
+    while (i < n && u[i] != 0) {
+        size_t k = u[i] >= 0x80 ? utf8_len(u + i, n - i) : 0;
+        if (k > 0) {
+            memcpy(dst + o, s + i, k);
+            o += k;
+            i += k;
+        } else if (u[i] < 0x20 || u[i] >= 0x7f) {
+            dst[o++] = '\\';
+            dst[o++] = 'x';
+            dst[o++] = hex[u[i] >> 4];
+            dst[o++] = hex[u[i] & 15];
+            i++;
+        } else {
+            dst[o++] = s[i++];
+        }
+    }
+    dst[o] = '\0';
+    return dst;
+}

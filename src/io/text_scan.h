@@ -52,4 +52,12 @@ int km_scan_number_comma(const char *p, const char *end, const char **endp, doub
 /* 1 when the line holds only blanks (space, tab, CR). */
 int km_line_blank(const char *p, size_t len);
 
+/* A piece of the file quoted in an error detail: at most KM_TOKEN_SHOWN
+ * bytes of s[0..n) (up to a NUL), with control bytes and bytes that are not
+ * valid UTF-8 written as \xNN, so a binary file never puts raw bytes on the
+ * terminal or into a log.  dst must hold KM_TOKEN_TEXT bytes; returns dst. */
+#define KM_TOKEN_SHOWN 32
+#define KM_TOKEN_TEXT (4 * KM_TOKEN_SHOWN + 1)
+const char *km_token_text(char *dst, const char *s, size_t n);
+
 #endif

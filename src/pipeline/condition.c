@@ -520,9 +520,9 @@ static km_status spatial(km_ctx *ctx, km_conditioner *c, float *f, double t, uin
             c->s1[k] = res[k] - c->s2[k];
         res = c->s1;
     }
+    /* An unconditional store: the loop vectorises. */
     for (size_t k = 0; k < c->rc; k++)
-        if (!c->mask[k])
-            res[k] = NAN;
+        res[k] = c->mask[k] ? res[k] : NAN;
     if (c->p.fill_bad && (st = km_fill_masked(ctx, res, rows, cols, c->mask, c->fill_scratch)) !=
                              KM_OK)
         return st;
@@ -607,8 +607,7 @@ static km_status calibrate(km_ctx *ctx, km_conditioner *c, float *f, double t, u
     /* Masked taxels enter the filters as 0 so that a NaN cannot spread
        through them; they are NaN (or filled) again at the output. */
     for (size_t k = 0; k < rc; k++)
-        if (!c->mask[k])
-            f[k] = 0.0f;
+        f[k] = c->mask[k] ? f[k] : 0.0f; /* unconditional store: vectorises */
     return temporal_in(ctx, c, f, t, flags);
 }
 

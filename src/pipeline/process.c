@@ -10,6 +10,7 @@
 #include "internal.h"
 #include "io/result_writer.h"
 #include "pipeline/condition.h"
+#include "track/odometry_internal.h"
 
 /* A block never holds more than this many values, whatever block_frames
  * asks, so a huge grid cannot make a block of gigabytes. */
@@ -78,6 +79,8 @@ typedef struct worker {
     km_detector *det;
     km_peak *pk;
     size_t cap, used;
+    float *oscratch;           /* one row, for the odometry's row medians */
+    int read_first;            /* read the next block before taking frames */
     km_status st;
     int64_t fail_at;           /* frame of the failure, for a deterministic report */
 } worker;
@@ -97,6 +100,10 @@ typedef struct run {
     double *rtimes;
     int64_t r_n;
     km_status r_st;
+    int ahead_wanted, ahead_started;
+    km_odometry_sample *odo_s; /* per frame of the block (zero on a mat) */
+    int64_t side_n;
+    km_status side_st;
     size_t *fpk_off;           /* per frame of the block: first peak in its worker's buffer */
     size_t *fpk_n;             /* per frame: peak count */
     int *fpk_w;                /* per frame: worker */
@@ -114,6 +121,7 @@ typedef struct run {
     float *pk_v;
     int32_t *pk_id;
     km_odometry *odo;
+    double *odo_rows;          /* roller: row medians of the block's frames (nb * rows) */
     km_bodymap *bmap;
     km_candidates *cand;
     km_tracker *tracker;
@@ -335,6 +343,7 @@ static km_status alloc_buffers(km_ctx *ctx, run *r, const km_process_params *p, 
     r->fpk_off = km_alloc(ctx, (size_t)nb * sizeof *r->fpk_off);
     r->fpk_n = km_alloc(ctx, (size_t)nb * sizeof *r->fpk_n);
     r->fpk_w = km_alloc(ctx, (size_t)nb * sizeof *r->fpk_w);
+    r->odo_s = km_alloc(ctx, (size_t)nb * sizeof *r->odo_s);
     r->pk_y = km_alloc(ctx, r->pk_cap * sizeof *r->pk_y);
     r->pk_x = km_alloc(ctx, r->pk_cap * sizeof *r->pk_x);
     r->pk_v = km_alloc(ctx, r->pk_cap * sizeof *r->pk_v);
@@ -345,7 +354,7 @@ static km_status alloc_buffers(km_ctx *ctx, run *r, const km_process_params *p, 
     if (smoothing)
         r->smooth_tmp = km_alloc(ctx, rc * sizeof *r->smooth_tmp);
     if (r->pk_y == NULL || r->pk_x == NULL || r->pk_v == NULL || r->pk_id == NULL ||
-        r->fpk_off == NULL || r->fpk_n == NULL || r->fpk_w == NULL)
+        r->fpk_off == NULL || r->fpk_n == NULL || r->fpk_w == NULL || r->odo_s == NULL)
         return KM_ERR_NOMEM;
     if (r->block == NULL || r->times == NULL || r->metrics == NULL ||
         r->max_map == NULL || r->sum_map == NULL || r->cnt_map == NULL ||
@@ -397,6 +406,9 @@ static km_status frame_stage(worker *w, int64_t i)
         if (st != KM_OK)
             return st;
         m->flags |= r->cflags[i];
+        if (r->roller)
+            km_odometry_row_medians(r->odo, &fr, w->mask, w->oscratch,
+                                    r->odo_rows + (size_t)i * (size_t)rows);
         size_t np = 0;
         if ((m->flags & KM_FRAME_CORRUPT) == 0 && (st = frame_peaks(w, &fr, &np)) != KM_OK)
             return st;
@@ -411,10 +423,14 @@ static km_status frame_stage(worker *w, int64_t i)
 /* Take GRAB frames at a time until the block is done: a thread slowed by
  * the machine or the read-ahead takes fewer, and which thread computed a
  * frame does not change its result. */
+static void *read_ahead(void *arg);
+
 static void *worker_run(void *arg)
 {
     worker *w = arg;
     run *r = w->r;
+    if (w->read_first)
+        read_ahead(r);
     w->used = 0;
     w->st = KM_OK;
     w->fail_at = INT64_MAX;
@@ -457,6 +473,11 @@ static km_status per_frame_stage(km_ctx *ctx, run *r, const km_process_params *p
         w->r = r;
         w->p = p;
         w->mask = mask;
+        /* The second thread reads the next block first, then helps: the
+           read overlaps the per-frame work without a third thread. */
+        w->read_first = k == 1 && r->ahead_wanted && !r->ahead_started;
+        if (w->read_first)
+            r->ahead_started = 1;
         started[k] = 0;
     }
     for (int k = 1; k < nw; k++)
@@ -467,6 +488,7 @@ static km_status per_frame_stage(km_ctx *ctx, run *r, const km_process_params *p
             pthread_join(tid[k], NULL);
         else
             worker_run(&r->wk[k]);
+        r->wk[k].read_first = 0;
     }
     /* The failure at the earliest frame reports, as one thread would. */
     int bad = -1;
@@ -553,36 +575,72 @@ static km_status track_peaks(km_ctx *ctx, run *r, int64_t frame_no, const km_odo
     return st;
 }
 
-/* The sequential stage of one frame (its metrics and peaks are known):
- * odometry, body map, candidates, tracks, the peak table, the summary and
- * the per-taxel maps, which carry state from frame to frame. */
-static km_status process_frame(km_ctx *ctx, run *r, float *f, int64_t index_in_block,
-                               const km_mask *mask)
+/* Odometry of the block's frames, in order (its row medians are known). */
+static km_status advance_odometry(km_ctx *ctx, run *r, int64_t n)
 {
-    km_status st = KM_OK;
+    size_t rows = (size_t)r->info.rows;
+    memset(r->odo_s, 0, (size_t)n * sizeof *r->odo_s);
+    for (int64_t i = 0; r->roller && i < n; i++) {
+        km_status st = km_odometry_advance(ctx, r->odo, r->odo_rows + (size_t)i * rows, &r->odo_s[i]);
+        if (st != KM_OK)
+            return st;
+    }
+    return KM_OK;
+}
+
+/* Per-taxel maximum, sum and count of one frame, branch-free so that it
+ * vectorises: a masked (NaN) or infinite value adds and counts nothing. */
+static void taxel_maps(run *r, const float *f, size_t rc)
+{
+    float *mx = r->max_map;
+    double *sum = r->sum_map;
+    int64_t *cnt = r->cnt_map;
+    for (size_t k = 0; k < rc; k++) {
+        float v = f[k];
+        int ok = isfinite(v);
+        mx[k] = ok && v > mx[k] ? v : mx[k];
+        sum[k] += ok ? (double)v : 0.0;
+        cnt[k] += ok;
+    }
+}
+
+/* Body map, candidate map and per-taxel maps of the block's frames, in
+ * order: state of their own, so with several threads they run beside the
+ * tracking. */
+static void *maps_run(void *arg)
+{
+    run *r = arg;
+    km_ctx *ctx = r->nw > 1 ? r->wk[1].ctx : r->wk[0].ctx;
     int32_t rows = r->info.rows, cols = r->info.cols;
     size_t rc = (size_t)rows * (size_t)cols;
-    km_frame fr = {f, rows, cols, cols};
+    km_mask mask = {km_conditioner_mask(r->cond), rows, cols, cols};
+    km_status st = KM_OK;
+    for (int64_t i = 0; i < r->side_n && st == KM_OK; i++) {
+        km_frame fr = {r->block + (size_t)i * rc, rows, cols, cols};
+        st = km_bodymap_add(ctx, r->bmap, &fr, &mask, &r->odo_s[i]);
+        if (st == KM_OK)
+            st = km_candidates_add(ctx, r->cand, &fr, &mask, &r->odo_s[i], r->times[i]);
+        taxel_maps(r, fr.data, rc);
+    }
+    r->side_st = st;
+    return NULL;
+}
+
+/* The sequential stage of one frame (its metrics, peaks and odometry are
+ * known): tracks, the peak table and the summary. */
+static km_status process_frame(km_ctx *ctx, run *r, int64_t index_in_block)
+{
+    km_status st = KM_OK;
     int64_t frame_no = r->frames_done + index_in_block;
     double t = r->times[index_in_block];
 
-    /* f is conditioned already (calibrated, filtered, masked taxels NaN or
-       filled): see pipeline/condition.c. */
     if (r->metrics[index_in_block].flags & KM_FRAME_CORRUPT)
         r->n_corrupt++;
-
-    km_odometry_sample odo;
-    memset(&odo, 0, sizeof odo);
-    if (r->roller && (st = km_odometry_update(ctx, r->odo, &fr, mask, &odo)) != KM_OK)
-        return st;
-    if ((st = km_bodymap_add(ctx, r->bmap, &fr, mask, &odo)) != KM_OK)
-        return st;
-    if ((st = km_candidates_add(ctx, r->cand, &fr, mask, &odo, t)) != KM_OK)
-        return st;
+    const km_odometry_sample *odo = &r->odo_s[index_in_block];
 
     size_t np = r->fpk_n[index_in_block];
     const km_peak *pks = r->wk[r->fpk_w[index_in_block]].pk + r->fpk_off[index_in_block];
-    if ((st = track_peaks(ctx, r, frame_no, &odo, pks, np)) != KM_OK)
+    if ((st = track_peaks(ctx, r, frame_no, odo, pks, np)) != KM_OK)
         return st;
     st = km_result_writer_append_peaks_tracked(ctx, r->writer, frame_no, t, pks, r->pk_id, np);
     if (st != KM_OK)
@@ -596,27 +654,23 @@ static km_status process_frame(km_ctx *ctx, run *r, float *f, int64_t index_in_b
             break; /* peaks come in value order: no later one can enter */
         top_offer(r, &c, r->peaks.min_distance > 1 ? r->peaks.min_distance : 1);
     }
-
-    /* Branch-free so that it vectorises: a masked (NaN) or infinite value
-       adds nothing and counts nothing. */
-    float *mx = r->max_map;
-    double *sum = r->sum_map;
-    int64_t *cnt = r->cnt_map;
-    for (size_t k = 0; k < rc; k++) {
-        float v = f[k];
-        int ok = isfinite(v);
-        mx[k] = ok && v > mx[k] ? v : mx[k];
-        sum[k] += ok ? (double)v : 0.0;
-        cnt[k] += ok;
-    }
     return KM_OK;
+}
+
+/* The next block into the read-ahead buffer, on its own thread and ctx:
+ * it runs while the previous block is processed. */
+static void *read_ahead(void *arg)
+{
+    run *r = arg;
+    r->r_n = 0;
+    r->r_st = km_reader_read(r->rctx, r->reader, r->rbuf, r->rtimes, r->nb, &r->r_n);
+    return NULL;
 }
 
 /* Process the conditioned frames that are ready, a block at a time.  The
  * conditioner copied its input, so r->block and r->times are free. */
 static km_status drain_conditioned(km_ctx *ctx, run *r, const km_process_params *p)
 {
-    size_t rc = (size_t)r->info.rows * (size_t)r->info.cols;
     km_mask mask = {km_conditioner_mask(r->cond), r->info.rows, r->info.cols, r->info.cols};
     for (;;) {
         int64_t n = 0;
@@ -624,8 +678,22 @@ static km_status drain_conditioned(km_ctx *ctx, run *r, const km_process_params 
         if (n == 0)
             return KM_OK;
         km_status st = per_frame_stage(ctx, r, p, &mask, n);
+        if (st == KM_OK)
+            st = advance_odometry(ctx, r, n);
+        if (st != KM_OK)
+            return st;
+        pthread_t tid;
+        r->side_n = n;
+        r->side_st = KM_OK;
+        int side = r->nw > 1 && pthread_create(&tid, NULL, maps_run, r) == 0;
+        if (!side)
+            maps_run(r);
         for (int64_t i = 0; i < n && st == KM_OK; i++)
-            st = process_frame(ctx, r, r->block + (size_t)i * rc, i, &mask);
+            st = process_frame(ctx, r, i);
+        if (side)
+            pthread_join(tid, NULL);
+        if (st == KM_OK && (st = r->side_st) != KM_OK && r->nw > 1)
+            st = km_fail(ctx, st, "%s", km_ctx_last_error(r->wk[1].ctx));
         if (st != KM_OK)
             return st;
         st = km_result_writer_append_frames(ctx, r->writer, r->times, r->metrics,
@@ -640,18 +708,38 @@ static km_status stream(km_ctx *ctx, run *r, const km_process_params *p, const c
 {
     int64_t total = r->info.n_frames, n_in = 0;
     km_status st;
+    /* One thread: read into the block itself (the conditioner copies it). */
+    float *in = r->rbuf != NULL ? r->rbuf : r->block;
+    double *in_t = r->rbuf != NULL ? r->rtimes : r->times;
+    int ahead = 0; /* the read-ahead thread holds the next block */
 
     for (;;) {
         int64_t n = 0;
         if (km_ctx_cancelled(ctx))
             return km_fail(ctx, KM_ERR_CANCELLED, "%s: cancelled", input);
-        st = km_reader_read(ctx, r->reader, r->block, r->times, r->nb, &n);
-        if (st != KM_OK)
-            return st;
+        if (ahead) {
+            n = r->r_n;
+            st = r->r_st;
+            if (st != KM_OK)
+                return km_fail(ctx, st, "%s", km_ctx_last_error(r->rctx));
+        } else {
+            st = km_reader_read(ctx, r->reader, in, in_t, r->nb, &n);
+            if (st != KM_OK)
+                return st;
+        }
         if (n == 0)
             break;
-        if ((st = km_conditioner_push(ctx, r->cond, r->block, r->times, n)) != KM_OK ||
-            (st = drain_conditioned(ctx, r, p)) != KM_OK)
+        if ((st = km_conditioner_push(ctx, r->cond, in, in_t, n)) != KM_OK)
+            return st;
+        r->ahead_wanted = r->rbuf != NULL;
+        r->ahead_started = 0;
+        st = drain_conditioned(ctx, r, p);
+        /* No frame came out (held back by the conditioner), or too few
+           for a second thread: read in turn. */
+        ahead = r->ahead_started;
+        r->ahead_wanted = 0;
+        r->ahead_started = 0;
+        if (st != KM_OK)
             return st;
         n_in += n;
         /* Progress counts frames read: conditioning may hold some back. */
@@ -800,7 +888,17 @@ static km_status create_workers(km_ctx *ctx, run *r, const km_process_params *p)
             KM_OK)
             return st;
         w->cap = rc < PEAKS_START ? rc : PEAKS_START;
-        if ((w->pk = km_alloc(ctx, w->cap * sizeof *w->pk)) == NULL)
+        w->pk = km_alloc(ctx, w->cap * sizeof *w->pk);
+        w->oscratch = km_alloc(ctx, (size_t)r->info.cols * sizeof *w->oscratch);
+        if (w->pk == NULL || w->oscratch == NULL)
+            return KM_ERR_NOMEM;
+    }
+    if (nw > 1) {
+        if ((st = km_ctx_create_with(&ref.a, &r->rctx)) != KM_OK)
+            return km_fail(ctx, st, "cannot create a context for the reading thread");
+        r->rbuf = km_alloc(ctx, (size_t)r->nb * rc * sizeof *r->rbuf);
+        r->rtimes = km_alloc(ctx, (size_t)r->nb * sizeof *r->rtimes);
+        if (r->rbuf == NULL || r->rtimes == NULL)
             return KM_ERR_NOMEM;
     }
     return KM_OK;
@@ -812,10 +910,14 @@ static void free_workers(km_ctx *ctx, run *r)
         worker *w = &r->wk[k];
         km_detector_free(w->det);
         km_free(ctx, w->pk);
+        km_free(ctx, w->oscratch);
         if (w->ctx != ctx)
             km_ctx_free(w->ctx);
     }
     r->nw = 0;
+    km_ctx_free(r->rctx);
+    km_free(ctx, r->rbuf);
+    km_free(ctx, r->rtimes);
 }
 
 /* Odometry (roller), body map, candidate map and tracker for the session. */
@@ -835,6 +937,9 @@ static km_status create_trackers(km_ctx *ctx, run *r, const km_process_params *p
         op.lift_threshold = p->lift_threshold;
         if ((st = km_odometry_create(ctx, in->rows, in->cols, radius, &op, &r->odo)) != KM_OK)
             return st;
+        r->odo_rows = km_alloc(ctx, (size_t)r->nb * (size_t)in->rows * sizeof *r->odo_rows);
+        if (r->odo_rows == NULL)
+            return KM_ERR_NOMEM;
     }
     km_bodymap_params bp;
     km_bodymap_params_default(&bp);
@@ -932,11 +1037,13 @@ done:
     km_free(ctx, r.fpk_off);
     km_free(ctx, r.fpk_n);
     km_free(ctx, r.fpk_w);
+    km_free(ctx, r.odo_s);
     km_free(ctx, r.pk_y);
     km_free(ctx, r.pk_x);
     km_free(ctx, r.pk_v);
     km_free(ctx, r.pk_id);
     km_odometry_free(r.odo);
+    km_free(ctx, r.odo_rows);
     km_bodymap_free(r.bmap);
     km_candidates_free(r.cand);
     km_tracker_free(r.tracker);

@@ -144,6 +144,10 @@ km_status km_bodymap_create(km_ctx *ctx, int32_t mode, int32_t rows, int32_t col
             goto done;
         b->have_origin = 1;
         b->y_origin = 0.0;
+        /* A mat's body map is its grid, frames or not (as the candidate
+           map's): an empty session gives rows x cols of NaN, coverage 0. */
+        b->lo = 0;
+        b->hi = rows - 1;
     }
     *out = b;
     b = NULL;

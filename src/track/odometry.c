@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "odometry_internal.h"
 
 #define KM_TWO_PI 6.283185307179586476925286766559
 
@@ -245,6 +246,13 @@ km_status km_odometry_update(km_ctx *ctx, km_odometry *o, const km_frame *frame,
                        (int)frame->cols, (int)o->rows, (int)o->cols);
     if (mask != NULL && mask->data != NULL && (mask->rows != o->rows || mask->cols != o->cols))
         return km_fail(ctx, KM_ERR_INVALID, "odometry: mask shape differs from the frame");
+    km_odometry_row_medians(o, frame, mask, o->scratch, o->row_stat);
+    return km_odometry_advance(ctx, o, o->row_stat, out);
+}
+
+void km_odometry_row_medians(const km_odometry *o, const km_frame *frame, const km_mask *mask,
+                             float *scratch, double *row_med)
+{
     const int32_t R = o->rows;
     const uint8_t *m = mask != NULL ? mask->data : NULL;
     for (int32_t r = 0; r < R; r++) {
@@ -255,28 +263,36 @@ km_status km_odometry_update(km_ctx *ctx, km_odometry *o, const km_frame *frame,
            only for valid ones (noise makes the branch unpredictable). */
         if (mr == NULL || memchr(mr, 0, (size_t)o->cols) == NULL) {
             for (int32_t c = 0; c < o->cols; c++) {
-                o->scratch[n] = row[c];
+                scratch[n] = row[c];
                 n += isfinite(row[c]) ? 1u : 0u;
             }
         } else {
             for (int32_t c = 0; c < o->cols; c++) {
-                o->scratch[n] = row[c];
+                scratch[n] = row[c];
                 n += (mr[c] != 0 && isfinite(row[c])) ? 1u : 0u;
             }
         }
-        o->row_stat[r] = n == 0            ? 0.0
-                         : n <= RANK_MAX ? select_kth_rank(o->scratch, n, n / 2)
-                                         : select_kth_f(o->scratch, n, n / 2);
-        o->sorted[r] = o->row_stat[r];
+        row_med[r] = n == 0            ? 0.0
+                     : n <= RANK_MAX ? select_kth_rank(scratch, n, n / 2)
+                                     : select_kth_f(scratch, n, n / 2);
     }
+}
+
+km_status km_odometry_advance(km_ctx *ctx, km_odometry *o, double *row_med,
+                              km_odometry_sample *out)
+{
+    if (o == NULL || row_med == NULL || out == NULL)
+        return km_fail(ctx, KM_ERR_INVALID, "odometry: NULL argument");
+    const int32_t R = o->rows;
+    memcpy(o->sorted, row_med, (size_t)R * sizeof *o->sorted);
     double floor_v = select_kth_d(o->sorted, (size_t)R, (size_t)R / 2);
     double strength = 0.0;
     int32_t best = 0;
     for (int32_t r = 0; r < R; r++) {
-        double w = o->row_stat[r] - floor_v;
-        o->row_stat[r] = w > 0.0 ? w : 0.0;
-        if (o->row_stat[r] > strength) {
-            strength = o->row_stat[r];
+        double w = row_med[r] - floor_v;
+        row_med[r] = w > 0.0 ? w : 0.0;
+        if (row_med[r] > strength) {
+            strength = row_med[r];
             best = r;
         }
     }
@@ -286,9 +302,9 @@ km_status km_odometry_update(km_ctx *ctx, km_odometry *o, const km_frame *frame,
     if (strength >= o->p.lift_threshold && strength > 0.0) {
         /* Start the window at the strongest row: the all-row mean is pulled
            toward the middle by leftovers far from the contact. */
-        c = circular_mean(o, o->row_stat, R, best, o->p.window_rows > 0 ? o->p.window_rows : -1);
+        c = circular_mean(o, row_med, R, best, o->p.window_rows > 0 ? o->p.window_rows : -1);
         if (c >= 0.0 && o->p.window_rows > 0)
-            c = circular_mean(o, o->row_stat, R, c, o->p.window_rows);
+            c = circular_mean(o, row_med, R, c, o->p.window_rows);
     }
     if (c < 0.0) {
         out->flags |= KM_ODO_LIFTED;
