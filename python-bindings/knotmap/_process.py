@@ -20,7 +20,7 @@ PROCESS_PARAMS = _READ_KEYS + (
     "min_distance", "threshold_abs", "threshold_rel", "exclude_border", "plateau",
     "p_norm", "num_peaks", "min_prominence", "saturation", "subpixel", "prominence",
     "contact_threshold", "block_frames", "save_frames", "overwrite", "no_overwrite",
-    "command_line", "progress",
+    "command_line", "progress", "threads",
     # conditioning chain (src/cli/opt_condition.c)
     "resample_hz", "tare", "calibration", "curve_a", "curve_b", "detect_bad_taxels",
     "warmup_frames", "hot_ratio", "fill_bad_taxels", "corrupt_ratio", "corrupt_window",
@@ -34,7 +34,8 @@ _CLI_COND = {"detect_bad_taxels": (("cond", "detect_bad"), lambda v: 1 if v else
              "iir": (("cond", "fir"), lambda v: 0 if v else 1),
              "harmonics": (("cond", "notch_harmonics"), int),
              "median": (("cond", "median_frames"), int),
-             "hot_ratio": (("cond", "bad", "hot_ratio"), float)}
+             "hot_ratio": (("cond", "bad", "hot_ratio"), float),
+             "threads": (("n_threads",), int)}
 
 # Stage parameters below the CLI's options, by their C names in
 # km_process_params (the nested candidate and tracking structs get the
@@ -154,6 +155,8 @@ def process(input, output, **params):
     highpass_hz, iir (True = causal Butterworth instead of zero-phase FIR),
     order, taps, notch_hz, notch_q, harmonics, median (frames), dog_sigma
     (taxels);
+    threads: worker threads inside this one session (the per-frame stages;
+    results are identical to one thread) [1];
     progress: callable(frames_done, frames_total) called after each block,
     returning True cancels (KM_ERR_CANCELLED).
 
