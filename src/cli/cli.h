@@ -48,6 +48,15 @@ int km_cli_usage(const char *cmd, const char *fmt, ...);
 int km_cli_match(const char *cmd, int argc, char **argv, int *i, const char *long_name,
                  char short_name, int want_value, const char **value);
 
+/* The head of the option loop of a command that takes one operand (render
+ * and eval: a RESULT file).  Word `a` is the operand when it is not an
+ * option ("-" alone is an operand, so is every word after "--"); a second
+ * operand is a usage error.  "--" and -h/--help (which prints help) are
+ * handled here.  Returns 1 when `a` was taken, 0 when it is an option for
+ * the command to match, -1 when the command must return *exit_code. */
+int km_cli_single_operand(const char *cmd, const char *a, int *options_done, const char **operand,
+                          void (*help)(void), int *exit_code);
+
 /* Strict number parsing; on error print a usage error naming the option
  * and return -1, else 0. */
 int km_cli_double(const char *cmd, const char *opt, const char *text, double *out);

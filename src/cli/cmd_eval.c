@@ -93,18 +93,12 @@ int km_cmd_eval(int argc, char **argv)
 
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        if (options_done || a[0] != '-' || a[1] == '\0') {
-            if (input != NULL)
-                return km_cli_usage(CMD, "one RESULT at a time ('%s' and '%s')", input, a);
-            input = a;
+        int taken = km_cli_single_operand(CMD, a, &options_done, &input, help, &rc);
+        if (taken < 0)
+            return rc;
+        if (taken > 0)
             continue;
-        }
-        if (strcmp(a, "--") == 0) {
-            options_done = 1;
-        } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-            help();
-            return KM_EX_OK;
-        } else if ((m = km_cli_match(CMD, argc, argv, &i, "truth", 0, 1, &v)) != 0) {
+        if ((m = km_cli_match(CMD, argc, argv, &i, "truth", 0, 1, &v)) != 0) {
             if (m < 0)
                 return KM_EX_USAGE;
             truth = v;

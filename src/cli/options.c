@@ -20,6 +20,29 @@ int km_cli_usage(const char *cmd, const char *fmt, ...)
     return KM_EX_USAGE;
 }
 
+int km_cli_single_operand(const char *cmd, const char *a, int *options_done, const char **operand,
+                          void (*help)(void), int *exit_code)
+{
+    if (*options_done || a[0] != '-' || a[1] == '\0') {
+        if (*operand != NULL) {
+            *exit_code = km_cli_usage(cmd, "one RESULT at a time ('%s' and '%s')", *operand, a);
+            return -1;
+        }
+        *operand = a;
+        return 1;
+    }
+    if (strcmp(a, "--") == 0) {
+        *options_done = 1;
+        return 1;
+    }
+    if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+        help();
+        *exit_code = KM_EX_OK;
+        return -1;
+    }
+    return 0;
+}
+
 int km_cli_match(const char *cmd, int argc, char **argv, int *i, const char *long_name,
                  char short_name, int want_value, const char **value)
 {

@@ -541,11 +541,12 @@ static size_t thin(km_detector *det, km_seed *seeds, size_t ns)
     return out;
 }
 
-static void compute_prominence(km_detector *det, const km_seed *seeds, size_t ns, float vmin)
+static void compute_prominence(km_detector *det, const km_seed *seeds, size_t ns, float vmin,
+                               float level)
 {
     for (size_t k = 0; k < ns; k++)
         det->anchors[k] = seeds[k].anchor;
-    km_persistence(det->san, det->rows, det->cols, vmin, &det->prom, det->anchors, ns,
+    km_persistence(det->san, det->rows, det->cols, vmin, level, &det->prom, det->anchors, ns,
                    det->death);
 }
 
@@ -660,7 +661,7 @@ km_status km_detector_apply_isa(km_ctx *ctx, km_detector *det, const km_frame *f
 
     int prom_done = 0;
     if (p->min_prominence > 0.0) {
-        compute_prominence(det, seeds, ns, fs.min);
+        compute_prominence(det, seeds, ns, fs.min, thr);
         size_t keep = 0;
         for (size_t k = 0; k < ns; k++) {
             if ((double)seeds[k].v - (double)det->death[k] >= p->min_prominence) {
@@ -677,7 +678,7 @@ km_status km_detector_apply_isa(km_ctx *ctx, km_detector *det, const km_frame *f
         count = (size_t)p->num_peaks;
     size_t nw = count < capacity ? count : capacity;
     if (prom && !prom_done)
-        compute_prominence(det, seeds, nw, fs.min);
+        compute_prominence(det, seeds, nw, fs.min, thr);
 
     for (size_t k = 0; k < nw; k++) {
         const km_seed *s = &seeds[k];

@@ -18,8 +18,12 @@ typedef struct km_prom_scratch {
  * level at which its component merges into an older one (prominence =
  * value - death); vmin for the oldest taxel of the frame; the minimum of
  * its component when it never merges.  O(n) radix sort + near-linear
- * union-find, stopping once every wanted taxel has died. */
-void km_persistence(const float *san, int32_t rows, int32_t cols, float vmin,
+ * union-find, stopping once every wanted taxel has died.  The taxels at or
+ * above `level` are sorted and filtered first, the rest only if a wanted
+ * taxel is still alive there; the result does not depend on `level`
+ * (-INFINITY: one stage), only the time does (pass the detection
+ * threshold: wanted taxels lie above it). */
+void km_persistence(const float *san, int32_t rows, int32_t cols, float vmin, float level,
                     const km_prom_scratch *s, const uint32_t *want, size_t n_want, float *death);
 
 /* Taxels 8-connected to `start` through taxels with value >= level

@@ -281,6 +281,16 @@ static km_status frame_error(km_ctx *ctx, const tk_impl *t, long long frame_no, 
     return km_fail(ctx, KM_ERR_FORMAT, "line %lld: frame %lld: %s", (long long)t->lines.line_no, frame_no, what);
 }
 
+/* The token at tok (up to the next comma) is not a number. */
+static km_status bad_token(km_ctx *ctx, const tk_impl *t, long long frame_no, const char *tok,
+                           const char *e, int32_t column)
+{
+    const char *te = tok;
+    while (te < e && *te != ',' && te - tok < KM_TOKEN_SHOWN)
+        te++;
+    return km_value_error(ctx, t->lines.line_no, &frame_no, tok, (size_t)(te - tok), column, 0);
+}
+
 /* Parse one row of comma-separated values into dst, checking the mask. */
 static km_status parse_row(km_ctx *ctx, tk_impl *t, uint8_t *restrict mrow, const char *p, const char *e,
                            float *restrict dst, int first, long long frame_no)
@@ -334,15 +344,8 @@ static km_status parse_row(km_ctx *ctx, tk_impl *t, uint8_t *restrict mrow, cons
             if (rc == -2)
                 return km_fail(ctx, KM_ERR_FORMAT, "line %lld: frame %lld: value out of range in column %d",
                                (long long)t->lines.line_no, frame_no, (int)c + 1);
-            if (rc != 0 || (q < e && *q != ',' && *q != ' ' && *q != '\t')) {
-                const char *te = tok;
-                char shown[KM_TOKEN_TEXT];
-                while (te < e && *te != ',' && te - tok < KM_TOKEN_SHOWN)
-                    te++;
-                return km_fail(ctx, KM_ERR_FORMAT, "line %lld: frame %lld: non-numeric value '%s' in column %d",
-                               (long long)t->lines.line_no, frame_no, km_token_text(shown, tok, (size_t)(te - tok)),
-                               (int)c + 1);
-            }
+            if (rc != 0 || (q < e && *q != ',' && *q != ' ' && *q != '\t'))
+                return bad_token(ctx, t, frame_no, tok, e, c + 1);
             v = (float)d;
         }
     store:
@@ -355,15 +358,8 @@ static km_status parse_row(km_ctx *ctx, tk_impl *t, uint8_t *restrict mrow, cons
             p++;
         if (p == e)
             break;
-        if (*p != ',') {
-            const char *te = tok;
-            char shown[KM_TOKEN_TEXT];
-            while (te < e && *te != ',' && te - tok < KM_TOKEN_SHOWN)
-                te++;
-            return km_fail(ctx, KM_ERR_FORMAT, "line %lld: frame %lld: non-numeric value '%s' in column %d",
-                           (long long)t->lines.line_no, frame_no, km_token_text(shown, tok, (size_t)(te - tok)),
-                           (int)c);
-        }
+        if (*p != ',')
+            return bad_token(ctx, t, frame_no, tok, e, c);
         p++;
     }
     if (c != cols) {

@@ -29,15 +29,9 @@ static int is_ws(char c)
 static km_status bad_value(km_ctx *ctx, const tx_impl *t, const char *tok, const char *e, int64_t col, int range)
 {
     const char *te = tok;
-    char shown[KM_TOKEN_TEXT];
     while (te < e && !is_ws(*te) && *te != ',' && te - tok < KM_TOKEN_SHOWN)
         te++;
-    km_token_text(shown, tok, (size_t)(te - tok));
-    if (range)
-        return km_fail(ctx, KM_ERR_FORMAT, "line %lld: value '%s' in column %lld is out of range",
-                       (long long)t->lines.line_no, shown, (long long)col);
-    return km_fail(ctx, KM_ERR_FORMAT, "line %lld: non-numeric value '%s' in column %lld",
-                   (long long)t->lines.line_no, shown, (long long)col);
+    return km_value_error(ctx, t->lines.line_no, NULL, tok, (size_t)(te - tok), col, range);
 }
 
 /* Parse the values of one line into dst (up to cap; dst may be NULL to

@@ -691,15 +691,9 @@ static km_status parse_row(km_ctx *ctx, const xs_impl *t, float *restrict dst, i
         if (rc == -3)
             return km_fail(ctx, KM_ERR_FORMAT, "line %lld: frame %lld: empty value in column %d",
                            (long long)t->lines.line_no, frame_no, (int)c + 1);
-        char shown[KM_TOKEN_TEXT];
-        if (rc == -2)
-            return km_fail(ctx, KM_ERR_FORMAT, "line %lld: frame %lld: value '%s' in column %d is out of range",
-                           (long long)t->lines.line_no, frame_no, km_token_text(shown, t->f[c].s, t->f[c].len),
-                           (int)c + 1);
         if (rc != 0)
-            return km_fail(ctx, KM_ERR_FORMAT, "line %lld: frame %lld: non-numeric value '%s' in column %d",
-                           (long long)t->lines.line_no, frame_no, km_token_text(shown, t->f[c].s, t->f[c].len),
-                           (int)c + 1);
+            return km_value_error(ctx, t->lines.line_no, &frame_no, t->f[c].s, t->f[c].len, c + 1,
+                                  rc == -2);
         dst[c] = (float)(d * t->scale);
     }
     return KM_OK;
@@ -1068,13 +1062,9 @@ static km_status wide_row(km_ctx *ctx, xs_impl *t, float *dst, double *time)
             if (rc == -3)
                 return km_fail(ctx, KM_ERR_FORMAT, "line %lld: frame %lld: empty value in column %zu",
                                (long long)t->lines.line_no, no, i + 1);
-            char shown[KM_TOKEN_TEXT];
-            if (rc == -2)
-                return km_fail(ctx, KM_ERR_FORMAT, "line %lld: frame %lld: value '%s' in column %zu is out of range",
-                               (long long)t->lines.line_no, no, km_token_text(shown, t->f[i].s, t->f[i].len), i + 1);
             if (rc != 0)
-                return km_fail(ctx, KM_ERR_FORMAT, "line %lld: frame %lld: non-numeric value '%s' in column %zu",
-                               (long long)t->lines.line_no, no, km_token_text(shown, t->f[i].s, t->f[i].len), i + 1);
+                return km_value_error(ctx, t->lines.line_no, &no, t->f[i].s, t->f[i].len,
+                                      (int64_t)i + 1, rc == -2);
             dst[k] = (float)(d * t->scale);
         }
     }

@@ -310,18 +310,21 @@ done:
     return st;
 }
 
-km_status km_result_read_candidates(km_ctx *ctx, const char *path, km_points *out,
-                                    double *pitch_mm)
+/* The x_mm/y_mm columns of `group` in a file of schema `schema`; with
+ * pitch_mm, also the larger taxel pitch of /session.  `fn` names the
+ * public entry point in argument errors. */
+static km_status read_points(km_ctx *ctx, const char *fn, const char *path, const char *schema,
+                             const char *group, km_points *out, double *pitch_mm)
 {
     km_status st;
     km_h5_quiet q;
     hid_t f = H5I_INVALID_HID;
 
     if (out == NULL || path == NULL)
-        return km_fail(ctx, KM_ERR_INVALID, "km_result_read_candidates: NULL argument");
+        return km_fail(ctx, KM_ERR_INVALID, "%s: NULL argument", fn);
     memset(out, 0, sizeof *out);
     km_h5_quiet_begin(&q);
-    st = open_checked(ctx, path, "knotmap-result", &f);
+    st = open_checked(ctx, path, schema, &f);
     if (st != KM_OK)
         goto done;
     if (pitch_mm != NULL) {
@@ -333,7 +336,7 @@ km_status km_result_read_candidates(km_ctx *ctx, const char *path, km_points *ou
             goto done;
         *pitch_mm = g.x_pitch_mm > g.y_pitch_mm ? g.x_pitch_mm : g.y_pitch_mm;
     }
-    st = read_xy(ctx, path, f, "/candidates", out);
+    st = read_xy(ctx, path, f, group, out);
 done:
     if (f >= 0)
         H5Fclose(f);
@@ -343,23 +346,15 @@ done:
     return st;
 }
 
+km_status km_result_read_candidates(km_ctx *ctx, const char *path, km_points *out,
+                                    double *pitch_mm)
+{
+    return read_points(ctx, "km_result_read_candidates", path, "knotmap-result", "/candidates",
+                       out, pitch_mm);
+}
+
 km_status km_session_read_truth(km_ctx *ctx, const char *path, km_points *out)
 {
-    km_status st;
-    km_h5_quiet q;
-    hid_t f = H5I_INVALID_HID;
-
-    if (out == NULL || path == NULL)
-        return km_fail(ctx, KM_ERR_INVALID, "km_session_read_truth: NULL argument");
-    memset(out, 0, sizeof *out);
-    km_h5_quiet_begin(&q);
-    st = open_checked(ctx, path, "knotmap-session", &f);
-    if (st == KM_OK)
-        st = read_xy(ctx, path, f, "/truth/knots", out);
-    if (f >= 0)
-        H5Fclose(f);
-    km_h5_quiet_end(&q);
-    if (st != KM_OK)
-        km_points_clear(ctx, out);
-    return st;
+    return read_points(ctx, "km_session_read_truth", path, "knotmap-session", "/truth/knots", out,
+                       NULL);
 }

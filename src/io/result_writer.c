@@ -117,6 +117,14 @@ static hid_t file_type(int kind)
     }
 }
 
+/* Close an HDF5 handle if open and mark it closed. */
+static void close_h(hid_t *h, herr_t (*fn)(hid_t))
+{
+    if (*h >= 0)
+        fn(*h);
+    *h = -1;
+}
+
 /* ---- HDF5 error detail ------------------------------------------------- */
 
 static km_status h5fail(km_ctx *ctx, const char *path, km_status st, const char *what)
@@ -183,12 +191,9 @@ static int attr_str(const km_alloc_ref *ref, hid_t loc, const char *name, const 
         goto done;
     ok = 1;
 done:
-    if (a >= 0)
-        H5Aclose(a);
-    if (s >= 0)
-        H5Sclose(s);
-    if (t >= 0)
-        H5Tclose(t);
+    close_h(&a, H5Aclose);
+    close_h(&s, H5Sclose);
+    close_h(&t, H5Tclose);
     km_ref_free(ref, conv);
     return ok;
 }
@@ -204,10 +209,8 @@ static int attr_num(hid_t loc, const char *name, hid_t ftype, hid_t mtype, const
         goto done;
     ok = 1;
 done:
-    if (a >= 0)
-        H5Aclose(a);
-    if (s >= 0)
-        H5Sclose(s);
+    close_h(&a, H5Aclose);
+    close_h(&s, H5Sclose);
     return ok;
 }
 
@@ -239,9 +242,10 @@ static hid_t column_dapl(void)
     return dapl;
 }
 
-/* An empty, extendible, chunked, compressed 1-D column. */
+/* An empty, extendible, chunked, compressed 1-D column (shuffled first
+ * when `shuffle`). */
 static hid_t make_column(const km_alloc_ref *ref, hid_t group, const col_def *c,
-                         const char *units)
+                         const char *units, int shuffle)
 {
     hid_t ds = -1, s = -1, dcpl = -1, dapl = -1;
     hsize_t dims[1] = {0}, maxdims[1] = {H5S_UNLIMITED}, chunk[1] = {COL_CHUNK};
@@ -250,7 +254,7 @@ static hid_t make_column(const km_alloc_ref *ref, hid_t group, const col_def *c,
     dcpl = H5Pcreate(H5P_DATASET_CREATE);
     dapl = column_dapl();
     if (s < 0 || dcpl < 0 || dapl < 0 || H5Pset_chunk(dcpl, 1, chunk) < 0 ||
-        H5Pset_shuffle(dcpl) < 0 || H5Pset_deflate(dcpl, COL_DEFLATE) < 0)
+        (shuffle && H5Pset_shuffle(dcpl) < 0) || H5Pset_deflate(dcpl, COL_DEFLATE) < 0)
         goto fail;
     ds = H5Dcreate2(group, c->name, file_type(c->kind), s, H5P_DEFAULT, dcpl, dapl);
     if (ds < 0)
@@ -263,41 +267,63 @@ static hid_t make_column(const km_alloc_ref *ref, hid_t group, const col_def *c,
     H5Sclose(s);
     return ds;
 fail:
-    if (ds >= 0)
-        H5Dclose(ds);
-    if (dapl >= 0)
-        H5Pclose(dapl);
-    if (dcpl >= 0)
-        H5Pclose(dcpl);
-    if (s >= 0)
-        H5Sclose(s);
+    close_h(&ds, H5Dclose);
+    close_h(&dapl, H5Pclose);
+    close_h(&dcpl, H5Pclose);
+    close_h(&s, H5Sclose);
     return -1;
 }
 
-/* Append n elements of `buf` (memory type mtype) to a 1-D column now
- * holding `old` elements. */
-static int append_1d(hid_t ds, hid_t mtype, int64_t old, const void *buf, size_t n)
+/* Append n rows of `buf` (memory type mtype) to an extendible dataset of
+ * rank 1 or 3 now holding `old` rows; a row of a rank-3 dataset is
+ * rows x cols elements. */
+static int append_rows(hid_t ds, hid_t mtype, int rank, int32_t rows, int32_t cols, int64_t old,
+                       const void *buf, size_t n)
 {
     int ok = 0;
     hid_t fs = -1, ms = -1;
-    hsize_t size[1] = {(hsize_t)old + n}, start[1] = {(hsize_t)old}, count[1] = {n};
+    hsize_t size[3] = {(hsize_t)old + n, (hsize_t)rows, (hsize_t)cols};
+    hsize_t start[3] = {(hsize_t)old, 0, 0}, count[3] = {n, (hsize_t)rows, (hsize_t)cols};
 
     if (n == 0)
         return 1;
     if (H5Dset_extent(ds, size) < 0)
         goto done;
     fs = H5Dget_space(ds);
-    ms = H5Screate_simple(1, count, NULL);
+    ms = H5Screate_simple(rank, count, NULL);
     if (fs < 0 || ms < 0 || H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, count, NULL) < 0)
         goto done;
     if (H5Dwrite(ds, mtype, ms, fs, H5P_DEFAULT, buf) < 0)
         goto done;
     ok = 1;
 done:
-    if (ms >= 0)
-        H5Sclose(ms);
-    if (fs >= 0)
-        H5Sclose(fs);
+    close_h(&ms, H5Sclose);
+    close_h(&fs, H5Sclose);
+    return ok;
+}
+
+/* Append n elements to a 1-D column now holding `old` elements. */
+static int append_1d(hid_t ds, hid_t mtype, int64_t old, const void *buf, size_t n)
+{
+    return append_rows(ds, mtype, 1, 0, 0, old, buf, n);
+}
+
+/* A fixed 2-D dataset [ny, nx] of `data` (memory type mtype), with units
+ * when given. */
+static int write_2d(const km_alloc_ref *ref, hid_t g, const char *name, hid_t ftype, hid_t mtype,
+                    int32_t ny, int32_t nx, const void *data, const char *units)
+{
+    int ok = 0;
+    hsize_t dims[2] = {(hsize_t)ny, (hsize_t)nx};
+    hid_t s = H5Screate_simple(2, dims, NULL), ds = -1;
+    if (s >= 0)
+        ds = H5Dcreate2(g, name, ftype, s, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    if (ds >= 0 && ((size_t)ny * (size_t)nx == 0 ||
+                    H5Dwrite(ds, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) >= 0) &&
+        (units == NULL || attr_str(ref, ds, "units", units)))
+        ok = 1;
+    close_h(&ds, H5Dclose);
+    close_h(&s, H5Sclose);
     return ok;
 }
 
@@ -398,11 +424,9 @@ static km_status write_session(km_ctx *ctx, km_result_writer *w, const km_result
 {
     const km_session_info *in = m->info;
     const char *mode = in->mode == KM_MODE_ROLLER ? "roller" : "mat";
+    static const col_def time_col = {"time", K_F64, "s"};
     km_status st = KM_OK;
     uint8_t *ones = NULL;
-    hid_t s = -1, ds = -1, dcpl = -1, dapl = -1;
-    hsize_t dims[2] = {(hsize_t)in->rows, (hsize_t)in->cols};
-    hsize_t tdims[1] = {0}, tmax[1] = {H5S_UNLIMITED}, tchunk[1] = {COL_CHUNK};
 
     w->g_session = H5Gcreate2(w->file, "session", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
     if (w->g_session < 0 || !attr_i32(w->g_session, "rows", in->rows) ||
@@ -419,17 +443,10 @@ static km_status write_session(km_ctx *ctx, km_result_writer *w, const km_result
         goto done;
     }
 
-    s = H5Screate_simple(1, tdims, tmax);
-    dcpl = H5Pcreate(H5P_DATASET_CREATE);
-    dapl = column_dapl();
-    if (s < 0 || dcpl < 0 || dapl < 0 || H5Pset_chunk(dcpl, 1, tchunk) < 0 ||
-        H5Pset_deflate(dcpl, COL_DEFLATE) < 0)
+    /* /session/time has never had the shuffle filter: files stay as they were. */
+    w->ds_time = make_column(&w->alloc, w->g_session, &time_col, w->units, 0);
+    if (w->ds_time < 0)
         goto h5err;
-    w->ds_time = H5Dcreate2(w->g_session, "time", H5T_IEEE_F64LE, s, H5P_DEFAULT, dcpl, dapl);
-    if (w->ds_time < 0 || !attr_str(&w->alloc, w->ds_time, "units", "s"))
-        goto h5err;
-    H5Sclose(s);
-    s = -1;
 
     const uint8_t *mask = m->mask;
     if (mask == NULL) {
@@ -442,11 +459,8 @@ static km_status write_session(km_ctx *ctx, km_result_writer *w, const km_result
         memset(ones, 1, n);
         mask = ones;
     }
-    s = H5Screate_simple(2, dims, NULL);
-    if (s < 0)
-        goto h5err;
-    ds = H5Dcreate2(w->g_session, "mask", H5T_STD_U8LE, s, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    if (ds < 0 || H5Dwrite(ds, H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, mask) < 0)
+    if (!write_2d(&w->alloc, w->g_session, "mask", H5T_STD_U8LE, H5T_NATIVE_UINT8, in->rows,
+                  in->cols, mask, NULL))
         goto h5err;
 
     w->g_header = make_group(w->g_session, "source_header", 1);
@@ -456,14 +470,6 @@ static km_status write_session(km_ctx *ctx, km_result_writer *w, const km_result
 h5err:
     st = h5fail(ctx, w->path, KM_ERR_IO, "cannot write /session");
 done:
-    if (ds >= 0)
-        H5Dclose(ds);
-    if (dcpl >= 0)
-        H5Pclose(dcpl);
-    if (dapl >= 0)
-        H5Pclose(dapl);
-    if (s >= 0)
-        H5Sclose(s);
     km_free(ctx, ones);
     return st;
 }
@@ -497,17 +503,17 @@ static km_status write_tables(km_ctx *ctx, km_result_writer *w)
         w->g_tracks < 0)
         return h5fail(ctx, w->path, KM_ERR_IO, "cannot create the groups");
     for (size_t i = 0; i < N_METRIC_COLS; i++) {
-        w->met[i] = make_column(&w->alloc, w->g_metrics, &METRIC_COLS[i], w->units);
+        w->met[i] = make_column(&w->alloc, w->g_metrics, &METRIC_COLS[i], w->units, 1);
         if (w->met[i] < 0)
             return h5fail(ctx, w->path, KM_ERR_IO, "cannot create /metrics");
     }
     for (size_t i = 0; i < N_PEAK_COLS; i++) {
-        w->pk[i] = make_column(&w->alloc, w->g_peaks, &PEAK_COLS[i], w->units);
+        w->pk[i] = make_column(&w->alloc, w->g_peaks, &PEAK_COLS[i], w->units, 1);
         if (w->pk[i] < 0)
             return h5fail(ctx, w->path, KM_ERR_IO, "cannot create /peaks");
     }
     for (size_t i = 0; i < N_TRACK_COLS; i++) {
-        w->tr[i] = make_column(&w->alloc, w->g_tracks, &TRACK_COLS[i], w->units);
+        w->tr[i] = make_column(&w->alloc, w->g_tracks, &TRACK_COLS[i], w->units, 1);
         if (w->tr[i] < 0)
             return h5fail(ctx, w->path, KM_ERR_IO, "cannot create /tracks");
     }
@@ -537,10 +543,8 @@ static km_status write_tables(km_ctx *ctx, km_result_writer *w)
         if (w->ds_cond < 0 || !attr_str(&w->alloc, w->ds_cond, "units", w->units))
             st = h5fail(ctx, w->path, KM_ERR_IO, "cannot create /frames/conditioned");
     }
-    if (dcpl >= 0)
-        H5Pclose(dcpl);
-    if (s >= 0)
-        H5Sclose(s);
+    close_h(&dcpl, H5Pclose);
+    close_h(&s, H5Sclose);
     return st;
 }
 
@@ -618,8 +622,7 @@ km_status km_result_writer_create(km_ctx *ctx, const char *path, const km_result
     if (st == KM_OK)
         st = write_tables(ctx, w);
 done:
-    if (fapl >= 0)
-        H5Pclose(fapl);
+    close_h(&fapl, H5Pclose);
     if (st != KM_OK) {
         km_result_writer_free(w);
         return st;
@@ -689,22 +692,24 @@ km_status km_result_writer_add_header(km_ctx *ctx, km_result_writer *w, const ch
     return KM_OK;
 }
 
+/* The status of a /params attribute write that returned `ok`. */
+static km_status param_status(km_ctx *ctx, const km_result_writer *w, int ok)
+{
+    return ok ? KM_OK : h5fail(ctx, w->path, KM_ERR_IO, "cannot write /params");
+}
+
 km_status km_result_writer_param_f64(km_ctx *ctx, km_result_writer *w, const char *name, double v)
 {
     if (w == NULL || w->g_params < 0)
         return km_fail(ctx, KM_ERR_INVALID, "result writer: not open");
-    if (!attr_f64(w->g_params, name, v))
-        return h5fail(ctx, w->path, KM_ERR_IO, "cannot write /params");
-    return KM_OK;
+    return param_status(ctx, w, attr_f64(w->g_params, name, v));
 }
 
 km_status km_result_writer_param_i64(km_ctx *ctx, km_result_writer *w, const char *name, int64_t v)
 {
     if (w == NULL || w->g_params < 0)
         return km_fail(ctx, KM_ERR_INVALID, "result writer: not open");
-    if (!attr_i64(w->g_params, name, v))
-        return h5fail(ctx, w->path, KM_ERR_IO, "cannot write /params");
-    return KM_OK;
+    return param_status(ctx, w, attr_i64(w->g_params, name, v));
 }
 
 km_status km_result_writer_param_str(km_ctx *ctx, km_result_writer *w, const char *name,
@@ -712,9 +717,7 @@ km_status km_result_writer_param_str(km_ctx *ctx, km_result_writer *w, const cha
 {
     if (w == NULL || w->g_params < 0)
         return km_fail(ctx, KM_ERR_INVALID, "result writer: not open");
-    if (!attr_str(&w->alloc, w->g_params, name, v))
-        return h5fail(ctx, w->path, KM_ERR_IO, "cannot write /params");
-    return KM_OK;
+    return param_status(ctx, w, attr_str(&w->alloc, w->g_params, name, v));
 }
 
 km_status km_result_writer_append_frames(km_ctx *ctx, km_result_writer *w, const double *times,
@@ -746,24 +749,9 @@ km_status km_result_writer_append_frames(km_ctx *ctx, km_result_writer *w, const
         }
         ok = append_1d(w->met[c], mem_type(METRIC_COLS[c].kind), w->n_frames, d, cnt);
     }
-    if (ok && w->save_frames) {
-        hid_t fs = -1, ms = -1;
-        hsize_t size[3] = {(hsize_t)(w->n_frames + n), (hsize_t)w->rows, (hsize_t)w->cols};
-        hsize_t start[3] = {(hsize_t)w->n_frames, 0, 0};
-        hsize_t count[3] = {(hsize_t)n, (hsize_t)w->rows, (hsize_t)w->cols};
-        ok = H5Dset_extent(w->ds_cond, size) >= 0;
-        if (ok) {
-            fs = H5Dget_space(w->ds_cond);
-            ms = H5Screate_simple(3, count, NULL);
-            ok = fs >= 0 && ms >= 0 &&
-                 H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, count, NULL) >= 0 &&
-                 H5Dwrite(w->ds_cond, H5T_NATIVE_FLOAT, ms, fs, H5P_DEFAULT, frames) >= 0;
-        }
-        if (ms >= 0)
-            H5Sclose(ms);
-        if (fs >= 0)
-            H5Sclose(fs);
-    }
+    if (ok && w->save_frames)
+        ok = append_rows(w->ds_cond, H5T_NATIVE_FLOAT, 3, w->rows, w->cols, w->n_frames, frames,
+                         cnt);
     if (!ok)
         return h5fail(ctx, w->path, KM_ERR_IO, "cannot append frames");
     w->n_frames += n;
@@ -850,23 +838,11 @@ km_status km_result_writer_set_maps(km_ctx *ctx, km_result_writer *w, const floa
 {
     if (w == NULL || w->file < 0 || max_map == NULL || mean_map == NULL || w->maps_set)
         return km_fail(ctx, KM_ERR_INVALID, "result writer: bad maps");
-    hsize_t dims[2] = {(hsize_t)w->rows, (hsize_t)w->cols};
     const char *names[2] = {"max", "mean"};
     const float *maps[2] = {max_map, mean_map};
     for (int i = 0; i < 2; i++) {
-        int ok = 0;
-        hid_t s = H5Screate_simple(2, dims, NULL), ds = -1;
-        if (s >= 0)
-            ds = H5Dcreate2(w->g_frames, names[i], H5T_IEEE_F32LE, s, H5P_DEFAULT, H5P_DEFAULT,
-                            H5P_DEFAULT);
-        if (ds >= 0 && H5Dwrite(ds, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, maps[i]) >= 0 &&
-            attr_str(&w->alloc, ds, "units", w->units))
-            ok = 1;
-        if (ds >= 0)
-            H5Dclose(ds);
-        if (s >= 0)
-            H5Sclose(s);
-        if (!ok)
+        if (!write_2d(&w->alloc, w->g_frames, names[i], H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, w->rows,
+                      w->cols, maps[i], w->units))
             return h5fail(ctx, w->path, KM_ERR_IO, "cannot write /frames maps");
     }
     w->maps_set = 1;
@@ -907,27 +883,6 @@ km_status km_result_writer_append_tracks(km_ctx *ctx, km_result_writer *w, const
     return KM_OK;
 }
 
-/* A fixed 2-D dataset [ny, nx] of `data` (memory type mtype), with units
- * when given. */
-static int write_2d(const km_alloc_ref *ref, hid_t g, const char *name, hid_t ftype, hid_t mtype,
-                    int32_t ny, int32_t nx, const void *data, const char *units)
-{
-    int ok = 0;
-    hsize_t dims[2] = {(hsize_t)ny, (hsize_t)nx};
-    hid_t s = H5Screate_simple(2, dims, NULL), ds = -1;
-    if (s >= 0)
-        ds = H5Dcreate2(g, name, ftype, s, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    if (ds >= 0 && ((size_t)ny * (size_t)nx == 0 ||
-                    H5Dwrite(ds, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) >= 0) &&
-        (units == NULL || attr_str(ref, ds, "units", units)))
-        ok = 1;
-    if (ds >= 0)
-        H5Dclose(ds);
-    if (s >= 0)
-        H5Sclose(s);
-    return ok;
-}
-
 km_status km_result_writer_set_bodymap(km_ctx *ctx, km_result_writer *w,
                                        const km_result_bodymap *b)
 {
@@ -948,8 +903,7 @@ km_status km_result_writer_set_bodymap(km_ctx *ctx, km_result_writer *w,
                       b->coverage, NULL) &&
              write_2d(&w->alloc, g, "excess", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, b->ny, b->nx,
                       b->excess, w->units);
-    if (g >= 0)
-        H5Gclose(g);
+    close_h(&g, H5Gclose);
     if (!ok)
         return h5fail(ctx, w->path, KM_ERR_IO, "cannot write /bodymap");
     return KM_OK;
@@ -984,26 +938,17 @@ km_status km_result_writer_set_candidates(km_ctx *ctx, km_result_writer *w,
             default: d[i] = c[i].score; break;
             }
         }
-        hid_t ds = make_column(&w->alloc, g, &CAND_COLS[k], w->units);
+        hid_t ds = make_column(&w->alloc, g, &CAND_COLS[k], w->units, 1);
         ok = ds >= 0 && append_1d(ds, mem_type(CAND_COLS[k].kind), 0, d, n);
-        if (ds >= 0)
-            H5Dclose(ds);
+        close_h(&ds, H5Dclose);
     }
-    if (g >= 0)
-        H5Gclose(g);
+    close_h(&g, H5Gclose);
     if (!ok)
         return h5fail(ctx, w->path, KM_ERR_IO, "cannot write /candidates");
     return KM_OK;
 }
 
 /* ---- commit / free --------------------------------------------------------------- */
-
-static void close_h(hid_t *h, herr_t (*fn)(hid_t))
-{
-    if (*h >= 0)
-        fn(*h);
-    *h = -1;
-}
 
 static void close_objects(km_result_writer *w)
 {

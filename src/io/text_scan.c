@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <float.h>
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "text_scan.h"
@@ -295,4 +296,18 @@ const char *km_token_text(char *dst, const char *s, size_t n)
     }
     dst[o] = '\0';
     return dst;
+}
+
+km_status km_value_error(km_ctx *ctx, int64_t line, const long long *frame, const char *s,
+                         size_t n, int64_t column, int out_of_range)
+{
+    char shown[KM_TOKEN_TEXT], where[64] = "";
+    km_token_text(shown, s, n);
+    if (frame != NULL)
+        snprintf(where, sizeof where, "frame %lld: ", *frame);
+    if (out_of_range)
+        return km_fail(ctx, KM_ERR_FORMAT, "line %lld: %svalue '%s' in column %lld is out of range",
+                       (long long)line, where, shown, (long long)column);
+    return km_fail(ctx, KM_ERR_FORMAT, "line %lld: %snon-numeric value '%s' in column %lld",
+                   (long long)line, where, shown, (long long)column);
 }

@@ -60,4 +60,12 @@ int km_line_blank(const char *p, size_t len);
 #define KM_TOKEN_TEXT (4 * KM_TOKEN_SHOWN + 1)
 const char *km_token_text(char *dst, const char *s, size_t n);
 
+/* A value that is not a number, or outside the float range: KM_ERR_FORMAT
+ * with "line L: frame F: non-numeric value 'TOKEN' in column C" or "line L:
+ * frame F: value 'TOKEN' in column C is out of range" (no "frame F: " when
+ * frame is NULL).  TOKEN is s[0..n) through km_token_text; the reader prefixes
+ * its path.  Returns KM_ERR_FORMAT. */
+km_status km_value_error(km_ctx *ctx, int64_t line, const long long *frame, const char *s,
+                         size_t n, int64_t column, int out_of_range);
+
 #endif

@@ -3,6 +3,7 @@
  * candidates -> result HDF5, streaming in blocks (DESIGN.md section 2). */
 #include <math.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
@@ -120,6 +121,17 @@ typedef struct run {
     double *pk_y, *pk_x;       /* body position of each peak, mm (pk_cap) */
     float *pk_v;
     int32_t *pk_id;
+    /* Two or more threads: the block's tracking (first thread) runs ahead
+       of the writing of its peaks and ended tracks (second thread). */
+    int32_t *blk_id;           /* track ids of the block's peaks, frame after frame */
+    size_t blk_id_cap;
+    size_t *fid_off;           /* per frame: its first id in blk_id (nb + 1) */
+    _Atomic(km_track *) tr_buf; /* tracks ended by the block's frames */
+    km_track *tr_old[48];      /* outgrown track buffers, freed after the block */
+    int n_tr_old;
+    size_t tr_n, tr_cap;
+    size_t *ftr_end;           /* per frame: end of its ended tracks in tr_buf */
+    atomic_llong tracked;      /* frames of the block tracked; -1: tracking failed */
     km_odometry *odo;
     double *odo_rows;          /* roller: row medians of the block's frames (nb * rows) */
     km_bodymap *bmap;
@@ -344,6 +356,8 @@ static km_status alloc_buffers(km_ctx *ctx, run *r, const km_process_params *p, 
     r->fpk_n = km_alloc(ctx, (size_t)nb * sizeof *r->fpk_n);
     r->fpk_w = km_alloc(ctx, (size_t)nb * sizeof *r->fpk_w);
     r->odo_s = km_alloc(ctx, (size_t)nb * sizeof *r->odo_s);
+    r->fid_off = km_alloc(ctx, (size_t)(nb + 1) * sizeof *r->fid_off);
+    r->ftr_end = km_alloc(ctx, (size_t)nb * sizeof *r->ftr_end);
     r->pk_y = km_alloc(ctx, r->pk_cap * sizeof *r->pk_y);
     r->pk_x = km_alloc(ctx, r->pk_cap * sizeof *r->pk_x);
     r->pk_v = km_alloc(ctx, r->pk_cap * sizeof *r->pk_v);
@@ -354,7 +368,8 @@ static km_status alloc_buffers(km_ctx *ctx, run *r, const km_process_params *p, 
     if (smoothing)
         r->smooth_tmp = km_alloc(ctx, rc * sizeof *r->smooth_tmp);
     if (r->pk_y == NULL || r->pk_x == NULL || r->pk_v == NULL || r->pk_id == NULL ||
-        r->fpk_off == NULL || r->fpk_n == NULL || r->fpk_w == NULL || r->odo_s == NULL)
+        r->fpk_off == NULL || r->fpk_n == NULL || r->fpk_w == NULL || r->odo_s == NULL ||
+        r->fid_off == NULL || r->ftr_end == NULL)
         return KM_ERR_NOMEM;
     if (r->block == NULL || r->times == NULL || r->metrics == NULL ||
         r->max_map == NULL || r->sum_map == NULL || r->cnt_map == NULL ||
@@ -546,9 +561,9 @@ static km_status drain_tracks(km_ctx *ctx, run *r)
 
 /* Body positions of the frame's peaks (DESIGN 6: mat = grid mm; roller =
  * odometry y of the contact line + the row offset wrapped to half a turn),
- * then link them. */
+ * then link them (ids: np track ids out). */
 static km_status track_peaks(km_ctx *ctx, run *r, int64_t frame_no, const km_odometry_sample *odo,
-                             const km_peak *pks, size_t np)
+                             const km_peak *pks, size_t np, int32_t *ids)
 {
     double rp = r->info.row_pitch_mm, cp = r->info.col_pitch_mm, rows = r->info.rows;
     km_status st = track_room(ctx, r, np);
@@ -569,10 +584,7 @@ static km_status track_peaks(km_ctx *ctx, run *r, int64_t frame_no, const km_odo
         r->pk_x[i] = pk->x * cp;
         r->pk_v[i] = pk->value;
     }
-    st = km_tracker_update(ctx, r->tracker, frame_no, r->pk_y, r->pk_x, r->pk_v, np, r->pk_id);
-    if (st == KM_OK)
-        st = drain_tracks(ctx, r);
-    return st;
+    return km_tracker_update(ctx, r->tracker, frame_no, r->pk_y, r->pk_x, r->pk_v, np, ids);
 }
 
 /* Odometry of the block's frames, in order (its row medians are known). */
@@ -626,25 +638,13 @@ static void *maps_run(void *arg)
     return NULL;
 }
 
-/* The sequential stage of one frame (its metrics, peaks and odometry are
- * known): tracks, the peak table and the summary. */
-static km_status process_frame(km_ctx *ctx, run *r, int64_t index_in_block)
+/* The frame's share of the summary: corrupt frames, peak count, top peaks. */
+static void account_frame(run *r, int64_t index_in_block, const km_peak *pks, size_t np)
 {
-    km_status st = KM_OK;
     int64_t frame_no = r->frames_done + index_in_block;
     double t = r->times[index_in_block];
-
     if (r->metrics[index_in_block].flags & KM_FRAME_CORRUPT)
         r->n_corrupt++;
-    const km_odometry_sample *odo = &r->odo_s[index_in_block];
-
-    size_t np = r->fpk_n[index_in_block];
-    const km_peak *pks = r->wk[r->fpk_w[index_in_block]].pk + r->fpk_off[index_in_block];
-    if ((st = track_peaks(ctx, r, frame_no, odo, pks, np)) != KM_OK)
-        return st;
-    st = km_result_writer_append_peaks_tracked(ctx, r->writer, frame_no, t, pks, r->pk_id, np);
-    if (st != KM_OK)
-        return st;
     r->n_peaks += (int64_t)np;
     for (size_t i = 0; i < np; i++) {
         const km_peak *pk = &pks[i];
@@ -654,7 +654,168 @@ static km_status process_frame(km_ctx *ctx, run *r, int64_t index_in_block)
             break; /* peaks come in value order: no later one can enter */
         top_offer(r, &c, r->peaks.min_distance > 1 ? r->peaks.min_distance : 1);
     }
+}
+
+static const km_peak *frame_peaks_of(const run *r, int64_t i, size_t *np)
+{
+    *np = r->fpk_n[i];
+    return r->wk[r->fpk_w[i]].pk + r->fpk_off[i];
+}
+
+/* The sequential stage of one frame (its metrics, peaks and odometry are
+ * known): tracks, the peak table and the summary. */
+static km_status process_frame(km_ctx *ctx, run *r, int64_t index_in_block)
+{
+    km_status st = KM_OK;
+    int64_t frame_no = r->frames_done + index_in_block;
+    double t = r->times[index_in_block];
+    size_t np;
+    const km_peak *pks = frame_peaks_of(r, index_in_block, &np);
+    if ((st = track_peaks(ctx, r, frame_no, &r->odo_s[index_in_block], pks, np, r->pk_id)) !=
+            KM_OK ||
+        (st = drain_tracks(ctx, r)) != KM_OK)
+        return st;
+    st = km_result_writer_append_peaks_tracked(ctx, r->writer, frame_no, t, pks, r->pk_id, np);
+    if (st != KM_OK)
+        return st;
+    account_frame(r, index_in_block, pks, np);
     return KM_OK;
+}
+
+/* Tracks ended so far into the block's track buffer.  A full buffer is
+ * replaced by a larger copy, the old one kept until the block ends: the
+ * writing thread may still be reading it. */
+static km_status collect_tracks(km_ctx *ctx, run *r)
+{
+    for (;;) {
+        km_track *buf = atomic_load(&r->tr_buf);
+        if (r->tr_n == r->tr_cap) {
+            if (r->n_tr_old == (int)(sizeof r->tr_old / sizeof r->tr_old[0]))
+                return km_fail(ctx, KM_ERR_LIMIT, "too many tracks ended in one block");
+            size_t cap = r->tr_cap < 64 ? 64 : 2 * r->tr_cap;
+            km_track *nbuf = km_alloc(ctx, cap * sizeof *nbuf);
+            if (nbuf == NULL)
+                return KM_ERR_NOMEM;
+            if (r->tr_n > 0)
+                memcpy(nbuf, buf, r->tr_n * sizeof *nbuf);
+            if (buf != NULL)
+                r->tr_old[r->n_tr_old++] = buf;
+            atomic_store(&r->tr_buf, nbuf);
+            r->tr_cap = cap;
+            buf = nbuf;
+        }
+        size_t n = km_tracker_pop(r->tracker, buf + r->tr_n, r->tr_cap - r->tr_n);
+        if (n == 0)
+            return KM_OK;
+        r->tr_n += n;
+    }
+}
+
+/* Second thread of the sequential stage: body map and per-taxel maps,
+ * then the peak table and ended tracks of each frame once the first
+ * thread has tracked it, in frame order and in the same calls as one
+ * thread makes (tracks in runs of 64, then the frame's peaks). */
+static void *write_side(void *arg)
+{
+    run *r = arg;
+    km_ctx *ctx = r->wk[1].ctx;
+    int32_t rows = r->info.rows, cols = r->info.cols;
+    size_t rc = (size_t)rows * (size_t)cols;
+    km_mask mask = {km_conditioner_mask(r->cond), rows, cols, cols};
+    km_status st = KM_OK;
+    for (int64_t i = 0; i < r->side_n && st == KM_OK; i++) {
+        km_frame fr = {r->block + (size_t)i * rc, rows, cols, cols};
+        st = km_bodymap_add(ctx, r->bmap, &fr, &mask, &r->odo_s[i]);
+        taxel_maps(r, fr.data, rc);
+    }
+    for (int64_t i = 0; i < r->side_n && st == KM_OK; i++) {
+        long long done;
+        while ((done = atomic_load(&r->tracked)) <= i && done >= 0)
+            sched_yield();
+        if (done < 0)
+            break; /* tracking failed: the first thread reports it */
+        const km_track *tb = atomic_load(&r->tr_buf);
+        for (size_t k = i > 0 ? r->ftr_end[i - 1] : 0; k < r->ftr_end[i] && st == KM_OK; k += 64) {
+            size_t m = r->ftr_end[i] - k < 64 ? r->ftr_end[i] - k : 64;
+            st = km_result_writer_append_tracks(ctx, r->writer, tb + k, m);
+        }
+        size_t np;
+        const km_peak *pks = frame_peaks_of(r, i, &np);
+        if (st == KM_OK)
+            st = km_result_writer_append_peaks_tracked(ctx, r->writer, r->frames_done + i,
+                                                       r->times[i], pks,
+                                                       r->blk_id + r->fid_off[i], np);
+    }
+    r->side_st = st;
+    return NULL;
+}
+
+/* The sequential stage of the block's n frames on two threads: this one
+ * tracks (and keeps the summary), then feeds the candidate map; the other
+ * builds the body map and per-taxel maps, then writes what the tracking
+ * produced.  Each object sees its frames in order, so the result is the
+ * one thread's. */
+static km_status sequential_stage_threads(km_ctx *ctx, run *r, int64_t n)
+{
+    int32_t rows = r->info.rows, cols = r->info.cols;
+    size_t rc = (size_t)rows * (size_t)cols, total = 0;
+    km_mask mask = {km_conditioner_mask(r->cond), rows, cols, cols};
+    km_status st = KM_OK;
+    for (int64_t i = 0; i < n; i++) {
+        r->fid_off[i] = total;
+        total += r->fpk_n[i];
+    }
+    r->fid_off[n] = total;
+    if (total > r->blk_id_cap) {
+        size_t cap = total > 2 * r->blk_id_cap ? total : 2 * r->blk_id_cap;
+        int32_t *ids = km_alloc(ctx, cap * sizeof *ids);
+        if (ids == NULL)
+            return KM_ERR_NOMEM;
+        km_free(ctx, r->blk_id);
+        r->blk_id = ids;
+        r->blk_id_cap = cap;
+    }
+    r->tr_n = 0;
+    r->n_tr_old = 0;
+    atomic_store(&r->tracked, 0);
+    r->side_n = n;
+    r->side_st = KM_OK;
+    pthread_t tid;
+    if (pthread_create(&tid, NULL, write_side, r) != 0) {
+        /* No second thread: the one-thread order. */
+        maps_run(r);
+        for (int64_t i = 0; i < n && st == KM_OK; i++)
+            st = process_frame(ctx, r, i);
+        if (st == KM_OK && (st = r->side_st) != KM_OK)
+            st = km_fail(ctx, st, "%s", km_ctx_last_error(r->wk[1].ctx));
+        return st;
+    }
+    for (int64_t i = 0; i < n && st == KM_OK; i++) {
+        size_t np;
+        const km_peak *pks = frame_peaks_of(r, i, &np);
+        st = track_peaks(ctx, r, r->frames_done + i, &r->odo_s[i], pks, np,
+                         r->blk_id + r->fid_off[i]);
+        if (st == KM_OK)
+            st = collect_tracks(ctx, r);
+        if (st != KM_OK)
+            break;
+        r->ftr_end[i] = r->tr_n;
+        account_frame(r, i, pks, np);
+        atomic_store(&r->tracked, (long long)(i + 1));
+    }
+    if (st != KM_OK)
+        atomic_store(&r->tracked, -1);
+    for (int64_t i = 0; i < n && st == KM_OK; i++) {
+        km_frame fr = {r->block + (size_t)i * rc, rows, cols, cols};
+        st = km_candidates_add(ctx, r->cand, &fr, &mask, &r->odo_s[i], r->times[i]);
+    }
+    pthread_join(tid, NULL);
+    for (int k = 0; k < r->n_tr_old; k++)
+        km_free(ctx, r->tr_old[k]);
+    r->n_tr_old = 0;
+    if (st == KM_OK && (st = r->side_st) != KM_OK)
+        st = km_fail(ctx, st, "%s", km_ctx_last_error(r->wk[1].ctx));
+    return st;
 }
 
 /* The next block into the read-ahead buffer, on its own thread and ctx:
@@ -682,18 +843,17 @@ static km_status drain_conditioned(km_ctx *ctx, run *r, const km_process_params 
             st = advance_odometry(ctx, r, n);
         if (st != KM_OK)
             return st;
-        pthread_t tid;
-        r->side_n = n;
-        r->side_st = KM_OK;
-        int side = r->nw > 1 && pthread_create(&tid, NULL, maps_run, r) == 0;
-        if (!side)
+        if (r->nw > 1) {
+            st = sequential_stage_threads(ctx, r, n);
+        } else {
+            r->side_n = n;
+            r->side_st = KM_OK;
             maps_run(r);
-        for (int64_t i = 0; i < n && st == KM_OK; i++)
-            st = process_frame(ctx, r, i);
-        if (side)
-            pthread_join(tid, NULL);
-        if (st == KM_OK && (st = r->side_st) != KM_OK && r->nw > 1)
-            st = km_fail(ctx, st, "%s", km_ctx_last_error(r->wk[1].ctx));
+            for (int64_t i = 0; i < n && st == KM_OK; i++)
+                st = process_frame(ctx, r, i);
+            if (st == KM_OK)
+                st = r->side_st;
+        }
         if (st != KM_OK)
             return st;
         st = km_result_writer_append_frames(ctx, r->writer, r->times, r->metrics,
@@ -1042,6 +1202,10 @@ done:
     km_free(ctx, r.pk_x);
     km_free(ctx, r.pk_v);
     km_free(ctx, r.pk_id);
+    km_free(ctx, r.blk_id);
+    km_free(ctx, r.fid_off);
+    km_free(ctx, r.ftr_end);
+    km_free(ctx, atomic_load(&r.tr_buf));
     km_odometry_free(r.odo);
     km_free(ctx, r.odo_rows);
     km_bodymap_free(r.bmap);

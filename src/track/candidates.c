@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "select_small.h"
 
 #define GROW_ROWS 64
 #define MAX_HALF_COLS 64
@@ -31,6 +32,7 @@ struct km_candidates {
     float *excess;              /* one row of excess (cols) */
     float *bg;                  /* one row of local background (cols) */
     float *win;                 /* median window */
+    uint8_t *ok;                /* one row: taxel usable (cols) */
     float *prev;                /* per taxel: value in the previous frame */
     int32_t *run;               /* per taxel: frames it has repeated that value */
     uint8_t *stuck;             /* per taxel: was ever stuck at a nonzero value */
@@ -165,10 +167,11 @@ km_status km_candidates_create(km_ctx *ctx, int32_t mode, int32_t rows, int32_t 
     int32_t wmax = q->background_half_cols > q->ridge_half_rows ? q->background_half_cols
                                                                  : q->ridge_half_rows;
     c->win = km_alloc(ctx, (size_t)(2 * wmax + 1) * sizeof *c->win);
+    c->ok = km_alloc(ctx, (size_t)cols);
     c->prev = km_alloc(ctx, (size_t)rows * (size_t)cols * sizeof *c->prev);
     c->run = km_calloc(ctx, (size_t)rows * (size_t)cols, sizeof *c->run);
     c->stuck = km_calloc(ctx, (size_t)rows * (size_t)cols, sizeof *c->stuck);
-    if (c->excess == NULL || c->bg == NULL || c->win == NULL || c->prev == NULL ||
+    if (c->excess == NULL || c->bg == NULL || c->win == NULL || c->ok == NULL || c->prev == NULL ||
         c->run == NULL || c->stuck == NULL) {
         st = KM_ERR_NOMEM;
         goto done;
@@ -196,24 +199,22 @@ void km_candidates_free(km_candidates *c)
     km_ref_free(&a, c->excess);
     km_ref_free(&a, c->bg);
     km_ref_free(&a, c->win);
+    km_ref_free(&a, c->ok);
     km_ref_free(&a, c->prev);
     km_ref_free(&a, c->run);
     km_ref_free(&a, c->stuck);
     km_ref_free(&a, c);
 }
 
-static float median_small(float *v, int n)
+/* Median of a window (n >= 1): the middle value, or the mean of the two
+ * middle ones in float, exactly as sorting would give. */
+static float median_small(const float *v, int n)
 {
-    for (int i = 1; i < n; i++) {
-        float x = v[i];
-        int j = i;
-        while (j > 0 && v[j - 1] > x) {
-            v[j] = v[j - 1];
-            j--;
-        }
-        v[j] = x;
-    }
-    return (n & 1) ? v[n / 2] : 0.5f * (v[n / 2 - 1] + v[n / 2]);
+    if (n & 1)
+        return km_select_rank_f(v, (size_t)n, (size_t)(n / 2));
+    float a = 0.0f, b = 0.0f;
+    km_select_rank2_f(v, (size_t)n, (size_t)(n / 2 - 1), &a, &b);
+    return 0.5f * (a + b);
 }
 
 /* Local excess of one frame row: value minus the median of the valid
@@ -227,16 +228,22 @@ static int usable(const km_candidates *c, const float *row, const km_mask *m, in
 static void row_excess(km_candidates *c, const float *row, const km_mask *m, int32_t r)
 {
     int32_t w = c->p.background_half_cols;
+    uint8_t *ok = c->ok;
+    /* Each taxel's test once, not once per window it falls in; the window
+       gather then stores every value and advances over the usable ones. */
+    for (int32_t x = 0; x < c->cols; x++)
+        ok[x] = (uint8_t)usable(c, row, m, r, x);
     for (int32_t x = 0; x < c->cols; x++) {
-        if (!usable(c, row, m, r, x)) {
+        if (!ok[x]) {
             c->excess[x] = NAN;
             continue;
         }
         int n = 0;
         int32_t a = x - w < 0 ? 0 : x - w, b = x + w >= c->cols ? c->cols - 1 : x + w;
-        for (int32_t k = a; k <= b; k++)
-            if (usable(c, row, m, r, k))
-                c->win[n++] = row[k];
+        for (int32_t k = a; k <= b; k++) {
+            c->win[n] = row[k];
+            n += ok[k];
+        }
         c->bg[x] = median_small(c->win, n);
         c->excess[x] = row[x] - c->bg[x];
     }

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "select_small.h"
 #include "odometry_internal.h"
 
 #define KM_TWO_PI 6.283185307179586476925286766559
@@ -147,25 +148,8 @@ static double select_kth_f(float *v, size_t n, size_t k)
     return v[k];
 }
 
-/* k-th smallest of a short row by rank counting: v[i] is the answer when
- * fewer than k+1 values lie below it and more than k at or below.  The
- * counting loops have no data-dependent branch and vectorise; on rows of
- * 16-64 noisy values this beats quickselect's mispredicted partitions. */
+/* Rows up to this many valid taxels: rank counting (select_small.h). */
 #define RANK_MAX 64
-static double select_kth_rank(const float *v, size_t n, size_t k)
-{
-    for (size_t i = 0; i < n; i++) {
-        float x = v[i];
-        unsigned lt = 0, le = 0;
-        for (size_t j = 0; j < n; j++) {
-            lt += v[j] < x ? 1u : 0u;
-            le += v[j] <= x ? 1u : 0u;
-        }
-        if (lt <= k && k < le)
-            return x;
-    }
-    return v[k]; /* not reached: some value has rank k */
-}
 
 static double select_kth_d(double *v, size_t n, size_t k)
 {
@@ -273,7 +257,7 @@ void km_odometry_row_medians(const km_odometry *o, const km_frame *frame, const 
             }
         }
         row_med[r] = n == 0            ? 0.0
-                     : n <= RANK_MAX ? select_kth_rank(scratch, n, n / 2)
+                     : n <= RANK_MAX ? (double)km_select_rank_f(scratch, n, n / 2)
                                      : select_kth_f(scratch, n, n / 2);
     }
 }

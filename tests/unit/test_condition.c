@@ -9,6 +9,7 @@
 
 #include "knotmap.h"
 #include "pipeline/condition.h"
+#include "test_util.h"
 
 #define FSCAN KM_DATASETS "/real/tekscan_fscan/FrasP01L.asf"
 #define PMD KM_DATASETS "/real/physionet_pmd/experiment-i/S1/1.txt"
@@ -528,8 +529,7 @@ static char tmpdir[256];
 
 static void make_tmpdir(void)
 {
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/km_condition_XXXXXX");
-    cr_assert_not_null(mkdtemp(tmpdir));
+    km_test_make_dir(tmpdir, sizeof tmpdir, "km_condition_");
 }
 
 /* Read a whole 1-D or n-D dataset as `type` into a malloc'd buffer. */

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "detect/detect_internal.h"
+#include "detect/prominence.h"
 #include "internal.h"
 #include "knotmap.h"
 
@@ -843,4 +844,153 @@ Test(detect, portable_and_avx2_identical_with_denormals_as_zero)
 #else
     cr_skip_test("x86 only");
 #endif
+}
+
+/* Thresholds make the prominence run in two stages (the taxels above the
+ * threshold first): still the brute-force value for every peak. */
+Test(detect, prominence_with_thresholds_matches_brute_force)
+{
+    float f[100];
+    uint8_t m[100];
+    srand(4242);
+    for (int it = 0; it < 300; it++) {
+        int rows = 1 + rand() % 10, cols = 1 + rand() % 10;
+        int holes = rand() % 2;
+        random_frame(f, m, rows * cols, 2 + rand() % 12, holes);
+        km_peak_params p = params(1 + rand() % 2, 0);
+        if (rand() % 2)
+            p.threshold_rel = 0.2 + 0.2 * (rand() % 4);
+        else
+            p.threshold_abs = (double)(rand() % 8) - 2.0;
+        size_t n = run(f, rows, cols, holes ? m : NULL, &p);
+        for (size_t k = 0; k < n; k++) {
+            float want = bf_prominence(f, holes ? m : NULL, rows, cols, g_pk[k].row * cols + g_pk[k].col);
+            cr_assert_float_eq(g_pk[k].prominence, want, 1e-5, "iteration %d peak %zu", it, k);
+        }
+    }
+}
+
+/* Reference persistence: the whole total order by qsort, plain union-find,
+ * no early stop, no stages. */
+static const float *g_ref_san;
+static int ref_order(const void *a, const void *b)
+{
+    uint32_t i = *(const uint32_t *)a, j = *(const uint32_t *)b;
+    float u = g_ref_san[i], v = g_ref_san[j];
+    if (u != v)
+        return u > v ? -1 : 1;
+    return i < j ? -1 : (i > j);
+}
+
+static uint32_t ref_find(uint32_t *parent, uint32_t x)
+{
+    while (parent[x] != x)
+        x = parent[x];
+    return x;
+}
+
+static void ref_persistence(const float *san, int rows, int cols, float vmin, const uint32_t *want,
+                            size_t n_want, float *death)
+{
+    size_t n = (size_t)rows * (size_t)cols, m = 0;
+    uint32_t *ord = malloc(n * sizeof *ord), *parent = malloc(n * sizeof *parent);
+    float *dt = malloc(n * sizeof *dt), *lastv = malloc(n * sizeof *lastv);
+    uint8_t *added = calloc(n, 1);
+    cr_assert(ord && parent && dt && lastv && added);
+    for (size_t i = 0; i < n; i++) {
+        parent[i] = (uint32_t)i;
+        dt[i] = NAN;
+        if (san[i] != -INFINITY)
+            ord[m++] = (uint32_t)i;
+    }
+    g_ref_san = san;
+    qsort(ord, m, sizeof *ord, ref_order);
+    for (size_t k = 0; k < m; k++) {
+        uint32_t t = ord[k];
+        int r = (int)(t / (uint32_t)cols), c = (int)(t % (uint32_t)cols);
+        added[t] = 1;
+        for (int a = r - 1; a <= r + 1; a++)
+            for (int b = c - 1; b <= c + 1; b++) {
+                if (a < 0 || a >= rows || b < 0 || b >= cols || !added[a * cols + b])
+                    continue;
+                uint32_t ra = ref_find(parent, t), rb = ref_find(parent, (uint32_t)(a * cols + b));
+                if (ra == rb)
+                    continue;
+                uint32_t young = ref_order(&ra, &rb) < 0 ? rb : ra;
+                parent[young] = young == ra ? rb : ra;
+                dt[young] = san[t];
+            }
+        lastv[ref_find(parent, t)] = san[t];
+    }
+    for (size_t k = 0; k < n_want; k++) {
+        uint32_t w = want[k];
+        death[k] = w == ord[0] ? vmin : (ref_find(parent, w) == w ? lastv[w] : dt[w]);
+    }
+    free(ord);
+    free(parent);
+    free(dt);
+    free(lastv);
+    free(added);
+}
+
+/* km_persistence with a level (two stages) gives, bit for bit, what it gives
+ * with -inf (one stage) and what the reference gives: frames up to 48x48
+ * (the radix path), few or many distinct values (ties), -inf holes, wanted
+ * taxels anywhere (peaks or not), levels below, inside and above the
+ * range. */
+Test(detect, persistence_two_stage_equals_full)
+{
+    enum { MAXN = 48 * 48 };
+    static float san[MAXN], d1[MAXN], d2[MAXN], d3[MAXN];
+    static uint32_t key[MAXN], key2[MAXN], ord[MAXN], ord2[MAXN], parent[MAXN], want[MAXN];
+    static float lastv[MAXN], dtax[MAXN];
+    static uint8_t flag[MAXN], used[MAXN];
+    km_prom_scratch s = {key, key2, ord, ord2, parent, lastv, dtax, flag};
+    srand(777);
+    int two_stage_needed = 0, one_stage_enough = 0;
+    for (int it = 0; it < 400; it++) {
+        int rows = 1 + rand() % 48, cols = 1 + rand() % 48, n = rows * cols;
+        int levels = (rand() % 3 == 0) ? 4 : 1 << 20;
+        float vmin = INFINITY, vmax = -INFINITY;
+        for (int k = 0; k < n; k++) {
+            san[k] = (rand() % 13 == 0 && rand() % 2) ? -INFINITY
+                                                      : (float)(rand() % levels) * 0.001f - 1.0f;
+            if (san[k] != -INFINITY) {
+                vmin = fminf(vmin, san[k]);
+                vmax = fmaxf(vmax, san[k]);
+            }
+            used[k] = 0;
+        }
+        if (vmin == INFINITY)
+            continue;
+        size_t nw = 0;
+        int tries = 1 + rand() % 40;
+        for (int k = 0; k < tries; k++) {
+            int q = rand() % n;
+            if (san[q] != -INFINITY && !used[q]) {
+                used[q] = 1;
+                want[nw++] = (uint32_t)q;
+            }
+        }
+        float level = rand() % 4 == 0 ? vmax + 1.0f : vmin + (vmax - vmin) * (float)(rand() % 100) / 100.0f;
+        km_persistence(san, rows, cols, vmin, -INFINITY, &s, want, nw, d1);
+        km_persistence(san, rows, cols, vmin, level, &s, want, nw, d2);
+        ref_persistence(san, rows, cols, vmin, want, nw, d3);
+        for (size_t k = 0; k < nw; k++) {
+            cr_assert_eq(memcmp(&d1[k], &d2[k], sizeof(float)), 0,
+                         "iteration %d (%dx%d) taxel %u: one stage %g, two stages %g", it, rows,
+                         cols, want[k], (double)d1[k], (double)d2[k]);
+            cr_assert_eq(memcmp(&d1[k], &d3[k], sizeof(float)), 0,
+                         "iteration %d (%dx%d) taxel %u: %g, reference %g", it, rows, cols,
+                         want[k], (double)d1[k], (double)d3[k]);
+            if (d1[k] < level)
+                two_stage_needed = 1;
+            else
+                one_stage_enough = 1;
+        }
+        for (int k = 0; k < n; k++)
+            cr_assert_eq(flag[k], 0, "flag left set");
+    }
+    /* Both outcomes of the first stage were exercised. */
+    cr_assert(two_stage_needed && one_stage_enough);
 }

@@ -465,6 +465,19 @@ Test(dsp, gaussian_nan_propagates_without_mask)
     cr_assert_float_eq(out[0], 1.0f, 1e-6);
 }
 
+/* Random values smoothed with the all-ones mask m and without a mask
+ * agree (in, a and b hold rows * cols values). */
+static void ones_mask_changes_nothing(float *in, int rows, int cols, const km_gaussian_params *p,
+                                      const uint8_t *m, float *a, float *b, uint32_t *s, int mode)
+{
+    for (int i = 0; i < rows * cols; i++)
+        in[i] = urand(s);
+    cr_assert_eq(smooth(in, rows, cols, p, NULL, a), KM_OK);
+    cr_assert_eq(smooth(in, rows, cols, p, m, b), KM_OK);
+    for (int i = 0; i < rows * cols; i++)
+        cr_assert_float_eq(a[i], b[i], 1e-5 * fabsf(a[i]), "mode %d", mode);
+}
+
 Test(dsp, gaussian_all_valid_mask_equals_no_mask)
 {
     enum { R = 12, C = 9 };
@@ -479,12 +492,7 @@ Test(dsp, gaussian_all_valid_mask_equals_no_mask)
         p.sigma_cols = 2.2;
         p.border = (km_border)mode;
         p.cval = 3.0;
-        for (int i = 0; i < R * C; i++)
-            in[i] = urand(&s);
-        cr_assert_eq(smooth(in, R, C, &p, NULL, a), KM_OK);
-        cr_assert_eq(smooth(in, R, C, &p, m, b), KM_OK);
-        for (int i = 0; i < R * C; i++)
-            cr_assert_float_eq(a[i], b[i], 1e-5 * fabsf(a[i]), "mode %d", mode);
+        ones_mask_changes_nothing(in, R, C, &p, m, a, b, &s, mode);
     }
 }
 
@@ -608,12 +616,7 @@ Test(dsp, recursive_constant_stays_constant_and_mask_consistent)
         cr_assert_eq(smooth(in, R, C, &p, NULL, a), KM_OK);
         for (int i = 0; i < R * C; i++)
             cr_assert_float_eq(a[i], 12.0f, 12.0f * 1e-5f, "mode %d: %g", mode, a[i]);
-        for (int i = 0; i < R * C; i++)
-            in[i] = urand(&s);
-        cr_assert_eq(smooth(in, R, C, &p, NULL, a), KM_OK);
-        cr_assert_eq(smooth(in, R, C, &p, m, b), KM_OK);
-        for (int i = 0; i < R * C; i++)
-            cr_assert_float_eq(a[i], b[i], 1e-5 * fabsf(a[i]), "mode %d", mode);
+        ones_mask_changes_nothing(in, R, C, &p, m, a, b, &s, mode);
     }
 }
 

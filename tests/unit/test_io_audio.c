@@ -11,23 +11,21 @@
 #include <unistd.h>
 
 #include "knotmap.h"
+#include "test_util.h"
 
 static char dir[64];
 static km_ctx *ctx;
 
 static void setup(void)
 {
-    snprintf(dir, sizeof dir, "/tmp/km-ioaudio-XXXXXX");
-    cr_assert_not_null(mkdtemp(dir));
+    km_test_make_dir(dir, sizeof dir, "km-ioaudio-");
     cr_assert_eq(km_ctx_create(&ctx), KM_OK);
 }
 
 static void teardown(void)
 {
-    char cmd[128];
     km_ctx_free(ctx);
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    cr_expect_eq(system(cmd), 0);
+    cr_expect_eq(km_test_remove_dir(dir), 0);
 }
 
 TestSuite(io_audio, .init = setup, .fini = teardown);
@@ -62,17 +60,6 @@ static km_status open_audio(const char *path, int32_t rows, int32_t cols, km_rea
     opt.rows = rows;
     opt.cols = cols;
     return km_reader_open(ctx, path, &opt, r);
-}
-
-static const char *header_value(const km_reader *r, const char *key)
-{
-    for (size_t i = 0; i < km_reader_header_count(r); i++) {
-        const char *k, *v;
-        km_reader_header_get(r, i, &k, &v);
-        if (strcmp(k, key) == 0)
-            return v;
-    }
-    return NULL;
 }
 
 enum { R = 4, C = 3, T = 9 };
@@ -154,8 +141,8 @@ Test(io_audio, pcm16_gives_raw_counts)
     cr_expect_str_eq(info.units, "raw");
     cr_expect_eq(info.saturation, 32767.0);
     cr_expect_eq(info.frame_rate_hz, 25.0);
-    cr_expect_str_eq(header_value(r, "channels"), "12");
-    cr_expect_str_eq(header_value(r, "layout"), "channel per taxel");
+    cr_expect_str_eq(km_test_header_value(r, "channels"), "12");
+    cr_expect_str_eq(km_test_header_value(r, "layout"), "channel per taxel");
     km_reader_free(r);
 }
 
@@ -178,7 +165,7 @@ Test(io_audio, flattened_single_channel)
     read_all(r, back, times, T);
     cr_expect_eq(memcmp(back, data, sizeof data), 0);
     cr_expect_eq(times[2], 0.02);
-    cr_expect_str_eq(header_value(r, "layout"), "flattened");
+    cr_expect_str_eq(km_test_header_value(r, "layout"), "flattened");
     km_reader_free(r);
 
     /* A rate given by the caller wins over the derived one. */
@@ -215,7 +202,7 @@ Test(io_audio, comment_string_geometry)
     cr_expect_eq(info.mode, KM_MODE_ROLLER);
     cr_expect_eq(info.roller_radius_mm, 50.0);
     cr_expect_eq(info.frame_rate_hz, 12.5, "rate= wins over the derived taxel rate");
-    cr_expect_str_eq(header_value(r, "operator"), "anna", "unknown keys are kept");
+    cr_expect_str_eq(km_test_header_value(r, "operator"), "anna", "unknown keys are kept");
     km_reader_free(r);
 }
 

@@ -12,45 +12,25 @@
 #include <unistd.h>
 
 #include "knotmap.h"
+#include "test_util.h"
 
 static char dir[64];
 static km_ctx *ctx;
 
 static void setup(void)
 {
-    snprintf(dir, sizeof dir, "/tmp/km-iosession-XXXXXX");
-    cr_assert_not_null(mkdtemp(dir));
+    km_test_make_dir(dir, sizeof dir, "km-iosession-");
     cr_assert_eq(km_ctx_create(&ctx), KM_OK);
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL); /* the test's own HDF5 calls stay quiet too */
 }
 
 static void teardown(void)
 {
-    char cmd[128];
     km_ctx_free(ctx);
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    cr_expect_eq(system(cmd), 0);
+    cr_expect_eq(km_test_remove_dir(dir), 0);
 }
 
 TestSuite(io_session, .init = setup, .fini = teardown);
-
-static void path_in(char *out, size_t cap, const char *name)
-{
-    snprintf(out, cap, "%s/%s", dir, name);
-}
-
-static int count_entries(void)
-{
-    DIR *d = opendir(dir);
-    struct dirent *e;
-    int n = 0;
-    cr_assert_not_null(d);
-    while ((e = readdir(d)) != NULL)
-        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
-            n++;
-    closedir(d);
-    return n;
-}
 
 static km_session_info make_info(int32_t rows, int32_t cols)
 {
@@ -65,17 +45,6 @@ static km_session_info make_info(int32_t rows, int32_t cols)
     info.mode = KM_MODE_ROLLER;
     info.roller_radius_mm = 50;
     return info;
-}
-
-static const char *header_value(const km_reader *r, const char *key)
-{
-    for (size_t i = 0; i < km_reader_header_count(r); i++) {
-        const char *k, *v;
-        km_reader_header_get(r, i, &k, &v);
-        if (strcmp(k, key) == 0)
-            return v;
-    }
-    return NULL;
 }
 
 Test(io_session, round_trip_bit_exact)
@@ -100,7 +69,7 @@ Test(io_session, round_trip_bit_exact)
     for (int i = 0; i < R * C; i++)
         mask[i] = i != 4 && i != 11;
 
-    path_in(path, sizeof path, "s.h5");
+    km_test_path(path, sizeof path, dir, "s.h5");
     cr_assert_eq(km_session_writer_create(ctx, path, &info, mask, 0, &w), KM_OK, "%s",
                  km_ctx_last_error(ctx));
     cr_assert_eq(access(path, F_OK), -1, "the final name appears only at commit");
@@ -110,7 +79,7 @@ Test(io_session, round_trip_bit_exact)
                  km_ctx_last_error(ctx));
     cr_assert_eq(km_session_writer_commit(ctx, w), KM_OK, "%s", km_ctx_last_error(ctx));
     km_session_writer_free(w);
-    cr_assert_eq(count_entries(), 1, "no temporary file left behind");
+    cr_assert_eq(km_test_count_entries(dir, NULL), 1, "no temporary file left behind");
 
     cr_assert_eq(km_reader_open(ctx, path, NULL, &r), KM_OK, "%s", km_ctx_last_error(ctx));
     km_reader_info(r, &got);
@@ -126,10 +95,10 @@ Test(io_session, round_trip_bit_exact)
     cr_expect_eq(got.roller_radius_mm, 50.0);
     cr_expect_eq(got.n_valid, R * C - 2);
     cr_expect_arr_eq(km_reader_mask(r), mask, sizeof mask);
-    cr_expect_str_eq(header_value(r, "schema"), "knotmap-session");
-    cr_expect_str_eq(header_value(r, "schema_version"), "1");
-    cr_expect_str_eq(header_value(r, "mode"), "roller");
-    cr_expect_str_eq(header_value(r, "frame_rate_hz"), "50");
+    cr_expect_str_eq(km_test_header_value(r, "schema"), "knotmap-session");
+    cr_expect_str_eq(km_test_header_value(r, "schema_version"), "1");
+    cr_expect_str_eq(km_test_header_value(r, "mode"), "roller");
+    cr_expect_str_eq(km_test_header_value(r, "frame_rate_hz"), "50");
     while (km_reader_read(ctx, r, back + total * R * C, tback + total, 3, &n) == KM_OK && n > 0)
         total += n;
     cr_assert_eq(total, T);
@@ -152,7 +121,7 @@ Test(io_session, times_default_to_rate_and_mask_to_all_valid)
     info.mode = KM_MODE_MAT;
     info.roller_radius_mm = 0;
     info.units[0] = '\0'; /* -> raw */
-    path_in(path, sizeof path, "t.h5");
+    km_test_path(path, sizeof path, dir, "t.h5");
     cr_assert_eq(km_session_writer_create(ctx, path, &info, NULL, 0, &w), KM_OK);
     cr_assert_eq(km_session_writer_append(ctx, w, frames, NULL, T), KM_OK);
     cr_assert_eq(km_session_writer_commit(ctx, w), KM_OK);
@@ -182,12 +151,12 @@ Test(io_session, free_without_commit_leaves_nothing)
     km_session_info info = make_info(2, 3);
     km_session_writer *w = NULL;
 
-    path_in(path, sizeof path, "gone.h5");
+    km_test_path(path, sizeof path, dir, "gone.h5");
     cr_assert_eq(km_session_writer_create(ctx, path, &info, NULL, 0, &w), KM_OK);
-    cr_assert_eq(count_entries(), 1, "the temporary file exists while writing");
+    cr_assert_eq(km_test_count_entries(dir, NULL), 1, "the temporary file exists while writing");
     cr_assert_eq(km_session_writer_append(ctx, w, f, NULL, 1), KM_OK);
     km_session_writer_free(w);
-    cr_expect_eq(count_entries(), 0);
+    cr_expect_eq(km_test_count_entries(dir, NULL), 0);
     km_session_writer_free(NULL);
 }
 
@@ -199,7 +168,7 @@ Test(io_session, overwrite_rules)
     km_session_writer *w = NULL;
     FILE *fp;
 
-    path_in(path, sizeof path, "a.h5");
+    km_test_path(path, sizeof path, dir, "a.h5");
     cr_assert_eq(km_session_writer_create(ctx, path, &info, NULL, 0, &w), KM_OK);
     cr_assert_eq(km_session_writer_append(ctx, w, f, NULL, 1), KM_OK);
     cr_assert_eq(km_session_writer_commit(ctx, w), KM_OK);
@@ -214,7 +183,7 @@ Test(io_session, overwrite_rules)
     km_session_writer_free(w);
     w = NULL;
 
-    path_in(other, sizeof other, "notes.h5");
+    km_test_path(other, sizeof other, dir, "notes.h5");
     fp = fopen(other, "w");
     fputs("precious", fp);
     fclose(fp);
@@ -240,7 +209,7 @@ Test(io_session, writer_refuses_bad_arguments)
     float f[12] = {0};
     double t[2] = {1.0, 0.5};
 
-    path_in(path, sizeof path, "b.h5");
+    km_test_path(path, sizeof path, dir, "b.h5");
     info.frame_rate_hz = 0;
     cr_expect_eq(km_session_writer_create(ctx, path, &info, NULL, 0, &w), KM_ERR_INVALID);
     info = make_info(2, 3);
@@ -389,7 +358,7 @@ Test(io_session, malformed_files_are_format_errors)
     char path[128];
 
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        path_in(path, sizeof path, cases[i].name);
+        km_test_path(path, sizeof path, dir, cases[i].name);
         write_h5(path, &cases[i]);
         expect_format_error(path, cases[i].want1, cases[i].want2);
     }
@@ -404,7 +373,7 @@ Test(io_session, not_hdf5_and_truncated)
     const bad_spec ok = {"ok.h5", 3, 0, 3, 0, 4, "knotmap-session", 1, 0, NULL, NULL};
     long size;
 
-    path_in(path, sizeof path, "text.h5");
+    km_test_path(path, sizeof path, dir, "text.h5");
     fp = fopen(path, "w");
     fputs("this is not HDF5\n", fp);
     fclose(fp);
@@ -412,7 +381,7 @@ Test(io_session, not_hdf5_and_truncated)
 
     /* A valid file cut in half: HDF5 sees the end of file before the end
        of its address space. */
-    path_in(good, sizeof good, "ok.h5");
+    km_test_path(good, sizeof good, dir, "ok.h5");
     write_h5(good, &ok);
     fp = fopen(good, "rb");
     fseek(fp, 0, SEEK_END);
@@ -436,7 +405,7 @@ static void check_typed(hid_t file_type, hid_t mem_type, const void *values,
     int64_t got = 0;
     km_session_info info;
 
-    path_in(path, sizeof path, "typed.h5");
+    km_test_path(path, sizeof path, dir, "typed.h5");
     f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
     put_str_attr(f, "schema", "knotmap-session");
     put_num_attr(f, "schema_version", H5T_NATIVE_INT, &one);
@@ -494,7 +463,7 @@ Test(io_session, saturation_of_integer_frames)
     km_reader *r = NULL;
     km_session_info info;
 
-    path_in(path, sizeof path, "sat.h5");
+    km_test_path(path, sizeof path, dir, "sat.h5");
     f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
     put_str_attr(f, "schema", "knotmap-session");
     put_num_attr(f, "schema_version", H5T_NATIVE_INT, &one);

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "knotmap.h"
+#include "test_util.h"
 
 #define FSCAN KM_DATASETS "/real/tekscan_fscan/FrasP01L.asf"
 #define SMALL KM_TEST_DATA "/good/tekscan_small.asf"
@@ -31,57 +32,9 @@ TestSuite(io_tekscan, .init = setup, .fini = teardown);
 static km_reader *open_ok(const char *path, km_format fmt)
 {
     km_read_options o;
-    km_reader *r = NULL;
     km_read_options_default(&o);
     o.format = fmt;
-    km_status st = km_reader_open(ctx, path, &o, &r);
-    cr_assert_eq(st, KM_OK, "open %s: %s", path, km_ctx_last_error(ctx));
-    return r;
-}
-
-/* All frames, read in blocks of `block`; returns the count. */
-static int64_t read_all(km_reader *r, int64_t block, float **frames, double **times)
-{
-    km_session_info in;
-    km_reader_info(r, &in);
-    size_t fs = (size_t)in.rows * (size_t)in.cols;
-    int64_t cap = 16, n = 0, got = 0;
-    float *f = malloc(cap * fs * sizeof *f);
-    double *t = malloc(cap * sizeof *t);
-    float *buf = malloc((size_t)block * fs * sizeof *buf);
-    double *tb = malloc((size_t)block * sizeof *tb);
-    cr_assert(f && t && buf && tb);
-    do {
-        km_status st = km_reader_read(ctx, r, buf, tb, block, &got);
-        cr_assert_eq(st, KM_OK, "read: %s", km_ctx_last_error(ctx));
-        cr_assert(got >= 0 && got <= block);
-        if (n + got > cap) {
-            while (n + got > cap)
-                cap *= 2;
-            f = realloc(f, cap * fs * sizeof *f);
-            t = realloc(t, cap * sizeof *t);
-            cr_assert(f && t);
-        }
-        memcpy(f + n * fs, buf, got * fs * sizeof *f);
-        memcpy(t + n, tb, got * sizeof *t);
-        n += got;
-    } while (got > 0);
-    free(buf);
-    free(tb);
-    *frames = f;
-    *times = t;
-    return n;
-}
-
-static const char *header_value(km_reader *r, const char *key)
-{
-    for (size_t i = 0; i < km_reader_header_count(r); i++) {
-        const char *k, *v;
-        km_reader_header_get(r, i, &k, &v);
-        if (strcmp(k, key) == 0)
-            return v;
-    }
-    return NULL;
+    return km_test_open(ctx, path, &o);
 }
 
 Test(io_tekscan, fscan_fixture_facts)
@@ -111,15 +64,15 @@ Test(io_tekscan, fscan_fixture_facts)
 
     /* every key by name; COMMENTS: takes the next line */
     cr_assert_eq(km_reader_header_count(r), 27);
-    cr_assert_str_eq(header_value(r, "COMMENTS"), "overground walk p10");
-    cr_assert_str_eq(header_value(r, "UNITS"), "KPa");
-    cr_assert_str_eq(header_value(r, "SENSEL_AREA"), "25.8064 mm2");
-    cr_assert_str_eq(header_value(r, "TIME"), "Thursday, 16 February 2017 11:26:22 a.m.");
-    cr_assert_null(header_value(r, "knotmap_assumed"));
+    cr_assert_str_eq(km_test_header_value(r, "COMMENTS"), "overground walk p10");
+    cr_assert_str_eq(km_test_header_value(r, "UNITS"), "KPa");
+    cr_assert_str_eq(km_test_header_value(r, "SENSEL_AREA"), "25.8064 mm2");
+    cr_assert_str_eq(km_test_header_value(r, "TIME"), "Thursday, 16 February 2017 11:26:22 a.m.");
+    cr_assert_null(km_test_header_value(r, "knotmap_assumed"));
 
     float *f;
     double *t;
-    int64_t n = read_all(r, 64, &f, &t);
+    int64_t n = km_test_read_all(ctx, r, 64, &f, &t);
     cr_assert_eq(n, 205);
     /* references computed with numpy from the file: max 760 at frame 101,
        row 54, col 10; total of all valid values 3154674; frame 100: 3980 */
@@ -170,15 +123,15 @@ Test(io_tekscan, small_shuffled_header_by_name)
         km_reader_header_get(r, i, &k, &v);
         cr_assert_str_eq(k, expect_keys[i]);
     }
-    cr_assert_str_eq(header_value(r, "COMMENTS"), "a free text comment");
-    cr_assert_str_eq(header_value(r, "SATURATION_PRESSURE"), "250 mmHg");
+    cr_assert_str_eq(km_test_header_value(r, "COMMENTS"), "a free text comment");
+    cr_assert_str_eq(km_test_header_value(r, "SATURATION_PRESSURE"), "250 mmHg");
 
     const uint8_t mexp[12] = {0, 1, 1, 0, 1, 1, 1, 1, 0, 1, 1, 0};
     cr_assert_arr_eq(km_reader_mask(r), mexp, 12);
 
     float *f;
     double *t;
-    int64_t n = read_all(r, 2, &f, &t);
+    int64_t n = km_test_read_all(ctx, r, 2, &f, &t);
     cr_assert_eq(n, 3);
     const float f2[12] = {0, 10, 20.5f, 0, 30, 40, 50, 60, 0, 70, 100, 0};
     for (int i = 0; i < 12; i++)
@@ -198,15 +151,8 @@ Test(io_tekscan, crlf_and_lf_read_the_same)
     km_reader *b = open_ok(SMALL_CRLF, KM_FORMAT_AUTO);
     float *fa, *fb;
     double *ta, *tb;
-    cr_assert_eq(km_reader_header_count(a), km_reader_header_count(b));
-    for (size_t i = 0; i < km_reader_header_count(a); i++) {
-        const char *ka, *va, *kb, *vb;
-        km_reader_header_get(a, i, &ka, &va);
-        km_reader_header_get(b, i, &kb, &vb);
-        cr_assert_str_eq(ka, kb);
-        cr_assert_str_eq(va, vb);
-    }
-    int64_t na = read_all(a, 1, &fa, &ta), nb = read_all(b, 4096, &fb, &tb);
+    km_test_same_headers(a, b);
+    int64_t na = km_test_read_all(ctx, a, 1, &fa, &ta), nb = km_test_read_all(ctx, b, 4096, &fb, &tb);
     cr_assert_eq(na, 3);
     cr_assert_eq(nb, 3);
     cr_assert_arr_eq(fa, fb, 3 * 12 * sizeof(float));
@@ -221,35 +167,17 @@ Test(io_tekscan, crlf_and_lf_read_the_same)
 
 Test(io_tekscan, blocks_of_1_7_4096_identical_and_end_gives_0)
 {
-    float *f[3];
-    double *t[3];
-    const int64_t blocks[3] = {1, 7, 4096};
-    for (int i = 0; i < 3; i++) {
-        km_reader *r = open_ok(FSCAN, KM_FORMAT_TEKSCAN);
-        cr_assert_eq(read_all(r, blocks[i], &f[i], &t[i]), 205);
-        /* after the end: still 0, no error */
-        float one[1260];
-        int64_t got = -1;
-        cr_assert_eq(km_reader_read(ctx, r, one, NULL, 1, &got), KM_OK);
-        cr_assert_eq(got, 0);
-        km_reader_free(r);
-    }
-    for (int i = 1; i < 3; i++) {
-        cr_assert_arr_eq(f[0], f[i], 205 * 1260 * sizeof(float));
-        cr_assert_arr_eq(t[0], t[i], 205 * sizeof(double));
-    }
-    for (int i = 0; i < 3; i++) {
-        free(f[i]);
-        free(t[i]);
-    }
+    km_read_options o;
+    km_read_options_default(&o);
+    o.format = KM_FORMAT_TEKSCAN;
+    km_test_block_sizes_agree(ctx, FSCAN, &o, 205);
 }
 
 Test(io_tekscan, sniffed_by_content_when_renamed_txt)
 {
-    char dir[] = "/tmp/km_tk_XXXXXX";
-    char path[256];
-    cr_assert_not_null(mkdtemp(dir));
-    snprintf(path, sizeof path, "%s/renamed.txt", dir);
+    char dir[64], path[256];
+    km_test_make_dir(dir, sizeof dir, "km_tk_");
+    km_test_path(path, sizeof path, dir, "renamed.txt");
     FILE *in = fopen(FSCAN, "rb"), *out = fopen(path, "wb");
     cr_assert(in && out);
     char buf[65536];
@@ -273,33 +201,14 @@ Test(io_tekscan, sniffed_by_content_when_renamed_txt)
 static void check_bad_files(const char *prefix)
 {
     FILE *f = fopen(KM_TEST_DATA "/bad/EXPECTED.tsv", "r");
-    char line[1024];
-    int checked = 0;
+    km_test_bad b;
+    int checked = 0, format;
     cr_assert_not_null(f);
-    while (fgets(line, sizeof line, f) != NULL) {
-        char *name = strtok(line, "\t"), *code = strtok(NULL, "\t"), *frag = strtok(NULL, "\r\n");
-        char path[512];
-        km_reader *r = NULL;
-        km_status st;
-        if (name == NULL || code == NULL || frag == NULL || strncmp(name, prefix, strlen(prefix)) != 0)
-            continue;
-        snprintf(path, sizeof path, KM_TEST_DATA "/bad/%s", name);
-        st = km_reader_open(ctx, path, NULL, &r);
-        if (st == KM_OK) {
-            km_session_info in;
-            km_reader_info(r, &in);
-            float *buf = malloc((size_t)in.rows * in.cols * 8 * sizeof *buf);
-            int64_t got = 0;
-            do
-                st = km_reader_read(ctx, r, buf, NULL, 8, &got);
-            while (st == KM_OK && got > 0);
-            free(buf);
-            km_reader_free(r);
-        } else {
-            cr_assert_null(r);
-        }
+    while (km_test_next_bad(f, prefix, &b)) {
+        const char *name = b.name, *path = b.path, *frag = b.frag;
+        km_status st = km_test_open_and_drain(ctx, path, NULL, &format);
         cr_assert(st == KM_ERR_FORMAT || st == KM_ERR_LIMIT, "%s: status %d (%s)", name, st, km_ctx_last_error(ctx));
-        cr_assert_eq(atoi(code), 65, "%s", name);
+        cr_assert_eq(atoi(b.code), 65, "%s", name);
         cr_assert_not_null(strstr(km_ctx_last_error(ctx), path), "%s: detail '%s' lacks the path", name,
                            km_ctx_last_error(ctx));
         cr_assert_not_null(strstr(km_ctx_last_error(ctx), frag), "%s: detail '%s' lacks '%s'", name,

@@ -10,18 +10,18 @@
 #include <unistd.h>
 
 #include "knotmap.h"
+#include "test_util.h"
 
 #define EXP1 KM_DATASETS "/real/physionet_pmd/experiment-i/S1/1.txt"
 #define EXP2 KM_DATASETS "/real/physionet_pmd/experiment-ii/S1/Air_Mat/Matrix_Air_B1.txt"
 
 static km_ctx *ctx;
-static char tmpdir[] = "/tmp/km_tx_XXXXXX";
+static char tmpdir[64];
 
 static void setup(void)
 {
     cr_assert_eq(km_ctx_create(&ctx), KM_OK);
-    strcpy(tmpdir, "/tmp/km_tx_XXXXXX");
-    cr_assert_not_null(mkdtemp(tmpdir));
+    km_test_make_dir(tmpdir, sizeof tmpdir, "km_tx_");
 }
 
 static void teardown(void)
@@ -35,69 +35,20 @@ TestSuite(io_text, .init = setup, .fini = teardown);
 static const char *write_tmp(const char *name, const char *content)
 {
     static char path[512];
-    snprintf(path, sizeof path, "%s/%s", tmpdir, name);
-    FILE *f = fopen(path, "wb");
-    cr_assert_not_null(f);
-    fputs(content, f);
-    fclose(f);
+    km_test_path(path, sizeof path, tmpdir, name);
+    km_test_write_file(path, content);
     return path;
 }
 
 static km_reader *open_with(const char *path, int32_t rows, int32_t cols, double rate, int32_t per_file)
 {
     km_read_options o;
-    km_reader *r = NULL;
     km_read_options_default(&o);
     o.rows = rows;
     o.cols = cols;
     o.frame_rate_hz = rate;
     o.text_frame_per_file = per_file;
-    km_status st = km_reader_open(ctx, path, &o, &r);
-    cr_assert_eq(st, KM_OK, "open %s: %s", path, km_ctx_last_error(ctx));
-    return r;
-}
-
-static int64_t read_all(km_reader *r, int64_t block, float **frames, double **times)
-{
-    km_session_info in;
-    km_reader_info(r, &in);
-    size_t fs = (size_t)in.rows * (size_t)in.cols;
-    int64_t cap = 16, n = 0, got = 0;
-    float *f = malloc(cap * fs * sizeof *f);
-    double *t = malloc(cap * sizeof *t);
-    float *buf = malloc((size_t)block * fs * sizeof *buf);
-    double *tb = malloc((size_t)block * sizeof *tb);
-    cr_assert(f && t && buf && tb);
-    do {
-        km_status st = km_reader_read(ctx, r, buf, tb, block, &got);
-        cr_assert_eq(st, KM_OK, "read: %s", km_ctx_last_error(ctx));
-        if (n + got > cap) {
-            while (n + got > cap)
-                cap *= 2;
-            f = realloc(f, cap * fs * sizeof *f);
-            t = realloc(t, cap * sizeof *t);
-            cr_assert(f && t);
-        }
-        memcpy(f + n * fs, buf, got * fs * sizeof *f);
-        memcpy(t + n, tb, got * sizeof *t);
-        n += got;
-    } while (got > 0);
-    free(buf);
-    free(tb);
-    *frames = f;
-    *times = t;
-    return n;
-}
-
-static const char *header_value(km_reader *r, const char *key)
-{
-    for (size_t i = 0; i < km_reader_header_count(r); i++) {
-        const char *k, *v;
-        km_reader_header_get(r, i, &k, &v);
-        if (strcmp(k, key) == 0)
-            return v;
-    }
-    return NULL;
+    return km_test_open(ctx, path, &o);
 }
 
 Test(io_text, physionet_experiment_i_64x32_frame_per_line)
@@ -113,10 +64,10 @@ Test(io_text, physionet_experiment_i_64x32_frame_per_line)
     cr_assert_str_eq(in.units, "raw");
     cr_assert_eq(in.n_valid, 2048);
     /* the rate was given, the pitch was not */
-    cr_assert_str_eq(header_value(r, "knotmap_assumed"), "row_pitch_mm=1 col_pitch_mm=1");
+    cr_assert_str_eq(km_test_header_value(r, "knotmap_assumed"), "row_pitch_mm=1 col_pitch_mm=1");
     float *f;
     double *t;
-    int64_t n = read_all(r, 10, &f, &t);
+    int64_t n = km_test_read_all(ctx, r, 10, &f, &t);
     cr_assert_eq(n, 82);
     /* numpy.loadtxt references: total 8439111, frame 0 sum 609, frame 1
        max 3841 (the known corrupt frame), frame 81 sum 84327, frame 5 row 20
@@ -155,11 +106,11 @@ Test(io_text, physionet_experiment_ii_one_frame_64x27)
     /* no rate anywhere: 1 Hz, and the header says it was assumed */
     cr_assert_float_eq(in.frame_rate_hz, 1.0, 0);
     cr_assert_float_eq(in.row_pitch_mm, 1.0, 0);
-    cr_assert_not_null(header_value(r, "knotmap_assumed"));
-    cr_assert_not_null(strstr(header_value(r, "knotmap_assumed"), "frame_rate_hz=1"));
+    cr_assert_not_null(km_test_header_value(r, "knotmap_assumed"));
+    cr_assert_not_null(strstr(km_test_header_value(r, "knotmap_assumed"), "frame_rate_hz=1"));
     float *f;
     double *t;
-    cr_assert_eq(read_all(r, 4096, &f, &t), 1);
+    cr_assert_eq(km_test_read_all(ctx, r, 4096, &f, &t), 1);
     double sum = 0;
     for (int i = 0; i < 64 * 27; i++)
         sum += f[i];
@@ -208,8 +159,8 @@ Test(io_text, lf_and_crlf_commas_tabs_trailing_separators)
     km_reader *b = open_with(KM_TEST_DATA "/good/text_small_crlf.txt", 0, 0, 0, -1);
     float *fa, *fb;
     double *ta, *tb;
-    cr_assert_eq(read_all(a, 1, &fa, &ta), 1);
-    cr_assert_eq(read_all(b, 1, &fb, &tb), 1);
+    cr_assert_eq(km_test_read_all(ctx, a, 1, &fa, &ta), 1);
+    cr_assert_eq(km_test_read_all(ctx, b, 1, &fb, &tb), 1);
     for (int i = 0; i < 12; i++)
         cr_assert_float_eq(fa[i], (float)(i + 1), 0);
     cr_assert_arr_eq(fa, fb, 12 * sizeof(float));
@@ -232,7 +183,7 @@ Test(io_text, stacked_matrices_with_blank_lines_and_nonfinite)
     cr_assert_eq(in.n_frames, 2);
     float *f;
     double *t;
-    cr_assert_eq(read_all(r, 7, &f, &t), 2);
+    cr_assert_eq(km_test_read_all(ctx, r, 7, &f, &t), 2);
     cr_assert_float_eq(f[1], 2.5f, 0);
     cr_assert_float_eq(f[2], -3.0f, 0);
     cr_assert_float_eq(f[3], 400.0f, 0);
@@ -271,26 +222,13 @@ Test(io_text, decimal_values_round_like_strtof)
 
 Test(io_text, blocks_of_1_7_4096_identical_and_end_gives_0)
 {
-    float *f[3];
-    double *t[3];
-    const int64_t blocks[3] = {1, 7, 4096};
-    for (int i = 0; i < 3; i++) {
-        km_reader *r = open_with(EXP1, 64, 32, 1.0, 0);
-        cr_assert_eq(read_all(r, blocks[i], &f[i], &t[i]), 82);
-        float one[2048];
-        int64_t got = -1;
-        cr_assert_eq(km_reader_read(ctx, r, one, NULL, 1, &got), KM_OK);
-        cr_assert_eq(got, 0);
-        km_reader_free(r);
-    }
-    for (int i = 1; i < 3; i++) {
-        cr_assert_arr_eq(f[0], f[i], 82 * 2048 * sizeof(float));
-        cr_assert_arr_eq(t[0], t[i], 82 * sizeof(double));
-    }
-    for (int i = 0; i < 3; i++) {
-        free(f[i]);
-        free(t[i]);
-    }
+    km_read_options o;
+    km_read_options_default(&o);
+    o.rows = 64;
+    o.cols = 32;
+    o.frame_rate_hz = 1.0;
+    o.text_frame_per_file = 0;
+    km_test_block_sizes_agree(ctx, EXP1, &o, 82);
 }
 
 Test(io_text, truncated_matrix_frame_names_line_and_frame)
@@ -311,31 +249,14 @@ Test(io_text, truncated_matrix_frame_names_line_and_frame)
 Test(io_text, bad_files_fail_with_file_and_line)
 {
     FILE *f = fopen(KM_TEST_DATA "/bad/EXPECTED.tsv", "r");
-    char line[1024];
-    int checked = 0;
+    km_test_bad b;
+    int checked = 0, format;
     cr_assert_not_null(f);
-    while (fgets(line, sizeof line, f) != NULL) {
-        char *name = strtok(line, "\t"), *code = strtok(NULL, "\t"), *frag = strtok(NULL, "\r\n");
-        char path[512];
-        km_reader *r = NULL;
-        km_status st;
-        if (name == NULL || code == NULL || frag == NULL || strncmp(name, "text_", 5) != 0)
-            continue;
-        snprintf(path, sizeof path, KM_TEST_DATA "/bad/%s", name);
-        st = km_reader_open(ctx, path, NULL, &r);
-        if (st == KM_OK) {
-            km_session_info in;
-            km_reader_info(r, &in);
-            float *buf = malloc((size_t)in.rows * in.cols * 8 * sizeof *buf);
-            int64_t got = 0;
-            do
-                st = km_reader_read(ctx, r, buf, NULL, 8, &got);
-            while (st == KM_OK && got > 0);
-            free(buf);
-            km_reader_free(r);
-        }
+    while (km_test_next_bad(f, "text_", &b)) {
+        const char *name = b.name, *path = b.path, *frag = b.frag;
+        km_status st = km_test_open_and_drain(ctx, path, NULL, &format);
         cr_assert_eq(st, KM_ERR_FORMAT, "%s: status %d (%s)", name, st, km_ctx_last_error(ctx));
-        cr_assert_eq(atoi(code), 65);
+        cr_assert_eq(atoi(b.code), 65);
         cr_assert_not_null(strstr(km_ctx_last_error(ctx), path), "%s: '%s'", name, km_ctx_last_error(ctx));
         cr_assert_not_null(strstr(km_ctx_last_error(ctx), frag), "%s: detail '%s' lacks '%s'", name,
                            km_ctx_last_error(ctx), frag);

@@ -11,6 +11,7 @@
 #include "knotmap.h"
 #include "io/reader_internal.h"
 #include "io/text_scan.h"
+#include "test_util.h"
 
 #define GOOD KM_TEST_DATA "/good/"
 #define BLOCK2 GOOD "xsensor_block_2sensors.csv"
@@ -36,58 +37,10 @@ TestSuite(io_xsensor, .init = setup, .fini = teardown);
 static km_reader *open_sensor(const char *path, km_format fmt, int sensor)
 {
     km_read_options o;
-    km_reader *r = NULL;
     km_read_options_default(&o);
     o.format = fmt;
     o.sensor = sensor;
-    km_status st = km_reader_open(ctx, path, &o, &r);
-    cr_assert_eq(st, KM_OK, "open %s: %s", path, km_ctx_last_error(ctx));
-    return r;
-}
-
-/* All frames, read in blocks of `block`; returns the count. */
-static int64_t read_all(km_reader *r, int64_t block, float **frames, double **times)
-{
-    km_session_info in;
-    km_reader_info(r, &in);
-    size_t fs = (size_t)in.rows * (size_t)in.cols;
-    int64_t cap = 16, n = 0, got = 0;
-    float *f = malloc(cap * fs * sizeof *f);
-    double *t = malloc(cap * sizeof *t);
-    float *buf = malloc((size_t)block * fs * sizeof *buf);
-    double *tb = malloc((size_t)block * sizeof *tb);
-    cr_assert(f && t && buf && tb);
-    do {
-        km_status st = km_reader_read(ctx, r, buf, tb, block, &got);
-        cr_assert_eq(st, KM_OK, "read: %s", km_ctx_last_error(ctx));
-        cr_assert(got >= 0 && got <= block);
-        if (n + got > cap) {
-            while (n + got > cap)
-                cap *= 2;
-            f = realloc(f, cap * fs * sizeof *f);
-            t = realloc(t, cap * sizeof *t);
-            cr_assert(f && t);
-        }
-        memcpy(f + n * fs, buf, got * fs * sizeof *f);
-        memcpy(t + n, tb, got * sizeof *t);
-        n += got;
-    } while (got > 0);
-    free(buf);
-    free(tb);
-    *frames = f;
-    *times = t;
-    return n;
-}
-
-static const char *header_value(km_reader *r, const char *key)
-{
-    for (size_t i = 0; i < km_reader_header_count(r); i++) {
-        const char *k, *v;
-        km_reader_header_get(r, i, &k, &v);
-        if (strcmp(k, key) == 0)
-            return v;
-    }
-    return NULL;
+    return km_test_open(ctx, path, &o);
 }
 
 Test(io_xsensor, scan_number_comma)
@@ -139,13 +92,13 @@ Test(io_xsensor, block_layout_sensor0_decimal_commas)
         km_reader_header_get(r, i, &k, &v);
         cr_assert_str_eq(k, keys[i]);
     }
-    cr_assert_str_eq(header_value(r, "Session"), "roller test, day 1");
-    cr_assert_str_eq(header_value(r, "Sensel Width (cm)"), "1,27");
-    cr_assert_str_eq(header_value(r, "Sensor"), "Left");
+    cr_assert_str_eq(km_test_header_value(r, "Session"), "roller test, day 1");
+    cr_assert_str_eq(km_test_header_value(r, "Sensel Width (cm)"), "1,27");
+    cr_assert_str_eq(km_test_header_value(r, "Sensor"), "Left");
 
     float *f;
     double *t;
-    cr_assert_eq(read_all(r, 2, &f, &t), 3);
+    cr_assert_eq(km_test_read_all(ctx, r, 2, &f, &t), 3);
     const float f1[12] = {0, 1.5f, 2.25f, 0, 3, 4, 5.5f, 6, 0, 7, 8, 0};
     for (int i = 0; i < 12; i++) {
         cr_assert_eq(f[i], f1[i], "frame 1 taxel %d", i);
@@ -170,14 +123,14 @@ Test(io_xsensor, block_layout_sensor1_has_its_own_grid)
     cr_assert_str_eq(in.units, "kPa");
     cr_assert_float_eq(in.row_pitch_mm, 8.0, 1e-12);
     cr_assert_float_eq(in.col_pitch_mm, 5.0, 1e-12);
-    cr_assert_str_eq(header_value(r, "Software"), "XSENSOR Pro V8");
-    cr_assert_str_eq(header_value(r, "Sensor"), "Right");
-    cr_assert_str_eq(header_value(r, "Units"), "kPa");
-    cr_assert_null(header_value(r, "Average Pressure (mmHg)"), "sensor 0's keys are not sensor 1's header");
+    cr_assert_str_eq(km_test_header_value(r, "Software"), "XSENSOR Pro V8");
+    cr_assert_str_eq(km_test_header_value(r, "Sensor"), "Right");
+    cr_assert_str_eq(km_test_header_value(r, "Units"), "kPa");
+    cr_assert_null(km_test_header_value(r, "Average Pressure (mmHg)"), "sensor 0's keys are not sensor 1's header");
 
     float *f;
     double *t;
-    cr_assert_eq(read_all(r, 1, &f, &t), 3);
+    cr_assert_eq(km_test_read_all(ctx, r, 1, &f, &t), 3);
     for (int k = 0; k < 3; k++)
         for (int i = 0; i < 6; i++)
             cr_assert_eq(f[k * 6 + i], (float)((i < 3 ? 10 : 40) + 10 * (i % 3) + k), "frame %d taxel %d", k, i);
@@ -212,13 +165,13 @@ Test(io_xsensor, block_semicolon_crlf_psi_converted)
     cr_assert_eq(in.rows, 2);
     cr_assert_eq(in.cols, 2);
     cr_assert_str_eq(in.units, "kPa");
-    cr_assert_str_eq(header_value(r, "Units"), "PSI", "the original unit stays in the header");
-    cr_assert_not_null(strstr(header_value(r, "knotmap_xsensor"), "converted=PSI->kPa"));
+    cr_assert_str_eq(km_test_header_value(r, "Units"), "PSI", "the original unit stays in the header");
+    cr_assert_not_null(strstr(km_test_header_value(r, "knotmap_xsensor"), "converted=PSI->kPa"));
     cr_assert_float_eq(in.row_pitch_mm, 10.16, 1e-12);
     cr_assert_float_eq(in.frame_rate_hz, 4.0, 1e-9); /* 08:15:30,5 -> 08:15:30,75 */
     float *f;
     double *t;
-    cr_assert_eq(read_all(r, 4096, &f, &t), 2);
+    cr_assert_eq(km_test_read_all(ctx, r, 4096, &f, &t), 2);
     const double psi[8] = {1, 2.5, 3, 4, 5, 6, 7, 8.25};
     for (int i = 0; i < 8; i++)
         cr_assert_float_eq(f[i], (float)(psi[i] * PSI_KPA), 1e-6 * psi[i] * PSI_KPA, "value %d", i);
@@ -243,12 +196,12 @@ Test(io_xsensor, wide_layout_two_insoles_outline_and_midnight)
     cr_assert_float_eq(in.col_pitch_mm, 5.0, 1e-12);
     cr_assert_str_eq(in.units, "kPa"); /* from "Peak Pressure (kPa)" */
     cr_assert_float_eq(in.frame_rate_hz, 25.0, 1e-6);
-    cr_assert_str_eq(header_value(r, "XSENSOR Export"), "X3 PRO 8.0");
-    cr_assert_str_eq(header_value(r, "Insole"), "Left");
-    cr_assert_str_eq(header_value(r, "Date"), "05/03/2024");
+    cr_assert_str_eq(km_test_header_value(r, "XSENSOR Export"), "X3 PRO 8.0");
+    cr_assert_str_eq(km_test_header_value(r, "Insole"), "Left");
+    cr_assert_str_eq(km_test_header_value(r, "Date"), "05/03/2024");
     float *f;
     double *t;
-    cr_assert_eq(read_all(r, 7, &f, &t), 3);
+    cr_assert_eq(km_test_read_all(ctx, r, 7, &f, &t), 3);
     for (int k = 0; k < 3; k++) {
         const float fk = (float)k, e[6] = {0, 1.0f + fk, 2.0f + fk, 3.0f + fk, 4.0f + fk, 5.5f + fk};
         for (int i = 0; i < 6; i++)
@@ -267,8 +220,8 @@ Test(io_xsensor, wide_layout_two_insoles_outline_and_midnight)
     cr_assert_eq(in.rows, 2);
     cr_assert_eq(in.cols, 2);
     cr_assert_eq(in.n_valid, 4);
-    cr_assert_str_eq(header_value(r, "Insole"), "Right");
-    cr_assert_eq(read_all(r, 2, &f, &t), 3);
+    cr_assert_str_eq(km_test_header_value(r, "Insole"), "Right");
+    cr_assert_eq(km_test_read_all(ctx, r, 2, &f, &t), 3);
     const float e2[4] = {12, 22, 32, 42.25f};
     for (int i = 0; i < 4; i++)
         cr_assert_eq(f[8 + i], e2[i]);
@@ -290,10 +243,10 @@ Test(io_xsensor, wide_semicolon_zero_based_elapsed_bom)
     cr_assert_str_eq(in.units, "N/cm2");
     cr_assert_float_eq(in.row_pitch_mm, 8.0, 1e-12); /* Sensel Height (mm) */
     cr_assert_float_eq(in.frame_rate_hz, 3.0 / 0.045, 1e-6);
-    cr_assert_str_eq(header_value(r, "Units"), "N/cm2", "the BOM is not part of the first key");
+    cr_assert_str_eq(km_test_header_value(r, "Units"), "N/cm2", "the BOM is not part of the first key");
     float *f;
     double *t;
-    cr_assert_eq(read_all(r, 3, &f, &t), 4);
+    cr_assert_eq(km_test_read_all(ctx, r, 3, &f, &t), 4);
     const double el[4] = {0, 0.010, 0.025, 0.045};
     for (int k = 0; k < 4; k++) {
         const float fk = (float)k, e[4] = {0.5f + fk, 1.25f + fk, 2.0f + fk, 3.75f + fk};
@@ -307,11 +260,10 @@ Test(io_xsensor, wide_semicolon_zero_based_elapsed_bom)
 }
 
 /* Copy `src` to a temporary file, LF <-> CRLF swapped. */
-static void swap_line_ends(const char *src, char *dir, char *path, size_t cap)
+static void swap_line_ends(const char *src, char *dir, size_t dir_cap, char *path, size_t cap)
 {
-    strcpy(dir, "/tmp/km_xs_XXXXXX");
-    cr_assert_not_null(mkdtemp(dir));
-    snprintf(path, cap, "%s/swapped.csv", dir);
+    km_test_make_dir(dir, dir_cap, "km_xs_");
+    km_test_path(path, cap, dir, "swapped.csv");
     FILE *in = fopen(src, "rb"), *out = fopen(path, "wb");
     cr_assert(in && out);
     int c, prev = 0;
@@ -335,7 +287,7 @@ Test(io_xsensor, crlf_and_lf_read_the_same)
     const char *files[4] = {BLOCK2, BLOCK_SEMI, WIDE2, WIDE_SEMI};
     for (int i = 0; i < 4; i++) {
         char dir[64], path[256];
-        swap_line_ends(files[i], dir, path, sizeof path);
+        swap_line_ends(files[i], dir, sizeof dir, path, sizeof path);
         km_reader *a = open_sensor(files[i], KM_FORMAT_AUTO, 0);
         km_reader *b = open_sensor(path, KM_FORMAT_AUTO, 0);
         km_session_info ia, ib;
@@ -343,17 +295,10 @@ Test(io_xsensor, crlf_and_lf_read_the_same)
         km_reader_info(b, &ib);
         cr_assert_eq(ia.rows, ib.rows);
         cr_assert_eq(ia.cols, ib.cols);
-        cr_assert_eq(km_reader_header_count(a), km_reader_header_count(b));
-        for (size_t k = 0; k < km_reader_header_count(a); k++) {
-            const char *ka, *va, *kb, *vb;
-            km_reader_header_get(a, k, &ka, &va);
-            km_reader_header_get(b, k, &kb, &vb);
-            cr_assert_str_eq(ka, kb);
-            cr_assert_str_eq(va, vb);
-        }
+        km_test_same_headers(a, b);
         float *fa, *fb;
         double *ta, *tb;
-        int64_t na = read_all(a, 1, &fa, &ta), nb = read_all(b, 4096, &fb, &tb);
+        int64_t na = km_test_read_all(ctx, a, 1, &fa, &ta), nb = km_test_read_all(ctx, b, 4096, &fb, &tb);
         cr_assert_eq(na, nb);
         cr_assert_gt(na, 1);
         cr_assert_arr_eq(fa, fb, (size_t)na * ia.rows * ia.cols * sizeof(float), "%s", files[i]);
@@ -372,32 +317,12 @@ Test(io_xsensor, crlf_and_lf_read_the_same)
 Test(io_xsensor, blocks_of_1_7_4096_identical_and_end_gives_0)
 {
     const char *files[2] = {BLOCK2, WIDE2};
-    for (int s = 0; s < 2; s++) {
-        float *f[3];
-        double *t[3];
-        const int64_t blocks[3] = {1, 7, 4096};
-        size_t fs = 0;
-        for (int i = 0; i < 3; i++) {
-            km_reader *r = open_sensor(files[s], KM_FORMAT_XSENSOR, 1);
-            km_session_info in;
-            km_reader_info(r, &in);
-            fs = (size_t)in.rows * in.cols;
-            cr_assert_eq(read_all(r, blocks[i], &f[i], &t[i]), 3);
-            float one[16];
-            int64_t got = -1;
-            cr_assert_eq(km_reader_read(ctx, r, one, NULL, 1, &got), KM_OK);
-            cr_assert_eq(got, 0);
-            km_reader_free(r);
-        }
-        for (int i = 1; i < 3; i++) {
-            cr_assert_arr_eq(f[0], f[i], 3 * fs * sizeof(float));
-            cr_assert_arr_eq(t[0], t[i], 3 * sizeof(double));
-        }
-        for (int i = 0; i < 3; i++) {
-            free(f[i]);
-            free(t[i]);
-        }
-    }
+    km_read_options o;
+    km_read_options_default(&o);
+    o.format = KM_FORMAT_XSENSOR;
+    o.sensor = 1;
+    for (int s = 0; s < 2; s++)
+        km_test_block_sizes_agree(ctx, files[s], &o, 3);
 }
 
 Test(io_xsensor, sniffing_picks_xsensor)
@@ -426,41 +351,22 @@ Test(io_xsensor, sniffing_picks_xsensor)
 Test(io_xsensor, bad_files_fail_with_file_and_line)
 {
     FILE *f = fopen(KM_TEST_DATA "/bad/EXPECTED.tsv", "r");
-    char line[1024];
-    int checked = 0;
+    km_test_bad b;
+    int checked = 0, format;
     cr_assert_not_null(f);
-    while (fgets(line, sizeof line, f) != NULL) {
-        char *name = strtok(line, "\t"), *code = strtok(NULL, "\t"), *frag = strtok(NULL, "\t\r\n");
-        char *extra = strtok(NULL, "\r\n");
-        char path[512];
+    while (km_test_next_bad(f, "xsensor_", &b)) {
+        const char *name = b.name, *path = b.path, *frag = b.frag;
         km_read_options o;
-        km_reader *r = NULL;
-        km_status st;
-        if (name == NULL || code == NULL || frag == NULL || strncmp(name, "xsensor_", 8) != 0)
-            continue;
         km_read_options_default(&o);
-        if (extra != NULL && strncmp(extra, "--sensor ", 9) == 0)
-            o.sensor = atoi(extra + 9);
-        snprintf(path, sizeof path, KM_TEST_DATA "/bad/%s", name);
-        st = km_reader_open(ctx, path, &o, &r);
-        if (st == KM_OK) {
-            km_session_info in;
-            km_reader_info(r, &in);
-            cr_assert_eq(in.format, KM_FORMAT_XSENSOR, "%s sniffed as %d", name, in.format);
-            float *buf = malloc((size_t)in.rows * in.cols * 8 * sizeof *buf);
-            int64_t got = 0;
-            do
-                st = km_reader_read(ctx, r, buf, NULL, 8, &got);
-            while (st == KM_OK && got > 0);
-            free(buf);
-            km_reader_free(r);
-        } else {
-            cr_assert_null(r);
-        }
+        if (b.extra != NULL && strncmp(b.extra, "--sensor ", 9) == 0)
+            o.sensor = atoi(b.extra + 9);
+        km_status st = km_test_open_and_drain(ctx, path, &o, &format);
+        if (format >= 0)
+            cr_assert_eq(format, KM_FORMAT_XSENSOR, "%s sniffed as %d", name, format);
         /* Both exit 65: a grid beyond the caps is KM_ERR_LIMIT. */
         cr_assert(st == KM_ERR_FORMAT || (st == KM_ERR_LIMIT && strstr(frag, "exceeds the limit") != NULL),
                   "%s: status %d (%s)", name, st, km_ctx_last_error(ctx));
-        cr_assert_eq(atoi(code), 65, "%s", name);
+        cr_assert_eq(atoi(b.code), 65, "%s", name);
         cr_assert_not_null(strstr(km_ctx_last_error(ctx), path), "%s: detail '%s' lacks the path", name,
                            km_ctx_last_error(ctx));
         cr_assert_not_null(strstr(km_ctx_last_error(ctx), frag), "%s: detail '%s' lacks '%s'", name,
@@ -488,13 +394,10 @@ Test(io_xsensor, read_error_keeps_earlier_frames)
 
 Test(io_xsensor, no_time_in_file_uses_the_rate_option)
 {
-    char dir[] = "/tmp/km_xs_XXXXXX", path[256];
-    cr_assert_not_null(mkdtemp(dir));
-    snprintf(path, sizeof path, "%s/notime.csv", dir);
-    FILE *f = fopen(path, "w");
-    cr_assert_not_null(f);
-    fputs("Frame,S_1_1,S_1_2\n5,1,2\n6,3,4\n8,5,6\n", f);
-    fclose(f);
+    char dir[64], path[256];
+    km_test_make_dir(dir, sizeof dir, "km_xs_");
+    km_test_path(path, sizeof path, dir, "notime.csv");
+    km_test_write_file(path, "Frame,S_1_1,S_1_2\n5,1,2\n6,3,4\n8,5,6\n");
     km_read_options o;
     km_reader *r = NULL;
     km_read_options_default(&o);
@@ -505,7 +408,7 @@ Test(io_xsensor, no_time_in_file_uses_the_rate_option)
     cr_assert_float_eq(in.frame_rate_hz, 10.0, 0);
     float *fr;
     double *t;
-    cr_assert_eq(read_all(r, 8, &fr, &t), 3);
+    cr_assert_eq(km_test_read_all(ctx, r, 8, &fr, &t), 3);
     /* frame numbers 5, 6, 8: a skipped number leaves a gap */
     cr_assert_float_eq(t[1], 0.1, 1e-12);
     cr_assert_float_eq(t[2], 0.3, 1e-12);

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "knotmap.h"
+#include "test_util.h"
 
 static km_ctx *ctx;
 static char dir[64];
@@ -16,18 +17,12 @@ static char dir[64];
 static void setup(void)
 {
     cr_assert_eq(km_ctx_create(&ctx), KM_OK);
-    snprintf(dir, sizeof dir, "/tmp/km-process-XXXXXX");
-    cr_assert_not_null(mkdtemp(dir));
+    km_test_make_dir(dir, sizeof dir, "km-process-");
 }
 
 static void teardown(void)
 {
-    char p[128];
-    snprintf(p, sizeof p, "%s/s.h5", dir);
-    remove(p);
-    snprintf(p, sizeof p, "%s/r.h5", dir);
-    remove(p);
-    rmdir(dir);
+    (void)km_test_remove_dir(dir);
     km_ctx_free(ctx);
 }
 
@@ -36,8 +31,8 @@ TestSuite(process, .init = setup, .fini = teardown);
 static void check_session(int32_t mode)
 {
     char in[128], out[128];
-    snprintf(in, sizeof in, "%s/s.h5", dir);
-    snprintf(out, sizeof out, "%s/r.h5", dir);
+    km_test_path(in, sizeof in, dir, "s.h5");
+    km_test_path(out, sizeof out, dir, "r.h5");
     km_synth_params sp;
     km_synth_params_default(&sp);
     km_synth_preset(&sp, KM_SYNTH_EASY);

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "knotmap.h"
+#include "test_util.h"
 
 static km_ctx *ctx;
 static char dir[64];
@@ -18,19 +19,12 @@ static char dir[64];
 static void setup(void)
 {
     cr_assert_eq(km_ctx_create(&ctx), KM_OK);
-    snprintf(dir, sizeof dir, "/tmp/km-threads-XXXXXX");
-    cr_assert_not_null(mkdtemp(dir));
+    km_test_make_dir(dir, sizeof dir, "km-threads-");
 }
 
 static void teardown(void)
 {
-    char p[128];
-    static const char *const names[] = {"s.h5", "r1.h5", "rn.h5"};
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-        snprintf(p, sizeof p, "%s/%s", dir, names[i]);
-        remove(p);
-    }
-    rmdir(dir);
+    (void)km_test_remove_dir(dir);
     km_ctx_free(ctx);
 }
 
@@ -84,9 +78,9 @@ static void same_results(const char *a, const char *b)
 static void check(int32_t mode, int64_t block_frames, int32_t threads)
 {
     char in[128], r1[128], rn[128];
-    snprintf(in, sizeof in, "%s/s.h5", dir);
-    snprintf(r1, sizeof r1, "%s/r1.h5", dir);
-    snprintf(rn, sizeof rn, "%s/rn.h5", dir);
+    km_test_path(in, sizeof in, dir, "s.h5");
+    km_test_path(r1, sizeof r1, dir, "r1.h5");
+    km_test_path(rn, sizeof rn, dir, "rn.h5");
     km_synth_params sp;
     km_synth_params_default(&sp);
     km_synth_preset(&sp, KM_SYNTH_MODERATE);

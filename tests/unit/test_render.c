@@ -12,6 +12,7 @@
 #include <hdf5.h>
 
 #include "io/h5util.h"
+#include "test_util.h"
 
 #define KM_PI 3.14159265358979323846
 
@@ -81,19 +82,16 @@ static void write_session_truth(const char *path, const double *x, const double 
 static void setup(void)
 {
     cr_assert_eq(km_ctx_create(&ctx), KM_OK);
-    snprintf(dir, sizeof dir, "/tmp/km_render_XXXXXX");
-    cr_assert_not_null(mkdtemp(dir));
-    snprintf(result_path, sizeof result_path, "%s/r.knotmap.h5", dir);
-    snprintf(session_path, sizeof session_path, "%s/s.h5", dir);
-    snprintf(png_path, sizeof png_path, "%s/map.png", dir);
+    km_test_make_dir(dir, sizeof dir, "km_render_");
+    km_test_path(result_path, sizeof result_path, dir, "r.knotmap.h5");
+    km_test_path(session_path, sizeof session_path, dir, "s.h5");
+    km_test_path(png_path, sizeof png_path, dir, "map.png");
 }
 
 static void teardown(void)
 {
-    char cmd[128];
     km_ctx_free(ctx);
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    cr_assert_eq(system(cmd), 0);
+    cr_assert_eq(km_test_remove_dir(dir), 0);
 }
 
 /* ---- decoding ------------------------------------------------------------ */

@@ -11,6 +11,7 @@
 #include <hdf5.h>
 
 #include "io/result_writer.h"
+#include "test_util.h"
 
 static km_ctx *ctx;
 static char dir[64];
@@ -19,32 +20,16 @@ static char path[128];
 static void setup(void)
 {
     cr_assert_eq(km_ctx_create(&ctx), KM_OK);
-    snprintf(dir, sizeof dir, "/tmp/km_rw_XXXXXX");
-    cr_assert_not_null(mkdtemp(dir));
-    snprintf(path, sizeof path, "%s/out.knotmap.h5", dir);
+    km_test_make_dir(dir, sizeof dir, "km_rw_");
+    km_test_path(path, sizeof path, dir, "out.knotmap.h5");
 }
 
 static void teardown(void)
 {
-    char cmd[128];
     km_ctx_free(ctx);
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    cr_assert_eq(system(cmd), 0);
+    cr_assert_eq(km_test_remove_dir(dir), 0);
 }
 TestSuite(result_writer, .init = setup, .fini = teardown);
-
-static int count_temps(void)
-{
-    int n = 0;
-    DIR *d = opendir(dir);
-    struct dirent *e;
-    cr_assert_not_null(d);
-    while ((e = readdir(d)) != NULL)
-        if (strstr(e->d_name, ".tmp-") != NULL)
-            n++;
-    closedir(d);
-    return n;
-}
 
 static km_session_info info_3x4(void)
 {
@@ -131,12 +116,12 @@ Test(result_writer, schema_columns_and_header)
 {
     km_result_writer *w = NULL;
     cr_assert_eq(make(&w, 1, 1), KM_OK, "%s", km_ctx_last_error(ctx));
-    cr_assert_eq(count_temps(), 1);
+    cr_assert_eq(km_test_count_entries(dir, ".tmp-"), 1);
     cr_assert_eq(access(path, F_OK), -1, "nothing under the final name before commit");
     cr_assert_eq(fill(w), KM_OK, "%s", km_ctx_last_error(ctx));
     cr_assert_eq(km_result_writer_commit(ctx, w), KM_OK, "%s", km_ctx_last_error(ctx));
     km_result_writer_free(w);
-    cr_assert_eq(count_temps(), 0);
+    cr_assert_eq(km_test_count_entries(dir, ".tmp-"), 0);
 
     hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     cr_assert_geq(f, 0);
@@ -219,9 +204,9 @@ Test(result_writer, free_without_commit_removes_temp)
     km_result_writer *w = NULL;
     cr_assert_eq(make(&w, 0, 1), KM_OK);
     cr_assert_eq(fill(w), KM_OK);
-    cr_assert_eq(count_temps(), 1);
+    cr_assert_eq(km_test_count_entries(dir, ".tmp-"), 1);
     km_result_writer_free(w);
-    cr_assert_eq(count_temps(), 0);
+    cr_assert_eq(km_test_count_entries(dir, ".tmp-"), 0);
     cr_assert_eq(access(path, F_OK), -1);
     km_result_writer_free(NULL);
 }
@@ -242,7 +227,7 @@ Test(result_writer, never_replaces_other_files)
     cr_assert_not_null(fgets(buf, sizeof buf, fp));
     fclose(fp);
     cr_assert_str_eq(buf, "precious\n");
-    cr_assert_eq(count_temps(), 0);
+    cr_assert_eq(km_test_count_entries(dir, ".tmp-"), 0);
 }
 
 Test(result_writer, replaces_a_result_only_when_allowed)

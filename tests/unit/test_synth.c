@@ -11,6 +11,7 @@
 
 #include "internal.h"
 #include "knotmap.h"
+#include "test_util.h"
 
 static km_ctx *ctx;
 
@@ -355,8 +356,7 @@ static char tmpdir[256];
 
 static void make_tmpdir(void)
 {
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/km_synth_test_XXXXXX");
-    cr_assert_not_null(mkdtemp(tmpdir));
+    km_test_make_dir(tmpdir, sizeof tmpdir, "km_synth_test_");
 }
 
 static void roundtrip(km_format format, const char *name, const km_synth_params *p)
