@@ -9,6 +9,10 @@ For every preset (easy, moderate, hard) and seed 1..N:
 
   (--modes roller,mat: both acquisition modes, one table each)
 
+  --equilibrate adds a third row per preset, "knotmap + equilibration":
+  knotmap synth ... --equilibration -o E.h5   (the same sensor under a uniform load)
+  knotmap process S.h5 --equilibrate E.h5 -o R.h5
+
 The baseline is measured on the same session and result: scikit-image's
 peak_local_max on the per-taxel maximum map /frames/max (min_distance 2,
 threshold_rel 0.5, edges kept), peaks converted to mm as x = col * col_pitch,
@@ -22,6 +26,7 @@ its "Knot detection quality" section).
 
 Usage: /usr/bin/python3 bench/eval.py [--bin build/knotmap] [--seeds 20]
                                       [--presets easy,moderate,hard] [--modes roller,mat]
+                                      [--equilibrate]
 """
 import argparse
 import json
@@ -97,6 +102,8 @@ def main():
     ap.add_argument("--tolerance", default=None, help="mm [one taxel pitch]")
     ap.add_argument("--min-distance", type=int, default=2)
     ap.add_argument("--threshold-rel", type=float, default=0.5)
+    ap.add_argument("--equilibrate", action="store_true",
+                    help="also process each session with its equilibration recording")
     ap.add_argument("--write-readme", action="store_true",
                     help="append the table to bench/README.md")
     a = ap.parse_args()
@@ -108,21 +115,30 @@ def main():
                      "| error mean (mm) | error RMS (mm) | tolerance (mm) |",
                      "|---|---|---|---|---|---|---|---|---|"]
             for preset in a.presets.split(","):
-                got = {"knotmap": [], "baseline": []}
+                methods = ["knotmap", "baseline"] + (["knotmap + equilibration"]
+                                                     if a.equilibrate else [])
+                got = {m: [] for m in methods}
                 for seed in range(1, a.seeds + 1):
-                    s, r, b = (os.path.join(tmp, n) for n in ("s.h5", "r.h5", "b.h5"))
+                    s, r, b, e, re_ = (os.path.join(tmp, n)
+                                       for n in ("s.h5", "r.h5", "b.h5", "e.h5", "re.h5"))
                     run(a.bin, "synth", "--mode", mode, "--preset", preset, "--seed", seed, "-o", s)
                     run(a.bin, "process", "-q", s, "-o", r)
                     baseline_result(r, b, a.min_distance, a.threshold_rel)
                     got["knotmap"].append(evaluate(a.bin, r, s, a.tolerance))
                     got["baseline"].append(evaluate(a.bin, b, s, a.tolerance))
+                    if a.equilibrate:
+                        run(a.bin, "synth", "--mode", mode, "--preset", preset, "--seed", seed,
+                            "--equilibration", "-o", e)
+                        run(a.bin, "process", "-q", s, "--equilibrate", e, "-o", re_)
+                        got["knotmap + equilibration"].append(
+                            evaluate(a.bin, re_, s, a.tolerance))
                     with h5py.File(r) as f:
                         pitch[mode] = (f["session"].attrs["row_pitch_mm"],
                                        f["session"].attrs["col_pitch_mm"])
                     print("%s %s seed %d: knotmap F1 %.3f, baseline F1 %.3f" % (
                         mode, preset, seed, got["knotmap"][-1]["f1"], got["baseline"][-1]["f1"]),
                         file=sys.stderr)
-                for method in ("knotmap", "baseline"):
+                for method in methods:
                     m = summarise(got[method])
                     lines.append("| %s | %s | %.3f | %.3f | **%.3f** | %.3f | %.2f | %.2f | %.2f |" % (
                         preset, method, m["precision"], m["recall"], m["f1"], m["f1_min"],
@@ -130,8 +146,9 @@ def main():
             tables[mode] = "\n".join(lines)
             print("%s sessions:\n%s\n" % (mode, tables[mode]))
     if a.write_readme:
-        cmd = "/usr/bin/python3 bench/eval.py --seeds %d --presets %s --modes %s%s --write-readme" % (
-            a.seeds, a.presets, a.modes, " --tolerance %s" % a.tolerance if a.tolerance else "")
+        cmd = "/usr/bin/python3 bench/eval.py --seeds %d --presets %s --modes %s%s%s --write-readme" % (
+            a.seeds, a.presets, a.modes, " --tolerance %s" % a.tolerance if a.tolerance else "",
+            " --equilibrate" if a.equilibrate else "")
         text = (
             "\n## Knot detection quality\n\n"
             "Knot candidates (`/candidates` of `knotmap process`, default parameters) scored "
@@ -146,6 +163,14 @@ def main():
             "not body positions: the baseline cannot localise knots there, which is what the "
             "odometry and body map are for; on a mat grid and body coincide.\n" % (
                 a.seeds, a.min_distance, a.threshold_rel))
+        if a.equilibrate:
+            text += (
+                "\nRows \"knotmap + equilibration\": the same session processed with "
+                "`--equilibrate E.h5`, E.h5 the uniform-load recording of the same synthetic "
+                "sensor (`knotmap synth ... --equilibration`: 5 s, 50 kPa, the session's "
+                "per-taxel gains, drift, hum, noise, dead and stuck taxels); its gain map "
+                "(docs/ALGORITHMS.md 1.4) scales each taxel and masks the dead and stuck ones. "
+                "The rows without it are the default processing.\n")
         for mode, table in tables.items():
             text += "\n### %s sessions (row pitch %.2f mm, column pitch %.2f mm)\n\n%s\n" % (
                 mode.capitalize(), pitch[mode][0], pitch[mode][1], table)

@@ -517,7 +517,8 @@ typedef struct km_condition_params {
     const float *tare;         /* given per-taxel baseline, source units
                                   (rows*cols; borrowed until _create returns) [NULL] */
     const float *gain_map;     /* per-taxel equilibration gain, applied after
-                                  the tare (rows*cols; borrowed likewise) [NULL] */
+                                  the tare (rows*cols; borrowed likewise); a
+                                  taxel whose gain is NaN or <= 0 is masked [NULL] */
     km_calib_curve curve;      /* raw -> kPa after the gain map [KM_CURVE_NONE] */
     double curve_a, curve_b;   /* p = a * raw^b, kPa [1, 1] */
     int32_t detect_bad;        /* 1 = find dead, stuck and hot taxels in the
@@ -579,6 +580,70 @@ KM_API const uint8_t *km_conditioner_mask(const km_conditioner *c);
 /* Bad taxels found (0 before the warm-up ended) and the output rate. */
 KM_API int32_t km_conditioner_n_bad(const km_conditioner *c);
 KM_API double km_conditioner_rate(const km_conditioner *c);
+
+/* Equilibration (src/pipeline/equilibrate.c, docs/ALGORITHMS.md 1.4): a
+ * per-taxel gain map (km_condition_params.gain_map) from a recording of the
+ * whole sensor under one uniform pressure (a bladder), so that every taxel
+ * then reads the same.  The gain of a taxel is the median response of all
+ * taxels divided by its own response; response = robust mean over the
+ * loaded frames minus the baseline of the unloaded frames. */
+typedef struct km_equil_params {
+    double load_fraction;      /* a frame is loaded when its mean over valid
+                                  taxels lies within [f, 1/f] times the plateau
+                                  (the 90th percentile of the frame means),
+                                  0 < f < 1 [0.8] */
+    int32_t settle_frames;     /* loaded frames dropped at the start and the
+                                  end of each run of loaded frames (the load
+                                  settling) [10] */
+    double unload_fraction;    /* frames whose mean is below this times the
+                                  plateau are unloaded: their per-taxel mean is
+                                  the baseline (0 when there are none) [0.05] */
+    double clip_sigma;         /* robust mean: a second pass drops values more
+                                  than this many standard deviations from the
+                                  taxel's mean; 0 = plain mean [3] */
+    double dead_fraction;      /* a taxel whose response is below this times
+                                  the median response, or whose value never
+                                  changes (stuck), is dead: gain NaN [0.1] */
+    double max_gain;           /* gains are clipped to [1/max_gain, max_gain]
+                                  and counted in n_clipped, >= 1 [4] */
+} km_equil_params;
+KM_API void km_equil_params_default(km_equil_params *p);
+
+typedef struct km_equil_summary {
+    int32_t rows, cols;        /* the recording's grid */
+    int64_t n_frames;          /* frames read */
+    int64_t n_loaded;          /* frames averaged (loaded, settled) */
+    int64_t n_unloaded;        /* frames in the baseline */
+    double plateau;            /* plateau of the frame means, recording units */
+    double reference;          /* median response: the level taxels are scaled to */
+    int32_t n_dead;            /* taxels with gain NaN: dead, stuck, or masked by
+                                  the source */
+    int32_t n_clipped;         /* gains clipped to the max_gain bounds */
+    double gain_min, gain_median, gain_max; /* over the finite gains */
+} km_equil_summary;
+
+/* Compute the gain map of the uniform-load recording `path` (any format
+ * km_reader_open reads, with `opt`; NULL = auto) into gains (rows*cols
+ * floats, row-major; dead taxels NaN: km_conditioner masks a taxel whose
+ * gain is NaN or <= 0).  Streaming: the file is read three times (frame
+ * means; per-taxel mean and spread; the clipped mean); memory O(rows*cols)
+ * plus 9 bytes per frame.  summary (required) gets the grid even when the
+ * call fails with KM_ERR_CAPACITY (capacity < rows*cols, checked before
+ * reading frames).  p NULL = defaults.  Errors: the reader's,
+ * KM_ERR_CAPACITY, KM_ERR_FORMAT (no loaded frame: "PATH: no frame under
+ * load", or no responding taxel), KM_ERR_INVALID, KM_ERR_NOMEM.
+ * Thread-safe with a ctx per thread. */
+KM_API km_status km_gain_map_from_recording(km_ctx *ctx, const char *path,
+                                            const km_read_options *opt,
+                                            const km_equil_params *p, float *gains,
+                                            size_t capacity, km_equil_summary *summary);
+/* Read a gain-map text file (docs/FORMAT.md 1.7: R lines of C numbers, nan
+ * for a dead taxel) into gains (capacity floats); *rows, *cols get its
+ * grid (also on KM_ERR_CAPACITY).  Errors: the text reader's, KM_ERR_FORMAT
+ * (more than one matrix, or a negative gain), KM_ERR_CAPACITY.
+ * Thread-safe with a ctx per thread. */
+KM_API km_status km_gain_map_read(km_ctx *ctx, const char *path, float *gains, size_t capacity,
+                                  int32_t *rows, int32_t *cols);
 
 /* ======================================================================
  * Detection (src/detect): local maxima, see docs/ALGORITHMS.md.
@@ -790,6 +855,16 @@ typedef struct km_process_params {
                                   detection) of each block [1]; results are
                                   identical for any count; > 1 needs a
                                   thread-safe allocator in the ctx */
+    const char *equilibrate;   /* uniform-load recording: its gain map
+                                  (km_gain_map_from_recording with `equil`,
+                                  format auto, the session's grid only where
+                                  the file carries none) becomes cond.gain_map;
+                                  its grid must be the session's [NULL] */
+    km_equil_params equil;     /* see km_equil_params_default() */
+    const char *gain_map_path; /* gain-map text file (km_gain_map_read) for
+                                  cond.gain_map; its grid must be the
+                                  session's.  At most one of equilibrate,
+                                  gain_map_path, cond.gain_map [NULL] */
 } km_process_params;
 /* Fill `p` with the pipeline defaults, which differ from the stages' own
  * defaults where knots need it: smoothing off (sigma 0: a 3-6 mm knot covers
@@ -899,6 +974,14 @@ typedef struct km_synth_params {
     double lift_probability;   /* P: chance the roller/load lifts at each cycle
                                   start, for 0.3..0.8 s [0.1] */
     uint64_t seed;             /* [1] */
+    double equilibration_kpa;  /* > 0: instead of the session, the uniform-load
+                                  (equilibration) recording of the same sensor
+                                  (the same per-taxel gains, drift, dead and stuck
+                                  taxels for the same seed, grid and preset):
+                                  the first and last 10% of duration_s unloaded,
+                                  10% ramps, this pressure in between, with the
+                                  sensor noise and hum; no knots, no truth
+                                  (docs/ALGORITHMS.md 6.6) [0 = the session] */
 } km_synth_params;
 
 /* Defaults above (roller, moderate).  Thread-safe. */

@@ -26,7 +26,8 @@ from ._session import Session, read_session  # noqa: E402
 from ._peaks import (PEAK_DTYPE, PEAK_AT_BORDER, PEAK_PLATEAU,  # noqa: E402
                      PEAK_FIT_FALLBACK, PEAK_SATURATED, find_peaks, peak_local_max)
 from ._dsp import calibrate, frame_metrics, gaussian_filter, units_to_kpa  # noqa: E402
-from ._process import PROCESS_PARAMS, STAGE_PARAMS, process  # noqa: E402
+from ._process import (PROCESS_PARAMS, STAGE_PARAMS, EQUIL_DEFAULTS, process,  # noqa: E402
+                       gain_map_from_recording, read_gain_map)
 from ._stages import (TEMPORAL_KINDS, ODO_LIFTED, ODO_START, temporal_filter,  # noqa: E402
                       odometry, bodymap, track, candidates, CANDIDATE_DEFAULTS)
 from ._synth import SYNTH_FIELDS, synth  # noqa: E402
@@ -44,4 +45,5 @@ __all__ = ["__version__", "library_version", "Error", "Session", "read_session",
            "temporal_filter", "odometry", "bodymap", "track", "candidates", "CANDIDATE_DEFAULTS", "SYNTH_FIELDS",
            "synth", "RESULT_TABLES", "RENDER_MAPS", "read_result", "is_complete", "eval",
            "eval_points", "render", "batch", "output_path", "calib_curve_fit", "bad_taxels",
-           "condition", "TAXEL_OK", "TAXEL_DEAD", "TAXEL_STUCK", "TAXEL_HOT", "TAXEL_MASKED"]
+           "condition", "TAXEL_OK", "TAXEL_DEAD", "TAXEL_STUCK", "TAXEL_HOT", "TAXEL_MASKED",
+           "EQUIL_DEFAULTS", "gain_map_from_recording", "read_gain_map"]

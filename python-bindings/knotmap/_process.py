@@ -8,7 +8,8 @@ from ._core import check, ctx, ffi, lib, raise_error
 from ._peaks import _PLATEAU, _exclude_border, _int_or_inf, _min_distance, _p_norm
 from ._session import _pair, info_dict, read_options
 
-__all__ = ["process", "PROCESS_PARAMS", "STAGE_PARAMS"]
+__all__ = ["process", "PROCESS_PARAMS", "STAGE_PARAMS", "gain_map_from_recording",
+           "read_gain_map", "EQUIL_DEFAULTS"]
 
 _READ_KEYS = ("format", "grid", "rate", "pitch", "units", "mode", "roller_radius",
               "sensor", "text_frame_per_file")
@@ -25,7 +26,10 @@ PROCESS_PARAMS = _READ_KEYS + (
     "resample_hz", "tare", "calibration", "curve_a", "curve_b", "detect_bad_taxels",
     "warmup_frames", "hot_ratio", "fill_bad_taxels", "corrupt_ratio", "corrupt_window",
     "lowpass_hz", "highpass_hz", "iir", "order", "taps", "notch_hz", "notch_q", "harmonics",
-    "median", "dog_sigma")
+    "median", "dog_sigma",
+    # gain map (equilibration): a recording path, or a gain array / text file
+    "equilibrate", "gain_map", "equil_load_fraction", "equil_settle_frames",
+    "equil_max_gain")
 
 # CLI names of the conditioning options whose km_condition_params field is
 # named differently: CLI name -> (path, converter).
@@ -53,12 +57,14 @@ for _name, _t in ffi.typeof("km_condition_params").fields:
         _NESTED[_name] = (("cond", _name), float if _t.type.cname == "double" else int)
 for _name, _t in ffi.typeof("km_badtaxel_params").fields:
     _NESTED["bad_" + _name] = (("cond", "bad", _name), float)
+for _name, _t in ffi.typeof("km_equil_params").fields:
+    _NESTED["equil_" + _name] = (("equil", _name), float if _t.type.cname == "double" else int)
 _CURVES = {"none": lib.KM_CURVE_NONE, "linear": lib.KM_CURVE_LINEAR,
            "power": lib.KM_CURVE_POWER, "header": lib.KM_CURVE_HEADER}
 #: Every keyword process() accepts: PROCESS_PARAMS (the CLI's), and the
 #: stage parameters by their C names (STAGE_PARAMS), curve (= calibration),
 #: gain_map ([R, C] array).
-STAGE_PARAMS = tuple(k for k in _NESTED if k not in PROCESS_PARAMS) + ("curve", "gain_map")
+STAGE_PARAMS = tuple(k for k in _NESTED if k not in PROCESS_PARAMS) + ("curve",)
 _NESTED.update(_CLI_COND)
 
 
@@ -117,6 +123,17 @@ def _set_stage_params(p, params, keep, shape_of):
     if tare is not None and np.ndim(tare) == 0:
         # the CLI's --tare N: frames averaged for the baseline
         p.cond.tare_frames = int(tare)
+    gm = params.get("gain_map")
+    if isinstance(gm, (str, bytes, os.PathLike)):
+        # the CLI's --gain-map FILE: a text matrix read by the library
+        s = ffi.new("char[]", os.fsencode(gm))
+        keep.append(s)
+        p.gain_map_path = s
+        params = dict(params, gain_map=None)
+    if params.get("equilibrate") is not None:
+        s = ffi.new("char[]", os.fsencode(params["equilibrate"]))
+        keep.append(s)
+        p.equilibrate = s
     for name in ("tare", "gain_map"):
         if params.get(name) is not None and np.ndim(params[name]) != 0:
             arr = np.ascontiguousarray(params[name], dtype=np.float32)
@@ -154,7 +171,11 @@ def process(input, output, **params):
     hot_ratio, fill_bad_taxels, corrupt_ratio, corrupt_window, lowpass_hz,
     highpass_hz, iir (True = causal Butterworth instead of zero-phase FIR),
     order, taps, notch_hz, notch_q, harmonics, median (frames), dog_sigma
-    (taxels);
+    (taxels); equilibrate (path of a uniform-load recording: its gain map,
+    see gain_map_from_recording; dead taxels masked), gain_map ([R, C]
+    array, or the path of a gain-map text file as the CLI's --gain-map),
+    equil_<km_equil_params field> (load_fraction, settle_frames,
+    unload_fraction, clip_sigma, dead_fraction, max_gain);
     threads: worker threads inside this one session (the per-frame stages;
     results are identical to one thread) [1];
     progress: callable(frames_done, frames_total) called after each block,
@@ -256,3 +277,62 @@ def process(input, output, **params):
     if status != 0:
         raise_error(c, status)
     return _summary_dict(summary)
+
+
+def _equil_defaults():
+    e = ffi.new("km_equil_params *")
+    lib.km_equil_params_default(e)
+    return {name: getattr(e, name) for name, _ in ffi.typeof("km_equil_params").fields}
+
+
+#: Defaults of gain_map_from_recording's parameters (km_equil_params_default).
+EQUIL_DEFAULTS = _equil_defaults()
+
+
+def gain_map_from_recording(path, load_fraction=None, settle_frames=None,
+                            unload_fraction=None, clip_sigma=None, dead_fraction=None,
+                            max_gain=None, **read):
+    """Per-taxel equilibration gains from a uniform-load recording
+    (km_gain_map_from_recording; docs/ALGORITHMS.md 1.4).
+
+    `read`: the reading keywords of read_session (format, grid, ...; the
+    file's own geometry otherwise).  The other keywords are the
+    km_equil_params fields (defaults in EQUIL_DEFAULTS).  Returns (gains,
+    summary): gains a float32 [R, C] array (NaN = dead, stuck or masked
+    taxel; the conditioner masks those), summary a dict of the
+    km_equil_summary fields.  Raises knotmap.Error.
+    """
+    keep = []
+    c = ctx()
+    opt = read_options(_keep=keep, **read)
+    e = ffi.new("km_equil_params *")
+    lib.km_equil_params_default(e)
+    given = {"load_fraction": load_fraction, "settle_frames": settle_frames,
+             "unload_fraction": unload_fraction, "clip_sigma": clip_sigma,
+             "dead_fraction": dead_fraction, "max_gain": max_gain}
+    for name, v in given.items():
+        if v is not None:
+            setattr(e, name, int(v) if name == "settle_frames" else float(v))
+    s = ffi.new("km_equil_summary *")
+    st = lib.km_gain_map_from_recording(c, os.fsencode(path), opt, e, ffi.NULL, 0, s)
+    if st != lib.KM_ERR_CAPACITY:
+        check(c, st)
+    gains = np.empty((int(s.rows), int(s.cols)), dtype=np.float32)
+    buf = ffi.cast("float *", gains.ctypes.data)
+    check(c, lib.km_gain_map_from_recording(c, os.fsencode(path), opt, e, buf, gains.size, s))
+    summary = {name: getattr(s, name) for name, _ in ffi.typeof("km_equil_summary").fields}
+    return gains, summary
+
+
+def read_gain_map(path):
+    """A gain-map text file (docs/FORMAT.md 1.7) as a float32 [R, C] array
+    (km_gain_map_read).  Raises knotmap.Error."""
+    c = ctx()
+    rows, cols = ffi.new("int32_t *"), ffi.new("int32_t *")
+    st = lib.km_gain_map_read(c, os.fsencode(path), ffi.NULL, 0, rows, cols)
+    if st != lib.KM_ERR_CAPACITY:
+        check(c, st)
+    gains = np.empty((rows[0], cols[0]), dtype=np.float32)
+    check(c, lib.km_gain_map_read(c, os.fsencode(path), ffi.cast("float *", gains.ctypes.data),
+                                  gains.size, rows, cols))
+    return gains

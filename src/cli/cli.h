@@ -73,10 +73,12 @@ int km_cli_read_option(const char *cmd, int argc, char **argv, int *i, km_read_o
 /* Help text of the reader options. */
 extern const char km_cli_read_help[];
 
-/* Try the conditioning options (--lowpass-hz, --tare, ...; opt_condition.c)
- * at argv[*i].  Returns 1 consumed, 0 not one, -1 usage error printed. */
+/* Try the conditioning options (--lowpass-hz, --tare, --equilibrate, ...;
+ * opt_condition.c) at argv[*i] into pp->cond (and pp->equilibrate,
+ * pp->gain_map_path, pp->equil).  Returns 1 consumed, 0 not one, -1 usage
+ * error printed. */
 int km_cli_condition_option(const char *cmd, int argc, char **argv, int *i,
-                            km_condition_params *c);
+                            km_process_params *pp);
 extern const char km_cli_condition_help[];
 
 /* argv joined with shell quoting where needed (recorded in results).

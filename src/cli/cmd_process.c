@@ -576,7 +576,7 @@ int km_cmd_process(int argc, char **argv)
                 goto usage;
             continue;
         }
-        if ((m = km_cli_condition_option(CMD, argc, argv, &i, &pp.cond)) != 0) {
+        if ((m = km_cli_condition_option(CMD, argc, argv, &i, &pp)) != 0) {
             if (m < 0)
                 goto usage;
             continue;

@@ -23,6 +23,11 @@ static const char synth_usage[] =
     "  --format session|tekscan|audio   output layout [from the extension of OUT:\n"
     "                          .asf/.csv tekscan, .wav/.w64/.rf64/.caf/.aif/.aiff/.au audio,\n"
     "                          else session]\n"
+    "  --equilibration         write the uniform-load (equilibration) recording of\n"
+    "                          the same sensor instead (same --seed, --preset,\n"
+    "                          --grid, --mode): gains, dead and stuck taxels of that\n"
+    "                          session, no knots; for knotmap process --equilibrate\n"
+    "  --equilibration-kpa K   its load [50]; --duration defaults to 5 s for it\n"
     "  --no-clobber            refuse to replace an existing OUT\n"
     "  -o, --output OUT        the file to write\n"
     "  -h, --help              this text\n"
@@ -87,6 +92,8 @@ int km_cmd_synth(int argc, char **argv)
     km_synth_params_default(&p);
     const char *out = NULL;
     int have_format = 0, overwrite = 1;
+    double equil_kpa = 0.0;
+    int have_duration = 0;
     km_format format = KM_FORMAT_SESSION;
     km_synth_difficulty preset = KM_SYNTH_MODERATE;
     double radius = p.roller_radius_mm;
@@ -100,6 +107,14 @@ int km_cmd_synth(int argc, char **argv)
             return KM_EX_OK;
         } else if (strcmp(a, "--no-clobber") == 0) {
             overwrite = 0;
+        } else if (strcmp(a, "--equilibration") == 0) {
+            if (!(equil_kpa > 0.0))
+                equil_kpa = 50.0;
+        } else if ((v = option_value(argc, argv, &i, "--equilibration-kpa")) != NULL) {
+            if (parse_double(v, &equil_kpa) != 0 || !(equil_kpa > 0.0)) {
+                km_cli_error("synth: --equilibration-kpa needs kPa > 0, not '%s'", v);
+                return KM_EX_USAGE;
+            }
         } else if (strcmp(a, "-o") == 0 || (v = option_value(argc, argv, &i, "--output")) != NULL) {
             if (strcmp(a, "-o") == 0) {
                 if (i + 1 >= argc) {
@@ -136,6 +151,7 @@ int km_cmd_synth(int argc, char **argv)
             }
             knots = (int32_t)ll;
         } else if ((v = option_value(argc, argv, &i, "--duration")) != NULL) {
+            have_duration = 1;
             if (parse_double(v, &p.duration_s) != 0 || !(p.duration_s > 0.0)) {
                 km_cli_error("synth: --duration needs seconds > 0, not '%s'", v);
                 return KM_EX_USAGE;
@@ -176,6 +192,9 @@ int km_cmd_synth(int argc, char **argv)
         return KM_EX_USAGE;
     }
     km_synth_preset(&p, preset);
+    p.equilibration_kpa = equil_kpa;
+    if (equil_kpa > 0.0 && !have_duration)
+        p.duration_s = 5.0;
     p.roller_radius_mm = radius;
     p.n_knots = knots;
     if (!have_format)

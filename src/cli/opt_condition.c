@@ -30,7 +30,16 @@ const char km_cli_condition_help[] =
     "  --harmonics N          notches at k*F, k = 1..N [1]\n"
     "  --median N             running median over N frames, odd [off]\n"
     "  --dog-sigma S          difference of Gaussians: subtract a Gaussian of sigma S\n"
-    "                         taxels (blob enhancement) [off]\n";
+    "                         taxels (blob enhancement) [off]\n"
+    "  --equilibrate FILE     per-taxel gains from FILE, a uniform-load recording\n"
+    "                         (any format, read on its own; its grid must be the\n"
+    "                         session's); dead taxels are masked [off]\n"
+    "  --gain-map FILE        per-taxel gains from a text file of R lines of C\n"
+    "                         numbers (nan = dead taxel, masked) [off]\n"
+    "  --equil-load-fraction F  equilibration: loaded frames are within F..1/F\n"
+    "                         of the plateau [0.8]\n"
+    "  --equil-settle-frames N  loaded frames dropped at each end of a load [10]\n"
+    "  --equil-max-gain G     gains clipped to [1/G, G] [4]\n";
 
 static int set_double(const char *cmd, const char *name, const char *v, double lo, double *out)
 {
@@ -74,11 +83,59 @@ static int set_curve(const char *cmd, const char *v, km_calib_curve *out)
     return -1;
 }
 
-int km_cli_condition_option(const char *cmd, int argc, char **argv, int *i,
-                            km_condition_params *c)
+/* Options of the gain map (km_process_params: equilibrate, gain_map_path,
+ * equil).  Returns as km_cli_condition_option. */
+static int equil_option(const char *cmd, int argc, char **argv, int *i, km_process_params *pp)
 {
+    static const char *const names[] = {"equilibrate", "gain-map", "equil-load-fraction",
+                                        "equil-settle-frames", "equil-max-gain"};
+    const char *v = NULL;
+    int m = 0;
+    size_t k = 0;
+    for (; k < sizeof names / sizeof names[0]; k++)
+        if ((m = km_cli_match(cmd, argc, argv, i, names[k], 0, 1, &v)) != 0)
+            break;
+    if (k == sizeof names / sizeof names[0])
+        return 0;
+    if (m < 0)
+        return -1;
+    switch (k) {
+    case 0:
+    case 1:
+        if (v[0] == '\0') {
+            km_cli_usage(cmd, "--%s needs a file name", names[k]);
+            return -1;
+        }
+        if ((k == 0 ? pp->gain_map_path : pp->equilibrate) != NULL) {
+            km_cli_usage(cmd, "--equilibrate and --gain-map exclude each other");
+            return -1;
+        }
+        *(k == 0 ? &pp->equilibrate : &pp->gain_map_path) = v;
+        return 1;
+    case 2: {
+        double f;
+        if (km_cli_double(cmd, names[k], v, &f) < 0)
+            return -1;
+        if (!(f > 0.0 && f < 1.0)) {
+            km_cli_usage(cmd, "--%s: '%s' is not between 0 and 1", names[k], v);
+            return -1;
+        }
+        pp->equil.load_fraction = f;
+        return 1;
+    }
+    case 3: return set_int(cmd, names[k], v, 0, 1000000, &pp->equil.settle_frames);
+    default: return set_double(cmd, names[k], v, 1.0, &pp->equil.max_gain);
+    }
+}
+
+int km_cli_condition_option(const char *cmd, int argc, char **argv, int *i,
+                            km_process_params *pp)
+{
+    km_condition_params *c = &pp->cond;
     const char *v = NULL;
     int m;
+    if ((m = equil_option(cmd, argc, argv, i, pp)) != 0)
+        return m;
     static const char *const flags[] = {"detect-bad-taxels", "fill-bad-taxels", "iir"};
     for (size_t k = 0; k < sizeof flags / sizeof flags[0]; k++) {
         if ((m = km_cli_match(cmd, argc, argv, i, flags[k], 0, 0, &v)) == 0)

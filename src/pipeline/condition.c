@@ -336,6 +336,13 @@ static km_status create_buffers(km_ctx *ctx, km_conditioner *c, const uint8_t *m
         if ((c->gain_map = km_alloc(ctx, fb)) == NULL)
             return KM_ERR_NOMEM;
         memcpy(c->gain_map, p->gain_map, fb);
+        /* An equilibration marks dead taxels with a NaN gain: mask them, so
+           that the NaN never reaches the filters. */
+        for (size_t k = 0; k < rc; k++)
+            if (!(c->gain_map[k] > 0.0f) || isinf(c->gain_map[k])) {
+                c->mask0[k] = c->mask[k] = 0;
+                c->gain_map[k] = 0.0f;
+            }
     }
     if (p->corrupt_ratio > 0.0) {
         c->h = p->corrupt_window / 2;

@@ -3,7 +3,6 @@
  * candidates -> result HDF5, streaming in blocks (DESIGN.md section 2). */
 #include <math.h>
 #include <pthread.h>
-#include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
@@ -11,6 +10,7 @@
 #include "internal.h"
 #include "io/result_writer.h"
 #include "pipeline/condition.h"
+#include "pipeline/equilibrate.h"
 #include "track/odometry_internal.h"
 
 /* A block never holds more than this many values, whatever block_frames
@@ -57,6 +57,7 @@ void km_process_params_default(km_process_params *p)
     p->lift_threshold = 5.0;
     km_condition_params_default(&p->cond);
     p->n_threads = 1;
+    km_equil_params_default(&p->equil);
 }
 
 typedef struct top_entry {
@@ -69,6 +70,18 @@ typedef struct top_entry {
 
 struct run;
 
+/* What the writing thread needs of a block whose peaks and tracks it
+ * writes while the next block is computed (write-behind). */
+typedef struct wjob {
+    const double *times;
+    const km_metrics *metrics;
+    const float *frames;       /* --save-frames only (then written before the next block) */
+    const size_t *fpk_off, *fpk_n;
+    const int *fpk_w;
+    const km_peak *pk[MAX_THREADS];
+    int64_t n, first_frame;
+} wjob;
+
 /* One thread's share of a block's per-frame stage (metrics and peaks,
  * which depend on the frame alone): frames [i0, i1), peaks appended to
  * its own buffer.  Worker 0 is the calling thread and uses its ctx. */
@@ -80,6 +93,8 @@ typedef struct worker {
     km_detector *det;
     km_peak *pk;
     size_t cap, used;
+    km_peak *pk_b;             /* write-behind: the other block's peaks */
+    size_t cap_b;
     float *oscratch;           /* one row, for the odometry's row medians */
     int read_first;            /* read the next block before taking frames */
     km_status st;
@@ -91,12 +106,23 @@ typedef struct run {
     km_result_writer *writer;
     km_conditioner *cond;      /* calibration, bad taxels, temporal and spatial filters */
     km_condition_params cp;    /* effective: a header curve resolved */
+    float *eq_gain;            /* gain map of --equilibrate / --gain-map (rows*cols) */
+    km_equil_summary eq;       /* its source's summary, for /params */
     uint32_t *cflags;          /* conditioner flags of the block's frames */
     worker wk[MAX_THREADS];
     int nw;
     atomic_llong next;         /* next frame of the block to take */
     int64_t n_block;
     km_ctx *rctx;              /* read-ahead thread (nw > 1) */
+    km_ctx *wctx;              /* writing thread (nw > 1) */
+    wjob job;                  /* the block being written */
+    pthread_t w_tid;
+    int w_active;              /* w_tid runs and must be joined */
+    km_status w_st;
+    double *times_b;           /* write-behind: the other block's times, metrics, */
+    km_metrics *metrics_b;     /* peak offsets (nw > 1) */
+    size_t *fpk_off_b, *fpk_n_b;
+    int *fpk_w_b;
     float *rbuf;               /* read-ahead block (nw > 1) */
     double *rtimes;
     int64_t r_n;
@@ -105,6 +131,8 @@ typedef struct run {
     km_odometry_sample *odo_s; /* per frame of the block (zero on a mat) */
     int64_t side_n;
     km_status side_st;
+    int cand_apart;            /* candidates on their own thread (cand_run) */
+    km_status cand_st;
     size_t *fpk_off;           /* per frame of the block: first peak in its worker's buffer */
     size_t *fpk_n;             /* per frame: peak count */
     int *fpk_w;                /* per frame: worker */
@@ -132,6 +160,9 @@ typedef struct run {
     size_t tr_n, tr_cap;
     size_t *ftr_end;           /* per frame: end of its ended tracks in tr_buf */
     atomic_llong tracked;      /* frames of the block tracked; -1: tracking failed */
+    pthread_mutex_t tr_mu;     /* with tr_cv: the writing thread sleeps until tracked moves */
+    pthread_cond_t tr_cv;
+    int tr_sync;               /* tr_mu and tr_cv initialised */
     km_odometry *odo;
     double *odo_rows;          /* roller: row medians of the block's frames (nb * rows) */
     km_bodymap *bmap;
@@ -230,7 +261,7 @@ static km_status write_params(km_ctx *ctx, run *r, const km_process_params *p)
         PF("resample_hz", c->resample_hz);
         PI("tare_frames", c->tare_frames);
         PI("tare_given", p->cond.tare != NULL);
-        PI("gain_map_given", p->cond.gain_map != NULL);
+        PI("gain_map_given", c->gain_map != NULL);
         PS("calib_curve", (unsigned)c->curve < 4 ? curves[c->curve] : "unknown");
         PF("calib_curve_a", c->curve_a);
         PF("calib_curve_b", c->curve_b);
@@ -285,6 +316,8 @@ static km_status write_params(km_ctx *ctx, run *r, const km_process_params *p)
     PI("bodymap_contact_half_rows", p->cand.contact_half_rows);
     PF("bodymap_contact_threshold", p->cand.contact_threshold);
     PI("bodymap_pass_gap_frames", p->cand.pass_gap_frames);
+    if (st == KM_OK)
+        st = km_equil_write_params(ctx, w, p, &r->eq);
 #undef PF
 #undef PI
 #undef PS
@@ -618,11 +651,11 @@ static void taxel_maps(run *r, const float *f, size_t rc)
 
 /* Body map, candidate map and per-taxel maps of the block's frames, in
  * order: state of their own, so with several threads they run beside the
- * tracking. */
+ * writing. */
 static void *maps_run(void *arg)
 {
     run *r = arg;
-    km_ctx *ctx = r->nw > 1 ? r->wk[1].ctx : r->wk[0].ctx;
+    km_ctx *ctx = r->wk[0].ctx;
     int32_t rows = r->info.rows, cols = r->info.cols;
     size_t rc = (size_t)rows * (size_t)cols;
     km_mask mask = {km_conditioner_mask(r->cond), rows, cols, cols};
@@ -630,11 +663,29 @@ static void *maps_run(void *arg)
     for (int64_t i = 0; i < r->side_n && st == KM_OK; i++) {
         km_frame fr = {r->block + (size_t)i * rc, rows, cols, cols};
         st = km_bodymap_add(ctx, r->bmap, &fr, &mask, &r->odo_s[i]);
-        if (st == KM_OK)
+        if (st == KM_OK && !r->cand_apart)
             st = km_candidates_add(ctx, r->cand, &fr, &mask, &r->odo_s[i], r->times[i]);
         taxel_maps(r, fr.data, rc);
     }
     r->side_st = st;
+    return NULL;
+}
+
+/* The candidate map of the block's frames, in order, on its own thread
+ * (the first worker's ctx: no per-frame work runs meanwhile). */
+static void *cand_run(void *arg)
+{
+    run *r = arg;
+    km_ctx *ctx = r->wk[1].ctx;
+    int32_t rows = r->info.rows, cols = r->info.cols;
+    size_t rc = (size_t)rows * (size_t)cols;
+    km_mask mask = {km_conditioner_mask(r->cond), rows, cols, cols};
+    km_status st = KM_OK;
+    for (int64_t i = 0; i < r->side_n && st == KM_OK; i++) {
+        km_frame fr = {r->block + (size_t)i * rc, rows, cols, cols};
+        st = km_candidates_add(ctx, r->cand, &fr, &mask, &r->odo_s[i], r->times[i]);
+    }
+    r->cand_st = st;
     return NULL;
 }
 
@@ -711,56 +762,85 @@ static km_status collect_tracks(km_ctx *ctx, run *r)
     }
 }
 
-/* Second thread of the sequential stage: body map and per-taxel maps,
- * then the peak table and ended tracks of each frame once the first
- * thread has tracked it, in frame order and in the same calls as one
- * thread makes (tracks in runs of 64, then the frame's peaks). */
-static void *write_side(void *arg)
+/* The writing thread: the ended tracks and peak table of each frame of the
+ * job once the tracking has reached it, in frame order and in the calls one
+ * thread makes (tracks in runs of 64, then the frame's peaks), then the
+ * block's frame table.  The writer is used by this thread alone until
+ * joined. */
+static void *write_block(void *arg)
 {
     run *r = arg;
-    km_ctx *ctx = r->wk[1].ctx;
-    int32_t rows = r->info.rows, cols = r->info.cols;
-    size_t rc = (size_t)rows * (size_t)cols;
-    km_mask mask = {km_conditioner_mask(r->cond), rows, cols, cols};
+    const wjob *j = &r->job;
+    km_ctx *ctx = r->wctx;
     km_status st = KM_OK;
-    for (int64_t i = 0; i < r->side_n && st == KM_OK; i++) {
-        km_frame fr = {r->block + (size_t)i * rc, rows, cols, cols};
-        st = km_bodymap_add(ctx, r->bmap, &fr, &mask, &r->odo_s[i]);
-        taxel_maps(r, fr.data, rc);
-    }
-    for (int64_t i = 0; i < r->side_n && st == KM_OK; i++) {
-        long long done;
-        while ((done = atomic_load(&r->tracked)) <= i && done >= 0)
-            sched_yield();
+    for (int64_t i = 0; i < j->n && st == KM_OK; i++) {
+        long long done = atomic_load(&r->tracked);
+        if (done <= i && done >= 0) {
+            /* Sleep, not spin: the other threads need both cores. */
+            pthread_mutex_lock(&r->tr_mu);
+            while ((done = atomic_load(&r->tracked)) <= i && done >= 0)
+                pthread_cond_wait(&r->tr_cv, &r->tr_mu);
+            pthread_mutex_unlock(&r->tr_mu);
+        }
         if (done < 0)
-            break; /* tracking failed: the first thread reports it */
+            break; /* tracking failed: the tracking thread reports it */
         const km_track *tb = atomic_load(&r->tr_buf);
         for (size_t k = i > 0 ? r->ftr_end[i - 1] : 0; k < r->ftr_end[i] && st == KM_OK; k += 64) {
             size_t m = r->ftr_end[i] - k < 64 ? r->ftr_end[i] - k : 64;
             st = km_result_writer_append_tracks(ctx, r->writer, tb + k, m);
         }
-        size_t np;
-        const km_peak *pks = frame_peaks_of(r, i, &np);
+        const km_peak *pks = j->pk[j->fpk_w[i]] + j->fpk_off[i];
         if (st == KM_OK)
-            st = km_result_writer_append_peaks_tracked(ctx, r->writer, r->frames_done + i,
-                                                       r->times[i], pks,
-                                                       r->blk_id + r->fid_off[i], np);
+            st = km_result_writer_append_peaks_tracked(ctx, r->writer, j->first_frame + i,
+                                                       j->times[i], pks,
+                                                       r->blk_id + r->fid_off[i], j->fpk_n[i]);
     }
-    r->side_st = st;
+    if (st == KM_OK && atomic_load(&r->tracked) >= 0)
+        st = km_result_writer_append_frames(ctx, r->writer, j->times, j->metrics, j->frames, j->n);
+    r->w_st = st;
     return NULL;
 }
 
-/* The sequential stage of the block's n frames on two threads: this one
- * tracks (and keeps the summary), then feeds the candidate map; the other
- * builds the body map and per-taxel maps, then writes what the tracking
- * produced.  Each object sees its frames in order, so the result is the
- * one thread's. */
-static km_status sequential_stage_threads(km_ctx *ctx, run *r, int64_t n)
+/* Frames tracked so far (-1: failed), waking the writing thread. */
+static void publish_tracked(run *r, long long v)
 {
-    int32_t rows = r->info.rows, cols = r->info.cols;
-    size_t rc = (size_t)rows * (size_t)cols, total = 0;
-    km_mask mask = {km_conditioner_mask(r->cond), rows, cols, cols};
-    km_status st = KM_OK;
+    pthread_mutex_lock(&r->tr_mu);
+    atomic_store(&r->tracked, v);
+    pthread_cond_signal(&r->tr_cv);
+    pthread_mutex_unlock(&r->tr_mu);
+}
+
+/* Wait for the block being written; its status. */
+static km_status join_writer(km_ctx *ctx, run *r)
+{
+    if (!r->w_active)
+        return KM_OK;
+    pthread_join(r->w_tid, NULL);
+    r->w_active = 0;
+    for (int k = 0; k < r->n_tr_old; k++)
+        km_free(ctx, r->tr_old[k]);
+    r->n_tr_old = 0;
+    if (r->w_st != KM_OK)
+        return km_fail(ctx, r->w_st, "%s", km_ctx_last_error(r->wctx));
+    return KM_OK;
+}
+
+/* The sequential stage of the block's n frames with two or more threads:
+ * this thread tracks (and keeps the summary), then feeds the body map,
+ * candidate map and per-taxel maps; a writing thread writes what the
+ * tracking produced and the frame table, and goes on while the next block
+ * is computed (joined before the next block's tracking or the end).  Each
+ * object sees its frames in order and the writer gets the one-thread
+ * sequence of calls, so the result is the one thread's.  The block's
+ * buffers are then swapped with the spare set, which the next block
+ * fills while this one is written. */
+static km_status sequential_stage_threads(km_ctx *ctx, run *r, const km_process_params *p,
+                                          int64_t n)
+{
+    size_t total = 0;
+    km_status st = join_writer(ctx, r);
+    if (st != KM_OK)
+        return st;
     for (int64_t i = 0; i < n; i++) {
         r->fid_off[i] = total;
         total += r->fpk_n[i];
@@ -776,20 +856,26 @@ static km_status sequential_stage_threads(km_ctx *ctx, run *r, int64_t n)
         r->blk_id_cap = cap;
     }
     r->tr_n = 0;
-    r->n_tr_old = 0;
     atomic_store(&r->tracked, 0);
+    wjob *j = &r->job;
+    j->times = r->times;
+    j->metrics = r->metrics;
+    j->frames = p->save_frames ? r->block : NULL;
+    j->fpk_off = r->fpk_off;
+    j->fpk_n = r->fpk_n;
+    j->fpk_w = r->fpk_w;
+    for (int k = 0; k < r->nw; k++)
+        j->pk[k] = r->wk[k].pk;
+    j->n = n;
+    j->first_frame = r->frames_done;
+    r->w_st = KM_OK;
+    r->w_active = pthread_create(&r->w_tid, NULL, write_block, r) == 0;
+    /* The candidate map, the longest of the maps, beside the tracking. */
+    pthread_t ctid;
     r->side_n = n;
-    r->side_st = KM_OK;
-    pthread_t tid;
-    if (pthread_create(&tid, NULL, write_side, r) != 0) {
-        /* No second thread: the one-thread order. */
-        maps_run(r);
-        for (int64_t i = 0; i < n && st == KM_OK; i++)
-            st = process_frame(ctx, r, i);
-        if (st == KM_OK && (st = r->side_st) != KM_OK)
-            st = km_fail(ctx, st, "%s", km_ctx_last_error(r->wk[1].ctx));
-        return st;
-    }
+    r->cand_st = KM_OK;
+    r->cand_apart = pthread_create(&ctid, NULL, cand_run, r) == 0;
+
     for (int64_t i = 0; i < n && st == KM_OK; i++) {
         size_t np;
         const km_peak *pks = frame_peaks_of(r, i, &np);
@@ -801,21 +887,51 @@ static km_status sequential_stage_threads(km_ctx *ctx, run *r, int64_t n)
             break;
         r->ftr_end[i] = r->tr_n;
         account_frame(r, i, pks, np);
-        atomic_store(&r->tracked, (long long)(i + 1));
+        /* Wake the writer every GRAB frames (and at the end). */
+        if ((i + 1) % GRAB == 0 || i + 1 == n)
+            publish_tracked(r, i + 1);
+        else
+            atomic_store(&r->tracked, (long long)(i + 1));
     }
     if (st != KM_OK)
-        atomic_store(&r->tracked, -1);
-    for (int64_t i = 0; i < n && st == KM_OK; i++) {
-        km_frame fr = {r->block + (size_t)i * rc, rows, cols, cols};
-        st = km_candidates_add(ctx, r->cand, &fr, &mask, &r->odo_s[i], r->times[i]);
+        publish_tracked(r, -1);
+    if (!r->w_active) {
+        /* No writing thread: write now, as one thread would have. */
+        write_block(r);
+        if (st == KM_OK && r->w_st != KM_OK)
+            st = km_fail(ctx, r->w_st, "%s", km_ctx_last_error(r->wctx));
     }
-    pthread_join(tid, NULL);
-    for (int k = 0; k < r->n_tr_old; k++)
-        km_free(ctx, r->tr_old[k]);
-    r->n_tr_old = 0;
-    if (st == KM_OK && (st = r->side_st) != KM_OK)
-        st = km_fail(ctx, st, "%s", km_ctx_last_error(r->wk[1].ctx));
-    return st;
+    if (st == KM_OK) {
+        r->side_st = KM_OK;
+        maps_run(r);
+        st = r->side_st;
+    }
+    if (r->cand_apart) {
+        pthread_join(ctid, NULL);
+        r->cand_apart = 0;
+        if (st == KM_OK && r->cand_st != KM_OK)
+            st = km_fail(ctx, r->cand_st, "%s", km_ctx_last_error(r->wk[1].ctx));
+    }
+    km_status wst = KM_OK;
+    if (p->save_frames || st != KM_OK)
+        wst = join_writer(ctx, r); /* the block buffer is refilled next */
+    if (st == KM_OK)
+        st = wst;
+    if (st != KM_OK)
+        return st;
+    /* The written block keeps its buffers; the next one takes the spares. */
+#define SWAP(T, a, b) do { T t_ = (a); (a) = (b); (b) = t_; } while (0)
+    SWAP(double *, r->times, r->times_b);
+    SWAP(km_metrics *, r->metrics, r->metrics_b);
+    SWAP(size_t *, r->fpk_off, r->fpk_off_b);
+    SWAP(size_t *, r->fpk_n, r->fpk_n_b);
+    SWAP(int *, r->fpk_w, r->fpk_w_b);
+    for (int k = 0; k < r->nw; k++) {
+        SWAP(km_peak *, r->wk[k].pk, r->wk[k].pk_b);
+        SWAP(size_t, r->wk[k].cap, r->wk[k].cap_b);
+    }
+#undef SWAP
+    return KM_OK;
 }
 
 /* The next block into the read-ahead buffer, on its own thread and ctx:
@@ -844,7 +960,11 @@ static km_status drain_conditioned(km_ctx *ctx, run *r, const km_process_params 
         if (st != KM_OK)
             return st;
         if (r->nw > 1) {
-            st = sequential_stage_threads(ctx, r, n);
+            /* Writes this block's tables on another thread. */
+            if ((st = sequential_stage_threads(ctx, r, p, n)) != KM_OK)
+                return st;
+            r->frames_done += n;
+            continue;
         } else {
             r->side_n = n;
             r->side_st = KM_OK;
@@ -1049,6 +1169,11 @@ static km_status create_workers(km_ctx *ctx, run *r, const km_process_params *p)
             return st;
         w->cap = rc < PEAKS_START ? rc : PEAKS_START;
         w->pk = km_alloc(ctx, w->cap * sizeof *w->pk);
+        if (nw > 1) {
+            w->cap_b = w->cap;
+            if ((w->pk_b = km_alloc(ctx, w->cap_b * sizeof *w->pk_b)) == NULL)
+                return KM_ERR_NOMEM;
+        }
         w->oscratch = km_alloc(ctx, (size_t)r->info.cols * sizeof *w->oscratch);
         if (w->pk == NULL || w->oscratch == NULL)
             return KM_ERR_NOMEM;
@@ -1056,6 +1181,24 @@ static km_status create_workers(km_ctx *ctx, run *r, const km_process_params *p)
     if (nw > 1) {
         if ((st = km_ctx_create_with(&ref.a, &r->rctx)) != KM_OK)
             return km_fail(ctx, st, "cannot create a context for the reading thread");
+        if ((st = km_ctx_create_with(&ref.a, &r->wctx)) != KM_OK)
+            return km_fail(ctx, st, "cannot create a context for the writing thread");
+        if (pthread_mutex_init(&r->tr_mu, NULL) != 0)
+            return km_fail(ctx, KM_ERR_NOMEM, "cannot create a mutex");
+        if (pthread_cond_init(&r->tr_cv, NULL) != 0) {
+            pthread_mutex_destroy(&r->tr_mu);
+            return km_fail(ctx, KM_ERR_NOMEM, "cannot create a condition variable");
+        }
+        r->tr_sync = 1;
+        size_t nb = (size_t)r->nb;
+        r->times_b = km_alloc(ctx, nb * sizeof *r->times_b);
+        r->metrics_b = km_alloc(ctx, nb * sizeof *r->metrics_b);
+        r->fpk_off_b = km_alloc(ctx, nb * sizeof *r->fpk_off_b);
+        r->fpk_n_b = km_alloc(ctx, nb * sizeof *r->fpk_n_b);
+        r->fpk_w_b = km_alloc(ctx, nb * sizeof *r->fpk_w_b);
+        if (r->times_b == NULL || r->metrics_b == NULL || r->fpk_off_b == NULL ||
+            r->fpk_n_b == NULL || r->fpk_w_b == NULL)
+            return KM_ERR_NOMEM;
         r->rbuf = km_alloc(ctx, (size_t)r->nb * rc * sizeof *r->rbuf);
         r->rtimes = km_alloc(ctx, (size_t)r->nb * sizeof *r->rtimes);
         if (r->rbuf == NULL || r->rtimes == NULL)
@@ -1070,12 +1213,24 @@ static void free_workers(km_ctx *ctx, run *r)
         worker *w = &r->wk[k];
         km_detector_free(w->det);
         km_free(ctx, w->pk);
+        km_free(ctx, w->pk_b);
         km_free(ctx, w->oscratch);
         if (w->ctx != ctx)
             km_ctx_free(w->ctx);
     }
     r->nw = 0;
     km_ctx_free(r->rctx);
+    km_ctx_free(r->wctx);
+    if (r->tr_sync) {
+        pthread_cond_destroy(&r->tr_cv);
+        pthread_mutex_destroy(&r->tr_mu);
+        r->tr_sync = 0;
+    }
+    km_free(ctx, r->times_b);
+    km_free(ctx, r->metrics_b);
+    km_free(ctx, r->fpk_off_b);
+    km_free(ctx, r->fpk_n_b);
+    km_free(ctx, r->fpk_w_b);
     km_free(ctx, r->rbuf);
     km_free(ctx, r->rtimes);
 }
@@ -1142,6 +1297,10 @@ km_status km_process(km_ctx *ctx, const char *input, const char *output,
     if ((st = km_result_check_not_input(ctx, output, input)) != KM_OK)
         goto done;
     r.cp = p->cond;
+    if ((st = km_equil_resolve(ctx, p, &r.info, &r.eq_gain, &r.eq)) != KM_OK)
+        goto done;
+    if (r.eq_gain != NULL)
+        r.cp.gain_map = r.eq_gain;
     if ((st = km_condition_resolve_curve(ctx, r.reader, &r.cp)) != KM_OK)
         goto done;
     setup_units(&r, p);
@@ -1177,6 +1336,8 @@ km_status km_process(km_ctx *ctx, const char *input, const char *output,
     if (st == KM_OK)
         st = stream(ctx, &r, p, input);
     if (st == KM_OK)
+        st = join_writer(ctx, &r);
+    if (st == KM_OK)
         st = finish(ctx, &r);
     if (st == KM_OK && summary != NULL)
         fill_summary(&r, summary);
@@ -1185,9 +1346,14 @@ done:
     if (st != KM_OK && strncmp(km_ctx_last_error(ctx), input, strlen(input)) != 0 &&
         strncmp(km_ctx_last_error(ctx), output, strlen(output)) != 0)
         km_error_prefix(ctx, input);
+    if (r.w_active) /* failed elsewhere while a block was being written */
+        pthread_join(r.w_tid, NULL);
+    for (int k = 0; k < r.n_tr_old; k++)
+        km_free(ctx, r.tr_old[k]);
     km_result_writer_free(r.writer); /* removes the temporary file unless committed */
     free_workers(ctx, &r);
     km_conditioner_free(r.cond);
+    km_free(ctx, r.eq_gain);
     km_free(ctx, r.cflags);
     km_reader_free(r.reader);
     km_free(ctx, r.block);

@@ -188,6 +188,7 @@ static km_status validate(km_ctx *ctx, const km_synth_params *p)
              "dead_fraction/stuck_fraction");
     KM_CHECK(!(p->saturation_kpa > 0.0), "saturation_kpa");
     KM_CHECK(bad(p->lift_probability, 0.0, 1.0), "lift_probability");
+    KM_CHECK(bad(p->equilibration_kpa, 0.0, 1e4), "equilibration_kpa");
 #undef KM_CHECK
     return KM_OK;
 }
@@ -444,6 +445,15 @@ static double pressure_at(const km_synth *s, double x, double y, double u)
     return shape * v;
 }
 
+/* Equilibration recording: the uniform load at time t (unloaded first and
+ * last 10%, linear ramps over the next 10%, the plateau in between). */
+static double equilibration_load(const km_synth *s, double t)
+{
+    double d = s->p.duration_s, u = d > 0.0 ? t / d : 0.0;
+    double ramp = u < 0.5 ? (u - 0.1) / 0.1 : (0.9 - u) / 0.1;
+    return s->p.equilibration_kpa * fmin(1.0, fmax(0.0, ramp));
+}
+
 static void render_frame(km_synth *s, const km_synth_motion *m, double t, float *f)
 {
     const km_synth_params *p = &s->p;
@@ -461,7 +471,8 @@ static void render_frame(km_synth *s, const km_synth_motion *m, double t, float 
         double hum = p->hum_kpa * sin(KM_TWO_PI * p->hum_hz * t + s->hum_phase[r]);
         for (int32_t c = 0; c < C; c++) {
             size_t i = (size_t)r * (size_t)C + (size_t)c;
-            double v = m->load > 0.0 ? m->load * pressure_at(s, c * s->col_pitch, y, u) : 0.0;
+            double v = p->equilibration_kpa > 0.0 ? m->load
+                       : m->load > 0.0 ? m->load * pressure_at(s, c * s->col_pitch, y, u) : 0.0;
             v = s->gain[i] * (v + s->drift[i] * t + hum);
             if (p->noise_kpa > 0.0)
                 v += p->noise_kpa * km_rng_normal(&s->noise_rng);
@@ -484,7 +495,9 @@ km_status km_synth_frames_motion(km_ctx *ctx, km_synth *s, float *frames, double
     int64_t k = 0;
     for (; k < max && s->next < s->n_frames; k++, s->next++) {
         double t = (double)s->next / s->p.frame_rate_hz;
-        km_synth_motion m = step_motion(s, t);
+        km_synth_motion m = {0.0, 0.0, 0.0, equilibration_load(s, t)};
+        if (!(s->p.equilibration_kpa > 0.0))
+            m = step_motion(s, t);
         render_frame(s, &m, t, frames + (size_t)k * per);
         if (times)
             times[k] = t;

@@ -38,9 +38,12 @@ static km_status sink_append(km_ctx *ctx, synth_sink *k, const float *f, const d
     return km_audio_writer_append(ctx, k->audio, f, n);
 }
 
-static km_status sink_commit(km_ctx *ctx, synth_sink *k, const km_synth *s)
+static km_status sink_commit(km_ctx *ctx, synth_sink *k, const km_synth *s,
+                            const km_synth_params *p)
 {
     if (k->session) {
+        if (p->equilibration_kpa > 0.0) /* a uniform load: no knots to report */
+            return km_session_writer_commit(ctx, k->session);
         km_synth_truth tr;
         km_synth_truth_get(s, &tr);
         size_t n = tr.n_knots;
@@ -100,7 +103,7 @@ km_status km_synth_write(km_ctx *ctx, const km_synth_params *p, km_format format
             goto done;
     }
     if (st == KM_OK)
-        st = sink_commit(ctx, &k, s);
+        st = sink_commit(ctx, &k, s, p);
 done:
     km_session_writer_free(k.session);
     km_tekscan_writer_free(k.tekscan);

@@ -176,6 +176,8 @@ km_status km_candidates_create(km_ctx *ctx, int32_t mode, int32_t rows, int32_t 
         st = KM_ERR_NOMEM;
         goto done;
     }
+    /* Read (not used) on the first frame by the branch-free run update. */
+    memset(c->prev, 0, (size_t)rows * (size_t)cols * sizeof *c->prev);
     if (mode == KM_MODE_MAT) {
         if ((st = resize(ctx, c, 0, rows)) != KM_OK)
             goto done;
@@ -326,16 +328,21 @@ km_status km_candidates_add(km_ctx *ctx, km_candidates *c, const km_frame *frame
      * taxel reading 0 between passes also forms a run, which is harmless:
      * it is ignored only while it reads 0, and the first loaded frame ends
      * the run. */
+    /* Branch-free (it vectorises): every taxel, every frame. */
+    const int32_t not_first = c->frame > 0, sf = c->p.stuck_frames;
     for (int32_t r = 0; r < c->rows; r++) {
-        const float *row = frame->data + (ptrdiff_t)r * frame->row_stride;
-        float *prev = c->prev + (size_t)r * (size_t)c->cols;
-        int32_t *run = c->run + (size_t)r * (size_t)c->cols;
+        const float *restrict row = frame->data + (ptrdiff_t)r * frame->row_stride;
+        float *restrict prev = c->prev + (size_t)r * (size_t)c->cols;
+        int32_t *restrict run = c->run + (size_t)r * (size_t)c->cols;
+        uint8_t *restrict stuck = c->stuck + (size_t)r * (size_t)c->cols;
         for (int32_t x = 0; x < c->cols; x++) {
-            int same = c->frame > 0 && row[x] == prev[x];
-            run[x] = same ? (run[x] < INT32_MAX ? run[x] + 1 : run[x]) : 0;
-            if (c->p.stuck_frames > 0 && run[x] >= c->p.stuck_frames && row[x] != 0.0f)
-                c->stuck[(size_t)r * (size_t)c->cols + (size_t)x] = 1;
-            prev[x] = row[x];
+            float v = row[x];
+            int32_t same = not_first & (v == prev[x]);
+            int32_t rv = run[x];
+            rv = (rv + (rv < INT32_MAX)) & -same;
+            run[x] = rv;
+            stuck[x] |= (uint8_t)((sf > 0) & (rv >= sf) & (v != 0.0f));
+            prev[x] = v;
         }
     }
     if (c->mode == KM_MODE_ROLLER) {

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "knotmap.h"
+#include "track/select_small.h"
 
 static km_ctx *ctx;
 
@@ -204,4 +205,94 @@ Test(candidates, invalid_use)
     cr_assert_eq(ny, 0);
     km_candidates_free(c);
     km_candidates_free(NULL);
+}
+
+/* The rank-count selection shared by the candidates' window medians and
+ * the odometry's row medians returns exactly what a stable insertion sort
+ * puts at position k: same value, same bits (signed zeros too), for every
+ * k, on short arrays with many ties. */
+static void insertion_sort(float *v, size_t n)
+{
+    for (size_t i = 1; i < n; i++) {
+        float x = v[i];
+        size_t j = i;
+        while (j > 0 && v[j - 1] > x) {
+            v[j] = v[j - 1];
+            j--;
+        }
+        v[j] = x;
+    }
+}
+
+Test(candidates, rank_selection_matches_stable_sort)
+{
+    float v[64], sorted[64];
+    unsigned seed = 12345u;
+    for (int it = 0; it < 3000; it++) {
+        size_t n = 1 + (size_t)(it % 64);
+        int levels = (it % 3 == 0) ? 3 : 1000;
+        for (size_t i = 0; i < n; i++) {
+            seed = seed * 1103515245u + 12345u;
+            int q = (int)((seed >> 16) % (unsigned)levels) - levels / 2;
+            v[i] = (float)q * 0.5f;
+            if (q == 0 && ((seed >> 8) & 1u))
+                v[i] = -0.0f;
+        }
+        memcpy(sorted, v, n * sizeof *v);
+        insertion_sort(sorted, n);
+        for (size_t k = 0; k < n; k++) {
+            float got = km_select_rank_f(v, n, k);
+            cr_assert_eq(memcmp(&got, &sorted[k], sizeof got), 0,
+                         "iteration %d n %zu k %zu: %g (bits differ) vs %g", it, n, k,
+                         (double)got, (double)sorted[k]);
+            if (k + 1 < n) {
+                float lo = NAN, hi = NAN;
+                km_select_rank2_f(v, n, k, &lo, &hi);
+                cr_assert_eq(memcmp(&lo, &sorted[k], sizeof lo), 0, "iteration %d k %zu lo", it, k);
+                cr_assert_eq(memcmp(&hi, &sorted[k + 1], sizeof hi), 0, "iteration %d k %zu hi", it,
+                             k);
+            }
+        }
+    }
+}
+
+/* A taxel repeating one value for stuck_frames frames is stuck from then
+ * on, counted exactly at the threshold (not one frame early or late). */
+Test(candidates, stuck_run_threshold_is_exact)
+{
+    km_candidate_params p;
+    km_candidate_params_default(&p);
+    p.stuck_frames = 5;
+    p.min_coverage = 1; /* one long pass: every cell it covered has a value */
+    km_candidates *c = NULL;
+    cr_assert_eq(km_candidates_create(ctx, KM_MODE_MAT, R, C, 10.0, 5.0, &p, &c), KM_OK);
+    float f[R * C];
+    km_frame fr = {f, R, C, C};
+    /* Frames 0..4: (1, 1) repeats 7 (runs 0..4: not yet stuck); the other
+       taxels change every frame.  Frames 5..: it changes again. */
+    for (int t = 0; t < 12; t++) {
+        for (int i = 0; i < R * C; i++)
+            f[i] = 40.0f + 0.01f * (float)((i * 7 + t * 13) % 17) + 0.001f * (float)t;
+        if (t <= 4)
+            f[1 * C + 1] = 7.0f;
+        cr_assert_eq(km_candidates_add(ctx, c, &fr, NULL, NULL, 0.01 * t), KM_OK);
+    }
+    float map[R * C];
+    size_t need = 0;
+    cr_assert_eq(km_candidates_map(ctx, c, map, R * C, &need), KM_OK);
+    cr_assert(need == R * C);
+    km_candidates_free(c);
+    cr_assert_eq(km_candidates_create(ctx, KM_MODE_MAT, R, C, 10.0, 5.0, &p, &c), KM_OK);
+    for (int t = 0; t < 12; t++) {
+        for (int i = 0; i < R * C; i++)
+            f[i] = 40.0f + 0.01f * (float)((i * 7 + t * 13) % 17) + 0.001f * (float)t;
+        if (t <= 5)
+            f[1 * C + 1] = 7.0f; /* run reaches 5 at frame 5: stuck */
+        cr_assert_eq(km_candidates_add(ctx, c, &fr, NULL, NULL, 0.01 * t), KM_OK);
+    }
+    float map2[R * C];
+    cr_assert_eq(km_candidates_map(ctx, c, map2, R * C, &need), KM_OK);
+    cr_assert(isnan(map2[1 * C + 1]), "stuck taxel's cell must be NaN, got %g", (double)map2[1 * C + 1]);
+    cr_assert(!isnan(map[1 * C + 1]), "a run of 4 must not mark the taxel");
+    km_candidates_free(c);
 }
