@@ -422,7 +422,7 @@ KM_API km_status km_temporal_flush(km_ctx *ctx, km_temporal *t, float *out, int6
 KM_API void km_temporal_reset(km_temporal *t);
 
 /* Calibration curve from raw counts to pressure (Tekscan model,
- * docs/ALGORITHMS.md 1.3): a cell's pressure in kPa is p = a * raw^b
+ * docs/ALGORITHMS.md 1.2): a cell's pressure in kPa is p = a * raw^b
  * (b = 1: linear).  A calibration point says that a load of load_n newtons
  * spread over n_loaded cells of cell_area_mm2 each produced raw_sum counts
  * in total; the mean loaded cell then reads raw_sum / n_loaded and carries
@@ -581,7 +581,7 @@ KM_API const uint8_t *km_conditioner_mask(const km_conditioner *c);
 KM_API int32_t km_conditioner_n_bad(const km_conditioner *c);
 KM_API double km_conditioner_rate(const km_conditioner *c);
 
-/* Equilibration (src/pipeline/equilibrate.c, docs/ALGORITHMS.md 1.4): a
+/* Equilibration (src/pipeline/equilibrate.c, docs/ALGORITHMS.md 1.3): a
  * per-taxel gain map (km_condition_params.gain_map) from a recording of the
  * whole sensor under one uniform pressure (a bladder), so that every taxel
  * then reads the same.  The gain of a taxel is the median response of all

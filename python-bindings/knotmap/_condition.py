@@ -20,7 +20,7 @@ def _p(arr, t):
 
 
 def calib_curve_fit(points, curve="power", cell_area_mm2=1.0):
-    """Fit a raw-to-kPa curve p = a * raw^b (docs/ALGORITHMS.md 1.3).
+    """Fit a raw-to-kPa curve p = a * raw^b (docs/ALGORITHMS.md 1.2).
 
     points: [(load_n, raw_sum, n_loaded), ...] (newtons, counts summed over
     the loaded cells, cells loaded).  curve: "linear" (b = 1) or "power"

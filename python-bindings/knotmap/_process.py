@@ -293,7 +293,7 @@ def gain_map_from_recording(path, load_fraction=None, settle_frames=None,
                             unload_fraction=None, clip_sigma=None, dead_fraction=None,
                             max_gain=None, **read):
     """Per-taxel equilibration gains from a uniform-load recording
-    (km_gain_map_from_recording; docs/ALGORITHMS.md 1.4).
+    (km_gain_map_from_recording; docs/ALGORITHMS.md 1.3).
 
     `read`: the reading keywords of read_session (format, grid, ...; the
     file's own geometry otherwise).  The other keywords are the

@@ -1,5 +1,5 @@
 /* Calibration curves from raw counts to kPa: the Tekscan model
- * (docs/ALGORITHMS.md 1.3). */
+ * (docs/ALGORITHMS.md 1.2). */
 #include <ctype.h>
 #include <math.h>
 #include <stdio.h>

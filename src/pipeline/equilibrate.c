@@ -1,5 +1,5 @@
 /* Equilibration: a per-taxel gain map from a uniform-load recording
- * (docs/ALGORITHMS.md 1.4), and the gain-map text file (docs/FORMAT.md 1.7).
+ * (docs/ALGORITHMS.md 1.3), and the gain-map text file (docs/FORMAT.md 1.7).
  *
  * The recording is streamed three times through the readers rather than
  * held: pass 1 gives the frame means (which frames are loaded depends on
