@@ -62,6 +62,8 @@ static void print_help(FILE *f)
             "  process INPUT... [-o OUT]   condition, detect and write one result .h5 per input\n"
             "  info INPUT...               geometry, frames, rate, units, format, header\n"
             "  synth [OPTION]... -o FILE   synthetic session with ground truth\n"
+            "  render RESULT -o MAP.png    body map with the knot candidates marked\n"
+            "  eval RESULT --truth SESSION precision, recall, F1 and error against truth\n"
             "\n"
             "  -h, --help      show this help and exit\n"
             "      --version   show the version and exit\n"

@@ -94,11 +94,15 @@ def check_result(path, rows, cols):
 # ---- help, version, usage ----------------------------------------------------
 
 def test_help_and_version_on_stdout():
-    for args in (["--help"], ["process", "--help"], ["info", "--help"]):
+    commands = ("process", "info", "synth", "render", "eval")
+    for args in (["--help"], *([c, "--help"] for c in commands)):
         r = run(*args)
         assert r.returncode == 0, args
-        assert "Usage: knotmap" in r.stdout
+        assert "Usage: knotmap" in r.stdout, args
         assert r.stderr == ""
+    top = run("--help").stdout
+    for c in commands:
+        assert "\n  %s " % c in top, "knotmap --help does not list %s" % c
     r = run("--version")
     assert r.returncode == 0
     assert r.stdout.startswith("knotmap ") and r.stdout.strip().split()[1].count(".") == 2
