@@ -3,15 +3,26 @@
  *
  * Rows (axis 0) are filtered first, then columns, with the intermediate
  * stored as float32, which is what scipy does for float32 input.  The
- * vertical pass combines whole rows (unit stride, vectorised); the
- * horizontal pass runs in place on each output row through a line buffer
- * holding the row and its border extension.  Accumulation is in float: the
- * weights are positive, so the relative error stays near 1e-7. */
+ * passes are fused row by row: the vertical pass of one output row combines
+ * whole source rows (unit stride, accumulators in vector registers over the
+ * taps) into a line buffer, whose ends get the border extension, and the
+ * horizontal pass reads that buffer and writes the output row once.  The
+ * loops live in gaussian_kernels.h, built once per vector width.
+ * Accumulation is in float: the weights are positive, so the relative error
+ * stays near 1e-7. */
 #include <float.h>
 #include <math.h>
 #include <string.h>
 
+#include "dsp_internal.h"
 #include "internal.h"
+
+/* The instruction-set variants agree bit for bit only without a*b+c
+ * contraction: GCC does not contract in ISO C mode, clang does by default
+ * (and AVX-512 brings FMA), so switch it off there. */
+#if defined(__clang__)
+#pragma STDC FP_CONTRACT OFF
+#endif
 
 /* Kernels wider than this are refused: a direct filter that long is the
  * wrong tool (and the index tables would be huge). */
@@ -29,7 +40,7 @@ struct km_gaussian {
     int32_t *ext_r;            /* rows + 2*rad_r: source row, -1 = cval */
     int32_t *ext_c;            /* cols + 2*rad_c: source col, -1 = cval */
     float *cval_row;           /* cols copies of cval (constant mode) */
-    uint8_t *ones_row;         /* cols ones: the outside counts as valid */
+    float *one_row;            /* cols ones: the outside counts as valid */
     int32_t recursive;         /* Young-van Vliet instead of direct */
     double yv_r[4], yv_c[4];   /* B, a1, a2, a3 per axis */
 };
@@ -154,7 +165,7 @@ void km_gaussian_free(km_gaussian *g)
     km_ref_free(&ref, g->ext_r);
     km_ref_free(&ref, g->ext_c);
     km_ref_free(&ref, g->cval_row);
-    km_ref_free(&ref, g->ones_row);
+    km_ref_free(&ref, g->one_row);
     km_ref_free(&ref, g);
 }
 
@@ -212,9 +223,9 @@ km_status km_gaussian_create(km_ctx *ctx, int32_t rows, int32_t cols, const km_g
     g->ext_r = km_alloc(ctx, ((size_t)rows + 2 * (size_t)rr) * sizeof *g->ext_r);
     g->ext_c = km_alloc(ctx, ((size_t)cols + 2 * (size_t)rc) * sizeof *g->ext_c);
     g->cval_row = km_alloc(ctx, (size_t)cols * sizeof *g->cval_row);
-    g->ones_row = km_alloc(ctx, (size_t)cols);
+    g->one_row = km_alloc(ctx, (size_t)cols * sizeof *g->one_row);
     if (g->w_r == NULL || g->w_c == NULL || g->ext_r == NULL || g->ext_c == NULL ||
-        g->cval_row == NULL || g->ones_row == NULL) {
+        g->cval_row == NULL || g->one_row == NULL) {
         st = KM_ERR_NOMEM;
         goto done;
     }
@@ -230,9 +241,10 @@ km_status km_gaussian_create(km_ctx *ctx, int32_t rows, int32_t cols, const km_g
         g->ext_r[i] = border_index(i - rr, rows, p->border);
     for (int64_t i = 0; i < (int64_t)cols + 2 * rc; i++)
         g->ext_c[i] = border_index(i - rc, cols, p->border);
-    for (int32_t c = 0; c < cols; c++)
+    for (int32_t c = 0; c < cols; c++) {
         g->cval_row[c] = g->cval;
-    memset(g->ones_row, 1, (size_t)cols);
+        g->one_row[c] = 1.0f;
+    }
     *out = g;
     g = NULL;
 done:
@@ -242,49 +254,40 @@ done:
 
 /* ---------------------------------------------------------------------- */
 
-static const float *src_row(const km_gaussian *g, const km_frame *in, int32_t ext_pos)
+/* Every hot function is compiled once per instruction set (AVX-512, AVX2,
+ * baseline) from the same always-inline body, and the variant is picked
+ * per call from the running CPU.  All of them do the same float
+ * operations in the same order on each taxel, and no FMA is enabled (the
+ * build is ISO C, so GCC does not contract a*b+c), so they give the same
+ * bits; the wider ones just do 16 taxels per instruction instead of 4. */
+#if defined(__GNUC__) && defined(__x86_64__) && defined(__has_attribute)
+#if __has_attribute(target)
+#define KM_GAUSS_MULTI 1
+#endif
+#endif
+#ifndef KM_GAUSS_MULTI
+#define KM_GAUSS_MULTI 0
+#endif
+
+#if defined(__GNUC__)
+#define KM_GAUSS_INLINE static inline __attribute__((always_inline))
+#else
+#define KM_GAUSS_INLINE static inline
+#endif
+
+/* A plane the passes read: rows of cols floats, and the row that stands
+ * for every row outside the frame in constant mode. */
+typedef struct gauss_plane {
+    const float *data;
+    ptrdiff_t stride;
+    const float *outside_row;
+} gauss_plane;
+
+KM_GAUSS_INLINE const float *plane_row(const km_gaussian *g, const gauss_plane *pl,
+                                       int32_t ext_pos)
 {
     int32_t r = g->ext_r[ext_pos];
-    return r < 0 ? g->cval_row : in->data + (ptrdiff_t)r * in->row_stride;
-}
-
-static const uint8_t *mask_row(const km_gaussian *g, const km_mask *m, int32_t ext_pos)
-{
-    int32_t r = g->ext_r[ext_pos];
-    return r < 0 ? g->ones_row : m->data + (ptrdiff_t)r * m->row_stride;
-}
-
-/* The hot passes are built twice, for AVX2 and for the baseline, chosen
- * at load time (ifunc); no FMA is enabled, so both give the same bits. */
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__has_attribute)
-#if __has_attribute(target_clones)
-#define KM_GAUSS_CLONES __attribute__((target_clones("avx2", "default")))
-#endif
-#endif
-#ifndef KM_GAUSS_CLONES
-#define KM_GAUSS_CLONES
-#endif
-
-/* Vertical pass, no mask: out row i = sum_k w[|k|] * in row ext(i + k). */
-KM_GAUSS_CLONES
-static void vpass(const km_gaussian *g, const km_frame *in, float *out, ptrdiff_t ostride)
-{
-    const int32_t rad = g->rad_r, n = g->cols;
-    const float *w = g->w_r;
-    for (int32_t i = 0; i < g->rows; i++) {
-        float *restrict o = out + (ptrdiff_t)i * ostride;
-        const float *restrict s0 = src_row(g, in, i + rad);
-        const float w0 = w[0];
-        for (int32_t c = 0; c < n; c++)
-            o[c] = w0 * s0[c];
-        for (int32_t k = 1; k <= rad; k++) {
-            const float *restrict a = src_row(g, in, i + rad - k);
-            const float *restrict b = src_row(g, in, i + rad + k);
-            const float wk = w[k];
-            for (int32_t c = 0; c < n; c++)
-                o[c] += wk * (a[c] + b[c]);
-        }
-    }
+    return r < 0 ? pl->outside_row : pl->data + (ptrdiff_t)r * pl->stride;
 }
 
 /* A taxel counts in the masked filter when its mask is set and its value is
@@ -300,63 +303,106 @@ static inline float valid_weight(float v, uint8_t m)
     return (m != 0 && fabsf(v) <= FLT_MAX) ? 1.0f : 0.0f;
 }
 
-/* Vertical pass of the normalised convolution: num = G * (v m), den = G * m.
- * With rad_r == 0 it just splits the input into the two planes. */
-static void vpass_masked(const km_gaussian *g, const km_frame *in, const km_mask *m, float *num,
-                         ptrdiff_t nstride, float *den, ptrdiff_t dstride)
+/* The kernels, once per vector width: gaussian_kernels.h defines
+ * plain<suffix> and masked<suffix> from KM_GK_* (see its head).  Vector
+ * loads and stores use the unaligned, aliasing type, as the compilers' own
+ * intrinsic headers do. */
+#if KM_GAUSS_MULTI
+typedef float km_v16 __attribute__((vector_size(64)));
+typedef float km_v16u __attribute__((vector_size(64), aligned(4), may_alias));
+typedef float km_v8 __attribute__((vector_size(32)));
+typedef float km_v8u __attribute__((vector_size(32), aligned(4), may_alias));
+
+#define KM_GK_SUFFIX _avx512
+#define KM_GK_TARGET __attribute__((target("avx512f")))
+#define KM_GK_V km_v16
+#define KM_GK_VU km_v16u
+#define KM_GK_W 16
+#include "gaussian_kernels.h"
+
+#define KM_GK_SUFFIX _avx2
+#define KM_GK_TARGET __attribute__((target("avx2")))
+#define KM_GK_V km_v8
+#define KM_GK_VU km_v8u
+#define KM_GK_W 8
+#include "gaussian_kernels.h"
+#endif
+
+#if defined(__GNUC__)
+/* SSE2 is part of x86-64; elsewhere the compiler maps or splits it. */
+typedef float km_v4 __attribute__((vector_size(16)));
+typedef float km_v4u __attribute__((vector_size(16), aligned(4), may_alias));
+#define KM_GK_V km_v4
+#define KM_GK_VU km_v4u
+#define KM_GK_W 4
+#else
+#define KM_GK_W 0
+#endif
+#define KM_GK_SUFFIX _base
+#define KM_GK_TARGET
+#include "gaussian_kernels.h"
+
+int km_gaussian_isa_supported(km_gauss_isa isa)
 {
-    const int32_t rad = g->rad_r, n = g->cols;
-    const float *w = g->w_r;
-    for (int32_t i = 0; i < g->rows; i++) {
-        float *restrict o = num + (ptrdiff_t)i * nstride;
-        float *restrict d = den + (ptrdiff_t)i * dstride;
-        const float *restrict s0 = src_row(g, in, i + rad);
-        const uint8_t *restrict m0 = mask_row(g, m, i + rad);
-        const float w0 = w[0];
-        for (int32_t c = 0; c < n; c++) {
-            o[c] = w0 * valid_value(s0[c], m0[c]);
-            d[c] = w0 * valid_weight(s0[c], m0[c]);
-        }
-        for (int32_t k = 1; k <= rad; k++) {
-            const float *restrict a = src_row(g, in, i + rad - k);
-            const float *restrict b = src_row(g, in, i + rad + k);
-            const uint8_t *restrict ma = mask_row(g, m, i + rad - k);
-            const uint8_t *restrict mb = mask_row(g, m, i + rad + k);
-            const float wk = w[k];
-            for (int32_t c = 0; c < n; c++) {
-                o[c] += wk * (valid_value(a[c], ma[c]) + valid_value(b[c], mb[c]));
-                d[c] += wk * (valid_weight(a[c], ma[c]) + valid_weight(b[c], mb[c]));
-            }
-        }
+    switch (isa) {
+    case KM_GAUSS_ISA_AUTO:
+    case KM_GAUSS_ISA_BASE:
+        return 1;
+#if KM_GAUSS_MULTI
+    case KM_GAUSS_ISA_AVX2:
+        __builtin_cpu_init();
+        return __builtin_cpu_supports("avx2") ? 1 : 0;
+    case KM_GAUSS_ISA_AVX512:
+        __builtin_cpu_init();
+        return __builtin_cpu_supports("avx512f") ? 1 : 0;
+#endif
+    default:
+        return 0;
     }
 }
 
-/* Horizontal pass in place on one row; `outside` is the constant-mode
- * value (cval for data, 1 for the weight plane); buf holds cols + 2 rad. */
-KM_GAUSS_CLONES
-static void hpass_row(const km_gaussian *g, float *row, float outside, float *restrict buf)
+/* The widest variant this CPU runs. */
+static km_gauss_isa best_isa(void)
 {
-    const int32_t rad = g->rad_c, n = g->cols;
-    const float *w = g->w_c;
-    const float *restrict x = buf + rad;
-    for (int32_t p = 0; p < rad; p++) {
-        int32_t s = g->ext_c[p];
-        buf[p] = s < 0 ? outside : row[s];
-        s = g->ext_c[rad + n + p];
-        buf[rad + n + p] = s < 0 ? outside : row[s];
+    if (km_gaussian_isa_supported(KM_GAUSS_ISA_AVX512))
+        return KM_GAUSS_ISA_AVX512;
+    if (km_gaussian_isa_supported(KM_GAUSS_ISA_AVX2))
+        return KM_GAUSS_ISA_AVX2;
+    return KM_GAUSS_ISA_BASE;
+}
+
+static void run_plain(km_gauss_isa isa, const km_gaussian *g, const km_frame *in,
+                      const km_frame_mut *out, float *line)
+{
+#if KM_GAUSS_MULTI
+    if (isa == KM_GAUSS_ISA_AVX512) {
+        plain_avx512(g, in, out, line);
+        return;
     }
-    memcpy(buf + rad, row, (size_t)n * sizeof *row);
-    {
-        float *restrict o = row;
-        const float w0 = w[0];
-        for (int32_t c = 0; c < n; c++)
-            o[c] = w0 * x[c];
-        for (int32_t k = 1; k <= rad; k++) {
-            const float wk = w[k];
-            for (int32_t c = 0; c < n; c++)
-                o[c] += wk * (x[c - k] + x[c + k]);
-        }
+    if (isa == KM_GAUSS_ISA_AVX2) {
+        plain_avx2(g, in, out, line);
+        return;
     }
+#endif
+    (void)isa;
+    plain_base(g, in, out, line);
+}
+
+static void run_masked(km_gauss_isa isa, const km_gaussian *g, const km_frame *in,
+                       const km_mask *m, const km_frame_mut *out, float *line, float *work)
+{
+#if KM_GAUSS_MULTI
+    if (isa == KM_GAUSS_ISA_AVX512) {
+        masked_avx512(g, in, m, out, line, work);
+        return;
+    }
+    if (isa == KM_GAUSS_ISA_AVX2) {
+        masked_avx2(g, in, m, out, line, work);
+        return;
+    }
+#endif
+    (void)isa;
+    masked_base(g, in, m, out, line, work);
 }
 
 /* ------------------------------------------------------ recursive path */
@@ -527,22 +573,26 @@ static km_status check_apply(km_ctx *ctx, const km_gaussian *g, const km_frame *
     return KM_OK;
 }
 
-km_status km_gaussian_apply(km_ctx *ctx, const km_gaussian *g, const km_frame *in,
-                            const km_mask *mask, const km_frame_mut *out)
+km_status km_gaussian_apply_isa(km_ctx *ctx, const km_gaussian *g, const km_frame *in,
+                                const km_mask *mask, const km_frame_mut *out, km_gauss_isa isa)
 {
     km_status st;
     float stack_line[KM_GAUSS_STACK_LINE];
-    float *line = stack_line, *heap_line = NULL, *den = NULL;
+    float *line = stack_line, *heap_line = NULL, *work = NULL;
     size_t line_len;
-    const int32_t rows = g != NULL ? g->rows : 0, cols = g != NULL ? g->cols : 0;
 
     st = check_apply(ctx, g, in, mask, out);
     if (st != KM_OK)
         return st;
+    if (!km_gaussian_isa_supported(isa))
+        return km_fail(ctx, KM_ERR_UNSUPPORTED, "gaussian: instruction set %d not available",
+                       (int)isa);
+    if (isa == KM_GAUSS_ISA_AUTO)
+        isa = best_isa();
     if (g->recursive)
         return yv_apply(ctx, g, in, mask, out);
-    line_len = (size_t)cols + 2 * (size_t)g->rad_c;
-    if (g->rad_c > 0 && line_len > KM_GAUSS_STACK_LINE) {
+    line_len = (size_t)g->cols + 2 * (size_t)g->rad_c;
+    if (line_len > KM_GAUSS_STACK_LINE) {
         /* Per-call scratch keeps apply thread-safe on a shared object. */
         heap_line = km_alloc(ctx, line_len * sizeof *heap_line);
         if (heap_line == NULL) {
@@ -551,42 +601,24 @@ km_status km_gaussian_apply(km_ctx *ctx, const km_gaussian *g, const km_frame *i
         }
         line = heap_line;
     }
-
     if (mask == NULL || mask->data == NULL) {
-        if (g->rad_r > 0) {
-            vpass(g, in, out->data, out->row_stride);
-        } else {
-            for (int32_t r = 0; r < rows; r++)
-                memcpy(out->data + (ptrdiff_t)r * out->row_stride,
-                       in->data + (ptrdiff_t)r * in->row_stride, (size_t)cols * sizeof(float));
-        }
-        if (g->rad_c > 0)
-            for (int32_t r = 0; r < rows; r++)
-                hpass_row(g, out->data + (ptrdiff_t)r * out->row_stride, g->cval, line);
+        run_plain(isa, g, in, out, line);
         goto done;
     }
-
-    den = km_alloc(ctx, (size_t)rows * (size_t)cols * sizeof *den);
-    if (den == NULL) {
+    work = km_alloc(ctx, (2 * (size_t)g->rows + 1) * (size_t)g->cols * sizeof *work);
+    if (work == NULL) {
         st = KM_ERR_NOMEM;
         goto done;
     }
-    vpass_masked(g, in, mask, out->data, out->row_stride, den, cols);
-    for (int32_t r = 0; r < rows; r++) {
-        float *restrict o = out->data + (ptrdiff_t)r * out->row_stride;
-        float *restrict d = den + (ptrdiff_t)r * cols;
-        const float *restrict s = in->data + (ptrdiff_t)r * in->row_stride;
-        const uint8_t *restrict m = mask->data + (ptrdiff_t)r * mask->row_stride;
-        if (g->rad_c > 0) {
-            hpass_row(g, o, g->cval, line);
-            hpass_row(g, d, 1.0f, line);
-        }
-        /* A valid taxel has den >= w_r[0] * w_c[0] > 0. */
-        for (int32_t c = 0; c < cols; c++)
-            o[c] = valid_weight(s[c], m[c]) != 0.0f ? o[c] / d[c] : NAN;
-    }
+    run_masked(isa, g, in, mask, out, line, work);
 done:
     km_free(ctx, heap_line);
-    km_free(ctx, den);
+    km_free(ctx, work);
     return st;
+}
+
+km_status km_gaussian_apply(km_ctx *ctx, const km_gaussian *g, const km_frame *in,
+                            const km_mask *mask, const km_frame_mut *out)
+{
+    return km_gaussian_apply_isa(ctx, g, in, mask, out, KM_GAUSS_ISA_AUTO);
 }
