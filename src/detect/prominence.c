@@ -139,6 +139,11 @@ static inline void join(const float *san, const km_prom_scratch *s, uint32_t q, 
     }
 }
 
+/* ord entries: the raster index, with this bit set for a taxel on the
+ * grid's edge (found in the raster-order partition, where row and column
+ * are known: no division per taxel here). */
+#define EDGE 0x80000000u
+
 /* Adds ord[0..len) (the next taxels in the total order) to the filtration
  * until no wanted taxel is left alive; returns how many are.  A neighbour
  * has been added iff it is older than the new taxel (-inf never is), so the
@@ -149,15 +154,12 @@ static size_t filtrate(const float *san, int32_t rows, int32_t cols, const km_pr
                        const uint32_t *ord, size_t len, size_t alive)
 {
     uint32_t uc = (uint32_t)cols;
-    /* With fewer than 3 rows or columns no taxel is interior. */
-    uint32_t ir = rows >= 3 && cols >= 3 ? (uint32_t)rows - 2u : 0u;
     const uint32_t off[8] = {uc + 1u, uc, uc - 1u, 1u, 1u, uc - 1u, uc, uc + 1u};
     for (size_t k = 0; k < len && alive > 0; k++) {
-        uint32_t t = ord[k];
-        uint32_t r = t / uc, c = t - r * uc;
+        uint32_t t = ord[k] & ~EDGE;
         float vt = san[t];
         uint32_t root = t;
-        if (r - 1u < ir && c - 1u < uc - 2u) {
+        if (!(ord[k] & EDGE)) {
             /* Interior (most taxels): no bounds tests.  Equal values: the
                lower index is older (above and left of t). */
             const float *a = san + t - uc, *m = san + t, *b = san + t + uc;
@@ -171,7 +173,7 @@ static size_t filtrate(const float *san, int32_t rows, int32_t cols, const km_pr
                 join(san, s, j < 4 ? t - off[j] : t + off[j], vt, &root, &alive);
             }
         } else {
-            int32_t ri = (int32_t)r, ci = (int32_t)c;
+            int32_t ri = (int32_t)(t / uc), ci = (int32_t)(t % uc);
             for (int32_t rr = ri - 1; rr <= ri + 1; rr++) {
                 if (rr < 0 || rr >= rows)
                     continue;
@@ -198,17 +200,23 @@ void km_persistence(const float *san, int32_t rows, int32_t cols, float vmin, fl
     if (n_want == 0)
         return;
     /* Taxels >= level to the front in raster order, the rest to the back
-       (reversed); both slots written, one kept, so there is no branch. */
-    for (size_t i = 0; i < n; i++) {
-        float v = san[i];
-        uint32_t kv = ~float_key(v); /* descending values */
-        size_t ge = v >= level, valid = v != -INFINITY;
-        key[lo] = kv;
-        ord[lo] = (uint32_t)i;
-        key[hi - 1] = kv;
-        ord[hi - 1] = (uint32_t)i;
-        lo += ge & valid;
-        hi -= (ge ^ 1u) & valid;
+       (reversed); both slots written, one kept, so there is no branch.
+       (n <= KM_MAX_TAXELS < EDGE.) */
+    for (int32_t r = 0; r < rows; r++) {
+        uint32_t edge_row = r == 0 || r == rows - 1 ? EDGE : 0u;
+        for (int32_t c = 0; c < cols; c++) {
+            size_t i = (size_t)r * (size_t)cols + (size_t)c;
+            float v = san[i];
+            uint32_t kv = ~float_key(v); /* descending values */
+            uint32_t ov = (uint32_t)i | edge_row | (c == 0 || c == cols - 1 ? EDGE : 0u);
+            size_t ge = v >= level, valid = v != -INFINITY;
+            key[lo] = kv;
+            ord[lo] = ov;
+            key[hi - 1] = kv;
+            ord[hi - 1] = ov;
+            lo += ge & valid;
+            hi -= (ge ^ 1u) & valid;
+        }
     }
     size_t m1 = lo, m2 = n - hi;
     if (m1 + m2 == 0)
@@ -232,7 +240,7 @@ void km_persistence(const float *san, int32_t rows, int32_t cols, float vmin, fl
         sort_low(&k2, &o2, &k2b, &o2b, m2);
         sorted2 = 1;
     }
-    uint32_t oldest = m1 > 0 ? o1[0] : o2[0];
+    uint32_t oldest = (m1 > 0 ? o1[0] : o2[0]) & ~EDGE;
     if (s->flag[oldest]) {
         /* The oldest taxel never dies: it gets max - min. */
         s->dtax[oldest] = vmin;

@@ -131,8 +131,17 @@ typedef struct run {
     km_odometry_sample *odo_s; /* per frame of the block (zero on a mat) */
     int64_t side_n;
     km_status side_st;
-    int cand_apart;            /* candidates on their own thread (cand_run) */
+    int cand_apart;            /* this block's candidates on their own thread (cand_run) */
     km_status cand_st;
+    km_ctx *cctx;              /* candidate thread (nw > 1) */
+    pthread_t c_tid;
+    int c_active;              /* c_tid runs and must be joined */
+    const float *c_block;      /* what it reads: the block's frames, odometry, times */
+    const km_odometry_sample *c_odo;
+    const double *c_times;
+    int64_t c_n;
+    float *block_b;            /* write-behind: the other block's frames and odometry */
+    km_odometry_sample *odo_s_b;
     size_t *fpk_off;           /* per frame of the block: first peak in its worker's buffer */
     size_t *fpk_n;             /* per frame: peak count */
     int *fpk_w;                /* per frame: worker */
@@ -162,6 +171,8 @@ typedef struct run {
     atomic_llong tracked;      /* frames of the block tracked; -1: tracking failed */
     pthread_mutex_t tr_mu;     /* with tr_cv: the writing thread sleeps until tracked moves */
     pthread_cond_t tr_cv;
+    pthread_cond_t io_cv;      /* with tr_mu: the writing thread waits while `reading` */
+    int reading;               /* the read-ahead has not finished: it goes first */
     int tr_sync;               /* tr_mu and tr_cv initialised */
     km_odometry *odo;
     double *odo_rows;          /* roller: row medians of the block's frames (nb * rows) */
@@ -524,8 +535,14 @@ static km_status per_frame_stage(km_ctx *ctx, run *r, const km_process_params *p
         /* The second thread reads the next block first, then helps: the
            read overlaps the per-frame work without a third thread. */
         w->read_first = k == 1 && r->ahead_wanted && !r->ahead_started;
-        if (w->read_first)
+        if (w->read_first) {
             r->ahead_started = 1;
+            if (r->tr_sync) {
+                pthread_mutex_lock(&r->tr_mu);
+                r->reading = 1;
+                pthread_mutex_unlock(&r->tr_mu);
+            }
+        }
         started[k] = 0;
     }
     for (int k = 1; k < nw; k++)
@@ -671,22 +688,35 @@ static void *maps_run(void *arg)
     return NULL;
 }
 
-/* The candidate map of the block's frames, in order, on its own thread
- * (the first worker's ctx: no per-frame work runs meanwhile). */
+/* The candidate map of a block's frames, in order, on its own thread and
+ * ctx: it goes on while the next block is computed, from the buffers the
+ * block keeps until then. */
 static void *cand_run(void *arg)
 {
     run *r = arg;
-    km_ctx *ctx = r->wk[1].ctx;
+    km_ctx *ctx = r->cctx;
     int32_t rows = r->info.rows, cols = r->info.cols;
     size_t rc = (size_t)rows * (size_t)cols;
     km_mask mask = {km_conditioner_mask(r->cond), rows, cols, cols};
     km_status st = KM_OK;
-    for (int64_t i = 0; i < r->side_n && st == KM_OK; i++) {
-        km_frame fr = {r->block + (size_t)i * rc, rows, cols, cols};
-        st = km_candidates_add(ctx, r->cand, &fr, &mask, &r->odo_s[i], r->times[i]);
+    for (int64_t i = 0; i < r->c_n && st == KM_OK; i++) {
+        km_frame fr = {r->c_block + (size_t)i * rc, rows, cols, cols};
+        st = km_candidates_add(ctx, r->cand, &fr, &mask, &r->c_odo[i], r->c_times[i]);
     }
     r->cand_st = st;
     return NULL;
+}
+
+/* Wait for the block whose candidates are being added; its status. */
+static km_status join_cand(km_ctx *ctx, run *r)
+{
+    if (!r->c_active)
+        return KM_OK;
+    pthread_join(r->c_tid, NULL);
+    r->c_active = 0;
+    if (r->cand_st != KM_OK)
+        return km_fail(ctx, r->cand_st, "%s", km_ctx_last_error(r->cctx));
+    return KM_OK;
 }
 
 /* The frame's share of the summary: corrupt frames, peak count, top peaks. */
@@ -762,6 +792,17 @@ static km_status collect_tracks(km_ctx *ctx, run *r)
     }
 }
 
+/* HDF5 runs one call at a time (one global lock): the writing thread
+ * waits for the read-ahead, whose block the next stage needs, rather than
+ * hold it up with a table flush. */
+static void io_wait(run *r)
+{
+    pthread_mutex_lock(&r->tr_mu);
+    while (r->reading)
+        pthread_cond_wait(&r->io_cv, &r->tr_mu);
+    pthread_mutex_unlock(&r->tr_mu);
+}
+
 /* The writing thread: the ended tracks and peak table of each frame of the
  * job once the tracking has reached it, in frame order and in the calls one
  * thread makes (tracks in runs of 64, then the frame's peaks), then the
@@ -787,14 +828,17 @@ static void *write_block(void *arg)
         const km_track *tb = atomic_load(&r->tr_buf);
         for (size_t k = i > 0 ? r->ftr_end[i - 1] : 0; k < r->ftr_end[i] && st == KM_OK; k += 64) {
             size_t m = r->ftr_end[i] - k < 64 ? r->ftr_end[i] - k : 64;
+            io_wait(r);
             st = km_result_writer_append_tracks(ctx, r->writer, tb + k, m);
         }
         const km_peak *pks = j->pk[j->fpk_w[i]] + j->fpk_off[i];
+        io_wait(r);
         if (st == KM_OK)
             st = km_result_writer_append_peaks_tracked(ctx, r->writer, j->first_frame + i,
                                                        j->times[i], pks,
                                                        r->blk_id + r->fid_off[i], j->fpk_n[i]);
     }
+    io_wait(r);
     if (st == KM_OK && atomic_load(&r->tracked) >= 0)
         st = km_result_writer_append_frames(ctx, r->writer, j->times, j->metrics, j->frames, j->n);
     r->w_st = st;
@@ -839,6 +883,8 @@ static km_status sequential_stage_threads(km_ctx *ctx, run *r, const km_process_
 {
     size_t total = 0;
     km_status st = join_writer(ctx, r);
+    if (st == KM_OK)
+        st = join_cand(ctx, r);
     if (st != KM_OK)
         return st;
     for (int64_t i = 0; i < n; i++) {
@@ -871,10 +917,13 @@ static km_status sequential_stage_threads(km_ctx *ctx, run *r, const km_process_
     r->w_st = KM_OK;
     r->w_active = pthread_create(&r->w_tid, NULL, write_block, r) == 0;
     /* The candidate map, the longest of the maps, beside the tracking. */
-    pthread_t ctid;
     r->side_n = n;
     r->cand_st = KM_OK;
-    r->cand_apart = pthread_create(&ctid, NULL, cand_run, r) == 0;
+    r->c_block = r->block;
+    r->c_odo = r->odo_s;
+    r->c_times = r->times;
+    r->c_n = n;
+    r->c_active = r->cand_apart = pthread_create(&r->c_tid, NULL, cand_run, r) == 0;
 
     for (int64_t i = 0; i < n && st == KM_OK; i++) {
         size_t np;
@@ -906,22 +955,21 @@ static km_status sequential_stage_threads(km_ctx *ctx, run *r, const km_process_
         maps_run(r);
         st = r->side_st;
     }
-    if (r->cand_apart) {
-        pthread_join(ctid, NULL);
-        r->cand_apart = 0;
-        if (st == KM_OK && r->cand_st != KM_OK)
-            st = km_fail(ctx, r->cand_st, "%s", km_ctx_last_error(r->wk[1].ctx));
-    }
-    km_status wst = KM_OK;
+    r->cand_apart = 0;
+    km_status wst = KM_OK, cst = KM_OK;
     if (p->save_frames || st != KM_OK)
-        wst = join_writer(ctx, r); /* the block buffer is refilled next */
+        wst = join_writer(ctx, r);
+    if (st != KM_OK)
+        cst = join_cand(ctx, r);
     if (st == KM_OK)
-        st = wst;
+        st = wst != KM_OK ? wst : cst;
     if (st != KM_OK)
         return st;
     /* The written block keeps its buffers; the next one takes the spares. */
 #define SWAP(T, a, b) do { T t_ = (a); (a) = (b); (b) = t_; } while (0)
     SWAP(double *, r->times, r->times_b);
+    SWAP(float *, r->block, r->block_b);
+    SWAP(km_odometry_sample *, r->odo_s, r->odo_s_b);
     SWAP(km_metrics *, r->metrics, r->metrics_b);
     SWAP(size_t *, r->fpk_off, r->fpk_off_b);
     SWAP(size_t *, r->fpk_n, r->fpk_n_b);
@@ -941,6 +989,12 @@ static void *read_ahead(void *arg)
     run *r = arg;
     r->r_n = 0;
     r->r_st = km_reader_read(r->rctx, r->reader, r->rbuf, r->rtimes, r->nb, &r->r_n);
+    if (r->tr_sync) {
+        pthread_mutex_lock(&r->tr_mu);
+        r->reading = 0;
+        pthread_cond_broadcast(&r->io_cv);
+        pthread_mutex_unlock(&r->tr_mu);
+    }
     return NULL;
 }
 
@@ -1183,20 +1237,30 @@ static km_status create_workers(km_ctx *ctx, run *r, const km_process_params *p)
             return km_fail(ctx, st, "cannot create a context for the reading thread");
         if ((st = km_ctx_create_with(&ref.a, &r->wctx)) != KM_OK)
             return km_fail(ctx, st, "cannot create a context for the writing thread");
+        if ((st = km_ctx_create_with(&ref.a, &r->cctx)) != KM_OK)
+            return km_fail(ctx, st, "cannot create a context for the candidate thread");
         if (pthread_mutex_init(&r->tr_mu, NULL) != 0)
             return km_fail(ctx, KM_ERR_NOMEM, "cannot create a mutex");
         if (pthread_cond_init(&r->tr_cv, NULL) != 0) {
             pthread_mutex_destroy(&r->tr_mu);
             return km_fail(ctx, KM_ERR_NOMEM, "cannot create a condition variable");
         }
+        if (pthread_cond_init(&r->io_cv, NULL) != 0) {
+            pthread_cond_destroy(&r->tr_cv);
+            pthread_mutex_destroy(&r->tr_mu);
+            return km_fail(ctx, KM_ERR_NOMEM, "cannot create a condition variable");
+        }
         r->tr_sync = 1;
         size_t nb = (size_t)r->nb;
         r->times_b = km_alloc(ctx, nb * sizeof *r->times_b);
+        r->block_b = km_alloc(ctx, nb * rc * sizeof *r->block_b);
+        r->odo_s_b = km_alloc(ctx, nb * sizeof *r->odo_s_b);
         r->metrics_b = km_alloc(ctx, nb * sizeof *r->metrics_b);
         r->fpk_off_b = km_alloc(ctx, nb * sizeof *r->fpk_off_b);
         r->fpk_n_b = km_alloc(ctx, nb * sizeof *r->fpk_n_b);
         r->fpk_w_b = km_alloc(ctx, nb * sizeof *r->fpk_w_b);
-        if (r->times_b == NULL || r->metrics_b == NULL || r->fpk_off_b == NULL ||
+        if (r->times_b == NULL || r->block_b == NULL || r->odo_s_b == NULL ||
+            r->metrics_b == NULL || r->fpk_off_b == NULL ||
             r->fpk_n_b == NULL || r->fpk_w_b == NULL)
             return KM_ERR_NOMEM;
         r->rbuf = km_alloc(ctx, (size_t)r->nb * rc * sizeof *r->rbuf);
@@ -1221,8 +1285,12 @@ static void free_workers(km_ctx *ctx, run *r)
     r->nw = 0;
     km_ctx_free(r->rctx);
     km_ctx_free(r->wctx);
+    km_ctx_free(r->cctx);
+    km_free(ctx, r->block_b);
+    km_free(ctx, r->odo_s_b);
     if (r->tr_sync) {
         pthread_cond_destroy(&r->tr_cv);
+        pthread_cond_destroy(&r->io_cv);
         pthread_mutex_destroy(&r->tr_mu);
         r->tr_sync = 0;
     }
@@ -1338,6 +1406,8 @@ km_status km_process(km_ctx *ctx, const char *input, const char *output,
     if (st == KM_OK)
         st = join_writer(ctx, &r);
     if (st == KM_OK)
+        st = join_cand(ctx, &r);
+    if (st == KM_OK)
         st = finish(ctx, &r);
     if (st == KM_OK && summary != NULL)
         fill_summary(&r, summary);
@@ -1348,6 +1418,8 @@ done:
         km_error_prefix(ctx, input);
     if (r.w_active) /* failed elsewhere while a block was being written */
         pthread_join(r.w_tid, NULL);
+    if (r.c_active)
+        pthread_join(r.c_tid, NULL);
     for (int k = 0; k < r.n_tr_old; k++)
         km_free(ctx, r.tr_old[k]);
     km_result_writer_free(r.writer); /* removes the temporary file unless committed */
