@@ -37,6 +37,11 @@ km_alloc_ref km_ctx_alloc_ref(const km_ctx *ctx);
 void *km_ref_alloc(const km_alloc_ref *ref, size_t size);
 void km_ref_free(const km_alloc_ref *ref, void *ptr);
 
+/* The k-th smallest of v[0..n) (0-based, n >= 1, k < n) by quickselect;
+ * reorders v.  NaN must not be present. */
+float km_select_kth_f(float *v, size_t n, size_t k);
+double km_select_kth_d(double *v, size_t n, size_t k);
+
 /* a*b into *out; returns 0 on overflow of SIZE_MAX. */
 int km_size_mul(size_t a, size_t b, size_t *out);
 /* Check a grid shape against KM_MAX_DIM / KM_MAX_TAXELS: KM_OK or

@@ -601,35 +601,6 @@ static void fir_feed(km_temporal *t, const float *frames, int64_t count, int rep
 
 /* ---------------------------------------------------------- median */
 
-static float select_median(float *a, int32_t n)
-{
-    int32_t lo = 0, hi = n - 1, k = n / 2;
-    while (lo < hi) {
-        float pivot = a[(lo + hi) / 2];
-        int32_t i = lo, j = hi;
-        while (i <= j) {
-            while (a[i] < pivot)
-                i++;
-            while (a[j] > pivot)
-                j--;
-            if (i <= j) {
-                float tmp = a[i];
-                a[i] = a[j];
-                a[j] = tmp;
-                i++;
-                j--;
-            }
-        }
-        if (k <= j)
-            hi = j;
-        else if (k >= i)
-            lo = i;
-        else
-            break;
-    }
-    return a[k];
-}
-
 /* Odd-even transposition sort of the w ring rows, all taxels at once:
  * w rounds of compare-exchanges between neighbouring rows leave every
  * column sorted; row w/2 is the median.  Order in the ring does not
@@ -673,7 +644,7 @@ static void median_feed(km_temporal *t, const float *frames, int64_t count, int 
             for (int32_t i = 0; i < nt; i++) {
                 for (int32_t j = 0; j < w; j++)
                     t->win[j] = t->ring[(size_t)j * nt + i];
-                y[i] = select_median(t->win, w);
+                y[i] = km_select_kth_f(t->win, (size_t)w, (size_t)(w / 2));
             }
             (*n_out)++;
             t->n_out++;

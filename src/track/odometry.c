@@ -116,71 +116,8 @@ void km_odometry_reset(km_odometry *o)
     o->theta = 0.0;
 }
 
-/* k-th smallest of v[0..n) by quickselect (reorders v). */
-static double select_kth_f(float *v, size_t n, size_t k)
-{
-    size_t lo = 0, hi = n - 1;
-    while (lo < hi) {
-        float pivot = v[lo + (hi - lo) / 2];
-        size_t i = lo, j = hi;
-        while (i <= j) {
-            while (v[i] < pivot)
-                i++;
-            while (v[j] > pivot)
-                j--;
-            if (i <= j) {
-                float t = v[i];
-                v[i] = v[j];
-                v[j] = t;
-                i++;
-                if (j == 0)
-                    break;
-                j--;
-            }
-        }
-        if (k <= j)
-            hi = j;
-        else if (k >= i)
-            lo = i;
-        else
-            break;
-    }
-    return v[k];
-}
-
 /* Rows up to this many valid taxels: rank counting (select_small.h). */
 #define RANK_MAX 64
-
-static double select_kth_d(double *v, size_t n, size_t k)
-{
-    size_t lo = 0, hi = n - 1;
-    while (lo < hi) {
-        double pivot = v[lo + (hi - lo) / 2];
-        size_t i = lo, j = hi;
-        while (i <= j) {
-            while (v[i] < pivot)
-                i++;
-            while (v[j] > pivot)
-                j--;
-            if (i <= j) {
-                double t = v[i];
-                v[i] = v[j];
-                v[j] = t;
-                i++;
-                if (j == 0)
-                    break;
-                j--;
-            }
-        }
-        if (k <= j)
-            hi = j;
-        else if (k >= i)
-            lo = i;
-        else
-            break;
-    }
-    return v[k];
-}
 
 static double wrap_rows(double d, double R)
 {
@@ -258,7 +195,7 @@ void km_odometry_row_medians(const km_odometry *o, const km_frame *frame, const 
         }
         row_med[r] = n == 0            ? 0.0
                      : n <= RANK_MAX ? (double)km_select_rank_f(scratch, n, n / 2)
-                                     : select_kth_f(scratch, n, n / 2);
+                                     : (double)km_select_kth_f(scratch, n, n / 2);
     }
 }
 
@@ -269,7 +206,7 @@ km_status km_odometry_advance(km_ctx *ctx, km_odometry *o, double *row_med,
         return km_fail(ctx, KM_ERR_INVALID, "odometry: NULL argument");
     const int32_t R = o->rows;
     memcpy(o->sorted, row_med, (size_t)R * sizeof *o->sorted);
-    double floor_v = select_kth_d(o->sorted, (size_t)R, (size_t)R / 2);
+    double floor_v = km_select_kth_d(o->sorted, (size_t)R, (size_t)R / 2);
     double strength = 0.0;
     int32_t best = 0;
     for (int32_t r = 0; r < R; r++) {
