@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "roller_rows.h"
 
 #define KM_BODYMAP_GROW 64
 
@@ -197,17 +198,14 @@ static void touch(km_bodymap *b, size_t i, float v, int in_contact)
 static km_status add_roller(km_ctx *ctx, km_bodymap *b, const km_frame *f, const km_mask *m,
                             const km_odometry_sample *odo)
 {
-    const double c = odo->contact_row, pitch = b->row_pitch;
-    const int64_t rc = (int64_t)floor(c + 0.5);
     if (!b->have_origin) {
         b->have_origin = 1;
-        b->y_origin = odo->y_mm + ((double)rc - c) * pitch;
+        b->y_origin = km_roller_y_origin(odo, b->row_pitch);
     }
     for (int64_t d = -b->p.contact_half_rows; d <= b->p.contact_half_rows; d++) {
-        int64_t ru = rc + d;
-        int32_t r = (int32_t)(((ru % b->rows) + b->rows) % b->rows);
-        double y = odo->y_mm + ((double)ru - c) * pitch;
-        int64_t iy = (int64_t)floor((y - b->y_origin) / pitch + 0.5);
+        int32_t r;
+        int64_t iy;
+        km_roller_row(odo, d, b->rows, b->row_pitch, b->y_origin, &r, &iy);
         km_status st = ensure_row(ctx, b, iy);
         if (st != KM_OK)
             return st;

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "roller_rows.h"
 #include "select_small.h"
 
 #define GROW_ROWS 64
@@ -287,17 +288,14 @@ static km_status ensure_row(km_ctx *ctx, km_candidates *c, int64_t iy)
 static km_status add_roller(km_ctx *ctx, km_candidates *c, const km_frame *f, const km_mask *m,
                             const km_odometry_sample *odo, double t)
 {
-    const double cr = odo->contact_row, pitch = c->row_pitch;
-    const int64_t rc = (int64_t)floor(cr + 0.5);
     if (!c->have_origin) {
         c->have_origin = 1;
-        c->y_origin = odo->y_mm + ((double)rc - cr) * pitch;
+        c->y_origin = km_roller_y_origin(odo, c->row_pitch);
     }
     for (int64_t d = -c->p.contact_half_rows; d <= c->p.contact_half_rows; d++) {
-        int64_t ru = rc + d;
-        int32_t r = (int32_t)(((ru % c->rows) + c->rows) % c->rows);
-        double y = odo->y_mm + ((double)ru - cr) * pitch;
-        int64_t iy = (int64_t)floor((y - c->y_origin) / pitch + 0.5);
+        int32_t r;
+        int64_t iy;
+        km_roller_row(odo, d, c->rows, c->row_pitch, c->y_origin, &r, &iy);
         km_status st = ensure_row(ctx, c, iy);
         if (st != KM_OK)
             return st;
