@@ -73,7 +73,7 @@ def _summary_dict(s):
     for i in range(s.n_top):
         t = s.top[i]
         top.append({"frame": int(t.frame), "time": t.time, "row": int(t.row),
-                    "col": int(t.col), "y_mm": t.y_mm, "x_mm": t.x_mm,
+                    "col": int(t.col), "grid_y_mm": t.y_mm, "grid_x_mm": t.x_mm,
                     "value": t.value, "prominence": t.prominence})
     cand = [{name: getattr(s.cand[i], name) for name, _ in ffi.typeof("km_candidate").fields}
             for i in range(s.n_cand)]

@@ -317,7 +317,7 @@ def track(frame, y_mm, x_mm, value, gate_mm=15.0, max_gap=2):
 
     Returns (ids, tracks): ids [N] int32, the track of each peak; tracks a
     dict of columns (the /tracks table, in order of ending): track,
-    first_frame, last_frame, n_frames, y_mean, x_mean (mm), value_max.
+    first_frame, last_frame, n_frames, y_mm, x_mm (mean position, mm), value_max.
     """
     fr = _column("frame", frame, np.int64)
     y = _column("y_mm", y_mm, np.float64)
@@ -368,7 +368,7 @@ def track(frame, y_mm, x_mm, value, gate_mm=15.0, max_gap=2):
 
 
 _TRACK_COLUMNS = (("track", np.int32), ("first_frame", np.int64), ("last_frame", np.int64),
-                  ("n_frames", np.int64), ("y_mean", np.float64), ("x_mean", np.float64),
+                  ("n_frames", np.int64), ("y_mm", np.float64), ("x_mm", np.float64),
                   ("value_max", np.float32))
 
 _CAND_FIELDS = ("background_half_cols", "seen_threshold", "min_prominence", "min_snr",

@@ -99,13 +99,13 @@ def test_read_result_refuses_incomplete(mat, tmp_path):
 def test_track_reproduces_pipeline(mat):
     res = knotmap.read_result(mat["result"])
     pk = res["peaks"]
-    ids, tracks = knotmap.track(pk["frame"], pk["y_mm"], pk["x_mm"], pk["value"])
+    ids, tracks = knotmap.track(pk["frame"], pk["grid_y_mm"], pk["grid_x_mm"], pk["value"])
     np.testing.assert_array_equal(ids, pk["track"])
     assert set(tracks) == set(res["tracks"])
     for k in tracks:
         np.testing.assert_array_equal(tracks[k], res["tracks"][k], err_msg=k)
     # a tight gate splits tracks: more of them, ids still 0..n-1
-    ids2, t2 = knotmap.track(pk["frame"], pk["y_mm"], pk["x_mm"], pk["value"], gate_mm=0.5,
+    ids2, t2 = knotmap.track(pk["frame"], pk["grid_y_mm"], pk["grid_x_mm"], pk["value"], gate_mm=0.5,
                              max_gap=0)
     assert len(t2["track"]) > len(tracks["track"])
     assert sorted(t2["track"]) == list(range(len(t2["track"])))

@@ -185,7 +185,7 @@ static void print_summary(const job *j)
     }
     printf("; hottest spots:\n");
     printf("    %2s %10s %-5s %7s %9s %5s %5s %9s %9s %10s\n", "#", "value", "units", "frame",
-           "time_s", "row", "col", "y_mm", "x_mm", "prominence");
+           "time_s", "row", "col", "grid_y_mm", "grid_x_mm", "prominence");
     for (int i = 0; i < s->n_top; i++)
         printf("    %2d %10.4g %-5s %7lld %9.3f %5d %5d %9.2f %9.2f %10.4g\n", i + 1,
                (double)s->top[i].value, in->units, (long long)s->top[i].frame, s->top[i].time,

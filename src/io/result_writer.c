@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include <hdf5.h>
+#include <hdf5_hl.h>
 
 #include "io/h5util.h"
 #include "io/result_writer.h"
@@ -23,48 +24,75 @@
 #define COL_CACHE_BYTES (2u * COL_CHUNK * 8u + 4096u)
 #define PEAK_BUF 8192           /* peaks buffered before a flush */
 
+/* A table column: every column gets its `units` and `description`
+ * attributes from here (docs/FORMAT.md 2.1).  Units "" = an id, an index
+ * or bit flags; "1" = a dimensionless quantity or a count; "@" = the
+ * result units (the /session attribute `units`). */
 typedef struct col_def {
     const char *name;
     int kind;                   /* 0 f64, 1 f32, 2 i64, 3 i32, 4 u32 */
-    const char *units;          /* NULL = none; "@" = the session units */
+    const char *units;
+    const char *desc;
 } col_def;
 
 enum { K_F64, K_F32, K_I64, K_I32, K_U32 };
 
+/* The first column of each table is its dimension (a netCDF coordinate
+ * variable); the others are attached to it (docs/FORMAT.md 2.1). */
 static const col_def METRIC_COLS[] = {
-    {"time", K_F64, "s"},          {"peak", K_F64, "@"},
-    {"mean", K_F64, "@"},          {"contact_area_mm2", K_F64, "mm2"},
-    {"force_n", K_F64, "N"},       {"cop_x_mm", K_F64, "mm"},
-    {"cop_y_mm", K_F64, "mm"},     {"flags", K_U32, NULL},
+    {"time", K_F64, "s", "time of the frame from the session start"},
+    {"peak", K_F64, "@", "maximum over the valid taxels (NaN if none)"},
+    {"mean", K_F64, "@", "mean over the valid finite taxels (NaN if none)"},
+    {"contact_area_mm2", K_F64, "mm2", "area of the taxels above the contact threshold"},
+    {"force_n", K_F64, "N", "force over the contact taxels (NaN for raw units)"},
+    {"cop_grid_x_mm", K_F64, "mm",
+     "centre of pressure on the sensor grid, x = col * col_pitch_mm (NaN without contact)"},
+    {"cop_grid_y_mm", K_F64, "mm",
+     "centre of pressure on the sensor grid, y = row * row_pitch_mm (NaN without contact)"},
+    {"flags", K_U32, "", "bits: 1 CORRUPT, 2 SATURATED, 4 EMPTY"},
 };
 #define N_METRIC_COLS (sizeof METRIC_COLS / sizeof METRIC_COLS[0])
 
 static const col_def PEAK_COLS[] = {
-    {"frame", K_I64, NULL},        {"time", K_F64, "s"},
-    {"row", K_I32, NULL},          {"col", K_I32, NULL},
-    {"y", K_F64, "taxel"},         {"x", K_F64, "taxel"},
-    {"y_mm", K_F64, "mm"},         {"x_mm", K_F64, "mm"},
-    {"value", K_F32, "@"},         {"prominence", K_F32, "@"},
-    {"area_taxels", K_I32, "taxel"}, {"flags", K_U32, NULL},
-    {"track", K_I32, NULL},
+    {"peak", K_I64, "", "peak index, the row of this table"},
+    {"frame", K_I64, "", "frame index from 0"},
+    {"time", K_F64, "s", "time of the frame from the session start"},
+    {"row", K_F64, "1", "grid row of the peak, sub-pixel (taxel index)"},
+    {"col", K_F64, "1", "grid column of the peak, sub-pixel (taxel index)"},
+    {"grid_y_mm", K_F64, "mm", "y on the sensor grid, row * row_pitch_mm"},
+    {"grid_x_mm", K_F64, "mm", "x on the sensor grid, col * col_pitch_mm"},
+    {"value", K_F32, "@", "value at the peak taxel"},
+    {"prominence", K_F32, "@", "topological prominence (NaN when not computed)"},
+    {"area_taxels", K_I32, "1", "taxels of its basin above value - prominence/2 (-1 when not computed)"},
+    {"flags", K_U32, "", "bits: 1 AT_BORDER, 2 PLATEAU, 4 FIT_FALLBACK, 8 SATURATED"},
+    {"track", K_I32, "", "id of its track (/tracks/track)"},
 };
 #define N_PEAK_COLS (sizeof PEAK_COLS / sizeof PEAK_COLS[0])
 
 static const col_def TRACK_COLS[] = {
-    {"track", K_I32, NULL},        {"first_frame", K_I64, NULL},
-    {"last_frame", K_I64, NULL},   {"n_frames", K_I64, NULL},
-    {"y_mean", K_F64, "mm"},       {"x_mean", K_F64, "mm"},
-    {"value_max", K_F32, "@"},
+    {"track", K_I32, "", "track id, in order of first appearance"},
+    {"first_frame", K_I64, "", "first frame with a linked peak"},
+    {"last_frame", K_I64, "", "last frame with a linked peak"},
+    {"n_frames", K_I64, "1", "frames with a linked peak"},
+    {"y_mm", K_F64, "mm", "mean body y of its peaks"},
+    {"x_mm", K_F64, "mm", "mean body x of its peaks"},
+    {"value_max", K_F32, "@", "highest peak value"},
 };
 #define N_TRACK_COLS (sizeof TRACK_COLS / sizeof TRACK_COLS[0])
 
 static const col_def CAND_COLS[] = {
-    {"candidate", K_I32, NULL},    {"x_mm", K_F64, "mm"},
-    {"y_mm", K_F64, "mm"},         {"peak", K_F32, "@"},
-    {"prominence", K_F32, "@"},    {"area_mm2", K_F64, "mm2"},
-    {"n_passes", K_I32, NULL},     {"n_covering", K_I32, NULL},
-    {"persistence", K_F64, NULL},  {"first_time", K_F64, "s"},
-    {"last_time", K_F64, "s"},     {"score", K_F64, "@"},
+    {"candidate", K_I32, "", "rank, 0 = best"},
+    {"x_mm", K_F64, "mm", "body x, sub-pixel"},
+    {"y_mm", K_F64, "mm", "body y, sub-pixel"},
+    {"peak", K_F32, "@", "accumulated excess at the peak cell"},
+    {"prominence", K_F32, "@", "prominence of that peak in the accumulated excess map"},
+    {"area_mm2", K_F64, "mm2", "area of its basin above peak - prominence/2"},
+    {"n_passes", K_I32, "1", "passes in which the excess at the cell reached seen_threshold"},
+    {"n_covering", K_I32, "1", "passes that covered the cell"},
+    {"persistence", K_F64, "1", "n_passes / n_covering"},
+    {"first_time", K_F64, "s", "first time the cell was seen (NaN if never)"},
+    {"last_time", K_F64, "s", "last time the cell was seen (NaN if never)"},
+    {"score", K_F64, "@", "ranking key: prominence * persistence"},
 };
 #define N_CAND_COLS (sizeof CAND_COLS / sizeof CAND_COLS[0])
 
@@ -80,7 +108,7 @@ struct km_result_writer {
     int32_t save_frames;
     km_h5_quiet quiet;          /* HDF5 printing off from create to free */
     hid_t file, g_session, g_header, g_params, g_frames, g_metrics, g_peaks;
-    hid_t ds_time, ds_cond;
+    hid_t ds_time, ds_cond, ds_frame;
     hid_t met[N_METRIC_COLS];
     hid_t pk[N_PEAK_COLS];
     hid_t g_tracks;
@@ -231,6 +259,64 @@ static int attr_i32(hid_t loc, const char *name, int32_t v)
 
 /* ---- datasets ------------------------------------------------------------ */
 
+/* The one place a column, map or axis gets its `units` ("@" = the result
+ * units `runits`) and `description` (every dataset carries both). */
+static int col_attrs(const km_alloc_ref *ref, hid_t ds, const char *units, const char *runits,
+                     const char *desc)
+{
+    return attr_str(ref, ds, "units", units[0] == '@' ? runits : units) &&
+           attr_str(ref, ds, "description", desc);
+}
+
+/* Make `ds` a dimension scale: a netCDF dimension named like the dataset,
+ * and its coordinate variable (xarray/h5netcdf). */
+static int set_scale(hid_t ds, const char *name)
+{
+    return H5DSset_scale(ds, name) >= 0;
+}
+
+/* Attach the scale named `name` in group g to dimension `idx` of ds. */
+static int attach_named(hid_t g, hid_t ds, const char *name, unsigned idx)
+{
+    hid_t sc = H5Dopen2(g, name, H5P_DEFAULT);
+    int ok = sc >= 0 && H5DSattach_scale(ds, sc, idx) >= 0;
+    close_h(&sc, H5Dclose);
+    return ok;
+}
+
+/* A fixed 1-D axis NAME [n] = x0 + i * step in group g, stored as ftype,
+ * made a dimension scale. */
+static int write_axis(const km_alloc_ref *ref, hid_t g, const char *name, hid_t ftype,
+                      int32_t n, double x0, double step, const char *units, const char *desc)
+{
+    int ok = 0;
+    hsize_t dims[1] = {(hsize_t)n};
+    double *v = km_ref_alloc(ref, ((size_t)n + 1) * sizeof *v);
+    hid_t s = H5Screate_simple(1, dims, NULL), ds = -1;
+    if (v == NULL || s < 0)
+        goto done;
+    for (int32_t i = 0; i < n; i++)
+        v[i] = x0 + (double)i * step;
+    ds = H5Dcreate2(g, name, ftype, s, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    if (ds < 0 || (n > 0 && H5Dwrite(ds, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, v) < 0))
+        goto done;
+    ok = col_attrs(ref, ds, units, "", desc) && set_scale(ds, name);
+done:
+    close_h(&ds, H5Dclose);
+    close_h(&s, H5Sclose);
+    km_ref_free(ref, v);
+    return ok;
+}
+
+/* The taxel-index axes `row` [rows] and `col` [cols] of a group's maps. */
+static int write_grid_axes(const km_alloc_ref *ref, hid_t g, int32_t rows, int32_t cols)
+{
+    return write_axis(ref, g, "row", H5T_STD_I32LE, rows, 0.0, 1.0, "",
+                      "sensor grid row (taxel index)") &&
+           write_axis(ref, g, "col", H5T_STD_I32LE, cols, 0.0, 1.0, "",
+                      "sensor grid column (taxel index)");
+}
+
 /* Dataset access list for an appended column: the small chunk cache. */
 static hid_t column_dapl(void)
 {
@@ -259,8 +345,7 @@ static hid_t make_column(const km_alloc_ref *ref, hid_t group, const col_def *c,
     ds = H5Dcreate2(group, c->name, file_type(c->kind), s, H5P_DEFAULT, dcpl, dapl);
     if (ds < 0)
         goto fail;
-    if (c->units != NULL &&
-        !attr_str(ref, ds, "units", c->units[0] == '@' ? units : c->units))
+    if (!col_attrs(ref, ds, c->units, units, c->desc))
         goto fail;
     H5Pclose(dapl);
     H5Pclose(dcpl);
@@ -308,10 +393,12 @@ static int append_1d(hid_t ds, hid_t mtype, int64_t old, const void *buf, size_t
     return append_rows(ds, mtype, 1, 0, 0, old, buf, n);
 }
 
-/* A fixed 2-D dataset [ny, nx] of `data` (memory type mtype), with units
- * when given. */
+/* A fixed 2-D dataset [ny, nx] of `data` (memory type mtype) with its
+ * units and description, its dimensions the scales named ydim and xdim of
+ * the same group. */
 static int write_2d(const km_alloc_ref *ref, hid_t g, const char *name, hid_t ftype, hid_t mtype,
-                    int32_t ny, int32_t nx, const void *data, const char *units)
+                    int32_t ny, int32_t nx, const void *data, const char *units,
+                    const char *desc, const char *ydim, const char *xdim)
 {
     int ok = 0;
     hsize_t dims[2] = {(hsize_t)ny, (hsize_t)nx};
@@ -320,7 +407,8 @@ static int write_2d(const km_alloc_ref *ref, hid_t g, const char *name, hid_t ft
         ds = H5Dcreate2(g, name, ftype, s, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
     if (ds >= 0 && ((size_t)ny * (size_t)nx == 0 ||
                     H5Dwrite(ds, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) >= 0) &&
-        (units == NULL || attr_str(ref, ds, "units", units)))
+        col_attrs(ref, ds, units, "", desc) && attach_named(g, ds, ydim, 0) &&
+        attach_named(g, ds, xdim, 1))
         ok = 1;
     close_h(&ds, H5Dclose);
     close_h(&s, H5Sclose);
@@ -335,6 +423,22 @@ static hid_t make_group(hid_t loc, const char *name, int track_order)
     /* Header keys keep the file's order for readers that ask for it. */
     if (track_order &&
         H5Pset_attr_creation_order(gcpl, H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED) < 0) {
+        H5Pclose(gcpl);
+        return -1;
+    }
+    g = H5Gcreate2(loc, name, H5P_DEFAULT, gcpl, H5P_DEFAULT);
+    H5Pclose(gcpl);
+    return g;
+}
+
+/* A table's group: its columns list in the order they were written
+ * (link creation order tracked), the order docs/FORMAT.md gives. */
+static hid_t table_group(hid_t loc, const char *name)
+{
+    hid_t g, gcpl = H5Pcreate(H5P_GROUP_CREATE);
+    if (gcpl < 0)
+        return -1;
+    if (H5Pset_link_creation_order(gcpl, H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED) < 0) {
         H5Pclose(gcpl);
         return -1;
     }
@@ -424,7 +528,7 @@ static km_status write_session(km_ctx *ctx, km_result_writer *w, const km_result
 {
     const km_session_info *in = m->info;
     const char *mode = in->mode == KM_MODE_ROLLER ? "roller" : "mat";
-    static const col_def time_col = {"time", K_F64, "s"};
+    static const col_def time_col = {"time", K_F64, "s", "time of the frame from the session start"};
     km_status st = KM_OK;
     uint8_t *ones = NULL;
 
@@ -445,7 +549,8 @@ static km_status write_session(km_ctx *ctx, km_result_writer *w, const km_result
 
     /* /session/time has never had the shuffle filter: files stay as they were. */
     w->ds_time = make_column(&w->alloc, w->g_session, &time_col, w->units, 0);
-    if (w->ds_time < 0)
+    if (w->ds_time < 0 || !set_scale(w->ds_time, "time") ||
+        !write_grid_axes(&w->alloc, w->g_session, in->rows, in->cols))
         goto h5err;
 
     const uint8_t *mask = m->mask;
@@ -460,7 +565,7 @@ static km_status write_session(km_ctx *ctx, km_result_writer *w, const km_result
         mask = ones;
     }
     if (!write_2d(&w->alloc, w->g_session, "mask", H5T_STD_U8LE, H5T_NATIVE_UINT8, in->rows,
-                  in->cols, mask, NULL))
+                  in->cols, mask, "", "1 = valid taxel, 0 = masked", "row", "col"))
         goto h5err;
 
     w->g_header = make_group(w->g_session, "source_header", 1);
@@ -492,33 +597,42 @@ static km_status write_root(km_ctx *ctx, km_result_writer *w, const km_result_me
     return KM_OK;
 }
 
+/* The extendible columns of a table, the first one its dimension. */
+static int make_table(km_result_writer *w, hid_t g, const col_def *cols, size_t n, hid_t *out)
+{
+    for (size_t i = 0; i < n; i++) {
+        out[i] = make_column(&w->alloc, g, &cols[i], w->units, 1);
+        if (out[i] < 0 || (i == 0 && !set_scale(out[0], cols[0].name)) ||
+            (i > 0 && H5DSattach_scale(out[i], out[0], 0) < 0))
+            return 0;
+    }
+    return 1;
+}
+
 static km_status write_tables(km_ctx *ctx, km_result_writer *w)
 {
     w->g_params = H5Gcreate2(w->file, "params", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
     w->g_frames = H5Gcreate2(w->file, "frames", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    w->g_metrics = H5Gcreate2(w->file, "metrics", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    w->g_peaks = H5Gcreate2(w->file, "peaks", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    w->g_tracks = H5Gcreate2(w->file, "tracks", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    w->g_metrics = table_group(w->file, "metrics");
+    w->g_peaks = table_group(w->file, "peaks");
+    w->g_tracks = table_group(w->file, "tracks");
     if (w->g_params < 0 || w->g_frames < 0 || w->g_metrics < 0 || w->g_peaks < 0 ||
         w->g_tracks < 0)
         return h5fail(ctx, w->path, KM_ERR_IO, "cannot create the groups");
-    for (size_t i = 0; i < N_METRIC_COLS; i++) {
-        w->met[i] = make_column(&w->alloc, w->g_metrics, &METRIC_COLS[i], w->units, 1);
-        if (w->met[i] < 0)
-            return h5fail(ctx, w->path, KM_ERR_IO, "cannot create /metrics");
-    }
-    for (size_t i = 0; i < N_PEAK_COLS; i++) {
-        w->pk[i] = make_column(&w->alloc, w->g_peaks, &PEAK_COLS[i], w->units, 1);
-        if (w->pk[i] < 0)
-            return h5fail(ctx, w->path, KM_ERR_IO, "cannot create /peaks");
-    }
-    for (size_t i = 0; i < N_TRACK_COLS; i++) {
-        w->tr[i] = make_column(&w->alloc, w->g_tracks, &TRACK_COLS[i], w->units, 1);
-        if (w->tr[i] < 0)
-            return h5fail(ctx, w->path, KM_ERR_IO, "cannot create /tracks");
-    }
+    if (!make_table(w, w->g_metrics, METRIC_COLS, N_METRIC_COLS, w->met))
+        return h5fail(ctx, w->path, KM_ERR_IO, "cannot create /metrics");
+    if (!make_table(w, w->g_peaks, PEAK_COLS, N_PEAK_COLS, w->pk))
+        return h5fail(ctx, w->path, KM_ERR_IO, "cannot create /peaks");
+    if (!make_table(w, w->g_tracks, TRACK_COLS, N_TRACK_COLS, w->tr))
+        return h5fail(ctx, w->path, KM_ERR_IO, "cannot create /tracks");
+    if (!write_grid_axes(&w->alloc, w->g_frames, w->rows, w->cols))
+        return h5fail(ctx, w->path, KM_ERR_IO, "cannot create /frames");
     if (!w->save_frames)
         return KM_OK;
+    static const col_def frame_col = {"frame", K_I64, "", "frame index from 0"};
+    w->ds_frame = make_column(&w->alloc, w->g_frames, &frame_col, w->units, 1);
+    if (w->ds_frame < 0 || !set_scale(w->ds_frame, "frame"))
+        return h5fail(ctx, w->path, KM_ERR_IO, "cannot create /frames/frame");
 
     /* Chunks of whole frames, about 256k values each, so a reader can pull
        a time range cheaply; very large frames are split by rows. */
@@ -540,7 +654,12 @@ static km_status write_tables(km_ctx *ctx, km_result_writer *w)
     if (st == KM_OK) {
         w->ds_cond = H5Dcreate2(w->g_frames, "conditioned", H5T_IEEE_F32LE, s, H5P_DEFAULT, dcpl,
                                 H5P_DEFAULT);
-        if (w->ds_cond < 0 || !attr_str(&w->alloc, w->ds_cond, "units", w->units))
+        if (w->ds_cond < 0 ||
+            !col_attrs(&w->alloc, w->ds_cond, "@", w->units,
+                       "conditioned frames (calibrated, smoothed; masked taxels NaN)") ||
+            H5DSattach_scale(w->ds_cond, w->ds_frame, 0) < 0 ||
+            !attach_named(w->g_frames, w->ds_cond, "row", 1) ||
+            !attach_named(w->g_frames, w->ds_cond, "col", 2))
             st = h5fail(ctx, w->path, KM_ERR_IO, "cannot create /frames/conditioned");
     }
     close_h(&dcpl, H5Pclose);
@@ -574,7 +693,7 @@ km_status km_result_writer_create(km_ctx *ctx, const char *path, const km_result
     km_h5_quiet_begin(&w->quiet);
     w->alloc = km_ctx_alloc_ref(ctx);
     w->file = w->g_session = w->g_header = w->g_params = w->g_frames = -1;
-    w->g_metrics = w->g_peaks = w->ds_time = w->ds_cond = w->g_tracks = -1;
+    w->g_metrics = w->g_peaks = w->ds_time = w->ds_cond = w->ds_frame = w->g_tracks = -1;
     for (size_t i = 0; i < N_TRACK_COLS; i++)
         w->tr[i] = -1;
     for (size_t i = 0; i < N_METRIC_COLS; i++)
@@ -749,6 +868,12 @@ km_status km_result_writer_append_frames(km_ctx *ctx, km_result_writer *w, const
         }
         ok = append_1d(w->met[c], mem_type(METRIC_COLS[c].kind), w->n_frames, d, cnt);
     }
+    if (ok && w->save_frames) {
+        int64_t *idx = (int64_t *)d;
+        for (size_t i = 0; i < cnt; i++)
+            idx[i] = w->n_frames + (int64_t)i;
+        ok = append_1d(w->ds_frame, H5T_NATIVE_INT64, w->n_frames, idx, cnt);
+    }
     if (ok && w->save_frames)
         ok = append_rows(w->ds_cond, H5T_NATIVE_FLOAT, 3, w->rows, w->cols, w->n_frames, frames,
                          cnt);
@@ -770,25 +895,27 @@ static km_status flush_peaks(km_ctx *ctx, km_result_writer *w)
     int32_t *i32 = (int32_t *)d;
     uint32_t *u = (uint32_t *)d;
     const km_peak *p = w->pbuf;
-    int ok = append_1d(w->pk[0], H5T_NATIVE_INT64, w->n_peaks, w->pframe, n) &&
-             append_1d(w->pk[1], H5T_NATIVE_DOUBLE, w->n_peaks, w->ptime, n);
-    for (size_t c = 2; ok && c < N_PEAK_COLS; c++) {
+    int64_t *i64 = (int64_t *)d;
+    int ok = 1;
+    for (size_t c = 0; ok && c < N_PEAK_COLS; c++) {
+        const void *src = d;
         for (size_t i = 0; i < n; i++) {
             switch (c) {
-            case 2: i32[i] = p[i].row; break;
-            case 3: i32[i] = p[i].col; break;
-            case 4: d[i] = p[i].y; break;
-            case 5: d[i] = p[i].x; break;
-            case 6: d[i] = p[i].y * w->row_pitch; break;
-            case 7: d[i] = p[i].x * w->col_pitch; break;
-            case 8: f[i] = p[i].value; break;
-            case 9: f[i] = p[i].prominence; break;
-            case 10: i32[i] = p[i].area_taxels; break;
-            case 11: u[i] = p[i].flags; break;
+            case 0: i64[i] = w->n_peaks + (int64_t)i; break;
+            case 1: src = w->pframe; break;
+            case 2: src = w->ptime; break;
+            case 3: d[i] = p[i].y; break;
+            case 4: d[i] = p[i].x; break;
+            case 5: d[i] = p[i].y * w->row_pitch; break;
+            case 6: d[i] = p[i].x * w->col_pitch; break;
+            case 7: f[i] = p[i].value; break;
+            case 8: f[i] = p[i].prominence; break;
+            case 9: i32[i] = p[i].area_taxels; break;
+            case 10: u[i] = p[i].flags; break;
             default: i32[i] = w->ptrack[i]; break;
             }
         }
-        ok = append_1d(w->pk[c], mem_type(PEAK_COLS[c].kind), w->n_peaks, d, n);
+        ok = append_1d(w->pk[c], mem_type(PEAK_COLS[c].kind), w->n_peaks, src, n);
     }
     if (!ok)
         return h5fail(ctx, w->path, KM_ERR_IO, "cannot append peaks");
@@ -840,9 +967,11 @@ km_status km_result_writer_set_maps(km_ctx *ctx, km_result_writer *w, const floa
         return km_fail(ctx, KM_ERR_INVALID, "result writer: bad maps");
     const char *names[2] = {"max", "mean"};
     const float *maps[2] = {max_map, mean_map};
+    const char *descs[2] = {"maximum over the session of the conditioned value per taxel",
+                            "mean over the session of the conditioned value per taxel"};
     for (int i = 0; i < 2; i++) {
         if (!write_2d(&w->alloc, w->g_frames, names[i], H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, w->rows,
-                      w->cols, maps[i], w->units))
+                      w->cols, maps[i], w->units, descs[i], "row", "col"))
             return h5fail(ctx, w->path, KM_ERR_IO, "cannot write /frames maps");
     }
     w->maps_set = 1;
@@ -870,8 +999,8 @@ km_status km_result_writer_append_tracks(km_ctx *ctx, km_result_writer *w, const
             case 1: i64[i] = t[i].first_frame; break;
             case 2: i64[i] = t[i].last_frame; break;
             case 3: i64[i] = t[i].n_frames; break;
-            case 4: d[i] = t[i].y_mean; break;
-            case 5: d[i] = t[i].x_mean; break;
+            case 4: d[i] = t[i].y_mean; break; /* body y_mm */
+            case 5: d[i] = t[i].x_mean; break; /* body x_mm */
             default: f[i] = t[i].value_max; break;
             }
         }
@@ -895,14 +1024,22 @@ km_status km_result_writer_set_bodymap(km_ctx *ctx, km_result_writer *w,
              attr_f64(g, "y_pitch_mm", b->y_pitch_mm) && attr_f64(g, "x0_mm", 0.0) &&
              attr_f64(g, "y0_mm", b->y0_mm) && attr_str(&w->alloc, g, "units", w->units) &&
              attr_str(&w->alloc, g, "mode", b->mode == KM_MODE_ROLLER ? "roller" : "mat") &&
+             write_axis(&w->alloc, g, "y_mm", H5T_IEEE_F64LE, b->ny, b->y0_mm, b->y_pitch_mm,
+                        "mm", "body y of the cell centres") &&
+             write_axis(&w->alloc, g, "x_mm", H5T_IEEE_F64LE, b->nx, 0.0, b->x_pitch_mm, "mm",
+                        "body x of the cell centres") &&
              write_2d(&w->alloc, g, "pressure", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, b->ny, b->nx,
-                      b->max, w->units) &&
+                      b->max, w->units, "maximum pressed value deposited in the cell (NaN if never)",
+                      "y_mm", "x_mm") &&
              write_2d(&w->alloc, g, "mean", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, b->ny, b->nx,
-                      b->mean, w->units) &&
+                      b->mean, w->units, "mean pressed value deposited in the cell (NaN if never)",
+                      "y_mm", "x_mm") &&
              write_2d(&w->alloc, g, "coverage", H5T_STD_I32LE, H5T_NATIVE_INT32, b->ny, b->nx,
-                      b->coverage, NULL) &&
+                      b->coverage, "1", "contact passes over the cell", "y_mm", "x_mm") &&
              write_2d(&w->alloc, g, "excess", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, b->ny, b->nx,
-                      b->excess, w->units);
+                      b->excess, w->units,
+                      "candidate map: mean over covering passes of the pass-max local excess",
+                      "y_mm", "x_mm");
     close_h(&g, H5Gclose);
     if (!ok)
         return h5fail(ctx, w->path, KM_ERR_IO, "cannot write /bodymap");
@@ -919,7 +1056,7 @@ km_status km_result_writer_set_candidates(km_ctx *ctx, km_result_writer *w,
         return KM_ERR_NOMEM;
     float *f = (float *)d;
     int32_t *i32 = (int32_t *)d;
-    hid_t g = H5Gcreate2(w->file, "candidates", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    hid_t g = table_group(w->file, "candidates");
     int ok = g >= 0 && attr_i64(g, "n_candidates", (int64_t)n);
     for (size_t k = 0; ok && k < N_CAND_COLS; k++) {
         for (size_t i = 0; i < n; i++) {
@@ -939,7 +1076,8 @@ km_status km_result_writer_set_candidates(km_ctx *ctx, km_result_writer *w,
             }
         }
         hid_t ds = make_column(&w->alloc, g, &CAND_COLS[k], w->units, 1);
-        ok = ds >= 0 && append_1d(ds, mem_type(CAND_COLS[k].kind), 0, d, n);
+        ok = ds >= 0 && append_1d(ds, mem_type(CAND_COLS[k].kind), 0, d, n) &&
+             (k == 0 ? set_scale(ds, CAND_COLS[0].name) : attach_named(g, ds, CAND_COLS[0].name, 0));
         close_h(&ds, H5Dclose);
     }
     close_h(&g, H5Gclose);
@@ -961,6 +1099,7 @@ static void close_objects(km_result_writer *w)
     close_h(&w->g_tracks, H5Gclose);
     close_h(&w->ds_time, H5Dclose);
     close_h(&w->ds_cond, H5Dclose);
+    close_h(&w->ds_frame, H5Dclose);
     close_h(&w->g_header, H5Gclose);
     close_h(&w->g_session, H5Gclose);
     close_h(&w->g_params, H5Gclose);

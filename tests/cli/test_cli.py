@@ -21,10 +21,10 @@ PHYSIONET = REPO / "datasets/real/physionet_pmd/experiment-i/S1/1.txt"
 EXAMPLE = REPO / "datasets/example/roller_example.h5"
 BAD = REPO / "tests/data/bad"
 
-METRIC_COLUMNS = ["time", "peak", "mean", "contact_area_mm2", "force_n", "cop_x_mm",
-                  "cop_y_mm", "flags"]
-PEAK_COLUMNS = ["frame", "time", "row", "col", "y", "x", "value", "prominence",
-                "area_taxels", "flags", "track"]
+METRIC_COLUMNS = ["time", "peak", "mean", "contact_area_mm2", "force_n",
+                  "cop_grid_x_mm", "cop_grid_y_mm", "flags"]
+PEAK_COLUMNS = ["peak", "frame", "time", "row", "col", "grid_y_mm", "grid_x_mm", "value",
+                "prominence", "area_taxels", "flags", "track"]
 
 
 def run(*args, cwd=None):

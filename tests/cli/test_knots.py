@@ -199,9 +199,9 @@ def test_walking_stance_phases(walking):
 def test_walking_heel_and_forefoot_tracks(walking, step):
     _, t, _ = walking
     s, e = STEPS[step]
-    heel = (t["y_mean"] > 250) & (t["y_mean"] < 290) & (t["first_frame"] >= s - 2) & \
+    heel = (t["y_mm"] > 250) & (t["y_mm"] < 290) & (t["first_frame"] >= s - 2) & \
            (t["first_frame"] <= s + 3) & (t["n_frames"] >= 10) & (t["last_frame"] <= e - 5)
-    fore = (t["y_mean"] > 100) & (t["y_mean"] < 150) & (t["first_frame"] >= s + 3) & \
+    fore = (t["y_mm"] > 100) & (t["y_mm"] < 150) & (t["first_frame"] >= s + 3) & \
            (t["last_frame"] >= e - 3) & (t["last_frame"] <= e + 1) & (t["n_frames"] >= 10)
     assert heel.any(), "no heel track at the start of the stance"
     assert fore.any(), "no forefoot track to the end of the stance"

@@ -53,9 +53,9 @@ static void same_results(const char *a, const char *b)
 {
     static const char *const sets[] = {
         "/metrics/time",   "/metrics/peak",       "/metrics/mean",      "/metrics/force_n",
-        "/metrics/flags",  "/metrics/cop_x_mm",   "/peaks/frame",       "/peaks/row",
+        "/metrics/flags",  "/metrics/cop_grid_x_mm",   "/peaks/frame",       "/peaks/row",
         "/peaks/col",      "/peaks/value",        "/peaks/prominence",  "/peaks/area_taxels",
-        "/peaks/y",        "/peaks/x",            "/peaks/y_mm",        "/peaks/track",
+        "/peaks/peak",     "/peaks/grid_x_mm",    "/peaks/grid_y_mm",        "/peaks/track",
         "/tracks/track",   "/tracks/first_frame", "/tracks/last_frame", "/tracks/value_max",
         "/frames/max",     "/frames/mean",        "/bodymap/pressure",  "/bodymap/excess",
         "/candidates/x_mm", "/candidates/y_mm",   "/candidates/score"};

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <hdf5.h>
+#include <hdf5_hl.h>
 
 #include "io/result_writer.h"
 #include "test_util.h"
@@ -140,15 +141,15 @@ Test(result_writer, schema_columns_and_header)
     H5Aclose(a);
     cr_assert_eq(v, 1);
 
-    const char *met[] = {"time", "peak", "mean", "contact_area_mm2", "force_n", "cop_x_mm",
-                         "cop_y_mm", "flags"};
+    const char *met[] = {"time", "peak", "mean", "contact_area_mm2", "force_n", "cop_grid_x_mm",
+                         "cop_grid_y_mm", "flags"};
     for (size_t i = 0; i < sizeof met / sizeof met[0]; i++) {
         char name[64];
         snprintf(name, sizeof name, "/metrics/%s", met[i]);
         cr_assert_eq(length_of(f, name), 5, "%s", name);
     }
-    const char *pk[] = {"frame", "time", "row", "col", "y", "x", "value", "prominence",
-                        "area_taxels", "flags", "track"};
+    const char *pk[] = {"peak", "frame", "time", "row", "col", "grid_y_mm", "grid_x_mm", "value",
+                        "prominence", "area_taxels", "flags", "track"};
     for (size_t i = 0; i < sizeof pk / sizeof pk[0]; i++) {
         char name[64];
         snprintf(name, sizeof name, "/peaks/%s", pk[i]);
@@ -174,7 +175,7 @@ Test(result_writer, schema_columns_and_header)
     ds = H5Dopen2(f, "/peaks/track", H5P_DEFAULT);
     H5Dread(ds, H5T_NATIVE_INT32, H5S_ALL, H5S_ALL, H5P_DEFAULT, track);
     H5Dclose(ds);
-    ds = H5Dopen2(f, "/peaks/x_mm", H5P_DEFAULT);
+    ds = H5Dopen2(f, "/peaks/grid_x_mm", H5P_DEFAULT);
     H5Dread(ds, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, x_mm);
     H5Dclose(ds);
     cr_assert(frame[0] == 1 && frame[1] == 1 && frame[2] == 4);
@@ -185,6 +186,29 @@ Test(result_writer, schema_columns_and_header)
     read_str_attr(ds, "units", buf, sizeof buf);
     H5Dclose(ds);
     cr_assert_str_eq(buf, "kPa");
+
+    /* every table column has units and a description; the tables are
+       dimension scales' (netCDF) variables */
+    const char *const tables[] = {"/metrics", "/peaks"};
+    for (size_t t = 0; t < 2; t++) {
+        hid_t tg = H5Gopen2(f, tables[t], H5P_DEFAULT);
+        H5G_info_t gi;
+        cr_assert_geq(H5Gget_info(tg, &gi), 0);
+        for (hsize_t i = 0; i < gi.nlinks; i++) {
+            char nm[64];
+            cr_assert_gt(H5Lget_name_by_idx(tg, ".", H5_INDEX_CRT_ORDER, H5_ITER_INC, i, nm,
+                                            sizeof nm, H5P_DEFAULT), 0);
+            hid_t cd = H5Dopen2(tg, nm, H5P_DEFAULT);
+            cr_assert_gt(H5Aexists(cd, "units"), 0, "%s/%s: no units", tables[t], nm);
+            read_str_attr(cd, "description", buf, sizeof buf);
+            cr_assert_gt(strlen(buf), 0, "%s/%s: empty description", tables[t], nm);
+            cr_assert_eq(H5DSis_scale(cd) > 0, i == 0, "%s/%s: scale", tables[t], nm);
+            if (i > 0)
+                cr_assert_eq(H5DSget_num_scales(cd, 0), 1, "%s/%s: no dimension", tables[t], nm);
+            H5Dclose(cd);
+        }
+        H5Gclose(tg);
+    }
 
     hid_t g = H5Gopen2(f, "/session/source_header", H5P_DEFAULT);
     read_str_attr(g, "A", buf, sizeof buf);
