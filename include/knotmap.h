@@ -117,6 +117,19 @@ KM_API void km_ctx_reset_cancel(km_ctx *ctx);
 /* 1 when km_ctx_cancel() was called and not reset. */
 KM_API int km_ctx_cancelled(const km_ctx *ctx);
 
+/* Remove every temporary output file this process is writing right now
+ * (results, sessions, exports: the ".<name>.tmp-XXXXXX" files beside their
+ * targets; final names are never touched).  ASYNC-SIGNAL-SAFE: meant for a
+ * signal handler (or a deadline timer) that ends the process with _exit()
+ * at once, whatever the other threads are doing, even inside libhdf5.
+ * The writers whose temporaries were removed fail if the process goes on.
+ * Callable from any thread; it reads a fixed process-wide table updated
+ * with lock-free atomics, and never removes files of a parent process
+ * after fork().  A temporary whose path is 4096 bytes or longer, or beyond
+ * 256 written at once, is not listed.  Returns the number removed; errno
+ * is preserved. */
+KM_API int km_remove_temporaries(void);
+
 /* ======================================================================
  * Frame views: borrowed, row-major, stride in elements (>= cols).
  * ==================================================================== */

@@ -9,13 +9,13 @@
 #include <string.h>
 #include <strings.h>
 
-#include "export_internal.h"
+#include "atomic_out.h"
 
 #define KM_SF_MAX_CHANNELS 1024
 
 struct km_audio_writer {
     km_alloc_ref alloc;
-    km_tmpfile tmp;
+    km_atomic_out tmp;
     SNDFILE *sf;
     int32_t rows, cols, overwrite;
     int channels;
@@ -75,13 +75,13 @@ km_status km_audio_writer_create(km_ctx *ctx, const char *path, const km_session
         goto done;
     }
     w->alloc = km_ctx_alloc_ref(ctx);
-    w->tmp.fd = -1;
+    km_atomic_init(&w->tmp);
     w->rows = info->rows;
     w->cols = info->cols;
     w->overwrite = overwrite;
     int64_t taxels = (int64_t)info->rows * info->cols;
     w->channels = taxels <= KM_SF_MAX_CHANNELS ? (int)taxels : 1;
-    st = km_tmpfile_open(ctx, &w->alloc, path, overwrite, &w->tmp);
+    st = km_atomic_open(ctx, &w->alloc, path, NULL, overwrite, &w->tmp);
     if (st != KM_OK)
         goto done;
 
@@ -157,7 +157,7 @@ km_status km_audio_writer_commit(km_ctx *ctx, km_audio_writer *w)
     w->sf = NULL;
     if (rc != 0)
         return km_fail(ctx, KM_ERR_IO, "%s: closing failed: %s", w->tmp.path, sf_error_number(rc));
-    return km_tmpfile_commit(ctx, &w->tmp, w->overwrite);
+    return km_atomic_commit(ctx, &w->tmp);
 }
 
 void km_audio_writer_free(km_audio_writer *w)
@@ -167,6 +167,6 @@ void km_audio_writer_free(km_audio_writer *w)
     km_alloc_ref a = w->alloc;
     if (w->sf != NULL)
         sf_close(w->sf);
-    km_tmpfile_discard(&a, &w->tmp);
+    km_atomic_discard(&w->tmp);
     km_ref_free(&a, w);
 }

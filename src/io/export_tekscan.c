@@ -1,113 +1,24 @@
 /* Export frames as a Tekscan ASCII movie (docs/FORMAT.md 1.3), the layout of
  * datasets/real/tekscan_fscan: KEY value header, ASCII_DATA @@, "Frame N"
- * blocks, B for masked taxels, final @@.  Also the temporary-file helpers
- * shared with export_audio.c. */
+ * blocks, B for masked taxels, final @@. */
 #define _POSIX_C_SOURCE 200809L
 
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "export_internal.h"
-
-/* ---------------------------------------------------------------------
- * Temporary file beside the target, renamed into place on commit.
- * ------------------------------------------------------------------- */
-static atomic_uint km_tmp_counter;
-
-km_status km_tmpfile_open(km_ctx *ctx, const km_alloc_ref *a, const char *path,
-                          int32_t overwrite, km_tmpfile *t)
-{
-    km_status st = KM_OK;
-    size_t n = strlen(path);
-    t->fd = -1;
-    t->path = km_ref_alloc(a, n + 1);
-    t->tmp = km_ref_alloc(a, n + 64);
-    if (t->path == NULL || t->tmp == NULL) {
-        st = km_fail(ctx, KM_ERR_NOMEM, "%s: out of memory", path);
-        goto done;
-    }
-    memcpy(t->path, path, n + 1);
-    struct stat sb;
-    if (!overwrite && stat(path, &sb) == 0) {
-        st = km_fail(ctx, KM_ERR_CREATE, "%s: exists (not overwriting)", path);
-        goto done;
-    }
-    for (int attempt = 0; attempt < 100 && t->fd < 0; attempt++) {
-        unsigned k = atomic_fetch_add(&km_tmp_counter, 1u);
-        snprintf(t->tmp, n + 64, "%s.tmp-%ld-%u", path, (long)getpid(), k);
-        t->fd = open(t->tmp, O_WRONLY | O_CREAT | O_EXCL, 0666);
-        if (t->fd < 0 && errno != EEXIST) {
-            st = km_fail(ctx, KM_ERR_CREATE, "%s: cannot create: %s", path, strerror(errno));
-            goto done;
-        }
-    }
-    if (t->fd < 0)
-        st = km_fail(ctx, KM_ERR_CREATE, "%s: cannot find a free temporary name", path);
-done:
-    if (st != KM_OK) {
-        km_ref_free(a, t->tmp);
-        km_ref_free(a, t->path);
-        t->tmp = t->path = NULL;
-    }
-    return st;
-}
-
-km_status km_tmpfile_commit(km_ctx *ctx, km_tmpfile *t, int32_t overwrite)
-{
-    if (t->fd >= 0) {
-        int bad = fsync(t->fd) != 0;
-        bad |= close(t->fd) != 0;
-        t->fd = -1;
-        if (bad)
-            return km_fail(ctx, KM_ERR_IO, "%s: write failed: %s", t->path, strerror(errno));
-    } else {
-        /* The writer closed its own descriptor (libsndfile): sync by name. */
-        int fd = open(t->tmp, O_RDONLY);
-        int bad = fd < 0 || fsync(fd) != 0;
-        if (fd >= 0)
-            close(fd);
-        if (bad)
-            return km_fail(ctx, KM_ERR_IO, "%s: sync failed: %s", t->path, strerror(errno));
-    }
-    if (overwrite) {
-        if (rename(t->tmp, t->path) != 0)
-            return km_fail(ctx, KM_ERR_CREATE, "%s: cannot move into place: %s", t->path,
-                           strerror(errno));
-    } else {
-        /* link() fails on an existing target: no window for a clash. */
-        if (link(t->tmp, t->path) != 0)
-            return km_fail(ctx, KM_ERR_CREATE, "%s: cannot move into place: %s", t->path,
-                           strerror(errno));
-        unlink(t->tmp);
-    }
-    t->tmp[0] = '\0';
-    return KM_OK;
-}
-
-void km_tmpfile_discard(const km_alloc_ref *a, km_tmpfile *t)
-{
-    if (t->fd >= 0)
-        close(t->fd);
-    t->fd = -1;
-    if (t->tmp != NULL && t->tmp[0] != '\0')
-        unlink(t->tmp);
-    km_ref_free(a, t->tmp);
-    km_ref_free(a, t->path);
-    t->tmp = t->path = NULL;
-}
+#include "atomic_out.h"
 
 /* ---------------------------------------------------------------------
  * Tekscan writer
  * ------------------------------------------------------------------- */
 struct km_tekscan_writer {
     km_alloc_ref alloc;
-    km_tmpfile tmp;
+    km_atomic_out tmp;
     FILE *f;
     int32_t rows, cols, overwrite, committed;
     uint8_t *mask;
@@ -177,7 +88,7 @@ km_status km_tekscan_writer_create(km_ctx *ctx, const char *path, const km_sessi
         goto done;
     }
     w->alloc = km_ctx_alloc_ref(ctx);
-    w->tmp.fd = -1;
+    km_atomic_init(&w->tmp);
     w->rows = info->rows;
     w->cols = info->cols;
     w->overwrite = overwrite;
@@ -192,7 +103,7 @@ km_status km_tekscan_writer_create(km_ctx *ctx, const char *path, const km_sessi
         memcpy(w->mask, mask, n);
     else
         memset(w->mask, 1, n);
-    st = km_tmpfile_open(ctx, &w->alloc, path, overwrite, &w->tmp);
+    st = km_atomic_open(ctx, &w->alloc, path, NULL, overwrite, &w->tmp);
     if (st != KM_OK)
         goto done;
     w->f = fdopen(w->tmp.fd, "wb");
@@ -259,7 +170,7 @@ km_status km_tekscan_writer_commit(km_ctx *ctx, km_tekscan_writer *w)
     w->f = NULL;
     if (bad)
         return km_fail(ctx, KM_ERR_IO, "%s: write failed: %s", w->tmp.path, strerror(errno));
-    km_status st = km_tmpfile_commit(ctx, &w->tmp, w->overwrite);
+    km_status st = km_atomic_commit(ctx, &w->tmp);
     if (st == KM_OK)
         w->committed = 1;
     return st;
@@ -272,7 +183,7 @@ void km_tekscan_writer_free(km_tekscan_writer *w)
     km_alloc_ref a = w->alloc;
     if (w->f != NULL)
         fclose(w->f);
-    km_tmpfile_discard(&a, &w->tmp);
+    km_atomic_discard(&w->tmp);
     km_ref_free(&a, w->mask);
     km_ref_free(&a, w);
 }

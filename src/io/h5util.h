@@ -1,4 +1,4 @@
-/* HDF5 and output-file helpers shared by the files of src/io that touch
+/* HDF5 helpers shared by the files of src/io that touch
  * HDF5 (session reader, session writer, result writer).  Internal, stable:
  * other modules build on these signatures.
  *
@@ -58,27 +58,5 @@ void km_h5_attr_text(hid_t attr, char *buf, size_t cap);
  * string attribute when units != NULL.  n may be 0.  Errors: KM_ERR_IO. */
 km_status km_h5_write_column(km_ctx *ctx, hid_t group, const char *name, hid_t mem_type,
                              hid_t file_type, const void *data, size_t n, const char *units);
-
-/* ---- Output files: temporary name in the target folder, then rename. ---- */
-
-/* Bytes to add to strlen(path) for a temporary path buffer. */
-#define KM_TMP_EXTRA 40
-
-/* May `path` be (re)written?  Missing: yes.  A folder: KM_ERR_CREATE.
- * Existing and overwrite == 0: KM_ERR_CREATE.  Existing and overwrite == 1:
- * only when it is an HDF5 file whose root attribute schema equals `schema`
- * (e.g. "knotmap-session"); anything else is never replaced
- * (KM_ERR_CREATE).  Details start with the path. */
-km_status km_out_check_target(km_ctx *ctx, const char *path, const char *schema, int overwrite);
-
-/* Create an empty, unique temporary file ".<name>.tmp-XXXXXX" beside
- * `path` (mkstemp: no shared counter) and write its name to tmp
- * (cap >= strlen(path) + KM_TMP_EXTRA).  Errors: KM_ERR_CREATE (folder
- * missing or not writable), KM_ERR_INVALID (cap). */
-km_status km_out_temp_path(km_ctx *ctx, const char *path, char *tmp, size_t cap);
-
-/* Make a closed temporary file the final one: fsync it, rename it to
- * `path`, fsync the folder.  Errors: KM_ERR_IO. */
-km_status km_out_commit(km_ctx *ctx, const char *tmp, const char *path);
 
 #endif

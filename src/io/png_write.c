@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "h5util.h"
+#include "atomic_out.h"
 
 typedef struct png_state {
     char message[256];
@@ -109,10 +109,8 @@ km_status km_png_write_rgb(km_ctx *ctx, const char *path, int32_t width, int32_t
 {
     km_status st = KM_OK;
     png_state s;
-    char *tmp = NULL;
-    size_t cap;
+    km_atomic_out out;
     FILE *fp = NULL;
-    int have_tmp = 0;
 
     memset(&s, 0, sizeof s);
     if (path == NULL || rgb == NULL || width < 1 || height < 1 || width > 65536 ||
@@ -127,19 +125,16 @@ km_status km_png_write_rgb(km_ctx *ctx, const char *path, int32_t width, int32_t
     st = check_target(ctx, path, overwrite);
     if (st != KM_OK)
         return st;
-    cap = strlen(path) + KM_TMP_EXTRA;
-    tmp = km_alloc(ctx, cap);
-    if (tmp == NULL)
-        return KM_ERR_NOMEM;
-    st = km_out_temp_path(ctx, path, tmp, cap);
+    km_alloc_ref alloc = km_ctx_alloc_ref(ctx);
+    st = km_atomic_open(ctx, &alloc, path, NULL, overwrite, &out);
     if (st != KM_OK)
-        goto done;
-    have_tmp = 1;
-    fp = fopen(tmp, "wb");
+        return st;
+    fp = fdopen(out.fd, "wb");
     if (fp == NULL) {
         st = km_fail(ctx, KM_ERR_CREATE, "%s: cannot write: %s", path, strerror(errno));
         goto done;
     }
+    out.fd = -1; /* owned by the FILE now */
     if (encode(fp, &s, width, height, rgb, text_keys, text_values, n_text) != 0) {
         st = km_fail(ctx, KM_ERR_IO, "%s: cannot write the PNG: %s", path, s.message);
         goto done;
@@ -154,20 +149,10 @@ km_status km_png_write_rgb(km_ctx *ctx, const char *path, int32_t width, int32_t
         goto done;
     }
     fp = NULL;
-    /* mkstemp made it 0600; a picture is meant to be shared like any
-       other file the user makes. */
-    if (chmod(tmp, S_IRUSR | S_IWUSR | S_IRGRP | S_IROTH) != 0) {
-        st = km_fail(ctx, KM_ERR_IO, "%s: cannot set permissions: %s", path, strerror(errno));
-        goto done;
-    }
-    st = km_out_commit(ctx, tmp, path);
-    if (st == KM_OK)
-        have_tmp = 0;
+    st = km_atomic_commit(ctx, &out);
 done:
     if (fp != NULL)
         fclose(fp);
-    if (have_tmp)
-        unlink(tmp);
-    km_free(ctx, tmp);
+    km_atomic_discard(&out);
     return st;
 }

@@ -11,6 +11,7 @@
 #include <hdf5.h>
 #include <hdf5_hl.h>
 
+#include "io/atomic_out.h"
 #include "io/h5util.h"
 #include "io/result_writer.h"
 
@@ -99,7 +100,7 @@ static const col_def CAND_COLS[] = {
 struct km_result_writer {
     km_alloc_ref alloc;
     char *path;
-    char *tmp;
+    km_atomic_out out;          /* the temporary file, renamed by commit */
     int committed;
     int maps_set;
     int32_t rows, cols;
@@ -466,7 +467,7 @@ km_status km_result_check_target(km_ctx *ctx, const char *path, int32_t overwrit
 {
     if (path == NULL || path[0] == '\0')
         return km_fail(ctx, KM_ERR_INVALID, "result: no output path");
-    return km_out_check_target(ctx, path, "knotmap-result", overwrite);
+    return km_atomic_check_target(ctx, path, "knotmap-result", overwrite);
 }
 
 km_status km_result_check_not_input(km_ctx *ctx, const char *output, const char *input)
@@ -491,37 +492,13 @@ static char *dup_str(km_ctx *ctx, const char *s)
     return p;
 }
 
-/* The process umask without changing it (umask() would race with other
- * threads creating files): Linux reports it in /proc/self/status. */
-static mode_t current_umask(void)
+/* The temporary file, made 0666 & ~umask by its create; HDF5 opens it by name. */
+static km_status make_temp(km_ctx *ctx, km_result_writer *w, int overwrite)
 {
-    unsigned m = 022;
-    char line[128];
-    FILE *f = fopen("/proc/self/status", "r");
-    if (f == NULL)
-        return (mode_t)m;
-    while (fgets(line, sizeof line, f) != NULL)
-        if (sscanf(line, "Umask: %o", &m) == 1)
-            break;
-    fclose(f);
-    return (mode_t)m;
-}
-
-static km_status make_temp(km_ctx *ctx, km_result_writer *w)
-{
-    size_t cap = strlen(w->path) + KM_TMP_EXTRA;
-    w->tmp = km_alloc(ctx, cap);
-    if (w->tmp == NULL)
-        return KM_ERR_NOMEM;
-    km_status st = km_out_temp_path(ctx, w->path, w->tmp, cap);
-    if (st != KM_OK) {
-        km_ref_free(&w->alloc, w->tmp);
-        w->tmp = NULL;
-        return st;
-    }
-    /* mkstemp makes 0600; a result is an ordinary file (0666 & ~umask). */
-    chmod(w->tmp, (mode_t)(0666 & ~current_umask()));
-    return KM_OK;
+    km_status st = km_atomic_open(ctx, &w->alloc, w->path, "knotmap-result", overwrite, &w->out);
+    if (st == KM_OK)
+        st = km_atomic_close_fd(ctx, &w->out);
+    return st;
 }
 
 static km_status write_session(km_ctx *ctx, km_result_writer *w, const km_result_meta *m)
@@ -692,6 +669,7 @@ km_status km_result_writer_create(km_ctx *ctx, const char *path, const km_result
         return KM_ERR_NOMEM;
     km_h5_quiet_begin(&w->quiet);
     w->alloc = km_ctx_alloc_ref(ctx);
+    km_atomic_init(&w->out);
     w->file = w->g_session = w->g_header = w->g_params = w->g_frames = -1;
     w->g_metrics = w->g_peaks = w->ds_time = w->ds_cond = w->ds_frame = w->g_tracks = -1;
     for (size_t i = 0; i < N_TRACK_COLS; i++)
@@ -717,7 +695,7 @@ km_status km_result_writer_create(km_ctx *ctx, const char *path, const km_result
         st = KM_ERR_NOMEM;
         goto done;
     }
-    st = make_temp(ctx, w);
+    st = make_temp(ctx, w, meta->overwrite);
     if (st != KM_OK)
         goto done;
 
@@ -730,7 +708,7 @@ km_status km_result_writer_create(km_ctx *ctx, const char *path, const km_result
         st = h5fail(ctx, w->path, KM_ERR_IO, "cannot set up HDF5");
         goto done;
     }
-    w->file = H5Fcreate(w->tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+    w->file = H5Fcreate(w->out.tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
     if (w->file < 0) {
         st = h5fail(ctx, w->path, KM_ERR_CREATE, "cannot create the temporary file");
         goto done;
@@ -1130,7 +1108,7 @@ km_status km_result_writer_commit(km_ctx *ctx, km_result_writer *w)
     w->file = -1;
     if (e < 0)
         return h5fail(ctx, w->path, KM_ERR_IO, "cannot close the result");
-    st = km_out_commit(ctx, w->tmp, w->path);
+    st = km_atomic_commit(ctx, &w->out);
     if (st != KM_OK)
         return st;
     w->committed = 1;
@@ -1143,8 +1121,7 @@ void km_result_writer_free(km_result_writer *w)
         return;
     close_objects(w);
     close_h(&w->file, H5Fclose);
-    if (!w->committed && w->tmp != NULL)
-        remove(w->tmp);
+    km_atomic_discard(&w->out);
     km_h5_quiet_end(&w->quiet);
     km_alloc_ref ref = w->alloc;
     km_ref_free(&ref, w->scratch);
@@ -1152,7 +1129,6 @@ void km_result_writer_free(km_result_writer *w)
     km_ref_free(&ref, w->pframe);
     km_ref_free(&ref, w->ptime);
     km_ref_free(&ref, w->ptrack);
-    km_ref_free(&ref, w->tmp);
     km_ref_free(&ref, w->path);
     km_ref_free(&ref, w);
 }

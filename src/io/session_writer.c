@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "atomic_out.h"
 #include "h5util.h"
 
 #define KM_SESSION_CHUNK_BYTES (1u << 20) /* target size of one [k, R, C] frames chunk */
@@ -19,7 +20,7 @@
 struct km_session_writer {
     km_alloc_ref alloc;
     char *path;
-    char *tmp;
+    km_atomic_out out; /* the temporary file, renamed by commit */
     hid_t file, frames, time;
     int32_t rows, cols;
     double rate;
@@ -175,7 +176,7 @@ km_status km_session_writer_create(km_ctx *ctx, const char *path, const km_sessi
     *out = NULL;
     if ((st = check_info(ctx, info)) != KM_OK)
         return st;
-    if ((st = km_out_check_target(ctx, path, "knotmap-session", overwrite != 0)) != KM_OK)
+    if ((st = km_atomic_check_target(ctx, path, "knotmap-session", overwrite != 0)) != KM_OK)
         return st;
     km_h5_quiet_begin(&q);
     w = km_calloc(ctx, 1, sizeof *w);
@@ -184,6 +185,7 @@ km_status km_session_writer_create(km_ctx *ctx, const char *path, const km_sessi
         goto done;
     }
     w->alloc = km_ctx_alloc_ref(ctx);
+    km_atomic_init(&w->out);
     w->file = w->frames = w->time = H5I_INVALID_HID;
     w->rows = info->rows;
     w->cols = info->cols;
@@ -191,19 +193,17 @@ km_status km_session_writer_create(km_ctx *ctx, const char *path, const km_sessi
     w->last_time = -INFINITY;
     w->overwrite = overwrite != 0;
     w->path = dup_string(&w->alloc, path, 0);
-    w->tmp = km_ref_alloc(&w->alloc, strlen(path) + KM_TMP_EXTRA);
-    if (w->path == NULL || w->tmp == NULL) {
+    if (w->path == NULL) {
         st = km_fail(ctx, KM_ERR_NOMEM, "out of memory");
         goto done;
     }
-    w->tmp[0] = '\0';
-    if ((st = km_out_temp_path(ctx, path, w->tmp, strlen(path) + KM_TMP_EXTRA)) != KM_OK) {
-        w->tmp[0] = '\0';
+    if ((st = km_atomic_open(ctx, &w->alloc, path, "knotmap-session", overwrite != 0, &w->out)) !=
+            KM_OK ||
+        (st = km_atomic_close_fd(ctx, &w->out)) != KM_OK)
         goto done;
-    }
-    w->file = H5Fcreate(w->tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    w->file = H5Fcreate(w->out.tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
     if (w->file < 0) {
-        st = km_fail(ctx, KM_ERR_CREATE, "%s: cannot create the HDF5 file", w->tmp);
+        st = km_fail(ctx, KM_ERR_CREATE, "%s: cannot create the HDF5 file", path);
         goto done;
     }
     if ((st = write_root_attrs(ctx, w->file, info)) != KM_OK ||
@@ -400,9 +400,8 @@ km_status km_session_writer_commit(km_ctx *ctx, km_session_writer *w)
         w->broken = 1;
         return km_fail(ctx, KM_ERR_IO, "%s: closing the HDF5 file failed", w->path);
     }
-    /* The target may have appeared since create: check again before replacing. */
-    if ((st = km_out_check_target(ctx, w->path, "knotmap-session", w->overwrite)) != KM_OK ||
-        (st = km_out_commit(ctx, w->tmp, w->path)) != KM_OK) {
+    /* km_atomic_commit checks the target again before replacing it. */
+    if ((st = km_atomic_commit(ctx, &w->out)) != KM_OK) {
         w->broken = 1;
         return st;
     }
@@ -419,9 +418,7 @@ void km_session_writer_free(km_session_writer *w)
     km_h5_quiet_begin(&q);
     close_handles(w);
     km_h5_quiet_end(&q);
-    if (!w->committed && w->tmp != NULL && w->tmp[0] != '\0')
-        unlink(w->tmp);
-    km_ref_free(&w->alloc, w->tmp);
+    km_atomic_discard(&w->out);
     km_ref_free(&w->alloc, w->path);
     km_alloc_ref a = w->alloc;
     km_ref_free(&a, w);

@@ -278,7 +278,11 @@ def test_sigint_leaves_a_whole_result_or_nothing(tmp_path):
     p = subprocess.Popen([str(BIN), "process", str(EXAMPLE), "-o", str(out), "--block-frames",
                           "1", "--save-frames"], stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, text=True)
-    time.sleep(0.05)
+    # Signal once the run is writing (its temporary exists), not after a
+    # fixed delay: on a loaded machine the handlers may not be installed yet.
+    t0 = time.monotonic()
+    while not temps(tmp_path) and p.poll() is None and time.monotonic() - t0 < 60:
+        time.sleep(0.001)
     p.send_signal(signal.SIGINT)
     _, err = p.communicate(timeout=300)
     assert p.returncode in (0, 130), err
