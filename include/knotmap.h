@@ -106,6 +106,11 @@ KM_API void km_ctx_free(km_ctx *ctx);
 KM_API const char *km_ctx_last_error(const km_ctx *ctx);
 /* Status of the last failure on this context (KM_OK when none). */
 KM_API km_status km_ctx_last_status(const km_ctx *ctx);
+/* errno as it was when the last KM_ERR_NOT_FOUND, KM_ERR_IO or
+ * KM_ERR_CREATE failure was recorded (0 for other statuses).  A hint: it
+ * belongs to the failure when the detail text contains strerror() of it
+ * (the bindings pick the matching exception type with it). */
+KM_API int km_ctx_last_errno(const km_ctx *ctx);
 /* Forget the last error. */
 KM_API void km_ctx_clear_error(km_ctx *ctx);
 /* Ask long work running with this context (km_process, readers) to stop

@@ -2,7 +2,7 @@
 arrays (km_calib_curve_*, km_badtaxel_*, km_conditioner_*)."""
 import numpy as np
 
-from ._core import check, ctx, ffi, lib
+from ._core import check, ctx, ffi, invalid, invalid_type, lib
 from ._process import _CURVES
 
 __all__ = ["calib_curve_fit", "bad_taxels", "condition", "TAXEL_OK", "TAXEL_DEAD",
@@ -53,7 +53,7 @@ def bad_taxels(frames, mask=None, flat_range=0.0, dead_level=0.0, active_range=0
     """
     x = np.ascontiguousarray(frames, dtype=np.float32)
     if x.ndim != 3:
-        raise ValueError("frames must be [T, R, C]")
+        raise invalid("frames must be [T, R, C]")
     _, rows, cols = x.shape
     p = ffi.new("km_badtaxel_params *")
     lib.km_badtaxel_params_default(p)
@@ -61,7 +61,7 @@ def bad_taxels(frames, mask=None, flat_range=0.0, dead_level=0.0, active_range=0
     p.active_range, p.hot_ratio = float(active_range), float(hot_ratio)
     m = None if mask is None else np.ascontiguousarray(mask, dtype=bool).view(np.uint8)
     if m is not None and m.shape != (rows, cols):
-        raise ValueError("mask shape %r differs from the frame shape" % (m.shape,))
+        raise invalid("mask shape %r differs from the frame shape" % (m.shape,))
     c = ctx()
     bp = ffi.new("km_badtaxel **")
     check(c, lib.km_badtaxel_create(c, rows, cols, ffi.NULL if m is None else _p(m, "uint8_t *"),
@@ -105,7 +105,7 @@ def condition(frames, rate_hz, time=None, mask=None, offset=0.0, gain=1.0, noise
     """
     x = np.ascontiguousarray(frames, dtype=np.float32)
     if x.ndim != 3:
-        raise ValueError("frames must be [T, R, C]")
+        raise invalid("frames must be [T, R, C]")
     n_t, rows, cols = x.shape
     p = ffi.new("km_condition_params *")
     lib.km_condition_params_default(p)
@@ -115,14 +115,14 @@ def condition(frames, rate_hz, time=None, mask=None, offset=0.0, gain=1.0, noise
         elif k.startswith("bad_") and hasattr(p.bad, k[4:]):
             setattr(p.bad, k[4:], float(v))
         else:
-            raise TypeError("condition() got an unknown parameter %r" % k)
+            raise invalid_type("condition() got an unknown parameter %r" % k)
     p.curve = _CURVES[curve] if isinstance(curve, str) else int(curve)
     keep = []
     for name, arr in (("tare", tare), ("gain_map", gain_map)):
         if arr is not None:
             a = np.ascontiguousarray(arr, dtype=np.float32)
             if a.shape != (rows, cols):
-                raise ValueError("%s must be [R, C] = %r" % (name, (rows, cols)))
+                raise invalid("%s must be [R, C] = %r" % (name, (rows, cols)))
             keep.append(a)
             setattr(p, name, _p(a, "float *"))
     info = ffi.new("km_session_info *")

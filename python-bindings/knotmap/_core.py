@@ -1,4 +1,7 @@
 """Shared plumbing: the extension, per-thread contexts, errors, array views."""
+import errno as _errno
+import os
+import stat
 import threading
 
 import numpy as np
@@ -6,7 +9,8 @@ import numpy as np
 from ._knotmap import ffi, lib
 
 __all__ = ["ffi", "lib", "Error", "ctx", "check", "frame_view", "mask_view",
-           "out_frame", "data_ptr", "STATUS_NAMES"]
+           "out_frame", "data_ptr", "STATUS_NAMES", "invalid", "fspath", "choice",
+           "error_class", "make_error", "enum_names", "invalid_type", "parse_enum"]
 
 STATUS_NAMES = {
     getattr(lib, name): name
@@ -18,11 +22,21 @@ STATUS_NAMES = {
 
 
 class Error(RuntimeError):
-    """A knotmap C call failed.
+    """Base of every exception knotmap raises.
 
-    Attributes: ``status`` (the km_status code, negative int), ``status_name``
-    (e.g. ``"KM_ERR_FORMAT"``), ``reason`` (km_strerror text) and ``detail``
-    (km_ctx_last_error: for file errors it names the file and where).
+    Each one raised is also an instance of the matching built-in exception
+    (see :func:`error_class`): ``FileNotFoundError``, ``PermissionError``,
+    ``IsADirectoryError``, ``FileExistsError`` or ``OSError`` for file and
+    I/O failures (with ``errno``, ``strerror`` and ``filename`` set),
+    ``ValueError`` for bad arguments and malformed data, ``TypeError`` for
+    arguments of the wrong type, ``MemoryError``, ``NotImplementedError``.
+    ``except knotmap.Error`` catches them all; ``except FileNotFoundError``
+    catches the missing file.
+
+    Attributes: ``status`` (the km_status code, a negative int),
+    ``status_name`` (e.g. ``"KM_ERR_FORMAT"``), ``reason`` (km_strerror
+    text) and ``detail`` (km_ctx_last_error: for file errors it names the
+    file and where; for argument errors, the argument).
     """
 
     def __init__(self, status, detail=""):
@@ -31,7 +45,101 @@ class Error(RuntimeError):
         self.reason = ffi.string(lib.km_strerror(self.status)).decode("utf-8", "replace")
         self.detail = detail
         text = detail if detail else self.reason
-        super().__init__("%s (%s)" % (text, self.status_name))
+        self._message = "%s (%s)" % (text, self.status_name)
+        super().__init__(self._message)
+
+    def __str__(self):
+        return self._message
+
+    def __reduce__(self):
+        return (_rebuild_error, (type(self).__name__, self.status, self.detail,
+                                 getattr(self, "errno", None), getattr(self, "filename", None)))
+
+
+# The built-in each C status means.  OS-level statuses are refined by errno.
+_STATUS_BUILTIN = {
+    lib.KM_ERR_INVALID: ValueError,
+    lib.KM_ERR_NOMEM: MemoryError,
+    lib.KM_ERR_FORMAT: ValueError,
+    lib.KM_ERR_LIMIT: ValueError,
+    lib.KM_ERR_UNSUPPORTED: NotImplementedError,
+    lib.KM_ERR_NOT_FOUND: FileNotFoundError,
+    lib.KM_ERR_IO: OSError,
+    lib.KM_ERR_CREATE: OSError,
+}
+_ERRNO_BUILTIN = {
+    _errno.ENOENT: FileNotFoundError, _errno.EACCES: PermissionError,
+    _errno.EPERM: PermissionError, _errno.EISDIR: IsADirectoryError,
+    _errno.ENOTDIR: NotADirectoryError, _errno.EEXIST: FileExistsError,
+}
+_CLASSES = {}
+
+
+def error_class(builtin):
+    """The knotmap exception class that is both knotmap.Error and
+    `builtin` (one class per built-in, made on first use)."""
+    if builtin is None or builtin is RuntimeError:
+        return Error
+    cls = _CLASSES.get(builtin)
+    if cls is None:
+        cls = type(builtin.__name__, (Error, builtin),
+                   {"__module__": "knotmap", "__doc__": "knotmap.Error that is also a %s."
+                    % builtin.__name__})
+        _CLASSES[builtin] = cls
+    return cls
+
+
+def _rebuild_error(name, status, detail, errno_, filename):
+    builtin = {c.__name__: b for b, c in _CLASSES.items()}.get(name)
+    return make_error(status, detail, errno_=errno_, filename=filename, builtin=builtin)
+
+
+def make_error(status, detail="", errno_=None, filename=None, builtin=None):
+    """The knotmap exception for a C status (and errno, when known)."""
+    status = int(status)
+    if builtin is None:
+        builtin = _STATUS_BUILTIN.get(status)
+        if errno_ and builtin is not None and issubclass(builtin, OSError):
+            builtin = _ERRNO_BUILTIN.get(errno_, builtin)
+    e = error_class(builtin)(status, detail)
+    if isinstance(e, OSError):
+        e.errno = errno_ or None
+        e.strerror = os.strerror(errno_) if errno_ else e.reason
+        if filename is not None:
+            e.filename = os.fsdecode(filename) if isinstance(filename, bytes) else filename
+    return e
+
+
+def invalid(message, *, type_error=False):
+    """An argument error (knotmap.Error and ValueError, or TypeError):
+    `message` names the argument, its value and what is allowed."""
+    builtin = TypeError if type_error else ValueError
+    return error_class(builtin)(lib.KM_ERR_INVALID, message)
+
+
+def _path_errno(status, path):
+    """errno for a file failure the C detail gives no errno for, from what
+    is at `path` now (input: NOT_FOUND; output: CREATE)."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        if status == lib.KM_ERR_CREATE:
+            parent = os.path.dirname(os.path.abspath(path))
+            return None if os.path.isdir(parent) else _errno.ENOENT
+        return _errno.ENOENT
+    except NotADirectoryError:
+        return _errno.ENOTDIR
+    except PermissionError:
+        return _errno.EACCES
+    except (OSError, ValueError):
+        return None
+    if stat.S_ISDIR(st.st_mode):
+        return _errno.EISDIR
+    if status == lib.KM_ERR_NOT_FOUND and not os.access(path, os.R_OK):
+        return _errno.EACCES
+    if status == lib.KM_ERR_CREATE and stat.S_ISREG(st.st_mode):
+        return _errno.EEXIST  # an existing result kept: overwrite was not asked
+    return None
 
 
 class _ThreadState(threading.local):
@@ -53,20 +161,75 @@ def ctx():
     return _state.ctx
 
 
-def raise_error(c, status):
-    """Raise Error for `status` with the context's detail (when the detail
-    belongs to this failure: a stale one from an earlier call is dropped)."""
+def raise_error(c, status, path=None):
+    """Raise the knotmap exception for `status` with the context's detail
+    (when the detail belongs to this failure: a stale one from an earlier
+    call is dropped).  The built-in it also is comes from the status and,
+    for file failures, the errno C recorded (trusted when the detail
+    carries its text), else from what is at `path` (the file the failing
+    call was given)."""
     detail = ""
+    err = 0
     if lib.km_ctx_last_status(c) == status:
         detail = ffi.string(lib.km_ctx_last_error(c)).decode("utf-8", "replace")
+        err = lib.km_ctx_last_errno(c)
+        if err and os.strerror(err) not in detail:
+            err = 0
     lib.km_ctx_clear_error(c)
-    raise Error(status, detail)
+    if not err and path is not None and status in (lib.KM_ERR_NOT_FOUND, lib.KM_ERR_CREATE):
+        err = _path_errno(status, path)
+    raise make_error(status, detail, errno_=err or None, filename=path)
 
 
-def check(c, status):
-    """Raise Error with the detail of context `c` when status is not KM_OK."""
+def check(c, status, path=None):
+    """Raise the knotmap exception with the detail of context `c` when
+    status is not KM_OK (`path`: the file the call was given, if any)."""
     if status != 0:
-        raise_error(c, status)
+        raise_error(c, status, path)
+
+
+def fspath(name, path):
+    """`path` (str, bytes or os.PathLike) as bytes for C; a NUL inside it
+    is an error (C would silently cut the name there)."""
+    try:
+        b = os.fsencode(path)
+    except TypeError:
+        raise invalid("%s must be a path (str, bytes or os.PathLike), got %r"
+                      % (name, type(path).__name__), type_error=True) from None
+    if b"\0" in b:
+        raise invalid("%s=%r contains a NUL character" % (name, path))
+    return b
+
+
+def choice(name, value, allowed):
+    """allowed[value] for a named choice, else an argument error naming
+    `name`, the value and the allowed names."""
+    try:
+        return allowed[value]
+    except (KeyError, TypeError):
+        raise invalid("%s=%r is not one of %s" % (name, value, ", ".join(
+            repr(k) for k in allowed))) from None
+
+
+def invalid_type(message):
+    """An argument of the wrong type: knotmap.Error and TypeError."""
+    return invalid(message, type_error=True)
+
+
+def parse_enum(name, value, parse, ctype, prefix):
+    """A C enum value from its name through the C parser `parse`; an
+    argument error naming `name` and the allowed names otherwise."""
+    out = ffi.new(ctype + " *")
+    if not isinstance(value, str) or "\0" in value or parse(value.encode(), out) != 0:
+        raise invalid("%s=%r is not one of %s" % (name, value, ", ".join(
+            repr(n) for n in enum_names(ctype, prefix))))
+    return out[0]
+
+
+def enum_names(ctype, prefix):
+    """{lower-case name: value} of a C enum, from the header (one source)."""
+    return {name[len(prefix):].lower(): value
+            for value, name in sorted(ffi.typeof(ctype).elements.items())}
 
 
 def _as_2d(name, a, dtype):
@@ -76,7 +239,7 @@ def _as_2d(name, a, dtype):
     step), else converted once."""
     arr = a if type(a) is np.ndarray else np.asarray(a)
     if arr.ndim != 2:
-        raise ValueError("%s must be 2-D, got shape %r" % (name, arr.shape))
+        raise invalid("%s must be 2-D, got shape %r" % (name, arr.shape))
     if arr.dtype != dtype:
         if dtype is np.uint8 and arr.dtype == np.bool_:
             arr = arr.view(np.uint8)
@@ -124,7 +287,7 @@ def mask_view(mask, shape):
         return ffi.NULL, None
     arr, stride = _as_2d("mask", mask, np.uint8)
     if arr.shape != tuple(shape):
-        raise ValueError("mask shape %r differs from the frame shape %r"
+        raise invalid("mask shape %r differs from the frame shape %r"
                          % (arr.shape, tuple(shape)))
     m = ffi.new("km_mask *")
     m.data = data_ptr(arr, "uint8_t *")

@@ -4,14 +4,40 @@ import numbers
 
 import numpy as np
 
-from ._core import check, ctx, ffi, frame_view, lib, mask_view, out_frame
+from ._core import (check, ctx, enum_names, error_class, ffi, frame_view, invalid, lib,
+                    mask_view, out_frame)
 
 __all__ = ["calibrate", "gaussian_filter", "frame_metrics", "units_to_kpa"]
 
 
 def units_to_kpa(units):
-    """kPa per unit ("kPa" 1, "mmHg" 0.133322, "N/cm2" 10); NaN for "raw"."""
-    return float(lib.km_units_to_kpa(str(units).encode()))
+    """kPa per unit of pressure (km_units_to_kpa).
+
+    Parameters
+    ----------
+    units : str
+        A unit name: "kPa", "mmHg", "N/cm2", "psi", ... or "raw"
+        (uncalibrated sensor counts).
+
+    Returns
+    -------
+    float
+        kPa per unit ("kPa" 1, "mmHg" 0.133322, "N/cm2" 10); NaN for "raw".
+
+    Raises
+    ------
+    ValueError
+        (a knotmap.Error) for a name that is not a unit.
+    """
+    if not isinstance(units, str) or "\0" in units:
+        raise invalid("units=%r must be a unit name such as 'kPa', 'mmHg', 'N/cm2' or 'raw'"
+                      % (units,))
+    v = float(lib.km_units_to_kpa(units.encode()))
+    if math.isnan(v) and units != "raw":
+        raise invalid("units=%r is not a unit knotmap knows (such as 'kPa', 'mmHg', 'N/cm2'; "
+                      "'raw' for uncalibrated counts; or give kPa per unit as a number)"
+                      % (units,))
+    return v
 
 
 def _frames(name, a):
@@ -21,7 +47,7 @@ def _frames(name, a):
         return [arr], arr.shape
     if arr.ndim == 3:
         return list(arr), arr.shape
-    raise ValueError("%s must be 2-D [R, C] or 3-D [T, R, C], got shape %r" % (name, arr.shape))
+    raise invalid("%s must be 2-D [R, C] or 3-D [T, R, C], got shape %r" % (name, arr.shape))
 
 
 def calibrate(frames, offset=0.0, gain=1.0, noise_threshold=0.0):
@@ -46,56 +72,198 @@ def calibrate(frames, offset=0.0, gain=1.0, noise_threshold=0.0):
     return out
 
 
-def _sigma_pair(sigma):
-    if isinstance(sigma, numbers.Number):
-        s = (float(sigma), float(sigma))
-    else:
-        s = tuple(float(v) for v in sigma)
-        if len(s) != 2:
-            raise ValueError("sigma must be a scalar or (sigma_rows, sigma_cols)")
-    if any(v < 0 or math.isnan(v) for v in s):
-        raise ValueError("sigma must be >= 0, got %r" % (sigma,))
-    return s
+# scipy's names for the same borders (its filters treat them as synonyms).
+_MODE_ALIASES = {"grid-mirror": "reflect", "grid-constant": "constant", "grid-wrap": "wrap"}
+_BORDERS = enum_names("km_border", "KM_BORDER_")
 
 
-def gaussian_filter(image, sigma, mode="nearest", truncate=4.0, cval=0.0, mask=None):
-    """Separable Gaussian smoothing with scipy.ndimage.gaussian_filter's
-    kernel (radius int(truncate * sigma + 0.5)) and border modes.
+def _scipy_gaussian():
+    """scipy's own gaussian_filter (the implementation module's, so that a
+    test patching scipy.ndimage.gaussian_filter with this one does not
+    recurse), or None when scipy is not installed."""
+    try:
+        from scipy.ndimage import _filters
+    except ImportError:
+        return None
+    fn = getattr(_filters, "gaussian_filter", None)
+    return None if fn is None or fn is gaussian_filter else fn
 
-    image: [R, C] or [T, R, C] (each frame filtered on its own).
-    sigma: in taxels, scalar or (sigma_rows, sigma_cols); 0 = no smoothing
-    along that axis.  mode: "nearest" (default here, scipy's is "reflect"),
-    "reflect", "mirror", "constant", "wrap".  cval: outside value for
-    "constant".  mask: optional [R, C] validity (True = valid): masked
-    taxels do not contribute (normalised convolution) and come out NaN.
-    Returns float32 of the input's shape.
+
+def _per_axis(name, v, ndim):
+    """scipy's _normalize_sequence: a scalar repeated, or a sequence of
+    length ndim."""
+    if isinstance(v, (str, numbers.Number)) or v is None or np.ndim(v) == 0:
+        return [v] * ndim
+    v = list(v)
+    if len(v) != ndim:
+        raise error_class(RuntimeError)(
+            lib.KM_ERR_INVALID, "%s=%r: a sequence argument must have length equal to the "
+            "input rank (%d)" % (name, v, ndim))
+    return v
+
+
+def _c_plan(arr, sigmas, orders, output, modes, cval, truncate, radius, scipy_there):
+    """(sigma_rows, sigma_cols, border, truncate) when the C filter computes
+    exactly this call (2-D, or [T, R, C] with no smoothing along T; order
+    0; one C border mode; float32, or float64 without scipy; a float32
+    output), else None."""
+    if arr.ndim == 3:
+        if sigmas[0] != 0:
+            return None
+        sigmas, orders, modes = sigmas[1:], orders[1:], modes[1:]
+        radius = radius[1:] if radius is not None else None
+    elif arr.ndim != 2:
+        return None
+    if any(int(o) != 0 for o in orders):
+        return None
+    if arr.dtype != np.float32 and not (arr.dtype == np.float64 and not scipy_there):
+        return None
+    if output is not None:
+        out_dtype = output.dtype if isinstance(output, np.ndarray) else np.dtype(output)
+        if out_dtype != arr.dtype:
+            return None
+    names = {_MODE_ALIASES.get(m, m) if isinstance(m, str) else None for m in modes}
+    if len(names) != 1:
+        return None
+    name = names.pop()
+    if name not in _BORDERS or not math.isfinite(float(cval)):
+        return None
+    truncate = float(truncate)
+    if radius is not None:
+        # radius r == int(truncate * sigma + 0.5) with truncate = r / sigma,
+        # for one truncate over both axes
+        pairs = [(float(s), int(r)) for s, r in zip(sigmas, radius) if s > 1e-15]
+        if not pairs:
+            return None
+        truncate = pairs[0][1] / pairs[0][0]
+        if any(int(truncate * s + 0.5) != r for s, r in pairs):
+            return None
+    if not (truncate > 0 and math.isfinite(truncate)):
+        return None
+    return float(sigmas[0]), float(sigmas[1]), _BORDERS[name], truncate
+
+
+def gaussian_filter(input, sigma, order=0, output=None, mode="reflect", cval=0.0,
+                    truncate=4.0, *, radius=None, mask=None):
+    """Multidimensional Gaussian filter: a drop-in for
+    ``scipy.ndimage.gaussian_filter`` (scipy 1.10) with a faster C path.
+
+    Parameters
+    ----------
+    input : array_like
+        The input array (any number of dimensions, as scipy).
+    sigma : scalar or sequence of scalars
+        Standard deviation of the Gaussian kernel per axis, in samples
+        (taxels); 0 = no smoothing along that axis.
+    order : int or sequence of ints, optional
+        Derivative order per axis (0 = plain smoothing).  Default 0.
+    output : array or dtype, optional
+        Where to place the result, or its dtype.  Default: the input's dtype.
+    mode : str or sequence of str, optional
+        Border mode: 'reflect' (default, as scipy), 'mirror', 'nearest',
+        'constant', 'wrap' (and scipy's 'grid-*' synonyms).
+    cval : float, optional
+        Value outside the input for mode 'constant'.  Default 0.
+    truncate : float, optional
+        Kernel radius in standard deviations: radius = int(truncate * sigma
+        + 0.5).  Default 4.0.
+    radius : None or int or sequence of ints, optional
+        Kernel radius per axis, overriding truncate (keyword only).
+    mask : array_like of bool, optional
+        knotmap only (keyword only): [R, C] validity (True = valid) for 2-D
+        frames or [T, R, C] stacks smoothed per frame (sigma = (0, s, s)):
+        masked taxels do not contribute (normalised convolution) and come
+        out NaN.
+
+    Returns
+    -------
+    ndarray
+        The filtered array, of the input's shape and dtype (or of
+        `output`); `output` itself when an array was given.
+
+    Notes
+    -----
+    knotmap's C filter runs when it computes the call (2-D frames, or
+    [T, R, C] stacks with sigma 0 along T; order 0; one border mode for
+    all axes; float32 in and out): its results are scipy's definition on
+    float32 (docs/ALGORITHMS.md section 2).  Any other call (derivative
+    orders, n-D smoothing, float64 or integer data, per-axis modes or
+    radii that one truncate cannot express) is handed to
+    ``scipy.ndimage.gaussian_filter``, so the result is scipy's.  Without
+    scipy installed, float64 input is filtered by the C path in float32
+    precision (relative error about 1e-7) and returned as float64; other
+    calls raise NotImplementedError.
     """
-    sr, sc = _sigma_pair(sigma)
-    items, shape = _frames("image", image)
-    rows, cols = shape[-2:]
+    arr = np.asarray(input)
+    sigmas = _per_axis("sigma", sigma, arr.ndim)
+    for s in sigmas:
+        if not isinstance(s, numbers.Real) or math.isnan(float(s)) or float(s) < 0:
+            raise invalid("sigma=%r must be a number >= 0 or a sequence of them, one per "
+                          "axis" % (sigma,))
+    orders = _per_axis("order", order, arr.ndim)
+    if any(int(o) < 0 for o in orders):
+        raise invalid("order=%r must be >= 0 (a derivative order per axis)" % (order,))
+    modes = _per_axis("mode", mode, arr.ndim)
+    for m in modes:
+        allowed = list(_BORDERS) + list(_MODE_ALIASES)
+        if not isinstance(m, str) or _MODE_ALIASES.get(m, m) not in _BORDERS:
+            raise invalid("mode=%r is not one of %s" % (m, ", ".join(map(repr, allowed))))
+    radii = None
+    if radius is not None:
+        radii = _per_axis("radius", radius, arr.ndim)
+        for r in radii:
+            if not isinstance(r, numbers.Integral) or r < 0:
+                raise invalid("radius=%r must be a non-negative integer (or one per axis)"
+                              % (radius,))
+    if isinstance(output, np.ndarray) and output.shape != arr.shape:
+        raise error_class(RuntimeError)(
+            lib.KM_ERR_INVALID, "output shape %r differs from the input shape %r"
+            % (output.shape, arr.shape))
+    scipy_fn = _scipy_gaussian()
+    plan = _c_plan(arr, sigmas, orders, output, modes, cval, truncate, radii,
+                   scipy_fn is not None)
+    if plan is None:
+        if mask is not None:
+            raise invalid("mask= needs the C path: a 2-D frame or a [T, R, C] stack with "
+                          "sigma 0 along T, order 0, one border mode, float32 data")
+        if scipy_fn is None:
+            raise error_class(NotImplementedError)(
+                lib.KM_ERR_UNSUPPORTED, "knotmap.gaussian_filter computes 2-D float32 "
+                "smoothing (order 0, one border mode) itself; this call (shape %r, dtype "
+                "%s, order=%r, mode=%r) needs scipy.ndimage (Debian: python3-scipy)"
+                % (arr.shape, arr.dtype, order, mode))
+        kw = {} if radius is None else {"radius": radius}
+        return scipy_fn(input, sigma, order=order, output=output, mode=mode, cval=cval,
+                        truncate=truncate, **kw)
+    sr, sc, border, trunc = plan
+    rows, cols = arr.shape[-2:]
     c = ctx()
     p = ffi.new("km_gaussian_params *")
     lib.km_gaussian_params_default(p)
     p.sigma_rows, p.sigma_cols = sr, sc
-    p.truncate = float(truncate)
-    border = ffi.new("km_border *")
-    check(c, lib.km_border_parse(str(mode).encode(), border))
-    p.border = border[0]
+    p.truncate = trunc
+    p.border = border
     p.cval = float(cval)
     m, keep_mask = mask_view(mask, (rows, cols))
-    out = np.empty(shape, dtype=np.float32)
-    outs = [out] if out.ndim == 2 else list(out)
+    # C writes float32 into its own array (never aliasing the input), then
+    # the result goes where scipy would put it.
+    res = np.empty(arr.shape, dtype=np.float32)
+    items = [arr] if arr.ndim == 2 else list(arr)
+    outs = [res] if res.ndim == 2 else list(res)
     g = ffi.new("km_gaussian **")
     check(c, lib.km_gaussian_create(c, rows, cols, p, g))
     try:
         for src, dst in zip(items, outs):
-            fr, keep = frame_view("image", src)
+            fr, keep = frame_view("input", src)
             check(c, lib.km_gaussian_apply(c, g[0], fr, m, out_frame(dst)))
             del keep
     finally:
         lib.km_gaussian_free(g[0])
     del keep_mask
-    return out
+    if isinstance(output, np.ndarray):
+        output[...] = res
+        return output
+    return res if arr.dtype == np.float32 else res.astype(arr.dtype)
 
 
 def frame_metrics(frame, mask=None, row_pitch_mm=1.0, col_pitch_mm=1.0, units="kPa",
@@ -110,7 +278,12 @@ def frame_metrics(frame, mask=None, row_pitch_mm=1.0, col_pitch_mm=1.0, units="k
     """
     fr, keep = frame_view("frame", frame)
     m, keep_mask = mask_view(mask, keep.shape)
-    to_kpa = float(units) if isinstance(units, numbers.Number) else units_to_kpa(units)
+    if isinstance(units, numbers.Real) and not isinstance(units, bool):
+        to_kpa = float(units)
+        if not (to_kpa > 0 and math.isfinite(to_kpa)):
+            raise invalid("units=%r: kPa per unit must be a finite number > 0" % (units,))
+    else:
+        to_kpa = units_to_kpa(units)
     out = ffi.new("km_metrics *")
     c = ctx()
     check(c, lib.km_frame_metrics(c, fr, m, float(row_pitch_mm), float(col_pitch_mm), to_kpa,

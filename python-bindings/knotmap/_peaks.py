@@ -3,10 +3,12 @@
 import math
 import numbers
 import threading
+import warnings
 
 import numpy as np
 
-from ._core import ctx, ffi, frame_view, lib, mask_view, raise_error
+from ._core import (ctx, error_class, ffi, frame_view, invalid, invalid_type, lib, mask_view,
+                    raise_error)
 
 __all__ = ["PEAK_DTYPE", "find_peaks", "peak_local_max",
            "PEAK_AT_BORDER", "PEAK_PLATEAU", "PEAK_FIT_FALLBACK", "PEAK_SATURATED"]
@@ -52,15 +54,15 @@ def _int_or_inf(name, v):
         return -1
     if isinstance(v, numbers.Integral) or (isinstance(v, float) and v.is_integer()):
         if v < 0:
-            raise ValueError("%s must be >= 0 or inf, got %r" % (name, v))
+            raise invalid("%s must be >= 0 or inf, got %r" % (name, v))
         return int(v)
-    raise TypeError("%s must be an int or inf, got %r" % (name, v))
+    raise invalid_type("%s must be an int or inf, got %r" % (name, v))
 
 
 def _p_norm(v):
     v = float(v)
     if not (v == 1.0 or v == 2.0 or math.isinf(v)):
-        raise ValueError("p_norm must be 1, 2 or inf, got %r" % v)
+        raise invalid("p_norm=%r must be 1, 2 or inf" % (v,))
     return math.inf if math.isinf(v) else v
 
 
@@ -148,7 +150,7 @@ def _peak_params(min_distance, threshold_abs, threshold_rel, exclude_border, pla
     try:
         p.plateau = _PLATEAU[plateau]
     except (KeyError, TypeError):
-        raise ValueError("plateau must be 'all' or 'one', got %r" % (plateau,)) from None
+        raise invalid("plateau=%r is not one of 'all', 'one'" % (plateau,)) from None
     p.p_norm = _p_norm(p_norm)
     p.num_peaks = _int_or_inf("num_peaks", num_peaks)
     p.min_prominence = float(min_prominence)
@@ -201,9 +203,9 @@ def _min_distance(v):
         if isinstance(v, float) and v.is_integer():
             v = int(v)
         else:
-            raise TypeError("min_distance must be an int, got %r" % (v,))
+            raise invalid_type("min_distance must be an int, got %r" % (v,))
     if v < 1:
-        raise ValueError("min_distance must be >= 1 (knotmap has no 1x1 window), got %d" % v)
+        raise invalid("min_distance must be >= 1 (knotmap has no 1x1 window), got %d" % v)
     return int(v)
 
 
@@ -212,46 +214,189 @@ def _exclude_border(v):
         return -1 if v else 0
     if isinstance(v, tuple):
         if len(v) != 2:
-            raise ValueError("exclude_border as a tuple must have 2 entries (rows, cols)")
+            raise invalid("exclude_border=%r: a tuple must have 2 entries (rows, cols)" % (v,))
         if v[0] != v[1]:
-            raise NotImplementedError(
-                "knotmap excludes the same border width on rows and cols; got %r" % (v,))
+            raise error_class(NotImplementedError)(
+                lib.KM_ERR_UNSUPPORTED, "exclude_border=%r: find_peaks excludes one border "
+                "width on rows and cols (knotmap.peak_local_max takes per-axis widths)" % (v,))
         v = v[0]
     if isinstance(v, numbers.Integral):
         if v < 0:
-            raise ValueError("`exclude_border` cannot be a negative value")
+            raise invalid("exclude_border=%r cannot be a negative value" % (v,))
         return int(v)
-    raise TypeError("exclude_border must be bool, int, or tuple of 2 ints, got %r" % (v,))
+    raise invalid_type("exclude_border=%r must be bool, int, or tuple of 2 ints" % (v,))
+
+
+def _skimage_border(image_ndim, min_distance, exclude_border):
+    """Border widths per axis, checked as scikit-image 0.19.3 checks them
+    (the same exception types, the argument named)."""
+    if isinstance(exclude_border, bool):
+        return (min_distance if exclude_border else 0,) * image_ndim
+    if isinstance(exclude_border, int):
+        if exclude_border < 0:
+            raise invalid("exclude_border=%r: `exclude_border` cannot be a negative value"
+                          % (exclude_border,))
+        return (exclude_border,) * image_ndim
+    if isinstance(exclude_border, tuple):
+        if len(exclude_border) != image_ndim:
+            raise invalid("exclude_border=%r: `exclude_border` should have the same length as "
+                          "the dimensionality of the image (%d)" % (exclude_border, image_ndim))
+        for w in exclude_border:
+            if not isinstance(w, int):
+                raise invalid("exclude_border=%r: `exclude_border`, when expressed as a tuple, "
+                              "must only contain ints." % (exclude_border,))
+            if w < 0:
+                raise invalid("exclude_border=%r: `exclude_border` can not be a negative value"
+                              % (exclude_border,))
+        return tuple(exclude_border)
+    raise invalid_type("exclude_border=%r: `exclude_border` must be bool, int, or tuple with "
+                       "the same length as the dimensionality of the image." % (exclude_border,))
+
+
+_NOT_GIVEN = object()
+_INDICES_WARNING = (
+    "indices argument is deprecated and will be removed in version 0.20. To avoid this "
+    "warning, please do not use the indices argument. Please see peak_local_max "
+    "documentation for more details.")
+_SKIMAGE = []
+
+
+def _skimage_peak_local_max():
+    """scikit-image's own peak_local_max (undecorated: knotmap handles the
+    deprecated `indices` itself), or None when scikit-image is missing.
+    Looked up once, so that a test patching skimage.feature.peak with this
+    function still reaches the original."""
+    if not _SKIMAGE:
+        try:
+            from skimage.feature import peak as sk_peak
+            fn = sk_peak.peak_local_max
+        except ImportError:
+            fn = None
+        if fn is peak_local_max:
+            fn = None
+        _SKIMAGE.append(getattr(fn, "__wrapped__", fn))
+    return _SKIMAGE[0]
+
+
+def _c_image(arr):
+    """The image as float32 when C computes peak_local_max on it exactly
+    as scikit-image does, else None: real values that float32 holds
+    exactly, all finite and >= 0 (scikit-image takes the outside of the
+    image as 0; knotmap ignores it, the same for non-negative images)."""
+    if arr.ndim != 2 or arr.dtype.kind not in "fiu" or arr.size == 0:
+        return None
+    img = arr if arr.dtype == np.float32 else arr.astype(np.float32)
+    if img is not arr and not np.array_equal(img, arr):
+        return None
+    lo = img.min()
+    if not (lo >= 0) or not np.isfinite(img.max()):
+        return None
+    return img
 
 
 def peak_local_max(image, min_distance=1, threshold_abs=None, threshold_rel=None,
-                   exclude_border=True, num_peaks=np.inf, footprint=None, labels=None,
-                   num_peaks_per_label=np.inf, p_norm=np.inf):
-    """Drop-in for ``skimage.feature.peak_local_max`` on 2-D images.
+                   exclude_border=True, indices=_NOT_GIVEN, num_peaks=np.inf, footprint=None,
+                   labels=None, num_peaks_per_label=np.inf, p_norm=np.inf):
+    """Find peaks in an image as a coordinate list: a drop-in for
+    ``skimage.feature.peak_local_max`` (scikit-image 0.19.3) with a C fast
+    path.
 
-    Same arguments and result: an (N, 2) intp array of (row, col), highest
-    value first (ties in raster order, where scikit-image's order is
-    arbitrary).  Equal to scikit-image 0.19.3 as a set of coordinates on
-    finite, non-negative images; docs/ALGORITHMS.md lists where knotmap
-    deliberately differs (NaN taxels are skipped instead of emptying the
-    result, the outside of the image is ignored instead of taken as 0).
+    Parameters
+    ----------
+    image : ndarray
+        Input image (any number of dimensions).
+    min_distance : int, optional
+        The minimal allowed distance separating peaks; window radius.
+        Default 1.
+    threshold_abs : float or None, optional
+        Minimum intensity of peaks [None = the image minimum].
+    threshold_rel : float or None, optional
+        Minimum intensity of peaks as ``max(image) * threshold_rel``.
+    exclude_border : int, tuple of ints, or bool, optional
+        Border width (per axis with a tuple) where no peak is reported;
+        True = min_distance.  Default True.
+    indices : bool, optional
+        Deprecated (scikit-image 0.19, removed in 0.20; a FutureWarning as
+        there): False returns a boolean peak mask of the image's shape.
+    num_peaks : int, optional
+        Maximum number of peaks (the highest).  Default inf.
+    footprint : ndarray of bools, optional
+        The neighbourhood of the maximum filter [a (2 * min_distance + 1)
+        box].
+    labels : ndarray of ints, optional
+        Regions searched separately (0 = background).
+    num_peaks_per_label : int, optional
+        Maximum number of peaks per label.  Default inf.
+    p_norm : float, optional
+        Minkowski p-norm of the distance between peaks (1, 2, inf, ...).
+        Default inf.
 
-    Not supported: min_distance < 1, a footprint other than the full
-    (2*min_distance+1)^2 square, labels (NotImplementedError).
+    Returns
+    -------
+    ndarray
+        (N, image.ndim) intp coordinates, highest value first; with
+        ``indices=False`` a boolean array shaped like the image.
+
+    Notes
+    -----
+    knotmap's C detector runs when it computes the call exactly: a 2-D
+    image whose values float32 holds exactly, all finite and >= 0; no
+    labels; the default box footprint; min_distance >= 1; one border width
+    for both axes; p_norm 1, 2 or inf.  Its result then equals
+    scikit-image's (same peaks, same order; where equal values tie, which
+    one is kept and their order is arbitrary in scikit-image, and knotmap
+    takes the first in raster order).  Every other call is handed to
+    scikit-image's own function when it is installed (the result is then
+    scikit-image's), else raises NotImplementedError naming what needs it.
     """
-    if labels is not None:
-        raise NotImplementedError("knotmap.peak_local_max does not support labels; "
-                                  "use knotmap.find_peaks with a mask per region")
-    if footprint is not None:
-        fp = np.asarray(footprint)
-        size = 2 * int(min_distance) + 1
-        if fp.shape != (size, size) or not np.all(fp):
-            raise NotImplementedError(
-                "knotmap.peak_local_max supports only the full square footprint "
-                "of side 2*min_distance+1; use min_distance instead")
-    del num_peaks_per_label  # meaningful only with labels
-    p = _peak_params(min_distance, threshold_abs, threshold_rel, exclude_border, "all",
-                     p_norm, num_peaks, 0.0, math.inf, False, False)
-    peaks = _detect(image, None, p)
-    # row and col are the first two int32 of each km_peak (checked at import)
-    return peaks.view(np.int32).reshape(len(peaks), _PEAK_INT32S)[:, :2].astype(np.intp)
+    if indices is not _NOT_GIVEN:
+        warnings.warn(_INDICES_WARNING, FutureWarning, stacklevel=2)
+    else:
+        indices = True
+    arr = np.asarray(image)
+    border = _skimage_border(arr.ndim, min_distance, exclude_border)
+    img = None
+    if (labels is None and isinstance(min_distance, numbers.Integral) and min_distance >= 1
+            and len(set(border)) <= 1 and _p_norm_or_none(p_norm) is not None
+            and (num_peaks == np.inf or (isinstance(num_peaks, numbers.Real)
+                                         and float(num_peaks).is_integer() and num_peaks >= 0))
+            and (footprint is None or _is_box(footprint, min_distance, arr.ndim))):
+        img = _c_image(arr)
+    if img is not None:
+        p = _peak_params(int(min_distance), threshold_abs, threshold_rel, int(border[0]), "all",
+                         p_norm, num_peaks, 0.0, math.inf, False, False)
+        peaks = _detect(img, None, p)
+        # row and col are the first two int32 of each km_peak (checked at import)
+        coords = peaks.view(np.int32).reshape(len(peaks), _PEAK_INT32S)[:, :2].astype(np.intp)
+    else:
+        sk = _skimage_peak_local_max()
+        if sk is None:
+            raise error_class(NotImplementedError)(
+                lib.KM_ERR_UNSUPPORTED,
+                "knotmap.peak_local_max computes 2-D, finite, non-negative images with the box "
+                "footprint, min_distance >= 1, no labels and p_norm 1, 2 or inf itself; this "
+                "call (shape %r, dtype %s, labels %s, footprint %s, min_distance=%r) needs "
+                "scikit-image (Debian: python3-skimage)"
+                % (arr.shape, arr.dtype, "given" if labels is not None else "None",
+                   "given" if footprint is not None else "None", min_distance))
+        coords = sk(image, min_distance=min_distance, threshold_abs=threshold_abs,
+                    threshold_rel=threshold_rel, exclude_border=exclude_border,
+                    num_peaks=num_peaks, footprint=footprint, labels=labels,
+                    num_peaks_per_label=num_peaks_per_label, p_norm=p_norm)
+    if indices:
+        return coords
+    out = np.zeros(arr.shape, dtype=bool)
+    out[tuple(np.asarray(coords).T)] = True
+    return out
+
+
+def _p_norm_or_none(v):
+    try:
+        return _p_norm(v)
+    except (ValueError, TypeError):
+        return None
+
+
+def _is_box(footprint, min_distance, ndim):
+    fp = np.asarray(footprint)
+    return fp.shape == (2 * int(min_distance) + 1,) * ndim and bool(np.all(fp))

@@ -4,7 +4,7 @@ import os
 
 import numpy as np
 
-from ._core import check, ctx, ffi, lib, raise_error
+from ._core import check, ctx, ffi, fspath, invalid, invalid_type, lib, parse_enum, raise_error
 from ._peaks import _PLATEAU, _exclude_border, _int_or_inf, _min_distance, _p_norm
 from ._session import _pair, info_dict, read_options
 
@@ -87,14 +87,14 @@ def check_params(params):
     """TypeError naming the keywords process() does not know."""
     unknown = sorted(set(params) - set(PROCESS_PARAMS) - set(STAGE_PARAMS))
     if unknown:
-        raise TypeError("process() got unknown parameters: %s (known: %s)"
+        raise invalid_type("process() got unknown parameters: %s (known: %s)"
                         % (", ".join(unknown), ", ".join(PROCESS_PARAMS + STAGE_PARAMS)))
 
 
 def _session_shape(c, path, p):
     """(rows, cols) of the input as km_process will read it."""
     out = ffi.new("km_reader **")
-    check(c, lib.km_reader_open(c, os.fsencode(path), ffi.addressof(p, "read"), out))
+    check(c, lib.km_reader_open(c, fspath("input", path), ffi.addressof(p, "read"), out), path)
     info = ffi.new("km_session_info *")
     lib.km_reader_info(out[0], info)
     lib.km_reader_free(out[0])
@@ -117,7 +117,7 @@ def _set_stage_params(p, params, keep, shape_of):
         try:
             p.cond.curve = _CURVES[v] if isinstance(v, str) else int(v)
         except KeyError:
-            raise ValueError("%s must be one of %s, got %r" % (name, ", ".join(_CURVES), v)) \
+            raise invalid("%s must be one of %s, got %r" % (name, ", ".join(_CURVES), v)) \
                 from None
     tare = params.get("tare")
     if tare is not None and np.ndim(tare) == 0:
@@ -126,12 +126,12 @@ def _set_stage_params(p, params, keep, shape_of):
     gm = params.get("gain_map")
     if isinstance(gm, (str, bytes, os.PathLike)):
         # the CLI's --gain-map FILE: a text matrix read by the library
-        s = ffi.new("char[]", os.fsencode(gm))
+        s = ffi.new("char[]", fspath("gain_map", gm))
         keep.append(s)
         p.gain_map_path = s
         params = dict(params, gain_map=None)
     if params.get("equilibrate") is not None:
-        s = ffi.new("char[]", os.fsencode(params["equilibrate"]))
+        s = ffi.new("char[]", fspath("equilibrate", params["equilibrate"]))
         keep.append(s)
         p.equilibrate = s
     for name in ("tare", "gain_map"):
@@ -140,7 +140,7 @@ def _set_stage_params(p, params, keep, shape_of):
             # C reads rows*cols values through a bare pointer: the shape is
             # checked against the session here.
             if arr.shape != shape_of():
-                raise ValueError("%s must have the session's shape %r, got %r"
+                raise invalid("%s must have the session's shape %r, got %r"
                                  % (name, shape_of(), arr.shape))
             keep.append(arr)
             setattr(p.cond, name, ffi.cast("float *", arr.ctypes.data))
@@ -208,9 +208,8 @@ def process(input, output, **params):
     if g("truncate") is not None:
         p.smooth.truncate = float(g("truncate"))
     if g("border") is not None:
-        b = ffi.new("km_border *")
-        check(c, lib.km_border_parse(str(g("border")).encode(), b))
-        p.smooth.border = b[0]
+        p.smooth.border = parse_enum("border", g("border"), lib.km_border_parse, "km_border",
+                                     "KM_BORDER_")
     if g("cval") is not None:
         p.smooth.cval = float(g("cval"))
     pk = p.peaks
@@ -225,7 +224,7 @@ def process(input, output, **params):
         pk.exclude_border = _exclude_border(g("exclude_border"))
     if g("plateau") is not None:
         if g("plateau") not in _PLATEAU:
-            raise ValueError("plateau must be 'all' or 'one', got %r" % (g("plateau"),))
+            raise invalid("plateau must be 'all' or 'one', got %r" % (g("plateau"),))
         pk.plateau = _PLATEAU[g("plateau")]
     if g("p_norm") is not None:
         pk.p_norm = _p_norm(g("p_norm"))
@@ -271,11 +270,12 @@ def process(input, output, **params):
         keep.append(cb)
         p.progress = cb
     summary = ffi.new("km_process_summary *")
-    status = lib.km_process(c, os.fsencode(input), os.fsencode(output), p, summary)
+    in_b, out_b = fspath("input", input), fspath("output", output)
+    status = lib.km_process(c, in_b, out_b, p, summary)
     if raised:
         raise raised[0]
     if status != 0:
-        raise_error(c, status)
+        raise_error(c, status, output if status == lib.KM_ERR_CREATE else input)
     return _summary_dict(summary)
 
 
@@ -314,12 +314,13 @@ def gain_map_from_recording(path, load_fraction=None, settle_frames=None,
         if v is not None:
             setattr(e, name, int(v) if name == "settle_frames" else float(v))
     s = ffi.new("km_equil_summary *")
-    st = lib.km_gain_map_from_recording(c, os.fsencode(path), opt, e, ffi.NULL, 0, s)
+    path_b = fspath("path", path)
+    st = lib.km_gain_map_from_recording(c, path_b, opt, e, ffi.NULL, 0, s)
     if st != lib.KM_ERR_CAPACITY:
-        check(c, st)
+        check(c, st, path)
     gains = np.empty((int(s.rows), int(s.cols)), dtype=np.float32)
     buf = ffi.cast("float *", gains.ctypes.data)
-    check(c, lib.km_gain_map_from_recording(c, os.fsencode(path), opt, e, buf, gains.size, s))
+    check(c, lib.km_gain_map_from_recording(c, path_b, opt, e, buf, gains.size, s), path)
     summary = {name: getattr(s, name) for name, _ in ffi.typeof("km_equil_summary").fields}
     return gains, summary
 
@@ -329,10 +330,11 @@ def read_gain_map(path):
     (km_gain_map_read).  Raises knotmap.Error."""
     c = ctx()
     rows, cols = ffi.new("int32_t *"), ffi.new("int32_t *")
-    st = lib.km_gain_map_read(c, os.fsencode(path), ffi.NULL, 0, rows, cols)
+    path_b = fspath("path", path)
+    st = lib.km_gain_map_read(c, path_b, ffi.NULL, 0, rows, cols)
     if st != lib.KM_ERR_CAPACITY:
-        check(c, st)
+        check(c, st, path)
     gains = np.empty((rows[0], cols[0]), dtype=np.float32)
-    check(c, lib.km_gain_map_read(c, os.fsencode(path), ffi.cast("float *", gains.ctypes.data),
-                                  gains.size, rows, cols))
+    check(c, lib.km_gain_map_read(c, path_b, ffi.cast("float *", gains.ctypes.data),
+                                  gains.size, rows, cols), path)
     return gains

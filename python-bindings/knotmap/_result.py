@@ -4,7 +4,7 @@ import os
 
 import numpy as np
 
-from ._core import Error, check, ctx, ffi, lib
+from ._core import Error, check, ctx, ffi, fspath, invalid, lib, make_error
 
 __all__ = ["read_result", "is_complete", "eval", "eval_points", "render", "RESULT_TABLES",
            "RENDER_MAPS"]
@@ -36,7 +36,7 @@ def is_complete(path):
     False for a missing, unreadable, foreign or unfinished file."""
     out = ffi.new("int *")
     c = ctx()
-    check(c, lib.km_result_is_complete(c, os.fsencode(path), out))
+    check(c, lib.km_result_is_complete(c, fspath("path", path), out), path)
     return out[0] == 1
 
 
@@ -70,18 +70,23 @@ def read_result(path, as_pandas=False, frames=True):
             as_pandas = False
     if as_pandas:
         import pandas as pd
-    if not os.path.exists(path):
-        raise Error(lib.KM_ERR_NOT_FOUND, "%s: no such file" % path)
+    fspath("path", path)
+    try:
+        os.stat(path)
+    except OSError as e:
+        raise make_error(lib.KM_ERR_NOT_FOUND, "%s: %s" % (path, e.strerror), errno_=e.errno,
+                         filename=path) from None
     try:
         f = h5py.File(path, "r")
     except OSError as e:
-        raise Error(lib.KM_ERR_FORMAT, "%s: not an HDF5 file (%s)" % (path, e)) from None
+        raise make_error(lib.KM_ERR_FORMAT, "%s: not an HDF5 file (%s)" % (path, e)) from None
     with f:
         attrs = _attrs(f)
         if attrs.get("schema") != "knotmap-result":
-            raise Error(lib.KM_ERR_FORMAT, "%s: not a knotmap result" % path)
+            raise make_error(lib.KM_ERR_FORMAT, "%s: not a knotmap result" % path)
         if int(attrs.get("complete", 0)) != 1:
-            raise Error(lib.KM_ERR_FORMAT, "%s: incomplete result (no complete = 1)" % path)
+            raise make_error(lib.KM_ERR_FORMAT, "%s: incomplete result (no complete = 1)"
+                             % path)
         out = {"attrs": attrs, "params": _attrs(f["params"]) if "params" in f else {}}
         sess = _attrs(f["session"])
         sess["time"] = f["session/time"][()]
@@ -127,8 +132,9 @@ def eval(result_path, truth_path, tolerance_mm=None, top=None):  # noqa: A001 - 
     r = ffi.new("km_eval_result *")
     tol = 0.0 if tolerance_mm is None else float(tolerance_mm)
     if tolerance_mm is not None and not tol > 0:
-        raise ValueError("tolerance_mm must be > 0, got %r" % (tolerance_mm,))
-    check(c, lib.km_eval(c, os.fsencode(result_path), os.fsencode(truth_path), tol,
+        raise invalid("tolerance_mm must be > 0, got %r" % (tolerance_mm,))
+    check(c, lib.km_eval(c, fspath("result_path", result_path), fspath("truth_path", truth_path),
+                         tol,
                          -1 if top is None else int(top), r))
     return _eval_dict(r)
 

@@ -4,7 +4,7 @@ import os
 
 import numpy as np
 
-from ._core import check, ctx, ffi, lib
+from ._core import check, choice, ctx, ffi, fspath, invalid, lib, parse_enum
 
 __all__ = ["Session", "read_session", "read_options"]
 
@@ -53,15 +53,22 @@ def _pair(name, v, conv):
         if len(parts) == 1:
             parts = parts * 2
         if len(parts) != 2:
-            raise ValueError("%s must be N or AxB, got %r" % (name, v))
+            raise invalid("%s must be N or AxB, got %r" % (name, v))
         try:
             return conv(parts[0]), conv(parts[1])
         except ValueError:
-            raise ValueError("%s must be N or AxB, got %r" % (name, v)) from None
+            raise invalid("%s must be N or AxB, got %r" % (name, v)) from None
     if isinstance(v, numbers.Number):
         return conv(v), conv(v)
     a, b = v
     return conv(a), conv(b)
+
+
+def _units_bytes(units):
+    s = str(units)
+    if "\0" in s:
+        raise invalid("units=%r contains a NUL character" % (units,))
+    return s.encode()
 
 
 def read_options(format="auto", grid=None, rate=None, pitch=None, units=None, mode=None,
@@ -70,10 +77,7 @@ def read_options(format="auto", grid=None, rate=None, pitch=None, units=None, mo
     Strings it points to are appended to `_keep`, which the caller holds."""
     opt = ffi.new("km_read_options *")
     lib.km_read_options_default(opt)
-    fmt = ffi.new("km_format *")
-    c = ctx()
-    check(c, lib.km_format_parse(str(format).encode(), fmt))
-    opt.format = fmt[0]
+    opt.format = parse_enum("format", format, lib.km_format_parse, "km_format", "KM_FORMAT_")
     if grid is not None:
         opt.rows, opt.cols = _pair("grid", grid, int)
     if rate is not None:
@@ -81,15 +85,12 @@ def read_options(format="auto", grid=None, rate=None, pitch=None, units=None, mo
     if pitch is not None:
         opt.row_pitch_mm, opt.col_pitch_mm = _pair("pitch", pitch, float)
     if units is not None:
-        s = ffi.new("char[]", str(units).encode())
+        s = ffi.new("char[]", _units_bytes(units))
         if _keep is not None:
             _keep.append(s)
         opt.units = s
     if mode is not None:
-        try:
-            opt.mode = _MODES[mode]
-        except KeyError:
-            raise ValueError("mode must be 'mat' or 'roller', got %r" % (mode,)) from None
+        opt.mode = choice("mode", mode, _MODES)
     if roller_radius is not None:
         opt.roller_radius_mm = float(roller_radius)
     if sensor is not None:
@@ -140,10 +141,10 @@ def read_session(path, format="auto", grid=None, rate=None, pitch=None, units=No
                        text_frame_per_file, _keep=keep)
     block_frames = int(block_frames)
     if block_frames < 1:
-        raise ValueError("block_frames must be >= 1")
+        raise invalid("block_frames=%r must be >= 1" % (block_frames,))
     c = ctx()
     out = ffi.new("km_reader **")
-    check(c, lib.km_reader_open(c, os.fsencode(path), opt, out))
+    check(c, lib.km_reader_open(c, fspath("path", path), opt, out), path)
     reader = ffi.gc(out[0], lib.km_reader_free)
     try:
         info = ffi.new("km_session_info *")

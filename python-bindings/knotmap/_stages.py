@@ -8,7 +8,8 @@ import math
 
 import numpy as np
 
-from ._core import check, ctx, ffi, frame_view, lib, mask_view
+from ._core import (check, choice, ctx, ffi, frame_view, invalid, invalid_type, lib,
+                    make_error, mask_view)
 from ._session import Session
 
 __all__ = ["temporal_filter", "TEMPORAL_KINDS", "odometry", "bodymap", "track",
@@ -57,19 +58,17 @@ def temporal_filter(frames, kind="iir_lowpass", rate_hz=0.0, cutoff_hz=1.0, orde
     """
     x = np.asarray(frames)
     if x.ndim not in (2, 3):
-        raise ValueError("frames must be [T, R, C] or [T, N], got shape %r" % (x.shape,))
+        raise invalid("frames must be [T, R, C] or [T, N], got shape %r" % (x.shape,))
     shape = x.shape
     n_t = shape[0]
-    x = np.ascontiguousarray(x, dtype=np.float32).reshape(n_t, -1)
-    n_tax = x.shape[1]
+    n_tax = int(np.prod(shape[1:], dtype=np.int64))
+    if n_tax == 0:
+        raise invalid("frames=%r has no taxels" % (shape,))
+    x = np.ascontiguousarray(x, dtype=np.float32).reshape(n_t, n_tax)
     p = ffi.new("km_temporal_params *")
     lib.km_temporal_params_default(p)
     if isinstance(kind, str):
-        try:
-            p.kind = TEMPORAL_KINDS[kind.lower().replace("-", "_")]
-        except KeyError:
-            raise ValueError("kind must be one of %s, got %r"
-                             % (", ".join(TEMPORAL_KINDS), kind)) from None
+        p.kind = choice("kind", kind.lower().replace("-", "_"), TEMPORAL_KINDS)
     else:
         p.kind = int(kind)
     p.rate_hz = float(rate_hz)
@@ -85,6 +84,10 @@ def temporal_filter(frames, kind="iir_lowpass", rate_hz=0.0, cutoff_hz=1.0, orde
     tp = ffi.new("km_temporal **")
     check(c, lib.km_temporal_create(c, n_tax, p, tp))
     t = ffi.gc(tp[0], lib.km_temporal_free)
+    if n_t == 0:
+        # parameters checked by the create above; no frames in, none out
+        ffi.release(t)
+        return np.empty(shape, dtype=np.float32)
     try:
         n_out = ffi.new("int64_t *")
         cap = max(int(lib.km_temporal_max_output(t, n_t)), n_t) \
@@ -99,14 +102,15 @@ def temporal_filter(frames, kind="iir_lowpass", rate_hz=0.0, cutoff_hz=1.0, orde
     finally:
         ffi.release(t)
     if done != n_t:
-        raise RuntimeError("knotmap: temporal filter returned %d frames for %d" % (done, n_t))
+        raise make_error(lib.KM_ERR_INTERNAL, "temporal filter returned %d frames for %d"
+                         % (done, n_t))
     return out[:n_t].reshape(shape)
 
 
 def _frames3(frames):
     arr = np.asarray(frames)
     if arr.ndim != 3:
-        raise ValueError("frames must be [T, R, C], got shape %r" % (arr.shape,))
+        raise invalid("frames must be [T, R, C], got shape %r" % (arr.shape,))
     return arr
 
 
@@ -161,7 +165,7 @@ def _samples_to_dict(samples, n):
 def _dict_to_samples(odo, n):
     for k in ("contact_row", "theta_rad", "y_mm", "strength", "flags"):
         if len(odo[k]) != n:
-            raise ValueError("odometry[%r] has %d entries for %d frames" % (k, len(odo[k]), n))
+            raise invalid("odometry[%r] has %d entries for %d frames" % (k, len(odo[k]), n))
     samples = ffi.new("km_odometry_sample[]", max(n, 1))
     for i in range(n):
         s = samples[i]
@@ -192,7 +196,7 @@ def odometry(frames, roller_radius_mm=None, mask=None, lift_threshold=5.0, windo
     if roller_radius_mm is None:
         roller_radius_mm = meta.get("roller_radius_mm")
         if not roller_radius_mm:
-            raise ValueError("odometry needs roller_radius_mm")
+            raise invalid("odometry needs roller_radius_mm")
     arr = _frames3(frames)
     _, rows, cols = arr.shape
     m, keep_mask = mask_view(mask, (rows, cols))
@@ -206,10 +210,7 @@ def odometry(frames, roller_radius_mm=None, mask=None, lift_threshold=5.0, windo
 def _geometry(meta, mode, row_pitch_mm, col_pitch_mm, roller_radius_mm, rows):
     mode = mode if mode is not None else meta.get("mode", "mat")
     if isinstance(mode, str):
-        try:
-            mode_i = _MODES[mode]
-        except KeyError:
-            raise ValueError("mode must be 'mat' or 'roller', got %r" % (mode,)) from None
+        mode_i = choice("mode", mode, _MODES)
     else:
         mode_i = int(mode)
     radius = roller_radius_mm if roller_radius_mm is not None \
@@ -219,7 +220,7 @@ def _geometry(meta, mode, row_pitch_mm, col_pitch_mm, roller_radius_mm, rows):
     if mode_i == lib.KM_MODE_ROLLER and rp is None and radius:
         rp = 2 * math.pi * float(radius) / rows
     if rp is None or cp is None:
-        raise ValueError("row_pitch_mm and col_pitch_mm are needed (or a Session)")
+        raise invalid("row_pitch_mm and col_pitch_mm are needed (or a Session)")
     return mode_i, float(rp), float(cp), radius
 
 
@@ -230,7 +231,7 @@ def _roller_samples(c, arr, m, mode_i, odo, radius, lift_threshold, rows, cols):
     if odo is not None:
         return _dict_to_samples(odo, len(arr))
     if not radius:
-        raise ValueError("a roller needs roller_radius_mm or odometry=")
+        raise invalid("a roller needs roller_radius_mm or odometry=")
     return _odometry_samples(c, arr, m, rows, cols, radius, _odo_params(lift_threshold, None))
 
 
@@ -300,7 +301,7 @@ def bodymap(frames, mode=None, row_pitch_mm=None, col_pitch_mm=None, mask=None, 
 def _column(name, v, dtype):
     a = np.ascontiguousarray(v, dtype=dtype)
     if a.ndim != 1:
-        raise ValueError("%s must be 1-D" % name)
+        raise invalid("%s must be 1-D" % name)
     return a
 
 
@@ -325,9 +326,9 @@ def track(frame, y_mm, x_mm, value, gate_mm=15.0, max_gap=2):
     v = _column("value", value, np.float32)
     n = len(fr)
     if not (len(y) == len(x) == len(v) == n):
-        raise ValueError("frame, y_mm, x_mm and value must have the same length")
+        raise invalid("frame, y_mm, x_mm and value must have the same length")
     if n and np.any(np.diff(fr) < 0):
-        raise ValueError("frame must be non-decreasing")
+        raise invalid("frame must be non-decreasing")
     p = ffi.new("km_track_params *")
     lib.km_track_params_default(p)
     p.gate_mm = float(gate_mm)
@@ -399,7 +400,7 @@ def candidates(frames, time=None, mode=None, row_pitch_mm=None, col_pitch_mm=Non
     """
     unknown = set(params) - set(_CAND_FIELDS)
     if unknown:
-        raise TypeError("candidates() got unexpected keyword arguments: %s"
+        raise invalid_type("candidates() got unexpected keyword arguments: %s"
                         % ", ".join(sorted(unknown)))
     frames, times, mask, meta = _unpack_session(frames, mask, True)
     arr = _frames3(frames)
@@ -409,7 +410,7 @@ def candidates(frames, time=None, mode=None, row_pitch_mm=None, col_pitch_mm=Non
     times = np.arange(n_t, dtype=np.float64) if times is None \
         else _column("time", times, np.float64)
     if len(times) != n_t:
-        raise ValueError("time has %d entries for %d frames" % (len(times), n_t))
+        raise invalid("time has %d entries for %d frames" % (len(times), n_t))
     mode_i, rp, cp, radius = _geometry(meta, mode, row_pitch_mm, col_pitch_mm,
                                        roller_radius_mm, rows)
     p = ffi.new("km_candidate_params *")

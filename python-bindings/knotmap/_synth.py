@@ -3,7 +3,7 @@ import os
 
 import numpy as np
 
-from ._core import check, ctx, ffi, lib
+from ._core import check, choice, ctx, ffi, fspath, invalid_type, lib, parse_enum
 from ._session import Session, _pair, info_dict
 
 __all__ = ["synth", "SYNTH_FIELDS"]
@@ -24,29 +24,24 @@ def _format_for(path, fmt):
         if ext in _AUDIO_EXT:
             return lib.KM_FORMAT_AUDIO
         return lib.KM_FORMAT_SESSION
-    out = ffi.new("km_format *")
-    check(ctx(), lib.km_format_parse(str(fmt).encode(), out))
-    return out[0]
+    return parse_enum("format", fmt, lib.km_format_parse, "km_format", "KM_FORMAT_")
 
 
 def _params(mode, preset, seed, duration, rate, grid, knots, roller_radius, fields):
     unknown = sorted(set(fields) - set(SYNTH_FIELDS))
     if unknown:
-        raise TypeError("synth() got unknown parameters: %s (km_synth_params fields: %s)"
+        raise invalid_type("synth() got unknown parameters: %s (km_synth_params fields: %s)"
                         % (", ".join(unknown), ", ".join(SYNTH_FIELDS)))
     c = ctx()
     p = ffi.new("km_synth_params *")
     lib.km_synth_params_default(p)
-    try:
-        p.mode = _MODES[mode]
-    except KeyError:
-        raise ValueError("mode must be 'roller' or 'mat', got %r" % (mode,)) from None
+    p.mode = choice("mode", mode, _MODES)
     p.seed = int(seed)
     p.duration_s = float(duration)
     p.frame_rate_hz = float(rate)
     p.rows, p.cols = _pair("grid", grid, int)
-    d = ffi.new("km_synth_difficulty *")
-    check(c, lib.km_synth_difficulty_parse(str(preset).encode(), d))
+    d = [parse_enum("preset", preset, lib.km_synth_difficulty_parse, "km_synth_difficulty",
+                    "KM_SYNTH_")]
     # As `knotmap synth`: the preset sets the artefact fields, then the
     # radius and the knot count; explicit fields win over all of them.
     lib.km_synth_preset(p, d[0])
@@ -85,7 +80,7 @@ def synth(path=None, mode="roller", preset="moderate", seed=1, duration=30.0, ra
     p = _params(mode, preset, seed, duration, rate, grid, knots, roller_radius, fields)
     c = ctx()
     if path is not None:
-        check(c, lib.km_synth_write(c, p, _format_for(path, format), os.fsencode(path),
+        check(c, lib.km_synth_write(c, p, _format_for(path, format), fspath("path", path),
                                     1 if overwrite else 0))
         return path
     sp = ffi.new("km_synth **")

@@ -101,7 +101,9 @@ def test_mask_normalised_convolution():
 def test_stack_of_frames():
     rng = np.random.default_rng(11)
     x = _frame(rng, (4, 20, 21))
-    got = knotmap.gaussian_filter(x, 2.0, mode="mirror")
+    # per frame: no smoothing along T (sigma 0 there), as scipy with (0, s, s)
+    got = knotmap.gaussian_filter(x, (0, 2.0, 2.0), mode="mirror")
+    np.testing.assert_allclose(got, _ref(x, (0, 2.0, 2.0), "mirror", 4.0, 0.0), rtol=RTOL)
     for t in range(4):
         np.testing.assert_allclose(got[t], _ref(x[t], 2.0, "mirror", 4.0, 0.0), rtol=RTOL)
 
@@ -111,9 +113,9 @@ def test_bad_arguments_raise():
     with pytest.raises((ValueError, knotmap.Error)):
         knotmap.gaussian_filter(x, -1.0)
     with pytest.raises((ValueError, knotmap.Error)):
-        knotmap.gaussian_filter(x, 1.0, mode="grid-wrap")
+        knotmap.gaussian_filter(x, 1.0, mode="grid-bogus")
     with pytest.raises((ValueError, knotmap.Error)):
-        knotmap.gaussian_filter(x, 1.0, truncate=0.0)
+        knotmap.gaussian_filter(x, float("nan"))
 
 
 def test_units_and_calibrate():

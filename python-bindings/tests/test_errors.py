@@ -45,10 +45,6 @@ def test_bad_python_arguments_raise_valueerror_typeerror():
         knotmap.peak_local_max(frame, exclude_border=-1)
     with pytest.raises(TypeError):
         knotmap.peak_local_max(frame, exclude_border=1.5)
-    with pytest.raises(NotImplementedError):
-        knotmap.peak_local_max(frame, labels=np.ones((8, 8), int))
-    with pytest.raises(NotImplementedError):
-        knotmap.peak_local_max(frame, footprint=np.eye(3, dtype=bool))
     with pytest.raises(TypeError):
         knotmap.process("in.h5", "out.h5", no_such_option=1)
 
@@ -57,3 +53,6 @@ def test_unknown_format_name_is_a_knotmap_error():
     with pytest.raises(knotmap.Error) as info:
         knotmap.read_session("whatever", format="bogus")
     assert info.value.status_name == "KM_ERR_INVALID"
+    assert isinstance(info.value, ValueError)
+    # the argument, its value and the allowed names (from the C enum)
+    assert "format='bogus'" in str(info.value) and "'tekscan'" in str(info.value)

@@ -23,7 +23,8 @@ def test_truncate_and_default_mode():
     rng = np.random.default_rng(8)
     img = (rng.random((16, 16)) * 10).astype(np.float32)
     ours = knotmap.gaussian_filter(img, 2.0, truncate=2.0)
-    ref = ndimage.gaussian_filter(img.astype(np.float64), 2.0, mode="nearest", truncate=2.0)
+    # scipy's default mode, 'reflect'
+    ref = ndimage.gaussian_filter(img.astype(np.float64), 2.0, mode="reflect", truncate=2.0)
     np.testing.assert_allclose(ours, ref, atol=1e-4)
 
 
@@ -39,9 +40,12 @@ def test_sigma_zero_is_identity_and_strided_input():
 def test_stack_of_frames():
     rng = np.random.default_rng(10)
     stack = (rng.random((3, 12, 14)) * 10).astype(np.float32)
-    out = knotmap.gaussian_filter(stack, 1.0)
+    out = knotmap.gaussian_filter(stack, (0, 1.0, 1.0))
     for t in range(3):
         np.testing.assert_array_equal(out[t], knotmap.gaussian_filter(stack[t], 1.0))
+    # a scalar sigma smooths along every axis, T included, as scipy does
+    np.testing.assert_allclose(knotmap.gaussian_filter(stack, 1.0),
+                               ndimage.gaussian_filter(stack, 1.0), rtol=1e-6)
 
 
 def test_mask_gives_nan_at_masked_taxels():

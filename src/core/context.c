@@ -1,4 +1,5 @@
 /* Context: error detail, allocator and cancellation flag. */
+#include <errno.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 struct km_ctx {
     km_allocator alloc;
     km_status last_status;
+    int last_errno; /* errno when an OS-level failure was recorded, else 0 */
     atomic_int cancelled;
     char detail[KM_ERRBUF];
 };
@@ -74,11 +76,17 @@ km_status km_ctx_last_status(const km_ctx *ctx)
     return ctx == NULL ? KM_OK : ctx->last_status;
 }
 
+int km_ctx_last_errno(const km_ctx *ctx)
+{
+    return ctx == NULL ? 0 : ctx->last_errno;
+}
+
 void km_ctx_clear_error(km_ctx *ctx)
 {
     if (ctx == NULL)
         return;
     ctx->last_status = KM_OK;
+    ctx->last_errno = 0;
     ctx->detail[0] = '\0';
 }
 
@@ -101,9 +109,12 @@ int km_ctx_cancelled(const km_ctx *ctx)
 
 km_status km_vfail(km_ctx *ctx, km_status status, const char *fmt, va_list ap)
 {
+    int os_error = errno; /* first: the formatting below may change it */
     if (ctx == NULL)
         return status;
     ctx->last_status = status;
+    ctx->last_errno = (status == KM_ERR_NOT_FOUND || status == KM_ERR_IO || status == KM_ERR_CREATE)
+                          ? os_error : 0;
     if (fmt == NULL) {
         snprintf(ctx->detail, sizeof ctx->detail, "%s", km_strerror(status));
     } else {

@@ -1,5 +1,6 @@
 /* Core: context, status, version, errors, allocator hooks. */
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +48,25 @@ Test(core, error_detail_and_prefix)
     km_ctx_clear_error(ctx);
     cr_assert_str_eq(km_ctx_last_error(ctx), "");
     cr_assert_eq(km_ctx_last_status(ctx), KM_OK);
+    km_ctx_free(ctx);
+}
+
+Test(core, last_errno_kept_for_os_failures_only)
+{
+    km_ctx *ctx = NULL;
+    cr_assert_eq(km_ctx_create(&ctx), KM_OK);
+    cr_assert_eq(km_ctx_last_errno(ctx), 0);
+    errno = ENOENT;
+    km_fail(ctx, KM_ERR_NOT_FOUND, "x: %s", strerror(ENOENT));
+    cr_assert_eq(km_ctx_last_errno(ctx), ENOENT);
+    errno = EACCES;
+    km_fail(ctx, KM_ERR_FORMAT, "x: line 1: bad");
+    cr_assert_eq(km_ctx_last_errno(ctx), 0);
+    errno = ENOSPC;
+    km_fail(ctx, KM_ERR_IO, "x: %s", strerror(ENOSPC));
+    km_ctx_clear_error(ctx);
+    cr_assert_eq(km_ctx_last_errno(ctx), 0);
+    cr_assert_eq(km_ctx_last_errno(NULL), 0);
     km_ctx_free(ctx);
 }
 
