@@ -33,7 +33,8 @@ def bench_call_overhead(repeat=60, number=1000):
     yy, xx = np.mgrid[0:32, 0:32]
     for cy, cx in ((8, 8), (20, 25), (26, 6)):
         frame += 10 * np.exp(-((yy - cy) ** 2 + (xx - cx) ** 2) / 8.0).astype(np.float32)
-    kw = dict(min_distance=2, threshold_rel=0.1)
+    # the detector's defaults for the rest (find_peaks' are the pipeline's)
+    kw = dict(min_distance=2, threshold_rel=0.1, exclude_border=True, plateau="all")
     want = knotmap.find_peaks(frame, **kw)
 
     p = ffi.new("km_peak_params *")

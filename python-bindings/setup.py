@@ -135,7 +135,7 @@ setup(
     version=VERSION,
     description="Pressure-mapping signal processing: find muscle knots in sensor recordings",
     packages=["knotmap"],
-    package_data={"knotmap": []},
+    package_data={"knotmap": ["py.typed"]},  # PEP 561: the package is typed
     ext_modules=[Extension("knotmap._knotmap", sources=[])],
     cmdclass={"build_py": BuildPy, "build_ext": BuildExt},
     install_requires=["numpy", "cffi"],

@@ -3,7 +3,11 @@
 A thin layer over the knotmap C library (cffi, API mode, generated from
 include/knotmap.h): numpy in and out, zero-copy where the layout allows, the
 GIL released during every C call, one C context per Python thread, errors
-raised as knotmap.Error with the C library's detail text.
+raised as knotmap.Error (also the matching built-in: FileNotFoundError,
+ValueError, ...) with the C library's detail text.
+
+``from knotmap import *`` shadows no built-in: ``knotmap.eval`` is exported
+as ``evaluate`` (``knotmap.eval`` itself stays callable).  Typed (PEP 561).
 """
 from ._version import __version__
 from ._core import Error, ffi as _ffi, lib as _lib
@@ -30,9 +34,12 @@ from ._process import (PROCESS_PARAMS, STAGE_PARAMS, EQUIL_DEFAULTS, process,  #
                        gain_map_from_recording, read_gain_map)
 from ._stages import (TEMPORAL_KINDS, ODO_LIFTED, ODO_START, temporal_filter,  # noqa: E402
                       odometry, bodymap, track, candidates, CANDIDATE_DEFAULTS)
+from ._defaults import (PEAK_DEFAULTS, METRICS_DEFAULTS, ODOMETRY_DEFAULTS,  # noqa: E402
+                        BODYMAP_DEFAULTS, TRACK_DEFAULTS, TEMPORAL_DEFAULTS, CALIB_DEFAULTS)
 from ._synth import SYNTH_FIELDS, synth  # noqa: E402
 from ._result import (RESULT_TABLES, RENDER_MAPS, read_result, is_complete,  # noqa: E402
                       eval, eval_points, render)
+from ._result import evaluate, Table  # noqa: E402
 from ._batch import batch, output_path  # noqa: E402
 from ._condition import (calib_curve_fit, bad_taxels, condition, TAXEL_OK,  # noqa: E402
                          TAXEL_DEAD, TAXEL_STUCK, TAXEL_HOT, TAXEL_MASKED)
@@ -43,7 +50,9 @@ __all__ = ["__version__", "library_version", "Error", "Session", "read_session",
            "frame_metrics", "gaussian_filter", "units_to_kpa", "PROCESS_PARAMS",
            "process", "STAGE_PARAMS", "TEMPORAL_KINDS", "ODO_LIFTED", "ODO_START",
            "temporal_filter", "odometry", "bodymap", "track", "candidates", "CANDIDATE_DEFAULTS", "SYNTH_FIELDS",
-           "synth", "RESULT_TABLES", "RENDER_MAPS", "read_result", "is_complete", "eval",
+           "synth", "RESULT_TABLES", "RENDER_MAPS", "read_result", "is_complete", "evaluate", "Table",
            "eval_points", "render", "batch", "output_path", "calib_curve_fit", "bad_taxels",
            "condition", "TAXEL_OK", "TAXEL_DEAD", "TAXEL_STUCK", "TAXEL_HOT", "TAXEL_MASKED",
-           "EQUIL_DEFAULTS", "gain_map_from_recording", "read_gain_map"]
+           "EQUIL_DEFAULTS", "gain_map_from_recording", "read_gain_map",
+           "PEAK_DEFAULTS", "METRICS_DEFAULTS", "ODOMETRY_DEFAULTS", "BODYMAP_DEFAULTS",
+           "TRACK_DEFAULTS", "TEMPORAL_DEFAULTS", "CALIB_DEFAULTS"]

@@ -1,6 +1,10 @@
 """Calibration curves, bad taxels and the whole conditioning chain on numpy
 arrays (km_calib_curve_*, km_badtaxel_*, km_conditioner_*)."""
+from __future__ import annotations
+
 import numpy as np
+from numpy.typing import ArrayLike
+from typing import Any, Optional, Tuple
 
 from ._core import check, ctx, ffi, invalid, invalid_type, lib
 from ._process import _CURVES
@@ -15,17 +19,38 @@ TAXEL_HOT = lib.KM_TAXEL_HOT
 TAXEL_MASKED = lib.KM_TAXEL_MASKED
 
 
+def _bad_defaults():
+    p = ffi.new("km_badtaxel_params *")
+    lib.km_badtaxel_params_default(p)
+    return {name: getattr(p, name) for name, _ in ffi.typeof("km_badtaxel_params").fields}
+
+
+# km_badtaxel_params_default(): bad_taxels' defaults, one source
+_BAD = _bad_defaults()
+
+
 def _p(arr, t):
     return ffi.cast(t, arr.ctypes.data)
 
 
-def calib_curve_fit(points, curve="power", cell_area_mm2=1.0):
+def calib_curve_fit(points: ArrayLike, curve: str = "power",
+                    cell_area_mm2: float = 1.0) -> Tuple[float, float]:
     """Fit a raw-to-kPa curve p = a * raw^b (docs/ALGORITHMS.md 1.2).
 
-    points: [(load_n, raw_sum, n_loaded), ...] (newtons, counts summed over
-    the loaded cells, cells loaded).  curve: "linear" (b = 1) or "power"
-    (needs 2 points of different mean raw).  cell_area_mm2: one cell's
-    area in mm2.  Returns (a, b).  Raises knotmap.Error (KM_ERR_INVALID).
+    Parameters
+    ----------
+    points : array_like
+        [(load_n, raw_sum, n_loaded), ...]: newtons, counts summed over the
+        loaded cells, cells loaded.
+    curve : {"power", "linear"}, optional
+        "linear" (b = 1) or "power" (needs 2 points of different mean raw).
+    cell_area_mm2 : float, optional
+        One cell's area in mm2.
+
+    Returns
+    -------
+    (float, float)
+        (a, b).
     """
     pts = np.asarray(points, dtype=np.float64).reshape(-1, 3)
     cp = ffi.new("km_calib_point[]", max(len(pts), 1))
@@ -38,18 +63,37 @@ def calib_curve_fit(points, curve="power", cell_area_mm2=1.0):
     return float(a[0]), float(b[0])
 
 
-def bad_taxels(frames, mask=None, flat_range=0.0, dead_level=0.0, active_range=0.0,
-               hot_ratio=4.0):
+def bad_taxels(frames: ArrayLike, mask: Optional[ArrayLike] = None,
+               flat_range: float = _BAD["flat_range"], dead_level: float = _BAD["dead_level"],
+               active_range: float = _BAD["active_range"],
+               hot_ratio: float = _BAD["hot_ratio"]) -> Tuple[np.ndarray, np.ndarray, int]:
     """Classify dead, stuck and hot taxels over a block of frames
-    (km_badtaxel_*, docs/ALGORITHMS.md 10).
+    (km_badtaxel_*).
 
-    frames: [T, R, C] (the warm-up block).  mask: [R, C] source validity.
-    flat_range: flat when max - min <= this, frame units [0]; dead_level:
-    a flat taxel with |value| <= this is dead [0]; active_range: flat
-    taxels count only where the neighbours' median range exceeds this [0];
-    hot_ratio: hot when above ratio * the largest valid neighbour in most
-    frames, 0 = off [4].  Returns (state [R, C] uint8 of TAXEL_*, mask [R,
-    C] bool = source mask and not bad, n_bad).
+    Parameters
+    ----------
+    frames : array_like
+        [T, R, C] (the warm-up block).
+    mask : array_like of bool, optional
+        [R, C] source validity.
+    flat_range : float, optional
+        Flat when max - min <= this, frame units.
+    dead_level : float, optional
+        A flat taxel with |value| <= this is dead.
+    active_range : float, optional
+        Flat taxels count only where the neighbours' median range exceeds
+        this.
+    hot_ratio : float, optional
+        Hot when above ratio * the largest valid neighbour in most frames,
+        0 = off.
+
+    Returns
+    -------
+    state : ndarray
+        [R, C] uint8 of TAXEL_*.
+    mask : ndarray
+        [R, C] bool: source mask and not bad.
+    n_bad : int
     """
     x = np.ascontiguousarray(frames, dtype=np.float32)
     if x.ndim != 3:
@@ -83,25 +127,50 @@ _COND_NAMES = [n for n, _ in ffi.typeof("km_condition_params").fields
                if n not in ("tare", "gain_map", "bad", "curve")]
 
 
-def condition(frames, rate_hz, time=None, mask=None, offset=0.0, gain=1.0, noise_threshold=0.0,
-              sigma=0.0, curve="none", tare=None, gain_map=None, **params):
+def condition(frames: ArrayLike, rate_hz: float, time: Optional[ArrayLike] = None,
+              mask: Optional[ArrayLike] = None, offset: float = 0.0, gain: float = 1.0,
+              noise_threshold: float = 0.0, sigma: float = 0.0, curve: str = "none",
+              tare: Optional[ArrayLike] = None, gain_map: Optional[ArrayLike] = None,
+              **params: Any) -> Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Run the conditioning chain of `knotmap process` on frames in memory
     (km_conditioner_*: corrupt frames -> resampling -> tare and bad taxels
     -> curve -> gain map -> calibration -> temporal filters -> Gaussian).
 
-    frames: [T, R, C]; rate_hz: frame rate in Hz; time: [T] s [index /
-    rate].  mask: [R, C] valid taxels.  offset, gain, noise_threshold: the
-    point-wise calibration (km_calib_params).  sigma: Gaussian smoothing in
-    taxels [0 = off].  curve: "none", "linear", "power" with curve_a,
-    curve_b.  tare, gain_map: [R, C] arrays.  Other keywords: the
-    km_condition_params fields by name (resample_hz, tare_frames,
-    detect_bad, warmup_frames, fill_bad, corrupt_ratio, corrupt_window,
-    fir, lowpass_hz, highpass_hz, order, taps, notch_hz, notch_q,
-    notch_harmonics, median_frames, dog_sigma, curve_a, curve_b) and
-    bad_<km_badtaxel_params field>; defaults as in C.
+    Parameters
+    ----------
+    frames : array_like
+        [T, R, C].
+    rate_hz : float
+        Frame rate in Hz.
+    time : array_like, optional
+        [T] s [index / rate].
+    mask : array_like of bool, optional
+        [R, C] valid taxels.
+    offset, gain, noise_threshold : float, optional
+        The point-wise calibration (km_calib_params).
+    sigma : float, optional
+        Gaussian smoothing in taxels [0 = off].
+    curve : {"none", "linear", "power"}, optional
+        With curve_a, curve_b.
+    tare, gain_map : array_like, optional
+        [R, C] arrays.
+    **params
+        The km_condition_params fields by name (resample_hz, tare_frames,
+        detect_bad, warmup_frames, fill_bad, corrupt_ratio, corrupt_window,
+        fir, lowpass_hz, highpass_hz, order, taps, notch_hz, notch_q,
+        notch_harmonics, median_frames, dog_sigma, curve_a, curve_b) and
+        bad_<km_badtaxel_params field>; defaults as in C.
 
-    Returns (frames [T', R, C] float32, time [T'] s, flags [T'] uint32
-    (FRAME_CORRUPT), mask [R, C] bool (source mask and not bad)).
+    Returns
+    -------
+    frames : ndarray
+        [T', R, C] float32.
+    time : ndarray
+        [T'] s.
+    flags : ndarray
+        [T'] uint32 (FRAME_CORRUPT).
+    mask : ndarray
+        [R, C] bool: source mask and not bad.
     """
     x = np.ascontiguousarray(frames, dtype=np.float32)
     if x.ndim != 3:

@@ -3,14 +3,18 @@ import errno as _errno
 import os
 import stat
 import threading
+from typing import Union
 
 import numpy as np
 
 from ._knotmap import ffi, lib
 
 __all__ = ["ffi", "lib", "Error", "ctx", "check", "frame_view", "mask_view",
-           "out_frame", "data_ptr", "STATUS_NAMES", "invalid", "fspath", "choice",
+           "out_frame", "data_ptr", "STATUS_NAMES", "PathLike", "invalid", "fspath", "choice",
            "error_class", "make_error", "enum_names", "invalid_type", "parse_enum"]
+
+#: What every path argument accepts (a NUL inside is refused: fspath).
+PathLike = Union[str, bytes, "os.PathLike[str]", "os.PathLike[bytes]"]
 
 STATUS_NAMES = {
     getattr(lib, name): name

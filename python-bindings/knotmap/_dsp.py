@@ -1,16 +1,21 @@
 """Conditioning on numpy arrays: calibrate, gaussian_filter, frame_metrics."""
+from __future__ import annotations
+
 import math
 import numbers
 
 import numpy as np
+from numpy.typing import ArrayLike
+from typing import Any, Dict, Optional, Sequence, Union
 
+from ._defaults import CALIB_DEFAULTS, METRICS_DEFAULTS
 from ._core import (check, ctx, enum_names, error_class, ffi, frame_view, invalid, lib,
                     mask_view, out_frame)
 
 __all__ = ["calibrate", "gaussian_filter", "frame_metrics", "units_to_kpa"]
 
 
-def units_to_kpa(units):
+def units_to_kpa(units: str) -> float:
     """kPa per unit of pressure (km_units_to_kpa).
 
     Parameters
@@ -50,11 +55,28 @@ def _frames(name, a):
     raise invalid("%s must be 2-D [R, C] or 3-D [T, R, C], got shape %r" % (name, arr.shape))
 
 
-def calibrate(frames, offset=0.0, gain=1.0, noise_threshold=0.0):
-    """Point-wise calibration (km_calibrate): gain * (frames - offset), then
-    values below noise_threshold (in output units, 0 = off) become 0.
+def calibrate(frames: ArrayLike, offset: float = CALIB_DEFAULTS["offset"],
+              gain: float = CALIB_DEFAULTS["gain"],
+              noise_threshold: float = CALIB_DEFAULTS["noise_threshold"]) -> np.ndarray:
+    """Point-wise calibration (km_calibrate): ``gain * (frames - offset)``,
+    then values below `noise_threshold` become 0.
 
-    frames: [R, C] or [T, R, C]; returns a new float32 array of that shape.
+    Parameters
+    ----------
+    frames : array_like
+        [R, C] or [T, R, C] frames in source units.
+    offset : float, optional
+        Subtracted first (source units); default the pipeline's.
+    gain : float, optional
+        Multiplied after; default the pipeline's.
+    noise_threshold : float, optional
+        Values below this (output units) become 0; 0 = off; default the
+        pipeline's.
+
+    Returns
+    -------
+    ndarray
+        float32 of the input's shape.
     """
     p = ffi.new("km_calib_params *")
     lib.km_calib_params_default(p)
@@ -143,8 +165,11 @@ def _c_plan(arr, sigmas, orders, output, modes, cval, truncate, radius, scipy_th
     return float(sigmas[0]), float(sigmas[1]), _BORDERS[name], truncate
 
 
-def gaussian_filter(input, sigma, order=0, output=None, mode="reflect", cval=0.0,
-                    truncate=4.0, *, radius=None, mask=None):
+def gaussian_filter(input: ArrayLike, sigma: Union[float, Sequence[float]],
+                    order: Union[int, Sequence[int]] = 0, output: Any = None,
+                    mode: Union[str, Sequence[str]] = "reflect", cval: float = 0.0,
+                    truncate: float = 4.0, *, radius: Union[None, int, Sequence[int]] = None,
+                    mask: Optional[ArrayLike] = None) -> np.ndarray:
     """Multidimensional Gaussian filter: a drop-in for
     ``scipy.ndimage.gaussian_filter`` (scipy 1.10) with a faster C path.
 
@@ -266,15 +291,34 @@ def gaussian_filter(input, sigma, order=0, output=None, mode="reflect", cval=0.0
     return res if arr.dtype == np.float32 else res.astype(arr.dtype)
 
 
-def frame_metrics(frame, mask=None, row_pitch_mm=1.0, col_pitch_mm=1.0, units="kPa",
-                  contact_threshold=0.0, saturation=math.inf):
+def frame_metrics(frame: ArrayLike, mask: Optional[ArrayLike] = None, row_pitch_mm: float = 1.0,
+                  col_pitch_mm: float = 1.0, units: Union[str, float] = "kPa",
+                  contact_threshold: float = METRICS_DEFAULTS["contact_threshold"],
+                  saturation: float = math.inf) -> Dict[str, Any]:
     """One row of the /metrics table for a frame (km_frame_metrics).
 
-    units: the frame's units ("kPa", "mmHg", "N/cm2", "raw") for the force;
-    or a number = kPa per unit.  contact_threshold: contact when value >
-    this, in frame units [0].  saturation: in frame units [inf].
-    Returns a dict: peak, mean, contact_area_mm2, force_n (NaN for raw),
-    cop_x_mm, cop_y_mm, flags (KM_FRAME_* bits).
+    Parameters
+    ----------
+    frame : array_like
+        [R, C] frame.
+    mask : array_like of bool, optional
+        [R, C] validity, True = valid taxel.
+    row_pitch_mm, col_pitch_mm : float, optional
+        Taxel pitch in mm (default 1).
+    units : str or float, optional
+        The frame's units ("kPa", "mmHg", "N/cm2", "raw", ...), or kPa per
+        unit as a number > 0; an unknown name raises ValueError.  Default
+        "kPa".
+    contact_threshold : float, optional
+        Contact when value > this, frame units; default the pipeline's.
+    saturation : float, optional
+        Saturated when value >= this, frame units (default inf).
+
+    Returns
+    -------
+    dict
+        peak, mean, contact_area_mm2, force_n (N; NaN for "raw"), cop_x_mm,
+        cop_y_mm, flags (KM_FRAME_* bits).
     """
     fr, keep = frame_view("frame", frame)
     m, keep_mask = mask_view(mask, keep.shape)

@@ -1,12 +1,17 @@
 """Peak detection: find_peaks (all per-peak fields) and peak_local_max
 (drop-in for scikit-image's)."""
+from __future__ import annotations
+
 import math
 import numbers
 import threading
 import warnings
 
 import numpy as np
+from numpy.typing import ArrayLike
+from typing import Optional, Tuple, Union
 
+from ._defaults import PEAK_DEFAULTS
 from ._core import (ctx, error_class, ffi, frame_view, invalid, invalid_type, lib, mask_view,
                     raise_error)
 
@@ -170,27 +175,61 @@ def _peak_params(min_distance, threshold_abs, threshold_rel, exclude_border, pla
     return p
 
 
-def find_peaks(frame, mask=None, min_distance=1, threshold_abs=None, threshold_rel=None,
-               exclude_border=True, plateau="all", p_norm=math.inf, num_peaks=math.inf,
-               min_prominence=0.0, saturation=math.inf, subpixel=True, prominence=True):
-    """Peaks of one 2-D frame with every per-peak field (DESIGN section 7).
+_PD = PEAK_DEFAULTS
 
-    frame: 2-D array (float32 used as is, zero-copy also for row-strided
-    views; other dtypes converted once).  mask: optional 2-D bool/uint8,
-    true = valid taxel (invalid, NaN and inf taxels are never peaks).
-    min_distance: window radius r >= 1 in taxels [1].  threshold_abs: peaks
-    have value > T, in frame units [None = minimum of valid taxels].
-    threshold_rel: T = max(threshold_abs, threshold_rel * max) [None = 0].
-    exclude_border: True = min_distance, False = 0, or an int in taxels.
-    plateau: "all" (every plateau taxel, scikit-image) or "one" (one per
-    plateau, at its centroid).  p_norm: 1, 2 or inf for thinning distance.
-    num_peaks: keep the first n [inf].  min_prominence: in frame units [0].
-    saturation: value >= this is flagged SATURATED [inf].  subpixel,
-    prominence: compute y/x fits and prominence/area (cheaper when off).
 
-    Returns a structured array of PEAK_DTYPE (row, col, y, x in taxels,
-    value, prominence, area_taxels, flags) sorted by value descending, then
-    raster index.  Raises knotmap.Error on C failures.
+def find_peaks(frame: ArrayLike, mask: Optional[ArrayLike] = None,
+               min_distance: int = _PD["min_distance"],
+               threshold_abs: Optional[float] = _PD["threshold_abs"],
+               threshold_rel: Optional[float] = _PD["threshold_rel"],
+               exclude_border: Union[bool, int] = _PD["exclude_border"],
+               plateau: str = _PD["plateau"], p_norm: float = _PD["p_norm"],
+               num_peaks: float = _PD["num_peaks"],
+               min_prominence: float = _PD["min_prominence"],
+               saturation: float = _PD["saturation"], subpixel: bool = _PD["subpixel"],
+               prominence: bool = _PD["prominence"]) -> np.ndarray:
+    """Peaks of one 2-D frame with every per-peak field (km_detector).
+
+    The defaults are the pipeline's (knotmap.PEAK_DEFAULTS, read from
+    km_process_params_default): one frame gives the peaks `knotmap process`
+    writes to /peaks for it (pass the session's ``saturation`` for the same
+    SATURATED flags; frames the pipeline flags corrupt have no peaks there).
+
+    Parameters
+    ----------
+    frame : array_like
+        2-D frame (float32 used as is, zero-copy also for row-strided views;
+        other dtypes converted once).
+    mask : array_like of bool, optional
+        2-D validity, True = valid (invalid, NaN and inf taxels are never
+        peaks).
+    min_distance : int, optional
+        Window radius r >= 1 in taxels.
+    threshold_abs : float or None, optional
+        Peaks have value > T, frame units [None = minimum of valid taxels].
+    threshold_rel : float or None, optional
+        T = max(threshold_abs, threshold_rel * max) [None = 0].
+    exclude_border : bool or int, optional
+        True = min_distance, False = 0, or a width in taxels.
+    plateau : {"one", "all"}, optional
+        "one" (one peak per plateau, at its centroid) or "all" (every
+        plateau taxel, scikit-image).
+    p_norm : float, optional
+        1, 2 or inf: the distance for thinning.
+    num_peaks : int or inf, optional
+        Keep the first n.
+    min_prominence : float, optional
+        In frame units.
+    saturation : float, optional
+        value >= this is flagged PEAK_SATURATED.
+    subpixel, prominence : bool, optional
+        Compute y/x fits and prominence/area (cheaper when off).
+
+    Returns
+    -------
+    ndarray
+        Structured array of PEAK_DTYPE (row, col, y, x in taxels, value,
+        prominence, area_taxels, flags), value descending, then raster index.
     """
     p = _peak_params(min_distance, threshold_abs, threshold_rel, exclude_border, plateau,
                      p_norm, num_peaks, min_prominence, saturation, bool(subpixel),
@@ -294,9 +333,14 @@ def _c_image(arr):
     return img
 
 
-def peak_local_max(image, min_distance=1, threshold_abs=None, threshold_rel=None,
-                   exclude_border=True, indices=_NOT_GIVEN, num_peaks=np.inf, footprint=None,
-                   labels=None, num_peaks_per_label=np.inf, p_norm=np.inf):
+def peak_local_max(image: ArrayLike, min_distance: int = 1,
+                   threshold_abs: Optional[float] = None,
+                   threshold_rel: Optional[float] = None,
+                   exclude_border: Union[bool, int, Tuple[int, ...]] = True,
+                   indices: bool = _NOT_GIVEN,  # type: ignore[assignment]
+                   num_peaks: float = np.inf, footprint: Optional[ArrayLike] = None,
+                   labels: Optional[ArrayLike] = None, num_peaks_per_label: float = np.inf,
+                   p_norm: float = np.inf) -> np.ndarray:
     """Find peaks in an image as a coordinate list: a drop-in for
     ``skimage.feature.peak_local_max`` (scikit-image 0.19.3) with a C fast
     path.

@@ -1,10 +1,13 @@
 """One session, file to result HDF5: knotmap.process."""
+from __future__ import annotations
+
 import math
 import os
 
 import numpy as np
+from typing import Any, Dict, Optional, Tuple
 
-from ._core import check, ctx, ffi, fspath, invalid, invalid_type, lib, parse_enum, raise_error
+from ._core import PathLike, check, ctx, ffi, fspath, invalid, invalid_type, lib, parse_enum, raise_error
 from ._peaks import _PLATEAU, _exclude_border, _int_or_inf, _min_distance, _p_norm
 from ._session import _pair, info_dict, read_options
 
@@ -146,46 +149,59 @@ def _set_stage_params(p, params, keep, shape_of):
             setattr(p.cond, name, ffi.cast("float *", arr.ctypes.data))
 
 
-def process(input, output, **params):
+def process(input: PathLike, output: PathLike, **params: Any) -> Dict[str, Any]:
     """Read `input`, condition, detect and write the result HDF5 `output`
     (km_process; written under a temporary name, renamed when complete).
 
-    Keyword arguments are the `knotmap process` long options with '-' ->
-    '_' (unknown names raise TypeError); unset ones keep the C defaults:
-    reading: format, grid, rate, pitch, units, mode, roller_radius, sensor,
-    text_frame_per_file (see read_session); calibration: offset, gain,
-    noise_threshold; smoothing: sigma (taxels, scalar or (rows, cols); 0 =
-    off), truncate, border (scipy mode name), cval; detection:
-    min_distance, threshold_abs, threshold_rel, exclude_border, plateau,
-    p_norm, num_peaks, min_prominence, saturation, subpixel, prominence (as
-    find_peaks); contact_threshold (session units), block_frames,
-    save_frames (write /frames/conditioned), overwrite (or no_overwrite,
-    as the CLI), command_line; the stage parameters by their C names
-    (STAGE_PARAMS): track_gate_mm, track_max_gap, lift_threshold,
-    cand_<km_candidate_params field>, the km_condition_params fields
-    (tare_frames, detect_bad, fill_bad, notch_harmonics, median_frames, ...;
-    curve by name; gain_map as an [R, C] array), bad_<km_badtaxel_params
-    field>.  Conditioning as the CLI: resample_hz, tare (N frames, or an
-    [R, C] baseline array in source units), calibration ("none", "header",
-    "linear", "power"), curve_a, curve_b, detect_bad_taxels, warmup_frames,
-    hot_ratio, fill_bad_taxels, corrupt_ratio, corrupt_window, lowpass_hz,
-    highpass_hz, iir (True = causal Butterworth instead of zero-phase FIR),
-    order, taps, notch_hz, notch_q, harmonics, median (frames), dog_sigma
-    (taxels); equilibrate (path of a uniform-load recording: its gain map,
-    see gain_map_from_recording; dead taxels masked), gain_map ([R, C]
-    array, or the path of a gain-map text file as the CLI's --gain-map),
-    equil_<km_equil_params field> (load_fraction, settle_frames,
-    unload_fraction, clip_sigma, dead_fraction, max_gain);
-    threads: worker threads inside this one session (the per-frame stages;
-    results are identical to one thread) [1];
-    progress: callable(frames_done, frames_total) called after each block,
-    returning True cancels (KM_ERR_CANCELLED).
+    Parameters
+    ----------
+    input : str or os.PathLike
+        The session file (any format read_session reads).
+    output : str or os.PathLike
+        The result file (docs/FORMAT.md 2.1).
+    **params
+        The `knotmap process` long options with '-' -> '_' (PROCESS_PARAMS;
+        unknown names raise TypeError); unset ones keep the C defaults
+        (km_process_params_default, the CLI's).  Reading: format, grid, rate,
+        pitch, units, mode, roller_radius, sensor, text_frame_per_file (as
+        read_session).  Calibration: offset, gain, noise_threshold.
+        Smoothing: sigma (taxels, scalar or (rows, cols); 0 = off), truncate,
+        border (scipy mode name), cval.  Detection: min_distance,
+        threshold_abs, threshold_rel, exclude_border, plateau, p_norm,
+        num_peaks, min_prominence, saturation, subpixel, prominence (as
+        find_peaks); contact_threshold (session units), block_frames,
+        save_frames (write /frames/conditioned), overwrite (or no_overwrite),
+        command_line.  Stage parameters by their C names (STAGE_PARAMS):
+        track_gate_mm, track_max_gap, lift_threshold, cand_<km_candidate_params
+        field>, the km_condition_params fields (tare_frames, detect_bad,
+        fill_bad, notch_harmonics, median_frames, ...; curve by name; gain_map
+        as an [R, C] array), bad_<km_badtaxel_params field>.  Conditioning as
+        the CLI: resample_hz, tare (N frames, or an [R, C] baseline in source
+        units), calibration ("none", "header", "linear", "power"), curve_a,
+        curve_b, detect_bad_taxels, warmup_frames, hot_ratio, fill_bad_taxels,
+        corrupt_ratio, corrupt_window, lowpass_hz, highpass_hz, iir (True =
+        causal Butterworth instead of zero-phase FIR), order, taps, notch_hz,
+        notch_q, harmonics, median (frames), dog_sigma (taxels); equilibrate
+        (path of a uniform-load recording), gain_map ([R, C] array or a
+        gain-map text file), equil_<km_equil_params field>.  threads: worker
+        threads inside this session (results identical to one thread) [1].
+        progress: callable(frames_done, frames_total) called after each block;
+        returning True cancels (KM_ERR_CANCELLED).
 
-    Returns the summary dict: info (as read_session's metadata), n_frames,
-    n_peaks, n_corrupt_frames, top (the hottest peaks: frame, time, row,
-    col, y_mm, x_mm, value, prominence), n_tracks, n_candidates,
-    candidates (the best ones as dicts of km_candidate fields),
-    bodymap_shape (Ny, Nx).  Raises knotmap.Error.
+    Returns
+    -------
+    dict
+        The summary: info (as read_session's metadata), n_frames, n_peaks,
+        n_corrupt_frames, top (the hottest peaks: frame, time, row, col,
+        grid_y_mm, grid_x_mm, value, prominence), n_tracks, n_candidates,
+        candidates (the best ones as dicts of km_candidate fields),
+        bodymap_shape (Ny, Nx).
+
+    Raises
+    ------
+    knotmap.Error
+        Also FileNotFoundError, IsADirectoryError, FileExistsError,
+        PermissionError, OSError or ValueError as the failure is.
     """
     check_params(params)
     keep = []
@@ -289,18 +305,31 @@ def _equil_defaults():
 EQUIL_DEFAULTS = _equil_defaults()
 
 
-def gain_map_from_recording(path, load_fraction=None, settle_frames=None,
-                            unload_fraction=None, clip_sigma=None, dead_fraction=None,
-                            max_gain=None, **read):
+def gain_map_from_recording(path: PathLike, load_fraction: Optional[float] = None,
+                            settle_frames: Optional[int] = None,
+                            unload_fraction: Optional[float] = None,
+                            clip_sigma: Optional[float] = None,
+                            dead_fraction: Optional[float] = None,
+                            max_gain: Optional[float] = None,
+                            **read: Any) -> Tuple[np.ndarray, Dict[str, Any]]:
     """Per-taxel equilibration gains from a uniform-load recording
     (km_gain_map_from_recording; docs/ALGORITHMS.md 1.3).
 
-    `read`: the reading keywords of read_session (format, grid, ...; the
-    file's own geometry otherwise).  The other keywords are the
-    km_equil_params fields (defaults in EQUIL_DEFAULTS).  Returns (gains,
-    summary): gains a float32 [R, C] array (NaN = dead, stuck or masked
-    taxel; the conditioner masks those), summary a dict of the
-    km_equil_summary fields.  Raises knotmap.Error.
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The recording.
+    load_fraction, settle_frames, unload_fraction, clip_sigma, dead_fraction, max_gain : optional
+        The km_equil_params fields [None = the C defaults, EQUIL_DEFAULTS].
+    **read
+        The reading keywords of read_session (format, grid, ...).
+
+    Returns
+    -------
+    gains : ndarray
+        float32 [R, C] (NaN = dead, stuck or masked taxel).
+    summary : dict
+        The km_equil_summary fields.
     """
     keep = []
     c = ctx()
@@ -325,9 +354,19 @@ def gain_map_from_recording(path, load_fraction=None, settle_frames=None,
     return gains, summary
 
 
-def read_gain_map(path):
-    """A gain-map text file (docs/FORMAT.md 1.7) as a float32 [R, C] array
-    (km_gain_map_read).  Raises knotmap.Error."""
+def read_gain_map(path: PathLike) -> np.ndarray:
+    """A gain-map text file (docs/FORMAT.md 1.7), km_gain_map_read.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The gain-map file.
+
+    Returns
+    -------
+    ndarray
+        float32 [R, C] gains.
+    """
     c = ctx()
     rows, cols = ffi.new("int32_t *"), ffi.new("int32_t *")
     path_b = fspath("path", path)

@@ -1,12 +1,16 @@
 """Result files: read_result, is_complete, eval, eval_points, render."""
+from __future__ import annotations
+
 import math
 import os
 
 import numpy as np
+from numpy.typing import ArrayLike
+from typing import Any, Dict, Optional
 
-from ._core import Error, check, ctx, ffi, fspath, invalid, lib, make_error
+from ._core import PathLike, check, ctx, ffi, fspath, invalid, lib, make_error
 
-__all__ = ["read_result", "is_complete", "eval", "eval_points", "render", "RESULT_TABLES",
+__all__ = ["read_result", "is_complete", "evaluate", "eval_points", "Table", "render", "RESULT_TABLES",
            "RENDER_MAPS"]
 
 #: Groups of a result that are tables (one 1-D dataset per column).
@@ -29,36 +33,86 @@ def _attrs(obj):
     return {k: _text(v) for k, v in obj.attrs.items()}
 
 
-def is_complete(path):
-    """True when `path` is a knotmap result whose writer finished: its root
-    attribute ``complete`` is 1 (written last, docs/FORMAT.md 2.1;
+def is_complete(path: PathLike) -> bool:
+    """Whether `path` is a knotmap result whose writer finished.
+
+    Its root attribute ``complete`` is 1 (written last, docs/FORMAT.md 2.1;
     km_result_is_complete, the check `knotmap process --resume` makes).
-    False for a missing, unreadable, foreign or unfinished file."""
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file.
+
+    Returns
+    -------
+    bool
+        False for a missing, unreadable, foreign or unfinished file.
+    """
     out = ffi.new("int *")
     c = ctx()
     check(c, lib.km_result_is_complete(c, fspath("path", path), out), path)
     return out[0] == 1
 
 
-def read_result(path, as_pandas=False, frames=True):
+class Table(dict):
+    """A result table as a dict of 1-D numpy columns in the file's column
+    order, with ``attrs`` as pandas' ``DataFrame.attrs``: ``attrs["units"]``
+    and ``attrs["description"]`` map each column to its string attribute
+    in the file ("" when the file has none)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.attrs = {}
+
+
+def _table(group, pd):
+    """One table group: columns in the file's order (the writer tracks link
+    creation order; h5py iterates in it), with units and descriptions."""
+    names = list(group)
+    cols = {k: group[k][()] for k in names}
+    meta = {"units": {k: str(_text(group[k].attrs.get("units", ""))) for k in names},
+            "description": {k: str(_text(group[k].attrs.get("description", "")))
+                            for k in names}}
+    table = pd.DataFrame(cols, columns=names) if pd is not None else Table(cols)
+    table.attrs.update(meta)
+    return table
+
+
+def read_result(path: PathLike, as_pandas: Optional[bool] = False,
+                frames: bool = True) -> Dict[str, Any]:
     """Read a knotmap result HDF5 (docs/FORMAT.md 2.1) into memory.
 
-    Returns a dict:
-      "attrs": root attributes (schema, knotmap_version, created_utc,
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The result file.
+    as_pandas : bool or None, optional
+        Tables as pandas DataFrames (True), as dicts of numpy columns
+        (False, the default: the result types never depend on what else is
+        installed), or DataFrames when pandas imports (None).
+    frames : bool, optional
+        Also read /frames/conditioned [T, R, C] when saved (default True).
+
+    Returns
+    -------
+    dict
+        "attrs": root attributes (schema, knotmap_version, created_utc,
         command_line, source_path, ...); "params": the /params attributes;
-      "session": the /session attributes plus "time" [T] (s), "mask" [R, C]
-        bool and "source_header" (dict);
-      "metrics", "peaks", "tracks", "candidates": tables (those present),
-        each a dict of 1-D numpy columns (units in docs/FORMAT.md), or a
-        pandas DataFrame with as_pandas=True;
-      "frames": "max", "mean" [R, C] float32 (and "conditioned" [T, R, C]
-        when saved and frames=True);
-      "bodymap": "pressure", "mean", "excess" [Ny, Nx] float32, "coverage"
-        int32, plus its attributes (x0_mm, y0_mm, x_pitch_mm, y_pitch_mm, ...).
-    Dicts of numpy columns are the default so the result types never depend
-    on what else is installed; as_pandas=None means "DataFrames when pandas
-    imports".  A file without the completeness marker raises
-    knotmap.Error(KM_ERR_FORMAT); a missing one KM_ERR_NOT_FOUND.  Needs h5py.
+        "session": the /session attributes plus "time" [T] (s), "mask" [R, C]
+        bool and "source_header" (dict); "metrics", "peaks", "tracks",
+        "candidates": the tables present, columns in the file's order, each a
+        DataFrame or a Table (a dict of 1-D numpy columns), both with
+        ``.attrs["units"]`` and ``.attrs["description"]`` (column -> the
+        file's string attribute); "frames": "max", "mean" [R, C] float32 (and
+        "conditioned"); "bodymap": "pressure", "mean", "excess" [Ny, Nx]
+        float32, "coverage" int32, plus its attributes.
+
+    Raises
+    ------
+    FileNotFoundError
+        (a knotmap.Error) for a missing file; ValueError (KM_ERR_FORMAT) for
+        a file that is not a complete knotmap result.  Needs h5py.
     """
     import h5py
     path = os.fspath(path)
@@ -96,9 +150,7 @@ def read_result(path, as_pandas=False, frames=True):
         out["session"] = sess
         for name in RESULT_TABLES:
             if name in f:
-                g = f[name]
-                cols = {k: g[k][()] for k in g}
-                out[name] = pd.DataFrame(cols) if as_pandas else cols
+                out[name] = _table(f[name], pd if as_pandas else None)
         if "frames" in f:
             out["frames"] = {k: f["frames"][k][()] for k in f["frames"]
                              if frames or k != "conditioned"}
@@ -117,16 +169,32 @@ def _eval_dict(r):
             "error_max_mm": r.error_max_mm}
 
 
-def eval(result_path, truth_path, tolerance_mm=None, top=None):  # noqa: A001 - knotmap.eval
+def eval(result_path: PathLike, truth_path: PathLike,  # noqa: A001 - knotmap.eval
+         tolerance_mm: Optional[float] = None, top: Optional[int] = None) -> Dict[str, Any]:
     """Score the /candidates of a result against the true knots of the
     synthetic session it came from (km_eval; as `knotmap eval`).
 
-    tolerance_mm: largest matching distance in mm [None = one taxel pitch,
-    the larger of the result's row and column pitch].  top: evaluate only
-    the best N candidates [None = all].  Returns a dict: tolerance_mm,
-    n_truth, n_candidates, n_matched, precision, recall, f1,
-    error_mean_mm, error_rms_mm, error_max_mm (mm; NaN when nothing
-    matched).  Raises knotmap.Error (KM_ERR_NOT_FOUND, KM_ERR_FORMAT).
+    Also available as ``knotmap.evaluate`` (``from knotmap import *`` gives
+    ``evaluate``, never shadowing the built-in ``eval``).
+
+    Parameters
+    ----------
+    result_path : str or os.PathLike
+        The result file.
+    truth_path : str or os.PathLike
+        The synthetic session with /truth/knots.
+    tolerance_mm : float or None, optional
+        Largest matching distance in mm [None = one taxel pitch, the larger
+        of the result's row and column pitch].
+    top : int or None, optional
+        Evaluate only the best N candidates [None = all].
+
+    Returns
+    -------
+    dict
+        tolerance_mm, n_truth, n_candidates, n_matched, precision, recall,
+        f1, error_mean_mm, error_rms_mm, error_max_mm (mm; NaN when nothing
+        matched).
     """
     c = ctx()
     r = ffi.new("km_eval_result *")
@@ -139,13 +207,23 @@ def eval(result_path, truth_path, tolerance_mm=None, top=None):  # noqa: A001 - 
     return _eval_dict(r)
 
 
-def eval_points(candidates_xy, truth_xy, tolerance_mm):
+def eval_points(candidates_xy: ArrayLike, truth_xy: ArrayLike,
+                tolerance_mm: float) -> Dict[str, Any]:
     """Match candidate positions (best first) to true positions one to one
-    within tolerance_mm (> 0, mm) with km_eval_points.
+    within tolerance_mm (km_eval_points).
 
-    candidates_xy, truth_xy: [N, 2] arrays of (x_mm, y_mm).  Returns the
-    dict of eval() plus "truth_match": [len(truth)] int32, the candidate
-    index matched to each true knot or -1.
+    Parameters
+    ----------
+    candidates_xy, truth_xy : array_like
+        [N, 2] arrays of (x_mm, y_mm).
+    tolerance_mm : float
+        Largest matching distance, > 0, mm.
+
+    Returns
+    -------
+    dict
+        The dict of eval() plus "truth_match": [len(truth)] int32, the
+        candidate index matched to each true knot or -1.
     """
     cxy = np.asarray(candidates_xy, dtype=np.float64).reshape(-1, 2)
     txy = np.asarray(truth_xy, dtype=np.float64).reshape(-1, 2)
@@ -164,6 +242,10 @@ def eval_points(candidates_xy, truth_xy, tolerance_mm):
     out = _eval_dict(r)
     out["truth_match"] = match
     return out
+
+
+#: knotmap.eval under a name that shadows no built-in.
+evaluate = eval
 
 
 def render(result_path, png_path, map="auto", cell_px=0, vmin=None, vmax=None,  # noqa: A002

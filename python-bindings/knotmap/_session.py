@@ -1,10 +1,13 @@
 """Reading sessions: knotmap.read_session."""
+from __future__ import annotations
+
 import numbers
 import os
 
 import numpy as np
+from typing import Optional, Tuple, Union
 
-from ._core import check, choice, ctx, ffi, fspath, invalid, lib, parse_enum
+from ._core import PathLike, check, choice, ctx, ffi, fspath, invalid, lib, parse_enum
 
 __all__ = ["Session", "read_session", "read_options"]
 
@@ -119,22 +122,53 @@ def info_dict(info):
     }
 
 
-def read_session(path, format="auto", grid=None, rate=None, pitch=None, units=None,
-                 mode=None, roller_radius=None, sensor=None, text_frame_per_file=None,
-                 block_frames=256):
+def read_session(path: PathLike, format: str = "auto",
+                 grid: Union[None, int, str, Tuple[int, int]] = None,
+                 rate: Optional[float] = None,
+                 pitch: Union[None, float, str, Tuple[float, float]] = None,
+                 units: Optional[str] = None, mode: Optional[str] = None,
+                 roller_radius: Optional[float] = None, sensor: Optional[int] = None,
+                 text_frame_per_file: Optional[bool] = None,
+                 block_frames: int = 256) -> Session:
     """Read a whole session file into memory (the readers of knotmap info).
 
-    path: the file.  format: "auto" (by content), "session", "tekscan",
-    "xsensor", "text" or "audio".  What the file does not carry comes from:
-    grid (rows, cols) or "RxC"; rate in Hz; pitch in mm (scalar, (row, col)
-    or "RxC"); units ("kPa", "mmHg", "N/cm2", "raw"); mode ("mat" or
-    "roller"); roller_radius in mm; sensor (XSENSOR: which of two);
-    text_frame_per_file (text: the file is one frame of R lines).
-    Frames are pulled from C in blocks of block_frames.
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The session file.
+    format : str, optional
+        "auto" (by content), "session", "tekscan", "xsensor", "text" or
+        "audio" [auto].
+    grid : (int, int) or str, optional
+        (rows, cols) or "RxC", for files that do not carry it.
+    rate : float, optional
+        Frame rate in Hz.
+    pitch : float, (float, float) or str, optional
+        Taxel pitch in mm: scalar, (row, col) or "RxC".
+    units : str, optional
+        "kPa", "mmHg", "N/cm2", "raw".
+    mode : {"mat", "roller"}, optional
+    roller_radius : float, optional
+        In mm.
+    sensor : int, optional
+        XSENSOR: which of two sensors.
+    text_frame_per_file : bool, optional
+        Text: the file is one frame of R lines.
+    block_frames : int, optional
+        Frames pulled from C per call [256].
 
-    Returns a Session (frames [T,R,C] float32, time [T] float64, mask [R,C]
-    bool, metadata dict).  Raises knotmap.Error (KM_ERR_NOT_FOUND,
-    KM_ERR_FORMAT with the file and line in the detail, ...).
+    Returns
+    -------
+    Session
+        frames [T, R, C] float32, time [T] float64 s, mask [R, C] bool,
+        metadata dict.
+
+    Raises
+    ------
+    knotmap.Error
+        FileNotFoundError, IsADirectoryError, PermissionError for the file;
+        ValueError for malformed data (KM_ERR_FORMAT, the file and line in the
+        detail) or bad arguments.
     """
     keep = []
     opt = read_options(format, grid, rate, pitch, units, mode, roller_radius, sensor,

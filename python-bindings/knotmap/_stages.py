@@ -4,11 +4,17 @@ odometry, body map, tracking and knot candidates.
 Each function creates the C object, pushes the whole array through it and
 frees it: the C code does the work (no algorithm is written twice here).
 """
+from __future__ import annotations
+
 import math
 
 import numpy as np
+from numpy.typing import ArrayLike
+from typing import Any, Dict, Optional, Tuple, Union
 
-from ._core import (check, choice, ctx, ffi, frame_view, invalid, invalid_type, lib,
+from ._defaults import (BODYMAP_DEFAULTS, ODOMETRY_DEFAULTS, PIPELINE, TEMPORAL_DEFAULTS,
+                        TRACK_DEFAULTS)
+from ._core import (check, enum_names, choice, ctx, ffi, frame_view, invalid, invalid_type, lib,
                     make_error, mask_view)
 from ._session import Session
 
@@ -16,14 +22,8 @@ __all__ = ["temporal_filter", "TEMPORAL_KINDS", "odometry", "bodymap", "track",
            "candidates", "ODO_LIFTED", "ODO_START"]
 
 #: kind names of temporal_filter (km_temporal_kind without the prefix).
-TEMPORAL_KINDS = {
-    "fir_lowpass": lib.KM_TEMPORAL_FIR_LOWPASS,
-    "fir_highpass": lib.KM_TEMPORAL_FIR_HIGHPASS,
-    "iir_lowpass": lib.KM_TEMPORAL_IIR_LOWPASS,
-    "iir_highpass": lib.KM_TEMPORAL_IIR_HIGHPASS,
-    "notch": lib.KM_TEMPORAL_NOTCH,
-    "median": lib.KM_TEMPORAL_MEDIAN,
-}
+TEMPORAL_KINDS = enum_names("km_temporal_kind", "KM_TEMPORAL_")
+_TD = TEMPORAL_DEFAULTS
 
 ODO_LIFTED = lib.KM_ODO_LIFTED
 ODO_START = lib.KM_ODO_START
@@ -35,26 +35,49 @@ def _ptr(arr, ctype):
     return ffi.cast(ctype, arr.ctypes.data)
 
 
-def temporal_filter(frames, kind="iir_lowpass", rate_hz=0.0, cutoff_hz=1.0, order=4, taps=0,
-                    fft_size=0, notch_hz=50.0, notch_q=30.0, harmonics=1, median_width=5):
+def temporal_filter(frames: ArrayLike, kind: str = _TD["kind"], rate_hz: float = _TD["rate_hz"],
+                    cutoff_hz: float = _TD["cutoff_hz"], order: int = _TD["order"],
+                    taps: int = _TD["taps"], fft_size: int = _TD["fft_size"],
+                    notch_hz: float = _TD["notch_hz"], notch_q: float = _TD["notch_q"],
+                    harmonics: int = _TD["harmonics"],
+                    median_width: int = _TD["median_width"]) -> np.ndarray:
     """Filter every taxel along time (km_temporal_*, docs/ALGORITHMS.md 8).
 
-    frames: [T, R, C] or [T, N] (float32 used as is when C-contiguous,
-    otherwise converted once).  kind: "fir_lowpass", "fir_highpass"
-    (zero-phase windowed-sinc FIR, ends extended by repetition),
-    "iir_lowpass", "iir_highpass" (causal Butterworth, scipy.signal.butter
-    sos, started in the steady state of the first frame), "notch" (causal
-    iirnotch cascade at notch_hz and its harmonics), "median" (centred
-    running median) [iir_lowpass].  rate_hz: frame rate in Hz (required
-    except for median).  cutoff_hz: corner in Hz, 0 < f < rate/2 [1].
-    order: IIR order 1..16 [4].  taps: FIR length, odd, 0 = auto [0].
-    fft_size: FIR FFT length, 0 = auto [0].  notch_hz: mains frequency in
-    Hz [50].  notch_q: quality factor [30].  harmonics: notches at k *
-    notch_hz, k = 1..harmonics [1].  median_width: odd, 1..255 frames [5].
+    The whole array is pushed at once and the filter flushed, so output frame
+    k belongs to input frame k.  Defaults: km_temporal_params_default
+    (TEMPORAL_DEFAULTS).
 
-    The whole array is pushed at once and the filter flushed, so output
-    frame k belongs to input frame k.  Returns float32 of the input's shape.
-    Raises knotmap.Error (KM_ERR_INVALID for bad parameters).
+    Parameters
+    ----------
+    frames : array_like
+        [T, R, C] or [T, N]; T may be 0 (an empty result, parameters still
+        checked).
+    kind : str, optional
+        "fir_lowpass", "fir_highpass" (zero-phase windowed-sinc FIR),
+        "iir_lowpass", "iir_highpass" (causal Butterworth, scipy.signal.butter
+        sos), "notch" (causal iirnotch cascade), "median" (centred running
+        median).
+    rate_hz : float
+        Frame rate in Hz (required except for median).
+    cutoff_hz : float, optional
+        Corner in Hz, 0 < f < rate/2.
+    order : int, optional
+        IIR order 1..16.
+    taps : int, optional
+        FIR length, odd, 0 = auto.
+    fft_size : int, optional
+        FIR FFT length, 0 = auto.
+    notch_hz, notch_q : float, optional
+        Mains frequency in Hz and quality factor.
+    harmonics : int, optional
+        Notches at k * notch_hz, k = 1..harmonics.
+    median_width : int, optional
+        Odd, 1..255 frames.
+
+    Returns
+    -------
+    ndarray
+        float32 of the input's shape.
     """
     x = np.asarray(frames)
     if x.ndim not in (2, 3):
@@ -177,20 +200,33 @@ def _dict_to_samples(odo, n):
     return samples
 
 
-def odometry(frames, roller_radius_mm=None, mask=None, lift_threshold=5.0, window_rows=4):
+def odometry(frames: Union[ArrayLike, Session], roller_radius_mm: Optional[float] = None,
+             mask: Optional[ArrayLike] = None,
+             lift_threshold: float = ODOMETRY_DEFAULTS["lift_threshold"],
+             window_rows: int = ODOMETRY_DEFAULTS["window_rows"]) -> Dict[str, np.ndarray]:
     """Roller rotation and body position of the contact line, frame by frame
     (km_odometry_*, docs/ALGORITHMS.md 7.1).
 
-    frames: [T, R, C] (R = rows around the circumference, >= 3), or a
-    Session (its frames, mask and roller_radius_mm are used).
-    roller_radius_mm: roller radius in mm (required for arrays).  mask:
-    [R, C] validity, True = valid.  lift_threshold: lifted when the
-    strongest row's excess is below this, frame units [5].  window_rows:
-    refine over +-this many rows, 0 = all [4].
+    Parameters
+    ----------
+    frames : array_like or Session
+        [T, R, C] (R = rows around the circumference, >= 3), or a Session
+        (its frames, mask and roller_radius_mm are used).
+    roller_radius_mm : float, optional
+        Roller radius in mm (required for arrays).
+    mask : array_like of bool, optional
+        [R, C] validity, True = valid.
+    lift_threshold : float, optional
+        Lifted when the strongest row's excess is below this, frame units;
+        default the pipeline's.
+    window_rows : int, optional
+        Refine over +-this many rows, 0 = all.
 
-    Returns a dict of [T] columns: contact_row (rows, [0, R)), theta_rad
-    (unwrapped rotation since the first contact), y_mm (= radius * theta),
-    strength (frame units), flags (ODO_LIFTED, ODO_START bits).
+    Returns
+    -------
+    dict
+        [T] columns: contact_row, theta_rad, y_mm (= radius * theta),
+        strength (frame units), flags (ODO_LIFTED, ODO_START bits).
     """
     frames, _, mask, meta = _unpack_session(frames, mask, True)
     if roller_radius_mm is None:
@@ -235,28 +271,49 @@ def _roller_samples(c, arr, m, mode_i, odo, radius, lift_threshold, rows, cols):
     return _odometry_samples(c, arr, m, rows, cols, radius, _odo_params(lift_threshold, None))
 
 
-def bodymap(frames, mode=None, row_pitch_mm=None, col_pitch_mm=None, mask=None, odometry=None,
-            roller_radius_mm=None, lift_threshold=5.0, contact_half_rows=1,
-            contact_threshold=5.0, pass_gap_frames=5, max_extent_mm=100000.0):
+def bodymap(frames: Union[ArrayLike, Session], mode: Optional[str] = None,
+            row_pitch_mm: Optional[float] = None, col_pitch_mm: Optional[float] = None,
+            mask: Optional[ArrayLike] = None, odometry: Optional[Dict[str, Any]] = None,
+            roller_radius_mm: Optional[float] = None,
+            lift_threshold: float = BODYMAP_DEFAULTS["lift_threshold"],
+            contact_half_rows: int = BODYMAP_DEFAULTS["contact_half_rows"],
+            contact_threshold: float = BODYMAP_DEFAULTS["contact_threshold"],
+            pass_gap_frames: int = BODYMAP_DEFAULTS["pass_gap_frames"],
+            max_extent_mm: float = BODYMAP_DEFAULTS["max_extent_mm"]) -> Dict[str, Any]:
     """Max, mean and coverage of pressure in body coordinates (km_bodymap_*,
-    docs/ALGORITHMS.md 7.2).
+    docs/ALGORITHMS.md 7.2).  Defaults: as the pipeline builds its body map
+    (BODYMAP_DEFAULTS).
 
-    frames: [T, R, C] or a Session (geometry taken from its metadata).
-    mode: "mat" (the map is the grid) or "roller" [the Session's, else
-    "mat"].  row_pitch_mm, col_pitch_mm: taxel pitch in mm (roller row
-    pitch defaults to 2*pi*radius/R).  mask: [R, C], True = valid.
-    Roller only: odometry (the dict from knotmap.odometry) or
-    roller_radius_mm (odometry computed here, with lift_threshold in frame
-    units [5]).  contact_half_rows: roller, rows within +-this of the
-    contact row are accumulated [1].  contact_threshold: mat, in contact
-    above this, frame units [5].  pass_gap_frames: a cell untouched for
-    more frames starts a new pass [5].  max_extent_mm: roller map length
-    limit [100000].
+    Parameters
+    ----------
+    frames : array_like or Session
+        [T, R, C], or a Session (geometry from its metadata).
+    mode : {"mat", "roller"}, optional
+        [the Session's, else "mat"].
+    row_pitch_mm, col_pitch_mm : float, optional
+        Taxel pitch in mm (roller row pitch defaults to 2*pi*radius/R).
+    mask : array_like of bool, optional
+        [R, C], True = valid.
+    odometry : dict, optional
+        Roller: the dict from knotmap.odometry.
+    roller_radius_mm : float, optional
+        Roller: odometry computed here, with lift_threshold (frame units).
+    lift_threshold : float, optional
+    contact_half_rows : int, optional
+        Roller: rows within +-this of the contact row are accumulated.
+    contact_threshold : float, optional
+        Mat: in contact above this, frame units.
+    pass_gap_frames : int, optional
+        A cell untouched for more frames starts a new pass.
+    max_extent_mm : float, optional
+        Roller map length limit.
 
-    Returns a dict: pressure, mean ([Ny, Nx] float32, NaN where never
-    sampled), coverage ([Ny, Nx] int32, passes), y0_mm, y_pitch_mm,
-    x_pitch_mm (cell (iy, ix) centre at x = ix * x_pitch_mm, y = y0_mm + iy
-    * y_pitch_mm).
+    Returns
+    -------
+    dict
+        pressure, mean ([Ny, Nx] float32, NaN where never sampled), coverage
+        ([Ny, Nx] int32 passes), y0_mm, y_pitch_mm, x_pitch_mm (cell (iy, ix)
+        centre at x = ix * x_pitch_mm, y = y0_mm + iy * y_pitch_mm).
     """
     frames, _, mask, meta = _unpack_session(frames, mask, True)
     arr = _frames3(frames)
@@ -305,20 +362,31 @@ def _column(name, v, dtype):
     return a
 
 
-def track(frame, y_mm, x_mm, value, gate_mm=15.0, max_gap=2):
+def track(frame: ArrayLike, y_mm: ArrayLike, x_mm: ArrayLike, value: ArrayLike,
+          gate_mm: float = TRACK_DEFAULTS["gate_mm"],
+          max_gap: int = TRACK_DEFAULTS["max_gap"]) -> Tuple[np.ndarray, Dict[str, np.ndarray]]:
     """Link peaks across frames into tracks (km_tracker_*,
-    docs/ALGORITHMS.md 9).
+    docs/ALGORITHMS.md 9).  Defaults: the pipeline's (TRACK_DEFAULTS).
 
-    frame, y_mm, x_mm, value: one entry per peak (the /peaks columns of a
-    result: frame index, body position in mm, value), frames
-    non-decreasing and, within a frame, peaks in the detector's order
-    (value descending).  gate_mm: a peak may continue a track within this
-    distance of its last position, mm [15].  max_gap: frames a track may
-    miss [2].
+    Parameters
+    ----------
+    frame, y_mm, x_mm, value : array_like
+        One entry per peak (e.g. a result's /peaks frame, grid_y_mm,
+        grid_x_mm, value), frames non-decreasing and, within a frame, value
+        descending.
+    gate_mm : float, optional
+        A peak may continue a track within this distance of its last
+        position, mm.
+    max_gap : int, optional
+        Frames a track may miss.
 
-    Returns (ids, tracks): ids [N] int32, the track of each peak; tracks a
-    dict of columns (the /tracks table, in order of ending): track,
-    first_frame, last_frame, n_frames, y_mm, x_mm (mean position, mm), value_max.
+    Returns
+    -------
+    ids : ndarray
+        [N] int32, the track of each peak.
+    tracks : dict
+        Columns of the /tracks table in order of ending: track, first_frame,
+        last_frame, n_frames, y_mm, x_mm (mean position, mm), value_max.
     """
     fr = _column("frame", frame, np.int64)
     y = _column("y_mm", y_mm, np.float64)
@@ -372,31 +440,43 @@ _TRACK_COLUMNS = (("track", np.int32), ("first_frame", np.int64), ("last_frame",
                   ("n_frames", np.int64), ("y_mm", np.float64), ("x_mm", np.float64),
                   ("value_max", np.float32))
 
-_CAND_FIELDS = ("background_half_cols", "seen_threshold", "min_prominence", "min_snr",
-                "knot_sigma_mm", "ridge_half_rows", "min_distance", "min_coverage",
-                "min_persistence", "max_candidates", "stuck_frames", "contact_half_rows",
-                "contact_threshold", "pass_gap_frames")
+# km_candidate_params' fields and km_candidate's columns, from the header
+_CAND_FIELDS = tuple(name for name, _ in ffi.typeof("km_candidate_params").fields)
+_C_DTYPES = {"double": np.float64, "float": np.float32, "int32_t": np.int32,
+             "int64_t": np.int64, "uint32_t": np.uint32, "int": np.intc}
+_CAND_COLUMNS = tuple((name, _C_DTYPES[f.type.cname])
+                      for name, f in ffi.typeof("km_candidate").fields)
 
 
-def candidates(frames, time=None, mode=None, row_pitch_mm=None, col_pitch_mm=None, mask=None,
-               odometry=None, roller_radius_mm=None, lift_threshold=5.0, **params):
+def candidates(frames: Union[ArrayLike, Session], time: Optional[ArrayLike] = None,
+               mode: Optional[str] = None, row_pitch_mm: Optional[float] = None,
+               col_pitch_mm: Optional[float] = None, mask: Optional[ArrayLike] = None,
+               odometry: Optional[Dict[str, Any]] = None,
+               roller_radius_mm: Optional[float] = None,
+               lift_threshold: float = ODOMETRY_DEFAULTS["lift_threshold"],
+               **params: Any) -> Dict[str, Any]:
     """Knot candidates: body places where a compact pressure excess recurs
     across passes (km_candidates_*, docs/ALGORITHMS.md 10).
 
-    frames: [T, R, C] or a Session; time: [T] seconds [the Session's, else
-    index / 1 Hz].  Geometry and odometry as for bodymap().  Keyword
-    parameters are the fields of km_candidate_params, with its defaults
-    (include/knotmap.h documents each; pressures in frame units):
-    background_half_cols, seen_threshold, min_prominence, min_snr,
-    knot_sigma_mm, ridge_half_rows, min_distance (cells), min_coverage
-    (passes), min_persistence (share), max_candidates (< 0 = all),
-    stuck_frames (0 = off), contact_half_rows, contact_threshold,
-    pass_gap_frames.  knotmap.CANDIDATE_DEFAULTS holds the default values.
+    Parameters
+    ----------
+    frames : array_like or Session
+        [T, R, C] or a Session.
+    time : array_like, optional
+        [T] seconds [the Session's, else index / 1 Hz].
+    mode, row_pitch_mm, col_pitch_mm, mask, odometry, roller_radius_mm, lift_threshold : optional
+        Geometry and odometry as for bodymap().
+    **params
+        The km_candidate_params fields by name, with the pipeline's values as
+        defaults (knotmap.CANDIDATE_DEFAULTS; include/knotmap.h documents
+        each; pressures in frame units).
 
-    Returns a dict: the /candidates columns (candidate rank, x_mm, y_mm,
-    peak, prominence, area_mm2, n_passes, n_covering, persistence,
-    first_time, last_time, score), sorted by score descending, plus
-    "excess" ([Ny, Nx] float32 candidate map) and "y0_mm".
+    Returns
+    -------
+    dict
+        The /candidates columns (candidate rank and the km_candidate fields),
+        sorted by score descending, plus "excess" ([Ny, Nx] float32 candidate
+        map) and "y0_mm".
     """
     unknown = set(params) - set(_CAND_FIELDS)
     if unknown:
@@ -414,7 +494,7 @@ def candidates(frames, time=None, mode=None, row_pitch_mm=None, col_pitch_mm=Non
     mode_i, rp, cp, radius = _geometry(meta, mode, row_pitch_mm, col_pitch_mm,
                                        roller_radius_mm, rows)
     p = ffi.new("km_candidate_params *")
-    lib.km_candidate_params_default(p)
+    p[0] = PIPELINE.cand
     for name, value in params.items():
         if value is not None:
             setattr(p, name, value)
@@ -451,11 +531,7 @@ def candidates(frames, time=None, mode=None, row_pitch_mm=None, col_pitch_mm=Non
     del keep_mask
     k = int(n[0])
     out = {"candidate": np.arange(k, dtype=np.int32)}
-    for name, dt in (("x_mm", np.float64), ("y_mm", np.float64), ("peak", np.float32),
-                     ("prominence", np.float32), ("area_mm2", np.float64),
-                     ("n_passes", np.int32), ("n_covering", np.int32),
-                     ("persistence", np.float64), ("first_time", np.float64),
-                     ("last_time", np.float64), ("score", np.float64)):
+    for name, dt in _CAND_COLUMNS:
         out[name] = np.array([getattr(buf[i], name) for i in range(k)], dtype=dt)
     out["excess"] = excess
     out["y0_mm"] = float(y0[0])
@@ -463,11 +539,6 @@ def candidates(frames, time=None, mode=None, row_pitch_mm=None, col_pitch_mm=Non
 
 
 
-def _candidate_defaults():
-    p = ffi.new("km_candidate_params *")
-    lib.km_candidate_params_default(p)
-    return {name: getattr(p, name) for name in _CAND_FIELDS}
-
-
-#: The C defaults of km_candidate_params, one source: the library.
-CANDIDATE_DEFAULTS = _candidate_defaults()
+#: The pipeline's candidate parameters (km_process_params.cand), one source:
+#: the library.
+CANDIDATE_DEFAULTS = {name: getattr(PIPELINE.cand, name) for name in _CAND_FIELDS}

@@ -1,9 +1,12 @@
 """Synthetic sessions with ground truth: knotmap.synth (km_synth_*)."""
+from __future__ import annotations
+
 import os
 
 import numpy as np
+from typing import Any, Optional, Tuple, Union
 
-from ._core import check, choice, ctx, ffi, fspath, invalid_type, lib, parse_enum
+from ._core import PathLike, check, choice, ctx, ffi, fspath, invalid_type, lib, parse_enum
 from ._session import Session, _pair, info_dict
 
 __all__ = ["synth", "SYNTH_FIELDS"]
@@ -32,7 +35,6 @@ def _params(mode, preset, seed, duration, rate, grid, knots, roller_radius, fiel
     if unknown:
         raise invalid_type("synth() got unknown parameters: %s (km_synth_params fields: %s)"
                         % (", ".join(unknown), ", ".join(SYNTH_FIELDS)))
-    c = ctx()
     p = ffi.new("km_synth_params *")
     lib.km_synth_params_default(p)
     p.mode = choice("mode", mode, _MODES)
@@ -52,30 +54,51 @@ def _params(mode, preset, seed, duration, rate, grid, knots, roller_radius, fiel
     return p
 
 
-def synth(path=None, mode="roller", preset="moderate", seed=1, duration=30.0, rate=100.0,
-          grid=(32, 32), knots=6, roller_radius=50.0, format=None, overwrite=True, **fields):
-    """Generate a synthetic session with known knots (docs/ALGORITHMS.md 6).
+def synth(path: Optional[PathLike] = None, mode: str = "roller", preset: str = "moderate",
+          seed: int = 1, duration: float = 30.0, rate: float = 100.0,
+          grid: Union[str, Tuple[int, int]] = (32, 32), knots: int = 6,
+          roller_radius: float = 50.0, format: Optional[str] = None, overwrite: bool = True,
+          **fields: Any) -> Any:
+    """Generate a synthetic session with known knots (docs/ALGORITHMS.md 6),
+    as `knotmap synth`.
 
-    Keywords as `knotmap synth`: mode "roller" or "mat" [roller]; preset
-    "easy", "moderate", "hard" (sensor artefacts, knot strength)
-    [moderate]; seed [1]; duration in s [30]; rate in Hz [100]; grid
-    (rows, cols) or "RxC" [32x32]; knots [6]; roller_radius in mm [50].
-    Any other km_synth_params field (SYNTH_FIELDS: noise_kpa,
-    lift_probability, cycles_per_minute, ...) may be given by its C name
-    and is applied after the preset.
+    Parameters
+    ----------
+    path : str or os.PathLike, optional
+        Write the session there (km_synth_write) and return the path; None
+        returns it in memory (the same frames bit for bit).
+    mode : {"roller", "mat"}, optional
+    preset : {"easy", "moderate", "hard"}, optional
+        Sensor artefacts and knot strength.
+    seed : int, optional
+    duration : float, optional
+        In s.
+    rate : float, optional
+        In Hz.
+    grid : (int, int) or str, optional
+        (rows, cols) or "RxC".
+    knots : int, optional
+    roller_radius : float, optional
+        In mm.
+    format : str, optional
+        With path: "session" (HDF5 with /truth/knots), "tekscan" or "audio";
+        default from the extension (.asf/.csv tekscan, .wav/.w64/... audio,
+        else session).
+    overwrite : bool, optional
+        False refuses an existing file.
+    **fields
+        Any other km_synth_params field (SYNTH_FIELDS: noise_kpa,
+        lift_probability, ...) by its C name, applied after the preset.
 
-    With `path`: the session is written there (km_synth_write; format
-    "session" (HDF5 with /truth/knots), "tekscan" or "audio", default from
-    the extension as the CLI: .asf/.csv tekscan, .wav/.w64/... audio, else
-    session; overwrite False refuses an existing file) and the path is
-    returned.  Without: returns (session, truth) in memory, the same frames
-    bit for bit: session a knotmap.Session (frames [T, R, C] float32 kPa,
-    time [T] s, mask, metadata) and truth a dict: knots (dict of columns
-    x_mm, y_mm, sigma_mm, amplitude_kpa, in_taut_band), taxel_state ([R,
-    C] uint8, 0 ok 1 dead 2 stuck), gain ([R, C] float32), row_pitch_mm,
-    col_pitch_mm, motion (dict of [T] columns y_contact_mm, theta_rad,
-    contact_row, load).  Raises knotmap.Error (KM_ERR_INVALID naming the
-    field out of range).
+    Returns
+    -------
+    str or (Session, dict)
+        With path: the path.  Without: (session, truth): session a Session
+        (frames [T, R, C] float32 kPa, time, mask, metadata); truth a dict:
+        knots (columns x_mm, y_mm, sigma_mm, amplitude_kpa, in_taut_band),
+        taxel_state ([R, C] uint8), gain ([R, C] float32), row_pitch_mm,
+        col_pitch_mm, motion ([T] columns y_contact_mm, theta_rad,
+        contact_row, load).
     """
     p = _params(mode, preset, seed, duration, rate, grid, knots, roller_radius, fields)
     c = ctx()

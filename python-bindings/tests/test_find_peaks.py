@@ -4,6 +4,13 @@ import numpy as np
 import pytest
 
 import knotmap
+from knotmap._defaults import DETECTOR_DEFAULTS
+
+# These tests check the detector itself, with its own defaults
+# (km_peak_params_default), not the pipeline's that find_peaks takes.
+def find_peaks(frame, **kw):
+    return knotmap.find_peaks(frame, **dict(DETECTOR_DEFAULTS, **kw))
+
 from knotmap import _core
 
 
@@ -24,7 +31,7 @@ def test_structured_result_matches_km_peak():
     img = np.zeros((7, 9), np.float32)
     img[3, 4] = 10.0
     img[3, 5] = 4.0
-    p = knotmap.find_peaks(img)
+    p = find_peaks(img)
     assert p.dtype == knotmap.PEAK_DTYPE
     assert len(p) == 1
     assert (p["row"][0], p["col"][0], p["value"][0]) == (3, 4, 10.0)
@@ -38,14 +45,14 @@ def test_structured_result_matches_km_peak():
 
 def test_options_turn_work_off():
     img = _blobs(1)
-    p = knotmap.find_peaks(img, subpixel=False, prominence=False)
+    p = find_peaks(img, subpixel=False, prominence=False)
     assert len(p) > 0
     assert np.all(np.isnan(p["prominence"]))
     assert np.all(p["area_taxels"] == -1)
 
 
 def test_result_is_the_c_buffer_not_a_copy():
-    p = knotmap.find_peaks(_blobs(2))
+    p = find_peaks(_blobs(2))
     # a view of the array the C library wrote into
     assert p.base is not None and p.base.dtype == knotmap.PEAK_DTYPE
 
@@ -54,7 +61,7 @@ def test_capacity_retry_many_peaks():
     # a checkerboard of isolated maxima: far more peaks than the first buffer
     img = np.zeros((64, 64), np.float32)
     img[::2, ::2] = 1.0 + np.arange(32 * 32, dtype=np.float32).reshape(32, 32)
-    p = knotmap.find_peaks(img, exclude_border=False, prominence=False, subpixel=False)
+    p = find_peaks(img, exclude_border=False, prominence=False, subpixel=False)
     assert len(p) == 32 * 32
     assert np.all(np.diff(p["value"]) <= 0)
     assert p["value"][0] == img.max()
@@ -72,56 +79,56 @@ def test_strided_view_is_zero_copy_and_gives_the_same_peaks():
     assert arr is window and stride == 160
     for v in (view, window):
         c = np.ascontiguousarray(v)
-        a, b = knotmap.find_peaks(v), knotmap.find_peaks(c)
+        a, b = find_peaks(v), find_peaks(c)
         assert len(a) > 0
         assert np.array_equal(a, b)
 
 
 def test_other_layouts_and_dtypes_are_converted_once():
     img = _blobs(4)
-    ref = knotmap.find_peaks(img)
+    ref = find_peaks(img)
     # column-strided and transposed layouts cannot be described by a row stride
     cols_strided = np.zeros((48, 80), np.float32)
     cols_strided[:, ::2] = img
     arr, _ = _core._as_2d("frame", cols_strided[:, ::2], np.float32)
     assert arr.flags.c_contiguous
-    assert np.array_equal(knotmap.find_peaks(cols_strided[:, ::2]), ref)
-    assert np.array_equal(knotmap.find_peaks(np.asfortranarray(img)), ref)
+    assert np.array_equal(find_peaks(cols_strided[:, ::2]), ref)
+    assert np.array_equal(find_peaks(np.asfortranarray(img)), ref)
     # float64 / big-endian / int input: converted to float32 once
-    assert np.array_equal(knotmap.find_peaks(img.astype(np.float64)), ref)
-    assert np.array_equal(knotmap.find_peaks(img.astype(">f4")), ref)
+    assert np.array_equal(find_peaks(img.astype(np.float64)), ref)
+    assert np.array_equal(find_peaks(img.astype(">f4")), ref)
     ints = (img * 10).astype(np.int32)
-    assert np.array_equal(knotmap.find_peaks(ints),
-                          knotmap.find_peaks(ints.astype(np.float32)))
+    assert np.array_equal(find_peaks(ints),
+                          find_peaks(ints.astype(np.float32)))
     assert np.array_equal(knotmap.peak_local_max(img.tolist()), knotmap.peak_local_max(img))
 
 
 def test_mask_excludes_taxels():
     img = _blobs(5)
-    top = knotmap.find_peaks(img)[0]
+    top = find_peaks(img)[0]
     mask = np.ones(img.shape, bool)
     mask[top["row"], top["col"]] = False
-    p = knotmap.find_peaks(img, mask=mask)
+    p = find_peaks(img, mask=mask)
     assert not np.any((p["row"] == top["row"]) & (p["col"] == top["col"]))
     # uint8 and strided masks read the same
     m8 = mask.astype(np.uint8)
-    assert np.array_equal(knotmap.find_peaks(img, mask=m8), p)
+    assert np.array_equal(find_peaks(img, mask=m8), p)
     wide = np.zeros((48, 80), np.uint8)
     wide[:, :40] = m8
-    assert np.array_equal(knotmap.find_peaks(img, mask=wide[:, :40]), p)
+    assert np.array_equal(find_peaks(img, mask=wide[:, :40]), p)
 
 
 def test_nan_taxels_are_never_peaks():
     img = _blobs(6)
-    top = knotmap.find_peaks(img)[0]
+    top = find_peaks(img)[0]
     img[top["row"], top["col"]] = np.nan
-    p = knotmap.find_peaks(img)
+    p = find_peaks(img)
     assert len(p) > 0 and np.all(np.isfinite(p["value"]))
 
 
 def test_four_threads_give_the_serial_results():
     frames = [_blobs(100 + i, shape=(64, 64), n=20) for i in range(16)]
-    serial = [knotmap.find_peaks(f, min_distance=2) for f in frames]
+    serial = [find_peaks(f, min_distance=2) for f in frames]
     results = [[None] * len(frames) for _ in range(4)]
     errors = []
     start = threading.Barrier(4)
@@ -131,7 +138,7 @@ def test_four_threads_give_the_serial_results():
             start.wait()
             for _ in range(20):
                 for i, f in enumerate(frames):
-                    results[t][i] = knotmap.find_peaks(f, min_distance=2)
+                    results[t][i] = find_peaks(f, min_distance=2)
         except Exception as e:  # pragma: no cover - reported below
             errors.append(e)
 

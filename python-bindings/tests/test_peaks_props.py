@@ -8,6 +8,13 @@ import pytest
 from skimage.morphology import local_maxima
 
 import knotmap
+from knotmap._defaults import DETECTOR_DEFAULTS
+
+# These tests check the detector itself, with its own defaults
+# (km_peak_params_default), not the pipeline's that find_peaks takes.
+def find_peaks(frame, **kw):
+    return knotmap.find_peaks(frame, **dict(DETECTOR_DEFAULTS, **kw))
+
 
 
 def _frames(n, seed):
@@ -28,23 +35,23 @@ def _set(pk):
 @pytest.mark.parametrize("k,img,r,eb", list(_frames(60, 1)))
 def test_add_constant_with_threshold(k, img, r, eb):
     t = float(np.median(img))
-    a = knotmap.find_peaks(img, min_distance=r, exclude_border=eb, threshold_abs=t)
+    a = find_peaks(img, min_distance=r, exclude_border=eb, threshold_abs=t)
     # Integers-valued shifts keep float32 sums exact.
-    b = knotmap.find_peaks(img + np.float32(64), min_distance=r, exclude_border=eb,
+    b = find_peaks(img + np.float32(64), min_distance=r, exclude_border=eb,
                            threshold_abs=t + 64)
     assert a["row"].tolist() == b["row"].tolist() and a["col"].tolist() == b["col"].tolist()
-    c = knotmap.find_peaks(img - np.float32(64), min_distance=r, exclude_border=eb)
-    d = knotmap.find_peaks(img, min_distance=r, exclude_border=eb)
+    c = find_peaks(img - np.float32(64), min_distance=r, exclude_border=eb)
+    d = find_peaks(img, min_distance=r, exclude_border=eb)
     assert _set(c) == _set(d)  # negative data: no zero padding
 
 
 @pytest.mark.parametrize("k,img,r,eb", list(_frames(60, 2)))
 def test_flips_and_transpose(k, img, r, eb):
     rows, cols = img.shape
-    base = _set(knotmap.find_peaks(img, min_distance=1, exclude_border=eb))
-    ud = _set(knotmap.find_peaks(np.ascontiguousarray(img[::-1]), min_distance=1, exclude_border=eb))
-    lr = _set(knotmap.find_peaks(np.ascontiguousarray(img[:, ::-1]), min_distance=1, exclude_border=eb))
-    tr = _set(knotmap.find_peaks(np.ascontiguousarray(img.T), min_distance=1, exclude_border=eb))
+    base = _set(find_peaks(img, min_distance=1, exclude_border=eb))
+    ud = _set(find_peaks(np.ascontiguousarray(img[::-1]), min_distance=1, exclude_border=eb))
+    lr = _set(find_peaks(np.ascontiguousarray(img[:, ::-1]), min_distance=1, exclude_border=eb))
+    tr = _set(find_peaks(np.ascontiguousarray(img.T), min_distance=1, exclude_border=eb))
     # r = 1: no thinning, so the set does not depend on the tie order.
     assert ud == {(rows - 1 - y, x) for y, x in base}
     assert lr == {(y, cols - 1 - x) for y, x in base}
@@ -53,11 +60,11 @@ def test_flips_and_transpose(k, img, r, eb):
 
 @pytest.mark.parametrize("k,img,r,eb", list(_frames(60, 3)))
 def test_monotone_transform(k, img, r, eb):
-    a = knotmap.find_peaks(img, min_distance=r, exclude_border=eb, plateau="one")
+    a = find_peaks(img, min_distance=r, exclude_border=eb, plateau="one")
     f = (np.exp(img.astype(np.float64) / 3.0) * 2 + 1).astype(np.float32)
     if np.unique(f).size != np.unique(img).size:
         pytest.skip("transform not injective in float32")
-    b = knotmap.find_peaks(f, min_distance=r, exclude_border=eb, plateau="one")
+    b = find_peaks(f, min_distance=r, exclude_border=eb, plateau="one")
     assert a["row"].tolist() == b["row"].tolist() and a["col"].tolist() == b["col"].tolist()
 
 
@@ -65,7 +72,7 @@ def test_monotone_transform(k, img, r, eb):
 def test_positive_prominence_counts_regional_maxima(k, img, r, eb):
     if img.min() == img.max():
         pytest.skip("constant frame: no peaks by definition")
-    pk = knotmap.find_peaks(img, min_distance=1, exclude_border=False, plateau="one",
+    pk = find_peaks(img, min_distance=1, exclude_border=False, plateau="one",
                             threshold_abs=-np.inf)
     regional = local_maxima(img, connectivity=2, allow_borders=True, indices=False)
     from scipy.ndimage import label
