@@ -268,11 +268,12 @@ KM_API km_status km_session_writer_create(km_ctx *ctx, const char *path,
  * frame index / frame_rate_hz). */
 KM_API km_status km_session_writer_append(km_ctx *ctx, km_session_writer *w,
                                           const float *frames, const double *times, int64_t n);
-/* Ground truth of a synthetic session: n knots -> /truth/knots table. */
+/* Ground truth of a synthetic session: n knots -> /truth/knots table
+ * (footprint_sigma_mm may be NULL: that column is then not written). */
 KM_API km_status km_session_writer_set_truth(km_ctx *ctx, km_session_writer *w,
                                              const double *x_mm, const double *y_mm,
                                              const double *sigma_mm, const double *amplitude_kpa,
-                                             size_t n);
+                                             const double *footprint_sigma_mm, size_t n);
 /* Close, fsync and rename into place. */
 KM_API km_status km_session_writer_commit(km_ctx *ctx, km_session_writer *w);
 /* Free; removes the temporary file unless committed.  NULL is a no-op. */
@@ -992,6 +993,15 @@ typedef struct km_synth_params {
     double lift_probability;   /* P: chance the roller/load lifts at each cycle
                                   start, for 0.3..0.8 s [0.1] */
     uint64_t seed;             /* [1] */
+    int32_t model;             /* 1: the tissue and sensor model above; 2: an
+                                  independently parametrised second model that
+                                  draws the device (grid, pitches, radius),
+                                  body, knots (count, size, depth), motion
+                                  and sensor artefacts from the seed within
+                                  ranges set by `difficulty`; it ignores the
+                                  geometry, knot and P fields
+                                  (docs/ALGORITHMS.md 6.7) [1] */
+    int32_t difficulty;        /* P: the km_synth_difficulty of the preset [moderate] */
     double equilibration_kpa;  /* > 0: instead of the session, the uniform-load
                                   (equilibration) recording of the same sensor
                                   (the same per-taxel gains, drift, dead and stuck
@@ -1013,6 +1023,9 @@ KM_API void km_synth_preset(km_synth_params *p, km_synth_difficulty preset);
 typedef struct km_synth_knot {
     double x_mm, y_mm;
     double sigma_mm;           /* nodule sigma = diameter / 2.3548 */
+    double footprint_sigma_mm; /* sigma of the pressure footprint the nodule
+                                  makes through the tissue (geometric mean of
+                                  its two axes when elongated) */
     double amplitude_kpa;      /* peak pressure added at the contact line */
     int32_t in_taut_band;      /* 1 when placed on a taut band */
 } km_synth_knot;
@@ -1039,7 +1052,8 @@ typedef struct km_synth_motion {
     double y_contact_mm;       /* body y of the contact line (mat: load centre) */
     double theta_rad;          /* roller rotation, unwrapped, 0 for a mat */
     double contact_row;        /* theta/(2 pi)*rows mod rows (mat: load centre in rows) */
-    double load;               /* 1 in contact, 0 lifted */
+    double load;               /* 1 in contact, 0 lifted (model 2: the lean,
+                                  relative load 0.75-1.8, 0 lifted) */
 } km_synth_motion;
 
 typedef struct km_synth km_synth;

@@ -15,6 +15,10 @@ static const char synth_usage[] =
     "  --mode roller|mat       acquisition mode [roller]\n"
     "  --preset easy|moderate|hard   sensor artefacts and knot strength [moderate]\n"
     "  --seed N                random seed [1]\n"
+    "  --model 1|2             tissue and sensor model [1]; model 2 draws the device\n"
+    "                          (grid, pitches, roller radius), body, knots and\n"
+    "                          artefacts from the seed (no --grid, --knots,\n"
+    "                          --roller-radius)\n"
     "  --duration S            seconds [30]\n"
     "  --rate HZ               frames per second [100]\n"
     "  --grid RxC              rows x columns [32x32]\n"
@@ -98,6 +102,8 @@ int km_cmd_synth(int argc, char **argv)
     km_synth_difficulty preset = KM_SYNTH_MODERATE;
     double radius = p.roller_radius_mm;
     int32_t knots = p.n_knots;
+    int32_t model = 1;
+    const char *geometry_opt = NULL;
 
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v;
@@ -144,7 +150,14 @@ int km_cmd_synth(int argc, char **argv)
                 return KM_EX_USAGE;
             }
             p.seed = (uint64_t)ll;
+        } else if ((v = option_value(argc, argv, &i, "--model")) != NULL) {
+            if (parse_long(v, 1, 2, &ll) != 0) {
+                km_cli_error("synth: --model must be 1 or 2, not '%s'", v);
+                return KM_EX_USAGE;
+            }
+            model = (int32_t)ll;
         } else if ((v = option_value(argc, argv, &i, "--knots")) != NULL) {
+            geometry_opt = "--knots";
             if (parse_long(v, 0, KM_SYNTH_MAX_KNOTS, &ll) != 0) {
                 km_cli_error("synth: --knots needs an integer 0..%d, not '%s'", KM_SYNTH_MAX_KNOTS, v);
                 return KM_EX_USAGE;
@@ -162,11 +175,13 @@ int km_cmd_synth(int argc, char **argv)
                 return KM_EX_USAGE;
             }
         } else if ((v = option_value(argc, argv, &i, "--roller-radius")) != NULL) {
+            geometry_opt = "--roller-radius";
             if (parse_double(v, &radius) != 0 || !(radius > 0.0)) {
                 km_cli_error("synth: --roller-radius needs millimetres > 0, not '%s'", v);
                 return KM_EX_USAGE;
             }
         } else if ((v = option_value(argc, argv, &i, "--grid")) != NULL) {
+            geometry_opt = "--grid";
             int r = 0, c = 0;
             char x = 0, extra = 0;
             if (sscanf(v, "%d%c%d%c", &r, &x, &c, &extra) != 3 || (x != 'x' && x != 'X') || r < 1 || c < 1) {
@@ -191,7 +206,13 @@ int km_cmd_synth(int argc, char **argv)
         km_cli_error("synth: missing -o OUT (see knotmap synth --help)");
         return KM_EX_USAGE;
     }
+    if (model == 2 && geometry_opt != NULL) {
+        km_cli_error("synth: %s does not apply to --model 2 (it draws the device and the knots "
+                     "from the seed)", geometry_opt);
+        return KM_EX_USAGE;
+    }
     km_synth_preset(&p, preset);
+    p.model = model;
     p.equilibration_kpa = equil_kpa;
     if (equil_kpa > 0.0 && !have_duration)
         p.duration_s = 5.0;

@@ -336,7 +336,8 @@ done:
 
 km_status km_session_writer_set_truth(km_ctx *ctx, km_session_writer *w, const double *x_mm,
                                       const double *y_mm, const double *sigma_mm,
-                                      const double *amplitude_kpa, size_t n)
+                                      const double *amplitude_kpa,
+                                      const double *footprint_sigma_mm, size_t n)
 {
     km_status st;
     km_h5_quiet q;
@@ -362,7 +363,10 @@ km_status km_session_writer_set_truth(km_ctx *ctx, km_session_writer *w, const d
         (st = km_h5_write_column(ctx, g, "sigma_mm", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, sigma_mm,
                                  n, "mm")) != KM_OK ||
         (st = km_h5_write_column(ctx, g, "amplitude_kpa", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE,
-                                 amplitude_kpa, n, "kPa")) != KM_OK)
+                                 amplitude_kpa, n, "kPa")) != KM_OK ||
+        (footprint_sigma_mm != NULL &&
+         (st = km_h5_write_column(ctx, g, "footprint_sigma_mm", H5T_NATIVE_DOUBLE,
+                                  H5T_IEEE_F64LE, footprint_sigma_mm, n, "mm")) != KM_OK))
         goto done;
     w->has_truth = 1;
 done:

@@ -7,44 +7,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "internal.h"
-#include "synth_rng.h"
-
-#define KM_TWO_PI 6.283185307179586476925286766559
-#define KM_FWHM_PER_SIGMA 2.3548200450309493
-
-typedef struct km_taut_band {
-    double x_mm, y0_mm, y1_mm, sigma_mm;
-} km_taut_band;
-
-struct km_synth {
-    km_alloc_ref alloc;
-    km_synth_params p;
-    double row_pitch, col_pitch;
-    int64_t n_frames, next;
-    double p0;                  /* peak contact pressure of the Hertz profile */
-    double half_width;          /* half the contact band width, mm */
-    double body_phase;          /* phase of the gentle y undulation of the body */
-    km_synth_rng motion_rng, noise_rng;
-    /* motion state */
-    double phase;               /* cycle phase, 2 pi per back-and-forth */
-    int64_t lift_left;          /* frames still lifted */
-    double jf[2], jp[2];        /* speed jitter frequencies (Hz) and phases */
-    double theta0;
-    /* knots and bands */
-    size_t n_knots;
-    km_synth_knot knots[KM_SYNTH_MAX_KNOTS];
-    double knot_s2[KM_SYNTH_MAX_KNOTS]; /* 2 * footprint sigma^2 */
-    size_t n_bands;
-    km_taut_band bands[KM_SYNTH_MAX_KNOTS];
-    /* per taxel */
-    uint8_t *state;
-    uint8_t *mask;
-    float *gain;
-    float *drift;               /* kPa per second */
-    float *stuck_value;
-    double *hum_phase;          /* per row */
-};
+#include "synth_internal.h"
 
 km_status km_synth_difficulty_parse(const char *name, km_synth_difficulty *out)
 {
@@ -64,6 +27,7 @@ void km_synth_preset(km_synth_params *p, km_synth_difficulty preset)
 {
     if (p == NULL)
         return;
+    p->difficulty = (int32_t)preset;
     switch (preset) {
     case KM_SYNTH_EASY:
         p->speed_jitter = 0.1;
@@ -136,6 +100,7 @@ void km_synth_params_default(km_synth_params *p)
     p->taut_band_kpa = 8.0;
     p->hum_hz = 50.0;
     p->seed = 1;
+    p->model = 1;
     km_synth_preset(p, KM_SYNTH_MODERATE);
 }
 
@@ -153,6 +118,8 @@ static km_status validate(km_ctx *ctx, const km_synth_params *p)
     if (cond)                \
         return km_fail(ctx, KM_ERR_INVALID, "synth: %s out of range", name)
     KM_CHECK(p->mode != KM_MODE_MAT && p->mode != KM_MODE_ROLLER, "mode");
+    KM_CHECK(p->model != 1 && p->model != 2, "model (1 or 2)");
+    KM_CHECK(p->difficulty < 0 || p->difficulty > 2, "difficulty");
     KM_CHECK(p->rows < 4 || p->cols < 4, "rows/cols (at least 4)");
     KM_CHECK(bad(p->col_pitch_mm, 1e-3, 1e4), "col_pitch_mm");
     KM_CHECK(p->mode == KM_MODE_MAT && bad(p->row_pitch_mm, 1e-3, 1e4), "row_pitch_mm");
@@ -237,6 +204,7 @@ static km_status place_knots(km_ctx *ctx, km_synth *s, km_synth_rng *rng)
         kn->in_taut_band = s->n_knots < n_band;
         double fs2 = kn->sigma_mm * kn->sigma_mm + p->knot_spread_mm * p->knot_spread_mm;
         s->knot_s2[s->n_knots] = 2.0 * fmax(fs2, 1e-6);
+        kn->footprint_sigma_mm = sqrt(fs2);
         if (kn->in_taut_band) {
             /* Taut bands run along y (muscle fibres along the rolling
                direction), 40-80 mm long, the knot somewhere on the ridge. */
@@ -300,6 +268,14 @@ km_status km_synth_create(km_ctx *ctx, const km_synth_params *p, km_synth **out)
     }
     s->alloc = km_ctx_alloc_ref(ctx);
     s->p = *p;
+    if (p->model == 2) {
+        st = km_synth2_create(ctx, s);
+        if (st != KM_OK)
+            goto done;
+        *out = s;
+        s = NULL;
+        goto done;
+    }
     s->col_pitch = p->col_pitch_mm;
     s->row_pitch = p->mode == KM_MODE_ROLLER ? KM_TWO_PI * p->roller_radius_mm / p->rows
                                              : p->row_pitch_mm;
@@ -336,6 +312,7 @@ void km_synth_free(km_synth *s)
     if (s == NULL)
         return;
     km_alloc_ref a = s->alloc;
+    km_synth2_free(&a, s->m2);
     km_ref_free(&a, s->state);
     km_ref_free(&a, s->mask);
     km_ref_free(&a, s->gain);
@@ -495,6 +472,12 @@ km_status km_synth_frames_motion(km_ctx *ctx, km_synth *s, float *frames, double
     int64_t k = 0;
     for (; k < max && s->next < s->n_frames; k++, s->next++) {
         double t = (double)s->next / s->p.frame_rate_hz;
+        if (s->m2 != NULL) {
+            km_synth2_render(s, t, frames + (size_t)k * per, motion ? &motion[k] : NULL);
+            if (times)
+                times[k] = t;
+            continue;
+        }
         km_synth_motion m = {0.0, 0.0, 0.0, equilibration_load(s, t)};
         if (!(s->p.equilibration_kpa > 0.0))
             m = step_motion(s, t);

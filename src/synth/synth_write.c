@@ -47,14 +47,16 @@ static km_status sink_commit(km_ctx *ctx, synth_sink *k, const km_synth *s,
         km_synth_truth tr;
         km_synth_truth_get(s, &tr);
         size_t n = tr.n_knots;
-        double col[4][KM_SYNTH_MAX_KNOTS];
+        double col[5][KM_SYNTH_MAX_KNOTS];
         for (size_t i = 0; i < n; i++) {
             col[0][i] = tr.knots[i].x_mm;
             col[1][i] = tr.knots[i].y_mm;
             col[2][i] = tr.knots[i].sigma_mm;
             col[3][i] = tr.knots[i].amplitude_kpa;
+            col[4][i] = tr.knots[i].footprint_sigma_mm;
         }
-        km_status st = km_session_writer_set_truth(ctx, k->session, col[0], col[1], col[2], col[3], n);
+        km_status st = km_session_writer_set_truth(ctx, k->session, col[0], col[1], col[2], col[3],
+                                                   col[4], n);
         if (st != KM_OK)
             return st;
         return km_session_writer_commit(ctx, k->session);
@@ -79,7 +81,9 @@ km_status km_synth_write(km_ctx *ctx, const km_synth_params *p, km_format format
     st = km_synth_create(ctx, p, &s);
     if (st != KM_OK)
         goto done;
-    size_t per = (size_t)p->rows * (size_t)p->cols;
+    km_session_info info; /* model 2 draws its own grid */
+    km_synth_info(s, &info);
+    size_t per = (size_t)info.rows * (size_t)info.cols;
     frames = km_alloc(ctx, per * KM_SYNTH_BLOCK * sizeof(float));
     times = km_alloc(ctx, KM_SYNTH_BLOCK * sizeof(double));
     if (frames == NULL || times == NULL) {

@@ -70,7 +70,7 @@ def write_session(L, path, frames, times, mask, knots):
             ctypes.c_void_p(t.ctypes.data + a * 8), ctypes.c_int64(b - a)))
     cols = [np.ascontiguousarray(knots[:, i], np.float64) for i in range(4)]
     _check(L, ctx, L.km_session_writer_set_truth(
-        ctx, w, *[c.ctypes.data_as(ctypes.c_void_p) for c in cols], ctypes.c_size_t(len(knots))))
+        ctx, w, *[c.ctypes.data_as(ctypes.c_void_p) for c in cols], None, ctypes.c_size_t(len(knots))))
     _check(L, ctx, L.km_session_writer_commit(ctx, w))
     L.km_session_writer_free(w)
     L.km_ctx_free(ctx)

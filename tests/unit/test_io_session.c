@@ -75,7 +75,7 @@ Test(io_session, round_trip_bit_exact)
     cr_assert_eq(access(path, F_OK), -1, "the final name appears only at commit");
     cr_assert_eq(km_session_writer_append(ctx, w, frames, times, 6), KM_OK, "%s", km_ctx_last_error(ctx));
     cr_assert_eq(km_session_writer_append(ctx, w, frames + 6 * R * C, times + 6, T - 6), KM_OK);
-    cr_assert_eq(km_session_writer_set_truth(ctx, w, kx, ky, ks, ka, 2), KM_OK, "%s",
+    cr_assert_eq(km_session_writer_set_truth(ctx, w, kx, ky, ks, ka, NULL, 2), KM_OK, "%s",
                  km_ctx_last_error(ctx));
     cr_assert_eq(km_session_writer_commit(ctx, w), KM_OK, "%s", km_ctx_last_error(ctx));
     km_session_writer_free(w);
