@@ -6,6 +6,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 from typing import Any, Optional, Tuple
 
+from ._defaults import CALIB_DEFAULTS
 from ._core import check, ctx, ffi, invalid, invalid_type, lib
 from ._process import _CURVES
 
@@ -128,8 +129,10 @@ _COND_NAMES = [n for n, _ in ffi.typeof("km_condition_params").fields
 
 
 def condition(frames: ArrayLike, rate_hz: float, time: Optional[ArrayLike] = None,
-              mask: Optional[ArrayLike] = None, offset: float = 0.0, gain: float = 1.0,
-              noise_threshold: float = 0.0, sigma: float = 0.0, curve: str = "none",
+              mask: Optional[ArrayLike] = None, offset: float = CALIB_DEFAULTS["offset"],
+              gain: float = CALIB_DEFAULTS["gain"],
+              noise_threshold: float = CALIB_DEFAULTS["noise_threshold"],
+              sigma: float = 0.0, curve: str = "none",
               tare: Optional[ArrayLike] = None, gain_map: Optional[ArrayLike] = None,
               **params: Any) -> Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Run the conditioning chain of `knotmap process` on frames in memory
