@@ -1209,7 +1209,7 @@ KM_API km_status km_bodymap_get(km_ctx *ctx, const km_bodymap *b, float *max, fl
 
 /* ======================================================================
  * Pictures and evaluation of a result (src/pipeline/render.c, eval.c).
- * The PNG layout is described in docs/FORMAT.md 2.2, the commands in
+ * The picture layout is described in docs/FORMAT.md 2.2, the commands in
  * docs/CLI.md (knotmap render, knotmap eval).
  * ==================================================================== */
 typedef enum km_render_map {
@@ -1219,6 +1219,16 @@ typedef enum km_render_map {
     KM_RENDER_EXCESS = 3       /* /bodymap/excess, the candidate map */
 } km_render_map;
 
+/* Picture file formats. */
+typedef enum km_image_format {
+    KM_IMAGE_AUTO = 0,         /* from the output's extension: .png, .svg, .pdf
+                                  (any case); another extension is KM_ERR_INVALID */
+    KM_IMAGE_PNG = 1,          /* 8-bit RGB PNG, pixels */
+    KM_IMAGE_SVG = 2,          /* SVG 1.1, text as <text> elements, the map as
+                                  an embedded PNG; units are pixels */
+    KM_IMAGE_PDF = 3           /* one-page PDF, 1 pixel = 1 point */
+} km_image_format;
+
 typedef struct km_render_params {
     int32_t map;               /* km_render_map [KM_RENDER_AUTO] */
     int32_t cell_px;           /* pixels per map cell along the axis of the
@@ -1227,18 +1237,26 @@ typedef struct km_render_params {
                                   (rounded), so the picture is true to scale;
                                   0 = the largest that keeps the map within
                                   480 px (at least 2) [0] */
-    double vmin, vmax;         /* colour range in result units; NaN = the
-                                  minimum / maximum of the map [NaN, NaN] */
+    double vmin, vmax;         /* colour range in result units; NaN = automatic:
+                                  vmin 0 when no value is negative, else the
+                                  map's minimum; vmax the vmax_percentile of
+                                  the map's finite cells [NaN, NaN] */
+    double vmax_percentile;    /* percentile of the finite cells that ends the
+                                  automatic colour scale, 50..100 (100 = the
+                                  maximum); higher cells are drawn in the top
+                                  colour and their share is written in the
+                                  picture [99] */
     int32_t max_candidates;    /* candidates marked and numbered by rank,
                                   best first; -1 = all, 0 = none [20] */
-    int32_t overwrite;         /* 1 = replace an existing PNG [1]; anything
-                                  that is not a PNG is never replaced */
+    int32_t overwrite;         /* 1 = replace an existing file of the same
+                                  format [1]; any other file is never replaced */
+    int32_t format;            /* km_image_format [KM_IMAGE_AUTO] */
 } km_render_params;
 KM_API void km_render_params_default(km_render_params *p);
 
 /* Where things landed in the picture (pixels from the top-left corner). */
 typedef struct km_render_info {
-    int32_t width, height;     /* of the PNG */
+    int32_t width, height;     /* of the picture */
     int32_t map_x, map_y;      /* top-left pixel of map cell (0, 0) */
     int32_t map_nx, map_ny;    /* map cells across and down */
     int32_t cell_w, cell_h;    /* pixels per cell across (x) and down (y) */
@@ -1246,21 +1264,41 @@ typedef struct km_render_info {
     double x_pitch_mm, y_pitch_mm;
     double vmin, vmax;         /* the colour range used */
     int32_t n_marked;          /* candidates drawn */
+    int32_t format;            /* km_image_format written (never AUTO) */
+    double clipped_above;      /* share of the finite cells above vmax (0..1) */
+    double clipped_below;      /* share of the finite cells below vmin (0..1) */
 } km_render_info;
 
 /* Draw the body map (roller) or maximum map (mat) of the result file
- * `result_path` as an RGB PNG at `png_path`: viridis colour map, NaN cells
- * grey, a colour bar with min/max labels and the units, a mm scale bar,
- * candidates (/candidates) as white rings numbered by rank (1 = best).
- * Cell (iy, ix) is drawn at map_x + ix*cell_w, map_y + iy*cell_h (body y
- * grows downward).  The PNG is written to a temporary name in the target
+ * `result_path` as a picture at `out_path`, in the format of its extension
+ * (or p->format): a title (file, recording date when known, duration,
+ * mode), axes in mm with the orientation (roller: where contact started and
+ * the direction of the first stroke; mat: row 0 and column 0), the map in
+ * viridis with grey for cells without data, a colour bar with ticks and the
+ * units, the candidates (/candidates) as white rings numbered by rank
+ * (1 = best) with a list of their amplitude and size, a legend, and what
+ * the session assumed (/session attribute `assumed`).  Cell (iy, ix) is
+ * drawn at map_x + ix*cell_w, map_y + iy*cell_h (body y grows downward);
+ * the map is true to scale.  Written to a temporary name in the target
  * folder and renamed when complete.  p NULL = defaults; info may be NULL.
  * Errors: KM_ERR_NOT_FOUND (result missing), KM_ERR_FORMAT (not a knotmap
- * result, map absent or empty), KM_ERR_INVALID (params), KM_ERR_CREATE
- * (folder, or an existing non-PNG target), KM_ERR_IO, KM_ERR_NOMEM.
- * Thread-safe with a ctx per thread. */
-KM_API km_status km_render(km_ctx *ctx, const char *result_path, const char *png_path,
+ * result, map absent or empty), KM_ERR_INVALID (params, unknown
+ * extension), KM_ERR_CREATE (folder, or an existing file of another
+ * format), KM_ERR_IO, KM_ERR_NOMEM.  Thread-safe with a ctx per thread. */
+KM_API km_status km_render(km_ctx *ctx, const char *result_path, const char *out_path,
                            const km_render_params *p, km_render_info *info);
+
+/* The same picture in memory: p->format must be PNG, SVG or PDF (AUTO is
+ * KM_ERR_INVALID: there is no extension).  *data gets the file's bytes
+ * (free with km_buffer_free using the same ctx), *size their count.
+ * Errors as km_render, without the file ones. */
+KM_API km_status km_render_to_memory(km_ctx *ctx, const char *result_path,
+                                     const km_render_params *p, km_render_info *info,
+                                     uint8_t **data, size_t *size);
+
+/* Free a buffer the library returned (km_render_to_memory) with the ctx
+ * that made it.  NULL is a no-op. */
+KM_API void km_buffer_free(km_ctx *ctx, void *data);
 
 typedef struct km_eval_result {
     double tolerance_mm;       /* the matching distance used */

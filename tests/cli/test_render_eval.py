@@ -84,27 +84,39 @@ def test_render_bodymap_decoded_back(roller, tmp_path):
     assert max(nx * cw, ny * ch) <= 480
 
     vmin, vmax = float(lay["vmin"]), float(lay["vmax"])
-    assert vmin == pytest.approx(np.nanmin(bm), rel=1e-6)
-    assert vmax == pytest.approx(np.nanmax(bm), rel=1e-6)
+    # The robust scale: 0 (pressure is never negative) up to numpy's 99th
+    # percentile of the cells with data; the share above it is in the layout.
+    finite = bm[np.isfinite(bm)]
+    assert np.nanmin(bm) >= 0 and vmin == 0
+    assert vmax == pytest.approx(np.percentile(finite, 99), rel=1e-6)
+    assert float(lay["clipped_above"]) == pytest.approx((finite > vmax).mean(), abs=1e-6)
     # Every finite cell has the viridis colour of its value (3 levels for the
-    # interpolated table), except where a ring or a number is drawn.
+    # interpolated table, clipped at the ends), except where a ring or a
+    # number is drawn.
+    marks = [(mx + ((cand["x_mm"][k] - attrs["x0_mm"]) / attrs["x_pitch_mm"] + 0.5) * cw,
+              my + ((cand["y_mm"][k] - attrs["y0_mm"]) / attrs["y_pitch_mm"] + 0.5) * ch)
+             for k in range(int(lay["n_marked"]))]
     checked = 0
     for iy in range(0, ny, 3):
         for ix in range(0, nx, 3):
             v = bm[iy, ix]
-            p = px[my + iy * ch + ch // 2, mx + ix * cw + cw // 2]
+            y, x = my + iy * ch + ch // 2, mx + ix * cw + cw // 2
+            if any(math.hypot(x - a, y - b) < 40 + 20 for a, b in marks):
+                continue  # a ring (radius <= 40) or its number
+            p = px[y, x]
             if not np.isfinite(v):
                 assert (p == 150).all()
                 continue
-            if (p == 255).all() or (p == 0).all():
-                continue
-            assert np.abs(p - rgb((v - vmin) / (vmax - vmin))).max() <= 4, (iy, ix, p)
+            t = min(max((v - vmin) / (vmax - vmin), 0.0), 1.0)
+            assert np.abs(p - rgb(t)).max() <= 4, (iy, ix, p)
             checked += 1
     assert checked > nx * ny / 20
 
     # Colour bar right of the map: top = viridis(1), bottom = viridis(0).
-    bar_x = mx + nx * cw + 16 + 9
-    bar_h = max(ny * ch, 96)
+    assert int(lay["bar_x"]) > mx + nx * cw and int(lay["bar_y"]) == my
+    bar_x = int(lay["bar_x"]) + int(lay["bar_w"]) // 2
+    bar_h = int(lay["bar_h"])
+    assert bar_h >= ny * ch
     assert np.abs(px[my, bar_x] - rgb(1.0)).max() <= 1
     assert np.abs(px[my + bar_h - 1, bar_x] - rgb(0.0)).max() <= 1
     assert np.abs(px[my + bar_h // 2, bar_x] - rgb(0.5)).max() <= 4
@@ -112,8 +124,15 @@ def test_render_bodymap_decoded_back(roller, tmp_path):
     # A ring at every marked candidate (default: the best 20).
     n_marked = int(lay["n_marked"])
     assert n_marked == min(20, len(cand["x_mm"])) and n_marked > 0
-    radius = min(max(min(cw, ch), 5), 20)
+    with h5py.File(result) as f:
+        size = f["candidates/size_mm"][:] if "size_mm" in f["candidates"] else None
     for k in range(n_marked):
+        # docs/FORMAT.md 2.2: 2 x size_mm when the result has it, else the
+        # smaller cell side, within 6..40 (6..20) px.
+        if size is not None:
+            radius = min(max(2 * size[k] * cw / attrs["x_pitch_mm"], 6), 40)
+        else:
+            radius = min(max(min(cw, ch), 6), 20)
         cx = mx + ((cand["x_mm"][k] - attrs["x0_mm"]) / attrs["x_pitch_mm"] + 0.5) * cw
         cy = my + ((cand["y_mm"][k] - attrs["y0_mm"]) / attrs["y_pitch_mm"] + 0.5) * ch
         hits, n = ring_hits(px, cx, cy, radius)
@@ -144,6 +163,10 @@ def test_render_default_output_name_and_errors(roller, tmp_path):
     keep.write_text("precious")
     r = run("render", local, "-o", keep)
     assert r.returncode == 73 and "not a PNG" in r.stderr
+    # An unknown extension is a usage error, and nothing is written.
+    r = run("render", local, "-o", tmp_path / "map.jpg")
+    assert r.returncode == 64 and ".png, .svg or .pdf" in r.stderr
+    assert not (tmp_path / "map.jpg").exists()
     assert keep.read_text() == "precious"
     assert not [p for p in tmp_path.iterdir() if ".tmp-" in p.name]
     assert run("render", tmp_path / "missing.h5").returncode == 66

@@ -160,6 +160,78 @@ Test(render, defaults)
     cr_assert(isnan(p.vmin) && isnan(p.vmax));
     cr_assert_eq(p.max_candidates, 20);
     cr_assert_eq(p.overwrite, 1);
+    cr_assert_float_eq(p.vmax_percentile, 99.0, 0);
+    cr_assert_eq(p.format, KM_IMAGE_AUTO);
+}
+
+/* The automatic range: 0 (no value is negative) up to the 99th percentile
+ * of the finite cells, linear between ranks as numpy.percentile: of the 47
+ * values 1..47, rank 0.99 * 46 = 45.54 -> 46.54; one cell (47) above. */
+Test(render, automatic_range_is_a_percentile)
+{
+    km_render_info info;
+    write_result(result_path, 1);
+    cr_assert_eq(km_render(ctx, result_path, png_path, NULL, &info), KM_OK, "%s",
+                 km_ctx_last_error(ctx));
+    cr_assert_float_eq(info.vmin, 0.0, 0);
+    cr_assert_float_eq(info.vmax, 46.54, 1e-9);
+    cr_assert_float_eq(info.clipped_above, 1.0 / 47.0, 1e-12);
+    cr_assert_float_eq(info.clipped_below, 0.0, 0);
+    km_render_params p;
+    km_render_params_default(&p);
+    p.vmax_percentile = 100.0;
+    cr_assert_eq(km_render(ctx, result_path, png_path, &p, &info), KM_OK);
+    cr_assert_float_eq(info.vmax, 47.0, 0);
+    cr_assert_float_eq(info.clipped_above, 0.0, 0);
+    p.vmax_percentile = 49.0;
+    cr_assert_eq(km_render(ctx, result_path, png_path, &p, &info), KM_ERR_INVALID);
+}
+
+/* The format is the extension's; an unknown one is refused before anything
+ * is read or written. */
+Test(render, formats_by_extension)
+{
+    char path[160];
+    const char *ext[] = {"svg", "PDF", "Png"};
+    const char *magic[] = {"<?xml", "%PDF-", "\x89PNG"};
+    const int32_t fmt[] = {KM_IMAGE_SVG, KM_IMAGE_PDF, KM_IMAGE_PNG};
+    km_render_info info;
+    write_result(result_path, 1);
+    for (int i = 0; i < 3; i++) {
+        char head[8] = {0};
+        snprintf(path, sizeof path, "%s/map.%s", dir, ext[i]);
+        cr_assert_eq(km_render(ctx, result_path, path, NULL, &info), KM_OK, "%s",
+                     km_ctx_last_error(ctx));
+        cr_assert_eq(info.format, fmt[i]);
+        FILE *f = fopen(path, "rb");
+        cr_assert_not_null(f);
+        cr_assert_eq(fread(head, 1, 5, f), 5u);
+        fclose(f);
+        cr_assert_eq(memcmp(head, magic[i], strlen(magic[i]) < 5 ? strlen(magic[i]) : 5), 0,
+                     "%s starts with %.5s", path, head);
+        unlink(path);
+    }
+    snprintf(path, sizeof path, "%s/map.jpg", dir);
+    cr_assert_eq(km_render(ctx, result_path, path, NULL, NULL), KM_ERR_INVALID);
+    cr_assert_neq(strstr(km_ctx_last_error(ctx), ".png, .svg or .pdf"), NULL);
+    cr_assert_eq(access(path, F_OK), -1);
+    /* In memory: a format is required (there is no extension). */
+    uint8_t *data = NULL;
+    size_t n = 0;
+    km_render_params p;
+    km_render_params_default(&p);
+    cr_assert_eq(km_render_to_memory(ctx, result_path, &p, NULL, &data, &n), KM_ERR_INVALID);
+    p.format = KM_IMAGE_SVG;
+    cr_assert_eq(km_render_to_memory(ctx, result_path, &p, &info, &data, &n), KM_OK);
+    cr_assert_gt(n, 100u);
+    cr_assert_eq(memcmp(data, "<?xml", 5), 0);
+    /* The SVG's text is text: title words, axis labels, the candidate numbers. */
+    cr_assert_neq(strstr((char *)data, "y (mm), row 0 at the top"), NULL);
+    cr_assert_neq(strstr((char *)data, "x (mm), column 0 at the left"), NULL);
+    cr_assert_neq(strstr((char *)data, ">1</text>"), NULL);
+    cr_assert_neq(strstr((char *)data, ">2</text>"), NULL);
+    km_buffer_free(ctx, data);
+    km_buffer_free(ctx, NULL);
 }
 
 Test(render, mat_map_decoded_back)
@@ -169,6 +241,8 @@ Test(render, mat_map_decoded_back)
     write_result(result_path, 1);
     km_render_params_default(&p);
     p.cell_px = 10;
+    p.vmin = 1.0;
+    p.vmax = 47.0;
     cr_assert_eq(km_render(ctx, result_path, png_path, &p, &info), KM_OK, "%s",
                  km_ctx_last_error(ctx));
     image im = read_png(png_path);
@@ -180,7 +254,7 @@ Test(render, mat_map_decoded_back)
     cr_assert_eq(info.cell_h, 10);
     cr_assert_eq(info.cell_w, 15);
     cr_assert_eq(info.n_marked, 2);
-    /* The range is that of the finite cells: 1 (cell (0,1)) to 47. */
+    /* The range as given: 1 (cell (0,1)) to 47. */
     cr_assert_float_eq(info.vmin, 1.0, 1e-12);
     cr_assert_float_eq(info.vmax, 47.0, 1e-12);
     cr_assert_float_eq(info.x_pitch_mm, COL_PITCH, 1e-12);
@@ -199,12 +273,19 @@ Test(render, mat_map_decoded_back)
     assert_rgb(&im, CELL_X(0), CELL_Y(0), 150, 150, 150, 0);
 
     /* Colour bar right of the map: top = vmax colour, bottom = vmin colour. */
-    int32_t bar_x = info.map_x + COLS * sw + 16 + 9;
+    int bar_x0 = 0, bar_h = 0;
+    const char *bx = strstr(im.layout, "bar_x="), *bh = strstr(im.layout, "bar_h=");
+    cr_assert(bx != NULL && bh != NULL, "layout: %s", im.layout);
+    bar_x0 = atoi(bx + 6);
+    bar_h = atoi(bh + 6);
+    cr_assert_gt(bar_x0, info.map_x + COLS * sw);
+    cr_assert_geq(bar_h, ROWS * sh);
+    int32_t bar_x = bar_x0 + 8;
     assert_rgb(&im, bar_x, info.map_y, 0xfd, 0xe7, 0x25, 0);
-    assert_rgb(&im, bar_x, info.map_y + 95, 0x44, 0x01, 0x54, 0);
+    assert_rgb(&im, bar_x, info.map_y + bar_h - 1, 0x44, 0x01, 0x54, 0);
     /* Monotone luminance down the bar (viridis is perceptually ordered). */
     double prev = 1e9;
-    for (int32_t y = info.map_y; y < info.map_y + 96; y += 8) {
+    for (int32_t y = info.map_y; y < info.map_y + bar_h; y += 8) {
         const png_byte *q = at(&im, bar_x, y);
         double lum = 0.2126 * q[0] + 0.7152 * q[1] + 0.0722 * q[2];
         cr_assert(lum <= prev + 1.0, "bar luminance rises at y = %d", (int)y);

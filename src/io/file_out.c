@@ -1,0 +1,106 @@
+/* Whole-file output through the atomic-output mechanism (see file_out.h,
+ * atomic_out.h). */
+#define _POSIX_C_SOURCE 200809L
+
+#include "file_out.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "atomic_out.h"
+
+const char *km_file_kind_name(km_file_kind kind)
+{
+    static const char *const names[] = {"PNG", "SVG", "PDF", "HTML"};
+    return (unsigned)kind < 4u ? names[kind] : "?";
+}
+
+/* Is the start of a file (n bytes of head) a file of this kind? */
+static int looks_like(const unsigned char *head, size_t n, km_file_kind kind)
+{
+    static const unsigned char png_sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+    size_t i = 0;
+    char text[513];
+    switch (kind) {
+    case KM_FILE_PNG:
+        return n >= 8 && memcmp(head, png_sig, 8) == 0;
+    case KM_FILE_PDF:
+        return n >= 5 && memcmp(head, "%PDF-", 5) == 0;
+    default:
+        break;
+    }
+    if (n >= 3 && head[0] == 0xEF && head[1] == 0xBB && head[2] == 0xBF)
+        i = 3; /* UTF-8 byte-order mark */
+    while (i < n && isspace(head[i]))
+        i++;
+    n -= i;
+    if (n > sizeof text - 1)
+        n = sizeof text - 1;
+    for (size_t k = 0; k < n; k++)
+        text[k] = (char)tolower(head[i + k]);
+    text[n] = '\0';
+    if (kind == KM_FILE_SVG)
+        return (strncmp(text, "<?xml", 5) == 0 || strncmp(text, "<svg", 4) == 0) &&
+               strstr(text, "<svg") != NULL;
+    return strncmp(text, "<!doctype html", 14) == 0 || strncmp(text, "<html", 5) == 0;
+}
+
+/* The general rules (atomic_out.h), then: an existing file is replaced
+ * only when it is of the same kind. */
+static km_status check_target(km_ctx *ctx, const char *path, km_file_kind kind, int overwrite)
+{
+    struct stat sb;
+    unsigned char head[512];
+    size_t n = 0;
+    FILE *f;
+    km_status st = km_atomic_check_target(ctx, path, NULL, overwrite);
+    if (st != KM_OK || stat(path, &sb) != 0)
+        return st;
+    if (S_ISREG(sb.st_mode) && (f = fopen(path, "rb")) != NULL) {
+        n = fread(head, 1, sizeof head, f);
+        fclose(f);
+    }
+    if (!S_ISREG(sb.st_mode) || !looks_like(head, n, kind))
+        return km_fail(ctx, KM_ERR_CREATE, "%s: exists and is not a %s file: not replacing it",
+                       path, km_file_kind_name(kind));
+    return KM_OK;
+}
+
+km_status km_file_write_atomic(km_ctx *ctx, const char *path, const void *data, size_t n,
+                               km_file_kind kind, int overwrite)
+{
+    km_status st;
+    km_atomic_out o;
+    km_alloc_ref alloc = km_ctx_alloc_ref(ctx);
+    const unsigned char *p = data;
+
+    km_atomic_init(&o);
+    if (path == NULL || (data == NULL && n > 0) || (unsigned)kind > KM_FILE_HTML)
+        return km_fail(ctx, KM_ERR_INVALID, "write: bad arguments");
+    st = check_target(ctx, path, kind, overwrite);
+    if (st != KM_OK)
+        return st;
+    st = km_atomic_open(ctx, &alloc, path, NULL, overwrite, &o);
+    if (st != KM_OK)
+        return st;
+    while (n > 0) {
+        ssize_t w = write(o.fd, p, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            st = km_fail(ctx, KM_ERR_IO, "%s: cannot write: %s", path,
+                         w < 0 ? strerror(errno) : "nothing written");
+            goto done;
+        }
+        p += w;
+        n -= (size_t)w;
+    }
+    st = km_atomic_commit(ctx, &o);
+done:
+    km_atomic_discard(&o);
+    return st;
+}

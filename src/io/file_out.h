@@ -1,0 +1,29 @@
+/* Writing a whole output file that was made in memory (pictures, reports):
+ * to a temporary file in the target folder, renamed into place when
+ * complete (atomic_out.h), so a reader never sees half a file.
+ * Internal: used by src/pipeline (render.c, report.c). */
+#ifndef KM_FILE_OUT_H
+#define KM_FILE_OUT_H
+
+#include "internal.h"
+
+typedef enum km_file_kind {
+    KM_FILE_PNG = 0,
+    KM_FILE_SVG = 1,
+    KM_FILE_PDF = 2,
+    KM_FILE_HTML = 3
+} km_file_kind;
+
+/* "PNG", "SVG", "PDF", "HTML". */
+const char *km_file_kind_name(km_file_kind kind);
+
+/* Write n bytes of data to `path`.  overwrite 1 replaces an existing file
+ * of the same kind (recognised by its first bytes); anything else that
+ * exists at `path` (another kind of file, a folder) is never replaced, and
+ * with overwrite 0 nothing is.  Mode 0666 & ~umask.  Errors:
+ * KM_ERR_INVALID, KM_ERR_CREATE, KM_ERR_IO, KM_ERR_NOMEM; details start
+ * with the path. */
+km_status km_file_write_atomic(km_ctx *ctx, const char *path, const void *data, size_t n,
+                               km_file_kind kind, int overwrite);
+
+#endif

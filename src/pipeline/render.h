@@ -1,0 +1,25 @@
+/* The picture of a result, for km_render and the report (report.c).
+ * Internal to src/pipeline. */
+#ifndef KM_RENDER_H
+#define KM_RENDER_H
+
+#include "draw.h"
+#include "internal.h"
+
+/* Draw the picture of `result_path` (p already checked or NULL) in
+ * `format`; svg_inline 1 gives an SVG element to embed in HTML.  *out is
+ * allocated with ctx's allocator. */
+km_status km_render_draw(km_ctx *ctx, const char *result_path, const km_render_params *p,
+                         km_draw_format format, int svg_inline, km_render_info *info,
+                         uint8_t **out, size_t *out_n);
+
+/* "1 mm", "0.25 mm", "12.5 s": a number with at most `digits` significant
+ * digits and no trailing zeros, into buf. */
+void km_fmt_num(char *buf, size_t cap, double v, int digits);
+
+/* Human text for the comma-separated /session assumed list ("pitch 1 mm,
+ * frame rate 1 Hz"), using the summary's values; "" when none. */
+struct km_result_summary;
+void km_describe_assumed(const struct km_result_summary *s, char *buf, size_t cap);
+
+#endif
