@@ -1208,9 +1208,10 @@ KM_API km_status km_bodymap_get(km_ctx *ctx, const km_bodymap *b, float *max, fl
                                 int32_t *coverage, size_t capacity, size_t *needed);
 
 /* ======================================================================
- * Pictures and evaluation of a result (src/pipeline/render.c, eval.c).
- * The picture layout is described in docs/FORMAT.md 2.2, the commands in
- * docs/CLI.md (knotmap render, knotmap eval).
+ * Pictures, reports and evaluation of a result (src/pipeline/render.c,
+ * report.c, eval.c).  The picture layout is described in docs/FORMAT.md
+ * 2.2, the report in 2.3, the commands in docs/CLI.md (knotmap render,
+ * knotmap report, knotmap eval).
  * ==================================================================== */
 typedef enum km_render_map {
     KM_RENDER_AUTO = 0,        /* /bodymap/pressure when present, else /frames/max */
@@ -1296,9 +1297,26 @@ KM_API km_status km_render_to_memory(km_ctx *ctx, const char *result_path,
                                      const km_render_params *p, km_render_info *info,
                                      uint8_t **data, size_t *size);
 
-/* Free a buffer the library returned (km_render_to_memory) with the ctx
- * that made it.  NULL is a no-op. */
+/* Free a buffer the library returned (km_render_to_memory,
+ * km_report_to_memory) with the ctx that made it.  NULL is a no-op. */
 KM_API void km_buffer_free(km_ctx *ctx, void *data);
+
+/* A report of the result as one self-contained HTML file at `html_path`
+ * (docs/FORMAT.md 2.3): the picture (as km_render draws it, inline SVG),
+ * the candidate table, per-frame metrics over time (peak, contact area,
+ * force, centre of pressure) as inline SVG plots, the passes over each
+ * candidate, the parameters (those set by the command's options first) and
+ * what was assumed.  No network: no external scripts, styles, fonts or
+ * images.  Readable on a phone and printable.  p (the picture's params,
+ * NULL = defaults; its format and overwrite are ignored); overwrite 1
+ * replaces an existing HTML file, never another kind of file.  Errors: as km_render.
+ * Thread-safe with a ctx per thread. */
+KM_API km_status km_report(km_ctx *ctx, const char *result_path, const char *html_path,
+                           const km_render_params *p, int32_t overwrite);
+/* The same report in memory (free with km_buffer_free). */
+KM_API km_status km_report_to_memory(km_ctx *ctx, const char *result_path,
+                                     const km_render_params *p, uint8_t **data,
+                                     size_t *size);
 
 typedef struct km_eval_result {
     double tolerance_mm;       /* the matching distance used */

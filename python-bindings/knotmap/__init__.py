@@ -37,9 +37,10 @@ from ._stages import (TEMPORAL_KINDS, ODO_LIFTED, ODO_START, temporal_filter,  #
 from ._defaults import (PEAK_DEFAULTS, METRICS_DEFAULTS, ODOMETRY_DEFAULTS,  # noqa: E402
                         BODYMAP_DEFAULTS, TRACK_DEFAULTS, TEMPORAL_DEFAULTS, CALIB_DEFAULTS)
 from ._synth import SYNTH_FIELDS, synth  # noqa: E402
-from ._result import (RESULT_TABLES, RENDER_MAPS, read_result, is_complete,  # noqa: E402
-                      eval, eval_points, render)
+from ._result import (RESULT_TABLES, read_result, is_complete,  # noqa: E402
+                      eval, eval_points)
 from ._result import evaluate, Table  # noqa: E402
+from ._render import RENDER_MAPS, IMAGE_FORMATS, render, report  # noqa: E402
 from ._batch import batch, output_path  # noqa: E402
 from ._condition import (calib_curve_fit, bad_taxels, condition, TAXEL_OK,  # noqa: E402
                          TAXEL_DEAD, TAXEL_STUCK, TAXEL_HOT, TAXEL_MASKED)
@@ -51,7 +52,7 @@ __all__ = ["__version__", "library_version", "Error", "Session", "read_session",
            "process", "STAGE_PARAMS", "TEMPORAL_KINDS", "ODO_LIFTED", "ODO_START",
            "temporal_filter", "odometry", "bodymap", "track", "candidates", "CANDIDATE_DEFAULTS", "SYNTH_FIELDS",
            "synth", "RESULT_TABLES", "RENDER_MAPS", "read_result", "is_complete", "evaluate", "Table",
-           "eval_points", "render", "batch", "output_path", "calib_curve_fit", "bad_taxels",
+           "eval_points", "render", "report", "IMAGE_FORMATS", "batch", "output_path", "calib_curve_fit", "bad_taxels",
            "condition", "TAXEL_OK", "TAXEL_DEAD", "TAXEL_STUCK", "TAXEL_HOT", "TAXEL_MASKED",
            "EQUIL_DEFAULTS", "gain_map_from_recording", "read_gain_map",
            "PEAK_DEFAULTS", "METRICS_DEFAULTS", "ODOMETRY_DEFAULTS", "BODYMAP_DEFAULTS",

@@ -1,7 +1,7 @@
-"""Result files: read_result, is_complete, eval, eval_points, render."""
+"""Result files: read_result, is_complete, eval, eval_points (render and
+report: _render.py)."""
 from __future__ import annotations
 
-import math
 import os
 
 import numpy as np
@@ -10,16 +10,10 @@ from typing import Any, Dict, Optional
 
 from ._core import PathLike, check, ctx, ffi, fspath, invalid, lib, make_error
 
-__all__ = ["read_result", "is_complete", "evaluate", "eval_points", "Table", "render", "RESULT_TABLES",
-           "RENDER_MAPS"]
+__all__ = ["read_result", "is_complete", "evaluate", "eval_points", "Table", "RESULT_TABLES"]
 
 #: Groups of a result that are tables (one 1-D dataset per column).
 RESULT_TABLES = ("metrics", "peaks", "tracks", "candidates")
-
-#: map names of render() (km_render_map).
-RENDER_MAPS = {"auto": lib.KM_RENDER_AUTO, "bodymap": lib.KM_RENDER_BODYMAP,
-               "max": lib.KM_RENDER_MAX, "excess": lib.KM_RENDER_EXCESS}
-
 
 def _text(v):
     if isinstance(v, bytes):
@@ -247,34 +241,3 @@ def eval_points(candidates_xy: ArrayLike, truth_xy: ArrayLike,
 #: knotmap.eval under a name that shadows no built-in.
 evaluate = eval
 
-
-def render(result_path, png_path, map="auto", cell_px=0, vmin=None, vmax=None,  # noqa: A002
-           candidates=20, overwrite=True):
-    """Draw a result's body map (roller) or maximum map (mat) as a PNG
-    (km_render; as `knotmap render`, layout in docs/FORMAT.md 2.2).
-
-    map: "auto", "bodymap", "max" or "excess" [auto].  cell_px: pixels per
-    cell along the finer pitch, 1..64, 0 = fit within 480 px [0].  vmin,
-    vmax: colour range in result units [None = the map's min / max].
-    candidates: candidates ringed and numbered, -1 = all, 0 = none [20].
-    overwrite: replace an existing PNG [True].  Returns a dict of
-    km_render_info: width, height, map_x, map_y, map_nx, map_ny, cell_w,
-    cell_h (pixels), x0_mm, y0_mm, x_pitch_mm, y_pitch_mm, vmin, vmax,
-    n_marked.  Raises knotmap.Error.
-    """
-    p = ffi.new("km_render_params *")
-    lib.km_render_params_default(p)
-    try:
-        p.map = RENDER_MAPS[map] if isinstance(map, str) else int(map)
-    except KeyError:
-        raise ValueError("map must be one of %s, got %r" % (", ".join(RENDER_MAPS), map)) \
-            from None
-    p.cell_px = int(cell_px)
-    p.vmin = math.nan if vmin is None else float(vmin)
-    p.vmax = math.nan if vmax is None else float(vmax)
-    p.max_candidates = int(candidates)
-    p.overwrite = 1 if overwrite else 0
-    info = ffi.new("km_render_info *")
-    c = ctx()
-    check(c, lib.km_render(c, os.fsencode(result_path), os.fsencode(png_path), p, info))
-    return {name: getattr(info, name) for name, _ in ffi.typeof("km_render_info").fields}

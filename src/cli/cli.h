@@ -23,6 +23,7 @@ int km_cmd_info(int argc, char **argv);
 int km_cmd_synth(int argc, char **argv);
 int km_cmd_render(int argc, char **argv);
 int km_cmd_eval(int argc, char **argv);
+int km_cmd_report(int argc, char **argv);
 
 /* Print "knotmap: <message>" on stderr. */
 void km_cli_error(const char *fmt, ...);

@@ -62,7 +62,8 @@ static void print_help(FILE *f)
             "  process INPUT... [-o OUT]   condition, detect and write one result .h5 per input\n"
             "  info INPUT...               geometry, frames, rate, units, format, header\n"
             "  synth [OPTION]... -o FILE   synthetic session with ground truth\n"
-            "  render RESULT -o MAP.png    body map with the knot candidates marked\n"
+            "  render RESULT -o MAP.png    body map with the knot candidates marked (.png/.svg/.pdf)\n"
+            "  report RESULT -o R.html     one self-contained HTML report: map, candidates, plots\n"
             "  eval RESULT --truth SESSION precision, recall, F1 and error against truth\n"
             "\n"
             "  -h, --help      show this help and exit\n"
@@ -98,6 +99,7 @@ int main(int argc, char **argv)
         return km_cmd_synth(argc - 1, argv + 1);
     if (strcmp(cmd, "render") == 0) return km_cmd_render(argc - 1, argv + 1);
     if (strcmp(cmd, "eval") == 0) return km_cmd_eval(argc - 1, argv + 1);
+    if (strcmp(cmd, "report") == 0) return km_cmd_report(argc - 1, argv + 1);
     fprintf(stderr, "knotmap: '%s' is not a command\nTry 'knotmap --help'.\n", cmd);
     return KM_EX_USAGE;
 }

@@ -94,7 +94,7 @@ def check_result(path, rows, cols):
 # ---- help, version, usage ----------------------------------------------------
 
 def test_help_and_version_on_stdout():
-    commands = ("process", "info", "synth", "render", "eval")
+    commands = ("process", "info", "synth", "render", "report", "eval")
     for args in (["--help"], *([c, "--help"] for c in commands)):
         r = run(*args)
         assert r.returncode == 0, args

@@ -397,6 +397,46 @@ Test(render, errors)
     cr_assert_eq(km_render(ctx, result_path, png_path, &p, NULL), KM_ERR_CREATE);
 }
 
+/* ---- report -------------------------------------------------------------- */
+
+Test(render, report_sections_and_candidates)
+{
+    uint8_t *html = NULL;
+    size_t n = 0;
+    char path[160];
+    write_result(result_path, 1);
+    cr_assert_eq(km_report_to_memory(ctx, result_path, NULL, &html, &n), KM_OK, "%s",
+                 km_ctx_last_error(ctx));
+    cr_assert_eq(strlen((char *)html), n);
+    const char *doc = (const char *)html;
+    cr_assert_eq(strncmp(doc, "<!DOCTYPE html>", 15), 0);
+    const char *ids[] = {"id=\"map\"", "id=\"candidates\"", "id=\"passes\"",
+                         "id=\"metrics\"", "id=\"parameters\"", "id=\"assumed\"",
+                         "id=\"cand-1\"", "id=\"cand-2\"", "<svg"};
+    for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++)
+        cr_assert_neq(strstr(doc, ids[i]), NULL, "%s missing", ids[i]);
+    cr_assert_eq(strstr(doc, "id=\"cand-3\""), NULL);
+    /* Self-contained: nothing to fetch. */
+    cr_assert_eq(strstr(doc, "<script"), NULL);
+    cr_assert_eq(strstr(doc, "<link"), NULL);
+    cr_assert_eq(strstr(doc, "src=\"http"), NULL);
+    /* Candidate 1 at cell (2, 5): x = 15 mm, y = 4 mm, in the table. */
+    cr_assert_neq(strstr(doc, "<td>1</td><td>15</td><td>4</td>"), NULL);
+    km_buffer_free(ctx, html);
+
+    /* Written: replaced when HTML, never when not. */
+    snprintf(path, sizeof path, "%s/r.html", dir);
+    cr_assert_eq(km_report(ctx, result_path, path, NULL, 1), KM_OK, "%s", km_ctx_last_error(ctx));
+    cr_assert_eq(km_report(ctx, result_path, path, NULL, 1), KM_OK);
+    cr_assert_eq(km_report(ctx, result_path, path, NULL, 0), KM_ERR_CREATE);
+    FILE *f = fopen(path, "w");
+    fputs("precious", f);
+    fclose(f);
+    cr_assert_eq(km_report(ctx, result_path, path, NULL, 1), KM_ERR_CREATE);
+    unlink(path);
+    cr_assert_eq(km_report(ctx, session_path, path, NULL, 1), KM_ERR_NOT_FOUND);
+}
+
 /* ---- eval ---------------------------------------------------------------- */
 
 TestSuite(eval, .init = setup, .fini = teardown);

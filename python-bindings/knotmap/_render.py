@@ -1,0 +1,108 @@
+"""Pictures and reports of a result: render, report (src/pipeline/render.c,
+report.c; docs/FORMAT.md 2.2 and 2.3)."""
+import math
+import os
+
+from ._core import check, ctx, ffi, fspath, lib
+
+__all__ = ["render", "report", "RENDER_MAPS", "IMAGE_FORMATS"]
+
+#: map names of render() (km_render_map).
+RENDER_MAPS = {"auto": lib.KM_RENDER_AUTO, "bodymap": lib.KM_RENDER_BODYMAP,
+               "max": lib.KM_RENDER_MAX, "excess": lib.KM_RENDER_EXCESS}
+
+#: picture formats of render() (km_image_format).
+IMAGE_FORMATS = {"png": lib.KM_IMAGE_PNG, "svg": lib.KM_IMAGE_SVG, "pdf": lib.KM_IMAGE_PDF}
+
+
+def _params(map, cell_px, vmin, vmax, percentile, candidates, overwrite, format):  # noqa: A002
+    p = ffi.new("km_render_params *")
+    lib.km_render_params_default(p)
+    try:
+        p.map = RENDER_MAPS[map] if isinstance(map, str) else int(map)
+    except KeyError:
+        raise ValueError("map must be one of %s, got %r" % (", ".join(RENDER_MAPS), map)) \
+            from None
+    if format is not None:
+        try:
+            p.format = IMAGE_FORMATS[str(format).lower().lstrip(".")]
+        except KeyError:
+            raise ValueError("format must be one of %s, got %r"
+                             % (", ".join(IMAGE_FORMATS), format)) from None
+    p.cell_px = int(cell_px)
+    p.vmin = math.nan if vmin is None else float(vmin)
+    p.vmax = math.nan if vmax is None else float(vmax)
+    if percentile is not None:
+        p.vmax_percentile = float(percentile)
+    p.max_candidates = int(candidates)
+    p.overwrite = 1 if overwrite else 0
+    return p
+
+
+def _take(c, data, size):
+    try:
+        return bytes(ffi.buffer(data[0], size[0]))
+    finally:
+        lib.km_buffer_free(c, data[0])
+
+
+def render(result, out=None, map="auto", cell_px=0, vmin=None, vmax=None,  # noqa: A002
+           candidates=20, overwrite=True, format=None, percentile=None,
+           info=None):
+    """Draw a result's body map (roller) or maximum map (mat) with its knot
+    candidates, as `knotmap render` does (km_render; docs/FORMAT.md 2.2).
+
+    out: the file to write; its extension (.png, .svg, .pdf) sets the format
+    unless `format` is given.  out None: nothing is written and the picture
+    is returned as bytes, in `format` ["png"].  map: "auto", "bodymap",
+    "max" or "excess" [auto].  cell_px: pixels per cell along the finer
+    pitch, 1..64, 0 = fit within 480 px [0].  vmin, vmax: colour range in
+    result units [None = 0 (or the minimum when negative) and the
+    `percentile` of the cells with data].  percentile: 50..100 [None = the
+    library's default, 99].  candidates: candidates ringed and numbered,
+    -1 = all, 0 = none [20].  overwrite: replace an existing picture of the
+    same format [True].  info: a dict to receive km_render_info (width,
+    height, map_x, map_y, ..., vmin, vmax, n_marked, clipped_above).
+
+    Returns the dict of km_render_info when out is given, else the bytes.
+    Raises knotmap.Error (ValueError for an unknown extension or bad
+    parameters, FileNotFoundError for a missing result, ...).
+    """
+    p = _params(map, cell_px, vmin, vmax, percentile, candidates, overwrite, format)
+    r = ffi.new("km_render_info *")
+    c = ctx()
+    if out is None:
+        if format is None:
+            p.format = lib.KM_IMAGE_PNG
+        data, size = ffi.new("uint8_t **"), ffi.new("size_t *")
+        check(c, lib.km_render_to_memory(c, fspath("result", result), p, r, data, size))
+        blob = _take(c, data, size)
+    else:
+        check(c, lib.km_render(c, fspath("result", result), fspath("out", out), p, r))
+        blob = None
+    d = {name: getattr(r, name) for name, _ in ffi.typeof("km_render_info").fields}
+    if info is not None:
+        info.update(d)
+    return d if blob is None else blob
+
+
+def report(result, out=None, map="auto", candidates=20, overwrite=True):  # noqa: A002
+    """One self-contained HTML report of a result, as `knotmap report` writes
+    it (km_report; docs/FORMAT.md 2.3): the map with the candidates, the
+    candidate table, the passes over each candidate, the pressure over time,
+    the parameters and what was assumed; nothing in it is fetched.
+
+    out: the .html file to write (an existing file is replaced only when it
+    is HTML and overwrite is True).  out None: the report is returned as a
+    str.  map, candidates: as render().  Returns the path written (str) or
+    the HTML.  Raises knotmap.Error.
+    """
+    p = _params(map, 0, None, None, None, candidates, overwrite, None)
+    c = ctx()
+    if out is not None:
+        check(c, lib.km_report(c, fspath("result", result), fspath("out", out), p,
+                               1 if overwrite else 0))
+        return os.fsdecode(out)
+    data, size = ffi.new("uint8_t **"), ffi.new("size_t *")
+    check(c, lib.km_report_to_memory(c, fspath("result", result), p, data, size))
+    return _take(c, data, size).decode("utf-8")
