@@ -190,7 +190,12 @@ static km_status metrics_section(km_ctx *ctx, km_buf *b, const km_result_summary
     const km_table_col *peak = km_table_find(m, "peak");
     const km_table_col *area = km_table_find(m, "contact_area_mm2");
     const km_table_col *force = km_table_find(m, "force_n");
-    const km_table_col *cx = km_table_find(m, "cop_x_mm"), *cy = km_table_find(m, "cop_y_mm");
+    /* Centre of pressure on the sensor grid (older results: cop_x_mm). */
+    const km_table_col *cx = km_table_find(m, "cop_grid_x_mm"), *cy = km_table_find(m, "cop_grid_y_mm");
+    if (cx == NULL || cy == NULL) {
+        cx = km_table_find(m, "cop_x_mm");
+        cy = km_table_find(m, "cop_y_mm");
+    }
     const char *units = s->units[0] ? s->units : "raw";
     char label[96];
     km_status st = KM_OK;
@@ -214,7 +219,7 @@ static km_status metrics_section(km_ctx *ctx, km_buf *b, const km_result_summary
         {peak, NULL, "Peak pressure", "peak", NULL, 0x2c6e8fu},
         {area, NULL, "Contact area", "area", NULL, 0x2a9d5cu},
         {force, NULL, "Force", "force", NULL, 0x9a3412u},
-        {cx, cy, "Centre of pressure", "x (across)", "y (along)", 0x2c6e8fu},
+        {cx, cy, "Centre of pressure on the sensor", "x (columns)", "y (rows)", 0x2c6e8fu},
     };
     for (int k = 0; k < 4 && st == KM_OK; k++) {
         const char *yl = k == 0 ? units : k == 1 ? "mm\u00b2" : k == 2 ? "N" : "mm";

@@ -173,7 +173,7 @@ def test_report_sections_candidates_and_no_network(results):
                          ("metrics", "Pressure over time"), ("parameters", "Parameters"),
                          ("assumed", "What was assumed")):
         assert sid in p.ids and heading in p.text, sid
-    for plot in ("Peak pressure", "Contact area", "Force", "Centre of pressure"):
+    for plot in ("Peak pressure", "Contact area", "Force", "Centre of pressure on the sensor"):
         assert plot in p.text, plot
     with h5py.File(roller) as f:
         n = len(f["candidates/x_mm"])
