@@ -806,11 +806,14 @@ typedef struct km_candidate_params {
                                   excess reaches this, session units [8] */
     double min_prominence;     /* floor on a candidate's fitted knot amplitude
                                   (its prominence), session units [4] */
-    double min_snr;            /* a candidate's matched-filter response must reach
-                                  this many noise standard deviations of the map
-                                  (noise from the map itself, robust) [4] */
-    double knot_sigma_mm;      /* Gaussian sigma of the expected knot footprint,
-                                  the matched filter; 0 = no filter [4.5] */
+    double min_snr;            /* threshold on a candidate's significance: its
+                                  matched-filter response in noise standard
+                                  deviations of the map (noise measured from the
+                                  session, robust) [4] */
+    double knot_sigma_mm;      /* > 0: one expected footprint sigma (mm) for the
+                                  matched filter; 0 = search the sigmas from
+                                  min_sigma_mm to max_sigma_mm [0] */
+    double min_sigma_mm, max_sigma_mm; /* footprint sigmas searched, mm [3, 15] */
     int32_t ridge_half_rows;   /* ridges along y (taut bands) are removed by
                                   subtracting the median of the column within
                                   +-this many cells; 0 = off [4] */
@@ -841,7 +844,14 @@ typedef struct km_candidate {
     int32_t n_covering;        /* passes that covered it */
     double persistence;        /* n_passes / n_covering */
     double first_time, last_time; /* s; NaN when never seen */
-    double score;              /* prominence * persistence */
+    double score;              /* significance * persistence: the ranking key */
+    double size_mm;            /* fitted footprint sigma, mm (the matched-filter
+                                  scale of the largest significance) */
+    double amplitude;          /* fitted knot amplitude at that scale, session
+                                  units (e.g. kPa): least-squares amplitude of
+                                  the footprint on the ridge-free map */
+    double significance;       /* z: amplitude over the session-measured noise of
+                                  that amplitude (matched-filter snr) */
 } km_candidate;
 
 /* ======================================================================

@@ -88,9 +88,10 @@ static void help(void)
            "result units, distances in mm):\n"
            "  --track-gate-mm D      a peak continues a track within D mm [15]\n"
            "  --track-max-gap N      frames a track may miss [2]\n"
-           "  --cand-min-snr K       matched-filter response in noise sds [4]\n"
+           "  --cand-min-snr K       threshold on the significance (z) [4]\n"
            "  --cand-min-prominence V  floor on the fitted knot amplitude [4]\n"
-           "  --cand-knot-sigma-mm S expected knot footprint sigma, 0 = no filter [4.5]\n"
+           "  --cand-knot-sigma-mm S one footprint sigma, 0 = search the range [0]\n"
+           "  --cand-min-sigma-mm S, --cand-max-sigma-mm S  footprint sigmas searched [3, 15]\n"
            "  --cand-ridge-half-rows N  remove ridges along y (median of +-N cells),\n"
            "                         0 = off [4]\n"
            "  --cand-background-half-cols N  row median window for the excess [4]\n"
@@ -306,6 +307,8 @@ static int parse_track_option(int argc, char **argv, int *i, km_process_params *
         {"cand-min-prominence", offsetof(km_process_params, cand.min_prominence)},
         {"cand-min-snr", offsetof(km_process_params, cand.min_snr)},
         {"cand-knot-sigma-mm", offsetof(km_process_params, cand.knot_sigma_mm)},
+        {"cand-min-sigma-mm", offsetof(km_process_params, cand.min_sigma_mm)},
+        {"cand-max-sigma-mm", offsetof(km_process_params, cand.max_sigma_mm)},
         {"cand-min-persistence", offsetof(km_process_params, cand.min_persistence)},
         {"cand-contact-threshold", offsetof(km_process_params, cand.contact_threshold)},
         {"odometry-lift-threshold", offsetof(km_process_params, lift_threshold)}};

@@ -86,14 +86,17 @@ static const col_def CAND_COLS[] = {
     {"x_mm", K_F64, "mm", "body x, sub-pixel"},
     {"y_mm", K_F64, "mm", "body y, sub-pixel"},
     {"peak", K_F32, "@", "accumulated excess at the peak cell"},
-    {"prominence", K_F32, "@", "prominence of that peak in the accumulated excess map"},
-    {"area_mm2", K_F64, "mm2", "area of its basin above peak - prominence/2"},
+    {"prominence", K_F32, "@", "fitted knot amplitude (as amplitude, single precision)"},
+    {"area_mm2", K_F64, "mm2", "basin of the fitted amplitude map above half the amplitude"},
     {"n_passes", K_I32, "1", "passes in which the excess at the cell reached seen_threshold"},
     {"n_covering", K_I32, "1", "passes that covered the cell"},
     {"persistence", K_F64, "1", "n_passes / n_covering"},
     {"first_time", K_F64, "s", "first time the cell was seen (NaN if never)"},
     {"last_time", K_F64, "s", "last time the cell was seen (NaN if never)"},
-    {"score", K_F64, "@", "ranking key: prominence * persistence"},
+    {"score", K_F64, "1", "ranking key: significance * persistence"},
+    {"size_mm", K_F64, "mm", "fitted footprint sigma"},
+    {"amplitude", K_F64, "@", "fitted knot amplitude (least squares, footprint of size_mm)"},
+    {"significance", K_F64, "1", "z: amplitude over the session-measured noise of it"},
 };
 #define N_CAND_COLS (sizeof CAND_COLS / sizeof CAND_COLS[0])
 
@@ -1050,7 +1053,10 @@ km_status km_result_writer_set_candidates(km_ctx *ctx, km_result_writer *w,
             case 8: d[i] = c[i].persistence; break;
             case 9: d[i] = c[i].first_time; break;
             case 10: d[i] = c[i].last_time; break;
-            default: d[i] = c[i].score; break;
+            case 11: d[i] = c[i].score; break;
+            case 12: d[i] = c[i].size_mm; break;
+            case 13: d[i] = c[i].amplitude; break;
+            default: d[i] = c[i].significance; break;
             }
         }
         hid_t ds = make_column(&w->alloc, g, &CAND_COLS[k], w->units, 1);

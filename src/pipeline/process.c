@@ -318,6 +318,8 @@ static km_status write_params(km_ctx *ctx, run *r, const km_process_params *p)
     PF("cand_min_prominence", p->cand.min_prominence);
     PF("cand_min_snr", p->cand.min_snr);
     PF("cand_knot_sigma_mm", p->cand.knot_sigma_mm);
+    PF("cand_min_sigma_mm", p->cand.min_sigma_mm);
+    PF("cand_max_sigma_mm", p->cand.max_sigma_mm);
     PI("cand_ridge_half_rows", p->cand.ridge_half_rows);
     PI("cand_stuck_frames", p->cand.stuck_frames);
     PI("cand_min_distance", p->cand.min_distance);

@@ -10,6 +10,7 @@
 #include "internal.h"
 #include "roller_rows.h"
 #include "select_small.h"
+#include "detect/mapfilt.h"
 
 #define GROW_ROWS 64
 #define MAX_HALF_COLS 64
@@ -47,7 +48,9 @@ void km_candidate_params_default(km_candidate_params *p)
     p->seen_threshold = 8.0;
     p->min_prominence = 4.0;
     p->min_snr = 4.0;
-    p->knot_sigma_mm = 4.5;
+    p->knot_sigma_mm = 0.0;
+    p->min_sigma_mm = 3.0;
+    p->max_sigma_mm = 15.0;
     p->ridge_half_rows = 4;
     p->min_distance = 2;
     p->min_coverage = 2;
@@ -155,6 +158,9 @@ km_status km_candidates_create(km_ctx *ctx, int32_t mode, int32_t rows, int32_t 
         isnan(q->seen_threshold) || !(q->min_prominence >= 0.0) || q->min_distance < 1 ||
         q->min_coverage < 1 || !(q->min_persistence >= 0.0) || !(q->min_snr >= 0.0) ||
         !(q->knot_sigma_mm >= 0.0) || !isfinite(q->knot_sigma_mm) ||
+        !(q->min_sigma_mm > 0.0) || !(q->max_sigma_mm >= q->min_sigma_mm) ||
+        !isfinite(q->max_sigma_mm) ||
+        q->max_sigma_mm > 100.0 * (row_pitch_mm > col_pitch_mm ? row_pitch_mm : col_pitch_mm) ||
         q->knot_sigma_mm > 100.0 * (row_pitch_mm > col_pitch_mm ? row_pitch_mm : col_pitch_mm) ||
         q->ridge_half_rows < 0 || q->ridge_half_rows > MAX_RIDGE_ROWS || q->contact_half_rows < 0 ||
         isnan(q->contact_threshold) || q->pass_gap_frames < 0 || q->stuck_frames < 0) {
@@ -431,112 +437,6 @@ static int cand_cmp(const void *a, const void *b)
     return p->x_mm < q->x_mm ? -1 : p->x_mm > q->x_mm;
 }
 
-static int float_cmp(const void *a, const void *b)
-{
-    float x = *(const float *)a, y = *(const float *)b;
-    return (x > y) - (x < y);
-}
-
-/* Robust standard deviation of the cell-to-cell noise of the map: MAD of
- * the differences of horizontal neighbours / sqrt(2).  Differences cancel
- * the slowly varying contact pressure, and the median ignores the few
- * knots, so this is the spread of what a knot must stand out from (per
- * taxel gain error and sensor noise).  (Vertical pairs would mix in
- * the structure along y of the map; pooling them measured no better.)  0
- * when fewer than 2 pairs.  buf holds the window's cells. */
-static double map_noise(const float *a, int32_t ny, int32_t nx, int32_t y0, int32_t y1,
-                        int32_t x0, int32_t x1, float *buf)
-{
-    size_t n = 0;
-    for (int32_t y = y0; y < y1 && y < ny; y++)
-        for (int32_t x = x0; x < x1 && x < nx; x++) {
-            size_t i = (size_t)y * (size_t)nx + (size_t)x;
-            float dx = x + 1 < x1 && x + 1 < nx ? a[i + 1] - a[i] : NAN;
-            if (isfinite(dx))
-                buf[n++] = dx;
-        }
-    if (n < 2)
-        return 0.0;
-    qsort(buf, n, sizeof *buf, float_cmp);
-    float med = (n & 1) ? buf[n / 2] : 0.5f * (buf[n / 2 - 1] + buf[n / 2]);
-    for (size_t k = 0; k < n; k++)
-        buf[k] = fabsf(buf[k] - med);
-    qsort(buf, n, sizeof *buf, float_cmp);
-    double mad = (n & 1) ? buf[n / 2] : 0.5 * ((double)buf[n / 2 - 1] + (double)buf[n / 2]);
-    return 1.482602218505602 * mad / sqrt(2.0);
-}
-
-/* out = a minus the median of its column within +-h cells (finite values
- * only): removes ridges along y longer than about h cells (taut bands),
- * keeps compact excesses of one or two rows. */
-static void remove_ridges(const float *a, int32_t ny, int32_t nx, int32_t h, float *win, float *out)
-{
-    for (int32_t x = 0; x < nx; x++)
-        for (int32_t y = 0; y < ny; y++) {
-            size_t i = (size_t)y * (size_t)nx + (size_t)x;
-            if (!isfinite(a[i])) {
-                out[i] = NAN;
-                continue;
-            }
-            int n = 0;
-            for (int32_t k = y - h < 0 ? 0 : y - h; k <= y + h && k < ny; k++) {
-                float v = a[(size_t)k * (size_t)nx + (size_t)x];
-                if (isfinite(v))
-                    win[n++] = v;
-            }
-            out[i] = a[i] - median_small(win, n);
-        }
-}
-
-/* Matched filter for a Gaussian footprint (sigma sy, sx cells): for each
- * finite cell, amp = least-squares amplitude of the footprint centred there
- * (sum K a / sum K^2 over the finite cells under the kernel) and snr = amp
- * * sqrt(sum K^2) / noise, its size in noise standard deviations for white
- * cell noise.  Cells with less than half the kernel energy finite are NaN. */
-static void matched_filter(const float *a, int32_t ny, int32_t nx, double sy, double sx,
-                           const float *noise, float *amp, float *snr)
-{
-    int32_t ry = sy > 0.0 ? (int32_t)ceil(3.0 * sy) : 0, rx = sx > 0.0 ? (int32_t)ceil(3.0 * sx) : 0;
-    if (ry > 16)
-        ry = 16;
-    if (rx > 16)
-        rx = 16;
-    double ky[33], kx[33], full = 0.0;
-    for (int32_t k = -ry; k <= ry; k++)
-        ky[k + ry] = sy > 0.0 ? exp(-0.5 * (double)(k * k) / (sy * sy)) : 1.0;
-    for (int32_t k = -rx; k <= rx; k++)
-        kx[k + rx] = sx > 0.0 ? exp(-0.5 * (double)(k * k) / (sx * sx)) : 1.0;
-    for (int32_t j = 0; j <= 2 * ry; j++)
-        for (int32_t k = 0; k <= 2 * rx; k++)
-            full += ky[j] * ky[j] * kx[k] * kx[k];
-    for (int32_t y = 0; y < ny; y++)
-        for (int32_t x = 0; x < nx; x++) {
-            size_t i = (size_t)y * (size_t)nx + (size_t)x;
-            double num = 0.0, den = 0.0;
-            if (isfinite(a[i]))
-                for (int32_t j = -ry; j <= ry; j++) {
-                    if (y + j < 0 || y + j >= ny)
-                        continue;
-                    for (int32_t k = -rx; k <= rx; k++) {
-                        if (x + k < 0 || x + k >= nx)
-                            continue;
-                        float v = a[(size_t)(y + j) * (size_t)nx + (size_t)(x + k)];
-                        if (!isfinite(v))
-                            continue;
-                        double w = ky[j + ry] * kx[k + rx];
-                        num += w * v;
-                        den += w * w;
-                    }
-                }
-            if (!(den >= 0.5 * full)) {
-                amp[i] = snr[i] = NAN;
-                continue;
-            }
-            amp[i] = (float)(num / den);
-            snr[i] = (float)(num / sqrt(den) / noise[i]);
-        }
-}
-
 /* Vertex of the parabola through three values, in [-0.5, 0.5]; 0 when the
  * values are not finite or not a maximum. */
 static double vertex(float l, float m, float r)
@@ -553,6 +453,7 @@ km_status km_candidates_get(km_ctx *ctx, km_candidates *c, km_candidate *out, si
 {
     km_status st = KM_OK;
     float *map = NULL, *flat = NULL, *amp = NULL, *snr = NULL, *noise = NULL, *diff = NULL;
+    float *size = NULL, *scratch = NULL;
     km_peak *pk = NULL;
     km_candidate *cand = NULL;
     size_t npk = 0, nc = 0;
@@ -571,10 +472,12 @@ km_status km_candidates_get(km_ctx *ctx, km_candidates *c, km_candidate *out, si
     snr = km_alloc(ctx, cells * sizeof *snr);
     noise = km_alloc(ctx, cells * sizeof *noise);
     diff = km_alloc(ctx, 2 * cells * sizeof *diff);
+    size = km_alloc(ctx, cells * sizeof *size);
+    scratch = km_alloc(ctx, 4 * cells * sizeof *scratch);
     pk = km_alloc(ctx, cells * sizeof *pk);
     cand = km_alloc(ctx, cells * sizeof *cand);
     if (map == NULL || flat == NULL || amp == NULL || snr == NULL || noise == NULL || diff == NULL || pk == NULL ||
-        cand == NULL) {
+        cand == NULL || size == NULL || scratch == NULL) {
         st = KM_ERR_NOMEM;
         goto done;
     }
@@ -583,9 +486,9 @@ km_status km_candidates_get(km_ctx *ctx, km_candidates *c, km_candidate *out, si
 
     /* flat = the map without ridges along y; amp, snr = matched filter. */
     double top = 0.0;
-    double global = map_noise(map, ny, nx, 0, ny, 0, nx, diff);
+    double global = km_map_noise(map, ny, nx, 0, ny, 0, nx, diff);
     if (c->p.ridge_half_rows > 0)
-        remove_ridges(map, ny, nx, c->p.ridge_half_rows, c->win, flat);
+        km_map_remove_ridges(map, ny, nx, c->p.ridge_half_rows, c->win, flat);
     else
         memcpy(flat, map, cells * sizeof *flat);
     for (size_t i = 0; i < cells; i++)
@@ -603,13 +506,23 @@ km_status km_candidates_get(km_ctx *ctx, km_candidates *c, km_candidate *out, si
      * its own row median) from making every bump significant. */
     for (int32_t y = 0; y < ny; y++)
         for (int32_t x = 0; x < nx; x++) {
-            double loc = map_noise(map, ny, nx, y - NOISE_HALF < 0 ? 0 : y - NOISE_HALF,
+            double loc = km_map_noise(map, ny, nx, y - NOISE_HALF < 0 ? 0 : y - NOISE_HALF,
                                    y + NOISE_HALF + 1, x - NOISE_HALF < 0 ? 0 : x - NOISE_HALF,
                                    x + NOISE_HALF + 1, diff);
             noise[(size_t)y * (size_t)nx + (size_t)x] = (float)(loc > global ? loc : global);
         }
-    matched_filter(flat, ny, nx, c->p.knot_sigma_mm / c->row_pitch,
-                   c->p.knot_sigma_mm / c->col_pitch, noise, amp, snr);
+    /* Footprint sigmas: knot_sigma_mm alone, or min..max_sigma_mm in
+       steps of a factor 1.25 (the snr of a Gaussian's matched filter
+       falls by under 1.3% half a step off its own sigma). */
+    double sig[32];
+    int ns = 0;
+    if (c->p.knot_sigma_mm > 0.0)
+        sig[ns++] = c->p.knot_sigma_mm;
+    else
+        for (double v = c->p.min_sigma_mm; ns < 32 && v <= c->p.max_sigma_mm * 1.0001; v *= 1.25)
+            sig[ns++] = v;
+    km_map_scale_search(flat, ny, nx, c->row_pitch, c->col_pitch, sig, ns, noise, amp, snr, size,
+                        scratch);
 
     km_peak_params pp;
     km_peak_params_default(&pp);
@@ -635,6 +548,10 @@ km_status km_candidates_get(km_ctx *ctx, km_candidates *c, km_candidate *out, si
         double sum;
         if (!(snr[m] >= c->p.min_snr))
             continue;
+        /* Still growing at the largest sigma searched: broader than any
+           knot footprint (a bony prominence, the body's shape). */
+        if (ns > 1 && size[m] >= (float)sig[ns - 1])
+            continue;
         cell_totals(c, i, &cov, &seen, &sum);
         double pers = cov > 0 ? (double)seen / (double)cov : 0.0;
         if (seen < 1 || pers < c->p.min_persistence)
@@ -655,7 +572,10 @@ km_status km_candidates_get(km_ctx *ctx, km_candidates *c, km_candidate *out, si
         e->persistence = pers;
         e->first_time = c->t_first[i];
         e->last_time = c->t_last[i];
-        e->score = (double)amp[m] * pers;
+        e->size_mm = size[m];
+        e->amplitude = amp[m];
+        e->significance = snr[m];
+        e->score = (double)snr[m] * pers;
     }
     if (nc > 1)
         qsort(cand, nc, sizeof *cand, cand_cmp);
@@ -677,5 +597,7 @@ done:
     km_free(ctx, diff);
     km_free(ctx, pk);
     km_free(ctx, cand);
+    km_free(ctx, size);
+    km_free(ctx, scratch);
     return st;
 }

@@ -219,7 +219,7 @@ def test_tracking_and_candidate_options_reach_params(sessions):
         a = f["params"].attrs
         assert a["track_gate_mm"] == 12.5 and a["track_max_gap"] == 4
         assert a["cand_min_snr"] == 6 and a["cand_ridge_half_rows"] == 0
-        assert a["cand_max_candidates"] == 2 and a["cand_knot_sigma_mm"] == 4.5
+        assert a["cand_max_candidates"] == 2 and a["cand_knot_sigma_mm"] == 0
         assert len(f["candidates/x_mm"]) <= 2
     r = subprocess.run([str(BIN), "process", "-q", s, "-o", out, "--track-max-gap", "-1"],
                        capture_output=True, text=True, timeout=60)

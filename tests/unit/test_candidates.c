@@ -36,6 +36,7 @@ static km_candidates *run_passes_ex(float knot, int stuck_at_2_2, float ridge, i
     km_candidate_params p;
     km_candidate_params_default(&p);
     p.stuck_frames = 5; /* stuck from frame 5, inside the first pass */
+    p.knot_sigma_mm = 4.5; /* one scale: the filter's figures below are analytic */
     p.ridge_half_rows = ridge_half_rows;
     cr_assert_eq(km_candidates_create(ctx, KM_MODE_MAT, R, C, 10.0, 5.0, &p, &c), KM_OK);
     int64_t frame = 0;
@@ -112,7 +113,10 @@ Test(candidates, recurring_excess_on_a_mat)
     cr_assert_eq(out[0].n_passes, 3);
     cr_assert_eq(out[0].n_covering, 4);
     cr_assert_float_eq(out[0].persistence, 0.75, 1e-12);
-    cr_assert_float_eq(out[0].score, amp * 0.75, 1e-4);
+    cr_assert_float_eq(out[0].amplitude, amp, 1e-4);
+    cr_assert_float_eq(out[0].size_mm, 4.5, 1e-6);
+    cr_assert(out[0].significance > 0.0);
+    cr_assert_float_eq(out[0].score, out[0].significance * 0.75, 1e-9);
     cr_assert_float_eq(out[0].first_time, 0.0, 1e-12);
     cr_assert_float_eq(out[0].last_time, 0.1 * (60 + 9), 1e-9);
     km_candidates_free(c);

@@ -1,0 +1,161 @@
+/* Filters on a body map (docs/ALGORITHMS.md 10.4); see mapfilt.h. */
+#include <math.h>
+#include <stdlib.h>
+
+#include "detect/mapfilt.h"
+#include "track/select_small.h"
+
+static float median_small(const float *v, int n)
+{
+    if (n & 1)
+        return km_select_rank_f(v, (size_t)n, (size_t)(n / 2));
+    float a = 0.0f, b = 0.0f;
+    km_select_rank2_f(v, (size_t)n, (size_t)(n / 2 - 1), &a, &b);
+    return 0.5f * (a + b);
+}
+
+static int float_cmp(const void *a, const void *b)
+{
+    float x = *(const float *)a, y = *(const float *)b;
+    return (x > y) - (x < y);
+}
+
+/* Robust standard deviation of the cell-to-cell noise of the map: MAD of
+ * the differences of horizontal neighbours / sqrt(2).  Differences cancel
+ * the slowly varying contact pressure, and the median ignores the few
+ * knots, so this is the spread of what a knot must stand out from (per
+ * taxel gain error and sensor noise).  (Vertical pairs would mix in
+ * the structure along y of the map; pooling them measured no better.)  0
+ * when fewer than 2 pairs.  buf holds the window's cells. */
+double km_map_noise(const float *a, int32_t ny, int32_t nx, int32_t y0, int32_t y1,
+                        int32_t x0, int32_t x1, float *buf)
+{
+    size_t n = 0;
+    for (int32_t y = y0; y < y1 && y < ny; y++)
+        for (int32_t x = x0; x < x1 && x < nx; x++) {
+            size_t i = (size_t)y * (size_t)nx + (size_t)x;
+            float dx = x + 1 < x1 && x + 1 < nx ? a[i + 1] - a[i] : NAN;
+            if (isfinite(dx))
+                buf[n++] = dx;
+        }
+    if (n < 2)
+        return 0.0;
+    qsort(buf, n, sizeof *buf, float_cmp);
+    float med = (n & 1) ? buf[n / 2] : 0.5f * (buf[n / 2 - 1] + buf[n / 2]);
+    for (size_t k = 0; k < n; k++)
+        buf[k] = fabsf(buf[k] - med);
+    qsort(buf, n, sizeof *buf, float_cmp);
+    double mad = (n & 1) ? buf[n / 2] : 0.5 * ((double)buf[n / 2 - 1] + (double)buf[n / 2]);
+    return 1.482602218505602 * mad / sqrt(2.0);
+}
+
+/* out = a minus the median of its column within +-h cells (finite values
+ * only): removes ridges along y longer than about h cells (taut bands),
+ * keeps compact excesses of one or two rows. */
+void km_map_remove_ridges(const float *a, int32_t ny, int32_t nx, int32_t h, float *win, float *out)
+{
+    for (int32_t x = 0; x < nx; x++)
+        for (int32_t y = 0; y < ny; y++) {
+            size_t i = (size_t)y * (size_t)nx + (size_t)x;
+            if (!isfinite(a[i])) {
+                out[i] = NAN;
+                continue;
+            }
+            int n = 0;
+            for (int32_t k = y - h < 0 ? 0 : y - h; k <= y + h && k < ny; k++) {
+                float v = a[(size_t)k * (size_t)nx + (size_t)x];
+                if (isfinite(v))
+                    win[n++] = v;
+            }
+            out[i] = a[i] - median_small(win, n);
+        }
+}
+
+/* Matched filter for a Gaussian footprint (sigma sy, sx cells): for each
+ * finite cell, amp = least-squares amplitude of the footprint centred there
+ * (sum K a / sum K^2 over the finite cells under the kernel) and snr = amp
+ * * sqrt(sum K^2) / noise, its size in noise standard deviations for white
+ * cell noise.  Cells with less than half the kernel energy finite are NaN. */
+void km_map_matched_filter(const float *a, int32_t ny, int32_t nx, double sy, double sx,
+                           const float *noise, float *amp, float *snr)
+{
+    int32_t ry = sy > 0.0 ? (int32_t)ceil(3.0 * sy) : 0, rx = sx > 0.0 ? (int32_t)ceil(3.0 * sx) : 0;
+    if (ry > 16)
+        ry = 16;
+    if (rx > 16)
+        rx = 16;
+    double ky[33], kx[33], full = 0.0;
+    for (int32_t k = -ry; k <= ry; k++)
+        ky[k + ry] = sy > 0.0 ? exp(-0.5 * (double)(k * k) / (sy * sy)) : 1.0;
+    for (int32_t k = -rx; k <= rx; k++)
+        kx[k + rx] = sx > 0.0 ? exp(-0.5 * (double)(k * k) / (sx * sx)) : 1.0;
+    for (int32_t j = 0; j <= 2 * ry; j++)
+        for (int32_t k = 0; k <= 2 * rx; k++)
+            full += ky[j] * ky[j] * kx[k] * kx[k];
+    for (int32_t y = 0; y < ny; y++)
+        for (int32_t x = 0; x < nx; x++) {
+            size_t i = (size_t)y * (size_t)nx + (size_t)x;
+            double num = 0.0, den = 0.0;
+            if (isfinite(a[i]))
+                for (int32_t j = -ry; j <= ry; j++) {
+                    if (y + j < 0 || y + j >= ny)
+                        continue;
+                    for (int32_t k = -rx; k <= rx; k++) {
+                        if (x + k < 0 || x + k >= nx)
+                            continue;
+                        float v = a[(size_t)(y + j) * (size_t)nx + (size_t)(x + k)];
+                        if (!isfinite(v))
+                            continue;
+                        double w = ky[j + ry] * kx[k + rx];
+                        num += w * v;
+                        den += w * w;
+                    }
+                }
+            if (!(den >= 0.5 * full)) {
+                amp[i] = snr[i] = NAN;
+                continue;
+            }
+            amp[i] = (float)(num / den);
+            snr[i] = (float)(num / sqrt(den) / noise[i]);
+        }
+}
+
+
+void km_map_scale_search(const float *a, int32_t ny, int32_t nx, double row_pitch,
+                         double col_pitch, const double *sigmas_mm, int n_scales,
+                         const float *noise, float *amp, float *snr, float *sigma_mm,
+                         float *scratch)
+{
+    size_t cells = (size_t)ny * (size_t)nx;
+    float *amp_k = scratch, *snr_k = scratch + cells, *prev = scratch + 2 * cells;
+    float *lo = scratch + 3 * cells; /* snr one scale below the best, NaN: none */
+    for (size_t i = 0; i < cells; i++)
+        amp[i] = snr[i] = sigma_mm[i] = lo[i] = prev[i] = NAN;
+    for (int k = 0; k < n_scales; k++) {
+        km_map_matched_filter(a, ny, nx, sigmas_mm[k] / row_pitch, sigmas_mm[k] / col_pitch,
+                              noise, amp_k, snr_k);
+        for (size_t i = 0; i < cells; i++) {
+            float z = snr_k[i];
+            if (!isfinite(z))
+                continue;
+            if (!(z <= snr[i])) { /* a new best (or the first finite) */
+                lo[i] = prev[i];
+                snr[i] = z;
+                amp[i] = amp_k[i];
+                sigma_mm[i] = (float)sigmas_mm[k];
+            } else if (k > 0 && sigma_mm[i] == (float)sigmas_mm[k - 1] && isfinite(lo[i])) {
+                /* the scale above the best: vertex of the parabola in log sigma */
+                double l = lo[i], m = snr[i], h = z, d = l - 2.0 * m + h, off = 0.0;
+                if (d < 0.0)
+                    off = 0.5 * (l - h) / d;
+                off = off < -0.5 ? -0.5 : off > 0.5 ? 0.5 : off;
+                double st = off < 0.0 ? log(sigmas_mm[k - 1] / sigmas_mm[k - 2])
+                                      : log(sigmas_mm[k] / sigmas_mm[k - 1]);
+                sigma_mm[i] = (float)(sigmas_mm[k - 1] * exp(off * st));
+            }
+        }
+        float *t = prev;
+        prev = snr_k;
+        snr_k = t;
+    }
+}

@@ -1,0 +1,39 @@
+/* Filters on a body map (docs/ALGORITHMS.md 10.4): robust noise of the map,
+ * removal of ridges along y, and the scale-normalised matched filter that
+ * finds knots of any footprint size.  NaN marks cells without data.  Not
+ * installed. */
+#ifndef KM_MAPFILT_H
+#define KM_MAPFILT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Robust sd of the cell-to-cell fluctuation in the window [y0, y1) x
+ * [x0, x1): 1.4826 MAD of horizontal neighbour differences / sqrt(2);
+ * 0 when fewer than 2 pairs.  buf: room for the window's cells. */
+double km_map_noise(const float *a, int32_t ny, int32_t nx, int32_t y0, int32_t y1, int32_t x0,
+                    int32_t x1, float *buf);
+
+/* out = a minus the median of its column within +-h cells (finite values);
+ * win: room for 2h+1 floats. */
+void km_map_remove_ridges(const float *a, int32_t ny, int32_t nx, int32_t h, float *win,
+                          float *out);
+
+/* Matched filter for a Gaussian footprint of sigma (sy, sx) cells: per cell
+ * amp = least-squares amplitude of the footprint centred there and snr =
+ * amp * sqrt(sum K^2) / noise; NaN where less than half the kernel energy
+ * falls on finite cells. */
+void km_map_matched_filter(const float *a, int32_t ny, int32_t nx, double sy, double sx,
+                           const float *noise, float *amp, float *snr);
+
+/* Scale search: the matched filter at n_scales sigmas (mm, increasing),
+ * keeping per cell the scale of the largest snr (for a Gaussian footprint
+ * in white noise the largest snr falls at its own sigma); sigma_mm = that
+ * scale refined by a parabola in log sigma through the neighbouring
+ * scales.  scratch: 4*ny*nx floats. */
+void km_map_scale_search(const float *a, int32_t ny, int32_t nx, double row_pitch,
+                         double col_pitch, const double *sigmas_mm, int n_scales,
+                         const float *noise, float *amp, float *snr, float *sigma_mm,
+                         float *scratch);
+
+#endif
