@@ -141,7 +141,7 @@ def test_candidates_table_is_consistent(sessions):
     assert list(c["candidate"]) == list(range(len(c["score"])))
     assert np.all(np.diff(c["score"]) <= 0)
     np.testing.assert_allclose(c["persistence"], c["n_passes"] / c["n_covering"])
-    np.testing.assert_allclose(c["score"], c["prominence"] * c["persistence"], rtol=1e-6)
+    np.testing.assert_allclose(c["score"], c["significance"] * c["persistence"], rtol=1e-6)
     assert np.all(c["n_passes"] <= c["n_covering"])
     assert np.all(c["first_time"] <= c["last_time"])
     # A knot passed by every stroke of a 30 s session at 25 cycles/min: ~25 passes.
