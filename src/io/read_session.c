@@ -3,12 +3,15 @@
  * HDF5 input is untrusted (the library has open parser CVEs): every rank,
  * type class, shape and attribute is checked before use, the chunk cache is
  * bounded, and frames are streamed by hyperslab blocks so memory does not
- * grow with the session length.  HDF5 converts the stored sample type to
- * float32 inside H5Dread. */
+ * grow with the session length.  float32 frames stored with shuffle and/or
+ * deflate are decoded by h5_chunks.c outside HDF5's global lock; other
+ * types and filters go through H5Dread, which converts the stored sample
+ * type to float32. */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "h5_chunks.h"
 #include "h5util.h"
 #include "reader_internal.h"
 
@@ -24,6 +27,8 @@ typedef struct session_impl {
     int64_t n_frames;
     int64_t next;
     int32_t rows, cols;
+    km_h5_chunks *chunks; /* direct chunk reads (NULL: H5Dread) */
+    int chunks_tried;
 } session_impl;
 
 static void session_close(km_reader *r)
@@ -34,6 +39,7 @@ static void session_close(km_reader *r)
     if (s == NULL)
         return;
     km_h5_quiet_begin(&q);
+    km_h5_chunks_free(s->chunks);
     if (s->time >= 0)
         H5Dclose(s->time);
     if (s->frames >= 0)
@@ -419,6 +425,8 @@ km_status km_open_session(km_ctx *ctx, km_reader *r, const km_read_options *opt)
         goto done;
     }
     s->file = s->frames = s->time = H5I_INVALID_HID;
+    s->chunks = NULL;
+    s->chunks_tried = 0;
     s->next = 0;
     r->impl = s;
     r->ops = &session_ops;
@@ -505,7 +513,7 @@ static km_status session_read(km_ctx *ctx, km_reader *r, float *frames, double *
     km_status st = KM_OK;
     km_h5_quiet q;
     hid_t fspace = H5I_INVALID_HID, mspace = H5I_INVALID_HID;
-    int64_t n = s->n_frames - s->next, i;
+    int64_t n = s->n_frames - s->next, i, done_frames;
     hsize_t start[3] = {0, 0, 0}, count[3];
     char why[256];
 
@@ -521,16 +529,29 @@ static km_status session_read(km_ctx *ctx, km_reader *r, float *frames, double *
     count[0] = (hsize_t)n;
     count[1] = (hsize_t)s->rows;
     count[2] = (hsize_t)s->cols;
+    /* Stored chunks decoded here when the filters allow (h5_chunks.h),
+       else (or when a chunk does not decode) HDF5's own read. */
+    if (!s->chunks_tried) {
+        s->chunks = km_h5_chunks_open(s->frames);
+        s->chunks_tried = 1;
+    }
+    done_frames = km_h5_chunks_read(s->chunks, s->next, n, frames);
+    start[0] = (hsize_t)(s->next + done_frames);
+    count[0] = (hsize_t)(n - done_frames);
     fspace = H5Dget_space(s->frames);
     mspace = H5Screate_simple(3, count, NULL);
-    if (fspace < 0 || mspace < 0 ||
-        H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, count, NULL) < 0 ||
-        H5Dread(s->frames, H5T_NATIVE_FLOAT, mspace, fspace, H5P_DEFAULT, frames) < 0) {
+    if (done_frames < n &&
+        (fspace < 0 || mspace < 0 ||
+         H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, count, NULL) < 0 ||
+         H5Dread(s->frames, H5T_NATIVE_FLOAT, mspace, fspace, H5P_DEFAULT,
+                 frames + (size_t)done_frames * (size_t)s->rows * (size_t)s->cols) < 0)) {
         km_h5_error_text(why, sizeof why);
         st = km_fail(ctx, KM_ERR_FORMAT, "frames %lld..%lld: /frames cannot be read (%s)",
                      (long long)s->next, (long long)(s->next + n - 1), why);
         goto done;
     }
+    start[0] = (hsize_t)s->next;
+    count[0] = (hsize_t)n;
     if (times != NULL && s->time >= 0) {
         H5Sclose(fspace);
         H5Sclose(mspace);

@@ -1,0 +1,224 @@
+/* Direct chunk reading with libdeflate: see h5_chunks.h. */
+#include <libdeflate.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
+#include "h5_chunks.h"
+
+enum { STEP_DEFLATE = 1, STEP_SHUFFLE = 2, MAX_STEPS = 2 };
+
+struct km_h5_chunks {
+    hid_t d;
+    int64_t n_frames;
+    int64_t cf;          /* frames per chunk */
+    size_t frame_elems;  /* R * C */
+    size_t chunk_bytes;  /* cf * R * C * 4 */
+    int raw_partial;     /* partial edge chunks stored unfiltered */
+    int n_steps;
+    int step[MAX_STEPS]; /* the filter pipeline in write order */
+    unsigned char *raw, *scratch;
+    size_t raw_cap;
+    float *cache;        /* the last decoded chunk */
+    int64_t cached;      /* its index, -1 = none */
+    struct libdeflate_decompressor *dec;
+};
+
+void km_h5_chunks_free(km_h5_chunks *c)
+{
+    if (c == NULL)
+        return;
+    if (c->dec != NULL)
+        libdeflate_free_decompressor(c->dec);
+    free(c->raw);
+    free(c->scratch);
+    free(c->cache);
+    free(c);
+}
+
+/* Shuffle and deflate only, each once, shuffle on 4-byte elements. */
+static int read_pipeline(hid_t dcpl, km_h5_chunks *c)
+{
+    int n = H5Pget_nfilters(dcpl);
+    if (n < 0 || n > MAX_STEPS)
+        return 0;
+    for (int i = 0; i < n; i++) {
+        unsigned flags = 0, cd[8] = {0};
+        size_t ncd = 8;
+        H5Z_filter_t id = H5Pget_filter2(dcpl, (unsigned)i, &flags, &ncd, cd, 0, NULL, NULL);
+        int kind = id == H5Z_FILTER_DEFLATE ? STEP_DEFLATE
+                   : id == H5Z_FILTER_SHUFFLE ? STEP_SHUFFLE : 0;
+        if (kind == 0 || (kind == STEP_SHUFFLE && (ncd < 1 || cd[0] != 4)))
+            return 0;
+        for (int j = 0; j < i; j++)
+            if (c->step[j] == kind)
+                return 0;
+        c->step[i] = kind;
+    }
+    c->n_steps = n;
+    return 1;
+}
+
+km_h5_chunks *km_h5_chunks_open(hid_t frames)
+{
+    km_h5_chunks *c = calloc(1, sizeof *c);
+    hid_t dcpl = H5I_INVALID_HID, type = H5I_INVALID_HID, space = H5I_INVALID_HID;
+    hsize_t dims[3], chunk[3];
+    int ok = 0;
+    const float one = 1.0f;
+    unsigned char lead;
+
+    memcpy(&lead, &one, 1); /* little-endian host: the first byte of 1.0f is 0 */
+    if (c == NULL || lead != 0)
+        goto done;
+    c->d = frames;
+    c->cached = -1;
+    dcpl = H5Dget_create_plist(frames);
+    type = H5Dget_type(frames);
+    space = H5Dget_space(frames);
+    if (dcpl < 0 || type < 0 || space < 0 || H5Pget_layout(dcpl) != H5D_CHUNKED ||
+        H5Tequal(type, H5T_IEEE_F32LE) <= 0 || H5Sget_simple_extent_ndims(space) != 3 ||
+        H5Sget_simple_extent_dims(space, dims, NULL) != 3 || H5Pget_chunk(dcpl, 3, chunk) != 3)
+        goto done;
+    if (chunk[0] == 0 || chunk[1] != dims[1] || chunk[2] != dims[2] || !read_pipeline(dcpl, c))
+        goto done;
+    /* H5D_CHUNK_DONT_FILTER_PARTIAL_CHUNKS: HDF5 1.10.8's H5Dread_chunk
+       reports a filter mask of 0 for such an unfiltered edge chunk, so
+       those chunks are left to H5Dread. */
+    unsigned opts = 0;
+    if (H5Pget_chunk_opts(dcpl, &opts) < 0)
+        goto done;
+    c->raw_partial = (opts & H5D_CHUNK_DONT_FILTER_PARTIAL_CHUNKS) != 0;
+    c->n_frames = (int64_t)dims[0];
+    c->cf = (int64_t)chunk[0];
+    c->frame_elems = (size_t)dims[1] * (size_t)dims[2];
+    /* The open path has already bounded the chunk size. */
+    c->chunk_bytes = (size_t)chunk[0] * c->frame_elems * sizeof(float);
+    c->cache = malloc(c->chunk_bytes);
+    c->scratch = malloc(c->chunk_bytes);
+    c->dec = libdeflate_alloc_decompressor();
+    ok = c->cache != NULL && c->scratch != NULL && c->dec != NULL;
+done:
+    if (space >= 0)
+        H5Sclose(space);
+    if (type >= 0)
+        H5Tclose(type);
+    if (dcpl >= 0)
+        H5Pclose(dcpl);
+    if (!ok) {
+        km_h5_chunks_free(c);
+        return NULL;
+    }
+    return c;
+}
+
+/* Undo HDF5's byte shuffle of 4-byte elements: byte b of element i was
+ * stored at b * n + i. */
+static void unshuffle4(const unsigned char *restrict in, unsigned char *restrict out, size_t n)
+{
+    const unsigned char *p0 = in, *p1 = in + n, *p2 = in + 2 * n, *p3 = in + 3 * n;
+    size_t i = 0;
+#ifdef __SSE2__
+    for (; i + 16 <= n; i += 16) {
+        __m128i a = _mm_loadu_si128((const __m128i *)(const void *)(p0 + i));
+        __m128i b = _mm_loadu_si128((const __m128i *)(const void *)(p1 + i));
+        __m128i c = _mm_loadu_si128((const __m128i *)(const void *)(p2 + i));
+        __m128i d = _mm_loadu_si128((const __m128i *)(const void *)(p3 + i));
+        __m128i ab0 = _mm_unpacklo_epi8(a, b), ab1 = _mm_unpackhi_epi8(a, b);
+        __m128i cd0 = _mm_unpacklo_epi8(c, d), cd1 = _mm_unpackhi_epi8(c, d);
+        __m128i *o = (__m128i *)(void *)(out + 4 * i);
+        _mm_storeu_si128(o, _mm_unpacklo_epi16(ab0, cd0));
+        _mm_storeu_si128(o + 1, _mm_unpackhi_epi16(ab0, cd0));
+        _mm_storeu_si128(o + 2, _mm_unpacklo_epi16(ab1, cd1));
+        _mm_storeu_si128(o + 3, _mm_unpackhi_epi16(ab1, cd1));
+    }
+#endif
+    for (; i < n; i++) {
+        out[4 * i] = p0[i];
+        out[4 * i + 1] = p1[i];
+        out[4 * i + 2] = p2[i];
+        out[4 * i + 3] = p3[i];
+    }
+}
+
+/* Chunk k decoded into dst (chunk_bytes).  HDF5 is called twice, to size
+ * and copy the stored bytes; the decoding runs without its lock. */
+static int decode_chunk(km_h5_chunks *c, int64_t k, void *dst)
+{
+    hsize_t off[3] = {(hsize_t)(k * c->cf), 0, 0}, stored = 0;
+    uint32_t skipped = 0;
+    int todo[MAX_STEPS], m = 0;
+
+    if (c->raw_partial && (k + 1) * c->cf > c->n_frames)
+        return 0;
+    if (H5Dget_chunk_storage_size(c->d, off, &stored) < 0 || stored == 0 ||
+        stored > (hsize_t)SIZE_MAX / 2)
+        return 0; /* unallocated (fill value) or unknown: HDF5 reads it */
+    if ((size_t)stored > c->raw_cap) {
+        unsigned char *r = realloc(c->raw, (size_t)stored);
+        if (r == NULL)
+            return 0;
+        c->raw = r;
+        c->raw_cap = (size_t)stored;
+    }
+    if (H5Dread_chunk(c->d, H5P_DEFAULT, off, &skipped, c->raw) < 0)
+        return 0;
+    for (int i = c->n_steps - 1; i >= 0; i--) /* decode in reverse order */
+        if (!(skipped & (1u << i)))
+            todo[m++] = c->step[i];
+    const unsigned char *cur = c->raw;
+    size_t cur_n = (size_t)stored;
+    for (int j = 0; j < m; j++) {
+        unsigned char *out = j == m - 1 ? dst : c->scratch;
+        if (todo[j] == STEP_DEFLATE) {
+            size_t got = 0;
+            if (libdeflate_zlib_decompress(c->dec, cur, cur_n, out, c->chunk_bytes, &got) !=
+                    LIBDEFLATE_SUCCESS ||
+                got != c->chunk_bytes)
+                return 0;
+        } else {
+            if (cur_n != c->chunk_bytes)
+                return 0;
+            unshuffle4(cur, out, c->chunk_bytes / 4);
+        }
+        cur = out;
+        cur_n = c->chunk_bytes;
+    }
+    if (m == 0) {
+        if (cur_n != c->chunk_bytes)
+            return 0;
+        memcpy(dst, cur, cur_n);
+    }
+    return 1;
+}
+
+int64_t km_h5_chunks_read(km_h5_chunks *c, int64_t first, int64_t n, float *out)
+{
+    int64_t end = first + n;
+    if (c == NULL || first < 0 || n < 0 || end > c->n_frames)
+        return 0;
+    for (int64_t f = first; f < end;) {
+        int64_t k = f / c->cf, c0 = k * c->cf, lo = f - c0;
+        int64_t count = c->cf - lo < end - f ? c->cf - lo : end - f;
+        float *dst = out + (size_t)(f - first) * c->frame_elems;
+        if (k != c->cached && lo == 0 && count == c->cf) {
+            /* Wholly inside the request: straight into the caller's buffer. */
+            if (!decode_chunk(c, k, dst))
+                return f - first;
+        } else {
+            if (k != c->cached) {
+                c->cached = -1;
+                if (!decode_chunk(c, k, c->cache))
+                    return f - first;
+                c->cached = k;
+            }
+            memcpy(dst, c->cache + (size_t)lo * c->frame_elems,
+                   (size_t)count * c->frame_elems * sizeof(float));
+        }
+        f += count;
+    }
+    return n;
+}

@@ -1,0 +1,41 @@
+/* Direct chunk reading of a session's /frames (docs/FORMAT.md 1.2): the
+ * stored chunks are fetched with H5Dread_chunk (HDF5's global lock held
+ * only to copy bytes) and decoded here, outside that lock: deflate by
+ * libdeflate, byte shuffle undone by hand.  Frames are bit-identical to
+ * H5Dread's.  Internal to src/io.
+ *
+ * Eligible: a chunked 3-D dataset [T, R, C] of little-endian float32 whose
+ * chunks span whole frames ([k, R, C]) and whose filters are only shuffle
+ * and deflate, in any order, or none.  Anything else (other types, other
+ * filters such as the LZ4/BZip2 plugins, unallocated chunks, a chunk that
+ * does not decode) is read by H5Dread as before: km_h5_chunks_read stops
+ * before that chunk and the caller reads the rest of the request with
+ * H5Dread, so HDF5 reports the error of a damaged chunk in its own words.
+ *
+ * Each chunk is decoded at most once per pass: the last decoded chunk is
+ * kept for the next request (reads are sequential), and a chunk wholly
+ * inside a request is decoded straight into the caller's buffer.  Memory:
+ * one decoded chunk + one stored chunk (bounded by the open-time chunk
+ * size limit of read_session.c).  One object per reader; not thread-safe,
+ * but objects on different threads run their decoding in parallel. */
+#ifndef KM_H5_CHUNKS_H
+#define KM_H5_CHUNKS_H
+
+#include <hdf5.h>
+#include <stdint.h>
+
+typedef struct km_h5_chunks km_h5_chunks;
+
+/* NULL when the dataset is not eligible (or out of memory): read it with
+ * H5Dread.  The dataset handle stays owned by the caller and must outlive
+ * the object. */
+km_h5_chunks *km_h5_chunks_open(hid_t frames);
+
+/* Frames [first, first + n) into out (n * R * C floats).  Returns how many
+ * leading frames were read (n = all; fewer: the caller reads the rest with
+ * H5Dread; 0 also for c == NULL or a request outside the dataset). */
+int64_t km_h5_chunks_read(km_h5_chunks *c, int64_t first, int64_t n, float *out);
+
+void km_h5_chunks_free(km_h5_chunks *c);
+
+#endif

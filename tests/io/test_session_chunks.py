@@ -1,0 +1,96 @@
+"""Session frames read by knotmap equal h5py's read, bit for bit, whatever
+the storage filters (src/io/h5_chunks.c decodes shuffle + deflate itself;
+everything else goes through HDF5, plugins included).
+
+Files are written here with h5py: deflate levels with and without shuffle,
+chunks that do not divide the session (a partial edge chunk), chunk
+boundaries inside the reader's blocks, h5py's LZF, and the LZ4 and BZip2
+filters of Debian's hdf5-filter-plugin (HDF5 loads them from its default
+plugin path, or HDF5_PLUGIN_PATH); a filter HDF5 cannot load is an
+'unsupported' error naming it.  Run with the Python package on PYTHONPATH
+(KNOTMAP_PYTHONPATH or build/python).
+"""
+import numpy as np
+import pytest
+
+h5py = pytest.importorskip("h5py")
+knotmap = pytest.importorskip("knotmap")
+
+T, R, C = 203, 12, 9
+LZ4, BZIP2 = 32004, 307
+
+
+def frames():
+    rng = np.random.default_rng(3)
+    t = np.arange(T, dtype=np.float32)[:, None, None]
+    f = 30 * np.sin(t / 20 + np.arange(R)[None, :, None] / 3) + rng.normal(0, 1, (T, R, C))
+    f = f.astype(np.float32)
+    f[:, 0, 0] = 0.0
+    f[5] = -f[5]
+    return f
+
+
+def attrs(f):
+    f.attrs["schema"] = "knotmap-session"
+    f.attrs["schema_version"] = 1
+    f.attrs["frame_rate_hz"] = 100.0
+    f.attrs["row_pitch_mm"] = 5.0
+    f.attrs["col_pitch_mm"] = 5.0
+    f.attrs["units"] = "kPa"
+    f.attrs["mode"] = "mat"
+
+
+def write(path, data, **kw):
+    with h5py.File(path, "w") as f:
+        attrs(f)
+        f.create_dataset("frames", data=data, **kw)
+
+
+LAYOUTS = {
+    "gzip4_shuffle": dict(compression="gzip", compression_opts=4, shuffle=True, chunks=(64, R, C)),
+    "gzip1_shuffle": dict(compression="gzip", compression_opts=1, shuffle=True, chunks=(50, R, C)),
+    "gzip9_shuffle": dict(compression="gzip", compression_opts=9, shuffle=True, chunks=(50, R, C)),
+    "gzip6": dict(compression="gzip", compression_opts=6, chunks=(64, R, C)),
+    "gzip0": dict(compression="gzip", compression_opts=0, chunks=(7, R, C)),
+    "shuffle_only": dict(shuffle=True, chunks=(64, R, C)),
+    "chunked_plain": dict(chunks=(100, R, C)),
+    "contiguous": dict(),
+    "lzf_shuffle": dict(compression="lzf", shuffle=True, chunks=(64, R, C)),
+    "fletcher32_gzip": dict(compression="gzip", fletcher32=True, chunks=(64, R, C)),
+    "float64_gzip": dict(compression="gzip", shuffle=True, chunks=(64, R, C), dtype="f8"),
+    "lz4_plugin": dict(compression=LZ4, chunks=(64, R, C)),
+    "lz4_plugin_shuffle": dict(compression=LZ4, shuffle=True, chunks=(64, R, C)),
+    "bzip2_plugin": dict(compression=BZIP2, compression_opts=(9,), chunks=(64, R, C)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(LAYOUTS))
+@pytest.mark.parametrize("block", [256, 37])
+def test_frames_identical_to_h5py(tmp_path, name, block):
+    kw = dict(LAYOUTS[name])
+    comp = kw.get("compression")
+    if isinstance(comp, int) and not h5py.h5z.filter_avail(comp):
+        pytest.skip("HDF5 filter %d not installed (Debian: hdf5-filter-plugin)" % comp)
+    path = tmp_path / ("%s.h5" % name)
+    write(path, frames(), **kw)
+    with h5py.File(path, "r") as f:
+        want = np.asarray(f["frames"][...], dtype=np.float32)
+    got = knotmap.read_session(str(path), block_frames=block).frames
+    assert got.dtype == np.float32 and got.shape == want.shape
+    assert np.array_equal(got.view(np.uint32), want.view(np.uint32))
+
+
+def test_missing_filter_is_named(tmp_path):
+    # A filter id no HDF5 here can load: the open fails and names it.
+    path = tmp_path / "unknown.h5"
+    data = frames()
+    with h5py.File(path, "w") as f:
+        attrs(f)
+        dcpl = h5py.h5p.create(h5py.h5p.DATASET_CREATE)
+        dcpl.set_chunk((64, R, C))
+        dcpl.set_filter(32099, h5py.h5z.FLAG_OPTIONAL, ())
+        space = h5py.h5s.create_simple(data.shape)
+        h5py.h5d.create(f.id, b"frames", h5py.h5t.IEEE_F32LE, space, dcpl=dcpl)
+    with pytest.raises(knotmap.Error) as e:
+        knotmap.read_session(str(path))
+    assert "32099" in str(e.value)
