@@ -2,7 +2,7 @@
 
 The reference (tests/data/good/identical_results.json) holds SHA-256 digests of
 the data of every result dataset (each field of a compound table separately)
-of `knotmap process` runs, written by the code of main at 9b56a0f, before the
+of `knotmap process` runs, written by the code of main at 8186a28, before the
 direct-chunk reader, the new prominence code and the executor changes.  The
 test recomputes them and requires every reference digest to be present in the
 new result: a changed value fails it; renamed or added columns (other work on
