@@ -154,9 +154,11 @@ static int decode_chunk(km_h5_chunks *c, int64_t k, void *dst)
 
     if (c->raw_partial && (k + 1) * c->cf > c->n_frames)
         return 0;
+    /* Unallocated (fill value), unknown, or larger than deflate could
+       make it (stored blocks add 5 bytes per 64 KiB): HDF5 reads it. */
     if (H5Dget_chunk_storage_size(c->d, off, &stored) < 0 || stored == 0 ||
-        stored > (hsize_t)SIZE_MAX / 2)
-        return 0; /* unallocated (fill value) or unknown: HDF5 reads it */
+        stored > (hsize_t)(c->chunk_bytes + c->chunk_bytes / 8 + 4096))
+        return 0;
     if ((size_t)stored > c->raw_cap) {
         unsigned char *r = realloc(c->raw, (size_t)stored);
         if (r == NULL)

@@ -112,13 +112,20 @@ def random_frames():
         yield f.astype(np.float32), mask
 
 
+# Every parameter given (the Python defaults follow the pipeline's and may
+# change); these were find_peaks' defaults when the reference was made.
+PEAK_ARGS = dict(min_distance=1, threshold_abs=None, threshold_rel=None, exclude_border=True,
+                 plateau="all", p_norm=float("inf"), num_peaks=float("inf"),
+                 min_prominence=0.0, saturation=float("inf"), subpixel=True, prominence=True)
+
+
 def peaks_digests():
     import knotmap
     out = []
     for f, mask in random_frames():
         for kw in ({}, {"min_distance": 2, "threshold_rel": 0.1},
                    {"plateau": "one", "exclude_border": False}):
-            out.append(_digest(knotmap.find_peaks(f, mask=mask, **kw)))
+            out.append(_digest(knotmap.find_peaks(f, mask=mask, **dict(PEAK_ARGS, **kw))))
     return out
 
 
