@@ -184,23 +184,28 @@ KM_API km_status km_format_parse(const char *name, km_format *out);
 typedef enum km_mode { KM_MODE_MAT = 0, KM_MODE_ROLLER = 1 } km_mode;
 
 /* What the caller knows that a file may not carry.  Zero/NULL fields mean
- * "from the file, else the default".  A value given here overrides the file
- * only where the file does not carry it, except `format`. */
+ * "from the file, else the default" (an assumed default is listed in
+ * km_session_info.assumed).  A value given here that the file also carries
+ * must agree with it, unless `override` is set. */
 typedef struct km_read_options {
     km_format format;          /* [KM_FORMAT_AUTO] */
     int32_t rows;              /* grid rows [0 = from file] */
     int32_t cols;              /* grid cols [0 = from file] */
-    double frame_rate_hz;      /* [0 = from file, else 1 Hz, recorded as header key
-                                  knotmap_assumed; docs/FORMAT.md 1.1] */
-    double row_pitch_mm;       /* [0 = from file, else 1] */
-    double col_pitch_mm;       /* [0 = from file, else 1] */
+    double frame_rate_hz;      /* [0 = from file, else 1 Hz, assumed; docs/FORMAT.md 1.1] */
+    double row_pitch_mm;       /* [0 = from file, else 1, assumed] */
+    double col_pitch_mm;       /* [0 = from file, else 1, assumed] */
     const char *units;         /* "kPa","mmHg","N/cm2","raw" [NULL = from file, else "raw"] */
     int32_t mode;              /* km_mode, or -1 = from file [-1; file default mat] */
     double roller_radius_mm;   /* [0 = from file] */
     int32_t sensor;            /* XSENSOR: which sensor of a two-sensor file [0] */
     int32_t text_frame_per_file; /* text: 1 = matrix layout (frames of R lines; R = all the
                                     lines without a grid), 0 = one frame per line
-                                    [-1 = decide: docs/FORMAT.md 1.4] */
+                                    [-1 = decide: docs/FORMAT.md 1.4; an ambiguous file
+                                    is KM_ERR_INVALID] */
+    int32_t override;          /* 1 = a rate, pitch, units, mode or roller radius given here
+                                  replaces the file's own value; [0] = a given value that
+                                  differs from the file's is KM_ERR_INVALID naming both.
+                                  A grid that differs from the file's is always an error. */
 } km_read_options;
 
 /* Fill `opt` with the defaults above. */
@@ -218,6 +223,11 @@ typedef struct km_session_info {
     double roller_radius_mm;   /* 0 when unknown */
     double saturation;         /* value at which the sensor saturates; +inf if unknown */
     int32_t n_valid;           /* taxels with mask 1 */
+    char assumed[96];          /* comma-separated names of the fields above whose value was
+                                  assumed, neither read from the file nor given:
+                                  row_pitch_mm, col_pitch_mm, frame_rate_hz, units (raw),
+                                  mode (mat), roller_radius_mm (process derives it from
+                                  rows x row pitch); "" when none.  Callers should warn. */
 } km_session_info;
 
 typedef struct km_reader km_reader;
@@ -948,6 +958,47 @@ KM_API km_status km_process(km_ctx *ctx, const char *input, const char *output,
  * it to resume: a complete result need not be made again.
  * Errors: KM_ERR_INVALID (NULL).  Thread-safe. */
 KM_API km_status km_result_is_complete(km_ctx *ctx, const char *path, int *complete);
+
+/* What `knotmap info RESULT` shows: a result summarised (docs/FORMAT.md 2.1). */
+#define KM_RESULT_INFO_COLS 24
+#define KM_RESULT_INFO_PARAMS 64
+typedef struct km_result_info {
+    km_session_info session;   /* /session as recorded: grid, pitch, rate, units, mode,
+                                  n_frames (frames processed), assumed; format from
+                                  the root attribute source_format */
+    char source_path[1024];    /* root attributes (truncated to fit) */
+    char knotmap_version[32];
+    char created_utc[32];
+    char command_line[1024];
+    int32_t complete;          /* root attribute complete = 1 */
+    int64_t n_peaks, n_tracks, n_candidates;
+    int32_t n_best;            /* rows in best[].v: the first rows of /candidates
+                                  (the best by score), at most KM_SUMMARY_TOP */
+    int32_t n_best_cols;       /* columns of /candidates, in file order */
+    struct {
+        char name[64];
+        char units[16];
+        double v[KM_SUMMARY_TOP];
+    } best[KM_RESULT_INFO_COLS];
+    int32_t n_changed;         /* /params whose value differs from a default run's
+                                  (km_process_params_default()), in file order */
+    struct {
+        char name[48];
+        char value[48];
+        char dflt[48];
+    } changed[KM_RESULT_INFO_PARAMS];
+} km_result_info;
+
+/* Summarise the result at `path` into *out.  Errors: KM_ERR_NOT_FOUND,
+ * KM_ERR_FORMAT (not a knotmap result, no /session), KM_ERR_INVALID (NULL).
+ * Thread-safe with one ctx per thread. */
+KM_API km_status km_result_info_read(km_ctx *ctx, const char *path, km_result_info *out);
+
+/* *is_result = 1 when `path` is a knotmap result (root attribute schema =
+ * "knotmap-result", complete or not), else 0 (missing, not HDF5, a
+ * session, anything else).  `knotmap process` skips such inputs: a result
+ * is never read as a session.  Errors: KM_ERR_INVALID (NULL).  Thread-safe. */
+KM_API km_status km_is_result_file(km_ctx *ctx, const char *path, int *is_result);
 
 /* ======================================================================
  * Synthetic sessions (src/synth): roller and mat sessions with ground

@@ -15,7 +15,7 @@ __all__ = ["process", "PROCESS_PARAMS", "STAGE_PARAMS", "gain_map_from_recording
            "read_gain_map", "EQUIL_DEFAULTS"]
 
 _READ_KEYS = ("format", "grid", "rate", "pitch", "units", "mode", "roller_radius",
-              "sensor", "text_frame_per_file")
+              "sensor", "text_frame_per_file", "text_layout", "override")
 
 #: Keyword arguments of process(): the CLI long options with '-' -> '_'.
 PROCESS_PARAMS = _READ_KEYS + (

@@ -75,8 +75,12 @@ def _units_bytes(units):
 
 
 def read_options(format="auto", grid=None, rate=None, pitch=None, units=None, mode=None,
-                 roller_radius=None, sensor=None, text_frame_per_file=None, _keep=None):
+                 roller_radius=None, sensor=None, text_frame_per_file=None, _keep=None,
+                 text_layout=None, override=None):
     """A filled km_read_options * (the keyword names of the CLI options).
+    text_layout "matrix"/"line" is the CLI's --text-layout (text_frame_per_file
+    True/False); override=True lets the options replace the file's own rate,
+    pitch, units, mode and roller radius (else a conflict raises).
     Strings it points to are appended to `_keep`, which the caller holds."""
     opt = ffi.new("km_read_options *")
     lib.km_read_options_default(opt)
@@ -100,6 +104,12 @@ def read_options(format="auto", grid=None, rate=None, pitch=None, units=None, mo
         opt.sensor = int(sensor)
     if text_frame_per_file is not None:
         opt.text_frame_per_file = 1 if text_frame_per_file else 0
+    if text_layout is not None:
+        if text_layout not in ("matrix", "line"):
+            raise ValueError("text_layout must be 'matrix' or 'line', got %r" % (text_layout,))
+        opt.text_frame_per_file = 1 if text_layout == "matrix" else 0
+    if override is not None:
+        opt.override = 1 if override else 0
     return opt
 
 
@@ -119,6 +129,7 @@ def info_dict(info):
         "roller_radius_mm": float(info.roller_radius_mm),
         "saturation": float(info.saturation),
         "n_valid": int(info.n_valid),
+        "assumed": ffi.string(info.assumed).decode("utf-8", "replace"),
     }
 
 

@@ -3,6 +3,8 @@
 #ifndef KM_CLI_H
 #define KM_CLI_H
 
+#include <stddef.h>
+
 #include "knotmap.h"
 
 /* sysexits.h codes used by the command. */
@@ -68,11 +70,16 @@ int km_cli_pair(const char *cmd, const char *opt, const char *text, int allow_si
                 double *a, double *b);
 
 /* Try the reader options (--format, --grid, --rate, --pitch, --units,
- * --mode, --roller-radius, --sensor) at argv[*i].  Returns 1 consumed,
+ * --mode, --roller-radius, --sensor, --text-layout, --override) at argv[*i].  Returns 1 consumed,
  * 0 not a read option, -1 usage error printed. */
 int km_cli_read_option(const char *cmd, int argc, char **argv, int *i, km_read_options *ro);
 /* Help text of the reader options. */
 extern const char km_cli_read_help[];
+/* One "knotmap: PATH: warning: ..." line on stderr per name of a
+ * km_session_info.assumed list; returns how many. */
+int km_cli_warn_assumed(const char *path, const char *assumed);
+/* The sentence for one name of that list (len bytes), NULL if unknown. */
+const char *km_cli_assumed_text(const char *name, size_t len);
 
 /* Try the conditioning options (--lowpass-hz, --tare, --equilibrate, ...;
  * opt_condition.c) at argv[*i] into pp->cond (and pp->equilibrate,

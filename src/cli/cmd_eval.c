@@ -25,16 +25,40 @@ static void help(void)
            "66 a file is missing.\n");
 }
 
+/* Length of the well-formed UTF-8 sequence at p (RFC 3629: no overlong
+ * forms, no surrogates, at most U+10FFFF), 0 if there is none. */
+static size_t utf8_seq(const unsigned char *p)
+{
+    unsigned c = p[0];
+    size_t n = c < 0x80 ? 1 : c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3
+             : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
+    for (size_t k = 1; k < n; k++)
+        if ((p[k] & 0xC0) != 0x80)
+            return 0;
+    if ((c == 0xE0 && p[1] < 0xA0) || (c == 0xED && p[1] >= 0xA0) ||
+        (c == 0xF0 && p[1] < 0x90) || (c == 0xF4 && p[1] >= 0x90))
+        return 0;
+    return n;
+}
+
+/* A JSON string for any file name: quotes, backslashes and control
+ * characters escaped; a byte that is not part of valid UTF-8 becomes
+ * \udcXX, Python's surrogateescape, so os.fsencode() of the decoded string
+ * gives the original bytes back (docs/CLI.md). */
 static void json_string(const char *s)
 {
     putchar('"');
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+    for (const unsigned char *p = (const unsigned char *)s; *p;) {
+        size_t n = utf8_seq(p);
         if (*p == '"' || *p == '\\')
             printf("\\%c", *p);
-        else if (*p < 0x20)
+        else if (*p < 0x20 || *p == 0x7F)
             printf("\\u%04x", *p);
+        else if (n == 0)
+            printf("\\udc%02x", *p);
         else
-            putchar(*p);
+            fwrite(p, 1, n, stdout);
+        p += n > 0 ? n : 1;
     }
     putchar('"');
 }

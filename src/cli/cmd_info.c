@@ -1,5 +1,6 @@
 /* knotmap info INPUT...: what a reader sees in a file. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -9,17 +10,116 @@ static const char *const CMD = "info";
 static void help(void)
 {
     printf("Usage: knotmap info [OPTION]... INPUT...\n"
-           "Print the geometry, frame count, rate, units, format, mask and source header\n"
-           "of each INPUT as knotmap reads it.\n\n%s\n"
+           "Print the geometry, frame count, rate, units, format, mask, what was assumed\n"
+           "and the source header of each INPUT as knotmap reads it.  A knotmap result\n"
+           "is summarised instead: its session, what was assumed, the parameters that\n"
+           "differ from the defaults, the table sizes and the best candidates.\n\n%s\n"
            "  -h, --help           show this help and exit\n"
            "\nExit status: 0 ok, 64 usage, 65 bad input data, 66 input missing.\n",
            km_cli_read_help);
+}
+
+static const char *or_none(const char *s)
+{
+    return s[0] != '\0' ? s : "nothing";
+}
+
+/* The column of /candidates called `name`, -1 if absent. */
+static int best_col(const km_result_info *ri, const char *name)
+{
+    for (int k = 0; k < ri->n_best_cols; k++)
+        if (strcmp(ri->best[k].name, name) == 0)
+            return k;
+    return -1;
+}
+
+static void show_best(const km_result_info *ri)
+{
+    static const char *const want[] = {"x_mm",         "y_mm",        "score",    "amplitude",
+                                       "significance", "persistence", "n_passes", "size_mm",
+                                       "prominence"};
+    int cols[sizeof want / sizeof want[0]], n = 0;
+    for (size_t k = 0; k < sizeof want / sizeof want[0]; k++)
+        if ((cols[n] = best_col(ri, want[k])) >= 0)
+            n++;
+    printf("best candidates (of %lld, by score):\n    %2s", (long long)ri->n_candidates, "#");
+    for (int c = 0; c < n; c++) {
+        char head[64];
+        const char *u = ri->best[cols[c]].units;
+        snprintf(head, sizeof head, "%s%s%s%s", ri->best[cols[c]].name, u[0] != '\0' ? " (" : "",
+                 u, u[0] != '\0' ? ")" : "");
+        printf(" %14s", head);
+    }
+    printf("\n");
+    for (int r = 0; r < ri->n_best; r++) {
+        printf("    %2d", r + 1);
+        for (int c = 0; c < n; c++)
+            printf(" %14.6g", ri->best[cols[c]].v[r]);
+        printf("\n");
+    }
+}
+
+/* A knotmap result: what was read, how, what was assumed, what came out. */
+static int show_result(km_ctx *ctx, const char *path)
+{
+    km_result_info *ri = malloc(sizeof *ri);
+    if (ri == NULL) {
+        km_cli_error("out of memory");
+        return KM_EX_OSERR;
+    }
+    km_status st = km_result_info_read(ctx, path, ri);
+    if (st != KM_OK) {
+        free(ri);
+        return km_cli_report(ctx, st, path, NULL);
+    }
+    const km_session_info *in = &ri->session;
+    const char *fmt = km_format_name(in->format);
+    printf("file:         %s\n", path);
+    printf("kind:         knotmap result%s, written by knotmap %s at %s\n",
+           ri->complete ? "" : " (INCOMPLETE: the writer did not finish)", ri->knotmap_version,
+           ri->created_utc);
+    if (ri->command_line[0] != '\0')
+        printf("command:      %s\n", ri->command_line);
+    printf("source:       %s (%s)\n", ri->source_path, fmt != NULL ? fmt : "?");
+    printf("grid:         %d x %d taxels (rows x cols), pitch %.6g x %.6g mm\n", (int)in->rows,
+           (int)in->cols, in->row_pitch_mm, in->col_pitch_mm);
+    printf("frames:       %lld at %.6g Hz (%.6g s)\n", (long long)in->n_frames, in->frame_rate_hz,
+           in->frame_rate_hz > 0 ? (double)in->n_frames / in->frame_rate_hz : 0.0);
+    printf("units:        %s\n", in->units);
+    printf("mode:         %s", in->mode == KM_MODE_ROLLER ? "roller" : "mat");
+    if (in->mode == KM_MODE_ROLLER && in->roller_radius_mm > 0)
+        printf(", radius %.6g mm", in->roller_radius_mm);
+    printf("\nassumed:      %s\n", or_none(in->assumed));
+    for (const char *p = in->assumed; *p != '\0';) {
+        size_t len = strcspn(p, ",");
+        const char *what = km_cli_assumed_text(p, len);
+        if (what != NULL)
+            printf("  %s\n", what);
+        p += len + (p[len] == ',');
+    }
+    printf("parameters:   %d differ from the defaults%s\n", (int)ri->n_changed,
+           ri->n_changed > 0 ? ":" : "");
+    for (int k = 0; k < ri->n_changed; k++)
+        printf("  %s = %s (default %s)\n", ri->changed[k].name, ri->changed[k].value,
+               ri->changed[k].dflt);
+    printf("tables:       %lld peaks, %lld tracks, %lld candidates\n", (long long)ri->n_peaks,
+           (long long)ri->n_tracks, (long long)ri->n_candidates);
+    if (ri->n_best > 0)
+        show_best(ri);
+    free(ri);
+    return KM_EX_OK;
 }
 
 static int show(km_ctx *ctx, const char *path, const km_read_options *ro, int first)
 {
     km_reader *r = NULL;
     km_session_info in;
+    int is_result = 0;
+    if (km_is_result_file(ctx, path, &is_result) == KM_OK && is_result) {
+        if (!first)
+            printf("\n");
+        return show_result(ctx, path);
+    }
     km_status st = km_reader_open(ctx, path, ro, &r);
     if (st != KM_OK)
         return km_cli_report(ctx, st, path, NULL);
@@ -46,6 +146,8 @@ static int show(km_ctx *ctx, const char *path, const km_read_options *ro, int fi
     printf("saturation:   %.6g\n", in.saturation);
     printf("mask:         %d valid, %d masked of %d taxels\n", (int)in.n_valid,
            (int)(taxels - in.n_valid), (int)taxels);
+    printf("assumed:      %s\n", in.assumed[0] != '\0' ? in.assumed : "nothing");
+    km_cli_warn_assumed(path, in.assumed);
     size_t nh = km_reader_header_count(r);
     printf("header:       %zu key%s\n", nh, nh == 1 ? "" : "s");
     for (size_t i = 0; i < nh; i++) {
@@ -101,8 +203,9 @@ int km_cmd_info(int argc, char **argv)
             continue;
         }
         if (!options_done && a[0] == '-' && a[1] != '\0') {
-            if (strchr(a, '=') == NULL && strcmp(a, "--") != 0)
-                i++; /* every info option takes a value */
+            km_read_options skip;
+            km_read_options_default(&skip);
+            km_cli_read_option(CMD, argc, argv, &i, &skip); /* steps over its value */
             continue;
         }
         int r = show(ctx, a, &ro, first);

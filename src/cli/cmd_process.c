@@ -238,6 +238,7 @@ static void run_job(shared *sh, job *j, km_ctx *ctx)
     pthread_mutex_lock(&sh->print_lock);
     if (j->status == KM_OK) {
         j->exit_code = KM_EX_OK;
+        km_cli_warn_assumed(j->input, j->summary.info.assumed);
         if (sh->print_now && !sh->quiet) {
             print_summary(j);
             fflush(stdout);
@@ -262,6 +263,24 @@ static void *worker(void *arg)
         run_job(sh, &sh->jobs[i], ctx);
     }
     return NULL;
+}
+
+/* Drop the inputs that are knotmap results (`process dir/{all}.h5 -o dir/` run
+ * twice sees its own outputs): a note on stderr for each.  Returns the
+ * number of inputs kept, in order. */
+static int drop_results(job *jobs, int n)
+{
+    int kept = 0;
+    for (int i = 0; i < n; i++) {
+        int is_result = 0;
+        km_is_result_file(NULL, jobs[i].input, &is_result);
+        if (is_result)
+            fprintf(stderr, "knotmap: %s: skipped: a knotmap result, not a session\n",
+                    jobs[i].input);
+        else
+            jobs[kept++] = jobs[i];
+    }
+    return kept;
 }
 
 /* Decide every output path before any work: clashes are usage errors. */
@@ -589,6 +608,12 @@ int km_cmd_process(int argc, char **argv)
     }
     if (n_in == 0) {
         rc = km_cli_usage(CMD, "no input file given");
+        goto done;
+    }
+    n_in = drop_results(jobs, n_in);
+    if (n_in == 0) {
+        km_cli_error("no session to process: every input is a knotmap result");
+        rc = KM_EX_DATAERR;
         goto done;
     }
     rc = plan_outputs(jobs, n_in, out);

@@ -158,7 +158,13 @@ const char km_cli_read_help[] =
     "  --units U            kPa|mmHg|N/cm2|raw [from the file, else raw]\n"
     "  --mode M             mat|roller [from the file, else mat]\n"
     "  --roller-radius MM   roller radius (roller mode)\n"
-    "  --sensor N           XSENSOR: which sensor of a two-sensor file [0]\n";
+    "  --sensor N           XSENSOR: which sensor of a two-sensor file [0]\n"
+    "  --text-layout L      text: matrix (frames of R lines) or line (one frame per line)\n"
+    "                       [from --grid; a long thin file without --grid is refused]\n"
+    "  --override           options replace the file's own rate, pitch, units, mode and\n"
+    "                       roller radius [a conflict is an error]\n"
+    "A value the file lacks and no option gives is assumed (1 Hz, 1 mm, raw, mat) with a\n"
+    "warning on stderr, and listed in the result's /session attribute 'assumed'.\n";
 
 int km_cli_read_option(const char *cmd, int argc, char **argv, int *i, km_read_options *ro)
 {
@@ -246,7 +252,63 @@ int km_cli_read_option(const char *cmd, int argc, char **argv, int *i, km_read_o
         ro->sensor = (int32_t)n;
         return 1;
     }
+    if ((m = km_cli_match(cmd, argc, argv, i, "text-layout", 0, 1, &v)) != 0) {
+        if (m < 0)
+            return -1;
+        if (strcmp(v, "matrix") == 0 || strcmp(v, "line") == 0) {
+            ro->text_frame_per_file = strcmp(v, "matrix") == 0;
+            return 1;
+        }
+        km_cli_usage(cmd, "--text-layout: '%s' is not matrix or line", v);
+        return -1;
+    }
+    if ((m = km_cli_match(cmd, argc, argv, i, "override", 0, 0, &v)) != 0) {
+        if (m < 0)
+            return -1;
+        ro->override = 1;
+        return 1;
+    }
     return 0;
+}
+
+/* What each name of km_session_info.assumed means, and what to pass. */
+static const struct {
+    const char *name, *what;
+} ASSUMED[] = {
+    {"row_pitch_mm", "no row pitch in the file: assuming 1 mm (pass --pitch MM or RxC)"},
+    {"col_pitch_mm", "no column pitch in the file: assuming 1 mm (pass --pitch MM or RxC)"},
+    {"frame_rate_hz", "no frame rate in the file: assuming 1 Hz (pass --rate HZ)"},
+    {"units", "no units in the file: values are raw counts (pass --units kPa|mmHg|N/cm2)"},
+    {"mode", "no acquisition mode in the file: assuming a mat (pass --mode mat|roller)"},
+    {"roller_radius_mm", "roller without a radius: taking rows x row pitch / 2 pi "
+                         "(pass --roller-radius MM)"},
+};
+
+const char *km_cli_assumed_text(const char *name, size_t len)
+{
+    for (size_t k = 0; k < sizeof ASSUMED / sizeof ASSUMED[0]; k++)
+        if (strlen(ASSUMED[k].name) == len && strncmp(ASSUMED[k].name, name, len) == 0)
+            return ASSUMED[k].what;
+    return NULL;
+}
+
+int km_cli_warn_assumed(const char *path, const char *assumed)
+{
+    int n = 0;
+    const char *p = assumed != NULL ? assumed : "";
+    while (*p != '\0') {
+        size_t len = strcspn(p, ",");
+        const char *what = km_cli_assumed_text(p, len);
+        if (what != NULL)
+            fprintf(stderr, "knotmap: %s: warning: %s\n", path, what);
+        else
+            fprintf(stderr, "knotmap: %s: warning: %.*s assumed\n", path, (int)len, p);
+        n++;
+        p += len;
+        if (*p == ',')
+            p++;
+    }
+    return n;
 }
 
 static int needs_quotes(const char *s)

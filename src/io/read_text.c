@@ -214,6 +214,16 @@ static km_status survey(km_ctx *ctx, tx_impl *t, int64_t *n_lines, int64_t *firs
     return km_lines_seek(ctx, &t->lines, 0, 0);
 }
 
+/* Without a grid, is one L x N frame (matrix layout) the only sensible
+ * reading of L lines of N values?  A long thin matrix (sides more than
+ * 4:1 apart) is as likely L frames of N taxels: ambiguous, so refused
+ * (docs/FORMAT.md 1.4). */
+static int matrix_plausible(int64_t n_lines, int64_t n1)
+{
+    int64_t lo = n_lines < n1 ? n_lines : n1, hi = n_lines < n1 ? n1 : n_lines;
+    return lo <= 1 || hi <= 4 * lo;
+}
+
 /* The geometry rule of docs/FORMAT.md 1.4. */
 static km_status decide_geometry(km_ctx *ctx, tx_impl *t, const km_read_options *opt, int64_t n_lines, int64_t n1,
                                  int64_t line1, int64_t *rows, int64_t *cols)
@@ -229,7 +239,19 @@ static km_status decide_geometry(km_ctx *ctx, tx_impl *t, const km_read_options 
         else if (R > 0)
             layout = n_lines % R == 0 ? 1 : n1 % R == 0 ? 0 : -2;
         else
-            layout = 1;
+            layout = matrix_plausible(n_lines, n1) ? 1 : -3;
+        if (layout == -3) {
+            int64_t c = (int64_t)sqrt((double)n1);
+            while (c > 1 && n1 % c != 0)
+                c--;
+            return km_fail(ctx, KM_ERR_INVALID,
+                           "line %lld: %lld lines of %lld values, no grid given: one %lld x %lld frame, or "
+                           "%lld frames of %lld values each (one frame per line)? Pass --grid RxC for one "
+                           "frame per line (e.g. --grid %lldx%lld), or --text-layout matrix for one frame",
+                           (long long)line1, (long long)n_lines, (long long)n1, (long long)n_lines,
+                           (long long)n1, (long long)n_lines, (long long)n1, (long long)(n1 / c),
+                           (long long)c);
+        }
         if (layout == -2)
             return km_fail(ctx, KM_ERR_FORMAT,
                            "line %lld: %lld values fit neither one frame per line nor %lld lines per frame of the "

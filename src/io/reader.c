@@ -145,37 +145,124 @@ km_status km_reader_set_geometry(km_ctx *ctx, km_reader *r, int64_t rows, int64_
     return KM_OK;
 }
 
+/* Append `name` to the comma-separated list `list` (cap bytes). */
+static void note_assumed(char *list, size_t cap, const char *name)
+{
+    size_t n = strlen(list);
+    snprintf(list + n, cap - n, "%s%s", n > 0 ? "," : "", name);
+}
+
+/* Do a given and a file's value differ (beyond the file's own rounding)? */
+static int differ(double given, double file)
+{
+    return fabs(given - file) > 1e-6 * fabs(file);
+}
+
+static const char *mode_name(int32_t m)
+{
+    return m == KM_MODE_ROLLER ? "roller" : "mat";
+}
+
+/* A value given as an option that the file also carries: equal is fine;
+   different is an error naming both, unless opt->override says the option
+   wins (docs/FORMAT.md 1.1). */
+static km_status conflicts(km_ctx *ctx, km_reader *r, const km_read_options *opt)
+{
+    km_session_info *in = &r->info;
+    const char *how = "; drop the option, or pass --override (C: override = 1) to use the given value";
+
+    if ((opt->rows > 0 && opt->rows != in->rows) || (opt->cols > 0 && opt->cols != in->cols))
+        return km_fail(ctx, KM_ERR_INVALID,
+                       "the grid given (%dx%d) conflicts with the file's own grid %dx%d (the layout of "
+                       "its data, which cannot be overridden); drop --grid",
+                       (int)opt->rows, (int)opt->cols, (int)in->rows, (int)in->cols);
+    if (opt->frame_rate_hz > 0 && in->frame_rate_hz > 0 && isfinite(in->frame_rate_hz) &&
+        differ(opt->frame_rate_hz, in->frame_rate_hz)) {
+        if (!opt->override)
+            return km_fail(ctx, KM_ERR_INVALID,
+                           "the frame rate given (%.9g Hz) conflicts with the file's own %.9g Hz%s",
+                           opt->frame_rate_hz, in->frame_rate_hz, how);
+        in->frame_rate_hz = opt->frame_rate_hz;
+    }
+    if ((opt->row_pitch_mm > 0 && in->row_pitch_mm > 0 && isfinite(in->row_pitch_mm) &&
+         differ(opt->row_pitch_mm, in->row_pitch_mm)) ||
+        (opt->col_pitch_mm > 0 && in->col_pitch_mm > 0 && isfinite(in->col_pitch_mm) &&
+         differ(opt->col_pitch_mm, in->col_pitch_mm))) {
+        if (!opt->override)
+            return km_fail(ctx, KM_ERR_INVALID,
+                           "the pitch given (%.9gx%.9g mm) conflicts with the file's own %.9gx%.9g mm%s",
+                           opt->row_pitch_mm, opt->col_pitch_mm, in->row_pitch_mm,
+                           in->col_pitch_mm, how);
+        if (opt->row_pitch_mm > 0)
+            in->row_pitch_mm = opt->row_pitch_mm;
+        if (opt->col_pitch_mm > 0)
+            in->col_pitch_mm = opt->col_pitch_mm;
+    }
+    if (opt->units != NULL && in->units[0] != '\0' && strcmp(opt->units, in->units) != 0) {
+        if (!opt->override)
+            return km_fail(ctx, KM_ERR_INVALID,
+                           "the units given (%s) conflict with the file's own %s%s", opt->units,
+                           in->units, how);
+        snprintf(in->units, sizeof in->units, "%s", opt->units);
+    }
+    if (opt->mode >= 0 && in->mode >= 0 && opt->mode != in->mode) {
+        if (!opt->override)
+            return km_fail(ctx, KM_ERR_INVALID, "the mode given (%s) conflicts with the file's own %s%s",
+                           mode_name(opt->mode), mode_name(in->mode), how);
+        in->mode = opt->mode;
+    }
+    if (opt->roller_radius_mm > 0 && in->roller_radius_mm > 0 &&
+        differ(opt->roller_radius_mm, in->roller_radius_mm)) {
+        if (!opt->override)
+            return km_fail(ctx, KM_ERR_INVALID,
+                           "the roller radius given (%.9g mm) conflicts with the file's own %.9g mm%s",
+                           opt->roller_radius_mm, in->roller_radius_mm, how);
+        in->roller_radius_mm = opt->roller_radius_mm;
+    }
+    return KM_OK;
+}
+
 km_status km_reader_apply_options(km_ctx *ctx, km_reader *r, const km_read_options *opt)
 {
     km_session_info *in = &r->info;
-    char assumed[128] = "";
-    size_t n_valid = 0, n;
+    char *assumed = in->assumed;
+    size_t cap = sizeof in->assumed, n_valid = 0, n;
+    km_status st = conflicts(ctx, r, opt);
 
-    if (in->frame_rate_hz <= 0 || !isfinite(in->frame_rate_hz)) {
-        if (opt->frame_rate_hz > 0) {
-            in->frame_rate_hz = opt->frame_rate_hz;
-        } else {
-            /* A made-up rate must not pass as measured: record it. */
-            in->frame_rate_hz = 1.0;
-            strcat(assumed, "frame_rate_hz=1");
-        }
-    }
+    if (st != KM_OK)
+        return st;
+    assumed[0] = '\0';
+    /* What neither the file nor the caller gave is assumed, and said so
+       (info.assumed -> the result's /session attribute `assumed`). */
     if (in->row_pitch_mm <= 0 || !isfinite(in->row_pitch_mm)) {
         in->row_pitch_mm = opt->row_pitch_mm > 0 ? opt->row_pitch_mm : 1.0;
         if (opt->row_pitch_mm <= 0)
-            strcat(assumed, assumed[0] ? " row_pitch_mm=1" : "row_pitch_mm=1");
+            note_assumed(assumed, cap, "row_pitch_mm");
     }
     if (in->col_pitch_mm <= 0 || !isfinite(in->col_pitch_mm)) {
         in->col_pitch_mm = opt->col_pitch_mm > 0 ? opt->col_pitch_mm : 1.0;
         if (opt->col_pitch_mm <= 0)
-            strcat(assumed, assumed[0] ? " col_pitch_mm=1" : "col_pitch_mm=1");
+            note_assumed(assumed, cap, "col_pitch_mm");
     }
-    if (in->units[0] == '\0')
+    if (in->frame_rate_hz <= 0 || !isfinite(in->frame_rate_hz)) {
+        in->frame_rate_hz = opt->frame_rate_hz > 0 ? opt->frame_rate_hz : 1.0;
+        if (opt->frame_rate_hz <= 0)
+            note_assumed(assumed, cap, "frame_rate_hz");
+    }
+    if (in->units[0] == '\0') {
         snprintf(in->units, sizeof in->units, "%s", opt->units != NULL ? opt->units : "raw");
-    if (in->mode < 0)
+        if (opt->units == NULL)
+            note_assumed(assumed, cap, "units");
+    }
+    if (in->mode < 0) {
         in->mode = opt->mode >= 0 ? opt->mode : KM_MODE_MAT;
+        if (opt->mode < 0)
+            note_assumed(assumed, cap, "mode");
+    }
     if (in->roller_radius_mm <= 0)
         in->roller_radius_mm = opt->roller_radius_mm > 0 ? opt->roller_radius_mm : 0.0;
+    if (in->mode == KM_MODE_ROLLER && !(in->roller_radius_mm > 0))
+        note_assumed(assumed, cap, "roller_radius_mm"); /* process derives it from the pitch */
     if (!(in->saturation > 0))
         in->saturation = (double)INFINITY;
     if (r->mask == NULL)
@@ -184,8 +271,6 @@ km_status km_reader_apply_options(km_ctx *ctx, km_reader *r, const km_read_optio
     for (size_t i = 0; i < n; i++)
         n_valid += r->mask[i] != 0;
     in->n_valid = (int32_t)n_valid;
-    if (assumed[0] != '\0')
-        return km_reader_add_header(ctx, r, "knotmap_assumed", assumed);
     return KM_OK;
 }
 

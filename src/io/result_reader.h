@@ -51,4 +51,17 @@ km_status km_session_read_truth(km_ctx *ctx, const char *path, km_points *out);
 
 void km_points_clear(km_ctx *ctx, km_points *p);
 
+/* A /params default to compare with (src/pipeline/result_info.c): a number,
+ * or a string when str != NULL. */
+typedef struct km_param_default {
+    const char *name;
+    double num;
+    const char *str;
+} km_param_default;
+
+/* km_result_info_read's file side (result_info.c): everything but the
+ * judgement of which defaults apply, given as defs[n_defs]. */
+km_status km_result_read_info(km_ctx *ctx, const char *path, const km_param_default *defs,
+                              size_t n_defs, km_result_info *out);
+
 #endif

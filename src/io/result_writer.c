@@ -522,7 +522,8 @@ static km_status write_session(km_ctx *ctx, km_result_writer *w, const km_result
         !attr_str(&w->alloc, w->g_session, "mode", mode) ||
         !attr_f64(w->g_session, "roller_radius_mm", in->roller_radius_mm) ||
         !attr_f64(w->g_session, "saturation", in->saturation) ||
-        !attr_i32(w->g_session, "n_valid", in->n_valid)) {
+        !attr_i32(w->g_session, "n_valid", in->n_valid) ||
+        !attr_str(&w->alloc, w->g_session, "assumed", in->assumed)) {
         st = h5fail(ctx, w->path, KM_ERR_IO, "cannot write /session");
         goto done;
     }

@@ -509,11 +509,16 @@ km_status km_equil_resolve(km_ctx *ctx, const km_process_params *p, const km_ses
     int32_t rows = 0, cols = 0;
     if (p->equilibrate != NULL) {
         /* Its own format and geometry; the session's grid only for a file
-           that carries none (text, flattened audio). */
+           that carries none (text, flattened audio): a grid given to a file
+           with its own is a conflict (docs/FORMAT.md 1.1). */
         km_read_options o;
+        km_reader *probe = NULL;
         km_read_options_default(&o);
-        o.rows = info->rows;
-        o.cols = info->cols;
+        if (km_reader_open(ctx, file, &o, &probe) != KM_OK) {
+            o.rows = info->rows;
+            o.cols = info->cols;
+        }
+        km_reader_free(probe);
         st = km_gain_map_from_recording(ctx, file, &o, &p->equil, g, rc, s);
         rows = s->rows;
         cols = s->cols;

@@ -155,19 +155,43 @@ Test(io_reader, options_fill_what_the_file_lacks_only)
     km_reader *r = NULL;
     km_session_info in;
     km_read_options_default(&o);
-    o.frame_rate_hz = 10;            /* the .asf says 31.25 Hz: file wins */
+    o.frame_rate_hz = 10;            /* the .asf says 31.25 Hz: a conflict */
     o.row_pitch_mm = 2;
+    o.col_pitch_mm = 5.08;
     o.units = "mmHg";
     o.mode = KM_MODE_ROLLER;
     o.roller_radius_mm = 50;
-    cr_assert_eq(km_reader_open(ctx, FSCAN, &o, &r), KM_OK);
-    km_reader_info(r, &in);
-    cr_assert_float_eq(in.frame_rate_hz, 31.25, 1e-9);
-    cr_assert_float_eq(in.row_pitch_mm, 5.08, 1e-12);
-    cr_assert_str_eq(in.units, "kPa");
+    cr_assert_eq(km_reader_open(ctx, FSCAN, &o, &r), KM_ERR_INVALID);
+    cr_assert_not_null(strstr(km_ctx_last_error(ctx), "(10 Hz)"), "%s", km_ctx_last_error(ctx));
+    cr_assert_not_null(strstr(km_ctx_last_error(ctx), "31.25 Hz"), "names both values");
+    o.frame_rate_hz = 31.25;         /* agreeing is fine; the pitch still conflicts */
+    cr_assert_eq(km_reader_open(ctx, FSCAN, &o, &r), KM_ERR_INVALID);
+    cr_assert_not_null(strstr(km_ctx_last_error(ctx), "5.08x5.08 mm"), "%s", km_ctx_last_error(ctx));
+    o.row_pitch_mm = 5.08;
+    cr_assert_eq(km_reader_open(ctx, FSCAN, &o, &r), KM_ERR_INVALID);
+    cr_assert_not_null(strstr(km_ctx_last_error(ctx), "units given (mmHg)"), "%s",
+                       km_ctx_last_error(ctx));
+    o.units = "kPa";
+    o.rows = 10;                     /* a grid conflict is never overridden */
+    o.override = 1;
+    cr_assert_eq(km_reader_open(ctx, FSCAN, &o, &r), KM_ERR_INVALID);
+    cr_assert_not_null(strstr(km_ctx_last_error(ctx), "60x21"), "%s", km_ctx_last_error(ctx));
+    o.rows = 0;
+    o.frame_rate_hz = 10;
+    o.row_pitch_mm = 2;
+    o.units = "mmHg";
+    cr_assert_eq(km_reader_open(ctx, FSCAN, &o, &r), KM_OK, "%s", km_ctx_last_error(ctx));
+    km_reader_info(r, &in);          /* override: the options win */
+    cr_assert_float_eq(in.frame_rate_hz, 10.0, 0);
+    cr_assert_float_eq(in.row_pitch_mm, 2.0, 0);
+    cr_assert_float_eq(in.col_pitch_mm, 5.08, 1e-12);
+    cr_assert_str_eq(in.units, "mmHg");
     cr_assert_eq(in.mode, KM_MODE_ROLLER);
     cr_assert_float_eq(in.roller_radius_mm, 50.0, 0);
+    cr_assert_str_eq(in.assumed, "");
     km_reader_free(r);
+    o.override = 0;
+    o.col_pitch_mm = 0;
     cr_assert_eq(km_reader_open(ctx, EXP2, &o, &r), KM_OK); /* text carries none of it */
     km_reader_info(r, &in);
     cr_assert_float_eq(in.frame_rate_hz, 10.0, 0);

@@ -64,7 +64,8 @@ Test(io_text, physionet_experiment_i_64x32_frame_per_line)
     cr_assert_str_eq(in.units, "raw");
     cr_assert_eq(in.n_valid, 2048);
     /* the rate was given, the pitch was not */
-    cr_assert_str_eq(km_test_header_value(r, "knotmap_assumed"), "row_pitch_mm=1 col_pitch_mm=1");
+    cr_assert_str_eq(in.assumed, "row_pitch_mm,col_pitch_mm,units,mode");
+    cr_assert_null(km_test_header_value(r, "knotmap_assumed"), "the source header is the file's only");
     float *f;
     double *t;
     int64_t n = km_test_read_all(ctx, r, 10, &f, &t);
@@ -106,8 +107,7 @@ Test(io_text, physionet_experiment_ii_one_frame_64x27)
     /* no rate anywhere: 1 Hz, and the header says it was assumed */
     cr_assert_float_eq(in.frame_rate_hz, 1.0, 0);
     cr_assert_float_eq(in.row_pitch_mm, 1.0, 0);
-    cr_assert_not_null(km_test_header_value(r, "knotmap_assumed"));
-    cr_assert_not_null(strstr(km_test_header_value(r, "knotmap_assumed"), "frame_rate_hz=1"));
+    cr_assert_str_eq(in.assumed, "row_pitch_mm,col_pitch_mm,frame_rate_hz,units,mode");
     float *f;
     double *t;
     cr_assert_eq(km_test_read_all(ctx, r, 4096, &f, &t), 1);
@@ -127,8 +127,16 @@ Test(io_text, geometry_rule_and_overrides)
     km_reader *r = NULL;
     km_read_options o;
     km_session_info in;
-    /* no grid: one frame of line-count rows */
-    r = open_with(EXP1, 0, 0, 0, -1);
+    /* no grid, 82 lines of 2048 values: one 82 x 2048 frame or 82 frames?
+       Refused, saying what was seen and what to pass */
+    km_read_options_default(&o);
+    cr_assert_eq(km_reader_open(ctx, EXP1, &o, &r), KM_ERR_INVALID);
+    cr_assert_not_null(strstr(km_ctx_last_error(ctx), "82 lines of 2048 values"), "%s",
+                       km_ctx_last_error(ctx));
+    cr_assert_not_null(strstr(km_ctx_last_error(ctx), "--grid 64x32"));
+    cr_assert_null(r);
+    /* asked for explicitly: one frame of line-count rows */
+    r = open_with(EXP1, 0, 0, 0, 1);
     km_reader_info(r, &in);
     cr_assert_eq(in.rows, 82);
     cr_assert_eq(in.cols, 2048);

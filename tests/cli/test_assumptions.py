@@ -1,0 +1,95 @@
+"""No silent assumption that changes meaning (docs/FORMAT.md 1.1, 1.4): an ambiguous
+text layout is refused, every assumed value is a warning and the result's /session
+attribute `assumed`, and an option that contradicts the file is an error naming both
+values unless --override is given."""
+import os
+import subprocess
+from pathlib import Path
+
+import h5py
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+BIN = Path(os.environ.get("KNOTMAP_BIN", REPO / "build" / "knotmap"))
+TEKSCAN = REPO / "datasets/real/tekscan_fscan/FrasP01L.asf"
+PHYSIONET = REPO / "datasets/real/physionet_pmd/experiment-i/S1/1.txt"
+EXAMPLE = REPO / "datasets/example/roller_example.h5"
+
+
+def run(*args, cwd=None):
+    return subprocess.run([str(BIN), *map(str, args)], capture_output=True, text=True,
+                          cwd=cwd, timeout=300)
+
+
+def test_physionet_without_grid_is_refused_not_read_as_one_frame(tmp_path):
+    out = tmp_path / "bed.h5"
+    r = run("process", PHYSIONET, "-o", out)
+    assert r.returncode == 64, r.stderr
+    assert "82 lines of 2048 values" in r.stderr and "--grid 64x32" in r.stderr, r.stderr
+    assert "--text-layout matrix" in r.stderr
+    assert list(tmp_path.iterdir()) == []
+    r = run("info", PHYSIONET)
+    assert r.returncode == 64 and "82 lines of 2048 values" in r.stderr
+    r = run("info", PHYSIONET, "--text-layout", "matrix")   # asked for: one frame
+    assert r.returncode == 0, r.stderr
+    assert "82 x 2048 taxels" in r.stdout
+
+
+def test_every_assumption_is_warned_recorded_and_shown(tmp_path):
+    out = tmp_path / "bed.h5"
+    r = run("process", PHYSIONET, "--grid", "64x32", "--rate", "1", "-o", out, "--quiet")
+    assert r.returncode == 0, r.stderr
+    warnings = [l for l in r.stderr.splitlines() if ": warning: " in l]
+    assert len(warnings) == 4, r.stderr
+    assert any("assuming 1 mm" in w and "--pitch" in w for w in warnings)
+    assert any("raw counts" in w and "--units" in w for w in warnings)
+    assert any("--mode" in w for w in warnings)
+    assert not any("frame rate" in w for w in warnings), "the rate was given"
+    with h5py.File(out) as f:
+        s = f["session"].attrs
+        assert s["assumed"] == "row_pitch_mm,col_pitch_mm,units,mode"
+        assert s["row_pitch_mm"] == 1.0 and s["frame_rate_hz"] == 1.0
+    r = run("info", PHYSIONET, "--grid", "64x32")
+    assert r.returncode == 0
+    assert "assumed:      row_pitch_mm,col_pitch_mm,frame_rate_hz,units,mode" in r.stdout
+    assert r.stderr.count(": warning: ") == 5
+
+
+def test_a_file_that_says_everything_assumes_nothing(tmp_path):
+    out = tmp_path / "ex.h5"
+    r = run("process", EXAMPLE, "-o", out, "--quiet")
+    assert r.returncode == 0 and "warning" not in r.stderr, r.stderr
+    with h5py.File(out) as f:
+        assert f["session"].attrs["assumed"] == ""
+
+
+@pytest.mark.parametrize("opt, mine, theirs", [
+    (["--grid", "10x10"], "10x10", "60x21"),
+    (["--rate", "100"], "100 Hz", "31.25 Hz"),
+    (["--units", "mmHg"], "mmHg", "kPa"),
+    (["--pitch", "2"], "2x2 mm", "5.08x5.08 mm"),
+])
+def test_an_option_that_contradicts_the_file_is_an_error_naming_both(tmp_path, opt, mine,
+                                                                     theirs):
+    out = tmp_path / "r.h5"
+    r = run("process", TEKSCAN, *opt, "-o", out)
+    assert r.returncode == 64, r.stderr
+    assert mine in r.stderr and theirs in r.stderr, r.stderr
+    assert not out.exists()
+    r = run("info", TEKSCAN, *opt)
+    assert r.returncode == 64 and mine in r.stderr
+
+
+def test_override_lets_the_options_win(tmp_path):
+    out = tmp_path / "r.h5"
+    r = run("process", TEKSCAN, "--rate", "100", "--units", "mmHg", "--override", "-o", out,
+            "--quiet")
+    assert r.returncode == 0, r.stderr
+    with h5py.File(out) as f:
+        s = f["session"].attrs
+        assert s["frame_rate_hz"] == 100.0
+        assert "frame_rate_hz" not in s["assumed"] and "units" not in s["assumed"]
+    r = run("process", TEKSCAN, "--grid", "10x10", "--override", "-o", tmp_path / "g.h5")
+    assert r.returncode == 64 and "cannot be overridden" in r.stderr
+    r = run("process", TEKSCAN, "--rate", "31.25", "-o", tmp_path / "same.h5", "--quiet")
+    assert r.returncode == 0, "agreeing with the file is fine: " + r.stderr

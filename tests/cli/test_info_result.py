@@ -1,0 +1,79 @@
+"""`knotmap info RESULT` summarises a result (session, what was assumed, parameters
+that differ from the defaults, table sizes, best candidates) instead of refusing it."""
+import os
+import subprocess
+from pathlib import Path
+
+import h5py
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+BIN = Path(os.environ.get("KNOTMAP_BIN", REPO / "build" / "knotmap"))
+EXAMPLE = REPO / "datasets/example/roller_example.h5"
+PHYSIONET = REPO / "datasets/real/physionet_pmd/experiment-i/S1/1.txt"
+
+
+def run(*args):
+    return subprocess.run([str(BIN), *map(str, args)], capture_output=True, text=True,
+                          timeout=300)
+
+
+def field(out, key):
+    for line in out.splitlines():
+        if line.startswith(key + ":"):
+            return line.split(":", 1)[1].strip()
+    raise AssertionError("no %r line in:\n%s" % (key, out))
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory):
+    d = tmp_path_factory.mktemp("info")
+    plain, tuned, bed = d / "plain.h5", d / "tuned.h5", d / "bed.h5"
+    assert run("process", EXAMPLE, "-o", plain, "-q").returncode == 0
+    r = run("process", EXAMPLE, "-o", tuned, "-q", "--cand-min-distance", "3",
+            "--track-gate-mm", "7.5")
+    assert r.returncode == 0, r.stderr
+    r = run("process", PHYSIONET, "--grid", "64x32", "--rate", "1", "-o", bed, "-q")
+    assert r.returncode == 0, r.stderr
+    return plain, tuned, bed
+
+
+def test_info_summarises_a_result(results):
+    plain = results[0]
+    r = run("info", plain)
+    assert r.returncode == 0, r.stderr
+    out = r.stdout
+    assert field(out, "kind").startswith("knotmap result, written by knotmap")
+    assert field(out, "source") == "%s (session)" % EXAMPLE
+    assert field(out, "parameters") == "0 differ from the defaults"
+    assert field(out, "assumed") == "nothing"
+    with h5py.File(plain) as f:
+        s = f["session"].attrs
+        assert field(out, "grid").startswith("%d x %d taxels" % (s["rows"], s["cols"]))
+        assert field(out, "frames").startswith("%d at %g Hz" % (s["n_frames"], s["frame_rate_hz"]))
+        n = [len(f[t][c]) for t, c in (("peaks", "frame"), ("tracks", "track"),
+                                       ("candidates", "candidate"))]
+        assert field(out, "tables") == "%d peaks, %d tracks, %d candidates" % tuple(n)
+        x, y = f["candidates/x_mm"][:5], f["candidates/y_mm"][:5]
+    lines = out.splitlines()
+    k = next(i for i, l in enumerate(lines) if l.startswith("best candidates"))
+    assert lines[k + 1].split()[:5] == ["#", "x_mm", "(mm)", "y_mm", "(mm)"]
+    rows = [l.split() for l in lines[k + 2:k + 2 + len(x)]]
+    assert len(rows) == len(x) > 0
+    for i, row in enumerate(rows):
+        assert int(row[0]) == i + 1
+        assert float(row[1]) == pytest.approx(x[i], rel=1e-5, abs=1e-5)
+        assert float(row[2]) == pytest.approx(y[i], rel=1e-5, abs=1e-5)
+
+
+def test_info_lists_the_parameters_that_differ(results):
+    out = run("info", results[1]).stdout
+    assert field(out, "parameters") == "2 differ from the defaults:"
+    assert "  cand_min_distance = 3 (default " in out
+    assert "  track_gate_mm = 7.5 (default " in out
+
+
+def test_info_shows_what_a_result_assumed(results):
+    out = run("info", results[2]).stdout
+    assert field(out, "assumed") == "row_pitch_mm,col_pitch_mm,units,mode"
+    assert "assuming 1 mm" in out
