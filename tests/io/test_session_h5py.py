@@ -32,7 +32,7 @@ class SessionInfo(ctypes.Structure):
                 ("row_pitch_mm", ctypes.c_double), ("col_pitch_mm", ctypes.c_double),
                 ("units", ctypes.c_char * 16), ("mode", ctypes.c_int32),
                 ("roller_radius_mm", ctypes.c_double), ("saturation", ctypes.c_double),
-                ("n_valid", ctypes.c_int32)]
+                ("n_valid", ctypes.c_int32), ("assumed", ctypes.c_char * 96)]
 
 
 @pytest.fixture(scope="module")
