@@ -262,7 +262,11 @@ KM_API km_status km_reader_read(km_ctx *ctx, km_reader *reader, float *frames,
  * Session writer: knotmap session HDF5 v1 (docs/FORMAT.md 1.2).
  * Written under a temporary name in the target folder; renamed to `path`
  * only by km_session_writer_commit().  Freeing without commit removes the
- * temporary file.  A writer belongs to one thread at a time.
+ * temporary file.  The file gets mode 0666 & ~umask.  A failed write
+ * (full disk, file-size limit) makes append/commit return KM_ERR_IO with
+ * the OS reason ("PATH: cannot write frames 256..383: No space left on
+ * device"); the writer is then abandoned (later calls fail) and free
+ * removes the temporary.  A writer belongs to one thread at a time.
  * ==================================================================== */
 typedef struct km_session_writer km_session_writer;
 
@@ -946,9 +950,13 @@ typedef struct km_process_summary {
  * (written under a temporary name in the same folder and renamed when
  * complete; nothing is left under `output` on failure).  summary may be
  * NULL.  Errors: any reader error, KM_ERR_CREATE (output folder or an
- * existing non-result file at `output`, or output == input), KM_ERR_IO,
- * KM_ERR_CANCELLED.  Thread-safe with a ctx per thread (HDF5 calls are
- * serialised inside). */
+ * existing non-result file at `output`, or output == input, or the
+ * temporary cannot be created or first written), KM_ERR_IO (a write, fsync
+ * or rename failed, e.g. a full disk or a file-size limit: the detail names
+ * `output` and the OS reason, "OUT: cannot append peaks: No space left on
+ * device"; the temporary is removed), KM_ERR_CANCELLED.  A failed write
+ * never leaves HDF5 in a state that crashes at exit (docs/FORMAT.md 2.1).
+ * Thread-safe with a ctx per thread (HDF5 calls are serialised inside). */
 KM_API km_status km_process(km_ctx *ctx, const char *input, const char *output,
                             const km_process_params *p, km_process_summary *summary);
 

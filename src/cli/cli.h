@@ -17,6 +17,7 @@
 #define KM_EX_OSERR 71
 #define KM_EX_CANTCREAT 73
 #define KM_EX_IOERR 74
+#define KM_EX_TEMPFAIL 75 /* --deadline exceeded */
 
 /* Each command gets argv with argv[0] = the command name ("process");
  * it returns a sysexits code. */
@@ -36,6 +37,28 @@ int km_cli_exit_code(km_status status);
  * input `file` or an `other` one, e.g. the output; other may be NULL): then
  * it is printed as it is, else prefixed with `file`. */
 int km_cli_report(km_ctx *ctx, km_status status, const char *file, const char *other);
+
+/* ---- signals (signals.c: the only place that installs handlers) --------- */
+
+#define KM_CLI_MAX_SLOTS 64 /* worker threads (process -j) */
+
+/* At start: SIGXFSZ ignored, so a file-size limit is an EFBIG write error. */
+void km_cli_signals_init(void);
+/* SIGINT/SIGTERM while working: the first cancels ctxs[0..n) (the run stops
+ * between blocks); a second removes the temporaries being written and ends
+ * the process at once with 128 + signal.  _end restores the old handlers. */
+void km_cli_interrupt_begin(km_ctx *const *ctxs, int n);
+void km_cli_interrupt_end(void);
+/* The first SIGINT/SIGTERM received (0 when none). */
+int km_cli_interrupted(void);
+/* --deadline: from _begin (seconds > 0; 0 turns it off), an input that a
+ * worker slot has been working on (_enter(slot, input); _enter(slot, NULL)
+ * when done) for longer than `seconds` ends the process at once: message
+ * "INPUT: deadline of S s exceeded", temporaries removed, exit 75.  Checked
+ * every 0.1 s.  Returns -1 when the timer cannot be set. */
+int km_cli_deadline_begin(double seconds);
+void km_cli_deadline_enter(int slot, const char *input);
+void km_cli_deadline_end(void);
 
 /* ---- option parsing (options.c) ---------------------------------------- */
 

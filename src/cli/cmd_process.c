@@ -16,7 +16,7 @@
 
 #include "cli.h"
 
-#define MAX_JOBS 64
+#define MAX_JOBS KM_CLI_MAX_SLOTS
 
 static const char *const CMD = "process";
 
@@ -33,22 +33,10 @@ typedef struct shared {
     int n_jobs;
     atomic_int next;
     const km_process_params *pp;
-    int quiet, verbose, print_now, progress, resume;
+    int quiet, verbose, print_now, progress, resume, replace_incomplete;
+    double deadline;
     pthread_mutex_t print_lock;
 } shared;
-
-/* Contexts the signal handler cancels; written before the handlers are
- * installed and only read from the handler. */
-static km_ctx *volatile g_ctx[MAX_JOBS];
-static volatile sig_atomic_t g_signal;
-
-static void on_signal(int sig)
-{
-    g_signal = sig;
-    for (int i = 0; i < MAX_JOBS; i++)
-        if (g_ctx[i] != NULL)
-            km_ctx_cancel(g_ctx[i]);
-}
 
 static void help(void)
 {
@@ -64,8 +52,11 @@ static void help(void)
            "      --save-frames      also write /frames/conditioned [off]\n"
            "      --no-overwrite     never replace an existing result [replace results;\n"
            "                         any other existing file is never replaced]\n"
-           "      --resume           skip inputs whose result is already complete (a\n"
-           "                         result cut short by a crash is made again) [off]\n"
+           "      --resume           skip inputs whose result is already complete; any\n"
+           "                         other file under a result name (complete = 0,\n"
+           "                         damaged, foreign) is an error (73), not replaced [off]\n"
+           "      --replace-incomplete  with --resume: remake a knotmap result whose\n"
+           "                         complete attribute is not 1 [off]\n"
            "\n");
     printf("%s\n", km_cli_read_help);
     printf("Conditioning (values in the result units: kPa for pressure sessions):\n"
@@ -111,12 +102,15 @@ static void help(void)
            "  --block-frames N       frames read per block [256]\n"
            "  -j, --jobs N           sessions processed in parallel [1]\n"
            "  --threads N            threads within each session (peak detection) [1]\n"
+           "      --deadline S       an input still in work after S seconds ends the run\n"
+           "                         at once: temporaries removed, exit 75 [off]\n"
            "  -q, --quiet            no summary, no progress\n"
            "  -v, --verbose          also print the output paths and parameters\n"
            "  -h, --help             show this help and exit\n"
            "\n"
            "Exit status: 0 ok, 64 usage, 65 bad input data, 66 input missing, 73 output\n"
-           "cannot be created, 74 I/O error, 130/143 interrupted (SIGINT/SIGTERM).\n");
+           "cannot be created, 74 I/O error, 75 --deadline exceeded, 130/143 interrupted\n"
+           "(SIGINT/SIGTERM; a second one stops at once).\n");
 }
 
 /* Basename without its last extension ("a/b/FrasP01L.asf" -> "FrasP01L"). */
@@ -209,6 +203,22 @@ static void print_summary(const job *j)
     }
 }
 
+/* --resume and a file under the final name that is not a complete result. */
+static int refuse_incomplete(const shared *sh, job *j)
+{
+    struct stat sb;
+    if (sh->replace_incomplete || stat(j->output, &sb) != 0)
+        return 0;
+    pthread_mutex_lock((pthread_mutex_t *)&sh->print_lock);
+    km_cli_error("%s: exists but is not a complete knotmap result (complete != 1, damaged or "
+                 "foreign): --resume does not replace it; remove it, or add --replace-incomplete",
+                 j->output);
+    pthread_mutex_unlock((pthread_mutex_t *)&sh->print_lock);
+    j->status = KM_ERR_CREATE;
+    j->exit_code = KM_EX_CANTCREAT;
+    return 1;
+}
+
 static void run_job(shared *sh, job *j, km_ctx *ctx)
 {
     km_process_params pp = *sh->pp;
@@ -229,6 +239,8 @@ static void run_job(shared *sh, job *j, km_ctx *ctx)
             }
             return;
         }
+        if (refuse_incomplete(sh, j))
+            return;
     }
     if (sh->verbose)
         fprintf(stderr, "knotmap: %s -> %s\n", j->input, j->output);
@@ -245,22 +257,29 @@ static void run_job(shared *sh, job *j, km_ctx *ctx)
         }
     } else if (j->status == KM_ERR_CANCELLED) {
         km_cli_error("%s: interrupted; no result written", j->input);
-        j->exit_code = 128 + (g_signal != 0 ? (int)g_signal : SIGINT);
+        j->exit_code = 128 + (km_cli_interrupted() != 0 ? km_cli_interrupted() : SIGINT);
     } else {
         j->exit_code = km_cli_report(ctx, j->status, j->input, j->output);
     }
     pthread_mutex_unlock(&sh->print_lock);
 }
 
+typedef struct worker_arg {
+    shared *sh;
+    km_ctx *ctx;
+    int slot;
+} worker_arg;
+
 static void *worker(void *arg)
 {
-    shared *sh = ((void **)arg)[0];
-    km_ctx *ctx = ((void **)arg)[1];
+    const worker_arg *w = arg;
     for (;;) {
-        int i = atomic_fetch_add(&sh->next, 1);
-        if (i >= sh->n_jobs || g_signal != 0 || km_ctx_cancelled(ctx))
+        int i = atomic_fetch_add(&w->sh->next, 1);
+        if (i >= w->sh->n_jobs || km_cli_interrupted() != 0 || km_ctx_cancelled(w->ctx))
             break;
-        run_job(sh, &sh->jobs[i], ctx);
+        km_cli_deadline_enter(w->slot, w->sh->jobs[i].input);
+        run_job(w->sh, &w->sh->jobs[i], w->ctx);
+        km_cli_deadline_enter(w->slot, NULL);
     }
     return NULL;
 }
@@ -456,9 +475,8 @@ static int run_all(shared *sh, int jobs_wanted)
     int n_threads = jobs_wanted < sh->n_jobs ? jobs_wanted : sh->n_jobs;
     km_ctx *ctxs[MAX_JOBS] = {0};
     pthread_t th[MAX_JOBS];
-    void *args[MAX_JOBS][2];
+    worker_arg args[MAX_JOBS];
     int started = 0, rc = KM_EX_OK;
-    struct sigaction sa, old_int, old_term;
 
     for (int t = 0; t < n_threads; t++) {
         if (km_ctx_create(&ctxs[t]) != KM_OK) {
@@ -466,33 +484,31 @@ static int run_all(shared *sh, int jobs_wanted)
             rc = KM_EX_OSERR;
             goto done;
         }
-        g_ctx[t] = ctxs[t];
+        args[t] = (worker_arg){sh, ctxs[t], t};
     }
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, &old_int);
-    sigaction(SIGTERM, &sa, &old_term);
+    km_cli_interrupt_begin(ctxs, n_threads);
+    if (km_cli_deadline_begin(sh->deadline) != 0) {
+        km_cli_error("cannot set the --deadline timer: %s", strerror(errno));
+        rc = KM_EX_OSERR;
+        km_cli_interrupt_end();
+        goto done;
+    }
 
     if (n_threads == 1) {
-        args[0][0] = sh;
-        args[0][1] = ctxs[0];
-        worker(args[0]);
+        worker(&args[0]);
     } else {
         for (int t = 0; t < n_threads; t++) {
-            args[t][0] = sh;
-            args[t][1] = ctxs[t];
-            if (pthread_create(&th[t], NULL, worker, args[t]) != 0)
+            if (pthread_create(&th[t], NULL, worker, &args[t]) != 0)
                 break;
             started++;
         }
         if (started == 0)
-            worker(args[0]);
+            worker(&args[0]);
         for (int t = 0; t < started; t++)
             pthread_join(th[t], NULL);
     }
-    sigaction(SIGINT, &old_int, NULL);
-    sigaction(SIGTERM, &old_term, NULL);
+    km_cli_deadline_end();
+    km_cli_interrupt_end();
 
     for (int i = 0; i < sh->n_jobs; i++) {
         job *j = &sh->jobs[i];
@@ -502,13 +518,11 @@ static int run_all(shared *sh, int jobs_wanted)
         if (rc == KM_EX_OK && j->exit_code != KM_EX_OK)
             rc = j->exit_code;
     }
-    if (g_signal != 0)
-        rc = 128 + (int)g_signal;
+    if (km_cli_interrupted() != 0)
+        rc = 128 + km_cli_interrupted();
 done:
-    for (int t = 0; t < n_threads; t++) {
-        g_ctx[t] = NULL;
+    for (int t = 0; t < n_threads; t++)
         km_ctx_free(ctxs[t]);
-    }
     return rc;
 }
 
@@ -516,7 +530,9 @@ int km_cmd_process(int argc, char **argv)
 {
     km_process_params pp;
     const char *out = NULL, *v = NULL;
-    int quiet = 0, verbose = 0, resume = 0, n_in = 0, rc = KM_EX_OK, options_done = 0;
+    int quiet = 0, verbose = 0, resume = 0, replace_incomplete = 0, n_in = 0, rc = KM_EX_OK;
+    int options_done = 0;
+    double deadline = 0.0;
     long long jobs_wanted = 1;
     job *jobs = NULL;
     char *cmdline = NULL;
@@ -577,6 +593,21 @@ int km_cmd_process(int argc, char **argv)
             resume = 1;
             continue;
         }
+        if ((m = km_cli_match(CMD, argc, argv, &i, "replace-incomplete", 0, 0, &v)) != 0) {
+            if (m < 0)
+                goto usage;
+            replace_incomplete = 1;
+            continue;
+        }
+        if ((m = km_cli_match(CMD, argc, argv, &i, "deadline", 0, 1, &v)) != 0) {
+            if (m < 0 || km_cli_double(CMD, "deadline", v, &deadline) < 0)
+                goto usage;
+            if (!(deadline > 0.0) || deadline > 1e9) {
+                rc = km_cli_usage(CMD, "--deadline must be > 0 seconds");
+                goto done;
+            }
+            continue;
+        }
         if ((m = km_cli_match(CMD, argc, argv, &i, "no-overwrite", 0, 0, &v)) != 0) {
             if (m < 0)
                 goto usage;
@@ -631,6 +662,8 @@ int km_cmd_process(int argc, char **argv)
     sh.quiet = quiet;
     sh.verbose = verbose;
     sh.resume = resume;
+    sh.replace_incomplete = replace_incomplete;
+    sh.deadline = deadline;
     sh.print_now = jobs_wanted == 1;
     sh.progress = jobs_wanted == 1 && !quiet && isatty(STDERR_FILENO);
     pthread_mutex_init(&sh.print_lock, NULL);

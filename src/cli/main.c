@@ -71,13 +71,14 @@ static void print_help(FILE *f)
             "\n"
             "'knotmap COMMAND --help' describes a command.  Exit status: 0 ok, 64 usage,\n"
             "65 bad input data, 66 input missing, 73 output cannot be created, 74 I/O\n"
-            "error, 130/143 interrupted.  Documentation: docs/CLI.md.\n");
+            "error, 75 deadline exceeded, 130/143 interrupted.  Documentation: docs/CLI.md.\n");
 }
 
 int main(int argc, char **argv)
 {
     km_cli_argc = argc;
     km_cli_argv = argv;
+    km_cli_signals_init();
     if (argc < 2) {
         fprintf(stderr, "knotmap: no command given\nTry 'knotmap --help'.\n");
         return KM_EX_USAGE;

@@ -12,6 +12,7 @@
 #include <hdf5_hl.h>
 
 #include "io/atomic_out.h"
+#include "io/h5_vfd.h"
 #include "io/h5util.h"
 #include "io/result_writer.h"
 
@@ -104,6 +105,7 @@ struct km_result_writer {
     km_alloc_ref alloc;
     char *path;
     km_atomic_out out;          /* the temporary file, renamed by commit */
+    km_h5_io io;                /* its OS errors; closing mode (h5_vfd.h) */
     int committed;
     int maps_set;
     int32_t rows, cols;
@@ -162,7 +164,10 @@ static void close_h(hid_t *h, herr_t (*fn)(hid_t))
 static km_status h5fail(km_ctx *ctx, const char *path, km_status st, const char *what)
 {
     char desc[256];
+    int e = km_h5_vfd_take_errno();
     km_h5_error_text(desc, sizeof desc);
+    if (e != 0) /* the OS reason says more than HDF5's text */
+        return km_fail(ctx, st, "%s: %s: %s", path, what, strerror(e));
     if (desc[0] != '\0')
         return km_fail(ctx, st, "%s: %s (HDF5: %s)", path, what, desc);
     return km_fail(ctx, st, "%s: %s", path, what);
@@ -703,7 +708,7 @@ km_status km_result_writer_create(km_ctx *ctx, const char *path, const km_result
     if (st != KM_OK)
         goto done;
 
-    fapl = H5Pcreate(H5P_FILE_ACCESS);
+    fapl = km_h5_write_fapl(&w->io);
     /* STRONG: H5Fclose really closes, so fsync and rename see a whole file.
        1.8 object format: readable by every HDF5 in use, and large
        attribute sets (long source headers) go to dense storage. */
@@ -712,9 +717,17 @@ km_status km_result_writer_create(km_ctx *ctx, const char *path, const km_result
         st = h5fail(ctx, w->path, KM_ERR_IO, "cannot set up HDF5");
         goto done;
     }
+    /* An H5Fcreate that fails inside leaves HDF5's shutdown a broken file
+       object: errors of its writes are recorded, then reported (h5_vfd.h). */
+    w->io.closing = 1;
     w->file = H5Fcreate(w->out.tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
-    if (w->file < 0) {
-        st = h5fail(ctx, w->path, KM_ERR_CREATE, "cannot create the temporary file");
+    w->io.closing = w->io.err != 0;
+    if (w->file < 0 || w->io.err != 0) {
+        if (w->io.err != 0)
+            st = km_fail(ctx, KM_ERR_CREATE, "%s: cannot create the temporary file: %s", w->path,
+                         strerror(w->io.err));
+        else
+            st = h5fail(ctx, w->path, KM_ERR_CREATE, "cannot create the temporary file");
         goto done;
     }
     st = write_root(ctx, w, meta);
@@ -1107,12 +1120,20 @@ km_status km_result_writer_commit(km_ctx *ctx, km_result_writer *w)
         !attr_i64(w->g_peaks, "n_peaks", w->n_peaks) ||
         !attr_i64(w->g_tracks, "n_tracks", w->n_tracks))
         return h5fail(ctx, w->path, KM_ERR_IO, "cannot finish /session");
+    /* From here a failed write is recorded in w->io, never raised inside
+       H5Fclose: a failed H5Fclose crashes HDF5's shutdown (h5_vfd.h). */
+    w->io.closing = 1;
     close_objects(w);
     /* The completeness marker goes last, so a file that has it has all. */
     if (!attr_i32(w->file, "complete", 1))
         return h5fail(ctx, w->path, KM_ERR_IO, "cannot mark the result complete");
     herr_t e = H5Fclose(w->file);
     w->file = -1;
+    if (w->io.err != 0) {
+        H5Eclear2(H5E_DEFAULT);
+        return km_fail(ctx, KM_ERR_IO, "%s: cannot write the result: %s", w->path,
+                       strerror(w->io.err));
+    }
     if (e < 0)
         return h5fail(ctx, w->path, KM_ERR_IO, "cannot close the result");
     st = km_atomic_commit(ctx, &w->out);
@@ -1126,6 +1147,7 @@ void km_result_writer_free(km_result_writer *w)
 {
     if (w == NULL)
         return;
+    w->io.closing = 1; /* the file is removed: its pending writes may fail silently */
     close_objects(w);
     close_h(&w->file, H5Fclose);
     km_atomic_discard(&w->out);

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "atomic_out.h"
+#include "h5_vfd.h"
 #include "h5util.h"
 
 #define KM_SESSION_CHUNK_BYTES (1u << 20) /* target size of one [k, R, C] frames chunk */
@@ -21,6 +22,7 @@ struct km_session_writer {
     km_alloc_ref alloc;
     char *path;
     km_atomic_out out; /* the temporary file, renamed by commit */
+    km_h5_io io;       /* its OS errors; closing mode (h5_vfd.h) */
     hid_t file, frames, time;
     int32_t rows, cols;
     double rate;
@@ -151,8 +153,15 @@ done:
     return dset;
 }
 
+/* Why a write failed: the OS error of the file when there is one. */
+static const char *why(const km_session_writer *w)
+{
+    return w->io.err != 0 ? strerror(w->io.err) : "HDF5 write error";
+}
+
 static void close_handles(km_session_writer *w)
 {
+    w->io.closing = 1; /* pending writes may fail silently: never inside H5Fclose */
     if (w->frames >= 0)
         H5Dclose(w->frames);
     if (w->time >= 0)
@@ -170,6 +179,7 @@ km_status km_session_writer_create(km_ctx *ctx, const char *path, const km_sessi
     km_h5_quiet q;
     size_t frame_bytes;
     hsize_t fchunk[3], tchunk[1] = {KM_SESSION_TIME_CHUNK};
+    hid_t fapl;
 
     if (out == NULL || path == NULL || info == NULL || path[0] == '\0')
         return km_fail(ctx, KM_ERR_INVALID, "session writer: path, info and out are required");
@@ -201,9 +211,15 @@ km_status km_session_writer_create(km_ctx *ctx, const char *path, const km_sessi
             KM_OK ||
         (st = km_atomic_close_fd(ctx, &w->out)) != KM_OK)
         goto done;
-    w->file = H5Fcreate(w->out.tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
-    if (w->file < 0) {
-        st = km_fail(ctx, KM_ERR_CREATE, "%s: cannot create the HDF5 file", path);
+    fapl = km_h5_write_fapl(&w->io);
+    /* A failed write inside H5Fcreate is recorded, not raised (h5_vfd.h). */
+    w->io.closing = 1;
+    w->file = fapl >= 0 ? H5Fcreate(w->out.tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl) : -1;
+    w->io.closing = w->io.err != 0;
+    if (fapl >= 0)
+        H5Pclose(fapl);
+    if (w->file < 0 || w->io.err != 0) {
+        st = km_fail(ctx, KM_ERR_CREATE, "%s: cannot create the HDF5 file: %s", path, why(w));
         goto done;
     }
     if ((st = write_root_attrs(ctx, w->file, info)) != KM_OK ||
@@ -309,8 +325,8 @@ km_status km_session_writer_append(km_ctx *ctx, km_session_writer *w, const floa
     km_h5_quiet_begin(&q);
     st = KM_OK;
     if (append_rows(w->frames, 3, (hsize_t)w->n_frames, (hsize_t)n, H5T_NATIVE_FLOAT, frames) < 0) {
-        st = km_fail(ctx, KM_ERR_IO, "%s: cannot write frames %lld..%lld", w->path,
-                     (long long)w->n_frames, (long long)(w->n_frames + n - 1));
+        st = km_fail(ctx, KM_ERR_IO, "%s: cannot write frames %lld..%lld: %s", w->path,
+                     (long long)w->n_frames, (long long)(w->n_frames + n - 1), why(w));
         goto done;
     }
     for (i = 0; i < n; i += KM_TIME_BLOCK) {
@@ -321,7 +337,7 @@ km_status km_session_writer_append(km_ctx *ctx, km_session_writer *w, const floa
                 tbuf[j] = (double)(w->n_frames + i + j) / w->rate;
         if (append_rows(w->time, 1, (hsize_t)(w->n_frames + i), (hsize_t)m, H5T_NATIVE_DOUBLE,
                         t) < 0) {
-            st = km_fail(ctx, KM_ERR_IO, "%s: cannot write /time", w->path);
+            st = km_fail(ctx, KM_ERR_IO, "%s: cannot write /time: %s", w->path, why(w));
             goto done;
         }
         w->last_time = t[m - 1];
@@ -391,6 +407,7 @@ km_status km_session_writer_commit(km_ctx *ctx, km_session_writer *w)
     if ((st = usable(ctx, w)) != KM_OK)
         return st;
     km_h5_quiet_begin(&q);
+    w->io.closing = 1; /* errors are recorded in w->io, never raised inside H5Fclose */
     if (w->frames >= 0)
         rc |= H5Dclose(w->frames);
     if (w->time >= 0)
@@ -400,9 +417,9 @@ km_status km_session_writer_commit(km_ctx *ctx, km_session_writer *w)
         rc |= H5Fclose(w->file);
     w->file = H5I_INVALID_HID;
     km_h5_quiet_end(&q);
-    if (rc < 0) {
+    if (rc < 0 || w->io.err != 0) {
         w->broken = 1;
-        return km_fail(ctx, KM_ERR_IO, "%s: closing the HDF5 file failed", w->path);
+        return km_fail(ctx, KM_ERR_IO, "%s: cannot write the session: %s", w->path, why(w));
     }
     /* km_atomic_commit checks the target again before replacing it. */
     if ((st = km_atomic_commit(ctx, &w->out)) != KM_OK) {

@@ -1,0 +1,178 @@
+/* Signals of the knotmap command: the only place that installs handlers.
+ *
+ * - SIGXFSZ is ignored for the whole run, so a file-size limit (ulimit -f)
+ *   makes write() fail with EFBIG and the writer reports it (exit 74)
+ *   instead of the process dying silently with its temporary left behind.
+ * - SIGINT/SIGTERM during work: the first asks the contexts to cancel
+ *   (the run stops between blocks, exit 130/143); a second one ends the
+ *   process at once whatever it is doing, even inside libhdf5: the
+ *   temporaries being written are removed (km_remove_temporaries()) and
+ *   the process leaves with _exit(128 + signal).
+ * - --deadline SECONDS: an input still in work after that long ends the
+ *   process the same way, with a message naming the input and exit 75.
+ *
+ * Handlers use only async-signal-safe calls: write, clock_gettime,
+ * km_ctx_cancel (an atomic flag), km_remove_temporaries, _exit. */
+#define _POSIX_C_SOURCE 200809L
+
+#include <signal.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+#define DEADLINE_TICK_US 100000 /* the deadline is checked 10 times a second */
+
+static km_ctx *volatile g_ctx[KM_CLI_MAX_SLOTS];
+static volatile sig_atomic_t g_signal;
+static struct sigaction g_old_int, g_old_term;
+
+/* --deadline: per worker slot, the input in work and when it started. */
+static long long g_deadline_ns;
+static const char *_Atomic g_input[KM_CLI_MAX_SLOTS];
+static atomic_llong g_start_ns[KM_CLI_MAX_SLOTS];
+static struct sigaction g_old_alrm;
+
+static long long now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* write(2) of a NUL-terminated string, from a handler. */
+static void say(const char *s)
+{
+    size_t n = 0;
+    while (s[n] != '\0')
+        n++;
+    while (n > 0) {
+        ssize_t k = write(STDERR_FILENO, s, n);
+        if (k <= 0)
+            return;
+        s += k;
+        n -= (size_t)k;
+    }
+}
+
+static void say_int(long long v)
+{
+    char buf[24];
+    int i = (int)sizeof buf - 1;
+    buf[i] = '\0';
+    do {
+        buf[--i] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v > 0 && i > 0);
+    say(buf + i);
+}
+
+static void on_interrupt(int sig)
+{
+    if (g_signal != 0) {
+        km_remove_temporaries();
+        say("knotmap: interrupted again: stopped at once, temporary files removed\n");
+        _exit(128 + sig);
+    }
+    g_signal = sig;
+    for (int i = 0; i < KM_CLI_MAX_SLOTS; i++)
+        if (g_ctx[i] != NULL)
+            km_ctx_cancel(g_ctx[i]);
+}
+
+static void on_alarm(int sig)
+{
+    long long now = now_ns();
+    (void)sig;
+    for (int i = 0; i < KM_CLI_MAX_SLOTS; i++) {
+        const char *in = atomic_load(&g_input[i]);
+        if (in == NULL || now - atomic_load(&g_start_ns[i]) < g_deadline_ns)
+            continue;
+        km_remove_temporaries();
+        say("knotmap: ");
+        say(in);
+        say(": deadline of ");
+        say_int(g_deadline_ns / 1000000000LL);
+        if (g_deadline_ns % 1000000000LL != 0) {
+            say(".");
+            say_int(g_deadline_ns % 1000000000LL / 100000000LL);
+        }
+        say(" s exceeded: stopped at once, no result written\n");
+        _exit(KM_EX_TEMPFAIL);
+    }
+}
+
+void km_cli_signals_init(void)
+{
+    signal(SIGXFSZ, SIG_IGN);
+}
+
+void km_cli_interrupt_begin(km_ctx *const *ctxs, int n)
+{
+    struct sigaction sa;
+    for (int i = 0; i < KM_CLI_MAX_SLOTS; i++)
+        g_ctx[i] = i < n ? ctxs[i] : NULL;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_interrupt;
+    sa.sa_flags = SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, &g_old_int);
+    sigaction(SIGTERM, &sa, &g_old_term);
+}
+
+void km_cli_interrupt_end(void)
+{
+    sigaction(SIGINT, &g_old_int, NULL);
+    sigaction(SIGTERM, &g_old_term, NULL);
+    for (int i = 0; i < KM_CLI_MAX_SLOTS; i++)
+        g_ctx[i] = NULL;
+}
+
+int km_cli_interrupted(void)
+{
+    return (int)g_signal;
+}
+
+int km_cli_deadline_begin(double seconds)
+{
+    struct sigaction sa;
+    struct itimerval it;
+    if (!(seconds > 0.0))
+        return 0;
+    g_deadline_ns = seconds > 9e9 ? (long long)9e18 : (long long)(seconds * 1e9 + 0.5);
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_alarm;
+    sa.sa_flags = SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(SIGALRM, &sa, &g_old_alrm) != 0)
+        return -1;
+    memset(&it, 0, sizeof it);
+    it.it_interval.tv_usec = DEADLINE_TICK_US;
+    it.it_value.tv_usec = DEADLINE_TICK_US;
+    return setitimer(ITIMER_REAL, &it, NULL);
+}
+
+void km_cli_deadline_enter(int slot, const char *input)
+{
+    if (slot < 0 || slot >= KM_CLI_MAX_SLOTS)
+        return;
+    if (input != NULL)
+        atomic_store(&g_start_ns[slot], now_ns());
+    atomic_store(&g_input[slot], input);
+}
+
+void km_cli_deadline_end(void)
+{
+    struct itimerval it;
+    if (g_deadline_ns == 0)
+        return;
+    memset(&it, 0, sizeof it);
+    setitimer(ITIMER_REAL, &it, NULL);
+    sigaction(SIGALRM, &g_old_alrm, NULL);
+    for (int i = 0; i < KM_CLI_MAX_SLOTS; i++)
+        atomic_store(&g_input[i], NULL);
+    g_deadline_ns = 0;
+}

@@ -1,0 +1,291 @@
+/* The knotmap HDF5 file driver for writing (see h5_vfd.h). */
+#define _GNU_SOURCE /* pread/pwrite, flock */
+
+#include "h5_vfd.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define KM_VFD_MAXADDR (((haddr_t)1 << (8 * sizeof(off_t) - 1)) - 1)
+
+typedef struct vfd_fapl {
+    km_h5_io *io;
+} vfd_fapl;
+
+typedef struct vfd_file {
+    H5FD_t pub; /* must be first */
+    int fd;
+    haddr_t eoa, eof;
+    dev_t dev;
+    ino_t ino;
+    km_h5_io *io;
+} vfd_file;
+
+static _Thread_local int tls_errno;
+
+int km_h5_vfd_take_errno(void)
+{
+    int e = tls_errno;
+    tls_errno = 0;
+    return e;
+}
+
+static void push_error(H5E_minor_t minor, const char *what, int e)
+{
+    H5Epush2(H5E_DEFAULT, __FILE__, __func__, __LINE__, H5E_ERR_CLS, H5E_VFL, minor, "%s: %s",
+             what, strerror(e));
+}
+
+/* A failed write, truncate or close: 0 when it may be dropped (closing),
+ * -1 when HDF5 must see it. */
+static herr_t io_failed(vfd_file *f, H5E_minor_t minor, const char *what, int e)
+{
+    if (f->io != NULL && f->io->err == 0)
+        f->io->err = e;
+    tls_errno = e;
+    if (f->io != NULL && f->io->closing)
+        return 0;
+    push_error(minor, what, e);
+    return -1;
+}
+
+static H5FD_t *vfd_open(const char *name, unsigned flags, hid_t fapl, haddr_t maxaddr)
+{
+    const vfd_fapl *fa = H5Pget_driver_info(fapl);
+    int oflags = (flags & H5F_ACC_RDWR) ? O_RDWR : O_RDONLY;
+    struct stat sb;
+    vfd_file *f;
+    int fd;
+
+    if (name == NULL || maxaddr == 0 || maxaddr > KM_VFD_MAXADDR) {
+        push_error(H5E_BADVALUE, "bad file name or address space", EINVAL);
+        return NULL;
+    }
+    oflags |= (flags & H5F_ACC_TRUNC) ? O_TRUNC : 0;
+    oflags |= (flags & H5F_ACC_CREAT) ? O_CREAT : 0;
+    oflags |= (flags & H5F_ACC_EXCL) ? O_EXCL : 0;
+    fd = open(name, oflags | O_CLOEXEC, 0666);
+    if (fd < 0) {
+        push_error(H5E_CANTOPENFILE, "cannot open the file", errno);
+        return NULL;
+    }
+    if (fstat(fd, &sb) != 0 || (f = calloc(1, sizeof *f)) == NULL) {
+        push_error(H5E_CANTOPENFILE, "cannot open the file", errno != 0 ? errno : ENOMEM);
+        close(fd);
+        return NULL;
+    }
+    f->fd = fd;
+    f->eof = (haddr_t)sb.st_size;
+    f->dev = sb.st_dev;
+    f->ino = sb.st_ino;
+    f->io = fa != NULL ? fa->io : NULL;
+    return &f->pub;
+}
+
+static herr_t vfd_close(H5FD_t *file)
+{
+    vfd_file *f = (vfd_file *)file;
+    herr_t rc = 0;
+    if (close(f->fd) != 0)
+        rc = io_failed(f, H5E_CANTCLOSEFILE, "cannot close the file", errno);
+    free(f);
+    return rc;
+}
+
+static int vfd_cmp(const H5FD_t *a, const H5FD_t *b)
+{
+    const vfd_file *x = (const vfd_file *)a, *y = (const vfd_file *)b;
+    if (x->dev != y->dev)
+        return x->dev < y->dev ? -1 : 1;
+    if (x->ino != y->ino)
+        return x->ino < y->ino ? -1 : 1;
+    return 0;
+}
+
+/* The flags of HDF5's sec2 driver: the library lays the file out the same. */
+static herr_t vfd_query(const H5FD_t *file, unsigned long *flags)
+{
+    (void)file;
+    *flags = H5FD_FEAT_AGGREGATE_METADATA | H5FD_FEAT_ACCUMULATE_METADATA | H5FD_FEAT_DATA_SIEVE |
+             H5FD_FEAT_AGGREGATE_SMALLDATA | H5FD_FEAT_POSIX_COMPAT_HANDLE |
+             H5FD_FEAT_SUPPORTS_SWMR_IO | H5FD_FEAT_DEFAULT_VFD_COMPATIBLE;
+    return 0;
+}
+
+static haddr_t vfd_get_eoa(const H5FD_t *file, H5FD_mem_t type)
+{
+    (void)type;
+    return ((const vfd_file *)file)->eoa;
+}
+
+static herr_t vfd_set_eoa(H5FD_t *file, H5FD_mem_t type, haddr_t addr)
+{
+    (void)type;
+    ((vfd_file *)file)->eoa = addr;
+    return 0;
+}
+
+static haddr_t vfd_get_eof(const H5FD_t *file, H5FD_mem_t type)
+{
+    (void)type;
+    return ((const vfd_file *)file)->eof;
+}
+
+static herr_t vfd_get_handle(H5FD_t *file, hid_t fapl, void **handle)
+{
+    (void)fapl;
+    *handle = &((vfd_file *)file)->fd;
+    return 0;
+}
+
+static herr_t vfd_read(H5FD_t *file, H5FD_mem_t type, hid_t dxpl, haddr_t addr, size_t size,
+                       void *buf)
+{
+    vfd_file *f = (vfd_file *)file;
+    unsigned char *p = buf;
+    (void)type;
+    (void)dxpl;
+    if (addr > KM_VFD_MAXADDR || size > KM_VFD_MAXADDR - addr) {
+        push_error(H5E_OVERFLOW, "read beyond the address space", EINVAL);
+        return -1;
+    }
+    while (size > 0) {
+        ssize_t n = pread(f->fd, p, size, (off_t)addr);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            push_error(H5E_READERROR, "read failed", errno);
+            return -1;
+        }
+        if (n == 0) { /* past the end of the file: zeros, as sec2 does */
+            memset(p, 0, size);
+            break;
+        }
+        p += n;
+        addr += (haddr_t)n;
+        size -= (size_t)n;
+    }
+    return 0;
+}
+
+static herr_t vfd_write(H5FD_t *file, H5FD_mem_t type, hid_t dxpl, haddr_t addr, size_t size,
+                        const void *buf)
+{
+    vfd_file *f = (vfd_file *)file;
+    const unsigned char *p = buf;
+    haddr_t end;
+    (void)type;
+    (void)dxpl;
+    if (addr > KM_VFD_MAXADDR || size > KM_VFD_MAXADDR - addr) {
+        push_error(H5E_OVERFLOW, "write beyond the address space", EINVAL);
+        return -1;
+    }
+    end = addr + size;
+    /* After a failure while closing, nothing more reaches the file: it is removed anyway. */
+    if (f->io != NULL && f->io->closing && f->io->err != 0)
+        size = 0;
+    while (size > 0) {
+        ssize_t n = pwrite(f->fd, p, size, (off_t)addr);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return io_failed(f, H5E_WRITEERROR, "write failed", n < 0 ? errno : EIO);
+        p += n;
+        addr += (haddr_t)n;
+        size -= (size_t)n;
+    }
+    if (end > f->eof)
+        f->eof = end;
+    return 0;
+}
+
+static herr_t vfd_truncate(H5FD_t *file, hid_t dxpl, hbool_t closing)
+{
+    vfd_file *f = (vfd_file *)file;
+    (void)dxpl;
+    (void)closing;
+    if (f->eoa == f->eof)
+        return 0;
+    if (f->io != NULL && f->io->closing && f->io->err != 0)
+        return 0;
+    if (ftruncate(f->fd, (off_t)f->eoa) != 0)
+        return io_failed(f, H5E_SEEKERROR, "cannot set the file size", errno);
+    f->eof = f->eoa;
+    return 0;
+}
+
+static herr_t vfd_lock(H5FD_t *file, hbool_t rw)
+{
+    vfd_file *f = (vfd_file *)file;
+    if (flock(f->fd, (rw ? LOCK_EX : LOCK_SH) | LOCK_NB) != 0 && errno != ENOSYS) {
+        push_error(H5E_CANTLOCKFILE, "cannot lock the file", errno);
+        return -1;
+    }
+    return 0;
+}
+
+static herr_t vfd_unlock(H5FD_t *file)
+{
+    vfd_file *f = (vfd_file *)file;
+    if (flock(f->fd, LOCK_UN) != 0 && errno != ENOSYS) {
+        push_error(H5E_CANTUNLOCKFILE, "cannot unlock the file", errno);
+        return -1;
+    }
+    return 0;
+}
+
+static const H5FD_class_t vfd_class = {
+    .name = "knotmap",
+    .maxaddr = KM_VFD_MAXADDR,
+    .fc_degree = H5F_CLOSE_WEAK,
+    .fapl_size = sizeof(vfd_fapl),
+    .open = vfd_open,
+    .close = vfd_close,
+    .cmp = vfd_cmp,
+    .query = vfd_query,
+    .get_eoa = vfd_get_eoa,
+    .set_eoa = vfd_set_eoa,
+    .get_eof = vfd_get_eof,
+    .get_handle = vfd_get_handle,
+    .read = vfd_read,
+    .write = vfd_write,
+    .truncate = vfd_truncate,
+    .lock = vfd_lock,
+    .unlock = vfd_unlock,
+    .fl_map = H5FD_FLMAP_DICHOTOMY,
+};
+
+static pthread_mutex_t vfd_lock_m = PTHREAD_MUTEX_INITIALIZER;
+static hid_t vfd_id = H5I_INVALID_HID;
+
+/* The driver's ID, registered again if the library was closed and reopened. */
+static hid_t vfd_driver(void)
+{
+    hid_t id;
+    pthread_mutex_lock(&vfd_lock_m);
+    if (vfd_id < 0 || H5Iis_valid(vfd_id) <= 0)
+        vfd_id = H5FDregister(&vfd_class);
+    id = vfd_id;
+    pthread_mutex_unlock(&vfd_lock_m);
+    return id;
+}
+
+hid_t km_h5_write_fapl(km_h5_io *io)
+{
+    vfd_fapl fa = {io};
+    tls_errno = 0;
+    hid_t driver = vfd_driver();
+    hid_t fapl = driver >= 0 ? H5Pcreate(H5P_FILE_ACCESS) : H5I_INVALID_HID;
+    if (fapl >= 0 && H5Pset_driver(fapl, driver, &fa) < 0) {
+        H5Pclose(fapl);
+        fapl = H5I_INVALID_HID;
+    }
+    return fapl;
+}

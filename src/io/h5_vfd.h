@@ -1,0 +1,44 @@
+/* The HDF5 file driver of knotmap's writers (results, sessions): POSIX
+ * I/O like HDF5's default "sec2" driver (same feature flags, so files are
+ * byte-identical), plus two things sec2 cannot do:
+ *
+ * 1. It keeps the first OS error of the file (errno), so a failed write
+ *    can be reported as "PATH: cannot append peaks: No space left on
+ *    device" rather than through HDF5's long error text.
+ * 2. Once the writer says it is closing, write, truncate and close errors
+ *    are recorded and the data dropped instead of failing H5Fclose.
+ *
+ * Why 2: in HDF5 1.10, an H5Fclose that fails while flushing (ENOSPC,
+ * EFBIG) tears the file object down but leaves its ID registered with a
+ * NULL shared part; the library's shutdown (atexit, H5_term_library ->
+ * H5F_term_package -> H5I_clear_type -> H5F__close_cb) then closes it again
+ * and crashes (SIGSEGV after exit(), also in a Python interpreter that
+ * used knotmap).  With this driver the close of a file whose writes fail
+ * succeeds, the error is still reported (km_h5_io.err after the close),
+ * and the temporary is removed.
+ *
+ * A writer owns one km_h5_io per file, passes it to km_h5_write_fapl()
+ * before H5Fcreate, sets `closing` before its H5Fclose (always: on success
+ * and on failure) and checks `err` after it. */
+#ifndef KM_H5_VFD_H
+#define KM_H5_VFD_H
+
+#include <hdf5.h>
+
+typedef struct km_h5_io {
+    int err;      /* first errno of a failed write/truncate/close, 0 when none */
+    int closing;  /* set by the writer before H5Fclose: errors are recorded, not raised */
+} km_h5_io;
+
+/* The errno of the last failed write, truncate or close through this
+ * driver on the calling thread (HDF5 calls the driver on the caller's
+ * thread), 0 when none; reading clears it, and so does km_h5_write_fapl()
+ * (a new file).  For messages of writers that do not hold their km_h5_io
+ * at hand: "PATH: cannot append frames: No space left on device". */
+int km_h5_vfd_take_errno(void);
+
+/* A new file access property list using the knotmap driver with `io`
+ * (which must outlive the file); the caller closes it.  -1 on failure. */
+hid_t km_h5_write_fapl(km_h5_io *io);
+
+#endif

@@ -1,0 +1,229 @@
+"""Full disks and file-size limits (issue 16): every failed write ends in
+exit 74 (73 when the output cannot even be created), with a message naming
+the file and the OS reason, the temporary removed, nothing under the final
+name, nothing pre-existing replaced, and never a signal death (the HDF5
+shutdown crash after a failed close).
+
+The failures come from an LD_PRELOAD shim (failwrite.c, built as
+build/tests/libkm_failwrite.so): writes into the output folder fail with
+ENOSPC or EFBIG after a byte budget N, or every create, fsync or rename
+there fails.  The budgets are a few bytes (the create) and fractions of the
+size of a finished output (tables, frames, the close; HDF5 writes its
+metadata again at the close, so even 0.999 fails there), and the create,
+fsync and rename get failures of their own.  glibc's stdio
+writes are invisible to a preload, so the Tekscan export (stdio) and a
+real limit are tested with `ulimit -f` (SIGXFSZ ignored by knotmap).
+"""
+import os
+import subprocess
+import sys
+
+import pytest
+
+from km_reliability import BIN, SANITIZED, is_temp_name, result_state, write_session
+
+SHIM = os.environ.get("KM_FAILWRITE") or os.path.join(os.path.dirname(BIN), "tests",
+                                                       "libkm_failwrite.so")
+REASON = {"ENOSPC": "No space left on device", "EFBIG": "File too large"}
+
+pytestmark = pytest.mark.skipif(
+    not os.path.exists(SHIM) or SANITIZED,
+    reason="failwrite shim not built (%s) or sanitized binary (preload order)" % SHIM)
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory):
+    d = tmp_path_factory.mktemp("in")
+    return [write_session(str(d / ("s%d.h5" % i)), 600, seed=i) for i in range(3)]
+
+
+def run_failing(cmd, out_dir, after=None, errno_name="ENOSPC", op=None, env_extra=None):
+    env = dict(os.environ)
+    env.update({"LD_PRELOAD": SHIM, "KM_FAIL_DIR": str(out_dir), "KM_FAIL_ERRNO": errno_name})
+    if after is not None:
+        env["KM_FAIL_AFTER"] = str(after)
+    if op is not None:
+        env["KM_FAIL_OP"] = op
+    env.update(env_extra or {})
+    return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
+
+
+def leftovers(folder):
+    return [n for n in os.listdir(folder) if is_temp_name(n)]
+
+
+def full_size(cmd, out_file):
+    """Bytes of a finished output: the budgets are fractions of it."""
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr
+    size = os.path.getsize(out_file)
+    os.remove(out_file)
+    return size
+
+
+def check_failure(p, final, errno_name, expect=None):
+    assert p.returncode > 0, "exit %d: %s" % (p.returncode, p.stderr)  # never a signal death
+    if expect is not None:
+        assert p.returncode == expect, p.stderr
+    else:
+        assert p.returncode in (73, 74), p.stderr
+    assert os.path.basename(final) in p.stderr, p.stderr
+    assert REASON[errno_name] in p.stderr, p.stderr
+    assert "HDF5:" not in p.stderr and "infinite loop" not in p.stderr, p.stderr
+    assert leftovers(os.path.dirname(final)) == []
+
+
+# Budgets: absolute ones for the first writes (superblock, root attributes,
+# /session), then fractions of the finished file (tables, frames, close).
+ABS = [0, 40, 300, 2000]
+FRAC = [0.05, 0.2, 0.4, 0.6, 0.8, 0.95, 0.999]
+
+
+def budgets(size):
+    return ABS + [int(size * f) for f in FRAC]
+
+
+@pytest.fixture(scope="module")
+def process_size(inputs, tmp_path_factory):
+    out = str(tmp_path_factory.mktemp("size") / "r.h5")
+    return full_size([BIN, "process", "-q", "--save-frames", inputs[0], "-o", out], out)
+
+
+@pytest.mark.parametrize("k", range(len(ABS) + len(FRAC)))
+@pytest.mark.parametrize("errno_name", ["ENOSPC", "EFBIG"])
+def test_process_one_file(knotmap_bin, inputs, process_size, tmp_path, k, errno_name):
+    if errno_name == "EFBIG" and k % 2:
+        pytest.skip("EFBIG at every other budget is enough")
+    n = budgets(process_size)[k]
+    final = str(tmp_path / "r.h5")
+    p = run_failing([knotmap_bin, "process", "-q", "--save-frames", inputs[0], "-o", final],
+                    tmp_path, after=n, errno_name=errno_name)
+    check_failure(p, final, errno_name)
+    assert not os.path.exists(final)
+    if n <= 40:
+        assert p.returncode == 73, p.stderr  # the create itself failed
+
+
+@pytest.mark.parametrize("op,code", [("create", 73), ("sync", 74), ("rename", 74)])
+def test_process_create_sync_rename(knotmap_bin, inputs, tmp_path, op, code):
+    final = str(tmp_path / "r.h5")
+    p = run_failing([knotmap_bin, "process", "-q", inputs[0], "-o", final], tmp_path, op=op)
+    check_failure(p, final, "ENOSPC", expect=code)
+    assert not os.path.exists(final)
+
+
+@pytest.mark.parametrize("frac", [0.3, 0.9])
+def test_process_never_replaces_an_existing_result(knotmap_bin, inputs, process_size, tmp_path,
+                                                   frac):
+    final = str(tmp_path / "r.h5")
+    assert subprocess.run([knotmap_bin, "process", "-q", inputs[1], "-o", final]).returncode == 0
+    before = open(final, "rb").read()
+    p = run_failing([knotmap_bin, "process", "-q", "--save-frames", inputs[0], "-o", final],
+                    tmp_path, after=int(process_size * frac))
+    check_failure(p, final, "ENOSPC", expect=74)
+    assert open(final, "rb").read() == before
+
+
+@pytest.mark.parametrize("frac", [0.0, 0.1, 0.5, 1.0, 1.7, 2.5])
+def test_process_many_files_parallel(knotmap_bin, inputs, process_size, tmp_path, frac):
+    out = tmp_path / "out"
+    out.mkdir()
+    p = run_failing([knotmap_bin, "process", "-q", "-j", "2", "--save-frames", *inputs, "-o",
+                     str(out) + "/"], out, after=int(process_size * frac))
+    assert p.returncode in (73, 74), p.stderr
+    failed = 0
+    for s in inputs:
+        name = os.path.splitext(os.path.basename(s))[0] + ".knotmap.h5"
+        path = str(out / name)
+        if os.path.exists(path):
+            assert result_state(path) == "complete"
+        else:
+            failed += 1
+            assert name in p.stderr, p.stderr
+    assert failed >= 1
+    assert REASON["ENOSPC"] in p.stderr
+    assert "HDF5:" not in p.stderr
+    assert leftovers(str(out)) == []
+
+
+@pytest.mark.parametrize("op", ["sync", "rename"])
+def test_process_many_files_sync_rename(knotmap_bin, inputs, tmp_path, op):
+    out = tmp_path / "out"
+    out.mkdir()
+    p = run_failing([knotmap_bin, "process", "-q", "-j", "3", *inputs, "-o", str(out) + "/"],
+                    out, op=op)
+    assert p.returncode == 74, p.stderr
+    assert os.listdir(str(out)) == []
+    for s in inputs:
+        assert os.path.splitext(os.path.basename(s))[0] + ".knotmap.h5" in p.stderr
+
+
+@pytest.fixture(scope="module")
+def synth_size(tmp_path_factory):
+    out = str(tmp_path_factory.mktemp("ssize") / "s.h5")
+    return full_size([BIN, "synth", "--duration", "6", "-o", out], out)
+
+
+@pytest.mark.parametrize("k", range(len(ABS) + len(FRAC)))
+def test_synth(knotmap_bin, synth_size, tmp_path, k):
+    n = budgets(synth_size)[k]
+    final = str(tmp_path / "s.h5")
+    errno_name = "EFBIG" if k % 3 == 2 else "ENOSPC"
+    p = run_failing([knotmap_bin, "synth", "--duration", "6", "-o", final], tmp_path, after=n,
+                    errno_name=errno_name)
+    check_failure(p, final, errno_name, expect=73 if n <= 40 else 74)
+    assert not os.path.exists(final)
+
+
+@pytest.mark.parametrize("op,code", [("create", 73), ("sync", 74), ("rename", 74)])
+def test_synth_create_sync_rename(knotmap_bin, tmp_path, op, code):
+    final = str(tmp_path / "s.h5")
+    p = run_failing([knotmap_bin, "synth", "--duration", "2", "-o", final], tmp_path, op=op)
+    check_failure(p, final, "ENOSPC", expect=code)
+    assert not os.path.exists(final)
+
+
+PY_SCRIPT = r"""
+import sys, knotmap
+try:
+    knotmap.process(sys.argv[1], sys.argv[2], save_frames=True)
+except Exception as e:
+    print("%s: %s" % (type(e).__name__, e), file=sys.stderr)
+    sys.exit(74)
+"""
+
+
+@pytest.mark.parametrize("frac", [0.0, 0.1, 0.5, 0.95])
+def test_python_process(knotmap_bin, inputs, process_size, tmp_path, frac):
+    pypath = os.environ.get("KNOTMAP_PYTHONPATH") or os.path.join(os.path.dirname(BIN), "python")
+    if not os.path.isdir(os.path.join(pypath, "knotmap")):
+        pytest.skip("the knotmap Python package is not built at %s" % pypath)
+    final = str(tmp_path / "r.h5")
+    p = run_failing(["/usr/bin/python3", "-c", PY_SCRIPT, inputs[0], final], tmp_path,
+                    after=int(process_size * frac), env_extra={"PYTHONPATH": pypath})
+    # 74 from the script: the exception was raised and the interpreter then
+    # exited normally (before the fix, a SIGSEGV at exit).
+    check_failure(p, final, "ENOSPC", expect=74)
+    assert not os.path.exists(final)
+
+
+def run_limited(cmd, limit_blocks, cwd):
+    """Run under `ulimit -f` (512-byte blocks here: bash counts 1024)."""
+    return subprocess.run(["bash", "-c", 'ulimit -f %d && exec "$@"' % limit_blocks, "bash",
+                           *cmd], capture_output=True, text=True, timeout=300, cwd=cwd)
+
+
+@pytest.mark.parametrize("what", ["process", "synth-session", "synth-tekscan"])
+def test_ulimit_file_size(knotmap_bin, inputs, tmp_path, what):
+    if what == "process":
+        final = str(tmp_path / "r.h5")
+        cmd = [knotmap_bin, "process", "-q", "--save-frames", inputs[0], "-o", final]
+    elif what == "synth-session":
+        final = str(tmp_path / "s.h5")
+        cmd = [knotmap_bin, "synth", "--duration", "20", "-o", final]
+    else:
+        final = str(tmp_path / "s.csv")
+        cmd = [knotmap_bin, "synth", "--duration", "20", "-o", final]
+    p = run_limited(cmd, 100, str(tmp_path))  # 100 KiB
+    check_failure(p, final, "EFBIG", expect=74)
+    assert not os.path.exists(final)
