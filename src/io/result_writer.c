@@ -1,6 +1,7 @@
 /* knotmap result HDF5 v1 writer (docs/FORMAT.md 2.1). */
 #define _POSIX_C_SOURCE 200809L
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -166,8 +167,10 @@ static km_status h5fail(km_ctx *ctx, const char *path, km_status st, const char 
     char desc[256];
     int e = km_h5_vfd_take_errno();
     km_h5_error_text(desc, sizeof desc);
-    if (e != 0) /* the OS reason says more than HDF5's text */
+    if (e != 0) { /* the OS reason says more than HDF5's text */
+        errno = e;    /* km_ctx_last_errno */
         return km_fail(ctx, st, "%s: %s: %s", path, what, strerror(e));
+    }
     if (desc[0] != '\0')
         return km_fail(ctx, st, "%s: %s (HDF5: %s)", path, what, desc);
     return km_fail(ctx, st, "%s: %s", path, what);
@@ -1131,6 +1134,7 @@ km_status km_result_writer_commit(km_ctx *ctx, km_result_writer *w)
     w->file = -1;
     if (w->io.err != 0) {
         H5Eclear2(H5E_DEFAULT);
+        errno = w->io.err; /* km_ctx_last_errno */
         return km_fail(ctx, KM_ERR_IO, "%s: cannot write the result: %s", w->path,
                        strerror(w->io.err));
     }

@@ -5,6 +5,7 @@
  * session (a writer killed before H5Fclose leaves an unreadable file). */
 #define _POSIX_C_SOURCE 200809L
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -153,10 +154,15 @@ done:
     return dset;
 }
 
-/* Why a write failed: the OS error of the file when there is one. */
+/* Why a write failed: the OS error of the file when there is one.  Also
+ * sets errno to it: evaluated as an argument of km_fail, which records
+ * errno for km_ctx_last_errno. */
 static const char *why(const km_session_writer *w)
 {
-    return w->io.err != 0 ? strerror(w->io.err) : "HDF5 write error";
+    if (w->io.err == 0)
+        return "HDF5 write error";
+    errno = w->io.err;
+    return strerror(w->io.err);
 }
 
 static void close_handles(km_session_writer *w)

@@ -187,8 +187,8 @@ PY_SCRIPT = r"""
 import sys, knotmap
 try:
     knotmap.process(sys.argv[1], sys.argv[2], save_frames=True)
-except Exception as e:
-    print("%s: %s" % (type(e).__name__, e), file=sys.stderr)
+except OSError as e:
+    print("%s: %s [errno %s]" % (type(e).__name__, e, e.errno), file=sys.stderr)
     sys.exit(74)
 """
 
@@ -204,6 +204,7 @@ def test_python_process(knotmap_bin, inputs, process_size, tmp_path, frac):
     # 74 from the script: the exception was raised and the interpreter then
     # exited normally (before the fix, a SIGSEGV at exit).
     check_failure(p, final, "ENOSPC", expect=74)
+    assert "[errno 28]" in p.stderr  # an OSError with errno ENOSPC
     assert not os.path.exists(final)
 
 
