@@ -226,9 +226,15 @@ int km_cmd_synth(int argc, char **argv)
         km_cli_error("synth: out of memory");
         return KM_EX_SOFTWARE;
     }
+    /* A first SIGINT/SIGTERM cancels between blocks, a second ends at once. */
+    km_cli_interrupt_begin(&ctx, 1);
     km_status st = km_synth_write(ctx, &p, format, out, overwrite);
+    km_cli_interrupt_end();
     int rc = KM_EX_OK;
-    if (st != KM_OK) {
+    if (st == KM_ERR_CANCELLED) {
+        km_cli_error("%s: interrupted; nothing written", out);
+        rc = 128 + km_cli_interrupted();
+    } else if (st != KM_OK) {
         const char *detail = km_ctx_last_error(ctx);
         km_cli_error("%s", detail[0] ? detail : km_strerror(st));
         /* Bad parameters are a usage error here: the user typed them. */

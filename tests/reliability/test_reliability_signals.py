@@ -166,3 +166,14 @@ def test_synth_session_mode_follows_the_umask(knotmap_bin, tmp_path, mask):
                         "synth", "--duration", "1", "-o", out], capture_output=True, text=True)
     assert p.returncode == 0, p.stderr
     assert stat.S_IMODE(os.stat(out).st_mode) == 0o666 & ~mask
+
+
+def test_synth_interrupted_leaves_nothing(knotmap_bin, tmp_path):
+    out = str(tmp_path / "s.h5")
+    p = subprocess.Popen([knotmap_bin, "synth", "--duration", "600", "-o", out],
+                         stderr=subprocess.PIPE, text=True)
+    assert wait_until(lambda: temps(str(tmp_path)) != [], p), "no temporary appeared"
+    p.send_signal(signal.SIGINT)
+    _, err = p.communicate(timeout=120)
+    assert p.returncode == 130, err
+    assert os.listdir(str(tmp_path)) == []
