@@ -214,8 +214,10 @@ def test_process_names_match_cli(repo_dir):
     for table in re.findall(r'const char \*const \w+\[\] = \{([^}]*)\}', text):
         opts |= set(re.findall(r'"([a-z][a-z0-9-]*)"', table))
     # run options of the command, not of one session (batch() resumes by
-    # default: force=False is the CLI's --resume)
-    opts -= {"output", "jobs", "quiet", "verbose", "help", "resume"}
+    # default: force=False is the CLI's --resume; --replace-incomplete goes
+    # with it; --deadline ends the whole process, a CLI-only policy)
+    opts -= {"output", "jobs", "quiet", "verbose", "help", "resume", "replace-incomplete",
+             "deadline"}
     assert "sigma" in opts and "min-distance" in opts
     known = set(knotmap.PROCESS_PARAMS) | set(knotmap.STAGE_PARAMS)
     missing = sorted(o for o in opts if o.replace("-", "_") not in known)
