@@ -211,7 +211,7 @@ static int refuse_incomplete(const shared *sh, job *j)
         return 0;
     pthread_mutex_lock((pthread_mutex_t *)&sh->print_lock);
     km_cli_error("%s: exists but is not a complete knotmap result (complete != 1, damaged or "
-                 "foreign): --resume does not replace it; remove it, or add --replace-incomplete",
+                 "foreign): not replacing it with --resume; remove it, or add --replace-incomplete",
                  j->output);
     pthread_mutex_unlock((pthread_mutex_t *)&sh->print_lock);
     j->status = KM_ERR_CREATE;
