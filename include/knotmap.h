@@ -206,7 +206,14 @@ typedef struct km_read_options {
                                   replaces the file's own value; [0] = a given value that
                                   differs from the file's is KM_ERR_INVALID naming both.
                                   A grid that differs from the file's is always an error. */
+    int64_t max_memory;        /* memory budget in bytes, checked against the declared
+                                  grid, block and HDF5 chunk size before allocating
+                                  (KM_ERR_LIMIT beyond it; docs/FORMAT.md, "Untrusted
+                                  input") [0 = KM_MAX_MEMORY_DEFAULT] */
 } km_read_options;
+
+/* The default memory budget of km_read_options.max_memory: 1 GiB. */
+#define KM_MAX_MEMORY_DEFAULT ((int64_t)1 << 30)
 
 /* Fill `opt` with the defaults above. */
 KM_API void km_read_options_default(km_read_options *opt);

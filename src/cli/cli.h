@@ -93,7 +93,7 @@ int km_cli_pair(const char *cmd, const char *opt, const char *text, int allow_si
                 double *a, double *b);
 
 /* Try the reader options (--format, --grid, --rate, --pitch, --units,
- * --mode, --roller-radius, --sensor, --text-layout, --override) at argv[*i].  Returns 1 consumed,
+ * --mode, --roller-radius, --sensor, --text-layout, --override, --max-memory) at argv[*i].  Returns 1 consumed,
  * 0 not a read option, -1 usage error printed. */
 int km_cli_read_option(const char *cmd, int argc, char **argv, int *i, km_read_options *ro);
 /* Help text of the reader options. */

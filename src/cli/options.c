@@ -163,6 +163,8 @@ const char km_cli_read_help[] =
     "                       [from --grid; a long thin file without --grid is refused]\n"
     "  --override           options replace the file's own rate, pitch, units, mode and\n"
     "                       roller radius [a conflict is an error]\n"
+    "  --max-memory SIZE    memory budget for the declared grid, block and HDF5\n"
+    "                       chunks, bytes or with K/M/G (GiB) [1G]\n"
     "A value the file lacks and no option gives is assumed (1 Hz, 1 mm, raw, mat) with a\n"
     "warning on stderr, and listed in the result's /session attribute 'assumed'.\n";
 
@@ -244,6 +246,27 @@ int km_cli_read_option(const char *cmd, int argc, char **argv, int *i, km_read_o
             return -1;
         }
         ro->roller_radius_mm = a;
+        return 1;
+    }
+    if ((m = km_cli_match(cmd, argc, argv, i, "max-memory", 0, 1, &v)) != 0) {
+        char *end = NULL;
+        double mult = 1;
+        if (m < 0)
+            return -1;
+        a = strtod(v, &end);
+        if (end != v && end[0] != '\0' && end[1] == '\0')
+            mult = end[0] == 'K' || end[0] == 'k'   ? 1024.0
+                   : end[0] == 'M' || end[0] == 'm' ? 1048576.0
+                   : end[0] == 'G' || end[0] == 'g' ? 1073741824.0
+                                                    : 0.0;
+        else if (end == v || end[0] != '\0')
+            mult = 0;
+        a *= mult;
+        if (!(a >= 1048576.0 && a <= 9.0e18)) {
+            km_cli_usage(cmd, "--max-memory: '%s' is not a size of 1M or more (e.g. 4G)", v);
+            return -1;
+        }
+        ro->max_memory = (int64_t)a;
         return 1;
     }
     if ((m = km_cli_match(cmd, argc, argv, i, "sensor", 0, 1, &v)) != 0) {

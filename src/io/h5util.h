@@ -3,7 +3,9 @@
  * other modules build on these signatures.
  *
  * Error printing.  HDF5 prints its error stack to stderr by default; the
- * library must never print.  The automatic printer is part of the error
+ * library must never print.  km_h5_init() (called by km_h5_quiet_begin, once
+ * per process) turns HDF5's default printer off for the process life,
+ * shutdown included (see h5_util.c).  The automatic printer is part of the error
  * stack, and this HDF5 is built thread-safe (H5_HAVE_THREADSAFE), where each
  * thread has its own error stack: H5Eset_auto2(H5E_DEFAULT, ...) changes the
  * calling thread only.  So every public entry point that calls HDF5 wraps
@@ -25,6 +27,8 @@ typedef struct km_h5_quiet {
     int saved;
 } km_h5_quiet;
 
+/* Once per process (thread-safe, idempotent); km_h5_quiet_begin calls it. */
+void km_h5_init(void);
 void km_h5_quiet_begin(km_h5_quiet *q);
 void km_h5_quiet_end(const km_h5_quiet *q);
 
@@ -40,7 +44,11 @@ km_status km_h5_attr_put_string(km_ctx *ctx, hid_t obj, const char *name, const 
 km_status km_h5_attr_put_double(km_ctx *ctx, hid_t obj, const char *name, double value);
 km_status km_h5_attr_put_int64(km_ctx *ctx, hid_t obj, const char *name, int64_t value);
 
-/* Read a scalar (or one-element) attribute of untrusted files.
+/* Read a scalar (or one-element) attribute of untrusted files.  A
+ * variable-length string of a file opened read-only never goes through
+ * libhdf5's vlen conversion or global-heap parser (they loop and overflow
+ * on damaged files): its stored descriptor is copied out and the string
+ * read from the global heap collection with every size checked.
  * KM_ERR_NOT_FOUND when absent (no detail recorded); KM_ERR_FORMAT with
  * "attribute NAME ..." when it has the wrong class or shape; a string
  * longer than cap-1 is an error too. */

@@ -17,7 +17,6 @@
 
 #define KM_SESSION_MAX_ATTRS 4096
 #define KM_SESSION_TEXT 4096            /* longest header value kept */
-#define KM_SESSION_CACHE_MAX (256u << 20)
 #define KM_TIME_SCAN 65536
 
 typedef struct session_impl {
@@ -283,9 +282,82 @@ static km_status check_filters(km_ctx *ctx, hid_t d, const char *name, size_t *c
     }
     if (H5Pget_layout(dcpl) == H5D_CHUNKED && H5Pget_chunk(dcpl, 3, chunk) == 3) {
         double b = (double)chunk[0] * (double)chunk[1] * (double)chunk[2] * (double)elem_size;
-        *chunk_bytes = b > (double)KM_SESSION_CACHE_MAX ? KM_SESSION_CACHE_MAX : (size_t)b;
+        *chunk_bytes = b > (double)SIZE_MAX / 2 ? SIZE_MAX / 2 : (size_t)b;
     }
 done:
+    H5Pclose(dcpl);
+    return st;
+}
+
+/* Refuse a dataset whose declared extent is not backed by stored data
+ * (docs/FORMAT.md, "Untrusted input"): a few KiB can declare 2^40 frames
+ * or gigabytes of fill values.  Contiguous: the stored bytes must equal
+ * the declared bytes.  Chunked: every chunk over the extent must be
+ * stored (and, unfiltered, hold a whole chunk).  External and virtual
+ * storage (other files) are refused. */
+static km_status check_storage(km_ctx *ctx, hid_t d, const char *name, int rank,
+                               const hsize_t *dims, size_t elem_size)
+{
+    km_status st = KM_OK;
+    hid_t dcpl = H5Dget_create_plist(d);
+    hid_t space = H5I_INVALID_HID;
+    hsize_t chunk[3] = {1, 1, 1}, stored = H5Dget_storage_size(d), n_chunks = 0;
+    double declared = (double)elem_size, want = 1;
+    H5D_layout_t layout;
+    int i;
+
+    for (i = 0; i < rank; i++)
+        declared *= (double)dims[i];
+    if (dcpl < 0)
+        return km_fail(ctx, KM_ERR_FORMAT, "/%s: cannot read its storage properties", name);
+    layout = H5Pget_layout(dcpl);
+    if (H5Pget_external_count(dcpl) != 0 || layout == H5D_VIRTUAL) {
+        st = km_fail(ctx, KM_ERR_UNSUPPORTED,
+                     "/%s is stored in other files (external or virtual storage): not read",
+                     name);
+        goto done;
+    }
+    if (declared == 0 || layout == H5D_COMPACT)
+        goto done;
+    if (layout == H5D_CONTIGUOUS) {
+        if ((double)stored < declared)
+            st = km_fail(ctx, KM_ERR_FORMAT,
+                         "/%s declares %.0f bytes but stores %llu: unwritten data (a session "
+                         "must hold every frame it declares)",
+                         name, declared, (unsigned long long)stored);
+        goto done;
+    }
+    if (layout != H5D_CHUNKED || H5Pget_chunk(dcpl, rank, chunk) != rank) {
+        st = km_fail(ctx, KM_ERR_FORMAT, "/%s: unknown storage layout", name);
+        goto done;
+    }
+    for (i = 0; i < rank; i++)
+        want *= (double)((dims[i] + chunk[i] - 1) / chunk[i]);
+    /* libhdf5 1.10.8 refuses H5S_ALL here, despite its documentation. */
+    space = H5Dget_space(d);
+    if (space < 0 || H5Dget_num_chunks(d, space, &n_chunks) < 0) {
+        st = km_fail(ctx, KM_ERR_FORMAT, "/%s: its chunk index cannot be read", name);
+        goto done;
+    }
+    if ((double)n_chunks < want) {
+        st = km_fail(ctx, KM_ERR_FORMAT,
+                     "/%s declares %.0f chunks but stores %llu: unwritten data (a session "
+                     "must hold every frame it declares)",
+                     name, want, (unsigned long long)n_chunks);
+        goto done;
+    }
+    if (H5Pget_nfilters(dcpl) == 0) {
+        double per = (double)elem_size;
+        for (i = 0; i < rank; i++)
+            per *= (double)chunk[i];
+        if ((double)stored < per * want)
+            st = km_fail(ctx, KM_ERR_FORMAT,
+                         "/%s stores %llu bytes, less than its %.0f uncompressed chunks need",
+                         name, (unsigned long long)stored, want);
+    }
+done:
+    if (space >= 0)
+        H5Sclose(space);
     H5Pclose(dcpl);
     return st;
 }
@@ -318,6 +390,10 @@ static km_status scan_time(km_ctx *ctx, km_reader *r, hid_t d, int64_t n, double
         }
         H5Sclose(mspace);
         mspace = H5I_INVALID_HID;
+        if (km_ctx_cancelled(ctx)) {
+            st = km_fail(ctx, KM_ERR_CANCELLED, "cancelled");
+            goto done;
+        }
         for (j = 0; j < (int64_t)count; j++) {
             if (!isfinite(buf[j]) || buf[j] < prev) {
                 st = km_fail(ctx, KM_ERR_FORMAT,
@@ -360,7 +436,8 @@ static km_status read_mask(km_ctx *ctx, km_reader *r, hid_t f)
     }
     {
         size_t dummy;
-        if ((st = check_filters(ctx, d, "mask", &dummy, 1)) != KM_OK)
+        if ((st = check_filters(ctx, d, "mask", &dummy, 1)) != KM_OK ||
+            (st = check_storage(ctx, d, "mask", 2, dims, 1)) != KM_OK)
             goto done;
     }
     if (H5Dread(d, H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, r->mask) < 0) {
@@ -398,6 +475,24 @@ static double int_saturation(hid_t d)
 
 static km_status session_read(km_ctx *ctx, km_reader *r, float *frames, double *times,
                               int64_t max_frames, int64_t *n_read);
+
+/* A chunk is inflated whole into a cache that holds it: refuse chunks
+ * beyond KM_CHUNK_MAX_BYTES or the memory budget (docs/FORMAT.md). */
+static km_status check_chunk(km_ctx *ctx, size_t chunk_bytes, const km_read_options *opt)
+{
+    uint64_t budget = km_read_max_memory(opt);
+    if (chunk_bytes > KM_CHUNK_MAX_BYTES)
+        return km_fail(ctx, KM_ERR_LIMIT,
+                       "/frames is stored in chunks of %.1f MiB: beyond the limit of %d MiB "
+                       "per chunk (rechunk it, e.g. with h5repack -l)",
+                       (double)chunk_bytes / 1048576.0, KM_CHUNK_MAX_BYTES >> 20);
+    if (budget > 0 && chunk_bytes > budget / 2)
+        return km_fail(ctx, KM_ERR_LIMIT,
+                       "/frames is stored in chunks of %.1f MiB: beyond half the memory "
+                       "budget of %.0f MiB (--max-memory, max_memory=)",
+                       (double)chunk_bytes / 1048576.0, (double)budget / 1048576.0);
+    return KM_OK;
+}
 
 static const km_reader_ops session_ops = {session_read, session_close};
 
@@ -457,18 +552,28 @@ km_status km_open_session(km_ctx *ctx, km_reader *r, const km_read_options *opt)
     }
     if ((st = km_reader_set_geometry(ctx, r, (int64_t)dims[1], (int64_t)dims[2])) != KM_OK)
         goto done;
-    if ((st = check_filters(ctx, s->frames, "frames", &chunk_bytes, elem)) != KM_OK)
+    if ((st = check_filters(ctx, s->frames, "frames", &chunk_bytes, elem)) != KM_OK ||
+        (st = check_chunk(ctx, chunk_bytes, opt)) != KM_OK ||
+        (st = check_storage(ctx, s->frames, "frames", 3, dims, elem)) != KM_OK)
         goto done;
     if (chunk_bytes > (1u << 20)) {
-        /* The default 1 MiB chunk cache would decompress a big chunk once per block. */
+        /* The default 1 MiB chunk cache would inflate a big chunk once per
+           block: a cache that holds one chunk inflates each chunk once per
+           pass.  The cache is set when the dataset is opened (a second
+           open of an open dataset shares the first one's cache), so the
+           dataset is closed first. */
         dapl = H5Pcreate(H5P_DATASET_ACCESS);
-        if (dapl >= 0 && H5Pset_chunk_cache(dapl, H5D_CHUNK_CACHE_NSLOTS_DEFAULT,
-                                            chunk_bytes + 4096, 1.0) >= 0) {
-            hid_t d2 = H5Dopen2(s->file, "frames", dapl);
-            if (d2 >= 0) {
-                H5Dclose(s->frames);
-                s->frames = d2;
-            }
+        if (dapl < 0 ||
+            H5Pset_chunk_cache(dapl, H5D_CHUNK_CACHE_NSLOTS_DEFAULT, chunk_bytes + 4096, 1.0) <
+                0) {
+            st = km_fail(ctx, KM_ERR_NOMEM, "/frames: cannot set up its chunk cache");
+            goto done;
+        }
+        H5Dclose(s->frames);
+        s->frames = H5Dopen2(s->file, "frames", dapl);
+        if (s->frames < 0) {
+            st = km_fail(ctx, KM_ERR_FORMAT, "/frames cannot be opened again");
+            goto done;
         }
     }
     s->n_frames = (int64_t)dims[0];
@@ -490,6 +595,7 @@ km_status km_open_session(km_ctx *ctx, km_reader *r, const km_read_options *opt)
             goto done;
         }
         if ((st = check_filters(ctx, s->time, "time", &dummy, 8)) != KM_OK ||
+            (st = check_storage(ctx, s->time, "time", 1, tdims, 8)) != KM_OK ||
             (st = scan_time(ctx, r, s->time, s->n_frames, &first, &last)) != KM_OK)
             goto done;
         /* No rate attribute: the nominal rate is 1 / mean step. */

@@ -45,6 +45,14 @@ void km_read_options_default(km_read_options *opt)
     opt->mode = -1;
     opt->sensor = 0;
     opt->text_frame_per_file = -1;
+    opt->max_memory = KM_MAX_MEMORY_DEFAULT;
+}
+
+uint64_t km_read_max_memory(const km_read_options *opt)
+{
+    if (opt == NULL || opt->max_memory <= 0)
+        return (uint64_t)KM_MAX_MEMORY_DEFAULT;
+    return (uint64_t)opt->max_memory;
 }
 
 static int units_known(const char *u)

@@ -55,6 +55,14 @@ void km_reader_release(km_reader *r, void *ptr);
    left at 0 / "" / -1 means "the file did not say" to
    km_reader_apply_options (saturation 0 becomes +inf).  When an open fails,
    reader.c calls ops->close (if ops is set) and frees header and mask. */
+/* Largest HDF5 chunk of /frames a session may have, uncompressed: a chunk
+ * is inflated whole, once per pass, into a cache that holds it
+ * (docs/FORMAT.md, "Untrusted input"). */
+#define KM_CHUNK_MAX_BYTES (256 << 20)
+
+/* opt->max_memory, or KM_MAX_MEMORY_DEFAULT when 0 (or opt NULL). */
+uint64_t km_read_max_memory(const km_read_options *opt);
+
 km_status km_open_session(km_ctx *ctx, km_reader *r, const km_read_options *opt);
 km_status km_open_tekscan(km_ctx *ctx, km_reader *r, const km_read_options *opt);
 km_status km_open_text(km_ctx *ctx, km_reader *r, const km_read_options *opt);

@@ -9,6 +9,7 @@
 
 #include "internal.h"
 #include "io/result_writer.h"
+#include "pipeline/budget.h"
 #include "pipeline/condition.h"
 #include "pipeline/equilibrate.h"
 #include "track/odometry_internal.h"
@@ -391,6 +392,8 @@ static km_status alloc_buffers(km_ctx *ctx, run *r, const km_process_params *p, 
         nb = (int64_t)(MAX_BLOCK_VALUES / rc);
     if (nb < 1)
         nb = 1;
+    if (km_process_check_memory(ctx, r->info.rows, r->info.cols, nb, &p->read) != KM_OK)
+        return km_ctx_last_status(ctx);
     r->nb = nb;
     if (!km_size_mul((size_t)nb * rc, sizeof(float), &bytes))
         return km_fail(ctx, KM_ERR_LIMIT, "block too large");
