@@ -1,8 +1,13 @@
 """Folders of sessions: knotmap.batch, one task per session, on a Dask
-cluster or a local process pool."""
+cluster or a local pool.  Every session runs in a child process of its own
+with a deadline, so a hostile file (a crash or a hang inside libhdf5) costs
+that session only, never a worker."""
 import glob
 import os
+import pickle
+import signal
 import socket
+import subprocess
 import sys
 import time
 
@@ -10,11 +15,20 @@ from ._core import Error
 from ._process import check_params, process
 from ._result import is_complete
 
-__all__ = ["batch", "output_path", "MAX_ATTEMPTS"]
+__all__ = ["batch", "output_path", "MAX_ATTEMPTS", "DEFAULT_DEADLINE"]
 
-#: Attempts per session in the local pool when worker processes die (Dask
-#: has its own setting: distributed.scheduler.allowed-failures, default 3).
+#: Attempts per session whose process dies (a crash, an OOM kill).  Dask
+#: retries tasks whose *worker* dies on its own (distributed.scheduler.
+#: allowed-failures, default 3).
 MAX_ATTEMPTS = 3
+
+#: Seconds a session may run in a batch before its process is killed and the
+#: session reported with status "timeout" [3600]; batch(deadline=None) lifts it.
+DEFAULT_DEADLINE = 3600.0
+
+# The interpreter a session runs in: this one, importing this very package.
+_PKG_PARENT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+_CHILD = "import knotmap._batch as b; b._child_main()"
 
 
 def output_path(input, out_dir):
@@ -51,9 +65,12 @@ def _record(input, output, status, detail="", **extra):
 
 
 def _run_one(input, output, params, force):
-    """One session (runs in the worker): skip a complete result unless
-    forced, else process; every failure becomes a summary record."""
+    """One session, in its child process: skip a knotmap result given as
+    input, and a complete output unless forced; else process; every
+    failure becomes a summary record."""
     t0 = time.perf_counter()
+    if is_complete(input):
+        return _record(input, output, "skipped", "a knotmap result, not a session: not an input")
     if not force and is_complete(output):
         return _record(input, output, "skipped", "complete result exists")
     try:
@@ -66,6 +83,94 @@ def _run_one(input, output, params, force):
                        seconds=time.perf_counter() - t0)
     return _record(input, output, "ok", "", n_frames=s["n_frames"], n_peaks=s["n_peaks"],
                    n_candidates=s["n_candidates"], seconds=time.perf_counter() - t0)
+
+
+def _child_main():
+    """Entry point of a session's process: the task (pickled) on stdin, the
+    record (pickled) on the descriptor named by argv[1]."""
+    fd = int(sys.argv[1])
+    input, output, params, force = pickle.load(sys.stdin.buffer)
+    rec = _run_one(input, output, params, force)
+    with os.fdopen(fd, "wb") as f:
+        pickle.dump(rec, f)
+
+
+def _temporaries(output):
+    """Temporary files of `output` (the writers' ".<name>.tmp-XXXXXX")."""
+    d, base = os.path.split(output)
+    return set(glob.glob(os.path.join(glob.escape(d), "." + glob.escape(base) + ".tmp-*")))
+
+
+def _signal_name(code):
+    try:
+        return signal.Signals(-code).name
+    except ValueError:
+        return "signal %d" % -code
+
+
+def _run_isolated(input, output, params, force, deadline):
+    """Run one session in a child process (a fresh interpreter importing
+    this package), killed after `deadline` seconds.  A crash or a kill is
+    reported, never raised; the temporaries the child left are removed."""
+    t0 = time.perf_counter()
+    before = _temporaries(output)
+    r, w = os.pipe()
+    env = dict(os.environ)
+    env["PYTHONPATH"] = _PKG_PARENT + (os.pathsep + env["PYTHONPATH"]
+                                       if env.get("PYTHONPATH") else "")
+    try:
+        child = subprocess.Popen([sys.executable, "-c", _CHILD, str(w)], stdin=subprocess.PIPE,
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                 pass_fds=(w,), env=env)
+    finally:
+        os.close(w)
+    timed_out = False
+    try:
+        try:
+            _, err = child.communicate(pickle.dumps((input, output, params, force)),
+                                       timeout=deadline)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+            child.kill()
+            _, err = child.communicate()
+        with os.fdopen(r, "rb") as f:
+            r = -1
+            data = f.read()
+    finally:
+        if r >= 0:
+            os.close(r)
+    seconds = time.perf_counter() - t0
+    for t in _temporaries(output) - before:
+        try:
+            os.unlink(t)
+        except OSError:
+            pass
+    if not timed_out and child.returncode == 0 and data:
+        rec = pickle.loads(data)
+        rec["host"], rec["pid"] = socket.gethostname(), child.pid
+        return rec
+    if timed_out:
+        return _record(input, output, "timeout",
+                       "no result after %g s (batch deadline): its process was killed"
+                       % deadline, seconds=seconds, pid=child.pid)
+    code = child.returncode
+    why = ("killed by %s" % _signal_name(code)) if code < 0 else "exit code %d" % code
+    tail = err.decode("utf-8", "replace").strip().splitlines()[-1:] if err else []
+    return _record(input, output, "crashed",
+                   "its process died (%s)%s" % (why, (": " + tail[0]) if tail else ""),
+                   seconds=seconds, pid=child.pid)
+
+
+def _run_task(input, output, params, force, deadline):
+    """One session with its retries (where a Dask worker or a pool thread
+    runs it): a crashed process is tried again up to MAX_ATTEMPTS times, a
+    timeout is not."""
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        rec = _run_isolated(input, output, params, force, deadline)
+        rec["attempts"] = attempt
+        if rec["status"] != "crashed":
+            break
+    return rec
 
 
 class _NoBar:
@@ -86,14 +191,14 @@ def _bar(progress, total):
     return tqdm(total=total, desc="knotmap batch", unit="session", file=sys.stderr)
 
 
-def _run_dask(client, tasks, params, force, bar):
+def _run_dask(client, tasks, params, force, deadline, bar):
     from distributed import as_completed
     import uuid
     token = uuid.uuid4().hex[:8]
     keys = ["knotmap-process-%s-%d-%s" % (token, i, os.path.basename(t[0]))
             for i, t in enumerate(tasks)]
-    futures = client.map(_run_one, [t[0] for t in tasks], [t[1] for t in tasks],
-                         params=params, force=force, key=keys, pure=False)
+    futures = client.map(_run_task, [t[0] for t in tasks], [t[1] for t in tasks],
+                         params=params, force=force, deadline=deadline, key=keys, pure=False)
     index = {f.key: i for i, f in enumerate(futures)}
     results = [None] * len(tasks)
     try:
@@ -111,46 +216,21 @@ def _run_dask(client, tasks, params, force, bar):
     return results
 
 
-def _run_pool(tasks, params, force, max_workers, bar):
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor, as_completed
-    from concurrent.futures.process import BrokenProcessPool
-    # forkserver: children start from a clean single-threaded server, never
-    # from a fork of this (possibly threaded) process.
-    mp = multiprocessing.get_context("forkserver")
+def _run_pool(tasks, params, force, deadline, max_workers, bar):
+    # Threads only wait: each session runs in its own process.
+    from concurrent.futures import ThreadPoolExecutor, as_completed
     results = [None] * len(tasks)
-    attempts = [0] * len(tasks)
-    pending = list(range(len(tasks)))
-    while pending:
-        retry = []
-        with ProcessPoolExecutor(max_workers=max_workers, mp_context=mp) as ex:
-            futs = {ex.submit(_run_one, tasks[i][0], tasks[i][1], params, force): i
-                    for i in pending}
-            for fut in as_completed(futs):
-                i = futs[fut]
-                attempts[i] += 1
-                try:
-                    results[i] = fut.result()
-                    results[i]["attempts"] = attempts[i]
-                except BrokenProcessPool as e:
-                    # A worker died (crash in native code, OOM kill): the whole
-                    # pool is gone; sessions not done yet run again in a new one.
-                    if attempts[i] < MAX_ATTEMPTS:
-                        retry.append(i)
-                        continue
-                    results[i] = _record(tasks[i][0], tasks[i][1], "BrokenProcessPool",
-                                         "worker process died %d times: %s"
-                                         % (attempts[i], e), attempts=attempts[i])
-                except Exception as e:  # noqa: BLE001
-                    results[i] = _record(tasks[i][0], tasks[i][1], type(e).__name__, str(e),
-                                         attempts=attempts[i])
-                bar.update(1)
-        pending = sorted(retry)
+    with ThreadPoolExecutor(max_workers=max_workers) as ex:
+        futs = {ex.submit(_run_task, t[0], t[1], params, force, deadline): i
+                for i, t in enumerate(tasks)}
+        for fut in as_completed(futs):
+            results[futs[fut]] = fut.result()
+            bar.update(1)
     return results
 
 
 def batch(inputs, out_dir, client=None, force=False, progress=True, max_workers=None,
-          **params):
+          deadline=DEFAULT_DEADLINE, **params):
     """Process many sessions, one task per session (knotmap.process each).
 
     inputs: paths (an iterable), a folder (its visible files) or a glob
@@ -160,29 +240,40 @@ def batch(inputs, out_dir, client=None, force=False, progress=True, max_workers=
     before any work).  Paths are made absolute here: with a cluster, the
     workers must see the same paths (a shared filesystem).
 
+    Each session runs in a child process of its own (a fresh interpreter
+    importing this package), so a file that crashes or hangs the readers
+    (a hostile HDF5 file can hang libhdf5) costs that session only: a
+    process that dies is reported ("crashed", with the signal) after
+    MAX_ATTEMPTS tries, one that is still running after `deadline` seconds
+    [DEFAULT_DEADLINE, 3600; None = no limit] is killed and reported
+    ("timeout"); either way its temporary output is removed.
+
     client: a dask.distributed.Client (or a scheduler address such as
     "tcp://10.0.0.5:8786", connected and closed here): the sessions run on
     its workers, each worker reading its input and writing its output
-    itself; a worker that dies is replaced and its task retried by Dask
-    (distributed.scheduler.allowed-failures, default 3), then reported as
-    KilledWorker.  None: a local process pool (forkserver processes,
-    max_workers [os.cpu_count()]), where sessions whose worker died are
-    retried up to MAX_ATTEMPTS times in a new pool.
+    itself (through its child process); a worker that dies is replaced and
+    its task retried by Dask (distributed.scheduler.allowed-failures,
+    default 3), then reported as KilledWorker.  None: here, at most
+    max_workers [os.cpu_count()] sessions at a time.
 
     force: process sessions whose output is already a complete result
     (root attribute complete = 1, written last) [False: skipped]; partial
-    or foreign files are never taken as done.  progress: a tqdm bar on
+    or foreign files are never taken as done.  A knotmap result among the
+    inputs is never processed: skipped, with a note in its detail (so
+    batch(d, d) works, and runs again over its own results).  progress: a tqdm bar on
     stderr when tqdm is installed [True].  params: knotmap.process keywords
     (the `knotmap process` options, '-' -> '_'; checked here).
 
     Returns the summary, one dict per input in input order: input, output,
-    status ("ok", "skipped", or the failure: a km status name such as
-    "KM_ERR_FORMAT", or an exception class name), detail (the C library's
+    status ("ok", "skipped", "timeout", "crashed", or the failure: a km
+    status name such as "KM_ERR_FORMAT", or an exception class name), detail (the C library's
     error detail), n_frames, n_peaks, n_candidates, seconds, host, pid,
     attempts.  pandas.DataFrame(summary) makes it a table.  A failing
     session never stops the others.
     """
     check_params(params)
+    if deadline is not None and not deadline > 0:
+        raise ValueError("deadline must be > 0 seconds or None, got %r" % (deadline,))
     if "progress" in params:
         raise TypeError("batch() takes progress=True/False; per-frame callbacks are not "
                         "supported in a batch")
@@ -204,8 +295,9 @@ def batch(inputs, out_dir, client=None, force=False, progress=True, max_workers=
             from distributed import Client
             client = own_client = Client(client)
         if client is not None:
-            return _run_dask(client, tasks, params, bool(force), bar)
-        return _run_pool(tasks, params, bool(force), max_workers or os.cpu_count() or 1, bar)
+            return _run_dask(client, tasks, params, bool(force), deadline, bar)
+        return _run_pool(tasks, params, bool(force), deadline, max_workers or os.cpu_count() or 1,
+                         bar)
     finally:
         bar.close()
         if own_client is not None:

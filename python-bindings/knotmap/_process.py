@@ -15,7 +15,7 @@ __all__ = ["process", "PROCESS_PARAMS", "STAGE_PARAMS", "gain_map_from_recording
            "read_gain_map", "EQUIL_DEFAULTS"]
 
 _READ_KEYS = ("format", "grid", "rate", "pitch", "units", "mode", "roller_radius",
-              "sensor", "text_frame_per_file", "text_layout", "override")
+              "sensor", "text_frame_per_file", "text_layout", "override", "max_memory")
 
 #: Keyword arguments of process(): the CLI long options with '-' -> '_'.
 PROCESS_PARAMS = _READ_KEYS + (
@@ -164,7 +164,8 @@ def process(input: PathLike, output: PathLike, **params: Any) -> Dict[str, Any]:
         unknown names raise TypeError); unset ones keep the C defaults
         (km_process_params_default, the CLI's).  Reading: format, grid, rate,
         pitch, units, mode, roller_radius, sensor, text_frame_per_file (as
-        read_session).  Calibration: offset, gain, noise_threshold.
+        read_session), max_memory (memory budget in bytes
+        [KM_MAX_MEMORY_DEFAULT, 1 GiB]).  Calibration: offset, gain, noise_threshold.
         Smoothing: sigma (taxels, scalar or (rows, cols); 0 = off), truncate,
         border (scipy mode name), cval.  Detection: min_distance,
         threshold_abs, threshold_rel, exclude_border, plateau, p_norm,

@@ -76,7 +76,7 @@ def _units_bytes(units):
 
 def read_options(format="auto", grid=None, rate=None, pitch=None, units=None, mode=None,
                  roller_radius=None, sensor=None, text_frame_per_file=None, _keep=None,
-                 text_layout=None, override=None):
+                 text_layout=None, override=None, max_memory=None):
     """A filled km_read_options * (the keyword names of the CLI options).
     text_layout "matrix"/"line" is the CLI's --text-layout (text_frame_per_file
     True/False); override=True lets the options replace the file's own rate,
@@ -110,6 +110,9 @@ def read_options(format="auto", grid=None, rate=None, pitch=None, units=None, mo
         opt.text_frame_per_file = 1 if text_layout == "matrix" else 0
     if override is not None:
         opt.override = 1 if override else 0
+    if max_memory is not None:
+        # bytes; the C library refuses a grid, block or HDF5 chunk beyond it
+        opt.max_memory = int(max_memory)
     return opt
 
 

@@ -166,21 +166,22 @@ def test_dask_batch_equals_cli_and_resumes(sessions, cli_outputs, client, tmp_pa
 
 
 def _install_crash(marker):
-    """Runs on each worker: the first session processed anywhere kills its
-    worker process (the marker file makes it the only one)."""
+    """Runs on each worker: the first session handled anywhere kills its
+    worker process itself (not the session's child process; the marker
+    file makes it the only one)."""
     import knotmap._batch as b
-    real = b.process
+    real = b._run_isolated
 
-    def crashing(input, output, **params):
+    def crashing(input, output, params, force, deadline):
         try:
             fd = os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
         except FileExistsError:
-            return real(input, output, **params)
+            return real(input, output, params, force, deadline)
         os.write(fd, str(os.getpid()).encode())
         os.close(fd)
         os._exit(17)
 
-    b.process = crashing
+    b._run_isolated = crashing
 
 
 def test_dask_batch_survives_killed_worker(sessions, cli_outputs, client, tmp_path):
@@ -224,3 +225,64 @@ def test_batch_progress_bar(sessions, tmp_path, capsys):
     knotmap.batch(sessions["good"][:1], tmp_path / "o", max_workers=1, progress=True)
     err = capsys.readouterr().err
     assert "knotmap batch" in err and "1/1" in err
+
+
+# ---- isolation: hostile inputs (issue 16) --------------------------------------
+
+# A session's process that dies by SIGSEGV when its input is named crash.h5,
+# and runs the session as usual otherwise (knotmap._batch._child_main).
+_CRASHING_CHILD = (
+    "import os, pickle, signal, sys\n"
+    "import knotmap._batch as b\n"
+    "task = pickle.load(sys.stdin.buffer)\n"
+    "if task[0].endswith('crash.h5'):\n"
+    "    os.kill(os.getpid(), signal.SIGSEGV)\n"
+    "rec = b._run_one(*task)\n"
+    "with os.fdopen(int(sys.argv[1]), 'wb') as f:\n"
+    "    pickle.dump(rec, f)\n")
+
+
+def test_batch_isolates_hanging_and_crashing_sessions(sessions, cli_outputs, tmp_path,
+                                                      monkeypatch):
+    import knotmap._batch as b
+    monkeypatch.setattr(b, "_CHILD", _CRASHING_CHILD)
+    fifo = str(tmp_path / "hang.h5")
+    os.mkfifo(fifo)  # opening it for reading blocks for ever: no writer
+    crash = str(tmp_path / "crash.h5")
+    with open(sessions["good"][0], "rb") as f, open(crash, "wb") as g:
+        g.write(f.read())
+    out = tmp_path / "out"
+    inputs = [fifo, crash] + sessions["good"][:2]
+    summary = knotmap.batch(inputs, out, max_workers=2, deadline=10, progress=False)
+    st = {os.path.basename(r["input"]): r for r in summary}
+    assert st["hang.h5"]["status"] == "timeout", st["hang.h5"]
+    assert "10 s" in st["hang.h5"]["detail"] and st["hang.h5"]["seconds"] >= 10
+    assert st["crash.h5"]["status"] == "crashed", st["crash.h5"]
+    assert "SIGSEGV" in st["crash.h5"]["detail"]
+    assert st["crash.h5"]["attempts"] == knotmap._batch.MAX_ATTEMPTS
+    for r in summary[2:]:
+        assert r["status"] == "ok", r
+        assert_same_result(r["output"], cli_outputs / os.path.basename(r["output"]))
+    assert sorted(os.listdir(out)) == sorted(os.path.basename(r["output"]) for r in summary[2:])
+    with pytest.raises(ValueError, match="deadline"):
+        knotmap.batch(inputs, out, deadline=0)
+
+
+def test_batch_skips_results_given_as_inputs(sessions, tmp_path):
+    d = tmp_path / "d"
+    d.mkdir()
+    for p in sessions["good"][:2]:
+        with open(p, "rb") as f, open(d / os.path.basename(p), "wb") as g:
+            g.write(f.read())
+    first = knotmap.batch(d, d, max_workers=2, progress=False)
+    assert [r["status"] for r in first] == ["ok", "ok"]
+    again = knotmap.batch(d, d, max_workers=2, progress=False)
+    by_name = {os.path.basename(r["input"]): r for r in again}
+    assert len(again) == 4
+    for name, r in by_name.items():
+        assert r["status"] == "skipped", r
+        if name.endswith(".knotmap.h5"):
+            assert "knotmap result" in r["detail"]
+        else:
+            assert r["detail"] == "complete result exists"
+    assert len(os.listdir(d)) == 4, "no result of a result"

@@ -61,6 +61,15 @@ km_status km_h5_attr_get_double(km_ctx *ctx, hid_t obj, const char *name, double
  * is always terminated. */
 void km_h5_attr_text(hid_t attr, char *buf, size_t cap);
 
+/* Refuse dataset `d` (named `name`, e.g. "/frames", in details) when its
+ * declared extent is not backed by stored data (docs/FORMAT.md 1.2,
+ * "Untrusted input"): contiguous, the stored bytes must equal the declared
+ * bytes (elem_size each); chunked, every chunk over the extent must be
+ * stored (and, unfiltered, whole).  External and virtual storage (other
+ * files) are refused.  Errors: KM_ERR_FORMAT ("... unwritten data"),
+ * KM_ERR_UNSUPPORTED. */
+km_status km_h5_check_storage(km_ctx *ctx, hid_t d, const char *name, size_t elem_size);
+
 /* A 1-D column of a table (DESIGN section 8): dataset NAME [n] in `group`,
  * written from `data` of mem_type, stored as file_type, with a "units"
  * string attribute when units != NULL.  n may be 0.  Errors: KM_ERR_IO. */

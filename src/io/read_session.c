@@ -289,79 +289,6 @@ done:
     return st;
 }
 
-/* Refuse a dataset whose declared extent is not backed by stored data
- * (docs/FORMAT.md, "Untrusted input"): a few KiB can declare 2^40 frames
- * or gigabytes of fill values.  Contiguous: the stored bytes must equal
- * the declared bytes.  Chunked: every chunk over the extent must be
- * stored (and, unfiltered, hold a whole chunk).  External and virtual
- * storage (other files) are refused. */
-static km_status check_storage(km_ctx *ctx, hid_t d, const char *name, int rank,
-                               const hsize_t *dims, size_t elem_size)
-{
-    km_status st = KM_OK;
-    hid_t dcpl = H5Dget_create_plist(d);
-    hid_t space = H5I_INVALID_HID;
-    hsize_t chunk[3] = {1, 1, 1}, stored = H5Dget_storage_size(d), n_chunks = 0;
-    double declared = (double)elem_size, want = 1;
-    H5D_layout_t layout;
-    int i;
-
-    for (i = 0; i < rank; i++)
-        declared *= (double)dims[i];
-    if (dcpl < 0)
-        return km_fail(ctx, KM_ERR_FORMAT, "/%s: cannot read its storage properties", name);
-    layout = H5Pget_layout(dcpl);
-    if (H5Pget_external_count(dcpl) != 0 || layout == H5D_VIRTUAL) {
-        st = km_fail(ctx, KM_ERR_UNSUPPORTED,
-                     "/%s is stored in other files (external or virtual storage): not read",
-                     name);
-        goto done;
-    }
-    if (declared == 0 || layout == H5D_COMPACT)
-        goto done;
-    if (layout == H5D_CONTIGUOUS) {
-        if ((double)stored < declared)
-            st = km_fail(ctx, KM_ERR_FORMAT,
-                         "/%s declares %.0f bytes but stores %llu: unwritten data (a session "
-                         "must hold every frame it declares)",
-                         name, declared, (unsigned long long)stored);
-        goto done;
-    }
-    if (layout != H5D_CHUNKED || H5Pget_chunk(dcpl, rank, chunk) != rank) {
-        st = km_fail(ctx, KM_ERR_FORMAT, "/%s: unknown storage layout", name);
-        goto done;
-    }
-    for (i = 0; i < rank; i++)
-        want *= (double)((dims[i] + chunk[i] - 1) / chunk[i]);
-    /* libhdf5 1.10.8 refuses H5S_ALL here, despite its documentation. */
-    space = H5Dget_space(d);
-    if (space < 0 || H5Dget_num_chunks(d, space, &n_chunks) < 0) {
-        st = km_fail(ctx, KM_ERR_FORMAT, "/%s: its chunk index cannot be read", name);
-        goto done;
-    }
-    if ((double)n_chunks < want) {
-        st = km_fail(ctx, KM_ERR_FORMAT,
-                     "/%s declares %.0f chunks but stores %llu: unwritten data (a session "
-                     "must hold every frame it declares)",
-                     name, want, (unsigned long long)n_chunks);
-        goto done;
-    }
-    if (H5Pget_nfilters(dcpl) == 0) {
-        double per = (double)elem_size;
-        for (i = 0; i < rank; i++)
-            per *= (double)chunk[i];
-        if ((double)stored < per * want)
-            st = km_fail(ctx, KM_ERR_FORMAT,
-                         "/%s stores %llu bytes, less than its %.0f uncompressed chunks need",
-                         name, (unsigned long long)stored, want);
-    }
-done:
-    if (space >= 0)
-        H5Sclose(space);
-    H5Pclose(dcpl);
-    return st;
-}
-
 /* Walk /time in blocks: finite and non-decreasing; first and last value. */
 static km_status scan_time(km_ctx *ctx, km_reader *r, hid_t d, int64_t n, double *first,
                            double *last)
@@ -437,7 +364,7 @@ static km_status read_mask(km_ctx *ctx, km_reader *r, hid_t f)
     {
         size_t dummy;
         if ((st = check_filters(ctx, d, "mask", &dummy, 1)) != KM_OK ||
-            (st = check_storage(ctx, d, "mask", 2, dims, 1)) != KM_OK)
+            (st = km_h5_check_storage(ctx, d, "/mask", 1)) != KM_OK)
             goto done;
     }
     if (H5Dread(d, H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, r->mask) < 0) {
@@ -554,7 +481,7 @@ km_status km_open_session(km_ctx *ctx, km_reader *r, const km_read_options *opt)
         goto done;
     if ((st = check_filters(ctx, s->frames, "frames", &chunk_bytes, elem)) != KM_OK ||
         (st = check_chunk(ctx, chunk_bytes, opt)) != KM_OK ||
-        (st = check_storage(ctx, s->frames, "frames", 3, dims, elem)) != KM_OK)
+        (st = km_h5_check_storage(ctx, s->frames, "/frames", elem)) != KM_OK)
         goto done;
     if (chunk_bytes > (1u << 20)) {
         /* The default 1 MiB chunk cache would inflate a big chunk once per
@@ -595,7 +522,7 @@ km_status km_open_session(km_ctx *ctx, km_reader *r, const km_read_options *opt)
             goto done;
         }
         if ((st = check_filters(ctx, s->time, "time", &dummy, 8)) != KM_OK ||
-            (st = check_storage(ctx, s->time, "time", 1, tdims, 8)) != KM_OK ||
+            (st = km_h5_check_storage(ctx, s->time, "/time", 8)) != KM_OK ||
             (st = scan_time(ctx, r, s->time, s->n_frames, &first, &last)) != KM_OK)
             goto done;
         /* No rate attribute: the nominal rate is 1 / mean step. */

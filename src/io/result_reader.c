@@ -98,6 +98,12 @@ static km_status open_numeric(km_ctx *ctx, const char *path, hid_t f, const char
         st = km_fail(ctx, KM_ERR_FORMAT, "%s: %s: cannot read its shape", path, name);
         goto done;
     }
+    /* Unwritten data (a few KiB declaring millions of rows) is refused
+       before anything is allocated for it. */
+    if ((st = km_h5_check_storage(ctx, d, name, H5Tget_size(type))) != KM_OK) {
+        km_error_prefix(ctx, path);
+        goto done;
+    }
     *out = d;
     d = H5I_INVALID_HID;
 done:
