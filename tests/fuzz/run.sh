@@ -86,7 +86,7 @@ export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$SRC/tests/fuzz/lsan.supp:print
 culprit() {
   sed -n '/ERROR: \(AddressSanitizer\|libFuzzer\|UndefinedBehaviorSanitizer\|LeakSanitizer\)\|runtime error\|contract violated/,$p' "$1" |
     grep -E '^ *#[0-9]+ ' |
-    grep -vE 'libclang_rt|fuzzer::|__sanitizer|__asan|__ubsan|__lsan|__interceptor|libc\.so|sysdeps/|in (malloc|calloc|realloc|free|abort|raise|__mem[a-z_0-9]*)' |
+    grep -vE 'libclang_rt|fuzzer::|__sanitizer|__asan|__ubsan|__lsan|__interceptor|libc\.so|sysdeps/|in (malloc|calloc|realloc|free|abort|raise|__mem[a-z_0-9]*|mem[a-z]*|str[a-z]*) ' |
     head -1 || true # pipefail: head closing early (SIGPIPE) or no match must not stop the script
 }
 
