@@ -2,8 +2,8 @@
 
 Checks the file layout of docs/FORMAT.md 1.2 from outside the library:
 values, times, mask, root attributes, the /truth/knots table, chunking and
-filters.  The library is loaded with ctypes from $KNOTMAP_LIB or the newest
-build*/libknotmap.so of this checkout.  Run:
+filters.  The library is loaded with ctypes from $KNOTMAP_LIB, the build beside
+$KNOTMAP_BIN, or the newest non-sanitizer build*/libknotmap.so of this checkout.  Run:
     /usr/bin/python3 -m pytest tests/io/test_session_h5py.py
 """
 import ctypes
@@ -22,7 +22,15 @@ def _find_lib():
     env = os.environ.get("KNOTMAP_LIB")
     if env:
         return env
-    found = glob.glob(os.path.join(REPO, "build*", "libknotmap.so"))
+    # The library beside the command under test, then the newest plain build
+    # (a sanitizer build's library cannot be loaded into an unsanitized Python).
+    binary = os.environ.get("KNOTMAP_BIN")
+    if binary:
+        beside = os.path.join(os.path.dirname(os.path.abspath(binary)), "libknotmap.so")
+        if os.path.exists(beside):
+            return beside
+    found = [p for p in glob.glob(os.path.join(REPO, "build*", "libknotmap.so"))
+             if "asan" not in os.path.basename(os.path.dirname(p))]
     return max(found, key=os.path.getmtime) if found else None
 
 
