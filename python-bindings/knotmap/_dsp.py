@@ -318,8 +318,9 @@ def frame_metrics(frame: ArrayLike, mask: Optional[ArrayLike] = None, row_pitch_
     Returns
     -------
     dict
-        peak, mean, contact_area_mm2, force_n (N; NaN for "raw"), cop_x_mm,
-        cop_y_mm, flags (KM_FRAME_* bits).
+        peak, mean, contact_area_mm2, force_n (N; NaN for "raw"), cop_grid_x_mm,
+        cop_grid_y_mm (centre of pressure on the sensor grid, the result's /metrics
+        names), flags (KM_FRAME_* bits).
     """
     fr, keep = frame_view("frame", frame)
     m, keep_mask = mask_view(mask, keep.shape)
@@ -336,6 +337,7 @@ def frame_metrics(frame: ArrayLike, mask: Optional[ArrayLike] = None, row_pitch_
     del keep, keep_mask
     return {
         "peak": out.peak, "mean": out.mean, "contact_area_mm2": out.contact_area_mm2,
-        "force_n": out.force_n, "cop_x_mm": out.cop_x_mm, "cop_y_mm": out.cop_y_mm,
+        "force_n": out.force_n, "cop_grid_x_mm": out.cop_x_mm,
+        "cop_grid_y_mm": out.cop_y_mm,
         "flags": int(out.flags),
     }

@@ -36,8 +36,8 @@ def test_frame_metrics_analytic():
     assert m["contact_area_mm2"] == pytest.approx(2 * 6.0)
     # kPa * mm^2 = 1e-3 N
     assert m["force_n"] == pytest.approx((30 + 10) * 6.0 * 1e-3)
-    assert m["cop_x_mm"] == pytest.approx((30 * 2 * 3.0 + 10 * 4 * 3.0) / 40)
-    assert m["cop_y_mm"] == pytest.approx((30 * 1 * 2.0 + 10 * 2 * 2.0) / 40)
+    assert m["cop_grid_x_mm"] == pytest.approx((30 * 2 * 3.0 + 10 * 4 * 3.0) / 40)
+    assert m["cop_grid_y_mm"] == pytest.approx((30 * 1 * 2.0 + 10 * 2 * 2.0) / 40)
     assert m["flags"] == 0
     mask = np.ones(f.shape, bool)
     mask[1, 2] = False
