@@ -3,16 +3,8 @@
 #include <stdlib.h>
 
 #include "detect/mapfilt.h"
-#include "track/select_small.h"
+#include "core/select_small.h"
 
-static float median_small(const float *v, int n)
-{
-    if (n & 1)
-        return km_select_rank_f(v, (size_t)n, (size_t)(n / 2));
-    float a = 0.0f, b = 0.0f;
-    km_select_rank2_f(v, (size_t)n, (size_t)(n / 2 - 1), &a, &b);
-    return 0.5f * (a + b);
-}
 
 static int float_cmp(const void *a, const void *b)
 {
@@ -67,7 +59,7 @@ void km_map_remove_ridges(const float *a, int32_t ny, int32_t nx, int32_t h, flo
                 if (isfinite(v))
                     win[n++] = v;
             }
-            out[i] = a[i] - median_small(win, n);
+            out[i] = a[i] - km_median_small_f(win, n);
         }
 }
 

@@ -9,7 +9,7 @@
 
 #include "internal.h"
 #include "roller_rows.h"
-#include "select_small.h"
+#include "core/select_small.h"
 #include "detect/mapfilt.h"
 
 #define GROW_ROWS 64
@@ -215,16 +215,6 @@ void km_candidates_free(km_candidates *c)
     km_ref_free(&a, c);
 }
 
-/* Median of a window (n >= 1): the middle value, or the mean of the two
- * middle ones in float, exactly as sorting would give. */
-static float median_small(const float *v, int n)
-{
-    if (n & 1)
-        return km_select_rank_f(v, (size_t)n, (size_t)(n / 2));
-    float a = 0.0f, b = 0.0f;
-    km_select_rank2_f(v, (size_t)n, (size_t)(n / 2 - 1), &a, &b);
-    return 0.5f * (a + b);
-}
 
 /* Local excess of one frame row: value minus the median of the valid
  * values within +-W columns.  NaN where the taxel is invalid. */
@@ -253,7 +243,7 @@ static void row_excess(km_candidates *c, const float *row, const km_mask *m, int
             c->win[n] = row[k];
             n += ok[k];
         }
-        c->bg[x] = median_small(c->win, n);
+        c->bg[x] = km_median_small_f(c->win, n);
         c->excess[x] = row[x] - c->bg[x];
     }
 }

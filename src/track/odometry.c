@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "internal.h"
-#include "select_small.h"
+#include "core/select_small.h"
 #include "odometry_internal.h"
 
 #define KM_TWO_PI 6.283185307179586476925286766559

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "knotmap.h"
-#include "track/select_small.h"
+#include "core/select_small.h"
 
 static km_ctx *ctx;
 

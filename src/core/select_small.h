@@ -48,4 +48,15 @@ static inline void km_select_rank2_f(const float *v, size_t n, size_t k, float *
     }
 }
 
+/* Median of v[0..n) (n >= 1): the middle value, or the mean of the two
+ * middle ones in float, exactly as sorting would give. */
+static inline float km_median_small_f(const float *v, int n)
+{
+    if (n & 1)
+        return km_select_rank_f(v, (size_t)n, (size_t)(n / 2));
+    float a = 0.0f, b = 0.0f;
+    km_select_rank2_f(v, (size_t)n, (size_t)(n / 2 - 1), &a, &b);
+    return 0.5f * (a + b);
+}
+
 #endif
