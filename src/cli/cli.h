@@ -65,6 +65,12 @@ void km_cli_deadline_end(void);
 /* "knotmap: CMD: message" and "Try 'knotmap CMD --help'." on stderr;
  * returns KM_EX_USAGE. */
 int km_cli_usage(const char *cmd, const char *fmt, ...);
+/* INPUT with a trailing ".h5" replaced by EXT (or EXT appended); malloc'd,
+ * NULL when out of memory. */
+char *km_cli_output_name(const char *input, const char *ext);
+/* --map of render and report: auto, bodymap, max, excess (km_render_map);
+ * 0, or -1 after printing the usage error. */
+int km_cli_parse_render_map(const char *cmd, const char *v, int32_t *out);
 
 /* Does argv[*i] name this option?  Accepts "--long", "--long=VALUE",
  * "-s", "-sVALUE" (short may be 0).  For an option with a value

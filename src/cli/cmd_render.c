@@ -42,30 +42,6 @@ static void help(void)
            "66 result missing, 73 the picture cannot be created, 74 I/O error.\n");
 }
 
-static char *default_output(const char *in)
-{
-    size_t n = strlen(in);
-    char *out = malloc(n + 5);
-    if (out == NULL)
-        return NULL;
-    memcpy(out, in, n + 1);
-    if (n > 3 && strcmp(in + n - 3, ".h5") == 0)
-        out[n - 3] = '\0';
-    strcat(out, ".png");
-    return out;
-}
-
-static int parse_map(const char *v, int32_t *out)
-{
-    static const char *const names[] = {"auto", "bodymap", "max", "excess"};
-    for (int32_t i = 0; i < 4; i++)
-        if (strcmp(v, names[i]) == 0) {
-            *out = i;
-            return 0;
-        }
-    return km_cli_usage(CMD, "--map must be auto, bodymap, max or excess, not '%s'", v), -1;
-}
-
 int km_cmd_render(int argc, char **argv)
 {
     km_render_params p;
@@ -89,7 +65,7 @@ int km_cmd_render(int argc, char **argv)
                 return KM_EX_USAGE;
             output = v;
         } else if ((m = km_cli_match(CMD, argc, argv, &i, "map", 0, 1, &v)) != 0) {
-            if (m < 0 || parse_map(v, &p.map) != 0)
+            if (m < 0 || km_cli_parse_render_map(CMD, v, &p.map) != 0)
                 return KM_EX_USAGE;
         } else if ((m = km_cli_match(CMD, argc, argv, &i, "cell-px", 0, 1, &v)) != 0) {
             if (m < 0 || km_cli_int(CMD, "cell-px", v, 0, 64, &ll) != 0)
@@ -127,7 +103,7 @@ int km_cmd_render(int argc, char **argv)
     if (!isnan(p.vmin) && !isnan(p.vmax) && !(p.vmin < p.vmax))
         return km_cli_usage(CMD, "--vmin %g must be below --vmax %g", p.vmin, p.vmax);
     if (output == NULL) {
-        own_output = default_output(input);
+        own_output = km_cli_output_name(input, ".png");
         if (own_output == NULL) {
             km_cli_error("out of memory");
             return KM_EX_OSERR;

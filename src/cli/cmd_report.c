@@ -32,30 +32,6 @@ static void help(void)
            "73 the report cannot be created, 74 I/O error.\n");
 }
 
-static char *default_output(const char *in)
-{
-    size_t n = strlen(in);
-    char *out = malloc(n + 6);
-    if (out == NULL)
-        return NULL;
-    memcpy(out, in, n + 1);
-    if (n > 3 && strcmp(in + n - 3, ".h5") == 0)
-        out[n - 3] = '\0';
-    strcat(out, ".html");
-    return out;
-}
-
-static int parse_map(const char *v, int32_t *out)
-{
-    static const char *const names[] = {"auto", "bodymap", "max", "excess"};
-    for (int32_t i = 0; i < 4; i++)
-        if (strcmp(v, names[i]) == 0) {
-            *out = i;
-            return 0;
-        }
-    return km_cli_usage(CMD, "--map must be auto, bodymap, max or excess, not '%s'", v), -1;
-}
-
 int km_cmd_report(int argc, char **argv)
 {
     km_render_params p;
@@ -79,7 +55,7 @@ int km_cmd_report(int argc, char **argv)
                 return KM_EX_USAGE;
             output = v;
         } else if ((m = km_cli_match(CMD, argc, argv, &i, "map", 0, 1, &v)) != 0) {
-            if (m < 0 || parse_map(v, &p.map) != 0)
+            if (m < 0 || km_cli_parse_render_map(CMD, v, &p.map) != 0)
                 return KM_EX_USAGE;
         } else if ((m = km_cli_match(CMD, argc, argv, &i, "candidates", 0, 1, &v)) != 0) {
             if (m < 0 || km_cli_int(CMD, "candidates", v, -1, INT32_MAX, &ll) != 0)
@@ -100,7 +76,7 @@ int km_cmd_report(int argc, char **argv)
     if (input == NULL)
         return km_cli_usage(CMD, "no RESULT file given");
     if (output == NULL) {
-        own_output = default_output(input);
+        own_output = km_cli_output_name(input, ".html");
         if (own_output == NULL) {
             km_cli_error("out of memory");
             return KM_EX_OSERR;

@@ -377,3 +377,27 @@ char *km_cli_command_line(int argc, char **argv)
     *p = '\0';
     return s;
 }
+
+char *km_cli_output_name(const char *input, const char *ext)
+{
+    size_t n = strlen(input), e = strlen(ext);
+    char *out = malloc(n + e + 1);
+    if (out == NULL)
+        return NULL;
+    memcpy(out, input, n + 1);
+    if (n > 3 && strcmp(input + n - 3, ".h5") == 0)
+        out[n - 3] = '\0';
+    strcat(out, ext);
+    return out;
+}
+
+int km_cli_parse_render_map(const char *cmd, const char *v, int32_t *out)
+{
+    static const char *const names[] = {"auto", "bodymap", "max", "excess"};
+    for (int32_t i = 0; i < 4; i++)
+        if (strcmp(v, names[i]) == 0) {
+            *out = i;
+            return 0;
+        }
+    return km_cli_usage(cmd, "--map must be auto, bodymap, max or excess, not '%s'", v), -1;
+}
