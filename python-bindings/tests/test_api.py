@@ -210,8 +210,14 @@ def test_process_names_match_cli(repo_dir):
             text += f.read()
     opts = set(re.findall(r'km_cli_match\([^"]*"([a-z][a-z0-9-]*)"', text))
     opts |= set(re.findall(r'\{"([a-z][a-z0-9-]*)", \d+\}', text))
-    # option tables: static const char *const names[] = {"a", "b", ...};
-    for table in re.findall(r'const char \*const \w+\[\] = \{([^}]*)\}', text):
+    # option tables in the option parsers (opt_*.c, cmd_process.c):
+    # static const char *const names[] = {"a", "b", ...}; options.c holds
+    # shared helpers whose tables are values (render's --map), not options
+    tables = ""
+    for name in ["cmd_process.c"] + glob.glob(os.path.join(cli, "opt_*.c")):
+        with open(os.path.join(cli, name), encoding="utf-8") as f:
+            tables += f.read()
+    for table in re.findall(r'const char \*const \w+\[\] = \{([^}]*)\}', tables):
         opts |= set(re.findall(r'"([a-z][a-z0-9-]*)"', table))
     # run options of the command, not of one session (batch() resumes by
     # default: force=False is the CLI's --resume; --replace-incomplete goes
