@@ -10,7 +10,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import sizes  # noqa: E402
 
 KNOWN_FILES = {
-    "src/pipeline/process.c", "src/io/read_xsensor.c", "src/io/result_writer.c",
+    "src/pipeline/process.c", "src/io/result_writer.c",
     "src/pipeline/render.c", "src/pipeline/condition.c", "src/detect/peaks.c",
     "src/io/h5_util.c", "src/dsp/temporal.c",
 }
@@ -19,7 +19,7 @@ KNOWN_FUNCTIONS = {
     ("src/cli/cmd_process.c", "km_cmd_process"), ("src/cli/cmd_synth.c", "km_cmd_synth"),
     ("src/track/candidates.c", "km_candidates_get"), ("src/cli/options.c", "km_cli_read_option"),
     ("src/pipeline/render.c", "km_render_draw"), ("src/pipeline/process.c", "km_process"),
-    ("src/io/read_session.c", "km_open_session"), ("src/io/read_xsensor.c", "wide_columns"),
+    ("src/io/read_session.c", "km_open_session"),
     ("src/pipeline/process.c", "sequential_stage_threads"),
     ("src/pipeline/render.c", "make_texts"), ("src/pipeline/report.c", "plot"),
     ("src/pipeline/process.c", "write_params"), ("src/dsp/temporal.c", "create_fir"),
@@ -27,7 +27,7 @@ KNOWN_FUNCTIONS = {
     ("src/io/result_writer.c", "km_result_writer_create"), ("src/pipeline/report.c", "build"),
     ("src/cli/cmd_render.c", "km_cmd_render"), ("src/io/read_tekscan.c", "parse_header"),
     ("src/io/export_audio.c", "km_audio_writer_create"),
-    ("src/io/read_xsensor.c", "km_open_xsensor"), ("src/io/text_scan.c", "km_scan_number"),
+    ("src/io/text_scan.c", "km_scan_number"),
     ("src/dsp/gaussian.c", "km_gaussian_create"), ("src/cli/cmd_process.c", "parse_peak_option"),
 }
 
