@@ -17,6 +17,15 @@ km_status km_render_draw(km_ctx *ctx, const char *result_path, const km_render_p
  * digits and no trailing zeros, into buf. */
 void km_fmt_num(char *buf, size_t cap, double v, int digits);
 
+/* A round step (1, 2, 5 x 10^k) at least `min_step`; 1 when min_step is
+ * not a positive number (axis ticks of the picture and the report's
+ * plots). */
+double km_nice_step(double min_step);
+
+/* The last part of a path ("a/b.h5" -> "b.h5"; the path itself when it
+ * ends in '/'). */
+const char *km_base_name(const char *path);
+
 /* Human text for the comma-separated /session assumed list ("pitch 1 mm,
  * frame rate 1 Hz"), using the summary's values; "" when none. */
 struct km_result_summary;

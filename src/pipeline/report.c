@@ -62,35 +62,32 @@ static void num(km_buf *b, double v, int digits)
 
 /* ---- plots ------------------------------------------------------------------ */
 
-static double nice_step(double min_step)
-{
-    if (!(min_step > 0.0) || !isfinite(min_step))
-        return 1.0;
-    double p = pow(10.0, floor(log10(min_step)));
-    return p >= min_step ? p : 2.0 * p >= min_step ? 2.0 * p : 5.0 * p >= min_step ? 5.0 * p
-                                                                                 : 10.0 * p;
-}
-
 typedef struct series {
     const double *v;
     const char *name;
     uint32_t colour;
 } series;
 
-/* Plot series against t (n rows) as inline SVG into html.  Long series
- * are binned: each bin draws its minimum and maximum, so no spike is lost. */
-static km_status plot(km_ctx *ctx, km_buf *html, const double *t, size_t n, const series *s,
-                      size_t ns, const char *y_label)
-{
-    km_status st;
-    km_draw *d = NULL;
-    uint8_t *svg = NULL;
-    size_t svg_n = 0, bins = n > 2 * PLOT_BINS ? PLOT_BINS : n;
-    double t0 = INFINITY, t1 = -INFINITY, lo = INFINITY, hi = -INFINITY;
-    double *xy = NULL;
-    const double L = 62, R = 14, T = 10, B = 40, W = PLOT_W - L - R, H = PLOT_H - T - B;
-    char lab[40];
+/* Plot margins in px: left (value ticks), right, top, bottom (time axis);
+   the inner box PLOT_IW x PLOT_IH. */
+#define PLOT_L 62.0
+#define PLOT_R 14.0
+#define PLOT_T 10.0
+#define PLOT_B 40.0
+#define PLOT_IW (PLOT_W - PLOT_L - PLOT_R)
+#define PLOT_IH (PLOT_H - PLOT_T - PLOT_B)
 
+/* The axes of a plot: time t0..t1 in steps of ts, values lo..hi in steps
+   of ys. */
+typedef struct plot_axes {
+    double t0, t1, lo, hi, ts, ys;
+} plot_axes;
+
+/* The axes for series s against t (n rows): 0 when no time or no value is
+   finite. */
+static int plot_range(const double *t, size_t n, const series *s, size_t ns, plot_axes *a)
+{
+    double t0 = INFINITY, t1 = -INFINITY, lo = INFINITY, hi = -INFINITY;
     for (size_t i = 0; i < n; i++) {
         if (isfinite(t[i])) {
             t0 = t[i] < t0 ? t[i] : t0;
@@ -102,10 +99,8 @@ static km_status plot(km_ctx *ctx, km_buf *html, const double *t, size_t n, cons
                 hi = s[k].v[i] > hi ? s[k].v[i] : hi;
             }
     }
-    if (!isfinite(lo) || !isfinite(t0)) {
-        km_buf_printf(html, "<p class=\"note\">No finite values.</p>\n");
-        return KM_OK;
-    }
+    if (!isfinite(lo) || !isfinite(t0))
+        return 0;
     if (lo > 0.0 && lo < 0.5 * hi)
         lo = 0.0;
     if (!(hi > lo)) {
@@ -114,10 +109,92 @@ static km_status plot(km_ctx *ctx, km_buf *html, const double *t, size_t n, cons
     }
     if (!(t1 > t0))
         t1 = t0 + 1.0;
-    double ys = nice_step((hi - lo) / 4.0), ts = nice_step((t1 - t0) / 6.0);
-    lo = floor(lo / ys) * ys;
-    hi = ceil(hi / ys) * ys;
+    a->ys = km_nice_step((hi - lo) / 4.0);
+    a->ts = km_nice_step((t1 - t0) / 6.0);
+    a->lo = floor(lo / a->ys) * a->ys;
+    a->hi = ceil(hi / a->ys) * a->ys;
+    a->t0 = t0;
+    a->t1 = t1;
+    return 1;
+}
 
+/* Grid lines, ticks, the box and the axis labels. */
+static void draw_plot_axes(km_draw *d, const plot_axes *a, const char *y_label)
+{
+    const double lo = a->lo, hi = a->hi, t0 = a->t0, t1 = a->t1, ys = a->ys, ts = a->ts;
+    char lab[40];
+    for (double v = lo; v <= hi + 1e-9 * (hi - lo); v += ys) {
+        double py = PLOT_T + PLOT_IH - (v - lo) / (hi - lo) * PLOT_IH;
+        kd_line(d, PLOT_L, py, PLOT_L + PLOT_IW, py, 0xe3e3e3u, 1.0, 0);
+        km_fmt_num(lab, sizeof lab, v, 4);
+        kd_text(d, PLOT_L - 6, py + 4, 11, 0, 1, 0.0, 0x1a1a1au, KD_NONE, lab);
+    }
+    for (double v = ceil(t0 / ts) * ts; v <= t1 + 1e-9 * (t1 - t0); v += ts) {
+        double px = PLOT_L + (v - t0) / (t1 - t0) * PLOT_IW;
+        kd_line(d, px, PLOT_T + PLOT_IH, px, PLOT_T + PLOT_IH + 4, 0x333333u, 1.0, 0);
+        km_fmt_num(lab, sizeof lab, v, 4);
+        kd_text(d, px, PLOT_T + PLOT_IH + 16, 11, 0, 0, 0.0, 0x1a1a1au, KD_NONE, lab);
+    }
+    kd_rect(d, PLOT_L, PLOT_T, PLOT_IW, PLOT_IH, KD_NONE, 0x333333u, 1.0);
+    kd_text(d, PLOT_L + PLOT_IW / 2, PLOT_H - 6, 12, 0, 0, 0.0, 0x1a1a1au, KD_NONE, "time (s)");
+    kd_text(d, 13, PLOT_T + PLOT_IH / 2, 12, 0, 0, -90.0, 0x1a1a1au, KD_NONE, y_label);
+}
+
+/* Series k of ns as a line through its bins' minimum and maximum (a gap
+   where a bin has no finite value), and its key when there are several.
+   xy: room for 2 * bins points. */
+static void draw_plot_series(km_draw *d, const plot_axes *a, const double *t, size_t n, size_t bins,
+                             const series *sk, size_t k, size_t ns, double *xy)
+{
+    const double lo = a->lo, hi = a->hi, t0 = a->t0, t1 = a->t1;
+    size_t m = 0;
+    for (size_t b = 0; b < bins; b++) {
+        size_t i0 = b * n / bins, i1 = (b + 1) * n / bins;
+        double mn = INFINITY, mx = -INFINITY, ta = t[i0];
+        for (size_t i = i0; i < i1; i++)
+            if (isfinite(sk->v[i])) {
+                mn = sk->v[i] < mn ? sk->v[i] : mn;
+                mx = sk->v[i] > mx ? sk->v[i] : mx;
+            }
+        if (!isfinite(mn) || !isfinite(ta)) { /* a gap: end the line here */
+            kd_poly(d, xy, m, 0, KD_NONE, sk->colour, 1.4);
+            m = 0;
+            continue;
+        }
+        double px = PLOT_L + (ta - t0) / (t1 - t0) * PLOT_IW;
+        xy[2 * m] = px;
+        xy[2 * m + 1] = PLOT_T + PLOT_IH - (mn - lo) / (hi - lo) * PLOT_IH;
+        m++;
+        if (mx > mn) {
+            xy[2 * m] = px;
+            xy[2 * m + 1] = PLOT_T + PLOT_IH - (mx - lo) / (hi - lo) * PLOT_IH;
+            m++;
+        }
+    }
+    kd_poly(d, xy, m, 0, KD_NONE, sk->colour, 1.4);
+    if (ns > 1) {
+        double lx = PLOT_L + 10 + (double)k * 120;
+        kd_line(d, lx, PLOT_T + 12, lx + 18, PLOT_T + 12, sk->colour, 2.5, 0);
+        kd_text(d, lx + 22, PLOT_T + 16, 11, 0, -1, 0.0, 0x1a1a1au, 0xffffffu, sk->name);
+    }
+}
+
+/* Plot series against t (n rows) as inline SVG into html.  Long series
+ * are binned: each bin draws its minimum and maximum, so no spike is lost. */
+static km_status plot(km_ctx *ctx, km_buf *html, const double *t, size_t n, const series *s,
+                      size_t ns, const char *y_label)
+{
+    km_status st;
+    km_draw *d = NULL;
+    uint8_t *svg = NULL;
+    size_t svg_n = 0, bins = n > 2 * PLOT_BINS ? PLOT_BINS : n;
+    double *xy = NULL;
+    plot_axes a;
+
+    if (!plot_range(t, n, s, ns, &a)) {
+        km_buf_printf(html, "<p class=\"note\">No finite values.</p>\n");
+        return KM_OK;
+    }
     st = kd_create(ctx, KM_DRAW_SVG, PLOT_W, PLOT_H, &d);
     if (st != KM_OK)
         return st;
@@ -126,53 +203,9 @@ static km_status plot(km_ctx *ctx, km_buf *html, const double *t, size_t n, cons
         st = KM_ERR_NOMEM;
         goto done;
     }
-    for (double v = lo; v <= hi + 1e-9 * (hi - lo); v += ys) {
-        double py = T + H - (v - lo) / (hi - lo) * H;
-        kd_line(d, L, py, L + W, py, 0xe3e3e3u, 1.0, 0);
-        km_fmt_num(lab, sizeof lab, v, 4);
-        kd_text(d, L - 6, py + 4, 11, 0, 1, 0.0, 0x1a1a1au, KD_NONE, lab);
-    }
-    for (double v = ceil(t0 / ts) * ts; v <= t1 + 1e-9 * (t1 - t0); v += ts) {
-        double px = L + (v - t0) / (t1 - t0) * W;
-        kd_line(d, px, T + H, px, T + H + 4, 0x333333u, 1.0, 0);
-        km_fmt_num(lab, sizeof lab, v, 4);
-        kd_text(d, px, T + H + 16, 11, 0, 0, 0.0, 0x1a1a1au, KD_NONE, lab);
-    }
-    kd_rect(d, L, T, W, H, KD_NONE, 0x333333u, 1.0);
-    kd_text(d, L + W / 2, PLOT_H - 6, 12, 0, 0, 0.0, 0x1a1a1au, KD_NONE, "time (s)");
-    kd_text(d, 13, T + H / 2, 12, 0, 0, -90.0, 0x1a1a1au, KD_NONE, y_label);
-    for (size_t k = 0; k < ns; k++) {
-        size_t m = 0;
-        for (size_t b = 0; b < bins; b++) {
-            size_t i0 = b * n / bins, i1 = (b + 1) * n / bins;
-            double mn = INFINITY, mx = -INFINITY, ta = t[i0];
-            for (size_t i = i0; i < i1; i++)
-                if (isfinite(s[k].v[i])) {
-                    mn = s[k].v[i] < mn ? s[k].v[i] : mn;
-                    mx = s[k].v[i] > mx ? s[k].v[i] : mx;
-                }
-            if (!isfinite(mn) || !isfinite(ta)) { /* a gap: end the line here */
-                kd_poly(d, xy, m, 0, KD_NONE, s[k].colour, 1.4);
-                m = 0;
-                continue;
-            }
-            double px = L + (ta - t0) / (t1 - t0) * W;
-            xy[2 * m] = px;
-            xy[2 * m + 1] = T + H - (mn - lo) / (hi - lo) * H;
-            m++;
-            if (mx > mn) {
-                xy[2 * m] = px;
-                xy[2 * m + 1] = T + H - (mx - lo) / (hi - lo) * H;
-                m++;
-            }
-        }
-        kd_poly(d, xy, m, 0, KD_NONE, s[k].colour, 1.4);
-        if (ns > 1) {
-            double lx = L + 10 + (double)k * 120;
-            kd_line(d, lx, T + 12, lx + 18, T + 12, s[k].colour, 2.5, 0);
-            kd_text(d, lx + 22, T + 16, 11, 0, -1, 0.0, 0x1a1a1au, 0xffffffu, s[k].name);
-        }
-    }
+    draw_plot_axes(d, &a, y_label);
+    for (size_t k = 0; k < ns; k++)
+        draw_plot_series(d, &a, t, n, bins, &s[k], k, ns, xy);
     st = kd_finish(ctx, d, NULL, NULL, 0, 1, &svg, &svg_n);
     if (st == KM_OK)
         km_buf_put(html, svg, svg_n);
@@ -466,31 +499,12 @@ static void assumed_section(km_buf *b, const km_result_summary *s)
 
 /* ---- the document ----------------------------------------------------------- */
 
-static const char *base_name(const char *path)
+/* The document up to its header: the head (title, styles), the title,
+   what was recorded, and a warning when values were assumed. */
+static void doc_head(km_buf *b, const km_result_summary *s, const char *name)
 {
-    const char *s = strrchr(path, '/');
-    return s != NULL && s[1] != '\0' ? s + 1 : path;
-}
-
-static km_status build(km_ctx *ctx, const char *result_path, const km_render_params *p,
-                       km_buf *b)
-{
-    km_status st;
-    km_result_summary s;
-    km_render_info info;
-    uint8_t *svg = NULL;
-    size_t svg_n = 0;
     char assumed[320];
-    const char *name;
 
-    memset(&s, 0, sizeof s);
-    /* The picture first: it checks that this is a result with a map. */
-    st = km_render_draw(ctx, result_path, p, KM_DRAW_SVG, 1, &info, &svg, &svg_n);
-    if (st == KM_OK)
-        st = km_result_read_summary(ctx, result_path, &s);
-    if (st != KM_OK)
-        goto done;
-    name = base_name(s.source_path[0] ? s.source_path : result_path);
     km_buf_printf(b, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
                      "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
                      "<meta name=\"generator\" content=\"knotmap %s\">\n<title>Knot report: ",
@@ -501,31 +515,67 @@ static km_status build(km_ctx *ctx, const char *result_path, const km_render_par
                   CSS);
     esc(b, name);
     km_buf_printf(b, "</h1>\n<p class=\"sub\">");
-    if (s.recorded[0]) {
+    if (s->recorded[0]) {
         km_buf_printf(b, "Recorded ");
-        esc(b, s.recorded);
+        esc(b, s->recorded);
         km_buf_printf(b, " &middot; ");
     }
-    if (isfinite(s.duration_s)) {
-        num(b, s.duration_s, 3);
+    if (isfinite(s->duration_s)) {
+        num(b, s->duration_s, 3);
         km_buf_printf(b, " s &middot; ");
     }
-    km_buf_printf(b, "%s", strcmp(s.mode, "roller") == 0 ? "foam roller" : "pressure mat");
-    if (strcmp(s.mode, "roller") == 0 && s.roller_radius_mm > 0) {
+    km_buf_printf(b, "%s", strcmp(s->mode, "roller") == 0 ? "foam roller" : "pressure mat");
+    if (strcmp(s->mode, "roller") == 0 && s->roller_radius_mm > 0) {
         km_buf_printf(b, " (radius ");
-        num(b, s.roller_radius_mm, 3);
+        num(b, s->roller_radius_mm, 3);
         km_buf_printf(b, " mm)");
     }
     km_buf_printf(b, " &middot; %d &times; %d taxels &middot; %zu knot candidate%s</p>\n",
-                  (int)s.rows, (int)s.cols, s.candidates.n_rows,
-                  s.candidates.n_rows == 1 ? "" : "s");
-    km_describe_assumed(&s, assumed, sizeof assumed);
+                  (int)s->rows, (int)s->cols, s->candidates.n_rows,
+                  s->candidates.n_rows == 1 ? "" : "s");
+    km_describe_assumed(s, assumed, sizeof assumed);
     if (assumed[0]) {
         km_buf_printf(b, "<p class=\"warn\">Assumed, not in the recording: ");
         esc(b, assumed);
         km_buf_printf(b, " (see <a href=\"#assumed\">What was assumed</a>).</p>\n");
     }
-    km_buf_printf(b, "</header>\n<nav aria-label=\"Sections\"><a href=\"#map\">Map</a>"
+    km_buf_printf(b, "</header>\n");
+}
+
+/* The footer: what made the report from what, and the end of the document. */
+static void doc_foot(km_buf *b, const km_result_summary *s, const char *result_path)
+{
+    km_buf_printf(b, "</main>\n<footer>Made by knotmap %s from ", km_version_string());
+    esc(b, result_path);
+    if (s->created_utc[0]) {
+        km_buf_printf(b, " (processed ");
+        esc(b, s->created_utc);
+        km_buf_printf(b, " by knotmap ");
+        esc(b, s->version);
+        km_buf_printf(b, ")");
+    }
+    km_buf_printf(b, ". Candidates are spots to examine, not a diagnosis.</footer>\n"
+                     "</body>\n</html>\n");
+}
+
+static km_status build(km_ctx *ctx, const char *result_path, const km_render_params *p,
+                       km_buf *b)
+{
+    km_status st;
+    km_result_summary s;
+    km_render_info info;
+    uint8_t *svg = NULL;
+    size_t svg_n = 0;
+
+    memset(&s, 0, sizeof s);
+    /* The picture first: it checks that this is a result with a map. */
+    st = km_render_draw(ctx, result_path, p, KM_DRAW_SVG, 1, &info, &svg, &svg_n);
+    if (st == KM_OK)
+        st = km_result_read_summary(ctx, result_path, &s);
+    if (st != KM_OK)
+        goto done;
+    doc_head(b, &s, km_base_name(s.source_path[0] ? s.source_path : result_path));
+    km_buf_printf(b, "<nav aria-label=\"Sections\"><a href=\"#map\">Map</a>"
                      "<a href=\"#candidates\">Knot candidates</a><a href=\"#passes\">Passes</a>"
                      "<a href=\"#metrics\">Pressure over time</a>"
                      "<a href=\"#parameters\">Parameters</a>"
@@ -542,17 +592,7 @@ static km_status build(km_ctx *ctx, const char *result_path, const km_render_par
         goto done;
     params_section(b, &s);
     assumed_section(b, &s);
-    km_buf_printf(b, "</main>\n<footer>Made by knotmap %s from ", km_version_string());
-    esc(b, result_path);
-    if (s.created_utc[0]) {
-        km_buf_printf(b, " (processed ");
-        esc(b, s.created_utc);
-        km_buf_printf(b, " by knotmap ");
-        esc(b, s.version);
-        km_buf_printf(b, ")");
-    }
-    km_buf_printf(b, ". Candidates are spots to examine, not a diagnosis.</footer>\n"
-                     "</body>\n</html>\n");
+    doc_foot(b, &s, result_path);
     if (b->failed)
         st = km_fail(ctx, KM_ERR_NOMEM, "report: out of memory");
 done:

@@ -11,20 +11,19 @@ import sizes  # noqa: E402
 
 KNOWN_FILES = {
     "src/pipeline/process.c", "src/io/result_writer.c",
-    "src/pipeline/render.c", "src/pipeline/condition.c", "src/detect/peaks.c",
+    "src/pipeline/condition.c", "src/detect/peaks.c",
     "src/io/h5_util.c", "src/dsp/temporal.c",
 }
 KNOWN_FUNCTIONS = {
     ("src/synth/synth2.c", "km_synth2_create"), ("src/detect/peaks.c", "km_detector_apply_isa"),
     ("src/cli/cmd_process.c", "km_cmd_process"), ("src/cli/cmd_synth.c", "km_cmd_synth"),
     ("src/track/candidates.c", "km_candidates_get"), ("src/cli/options.c", "km_cli_read_option"),
-    ("src/pipeline/render.c", "km_render_draw"), ("src/pipeline/process.c", "km_process"),
+    ("src/pipeline/process.c", "km_process"),
     ("src/io/read_session.c", "km_open_session"),
     ("src/pipeline/process.c", "sequential_stage_threads"),
-    ("src/pipeline/render.c", "make_texts"), ("src/pipeline/report.c", "plot"),
     ("src/pipeline/process.c", "write_params"), ("src/dsp/temporal.c", "create_fir"),
     ("src/io/read_audio.c", "km_open_audio"),
-    ("src/io/result_writer.c", "km_result_writer_create"), ("src/pipeline/report.c", "build"),
+    ("src/io/result_writer.c", "km_result_writer_create"),
     ("src/cli/cmd_render.c", "km_cmd_render"), ("src/io/read_tekscan.c", "parse_header"),
     ("src/io/export_audio.c", "km_audio_writer_create"),
     ("src/io/text_scan.c", "km_scan_number"),
