@@ -929,6 +929,78 @@ typedef struct km_process_params {
  * kPa); a raw session stays raw.  Thread-safe. */
 KM_API void km_process_params_default(km_process_params *p);
 
+/* ======================================================================
+ * Parameter vocabulary (src/pipeline/param_table.c): km_process_params
+ * described once, one row per parameter, as FFmpeg's AVOption tables do.
+ * The `knotmap process` options and their help, the /params group of a
+ * result, the keywords of knotmap.process() and the option tables of
+ * docs/CLI.md come from this table or are checked against it by tests.
+ * Defaults are not in the table: they are what km_process_params_default()
+ * fills in (read them with km_param_value() on a defaulted struct).
+ * Adding a parameter: the struct field, its default, one row.
+ * ==================================================================== */
+typedef enum km_param_type {
+    KM_PARAM_DOUBLE = 0,       /* double; the CLI wants a finite number */
+    KM_PARAM_INT32 = 1,        /* int32_t */
+    KM_PARAM_INT64 = 2,        /* int64_t */
+    KM_PARAM_UINT32 = 3,       /* uint32_t (bit set) */
+    KM_PARAM_BOOL = 4,         /* int32_t 0/1; a CLI flag (no value) sets 1
+                                  (KM_PARAM_NEGATED: sets 0) */
+    KM_PARAM_ENUM = 5,         /* int-sized enum: value v is names[v] */
+    KM_PARAM_STRING = 6,       /* const char * (NULL recorded as "") */
+    KM_PARAM_UNITS = 7,        /* const char *: a unit km_units_to_kpa knows, or "raw" */
+    KM_PARAM_GIVEN = 8,        /* a pointer, recorded as 1 when not NULL */
+    KM_PARAM_SIZE = 9,         /* int64_t bytes; the CLI also takes K, M, G (binary) */
+    KM_PARAM_PAIR = 10,        /* CLI only: "V" or "RxC" sets the doubles at offset
+                                  and offset2 */
+    KM_PARAM_GRID = 11         /* CLI only: "RxC" sets the int32_t at offset and offset2 */
+} km_param_type;
+
+/* Bits of km_param.flags. */
+#define KM_PARAM_RECORDED 1u   /* written to /params of a result under `name` */
+#define KM_PARAM_DERIVED 2u    /* recorded from the run (result units, equilibration
+                                  statistics), not a parameter: offset is private */
+#define KM_PARAM_NEGATED 4u    /* BOOL: the CLI flag sets 0 (--iir, --no-overwrite) */
+#define KM_PARAM_MIN_OPEN 8u   /* the range excludes min */
+#define KM_PARAM_MAX_OPEN 16u  /* the range excludes max */
+#define KM_PARAM_AS_INT 32u    /* ENUM recorded as its integer value, not its name */
+#define KM_PARAM_PAIR_ONE 64u  /* PAIR also takes one value V (= VxV) */
+
+typedef struct km_param {
+    const char *name;          /* /params key ("peaks_min_distance"); NULL for the
+                                  CLI-only PAIR and GRID rows */
+    const char *option;        /* `knotmap process` long option without "--"
+                                  ("min-distance"), NULL when the CLI has none */
+    const char *keyword;       /* knotmap.process() keyword when it is not the
+                                  option with '-' -> '_' (NULL) */
+    const char *alias;         /* older CLI name kept for scripts, or NULL */
+    km_param_type type;
+    size_t offset;             /* of the field in km_process_params */
+    size_t offset2;            /* PAIR, GRID: the second field */
+    double min, max;           /* accepted range (numbers; see the _OPEN flags) */
+    const char *const *names;  /* ENUM: names by value, NULL-terminated */
+    const char *metavar;       /* the value in the help ("N", "HZ"), NULL for flags */
+    const char *units;         /* "mm", "Hz", "frames", "taxels", "result units", ... */
+    const char *group;         /* the help section it is listed under */
+    const char *doc;           /* one line for the help (default appended from
+                                  km_process_params_default()) */
+    uint32_t flags;            /* KM_PARAM_* bits */
+} km_param;
+
+/* The rows, in /params order; *n gets the count.  Static, thread-safe. */
+KM_API const km_param *km_process_param_table(size_t *n);
+/* The help sections (km_param.group) in the order the help lists them;
+ * *n gets the count.  Static. */
+KM_API const char *const *km_process_param_groups(size_t *n);
+/* The row whose name, option or keyword is `key`; NULL if none. */
+KM_API const km_param *km_process_param_find(const char *key);
+/* Value of row d in p: numbers in *num (ENUM: the value; GIVEN: 0/1;
+ * STRING: NaN), text in *text (ENUM: the name or "unknown"; STRING and
+ * UNITS: the string or ""; else NULL).  Either may be NULL.  PAIR and
+ * GRID rows give the first field.  Thread-safe. */
+KM_API void km_param_value(const km_process_params *p, const km_param *d, double *num,
+                           const char **text);
+
 #define KM_SUMMARY_TOP 5
 typedef struct km_process_summary {
     km_session_info info;

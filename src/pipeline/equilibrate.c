@@ -549,35 +549,3 @@ done:
     km_free(ctx, tmp);
     return st;
 }
-
-km_status km_equil_write_params(km_ctx *ctx, km_result_writer *w, const km_process_params *p,
-                                const km_equil_summary *s)
-{
-    km_status st = KM_OK;
-    const km_equil_params *e = &p->equil;
-#define PF(name, v) if (st == KM_OK) st = km_result_writer_param_f64(ctx, w, name, v)
-#define PI(name, v) if (st == KM_OK) st = km_result_writer_param_i64(ctx, w, name, v)
-#define PS(name, v) if (st == KM_OK) st = km_result_writer_param_str(ctx, w, name, v)
-    PS("equilibrate_path", p->equilibrate != NULL ? p->equilibrate : "");
-    PS("gain_map_path", p->gain_map_path != NULL ? p->gain_map_path : "");
-    PF("equil_load_fraction", e->load_fraction);
-    PI("equil_settle_frames", e->settle_frames);
-    PF("equil_unload_fraction", e->unload_fraction);
-    PF("equil_clip_sigma", e->clip_sigma);
-    PF("equil_dead_fraction", e->dead_fraction);
-    PF("equil_max_gain", e->max_gain);
-    PI("equil_n_frames", s->n_frames);
-    PI("equil_n_loaded", s->n_loaded);
-    PI("equil_n_unloaded", s->n_unloaded);
-    PF("equil_plateau", s->plateau);
-    PF("equil_reference", s->reference);
-    PI("gain_map_n_dead", s->n_dead);
-    PI("gain_map_n_clipped", s->n_clipped);
-    PF("gain_map_min", s->gain_min);
-    PF("gain_map_median", s->gain_median);
-    PF("gain_map_max", s->gain_max);
-#undef PF
-#undef PI
-#undef PS
-    return st;
-}

@@ -15,9 +15,5 @@
  * gain file; km_process prefixes the session's name). */
 km_status km_equil_resolve(km_ctx *ctx, const km_process_params *p, const km_session_info *info,
                            float **gains, km_equil_summary *s);
-/* The /params entries of the gain source: equilibrate_path, gain_map_path
- * and the summary statistics. */
-km_status km_equil_write_params(km_ctx *ctx, km_result_writer *w, const km_process_params *p,
-                                const km_equil_summary *s);
 
 #endif

@@ -12,6 +12,7 @@
 #include "pipeline/budget.h"
 #include "pipeline/condition.h"
 #include "pipeline/equilibrate.h"
+#include "pipeline/params.h"
 #include "track/odometry_internal.h"
 
 /* A block never holds more than this many values, whatever block_frames
@@ -227,115 +228,17 @@ static void top_offer(run *r, const top_entry *c, int32_t radius)
     r->n_top = n;
 }
 
-static const char *plateau_name(km_plateau p)
-{
-    return p == KM_PLATEAU_ONE ? "one" : "all";
-}
-
-static const char *border_name(km_border b)
-{
-    static const char *const names[] = {"nearest", "reflect", "mirror", "constant", "wrap"};
-    return (unsigned)b < sizeof names / sizeof names[0] ? names[b] : "unknown";
-}
-
+/* /params from the parameter table: the effective values (a header curve
+ * resolved, the block size used, the session's saturation filled in). */
 static km_status write_params(km_ctx *ctx, run *r, const km_process_params *p)
 {
-    km_result_writer *w = r->writer;
-    const km_read_options *ro = &p->read;
-    const char *fmt = km_format_name(ro->format);
-    km_status st = KM_OK;
-#define PF(name, v) if (st == KM_OK) st = km_result_writer_param_f64(ctx, w, name, v)
-#define PI(name, v) if (st == KM_OK) st = km_result_writer_param_i64(ctx, w, name, v)
-#define PS(name, v) if (st == KM_OK) st = km_result_writer_param_str(ctx, w, name, v)
-    PS("read_format", fmt != NULL ? fmt : "auto");
-    PI("read_rows", ro->rows);
-    PI("read_cols", ro->cols);
-    PF("read_frame_rate_hz", ro->frame_rate_hz);
-    PF("read_row_pitch_mm", ro->row_pitch_mm);
-    PF("read_col_pitch_mm", ro->col_pitch_mm);
-    PS("read_units", ro->units != NULL ? ro->units : "");
-    PI("read_mode", ro->mode);
-    PF("read_roller_radius_mm", ro->roller_radius_mm);
-    PI("read_sensor", ro->sensor);
-    PS("units", r->info.units);
-    PF("calib_offset", p->calib.offset);
-    PF("calib_gain", p->calib.gain);
-    PF("calib_units_to_kpa", r->physical ? r->calib.gain / p->calib.gain : NAN);
-    PF("calib_noise_threshold", p->calib.noise_threshold);
-    PF("smooth_sigma_rows", p->smooth.sigma_rows);
-    PF("smooth_sigma_cols", p->smooth.sigma_cols);
-    PF("smooth_truncate", p->smooth.truncate);
-    PS("smooth_border", border_name(p->smooth.border));
-    PF("smooth_cval", p->smooth.cval);
-    {
-        static const char *const curves[] = {"none", "linear", "power", "header"};
-        const km_condition_params *c = &r->cp;
-        PF("resample_hz", c->resample_hz);
-        PI("tare_frames", c->tare_frames);
-        PI("tare_given", p->cond.tare != NULL);
-        PI("gain_map_given", c->gain_map != NULL);
-        PS("calib_curve", (unsigned)c->curve < 4 ? curves[c->curve] : "unknown");
-        PF("calib_curve_a", c->curve_a);
-        PF("calib_curve_b", c->curve_b);
-        PI("detect_bad_taxels", c->detect_bad);
-        PI("warmup_frames", c->warmup_frames);
-        PF("bad_flat_range", c->bad.flat_range);
-        PF("bad_dead_level", c->bad.dead_level);
-        PF("bad_active_range", c->bad.active_range);
-        PF("bad_hot_ratio", c->bad.hot_ratio);
-        PI("fill_bad_taxels", c->fill_bad);
-        PF("corrupt_ratio", c->corrupt_ratio);
-        PI("corrupt_window", c->corrupt_window);
-        PI("temporal_fir", c->fir);
-        PF("lowpass_hz", c->lowpass_hz);
-        PF("highpass_hz", c->highpass_hz);
-        PI("iir_order", c->order);
-        PI("fir_taps", c->taps);
-        PF("notch_hz", c->notch_hz);
-        PF("notch_q", c->notch_q);
-        PI("notch_harmonics", c->notch_harmonics);
-        PI("median_frames", c->median_frames);
-        PF("dog_sigma", c->dog_sigma);
-    }
-    PI("peaks_min_distance", r->peaks.min_distance);
-    PF("peaks_threshold_abs", r->peaks.threshold_abs);
-    PF("peaks_threshold_rel", r->peaks.threshold_rel);
-    PI("peaks_exclude_border", r->peaks.exclude_border);
-    PS("peaks_plateau", plateau_name(r->peaks.plateau));
-    PF("peaks_p_norm", r->peaks.p_norm);
-    PI("peaks_num_peaks", r->peaks.num_peaks);
-    PF("peaks_min_prominence", r->peaks.min_prominence);
-    PF("peaks_saturation", r->peaks.saturation);
-    PI("peaks_want", (int64_t)r->peaks.want);
-    PF("contact_threshold", p->contact_threshold);
-    PF("saturation", r->info.saturation);
-    PI("block_frames", r->nb);
-    PI("save_frames", p->save_frames != 0);
-    PF("track_gate_mm", p->track.gate_mm);
-    PI("track_max_gap", p->track.max_gap);
-    PF("odometry_lift_threshold", p->lift_threshold);
-    PI("cand_background_half_cols", p->cand.background_half_cols);
-    PF("cand_seen_threshold", p->cand.seen_threshold);
-    PF("cand_min_prominence", p->cand.min_prominence);
-    PF("cand_min_snr", p->cand.min_snr);
-    PF("cand_knot_sigma_mm", p->cand.knot_sigma_mm);
-    PF("cand_min_sigma_mm", p->cand.min_sigma_mm);
-    PF("cand_max_sigma_mm", p->cand.max_sigma_mm);
-    PI("cand_ridge_half_rows", p->cand.ridge_half_rows);
-    PI("cand_stuck_frames", p->cand.stuck_frames);
-    PI("cand_min_distance", p->cand.min_distance);
-    PI("cand_min_coverage", p->cand.min_coverage);
-    PF("cand_min_persistence", p->cand.min_persistence);
-    PI("cand_max_candidates", p->cand.max_candidates);
-    PI("bodymap_contact_half_rows", p->cand.contact_half_rows);
-    PF("bodymap_contact_threshold", p->cand.contact_threshold);
-    PI("bodymap_pass_gap_frames", p->cand.pass_gap_frames);
-    if (st == KM_OK)
-        st = km_equil_write_params(ctx, w, p, &r->eq);
-#undef PF
-#undef PI
-#undef PS
-    return st;
+    km_process_params eff = *p;
+    eff.cond = r->cp;
+    eff.peaks = r->peaks;
+    eff.block_frames = r->nb;
+    km_param_run rec = {r->info.units, r->physical ? r->calib.gain / p->calib.gain : NAN,
+                        r->info.saturation, r->eq};
+    return km_params_write(ctx, r->writer, &eff, &rec);
 }
 
 static km_status check_params(km_ctx *ctx, const km_process_params *p)

@@ -21,7 +21,7 @@ KNOWN_FUNCTIONS = {
     ("src/pipeline/process.c", "km_process"),
     ("src/io/read_session.c", "km_open_session"),
     ("src/pipeline/process.c", "sequential_stage_threads"),
-    ("src/pipeline/process.c", "write_params"), ("src/dsp/temporal.c", "create_fir"),
+    ("src/dsp/temporal.c", "create_fir"),
     ("src/io/read_audio.c", "km_open_audio"),
     ("src/io/result_writer.c", "km_result_writer_create"),
     ("src/cli/cmd_render.c", "km_cmd_render"), ("src/io/read_tekscan.c", "parse_header"),

@@ -1,0 +1,331 @@
+/* The parameter vocabulary of km_process_params: one row per parameter
+ * (name in /params, CLI option, Python keyword, type, field, range, units,
+ * help line), in /params order.  Adding a parameter: the struct field and
+ * its default (km_process_params_default), then one row here; the CLI,
+ * its help, /params and knotmap.process() follow (docs/ARCHITECTURE.md). */
+#include <math.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "pipeline/params.h"
+
+#define F(field) offsetof(km_process_params, field)
+#define R(field) offsetof(km_param_run, field)
+
+/* Enum names by value: the one list of each (the CLI parses and prints
+ * them, /params records them, Python reads them from here). */
+static const char *const FORMATS[] = {"auto", "session", "tekscan", "xsensor", "text", "audio",
+                                      NULL};
+static const char *const MODES[] = {"mat", "roller", NULL};
+static const char *const LAYOUTS[] = {"line", "matrix", NULL};
+static const char *const BORDERS[] = {"nearest", "reflect", "mirror", "constant", "wrap", NULL};
+static const char *const CURVES[] = {"none", "linear", "power", "header", NULL};
+static const char *const PLATEAUS[] = {"all", "one", NULL};
+
+static const char G_OUTPUT[] = "Output";
+static const char G_INPUT[] = "Input (what the file does not say itself)";
+static const char G_COND[] = "Conditioning (values in the result units: kPa for pressure "
+                             "sessions)";
+static const char G_CHAIN[] = "Conditioning chain (docs/ALGORITHMS.md 1, 2, 8, 10)";
+static const char G_PEAKS[] = "Peaks (docs/ALGORITHMS.md section 3)";
+static const char G_TRACK[] = "Tracking and knot candidates (docs/ALGORITHMS.md 7, 9, 10; "
+                              "values in the result units, distances in mm)";
+static const char G_RUN[] = "Run";
+
+#define REC KM_PARAM_RECORDED
+#define BIG 1e300
+#define D(nm, opt, field, lo, hi, un, mv, grp, dc, fl)                                         \
+    {.name = nm, .option = opt, .type = KM_PARAM_DOUBLE, .offset = F(field), .min = lo,        \
+     .max = hi, .metavar = mv, .units = un, .group = grp, .doc = dc, .flags = REC | (fl)}
+#define I(nm, opt, field, lo, hi, un, mv, grp, dc)                                             \
+    {.name = nm, .option = opt, .type = KM_PARAM_INT32, .offset = F(field), .min = lo,         \
+     .max = hi, .metavar = mv, .units = un, .group = grp, .doc = dc, .flags = REC}
+#define B(nm, opt, field, grp, dc, fl)                                                         \
+    {.name = nm, .option = opt, .type = KM_PARAM_BOOL, .offset = F(field), .min = 0, .max = 1, \
+     .group = grp, .doc = dc, .flags = REC | (fl)}
+#define E(nm, opt, field, nms, mv, grp, dc, fl)                                                \
+    {.name = nm, .option = opt, .type = KM_PARAM_ENUM, .offset = F(field), .names = nms,       \
+     .metavar = mv, .group = grp, .doc = dc, .flags = REC | (fl)}
+#define RUN(nm, ty, field, un, dc)                                                             \
+    {.name = nm, .type = ty, .offset = R(field), .units = un, .doc = dc,                       \
+     .flags = REC | KM_PARAM_DERIVED}
+
+static const km_param TABLE[] = {
+    /* ---- reading (km_read_options: 0 / "" / -1 = from the file) ---- */
+    E("read_format", "format", read.format, FORMATS, "NAME", G_INPUT,
+      "auto|session|tekscan|xsensor|text|audio", 0),
+    {.option = "grid", .type = KM_PARAM_GRID, .offset = F(read.rows), .offset2 = F(read.cols),
+     .min = 1, .max = KM_MAX_DIM, .metavar = "RxC", .units = "taxels", .group = G_INPUT,
+     .doc = "taxel rows x columns (text and audio files)"},
+    I("read_rows", NULL, read.rows, 0, KM_MAX_DIM, "taxels", NULL, G_INPUT,
+      "grid rows, 0 = from the file"),
+    I("read_cols", NULL, read.cols, 0, KM_MAX_DIM, "taxels", NULL, G_INPUT,
+      "grid columns, 0 = from the file"),
+    D("read_frame_rate_hz", "rate", read.frame_rate_hz, 0, BIG, "Hz", "HZ", G_INPUT,
+      "frame rate [from the file, else 1]", KM_PARAM_MIN_OPEN),
+    {.option = "pitch", .type = KM_PARAM_PAIR, .offset = F(read.row_pitch_mm),
+     .offset2 = F(read.col_pitch_mm), .min = 0, .max = BIG, .metavar = "MM|RxC", .units = "mm",
+     .group = G_INPUT,
+     .doc = "taxel pitch in mm, rows x columns [from the file, else 1]",
+     .flags = KM_PARAM_MIN_OPEN | KM_PARAM_PAIR_ONE},
+    D("read_row_pitch_mm", NULL, read.row_pitch_mm, 0, BIG, "mm", NULL, G_INPUT,
+      "row pitch, 0 = from the file", 0),
+    D("read_col_pitch_mm", NULL, read.col_pitch_mm, 0, BIG, "mm", NULL, G_INPUT,
+      "column pitch, 0 = from the file", 0),
+    {.name = "read_units", .option = "units", .type = KM_PARAM_UNITS, .offset = F(read.units),
+     .metavar = "U", .group = G_INPUT, .doc = "kPa|mmHg|N/cm2|raw [from the file, else raw]",
+     .flags = REC},
+    E("read_mode", "mode", read.mode, MODES, "M", G_INPUT,
+      "mat|roller [from the file, else mat]", KM_PARAM_AS_INT),
+    D("read_roller_radius_mm", "roller-radius", read.roller_radius_mm, 0, BIG, "mm", "MM",
+      G_INPUT, "roller radius (roller mode) [from the file]", KM_PARAM_MIN_OPEN),
+    I("read_sensor", "sensor", read.sensor, 0, 1, "", "N", G_INPUT,
+      "XSENSOR: which sensor of a two-sensor file"),
+    {.option = "text-layout", .type = KM_PARAM_ENUM, .offset = F(read.text_frame_per_file),
+     .names = LAYOUTS, .metavar = "L", .group = G_INPUT,
+     .doc = "text: matrix (frames of R lines) or line (one frame per line) [from --grid; "
+            "a long thin file without --grid is refused]"},
+    {.option = "override", .type = KM_PARAM_BOOL, .offset = F(read.override), .min = 0,
+     .max = 1, .group = G_INPUT,
+     .doc = "options replace the file's own rate, pitch, units, mode and roller radius "
+            "[a conflict is an error]"},
+    {.option = "max-memory", .type = KM_PARAM_SIZE, .offset = F(read.max_memory),
+     .min = 1048576.0, .max = 9.0e18, .metavar = "SIZE", .units = "bytes", .group = G_INPUT,
+     .doc = "memory budget for the declared grid, block and HDF5 chunks, bytes or with "
+            "K/M/G (GiB) [1G]"},
+    RUN("units", KM_PARAM_STRING, units, "", "result units"),
+    /* ---- point-wise calibration and smoothing ---- */
+    D("calib_offset", "offset", calib.offset, -BIG, BIG, "source units", "V", G_COND,
+      "subtracted from every value first", 0),
+    D("calib_gain", "gain", calib.gain, -BIG, BIG, "", "G", G_COND, "multiplied after", 0),
+    RUN("calib_units_to_kpa", KM_PARAM_DOUBLE, units_to_kpa, "kPa",
+        "source unit in kPa, folded into the gain (NaN for raw)"),
+    D("calib_noise_threshold", "noise-threshold", calib.noise_threshold, -BIG, BIG,
+      "result units", "V", G_COND, "values below V become 0 [0 = off]", 0),
+    {.option = "sigma", .type = KM_PARAM_PAIR, .offset = F(smooth.sigma_rows),
+     .offset2 = F(smooth.sigma_cols), .min = 0, .max = BIG, .metavar = "S|RxC",
+     .units = "taxels", .group = G_COND, .doc = "Gaussian smoothing sigma in taxels [0 = off]",
+     .flags = KM_PARAM_PAIR_ONE},
+    D("smooth_sigma_rows", NULL, smooth.sigma_rows, 0, BIG, "taxels", NULL, G_COND,
+      "smoothing sigma along the rows", 0),
+    D("smooth_sigma_cols", NULL, smooth.sigma_cols, 0, BIG, "taxels", NULL, G_COND,
+      "smoothing sigma along the columns", 0),
+    {.name = "smooth_truncate", .keyword = "truncate", .type = KM_PARAM_DOUBLE,
+     .offset = F(smooth.truncate), .min = 0, .max = BIG, .units = "sigmas", .group = G_COND,
+     .doc = "kernel radius in sigmas", .flags = REC | KM_PARAM_MIN_OPEN},
+    {.name = "smooth_border", .keyword = "border", .type = KM_PARAM_ENUM,
+     .offset = F(smooth.border), .names = BORDERS, .group = G_COND,
+     .doc = "smoothing border mode (scipy.ndimage names)", .flags = REC},
+    {.name = "smooth_cval", .keyword = "cval", .type = KM_PARAM_DOUBLE, .offset = F(smooth.cval),
+     .min = -BIG, .max = BIG, .group = G_COND, .doc = "value outside for border constant",
+     .flags = REC},
+    /* ---- the conditioning chain (km_condition_params) ---- */
+    D("resample_hz", "resample-hz", cond.resample_hz, 0, BIG, "Hz", "F", G_CHAIN,
+      "resample irregular times to F Hz first [off]", 0),
+    I("tare_frames", "tare", cond.tare_frames, 0, 100000, "frames", "N", G_CHAIN,
+      "subtract each taxel's mean over the first N frames [off]"),
+    {.name = "tare_given", .type = KM_PARAM_GIVEN, .offset = F(cond.tare), .group = G_CHAIN,
+     .doc = "1 when a per-taxel baseline was given", .flags = REC},
+    {.name = "gain_map_given", .type = KM_PARAM_GIVEN, .offset = F(cond.gain_map),
+     .group = G_CHAIN, .doc = "1 when any gain map was applied", .flags = REC},
+    E("calib_curve", "calibration", cond.curve, CURVES, "C", G_CHAIN,
+      "raw -> kPa curve: none, header (the Tekscan header's CALIBRATION_POINT_k), linear or "
+      "power",
+      0),
+    D("calib_curve_a", "curve-a", cond.curve_a, -BIG, BIG, "kPa", "A", G_CHAIN,
+      "p = A * raw^B in kPa (linear/power)", 0),
+    D("calib_curve_b", "curve-b", cond.curve_b, 0, BIG, "", "B", G_CHAIN,
+      "the exponent B", 0),
+    B("detect_bad_taxels", "detect-bad-taxels", cond.detect_bad, G_CHAIN,
+      "mask dead, stuck and hot taxels found in the warm-up", 0),
+    I("warmup_frames", "warmup-frames", cond.warmup_frames, 1, 100000, "frames", "N", G_CHAIN,
+      "warm-up block for --detect-bad-taxels"),
+    D("bad_flat_range", NULL, cond.bad.flat_range, 0, BIG, "source units", NULL, G_CHAIN,
+      "flat when max - min over the warm-up <= this", 0),
+    D("bad_dead_level", NULL, cond.bad.dead_level, 0, BIG, "source units", NULL, G_CHAIN,
+      "a flat taxel with |value| <= this is dead", 0),
+    D("bad_active_range", NULL, cond.bad.active_range, 0, BIG, "source units", NULL, G_CHAIN,
+      "flat counts as bad only where the neighbours' range exceeds this", 0),
+    D("bad_hot_ratio", "hot-ratio", cond.bad.hot_ratio, 0, BIG, "", "R", G_CHAIN,
+      "hot: above R times every neighbour, 0 = off", 0),
+    B("fill_bad_taxels", "fill-bad-taxels", cond.fill_bad, G_CHAIN,
+      "fill masked taxels from their neighbours in the output", 0),
+    D("corrupt_ratio", "corrupt-ratio", cond.corrupt_ratio, 0, BIG, "", "R", G_CHAIN,
+      "flag frames whose total exceeds R times the median of their neighbours, 0 = off", 0),
+    I("corrupt_window", "corrupt-window", cond.corrupt_window, 3, 255, "frames", "N", G_CHAIN,
+      "frames in that median, odd"),
+    B("temporal_fir", "iir", cond.fir, G_CHAIN,
+      "low/high-pass as causal Butterworth IIR [zero-phase FIR]", KM_PARAM_NEGATED),
+    D("lowpass_hz", "lowpass-hz", cond.lowpass_hz, 0, BIG, "Hz", "F", G_CHAIN,
+      "low-pass corner [off]", 0),
+    D("highpass_hz", "highpass-hz", cond.highpass_hz, 0, BIG, "Hz", "F", G_CHAIN,
+      "high-pass corner (drift removal) [off]", 0),
+    I("iir_order", "order", cond.order, 1, 16, "", "N", G_CHAIN, "IIR order"),
+    I("fir_taps", "taps", cond.taps, 0, 1 << 20, "", "N", G_CHAIN, "FIR taps, odd [auto]"),
+    D("notch_hz", "notch-hz", cond.notch_hz, 0, BIG, "Hz", "F", G_CHAIN, "mains notch [off]",
+      0),
+    D("notch_q", "notch-q", cond.notch_q, 0, BIG, "", "Q", G_CHAIN, "notch quality factor", 0),
+    I("notch_harmonics", "harmonics", cond.notch_harmonics, 1, 1000, "", "N", G_CHAIN,
+      "notches at k*F, k = 1..N"),
+    I("median_frames", "median", cond.median_frames, 0, 255, "frames", "N", G_CHAIN,
+      "running median over N frames, odd [off]"),
+    D("dog_sigma", "dog-sigma", cond.dog_sigma, 0, BIG, "taxels", "S", G_CHAIN,
+      "difference of Gaussians: subtract a Gaussian of sigma S taxels (blob enhancement) "
+      "[off]",
+      0),
+    /* ---- peaks (km_peak_params) ---- */
+    I("peaks_min_distance", "min-distance", peaks.min_distance, 1, 1000, "taxels", "R",
+      G_PEAKS, "window radius, taxels"),
+    D("peaks_threshold_abs", "threshold-abs", peaks.threshold_abs, -BIG, BIG, "result units",
+      "V", G_PEAKS, "peaks must exceed V [minimum of the frame]", 0),
+    D("peaks_threshold_rel", "threshold-rel", peaks.threshold_rel, 0, BIG, "", "F", G_PEAKS,
+      "... and F times the frame maximum", 0),
+    I("peaks_exclude_border", "exclude-border", peaks.exclude_border, 0, KM_MAX_DIM, "taxels",
+      "B", G_PEAKS, "drop peaks within B taxels of the edge"),
+    E("peaks_plateau", "plateau", peaks.plateau, PLATEAUS, "all|one", G_PEAKS,
+      "every plateau taxel, or one per plateau", 0),
+    {.name = "peaks_p_norm", .keyword = "p_norm", .type = KM_PARAM_DOUBLE,
+     .offset = F(peaks.p_norm), .min = 1, .max = INFINITY, .group = G_PEAKS,
+     .doc = "distance for thinning: 1, 2 or inf", .flags = REC},
+    {.name = "peaks_num_peaks", .keyword = "num_peaks", .type = KM_PARAM_INT64,
+     .offset = F(peaks.num_peaks), .min = -1, .max = 9.0e18, .group = G_PEAKS,
+     .doc = "keep the first n peaks of a frame, -1 = all", .flags = REC},
+    D("peaks_min_prominence", "min-prominence", peaks.min_prominence, 0, BIG, "result units",
+      "V", G_PEAKS, "drop peaks less prominent than V", 0),
+    {.name = "peaks_saturation", .keyword = "saturation", .type = KM_PARAM_DOUBLE,
+     .offset = F(peaks.saturation), .min = -INFINITY, .max = INFINITY, .units = "result units",
+     .group = G_PEAKS, .doc = "peaks at or above are flagged saturated [the session's]",
+     .flags = REC},
+    {.name = "peaks_want", .type = KM_PARAM_UINT32, .offset = F(peaks.want), .min = 0, .max = 7,
+     .group = G_PEAKS, .doc = "KM_WANT_* bits: sub-pixel fit, prominence, area", .flags = REC},
+    D("contact_threshold", "contact-threshold", contact_threshold, -BIG, BIG, "result units",
+      "V", G_COND, "a taxel is in contact when above V", 0),
+    RUN("saturation", KM_PARAM_DOUBLE, saturation, "result units",
+        "the session's saturation (+inf when unknown)"),
+    {.name = "block_frames", .option = "block-frames", .type = KM_PARAM_INT64,
+     .offset = F(block_frames), .min = 1, .max = 1 << 20, .metavar = "N", .units = "frames",
+     .group = G_RUN, .doc = "frames read per block", .flags = REC},
+    B("save_frames", "save-frames", save_frames, G_OUTPUT,
+      "also write /frames/conditioned [off]", 0),
+    /* ---- tracking, odometry, knot candidates, body map ---- */
+    D("track_gate_mm", "track-gate-mm", track.gate_mm, -BIG, BIG, "mm", "D", G_TRACK,
+      "a peak continues a track within D mm", 0),
+    I("track_max_gap", "track-max-gap", track.max_gap, 0, INT32_MAX, "frames", "N", G_TRACK,
+      "frames a track may miss"),
+    {.name = "odometry_lift_threshold", .option = "odometry-lift-threshold",
+     .alias = NULL, .type = KM_PARAM_DOUBLE, .offset = F(lift_threshold), .min = -BIG,
+     .max = BIG, .metavar = "V", .units = "result units", .group = G_TRACK,
+     .doc = "roller lifted below V", .flags = REC},
+    I("cand_background_half_cols", "cand-background-half-cols", cand.background_half_cols, 1,
+      INT32_MAX, "cells", "N", G_TRACK, "row median window for the excess"),
+    D("cand_seen_threshold", "cand-seen-threshold", cand.seen_threshold, -BIG, BIG,
+      "result units", "V", G_TRACK, "a pass sees a cell at this excess", 0),
+    D("cand_min_prominence", "cand-min-prominence", cand.min_prominence, -BIG, BIG,
+      "result units", "V", G_TRACK, "floor on the fitted knot amplitude", 0),
+    D("cand_min_snr", "cand-min-snr", cand.min_snr, -BIG, BIG, "", "K", G_TRACK,
+      "threshold on the significance (z)", 0),
+    D("cand_knot_sigma_mm", "cand-knot-sigma-mm", cand.knot_sigma_mm, -BIG, BIG, "mm", "S",
+      G_TRACK, "one footprint sigma, 0 = search the range", 0),
+    D("cand_min_sigma_mm", "cand-min-sigma-mm", cand.min_sigma_mm, -BIG, BIG, "mm", "S",
+      G_TRACK, "smallest footprint sigma searched", 0),
+    D("cand_max_sigma_mm", "cand-max-sigma-mm", cand.max_sigma_mm, -BIG, BIG, "mm", "S",
+      G_TRACK, "largest footprint sigma searched", 0),
+    I("cand_ridge_half_rows", "cand-ridge-half-rows", cand.ridge_half_rows, 0, INT32_MAX,
+      "cells", "N", G_TRACK, "remove ridges along y (median of +-N cells), 0 = off"),
+    I("cand_stuck_frames", "cand-stuck-frames", cand.stuck_frames, 0, INT32_MAX, "frames", "N",
+      G_TRACK, "a taxel repeating a value N frames is ignored, 0 = off"),
+    I("cand_min_distance", "cand-min-distance", cand.min_distance, 1, INT32_MAX, "cells", "N",
+      G_TRACK, "peak window radius on the map, cells"),
+    I("cand_min_coverage", "cand-min-coverage", cand.min_coverage, 1, INT32_MAX, "passes", "N",
+      G_TRACK, "passes a cell needs"),
+    D("cand_min_persistence", "cand-min-persistence", cand.min_persistence, -BIG, BIG, "", "F",
+      G_TRACK, "share of covering passes that saw it", 0),
+    I("cand_max_candidates", "cand-max-candidates", cand.max_candidates, -1, INT32_MAX, "", "N",
+      G_TRACK, "keep the best N, -1 = all"),
+    I("bodymap_contact_half_rows", "cand-contact-half-rows", cand.contact_half_rows, 0,
+      INT32_MAX, "rows", "N", G_TRACK, "roller: rows around the contact row"),
+    D("bodymap_contact_threshold", "cand-contact-threshold", cand.contact_threshold, -BIG, BIG,
+      "result units", "V", G_TRACK, "mat: contact above V", 0),
+    I("bodymap_pass_gap_frames", "cand-pass-gap-frames", cand.pass_gap_frames, 0, INT32_MAX,
+      "frames", "N", G_TRACK, "untouched frames that end a pass"),
+    /* ---- the gain map (equilibration) ---- */
+    {.name = "equilibrate_path", .option = "equilibrate", .type = KM_PARAM_STRING,
+     .offset = F(equilibrate), .metavar = "FILE", .group = G_CHAIN,
+     .doc = "per-taxel gains from FILE, a uniform-load recording (any format, read on its "
+            "own; its grid must be the session's); dead taxels are masked [off]",
+     .flags = REC},
+    {.name = "gain_map_path", .option = "gain-map", .type = KM_PARAM_STRING,
+     .offset = F(gain_map_path), .metavar = "FILE", .group = G_CHAIN,
+     .doc = "per-taxel gains from a text file of R lines of C numbers (nan = dead taxel, "
+            "masked) [off]",
+     .flags = REC},
+    D("equil_load_fraction", "equil-load-fraction", equil.load_fraction, 0, 1, "", "F", G_CHAIN,
+      "equilibration: loaded frames are within F..1/F of the plateau",
+      KM_PARAM_MIN_OPEN | KM_PARAM_MAX_OPEN),
+    I("equil_settle_frames", "equil-settle-frames", equil.settle_frames, 0, 1000000, "frames",
+      "N", G_CHAIN, "loaded frames dropped at each end of a load"),
+    D("equil_unload_fraction", NULL, equil.unload_fraction, 0, 1, "", NULL, G_CHAIN,
+      "frames below this share of the plateau are the baseline", 0),
+    D("equil_clip_sigma", NULL, equil.clip_sigma, 0, BIG, "", NULL, G_CHAIN,
+      "robust mean: values beyond this many deviations dropped, 0 = plain mean", 0),
+    D("equil_dead_fraction", NULL, equil.dead_fraction, 0, 1, "", NULL, G_CHAIN,
+      "a taxel responding below this share of the median is dead", 0),
+    D("equil_max_gain", "equil-max-gain", equil.max_gain, 1, BIG, "", "G", G_CHAIN,
+      "gains clipped to [1/G, G]", 0),
+    RUN("equil_n_frames", KM_PARAM_INT64, equil.n_frames, "frames",
+        "frames of the recording"),
+    RUN("equil_n_loaded", KM_PARAM_INT64, equil.n_loaded, "frames", "frames averaged"),
+    RUN("equil_n_unloaded", KM_PARAM_INT64, equil.n_unloaded, "frames",
+        "frames in the baseline"),
+    RUN("equil_plateau", KM_PARAM_DOUBLE, equil.plateau, "recording units",
+        "plateau of the frame means"),
+    RUN("equil_reference", KM_PARAM_DOUBLE, equil.reference, "recording units",
+        "median response"),
+    RUN("gain_map_n_dead", KM_PARAM_INT32, equil.n_dead, "taxels",
+        "taxels masked by a NaN or non-positive gain"),
+    RUN("gain_map_n_clipped", KM_PARAM_INT32, equil.n_clipped, "taxels",
+        "gains clipped to the max_gain bounds"),
+    RUN("gain_map_min", KM_PARAM_DOUBLE, equil.gain_min, "", "smallest finite gain"),
+    RUN("gain_map_median", KM_PARAM_DOUBLE, equil.gain_median, "", "median finite gain"),
+    RUN("gain_map_max", KM_PARAM_DOUBLE, equil.gain_max, "", "largest finite gain"),
+    /* ---- not recorded: how the run goes, not what it computes ---- */
+    {.option = "no-overwrite", .keyword = "overwrite", .alias = "no-clobber",
+     .type = KM_PARAM_BOOL, .offset = F(overwrite), .min = 0, .max = 1, .group = G_OUTPUT,
+     .doc = "never replace an existing result [replace results; any other existing file is "
+            "never replaced]",
+     .flags = KM_PARAM_NEGATED},
+    {.option = "threads", .type = KM_PARAM_INT32, .offset = F(n_threads), .min = 1, .max = 64,
+     .metavar = "N", .group = G_RUN,
+     .doc = "threads within each session (peak detection); results identical for any N"},
+};
+
+const km_param *km_process_param_table(size_t *n)
+{
+    if (n != NULL)
+        *n = sizeof TABLE / sizeof TABLE[0];
+    return TABLE;
+}
+
+const char *const *km_process_param_groups(size_t *n)
+{
+    static const char *const order[] = {G_OUTPUT, G_INPUT, G_COND, G_CHAIN,
+                                        G_PEAKS,  G_TRACK, G_RUN};
+    if (n != NULL)
+        *n = sizeof order / sizeof order[0];
+    return order;
+}
+
+const km_param *km_process_param_find(const char *key)
+{
+    if (key == NULL)
+        return NULL;
+    for (size_t i = 0; i < sizeof TABLE / sizeof TABLE[0]; i++) {
+        const km_param *d = &TABLE[i];
+        if ((d->name != NULL && strcmp(d->name, key) == 0) ||
+            (d->option != NULL && strcmp(d->option, key) == 0) ||
+            (d->keyword != NULL && strcmp(d->keyword, key) == 0))
+            return d;
+    }
+    return NULL;
+}
