@@ -217,6 +217,9 @@ typedef struct km_read_options {
 
 /* Fill `opt` with the defaults above. */
 KM_API void km_read_options_default(km_read_options *opt);
+/* The memory budget in bytes: opt->max_memory, or KM_MAX_MEMORY_DEFAULT
+ * when 0 (or opt NULL).  Thread-safe. */
+KM_API uint64_t km_read_max_memory(const km_read_options *opt);
 
 /* What a reader knows after opening. */
 typedef struct km_session_info {
@@ -1039,6 +1042,70 @@ typedef struct km_process_summary {
 KM_API km_status km_process(km_ctx *ctx, const char *input, const char *output,
                             const km_process_params *p, km_process_summary *summary);
 
+/* ======================================================================
+ * Pipeline engine (src/pipeline/engine*.c): the pipeline of km_process for
+ * frames that arrive by themselves (a live acquisition loop, a GUI): push
+ * frames in blocks of any size, look at the body map and candidates so far
+ * at any time, finish.  km_process is this engine driven by a reader, with
+ * a result writer behind it: for the same frames, times and parameters the
+ * body map and candidates are the ones `knotmap process` writes, however
+ * the frames were split into pushes.  One thread at a time per engine; a
+ * ctx with the creator's allocator on each call.
+ * ==================================================================== */
+typedef struct km_engine km_engine;
+
+/* Create an engine for a session of `info` (rows, cols, frame_rate_hz,
+ * row_pitch_mm, col_pitch_mm, units, mode, roller_radius_mm, saturation;
+ * the rest unused) with the parameters of km_process (NULL = defaults;
+ * p->read, save_frames, overwrite, command_line and progress are unused; a
+ * calibration curve must be given, KM_CURVE_HEADER needs a file: use
+ * km_process).  mask: rows*cols, 1 = valid (NULL = all valid), copied.
+ * n_threads > 1 runs each block's per-frame stage on threads (results
+ * identical).  Errors: KM_ERR_INVALID (parameters), KM_ERR_LIMIT,
+ * KM_ERR_NOMEM, the errors of an equilibrate / gain_map_path file. */
+KM_API km_status km_engine_create(km_ctx *ctx, const km_session_info *info,
+                                  const uint8_t *mask, const km_process_params *p,
+                                  km_engine **out);
+/* Push n frames (n*rows*cols floats, row-major, contiguous) taken at
+ * `times` (n seconds, increasing; NULL = frame index / frame_rate_hz).
+ * Frames are processed as soon as conditioning releases them (filters
+ * with a delay hold a few back until km_engine_finish).  Errors:
+ * KM_ERR_INVALID (after finish, bad arguments), KM_ERR_LIMIT, KM_ERR_NOMEM. */
+KM_API km_status km_engine_push(km_ctx *ctx, km_engine *e, const float *frames,
+                                const double *times, int64_t n);
+/* End of the stream: frames held back are processed, the last tracks end.
+ * Pushing afterwards is KM_ERR_INVALID; snapshots still work.  Calling it
+ * twice is harmless. */
+KM_API km_status km_engine_finish(km_ctx *ctx, km_engine *e);
+
+/* The geometry of the body map so far (as km_bodymap_shape): cell (iy,
+ * ix) centre at (ix * x_pitch_mm, y0_mm + iy * y_pitch_mm); ny = 0 before
+ * any contact. */
+typedef struct km_engine_map {
+    int32_t mode;              /* km_mode */
+    int32_t ny, nx;
+    double y0_mm, y_pitch_mm, x_pitch_mm;
+} km_engine_map;
+/* Snapshot of the body map: its shape into *map and, into caller buffers
+ * of `capacity` >= ny*nx cells (any may be NULL: call first with all NULL
+ * to learn the shape), max and mean pressure (NaN where never sampled),
+ * coverage (passes) and the candidate excess map (NaN below min_coverage).
+ * Errors: KM_ERR_CAPACITY, KM_ERR_NOMEM. */
+KM_API km_status km_engine_bodymap(km_ctx *ctx, km_engine *e, km_engine_map *map, float *max,
+                                   float *mean, int32_t *coverage, float *excess,
+                                   size_t capacity);
+/* Snapshot of the knot candidates found on the map so far, best first:
+ * at most capacity into out, *n = count found (KM_ERR_CAPACITY when more;
+ * a body map's ny*nx always suffices).  Errors: KM_ERR_CAPACITY, KM_ERR_NOMEM. */
+KM_API km_status km_engine_candidates(km_ctx *ctx, km_engine *e, km_candidate *out,
+                                      size_t capacity, size_t *n);
+/* The session as the results see it: units after calibration ("kPa" for a
+ * pressure unit), output rate, saturation in result units; n_frames =
+ * frames processed so far. */
+KM_API void km_engine_info(const km_engine *e, km_session_info *info);
+/* Free the engine (unfinished work is dropped).  NULL is a no-op. */
+KM_API void km_engine_free(km_engine *e);
+
 /* *complete = 1 when `path` is a knotmap result that was written to the end
  * (root attribute complete = 1, set last before the rename), else 0 (also
  * when the file is missing, is not HDF5, or is something else).  Batches use
@@ -1312,6 +1379,19 @@ KM_API km_status km_odometry_update(km_ctx *ctx, km_odometry *o, const km_frame 
                                     const km_mask *mask, km_odometry_sample *out);
 /* Forget the history (next frame starts at y = 0). */
 KM_API void km_odometry_reset(km_odometry *o);
+/* km_odometry_update split in two for a pipeline that runs the costly,
+ * frame-independent part on several threads: km_odometry_update is exactly
+ * row_medians followed by advance.  Row medians: the median of the valid
+ * (mask 1, finite) taxels of each row into row_med[rows] (0 for a row
+ * without any); `scratch` holds cols floats.  Reads only the odometry's
+ * shape: thread-safe on a shared object, each thread with its own scratch
+ * and row_med; the frame and mask must have the odometry's shape (not
+ * checked).  Advance: one frame from its row medians (rows values,
+ * overwritten with the excess over the floor); one thread at a time. */
+KM_API void km_odometry_row_medians(const km_odometry *o, const km_frame *frame,
+                                    const km_mask *mask, float *scratch, double *row_med);
+KM_API km_status km_odometry_advance(km_ctx *ctx, km_odometry *o, double *row_med,
+                                     km_odometry_sample *out);
 
 /* ======================================================================
  * Body map (src/track): max, mean and coverage of pressure in body

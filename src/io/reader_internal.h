@@ -60,9 +60,6 @@ void km_reader_release(km_reader *r, void *ptr);
  * (docs/FORMAT.md, "Untrusted input"). */
 #define KM_CHUNK_MAX_BYTES (256 << 20)
 
-/* opt->max_memory, or KM_MAX_MEMORY_DEFAULT when 0 (or opt NULL). */
-uint64_t km_read_max_memory(const km_read_options *opt);
-
 km_status km_open_session(km_ctx *ctx, km_reader *r, const km_read_options *opt);
 km_status km_open_tekscan(km_ctx *ctx, km_reader *r, const km_read_options *opt);
 km_status km_open_text(km_ctx *ctx, km_reader *r, const km_read_options *opt);

@@ -1,8 +1,6 @@
 /* Memory budget of km_process (see budget.h). */
 #include "pipeline/budget.h"
 
-#include "io/reader_internal.h"
-
 /* Fitted to the peak RSS of `knotmap process` (/usr/bin/time, one
  * thread; every run's block holds 2^25 values): 203 MB at 512x512, 497 MB
  * at 1024x1024, 1155 MB at 2048x2048.  Per taxel: the pipeline's maps

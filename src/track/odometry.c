@@ -11,7 +11,6 @@
 
 #include "internal.h"
 #include "core/select_small.h"
-#include "odometry_internal.h"
 
 #define KM_TWO_PI 6.283185307179586476925286766559
 

@@ -1,0 +1,228 @@
+/* The push engine's parts, shared by its files (not installed):
+ *
+ *   engine.c          the public km_engine_* calls: create, push, snapshot, finish
+ *   engine_exec.c     the executor: a block's per-frame stage on n threads, the
+ *                     read-ahead hook, then the sequential stage, inline or with
+ *                     write-behind (one sequence of calls for any thread count)
+ *   stage_track.c     peaks to body coordinates (roller: odometry), tracking
+ *   stage_body.c      odometry, body map, candidate map, per-taxel maps
+ *   stage_summary.c   counts and the hottest peaks at distinct places
+ *
+ * A stage owns its state and sees the frames in order; the executor only
+ * decides on which thread a stage runs and when the writer is called. */
+#ifndef KM_ENGINE_INTERNAL_H
+#define KM_ENGINE_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "internal.h"
+#include "io/result_writer.h"
+
+#define KM_ENGINE_MAX_THREADS 64
+#define KM_ENGINE_GRAB 8 /* frames a thread takes at a time from a block's per-frame stage */
+
+/* ---- stage_summary.c: what km_process_summary reports of the frames ---- */
+typedef struct km_top_entry {
+    int64_t frame;
+    double time;
+    int32_t row, col;
+    double y_mm, x_mm;
+    float value, prominence;
+} km_top_entry;
+
+typedef struct km_stage_summary {
+    double row_pitch_mm, col_pitch_mm;
+    int32_t radius;            /* two peaks closer than this (Chebyshev) are one place */
+    int64_t n_peaks, n_corrupt;
+    int n_top;
+    km_top_entry top[KM_SUMMARY_TOP];
+} km_stage_summary;
+
+void km_stage_summary_init(km_stage_summary *s, const km_session_info *info,
+                           const km_peak_params *peaks);
+/* One frame: corrupt or not, its peaks (in value order). */
+void km_stage_summary_frame(km_stage_summary *s, int64_t frame_no, double t, uint32_t flags,
+                            const km_peak *pks, size_t np);
+/* Counts and top peaks into *out (the rest of *out untouched). */
+void km_stage_summary_fill(const km_stage_summary *s, km_process_summary *out);
+
+/* ---- stage_track.c: body positions of peaks, linked into tracks ---- */
+typedef struct km_stage_track {
+    km_tracker *tracker;
+    int roller;
+    int32_t rows;
+    double row_pitch_mm, col_pitch_mm;
+    size_t cap;                /* room in y, x, v */
+    double *y, *x;             /* body position of each peak of a frame, mm */
+    float *v;
+} km_stage_track;
+
+km_status km_stage_track_create(km_ctx *ctx, km_stage_track *s, const km_session_info *info,
+                                const km_track_params *p);
+/* Link the frame's peaks (odo: its odometry sample, zero on a mat): ids
+ * gets np track ids. */
+km_status km_stage_track_frame(km_ctx *ctx, km_stage_track *s, int64_t frame_no,
+                               const km_odometry_sample *odo, const km_peak *pks, size_t np,
+                               int32_t *ids);
+void km_stage_track_free(km_ctx *ctx, km_stage_track *s);
+
+/* ---- stage_body.c: odometry, body map, candidate map, per-taxel maps ---- */
+typedef struct km_stage_body {
+    int roller;
+    int32_t rows, cols;
+    km_odometry *odo;
+    km_bodymap *bmap;
+    km_candidates *cand;
+    float *max_map;            /* per taxel: maximum, sum and count of finite values */
+    double *sum_map;
+    int64_t *cnt_map;
+} km_stage_body;
+
+/* The roller radius the session gives, or the one its rows and row pitch
+ * imply (the row pitch is the circumference / rows). */
+double km_roller_radius(const km_session_info *info);
+km_status km_stage_body_create(km_ctx *ctx, km_stage_body *s, const km_session_info *info,
+                               const km_process_params *p);
+/* Roller: row medians of one frame (thread-safe; scratch: cols floats). */
+void km_stage_body_row_medians(const km_stage_body *s, const km_frame *fr, const km_mask *mask,
+                               float *scratch, double *row_med);
+/* Odometry of n frames in order from their row medians (zero samples on a mat). */
+km_status km_stage_body_odometry(km_ctx *ctx, km_stage_body *s, double *row_meds, int64_t n,
+                                 km_odometry_sample *out);
+/* One frame into the body map and per-taxel maps, and (with_cand) the
+ * candidate map. */
+km_status km_stage_body_add(km_ctx *ctx, km_stage_body *s, const km_frame *fr,
+                            const km_mask *mask, const km_odometry_sample *odo, double t,
+                            int with_cand);
+km_status km_stage_body_add_cand(km_ctx *ctx, km_stage_body *s, const km_frame *fr,
+                                 const km_mask *mask, const km_odometry_sample *odo, double t);
+/* The body map and candidate map so far, in buffers of *cells (any NULL). */
+km_status km_stage_body_maps(km_ctx *ctx, const km_stage_body *s, float *max, float *mean,
+                             int32_t *coverage, float *excess, size_t capacity, size_t *cells);
+/* Write /frames/max and /frames/mean (the sum map is reused: call once, last). */
+km_status km_stage_body_write_taxel_maps(km_ctx *ctx, km_stage_body *s, km_result_writer *w);
+/* Write /bodymap and /candidates; the best KM_SUMMARY_TOP candidates and
+ * the count go to *sum. */
+km_status km_stage_body_write(km_ctx *ctx, km_stage_body *s, km_result_writer *w,
+                              km_process_summary *sum);
+void km_stage_body_free(km_ctx *ctx, km_stage_body *s);
+
+/* ---- the engine ---- */
+
+/* One block's per-frame data: the frames, what the per-frame stage found
+ * and the odometry.  Two sets with write-behind: one being written while
+ * the next block fills the other. */
+typedef struct km_eng_block {
+    float *frames;
+    double *times;
+    km_metrics *metrics;
+    km_odometry_sample *odo;
+    size_t *fpk_off;           /* per frame: first peak in its worker's buffer */
+    size_t *fpk_n;             /* per frame: peak count */
+    int *fpk_w;                /* per frame: worker */
+} km_eng_block;
+
+/* One thread's share of a block's per-frame stage (metrics, peaks, row
+ * medians: the frame alone decides them).  Worker 0 is the calling thread. */
+typedef struct km_eng_worker {
+    km_engine *e;
+    km_ctx *ctx;
+    km_detector *det;
+    km_peak *pk;
+    size_t cap, used;
+    km_peak *pk_b;             /* write-behind: the other block's peaks */
+    size_t cap_b;
+    float *oscratch;           /* one row, for the odometry's row medians */
+    int read_first;            /* run the read-ahead before taking frames */
+    km_status st;
+    int64_t fail_at;           /* frame of the failure, for a deterministic report */
+} km_eng_worker;
+
+/* The executor's state for threads (nw > 1): write-behind, the candidate
+ * thread, and the hand-over of tracked frames to the writing thread. */
+typedef struct km_eng_exec {
+    atomic_llong next;         /* next frame of the block to take */
+    int64_t n_block;
+    km_ctx *wctx;              /* writing thread */
+    km_ctx *cctx;              /* candidate thread */
+    int write_behind;          /* 1: the block is written on its own thread */
+    km_eng_block job;          /* the block being written */
+    km_ctx *job_ctx;           /* the ctx that writes it */
+    int64_t job_n, job_first;
+    km_peak *job_pk[KM_ENGINE_MAX_THREADS];
+    pthread_t w_tid;
+    int w_active;
+    km_status w_st;
+    km_eng_block cand_blk;     /* the block whose candidate map is being added */
+    int64_t cand_n;
+    int cand_apart;
+    km_status cand_st;
+    pthread_t c_tid;
+    int c_active;
+    int32_t *blk_id;           /* track ids of the block's peaks, frame after frame */
+    size_t blk_id_cap;
+    size_t *fid_off;           /* per frame: its first id in blk_id (nb + 1) */
+    _Atomic(km_track *) tr_buf; /* tracks ended by the block's frames */
+    km_track *tr_old[48];      /* outgrown track buffers, freed after the block */
+    int n_tr_old;
+    size_t tr_n, tr_cap;
+    size_t *ftr_end;           /* per frame: end of its ended tracks in tr_buf */
+    atomic_llong tracked;      /* frames of the block tracked; -1: tracking failed */
+    pthread_mutex_t mu;        /* with cv: the writing thread sleeps until tracked moves */
+    pthread_cond_t cv;
+    pthread_cond_t io_cv;      /* with mu: the writing thread waits while `reading` */
+    int reading;               /* the read-ahead has not finished: it goes first */
+    int sync;                  /* mu, cv, io_cv initialised */
+} km_eng_exec;
+
+struct km_engine {
+    km_ctx *fctx;              /* the creator's allocator, for km_engine_free */
+    km_process_params p;       /* as given (pointers only used during create) */
+    km_condition_params cp;    /* effective: gain map resolved */
+    km_session_info info;      /* the result's view: units after calibration */
+    km_calib_params calib;     /* effective: gain includes the unit conversion */
+    km_peak_params peaks;      /* effective: saturation filled in */
+    int physical;              /* units convert to kPa */
+    float *eq_gain;            /* gain map of equilibrate / gain_map_path */
+    km_equil_summary eq;
+    int64_t nb;                /* frames per block */
+    km_conditioner *cond;
+    uint32_t *cflags;          /* conditioner flags of the block's frames */
+    double *tbuf;              /* times made up for a push without times (nb) */
+    km_eng_block blk, blk_b;   /* the block, and the write-behind spare */
+    double *odo_rows;          /* roller: row medians of the block's frames (nb * rows) */
+    km_eng_worker wk[KM_ENGINE_MAX_THREADS];
+    int nw;
+    km_eng_exec x;
+    km_stage_track trk;
+    km_stage_body body;
+    km_stage_summary sum;
+    km_result_writer *writer;  /* NULL: the results stay in the engine */
+    void (*ahead)(void *user); /* read-ahead hook, run by the second thread */
+    void *ahead_user;
+    int ahead_wanted, ahead_started;
+    int64_t frames_in, frames_done;
+    int finished;
+};
+
+/* engine_exec.c */
+km_status km_exec_create(km_ctx *ctx, km_engine *e);
+void km_exec_free(km_ctx *ctx, km_engine *e);
+/* Process the block of n conditioned frames in e->blk. */
+km_status km_exec_block(km_ctx *ctx, km_engine *e, int64_t n);
+/* Wait for the threads still working on the last block. */
+km_status km_exec_join(km_ctx *ctx, km_engine *e);
+/* The same without a status (an error is being reported already). */
+void km_exec_stop(km_engine *e);
+/* Ended tracks popped from the tracker into the writer (none: dropped). */
+km_status km_exec_drain_tracks(km_ctx *ctx, km_engine *e);
+
+/* engine.c, for km_process (which sets e->writer and e->ahead after
+ * km_engine_create).  Conditioned frames flushed and processed, threads joined. */
+km_status km_engine_flush(km_ctx *ctx, km_engine *e);
+/* After flush: per-taxel maps, the last tracks, body map and candidates
+ * into the writer; the summary filled (sum may be NULL). */
+km_status km_engine_write_final(km_ctx *ctx, km_engine *e, km_process_summary *sum);
+
+#endif

@@ -1,0 +1,216 @@
+/* The body stage: roller odometry, the body map, the candidate map and the
+ * per-taxel maps of the session, fed frame after frame; written once at
+ * the end (/frames/max and mean, /bodymap, /candidates). */
+#include <math.h>
+#include <string.h>
+
+#include "pipeline/engine_internal.h"
+
+double km_roller_radius(const km_session_info *info)
+{
+    if (info->roller_radius_mm > 0.0)
+        return info->roller_radius_mm;
+    return info->rows * info->row_pitch_mm / (2.0 * 3.14159265358979323846);
+}
+
+static km_status create_taxel_maps(km_ctx *ctx, km_stage_body *s)
+{
+    size_t rc = (size_t)s->rows * (size_t)s->cols;
+    s->max_map = km_alloc(ctx, rc * sizeof *s->max_map);
+    s->sum_map = km_calloc(ctx, rc, sizeof *s->sum_map);
+    s->cnt_map = km_calloc(ctx, rc, sizeof *s->cnt_map);
+    if (s->max_map == NULL || s->sum_map == NULL || s->cnt_map == NULL)
+        return KM_ERR_NOMEM;
+    /* -inf: any finite value replaces it, so the update needs no count test. */
+    for (size_t k = 0; k < rc; k++)
+        s->max_map[k] = -INFINITY;
+    return KM_OK;
+}
+
+km_status km_stage_body_create(km_ctx *ctx, km_stage_body *s, const km_session_info *in,
+                               const km_process_params *p)
+{
+    km_status st;
+    memset(s, 0, sizeof *s);
+    s->roller = in->mode == KM_MODE_ROLLER;
+    s->rows = in->rows;
+    s->cols = in->cols;
+    if (s->roller) {
+        km_odometry_params op;
+        km_odometry_params_default(&op);
+        op.lift_threshold = p->lift_threshold;
+        if ((st = km_odometry_create(ctx, in->rows, in->cols, km_roller_radius(in), &op,
+                                     &s->odo)) != KM_OK)
+            return st;
+    }
+    km_bodymap_params bp;
+    km_bodymap_params_default(&bp);
+    bp.contact_half_rows = p->cand.contact_half_rows;
+    bp.contact_threshold = p->cand.contact_threshold;
+    bp.pass_gap_frames = p->cand.pass_gap_frames;
+    int32_t mode = s->roller ? KM_MODE_ROLLER : KM_MODE_MAT;
+    if ((st = km_bodymap_create(ctx, mode, in->rows, in->cols, in->row_pitch_mm,
+                                in->col_pitch_mm, &bp, &s->bmap)) != KM_OK ||
+        (st = km_candidates_create(ctx, mode, in->rows, in->cols, in->row_pitch_mm,
+                                   in->col_pitch_mm, &p->cand, &s->cand)) != KM_OK)
+        return st;
+    return create_taxel_maps(ctx, s);
+}
+
+void km_stage_body_row_medians(const km_stage_body *s, const km_frame *fr, const km_mask *mask,
+                               float *scratch, double *row_med)
+{
+    if (s->roller)
+        km_odometry_row_medians(s->odo, fr, mask, scratch, row_med);
+}
+
+km_status km_stage_body_odometry(km_ctx *ctx, km_stage_body *s, double *row_meds, int64_t n,
+                                 km_odometry_sample *out)
+{
+    memset(out, 0, (size_t)n * sizeof *out);
+    for (int64_t i = 0; s->roller && i < n; i++) {
+        km_status st = km_odometry_advance(ctx, s->odo, row_meds + (size_t)i * (size_t)s->rows,
+                                           &out[i]);
+        if (st != KM_OK)
+            return st;
+    }
+    return KM_OK;
+}
+
+/* Per-taxel maximum, sum and count of one frame, branch-free so that it
+ * vectorises: a masked (NaN) or infinite value adds and counts nothing. */
+static void taxel_maps(km_stage_body *s, const float *f)
+{
+    size_t rc = (size_t)s->rows * (size_t)s->cols;
+    float *mx = s->max_map;
+    double *sum = s->sum_map;
+    int64_t *cnt = s->cnt_map;
+    for (size_t k = 0; k < rc; k++) {
+        float v = f[k];
+        int ok = isfinite(v);
+        mx[k] = ok && v > mx[k] ? v : mx[k];
+        sum[k] += ok ? (double)v : 0.0;
+        cnt[k] += ok;
+    }
+}
+
+km_status km_stage_body_add(km_ctx *ctx, km_stage_body *s, const km_frame *fr,
+                            const km_mask *mask, const km_odometry_sample *odo, double t,
+                            int with_cand)
+{
+    km_status st = km_bodymap_add(ctx, s->bmap, fr, mask, odo);
+    if (st == KM_OK && with_cand)
+        st = km_candidates_add(ctx, s->cand, fr, mask, odo, t);
+    taxel_maps(s, fr->data);
+    return st;
+}
+
+km_status km_stage_body_add_cand(km_ctx *ctx, km_stage_body *s, const km_frame *fr,
+                                 const km_mask *mask, const km_odometry_sample *odo, double t)
+{
+    return km_candidates_add(ctx, s->cand, fr, mask, odo, t);
+}
+
+km_status km_stage_body_maps(km_ctx *ctx, const km_stage_body *s, float *max, float *mean,
+                             int32_t *coverage, float *excess, size_t capacity, size_t *cells)
+{
+    int32_t ny, nx, cny, cnx;
+    km_bodymap_shape(s->bmap, &ny, &nx, NULL, NULL, NULL);
+    km_candidates_shape(s->cand, &cny, &cnx, NULL);
+    if (cny != ny || cnx != nx)
+        return km_fail(ctx, KM_ERR_INTERNAL, "candidate map %dx%d differs from the body map %dx%d",
+                       (int)cny, (int)cnx, (int)ny, (int)nx);
+    *cells = (size_t)ny * (size_t)nx;
+    if (*cells == 0 || (max == NULL && mean == NULL && coverage == NULL && excess == NULL))
+        return KM_OK;
+    if (capacity < *cells)
+        return km_fail(ctx, KM_ERR_CAPACITY, "body map: %zu cells, room for %zu", *cells,
+                       capacity);
+    km_status st = KM_OK;
+    if (max != NULL || mean != NULL || coverage != NULL)
+        st = km_bodymap_get(ctx, s->bmap, max, mean, coverage, capacity, NULL);
+    if (st == KM_OK && excess != NULL)
+        st = km_candidates_map(ctx, s->cand, excess, capacity, NULL);
+    return st;
+}
+
+km_status km_stage_body_write_taxel_maps(km_ctx *ctx, km_stage_body *s, km_result_writer *w)
+{
+    size_t rc = (size_t)s->rows * (size_t)s->cols;
+    /* The sum map is reused as float storage for the mean: half its bytes
+       suffice, and it is not needed afterwards. */
+    float *mean = (float *)(void *)s->sum_map;
+    for (size_t k = 0; k < rc; k++) {
+        if (s->cnt_map[k] == 0) {
+            s->max_map[k] = NAN;
+            mean[k] = NAN;
+        } else {
+            mean[k] = (float)(s->sum_map[k] / (double)s->cnt_map[k]);
+        }
+    }
+    return km_result_writer_set_maps(ctx, w, s->max_map, mean);
+}
+
+/* The whole-session body map and candidates: computed once at the end,
+ * so the buffers here are the only allocation after the stream. */
+km_status km_stage_body_write(km_ctx *ctx, km_stage_body *s, km_result_writer *w,
+                              km_process_summary *sum)
+{
+    km_status st = KM_OK;
+    km_result_bodymap b;
+    float *bmax = NULL, *bmean = NULL, *excess = NULL;
+    int32_t *cov = NULL;
+    km_candidate *cand = NULL;
+    size_t cells, nc = 0;
+
+    memset(&b, 0, sizeof b);
+    b.mode = s->roller ? KM_MODE_ROLLER : KM_MODE_MAT;
+    km_bodymap_shape(s->bmap, &b.ny, &b.nx, &b.y0_mm, &b.y_pitch_mm, &b.x_pitch_mm);
+    if ((st = km_stage_body_maps(ctx, s, NULL, NULL, NULL, NULL, 0, &cells)) != KM_OK)
+        goto done;
+    if (cells > 0) {
+        bmax = km_alloc(ctx, cells * sizeof *bmax);
+        bmean = km_alloc(ctx, cells * sizeof *bmean);
+        excess = km_alloc(ctx, cells * sizeof *excess);
+        cov = km_alloc(ctx, cells * sizeof *cov);
+        cand = km_alloc(ctx, cells * sizeof *cand);
+        if (bmax == NULL || bmean == NULL || excess == NULL || cov == NULL || cand == NULL) {
+            st = KM_ERR_NOMEM;
+            goto done;
+        }
+        if ((st = km_stage_body_maps(ctx, s, bmax, bmean, cov, excess, cells, &cells)) != KM_OK ||
+            (st = km_candidates_get(ctx, s->cand, cand, cells, &nc)) != KM_OK)
+            goto done;
+    }
+    b.max = bmax;
+    b.mean = bmean;
+    b.coverage = cov;
+    b.excess = excess;
+    if ((st = km_result_writer_set_bodymap(ctx, w, &b)) != KM_OK ||
+        (st = km_result_writer_set_candidates(ctx, w, cand, nc)) != KM_OK)
+        goto done;
+    sum->n_candidates = (int64_t)nc;
+    sum->n_cand = nc < KM_SUMMARY_TOP ? (int)nc : KM_SUMMARY_TOP;
+    for (int i = 0; i < sum->n_cand; i++)
+        sum->cand[i] = cand[i];
+    sum->bodymap_ny = b.ny;
+    sum->bodymap_nx = b.nx;
+done:
+    km_free(ctx, bmax);
+    km_free(ctx, bmean);
+    km_free(ctx, excess);
+    km_free(ctx, cov);
+    km_free(ctx, cand);
+    return st;
+}
+
+void km_stage_body_free(km_ctx *ctx, km_stage_body *s)
+{
+    km_odometry_free(s->odo);
+    km_bodymap_free(s->bmap);
+    km_candidates_free(s->cand);
+    km_free(ctx, s->max_map);
+    km_free(ctx, s->sum_map);
+    km_free(ctx, s->cnt_map);
+    memset(s, 0, sizeof *s);
+}
