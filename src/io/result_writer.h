@@ -69,9 +69,43 @@ km_status km_result_writer_append_peaks_tracked(km_ctx *ctx, km_result_writer *w
                                                 double time, const km_peak *peaks,
                                                 const int32_t *track, size_t n);
 
-/* Append ended tracks to /tracks (written straight through). */
-km_status km_result_writer_append_tracks(km_ctx *ctx, km_result_writer *w, const km_track *t,
-                                         size_t n);
+/* A column of a table a stage declares (docs/FORMAT.md 2.1 describes
+ * each): the declaration is the one source of the column's name, type,
+ * units and description.  Units "" = an id, an index or bit flags; "1" = a
+ * dimensionless quantity or a count; "@" = the result units (the /session
+ * attribute `units`).  offset: of the value in the stage's row struct, or
+ * KM_COL_ROW for the row's index in the table (KM_COL_I32 or KM_COL_I64). */
+enum { KM_COL_F64, KM_COL_F32, KM_COL_I64, KM_COL_I32, KM_COL_U32 };
+#define KM_COL_ROW ((size_t)-1)
+typedef struct km_result_col {
+    const char *name;
+    int kind;                  /* KM_COL_* */
+    const char *units;
+    const char *desc;
+    size_t offset;
+} km_result_col;
+
+/* A table: a group under the root whose first column is its dimension
+ * (a netCDF coordinate variable), the others attached to it, written from
+ * rows of row_size bytes; count_attr (may be NULL) gets the row count. */
+typedef struct km_result_table {
+    const char *name;
+    const km_result_col *cols;
+    size_t n_cols;
+    size_t row_size;
+    const char *count_attr;
+} km_result_table;
+
+/* A table written once: its n rows. */
+km_status km_result_writer_set_table(km_ctx *ctx, km_result_writer *w, const km_result_table *t,
+                                     const void *rows, size_t n);
+/* A table that grows during the run: created now (empty), rows appended
+ * with km_result_writer_append_rows(*id), the count written at commit.
+ * At most 4 per writer.  t must outlive the writer. */
+km_status km_result_writer_add_table(km_ctx *ctx, km_result_writer *w, const km_result_table *t,
+                                     int *id);
+km_status km_result_writer_append_rows(km_ctx *ctx, km_result_writer *w, int id,
+                                       const void *rows, size_t n);
 
 /* The body map, written once: /bodymap (FORMAT.md 2.1). */
 typedef struct km_result_bodymap {
@@ -84,10 +118,6 @@ typedef struct km_result_bodymap {
 } km_result_bodymap;
 km_status km_result_writer_set_bodymap(km_ctx *ctx, km_result_writer *w,
                                        const km_result_bodymap *b);
-
-/* /candidates, written once, in the order given (rank = index). */
-km_status km_result_writer_set_candidates(km_ctx *ctx, km_result_writer *w,
-                                          const km_candidate *c, size_t n);
 
 /* The whole-session per-taxel maps, rows*cols each: /frames/max, /frames/mean. */
 km_status km_result_writer_set_maps(km_ctx *ctx, km_result_writer *w, const float *max_map,

@@ -265,6 +265,16 @@ km_status km_engine_create(km_ctx *ctx, const km_session_info *info, const uint8
     return KM_OK;
 }
 
+km_status km_engine_add_sink(km_ctx *ctx, km_engine *e, const km_stage_sink *s)
+{
+    if (e == NULL || s == NULL || s->frame == NULL || e->n_sinks == KM_ENGINE_MAX_SINKS ||
+        e->frames_in > 0)
+        return km_fail(ctx, KM_ERR_INVALID, "engine: cannot add stage %s",
+                       s != NULL && s->name != NULL ? s->name : "(null)");
+    e->sinks[e->n_sinks++] = *s;
+    return KM_OK;
+}
+
 /* Process the conditioned frames that are ready, a block at a time. */
 static km_status drain(km_ctx *ctx, km_engine *e)
 {
@@ -338,6 +348,9 @@ km_status km_engine_write_final(km_ctx *ctx, km_engine *e, km_process_summary *s
         st = km_exec_drain_tracks(ctx, e);
     if (st == KM_OK)
         st = km_stage_body_write(ctx, &e->body, e->writer, sum);
+    for (int k = 0; k < e->n_sinks && st == KM_OK; k++)
+        if (e->sinks[k].write != NULL)
+            st = e->sinks[k].write(ctx, e->sinks[k].state, e->writer);
     if (st != KM_OK)
         return st;
     sum->info = e->info;
@@ -390,6 +403,9 @@ void km_engine_free(km_engine *e)
         return;
     km_ctx *ctx = e->fctx; /* the caller's allocator */
     km_exec_stop(e);
+    for (int k = 0; k < e->n_sinks; k++)
+        if (e->sinks[k].free != NULL)
+            e->sinks[k].free(ctx, e->sinks[k].state);
     km_exec_free(ctx, e);
     km_stage_track_free(ctx, &e->trk);
     km_stage_body_free(ctx, &e->body);

@@ -269,7 +269,7 @@ static void *write_block(void *arg)
         for (size_t k = k0; k < x->ftr_end[i] && st == KM_OK; k += 64) {
             size_t m = x->ftr_end[i] - k < 64 ? x->ftr_end[i] - k : 64;
             io_wait(x);
-            st = km_result_writer_append_tracks(ctx, e->writer, tb + k, m);
+            st = km_result_writer_append_rows(ctx, e->writer, e->trk.table, tb + k, m);
         }
         size_t np;
         const km_peak *pks = peaks_of(j, x->job_pk, i, &np);
@@ -420,18 +420,38 @@ static km_status track_block(km_ctx *ctx, km_engine *e, int64_t n)
     return st;
 }
 
+/* The sinks of frame i. */
+static km_status sinks_frame(km_ctx *ctx, km_engine *e, const km_frame *fr, const km_mask *mask,
+                             int64_t i, km_peak *const *pk)
+{
+    km_stage_frame f = {e->frames_done + i, e->blk.times[i], fr, mask, &e->blk.metrics[i], NULL,
+                        0, &e->blk.odo[i]};
+    f.peaks = peaks_of(&e->blk, pk, i, &f.n_peaks);
+    for (int k = 0; k < e->n_sinks; k++) {
+        km_status st = e->sinks[k].frame(ctx, e->sinks[k].state, &f);
+        if (st != KM_OK)
+            return st;
+    }
+    return KM_OK;
+}
+
 /* Step 5 on this thread: body map and per-taxel maps (and the candidate
- * map when it has no thread of its own). */
+ * map when it has no thread of its own), then the sinks. */
 static km_status body_block(km_ctx *ctx, km_engine *e, int64_t n)
 {
     int32_t rows = e->info.rows, cols = e->info.cols;
     size_t rc = (size_t)rows * (size_t)cols;
     km_mask mask = {km_conditioner_mask(e->cond), rows, cols, cols};
+    km_peak *pk[KM_ENGINE_MAX_THREADS];
     km_status st = KM_OK;
+    for (int k = 0; k < e->nw; k++)
+        pk[k] = e->wk[k].pk;
     for (int64_t i = 0; i < n && st == KM_OK; i++) {
         km_frame fr = {e->blk.frames + (size_t)i * rc, rows, cols, cols};
         st = km_stage_body_add(ctx, &e->body, &fr, &mask, &e->blk.odo[i], e->blk.times[i],
                                !e->x.cand_apart);
+        if (st == KM_OK && e->n_sinks > 0)
+            st = sinks_frame(ctx, e, &fr, &mask, i, pk);
     }
     return st;
 }
@@ -509,7 +529,7 @@ km_status km_exec_drain_tracks(km_ctx *ctx, km_engine *e)
     while ((n = km_tracker_pop(e->trk.tracker, buf, sizeof buf / sizeof buf[0])) > 0) {
         if (e->writer == NULL)
             continue;
-        km_status st = km_result_writer_append_tracks(ctx, e->writer, buf, n);
+        km_status st = km_result_writer_append_rows(ctx, e->writer, e->trk.table, buf, n);
         if (st != KM_OK)
             return st;
     }

@@ -56,6 +56,7 @@ typedef struct km_stage_track {
     size_t cap;                /* room in y, x, v */
     double *y, *x;             /* body position of each peak of a frame, mm */
     float *v;
+    int table;                 /* /tracks in the writer */
 } km_stage_track;
 
 km_status km_stage_track_create(km_ctx *ctx, km_stage_track *s, const km_session_info *info,
@@ -65,6 +66,8 @@ km_status km_stage_track_create(km_ctx *ctx, km_stage_track *s, const km_session
 km_status km_stage_track_frame(km_ctx *ctx, km_stage_track *s, int64_t frame_no,
                                const km_odometry_sample *odo, const km_peak *pks, size_t np,
                                int32_t *ids);
+/* Declare /tracks to the writer (ended tracks are appended to it). */
+km_status km_stage_track_declare(km_ctx *ctx, km_stage_track *s, km_result_writer *w);
 void km_stage_track_free(km_ctx *ctx, km_stage_track *s);
 
 /* ---- stage_body.c: odometry, body map, candidate map, per-taxel maps ---- */
@@ -107,6 +110,34 @@ km_status km_stage_body_write_taxel_maps(km_ctx *ctx, km_stage_body *s, km_resul
 km_status km_stage_body_write(km_ctx *ctx, km_stage_body *s, km_result_writer *w,
                               km_process_summary *sum);
 void km_stage_body_free(km_ctx *ctx, km_stage_body *s);
+
+/* ---- a stage as a sink (docs/ARCHITECTURE.md, "Add a stage") ---- */
+
+/* What a sink sees of each frame, in frame order, after the built-in
+ * stages: the conditioned frame, its metrics, peaks and odometry. */
+typedef struct km_stage_frame {
+    int64_t frame;
+    double time;
+    const km_frame *data;
+    const km_mask *mask;
+    const km_metrics *metrics;
+    const km_peak *peaks;
+    size_t n_peaks;
+    const km_odometry_sample *odo; /* zero on a mat */
+} km_stage_frame;
+
+/* A stage that owns its state and declares the tables it writes
+ * (km_result_table, io/result_writer.h).  frame: called for every frame,
+ * in order, on one thread.  write (may be NULL): at the end, with the
+ * writer (km_process only).  free (may be NULL): with the engine. */
+typedef struct km_stage_sink {
+    const char *name;
+    void *state;
+    km_status (*frame)(km_ctx *ctx, void *state, const km_stage_frame *f);
+    km_status (*write)(km_ctx *ctx, void *state, km_result_writer *w);
+    void (*free)(km_ctx *ctx, void *state);
+} km_stage_sink;
+#define KM_ENGINE_MAX_SINKS 8
 
 /* ---- the engine ---- */
 
@@ -199,6 +230,8 @@ struct km_engine {
     km_stage_body body;
     km_stage_summary sum;
     km_result_writer *writer;  /* NULL: the results stay in the engine */
+    km_stage_sink sinks[KM_ENGINE_MAX_SINKS];
+    int n_sinks;
     void (*ahead)(void *user); /* read-ahead hook, run by the second thread */
     void *ahead_user;
     int ahead_wanted, ahead_started;
@@ -217,6 +250,13 @@ km_status km_exec_join(km_ctx *ctx, km_engine *e);
 void km_exec_stop(km_engine *e);
 /* Ended tracks popped from the tracker into the writer (none: dropped). */
 km_status km_exec_drain_tracks(km_ctx *ctx, km_engine *e);
+
+/* Add a sink before the first push.  Errors: KM_ERR_INVALID (too many, late). */
+km_status km_engine_add_sink(km_ctx *ctx, km_engine *e, const km_stage_sink *s);
+/* km_process with extra sinks after the built-in stages (process.c). */
+km_status km_process_with(km_ctx *ctx, const char *input, const char *output,
+                          const km_process_params *p, km_process_summary *summary,
+                          const km_stage_sink *sinks, int n_sinks);
 
 /* engine.c, for km_process (which sets e->writer and e->ahead after
  * km_engine_create).  Conditioned frames flushed and processed, threads joined. */

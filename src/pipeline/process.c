@@ -150,6 +150,14 @@ static km_status stream(km_ctx *ctx, driver *d, km_engine *e, const km_process_p
     return KM_OK;
 }
 
+static km_status add_sinks(km_ctx *ctx, km_engine *e, const km_stage_sink *s, int n)
+{
+    km_status st = KM_OK;
+    for (int k = 0; k < n && st == KM_OK; k++)
+        st = km_engine_add_sink(ctx, e, &s[k]);
+    return st;
+}
+
 /* The result file, its source header and /params. */
 static km_status open_result(km_ctx *ctx, driver *d, km_engine *e, const km_process_params *p,
                              const char *input, const char *output)
@@ -158,6 +166,8 @@ static km_status open_result(km_ctx *ctx, driver *d, km_engine *e, const km_proc
                            km_format_name(e->info.format), p->command_line,
                            p->save_frames != 0, p->overwrite != 0};
     km_status st = km_result_writer_create(ctx, output, &meta, &e->writer);
+    if (st == KM_OK)
+        st = km_stage_track_declare(ctx, &e->trk, e->writer);
     for (size_t i = 0; i < km_reader_header_count(d->reader) && st == KM_OK; i++) {
         const char *k = NULL, *v = NULL;
         km_reader_header_get(d->reader, i, &k, &v);
@@ -169,7 +179,14 @@ static km_status open_result(km_ctx *ctx, driver *d, km_engine *e, const km_proc
 }
 
 km_status km_process(km_ctx *ctx, const char *input, const char *output,
-                     const km_process_params *p_in, km_process_summary *summary)
+                     const km_process_params *p, km_process_summary *summary)
+{
+    return km_process_with(ctx, input, output, p, summary, NULL, 0);
+}
+
+km_status km_process_with(km_ctx *ctx, const char *input, const char *output,
+                          const km_process_params *p_in, km_process_summary *summary,
+                          const km_stage_sink *sinks, int n_sinks)
 {
     km_process_params pp;
     km_session_info info;
@@ -192,6 +209,7 @@ km_status km_process(km_ctx *ctx, const char *input, const char *output,
     if ((st = km_result_check_not_input(ctx, output, input)) != KM_OK ||
         (st = km_condition_resolve_curve(ctx, d.reader, &pp.cond)) != KM_OK ||
         (st = km_engine_create(ctx, &info, km_reader_mask(d.reader), &pp, &e)) != KM_OK ||
+        (st = add_sinks(ctx, e, sinks, n_sinks)) != KM_OK ||
         (st = create_read_ahead(ctx, &d, e)) != KM_OK ||
         (st = open_result(ctx, &d, e, &pp, input, output)) != KM_OK)
         goto done;

@@ -2,9 +2,32 @@
  * per-taxel maps of the session, fed frame after frame; written once at
  * the end (/frames/max and mean, /bodymap, /candidates). */
 #include <math.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "pipeline/engine_internal.h"
+
+/* /candidates (docs/FORMAT.md 2.1): one row per candidate, best first. */
+static const km_result_col CAND_COLS[] = {
+    {"candidate", KM_COL_I32, "", "rank, 0 = best", KM_COL_ROW},
+    {"x_mm", KM_COL_F64, "mm", "body x, sub-pixel", offsetof(km_candidate, x_mm)},
+    {"y_mm", KM_COL_F64, "mm", "body y, sub-pixel", offsetof(km_candidate, y_mm)},
+    {"peak", KM_COL_F32, "@", "accumulated excess at the peak cell", offsetof(km_candidate, peak)},
+    {"prominence", KM_COL_F32, "@", "fitted knot amplitude (as amplitude, single precision)", offsetof(km_candidate, prominence)},
+    {"area_mm2", KM_COL_F64, "mm2", "basin of the fitted amplitude map above half the amplitude", offsetof(km_candidate, area_mm2)},
+    {"n_passes", KM_COL_I32, "1", "passes in which the excess at the cell reached seen_threshold", offsetof(km_candidate, n_passes)},
+    {"n_covering", KM_COL_I32, "1", "passes that covered the cell", offsetof(km_candidate, n_covering)},
+    {"persistence", KM_COL_F64, "1", "n_passes / n_covering", offsetof(km_candidate, persistence)},
+    {"first_time", KM_COL_F64, "s", "first time the cell was seen (NaN if never)", offsetof(km_candidate, first_time)},
+    {"last_time", KM_COL_F64, "s", "last time the cell was seen (NaN if never)", offsetof(km_candidate, last_time)},
+    {"score", KM_COL_F64, "1", "ranking key: significance * persistence", offsetof(km_candidate, score)},
+    {"size_mm", KM_COL_F64, "mm", "fitted footprint sigma", offsetof(km_candidate, size_mm)},
+    {"amplitude", KM_COL_F64, "@", "fitted knot amplitude (least squares, footprint of size_mm)", offsetof(km_candidate, amplitude)},
+    {"significance", KM_COL_F64, "1", "z: amplitude over the session-measured noise of it", offsetof(km_candidate, significance)},
+};
+static const km_result_table CAND_TABLE = {"candidates", CAND_COLS,
+                                           sizeof CAND_COLS / sizeof CAND_COLS[0],
+                                           sizeof(km_candidate), "n_candidates"};
 
 double km_roller_radius(const km_session_info *info)
 {
@@ -187,7 +210,7 @@ km_status km_stage_body_write(km_ctx *ctx, km_stage_body *s, km_result_writer *w
     b.coverage = cov;
     b.excess = excess;
     if ((st = km_result_writer_set_bodymap(ctx, w, &b)) != KM_OK ||
-        (st = km_result_writer_set_candidates(ctx, w, cand, nc)) != KM_OK)
+        (st = km_result_writer_set_table(ctx, w, &CAND_TABLE, cand, nc)) != KM_OK)
         goto done;
     sum->n_candidates = (int64_t)nc;
     sum->n_cand = nc < KM_SUMMARY_TOP ? (int)nc : KM_SUMMARY_TOP;

@@ -2,11 +2,26 @@
  * roller = odometry y of the contact line + the row offset wrapped to half
  * a turn), linked into tracks frame after frame. */
 #include <math.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "pipeline/engine_internal.h"
 
 #define PEAKS_START 1024
+
+/* /tracks (docs/FORMAT.md 2.1): one row per ended track. */
+static const km_result_col TRACK_COLS[] = {
+    {"track", KM_COL_I32, "", "track id, in order of first appearance", offsetof(km_track, track)},
+    {"first_frame", KM_COL_I64, "", "first frame with a linked peak", offsetof(km_track, first_frame)},
+    {"last_frame", KM_COL_I64, "", "last frame with a linked peak", offsetof(km_track, last_frame)},
+    {"n_frames", KM_COL_I64, "1", "frames with a linked peak", offsetof(km_track, n_frames)},
+    {"y_mm", KM_COL_F64, "mm", "mean body y of its peaks", offsetof(km_track, y_mean)},
+    {"x_mm", KM_COL_F64, "mm", "mean body x of its peaks", offsetof(km_track, x_mean)},
+    {"value_max", KM_COL_F32, "@", "highest peak value", offsetof(km_track, value_max)},
+};
+static const km_result_table TRACK_TABLE = {"tracks", TRACK_COLS,
+                                            sizeof TRACK_COLS / sizeof TRACK_COLS[0],
+                                            sizeof(km_track), "n_tracks"};
 
 km_status km_stage_track_create(km_ctx *ctx, km_stage_track *s, const km_session_info *info,
                                 const km_track_params *p)
@@ -77,6 +92,11 @@ km_status km_stage_track_frame(km_ctx *ctx, km_stage_track *s, int64_t frame_no,
         s->v[i] = pk->value;
     }
     return km_tracker_update(ctx, s->tracker, frame_no, s->y, s->x, s->v, np, ids);
+}
+
+km_status km_stage_track_declare(km_ctx *ctx, km_stage_track *s, km_result_writer *w)
+{
+    return km_result_writer_add_table(ctx, w, &TRACK_TABLE, &s->table);
 }
 
 void km_stage_track_free(km_ctx *ctx, km_stage_track *s)

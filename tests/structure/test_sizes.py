@@ -10,7 +10,6 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import sizes  # noqa: E402
 
 KNOWN_FILES = {
-    "src/io/result_writer.c",
     "src/pipeline/condition.c", "src/detect/peaks.c",
     "src/io/h5_util.c", "src/dsp/temporal.c",
 }
@@ -21,7 +20,6 @@ KNOWN_FUNCTIONS = {
     ("src/io/read_session.c", "km_open_session"),
     ("src/dsp/temporal.c", "create_fir"),
     ("src/io/read_audio.c", "km_open_audio"),
-    ("src/io/result_writer.c", "km_result_writer_create"),
     ("src/cli/cmd_render.c", "km_cmd_render"), ("src/io/read_tekscan.c", "parse_header"),
     ("src/io/export_audio.c", "km_audio_writer_create"),
     ("src/io/text_scan.c", "km_scan_number"),

@@ -1,0 +1,355 @@
+/* HDF5 helpers of the result writer (result_writer_internal.h): types,
+ * attributes, extendible columns, 2-D datasets, groups, scratch. */
+#define _POSIX_C_SOURCE 200809L
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <hdf5.h>
+#include <hdf5_hl.h>
+
+#include "io/result_writer_internal.h"
+
+hid_t km_rw_mem_type(int kind)
+{
+    switch (kind) {
+    case KM_COL_F64: return H5T_NATIVE_DOUBLE;
+    case KM_COL_F32: return H5T_NATIVE_FLOAT;
+    case KM_COL_I64: return H5T_NATIVE_INT64;
+    case KM_COL_I32: return H5T_NATIVE_INT32;
+    default: return H5T_NATIVE_UINT32;
+    }
+}
+
+hid_t km_rw_file_type(int kind)
+{
+    switch (kind) {
+    case KM_COL_F64: return H5T_IEEE_F64LE;
+    case KM_COL_F32: return H5T_IEEE_F32LE;
+    case KM_COL_I64: return H5T_STD_I64LE;
+    case KM_COL_I32: return H5T_STD_I32LE;
+    default: return H5T_STD_U32LE;
+    }
+}
+
+/* Close an HDF5 handle if open and mark it closed. */
+void km_rw_close_h(hid_t *h, herr_t (*fn)(hid_t))
+{
+    if (*h >= 0)
+        fn(*h);
+    *h = -1;
+}
+
+/* ---- HDF5 error detail ------------------------------------------------- */
+
+km_status km_rw_h5fail(km_ctx *ctx, const char *path, km_status st, const char *what)
+{
+    char desc[256];
+    int e = km_h5_vfd_take_errno();
+    km_h5_error_text(desc, sizeof desc);
+    if (e != 0) { /* the OS reason says more than HDF5's text */
+        errno = e;    /* km_ctx_last_errno */
+        return km_fail(ctx, st, "%s: %s: %s", path, what, strerror(e));
+    }
+    if (desc[0] != '\0')
+        return km_fail(ctx, st, "%s: %s (HDF5: %s)", path, what, desc);
+    return km_fail(ctx, st, "%s: %s", path, what);
+}
+
+/* ---- attributes -------------------------------------------------------- */
+
+static int km_rw_utf8_valid(const unsigned char *s)
+{
+    while (*s != 0) {
+        int n = *s < 0x80 ? 0 : (*s & 0xE0) == 0xC0 ? 1 : (*s & 0xF0) == 0xE0 ? 2
+              : (*s & 0xF8) == 0xF0 ? 3 : -1;
+        if (n < 0)
+            return 0;
+        s++;
+        for (; n > 0; n--, s++)
+            if ((*s & 0xC0) != 0x80)
+                return 0;
+    }
+    return 1;
+}
+
+/* Scalar variable-length UTF-8 string attribute.  Text that is not valid
+ * UTF-8 (old exports in Latin-1) is transcoded as Latin-1 so every reader
+ * gets a string. */
+int km_rw_attr_str(const km_alloc_ref *ref, hid_t loc, const char *name, const char *value)
+{
+    int ok = 0;
+    char *conv = NULL;
+    hid_t t = -1, s = -1, a = -1;
+    const char *v = value != NULL ? value : "";
+
+    if (!km_rw_utf8_valid((const unsigned char *)v)) {
+        size_t len = strlen(v), j = 0;
+        conv = km_ref_alloc(ref, 2 * len + 1);
+        if (conv == NULL)
+            goto done;
+        for (size_t i = 0; i < len; i++) {
+            unsigned char ch = (unsigned char)v[i];
+            if (ch < 0x80) {
+                conv[j++] = (char)ch;
+            } else {
+                conv[j++] = (char)(0xC0 | (ch >> 6));
+                conv[j++] = (char)(0x80 | (ch & 0x3F));
+            }
+        }
+        conv[j] = '\0';
+        v = conv;
+    }
+    t = H5Tcopy(H5T_C_S1);
+    if (t < 0 || H5Tset_size(t, H5T_VARIABLE) < 0 || H5Tset_cset(t, H5T_CSET_UTF8) < 0)
+        goto done;
+    s = H5Screate(H5S_SCALAR);
+    if (s < 0)
+        goto done;
+    a = H5Acreate2(loc, name, t, s, H5P_DEFAULT, H5P_DEFAULT);
+    if (a < 0 || H5Awrite(a, t, &v) < 0)
+        goto done;
+    ok = 1;
+done:
+    km_rw_close_h(&a, H5Aclose);
+    km_rw_close_h(&s, H5Sclose);
+    km_rw_close_h(&t, H5Tclose);
+    km_ref_free(ref, conv);
+    return ok;
+}
+
+static int km_rw_attr_num(hid_t loc, const char *name, hid_t ftype, hid_t mtype, const void *v)
+{
+    int ok = 0;
+    hid_t a = -1, s = H5Screate(H5S_SCALAR);
+    if (s < 0)
+        goto done;
+    a = H5Acreate2(loc, name, ftype, s, H5P_DEFAULT, H5P_DEFAULT);
+    if (a < 0 || H5Awrite(a, mtype, v) < 0)
+        goto done;
+    ok = 1;
+done:
+    km_rw_close_h(&a, H5Aclose);
+    km_rw_close_h(&s, H5Sclose);
+    return ok;
+}
+
+int km_rw_attr_f64(hid_t loc, const char *name, double v)
+{
+    return km_rw_attr_num(loc, name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, &v);
+}
+
+int km_rw_attr_i64(hid_t loc, const char *name, int64_t v)
+{
+    return km_rw_attr_num(loc, name, H5T_STD_I64LE, H5T_NATIVE_INT64, &v);
+}
+
+int km_rw_attr_i32(hid_t loc, const char *name, int32_t v)
+{
+    return km_rw_attr_num(loc, name, H5T_STD_I32LE, H5T_NATIVE_INT32, &v);
+}
+
+/* ---- datasets ------------------------------------------------------------ */
+
+/* The one place a column, map or axis gets its `units` ("@" = the result
+ * units `runits`) and `description` (every dataset carries both). */
+int km_rw_col_attrs(const km_alloc_ref *ref, hid_t ds, const char *units, const char *runits,
+                     const char *desc)
+{
+    return km_rw_attr_str(ref, ds, "units", units[0] == '@' ? runits : units) &&
+           km_rw_attr_str(ref, ds, "description", desc);
+}
+
+/* Make `ds` a dimension scale: a netCDF dimension named like the dataset,
+ * and its coordinate variable (xarray/h5netcdf). */
+int km_rw_set_scale(hid_t ds, const char *name)
+{
+    return H5DSset_scale(ds, name) >= 0;
+}
+
+/* Attach the scale named `name` in group g to dimension `idx` of ds. */
+int km_rw_attach_named(hid_t g, hid_t ds, const char *name, unsigned idx)
+{
+    hid_t sc = H5Dopen2(g, name, H5P_DEFAULT);
+    int ok = sc >= 0 && H5DSattach_scale(ds, sc, idx) >= 0;
+    km_rw_close_h(&sc, H5Dclose);
+    return ok;
+}
+
+/* A fixed 1-D axis NAME [n] = x0 + i * step in group g, stored as ftype,
+ * made a dimension scale. */
+int km_rw_write_axis(const km_alloc_ref *ref, hid_t g, const char *name, hid_t ftype,
+                      int32_t n, double x0, double step, const char *units, const char *desc)
+{
+    int ok = 0;
+    hsize_t dims[1] = {(hsize_t)n};
+    double *v = km_ref_alloc(ref, ((size_t)n + 1) * sizeof *v);
+    hid_t s = H5Screate_simple(1, dims, NULL), ds = -1;
+    if (v == NULL || s < 0)
+        goto done;
+    for (int32_t i = 0; i < n; i++)
+        v[i] = x0 + (double)i * step;
+    ds = H5Dcreate2(g, name, ftype, s, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    if (ds < 0 || (n > 0 && H5Dwrite(ds, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, v) < 0))
+        goto done;
+    ok = km_rw_col_attrs(ref, ds, units, "", desc) && km_rw_set_scale(ds, name);
+done:
+    km_rw_close_h(&ds, H5Dclose);
+    km_rw_close_h(&s, H5Sclose);
+    km_ref_free(ref, v);
+    return ok;
+}
+
+/* The taxel-index axes `row` [rows] and `col` [cols] of a group's maps. */
+int km_rw_write_grid_axes(const km_alloc_ref *ref, hid_t g, int32_t rows, int32_t cols)
+{
+    return km_rw_write_axis(ref, g, "row", H5T_STD_I32LE, rows, 0.0, 1.0, "",
+                      "sensor grid row (taxel index)") &&
+           km_rw_write_axis(ref, g, "col", H5T_STD_I32LE, cols, 0.0, 1.0, "",
+                      "sensor grid column (taxel index)");
+}
+
+/* Dataset access list for an appended column: the small chunk cache. */
+static hid_t km_rw_column_dapl(void)
+{
+    hid_t dapl = H5Pcreate(H5P_DATASET_ACCESS);
+    if (dapl >= 0 && H5Pset_chunk_cache(dapl, 11, COL_CACHE_BYTES, 1.0) < 0) {
+        H5Pclose(dapl);
+        dapl = -1;
+    }
+    return dapl;
+}
+
+/* An empty, extendible, chunked, compressed 1-D column (shuffled first
+ * when `shuffle`). */
+hid_t km_rw_make_column(const km_alloc_ref *ref, hid_t group, const col_def *c,
+                         const char *units, int shuffle)
+{
+    hid_t ds = -1, s = -1, dcpl = -1, dapl = -1;
+    hsize_t dims[1] = {0}, maxdims[1] = {H5S_UNLIMITED}, chunk[1] = {COL_CHUNK};
+
+    s = H5Screate_simple(1, dims, maxdims);
+    dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    dapl = km_rw_column_dapl();
+    if (s < 0 || dcpl < 0 || dapl < 0 || H5Pset_chunk(dcpl, 1, chunk) < 0 ||
+        (shuffle && H5Pset_shuffle(dcpl) < 0) || H5Pset_deflate(dcpl, COL_DEFLATE) < 0)
+        goto fail;
+    ds = H5Dcreate2(group, c->name, km_rw_file_type(c->kind), s, H5P_DEFAULT, dcpl, dapl);
+    if (ds < 0)
+        goto fail;
+    if (!km_rw_col_attrs(ref, ds, c->units, units, c->desc))
+        goto fail;
+    H5Pclose(dapl);
+    H5Pclose(dcpl);
+    H5Sclose(s);
+    return ds;
+fail:
+    km_rw_close_h(&ds, H5Dclose);
+    km_rw_close_h(&dapl, H5Pclose);
+    km_rw_close_h(&dcpl, H5Pclose);
+    km_rw_close_h(&s, H5Sclose);
+    return -1;
+}
+
+/* Append n rows of `buf` (memory type mtype) to an extendible dataset of
+ * rank 1 or 3 now holding `old` rows; a row of a rank-3 dataset is
+ * rows x cols elements. */
+int km_rw_append_rows(hid_t ds, hid_t mtype, int rank, int32_t rows, int32_t cols, int64_t old,
+                       const void *buf, size_t n)
+{
+    int ok = 0;
+    hid_t fs = -1, ms = -1;
+    hsize_t size[3] = {(hsize_t)old + n, (hsize_t)rows, (hsize_t)cols};
+    hsize_t start[3] = {(hsize_t)old, 0, 0}, count[3] = {n, (hsize_t)rows, (hsize_t)cols};
+
+    if (n == 0)
+        return 1;
+    if (H5Dset_extent(ds, size) < 0)
+        goto done;
+    fs = H5Dget_space(ds);
+    ms = H5Screate_simple(rank, count, NULL);
+    if (fs < 0 || ms < 0 || H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, count, NULL) < 0)
+        goto done;
+    if (H5Dwrite(ds, mtype, ms, fs, H5P_DEFAULT, buf) < 0)
+        goto done;
+    ok = 1;
+done:
+    km_rw_close_h(&ms, H5Sclose);
+    km_rw_close_h(&fs, H5Sclose);
+    return ok;
+}
+
+/* Append n elements to a 1-D column now holding `old` elements. */
+int km_rw_append_1d(hid_t ds, hid_t mtype, int64_t old, const void *buf, size_t n)
+{
+    return km_rw_append_rows(ds, mtype, 1, 0, 0, old, buf, n);
+}
+
+/* A fixed 2-D dataset [ny, nx] of `data` (memory type mtype) with its
+ * units and description, its dimensions the scales named ydim and xdim of
+ * the same group. */
+int km_rw_write_2d(const km_alloc_ref *ref, hid_t g, const char *name, hid_t ftype, hid_t mtype,
+                    int32_t ny, int32_t nx, const void *data, const char *units,
+                    const char *desc, const char *ydim, const char *xdim)
+{
+    int ok = 0;
+    hsize_t dims[2] = {(hsize_t)ny, (hsize_t)nx};
+    hid_t s = H5Screate_simple(2, dims, NULL), ds = -1;
+    if (s >= 0)
+        ds = H5Dcreate2(g, name, ftype, s, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    if (ds >= 0 && ((size_t)ny * (size_t)nx == 0 ||
+                    H5Dwrite(ds, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) >= 0) &&
+        km_rw_col_attrs(ref, ds, units, "", desc) && km_rw_attach_named(g, ds, ydim, 0) &&
+        km_rw_attach_named(g, ds, xdim, 1))
+        ok = 1;
+    km_rw_close_h(&ds, H5Dclose);
+    km_rw_close_h(&s, H5Sclose);
+    return ok;
+}
+
+hid_t km_rw_make_group(hid_t loc, const char *name, int track_order)
+{
+    hid_t g, gcpl = H5Pcreate(H5P_GROUP_CREATE);
+    if (gcpl < 0)
+        return -1;
+    /* Header keys keep the file's order for readers that ask for it. */
+    if (track_order &&
+        H5Pset_attr_creation_order(gcpl, H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED) < 0) {
+        H5Pclose(gcpl);
+        return -1;
+    }
+    g = H5Gcreate2(loc, name, H5P_DEFAULT, gcpl, H5P_DEFAULT);
+    H5Pclose(gcpl);
+    return g;
+}
+
+/* A table's group: its columns list in the order they were written
+ * (link creation order tracked), the order docs/FORMAT.md gives. */
+hid_t km_rw_table_group(hid_t loc, const char *name)
+{
+    hid_t g, gcpl = H5Pcreate(H5P_GROUP_CREATE);
+    if (gcpl < 0)
+        return -1;
+    if (H5Pset_link_creation_order(gcpl, H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED) < 0) {
+        H5Pclose(gcpl);
+        return -1;
+    }
+    g = H5Gcreate2(loc, name, H5P_DEFAULT, gcpl, H5P_DEFAULT);
+    H5Pclose(gcpl);
+    return g;
+}
+
+void *km_rw_scratch(km_ctx *ctx, km_result_writer *w, size_t bytes)
+{
+    if (bytes <= w->scratch_cap)
+        return w->scratch;
+    void *p = km_alloc(ctx, bytes);
+    if (p == NULL)
+        return NULL;
+    km_ref_free(&w->alloc, w->scratch);
+    w->scratch = p;
+    w->scratch_cap = bytes;
+    return p;
+}

@@ -1,0 +1,355 @@
+/* The result's tables and maps (docs/FORMAT.md 2.1): /metrics and
+ * /peaks (the writer's own), the tables stages declare (km_result_table:
+ * written generically, once or growing), /frames maps and /bodymap. */
+#include <stdio.h>
+#include <string.h>
+
+#include <hdf5.h>
+#include <hdf5_hl.h>
+
+#include "io/result_writer_internal.h"
+
+/* The first column of each table is its dimension (a netCDF coordinate
+ * variable); the others are attached to it (docs/FORMAT.md 2.1). */
+static const col_def METRIC_COLS[] = {
+    {"time", KM_COL_F64, "s", "time of the frame from the session start", 0},
+    {"peak", KM_COL_F64, "@", "maximum over the valid taxels (NaN if none)", 0},
+    {"mean", KM_COL_F64, "@", "mean over the valid finite taxels (NaN if none)", 0},
+    {"contact_area_mm2", KM_COL_F64, "mm2", "area of the taxels above the contact threshold", 0},
+    {"force_n", KM_COL_F64, "N", "force over the contact taxels (NaN for raw units)", 0},
+    {"cop_grid_x_mm", KM_COL_F64, "mm",
+     "centre of pressure on the sensor grid, x = col * col_pitch_mm (NaN without contact)", 0},
+    {"cop_grid_y_mm", KM_COL_F64, "mm",
+     "centre of pressure on the sensor grid, y = row * row_pitch_mm (NaN without contact)", 0},
+    {"flags", KM_COL_U32, "", "bits: 1 CORRUPT, 2 SATURATED, 4 EMPTY", 0},
+};
+_Static_assert(sizeof METRIC_COLS / sizeof METRIC_COLS[0] == KM_RW_METRIC_COLS, "metric columns");
+
+static const col_def PEAK_COLS[] = {
+    {"peak", KM_COL_I64, "", "peak index, the row of this table", 0},
+    {"frame", KM_COL_I64, "", "frame index from 0", 0},
+    {"time", KM_COL_F64, "s", "time of the frame from the session start", 0},
+    {"row", KM_COL_F64, "1", "grid row of the peak, sub-pixel (taxel index)", 0},
+    {"col", KM_COL_F64, "1", "grid column of the peak, sub-pixel (taxel index)", 0},
+    {"grid_y_mm", KM_COL_F64, "mm", "y on the sensor grid, row * row_pitch_mm", 0},
+    {"grid_x_mm", KM_COL_F64, "mm", "x on the sensor grid, col * col_pitch_mm", 0},
+    {"value", KM_COL_F32, "@", "value at the peak taxel", 0},
+    {"prominence", KM_COL_F32, "@", "topological prominence (NaN when not computed)", 0},
+    {"area_taxels", KM_COL_I32, "1", "taxels of its basin above value - prominence/2 (-1 when not computed)", 0},
+    {"flags", KM_COL_U32, "", "bits: 1 AT_BORDER, 2 PLATEAU, 4 FIT_FALLBACK, 8 SATURATED", 0},
+    {"track", KM_COL_I32, "", "id of its track (/tracks/track)", 0},
+};
+_Static_assert(sizeof PEAK_COLS / sizeof PEAK_COLS[0] == KM_RW_PEAK_COLS, "peak columns");
+
+/* ---- declared tables ---------------------------------------------------- */
+
+static size_t kind_size(int kind)
+{
+    return kind == KM_COL_F64 || kind == KM_COL_I64 ? 8 : 4;
+}
+
+/* The column's values of rows [0, n) into buf (its memory type); first =
+ * the index of row 0 in the table, for KM_COL_ROW. */
+static void gather(const km_result_table *t, const km_result_col *c, const void *rows, size_t n,
+                   int64_t first, void *buf)
+{
+    size_t sz = kind_size(c->kind);
+    const char *r = rows;
+    for (size_t i = 0; i < n; i++) {
+        if (c->offset == KM_COL_ROW && c->kind == KM_COL_I64)
+            ((int64_t *)buf)[i] = first + (int64_t)i;
+        else if (c->offset == KM_COL_ROW)
+            ((int32_t *)buf)[i] = (int32_t)(first + (int64_t)i);
+        else
+            memcpy((char *)buf + i * sz, r + i * t->row_size + c->offset, sz);
+    }
+}
+
+/* The extendible columns of a table, the first one its dimension. */
+static int make_columns(km_result_writer *w, hid_t g, const km_result_col *cols, size_t n,
+                        hid_t *out)
+{
+    for (size_t i = 0; i < n; i++) {
+        out[i] = km_rw_make_column(&w->alloc, g, &cols[i], w->units, 1);
+        if (out[i] < 0 || (i == 0 && !km_rw_set_scale(out[0], cols[0].name)) ||
+            (i > 0 && H5DSattach_scale(out[i], out[0], 0) < 0))
+            return 0;
+    }
+    return 1;
+}
+
+/* Append n rows to the table's columns now holding `old` rows. */
+static km_status append_table(km_ctx *ctx, km_result_writer *w, const km_result_table *t,
+                              const hid_t *ds, int64_t old, const void *rows, size_t n)
+{
+    if (n == 0)
+        return KM_OK;
+    void *buf = km_rw_scratch(ctx, w, n * sizeof(double));
+    if (buf == NULL)
+        return KM_ERR_NOMEM;
+    for (size_t c = 0; c < t->n_cols; c++) {
+        gather(t, &t->cols[c], rows, n, old, buf);
+        if (!km_rw_append_1d(ds[c], km_rw_mem_type(t->cols[c].kind), old, buf, n)) {
+            char what[96];
+            snprintf(what, sizeof what, "cannot write /%s", t->name);
+            return km_rw_h5fail(ctx, w->path, KM_ERR_IO, what);
+        }
+    }
+    return KM_OK;
+}
+
+static int bad_table(const km_result_table *t)
+{
+    return t == NULL || t->name == NULL || t->n_cols == 0 || t->n_cols > KM_RW_MAX_COLS ||
+           t->cols == NULL;
+}
+
+km_status km_result_writer_set_table(km_ctx *ctx, km_result_writer *w, const km_result_table *t,
+                                     const void *rows, size_t n)
+{
+    if (w == NULL || w->file < 0 || bad_table(t) || (rows == NULL && n > 0))
+        return km_fail(ctx, KM_ERR_INVALID, "result writer: bad table");
+    hid_t ds[KM_RW_MAX_COLS];
+    for (size_t c = 0; c < t->n_cols; c++)
+        ds[c] = -1;
+    km_status st = KM_OK;
+    hid_t g = km_rw_table_group(w->file, t->name);
+    if (g < 0 || (t->count_attr != NULL && !km_rw_attr_i64(g, t->count_attr, (int64_t)n)) ||
+        !make_columns(w, g, t->cols, t->n_cols, ds))
+        st = km_rw_h5fail(ctx, w->path, KM_ERR_IO, "cannot create a table");
+    if (st == KM_OK)
+        st = append_table(ctx, w, t, ds, 0, rows, n);
+    for (size_t c = 0; c < t->n_cols; c++)
+        km_rw_close_h(&ds[c], H5Dclose);
+    km_rw_close_h(&g, H5Gclose);
+    return st;
+}
+
+km_status km_result_writer_add_table(km_ctx *ctx, km_result_writer *w, const km_result_table *t,
+                                     int *id)
+{
+    if (w == NULL || w->file < 0 || bad_table(t) || id == NULL || w->n_grow == KM_RW_MAX_TABLES)
+        return km_fail(ctx, KM_ERR_INVALID, "result writer: bad table");
+    km_rw_table *g = &w->grow[w->n_grow];
+    memset(g, 0, sizeof *g);
+    for (size_t c = 0; c < KM_RW_MAX_COLS; c++)
+        g->ds[c] = -1;
+    g->t = t;
+    *id = w->n_grow++;
+    g->g = km_rw_table_group(w->file, t->name);
+    if (g->g < 0 || !make_columns(w, g->g, t->cols, t->n_cols, g->ds))
+        return km_rw_h5fail(ctx, w->path, KM_ERR_IO, "cannot create a table");
+    return KM_OK;
+}
+
+km_status km_result_writer_append_rows(km_ctx *ctx, km_result_writer *w, int id,
+                                       const void *rows, size_t n)
+{
+    if (w == NULL || w->file < 0 || id < 0 || id >= w->n_grow || (rows == NULL && n > 0))
+        return km_fail(ctx, KM_ERR_INVALID, "result writer: bad append");
+    km_rw_table *g = &w->grow[id];
+    km_status st = append_table(ctx, w, g->t, g->ds, g->n, rows, n);
+    if (st == KM_OK)
+        g->n += (int64_t)n;
+    return st;
+}
+
+int km_rw_count_tables(km_result_writer *w)
+{
+    for (int i = 0; i < w->n_grow; i++)
+        if (w->grow[i].t->count_attr != NULL &&
+            !km_rw_attr_i64(w->grow[i].g, w->grow[i].t->count_attr, w->grow[i].n))
+            return 0;
+    return 1;
+}
+
+void km_rw_close_tables(km_result_writer *w)
+{
+    for (int i = 0; i < w->n_grow; i++) {
+        for (size_t c = 0; c < KM_RW_MAX_COLS; c++)
+            km_rw_close_h(&w->grow[i].ds[c], H5Dclose);
+        km_rw_close_h(&w->grow[i].g, H5Gclose);
+    }
+}
+
+int km_rw_make_fixed_tables(km_result_writer *w)
+{
+    w->g_metrics = km_rw_table_group(w->file, "metrics");
+    w->g_peaks = km_rw_table_group(w->file, "peaks");
+    return w->g_metrics >= 0 && w->g_peaks >= 0 &&
+           make_columns(w, w->g_metrics, METRIC_COLS, KM_RW_METRIC_COLS, w->met) &&
+           make_columns(w, w->g_peaks, PEAK_COLS, KM_RW_PEAK_COLS, w->pk);
+}
+
+km_status km_result_writer_append_frames(km_ctx *ctx, km_result_writer *w, const double *times,
+                                         const km_metrics *m, const float *frames, int64_t n)
+{
+    if (w == NULL || w->file < 0 || times == NULL || m == NULL || n < 0 ||
+        (w->save_frames && frames == NULL && n > 0))
+        return km_fail(ctx, KM_ERR_INVALID, "result writer: bad append");
+    if (n == 0)
+        return KM_OK;
+    size_t cnt = (size_t)n;
+    double *d = km_rw_scratch(ctx, w, cnt * sizeof(double));
+    if (d == NULL)
+        return KM_ERR_NOMEM;
+    uint32_t *u = (uint32_t *)d;
+    int ok = km_rw_append_1d(w->ds_time, H5T_NATIVE_DOUBLE, w->n_frames, times, cnt);
+    ok = ok && km_rw_append_1d(w->met[0], H5T_NATIVE_DOUBLE, w->n_frames, times, cnt);
+    for (size_t c = 1; ok && c < KM_RW_METRIC_COLS; c++) {
+        for (size_t i = 0; i < cnt; i++) {
+            switch (c) {
+            case 1: d[i] = m[i].peak; break;
+            case 2: d[i] = m[i].mean; break;
+            case 3: d[i] = m[i].contact_area_mm2; break;
+            case 4: d[i] = m[i].force_n; break;
+            case 5: d[i] = m[i].cop_x_mm; break;
+            case 6: d[i] = m[i].cop_y_mm; break;
+            default: u[i] = m[i].flags; break;
+            }
+        }
+        ok = km_rw_append_1d(w->met[c], km_rw_mem_type(METRIC_COLS[c].kind), w->n_frames, d, cnt);
+    }
+    if (ok && w->save_frames) {
+        int64_t *idx = (int64_t *)d;
+        for (size_t i = 0; i < cnt; i++)
+            idx[i] = w->n_frames + (int64_t)i;
+        ok = km_rw_append_1d(w->ds_frame, H5T_NATIVE_INT64, w->n_frames, idx, cnt);
+    }
+    if (ok && w->save_frames)
+        ok = km_rw_append_rows(w->ds_cond, H5T_NATIVE_FLOAT, 3, w->rows, w->cols, w->n_frames, frames,
+                         cnt);
+    if (!ok)
+        return km_rw_h5fail(ctx, w->path, KM_ERR_IO, "cannot append frames");
+    w->n_frames += n;
+    return KM_OK;
+}
+
+km_status km_rw_flush_peaks(km_ctx *ctx, km_result_writer *w)
+{
+    size_t n = w->pn;
+    if (n == 0)
+        return KM_OK;
+    double *d = km_rw_scratch(ctx, w, n * sizeof(double));
+    if (d == NULL)
+        return KM_ERR_NOMEM;
+    float *f = (float *)d;
+    int32_t *i32 = (int32_t *)d;
+    uint32_t *u = (uint32_t *)d;
+    const km_peak *p = w->pbuf;
+    int64_t *i64 = (int64_t *)d;
+    int ok = 1;
+    for (size_t c = 0; ok && c < KM_RW_PEAK_COLS; c++) {
+        const void *src = d;
+        for (size_t i = 0; i < n; i++) {
+            switch (c) {
+            case 0: i64[i] = w->n_peaks + (int64_t)i; break;
+            case 1: src = w->pframe; break;
+            case 2: src = w->ptime; break;
+            case 3: d[i] = p[i].y; break;
+            case 4: d[i] = p[i].x; break;
+            case 5: d[i] = p[i].y * w->row_pitch; break;
+            case 6: d[i] = p[i].x * w->col_pitch; break;
+            case 7: f[i] = p[i].value; break;
+            case 8: f[i] = p[i].prominence; break;
+            case 9: i32[i] = p[i].area_taxels; break;
+            case 10: u[i] = p[i].flags; break;
+            default: i32[i] = w->ptrack[i]; break;
+            }
+        }
+        ok = km_rw_append_1d(w->pk[c], km_rw_mem_type(PEAK_COLS[c].kind), w->n_peaks, src, n);
+    }
+    if (!ok)
+        return km_rw_h5fail(ctx, w->path, KM_ERR_IO, "cannot append peaks");
+    w->n_peaks += (int64_t)n;
+    w->pn = 0;
+    return KM_OK;
+}
+
+km_status km_result_writer_append_peaks(km_ctx *ctx, km_result_writer *w, int64_t frame,
+                                        double time_s, const km_peak *peaks, size_t n)
+{
+    return km_result_writer_append_peaks_tracked(ctx, w, frame, time_s, peaks, NULL, n);
+}
+
+km_status km_result_writer_append_peaks_tracked(km_ctx *ctx, km_result_writer *w, int64_t frame,
+                                                double time_s, const km_peak *peaks,
+                                                const int32_t *track, size_t n)
+{
+    if (w == NULL || w->file < 0 || (peaks == NULL && n > 0))
+        return km_fail(ctx, KM_ERR_INVALID, "result writer: bad peak append");
+    while (n > 0) {
+        size_t take = PEAK_BUF - w->pn;
+        if (take > n)
+            take = n;
+        memcpy(w->pbuf + w->pn, peaks, take * sizeof *peaks);
+        for (size_t i = 0; i < take; i++) {
+            w->pframe[w->pn + i] = frame;
+            w->ptime[w->pn + i] = time_s;
+            w->ptrack[w->pn + i] = track != NULL ? track[i] : -1;
+        }
+        w->pn += take;
+        peaks += take;
+        if (track != NULL)
+            track += take;
+        n -= take;
+        if (w->pn == PEAK_BUF) {
+            km_status st = km_rw_flush_peaks(ctx, w);
+            if (st != KM_OK)
+                return st;
+        }
+    }
+    return KM_OK;
+}
+
+km_status km_result_writer_set_maps(km_ctx *ctx, km_result_writer *w, const float *max_map,
+                                    const float *mean_map)
+{
+    if (w == NULL || w->file < 0 || max_map == NULL || mean_map == NULL || w->maps_set)
+        return km_fail(ctx, KM_ERR_INVALID, "result writer: bad maps");
+    const char *names[2] = {"max", "mean"};
+    const float *maps[2] = {max_map, mean_map};
+    const char *descs[2] = {"maximum over the session of the conditioned value per taxel",
+                            "mean over the session of the conditioned value per taxel"};
+    for (int i = 0; i < 2; i++) {
+        if (!km_rw_write_2d(&w->alloc, w->g_frames, names[i], H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, w->rows,
+                      w->cols, maps[i], w->units, descs[i], "row", "col"))
+            return km_rw_h5fail(ctx, w->path, KM_ERR_IO, "cannot write /frames maps");
+    }
+    w->maps_set = 1;
+    return KM_OK;
+}
+
+km_status km_result_writer_set_bodymap(km_ctx *ctx, km_result_writer *w,
+                                       const km_result_bodymap *b)
+{
+    if (w == NULL || w->file < 0 || b == NULL || b->ny < 0 || b->nx < 0 ||
+        ((size_t)b->ny * (size_t)b->nx > 0 &&
+         (b->max == NULL || b->mean == NULL || b->coverage == NULL || b->excess == NULL)))
+        return km_fail(ctx, KM_ERR_INVALID, "result writer: bad body map");
+    hid_t g = H5Gcreate2(w->file, "bodymap", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    int ok = g >= 0 && km_rw_attr_f64(g, "x_pitch_mm", b->x_pitch_mm) &&
+             km_rw_attr_f64(g, "y_pitch_mm", b->y_pitch_mm) && km_rw_attr_f64(g, "x0_mm", 0.0) &&
+             km_rw_attr_f64(g, "y0_mm", b->y0_mm) && km_rw_attr_str(&w->alloc, g, "units", w->units) &&
+             km_rw_attr_str(&w->alloc, g, "mode", b->mode == KM_MODE_ROLLER ? "roller" : "mat") &&
+             km_rw_write_axis(&w->alloc, g, "y_mm", H5T_IEEE_F64LE, b->ny, b->y0_mm, b->y_pitch_mm,
+                        "mm", "body y of the cell centres") &&
+             km_rw_write_axis(&w->alloc, g, "x_mm", H5T_IEEE_F64LE, b->nx, 0.0, b->x_pitch_mm, "mm",
+                        "body x of the cell centres") &&
+             km_rw_write_2d(&w->alloc, g, "pressure", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, b->ny, b->nx,
+                      b->max, w->units, "maximum pressed value deposited in the cell (NaN if never)",
+                      "y_mm", "x_mm") &&
+             km_rw_write_2d(&w->alloc, g, "mean", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, b->ny, b->nx,
+                      b->mean, w->units, "mean pressed value deposited in the cell (NaN if never)",
+                      "y_mm", "x_mm") &&
+             km_rw_write_2d(&w->alloc, g, "coverage", H5T_STD_I32LE, H5T_NATIVE_INT32, b->ny, b->nx,
+                      b->coverage, "1", "contact passes over the cell", "y_mm", "x_mm") &&
+             km_rw_write_2d(&w->alloc, g, "excess", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, b->ny, b->nx,
+                      b->excess, w->units,
+                      "candidate map: mean over covering passes of the pass-max local excess",
+                      "y_mm", "x_mm");
+    km_rw_close_h(&g, H5Gclose);
+    if (!ok)
+        return km_rw_h5fail(ctx, w->path, KM_ERR_IO, "cannot write /bodymap");
+    return KM_OK;
+}

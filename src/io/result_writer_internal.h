@@ -1,0 +1,101 @@
+/* The result writer's parts, private to src/io (the writer's files:
+ * result_writer.c the file, its root, /session and /params, and commit;
+ * result_tables.c the tables and maps; result_h5.c the HDF5 helpers they
+ * share). */
+#ifndef KM_RESULT_WRITER_INTERNAL_H
+#define KM_RESULT_WRITER_INTERNAL_H
+
+#include <hdf5.h>
+
+#include "io/atomic_out.h"
+#include "io/h5_vfd.h"
+#include "io/h5util.h"
+#include "io/result_writer.h"
+
+#define COL_CHUNK 4096          /* rows per chunk of a table column */
+/* Level 1: the tables are written once per run and deflate's cost grows
+ * with the level far faster than the ratio on these numeric columns. */
+#define COL_DEFLATE 1
+/* A column is appended at its end only: a cache of two chunks holds the
+ * partly filled last chunk.  HDF5's default 1 MiB per dataset, times the
+ * ~35 columns, let the process grow by tens of MB as the tables grew. */
+#define COL_CACHE_BYTES (2u * COL_CHUNK * 8u + 4096u)
+#define PEAK_BUF 8192           /* peaks buffered before a flush */
+
+typedef km_result_col col_def;
+#define KM_RW_METRIC_COLS 8
+#define KM_RW_PEAK_COLS 12
+#define KM_RW_MAX_TABLES 4
+#define KM_RW_MAX_COLS 32
+
+/* A declared table appended to during the run. */
+typedef struct km_rw_table {
+    const km_result_table *t;
+    hid_t g;
+    hid_t ds[KM_RW_MAX_COLS];
+    int64_t n;
+} km_rw_table;
+
+struct km_result_writer {
+    km_alloc_ref alloc;
+    char *path;
+    km_atomic_out out;          /* the temporary file, renamed by commit */
+    km_h5_io io;                /* its OS errors; closing mode (h5_vfd.h) */
+    int committed;
+    int maps_set;
+    int32_t rows, cols;
+    double row_pitch, col_pitch;
+    char units[16];
+    int32_t save_frames;
+    km_h5_quiet quiet;          /* HDF5 printing off from create to free */
+    hid_t file, g_session, g_header, g_params, g_frames, g_metrics, g_peaks;
+    hid_t ds_time, ds_cond, ds_frame;
+    hid_t met[KM_RW_METRIC_COLS];
+    hid_t pk[KM_RW_PEAK_COLS];
+    km_rw_table grow[KM_RW_MAX_TABLES]; /* tables appended to during the run */
+    int n_grow;
+    int64_t n_frames, n_peaks;
+    void *scratch;              /* column conversion, scratch_cap bytes */
+    size_t scratch_cap;
+    km_peak *pbuf;              /* peaks waiting for a flush */
+    int64_t *pframe;
+    double *ptime;
+    int32_t *ptrack;
+    size_t pn;
+};
+
+
+hid_t km_rw_mem_type(int kind);
+hid_t km_rw_file_type(int kind);
+void km_rw_close_h(hid_t *h, herr_t (*fn)(hid_t));
+km_status km_rw_h5fail(km_ctx *ctx, const char *path, km_status st, const char *what);
+int km_rw_attr_str(const km_alloc_ref *ref, hid_t loc, const char *name, const char *value);
+int km_rw_attr_f64(hid_t loc, const char *name, double v);
+int km_rw_attr_i64(hid_t loc, const char *name, int64_t v);
+int km_rw_attr_i32(hid_t loc, const char *name, int32_t v);
+int km_rw_col_attrs(const km_alloc_ref *ref, hid_t ds, const char *units, const char *runits,
+                     const char *desc);
+int km_rw_set_scale(hid_t ds, const char *name);
+int km_rw_attach_named(hid_t g, hid_t ds, const char *name, unsigned idx);
+int km_rw_write_axis(const km_alloc_ref *ref, hid_t g, const char *name, hid_t ftype,
+                      int32_t n, double x0, double step, const char *units, const char *desc);
+int km_rw_write_grid_axes(const km_alloc_ref *ref, hid_t g, int32_t rows, int32_t cols);
+hid_t km_rw_make_column(const km_alloc_ref *ref, hid_t group, const col_def *c,
+                         const char *units, int shuffle);
+int km_rw_append_rows(hid_t ds, hid_t mtype, int rank, int32_t rows, int32_t cols, int64_t old,
+                       const void *buf, size_t n);
+int km_rw_append_1d(hid_t ds, hid_t mtype, int64_t old, const void *buf, size_t n);
+int km_rw_write_2d(const km_alloc_ref *ref, hid_t g, const char *name, hid_t ftype, hid_t mtype,
+                    int32_t ny, int32_t nx, const void *data, const char *units,
+                    const char *desc, const char *ydim, const char *xdim);
+hid_t km_rw_make_group(hid_t loc, const char *name, int track_order);
+hid_t km_rw_table_group(hid_t loc, const char *name);
+void *km_rw_scratch(km_ctx *ctx, km_result_writer *w, size_t bytes);
+/* Create /metrics and /peaks (result_tables.c). */
+int km_rw_make_fixed_tables(km_result_writer *w);
+/* Write the n rows of the growing tables at commit, and close them. */
+int km_rw_count_tables(km_result_writer *w);
+void km_rw_close_tables(km_result_writer *w);
+km_status km_rw_flush_peaks(km_ctx *ctx, km_result_writer *w);
+
+#endif
