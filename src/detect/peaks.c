@@ -8,6 +8,7 @@
 
 #include "detect_internal.h"
 #include "internal.h"
+#include "keysort.h"
 #include "prominence.h"
 
 /* A candidate or reported peak before its properties are filled. */
@@ -27,7 +28,7 @@ struct km_detector {
     int has_avx2;
     uint32_t *idx;      /* candidate raster indices (n) */
     float *hbuf;        /* 3x3 sweep: a ring of rows of horizontal maxima (3*cols + 32) */
-    uint32_t *skey, *skey2, *sidx2; /* candidate sort scratch (n each) */
+    uint64_t *sitem, *sitem2; /* candidate sort items and scratch (n each) */
     float *san;         /* sanitised copy, invalid = -inf (n) */
     float *tmp;         /* horizontal running max (n) */
     float *wmax;        /* window max (n) */
@@ -93,12 +94,13 @@ void km_detector_free(km_detector *det)
     if (det == NULL)
         return;
     km_alloc_ref ref = det->ref;
-    void *bufs[] = {det->idx,      det->san,       det->tmp,       det->wmax,
-                    det->kept,     det->label,     det->stack,     det->prom.key,
-                    det->prom.key2, det->prom.ord, det->prom.ord2, det->prom.parent,
-                    det->prom.lastv, det->prom.dtax, det->prom.flag, det->death,
-                    det->anchors,  det->seeds,     det->stamps,    det->skey,
-                    det->skey2,    det->sidx2,     det->hbuf};
+    void *bufs[] = {det->idx,        det->san,        det->tmp,         det->wmax,
+                    det->kept,       det->label,      det->stack,       det->prom.item,
+                    det->prom.item2, det->prom.pad,  det->prom.comp,  det->prom.next,
+                    det->prom.dtax,  det->prom.flag, det->prom.head,  det->prom.size,
+                    det->prom.otax,  det->prom.lastv, det->death,     det->anchors,
+                    det->seeds,      det->stamps,    det->sitem,      det->sitem2,
+                    det->hbuf};
     for (size_t k = 0; k < sizeof bufs / sizeof bufs[0]; k++)
         km_ref_free(&ref, bufs[k]);
     km_ref_free(&ref, det);
@@ -119,17 +121,42 @@ static void *zalloc(km_detector *det, size_t count, size_t size, int zero, int *
     return ptr;
 }
 
-/* Allocate a rows*cols scratch array on first use; kept until _free. */
-static void *lazy(km_ctx *ctx, km_detector *det, void *cur, size_t size, int zero, km_status *st)
+/* Allocate a scratch array of count entries on first use; kept until _free. */
+static void *lazy_n(km_ctx *ctx, km_detector *det, void *cur, size_t count, size_t size, int zero,
+                    km_status *st)
 {
     int fail = 0;
     if (cur != NULL || *st != KM_OK)
         return cur;
-    void *p = zalloc(det, det->n, size, zero, &fail);
+    void *p = zalloc(det, count, size, zero, &fail);
     if (fail)
         *st = km_fail(ctx, KM_ERR_NOMEM, "peaks: out of memory for %dx%d scratch",
                       (int)det->rows, (int)det->cols);
     return p;
+}
+
+/* The same for rows*cols entries. */
+static void *lazy(km_ctx *ctx, km_detector *det, void *cur, size_t size, int zero, km_status *st)
+{
+    return lazy_n(ctx, det, cur, det->n, size, zero, st);
+}
+
+/* The prominence scratch (src/detect/prominence.h). */
+static void lazy_prominence(km_ctx *ctx, km_detector *det, km_status *st)
+{
+    km_prom_scratch *s = &det->prom;
+    size_t np = ((size_t)det->rows + 2) * ((size_t)det->cols + 2);
+    s->item = lazy(ctx, det, s->item, sizeof(uint64_t), 0, st);
+    s->item2 = lazy(ctx, det, s->item2, sizeof(uint64_t), 0, st);
+    s->pad = lazy_n(ctx, det, s->pad, np, sizeof(float), 0, st);
+    s->comp = lazy_n(ctx, det, s->comp, np, sizeof(uint32_t), 1, st);
+    s->next = lazy_n(ctx, det, s->next, np, sizeof(uint32_t), 0, st);
+    s->dtax = lazy_n(ctx, det, s->dtax, np, sizeof(float), 0, st);
+    s->flag = lazy_n(ctx, det, s->flag, np, 1, 1, st);
+    s->head = lazy(ctx, det, s->head, sizeof(uint32_t), 0, st);
+    s->size = lazy(ctx, det, s->size, sizeof(uint32_t), 0, st);
+    s->otax = lazy(ctx, det, s->otax, sizeof(uint32_t), 0, st);
+    s->lastv = lazy(ctx, det, s->lastv, sizeof(float), 0, st);
 }
 
 /* Scratch needed by this call, allocated once per detector. */
@@ -137,9 +164,8 @@ static km_status ensure_scratch(km_ctx *ctx, km_detector *det, int fast, int pro
 {
     km_status st = KM_OK;
     const km_peak_params *p = &det->p;
-    det->skey = lazy(ctx, det, det->skey, sizeof(uint32_t), 0, &st);
-    det->skey2 = lazy(ctx, det, det->skey2, sizeof(uint32_t), 0, &st);
-    det->sidx2 = lazy(ctx, det, det->sidx2, sizeof(uint32_t), 0, &st);
+    det->sitem = lazy(ctx, det, det->sitem, sizeof(uint64_t), 0, &st);
+    det->sitem2 = lazy(ctx, det, det->sitem2, sizeof(uint64_t), 0, &st);
     if (fast && det->hbuf == NULL) {
         int fail = 0;
         det->hbuf = zalloc(det, 3 * (size_t)det->cols + 32, sizeof(float), 0, &fail);
@@ -159,14 +185,7 @@ static km_status ensure_scratch(km_ctx *ctx, km_detector *det, int fast, int pro
     if (p->plateau == KM_PLATEAU_ONE || prom)
         det->stack = lazy(ctx, det, det->stack, sizeof(uint32_t), 0, &st);
     if (prom) {
-        det->prom.key = lazy(ctx, det, det->prom.key, sizeof(uint32_t), 0, &st);
-        det->prom.key2 = lazy(ctx, det, det->prom.key2, sizeof(uint32_t), 0, &st);
-        det->prom.ord = lazy(ctx, det, det->prom.ord, sizeof(uint32_t), 0, &st);
-        det->prom.ord2 = lazy(ctx, det, det->prom.ord2, sizeof(uint32_t), 0, &st);
-        det->prom.parent = lazy(ctx, det, det->prom.parent, sizeof(uint32_t), 0, &st);
-        det->prom.lastv = lazy(ctx, det, det->prom.lastv, sizeof(float), 0, &st);
-        det->prom.dtax = lazy(ctx, det, det->prom.dtax, sizeof(float), 0, &st);
-        det->prom.flag = lazy(ctx, det, det->prom.flag, 1, 1, &st);
+        lazy_prominence(ctx, det, &st);
         det->death = lazy(ctx, det, det->death, sizeof(float), 0, &st);
         det->anchors = lazy(ctx, det, det->anchors, sizeof(uint32_t), 0, &st);
     }
@@ -261,159 +280,25 @@ static void sanitise(const km_frame *f, const km_mask *m, float *san, int avx2)
     }
 }
 
-/* Ascending-order key of a float with -0.0 folded into +0.0. */
-static inline uint32_t desc_key(float v)
+/* The raster-ordered candidates sorted by value descending (the total
+ * order): items (km_desc_key(value) << 32 | raster index) through
+ * km_keysort; returns the sorted array. */
+static const uint64_t *sort_candidates(km_detector *det, const km_frame *f, size_t nc)
 {
-    uint32_t u;
-    v += 0.0f;
-    memcpy(&u, &v, sizeof u);
-    u = (u & 0x80000000u) ? ~u : (u | 0x80000000u);
-    return ~u; /* descending */
-}
-
-/* Inverse of desc_key. */
-static inline float key_value(uint32_t key)
-{
-    uint32_t u = ~key;
-    float v;
-    u = (u & 0x80000000u) ? (u & 0x7fffffffu) : ~u;
-    memcpy(&v, &u, sizeof v);
-    return v;
-}
-
-/* Stable insertion sort of (key, idx) pairs by key ascending. */
-static void insertion_sort(uint32_t *key, uint32_t *idx, size_t nc)
-{
-    for (size_t k = 1; k < nc; k++) {
-        uint32_t kk = key[k], ii = idx[k];
-        size_t m = k;
-        for (; m > 0 && key[m - 1] > kk; m--) {
-            key[m] = key[m - 1];
-            idx[m] = idx[m - 1];
-        }
-        key[m] = kk;
-        idx[m] = ii;
-    }
-}
-
-/* Number of significant bits of x (0 for 0). */
-static inline unsigned bit_length(uint32_t x)
-{
-#if defined(__GNUC__)
-    return x ? 32u - (unsigned)__builtin_clz(x) : 0u;
-#else
-    unsigned b = 0;
-    while (b < 32u && (x >> b) != 0)
-        b++;
-    return b;
-#endif
-}
-
-#define KM_BUCKET_MAX_LOG2 12 /* buckets of the one-pass sort: up to 4096 */
-#define KM_BUCKET_MAX_FILL 64 /* beyond this the insertion sort could go quadratic */
-
-/* One stable counting pass into about nc buckets over the key range, then
- * an insertion sort that only moves entries within their bucket: two reads
- * of the candidates instead of the radix sort's three or four.  Returns 0
- * (nothing written) when a bucket is too full (clustered or equal values:
- * the radix sort takes those). */
-static int bucket_sort(const uint32_t *key, const uint32_t *idx, uint32_t *key2, uint32_t *idx2,
-                       size_t nc, uint32_t kmin, uint32_t kmax)
-{
-    uint32_t hist[1u << KM_BUCKET_MAX_LOG2];
-    unsigned lb = 5;
-    while (((size_t)1 << lb) < nc)
-        lb++;
-    uint32_t range = kmax - kmin;
-    unsigned bits = bit_length(range);
-    unsigned shift = bits > lb ? bits - lb : 0u;
-    size_t nb = (size_t)(range >> shift) + 1;
-    memset(hist, 0, nb * sizeof *hist);
-    for (size_t k = 0; k < nc; k++)
-        hist[(key[k] - kmin) >> shift]++;
-    uint32_t sum = 0, big = 0;
-    for (size_t b = 0; b < nb; b++) {
-        uint32_t h = hist[b];
-        big = h > big ? h : big;
-        hist[b] = sum;
-        sum += h;
-    }
-    if (big > KM_BUCKET_MAX_FILL)
-        return 0;
-    for (size_t k = 0; k < nc; k++) {
-        uint32_t dst = hist[(key[k] - kmin) >> shift]++;
-        key2[dst] = key[k];
-        idx2[dst] = idx[k];
-    }
-    insertion_sort(key2, idx2, nc);
-    return 1;
-}
-
-/* Stable sort of the raster-ordered candidate indices by value descending
- * (the total order): insertion sort for a handful, a one-pass bucket sort
- * up to 4096 candidates spread over their range, else an LSD radix sort
- * with 8-bit digits, skipping the digits that are the same in every key.
- * The sorted indices and keys are left in the detector's scratch arrays
- * returned through *sidx and *skey. */
-static void sort_candidates(km_detector *det, const km_frame *f, size_t nc,
-                            const uint32_t **sidx, const uint32_t **skey)
-{
-    uint32_t *key = det->skey, *idx = det->idx, *key2 = det->skey2, *idx2 = det->sidx2;
+    uint64_t *item = det->sitem;
+    const uint32_t *idx = det->idx;
     uint32_t cols = (uint32_t)f->cols;
-    uint32_t kand = UINT32_MAX, kor = 0, kmin = UINT32_MAX, kmax = 0;
     if (f->row_stride == f->cols) {
         for (size_t k = 0; k < nc; k++)
-            key[k] = desc_key(f->data[idx[k]]);
+            item[k] = (uint64_t)km_desc_key(f->data[idx[k]]) << 32 | idx[k];
     } else {
         for (size_t k = 0; k < nc; k++) {
             uint32_t i = idx[k];
-            key[k] = desc_key(f->data[(ptrdiff_t)(i / cols) * f->row_stride + i % cols]);
+            float v = f->data[(ptrdiff_t)(i / cols) * f->row_stride + i % cols];
+            item[k] = (uint64_t)km_desc_key(v) << 32 | i;
         }
     }
-    if (nc <= 32) {
-        insertion_sort(key, idx, nc);
-        *sidx = idx;
-        *skey = key;
-        return;
-    }
-    for (size_t k = 0; k < nc; k++) {
-        uint32_t h = key[k];
-        kand &= h;
-        kor |= h;
-        kmin = h < kmin ? h : kmin;
-        kmax = h > kmax ? h : kmax;
-    }
-    if (nc <= ((size_t)1 << KM_BUCKET_MAX_LOG2) &&
-        bucket_sort(key, idx, key2, idx2, nc, kmin, kmax)) {
-        *sidx = idx2;
-        *skey = key2;
-        return;
-    }
-    /* Digits equal in every key need neither a histogram nor a pass. */
-    uint32_t vary = kand ^ kor;
-    for (int shift = 0; shift < 32; shift += 8) {
-        if (((vary >> shift) & 255u) == 0)
-            continue;
-        uint32_t hd[256];
-        memset(hd, 0, sizeof hd);
-        for (size_t k = 0; k < nc; k++)
-            hd[(key[k] >> shift) & 255u]++;
-        uint32_t sum = 0;
-        for (int bkt = 0; bkt < 256; bkt++) {
-            uint32_t h = hd[bkt];
-            hd[bkt] = sum;
-            sum += h;
-        }
-        for (size_t k = 0; k < nc; k++) {
-            uint32_t dst = hd[(key[k] >> shift) & 255u]++;
-            key2[dst] = key[k];
-            idx2[dst] = idx[k];
-        }
-        uint32_t *t = key; key = key2; key2 = t;
-        t = idx; idx = idx2; idx2 = t;
-    }
-    *sidx = idx;
-    *skey = key;
+    return km_keysort(item, det->sitem2, nc);
 }
 
 static int seed_cmp(const void *pa, const void *pb)
@@ -550,16 +435,10 @@ static void compute_prominence(km_detector *det, const km_seed *seeds, size_t ns
                    det->death);
 }
 
-km_status km_detector_apply_isa(km_ctx *ctx, km_detector *det, const km_frame *frame,
-                                const km_mask *mask, km_peak *peaks, size_t capacity,
-                                size_t *n_peaks, km_isa isa)
+static km_status check_apply(km_ctx *ctx, const km_detector *det, const km_frame *frame,
+                             const km_mask *mask, const km_peak *peaks, size_t capacity,
+                             const size_t *n_peaks)
 {
-    km_status st = KM_OK;
-    km_frame_stats fs;
-    size_t nc = 0, ns = 0, count = 0;
-
-    if (n_peaks != NULL)
-        *n_peaks = 0;
     if (det == NULL || frame == NULL || n_peaks == NULL || (peaks == NULL && capacity > 0))
         return km_fail(ctx, KM_ERR_INVALID, "peaks: NULL argument");
     if (frame->data == NULL || frame->rows != det->rows || frame->cols != det->cols ||
@@ -572,149 +451,193 @@ km_status km_detector_apply_isa(km_ctx *ctx, km_detector *det, const km_frame *f
         (mask->rows != det->rows || mask->cols != det->cols || mask->row_stride < mask->cols))
         return km_fail(ctx, KM_ERR_INVALID, "peaks: mask %dx%d does not match the frame %dx%d",
                        (int)mask->rows, (int)mask->cols, (int)det->rows, (int)det->cols);
+    return KM_OK;
+}
+
+/* The detection threshold: threshold_abs (else the frame minimum), raised
+ * to threshold_rel * max; in float32 as numpy compares a float32 image
+ * with a float64 scalar. */
+static float threshold(const km_peak_params *p, const km_frame_stats *fs)
+{
+    double t = isnan(p->threshold_abs) ? (double)fs->min : p->threshold_abs;
+    if (p->threshold_rel > 0.0 && p->threshold_rel * (double)fs->max > t)
+        t = p->threshold_rel * (double)fs->max;
+    return t > FLT_MAX ? INFINITY : (t < -FLT_MAX ? -INFINITY : (float)t);
+}
+
+/* The 3x3 fast path (r = 1, no mask, all finite).  Raster order
+ * throughout (ring taxels in place), so that a stable sort by value alone
+ * yields the total order.  Returns the number of candidates in det->idx. */
+static size_t find_fast(km_detector *det, const km_frame *frame, int32_t b, float thr, int avx2)
+{
+    const float *d = frame->data;
+    ptrdiff_t fst = frame->row_stride;
+    int32_t rows = det->rows, cols = det->cols;
+    size_t nc = 0;
+    if (b == 0 && (rows < 3 || cols < 3)) {
+        for (int32_t i = 0; i < rows; i++)
+            for (int32_t j = 0; j < cols; j++)
+                if (km_lmax3_clipped(d, fst, rows, cols, i, j, thr))
+                    det->idx[nc++] = (uint32_t)i * (uint32_t)cols + (uint32_t)j;
+        return nc;
+    }
+    int32_t e = b > 1 ? b : 1;
+    if (b == 0)
+        nc += km_lmax3_edge_row(d, fst, rows, cols, 0, thr, det->idx + nc);
+    if (e <= rows - 1 - e && e <= cols - 1 - e)
+        nc += (avx2 ? km_lmax3_avx2 : km_lmax3_portable)(d, fst, rows, cols, e, rows - 1 - e, e,
+                                                          cols - 1 - e, b == 0, thr, det->hbuf,
+                                                          det->idx + nc);
+    if (b == 0)
+        nc += km_lmax3_edge_row(d, fst, rows, cols, rows - 1, thr, det->idx + nc);
+    return nc;
+}
+
+/* The general path (mask, non-finite values or r > 1) on the sanitised
+ * copy: the (2r+1)^2 window max and one compare sweep, in raster order. */
+static size_t find_general(km_detector *det, int32_t b, float thr, int avx2)
+{
+    int32_t rows = det->rows, cols = det->cols;
+    size_t nc = 0;
+    (avx2 ? km_window_max_avx2 : km_window_max_portable)(det->san, det->tmp, det->wmax, rows, cols,
+                                                         det->p.min_distance);
+    for (int32_t i = b; i < rows - b; i++) {
+        const float *s = det->san + (size_t)i * (size_t)cols;
+        const float *w = det->wmax + (size_t)i * (size_t)cols;
+        uint32_t base = (uint32_t)i * (uint32_t)cols;
+        nc += (avx2 ? km_cmp_row_avx2 : km_cmp_row_portable)(s, w, b, cols - b, thr, base,
+                                                             det->idx + nc);
+    }
+    return nc;
+}
+
+/* The nc candidates as seeds in the total order, plateaus merged, thinned
+ * to min_distance; returns how many are left. */
+static size_t make_seeds(km_detector *det, const km_frame *frame, size_t nc)
+{
+    km_seed *seeds = det->seeds;
+    uint32_t cols = (uint32_t)det->cols;
+    const uint64_t *sorted = sort_candidates(det, frame, nc);
+    for (size_t k = 0; k < nc; k++) {
+        uint32_t i = (uint32_t)sorted[k];
+        uint32_t ri = i / cols, ci = i - ri * cols;
+        km_seed s = {km_key_value((uint32_t)(sorted[k] >> 32)), i, i, 0u, (double)ri, (double)ci};
+        seeds[k] = s;
+    }
+    size_t ns = nc;
+    if (det->p.plateau == KM_PLATEAU_ONE)
+        ns = merge_plateaus(det, seeds, ns);
+    return thin(det, seeds, ns);
+}
+
+/* min_prominence: drops the seeds less prominent (their deaths are kept in
+ * step); returns how many are left. */
+static size_t drop_flat(km_detector *det, size_t ns, float vmin, float thr)
+{
+    km_seed *seeds = det->seeds;
+    size_t keep = 0;
+    compute_prominence(det, seeds, ns, vmin, thr);
+    for (size_t k = 0; k < ns; k++) {
+        if ((double)seeds[k].v - (double)det->death[k] >= det->p.min_prominence) {
+            seeds[keep] = seeds[k];
+            det->death[keep] = det->death[k];
+            keep++;
+        }
+    }
+    return keep;
+}
+
+/* Peak k from seed k: position, flags, sub-pixel fit, prominence, area. */
+static void fill_peak(km_detector *det, const km_frame *frame, const km_mask *mask, size_t k,
+                      int prom, km_peak *pk)
+{
+    const km_peak_params *p = &det->p;
+    const km_seed *s = &det->seeds[k];
+    int32_t rows = det->rows, cols = det->cols, r = p->min_distance;
+    int32_t ri = (int32_t)(s->i / (uint32_t)cols), ci = (int32_t)(s->i % (uint32_t)cols);
+    pk->row = ri;
+    pk->col = ci;
+    pk->value = s->v;
+    pk->flags = s->flags;
+    pk->y = s->y;
+    pk->x = s->x;
+    if (ri < r || ri >= rows - r || ci < r || ci >= cols - r)
+        pk->flags |= KM_PEAK_AT_BORDER;
+    if ((double)s->v >= p->saturation)
+        pk->flags |= KM_PEAK_SATURATED;
+    if ((p->want & KM_WANT_SUBPIXEL) && !(s->flags & KM_PEAK_PLATEAU)) {
+        if (km_subpixel(frame->data, frame->row_stride, rows, cols, ri, ci, mask, &pk->y, &pk->x))
+            pk->flags |= KM_PEAK_FIT_FALLBACK;
+    }
+    pk->prominence = NAN;
+    pk->area_taxels = -1;
+    if (!prom)
+        return;
+    double death = (double)det->death[k];
+    pk->prominence = (float)((double)s->v - death);
+    if (p->want & KM_WANT_AREA) {
+        if (++det->stamp == 0) {
+            memset(det->stamps, 0, det->n * sizeof *det->stamps);
+            det->stamp = 1;
+        }
+        pk->area_taxels = km_basin_area(det->san, rows, cols, s->anchor, 0.5 * ((double)s->v + death),
+                                        det->stamps, det->stamp, det->stack);
+    }
+}
+
+km_status km_detector_apply_isa(km_ctx *ctx, km_detector *det, const km_frame *frame,
+                                const km_mask *mask, km_peak *peaks, size_t capacity,
+                                size_t *n_peaks, km_isa isa)
+{
+    km_status st;
+    km_frame_stats fs;
+    size_t nc = 0, count = 0;
+
+    if (n_peaks != NULL)
+        *n_peaks = 0;
+    if ((st = check_apply(ctx, det, frame, mask, peaks, capacity, n_peaks)) != KM_OK)
+        return st;
     if (mask != NULL && mask->data == NULL)
         mask = NULL;
-
     const km_peak_params *p = &det->p;
-    int32_t rows = det->rows, cols = det->cols, r = p->min_distance;
     int avx2 = isa == KM_ISA_AVX2 || (isa == KM_ISA_AUTO && det->has_avx2);
     if (avx2 && !det->has_avx2)
         return km_fail(ctx, KM_ERR_UNSUPPORTED, "peaks: this CPU has no AVX2");
 
     if (mask != NULL)
         stats_masked(frame, mask, &fs);
-    else if (avx2)
-        km_stats_avx2(frame->data, frame->row_stride, rows, cols, &fs);
     else
-        km_stats_portable(frame->data, frame->row_stride, rows, cols, &fs);
-    if (fs.n_valid == 0)
-        goto done;
+        (avx2 ? km_stats_avx2 : km_stats_portable)(frame->data, frame->row_stride, det->rows,
+                                                   det->cols, &fs);
     fs.min += 0.0f;
     fs.max += 0.0f;
     /* A constant frame has no peaks (one valid taxel is not "constant"). */
-    if (fs.n_valid >= 2 && fs.min == fs.max)
+    if (fs.n_valid == 0 || (fs.n_valid >= 2 && fs.min == fs.max))
         goto done;
-
-    double t = isnan(p->threshold_abs) ? (double)fs.min : p->threshold_abs;
-    if (p->threshold_rel > 0.0 && p->threshold_rel * (double)fs.max > t)
-        t = p->threshold_rel * (double)fs.max;
-    /* numpy compares a float32 image with a float64 scalar in float32. */
-    float thr = t > FLT_MAX ? INFINITY : (t < -FLT_MAX ? -INFINITY : (float)t);
-    int32_t b = p->exclude_border < 0 ? r : p->exclude_border;
-
-    int fast = mask == NULL && fs.all_finite && r == 1;
+    float thr = threshold(p, &fs);
+    int32_t b = p->exclude_border < 0 ? p->min_distance : p->exclude_border;
+    int fast = mask == NULL && fs.all_finite && p->min_distance == 1;
     int prom = need_prominence(p);
     if ((st = ensure_scratch(ctx, det, fast, prom)) != KM_OK)
         goto done;
     if (!fast || prom)
         sanitise(frame, mask, det->san, avx2);
-    if (fast) {
-        /* Raster order throughout (ring taxels in place), so that a stable
-         * sort by value alone yields the total order. */
-        const float *d = frame->data;
-        ptrdiff_t fst = frame->row_stride;
-        if (b == 0 && (rows < 3 || cols < 3)) {
-            for (int32_t i = 0; i < rows; i++)
-                for (int32_t j = 0; j < cols; j++)
-                    if (km_lmax3_clipped(d, fst, rows, cols, i, j, thr))
-                        det->idx[nc++] = (uint32_t)i * (uint32_t)cols + (uint32_t)j;
-        } else {
-            int32_t e = b > 1 ? b : 1;
-            if (b == 0)
-                nc += km_lmax3_edge_row(d, fst, rows, cols, 0, thr, det->idx + nc);
-            if (e <= rows - 1 - e && e <= cols - 1 - e)
-                nc += (avx2 ? km_lmax3_avx2 : km_lmax3_portable)(
-                    d, fst, rows, cols, e, rows - 1 - e, e, cols - 1 - e, b == 0, thr, det->hbuf,
-                    det->idx + nc);
-            if (b == 0)
-                nc += km_lmax3_edge_row(d, fst, rows, cols, rows - 1, thr, det->idx + nc);
-        }
-    } else {
-        (avx2 ? km_window_max_avx2 : km_window_max_portable)(det->san, det->tmp, det->wmax, rows,
-                                                             cols, r);
-        for (int32_t i = b; i < rows - b; i++) {
-            const float *s = det->san + (size_t)i * (size_t)cols;
-            const float *w = det->wmax + (size_t)i * (size_t)cols;
-            uint32_t base = (uint32_t)i * (uint32_t)cols;
-            nc += (avx2 ? km_cmp_row_avx2 : km_cmp_row_portable)(s, w, b, cols - b, thr, base,
-                                                                 det->idx + nc);
-        }
-    }
+    nc = fast ? find_fast(det, frame, b, thr, avx2) : find_general(det, b, thr, avx2);
     if (nc == 0)
         goto done;
-
     if ((st = grow_seeds(ctx, det, nc)) != KM_OK)
         goto done;
-    km_seed *seeds = det->seeds;
-    const uint32_t *sidx, *skey;
-    sort_candidates(det, frame, nc, &sidx, &skey);
-    for (size_t k = 0; k < nc; k++) {
-        uint32_t i = sidx[k];
-        int32_t ri = (int32_t)(i / (uint32_t)cols), ci = (int32_t)(i - (uint32_t)ri * (uint32_t)cols);
-        km_seed s = {key_value(skey[k]), i, i, 0u, (double)ri, (double)ci};
-        seeds[k] = s;
-    }
-    ns = nc;
-    if (p->plateau == KM_PLATEAU_ONE)
-        ns = merge_plateaus(det, seeds, ns);
-    ns = thin(det, seeds, ns);
-
-    int prom_done = 0;
-    if (p->min_prominence > 0.0) {
-        compute_prominence(det, seeds, ns, fs.min, thr);
-        size_t keep = 0;
-        for (size_t k = 0; k < ns; k++) {
-            if ((double)seeds[k].v - (double)det->death[k] >= p->min_prominence) {
-                seeds[keep] = seeds[k];
-                det->death[keep] = det->death[k];
-                keep++;
-            }
-        }
-        ns = keep;
-        prom_done = 1;
-    }
+    size_t ns = make_seeds(det, frame, nc);
+    if (p->min_prominence > 0.0)
+        ns = drop_flat(det, ns, fs.min, thr);
     count = ns;
     if (p->num_peaks >= 0 && (uint64_t)p->num_peaks < (uint64_t)count)
         count = (size_t)p->num_peaks;
     size_t nw = count < capacity ? count : capacity;
-    if (prom && !prom_done)
-        compute_prominence(det, seeds, nw, fs.min, thr);
-
-    for (size_t k = 0; k < nw; k++) {
-        const km_seed *s = &seeds[k];
-        km_peak *pk = &peaks[k];
-        int32_t ri = (int32_t)(s->i / (uint32_t)cols), ci = (int32_t)(s->i % (uint32_t)cols);
-        pk->row = ri;
-        pk->col = ci;
-        pk->value = s->v;
-        pk->flags = s->flags;
-        pk->y = s->y;
-        pk->x = s->x;
-        if (ri < r || ri >= rows - r || ci < r || ci >= cols - r)
-            pk->flags |= KM_PEAK_AT_BORDER;
-        if ((double)s->v >= p->saturation)
-            pk->flags |= KM_PEAK_SATURATED;
-        if ((p->want & KM_WANT_SUBPIXEL) && !(s->flags & KM_PEAK_PLATEAU)) {
-            if (km_subpixel(frame->data, frame->row_stride, rows, cols, ri, ci, mask, &pk->y,
-                            &pk->x))
-                pk->flags |= KM_PEAK_FIT_FALLBACK;
-        }
-        pk->prominence = NAN;
-        pk->area_taxels = -1;
-        if (prom) {
-            double death = (double)det->death[k];
-            pk->prominence = (float)((double)s->v - death);
-            if (p->want & KM_WANT_AREA) {
-                if (++det->stamp == 0) {
-                    memset(det->stamps, 0, det->n * sizeof *det->stamps);
-                    det->stamp = 1;
-                }
-                pk->area_taxels = km_basin_area(det->san, rows, cols, s->anchor,
-                                                0.5 * ((double)s->v + death), det->stamps,
-                                                det->stamp, det->stack);
-            }
-        }
-    }
+    if (prom && !(p->min_prominence > 0.0))
+        compute_prominence(det, det->seeds, nw, fs.min, thr);
+    for (size_t k = 0; k < nw; k++)
+        fill_peak(det, frame, mask, k, prom, &peaks[k]);
     if (count > capacity)
         st = km_fail(ctx, KM_ERR_CAPACITY, "peaks: %zu peaks found, capacity %zu", count,
                      capacity);

@@ -1,269 +1,262 @@
 /* Prominence by topological persistence (superlevel-set filtration,
  * 8-connected, union-find) and the basin area of a peak.
- * See docs/ALGORITHMS.md 3.5. */
+ * See docs/ALGORITHMS.md 3.5 and 3.6. */
 #include <math.h>
 #include <string.h>
 
+#include "keysort.h"
 #include "prominence.h"
 
-/* Ascending-order key of a float (no -0.0, no NaN: the caller normalised). */
-static inline uint32_t float_key(float v)
+/* The filtration runs on a copy of the frame with a border of -inf
+ * (pad, (rows + 2) x (cols + 2)), so that every taxel has eight
+ * neighbours: no bounds tests, no division.  Indices below are into that
+ * copy unless named raster.
+ *
+ * It keeps every added taxel's component label exact (comp[t]), so that
+ * "which components do the older neighbours belong to" is eight loads and
+ * a min/max with no branch; the rare merge relabels the smaller component
+ * (union by size: O(n log n) at worst, a few relabels per taxel in
+ * practice).  Per label: its oldest taxel, size, member list (head +
+ * next[] per taxel) and last (lowest) level. */
+typedef struct filtration {
+    const float *pad;
+    size_t width;    /* cols + 2 */
+    const km_prom_scratch *s;
+    uint32_t rank;   /* taxels added so far: the next new label */
+    size_t alive;    /* wanted taxels not dead */
+} filtration;
+
+/* a comes before b in the total order (value descending, index ascending;
+ * the padded index orders taxels as the raster index does). */
+static inline int older(const float *pad, uint32_t a, uint32_t b)
 {
-    uint32_t u;
-    memcpy(&u, &v, sizeof u);
-    return (u & 0x80000000u) ? ~u : (u | 0x80000000u);
+    return pad[a] > pad[b] || (pad[a] == pad[b] && a < b);
 }
 
-/* Stable sort of (key, ord) pairs by key ascending.  Below a few dozen
- * pairs an insertion sort; above, an LSD radix sort over only the key bits
- * that differ within the set, in as few passes of at most 11 bits as they
- * need (a 32x32 frame's keys differ in ~25 bits: 3 passes of 9 bits, so the
- * histograms are 512 buckets, not 2048, which at ~1000 keys cost more than
- * the scatter).  The result ends in key/ord (pointers may be swapped). */
-static void sort_pairs(uint32_t **key, uint32_t **ord, uint32_t **key2, uint32_t **ord2, size_t m)
+/* Merges labels a != b at level vt; the component whose oldest taxel is
+ * younger dies there.  Returns the surviving label. */
+static uint32_t merge(filtration *f, uint32_t a, uint32_t b, float vt)
 {
-    uint32_t *k = *key, *o = *ord;
-    if (m < 2)
-        return;
-    if (m <= 32) {
-        for (size_t i = 1; i < m; i++) {
-            uint32_t kv = k[i], ov = o[i];
-            size_t j = i;
-            while (j > 0 && k[j - 1] > kv) {
-                k[j] = k[j - 1];
-                o[j] = o[j - 1];
-                j--;
-            }
-            k[j] = kv;
-            o[j] = ov;
-        }
-        return;
-    }
-    uint32_t diff = 0, k0 = k[0];
-    for (size_t i = 0; i < m; i++)
-        diff |= k[i] ^ k0;
-    if (diff == 0)
-        return; /* all equal: the input (raster) order is already the order */
-    int bits = 32;
-    while (!(diff & 0x80000000u)) {
-        diff <<= 1;
-        bits--;
-    }
-    int passes = (bits + 10) / 11;
-    int width = (bits + passes - 1) / passes;
-    uint32_t mask = (1u << width) - 1u, nb = 1u << width;
-    uint32_t hist[3][2048];
-    for (int p = 0; p < passes; p++)
-        memset(hist[p], 0, nb * sizeof hist[p][0]);
-    for (size_t i = 0; i < m; i++) {
-        uint32_t kv = k[i];
-        for (int p = 0; p < passes; p++)
-            hist[p][(kv >> (p * width)) & mask]++;
-    }
-    for (int p = 0; p < passes; p++) {
-        uint32_t sum = 0;
-        for (uint32_t b = 0; b < nb; b++) {
-            uint32_t h = hist[p][b];
-            hist[p][b] = sum;
-            sum += h;
-        }
-    }
-    for (int p = 0; p < passes; p++) {
-        int shift = p * width;
-        uint32_t *ks = *key, *os = *ord, *kd = *key2, *od = *ord2;
-        uint32_t *h = hist[p];
-        for (size_t i = 0; i < m; i++) {
-            uint32_t dst = h[(ks[i] >> shift) & mask]++;
-            kd[dst] = ks[i];
-            od[dst] = os[i];
-        }
-        *key = kd;
-        *ord = od;
-        *key2 = ks;
-        *ord2 = os;
-    }
-}
-
-/* The back part was filled in reverse raster order: restore raster order
- * (equal values must stay in index order) and sort it. */
-static void sort_low(uint32_t **key, uint32_t **ord, uint32_t **key2, uint32_t **ord2, size_t m)
-{
-    uint32_t *k = *key, *o = *ord;
-    for (size_t a = 0, b = m > 0 ? m - 1 : 0; a < b; a++, b--) {
-        uint32_t tk = k[a], to = o[a];
-        k[a] = k[b];
-        o[a] = o[b];
-        k[b] = tk;
-        o[b] = to;
-    }
-    sort_pairs(key, ord, key2, ord2, m);
-}
-
-static inline uint32_t uf_find(uint32_t *parent, uint32_t x)
-{
-    while (parent[x] != x) {
-        parent[x] = parent[parent[x]];
-        x = parent[x];
-    }
-    return x;
-}
-
-/* a comes before b in the total order (value descending, index ascending). */
-static inline int older(const float *san, uint32_t a, uint32_t b)
-{
-    return san[a] > san[b] || (san[a] == san[b] && a < b);
-}
-
-/* Joins the component of processed neighbour q to that of the new taxel
- * (root *root) at level vt; the younger root dies there.  Every component's
- * root is its oldest member whatever the path compression did, so tracking
- * the new taxel's root here instead of finding it gives the same forest. */
-static inline void join(const float *san, const km_prom_scratch *s, uint32_t q, float vt,
-                        uint32_t *root, size_t *alive)
-{
-    uint32_t *parent = s->parent;
-    uint32_t ra = *root;
-    /* An added taxel links straight to its root, so this is the usual case. */
-    if (parent[q] == ra)
-        return;
-    uint32_t rb = uf_find(parent, q);
-    if (ra == rb)
-        return;
-    uint32_t young = older(san, ra, rb) ? rb : ra;
-    uint32_t old = young == ra ? rb : ra;
-    parent[young] = old;
-    *root = old;
+    const km_prom_scratch *s = f->s;
+    uint32_t oa = s->otax[a], ob = s->otax[b];
+    int a_older = older(f->pad, oa, ob);
+    uint32_t young = a_older ? ob : oa;
     if (s->flag[young]) {
         s->dtax[young] = vt;
-        (*alive)--;
+        s->flag[young] = 0;
+        f->alive--;
+    }
+    uint32_t big = s->size[a] >= s->size[b] ? a : b, small = big == a ? b : a;
+    uint32_t t = s->head[small], last = t;
+    for (; t != UINT32_MAX; t = s->next[t]) {
+        s->comp[t] = big;
+        last = t;
+    }
+    s->next[last] = s->head[big];
+    s->head[big] = s->head[small];
+    s->size[big] += s->size[small];
+    s->otax[big] = a_older ? oa : ob;
+    return big;
+}
+
+/* Adds taxel t to label c, or to a new label when c is UINT32_MAX. */
+static inline void attach(filtration *f, uint32_t t, uint32_t c, float vt)
+{
+    const km_prom_scratch *s = f->s;
+    if (c == UINT32_MAX) {
+        c = f->rank; /* the rank of its first taxel: unique */
+        s->head[c] = UINT32_MAX;
+        s->size[c] = 0;
+        s->otax[c] = t;
+    } else if (s->flag[t]) {
+        /* A wanted taxel with an older neighbour dies at once. */
+        s->dtax[t] = vt;
+        s->flag[t] = 0;
+        f->alive--;
+    }
+    s->comp[t] = c;
+    s->next[t] = s->head[c];
+    s->head[c] = t;
+    s->size[c]++;
+    s->lastv[c] = vt;
+}
+
+/* Filtration items: (km_desc_key(value) << 32) | padded index; ascending
+ * items are the total order. */
+static inline uint64_t make_item(float v, size_t pi)
+{
+    return (uint64_t)km_desc_key(v) << 32 | (uint64_t)(uint32_t)pi;
+}
+
+/* Adds the taxels of items[0..len) (the next ones in the total order) to
+ * the filtration until no wanted taxel is left alive.  A neighbour has
+ * been added iff it is older than the new taxel (-inf never is), so the
+ * test is a comparison of values (equal values: the lower index, above
+ * and left of t, is older).  A taxel whose older neighbours all carry one
+ * label (most taxels) joins it without a branch; a new component or a
+ * merge (local maxima and saddles) takes the slow way. */
+static void filtrate(filtration *f, const uint64_t *items, size_t len)
+{
+    const float *pad = f->pad;
+    const km_prom_scratch *s = f->s;
+    const uint32_t *comp = s->comp;
+    uint32_t w = (uint32_t)f->width;
+    const uint32_t off[8] = {0u - w - 1u, 0u - w, 0u - w + 1u, 0u - 1u, 1u, w - 1u, w, w + 1u};
+    for (size_t k = 0; k < len && f->alive > 0; k++, f->rank++) {
+        uint32_t t = (uint32_t)items[k];
+        float vt = pad[t];
+        const float *a = pad + t - w, *m = pad + t, *b = pad + t + w;
+        uint32_t sel[8] = {a[-1] >= vt, a[0] >= vt, a[1] >= vt, m[-1] >= vt,
+                           m[1] > vt,   b[-1] > vt, b[0] > vt,  b[1] > vt};
+        uint32_t lo = UINT32_MAX, hi = 0;
+        for (int j = 0; j < 8; j++) {
+            uint32_t on = 0u - sel[j], lab = comp[t + off[j]];
+            uint32_t l = lab | ~on, h = lab & on;
+            lo = l < lo ? l : lo;
+            hi = h > hi ? h : hi;
+        }
+        if (lo != hi && lo != UINT32_MAX) {
+            /* Several labels: merge them (re-reading each, as a merge
+               relabels). */
+            lo = UINT32_MAX;
+            for (int j = 0; j < 8; j++) {
+                if (!sel[j])
+                    continue;
+                uint32_t c = comp[t + off[j]];
+                lo = lo == UINT32_MAX || lo == c ? c : merge(f, lo, c, vt);
+            }
+        }
+        attach(f, t, lo, vt);
     }
 }
 
-/* ord entries: the raster index, with this bit set for a taxel on the
- * grid's edge (found in the raster-order partition, where row and column
- * are known: no division per taxel here). */
-#define EDGE 0x80000000u
+/* The three groups of valid taxels: above (>= level, > vmin), below
+ * (< level, > vmin), and the frame minimum (not stored). */
+typedef struct groups {
+    uint64_t *above, *below; /* above sorted */
+    size_t n_above, n_below, n_valid;
+} groups;
 
-/* Adds ord[0..len) (the next taxels in the total order) to the filtration
- * until no wanted taxel is left alive; returns how many are.  A neighbour
- * has been added iff it is older than the new taxel (-inf never is), so the
- * test is a comparison of values: the 8 of an interior taxel make one bit
- * mask, and only its set bits are visited (one unpredictable loop instead
- * of eight unpredictable tests). */
-static size_t filtrate(const float *san, int32_t rows, int32_t cols, const km_prom_scratch *s,
-                       const uint32_t *ord, size_t len, size_t alive)
+/* One raster pass: the padded copy, the above group to the front of
+ * item[], the below group to the back (reversed, then restored to raster
+ * order): both slots written, one kept, so there is no branch.  The above
+ * group is sorted; the below one is sorted only if needed. */
+static void partition(const float *san, int32_t rows, int32_t cols, float vmin, float level,
+                      const km_prom_scratch *s, groups *g)
+{
+    size_t n = (size_t)rows * (size_t)cols, lo = 0, hi = n, nv = 0, w = (size_t)cols + 2;
+    uint64_t *it = s->item;
+    float *pad = s->pad;
+    for (size_t c = 0; c < w; c++)
+        pad[c] = pad[((size_t)rows + 1) * w + c] = -INFINITY;
+    for (int32_t r = 0; r < rows; r++) {
+        const float *src = san + (size_t)r * (size_t)cols;
+        size_t prow = ((size_t)r + 1) * w + 1;
+        pad[prow - 1] = pad[prow + (size_t)cols] = -INFINITY;
+        for (int32_t c = 0; c < cols; c++) {
+            float v = src[c];
+            pad[prow + (size_t)c] = v;
+            uint64_t item = make_item(v, prow + (size_t)c);
+            size_t above_min = v > vmin, ge = v >= level;
+            it[lo] = item;
+            it[hi - 1] = item;
+            lo += above_min & ge;
+            hi -= above_min & (ge ^ 1u);
+            nv += v != -INFINITY;
+        }
+    }
+    for (size_t a = hi, b = n - 1; a < b; a++, b--) {
+        uint64_t t = it[a];
+        it[a] = it[b];
+        it[b] = t;
+    }
+    g->n_above = lo;
+    g->n_below = n - hi;
+    g->n_valid = nv;
+    g->above = km_keysort(it, s->item2, lo);
+    g->below = it + hi;
+}
+
+/* The taxels at the frame minimum, in raster order (their total order),
+ * into out; returns how many. */
+static size_t minimum_items(const float *san, int32_t rows, int32_t cols, float vmin,
+                            uint64_t *out)
+{
+    size_t m = 0, w = (size_t)cols + 2;
+    for (int32_t r = 0; r < rows; r++)
+        for (int32_t c = 0; c < cols; c++)
+            if (san[(size_t)r * (size_t)cols + (size_t)c] == vmin)
+                out[m++] = make_item(vmin, ((size_t)r + 1) * w + (size_t)c + 1);
+    return m;
+}
+
+static inline uint32_t padded(uint32_t raster, int32_t cols)
 {
     uint32_t uc = (uint32_t)cols;
-    const uint32_t off[8] = {uc + 1u, uc, uc - 1u, 1u, 1u, uc - 1u, uc, uc + 1u};
-    for (size_t k = 0; k < len && alive > 0; k++) {
-        uint32_t t = ord[k] & ~EDGE;
-        float vt = san[t];
-        uint32_t root = t;
-        if (!(ord[k] & EDGE)) {
-            /* Interior (most taxels): no bounds tests.  Equal values: the
-               lower index is older (above and left of t). */
-            const float *a = san + t - uc, *m = san + t, *b = san + t + uc;
-            unsigned mask = (unsigned)(a[-1] >= vt) | (unsigned)(a[0] >= vt) << 1 |
-                            (unsigned)(a[1] >= vt) << 2 | (unsigned)(m[-1] >= vt) << 3 |
-                            (unsigned)(m[1] > vt) << 4 | (unsigned)(b[-1] > vt) << 5 |
-                            (unsigned)(b[0] > vt) << 6 | (unsigned)(b[1] > vt) << 7;
-            while (mask) {
-                unsigned j = (unsigned)__builtin_ctz(mask);
-                mask &= mask - 1u;
-                join(san, s, j < 4 ? t - off[j] : t + off[j], vt, &root, &alive);
-            }
-        } else {
-            int32_t ri = (int32_t)(t / uc), ci = (int32_t)(t % uc);
-            for (int32_t rr = ri - 1; rr <= ri + 1; rr++) {
-                if (rr < 0 || rr >= rows)
-                    continue;
-                for (int32_t cc = ci - 1; cc <= ci + 1; cc++) {
-                    uint32_t q = (uint32_t)rr * uc + (uint32_t)cc;
-                    if (cc < 0 || cc >= cols || q == t || !older(san, q, t))
-                        continue;
-                    join(san, s, q, vt, &root, &alive);
-                }
-            }
-        }
-        s->lastv[root] = vt;
-    }
-    return alive;
+    return (raster / uc + 1u) * (uc + 2u) + raster % uc + 1u;
 }
 
 void km_persistence(const float *san, int32_t rows, int32_t cols, float vmin, float level,
                     const km_prom_scratch *s, const uint32_t *want, size_t n_want, float *death)
 {
     size_t n = (size_t)rows * (size_t)cols;
-    uint32_t *key = s->key, *ord = s->ord, *key2 = s->key2, *ord2 = s->ord2;
-    size_t lo = 0, hi = n;
+    groups g;
 
     if (n_want == 0)
         return;
-    /* Taxels >= level to the front in raster order, the rest to the back
-       (reversed); both slots written, one kept, so there is no branch.
-       (n <= KM_MAX_TAXELS < EDGE.) */
-    for (int32_t r = 0; r < rows; r++) {
-        uint32_t edge_row = r == 0 || r == rows - 1 ? EDGE : 0u;
-        for (int32_t c = 0; c < cols; c++) {
-            size_t i = (size_t)r * (size_t)cols + (size_t)c;
-            float v = san[i];
-            uint32_t kv = ~float_key(v); /* descending values */
-            uint32_t ov = (uint32_t)i | edge_row | (c == 0 || c == cols - 1 ? EDGE : 0u);
-            size_t ge = v >= level, valid = v != -INFINITY;
-            key[lo] = kv;
-            ord[lo] = ov;
-            key[hi - 1] = kv;
-            ord[hi - 1] = ov;
-            lo += ge & valid;
-            hi -= (ge ^ 1u) & valid;
-        }
-    }
-    size_t m1 = lo, m2 = n - hi;
-    if (m1 + m2 == 0)
-        return;
-
-    /* Every taxel its own root: one not yet added is never reached. */
-    for (size_t i = 0; i < n; i++)
-        s->parent[i] = (uint32_t)i;
+    partition(san, rows, cols, vmin, level, s, &g);
     for (size_t k = 0; k < n_want; k++)
-        s->flag[want[k]] = 1;
-    size_t alive = n_want;
+        s->flag[padded(want[k], cols)] = 1;
+    filtration f = {s->pad, (size_t)cols + 2, s, 0, n_want};
 
+    /* The oldest taxel never dies: it gets max - min. */
+    int below_sorted = 0;
+    if (g.n_above == 0 && g.n_below > 0) {
+        g.below = km_keysort(g.below, s->item2 + (n - g.n_below), g.n_below);
+        below_sorted = 1;
+    }
+    uint32_t oldest = UINT32_MAX; /* none: vmin is not in the frame (the caller's error) */
+    if (g.n_above > 0)
+        oldest = (uint32_t)g.above[0];
+    else if (g.n_below > 0)
+        oldest = (uint32_t)g.below[0];
+    else if (minimum_items(san, rows, cols, vmin, s->item2) > 0)
+        oldest = (uint32_t)s->item2[0];
+    if (oldest != UINT32_MAX && s->flag[oldest]) {
+        s->dtax[oldest] = vmin;
+        s->flag[oldest] = 0;
+        f.alive--;
+    }
     /* Stage 1: the filtration restricted to {v >= level} is the full one
        down to that level, so a wanted taxel that dies above it has its
        exact death; the rest is sorted only if one is still alive. */
-    uint32_t *k1 = key, *o1 = ord, *k1b = key2, *o1b = ord2;
-    uint32_t *k2 = key + hi, *o2 = ord + hi, *k2b = key2 + hi, *o2b = ord2 + hi;
-    int sorted2 = 0;
-    sort_pairs(&k1, &o1, &k1b, &o1b, m1);
-    if (m1 == 0) {
-        sort_low(&k2, &o2, &k2b, &o2b, m2);
-        sorted2 = 1;
+    filtrate(&f, g.above, g.n_above);
+    if (f.alive > 0 && g.n_below > 0) {
+        if (!below_sorted)
+            g.below = km_keysort(g.below, s->item2 + (n - g.n_below), g.n_below);
+        filtrate(&f, g.below, g.n_below);
     }
-    uint32_t oldest = (m1 > 0 ? o1[0] : o2[0]) & ~EDGE;
-    if (s->flag[oldest]) {
-        /* The oldest taxel never dies: it gets max - min. */
-        s->dtax[oldest] = vmin;
-        alive--;
+    /* Stage 3, the taxels at the minimum.  With every taxel valid the grid
+       is one component, so whatever is still alive merges at the minimum
+       level: no need to add them. */
+    int all_valid = g.n_valid == n;
+    if (f.alive > 0 && !all_valid) {
+        size_t m3 = minimum_items(san, rows, cols, vmin, s->item2);
+        filtrate(&f, s->item2, m3);
     }
-    alive = filtrate(san, rows, cols, s, o1, m1, alive);
-    if (alive > 0 && m2 > 0) {
-        if (!sorted2)
-            sort_low(&k2, &o2, &k2b, &o2b, m2);
-        alive = filtrate(san, rows, cols, s, o2, m2, alive);
-    }
-    (void)alive;
     for (size_t k = 0; k < n_want; k++) {
-        uint32_t w = want[k];
-        if (w != oldest && uf_find(s->parent, w) == w) {
-            /* Never merged (every taxel was added, else it would have
-               died): a separate valid component; its minimum. */
-            s->dtax[w] = s->lastv[w];
+        uint32_t w = padded(want[k], cols);
+        if (s->flag[w]) {
+            /* Still alive: merges at the minimum (all valid), or never
+               merged (every taxel was added): a separate valid component,
+               whose minimum is its last level. */
+            s->dtax[w] = all_valid ? vmin : s->lastv[s->comp[w]];
+            s->flag[w] = 0;
         }
         death[k] = s->dtax[w];
-        s->flag[w] = 0;
     }
 }
+
 int32_t km_basin_area(const float *san, int32_t rows, int32_t cols, uint32_t start, double level,
                       uint32_t *stamp, uint32_t stamp_value, uint32_t *queue)
 {

@@ -6,23 +6,31 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Scratch of rows*cols entries each (flag zeroed by the caller once; the
- * functions leave it zeroed). */
+/* Scratch: n = rows*cols entries, np = (rows+2)*(cols+2) for the padded
+ * ones (flag and comp zeroed by the caller once; the functions leave flag
+ * zeroed). */
 typedef struct km_prom_scratch {
-    uint32_t *key, *key2, *ord, *ord2, *parent;
-    float *lastv, *dtax;
-    uint8_t *flag;
+    uint64_t *item, *item2;       /* n: sort items and their scratch */
+    float *pad;                   /* np: the frame with a border of -inf */
+    uint32_t *comp, *next;        /* np: component label, next member */
+    float *dtax;                  /* np: death level of a wanted taxel */
+    uint8_t *flag;                /* np: wanted and still alive */
+    uint32_t *head, *size, *otax; /* n, per label: first member, size, oldest taxel */
+    float *lastv;                 /* n, per label: its lowest level so far */
 } km_prom_scratch;
 
 /* For each of the n_want distinct valid taxels want[k], death[k] = the
  * level at which its component merges into an older one (prominence =
- * value - death); vmin for the oldest taxel of the frame; the minimum of
- * its component when it never merges.  O(n) radix sort + near-linear
- * union-find, stopping once every wanted taxel has died.  The taxels at or
- * above `level` are sorted and filtered first, the rest only if a wanted
- * taxel is still alive there; the result does not depend on `level`
- * (-INFINITY: one stage), only the time does (pass the detection
- * threshold: wanted taxels lie above it). */
+ * value - death); vmin (the minimum of the valid taxels, which must be
+ * in the frame) for the oldest taxel of the frame; the minimum of its
+ * component when it never merges.  A bucket sort (km_keysort) and a
+ * labelled union (union by size), stopping once every wanted taxel has died.  The
+ * taxels at or above `level` are sorted and filtered first, the rest above
+ * vmin only if a wanted taxel is still alive there, and the taxels at vmin
+ * only when some taxel is invalid (with every taxel valid the grid is one
+ * component: what is still alive merges at vmin).  The result does not
+ * depend on `level` (-INFINITY: one stage), only the time does (pass the
+ * detection threshold: wanted taxels lie above it). */
 void km_persistence(const float *san, int32_t rows, int32_t cols, float vmin, float level,
                     const km_prom_scratch *s, const uint32_t *want, size_t n_want, float *death);
 

@@ -1,0 +1,98 @@
+/* The detector's sort by key (docs/ALGORITHMS.md 3.6): the total order of
+ * the candidates and of the prominence filtration. */
+#include <string.h>
+
+#include "keysort.h"
+
+#define BUCKET_MAX_LOG2 12 /* buckets of the one-pass sort: up to 4096 */
+#define BUCKET_MAX_FILL 64 /* beyond this the insertion sort could go quadratic */
+
+static void insertion_sort(uint64_t *a, size_t m)
+{
+    for (size_t k = 1; k < m; k++) {
+        uint64_t v = a[k];
+        size_t j = k;
+        for (; j > 0 && a[j - 1] > v; j--)
+            a[j] = a[j - 1];
+        a[j] = v;
+    }
+}
+
+/* Number of significant bits of x (0 for 0). */
+static inline unsigned bit_length(uint32_t x)
+{
+    return x ? 32u - (unsigned)__builtin_clz(x) : 0u;
+}
+
+/* One stable counting pass into about m buckets over the key range, then
+ * an insertion sort that only moves items within their bucket: two reads
+ * of the items instead of the radix sort's three or four.  Returns 0
+ * (nothing written) when a bucket is too full (clustered or equal keys:
+ * the radix sort takes those). */
+static int bucket_sort(const uint64_t *a, uint64_t *out, size_t m, uint32_t kmin, uint32_t kmax)
+{
+    uint32_t hist[1u << BUCKET_MAX_LOG2];
+    unsigned lb = 5;
+    while (lb < BUCKET_MAX_LOG2 && ((size_t)1 << lb) < m)
+        lb++;
+    uint32_t range = kmax - kmin;
+    unsigned bits = bit_length(range);
+    unsigned shift = bits > lb ? bits - lb : 0u;
+    size_t nb = (size_t)(range >> shift) + 1;
+    memset(hist, 0, nb * sizeof *hist);
+    for (size_t k = 0; k < m; k++)
+        hist[((uint32_t)(a[k] >> 32) - kmin) >> shift]++;
+    uint32_t sum = 0, big = 0;
+    for (size_t b = 0; b < nb; b++) {
+        uint32_t h = hist[b];
+        big = h > big ? h : big;
+        hist[b] = sum;
+        sum += h;
+    }
+    if (big > BUCKET_MAX_FILL)
+        return 0;
+    for (size_t k = 0; k < m; k++)
+        out[hist[((uint32_t)(a[k] >> 32) - kmin) >> shift]++] = a[k];
+    insertion_sort(out, m);
+    return 1;
+}
+
+uint64_t *km_keysort(uint64_t *a, uint64_t *tmp, size_t m)
+{
+    if (m <= 32) {
+        insertion_sort(a, m);
+        return a;
+    }
+    uint32_t kand = UINT32_MAX, kor = 0, kmin = UINT32_MAX, kmax = 0;
+    for (size_t k = 0; k < m; k++) {
+        uint32_t h = (uint32_t)(a[k] >> 32);
+        kand &= h;
+        kor |= h;
+        kmin = h < kmin ? h : kmin;
+        kmax = h > kmax ? h : kmax;
+    }
+    if (m <= ((size_t)1 << BUCKET_MAX_LOG2) && bucket_sort(a, tmp, m, kmin, kmax))
+        return tmp;
+    /* Digits equal in every key need neither a histogram nor a pass. */
+    uint32_t vary = kand ^ kor;
+    for (int shift = 32; shift < 64; shift += 8) {
+        if (((vary >> (shift - 32)) & 255u) == 0)
+            continue;
+        uint32_t hd[256];
+        memset(hd, 0, sizeof hd);
+        for (size_t k = 0; k < m; k++)
+            hd[(a[k] >> shift) & 255u]++;
+        uint32_t sum = 0;
+        for (int b = 0; b < 256; b++) {
+            uint32_t h = hd[b];
+            hd[b] = sum;
+            sum += h;
+        }
+        for (size_t k = 0; k < m; k++)
+            tmp[hd[(a[k] >> shift) & 255u]++] = a[k];
+        uint64_t *t = a;
+        a = tmp;
+        tmp = t;
+    }
+    return a;
+}
