@@ -21,12 +21,16 @@ Per cell (model, mode, preset) it reports, means over seeds:
 - size error: median of |size_mm / true footprint sigma - 1| over matched pairs, and the
   share of them within 30% (n/a when the result has no `size_mm` column).
 
-Baseline row "recipe" (issue 11): the mean body map /bodymap/mean of R.h5 (NaN filled
-with its median), difference of Gaussians (scipy.ndimage.gaussian_filter, sigma 3 mm
-minus sigma 20 mm, in cells of the body map's pitches), skimage.feature.peak_local_max
-(min_distance 2, exclude_border False) above 6 robust sigmas (1.4826 MAD of the DoG map),
-ranked by the DoG value, positions x = x0 + col * x_pitch, y = y0 + row * y_pitch (body
-coordinates), scored by the same matching.
+Baseline row "recipe" (issue 11): the mean body map over contact (roller: /bodymap/mean
+of R.h5, which holds the contact rows of the frames not lifted, on cells covered by at
+least two passes; mat: per taxel the mean of S.h5's frames above the body map's contact
+threshold), NaN filled with its median, difference of Gaussians
+(scipy.ndimage.gaussian_filter, sigma 3 mm minus sigma 20 mm, in cells of the body map's
+pitches), skimage.feature.peak_local_max (min_distance 2, exclude_border False) above 6
+robust sigmas (1.4826 MAD of the DoG map over the cells with data) for its operating point, ranked by the DoG
+value; its AP and best F1 rank every local maximum above 0 (the threshold opened, as for
+knotmap). Positions x = x0 + col * x_pitch, y = y0 + row * y_pitch (body coordinates),
+scored by the same matching.
 
 Prints Markdown tables; --write-readme puts them into bench/README.md (section "Knot
 detection quality"); --json FILE keeps every per-session figure.
@@ -110,19 +114,48 @@ def read_candidates(path):
     return {k: v[order] for k, v in cols.items()} if len(order) else cols
 
 
-def recipe(result):
-    """The scipy/scikit-image recipe on the mean body map: positions and DoG values."""
+def contact_mean_map(result, session):
+    """The mean body map over contact only, NaN where never in contact.  Roller: the body
+    map's mean (it holds only the contact rows of frames not lifted), cells covered by at
+    least two passes (knotmap's own min_coverage: a cell touched once, at the ends of the
+    travel, is a partial pass).  Mat: per taxel, the mean over the frames in which it reads
+    above the body map's contact threshold (/params; averaging the frames in which the load is elsewhere would
+    only dilute the map with unloaded noise)."""
     with h5py.File(result) as f:
-        m = f["bodymap/mean"][:].astype(np.float64)
         a = f["bodymap"].attrs
-        x0, y0, xp, yp = a["x0_mm"], a["y0_mm"], a["x_pitch_mm"], a["y_pitch_mm"]
+        geo = (a["x0_mm"], a["y0_mm"], a["x_pitch_mm"], a["y_pitch_mm"])
+        mode = str(f["session"].attrs["mode"])
+        m = f["bodymap/mean"][:].astype(np.float64)
+        cov = f["bodymap/coverage"][:]
+        contact = float(f["params"].attrs["bodymap_contact_threshold"])
+    if mode == "roller":
+        return np.where(cov >= 2, m, np.nan), geo
+    with h5py.File(session) as f:
+        fr = f["frames"]
+        s = np.zeros(fr.shape[1:])
+        n = np.zeros(fr.shape[1:])
+        for i in range(0, fr.shape[0], 256):
+            b = fr[i:i + 256].astype(np.float64)
+            on = b > contact
+            s += np.where(on, b, 0.0).sum(axis=0)
+            n += on.sum(axis=0)
+    return np.where(n > 0, s / np.maximum(n, 1), np.nan), geo
+
+
+def recipe(result, session, n_sigmas=6.0):
+    """The scipy/scikit-image recipe on the contact mean body map: positions and DoG
+    values of the peaks above n_sigmas robust sigmas (0: every local maximum above 0)."""
+    m, (x0, y0, xp, yp) = contact_mean_map(result, session)
     if m.size == 0 or not np.isfinite(m).any():
         return np.zeros(0), np.zeros(0), np.zeros(0)
-    m = np.where(np.isfinite(m), m, np.nanmedian(m))
+    had = np.isfinite(m)
+    m = np.where(had, m, np.nanmedian(m))
     dog = (ndimage.gaussian_filter(m, (3.0 / yp, 3.0 / xp), mode="nearest")
            - ndimage.gaussian_filter(m, (20.0 / yp, 20.0 / xp), mode="nearest"))
-    sigma = 1.4826 * np.median(np.abs(dog - np.median(dog)))
-    pk = peak_local_max(dog, min_distance=2, threshold_abs=6.0 * sigma, exclude_border=False)
+    # Over the cells with data: the filled ones are flat and would shrink the MAD.
+    sigma = 1.4826 * np.median(np.abs(dog[had] - np.median(dog[had])))
+    pk = peak_local_max(dog, min_distance=2, threshold_abs=max(n_sigmas * sigma, 1e-12),
+                        exclude_border=False)
     if len(pk) == 0:
         return np.zeros(0), np.zeros(0), np.zeros(0)
     v = dog[pk[:, 0], pk[:, 1]]
@@ -193,8 +226,11 @@ def one_session(a, model, mode, preset, seed, tmp):
     fig["ap"] = figo["ap"]
     fig["ranked"] = (pairs, [float(v) for v in sc], len(tx))
     out["knotmap"] = fig
-    bx, by, bv = recipe(r)
-    figb, pairs, _ = session_figures(bx, by, bv, None, (tx, ty, ts), tol, rp)
+    bx, by, bv = recipe(r, s)
+    figb, _, _ = session_figures(bx, by, bv, None, (tx, ty, ts), tol, rp)
+    bx, by, bv = recipe(r, s, 0.0)
+    figo, pairs, _ = session_figures(bx, by, bv, None, (tx, ty, ts), tol, rp)
+    figb["ap"] = figo["ap"]
     figb["ranked"] = (pairs, [float(v) for v in bv], len(tx))
     out["recipe"] = figb
     for f in (os.path.join(tmp, tag + x) for x in (".s.h5", ".r.h5", ".o.h5")):
