@@ -170,31 +170,68 @@ km_status km_odometry_update(km_ctx *ctx, km_odometry *o, const km_frame *frame,
     return km_odometry_advance(ctx, o, o->row_stat, out);
 }
 
+/* Valid values of row r into scratch; returns their count.  Branch-free
+   gather: every value is stored, the count advances only for valid ones
+   (noise makes the branch unpredictable). */
+static size_t gather_row(const km_odometry *o, const km_frame *frame, const km_mask *mask,
+                         int32_t r, float *scratch)
+{
+    const float *row = frame->data + (ptrdiff_t)r * frame->row_stride;
+    const uint8_t *mr = mask != NULL && mask->data != NULL
+                            ? mask->data + (ptrdiff_t)r * mask->row_stride : NULL;
+    size_t n = 0;
+    if (mr == NULL || memchr(mr, 0, (size_t)o->cols) == NULL) {
+        for (int32_t c = 0; c < o->cols; c++) {
+            scratch[n] = row[c];
+            n += isfinite(row[c]) ? 1u : 0u;
+        }
+    } else {
+        for (int32_t c = 0; c < o->cols; c++) {
+            scratch[n] = row[c];
+            n += (mr[c] != 0 && isfinite(row[c])) ? 1u : 0u;
+        }
+    }
+    return n;
+}
+
+static float rank_of(float *v, size_t n, size_t k)
+{
+    return n <= RANK_MAX ? km_select_rank_f(v, n, k) : km_select_kth_f(v, n, k);
+}
+
 void km_odometry_row_medians(const km_odometry *o, const km_frame *frame, const km_mask *mask,
                              float *scratch, double *row_med)
 {
     const int32_t R = o->rows;
-    const uint8_t *m = mask != NULL ? mask->data : NULL;
+    const float thr = (float)o->p.lift_threshold;
+    size_t wide = 0;       /* most taxels of one row above that row's median + thr */
+    float wide_med = 0.0f, low = INFINITY;
     for (int32_t r = 0; r < R; r++) {
-        const float *row = frame->data + (ptrdiff_t)r * frame->row_stride;
-        const uint8_t *mr = m != NULL ? m + (ptrdiff_t)r * mask->row_stride : NULL;
-        size_t n = 0;
-        /* Branch-free gather: every value is stored, the count advances
-           only for valid ones (noise makes the branch unpredictable). */
-        if (mr == NULL || memchr(mr, 0, (size_t)o->cols) == NULL) {
-            for (int32_t c = 0; c < o->cols; c++) {
-                scratch[n] = row[c];
-                n += isfinite(row[c]) ? 1u : 0u;
-            }
-        } else {
-            for (int32_t c = 0; c < o->cols; c++) {
-                scratch[n] = row[c];
-                n += (mr[c] != 0 && isfinite(row[c])) ? 1u : 0u;
-            }
+        size_t n = gather_row(o, frame, mask, r, scratch), above = 0;
+        float med = n == 0 ? 0.0f : rank_of(scratch, n, n / 2);
+        for (size_t k = 0; k < n; k++)
+            above += scratch[k] > med + thr;
+        if (above > wide) {
+            wide = above;
+            wide_med = med;
         }
-        row_med[r] = n == 0            ? 0.0
-                     : n <= RANK_MAX ? (double)km_select_rank_f(scratch, n, n / 2)
-                                     : (double)km_select_kth_f(scratch, n, n / 2);
+        low = med < low ? med : low;
+        row_med[r] = med;
+    }
+    /* A body narrower than half the roller (a thigh on a long roller): the
+       contact row's median is off the body, no higher than the unloaded
+       rows'.  When some row has at least a quarter of the columns loaded
+       above its median and that median is not itself loaded, each row's
+       statistic is the median of its `wide` largest values instead: the
+       loaded part of the row.  A quarter: a few stuck or hot taxels, or
+       the knots of a row, never reach it; a thigh on a roller at most four
+       times its width does. */
+    if (wide * 4 < (size_t)o->cols || wide_med - low >= thr)
+        return;
+    for (int32_t r = 0; r < R; r++) {
+        size_t n = gather_row(o, frame, mask, r, scratch);
+        size_t k = n > wide / 2 ? n - 1 - wide / 2 : 0;
+        row_med[r] = n == 0 ? 0.0 : (double)rank_of(scratch, n, k);
     }
 }
 

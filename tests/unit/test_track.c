@@ -160,6 +160,40 @@ Test(track, odometry_lift_holds_and_unwraps)
     km_odometry_free(NULL);
 }
 
+/* A body narrower than half the roller (a thigh on a long roller): only
+   columns [c0, c0 + w) of rows c-1..c+1 pressed.  The plain row median is
+   off the body; the loaded part of the row must still give the contact. */
+Test(track, odometry_narrow_body)
+{
+    const int32_t R = 16, C = 32;
+    float f[16 * 32];
+    km_odometry *o = NULL;
+    cr_assert_eq(km_odometry_create(ctx, R, C, 40.0, NULL, &o), KM_OK);
+    km_frame fr = {f, R, C, C};
+    km_odometry_sample s;
+    double pitch = 2 * 3.14159265358979323846 * 40.0 / R;
+    for (int t = 0; t <= 20; t++) {
+        band_frame(f, R, C, (3 + t) % R, 40.0f);
+        for (int32_t r = 0; r < R; r++) /* 10 of 32 columns on the body */
+            for (int32_t k = 0; k < C; k++)
+                if (k < 11 || k >= 21)
+                    f[r * C + k] = 0.0f;
+        cr_assert_eq(km_odometry_update(ctx, o, &fr, NULL, &s), KM_OK);
+        cr_assert(!(s.flags & KM_ODO_LIFTED), "frame %d taken for a lift", t);
+    }
+    cr_assert_float_eq(s.y_mm, 20 * pitch, 1e-6);
+    cr_assert_float_eq(s.contact_row, 7.0, 1e-9);
+    /* Lifted, with stuck taxels at full scale: 3 in one row, 4 in another
+       column pattern; a few stuck taxels never make a contact. */
+    memset(f, 0, sizeof f);
+    for (int32_t k = 0; k < 3; k++)
+        f[9 * C + 4 + 7 * k] = 300.0f;
+    f[2 * C + 30] = 300.0f;
+    cr_assert_eq(km_odometry_update(ctx, o, &fr, NULL, &s), KM_OK);
+    cr_assert(s.flags & KM_ODO_LIFTED);
+    km_odometry_free(o);
+}
+
 Test(track, bodymap_constant_roll_is_flat)
 {
     const int32_t R = 32, C = 6;
