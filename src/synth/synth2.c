@@ -127,32 +127,22 @@ static int far_from(const km_synth *s, double x, double y, double d)
     return 1;
 }
 
-km_status km_synth2_create(km_ctx *ctx, km_synth *s)
+/* Device: rollers of 40-75 mm radius with 24-48 rows, 5-10 mm column
+   pitch, 120-240 mm long; mats of 24-48 x 24-48 taxels at 5-10 mm.  The
+   geometry goes into the session's parameters. */
+static void draw_device(km_synth *s, km_synth2 *m, km_synth_rng *r)
 {
     km_synth_params *p = &s->p;
-    int pi = p->difficulty < 0 ? 0 : p->difficulty > 2 ? 2 : p->difficulty;
-    km_synth_rng r;
-    km_rng_seed(&r, p->seed, 11);
-    km_rng_seed(&s->motion_rng, p->seed, 12);
-    km_rng_seed(&s->noise_rng, p->seed, 13);
-    km_synth2 *m = km_calloc(ctx, 1, sizeof *m);
-    if (m == NULL)
-        return KM_ERR_NOMEM;
-    s->m2 = m;
-    m->roller = p->mode == KM_MODE_ROLLER;
-    m->dt = 1.0 / p->frame_rate_hz;
-    /* Device: rollers of 40-75 mm radius with 24-48 rows, 5-10 mm column
-       pitch, 120-240 mm long; mats of 24-48 x 24-48 taxels at 5-10 mm. */
-    m->cp = uni(&r, 5.0, 10.0);
+    m->cp = uni(r, 5.0, 10.0);
     if (m->roller) {
-        m->radius = uni(&r, 40.0, 75.0);
-        m->rows = (int32_t)(24 + (int)(km_rng_uniform(&r) * 25.0));
+        m->radius = uni(r, 40.0, 75.0);
+        m->rows = (int32_t)(24 + (int)(km_rng_uniform(r) * 25.0));
         m->rp = KM_TWO_PI * m->radius / m->rows;
-        m->cols = (int32_t)lround(uni(&r, 120.0, 240.0) / m->cp);
+        m->cols = (int32_t)lround(uni(r, 120.0, 240.0) / m->cp);
     } else {
-        m->rp = uni(&r, 5.0, 10.0);
-        m->rows = (int32_t)(24 + (int)(km_rng_uniform(&r) * 25.0));
-        m->cols = (int32_t)(24 + (int)(km_rng_uniform(&r) * 25.0));
+        m->rp = uni(r, 5.0, 10.0);
+        m->rows = (int32_t)(24 + (int)(km_rng_uniform(r) * 25.0));
+        m->cols = (int32_t)(24 + (int)(km_rng_uniform(r) * 25.0));
     }
     if (m->cols < 16)
         m->cols = 16;
@@ -166,69 +156,71 @@ km_status km_synth2_create(km_ctx *ctx, km_synth *s)
     s->row_pitch = m->rp;
     s->col_pitch = m->cp;
     double width = (m->cols - 1) * m->cp;
-    m->xm = 0.5 * width + uni(&r, -0.1, 0.1) * width;
-    m->fill = uni(&r, 0.6, 1.0);
-    /* Body: a back (spine valley, the body wider than the roller, stiffer
-       roller ends on a rigid roller) or a thigh (no valley, narrower than
-       the sensor: the contact has edges inside the grid). */
-    m->thigh = km_rng_uniform(&r) < 0.5;
-    int rigid = km_rng_uniform(&r) < 0.3;
-    m->contact_kpa = rigid ? uni(&r, 55.0, 90.0) : uni(&r, 30.0, 50.0);
+    m->xm = 0.5 * width + uni(r, -0.1, 0.1) * width;
+    m->fill = uni(r, 0.6, 1.0);
+}
+
+/* Body: a back (spine valley, the body wider than the roller, stiffer
+   roller ends on a rigid roller) or a thigh (no valley, narrower than the
+   sensor: the contact has edges inside the grid); the region swept. */
+static void draw_body(km_synth2 *m, km_synth_rng *r)
+{
+    double width = (m->cols - 1) * m->cp;
+    m->thigh = km_rng_uniform(r) < 0.5;
+    int rigid = km_rng_uniform(r) < 0.3;
+    m->contact_kpa = rigid ? uni(r, 55.0, 90.0) : uni(r, 30.0, 50.0);
     if (m->thigh) {
-        m->half_body = fmin(0.5 * width * uni(&r, 0.6, 0.85), uni(&r, 45.0, 90.0));
-        m->xm = 0.5 * width + uni(&r, -1.0, 1.0) * (0.5 * width - m->half_body) * 0.8;
+        m->half_body = fmin(0.5 * width * uni(r, 0.6, 0.85), uni(r, 45.0, 90.0));
+        m->xm = 0.5 * width + uni(r, -1.0, 1.0) * (0.5 * width - m->half_body) * 0.8;
     } else {
-        m->valley_depth = uni(&r, 0.3, 0.7);
-        m->valley_w = uni(&r, 8.0, 15.0);
+        m->valley_depth = uni(r, 0.3, 0.7);
+        m->valley_w = uni(r, 8.0, 15.0);
         m->half_body = 0.5 * width + m->cp * 0.5;
         m->xm = 0.5 * width;
-        m->edge_gain = rigid ? uni(&r, 0.2, 0.5) : uni(&r, 0.0, 0.15);
+        m->edge_gain = rigid ? uni(r, 0.2, 0.5) : uni(r, 0.0, 0.15);
     }
-    m->half_contact = uni(&r, 10.0, 25.0);
-    double ang = uni(&r, -25.0, 25.0) * KM_TWO_PI / 360.0;
+    m->half_contact = uni(r, 10.0, 25.0);
+    double ang = uni(r, -25.0, 25.0) * KM_TWO_PI / 360.0;
     m->fibre_c = cos(ang);
     m->fibre_s = sin(ang);
     /* Region swept: a roller's stroke of 150-300 mm; a mat's load sweeps
        70-100% of its rows. */
     if (m->roller) {
         m->y_lo = 0.0;
-        m->y_hi = uni(&r, 150.0, 300.0);
+        m->y_hi = uni(r, 150.0, 300.0);
     } else {
-        double span = (m->rows - 1) * m->rp, use = span * uni(&r, 0.7, 1.0);
-        m->y_lo = uni(&r, 0.0, span - use);
+        double span = (m->rows - 1) * m->rp, use = span * uni(r, 0.7, 1.0);
+        m->y_lo = uni(r, 0.0, span - use);
         m->y_hi = m->y_lo + use;
     }
-    /* Knots: nodules of 2-10 mm under 5-25 mm of tissue; the footprint
-       sigma is the nodule's widened by the tissue (0.3-0.45 of the depth),
-       elongated 1-2x along the fibres; a stiffer spot adds 'rel' times the
-       contact pressure, in proportion to the lean. */
-    double spread = uni(&r, 0.3, 0.45);
-    double xlo, xhi, span_y = m->y_hi - m->y_lo;
-    if (m->thigh) {
-        xlo = m->xm - 0.75 * m->half_body;
-        xhi = m->xm + 0.75 * m->half_body;
-    } else {
-        xlo = fmax(2.0 * m->cp, 10.0);
-        xhi = width - xlo;
-    }
-    int want = 3 + (int)(km_rng_uniform(&r) * 6.0);
+}
+
+/* Knots: nodules of 2-10 mm under 5-25 mm of tissue; the footprint sigma is
+   the nodule's widened by the tissue (0.3-0.45 of the depth), elongated
+   1-2x along the fibres; a stiffer spot adds 'rel' times the contact
+   pressure, in proportion to the lean.  Placed within [xlo, xhi]. */
+static void draw_knots(km_synth *s, km_synth2 *m, km_synth_rng *r, int pi, double xlo, double xhi)
+{
+    double spread = uni(r, 0.3, 0.45);
+    double span_y = m->y_hi - m->y_lo;
+    int want = 3 + (int)(km_rng_uniform(r) * 6.0);
     for (int tries = 0; tries < 20000 && (int)s->n_knots < want; tries++) {
-        double x = uni(&r, xlo, xhi);
-        double y = m->y_lo + span_y * uni(&r, 0.2, 0.8);
+        double x = uni(r, xlo, xhi);
+        double y = m->y_lo + span_y * uni(r, 0.2, 0.8);
         if (!m->thigh && fabs(x - m->xm) < 2.0 * m->valley_w)
             continue;
         if (!far_from(s, x, y, 40.0))
             continue;
-        double d = uni(&r, 2.0, 10.0), z = uni(&r, 5.0, 25.0);
+        double d = uni(r, 2.0, 10.0), z = uni(r, 5.0, 25.0);
         double sn = d / KM_FWHM_PER_SIGMA, sf = hypot(sn, spread * z);
-        double e = uni(&r, 1.0, 2.0);
+        double e = uni(r, 1.0, 2.0);
         s2_feature *f = &m->knots[s->n_knots];
         f->x = x;
         f->y = y;
         f->s_along = sf * sqrt(e);
         f->s_across = sf / sqrt(e);
-        f->rel = uni(&r, KNOT_REL[pi].lo, KNOT_REL[pi].hi);
-        m->tender[s->n_knots] = km_rng_uniform(&r) < 0.5;
+        f->rel = uni(r, KNOT_REL[pi].lo, KNOT_REL[pi].hi);
+        m->tender[s->n_knots] = km_rng_uniform(r) < 0.5;
         km_synth_knot *kn = &s->knots[s->n_knots++];
         kn->x_mm = x;
         kn->y_mm = y;
@@ -237,45 +229,47 @@ km_status km_synth2_create(km_ctx *ctx, km_synth *s)
         kn->amplitude_kpa = f->rel * m->contact_kpa;
         kn->in_taut_band = 0;
     }
-    /* Taut bands along the fibres (some through knots), 40-120 mm long;
-       broad bony prominences (sigma 15-30 mm) away from the knots. */
-    size_t nb = (size_t)(km_rng_uniform(&r) * 4.0);
+}
+
+/* Taut bands along the fibres (some through knots), 40-120 mm long; broad
+   bony prominences (sigma 15-30 mm) away from the knots. */
+static void draw_distractors(km_synth *s, km_synth2 *m, km_synth_rng *r, double xlo, double xhi)
+{
+    double span_y = m->y_hi - m->y_lo;
+    size_t nb = (size_t)(km_rng_uniform(r) * 4.0);
     for (size_t k = 0; k < nb && m->n_bands < S2_MAX_BANDS; k++) {
         s2_feature *f = &m->bands[m->n_bands];
-        int on_knot = s->n_knots > 0 && km_rng_uniform(&r) < 0.5;
-        size_t kk = on_knot ? (size_t)(km_rng_uniform(&r) * (double)s->n_knots) : 0;
-        f->x = on_knot ? s->knots[kk].x_mm : uni(&r, xlo, xhi);
-        f->y = on_knot ? s->knots[kk].y_mm : m->y_lo + span_y * uni(&r, 0.2, 0.8);
-        f->s_across = uni(&r, 2.5, 5.0);
+        int on_knot = s->n_knots > 0 && km_rng_uniform(r) < 0.5;
+        size_t kk = on_knot ? (size_t)(km_rng_uniform(r) * (double)s->n_knots) : 0;
+        f->x = on_knot ? s->knots[kk].x_mm : uni(r, xlo, xhi);
+        f->y = on_knot ? s->knots[kk].y_mm : m->y_lo + span_y * uni(r, 0.2, 0.8);
+        f->s_across = uni(r, 2.5, 5.0);
         f->s_along = f->s_across;
-        f->rel = uni(&r, 0.08, 0.25);
-        double len = uni(&r, 40.0, 120.0), at = km_rng_uniform(&r);
+        f->rel = uni(r, 0.08, 0.25);
+        double len = uni(r, 40.0, 120.0), at = km_rng_uniform(r);
         f->y0 = -at * len;
         f->y1 = (1.0 - at) * len;
         if (on_knot)
             s->knots[kk].in_taut_band = 1;
         m->n_bands++;
     }
-    size_t nbone = (size_t)(km_rng_uniform(&r) * 3.0);
+    size_t nbone = (size_t)(km_rng_uniform(r) * 3.0);
     for (int tries = 0; tries < 200 && m->n_bones < nbone; tries++) {
         s2_feature *f = &m->bones[m->n_bones];
-        f->x = uni(&r, xlo, xhi);
-        f->y = m->y_lo + span_y * uni(&r, 0.1, 0.9);
-        f->s_along = f->s_across = uni(&r, 15.0, 30.0);
-        f->rel = uni(&r, 0.2, 0.5);
+        f->x = uni(r, xlo, xhi);
+        f->y = m->y_lo + span_y * uni(r, 0.1, 0.9);
+        f->s_along = f->s_across = uni(r, 15.0, 30.0);
+        f->rel = uni(r, 0.2, 0.5);
         if (far_from(s, f->x, f->y, 30.0 + f->s_along))
             m->n_bones++;
     }
-    /* Sensor: lag 1-10 ms, crosstalk to the 4 neighbours, counts, noise,
-       gain error, offset drift, hot (high-gain or offset) taxels, dead and
-       stuck taxels, a lost row segment, saturation. */
-    m->tau_alpha = 1.0 - exp(-m->dt / uni(&r, 0.001, 0.010));
-    m->xtalk = uni(&r, XTALK[pi].lo, XTALK[pi].hi);
-    m->quant = uni(&r, QUANT[pi].lo, QUANT[pi].hi);
-    m->noise = uni(&r, NOISE[pi].lo, NOISE[pi].hi);
-    m->sat = isfinite(SAT[pi].lo) ? uni(&r, SAT[pi].lo, SAT[pi].hi) : INFINITY;
-    p->saturation_kpa = m->sat;
-    double gsd = uni(&r, GAIN_SD[pi].lo, GAIN_SD[pi].hi);
+}
+
+/* Per-taxel sensor state: gain (and high-gain or offset hot taxels), offset
+   drift, dead and stuck taxels, a lost row segment. */
+static km_status draw_taxels(km_ctx *ctx, km_synth *s, km_synth2 *m, km_synth_rng *r, int pi)
+{
+    double gsd = uni(r, GAIN_SD[pi].lo, GAIN_SD[pi].hi);
     size_t n = (size_t)m->rows * (size_t)m->cols;
     s->state = km_calloc(ctx, n, 1);
     s->mask = km_alloc(ctx, n);
@@ -291,45 +285,91 @@ km_status km_synth2_create(km_ctx *ctx, km_synth *s)
     memset(s->mask, 1, n);
     double full = isfinite(m->sat) ? m->sat : 3.0 * m->contact_kpa;
     for (size_t i = 0; i < n; i++) {
-        double u = km_rng_uniform(&r);
+        double u = km_rng_uniform(r);
         s->state[i] = u < DEAD[pi] ? KM_SYNTH_TAXEL_DEAD
                       : u < DEAD[pi] + STUCK[pi] ? KM_SYNTH_TAXEL_STUCK
                                                  : KM_SYNTH_TAXEL_OK;
-        double g = 1.0 + gsd * km_rng_normal(&r), off = 0.0;
-        if (km_rng_uniform(&r) < HOT[pi]) {
-            if (km_rng_uniform(&r) < 0.5)
-                g = uni(&r, 1.3, 1.8);
+        double g = 1.0 + gsd * km_rng_normal(r), off = 0.0;
+        if (km_rng_uniform(r) < HOT[pi]) {
+            if (km_rng_uniform(r) < 0.5)
+                g = uni(r, 1.3, 1.8);
             else
-                off = uni(&r, 5.0, 20.0);
+                off = uni(r, 5.0, 20.0);
         }
         s->gain[i] = (float)fmax(0.3, g);
         m->offset[i] = (float)off;
-        m->drift[i] = (float)(DRIFT[pi] / 60.0 * km_rng_normal(&r));
-        m->stuck_value[i] = (float)(full * uni(&r, 0.2, 1.0));
+        m->drift[i] = (float)(DRIFT[pi] / 60.0 * km_rng_normal(r));
+        m->stuck_value[i] = (float)(full * uni(r, 0.2, 1.0));
     }
     m->lost_row = -1;
-    if (km_rng_uniform(&r) < LOST[pi]) {
-        int32_t len = (int32_t)(4 + (int)(km_rng_uniform(&r) * 9.0));
-        m->lost_row = (int32_t)(km_rng_uniform(&r) * m->rows);
-        m->lost_c0 = (int32_t)(km_rng_uniform(&r) * (double)(m->cols - len));
+    if (km_rng_uniform(r) < LOST[pi]) {
+        int32_t len = (int32_t)(4 + (int)(km_rng_uniform(r) * 9.0));
+        m->lost_row = (int32_t)(km_rng_uniform(r) * m->rows);
+        m->lost_c0 = (int32_t)(km_rng_uniform(r) * (double)(m->cols - len));
         m->lost_c1 = m->lost_c0 + len;
         for (int32_t c = m->lost_c0; c < m->lost_c1; c++)
             s->state[(size_t)m->lost_row * (size_t)m->cols + (size_t)c] = KM_SYNTH_TAXEL_DEAD;
     }
-    /* Motion: back and forth at uneven speed (40-200 mm/s per stroke,
-       slowing at the ends), ends that vary, lifts at the ends (the roller
-       may turn in the air), pauses pressing a tender knot for 1-4 s. */
-    m->theta0 = KM_TWO_PI * km_rng_uniform(&r);
-    m->jf = uni(&r, 0.2, 1.0);
-    m->jp = KM_TWO_PI * km_rng_uniform(&r);
+    return KM_OK;
+}
+
+/* Motion: back and forth at uneven speed (40-200 mm/s per stroke, slowing
+   at the ends), ends that vary, lifts at the ends (the roller may turn in
+   the air), pauses pressing a tender knot for 1-4 s. */
+static void draw_motion(km_synth2 *m, km_synth_rng *r, int pi)
+{
+    m->theta0 = KM_TWO_PI * km_rng_uniform(r);
+    m->jf = uni(r, 0.2, 1.0);
+    m->jp = KM_TWO_PI * km_rng_uniform(r);
     m->p_lift = LIFT[pi];
     m->p_pause = PAUSE[pi];
     m->y = m->y_lo;
     m->dir = 1.0;
     m->end_hi = m->y_hi;
     m->end_lo = m->y_lo;
-    m->v_seg = uni(&r, 40.0, 200.0);
-    m->lean = m->lean_target = uni(&r, 0.75, 1.25);
+    m->v_seg = uni(r, 40.0, 200.0);
+    m->lean = m->lean_target = uni(r, 0.75, 1.25);
+}
+
+km_status km_synth2_create(km_ctx *ctx, km_synth *s)
+{
+    km_synth_params *p = &s->p;
+    int pi = p->difficulty < 0 ? 0 : p->difficulty > 2 ? 2 : p->difficulty;
+    km_synth_rng r;
+    km_rng_seed(&r, p->seed, 11);
+    km_rng_seed(&s->motion_rng, p->seed, 12);
+    km_rng_seed(&s->noise_rng, p->seed, 13);
+    km_synth2 *m = km_calloc(ctx, 1, sizeof *m);
+    if (m == NULL)
+        return KM_ERR_NOMEM;
+    s->m2 = m;
+    m->roller = p->mode == KM_MODE_ROLLER;
+    m->dt = 1.0 / p->frame_rate_hz;
+    draw_device(s, m, &r);
+    draw_body(m, &r);
+    double width = (m->cols - 1) * m->cp, xlo, xhi;
+    if (m->thigh) {
+        xlo = m->xm - 0.75 * m->half_body;
+        xhi = m->xm + 0.75 * m->half_body;
+    } else {
+        xlo = fmax(2.0 * m->cp, 10.0);
+        xhi = width - xlo;
+    }
+    draw_knots(s, m, &r, pi, xlo, xhi);
+    draw_distractors(s, m, &r, xlo, xhi);
+    /* Sensor: lag 1-10 ms, crosstalk to the 4 neighbours, counts, noise,
+       gain error, offset drift, hot (high-gain or offset) taxels, dead and
+       stuck taxels, a lost row segment, saturation. */
+    m->tau_alpha = 1.0 - exp(-m->dt / uni(&r, 0.001, 0.010));
+    m->xtalk = uni(&r, XTALK[pi].lo, XTALK[pi].hi);
+    m->quant = uni(&r, QUANT[pi].lo, QUANT[pi].hi);
+    m->noise = uni(&r, NOISE[pi].lo, NOISE[pi].hi);
+    m->sat = isfinite(SAT[pi].lo) ? uni(&r, SAT[pi].lo, SAT[pi].hi) : INFINITY;
+    p->saturation_kpa = m->sat;
+    km_status st = draw_taxels(ctx, s, m, &r, pi);
+    if (st != KM_OK)
+        return st;
+    draw_motion(m, &r, pi);
     s->n_frames = (int64_t)llround(p->duration_s * p->frame_rate_hz);
     return KM_OK;
 }

@@ -438,52 +438,52 @@ static double vertex(float l, float m, float r)
     return o < -0.5 ? -0.5 : o > 0.5 ? 0.5 : o;
 }
 
-km_status km_candidates_get(km_ctx *ctx, km_candidates *c, km_candidate *out, size_t capacity,
-                            size_t *n_out)
-{
-    km_status st = KM_OK;
-    float *map = NULL, *flat = NULL, *amp = NULL, *snr = NULL, *noise = NULL, *diff = NULL;
-    float *size = NULL, *scratch = NULL;
-    km_peak *pk = NULL;
-    km_candidate *cand = NULL;
-    size_t npk = 0, nc = 0;
-    if (c == NULL || n_out == NULL || (out == NULL && capacity > 0))
-        return km_fail(ctx, KM_ERR_INVALID, "candidates: NULL argument");
-    *n_out = 0;
-    int32_t ny, nx;
-    double y0;
-    km_candidates_shape(c, &ny, &nx, &y0);
-    size_t cells = (size_t)ny * (size_t)nx;
-    if (cells == 0)
-        return KM_OK;
-    map = km_alloc(ctx, cells * sizeof *map);
-    flat = km_alloc(ctx, cells * sizeof *flat);
-    amp = km_alloc(ctx, cells * sizeof *amp);
-    snr = km_alloc(ctx, cells * sizeof *snr);
-    noise = km_alloc(ctx, cells * sizeof *noise);
-    diff = km_alloc(ctx, 2 * cells * sizeof *diff);
-    size = km_alloc(ctx, cells * sizeof *size);
-    scratch = km_alloc(ctx, 4 * cells * sizeof *scratch);
-    pk = km_alloc(ctx, cells * sizeof *pk);
-    cand = km_alloc(ctx, cells * sizeof *cand);
-    if (map == NULL || flat == NULL || amp == NULL || snr == NULL || noise == NULL || diff == NULL || pk == NULL ||
-        cand == NULL || size == NULL || scratch == NULL) {
-        st = KM_ERR_NOMEM;
-        goto done;
-    }
-    if ((st = km_candidates_map(ctx, c, map, cells, NULL)) != KM_OK)
-        goto done;
+/* The detection maps of km_candidates_get, all ny x nx. */
+typedef struct cand_maps {
+    float *map;     /* A: the candidate map */
+    float *flat;    /* A without ridges along y */
+    float *amp, *snr, *size; /* matched filter at the best scale */
+    float *noise;   /* per cell noise */
+    float *diff;    /* scratch: 2 cells */
+    float *scratch; /* scratch: 4 cells */
+} cand_maps;
 
-    /* flat = the map without ridges along y; amp, snr = matched filter. */
+static void free_maps(km_ctx *ctx, cand_maps *m)
+{
+    km_free(ctx, m->map);
+    km_free(ctx, m->flat);
+    km_free(ctx, m->amp);
+    km_free(ctx, m->snr);
+    km_free(ctx, m->size);
+    km_free(ctx, m->noise);
+    km_free(ctx, m->diff);
+    km_free(ctx, m->scratch);
+}
+
+static km_status alloc_maps(km_ctx *ctx, size_t cells, cand_maps *m)
+{
+    m->map = km_alloc(ctx, cells * sizeof *m->map);
+    m->flat = km_alloc(ctx, cells * sizeof *m->flat);
+    m->amp = km_alloc(ctx, cells * sizeof *m->amp);
+    m->snr = km_alloc(ctx, cells * sizeof *m->snr);
+    m->size = km_alloc(ctx, cells * sizeof *m->size);
+    m->noise = km_alloc(ctx, cells * sizeof *m->noise);
+    m->diff = km_alloc(ctx, 2 * cells * sizeof *m->diff);
+    m->scratch = km_alloc(ctx, 4 * cells * sizeof *m->scratch);
+    return m->map && m->flat && m->amp && m->snr && m->size && m->noise && m->diff && m->scratch
+               ? KM_OK
+               : KM_ERR_NOMEM;
+}
+
+/* Noise per cell: the global estimate of the map, raised by a local one. */
+static void noise_map(cand_maps *m, int32_t ny, int32_t nx)
+{
     double top = 0.0;
-    double global = km_map_noise(map, ny, nx, 0, ny, 0, nx, diff);
-    if (c->p.ridge_half_rows > 0)
-        km_map_remove_ridges(map, ny, nx, c->p.ridge_half_rows, c->win, flat);
-    else
-        memcpy(flat, map, cells * sizeof *flat);
+    size_t cells = (size_t)ny * (size_t)nx;
+    double global = km_map_noise(m->map, ny, nx, 0, ny, 0, nx, m->diff);
     for (size_t i = 0; i < cells; i++)
-        if (isfinite(flat[i]) && fabs(flat[i]) > top)
-            top = fabs(flat[i]);
+        if (isfinite(m->flat[i]) && fabs(m->flat[i]) > top)
+            top = fabs(m->flat[i]);
     /* A noise-free map (hand-built input) would divide by 0: a floor far
      * below any excess keeps snr finite and the ranking by amplitude. */
     if (!(global > 1e-6 * top))
@@ -496,24 +496,76 @@ km_status km_candidates_get(km_ctx *ctx, km_candidates *c, km_candidate *out, si
      * its own row median) from making every bump significant. */
     for (int32_t y = 0; y < ny; y++)
         for (int32_t x = 0; x < nx; x++) {
-            double loc = km_map_noise(map, ny, nx, y - NOISE_HALF < 0 ? 0 : y - NOISE_HALF,
-                                   y + NOISE_HALF + 1, x - NOISE_HALF < 0 ? 0 : x - NOISE_HALF,
-                                   x + NOISE_HALF + 1, diff);
-            noise[(size_t)y * (size_t)nx + (size_t)x] = (float)(loc > global ? loc : global);
+            double loc = km_map_noise(m->map, ny, nx, y - NOISE_HALF < 0 ? 0 : y - NOISE_HALF,
+                                      y + NOISE_HALF + 1, x - NOISE_HALF < 0 ? 0 : x - NOISE_HALF,
+                                      x + NOISE_HALF + 1, m->diff);
+            m->noise[(size_t)y * (size_t)nx + (size_t)x] = (float)(loc > global ? loc : global);
         }
-    /* Footprint sigmas: knot_sigma_mm alone, or min..max_sigma_mm in
-       steps of a factor 1.25 (the snr of a Gaussian's matched filter
-       falls by under 1.3% half a step off its own sigma). */
-    double sig[32];
-    int ns = 0;
-    if (c->p.knot_sigma_mm > 0.0)
-        sig[ns++] = c->p.knot_sigma_mm;
-    else
-        for (double v = c->p.min_sigma_mm; ns < 32 && v <= c->p.max_sigma_mm * 1.0001; v *= 1.25)
-            sig[ns++] = v;
-    km_map_scale_search(flat, ny, nx, c->row_pitch, c->col_pitch, sig, ns, noise, amp, snr, size,
-                        scratch);
+}
 
+/* Footprint sigmas searched: knot_sigma_mm alone, or min..max_sigma_mm in
+   steps of a factor 1.25 (the snr of a Gaussian's matched filter falls by
+   under 1.3% half a step off its own sigma).  Returns the count. */
+static int footprint_sigmas(const km_candidate_params *p, double sig[32])
+{
+    int ns = 0;
+    if (p->knot_sigma_mm > 0.0)
+        sig[ns++] = p->knot_sigma_mm;
+    else
+        for (double v = p->min_sigma_mm; ns < 32 && v <= p->max_sigma_mm * 1.0001; v *= 1.25)
+            sig[ns++] = v;
+    return ns;
+}
+
+/* The candidate at peak q of the amplitude map, or 0 when it fails a test
+   of 10.4 (significance, broader than any knot, seen, persistence). */
+static int make_candidate(const km_candidates *c, const cand_maps *m, const km_peak *q,
+                          int32_t nx, int32_t ny, double y0, double largest_sigma,
+                          km_candidate *e)
+{
+    size_t k = (size_t)q->row * (size_t)nx + (size_t)q->col;
+    size_t i = (size_t)(c->lo + q->row - c->base) * (size_t)nx + (size_t)q->col;
+    int32_t cov, seen;
+    double sum;
+    if (!(m->snr[k] >= c->p.min_snr))
+        return 0;
+    /* Still growing at the largest sigma searched: broader than any knot
+       footprint (a bony prominence, the body's shape). */
+    if (largest_sigma > 0.0 && m->size[k] >= (float)largest_sigma)
+        return 0;
+    cell_totals(c, i, &cov, &seen, &sum);
+    double pers = cov > 0 ? (double)seen / (double)cov : 0.0;
+    if (seen < 1 || pers < c->p.min_persistence)
+        return 0;
+    /* Position from the unfiltered map: the filter widens the peak and a
+     * ridge median can tilt it. */
+    const float *a = m->map;
+    float l = q->col > 0 ? a[k - 1] : NAN, r = q->col + 1 < nx ? a[k + 1] : NAN;
+    float u = q->row > 0 ? a[k - (size_t)nx] : NAN;
+    float d = q->row + 1 < ny ? a[k + (size_t)nx] : NAN;
+    e->x_mm = ((double)q->col + vertex(l, a[k], r)) * c->col_pitch;
+    e->y_mm = y0 + ((double)q->row + vertex(u, a[k], d)) * c->row_pitch;
+    e->peak = a[k];
+    e->prominence = m->amp[k];
+    e->area_mm2 = q->area_taxels >= 0 ? q->area_taxels * c->col_pitch * c->row_pitch : NAN;
+    e->n_passes = seen;
+    e->n_covering = cov;
+    e->persistence = pers;
+    e->first_time = c->t_first[i];
+    e->last_time = c->t_last[i];
+    e->size_mm = m->size[k];
+    e->amplitude = m->amp[k];
+    e->significance = m->snr[k];
+    e->score = (double)m->snr[k] * pers;
+    return 1;
+}
+
+/* Peaks of the amplitude (where the knot is); their significance comes from
+ * the snr (whether it is one): the snr map's own maxima lean towards
+ * quieter neighbours. */
+static km_status amp_peaks(km_ctx *ctx, const km_candidates *c, const float *amp, int32_t ny,
+                           int32_t nx, km_peak *pk, size_t *npk)
+{
     km_peak_params pp;
     km_peak_params_default(&pp);
     pp.min_distance = c->p.min_distance;
@@ -523,50 +575,49 @@ km_status km_candidates_get(km_ctx *ctx, km_candidates *c, km_candidate *out, si
     pp.plateau = KM_PLATEAU_ONE;
     pp.min_prominence = 0.0;
     pp.want = KM_WANT_PROMINENCE | KM_WANT_AREA;
-    /* Peaks of the amplitude (where the knot is), significance from the
-     * snr (whether it is one): the snr map's own maxima lean towards
-     * quieter neighbours. */
     km_frame fr = {amp, ny, nx, nx};
-    if ((st = km_find_peaks(ctx, &fr, NULL, &pp, pk, cells, &npk)) != KM_OK)
-        goto done;
+    return km_find_peaks(ctx, &fr, NULL, &pp, pk, (size_t)ny * (size_t)nx, npk);
+}
 
-    for (size_t k = 0; k < npk; k++) {
-        const km_peak *q = &pk[k];
-        size_t m = (size_t)q->row * (size_t)nx + (size_t)q->col;
-        size_t i = (size_t)(c->lo + q->row - c->base) * (size_t)nx + (size_t)q->col;
-        int32_t cov, seen;
-        double sum;
-        if (!(snr[m] >= c->p.min_snr))
-            continue;
-        /* Still growing at the largest sigma searched: broader than any
-           knot footprint (a bony prominence, the body's shape). */
-        if (ns > 1 && size[m] >= (float)sig[ns - 1])
-            continue;
-        cell_totals(c, i, &cov, &seen, &sum);
-        double pers = cov > 0 ? (double)seen / (double)cov : 0.0;
-        if (seen < 1 || pers < c->p.min_persistence)
-            continue;
-        /* Position from the unfiltered map: the filter widens the peak and
-         * a ridge median can tilt it. */
-        float l = q->col > 0 ? map[m - 1] : NAN, r = q->col + 1 < nx ? map[m + 1] : NAN;
-        float u = q->row > 0 ? map[m - (size_t)nx] : NAN;
-        float d = q->row + 1 < ny ? map[m + (size_t)nx] : NAN;
-        km_candidate *e = &cand[nc++];
-        e->x_mm = ((double)q->col + vertex(l, map[m], r)) * c->col_pitch;
-        e->y_mm = y0 + ((double)q->row + vertex(u, map[m], d)) * c->row_pitch;
-        e->peak = map[m];
-        e->prominence = amp[m];
-        e->area_mm2 = q->area_taxels >= 0 ? q->area_taxels * c->col_pitch * c->row_pitch : NAN;
-        e->n_passes = seen;
-        e->n_covering = cov;
-        e->persistence = pers;
-        e->first_time = c->t_first[i];
-        e->last_time = c->t_last[i];
-        e->size_mm = size[m];
-        e->amplitude = amp[m];
-        e->significance = snr[m];
-        e->score = (double)snr[m] * pers;
+km_status km_candidates_get(km_ctx *ctx, km_candidates *c, km_candidate *out, size_t capacity,
+                            size_t *n_out)
+{
+    km_status st = KM_OK;
+    cand_maps m = {0};
+    km_peak *pk = NULL;
+    km_candidate *cand = NULL;
+    size_t npk = 0, nc = 0;
+    if (c == NULL || n_out == NULL || (out == NULL && capacity > 0))
+        return km_fail(ctx, KM_ERR_INVALID, "candidates: NULL argument");
+    *n_out = 0;
+    int32_t ny, nx;
+    double y0;
+    km_candidates_shape(c, &ny, &nx, &y0);
+    size_t cells = (size_t)ny * (size_t)nx;
+    if (cells == 0)
+        return KM_OK;
+    pk = km_alloc(ctx, cells * sizeof *pk);
+    cand = km_alloc(ctx, cells * sizeof *cand);
+    if ((st = alloc_maps(ctx, cells, &m)) != KM_OK || pk == NULL || cand == NULL) {
+        st = KM_ERR_NOMEM;
+        goto done;
     }
+    if ((st = km_candidates_map(ctx, c, m.map, cells, NULL)) != KM_OK)
+        goto done;
+    if (c->p.ridge_half_rows > 0)
+        km_map_remove_ridges(m.map, ny, nx, c->p.ridge_half_rows, c->win, m.flat);
+    else
+        memcpy(m.flat, m.map, cells * sizeof *m.flat);
+    noise_map(&m, ny, nx);
+    double sig[32];
+    int ns = footprint_sigmas(&c->p, sig);
+    km_map_scale_search(m.flat, ny, nx, c->row_pitch, c->col_pitch, sig, ns, m.noise, m.amp,
+                        m.snr, m.size, m.scratch);
+    if ((st = amp_peaks(ctx, c, m.amp, ny, nx, pk, &npk)) != KM_OK)
+        goto done;
+    for (size_t k = 0; k < npk; k++)
+        nc += (size_t)make_candidate(c, &m, &pk[k], nx, ny, y0, ns > 1 ? sig[ns - 1] : 0.0,
+                                     &cand[nc]);
     if (nc > 1)
         qsort(cand, nc, sizeof *cand, cand_cmp);
     if (c->p.max_candidates >= 0 && nc > (size_t)c->p.max_candidates)
@@ -579,15 +630,8 @@ km_status km_candidates_get(km_ctx *ctx, km_candidates *c, km_candidate *out, si
     if (nc > 0)
         memcpy(out, cand, nc * sizeof *cand);
 done:
-    km_free(ctx, map);
-    km_free(ctx, flat);
-    km_free(ctx, amp);
-    km_free(ctx, snr);
-    km_free(ctx, noise);
-    km_free(ctx, diff);
+    free_maps(ctx, &m);
     km_free(ctx, pk);
     km_free(ctx, cand);
-    km_free(ctx, size);
-    km_free(ctx, scratch);
     return st;
 }

@@ -14,9 +14,8 @@ KNOWN_FILES = {
     "src/io/h5_util.c", "src/dsp/temporal.c",
 }
 KNOWN_FUNCTIONS = {
-    ("src/synth/synth2.c", "km_synth2_create"),
     ("src/cli/cmd_process.c", "km_cmd_process"), ("src/cli/cmd_synth.c", "km_cmd_synth"),
-    ("src/track/candidates.c", "km_candidates_get"), ("src/cli/options.c", "km_cli_read_option"),
+    ("src/cli/options.c", "km_cli_read_option"),
     ("src/io/read_session.c", "km_open_session"),
     ("src/dsp/temporal.c", "create_fir"),
     ("src/io/read_audio.c", "km_open_audio"),
