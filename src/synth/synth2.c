@@ -204,6 +204,8 @@ static void draw_knots(km_synth *s, km_synth2 *m, km_synth_rng *r, int pi, doubl
     double spread = uni(r, 0.3, 0.45);
     double span_y = m->y_hi - m->y_lo;
     int want = 3 + (int)(km_rng_uniform(r) * 6.0);
+    if (s->p.n_knots == 0)
+        want = 0; /* a knot-free session: the detector's null distribution */
     for (int tries = 0; tries < 20000 && (int)s->n_knots < want; tries++) {
         double x = uni(r, xlo, xhi);
         double y = m->y_lo + span_y * uni(r, 0.2, 0.8);

@@ -25,7 +25,8 @@ TestSuite(candidates, .init = setup, .fini = teardown);
 #define C 16
 
 /* Four passes of 10 contact frames (all 40 kPa) separated by 10 empty
- * frames; a knot adds `knot` kPa at (3, 8) in passes 0, 1 and 3 only. */
+ * frames; a knot adds `knot` kPa at (3, 8) and half of it at (3, 7) and
+ * (3, 9) in passes 0, 1 and 3 only. */
 /* stuck_at_2_2: 0 none, 1 taxel (2, 2) stuck at 200, 2 dead (reads 0);
  * ridge: kPa added to column 12 in every row (a taut band along y). */
 static km_candidates *run_passes_ex(float knot, int stuck_at_2_2, float ridge, int32_t ridge_half_rows)
@@ -45,8 +46,11 @@ static km_candidates *run_passes_ex(float knot, int stuck_at_2_2, float ridge, i
             int contact = k < 10;
             for (int i = 0; i < R * C; i++)
                 f[i] = contact ? 40.0f + 0.01f * (float)(frame % 3) : 0.0f;
-            if (contact && pass != 2)
+            if (contact && pass != 2) { /* a footprint: half on the columns beside */
                 f[3 * C + 8] += knot;
+                f[3 * C + 7] += 0.5f * knot;
+                f[3 * C + 9] += 0.5f * knot;
+            }
             if (contact)
                 for (int r = 0; r < R; r++)
                     f[r * C + 12] += ridge;
@@ -104,10 +108,12 @@ Test(candidates, recurring_excess_on_a_mat)
     cr_assert_float_eq(out[0].x_mm, 8 * 5.0, 1e-9);
     cr_assert_float_eq(out[0].y_mm, 3 * 10.0, 1e-9);
     cr_assert_float_eq(out[0].peak, 22.5f, 1e-4);
-    /* A one-cell excess seen through the footprint filter: the fitted
-       amplitude is 22.5 * K(0) / sum K^2, and the basin above half of it
-       spans the kernel cells >= 0.5: 3 columns x 1 row of 50 mm2. */
-    double amp = 22.5 / kernel_energy();
+    /* The excess (22.5 and 11.25 on the columns beside) seen through the
+       footprint filter: the fitted amplitude is sum K A / sum K^2 =
+       (22.5 + 2 * 11.25 * K(1 col)) / sum K^2, and the basin above half of
+       it spans 3 columns x 1 row of 50 mm2 (the next cells out reach 0.23
+       and 0.08 of it). */
+    double amp = (22.5 + 2.0 * 11.25 * exp(-0.5 / ((4.5 / 5.0) * (4.5 / 5.0)))) / kernel_energy();
     cr_assert_float_eq(out[0].prominence, amp, 1e-4);
     cr_assert_float_eq(out[0].area_mm2, 150.0, 1e-9);
     cr_assert_eq(out[0].n_passes, 3);
@@ -172,15 +178,69 @@ Test(candidates, ridge_along_y_is_not_a_candidate)
     cr_assert_eq(n, 1);
     cr_assert_float_eq(out[0].x_mm, 40.0, 1e-9);
     km_candidates_free(c);
-    /* Without the ridge removal the band yields candidates on column 12. */
+    /* Without the ridge removal the elongation test alone keeps it out
+       (flat along y: the curvatures are not both negative). */
     c = run_passes_ex(30.0f, 0, 20.0f, 0);
     cr_assert_eq(km_candidates_get(ctx, c, out, 8, &n), KM_OK);
-    cr_assert_geq(n, 2);
-    int on_band = 0;
-    for (size_t k = 0; k < n; k++)
-        on_band += fabs(out[k].x_mm - 60.0) < 1e-9;
-    cr_assert_geq(on_band, 1);
+    cr_assert_eq(n, 1);
+    cr_assert_float_eq(out[0].x_mm, 40.0, 1e-9);
     km_candidates_free(c);
+}
+
+/* The passes of run_passes_ex with a knot (footprint as there) and extra
+   excesses: `hot` kPa on taxel (5, 3) alone (a high-gain taxel), and
+   `band` kPa on a band two cells wide running diagonally across the whole
+   map, (r, 2 + r) and (r, 3 + r) (a taut band along oblique fibres). */
+static km_candidate *run_distractors(float hot, float band, size_t *n, km_candidate *out)
+{
+    km_candidates *c = NULL;
+    float f[R * C];
+    km_frame fr = {f, R, C, C};
+    cr_assert_eq(km_candidates_create(ctx, KM_MODE_MAT, R, C, 10.0, 5.0, NULL, &c), KM_OK);
+    int64_t frame = 0;
+    for (int pass = 0; pass < 4; pass++)
+        for (int k = 0; k < 20; k++, frame++) {
+            int contact = k < 10;
+            for (int i = 0; i < R * C; i++) /* 1 kPa of fixed-pattern noise */
+                f[i] = contact ? 40.0f + (float)((i * 7919) % 11) * 0.2f - 1.0f : 0.0f;
+            if (contact) {
+                f[3 * C + 12] += 30.0f;
+                f[3 * C + 11] += 15.0f;
+                f[3 * C + 13] += 15.0f;
+                f[5 * C + 3] += hot;
+                for (int r = 0; r < R; r++) {
+                    f[r * C + 2 + r] += band;
+                    f[r * C + 3 + r] += band;
+                }
+            }
+            cr_assert_eq(km_candidates_add(ctx, c, &fr, NULL, NULL, 0.1 * (double)frame), KM_OK);
+        }
+    cr_assert_eq(km_candidates_get(ctx, c, out, 16, n), KM_OK);
+    km_candidates_free(c);
+    return out;
+}
+
+Test(candidates, hot_taxel_and_oblique_band_are_not_candidates)
+{
+    km_candidate out[16];
+    size_t n = 0;
+    run_distractors(0.0f, 0.0f, &n, out);
+    cr_assert_eq(n, 1);
+    cr_assert_float_eq(out[0].x_mm, 60.0, 2.5); /* the vertex within half a cell */
+    /* A taxel reading 20 kPa (half the contact) above its neighbours: only
+       the knot. */
+    run_distractors(20.0f, 0.0f, &n, out);
+    cr_assert_eq(n, 1, "%zu candidates, the last at %g, %g", n, out[n - 1].x_mm, out[n - 1].y_mm);
+    cr_assert_float_eq(out[0].x_mm, 60.0, 2.5); /* the vertex within half a cell */
+    /* A band of 15 kPa: the knot first, and nothing on the band inside the
+       map (where it runs off the map edge, rows 0 and 7, its end can still
+       look like a blob: ALGORITHMS 10.4). */
+    run_distractors(20.0f, 15.0f, &n, out);
+    cr_assert_geq(n, 1);
+    cr_assert_float_eq(out[0].x_mm, 60.0, 2.5);
+    for (size_t k = 1; k < n; k++)
+        cr_assert(out[k].y_mm < 5.0 || out[k].y_mm > 65.0, "candidate %zu at %g, %g on the band",
+                  k, out[k].x_mm, out[k].y_mm);
 }
 
 Test(candidates, invalid_use)
