@@ -36,4 +36,15 @@ void km_map_scale_search(const float *a, int32_t ny, int32_t nx, double row_pitc
                          const float *noise, float *amp, float *snr, float *sigma_mm,
                          float *scratch);
 
+/* 1 when the cell (y, x) stands alone: each of its 4 neighbours' excess
+ * over the local background (median of the ring 2 cells away) is under
+ * 0.15 of its own (a hot or high-gain taxel); 0 otherwise. */
+int km_map_isolated(const float *a, int32_t ny, int32_t nx, int32_t y, int32_t x);
+
+/* 1 when the map is a ridge, not a blob, at (y, x): the principal
+ * curvatures (3 x 3 finite differences in mm, missing neighbours mirrored)
+ * are not both negative or differ by a factor 6 or more. */
+int km_map_elongated(const float *a, int32_t ny, int32_t nx, int32_t y, int32_t x, double rp,
+                     double cp);
+
 #endif

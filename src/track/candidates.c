@@ -16,12 +16,6 @@
 #define MAX_HALF_COLS 64
 #define MAX_RIDGE_ROWS 64
 #define NOISE_HALF 4
-/* A peak whose 4 neighbours all stand below this share of its own excess
-   is one taxel (10.4 Isolated cells). */
-#define ISOLATED 0.15
-/* Largest ratio of the principal curvatures of a knot's amplitude peak
-   (10.4 Elongated peaks): a knot elongated 2x along the fibres gives 4. */
-#define MAX_ELONGATION 6.0
 
 struct km_candidates {
     km_alloc_ref alloc;
@@ -523,73 +517,6 @@ static int footprint_sigmas(const km_candidate_params *p, double sig[32])
     return ns;
 }
 
-/* One cell standing alone (a hot or high-gain taxel, 10.4): the excess of
- * each of its 4 neighbours over the local background (median of the ring
- * of cells 2 away) is under ISOLATED times its own.  A knot footprint
- * reaches the neighbours: at sigma half the pitch, 0.14 of its height
- * before the taxel's area widens it. */
-static int isolated(const float *a, int32_t ny, int32_t nx, int32_t y, int32_t x)
-{
-    float ring[16];
-    int n = 0;
-    for (int32_t j = -2; j <= 2; j++)
-        for (int32_t k = -2; k <= 2; k++) {
-            if ((j > -2 && j < 2 && k > -2 && k < 2) || y + j < 0 || y + j >= ny || x + k < 0 ||
-                x + k >= nx)
-                continue;
-            float v = a[(size_t)(y + j) * (size_t)nx + (size_t)(x + k)];
-            if (isfinite(v))
-                ring[n++] = v;
-        }
-    if (n < 4)
-        return 0;
-    double bg = km_median_small_f(ring, n), c0 = a[(size_t)y * (size_t)nx + (size_t)x] - bg;
-    static const int32_t dy[4] = {-1, 1, 0, 0}, dx[4] = {0, 0, -1, 1};
-    for (int k = 0; k < 4; k++) {
-        int32_t yy = y + dy[k], xx = x + dx[k];
-        if (yy < 0 || yy >= ny || xx < 0 || xx >= nx)
-            continue;
-        float v = a[(size_t)yy * (size_t)nx + (size_t)xx];
-        if (isfinite(v) && v - bg >= ISOLATED * c0)
-            return 0;
-    }
-    return c0 > 0.0;
-}
-
-/* A ridge, not a blob (a taut band running obliquely, which the column
- * median of the ridge removal misses; 10.4): the principal curvatures of
- * the amplitude map at the peak (finite differences in mm) differ by more
- * than MAX_ELONGATION, or are not both negative.  The test of Lowe's SIFT
- * edge rejection: tr^2 / det >= (r + 1)^2 / r. */
-static int elongated(const float *a, int32_t ny, int32_t nx, int32_t y, int32_t x, double rp,
-                     double cp)
-{
-    /* The 3 x 3 values around the peak; a neighbour off the map or NaN is
-       mirrored from the opposite side (a band running off the map edge
-       stays a band). */
-    double v[3][3];
-    for (int j = -1; j <= 1; j++)
-        for (int k = -1; k <= 1; k++) {
-            int32_t yy = y + j, xx = x + k;
-            double u = yy >= 0 && yy < ny && xx >= 0 && xx < nx
-                           ? (double)a[(size_t)yy * (size_t)nx + (size_t)xx] : NAN;
-            if (!isfinite(u)) {
-                yy = y - j;
-                xx = x - k;
-                u = yy >= 0 && yy < ny && xx >= 0 && xx < nx
-                        ? (double)a[(size_t)yy * (size_t)nx + (size_t)xx] : NAN;
-            }
-            v[j + 1][k + 1] = u;
-        }
-    double dxx = (v[1][0] - 2.0 * v[1][1] + v[1][2]) / (cp * cp);
-    double dyy = (v[0][1] - 2.0 * v[1][1] + v[2][1]) / (rp * rp);
-    double dxy = (v[2][2] - v[2][0] - v[0][2] + v[0][0]) / (4.0 * cp * rp);
-    if (!isfinite(dxx) || !isfinite(dyy) || !isfinite(dxy))
-        return 0; /* cannot tell */
-    double tr = dxx + dyy, det = dxx * dyy - dxy * dxy, r = MAX_ELONGATION;
-    return !(det > 0.0) || tr * tr / det >= (r + 1.0) * (r + 1.0) / r;
-}
-
 /* The candidate at peak q of the amplitude map, or 0 when it fails a test
    of 10.4 (significance, broader than any knot, seen, persistence). */
 static int make_candidate(const km_candidates *c, const cand_maps *m, const km_peak *q,
@@ -606,8 +533,8 @@ static int make_candidate(const km_candidates *c, const cand_maps *m, const km_p
        footprint (a bony prominence, the body's shape). */
     if (largest_sigma > 0.0 && m->size[k] >= (float)largest_sigma)
         return 0;
-    if (isolated(m->flat, ny, nx, q->row, q->col) ||
-        elongated(m->amp, ny, nx, q->row, q->col, c->row_pitch, c->col_pitch))
+    if (km_map_isolated(m->flat, ny, nx, q->row, q->col) ||
+        km_map_elongated(m->amp, ny, nx, q->row, q->col, c->row_pitch, c->col_pitch))
         return 0;
     cell_totals(c, i, &cov, &seen, &sum);
     double pers = cov > 0 ? (double)seen / (double)cov : 0.0;
