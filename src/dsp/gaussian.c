@@ -169,19 +169,10 @@ void km_gaussian_free(km_gaussian *g)
     km_ref_free(&ref, g);
 }
 
-km_status km_gaussian_create(km_ctx *ctx, int32_t rows, int32_t cols, const km_gaussian_params *p,
-                             km_gaussian **out)
+/* Truncation, border mode, cval and the recursive filter's sigmas (the
+   sigmas themselves are checked by radius_of). */
+static km_status check_params(km_ctx *ctx, const km_gaussian_params *p)
 {
-    km_status st = KM_OK;
-    km_gaussian *g = NULL;
-    int32_t rr = 0, rc = 0;
-
-    if (out == NULL || p == NULL)
-        return km_fail(ctx, KM_ERR_INVALID, "gaussian: NULL argument");
-    *out = NULL;
-    st = km_check_shape(ctx, rows, cols, "gaussian");
-    if (st != KM_OK)
-        return st;
     if (!(p->truncate > 0.0) || !isfinite(p->truncate))
         return km_fail(ctx, KM_ERR_INVALID, "gaussian: truncate %g must be finite and > 0",
                        p->truncate);
@@ -196,6 +187,25 @@ km_status km_gaussian_create(km_ctx *ctx, int32_t rows, int32_t cols, const km_g
          (p->sigma_cols > 1e-15 && p->sigma_cols < 0.5)))
         return km_fail(ctx, KM_ERR_INVALID, "gaussian: the recursive filter needs sigma >= 0.5 "
                        "(or 0), got %g, %g", p->sigma_rows, p->sigma_cols);
+    return KM_OK;
+}
+
+km_status km_gaussian_create(km_ctx *ctx, int32_t rows, int32_t cols, const km_gaussian_params *p,
+                             km_gaussian **out)
+{
+    km_status st = KM_OK;
+    km_gaussian *g = NULL;
+    int32_t rr = 0, rc = 0;
+
+    if (out == NULL || p == NULL)
+        return km_fail(ctx, KM_ERR_INVALID, "gaussian: NULL argument");
+    *out = NULL;
+    st = km_check_shape(ctx, rows, cols, "gaussian");
+    if (st != KM_OK)
+        return st;
+    st = check_params(ctx, p);
+    if (st != KM_OK)
+        return st;
     st = radius_of(ctx, p->sigma_rows, p->truncate, "sigma_rows", &rr);
     if (st != KM_OK)
         return st;

@@ -45,6 +45,47 @@ static int container_for(const char *path, int *format, int *has_comment)
     return -1;
 }
 
+/* libsndfile on the temporary file: float samples at `rate` a second
+   (frames a second, times the samples of a frame in one channel). */
+static km_status open_sf(km_ctx *ctx, km_audio_writer *w, const char *path, int container,
+                         double rate)
+{
+    SF_INFO sfi;
+    memset(&sfi, 0, sizeof sfi);
+    sfi.samplerate = (int)rate;
+    sfi.channels = w->channels;
+    sfi.format = container | SF_FORMAT_FLOAT;
+    if (!sf_format_check(&sfi))
+        return km_fail(ctx, KM_ERR_UNSUPPORTED, "%s: libsndfile cannot write %d float channels in this container",
+                       path, w->channels);
+    w->sf = sf_open_fd(w->tmp.fd, SFM_WRITE, &sfi, SF_TRUE);
+    if (w->sf == NULL)
+        return km_fail(ctx, KM_ERR_IO, "%s: %s", path, sf_strerror(NULL));
+    w->tmp.fd = -1; /* sf_close closes it */
+    sf_command(w->sf, SFC_SET_UPDATE_HEADER_AUTO, NULL, SF_TRUE);
+    return KM_OK;
+}
+
+/* The geometry in the comment string; the frame rate too when the sample
+   rate (rate, per samples a frame) does not give it exactly. */
+static km_status write_comment(km_ctx *ctx, km_audio_writer *w, const char *path,
+                               const km_session_info *info, double rate, double per)
+{
+    char comment[512];
+    int len = snprintf(comment, sizeof comment, "knotmap grid=%dx%d pitch=%.9gx%.9g units=%s mode=%s",
+                       (int)info->rows, (int)info->cols, info->row_pitch_mm, info->col_pitch_mm,
+                       info->units[0] ? info->units : "raw",
+                       info->mode == KM_MODE_ROLLER ? "roller" : "mat");
+    if (info->mode == KM_MODE_ROLLER && info->roller_radius_mm > 0.0 && len > 0 && (size_t)len < sizeof comment)
+        len += snprintf(comment + len, sizeof comment - (size_t)len, " roller_radius_mm=%.9g",
+                        info->roller_radius_mm);
+    if (rate / per != info->frame_rate_hz && len > 0 && (size_t)len < sizeof comment)
+        snprintf(comment + len, sizeof comment - (size_t)len, " frame_rate_hz=%.17g", info->frame_rate_hz);
+    if (sf_set_string(w->sf, SF_STR_COMMENT, comment) != 0)
+        return km_fail(ctx, KM_ERR_IO, "%s: cannot set the comment: %s", path, sf_strerror(w->sf));
+    return KM_OK;
+}
+
 km_status km_audio_writer_create(km_ctx *ctx, const char *path, const km_session_info *info,
                                  int32_t overwrite, km_audio_writer **out)
 {
@@ -85,8 +126,6 @@ km_status km_audio_writer_create(km_ctx *ctx, const char *path, const km_session
     if (st != KM_OK)
         goto done;
 
-    SF_INFO sfi;
-    memset(&sfi, 0, sizeof sfi);
     /* Flattened: one sample per taxel, so the sample rate is the taxel
        rate and the reader divides by rows*cols. */
     double per = w->channels == 1 ? (double)taxels : 1.0;
@@ -95,37 +134,11 @@ km_status km_audio_writer_create(km_ctx *ctx, const char *path, const km_session
         st = km_fail(ctx, KM_ERR_INVALID, "%s: frame rate too high for an audio sample rate", path);
         goto done;
     }
-    sfi.samplerate = (int)rate;
-    sfi.channels = w->channels;
-    sfi.format = container | SF_FORMAT_FLOAT;
-    if (!sf_format_check(&sfi)) {
-        st = km_fail(ctx, KM_ERR_UNSUPPORTED, "%s: libsndfile cannot write %d float channels in this container",
-                     path, w->channels);
+    st = open_sf(ctx, w, path, container, rate);
+    if (st == KM_OK && has_comment)
+        st = write_comment(ctx, w, path, info, rate, per);
+    if (st != KM_OK)
         goto done;
-    }
-    w->sf = sf_open_fd(w->tmp.fd, SFM_WRITE, &sfi, SF_TRUE);
-    if (w->sf == NULL) {
-        st = km_fail(ctx, KM_ERR_IO, "%s: %s", path, sf_strerror(NULL));
-        goto done;
-    }
-    w->tmp.fd = -1; /* sf_close closes it */
-    sf_command(w->sf, SFC_SET_UPDATE_HEADER_AUTO, NULL, SF_TRUE);
-    if (has_comment) {
-        char comment[512];
-        int len = snprintf(comment, sizeof comment, "knotmap grid=%dx%d pitch=%.9gx%.9g units=%s mode=%s",
-                           (int)info->rows, (int)info->cols, info->row_pitch_mm, info->col_pitch_mm,
-                           info->units[0] ? info->units : "raw",
-                           info->mode == KM_MODE_ROLLER ? "roller" : "mat");
-        if (info->mode == KM_MODE_ROLLER && info->roller_radius_mm > 0.0 && len > 0 && (size_t)len < sizeof comment)
-            len += snprintf(comment + len, sizeof comment - (size_t)len, " roller_radius_mm=%.9g",
-                            info->roller_radius_mm);
-        if (rate / per != info->frame_rate_hz && len > 0 && (size_t)len < sizeof comment)
-            snprintf(comment + len, sizeof comment - (size_t)len, " frame_rate_hz=%.17g", info->frame_rate_hz);
-        if (sf_set_string(w->sf, SF_STR_COMMENT, comment) != 0) {
-            st = km_fail(ctx, KM_ERR_IO, "%s: cannot set the comment: %s", path, sf_strerror(w->sf));
-            goto done;
-        }
-    }
     *out = w;
     w = NULL;
 done:

@@ -347,14 +347,81 @@ static km_status decide_grid(km_ctx *ctx, const audio_meta *m, const km_read_opt
     return KM_OK;
 }
 
+/* Integer PCM or float samples, and a header that makes sense. */
+static km_status check_encoding(km_ctx *ctx, const SF_INFO *si)
+{
+    int subtype = si->format & SF_FORMAT_SUBMASK;
+    if (subtype != SF_FORMAT_PCM_S8 && subtype != SF_FORMAT_PCM_U8 &&
+        subtype != SF_FORMAT_PCM_16 && subtype != SF_FORMAT_PCM_24 &&
+        subtype != SF_FORMAT_PCM_32 && subtype != SF_FORMAT_FLOAT && subtype != SF_FORMAT_DOUBLE)
+        return km_fail(ctx, KM_ERR_UNSUPPORTED,
+                       "sample encoding 0x%04x is not supported (use integer PCM or float)",
+                       (unsigned)subtype);
+    if (si->channels < 1 || si->samplerate < 1 || si->frames < 0)
+        return km_fail(ctx, KM_ERR_FORMAT, "bad audio header (%d channels, %d Hz)", si->channels,
+                       si->samplerate);
+    return KM_OK;
+}
+
+/* One channel per taxel, or a single channel of flattened frames: the
+   frame count and rate each gives. */
+static km_status frame_layout(km_ctx *ctx, km_reader *r, audio_impl *a, const SF_INFO *si,
+                              const audio_meta *m, const km_read_options *opt, int64_t rows,
+                              int64_t cols)
+{
+    int64_t taxels = rows * cols;
+    a->taxels = (size_t)taxels;
+    if (si->channels > 1 || taxels == 1) {
+        if (si->channels != taxels)
+            return km_fail(ctx, KM_ERR_FORMAT,
+                           "%d channels but the grid %lldx%lld needs %lld (one channel per "
+                           "taxel, or a single channel of flattened frames)",
+                           si->channels, (long long)rows, (long long)cols, (long long)taxels);
+        a->flat = 0;
+        a->n_frames = si->frames;
+        r->info.frame_rate_hz = m->rate > 0 ? m->rate : (double)si->samplerate;
+    } else {
+        int64_t rest = si->frames % taxels;
+        a->flat = 1;
+        a->n_frames = si->frames / taxels;
+        if (rest != 0)
+            return km_fail(ctx, KM_ERR_FORMAT,
+                           "frame %lld is incomplete: %lld of %lld samples (%lld samples is not "
+                           "a multiple of rows*cols = %lld)",
+                           (long long)a->n_frames, (long long)rest, (long long)taxels,
+                           (long long)si->frames, (long long)taxels);
+        if (m->rate > 0)
+            r->info.frame_rate_hz = m->rate;
+        else if (opt != NULL && opt->frame_rate_hz > 0)
+            r->info.frame_rate_hz = opt->frame_rate_hz;
+        else
+            r->info.frame_rate_hz = (double)si->samplerate / (double)taxels;
+    }
+    return km_reader_add_header(ctx, r, "layout", a->flat ? "flattened" : "channel per taxel");
+}
+
+/* What the comment said about the geometry and the session, into info. */
+static void take_meta(km_reader *r, const audio_meta *m)
+{
+    if (m->row_pitch > 0) {
+        r->info.row_pitch_mm = m->row_pitch;
+        r->info.col_pitch_mm = m->col_pitch;
+    }
+    if (m->units[0] != '\0')
+        memcpy(r->info.units, m->units, sizeof m->units);
+    if (m->mode >= 0)
+        r->info.mode = m->mode;
+    if (m->radius > 0)
+        r->info.roller_radius_mm = m->radius;
+}
+
 km_status km_open_audio(km_ctx *ctx, km_reader *r, const km_read_options *opt)
 {
     km_status st = KM_OK;
     audio_impl *a;
     SF_INFO si;
     audio_meta m;
-    int64_t rows = 0, cols = 0, taxels;
-    int subtype;
+    int64_t rows = 0, cols = 0;
     const char *comment;
 
     memset(&m, 0, sizeof m);
@@ -371,16 +438,8 @@ km_status km_open_audio(km_ctx *ctx, km_reader *r, const km_read_options *opt)
     a->sf = sf_open(r->path, SFM_READ, &si);
     if (a->sf == NULL)
         return open_failed(ctx, r->path);
-    subtype = si.format & SF_FORMAT_SUBMASK;
-    if (subtype != SF_FORMAT_PCM_S8 && subtype != SF_FORMAT_PCM_U8 &&
-        subtype != SF_FORMAT_PCM_16 && subtype != SF_FORMAT_PCM_24 &&
-        subtype != SF_FORMAT_PCM_32 && subtype != SF_FORMAT_FLOAT && subtype != SF_FORMAT_DOUBLE)
-        return km_fail(ctx, KM_ERR_UNSUPPORTED,
-                       "sample encoding 0x%04x is not supported (use integer PCM or float)",
-                       (unsigned)subtype);
-    if (si.channels < 1 || si.samplerate < 1 || si.frames < 0)
-        return km_fail(ctx, KM_ERR_FORMAT, "bad audio header (%d channels, %d Hz)", si.channels,
-                       si.samplerate);
+    if ((st = check_encoding(ctx, &si)) != KM_OK)
+        return st;
     /* Raw counts, not [-1, 1): integer PCM values come out as integers. */
     sf_command(a->sf, SFC_SET_NORM_FLOAT, NULL, SF_FALSE);
     sf_command(a->sf, SFC_SET_NORM_DOUBLE, NULL, SF_FALSE);
@@ -391,51 +450,12 @@ km_status km_open_audio(km_ctx *ctx, km_reader *r, const km_read_options *opt)
     if (comment != NULL && (st = parse_comment(ctx, r, comment, &m)) != KM_OK)
         return st;
     if ((st = decide_grid(ctx, &m, opt, si.channels, &rows, &cols)) != KM_OK ||
-        (st = km_reader_set_geometry(ctx, r, rows, cols)) != KM_OK)
-        return st;
-    taxels = rows * cols;
-    a->taxels = (size_t)taxels;
-    if (si.channels > 1 || taxels == 1) {
-        if (si.channels != taxels)
-            return km_fail(ctx, KM_ERR_FORMAT,
-                           "%d channels but the grid %lldx%lld needs %lld (one channel per "
-                           "taxel, or a single channel of flattened frames)",
-                           si.channels, (long long)rows, (long long)cols, (long long)taxels);
-        a->flat = 0;
-        a->n_frames = si.frames;
-        r->info.frame_rate_hz = m.rate > 0 ? m.rate : (double)si.samplerate;
-    } else {
-        int64_t rest = si.frames % taxels;
-        a->flat = 1;
-        a->n_frames = si.frames / taxels;
-        if (rest != 0)
-            return km_fail(ctx, KM_ERR_FORMAT,
-                           "frame %lld is incomplete: %lld of %lld samples (%lld samples is not "
-                           "a multiple of rows*cols = %lld)",
-                           (long long)a->n_frames, (long long)rest, (long long)taxels,
-                           (long long)si.frames, (long long)taxels);
-        if (m.rate > 0)
-            r->info.frame_rate_hz = m.rate;
-        else if (opt != NULL && opt->frame_rate_hz > 0)
-            r->info.frame_rate_hz = opt->frame_rate_hz;
-        else
-            r->info.frame_rate_hz = (double)si.samplerate / (double)taxels;
-    }
-    if ((st = km_reader_add_header(ctx, r, "layout",
-                                   a->flat ? "flattened" : "channel per taxel")) != KM_OK)
+        (st = km_reader_set_geometry(ctx, r, rows, cols)) != KM_OK ||
+        (st = frame_layout(ctx, r, a, &si, &m, opt, rows, cols)) != KM_OK)
         return st;
     r->info.n_frames = a->n_frames;
-    r->info.saturation = pcm_saturation(subtype);
-    if (m.row_pitch > 0) {
-        r->info.row_pitch_mm = m.row_pitch;
-        r->info.col_pitch_mm = m.col_pitch;
-    }
-    if (m.units[0] != '\0')
-        memcpy(r->info.units, m.units, sizeof m.units);
-    if (m.mode >= 0)
-        r->info.mode = m.mode;
-    if (m.radius > 0)
-        r->info.roller_radius_mm = m.radius;
+    r->info.saturation = pcm_saturation(si.format & SF_FORMAT_SUBMASK);
+    take_meta(r, &m);
     return km_reader_apply_options(ctx, r, opt);
 }
 

@@ -187,6 +187,55 @@ static km_status header_key(km_ctx *ctx, km_reader *r, tk_impl *t, const char *k
     return KM_OK;
 }
 
+/* A COMMENTS key: its value, or when it has none (COMMENTS:) the next
+   line, free text, into the header. */
+static km_status add_comment(km_ctx *ctx, km_reader *r, tk_impl *t, char *val)
+{
+    char *line;
+    size_t len;
+    int got;
+    km_status st;
+    if (*val == '\0') {
+        st = km_lines_next(ctx, &t->lines, &line, &len, &got);
+        if (st != KM_OK)
+            return st;
+        if (!got)
+            return km_fail(ctx, KM_ERR_FORMAT, "line %lld: file ends after COMMENTS:",
+                           (long long)t->lines.line_no);
+        trim(&line, &len);
+        val = line;
+    }
+    return km_reader_add_header(ctx, r, "COMMENTS", val);
+}
+
+/* At the ASCII_DATA line: the grid (ROWS and COLS must have been given)
+   and the frame count START_FRAME..END_FRAME declares.  *_line: where the
+   keys were, for errors. */
+static km_status header_end(km_ctx *ctx, km_reader *r, tk_impl *t, long long start, long long end,
+                            int64_t rows_line, int64_t cols_line, int64_t end_line)
+{
+    km_status st;
+    if (rows_line == 0 || cols_line == 0)
+        return km_fail(ctx, KM_ERR_FORMAT, "line %lld: %s missing before ASCII_DATA", (long long)t->lines.line_no,
+                       rows_line == 0 ? "ROWS" : "COLS");
+    st = km_reader_set_geometry(ctx, r, t->rows, t->cols);
+    if (st != KM_OK) {
+        char where[48];
+        snprintf(where, sizeof where, "line %lld", (long long)(rows_line > cols_line ? rows_line : cols_line));
+        km_error_prefix(ctx, where);
+        return st;
+    }
+    t->declared = -1;
+    if (start >= 0 && end >= 0) {
+        if (end < start - 1)
+            return km_fail(ctx, KM_ERR_FORMAT, "line %lld: END_FRAME %lld is before START_FRAME %lld",
+                           (long long)end_line, end, start);
+        t->declared = end - start + 1;
+    }
+    t->start_no = start >= 0 ? start : 1;
+    return KM_OK;
+}
+
 static km_status parse_header(km_ctx *ctx, km_reader *r, tk_impl *t)
 {
     long long start = -1, end = -1;
@@ -227,18 +276,7 @@ static km_status parse_header(km_ctx *ctx, km_reader *r, tk_impl *t)
             return km_fail(ctx, KM_ERR_FORMAT, "line %lld: '%s' before the ASCII_DATA line",
                            (long long)t->lines.line_no, key);
         if (strcmp(key, "COMMENTS:") == 0 || (strcmp(key, "COMMENTS") == 0 && *val == '\0')) {
-            /* the comment is the next line, free text */
-            if (*val == '\0') {
-                st = km_lines_next(ctx, &t->lines, &line, &len, &got);
-                if (st != KM_OK)
-                    return st;
-                if (!got)
-                    return km_fail(ctx, KM_ERR_FORMAT, "line %lld: file ends after COMMENTS:",
-                                   (long long)t->lines.line_no);
-                trim(&line, &len);
-                val = line;
-            }
-            st = km_reader_add_header(ctx, r, "COMMENTS", val);
+            st = add_comment(ctx, r, t, val);
             if (st != KM_OK)
                 return st;
             continue;
@@ -255,25 +293,7 @@ static km_status parse_header(km_ctx *ctx, km_reader *r, tk_impl *t)
         else if (strcmp(key, "END_FRAME") == 0)
             end_line = t->lines.line_no;
     }
-    if (rows_line == 0 || cols_line == 0)
-        return km_fail(ctx, KM_ERR_FORMAT, "line %lld: %s missing before ASCII_DATA", (long long)t->lines.line_no,
-                       rows_line == 0 ? "ROWS" : "COLS");
-    st = km_reader_set_geometry(ctx, r, t->rows, t->cols);
-    if (st != KM_OK) {
-        char where[48];
-        snprintf(where, sizeof where, "line %lld", (long long)(rows_line > cols_line ? rows_line : cols_line));
-        km_error_prefix(ctx, where);
-        return st;
-    }
-    t->declared = -1;
-    if (start >= 0 && end >= 0) {
-        if (end < start - 1)
-            return km_fail(ctx, KM_ERR_FORMAT, "line %lld: END_FRAME %lld is before START_FRAME %lld",
-                           (long long)end_line, end, start);
-        t->declared = end - start + 1;
-    }
-    t->start_no = start >= 0 ? start : 1;
-    return KM_OK;
+    return header_end(ctx, r, t, start, end, rows_line, cols_line, end_line);
 }
 
 static km_status frame_error(km_ctx *ctx, const tk_impl *t, long long frame_no, const char *what)

@@ -140,6 +140,50 @@ static const double km_pow10[23] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e
                                     1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
                                     1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
 
+/* An exponent "e[+-]digits" at s: added to *exp10, and the byte after it
+   returned; s itself when there is none ("e" without digits is not one). */
+static const char *scan_exponent(const char *s, const char *end, int *exp10)
+{
+    if (s < end && (*s == 'e' || *s == 'E')) {
+        const char *t = s + 1;
+        int eneg = 0, e = 0;
+        if (t < end && (*t == '+' || *t == '-')) {
+            eneg = *t == '-';
+            t++;
+        }
+        if (t < end && (unsigned)(*t - '0') < 10u) {
+            while (t < end && (unsigned)(*t - '0') < 10u) {
+                if (e < 100000)
+                    e = e * 10 + (*t - '0');
+                t++;
+            }
+            *exp10 += eneg ? -e : e;
+            s = t;
+        }
+    }
+    return s;
+}
+
+/* m x 10^exp10 into *v: 0, or -2 beyond the float range. */
+static int compose(uint64_t m, int exp10, double *v)
+{
+    if (m == 0) {
+        *v = 0.0;
+    } else if (exp10 == 0) {
+        *v = (double)m;
+    } else if (m < ((uint64_t)1 << 53) && exp10 > -23 && exp10 < 23) {
+        /* both operands exact: one correctly rounded operation */
+        *v = exp10 > 0 ? (double)m * km_pow10[exp10] : (double)m / km_pow10[-exp10];
+    } else if (exp10 < -400) {
+        *v = 0.0;
+    } else if (exp10 > 400) {
+        return -2;
+    } else {
+        *v = (double)m * pow(10.0, (double)exp10);
+    }
+    return *v > (double)FLT_MAX ? -2 : 0;
+}
+
 int km_scan_number(const char *p, const char *end, const char **endp, double *out)
 {
     const char *s = p;
@@ -186,39 +230,9 @@ int km_scan_number(const char *p, const char *end, const char **endp, double *ou
         }
         return -1;
     }
-    if (s < end && (*s == 'e' || *s == 'E')) {
-        const char *t = s + 1;
-        int eneg = 0, e = 0;
-        if (t < end && (*t == '+' || *t == '-')) {
-            eneg = *t == '-';
-            t++;
-        }
-        if (t < end && (unsigned)(*t - '0') < 10u) {
-            while (t < end && (unsigned)(*t - '0') < 10u) {
-                if (e < 100000)
-                    e = e * 10 + (*t - '0');
-                t++;
-            }
-            exp10 += eneg ? -e : e;
-            s = t;
-        }
-    }
+    s = scan_exponent(s, end, &exp10);
     *endp = s;
-    if (m == 0) {
-        v = 0.0;
-    } else if (exp10 == 0) {
-        v = (double)m;
-    } else if (m < ((uint64_t)1 << 53) && exp10 > -23 && exp10 < 23) {
-        /* both operands exact: one correctly rounded operation */
-        v = exp10 > 0 ? (double)m * km_pow10[exp10] : (double)m / km_pow10[-exp10];
-    } else if (exp10 < -400) {
-        v = 0.0;
-    } else if (exp10 > 400) {
-        return -2;
-    } else {
-        v = (double)m * pow(10.0, (double)exp10);
-    }
-    if (v > (double)FLT_MAX)
+    if (compose(m, exp10, &v) != 0)
         return -2;
     *out = neg ? -v : v;
     return 0;

@@ -18,11 +18,8 @@ KNOWN_FUNCTIONS = {
     ("src/cli/options.c", "km_cli_read_option"),
     ("src/io/read_session.c", "km_open_session"),
     ("src/dsp/temporal.c", "create_fir"),
-    ("src/io/read_audio.c", "km_open_audio"),
-    ("src/cli/cmd_render.c", "km_cmd_render"), ("src/io/read_tekscan.c", "parse_header"),
-    ("src/io/export_audio.c", "km_audio_writer_create"),
-    ("src/io/text_scan.c", "km_scan_number"),
-    ("src/dsp/gaussian.c", "km_gaussian_create"), ("src/cli/cmd_process.c", "parse_peak_option"),
+    ("src/cli/cmd_render.c", "km_cmd_render"),
+    ("src/cli/cmd_process.c", "parse_peak_option"),
 }
 
 
