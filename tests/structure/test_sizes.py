@@ -10,7 +10,6 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import sizes  # noqa: E402
 
 KNOWN_FILES = {
-    "src/pipeline/condition.c",
     "src/io/h5_util.c", "src/dsp/temporal.c",
 }
 KNOWN_FUNCTIONS = {

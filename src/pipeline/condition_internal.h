@@ -1,0 +1,77 @@
+/* The conditioner's private header (src/pipeline/condition*.c only): its
+ * state, shared by the assembly (condition.c) and the stages a frame
+ * passes through (condition_stages.c). */
+#ifndef KM_CONDITION_INTERNAL_H
+#define KM_CONDITION_INTERNAL_H
+
+#include "condition.h"
+#include "internal.h"
+
+#define CHUNK 64                  /* frames staged before running the temporal chain */
+#define MAX_TF 4
+
+struct km_conditioner {
+    km_alloc_ref ref;
+    km_condition_params p;
+    km_calib_params calib;
+    int apply_calib;
+    int32_t rows, cols;
+    size_t rc;
+    double rate_in, rate;
+    uint8_t *mask0, *mask;
+    int32_t n_bad;
+    int64_t n_pushed;
+    int finished;
+    float *rs, *cal;           /* resampled frame, frame being calibrated */
+    float *tare;               /* rc or NULL */
+    float *gain_map;           /* rc or NULL */
+
+    /* Corrupt-frame test: window 2h+1 of totals, h+1 frames held. */
+    int32_t h;
+    float *cring;
+    double *ctime, *csum, *cwin;
+    int64_t c_in, c_out;
+    float *last_good;
+    int have_good;
+
+    /* Resampling. */
+    float *rprev;
+    double rt_prev;
+    uint32_t rf_prev;
+    int rhave;
+    int64_t r_next;
+    double t0;
+
+    /* Warm-up. */
+    int32_t W;
+    int warm_done;
+    int32_t wcount;
+    float *wbuf;
+    double *wtime;
+    uint32_t *wflag;
+    double *tare_acc;
+    int32_t *tare_cnt;
+    km_badtaxel *bad;
+
+    /* Temporal chain. */
+    int ntf;
+    km_temporal *tf[MAX_TF];
+    float *tb[MAX_TF + 1];     /* tb[0]: staging (CHUNK frames); tb[i+1]: output of tf[i] */
+    int64_t tstaged;
+    double *qt;
+    uint32_t *qf;
+    int64_t qcap, qhead, qlen;
+
+    /* Spatial. */
+    km_gaussian *g1, *g2;
+    float *s1, *s2;
+    uint8_t *fill_scratch;
+
+    /* Output queue (ring). */
+    float *out;
+    double *out_t;
+    uint32_t *out_f;
+    int64_t ocap, ohead, olen;
+};
+
+#endif

@@ -1,0 +1,396 @@
+/* The stages of the conditioning chain, in the order a frame passes them
+ * (docs/ALGORITHMS.md 1, 2, 8, 10; the chain is drawn at the top of
+ * condition.c): push -> corrupt-frame test -> resampling -> warm-up ->
+ * calibration -> temporal filters -> spatial filter -> output queue (pull).
+ * Each stage hands its frame to the next, so they are defined here from the
+ * output back to the input; finish drains them in stream order. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "condition_internal.h"
+
+#define MAX_RESAMPLE_GAP 1000000  /* output frames one input step may produce */
+
+/* ------------------------------------------------------------ output */
+
+static km_status emit(km_ctx *ctx, km_conditioner *c, const float *f, double t, uint32_t flags)
+{
+    size_t rc = c->rc;
+    if (c->olen == c->ocap) {
+        int64_t cap = c->ocap * 2;
+        float *nf = km_alloc(ctx, (size_t)cap * rc * sizeof *nf);
+        double *nt = km_alloc(ctx, (size_t)cap * sizeof *nt);
+        uint32_t *nfl = km_alloc(ctx, (size_t)cap * sizeof *nfl);
+        if (nf == NULL || nt == NULL || nfl == NULL) {
+            km_free(ctx, nf);
+            km_free(ctx, nt);
+            km_free(ctx, nfl);
+            return KM_ERR_NOMEM;
+        }
+        for (int64_t i = 0; i < c->olen; i++) {
+            int64_t k = (c->ohead + i) % c->ocap;
+            memcpy(nf + (size_t)i * rc, c->out + (size_t)k * rc, rc * sizeof *nf);
+            nt[i] = c->out_t[k];
+            nfl[i] = c->out_f[k];
+        }
+        km_free(ctx, c->out);
+        km_free(ctx, c->out_t);
+        km_free(ctx, c->out_f);
+        c->out = nf;
+        c->out_t = nt;
+        c->out_f = nfl;
+        c->ocap = cap;
+        c->ohead = 0;
+    }
+    int64_t k = (c->ohead + c->olen) % c->ocap;
+    memcpy(c->out + (size_t)k * rc, f, rc * sizeof *f);
+    c->out_t[k] = t;
+    c->out_f[k] = flags;
+    c->olen++;
+    return KM_OK;
+}
+
+void km_conditioner_pull(km_conditioner *c, float *frames, double *times, uint32_t *flags,
+                         int64_t max, int64_t *n)
+{
+    int64_t m = 0;
+    if (c != NULL && frames != NULL) {
+        for (; m < max && c->olen > 0; m++) {
+            memcpy(frames + (size_t)m * c->rc, c->out + (size_t)c->ohead * c->rc,
+                   c->rc * sizeof *frames);
+            if (times != NULL)
+                times[m] = c->out_t[c->ohead];
+            if (flags != NULL)
+                flags[m] = c->out_f[c->ohead];
+            c->ohead = (c->ohead + 1) % c->ocap;
+            c->olen--;
+        }
+    }
+    if (n != NULL)
+        *n = m;
+}
+
+/* ----------------------------------------------------------- spatial */
+
+static km_status spatial(km_ctx *ctx, km_conditioner *c, float *f, double t, uint32_t flags)
+{
+    km_status st;
+    int32_t rows = c->rows, cols = c->cols;
+    km_mask m = {c->mask, rows, cols, cols};
+    km_frame in = {f, rows, cols, cols};
+    float *res = f;
+
+    if (c->g1 != NULL) {
+        km_frame_mut o = {c->s1, rows, cols, cols};
+        if ((st = km_gaussian_apply(ctx, c->g1, &in, &m, &o)) != KM_OK)
+            return st;
+        res = c->s1;
+    }
+    if (c->g2 != NULL) {
+        km_frame_mut o = {c->s2, rows, cols, cols};
+        if ((st = km_gaussian_apply(ctx, c->g2, &in, &m, &o)) != KM_OK)
+            return st;
+        for (size_t k = 0; k < c->rc; k++)
+            c->s1[k] = res[k] - c->s2[k];
+        res = c->s1;
+    }
+    /* An unconditional store: the loop vectorises. */
+    for (size_t k = 0; k < c->rc; k++)
+        res[k] = c->mask[k] ? res[k] : NAN;
+    if (c->p.fill_bad && (st = km_fill_masked(ctx, res, rows, cols, c->mask, c->fill_scratch)) !=
+                             KM_OK)
+        return st;
+    return emit(ctx, c, res, t, flags);
+}
+
+/* ---------------------------------------------------------- temporal */
+
+static km_status run_chain(km_ctx *ctx, km_conditioner *c, int final)
+{
+    km_status st;
+    int64_t n = c->tstaged;
+    const float *src = c->tb[0];
+    size_t rc = c->rc;
+
+    c->tstaged = 0;
+    for (int i = 0; i < c->ntf; i++) {
+        int64_t m = 0, m2 = 0;
+        if (n > 0 && (st = km_temporal_push(ctx, c->tf[i], src, n, c->tb[i + 1], &m)) != KM_OK)
+            return st;
+        if (final) {
+            if ((st = km_temporal_flush(ctx, c->tf[i], c->tb[i + 1] + (size_t)m * rc, &m2)) !=
+                KM_OK)
+                return st;
+        }
+        n = m + m2;
+        src = c->tb[i + 1];
+    }
+    for (int64_t j = 0; j < n; j++) {
+        if (c->qlen == 0)
+            return km_fail(ctx, KM_ERR_INTERNAL, "conditioner: filter output without input");
+        double t = c->qt[c->qhead];
+        uint32_t fl = c->qf[c->qhead];
+        c->qhead = (c->qhead + 1) % c->qcap;
+        c->qlen--;
+        /* src is the chain's scratch: spatial may write into it. */
+        if ((st = spatial(ctx, c, (float *)(uintptr_t)(src + (size_t)j * rc), t, fl)) != KM_OK)
+            return st;
+    }
+    return KM_OK;
+}
+
+static km_status temporal_in(km_ctx *ctx, km_conditioner *c, const float *f, double t,
+                             uint32_t flags)
+{
+    if (c->ntf == 0) {
+        memcpy(c->tb[0], f, c->rc * sizeof *f);
+        return spatial(ctx, c, c->tb[0], t, flags);
+    }
+    if (c->qlen == c->qcap)
+        return km_fail(ctx, KM_ERR_INTERNAL, "conditioner: time queue overflow");
+    int64_t k = (c->qhead + c->qlen) % c->qcap;
+    c->qt[k] = t;
+    c->qf[k] = flags;
+    c->qlen++;
+    memcpy(c->tb[0] + (size_t)c->tstaged * c->rc, f, c->rc * sizeof *f);
+    if (++c->tstaged == CHUNK)
+        return run_chain(ctx, c, 0);
+    return KM_OK;
+}
+
+/* ------------------------------------------------------- calibration */
+
+static km_status calibrate(km_ctx *ctx, km_conditioner *c, float *f, double t, uint32_t flags)
+{
+    size_t rc = c->rc;
+    if (c->tare != NULL)
+        for (size_t k = 0; k < rc; k++)
+            f[k] -= c->tare[k];
+    if (c->gain_map != NULL)
+        for (size_t k = 0; k < rc; k++)
+            f[k] *= c->gain_map[k];
+    if (c->p.curve != KM_CURVE_NONE)
+        km_calib_curve_apply(c->p.curve_a, c->p.curve_b, f, rc);
+    if (c->apply_calib) {
+        km_frame in = {f, c->rows, c->cols, c->cols};
+        km_frame_mut o = {f, c->rows, c->cols, c->cols};
+        km_status st = km_calibrate(ctx, &c->calib, &in, &o);
+        if (st != KM_OK)
+            return st;
+    }
+    /* Masked taxels enter the filters as 0 so that a NaN cannot spread
+       through them; they are NaN (or filled) again at the output. */
+    for (size_t k = 0; k < rc; k++)
+        f[k] = c->mask[k] ? f[k] : 0.0f; /* unconditional store: vectorises */
+    return temporal_in(ctx, c, f, t, flags);
+}
+
+/* ----------------------------------------------------------- warm-up */
+
+static km_status warm_finish(km_ctx *ctx, km_conditioner *c)
+{
+    km_status st;
+    size_t rc = c->rc;
+    if (c->p.tare_frames > 0)
+        for (size_t k = 0; k < rc; k++)
+            c->tare[k] += c->tare_cnt[k] > 0 ? (float)(c->tare_acc[k] / c->tare_cnt[k]) : 0.0f;
+    if (c->bad != NULL && (st = km_badtaxel_decide(ctx, c->bad, NULL, c->mask, &c->n_bad)) != KM_OK)
+        return st;
+    c->warm_done = 1;
+    for (int32_t i = 0; i < c->wcount; i++)
+        if ((st = calibrate(ctx, c, c->wbuf + (size_t)i * rc, c->wtime[i], c->wflag[i])) != KM_OK)
+            return st;
+    c->wcount = 0;
+    return KM_OK;
+}
+
+static km_status warm_in(km_ctx *ctx, km_conditioner *c, const float *f, double t, uint32_t flags)
+{
+    km_status st;
+    size_t rc = c->rc;
+    if (c->warm_done) {
+        memcpy(c->cal, f, rc * sizeof *f);
+        return calibrate(ctx, c, c->cal, t, flags);
+    }
+    int32_t i = c->wcount;
+    if (i < c->p.tare_frames)
+        for (size_t k = 0; k < rc; k++)
+            if (isfinite(f[k])) {
+                c->tare_acc[k] += f[k];
+                c->tare_cnt[k]++;
+            }
+    /* A corrupt frame arrives here already replaced by the last good one. */
+    if (c->bad != NULL && i < c->p.warmup_frames && (st = km_badtaxel_add(ctx, c->bad, f)) != KM_OK)
+        return st;
+    memcpy(c->wbuf + (size_t)i * rc, f, rc * sizeof *f);
+    c->wtime[i] = t;
+    c->wflag[i] = flags;
+    c->wcount++;
+    if (c->wcount == c->W)
+        return warm_finish(ctx, c);
+    return KM_OK;
+}
+
+/* -------------------------------------------------------- resampling */
+
+static km_status resample_in(km_ctx *ctx, km_conditioner *c, const float *f, double t,
+                             uint32_t flags)
+{
+    km_status st;
+    size_t rc = c->rc;
+    if (!(c->p.resample_hz > 0.0))
+        return warm_in(ctx, c, f, t, flags);
+    if (!c->rhave) {
+        memcpy(c->rprev, f, rc * sizeof *f);
+        c->rt_prev = t;
+        c->rf_prev = flags;
+        c->rhave = 1;
+        c->t0 = t;
+        c->r_next = 0;
+        return KM_OK;
+    }
+    if (!(t > c->rt_prev)) {
+        /* A repeated or backward time: the later frame wins. */
+        memcpy(c->rprev, f, rc * sizeof *f);
+        c->rf_prev |= flags;
+        return KM_OK;
+    }
+    if ((t - c->rt_prev) * c->rate > MAX_RESAMPLE_GAP)
+        return km_fail(ctx, KM_ERR_LIMIT, "resampling: a time gap of %g s at t = %g s", t - c->rt_prev,
+                       c->rt_prev);
+    for (;;) {
+        double tk = c->t0 + (double)c->r_next / c->rate;
+        if (!(tk < t))
+            break;
+        double w = (tk - c->rt_prev) / (t - c->rt_prev);
+        float fw = (float)w;
+        float *o = c->rs;
+        for (size_t k = 0; k < rc; k++)
+            o[k] = c->rprev[k] + fw * (f[k] - c->rprev[k]);
+        uint32_t fl = (w < 1.0 ? c->rf_prev : 0u) | (w > 0.0 ? flags : 0u);
+        c->r_next++;
+        if ((st = warm_in(ctx, c, o, tk, fl)) != KM_OK)
+            return st;
+    }
+    memcpy(c->rprev, f, rc * sizeof *f);
+    c->rt_prev = t;
+    c->rf_prev = flags;
+    return KM_OK;
+}
+
+static km_status resample_finish(km_ctx *ctx, km_conditioner *c)
+{
+    if (!(c->p.resample_hz > 0.0) || !c->rhave)
+        return KM_OK;
+    double tk = c->t0 + (double)c->r_next / c->rate;
+    /* The last input frame lies on the grid (up to rounding): emit it. */
+    if (fabs(tk - c->rt_prev) <= 1e-9 * fmax(1.0, fabs(tk))) {
+        c->r_next++;
+        memcpy(c->rs, c->rprev, c->rc * sizeof *c->rs);
+        return warm_in(ctx, c, c->rs, tk, c->rf_prev);
+    }
+    return KM_OK;
+}
+
+/* ---------------------------------------------------- corrupt frames */
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Decide frame j (its window's totals are known: last = index of the last
+ * frame there is, or beyond the stream end when finishing). */
+static km_status corrupt_decide(km_ctx *ctx, km_conditioner *c, int64_t j, int64_t last)
+{
+    int32_t h = c->h, w = 2 * h + 1;
+    for (int32_t d = -h; d <= h; d++) {
+        int64_t q = j + d;
+        if (q < 0)
+            q = 0;
+        if (q > last)
+            q = last;
+        c->cwin[d + h] = c->csum[q % w];
+    }
+    double s = c->csum[j % w];
+    qsort(c->cwin, (size_t)w, sizeof *c->cwin, cmp_double);
+    double med = c->cwin[h];
+    float *f = c->cring + (size_t)(j % (h + 1)) * c->rc;
+    uint32_t flags = 0;
+    if (s > c->p.corrupt_ratio * med) {
+        flags = KM_FRAME_CORRUPT;
+        if (c->have_good)
+            memcpy(f, c->last_good, c->rc * sizeof *f);
+        else if (j + 1 <= last)
+            memcpy(f, c->cring + (size_t)((j + 1) % (h + 1)) * c->rc, c->rc * sizeof *f);
+    } else {
+        memcpy(c->last_good, f, c->rc * sizeof *f);
+        c->have_good = 1;
+    }
+    c->c_out = j + 1;
+    return resample_in(ctx, c, f, c->ctime[j % (h + 1)], flags);
+}
+
+static km_status frame_in(km_ctx *ctx, km_conditioner *c, const float *f, double t)
+{
+    if (c->h == 0)
+        return resample_in(ctx, c, f, t, 0);
+    int32_t h = c->h;
+    int64_t i = c->c_in;
+    double s = 0.0;
+    for (size_t k = 0; k < c->rc; k++)
+        if (c->mask0[k] && isfinite(f[k]))
+            s += fabs((double)f[k]);
+    c->csum[i % (2 * h + 1)] = s;
+    memcpy(c->cring + (size_t)(i % (h + 1)) * c->rc, f, c->rc * sizeof *f);
+    c->ctime[i % (h + 1)] = t;
+    c->c_in = i + 1;
+    if (i >= h)
+        return corrupt_decide(ctx, c, i - h, i);
+    return KM_OK;
+}
+
+km_status km_conditioner_push(km_ctx *ctx, km_conditioner *c, const float *frames,
+                              const double *times, int64_t n)
+{
+    km_status st = KM_OK;
+    if (c == NULL || n < 0 || (n > 0 && frames == NULL))
+        return km_fail(ctx, KM_ERR_INVALID, "conditioner: bad arguments to push");
+    if (c->finished)
+        return km_fail(ctx, KM_ERR_INVALID, "conditioner: push after finish");
+    for (int64_t i = 0; i < n && st == KM_OK; i++) {
+        double t = times != NULL ? times[i]
+                   : c->rate_in > 0.0 ? (double)c->n_pushed / c->rate_in
+                                      : (double)c->n_pushed;
+        if (!isfinite(t))
+            return km_fail(ctx, KM_ERR_INVALID, "conditioner: frame %lld has time %g",
+                           (long long)c->n_pushed, t);
+        st = frame_in(ctx, c, frames + (size_t)i * c->rc, t);
+        c->n_pushed++;
+    }
+    if (st == KM_OK && c->tstaged > 0)
+        st = run_chain(ctx, c, 0);
+    return st;
+}
+
+km_status km_conditioner_finish(km_ctx *ctx, km_conditioner *c)
+{
+    km_status st = KM_OK;
+    if (c == NULL)
+        return km_fail(ctx, KM_ERR_INVALID, "conditioner: NULL");
+    if (c->finished)
+        return KM_OK;
+    c->finished = 1;
+    if (c->h > 0)
+        for (int64_t j = c->c_out; j < c->c_in && st == KM_OK; j++)
+            st = corrupt_decide(ctx, c, j, c->c_in - 1);
+    if (st == KM_OK)
+        st = resample_finish(ctx, c);
+    if (st == KM_OK && !c->warm_done)
+        st = warm_finish(ctx, c);
+    if (st == KM_OK && c->ntf > 0)
+        st = run_chain(ctx, c, 1);
+    return st;
+}
