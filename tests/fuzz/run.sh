@@ -20,7 +20,9 @@
 # Environment: KM_FUZZ_BUILD (build dir [build-fuzz]), KM_FUZZ_SECONDS
 # (per-target time [30, or 210 s shared out when more than 7 targets]),
 # KM_FUZZ_JOBS (cmake -j [2]), KM_FUZZ_RUNS (-c: inputs per target [8000]),
-# KM_FUZZ_SEED (-c/-n: libFuzzer -seed [1]).
+# KM_FUZZ_SEED (-c/-n: libFuzzer -seed [1]), KM_FUZZ_TIMEOUT (timed mode:
+# per-input -timeout in seconds [10]; raise it for long campaigns on a loaded
+# machine, where ASan's quarantine work alone can pass 10 s).
 #
 # Findings: libFuzzer writes crash-*/leak-*/timeout-*/oom-* files into
 # $KM_FUZZ_BUILD/fuzz-artifacts/<target>/; copy the reproducer to
@@ -36,6 +38,7 @@ SECONDS_EACH=${KM_FUZZ_SECONDS:-}
 JOBS=${KM_FUZZ_JOBS:-2}
 RUNS=             # set: deterministic mode, this many inputs per target
 SEED=${KM_FUZZ_SEED:-1}
+TIMEOUT=${KM_FUZZ_TIMEOUT:-10}
 
 while getopts "t:n:s:ch" o; do
   case $o in
@@ -43,7 +46,7 @@ while getopts "t:n:s:ch" o; do
     n) RUNS=$OPTARG ;;
     s) SEED=$OPTARG ;;
     c) RUNS=${KM_FUZZ_RUNS:-8000} ;;
-    *) sed -n '2,31p' "$0"; exit 64 ;;
+    *) sed -n '2,32p' "$0"; exit 64 ;;
   esac
 done
 [ -n "$RUNS" ] && SECONDS_EACH=0
@@ -100,7 +103,11 @@ for t in $TARGETS; do
   opts=()
   # Stacks through libhdf5 (built without frame pointers) need the slow
   # unwinder, or the suppression above cannot see H5F_open.
-  case $t in session|auto) opts=(env ASAN_OPTIONS="$ASAN_OPTIONS:fast_unwind_on_malloc=0") ;; esac
+  case $t in session|auto|result) opts=(env ASAN_OPTIONS="$ASAN_OPTIONS:fast_unwind_on_malloc=0") ;; esac
+  # Results are about 110 KiB even for a tiny session (one object header
+  # and chunk index per table): a shorter limit would cut every seed.
+  maxlen=65536
+  [ "$t" = result ] && maxlen=262144
   left=$SECONDS_EACH
   runs=0
   verdict="nothing found"
@@ -121,7 +128,7 @@ for t in $TARGETS; do
       rm -f "$art"* 2>/dev/null || true
       echo "== fuzz $t: $left_runs runs, seed $s" >&2
       ok=1
-      "${opts[@]}" "$bin" -seed="$s" -runs="$left_runs" -timeout=20 -rss_limit_mb=2048 -max_len=65536 \
+      "${opts[@]}" "$bin" -seed="$s" -runs="$left_runs" -timeout=20 -rss_limit_mb=2048 -max_len="$maxlen" \
         -print_final_stats=1 -artifact_prefix="$art" "$work" "tests/fuzz/corpus/$t" \
         >"$BUILD/fuzz-$t.log" 2>&1 || ok=0
       n=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$BUILD/fuzz-$t.log" | grep -o '[0-9]*$' || true)
@@ -153,7 +160,7 @@ for t in $TARGETS; do
     rm -f "$art"* 2>/dev/null || true
     # -rss_limit_mb: a reader that trusts a header count for an allocation
     # shows up as an OOM here, which is a finding too.
-    if "${opts[@]}" "$bin" -max_total_time="$left" -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
+    if "${opts[@]}" "$bin" -max_total_time="$left" -timeout="$TIMEOUT" -rss_limit_mb=2048 -max_len="$maxlen" \
          -print_final_stats=1 -artifact_prefix="$art" "$work" "tests/fuzz/corpus/$t" \
          >"$BUILD/fuzz-$t.log" 2>&1; then
       runs=$((runs + $(grep -o 'stat::number_of_executed_units: *[0-9]*' "$BUILD/fuzz-$t.log" | grep -o '[0-9]*$' || echo 0)))
