@@ -1154,6 +1154,12 @@ KM_API km_status km_result_info_read(km_ctx *ctx, const char *path, km_result_in
  * is never read as a session.  Errors: KM_ERR_INVALID (NULL).  Thread-safe. */
 KM_API km_status km_is_result_file(km_ctx *ctx, const char *path, int *is_result);
 
+/* *is_hdf5 = 1 when `path` is an HDF5 file (the signature at offset 0, 512,
+ * 1024, ...), else 0 (missing, unreadable, anything else).  Reads the
+ * signature only, none of the file's structure.  Errors: KM_ERR_INVALID
+ * (NULL).  Thread-safe. */
+KM_API km_status km_is_hdf5_file(km_ctx *ctx, const char *path, int *is_hdf5);
+
 /* ======================================================================
  * Synthetic sessions (src/synth): roller and mat sessions with ground
  * truth, generated block by block (pure computation, no file I/O except

@@ -14,8 +14,11 @@ static void help(void)
            "and the source header of each INPUT as knotmap reads it.  A knotmap result\n"
            "is summarised instead: its session, what was assumed, the parameters that\n"
            "differ from the defaults, the table sizes and the best candidates.\n\n%s\n"
+           "      --deadline S     an input still being read after S seconds ends the\n"
+           "                       command at once (exit 75) [off]\n"
            "  -h, --help           show this help and exit\n"
-           "\nExit status: 0 ok, 64 usage, 65 bad input data, 66 input missing.\n",
+           "\nExit status: 0 ok, 64 usage, 65 bad input data, 66 input missing,\n"
+           "75 --deadline exceeded.\n",
            km_cli_read_help);
 }
 
@@ -110,11 +113,14 @@ static int show_result(km_ctx *ctx, const char *path)
     return KM_EX_OK;
 }
 
-static int show(km_ctx *ctx, const char *path, const km_read_options *ro, int first)
+static int show(km_ctx *ctx, const char *path, const km_read_options *ro, double deadline,
+                int first)
 {
     km_reader *r = NULL;
     km_session_info in;
-    int is_result = 0;
+    int is_result = 0, probe = km_cli_probe(path, ro, deadline);
+    if (probe != KM_EX_OK)
+        return probe;
     if (km_is_result_file(ctx, path, &is_result) == KM_OK && is_result) {
         if (!first)
             printf("\n");
@@ -163,6 +169,8 @@ int km_cmd_info(int argc, char **argv)
 {
     km_read_options ro;
     int n_in = 0, rc = KM_EX_OK, options_done = 0, m;
+    double deadline = 0.0;
+    const char *v = NULL;
     km_ctx *ctx = NULL;
 
     km_read_options_default(&ro);
@@ -185,12 +193,24 @@ int km_cmd_info(int argc, char **argv)
                 return KM_EX_USAGE;
             continue;
         }
+        if ((m = km_cli_match(CMD, argc, argv, &i, "deadline", 0, 1, &v)) != 0) {
+            if (m < 0 || km_cli_double(CMD, "deadline", v, &deadline) < 0)
+                return KM_EX_USAGE;
+            if (!(deadline > 0.0) || deadline > 1e9)
+                return km_cli_usage(CMD, "--deadline must be > 0 seconds");
+            continue;
+        }
         return km_cli_usage(CMD, "unknown option '%s'", a);
     }
     if (n_in == 0)
         return km_cli_usage(CMD, "no input file given");
     if (km_ctx_create(&ctx) != KM_OK) {
         km_cli_error("out of memory");
+        return KM_EX_OSERR;
+    }
+    if (km_cli_deadline_begin(deadline) != 0) {
+        km_cli_error("cannot set the --deadline timer");
+        km_ctx_free(ctx);
         return KM_EX_OSERR;
     }
     /* Second pass for the inputs, now that every option is known. */
@@ -205,15 +225,19 @@ int km_cmd_info(int argc, char **argv)
         if (!options_done && a[0] == '-' && a[1] != '\0') {
             km_read_options skip;
             km_read_options_default(&skip);
-            km_cli_read_option(CMD, argc, argv, &i, &skip); /* steps over its value */
+            if (km_cli_read_option(CMD, argc, argv, &i, &skip) == 0) /* steps over its value */
+                km_cli_match(CMD, argc, argv, &i, "deadline", 0, 1, &v);
             continue;
         }
-        int r = show(ctx, a, &ro, first);
+        km_cli_deadline_enter(0, a);
+        int r = show(ctx, a, &ro, deadline, first);
+        km_cli_deadline_enter(0, NULL);
         first = 0;
         if (r != KM_EX_OK && rc == KM_EX_OK)
             rc = r;
         km_ctx_clear_error(ctx);
     }
+    km_cli_deadline_end();
     fflush(stdout);
     km_ctx_free(ctx);
     return rc;

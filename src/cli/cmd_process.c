@@ -285,13 +285,19 @@ static void *worker(void *arg)
 }
 
 /* Drop the inputs that are knotmap results (`process dir/{all}.h5 -o dir/` run
- * twice sees its own outputs): a note on stderr for each.  Returns the
- * number of inputs kept, in order. */
-static int drop_results(job *jobs, int n)
+ * twice sees its own outputs): a note on stderr for each; and the HDF5
+ * inputs the probe refuses (probe.c), their exit code kept in *refused.
+ * Returns the number of inputs kept, in order. */
+static int drop_results(job *jobs, int n, const km_read_options *ro, double deadline,
+                        int *refused)
 {
     int kept = 0;
     for (int i = 0; i < n; i++) {
-        int is_result = 0;
+        int is_result = 0, probe = km_cli_probe(jobs[i].input, ro, deadline);
+        if (probe != KM_EX_OK) {
+            *refused = *refused != KM_EX_OK ? *refused : probe;
+            continue;
+        }
         km_is_result_file(NULL, jobs[i].input, &is_result);
         if (is_result)
             fprintf(stderr, "knotmap: %s: skipped: a knotmap result, not a session\n",
@@ -641,10 +647,12 @@ int km_cmd_process(int argc, char **argv)
         rc = km_cli_usage(CMD, "no input file given");
         goto done;
     }
-    n_in = drop_results(jobs, n_in);
+    int refused = KM_EX_OK;
+    n_in = drop_results(jobs, n_in, &pp.read, deadline, &refused);
     if (n_in == 0) {
-        km_cli_error("no session to process: every input is a knotmap result");
-        rc = KM_EX_DATAERR;
+        if (refused == KM_EX_OK)
+            km_cli_error("no session to process: every input is a knotmap result");
+        rc = refused != KM_EX_OK ? refused : KM_EX_DATAERR;
         goto done;
     }
     rc = plan_outputs(jobs, n_in, out);
@@ -668,6 +676,7 @@ int km_cmd_process(int argc, char **argv)
     sh.progress = jobs_wanted == 1 && !quiet && isatty(STDERR_FILENO);
     pthread_mutex_init(&sh.print_lock, NULL);
     rc = run_all(&sh, (int)jobs_wanted);
+    rc = rc != KM_EX_OK ? rc : refused;
     pthread_mutex_destroy(&sh.print_lock);
     goto done;
 usage:

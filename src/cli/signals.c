@@ -7,12 +7,19 @@
  *   (the run stops between blocks, exit 130/143); a second one ends the
  *   process at once whatever it is doing, even inside libhdf5: the
  *   temporaries being written are removed (km_remove_temporaries()) and
- *   the process leaves with _exit(128 + signal).
+ *   the process leaves with _exit(128 + signal).  Two signals sent at once
+ *   reach the process as one (the kernel keeps one pending SIGINT, not a
+ *   count), and `timeout` sends one: so a run still going INTERRUPT_GRACE_S
+ *   after the first signal (stuck in an open, in libhdf5, in an fsync) is
+ *   ended the same way without waiting for a second.  Handlers may run in
+ *   several threads at once: which signal came first is decided by one
+ *   atomic exchange.
  * - --deadline SECONDS: an input still in work after that long ends the
  *   process the same way, with a message naming the input and exit 75.
  *
- * Handlers use only async-signal-safe calls: write, clock_gettime,
- * km_ctx_cancel (an atomic flag), km_remove_temporaries, _exit. */
+ * Handlers use only async-signal-safe calls: write, clock_gettime, alarm,
+ * lock-free atomics, km_ctx_cancel (an atomic flag), km_remove_temporaries,
+ * _exit. */
 #define _POSIX_C_SOURCE 200809L
 
 #include <signal.h>
@@ -25,10 +32,13 @@
 #include "cli.h"
 
 #define DEADLINE_TICK_US 100000 /* the deadline is checked 10 times a second */
+#define INTERRUPT_GRACE_S 2      /* a first signal's run has this long to stop */
 
 static km_ctx *volatile g_ctx[KM_CLI_MAX_SLOTS];
-static volatile sig_atomic_t g_signal;
+static atomic_int g_signal;       /* the first SIGINT/SIGTERM, 0 before */
+static atomic_llong g_signal_ns;  /* when it came */
 static struct sigaction g_old_int, g_old_term;
+static int g_alarm_users;         /* interrupt and deadline share SIGALRM */
 
 /* --deadline: per worker slot, the input in work and when it started. */
 static long long g_deadline_ns;
@@ -72,21 +82,34 @@ static void say_int(long long v)
 
 static void on_interrupt(int sig)
 {
-    if (g_signal != 0) {
+    int none = 0;
+    if (!atomic_compare_exchange_strong(&g_signal, &none, sig)) {
         km_remove_temporaries();
         say("knotmap: interrupted again: stopped at once, temporary files removed\n");
         _exit(128 + sig);
     }
-    g_signal = sig;
+    atomic_store(&g_signal_ns, now_ns());
     for (int i = 0; i < KM_CLI_MAX_SLOTS; i++)
         if (g_ctx[i] != NULL)
             km_ctx_cancel(g_ctx[i]);
+    if (g_deadline_ns == 0) /* else the deadline's tick looks at the grace too */
+        alarm(INTERRUPT_GRACE_S);
 }
 
 static void on_alarm(int sig)
 {
     long long now = now_ns();
+    int first = atomic_load(&g_signal);
     (void)sig;
+    if (first != 0 && now - atomic_load(&g_signal_ns) >= INTERRUPT_GRACE_S * 1000000000LL) {
+        km_remove_temporaries();
+        say("knotmap: interrupted, and still running after the grace of ");
+        say_int(INTERRUPT_GRACE_S);
+        say(" s: stopped at once, temporary files removed\n");
+        _exit(128 + first);
+    }
+    if (g_deadline_ns == 0)
+        return;
     for (int i = 0; i < KM_CLI_MAX_SLOTS; i++) {
         const char *in = atomic_load(&g_input[i]);
         if (in == NULL || now - atomic_load(&g_start_ns[i]) < g_deadline_ns)
@@ -100,7 +123,7 @@ static void on_alarm(int sig)
             say(".");
             say_int(g_deadline_ns % 1000000000LL / 100000000LL);
         }
-        say(" s exceeded: stopped at once, no result written\n");
+        say(" s exceeded: stopped at once, temporary files removed\n");
         _exit(KM_EX_TEMPFAIL);
     }
 }
@@ -110,11 +133,32 @@ void km_cli_signals_init(void)
     signal(SIGXFSZ, SIG_IGN);
 }
 
+/* SIGALRM goes to on_alarm while the interrupt handlers or a deadline are
+ * in place (a count of both); the old handler comes back after the last. */
+static int alarm_take(void)
+{
+    struct sigaction sa;
+    if (g_alarm_users++ > 0)
+        return 0;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_alarm;
+    sa.sa_flags = SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    return sigaction(SIGALRM, &sa, &g_old_alrm);
+}
+
+static void alarm_give(void)
+{
+    if (g_alarm_users > 0 && --g_alarm_users == 0)
+        sigaction(SIGALRM, &g_old_alrm, NULL);
+}
+
 void km_cli_interrupt_begin(km_ctx *const *ctxs, int n)
 {
     struct sigaction sa;
     for (int i = 0; i < KM_CLI_MAX_SLOTS; i++)
         g_ctx[i] = i < n ? ctxs[i] : NULL;
+    alarm_take();
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_interrupt;
     sa.sa_flags = SA_RESTART;
@@ -127,27 +171,25 @@ void km_cli_interrupt_end(void)
 {
     sigaction(SIGINT, &g_old_int, NULL);
     sigaction(SIGTERM, &g_old_term, NULL);
+    if (g_deadline_ns == 0)
+        alarm(0); /* the grace timer of a first signal: the run has stopped */
+    alarm_give();
     for (int i = 0; i < KM_CLI_MAX_SLOTS; i++)
         g_ctx[i] = NULL;
 }
 
 int km_cli_interrupted(void)
 {
-    return (int)g_signal;
+    return atomic_load(&g_signal);
 }
 
 int km_cli_deadline_begin(double seconds)
 {
-    struct sigaction sa;
     struct itimerval it;
     if (!(seconds > 0.0))
         return 0;
     g_deadline_ns = seconds > 9e9 ? (long long)9e18 : (long long)(seconds * 1e9 + 0.5);
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_alarm;
-    sa.sa_flags = SA_RESTART;
-    sigemptyset(&sa.sa_mask);
-    if (sigaction(SIGALRM, &sa, &g_old_alrm) != 0)
+    if (alarm_take() != 0)
         return -1;
     memset(&it, 0, sizeof it);
     it.it_interval.tv_usec = DEADLINE_TICK_US;
@@ -171,8 +213,10 @@ void km_cli_deadline_end(void)
         return;
     memset(&it, 0, sizeof it);
     setitimer(ITIMER_REAL, &it, NULL);
-    sigaction(SIGALRM, &g_old_alrm, NULL);
     for (int i = 0; i < KM_CLI_MAX_SLOTS; i++)
         atomic_store(&g_input[i], NULL);
     g_deadline_ns = 0;
+    if (atomic_load(&g_signal) != 0 && g_alarm_users > 1)
+        alarm(INTERRUPT_GRACE_S); /* the tick kept the grace: keep it going */
+    alarm_give();
 }

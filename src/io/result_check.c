@@ -9,6 +9,21 @@
 #include "h5util.h"
 #include "internal.h"
 
+km_status km_is_hdf5_file(km_ctx *ctx, const char *path, int *is_hdf5)
+{
+    struct stat sb;
+    km_h5_quiet q;
+    if (path == NULL || is_hdf5 == NULL)
+        return km_fail(ctx, KM_ERR_INVALID, "km_is_hdf5_file: NULL argument");
+    *is_hdf5 = 0;
+    if (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode))
+        return KM_OK;
+    km_h5_quiet_begin(&q);
+    *is_hdf5 = H5Fis_hdf5(path) > 0;
+    km_h5_quiet_end(&q);
+    return KM_OK;
+}
+
 km_status km_is_result_file(km_ctx *ctx, const char *path, int *is_result)
 {
     struct stat sb;

@@ -1,0 +1,110 @@
+/* The probe: an HDF5 input opened first in a short-lived child process.
+ *
+ * libhdf5 (1.10.8) can still crash (SIGSEGV in its object-header parser) or
+ * loop on some crafted files (tests/fuzz/libhdf5/), before any check of
+ * knotmap's can look at the bytes.  So the knotmap command opens every HDF5
+ * input once in a child: it reads the file's structure as the command will
+ * (root attributes, /frames, /time, /mask and the first frame of a session;
+ * everything `info` summarises of a result), then exits.  A child that dies
+ * by a signal or passes its time limit means the file is refused with exit
+ * 65 (75 when the limit was --deadline) before the command itself opens it.
+ * Inputs that are not HDF5 are not probed (their readers are knotmap's own).
+ *
+ * The library never forks: this lives in the command only.  Python's
+ * knotmap.batch isolates every session in a child process of its own. */
+#define _GNU_SOURCE
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
+
+#include "cli.h"
+
+/* What the child reads; it exits 0 whatever it finds (the command's own open
+ * reports the errors, with their messages). */
+static void probe_child(const char *path, const km_read_options *ro, double limit)
+{
+    km_ctx *ctx = NULL;
+    km_reader *r = NULL;
+    km_session_info in;
+    struct itimerval it;
+    int yes = 0;
+
+    signal(SIGINT, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
+    signal(SIGALRM, SIG_DFL);
+#ifdef __linux__
+    prctl(PR_SET_PDEATHSIG, SIGKILL); /* never outlive the command */
+#endif
+    memset(&it, 0, sizeof it);
+    it.it_value.tv_sec = (time_t)limit;
+    it.it_value.tv_usec = (suseconds_t)((limit - (double)(time_t)limit) * 1e6);
+    if (it.it_value.tv_sec == 0 && it.it_value.tv_usec == 0)
+        it.it_value.tv_usec = 1;
+    setitimer(ITIMER_REAL, &it, NULL);
+    if (km_ctx_create(&ctx) != KM_OK)
+        _exit(0);
+    km_is_result_file(ctx, path, &yes);
+    if (yes) {
+        km_result_info *ri = malloc(sizeof *ri);
+        if (ri != NULL)
+            km_result_info_read(ctx, path, ri);
+        _exit(0);
+    }
+    if (km_reader_open(ctx, path, ro, &r) != KM_OK)
+        _exit(0);
+    km_reader_info(r, &in);
+    float *frame = malloc((size_t)in.rows * (size_t)in.cols * sizeof *frame);
+    int64_t n = 0;
+    if (frame != NULL)
+        km_reader_read(ctx, r, frame, NULL, 1, &n);
+    km_reader_free(r);
+    _exit(0);
+}
+
+int km_cli_probe(const char *path, const km_read_options *ro, double deadline)
+{
+    int is_hdf5 = 0, st = 0;
+    double limit = deadline > 0.0 && deadline < KM_CLI_PROBE_SECONDS ? deadline
+                                                                     : KM_CLI_PROBE_SECONDS;
+    if (km_is_hdf5_file(NULL, path, &is_hdf5) != KM_OK || !is_hdf5)
+        return KM_EX_OK;
+    fflush(NULL); /* the child must not write the parent's buffered output again */
+    pid_t pid = fork();
+    if (pid < 0)
+        return KM_EX_OK; /* no process to spare: the command reads it itself */
+    if (pid == 0)
+        probe_child(path, ro, limit);
+    while (waitpid(pid, &st, 0) < 0)
+        if (errno != EINTR)
+            return KM_EX_OK;
+    if (!WIFSIGNALED(st))
+        return KM_EX_OK;
+    int sig = WTERMSIG(st);
+    if (sig == SIGINT || sig == SIGTERM) /* Ctrl-C reached the child too */
+        return 128 + sig;
+    if (sig == SIGALRM && limit == deadline) {
+        km_cli_error("%s: deadline of %g s exceeded while reading the file's HDF5 structure: "
+                     "refused",
+                     path, deadline);
+        return KM_EX_TEMPFAIL;
+    }
+    if (sig == SIGALRM) {
+        km_cli_error("%s: reading the file's HDF5 structure did not end within %d s: a damaged "
+                     "or hostile file; refused",
+                     path, KM_CLI_PROBE_SECONDS);
+        return KM_EX_DATAERR;
+    }
+    km_cli_error("%s: libhdf5 crashed (%s) reading the file's HDF5 structure: a damaged or "
+                 "hostile file; refused",
+                 path, strsignal(sig));
+    return KM_EX_DATAERR;
+}

@@ -1,0 +1,71 @@
+"""The probe (src/cli/probe.c): `process` and `info` open every HDF5 input
+first in a short-lived child process, so a file on which libhdf5 itself
+crashes or loops (tests/fuzz/libhdf5/) is refused with exit 65 (75 under
+--deadline) and a one-line message, instead of killing the command.
+
+Whether libhdf5 crashes on a crafted file depends on its heap layout, so the
+crash and the hang come from an LD_PRELOAD shim (crashhdf5.c, built as
+build/tests/libkm_crashhdf5.so) that makes H5Fopen of one file raise
+SIGSEGV or never return; every other file opens normally."""
+import os
+import subprocess
+
+import pytest
+
+from km_reliability import BIN, SANITIZED, result_state, write_session
+
+SHIM = os.path.join(os.path.dirname(BIN), "tests", "libkm_crashhdf5.so")
+pytestmark = pytest.mark.skipif(not os.path.exists(SHIM) or SANITIZED,
+                                reason="crashhdf5 shim not built (%s) or sanitized binary" % SHIM)
+
+
+@pytest.fixture(scope="module")
+def sessions(tmp_path_factory):
+    d = tmp_path_factory.mktemp("probe")
+    return (write_session(str(d / "good.h5"), 40, rows=8, cols=8, seed=1),
+            write_session(str(d / "evil.h5"), 40, rows=8, cols=8, seed=2))
+
+
+def run(args, how="segv", cwd=None):
+    env = dict(os.environ, LD_PRELOAD=SHIM, KM_H5_BREAK="evil.h5", KM_H5_BREAK_HOW=how)
+    return subprocess.run([BIN] + args, capture_output=True, text=True, env=env, cwd=cwd,
+                          timeout=120)
+
+
+def test_process_refuses_a_file_that_crashes_libhdf5(knotmap_bin, sessions, tmp_path):
+    good, evil = sessions
+    out = tmp_path / "out"
+    p = run(["process", "-q", good, evil, "-o", str(out) + "/"])
+    assert p.returncode == 65, p.stderr
+    assert p.stderr == ("knotmap: %s: libhdf5 crashed (Segmentation fault) reading the file's "
+                        "HDF5 structure: a damaged or hostile file; refused\n" % evil)
+    # the other input is processed; nothing of the refused one, no temporary
+    assert sorted(os.listdir(str(out))) == ["good.knotmap.h5"]
+    assert result_state(str(out / "good.knotmap.h5")) == "complete"
+
+
+def test_info_refuses_a_file_that_crashes_libhdf5(knotmap_bin, sessions, tmp_path):
+    good, evil = sessions
+    p = run(["info", evil, good], cwd=str(tmp_path))
+    assert p.returncode == 65, p.stderr
+    assert p.stderr.startswith("knotmap: %s: libhdf5 crashed" % evil), p.stderr
+    assert p.stderr.count("\n") == 1
+    assert "file:         %s" % good in p.stdout
+    assert os.listdir(str(tmp_path)) == []
+
+
+@pytest.mark.parametrize("cmd", ["process", "info"])
+def test_deadline_ends_a_file_that_hangs_libhdf5(knotmap_bin, sessions, tmp_path, cmd):
+    _, evil = sessions
+    args = [cmd, "--deadline", "0.5", evil] + (["-o", str(tmp_path / "r.h5")] if cmd == "process" else [])
+    p = run(args, how="hang", cwd=str(tmp_path))
+    assert p.returncode == 75, p.stderr
+    assert p.stderr.startswith("knotmap: %s: deadline of 0.5 s exceeded" % evil), p.stderr
+    assert os.listdir(str(tmp_path)) == []
+
+
+def test_info_deadline_is_checked(knotmap_bin, tmp_path):
+    for bad in ("0", "-1", "x"):
+        p = subprocess.run([BIN, "info", "--deadline", bad, "in.h5"], capture_output=True,
+                           text=True, cwd=str(tmp_path))
+        assert p.returncode == 64, (bad, p.stderr)
