@@ -67,9 +67,10 @@ void km_cli_deadline_end(void);
 /* Open `path` (when it is an HDF5 file) in a short-lived child process that
  * reads its structure as the commands will, and exits.  KM_EX_OK when the
  * child came back (the command then opens the file itself and reports its
- * errors) or `path` is not HDF5; else the refusal is printed ("PATH: libhdf5
- * crashed (...) ...: refused") and the exit code returned: 65 (the child
- * died by a signal, or ran past KM_CLI_PROBE_SECONDS), 75 (ran past
+ * errors) or `path` is not HDF5; else the refusal is printed ("PATH: reading
+ * the file's HDF5 structure crashed (...): ...; refused") and the exit code
+ * returned: 65 (the child died by a signal, or ran past
+ * KM_CLI_PROBE_SECONDS), 75 (ran past
  * `deadline` > 0, when shorter), 130/143 (the child was interrupted). */
 int km_cli_probe(const char *path, const km_read_options *ro, double deadline);
 

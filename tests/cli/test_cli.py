@@ -169,8 +169,9 @@ def test_bad_input_leaves_nothing(tmp_path, name, code, fragment, extra):
     r = run("process", src, "-o", out, *extra, cwd=tmp_path)
     assert r.returncode == code, r.stderr
     assert r.stderr.startswith(f"knotmap: {src}"), r.stderr
-    # "A | B": either message (session_attr_message_segv.h5: whether libhdf5
-    # crashes on it, caught by the probe, depends on its heap layout)
+    # "A | B": either message (session_attr_message_*.h5: whether libhdf5
+    # crashes on them, caught by the probe, or reads freed memory and goes
+    # on to some attribute error, depends on its heap layout)
     assert any(f in r.stderr for f in fragment.split(" | ")), r.stderr
     assert not out.exists()
     assert list(tmp_path.iterdir()) == [], "no output and no temporary file"

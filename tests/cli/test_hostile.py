@@ -19,7 +19,8 @@ BAD = REPO / "tests/data/bad"
 HOSTILE = ["result_gheap_loop.h5", "session_gheap_overflow.h5", "session_unwritten_2e40.h5",
            "session_unwritten_4096.h5", "session_unwritten_contiguous.h5",
            "session_chunk_512mib.h5", "session_budget_2048.h5",
-           "session_attr_message_flip.h5", "session_attr_message_segv.h5"]
+           "session_attr_message_flip.h5", "session_attr_message_segv.h5",
+           "session_attr_message_uaf.h5"]
 LIMIT_S = 120
 
 
