@@ -5,7 +5,8 @@
  * Error printing.  HDF5 prints its error stack to stderr by default; the
  * library must never print.  km_h5_init() (called by km_h5_quiet_begin, once
  * per process) turns HDF5's default printer off for the process life,
- * shutdown included (see h5_util.c).  The automatic printer is part of the error
+ * shutdown included (see h5_util.c; attributes: h5_attr.c, h5_vlen.c;
+ * datasets: h5_dataset.c).  The automatic printer is part of the error
  * stack, and this HDF5 is built thread-safe (H5_HAVE_THREADSAFE), where each
  * thread has its own error stack: H5Eset_auto2(H5E_DEFAULT, ...) changes the
  * calling thread only.  So every public entry point that calls HDF5 wraps

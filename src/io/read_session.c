@@ -423,18 +423,109 @@ static km_status check_chunk(km_ctx *ctx, size_t chunk_bytes, const km_read_opti
 
 static const km_reader_ops session_ops = {session_read, session_close};
 
+/* A big chunk gets a chunk cache that holds it.  The default 1 MiB cache
+ * would inflate a big chunk once per block: a cache that holds one chunk
+ * inflates each chunk once per pass.  The cache is set when the dataset is
+ * opened (a second open of an open dataset shares the first one's cache),
+ * so the dataset is closed first. */
+static km_status reopen_with_chunk_cache(km_ctx *ctx, session_impl *s, size_t chunk_bytes)
+{
+    km_status st = KM_OK;
+    hid_t dapl = H5Pcreate(H5P_DATASET_ACCESS);
+    if (dapl < 0 ||
+        H5Pset_chunk_cache(dapl, H5D_CHUNK_CACHE_NSLOTS_DEFAULT, chunk_bytes + 4096, 1.0) < 0) {
+        st = km_fail(ctx, KM_ERR_NOMEM, "/frames: cannot set up its chunk cache");
+        goto done;
+    }
+    H5Dclose(s->frames);
+    s->frames = H5Dopen2(s->file, "frames", dapl);
+    if (s->frames < 0)
+        st = km_fail(ctx, KM_ERR_FORMAT, "/frames cannot be opened again");
+done:
+    if (dapl >= 0)
+        H5Pclose(dapl);
+    return st;
+}
+
+/* The file itself: readable, HDF5, opened read-only into s->file. */
+static km_status open_file(km_ctx *ctx, km_reader *r, session_impl *s)
+{
+    char why[256];
+    if (H5Fis_hdf5(r->path) <= 0)
+        return km_fail(ctx, KM_ERR_FORMAT, "not an HDF5 file (no HDF5 signature)");
+    s->file = H5Fopen(r->path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (s->file < 0) {
+        km_h5_error_text(why, sizeof why);
+        return km_fail(ctx, KM_ERR_FORMAT, "cannot open as HDF5: %s (truncated or damaged file?)",
+                       why[0] ? why : "unknown error");
+    }
+    return KM_OK;
+}
+
+/* /frames: shape, geometry, filters, chunk size, storage; its frame count
+ * into *n_frames. */
+static km_status open_frames(km_ctx *ctx, km_reader *r, session_impl *s,
+                             const km_read_options *opt, hsize_t *n_frames)
+{
+    km_status st;
+    hsize_t dims[3];
+    size_t chunk_bytes = 0, elem = 0;
+    H5T_class_t cls;
+
+    st = open_dataset(ctx, s->file, "frames", 3, "[T, R, C]", 0, 1, &s->frames, dims, &cls,
+                      &elem);
+    if (st != KM_OK)
+        return st;
+    if (dims[0] > (hsize_t)INT64_MAX / 2)
+        return km_fail(ctx, KM_ERR_LIMIT, "/frames has too many frames");
+    if ((st = km_reader_set_geometry(ctx, r, (int64_t)dims[1], (int64_t)dims[2])) != KM_OK ||
+        (st = check_filters(ctx, s->frames, "frames", &chunk_bytes, elem)) != KM_OK ||
+        (st = check_chunk(ctx, chunk_bytes, opt)) != KM_OK ||
+        (st = km_h5_check_storage(ctx, s->frames, "/frames", elem)) != KM_OK)
+        return st;
+    if (chunk_bytes > (1u << 20) && (st = reopen_with_chunk_cache(ctx, s, chunk_bytes)) != KM_OK)
+        return st;
+    *n_frames = dims[0];
+    s->n_frames = (int64_t)dims[0];
+    s->rows = r->info.rows;
+    s->cols = r->info.cols;
+    r->info.n_frames = s->n_frames;
+    r->info.n_valid = r->info.rows * r->info.cols;
+    r->info.saturation = int_saturation(s->frames);
+    return KM_OK;
+}
+
+/* /time, when present: one value per frame, finite and non-decreasing;
+ * without a rate attribute, the nominal rate is 1 / mean step. */
+static km_status open_time(km_ctx *ctx, km_reader *r, session_impl *s, hsize_t n_frames)
+{
+    km_status st;
+    hsize_t tdims[1];
+    double first = 0, last = 0;
+    size_t dummy;
+
+    st = open_dataset(ctx, s->file, "time", 1, "[T] float64", 0, 0, &s->time, tdims, NULL, NULL);
+    if (st != KM_OK || s->time < 0)
+        return st;
+    if (tdims[0] != n_frames)
+        return km_fail(ctx, KM_ERR_FORMAT, "/time has %llu values but /frames has %llu frames",
+                       (unsigned long long)tdims[0], (unsigned long long)n_frames);
+    if ((st = check_filters(ctx, s->time, "time", &dummy, 8)) != KM_OK ||
+        (st = km_h5_check_storage(ctx, s->time, "/time", 8)) != KM_OK ||
+        (st = scan_time(ctx, r, s->time, s->n_frames, &first, &last)) != KM_OK)
+        return st;
+    if (r->info.frame_rate_hz == 0 && s->n_frames > 1 && last > first)
+        r->info.frame_rate_hz = (double)(s->n_frames - 1) / (last - first);
+    return KM_OK;
+}
+
 km_status km_open_session(km_ctx *ctx, km_reader *r, const km_read_options *opt)
 {
     km_status st = KM_OK;
     km_h5_quiet q;
     session_impl *s;
-    hsize_t dims[3], tdims[1];
-    size_t chunk_bytes = 0, elem = 0;
-    H5T_class_t cls;
-    hid_t dapl = H5I_INVALID_HID;
+    hsize_t n_frames = 0;
     FILE *probe;
-    char why[256];
-    htri_t is_h5;
 
     probe = fopen(r->path, "rb");
     if (probe == NULL)
@@ -453,88 +544,15 @@ km_status km_open_session(km_ctx *ctx, km_reader *r, const km_read_options *opt)
     r->impl = s;
     r->ops = &session_ops;
     r->info.format = KM_FORMAT_SESSION;
-
-    is_h5 = H5Fis_hdf5(r->path);
-    if (is_h5 <= 0) {
-        st = km_fail(ctx, KM_ERR_FORMAT, "not an HDF5 file (no HDF5 signature)");
-        goto done;
-    }
-    s->file = H5Fopen(r->path, H5F_ACC_RDONLY, H5P_DEFAULT);
-    if (s->file < 0) {
-        km_h5_error_text(why, sizeof why);
-        st = km_fail(ctx, KM_ERR_FORMAT, "cannot open as HDF5: %s (truncated or damaged file?)",
-                     why[0] ? why : "unknown error");
-        goto done;
-    }
-    if ((st = read_root_attrs(ctx, r, s->file)) != KM_OK ||
-        (st = read_header(ctx, r, s->file)) != KM_OK)
-        goto done;
-    st = open_dataset(ctx, s->file, "frames", 3, "[T, R, C]", 0, 1, &s->frames, dims, &cls,
-                      &elem);
-    if (st != KM_OK)
-        goto done;
-    if (dims[0] > (hsize_t)INT64_MAX / 2) {
-        st = km_fail(ctx, KM_ERR_LIMIT, "/frames has too many frames");
-        goto done;
-    }
-    if ((st = km_reader_set_geometry(ctx, r, (int64_t)dims[1], (int64_t)dims[2])) != KM_OK)
-        goto done;
-    if ((st = check_filters(ctx, s->frames, "frames", &chunk_bytes, elem)) != KM_OK ||
-        (st = check_chunk(ctx, chunk_bytes, opt)) != KM_OK ||
-        (st = km_h5_check_storage(ctx, s->frames, "/frames", elem)) != KM_OK)
-        goto done;
-    if (chunk_bytes > (1u << 20)) {
-        /* The default 1 MiB chunk cache would inflate a big chunk once per
-           block: a cache that holds one chunk inflates each chunk once per
-           pass.  The cache is set when the dataset is opened (a second
-           open of an open dataset shares the first one's cache), so the
-           dataset is closed first. */
-        dapl = H5Pcreate(H5P_DATASET_ACCESS);
-        if (dapl < 0 ||
-            H5Pset_chunk_cache(dapl, H5D_CHUNK_CACHE_NSLOTS_DEFAULT, chunk_bytes + 4096, 1.0) <
-                0) {
-            st = km_fail(ctx, KM_ERR_NOMEM, "/frames: cannot set up its chunk cache");
-            goto done;
-        }
-        H5Dclose(s->frames);
-        s->frames = H5Dopen2(s->file, "frames", dapl);
-        if (s->frames < 0) {
-            st = km_fail(ctx, KM_ERR_FORMAT, "/frames cannot be opened again");
-            goto done;
-        }
-    }
-    s->n_frames = (int64_t)dims[0];
-    s->rows = r->info.rows;
-    s->cols = r->info.cols;
-    r->info.n_frames = s->n_frames;
-    r->info.n_valid = r->info.rows * r->info.cols;
-    r->info.saturation = int_saturation(s->frames);
-
-    st = open_dataset(ctx, s->file, "time", 1, "[T] float64", 0, 0, &s->time, tdims, NULL, NULL);
-    if (st != KM_OK)
-        goto done;
-    if (s->time >= 0) {
-        double first = 0, last = 0;
-        size_t dummy;
-        if (tdims[0] != dims[0]) {
-            st = km_fail(ctx, KM_ERR_FORMAT, "/time has %llu values but /frames has %llu frames",
-                         (unsigned long long)tdims[0], (unsigned long long)dims[0]);
-            goto done;
-        }
-        if ((st = check_filters(ctx, s->time, "time", &dummy, 8)) != KM_OK ||
-            (st = km_h5_check_storage(ctx, s->time, "/time", 8)) != KM_OK ||
-            (st = scan_time(ctx, r, s->time, s->n_frames, &first, &last)) != KM_OK)
-            goto done;
-        /* No rate attribute: the nominal rate is 1 / mean step. */
-        if (r->info.frame_rate_hz == 0 && s->n_frames > 1 && last > first)
-            r->info.frame_rate_hz = (double)(s->n_frames - 1) / (last - first);
-    }
-    if ((st = read_mask(ctx, r, s->file)) != KM_OK)
+    if ((st = open_file(ctx, r, s)) != KM_OK ||
+        (st = read_root_attrs(ctx, r, s->file)) != KM_OK ||
+        (st = read_header(ctx, r, s->file)) != KM_OK ||
+        (st = open_frames(ctx, r, s, opt, &n_frames)) != KM_OK ||
+        (st = open_time(ctx, r, s, n_frames)) != KM_OK ||
+        (st = read_mask(ctx, r, s->file)) != KM_OK)
         goto done;
     st = km_reader_apply_options(ctx, r, opt);
 done:
-    if (dapl >= 0)
-        H5Pclose(dapl);
     km_h5_quiet_end(&q);
     return st;
 }

@@ -10,12 +10,10 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import sizes  # noqa: E402
 
 KNOWN_FILES = {
-    "src/io/h5_util.c",
 }
 KNOWN_FUNCTIONS = {
     ("src/cli/cmd_process.c", "km_cmd_process"), ("src/cli/cmd_synth.c", "km_cmd_synth"),
     ("src/cli/options.c", "km_cli_read_option"),
-    ("src/io/read_session.c", "km_open_session"),
     ("src/cli/cmd_render.c", "km_cmd_render"),
     ("src/cli/cmd_process.c", "parse_peak_option"),
 }

@@ -1,0 +1,109 @@
+/* Datasets (see h5util.h): the 1-D columns of result tables, and the
+ * storage check of untrusted inputs (declared extent against stored data). */
+#define _POSIX_C_SOURCE 200809L
+
+#include "h5util.h"
+
+km_status km_h5_write_column(km_ctx *ctx, hid_t group, const char *name, hid_t mem_type,
+                             hid_t file_type, const void *data, size_t n, const char *units)
+{
+    km_status st = KM_OK;
+    hsize_t dims[1] = {(hsize_t)n};
+    hid_t space = H5Screate_simple(1, dims, NULL);
+    hid_t dset = H5I_INVALID_HID;
+
+    if (space < 0)
+        goto fail;
+    dset = H5Dcreate2(group, name, file_type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    if (dset < 0)
+        goto fail;
+    if (n > 0 && H5Dwrite(dset, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0)
+        goto fail;
+    if (units != NULL && (st = km_h5_attr_put_string(ctx, dset, "units", units)) != KM_OK)
+        goto done;
+    goto done;
+fail:
+    st = km_fail(ctx, KM_ERR_IO, "cannot write dataset %s", name);
+done:
+    if (dset >= 0)
+        H5Dclose(dset);
+    if (space >= 0)
+        H5Sclose(space);
+    return st;
+}
+
+/* See h5util.h.  A few KiB can declare 2^40 frames or gigabytes of fill
+ * values. */
+km_status km_h5_check_storage(km_ctx *ctx, hid_t d, const char *name, size_t elem_size)
+{
+    km_status st = KM_OK;
+    hid_t dcpl = H5Dget_create_plist(d);
+    hid_t space = H5Dget_space(d);
+    hsize_t dims[H5S_MAX_RANK], chunk[H5S_MAX_RANK], n_chunks = 0;
+    hsize_t stored = H5Dget_storage_size(d);
+    double declared = (double)elem_size, want = 1;
+    H5D_layout_t layout;
+    int i, rank = space >= 0 ? H5Sget_simple_extent_dims(space, dims, NULL) : -1;
+
+    if (rank < 0 || dcpl < 0) {
+        st = km_fail(ctx, KM_ERR_FORMAT, "%s: cannot read its shape and storage", name);
+        goto done;
+    }
+    for (i = 0; i < rank; i++)
+        declared *= (double)dims[i];
+    layout = H5Pget_layout(dcpl);
+    if (H5Pget_external_count(dcpl) != 0 || layout == H5D_VIRTUAL) {
+        st = km_fail(ctx, KM_ERR_UNSUPPORTED,
+                     "%s is stored in other files (external or virtual storage): not read",
+                     name);
+        goto done;
+    }
+    if (declared == 0 || layout == H5D_COMPACT)
+        goto done;
+    if (layout == H5D_CONTIGUOUS) {
+        if ((double)stored < declared)
+            st = km_fail(ctx, KM_ERR_FORMAT,
+                         "%s declares %.0f bytes but stores %llu: unwritten data (a session "
+                         "must hold every frame it declares)",
+                         name, declared, (unsigned long long)stored);
+        goto done;
+    }
+    if (layout != H5D_CHUNKED || H5Pget_chunk(dcpl, rank, chunk) != rank) {
+        st = km_fail(ctx, KM_ERR_FORMAT, "%s: unknown storage layout", name);
+        goto done;
+    }
+    for (i = 0; i < rank; i++) {
+        if (chunk[i] == 0) {
+            st = km_fail(ctx, KM_ERR_FORMAT, "%s: chunk dimension %d is 0", name, i);
+            goto done;
+        }
+        want *= (double)((dims[i] + chunk[i] - 1) / chunk[i]);
+    }
+    /* libhdf5 1.10.8 refuses H5S_ALL here, despite its documentation. */
+    if (H5Dget_num_chunks(d, space, &n_chunks) < 0) {
+        st = km_fail(ctx, KM_ERR_FORMAT, "%s: its chunk index cannot be read", name);
+        goto done;
+    }
+    if ((double)n_chunks < want) {
+        st = km_fail(ctx, KM_ERR_FORMAT,
+                     "%s declares %.0f chunks but stores %llu: unwritten data (a session "
+                     "must hold every frame it declares)",
+                     name, want, (unsigned long long)n_chunks);
+        goto done;
+    }
+    if (H5Pget_nfilters(dcpl) == 0) {
+        double per = (double)elem_size;
+        for (i = 0; i < rank; i++)
+            per *= (double)chunk[i];
+        if ((double)stored < per * want)
+            st = km_fail(ctx, KM_ERR_FORMAT,
+                         "%s stores %llu bytes, less than its %.0f uncompressed chunks need",
+                         name, (unsigned long long)stored, want);
+    }
+done:
+    if (space >= 0)
+        H5Sclose(space);
+    if (dcpl >= 0)
+        H5Pclose(dcpl);
+    return st;
+}

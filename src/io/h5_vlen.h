@@ -1,0 +1,21 @@
+/* Variable-length string attributes read without libhdf5's global-heap
+ * parser (h5_vlen.c).  Internal to the h5_*.c files of src/io. */
+#ifndef KM_H5_VLEN_H
+#define KM_H5_VLEN_H
+
+#include "h5util.h"
+
+/* Register the descriptor conversion (once per process, from km_h5_init).
+ * Without it, km_h5_read_vlen_string returns KM_ERR_UNSUPPORTED. */
+void km_h5_vlen_register(void);
+
+/* The variable-length string attribute `attr` (one element) of a file
+ * opened read-only into buf (cap bytes, terminated).  KM_OK (an empty or
+ * null string gives ""), KM_ERR_FORMAT for any inconsistency of the stored
+ * descriptor or heap (*too_long = 1 when the string needs more than cap-1
+ * bytes), KM_ERR_UNSUPPORTED when this path does not apply (a file open
+ * for writing, a driver other than sec2): the caller reads it through
+ * libhdf5 then. */
+km_status km_h5_read_vlen_string(hid_t attr, char *buf, size_t cap, int *too_long);
+
+#endif
