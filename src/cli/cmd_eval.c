@@ -150,12 +150,15 @@ int km_cmd_eval(int argc, char **argv)
         km_cli_error("out of memory");
         return KM_EX_OSERR;
     }
-    km_status st = km_eval(ctx, input, truth, tolerance, (int64_t)top, &r);
+    km_status st = KM_OK;
+    if ((rc = km_cli_probe(input, NULL, 0.0)) == KM_EX_OK && /* probe.c: libhdf5 may crash */
+        (rc = km_cli_probe(truth, NULL, 0.0)) == KM_EX_OK)
+        st = km_eval(ctx, input, truth, tolerance, (int64_t)top, &r);
     if (st != KM_OK)
         rc = km_cli_report(ctx, st, input, truth);
-    else if (json)
+    else if (rc == KM_EX_OK && json)
         print_json(input, truth, &r);
-    else
+    else if (rc == KM_EX_OK)
         print_text(input, truth, &r);
     fflush(stdout);
     km_ctx_free(ctx);

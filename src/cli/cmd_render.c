@@ -115,10 +115,12 @@ int km_cmd_render(int argc, char **argv)
         free(own_output);
         return KM_EX_OSERR;
     }
-    km_status st = km_render(ctx, input, output, &p, &info);
+    km_status st = KM_OK;
+    if ((rc = km_cli_probe(input, NULL, 0.0)) == KM_EX_OK) /* probe.c: libhdf5 may crash */
+        st = km_render(ctx, input, output, &p, &info);
     if (st != KM_OK) {
         rc = km_cli_report(ctx, st, input, output);
-    } else if (!quiet) {
+    } else if (rc == KM_EX_OK && !quiet) {
         printf("%s -> %s\n  %d x %d px; map %d x %d cells of %d x %d px, %.4g..%.4g "
                "(%.2g%% of the cells above); %d candidate%s marked\n",
                input, output, (int)info.width, (int)info.height, (int)info.map_ny,

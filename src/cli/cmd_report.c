@@ -88,10 +88,12 @@ int km_cmd_report(int argc, char **argv)
         free(own_output);
         return KM_EX_OSERR;
     }
-    km_status st = km_report(ctx, input, output, &p, overwrite);
+    km_status st = KM_OK;
+    if ((rc = km_cli_probe(input, NULL, 0.0)) == KM_EX_OK) /* probe.c: libhdf5 may crash */
+        st = km_report(ctx, input, output, &p, overwrite);
     if (st != KM_OK)
         rc = km_cli_report(ctx, st, input, output);
-    else if (!quiet)
+    else if (rc == KM_EX_OK && !quiet)
         printf("%s -> %s\n", input, output);
     fflush(stdout);
     km_ctx_free(ctx);

@@ -2,8 +2,9 @@
  *
  * libhdf5 (1.10.8) can still crash (SIGSEGV in its object-header parser) or
  * loop on some crafted files (tests/fuzz/libhdf5/), before any check of
- * knotmap's can look at the bytes.  So the knotmap command opens every HDF5
- * input once in a child: it reads the file's structure as the command will
+ * knotmap's can look at the bytes.  So every command that reads files
+ * (process, info, render, report, eval) opens each HDF5 input once in a
+ * child: it reads the file's structure as the command will
  * (root attributes, /frames, /time, /mask and the first frame of a session;
  * everything `info` summarises of a result), then exits.  A child that dies
  * by a signal or passes its time limit means the file is refused with exit
@@ -36,6 +37,7 @@ static void probe_child(const char *path, const km_read_options *ro, double limi
     km_ctx *ctx = NULL;
     km_reader *r = NULL;
     km_session_info in;
+    km_read_options dflt;
     struct itimerval it;
     int yes = 0;
 
@@ -68,7 +70,8 @@ static void probe_child(const char *path, const km_read_options *ro, double limi
             km_result_info_read(ctx, path, ri);
         _exit(0);
     }
-    if (km_reader_open(ctx, path, ro, &r) != KM_OK)
+    km_read_options_default(&dflt);
+    if (km_reader_open(ctx, path, ro != NULL ? ro : &dflt, &r) != KM_OK)
         _exit(0);
     km_reader_info(r, &in);
     float *frame = malloc((size_t)in.rows * (size_t)in.cols * sizeof *frame);

@@ -69,3 +69,17 @@ def test_info_deadline_is_checked(knotmap_bin, tmp_path):
         p = subprocess.run([BIN, "info", "--deadline", bad, "in.h5"], capture_output=True,
                            text=True, cwd=str(tmp_path))
         assert p.returncode == 64, (bad, p.stderr)
+
+
+@pytest.mark.parametrize("cmd", ["render", "report", "eval"])
+def test_result_readers_refuse_a_result_that_crashes_libhdf5(knotmap_bin, sessions, tmp_path, cmd):
+    good, _ = sessions
+    evil = str(tmp_path / "evil.h5")  # a real result, under a name the shim breaks
+    assert subprocess.run([BIN, "process", "-q", good, "-o", evil]).returncode == 0
+    out = tmp_path / "out"
+    out.mkdir()
+    args = [cmd, evil] + (["--truth", good] if cmd == "eval" else ["-o", str(out / "x")])
+    p = run(args, cwd=str(out))
+    assert p.returncode == 65, p.stderr
+    assert p.stderr.startswith("knotmap: %s: reading the file's HDF5 structure crashed" % evil)
+    assert p.stdout == "" and os.listdir(str(out)) == []
