@@ -968,6 +968,9 @@ typedef enum km_param_type {
 #define KM_PARAM_MAX_OPEN 16u  /* the range excludes max */
 #define KM_PARAM_AS_INT 32u    /* ENUM recorded as its integer value, not its name */
 #define KM_PARAM_PAIR_ONE 64u  /* PAIR also takes one value V (= VxV) */
+#define KM_PARAM_RESOLVED 128u /* recorded as the run resolved it (a header curve, the
+                                  block size used, the session's saturation): not
+                                  compared with the default by km_result_info_read */
 
 typedef struct km_param {
     const char *name;          /* /params key ("peaks_min_distance"); NULL for the

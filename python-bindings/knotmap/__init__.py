@@ -30,6 +30,7 @@ from ._session import Session, read_session  # noqa: E402
 from ._peaks import (PEAK_DTYPE, PEAK_AT_BORDER, PEAK_PLATEAU,  # noqa: E402
                      PEAK_FIT_FALLBACK, PEAK_SATURATED, find_peaks, peak_local_max)
 from ._dsp import calibrate, frame_metrics, gaussian_filter, units_to_kpa  # noqa: E402
+from ._params import PARAMS, Param  # noqa: E402
 from ._process import (PROCESS_PARAMS, STAGE_PARAMS, EQUIL_DEFAULTS, process,  # noqa: E402
                        gain_map_from_recording, read_gain_map)
 from ._stages import (TEMPORAL_KINDS, ODO_LIFTED, ODO_START, temporal_filter,  # noqa: E402
@@ -48,7 +49,7 @@ from ._condition import (calib_curve_fit, bad_taxels, condition, TAXEL_OK,  # no
 __all__ = ["__version__", "library_version", "Error", "Session", "read_session",
            "PEAK_DTYPE", "PEAK_AT_BORDER", "PEAK_PLATEAU", "PEAK_FIT_FALLBACK",
            "PEAK_SATURATED", "find_peaks", "peak_local_max", "calibrate",
-           "frame_metrics", "gaussian_filter", "units_to_kpa", "PROCESS_PARAMS",
+           "frame_metrics", "gaussian_filter", "units_to_kpa", "PARAMS", "Param", "PROCESS_PARAMS",
            "process", "STAGE_PARAMS", "TEMPORAL_KINDS", "ODO_LIFTED", "ODO_START",
            "temporal_filter", "odometry", "bodymap", "track", "candidates", "CANDIDATE_DEFAULTS", "SYNTH_FIELDS",
            "synth", "RESULT_TABLES", "RENDER_MAPS", "read_result", "is_complete", "evaluate", "Table",

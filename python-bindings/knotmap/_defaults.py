@@ -8,6 +8,7 @@ process` writes to /peaks for that frame, and no default is written twice.
 import math
 
 from ._core import enum_names, ffi, lib
+from ._params import enum_values
 
 __all__ = ["PIPELINE", "PEAK_DEFAULTS", "METRICS_DEFAULTS", "ODOMETRY_DEFAULTS",
            "BODYMAP_DEFAULTS", "TRACK_DEFAULTS", "TEMPORAL_DEFAULTS", "CALIB_DEFAULTS"]
@@ -22,7 +23,7 @@ def _struct(ctype, init):
 #: km_process_params_default(): the defaults of `knotmap process`.
 PIPELINE = _struct("km_process_params", lib.km_process_params_default)
 
-_PLATEAUS = {v: k for k, v in enum_names("km_plateau", "KM_PLATEAU_").items()}
+_PLATEAUS = {v: k for k, v in enum_values("peaks_plateau").items()}
 _TEMPORAL_KINDS = {v: k for k, v in enum_names("km_temporal_kind", "KM_TEMPORAL_").items()}
 
 

@@ -12,6 +12,7 @@ from numpy.typing import ArrayLike
 from typing import Optional, Tuple, Union
 
 from ._defaults import PEAK_DEFAULTS
+from ._params import enum_values
 from ._core import (ctx, error_class, ffi, frame_view, invalid, invalid_type, lib, mask_view,
                     raise_error)
 
@@ -51,7 +52,7 @@ if ffi.offsetof("km_peak", "row") != 0 or ffi.offsetof("km_peak", "col") != 4 \
 #: prominence, area_taxels, flags.
 PEAK_DTYPE = _peak_dtype()
 
-_PLATEAU = {"all": lib.KM_PLATEAU_ALL, "one": lib.KM_PLATEAU_ONE}
+_PLATEAU = enum_values("peaks_plateau")
 
 
 def _int_or_inf(name, v):

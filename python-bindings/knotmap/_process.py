@@ -9,6 +9,7 @@ from typing import Any, Dict, Optional, Tuple
 
 from ._core import PathLike, check, ctx, ffi, fspath, invalid, invalid_type, lib, parse_enum, raise_error
 from ._peaks import _PLATEAU, _exclude_border, _int_or_inf, _min_distance, _p_norm
+from ._params import PARAMS, enum_values, param_keyword
 from ._session import _pair, info_dict, read_options
 
 __all__ = ["process", "PROCESS_PARAMS", "STAGE_PARAMS", "gain_map_from_recording",
@@ -17,22 +18,13 @@ __all__ = ["process", "PROCESS_PARAMS", "STAGE_PARAMS", "gain_map_from_recording
 _READ_KEYS = ("format", "grid", "rate", "pitch", "units", "mode", "roller_radius",
               "sensor", "text_frame_per_file", "text_layout", "override", "max_memory")
 
-#: Keyword arguments of process(): the CLI long options with '-' -> '_'.
-PROCESS_PARAMS = _READ_KEYS + (
-    "offset", "gain", "noise_threshold",
-    "sigma", "truncate", "border", "cval",
-    "min_distance", "threshold_abs", "threshold_rel", "exclude_border", "plateau",
-    "p_norm", "num_peaks", "min_prominence", "saturation", "subpixel", "prominence",
-    "contact_threshold", "block_frames", "save_frames", "overwrite", "no_overwrite",
-    "command_line", "progress", "threads",
-    # conditioning chain (src/cli/opt_condition.c)
-    "resample_hz", "tare", "calibration", "curve_a", "curve_b", "detect_bad_taxels",
-    "warmup_frames", "hot_ratio", "fill_bad_taxels", "corrupt_ratio", "corrupt_window",
-    "lowpass_hz", "highpass_hz", "iir", "order", "taps", "notch_hz", "notch_q", "harmonics",
-    "median", "dog_sigma",
-    # gain map (equilibration): a recording path, or a gain array / text file
-    "equilibrate", "gain_map", "equil_load_fraction", "equil_settle_frames",
-    "equil_max_gain")
+#: Keyword arguments of process(): one per row of the parameter table
+#: (knotmap.PARAMS: the CLI long option with '-' -> '_', or the row's own
+#: keyword), then the few that exist only in Python.
+PROCESS_PARAMS = tuple(dict.fromkeys(
+    [k for k in map(param_keyword, PARAMS) if k is not None]
+    + ["text_frame_per_file", "subpixel", "prominence", "no_overwrite", "command_line",
+       "progress"]))
 
 # CLI names of the conditioning options whose km_condition_params field is
 # named differently: CLI name -> (path, converter).
@@ -51,7 +43,8 @@ _CLI_COND = {"detect_bad_taxels": (("cond", "detect_bad"), lambda v: 1 if v else
 # converter).
 _NESTED = {"track_gate_mm": (("track", "gate_mm"), float),
            "track_max_gap": (("track", "max_gap"), int),
-           "lift_threshold": (("lift_threshold",), float)}
+           "lift_threshold": (("lift_threshold",), float),
+           "odometry_lift_threshold": (("lift_threshold",), float)}
 for _name, _t in ffi.typeof("km_candidate_params").fields:
     _NESTED["cand_" + _name] = (("cand", _name), float if _t.type.cname == "double" else int)
 _COND_SKIP = ("tare", "gain_map", "bad", "curve")
@@ -62,8 +55,7 @@ for _name, _t in ffi.typeof("km_badtaxel_params").fields:
     _NESTED["bad_" + _name] = (("cond", "bad", _name), float)
 for _name, _t in ffi.typeof("km_equil_params").fields:
     _NESTED["equil_" + _name] = (("equil", _name), float if _t.type.cname == "double" else int)
-_CURVES = {"none": lib.KM_CURVE_NONE, "linear": lib.KM_CURVE_LINEAR,
-           "power": lib.KM_CURVE_POWER, "header": lib.KM_CURVE_HEADER}
+_CURVES = enum_values("calib_curve")
 #: Every keyword process() accepts: PROCESS_PARAMS (the CLI's), and the
 #: stage parameters by their C names (STAGE_PARAMS), curve (= calibration),
 #: gain_map ([R, C] array).
@@ -149,64 +141,11 @@ def _set_stage_params(p, params, keep, shape_of):
             setattr(p.cond, name, ffi.cast("float *", arr.ctypes.data))
 
 
-def process(input: PathLike, output: PathLike, **params: Any) -> Dict[str, Any]:
-    """Read `input`, condition, detect and write the result HDF5 `output`
-    (km_process; written under a temporary name, renamed when complete).
-
-    Parameters
-    ----------
-    input : str or os.PathLike
-        The session file (any format read_session reads).
-    output : str or os.PathLike
-        The result file (docs/FORMAT.md 2.1).
-    **params
-        The `knotmap process` long options with '-' -> '_' (PROCESS_PARAMS;
-        unknown names raise TypeError); unset ones keep the C defaults
-        (km_process_params_default, the CLI's).  Reading: format, grid, rate,
-        pitch, units, mode, roller_radius, sensor, text_frame_per_file (as
-        read_session), max_memory (memory budget in bytes
-        [KM_MAX_MEMORY_DEFAULT, 1 GiB]).  Calibration: offset, gain, noise_threshold.
-        Smoothing: sigma (taxels, scalar or (rows, cols); 0 = off), truncate,
-        border (scipy mode name), cval.  Detection: min_distance,
-        threshold_abs, threshold_rel, exclude_border, plateau, p_norm,
-        num_peaks, min_prominence, saturation, subpixel, prominence (as
-        find_peaks); contact_threshold (session units), block_frames,
-        save_frames (write /frames/conditioned), overwrite (or no_overwrite),
-        command_line.  Stage parameters by their C names (STAGE_PARAMS):
-        track_gate_mm, track_max_gap, lift_threshold, cand_<km_candidate_params
-        field>, the km_condition_params fields (tare_frames, detect_bad,
-        fill_bad, notch_harmonics, median_frames, ...; curve by name; gain_map
-        as an [R, C] array), bad_<km_badtaxel_params field>.  Conditioning as
-        the CLI: resample_hz, tare (N frames, or an [R, C] baseline in source
-        units), calibration ("none", "header", "linear", "power"), curve_a,
-        curve_b, detect_bad_taxels, warmup_frames, hot_ratio, fill_bad_taxels,
-        corrupt_ratio, corrupt_window, lowpass_hz, highpass_hz, iir (True =
-        causal Butterworth instead of zero-phase FIR), order, taps, notch_hz,
-        notch_q, harmonics, median (frames), dog_sigma (taxels); equilibrate
-        (path of a uniform-load recording), gain_map ([R, C] array or a
-        gain-map text file), equil_<km_equil_params field>.  threads: worker
-        threads inside this session (results identical to one thread) [1].
-        progress: callable(frames_done, frames_total) called after each block;
-        returning True cancels (KM_ERR_CANCELLED).
-
-    Returns
-    -------
-    dict
-        The summary: info (as read_session's metadata), n_frames, n_peaks,
-        n_corrupt_frames, top (the hottest peaks: frame, time, row, col,
-        grid_y_mm, grid_x_mm, value, prominence), n_tracks, n_candidates,
-        candidates (the best ones as dicts of km_candidate fields),
-        bodymap_shape (Ny, Nx).
-
-    Raises
-    ------
-    knotmap.Error
-        Also FileNotFoundError, IsADirectoryError, FileExistsError,
-        PermissionError, OSError or ValueError as the failure is.
-    """
+def _build_params(params, keep, shape_of):
+    """A km_process_params from process() keywords (defaults for the rest);
+    shape_of(p) gives the session's (rows, cols) for array parameters.
+    Objects the struct points into are appended to keep."""
     check_params(params)
-    keep = []
-    c = ctx()
     p = ffi.new("km_process_params *")
     lib.km_process_params_default(p)
     read_kw = {k: params[k] for k in _READ_KEYS if params.get(k) is not None}
@@ -267,14 +206,68 @@ def process(input: PathLike, output: PathLike, **params: Any) -> Dict[str, Any]:
         p.overwrite = 1 if g("overwrite") else 0
     if g("no_overwrite"):
         p.overwrite = 0
-    _set_stage_params(p, params, keep, lambda: _session_shape(c, input, p))
+    _set_stage_params(p, params, keep, lambda: shape_of(p))
     if g("command_line") is not None:
         s = ffi.new("char[]", str(g("command_line")).encode())
         keep.append(s)
         p.command_line = s
+    return p
+
+
+def process(input: PathLike, output: PathLike, **params: Any) -> Dict[str, Any]:
+    """Read `input`, condition, detect and write the result HDF5 `output`
+    (km_process; written under a temporary name, renamed when complete).
+
+    Parameters
+    ----------
+    input : str or os.PathLike
+        The session file (any format read_session reads).
+    output : str or os.PathLike
+        The result file (docs/FORMAT.md 2.1).
+    **params
+        One keyword per row of the parameter table (knotmap.PARAMS): the
+        `knotmap process` long option with '-' -> '_' (PROCESS_PARAMS;
+        unknown names raise TypeError).  Unset ones keep the C defaults
+        (km_process_params_default, the CLI's), in brackets:
+
+@PARAMS@
+
+        Also: sigma, pitch and grid as a scalar or (rows, cols); enums by
+        name; tare as N frames or an [R, C] baseline in source units;
+        gain_map as a gain-map text file or an [R, C] array; iir=True for a
+        causal Butterworth instead of the zero-phase FIR.  Python only:
+        text_frame_per_file (as read_session), subpixel and prominence (as
+        find_peaks), no_overwrite (= overwrite=False), command_line
+        (recorded in the result), progress: callable(frames_done,
+        frames_total) called after each block, returning True cancels
+        (KM_ERR_CANCELLED).  Stage parameters by their C names
+        (STAGE_PARAMS): track_gate_mm, track_max_gap, lift_threshold,
+        cand_<km_candidate_params field>, the km_condition_params fields
+        (tare_frames, detect_bad, fill_bad, notch_harmonics, median_frames,
+        ...; curve by name), bad_<km_badtaxel_params field>,
+        equil_<km_equil_params field>.
+
+    Returns
+    -------
+    dict
+        The summary: info (as read_session's metadata), n_frames, n_peaks,
+        n_corrupt_frames, top (the hottest peaks: frame, time, row, col,
+        grid_y_mm, grid_x_mm, value, prominence), n_tracks, n_candidates,
+        candidates (the best ones as dicts of km_candidate fields),
+        bodymap_shape (Ny, Nx).
+
+    Raises
+    ------
+    knotmap.Error
+        Also FileNotFoundError, IsADirectoryError, FileExistsError,
+        PermissionError, OSError or ValueError as the failure is.
+    """
+    keep = []
+    c = ctx()
+    p = _build_params(params, keep, lambda q: _session_shape(c, input, q))
     raised = []
-    if g("progress") is not None:
-        user_cb = g("progress")
+    if params.get("progress") is not None:
+        user_cb = params["progress"]
 
         def on_error(exc, val, tb):
             raised.append(val)
@@ -378,3 +371,20 @@ def read_gain_map(path: PathLike) -> np.ndarray:
     check(c, lib.km_gain_map_read(c, path_b, ffi.cast("float *", gains.ctypes.data),
                                   gains.size, rows, cols), path)
     return gains
+
+
+def _params_doc():
+    """The keyword list of process()'s docstring, from the table."""
+    import textwrap
+    lines = []
+    for r in PARAMS:
+        k = param_keyword(r)
+        if k is None:
+            continue
+        dflt = "" if "[" in r.doc or r.default is None else " [%s]" % (r.default,)
+        lines.extend(textwrap.wrap("%s : %s%s" % (k, r.doc, dflt), width=70,
+                                   initial_indent=" " * 8, subsequent_indent=" " * 12))
+    return "\n".join(lines)
+
+
+process.__doc__ = process.__doc__.replace("@PARAMS@", _params_doc())

@@ -198,38 +198,6 @@ def test_temporal_filter_vs_scipy(mat):
         knotmap.temporal_filter(x, "bandpass", rate_hz=50)
 
 
-def test_process_names_match_cli(repo_dir):
-    """Every `knotmap process` long option (but -o, -j, -q, -v, -h) is a
-    process() keyword with '-' -> '_'."""
-    import re
-    import glob
-    text = ""
-    cli = os.path.join(repo_dir, "src", "cli")
-    for name in ["cmd_process.c", "options.c"] + glob.glob(os.path.join(cli, "opt_*.c")):
-        with open(os.path.join(cli, name), encoding="utf-8") as f:
-            text += f.read()
-    opts = set(re.findall(r'km_cli_match\([^"]*"([a-z][a-z0-9-]*)"', text))
-    opts |= set(re.findall(r'\{"([a-z][a-z0-9-]*)", \d+\}', text))
-    # option tables in the option parsers (opt_*.c, cmd_process.c):
-    # static const char *const names[] = {"a", "b", ...}; options.c holds
-    # shared helpers whose tables are values (render's --map), not options
-    tables = ""
-    for name in ["cmd_process.c"] + glob.glob(os.path.join(cli, "opt_*.c")):
-        with open(os.path.join(cli, name), encoding="utf-8") as f:
-            tables += f.read()
-    for table in re.findall(r'const char \*const \w+\[\] = \{([^}]*)\}', tables):
-        opts |= set(re.findall(r'"([a-z][a-z0-9-]*)"', table))
-    # run options of the command, not of one session (batch() resumes by
-    # default: force=False is the CLI's --resume; --replace-incomplete goes
-    # with it; --deadline ends the whole process, a CLI-only policy)
-    opts -= {"output", "jobs", "quiet", "verbose", "help", "resume", "replace-incomplete",
-             "deadline"}
-    assert "sigma" in opts and "min-distance" in opts
-    known = set(knotmap.PROCESS_PARAMS) | set(knotmap.STAGE_PARAMS)
-    missing = sorted(o for o in opts if o.replace("-", "_") not in known)
-    assert not missing, missing
-
-
 def test_process_stage_params_recorded(mat, tmp_path):
     out = tmp_path / "p.knotmap.h5"
     knotmap.process(mat["path"], out, track_gate_mm=7.5, cand_min_distance=3,

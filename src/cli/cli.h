@@ -86,51 +86,73 @@ char *km_cli_output_name(const char *input, const char *ext);
  * 0, or -1 after printing the usage error. */
 int km_cli_parse_render_map(const char *cmd, const char *v, int32_t *out);
 
-/* Does argv[*i] name this option?  Accepts "--long", "--long=VALUE",
- * "-s", "-sVALUE" (short may be 0).  For an option with a value
- * (want_value), *value gets it, taking argv[*i + 1] when needed (and
- * advancing *i).  Returns 1 matched, 0 not this option, -1 usage error
- * printed (value missing, or a value given to a flag). */
-int km_cli_match(const char *cmd, int argc, char **argv, int *i, const char *long_name,
-                 char short_name, int want_value, const char **value);
+/* ---- the option parser (argparse.c, GNU getopt_long rules) -------------- */
 
-/* The head of the option loop of a command that takes one operand (render
- * and eval: a RESULT file).  Word `a` is the operand when it is not an
- * option ("-" alone is an operand, so is every word after "--"); a second
- * operand is a usage error.  "--" and -h/--help (which prints help) are
- * handled here.  Returns 1 when `a` was taken, 0 when it is an option for
- * the command to match, -1 when the command must return *exit_code. */
-int km_cli_single_operand(const char *cmd, const char *a, int *options_done, const char **operand,
-                          void (*help)(void), int *exit_code);
+#define KM_CLI_HELP (-1)   /* km_cli_opt.id of -h/--help: the parser prints the help */
+#define KM_CLI_DONE 1000   /* km_cli_parse: the help was printed, exit 0 */
+
+/* One option of a command.  Its handler gets `id` and the value. */
+typedef struct km_cli_opt {
+    const char *name;          /* long name without "--" */
+    char short_name;           /* 0 = none */
+    const char *metavar;       /* the value's name in the help; NULL = a flag */
+    const char *doc;           /* help line */
+    const char *section;       /* the table section it is listed in (a prefix of the
+                                  title: "Output", "Run"), NULL = first, untitled */
+    const char *alias;         /* an older long name kept for scripts, or NULL */
+    int id;
+} km_cli_opt;
+
+/* The options every command spells the same way. */
+#define KM_CLI_OPT_HELP(section)                                                               \
+    {"help", 'h', NULL, "show this help and exit", section, NULL, KM_CLI_HELP}
+#define KM_CLI_OPT_OUTPUT(metavar, doc, id) {"output", 'o', metavar, doc, NULL, NULL, id}
+#define KM_CLI_OPT_QUIET(doc, id) {"quiet", 'q', NULL, doc, NULL, NULL, id}
+/* --no-clobber (synth's older name) is kept as an alias. */
+#define KM_CLI_OPT_NO_OVERWRITE(doc, id) {"no-overwrite", 0, NULL, doc, NULL, "no-clobber", id}
+
+typedef struct km_cli_parser {
+    const char *cmd;           /* "process": messages say "knotmap: process: ..." */
+    const char *usage;         /* help text before the options */
+    const char *footer;        /* help text after them, or NULL */
+    const km_cli_opt *opts;
+    size_t n_opts;
+    km_process_params *pp;     /* non-NULL: the parameter table's rows are options too */
+    const char *const *groups; /* ... those of these sections (NULL-terminated; NULL = all) */
+    /* Called per command option in command-line order; returns KM_EX_OK or an
+       exit code after printing the error. */
+    int (*on_option)(void *user, int id, const char *value);
+    void *user;
+    const char **operands;     /* filled with the operands, in order */
+    int max_operands;          /* more is a usage error naming operand_name */
+    const char *operand_name;
+    int n_operands;
+} km_cli_parser;
+
+/* Parse argv[1..argc): KM_EX_OK, KM_CLI_DONE (help printed), or an exit code
+ * after printing the error. */
+int km_cli_parse(km_cli_parser *ps, int argc, char **argv);
+/* Print the help of a command (its options, and the table rows it takes). */
+void km_cli_help(const km_cli_parser *ps);
+/* Does the command take this table row as an option? */
+int km_cli_takes_row(const km_cli_parser *ps, const km_param *d);
+/* Set row d of p from the command-line text v (NULL for a flag), strictly
+ * parsed and range-checked; 0, or -1 after printing the usage error. */
+int km_cli_param_set(const char *cmd, km_process_params *p, const km_param *d, const char *v);
+/* -o VALUE: "-" (standard output) is refused, a file is needed; KM_EX_OK or
+ * KM_EX_USAGE after printing it. */
+int km_cli_output_arg(const char *cmd, const char *v, const char **out);
 
 /* Strict number parsing; on error print a usage error naming the option
  * and return -1, else 0. */
 int km_cli_double(const char *cmd, const char *opt, const char *text, double *out);
 int km_cli_int(const char *cmd, const char *opt, const char *text, long long lo, long long hi,
                long long *out);
-/* "RxC" (both > 0) into *a, *b; with allow_single also "V" (a = b = V). */
-int km_cli_pair(const char *cmd, const char *opt, const char *text, int allow_single,
-                double *a, double *b);
-
-/* Try the reader options (--format, --grid, --rate, --pitch, --units,
- * --mode, --roller-radius, --sensor, --text-layout, --override, --max-memory) at argv[*i].  Returns 1 consumed,
- * 0 not a read option, -1 usage error printed. */
-int km_cli_read_option(const char *cmd, int argc, char **argv, int *i, km_read_options *ro);
-/* Help text of the reader options. */
-extern const char km_cli_read_help[];
 /* One "knotmap: PATH: warning: ..." line on stderr per name of a
  * km_session_info.assumed list; returns how many. */
 int km_cli_warn_assumed(const char *path, const char *assumed);
 /* The sentence for one name of that list (len bytes), NULL if unknown. */
 const char *km_cli_assumed_text(const char *name, size_t len);
-
-/* Try the conditioning options (--lowpass-hz, --tare, --equilibrate, ...;
- * opt_condition.c) at argv[*i] into pp->cond (and pp->equilibrate,
- * pp->gain_map_path, pp->equil).  Returns 1 consumed, 0 not one, -1 usage
- * error printed. */
-int km_cli_condition_option(const char *cmd, int argc, char **argv, int *i,
-                            km_process_params *pp);
-extern const char km_cli_condition_help[];
 
 /* argv joined with shell quoting where needed (recorded in results).
  * Returns a malloc'd string or NULL. */

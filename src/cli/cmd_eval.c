@@ -7,22 +7,55 @@
 
 static const char *const CMD = "eval";
 
-static void help(void)
+enum { O_TRUTH, O_TOLERANCE, O_TOP, O_JSON };
+
+static const km_cli_opt OPTS[] = {
+    {"truth", 0, "SESSION", "the synthetic session (required)", NULL, NULL, O_TRUTH},
+    {"tolerance", 0, "MM",
+     "largest matching distance [one taxel pitch: the larger of the result's row and column "
+     "pitch]",
+     NULL, NULL, O_TOLERANCE},
+    {"top", 0, "N", "evaluate only the best N candidates [all]", NULL, NULL, O_TOP},
+    {"json", 0, NULL, "one JSON object on stdout", NULL, NULL, O_JSON},
+    KM_CLI_OPT_HELP(NULL),
+};
+
+static const char USAGE[] =
+    "Usage: knotmap eval [OPTION]... RESULT.h5 --truth SESSION.h5\n"
+    "Match the knot candidates of RESULT (/candidates) to the true knots of a\n"
+    "synthetic SESSION (/truth/knots), one to one, nearest pairs first, within a\n"
+    "tolerance; print precision, recall, F1 and the localization error.\n\n";
+
+static const char FOOTER[] =
+    "Exit status: 0 ok, 64 usage, 65 not a result / no candidates / no truth,\n"
+    "66 a file is missing.\n";
+
+typedef struct eval_opts {
+    const char *truth;
+    double tolerance;
+    long long top;
+    int json;
+} eval_opts;
+
+static int on_option(void *user, int id, const char *v)
 {
-    printf("Usage: knotmap eval [OPTION]... RESULT.h5 --truth SESSION.h5\n"
-           "Match the knot candidates of RESULT (/candidates) to the true knots of a\n"
-           "synthetic SESSION (/truth/knots), one to one, nearest pairs first, within a\n"
-           "tolerance; print precision, recall, F1 and the localization error.\n"
-           "\n"
-           "      --truth SESSION    the synthetic session (required)\n"
-           "      --tolerance MM     largest matching distance [one taxel pitch: the\n"
-           "                         larger of the result's row and column pitch]\n"
-           "      --top N            evaluate only the best N candidates [all]\n"
-           "      --json             one JSON object on stdout\n"
-           "  -h, --help             show this help and exit\n"
-           "\n"
-           "Exit status: 0 ok, 64 usage, 65 not a result / no candidates / no truth,\n"
-           "66 a file is missing.\n");
+    eval_opts *o = user;
+    switch (id) {
+    case O_TRUTH:
+        o->truth = v;
+        return KM_EX_OK;
+    case O_TOLERANCE:
+        if (km_cli_double(CMD, "tolerance", v, &o->tolerance) != 0)
+            return KM_EX_USAGE;
+        if (!(o->tolerance > 0.0) || !isfinite(o->tolerance))
+            return km_cli_usage(CMD, "--tolerance needs millimetres > 0, not '%s'", v);
+        return KM_EX_OK;
+    case O_TOP:
+        return km_cli_int(CMD, "top", v, 0, INT64_MAX, &o->top) != 0 ? KM_EX_USAGE : KM_EX_OK;
+    default:
+        o->json = 1;
+        return KM_EX_OK;
+    }
 }
 
 /* Length of the well-formed UTF-8 sequence at p (RFC 3629: no overlong
@@ -108,43 +141,20 @@ static void print_json(const char *input, const char *truth, const km_eval_resul
 
 int km_cmd_eval(int argc, char **argv)
 {
-    const char *input = NULL, *truth = NULL, *v = NULL;
-    double tolerance = 0.0;
-    long long top = -1;
-    int json = 0, m, rc = KM_EX_OK, options_done = 0;
+    const char *input = NULL;
+    eval_opts o = {NULL, 0.0, -1, 0};
+    int rc;
     km_ctx *ctx = NULL;
     km_eval_result r;
 
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        int taken = km_cli_single_operand(CMD, a, &options_done, &input, help, &rc);
-        if (taken < 0)
-            return rc;
-        if (taken > 0)
-            continue;
-        if ((m = km_cli_match(CMD, argc, argv, &i, "truth", 0, 1, &v)) != 0) {
-            if (m < 0)
-                return KM_EX_USAGE;
-            truth = v;
-        } else if ((m = km_cli_match(CMD, argc, argv, &i, "tolerance", 0, 1, &v)) != 0) {
-            if (m < 0 || km_cli_double(CMD, "tolerance", v, &tolerance) != 0)
-                return KM_EX_USAGE;
-            if (!(tolerance > 0.0) || !isfinite(tolerance))
-                return km_cli_usage(CMD, "--tolerance needs millimetres > 0, not '%s'", v);
-        } else if ((m = km_cli_match(CMD, argc, argv, &i, "top", 0, 1, &v)) != 0) {
-            if (m < 0 || km_cli_int(CMD, "top", v, 0, INT64_MAX, &top) != 0)
-                return KM_EX_USAGE;
-        } else if ((m = km_cli_match(CMD, argc, argv, &i, "json", 0, 0, &v)) != 0) {
-            if (m < 0)
-                return KM_EX_USAGE;
-            json = 1;
-        } else {
-            return km_cli_usage(CMD, "unknown option '%s'", a);
-        }
-    }
+    km_cli_parser ps = {CMD,       USAGE, FOOTER, OPTS,   sizeof OPTS / sizeof OPTS[0], NULL,
+                        NULL, on_option, &o,    &input, 1, "RESULT", 0};
+    rc = km_cli_parse(&ps, argc, argv);
+    if (rc != KM_EX_OK)
+        return rc == KM_CLI_DONE ? KM_EX_OK : rc;
     if (input == NULL)
         return km_cli_usage(CMD, "no RESULT file given");
-    if (truth == NULL)
+    if (o.truth == NULL)
         return km_cli_usage(CMD, "--truth SESSION is required");
     if (km_ctx_create(&ctx) != KM_OK) {
         km_cli_error("out of memory");
@@ -152,14 +162,14 @@ int km_cmd_eval(int argc, char **argv)
     }
     km_status st = KM_OK;
     if ((rc = km_cli_probe(input, NULL, 0.0)) == KM_EX_OK && /* probe.c: libhdf5 may crash */
-        (rc = km_cli_probe(truth, NULL, 0.0)) == KM_EX_OK)
-        st = km_eval(ctx, input, truth, tolerance, (int64_t)top, &r);
+        (rc = km_cli_probe(o.truth, NULL, 0.0)) == KM_EX_OK)
+        st = km_eval(ctx, input, o.truth, o.tolerance, (int64_t)o.top, &r);
     if (st != KM_OK)
-        rc = km_cli_report(ctx, st, input, truth);
-    else if (rc == KM_EX_OK && json)
-        print_json(input, truth, &r);
+        rc = km_cli_report(ctx, st, input, o.truth);
+    else if (rc == KM_EX_OK && o.json)
+        print_json(input, o.truth, &r);
     else if (rc == KM_EX_OK)
-        print_text(input, truth, &r);
+        print_text(input, o.truth, &r);
     fflush(stdout);
     km_ctx_free(ctx);
     return rc;

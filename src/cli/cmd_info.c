@@ -7,19 +7,38 @@
 
 static const char *const CMD = "info";
 
-static void help(void)
+enum { O_DEADLINE = 1 };
+
+static const km_cli_opt OPTS[] = {
+    {"deadline", 0, "S",
+     "an input still being read after S seconds ends the command at once (exit 75) [off]",
+     "Input", NULL, O_DEADLINE},
+    KM_CLI_OPT_HELP("Input"),
+};
+
+static const char USAGE[] =
+    "Usage: knotmap info [OPTION]... INPUT...\n"
+    "Print the geometry, frame count, rate, units, format, mask, what was assumed\n"
+    "and the source header of each INPUT as knotmap reads it.  A knotmap result\n"
+    "is summarised instead: its session, what was assumed, the parameters that\n"
+    "differ from the defaults, the table sizes and the best candidates.\n";
+
+static const char FOOTER[] =
+    "A value the file lacks and no option gives is assumed (1 Hz, 1 mm, raw, mat) with a\n"
+    "warning on stderr, and listed in the result's /session attribute 'assumed'.\n"
+    "\nExit status: 0 ok, 64 usage, 65 bad input data, 66 input missing,\n"
+    "75 --deadline exceeded.\n";
+
+static int on_option(void *user, int id, const char *value)
 {
-    printf("Usage: knotmap info [OPTION]... INPUT...\n"
-           "Print the geometry, frame count, rate, units, format, mask, what was assumed\n"
-           "and the source header of each INPUT as knotmap reads it.  A knotmap result\n"
-           "is summarised instead: its session, what was assumed, the parameters that\n"
-           "differ from the defaults, the table sizes and the best candidates.\n\n%s\n"
-           "      --deadline S     an input still being read after S seconds ends the\n"
-           "                       command at once (exit 75) [off]\n"
-           "  -h, --help           show this help and exit\n"
-           "\nExit status: 0 ok, 64 usage, 65 bad input data, 66 input missing,\n"
-           "75 --deadline exceeded.\n",
-           km_cli_read_help);
+    double *deadline = user;
+    if (id != O_DEADLINE)
+        return KM_EX_SOFTWARE; /* info has no other option of its own but --help */
+    if (km_cli_double(CMD, "deadline", value, deadline) < 0)
+        return KM_EX_USAGE;
+    if (!(*deadline > 0.0) || *deadline > 1e9)
+        return km_cli_usage(CMD, "--deadline must be > 0 seconds");
+    return KM_EX_OK;
 }
 
 static const char *or_none(const char *s)
@@ -167,78 +186,46 @@ static int show(km_ctx *ctx, const char *path, const km_read_options *ro, double
 
 int km_cmd_info(int argc, char **argv)
 {
-    km_read_options ro;
-    int n_in = 0, rc = KM_EX_OK, options_done = 0, m;
+    km_process_params pp;
+    int rc = KM_EX_OK;
     double deadline = 0.0;
-    const char *v = NULL;
     km_ctx *ctx = NULL;
+    const char *groups[] = {km_process_param_find("format")->group, NULL};
+    const char **inputs = calloc((size_t)argc + 1, sizeof *inputs);
 
-    km_read_options_default(&ro);
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (options_done || a[0] != '-' || a[1] == '\0') {
-            n_in++;
-            continue;
-        }
-        if (strcmp(a, "--") == 0) {
-            options_done = 1;
-            continue;
-        }
-        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-            help();
-            return KM_EX_OK;
-        }
-        if ((m = km_cli_read_option(CMD, argc, argv, &i, &ro)) != 0) {
-            if (m < 0)
-                return KM_EX_USAGE;
-            continue;
-        }
-        if ((m = km_cli_match(CMD, argc, argv, &i, "deadline", 0, 1, &v)) != 0) {
-            if (m < 0 || km_cli_double(CMD, "deadline", v, &deadline) < 0)
-                return KM_EX_USAGE;
-            if (!(deadline > 0.0) || deadline > 1e9)
-                return km_cli_usage(CMD, "--deadline must be > 0 seconds");
-            continue;
-        }
-        return km_cli_usage(CMD, "unknown option '%s'", a);
-    }
-    if (n_in == 0)
-        return km_cli_usage(CMD, "no input file given");
-    if (km_ctx_create(&ctx) != KM_OK) {
+    if (inputs == NULL) {
         km_cli_error("out of memory");
         return KM_EX_OSERR;
     }
-    if (km_cli_deadline_begin(deadline) != 0) {
-        km_cli_error("cannot set the --deadline timer");
-        km_ctx_free(ctx);
-        return KM_EX_OSERR;
+    km_process_params_default(&pp);
+    km_cli_parser ps = {CMD,     USAGE,  FOOTER, OPTS, sizeof OPTS / sizeof OPTS[0], &pp,
+                        groups, on_option, &deadline, inputs, argc, "INPUT", 0};
+    rc = km_cli_parse(&ps, argc, argv);
+    if (rc == KM_EX_OK && ps.n_operands == 0)
+        rc = km_cli_usage(CMD, "no input file given");
+    if (rc == KM_EX_OK && km_ctx_create(&ctx) != KM_OK) {
+        km_cli_error("out of memory");
+        rc = KM_EX_OSERR;
     }
-    /* Second pass for the inputs, now that every option is known. */
-    int first = 1;
-    options_done = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!options_done && strcmp(a, "--") == 0) {
-            options_done = 1;
-            continue;
-        }
-        if (!options_done && a[0] == '-' && a[1] != '\0') {
-            km_read_options skip;
-            km_read_options_default(&skip);
-            if (km_cli_read_option(CMD, argc, argv, &i, &skip) == 0) /* steps over its value */
-                km_cli_match(CMD, argc, argv, &i, "deadline", 0, 1, &v);
-            continue;
-        }
-        km_cli_deadline_enter(0, a);
-        int r = show(ctx, a, &ro, deadline, first);
+    if (rc == KM_EX_OK && km_cli_deadline_begin(deadline) != 0) {
+        km_cli_error("cannot set the --deadline timer");
+        rc = KM_EX_OSERR;
+    }
+    int first_failure = KM_EX_OK;
+    for (int i = 0; rc == KM_EX_OK && i < ps.n_operands; i++) {
+        km_cli_deadline_enter(0, inputs[i]);
+        int r = show(ctx, inputs[i], &pp.read, deadline, i == 0);
         km_cli_deadline_enter(0, NULL);
-        first = 0;
-        if (r != KM_EX_OK && rc == KM_EX_OK)
-            rc = r;
+        if (r != KM_EX_OK && first_failure == KM_EX_OK)
+            first_failure = r;
         km_ctx_clear_error(ctx);
     }
-    km_cli_deadline_end();
+    if (rc == KM_EX_OK) {
+        km_cli_deadline_end();
+        rc = first_failure;
+    }
     fflush(stdout);
     km_ctx_free(ctx);
-    return rc;
+    free(inputs);
+    return rc == KM_CLI_DONE ? KM_EX_OK : rc;
 }

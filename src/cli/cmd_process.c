@@ -38,79 +38,79 @@ typedef struct shared {
     pthread_mutex_t print_lock;
 } shared;
 
-static void help(void)
+enum { O_OUTPUT, O_RESUME, O_REPLACE, O_JOBS, O_DEADLINE, O_QUIET, O_VERBOSE };
+
+/* The options of the command itself; the parameters are the table's rows. */
+static const km_cli_opt OPTS[] = {
+    {"output", 'o', "OUT",
+     "one INPUT: the result file; several INPUTs, an existing folder or OUT ending in '/': "
+     "a folder (made if missing) holding <input stem>.knotmap.h5 per input [<input "
+     "stem>.knotmap.h5 in the current folder]",
+     "Output", NULL, O_OUTPUT},
+    {"resume", 0, NULL,
+     "skip inputs whose result is already complete; any other file under a result name "
+     "(complete = 0, damaged, foreign) is an error (73), not replaced [off]",
+     "Output", NULL, O_RESUME},
+    {"replace-incomplete", 0, NULL,
+     "with --resume: remake a knotmap result whose complete attribute is not 1 [off]",
+     "Output", NULL, O_REPLACE},
+    {"jobs", 'j', "N", "sessions processed in parallel [1]", "Run", NULL, O_JOBS},
+    {"deadline", 0, "S",
+     "an input still in work after S seconds ends the run at once: temporaries removed, "
+     "exit 75 [off]",
+     "Run", NULL, O_DEADLINE},
+    {"quiet", 'q', NULL, "no summary, no progress", "Run", NULL, O_QUIET},
+    {"verbose", 'v', NULL, "also print the output paths and parameters", "Run", NULL,
+     O_VERBOSE},
+    KM_CLI_OPT_HELP("Run"),
+};
+
+static const char USAGE[] =
+    "Usage: knotmap process [OPTION]... INPUT... [-o OUT]\n"
+    "Condition each INPUT, find its pressure peaks (knot candidates), compute\n"
+    "per-frame metrics and write a knotmap result HDF5 (docs/FORMAT.md 2.1).\n"
+    "Long options may be abbreviated to any unambiguous prefix.\n";
+
+static const char FOOTER[] =
+    "Exit status: 0 ok, 64 usage, 65 bad input data, 66 input missing, 73 output\n"
+    "cannot be created, 74 I/O error, 75 --deadline exceeded, 130/143 interrupted\n"
+    "(SIGINT/SIGTERM; a second one stops at once).\n";
+
+/* What the command's own options set. */
+typedef struct run_opts {
+    const char *out;
+    int quiet, verbose, resume, replace_incomplete;
+    double deadline;
+    long long jobs;
+} run_opts;
+
+static int on_option(void *user, int id, const char *v)
 {
-    printf("Usage: knotmap process [OPTION]... INPUT... [-o OUT]\n"
-           "Condition each INPUT, find its pressure peaks (knot candidates), compute\n"
-           "per-frame metrics and write a knotmap result HDF5 (docs/FORMAT.md 2.1).\n"
-           "\n"
-           "Output:\n"
-           "  -o, --output OUT       one INPUT: the result file; several INPUTs, an existing\n"
-           "                         folder or OUT ending in '/': a folder (made if missing)\n"
-           "                         holding <input stem>.knotmap.h5 per input\n"
-           "                         [<input stem>.knotmap.h5 in the current folder]\n"
-           "      --save-frames      also write /frames/conditioned [off]\n"
-           "      --no-overwrite     never replace an existing result [replace results;\n"
-           "                         any other existing file is never replaced]\n"
-           "      --resume           skip inputs whose result is already complete; any\n"
-           "                         other file under a result name (complete = 0,\n"
-           "                         damaged, foreign) is an error (73), not replaced [off]\n"
-           "      --replace-incomplete  with --resume: remake a knotmap result whose\n"
-           "                         complete attribute is not 1 [off]\n"
-           "\n");
-    printf("%s\n", km_cli_read_help);
-    printf("Conditioning (values in the result units: kPa for pressure sessions):\n"
-           "  --offset V             subtracted from every value first [0]\n"
-           "  --gain G               multiplied after [1]\n"
-           "  --noise-threshold V    values below V become 0 [0 = off]\n"
-           "  --sigma S|RxC          Gaussian smoothing sigma in taxels [0 = off]\n"
-           "  --contact-threshold V  a taxel is in contact when above V [0]\n"
-           "\n");
-    printf("%s\n", km_cli_condition_help);
-    printf("Peaks (docs/ALGORITHMS.md section 3):\n"
-           "  --min-distance R       window radius, taxels [2]\n"
-           "  --threshold-abs V      peaks must exceed V [minimum of the frame]\n"
-           "  --threshold-rel F      ... and F times the frame maximum [0.1]\n"
-           "  --exclude-border B     drop peaks within B taxels of the edge [0]\n"
-           "  --plateau all|one      every plateau taxel, or one per plateau [one]\n"
-           "  --min-prominence V     drop peaks less prominent than V [0]\n"
-           "\n");
-    printf("Tracking and knot candidates (docs/ALGORITHMS.md 7, 9, 10; values in the\n"
-           "result units, distances in mm):\n"
-           "  --track-gate-mm D      a peak continues a track within D mm [15]\n"
-           "  --track-max-gap N      frames a track may miss [2]\n"
-           "  --cand-min-snr K       threshold on the significance (z) [4]\n"
-           "  --cand-min-prominence V  floor on the fitted knot amplitude [4]\n"
-           "  --cand-knot-sigma-mm S one footprint sigma, 0 = search the range [0]\n"
-           "  --cand-min-sigma-mm S, --cand-max-sigma-mm S  footprint sigmas searched [3, 15]\n"
-           "  --cand-ridge-half-rows N  remove ridges along y (median of +-N cells),\n"
-           "                         0 = off [4]\n"
-           "  --cand-background-half-cols N  row median window for the excess [4]\n"
-           "  --cand-seen-threshold V  a pass sees a cell at this excess [8]\n"
-           "  --cand-min-persistence F  share of covering passes that saw it [0.3]\n"
-           "  --cand-min-distance N  peak window radius on the map, cells [2]\n"
-           "  --cand-min-coverage N  passes a cell needs [2]\n"
-           "  --cand-max-candidates N  keep the best N, -1 = all [100]\n"
-           "  --cand-stuck-frames N  a taxel repeating a value N frames is ignored,\n"
-           "                         0 = off [25]\n"
-           "  --cand-contact-half-rows N  roller: rows around the contact row [1]\n"
-           "  --cand-contact-threshold V  mat: contact above V [5]\n"
-           "  --cand-pass-gap-frames N  untouched frames that end a pass [5]\n"
-           "  --odometry-lift-threshold V  roller lifted below V [5]\n"
-           "\n"
-           "Run:\n"
-           "  --block-frames N       frames read per block [256]\n"
-           "  -j, --jobs N           sessions processed in parallel [1]\n"
-           "  --threads N            threads within each session (peak detection) [1]\n"
-           "      --deadline S       an input still in work after S seconds ends the run\n"
-           "                         at once: temporaries removed, exit 75 [off]\n"
-           "  -q, --quiet            no summary, no progress\n"
-           "  -v, --verbose          also print the output paths and parameters\n"
-           "  -h, --help             show this help and exit\n"
-           "\n"
-           "Exit status: 0 ok, 64 usage, 65 bad input data, 66 input missing, 73 output\n"
-           "cannot be created, 74 I/O error, 75 --deadline exceeded, 130/143 interrupted\n"
-           "(SIGINT/SIGTERM; a second one stops at once).\n");
+    run_opts *o = user;
+    switch (id) {
+    case O_OUTPUT:
+        return km_cli_output_arg(CMD, v, &o->out);
+    case O_RESUME:
+        o->resume = 1;
+        return KM_EX_OK;
+    case O_REPLACE:
+        o->replace_incomplete = 1;
+        return KM_EX_OK;
+    case O_JOBS:
+        return km_cli_int(CMD, "jobs", v, 1, MAX_JOBS, &o->jobs) < 0 ? KM_EX_USAGE : KM_EX_OK;
+    case O_DEADLINE:
+        if (km_cli_double(CMD, "deadline", v, &o->deadline) < 0)
+            return KM_EX_USAGE;
+        if (!(o->deadline > 0.0) || o->deadline > 1e9)
+            return km_cli_usage(CMD, "--deadline must be > 0 seconds");
+        return KM_EX_OK;
+    case O_QUIET:
+        o->quiet = 1;
+        return KM_EX_OK;
+    default:
+        o->verbose = 1;
+        return KM_EX_OK;
+    }
 }
 
 /* Basename without its last extension ("a/b/FrasP01L.asf" -> "FrasP01L"). */
@@ -341,141 +341,6 @@ static int plan_outputs(job *jobs, int n, const char *out)
     return KM_EX_OK;
 }
 
-/* Tracking, knot candidate and odometry parameters (docs/ALGORITHMS.md 7,
- * 9, 10): each option sets one field; the library checks the ranges. */
-static int parse_track_option(int argc, char **argv, int *i, km_process_params *pp)
-{
-    static const struct { const char *name; size_t off; } dbl[] = {
-        {"track-gate-mm", offsetof(km_process_params, track.gate_mm)},
-        {"cand-seen-threshold", offsetof(km_process_params, cand.seen_threshold)},
-        {"cand-min-prominence", offsetof(km_process_params, cand.min_prominence)},
-        {"cand-min-snr", offsetof(km_process_params, cand.min_snr)},
-        {"cand-knot-sigma-mm", offsetof(km_process_params, cand.knot_sigma_mm)},
-        {"cand-min-sigma-mm", offsetof(km_process_params, cand.min_sigma_mm)},
-        {"cand-max-sigma-mm", offsetof(km_process_params, cand.max_sigma_mm)},
-        {"cand-min-persistence", offsetof(km_process_params, cand.min_persistence)},
-        {"cand-contact-threshold", offsetof(km_process_params, cand.contact_threshold)},
-        {"odometry-lift-threshold", offsetof(km_process_params, lift_threshold)}};
-    static const struct { const char *name; size_t off; long long lo; } ints[] = {
-        {"track-max-gap", offsetof(km_process_params, track.max_gap), 0},
-        {"cand-background-half-cols", offsetof(km_process_params, cand.background_half_cols), 1},
-        {"cand-ridge-half-rows", offsetof(km_process_params, cand.ridge_half_rows), 0},
-        {"cand-min-distance", offsetof(km_process_params, cand.min_distance), 1},
-        {"cand-min-coverage", offsetof(km_process_params, cand.min_coverage), 1},
-        {"cand-max-candidates", offsetof(km_process_params, cand.max_candidates), -1},
-        {"cand-stuck-frames", offsetof(km_process_params, cand.stuck_frames), 0},
-        {"cand-contact-half-rows", offsetof(km_process_params, cand.contact_half_rows), 0},
-        {"cand-pass-gap-frames", offsetof(km_process_params, cand.pass_gap_frames), 0}};
-    const char *v = NULL;
-    int m;
-    for (size_t k = 0; k < sizeof dbl / sizeof dbl[0]; k++) {
-        double d;
-        if ((m = km_cli_match(CMD, argc, argv, i, dbl[k].name, 0, 1, &v)) == 0)
-            continue;
-        if (m < 0 || km_cli_double(CMD, dbl[k].name, v, &d) < 0)
-            return -1;
-        if (!isfinite(d)) {
-            km_cli_usage(CMD, "--%s: '%s' is out of range", dbl[k].name, v);
-            return -1;
-        }
-        memcpy((char *)pp + dbl[k].off, &d, sizeof d);
-        return 1;
-    }
-    for (size_t k = 0; k < sizeof ints / sizeof ints[0]; k++) {
-        long long n;
-        if ((m = km_cli_match(CMD, argc, argv, i, ints[k].name, 0, 1, &v)) == 0)
-            continue;
-        if (m < 0 || km_cli_int(CMD, ints[k].name, v, ints[k].lo, INT32_MAX, &n) < 0)
-            return -1;
-        int32_t n32 = (int32_t)n;
-        memcpy((char *)pp + ints[k].off, &n32, sizeof n32);
-        return 1;
-    }
-    return 0;
-}
-
-static int parse_peak_option(int argc, char **argv, int *i, km_process_params *pp)
-{
-    const char *v = NULL;
-    int m;
-    double d, d2;
-    long long n;
-    if ((m = km_cli_match(CMD, argc, argv, i, "sigma", 0, 1, &v)) != 0) {
-        if (m < 0)
-            return -1;
-        if (strcmp(v, "0") == 0) {
-            pp->smooth.sigma_rows = pp->smooth.sigma_cols = 0.0;
-            return 1;
-        }
-        if (km_cli_pair(CMD, "sigma", v, 1, &d, &d2) < 0)
-            return -1;
-        pp->smooth.sigma_rows = d;
-        pp->smooth.sigma_cols = d2;
-        return 1;
-    }
-    static const struct { const char *name; int which; } dbl[] = {
-        {"threshold-abs", 0}, {"threshold-rel", 1}, {"min-prominence", 2},
-        {"noise-threshold", 3}, {"offset", 4}, {"gain", 5}, {"contact-threshold", 6}};
-    for (size_t k = 0; k < sizeof dbl / sizeof dbl[0]; k++) {
-        if ((m = km_cli_match(CMD, argc, argv, i, dbl[k].name, 0, 1, &v)) == 0)
-            continue;
-        if (m < 0 || km_cli_double(CMD, dbl[k].name, v, &d) < 0)
-            return -1;
-        if (!isfinite(d) || ((dbl[k].which == 1 || dbl[k].which == 2) && d < 0.0)) {
-            km_cli_usage(CMD, "--%s: '%s' is out of range", dbl[k].name, v);
-            return -1;
-        }
-        switch (dbl[k].which) {
-        case 0: pp->peaks.threshold_abs = d; break;
-        case 1: pp->peaks.threshold_rel = d; break;
-        case 2: pp->peaks.min_prominence = d; break;
-        case 3: pp->calib.noise_threshold = d; break;
-        case 4: pp->calib.offset = d; break;
-        case 5: pp->calib.gain = d; break;
-        default: pp->contact_threshold = d; break;
-        }
-        return 1;
-    }
-    if ((m = km_cli_match(CMD, argc, argv, i, "min-distance", 0, 1, &v)) != 0) {
-        if (m < 0 || km_cli_int(CMD, "min-distance", v, 1, 1000, &n) < 0)
-            return -1;
-        pp->peaks.min_distance = (int32_t)n;
-        return 1;
-    }
-    if ((m = km_cli_match(CMD, argc, argv, i, "exclude-border", 0, 1, &v)) != 0) {
-        if (m < 0 || km_cli_int(CMD, "exclude-border", v, 0, KM_MAX_DIM, &n) < 0)
-            return -1;
-        pp->peaks.exclude_border = (int32_t)n;
-        return 1;
-    }
-    if ((m = km_cli_match(CMD, argc, argv, i, "plateau", 0, 1, &v)) != 0) {
-        if (m < 0)
-            return -1;
-        if (strcmp(v, "all") == 0) {
-            pp->peaks.plateau = KM_PLATEAU_ALL;
-        } else if (strcmp(v, "one") == 0) {
-            pp->peaks.plateau = KM_PLATEAU_ONE;
-        } else {
-            km_cli_usage(CMD, "--plateau: '%s' is not all or one", v);
-            return -1;
-        }
-        return 1;
-    }
-    if ((m = km_cli_match(CMD, argc, argv, i, "block-frames", 0, 1, &v)) != 0) {
-        if (m < 0 || km_cli_int(CMD, "block-frames", v, 1, 1 << 20, &n) < 0)
-            return -1;
-        pp->block_frames = n;
-        return 1;
-    }
-    if ((m = km_cli_match(CMD, argc, argv, i, "threads", 0, 1, &v)) != 0) {
-        if (m < 0 || km_cli_int(CMD, "threads", v, 1, 64, &n) < 0)
-            return -1;
-        pp->n_threads = (int32_t)n;
-        return 1;
-    }
-    return 0;
-}
-
 static int run_all(shared *sh, int jobs_wanted)
 {
     int n_threads = jobs_wanted < sh->n_jobs ? jobs_wanted : sh->n_jobs;
@@ -532,130 +397,57 @@ done:
     return rc;
 }
 
+/* Parse the command line into pp and o, inputs into jobs[*n_in]. */
+static int parse(int argc, char **argv, km_process_params *pp, run_opts *o, job *jobs,
+                 int *n_in)
+{
+    const char **inputs = calloc((size_t)argc + 1, sizeof *inputs);
+    if (inputs == NULL) {
+        km_cli_error("out of memory");
+        return KM_EX_OSERR;
+    }
+    km_cli_parser ps = {CMD, USAGE, FOOTER, OPTS, sizeof OPTS / sizeof OPTS[0], pp, NULL,
+                        on_option, o, inputs, argc, "INPUT", 0};
+    int rc = km_cli_parse(&ps, argc, argv);
+    for (int i = 0; i < ps.n_operands; i++)
+        jobs[i].input = inputs[i];
+    *n_in = ps.n_operands;
+    free(inputs);
+    if (rc == KM_EX_OK && pp->equilibrate != NULL && pp->gain_map_path != NULL)
+        rc = km_cli_usage(CMD, "--equilibrate and --gain-map exclude each other");
+    if (rc == KM_EX_OK && *n_in == 0)
+        rc = km_cli_usage(CMD, "no input file given");
+    return rc;
+}
+
 int km_cmd_process(int argc, char **argv)
 {
     km_process_params pp;
-    const char *out = NULL, *v = NULL;
-    int quiet = 0, verbose = 0, resume = 0, replace_incomplete = 0, n_in = 0, rc = KM_EX_OK;
-    int options_done = 0;
-    double deadline = 0.0;
-    long long jobs_wanted = 1;
-    job *jobs = NULL;
+    run_opts o = {NULL, 0, 0, 0, 0, 0.0, 1};
+    int n_in = 0, rc = KM_EX_OK;
     char *cmdline = NULL;
 
     km_process_params_default(&pp);
-    jobs = calloc((size_t)argc + 1, sizeof *jobs);
+    job *jobs = calloc((size_t)argc + 1, sizeof *jobs);
     if (jobs == NULL) {
         km_cli_error("out of memory");
         return KM_EX_OSERR;
     }
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        int m;
-        if (options_done || a[0] != '-' || a[1] == '\0') {
-            jobs[n_in++].input = a;
-            continue;
-        }
-        if (strcmp(a, "--") == 0) {
-            options_done = 1;
-            continue;
-        }
-        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-            help();
-            goto done;
-        }
-        if ((m = km_cli_match(CMD, argc, argv, &i, "output", 'o', 1, &v)) != 0) {
-            if (m < 0)
-                goto usage;
-            out = v;
-            continue;
-        }
-        if ((m = km_cli_match(CMD, argc, argv, &i, "jobs", 'j', 1, &v)) != 0) {
-            if (m < 0 || km_cli_int(CMD, "jobs", v, 1, MAX_JOBS, &jobs_wanted) < 0)
-                goto usage;
-            continue;
-        }
-        if ((m = km_cli_match(CMD, argc, argv, &i, "quiet", 'q', 0, &v)) != 0) {
-            if (m < 0)
-                goto usage;
-            quiet = 1;
-            continue;
-        }
-        if ((m = km_cli_match(CMD, argc, argv, &i, "verbose", 'v', 0, &v)) != 0) {
-            if (m < 0)
-                goto usage;
-            verbose = 1;
-            continue;
-        }
-        if ((m = km_cli_match(CMD, argc, argv, &i, "save-frames", 0, 0, &v)) != 0) {
-            if (m < 0)
-                goto usage;
-            pp.save_frames = 1;
-            continue;
-        }
-        if ((m = km_cli_match(CMD, argc, argv, &i, "resume", 0, 0, &v)) != 0) {
-            if (m < 0)
-                goto usage;
-            resume = 1;
-            continue;
-        }
-        if ((m = km_cli_match(CMD, argc, argv, &i, "replace-incomplete", 0, 0, &v)) != 0) {
-            if (m < 0)
-                goto usage;
-            replace_incomplete = 1;
-            continue;
-        }
-        if ((m = km_cli_match(CMD, argc, argv, &i, "deadline", 0, 1, &v)) != 0) {
-            if (m < 0 || km_cli_double(CMD, "deadline", v, &deadline) < 0)
-                goto usage;
-            if (!(deadline > 0.0) || deadline > 1e9) {
-                rc = km_cli_usage(CMD, "--deadline must be > 0 seconds");
-                goto done;
-            }
-            continue;
-        }
-        if ((m = km_cli_match(CMD, argc, argv, &i, "no-overwrite", 0, 0, &v)) != 0) {
-            if (m < 0)
-                goto usage;
-            pp.overwrite = 0;
-            continue;
-        }
-        if ((m = km_cli_read_option(CMD, argc, argv, &i, &pp.read)) != 0) {
-            if (m < 0)
-                goto usage;
-            continue;
-        }
-        if ((m = parse_peak_option(argc, argv, &i, &pp)) != 0) {
-            if (m < 0)
-                goto usage;
-            continue;
-        }
-        if ((m = parse_track_option(argc, argv, &i, &pp)) != 0) {
-            if (m < 0)
-                goto usage;
-            continue;
-        }
-        if ((m = km_cli_condition_option(CMD, argc, argv, &i, &pp)) != 0) {
-            if (m < 0)
-                goto usage;
-            continue;
-        }
-        rc = km_cli_usage(CMD, "unknown option '%s'", a);
-        goto done;
-    }
-    if (n_in == 0) {
-        rc = km_cli_usage(CMD, "no input file given");
+    rc = parse(argc, argv, &pp, &o, jobs, &n_in);
+    if (rc != KM_EX_OK) {
+        rc = rc == KM_CLI_DONE ? KM_EX_OK : rc;
+        n_in = 0; /* no output planned yet */
         goto done;
     }
     int refused = KM_EX_OK;
-    n_in = drop_results(jobs, n_in, &pp.read, deadline, &refused);
+    n_in = drop_results(jobs, n_in, &pp.read, o.deadline, &refused);
     if (n_in == 0) {
         if (refused == KM_EX_OK)
             km_cli_error("no session to process: every input is a knotmap result");
         rc = refused != KM_EX_OK ? refused : KM_EX_DATAERR;
         goto done;
     }
-    rc = plan_outputs(jobs, n_in, out);
+    rc = plan_outputs(jobs, n_in, o.out);
     if (rc != KM_EX_OK)
         goto done;
     cmdline = km_cli_command_line(km_cli_argc, km_cli_argv);
@@ -667,20 +459,17 @@ int km_cmd_process(int argc, char **argv)
     sh.n_jobs = n_in;
     atomic_init(&sh.next, 0);
     sh.pp = &pp;
-    sh.quiet = quiet;
-    sh.verbose = verbose;
-    sh.resume = resume;
-    sh.replace_incomplete = replace_incomplete;
-    sh.deadline = deadline;
-    sh.print_now = jobs_wanted == 1;
-    sh.progress = jobs_wanted == 1 && !quiet && isatty(STDERR_FILENO);
+    sh.quiet = o.quiet;
+    sh.verbose = o.verbose;
+    sh.resume = o.resume;
+    sh.replace_incomplete = o.replace_incomplete;
+    sh.deadline = o.deadline;
+    sh.print_now = o.jobs == 1;
+    sh.progress = o.jobs == 1 && !o.quiet && isatty(STDERR_FILENO);
     pthread_mutex_init(&sh.print_lock, NULL);
-    rc = run_all(&sh, (int)jobs_wanted);
+    rc = run_all(&sh, (int)o.jobs);
     rc = rc != KM_EX_OK ? rc : refused;
     pthread_mutex_destroy(&sh.print_lock);
-    goto done;
-usage:
-    rc = KM_EX_USAGE;
 done:
     for (int i = 0; i < n_in; i++)
         free(jobs[i].output);

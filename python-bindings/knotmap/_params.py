@@ -1,0 +1,97 @@
+"""The parameter table of `knotmap process`, read from the C library.
+
+km_process_param_table() describes every field of km_process_params once
+(docs/ARCHITECTURE.md, "Parameters: one table"): the /params name, the CLI
+option, the process() keyword, the type, range, units, help line, enum
+names, and (through km_param_value on km_process_params_default) the
+default.  PARAMS is that table as Python sees it; process() takes its
+keywords and its docstring from it, and tests check the rest against it.
+"""
+import math
+from collections import namedtuple
+
+from ._core import ffi, lib
+
+__all__ = ["PARAMS", "Param", "param_keyword", "enum_values"]
+
+#: One row of km_process_param_table() (see km_param in knotmap.h);
+#: `default` is the value of km_process_params_default() (a name for enums
+#: and strings, a number otherwise; None for rows the defaults leave unset).
+Param = namedtuple("Param", "name option keyword alias type offset offset2 min max names "
+                            "metavar units group doc flags default")
+
+_TYPES = {v: k[len("KM_PARAM_"):].lower()
+          for k, v in ((n, getattr(lib, n)) for n in dir(lib)
+                       if n.startswith("KM_PARAM_") and n[9:].isupper()
+                       and n[9:] in ("DOUBLE", "INT32", "INT64", "UINT32", "BOOL", "ENUM",
+                                     "STRING", "UNITS", "GIVEN", "SIZE", "PAIR", "GRID"))}
+
+
+def _text(p):
+    return None if p == ffi.NULL else ffi.string(p).decode()
+
+
+def _names(p):
+    if p == ffi.NULL:
+        return None
+    out, i = [], 0
+    while p[i] != ffi.NULL:
+        out.append(ffi.string(p[i]).decode())
+        i += 1
+    return tuple(out)
+
+
+def _default(defaults, row, kind):
+    num, text = ffi.new("double *"), ffi.new("const char **")
+    lib.km_param_value(defaults, row, num, text)
+    if kind in ("enum",) and text[0] != ffi.NULL and ffi.string(text[0]) != b"unknown":
+        return ffi.string(text[0]).decode()
+    if kind in ("string", "units"):
+        return ffi.string(text[0]).decode() if text[0] != ffi.NULL else ""
+    v = num[0]
+    if math.isnan(v) and kind != "double":
+        return None
+    if kind in ("int32", "int64", "uint32", "size", "grid", "given", "enum") and math.isfinite(v):
+        return int(v)
+    if kind == "bool":
+        return bool(v)
+    return v
+
+
+def param_keyword(p):
+    """The process() keyword of a row: its own keyword, else the CLI option
+    with '-' -> '_', else None (set through STAGE_PARAMS or not at all)."""
+    if p.keyword is not None:
+        return p.keyword
+    return p.option.replace("-", "_") if p.option is not None else None
+
+
+def _table():
+    n = ffi.new("size_t *")
+    t = lib.km_process_param_table(n)
+    defaults = ffi.new("km_process_params *")
+    lib.km_process_params_default(defaults)
+    rows = []
+    for i in range(n[0]):
+        r = t[i]
+        kind = _TYPES[r.type]
+        derived = bool(r.flags & lib.KM_PARAM_DERIVED)
+        rows.append(Param(
+            name=_text(r.name), option=_text(r.option), keyword=_text(r.keyword),
+            alias=_text(r.alias), type=kind, offset=int(r.offset), offset2=int(r.offset2),
+            min=float(r.min), max=float(r.max), names=_names(r.names),
+            metavar=_text(r.metavar), units=_text(r.units) or "", group=_text(r.group),
+            doc=_text(r.doc), flags=int(r.flags),
+            default=None if derived else _default(defaults, ffi.addressof(t, i), kind)))
+    return tuple(rows)
+
+
+#: The rows of km_process_param_table(), in /params order.
+PARAMS = _table()
+
+
+def enum_values(name):
+    """{name: value} of the enum row called `name` (its /params name): the
+    one list of those names, the C library's."""
+    row = next(r for r in PARAMS if r.name == name)
+    return {n: i for i, n in enumerate(row.names)}

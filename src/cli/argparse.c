@@ -1,0 +1,180 @@
+/* The option parser of every command, with GNU getopt_long's rules:
+ * options and operands in any order, "--" ends the options, "-" alone is
+ * an operand; short options bundle ("-qv", "-oFILE", "-j2"); long options
+ * take "--opt=value" or "--opt value" and may be abbreviated to any
+ * unambiguous prefix ("--min-prom").  A command lists its own options
+ * (km_cli_opt); process and info also take the rows of the parameter
+ * table (km_process_param_table) of the sections they name. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+#define MAX_ENTRIES 256
+
+/* One long or short spelling: a command option (opt) or a table row (row). */
+typedef struct entry {
+    const char *name;
+    char short_name;
+    int takes_value;
+    const km_cli_opt *opt;
+    const km_param *row;
+} entry;
+
+int km_cli_takes_row(const km_cli_parser *ps, const km_param *d)
+{
+    if (ps->pp == NULL || d->option == NULL)
+        return 0;
+    if (ps->groups == NULL)
+        return 1;
+    for (size_t g = 0; ps->groups[g] != NULL; g++)
+        if (strcmp(ps->groups[g], d->group) == 0)
+            return 1;
+    return 0;
+}
+
+static size_t build(const km_cli_parser *ps, entry *e)
+{
+    size_t n = 0, n_rows = 0;
+    const km_param *t = km_process_param_table(&n_rows);
+    for (size_t k = 0; k < ps->n_opts && n + 2 <= MAX_ENTRIES; k++) {
+        const km_cli_opt *o = &ps->opts[k];
+        e[n++] = (entry){o->name, o->short_name, o->metavar != NULL, o, NULL};
+        if (o->alias != NULL)
+            e[n++] = (entry){o->alias, 0, o->metavar != NULL, o, NULL};
+    }
+    for (size_t k = 0; k < n_rows && n + 2 <= MAX_ENTRIES; k++) {
+        if (!km_cli_takes_row(ps, &t[k]))
+            continue;
+        int value = t[k].type != KM_PARAM_BOOL;
+        e[n++] = (entry){t[k].option, 0, value, NULL, &t[k]};
+        if (t[k].alias != NULL)
+            e[n++] = (entry){t[k].alias, 0, value, NULL, &t[k]};
+    }
+    return n;
+}
+
+static int same_target(const entry *a, const entry *b)
+{
+    return a->opt == b->opt && a->row == b->row;
+}
+
+/* The entry for "--text" (name up to '=' or the end): an exact name, else
+ * the one option all names starting with it belong to.  NULL after
+ * printing the usage error. */
+static const entry *find_long(const km_cli_parser *ps, const entry *e, size_t n, const char *text,
+                              size_t len)
+{
+    const entry *hit = NULL;
+    int ambiguous = 0;
+    for (size_t k = 0; k < n; k++) {
+        if (e[k].name == NULL || strncmp(e[k].name, text, len) != 0)
+            continue;
+        if (e[k].name[len] == '\0')
+            return &e[k];
+        if (hit != NULL && !same_target(hit, &e[k]))
+            ambiguous = 1;
+        if (hit == NULL)
+            hit = &e[k];
+    }
+    if (hit != NULL && !ambiguous)
+        return hit;
+    if (hit == NULL) {
+        km_cli_usage(ps->cmd, "unknown option '--%.*s'", (int)len, text);
+        return NULL;
+    }
+    fprintf(stderr, "knotmap: %s: option '--%.*s' is ambiguous; possibilities:", ps->cmd,
+            (int)len, text);
+    for (size_t k = 0; k < n; k++)
+        if (e[k].name != NULL && strncmp(e[k].name, text, len) == 0)
+            fprintf(stderr, " '--%s'", e[k].name);
+    fprintf(stderr, "\nTry 'knotmap %s --help'.\n", ps->cmd);
+    return NULL;
+}
+
+/* Hand one option and its value to the table or the command. */
+static int deliver(km_cli_parser *ps, const entry *en, const char *value)
+{
+    if (en->row != NULL)
+        return km_cli_param_set(ps->cmd, ps->pp, en->row, value) == 0 ? KM_EX_OK : KM_EX_USAGE;
+    if (en->opt->id == KM_CLI_HELP) {
+        km_cli_help(ps);
+        return KM_CLI_DONE;
+    }
+    return ps->on_option(ps->user, en->opt->id, value);
+}
+
+static int long_option(km_cli_parser *ps, const entry *e, size_t n, int argc, char **argv,
+                       int *i)
+{
+    const char *a = argv[*i] + 2, *eq = strchr(a, '=');
+    size_t len = eq != NULL ? (size_t)(eq - a) : strlen(a);
+    const entry *en = find_long(ps, e, n, a, len);
+    if (en == NULL)
+        return KM_EX_USAGE;
+    const char *name = en->row != NULL ? en->row->option : en->opt->name;
+    if (!en->takes_value) {
+        if (eq != NULL)
+            return km_cli_usage(ps->cmd, "--%s takes no value", name);
+        return deliver(ps, en, NULL);
+    }
+    if (eq != NULL)
+        return deliver(ps, en, eq + 1);
+    if (*i + 1 >= argc)
+        return km_cli_usage(ps->cmd, "--%s needs a value", name);
+    *i += 1;
+    return deliver(ps, en, argv[*i]);
+}
+
+/* "-qv", "-oFILE", "-o FILE". */
+static int short_options(km_cli_parser *ps, const entry *e, size_t n, int argc, char **argv,
+                         int *i)
+{
+    for (const char *c = argv[*i] + 1; *c != '\0'; c++) {
+        const entry *en = NULL;
+        for (size_t k = 0; k < n && en == NULL; k++)
+            if (e[k].short_name == *c)
+                en = &e[k];
+        if (en == NULL)
+            return km_cli_usage(ps->cmd, "unknown option '-%c'", *c);
+        int rc;
+        if (!en->takes_value) {
+            if ((rc = deliver(ps, en, NULL)) != KM_EX_OK)
+                return rc;
+            continue;
+        }
+        if (c[1] != '\0')
+            return deliver(ps, en, c + 1);
+        if (*i + 1 >= argc)
+            return km_cli_usage(ps->cmd, "-%c needs a value", *c);
+        *i += 1;
+        return deliver(ps, en, argv[*i]);
+    }
+    return KM_EX_OK;
+}
+
+int km_cli_parse(km_cli_parser *ps, int argc, char **argv)
+{
+    entry e[MAX_ENTRIES];
+    size_t n = build(ps, e);
+    int options_done = 0, rc = KM_EX_OK;
+    ps->n_operands = 0;
+    for (int i = 1; i < argc && rc == KM_EX_OK; i++) {
+        const char *a = argv[i];
+        if (options_done || a[0] != '-' || a[1] == '\0') {
+            if (ps->max_operands == 0)
+                return km_cli_usage(ps->cmd, "unexpected argument '%s'", a);
+            if (ps->n_operands >= ps->max_operands)
+                return km_cli_usage(ps->cmd, "one %s at a time ('%s' and '%s')",
+                                    ps->operand_name, ps->operands[0], a);
+            ps->operands[ps->n_operands++] = a;
+        } else if (strcmp(a, "--") == 0) {
+            options_done = 1;
+        } else if (a[1] == '-') {
+            rc = long_option(ps, e, n, argc, argv, &i);
+        } else {
+            rc = short_options(ps, e, n, argc, argv, &i);
+        }
+    }
+    return rc;
+}
