@@ -1,12 +1,15 @@
-/* Fuzz target: the CLI's option parsing (src/cli/options.c, compiled in):
- * --grid, --pitch, --rate, --roller-radius, --sensor, --units, --mode,
- * --format through km_cli_read_option, in both "--opt VALUE" and
- * "--opt=VALUE" forms, and km_cli_command_line's shell quoting.
+/* Fuzz target: the CLI's option parsing (src/cli/argparse.c, param_value.c,
+ * options.c, compiled in): --grid, --pitch, --rate, --roller-radius,
+ * --sensor, --units, --mode, --format through km_cli_parse and the
+ * parameter table, in both "--opt VALUE" and "--opt=VALUE" forms; the whole
+ * input as a `process` command line (bundles, abbreviations, "--"); and
+ * km_cli_command_line's shell quoting.
  *
  * Input: NUL-separated strings; the first is the value given to every
- * option, all of them form an argv for the quoting check.  Checks: an
- * accepted --grid is whole and within [1, KM_MAX_DIM]; an accepted pitch,
- * rate or radius is positive and finite; the quoted command line parses
+ * option, all of them form an argv for the parser and the quoting check.
+ * Checks: an accepted --grid is whole and within [1, KM_MAX_DIM]; an
+ * accepted pitch, rate or radius is positive and finite; the parser returns
+ * ok or a usage error, never anything else; the quoted command line parses
  * back (POSIX single quotes) to the same argv. */
 #include <math.h>
 #include <stdlib.h>
@@ -58,40 +61,49 @@ static void check_parsed(const char *opt, const km_read_options *ro)
         km_fuzz_die("--format accepted an unknown format", "");
 }
 
+static int no_option(void *user, int id, const char *value)
+{
+    (void)user, (void)id, (void)value;
+    return KM_EX_SOFTWARE; /* no command option is listed: never called */
+}
+
+/* argv through the parser with the whole table (as process) or the input
+ * rows only; its status, the parsed parameters in *pp. */
+static int parse_argv(int argc, char **argv, int input_only, km_process_params *pp)
+{
+    const char *operands[64];
+    const char *groups[] = {km_process_param_find("format")->group, NULL};
+    km_cli_parser ps = {"process", "", NULL, NULL, 0, pp, input_only ? groups : NULL,
+                        no_option, NULL, operands, 64, "INPUT", 0};
+    km_process_params_default(pp);
+    int rc = km_cli_parse(&ps, argc, argv);
+    if (rc != KM_EX_OK && rc != KM_EX_USAGE)
+        km_fuzz_die("km_cli_parse returned neither ok nor a usage error", argv[argc - 1]);
+    if (ps.n_operands < 0 || ps.n_operands > argc)
+        km_fuzz_die("km_cli_parse counted more operands than words", "");
+    return rc;
+}
+
 static void parse_one(const char *opt, const char *value)
 {
     char longopt[32], *joined;
-    km_read_options ro;
+    km_process_params pp;
     size_t n = strlen(opt) + strlen(value) + 4;
     snprintf(longopt, sizeof longopt, "--%s", opt);
 
     {   /* "--opt VALUE" */
-        char *argv[3] = {longopt, (char *)value, NULL};
-        int i = 0, rc;
-        km_read_options_default(&ro);
-        rc = km_cli_read_option("process", 2, argv, &i, &ro);
-        if (rc != 1 && rc != -1)
-            km_fuzz_die("km_cli_read_option did not recognise its own option", opt);
-        if (rc == 1) {
-            if (i != 1)
-                km_fuzz_die("km_cli_read_option consumed the wrong count", opt);
-            check_parsed(opt, &ro);
-        }
+        char *argv[4] = {"process", longopt, (char *)value, NULL};
+        if (parse_argv(3, argv, 1, &pp) == KM_EX_OK)
+            check_parsed(opt, &pp.read);
     }
     joined = malloc(n);
     if (joined == NULL)
         abort();
     snprintf(joined, n, "--%s=%s", opt, value);
     {   /* "--opt=VALUE" */
-        char *argv[2] = {joined, NULL};
-        int i = 0, rc;
-        km_read_options_default(&ro);
-        rc = km_cli_read_option("process", 1, argv, &i, &ro);
-        if (rc == 1) {
-            if (i != 0)
-                km_fuzz_die("km_cli_read_option consumed a second word for --opt=VALUE", opt);
-            check_parsed(opt, &ro);
-        }
+        char *argv[3] = {"process", joined, NULL};
+        if (parse_argv(2, argv, 1, &pp) == KM_EX_OK)
+            check_parsed(opt, &pp.read);
     }
     free(joined);
 }
@@ -145,6 +157,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     for (size_t i = 0; i <= size && argc < 64; i += strlen(buf + i) + 1)
         argv[argc++] = buf + i;
+    {   /* the whole input as the words after "knotmap process" */
+        char *words[65];
+        km_process_params pp;
+        words[0] = "process";
+        memcpy(words + 1, argv, (size_t)argc * sizeof argv[0]);
+        parse_argv(argc + 1, words, 0, &pp);
+    }
     {
         char *line = km_cli_command_line(argc, argv);
         if (line == NULL)
