@@ -101,8 +101,7 @@ int km_cmd_report(int argc, char **argv)
     if (st != KM_OK)
         rc = km_cli_report(ctx, st, input, o.output);
     else if (rc == KM_EX_OK && !o.quiet)
-        printf("%s -> %s
-", input, o.output);
+        printf("%s -> %s\n", input, o.output);
     fflush(stdout);
     km_ctx_free(ctx);
     free(own_output);
