@@ -43,10 +43,11 @@ from ._result import (RESULT_TABLES, read_result, is_complete,  # noqa: E402
 from ._result import evaluate, Table  # noqa: E402
 from ._render import RENDER_MAPS, IMAGE_FORMATS, render, report  # noqa: E402
 from ._batch import batch, output_path  # noqa: E402
+from ._pipeline import Pipeline  # noqa: E402
 from ._condition import (calib_curve_fit, bad_taxels, condition, TAXEL_OK,  # noqa: E402
                          TAXEL_DEAD, TAXEL_STUCK, TAXEL_HOT, TAXEL_MASKED)
 
-__all__ = ["__version__", "library_version", "Error", "Session", "read_session",
+__all__ = ["__version__", "library_version", "Error", "Session", "read_session", "Pipeline",
            "PEAK_DTYPE", "PEAK_AT_BORDER", "PEAK_PLATEAU", "PEAK_FIT_FALLBACK",
            "PEAK_SATURATED", "find_peaks", "peak_local_max", "calibrate",
            "frame_metrics", "gaussian_filter", "units_to_kpa", "PARAMS", "Param", "PROCESS_PARAMS",
