@@ -251,6 +251,13 @@ static long long wait_tracked(km_eng_exec *x, int64_t i)
     return done;
 }
 
+/* Frame i's slots in the block's track ids; NULL when the block has no peak
+   (blk_id is not allocated then, and NULL + 0 is undefined in C). */
+static int32_t *frame_ids(const km_eng_exec *x, int64_t i)
+{
+    return x->blk_id == NULL ? NULL : x->blk_id + x->fid_off[i];
+}
+
 /* Step 4, the writing: the ended tracks and peak table of each frame of
  * the job once the tracking has reached it (tracks in runs of 64, then the
  * frame's peaks), then the block's frame table. */
@@ -276,7 +283,7 @@ static void *write_block(void *arg)
         io_wait(x);
         if (st == KM_OK)
             st = km_result_writer_append_peaks_tracked(ctx, e->writer, x->job_first + i,
-                                                       j->times[i], pks, x->blk_id + x->fid_off[i],
+                                                       j->times[i], pks, frame_ids(x, i),
                                                        np);
     }
     io_wait(x);
@@ -404,7 +411,7 @@ static km_status track_block(km_ctx *ctx, km_engine *e, int64_t n)
         size_t np;
         const km_peak *pks = peaks_of(b, pk, i, &np);
         st = km_stage_track_frame(ctx, &e->trk, e->frames_done + i, &b->odo[i], pks, np,
-                                  x->blk_id + x->fid_off[i]);
+                                  frame_ids(x, i));
         if (st == KM_OK)
             st = collect_tracks(ctx, x, e->trk.tracker);
         if (st != KM_OK)

@@ -134,7 +134,8 @@ for t in $TARGETS; do
       "${opts[@]}" "$bin" -seed="$s" -runs="$left_runs" -timeout=20 -rss_limit_mb=2048 -max_len="$maxlen" \
         -print_final_stats=1 -artifact_prefix="$art" "$work" "tests/fuzz/corpus/$t" \
         >"$BUILD/fuzz-$t.log" 2>&1 || ok=0
-      n=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$BUILD/fuzz-$t.log" | grep -o '[0-9]*$' || true)
+      # libFuzzer prints its final stats again when it dies: the last count
+      n=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$BUILD/fuzz-$t.log" | grep -o '[0-9]*$' | tail -1 || true)
       n=${n:-0}
       done_runs=$((done_runs + n))
       [ "$ok" = 1 ] && break
@@ -166,7 +167,7 @@ for t in $TARGETS; do
     if "${opts[@]}" "$bin" -max_total_time="$left" -timeout="$TIMEOUT" -rss_limit_mb=2048 -max_len="$maxlen" \
          -print_final_stats=1 -artifact_prefix="$art" "$work" "tests/fuzz/corpus/$t" \
          >"$BUILD/fuzz-$t.log" 2>&1; then
-      runs=$((runs + $(grep -o 'stat::number_of_executed_units: *[0-9]*' "$BUILD/fuzz-$t.log" | grep -o '[0-9]*$' || echo 0)))
+      runs=$((runs + $(grep -o 'stat::number_of_executed_units: *[0-9]*' "$BUILD/fuzz-$t.log" | grep -o '[0-9]*$' | tail -1 || echo 0)))
       break
     fi
     where=$(culprit "$BUILD/fuzz-$t.log")
