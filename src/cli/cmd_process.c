@@ -193,13 +193,13 @@ static void print_summary(const job *j)
         return;
     }
     printf(" (best by score):\n");
-    printf("    %2s %9s %9s %10s %10s %-5s %9s %11s\n", "#", "x_mm", "y_mm", "score",
-           "prominence", "units", "passes", "persistence");
+    printf("    %2s %9s %9s %8s %10s %-5s %8s %12s %9s %11s\n", "#", "x_mm", "y_mm", "score",
+           "amplitude", "units", "size_mm", "significance", "passes", "persistence");
     for (int i = 0; i < s->n_cand; i++) {
         const km_candidate *c = &s->cand[i];
-        printf("    %2d %9.2f %9.2f %10.4g %10.4g %-5s %4d/%-4d %11.2f\n", i + 1, c->x_mm,
-               c->y_mm, c->score, (double)c->prominence, in->units, (int)c->n_passes,
-               (int)c->n_covering, c->persistence);
+        printf("    %2d %9.2f %9.2f %8.4g %10.4g %-5s %8.2f %12.3g %4d/%-4d %11.2f\n", i + 1,
+               c->x_mm, c->y_mm, c->score, c->amplitude, in->units, c->size_mm,
+               c->significance, (int)c->n_passes, (int)c->n_covering, c->persistence);
     }
 }
 

@@ -330,3 +330,30 @@ def test_sigma_and_thresholds_are_recorded(tmp_path):
         pitch = f["session"].attrs["row_pitch_mm"] * f["session"].attrs["col_pitch_mm"]
     assert "--sigma 1x2" in cmd
     assert np.allclose(area / pitch, np.round(area / pitch)), "whole taxels of contact"
+
+
+def test_summary_prints_the_best_candidates_as_the_result_records_them(tmp_path):
+    """The printed candidate table is /candidates' first rows: position, score,
+    amplitude, size_mm, significance, passes and persistence, column by column."""
+    out = tmp_path / "r.h5"
+    r = run("process", EXAMPLE, "-o", out)
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    head = next(i for i, ln in enumerate(lines) if "knot candidates (best by score)" in ln)
+    names = lines[head + 1].split()
+    assert names == ["#", "x_mm", "y_mm", "score", "amplitude", "units", "size_mm",
+                     "significance", "passes", "persistence"]
+    rows = [ln.split() for ln in lines[head + 2:] if ln.startswith("    ")]
+    with h5py.File(out, "r") as f:
+        c = f["candidates"]
+        n = min(5, c["x_mm"].shape[0])
+        assert len(rows) == n > 0
+        for i, row in enumerate(rows):
+            got = dict(zip(names, row))
+            assert int(got["#"]) == i + 1
+            for key in ("x_mm", "y_mm", "score", "amplitude", "size_mm", "significance",
+                        "persistence"):
+                assert float(got[key]) == pytest.approx(float(c[key][i]), rel=5e-3, abs=0.006)
+            seen, covering = got["passes"].split("/")
+            assert (int(seen), int(covering)) == (int(c["n_passes"][i]),
+                                                 int(c["n_covering"][i]))
