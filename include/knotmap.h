@@ -180,6 +180,14 @@ typedef enum km_format {
 KM_API const char *km_format_name(km_format format);
 /* Parse a name as above into *out.  Errors: KM_ERR_INVALID. */
 KM_API km_status km_format_parse(const char *name, km_format *out);
+/* The format a file name asks a writer for (`knotmap synth -o`,
+ * knotmap.synth): .asf/.csv TEKSCAN, an extension of the audio export
+ * (km_audio_extension) AUDIO, anything else SESSION; case-insensitive.
+ * Thread-safe. */
+KM_API km_format km_format_from_extension(const char *path);
+/* The i-th file extension the audio export writes (".wav", ".w64", ...),
+ * NULL past the last.  Thread-safe. */
+KM_API const char *km_audio_extension(size_t i);
 
 typedef enum km_mode { KM_MODE_MAT = 0, KM_MODE_ROLLER = 1 } km_mode;
 
@@ -956,7 +964,8 @@ typedef enum km_param_type {
     KM_PARAM_SIZE = 9,         /* int64_t bytes; the CLI also takes K, M, G (binary) */
     KM_PARAM_PAIR = 10,        /* CLI only: "V" or "RxC" sets the doubles at offset
                                   and offset2 */
-    KM_PARAM_GRID = 11         /* CLI only: "RxC" sets the int32_t at offset and offset2 */
+    KM_PARAM_GRID = 11,        /* CLI only: "RxC" sets the int32_t at offset and offset2 */
+    KM_PARAM_UINT64 = 12       /* uint64_t (a seed) */
 } km_param_type;
 
 /* Bits of km_param.flags. */
@@ -981,7 +990,8 @@ typedef struct km_param {
                                   option with '-' -> '_' (NULL) */
     const char *alias;         /* older CLI name kept for scripts, or NULL */
     km_param_type type;
-    size_t offset;             /* of the field in km_process_params */
+    size_t offset;             /* of the field in km_process_params (the table's
+                                  struct: km_synth_params for km_synth_param_table) */
     size_t offset2;            /* PAIR, GRID: the second field */
     double min, max;           /* accepted range (numbers; see the _OPEN flags) */
     const char *const *names;  /* ENUM: names by value, NULL-terminated */
@@ -989,7 +999,7 @@ typedef struct km_param {
     const char *units;         /* "mm", "Hz", "frames", "taxels", "result units", ... */
     const char *group;         /* the help section it is listed under */
     const char *doc;           /* one line for the help (default appended from
-                                  km_process_params_default()) */
+                                  the struct's *_default()) */
     uint32_t flags;            /* KM_PARAM_* bits */
 } km_param;
 
@@ -1000,12 +1010,12 @@ KM_API const km_param *km_process_param_table(size_t *n);
 KM_API const char *const *km_process_param_groups(size_t *n);
 /* The row whose name, option or keyword is `key`; NULL if none. */
 KM_API const km_param *km_process_param_find(const char *key);
-/* Value of row d in p: numbers in *num (ENUM: the value; GIVEN: 0/1;
- * STRING: NaN), text in *text (ENUM: the name or "unknown"; STRING and
- * UNITS: the string or ""; else NULL).  Either may be NULL.  PAIR and
- * GRID rows give the first field.  Thread-safe. */
-KM_API void km_param_value(const km_process_params *p, const km_param *d, double *num,
-                           const char **text);
+/* Value of row d in p, the table's struct (km_process_params, or
+ * km_synth_params for a km_synth_param_table row): numbers in *num (ENUM:
+ * the value; GIVEN: 0/1; STRING: NaN), text in *text (ENUM: the name or
+ * "unknown"; STRING and UNITS: the string or ""; else NULL).  Either may
+ * be NULL.  PAIR and GRID rows give the first field.  Thread-safe. */
+KM_API void km_param_value(const void *p, const km_param *d, double *num, const char **text);
 
 #define KM_SUMMARY_TOP 5
 typedef struct km_process_summary {
@@ -1238,6 +1248,15 @@ typedef struct km_synth_params {
 
 /* Defaults above (roller, moderate).  Thread-safe. */
 KM_API void km_synth_params_default(km_synth_params *p);
+/* The options of `knotmap synth` and keywords of knotmap.synth() (src/synth/
+ * synth_params.c): one km_param row per exposed field of km_synth_params
+ * (name: the field; option; keyword when it is not the option with '-' ->
+ * '_'), in help order; *n gets the count.  Defaults: km_synth_params_default
+ * (read with km_param_value).  The artefact fields have no row: the preset
+ * sets them.  Static, thread-safe. */
+KM_API const km_param *km_synth_param_table(size_t *n);
+/* The row whose name, option or keyword is `key`; NULL if none. */
+KM_API const km_param *km_synth_param_find(const char *key);
 /* Set the P fields for a difficulty (docs/ALGORITHMS.md 6.4); the
  * geometry, motion, knot count and seed are left alone.  Thread-safe. */
 KM_API void km_synth_preset(km_synth_params *p, km_synth_difficulty preset);

@@ -6,13 +6,16 @@ option, the process() keyword, the type, range, units, help line, enum
 names, and (through km_param_value on km_process_params_default) the
 default.  PARAMS is that table as Python sees it; process() takes its
 keywords and its docstring from it, and tests check the rest against it.
+SYNTH_PARAMS is km_synth_param_table(), the same kind of rows for
+km_synth_params: the options of `knotmap synth` and the keywords of
+knotmap.synth(), with km_synth_params_default()'s values.
 """
 import math
 from collections import namedtuple
 
 from ._core import ffi, lib
 
-__all__ = ["PARAMS", "Param", "param_keyword", "enum_values"]
+__all__ = ["PARAMS", "SYNTH_PARAMS", "Param", "param_keyword", "enum_values"]
 
 #: One row of km_process_param_table() (see km_param in knotmap.h);
 #: `default` is the value of km_process_params_default() (a name for enums
@@ -23,8 +26,9 @@ Param = namedtuple("Param", "name option keyword alias type offset offset2 min m
 _TYPES = {v: k[len("KM_PARAM_"):].lower()
           for k, v in ((n, getattr(lib, n)) for n in dir(lib)
                        if n.startswith("KM_PARAM_") and n[9:].isupper()
-                       and n[9:] in ("DOUBLE", "INT32", "INT64", "UINT32", "BOOL", "ENUM",
-                                     "STRING", "UNITS", "GIVEN", "SIZE", "PAIR", "GRID"))}
+                       and n[9:] in ("DOUBLE", "INT32", "INT64", "UINT32", "UINT64", "BOOL",
+                                     "ENUM", "STRING", "UNITS", "GIVEN", "SIZE", "PAIR",
+                                     "GRID"))}
 
 
 def _text(p):
@@ -51,6 +55,8 @@ def _default(defaults, row, kind):
     v = num[0]
     if math.isnan(v) and kind != "double":
         return None
+    if kind == "uint64":  # exact, not through a double
+        return int(ffi.cast("uint64_t *", ffi.cast("char *", defaults) + row.offset)[0])
     if kind in ("int32", "int64", "uint32", "size", "grid", "given", "enum") and math.isfinite(v):
         return int(v)
     if kind == "bool":
@@ -66,11 +72,12 @@ def param_keyword(p):
     return p.option.replace("-", "_") if p.option is not None else None
 
 
-def _table():
+def _table(table=lib.km_process_param_table, struct="km_process_params",
+           set_defaults=lib.km_process_params_default):
     n = ffi.new("size_t *")
-    t = lib.km_process_param_table(n)
-    defaults = ffi.new("km_process_params *")
-    lib.km_process_params_default(defaults)
+    t = table(n)
+    defaults = ffi.new(struct + " *")
+    set_defaults(defaults)
     rows = []
     for i in range(n[0]):
         r = t[i]
@@ -88,6 +95,11 @@ def _table():
 
 #: The rows of km_process_param_table(), in /params order.
 PARAMS = _table()
+
+#: The rows of km_synth_param_table() (offsets into km_synth_params), in the
+#: order of `knotmap synth --help`.
+SYNTH_PARAMS = _table(lib.km_synth_param_table, "km_synth_params",
+                      lib.km_synth_params_default)
 
 
 def enum_values(name):

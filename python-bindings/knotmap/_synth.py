@@ -1,12 +1,13 @@
 """Synthetic sessions with ground truth: knotmap.synth (km_synth_*)."""
 from __future__ import annotations
 
-import os
+import inspect
 
 import numpy as np
 from typing import Any, Optional, Tuple, Union
 
 from ._core import PathLike, check, choice, ctx, ffi, fspath, invalid_type, lib, parse_enum
+from ._params import SYNTH_PARAMS, param_keyword
 from ._session import Session, _pair, info_dict
 
 __all__ = ["synth", "SYNTH_FIELDS"]
@@ -14,51 +15,70 @@ __all__ = ["synth", "SYNTH_FIELDS"]
 #: km_synth_params field names, accepted by synth() as keywords.
 SYNTH_FIELDS = tuple(name for name, _ in ffi.typeof("km_synth_params").fields)
 
-_MODES = {"mat": lib.KM_MODE_MAT, "roller": lib.KM_MODE_ROLLER}
-_AUDIO_EXT = (".wav", ".w64", ".rf64", ".caf", ".aif", ".aiff", ".au")
+#: The km_synth_params field at each offset (the table's rows give offsets).
+_FIELD_AT = {f.offset: name for name, f in ffi.typeof("km_synth_params").fields}
+#: synth()'s keywords that are rows of km_synth_param_table (`knotmap
+#: synth`'s options): keyword -> row.
+_ROWS = {param_keyword(r): r for r in SYNTH_PARAMS}
+
+
+def _row_default(row):
+    """The Python default of a row: km_synth_params_default()'s value
+    ((rows, cols) for the grid)."""
+    if row.type != "grid":
+        return row.default
+    d = ffi.new("km_synth_params *")
+    lib.km_synth_params_default(d)
+    return getattr(d, _FIELD_AT[row.offset]), getattr(d, _FIELD_AT[row.offset2])
 
 
 def _format_for(path, fmt):
     """The output format: given, else from the extension as `knotmap synth`."""
     if fmt is None:
-        ext = os.path.splitext(os.fspath(path))[1].lower()
-        if ext in (".asf", ".csv"):
-            return lib.KM_FORMAT_TEKSCAN
-        if ext in _AUDIO_EXT:
-            return lib.KM_FORMAT_AUDIO
-        return lib.KM_FORMAT_SESSION
+        return lib.km_format_from_extension(fspath("path", path))
     return parse_enum("format", fmt, lib.km_format_parse, "km_format", "KM_FORMAT_")
 
 
-def _params(mode, preset, seed, duration, rate, grid, knots, roller_radius, fields):
+def _set_row(p, keyword, row, value):
+    """Set the field(s) of one table row from a keyword's value."""
+    name = _FIELD_AT[row.offset]
+    if row.type == "enum":
+        setattr(p, name, choice(keyword, value, {n: i for i, n in enumerate(row.names)}))
+    elif row.type == "grid":
+        a, b = _pair(keyword, value, int)
+        setattr(p, name, a)
+        setattr(p, _FIELD_AT[row.offset2], b)
+    elif row.type == "double":
+        setattr(p, name, float(value))
+    else:
+        setattr(p, name, int(value))
+
+
+def _params(table_values, fields):
     unknown = sorted(set(fields) - set(SYNTH_FIELDS))
     if unknown:
         raise invalid_type("synth() got unknown parameters: %s (km_synth_params fields: %s)"
-                        % (", ".join(unknown), ", ".join(SYNTH_FIELDS)))
+                           % (", ".join(unknown), ", ".join(SYNTH_FIELDS)))
     p = ffi.new("km_synth_params *")
     lib.km_synth_params_default(p)
-    p.mode = choice("mode", mode, _MODES)
-    p.seed = int(seed)
-    p.duration_s = float(duration)
-    p.frame_rate_hz = float(rate)
-    p.rows, p.cols = _pair("grid", grid, int)
-    d = [parse_enum("preset", preset, lib.km_synth_difficulty_parse, "km_synth_difficulty",
-                    "KM_SYNTH_")]
-    # As `knotmap synth`: the preset sets the artefact fields, then the
-    # radius and the knot count; explicit fields win over all of them.
-    lib.km_synth_preset(p, d[0])
-    p.roller_radius_mm = float(roller_radius)
-    p.n_knots = int(knots)
+    for keyword, value in table_values.items():
+        _set_row(p, keyword, _ROWS[keyword], value)
+    # As `knotmap synth`: the preset sets the artefact fields (and none of
+    # the rows above); explicit fields win over all of them.
+    lib.km_synth_preset(p, p.difficulty)
     for name, value in fields.items():
         setattr(p, name, value)
     return p
 
 
-def synth(path: Optional[PathLike] = None, mode: str = "roller", preset: str = "moderate",
-          seed: int = 1, duration: float = 30.0, rate: float = 100.0,
-          grid: Union[str, Tuple[int, int]] = (32, 32), knots: int = 6,
-          roller_radius: float = 50.0, format: Optional[str] = None, overwrite: bool = True,
-          **fields: Any) -> Any:
+_FROM_TABLE = object()  # replaced below by km_synth_params_default()'s values
+
+
+def synth(path: Optional[PathLike] = None, mode: str = _FROM_TABLE,
+          preset: str = _FROM_TABLE, seed: int = _FROM_TABLE, duration: float = _FROM_TABLE,
+          rate: float = _FROM_TABLE, grid: Union[str, Tuple[int, int]] = _FROM_TABLE,
+          knots: int = _FROM_TABLE, roller_radius: float = _FROM_TABLE,
+          format: Optional[str] = None, overwrite: bool = True, **fields: Any) -> Any:
     """Generate a synthetic session with known knots (docs/ALGORITHMS.md 6),
     as `knotmap synth`.
 
@@ -100,7 +120,9 @@ def synth(path: Optional[PathLike] = None, mode: str = "roller", preset: str = "
         col_pitch_mm, motion ([T] columns y_contact_mm, theta_rad,
         contact_row, load).
     """
-    p = _params(mode, preset, seed, duration, rate, grid, knots, roller_radius, fields)
+    p = _params({"mode": mode, "preset": preset, "seed": seed, "duration": duration,
+                 "rate": rate, "grid": grid, "knots": knots, "roller_radius": roller_radius},
+                fields)
     c = ctx()
     if path is not None:
         check(c, lib.km_synth_write(c, p, _format_for(path, format), fspath("path", path),
@@ -155,3 +177,15 @@ def synth(path: Optional[PathLike] = None, mode: str = "roller", preset: str = "
     meta["source_header"] = {}
     meta["path"] = None
     return Session(frames, times, mask, meta), truth
+
+
+def _defaults_from_table(fn):
+    """Give fn's table keywords km_synth_params_default()'s values (one
+    source: the signature, help() and `knotmap synth --help` agree)."""
+    params = list(inspect.signature(fn).parameters.values())
+    fn.__defaults__ = tuple(_row_default(_ROWS[q.name]) if q.default is _FROM_TABLE else q.default
+                            for q in params
+                            if q.kind is q.POSITIONAL_OR_KEYWORD and q.default is not q.empty)
+
+
+_defaults_from_table(synth)

@@ -144,10 +144,10 @@ def _plain_number(cell):
         return None
 
 
-def docs_problems(rows, cli_md, help_options):
-    """Options the docs/CLI.md process section lacks, options it lists that do
-    not exist, and defaults it gives that differ from the table's."""
-    section = _process_section(cli_md)
+def docs_problems(rows, cli_md, help_options, section_of=_process_section, cmd="process"):
+    """Options the docs/CLI.md section of a command lacks, options it lists
+    that do not exist, and defaults it gives that differ from the table's."""
+    section = section_of(cli_md)
     by_option = {}
     for r in rows:
         for name in (r.option, r.alias):
@@ -162,7 +162,7 @@ def docs_problems(rows, cli_md, help_options):
         opts = re.findall(r"`--([a-z0-9-]+)", cells[0])
         for o in opts:
             if o not in by_option and o not in help_options:
-                problems.append("docs/CLI.md lists --%s, which process does not take" % o)
+                problems.append("docs/CLI.md lists --%s, which %s does not take" % (o, cmd))
         values = [_plain_number(v) for v in cells[1].split(",")]
         if len(values) == len(opts) and all(v is not None for v in values):
             for o, v in zip(opts, values):
@@ -181,7 +181,7 @@ def help_problems(rows, help_text):
     for r in rows:
         if r.option is None:
             continue
-        m = re.search(r"^ +--%s\b(.*(?:\n {20,}.*)*)" % re.escape(r.option), help_text, re.M)
+        m = re.search(r"^ {1,10}--%s\b(.*(?:\n {20,}.*)*)" % re.escape(r.option), help_text, re.M)
         if m is None:
             problems.append("--%s not in the help" % r.option)
             continue
@@ -194,11 +194,16 @@ def help_problems(rows, help_text):
     return problems
 
 
-@pytest.fixture(scope="module")
-def process_help():
-    r = subprocess.run([_knotmap_bin(), "process", "--help"], capture_output=True, text=True)
+def command_help(cmd):
+    """`knotmap CMD --help` (must exit 0)."""
+    r = subprocess.run([_knotmap_bin(), cmd, "--help"], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     return r.stdout
+
+
+@pytest.fixture(scope="module")
+def process_help():
+    return command_help("process")
 
 
 @pytest.fixture(scope="module")

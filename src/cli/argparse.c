@@ -4,7 +4,8 @@
  * take "--opt=value" or "--opt value" and may be abbreviated to any
  * unambiguous prefix ("--min-prom").  A command lists its own options
  * (km_cli_opt); process and info also take the rows of the parameter
- * table (km_process_param_table) of the sections they name. */
+ * table (km_process_param_table) of the sections they name, synth the rows
+ * of km_synth_param_table. */
 #include <stdio.h>
 #include <string.h>
 
@@ -36,7 +37,8 @@ int km_cli_takes_row(const km_cli_parser *ps, const km_param *d)
 static size_t build(const km_cli_parser *ps, entry *e)
 {
     size_t n = 0, n_rows = 0;
-    const km_param *t = km_process_param_table(&n_rows);
+    const km_cli_vocab *v = ps->vocab != NULL ? ps->vocab : &km_cli_process_vocab;
+    const km_param *t = v->table(&n_rows);
     for (size_t k = 0; k < ps->n_opts && n + 2 <= MAX_ENTRIES; k++) {
         const km_cli_opt *o = &ps->opts[k];
         e[n++] = (entry){o->name, o->short_name, o->metavar != NULL, o, NULL};
@@ -95,8 +97,13 @@ static const entry *find_long(const km_cli_parser *ps, const entry *e, size_t n,
 /* Hand one option and its value to the table or the command. */
 static int deliver(km_cli_parser *ps, const entry *en, const char *value)
 {
-    if (en->row != NULL)
-        return km_cli_param_set(ps->cmd, ps->pp, en->row, value) == 0 ? KM_EX_OK : KM_EX_USAGE;
+    if (en->row != NULL) {
+        if (km_cli_param_set(ps->cmd, ps->pp, en->row, value) != 0)
+            return KM_EX_USAGE;
+        if (ps->on_row != NULL)
+            ps->on_row(ps->user, en->row);
+        return KM_EX_OK;
+    }
     if (en->opt->id == KM_CLI_HELP) {
         km_cli_help(ps);
         return KM_CLI_DONE;

@@ -111,13 +111,25 @@ typedef struct km_cli_opt {
 /* --no-clobber (synth's older name) is kept as an alias. */
 #define KM_CLI_OPT_NO_OVERWRITE(doc, id) {"no-overwrite", 0, NULL, doc, NULL, "no-clobber", id}
 
+/* A parameter table whose rows are options: km_process_param_table (process,
+ * info) or km_synth_param_table (synth). */
+typedef struct km_cli_vocab {
+    const km_param *(*table)(size_t *n);
+    const char *const *(*groups)(size_t *n); /* help sections in order; NULL = in
+                                                the order the rows first name them */
+    const void *(*defaults)(void);           /* the table's struct at its defaults */
+} km_cli_vocab;
+
+extern const km_cli_vocab km_cli_process_vocab, km_cli_synth_vocab;
+
 typedef struct km_cli_parser {
     const char *cmd;           /* "process": messages say "knotmap: process: ..." */
     const char *usage;         /* help text before the options */
     const char *footer;        /* help text after them, or NULL */
     const km_cli_opt *opts;
     size_t n_opts;
-    km_process_params *pp;     /* non-NULL: the parameter table's rows are options too */
+    void *pp;                  /* non-NULL: the rows of `vocab` are options too, and set
+                                  this struct (km_process_params for process's table) */
     const char *const *groups; /* ... those of these sections (NULL-terminated; NULL = all) */
     /* Called per command option in command-line order; returns KM_EX_OK or an
        exit code after printing the error. */
@@ -127,6 +139,9 @@ typedef struct km_cli_parser {
     int max_operands;          /* more is a usage error naming operand_name */
     const char *operand_name;
     int n_operands;
+    const km_cli_vocab *vocab; /* the table of pp; NULL = km_cli_process_vocab */
+    /* Optional: called after a row was set from the command line. */
+    void (*on_row)(void *user, const km_param *row);
 } km_cli_parser;
 
 /* Parse argv[1..argc): KM_EX_OK, KM_CLI_DONE (help printed), or an exit code
@@ -138,7 +153,7 @@ void km_cli_help(const km_cli_parser *ps);
 int km_cli_takes_row(const km_cli_parser *ps, const km_param *d);
 /* Set row d of p from the command-line text v (NULL for a flag), strictly
  * parsed and range-checked; 0, or -1 after printing the usage error. */
-int km_cli_param_set(const char *cmd, km_process_params *p, const km_param *d, const char *v);
+int km_cli_param_set(const char *cmd, void *p, const km_param *d, const char *v);
 /* -o VALUE: "-" (standard output) is refused, a file is needed; KM_EX_OK or
  * KM_EX_USAGE after printing it. */
 int km_cli_output_arg(const char *cmd, const char *v, const char **out);

@@ -199,7 +199,7 @@ int km_cmd_info(int argc, char **argv)
     }
     km_process_params_default(&pp);
     km_cli_parser ps = {CMD,     USAGE,  FOOTER, OPTS, sizeof OPTS / sizeof OPTS[0], &pp,
-                        groups, on_option, &deadline, inputs, argc, "INPUT", 0};
+                        groups, on_option, &deadline, inputs, argc, "INPUT", 0, NULL, NULL};
     rc = km_cli_parse(&ps, argc, argv);
     if (rc == KM_EX_OK && ps.n_operands == 0)
         rc = km_cli_usage(CMD, "no input file given");

@@ -407,7 +407,7 @@ static int parse(int argc, char **argv, km_process_params *pp, run_opts *o, job 
         return KM_EX_OSERR;
     }
     km_cli_parser ps = {CMD, USAGE, FOOTER, OPTS, sizeof OPTS / sizeof OPTS[0], pp, NULL,
-                        on_option, o, inputs, argc, "INPUT", 0};
+                        on_option, o, inputs, argc, "INPUT", 0, NULL, NULL};
     int rc = km_cli_parse(&ps, argc, argv);
     for (int i = 0; i < ps.n_operands; i++)
         jobs[i].input = inputs[i];

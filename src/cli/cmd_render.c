@@ -118,7 +118,7 @@ int km_cmd_render(int argc, char **argv)
 
     km_render_params_default(&o.p);
     km_cli_parser ps = {CMD,       USAGE, FOOTER, OPTS,   sizeof OPTS / sizeof OPTS[0], NULL,
-                        NULL, on_option, &o,    &input, 1, "RESULT", 0};
+                        NULL, on_option, &o,    &input, 1, "RESULT", 0, NULL, NULL};
     rc = km_cli_parse(&ps, argc, argv);
     if (rc != KM_EX_OK)
         return rc == KM_CLI_DONE ? KM_EX_OK : rc;

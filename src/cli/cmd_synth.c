@@ -1,33 +1,17 @@
 /* knotmap synth: write a synthetic session with ground truth. */
-#include <errno.h>
-#include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "cli.h"
 
-enum { O_MODE, O_PRESET, O_SEED, O_MODEL, O_DURATION, O_RATE, O_GRID, O_KNOTS, O_RADIUS,
-       O_FORMAT, O_EQUIL, O_EQUIL_KPA, O_NO_OVERWRITE, O_OUTPUT };
+enum { O_FORMAT, O_EQUIL, O_EQUIL_KPA, O_NO_OVERWRITE, O_OUTPUT };
 
+/* The session options (mode, preset, seed, model, duration, rate, grid,
+ * knots, roller radius) are the rows of km_synth_param_table. */
 static const km_cli_opt OPTS[] = {
-    {"mode", 0, "roller|mat", "acquisition mode [roller]", NULL, NULL, O_MODE},
-    {"preset", 0, "easy|moderate|hard", "sensor artefacts and knot strength [moderate]", NULL,
-     NULL, O_PRESET},
-    {"seed", 0, "N", "random seed [1]", NULL, NULL, O_SEED},
-    {"model", 0, "1|2",
-     "tissue and sensor model [1]; model 2 draws the device (grid, pitches, roller radius), "
-     "body, knots and artefacts from the seed (no --grid, --knots, --roller-radius)",
-     NULL, NULL, O_MODEL},
-    {"duration", 0, "S", "seconds [30]", NULL, NULL, O_DURATION},
-    {"rate", 0, "HZ", "frames per second [100]", NULL, NULL, O_RATE},
-    {"grid", 0, "RxC", "rows x columns [32x32]", NULL, NULL, O_GRID},
-    {"knots", 0, "N", "number of knots [6]", NULL, NULL, O_KNOTS},
-    {"roller-radius", 0, "MM", "roller radius [50]", NULL, NULL, O_RADIUS},
-    {"format", 0, "session|tekscan|audio",
-     "output layout [from the extension of OUT: .asf/.csv tekscan, "
-     ".wav/.w64/.rf64/.caf/.aif/.aiff/.au audio, else session]",
+    {"format", 0, "session|tekscan|audio", "output layout [from the extension of OUT, below]",
      NULL, NULL, O_FORMAT},
     {"equilibration", 0, NULL,
      "write the uniform-load (equilibration) recording of the same sensor instead (same "
@@ -42,60 +26,21 @@ static const km_cli_opt OPTS[] = {
     KM_CLI_OPT_HELP(NULL),
 };
 
+#define EQUIL_KPA_DEFAULT 50.0 /* the --equilibration load; the help above says it */
+#define EQUIL_DURATION_S 5.0   /* its --duration unless given; the help says it */
+
 static const char USAGE[] = "Usage: knotmap synth [OPTION]... -o OUT\n"
                             "Write a synthetic pressure session with known knots (ground "
                             "truth).\n\n";
 
-static const char FOOTER[] = "The session format (HDF5) carries the true knots in "
-                             "/truth/knots.\n";
-
-static int parse_long(const char *s, long long lo, long long hi, long long *out)
-{
-    char *end;
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (errno || end == s || *end != '\0' || v < lo || v > hi)
-        return -1;
-    *out = v;
-    return 0;
-}
-
-static int parse_double(const char *s, double *out)
-{
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno || end == s || *end != '\0' || !isfinite(v))
-        return -1;
-    *out = v;
-    return 0;
-}
-
-static km_format format_from_extension(const char *path)
-{
-    static const char *const audio[] = {".wav", ".w64", ".rf64", ".caf", ".aif", ".aiff", ".au"};
-    const char *dot = strrchr(path, '.');
-    if (dot == NULL)
-        return KM_FORMAT_SESSION;
-    if (strcasecmp(dot, ".asf") == 0 || strcasecmp(dot, ".csv") == 0)
-        return KM_FORMAT_TEKSCAN;
-    for (size_t i = 0; i < sizeof audio / sizeof audio[0]; i++)
-        if (strcasecmp(dot, audio[i]) == 0)
-            return KM_FORMAT_AUDIO;
-    return KM_FORMAT_SESSION;
-}
-
-/* What the options set, before the preset is applied. */
+/* What the options set; the preset is applied after them. */
 typedef struct synth_opts {
     km_synth_params p;
     const char *out;
     int have_format, have_duration, overwrite;
     double equil_kpa;
     km_format format;
-    km_synth_difficulty preset;
-    double radius;
-    int32_t knots, model;
-    const char *geometry_opt;
+    const char *geometry_opt; /* the last of --grid, --knots, --roller-radius given */
 } synth_opts;
 
 static int usage(const char *what, const char *v)
@@ -104,120 +49,74 @@ static int usage(const char *what, const char *v)
     return KM_EX_USAGE;
 }
 
-static int set_grid(synth_opts *o, const char *v)
+/* A table row was set: remember what model 2 and --equilibration need to know. */
+static void on_row(void *user, const km_param *row)
 {
-    int r = 0, c = 0;
-    char x = 0, extra = 0;
-    o->geometry_opt = "--grid";
-    if (sscanf(v, "%d%c%d%c", &r, &x, &c, &extra) != 3 || (x != 'x' && x != 'X') || r < 1 ||
-        c < 1)
-        return usage("--grid needs ROWSxCOLS", v);
-    o->p.rows = r;
-    o->p.cols = c;
-    return KM_EX_OK;
+    synth_opts *o = user;
+    if (row->type == KM_PARAM_GRID || row->offset == offsetof(km_synth_params, n_knots) ||
+        row->offset == offsetof(km_synth_params, roller_radius_mm))
+        o->geometry_opt = row->option;
+    if (row->offset == offsetof(km_synth_params, duration_s))
+        o->have_duration = 1;
 }
 
-/* The options that shape the session (mode, model, grid, knots, radius, format). */
-static int on_shape(synth_opts *o, int id, const char *v)
+static int on_option(void *user, int id, const char *v)
 {
-    long long ll;
+    synth_opts *o = user;
     switch (id) {
-    case O_MODE: { /* the names of process --mode (the parameter table's) */
-        const char *const *names = km_process_param_find("mode")->names;
-        for (int32_t k = 0; names[k] != NULL; k++)
-            if (strcmp(v, names[k]) == 0) {
-                o->p.mode = k;
-                return KM_EX_OK;
-            }
-        return usage("--mode must be roller or mat", v);
-    }
-    case O_MODEL:
-        if (parse_long(v, 1, 2, &ll) != 0)
-            return usage("--model must be 1 or 2", v);
-        o->model = (int32_t)ll;
-        return KM_EX_OK;
-    case O_GRID:
-        return set_grid(o, v);
-    case O_KNOTS:
-        o->geometry_opt = "--knots";
-        if (parse_long(v, 0, KM_SYNTH_MAX_KNOTS, &ll) != 0) {
-            km_cli_error("synth: --knots needs an integer 0..%d, not '%s'", KM_SYNTH_MAX_KNOTS, v);
-            return KM_EX_USAGE;
-        }
-        o->knots = (int32_t)ll;
-        return KM_EX_OK;
-    case O_RADIUS:
-        o->geometry_opt = "--roller-radius";
-        if (parse_double(v, &o->radius) != 0 || !(o->radius > 0.0))
-            return usage("--roller-radius needs millimetres > 0", v);
-        return KM_EX_OK;
-    default: /* O_FORMAT */
+    case O_FORMAT:
         if (km_format_parse(v, &o->format) != KM_OK ||
             (o->format != KM_FORMAT_SESSION && o->format != KM_FORMAT_TEKSCAN &&
              o->format != KM_FORMAT_AUDIO))
             return usage("--format must be session, tekscan or audio", v);
         o->have_format = 1;
         return KM_EX_OK;
-    }
-}
-
-static int on_option(void *user, int id, const char *v)
-{
-    synth_opts *o = user;
-    long long ll;
-    switch (id) {
-    case O_PRESET:
-        return km_synth_difficulty_parse(v, &o->preset) != KM_OK
-                   ? usage("--preset must be easy, moderate or hard", v)
-                   : KM_EX_OK;
-    case O_SEED:
-        if (parse_long(v, 0, INT64_MAX, &ll) != 0)
-            return usage("--seed needs a non-negative integer", v);
-        o->p.seed = (uint64_t)ll;
-        return KM_EX_OK;
-    case O_DURATION:
-        o->have_duration = 1;
-        if (parse_double(v, &o->p.duration_s) != 0 || !(o->p.duration_s > 0.0))
-            return usage("--duration needs seconds > 0", v);
-        return KM_EX_OK;
-    case O_RATE:
-        if (parse_double(v, &o->p.frame_rate_hz) != 0 || !(o->p.frame_rate_hz > 0.0))
-            return usage("--rate needs a frame rate > 0", v);
-        return KM_EX_OK;
     case O_EQUIL:
         if (!(o->equil_kpa > 0.0))
-            o->equil_kpa = 50.0;
+            o->equil_kpa = EQUIL_KPA_DEFAULT;
         return KM_EX_OK;
     case O_EQUIL_KPA:
-        if (parse_double(v, &o->equil_kpa) != 0 || !(o->equil_kpa > 0.0))
+        if (km_cli_double("synth", "equilibration-kpa", v, &o->equil_kpa) < 0)
+            return KM_EX_USAGE;
+        if (!(o->equil_kpa > 0.0))
             return usage("--equilibration-kpa needs kPa > 0", v);
         return KM_EX_OK;
     case O_NO_OVERWRITE:
         o->overwrite = 0;
         return KM_EX_OK;
-    case O_OUTPUT:
+    default: /* O_OUTPUT */
         return km_cli_output_arg("synth", v, &o->out);
-    default:
-        return on_shape(o, id, v);
     }
+}
+
+/* The help's last lines: how OUT's extension picks the layout (the audio
+ * export's own list) and where the truth goes. */
+static void footer(char *buf, size_t size)
+{
+    int k = snprintf(buf, size, "Without --format, the extension of OUT picks the layout: .asf or "
+                                ".csv a\nTekscan export;");
+    for (size_t i = 0; km_audio_extension(i) != NULL && k > 0 && (size_t)k < size; i++)
+        k += snprintf(buf + k, size - (size_t)k, " %s", km_audio_extension(i));
+    if (k > 0 && (size_t)k < size)
+        snprintf(buf + k, size - (size_t)k,
+                 " audio (one channel per taxel);\nanything else a knotmap session "
+                 "(HDF5), with the true knots in /truth/knots.\n");
 }
 
 /* Parse and check the command line into o; KM_EX_OK, KM_CLI_DONE or an exit code. */
 static int parse(int argc, char **argv, synth_opts *o)
 {
+    char foot[400];
+    footer(foot, sizeof foot);
     km_synth_params_default(&o->p);
     o->out = NULL;
     o->have_format = o->have_duration = 0;
     o->overwrite = 1;
     o->equil_kpa = 0.0;
     o->format = KM_FORMAT_SESSION;
-    o->preset = KM_SYNTH_MODERATE;
-    o->radius = o->p.roller_radius_mm;
-    o->knots = o->p.n_knots;
-    o->model = 1;
     o->geometry_opt = NULL;
-    km_cli_parser ps = {"synth", USAGE, FOOTER, OPTS, sizeof OPTS / sizeof OPTS[0], NULL, NULL,
-                        on_option, o, NULL, 0, "", 0};
+    km_cli_parser ps = {"synth", USAGE, foot, OPTS, sizeof OPTS / sizeof OPTS[0], &o->p, NULL,
+                        on_option, o, NULL, 0, "", 0, &km_cli_synth_vocab, on_row};
     int rc = km_cli_parse(&ps, argc, argv);
     if (rc != KM_EX_OK)
         return rc;
@@ -225,9 +124,9 @@ static int parse(int argc, char **argv, synth_opts *o)
         km_cli_error("synth: missing -o OUT (see knotmap synth --help)");
         return KM_EX_USAGE;
     }
-    if (o->model == 2 && o->geometry_opt != NULL) {
-        km_cli_error("synth: %s does not apply to --model 2 (it draws the device and the knots "
-                     "from the seed)", o->geometry_opt);
+    if (o->p.model == 2 && o->geometry_opt != NULL) {
+        km_cli_error("synth: --%s does not apply to --model 2 (it draws the device and the "
+                     "knots from the seed)", o->geometry_opt);
         return KM_EX_USAGE;
     }
     return KM_EX_OK;
@@ -240,14 +139,11 @@ int km_cmd_synth(int argc, char **argv)
     if (rc != KM_EX_OK)
         return rc == KM_CLI_DONE ? KM_EX_OK : rc;
     km_synth_params p = o.p;
-    km_synth_preset(&p, o.preset);
-    p.model = o.model;
+    km_synth_preset(&p, (km_synth_difficulty)p.difficulty);
     p.equilibration_kpa = o.equil_kpa;
     if (o.equil_kpa > 0.0 && !o.have_duration)
-        p.duration_s = 5.0;
-    p.roller_radius_mm = o.radius;
-    p.n_knots = o.knots;
-    km_format format = o.have_format ? o.format : format_from_extension(o.out);
+        p.duration_s = EQUIL_DURATION_S;
+    km_format format = o.have_format ? o.format : km_format_from_extension(o.out);
     const char *out = o.out;
     int overwrite = o.overwrite;
 

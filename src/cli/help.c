@@ -1,6 +1,6 @@
 /* Help texts: the command's usage line, then its options and the rows of
  * the parameter table it takes, section by section, each with its default
- * (read from km_process_params_default, never written here). */
+ * (read from the table struct's *_default(), never written here). */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -52,12 +52,19 @@ static void line(char short_name, const char *name, const char *metavar, const c
 }
 
 /* The row's doc with its default appended as " [X]" unless the doc says it. */
-static void row_line(const km_param *d, const km_process_params *def)
+static void row_line(const km_param *d, const void *def)
 {
     char doc[320], dflt[48] = "";
     double v;
     const char *s;
     km_param_value(def, d, &v, &s);
+    if (d->type == KM_PARAM_GRID && strchr(d->doc, '[') == NULL) { /* both fields, when set */
+        int32_t r, c;
+        memcpy(&r, (const char *)def + d->offset, sizeof r);
+        memcpy(&c, (const char *)def + d->offset2, sizeof c);
+        if (r > 0 && c > 0)
+            snprintf(dflt, sizeof dflt, " [%dx%d]", (int)r, (int)c);
+    }
     int shown = strchr(d->doc, '[') == NULL && d->type != KM_PARAM_BOOL &&
                 d->type != KM_PARAM_STRING && d->type != KM_PARAM_PAIR &&
                 d->type != KM_PARAM_GRID;
@@ -83,13 +90,35 @@ static void command_options(const km_cli_parser *ps, const char *title)
     }
 }
 
+/* The help sections: the vocabulary's order, else the rows' (first mention). */
+static size_t row_groups(const km_cli_vocab *v, const km_param *t, size_t n_rows,
+                         const char **out, size_t max)
+{
+    size_t n = 0;
+    if (v->groups != NULL) {
+        const char *const *g = v->groups(&n);
+        n = n < max ? n : max;
+        memcpy(out, g, n * sizeof *out);
+        return n;
+    }
+    for (size_t k = 0; k < n_rows; k++) {
+        size_t j = 0;
+        while (j < n && strcmp(out[j], t[k].group) != 0)
+            j++;
+        if (j == n && n < max)
+            out[n++] = t[k].group;
+    }
+    return n;
+}
+
 void km_cli_help(const km_cli_parser *ps)
 {
-    size_t n_rows = 0, n_groups = 0;
-    const km_param *t = km_process_param_table(&n_rows);
-    const char *const *groups = km_process_param_groups(&n_groups);
-    km_process_params def;
-    km_process_params_default(&def);
+    size_t n_rows = 0;
+    const km_cli_vocab *v = ps->vocab != NULL ? ps->vocab : &km_cli_process_vocab;
+    const km_param *t = v->table(&n_rows);
+    const char *groups[32];
+    size_t n_groups = row_groups(v, t, n_rows, groups, sizeof groups / sizeof groups[0]);
+    const void *def = v->defaults();
     fputs(ps->usage, stdout);
     command_options(ps, NULL);
     for (size_t g = 0; g < n_groups; g++) {
@@ -104,7 +133,7 @@ void km_cli_help(const km_cli_parser *ps)
         command_options(ps, groups[g]);
         for (size_t k = 0; k < n_rows; k++)
             if (km_cli_takes_row(ps, &t[k]) && strcmp(t[k].group, groups[g]) == 0)
-                row_line(&t[k], &def);
+                row_line(&t[k], def);
     }
     if (ps->footer != NULL)
         printf("\n%s", ps->footer);

@@ -8,10 +8,34 @@
 
 #include "cli.h"
 
-static void *field(km_process_params *p, size_t offset)
+static void *field(void *p, size_t offset)
 {
     return (char *)p + offset;
 }
+
+static const void *process_defaults(void)
+{
+    static km_process_params def; /* the CLI parses on one thread */
+    static int done;
+    if (!done)
+        km_process_params_default(&def);
+    done = 1;
+    return &def;
+}
+
+static const void *synth_defaults(void)
+{
+    static km_synth_params def;
+    static int done;
+    if (!done)
+        km_synth_params_default(&def);
+    done = 1;
+    return &def;
+}
+
+const km_cli_vocab km_cli_process_vocab = {km_process_param_table, km_process_param_groups,
+                                           process_defaults};
+const km_cli_vocab km_cli_synth_vocab = {km_synth_param_table, NULL, synth_defaults};
 
 static int in_range(const km_param *d, double v)
 {
@@ -35,7 +59,7 @@ static int bad_range(const char *cmd, const km_param *d, const char *text)
     return -1;
 }
 
-static int set_number(const char *cmd, km_process_params *p, const km_param *d, const char *v)
+static int set_number(const char *cmd, void *p, const km_param *d, const char *v)
 {
     if (d->type == KM_PARAM_DOUBLE) {
         double x;
@@ -52,6 +76,9 @@ static int set_number(const char *cmd, km_process_params *p, const km_param *d, 
     if (d->type == KM_PARAM_INT64) {
         int64_t n64 = n;
         memcpy(field(p, d->offset), &n64, sizeof n64);
+    } else if (d->type == KM_PARAM_UINT64) { /* the range keeps it >= 0 */
+        uint64_t u64 = (uint64_t)n;
+        memcpy(field(p, d->offset), &u64, sizeof u64);
     } else {
         int32_t n32 = (int32_t)n;
         memcpy(field(p, d->offset), &n32, sizeof n32);
@@ -59,7 +86,7 @@ static int set_number(const char *cmd, km_process_params *p, const km_param *d, 
     return 0;
 }
 
-static int set_enum(const char *cmd, km_process_params *p, const km_param *d, const char *v)
+static int set_enum(const char *cmd, void *p, const km_param *d, const char *v)
 {
     char list[160] = "";
     for (int32_t k = 0; d->names[k] != NULL; k++) {
@@ -75,7 +102,7 @@ static int set_enum(const char *cmd, km_process_params *p, const km_param *d, co
 }
 
 /* "V" (with KM_PARAM_PAIR_ONE) or "RxC", each value in the row's range. */
-static int set_pair(const char *cmd, km_process_params *p, const km_param *d, const char *v)
+static int set_pair(const char *cmd, void *p, const km_param *d, const char *v)
 {
     char *end = NULL;
     double a, b;
@@ -117,7 +144,7 @@ bad:
 }
 
 /* Bytes, or with K, M, G (binary). */
-static int set_size(const char *cmd, km_process_params *p, const km_param *d, const char *v)
+static int set_size(const char *cmd, void *p, const km_param *d, const char *v)
 {
     char *end = NULL;
     double mult = 1.0;
@@ -139,7 +166,7 @@ static int set_size(const char *cmd, km_process_params *p, const km_param *d, co
     return 0;
 }
 
-int km_cli_param_set(const char *cmd, km_process_params *p, const km_param *d, const char *v)
+int km_cli_param_set(const char *cmd, void *p, const km_param *d, const char *v)
 {
     switch (d->type) {
     case KM_PARAM_BOOL: {

@@ -21,28 +21,48 @@ struct km_audio_writer {
     int channels;
 };
 
+/* The containers the export writes, by extension: the one list (the
+ * error message, km_format_from_extension and the CLI read it). */
+static const struct {
+    const char *ext;
+    int format;
+    int comment;
+} CONTAINERS[] = {
+    {".wav", SF_FORMAT_WAV, 1},   {".w64", SF_FORMAT_W64, 0},   {".rf64", SF_FORMAT_RF64, 1},
+    {".caf", SF_FORMAT_CAF, 1},   {".aif", SF_FORMAT_AIFF, 1},  {".aiff", SF_FORMAT_AIFF, 1},
+    {".au", SF_FORMAT_AU, 0},
+};
+#define N_CONTAINERS (sizeof CONTAINERS / sizeof CONTAINERS[0])
+
 static int container_for(const char *path, int *format, int *has_comment)
 {
     const char *dot = strrchr(path, '.');
-    static const struct {
-        const char *ext;
-        int format;
-        int comment;
-    } table[] = {
-        {".wav", SF_FORMAT_WAV, 1},   {".w64", SF_FORMAT_W64, 0},   {".rf64", SF_FORMAT_RF64, 1},
-        {".caf", SF_FORMAT_CAF, 1},   {".aif", SF_FORMAT_AIFF, 1},  {".aiff", SF_FORMAT_AIFF, 1},
-        {".au", SF_FORMAT_AU, 0},
-    };
     if (dot == NULL)
         return -1;
-    for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
-        if (strcasecmp(dot, table[i].ext) == 0) {
-            *format = table[i].format;
-            *has_comment = table[i].comment;
+    for (size_t i = 0; i < N_CONTAINERS; i++) {
+        if (strcasecmp(dot, CONTAINERS[i].ext) == 0) {
+            *format = CONTAINERS[i].format;
+            *has_comment = CONTAINERS[i].comment;
             return 0;
         }
     }
     return -1;
+}
+
+const char *km_audio_extension(size_t i)
+{
+    return i < N_CONTAINERS ? CONTAINERS[i].ext : NULL;
+}
+
+km_format km_format_from_extension(const char *path)
+{
+    int container, comment;
+    const char *dot = path != NULL ? strrchr(path, '.') : NULL;
+    if (dot == NULL)
+        return KM_FORMAT_SESSION;
+    if (strcasecmp(dot, ".asf") == 0 || strcasecmp(dot, ".csv") == 0)
+        return KM_FORMAT_TEKSCAN;
+    return container_for(path, &container, &comment) == 0 ? KM_FORMAT_AUDIO : KM_FORMAT_SESSION;
 }
 
 /* libsndfile on the temporary file: float samples at `rate` a second
@@ -101,9 +121,14 @@ km_status km_audio_writer_create(km_ctx *ctx, const char *path, const km_session
     if (st != KM_OK)
         goto done;
     if (container_for(path, &container, &has_comment) != 0) {
-        st = km_fail(ctx, KM_ERR_INVALID,
-                     "%s: audio export needs the extension .wav, .w64, .rf64, .caf, .aif, .aiff or .au",
-                     path);
+        char list[96] = "";
+        for (size_t i = 0; i < N_CONTAINERS; i++) {
+            size_t used = strlen(list);
+            snprintf(list + used, sizeof list - used, "%s%s", i == 0 ? "" : ", ",
+                     CONTAINERS[i].ext);
+        }
+        st = km_fail(ctx, KM_ERR_INVALID, "%s: audio export needs one of the extensions %s",
+                     path, list);
         goto done;
     }
     if (!(info->frame_rate_hz > 0.0) || info->frame_rate_hz > 1e9) {

@@ -6,7 +6,7 @@
 
 #include "pipeline/params.h"
 
-/* Row d's field in base (km_process_params, or km_param_run for DERIVED rows). */
+/* Row d's field in base (the table's struct, or km_param_run for DERIVED rows). */
 static void field_value(const void *base, const km_param *d, double *num, const char **text)
 {
     const char *at = (const char *)base + d->offset;
@@ -45,6 +45,12 @@ static void field_value(const void *base, const km_param *d, double *num, const 
         v = u;
         break;
     }
+    case KM_PARAM_UINT64: {
+        uint64_t u;
+        memcpy(&u, at, sizeof u);
+        v = (double)u;
+        break;
+    }
     case KM_PARAM_STRING:
     case KM_PARAM_UNITS:
     case KM_PARAM_GIVEN: {
@@ -63,8 +69,7 @@ static void field_value(const void *base, const km_param *d, double *num, const 
         *text = s;
 }
 
-void km_param_value(const km_process_params *p, const km_param *d, double *num,
-                    const char **text)
+void km_param_value(const void *p, const km_param *d, double *num, const char **text)
 {
     if (num != NULL)
         *num = NAN;

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "core/names.h"
 #include "pipeline/params.h"
 
 #define F(field) offsetof(km_process_params, field)
@@ -17,7 +18,6 @@
  * them, /params records them, Python reads them from here). */
 static const char *const FORMATS[] = {"auto", "session", "tekscan", "xsensor", "text", "audio",
                                       NULL};
-static const char *const MODES[] = {"mat", "roller", NULL};
 static const char *const LAYOUTS[] = {"line", "matrix", NULL};
 static const char *const BORDERS[] = {"nearest", "reflect", "mirror", "constant", "wrap", NULL};
 static const char *const CURVES[] = {"none", "linear", "power", "header", NULL};
@@ -76,7 +76,7 @@ static const km_param TABLE[] = {
     {.name = "read_units", .option = "units", .type = KM_PARAM_UNITS, .offset = F(read.units),
      .metavar = "U", .group = G_INPUT, .doc = "kPa|mmHg|N/cm2|raw [from the file, else raw]",
      .flags = REC},
-    E("read_mode", "mode", read.mode, MODES, "M", G_INPUT,
+    E("read_mode", "mode", read.mode, km_mode_names, "M", G_INPUT,
       "mat|roller [from the file, else mat]", KM_PARAM_AS_INT),
     D("read_roller_radius_mm", "roller-radius", read.roller_radius_mm, 0, BIG, "mm", "MM",
       G_INPUT, "roller radius (roller mode) [from the file]", KM_PARAM_MIN_OPEN),
@@ -318,14 +318,5 @@ const char *const *km_process_param_groups(size_t *n)
 
 const km_param *km_process_param_find(const char *key)
 {
-    if (key == NULL)
-        return NULL;
-    for (size_t i = 0; i < sizeof TABLE / sizeof TABLE[0]; i++) {
-        const km_param *d = &TABLE[i];
-        if ((d->name != NULL && strcmp(d->name, key) == 0) ||
-            (d->option != NULL && strcmp(d->option, key) == 0) ||
-            (d->keyword != NULL && strcmp(d->keyword, key) == 0))
-            return d;
-    }
-    return NULL;
+    return km_param_row_find(TABLE, sizeof TABLE / sizeof TABLE[0], key);
 }

@@ -9,13 +9,15 @@
 
 #include "synth_internal.h"
 
+const char *const km_synth_difficulty_names[] = {
+    [KM_SYNTH_EASY] = "easy", [KM_SYNTH_MODERATE] = "moderate", [KM_SYNTH_HARD] = "hard", NULL};
+
 km_status km_synth_difficulty_parse(const char *name, km_synth_difficulty *out)
 {
-    static const char *const names[] = {"easy", "moderate", "hard"};
     if (name == NULL || out == NULL)
         return KM_ERR_INVALID;
-    for (int i = 0; i < 3; i++) {
-        if (strcmp(name, names[i]) == 0) {
+    for (int i = 0; km_synth_difficulty_names[i] != NULL; i++) {
+        if (strcmp(name, km_synth_difficulty_names[i]) == 0) {
             *out = (km_synth_difficulty)i;
             return KM_OK;
         }

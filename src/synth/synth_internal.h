@@ -11,6 +11,10 @@
 
 typedef struct km_synth2 km_synth2;
 
+/* km_synth_difficulty by value, NULL-terminated (synth.c; the parameter
+ * table and km_synth_difficulty_parse read it). */
+extern const char *const km_synth_difficulty_names[];
+
 typedef struct km_taut_band {
     double x_mm, y0_mm, y1_mm, sigma_mm;
 } km_taut_band;

@@ -1,0 +1,163 @@
+"""The drift test of synth's vocabulary: km_synth_param_table()
+(knotmap._params.SYNTH_PARAMS) is the one description of the options of
+`knotmap synth` and the table keywords of knotmap.synth().  Checked here:
+every keyword sets its km_synth_params field, synth()'s signature defaults
+are km_synth_params_default()'s, `knotmap synth --help` lists every option
+with that default, docs/CLI.md's synth table names every option with it,
+and the CLI and Python write the same session for the same options.  The
+checkers of test_params.py are reused; the self-tests doctor an input.
+"""
+import inspect
+import subprocess
+
+import h5py
+import numpy as np
+import pytest
+
+import knotmap
+from knotmap._core import ffi, lib
+from knotmap._params import SYNTH_PARAMS, param_keyword
+from knotmap._synth import _FIELD_AT, _params
+
+from test_params import (_help_options, _knotmap_bin, _test_value, cli_md,  # noqa: F401
+                         command_help, docs_problems, help_problems)
+
+
+def _synth_section(text):
+    start = text.index("\n## knotmap synth")
+    return text[start:text.index("\n## knotmap render", start)]
+
+
+def _rows_for_help():
+    """SYNTH_PARAMS with the grid's default as the help prints it ("32x32")."""
+    d = ffi.new("km_synth_params *")
+    lib.km_synth_params_default(d)
+    return tuple(r._replace(default="%dx%d" % (getattr(d, _FIELD_AT[r.offset]),
+                                               getattr(d, _FIELD_AT[r.offset2])))
+                 if r.type == "grid" else r for r in SYNTH_PARAMS)
+
+
+def synth_keyword_problems(rows):
+    """Rows whose knotmap.synth() keyword does not set the row's field(s)."""
+    problems = []
+    for r in rows:
+        k = param_keyword(r)
+        if r.type == "uint64":
+            v, want = 12345678901, (12345678901,)
+        else:
+            v, want = _test_value(r)
+        fields = {k: v} if k in inspect.signature(knotmap.synth).parameters else {}
+        extra = {} if fields else {_FIELD_AT[r.offset]: v}
+        try:
+            p = _params(fields, extra)
+        except Exception as e:
+            problems.append("%s: %s: %s" % (k, type(e).__name__, e))
+            continue
+        got = [getattr(p, _FIELD_AT[r.offset])]
+        if r.type == "grid":
+            got.append(getattr(p, _FIELD_AT[r.offset2]))
+        if tuple(got) != tuple(want):
+            problems.append("%s=%r set %r, not %r" % (k, v, got, want))
+    return problems
+
+
+def signature_problems(rows, fn):
+    """synth() keywords of table rows whose signature default is not the table's."""
+    sig = inspect.signature(fn).parameters
+    problems = []
+    for r in rows:
+        k = param_keyword(r)
+        if k not in sig:
+            continue
+        want = r.default
+        got = sig[k].default
+        if r.type == "grid":
+            got = "%dx%d" % tuple(got)
+        if got != want or type(got) is not type(want):
+            problems.append("%s: signature %r, table %r" % (k, got, want))
+    return problems
+
+
+@pytest.fixture(scope="module")
+def synth_help():
+    return command_help("synth")
+
+
+def test_synth_table_is_the_cli_and_python_vocabulary():
+    options = [r.option for r in SYNTH_PARAMS]
+    assert options == ["mode", "preset", "seed", "model", "duration", "rate", "grid", "knots",
+                       "roller-radius"]
+    assert next(r for r in SYNTH_PARAMS if r.option == "preset").names == \
+        ("easy", "moderate", "hard")
+    assert next(r for r in SYNTH_PARAMS if r.option == "mode").names == ("mat", "roller")
+
+
+def test_every_synth_keyword_sets_its_field():
+    assert synth_keyword_problems(SYNTH_PARAMS) == []
+
+
+def test_synth_signature_defaults_are_the_c_defaults():
+    assert signature_problems(_rows_for_help(), knotmap.synth) == []
+
+
+def test_synth_help_lists_every_option_with_its_default(synth_help):
+    assert help_problems(_rows_for_help(), synth_help) == []
+
+
+def test_docs_cli_md_synth_table_matches(cli_md, synth_help):
+    assert docs_problems(_rows_for_help(), cli_md, _help_options(synth_help),
+                         _synth_section, "synth") == []
+
+
+def test_cli_and_python_write_the_same_session(tmp_path):
+    """The same options through `knotmap synth` and knotmap.synth(): the same frames
+    and truth (both go through the table and km_synth_preset)."""
+    a, b = tmp_path / "cli.h5", tmp_path / "py.h5"
+    r = subprocess.run([_knotmap_bin(), "synth", "--mode=mat", "--preset", "hard", "--seed",
+                        "11", "--duration", "1.5", "--rate", "40", "--grid", "20x24",
+                        "--knots", "2", "-o", str(a)], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    knotmap.synth(b, mode="mat", preset="hard", seed=11, duration=1.5, rate=40,
+                  grid="20x24", knots=2)
+    with h5py.File(a, "r") as fa, h5py.File(b, "r") as fb:
+        assert fa["frames"].shape == (60, 20, 24)
+        np.testing.assert_array_equal(fa["frames"][()], fb["frames"][()])
+        for k in fa["truth/knots"]:
+            np.testing.assert_array_equal(fa["truth/knots"][k][()], fb["truth/knots"][k][()])
+
+
+def test_format_follows_the_audio_export_extensions(tmp_path):
+    """knotmap.synth and `knotmap synth` pick the layout from the same list:
+    every extension km_audio_extension names (any case) is audio."""
+    exts, i = [], 0
+    while lib.km_audio_extension(i) != ffi.NULL:
+        exts.append(ffi.string(lib.km_audio_extension(i)).decode())
+        i += 1
+    assert {".wav", ".aiff", ".au"} <= set(exts)
+    for e in exts + [e.upper() for e in exts]:
+        assert lib.km_format_from_extension(("x" + e).encode()) == lib.KM_FORMAT_AUDIO
+    for name, fmt in (("x.asf", lib.KM_FORMAT_TEKSCAN), ("x.CSV", lib.KM_FORMAT_TEKSCAN),
+                      ("x.h5", lib.KM_FORMAT_SESSION), ("noext", lib.KM_FORMAT_SESSION),
+                      ("dir.wav/x", lib.KM_FORMAT_SESSION)):
+        assert lib.km_format_from_extension(name.encode()) == fmt, name
+
+
+# ---- the checkers can fail -------------------------------------------------
+
+def _with(option, **changes):
+    return tuple(r._replace(**changes) if r.option == option else r for r in _rows_for_help())
+
+
+def test_self_synth_checkers_fail_on_drift(cli_md, synth_help):
+    other = next(r for r in SYNTH_PARAMS if r.option == "rate").offset
+    assert synth_keyword_problems(_with("duration", offset=other))
+    assert signature_problems(_with("duration", default=20.0), knotmap.synth)
+    assert signature_problems(_with("grid", default="16x16"), knotmap.synth)
+    assert help_problems(_with("knots", default=7), synth_help)
+    opts = _help_options(synth_help)
+    assert "| `--knots N` | 6 |" in cli_md
+    assert docs_problems(_rows_for_help(), cli_md.replace("| `--knots N` | 6 |",
+                                                          "| `--knots N` | 5 |"),
+                         opts, _synth_section, "synth")
+    assert docs_problems(_rows_for_help(), cli_md.replace("`--seed N`", "`--sead N`"),
+                         opts, _synth_section, "synth")
