@@ -1510,6 +1510,15 @@ typedef struct km_render_params {
     int32_t format;            /* km_image_format [KM_IMAGE_AUTO] */
 } km_render_params;
 KM_API void km_render_params_default(km_render_params *p);
+/* The options of `knotmap render` (all rows) and `knotmap report` (the rows
+ * of the first section, map and candidates), and the keywords of
+ * knotmap.render()/report(): one km_param row per exposed field of
+ * km_render_params (src/pipeline/render_params.c), in help order; *n gets
+ * the count.  Defaults: km_render_params_default (km_param_value).  The
+ * enum names of km_render_map are this table's.  Static, thread-safe. */
+KM_API const km_param *km_render_param_table(size_t *n);
+/* The row whose name, option or keyword is `key`; NULL if none. */
+KM_API const km_param *km_render_param_find(const char *key);
 
 /* Where things landed in the picture (pixels from the top-left corner). */
 typedef struct km_render_info {

@@ -10,12 +10,13 @@ SYNTH_PARAMS is km_synth_param_table(), the same kind of rows for
 km_synth_params: the options of `knotmap synth` and the keywords of
 knotmap.synth(), with km_synth_params_default()'s values.
 """
+import inspect
 import math
 from collections import namedtuple
 
 from ._core import ffi, lib
 
-__all__ = ["PARAMS", "SYNTH_PARAMS", "Param", "param_keyword", "enum_values"]
+__all__ = ["PARAMS", "SYNTH_PARAMS", "RENDER_PARAMS", "Param", "param_keyword", "enum_values"]
 
 #: One row of km_process_param_table() (see km_param in knotmap.h);
 #: `default` is the value of km_process_params_default() (a name for enums
@@ -100,6 +101,26 @@ PARAMS = _table()
 #: order of `knotmap synth --help`.
 SYNTH_PARAMS = _table(lib.km_synth_param_table, "km_synth_params",
                       lib.km_synth_params_default)
+
+#: The rows of km_render_param_table() (offsets into km_render_params): the
+#: options of `knotmap render` (report: the first section), in help order.
+RENDER_PARAMS = _table(lib.km_render_param_table, "km_render_params",
+                       lib.km_render_params_default)
+
+#: A signature default that table_defaults() replaces by the table's.
+TABLE_DEFAULT = object()
+
+
+def table_defaults(fn, rows, default_of=lambda row: row.default):
+    """Give fn's TABLE_DEFAULT parameters their rows' defaults (rows found by
+    keyword), so that its signature and help() show the C library's values:
+    one source for the CLI's help and Python's."""
+    by_keyword = {param_keyword(r): r for r in rows}
+    fn.__defaults__ = tuple(
+        default_of(by_keyword[q.name]) if q.default is TABLE_DEFAULT else q.default
+        for q in inspect.signature(fn).parameters.values()
+        if q.kind is q.POSITIONAL_OR_KEYWORD and q.default is not q.empty)
+    return fn
 
 
 def enum_values(name):

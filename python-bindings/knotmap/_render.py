@@ -4,12 +4,13 @@ import math
 import os
 
 from ._core import check, ctx, ffi, fspath, lib
+from ._params import RENDER_PARAMS, TABLE_DEFAULT, table_defaults
 
 __all__ = ["render", "report", "RENDER_MAPS", "IMAGE_FORMATS"]
 
-#: map names of render() (km_render_map).
-RENDER_MAPS = {"auto": lib.KM_RENDER_AUTO, "bodymap": lib.KM_RENDER_BODYMAP,
-               "max": lib.KM_RENDER_MAX, "excess": lib.KM_RENDER_EXCESS}
+#: map names of render() (km_render_map, as km_render_param_table names them).
+RENDER_MAPS = {name: i for i, name in
+               enumerate(next(r for r in RENDER_PARAMS if r.option == "map").names)}
 
 #: picture formats of render() (km_image_format).
 IMAGE_FORMATS = {"png": lib.KM_IMAGE_PNG, "svg": lib.KM_IMAGE_SVG, "pdf": lib.KM_IMAGE_PDF}
@@ -46,23 +47,25 @@ def _take(c, data, size):
         lib.km_buffer_free(c, data[0])
 
 
-def render(result, out=None, map="auto", cell_px=0, vmin=None, vmax=None,  # noqa: A002
-           candidates=20, overwrite=True, format=None, percentile=None,
-           info=None):
+def render(result, out=None, map=TABLE_DEFAULT, cell_px=TABLE_DEFAULT,  # noqa: A002
+           vmin=None, vmax=None, candidates=TABLE_DEFAULT, overwrite=True, format=None,
+           percentile=TABLE_DEFAULT, info=None):
     """Draw a result's body map (roller) or maximum map (mat) with its knot
     candidates, as `knotmap render` does (km_render; docs/FORMAT.md 2.2).
 
     out: the file to write; its extension (.png, .svg, .pdf) sets the format
     unless `format` is given.  out None: nothing is written and the picture
     is returned as bytes, in `format` ["png"].  map: "auto", "bodymap",
-    "max" or "excess" [auto].  cell_px: pixels per cell along the finer
-    pitch, 1..64, 0 = fit within 480 px [0].  vmin, vmax: colour range in
-    result units [None = 0 (or the minimum when negative) and the
-    `percentile` of the cells with data].  percentile: 50..100 [None = the
-    library's default, 99].  candidates: candidates ringed and numbered,
-    -1 = all, 0 = none [20].  overwrite: replace an existing picture of the
-    same format [True].  info: a dict to receive km_render_info (width,
-    height, map_x, map_y, ..., vmin, vmax, n_marked, clipped_above).
+    "max" or "excess".  cell_px: pixels per cell along the finer pitch,
+    1..64, 0 = fit within 480 px.  vmin, vmax: colour range in result units
+    [None = 0 (or the minimum when negative) and the `percentile` of the
+    cells with data].  percentile: 50..100 (None = the default).
+    candidates: candidates ringed and numbered, -1 = all, 0 = none.
+    overwrite: replace an existing picture of the same format [True].
+    info: a dict to receive km_render_info (width, height, map_x, map_y,
+    ..., vmin, vmax, n_marked, clipped_above).  The defaults in the
+    signature are km_render_params_default()'s, as `knotmap render --help`
+    prints them.
 
     Returns the dict of km_render_info when out is given, else the bytes.
     Raises knotmap.Error (ValueError for an unknown extension or bad
@@ -86,7 +89,8 @@ def render(result, out=None, map="auto", cell_px=0, vmin=None, vmax=None,  # noq
     return d if blob is None else blob
 
 
-def report(result, out=None, map="auto", candidates=20, overwrite=True):  # noqa: A002
+def report(result, out=None, map=TABLE_DEFAULT, candidates=TABLE_DEFAULT,  # noqa: A002
+           overwrite=True):
     """One self-contained HTML report of a result, as `knotmap report` writes
     it (km_report; docs/FORMAT.md 2.3): the map with the candidates, the
     candidate table, the passes over each candidate, the pressure over time,
@@ -106,3 +110,9 @@ def report(result, out=None, map="auto", candidates=20, overwrite=True):  # noqa
     data, size = ffi.new("uint8_t **"), ffi.new("size_t *")
     check(c, lib.km_report_to_memory(c, fspath("result", result), p, data, size))
     return _take(c, data, size).decode("utf-8")
+
+
+# map, cell_px, candidates, percentile: km_render_params_default()'s values,
+# as `knotmap render --help` prints them (km_render_param_table).
+table_defaults(render, RENDER_PARAMS)
+table_defaults(report, RENDER_PARAMS)

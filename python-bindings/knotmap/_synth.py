@@ -1,13 +1,11 @@
 """Synthetic sessions with ground truth: knotmap.synth (km_synth_*)."""
 from __future__ import annotations
 
-import inspect
-
 import numpy as np
 from typing import Any, Optional, Tuple, Union
 
 from ._core import PathLike, check, choice, ctx, ffi, fspath, invalid_type, lib, parse_enum
-from ._params import SYNTH_PARAMS, param_keyword
+from ._params import SYNTH_PARAMS, TABLE_DEFAULT, param_keyword, table_defaults
 from ._session import Session, _pair, info_dict
 
 __all__ = ["synth", "SYNTH_FIELDS"]
@@ -71,13 +69,10 @@ def _params(table_values, fields):
     return p
 
 
-_FROM_TABLE = object()  # replaced below by km_synth_params_default()'s values
-
-
-def synth(path: Optional[PathLike] = None, mode: str = _FROM_TABLE,
-          preset: str = _FROM_TABLE, seed: int = _FROM_TABLE, duration: float = _FROM_TABLE,
-          rate: float = _FROM_TABLE, grid: Union[str, Tuple[int, int]] = _FROM_TABLE,
-          knots: int = _FROM_TABLE, roller_radius: float = _FROM_TABLE,
+def synth(path: Optional[PathLike] = None, mode: str = TABLE_DEFAULT,
+          preset: str = TABLE_DEFAULT, seed: int = TABLE_DEFAULT, duration: float = TABLE_DEFAULT,
+          rate: float = TABLE_DEFAULT, grid: Union[str, Tuple[int, int]] = TABLE_DEFAULT,
+          knots: int = TABLE_DEFAULT, roller_radius: float = TABLE_DEFAULT,
           format: Optional[str] = None, overwrite: bool = True, **fields: Any) -> Any:
     """Generate a synthetic session with known knots (docs/ALGORITHMS.md 6),
     as `knotmap synth`.
@@ -179,13 +174,5 @@ def synth(path: Optional[PathLike] = None, mode: str = _FROM_TABLE,
     return Session(frames, times, mask, meta), truth
 
 
-def _defaults_from_table(fn):
-    """Give fn's table keywords km_synth_params_default()'s values (one
-    source: the signature, help() and `knotmap synth --help` agree)."""
-    params = list(inspect.signature(fn).parameters.values())
-    fn.__defaults__ = tuple(_row_default(_ROWS[q.name]) if q.default is _FROM_TABLE else q.default
-                            for q in params
-                            if q.kind is q.POSITIONAL_OR_KEYWORD and q.default is not q.empty)
-
-
-_defaults_from_table(synth)
+# The signature shows km_synth_params_default()'s values (TABLE_DEFAULT above).
+table_defaults(synth, SYNTH_PARAMS, _row_default)

@@ -82,9 +82,6 @@ int km_cli_usage(const char *cmd, const char *fmt, ...);
 /* INPUT with a trailing ".h5" replaced by EXT (or EXT appended); malloc'd,
  * NULL when out of memory. */
 char *km_cli_output_name(const char *input, const char *ext);
-/* --map of render and report: auto, bodymap, max, excess (km_render_map);
- * 0, or -1 after printing the usage error. */
-int km_cli_parse_render_map(const char *cmd, const char *v, int32_t *out);
 
 /* ---- the option parser (argparse.c, GNU getopt_long rules) -------------- */
 
@@ -120,7 +117,7 @@ typedef struct km_cli_vocab {
     const void *(*defaults)(void);           /* the table's struct at its defaults */
 } km_cli_vocab;
 
-extern const km_cli_vocab km_cli_process_vocab, km_cli_synth_vocab;
+extern const km_cli_vocab km_cli_process_vocab, km_cli_synth_vocab, km_cli_render_vocab;
 
 typedef struct km_cli_parser {
     const char *cmd;           /* "process": messages say "knotmap: process: ..." */

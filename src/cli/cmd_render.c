@@ -8,30 +8,12 @@
 
 static const char *const CMD = "render";
 
-enum { O_OUTPUT, O_MAP, O_CELL_PX, O_VMIN, O_VMAX, O_PERCENTILE, O_CANDIDATES, O_NO_OVERWRITE,
-       O_QUIET };
+enum { O_OUTPUT, O_NO_OVERWRITE, O_QUIET };
 
+/* The picture options (--map, --candidates, --cell-px, --vmin, --vmax,
+ * --percentile) are the rows of km_render_param_table. */
 static const km_cli_opt OPTS[] = {
     KM_CLI_OPT_OUTPUT("FILE", "the picture [RESULT without .h5, plus .png]", O_OUTPUT),
-    {"map", 0, "NAME",
-     "auto (bodymap if the result has one, else max), bodymap, max (per-taxel maximum, grid "
-     "coordinates), excess (the candidate map) [auto]",
-     NULL, NULL, O_MAP},
-    {"cell-px", 0, "N",
-     "pixels per cell along the finer pitch, 1..64 (the picture is true to scale); 0 = fit "
-     "480 px [0]",
-     NULL, NULL, O_CELL_PX},
-    {"vmin", 0, "X",
-     "colour range in result units [vmin 0 (the minimum when a value is negative), vmax the "
-     "percentile below]",
-     NULL, NULL, O_VMIN},
-    {"vmax", 0, "X", "the top of the colour range", NULL, NULL, O_VMAX},
-    {"percentile", 0, "P",
-     "the automatic vmax: this percentile of the cells with data, 50..100; higher cells show "
-     "the top colour and their share is written in the picture [99]",
-     NULL, NULL, O_PERCENTILE},
-    {"candidates", 0, "N", "candidates marked, best first; -1 = all [20]", NULL, NULL,
-     O_CANDIDATES},
     KM_CLI_OPT_NO_OVERWRITE("refuse to replace an existing picture", O_NO_OVERWRITE),
     KM_CLI_OPT_QUIET("print nothing on success", O_QUIET),
     KM_CLI_OPT_HELP(NULL),
@@ -63,36 +45,13 @@ typedef struct render_opts {
 static int on_option(void *user, int id, const char *v)
 {
     render_opts *o = user;
-    long long ll;
     switch (id) {
     case O_OUTPUT:
         return km_cli_output_arg(CMD, v, &o->output);
-    case O_MAP:
-        return km_cli_parse_render_map(CMD, v, &o->p.map) != 0 ? KM_EX_USAGE : KM_EX_OK;
-    case O_CELL_PX:
-        if (km_cli_int(CMD, "cell-px", v, 0, 64, &ll) != 0)
-            return KM_EX_USAGE;
-        o->p.cell_px = (int32_t)ll;
-        return KM_EX_OK;
-    case O_VMIN:
-        return km_cli_double(CMD, "vmin", v, &o->p.vmin) != 0 ? KM_EX_USAGE : KM_EX_OK;
-    case O_VMAX:
-        return km_cli_double(CMD, "vmax", v, &o->p.vmax) != 0 ? KM_EX_USAGE : KM_EX_OK;
-    case O_PERCENTILE:
-        if (km_cli_double(CMD, "percentile", v, &o->p.vmax_percentile) != 0)
-            return KM_EX_USAGE;
-        if (!(o->p.vmax_percentile >= 50.0 && o->p.vmax_percentile <= 100.0))
-            return km_cli_usage(CMD, "--percentile must be 50..100, not '%s'", v);
-        return KM_EX_OK;
-    case O_CANDIDATES:
-        if (km_cli_int(CMD, "candidates", v, -1, INT32_MAX, &ll) != 0)
-            return KM_EX_USAGE;
-        o->p.max_candidates = (int32_t)ll;
-        return KM_EX_OK;
     case O_NO_OVERWRITE:
         o->p.overwrite = 0;
         return KM_EX_OK;
-    default:
+    default: /* O_QUIET */
         o->quiet = 1;
         return KM_EX_OK;
     }
@@ -117,8 +76,9 @@ int km_cmd_render(int argc, char **argv)
     km_ctx *ctx = NULL;
 
     km_render_params_default(&o.p);
-    km_cli_parser ps = {CMD,       USAGE, FOOTER, OPTS,   sizeof OPTS / sizeof OPTS[0], NULL,
-                        NULL, on_option, &o,    &input, 1, "RESULT", 0, NULL, NULL};
+    km_cli_parser ps = {CMD,  USAGE,     FOOTER, OPTS,   sizeof OPTS / sizeof OPTS[0],
+                        &o.p, NULL,      on_option, &o, &input,
+                        1,    "RESULT",  0,      &km_cli_render_vocab, NULL};
     rc = km_cli_parse(&ps, argc, argv);
     if (rc != KM_EX_OK)
         return rc == KM_CLI_DONE ? KM_EX_OK : rc;

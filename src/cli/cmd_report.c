@@ -8,13 +8,12 @@
 
 static const char *const CMD = "report";
 
-enum { O_OUTPUT, O_MAP, O_CANDIDATES, O_NO_OVERWRITE, O_QUIET };
+enum { O_OUTPUT, O_NO_OVERWRITE, O_QUIET };
 
+/* --map and --candidates are the first section of km_render_param_table,
+ * as render takes them. */
 static const km_cli_opt OPTS[] = {
     KM_CLI_OPT_OUTPUT("HTML", "the report [RESULT without .h5, plus .html]", O_OUTPUT),
-    {"map", 0, "NAME", "the map drawn: auto, bodymap, max, excess [auto]", NULL, NULL, O_MAP},
-    {"candidates", 0, "N", "candidates marked on the map; -1 = all [20]", NULL, NULL,
-     O_CANDIDATES},
     KM_CLI_OPT_NO_OVERWRITE("refuse to replace an existing report", O_NO_OVERWRITE),
     KM_CLI_OPT_QUIET("print nothing on success", O_QUIET),
     KM_CLI_OPT_HELP(NULL),
@@ -46,21 +45,13 @@ typedef struct report_opts {
 static int on_option(void *user, int id, const char *v)
 {
     report_opts *o = user;
-    long long ll;
     switch (id) {
     case O_OUTPUT:
         return km_cli_output_arg(CMD, v, &o->output);
-    case O_MAP:
-        return km_cli_parse_render_map(CMD, v, &o->p.map) != 0 ? KM_EX_USAGE : KM_EX_OK;
-    case O_CANDIDATES:
-        if (km_cli_int(CMD, "candidates", v, -1, INT32_MAX, &ll) != 0)
-            return KM_EX_USAGE;
-        o->p.max_candidates = (int32_t)ll;
-        return KM_EX_OK;
     case O_NO_OVERWRITE:
         o->overwrite = 0;
         return KM_EX_OK;
-    default:
+    default: /* O_QUIET */
         o->quiet = 1;
         return KM_EX_OK;
     }
@@ -75,8 +66,10 @@ int km_cmd_report(int argc, char **argv)
     km_ctx *ctx = NULL;
 
     km_render_params_default(&o.p);
-    km_cli_parser ps = {CMD,       USAGE, FOOTER, OPTS,   sizeof OPTS / sizeof OPTS[0], NULL,
-                        NULL, on_option, &o,    &input, 1, "RESULT", 0, NULL, NULL};
+    const char *groups[] = {km_render_param_find("map")->group, NULL};
+    km_cli_parser ps = {CMD,  USAGE,    FOOTER, OPTS,   sizeof OPTS / sizeof OPTS[0],
+                        &o.p, groups,   on_option, &o, &input,
+                        1,    "RESULT", 0,      &km_cli_render_vocab, NULL};
     rc = km_cli_parse(&ps, argc, argv);
     if (rc != KM_EX_OK)
         return rc == KM_CLI_DONE ? KM_EX_OK : rc;

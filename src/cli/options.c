@@ -148,17 +148,6 @@ char *km_cli_output_name(const char *input, const char *ext)
     return out;
 }
 
-int km_cli_parse_render_map(const char *cmd, const char *v, int32_t *out)
-{
-    static const char *const names[] = {"auto", "bodymap", "max", "excess"};
-    for (int32_t i = 0; i < 4; i++)
-        if (strcmp(v, names[i]) == 0) {
-            *out = i;
-            return 0;
-        }
-    return km_cli_usage(cmd, "--map must be auto, bodymap, max or excess, not '%s'", v), -1;
-}
-
 int km_cli_output_arg(const char *cmd, const char *v, const char **out)
 {
     if (strcmp(v, "-") == 0)

@@ -13,29 +13,26 @@ static void *field(void *p, size_t offset)
     return (char *)p + offset;
 }
 
-static const void *process_defaults(void)
-{
-    static km_process_params def; /* the CLI parses on one thread */
-    static int done;
-    if (!done)
-        km_process_params_default(&def);
-    done = 1;
-    return &def;
-}
+/* A vocabulary's struct at its defaults, filled once (the CLI parses on one thread). */
+#define DEFAULTS_OF(name, type, set_default)                                                   \
+    static const void *name(void)                                                              \
+    {                                                                                          \
+        static type def;                                                                       \
+        static int done;                                                                       \
+        if (!done)                                                                             \
+            set_default(&def);                                                                 \
+        done = 1;                                                                              \
+        return &def;                                                                           \
+    }
 
-static const void *synth_defaults(void)
-{
-    static km_synth_params def;
-    static int done;
-    if (!done)
-        km_synth_params_default(&def);
-    done = 1;
-    return &def;
-}
+DEFAULTS_OF(process_defaults, km_process_params, km_process_params_default)
+DEFAULTS_OF(synth_defaults, km_synth_params, km_synth_params_default)
+DEFAULTS_OF(render_defaults, km_render_params, km_render_params_default)
 
 const km_cli_vocab km_cli_process_vocab = {km_process_param_table, km_process_param_groups,
                                            process_defaults};
 const km_cli_vocab km_cli_synth_vocab = {km_synth_param_table, NULL, synth_defaults};
+const km_cli_vocab km_cli_render_vocab = {km_render_param_table, NULL, render_defaults};
 
 static int in_range(const km_param *d, double v)
 {

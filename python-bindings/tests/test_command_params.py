@@ -1,11 +1,13 @@
-"""The drift test of synth's vocabulary: km_synth_param_table()
-(knotmap._params.SYNTH_PARAMS) is the one description of the options of
-`knotmap synth` and the table keywords of knotmap.synth().  Checked here:
-every keyword sets its km_synth_params field, synth()'s signature defaults
-are km_synth_params_default()'s, `knotmap synth --help` lists every option
-with that default, docs/CLI.md's synth table names every option with it,
-and the CLI and Python write the same session for the same options.  The
-checkers of test_params.py are reused; the self-tests doctor an input.
+"""The drift tests of synth's and render's vocabularies.
+
+km_synth_param_table() (knotmap._params.SYNTH_PARAMS) is the one description
+of the options of `knotmap synth` and the table keywords of knotmap.synth();
+km_render_param_table() (RENDER_PARAMS) that of `knotmap render` and
+`report` and of knotmap.render()/report().  Checked here: every keyword sets
+its field, the Python signature defaults are the C defaults, the help lists
+every option with that default, docs/CLI.md's tables name every option with
+it, and the CLI and Python write the same session for the same options.
+The checkers of test_params.py are reused; the self-tests doctor an input.
 """
 import inspect
 import subprocess
@@ -16,16 +18,22 @@ import pytest
 
 import knotmap
 from knotmap._core import ffi, lib
-from knotmap._params import SYNTH_PARAMS, param_keyword
+from knotmap._params import RENDER_PARAMS, SYNTH_PARAMS, param_keyword
+from knotmap._render import _params as _render_params
 from knotmap._synth import _FIELD_AT, _params
 
 from test_params import (_help_options, _knotmap_bin, _test_value, cli_md,  # noqa: F401
                          command_help, docs_problems, help_problems)
 
 
-def _synth_section(text):
-    start = text.index("\n## knotmap synth")
-    return text[start:text.index("\n## knotmap render", start)]
+def _section(command, following):
+    def cut(text):
+        start = text.index("\n## knotmap %s" % command)
+        return text[start:text.index("\n## knotmap %s" % following, start)]
+    return cut
+
+
+_synth_section = _section("synth", "render")
 
 
 def _rows_for_help():
@@ -161,3 +169,98 @@ def test_self_synth_checkers_fail_on_drift(cli_md, synth_help):
                          opts, _synth_section, "synth")
     assert docs_problems(_rows_for_help(), cli_md.replace("`--seed N`", "`--sead N`"),
                          opts, _synth_section, "synth")
+
+
+# ---- render and report -----------------------------------------------------
+
+_RENDER_KEYWORDS = ("map", "candidates", "cell_px", "vmin", "vmax", "percentile")
+_REPORT_ROWS = tuple(r for r in RENDER_PARAMS if r.group == RENDER_PARAMS[0].group)
+
+
+def render_keyword_problems(rows):
+    """Rows whose knotmap.render() keyword does not set the row's field."""
+    problems = []
+    for r in rows:
+        k = param_keyword(r)
+        v, want = _test_value(r)
+        values = dict(map="auto", cell_px=0, vmin=None, vmax=None, percentile=None,
+                      candidates=20, overwrite=True, format=None)
+        values[k] = v
+        try:
+            p = _render_params(**values)
+        except Exception as e:
+            problems.append("%s: %s: %s" % (k, type(e).__name__, e))
+            continue
+        got = ffi.cast(("double *" if r.type == "double" else "int32_t *"),
+                       ffi.cast("char *", p) + r.offset)[0]
+        if (got,) != tuple(want):
+            problems.append("%s=%r set %r, not %r" % (k, v, got, want))
+    return problems
+
+
+def render_signature_problems(rows, fn):
+    sig = inspect.signature(fn).parameters
+    problems = []
+    for r in rows:
+        k = param_keyword(r)
+        if k not in sig:
+            problems.append("%s: not a keyword of %s()" % (k, fn.__name__))
+            continue
+        want = None if isinstance(r.default, float) and r.default != r.default else r.default
+        if sig[k].default != want:
+            problems.append("%s: signature %r, table %r" % (k, sig[k].default, want))
+    return problems
+
+
+@pytest.fixture(scope="module")
+def render_help():
+    return command_help("render")
+
+
+@pytest.fixture(scope="module")
+def report_help():
+    return command_help("report")
+
+
+def test_render_table_is_the_cli_and_python_vocabulary():
+    assert tuple(param_keyword(r) for r in RENDER_PARAMS) == _RENDER_KEYWORDS
+    assert [r.option for r in _REPORT_ROWS] == ["map", "candidates"]
+    assert knotmap.RENDER_MAPS == {"auto": lib.KM_RENDER_AUTO, "bodymap": lib.KM_RENDER_BODYMAP,
+                                   "max": lib.KM_RENDER_MAX, "excess": lib.KM_RENDER_EXCESS}
+
+
+def test_every_render_keyword_sets_its_field():
+    assert render_keyword_problems(RENDER_PARAMS) == []
+
+
+def test_render_and_report_signatures_are_the_c_defaults():
+    assert render_signature_problems(RENDER_PARAMS, knotmap.render) == []
+    assert render_signature_problems(_REPORT_ROWS, knotmap.report) == []
+
+
+def test_render_and_report_help_list_their_rows(render_help, report_help):
+    assert help_problems(RENDER_PARAMS, render_help) == []
+    assert help_problems(_REPORT_ROWS, report_help) == []
+    assert "--cell-px" not in report_help  # report takes the first section only
+
+
+def test_docs_cli_md_render_and_report_tables_match(cli_md, render_help, report_help):
+    assert docs_problems(RENDER_PARAMS, cli_md, _help_options(render_help),
+                         _section("render", "report"), "render") == []
+    assert docs_problems(_REPORT_ROWS, cli_md, _help_options(report_help),
+                         _section("report", "eval"), "report") == []
+
+
+def test_self_render_checkers_fail_on_drift(cli_md, render_help):
+    rows = RENDER_PARAMS
+    other = next(r for r in rows if r.option == "cell-px").offset
+    assert render_keyword_problems(tuple(r._replace(offset=other) if r.option == "candidates"
+                                         else r for r in rows))
+    assert render_signature_problems(tuple(r._replace(default=30) if r.option == "candidates"
+                                           else r for r in rows), knotmap.render)
+    assert help_problems(tuple(r._replace(default=98.0) if r.option == "percentile" else r
+                               for r in rows), render_help)
+    assert "| `--percentile P` | 99 |" in cli_md
+    assert docs_problems(rows, cli_md.replace("| `--percentile P` | 99 |",
+                                              "| `--percentile P` | 95 |"),
+                         _help_options(render_help), _section("render", "report"), "render")
