@@ -255,7 +255,7 @@ done:
 /* Refuse filters this HDF5 cannot decode now, with their name, instead of
  * a read error in the middle of the session. */
 static km_status check_filters(km_ctx *ctx, hid_t d, const char *name, size_t *chunk_bytes,
-                               size_t elem_size)
+                               size_t elem_size, size_t *chunks_across)
 {
     km_status st = KM_OK;
     hid_t dcpl = H5Dget_create_plist(d);
@@ -263,6 +263,7 @@ static km_status check_filters(km_ctx *ctx, hid_t d, const char *name, size_t *c
     hsize_t chunk[3];
 
     *chunk_bytes = 0;
+    *chunks_across = 1;
     if (dcpl < 0)
         return km_fail(ctx, KM_ERR_FORMAT, "/%s: cannot read its storage properties", name);
     n = H5Pget_nfilters(dcpl);
@@ -283,6 +284,16 @@ static km_status check_filters(km_ctx *ctx, hid_t d, const char *name, size_t *c
     if (H5Pget_layout(dcpl) == H5D_CHUNKED && H5Pget_chunk(dcpl, 3, chunk) == 3) {
         double b = (double)chunk[0] * (double)chunk[1] * (double)chunk[2] * (double)elem_size;
         *chunk_bytes = b > (double)SIZE_MAX / 2 ? SIZE_MAX / 2 : (size_t)b;
+        hsize_t dims[3];
+        hid_t space = H5Dget_space(d);
+        if (space >= 0 && H5Sget_simple_extent_dims(space, dims, NULL) == 3 && chunk[1] > 0 &&
+            chunk[2] > 0) {
+            double across = (double)((dims[1] + chunk[1] - 1) / chunk[1]) *
+                            (double)((dims[2] + chunk[2] - 1) / chunk[2]);
+            *chunks_across = across > 1e6 ? 1000000 : (size_t)across;
+        }
+        if (space >= 0)
+            H5Sclose(space);
     }
 done:
     H5Pclose(dcpl);
@@ -362,8 +373,8 @@ static km_status read_mask(km_ctx *ctx, km_reader *r, hid_t f)
         goto done;
     }
     {
-        size_t dummy;
-        if ((st = check_filters(ctx, d, "mask", &dummy, 1)) != KM_OK ||
+        size_t dummy, across;
+        if ((st = check_filters(ctx, d, "mask", &dummy, 1, &across)) != KM_OK ||
             (st = km_h5_check_storage(ctx, d, "/mask", 1)) != KM_OK)
             goto done;
     }
@@ -423,17 +434,26 @@ static km_status check_chunk(km_ctx *ctx, size_t chunk_bytes, const km_read_opti
 
 static const km_reader_ops session_ops = {session_read, session_close};
 
-/* A big chunk gets a chunk cache that holds it.  The default 1 MiB cache
- * would inflate a big chunk once per block: a cache that holds one chunk
- * inflates each chunk once per pass.  The cache is set when the dataset is
- * opened (a second open of an open dataset shares the first one's cache),
- * so the dataset is closed first. */
-static km_status reopen_with_chunk_cache(km_ctx *ctx, session_impl *s, size_t chunk_bytes)
+/* The chunk cache holds every chunk a block of frames touches: one chunk,
+ * or all the chunks across a frame when the file splits frames spatially
+ * (h5py's automatic chunking of a [T, R, C] array gives e.g. [750, 4, 4]).
+ * With HDF5's default 1 MiB cache a chunk would be inflated once per block
+ * instead of once per pass (2.2x the time of a 32x32 session).  The cache is
+ * bounded by half the memory budget (past it, reading is slower, not
+ * refused).  It is set when the dataset is opened (a second open of an open
+ * dataset shares the first one's cache), so the dataset is closed first. */
+static km_status reopen_with_chunk_cache(km_ctx *ctx, session_impl *s, size_t cache_bytes,
+                                         size_t n_chunks)
 {
     km_status st = KM_OK;
+    size_t slots = 10 * n_chunks + 1; /* HDF5 wants ~10-100 slots per cached chunk, a prime */
+    for (int prime = 0; !prime && slots < (size_t)1 << 24; slots += 2) {
+        prime = 1;
+        for (size_t q = 3; q * q <= slots && prime; q += 2)
+            prime = slots % q != 0;
+    }
     hid_t dapl = H5Pcreate(H5P_DATASET_ACCESS);
-    if (dapl < 0 ||
-        H5Pset_chunk_cache(dapl, H5D_CHUNK_CACHE_NSLOTS_DEFAULT, chunk_bytes + 4096, 1.0) < 0) {
+    if (dapl < 0 || H5Pset_chunk_cache(dapl, slots - 2, cache_bytes + 4096, 1.0) < 0) {
         st = km_fail(ctx, KM_ERR_NOMEM, "/frames: cannot set up its chunk cache");
         goto done;
     }
@@ -469,7 +489,7 @@ static km_status open_frames(km_ctx *ctx, km_reader *r, session_impl *s,
 {
     km_status st;
     hsize_t dims[3];
-    size_t chunk_bytes = 0, elem = 0;
+    size_t chunk_bytes = 0, elem = 0, across = 1;
     H5T_class_t cls;
 
     st = open_dataset(ctx, s->file, "frames", 3, "[T, R, C]", 0, 1, &s->frames, dims, &cls,
@@ -479,11 +499,17 @@ static km_status open_frames(km_ctx *ctx, km_reader *r, session_impl *s,
     if (dims[0] > (hsize_t)INT64_MAX / 2)
         return km_fail(ctx, KM_ERR_LIMIT, "/frames has too many frames");
     if ((st = km_reader_set_geometry(ctx, r, (int64_t)dims[1], (int64_t)dims[2])) != KM_OK ||
-        (st = check_filters(ctx, s->frames, "frames", &chunk_bytes, elem)) != KM_OK ||
+        (st = check_filters(ctx, s->frames, "frames", &chunk_bytes, elem, &across)) != KM_OK ||
         (st = check_chunk(ctx, chunk_bytes, opt)) != KM_OK ||
         (st = km_h5_check_storage(ctx, s->frames, "/frames", elem)) != KM_OK)
         return st;
-    if (chunk_bytes > (1u << 20) && (st = reopen_with_chunk_cache(ctx, s, chunk_bytes)) != KM_OK)
+    uint64_t budget = km_read_max_memory(opt);
+    double cache = (double)chunk_bytes * (double)across;
+    if (budget > 0 && cache > (double)(budget / 2))
+        cache = (double)(budget / 2) > (double)chunk_bytes ? (double)(budget / 2)
+                                                           : (double)chunk_bytes;
+    if (cache > (double)(1u << 20) &&
+        (st = reopen_with_chunk_cache(ctx, s, (size_t)cache, across)) != KM_OK)
         return st;
     *n_frames = dims[0];
     s->n_frames = (int64_t)dims[0];
@@ -502,7 +528,7 @@ static km_status open_time(km_ctx *ctx, km_reader *r, session_impl *s, hsize_t n
     km_status st;
     hsize_t tdims[1];
     double first = 0, last = 0;
-    size_t dummy;
+    size_t dummy, across;
 
     st = open_dataset(ctx, s->file, "time", 1, "[T] float64", 0, 0, &s->time, tdims, NULL, NULL);
     if (st != KM_OK || s->time < 0)
@@ -510,7 +536,7 @@ static km_status open_time(km_ctx *ctx, km_reader *r, session_impl *s, hsize_t n
     if (tdims[0] != n_frames)
         return km_fail(ctx, KM_ERR_FORMAT, "/time has %llu values but /frames has %llu frames",
                        (unsigned long long)tdims[0], (unsigned long long)n_frames);
-    if ((st = check_filters(ctx, s->time, "time", &dummy, 8)) != KM_OK ||
+    if ((st = check_filters(ctx, s->time, "time", &dummy, 8, &across)) != KM_OK ||
         (st = km_h5_check_storage(ctx, s->time, "/time", 8)) != KM_OK ||
         (st = scan_time(ctx, r, s->time, s->n_frames, &first, &last)) != KM_OK)
         return st;

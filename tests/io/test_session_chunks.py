@@ -54,6 +54,9 @@ LAYOUTS = {
     "gzip0": dict(compression="gzip", compression_opts=0, chunks=(7, R, C)),
     "shuffle_only": dict(shuffle=True, chunks=(64, R, C)),
     "chunked_plain": dict(chunks=(100, R, C)),
+    # frames split spatially, as h5py chunks a [T, R, C] array by itself
+    "h5py_auto_gzip": dict(compression="gzip", chunks=True),
+    "spatial_gzip_shuffle": dict(compression="gzip", shuffle=True, chunks=(150, 3, 5)),
     "contiguous": dict(),
     "lzf_shuffle": dict(compression="lzf", shuffle=True, chunks=(64, R, C)),
     "fletcher32_gzip": dict(compression="gzip", fletcher32=True, chunks=(64, R, C)),
