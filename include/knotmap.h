@@ -826,10 +826,13 @@ KM_API size_t km_tracker_pop(km_tracker *t, km_track *out, size_t capacity);
 KM_API int64_t km_tracker_count(const km_tracker *t);
 
 /* ======================================================================
- * Knot candidates (src/track/candidates.c): body locations where a compact
- * pressure excess over the surrounding contact recurs across passes
- * (docs/ALGORITHMS.md 10).  Parameters and results here; the accumulator
- * object is declared after the body map.
+ * Knot candidates: body locations where a compact pressure excess over the
+ * surrounding contact recurs across passes (docs/ALGORITHMS.md 10).  The
+ * maps are accumulated on the body grid (src/track/candidates.c), the
+ * candidates detected on them by the pipeline's composition of the map
+ * filters (src/pipeline/candidate_detect.c).  Parameters and results here;
+ * the body grid and the accumulator object are declared after the body
+ * map.
  * ==================================================================== */
 typedef struct km_candidate_params {
     int32_t background_half_cols; /* local background = median of the row within
@@ -857,7 +860,8 @@ typedef struct km_candidate_params {
     int32_t stuck_frames;      /* a taxel that repeats exactly the same value
                                   (0 included: dead) for this many frames is
                                   stuck and ignored while it stays so; 0 = off [25] */
-    /* Contact rule, shared with the body map (docs/ALGORITHMS.md 7.2). */
+    /* Contact rule of km_candidates_create's grid (docs/ALGORITHMS.md 7.2);
+       km_bodygrid_create takes it from its km_bodymap_params instead. */
     int32_t contact_half_rows; /* roller: rows within +-this of the contact row [1] */
     double contact_threshold;  /* mat: taxel in contact above this [5] */
     int32_t pass_gap_frames;   /* untouched frames that end a pass [5] */
@@ -1422,11 +1426,11 @@ KM_API km_status km_odometry_advance(km_ctx *ctx, km_odometry *o, double *row_me
                                      km_odometry_sample *out);
 
 /* ======================================================================
- * Body map (src/track): max, mean and coverage of pressure in body
- * coordinates (docs/ALGORITHMS.md 7.2).  Roller: cells along the roller
- * axis (x = col * col_pitch) by cells along the rolling direction (pitch =
- * row pitch), growing with the travelled range.  Mat: the grid itself.
- * One thread at a time.
+ * Body map (src/track/bodymap.c): max, mean and coverage of pressure in
+ * body coordinates (docs/ALGORITHMS.md 7.2), on the cells of the body grid
+ * (below).  Roller: cells along the roller axis (x = col * col_pitch) by
+ * cells along the rolling direction (pitch = row pitch), growing with the
+ * travelled range.  Mat: the grid itself.  One thread at a time.
  * ==================================================================== */
 typedef struct km_bodymap_params {
     int32_t contact_half_rows; /* roller: rows within +-this of the contact row
@@ -1462,6 +1466,69 @@ KM_API void km_bodymap_shape(const km_bodymap *b, int32_t *ny, int32_t *nx, doub
  * Errors: KM_ERR_CAPACITY (capacity < ny*nx; *needed set). */
 KM_API km_status km_bodymap_get(km_ctx *ctx, const km_bodymap *b, float *max, float *mean,
                                 int32_t *coverage, size_t capacity, size_t *needed);
+
+/* ======================================================================
+ * Body grid (src/track/bodygrid.c): the cells in body coordinates that
+ * the body map and the candidate map both accumulate on, with one deposit
+ * rule (which frame rows land on which cells: km_bodymap_params) and one
+ * pass rule (docs/ALGORITHMS.md 7.2).  A grid carries one layer or both:
+ * KM_GRID_BODYMAP (max, mean, coverage of pressure) and KM_GRID_CANDIDATES
+ * (per pass maxima of the local excess, docs/ALGORITHMS.md 10 steps 1-3).
+ * km_bodymap_* and km_candidates_* are grids of one layer; the pipeline
+ * keeps one grid with both, so its two maps coincide cell for cell.
+ * Streaming: per frame O(contact rows x cols (x background window));
+ * memory O(cells).  One thread at a time.
+ * ==================================================================== */
+typedef struct km_bodygrid km_bodygrid;
+#define KM_GRID_BODYMAP 1
+#define KM_GRID_CANDIDATES 2
+/* Geometry as km_bodymap_create; rule: contact rule, passes and extent
+ * (NULL = defaults); cand: the candidate layer's parameters (NULL =
+ * defaults; its contact_* fields are not used here); layers: a non-empty
+ * OR of KM_GRID_*.  Errors: KM_ERR_INVALID, KM_ERR_LIMIT, KM_ERR_NOMEM. */
+KM_API km_status km_bodygrid_create(km_ctx *ctx, int32_t mode, int32_t rows, int32_t cols,
+                                    double row_pitch_mm, double col_pitch_mm,
+                                    const km_bodymap_params *rule,
+                                    const km_candidate_params *cand, unsigned layers,
+                                    km_bodygrid **out);
+KM_API void km_bodygrid_free(km_bodygrid *g);
+/* Add one frame taken at time_s into every layer.  Roller: odo required
+ * (lifted frames add nothing); mat: odo ignored.  Errors: KM_ERR_INVALID,
+ * KM_ERR_LIMIT, KM_ERR_NOMEM (the grid grows by blocks, amortised). */
+KM_API km_status km_bodygrid_add(km_ctx *ctx, km_bodygrid *g, const km_frame *frame,
+                                 const km_mask *mask, const km_odometry_sample *odo,
+                                 double time_s);
+/* Current shape, as km_bodymap_shape (every layer's). */
+KM_API void km_bodygrid_shape(const km_bodygrid *g, int32_t *ny, int32_t *nx, double *y0_mm,
+                              double *y_pitch_mm, double *x_pitch_mm);
+/* The body map layer, as km_bodymap_get.  Errors: KM_ERR_INVALID (no such
+ * layer), KM_ERR_CAPACITY (*needed set). */
+KM_API km_status km_bodygrid_bodymap(km_ctx *ctx, const km_bodygrid *g, float *max, float *mean,
+                                     int32_t *coverage, size_t capacity, size_t *needed);
+/* The candidate layer's maps (docs/ALGORITHMS.md 10 step 3), ny*nx each in
+ * caller buffers; any pointer may be NULL. */
+typedef struct km_candidate_maps {
+    float *excess;             /* A: mean over the passes of the pass maximum
+                                  of the local excess; NaN under min_coverage
+                                  passes (mat: and where the taxel was stuck) */
+    int32_t *n_covering;       /* passes that covered the cell */
+    int32_t *n_seen;           /* passes whose maximum reached seen_threshold */
+    double *first_time, *last_time; /* s: first and last time the excess
+                                  reached seen_threshold; NaN never */
+} km_candidate_maps;
+/* Errors: KM_ERR_INVALID (no candidate layer), KM_ERR_CAPACITY (*needed set). */
+KM_API km_status km_bodygrid_candidate_maps(km_ctx *ctx, const km_bodygrid *g,
+                                            const km_candidate_maps *maps, size_t capacity,
+                                            size_t *needed);
+/* The candidate layer's parameters (owned by g), NULL without that layer. */
+KM_API const km_candidate_params *km_bodygrid_candidate_params(const km_bodygrid *g);
+/* Detect the knot candidates on the grid's candidate layer (the
+ * pipeline's composition of the map filters, docs/ALGORITHMS.md 10 step
+ * 4), sorted by score descending; writes at most capacity, *n = count found
+ * (KM_ERR_CAPACITY when more; ny*nx always suffices).  Errors:
+ * KM_ERR_INVALID (no candidate layer), KM_ERR_CAPACITY, KM_ERR_NOMEM. */
+KM_API km_status km_bodygrid_candidates(km_ctx *ctx, const km_bodygrid *g, km_candidate *out,
+                                        size_t capacity, size_t *n);
 
 /* ======================================================================
  * Pictures, reports and evaluation of a result (src/pipeline/render.c,
@@ -1618,8 +1685,8 @@ KM_API km_status km_eval(km_ctx *ctx, const char *result_path, const char *truth
 
 /* ======================================================================
  * Knot candidate accumulator (src/track/candidates.c), docs/ALGORITHMS.md
- * 10.  Streaming: per frame O(contact rows x cols); memory O(body map).
- * One thread at a time.
+ * 10: a body grid with the candidate layer only.  Streaming: per frame
+ * O(contact rows x cols); memory O(body map).  One thread at a time.
  * ==================================================================== */
 typedef struct km_candidates km_candidates;
 /* Same geometry arguments as km_bodymap_create.  p NULL = defaults.
@@ -1635,18 +1702,21 @@ KM_API km_status km_candidates_add(km_ctx *ctx, km_candidates *c, const km_frame
                                    const km_mask *mask, const km_odometry_sample *odo,
                                    double time_s);
 /* Map shape, as km_bodymap_shape (the cells coincide with the body map's
- * made with the same contact rule). */
+ * made with the same contact rule: both are body grids). */
 KM_API void km_candidates_shape(const km_candidates *c, int32_t *ny, int32_t *nx,
                                 double *y0_mm);
 /* The accumulated excess map (ny*nx; NaN where covered by fewer than
  * min_coverage passes).  Errors: KM_ERR_CAPACITY (*needed set). */
 KM_API km_status km_candidates_map(km_ctx *ctx, const km_candidates *c, float *excess,
                                    size_t capacity, size_t *needed);
-/* Detect the candidates on the map accumulated so far, sorted by score
- * descending; writes at most capacity, *n = count found (KM_ERR_CAPACITY
- * when more).  Errors: KM_ERR_CAPACITY, KM_ERR_NOMEM. */
+/* Detect the candidates on the map accumulated so far (as
+ * km_bodygrid_candidates on its grid), sorted by score descending; writes
+ * at most capacity, *n = count found (KM_ERR_CAPACITY when more).
+ * Errors: KM_ERR_CAPACITY, KM_ERR_NOMEM. */
 KM_API km_status km_candidates_get(km_ctx *ctx, km_candidates *c, km_candidate *out,
                                    size_t capacity, size_t *n);
+/* The body grid c accumulates on (owned by c). */
+KM_API const km_bodygrid *km_candidates_grid(const km_candidates *c);
 
 #ifdef __cplusplus
 }

@@ -379,8 +379,8 @@ km_status km_engine_bodymap(km_ctx *ctx, km_engine *e, km_engine_map *out, float
         return st;
     memset(out, 0, sizeof *out);
     out->mode = e->body.roller ? KM_MODE_ROLLER : KM_MODE_MAT;
-    km_bodymap_shape(e->body.bmap, &out->ny, &out->nx, &out->y0_mm, &out->y_pitch_mm,
-                     &out->x_pitch_mm);
+    km_bodygrid_shape(e->body.grid, &out->ny, &out->nx, &out->y0_mm, &out->y_pitch_mm,
+                      &out->x_pitch_mm);
     size_t cells;
     return km_stage_body_maps(ctx, &e->body, max, mean, coverage, excess, capacity, &cells);
 }
@@ -394,7 +394,7 @@ km_status km_engine_candidates(km_ctx *ctx, km_engine *e, km_candidate *out, siz
     *n = 0;
     if (st != KM_OK)
         return st;
-    return km_candidates_get(ctx, e->body.cand, out, capacity, n);
+    return km_bodygrid_candidates(ctx, e->body.grid, out, capacity, n);
 }
 
 void km_engine_free(km_engine *e)

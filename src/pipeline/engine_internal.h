@@ -75,8 +75,7 @@ typedef struct km_stage_body {
     int roller;
     int32_t rows, cols;
     km_odometry *odo;
-    km_bodymap *bmap;
-    km_candidates *cand;
+    km_bodygrid *grid;         /* body map and candidate map, one set of cells */
     float *max_map;            /* per taxel: maximum, sum and count of finite values */
     double *sum_map;
     int64_t *cnt_map;
@@ -93,11 +92,13 @@ void km_stage_body_row_medians(const km_stage_body *s, const km_frame *fr, const
 /* Odometry of n frames in order from their row medians (zero samples on a mat). */
 km_status km_stage_body_odometry(km_ctx *ctx, km_stage_body *s, double *row_meds, int64_t n,
                                  km_odometry_sample *out);
-/* One frame into the body map and per-taxel maps, and (with_cand) the
- * candidate map. */
+/* One frame into the per-taxel maps and (with_grid) the body grid: its
+ * body map and candidate map. */
 km_status km_stage_body_add(km_ctx *ctx, km_stage_body *s, const km_frame *fr,
                             const km_mask *mask, const km_odometry_sample *odo, double t,
-                            int with_cand);
+                            int with_grid);
+/* One frame into the body grid alone (the executor's candidate-map thread,
+ * when km_stage_body_add runs with with_grid 0 on the main one). */
 km_status km_stage_body_add_cand(km_ctx *ctx, km_stage_body *s, const km_frame *fr,
                                  const km_mask *mask, const km_odometry_sample *odo, double t);
 /* The body map and candidate map so far, in buffers of *cells (any NULL). */

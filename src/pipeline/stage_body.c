@@ -1,6 +1,7 @@
-/* The body stage: roller odometry, the body map, the candidate map and the
- * per-taxel maps of the session, fed frame after frame; written once at
- * the end (/frames/max and mean, /bodymap, /candidates). */
+/* The body stage: roller odometry, the body grid (body map and candidate
+ * map on the same cells) and the per-taxel maps of the session, fed frame
+ * after frame; written once at the end (/frames/max and mean, /bodymap,
+ * /candidates detected by candidate_detect.c). */
 #include <math.h>
 #include <stddef.h>
 #include <string.h>
@@ -72,10 +73,9 @@ km_status km_stage_body_create(km_ctx *ctx, km_stage_body *s, const km_session_i
     bp.contact_threshold = p->cand.contact_threshold;
     bp.pass_gap_frames = p->cand.pass_gap_frames;
     int32_t mode = s->roller ? KM_MODE_ROLLER : KM_MODE_MAT;
-    if ((st = km_bodymap_create(ctx, mode, in->rows, in->cols, in->row_pitch_mm,
-                                in->col_pitch_mm, &bp, &s->bmap)) != KM_OK ||
-        (st = km_candidates_create(ctx, mode, in->rows, in->cols, in->row_pitch_mm,
-                                   in->col_pitch_mm, &p->cand, &s->cand)) != KM_OK)
+    if ((st = km_bodygrid_create(ctx, mode, in->rows, in->cols, in->row_pitch_mm,
+                                 in->col_pitch_mm, &bp, &p->cand,
+                                 KM_GRID_BODYMAP | KM_GRID_CANDIDATES, &s->grid)) != KM_OK)
         return st;
     return create_taxel_maps(ctx, s);
 }
@@ -119,11 +119,9 @@ static void taxel_maps(km_stage_body *s, const float *f)
 
 km_status km_stage_body_add(km_ctx *ctx, km_stage_body *s, const km_frame *fr,
                             const km_mask *mask, const km_odometry_sample *odo, double t,
-                            int with_cand)
+                            int with_grid)
 {
-    km_status st = km_bodymap_add(ctx, s->bmap, fr, mask, odo);
-    if (st == KM_OK && with_cand)
-        st = km_candidates_add(ctx, s->cand, fr, mask, odo, t);
+    km_status st = with_grid ? km_bodygrid_add(ctx, s->grid, fr, mask, odo, t) : KM_OK;
     taxel_maps(s, fr->data);
     return st;
 }
@@ -131,18 +129,14 @@ km_status km_stage_body_add(km_ctx *ctx, km_stage_body *s, const km_frame *fr,
 km_status km_stage_body_add_cand(km_ctx *ctx, km_stage_body *s, const km_frame *fr,
                                  const km_mask *mask, const km_odometry_sample *odo, double t)
 {
-    return km_candidates_add(ctx, s->cand, fr, mask, odo, t);
+    return km_bodygrid_add(ctx, s->grid, fr, mask, odo, t);
 }
 
 km_status km_stage_body_maps(km_ctx *ctx, const km_stage_body *s, float *max, float *mean,
                              int32_t *coverage, float *excess, size_t capacity, size_t *cells)
 {
-    int32_t ny, nx, cny, cnx;
-    km_bodymap_shape(s->bmap, &ny, &nx, NULL, NULL, NULL);
-    km_candidates_shape(s->cand, &cny, &cnx, NULL);
-    if (cny != ny || cnx != nx)
-        return km_fail(ctx, KM_ERR_INTERNAL, "candidate map %dx%d differs from the body map %dx%d",
-                       (int)cny, (int)cnx, (int)ny, (int)nx);
+    int32_t ny, nx;
+    km_bodygrid_shape(s->grid, &ny, &nx, NULL, NULL, NULL);
     *cells = (size_t)ny * (size_t)nx;
     if (*cells == 0 || (max == NULL && mean == NULL && coverage == NULL && excess == NULL))
         return KM_OK;
@@ -151,9 +145,12 @@ km_status km_stage_body_maps(km_ctx *ctx, const km_stage_body *s, float *max, fl
                        capacity);
     km_status st = KM_OK;
     if (max != NULL || mean != NULL || coverage != NULL)
-        st = km_bodymap_get(ctx, s->bmap, max, mean, coverage, capacity, NULL);
-    if (st == KM_OK && excess != NULL)
-        st = km_candidates_map(ctx, s->cand, excess, capacity, NULL);
+        st = km_bodygrid_bodymap(ctx, s->grid, max, mean, coverage, capacity, NULL);
+    if (st == KM_OK && excess != NULL) {
+        km_candidate_maps m = {0};
+        m.excess = excess;
+        st = km_bodygrid_candidate_maps(ctx, s->grid, &m, capacity, NULL);
+    }
     return st;
 }
 
@@ -188,7 +185,7 @@ km_status km_stage_body_write(km_ctx *ctx, km_stage_body *s, km_result_writer *w
 
     memset(&b, 0, sizeof b);
     b.mode = s->roller ? KM_MODE_ROLLER : KM_MODE_MAT;
-    km_bodymap_shape(s->bmap, &b.ny, &b.nx, &b.y0_mm, &b.y_pitch_mm, &b.x_pitch_mm);
+    km_bodygrid_shape(s->grid, &b.ny, &b.nx, &b.y0_mm, &b.y_pitch_mm, &b.x_pitch_mm);
     if ((st = km_stage_body_maps(ctx, s, NULL, NULL, NULL, NULL, 0, &cells)) != KM_OK)
         goto done;
     if (cells > 0) {
@@ -202,7 +199,7 @@ km_status km_stage_body_write(km_ctx *ctx, km_stage_body *s, km_result_writer *w
             goto done;
         }
         if ((st = km_stage_body_maps(ctx, s, bmax, bmean, cov, excess, cells, &cells)) != KM_OK ||
-            (st = km_candidates_get(ctx, s->cand, cand, cells, &nc)) != KM_OK)
+            (st = km_bodygrid_candidates(ctx, s->grid, cand, cells, &nc)) != KM_OK)
             goto done;
     }
     b.max = bmax;
@@ -230,8 +227,7 @@ done:
 void km_stage_body_free(km_ctx *ctx, km_stage_body *s)
 {
     km_odometry_free(s->odo);
-    km_bodymap_free(s->bmap);
-    km_candidates_free(s->cand);
+    km_bodygrid_free(s->grid);
     km_free(ctx, s->max_map);
     km_free(ctx, s->sum_map);
     km_free(ctx, s->cnt_map);

@@ -33,11 +33,7 @@ MAY_USE = {
 INCLUDES = {m: set(MAY_USE[m]) for m in MAY_USE}
 INCLUDES["cli"] = set()  # the CLI sees the library through knotmap.h only
 # Known crossings, each named; whoever removes one deletes its line.
-EXCEPTIONS = {
-    # track/candidates.c composes detect's map filters (detect/mapfilt.h);
-    # the knots helper moves that composition into the pipeline (issue 11).
-    ("track", "detect"): "candidates.c uses detect/mapfilt.h",
-}
+EXCEPTIONS = {}
 
 _INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"')
 _CALL = re.compile(r"\b(km_\w+)\s*\(")

@@ -1,0 +1,269 @@
+/* Knot candidates from the body grid's candidate maps (docs/ALGORITHMS.md
+ * 10 step 4): the pipeline composes detect's map filters (noise, ridge
+ * removal, scale search, isolated and elongated peaks) and peak finder on
+ * the maps that track accumulated (A, passes, times). */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+#include "detect/mapfilt.h"
+
+#define NOISE_HALF 4
+
+/* The maps of the detection, all ny x nx. */
+typedef struct cand_maps {
+    int32_t ny, nx;
+    double y0, row_pitch, col_pitch;
+    float *map;     /* A: the candidate map */
+    float *flat;    /* A without ridges along y */
+    float *amp, *snr, *size; /* matched filter at the best scale */
+    float *noise;   /* per cell noise */
+    float *diff;    /* scratch: 2 cells */
+    float *scratch; /* scratch: 4 cells */
+    float *win;     /* scratch: the ridge median window */
+    int32_t *cov, *seen;
+    double *t_first, *t_last;
+} cand_maps;
+
+static void free_maps(km_ctx *ctx, cand_maps *m)
+{
+    km_free(ctx, m->map);
+    km_free(ctx, m->flat);
+    km_free(ctx, m->amp);
+    km_free(ctx, m->snr);
+    km_free(ctx, m->size);
+    km_free(ctx, m->noise);
+    km_free(ctx, m->diff);
+    km_free(ctx, m->scratch);
+    km_free(ctx, m->win);
+    km_free(ctx, m->cov);
+    km_free(ctx, m->seen);
+    km_free(ctx, m->t_first);
+    km_free(ctx, m->t_last);
+}
+
+static km_status alloc_maps(km_ctx *ctx, size_t cells, int32_t ridge_half_rows, cand_maps *m)
+{
+    m->map = km_alloc(ctx, cells * sizeof *m->map);
+    m->flat = km_alloc(ctx, cells * sizeof *m->flat);
+    m->amp = km_alloc(ctx, cells * sizeof *m->amp);
+    m->snr = km_alloc(ctx, cells * sizeof *m->snr);
+    m->size = km_alloc(ctx, cells * sizeof *m->size);
+    m->noise = km_alloc(ctx, cells * sizeof *m->noise);
+    m->diff = km_alloc(ctx, 2 * cells * sizeof *m->diff);
+    m->scratch = km_alloc(ctx, 4 * cells * sizeof *m->scratch);
+    m->win = km_alloc(ctx, (size_t)(2 * ridge_half_rows + 1) * sizeof *m->win);
+    m->cov = km_alloc(ctx, cells * sizeof *m->cov);
+    m->seen = km_alloc(ctx, cells * sizeof *m->seen);
+    m->t_first = km_alloc(ctx, cells * sizeof *m->t_first);
+    m->t_last = km_alloc(ctx, cells * sizeof *m->t_last);
+    return m->map && m->flat && m->amp && m->snr && m->size && m->noise && m->diff &&
+                   m->scratch && m->win && m->cov && m->seen && m->t_first && m->t_last
+               ? KM_OK
+               : KM_ERR_NOMEM;
+}
+
+/* Noise per cell: the global estimate of the map, raised by a local one. */
+static void noise_map(cand_maps *m, int32_t ny, int32_t nx)
+{
+    double top = 0.0;
+    size_t cells = (size_t)ny * (size_t)nx;
+    double global = km_map_noise(m->map, ny, nx, 0, ny, 0, nx, m->diff);
+    for (size_t i = 0; i < cells; i++)
+        if (isfinite(m->flat[i]) && fabs(m->flat[i]) > top)
+            top = fabs(m->flat[i]);
+    /* A noise-free map (hand-built input) would divide by 0: a floor far
+     * below any excess keeps snr finite and the ranking by amplitude. */
+    if (!(global > 1e-6 * top))
+        global = top > 0.0 ? 1e-6 * top : 1.0;
+    /* The gain error of a taxel scales with the pressure on it, so the
+     * noise is larger where the contact is stronger (away from the spine
+     * valley, the middle of the stroke): the local estimate (a window of
+     * +-NOISE_HALF cells) raises the bar there, never below the global
+     * one, which keeps quiet patches (exact zeros where a taxel is always
+     * its own row median) from making every bump significant. */
+    for (int32_t y = 0; y < ny; y++)
+        for (int32_t x = 0; x < nx; x++) {
+            double loc = km_map_noise(m->map, ny, nx, y - NOISE_HALF < 0 ? 0 : y - NOISE_HALF,
+                                      y + NOISE_HALF + 1, x - NOISE_HALF < 0 ? 0 : x - NOISE_HALF,
+                                      x + NOISE_HALF + 1, m->diff);
+            m->noise[(size_t)y * (size_t)nx + (size_t)x] = (float)(loc > global ? loc : global);
+        }
+}
+
+/* Footprint sigmas searched: knot_sigma_mm alone, or min..max_sigma_mm in
+   steps of a factor 1.25 (the snr of a Gaussian's matched filter falls by
+   under 1.3% half a step off its own sigma).  Returns the count. */
+static int footprint_sigmas(const km_candidate_params *p, double sig[32])
+{
+    int ns = 0;
+    if (p->knot_sigma_mm > 0.0)
+        sig[ns++] = p->knot_sigma_mm;
+    else
+        for (double v = p->min_sigma_mm; ns < 32 && v <= p->max_sigma_mm * 1.0001; v *= 1.25)
+            sig[ns++] = v;
+    return ns;
+}
+
+/* Vertex of the parabola through three values, in [-0.5, 0.5]; 0 when the
+ * values are not finite or not a maximum. */
+static double vertex(float l, float m, float r)
+{
+    double d = (double)l - 2.0 * (double)m + (double)r;
+    if (!isfinite(d) || !(d < 0.0))
+        return 0.0;
+    double o = 0.5 * ((double)l - (double)r) / d;
+    return o < -0.5 ? -0.5 : o > 0.5 ? 0.5 : o;
+}
+
+/* The candidate at peak q of the amplitude map, or 0 when it fails a test
+   of 10 step 4 (significance, broader than any knot, seen, persistence). */
+static int make_candidate(const km_candidate_params *p, const cand_maps *m, const km_peak *q,
+                          double largest_sigma, km_candidate *e)
+{
+    int32_t nx = m->nx, ny = m->ny;
+    size_t k = (size_t)q->row * (size_t)nx + (size_t)q->col;
+    if (!(m->snr[k] >= p->min_snr))
+        return 0;
+    /* Still growing at the largest sigma searched: broader than any knot
+       footprint (a bony prominence, the body's shape). */
+    if (largest_sigma > 0.0 && m->size[k] >= (float)largest_sigma)
+        return 0;
+    if (km_map_isolated(m->flat, ny, nx, q->row, q->col) ||
+        km_map_elongated(m->amp, ny, nx, q->row, q->col, m->row_pitch, m->col_pitch))
+        return 0;
+    int32_t cov = m->cov[k], seen = m->seen[k];
+    double pers = cov > 0 ? (double)seen / (double)cov : 0.0;
+    if (seen < 1 || pers < p->min_persistence)
+        return 0;
+    /* Position from the unfiltered map: the filter widens the peak and a
+     * ridge median can tilt it. */
+    const float *a = m->map;
+    float l = q->col > 0 ? a[k - 1] : NAN, r = q->col + 1 < nx ? a[k + 1] : NAN;
+    float u = q->row > 0 ? a[k - (size_t)nx] : NAN;
+    float d = q->row + 1 < ny ? a[k + (size_t)nx] : NAN;
+    e->x_mm = ((double)q->col + vertex(l, a[k], r)) * m->col_pitch;
+    e->y_mm = m->y0 + ((double)q->row + vertex(u, a[k], d)) * m->row_pitch;
+    e->peak = a[k];
+    e->prominence = m->amp[k];
+    e->area_mm2 = q->area_taxels >= 0 ? q->area_taxels * m->col_pitch * m->row_pitch : NAN;
+    e->n_passes = seen;
+    e->n_covering = cov;
+    e->persistence = pers;
+    e->first_time = m->t_first[k];
+    e->last_time = m->t_last[k];
+    e->size_mm = m->size[k];
+    e->amplitude = m->amp[k];
+    e->significance = m->snr[k];
+    e->score = (double)m->snr[k] * pers;
+    return 1;
+}
+
+static int cand_cmp(const void *a, const void *b)
+{
+    const km_candidate *p = a, *q = b;
+    if (p->score != q->score)
+        return p->score > q->score ? -1 : 1;
+    if (p->prominence != q->prominence)
+        return p->prominence > q->prominence ? -1 : 1;
+    if (p->y_mm != q->y_mm)
+        return p->y_mm < q->y_mm ? -1 : 1;
+    return p->x_mm < q->x_mm ? -1 : p->x_mm > q->x_mm;
+}
+
+/* Peaks of the amplitude (where the knot is); their significance comes from
+ * the snr (whether it is one): the snr map's own maxima lean towards
+ * quieter neighbours. */
+static km_status amp_peaks(km_ctx *ctx, const km_candidate_params *p, const cand_maps *m,
+                           km_peak *pk, size_t *npk)
+{
+    km_peak_params pp;
+    km_peak_params_default(&pp);
+    pp.min_distance = p->min_distance;
+    pp.threshold_abs = p->min_prominence;
+    pp.threshold_rel = 0.0;
+    pp.exclude_border = 0;
+    pp.plateau = KM_PLATEAU_ONE;
+    pp.min_prominence = 0.0;
+    pp.want = KM_WANT_PROMINENCE | KM_WANT_AREA;
+    km_frame fr = {m->amp, m->ny, m->nx, m->nx};
+    return km_find_peaks(ctx, &fr, NULL, &pp, pk, (size_t)m->ny * (size_t)m->nx, npk);
+}
+
+/* The grid's maps into m, then the filters: ridges off, noise, scale
+   search.  *ns, sig: the footprint sigmas searched. */
+static km_status filter_maps(km_ctx *ctx, const km_bodygrid *g, const km_candidate_params *p,
+                             cand_maps *m, double sig[32], int *ns)
+{
+    size_t cells = (size_t)m->ny * (size_t)m->nx;
+    km_candidate_maps cm = {m->map, m->cov, m->seen, m->t_first, m->t_last};
+    km_status st = km_bodygrid_candidate_maps(ctx, g, &cm, cells, NULL);
+    if (st != KM_OK)
+        return st;
+    if (p->ridge_half_rows > 0)
+        km_map_remove_ridges(m->map, m->ny, m->nx, p->ridge_half_rows, m->win, m->flat);
+    else
+        memcpy(m->flat, m->map, cells * sizeof *m->flat);
+    noise_map(m, m->ny, m->nx);
+    *ns = footprint_sigmas(p, sig);
+    km_map_scale_search(m->flat, m->ny, m->nx, m->row_pitch, m->col_pitch, sig, *ns, m->noise,
+                        m->amp, m->snr, m->size, m->scratch);
+    return KM_OK;
+}
+
+km_status km_bodygrid_candidates(km_ctx *ctx, const km_bodygrid *g, km_candidate *out,
+                                 size_t capacity, size_t *n_out)
+{
+    km_status st = KM_OK;
+    cand_maps m = {0};
+    km_peak *pk = NULL;
+    km_candidate *cand = NULL;
+    size_t npk = 0, nc = 0;
+    const km_candidate_params *p = km_bodygrid_candidate_params(g);
+    if (p == NULL || n_out == NULL || (out == NULL && capacity > 0))
+        return km_fail(ctx, KM_ERR_INVALID, "candidates: NULL argument or no candidate layer");
+    *n_out = 0;
+    km_bodygrid_shape(g, &m.ny, &m.nx, &m.y0, &m.row_pitch, &m.col_pitch);
+    size_t cells = (size_t)m.ny * (size_t)m.nx;
+    if (cells == 0)
+        return KM_OK;
+    pk = km_alloc(ctx, cells * sizeof *pk);
+    cand = km_alloc(ctx, cells * sizeof *cand);
+    if ((st = alloc_maps(ctx, cells, p->ridge_half_rows, &m)) != KM_OK || pk == NULL ||
+        cand == NULL) {
+        st = KM_ERR_NOMEM;
+        goto done;
+    }
+    double sig[32];
+    int ns = 0;
+    if ((st = filter_maps(ctx, g, p, &m, sig, &ns)) != KM_OK ||
+        (st = amp_peaks(ctx, p, &m, pk, &npk)) != KM_OK)
+        goto done;
+    for (size_t k = 0; k < npk; k++)
+        nc += (size_t)make_candidate(p, &m, &pk[k], ns > 1 ? sig[ns - 1] : 0.0, &cand[nc]);
+    if (nc > 1)
+        qsort(cand, nc, sizeof *cand, cand_cmp);
+    if (p->max_candidates >= 0 && nc > (size_t)p->max_candidates)
+        nc = (size_t)p->max_candidates;
+    *n_out = nc;
+    if (nc > capacity) {
+        st = km_fail(ctx, KM_ERR_CAPACITY, "candidates: %zu found, capacity %zu", nc, capacity);
+        goto done;
+    }
+    if (nc > 0)
+        memcpy(out, cand, nc * sizeof *cand);
+done:
+    free_maps(ctx, &m);
+    km_free(ctx, pk);
+    km_free(ctx, cand);
+    return st;
+}
+
+km_status km_candidates_get(km_ctx *ctx, km_candidates *c, km_candidate *out, size_t capacity,
+                            size_t *n_out)
+{
+    if (c == NULL || n_out == NULL)
+        return km_fail(ctx, KM_ERR_INVALID, "candidates: NULL argument");
+    return km_bodygrid_candidates(ctx, km_candidates_grid(c), out, capacity, n_out);
+}

@@ -1,0 +1,70 @@
+/* The body grid's state (docs/ALGORITHMS.md 7.2 and 10 steps 1-3), shared
+ * by its three files: bodygrid.c (cells, storage, the deposit rule),
+ * bodymap.c (the body map layer) and candidates.c (the candidate layer).
+ * Private to src/track. */
+#ifndef KM_BODYGRID_INTERNAL_H
+#define KM_BODYGRID_INTERNAL_H
+
+#include "internal.h"
+
+/* Per taxel and per row state of the local excess (10 step 1). */
+typedef struct km_excess_state {
+    float *excess;              /* one row of excess (cols) */
+    float *bg;                  /* one row of local background (cols) */
+    float *win;                 /* median window */
+    uint8_t *ok;                /* one row: taxel usable (cols) */
+    float *prev;                /* per taxel: value in the previous frame */
+    int32_t *run;               /* per taxel: frames it has repeated that value */
+    uint8_t *stuck;             /* per taxel: was ever stuck at a nonzero value */
+} km_excess_state;
+
+struct km_bodygrid {
+    km_alloc_ref alloc;
+    int32_t mode, rows, cols;
+    double row_pitch, col_pitch;
+    unsigned layers;            /* KM_GRID_BODYMAP | KM_GRID_CANDIDATES */
+    km_bodymap_params rule;     /* contact rule, passes, extent */
+    km_candidate_params cand;   /* the candidate layer's parameters */
+    int64_t frame;              /* frames added so far */
+    /* storage covers cell rows [base, base + cap); used [lo, hi] */
+    int64_t base, cap, lo, hi;
+    int have_origin;
+    double y_origin;            /* body y of cell row 0 */
+    /* body map layer, per cell */
+    float *max;
+    double *sum;
+    int64_t *n;
+    int32_t *cov;               /* passes */
+    int64_t *last;              /* frame of the last touch in contact, -1 never */
+    /* candidate layer, per cell */
+    int32_t *ccov, *seen;       /* passes; closed passes that saw the cell */
+    double *csum;               /* sum of the closed passes' maxima */
+    float *cur;                 /* maximum of the open pass */
+    int64_t *clast;             /* frame of the last touch, -1 never */
+    double *t_first, *t_last;   /* times the excess reached seen_threshold */
+    km_excess_state ex;
+};
+
+/* The pass rule, one for both layers: a touch at `frame` starts a new pass
+ * when the cell was never touched or stayed untouched for more than `gap`
+ * frames. */
+static inline int km_grid_new_pass(int64_t last, int64_t frame, int32_t gap)
+{
+    return last < 0 || frame - last - 1 > gap;
+}
+
+/* bodymap.c: the body map layer.  One frame row r deposited on the cells
+ * at off (every usable sample; roller: all in contact), or a mat frame
+ * (in contact above contact_threshold). */
+void km_body_layer_row(km_bodygrid *g, const float *row, const km_mask *m, int32_t r, size_t off);
+void km_body_layer_mat(km_bodygrid *g, const km_frame *f, const km_mask *m);
+
+/* candidates.c: the candidate layer. */
+km_status km_cand_layer_create(km_ctx *ctx, km_bodygrid *g, const km_candidate_params *p);
+void km_cand_layer_free(km_bodygrid *g);
+void km_cand_layer_stuck(km_bodygrid *g, const km_frame *f);
+void km_cand_layer_row(km_bodygrid *g, const float *row, const km_mask *m, int32_t r, size_t off,
+                       double t);
+void km_cand_layer_mat(km_bodygrid *g, const km_frame *f, const km_mask *m, double t);
+
+#endif

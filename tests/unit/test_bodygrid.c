@@ -1,0 +1,169 @@
+/* The body grid (docs/ALGORITHMS.md 7.2, 10 steps 1-3): one grid with both
+ * layers gives exactly the body map and the candidate maps of the
+ * one-layer grids (km_bodymap_*, km_candidates_*) fed the same frames. */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "knotmap.h"
+
+static km_ctx *ctx;
+
+static void setup(void)
+{
+    cr_assert_eq(km_ctx_create(&ctx), KM_OK);
+}
+
+static void teardown(void)
+{
+    km_ctx_free(ctx);
+}
+
+TestSuite(bodygrid, .init = setup, .fini = teardown);
+
+typedef struct three {
+    km_bodygrid *g;
+    km_bodymap *b;
+    km_candidates *c;
+} three;
+
+/* A synthetic hard session (stuck and dead taxels, lifts, gain errors)
+ * into the three accumulators, frame by frame. */
+static void feed(int32_t mode, three *t)
+{
+    km_synth_params p;
+    km_synth_params_default(&p);
+    km_synth_preset(&p, KM_SYNTH_HARD);
+    p.mode = mode;
+    p.duration_s = 8.0;
+    p.seed = 5;
+    km_synth *s = NULL;
+    cr_assert_eq(km_synth_create(ctx, &p, &s), KM_OK);
+    km_session_info info;
+    km_synth_info(s, &info);
+    km_odometry *o = NULL;
+    if (mode == KM_MODE_ROLLER)
+        cr_assert_eq(km_odometry_create(ctx, info.rows, info.cols, info.roller_radius_mm, NULL, &o),
+                     KM_OK);
+    km_candidate_params cp;
+    km_candidate_params_default(&cp);
+    km_bodymap_params bp;
+    km_bodymap_params_default(&bp);
+    cr_assert_eq(km_bodygrid_create(ctx, mode, info.rows, info.cols, info.row_pitch_mm,
+                                    info.col_pitch_mm, &bp, &cp,
+                                    KM_GRID_BODYMAP | KM_GRID_CANDIDATES, &t->g),
+                 KM_OK);
+    cr_assert_eq(km_bodymap_create(ctx, mode, info.rows, info.cols, info.row_pitch_mm,
+                                   info.col_pitch_mm, &bp, &t->b),
+                 KM_OK);
+    cr_assert_eq(km_candidates_create(ctx, mode, info.rows, info.cols, info.row_pitch_mm,
+                                      info.col_pitch_mm, &cp, &t->c),
+                 KM_OK);
+    size_t per = (size_t)info.rows * (size_t)info.cols;
+    float *frames = malloc(64 * per * sizeof(float));
+    double *times = malloc(64 * sizeof(double));
+    cr_assert(frames != NULL && times != NULL);
+    for (;;) {
+        int64_t got = 0;
+        cr_assert_eq(km_synth_frames(ctx, s, frames, times, 64, &got), KM_OK);
+        if (got == 0)
+            break;
+        for (int64_t k = 0; k < got; k++) {
+            km_frame f = {frames + (size_t)k * per, info.rows, info.cols, info.cols};
+            km_odometry_sample smp;
+            memset(&smp, 0, sizeof smp);
+            if (o != NULL)
+                cr_assert_eq(km_odometry_update(ctx, o, &f, NULL, &smp), KM_OK);
+            cr_assert_eq(km_bodygrid_add(ctx, t->g, &f, NULL, &smp, times[k]), KM_OK);
+            cr_assert_eq(km_bodymap_add(ctx, t->b, &f, NULL, &smp), KM_OK);
+            cr_assert_eq(km_candidates_add(ctx, t->c, &f, NULL, &smp, times[k]), KM_OK);
+        }
+    }
+    free(frames);
+    free(times);
+    km_odometry_free(o);
+    km_synth_free(s);
+}
+
+static void same_maps(int32_t mode)
+{
+    three t = {0};
+    feed(mode, &t);
+    int32_t ny, nx, bny, bnx, cny, cnx;
+    double y0, by0, cy0, yp, xp;
+    km_bodygrid_shape(t.g, &ny, &nx, &y0, &yp, &xp);
+    km_bodymap_shape(t.b, &bny, &bnx, &by0, NULL, NULL);
+    km_candidates_shape(t.c, &cny, &cnx, &cy0);
+    cr_assert(ny > 4 && nx > 4);
+    cr_assert(ny == bny && nx == bnx && ny == cny && nx == cnx && y0 == by0 && y0 == cy0);
+    size_t cells = (size_t)ny * (size_t)nx, n1 = 0, n2 = 0;
+    float *f = malloc(6 * cells * sizeof(float));
+    int32_t *cov = malloc(2 * cells * sizeof(int32_t));
+    km_candidate *c1 = malloc(2 * cells * sizeof(km_candidate)), *c2 = c1 + cells;
+    cr_assert(f != NULL && cov != NULL && c1 != NULL);
+    cr_assert_eq(km_bodygrid_bodymap(ctx, t.g, f, f + cells, cov, cells, NULL), KM_OK);
+    cr_assert_eq(km_bodymap_get(ctx, t.b, f + 2 * cells, f + 3 * cells, cov + cells, cells, NULL),
+                 KM_OK);
+    km_candidate_maps m = {0};
+    m.excess = f + 4 * cells;
+    cr_assert_eq(km_bodygrid_candidate_maps(ctx, t.g, &m, cells, NULL), KM_OK);
+    cr_assert_eq(km_candidates_map(ctx, t.c, f + 5 * cells, cells, NULL), KM_OK);
+    cr_assert_eq(memcmp(f, f + 2 * cells, 2 * cells * sizeof(float)), 0);
+    cr_assert_eq(memcmp(cov, cov + cells, cells * sizeof(int32_t)), 0);
+    cr_assert_eq(memcmp(f + 4 * cells, f + 5 * cells, cells * sizeof(float)), 0);
+    size_t finite = 0;
+    for (size_t i = 0; i < cells; i++)
+        finite += isfinite(f[4 * cells + i]) && cov[i] > 0;
+    cr_assert_gt(finite, cells / 4, "the candidate map is mostly empty: %zu of %zu", finite, cells);
+    cr_assert_eq(km_bodygrid_candidates(ctx, t.g, c1, cells, &n1), KM_OK);
+    cr_assert_eq(km_candidates_get(ctx, t.c, c2, cells, &n2), KM_OK);
+    cr_assert_eq(n1, n2);
+    cr_assert_eq(memcmp(c1, c2, n1 * sizeof *c1), 0);
+    free(f);
+    free(cov);
+    free(c1);
+    km_bodygrid_free(t.g);
+    km_bodymap_free(t.b);
+    km_candidates_free(t.c);
+}
+
+Test(bodygrid, one_grid_gives_both_maps_roller)
+{
+    same_maps(KM_MODE_ROLLER);
+}
+
+Test(bodygrid, one_grid_gives_both_maps_mat)
+{
+    same_maps(KM_MODE_MAT);
+}
+
+Test(bodygrid, a_layer_is_asked_for)
+{
+    km_bodygrid *g = NULL;
+    cr_assert_eq(km_bodygrid_create(ctx, KM_MODE_MAT, 4, 4, 5.0, 5.0, NULL, NULL, 0, &g),
+                 KM_ERR_INVALID);
+    cr_assert_eq(km_bodygrid_create(ctx, KM_MODE_MAT, 4, 4, 5.0, 5.0, NULL, NULL, 4, &g),
+                 KM_ERR_INVALID);
+    cr_assert_eq(km_bodygrid_create(ctx, KM_MODE_MAT, 4, 4, 5.0, 5.0, NULL, NULL,
+                                    KM_GRID_CANDIDATES, &g),
+                 KM_OK);
+    float v[16];
+    int32_t cov[16];
+    size_t n = 0;
+    cr_assert_eq(km_bodygrid_bodymap(ctx, g, v, NULL, cov, 16, NULL), KM_ERR_INVALID);
+    cr_assert_not_null(km_bodygrid_candidate_params(g));
+    cr_assert_eq(km_bodygrid_candidates(ctx, g, NULL, 0, &n), KM_OK);
+    cr_assert_eq(n, 0);
+    km_bodygrid_free(g);
+    cr_assert_eq(km_bodygrid_create(ctx, KM_MODE_MAT, 4, 4, 5.0, 5.0, NULL, NULL,
+                                    KM_GRID_BODYMAP, &g),
+                 KM_OK);
+    km_candidate_maps m = {0};
+    m.excess = v;
+    cr_assert_eq(km_bodygrid_candidate_maps(ctx, g, &m, 16, NULL), KM_ERR_INVALID);
+    cr_assert_null(km_bodygrid_candidate_params(g));
+    cr_assert_eq(km_bodygrid_candidates(ctx, g, NULL, 0, &n), KM_ERR_INVALID);
+    km_bodygrid_free(g);
+    km_bodygrid_free(NULL);
+}
