@@ -73,6 +73,11 @@ void km_cli_deadline_end(void);
  * KM_CLI_PROBE_SECONDS), 75 (ran past
  * `deadline` > 0, when shorter), 130/143 (the child was interrupted). */
 int km_cli_probe(const char *path, const km_read_options *ro, double deadline);
+/* Run `work` on `input` under --deadline (0 = none): the timer, the input
+ * (and second_input, when not NULL) probed first (km_cli_probe, a crash or hang refused), then work(user),
+ * which returns an exit code.  Returns the first failing exit code. */
+int km_cli_bounded(const char *input, const char *second_input, double deadline,
+                   int (*work)(void *user), void *user);
 
 /* ---- option parsing (options.c) ---------------------------------------- */
 
@@ -105,6 +110,13 @@ typedef struct km_cli_opt {
     {"help", 'h', NULL, "show this help and exit", section, NULL, KM_CLI_HELP}
 #define KM_CLI_OPT_OUTPUT(metavar, doc, id) {"output", 'o', metavar, doc, NULL, NULL, id}
 #define KM_CLI_OPT_QUIET(doc, id) {"quiet", 'q', NULL, doc, NULL, NULL, id}
+/* --deadline S of the commands that read files (process, info, render,
+ * report, eval); its value through km_cli_deadline_arg. */
+#define KM_CLI_OPT_DEADLINE(section, id)                                                       \
+    {"deadline", 0, "S",                                                                       \
+     "an input still in work after S seconds ends the command at once: temporaries "         \
+     "removed, exit 75 [off]",                                                               \
+     section, NULL, id}
 /* --no-clobber (synth's older name) is kept as an alias. */
 #define KM_CLI_OPT_NO_OVERWRITE(doc, id) {"no-overwrite", 0, NULL, doc, NULL, "no-clobber", id}
 
@@ -154,6 +166,9 @@ int km_cli_param_set(const char *cmd, void *p, const km_param *d, const char *v)
 /* -o VALUE: "-" (standard output) is refused, a file is needed; KM_EX_OK or
  * KM_EX_USAGE after printing it. */
 int km_cli_output_arg(const char *cmd, const char *v, const char **out);
+/* --deadline's value: seconds > 0 (at most 1e9) into *out; KM_EX_OK, or
+ * KM_EX_USAGE after printing the usage error. */
+int km_cli_deadline_arg(const char *cmd, const char *v, double *out);
 
 /* Strict number parsing; on error print a usage error naming the option
  * and return -1, else 0. */

@@ -7,7 +7,7 @@
 
 static const char *const CMD = "eval";
 
-enum { O_TRUTH, O_TOLERANCE, O_TOP, O_JSON };
+enum { O_TRUTH, O_TOLERANCE, O_TOP, O_JSON, O_DEADLINE };
 
 static const km_cli_opt OPTS[] = {
     {"truth", 0, "SESSION", "the synthetic session (required)", NULL, NULL, O_TRUTH},
@@ -17,6 +17,7 @@ static const km_cli_opt OPTS[] = {
      NULL, NULL, O_TOLERANCE},
     {"top", 0, "N", "evaluate only the best N candidates [all]", NULL, NULL, O_TOP},
     {"json", 0, NULL, "one JSON object on stdout", NULL, NULL, O_JSON},
+    KM_CLI_OPT_DEADLINE(NULL, O_DEADLINE),
     KM_CLI_OPT_HELP(NULL),
 };
 
@@ -28,13 +29,14 @@ static const char USAGE[] =
 
 static const char FOOTER[] =
     "Exit status: 0 ok, 64 usage, 65 not a result / no candidates / no truth,\n"
-    "66 a file is missing.\n";
+    "66 a file is missing, 75 --deadline exceeded.\n";
 
 typedef struct eval_opts {
-    const char *truth;
-    double tolerance;
+    const char *truth, *input;
+    double tolerance, deadline;
     long long top;
     int json;
+    km_ctx *ctx;
 } eval_opts;
 
 static int on_option(void *user, int id, const char *v)
@@ -52,6 +54,8 @@ static int on_option(void *user, int id, const char *v)
         return KM_EX_OK;
     case O_TOP:
         return km_cli_int(CMD, "top", v, 0, INT64_MAX, &o->top) != 0 ? KM_EX_USAGE : KM_EX_OK;
+    case O_DEADLINE:
+        return km_cli_deadline_arg(CMD, v, &o->deadline);
     default:
         o->json = 1;
         return KM_EX_OK;
@@ -139,38 +143,40 @@ static void print_json(const char *input, const char *truth, const km_eval_resul
     json_number("error_max_mm", r->error_max_mm, 1);
 }
 
+/* The evaluation, once both files passed the probe. */
+static int evaluate(void *user)
+{
+    eval_opts *o = user;
+    km_eval_result r;
+    km_status st = km_eval(o->ctx, o->input, o->truth, o->tolerance, (int64_t)o->top, &r);
+    if (st != KM_OK)
+        return km_cli_report(o->ctx, st, o->input, o->truth);
+    if (o->json)
+        print_json(o->input, o->truth, &r);
+    else
+        print_text(o->input, o->truth, &r);
+    return KM_EX_OK;
+}
+
 int km_cmd_eval(int argc, char **argv)
 {
-    const char *input = NULL;
-    eval_opts o = {NULL, 0.0, -1, 0};
-    int rc;
-    km_ctx *ctx = NULL;
-    km_eval_result r;
-
+    eval_opts o = {.truth = NULL, .input = NULL, .tolerance = 0.0, .deadline = 0.0,
+                   .top = -1, .json = 0, .ctx = NULL};
     km_cli_parser ps = {CMD,       USAGE, FOOTER, OPTS,   sizeof OPTS / sizeof OPTS[0], NULL,
-                        NULL, on_option, &o,    &input, 1, "RESULT", 0, NULL, NULL};
-    rc = km_cli_parse(&ps, argc, argv);
+                        NULL, on_option, &o,    &o.input, 1, "RESULT", 0, NULL, NULL};
+    int rc = km_cli_parse(&ps, argc, argv);
     if (rc != KM_EX_OK)
         return rc == KM_CLI_DONE ? KM_EX_OK : rc;
-    if (input == NULL)
+    if (o.input == NULL)
         return km_cli_usage(CMD, "no RESULT file given");
     if (o.truth == NULL)
         return km_cli_usage(CMD, "--truth SESSION is required");
-    if (km_ctx_create(&ctx) != KM_OK) {
+    if (km_ctx_create(&o.ctx) != KM_OK) {
         km_cli_error("out of memory");
         return KM_EX_OSERR;
     }
-    km_status st = KM_OK;
-    if ((rc = km_cli_probe(input, NULL, 0.0)) == KM_EX_OK && /* probe.c: libhdf5 may crash */
-        (rc = km_cli_probe(o.truth, NULL, 0.0)) == KM_EX_OK)
-        st = km_eval(ctx, input, o.truth, o.tolerance, (int64_t)o.top, &r);
-    if (st != KM_OK)
-        rc = km_cli_report(ctx, st, input, o.truth);
-    else if (rc == KM_EX_OK && o.json)
-        print_json(input, o.truth, &r);
-    else if (rc == KM_EX_OK)
-        print_text(input, o.truth, &r);
+    rc = km_cli_bounded(o.input, o.truth, o.deadline, evaluate, &o); /* probe.c */
     fflush(stdout);
-    km_ctx_free(ctx);
+    km_ctx_free(o.ctx);
     return rc;
 }

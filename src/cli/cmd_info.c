@@ -10,9 +10,7 @@ static const char *const CMD = "info";
 enum { O_DEADLINE = 1 };
 
 static const km_cli_opt OPTS[] = {
-    {"deadline", 0, "S",
-     "an input still being read after S seconds ends the command at once (exit 75) [off]",
-     "Input", NULL, O_DEADLINE},
+    KM_CLI_OPT_DEADLINE("Input", O_DEADLINE),
     KM_CLI_OPT_HELP("Input"),
 };
 
@@ -34,11 +32,7 @@ static int on_option(void *user, int id, const char *value)
     double *deadline = user;
     if (id != O_DEADLINE)
         return KM_EX_SOFTWARE; /* info has no other option of its own but --help */
-    if (km_cli_double(CMD, "deadline", value, deadline) < 0)
-        return KM_EX_USAGE;
-    if (!(*deadline > 0.0) || *deadline > 1e9)
-        return km_cli_usage(CMD, "--deadline must be > 0 seconds");
-    return KM_EX_OK;
+    return km_cli_deadline_arg(CMD, value, deadline);
 }
 
 static const char *or_none(const char *s)

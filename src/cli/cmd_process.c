@@ -55,10 +55,7 @@ static const km_cli_opt OPTS[] = {
      "with --resume: remake a knotmap result whose complete attribute is not 1 [off]",
      "Output", NULL, O_REPLACE},
     {"jobs", 'j', "N", "sessions processed in parallel [1]", "Run", NULL, O_JOBS},
-    {"deadline", 0, "S",
-     "an input still in work after S seconds ends the run at once: temporaries removed, "
-     "exit 75 [off]",
-     "Run", NULL, O_DEADLINE},
+    KM_CLI_OPT_DEADLINE("Run", O_DEADLINE),
     {"quiet", 'q', NULL, "no summary, no progress", "Run", NULL, O_QUIET},
     {"verbose", 'v', NULL, "also print the output paths and parameters", "Run", NULL,
      O_VERBOSE},
@@ -99,11 +96,7 @@ static int on_option(void *user, int id, const char *v)
     case O_JOBS:
         return km_cli_int(CMD, "jobs", v, 1, MAX_JOBS, &o->jobs) < 0 ? KM_EX_USAGE : KM_EX_OK;
     case O_DEADLINE:
-        if (km_cli_double(CMD, "deadline", v, &o->deadline) < 0)
-            return KM_EX_USAGE;
-        if (!(o->deadline > 0.0) || o->deadline > 1e9)
-            return km_cli_usage(CMD, "--deadline must be > 0 seconds");
-        return KM_EX_OK;
+        return km_cli_deadline_arg(CMD, v, &o->deadline);
     case O_QUIET:
         o->quiet = 1;
         return KM_EX_OK;

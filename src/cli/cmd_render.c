@@ -8,13 +8,14 @@
 
 static const char *const CMD = "render";
 
-enum { O_OUTPUT, O_NO_OVERWRITE, O_QUIET };
+enum { O_OUTPUT, O_NO_OVERWRITE, O_DEADLINE, O_QUIET };
 
 /* The picture options (--map, --candidates, --cell-px, --vmin, --vmax,
  * --percentile) are the rows of km_render_param_table. */
 static const km_cli_opt OPTS[] = {
     KM_CLI_OPT_OUTPUT("FILE", "the picture [RESULT without .h5, plus .png]", O_OUTPUT),
     KM_CLI_OPT_NO_OVERWRITE("refuse to replace an existing picture", O_NO_OVERWRITE),
+    KM_CLI_OPT_DEADLINE(NULL, O_DEADLINE),
     KM_CLI_OPT_QUIET("print nothing on success", O_QUIET),
     KM_CLI_OPT_HELP(NULL),
 };
@@ -34,12 +35,16 @@ static const char FOOTER[] =
     "when it is a picture of the same format.  Layout: docs/FORMAT.md 2.2.\n"
     "\n"
     "Exit status: 0 ok, 64 usage (or an unknown extension), 65 not a result / no map,\n"
-    "66 result missing, 73 the picture cannot be created, 74 I/O error.\n";
+    "66 result missing, 73 the picture cannot be created, 74 I/O error,\n"
+    "75 --deadline exceeded.\n";
 
 typedef struct render_opts {
     km_render_params p;
-    const char *output;
+    const char *output, *input;
     int quiet;
+    double deadline;
+    km_ctx *ctx;
+    km_render_info info;
 } render_opts;
 
 static int on_option(void *user, int id, const char *v)
@@ -51,6 +56,8 @@ static int on_option(void *user, int id, const char *v)
     case O_NO_OVERWRITE:
         o->p.overwrite = 0;
         return KM_EX_OK;
+    case O_DEADLINE:
+        return km_cli_deadline_arg(CMD, v, &o->deadline);
     default: /* O_QUIET */
         o->quiet = 1;
         return KM_EX_OK;
@@ -66,48 +73,51 @@ static void print_info(const char *input, const char *output, const km_render_in
            100.0 * info->clipped_above, (int)info->n_marked, info->n_marked == 1 ? "" : "s");
 }
 
+/* The picture, once the result passed the probe. */
+static int draw(void *user)
+{
+    render_opts *o = user;
+    km_status st = km_render(o->ctx, o->input, o->output, &o->p, &o->info);
+    if (st != KM_OK)
+        return km_cli_report(o->ctx, st, o->input, o->output);
+    if (!o->quiet)
+        print_info(o->input, o->output, &o->info);
+    return KM_EX_OK;
+}
+
 int km_cmd_render(int argc, char **argv)
 {
-    render_opts o = {.output = NULL, .quiet = 0};
-    km_render_info info;
-    const char *input = NULL;
+    render_opts o = {.output = NULL, .input = NULL, .quiet = 0, .deadline = 0.0, .ctx = NULL};
     char *own_output = NULL;
     int rc;
-    km_ctx *ctx = NULL;
 
     km_render_params_default(&o.p);
     km_cli_parser ps = {CMD,  USAGE,     FOOTER, OPTS,   sizeof OPTS / sizeof OPTS[0],
-                        &o.p, NULL,      on_option, &o, &input,
+                        &o.p, NULL,      on_option, &o, &o.input,
                         1,    "RESULT",  0,      &km_cli_render_vocab, NULL};
     rc = km_cli_parse(&ps, argc, argv);
     if (rc != KM_EX_OK)
         return rc == KM_CLI_DONE ? KM_EX_OK : rc;
-    if (input == NULL)
+    if (o.input == NULL)
         return km_cli_usage(CMD, "no RESULT file given");
     if (!isnan(o.p.vmin) && !isnan(o.p.vmax) && !(o.p.vmin < o.p.vmax))
         return km_cli_usage(CMD, "--vmin %g must be below --vmax %g", o.p.vmin, o.p.vmax);
     if (o.output == NULL) {
-        own_output = km_cli_output_name(input, ".png");
+        own_output = km_cli_output_name(o.input, ".png");
         if (own_output == NULL) {
             km_cli_error("out of memory");
             return KM_EX_OSERR;
         }
         o.output = own_output;
     }
-    if (km_ctx_create(&ctx) != KM_OK) {
+    if (km_ctx_create(&o.ctx) != KM_OK) {
         km_cli_error("out of memory");
         free(own_output);
         return KM_EX_OSERR;
     }
-    km_status st = KM_OK;
-    if ((rc = km_cli_probe(input, NULL, 0.0)) == KM_EX_OK) /* probe.c: libhdf5 may crash */
-        st = km_render(ctx, input, o.output, &o.p, &info);
-    if (st != KM_OK)
-        rc = km_cli_report(ctx, st, input, o.output);
-    else if (rc == KM_EX_OK && !o.quiet)
-        print_info(input, o.output, &info);
+    rc = km_cli_bounded(o.input, NULL, o.deadline, draw, &o); /* probe.c: libhdf5 may crash */
     fflush(stdout);
-    km_ctx_free(ctx);
+    km_ctx_free(o.ctx);
     free(own_output);
     return rc;
 }

@@ -148,6 +148,15 @@ char *km_cli_output_name(const char *input, const char *ext)
     return out;
 }
 
+int km_cli_deadline_arg(const char *cmd, const char *v, double *out)
+{
+    if (km_cli_double(cmd, "deadline", v, out) < 0)
+        return KM_EX_USAGE;
+    if (!(*out > 0.0) || *out > 1e9)
+        return km_cli_usage(cmd, "--deadline must be > 0 seconds");
+    return KM_EX_OK;
+}
+
 int km_cli_output_arg(const char *cmd, const char *v, const char **out)
 {
     if (strcmp(v, "-") == 0)

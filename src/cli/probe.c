@@ -120,3 +120,24 @@ int km_cli_probe(const char *path, const km_read_options *ro, double deadline)
                  path, strsignal(sig));
     return KM_EX_DATAERR;
 }
+
+int km_cli_bounded(const char *input, const char *second_input, double deadline,
+                   int (*work)(void *user), void *user)
+{
+    if (km_cli_deadline_begin(deadline) != 0) {
+        km_cli_error("cannot set the --deadline timer");
+        return KM_EX_OSERR;
+    }
+    km_cli_deadline_enter(0, input);
+    int rc = km_cli_probe(input, NULL, deadline);
+    if (rc == KM_EX_OK && second_input != NULL) {
+        km_cli_deadline_enter(0, second_input);
+        rc = km_cli_probe(second_input, NULL, deadline);
+        km_cli_deadline_enter(0, input);
+    }
+    if (rc == KM_EX_OK)
+        rc = work(user);
+    km_cli_deadline_enter(0, NULL);
+    km_cli_deadline_end();
+    return rc;
+}

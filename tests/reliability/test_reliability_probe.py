@@ -1,4 +1,4 @@
-"""The probe (src/cli/probe.c): `process` and `info` open every HDF5 input
+"""The probe (src/cli/probe.c): every command that reads files opens each HDF5 input
 first in a short-lived child process, so a file on which libhdf5 itself
 crashes or loops (tests/fuzz/libhdf5/) is refused with exit 65 (75 under
 --deadline) and a one-line message, instead of killing the command.
@@ -64,11 +64,52 @@ def test_deadline_ends_a_file_that_hangs_libhdf5(knotmap_bin, sessions, tmp_path
     assert os.listdir(str(tmp_path)) == []
 
 
-def test_info_deadline_is_checked(knotmap_bin, tmp_path):
-    for bad in ("0", "-1", "x"):
-        p = subprocess.run([BIN, "info", "--deadline", bad, "in.h5"], capture_output=True,
+@pytest.mark.parametrize("cmd", ["info", "render", "report", "eval"])
+def test_deadline_value_is_checked(knotmap_bin, tmp_path, cmd):
+    for bad in ("0", "-1", "x", "1e10"):
+        p = subprocess.run([BIN, cmd, "--deadline", bad, "in.h5"], capture_output=True,
                            text=True, cwd=str(tmp_path))
         assert p.returncode == 64, (bad, p.stderr)
+        assert "--deadline" in p.stderr
+
+
+@pytest.mark.parametrize("cmd", ["render", "report", "eval"])
+def test_result_readers_deadline_ends_a_result_that_hangs_libhdf5(knotmap_bin, sessions,
+                                                                  tmp_path, cmd):
+    """render, report and eval take --deadline too: a result on which libhdf5
+    loops ends the command at once with 75, nothing written."""
+    good, _ = sessions
+    evil = str(tmp_path / "evil.h5")
+    assert subprocess.run([BIN, "process", "-q", good, "-o", evil]).returncode == 0
+    out = tmp_path / "out"
+    out.mkdir()
+    args = [cmd, "--deadline", "0.5", evil] + (["--truth", good] if cmd == "eval"
+                                               else ["-o", str(out / "x")])
+    p = run(args, how="hang", cwd=str(out))
+    assert p.returncode == 75, p.stderr
+    assert p.stderr.startswith("knotmap: %s: deadline of 0.5 s exceeded" % evil), p.stderr
+    assert p.stdout == "" and os.listdir(str(out)) == []
+
+
+@pytest.mark.parametrize("cmd", ["render", "report", "eval"])
+def test_result_readers_under_a_deadline_work_as_without(knotmap_bin, sessions, tmp_path, cmd):
+    good, _ = sessions
+    if cmd == "eval":  # a session with true knots
+        good = str(tmp_path / "s.h5")
+        assert subprocess.run([BIN, "synth", "--duration", "3", "-o", good]).returncode == 0
+    res = str(tmp_path / "r.h5")
+    assert subprocess.run([BIN, "process", "-q", good, "-o", res]).returncode == 0
+    outs = []
+    for extra in ([], ["--deadline", "60"]):
+        out = tmp_path / ("out%d" % len(outs))
+        out.mkdir()
+        args = [cmd, res, *extra] + (["--truth", good] if cmd == "eval"
+                                     else ["-o", str(out / ("x.png" if cmd == "render"
+                                                              else "x.html"))])
+        p = subprocess.run([BIN] + args, capture_output=True, text=True, cwd=str(out))
+        assert p.returncode == 0, p.stderr
+        outs.append((p.stdout.replace(str(out), "OUT"), sorted(os.listdir(str(out)))))
+    assert outs[0] == outs[1]
 
 
 @pytest.mark.parametrize("cmd", ["render", "report", "eval"])
