@@ -41,13 +41,33 @@ def wait_until(pred, proc, limit=120.0):
     return pred()
 
 
+def opening_the_fifo(pid):
+    """Is a thread of process pid blocked opening a FIFO (Linux: its wchan
+    is the kernel's wait_for_partner)?  Without /proc, True after 0.5 s of
+    waiting, as the tests did before (on a loaded machine that raced: the
+    signal came before the thread reached open())."""
+    try:
+        tasks = os.listdir("/proc/%d/task" % pid)
+    except OSError:
+        time.sleep(0.5)
+        return True
+    for t in tasks:
+        try:
+            with open("/proc/%d/task/%s/wchan" % (pid, t)) as f:
+                if f.read().strip() == "wait_for_partner":
+                    return True
+        except OSError:
+            pass
+    return False
+
+
 @pytest.mark.parametrize("sig,code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_second_signal_ends_a_run_stuck_opening_an_input(knotmap_bin, fifo, tmp_path, sig, code):
     out = str(tmp_path / "r.h5")
     p = subprocess.Popen([knotmap_bin, "process", "-q", fifo, "-o", out], stderr=subprocess.PIPE,
                          text=True)
-    # The run is stuck in open(): give it time to get there, then signal twice.
-    time.sleep(0.5)
+    # The run is stuck in open() of the FIFO: wait until it is, then signal twice.
+    assert wait_until(lambda: opening_the_fifo(p.pid), p), "never opened the FIFO"
     p.send_signal(sig)
     time.sleep(0.2)
     p.send_signal(sig)
@@ -64,6 +84,7 @@ def test_second_signal_removes_the_temporaries_in_flight(knotmap_bin, big, fifo,
     p = subprocess.Popen([knotmap_bin, "process", "-q", "-j", "2", "--block-frames", "16", big,
                           fifo, "-o", str(out) + "/"], stderr=subprocess.PIPE, text=True)
     assert wait_until(lambda: temps(str(out)) != [], p), "no temporary appeared"
+    assert wait_until(lambda: opening_the_fifo(p.pid), p), "never opened the FIFO"
     # The first signal cancels between blocks: the big session stops and
     # removes its temporary, the FIFO stays stuck (until the grace of 2 s
     # after the first signal ends the run: on a loaded machine that may come
@@ -90,6 +111,9 @@ def test_two_quick_signals_end_a_stuck_run(knotmap_bin, big, fifo, tmp_path, sig
     p = subprocess.Popen([knotmap_bin, "process", "-q", "-j", "2", "--block-frames", "16", big,
                           fifo, "-o", str(out) + "/"], stderr=subprocess.PIPE, text=True)
     assert wait_until(lambda: temps(str(out)) != [], p), "no temporary appeared"
+    # Both inputs in work: the big one writing, the FIFO stuck in open() (on a loaded
+    # machine the second worker may not be there yet: then no run is stuck).
+    assert wait_until(lambda: opening_the_fifo(p.pid), p), "never opened the FIFO"
     os.kill(p.pid, sig)
     os.kill(p.pid, sig)
     _, err = p.communicate(timeout=60)
