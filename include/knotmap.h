@@ -1512,6 +1512,11 @@ typedef struct km_candidate_maps {
                                   of the local excess; NaN under min_coverage
                                   passes (mat: and where the taxel was stuck) */
     int32_t *n_covering;       /* passes that covered the cell */
+    float *spread;             /* pass-to-pass spread: standard deviation
+                                  (n - 1 in the denominator) of the pass
+                                  maxima over the n passes that covered the
+                                  cell; NaN under 2 passes (mat: and where
+                                  the taxel was stuck) */
     int32_t *n_seen;           /* passes whose maximum reached seen_threshold */
     double *first_time, *last_time; /* s: first and last time the excess
                                   reached seen_threshold; NaN never */

@@ -16,6 +16,7 @@ typedef struct cand_maps {
     int32_t ny, nx;
     double y0, row_pitch, col_pitch;
     float *map;     /* A: the candidate map */
+    float *spread;  /* per cell sd of the pass maxima whose mean is A */
     float *flat;    /* A without ridges along y */
     float *amp, *snr, *size; /* matched filter at the best scale */
     float *noise;   /* per cell noise */
@@ -29,6 +30,7 @@ typedef struct cand_maps {
 static void free_maps(km_ctx *ctx, cand_maps *m)
 {
     km_free(ctx, m->map);
+    km_free(ctx, m->spread);
     km_free(ctx, m->flat);
     km_free(ctx, m->amp);
     km_free(ctx, m->snr);
@@ -46,6 +48,7 @@ static void free_maps(km_ctx *ctx, cand_maps *m)
 static km_status alloc_maps(km_ctx *ctx, size_t cells, int32_t ridge_half_rows, cand_maps *m)
 {
     m->map = km_alloc(ctx, cells * sizeof *m->map);
+    m->spread = km_alloc(ctx, cells * sizeof *m->spread);
     m->flat = km_alloc(ctx, cells * sizeof *m->flat);
     m->amp = km_alloc(ctx, cells * sizeof *m->amp);
     m->snr = km_alloc(ctx, cells * sizeof *m->snr);
@@ -58,8 +61,9 @@ static km_status alloc_maps(km_ctx *ctx, size_t cells, int32_t ridge_half_rows, 
     m->seen = km_alloc(ctx, cells * sizeof *m->seen);
     m->t_first = km_alloc(ctx, cells * sizeof *m->t_first);
     m->t_last = km_alloc(ctx, cells * sizeof *m->t_last);
-    return m->map && m->flat && m->amp && m->snr && m->size && m->noise && m->diff &&
-                   m->scratch && m->win && m->cov && m->seen && m->t_first && m->t_last
+    return m->map && m->spread && m->flat && m->amp && m->snr && m->size && m->noise &&
+                   m->diff && m->scratch && m->win && m->cov && m->seen && m->t_first &&
+                   m->t_last
                ? KM_OK
                : KM_ERR_NOMEM;
 }
@@ -197,7 +201,9 @@ static km_status filter_maps(km_ctx *ctx, const km_bodygrid *g, const km_candida
                              cand_maps *m, double sig[32], int *ns)
 {
     size_t cells = (size_t)m->ny * (size_t)m->nx;
-    km_candidate_maps cm = {m->map, m->cov, m->seen, m->t_first, m->t_last};
+    km_candidate_maps cm = {.excess = m->map, .n_covering = m->cov, .spread = m->spread,
+                            .n_seen = m->seen, .first_time = m->t_first,
+                            .last_time = m->t_last};
     km_status st = km_bodygrid_candidate_maps(ctx, g, &cm, cells, NULL);
     if (st != KM_OK)
         return st;

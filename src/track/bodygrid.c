@@ -41,8 +41,9 @@ enum { FILL_ZERO, FILL_NEG_INF, FILL_NEVER, FILL_NAN };
 #define BODY_CELLS(X)                                                                         \
     X(max, FILL_NEG_INF) X(sum, FILL_ZERO) X(n, FILL_ZERO) X(cov, FILL_ZERO) X(last, FILL_NEVER)
 #define CAND_CELLS(X)                                                                         \
-    X(ccov, FILL_ZERO) X(seen, FILL_ZERO) X(csum, FILL_ZERO) X(cur, FILL_ZERO)               \
-    X(clast, FILL_NEVER) X(t_first, FILL_NAN) X(t_last, FILL_NAN)
+    X(ccov, FILL_ZERO) X(seen, FILL_ZERO) X(csum, FILL_ZERO) X(wmean, FILL_ZERO)             \
+    X(wm2, FILL_ZERO) X(cur, FILL_ZERO) X(clast, FILL_NEVER) X(t_first, FILL_NAN)            \
+    X(t_last, FILL_NAN)
 
 static void fill(void *p, int how, size_t n)
 {
@@ -246,7 +247,8 @@ km_status km_bodygrid_add(km_ctx *ctx, km_bodygrid *g, const km_frame *frame, co
         return km_fail(ctx, KM_ERR_INVALID, "body grid: frame is %dx%d, expected %dx%d",
                        (int)frame->rows, (int)frame->cols, (int)g->rows, (int)g->cols);
     if (g->mode == KM_MODE_ROLLER && odo == NULL)
-        return km_fail(ctx, KM_ERR_INVALID, "body grid: a roller needs the frame's odometry sample");
+        return km_fail(ctx, KM_ERR_INVALID,
+                       "body grid: a roller needs the frame's odometry sample");
     if (g->layers & KM_GRID_CANDIDATES)
         km_cand_layer_stuck(g, frame);
     if (g->mode == KM_MODE_ROLLER) {

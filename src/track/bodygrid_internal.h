@@ -39,6 +39,8 @@ struct km_bodygrid {
     /* candidate layer, per cell */
     int32_t *ccov, *seen;       /* passes; closed passes that saw the cell */
     double *csum;               /* sum of the closed passes' maxima */
+    double *wmean, *wm2;        /* Welford: mean and sum of squared deviations
+                                   of the closed passes' maxima */
     float *cur;                 /* maximum of the open pass */
     int64_t *clast;             /* frame of the last touch, -1 never */
     double *t_first, *t_last;   /* times the excess reached seen_threshold */

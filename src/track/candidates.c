@@ -1,10 +1,11 @@
 /* The candidate layer of the body grid (docs/ALGORITHMS.md 10 steps 1-3):
  * per cell, the pass maximum of the local excess (value minus the running
- * median of its row), its mean over the passes that covered the cell, the
- * passes that saw it and when.  The cells and passes are the body grid's
- * (bodygrid.c).  Detecting the candidates on these maps is the pipeline's
- * composition of detect's map filters (src/pipeline/candidate_detect.c).
- * km_candidates_* is a body grid with this one layer. */
+ * median of its row), its mean and its spread (standard deviation) over
+ * the passes that covered the cell, the passes that saw it and when.  The
+ * cells and passes are the body grid's (bodygrid.c).  Detecting the
+ * candidates on these maps is the pipeline's composition of detect's map
+ * filters (src/pipeline/candidate_detect.c).  km_candidates_* is a body
+ * grid with this one layer. */
 #include <math.h>
 #include <string.h>
 
@@ -151,13 +152,22 @@ static void row_excess(km_bodygrid *g, const float *row, const km_mask *m, int32
     }
 }
 
+/* Welford's update of (mean, m2) by the k-th value v. */
+static void welford(double *mean, double *m2, int32_t k, double v)
+{
+    double d = v - *mean;
+    *mean += d / (double)k;
+    *m2 += d * (v - *mean);
+}
+
 static void touch(km_bodygrid *g, size_t i, float e, double t)
 {
     const km_candidate_params *p = &g->cand;
     if (km_grid_new_pass(g->clast[i], g->frame, p->pass_gap_frames)) {
-        if (g->clast[i] >= 0) { /* close the previous pass */
+        if (g->clast[i] >= 0) { /* close the previous pass, the ccov-th */
             g->csum[i] += g->cur[i];
             g->seen[i] += g->cur[i] >= p->seen_threshold;
+            welford(&g->wmean[i], &g->wm2[i], g->ccov[i], g->cur[i]);
         }
         g->ccov[i]++;
         g->cur[i] = e;
@@ -209,13 +219,16 @@ static void cell_maps(const km_bodygrid *g, size_t i, size_t o, int bad,
 {
     const km_candidate_params *p = &g->cand;
     int32_t cov = g->ccov[i], seen = g->seen[i];
-    double sum = g->csum[i];
+    double sum = g->csum[i], mean = g->wmean[i], m2 = g->wm2[i];
     if (g->clast[i] >= 0) {
         sum += g->cur[i];
         seen += g->cur[i] >= p->seen_threshold;
+        welford(&mean, &m2, cov, g->cur[i]);
     }
     if (m->excess)
         m->excess[o] = cov >= p->min_coverage && !bad ? (float)(sum / cov) : NAN;
+    if (m->spread)
+        m->spread[o] = cov >= 2 && !bad ? (float)sqrt(m2 / (double)(cov - 1)) : NAN;
     if (m->n_covering)
         m->n_covering[o] = cov;
     if (m->n_seen)

@@ -167,3 +167,45 @@ Test(bodygrid, a_layer_is_asked_for)
     km_bodygrid_free(g);
     km_bodygrid_free(NULL);
 }
+
+/* The pass-to-pass spread (docs/ALGORITHMS.md 10 step 3) on a mat: five
+ * passes of 10 contact frames at 40 kPa (+0.01 kPa steps so that no taxel
+ * repeats a value), 10 empty frames apart; the taxel (3, 8) carries an
+ * extra a_p kPa in pass p, so its pass maxima of the local excess are a_p
+ * (its row's median ignores it); row 7 is loaded in the first pass only. */
+Test(bodygrid, spread_is_the_sd_of_the_pass_maxima)
+{
+    enum { R = 8, C = 16, PASSES = 5 };
+    static const float a[PASSES] = {10.0f, 14.0f, 7.0f, 21.0f, 3.0f};
+    km_bodygrid *g = NULL;
+    cr_assert_eq(km_bodygrid_create(ctx, KM_MODE_MAT, R, C, 10.0, 5.0, NULL, NULL,
+                                    KM_GRID_CANDIDATES, &g),
+                 KM_OK);
+    float f[R * C];
+    km_frame fr = {f, R, C, C};
+    int64_t frame = 0;
+    for (int p = 0; p < PASSES; p++)
+        for (int k = 0; k < 20; k++, frame++) {
+            float base = 40.0f + 0.01f * (float)(frame % 3);
+            for (int i = 0; i < R * C; i++)
+                f[i] = k < 10 && (p == 0 || i < 7 * C) ? base : 0.0f;
+            if (k < 10)
+                f[3 * C + 8] += a[p];
+            cr_assert_eq(km_bodygrid_add(ctx, g, &fr, NULL, NULL, 0.1 * (double)frame), KM_OK);
+        }
+    float spread[R * C], excess[R * C];
+    int32_t cov[R * C];
+    km_candidate_maps m = {.excess = excess, .spread = spread, .n_covering = cov};
+    cr_assert_eq(km_bodygrid_candidate_maps(ctx, g, &m, R * C, NULL), KM_OK);
+    /* numpy: np.std([10, 14, 7, 21, 3], ddof=1) = sqrt(190 / 4) = 6.8920243 */
+    cr_assert_eq(cov[3 * C + 8], PASSES);
+    cr_assert_float_eq(spread[3 * C + 8], 6.8920243f, 1e-3f, "spread %g", spread[3 * C + 8]);
+    cr_assert_float_eq(excess[3 * C + 8], 11.0f, 1e-3f, "A %g", excess[3 * C + 8]);
+    /* beside it the excess is 0 in every pass: no spread */
+    cr_assert_eq(cov[3 * C + 7], PASSES);
+    cr_assert_float_eq(spread[3 * C + 7], 0.0f, 1e-6f);
+    /* one pass: no spread */
+    cr_assert_eq(cov[7 * C + 3], 1);
+    cr_assert(isnan(spread[7 * C + 3]));
+    km_bodygrid_free(g);
+}
