@@ -476,7 +476,9 @@ def candidates(frames: Union[ArrayLike, Session], time: Optional[ArrayLike] = No
     dict
         The /candidates columns (candidate rank and the km_candidate fields),
         sorted by score descending, plus "excess" ([Ny, Nx] float32 candidate
-        map) and "y0_mm".
+        map: mean of the pass maxima of the local excess), "spread" ([Ny, Nx]
+        float32: their standard deviation over the passes, ddof 1, NaN under
+        2 passes) and "y0_mm".
     """
     unknown = set(params) - set(_CAND_FIELDS)
     if unknown:
@@ -516,6 +518,11 @@ def candidates(frames: Union[ArrayLike, Session], time: Optional[ArrayLike] = No
         excess = np.empty((int(ny[0]), int(nx[0])), np.float32)
         needed = ffi.new("size_t *")
         check(c, lib.km_candidates_map(c, obj, _ptr(excess, "float *"), excess.size, needed))
+        spread = np.empty_like(excess)
+        maps = ffi.new("km_candidate_maps *")
+        maps.spread = _ptr(spread, "float *")
+        check(c, lib.km_bodygrid_candidate_maps(c, lib.km_candidates_grid(obj), maps, spread.size,
+                                                needed))
         cap = 64
         n = ffi.new("size_t *")
         while True:
@@ -534,6 +541,7 @@ def candidates(frames: Union[ArrayLike, Session], time: Optional[ArrayLike] = No
     for name, dt in _CAND_COLUMNS:
         out[name] = np.array([getattr(buf[i], name) for i in range(k)], dtype=dt)
     out["excess"] = excess
+    out["spread"] = spread
     out["y0_mm"] = float(y0[0])
     return out
 
