@@ -6,6 +6,7 @@
 
 #define BUCKET_MAX_LOG2 12 /* buckets of the one-pass sort: up to 4096 */
 #define BUCKET_MAX_FILL 64 /* beyond this the insertion sort could go quadratic */
+#define RADIX_BITS 11      /* widest digit of the radix sort */
 
 static void insertion_sort(uint64_t *a, size_t m)
 {
@@ -24,7 +25,8 @@ static inline unsigned bit_length(uint32_t x)
     return x ? 32u - (unsigned)__builtin_clz(x) : 0u;
 }
 
-/* One stable counting pass into about m buckets over the key range, then
+/* One stable counting pass into about 4m buckets over the key range (fewer
+ * items share a bucket, so fewer are out of order within one), then
  * an insertion sort that only moves items within their bucket: two reads
  * of the items instead of the radix sort's three or four.  Returns 0
  * (nothing written) when a bucket is too full (clustered or equal keys:
@@ -33,7 +35,7 @@ static int bucket_sort(const uint64_t *a, uint64_t *out, size_t m, uint32_t kmin
 {
     uint32_t hist[1u << BUCKET_MAX_LOG2];
     unsigned lb = 5;
-    while (lb < BUCKET_MAX_LOG2 && ((size_t)1 << lb) < m)
+    while (lb < BUCKET_MAX_LOG2 && ((size_t)1 << lb) < 4 * m)
         lb++;
     uint32_t range = kmax - kmin;
     unsigned bits = bit_length(range);
@@ -73,23 +75,31 @@ uint64_t *km_keysort(uint64_t *a, uint64_t *tmp, size_t m)
     }
     if (m <= ((size_t)1 << BUCKET_MAX_LOG2) && bucket_sort(a, tmp, m, kmin, kmax))
         return tmp;
-    /* Digits equal in every key need neither a histogram nor a pass. */
+    /* LSD radix over the key: three digits of 11, 11 and 10 bits, whose
+       histograms come from one read; digits equal in every key need no
+       pass. */
+    static const unsigned shift[3] = {32, 43, 54}, width[3] = {11, 11, 10};
+    uint32_t hd[3][1u << RADIX_BITS];
+    memset(hd, 0, sizeof hd);
+    for (size_t k = 0; k < m; k++) {
+        uint32_t h = (uint32_t)(a[k] >> 32);
+        hd[0][h & 2047u]++;
+        hd[1][(h >> 11) & 2047u]++;
+        hd[2][h >> 22]++;
+    }
     uint32_t vary = kand ^ kor;
-    for (int shift = 32; shift < 64; shift += 8) {
-        if (((vary >> (shift - 32)) & 255u) == 0)
+    for (int d = 0; d < 3; d++) {
+        uint32_t dmask = (1u << width[d]) - 1u;
+        if (((vary >> (shift[d] - 32)) & dmask) == 0)
             continue;
-        uint32_t hd[256];
-        memset(hd, 0, sizeof hd);
-        for (size_t k = 0; k < m; k++)
-            hd[(a[k] >> shift) & 255u]++;
-        uint32_t sum = 0;
-        for (int b = 0; b < 256; b++) {
-            uint32_t h = hd[b];
-            hd[b] = sum;
-            sum += h;
+        uint32_t sum = 0, *h = hd[d];
+        for (uint32_t b = 0; b <= dmask; b++) {
+            uint32_t c = h[b];
+            h[b] = sum;
+            sum += c;
         }
         for (size_t k = 0; k < m; k++)
-            tmp[hd[(a[k] >> shift) & 255u]++] = a[k];
+            tmp[h[(a[k] >> shift[d]) & dmask]++] = a[k];
         uint64_t *t = a;
         a = tmp;
         tmp = t;

@@ -32,11 +32,11 @@ static inline float km_key_value(uint32_t key)
 /* Sorts the m items a[] ((uint64_t)key << 32 | payload), given in
  * ascending payload order, by key ascending with ties in payload order:
  * that is, ascending as 64-bit integers.  Insertion sort up to 32 items;
- * up to 4096, one counting pass into at most 4096 buckets over the key
- * range and an insertion sort that only moves items within their bucket
- * (when no bucket holds more than 64); otherwise an LSD radix sort with
- * 8-bit digits of the key, skipping the digits that are the same in
- * every key.  tmp holds m items.  Returns the array holding the result
+ * up to 4096, one counting pass into about 4m (at most 4096) buckets over
+ * the key range and an insertion sort that only moves items within their
+ * bucket (when no bucket holds more than 64); otherwise an LSD radix sort
+ * with digits of 11, 11 and 10 bits of the key (histograms from one
+ * read), skipping the digits that are the same in every key.  tmp holds m items.  Returns the array holding the result
  * (a or tmp). */
 uint64_t *km_keysort(uint64_t *a, uint64_t *tmp, size_t m);
 

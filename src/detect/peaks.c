@@ -149,7 +149,7 @@ static void lazy_prominence(km_ctx *ctx, km_detector *det, km_status *st)
     s->item = lazy(ctx, det, s->item, sizeof(uint64_t), 0, st);
     s->item2 = lazy(ctx, det, s->item2, sizeof(uint64_t), 0, st);
     s->pad = lazy_n(ctx, det, s->pad, np, sizeof(float), 0, st);
-    s->comp = lazy_n(ctx, det, s->comp, np, sizeof(uint32_t), 1, st);
+    s->comp = lazy_n(ctx, det, s->comp, np, sizeof(uint32_t), 0, st);
     s->next = lazy_n(ctx, det, s->next, np, sizeof(uint32_t), 0, st);
     s->dtax = lazy_n(ctx, det, s->dtax, np, sizeof(float), 0, st);
     s->flag = lazy_n(ctx, det, s->flag, np, 1, 1, st);

@@ -12,12 +12,16 @@
  * neighbours: no bounds tests, no division.  Indices below are into that
  * copy unless named raster.
  *
- * It keeps every added taxel's component label exact (comp[t]), so that
- * "which components do the older neighbours belong to" is eight loads and
- * a min/max with no branch; the rare merge relabels the smaller component
- * (union by size: O(n log n) at worst, a few relabels per taxel in
- * practice).  Per label: its oldest taxel, size, member list (head +
- * next[] per taxel) and last (lowest) level. */
+ * It keeps every added taxel's component label exact (comp[t]; NONE for
+ * a taxel not added yet and for the border), so that "which components do
+ * the older neighbours belong to" is eight loads and a min/max with no
+ * comparison of values and no branch; the rare merge relabels the smaller
+ * component (union by size: O(n log n) at worst, a few relabels per taxel
+ * in practice).  A label is the rank of the component's first taxel; per
+ * label: its oldest taxel, size, member list (head + next[] per taxel)
+ * and last (lowest) level. */
+#define NONE UINT32_MAX
+
 typedef struct filtration {
     const float *pad;
     size_t width;    /* cols + 2 */
@@ -48,7 +52,7 @@ static uint32_t merge(filtration *f, uint32_t a, uint32_t b, float vt)
     }
     uint32_t big = s->size[a] >= s->size[b] ? a : b, small = big == a ? b : a;
     uint32_t t = s->head[small], last = t;
-    for (; t != UINT32_MAX; t = s->next[t]) {
+    for (; t != NONE; t = s->next[t]) {
         s->comp[t] = big;
         last = t;
     }
@@ -59,26 +63,19 @@ static uint32_t merge(filtration *f, uint32_t a, uint32_t b, float vt)
     return big;
 }
 
-/* Adds taxel t to label c, or to a new label when c is UINT32_MAX. */
-static inline void attach(filtration *f, uint32_t t, uint32_t c, float vt)
+/* Labels of the (older) neighbours of t that are several: merges them
+ * (re-reading each, as a merge relabels); returns the survivor. */
+static uint32_t merge_all(filtration *f, uint32_t t, const uint32_t off[8], float vt)
 {
-    const km_prom_scratch *s = f->s;
-    if (c == UINT32_MAX) {
-        c = f->rank; /* the rank of its first taxel: unique */
-        s->head[c] = UINT32_MAX;
-        s->size[c] = 0;
-        s->otax[c] = t;
-    } else if (s->flag[t]) {
-        /* A wanted taxel with an older neighbour dies at once. */
-        s->dtax[t] = vt;
-        s->flag[t] = 0;
-        f->alive--;
+    const uint32_t *comp = f->s->comp;
+    uint32_t lo = NONE;
+    for (int j = 0; j < 8; j++) {
+        uint32_t c = comp[t + off[j]];
+        if (c == NONE)
+            continue;
+        lo = lo == NONE || lo == c ? c : merge(f, lo, c, vt);
     }
-    s->comp[t] = c;
-    s->next[t] = s->head[c];
-    s->head[c] = t;
-    s->size[c]++;
-    s->lastv[c] = vt;
+    return lo;
 }
 
 /* Filtration items: (km_desc_key(value) << 32) | padded index; ascending
@@ -90,44 +87,52 @@ static inline uint64_t make_item(float v, size_t pi)
 
 /* Adds the taxels of items[0..len) (the next ones in the total order) to
  * the filtration until no wanted taxel is left alive.  A neighbour has
- * been added iff it is older than the new taxel (-inf never is), so the
- * test is a comparison of values (equal values: the lower index, above
- * and left of t, is older).  A taxel whose older neighbours all carry one
- * label (most taxels) joins it without a branch; a new component or a
- * merge (local maxima and saddles) takes the slow way. */
+ * been added iff it is older than the new taxel (the border never is), so
+ * its label is not NONE.  A taxel whose older neighbours all carry one
+ * label (most taxels) joins it, and one without older neighbours (a local
+ * maximum) starts label `rank`, both without a branch: the slot of label
+ * `rank` is set up for every taxel, as no other component can own it; only
+ * a merge (a saddle) takes the slow way. */
 static void filtrate(filtration *f, const uint64_t *items, size_t len)
 {
     const float *pad = f->pad;
     const km_prom_scratch *s = f->s;
-    const uint32_t *comp = s->comp;
-    uint32_t w = (uint32_t)f->width;
+    uint32_t *comp = s->comp, *next = s->next, *head = s->head, *size = s->size;
+    uint32_t *otax = s->otax;
+    float *lastv = s->lastv;
+    uint32_t w = (uint32_t)f->width, rank = f->rank;
     const uint32_t off[8] = {0u - w - 1u, 0u - w, 0u - w + 1u, 0u - 1u, 1u, w - 1u, w, w + 1u};
-    for (size_t k = 0; k < len && f->alive > 0; k++, f->rank++) {
+    for (size_t k = 0; k < len && f->alive > 0; k++, rank++) {
         uint32_t t = (uint32_t)items[k];
         float vt = pad[t];
-        const float *a = pad + t - w, *m = pad + t, *b = pad + t + w;
-        uint32_t sel[8] = {a[-1] >= vt, a[0] >= vt, a[1] >= vt, m[-1] >= vt,
-                           m[1] > vt,   b[-1] > vt, b[0] > vt,  b[1] > vt};
-        uint32_t lo = UINT32_MAX, hi = 0;
+        /* lo: the smallest label; hi1: the largest label + 1, 0 when none
+           (NONE + 1 wraps to 0). */
+        uint32_t lo = NONE, hi1 = 0;
         for (int j = 0; j < 8; j++) {
-            uint32_t on = 0u - sel[j], lab = comp[t + off[j]];
-            uint32_t l = lab | ~on, h = lab & on;
-            lo = l < lo ? l : lo;
-            hi = h > hi ? h : hi;
+            uint32_t lab = comp[t + off[j]];
+            lo = lab < lo ? lab : lo;
+            hi1 = lab + 1u > hi1 ? lab + 1u : hi1;
         }
-        if (lo != hi && lo != UINT32_MAX) {
-            /* Several labels: merge them (re-reading each, as a merge
-               relabels). */
-            lo = UINT32_MAX;
-            for (int j = 0; j < 8; j++) {
-                if (!sel[j])
-                    continue;
-                uint32_t c = comp[t + off[j]];
-                lo = lo == UINT32_MAX || lo == c ? c : merge(f, lo, c, vt);
-            }
+        head[rank] = NONE;
+        size[rank] = 0;
+        otax[rank] = t;
+        uint32_t c = hi1 == 0 ? rank : lo;
+        if (lo != hi1 - 1u && hi1 != 0) {
+            c = merge_all(f, t, off, vt);
         }
-        attach(f, t, lo, vt);
+        if (s->flag[t] && c != rank) {
+            /* A wanted taxel with an older neighbour dies at once. */
+            s->dtax[t] = vt;
+            s->flag[t] = 0;
+            f->alive--;
+        }
+        comp[t] = c;
+        next[t] = head[c];
+        head[c] = t;
+        size[c]++;
+        lastv[c] = vt;
     }
+    f->rank = rank;
 }
 
 /* The three groups of valid taxels: above (>= level, > vmin), below
@@ -204,6 +209,7 @@ void km_persistence(const float *san, int32_t rows, int32_t cols, float vmin, fl
 
     if (n_want == 0)
         return;
+    memset(s->comp, 0xff, ((size_t)rows + 2) * ((size_t)cols + 2) * sizeof *s->comp);
     partition(san, rows, cols, vmin, level, s, &g);
     for (size_t k = 0; k < n_want; k++)
         s->flag[padded(want[k], cols)] = 1;

@@ -7,8 +7,7 @@
 #include <stdint.h>
 
 /* Scratch: n = rows*cols entries, np = (rows+2)*(cols+2) for the padded
- * ones (flag and comp zeroed by the caller once; the functions leave flag
- * zeroed). */
+ * ones (flag zeroed by the caller once; the functions leave it zeroed). */
 typedef struct km_prom_scratch {
     uint64_t *item, *item2;       /* n: sort items and their scratch */
     float *pad;                   /* np: the frame with a border of -inf */
