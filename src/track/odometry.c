@@ -196,7 +196,8 @@ static size_t gather_row(const km_odometry *o, const km_frame *frame, const km_m
 
 static float rank_of(float *v, size_t n, size_t k)
 {
-    return n <= RANK_MAX ? km_select_rank_f(v, n, k) : km_select_kth_f(v, n, k);
+    return n <= 32 ? km_select32_f(v, n, k)
+                   : n <= RANK_MAX ? km_select_rank_f(v, n, k) : km_select_kth_f(v, n, k);
 }
 
 void km_odometry_row_medians(const km_odometry *o, const km_frame *frame, const km_mask *mask,
