@@ -1498,6 +1498,8 @@ KM_API void km_bodygrid_free(km_bodygrid *g);
 KM_API km_status km_bodygrid_add(km_ctx *ctx, km_bodygrid *g, const km_frame *frame,
                                  const km_mask *mask, const km_odometry_sample *odo,
                                  double time_s);
+/* KM_MODE_ROLLER or KM_MODE_MAT; -1 for NULL. */
+KM_API int32_t km_bodygrid_mode(const km_bodygrid *g);
 /* Current shape, as km_bodymap_shape (every layer's). */
 KM_API void km_bodygrid_shape(const km_bodygrid *g, int32_t *ny, int32_t *nx, double *y0_mm,
                               double *y_pitch_mm, double *x_pitch_mm);

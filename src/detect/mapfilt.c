@@ -12,6 +12,19 @@
    (ALGORITHMS 10.4 Elongated peaks): a knot elongated 2x along the fibres
    gives 4. */
 #define MAX_ELONGATION 6.0
+/* A cell with this many of the 24 others of its 5 x 5 window off the map
+   or without data is on the edge of the contact (10.4 Edges): a straight
+   edge next to it gives 10, a lost row segment of dead taxels beside a knot
+   5, one dead or stuck taxel 1. */
+#define EDGE_NEIGHBOURS 8
+/* Significance (noise sd) above which a lone cell is a spike to remove
+   before the matched filter (10.4 Spikes): the default min_snr, fixed so
+   that opening the candidate thresholds does not change the map. */
+#define SPIKE_Z 4.0
+/* ... and whose tested neighbours all stand under this share of its
+   excess: a hot taxel's neighbours measured 0.02-0.05, a knot's of sigma
+   half the pitch 0.12-0.14 (under ISOLATED, hence a share of its own). */
+#define SPIKE_SHARE 0.08
 
 
 static int float_cmp(const void *a, const void *b)
@@ -160,12 +173,9 @@ void km_map_scale_search(const float *a, int32_t ny, int32_t nx, double row_pitc
     }
 }
 
-/* One cell standing alone (a hot or high-gain taxel, 10.4): the excess of
- * each of its 4 neighbours over the local background (median of the ring
- * of cells 2 away) is under ISOLATED times its own.  A knot footprint
- * reaches the neighbours: at sigma half the pitch, 0.14 of its height
- * before the taxel's area widens it. */
-int km_map_isolated(const float *a, int32_t ny, int32_t nx, int32_t y, int32_t x)
+/* Local background of cell (y, x): the median of the finite cells of the
+ * ring 2 cells away; NAN when fewer than 4. */
+static double ring_background(const float *a, int32_t ny, int32_t nx, int32_t y, int32_t x)
 {
     float ring[16];
     int n = 0;
@@ -178,19 +188,72 @@ int km_map_isolated(const float *a, int32_t ny, int32_t nx, int32_t y, int32_t x
             if (isfinite(v))
                 ring[n++] = v;
         }
-    if (n < 4)
-        return 0;
-    double bg = km_median_small_f(ring, n), c0 = a[(size_t)y * (size_t)nx + (size_t)x] - bg;
-    static const int32_t dy[4] = {-1, 1, 0, 0}, dx[4] = {0, 0, -1, 1};
-    for (int k = 0; k < 4; k++) {
+    return n < 4 ? NAN : km_median_small_f(ring, n);
+}
+
+/* 1 when each tested neighbour of (y, x) (left and right; with x_only 0
+ * also above and below) stands below share times the cell's excess c0
+ * over the background bg. */
+static int alone(const float *a, int32_t ny, int32_t nx, int32_t y, int32_t x, int x_only,
+                 double bg, double c0, double share)
+{
+    static const int32_t dy[4] = {0, 0, -1, 1}, dx[4] = {-1, 1, 0, 0};
+    for (int k = 0; k < (x_only ? 2 : 4); k++) {
         int32_t yy = y + dy[k], xx = x + dx[k];
         if (yy < 0 || yy >= ny || xx < 0 || xx >= nx)
             continue;
         float v = a[(size_t)yy * (size_t)nx + (size_t)xx];
-        if (isfinite(v) && v - bg >= ISOLATED * c0)
+        if (isfinite(v) && v - bg >= share * c0)
             return 0;
     }
     return c0 > 0.0;
+}
+
+/* One cell standing alone (a hot or high-gain taxel, 10.4): the excess of
+ * each of its 4 neighbours over the local background (median of the ring
+ * of cells 2 away) is under ISOLATED times its own.  A knot footprint
+ * reaches the neighbours: at sigma half the pitch, 0.14 of its height
+ * before the taxel's area widens it. */
+int km_map_isolated(const float *a, int32_t ny, int32_t nx, int32_t y, int32_t x)
+{
+    double bg = ring_background(a, ny, nx, y, x);
+    if (isnan(bg))
+        return 0;
+    return alone(a, ny, nx, y, x, 0, bg, a[(size_t)y * (size_t)nx + (size_t)x] - bg, ISOLATED);
+}
+
+/* Spikes beside knots pull the matched filter's peak off the knot (model 2
+ * mats: 3 knots of 36 found 10-14 mm away on tuning seeds 1-8), and alone
+ * they pass as knots whose footprint is one taxel.  Only spikes that stand
+ * SPIKE_Z noise sd above their background are replaced: below that the
+ * isolation test would mostly pick noise. */
+void km_map_despike(const float *a, int32_t ny, int32_t nx, int x_only, const float *noise,
+                    float *out)
+{
+    for (int32_t y = 0; y < ny; y++)
+        for (int32_t x = 0; x < nx; x++) {
+            size_t i = (size_t)y * (size_t)nx + (size_t)x;
+            out[i] = a[i];
+            if (!isfinite(a[i]))
+                continue;
+            double bg = ring_background(a, ny, nx, y, x), c0 = a[i] - bg;
+            if (!isnan(bg) && c0 > SPIKE_Z * noise[i] &&
+                alone(a, ny, nx, y, x, x_only, bg, c0, SPIKE_SHARE))
+                out[i] = (float)bg;
+        }
+}
+
+int km_map_at_edge(const float *a, int32_t ny, int32_t nx, int32_t y, int32_t x)
+{
+    int out = 0;
+    for (int32_t j = -2; j <= 2; j++)
+        for (int32_t k = -2; k <= 2; k++) {
+            int32_t yy = y + j, xx = x + k;
+            out += (j != 0 || k != 0) &&
+                   (yy < 0 || yy >= ny || xx < 0 || xx >= nx ||
+                    !isfinite(a[(size_t)yy * (size_t)nx + (size_t)xx]));
+        }
+    return out >= EDGE_NEIGHBOURS;
 }
 
 /* A ridge, not a blob (a taut band running obliquely, which the column

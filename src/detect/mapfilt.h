@@ -41,6 +41,21 @@ void km_map_scale_search(const float *a, int32_t ny, int32_t nx, double row_pitc
  * 0.15 of its own (a hot or high-gain taxel); 0 otherwise. */
 int km_map_isolated(const float *a, int32_t ny, int32_t nx, int32_t y, int32_t x);
 
+/* out = a with its spikes replaced by their local background (median of
+ * the ring 2 cells away): cells whose excess over it exceeds 4 noise[i]
+ * and whose left and right neighbours (x_only 0: all 4) stand under 0.15
+ * of it.  A hot or high-gain taxel is one cell on a mat and one
+ * column on a roller (the odometry spreads a taxel's cell along y), so
+ * x_only there.  out must not alias a. */
+void km_map_despike(const float *a, int32_t ny, int32_t nx, int x_only, const float *noise,
+                    float *out);
+
+/* 1 when (y, x) is on the edge of the map's data: 8 or more of the 24
+ * other cells of its 5 x 5 window off the map or not finite (the border of
+ * the contact, the ends of the travel; a lost row segment beside a knot
+ * gives 5). */
+int km_map_at_edge(const float *a, int32_t ny, int32_t nx, int32_t y, int32_t x);
+
 /* 1 when the map is a ridge, not a blob, at (y, x): the principal
  * curvatures (3 x 3 finite differences in mm, missing neighbours mirrored)
  * are not both negative or differ by a factor 6 or more. */

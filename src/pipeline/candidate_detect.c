@@ -1,6 +1,6 @@
 /* Knot candidates from the body grid's candidate maps (docs/ALGORITHMS.md
  * 10 step 4): the pipeline composes detect's map filters (noise, ridge
- * removal, scale search, isolated and elongated peaks) and peak finder on
+ * removal, spikes, scale search, edges, isolated and elongated peaks) and peak finder on
  * the maps that track accumulated (A, passes, times). */
 #include <math.h>
 #include <stdlib.h>
@@ -134,7 +134,8 @@ static int make_candidate(const km_candidate_params *p, const cand_maps *m, cons
        footprint (a bony prominence, the body's shape). */
     if (largest_sigma > 0.0 && m->size[k] >= (float)largest_sigma)
         return 0;
-    if (km_map_isolated(m->flat, ny, nx, q->row, q->col) ||
+    if (km_map_at_edge(m->map, ny, nx, q->row, q->col) ||
+        km_map_isolated(m->flat, ny, nx, q->row, q->col) ||
         km_map_elongated(m->amp, ny, nx, q->row, q->col, m->row_pitch, m->col_pitch))
         return 0;
     int32_t cov = m->cov[k], seen = m->seen[k];
@@ -213,7 +214,8 @@ static km_status filter_maps(km_ctx *ctx, const km_bodygrid *g, const km_candida
         memcpy(m->flat, m->map, cells * sizeof *m->flat);
     noise_map(m, m->ny, m->nx);
     *ns = footprint_sigmas(p, sig);
-    km_map_scale_search(m->flat, m->ny, m->nx, m->row_pitch, m->col_pitch, sig, *ns, m->noise,
+    km_map_despike(m->flat, m->ny, m->nx, km_bodygrid_mode(g) == KM_MODE_ROLLER, m->noise, m->diff);
+    km_map_scale_search(m->diff, m->ny, m->nx, m->row_pitch, m->col_pitch, sig, *ns, m->noise,
                         m->amp, m->snr, m->size, m->scratch);
     return KM_OK;
 }

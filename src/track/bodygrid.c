@@ -264,6 +264,11 @@ km_status km_bodygrid_add(km_ctx *ctx, km_bodygrid *g, const km_frame *frame, co
     return st;
 }
 
+int32_t km_bodygrid_mode(const km_bodygrid *g)
+{
+    return g != NULL ? g->mode : -1;
+}
+
 void km_bodygrid_shape(const km_bodygrid *g, int32_t *ny, int32_t *nx, double *y0_mm,
                        double *y_pitch_mm, double *x_pitch_mm)
 {

@@ -1,0 +1,104 @@
+/* Map filters of the knot detector (docs/ALGORITHMS.md 10.4: spikes, edges of
+ * the contact) on hand-built maps with values worked out by hand. */
+#include <criterion/criterion.h>
+#include <math.h>
+
+#include "detect/mapfilt.h"
+
+#define NY 9
+#define NX 9
+
+static float map[NY * NX], out[NY * NX], noise[NY * NX];
+
+static void flat(float v)
+{
+    for (int i = 0; i < NY * NX; i++) {
+        map[i] = v;
+        noise[i] = 1.0f;
+    }
+}
+
+static float *at(int y, int x)
+{
+    return &map[y * NX + x];
+}
+
+/* A hot taxel on a mat: one cell 10 above a flat 2 is replaced by 2. */
+Test(mapfilt, despike_removes_one_hot_cell)
+{
+    flat(2.0f);
+    *at(4, 4) = 12.0f;
+    km_map_despike(map, NY, NX, 0, noise, out);
+    cr_assert_float_eq(out[4 * NX + 4], 2.0f, 1e-6);
+    for (int i = 0; i < NY * NX; i++)
+        if (i != 4 * NX + 4)
+            cr_assert_eq(out[i], map[i]);
+}
+
+/* Under 4 noise sd it stays: 5.9 above the background with noise 1.5 is
+   3.93 sd. */
+Test(mapfilt, despike_keeps_a_spike_under_4_sd)
+{
+    flat(0.0f);
+    for (int i = 0; i < NY * NX; i++)
+        noise[i] = 1.5f;
+    *at(4, 4) = 5.9f;
+    km_map_despike(map, NY, NX, 0, noise, out);
+    cr_assert_eq(out[4 * NX + 4], 5.9f);
+}
+
+/* A roller's hot taxel: a streak of 3 cells along y, one column wide.  With
+   x_only each cell is a spike (its left and right neighbours are at the
+   background); with all 4 neighbours tested none is. */
+Test(mapfilt, despike_roller_streak_one_column)
+{
+    flat(1.0f);
+    *at(3, 4) = 6.0f;
+    *at(4, 4) = 11.0f;
+    *at(5, 4) = 6.0f;
+    km_map_despike(map, NY, NX, 1, noise, out);
+    cr_assert_float_eq(out[3 * NX + 4], 1.0f, 1e-6);
+    cr_assert_float_eq(out[4 * NX + 4], 1.0f, 1e-6);
+    cr_assert_float_eq(out[5 * NX + 4], 1.0f, 1e-6);
+    km_map_despike(map, NY, NX, 0, noise, out);
+    cr_assert_eq(out[4 * NX + 4], 11.0f);
+}
+
+/* A knot of sigma half the pitch sampled at its centre: neighbours at
+   exp(-2) = 0.135 of the peak, above the 0.08 share: kept. */
+Test(mapfilt, despike_keeps_a_knot_of_half_a_pitch)
+{
+    flat(0.0f);
+    for (int y = 0; y < NY; y++)
+        for (int x = 0; x < NX; x++)
+            *at(y, x) = (float)(20.0 * exp(-2.0 * ((y - 4) * (y - 4) + (x - 4) * (x - 4))));
+    km_map_despike(map, NY, NX, 1, noise, out);
+    cr_assert_eq(out[4 * NX + 4], map[4 * NX + 4]);
+    km_map_despike(map, NY, NX, 0, noise, out);
+    cr_assert_eq(out[4 * NX + 4], map[4 * NX + 4]);
+}
+
+/* Edges: the map's border (10 of 24 window cells off the map), a cell next
+   to a NaN half plane (10), beside a NaN row segment (5: not an edge), next
+   to one NaN cell (1), and the middle (0). */
+Test(mapfilt, edge_of_the_contact)
+{
+    flat(1.0f);
+    cr_assert(km_map_at_edge(map, NY, NX, 0, 4));
+    cr_assert(km_map_at_edge(map, NY, NX, 4, 8));
+    cr_assert(km_map_at_edge(map, NY, NX, 1, 1)); /* 9 off the map */
+    cr_assert_not(km_map_at_edge(map, NY, NX, 2, 2));
+    cr_assert_not(km_map_at_edge(map, NY, NX, 4, 4));
+    for (int x = 2; x < 7; x++)
+        *at(3, x) = NAN; /* a lost row segment above (4, 4) */
+    cr_assert_not(km_map_at_edge(map, NY, NX, 4, 4));
+    flat(1.0f);
+    *at(4, 5) = NAN;
+    cr_assert_not(km_map_at_edge(map, NY, NX, 4, 4));
+    flat(1.0f);
+    for (int y = 0; y < NY; y++)
+        for (int x = 6; x < NX; x++)
+            *at(y, x) = NAN; /* outside the body from column 6 */
+    cr_assert(km_map_at_edge(map, NY, NX, 4, 5));     /* 2 columns of NaN: 10 */
+    cr_assert_not(km_map_at_edge(map, NY, NX, 4, 4)); /* 1 column: 5 */
+}
