@@ -224,3 +224,249 @@ int64_t km_h5_chunks_read(km_h5_chunks *c, int64_t first, int64_t n, float *out)
     }
     return n;
 }
+
+/* ---- writing ------------------------------------------------------------ */
+
+struct km_h5_deflater {
+    struct libdeflate_compressor *comp[10]; /* by level, made when first used */
+    unsigned char *tmp, *out;
+    size_t tmp_cap, out_cap;
+};
+
+km_h5_deflater *km_h5_deflater_new(void)
+{
+    return calloc(1, sizeof(km_h5_deflater));
+}
+
+void km_h5_deflater_free(km_h5_deflater *z)
+{
+    if (z == NULL)
+        return;
+    for (int i = 0; i < 10; i++)
+        if (z->comp[i] != NULL)
+            libdeflate_free_compressor(z->comp[i]);
+    free(z->tmp);
+    free(z->out);
+    free(z);
+}
+
+static unsigned char *grow(unsigned char **p, size_t *cap, size_t n)
+{
+    if (n > *cap) {
+        unsigned char *q = realloc(*p, n);
+        if (q == NULL)
+            return NULL;
+        *p = q;
+        *cap = n;
+    }
+    return *p;
+}
+
+struct km_h5_chunks_out {
+    hid_t d;
+    km_h5_deflater *z;
+    int rank;
+    hsize_t dims[3];    /* dims[0] = the extent set so far */
+    size_t elem;        /* element size, bytes */
+    size_t row_bytes;   /* one index of dimension 0 */
+    size_t chunk_bytes;
+    int64_t cf;         /* rows per chunk */
+    int64_t n;          /* rows appended */
+    int pending;        /* rows of the last chunk not yet written */
+    int level;          /* deflate level */
+    int n_steps;
+    int step[MAX_STEPS]; /* the filter pipeline in write order */
+    unsigned char *buf; /* the last chunk, zero past its rows */
+};
+
+void km_h5_chunks_out_free(km_h5_chunks_out *c)
+{
+    if (c == NULL)
+        return;
+    free(c->buf);
+    free(c);
+}
+
+/* Shuffle (element size `elem`) and deflate only, each once, no partial
+ * edge chunks left unfiltered, the default fill value (0: the last chunk
+ * is padded with zeros, as HDF5 pads it). */
+static int write_pipeline(hid_t dcpl, km_h5_chunks_out *c)
+{
+    int n = H5Pget_nfilters(dcpl);
+    unsigned opts = 0;
+    H5D_fill_value_t fill;
+    if (n < 0 || n > MAX_STEPS || H5Pget_chunk_opts(dcpl, &opts) < 0 || opts != 0 ||
+        H5Pfill_value_defined(dcpl, &fill) < 0 || fill != H5D_FILL_VALUE_DEFAULT)
+        return 0;
+    for (int i = 0; i < n; i++) {
+        unsigned flags = 0, cd[8] = {0};
+        size_t ncd = 8;
+        H5Z_filter_t id = H5Pget_filter2(dcpl, (unsigned)i, &flags, &ncd, cd, 0, NULL, NULL);
+        int kind = id == H5Z_FILTER_DEFLATE ? STEP_DEFLATE
+                   : id == H5Z_FILTER_SHUFFLE ? STEP_SHUFFLE : 0;
+        if (kind == 0 || ncd < 1 || (kind == STEP_SHUFFLE && cd[0] != c->elem) ||
+            (kind == STEP_DEFLATE && cd[0] > 9))
+            return 0;
+        for (int j = 0; j < i; j++)
+            if (c->step[j] == kind)
+                return 0;
+        if (kind == STEP_DEFLATE)
+            c->level = (int)cd[0];
+        c->step[i] = kind;
+    }
+    c->n_steps = n;
+    return 1;
+}
+
+/* Rank 1-3, chunks spanning dimensions 1.. whole, the file type equal to
+ * the memory type (little-endian host), the dataset empty. */
+static int write_layout(hid_t ds, hid_t mtype, km_h5_chunks_out *c)
+{
+    hid_t dcpl = H5Dget_create_plist(ds), type = H5Dget_type(ds), space = H5Dget_space(ds);
+    hsize_t chunk[3] = {0, 0, 0};
+    const float one = 1.0f;
+    unsigned char lead;
+    int ok = 0;
+    memcpy(&lead, &one, 1);
+    if (lead != 0 || dcpl < 0 || type < 0 || space < 0 || H5Pget_layout(dcpl) != H5D_CHUNKED ||
+        H5Tequal(type, mtype) <= 0)
+        goto done;
+    c->elem = H5Tget_size(type);
+    c->rank = H5Sget_simple_extent_ndims(space);
+    if (c->elem == 0 || c->elem > 8 || c->rank < 1 || c->rank > 3 ||
+        H5Sget_simple_extent_dims(space, c->dims, NULL) != c->rank ||
+        H5Pget_chunk(dcpl, c->rank, chunk) != c->rank || c->dims[0] != 0 || chunk[0] == 0 ||
+        chunk[0] > (1u << 24))
+        goto done;
+    c->row_bytes = c->elem;
+    for (int i = 1; i < c->rank; i++) {
+        if (chunk[i] != c->dims[i] || c->dims[i] == 0 || c->dims[i] > (1u << 24))
+            goto done;
+        c->row_bytes *= (size_t)c->dims[i];
+    }
+    c->cf = (int64_t)chunk[0];
+    if (c->row_bytes > ((size_t)1 << 30) / (size_t)c->cf)
+        goto done;
+    c->chunk_bytes = (size_t)c->cf * c->row_bytes;
+    ok = write_pipeline(dcpl, c);
+done:
+    if (space >= 0)
+        H5Sclose(space);
+    if (type >= 0)
+        H5Tclose(type);
+    if (dcpl >= 0)
+        H5Pclose(dcpl);
+    return ok;
+}
+
+km_h5_chunks_out *km_h5_chunks_out_open(hid_t ds, hid_t mtype, km_h5_deflater *z)
+{
+    km_h5_chunks_out *c = calloc(1, sizeof *c);
+    if (c == NULL || z == NULL || !write_layout(ds, mtype, c) ||
+        (c->buf = calloc(1, c->chunk_bytes)) == NULL) {
+        km_h5_chunks_out_free(c);
+        return NULL;
+    }
+    c->d = ds;
+    c->z = z;
+    return c;
+}
+
+/* HDF5's byte shuffle of `bytes` bytes: byte b of element i goes to
+ * b * n + i (n whole elements); a trailing part element stays as it is. */
+static void shuffle_bytes(const unsigned char *restrict in, unsigned char *restrict out,
+                          size_t bytes, size_t elem)
+{
+    size_t n = bytes / elem;
+    if (elem == 4) {
+        for (size_t i = 0; i < n; i++) {
+            out[i] = in[4 * i];
+            out[n + i] = in[4 * i + 1];
+            out[2 * n + i] = in[4 * i + 2];
+            out[3 * n + i] = in[4 * i + 3];
+        }
+    } else {
+        for (size_t b = 0; b < elem; b++)
+            for (size_t i = 0; i < n; i++)
+                out[b * n + i] = in[i * elem + b];
+    }
+    memcpy(out + n * elem, in + n * elem, bytes - n * elem);
+}
+
+/* The chunk buffer through the filter pipeline, without HDF5's lock; the
+ * stored bytes and their size. */
+static const unsigned char *encode_chunk(km_h5_chunks_out *c, size_t *size)
+{
+    km_h5_deflater *z = c->z;
+    const unsigned char *cur = c->buf;
+    size_t cur_n = c->chunk_bytes;
+    for (int j = 0; j < c->n_steps; j++) {
+        if (c->step[j] == STEP_SHUFFLE) {
+            if (grow(&z->tmp, &z->tmp_cap, cur_n) == NULL)
+                return NULL;
+            shuffle_bytes(cur, z->tmp, cur_n, c->elem);
+            cur = z->tmp;
+            continue;
+        }
+        if (z->comp[c->level] == NULL &&
+            (z->comp[c->level] = libdeflate_alloc_compressor(c->level)) == NULL)
+            return NULL;
+        size_t bound = libdeflate_zlib_compress_bound(z->comp[c->level], cur_n);
+        /* out may not be the input: the input is the chunk or tmp. */
+        if (grow(&z->out, &z->out_cap, bound) == NULL)
+            return NULL;
+        cur_n = libdeflate_zlib_compress(z->comp[c->level], cur, cur_n, z->out, bound);
+        if (cur_n == 0)
+            return NULL;
+        cur = z->out;
+    }
+    *size = cur_n;
+    return cur;
+}
+
+/* Write the chunk holding row c->n - 1 (full, or the last one padded),
+ * the extent first: HDF5 writes chunks only inside it. */
+static int put_chunk(km_h5_chunks_out *c)
+{
+    int64_t k = (c->n - 1) / c->cf;
+    hsize_t off[3] = {(hsize_t)(k * c->cf), 0, 0};
+    size_t size = 0;
+    const unsigned char *bytes = encode_chunk(c, &size);
+    if (bytes == NULL)
+        return 0;
+    if (c->dims[0] < (hsize_t)c->n) {
+        c->dims[0] = (hsize_t)c->n;
+        if (H5Dset_extent(c->d, c->dims) < 0)
+            return 0;
+    }
+    if (H5Dwrite_chunk(c->d, H5P_DEFAULT, 0, off, size, bytes) < 0)
+        return 0;
+    c->pending = 0;
+    return 1;
+}
+
+int km_h5_chunks_write(km_h5_chunks_out *c, const void *rows, size_t n)
+{
+    const unsigned char *src = rows;
+    while (n > 0) {
+        size_t at = (size_t)(c->n % c->cf), take = (size_t)c->cf - at;
+        if (take > n)
+            take = n;
+        memcpy(c->buf + at * c->row_bytes, src, take * c->row_bytes);
+        c->n += (int64_t)take;
+        c->pending = 1;
+        src += take * c->row_bytes;
+        n -= take;
+        if (c->n % c->cf == 0) {
+            if (!put_chunk(c))
+                return 0;
+            memset(c->buf, 0, c->chunk_bytes); /* the next last chunk's padding */
+        }
+    }
+    return 1;
+}
+
+int km_h5_chunks_flush(km_h5_chunks_out *c)
+{
+    return !c->pending || put_chunk(c);
+}

@@ -38,4 +38,42 @@ int64_t km_h5_chunks_read(km_h5_chunks *c, int64_t first, int64_t n, float *out)
 
 void km_h5_chunks_free(km_h5_chunks *c);
 
+/* Direct chunk writing (docs/FORMAT.md 2.1): rows appended to an empty,
+ * extendible, chunked dataset are gathered into whole chunks, put through
+ * the dataset's own filter pipeline here (byte shuffle by hand, deflate by
+ * libdeflate at the level of its creation property), outside HDF5's lock,
+ * and stored with H5Dwrite_chunk (filter mask 0: every filter applied), so
+ * plain HDF5 reads them as if H5Dwrite had written them; only the
+ * compressed bytes differ from zlib's.
+ *
+ * Eligible: rank 1-3, chunks spanning dimensions 1.. whole, filters only
+ * shuffle and deflate (each at most once, any order) or none, the file type
+ * equal to the memory type the caller writes, the default fill value.
+ * Otherwise km_h5_chunks_out_open returns NULL: write with H5Dwrite.
+ *
+ * A km_h5_deflater holds the compressors and scratch shared by the writers
+ * one thread uses (one per level in use); each writer keeps one chunk.
+ * Neither is thread-safe; writers on different threads with their own
+ * deflaters compress in parallel. */
+typedef struct km_h5_deflater km_h5_deflater;
+typedef struct km_h5_chunks_out km_h5_chunks_out;
+
+km_h5_deflater *km_h5_deflater_new(void);
+void km_h5_deflater_free(km_h5_deflater *z);
+
+/* NULL when not eligible (or out of memory).  ds and z must outlive it. */
+km_h5_chunks_out *km_h5_chunks_out_open(hid_t ds, hid_t mtype, km_h5_deflater *z);
+
+/* Append n rows (each the product of dimensions 1.. elements of mtype):
+ * every chunk they complete is written and the extent grown to cover it.
+ * 0 on failure (HDF5's error stack or the file driver say why; out of
+ * memory leaves both empty). */
+int km_h5_chunks_write(km_h5_chunks_out *c, const void *rows, size_t n);
+
+/* Write the last, partly filled chunk (padded with zeros) and set the
+ * extent to the rows appended.  Appending may go on after it. */
+int km_h5_chunks_flush(km_h5_chunks_out *c);
+
+void km_h5_chunks_out_free(km_h5_chunks_out *c);
+
 #endif

@@ -223,41 +223,42 @@ static hid_t km_rw_column_dapl(void)
 }
 
 /* An empty, extendible, chunked, compressed 1-D column (shuffled first
- * when `shuffle`). */
-hid_t km_rw_make_column(const km_alloc_ref *ref, hid_t group, const col_def *c,
-                         const char *units, int shuffle)
+ * when `shuffle`) into *out. */
+int km_rw_make_column(km_result_writer *w, hid_t group, const col_def *c, int shuffle,
+                      km_rw_col *out)
 {
     hid_t ds = -1, s = -1, dcpl = -1, dapl = -1;
     hsize_t dims[1] = {0}, maxdims[1] = {H5S_UNLIMITED}, chunk[1] = {COL_CHUNK};
+    int ok = 0;
 
     s = H5Screate_simple(1, dims, maxdims);
     dcpl = H5Pcreate(H5P_DATASET_CREATE);
     dapl = km_rw_column_dapl();
     if (s < 0 || dcpl < 0 || dapl < 0 || H5Pset_chunk(dcpl, 1, chunk) < 0 ||
         (shuffle && H5Pset_shuffle(dcpl) < 0) || H5Pset_deflate(dcpl, COL_DEFLATE) < 0)
-        goto fail;
+        goto done;
     ds = H5Dcreate2(group, c->name, km_rw_file_type(c->kind), s, H5P_DEFAULT, dcpl, dapl);
     if (ds < 0)
-        goto fail;
-    if (!km_rw_col_attrs(ref, ds, c->units, units, c->desc))
-        goto fail;
-    H5Pclose(dapl);
-    H5Pclose(dcpl);
-    H5Sclose(s);
-    return ds;
-fail:
-    km_rw_close_h(&ds, H5Dclose);
+        goto done;
+    km_rw_col_init(w, out, ds, km_rw_mem_type(c->kind));
+    ok = km_rw_col_attrs(&w->alloc, ds, c->units, w->units, c->desc);
+done:
+    if (!ok && out->ds != ds)
+        km_rw_close_h(&ds, H5Dclose); /* not handed to *out */
     km_rw_close_h(&dapl, H5Pclose);
     km_rw_close_h(&dcpl, H5Pclose);
     km_rw_close_h(&s, H5Sclose);
-    return -1;
+    return ok;
 }
 
-/* Append n rows of `buf` (memory type mtype) to an extendible dataset of
- * rank 1 or 3 now holding `old` rows; a row of a rank-3 dataset is
- * rows x cols elements. */
-int km_rw_append_rows(hid_t ds, hid_t mtype, int rank, int32_t rows, int32_t cols, int64_t old,
-                       const void *buf, size_t n)
+void km_rw_col_init(km_result_writer *w, km_rw_col *c, hid_t ds, hid_t mtype)
+{
+    c->ds = ds;
+    c->z = w->defl != NULL ? km_h5_chunks_out_open(ds, mtype, w->defl) : NULL;
+}
+
+int km_rw_append_rows(km_rw_col *c, hid_t mtype, int rank, int32_t rows, int32_t cols,
+                      int64_t old, const void *buf, size_t n)
 {
     int ok = 0;
     hid_t fs = -1, ms = -1;
@@ -266,13 +267,15 @@ int km_rw_append_rows(hid_t ds, hid_t mtype, int rank, int32_t rows, int32_t col
 
     if (n == 0)
         return 1;
-    if (H5Dset_extent(ds, size) < 0)
+    if (c->z != NULL)
+        return km_h5_chunks_write(c->z, buf, n);
+    if (H5Dset_extent(c->ds, size) < 0)
         goto done;
-    fs = H5Dget_space(ds);
+    fs = H5Dget_space(c->ds);
     ms = H5Screate_simple(rank, count, NULL);
     if (fs < 0 || ms < 0 || H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, count, NULL) < 0)
         goto done;
-    if (H5Dwrite(ds, mtype, ms, fs, H5P_DEFAULT, buf) < 0)
+    if (H5Dwrite(c->ds, mtype, ms, fs, H5P_DEFAULT, buf) < 0)
         goto done;
     ok = 1;
 done:
@@ -281,10 +284,21 @@ done:
     return ok;
 }
 
-/* Append n elements to a 1-D column now holding `old` elements. */
-int km_rw_append_1d(hid_t ds, hid_t mtype, int64_t old, const void *buf, size_t n)
+int km_rw_append_1d(km_rw_col *c, hid_t mtype, int64_t old, const void *buf, size_t n)
 {
-    return km_rw_append_rows(ds, mtype, 1, 0, 0, old, buf, n);
+    return km_rw_append_rows(c, mtype, 1, 0, 0, old, buf, n);
+}
+
+int km_rw_col_finish(km_rw_col *c)
+{
+    return c->z == NULL || km_h5_chunks_flush(c->z);
+}
+
+void km_rw_col_close(km_rw_col *c)
+{
+    km_h5_chunks_out_free(c->z);
+    c->z = NULL;
+    km_rw_close_h(&c->ds, H5Dclose);
 }
 
 /* A fixed 2-D dataset [ny, nx] of `data` (memory type mtype) with its

@@ -67,20 +67,28 @@ static void gather(const km_result_table *t, const km_result_col *c, const void 
 
 /* The extendible columns of a table, the first one its dimension. */
 static int make_columns(km_result_writer *w, hid_t g, const km_result_col *cols, size_t n,
-                        hid_t *out)
+                        km_rw_col *out)
 {
     for (size_t i = 0; i < n; i++) {
-        out[i] = km_rw_make_column(&w->alloc, g, &cols[i], w->units, 1);
-        if (out[i] < 0 || (i == 0 && !km_rw_set_scale(out[0], cols[0].name)) ||
-            (i > 0 && H5DSattach_scale(out[i], out[0], 0) < 0))
+        if (!km_rw_make_column(w, g, &cols[i], 1, &out[i]) ||
+            (i == 0 && !km_rw_set_scale(out[0].ds, cols[0].name)) ||
+            (i > 0 && H5DSattach_scale(out[i].ds, out[0].ds, 0) < 0))
             return 0;
     }
     return 1;
 }
 
+static void no_columns(km_rw_col *c, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        c[i].ds = -1;
+        c[i].z = NULL;
+    }
+}
+
 /* Append n rows to the table's columns now holding `old` rows. */
 static km_status append_table(km_ctx *ctx, km_result_writer *w, const km_result_table *t,
-                              const hid_t *ds, int64_t old, const void *rows, size_t n)
+                              km_rw_col *ds, int64_t old, const void *rows, size_t n)
 {
     if (n == 0)
         return KM_OK;
@@ -89,7 +97,7 @@ static km_status append_table(km_ctx *ctx, km_result_writer *w, const km_result_
         return KM_ERR_NOMEM;
     for (size_t c = 0; c < t->n_cols; c++) {
         gather(t, &t->cols[c], rows, n, old, buf);
-        if (!km_rw_append_1d(ds[c], km_rw_mem_type(t->cols[c].kind), old, buf, n)) {
+        if (!km_rw_append_1d(&ds[c], km_rw_mem_type(t->cols[c].kind), old, buf, n)) {
             char what[96];
             snprintf(what, sizeof what, "cannot write /%s", t->name);
             return km_rw_h5fail(ctx, w->path, KM_ERR_IO, what);
@@ -109,9 +117,8 @@ km_status km_result_writer_set_table(km_ctx *ctx, km_result_writer *w, const km_
 {
     if (w == NULL || w->file < 0 || bad_table(t) || (rows == NULL && n > 0))
         return km_fail(ctx, KM_ERR_INVALID, "result writer: bad table");
-    hid_t ds[KM_RW_MAX_COLS];
-    for (size_t c = 0; c < t->n_cols; c++)
-        ds[c] = -1;
+    km_rw_col ds[KM_RW_MAX_COLS];
+    no_columns(ds, KM_RW_MAX_COLS);
     km_status st = KM_OK;
     hid_t g = km_rw_table_group(w->file, t->name);
     if (g < 0 || (t->count_attr != NULL && !km_rw_attr_i64(g, t->count_attr, (int64_t)n)) ||
@@ -119,8 +126,11 @@ km_status km_result_writer_set_table(km_ctx *ctx, km_result_writer *w, const km_
         st = km_rw_h5fail(ctx, w->path, KM_ERR_IO, "cannot create a table");
     if (st == KM_OK)
         st = append_table(ctx, w, t, ds, 0, rows, n);
+    for (size_t c = 0; c < t->n_cols && st == KM_OK; c++)
+        if (!km_rw_col_finish(&ds[c]))
+            st = km_rw_h5fail(ctx, w->path, KM_ERR_IO, "cannot write a table");
     for (size_t c = 0; c < t->n_cols; c++)
-        km_rw_close_h(&ds[c], H5Dclose);
+        km_rw_col_close(&ds[c]);
     km_rw_close_h(&g, H5Gclose);
     return st;
 }
@@ -132,8 +142,7 @@ km_status km_result_writer_add_table(km_ctx *ctx, km_result_writer *w, const km_
         return km_fail(ctx, KM_ERR_INVALID, "result writer: bad table");
     km_rw_table *g = &w->grow[w->n_grow];
     memset(g, 0, sizeof *g);
-    for (size_t c = 0; c < KM_RW_MAX_COLS; c++)
-        g->ds[c] = -1;
+    no_columns(g->ds, KM_RW_MAX_COLS);
     g->t = t;
     *id = w->n_grow++;
     g->g = km_rw_table_group(w->file, t->name);
@@ -163,11 +172,25 @@ int km_rw_count_tables(km_result_writer *w)
     return 1;
 }
 
+int km_rw_finish_columns(km_result_writer *w)
+{
+    int ok = km_rw_col_finish(&w->ds_time) && km_rw_col_finish(&w->ds_frame) &&
+             km_rw_col_finish(&w->ds_cond);
+    for (size_t c = 0; ok && c < KM_RW_METRIC_COLS; c++)
+        ok = km_rw_col_finish(&w->met[c]);
+    for (size_t c = 0; ok && c < KM_RW_PEAK_COLS; c++)
+        ok = km_rw_col_finish(&w->pk[c]);
+    for (int i = 0; ok && i < w->n_grow; i++)
+        for (size_t c = 0; ok && c < w->grow[i].t->n_cols; c++)
+            ok = km_rw_col_finish(&w->grow[i].ds[c]);
+    return ok;
+}
+
 void km_rw_close_tables(km_result_writer *w)
 {
     for (int i = 0; i < w->n_grow; i++) {
         for (size_t c = 0; c < KM_RW_MAX_COLS; c++)
-            km_rw_close_h(&w->grow[i].ds[c], H5Dclose);
+            km_rw_col_close(&w->grow[i].ds[c]);
         km_rw_close_h(&w->grow[i].g, H5Gclose);
     }
 }
@@ -194,8 +217,8 @@ km_status km_result_writer_append_frames(km_ctx *ctx, km_result_writer *w, const
     if (d == NULL)
         return KM_ERR_NOMEM;
     uint32_t *u = (uint32_t *)d;
-    int ok = km_rw_append_1d(w->ds_time, H5T_NATIVE_DOUBLE, w->n_frames, times, cnt);
-    ok = ok && km_rw_append_1d(w->met[0], H5T_NATIVE_DOUBLE, w->n_frames, times, cnt);
+    int ok = km_rw_append_1d(&w->ds_time, H5T_NATIVE_DOUBLE, w->n_frames, times, cnt);
+    ok = ok && km_rw_append_1d(&w->met[0], H5T_NATIVE_DOUBLE, w->n_frames, times, cnt);
     for (size_t c = 1; ok && c < KM_RW_METRIC_COLS; c++) {
         for (size_t i = 0; i < cnt; i++) {
             switch (c) {
@@ -208,16 +231,16 @@ km_status km_result_writer_append_frames(km_ctx *ctx, km_result_writer *w, const
             default: u[i] = m[i].flags; break;
             }
         }
-        ok = km_rw_append_1d(w->met[c], km_rw_mem_type(METRIC_COLS[c].kind), w->n_frames, d, cnt);
+        ok = km_rw_append_1d(&w->met[c], km_rw_mem_type(METRIC_COLS[c].kind), w->n_frames, d, cnt);
     }
     if (ok && w->save_frames) {
         int64_t *idx = (int64_t *)d;
         for (size_t i = 0; i < cnt; i++)
             idx[i] = w->n_frames + (int64_t)i;
-        ok = km_rw_append_1d(w->ds_frame, H5T_NATIVE_INT64, w->n_frames, idx, cnt);
+        ok = km_rw_append_1d(&w->ds_frame, H5T_NATIVE_INT64, w->n_frames, idx, cnt);
     }
     if (ok && w->save_frames)
-        ok = km_rw_append_rows(w->ds_cond, H5T_NATIVE_FLOAT, 3, w->rows, w->cols, w->n_frames, frames,
+        ok = km_rw_append_rows(&w->ds_cond, H5T_NATIVE_FLOAT, 3, w->rows, w->cols, w->n_frames, frames,
                          cnt);
     if (!ok)
         return km_rw_h5fail(ctx, w->path, KM_ERR_IO, "cannot append frames");
@@ -257,7 +280,7 @@ km_status km_rw_flush_peaks(km_ctx *ctx, km_result_writer *w)
             default: i32[i] = w->ptrack[i]; break;
             }
         }
-        ok = km_rw_append_1d(w->pk[c], km_rw_mem_type(PEAK_COLS[c].kind), w->n_peaks, src, n);
+        ok = km_rw_append_1d(&w->pk[c], km_rw_mem_type(PEAK_COLS[c].kind), w->n_peaks, src, n);
     }
     if (!ok)
         return km_rw_h5fail(ctx, w->path, KM_ERR_IO, "cannot append peaks");

@@ -82,8 +82,8 @@ static km_status write_session(km_ctx *ctx, km_result_writer *w, const km_result
     }
 
     /* /session/time has never had the shuffle filter: files stay as they were. */
-    w->ds_time = km_rw_make_column(&w->alloc, w->g_session, &time_col, w->units, 0);
-    if (w->ds_time < 0 || !km_rw_set_scale(w->ds_time, "time") ||
+    if (!km_rw_make_column(w, w->g_session, &time_col, 0, &w->ds_time) ||
+        !km_rw_set_scale(w->ds_time.ds, "time") ||
         !km_rw_write_grid_axes(&w->alloc, w->g_session, in->rows, in->cols))
         goto h5err;
 
@@ -145,8 +145,8 @@ static km_status write_tables(km_ctx *ctx, km_result_writer *w)
     if (!w->save_frames)
         return KM_OK;
     static const col_def frame_col = {"frame", KM_COL_I64, "", "frame index from 0", 0};
-    w->ds_frame = km_rw_make_column(&w->alloc, w->g_frames, &frame_col, w->units, 1);
-    if (w->ds_frame < 0 || !km_rw_set_scale(w->ds_frame, "frame"))
+    if (!km_rw_make_column(w, w->g_frames, &frame_col, 1, &w->ds_frame) ||
+        !km_rw_set_scale(w->ds_frame.ds, "frame"))
         return km_rw_h5fail(ctx, w->path, KM_ERR_IO, "cannot create /frames/frame");
 
     /* Chunks of whole frames, about 256k values each, so a reader can pull
@@ -167,14 +167,16 @@ static km_status write_tables(km_ctx *ctx, km_result_writer *w)
         H5Pset_deflate(dcpl, 4) < 0)
         st = km_rw_h5fail(ctx, w->path, KM_ERR_IO, "cannot create /frames/conditioned");
     if (st == KM_OK) {
-        w->ds_cond = H5Dcreate2(w->g_frames, "conditioned", H5T_IEEE_F32LE, s, H5P_DEFAULT, dcpl,
-                                H5P_DEFAULT);
-        if (w->ds_cond < 0 ||
-            !km_rw_col_attrs(&w->alloc, w->ds_cond, "@", w->units,
+        hid_t ds = H5Dcreate2(w->g_frames, "conditioned", H5T_IEEE_F32LE, s, H5P_DEFAULT, dcpl,
+                              H5P_DEFAULT);
+        if (ds >= 0)
+            km_rw_col_init(w, &w->ds_cond, ds, H5T_NATIVE_FLOAT);
+        if (ds < 0 ||
+            !km_rw_col_attrs(&w->alloc, ds, "@", w->units,
                        "conditioned frames (calibrated, smoothed; masked taxels NaN)") ||
-            H5DSattach_scale(w->ds_cond, w->ds_frame, 0) < 0 ||
-            !km_rw_attach_named(w->g_frames, w->ds_cond, "row", 1) ||
-            !km_rw_attach_named(w->g_frames, w->ds_cond, "col", 2))
+            H5DSattach_scale(ds, w->ds_frame.ds, 0) < 0 ||
+            !km_rw_attach_named(w->g_frames, ds, "row", 1) ||
+            !km_rw_attach_named(w->g_frames, ds, "col", 2))
             st = km_rw_h5fail(ctx, w->path, KM_ERR_IO, "cannot create /frames/conditioned");
     }
     km_rw_close_h(&dcpl, H5Pclose);
@@ -238,11 +240,11 @@ km_status km_result_writer_create(km_ctx *ctx, const char *path, const km_result
     w->alloc = km_ctx_alloc_ref(ctx);
     km_atomic_init(&w->out);
     w->file = w->g_session = w->g_header = w->g_params = w->g_frames = -1;
-    w->g_metrics = w->g_peaks = w->ds_time = w->ds_cond = w->ds_frame = -1;
+    w->g_metrics = w->g_peaks = w->ds_time.ds = w->ds_cond.ds = w->ds_frame.ds = -1;
     for (size_t i = 0; i < KM_RW_METRIC_COLS; i++)
-        w->met[i] = -1;
+        w->met[i].ds = -1;
     for (size_t i = 0; i < KM_RW_PEAK_COLS; i++)
-        w->pk[i] = -1;
+        w->pk[i].ds = -1;
     w->rows = in->rows;
     w->cols = in->cols;
     w->row_pitch = in->row_pitch_mm;
@@ -255,6 +257,7 @@ km_status km_result_writer_create(km_ctx *ctx, const char *path, const km_result
     w->pframe = km_alloc(ctx, PEAK_BUF * sizeof *w->pframe);
     w->ptime = km_alloc(ctx, PEAK_BUF * sizeof *w->ptime);
     w->ptrack = km_alloc(ctx, PEAK_BUF * sizeof *w->ptrack);
+    w->defl = km_h5_deflater_new(); /* NULL: columns written by H5Dwrite */
     if (w->path == NULL || w->pbuf == NULL || w->pframe == NULL || w->ptime == NULL ||
         w->ptrack == NULL) {
         st = KM_ERR_NOMEM;
@@ -373,13 +376,13 @@ km_status km_result_writer_param_str(km_ctx *ctx, km_result_writer *w, const cha
 static void close_objects(km_result_writer *w)
 {
     for (size_t i = 0; i < KM_RW_METRIC_COLS; i++)
-        km_rw_close_h(&w->met[i], H5Dclose);
+        km_rw_col_close(&w->met[i]);
     for (size_t i = 0; i < KM_RW_PEAK_COLS; i++)
-        km_rw_close_h(&w->pk[i], H5Dclose);
+        km_rw_col_close(&w->pk[i]);
     km_rw_close_tables(w);
-    km_rw_close_h(&w->ds_time, H5Dclose);
-    km_rw_close_h(&w->ds_cond, H5Dclose);
-    km_rw_close_h(&w->ds_frame, H5Dclose);
+    km_rw_col_close(&w->ds_time);
+    km_rw_col_close(&w->ds_cond);
+    km_rw_col_close(&w->ds_frame);
     km_rw_close_h(&w->g_header, H5Gclose);
     km_rw_close_h(&w->g_session, H5Gclose);
     km_rw_close_h(&w->g_params, H5Gclose);
@@ -398,6 +401,8 @@ km_status km_result_writer_commit(km_ctx *ctx, km_result_writer *w)
     st = km_rw_flush_peaks(ctx, w);
     if (st != KM_OK)
         return st;
+    if (!km_rw_finish_columns(w))
+        return km_rw_h5fail(ctx, w->path, KM_ERR_IO, "cannot write the tables");
     if (!km_rw_attr_i64(w->g_session, "n_frames", w->n_frames) ||
         !km_rw_attr_i64(w->g_peaks, "n_peaks", w->n_peaks) || !km_rw_count_tables(w))
         return km_rw_h5fail(ctx, w->path, KM_ERR_IO, "cannot finish /session");
@@ -434,6 +439,7 @@ void km_result_writer_free(km_result_writer *w)
     km_rw_close_h(&w->file, H5Fclose);
     km_atomic_discard(&w->out);
     km_h5_quiet_end(&w->quiet);
+    km_h5_deflater_free(w->defl);
     km_alloc_ref ref = w->alloc;
     km_ref_free(&ref, w->scratch);
     km_ref_free(&ref, w->pbuf);

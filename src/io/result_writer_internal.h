@@ -8,6 +8,7 @@
 #include <hdf5.h>
 
 #include "io/atomic_out.h"
+#include "io/h5_chunks.h"
 #include "io/h5_vfd.h"
 #include "io/h5util.h"
 #include "io/result_writer.h"
@@ -16,9 +17,10 @@
 /* Level 1: the tables are written once per run and deflate's cost grows
  * with the level far faster than the ratio on these numeric columns. */
 #define COL_DEFLATE 1
-/* A column is appended at its end only: a cache of two chunks holds the
- * partly filled last chunk.  HDF5's default 1 MiB per dataset, times the
- * ~35 columns, let the process grow by tens of MB as the tables grew. */
+/* HDF5's chunk cache of a column (used when it is not written by direct
+ * chunks, km_rw_col): appended at its end only, two chunks hold the partly
+ * filled last chunk.  HDF5's default 1 MiB per dataset, times the ~35
+ * columns, let the process grow by tens of MB as the tables grew. */
 #define COL_CACHE_BYTES (2u * COL_CHUNK * 8u + 4096u)
 #define PEAK_BUF 8192           /* peaks buffered before a flush */
 
@@ -28,11 +30,19 @@ typedef km_result_col col_def;
 #define KM_RW_MAX_TABLES 4
 #define KM_RW_MAX_COLS 32
 
+/* An appended dataset: its chunks are compressed outside HDF5's lock and
+ * written directly when its layout allows (h5_chunks.h; z), else by
+ * H5Dwrite (z NULL). */
+typedef struct km_rw_col {
+    hid_t ds;
+    km_h5_chunks_out *z;
+} km_rw_col;
+
 /* A declared table appended to during the run. */
 typedef struct km_rw_table {
     const km_result_table *t;
     hid_t g;
-    hid_t ds[KM_RW_MAX_COLS];
+    km_rw_col ds[KM_RW_MAX_COLS];
     int64_t n;
 } km_rw_table;
 
@@ -49,9 +59,10 @@ struct km_result_writer {
     int32_t save_frames;
     km_h5_quiet quiet;          /* HDF5 printing off from create to free */
     hid_t file, g_session, g_header, g_params, g_frames, g_metrics, g_peaks;
-    hid_t ds_time, ds_cond, ds_frame;
-    hid_t met[KM_RW_METRIC_COLS];
-    hid_t pk[KM_RW_PEAK_COLS];
+    km_rw_col ds_time, ds_cond, ds_frame;
+    km_rw_col met[KM_RW_METRIC_COLS];
+    km_rw_col pk[KM_RW_PEAK_COLS];
+    km_h5_deflater *defl;       /* the compressors of every column (one thread at a time) */
     km_rw_table grow[KM_RW_MAX_TABLES]; /* tables appended to during the run */
     int n_grow;
     int64_t n_frames, n_peaks;
@@ -80,11 +91,21 @@ int km_rw_attach_named(hid_t g, hid_t ds, const char *name, unsigned idx);
 int km_rw_write_axis(const km_alloc_ref *ref, hid_t g, const char *name, hid_t ftype,
                       int32_t n, double x0, double step, const char *units, const char *desc);
 int km_rw_write_grid_axes(const km_alloc_ref *ref, hid_t g, int32_t rows, int32_t cols);
-hid_t km_rw_make_column(const km_alloc_ref *ref, hid_t group, const col_def *c,
-                         const char *units, int shuffle);
-int km_rw_append_rows(hid_t ds, hid_t mtype, int rank, int32_t rows, int32_t cols, int64_t old,
-                       const void *buf, size_t n);
-int km_rw_append_1d(hid_t ds, hid_t mtype, int64_t old, const void *buf, size_t n);
+int km_rw_make_column(km_result_writer *w, hid_t group, const col_def *c, int shuffle,
+                      km_rw_col *out);
+/* ds (owned from here on) with its direct chunk writer when eligible. */
+void km_rw_col_init(km_result_writer *w, km_rw_col *c, hid_t ds, hid_t mtype);
+/* Append n rows of `buf` (memory type mtype) to a column of rank 1 or 3
+ * now holding `old` rows; a row of a rank-3 dataset is rows x cols
+ * elements. */
+int km_rw_append_rows(km_rw_col *c, hid_t mtype, int rank, int32_t rows, int32_t cols,
+                      int64_t old, const void *buf, size_t n);
+int km_rw_append_1d(km_rw_col *c, hid_t mtype, int64_t old, const void *buf, size_t n);
+/* The last chunk written (before commit closes the file). */
+int km_rw_col_finish(km_rw_col *c);
+void km_rw_col_close(km_rw_col *c);
+/* Finish every column of the writer; 0 on the first failure. */
+int km_rw_finish_columns(km_result_writer *w);
 int km_rw_write_2d(const km_alloc_ref *ref, hid_t g, const char *name, hid_t ftype, hid_t mtype,
                     int32_t ny, int32_t nx, const void *data, const char *units,
                     const char *desc, const char *ydim, const char *xdim);

@@ -10,6 +10,9 @@
  *   KM_FAIL_OP=create|sync|rename   instead of a budget: fail every
  *                             create (open with O_CREAT), fsync/fdatasync,
  *                             or rename into that folder
+ *   KM_FAIL_REPORT=FILE       at exit, the bytes written there (counted
+ *                             against KM_FAIL_AFTER) go to FILE: the
+ *                             budgets of the tests are fractions of it
  *   KM_FAIL_OP=hang           fsync/fdatasync there never returns (a hung
  *                             NFS server): for the second-signal test;
  *                             it creates the file $KM_FAIL_MARK first
@@ -42,6 +45,7 @@ static int fail_errno = ENOSPC;
 static const char *fail_dir;
 static size_t fail_dir_len;
 static const char *fail_op = "";
+static long long budget0 = -1;    /* the budget at start */
 
 __attribute__((constructor)) static void init(void)
 {
@@ -52,11 +56,21 @@ __attribute__((constructor)) static void init(void)
     fail_dir = d;
     fail_dir_len = strlen(d);
     if (n != NULL && n[0] != '\0')
-        atomic_store(&budget, strtoll(n, NULL, 10));
+        atomic_store(&budget, budget0 = strtoll(n, NULL, 10));
     if (e != NULL && strcmp(e, "EFBIG") == 0)
         fail_errno = EFBIG;
     if (op != NULL)
         fail_op = op;
+}
+
+__attribute__((destructor)) static void report(void)
+{
+    const char *r = getenv("KM_FAIL_REPORT");
+    FILE *f;
+    if (r == NULL || r[0] == '\0' || budget0 < 0 || (f = fopen(r, "w")) == NULL)
+        return;
+    fprintf(f, "%lld\n", budget0 - atomic_load(&budget));
+    fclose(f);
 }
 
 static int path_in_dir(const char *p)

@@ -1,0 +1,318 @@
+/* Direct chunk writes (src/io/h5_chunks.c, km_h5_chunks_write): what is
+ * appended reads back through plain HDF5 (H5Dread, its own filters)
+ * equal, bit for bit, for ranks 1 and 3, element sizes 1-8, shuffle on and
+ * off, deflate levels 0-9, either filter order, a last chunk partly filled
+ * or full, and a partial chunk flushed and then completed.  Every stored
+ * chunk has filter mask 0 and is the zlib stream of the byte-shuffled
+ * chunk, decoded here by libdeflate and HDF5's documented shuffle layout
+ * (byte b of element i at b * n + i), not by this writer's code.  Layouts
+ * it cannot write are refused (the result writer then uses H5Dwrite). */
+#define _XOPEN_SOURCE 700
+#include <criterion/criterion.h>
+#include <criterion/parameterized.h>
+#include <hdf5.h>
+#include <libdeflate.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "io/h5_chunks.h"
+#include "knotmap.h"
+#include "test_util.h"
+
+static char dir[64];
+
+static void setup(void)
+{
+    km_test_make_dir(dir, sizeof dir, "km-iochunkw-");
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+}
+
+static void teardown(void)
+{
+    cr_expect_eq(km_test_remove_dir(dir), 0);
+}
+
+TestSuite(io_chunks_write, .init = setup, .fini = teardown);
+
+enum { R = 7, C = 5 };
+enum { F32, F64, I32, I64, U8 };
+
+typedef struct wlayout {
+    int rank;         /* 1, or 3 ([n, R, C]) */
+    int kind;
+    int shuffle;
+    int level;        /* deflate level, -1 = no deflate */
+    int deflate_first;
+    int cf;           /* rows per chunk */
+    int total;        /* rows appended */
+} wlayout;
+
+static hid_t mem_type(int kind)
+{
+    switch (kind) {
+    case F32: return H5T_NATIVE_FLOAT;
+    case F64: return H5T_NATIVE_DOUBLE;
+    case I32: return H5T_NATIVE_INT32;
+    case I64: return H5T_NATIVE_INT64;
+    default: return H5T_NATIVE_UINT8;
+    }
+}
+
+static hid_t file_type(int kind)
+{
+    switch (kind) {
+    case F32: return H5T_IEEE_F32LE;
+    case F64: return H5T_IEEE_F64LE;
+    case I32: return H5T_STD_I32LE;
+    case I64: return H5T_STD_I64LE;
+    default: return H5T_STD_U8LE;
+    }
+}
+
+static size_t elem_size(int kind)
+{
+    return kind == F64 || kind == I64 ? 8 : kind == U8 ? 1 : 4;
+}
+
+/* Values like a result column: smooth, noisy low bits, some repeats. */
+static void fill(void *buf, int kind, size_t n, unsigned seed)
+{
+    uint32_t s = seed * 2654435761u + 7u;
+    for (size_t i = 0; i < n; i++) {
+        s = s * 1664525u + 1013904223u;
+        double v = 100.0 * sin((double)i * 0.003) + (double)(s >> 8) / 16777216.0;
+        switch (kind) {
+        case F32: ((float *)buf)[i] = i % 13 == 0 ? 0.0f : (float)v; break;
+        case F64: ((double *)buf)[i] = i % 13 == 0 ? NAN : v; break;
+        case I32: ((int32_t *)buf)[i] = (int32_t)(i / 3) - (int32_t)(s >> 30); break;
+        case I64: ((int64_t *)buf)[i] = (int64_t)i * 1000003 - (int64_t)(s >> 28); break;
+        default: ((uint8_t *)buf)[i] = (uint8_t)(v + 100.0); break;
+        }
+    }
+}
+
+static size_t row_elems(const wlayout *l)
+{
+    return l->rank == 3 ? (size_t)R * C : 1;
+}
+
+static hid_t make_dataset(hid_t f, const wlayout *l)
+{
+    hsize_t dims[3] = {0, R, C}, maxd[3] = {H5S_UNLIMITED, R, C}, chunk[3] = {(hsize_t)l->cf, R, C};
+    hid_t sp = H5Screate_simple(l->rank, dims, maxd), dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    cr_assert(sp >= 0 && dcpl >= 0);
+    cr_assert(H5Pset_chunk(dcpl, l->rank, chunk) >= 0);
+    if (l->deflate_first && l->level >= 0)
+        cr_assert(H5Pset_deflate(dcpl, (unsigned)l->level) >= 0);
+    if (l->shuffle)
+        cr_assert(H5Pset_shuffle(dcpl) >= 0);
+    if (!l->deflate_first && l->level >= 0)
+        cr_assert(H5Pset_deflate(dcpl, (unsigned)l->level) >= 0);
+    hid_t d = H5Dcreate2(f, "col", file_type(l->kind), sp, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    cr_assert(d >= 0);
+    H5Pclose(dcpl);
+    H5Sclose(sp);
+    return d;
+}
+
+/* HDF5's documented shuffle undone: byte b of element i was stored at
+ * b * n + i (n whole elements), a trailing part element as it was. */
+static void unshuffle(const unsigned char *in, unsigned char *out, size_t bytes, size_t es)
+{
+    size_t ne = bytes / es;
+    for (size_t i = 0; i < ne; i++)
+        for (size_t b = 0; b < es; b++)
+            out[i * es + b] = in[b * ne + i];
+    memcpy(out + ne * es, in + ne * es, bytes - ne * es);
+}
+
+/* One stored chunk decoded without HDF5's filters, in the reverse order
+ * of the pipeline: inflate by libdeflate (zlib format), unshuffle above. */
+static void decode_by_hand(const wlayout *l, const unsigned char *stored, size_t size,
+                           unsigned char *out, size_t chunk_bytes)
+{
+    size_t cap = chunk_bytes + size;
+    unsigned char *a = malloc(cap), *b = malloc(cap);
+    cr_assert(a && b);
+    memcpy(a, stored, size);
+    size_t n = size;
+    int steps[2], m = 0;
+    if (l->deflate_first && l->shuffle)
+        steps[m++] = 's';
+    if (l->level >= 0)
+        steps[m++] = 'd';
+    if (!l->deflate_first && l->shuffle)
+        steps[m++] = 's';
+    for (int j = 0; j < m; j++) {
+        if (steps[j] == 's') {
+            unshuffle(a, b, n, elem_size(l->kind));
+        } else {
+            struct libdeflate_decompressor *dec = libdeflate_alloc_decompressor();
+            size_t got = 0;
+            cr_assert_not_null(dec);
+            cr_assert_eq(libdeflate_zlib_decompress(dec, a, n, b, cap, &got), LIBDEFLATE_SUCCESS,
+                         "stored chunk is not a zlib stream");
+            libdeflate_free_decompressor(dec);
+            n = got;
+        }
+        unsigned char *t = a;
+        a = b;
+        b = t;
+    }
+    cr_assert_eq(n, chunk_bytes);
+    memcpy(out, a, chunk_bytes);
+    free(a);
+    free(b);
+}
+
+/* Every chunk: filter mask 0, and its decoded bytes the rows written
+ * (the padding of a partial last chunk: zeros). */
+static void check_stored_chunks(hid_t d, const wlayout *l, const unsigned char *data)
+{
+    size_t es = elem_size(l->kind), rb = row_elems(l) * es, cb = (size_t)l->cf * rb;
+    size_t nchunks = ((size_t)l->total + (size_t)l->cf - 1) / (size_t)l->cf;
+    unsigned char *out = malloc(cb), *want = malloc(cb);
+    cr_assert(out && want);
+    for (size_t k = 0; k < nchunks; k++) {
+        hsize_t off[3] = {k * (hsize_t)l->cf, 0, 0}, size = 0;
+        uint32_t mask = 0xffffffffu;
+        cr_assert(H5Dget_chunk_storage_size(d, off, &size) >= 0 && size > 0);
+        unsigned char *stored = malloc((size_t)size);
+        cr_assert_not_null(stored);
+        cr_assert(H5Dread_chunk(d, H5P_DEFAULT, off, &mask, stored) >= 0);
+        cr_assert_eq(mask, 0u, "chunk %zu: filter mask %u (every filter applied = 0)", k, mask);
+        decode_by_hand(l, stored, (size_t)size, out, cb);
+        size_t rows = (size_t)l->total - k * (size_t)l->cf;
+        if (rows > (size_t)l->cf)
+            rows = (size_t)l->cf;
+        memset(want, 0, cb);
+        memcpy(want, data + k * cb, rows * rb);
+        cr_assert_eq(memcmp(out, want, cb), 0, "chunk %zu decoded by hand differs", k);
+        free(stored);
+    }
+    free(out);
+    free(want);
+}
+
+static wlayout layouts[] = {
+    {1, F64, 1, 1, 0, 4096, 10000}, {1, F64, 1, 1, 0, 4096, 8192}, {1, I32, 0, 1, 0, 100, 1234},
+    {1, I64, 1, 9, 0, 64, 1},       {3, F32, 1, 4, 0, 50, 203},    {3, F32, 0, -1, 0, 64, 203},
+    {3, F32, 1, -1, 0, 64, 128},    {1, I32, 1, 0, 1, 77, 500},    {1, U8, 1, 6, 0, 33, 100},
+    {3, F32, 1, 4, 1, 1, 9},        {1, F32, 1, 1, 0, 4096, 4097},
+};
+
+ParameterizedTestParameters(io_chunks_write, reads_back_through_hdf5)
+{
+    return cr_make_param_array(wlayout, layouts, sizeof layouts / sizeof layouts[0]);
+}
+
+ParameterizedTest(wlayout *l, io_chunks_write, reads_back_through_hdf5)
+{
+    size_t es = elem_size(l->kind), re = row_elems(l), n = (size_t)l->total * re;
+    unsigned char *data = malloc(n * es), *back = malloc(n * es);
+    char path[128];
+    cr_assert(data && back);
+    fill(data, l->kind, n, (unsigned)(l->cf + l->level));
+    snprintf(path, sizeof path, "%s/w.h5", dir);
+    hid_t f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    cr_assert(f >= 0);
+    hid_t d = make_dataset(f, l);
+    km_h5_deflater *z = km_h5_deflater_new();
+    km_h5_chunks_out *c = km_h5_chunks_out_open(d, mem_type(l->kind), z);
+    cr_assert_not_null(c, "rank %d kind %d shuffle %d level %d: not eligible", l->rank, l->kind,
+                       l->shuffle, l->level);
+    /* Appends of odd sizes; halfway, the partial chunk is flushed and then
+       completed (HDF5 must keep the rewritten chunk). */
+    static const size_t steps[] = {1, 37, 100, 3, 4096, 250};
+    int flushed = 0;
+    for (size_t r = 0, k = 0; r < (size_t)l->total; k++) {
+        size_t m = steps[k % 6] < (size_t)l->total - r ? steps[k % 6] : (size_t)l->total - r;
+        cr_assert(km_h5_chunks_write(c, data + r * re * es, m));
+        r += m;
+        if (!flushed && 2 * r >= (size_t)l->total) {
+            cr_assert(km_h5_chunks_flush(c));
+            flushed = 1;
+        }
+    }
+    cr_assert(km_h5_chunks_flush(c));
+    km_h5_chunks_out_free(c);
+    km_h5_deflater_free(z);
+    H5Dclose(d);
+    cr_assert(H5Fclose(f) >= 0);
+
+    f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    d = H5Dopen2(f, "col", H5P_DEFAULT);
+    cr_assert(f >= 0 && d >= 0);
+    hid_t sp = H5Dget_space(d);
+    hsize_t dims[3] = {0, 0, 0};
+    cr_assert_eq(H5Sget_simple_extent_dims(sp, dims, NULL), l->rank);
+    cr_assert_eq(dims[0], (hsize_t)l->total);
+    memset(back, 0xa5, n * es);
+    cr_assert(H5Dread(d, mem_type(l->kind), H5S_ALL, H5S_ALL, H5P_DEFAULT, back) >= 0);
+    cr_assert_eq(memcmp(back, data, n * es), 0,
+                 "rank %d kind %d shuffle %d level %d cf %d: H5Dread differs", l->rank, l->kind,
+                 l->shuffle, l->level, l->cf);
+    check_stored_chunks(d, l, data);
+    H5Sclose(sp);
+    H5Dclose(d);
+    H5Fclose(f);
+    free(data);
+    free(back);
+}
+
+/* Not eligible: contiguous, a chunk splitting rows, a memory type other
+ * than the file's, fletcher32, a user fill value, unfiltered partial
+ * chunks, a dataset already holding rows. */
+Test(io_chunks_write, ineligible_layouts_refused)
+{
+    char path[128];
+    snprintf(path, sizeof path, "%s/n.h5", dir);
+    hid_t f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    hsize_t zero[3] = {0, R, C}, some[3] = {3, R, C}, maxd[3] = {H5S_UNLIMITED, R, C};
+    hsize_t split[3] = {16, R, 2}, whole[3] = {16, R, C};
+    hid_t sp = H5Screate_simple(3, zero, maxd), sp3 = H5Screate_simple(3, some, maxd);
+    hid_t spc = H5Screate_simple(3, some, NULL);
+    hid_t p[6];
+    for (int i = 0; i < 6; i++) {
+        p[i] = H5Pcreate(H5P_DATASET_CREATE);
+        cr_assert(H5Pset_chunk(p[i], 3, i == 0 ? split : whole) >= 0);
+        cr_assert(H5Pset_deflate(p[i], 1) >= 0);
+    }
+    float fv = 1.0f;
+    cr_assert(H5Pset_fletcher32(p[2]) >= 0);
+    cr_assert(H5Pset_fill_value(p[3], H5T_NATIVE_FLOAT, &fv) >= 0);
+    cr_assert(H5Pset_chunk_opts(p[4], H5D_CHUNK_DONT_FILTER_PARTIAL_CHUNKS) >= 0);
+    struct { const char *name; hid_t sp, dcpl, ftype, mtype; } cases[] = {
+        {"contiguous", spc, H5P_DEFAULT, H5T_IEEE_F32LE, H5T_NATIVE_FLOAT},
+        {"split", sp, p[0], H5T_IEEE_F32LE, H5T_NATIVE_FLOAT},
+        {"other_type", sp, p[1], H5T_IEEE_F64LE, H5T_NATIVE_FLOAT},
+        {"fletcher", sp, p[2], H5T_IEEE_F32LE, H5T_NATIVE_FLOAT},
+        {"fill", sp, p[3], H5T_IEEE_F32LE, H5T_NATIVE_FLOAT},
+        {"raw_partial", sp, p[4], H5T_IEEE_F32LE, H5T_NATIVE_FLOAT},
+        {"not_empty", sp3, p[5], H5T_IEEE_F32LE, H5T_NATIVE_FLOAT},
+    };
+    km_h5_deflater *z = km_h5_deflater_new();
+    cr_assert_not_null(z);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        hid_t d = H5Dcreate2(f, cases[i].name, cases[i].ftype, cases[i].sp, H5P_DEFAULT,
+                             cases[i].dcpl, H5P_DEFAULT);
+        cr_assert(d >= 0, "%s", cases[i].name);
+        cr_expect_null(km_h5_chunks_out_open(d, cases[i].mtype, z), "%s", cases[i].name);
+        H5Dclose(d);
+    }
+    /* The same layout as "other_type" with the matching memory type: taken. */
+    hid_t d = H5Dcreate2(f, "ok", H5T_IEEE_F64LE, sp, H5P_DEFAULT, p[1], H5P_DEFAULT);
+    km_h5_chunks_out *c = km_h5_chunks_out_open(d, H5T_NATIVE_DOUBLE, z);
+    cr_expect_not_null(c);
+    km_h5_chunks_out_free(c);
+    H5Dclose(d);
+    km_h5_deflater_free(z);
+    for (int i = 0; i < 6; i++)
+        H5Pclose(p[i]);
+    H5Sclose(sp);
+    H5Sclose(sp3);
+    H5Sclose(spc);
+    H5Fclose(f);
+}
