@@ -128,16 +128,11 @@ static km_status create_sync(km_ctx *ctx, km_engine *e)
     km_status st;
     if ((st = km_ctx_create_with(&ref.a, &x->wctx)) != KM_OK)
         return km_fail(ctx, st, "cannot create a context for the writing thread");
-    if ((st = km_ctx_create_with(&ref.a, &x->cctx)) != KM_OK)
-        return km_fail(ctx, st, "cannot create a context for the candidate thread");
+    if ((st = km_ctx_create_with(&ref.a, &x->mctx)) != KM_OK)
+        return km_fail(ctx, st, "cannot create a context for the maps thread");
     if (pthread_mutex_init(&x->mu, NULL) != 0)
         return km_fail(ctx, KM_ERR_NOMEM, "cannot create a mutex");
     if (pthread_cond_init(&x->cv, NULL) != 0) {
-        pthread_mutex_destroy(&x->mu);
-        return km_fail(ctx, KM_ERR_NOMEM, "cannot create a condition variable");
-    }
-    if (pthread_cond_init(&x->io_cv, NULL) != 0) {
-        pthread_cond_destroy(&x->cv);
         pthread_mutex_destroy(&x->mu);
         return km_fail(ctx, KM_ERR_NOMEM, "cannot create a condition variable");
     }
@@ -190,10 +185,9 @@ void km_exec_free(km_ctx *ctx, km_engine *e)
     }
     e->nw = 0;
     km_ctx_free(x->wctx);
-    km_ctx_free(x->cctx);
+    km_ctx_free(x->mctx);
     if (x->sync) {
         pthread_cond_destroy(&x->cv);
-        pthread_cond_destroy(&x->io_cv);
         pthread_mutex_destroy(&x->mu);
         x->sync = 0;
     }

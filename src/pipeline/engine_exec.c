@@ -11,10 +11,15 @@
  * Policies, not copies of the sequence: with nw > 1 the second thread runs
  * the read-ahead hook before helping in 1; step 4 runs on a writing thread
  * beside 3 and goes on while the next block is computed (write-behind:
- * the block's buffers are swapped with a spare set); the candidate map of
- * 5 runs on its own thread.  Each stage sees its frames in order and the
- * writer gets the same calls in the same order, so the result is the one
- * thread's. */
+ * the block's buffers are swapped with a spare set); the maps of 5 run on
+ * a maps thread, also into the next block, so the first thread's own
+ * sequential work is only 2 and 3 (it is the critical path: the other
+ * core takes the read-ahead, half the per-frame stage, the writing and the
+ * maps).  The writing thread and the read-ahead do not wait for each other:
+ * both hold HDF5's global lock only to copy bytes (chunks are compressed
+ * and decompressed outside it, io/h5_chunks.h).  Each stage sees its
+ * frames in order and the writer gets the same calls in the same order, so
+ * the result is the one thread's. */
 #include <math.h>
 #include <string.h>
 
@@ -75,18 +80,6 @@ static km_status frame_stage(km_eng_worker *w, const km_mask *mask, int64_t i)
     return KM_OK;
 }
 
-/* The read-ahead hook, then the HDF5 turn handed back to the writer. */
-static void run_ahead(km_engine *e)
-{
-    e->ahead(e->ahead_user);
-    if (e->x.sync) {
-        pthread_mutex_lock(&e->x.mu);
-        e->x.reading = 0;
-        pthread_cond_broadcast(&e->x.io_cv);
-        pthread_mutex_unlock(&e->x.mu);
-    }
-}
-
 /* Take GRAB frames at a time until the block is done: a thread slowed by
  * the machine or the read-ahead takes fewer, and which thread computed a
  * frame does not change its result. */
@@ -97,7 +90,7 @@ static void *worker_run(void *arg)
     km_eng_exec *x = &e->x;
     km_mask mask = {km_conditioner_mask(e->cond), e->info.rows, e->info.cols, e->info.cols};
     if (w->read_first)
-        run_ahead(e);
+        e->ahead(e->ahead_user);
     w->used = 0;
     w->st = KM_OK;
     w->fail_at = INT64_MAX;
@@ -134,14 +127,8 @@ static int plan_workers(km_engine *e, int64_t n)
         /* The second thread reads the next block first, then helps: the
            read overlaps the per-frame work without a third thread. */
         w->read_first = k == 1 && e->ahead != NULL && e->ahead_wanted && !e->ahead_started;
-        if (w->read_first) {
+        if (w->read_first)
             e->ahead_started = 1;
-            if (e->x.sync) {
-                pthread_mutex_lock(&e->x.mu);
-                e->x.reading = 1;
-                pthread_mutex_unlock(&e->x.mu);
-            }
-        }
     }
     return nw;
 }
@@ -211,19 +198,6 @@ static km_status collect_tracks(km_ctx *ctx, km_eng_exec *x, km_tracker *tracker
     }
 }
 
-/* HDF5 runs one call at a time (one global lock): the writing thread
- * waits for the read-ahead, whose block the next stage needs, rather than
- * hold it up with a table flush. */
-static void io_wait(km_eng_exec *x)
-{
-    if (!x->sync)
-        return;
-    pthread_mutex_lock(&x->mu);
-    while (x->reading)
-        pthread_cond_wait(&x->io_cv, &x->mu);
-    pthread_mutex_unlock(&x->mu);
-}
-
 /* Frames tracked so far (-1: failed), waking the writing thread. */
 static void publish_tracked(km_eng_exec *x, long long v, int wake)
 {
@@ -275,18 +249,15 @@ static void *write_block(void *arg)
         size_t k0 = i > 0 ? x->ftr_end[i - 1] : 0;
         for (size_t k = k0; k < x->ftr_end[i] && st == KM_OK; k += 64) {
             size_t m = x->ftr_end[i] - k < 64 ? x->ftr_end[i] - k : 64;
-            io_wait(x);
             st = km_result_writer_append_rows(ctx, e->writer, e->trk.table, tb + k, m);
         }
         size_t np;
         const km_peak *pks = peaks_of(j, x->job_pk, i, &np);
-        io_wait(x);
         if (st == KM_OK)
             st = km_result_writer_append_peaks_tracked(ctx, e->writer, x->job_first + i,
                                                        j->times[i], pks, frame_ids(x, i),
                                                        np);
     }
-    io_wait(x);
     if (st == KM_OK && atomic_load(&x->tracked) >= 0)
         st = km_result_writer_append_frames(ctx, e->writer, j->times, j->metrics,
                                             e->p.save_frames ? j->frames : NULL, x->job_n);
@@ -309,10 +280,11 @@ static km_status join_writer(km_ctx *ctx, km_eng_exec *x)
     return KM_OK;
 }
 
-/* The candidate map of a block's frames, in order, on its own thread and
- * ctx: it goes on while the next block is computed, from the buffers the
- * block keeps until then. */
-static void *cand_run(void *arg)
+/* Step 5's maps of a block's frames (body map, candidate map, per-taxel
+ * maps), in order, on their own thread and ctx: they go on while the next
+ * block is computed, from the buffers the block keeps until then; the
+ * odometry of the next block, on the first thread, touches none of them. */
+static void *maps_run(void *arg)
 {
     km_engine *e = arg;
     km_eng_exec *x = &e->x;
@@ -320,23 +292,23 @@ static void *cand_run(void *arg)
     size_t rc = (size_t)rows * (size_t)cols;
     km_mask mask = {km_conditioner_mask(e->cond), rows, cols, cols};
     km_status st = KM_OK;
-    for (int64_t i = 0; i < x->cand_n && st == KM_OK; i++) {
-        km_frame fr = {x->cand_blk.frames + (size_t)i * rc, rows, cols, cols};
-        st = km_stage_body_add_cand(x->cctx, &e->body, &fr, &mask, &x->cand_blk.odo[i],
-                                    x->cand_blk.times[i]);
+    for (int64_t i = 0; i < x->maps_n && st == KM_OK; i++) {
+        km_frame fr = {x->maps_blk.frames + (size_t)i * rc, rows, cols, cols};
+        st = km_stage_body_add(x->mctx, &e->body, &fr, &mask, &x->maps_blk.odo[i],
+                               x->maps_blk.times[i], 1);
     }
-    x->cand_st = st;
+    x->maps_st = st;
     return NULL;
 }
 
-static km_status join_cand(km_ctx *ctx, km_eng_exec *x)
+static km_status join_maps(km_ctx *ctx, km_eng_exec *x)
 {
-    if (!x->c_active)
+    if (!x->m_active)
         return KM_OK;
-    pthread_join(x->c_tid, NULL);
-    x->c_active = 0;
-    if (x->cand_st != KM_OK)
-        return km_fail(ctx, x->cand_st, "%s", km_ctx_last_error(x->cctx));
+    pthread_join(x->m_tid, NULL);
+    x->m_active = 0;
+    if (x->maps_st != KM_OK)
+        return km_fail(ctx, x->maps_st, "%s", km_ctx_last_error(x->mctx));
     return KM_OK;
 }
 
@@ -344,14 +316,14 @@ void km_exec_stop(km_engine *e)
 {
     if (e->x.w_active)
         pthread_join(e->x.w_tid, NULL);
-    if (e->x.c_active)
-        pthread_join(e->x.c_tid, NULL);
-    e->x.w_active = e->x.c_active = 0;
+    if (e->x.m_active)
+        pthread_join(e->x.m_tid, NULL);
+    e->x.w_active = e->x.m_active = 0;
 }
 
 km_status km_exec_join(km_ctx *ctx, km_engine *e)
 {
-    km_status st = join_writer(ctx, &e->x), cst = join_cand(ctx, &e->x);
+    km_status st = join_writer(ctx, &e->x), cst = join_maps(ctx, &e->x);
     return st != KM_OK ? st : cst;
 }
 
@@ -379,8 +351,8 @@ static km_status index_ids(km_ctx *ctx, km_engine *e, int64_t n)
     return KM_OK;
 }
 
-/* Hand the block to the writing (step 4) and candidate (step 5) threads
- * when the policy has them. */
+/* Hand the block to the writing (step 4) and maps (step 5) threads when
+ * the policy has them. */
 static void start_sides(km_engine *e, int64_t n)
 {
     km_eng_exec *x = &e->x;
@@ -392,10 +364,10 @@ static void start_sides(km_engine *e, int64_t n)
     x->w_st = KM_OK;
     x->job_ctx = x->wctx;
     x->w_active = x->write_behind && pthread_create(&x->w_tid, NULL, write_block, e) == 0;
-    x->cand_blk = e->blk;
-    x->cand_n = n;
-    x->cand_st = KM_OK;
-    x->c_active = x->cand_apart = e->nw > 1 && pthread_create(&x->c_tid, NULL, cand_run, e) == 0;
+    x->maps_blk = e->blk;
+    x->maps_n = n;
+    x->maps_st = KM_OK;
+    x->m_active = x->maps_apart = e->nw > 1 && pthread_create(&x->m_tid, NULL, maps_run, e) == 0;
 }
 
 /* Step 3: tracking and the summary, frame after frame. */
@@ -442,8 +414,8 @@ static km_status sinks_frame(km_ctx *ctx, km_engine *e, const km_frame *fr, cons
     return KM_OK;
 }
 
-/* Step 5 on this thread: body map and per-taxel maps (and the candidate
- * map when it has no thread of its own), then the sinks. */
+/* Step 5 on this thread: the maps when they have no thread of their own,
+ * then the sinks. */
 static km_status body_block(km_ctx *ctx, km_engine *e, int64_t n)
 {
     int32_t rows = e->info.rows, cols = e->info.cols;
@@ -455,8 +427,9 @@ static km_status body_block(km_ctx *ctx, km_engine *e, int64_t n)
         pk[k] = e->wk[k].pk;
     for (int64_t i = 0; i < n && st == KM_OK; i++) {
         km_frame fr = {e->blk.frames + (size_t)i * rc, rows, cols, cols};
-        st = km_stage_body_add(ctx, &e->body, &fr, &mask, &e->blk.odo[i], e->blk.times[i],
-                               !e->x.cand_apart);
+        if (!e->x.maps_apart)
+            st = km_stage_body_add(ctx, &e->body, &fr, &mask, &e->blk.odo[i], e->blk.times[i],
+                                   1);
         if (st == KM_OK && e->n_sinks > 0)
             st = sinks_frame(ctx, e, &fr, &mask, i, pk);
     }
@@ -498,12 +471,12 @@ static km_status sequential_stage(km_ctx *ctx, km_engine *e, int64_t n)
     }
     if (st == KM_OK)
         st = body_block(ctx, e, n);
-    x->cand_apart = 0;
+    x->maps_apart = 0;
     km_status wst = KM_OK, cst = KM_OK;
     if (e->p.save_frames || st != KM_OK)
         wst = join_writer(ctx, x);
     if (st != KM_OK)
-        cst = join_cand(ctx, x);
+        cst = join_maps(ctx, x);
     if (st == KM_OK)
         st = wst != KM_OK ? wst : cst;
     if (st == KM_OK && e->nw > 1)

@@ -171,13 +171,13 @@ typedef struct km_eng_worker {
     int64_t fail_at;           /* frame of the failure, for a deterministic report */
 } km_eng_worker;
 
-/* The executor's state for threads (nw > 1): write-behind, the candidate
+/* The executor's state for threads (nw > 1): write-behind, the maps
  * thread, and the hand-over of tracked frames to the writing thread. */
 typedef struct km_eng_exec {
     atomic_llong next;         /* next frame of the block to take */
     int64_t n_block;
     km_ctx *wctx;              /* writing thread */
-    km_ctx *cctx;              /* candidate thread */
+    km_ctx *mctx;              /* maps thread */
     int write_behind;          /* 1: the block is written on its own thread */
     km_eng_block job;          /* the block being written */
     km_ctx *job_ctx;           /* the ctx that writes it */
@@ -186,12 +186,12 @@ typedef struct km_eng_exec {
     pthread_t w_tid;
     int w_active;
     km_status w_st;
-    km_eng_block cand_blk;     /* the block whose candidate map is being added */
-    int64_t cand_n;
-    int cand_apart;
-    km_status cand_st;
-    pthread_t c_tid;
-    int c_active;
+    km_eng_block maps_blk;     /* the block being added to the body, candidate and taxel maps */
+    int64_t maps_n;
+    int maps_apart;
+    km_status maps_st;
+    pthread_t m_tid;
+    int m_active;
     int32_t *blk_id;           /* track ids of the block's peaks, frame after frame */
     size_t blk_id_cap;
     size_t *fid_off;           /* per frame: its first id in blk_id (nb + 1) */
@@ -203,9 +203,7 @@ typedef struct km_eng_exec {
     atomic_llong tracked;      /* frames of the block tracked; -1: tracking failed */
     pthread_mutex_t mu;        /* with cv: the writing thread sleeps until tracked moves */
     pthread_cond_t cv;
-    pthread_cond_t io_cv;      /* with mu: the writing thread waits while `reading` */
-    int reading;               /* the read-ahead has not finished: it goes first */
-    int sync;                  /* mu, cv, io_cv initialised */
+    int sync;                  /* mu, cv initialised */
 } km_eng_exec;
 
 struct km_engine {
