@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "atomic_out.h"
+#include "h5_chunks.h"
 #include "h5_vfd.h"
 #include "h5util.h"
 
@@ -25,6 +26,10 @@ struct km_session_writer {
     km_atomic_out out; /* the temporary file, renamed by commit */
     km_h5_io io;       /* its OS errors; closing mode (h5_vfd.h) */
     hid_t file, frames, time;
+    /* Chunks compressed here, outside HDF5's lock (h5_chunks.h); NULL:
+       H5Dwrite compresses them. */
+    km_h5_deflater *defl;
+    km_h5_chunks_out *zframes, *ztime;
     int32_t rows, cols;
     double rate;
     int64_t n_frames;
@@ -167,6 +172,9 @@ static const char *why(const km_session_writer *w)
 
 static void close_handles(km_session_writer *w)
 {
+    km_h5_chunks_out_free(w->zframes);
+    km_h5_chunks_out_free(w->ztime);
+    w->zframes = w->ztime = NULL;
     w->io.closing = 1; /* pending writes may fail silently: never inside H5Fclose */
     if (w->frames >= 0)
         H5Dclose(w->frames);
@@ -245,6 +253,11 @@ km_status km_session_writer_create(km_ctx *ctx, const char *path, const km_sessi
     }
     if ((st = km_h5_attr_put_string(ctx, w->time, "units", "s")) != KM_OK)
         goto fail_prefix;
+    w->defl = km_h5_deflater_new();
+    if (w->defl != NULL) {
+        w->zframes = km_h5_chunks_out_open(w->frames, H5T_NATIVE_FLOAT, w->defl);
+        w->ztime = km_h5_chunks_out_open(w->time, H5T_NATIVE_DOUBLE, w->defl);
+    }
     *out = w;
     w = NULL;
     goto done;
@@ -330,7 +343,9 @@ km_status km_session_writer_append(km_ctx *ctx, km_session_writer *w, const floa
     }
     km_h5_quiet_begin(&q);
     st = KM_OK;
-    if (append_rows(w->frames, 3, (hsize_t)w->n_frames, (hsize_t)n, H5T_NATIVE_FLOAT, frames) < 0) {
+    if (w->zframes != NULL ? !km_h5_chunks_write(w->zframes, frames, (size_t)n)
+                           : append_rows(w->frames, 3, (hsize_t)w->n_frames, (hsize_t)n,
+                                         H5T_NATIVE_FLOAT, frames) < 0) {
         st = km_fail(ctx, KM_ERR_IO, "%s: cannot write frames %lld..%lld: %s", w->path,
                      (long long)w->n_frames, (long long)(w->n_frames + n - 1), why(w));
         goto done;
@@ -341,8 +356,9 @@ km_status km_session_writer_append(km_ctx *ctx, km_session_writer *w, const floa
         if (times == NULL)
             for (j = 0; j < m; j++)
                 tbuf[j] = (double)(w->n_frames + i + j) / w->rate;
-        if (append_rows(w->time, 1, (hsize_t)(w->n_frames + i), (hsize_t)m, H5T_NATIVE_DOUBLE,
-                        t) < 0) {
+        if (w->ztime != NULL ? !km_h5_chunks_write(w->ztime, t, (size_t)m)
+                             : append_rows(w->time, 1, (hsize_t)(w->n_frames + i), (hsize_t)m,
+                                           H5T_NATIVE_DOUBLE, t) < 0) {
             st = km_fail(ctx, KM_ERR_IO, "%s: cannot write /time: %s", w->path, why(w));
             goto done;
         }
@@ -413,6 +429,16 @@ km_status km_session_writer_commit(km_ctx *ctx, km_session_writer *w)
     if ((st = usable(ctx, w)) != KM_OK)
         return st;
     km_h5_quiet_begin(&q);
+    /* The last, partly filled chunks. */
+    if ((w->zframes != NULL && !km_h5_chunks_flush(w->zframes)) ||
+        (w->ztime != NULL && !km_h5_chunks_flush(w->ztime))) {
+        km_h5_quiet_end(&q);
+        w->broken = 1;
+        return km_fail(ctx, KM_ERR_IO, "%s: cannot write the session: %s", w->path, why(w));
+    }
+    km_h5_chunks_out_free(w->zframes);
+    km_h5_chunks_out_free(w->ztime);
+    w->zframes = w->ztime = NULL;
     w->io.closing = 1; /* errors are recorded in w->io, never raised inside H5Fclose */
     if (w->frames >= 0)
         rc |= H5Dclose(w->frames);
@@ -446,6 +472,7 @@ void km_session_writer_free(km_session_writer *w)
     close_handles(w);
     km_h5_quiet_end(&q);
     km_atomic_discard(&w->out);
+    km_h5_deflater_free(w->defl);
     km_ref_free(&w->alloc, w->path);
     km_alloc_ref a = w->alloc;
     km_ref_free(&a, w);
