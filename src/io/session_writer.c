@@ -185,14 +185,35 @@ static void close_handles(km_session_writer *w)
     w->frames = w->time = w->file = H5I_INVALID_HID;
 }
 
+/* /frames and /time, empty and extendible, with their chunk writers. */
+static km_status create_datasets(km_ctx *ctx, km_session_writer *w)
+{
+    size_t frame_bytes = (size_t)w->rows * (size_t)w->cols * sizeof(float);
+    hsize_t fchunk[3], tchunk[1] = {KM_SESSION_TIME_CHUNK};
+    fchunk[0] = frame_bytes >= KM_SESSION_CHUNK_BYTES ? 1 : KM_SESSION_CHUNK_BYTES / frame_bytes;
+    if (fchunk[0] > 256)
+        fchunk[0] = 256;
+    fchunk[1] = (hsize_t)w->rows;
+    fchunk[2] = (hsize_t)w->cols;
+    w->frames = create_extendible(w->file, "frames", H5T_IEEE_F32LE, 3, fchunk);
+    w->time = create_extendible(w->file, "time", H5T_IEEE_F64LE, 1, tchunk);
+    if (w->frames < 0 || w->time < 0)
+        return km_fail(ctx, KM_ERR_IO, "cannot create /frames and /time");
+    km_status st = km_h5_attr_put_string(ctx, w->time, "units", "s");
+    w->defl = km_h5_deflater_new();
+    if (st == KM_OK && w->defl != NULL) {
+        w->zframes = km_h5_chunks_out_open(w->frames, H5T_NATIVE_FLOAT, w->defl);
+        w->ztime = km_h5_chunks_out_open(w->time, H5T_NATIVE_DOUBLE, w->defl);
+    }
+    return st;
+}
+
 km_status km_session_writer_create(km_ctx *ctx, const char *path, const km_session_info *info,
                                    const uint8_t *mask, int32_t overwrite, km_session_writer **out)
 {
     km_status st;
     km_session_writer *w = NULL;
     km_h5_quiet q;
-    size_t frame_bytes;
-    hsize_t fchunk[3], tchunk[1] = {KM_SESSION_TIME_CHUNK};
     hid_t fapl;
 
     if (out == NULL || path == NULL || info == NULL || path[0] == '\0')
@@ -239,25 +260,8 @@ km_status km_session_writer_create(km_ctx *ctx, const char *path, const km_sessi
     if ((st = write_root_attrs(ctx, w->file, info)) != KM_OK ||
         (st = write_mask(ctx, w->file, w->rows, w->cols, mask)) != KM_OK)
         goto fail_prefix;
-    frame_bytes = (size_t)w->rows * (size_t)w->cols * sizeof(float);
-    fchunk[0] = frame_bytes >= KM_SESSION_CHUNK_BYTES ? 1 : KM_SESSION_CHUNK_BYTES / frame_bytes;
-    if (fchunk[0] > 256)
-        fchunk[0] = 256;
-    fchunk[1] = (hsize_t)w->rows;
-    fchunk[2] = (hsize_t)w->cols;
-    w->frames = create_extendible(w->file, "frames", H5T_IEEE_F32LE, 3, fchunk);
-    w->time = create_extendible(w->file, "time", H5T_IEEE_F64LE, 1, tchunk);
-    if (w->frames < 0 || w->time < 0) {
-        st = km_fail(ctx, KM_ERR_IO, "cannot create /frames and /time");
+    if ((st = create_datasets(ctx, w)) != KM_OK)
         goto fail_prefix;
-    }
-    if ((st = km_h5_attr_put_string(ctx, w->time, "units", "s")) != KM_OK)
-        goto fail_prefix;
-    w->defl = km_h5_deflater_new();
-    if (w->defl != NULL) {
-        w->zframes = km_h5_chunks_out_open(w->frames, H5T_NATIVE_FLOAT, w->defl);
-        w->ztime = km_h5_chunks_out_open(w->time, H5T_NATIVE_DOUBLE, w->defl);
-    }
     *out = w;
     w = NULL;
     goto done;
