@@ -7,7 +7,7 @@
  *   3. tracking and summary, in order, producing each frame's track ids and
  *      ended tracks;
  *   4. writing: each frame's ended tracks and peaks, then the frame table;
- *   5. body map, per-taxel maps and candidate map, in order.
+ *   5. the body grid (body map, candidate maps) and per-taxel maps, in order.
  * Policies, not copies of the sequence: with nw > 1 the second thread runs
  * the read-ahead hook before helping in 1; step 4 runs on a writing thread
  * beside 3 and goes on while the next block is computed (write-behind:
@@ -280,7 +280,7 @@ static km_status join_writer(km_ctx *ctx, km_eng_exec *x)
     return KM_OK;
 }
 
-/* Step 5's maps of a block's frames (body map, candidate map, per-taxel
+/* Step 5's maps of a block's frames (the body grid and the per-taxel
  * maps), in order, on their own thread and ctx: they go on while the next
  * block is computed, from the buffers the block keeps until then; the
  * odometry of the next block, on the first thread, touches none of them. */
