@@ -1,5 +1,6 @@
 /* Direct chunk reading with libdeflate: see h5_chunks.h. */
 #include <libdeflate.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -39,25 +40,42 @@ void km_h5_chunks_free(km_h5_chunks *c)
     free(c);
 }
 
-/* Shuffle and deflate only, each once, shuffle on 4-byte elements. */
-static int read_pipeline(hid_t dcpl, km_h5_chunks *c)
+/* The dataset's filters as steps in write order, each deflate or shuffle
+ * and each at most once, with their first client value in cd0 (deflate:
+ * the level; shuffle: the element size; UINT_MAX when absent).  The
+ * count, or -1 for any other pipeline.  Shared by reading and writing. */
+static int filter_steps(hid_t dcpl, int step[MAX_STEPS], unsigned cd0[MAX_STEPS])
 {
     int n = H5Pget_nfilters(dcpl);
     if (n < 0 || n > MAX_STEPS)
-        return 0;
+        return -1;
     for (int i = 0; i < n; i++) {
         unsigned flags = 0, cd[8] = {0};
         size_t ncd = 8;
         H5Z_filter_t id = H5Pget_filter2(dcpl, (unsigned)i, &flags, &ncd, cd, 0, NULL, NULL);
         int kind = id == H5Z_FILTER_DEFLATE ? STEP_DEFLATE
                    : id == H5Z_FILTER_SHUFFLE ? STEP_SHUFFLE : 0;
-        if (kind == 0 || (kind == STEP_SHUFFLE && (ncd < 1 || cd[0] != 4)))
-            return 0;
+        if (kind == 0)
+            return -1;
         for (int j = 0; j < i; j++)
-            if (c->step[j] == kind)
-                return 0;
-        c->step[i] = kind;
+            if (step[j] == kind)
+                return -1;
+        step[i] = kind;
+        cd0[i] = ncd >= 1 ? cd[0] : UINT_MAX;
     }
+    return n;
+}
+
+/* Shuffle on 4-byte elements and deflate at any level. */
+static int read_pipeline(hid_t dcpl, km_h5_chunks *c)
+{
+    unsigned cd0[MAX_STEPS];
+    int n = filter_steps(dcpl, c->step, cd0);
+    for (int i = 0; i < n; i++)
+        if (c->step[i] == STEP_SHUFFLE && cd0[i] != 4)
+            return 0;
+    if (n < 0)
+        return 0;
     c->n_steps = n;
     return 1;
 }
@@ -292,28 +310,21 @@ void km_h5_chunks_out_free(km_h5_chunks_out *c)
  * is padded with zeros, as HDF5 pads it). */
 static int write_pipeline(hid_t dcpl, km_h5_chunks_out *c)
 {
-    int n = H5Pget_nfilters(dcpl);
-    unsigned opts = 0;
+    unsigned opts = 0, cd0[MAX_STEPS];
     H5D_fill_value_t fill;
-    if (n < 0 || n > MAX_STEPS || H5Pget_chunk_opts(dcpl, &opts) < 0 || opts != 0 ||
+    if (H5Pget_chunk_opts(dcpl, &opts) < 0 || opts != 0 ||
         H5Pfill_value_defined(dcpl, &fill) < 0 || fill != H5D_FILL_VALUE_DEFAULT)
         return 0;
+    int n = filter_steps(dcpl, c->step, cd0);
     for (int i = 0; i < n; i++) {
-        unsigned flags = 0, cd[8] = {0};
-        size_t ncd = 8;
-        H5Z_filter_t id = H5Pget_filter2(dcpl, (unsigned)i, &flags, &ncd, cd, 0, NULL, NULL);
-        int kind = id == H5Z_FILTER_DEFLATE ? STEP_DEFLATE
-                   : id == H5Z_FILTER_SHUFFLE ? STEP_SHUFFLE : 0;
-        if (kind == 0 || ncd < 1 || (kind == STEP_SHUFFLE && cd[0] != c->elem) ||
-            (kind == STEP_DEFLATE && cd[0] > 9))
+        if ((c->step[i] == STEP_SHUFFLE && cd0[i] != c->elem) ||
+            (c->step[i] == STEP_DEFLATE && cd0[i] > 9))
             return 0;
-        for (int j = 0; j < i; j++)
-            if (c->step[j] == kind)
-                return 0;
-        if (kind == STEP_DEFLATE)
-            c->level = (int)cd[0];
-        c->step[i] = kind;
+        if (c->step[i] == STEP_DEFLATE)
+            c->level = (int)cd0[i];
     }
+    if (n < 0)
+        return 0;
     c->n_steps = n;
     return 1;
 }
