@@ -434,6 +434,15 @@ static km_status check_chunk(km_ctx *ctx, size_t chunk_bytes, const km_read_opti
 
 static const km_reader_ops session_ops = {session_read, session_close};
 
+/* n (odd) has no odd divisor from 3 up to its square root. */
+static int is_odd_prime(size_t n)
+{
+    for (size_t q = 3; q * q <= n; q += 2)
+        if (n % q == 0)
+            return 0;
+    return 1;
+}
+
 /* The chunk cache holds every chunk a block of frames touches: one chunk,
  * or all the chunks across a frame when the file splits frames spatially
  * (h5py's automatic chunking of a [T, R, C] array gives e.g. [750, 4, 4]).
@@ -447,13 +456,10 @@ static km_status reopen_with_chunk_cache(km_ctx *ctx, session_impl *s, size_t ca
 {
     km_status st = KM_OK;
     size_t slots = 10 * n_chunks + 1; /* HDF5 wants ~10-100 slots per cached chunk, a prime */
-    for (int prime = 0; !prime && slots < (size_t)1 << 24; slots += 2) {
-        prime = 1;
-        for (size_t q = 3; q * q <= slots && prime; q += 2)
-            prime = slots % q != 0;
-    }
+    while (!is_odd_prime(slots))
+        slots += 2;
     hid_t dapl = H5Pcreate(H5P_DATASET_ACCESS);
-    if (dapl < 0 || H5Pset_chunk_cache(dapl, slots - 2, cache_bytes + 4096, 1.0) < 0) {
+    if (dapl < 0 || H5Pset_chunk_cache(dapl, slots, cache_bytes + 4096, 1.0) < 0) {
         st = km_fail(ctx, KM_ERR_NOMEM, "/frames: cannot set up its chunk cache");
         goto done;
     }
