@@ -6,6 +6,11 @@
 
 #include "cli.h"
 
+#define EQUIL_KPA_DEFAULT 50 /* the --equilibration load, kPa (the help prints it) */
+#define EQUIL_DURATION_S 5   /* its --duration unless given, s (the help prints it) */
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
 enum { O_FORMAT, O_EQUIL, O_EQUIL_KPA, O_NO_OVERWRITE, O_OUTPUT };
 
 /* The session options (mode, preset, seed, model, duration, rate, grid,
@@ -18,16 +23,16 @@ static const km_cli_opt OPTS[] = {
      "--seed, --preset, --grid, --mode): gains, dead and stuck taxels of that session, no "
      "knots; for knotmap process --equilibrate",
      NULL, NULL, O_EQUIL},
-    {"equilibration-kpa", 0, "K", "its load [50]; --duration defaults to 5 s for it", NULL,
-     NULL, O_EQUIL_KPA},
+    {"equilibration-kpa", 0, "K",
+     "its load [" STR(EQUIL_KPA_DEFAULT) "]; --duration defaults to " STR(EQUIL_DURATION_S)
+     " s for it",
+     NULL, NULL, O_EQUIL_KPA},
     KM_CLI_OPT_NO_OVERWRITE("refuse to replace an existing OUT (--no-clobber is the same)",
                             O_NO_OVERWRITE),
     KM_CLI_OPT_OUTPUT("OUT", "the file to write", O_OUTPUT),
     KM_CLI_OPT_HELP(NULL),
 };
 
-#define EQUIL_KPA_DEFAULT 50.0 /* the --equilibration load; the help above says it */
-#define EQUIL_DURATION_S 5.0   /* its --duration unless given; the help says it */
 
 static const char USAGE[] = "Usage: knotmap synth [OPTION]... -o OUT\n"
                             "Write a synthetic pressure session with known knots (ground "
