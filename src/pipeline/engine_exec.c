@@ -295,7 +295,7 @@ static void *maps_run(void *arg)
     for (int64_t i = 0; i < x->maps_n && st == KM_OK; i++) {
         km_frame fr = {x->maps_blk.frames + (size_t)i * rc, rows, cols, cols};
         st = km_stage_body_add(x->mctx, &e->body, &fr, &mask, &x->maps_blk.odo[i],
-                               x->maps_blk.times[i], 1);
+                               x->maps_blk.times[i]);
     }
     x->maps_st = st;
     return NULL;
@@ -428,8 +428,7 @@ static km_status body_block(km_ctx *ctx, km_engine *e, int64_t n)
     for (int64_t i = 0; i < n && st == KM_OK; i++) {
         km_frame fr = {e->blk.frames + (size_t)i * rc, rows, cols, cols};
         if (!e->x.maps_apart)
-            st = km_stage_body_add(ctx, &e->body, &fr, &mask, &e->blk.odo[i], e->blk.times[i],
-                                   1);
+            st = km_stage_body_add(ctx, &e->body, &fr, &mask, &e->blk.odo[i], e->blk.times[i]);
         if (st == KM_OK && e->n_sinks > 0)
             st = sinks_frame(ctx, e, &fr, &mask, i, pk);
     }

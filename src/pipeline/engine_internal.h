@@ -92,15 +92,11 @@ void km_stage_body_row_medians(const km_stage_body *s, const km_frame *fr, const
 /* Odometry of n frames in order from their row medians (zero samples on a mat). */
 km_status km_stage_body_odometry(km_ctx *ctx, km_stage_body *s, double *row_meds, int64_t n,
                                  km_odometry_sample *out);
-/* One frame into the per-taxel maps and (with_grid) the body grid: its
- * body map and candidate map. */
+/* One frame into the body grid (its body map and candidate map) and the
+ * per-taxel maps: on the maps thread when there is one, else in order on
+ * the main one. */
 km_status km_stage_body_add(km_ctx *ctx, km_stage_body *s, const km_frame *fr,
-                            const km_mask *mask, const km_odometry_sample *odo, double t,
-                            int with_grid);
-/* One frame into the body grid alone (the executor's candidate-map thread,
- * when km_stage_body_add runs with with_grid 0 on the main one). */
-km_status km_stage_body_add_cand(km_ctx *ctx, km_stage_body *s, const km_frame *fr,
-                                 const km_mask *mask, const km_odometry_sample *odo, double t);
+                            const km_mask *mask, const km_odometry_sample *odo, double t);
 /* The body map and candidate map so far, in buffers of *cells (any NULL). */
 km_status km_stage_body_maps(km_ctx *ctx, const km_stage_body *s, float *max, float *mean,
                              int32_t *coverage, float *excess, size_t capacity, size_t *cells);

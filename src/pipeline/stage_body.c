@@ -118,18 +118,11 @@ static void taxel_maps(km_stage_body *s, const float *f)
 }
 
 km_status km_stage_body_add(km_ctx *ctx, km_stage_body *s, const km_frame *fr,
-                            const km_mask *mask, const km_odometry_sample *odo, double t,
-                            int with_grid)
+                            const km_mask *mask, const km_odometry_sample *odo, double t)
 {
-    km_status st = with_grid ? km_bodygrid_add(ctx, s->grid, fr, mask, odo, t) : KM_OK;
+    km_status st = km_bodygrid_add(ctx, s->grid, fr, mask, odo, t);
     taxel_maps(s, fr->data);
     return st;
-}
-
-km_status km_stage_body_add_cand(km_ctx *ctx, km_stage_body *s, const km_frame *fr,
-                                 const km_mask *mask, const km_odometry_sample *odo, double t)
-{
-    return km_bodygrid_add(ctx, s->grid, fr, mask, odo, t);
 }
 
 km_status km_stage_body_maps(km_ctx *ctx, const km_stage_body *s, float *max, float *mean,
