@@ -1,6 +1,8 @@
 /* Direct chunk reading with libdeflate: see h5_chunks.h. */
+#include <float.h>
 #include <libdeflate.h>
 #include <limits.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,13 +19,14 @@ struct km_h5_chunks {
     int64_t n_frames;
     int64_t cf;          /* frames per chunk */
     size_t frame_elems;  /* R * C */
-    size_t chunk_bytes;  /* cf * R * C * 4 */
+    size_t elem;         /* stored element: 4 (float32) or 8 (float64) */
+    size_t chunk_bytes;  /* cf * R * C * elem */
     int raw_partial;     /* partial edge chunks stored unfiltered */
     int n_steps;
     int step[MAX_STEPS]; /* the filter pipeline in write order */
     unsigned char *raw, *scratch;
     size_t raw_cap;
-    float *cache;        /* the last decoded chunk */
+    void *cache;         /* the last decoded chunk, stored type */
     int64_t cached;      /* its index, -1 = none */
     struct libdeflate_decompressor *dec;
 };
@@ -66,13 +69,13 @@ static int filter_steps(hid_t dcpl, int step[MAX_STEPS], unsigned cd0[MAX_STEPS]
     return n;
 }
 
-/* Shuffle on 4-byte elements and deflate at any level. */
+/* Shuffle on the stored element size and deflate at any level. */
 static int read_pipeline(hid_t dcpl, km_h5_chunks *c)
 {
     unsigned cd0[MAX_STEPS];
     int n = filter_steps(dcpl, c->step, cd0);
     for (int i = 0; i < n; i++)
-        if (c->step[i] == STEP_SHUFFLE && cd0[i] != 4)
+        if (c->step[i] == STEP_SHUFFLE && cd0[i] != c->elem)
             return 0;
     if (n < 0)
         return 0;
@@ -97,8 +100,11 @@ km_h5_chunks *km_h5_chunks_open(hid_t frames)
     dcpl = H5Dget_create_plist(frames);
     type = H5Dget_type(frames);
     space = H5Dget_space(frames);
+    if (type >= 0)
+        c->elem = H5Tequal(type, H5T_IEEE_F32LE) > 0   ? 4
+                  : H5Tequal(type, H5T_IEEE_F64LE) > 0 ? 8 : 0;
     if (dcpl < 0 || type < 0 || space < 0 || H5Pget_layout(dcpl) != H5D_CHUNKED ||
-        H5Tequal(type, H5T_IEEE_F32LE) <= 0 || H5Sget_simple_extent_ndims(space) != 3 ||
+        c->elem == 0 || H5Sget_simple_extent_ndims(space) != 3 ||
         H5Sget_simple_extent_dims(space, dims, NULL) != 3 || H5Pget_chunk(dcpl, 3, chunk) != 3)
         goto done;
     if (chunk[0] == 0 || chunk[1] != dims[1] || chunk[2] != dims[2] || !read_pipeline(dcpl, c))
@@ -114,7 +120,7 @@ km_h5_chunks *km_h5_chunks_open(hid_t frames)
     c->cf = (int64_t)chunk[0];
     c->frame_elems = (size_t)dims[1] * (size_t)dims[2];
     /* The open path has already bounded the chunk size. */
-    c->chunk_bytes = (size_t)chunk[0] * c->frame_elems * sizeof(float);
+    c->chunk_bytes = (size_t)chunk[0] * c->frame_elems * c->elem;
     c->cache = malloc(c->chunk_bytes);
     c->scratch = malloc(c->chunk_bytes);
     c->dec = libdeflate_alloc_decompressor();
@@ -162,6 +168,38 @@ static void unshuffle4(const unsigned char *restrict in, unsigned char *restrict
     }
 }
 
+/* The same for 8-byte elements: byte b of element i was stored at b * n + i. */
+static void unshuffle8(const unsigned char *restrict in, unsigned char *restrict out, size_t n)
+{
+    size_t i = 0;
+#ifdef __SSE2__
+    for (; i + 16 <= n; i += 16) {
+        __m128i s[8];
+        for (int b = 0; b < 8; b++)
+            s[b] = _mm_loadu_si128((const __m128i *)(const void *)(in + (size_t)b * n + i));
+        __m128i p[8], q[8];
+        for (int b = 0; b < 4; b++) { /* bytes 2b, 2b+1 of each element side by side */
+            p[2 * b] = _mm_unpacklo_epi8(s[2 * b], s[2 * b + 1]);
+            p[2 * b + 1] = _mm_unpackhi_epi8(s[2 * b], s[2 * b + 1]);
+        }
+        for (int h = 0; h < 2; h++) { /* bytes 0-3 and 4-7 */
+            q[4 * h] = _mm_unpacklo_epi16(p[4 * h], p[4 * h + 2]);
+            q[4 * h + 1] = _mm_unpackhi_epi16(p[4 * h], p[4 * h + 2]);
+            q[4 * h + 2] = _mm_unpacklo_epi16(p[4 * h + 1], p[4 * h + 3]);
+            q[4 * h + 3] = _mm_unpackhi_epi16(p[4 * h + 1], p[4 * h + 3]);
+        }
+        __m128i *o = (__m128i *)(void *)(out + 8 * i);
+        for (int k = 0; k < 4; k++) { /* elements 4k .. 4k+3 */
+            _mm_storeu_si128(o + 2 * k, _mm_unpacklo_epi32(q[k], q[4 + k]));
+            _mm_storeu_si128(o + 2 * k + 1, _mm_unpackhi_epi32(q[k], q[4 + k]));
+        }
+    }
+#endif
+    for (; i < n; i++)
+        for (size_t b = 0; b < 8; b++)
+            out[8 * i + b] = in[b * n + i];
+}
+
 /* Chunk k decoded into dst (chunk_bytes).  HDF5 is called twice, to size
  * and copy the stored bytes; the decoding runs without its lock. */
 static int decode_chunk(km_h5_chunks *c, int64_t k, void *dst)
@@ -202,7 +240,10 @@ static int decode_chunk(km_h5_chunks *c, int64_t k, void *dst)
         } else {
             if (cur_n != c->chunk_bytes)
                 return 0;
-            unshuffle4(cur, out, c->chunk_bytes / 4);
+            if (c->elem == 4)
+                unshuffle4(cur, out, c->chunk_bytes / 4);
+            else
+                unshuffle8(cur, out, c->chunk_bytes / 8);
         }
         cur = out;
         cur_n = c->chunk_bytes;
@@ -215,6 +256,28 @@ static int decode_chunk(km_h5_chunks *c, int64_t k, void *dst)
     return 1;
 }
 
+/* float64 to float32 as HDF5's own conversion does it (H5Dread into
+ * H5T_NATIVE_FLOAT): beyond the float range is an overflow, which HDF5
+ * makes an infinity where a C cast would round to FLT_MAX; the rest is the
+ * C cast (round to nearest, NaN stays NaN). */
+static void narrow(const double *restrict in, float *restrict out, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        double v = in[i];
+        out[i] = v > (double)FLT_MAX ? INFINITY : v < -(double)FLT_MAX ? -INFINITY : (float)v;
+    }
+}
+
+/* count frames from frame lo of the cached chunk into dst, as float32. */
+static void copy_cached(const km_h5_chunks *c, int64_t lo, int64_t count, float *dst)
+{
+    size_t n = (size_t)count * c->frame_elems, at = (size_t)lo * c->frame_elems;
+    if (c->elem == 4)
+        memcpy(dst, (const float *)c->cache + at, n * sizeof(float));
+    else
+        narrow((const double *)c->cache + at, dst, n);
+}
+
 int64_t km_h5_chunks_read(km_h5_chunks *c, int64_t first, int64_t n, float *out)
 {
     int64_t end = first + n;
@@ -224,7 +287,7 @@ int64_t km_h5_chunks_read(km_h5_chunks *c, int64_t first, int64_t n, float *out)
         int64_t k = f / c->cf, c0 = k * c->cf, lo = f - c0;
         int64_t count = c->cf - lo < end - f ? c->cf - lo : end - f;
         float *dst = out + (size_t)(f - first) * c->frame_elems;
-        if (k != c->cached && lo == 0 && count == c->cf) {
+        if (k != c->cached && lo == 0 && count == c->cf && c->elem == sizeof(float)) {
             /* Wholly inside the request: straight into the caller's buffer. */
             if (!decode_chunk(c, k, dst))
                 return f - first;
@@ -235,8 +298,7 @@ int64_t km_h5_chunks_read(km_h5_chunks *c, int64_t first, int64_t n, float *out)
                     return f - first;
                 c->cached = k;
             }
-            memcpy(dst, c->cache + (size_t)lo * c->frame_elems,
-                   (size_t)count * c->frame_elems * sizeof(float));
+            copy_cached(c, lo, count, dst);
         }
         f += count;
     }

@@ -4,8 +4,9 @@
  * libdeflate, byte shuffle undone by hand.  Frames are bit-identical to
  * H5Dread's.  Internal to src/io.
  *
- * Eligible: a chunked 3-D dataset [T, R, C] of little-endian float32 whose
- * chunks span whole frames ([k, R, C]) and whose filters are only shuffle
+ * Eligible: a chunked 3-D dataset [T, R, C] of little-endian float32 or
+ * float64 (converted to float32 as H5Dread does: beyond the float range an
+ * infinity, otherwise rounded to nearest) whose chunks span whole frames ([k, R, C]) and whose filters are only shuffle
  * and deflate, in any order, or none.  Anything else (other types, other
  * filters such as the LZ4/BZip2 plugins, unallocated chunks, a chunk that
  * does not decode) is read by H5Dread as before: km_h5_chunks_read stops

@@ -2,11 +2,13 @@
  * own H5Dread on files written here with the HDF5 C API: with and without
  * shuffle, deflate levels 0-9, partial edge chunks (filtered and, with
  * H5D_CHUNK_DONT_FILTER_PARTIAL_CHUNKS, stored raw), requests that start
- * and end inside chunks; ineligible layouts are refused (the session reader
+ * and end inside chunks, float64 files (rounded to float32 as H5Dread
+ * rounds them, edge values included); ineligible layouts are refused (the session reader
  * then uses H5Dread); a damaged chunk is refused, not misread. */
 #define _XOPEN_SOURCE 700
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
+#include <float.h>
 #include <hdf5.h>
 #include <math.h>
 #include <stdio.h>
@@ -51,9 +53,10 @@ typedef struct layout {
     int level;        /* deflate level, -1 = no deflate */
     int chunk_frames;
     int raw_partial;  /* H5D_CHUNK_DONT_FILTER_PARTIAL_CHUNKS */
+    int f64;          /* stored as float64 (data: doubles) */
 } layout;
 
-static hid_t write_file(const char *path, const layout *l, const float *data)
+static hid_t write_file(const char *path, const layout *l, const void *data)
 {
     hsize_t dims[3] = {T, R, C}, chunk[3] = {(hsize_t)l->chunk_frames, R, C};
     hid_t f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
@@ -66,9 +69,11 @@ static hid_t write_file(const char *path, const layout *l, const float *data)
         cr_assert(H5Pset_deflate(dcpl, (unsigned)l->level) >= 0);
     if (l->raw_partial)
         cr_assert(H5Pset_chunk_opts(dcpl, H5D_CHUNK_DONT_FILTER_PARTIAL_CHUNKS) >= 0);
-    hid_t d = H5Dcreate2(f, "frames", H5T_IEEE_F32LE, sp, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    hid_t d = H5Dcreate2(f, "frames", l->f64 ? H5T_IEEE_F64LE : H5T_IEEE_F32LE, sp,
+                         H5P_DEFAULT, dcpl, H5P_DEFAULT);
     cr_assert(d >= 0);
-    cr_assert(H5Dwrite(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) >= 0);
+    cr_assert(H5Dwrite(d, l->f64 ? H5T_NATIVE_DOUBLE : H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL,
+                       H5P_DEFAULT, data) >= 0);
     H5Dclose(d);
     H5Pclose(dcpl);
     H5Sclose(sp);
@@ -89,9 +94,12 @@ static void h5_read(hid_t d, int64_t first, int64_t n, float *out)
 }
 
 static layout layouts[] = {
-    {1, 4, 64, 0}, {0, 4, 64, 0}, {1, 0, 64, 0}, {1, 1, 50, 0}, {1, 9, 50, 0},
-    {0, 6, 1, 0},  {1, -1, 64, 0}, {0, -1, 64, 0}, {1, 4, 202, 0}, {1, 4, 64, 1},
-    {1, 5, 203, 0}, {0, 1, 7, 1},
+    {1, 4, 64, 0, 0}, {0, 4, 64, 0, 0}, {1, 0, 64, 0, 0}, {1, 1, 50, 0, 0}, {1, 9, 50, 0, 0},
+    {0, 6, 1, 0, 0},  {1, -1, 64, 0, 0}, {0, -1, 64, 0, 0}, {1, 4, 202, 0, 0}, {1, 4, 64, 1, 0},
+    {1, 5, 203, 0, 0}, {0, 1, 7, 1, 0},
+    /* float64: h5py's gzip (with and without shuffle), raw, odd chunk sizes */
+    {1, 4, 64, 0, 1}, {0, 4, 50, 0, 1}, {1, -1, 64, 0, 1}, {0, -1, 7, 0, 1}, {1, 9, 203, 0, 1},
+    {1, 1, 1, 0, 1},  {0, 1, 7, 1, 1},
 };
 
 ParameterizedTestParameters(io_chunks, identical_to_h5dread)
@@ -106,11 +114,18 @@ ParameterizedTest(layout *l, io_chunks, identical_to_h5dread)
     size_t n = (size_t)T * R * C;
     float *data = malloc(n * sizeof *data), *a = malloc(n * sizeof *a),
           *b = malloc(n * sizeof *b);
+    double *dd = malloc(n * sizeof *dd);
     char path[128];
-    cr_assert(data && a && b);
+    cr_assert(data && a && b && dd);
     fill(data, n, (unsigned)(l->level + 3 * l->shuffle + l->chunk_frames));
+    /* float64: values between floats, so the rounding is exercised. */
+    for (size_t i = 0; i < n; i++)
+        dd[i] = (double)data[i] * (1.0 + 3e-8 * (double)(i % 7));
+    if (l->f64)
+        for (size_t i = 0; i < n; i++)
+            data[i] = (float)dd[i]; /* what H5Dread must give (all in range) */
     snprintf(path, sizeof path, "%s/c.h5", dir);
-    hid_t f = write_file(path, l, data);
+    hid_t f = write_file(path, l, l->f64 ? (const void *)dd : (const void *)data);
     hid_t d = H5Dopen2(f, "frames", H5P_DEFAULT);
     km_h5_chunks *c = km_h5_chunks_open(d);
     cr_assert_not_null(c, "shuffle %d level %d chunk %d: not eligible", l->shuffle, l->level,
@@ -147,11 +162,73 @@ done:
     H5Dclose(d);
     H5Fclose(f);
     free(data);
+    free(dd);
     free(a);
     free(b);
 }
 
-/* Not eligible: contiguous, chunks splitting frames, float64, fletcher32. */
+/* float64 values at the edges of float32: overflow (HDF5 gives +-inf where
+ * a C cast rounds to FLT_MAX), the largest float and its rounding boundary,
+ * denormals, underflow to +-0, ties, -0, NaN and infinities: bit-identical
+ * to H5Dread's conversion, in whole chunks and from the cache. */
+Test(io_chunks, float64_edges_as_h5dread)
+{
+    enum { NE = 24 };
+    const double edges[NE] = {(double)FLT_MAX,
+                              (double)FLT_MAX * (1.0 + 0x1p-25),
+                              (double)FLT_MAX * (1.0 + 0x1p-23),
+                              -(double)FLT_MAX * (1.0 + 0x1p-25),
+                              1e39,
+                              -1e300,
+                              DBL_MAX,
+                              (double)FLT_MIN,
+                              (double)FLT_MIN * 0.75,
+                              0x1p-149,
+                              0x1p-150,
+                              0x1p-151,
+                              -0x1p-151,
+                              1e-300,
+                              1.0 + 0x1p-24,
+                              1.0 + 3 * 0x1p-24,
+                              -0.0,
+                              NAN,
+                              -NAN,
+                              INFINITY,
+                              -INFINITY,
+                              0.1,
+                              -33.4,
+                              16777217.0};
+    size_t n = (size_t)T * R * C;
+    double *dd = malloc(n * sizeof *dd);
+    float *a = malloc(n * sizeof *a), *b = malloc(n * sizeof *b);
+    cr_assert(dd && a && b);
+    for (size_t i = 0; i < n; i++)
+        dd[i] = edges[i % NE] * (i % (2 * NE) < NE ? 1.0 : -1.0);
+    layout l = {1, 4, 16, 0, 1};
+    char path[128];
+    snprintf(path, sizeof path, "%s/e.h5", dir);
+    hid_t f = write_file(path, &l, dd);
+    hid_t d = H5Dopen2(f, "frames", H5P_DEFAULT);
+    km_h5_chunks *c = km_h5_chunks_open(d);
+    cr_assert_not_null(c, "float64 shuffle+deflate must be eligible");
+    h5_read(d, 0, T, a);
+    memset(b, 0xff, n * sizeof *b);
+    cr_assert_eq(km_h5_chunks_read(c, 0, 5, b), 5);
+    cr_assert_eq(km_h5_chunks_read(c, 5, T - 5, b + (size_t)5 * R * C), T - 5);
+    for (size_t i = 0; i < n; i++)
+        cr_assert_eq(memcmp(&a[i], &b[i], sizeof *a), 0, "value %.17g: H5Dread %a, here %a",
+                     dd[i], (double)a[i], (double)b[i]);
+    cr_expect(isinf(a[2]) && a[2] > 0, "HDF5 overflows to inf, not FLT_MAX");
+    km_h5_chunks_free(c);
+    H5Dclose(d);
+    H5Fclose(f);
+    free(dd);
+    free(a);
+    free(b);
+}
+
+/* Not eligible: contiguous, chunks splitting frames, big-endian float64,
+ * fletcher32. */
 Test(io_chunks, ineligible_layouts_fall_back)
 {
     char path[128];
@@ -168,7 +245,7 @@ Test(io_chunks, ineligible_layouts_fall_back)
     hid_t d[4] = {
         H5Dcreate2(f, "contiguous", H5T_IEEE_F32LE, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
         H5Dcreate2(f, "split", H5T_IEEE_F32LE, sp, H5P_DEFAULT, p1, H5P_DEFAULT),
-        H5Dcreate2(f, "double", H5T_IEEE_F64LE, sp, H5P_DEFAULT, p2, H5P_DEFAULT),
+        H5Dcreate2(f, "double_be", H5T_IEEE_F64BE, sp, H5P_DEFAULT, p2, H5P_DEFAULT),
         H5Dcreate2(f, "fletcher", H5T_IEEE_F32LE, sp, H5P_DEFAULT, p3, H5P_DEFAULT)};
     for (int i = 0; i < 4; i++) {
         cr_assert(d[i] >= 0);
