@@ -71,8 +71,11 @@ void km_cli_deadline_end(void);
  * the file's HDF5 structure crashed (...): ...; refused") and the exit code
  * returned: 65 (the child died by a signal, or ran past
  * KM_CLI_PROBE_SECONDS), 75 (ran past
- * `deadline` > 0, when shorter), 130/143 (the child was interrupted). */
-int km_cli_probe(const char *path, const km_read_options *ro, double deadline);
+ * `deadline` > 0, when shorter), 130/143 (the child was interrupted).
+ * *is_result (may be NULL): 1 when the child found a knotmap result, 0 a
+ * file that is not one, -1 not known (not probed, or the child could not
+ * tell): then ask km_is_result_file. */
+int km_cli_probe(const char *path, const km_read_options *ro, double deadline, int *is_result);
 /* Run `work` on `input` under --deadline (0 = none): the timer, the input
  * (and second_input, when not NULL) probed first (km_cli_probe, a crash or hang refused), then work(user),
  * which returns an exit code.  Returns the first failing exit code. */

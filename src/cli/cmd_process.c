@@ -286,12 +286,13 @@ static int drop_results(job *jobs, int n, const km_read_options *ro, double dead
 {
     int kept = 0;
     for (int i = 0; i < n; i++) {
-        int is_result = 0, probe = km_cli_probe(jobs[i].input, ro, deadline);
+        int is_result = 0, probe = km_cli_probe(jobs[i].input, ro, deadline, &is_result);
         if (probe != KM_EX_OK) {
             *refused = *refused != KM_EX_OK ? *refused : probe;
             continue;
         }
-        km_is_result_file(NULL, jobs[i].input, &is_result);
+        if (is_result < 0 && km_is_result_file(NULL, jobs[i].input, &is_result) != KM_OK)
+            is_result = 0;
         if (is_result)
             fprintf(stderr, "knotmap: %s: skipped: a knotmap result, not a session\n",
                     jobs[i].input);

@@ -9,6 +9,8 @@
  * everything `info` summarises of a result), then exits.  A child that dies
  * by a signal or passes its time limit means the file is refused with exit
  * 65 (75 when the limit was --deadline) before the command itself opens it.
+ * Its exit status also says whether the input is a knotmap result, so
+ * process and info need not open it once more to ask.
  * Inputs that are not HDF5 are not probed (their readers are knotmap's own).
  *
  * The library never forks: this lives in the command only.  Python's
@@ -30,8 +32,13 @@
 
 #include "cli.h"
 
-/* What the child reads; it exits 0 whatever it finds (the command's own open
- * reports the errors, with their messages). */
+/* The child's verdict on "is it a knotmap result?", as its exit status,
+ * so the command does not open the file once more to ask (a few ms of
+ * serial start-up); any other status means "not known". */
+enum { PROBE_SESSION = 10, PROBE_RESULT = 11 };
+
+/* What the child reads; it exits with PROBE_* or 0 whatever it finds (the
+ * command's own open reports the errors, with their messages). */
 static void probe_child(const char *path, const km_read_options *ro, double limit)
 {
     km_ctx *ctx = NULL;
@@ -63,12 +70,12 @@ static void probe_child(const char *path, const km_read_options *ro, double limi
     setitimer(ITIMER_REAL, &it, NULL);
     if (km_ctx_create(&ctx) != KM_OK)
         _exit(0);
-    km_is_result_file(ctx, path, &yes);
+    int known = km_is_result_file(ctx, path, &yes) == KM_OK;
     if (yes) {
         km_result_info *ri = malloc(sizeof *ri);
         if (ri != NULL)
             km_result_info_read(ctx, path, ri);
-        _exit(0);
+        _exit(PROBE_RESULT);
     }
     km_read_options_default(&dflt);
     if (km_reader_open(ctx, path, ro != NULL ? ro : &dflt, &r) != KM_OK)
@@ -79,16 +86,18 @@ static void probe_child(const char *path, const km_read_options *ro, double limi
     if (frame != NULL)
         km_reader_read(ctx, r, frame, NULL, 1, &n);
     km_reader_free(r);
-    _exit(0);
+    _exit(known ? PROBE_SESSION : 0);
 }
 
-int km_cli_probe(const char *path, const km_read_options *ro, double deadline)
+int km_cli_probe(const char *path, const km_read_options *ro, double deadline, int *is_result)
 {
     int is_hdf5 = 0, st = 0;
+    if (is_result != NULL)
+        *is_result = -1;
     double limit = deadline > 0.0 && deadline < KM_CLI_PROBE_SECONDS ? deadline
                                                                      : KM_CLI_PROBE_SECONDS;
     if (km_is_hdf5_file(NULL, path, &is_hdf5) != KM_OK || !is_hdf5)
-        return KM_EX_OK;
+        return KM_EX_OK; /* a result is HDF5: the command asks when it must */
     fflush(NULL); /* the child must not write the parent's buffered output again */
     pid_t pid = fork();
     if (pid < 0)
@@ -98,8 +107,12 @@ int km_cli_probe(const char *path, const km_read_options *ro, double deadline)
     while (waitpid(pid, &st, 0) < 0)
         if (errno != EINTR)
             return KM_EX_OK;
-    if (!WIFSIGNALED(st))
+    if (!WIFSIGNALED(st)) {
+        if (is_result != NULL && WIFEXITED(st) &&
+            (WEXITSTATUS(st) == PROBE_SESSION || WEXITSTATUS(st) == PROBE_RESULT))
+            *is_result = WEXITSTATUS(st) == PROBE_RESULT;
         return KM_EX_OK;
+    }
     int sig = WTERMSIG(st);
     if (sig == SIGINT || sig == SIGTERM) /* Ctrl-C reached the child too */
         return 128 + sig;
@@ -129,10 +142,10 @@ int km_cli_bounded(const char *input, const char *second_input, double deadline,
         return KM_EX_OSERR;
     }
     km_cli_deadline_enter(0, input);
-    int rc = km_cli_probe(input, NULL, deadline);
+    int rc = km_cli_probe(input, NULL, deadline, NULL);
     if (rc == KM_EX_OK && second_input != NULL) {
         km_cli_deadline_enter(0, second_input);
-        rc = km_cli_probe(second_input, NULL, deadline);
+        rc = km_cli_probe(second_input, NULL, deadline, NULL);
         km_cli_deadline_enter(0, input);
     }
     if (rc == KM_EX_OK)
