@@ -15,8 +15,10 @@ static inline uint32_t km_desc_key(float v)
     uint32_t u;
     v += 0.0f;
     memcpy(&u, &v, sizeof u);
-    u = (u & 0x80000000u) ? ~u : (u | 0x80000000u);
-    return ~u;
+    /* Ascending key: ~u for a negative value, u | sign bit otherwise; its
+       complement, without a branch (loops over it vectorise). */
+    uint32_t neg = (uint32_t)0 - (u >> 31);
+    return u ^ (~neg & 0x7fffffffu);
 }
 
 /* Inverse of km_desc_key. */

@@ -98,7 +98,7 @@ void km_detector_free(km_detector *det)
                     det->kept,       det->label,      det->stack,       det->prom.item,
                     det->prom.item2, det->prom.pad,  det->prom.comp,  det->prom.next,
                     det->prom.dtax,  det->prom.flag, det->prom.head,  det->prom.size,
-                    det->prom.otax,  det->prom.lastv, det->death,     det->anchors,
+                    det->prom.otax,  det->death,     det->anchors,
                     det->seeds,      det->stamps,    det->sitem,      det->sitem2,
                     det->hbuf};
     for (size_t k = 0; k < sizeof bufs / sizeof bufs[0]; k++)
@@ -156,7 +156,6 @@ static void lazy_prominence(km_ctx *ctx, km_detector *det, km_status *st)
     s->head = lazy(ctx, det, s->head, sizeof(uint32_t), 0, st);
     s->size = lazy(ctx, det, s->size, sizeof(uint32_t), 0, st);
     s->otax = lazy(ctx, det, s->otax, sizeof(uint32_t), 0, st);
-    s->lastv = lazy(ctx, det, s->lastv, sizeof(float), 0, st);
 }
 
 /* Scratch needed by this call, allocated once per detector. */

@@ -78,6 +78,22 @@ static uint32_t merge_all(filtration *f, uint32_t t, const uint32_t off[8], floa
     return lo;
 }
 
+/* Taxel t whose older neighbours carry the labels lab[], the smallest lo
+ * and the largest hi != lo: merges them (two labels, most saddles, at
+ * once); returns the survivor.  Out of line: the sweep's common path stays
+ * small. */
+static __attribute__((noinline)) uint32_t join(filtration *f, uint32_t t, const uint32_t lab[8],
+                                               uint32_t lo, uint32_t hi)
+{
+    static const uint32_t none = NONE;
+    uint32_t other = 0;
+    for (int j = 0; j < 8; j++)
+        other |= (uint32_t)(lab[j] != lo) & (uint32_t)(lab[j] != hi) & (uint32_t)(lab[j] != none);
+    uint32_t w = (uint32_t)f->width;
+    const uint32_t off[8] = {0u - w - 1u, 0u - w, 0u - w + 1u, 0u - 1u, 1u, w - 1u, w, w + 1u};
+    return other ? merge_all(f, t, off, f->pad[t]) : merge(f, lo, hi, f->pad[t]);
+}
+
 /* Filtration items: (km_desc_key(value) << 32) | padded index; ascending
  * items are the total order. */
 static inline uint64_t make_item(float v, size_t pi)
@@ -92,47 +108,49 @@ static inline uint64_t make_item(float v, size_t pi)
  * label (most taxels) joins it, and one without older neighbours (a local
  * maximum) starts label `rank`, both without a branch: the slot of label
  * `rank` is set up for every taxel, as no other component can own it; only
- * a merge (a saddle) takes the slow way. */
+ * a merge (a saddle) takes the slow way: two labels (most saddles) are
+ * merged at once, more through merge_all.  A wanted taxel that joins an
+ * older neighbour was settled before the sweep (settle_joiners), so the
+ * common path reads no flag. */
 static void filtrate(filtration *f, const uint64_t *items, size_t len)
 {
-    const float *pad = f->pad;
     const km_prom_scratch *s = f->s;
     uint32_t *comp = s->comp, *next = s->next, *head = s->head, *size = s->size;
     uint32_t *otax = s->otax;
-    float *lastv = s->lastv;
-    uint32_t w = (uint32_t)f->width, rank = f->rank;
-    const uint32_t off[8] = {0u - w - 1u, 0u - w, 0u - w + 1u, 0u - 1u, 1u, w - 1u, w, w + 1u};
-    for (size_t k = 0; k < len && f->alive > 0; k++, rank++) {
-        uint32_t t = (uint32_t)items[k];
-        float vt = pad[t];
-        /* lo: the smallest label; hi1: the largest label + 1, 0 when none
-           (NONE + 1 wraps to 0). */
+    uint32_t w = (uint32_t)f->width, rank0 = f->rank;
+    size_t k = 0;
+    if (f->alive == 0)
+        return;
+    for (; k < len; k++) {
+        uint32_t t = (uint32_t)items[k], rank = rank0 + (uint32_t)k;
+        const uint32_t *up = comp + t - w, *mid = comp + t, *down = comp + t + w;
+        uint32_t lab[8] = {up[-1], up[0], up[1], mid[-1], mid[1], down[-1], down[0], down[1]};
+        /* lo: the smallest label (NONE when none); hi1: the largest label
+           + 1, 0 when none (NONE + 1 wraps to 0).  Every label is below
+           rank, so min(lo, rank) is lo, or rank for a new component. */
         uint32_t lo = NONE, hi1 = 0;
         for (int j = 0; j < 8; j++) {
-            uint32_t lab = comp[t + off[j]];
-            lo = lab < lo ? lab : lo;
-            hi1 = lab + 1u > hi1 ? lab + 1u : hi1;
+            lo = lab[j] < lo ? lab[j] : lo;
+            hi1 = lab[j] + 1u > hi1 ? lab[j] + 1u : hi1;
         }
         head[rank] = NONE;
         size[rank] = 0;
         otax[rank] = t;
-        uint32_t c = hi1 == 0 ? rank : lo;
-        if (lo != hi1 - 1u && hi1 != 0) {
-            c = merge_all(f, t, off, vt);
-        }
-        if (s->flag[t] && c != rank) {
-            /* A wanted taxel with an older neighbour dies at once. */
-            s->dtax[t] = vt;
-            s->flag[t] = 0;
-            f->alive--;
+        uint32_t c = lo < rank ? lo : rank;
+        if (lo != hi1 - 1u) {
+            c = join(f, t, lab, lo, hi1 - 1u);
+            if (f->alive == 0) {
+                /* The last wanted taxel died here: nothing reads t's label. */
+                k++;
+                break;
+            }
         }
         comp[t] = c;
         next[t] = head[c];
         head[c] = t;
         size[c]++;
-        lastv[c] = vt;
     }
-    f->rank = rank;
+    f->rank = rank0 + (uint32_t)k;
 }
 
 /* The three groups of valid taxels: above (>= level, > vmin), below
@@ -144,30 +162,39 @@ typedef struct groups {
 
 /* One raster pass: the padded copy, the above group to the front of
  * item[], the below group to the back (reversed, then restored to raster
- * order): both slots written, one kept, so there is no branch.  The above
- * group is sorted; the below one is sorted only if needed. */
+ * order): both slots written, one kept, so there is no branch.  Per row,
+ * the items are made first (a loop the compiler vectorises) and then
+ * placed, the groups told apart by comparing the items with the items of
+ * the bounds (the order key is monotone in the value).  The above group is
+ * sorted; the below one is sorted only if needed. */
 static void partition(const float *san, int32_t rows, int32_t cols, float vmin, float level,
                       const km_prom_scratch *s, groups *g)
 {
     size_t n = (size_t)rows * (size_t)cols, lo = 0, hi = n, nv = 0, w = (size_t)cols + 2;
-    uint64_t *it = s->item;
+    uint64_t *it = s->item, *row_items = s->item2;
     float *pad = s->pad;
+    /* v > vmin iff item < k_min; v >= level iff item <= k_level; v > -inf
+       iff item < k_valid (NaN level: no taxel is >= it). */
+    const uint64_t k_min = (uint64_t)km_desc_key(vmin) << 32;
+    const uint64_t k_level = level == level ? (uint64_t)km_desc_key(level) << 32 | UINT32_MAX : 0u;
+    const uint64_t k_valid = (uint64_t)km_desc_key(-INFINITY) << 32;
     for (size_t c = 0; c < w; c++)
         pad[c] = pad[((size_t)rows + 1) * w + c] = -INFINITY;
     for (int32_t r = 0; r < rows; r++) {
         const float *src = san + (size_t)r * (size_t)cols;
         size_t prow = ((size_t)r + 1) * w + 1;
         pad[prow - 1] = pad[prow + (size_t)cols] = -INFINITY;
+        memcpy(pad + prow, src, (size_t)cols * sizeof *src);
+        for (int32_t c = 0; c < cols; c++)
+            row_items[c] = make_item(src[c], prow + (size_t)c);
         for (int32_t c = 0; c < cols; c++) {
-            float v = src[c];
-            pad[prow + (size_t)c] = v;
-            uint64_t item = make_item(v, prow + (size_t)c);
-            size_t above_min = v > vmin, ge = v >= level;
+            uint64_t item = row_items[c];
+            size_t above_min = item < k_min, ge = item <= k_level;
             it[lo] = item;
             it[hi - 1] = item;
             lo += above_min & ge;
             hi -= above_min & (ge ^ 1u);
-            nv += v != -INFINITY;
+            nv += item < k_valid;
         }
     }
     for (size_t a = hi, b = n - 1; a < b; a++, b--) {
@@ -199,6 +226,40 @@ static inline uint32_t padded(uint32_t raster, int32_t cols)
 {
     uint32_t uc = (uint32_t)cols;
     return (raster / uc + 1u) * (uc + 2u) + raster % uc + 1u;
+}
+
+/* Wanted taxels with an older neighbour join its component when added,
+ * so they die at their own value (a non-first taxel of a plateau, or a
+ * wanted taxel that is no local maximum): settled here, before the sweep,
+ * so that the sweep tests no flag per taxel. */
+static void settle_joiners(filtration *f, const uint32_t *want, size_t n_want, int32_t cols)
+{
+    const km_prom_scratch *s = f->s;
+    const float *pad = f->pad;
+    uint32_t w = (uint32_t)f->width;
+    const uint32_t off[8] = {0u - w - 1u, 0u - w, 0u - w + 1u, 0u - 1u, 1u, w - 1u, w, w + 1u};
+    for (size_t k = 0; k < n_want; k++) {
+        uint32_t t = padded(want[k], cols);
+        int joins = 0;
+        for (int j = 0; j < 8; j++)
+            joins |= older(pad, t + off[j], t);
+        if (s->flag[t] && joins) {
+            s->dtax[t] = pad[t];
+            s->flag[t] = 0;
+            f->alive--;
+        }
+    }
+}
+
+/* The lowest value of t's component (its last level once every taxel has
+ * been added). */
+static float component_min(const filtration *f, uint32_t t)
+{
+    const km_prom_scratch *s = f->s;
+    float m = f->pad[t];
+    for (uint32_t q = s->head[s->comp[t]]; q != NONE; q = s->next[q])
+        m = f->pad[q] < m ? f->pad[q] : m;
+    return m;
 }
 
 void km_persistence(const float *san, int32_t rows, int32_t cols, float vmin, float level,
@@ -233,6 +294,7 @@ void km_persistence(const float *san, int32_t rows, int32_t cols, float vmin, fl
         s->flag[oldest] = 0;
         f.alive--;
     }
+    settle_joiners(&f, want, n_want, cols);
     /* Stage 1: the filtration restricted to {v >= level} is the full one
        down to that level, so a wanted taxel that dies above it has its
        exact death; the rest is sorted only if one is still alive. */
@@ -256,7 +318,7 @@ void km_persistence(const float *san, int32_t rows, int32_t cols, float vmin, fl
             /* Still alive: merges at the minimum (all valid), or never
                merged (every taxel was added): a separate valid component,
                whose minimum is its last level. */
-            s->dtax[w] = all_valid ? vmin : s->lastv[s->comp[w]];
+            s->dtax[w] = all_valid ? vmin : component_min(&f, w);
             s->flag[w] = 0;
         }
         death[k] = s->dtax[w];

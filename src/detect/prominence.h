@@ -15,7 +15,6 @@ typedef struct km_prom_scratch {
     float *dtax;                  /* np: death level of a wanted taxel */
     uint8_t *flag;                /* np: wanted and still alive */
     uint32_t *head, *size, *otax; /* n, per label: first member, size, oldest taxel */
-    float *lastv;                 /* n, per label: its lowest level so far */
 } km_prom_scratch;
 
 /* For each of the n_want distinct valid taxels want[k], death[k] = the

@@ -945,9 +945,9 @@ Test(detect, persistence_two_stage_equals_full)
     enum { MAXP = 50 * 50 };
     static uint64_t item[MAXN], item2[MAXN];
     static uint32_t comp[MAXP], next[MAXP], head[MAXN], size[MAXN], otax[MAXN], want[MAXN];
-    static float pad[MAXP], dtax[MAXP], lastv[MAXN];
+    static float pad[MAXP], dtax[MAXP];
     static uint8_t flag[MAXP], used[MAXN];
-    km_prom_scratch s = {item, item2, pad, comp, next, dtax, flag, head, size, otax, lastv};
+    km_prom_scratch s = {item, item2, pad, comp, next, dtax, flag, head, size, otax};
     srand(777);
     int two_stage_needed = 0, one_stage_enough = 0;
     for (int it = 0; it < 400; it++) {
