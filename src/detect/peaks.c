@@ -426,12 +426,12 @@ static size_t thin(km_detector *det, km_seed *seeds, size_t ns)
 }
 
 static void compute_prominence(km_detector *det, const km_seed *seeds, size_t ns, float vmin,
-                               float level)
+                               float level, int avx2)
 {
     for (size_t k = 0; k < ns; k++)
         det->anchors[k] = seeds[k].anchor;
     km_persistence(det->san, det->rows, det->cols, vmin, level, &det->prom, det->anchors, ns,
-                   det->death);
+                   det->death, avx2);
 }
 
 static km_status check_apply(km_ctx *ctx, const km_detector *det, const km_frame *frame,
@@ -531,11 +531,11 @@ static size_t make_seeds(km_detector *det, const km_frame *frame, size_t nc)
 
 /* min_prominence: drops the seeds less prominent (their deaths are kept in
  * step); returns how many are left. */
-static size_t drop_flat(km_detector *det, size_t ns, float vmin, float thr)
+static size_t drop_flat(km_detector *det, size_t ns, float vmin, float thr, int avx2)
 {
     km_seed *seeds = det->seeds;
     size_t keep = 0;
-    compute_prominence(det, seeds, ns, vmin, thr);
+    compute_prominence(det, seeds, ns, vmin, thr, avx2);
     for (size_t k = 0; k < ns; k++) {
         if ((double)seeds[k].v - (double)det->death[k] >= det->p.min_prominence) {
             seeds[keep] = seeds[k];
@@ -628,13 +628,13 @@ km_status km_detector_apply_isa(km_ctx *ctx, km_detector *det, const km_frame *f
         goto done;
     size_t ns = make_seeds(det, frame, nc);
     if (p->min_prominence > 0.0)
-        ns = drop_flat(det, ns, fs.min, thr);
+        ns = drop_flat(det, ns, fs.min, thr, avx2);
     count = ns;
     if (p->num_peaks >= 0 && (uint64_t)p->num_peaks < (uint64_t)count)
         count = (size_t)p->num_peaks;
     size_t nw = count < capacity ? count : capacity;
     if (prom && !(p->min_prominence > 0.0))
-        compute_prominence(det, det->seeds, nw, fs.min, thr);
+        compute_prominence(det, det->seeds, nw, fs.min, thr, avx2);
     for (size_t k = 0; k < nw; k++)
         fill_peak(det, frame, mask, k, prom, &peaks[k]);
     if (count > capacity)

@@ -7,6 +7,13 @@
 #include "keysort.h"
 #include "prominence.h"
 
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+#define KM_PROM_AVX2 1
+#include <immintrin.h>
+#else
+#define KM_PROM_AVX2 0
+#endif
+
 /* The filtration runs on a copy of the frame with a border of -inf
  * (pad, (rows + 2) x (cols + 2)), so that every taxel has eight
  * neighbours: no bounds tests, no division.  Indices below are into that
@@ -28,13 +35,15 @@ typedef struct filtration {
     const km_prom_scratch *s;
     uint32_t rank;   /* taxels added so far: the next new label */
     size_t alive;    /* wanted taxels not dead */
+    int avx2;        /* read labels with SSE4.1 (the CPU has AVX2) */
 } filtration;
 
 /* a comes before b in the total order (value descending, index ascending;
  * the padded index orders taxels as the raster index does). */
 static inline int older(const float *pad, uint32_t a, uint32_t b)
 {
-    return pad[a] > pad[b] || (pad[a] == pad[b] && a < b);
+    /* Without a branch: which one is older is anybody's guess. */
+    return (pad[a] > pad[b]) | ((pad[a] == pad[b]) & (a < b));
 }
 
 /* Merges labels a != b at level vt; the component whose oldest taxel is
@@ -78,20 +87,20 @@ static uint32_t merge_all(filtration *f, uint32_t t, const uint32_t off[8], floa
     return lo;
 }
 
-/* Taxel t whose older neighbours carry the labels lab[], the smallest lo
- * and the largest hi != lo: merges them (two labels, most saddles, at
- * once); returns the survivor.  Out of line: the sweep's common path stays
+/* Taxel t whose older neighbours carry several labels, the smallest lo
+ * and the largest hi: merges them (two labels, most saddles, at once);
+ * returns the survivor.  Out of line: the sweep's common path stays
  * small. */
-static __attribute__((noinline)) uint32_t join(filtration *f, uint32_t t, const uint32_t lab[8],
-                                               uint32_t lo, uint32_t hi)
+static __attribute__((noinline)) uint32_t join(filtration *f, uint32_t t, uint32_t lo, uint32_t hi)
 {
-    static const uint32_t none = NONE;
-    uint32_t other = 0;
-    for (int j = 0; j < 8; j++)
-        other |= (uint32_t)(lab[j] != lo) & (uint32_t)(lab[j] != hi) & (uint32_t)(lab[j] != none);
+    const uint32_t *comp = f->s->comp;
     uint32_t w = (uint32_t)f->width;
     const uint32_t off[8] = {0u - w - 1u, 0u - w, 0u - w + 1u, 0u - 1u, 1u, w - 1u, w, w + 1u};
-    return other ? merge_all(f, t, off, f->pad[t]) : merge(f, lo, hi, f->pad[t]);
+    /* A third label lies strictly between lo and hi (NONE lies above). */
+    for (int j = 0; j < 8; j++)
+        if (comp[t + off[j]] - lo - 1u < hi - lo - 1u)
+            return merge_all(f, t, off, f->pad[t]);
+    return merge(f, lo, hi, f->pad[t]);
 }
 
 /* Filtration items: (km_desc_key(value) << 32) | padded index; ascending
@@ -101,56 +110,132 @@ static inline uint64_t make_item(float v, size_t pi)
     return (uint64_t)km_desc_key(v) << 32 | (uint64_t)(uint32_t)pi;
 }
 
+/* The labels of t's eight neighbours: lo, the smallest (NONE when none);
+ * hi1, the largest + 1 (0 when none: NONE + 1 wraps to 0). */
+static inline void labels_portable(const uint32_t *comp, uint32_t t, uint32_t w, uint32_t *lo,
+                                   uint32_t *hi1)
+{
+    const uint32_t *up = comp + t - w, *mid = comp + t, *down = comp + t + w;
+    uint32_t lab[8] = {up[-1], up[0], up[1], mid[-1], mid[1], down[-1], down[0], down[1]};
+    uint32_t l = NONE, h = 0;
+    for (int j = 0; j < 8; j++) {
+        l = lab[j] < l ? lab[j] : l;
+        h = lab[j] + 1u > h ? lab[j] + 1u : h;
+    }
+    *lo = l;
+    *hi1 = h;
+}
+
+#if KM_PROM_AVX2
+/* The same from three 4-lane loads (the rows above, of and below t; the
+ * lane outside the 3x3 block set to NONE, and t's own label is NONE as t
+ * is being added) and unsigned min/max across the lanes.  No load leaves
+ * the padded grid: the row above starts at t - w - 1 >= 0, the row below
+ * ends at t + w + 1, the middle row at t + 2 <= (rows + 1) * w. */
+__attribute__((target("avx2"), always_inline)) static inline void
+labels_avx2(const uint32_t *comp, uint32_t t, uint32_t w, uint32_t *lo, uint32_t *hi1)
+{
+    const __m128i last = _mm_set_epi32(-1, 0, 0, 0), first = _mm_set_epi32(0, 0, 0, -1);
+    const __m128i one = _mm_set1_epi32(1);
+    __m128i u = _mm_or_si128(_mm_loadu_si128((const __m128i *)(const void *)(comp + t - w - 1)), last);
+    __m128i m = _mm_or_si128(_mm_loadu_si128((const __m128i *)(const void *)(comp + t - 1)), last);
+    __m128i d = _mm_or_si128(_mm_loadu_si128((const __m128i *)(const void *)(comp + t + w - 2)), first);
+    __m128i mn = _mm_min_epu32(_mm_min_epu32(u, m), d);
+    __m128i mx = _mm_max_epu32(_mm_max_epu32(_mm_add_epi32(u, one), _mm_add_epi32(m, one)),
+                               _mm_add_epi32(d, one));
+    mn = _mm_min_epu32(mn, _mm_shuffle_epi32(mn, 0x4e));
+    mn = _mm_min_epu32(mn, _mm_shuffle_epi32(mn, 0xb1));
+    mx = _mm_max_epu32(mx, _mm_shuffle_epi32(mx, 0x4e));
+    mx = _mm_max_epu32(mx, _mm_shuffle_epi32(mx, 0xb1));
+    *lo = (uint32_t)_mm_cvtsi128_si32(mn);
+    *hi1 = (uint32_t)_mm_cvtsi128_si32(mx);
+}
+#endif
+
+/* Adds taxel t, the rank-th in the total order, whose neighbours' labels
+ * are lo..hi1 - 1 (labels_*).  A taxel whose older neighbours all carry
+ * one label (most taxels) joins it, and one without older neighbours (a
+ * local maximum) starts label `rank`, both without a branch: every label
+ * is below rank, so min(lo, rank) is lo, or rank for a new component, and
+ * the slot of label `rank` is set up for every taxel, as no other
+ * component can own it; only a merge (a saddle) takes the slow way (join).
+ * Returns 0 when the last wanted taxel died here (nothing reads t's label
+ * then). */
+__attribute__((always_inline)) static inline int add_taxel(filtration *f, uint32_t t,
+                                                           uint32_t rank, uint32_t lo,
+                                                           uint32_t hi1)
+{
+    const km_prom_scratch *s = f->s;
+    uint32_t *next = s->next, *head = s->head, *size = s->size;
+    head[rank] = NONE;
+    size[rank] = 0;
+    s->otax[rank] = t;
+    uint32_t c = lo < rank ? lo : rank;
+    if (lo != hi1 - 1u) {
+        c = join(f, t, lo, hi1 - 1u);
+        if (f->alive == 0)
+            return 0;
+    }
+    s->comp[t] = c;
+    next[t] = head[c];
+    head[c] = t;
+    size[c]++;
+    return 1;
+}
+
 /* Adds the taxels of items[0..len) (the next ones in the total order) to
  * the filtration until no wanted taxel is left alive.  A neighbour has
  * been added iff it is older than the new taxel (the border never is), so
- * its label is not NONE.  A taxel whose older neighbours all carry one
- * label (most taxels) joins it, and one without older neighbours (a local
- * maximum) starts label `rank`, both without a branch: the slot of label
- * `rank` is set up for every taxel, as no other component can own it; only
- * a merge (a saddle) takes the slow way: two labels (most saddles) are
- * merged at once, more through merge_all.  A wanted taxel that joins an
- * older neighbour was settled before the sweep (settle_joiners), so the
- * common path reads no flag. */
-static void filtrate(filtration *f, const uint64_t *items, size_t len)
+ * its label is not NONE.  A wanted taxel that joins an older neighbour
+ * was settled before the sweep (settle_joiners), so the common path reads
+ * no flag.  Compiled twice, the labels read in scalar code or by SSE4.1
+ * instructions in an AVX2 function (the same labels). */
+static void filtrate_portable(filtration *f, const uint64_t *items, size_t len)
 {
-    const km_prom_scratch *s = f->s;
-    uint32_t *comp = s->comp, *next = s->next, *head = s->head, *size = s->size;
-    uint32_t *otax = s->otax;
+    const uint32_t *comp = f->s->comp;
     uint32_t w = (uint32_t)f->width, rank0 = f->rank;
     size_t k = 0;
-    if (f->alive == 0)
-        return;
-    for (; k < len; k++) {
-        uint32_t t = (uint32_t)items[k], rank = rank0 + (uint32_t)k;
-        const uint32_t *up = comp + t - w, *mid = comp + t, *down = comp + t + w;
-        uint32_t lab[8] = {up[-1], up[0], up[1], mid[-1], mid[1], down[-1], down[0], down[1]};
-        /* lo: the smallest label (NONE when none); hi1: the largest label
-           + 1, 0 when none (NONE + 1 wraps to 0).  Every label is below
-           rank, so min(lo, rank) is lo, or rank for a new component. */
-        uint32_t lo = NONE, hi1 = 0;
-        for (int j = 0; j < 8; j++) {
-            lo = lab[j] < lo ? lab[j] : lo;
-            hi1 = lab[j] + 1u > hi1 ? lab[j] + 1u : hi1;
-        }
-        head[rank] = NONE;
-        size[rank] = 0;
-        otax[rank] = t;
-        uint32_t c = lo < rank ? lo : rank;
-        if (lo != hi1 - 1u) {
-            c = join(f, t, lab, lo, hi1 - 1u);
-            if (f->alive == 0) {
-                /* The last wanted taxel died here: nothing reads t's label. */
-                k++;
-                break;
-            }
-        }
-        comp[t] = c;
-        next[t] = head[c];
-        head[c] = t;
-        size[c]++;
+    while (k < len) {
+        uint32_t t = (uint32_t)items[k], lo, hi1;
+        labels_portable(comp, t, w, &lo, &hi1);
+        int more = add_taxel(f, t, rank0 + (uint32_t)k, lo, hi1);
+        k++;
+        if (!more)
+            break;
     }
     f->rank = rank0 + (uint32_t)k;
+}
+
+#if KM_PROM_AVX2
+__attribute__((target("avx2"))) static void filtrate_avx2(filtration *f, const uint64_t *items,
+                                                          size_t len)
+{
+    const uint32_t *comp = f->s->comp;
+    uint32_t w = (uint32_t)f->width, rank0 = f->rank;
+    size_t k = 0;
+    while (k < len) {
+        uint32_t t = (uint32_t)items[k], lo, hi1;
+        labels_avx2(comp, t, w, &lo, &hi1);
+        int more = add_taxel(f, t, rank0 + (uint32_t)k, lo, hi1);
+        k++;
+        if (!more)
+            break;
+    }
+    f->rank = rank0 + (uint32_t)k;
+}
+#endif
+
+static void filtrate(filtration *f, const uint64_t *items, size_t len)
+{
+    if (f->alive == 0)
+        return;
+#if KM_PROM_AVX2
+    if (f->avx2) {
+        filtrate_avx2(f, items, len);
+        return;
+    }
+#endif
+    filtrate_portable(f, items, len);
 }
 
 /* The three groups of valid taxels: above (>= level, > vmin), below
@@ -263,7 +348,8 @@ static float component_min(const filtration *f, uint32_t t)
 }
 
 void km_persistence(const float *san, int32_t rows, int32_t cols, float vmin, float level,
-                    const km_prom_scratch *s, const uint32_t *want, size_t n_want, float *death)
+                    const km_prom_scratch *s, const uint32_t *want, size_t n_want, float *death,
+                    int avx2)
 {
     size_t n = (size_t)rows * (size_t)cols;
     groups g;
@@ -274,7 +360,7 @@ void km_persistence(const float *san, int32_t rows, int32_t cols, float vmin, fl
     partition(san, rows, cols, vmin, level, s, &g);
     for (size_t k = 0; k < n_want; k++)
         s->flag[padded(want[k], cols)] = 1;
-    filtration f = {s->pad, (size_t)cols + 2, s, 0, n_want};
+    filtration f = {s->pad, (size_t)cols + 2, s, 0, n_want, avx2};
 
     /* The oldest taxel never dies: it gets max - min. */
     int below_sorted = 0;

@@ -28,9 +28,12 @@ typedef struct km_prom_scratch {
  * only when some taxel is invalid (with every taxel valid the grid is one
  * component: what is still alive merges at vmin).  The result does not
  * depend on `level` (-INFINITY: one stage), only the time does (pass the
- * detection threshold: wanted taxels lie above it). */
+ * detection threshold: wanted taxels lie above it).  avx2: the CPU has
+ * AVX2 (km_detect_cpu_avx2), so the labels are read with SSE4.1; the
+ * same result either way. */
 void km_persistence(const float *san, int32_t rows, int32_t cols, float vmin, float level,
-                    const km_prom_scratch *s, const uint32_t *want, size_t n_want, float *death);
+                    const km_prom_scratch *s, const uint32_t *want, size_t n_want, float *death,
+                    int avx2);
 
 /* Taxels 8-connected to `start` through taxels with value >= level
  * (including start).  stamp[] marks visits with stamp_value; queue holds

@@ -934,15 +934,17 @@ static void ref_persistence(const float *san, int rows, int cols, float vmin, co
 }
 
 /* km_persistence with a level (two stages) gives, bit for bit, what it gives
- * with -inf (one stage) and what the reference gives: frames up to 48x48
+ * with -inf (one stage), what it gives with the labels read by SSE4.1 (when
+ * the CPU has AVX2) and what the reference gives: frames up to 48x48
  * (the radix path), few or many distinct values (ties), -inf holes, wanted
  * taxels anywhere (peaks or not), levels below, inside and above the
  * range. */
 Test(detect, persistence_two_stage_equals_full)
 {
     enum { MAXN = 48 * 48 };
-    static float san[MAXN], d1[MAXN], d2[MAXN], d3[MAXN];
+    static float san[MAXN], d1[MAXN], d2[MAXN], d3[MAXN], d4[MAXN];
     enum { MAXP = 50 * 50 };
+    int avx2 = km_detect_cpu_avx2();
     static uint64_t item[MAXN], item2[MAXN];
     static uint32_t comp[MAXP], next[MAXP], head[MAXN], size[MAXN], otax[MAXN], want[MAXN];
     static float pad[MAXP], dtax[MAXP];
@@ -976,9 +978,14 @@ Test(detect, persistence_two_stage_equals_full)
             }
         }
         float level = rand() % 4 == 0 ? vmax + 1.0f : vmin + (vmax - vmin) * (float)(rand() % 100) / 100.0f;
-        km_persistence(san, rows, cols, vmin, -INFINITY, &s, want, nw, d1);
-        km_persistence(san, rows, cols, vmin, level, &s, want, nw, d2);
+        km_persistence(san, rows, cols, vmin, -INFINITY, &s, want, nw, d1, 0);
+        km_persistence(san, rows, cols, vmin, level, &s, want, nw, d2, 0);
         ref_persistence(san, rows, cols, vmin, want, nw, d3);
+        if (avx2) {
+            /* The labels read with SSE4.1: the same bits. */
+            km_persistence(san, rows, cols, vmin, level, &s, want, nw, d4, 1);
+            cr_assert_eq(memcmp(d2, d4, nw * sizeof *d2), 0, "iteration %d: portable and AVX2 differ", it);
+        }
         for (size_t k = 0; k < nw; k++) {
             cr_assert_eq(memcmp(&d1[k], &d2[k], sizeof(float)), 0,
                          "iteration %d (%dx%d) taxel %u: one stage %g, two stages %g", it, rows,
