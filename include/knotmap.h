@@ -1388,8 +1388,13 @@ typedef struct km_odometry_params {
 } km_odometry_params;
 KM_API void km_odometry_params_default(km_odometry_params *p);
 
-#define KM_ODO_LIFTED 1u       /* too little pressure: estimate held */
-#define KM_ODO_START 2u        /* first contact frame (or first after a lift) */
+#define KM_ODO_LIFTED 1u       /* no firm contact: estimate held, frame not
+                                  deposited on the body map */
+#define KM_ODO_START 2u        /* first firm contact frame (or first after a lift) */
+#define KM_ODO_LIGHT 4u        /* with LIFTED: in contact, but below half the
+                                  running contact strength (load leaving or
+                                  coming back); the travel since the last
+                                  firm frame counts at the next one */
 
 typedef struct km_odometry_sample {
     double contact_row;        /* estimated contact row, [0, rows) (held when lifted) */

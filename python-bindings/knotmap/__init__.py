@@ -33,7 +33,7 @@ from ._dsp import calibrate, frame_metrics, gaussian_filter, units_to_kpa  # noq
 from ._params import PARAMS, Param  # noqa: E402
 from ._process import (PROCESS_PARAMS, STAGE_PARAMS, EQUIL_DEFAULTS, process,  # noqa: E402
                        gain_map_from_recording, read_gain_map)
-from ._stages import (TEMPORAL_KINDS, ODO_LIFTED, ODO_START, temporal_filter,  # noqa: E402
+from ._stages import (TEMPORAL_KINDS, ODO_LIFTED, ODO_START, ODO_LIGHT, temporal_filter,  # noqa: E402
                       odometry, bodymap, track, candidates, CANDIDATE_DEFAULTS)
 from ._defaults import (PEAK_DEFAULTS, METRICS_DEFAULTS, ODOMETRY_DEFAULTS,  # noqa: E402
                         BODYMAP_DEFAULTS, TRACK_DEFAULTS, TEMPORAL_DEFAULTS, CALIB_DEFAULTS)
@@ -51,7 +51,7 @@ __all__ = ["__version__", "library_version", "Error", "Session", "read_session",
            "PEAK_DTYPE", "PEAK_AT_BORDER", "PEAK_PLATEAU", "PEAK_FIT_FALLBACK",
            "PEAK_SATURATED", "find_peaks", "peak_local_max", "calibrate",
            "frame_metrics", "gaussian_filter", "units_to_kpa", "PARAMS", "Param", "PROCESS_PARAMS",
-           "process", "STAGE_PARAMS", "TEMPORAL_KINDS", "ODO_LIFTED", "ODO_START",
+           "process", "STAGE_PARAMS", "TEMPORAL_KINDS", "ODO_LIFTED", "ODO_START", "ODO_LIGHT",
            "temporal_filter", "odometry", "bodymap", "track", "candidates", "CANDIDATE_DEFAULTS", "SYNTH_FIELDS",
            "synth", "RESULT_TABLES", "RENDER_MAPS", "read_result", "is_complete", "evaluate", "Table",
            "eval_points", "render", "report", "IMAGE_FORMATS", "batch", "output_path", "calib_curve_fit", "bad_taxels",

@@ -19,7 +19,7 @@ from ._core import (check, enum_names, choice, ctx, ffi, frame_view, invalid, in
 from ._session import Session
 
 __all__ = ["temporal_filter", "TEMPORAL_KINDS", "odometry", "bodymap", "track",
-           "candidates", "ODO_LIFTED", "ODO_START"]
+           "candidates", "ODO_LIFTED", "ODO_START", "ODO_LIGHT"]
 
 #: kind names of temporal_filter (km_temporal_kind without the prefix).
 TEMPORAL_KINDS = enum_names("km_temporal_kind", "KM_TEMPORAL_")
@@ -27,6 +27,7 @@ _TD = TEMPORAL_DEFAULTS
 
 ODO_LIFTED = lib.KM_ODO_LIFTED
 ODO_START = lib.KM_ODO_START
+ODO_LIGHT = lib.KM_ODO_LIGHT
 
 _MODES = {"mat": lib.KM_MODE_MAT, "roller": lib.KM_MODE_ROLLER}
 
@@ -226,7 +227,7 @@ def odometry(frames: Union[ArrayLike, Session], roller_radius_mm: Optional[float
     -------
     dict
         [T] columns: contact_row, theta_rad, y_mm (= radius * theta),
-        strength (frame units), flags (ODO_LIFTED, ODO_START bits).
+        strength (frame units), flags (ODO_LIFTED, ODO_START, ODO_LIGHT bits).
     """
     frames, _, mask, meta = _unpack_session(frames, mask, True)
     if roller_radius_mm is None:

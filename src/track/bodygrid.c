@@ -10,8 +10,23 @@
 #include <string.h>
 
 #include "bodygrid_internal.h"
+#include "core/select_small.h"
 
 #define GROW_ROWS 64
+
+/* The roller's contact test (docs/ALGORITHMS.md 7.2): a taxel of a
+ * deposited row presses tissue when the median of the usable values
+ * within +-CONTACT_HALF_COLS columns reaches CONTACT_FRACTION of the
+ * frame's contact strength (the odometry's: the loaded part of the contact
+ * row over the floor).  A median of five, so a hot, stuck or leaking taxel
+ * beside the body (or two) does not make contact, and the edge of the body
+ * falls where most of the window is on it.  A fifth: the lowest pressures
+ * on a body, a spine valley at 0.3-0.55 of the contact or a thigh's
+ * flank, stay in contact while the band's middle is over them; taxels off
+ * the body read noise, offsets and leakage of a few kPa, under a fifth of
+ * the 30-90 kPa a roller presses. */
+#define CONTACT_FRACTION 0.2
+#define CONTACT_HALF_COLS 2
 
 /* Body y of body row 0: the first frame's contact line, snapped so that
  * the nearest sensor row falls on a cell centre. */
@@ -163,6 +178,10 @@ km_status km_bodygrid_create(km_ctx *ctx, int32_t mode, int32_t rows, int32_t co
     g->hi = -1;
     if ((layers & KM_GRID_CANDIDATES) && (st = km_cand_layer_create(ctx, g, cand)) != KM_OK)
         goto done;
+    if (mode == KM_MODE_ROLLER && (g->on = km_alloc(ctx, (size_t)cols)) == NULL) {
+        st = KM_ERR_NOMEM;
+        goto done;
+    }
     if (mode == KM_MODE_MAT) {
         if ((st = resize(ctx, g, 0, rows)) != KM_OK)
             goto done;
@@ -186,6 +205,7 @@ void km_bodygrid_free(km_bodygrid *g)
     km_alloc_ref a = g->alloc;
     free_cells(&a, g);
     km_cand_layer_free(g);
+    km_ref_free(&a, g->on);
     km_ref_free(&a, g);
 }
 
@@ -207,8 +227,27 @@ static km_status ensure_row(km_ctx *ctx, km_bodygrid *g, int64_t iy)
     return resize(ctx, g, nlo, ncap);
 }
 
+/* Roller: which taxels of frame row r press tissue (on[x]; see
+ * CONTACT_FRACTION). */
+static void roller_contact(km_bodygrid *g, const float *row, const km_mask *m, int32_t r,
+                           double thr)
+{
+    float win[2 * CONTACT_HALF_COLS + 1];
+    for (int32_t x = 0; x < g->cols; x++) {
+        int n = 0;
+        int32_t a = x - CONTACT_HALF_COLS < 0 ? 0 : x - CONTACT_HALF_COLS;
+        int32_t b = x + CONTACT_HALF_COLS >= g->cols ? g->cols - 1 : x + CONTACT_HALF_COLS;
+        for (int32_t k = a; k <= b; k++) {
+            win[n] = row[k];
+            n += km_mask_at(m, r, k) && isfinite(row[k]);
+        }
+        g->on[x] = (uint8_t)(km_mask_at(m, r, x) && isfinite(row[x]) && n > 0 &&
+                             km_median_small_f(win, n) >= thr);
+    }
+}
+
 /* Roller: the rows within +-contact_half_rows of the contact row, each on
- * its cell row, into every layer. */
+ * its cell row, into every layer; in each, the taxels in contact. */
 static km_status add_roller(km_ctx *ctx, km_bodygrid *g, const km_frame *f, const km_mask *m,
                             const km_odometry_sample *odo, double t)
 {
@@ -216,6 +255,8 @@ static km_status add_roller(km_ctx *ctx, km_bodygrid *g, const km_frame *f, cons
         g->have_origin = 1;
         g->y_origin = roller_y_origin(odo, g->row_pitch);
     }
+    /* NaN or no strength (a hand-made sample): any non-negative background. */
+    const double thr = odo->strength > 0.0 ? CONTACT_FRACTION * odo->strength : 0.0;
     for (int64_t d = -g->rule.contact_half_rows; d <= g->rule.contact_half_rows; d++) {
         int32_t r;
         int64_t iy;
@@ -229,10 +270,11 @@ static km_status add_roller(km_ctx *ctx, km_bodygrid *g, const km_frame *f, cons
             g->hi = iy;
         const float *row = f->data + (ptrdiff_t)r * f->row_stride;
         size_t off = (size_t)(iy - g->base) * (size_t)g->cols;
+        roller_contact(g, row, m, r, thr);
         if (g->layers & KM_GRID_BODYMAP)
-            km_body_layer_row(g, row, m, r, off);
+            km_body_layer_row(g, row, g->on, off);
         if (g->layers & KM_GRID_CANDIDATES)
-            km_cand_layer_row(g, row, m, r, off, t);
+            km_cand_layer_row(g, row, m, r, g->on, off, t);
     }
     return KM_OK;
 }

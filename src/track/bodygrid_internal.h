@@ -30,6 +30,7 @@ struct km_bodygrid {
     int64_t base, cap, lo, hi;
     int have_origin;
     double y_origin;            /* body y of cell row 0 */
+    uint8_t *on;                /* roller: one row, taxel in contact (cols) */
     /* body map layer, per cell */
     float *max;
     double *sum;
@@ -55,18 +56,20 @@ static inline int km_grid_new_pass(int64_t last, int64_t frame, int32_t gap)
     return last < 0 || frame - last - 1 > gap;
 }
 
-/* bodymap.c: the body map layer.  One frame row r deposited on the cells
- * at off (every usable sample; roller: all in contact), or a mat frame
- * (in contact above contact_threshold). */
-void km_body_layer_row(km_bodygrid *g, const float *row, const km_mask *m, int32_t r, size_t off);
+/* bodymap.c: the body map layer.  One roller frame row deposited on the
+ * cells at off (the taxels with on[x], all in contact), or a mat frame
+ * (every usable sample; in contact above contact_threshold). */
+void km_body_layer_row(km_bodygrid *g, const float *row, const uint8_t *on, size_t off);
 void km_body_layer_mat(km_bodygrid *g, const km_frame *f, const km_mask *m);
 
 /* candidates.c: the candidate layer. */
 km_status km_cand_layer_create(km_ctx *ctx, km_bodygrid *g, const km_candidate_params *p);
 void km_cand_layer_free(km_bodygrid *g);
 void km_cand_layer_stuck(km_bodygrid *g, const km_frame *f);
-void km_cand_layer_row(km_bodygrid *g, const float *row, const km_mask *m, int32_t r, size_t off,
-                       double t);
+/* One roller frame row r: the local excess over the taxels in contact
+ * (on[x]), deposited on the cells at off. */
+void km_cand_layer_row(km_bodygrid *g, const float *row, const km_mask *m, int32_t r,
+                       const uint8_t *on, size_t off, double t);
 void km_cand_layer_mat(km_bodygrid *g, const km_frame *f, const km_mask *m, double t);
 
 #endif

@@ -34,10 +34,10 @@ static void touch(km_bodygrid *g, size_t i, float v, int in_contact)
     }
 }
 
-void km_body_layer_row(km_bodygrid *g, const float *row, const km_mask *m, int32_t r, size_t off)
+void km_body_layer_row(km_bodygrid *g, const float *row, const uint8_t *on, size_t off)
 {
     for (int32_t col = 0; col < g->cols; col++)
-        if (km_mask_at(m, r, col) && isfinite(row[col]))
+        if (on[col])
             touch(g, off + (size_t)col, row[col], 1);
 }
 

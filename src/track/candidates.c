@@ -126,8 +126,12 @@ static int usable(const km_bodygrid *g, const float *row, const km_mask *m, int3
 }
 
 /* Local excess of one frame row: value minus the median of the usable
- * values within +-W columns.  NaN where the taxel is not usable. */
-static void row_excess(km_bodygrid *g, const float *row, const km_mask *m, int32_t r)
+ * values within +-W columns.  NaN where the taxel is not usable.  With on
+ * (roller), only the taxels in contact are usable: the background of a
+ * taxel at the edge of a narrow body is the body's, not the unloaded
+ * roller's beside it. */
+static void row_excess(km_bodygrid *g, const float *row, const km_mask *m, int32_t r,
+                       const uint8_t *on)
 {
     km_excess_state *xs = &g->ex;
     int32_t w = g->cand.background_half_cols;
@@ -135,7 +139,7 @@ static void row_excess(km_bodygrid *g, const float *row, const km_mask *m, int32
     /* Each taxel's test once, not once per window it falls in; the window
        gather then stores every value and advances over the usable ones. */
     for (int32_t x = 0; x < g->cols; x++)
-        ok[x] = (uint8_t)usable(g, row, m, r, x);
+        ok[x] = (uint8_t)(usable(g, row, m, r, x) && (on == NULL || on[x]));
     for (int32_t x = 0; x < g->cols; x++) {
         if (!ok[x]) {
             xs->excess[x] = NAN;
@@ -182,10 +186,10 @@ static void touch(km_bodygrid *g, size_t i, float e, double t)
     }
 }
 
-void km_cand_layer_row(km_bodygrid *g, const float *row, const km_mask *m, int32_t r, size_t off,
-                       double t)
+void km_cand_layer_row(km_bodygrid *g, const float *row, const km_mask *m, int32_t r,
+                       const uint8_t *on, size_t off, double t)
 {
-    row_excess(g, row, m, r);
+    row_excess(g, row, m, r, on);
     for (int32_t x = 0; x < g->cols; x++)
         if (!isnan(g->ex.excess[x]))
             touch(g, off + (size_t)x, g->ex.excess[x], t);
@@ -204,7 +208,7 @@ void km_cand_layer_mat(km_bodygrid *g, const km_frame *f, const km_mask *m, doub
             any = km_mask_at(m, r, x) && row[x] > thr;
         if (!any)
             continue; /* the common case away from the load: skip the medians */
-        row_excess(g, row, m, r);
+        row_excess(g, row, m, r, NULL);
         size_t off = (size_t)r * (size_t)g->cols;
         for (int32_t x = 0; x < g->cols; x++)
             if (!isnan(g->ex.excess[x]) && g->ex.bg[x] > thr)

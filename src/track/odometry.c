@@ -26,6 +26,7 @@ struct km_odometry {
     int have_ref;          /* a contact frame has been seen since the last lift */
     int started;           /* any contact frame seen at all */
     double last_row, theta;
+    double typical;        /* running contact strength (FIRM_FRAMES average), 0 = none yet */
 };
 
 void km_odometry_params_default(km_odometry_params *p)
@@ -113,7 +114,22 @@ void km_odometry_reset(km_odometry *o)
     o->started = 0;
     o->last_row = 0.0;
     o->theta = 0.0;
+    o->typical = 0.0;
 }
+
+/* Firm contact (docs/ALGORITHMS.md 7.1 step 3): a frame locates the
+   contact only while the roller presses the tissue about as hard as it has
+   been pressing: its strength at least FIRM_FRACTION of the running
+   contact strength, an average over about FIRM_FRAMES contact frames.  A
+   frame in between (the load leaving or coming back through the sensor's
+   lag, a frame in which most of the band's pressure is missing) has a few
+   kPa left over noise and quantisation, and its contact row was measured
+   up to a row pitch off; adding that to the travel moved every later
+   position.  Half: the lean of one user varies by 0.75-1.25 per stroke,
+   and a pause pressing a tender spot at up to 1.9 times the lean is
+   followed within about FIRM_FRAMES frames. */
+#define FIRM_FRACTION 0.5
+#define FIRM_FRAMES 32.0
 
 /* Rows up to this many valid taxels: rank counting (select_small.h). */
 #define RANK_MAX 64
@@ -264,9 +280,20 @@ km_status km_odometry_advance(km_ctx *ctx, km_odometry *o, double *row_med,
         if (c >= 0.0 && o->p.window_rows > 0)
             c = circular_mean(o, row_med, R, c, o->p.window_rows);
     }
+    /* Firmness against the contact strength before this frame; every
+       contact frame (firm or not) moves the average, so a lighter lean
+       becomes the new typical. */
+    int firm = c >= 0.0 && strength >= FIRM_FRACTION * o->typical;
+    if (c >= 0.0)
+        o->typical = o->typical > 0.0 ? o->typical + (strength - o->typical) / FIRM_FRAMES
+                                      : strength;
     if (c < 0.0) {
         out->flags |= KM_ODO_LIFTED;
         o->have_ref = 0; /* rotation in the air does not move along the body */
+    } else if (!firm) {
+        /* Light contact: no estimate, no travel; the reference row is kept,
+           so the travel until the next firm frame counts then. */
+        out->flags |= KM_ODO_LIFTED | KM_ODO_LIGHT;
     } else if (!o->have_ref) {
         out->flags |= KM_ODO_START;
         o->have_ref = 1;
