@@ -99,7 +99,7 @@ def read_result(path: PathLike, as_pandas: Optional[bool] = False,
         DataFrame or a Table (a dict of 1-D numpy columns), both with
         ``.attrs["units"]`` and ``.attrs["description"]`` (column -> the
         file's string attribute); "frames": "max", "mean" [R, C] float32 (and
-        "conditioned"); "bodymap": "pressure", "mean", "excess" [Ny, Nx]
+        "conditioned"); "bodymap": "pressure", "mean", "excess", "spread" [Ny, Nx]
         float32, "coverage" int32, plus its attributes.
 
     Raises

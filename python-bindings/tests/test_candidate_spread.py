@@ -43,3 +43,29 @@ def test_spread_of_two_passes():
     cd = knotmap.candidates(session([10.0, 20.0]), mode="mat", row_pitch_mm=10.0,
                             col_pitch_mm=5.0)
     np.testing.assert_allclose(cd["spread"][3, 8], np.std([10.0, 20.0], ddof=1), rtol=1e-5)
+
+
+def test_result_writes_the_spread(tmp_path):
+    """`knotmap process` writes the spread as /bodymap/spread (FORMAT.md 2.1):
+    numpy's std(ddof=1) of the known pass maxima at the knot's cell."""
+    h5py = __import__("pytest").importorskip("h5py")
+    rng = np.random.default_rng(11)
+    amps = rng.uniform(6.0, 30.0, size=7).astype(np.float32)
+    fr = session(amps, rows_loaded_once=(7,))
+    src, out = tmp_path / "s.h5", tmp_path / "r.h5"
+    with h5py.File(src, "w") as f:
+        f.attrs.update({"schema": "knotmap-session", "schema_version": 1,
+                        "frame_rate_hz": 100.0, "row_pitch_mm": 10.0, "col_pitch_mm": 5.0,
+                        "units": "kPa", "mode": "mat"})
+        f["frames"] = fr
+        f["time"] = np.arange(len(fr)) / 100.0
+    knotmap.process(src, out)
+    bm = knotmap.read_result(out)["bodymap"]
+    sp = bm["spread"]
+    assert sp.shape == bm["excess"].shape == (R, C) and sp.dtype == np.float32
+    np.testing.assert_allclose(sp[3, 8], np.std(amps.astype(np.float64), ddof=1), rtol=1e-5)
+    assert np.nanmax(np.abs(sp[[0, 1, 2, 4, 5, 6]])) < 1e-6
+    assert np.isnan(sp[7]).all()
+    # the same map as the candidate layer's own (knotmap.candidates)
+    cd = knotmap.candidates(fr, mode="mat", row_pitch_mm=10.0, col_pitch_mm=5.0)
+    np.testing.assert_array_equal(sp, cd["spread"])

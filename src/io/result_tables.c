@@ -348,7 +348,8 @@ km_status km_result_writer_set_bodymap(km_ctx *ctx, km_result_writer *w,
 {
     if (w == NULL || w->file < 0 || b == NULL || b->ny < 0 || b->nx < 0 ||
         ((size_t)b->ny * (size_t)b->nx > 0 &&
-         (b->max == NULL || b->mean == NULL || b->coverage == NULL || b->excess == NULL)))
+         (b->max == NULL || b->mean == NULL || b->coverage == NULL || b->excess == NULL ||
+          b->spread == NULL)))
         return km_fail(ctx, KM_ERR_INVALID, "result writer: bad body map");
     hid_t g = H5Gcreate2(w->file, "bodymap", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
     int ok = g >= 0 && km_rw_attr_f64(g, "x_pitch_mm", b->x_pitch_mm) &&
@@ -370,6 +371,11 @@ km_status km_result_writer_set_bodymap(km_ctx *ctx, km_result_writer *w,
              km_rw_write_2d(&w->alloc, g, "excess", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, b->ny, b->nx,
                       b->excess, w->units,
                       "candidate map: mean over covering passes of the pass-max local excess",
+                      "y_mm", "x_mm") &&
+             km_rw_write_2d(&w->alloc, g, "spread", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, b->ny, b->nx,
+                      b->spread, w->units,
+                      "standard deviation (ddof 1) over covering passes of the pass-max local "
+                      "excess; NaN under 2 passes",
                       "y_mm", "x_mm");
     km_rw_close_h(&g, H5Gclose);
     if (!ok)

@@ -115,6 +115,7 @@ typedef struct km_result_bodymap {
     const float *max, *mean;     /* ny*nx each */
     const int32_t *coverage;
     const float *excess;         /* the candidate map */
+    const float *spread;         /* its pass-to-pass spread */
 } km_result_bodymap;
 km_status km_result_writer_set_bodymap(km_ctx *ctx, km_result_writer *w,
                                        const km_result_bodymap *b);

@@ -171,7 +171,7 @@ km_status km_stage_body_write(km_ctx *ctx, km_stage_body *s, km_result_writer *w
 {
     km_status st = KM_OK;
     km_result_bodymap b;
-    float *bmax = NULL, *bmean = NULL, *excess = NULL;
+    float *bmax = NULL, *bmean = NULL, *excess = NULL, *spread = NULL;
     int32_t *cov = NULL;
     km_candidate *cand = NULL;
     size_t cells, nc = 0;
@@ -185,13 +185,18 @@ km_status km_stage_body_write(km_ctx *ctx, km_stage_body *s, km_result_writer *w
         bmax = km_alloc(ctx, cells * sizeof *bmax);
         bmean = km_alloc(ctx, cells * sizeof *bmean);
         excess = km_alloc(ctx, cells * sizeof *excess);
+        spread = km_alloc(ctx, cells * sizeof *spread);
         cov = km_alloc(ctx, cells * sizeof *cov);
         cand = km_alloc(ctx, cells * sizeof *cand);
-        if (bmax == NULL || bmean == NULL || excess == NULL || cov == NULL || cand == NULL) {
+        if (bmax == NULL || bmean == NULL || excess == NULL || spread == NULL || cov == NULL ||
+            cand == NULL) {
             st = KM_ERR_NOMEM;
             goto done;
         }
+        km_candidate_maps sm = {0};
+        sm.spread = spread;
         if ((st = km_stage_body_maps(ctx, s, bmax, bmean, cov, excess, cells, &cells)) != KM_OK ||
+            (st = km_bodygrid_candidate_maps(ctx, s->grid, &sm, cells, NULL)) != KM_OK ||
             (st = km_bodygrid_candidates(ctx, s->grid, cand, cells, &nc)) != KM_OK)
             goto done;
     }
@@ -199,6 +204,7 @@ km_status km_stage_body_write(km_ctx *ctx, km_stage_body *s, km_result_writer *w
     b.mean = bmean;
     b.coverage = cov;
     b.excess = excess;
+    b.spread = spread;
     if ((st = km_result_writer_set_bodymap(ctx, w, &b)) != KM_OK ||
         (st = km_result_writer_set_table(ctx, w, &CAND_TABLE, cand, nc)) != KM_OK)
         goto done;
@@ -212,6 +218,7 @@ done:
     km_free(ctx, bmax);
     km_free(ctx, bmean);
     km_free(ctx, excess);
+    km_free(ctx, spread);
     km_free(ctx, cov);
     km_free(ctx, cand);
     return st;
