@@ -37,7 +37,7 @@ detection quality"); --json FILE keeps every per-session figure.
 
 Usage: /usr/bin/python3 bench/eval.py [--bin build/knotmap] [--seeds 20] [--seed-start 1000]
            [--models 1,2] [--modes roller,mat] [--presets easy,moderate,hard]
-           [--duration 20] [--jobs 2] [--json FILE] [--write-readme]
+           [--duration 20] [--jobs 2] [--process-args "..."] [--json FILE] [--write-readme]
 """
 import argparse
 import concurrent.futures as cf
@@ -204,8 +204,9 @@ def one_session(a, model, mode, preset, seed, tmp):
     s, r, o = (os.path.join(tmp, tag + x) for x in (".s.h5", ".r.h5", ".o.h5"))
     run(a.bin, "synth", "--model", model, "--mode", mode, "--preset", preset, "--seed", seed,
         "--duration", a.duration, "-o", s)
-    run(a.bin, "process", "-q", s, "-o", r)
-    run(a.bin, "process", "-q", s, *shlex.split(a.open_args), "-o", o)
+    extra = shlex.split(a.process_args)
+    run(a.bin, "process", "-q", s, *extra, "-o", r)
+    run(a.bin, "process", "-q", s, *extra, *shlex.split(a.open_args), "-o", o)
     ev = json.loads(run(a.bin, "eval", r, "--truth", s, "--json",
                         *(["--tolerance", a.tolerance] if a.tolerance else [])))
     with h5py.File(s) as f:
@@ -276,6 +277,8 @@ def main():
     ap.add_argument("--tolerance", default=None, help="mm [one taxel pitch]")
     ap.add_argument("--open-args", default=OPEN_ARGS)
     ap.add_argument("--jobs", type=int, default=1)
+    ap.add_argument("--process-args", default="", help="extra `knotmap process` options "
+                    "(tuning only: the figures of record use the defaults)")
     ap.add_argument("--json", default=None, help="write every per-session figure here")
     ap.add_argument("--label", default="", help="title of the tables")
     ap.add_argument("--write-readme", action="store_true")

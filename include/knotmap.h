@@ -835,8 +835,11 @@ KM_API int64_t km_tracker_count(const km_tracker *t);
  * map.
  * ==================================================================== */
 typedef struct km_candidate_params {
-    int32_t background_half_cols; /* local background = median of the row within
-                                     +-this many columns (itself included) [4] */
+    double background_sigmas;  /* local background = median of the frame row
+                                  within +-this many times the largest footprint
+                                  sigma searched (max_sigma_mm, or knot_sigma_mm
+                                  when set), in columns by the column pitch,
+                                  rounded, at least 1 (itself included) [2] */
     double seen_threshold;     /* a pass "sees" a cell when its pass maximum
                                   excess reaches this, session units [8] */
     double min_prominence;     /* floor on a candidate's fitted knot amplitude
@@ -852,7 +855,10 @@ typedef struct km_candidate_params {
     int32_t ridge_half_rows;   /* ridges along y (taut bands) are removed by
                                   subtracting the median of the column within
                                   +-this many cells; 0 = off [4] */
-    int32_t min_distance;      /* peak window radius on the map, cells [2] */
+    double min_distance_mm;    /* a candidate's peak is the largest amplitude
+                                  within +-this along each axis of the map, in
+                                  cells by that axis' pitch, rounded, at least 1
+                                  [10] */
     int32_t min_coverage;      /* cells covered by fewer passes are ignored [2] */
     double min_persistence;    /* candidates seen in fewer than this share of
                                   the passes covering them are dropped [0.3] */

@@ -200,11 +200,11 @@ def test_temporal_filter_vs_scipy(mat):
 
 def test_process_stage_params_recorded(mat, tmp_path):
     out = tmp_path / "p.knotmap.h5"
-    knotmap.process(mat["path"], out, track_gate_mm=7.5, cand_min_distance=3,
+    knotmap.process(mat["path"], out, track_gate_mm=7.5, cand_min_distance_mm=15,
                     lift_threshold=2.5, no_overwrite=True)
     params = knotmap.read_result(out)["params"]
     assert params["track_gate_mm"] == 7.5
-    assert params["cand_min_distance"] == 3
+    assert params["cand_min_distance_mm"] == 15
     assert params["odometry_lift_threshold"] == 2.5
     with pytest.raises(knotmap.Error) as e:  # no_overwrite: the result exists
         knotmap.process(mat["path"], out, no_overwrite=True)

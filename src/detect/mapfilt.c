@@ -289,3 +289,20 @@ int km_map_elongated(const float *a, int32_t ny, int32_t nx, int32_t y, int32_t 
     double tr = dxx + dyy, det = dxx * dyy - dxy * dxy, r = MAX_ELONGATION;
     return !(det > 0.0) || tr * tr / det >= (r + 1.0) * (r + 1.0) / r;
 }
+
+int km_map_window_max(const float *a, int32_t ny, int32_t nx, int32_t y, int32_t x, int32_t ry,
+                      int32_t rx)
+{
+    float v = a[(size_t)y * (size_t)nx + (size_t)x];
+    for (int32_t yy = y - ry < 0 ? 0 : y - ry; yy <= y + ry && yy < ny; yy++)
+        for (int32_t xx = x - rx < 0 ? 0 : x - rx; xx <= x + rx && xx < nx; xx++)
+            if (a[(size_t)yy * (size_t)nx + (size_t)xx] > v) /* NaN compares false */
+                return 0;
+    return 1;
+}
+
+int32_t km_map_cells(double mm, double pitch)
+{
+    double c = floor(mm / pitch + 0.5);
+    return c >= 1.0 ? (c < (double)INT32_MAX ? (int32_t)c : INT32_MAX) : 1;
+}

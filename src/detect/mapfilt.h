@@ -62,4 +62,14 @@ int km_map_at_edge(const float *a, int32_t ny, int32_t nx, int32_t y, int32_t x)
 int km_map_elongated(const float *a, int32_t ny, int32_t nx, int32_t y, int32_t x, double rp,
                      double cp);
 
+/* 1 when no finite cell within +-ry rows and +-rx columns of (y, x) is
+ * larger than it (ties kept: scipy.ndimage.maximum_filter's rule with a
+ * (2ry+1) x (2rx+1) box); 0 otherwise. */
+int km_map_window_max(const float *a, int32_t ny, int32_t nx, int32_t y, int32_t x, int32_t ry,
+                      int32_t rx);
+
+/* Cells spanned by mm along an axis of pitch mm: mm / pitch rounded, at
+ * least 1. */
+int32_t km_map_cells(double mm, double pitch);
+
 #endif

@@ -179,13 +179,16 @@ static int cand_cmp(const void *a, const void *b)
 
 /* Peaks of the amplitude (where the knot is); their significance comes from
  * the snr (whether it is one): the snr map's own maxima lean towards
- * quieter neighbours. */
+ * quieter neighbours.  The local maxima of 3 x 3 windows, then those that
+ * are the largest within +-min_distance_mm along each axis (rows and
+ * columns have their own pitches: a window of cells would span 2-4 times
+ * more mm along y than along x on a coarse-row roller). */
 static km_status amp_peaks(km_ctx *ctx, const km_candidate_params *p, const cand_maps *m,
                            km_peak *pk, size_t *npk)
 {
     km_peak_params pp;
     km_peak_params_default(&pp);
-    pp.min_distance = p->min_distance;
+    pp.min_distance = 1;
     pp.threshold_abs = p->min_prominence;
     pp.threshold_rel = 0.0;
     pp.exclude_border = 0;
@@ -193,7 +196,17 @@ static km_status amp_peaks(km_ctx *ctx, const km_candidate_params *p, const cand
     pp.min_prominence = 0.0;
     pp.want = KM_WANT_PROMINENCE | KM_WANT_AREA;
     km_frame fr = {m->amp, m->ny, m->nx, m->nx};
-    return km_find_peaks(ctx, &fr, NULL, &pp, pk, (size_t)m->ny * (size_t)m->nx, npk);
+    km_status st = km_find_peaks(ctx, &fr, NULL, &pp, pk, (size_t)m->ny * (size_t)m->nx, npk);
+    if (st != KM_OK)
+        return st;
+    int32_t ry = km_map_cells(p->min_distance_mm, m->row_pitch);
+    int32_t rx = km_map_cells(p->min_distance_mm, m->col_pitch);
+    size_t n = 0;
+    for (size_t k = 0; k < *npk; k++)
+        if (km_map_window_max(m->amp, m->ny, m->nx, pk[k].row, pk[k].col, ry, rx))
+            pk[n++] = pk[k];
+    *npk = n;
+    return KM_OK;
 }
 
 /* The grid's maps into m, then the filters: ridges off, noise, scale

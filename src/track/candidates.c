@@ -10,10 +10,9 @@
 #include <string.h>
 
 #include "bodygrid_internal.h"
-#include "core/select_small.h"
 
-#define MAX_HALF_COLS 64
 #define MAX_RIDGE_ROWS 64
+#define MAX_BACKGROUND_SIGMAS 100.0
 
 struct km_candidates {
     km_bodygrid *g;
@@ -23,7 +22,7 @@ void km_candidate_params_default(km_candidate_params *p)
 {
     if (p == NULL)
         return;
-    p->background_half_cols = 4;
+    p->background_sigmas = 2.0;
     p->seen_threshold = 8.0;
     p->min_prominence = 4.0;
     p->min_snr = 4.0;
@@ -31,7 +30,7 @@ void km_candidate_params_default(km_candidate_params *p)
     p->min_sigma_mm = 3.0;
     p->max_sigma_mm = 15.0;
     p->ridge_half_rows = 4;
-    p->min_distance = 2;
+    p->min_distance_mm = 10.0;
     p->min_coverage = 2;
     p->min_persistence = 0.3;
     p->max_candidates = 100;
@@ -41,11 +40,24 @@ void km_candidate_params_default(km_candidate_params *p)
     p->pass_gap_frames = 5;
 }
 
+/* The row median's half-width in columns (km_candidate_params): +-
+   background_sigmas times the largest footprint sigma searched, so that a
+   footprint of that sigma covers under half the window and leaves the
+   median on the contact around it; at least 1, at most the row. */
+static int32_t background_half_cols(const km_candidate_params *p, double col_pitch_mm,
+                                    int32_t cols)
+{
+    double s = p->knot_sigma_mm > 0.0 ? p->knot_sigma_mm : p->max_sigma_mm;
+    double w = floor(p->background_sigmas * s / col_pitch_mm + 0.5);
+    return w < 1.0 ? 1 : w > (double)cols ? cols : (int32_t)w;
+}
+
 static int params_ok(const km_candidate_params *q, double row_pitch_mm, double col_pitch_mm)
 {
     double big = 100.0 * (row_pitch_mm > col_pitch_mm ? row_pitch_mm : col_pitch_mm);
-    return q->background_half_cols >= 1 && q->background_half_cols <= MAX_HALF_COLS &&
-           !isnan(q->seen_threshold) && q->min_prominence >= 0.0 && q->min_distance >= 1 &&
+    return q->background_sigmas > 0.0 && q->background_sigmas <= MAX_BACKGROUND_SIGMAS &&
+           !isnan(q->seen_threshold) && q->min_prominence >= 0.0 && q->min_distance_mm >= 0.0 &&
+           q->min_distance_mm <= big &&
            q->min_coverage >= 1 && q->min_persistence >= 0.0 && q->min_snr >= 0.0 &&
            q->knot_sigma_mm >= 0.0 && isfinite(q->knot_sigma_mm) && q->min_sigma_mm > 0.0 &&
            q->max_sigma_mm >= q->min_sigma_mm && isfinite(q->max_sigma_mm) &&
@@ -66,7 +78,8 @@ km_status km_cand_layer_create(km_ctx *ctx, km_bodygrid *g, const km_candidate_p
         return km_fail(ctx, KM_ERR_INVALID, "candidates: parameters out of range");
     x->excess = km_alloc(ctx, (size_t)g->cols * sizeof *x->excess);
     x->bg = km_alloc(ctx, (size_t)g->cols * sizeof *x->bg);
-    x->win = km_alloc(ctx, (size_t)(2 * g->cand.background_half_cols + 1) * sizeof *x->win);
+    x->win = km_alloc(ctx, (size_t)(2 * background_half_cols(&g->cand, g->col_pitch, g->cols) + 1) *
+                               sizeof *x->win);
     x->ok = km_alloc(ctx, (size_t)g->cols);
     /* prev is read (not used) on the first frame by the branch-free run
        update: zeroed. */
@@ -125,6 +138,31 @@ static int usable(const km_bodygrid *g, const float *row, const km_mask *m, int3
             g->ex.run[(size_t)r * (size_t)g->cols + (size_t)x] < g->cand.stuck_frames);
 }
 
+/* The row median's window slides one column at a time: its usable values
+   are kept sorted, a new value inserted after those equal to it and a
+   leaving one removed from the first of its equals, so that equal values
+   stay in column order and the median is the element a stable sort of the
+   window would put there (km_median_small_f's, bit for bit, signed zeros
+   included); O(window) per column instead of O(window^2). */
+static int window_insert(float *win, int n, float v)
+{
+    int i = n;
+    for (; i > 0 && win[i - 1] > v; i--)
+        win[i] = win[i - 1];
+    win[i] = v;
+    return n + 1;
+}
+
+static int window_remove(float *win, int n, float v)
+{
+    int i = 0;
+    while (i < n - 1 && win[i] < v)
+        i++;
+    for (; i < n - 1; i++)
+        win[i] = win[i + 1];
+    return n - 1;
+}
+
 /* Local excess of one frame row: value minus the median of the usable
  * values within +-W columns.  NaN where the taxel is not usable.  With on
  * (roller), only the taxels in contact are usable: the background of a
@@ -134,24 +172,26 @@ static void row_excess(km_bodygrid *g, const float *row, const km_mask *m, int32
                        const uint8_t *on)
 {
     km_excess_state *xs = &g->ex;
-    int32_t w = g->cand.background_half_cols;
+    int32_t w = background_half_cols(&g->cand, g->col_pitch, g->cols);
     uint8_t *ok = xs->ok;
-    /* Each taxel's test once, not once per window it falls in; the window
-       gather then stores every value and advances over the usable ones. */
+    /* Each taxel's test once, not once per window it falls in. */
     for (int32_t x = 0; x < g->cols; x++)
         ok[x] = (uint8_t)(usable(g, row, m, r, x) && (on == NULL || on[x]));
-    for (int32_t x = 0; x < g->cols; x++) {
+    float *win = xs->win; /* the window's usable values, sorted */
+    int n = 0;
+    for (int32_t x = 0, lo = 0, hi = -1; x < g->cols; x++) {
+        int32_t a = x - w < 0 ? 0 : x - w, b = x + w >= g->cols ? g->cols - 1 : x + w;
+        for (; hi < b; hi++)
+            if (ok[hi + 1])
+                n = window_insert(win, n, row[hi + 1]);
+        for (; lo < a; lo++)
+            if (ok[lo])
+                n = window_remove(win, n, row[lo]);
         if (!ok[x]) {
             xs->excess[x] = NAN;
             continue;
         }
-        int n = 0;
-        int32_t a = x - w < 0 ? 0 : x - w, b = x + w >= g->cols ? g->cols - 1 : x + w;
-        for (int32_t k = a; k <= b; k++) {
-            xs->win[n] = row[k];
-            n += ok[k];
-        }
-        xs->bg[x] = km_median_small_f(xs->win, n);
+        xs->bg[x] = (n & 1) ? win[n / 2] : 0.5f * (win[n / 2 - 1] + win[n / 2]);
         xs->excess[x] = row[x] - xs->bg[x];
     }
 }

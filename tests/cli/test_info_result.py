@@ -30,7 +30,7 @@ def results(tmp_path_factory):
     d = tmp_path_factory.mktemp("info")
     plain, tuned, bed = d / "plain.h5", d / "tuned.h5", d / "bed.h5"
     assert run("process", EXAMPLE, "-o", plain, "-q").returncode == 0
-    r = run("process", EXAMPLE, "-o", tuned, "-q", "--cand-min-distance", "3",
+    r = run("process", EXAMPLE, "-o", tuned, "-q", "--cand-min-distance-mm", "15",
             "--track-gate-mm", "7.5")
     assert r.returncode == 0, r.stderr
     r = run("process", PHYSIONET, "--grid", "64x32", "--rate", "1", "-o", bed, "-q")
@@ -69,7 +69,7 @@ def test_info_summarises_a_result(results):
 def test_info_lists_the_parameters_that_differ(results):
     out = run("info", results[1]).stdout
     assert field(out, "parameters") == "2 differ from the defaults:"
-    assert "  cand_min_distance = 3 (default " in out
+    assert "  cand_min_distance_mm = 15 (default " in out
     assert "  track_gate_mm = 7.5 (default " in out
 
 

@@ -38,6 +38,10 @@ static km_candidates *run_passes_ex(float knot, int stuck_at_2_2, float ridge, i
     km_candidate_params_default(&p);
     p.stuck_frames = 5; /* stuck from frame 5, inside the first pass */
     p.knot_sigma_mm = 4.5; /* one scale: the filter's figures below are analytic */
+    /* Row medians of +-4 columns (4 x 4.5 mm / 5 mm = 3.6, rounded): with +-3
+       the median beside the knot (column 9) would reach the ridge on column
+       12 and the knot's own shoulder, and stand at 55, not 40. */
+    p.background_sigmas = 4.0;
     p.ridge_half_rows = ridge_half_rows;
     cr_assert_eq(km_candidates_create(ctx, KM_MODE_MAT, R, C, 10.0, 5.0, &p, &c), KM_OK);
     int64_t frame = 0;
@@ -250,7 +254,7 @@ Test(candidates, invalid_use)
     km_candidate_params_default(&p);
     cr_assert_eq(p.min_coverage, 2);
     cr_assert_eq(p.min_snr, 4.0);
-    p.background_half_cols = 0;
+    p.background_sigmas = 0.0;
     cr_assert_eq(km_candidates_create(ctx, KM_MODE_MAT, R, C, 10, 5, &p, &c), KM_ERR_INVALID);
     km_candidate_params_default(&p);
     p.min_snr = NAN;

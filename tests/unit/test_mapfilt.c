@@ -102,3 +102,49 @@ Test(mapfilt, edge_of_the_contact)
     cr_assert(km_map_at_edge(map, NY, NX, 4, 5));     /* 2 columns of NaN: 10 */
     cr_assert_not(km_map_at_edge(map, NY, NX, 4, 4)); /* 1 column: 5 */
 }
+
+/* The peak window per axis: two bumps 3 columns and 1 row apart.  The
+   smaller one (5 at (4, 6)) is a window maximum while the box stops short
+   of the larger (9 at (3, 3)): rx 2 keeps it, rx 3 drops it; ry 0 rows
+   with rx 3 keeps it again (the larger is one row off).  Ties are kept. */
+Test(mapfilt, window_max_per_axis)
+{
+    flat(0.0f);
+    *at(3, 3) = 9.0f;
+    *at(4, 6) = 5.0f;
+    cr_assert(km_map_window_max(map, NY, NX, 4, 6, 1, 2));
+    cr_assert_not(km_map_window_max(map, NY, NX, 4, 6, 1, 3));
+    cr_assert(km_map_window_max(map, NY, NX, 4, 6, 0, 3));
+    cr_assert(km_map_window_max(map, NY, NX, 3, 3, 8, 8));
+    *at(3, 5) = 9.0f; /* a tie within the window of (3, 3) */
+    cr_assert(km_map_window_max(map, NY, NX, 3, 3, 1, 2));
+    cr_assert(km_map_window_max(map, NY, NX, 3, 5, 1, 2));
+    cr_assert_not(km_map_window_max(map, NY, NX, 0, 0, 8, 8)); /* the flat floor */
+}
+
+/* Cells without data never suppress a peak, and the window is clipped at
+   the map's border. */
+Test(mapfilt, window_max_ignores_nan_and_border)
+{
+    flat(0.0f);
+    *at(0, 0) = 3.0f;
+    *at(0, 1) = NAN;
+    *at(1, 1) = NAN;
+    cr_assert(km_map_window_max(map, NY, NX, 0, 0, 2, 2));
+    *at(0, 2) = 3.5f;
+    cr_assert_not(km_map_window_max(map, NY, NX, 0, 0, 2, 2));
+    cr_assert(km_map_window_max(map, NY, NX, 0, 0, 2, 1));
+}
+
+/* mm to cells: rounded to the nearest cell, at least 1.  10 mm on 17.8 mm
+   rows is 1 cell (0.56), on 5.2 mm columns 2 (1.92), on 3 mm 3 (3.33);
+   0 mm is 1 cell (the 3 x 3 local maximum). */
+Test(mapfilt, cells_from_mm)
+{
+    cr_assert_eq(km_map_cells(10.0, 17.8), 1);
+    cr_assert_eq(km_map_cells(10.0, 5.2), 2);
+    cr_assert_eq(km_map_cells(10.0, 3.0), 3);
+    cr_assert_eq(km_map_cells(0.0, 5.0), 1);
+    cr_assert_eq(km_map_cells(12.5, 5.0), 3); /* 2.5 rounds up */
+    cr_assert_eq(km_map_cells(40.0, 9.8), 4);
+}
