@@ -64,7 +64,7 @@ def test_excess_is_the_row_median_within_w_columns(k, knot_sigma, pitch, w):
 def test_broad_footprint_keeps_its_excess():
     """A footprint 5 columns (25 mm) wide: the +-4-column median of before covers 9
     columns, 5 of them raised, and took the footprint for background (excess 0); the
-    default window (3 x 15 mm = 9 columns each side) keeps the contact's level."""
+    default window (2 x 15 mm = 6 columns each side, 13 values) keeps the contact's level."""
     frames = []
     for p in range(3):
         for k in range(15):
