@@ -77,4 +77,4 @@ def test_defaults_are_read_from_c_not_written_in_python():
     assert inspect.signature(knotmap.frame_metrics).parameters["contact_threshold"].default \
         == p.contact_threshold
     assert inspect.signature(knotmap.track).parameters["gate_mm"].default == p.track.gate_mm
-    assert knotmap.CANDIDATE_DEFAULTS["min_distance"] == p.cand.min_distance
+    assert knotmap.CANDIDATE_DEFAULTS["min_distance_mm"] == p.cand.min_distance_mm
