@@ -181,12 +181,13 @@ static void row_excess(km_bodygrid *g, const float *row, const km_mask *m, int32
     int n = 0;
     for (int32_t x = 0, lo = 0, hi = -1; x < g->cols; x++) {
         int32_t a = x - w < 0 ? 0 : x - w, b = x + w >= g->cols ? g->cols - 1 : x + w;
-        for (; hi < b; hi++)
-            if (ok[hi + 1])
-                n = window_insert(win, n, row[hi + 1]);
+        /* The leaving column first: the window never holds more than 2w+1. */
         for (; lo < a; lo++)
             if (ok[lo])
                 n = window_remove(win, n, row[lo]);
+        for (; hi < b; hi++)
+            if (ok[hi + 1])
+                n = window_insert(win, n, row[hi + 1]);
         if (!ok[x]) {
             xs->excess[x] = NAN;
             continue;
