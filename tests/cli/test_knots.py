@@ -308,15 +308,7 @@ def test_model2_hot_taxels_and_contact_edges_are_not_knots(model2_moderate, mode
     27 of 33 knots with 37 candidates (precision 0.73, F1 0.77), mat 28 of 31 with 35
     (0.80, F1 0.85); after, roller 26 of 33 with 30 (0.87, F1 0.83), mat 29 of 31 with
     35 (0.83, F1 0.88)."""
-    matched = n_cand = n_truth = 0
-    for seed in range(1, 7):
-        s, r = model2_moderate[mode, seed]
-        with h5py.File(s) as fs, h5py.File(r) as fr:
-            truth = table(fs, "truth/knots")
-            cand = table(fr, "candidates")
-        matched += len(match(cand["x_mm"], cand["y_mm"], truth["x_mm"], truth["y_mm"]))
-        n_cand += len(cand["x_mm"])
-        n_truth += len(truth["x_mm"])
+    matched, n_cand, n_truth = pooled(model2_moderate[mode, seed] for seed in range(1, 7))
     f1 = 2 * matched / (n_cand + n_truth)
     if mode == "roller":
         assert matched / n_cand >= 0.83 and f1 >= 0.80
