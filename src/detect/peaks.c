@@ -237,30 +237,51 @@ done:
     return st;
 }
 
-static int taxel_valid(const km_frame *f, const km_mask *m, int32_t r, int32_t c)
+/* Statistics over the valid taxels of the sanitised copy (general path:
+ * with a mask; invalid taxels are -inf there, valid ones finite): eight
+ * independent lanes that the compiler vectorises, as km_stats_portable.
+ * Min and max do not depend on the order (san holds no -0.0), so the
+ * result is the one of a raster scan of the frame through the mask. */
+static void stats_sanitised(const float *san, size_t n, km_frame_stats *s)
 {
-    float v = f->data[(ptrdiff_t)r * f->row_stride + c];
-    return fabsf(v) <= FLT_MAX && km_mask_at(m, r, c);
-}
-
-/* Statistics over valid taxels (general path: with a mask). */
-static void stats_masked(const km_frame *f, const km_mask *m, km_frame_stats *s)
-{
-    float mn = INFINITY, mx = -INFINITY;
-    size_t n = 0;
-    for (int32_t i = 0; i < f->rows; i++) {
-        for (int32_t j = 0; j < f->cols; j++) {
-            if (!taxel_valid(f, m, i, j))
-                continue;
-            float v = f->data[(ptrdiff_t)i * f->row_stride + j];
-            mn = v < mn ? v : mn;
-            mx = v > mx ? v : mx;
-            n++;
+    float mn[8], mx[8];
+    uint32_t cnt[8];
+    size_t nv = 0, i = 0;
+    for (int k = 0; k < 8; k++) {
+        mn[k] = INFINITY;
+        mx[k] = -INFINITY;
+        cnt[k] = 0;
+    }
+    while (i + 8 <= n) {
+        /* Counts per lane stay far below 2^32: flushed every 2^24 groups. */
+        size_t end = n - i > ((size_t)8 << 24) ? i + ((size_t)8 << 24) : n;
+        for (; i + 8 <= end; i += 8) {
+            for (int k = 0; k < 8; k++) {
+                float v = san[i + (size_t)k];
+                float m = v > -INFINITY ? v : INFINITY;
+                mn[k] = m < mn[k] ? m : mn[k];
+                mx[k] = v > mx[k] ? v : mx[k];
+                cnt[k] += v > -INFINITY;
+            }
+        }
+        for (int k = 0; k < 8; k++) {
+            nv += cnt[k];
+            cnt[k] = 0;
         }
     }
-    s->min = mn;
-    s->max = mx;
-    s->n_valid = n;
+    for (; i < n; i++) {
+        float v = san[i];
+        mn[0] = v > -INFINITY && v < mn[0] ? v : mn[0];
+        mx[0] = v > mx[0] ? v : mx[0];
+        nv += v > -INFINITY;
+    }
+    for (int k = 1; k < 8; k++) {
+        mn[0] = mn[k] < mn[0] ? mn[k] : mn[0];
+        mx[0] = mx[k] > mx[0] ? mx[k] : mx[0];
+    }
+    s->min = mn[0];
+    s->max = mx[0];
+    s->n_valid = nv;
     s->all_finite = 0;
 }
 
@@ -603,11 +624,18 @@ km_status km_detector_apply_isa(km_ctx *ctx, km_detector *det, const km_frame *f
     if (avx2 && !det->has_avx2)
         return km_fail(ctx, KM_ERR_UNSUPPORTED, "peaks: this CPU has no AVX2");
 
-    if (mask != NULL)
-        stats_masked(frame, mask, &fs);
-    else
+    int prom = need_prominence(p);
+    if (mask != NULL) {
+        /* The general path sanitises anyway: the statistics come from that
+           copy (one vectorised pass instead of a scalar one per taxel). */
+        if ((st = ensure_scratch(ctx, det, 0, prom)) != KM_OK)
+            goto done;
+        sanitise(frame, mask, det->san, avx2);
+        stats_sanitised(det->san, det->n, &fs);
+    } else {
         (avx2 ? km_stats_avx2 : km_stats_portable)(frame->data, frame->row_stride, det->rows,
                                                    det->cols, &fs);
+    }
     fs.min += 0.0f;
     fs.max += 0.0f;
     /* A constant frame has no peaks (one valid taxel is not "constant"). */
@@ -616,11 +644,12 @@ km_status km_detector_apply_isa(km_ctx *ctx, km_detector *det, const km_frame *f
     float thr = threshold(p, &fs);
     int32_t b = p->exclude_border < 0 ? p->min_distance : p->exclude_border;
     int fast = mask == NULL && fs.all_finite && p->min_distance == 1;
-    int prom = need_prominence(p);
-    if ((st = ensure_scratch(ctx, det, fast, prom)) != KM_OK)
-        goto done;
-    if (!fast || prom)
-        sanitise(frame, mask, det->san, avx2);
+    if (mask == NULL) {
+        if ((st = ensure_scratch(ctx, det, fast, prom)) != KM_OK)
+            goto done;
+        if (!fast || prom)
+            sanitise(frame, mask, det->san, avx2);
+    }
     nc = fast ? find_fast(det, frame, b, thr, avx2) : find_general(det, b, thr, avx2);
     if (nc == 0)
         goto done;
