@@ -458,6 +458,11 @@ static void shuffle_bytes(const unsigned char *restrict in, unsigned char *restr
             out[2 * n + i] = in[4 * i + 2];
             out[3 * n + i] = in[4 * i + 3];
         }
+    } else if (elem == 8) {
+        /* The float64 and int64 columns: one read of each element. */
+        for (size_t i = 0; i < n; i++)
+            for (size_t b = 0; b < 8; b++)
+                out[b * n + i] = in[8 * i + b];
     } else {
         for (size_t b = 0; b < elem; b++)
             for (size_t i = 0; i < n; i++)

@@ -222,9 +222,9 @@ static hid_t km_rw_column_dapl(void)
     return dapl;
 }
 
-/* An empty, extendible, chunked, compressed 1-D column (shuffled first
- * when `shuffle`) into *out. */
-int km_rw_make_column(km_result_writer *w, hid_t group, const col_def *c, int shuffle,
+/* An empty, extendible, chunked 1-D column with the filters `filters`
+ * (KM_RW_*) into *out. */
+int km_rw_make_column(km_result_writer *w, hid_t group, const col_def *c, int filters,
                       km_rw_col *out)
 {
     hid_t ds = -1, s = -1, dcpl = -1, dapl = -1;
@@ -235,7 +235,8 @@ int km_rw_make_column(km_result_writer *w, hid_t group, const col_def *c, int sh
     dcpl = H5Pcreate(H5P_DATASET_CREATE);
     dapl = km_rw_column_dapl();
     if (s < 0 || dcpl < 0 || dapl < 0 || H5Pset_chunk(dcpl, 1, chunk) < 0 ||
-        (shuffle && H5Pset_shuffle(dcpl) < 0) || H5Pset_deflate(dcpl, COL_DEFLATE) < 0)
+        (filters == KM_RW_SHUFFLE_DEFLATE && H5Pset_shuffle(dcpl) < 0) ||
+        (filters != KM_RW_UNFILTERED && H5Pset_deflate(dcpl, COL_DEFLATE) < 0))
         goto done;
     ds = H5Dcreate2(group, c->name, km_rw_file_type(c->kind), s, H5P_DEFAULT, dcpl, dapl);
     if (ds < 0)

@@ -65,12 +65,30 @@ static void gather(const km_result_table *t, const km_result_col *c, const void 
     }
 }
 
-/* The extendible columns of a table, the first one its dimension. */
+/* Columns stored without filters (docs/FORMAT.md 2.1): float64 positions,
+ * whose low mantissa bits are noise; shuffle + deflate saved 15-25% of
+ * their bytes for about half of the time spent writing a result (60 s
+ * roller session, bench/README.md "Session 14: speed"). */
+static const char *const METRIC_PLAIN[] = {"cop_grid_x_mm", "cop_grid_y_mm", NULL};
+static const char *const PEAK_PLAIN[] = {"row", "col", "grid_y_mm", "grid_x_mm", NULL};
+
+static int listed(const char *name, const char *const *list)
+{
+    for (; list != NULL && *list != NULL; list++)
+        if (strcmp(name, *list) == 0)
+            return 1;
+    return 0;
+}
+
+/* The extendible columns of a table, the first one its dimension; those
+ * named in `plain` (may be NULL) unfiltered, the others shuffled and
+ * deflated. */
 static int make_columns(km_result_writer *w, hid_t g, const km_result_col *cols, size_t n,
-                        km_rw_col *out)
+                        const char *const *plain, km_rw_col *out)
 {
     for (size_t i = 0; i < n; i++) {
-        if (!km_rw_make_column(w, g, &cols[i], 1, &out[i]) ||
+        int filters = listed(cols[i].name, plain) ? KM_RW_UNFILTERED : KM_RW_SHUFFLE_DEFLATE;
+        if (!km_rw_make_column(w, g, &cols[i], filters, &out[i]) ||
             (i == 0 && !km_rw_set_scale(out[0].ds, cols[0].name)) ||
             (i > 0 && H5DSattach_scale(out[i].ds, out[0].ds, 0) < 0))
             return 0;
@@ -122,7 +140,7 @@ km_status km_result_writer_set_table(km_ctx *ctx, km_result_writer *w, const km_
     km_status st = KM_OK;
     hid_t g = km_rw_table_group(w->file, t->name);
     if (g < 0 || (t->count_attr != NULL && !km_rw_attr_i64(g, t->count_attr, (int64_t)n)) ||
-        !make_columns(w, g, t->cols, t->n_cols, ds))
+        !make_columns(w, g, t->cols, t->n_cols, NULL, ds))
         st = km_rw_h5fail(ctx, w->path, KM_ERR_IO, "cannot create a table");
     if (st == KM_OK)
         st = append_table(ctx, w, t, ds, 0, rows, n);
@@ -146,7 +164,7 @@ km_status km_result_writer_add_table(km_ctx *ctx, km_result_writer *w, const km_
     g->t = t;
     *id = w->n_grow++;
     g->g = km_rw_table_group(w->file, t->name);
-    if (g->g < 0 || !make_columns(w, g->g, t->cols, t->n_cols, g->ds))
+    if (g->g < 0 || !make_columns(w, g->g, t->cols, t->n_cols, NULL, g->ds))
         return km_rw_h5fail(ctx, w->path, KM_ERR_IO, "cannot create a table");
     return KM_OK;
 }
@@ -200,8 +218,8 @@ int km_rw_make_fixed_tables(km_result_writer *w)
     w->g_metrics = km_rw_table_group(w->file, "metrics");
     w->g_peaks = km_rw_table_group(w->file, "peaks");
     return w->g_metrics >= 0 && w->g_peaks >= 0 &&
-           make_columns(w, w->g_metrics, METRIC_COLS, KM_RW_METRIC_COLS, w->met) &&
-           make_columns(w, w->g_peaks, PEAK_COLS, KM_RW_PEAK_COLS, w->pk);
+           make_columns(w, w->g_metrics, METRIC_COLS, KM_RW_METRIC_COLS, METRIC_PLAIN, w->met) &&
+           make_columns(w, w->g_peaks, PEAK_COLS, KM_RW_PEAK_COLS, PEAK_PLAIN, w->pk);
 }
 
 km_status km_result_writer_append_frames(km_ctx *ctx, km_result_writer *w, const double *times,

@@ -82,7 +82,7 @@ static km_status write_session(km_ctx *ctx, km_result_writer *w, const km_result
     }
 
     /* /session/time has never had the shuffle filter: files stay as they were. */
-    if (!km_rw_make_column(w, w->g_session, &time_col, 0, &w->ds_time) ||
+    if (!km_rw_make_column(w, w->g_session, &time_col, KM_RW_DEFLATE, &w->ds_time) ||
         !km_rw_set_scale(w->ds_time.ds, "time") ||
         !km_rw_write_grid_axes(&w->alloc, w->g_session, in->rows, in->cols))
         goto h5err;
@@ -145,7 +145,7 @@ static km_status write_tables(km_ctx *ctx, km_result_writer *w)
     if (!w->save_frames)
         return KM_OK;
     static const col_def frame_col = {"frame", KM_COL_I64, "", "frame index from 0", 0};
-    if (!km_rw_make_column(w, w->g_frames, &frame_col, 1, &w->ds_frame) ||
+    if (!km_rw_make_column(w, w->g_frames, &frame_col, KM_RW_SHUFFLE_DEFLATE, &w->ds_frame) ||
         !km_rw_set_scale(w->ds_frame.ds, "frame"))
         return km_rw_h5fail(ctx, w->path, KM_ERR_IO, "cannot create /frames/frame");
 

@@ -91,7 +91,10 @@ int km_rw_attach_named(hid_t g, hid_t ds, const char *name, unsigned idx);
 int km_rw_write_axis(const km_alloc_ref *ref, hid_t g, const char *name, hid_t ftype,
                       int32_t n, double x0, double step, const char *units, const char *desc);
 int km_rw_write_grid_axes(const km_alloc_ref *ref, hid_t g, int32_t rows, int32_t cols);
-int km_rw_make_column(km_result_writer *w, hid_t group, const col_def *c, int shuffle,
+/* Filters of a table column: deflate (level COL_DEFLATE) alone, byte
+ * shuffle + deflate, or none. */
+enum { KM_RW_DEFLATE, KM_RW_SHUFFLE_DEFLATE, KM_RW_UNFILTERED };
+int km_rw_make_column(km_result_writer *w, hid_t group, const col_def *c, int filters,
                       km_rw_col *out);
 /* ds (owned from here on) with its direct chunk writer when eligible. */
 void km_rw_col_init(km_result_writer *w, km_rw_col *c, hid_t ds, hid_t mtype);
