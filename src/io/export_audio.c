@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "atomic_out.h"
+#include "sndfile_dyn.h"
 
 #define KM_SF_MAX_CHANNELS 1024
 
@@ -133,6 +134,10 @@ km_status km_audio_writer_create(km_ctx *ctx, const char *path, const km_session
     }
     if (!(info->frame_rate_hz > 0.0) || info->frame_rate_hz > 1e9) {
         st = km_fail(ctx, KM_ERR_INVALID, "%s: audio export needs a frame rate > 0", path);
+        goto done;
+    }
+    if ((st = km_sndfile_load(ctx)) != KM_OK) {
+        km_error_prefix(ctx, path);
         goto done;
     }
     w = km_calloc(ctx, 1, sizeof *w);

@@ -15,6 +15,7 @@
 #include <sndfile.h>
 
 #include "reader_internal.h"
+#include "sndfile_dyn.h"
 
 #define KM_SF_MAX_CHANNELS 1024 /* libsndfile's compile-time SF_MAX_CHANNELS */
 #define KM_SNIFF_BYTES 65536
@@ -426,6 +427,8 @@ km_status km_open_audio(km_ctx *ctx, km_reader *r, const km_read_options *opt)
 
     memset(&m, 0, sizeof m);
     m.mode = -1;
+    if ((st = km_sndfile_load(ctx)) != KM_OK)
+        return st; /* the caller names the file */
     a = km_reader_alloc(r, sizeof *a);
     if (a == NULL)
         return km_fail(ctx, KM_ERR_NOMEM, "out of memory");

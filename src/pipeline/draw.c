@@ -1,13 +1,12 @@
 /* Drawing through cairo or as SVG text (see draw.h). */
 #include "draw.h"
 
-#include <cairo-pdf.h>
-#include <cairo.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "cairo_dyn.h"
 #include "io/png_write.h"
 
 #define FONT_FAMILY "DejaVu Sans"
@@ -163,6 +162,8 @@ km_status kd_create(km_ctx *ctx, km_draw_format format, int32_t w, int32_t h, km
     *out = NULL;
     if (w < 1 || h < 1 || w > 32768 || h > 32768 || format < KM_DRAW_PNG || format > KM_DRAW_PDF)
         return km_fail(ctx, KM_ERR_INVALID, "draw: bad size %d x %d or format", (int)w, (int)h);
+    if ((st = km_cairo_load(ctx)) != KM_OK)
+        return st;
     d = km_calloc(ctx, 1, sizeof *d);
     if (d == NULL)
         return KM_ERR_NOMEM;

@@ -1,0 +1,33 @@
+/* Libraries loaded on first use (dlopen), not at start-up: cairo (pictures
+ * and reports, src/pipeline/draw.c) and libsndfile (audio files, src/io).
+ * Linked normally they and the ~20 libraries they pull in took about a
+ * third of the start-up of every knotmap command (bench/README.md
+ * "Session 14: speed").  Internal. */
+#ifndef KM_DYNLIB_H
+#define KM_DYNLIB_H
+
+#include <stddef.h>
+
+#include "knotmap.h"
+
+/* One library: its soname (the ABI the headers describe), what needs it
+ * and the Debian package that provides it (for the error), the names of
+ * its functions used, and where their addresses go: `fns` is a struct of
+ * n_fns function pointers in the order of `names` (static storage). */
+typedef struct km_dynlib {
+    const char *soname;
+    const char *needed_for;
+    const char *package;
+    const char *const *names;
+    size_t n_fns;
+    void *fns;
+    int loaded; /* set once every function is found; read under the lock */
+} km_dynlib;
+
+/* Loads lib once per process (thread-safe; later calls return at once).
+ * KM_ERR_UNSUPPORTED with a detail naming the library, the loader's
+ * reason and the package when it or one of its functions is missing (the
+ * next call tries again); nothing is kept of a failed attempt. */
+km_status km_dynlib_load(km_ctx *ctx, km_dynlib *lib);
+
+#endif
