@@ -62,19 +62,30 @@ static void setup_units(km_engine *e)
         e->peaks.saturation = sat;
 }
 
-static km_status alloc_block(km_ctx *ctx, km_eng_block *b, int64_t nb, size_t rc)
+static km_status alloc_block(km_ctx *ctx, km_engine *e, km_eng_block *b)
 {
-    size_t n = (size_t)nb;
+    size_t n = (size_t)e->nb, rc = (size_t)e->info.rows * (size_t)e->info.cols;
     b->frames = km_alloc(ctx, n * rc * sizeof *b->frames);
     b->times = km_alloc(ctx, n * sizeof *b->times);
+    b->cflags = km_calloc(ctx, n, sizeof *b->cflags);
     b->metrics = km_alloc(ctx, n * sizeof *b->metrics);
     b->odo = km_alloc(ctx, n * sizeof *b->odo);
     b->fpk_off = km_alloc(ctx, n * sizeof *b->fpk_off);
     b->fpk_n = km_alloc(ctx, n * sizeof *b->fpk_n);
     b->fpk_w = km_alloc(ctx, n * sizeof *b->fpk_w);
-    if (b->frames == NULL || b->times == NULL || b->metrics == NULL || b->odo == NULL ||
-        b->fpk_off == NULL || b->fpk_n == NULL || b->fpk_w == NULL)
+    if (b->frames == NULL || b->times == NULL || b->cflags == NULL || b->metrics == NULL ||
+        b->odo == NULL || b->fpk_off == NULL || b->fpk_n == NULL || b->fpk_w == NULL)
         return KM_ERR_NOMEM;
+    if (e->info.mode == KM_MODE_ROLLER &&
+        (b->odo_rows = km_alloc(ctx, n * (size_t)e->info.rows * sizeof *b->odo_rows)) == NULL)
+        return KM_ERR_NOMEM;
+    /* Peak buffers, one per thread: grown by their thread when a block has
+       more peaks than ever before. */
+    for (int k = 0; k < e->nw; k++) {
+        b->cap[k] = rc < PEAKS_START ? rc : PEAKS_START;
+        if ((b->pk[k] = km_alloc(ctx, b->cap[k] * sizeof *b->pk[k])) == NULL)
+            return KM_ERR_NOMEM;
+    }
     return KM_OK;
 }
 
@@ -82,14 +93,19 @@ static void free_block(km_ctx *ctx, km_eng_block *b)
 {
     km_free(ctx, b->frames);
     km_free(ctx, b->times);
+    km_free(ctx, b->cflags);
+    km_free(ctx, b->odo_rows);
     km_free(ctx, b->metrics);
     km_free(ctx, b->odo);
     km_free(ctx, b->fpk_off);
     km_free(ctx, b->fpk_n);
     km_free(ctx, b->fpk_w);
+    for (int k = 0; k < KM_ENGINE_MAX_THREADS; k++)
+        km_free(ctx, b->pk[k]);
 }
 
-/* The block size and the buffers of one block (two with threads). */
+/* The block size and the buffers of one block (a ring of them with
+ * threads: engine_pool.c). */
 static km_status alloc_buffers(km_ctx *ctx, km_engine *e)
 {
     size_t rc = (size_t)e->info.rows * (size_t)e->info.cols, bytes;
@@ -103,19 +119,16 @@ static km_status alloc_buffers(km_ctx *ctx, km_engine *e)
     e->nb = nb;
     if (!km_size_mul((size_t)nb * rc, sizeof(float), &bytes))
         return km_fail(ctx, KM_ERR_LIMIT, "block too large");
-    km_status st = alloc_block(ctx, &e->blk, nb, rc);
-    if (st == KM_OK && e->nw > 1)
-        st = alloc_block(ctx, &e->blk_b, nb, rc);
-    if (st != KM_OK)
-        return st;
-    e->cflags = km_calloc(ctx, (size_t)nb, sizeof *e->cflags);
+    e->n_slots = e->nw > 1 ? KM_ENGINE_SLOTS : 1;
+    for (int k = 0; k < e->n_slots; k++) {
+        km_status st = alloc_block(ctx, e, &e->slot[k]);
+        if (st != KM_OK)
+            return st;
+    }
+    e->blk = &e->slot[0];
     e->x.fid_off = km_alloc(ctx, (size_t)(nb + 1) * sizeof *e->x.fid_off);
     e->x.ftr_end = km_alloc(ctx, (size_t)nb * sizeof *e->x.ftr_end);
-    if (e->cflags == NULL || e->x.fid_off == NULL || e->x.ftr_end == NULL)
-        return KM_ERR_NOMEM;
-    if (e->info.mode == KM_MODE_ROLLER &&
-        (e->odo_rows = km_alloc(ctx, (size_t)nb * (size_t)e->info.rows * sizeof *e->odo_rows)) ==
-            NULL)
+    if (e->x.fid_off == NULL || e->x.ftr_end == NULL)
         return KM_ERR_NOMEM;
     return KM_OK;
 }
@@ -145,7 +158,6 @@ static km_status create_sync(km_ctx *ctx, km_engine *e)
 km_status km_exec_create(km_ctx *ctx, km_engine *e)
 {
     km_status st;
-    size_t rc = (size_t)e->info.rows * (size_t)e->info.cols;
     int nw = e->nw;
     km_alloc_ref ref = km_ctx_alloc_ref(ctx);
     e->nw = 0;
@@ -160,25 +172,22 @@ km_status km_exec_create(km_ctx *ctx, km_engine *e)
         if ((st = km_detector_create(ctx, e->info.rows, e->info.cols, &e->peaks, &w->det)) !=
             KM_OK)
             return st;
-        w->cap = w->cap_b = rc < PEAKS_START ? rc : PEAKS_START;
-        w->pk = km_alloc(ctx, w->cap * sizeof *w->pk);
-        if (nw > 1 && (w->pk_b = km_alloc(ctx, w->cap_b * sizeof *w->pk_b)) == NULL)
-            return KM_ERR_NOMEM;
         w->oscratch = km_alloc(ctx, (size_t)e->info.cols * sizeof *w->oscratch);
-        if (w->pk == NULL || w->oscratch == NULL)
+        if (w->oscratch == NULL)
             return KM_ERR_NOMEM;
     }
-    return nw > 1 ? create_sync(ctx, e) : KM_OK;
+    if (nw > 1 && (st = create_sync(ctx, e)) != KM_OK)
+        return st;
+    return km_pool_create(ctx, e);
 }
 
 void km_exec_free(km_ctx *ctx, km_engine *e)
 {
     km_eng_exec *x = &e->x;
+    km_pool_stop(e);
     for (int k = 0; k < e->nw; k++) {
         km_eng_worker *w = &e->wk[k];
         km_detector_free(w->det);
-        km_free(ctx, w->pk);
-        km_free(ctx, w->pk_b);
         km_free(ctx, w->oscratch);
         if (w->ctx != ctx && k > 0)
             km_ctx_free(w->ctx);
@@ -274,7 +283,7 @@ static km_status drain(km_ctx *ctx, km_engine *e)
 {
     for (;;) {
         int64_t n = 0;
-        km_conditioner_pull(e->cond, e->blk.frames, e->blk.times, e->cflags, e->nb, &n);
+        km_conditioner_pull(e->cond, e->blk->frames, e->blk->times, e->blk->cflags, e->nb, &n);
         if (n == 0)
             return KM_OK;
         km_status st = km_exec_block(ctx, e, n);
@@ -405,10 +414,8 @@ void km_engine_free(km_engine *e)
     km_stage_body_free(ctx, &e->body);
     km_conditioner_free(e->cond);
     km_free(ctx, e->eq_gain);
-    km_free(ctx, e->cflags);
-    free_block(ctx, &e->blk);
-    free_block(ctx, &e->blk_b);
-    km_free(ctx, e->odo_rows);
+    for (int k = 0; k < KM_ENGINE_SLOTS; k++)
+        free_block(ctx, &e->slot[k]);
     km_alloc_ref ref = km_ctx_alloc_ref(ctx);
     km_ctx_free(ctx);
     km_ref_free(&ref, e);

@@ -27,146 +27,10 @@
 
 #define GRAB KM_ENGINE_GRAB
 
-/* Peaks of one frame appended to the worker's buffer, growing it when a
- * block has more peaks than ever before (amortised: not a per-frame
- * allocation). */
-static km_status frame_peaks(km_eng_worker *w, const km_frame *fr, const km_mask *mask,
-                             size_t *n)
-{
-    for (;;) {
-        km_status st = km_detector_apply(w->ctx, w->det, fr, mask, w->pk + w->used,
-                                         w->cap - w->used, n);
-        if (st != KM_ERR_CAPACITY)
-            return st;
-        size_t cap = w->used + *n > w->cap * 2 ? w->used + *n : w->cap * 2;
-        km_peak *np = km_alloc(w->ctx, cap * sizeof *np);
-        if (np == NULL)
-            return KM_ERR_NOMEM;
-        if (w->used > 0)
-            memcpy(np, w->pk, w->used * sizeof *np);
-        km_free(w->ctx, w->pk);
-        w->pk = np;
-        w->cap = cap;
-        km_ctx_clear_error(w->ctx);
-    }
-}
-
-/* The per-frame stage of frame i: metrics, row medians, then peaks unless
- * the frame is corrupt (held at the last good frame: no peaks). */
-static km_status frame_stage(km_eng_worker *w, const km_mask *mask, int64_t i)
-{
-    km_engine *e = w->e;
-    int32_t rows = e->info.rows, cols = e->info.cols;
-    size_t rc = (size_t)rows * (size_t)cols;
-    km_eng_block *b = &e->blk;
-    km_frame fr = {b->frames + (size_t)i * rc, rows, cols, cols};
-    km_metrics *m = &b->metrics[i];
-    km_status st = km_frame_metrics(w->ctx, &fr, mask, e->info.row_pitch_mm, e->info.col_pitch_mm,
-                                    e->physical ? 1.0 : NAN, e->p.contact_threshold,
-                                    e->info.saturation, m);
-    if (st != KM_OK)
-        return st;
-    m->flags |= e->cflags[i];
-    if (e->odo_rows != NULL)
-        km_stage_body_row_medians(&e->body, &fr, mask, w->oscratch,
-                                  e->odo_rows + (size_t)i * (size_t)rows);
-    size_t np = 0;
-    if ((m->flags & KM_FRAME_CORRUPT) == 0 && (st = frame_peaks(w, &fr, mask, &np)) != KM_OK)
-        return st;
-    b->fpk_off[i] = w->used;
-    b->fpk_n[i] = np;
-    b->fpk_w[i] = (int)(w - e->wk);
-    w->used += np;
-    return KM_OK;
-}
-
-/* Take GRAB frames at a time until the block is done: a thread slowed by
- * the machine or the read-ahead takes fewer, and which thread computed a
- * frame does not change its result. */
-static void *worker_run(void *arg)
-{
-    km_eng_worker *w = arg;
-    km_engine *e = w->e;
-    km_eng_exec *x = &e->x;
-    km_mask mask = {km_conditioner_mask(e->cond), e->info.rows, e->info.cols, e->info.cols};
-    if (w->read_first)
-        e->ahead(e->ahead_user);
-    w->used = 0;
-    w->st = KM_OK;
-    w->fail_at = INT64_MAX;
-    for (;;) {
-        int64_t i0 = (int64_t)atomic_fetch_add(&x->next, GRAB);
-        if (i0 >= x->n_block)
-            break;
-        int64_t i1 = i0 + GRAB < x->n_block ? i0 + GRAB : x->n_block;
-        for (int64_t i = i0; i < i1; i++) {
-            km_status st = frame_stage(w, &mask, i);
-            if (st != KM_OK) {
-                w->st = st;
-                w->fail_at = i;
-                /* Stop everyone: later frames will not be used. */
-                atomic_store(&x->next, (long long)x->n_block);
-                return NULL;
-            }
-        }
-    }
-    return NULL;
-}
-
-/* Which workers run this block, and whether the second reads ahead first. */
-static int plan_workers(km_engine *e, int64_t n)
-{
-    int64_t nt = (n + GRAB - 1) / GRAB;
-    int nw = (int64_t)e->nw < nt ? e->nw : (int)nt;
-    if (nw < 1)
-        nw = 1;
-    atomic_store(&e->x.next, 0);
-    e->x.n_block = n;
-    for (int k = 0; k < nw; k++) {
-        km_eng_worker *w = &e->wk[k];
-        /* The second thread reads the next block first, then helps: the
-           read overlaps the per-frame work without a third thread. */
-        w->read_first = k == 1 && e->ahead != NULL && e->ahead_wanted && !e->ahead_started;
-        if (w->read_first)
-            e->ahead_started = 1;
-    }
-    return nw;
-}
-
-/* Metrics and peaks of the block's n frames on up to e->nw threads.  A
- * thread that cannot start leaves its share to this one; the failure at
- * the earliest frame reports, as one thread would. */
-static km_status per_frame_stage(km_ctx *ctx, km_engine *e, int64_t n)
-{
-    pthread_t tid[KM_ENGINE_MAX_THREADS];
-    int started[KM_ENGINE_MAX_THREADS] = {0};
-    int nw = plan_workers(e, n);
-    e->wk[0].ctx = ctx;
-    for (int k = 1; k < nw; k++)
-        started[k] = pthread_create(&tid[k], NULL, worker_run, &e->wk[k]) == 0;
-    worker_run(&e->wk[0]);
-    for (int k = 1; k < nw; k++) {
-        if (started[k])
-            pthread_join(tid[k], NULL);
-        else
-            worker_run(&e->wk[k]);
-        e->wk[k].read_first = 0;
-    }
-    int bad = -1;
-    for (int k = 0; k < nw; k++)
-        if (e->wk[k].st != KM_OK && (bad < 0 || e->wk[k].fail_at < e->wk[bad].fail_at))
-            bad = k;
-    if (bad < 0)
-        return KM_OK;
-    if (e->wk[bad].ctx != ctx)
-        return km_fail(ctx, e->wk[bad].st, "%s", km_ctx_last_error(e->wk[bad].ctx));
-    return e->wk[bad].st;
-}
-
-static const km_peak *peaks_of(const km_eng_block *b, km_peak *const *pk, int64_t i, size_t *np)
+static const km_peak *peaks_of(const km_eng_block *b, int64_t i, size_t *np)
 {
     *np = b->fpk_n[i];
-    return pk[b->fpk_w[i]] + b->fpk_off[i];
+    return b->pk[b->fpk_w[i]] + b->fpk_off[i];
 }
 
 /* Tracks ended so far into the block's track buffer.  A full buffer is
@@ -239,10 +103,10 @@ static void *write_block(void *arg)
 {
     km_engine *e = arg;
     km_eng_exec *x = &e->x;
-    const km_eng_block *j = &x->job;
+    const km_eng_block *j = x->job;
     km_ctx *ctx = x->job_ctx;
     km_status st = KM_OK;
-    for (int64_t i = 0; i < x->job_n && st == KM_OK; i++) {
+    for (int64_t i = 0; i < j->n && st == KM_OK; i++) {
         if (wait_tracked(x, i) < 0)
             break; /* tracking failed: the tracking thread reports it */
         const km_track *tb = atomic_load(&x->tr_buf);
@@ -252,7 +116,7 @@ static void *write_block(void *arg)
             st = km_result_writer_append_rows(ctx, e->writer, e->trk.table, tb + k, m);
         }
         size_t np;
-        const km_peak *pks = peaks_of(j, x->job_pk, i, &np);
+        const km_peak *pks = peaks_of(j, i, &np);
         if (st == KM_OK)
             st = km_result_writer_append_peaks_tracked(ctx, e->writer, x->job_first + i,
                                                        j->times[i], pks, frame_ids(x, i),
@@ -260,7 +124,7 @@ static void *write_block(void *arg)
     }
     if (st == KM_OK && atomic_load(&x->tracked) >= 0)
         st = km_result_writer_append_frames(ctx, e->writer, j->times, j->metrics,
-                                            e->p.save_frames ? j->frames : NULL, x->job_n);
+                                            e->p.save_frames ? j->frames : NULL, j->n);
     x->w_st = st;
     return NULL;
 }
@@ -292,10 +156,10 @@ static void *maps_run(void *arg)
     size_t rc = (size_t)rows * (size_t)cols;
     km_mask mask = {km_conditioner_mask(e->cond), rows, cols, cols};
     km_status st = KM_OK;
-    for (int64_t i = 0; i < x->maps_n && st == KM_OK; i++) {
-        km_frame fr = {x->maps_blk.frames + (size_t)i * rc, rows, cols, cols};
-        st = km_stage_body_add(x->mctx, &e->body, &fr, &mask, &x->maps_blk.odo[i],
-                               x->maps_blk.times[i]);
+    const km_eng_block *b = x->maps_blk;
+    for (int64_t i = 0; i < b->n && st == KM_OK; i++) {
+        km_frame fr = {b->frames + (size_t)i * rc, rows, cols, cols};
+        st = km_stage_body_add(x->mctx, &e->body, &fr, &mask, &b->odo[i], b->times[i]);
     }
     x->maps_st = st;
     return NULL;
@@ -312,7 +176,7 @@ static km_status join_maps(km_ctx *ctx, km_eng_exec *x)
     return KM_OK;
 }
 
-void km_exec_stop(km_engine *e)
+static void join_sides_now(km_engine *e)
 {
     if (e->x.w_active)
         pthread_join(e->x.w_tid, NULL);
@@ -321,22 +185,22 @@ void km_exec_stop(km_engine *e)
     e->x.w_active = e->x.m_active = 0;
 }
 
-km_status km_exec_join(km_ctx *ctx, km_engine *e)
+static km_status join_sides(km_ctx *ctx, km_eng_exec *x)
 {
-    km_status st = join_writer(ctx, &e->x), cst = join_maps(ctx, &e->x);
+    km_status st = join_writer(ctx, x), cst = join_maps(ctx, x);
     return st != KM_OK ? st : cst;
 }
 
-/* Room for the block's track ids, and each frame's first id. */
-static km_status index_ids(km_ctx *ctx, km_engine *e, int64_t n)
+/* Room for block b's track ids, and each frame's first id. */
+static km_status index_ids(km_ctx *ctx, km_engine *e, const km_eng_block *b)
 {
     km_eng_exec *x = &e->x;
     size_t total = 0;
-    for (int64_t i = 0; i < n; i++) {
+    for (int64_t i = 0; i < b->n; i++) {
         x->fid_off[i] = total;
-        total += e->blk.fpk_n[i];
+        total += b->fpk_n[i];
     }
-    x->fid_off[n] = total;
+    x->fid_off[b->n] = total;
     if (total > x->blk_id_cap) {
         size_t cap = total > 2 * x->blk_id_cap ? total : 2 * x->blk_id_cap;
         int32_t *ids = km_alloc(ctx, cap * sizeof *ids);
@@ -351,37 +215,30 @@ static km_status index_ids(km_ctx *ctx, km_engine *e, int64_t n)
     return KM_OK;
 }
 
-/* Hand the block to the writing (step 4) and maps (step 5) threads when
- * the policy has them. */
-static void start_sides(km_engine *e, int64_t n)
+/* Hand block b to the writing (step 4) and maps (step 5) threads when the
+ * policy has them. */
+static void start_sides(km_engine *e, km_eng_block *b)
 {
     km_eng_exec *x = &e->x;
-    x->job = e->blk;
-    for (int k = 0; k < e->nw; k++)
-        x->job_pk[k] = e->wk[k].pk;
-    x->job_n = n;
+    x->job = b;
     x->job_first = e->frames_done;
     x->w_st = KM_OK;
     x->job_ctx = x->wctx;
     x->w_active = x->write_behind && pthread_create(&x->w_tid, NULL, write_block, e) == 0;
-    x->maps_blk = e->blk;
-    x->maps_n = n;
+    x->maps_blk = b;
     x->maps_st = KM_OK;
     x->m_active = x->maps_apart = e->nw > 1 && pthread_create(&x->m_tid, NULL, maps_run, e) == 0;
 }
 
 /* Step 3: tracking and the summary, frame after frame. */
-static km_status track_block(km_ctx *ctx, km_engine *e, int64_t n)
+static km_status track_block(km_ctx *ctx, km_engine *e, const km_eng_block *b)
 {
     km_eng_exec *x = &e->x;
-    km_eng_block *b = &e->blk;
-    km_peak *pk[KM_ENGINE_MAX_THREADS];
     km_status st = KM_OK;
-    for (int k = 0; k < e->nw; k++)
-        pk[k] = e->wk[k].pk;
+    int64_t n = b->n;
     for (int64_t i = 0; i < n && st == KM_OK; i++) {
         size_t np;
-        const km_peak *pks = peaks_of(b, pk, i, &np);
+        const km_peak *pks = peaks_of(b, i, &np);
         st = km_stage_track_frame(ctx, &e->trk, e->frames_done + i, &b->odo[i], pks, np,
                                   frame_ids(x, i));
         if (st == KM_OK)
@@ -400,12 +257,12 @@ static km_status track_block(km_ctx *ctx, km_engine *e, int64_t n)
 }
 
 /* The sinks of frame i. */
-static km_status sinks_frame(km_ctx *ctx, km_engine *e, const km_frame *fr, const km_mask *mask,
-                             int64_t i, km_peak *const *pk)
+static km_status sinks_frame(km_ctx *ctx, km_engine *e, const km_eng_block *b,
+                             const km_frame *fr, const km_mask *mask, int64_t i)
 {
-    km_stage_frame f = {e->frames_done + i, e->blk.times[i], fr, mask, &e->blk.metrics[i], NULL,
-                        0, &e->blk.odo[i]};
-    f.peaks = peaks_of(&e->blk, pk, i, &f.n_peaks);
+    km_stage_frame f = {e->frames_done + i, b->times[i], fr, mask, &b->metrics[i], NULL,
+                        0, &b->odo[i]};
+    f.peaks = peaks_of(b, i, &f.n_peaks);
     for (int k = 0; k < e->n_sinks; k++) {
         km_status st = e->sinks[k].frame(ctx, e->sinks[k].state, &f);
         if (st != KM_OK)
@@ -416,52 +273,44 @@ static km_status sinks_frame(km_ctx *ctx, km_engine *e, const km_frame *fr, cons
 
 /* Step 5 on this thread: the maps when they have no thread of their own,
  * then the sinks. */
-static km_status body_block(km_ctx *ctx, km_engine *e, int64_t n)
+static km_status body_block(km_ctx *ctx, km_engine *e, const km_eng_block *b)
 {
     int32_t rows = e->info.rows, cols = e->info.cols;
     size_t rc = (size_t)rows * (size_t)cols;
     km_mask mask = {km_conditioner_mask(e->cond), rows, cols, cols};
-    km_peak *pk[KM_ENGINE_MAX_THREADS];
     km_status st = KM_OK;
-    for (int k = 0; k < e->nw; k++)
-        pk[k] = e->wk[k].pk;
-    for (int64_t i = 0; i < n && st == KM_OK; i++) {
-        km_frame fr = {e->blk.frames + (size_t)i * rc, rows, cols, cols};
+    for (int64_t i = 0; i < b->n && st == KM_OK; i++) {
+        km_frame fr = {b->frames + (size_t)i * rc, rows, cols, cols};
         if (!e->x.maps_apart)
-            st = km_stage_body_add(ctx, &e->body, &fr, &mask, &e->blk.odo[i], e->blk.times[i]);
+            st = km_stage_body_add(ctx, &e->body, &fr, &mask, &b->odo[i], b->times[i]);
         if (st == KM_OK && e->n_sinks > 0)
-            st = sinks_frame(ctx, e, &fr, &mask, i, pk);
+            st = sinks_frame(ctx, e, b, &fr, &mask, i);
     }
     return st;
 }
 
-/* The written block keeps its buffers; the next one takes the spares. */
-static void swap_blocks(km_engine *e)
+static void free_old_tracks(km_ctx *ctx, km_eng_exec *x)
 {
-    km_eng_block t = e->blk;
-    e->blk = e->blk_b;
-    e->blk_b = t;
-    for (int k = 0; k < e->nw; k++) {
-        km_peak *pk = e->wk[k].pk;
-        size_t cap = e->wk[k].cap;
-        e->wk[k].pk = e->wk[k].pk_b;
-        e->wk[k].cap = e->wk[k].cap_b;
-        e->wk[k].pk_b = pk;
-        e->wk[k].cap_b = cap;
-    }
+    for (int k = 0; k < x->n_tr_old; k++)
+        km_free(ctx, x->tr_old[k]);
+    x->n_tr_old = 0;
 }
 
-/* Steps 3-5 of the block's n frames. */
-static km_status sequential_stage(km_ctx *ctx, km_engine *e, int64_t n)
+/* Steps 2-5 of block b, whose per-frame stage is done.  The writing and
+ * maps threads of the block before are joined first; this block's go on
+ * until the next one comes here (its slot is not refilled before). */
+static km_status sequential_stage(km_ctx *ctx, km_engine *e, km_eng_block *b)
 {
     km_eng_exec *x = &e->x;
-    km_status st = km_exec_join(ctx, e);
+    km_status st = km_stage_body_odometry(ctx, &e->body, b->odo_rows, b->n, b->odo);
     if (st == KM_OK)
-        st = index_ids(ctx, e, n);
+        st = join_sides(ctx, x);
+    if (st == KM_OK)
+        st = index_ids(ctx, e, b);
     if (st != KM_OK)
         return st;
-    start_sides(e, n);
-    st = track_block(ctx, e, n);
+    start_sides(e, b);
+    st = track_block(ctx, e, b);
     if (!x->w_active && e->writer != NULL) {
         x->job_ctx = ctx;
         write_block(e); /* no writing thread: write now, as one thread does */
@@ -469,7 +318,7 @@ static km_status sequential_stage(km_ctx *ctx, km_engine *e, int64_t n)
             st = x->w_st;
     }
     if (st == KM_OK)
-        st = body_block(ctx, e, n);
+        st = body_block(ctx, e, b);
     x->maps_apart = 0;
     km_status wst = KM_OK, cst = KM_OK;
     if (e->p.save_frames || st != KM_OK)
@@ -478,27 +327,62 @@ static km_status sequential_stage(km_ctx *ctx, km_engine *e, int64_t n)
         cst = join_maps(ctx, x);
     if (st == KM_OK)
         st = wst != KM_OK ? wst : cst;
-    if (st == KM_OK && e->nw > 1)
-        swap_blocks(e); /* the writing or candidate thread may still read it */
-    if (!x->w_active) {
-        for (int k = 0; k < x->n_tr_old; k++)
-            km_free(ctx, x->tr_old[k]);
-        x->n_tr_old = 0;
-    }
+    if (!x->w_active)
+        free_old_tracks(ctx, x);
+    if (st == KM_OK)
+        e->frames_done += b->n;
     return st;
 }
 
+/* The oldest block not yet through the sequential stage: its per-frame
+ * stage finished (this thread helping), then steps 2-5. */
+static km_status settle_one(km_ctx *ctx, km_engine *e)
+{
+    km_eng_exec *x = &e->x;
+    km_eng_block *b = &e->slot[x->seqd % e->n_slots];
+    km_status st = km_pool_finish_block(ctx, e, b);
+    if (st == KM_OK)
+        st = sequential_stage(ctx, e, b);
+    x->seqd++;
+    return st;
+}
+
+void km_exec_stop(km_engine *e)
+{
+    join_sides_now(e);
+}
+
+km_status km_exec_join(km_ctx *ctx, km_engine *e)
+{
+    km_eng_exec *x = &e->x;
+    km_status st = KM_OK;
+    while (st == KM_OK && x->seqd < x->pub)
+        st = settle_one(ctx, e);
+    if (st != KM_OK) {
+        join_sides_now(e);
+        return st;
+    }
+    return join_sides(ctx, x);
+}
+
+/* Block k is published to the per-frame stage; then, pipelined, block k-1
+ * goes through the sequential stage while the workers compute block k
+ * (this thread joins them when it is done), else block k does at once. */
 km_status km_exec_block(km_ctx *ctx, km_engine *e, int64_t n)
 {
-    e->x.write_behind = e->nw > 1 && e->writer != NULL;
-    km_status st = per_frame_stage(ctx, e, n);
-    if (st == KM_OK)
-        st = km_stage_body_odometry(ctx, &e->body, e->odo_rows, n, e->blk.odo);
-    if (st == KM_OK)
-        st = sequential_stage(ctx, e, n);
-    if (st == KM_OK)
-        e->frames_done += n;
+    km_eng_exec *x = &e->x;
+    x->write_behind = e->nw > 1 && e->writer != NULL;
+    km_pool_publish(e, e->blk, n);
+    int64_t keep = x->pipelined && e->nw > 1 ? 1 : 0;
+    km_status st = KM_OK;
+    while (st == KM_OK && x->pub - x->seqd > keep)
+        st = settle_one(ctx, e);
     return st;
+}
+
+void km_exec_wait_ahead(km_ctx *ctx, km_engine *e)
+{
+    km_pool_wait_ahead(ctx, e);
 }
 
 km_status km_exec_drain_tracks(km_ctx *ctx, km_engine *e)

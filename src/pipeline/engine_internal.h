@@ -139,51 +139,70 @@ typedef struct km_stage_sink {
 /* ---- the engine ---- */
 
 /* One block's per-frame data: the frames, what the per-frame stage found
- * and the odometry.  Two sets with write-behind: one being written while
- * the next block fills the other. */
+ * and the odometry.  A ring of KM_ENGINE_SLOTS with threads: the per-frame
+ * stage fills one block while the one before is tracked and the one
+ * before that is written and mapped (engine_pool.c). */
+#define KM_ENGINE_SLOTS 3
 typedef struct km_eng_block {
     float *frames;
     double *times;
+    uint32_t *cflags;          /* conditioner flags of the frames */
+    double *odo_rows;          /* roller: row medians of the frames (nb * rows) */
     km_metrics *metrics;
     km_odometry_sample *odo;
     size_t *fpk_off;           /* per frame: first peak in its worker's buffer */
     size_t *fpk_n;             /* per frame: peak count */
     int *fpk_w;                /* per frame: worker */
+    km_peak *pk[KM_ENGINE_MAX_THREADS]; /* per worker: the peaks it found in this block */
+    size_t cap[KM_ENGINE_MAX_THREADS], used[KM_ENGINE_MAX_THREADS];
+    /* The per-frame stage's progress (under the pool's mutex with threads). */
+    int64_t id;                /* the block's number in the stream */
+    int64_t n;                 /* frames */
+    int64_t next;              /* next frame to take */
+    int inflight;              /* shares taken and not finished */
+    km_status st;              /* the failure at the earliest frame, if any */
+    int64_t fail_at;
+    int fail_w;
 } km_eng_block;
 
-/* One thread's share of a block's per-frame stage (metrics, peaks, row
- * medians: the frame alone decides them).  Worker 0 is the calling thread. */
+/* One thread's share of the per-frame stage (metrics, peaks, row medians:
+ * the frame alone decides them).  Worker 0 is the calling thread; the
+ * others live as long as the engine (engine_pool.c). */
 typedef struct km_eng_worker {
     km_engine *e;
     km_ctx *ctx;
     km_detector *det;
-    km_peak *pk;
-    size_t cap, used;
-    km_peak *pk_b;             /* write-behind: the other block's peaks */
-    size_t cap_b;
     float *oscratch;           /* one row, for the odometry's row medians */
-    int read_first;            /* run the read-ahead before taking frames */
-    km_status st;
-    int64_t fail_at;           /* frame of the failure, for a deterministic report */
+    pthread_t tid;
+    int started;
 } km_eng_worker;
 
-/* The executor's state for threads (nw > 1): write-behind, the maps
- * thread, and the hand-over of tracked frames to the writing thread. */
+/* The executor's state for threads (nw > 1): the worker pool's schedule,
+ * write-behind, the maps thread, and the hand-over of tracked frames to
+ * the writing thread. */
 typedef struct km_eng_exec {
-    atomic_llong next;         /* next frame of the block to take */
-    int64_t n_block;
+    /* The pool (engine_pool.c), under pmu: blocks are published in order,
+       block b in slot b % KM_ENGINE_SLOTS; [lo, pub) may have frames left. */
+    pthread_mutex_t pmu;
+    pthread_cond_t work_cv;    /* workers sleep here until there is work */
+    pthread_cond_t done_cv;    /* the first thread sleeps here until a block or read is done */
+    int pool;                  /* pmu, work_cv, done_cv initialised */
+    int quit;
+    int64_t pub, lo;           /* blocks published; oldest with frames possibly left */
+    int64_t seqd;              /* blocks through the sequential stage */
+    int64_t stop_from;         /* a failure: no frames taken from this block on */
+    int ahead_pending, ahead_done;
+    int pipelined;             /* the sequential stage of a block waits for the next block */
     km_ctx *wctx;              /* writing thread */
     km_ctx *mctx;              /* maps thread */
     int write_behind;          /* 1: the block is written on its own thread */
-    km_eng_block job;          /* the block being written */
+    km_eng_block *job;         /* the block being written */
     km_ctx *job_ctx;           /* the ctx that writes it */
-    int64_t job_n, job_first;
-    km_peak *job_pk[KM_ENGINE_MAX_THREADS];
+    int64_t job_first;
     pthread_t w_tid;
     int w_active;
     km_status w_st;
-    km_eng_block maps_blk;     /* the block being added to the body, candidate and taxel maps */
-    int64_t maps_n;
+    km_eng_block *maps_blk;    /* the block being added to the body, candidate and taxel maps */
     int maps_apart;
     km_status maps_st;
     pthread_t m_tid;
@@ -214,10 +233,10 @@ struct km_engine {
     km_equil_summary eq;
     int64_t nb;                /* frames per block */
     km_conditioner *cond;
-    uint32_t *cflags;          /* conditioner flags of the block's frames */
     double *tbuf;              /* times made up for a push without times (nb) */
-    km_eng_block blk, blk_b;   /* the block, and the write-behind spare */
-    double *odo_rows;          /* roller: row medians of the block's frames (nb * rows) */
+    km_eng_block slot[KM_ENGINE_SLOTS]; /* one without threads */
+    int n_slots;
+    km_eng_block *blk;         /* the slot the conditioner fills next */
     km_eng_worker wk[KM_ENGINE_MAX_THREADS];
     int nw;
     km_eng_exec x;
@@ -227,20 +246,37 @@ struct km_engine {
     km_result_writer *writer;  /* NULL: the results stay in the engine */
     km_stage_sink sinks[KM_ENGINE_MAX_SINKS];
     int n_sinks;
-    void (*ahead)(void *user); /* read-ahead hook, run by the second thread */
+    void (*ahead)(void *user); /* read-ahead hook, run by a worker thread */
     void *ahead_user;
     int ahead_wanted, ahead_started;
     int64_t frames_in, frames_done;
     int finished;
 };
 
+/* engine_pool.c: the per-frame stage on the pool of workers */
+km_status km_pool_create(km_ctx *ctx, km_engine *e);
+/* Stop and join the workers (before km_exec_free). */
+void km_pool_stop(km_engine *e);
+/* Hand block e->blk of n frames to the per-frame stage (the read-ahead
+ * too when the driver wants it); e->blk moves to the next slot. */
+void km_pool_publish(km_engine *e, km_eng_block *b, int64_t n);
+/* Take part in the per-frame stage on this thread until block b is
+ * done; its status (the failure at its earliest frame). */
+km_status km_pool_finish_block(km_ctx *ctx, km_engine *e, km_eng_block *b);
+/* The same until the read-ahead has run (at once when none was started). */
+void km_pool_wait_ahead(km_ctx *ctx, km_engine *e);
+
 /* engine_exec.c */
 km_status km_exec_create(km_ctx *ctx, km_engine *e);
 void km_exec_free(km_ctx *ctx, km_engine *e);
-/* Process the block of n conditioned frames in e->blk. */
+/* Process the block of n conditioned frames in e->blk.  Pipelined (threads
+ * and x.pipelined): the block's sequential stage waits for the next block
+ * or km_exec_join. */
 km_status km_exec_block(km_ctx *ctx, km_engine *e, int64_t n);
-/* Wait for the threads still working on the last block. */
+/* Every block pushed through every stage; the threads of the last block joined. */
 km_status km_exec_join(km_ctx *ctx, km_engine *e);
+/* The driver, after a push that started the read-ahead: wait for it. */
+void km_exec_wait_ahead(km_ctx *ctx, km_engine *e);
 /* The same without a status (an error is being reported already). */
 void km_exec_stop(km_engine *e);
 /* Ended tracks popped from the tracker into the writer (none: dropped). */

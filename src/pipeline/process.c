@@ -100,6 +100,7 @@ static km_status create_read_ahead(km_ctx *ctx, driver *d, km_engine *e)
         return KM_ERR_NOMEM;
     e->ahead = read_ahead;
     e->ahead_user = d;
+    e->x.pipelined = 1;
     return KM_OK;
 }
 
@@ -110,8 +111,8 @@ static km_status stream(km_ctx *ctx, driver *d, km_engine *e, const km_process_p
     int64_t total = e->info.n_frames, n_in = 0;
     km_status st;
     /* One thread: read into the engine's block (the conditioner copies it). */
-    float *in = d->rbuf != NULL ? d->rbuf : e->blk.frames;
-    double *in_t = d->rbuf != NULL ? d->rtimes : e->blk.times;
+    float *in = d->rbuf != NULL ? d->rbuf : e->blk->frames;
+    double *in_t = d->rbuf != NULL ? d->rtimes : e->blk->times;
     int ahead = 0; /* the read-ahead holds the next block */
     for (;;) {
         int64_t n = 0;
@@ -129,10 +130,11 @@ static km_status stream(km_ctx *ctx, driver *d, km_engine *e, const km_process_p
         e->ahead_wanted = d->rbuf != NULL;
         e->ahead_started = 0;
         st = km_engine_push(ctx, e, in, in_t, n);
-        /* No block came out (held back by conditioning), or too few frames
-           for a second thread: read in turn. */
+        /* No block came out (held back by conditioning): read in turn. */
         ahead = e->ahead_started;
         e->ahead_wanted = 0;
+        if (ahead)
+            km_exec_wait_ahead(ctx, e); /* computing frames meanwhile */
         if (st != KM_OK)
             return st;
         n_in += n;
