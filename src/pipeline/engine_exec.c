@@ -2,24 +2,29 @@
  *
  * One sequence for any thread count:
  *   1. per-frame stage (metrics, peaks, row medians): frames taken GRAB at a
- *      time by nw threads, each frame computed alone;
+ *      time by nw threads, each frame computed alone (engine_pool.c);
  *   2. odometry, in order;
  *   3. tracking and summary, in order, producing each frame's track ids and
  *      ended tracks;
  *   4. writing: each frame's ended tracks and peaks, then the frame table;
  *   5. the body grid (body map, candidate maps) and per-taxel maps, in order.
- * Policies, not copies of the sequence: with nw > 1 the second thread runs
- * the read-ahead hook before helping in 1; step 4 runs on a writing thread
- * beside 3 and goes on while the next block is computed (write-behind:
- * the block's buffers are swapped with a spare set); the maps of 5 run on
- * a maps thread, also into the next block, so the first thread's own
- * sequential work is only 2 and 3 (it is the critical path: the other
- * core takes the read-ahead, half the per-frame stage, the writing and the
- * maps).  The writing thread and the read-ahead do not wait for each other:
- * both hold HDF5's global lock only to copy bytes (chunks are compressed
- * and decompressed outside it, io/h5_chunks.h).  Each stage sees its
- * frames in order and the writer gets the same calls in the same order, so
- * the result is the one thread's. */
+ * Policies, not copies of the sequence: with nw > 1 blocks live in a ring
+ * of three slots and step 1 runs on a pool of workers that never waits for
+ * steps 2-5: pipelined (km_process), block k's steps 2-5 run on the first
+ * thread after block k+1 is handed to the workers, and the first thread
+ * joins the workers when it is done; a free worker first runs the driver's
+ * read-ahead hook.  Step 4 runs on a writing thread beside 3 and goes on
+ * while the next block is computed; the maps of 5 run on a maps thread,
+ * also into the next block, so the first thread's own sequential work is
+ * only 2 and 3 (and the conditioner, in the driver's push).  A slot is
+ * refilled only after its block's writing and maps threads are joined
+ * (at the next block's step 2).  The writing thread and the read-ahead do
+ * not wait for each other: both hold HDF5's global lock only to copy bytes
+ * (chunks are compressed and decompressed outside it, io/h5_chunks.h).
+ * The conditioner's mask, read by steps 1 and 5 on other threads, is fixed
+ * before its first frame comes out (the warm-up decides it).  Each stage
+ * sees its frames in order and the writer gets the same calls in the same
+ * order, so the result is the one thread's. */
 #include <math.h>
 #include <string.h>
 
@@ -383,6 +388,11 @@ km_status km_exec_block(km_ctx *ctx, km_engine *e, int64_t n)
 void km_exec_wait_ahead(km_ctx *ctx, km_engine *e)
 {
     km_pool_wait_ahead(ctx, e);
+}
+
+void km_exec_start_ahead(km_engine *e)
+{
+    km_pool_start_ahead(e);
 }
 
 km_status km_exec_drain_tracks(km_ctx *ctx, km_engine *e)

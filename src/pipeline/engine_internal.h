@@ -1,9 +1,11 @@
 /* The push engine's parts, shared by its files (not installed):
  *
  *   engine.c          the public km_engine_* calls: create, push, snapshot, finish
- *   engine_exec.c     the executor: a block's per-frame stage on n threads, the
- *                     read-ahead hook, then the sequential stage, inline or with
- *                     write-behind (one sequence of calls for any thread count)
+ *   engine_exec.c     the executor: a block's per-frame stage, then the
+ *                     sequential stage, inline or with write-behind (one
+ *                     sequence of calls for any thread count)
+ *   engine_pool.c     the per-frame stage on a pool of worker threads over a
+ *                     ring of blocks, and the read-ahead hook
  *   stage_track.c     peaks to body coordinates (roller: odometry), tracking
  *   stage_body.c      odometry, body map, candidate map, per-taxel maps
  *   stage_summary.c   counts and the hottest peaks at distinct places
@@ -265,6 +267,9 @@ void km_pool_publish(km_engine *e, km_eng_block *b, int64_t n);
 km_status km_pool_finish_block(km_ctx *ctx, km_engine *e, km_eng_block *b);
 /* The same until the read-ahead has run (at once when none was started). */
 void km_pool_wait_ahead(km_ctx *ctx, km_engine *e);
+/* The read-ahead on a worker now, before any block (threads only: else
+ * nothing happens and e->ahead_started stays 0). */
+void km_pool_start_ahead(km_engine *e);
 
 /* engine_exec.c */
 km_status km_exec_create(km_ctx *ctx, km_engine *e);
@@ -277,6 +282,9 @@ km_status km_exec_block(km_ctx *ctx, km_engine *e, int64_t n);
 km_status km_exec_join(km_ctx *ctx, km_engine *e);
 /* The driver, after a push that started the read-ahead: wait for it. */
 void km_exec_wait_ahead(km_ctx *ctx, km_engine *e);
+/* The driver, before the result file is created: read the first block on
+ * a worker meanwhile (e->ahead_started says whether it did). */
+void km_exec_start_ahead(km_engine *e);
 /* The same without a status (an error is being reported already). */
 void km_exec_stop(km_engine *e);
 /* Ended tracks popped from the tracker into the writer (none: dropped). */

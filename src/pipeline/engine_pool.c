@@ -191,6 +191,19 @@ void km_pool_publish(km_engine *e, km_eng_block *b, int64_t n)
     unlock(x);
 }
 
+void km_pool_start_ahead(km_engine *e)
+{
+    km_eng_exec *x = &e->x;
+    if (!x->pool || e->ahead == NULL)
+        return;
+    lock(x);
+    e->ahead_started = 1;
+    x->ahead_pending = 1;
+    x->ahead_done = 0;
+    pthread_cond_broadcast(&x->work_cv);
+    unlock(x);
+}
+
 /* This thread computes frames until done() holds; it sleeps only when
  * there is nothing to take.  Under the lock on entry and exit. */
 static void help_until(km_ctx *ctx, km_engine *e, const km_eng_block *b)

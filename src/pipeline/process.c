@@ -1,7 +1,8 @@
 /* km_process: one session from a file to a result HDF5, as a driver of
  * the push engine (engine.c): reader -> engine -> result writer.  With
  * threads, the next block is read while the engine works on this one
- * (read-ahead, the executor's hook). */
+ * (read-ahead, the executor's hook), and the first one while the result
+ * file is created. */
 #include <math.h>
 #include <string.h>
 
@@ -75,8 +76,8 @@ typedef struct driver {
     int64_t nb;
 } driver;
 
-/* The next block into the read-ahead buffer, on the executor's second
- * thread and its own ctx, while the engine works on the block before. */
+/* The next block into the read-ahead buffer, on one of the executor's
+ * workers and its own ctx, while the engine works on the block before. */
 static void read_ahead(void *arg)
 {
     driver *d = arg;
@@ -113,9 +114,11 @@ static km_status stream(km_ctx *ctx, driver *d, km_engine *e, const km_process_p
     /* One thread: read into the engine's block (the conditioner copies it). */
     float *in = d->rbuf != NULL ? d->rbuf : e->blk->frames;
     double *in_t = d->rbuf != NULL ? d->rtimes : e->blk->times;
-    int ahead = 0; /* the read-ahead holds the next block */
+    int ahead = e->ahead_started; /* the read-ahead holds the next block */
     for (;;) {
         int64_t n = 0;
+        if (ahead)
+            km_exec_wait_ahead(ctx, e); /* computing frames meanwhile */
         if (km_ctx_cancelled(ctx))
             return km_fail(ctx, KM_ERR_CANCELLED, "%s: cancelled", input);
         if (ahead) {
@@ -133,8 +136,6 @@ static km_status stream(km_ctx *ctx, driver *d, km_engine *e, const km_process_p
         /* No block came out (held back by conditioning): read in turn. */
         ahead = e->ahead_started;
         e->ahead_wanted = 0;
-        if (ahead)
-            km_exec_wait_ahead(ctx, e); /* computing frames meanwhile */
         if (st != KM_OK)
             return st;
         n_in += n;
@@ -212,8 +213,10 @@ km_status km_process_with(km_ctx *ctx, const char *input, const char *output,
         (st = km_condition_resolve_curve(ctx, d.reader, &pp.cond)) != KM_OK ||
         (st = km_engine_create(ctx, &info, km_reader_mask(d.reader), &pp, &e)) != KM_OK ||
         (st = add_sinks(ctx, e, sinks, n_sinks)) != KM_OK ||
-        (st = create_read_ahead(ctx, &d, e)) != KM_OK ||
-        (st = open_result(ctx, &d, e, &pp, input, output)) != KM_OK)
+        (st = create_read_ahead(ctx, &d, e)) != KM_OK)
+        goto done;
+    km_exec_start_ahead(e); /* the first block is read while the result file is made */
+    if ((st = open_result(ctx, &d, e, &pp, input, output)) != KM_OK)
         goto done;
     if ((st = stream(ctx, &d, e, &pp, input)) == KM_OK &&
         (st = km_engine_write_final(ctx, e, summary)) == KM_OK)
