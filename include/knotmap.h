@@ -852,9 +852,11 @@ typedef struct km_candidate_params {
                                   matched filter; 0 = search the sigmas from
                                   min_sigma_mm to max_sigma_mm [0] */
     double min_sigma_mm, max_sigma_mm; /* footprint sigmas searched, mm [3, 15] */
-    int32_t ridge_half_rows;   /* ridges along y (taut bands) are removed by
-                                  subtracting the median of the column within
-                                  +-this many cells; 0 = off [4] */
+    double ridge_sigmas;       /* ridges along y (taut bands) are removed by
+                                  subtracting the median of the map column within
+                                  +-this many times the largest footprint sigma
+                                  searched (as background_sigmas), in rows by the
+                                  row pitch, rounded, at least 1; 0 = off [4.5] */
     double min_distance_mm;    /* a candidate's peak is the largest amplitude
                                   within +-this along each axis of the map, in
                                   cells by that axis' pitch, rounded, at least 1

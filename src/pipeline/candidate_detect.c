@@ -45,7 +45,7 @@ static void free_maps(km_ctx *ctx, cand_maps *m)
     km_free(ctx, m->t_last);
 }
 
-static km_status alloc_maps(km_ctx *ctx, size_t cells, int32_t ridge_half_rows, cand_maps *m)
+static km_status alloc_maps(km_ctx *ctx, size_t cells, int32_t ridge_rows, cand_maps *m)
 {
     m->map = km_alloc(ctx, cells * sizeof *m->map);
     m->spread = km_alloc(ctx, cells * sizeof *m->spread);
@@ -56,7 +56,7 @@ static km_status alloc_maps(km_ctx *ctx, size_t cells, int32_t ridge_half_rows, 
     m->noise = km_alloc(ctx, cells * sizeof *m->noise);
     m->diff = km_alloc(ctx, 2 * cells * sizeof *m->diff);
     m->scratch = km_alloc(ctx, 4 * cells * sizeof *m->scratch);
-    m->win = km_alloc(ctx, (size_t)(2 * ridge_half_rows + 1) * sizeof *m->win);
+    m->win = km_alloc(ctx, (size_t)(2 * ridge_rows + 1) * sizeof *m->win);
     m->cov = km_alloc(ctx, cells * sizeof *m->cov);
     m->seen = km_alloc(ctx, cells * sizeof *m->seen);
     m->t_first = km_alloc(ctx, cells * sizeof *m->t_first);
@@ -94,6 +94,20 @@ static void noise_map(cand_maps *m, int32_t ny, int32_t nx)
                                       x + NOISE_HALF + 1, m->diff);
             m->noise[(size_t)y * (size_t)nx + (size_t)x] = (float)(loc > global ? loc : global);
         }
+}
+
+/* The ridge median's half-length in rows: +- ridge_sigmas times the largest
+   footprint sigma searched (max_sigma_mm, or knot_sigma_mm when set), in
+   rows by the row pitch, rounded, at least 1, at most the map's rows; 0 =
+   no ridge removal.  A length, not a cell count: a knot of that sigma then
+   covers under half the window on any row pitch. */
+static int32_t ridge_half_rows(const km_candidate_params *p, double row_pitch, int32_t ny)
+{
+    if (!(p->ridge_sigmas > 0.0))
+        return 0;
+    double s = p->knot_sigma_mm > 0.0 ? p->knot_sigma_mm : p->max_sigma_mm;
+    int32_t h = km_map_cells(p->ridge_sigmas * s, row_pitch);
+    return h < ny ? h : ny;
 }
 
 /* Footprint sigmas searched: knot_sigma_mm alone, or min..max_sigma_mm in
@@ -221,8 +235,9 @@ static km_status filter_maps(km_ctx *ctx, const km_bodygrid *g, const km_candida
     km_status st = km_bodygrid_candidate_maps(ctx, g, &cm, cells, NULL);
     if (st != KM_OK)
         return st;
-    if (p->ridge_half_rows > 0)
-        km_map_remove_ridges(m->map, m->ny, m->nx, p->ridge_half_rows, m->win, m->flat);
+    int32_t h = ridge_half_rows(p, m->row_pitch, m->ny);
+    if (h > 0)
+        km_map_remove_ridges(m->map, m->ny, m->nx, h, m->win, m->flat);
     else
         memcpy(m->flat, m->map, cells * sizeof *m->flat);
     noise_map(m, m->ny, m->nx);
@@ -251,7 +266,7 @@ km_status km_bodygrid_candidates(km_ctx *ctx, const km_bodygrid *g, km_candidate
         return KM_OK;
     pk = km_alloc(ctx, cells * sizeof *pk);
     cand = km_alloc(ctx, cells * sizeof *cand);
-    if ((st = alloc_maps(ctx, cells, p->ridge_half_rows, &m)) != KM_OK || pk == NULL ||
+    if ((st = alloc_maps(ctx, cells, ridge_half_rows(p, m.row_pitch, m.ny), &m)) != KM_OK || pk == NULL ||
         cand == NULL) {
         st = KM_ERR_NOMEM;
         goto done;

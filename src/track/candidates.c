@@ -11,7 +11,6 @@
 
 #include "bodygrid_internal.h"
 
-#define MAX_RIDGE_ROWS 64
 #define MAX_BACKGROUND_SIGMAS 100.0
 
 struct km_candidates {
@@ -29,7 +28,7 @@ void km_candidate_params_default(km_candidate_params *p)
     p->knot_sigma_mm = 0.0;
     p->min_sigma_mm = 3.0;
     p->max_sigma_mm = 15.0;
-    p->ridge_half_rows = 4;
+    p->ridge_sigmas = 4.5;
     p->min_distance_mm = 10.0;
     p->min_coverage = 2;
     p->min_persistence = 0.3;
@@ -61,8 +60,8 @@ static int params_ok(const km_candidate_params *q, double row_pitch_mm, double c
            q->min_coverage >= 1 && q->min_persistence >= 0.0 && q->min_snr >= 0.0 &&
            q->knot_sigma_mm >= 0.0 && isfinite(q->knot_sigma_mm) && q->min_sigma_mm > 0.0 &&
            q->max_sigma_mm >= q->min_sigma_mm && isfinite(q->max_sigma_mm) &&
-           q->max_sigma_mm <= big && q->knot_sigma_mm <= big && q->ridge_half_rows >= 0 &&
-           q->ridge_half_rows <= MAX_RIDGE_ROWS && q->contact_half_rows >= 0 &&
+           q->max_sigma_mm <= big && q->knot_sigma_mm <= big && q->ridge_sigmas >= 0.0 &&
+           q->ridge_sigmas <= MAX_BACKGROUND_SIGMAS && q->contact_half_rows >= 0 &&
            !isnan(q->contact_threshold) && q->pass_gap_frames >= 0 && q->stuck_frames >= 0;
 }
 

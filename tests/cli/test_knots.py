@@ -215,11 +215,11 @@ def test_tracking_and_candidate_options_reach_params(sessions):
     s, _ = sessions["roller", "hard", 1]
     out = Path(s).with_suffix(".opts.h5")
     run("process", "-q", s, "-o", out, "--track-gate-mm", 12.5, "--track-max-gap", 4,
-        "--cand-min-snr", 6, "--cand-ridge-half-rows", 0, "--cand-max-candidates", 2)
+        "--cand-min-snr", 6, "--cand-ridge-sigmas", 0, "--cand-max-candidates", 2)
     with h5py.File(out) as f:
         a = f["params"].attrs
         assert a["track_gate_mm"] == 12.5 and a["track_max_gap"] == 4
-        assert a["cand_min_snr"] == 6 and a["cand_ridge_half_rows"] == 0
+        assert a["cand_min_snr"] == 6 and a["cand_ridge_sigmas"] == 0
         assert a["cand_max_candidates"] == 2 and a["cand_knot_sigma_mm"] == 0
         assert len(f["candidates/x_mm"]) <= 2
     r = subprocess.run([str(BIN), "process", "-q", s, "-o", out, "--track-max-gap", "-1"],
@@ -307,13 +307,17 @@ def test_model2_hot_taxels_and_contact_edges_are_not_knots(model2_moderate, mode
     matching within 10 mm, measured: before the spike removal and the edge test, roller
     27 of 33 knots with 37 candidates (precision 0.73, F1 0.77), mat 28 of 31 with 35
     (0.80, F1 0.85); after, roller 26 of 33 with 30 (0.87, F1 0.83), mat 29 of 31 with
-    35 (0.83, F1 0.88)."""
+    35 (0.83, F1 0.88).  With the ridge median a length (`ridge_sigmas` 4.5, 67.5 mm
+    instead of +-4 rows, 20-40 mm on these mats), mat 29 of 31 with 37 (0.78, F1 0.85),
+    roller 26 of 33 with 29 (0.90, F1 0.84): the longer column window leaves more of the
+    body's relief on fine mat rows; the mean F1 and AP over the 12 tuning cells rose
+    (ALGORITHMS 10.4 Ridges), so the mat margins were lowered by that much."""
     matched, n_cand, n_truth = pooled(model2_moderate[mode, seed] for seed in range(1, 7))
     f1 = 2 * matched / (n_cand + n_truth)
     if mode == "roller":
         assert matched / n_cand >= 0.83 and f1 >= 0.80
     else:
-        assert f1 >= 0.86 and matched / n_cand >= 0.81
+        assert f1 >= 0.84 and matched / n_cand >= 0.76
 
 
 def pooled(pairs_of_files):

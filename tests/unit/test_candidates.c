@@ -29,7 +29,7 @@ TestSuite(candidates, .init = setup, .fini = teardown);
  * (3, 9) in passes 0, 1 and 3 only. */
 /* stuck_at_2_2: 0 none, 1 taxel (2, 2) stuck at 200, 2 dead (reads 0);
  * ridge: kPa added to column 12 in every row (a taut band along y). */
-static km_candidates *run_passes_ex(float knot, int stuck_at_2_2, float ridge, int32_t ridge_half_rows)
+static km_candidates *run_passes_ex(float knot, int stuck_at_2_2, float ridge, double ridge_sigmas)
 {
     km_candidates *c = NULL;
     float f[R * C];
@@ -42,7 +42,7 @@ static km_candidates *run_passes_ex(float knot, int stuck_at_2_2, float ridge, i
        the median beside the knot (column 9) would reach the ridge on column
        12 and the knot's own shoulder, and stand at 55, not 40. */
     p.background_sigmas = 4.0;
-    p.ridge_half_rows = ridge_half_rows;
+    p.ridge_sigmas = ridge_sigmas;
     cr_assert_eq(km_candidates_create(ctx, KM_MODE_MAT, R, C, 10.0, 5.0, &p, &c), KM_OK);
     int64_t frame = 0;
     for (int pass = 0; pass < 4; pass++) {
@@ -69,7 +69,7 @@ static km_candidates *run_passes_ex(float knot, int stuck_at_2_2, float ridge, i
 
 static km_candidates *run_passes(float knot, int stuck_at_2_2)
 {
-    return run_passes_ex(knot, stuck_at_2_2, 0.0f, 4);
+    return run_passes_ex(knot, stuck_at_2_2, 0.0f, 4.5);
 }
 
 /* Energy of the matched filter's kernel (docs/ALGORITHMS.md 10, step 4) for
@@ -175,7 +175,7 @@ Test(candidates, dead_taxel_is_ignored)
 Test(candidates, ridge_along_y_is_not_a_candidate)
 {
     /* 20 kPa along column 12 in every row: a taut band, not a knot. */
-    km_candidates *c = run_passes_ex(30.0f, 0, 20.0f, 4);
+    km_candidates *c = run_passes_ex(30.0f, 0, 20.0f, 4.5);
     km_candidate out[8];
     size_t n = 0;
     cr_assert_eq(km_candidates_get(ctx, c, out, 8, &n), KM_OK);
@@ -184,7 +184,7 @@ Test(candidates, ridge_along_y_is_not_a_candidate)
     km_candidates_free(c);
     /* Without the ridge removal the elongation test alone keeps it out
        (flat along y: the curvatures are not both negative). */
-    c = run_passes_ex(30.0f, 0, 20.0f, 0);
+    c = run_passes_ex(30.0f, 0, 20.0f, 0.0);
     cr_assert_eq(km_candidates_get(ctx, c, out, 8, &n), KM_OK);
     cr_assert_eq(n, 1);
     cr_assert_float_eq(out[0].x_mm, 40.0, 1e-9);
@@ -269,7 +269,7 @@ Test(candidates, invalid_use)
     p.min_snr = NAN;
     cr_assert_eq(km_candidates_create(ctx, KM_MODE_MAT, R, C, 10, 5, &p, &c), KM_ERR_INVALID);
     km_candidate_params_default(&p);
-    p.ridge_half_rows = -1;
+    p.ridge_sigmas = -1.0;
     cr_assert_eq(km_candidates_create(ctx, KM_MODE_MAT, R, C, 10, 5, &p, &c), KM_ERR_INVALID);
     cr_assert_null(c);
     cr_assert_eq(km_candidates_create(ctx, 7, R, C, 10, 5, NULL, &c), KM_ERR_INVALID);
@@ -376,5 +376,48 @@ Test(candidates, stuck_run_threshold_is_exact)
     cr_assert_eq(km_candidates_map(ctx, c, map2, R * C, &need), KM_OK);
     cr_assert(isnan(map2[1 * C + 1]), "stuck taxel's cell must be NaN, got %g", (double)map2[1 * C + 1]);
     cr_assert(!isnan(map[1 * C + 1]), "a run of 4 must not mark the taxel");
+    km_candidates_free(c);
+}
+
+/* The ridge median is a length on the body, not a cell count: a broad knot
+ * (footprint sigma 9 mm, 20 kPa) on a mat of fine 5 mm rows keeps its
+ * amplitude.  With the old +-4 cells (+-20 mm here) the column median at
+ * the knot took the knot's own shoulder (0.54 of its height) and halved
+ * it; +-4.5 x 15 mm (the default ridge_sigmas times the largest footprint
+ * sigma searched) spans 27 rows, of which the knot covers under half. */
+Test(candidates, ridge_window_is_a_length_on_fine_rows)
+{
+    enum { RR = 32, CC = 32 };
+    km_candidates *c = NULL;
+    static float f[RR * CC];
+    km_frame fr = {f, RR, CC, CC};
+    cr_assert_eq(km_candidates_create(ctx, KM_MODE_MAT, RR, CC, 5.0, 5.0, NULL, &c), KM_OK);
+    const double s = 9.0, a = 20.0;
+    int64_t frame = 0;
+    for (int pass = 0; pass < 4; pass++)
+        for (int k = 0; k < 20; k++, frame++) {
+            int contact = k < 10;
+            for (int r = 0; r < RR; r++)
+                for (int x = 0; x < CC; x++) {
+                    int i = r * CC + x;
+                    double dy = 5.0 * (r - 16), dx = 5.0 * (x - 16);
+                    f[i] = contact ? 40.0f + (float)((i * 7919) % 11) * 0.2f - 1.0f +
+                                         (float)(a * exp(-0.5 * (dx * dx + dy * dy) / (s * s)))
+                                   : 0.0f;
+                }
+            cr_assert_eq(km_candidates_add(ctx, c, &fr, NULL, NULL, 0.1 * (double)frame), KM_OK);
+        }
+    km_candidate out[8];
+    size_t n = 0;
+    cr_assert_eq(km_candidates_get(ctx, c, out, 8, &n), KM_OK);
+    cr_assert_eq(n, 1);
+    cr_assert_float_eq(out[0].x_mm, 80.0, 2.5);
+    cr_assert_float_eq(out[0].y_mm, 80.0, 2.5);
+    /* Measured: amplitude 15.8 (16.6 without ridge removal, 8.7 with the
+       old +-20 mm; the row median of the frames, +-30 mm, takes part of the
+       knot's shoulder too), size within 20%. */
+    cr_assert(out[0].amplitude > 0.7 * a && out[0].amplitude < 0.9 * a, "amplitude %g",
+              out[0].amplitude);
+    cr_assert(fabs(out[0].size_mm / s - 1.0) < 0.2, "size %g mm", out[0].size_mm);
     km_candidates_free(c);
 }
