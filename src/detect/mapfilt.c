@@ -12,6 +12,9 @@
    (ALGORITHMS 10.4 Elongated peaks): a knot elongated 2x along the fibres
    gives 4. */
 #define MAX_ELONGATION 6.0
+/* The curvatures of a footprint that spans more than 3 x 3 cells are those
+   of a quadratic over +-this many fitted sigmas (10.4 Elongated peaks). */
+#define ELONGATION_WINDOW 1.5
 /* A cell with this many of the 24 others of its 5 x 5 window off the map
    or without data is on the edge of the contact (10.4 Edges): a straight
    edge next to it gives 10, a lost row segment of dead taxels beside a knot
@@ -257,37 +260,111 @@ int km_map_at_edge(const float *a, int32_t ny, int32_t nx, int32_t y, int32_t x)
 }
 
 /* A ridge, not a blob (a taut band running obliquely, which the column
- * median of the ridge removal misses; 10.4): the principal curvatures of
- * the amplitude map at the peak (finite differences in mm) differ by more
- * than MAX_ELONGATION, or are not both negative.  The test of Lowe's SIFT
- * edge rejection: tr^2 / det >= (r + 1)^2 / r. */
-int km_map_elongated(const float *a, int32_t ny, int32_t nx, int32_t y, int32_t x, double rp,
-                     double cp)
+ * median of the ridge removal misses; 10.4 Elongated peaks): Lowe's SIFT
+ * edge test on the principal curvatures at the peak. */
+/* The SIFT edge test on a symmetric 2 x 2 matrix (xx, yy, xy) of
+   curvatures: 1 when they are not both of one sign or differ by a factor
+   MAX_ELONGATION or more (tr^2 / det >= (r + 1)^2 / r). */
+static int ratio_at_least(double xx, double yy, double xy)
 {
-    /* The 3 x 3 values around the peak; a neighbour off the map or NaN is
-       mirrored from the opposite side (a band running off the map edge
-       stays a band). */
+    double tr = xx + yy, det = xx * yy - xy * xy, r = MAX_ELONGATION;
+    return !(det > 0.0) || tr * tr / det >= (r + 1.0) * (r + 1.0) / r;
+}
+
+/* The map's value at (y, x), NaN off the map. */
+static double at(const float *a, int32_t ny, int32_t nx, int32_t y, int32_t x)
+{
+    return y >= 0 && y < ny && x >= 0 && x < nx ? (double)a[(size_t)y * (size_t)nx + (size_t)x]
+                                                : NAN;
+}
+
+/* Principal curvatures of the 3 x 3 cells of a around the peak (finite
+   differences in mm; a neighbour off the map or NaN mirrored from the
+   opposite side: a band running off the map edge stays a band). */
+static int cells_elongated(const float *a, int32_t ny, int32_t nx, int32_t y, int32_t x,
+                           double rp, double cp)
+{
     double v[3][3];
     for (int j = -1; j <= 1; j++)
         for (int k = -1; k <= 1; k++) {
-            int32_t yy = y + j, xx = x + k;
-            double u = yy >= 0 && yy < ny && xx >= 0 && xx < nx
-                           ? (double)a[(size_t)yy * (size_t)nx + (size_t)xx] : NAN;
-            if (!isfinite(u)) {
-                yy = y - j;
-                xx = x - k;
-                u = yy >= 0 && yy < ny && xx >= 0 && xx < nx
-                        ? (double)a[(size_t)yy * (size_t)nx + (size_t)xx] : NAN;
-            }
-            v[j + 1][k + 1] = u;
+            double u = at(a, ny, nx, y + j, x + k);
+            v[j + 1][k + 1] = isfinite(u) ? u : at(a, ny, nx, y - j, x - k);
         }
     double dxx = (v[1][0] - 2.0 * v[1][1] + v[1][2]) / (cp * cp);
     double dyy = (v[0][1] - 2.0 * v[1][1] + v[2][1]) / (rp * rp);
     double dxy = (v[2][2] - v[2][0] - v[0][2] + v[0][0]) / (4.0 * cp * rp);
     if (!isfinite(dxx) || !isfinite(dyy) || !isfinite(dxy))
         return 0; /* cannot tell */
-    double tr = dxx + dyy, det = dxx * dyy - dxy * dxy, r = MAX_ELONGATION;
-    return !(det > 0.0) || tr * tr / det >= (r + 1.0) * (r + 1.0) / r;
+    return ratio_at_least(dxx, dyy, dxy);
+}
+
+/* The footprint filter's amplitude at one cell (km_map_matched_filter's
+   amp: sum K a / sum K^2 over the finite cells under the kernel of sigma
+   sy, sx cells; NaN off the map or when they carry under half its energy). */
+static double filtered_at(const float *a, int32_t ny, int32_t nx, int32_t y, int32_t x,
+                          double sy, double sx)
+{
+    if (y < 0 || y >= ny || x < 0 || x >= nx)
+        return NAN;
+    int32_t ry = (int32_t)ceil(3.0 * sy), rx = (int32_t)ceil(3.0 * sx);
+    ry = ry > 16 ? 16 : ry;
+    rx = rx > 16 ? 16 : rx;
+    double num = 0.0, den = 0.0, full = 0.0;
+    for (int32_t j = -ry; j <= ry; j++)
+        for (int32_t k = -rx; k <= rx; k++) {
+            double w = exp(-0.5 * ((double)(j * j) / (sy * sy) + (double)(k * k) / (sx * sx)));
+            double v = at(a, ny, nx, y + j, x + k);
+            full += w * w;
+            if (isfinite(v)) {
+                num += w * v;
+                den += w * w;
+            }
+        }
+    return den >= 0.5 * full ? num / den : NAN;
+}
+
+/* Curvatures of the least-squares quadratic through the footprint-filtered
+   map over +-hy rows and +-hx columns (values off the map or NaN mirrored
+   from the opposite side): on that full symmetric grid the centred x^2,
+   y^2 and the xy regressors are orthogonal, so each curvature is one
+   weighted sum. */
+static int window_elongated(const float *a, int32_t ny, int32_t nx, int32_t y, int32_t x,
+                            double rp, double cp, double sigma_mm, int32_t hy, int32_t hx)
+{
+    double sy = sigma_mm / rp, sx = sigma_mm / cp, mx2 = 0.0, my2 = 0.0;
+    for (int32_t k = -hx; k <= hx; k++)
+        mx2 += (k * cp) * (k * cp) / (double)(2 * hx + 1);
+    for (int32_t j = -hy; j <= hy; j++)
+        my2 += (j * rp) * (j * rp) / (double)(2 * hy + 1);
+    double su = 0.0, suu = 0.0, sv = 0.0, svv = 0.0, sw = 0.0, sww = 0.0;
+    for (int32_t j = -hy; j <= hy; j++)
+        for (int32_t k = -hx; k <= hx; k++) {
+            double f = filtered_at(a, ny, nx, y + j, x + k, sy, sx);
+            if (!isfinite(f))
+                f = filtered_at(a, ny, nx, y - j, x - k, sy, sx);
+            if (!isfinite(f))
+                return 0; /* cannot tell */
+            double dx = k * cp, dy = j * rp, u = dx * dx - mx2, v = dy * dy - my2, w = dx * dy;
+            su += u * f;
+            suu += u * u;
+            sv += v * f;
+            svv += v * v;
+            sw += w * f;
+            sww += w * w;
+        }
+    return ratio_at_least(2.0 * su / suu, 2.0 * sv / svv, sw / sww);
+}
+
+int km_map_elongated(const float *amp, const float *a, int32_t ny, int32_t nx, int32_t y,
+                     int32_t x, double rp, double cp, double sigma_mm)
+{
+    double hy = floor(ELONGATION_WINDOW * sigma_mm / rp + 0.5);
+    double hx = floor(ELONGATION_WINDOW * sigma_mm / cp + 0.5);
+    hy = hy < 1.0 ? 1.0 : hy > 8.0 ? 8.0 : hy;
+    hx = hx < 1.0 ? 1.0 : hx > 8.0 ? 8.0 : hx;
+    if (!(sigma_mm > 0.0) || (hy == 1.0 && hx == 1.0))
+        return cells_elongated(amp, ny, nx, y, x, rp, cp);
+    return window_elongated(a, ny, nx, y, x, rp, cp, sigma_mm, (int32_t)hy, (int32_t)hx);
 }
 
 int km_map_window_max(const float *a, int32_t ny, int32_t nx, int32_t y, int32_t x, int32_t ry,

@@ -20,7 +20,8 @@ typedef struct cand_maps {
     float *flat;    /* A without ridges along y */
     float *amp, *snr, *size; /* matched filter at the best scale */
     float *noise;   /* per cell noise */
-    float *diff;    /* scratch: 2 cells */
+    float *diff;    /* scratch: 2 cells; from the spike removal on, the despiked
+                       ridge-free map (the scale search and elongation test read it) */
     float *scratch; /* scratch: 4 cells */
     float *win;     /* scratch: the ridge median window */
     int32_t *cov, *seen;
@@ -150,7 +151,8 @@ static int make_candidate(const km_candidate_params *p, const cand_maps *m, cons
         return 0;
     if (km_map_at_edge(m->map, ny, nx, q->row, q->col) ||
         km_map_isolated(m->flat, ny, nx, q->row, q->col) ||
-        km_map_elongated(m->amp, ny, nx, q->row, q->col, m->row_pitch, m->col_pitch))
+        km_map_elongated(m->amp, m->diff, ny, nx, q->row, q->col, m->row_pitch, m->col_pitch,
+                         (double)m->size[k]))
         return 0;
     int32_t cov = m->cov[k], seen = m->seen[k];
     double pers = cov > 0 ? (double)seen / (double)cov : 0.0;

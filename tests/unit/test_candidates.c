@@ -200,16 +200,12 @@ static km_candidate *run_distractors(float hot, float band, size_t *n, km_candid
     km_candidates *c = NULL;
     float f[R * C];
     km_frame fr = {f, R, C, C};
-    /* The peak window these cases were worked out with: 2 cells, 20 mm along
-       y on these 10 mm rows.  With the default +-10 mm (1 row) a local
-       maximum on the band, row 2.4, passes the elongation test (its 3 x 3
-       curvatures on a band 2 cells wide; ALGORITHMS 10.4): measured, a known
-       gap; over the tuning sessions, which draw such bands, 10 mm still
-       ranked better (ALGORITHMS 10 step 4). */
-    km_candidate_params p;
-    km_candidate_params_default(&p);
-    p.min_distance_mm = 20.0;
-    cr_assert_eq(km_candidates_create(ctx, KM_MODE_MAT, R, C, 10.0, 5.0, &p, &c), KM_OK);
+    /* Defaults (the peak window +-10 mm, 1 row here).  Until the elongation
+       test measured broad footprints over a window scaled to their sigma, a
+       local maximum on the band (row 2, fitted sigma 8 mm) passed it with
+       the 3 x 3 cells of the best-scale map, and this case was pinned to a
+       20 mm window (ALGORITHMS 10.4 Elongated peaks). */
+    cr_assert_eq(km_candidates_create(ctx, KM_MODE_MAT, R, C, 10.0, 5.0, NULL, &c), KM_OK);
     int64_t frame = 0;
     for (int pass = 0; pass < 4; pass++)
         for (int k = 0; k < 20; k++, frame++) {
@@ -419,5 +415,44 @@ Test(candidates, ridge_window_is_a_length_on_fine_rows)
     cr_assert(out[0].amplitude > 0.7 * a && out[0].amplitude < 0.9 * a, "amplitude %g",
               out[0].amplitude);
     cr_assert(fabs(out[0].size_mm / s - 1.0) < 0.2, "size %g mm", out[0].size_mm);
+    km_candidates_free(c);
+}
+
+/* A broad taut band crossing a mat obliquely (a Gaussian ridge of 12 kPa,
+ * sigma 6 mm across, at 30 degrees to y, on 5 mm cells, 1 kPa of fixed
+ * pattern): the column median keeps most of it, and local maxima along it
+ * fit footprints of 6-10 mm.  No candidate on it away from the map's
+ * edges; the 3 x 3 cells of the best-scale map alone let some through. */
+Test(candidates, broad_oblique_band_is_not_a_candidate)
+{
+    enum { RR = 40, CC = 32 };
+    km_candidates *c = NULL;
+    static float f[RR * CC];
+    km_frame fr = {f, RR, CC, CC};
+    cr_assert_eq(km_candidates_create(ctx, KM_MODE_MAT, RR, CC, 5.0, 5.0, NULL, &c), KM_OK);
+    const double s = 6.0, a = 12.0, ux = 0.5, uy = 0.8660254037844386; /* along the band */
+    int64_t frame = 0;
+    for (int pass = 0; pass < 4; pass++)
+        for (int k = 0; k < 20; k++, frame++) {
+            int contact = k < 10;
+            for (int r = 0; r < RR; r++)
+                for (int x = 0; x < CC; x++) {
+                    int i = r * CC + x;
+                    double dy = 5.0 * (r - 20), dx = 5.0 * (x - 16);
+                    double across = dx * uy - dy * ux; /* distance from the band's axis */
+                    f[i] = contact ? 40.0f + (float)((i * 7919) % 11) * 0.2f - 1.0f +
+                                         (float)(a * exp(-0.5 * across * across / (s * s)))
+                                   : 0.0f;
+                }
+            cr_assert_eq(km_candidates_add(ctx, c, &fr, NULL, NULL, 0.1 * (double)frame), KM_OK);
+        }
+    km_candidate out[32];
+    size_t n = 0;
+    cr_assert_eq(km_candidates_get(ctx, c, out, 32, &n), KM_OK);
+    for (size_t k = 0; k < n; k++)
+        cr_assert(out[k].y_mm < 25.0 || out[k].y_mm > 170.0 || out[k].x_mm < 25.0 ||
+                      out[k].x_mm > 130.0,
+                  "%zu candidates, candidate %zu at %g, %g (z %g, size %g mm) on the band", n,
+                  k, out[k].x_mm, out[k].y_mm, out[k].significance, out[k].size_mm);
     km_candidates_free(c);
 }
