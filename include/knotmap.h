@@ -866,7 +866,8 @@ typedef struct km_candidate_params {
                                   the passes covering them are dropped [0.3] */
     int32_t max_candidates;    /* keep the best n, < 0 = all [100] */
     int32_t stuck_frames;      /* a taxel that repeats exactly the same value
-                                  (0 included: dead) for this many frames is
+                                  (0 included: dead) in this many frames in
+                                  which most of its 4 neighbours change is
                                   stuck and ignored while it stays so; 0 = off [25] */
     /* Contact rule of km_candidates_create's grid (docs/ALGORITHMS.md 7.2);
        km_bodygrid_create takes it from its km_bodymap_params instead. */

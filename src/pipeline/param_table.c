@@ -235,7 +235,8 @@ static const km_param TABLE[] = {
       "remove ridges along y: column median within +-K x the largest footprint sigma, 0 = off",
       0),
     I("cand_stuck_frames", "cand-stuck-frames", cand.stuck_frames, 0, INT32_MAX, "frames", "N",
-      G_TRACK, "a taxel repeating a value N frames is ignored, 0 = off"),
+      G_TRACK, "a taxel repeating a value N frames while its neighbours change is ignored, "
+      "0 = off"),
     D("cand_min_distance_mm", "cand-min-distance-mm", cand.min_distance_mm, -BIG, BIG, "mm", "D",
       G_TRACK, "a peak is the largest within +-D mm along each axis", 0),
     I("cand_min_coverage", "cand-min-coverage", cand.min_coverage, 1, INT32_MAX, "passes", "N",

@@ -14,7 +14,10 @@ typedef struct km_excess_state {
     float *win;                 /* median window */
     uint8_t *ok;                /* one row: taxel usable (cols) */
     float *prev;                /* per taxel: value in the previous frame */
-    int32_t *run;               /* per taxel: frames it has repeated that value */
+    uint8_t *changed;           /* per taxel: its value changed in this frame
+                                   (with a border of zeros: candidates.c) */
+    int32_t *run;               /* per taxel: frames it has repeated that value
+                                   while its neighbours changed (10 step 1) */
     uint8_t *stuck;             /* per taxel: was ever stuck at a nonzero value */
 } km_excess_state;
 

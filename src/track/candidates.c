@@ -83,10 +83,12 @@ km_status km_cand_layer_create(km_ctx *ctx, km_bodygrid *g, const km_candidate_p
     /* prev is read (not used) on the first frame by the branch-free run
        update: zeroed. */
     x->prev = km_calloc(ctx, rc, sizeof *x->prev);
+    x->changed = km_calloc(ctx, ((size_t)g->rows + 2) * ((size_t)g->cols + 2),
+                           sizeof *x->changed);
     x->run = km_calloc(ctx, rc, sizeof *x->run);
     x->stuck = km_calloc(ctx, rc, sizeof *x->stuck);
     if (x->excess == NULL || x->bg == NULL || x->win == NULL || x->ok == NULL || x->prev == NULL ||
-        x->run == NULL || x->stuck == NULL)
+        x->changed == NULL || x->run == NULL || x->stuck == NULL)
         return KM_ERR_NOMEM;
     return KM_OK;
 }
@@ -99,33 +101,69 @@ void km_cand_layer_free(km_bodygrid *g)
     km_ref_free(&g->alloc, x->win);
     km_ref_free(&g->alloc, x->ok);
     km_ref_free(&g->alloc, x->prev);
+    km_ref_free(&g->alloc, x->changed);
     km_ref_free(&g->alloc, x->run);
     km_ref_free(&g->alloc, x->stuck);
     memset(x, 0, sizeof *x);
 }
 
-/* Stuck taxels: repeating one value exactly.  Sensor noise never repeats a
- * float, so a run means a stuck or dead (0) taxel; an idle taxel reading 0
- * between passes also forms a run, which is harmless: it is ignored only
- * while it reads 0, and the first loaded frame ends the run.  Branch-free
- * (it vectorises): every taxel, every frame. */
+/* Stuck taxels: repeating one value exactly while the sensor around them
+ * changes.  A frame counts towards a taxel's run when the taxel repeats
+ * its previous value and at least half of its 4 neighbours on the sensor
+ * do not: a stuck or dead (0) taxel under a moving load.  A quantised
+ * sensor whose noise is under one count repeats values too, all of its
+ * taxels together, wherever the load holds still (a user pressing on a
+ * tender spot, an idle taxel reading 0): those frames leave the run where
+ * it is, so such taxels are never taken for stuck.  Any change of the
+ * taxel's own value ends its run.  Branch-free (it vectorises): every
+ * taxel, every frame, in two sweeps (what changed; then the runs). */
+/* changed: (rows + 2) x (cols + 2), the taxels in the middle, a border of
+   zeros around them (never written) so that every taxel has 4 neighbours
+   to read and the sweep below needs no bounds test. */
+static uint8_t *changed_row(const km_bodygrid *g, int32_t r)
+{
+    return g->ex.changed + (size_t)(r + 1) * (size_t)(g->cols + 2) + 1;
+}
+
+static void changed_taxels(km_bodygrid *g, const km_frame *f)
+{
+    km_excess_state *xs = &g->ex;
+    for (int32_t r = 0; r < g->rows; r++) {
+        const float *restrict row = f->data + (ptrdiff_t)r * f->row_stride;
+        float *restrict prev = xs->prev + (size_t)r * (size_t)g->cols;
+        uint8_t *restrict chg = changed_row(g, r);
+        for (int32_t x = 0; x < g->cols; x++) {
+            float v = row[x];
+            /* NaN never equals itself: a NaN taxel counts as changing. */
+            chg[x] = (uint8_t)!(v == prev[x]);
+            prev[x] = v;
+        }
+    }
+}
+
 void km_cand_layer_stuck(km_bodygrid *g, const km_frame *f)
 {
     km_excess_state *xs = &g->ex;
     const int32_t not_first = g->frame > 0, sf = g->cand.stuck_frames;
-    for (int32_t r = 0; r < g->rows; r++) {
+    const int32_t rows = g->rows, cols = g->cols;
+    const ptrdiff_t st = (ptrdiff_t)cols + 2;
+    changed_taxels(g, f);
+    for (int32_t r = 0; r < rows; r++) {
         const float *restrict row = f->data + (ptrdiff_t)r * f->row_stride;
-        float *restrict prev = xs->prev + (size_t)r * (size_t)g->cols;
-        int32_t *restrict run = xs->run + (size_t)r * (size_t)g->cols;
-        uint8_t *restrict stuck = xs->stuck + (size_t)r * (size_t)g->cols;
-        for (int32_t x = 0; x < g->cols; x++) {
-            float v = row[x];
-            int32_t same = not_first & (v == prev[x]);
+        const uint8_t *restrict chg = changed_row(g, r);
+        const uint8_t *restrict up = chg - st, *restrict dn = chg + st;
+        const int32_t nbv = (r > 0) + (r + 1 < rows);
+        int32_t *restrict run = xs->run + (size_t)r * (size_t)cols;
+        uint8_t *restrict stuck = xs->stuck + (size_t)r * (size_t)cols;
+        for (int32_t x = 0; x < cols; x++) {
+            int32_t nb = nbv + (x > 0) + (x + 1 < cols);
+            int32_t moved = up[x] + dn[x] + chg[x - 1] + chg[x + 1];
+            int32_t same = not_first & (chg[x] == 0);
+            int32_t count = (2 * moved >= nb) & (nb > 0);
             int32_t rv = run[x];
-            rv = (rv + (rv < INT32_MAX)) & -same;
+            rv = (rv + (count & (rv < INT32_MAX))) & -same;
             run[x] = rv;
-            stuck[x] |= (uint8_t)((sf > 0) & (rv >= sf) & (v != 0.0f));
-            prev[x] = v;
+            stuck[x] |= (uint8_t)((sf > 0) & (rv >= sf) & (row[x] != 0.0f));
         }
     }
 }

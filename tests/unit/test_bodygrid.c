@@ -209,3 +209,51 @@ Test(bodygrid, spread_is_the_sd_of_the_pass_maxima)
     cr_assert(isnan(spread[7 * C + 3]));
     km_bodygrid_free(g);
 }
+
+/* The stuck rule (docs/ALGORITHMS.md 10 step 1) on a quantised mat whose
+ * noise is under one count: six passes of 10 contact frames at 40 kPa
+ * stepping by one count (0.5 kPa) every frame, 10 empty frames apart; in
+ * pass 2 the load holds still for 60 frames (a user pressing on a tender
+ * spot), every taxel repeating its value.  A knot adds 20 kPa at (3, 8) in
+ * every contact frame; taxel (5, 3) is stuck at 100 kPa in every frame.
+ * The pause must not make the loaded taxels stuck (before: every loaded
+ * cell NaN for the session), the stuck taxel must stay out. */
+Test(bodygrid, a_quantised_pause_is_not_stuck)
+{
+    enum { R = 8, C = 16, PASSES = 6 };
+    km_bodygrid *g = NULL;
+    cr_assert_eq(km_bodygrid_create(ctx, KM_MODE_MAT, R, C, 10.0, 5.0, NULL, NULL,
+                                    KM_GRID_CANDIDATES, &g),
+                 KM_OK);
+    float f[R * C];
+    km_frame fr = {f, R, C, C};
+    int64_t frame = 0;
+    for (int p = 0; p < PASSES; p++) {
+        int contact = p == 2 ? 60 : 10;
+        for (int k = 0; k < contact + 10; k++, frame++) {
+            /* quantised: whole counts of 0.5 kPa; still during the pause */
+            float base = 40.0f + 0.5f * (float)((p == 2 ? 0 : frame) % 3);
+            for (int i = 0; i < R * C; i++)
+                f[i] = k < contact ? base : 0.0f;
+            if (k < contact)
+                f[3 * C + 8] += 20.0f;
+            f[5 * C + 3] = 100.0f;
+            cr_assert_eq(km_bodygrid_add(ctx, g, &fr, NULL, NULL, 0.01 * (double)frame), KM_OK);
+        }
+    }
+    float excess[R * C];
+    int32_t cov[R * C];
+    km_candidate_maps m = {.excess = excess, .n_covering = cov};
+    cr_assert_eq(km_bodygrid_candidate_maps(ctx, g, &m, R * C, NULL), KM_OK);
+    /* the knot: the row's median is the base, so its excess is 20 in
+       every frame of every pass */
+    cr_assert_eq(cov[3 * C + 8], PASSES);
+    cr_assert_float_eq(excess[3 * C + 8], 20.0f, 1e-4f, "knot cell %g", excess[3 * C + 8]);
+    for (int i = 0; i < R * C; i++) {
+        if (i == 5 * C + 3) /* stuck while its neighbours changed: out */
+            cr_assert(isnan(excess[i]), "stuck taxel's cell %g", excess[i]);
+        else if (i != 3 * C + 8)
+            cr_assert_float_eq(excess[i], 0.0f, 1e-4f, "cell %d: %g", i, excess[i]);
+    }
+    km_bodygrid_free(g);
+}
