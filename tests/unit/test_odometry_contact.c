@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "knotmap.h"
+#include "roller_frames.h"
 
 #define PI 3.14159265358979323846
 
@@ -26,17 +27,6 @@ static void teardown(void)
 
 TestSuite(odometry_contact, .init = setup, .fini = teardown);
 
-/* Rows c-1, c, c+1 (mod R) of every column at `kpa`, the rest 0. */
-static void band(float *f, int32_t R, int32_t C, int32_t c, float kpa)
-{
-    memset(f, 0, (size_t)R * (size_t)C * sizeof(float));
-    for (int d = -1; d <= 1; d++) {
-        int32_t r = ((c + d) % R + R) % R;
-        for (int32_t k = 0; k < C; k++)
-            f[r * C + k] = kpa;
-    }
-}
-
 /* The load leaves through the sensor's lag: the last frame before the lift
  * keeps 20% of the load, measured on the wrong rows.  Put down again where
  * it was lifted (no rotation in the air), the roller has not moved.  The
@@ -51,12 +41,12 @@ Test(odometry_contact, light_frame_before_a_lift_adds_no_travel)
     km_odometry_sample s;
     const double pitch = 2 * PI * 40.0 / R;
     for (int t = 0; t <= 4; t++) { /* roll 4 rows: 5 -> 9 */
-        band(f, R, C, 5 + t, 40.0f);
+        km_test_band_frame(f, R, C, 5 + t, 40.0f);
         cr_assert_eq(km_odometry_update(ctx, o, &fr, NULL, &s), KM_OK);
         cr_assert_eq(s.flags & (KM_ODO_LIFTED | KM_ODO_LIGHT), 0u);
     }
     cr_assert_float_eq(s.y_mm, 4 * pitch, 1e-9);
-    band(f, R, C, 12, 8.0f); /* above lift_threshold (5), a fifth of the contact */
+    km_test_band_frame(f, R, C, 12, 8.0f); /* above lift_threshold (5), a fifth of the contact */
     cr_assert_eq(km_odometry_update(ctx, o, &fr, NULL, &s), KM_OK);
     cr_assert_eq(s.flags & (KM_ODO_LIFTED | KM_ODO_LIGHT), KM_ODO_LIFTED | KM_ODO_LIGHT);
     cr_assert_float_eq(s.y_mm, 4 * pitch, 1e-9);
@@ -64,7 +54,7 @@ Test(odometry_contact, light_frame_before_a_lift_adds_no_travel)
     memset(f, 0, sizeof f);
     cr_assert_eq(km_odometry_update(ctx, o, &fr, NULL, &s), KM_OK);
     cr_assert_eq(s.flags & (KM_ODO_LIFTED | KM_ODO_LIGHT), KM_ODO_LIFTED);
-    band(f, R, C, 9, 40.0f); /* down where it was lifted */
+    km_test_band_frame(f, R, C, 9, 40.0f); /* down where it was lifted */
     cr_assert_eq(km_odometry_update(ctx, o, &fr, NULL, &s), KM_OK);
     cr_assert(s.flags & KM_ODO_START);
     cr_assert_float_eq(s.y_mm, 4 * pitch, 1e-9, "travel %g rows", s.y_mm / pitch);
@@ -84,20 +74,20 @@ Test(odometry_contact, light_frame_mid_roll_keeps_the_travel)
     km_odometry_sample s;
     const double pitch = 2 * PI * 40.0 / R;
     for (int t = 0; t <= 3; t++) {
-        band(f, R, C, 2 + t, 40.0f);
+        km_test_band_frame(f, R, C, 2 + t, 40.0f);
         cr_assert_eq(km_odometry_update(ctx, o, &fr, NULL, &s), KM_OK);
     }
-    band(f, R, C, 11, 10.0f);
+    km_test_band_frame(f, R, C, 11, 10.0f);
     cr_assert_eq(km_odometry_update(ctx, o, &fr, NULL, &s), KM_OK);
     cr_assert(s.flags & KM_ODO_LIGHT);
-    band(f, R, C, 7, 40.0f);
+    km_test_band_frame(f, R, C, 7, 40.0f);
     cr_assert_eq(km_odometry_update(ctx, o, &fr, NULL, &s), KM_OK);
     cr_assert_eq(s.flags, 0u);
     cr_assert_float_eq(s.y_mm, 5 * pitch, 1e-9);
     /* A lighter lean that lasts becomes the typical contact: after a step
        to 60% of the load no frame is light. */
     for (int t = 1; t <= 64; t++) {
-        band(f, R, C, 7 + t, 24.0f);
+        km_test_band_frame(f, R, C, 7 + t, 24.0f);
         cr_assert_eq(km_odometry_update(ctx, o, &fr, NULL, &s), KM_OK);
         cr_assert_eq(s.flags, 0u, "frame %d at 60%% of the load", t);
     }

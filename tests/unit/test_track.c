@@ -7,6 +7,7 @@
 
 #include "internal.h"
 #include "knotmap.h"
+#include "roller_frames.h"
 
 static km_ctx *ctx;
 
@@ -110,17 +111,6 @@ Test(track, odometry_hard_preset_within_a_row_pitch)
     cr_assert_lt(r.final_err_mm, 0.02 * r.rolled_mm);
 }
 
-/* A hand-made roller frame: rows c-1, c, c+1 (mod R) pressed at `kpa`. */
-static void band_frame(float *f, int32_t R, int32_t C, int32_t c, float kpa)
-{
-    memset(f, 0, (size_t)R * (size_t)C * sizeof(float));
-    for (int d = -1; d <= 1; d++) {
-        int32_t r = ((c + d) % R + R) % R;
-        for (int32_t k = 0; k < C; k++)
-            f[r * C + k] = kpa;
-    }
-}
-
 Test(track, odometry_lift_holds_and_unwraps)
 {
     const int32_t R = 16, C = 8;
@@ -131,7 +121,7 @@ Test(track, odometry_lift_holds_and_unwraps)
     km_odometry_sample s;
     /* roll forward 40 rows (2.5 turns): contact row wraps twice */
     for (int t = 0; t <= 40; t++) {
-        band_frame(f, R, C, (5 + t) % R, 40.0f);
+        km_test_band_frame(f, R, C, (5 + t) % R, 40.0f);
         cr_assert_eq(km_odometry_update(ctx, o, &fr, NULL, &s), KM_OK);
         cr_assert_eq(!!(s.flags & KM_ODO_START), t == 0);
     }
@@ -144,13 +134,13 @@ Test(track, odometry_lift_holds_and_unwraps)
     cr_assert(s.flags & KM_ODO_LIFTED);
     cr_assert_float_eq(s.y_mm, 40 * pitch, 1e-6);
     /* put down on another row: rotation in the air does not count */
-    band_frame(f, R, C, 2, 40.0f);
+    km_test_band_frame(f, R, C, 2, 40.0f);
     cr_assert_eq(km_odometry_update(ctx, o, &fr, NULL, &s), KM_OK);
     cr_assert(s.flags & KM_ODO_START);
     cr_assert_float_eq(s.y_mm, 40 * pitch, 1e-6);
     /* roll back 3 rows */
     for (int t = 1; t <= 3; t++) {
-        band_frame(f, R, C, 2 - t, 40.0f);
+        km_test_band_frame(f, R, C, 2 - t, 40.0f);
         cr_assert_eq(km_odometry_update(ctx, o, &fr, NULL, &s), KM_OK);
     }
     cr_assert_float_eq(s.y_mm, 37 * pitch, 1e-6);
@@ -173,7 +163,7 @@ Test(track, odometry_narrow_body)
     km_odometry_sample s;
     double pitch = 2 * 3.14159265358979323846 * 40.0 / R;
     for (int t = 0; t <= 20; t++) {
-        band_frame(f, R, C, (3 + t) % R, 40.0f);
+        km_test_band_frame(f, R, C, (3 + t) % R, 40.0f);
         for (int32_t r = 0; r < R; r++) /* 10 of 32 columns on the body */
             for (int32_t k = 0; k < C; k++)
                 if (k < 11 || k >= 21)
@@ -211,7 +201,7 @@ Test(track, bodymap_constant_roll_is_flat)
         path[t] = 40 - t;
     for (int t = 0; t <= 40; t++) {
         int32_t c = (7 + path[t]) % R;
-        band_frame(f, R, C, c, 40.0f);
+        km_test_band_frame(f, R, C, c, 40.0f);
         km_odometry_sample s = {(double)c, 0, path[t] * pitch, 40.0, 0};
         km_frame fr = {f, R, C, C};
         cr_assert_eq(km_bodymap_add(ctx, b, &fr, NULL, &s), KM_OK);
