@@ -2,23 +2,11 @@
 text layout is refused, every assumed value is a warning and the result's /session
 attribute `assumed`, and an option that contradicts the file is an error naming both
 values unless --override is given."""
-import os
-import subprocess
-from pathlib import Path
 
 import h5py
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-BIN = Path(os.environ.get("KNOTMAP_BIN", REPO / "build" / "knotmap"))
-TEKSCAN = REPO / "datasets/real/tekscan_fscan/FrasP01L.asf"
-PHYSIONET = REPO / "datasets/real/physionet_pmd/experiment-i/S1/1.txt"
-EXAMPLE = REPO / "datasets/example/roller_example.h5"
-
-
-def run(*args, cwd=None):
-    return subprocess.run([str(BIN), *map(str, args)], capture_output=True, text=True,
-                          cwd=cwd, timeout=300)
+from km_cli import EXAMPLE, TEKSCAN, PHYSIONET, run
 
 
 def test_physionet_without_grid_is_refused_not_read_as_one_frame(tmp_path):

@@ -3,7 +3,6 @@
 The binary comes from $KNOTMAP_BIN, else build/knotmap in the repository.
 """
 import hashlib
-import os
 import shutil
 import signal
 import subprocess
@@ -14,22 +13,13 @@ import h5py
 import numpy as np
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-BIN = Path(os.environ.get("KNOTMAP_BIN", REPO / "build" / "knotmap"))
-TEKSCAN = REPO / "datasets/real/tekscan_fscan/FrasP01L.asf"
-PHYSIONET = REPO / "datasets/real/physionet_pmd/experiment-i/S1/1.txt"
-EXAMPLE = REPO / "datasets/example/roller_example.h5"
-BAD = REPO / "tests/data/bad"
+from km_cli import BIN, EXAMPLE, TEKSCAN, PHYSIONET, BAD, run
+
 
 METRIC_COLUMNS = ["time", "peak", "mean", "contact_area_mm2", "force_n",
                   "cop_grid_x_mm", "cop_grid_y_mm", "flags"]
 PEAK_COLUMNS = ["peak", "frame", "time", "row", "col", "grid_y_mm", "grid_x_mm", "value",
                 "prominence", "area_taxels", "flags", "track"]
-
-
-def run(*args, cwd=None):
-    return subprocess.run([str(BIN), *map(str, args)], capture_output=True, text=True,
-                          cwd=cwd, timeout=300)
 
 
 def temps(folder):

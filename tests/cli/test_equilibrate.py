@@ -8,27 +8,12 @@ found here with numpy) are masked.  Run with /usr/bin/python3 -m pytest
 tests/cli/test_equilibrate.py; the binary comes from $KNOTMAP_BIN, else
 build/knotmap.
 """
-import os
-import subprocess
-from pathlib import Path
 
 import h5py
 import numpy as np
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-BIN = Path(os.environ.get("KNOTMAP_BIN", REPO / "build" / "knotmap"))
-
-
-def knotmap(*args):
-    return subprocess.run([str(BIN), *map(str, args)], capture_output=True, text=True,
-                          timeout=300)
-
-
-def run(*args):
-    r = knotmap(*args)
-    assert r.returncode == 0, r.stderr
-    return r
+from km_cli import run as knotmap, run_ok as run
 
 
 @pytest.fixture(scope="module")

@@ -8,14 +8,12 @@ file and leave nothing in the output folder.  Targets whose input starts
 with a config byte (text, audio, process) get it decoded into the options
 tests/fuzz/fuzz_options.h sets.
 """
-import os
 import subprocess
-from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-BIN = Path(os.environ.get("KNOTMAP_BIN", REPO / "build" / "knotmap"))
+from km_cli import REPO, BIN
+
 REGRESSIONS = REPO / "tests/fuzz/regressions"
 # target -> the format the fuzz target reads with (None: decided by the config byte)
 FORMATS = {"tekscan": "tekscan", "xsensor": "xsensor", "session": "session", "auto": "auto",

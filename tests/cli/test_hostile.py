@@ -5,17 +5,14 @@ hang fails instead of blocking the suite; nothing is timed).
 
 The binary comes from $KNOTMAP_BIN, else build/knotmap in the repository.
 """
-import os
-import subprocess
-from pathlib import Path
 
 import h5py
 import numpy as np
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-BIN = Path(os.environ.get("KNOTMAP_BIN", REPO / "build" / "knotmap"))
-BAD = REPO / "tests/data/bad"
+import km_cli
+from km_cli import REPO, BAD
+
 HOSTILE = ["result_gheap_loop.h5", "session_gheap_overflow.h5", "session_unwritten_2e40.h5",
            "session_unwritten_4096.h5", "session_unwritten_contiguous.h5",
            "session_chunk_512mib.h5", "session_budget_2048.h5",
@@ -25,8 +22,7 @@ LIMIT_S = 120
 
 
 def run(*args, cwd=None):
-    return subprocess.run([str(BIN)] + [str(a) for a in args], capture_output=True, text=True,
-                          cwd=cwd, timeout=LIMIT_S)
+    return km_cli.run(*args, cwd=cwd, timeout=LIMIT_S)
 
 
 def assert_no_hdf5_text(stderr):

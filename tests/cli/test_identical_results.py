@@ -20,8 +20,6 @@ Rewrite the reference (only from a tree whose results are known good):
 import collections
 import hashlib
 import json
-import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -29,10 +27,9 @@ import h5py
 import numpy as np
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-BIN = Path(os.environ.get("KNOTMAP_BIN", REPO / "build" / "knotmap"))
+from km_cli import REPO, EXAMPLE, run_ok as run
+
 REFERENCE = REPO / "tests/data/good/identical_results.json"
-EXAMPLE = REPO / "datasets/example/roller_example.h5"
 SKIP_PARTS = ("candidate", "body")
 
 # name -> (synth arguments or None for the bundled example, process arguments)
@@ -48,13 +45,6 @@ CASES = {
                      "--duration", "8", "--seed", "2"], []),
     "find_peaks_random": (None, None),  # knotmap.find_peaks on random frames, in order
 }
-
-
-def run(*args):
-    r = subprocess.run([str(BIN), *map(str, args)], capture_output=True, text=True,
-                       timeout=300)
-    assert r.returncode == 0, r.stderr
-    return r
 
 
 def _digest(a):

@@ -1,21 +1,10 @@
 """`knotmap info RESULT` summarises a result (session, what was assumed, parameters
 that differ from the defaults, table sizes, best candidates) instead of refusing it."""
-import os
-import subprocess
-from pathlib import Path
 
 import h5py
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-BIN = Path(os.environ.get("KNOTMAP_BIN", REPO / "build" / "knotmap"))
-EXAMPLE = REPO / "datasets/example/roller_example.h5"
-PHYSIONET = REPO / "datasets/real/physionet_pmd/experiment-i/S1/1.txt"
-
-
-def run(*args):
-    return subprocess.run([str(BIN), *map(str, args)], capture_output=True, text=True,
-                          timeout=300)
+from km_cli import EXAMPLE, PHYSIONET, run
 
 
 def field(out, key):

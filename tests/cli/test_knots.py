@@ -14,7 +14,6 @@ bench/README.md):
   mat hard         precision 0.79  recall 0.83  F1 0.81   RMS error 2.8 mm
 The assertions below use seeds 1-3 and leave a margin.
 """
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -23,16 +22,9 @@ import h5py
 import numpy as np
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-BIN = Path(os.environ.get("KNOTMAP_BIN", REPO / "build" / "knotmap"))
-TEKSCAN = REPO / "datasets/real/tekscan_fscan/FrasP01L.asf"
+from km_cli import REPO, BIN, TEKSCAN, run_ok as run
+
 TOL_MM = 10.0
-
-
-def run(*args):
-    r = subprocess.run([str(BIN), *map(str, args)], capture_output=True, text=True, timeout=300)
-    assert r.returncode == 0, r.stderr
-    return r
 
 
 def table(f, name):

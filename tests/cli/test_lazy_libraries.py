@@ -11,18 +11,12 @@ them).
 import os
 import shutil
 import subprocess
-from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-BIN = Path(os.environ.get("KNOTMAP_BIN", REPO / "build" / "knotmap"))
+from km_cli import BIN, run
+
 LIBS = ("libcairo.so.2", "libsndfile.so.1")
-
-
-def run(*args, env=None):
-    return subprocess.run([str(BIN), *map(str, args)], capture_output=True, text=True,
-                          env=env, timeout=300)
 
 
 @pytest.fixture(scope="module")

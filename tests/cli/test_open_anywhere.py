@@ -1,18 +1,15 @@
 """A result opens in the tools the README names (docs/FORMAT.md 2.1): h5py, pandas
 through a dict of columns, xarray with the h5netcdf engine (named dimensions,
 coordinate variables, units), and knotmap.read_result.  Real libraries, no stand-ins."""
-import os
 import subprocess
-from pathlib import Path
 
 import h5py
 import numpy as np
 import pandas as pd
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-BIN = Path(os.environ.get("KNOTMAP_BIN", REPO / "build" / "knotmap"))
-EXAMPLE = REPO / "datasets/example/roller_example.h5"
+from km_cli import BIN, EXAMPLE
+
 
 TABLES = {
     "metrics": ("time", ["time", "peak", "mean", "contact_area_mm2", "force_n",

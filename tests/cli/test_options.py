@@ -3,21 +3,11 @@ rules.  Bundled flags, -oFILE, --opt=value, unambiguous abbreviations, --,
 one name for one thing across commands (--no-overwrite, with --no-clobber
 kept), and -o - refused instead of writing a file named '-'.  Results are
 compared through /params, which records every parameter."""
-import os
-import subprocess
-from pathlib import Path
 
 import h5py
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-BIN = Path(os.environ.get("KNOTMAP_BIN", REPO / "build" / "knotmap"))
-EXAMPLE = REPO / "datasets/example/roller_example.h5"
-
-
-def run(*args, cwd=None):
-    return subprocess.run([str(BIN), *map(str, args)], capture_output=True, text=True,
-                          cwd=cwd, timeout=300)
+from km_cli import EXAMPLE, run
 
 
 def params(path):

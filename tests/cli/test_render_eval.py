@@ -7,8 +7,6 @@ The binary comes from $KNOTMAP_BIN, else build/knotmap in the repository.
 """
 import json
 import math
-import os
-import subprocess
 from pathlib import Path
 
 import h5py
@@ -17,14 +15,9 @@ import pytest
 import matplotlib
 from PIL import Image
 
-REPO = Path(__file__).resolve().parents[2]
-BIN = Path(os.environ.get("KNOTMAP_BIN", REPO / "build" / "knotmap"))
+from km_cli import run
+
 VIRIDIS = matplotlib.colormaps["viridis"]
-
-
-def run(*args, cwd=None):
-    return subprocess.run([str(BIN), *map(str, args)], capture_output=True, text=True,
-                          cwd=cwd, timeout=300)
 
 
 def rgb(t):

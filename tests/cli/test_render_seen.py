@@ -23,18 +23,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-REPO = Path(__file__).resolve().parents[2]
-BIN = Path(os.environ.get("KNOTMAP_BIN", REPO / "build" / "knotmap"))
-EXAMPLE = REPO / "datasets" / "example" / "roller_example.h5"
+from km_cli import REPO, BIN, EXAMPLE, run_ok as run
+
 MAT = REPO / "datasets" / "real" / "physionet_pmd" / "experiment-i" / "S1" / "1.txt"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 SVG = "{http://www.w3.org/2000/svg}"
-
-
-def run(*args):
-    r = subprocess.run([str(BIN), *map(str, args)], capture_output=True, text=True, timeout=300)
-    assert r.returncode == 0, r.stderr
-    return r
 
 
 def need_chromium():

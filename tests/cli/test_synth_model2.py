@@ -4,15 +4,12 @@ Run with /usr/bin/python3 -m pytest tests/cli/test_synth_model2.py.  The binary 
 $KNOTMAP_BIN, else build/knotmap in the repository.
 """
 import math
-import os
 import subprocess
-from pathlib import Path
 
 import h5py
 import numpy as np
 
-REPO = Path(__file__).resolve().parents[2]
-BIN = Path(os.environ.get("KNOTMAP_BIN", REPO / "build" / "knotmap"))
+from km_cli import BIN
 
 
 def synth(out, *args):

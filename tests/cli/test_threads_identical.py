@@ -7,27 +7,17 @@ time).  The session is cut into blocks that do not divide it (37 frames:
 number of blocks in flight at the end and shares of 8 frames that do not
 divide a block; three threads put more workers than cores on this machine.
 """
-import os
-import subprocess
-from pathlib import Path
 
 import h5py
 import numpy as np
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-BIN = Path(os.environ.get("KNOTMAP_BIN", REPO / "build" / "knotmap"))
+from km_cli import run_ok as run
+
 RUN_ATTRS = {"command_line", "created_utc"}
 # Dimension scales are attached by object references (file addresses, which
 # depend on when each object was written): compared by the names they resolve to.
 REF_ATTRS = {"DIMENSION_LIST", "REFERENCE_LIST"}
-
-
-def run(*args):
-    r = subprocess.run([str(BIN), *map(str, args)], capture_output=True, text=True,
-                       timeout=300)
-    assert r.returncode == 0, r.stderr
-    return r
 
 
 def content(path):
