@@ -101,19 +101,27 @@ km_status km_stage_body_odometry(km_ctx *ctx, km_stage_body *s, double *row_meds
 }
 
 /* Per-taxel maximum, sum and count of one frame, branch-free so that it
- * vectorises: a masked (NaN) or infinite value adds and counts nothing. */
+ * vectorises: a masked (NaN) or infinite value adds and counts nothing.
+ * The finiteness test and the selects are on the bits (exponent not all
+ * ones): gcc if-converts neither isfinite() nor a select between floats
+ * behind a float test, and would leave the loop scalar. */
 static void taxel_maps(km_stage_body *s, const float *f)
 {
     size_t rc = (size_t)s->rows * (size_t)s->cols;
-    float *mx = s->max_map;
-    double *sum = s->sum_map;
-    int64_t *cnt = s->cnt_map;
+    float *restrict mx = s->max_map;
+    double *restrict sum = s->sum_map;
+    int64_t *restrict cnt = s->cnt_map;
     for (size_t k = 0; k < rc; k++) {
-        float v = f[k];
-        int ok = isfinite(v);
-        mx[k] = ok && v > mx[k] ? v : mx[k];
-        sum[k] += ok ? (double)v : 0.0;
-        cnt[k] += ok;
+        float v = f[k], m = mx[k], vz, vm;
+        uint32_t b;
+        memcpy(&b, &v, sizeof b);
+        uint32_t ok = -(uint32_t)((b & 0x7f800000u) != 0x7f800000u);
+        uint32_t bz = b & ok, bm = bz | (0xff800000u & ~ok); /* v or 0; v or -inf */
+        memcpy(&vz, &bz, sizeof vz);
+        memcpy(&vm, &bm, sizeof vm);
+        mx[k] = vm > m ? vm : m;
+        sum[k] += (double)vz;
+        cnt[k] += ok & 1u;
     }
 }
 

@@ -59,6 +59,11 @@ static inline int km_grid_new_pass(int64_t last, int64_t frame, int32_t gap)
     return last < 0 || frame - last - 1 > gap;
 }
 
+/* bodygrid.c: which taxels of roller frame row r (cols values, mask m)
+ * press tissue at threshold thr (docs/ALGORITHMS.md 7.2): on[x]. */
+void km_grid_roller_contact(uint8_t *on, const float *row, const km_mask *m, int32_t r,
+                            int32_t cols, double thr);
+
 /* bodymap.c: the body map layer.  One roller frame row deposited on the
  * cells at off (the taxels with on[x], all in contact), or a mat frame
  * (every usable sample; in contact above contact_threshold). */

@@ -125,20 +125,32 @@ static uint8_t *changed_row(const km_bodygrid *g, int32_t r)
     return g->ex.changed + (size_t)(r + 1) * (size_t)(g->cols + 2) + 1;
 }
 
+/* Which taxels of frame f changed since the previous frame (NaN never
+   equals itself: a NaN taxel counts as changing).  Locals only in the
+   loop, so that the byte stores cannot alias the grid's fields and it
+   vectorises. */
 static void changed_taxels(km_bodygrid *g, const km_frame *f)
 {
-    km_excess_state *xs = &g->ex;
-    for (int32_t r = 0; r < g->rows; r++) {
+    const int32_t rows = g->rows, cols = g->cols;
+    float *prev = g->ex.prev;
+    for (int32_t r = 0; r < rows; r++) {
         const float *restrict row = f->data + (ptrdiff_t)r * f->row_stride;
-        float *restrict prev = xs->prev + (size_t)r * (size_t)g->cols;
+        float *restrict pv = prev + (size_t)r * (size_t)cols;
         uint8_t *restrict chg = changed_row(g, r);
-        for (int32_t x = 0; x < g->cols; x++) {
+        for (int32_t x = 0; x < cols; x++) {
             float v = row[x];
-            /* NaN never equals itself: a NaN taxel counts as changing. */
-            chg[x] = (uint8_t)!(v == prev[x]);
-            prev[x] = v;
+            chg[x] = (uint8_t)(v != pv[x]);
+            pv[x] = v;
         }
     }
+}
+
+/* One taxel's run after this frame: moved of its nb neighbours changed,
+   same = it repeated its value (and this is not the first frame). */
+static inline int32_t run_step(int32_t rv, int32_t moved, int32_t nb, int32_t same)
+{
+    int32_t count = (2 * moved >= nb) & (nb > 0);
+    return (rv + (count & (rv < INT32_MAX))) & -same;
 }
 
 void km_cand_layer_stuck(km_bodygrid *g, const km_frame *f)
@@ -155,16 +167,21 @@ void km_cand_layer_stuck(km_bodygrid *g, const km_frame *f)
         const int32_t nbv = (r > 0) + (r + 1 < rows);
         int32_t *restrict run = xs->run + (size_t)r * (size_t)cols;
         uint8_t *restrict stuck = xs->stuck + (size_t)r * (size_t)cols;
-        for (int32_t x = 0; x < cols; x++) {
-            int32_t nb = nbv + (x > 0) + (x + 1 < cols);
+        /* The first and last columns have one horizontal neighbour (none
+           on a one-column sensor); the columns between have two. */
+        const int32_t nbe = nbv + (cols > 1), nbi = nbv + 2;
+        for (int32_t x = 0; x < cols; x += cols - 1 > 0 ? cols - 1 : 1)
+            run[x] = run_step(run[x], up[x] + dn[x] + chg[x - 1] + chg[x + 1], nbe,
+                              not_first & (chg[x] == 0));
+        for (int32_t x = 1; x < cols - 1; x++) {
             int32_t moved = up[x] + dn[x] + chg[x - 1] + chg[x + 1];
             int32_t same = not_first & (chg[x] == 0);
-            int32_t count = (2 * moved >= nb) & (nb > 0);
             int32_t rv = run[x];
-            rv = (rv + (count & (rv < INT32_MAX))) & -same;
-            run[x] = rv;
-            stuck[x] |= (uint8_t)((sf > 0) & (rv >= sf) & (row[x] != 0.0f));
+            run[x] = (rv + ((2 * moved >= nbi) & (rv < INT32_MAX))) & -same;
         }
+        if (sf > 0)
+            for (int32_t x = 0; x < cols; x++)
+                stuck[x] |= (uint8_t)((run[x] >= sf) & (row[x] != 0.0f));
     }
 }
 

@@ -1,0 +1,263 @@
+/* Per-frame kernels written to vectorise or to skip work (the candidate
+ * layer's stuck rule, src/track/candidates.c; the roller's contact test,
+ * src/track/bodygrid.c; the per-taxel maps, src/pipeline/stage_body.c)
+ * against plain per-taxel forms of their rules (docs/ALGORITHMS.md 7.2, 10
+ * step 1, FORMAT /frames/max and /frames/mean), on hostile frames: NaN, infinities, signed zeros, ties, repeats,
+ * grids of one row or one column, widths that are no multiple of a vector,
+ * row strides wider than the row. */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "knotmap.h"
+#include "pipeline/engine_internal.h"
+#include "track/bodygrid_internal.h"
+
+static km_ctx *ctx;
+
+static void setup(void)
+{
+    cr_assert_eq(km_ctx_create(&ctx), KM_OK);
+}
+
+static void teardown(void)
+{
+    km_ctx_free(ctx);
+}
+
+TestSuite(frame_kernels, .init = setup, .fini = teardown);
+
+static uint32_t lcg(uint32_t *s)
+{
+    *s = *s * 1664525u + 1013904223u;
+    return *s >> 8;
+}
+
+/* Values from a small alphabet (ties and repeats are common), hostile ones
+ * included. */
+static float draw(uint32_t *s)
+{
+    static const float alphabet[] = {0.0f, -0.0f, 1.0f, 2.0f, 2.0f, 7.5f, -3.0f, 40.0f};
+    uint32_t k = lcg(s) % 10u;
+    if (k == 8)
+        return NAN;
+    if (k == 9)
+        return (lcg(s) & 1u) ? INFINITY : -INFINITY;
+    return alphabet[k];
+}
+
+/* The stuck rule as the docs state it, one taxel at a time with explicit
+ * neighbour bounds. */
+static void stuck_reference(int32_t rows, int32_t cols, const float *f, ptrdiff_t stride,
+                            float *prev, int32_t *run, uint8_t *stuck, int first, int32_t sf)
+{
+    uint8_t *chg = malloc((size_t)rows * (size_t)cols);
+    cr_assert_not_null(chg);
+    for (int32_t r = 0; r < rows; r++)
+        for (int32_t x = 0; x < cols; x++) {
+            float v = f[r * stride + x];
+            chg[r * cols + x] = !(v == prev[r * cols + x]);
+        }
+    for (int32_t r = 0; r < rows; r++)
+        for (int32_t x = 0; x < cols; x++) {
+            int nb = 0, moved = 0;
+            static const int dr[4] = {-1, 1, 0, 0}, dx[4] = {0, 0, -1, 1};
+            for (int k = 0; k < 4; k++) {
+                int32_t rr = r + dr[k], xx = x + dx[k];
+                if (rr < 0 || rr >= rows || xx < 0 || xx >= cols)
+                    continue;
+                nb++;
+                moved += chg[rr * cols + xx];
+            }
+            int32_t *rv = &run[r * cols + x];
+            if (first || chg[r * cols + x])
+                *rv = 0;
+            else if (nb > 0 && 2 * moved >= nb)
+                (*rv)++;
+            float v = f[r * stride + x];
+            if (sf > 0 && *rv >= sf && v != 0.0f)
+                stuck[r * cols + x] = 1;
+        }
+    for (int32_t r = 0; r < rows; r++)
+        for (int32_t x = 0; x < cols; x++)
+            prev[r * cols + x] = f[r * stride + x];
+    free(chg);
+}
+
+static void check_stuck(int32_t rows, int32_t cols, int32_t sf, uint32_t seed)
+{
+    km_bodygrid *g = NULL;
+    km_candidate_params p;
+    km_bodymap_params rule;
+    km_candidate_params_default(&p);
+    km_bodymap_params_default(&rule);
+    p.stuck_frames = sf;
+    cr_assert_eq(km_bodygrid_create(ctx, KM_MODE_MAT, rows, cols, 5.0, 5.0, &rule, &p,
+                                    KM_GRID_CANDIDATES, &g),
+                 KM_OK, "%s", km_ctx_last_error(ctx));
+    size_t rc = (size_t)rows * (size_t)cols;
+    ptrdiff_t stride = cols + 3;
+    float *f = calloc((size_t)rows * (size_t)stride, sizeof *f);
+    float *prev = calloc(rc, sizeof *prev);
+    int32_t *run = calloc(rc, sizeof *run);
+    uint8_t *stuck = calloc(rc, 1);
+    cr_assert(f && prev && run && stuck);
+    uint32_t s = seed;
+    int any_run = 0, any_stuck = 0;
+    for (int frame = 0; frame < 60; frame++) {
+        /* Most taxels repeat; a few columns change every frame (they make
+           their neighbours' repeats count); every 7th frame all repeat. */
+        for (int32_t r = 0; r < rows; r++)
+            for (int32_t x = 0; x < cols; x++) {
+                float *v = &f[r * stride + x];
+                int hold = frame % 7 == 6 || (x % 3 != 1 && lcg(&s) % 4u != 0);
+                if (frame == 0 || !hold)
+                    *v = draw(&s);
+            }
+        km_frame fr = {f, rows, cols, stride};
+        km_cand_layer_stuck(g, &fr);
+        g->frame++;
+        stuck_reference(rows, cols, f, stride, prev, run, stuck, frame == 0, sf);
+        for (size_t i = 0; i < rc; i++) {
+            cr_assert_eq(g->ex.run[i], run[i], "%dx%d frame %d taxel %zu: run %d, expected %d",
+                         rows, cols, frame, i, g->ex.run[i], run[i]);
+            cr_assert_eq(g->ex.stuck[i], stuck[i], "%dx%d frame %d taxel %zu: stuck %d", rows,
+                         cols, frame, i, g->ex.stuck[i]);
+            any_run |= run[i] > 1;
+            any_stuck |= stuck[i];
+        }
+    }
+    /* The frames must exercise the rule, not pass by being dull. */
+    if (rows * cols >= 9) {
+        cr_assert(any_run, "%dx%d: no run ever grew", rows, cols);
+        cr_assert(sf == 0 || any_stuck, "%dx%d: no taxel ever stuck", rows, cols);
+    }
+    free(f);
+    free(prev);
+    free(run);
+    free(stuck);
+    km_bodygrid_free(g);
+}
+
+Test(frame_kernels, stuck_rule_matches_the_per_taxel_form)
+{
+    static const int32_t shapes[][2] = {{1, 1}, {1, 2}, {2, 1}, {1, 9},  {9, 1},   {2, 2},
+                                        {3, 3}, {5, 37}, {32, 32}, {17, 33}, {4, 64}, {3, 17}};
+    for (size_t k = 0; k < sizeof shapes / sizeof shapes[0]; k++) {
+        check_stuck(shapes[k][0], shapes[k][1], 3, 12345u + (uint32_t)k);
+        check_stuck(shapes[k][0], shapes[k][1], 0, 777u + (uint32_t)k);
+    }
+}
+
+static int cmp_float(const void *a, const void *b)
+{
+    float x = *(const float *)a, y = *(const float *)b;
+    return (x > y) - (x < y);
+}
+
+/* The roller's contact test as the docs state it (docs/ALGORITHMS.md 7.2):
+ * a usable taxel whose window of +-2 columns has a median of its usable
+ * values (sorted; the mean of the two middle ones in float) >= thr. */
+static int contact_reference(const float *row, const uint8_t *mask, int32_t cols, int32_t x,
+                             double thr)
+{
+    float win[5];
+    int n = 0;
+    if (!mask[x] || !isfinite(row[x]))
+        return 0;
+    for (int32_t k = x - 2; k <= x + 2; k++)
+        if (k >= 0 && k < cols && mask[k] && isfinite(row[k]))
+            win[n++] = row[k];
+    qsort(win, (size_t)n, sizeof *win, cmp_float);
+    float med = (n & 1) ? win[n / 2] : 0.5f * (win[n / 2 - 1] + win[n / 2]);
+    return med >= thr;
+}
+
+Test(frame_kernels, roller_contact_matches_the_median_of_five)
+{
+    /* thr 10: values at, just under and just over it (the mean of two
+       middle values on either side of thr falls on either side), NaN,
+       infinities, signed zeros, masked taxels. */
+    const double thr = 10.0;
+    const float near[] = {10.0f, nextafterf(10.0f, 0.0f), nextafterf(10.0f, 20.0f), 9.0f, 11.0f,
+                          9.99f, 10.01f, 0.0f, -0.0f, 40.0f};
+    uint32_t s = 99u;
+    int n_in = 0, n_out = 0;
+    for (int32_t cols = 1; cols <= 40; cols++)
+        for (int trial = 0; trial < 200; trial++) {
+            float row[40];
+            uint8_t mask[40], on[40];
+            for (int32_t x = 0; x < cols; x++) {
+                uint32_t k = lcg(&s) % 14u;
+                row[x] = k < 10 ? near[k] : k == 10 ? NAN : k == 11 ? INFINITY
+                         : k == 12 ? -INFINITY : 30.0f;
+                mask[x] = lcg(&s) % 8u != 0;
+            }
+            km_mask m = {mask, 1, cols, cols};
+            km_grid_roller_contact(on, row, &m, 0, cols, thr);
+            for (int32_t x = 0; x < cols; x++) {
+                int want = contact_reference(row, mask, cols, x, thr);
+                cr_assert_eq(on[x], want, "cols %d trial %d x %d: on %d, expected %d", cols, trial,
+                             x, on[x], want);
+                n_in += want;
+                n_out += !want;
+            }
+            /* No mask: every taxel is on the sensor. */
+            memset(mask, 1, sizeof mask);
+            km_grid_roller_contact(on, row, NULL, 0, cols, thr);
+            for (int32_t x = 0; x < cols; x++)
+                cr_assert_eq(on[x], contact_reference(row, mask, cols, x, thr));
+        }
+    cr_assert(n_in > 1000 && n_out > 1000, "in %d, out %d", n_in, n_out);
+}
+
+/* The per-taxel maximum, sum and count over the frames: every finite value
+ * counts, NaN and infinities do not. */
+Test(frame_kernels, taxel_maps_count_finite_values_only)
+{
+    enum { RR = 5, CC = 37, NF = 80 };
+    km_session_info info;
+    km_process_params p;
+    km_stage_body s;
+    memset(&info, 0, sizeof info);
+    info.mode = KM_MODE_MAT;
+    info.rows = RR;
+    info.cols = CC;
+    info.row_pitch_mm = info.col_pitch_mm = 5.0;
+    info.frame_rate_hz = 100.0;
+    km_process_params_default(&p);
+    cr_assert_eq(km_stage_body_create(ctx, &s, &info, &p), KM_OK, "%s", km_ctx_last_error(ctx));
+    static float f[RR * CC], mx[RR * CC];
+    static double sum[RR * CC];
+    static int64_t cnt[RR * CC];
+    for (int k = 0; k < RR * CC; k++)
+        mx[k] = -INFINITY;
+    uint32_t seed = 4242u;
+    for (int i = 0; i < NF; i++) {
+        for (int k = 0; k < RR * CC; k++) {
+            /* Column 0 never finite, column 1 always -0 or NaN. */
+            f[k] = k % CC == 0 ? (i & 1 ? NAN : INFINITY)
+                   : k % CC == 1 ? (i % 3 ? -0.0f : NAN) : draw(&seed) * (float)(1 + i % 5);
+            if (isfinite(f[k])) {
+                mx[k] = f[k] > mx[k] ? f[k] : mx[k];
+                sum[k] += (double)f[k];
+                cnt[k]++;
+            }
+        }
+        km_frame fr = {f, RR, CC, CC};
+        km_odometry_sample odo;
+        memset(&odo, 0, sizeof odo);
+        cr_assert_eq(km_stage_body_add(ctx, &s, &fr, NULL, &odo, 0.01 * i), KM_OK);
+    }
+    for (int k = 0; k < RR * CC; k++) {
+        cr_assert_eq(memcmp(&s.max_map[k], &mx[k], sizeof mx[k]), 0, "max %d: %a, expected %a", k,
+                     (double)s.max_map[k], (double)mx[k]);
+        cr_assert_eq(memcmp(&s.sum_map[k], &sum[k], sizeof sum[k]), 0, "sum %d: %a, expected %a",
+                     k, s.sum_map[k], sum[k]);
+        cr_assert_eq(s.cnt_map[k], cnt[k], "count %d", k);
+    }
+    cr_assert_eq(s.cnt_map[0], 0);
+    cr_assert_gt(s.cnt_map[1], 0);
+    km_stage_body_free(ctx, &s);
+}
