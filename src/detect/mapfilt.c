@@ -367,6 +367,59 @@ int km_map_elongated(const float *amp, const float *a, int32_t ny, int32_t nx, i
     return window_elongated(a, ny, nx, y, x, rp, cp, sigma_mm, (int32_t)hy, (int32_t)hx);
 }
 
+/* Vertex offset of the parabola through l, m, r in [-0.5, 0.5]; 0 when
+   not a finite maximum. */
+static double vertex3(double l, double m, double r)
+{
+    double d = l - 2.0 * m + r;
+    if (!isfinite(d) || !(d < 0.0))
+        return 0.0;
+    double o = 0.5 * (l - r) / d;
+    return o < -0.5 ? -0.5 : o > 0.5 ? 0.5 : o;
+}
+
+/* The footprint's position (10.4 Peaks): on the map filtered at its own
+   sigma noise of one cell moves the maximum by little, while on the amp
+   map each cell keeps its own best scale and a broad knot's peak cell can
+   sit on a noise bump one or two cells off. */
+void km_map_locate(const float *a, int32_t ny, int32_t nx, int32_t y, int32_t x, double rp,
+                   double cp, double sigma_mm, double *fy, double *fx)
+{
+    double sy = sigma_mm / rp, sx = sigma_mm / cp;
+    int32_t ry = km_map_cells(sigma_mm, rp), rx = km_map_cells(sigma_mm, cp);
+    int32_t cy = y, cx = x;
+    *fy = (double)y;
+    *fx = (double)x;
+    if (!(sigma_mm > 0.0))
+        return;
+    double best = filtered_at(a, ny, nx, cy, cx, sy, sx);
+    if (!isfinite(best))
+        return;
+    for (int moved = 1; moved;) { /* hill climb over the 8 neighbours */
+        moved = 0;
+        int32_t by = cy, bx = cx;
+        for (int32_t j = -1; j <= 1; j++)
+            for (int32_t k = -1; k <= 1; k++) {
+                int32_t yy = cy + j, xx = cx + k;
+                if ((j == 0 && k == 0) || abs(yy - y) > ry || abs(xx - x) > rx)
+                    continue;
+                double v = filtered_at(a, ny, nx, yy, xx, sy, sx);
+                if (v > best) {
+                    best = v;
+                    by = yy;
+                    bx = xx;
+                    moved = 1;
+                }
+            }
+        cy = by;
+        cx = bx;
+    }
+    *fy = cy + vertex3(filtered_at(a, ny, nx, cy - 1, cx, sy, sx), best,
+                       filtered_at(a, ny, nx, cy + 1, cx, sy, sx));
+    *fx = cx + vertex3(filtered_at(a, ny, nx, cy, cx - 1, sy, sx), best,
+                       filtered_at(a, ny, nx, cy, cx + 1, sy, sx));
+}
+
 int km_map_window_max(const float *a, int32_t ny, int32_t nx, int32_t y, int32_t x, int32_t ry,
                       int32_t rx)
 {

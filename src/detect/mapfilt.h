@@ -68,6 +68,16 @@ int km_map_at_edge(const float *a, int32_t ny, int32_t nx, int32_t y, int32_t x)
 int km_map_elongated(const float *amp, const float *a, int32_t ny, int32_t nx, int32_t y,
                      int32_t x, double rp, double cp, double sigma_mm);
 
+/* Position (row, column, sub-cell) of a footprint of sigma sigma_mm found
+   at the peak (y, x): the maximum of the map a filtered at that one sigma
+   (the least-squares footprint amplitude, as km_map_matched_filter), found
+   by climbing from (y, x) over the 8 neighbours, at most round(sigma /
+   pitch) cells (at least 1) along each axis, then refined per axis by the
+   vertex of the parabola through the filtered values (clamped to +-0.5
+   cell).  (y, x) unchanged when the filter is NaN there or sigma_mm <= 0. */
+void km_map_locate(const float *a, int32_t ny, int32_t nx, int32_t y, int32_t x, double rp,
+                   double cp, double sigma_mm, double *fy, double *fx);
+
 /* 1 when no finite cell within +-ry rows and +-rx columns of (y, x) is
  * larger than it (ties kept: scipy.ndimage.maximum_filter's rule with a
  * (2ry+1) x (2rx+1) box); 0 otherwise. */

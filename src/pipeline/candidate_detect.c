@@ -125,17 +125,6 @@ static int footprint_sigmas(const km_candidate_params *p, double sig[32])
     return ns;
 }
 
-/* Vertex of the parabola through three values, in [-0.5, 0.5]; 0 when the
- * values are not finite or not a maximum. */
-static double vertex(float l, float m, float r)
-{
-    double d = (double)l - 2.0 * (double)m + (double)r;
-    if (!isfinite(d) || !(d < 0.0))
-        return 0.0;
-    double o = 0.5 * ((double)l - (double)r) / d;
-    return o < -0.5 ? -0.5 : o > 0.5 ? 0.5 : o;
-}
-
 /* The candidate at peak q of the amplitude map, or 0 when it fails a test
    of 10 step 4 (significance, broader than any knot, seen, persistence). */
 static int make_candidate(const km_candidate_params *p, const cand_maps *m, const km_peak *q,
@@ -158,15 +147,15 @@ static int make_candidate(const km_candidate_params *p, const cand_maps *m, cons
     double pers = cov > 0 ? (double)seen / (double)cov : 0.0;
     if (seen < 1 || pers < p->min_persistence)
         return 0;
-    /* Position from the unfiltered map: the filter widens the peak and a
-     * ridge median can tilt it. */
-    const float *a = m->map;
-    float l = q->col > 0 ? a[k - 1] : NAN, r = q->col + 1 < nx ? a[k + 1] : NAN;
-    float u = q->row > 0 ? a[k - (size_t)nx] : NAN;
-    float d = q->row + 1 < ny ? a[k + (size_t)nx] : NAN;
-    e->x_mm = ((double)q->col + vertex(l, a[k], r)) * m->col_pitch;
-    e->y_mm = m->y0 + ((double)q->row + vertex(u, a[k], d)) * m->row_pitch;
-    e->peak = a[k];
+    /* Position: where the footprint of the fitted size fits best (the
+     * despiked ridge-free map filtered at that one sigma), not the peak
+     * cell of amp, whose cells each keep their own best scale. */
+    double fy, fx;
+    km_map_locate(m->diff, ny, nx, q->row, q->col, m->row_pitch, m->col_pitch,
+                  (double)m->size[k], &fy, &fx);
+    e->x_mm = fx * m->col_pitch;
+    e->y_mm = m->y0 + fy * m->row_pitch;
+    e->peak = m->map[k];
     e->prominence = m->amp[k];
     e->area_mm2 = q->area_taxels >= 0 ? q->area_taxels * m->col_pitch * m->row_pitch : NAN;
     e->n_passes = seen;

@@ -148,3 +148,32 @@ Test(mapfilt, cells_from_mm)
     cr_assert_eq(km_map_cells(12.5, 5.0), 3); /* 2.5 rounds up */
     cr_assert_eq(km_map_cells(40.0, 9.8), 4);
 }
+
+/* A broad footprint (sigma 9 mm on 6 mm cells, 1.5 cells) centred at row
+   10.3, column 9.6 of a 21 x 21 map, found at a peak cell 1.4 cells off (as
+   on the amp map, where a noise bump on the flank can win): the position is
+   the centre within 0.1 cell.  The filtered footprint is a Gaussian of
+   sigma 1.5 sqrt 2 = 2.1 cells, whose 3-point parabola vertex is off by
+   under 0.04 cell at these offsets; the old rule (the peak cell +-0.5)
+   could not leave column 11. */
+Test(mapfilt, locate_climbs_to_the_footprint_centre)
+{
+    enum { N = 21 };
+    static float g[N * N];
+    for (int y = 0; y < N; y++)
+        for (int x = 0; x < N; x++) {
+            double dy = (y - 10.3) / 1.5, dx = (x - 9.6) / 1.5;
+            g[y * N + x] = (float)(20.0 * exp(-0.5 * (dy * dy + dx * dx)));
+        }
+    double fy = 0.0, fx = 0.0;
+    km_map_locate(g, N, N, 10, 11, 6.0, 6.0, 9.0, &fy, &fx);
+    cr_assert_float_eq(fy, 10.3, 0.1, "row %f", fy);
+    cr_assert_float_eq(fx, 9.6, 0.1, "column %f", fx);
+    /* Climbing is bounded by round(sigma / pitch) = 2 cells per axis: from 4
+       columns off it stops 2 columns from the start, on the way. */
+    km_map_locate(g, N, N, 10, 14, 6.0, 6.0, 9.0, &fy, &fx);
+    cr_assert(fx >= 11.5 && fx <= 12.5, "column %f", fx);
+    /* Without a sigma the peak cell is kept. */
+    km_map_locate(g, N, N, 10, 11, 6.0, 6.0, 0.0, &fy, &fx);
+    cr_assert(fy == 10.0 && fx == 11.0);
+}
