@@ -295,12 +295,6 @@ static km_status resample_finish(km_ctx *ctx, km_conditioner *c)
 
 /* ---------------------------------------------------- corrupt frames */
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 /* Decide frame j (its window's totals are known: last = index of the last
  * frame there is, or beyond the stream end when finishing). */
 static km_status corrupt_decide(km_ctx *ctx, km_conditioner *c, int64_t j, int64_t last)
@@ -315,8 +309,10 @@ static km_status corrupt_decide(km_ctx *ctx, km_conditioner *c, int64_t j, int64
         c->cwin[d + h] = c->csum[q % w];
     }
     double s = c->csum[j % w];
-    qsort(c->cwin, (size_t)w, sizeof *c->cwin, cmp_double);
-    double med = c->cwin[h];
+    /* The sums are never NaN nor -0 (sums of |finite|): the middle value by
+       selection is the one sorting gives, bit for bit, without a sort of
+       the window per frame. */
+    double med = km_select_kth_d(c->cwin, (size_t)w, (size_t)h);
     float *f = c->cring + (size_t)(j % (h + 1)) * c->rc;
     uint32_t flags = 0;
     if (s > c->p.corrupt_ratio * med) {

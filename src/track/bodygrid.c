@@ -6,6 +6,7 @@
  * itself.  One geometry, one storage, one deposit rule (which frame rows
  * land on which cell rows) and one pass rule (bodygrid_internal.h) for
  * every layer, so the two maps coincide cell for cell by construction. */
+#include <float.h>
 #include <math.h>
 #include <string.h>
 
@@ -236,29 +237,51 @@ static km_status ensure_row(km_ctx *ctx, km_bodygrid *g, int64_t iy)
  * c = n / 2 (one middle value on each side) needs the mean itself, as
  * km_median_small_f computes it: counting instead of a median per taxel
  * gives the same bits at a fraction of the cost. */
+/* Bit 0: taxel k of the row is usable (on the sensor, finite); bit 1: and
+   it reaches thr. */
+static inline int contact_flags(const float *row, const uint8_t *mrow, int32_t k, double thr)
+{
+    float v = row[k];
+    int u = (mrow == NULL || mrow[k] != 0) & (fabsf(v) <= FLT_MAX);
+    return u | ((u & (v >= thr)) << 1);
+}
+
 void km_grid_roller_contact(uint8_t *on, const float *row, const km_mask *m, int32_t r,
                             int32_t cols, double thr)
 {
+    const uint8_t *mrow = m != NULL && m->data != NULL ? m->data + (ptrdiff_t)r * m->row_stride
+                                                        : NULL;
+    /* n, c: over the columns [x - H, x + H] of the row, sliding. */
+    int n = 0, c = 0;
+    for (int32_t k = 0; k < CONTACT_HALF_COLS && k < cols; k++) {
+        int f = contact_flags(row, mrow, k, thr);
+        n += f & 1;
+        c += f >> 1;
+    }
     for (int32_t x = 0; x < cols; x++) {
-        int32_t a = x - CONTACT_HALF_COLS < 0 ? 0 : x - CONTACT_HALF_COLS;
-        int32_t b = x + CONTACT_HALF_COLS >= cols ? cols - 1 : x + CONTACT_HALF_COLS;
-        int n = 0, c = 0;
-        for (int32_t k = a; k <= b; k++) {
-            int u = km_mask_at(m, r, k) && isfinite(row[k]);
-            n += u;
-            c += u && row[k] >= thr;
+        if (x + CONTACT_HALF_COLS < cols) {
+            int f = contact_flags(row, mrow, x + CONTACT_HALF_COLS, thr);
+            n += f & 1;
+            c += f >> 1;
+        }
+        if (x - CONTACT_HALF_COLS - 1 >= 0) {
+            int f = contact_flags(row, mrow, x - CONTACT_HALF_COLS - 1, thr);
+            n -= f & 1;
+            c -= f >> 1;
         }
         int in = 2 * c > n;
         if (!(n & 1) && 2 * c == n && n > 0) {
             float win[2 * CONTACT_HALF_COLS + 1];
             int w = 0;
+            int32_t a = x - CONTACT_HALF_COLS < 0 ? 0 : x - CONTACT_HALF_COLS;
+            int32_t b = x + CONTACT_HALF_COLS >= cols ? cols - 1 : x + CONTACT_HALF_COLS;
             for (int32_t k = a; k <= b; k++) {
                 win[w] = row[k];
-                w += km_mask_at(m, r, k) && isfinite(row[k]);
+                w += contact_flags(row, mrow, k, thr) & 1;
             }
             in = km_median_small_f(win, w) >= thr;
         }
-        on[x] = (uint8_t)(km_mask_at(m, r, x) && isfinite(row[x]) && in);
+        on[x] = (uint8_t)((contact_flags(row, mrow, x, thr) & 1) & in);
     }
 }
 

@@ -13,12 +13,14 @@ typedef struct km_excess_state {
     float *bg;                  /* one row of local background (cols) */
     float *win;                 /* median window */
     uint8_t *ok;                /* one row: taxel usable (cols) */
-    float *prev;                /* per taxel: value in the previous frame */
-    uint8_t *changed;           /* per taxel: its value changed in this frame
-                                   (with a border of zeros: candidates.c) */
-    int32_t *run;               /* per taxel: frames it has repeated that value
-                                   while its neighbours changed (10 step 1) */
-    uint8_t *stuck;             /* per taxel: was ever stuck at a nonzero value */
+    /* The stuck rule's state, per taxel on the padded layout (km_cand_at:
+       a border of one taxel around the sensor, zeros). */
+    float *prev;                /* value in the previous frame */
+    uint8_t *changed;           /* its value changed in this frame */
+    uint8_t *nb;                /* neighbours on the sensor (2-4; border 0) */
+    int32_t *run;               /* frames it has repeated that value while
+                                   its neighbours changed (10 step 1) */
+    uint8_t *stuck;             /* was ever stuck at a nonzero value */
 } km_excess_state;
 
 struct km_bodygrid {
@@ -50,6 +52,13 @@ struct km_bodygrid {
     double *t_first, *t_last;   /* times the excess reached seen_threshold */
     km_excess_state ex;
 };
+
+/* Taxel (r, c)'s index in the candidate layer's padded per-taxel state
+ * (km_excess_state). */
+static inline size_t km_cand_at(const km_bodygrid *g, int32_t r, int32_t c)
+{
+    return (size_t)(r + 1) * (size_t)(g->cols + 2) + (size_t)(c + 1);
+}
 
 /* The pass rule, one for both layers: a touch at `frame` starts a new pass
  * when the cell was never touched or stayed untouched for more than `gap`

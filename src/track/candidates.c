@@ -68,7 +68,6 @@ static int params_ok(const km_candidate_params *q, double row_pitch_mm, double c
 km_status km_cand_layer_create(km_ctx *ctx, km_bodygrid *g, const km_candidate_params *p)
 {
     km_excess_state *x = &g->ex;
-    size_t rc = (size_t)g->rows * (size_t)g->cols;
     if (p != NULL)
         g->cand = *p;
     else
@@ -80,16 +79,21 @@ km_status km_cand_layer_create(km_ctx *ctx, km_bodygrid *g, const km_candidate_p
     x->win = km_alloc(ctx, (size_t)(2 * background_half_cols(&g->cand, g->col_pitch, g->cols) + 1) *
                                sizeof *x->win);
     x->ok = km_alloc(ctx, (size_t)g->cols);
-    /* prev is read (not used) on the first frame by the branch-free run
-       update: zeroed. */
-    x->prev = km_calloc(ctx, rc, sizeof *x->prev);
-    x->changed = km_calloc(ctx, ((size_t)g->rows + 2) * ((size_t)g->cols + 2),
-                           sizeof *x->changed);
-    x->run = km_calloc(ctx, rc, sizeof *x->run);
-    x->stuck = km_calloc(ctx, rc, sizeof *x->stuck);
+    /* The stuck rule's per-taxel state, on the padded layout (km_cand_at):
+       zeroed, so the border reads as unchanged, never repeating, at 0. */
+    size_t pad = ((size_t)g->rows + 2) * ((size_t)g->cols + 2);
+    x->prev = km_calloc(ctx, pad, sizeof *x->prev);
+    x->changed = km_calloc(ctx, pad, sizeof *x->changed);
+    x->nb = km_calloc(ctx, pad, sizeof *x->nb);
+    x->run = km_calloc(ctx, pad, sizeof *x->run);
+    x->stuck = km_calloc(ctx, pad, sizeof *x->stuck);
     if (x->excess == NULL || x->bg == NULL || x->win == NULL || x->ok == NULL || x->prev == NULL ||
-        x->changed == NULL || x->run == NULL || x->stuck == NULL)
+        x->changed == NULL || x->nb == NULL || x->run == NULL || x->stuck == NULL)
         return KM_ERR_NOMEM;
+    for (int32_t r = 0; r < g->rows; r++)
+        for (int32_t c = 0; c < g->cols; c++)
+            x->nb[km_cand_at(g, r, c)] =
+                (uint8_t)((r > 0) + (r + 1 < g->rows) + (c > 0) + (c + 1 < g->cols));
     return KM_OK;
 }
 
@@ -102,6 +106,7 @@ void km_cand_layer_free(km_bodygrid *g)
     km_ref_free(&g->alloc, x->ok);
     km_ref_free(&g->alloc, x->prev);
     km_ref_free(&g->alloc, x->changed);
+    km_ref_free(&g->alloc, x->nb);
     km_ref_free(&g->alloc, x->run);
     km_ref_free(&g->alloc, x->stuck);
     memset(x, 0, sizeof *x);
@@ -117,26 +122,17 @@ void km_cand_layer_free(km_bodygrid *g)
  * it is, so such taxels are never taken for stuck.  Any change of the
  * taxel's own value ends its run.  Branch-free (it vectorises): every
  * taxel, every frame, in two sweeps (what changed; then the runs). */
-/* changed: (rows + 2) x (cols + 2), the taxels in the middle, a border of
-   zeros around them (never written) so that every taxel has 4 neighbours
-   to read and the sweep below needs no bounds test. */
-static uint8_t *changed_row(const km_bodygrid *g, int32_t r)
-{
-    return g->ex.changed + (size_t)(r + 1) * (size_t)(g->cols + 2) + 1;
-}
-
 /* Which taxels of frame f changed since the previous frame (NaN never
-   equals itself: a NaN taxel counts as changing).  Locals only in the
-   loop, so that the byte stores cannot alias the grid's fields and it
-   vectorises. */
+   equals itself: a NaN taxel counts as changing); prev becomes f.  Locals
+   only in the loop, so that the byte stores cannot alias the grid's fields
+   and it vectorises. */
 static void changed_taxels(km_bodygrid *g, const km_frame *f)
 {
     const int32_t rows = g->rows, cols = g->cols;
-    float *prev = g->ex.prev;
     for (int32_t r = 0; r < rows; r++) {
         const float *restrict row = f->data + (ptrdiff_t)r * f->row_stride;
-        float *restrict pv = prev + (size_t)r * (size_t)cols;
-        uint8_t *restrict chg = changed_row(g, r);
+        float *restrict pv = g->ex.prev + km_cand_at(g, r, 0);
+        uint8_t *restrict chg = g->ex.changed + km_cand_at(g, r, 0);
         for (int32_t x = 0; x < cols; x++) {
             float v = row[x];
             chg[x] = (uint8_t)(v != pv[x]);
@@ -145,43 +141,29 @@ static void changed_taxels(km_bodygrid *g, const km_frame *f)
     }
 }
 
-/* One taxel's run after this frame: moved of its nb neighbours changed,
-   same = it repeated its value (and this is not the first frame). */
-static inline int32_t run_step(int32_t rv, int32_t moved, int32_t nb, int32_t same)
-{
-    int32_t count = (2 * moved >= nb) & (nb > 0);
-    return (rv + (count & (rv < INT32_MAX))) & -same;
-}
-
 void km_cand_layer_stuck(km_bodygrid *g, const km_frame *f)
 {
     km_excess_state *xs = &g->ex;
     const int32_t not_first = g->frame > 0, sf = g->cand.stuck_frames;
-    const int32_t rows = g->rows, cols = g->cols;
-    const ptrdiff_t st = (ptrdiff_t)cols + 2;
+    const ptrdiff_t st = (ptrdiff_t)g->cols + 2;
     changed_taxels(g, f);
-    for (int32_t r = 0; r < rows; r++) {
-        const float *restrict row = f->data + (ptrdiff_t)r * f->row_stride;
-        const uint8_t *restrict chg = changed_row(g, r);
-        const uint8_t *restrict up = chg - st, *restrict dn = chg + st;
-        const int32_t nbv = (r > 0) + (r + 1 < rows);
-        int32_t *restrict run = xs->run + (size_t)r * (size_t)cols;
-        uint8_t *restrict stuck = xs->stuck + (size_t)r * (size_t)cols;
-        /* The first and last columns have one horizontal neighbour (none
-           on a one-column sensor); the columns between have two. */
-        const int32_t nbe = nbv + (cols > 1), nbi = nbv + 2;
-        for (int32_t x = 0; x < cols; x += cols - 1 > 0 ? cols - 1 : 1)
-            run[x] = run_step(run[x], up[x] + dn[x] + chg[x - 1] + chg[x + 1], nbe,
-                              not_first & (chg[x] == 0));
-        for (int32_t x = 1; x < cols - 1; x++) {
-            int32_t moved = up[x] + dn[x] + chg[x - 1] + chg[x + 1];
-            int32_t same = not_first & (chg[x] == 0);
-            int32_t rv = run[x];
-            run[x] = (rv + ((2 * moved >= nbi) & (rv < INT32_MAX))) & -same;
-        }
-        if (sf > 0)
-            for (int32_t x = 0; x < cols; x++)
-                stuck[x] |= (uint8_t)((run[x] >= sf) & (row[x] != 0.0f));
+    /* One sweep over the padded layout from the first taxel to the last:
+       the border columns between the rows are swept too, with no
+       neighbours (nb 0) their run stays 0 and their value 0 is never
+       stuck.  One long loop vectorises better than a short one per row. */
+    const size_t lo = km_cand_at(g, 0, 0), hi = km_cand_at(g, g->rows - 1, g->cols - 1) + 1;
+    const uint8_t *restrict chg = xs->changed, *restrict nbs = xs->nb;
+    const float *restrict now = xs->prev;
+    int32_t *restrict run = xs->run;
+    uint8_t *restrict stuck = xs->stuck;
+    for (size_t i = lo; i < hi; i++) {
+        int32_t moved = chg[i - st] + chg[i + st] + chg[i - 1] + chg[i + 1], nb = nbs[i];
+        int32_t same = not_first & (chg[i] == 0);
+        int32_t count = (2 * moved >= nb) & (nb > 0);
+        int32_t rv = run[i];
+        rv = (rv + (count & (rv < INT32_MAX))) & -same;
+        run[i] = rv;
+        stuck[i] |= (uint8_t)((sf > 0) & (rv >= sf) & (now[i] != 0.0f));
     }
 }
 
@@ -189,7 +171,7 @@ static int usable(const km_bodygrid *g, const float *row, const km_mask *m, int3
 {
     return km_mask_at(m, r, x) && isfinite(row[x]) &&
            (g->cand.stuck_frames == 0 ||
-            g->ex.run[(size_t)r * (size_t)g->cols + (size_t)x] < g->cand.stuck_frames);
+            g->ex.run[km_cand_at(g, r, x)] < g->cand.stuck_frames);
 }
 
 /* The row median's window slides one column at a time: its usable values
@@ -356,8 +338,7 @@ km_status km_bodygrid_candidate_maps(km_ctx *ctx, const km_bodygrid *g, const km
         for (int32_t x = 0; x < nx; x++) {
             /* A mat taxel found stuck is its cell; what it deposited
              * before the run was long enough to tell is not trusted. */
-            int bad = g->mode == KM_MODE_MAT &&
-                      g->ex.stuck[(size_t)(g->lo + y) * (size_t)nx + (size_t)x];
+            int bad = g->mode == KM_MODE_MAT && g->ex.stuck[km_cand_at(g, (int32_t)(g->lo + y), x)];
             cell_maps(g, src + (size_t)x, (size_t)y * (size_t)nx + (size_t)x, bad, m);
         }
     }
