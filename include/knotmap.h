@@ -1536,6 +1536,13 @@ typedef struct km_candidate_maps {
     int32_t *n_seen;           /* passes whose maximum reached seen_threshold */
     double *first_time, *last_time; /* s: first and last time the excess
                                   reached seen_threshold; NaN never */
+    float *excess_two_rows;    /* roller: the smaller of two means of the pass
+                                  maxima, those whose maximum came from the
+                                  sensor row of the cell's first pass and
+                                  those from any other row (a roller turned
+                                  in a lift); NaN when one sensor row gave
+                                  every pass (always on a mat) or for a stuck
+                                  mat taxel */
 } km_candidate_maps;
 /* Errors: KM_ERR_INVALID (no candidate layer), KM_ERR_CAPACITY (*needed set). */
 KM_API km_status km_bodygrid_candidate_maps(km_ctx *ctx, const km_bodygrid *g,

@@ -48,6 +48,14 @@ struct km_bodygrid {
     double *wmean, *wm2;        /* Welford: mean and sum of squared deviations
                                    of the closed passes' maxima */
     float *cur;                 /* maximum of the open pass */
+    /* Which taxel row pressed the cell (roller; rows + 1, 0 none): a roller
+       turning freely in a lift puts other rows on a body cell afterwards
+       (10 step 3, excess_two_rows). */
+    int32_t *crow;              /* the row of the open pass's maximum */
+    int32_t *rowa;              /* the row of the first pass (row A) */
+    int32_t *an, *bn;           /* closed passes whose maximum came from row A,
+                                   from any other row */
+    double *asum, *bsum;        /* sums of those passes' maxima */
     int64_t *clast;             /* frame of the last touch, -1 never */
     double *t_first, *t_last;   /* times the excess reached seen_threshold */
     km_excess_state ex;

@@ -241,7 +241,24 @@ static void welford(double *mean, double *m2, int32_t k, double v)
     *m2 += d * (v - *mean);
 }
 
-static void touch(km_bodygrid *g, size_t i, float e, double t)
+/* A pass maximum v that came from taxel row crow (rows + 1) into the
+ * sums of the cell's first row (row A) or of the others. */
+static void row_pass(int32_t *rowa, int32_t *an, int32_t *bn, double *asum, double *bsum,
+                     int32_t crow, double v)
+{
+    if (*rowa == 0)
+        *rowa = crow;
+    if (crow == *rowa) {
+        *asum += v;
+        ++*an;
+    } else {
+        *bsum += v;
+        ++*bn;
+    }
+}
+
+/* Sensor row r (rows 0..) deposited excess e on cell i at time t. */
+static void touch(km_bodygrid *g, size_t i, float e, int32_t r, double t)
 {
     const km_candidate_params *p = &g->cand;
     if (km_grid_new_pass(g->clast[i], g->frame, p->pass_gap_frames)) {
@@ -249,11 +266,15 @@ static void touch(km_bodygrid *g, size_t i, float e, double t)
             g->csum[i] += g->cur[i];
             g->seen[i] += g->cur[i] >= p->seen_threshold;
             welford(&g->wmean[i], &g->wm2[i], g->ccov[i], g->cur[i]);
+            row_pass(&g->rowa[i], &g->an[i], &g->bn[i], &g->asum[i], &g->bsum[i], g->crow[i],
+                     g->cur[i]);
         }
         g->ccov[i]++;
         g->cur[i] = e;
+        g->crow[i] = r + 1;
     } else if (e > g->cur[i]) {
         g->cur[i] = e;
+        g->crow[i] = r + 1;
     }
     g->clast[i] = g->frame;
     if (e >= p->seen_threshold) {
@@ -269,7 +290,7 @@ void km_cand_layer_row(km_bodygrid *g, const float *row, const km_mask *m, int32
     row_excess(g, row, m, r, on);
     for (int32_t x = 0; x < g->cols; x++)
         if (!isnan(g->ex.excess[x]))
-            touch(g, off + (size_t)x, g->ex.excess[x], t);
+            touch(g, off + (size_t)x, g->ex.excess[x], r, t);
 }
 
 /* Mat: a taxel is in contact when its background is above the threshold
@@ -289,7 +310,7 @@ void km_cand_layer_mat(km_bodygrid *g, const km_frame *f, const km_mask *m, doub
         size_t off = (size_t)r * (size_t)g->cols;
         for (int32_t x = 0; x < g->cols; x++)
             if (!isnan(g->ex.excess[x]) && g->ex.bg[x] > thr)
-                touch(g, off + (size_t)x, g->ex.excess[x], t);
+                touch(g, off + (size_t)x, g->ex.excess[x], r, t);
     }
 }
 
@@ -300,16 +321,23 @@ static void cell_maps(const km_bodygrid *g, size_t i, size_t o, int bad,
 {
     const km_candidate_params *p = &g->cand;
     int32_t cov = g->ccov[i], seen = g->seen[i];
+    int32_t rowa = g->rowa[i], an = g->an[i], bn = g->bn[i];
     double sum = g->csum[i], mean = g->wmean[i], m2 = g->wm2[i];
+    double asum = g->asum[i], bsum = g->bsum[i];
     if (g->clast[i] >= 0) {
         sum += g->cur[i];
         seen += g->cur[i] >= p->seen_threshold;
         welford(&mean, &m2, cov, g->cur[i]);
+        row_pass(&rowa, &an, &bn, &asum, &bsum, g->crow[i], g->cur[i]);
     }
     if (m->excess)
         m->excess[o] = cov >= p->min_coverage && !bad ? (float)(sum / cov) : NAN;
     if (m->spread)
         m->spread[o] = cov >= 2 && !bad ? (float)sqrt(m2 / (double)(cov - 1)) : NAN;
+    if (m->excess_two_rows) {
+        double a = an > 0 ? asum / an : NAN, b = bn > 0 ? bsum / bn : NAN;
+        m->excess_two_rows[o] = an > 0 && bn > 0 && !bad ? (float)(a < b ? a : b) : NAN;
+    }
     if (m->n_covering)
         m->n_covering[o] = cov;
     if (m->n_seen)

@@ -257,3 +257,92 @@ Test(bodygrid, a_quantised_pause_is_not_stuck)
     }
     km_bodygrid_free(g);
 }
+
+/* Which sensor row pressed a roller cell (docs/ALGORITHMS.md 10 steps 3-4):
+ * a 24-row roller (10 mm rows, 5 mm columns) rolls 0 -> 200 -> 0 mm at
+ * 2 mm per frame, is lifted for 20 frames while it turns by one row, and
+ * rolls 0 -> 200 -> 0 again.  The contact band (3 rows) presses 40 kPa with
+ * a fixed pattern of +-1 kPa per taxel.  A knot one column wide adds 30 kPa
+ * at body (40, 100) mm under whichever taxel presses it (sensor row 10,
+ * then 11); a hot taxel, sensor (15, 4), adds 30 kPa wherever it presses
+ * (body y 150, then 140).  The knot recurs under two sensor rows, the hot
+ * taxel's excess follows the taxel: the knot is a candidate, the taxel
+ * is not (before: both removed as one-column spikes). */
+static void roll_band(km_bodygrid *g, float *f, int32_t rows, int32_t cols, double shift,
+                      int64_t *frame)
+{
+    for (int leg = 0; leg < 2; leg++)
+        for (int k = 0; k <= 100; k++, ++*frame) {
+            double y = 2.0 * (leg == 0 ? k : 100 - k), c = y / 10.0 + shift;
+            int32_t rc = (int32_t)floor(c + 0.5);
+            for (int32_t r = 0; r < rows; r++)
+                for (int32_t x = 0; x < cols; x++) {
+                    int32_t d = ((r - rc) % rows + rows + rows / 2) % rows - rows / 2;
+                    float v = 0.0f;
+                    if (d >= -1 && d <= 1) {
+                        double body_y = y + ((double)r - c) * 10.0;
+                        v = 40.0f + 0.2f * (float)((r * 7 + x * 13) % 11 - 5) +
+                            0.01f * (float)(*frame % 3);
+                        if (x == 8 && fabs(body_y - 100.0) < 3.0)
+                            v += 30.0f;
+                        if (r == 15 && x == 4)
+                            v += 30.0f;
+                    }
+                    f[r * cols + x] = v;
+                }
+            km_odometry_sample o = {c, 0.0, y, 40.0, 0u};
+            cr_assert_eq(km_bodygrid_add(ctx, g, &(km_frame){f, rows, cols, cols}, NULL, &o,
+                                         0.01 * (double)*frame),
+                         KM_OK);
+        }
+}
+
+Test(bodygrid, a_knot_recurs_under_two_sensor_rows)
+{
+    enum { R = 24, C = 16 };
+    km_bodygrid *g = NULL;
+    cr_assert_eq(km_bodygrid_create(ctx, KM_MODE_ROLLER, R, C, 10.0, 5.0, NULL, NULL,
+                                    KM_GRID_CANDIDATES, &g),
+                 KM_OK);
+    float f[R * C];
+    int64_t frame = 0;
+    roll_band(g, f, R, C, 0.0, &frame);
+    for (int k = 0; k < 20; k++, frame++) { /* lifted, turning by one row */
+        memset(f, 0, sizeof f);
+        km_odometry_sample o = {0.05 * k, 0.0, 0.0, 0.0, KM_ODO_LIFTED};
+        cr_assert_eq(km_bodygrid_add(ctx, g, &(km_frame){f, R, C, C}, NULL, &o, 0.01 * (double)frame),
+                     KM_OK);
+    }
+    roll_band(g, f, R, C, 1.0, &frame);
+    int32_t ny, nx;
+    double y0;
+    km_bodygrid_shape(g, &ny, &nx, &y0, NULL, NULL);
+    cr_assert_eq(nx, C);
+    cr_assert(ny > 16 && ny <= 24, "rows %d", ny);
+    cr_assert_float_eq(y0, -10.0, 1e-9);
+    float two[24 * C], excess[24 * C];
+    km_candidate_maps m = {.excess = excess, .excess_two_rows = two};
+    cr_assert_eq(km_bodygrid_candidate_maps(ctx, g, &m, 24 * C, NULL), KM_OK);
+    size_t knot = (size_t)(11 * C + 8), hot_a = (size_t)(16 * C + 4), hot_b = (size_t)(15 * C + 4);
+    /* the knot: 30 over the row median under both rows */
+    cr_assert(excess[knot] > 28.0f && two[knot] > 28.0f, "knot A %g two %g", excess[knot],
+              two[knot]);
+    /* the hot taxel: 30 under its own row, about 0 under the other */
+    cr_assert(excess[hot_a] > 13.0f && fabsf(two[hot_a]) < 2.0f, "hot A %g two %g",
+              excess[hot_a], two[hot_a]);
+    cr_assert(excess[hot_b] > 13.0f && fabsf(two[hot_b]) < 2.0f, "hot A %g two %g",
+              excess[hot_b], two[hot_b]);
+    km_candidate cand[64];
+    size_t n = 0;
+    cr_assert_eq(km_bodygrid_candidates(ctx, g, cand, 64, &n), KM_OK);
+    int found = 0;
+    for (size_t i = 0; i < n; i++) {
+        double dk = hypot(cand[i].x_mm - 40.0, cand[i].y_mm - 100.0);
+        double dh = hypot(cand[i].x_mm - 20.0, cand[i].y_mm - 145.0);
+        found += dk < 5.0;
+        cr_assert(dh > 10.0, "hot taxel at (%g, %g) is a candidate", cand[i].x_mm,
+                  cand[i].y_mm);
+    }
+    cr_assert_eq(found, 1, "knot not found (%zu candidates)", n);
+    km_bodygrid_free(g);
+}
