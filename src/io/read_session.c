@@ -451,8 +451,8 @@ static int is_odd_prime(size_t n)
  * bounded by half the memory budget (past it, reading is slower, not
  * refused).  It is set when the dataset is opened (a second open of an open
  * dataset shares the first one's cache), so the dataset is closed first. */
-static km_status reopen_with_chunk_cache(km_ctx *ctx, session_impl *s, size_t cache_bytes,
-                                         size_t n_chunks)
+static km_status reopen_with_chunk_cache(km_ctx *ctx, session_impl *s, const char *name,
+                                         hid_t *d, size_t cache_bytes, size_t n_chunks)
 {
     km_status st = KM_OK;
     size_t slots = 10 * n_chunks + 1; /* HDF5 wants ~10-100 slots per cached chunk, a prime */
@@ -460,13 +460,13 @@ static km_status reopen_with_chunk_cache(km_ctx *ctx, session_impl *s, size_t ca
         slots += 2;
     hid_t dapl = H5Pcreate(H5P_DATASET_ACCESS);
     if (dapl < 0 || H5Pset_chunk_cache(dapl, slots, cache_bytes + 4096, 1.0) < 0) {
-        st = km_fail(ctx, KM_ERR_NOMEM, "/frames: cannot set up its chunk cache");
+        st = km_fail(ctx, KM_ERR_NOMEM, "/%s: cannot set up its chunk cache", name);
         goto done;
     }
-    H5Dclose(s->frames);
-    s->frames = H5Dopen2(s->file, "frames", dapl);
-    if (s->frames < 0)
-        st = km_fail(ctx, KM_ERR_FORMAT, "/frames cannot be opened again");
+    H5Dclose(*d);
+    *d = H5Dopen2(s->file, name, dapl);
+    if (*d < 0)
+        st = km_fail(ctx, KM_ERR_FORMAT, "/%s cannot be opened again", name);
 done:
     if (dapl >= 0)
         H5Pclose(dapl);
@@ -515,7 +515,8 @@ static km_status open_frames(km_ctx *ctx, km_reader *r, session_impl *s,
         cache = (double)(budget / 2) > (double)chunk_bytes ? (double)(budget / 2)
                                                            : (double)chunk_bytes;
     if (cache > (double)(1u << 20) &&
-        (st = reopen_with_chunk_cache(ctx, s, (size_t)cache, across)) != KM_OK)
+        (st = reopen_with_chunk_cache(ctx, s, "frames", &s->frames, (size_t)cache, across)) !=
+            KM_OK)
         return st;
     *n_frames = dims[0];
     s->n_frames = (int64_t)dims[0];
@@ -525,6 +526,20 @@ static km_status open_frames(km_ctx *ctx, km_reader *r, session_impl *s,
     r->info.n_valid = r->info.rows * r->info.cols;
     r->info.saturation = int_saturation(s->frames);
     return KM_OK;
+}
+
+/* Bytes of one chunk of /time; 0 when it is not chunked. */
+static size_t time_chunk_bytes(hid_t d)
+{
+    hid_t dcpl = H5Dget_create_plist(d);
+    hsize_t chunk = 0;
+    if (dcpl < 0)
+        return 0;
+    if (H5Pget_layout(dcpl) != H5D_CHUNKED || H5Pget_chunk(dcpl, 1, &chunk) != 1 ||
+        chunk > ((hsize_t)1 << 20))
+        chunk = 0;
+    H5Pclose(dcpl);
+    return (size_t)chunk * sizeof(double);
 }
 
 /* /time, when present: one value per frame, finite and non-decreasing;
@@ -542,8 +557,16 @@ static km_status open_time(km_ctx *ctx, km_reader *r, session_impl *s, hsize_t n
     if (tdims[0] != n_frames)
         return km_fail(ctx, KM_ERR_FORMAT, "/time has %llu values but /frames has %llu frames",
                        (unsigned long long)tdims[0], (unsigned long long)n_frames);
-    if ((st = check_filters(ctx, s->time, "time", &dummy, 8, &across)) != KM_OK ||
-        (st = km_h5_check_storage(ctx, s->time, "/time", 8)) != KM_OK ||
+    if ((st = check_filters(ctx, s->time, "time", &dummy, 8, &across)) != KM_OK)
+        return st;
+    /* /time is read in order, a block at a time: a cache of two chunks
+       inflates each chunk once.  HDF5's default (1 MiB) would keep every
+       chunk read so far, up to 1 MiB: memory growing with the session. */
+    size_t chunk_bytes = time_chunk_bytes(s->time);
+    if (chunk_bytes > 0 && 2 * chunk_bytes < ((size_t)1 << 20) &&
+        (st = reopen_with_chunk_cache(ctx, s, "time", &s->time, 2 * chunk_bytes, 2)) != KM_OK)
+        return st;
+    if ((st = km_h5_check_storage(ctx, s->time, "/time", 8)) != KM_OK ||
         (st = scan_time(ctx, r, s->time, s->n_frames, &first, &last)) != KM_OK)
         return st;
     if (r->info.frame_rate_hz == 0 && s->n_frames > 1 && last > first)
