@@ -175,7 +175,10 @@ km_status km_result_writer_append_rows(km_ctx *ctx, km_result_writer *w, int id,
     if (w == NULL || w->file < 0 || id < 0 || id >= w->n_grow || (rows == NULL && n > 0))
         return km_fail(ctx, KM_ERR_INVALID, "result writer: bad append");
     km_rw_table *g = &w->grow[id];
+    km_h5_quiet q; /* on the engine's writing thread too: its own HDF5 error printer */
+    km_h5_quiet_begin(&q);
     km_status st = append_table(ctx, w, g->t, g->ds, g->n, rows, n);
+    km_h5_quiet_end(&q);
     if (st == KM_OK)
         g->n += (int64_t)n;
     return st;
@@ -222,14 +225,9 @@ int km_rw_make_fixed_tables(km_result_writer *w)
            make_columns(w, w->g_peaks, PEAK_COLS, KM_RW_PEAK_COLS, PEAK_PLAIN, w->pk);
 }
 
-km_status km_result_writer_append_frames(km_ctx *ctx, km_result_writer *w, const double *times,
-                                         const km_metrics *m, const float *frames, int64_t n)
+static km_status append_frames(km_ctx *ctx, km_result_writer *w, const double *times,
+                               const km_metrics *m, const float *frames, int64_t n)
 {
-    if (w == NULL || w->file < 0 || times == NULL || m == NULL || n < 0 ||
-        (w->save_frames && frames == NULL && n > 0))
-        return km_fail(ctx, KM_ERR_INVALID, "result writer: bad append");
-    if (n == 0)
-        return KM_OK;
     size_t cnt = (size_t)n;
     double *d = km_rw_scratch(ctx, w, cnt * sizeof(double));
     if (d == NULL)
@@ -264,6 +262,21 @@ km_status km_result_writer_append_frames(km_ctx *ctx, km_result_writer *w, const
         return km_rw_h5fail(ctx, w->path, KM_ERR_IO, "cannot append frames");
     w->n_frames += n;
     return KM_OK;
+}
+
+km_status km_result_writer_append_frames(km_ctx *ctx, km_result_writer *w, const double *times,
+                                         const km_metrics *m, const float *frames, int64_t n)
+{
+    if (w == NULL || w->file < 0 || times == NULL || m == NULL || n < 0 ||
+        (w->save_frames && frames == NULL && n > 0))
+        return km_fail(ctx, KM_ERR_INVALID, "result writer: bad append");
+    if (n == 0)
+        return KM_OK;
+    km_h5_quiet q;
+    km_h5_quiet_begin(&q);
+    km_status st = append_frames(ctx, w, times, m, frames, n);
+    km_h5_quiet_end(&q);
+    return st;
 }
 
 km_status km_rw_flush_peaks(km_ctx *ctx, km_result_writer *w)
@@ -335,7 +348,10 @@ km_status km_result_writer_append_peaks_tracked(km_ctx *ctx, km_result_writer *w
             track += take;
         n -= take;
         if (w->pn == PEAK_BUF) {
+            km_h5_quiet q;
+            km_h5_quiet_begin(&q);
             km_status st = km_rw_flush_peaks(ctx, w);
+            km_h5_quiet_end(&q);
             if (st != KM_OK)
                 return st;
         }

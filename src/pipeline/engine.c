@@ -323,8 +323,13 @@ km_status km_engine_flush(km_ctx *ctx, km_engine *e)
         if ((st = km_conditioner_finish(ctx, e->cond)) == KM_OK)
             st = drain(ctx, e);
     }
-    km_status jst = km_exec_join(ctx, e);
-    return st != KM_OK ? st : jst;
+    if (st != KM_OK) {
+        /* A block failed: the later ones are not tracked (their frames
+           would follow a block that never counted), and its message stays. */
+        km_exec_stop(e);
+        return st;
+    }
+    return km_exec_join(ctx, e);
 }
 
 km_status km_engine_finish(km_ctx *ctx, km_engine *e)

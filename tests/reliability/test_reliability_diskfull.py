@@ -111,6 +111,18 @@ def test_process_one_file(knotmap_bin, inputs, process_size, tmp_path, k, errno_
         assert p.returncode == 73, p.stderr  # the create itself failed
 
 
+@pytest.mark.parametrize("frac", [0.4, 0.95, 0.999])
+def test_process_two_threads(knotmap_bin, inputs, process_size, tmp_path, frac):
+    """With --threads 2 the tables are written on a thread of their own and
+    the last ones finished while the candidates are computed on another:
+    the same failure, nothing left."""
+    final = str(tmp_path / "r.h5")
+    p = run_failing([knotmap_bin, "process", "-q", "--threads", "2", "--save-frames", inputs[0],
+                     "-o", final], tmp_path, after=int(process_size * frac))
+    check_failure(p, final, "ENOSPC")
+    assert not os.path.exists(final)
+
+
 @pytest.mark.parametrize("op,code", [("create", 73), ("sync", 74), ("rename", 74)])
 def test_process_create_sync_rename(knotmap_bin, inputs, tmp_path, op, code):
     final = str(tmp_path / "r.h5")
