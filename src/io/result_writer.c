@@ -391,6 +391,19 @@ static void close_objects(km_result_writer *w)
     km_rw_close_h(&w->g_peaks, H5Gclose);
 }
 
+km_status km_result_writer_end_frames(km_ctx *ctx, km_result_writer *w)
+{
+    if (w == NULL || w->file < 0 || w->committed)
+        return km_fail(ctx, KM_ERR_INVALID, "result writer: not open");
+    km_status st = km_rw_flush_peaks(ctx, w);
+    if (st != KM_OK)
+        return st;
+    if (!km_rw_finish_columns(w))
+        return km_rw_h5fail(ctx, w->path, KM_ERR_IO, "cannot write the tables");
+    km_atomic_writeback(&w->out);
+    return KM_OK;
+}
+
 km_status km_result_writer_commit(km_ctx *ctx, km_result_writer *w)
 {
     km_status st;

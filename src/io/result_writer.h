@@ -124,6 +124,11 @@ km_status km_result_writer_set_bodymap(km_ctx *ctx, km_result_writer *w,
 km_status km_result_writer_set_maps(km_ctx *ctx, km_result_writer *w, const float *max_map,
                                     const float *mean_map);
 
+/* After the last frame: the per-frame tables' last chunks written and the
+ * file's pages sent to disk (km_atomic_writeback) while the rest is
+ * computed; rows appended later are still written by the commit. */
+km_status km_result_writer_end_frames(km_ctx *ctx, km_result_writer *w);
+
 /* Flush, write n_frames and complete = 1, close, fsync, rename into place,
  * fsync the folder.  The writer stays to be freed. */
 km_status km_result_writer_commit(km_ctx *ctx, km_result_writer *w);

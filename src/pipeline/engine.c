@@ -349,11 +349,18 @@ km_status km_engine_write_final(km_ctx *ctx, km_engine *e, km_process_summary *s
     if (sum == NULL)
         sum = &local;
     memset(sum, 0, sizeof *sum);
+    /* With threads the body map and candidates are being computed on the
+       maps thread (km_exec_join) while these tables are finished. */
     km_status st = km_stage_body_write_taxel_maps(ctx, &e->body, e->writer);
     if (st == KM_OK)
         st = km_tracker_finish(ctx, e->trk.tracker);
     if (st == KM_OK)
         st = km_exec_drain_tracks(ctx, e);
+    if (st == KM_OK)
+        st = km_result_writer_end_frames(ctx, e->writer);
+    km_status est = km_exec_join_end(ctx, e);
+    if (st == KM_OK)
+        st = est;
     if (st == KM_OK)
         st = km_stage_body_write(ctx, &e->body, e->writer, sum);
     for (int k = 0; k < e->n_sinks && st == KM_OK; k++)

@@ -16,7 +16,10 @@
  * read-ahead hook.  Step 4 runs on a writing thread beside 3 and goes on
  * while the next block is computed; the maps of 5 run on a maps thread,
  * also into the next block, so the first thread's own sequential work is
- * only 2 and 3 (and the conditioner, in the driver's push).  A slot is
+ * only 2 and 3 (and the conditioner, in the driver's push).  Both are side
+ * threads of the pool (engine_pool.c): started at their first block, one
+ * job per block.  At the end (km_process: x.end_early) the body map and
+ * candidates are computed on the maps thread beside the last writing.  A slot is
  * refilled only after its block's writing and maps threads are joined
  * (at the next block's step 2).  The writing thread and the read-ahead do
  * not wait for each other: both hold HDF5's global lock only to copy bytes
@@ -135,11 +138,12 @@ static void *write_block(void *arg)
 }
 
 /* Wait for the block being written; its status. */
-static km_status join_writer(km_ctx *ctx, km_eng_exec *x)
+static km_status join_writer(km_ctx *ctx, km_engine *e)
 {
+    km_eng_exec *x = &e->x;
     if (!x->w_active)
         return KM_OK;
-    pthread_join(x->w_tid, NULL);
+    km_side_wait(e, KM_SIDE_WRITE);
     x->w_active = 0;
     for (int k = 0; k < x->n_tr_old; k++)
         km_free(ctx, x->tr_old[k]);
@@ -170,11 +174,12 @@ static void *maps_run(void *arg)
     return NULL;
 }
 
-static km_status join_maps(km_ctx *ctx, km_eng_exec *x)
+static km_status join_maps(km_ctx *ctx, km_engine *e)
 {
+    km_eng_exec *x = &e->x;
     if (!x->m_active)
         return KM_OK;
-    pthread_join(x->m_tid, NULL);
+    km_side_wait(e, KM_SIDE_MAPS);
     x->m_active = 0;
     if (x->maps_st != KM_OK)
         return km_fail(ctx, x->maps_st, "%s", km_ctx_last_error(x->mctx));
@@ -184,15 +189,15 @@ static km_status join_maps(km_ctx *ctx, km_eng_exec *x)
 static void join_sides_now(km_engine *e)
 {
     if (e->x.w_active)
-        pthread_join(e->x.w_tid, NULL);
+        km_side_wait(e, KM_SIDE_WRITE);
     if (e->x.m_active)
-        pthread_join(e->x.m_tid, NULL);
+        km_side_wait(e, KM_SIDE_MAPS);
     e->x.w_active = e->x.m_active = 0;
 }
 
-static km_status join_sides(km_ctx *ctx, km_eng_exec *x)
+static km_status join_sides(km_ctx *ctx, km_engine *e)
 {
-    km_status st = join_writer(ctx, x), cst = join_maps(ctx, x);
+    km_status st = join_writer(ctx, e), cst = join_maps(ctx, e);
     return st != KM_OK ? st : cst;
 }
 
@@ -229,10 +234,10 @@ static void start_sides(km_engine *e, km_eng_block *b)
     x->job_first = e->frames_done;
     x->w_st = KM_OK;
     x->job_ctx = x->wctx;
-    x->w_active = x->write_behind && pthread_create(&x->w_tid, NULL, write_block, e) == 0;
+    x->w_active = x->write_behind && km_side_post(e, KM_SIDE_WRITE, write_block, e);
     x->maps_blk = b;
     x->maps_st = KM_OK;
-    x->m_active = x->maps_apart = e->nw > 1 && pthread_create(&x->m_tid, NULL, maps_run, e) == 0;
+    x->m_active = x->maps_apart = e->nw > 1 && km_side_post(e, KM_SIDE_MAPS, maps_run, e);
 }
 
 /* Step 3: tracking and the summary, frame after frame. */
@@ -309,7 +314,7 @@ static km_status sequential_stage(km_ctx *ctx, km_engine *e, km_eng_block *b)
     km_eng_exec *x = &e->x;
     km_status st = km_stage_body_odometry(ctx, &e->body, b->odo_rows, b->n, b->odo);
     if (st == KM_OK)
-        st = join_sides(ctx, x);
+        st = join_sides(ctx, e);
     if (st == KM_OK)
         st = index_ids(ctx, e, b);
     if (st != KM_OK)
@@ -327,9 +332,9 @@ static km_status sequential_stage(km_ctx *ctx, km_engine *e, km_eng_block *b)
     x->maps_apart = 0;
     km_status wst = KM_OK, cst = KM_OK;
     if (e->p.save_frames || st != KM_OK)
-        wst = join_writer(ctx, x);
+        wst = join_writer(ctx, e);
     if (st != KM_OK)
-        cst = join_maps(ctx, x);
+        cst = join_maps(ctx, e);
     if (st == KM_OK)
         st = wst != KM_OK ? wst : cst;
     if (!x->w_active)
@@ -357,6 +362,14 @@ void km_exec_stop(km_engine *e)
     join_sides_now(e);
 }
 
+/* The end of the session on the maps thread: the body map and candidates. */
+static void *end_run(void *arg)
+{
+    km_engine *e = arg;
+    e->x.maps_st = km_stage_body_finish(e->x.mctx, &e->body);
+    return NULL;
+}
+
 km_status km_exec_join(km_ctx *ctx, km_engine *e)
 {
     km_eng_exec *x = &e->x;
@@ -367,7 +380,22 @@ km_status km_exec_join(km_ctx *ctx, km_engine *e)
         join_sides_now(e);
         return st;
     }
-    return join_sides(ctx, x);
+    if (!x->end_early || x->end_posted || e->nw < 2)
+        return join_sides(ctx, e);
+    /* The last block's maps done, the end goes on beside its writing. */
+    if ((st = join_maps(ctx, e)) != KM_OK) {
+        join_sides_now(e);
+        return st;
+    }
+    x->end_posted = 1;
+    x->maps_st = KM_OK;
+    x->m_active = km_side_post(e, KM_SIDE_MAPS, end_run, e);
+    return join_writer(ctx, e);
+}
+
+km_status km_exec_join_end(km_ctx *ctx, km_engine *e)
+{
+    return join_maps(ctx, e);
 }
 
 /* Block k is published to the per-frame stage; then, pipelined, block k-1

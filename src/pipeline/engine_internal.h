@@ -73,6 +73,18 @@ km_status km_stage_track_declare(km_ctx *ctx, km_stage_track *s, km_result_write
 void km_stage_track_free(km_ctx *ctx, km_stage_track *s);
 
 /* ---- stage_body.c: odometry, body map, candidate map, per-taxel maps ---- */
+
+/* The end of the session: the body map and the candidates, computed by
+ * km_stage_body_finish and written by km_stage_body_write. */
+typedef struct km_body_end {
+    km_result_bodymap b;
+    float *bmax, *bmean, *excess, *spread;
+    int32_t *cov;
+    km_candidate *cand;
+    size_t nc;
+    int done;
+} km_body_end;
+
 typedef struct km_stage_body {
     int roller;
     int32_t rows, cols;
@@ -81,6 +93,7 @@ typedef struct km_stage_body {
     float *max_map;            /* per taxel: maximum, sum and count of finite values */
     double *sum_map;
     int64_t *cnt_map;
+    km_body_end end;
 } km_stage_body;
 
 /* The roller radius the session gives, or the one its rows and row pitch
@@ -104,8 +117,12 @@ km_status km_stage_body_maps(km_ctx *ctx, const km_stage_body *s, float *max, fl
                              int32_t *coverage, float *excess, size_t capacity, size_t *cells);
 /* Write /frames/max and /frames/mean (the sum map is reused: call once, last). */
 km_status km_stage_body_write_taxel_maps(km_ctx *ctx, km_stage_body *s, km_result_writer *w);
-/* Write /bodymap and /candidates; the best KM_SUMMARY_TOP candidates and
- * the count go to *sum. */
+/* The body map and candidates of the whole session, computed into s->end
+ * (touches only the body grid: may run on another thread while the
+ * tables are written). */
+km_status km_stage_body_finish(km_ctx *ctx, km_stage_body *s);
+/* Write /bodymap and /candidates (computed first unless finished); the
+ * best KM_SUMMARY_TOP candidates and the count go to *sum. */
 km_status km_stage_body_write(km_ctx *ctx, km_stage_body *s, km_result_writer *w,
                               km_process_summary *sum);
 void km_stage_body_free(km_ctx *ctx, km_stage_body *s);
@@ -179,10 +196,24 @@ typedef struct km_eng_worker {
     int started;
 } km_eng_worker;
 
+/* A side thread of the executor (the writing thread, the maps thread):
+ * started at its first job and alive as long as the engine; it runs one
+ * job per post, in order (engine_pool.c). */
+enum { KM_SIDE_WRITE, KM_SIDE_MAPS, KM_SIDES };
+typedef struct km_eng_exec km_eng_exec;
+typedef struct km_eng_side {
+    km_eng_exec *x;            /* set before the thread starts */
+    void *(*fn)(void *);       /* the job: fn(arg) */
+    void *arg;
+    pthread_t tid;
+    int started;
+    long long posted, done;    /* jobs, under the pool's mutex */
+} km_eng_side;
+
 /* The executor's state for threads (nw > 1): the worker pool's schedule,
  * write-behind, the maps thread, and the hand-over of tracked frames to
  * the writing thread. */
-typedef struct km_eng_exec {
+struct km_eng_exec {
     /* The pool (engine_pool.c), under pmu: blocks are published in order,
        block b in slot b % KM_ENGINE_SLOTS; [lo, pub) may have frames left. */
     pthread_mutex_t pmu;
@@ -195,19 +226,21 @@ typedef struct km_eng_exec {
     int64_t stop_from;         /* a failure: no frames taken from this block on */
     int ahead_pending, ahead_done;
     int pipelined;             /* the sequential stage of a block waits for the next block */
+    int end_early;             /* km_exec_join starts the body's end on the maps thread */
+    int end_posted;
     km_ctx *wctx;              /* writing thread */
     km_ctx *mctx;              /* maps thread */
     int write_behind;          /* 1: the block is written on its own thread */
+    km_eng_side side[KM_SIDES]; /* under pmu, like the pool; side_cv: a job posted or done */
+    pthread_cond_t side_cv;
     km_eng_block *job;         /* the block being written */
     km_ctx *job_ctx;           /* the ctx that writes it */
     int64_t job_first;
-    pthread_t w_tid;
     int w_active;
     km_status w_st;
     km_eng_block *maps_blk;    /* the block being added to the body, candidate and taxel maps */
     int maps_apart;
     km_status maps_st;
-    pthread_t m_tid;
     int m_active;
     int32_t *blk_id;           /* track ids of the block's peaks, frame after frame */
     size_t blk_id_cap;
@@ -221,7 +254,7 @@ typedef struct km_eng_exec {
     pthread_mutex_t mu;        /* with cv: the writing thread sleeps until tracked moves */
     pthread_cond_t cv;
     int sync;                  /* mu, cv initialised */
-} km_eng_exec;
+};
 
 struct km_engine {
     km_ctx *fctx;              /* the creator's allocator, for km_engine_free */
@@ -265,6 +298,11 @@ void km_pool_publish(km_engine *e, km_eng_block *b, int64_t n);
 /* Take part in the per-frame stage on this thread until block b is
  * done; its status (the failure at its earliest frame). */
 km_status km_pool_finish_block(km_ctx *ctx, km_engine *e, km_eng_block *b);
+/* Side thread k runs fn(arg) (started at its first job); 0 when there is
+ * no thread for it (no pool, or it cannot start): the caller runs it. */
+int km_side_post(km_engine *e, int k, void *(*fn)(void *), void *arg);
+/* Wait until side thread k has finished every job posted to it. */
+void km_side_wait(km_engine *e, int k);
 /* The same until the read-ahead has run (at once when none was started). */
 void km_pool_wait_ahead(km_ctx *ctx, km_engine *e);
 /* The read-ahead on a worker now, before any block (threads only: else
@@ -278,8 +316,11 @@ void km_exec_free(km_ctx *ctx, km_engine *e);
  * and x.pipelined): the block's sequential stage waits for the next block
  * or km_exec_join. */
 km_status km_exec_block(km_ctx *ctx, km_engine *e, int64_t n);
-/* Every block pushed through every stage; the threads of the last block joined. */
+/* Every block pushed through every stage; the threads of the last block
+ * joined.  With x.end_early and a maps thread, the body map and candidates
+ * (km_stage_body_finish) are then computed on it: km_exec_join_end waits. */
 km_status km_exec_join(km_ctx *ctx, km_engine *e);
+km_status km_exec_join_end(km_ctx *ctx, km_engine *e);
 /* The driver, after a push that started the read-ahead: wait for it. */
 void km_exec_wait_ahead(km_ctx *ctx, km_engine *e);
 /* The driver, before the result file is created: read the first block on

@@ -11,7 +11,9 @@
  * take; the first thread joins in while it waits for a block or the read.
  * One mutex guards the schedule (a few thousand takes a session).  Which
  * thread computed a frame does not change its result: peaks go to the
- * taker's buffer of the block, and each frame records where. */
+ * taker's buffer of the block, and each frame records where.  The
+ * executor's side threads (writing, maps) live here too: started at their
+ * first job, then one job per post, in order, under the same mutex. */
 #include <math.h>
 #include <string.h>
 
@@ -165,6 +167,62 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
+/* A side thread: its jobs in order, until the pool stops. */
+static void *side_main(void *arg)
+{
+    km_eng_side *s = arg;
+    km_eng_exec *x = s->x;
+    lock(x);
+    for (;;) {
+        while (!x->quit && s->done == s->posted)
+            pthread_cond_wait(&x->side_cv, &x->pmu);
+        if (s->done == s->posted)
+            break; /* quit, nothing left */
+        void *(*fn)(void *) = s->fn;
+        void *a = s->arg;
+        unlock(x);
+        fn(a);
+        lock(x);
+        s->done++;
+        pthread_cond_broadcast(&x->side_cv);
+    }
+    unlock(x);
+    return NULL;
+}
+
+int km_side_post(km_engine *e, int k, void *(*fn)(void *), void *arg)
+{
+    km_eng_exec *x = &e->x;
+    km_eng_side *s = &x->side[k];
+    if (!x->pool)
+        return 0;
+    lock(x);
+    if (!s->started) {
+        s->x = x;
+        s->started = pthread_create(&s->tid, NULL, side_main, s) == 0;
+    }
+    if (s->started) {
+        s->fn = fn;
+        s->arg = arg;
+        s->posted++;
+        pthread_cond_broadcast(&x->side_cv);
+    }
+    unlock(x);
+    return s->started;
+}
+
+void km_side_wait(km_engine *e, int k)
+{
+    km_eng_exec *x = &e->x;
+    km_eng_side *s = &x->side[k];
+    if (!x->pool)
+        return;
+    lock(x);
+    while (s->done < s->posted)
+        pthread_cond_wait(&x->side_cv, &x->pmu);
+    unlock(x);
+}
+
 void km_pool_publish(km_engine *e, km_eng_block *b, int64_t n)
 {
     km_eng_exec *x = &e->x;
@@ -277,6 +335,12 @@ km_status km_pool_create(km_ctx *ctx, km_engine *e)
         pthread_mutex_destroy(&x->pmu);
         return km_fail(ctx, KM_ERR_NOMEM, "cannot create a condition variable");
     }
+    if (pthread_cond_init(&x->side_cv, NULL) != 0) {
+        pthread_cond_destroy(&x->done_cv);
+        pthread_cond_destroy(&x->work_cv);
+        pthread_mutex_destroy(&x->pmu);
+        return km_fail(ctx, KM_ERR_NOMEM, "cannot create a condition variable");
+    }
     x->pool = 1;
     for (int k = 1; k < e->nw; k++)
         e->wk[k].started = pthread_create(&e->wk[k].tid, NULL, worker_main, &e->wk[k]) == 0;
@@ -291,10 +355,15 @@ void km_pool_stop(km_engine *e)
     lock(x);
     x->quit = 1;
     pthread_cond_broadcast(&x->work_cv);
+    pthread_cond_broadcast(&x->side_cv);
     unlock(x);
     for (int k = 1; k < e->nw; k++)
         if (e->wk[k].started)
             pthread_join(e->wk[k].tid, NULL);
+    for (int k = 0; k < KM_SIDES; k++)
+        if (x->side[k].started)
+            pthread_join(x->side[k].tid, NULL);
+    pthread_cond_destroy(&x->side_cv);
     pthread_cond_destroy(&x->done_cv);
     pthread_cond_destroy(&x->work_cv);
     pthread_mutex_destroy(&x->pmu);

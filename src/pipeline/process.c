@@ -102,6 +102,7 @@ static km_status create_read_ahead(km_ctx *ctx, driver *d, km_engine *e)
     e->ahead = read_ahead;
     e->ahead_user = d;
     e->x.pipelined = 1;
+    e->x.end_early = 1;
     return KM_OK;
 }
 

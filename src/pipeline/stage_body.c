@@ -172,63 +172,74 @@ km_status km_stage_body_write_taxel_maps(km_ctx *ctx, km_stage_body *s, km_resul
     return km_result_writer_set_maps(ctx, w, s->max_map, mean);
 }
 
+static void free_end(km_ctx *ctx, km_body_end *z)
+{
+    km_free(ctx, z->bmax);
+    km_free(ctx, z->bmean);
+    km_free(ctx, z->excess);
+    km_free(ctx, z->spread);
+    km_free(ctx, z->cov);
+    km_free(ctx, z->cand);
+    memset(z, 0, sizeof *z);
+}
+
 /* The whole-session body map and candidates: computed once at the end,
  * so the buffers here are the only allocation after the stream. */
+km_status km_stage_body_finish(km_ctx *ctx, km_stage_body *s)
+{
+    km_status st = KM_OK;
+    km_body_end *z = &s->end;
+    km_result_bodymap *b = &z->b;
+    size_t cells;
+
+    free_end(ctx, z);
+    b->mode = s->roller ? KM_MODE_ROLLER : KM_MODE_MAT;
+    km_bodygrid_shape(s->grid, &b->ny, &b->nx, &b->y0_mm, &b->y_pitch_mm, &b->x_pitch_mm);
+    if ((st = km_stage_body_maps(ctx, s, NULL, NULL, NULL, NULL, 0, &cells)) != KM_OK)
+        return st;
+    if (cells > 0) {
+        z->bmax = km_alloc(ctx, cells * sizeof *z->bmax);
+        z->bmean = km_alloc(ctx, cells * sizeof *z->bmean);
+        z->excess = km_alloc(ctx, cells * sizeof *z->excess);
+        z->spread = km_alloc(ctx, cells * sizeof *z->spread);
+        z->cov = km_alloc(ctx, cells * sizeof *z->cov);
+        z->cand = km_alloc(ctx, cells * sizeof *z->cand);
+        if (z->bmax == NULL || z->bmean == NULL || z->excess == NULL || z->spread == NULL ||
+            z->cov == NULL || z->cand == NULL)
+            return KM_ERR_NOMEM;
+        km_candidate_maps sm = {0};
+        sm.spread = z->spread;
+        if ((st = km_stage_body_maps(ctx, s, z->bmax, z->bmean, z->cov, z->excess, cells,
+                                     &cells)) != KM_OK ||
+            (st = km_bodygrid_candidate_maps(ctx, s->grid, &sm, cells, NULL)) != KM_OK ||
+            (st = km_bodygrid_candidates(ctx, s->grid, z->cand, cells, &z->nc)) != KM_OK)
+            return st;
+    }
+    b->max = z->bmax;
+    b->mean = z->bmean;
+    b->coverage = z->cov;
+    b->excess = z->excess;
+    b->spread = z->spread;
+    z->done = 1;
+    return KM_OK;
+}
+
 km_status km_stage_body_write(km_ctx *ctx, km_stage_body *s, km_result_writer *w,
                               km_process_summary *sum)
 {
     km_status st = KM_OK;
-    km_result_bodymap b;
-    float *bmax = NULL, *bmean = NULL, *excess = NULL, *spread = NULL;
-    int32_t *cov = NULL;
-    km_candidate *cand = NULL;
-    size_t cells, nc = 0;
-
-    memset(&b, 0, sizeof b);
-    b.mode = s->roller ? KM_MODE_ROLLER : KM_MODE_MAT;
-    km_bodygrid_shape(s->grid, &b.ny, &b.nx, &b.y0_mm, &b.y_pitch_mm, &b.x_pitch_mm);
-    if ((st = km_stage_body_maps(ctx, s, NULL, NULL, NULL, NULL, 0, &cells)) != KM_OK)
-        goto done;
-    if (cells > 0) {
-        bmax = km_alloc(ctx, cells * sizeof *bmax);
-        bmean = km_alloc(ctx, cells * sizeof *bmean);
-        excess = km_alloc(ctx, cells * sizeof *excess);
-        spread = km_alloc(ctx, cells * sizeof *spread);
-        cov = km_alloc(ctx, cells * sizeof *cov);
-        cand = km_alloc(ctx, cells * sizeof *cand);
-        if (bmax == NULL || bmean == NULL || excess == NULL || spread == NULL || cov == NULL ||
-            cand == NULL) {
-            st = KM_ERR_NOMEM;
-            goto done;
-        }
-        km_candidate_maps sm = {0};
-        sm.spread = spread;
-        if ((st = km_stage_body_maps(ctx, s, bmax, bmean, cov, excess, cells, &cells)) != KM_OK ||
-            (st = km_bodygrid_candidate_maps(ctx, s->grid, &sm, cells, NULL)) != KM_OK ||
-            (st = km_bodygrid_candidates(ctx, s->grid, cand, cells, &nc)) != KM_OK)
-            goto done;
+    km_body_end *z = &s->end;
+    if ((z->done || (st = km_stage_body_finish(ctx, s)) == KM_OK) &&
+        (st = km_result_writer_set_bodymap(ctx, w, &z->b)) == KM_OK &&
+        (st = km_result_writer_set_table(ctx, w, &CAND_TABLE, z->cand, z->nc)) == KM_OK) {
+        sum->n_candidates = (int64_t)z->nc;
+        sum->n_cand = z->nc < KM_SUMMARY_TOP ? (int)z->nc : KM_SUMMARY_TOP;
+        for (int i = 0; i < sum->n_cand; i++)
+            sum->cand[i] = z->cand[i];
+        sum->bodymap_ny = z->b.ny;
+        sum->bodymap_nx = z->b.nx;
     }
-    b.max = bmax;
-    b.mean = bmean;
-    b.coverage = cov;
-    b.excess = excess;
-    b.spread = spread;
-    if ((st = km_result_writer_set_bodymap(ctx, w, &b)) != KM_OK ||
-        (st = km_result_writer_set_table(ctx, w, &CAND_TABLE, cand, nc)) != KM_OK)
-        goto done;
-    sum->n_candidates = (int64_t)nc;
-    sum->n_cand = nc < KM_SUMMARY_TOP ? (int)nc : KM_SUMMARY_TOP;
-    for (int i = 0; i < sum->n_cand; i++)
-        sum->cand[i] = cand[i];
-    sum->bodymap_ny = b.ny;
-    sum->bodymap_nx = b.nx;
-done:
-    km_free(ctx, bmax);
-    km_free(ctx, bmean);
-    km_free(ctx, excess);
-    km_free(ctx, spread);
-    km_free(ctx, cov);
-    km_free(ctx, cand);
+    free_end(ctx, z);
     return st;
 }
 
@@ -239,5 +250,6 @@ void km_stage_body_free(km_ctx *ctx, km_stage_body *s)
     km_free(ctx, s->max_map);
     km_free(ctx, s->sum_map);
     km_free(ctx, s->cnt_map);
+    free_end(ctx, &s->end);
     memset(s, 0, sizeof *s);
 }

@@ -1,0 +1,52 @@
+"""A session that fails mid-file fails the same way with any thread count.
+
+One /frames chunk in the middle of the session is damaged (bytes inside its
+deflate stream overwritten), so the read of that block fails while earlier
+blocks are being computed, tracked, written and mapped on the executor's
+threads, and (with threads) while the next block is read ahead.  With 1, 2
+and 3 threads: the same exit status and message (naming the file and the
+frames), no output and no temporary file left in the folder.
+"""
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import h5py
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+BIN = Path(os.environ.get("KNOTMAP_BIN", REPO / "build" / "knotmap"))
+
+
+@pytest.fixture(scope="module")
+def damaged(tmp_path_factory):
+    d = tmp_path_factory.mktemp("damaged")
+    good = d / "good.h5"
+    subprocess.run([str(BIN), "synth", "--mode", "roller", "--grid", "32x32", "--rate", "100",
+                    "--duration", "30", "--seed", "2", "-o", str(good)],
+                   check=True, capture_output=True)
+    with h5py.File(good, "r") as f:
+        ds = f["frames"]
+        n = ds.id.get_num_chunks()
+        assert n >= 8, "the session needs chunks before and after the damaged one"
+        info = ds.id.get_chunk_info(n // 2)
+        first = info.chunk_offset[0]
+        last = first + ds.chunks[0] - 1
+    bad = d / "bad.h5"
+    shutil.copy(good, bad)
+    with open(bad, "r+b") as g:
+        g.seek(info.byte_offset + info.size // 2)
+        g.write(b"\xff" * 64)
+    return bad, first, last
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_damaged_chunk_mid_file(tmp_path, damaged, threads):
+    bad, first, last = damaged
+    out = tmp_path / "out.h5"
+    r = subprocess.run([str(BIN), "process", "-q", "--threads", str(threads), str(bad),
+                        "-o", str(out)], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 65, r.stderr
+    assert r.stderr.strip() == f"knotmap: {bad}: frames {first}..{last}: /frames cannot be read (inflate() failed)"
+    assert list(tmp_path.iterdir()) == []
