@@ -7,25 +7,20 @@ threads, and (with threads) while the next block is read ahead.  With 1, 2
 and 3 threads: the same exit status and message (naming the file and the
 frames), no output and no temporary file left in the folder.
 """
-import os
 import shutil
-import subprocess
-from pathlib import Path
 
 import h5py
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-BIN = Path(os.environ.get("KNOTMAP_BIN", REPO / "build" / "knotmap"))
+from km_cli import run, run_ok
 
 
 @pytest.fixture(scope="module")
 def damaged(tmp_path_factory):
     d = tmp_path_factory.mktemp("damaged")
     good = d / "good.h5"
-    subprocess.run([str(BIN), "synth", "--mode", "roller", "--grid", "32x32", "--rate", "100",
-                    "--duration", "30", "--seed", "2", "-o", str(good)],
-                   check=True, capture_output=True)
+    run_ok("synth", "--mode", "roller", "--grid", "32x32", "--rate", "100", "--duration", "30",
+           "--seed", "2", "-o", good)
     with h5py.File(good, "r") as f:
         ds = f["frames"]
         n = ds.id.get_num_chunks()
@@ -45,8 +40,7 @@ def damaged(tmp_path_factory):
 def test_damaged_chunk_mid_file(tmp_path, damaged, threads):
     bad, first, last = damaged
     out = tmp_path / "out.h5"
-    r = subprocess.run([str(BIN), "process", "-q", "--threads", str(threads), str(bad),
-                        "-o", str(out)], capture_output=True, text=True, timeout=300)
+    r = run("process", "-q", "--threads", threads, bad, "-o", out)
     assert r.returncode == 65, r.stderr
     assert r.stderr.strip() == f"knotmap: {bad}: frames {first}..{last}: /frames cannot be read (inflate() failed)"
     assert list(tmp_path.iterdir()) == []
