@@ -237,22 +237,6 @@ static int sync_temp(km_atomic_out *o)
     return rc;
 }
 
-void km_atomic_writeback(km_atomic_out *o)
-{
-#ifdef SYNC_FILE_RANGE_WRITE
-    if (o->tmp == NULL || o->committed)
-        return;
-    int fd = o->fd >= 0 ? o->fd : open(o->tmp, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return;
-    (void)sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
-    if (fd != o->fd)
-        close(fd);
-#else
-    (void)o;
-#endif
-}
-
 static int sync_folder(const char *path)
 {
     const char *slash = strrchr(path, '/');

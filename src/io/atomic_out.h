@@ -69,11 +69,6 @@ km_status km_atomic_close_fd(km_ctx *ctx, km_atomic_out *o);
  * km_atomic_discard() to remove. */
 km_status km_atomic_commit(km_ctx *ctx, km_atomic_out *o);
 
-/* A hint: the kernel starts writing the temporary's dirty pages to disk
- * now (Linux: sync_file_range), so the fsync of km_atomic_commit has less
- * left to wait for.  Nothing is reported: the commit's fsync does. */
-void km_atomic_writeback(km_atomic_out *o);
-
 /* Close the descriptor, remove the temporary unless committed, unregister,
  * free the names.  Safe on an empty or committed handle; o is empty after. */
 void km_atomic_discard(km_atomic_out *o);

@@ -400,7 +400,6 @@ km_status km_result_writer_end_frames(km_ctx *ctx, km_result_writer *w)
         return st;
     if (!km_rw_finish_columns(w))
         return km_rw_h5fail(ctx, w->path, KM_ERR_IO, "cannot write the tables");
-    km_atomic_writeback(&w->out);
     return KM_OK;
 }
 

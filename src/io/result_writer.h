@@ -124,9 +124,9 @@ km_status km_result_writer_set_bodymap(km_ctx *ctx, km_result_writer *w,
 km_status km_result_writer_set_maps(km_ctx *ctx, km_result_writer *w, const float *max_map,
                                     const float *mean_map);
 
-/* After the last frame: the per-frame tables' last chunks written and the
- * file's pages sent to disk (km_atomic_writeback) while the rest is
- * computed; rows appended later are still written by the commit. */
+/* After the last frame: the tables' last chunks compressed and written
+ * now (with threads, while the candidates are computed); rows appended
+ * later are still written by the commit. */
 km_status km_result_writer_end_frames(km_ctx *ctx, km_result_writer *w);
 
 /* Flush, write n_frames and complete = 1, close, fsync, rename into place,
