@@ -1096,7 +1096,12 @@ KM_API km_status km_engine_create(km_ctx *ctx, const km_session_info *info,
  * `times` (n seconds, increasing; NULL = frame index / frame_rate_hz).
  * Frames are processed as soon as conditioning releases them (filters
  * with a delay hold a few back until km_engine_finish).  Errors:
- * KM_ERR_INVALID (after finish, bad arguments), KM_ERR_LIMIT, KM_ERR_NOMEM. */
+ * KM_ERR_INVALID (after finish, bad arguments, a time that is not
+ * finite), KM_ERR_LIMIT, KM_ERR_NOMEM, KM_ERR_CANCELLED.  A push or finish
+ * that fails for any reason but bad arguments may have taken part of the
+ * frames: from then on push, finish and the snapshots return that first
+ * status again ("engine: an earlier call failed (...)"); only
+ * km_engine_free is left to do. */
 KM_API km_status km_engine_push(km_ctx *ctx, km_engine *e, const float *frames,
                                 const double *times, int64_t n);
 /* End of the stream: frames held back are processed, the last tracks end.

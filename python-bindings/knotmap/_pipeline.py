@@ -72,6 +72,7 @@ class Pipeline:
                  mask: Optional[ArrayLike] = None, **params: Any) -> None:
         self._keep: list = []
         self._e = None
+        self._failed = False
         meta = session.metadata if isinstance(session, Session) else session
 
         def shape_of(p):
@@ -117,13 +118,24 @@ class Pipeline:
                 raise invalid("times has %d entries for %d frames" % (t.size, a.shape[0]))
             tptr = ffi.cast("double *", t.ctypes.data)
         c = ctx()
-        check(c, lib.km_engine_push(c, e, ffi.cast("float *", a.ctypes.data), tptr, a.shape[0]))
+        self._call(c, lib.km_engine_push(c, e, ffi.cast("float *", a.ctypes.data), tptr,
+                                         a.shape[0]))
+
+    def _call(self, c, status) -> None:
+        # A push or finish that fails may have taken part of the frames: the
+        # engine refuses every later call with that failure (close() then
+        # only frees it).
+        try:
+            check(c, status)
+        except Exception:
+            self._failed = True
+            raise
 
     def finish(self) -> None:
         """End of the stream: frames held back by conditioning are
         processed; no push afterwards.  close() calls it."""
         c = ctx()
-        check(c, lib.km_engine_finish(c, self._engine()))
+        self._call(c, lib.km_engine_finish(c, self._engine()))
 
     def bodymap(self) -> Dict[str, Any]:
         """The body map so far: pressure (max), mean, coverage and excess
@@ -172,7 +184,8 @@ class Pipeline:
         if self._e is None:
             return
         try:
-            self.finish()
+            if not self._failed:
+                self.finish()
         finally:
             ffi.release(self._e)
             self._e = None

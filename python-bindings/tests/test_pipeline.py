@@ -78,3 +78,21 @@ def test_keywords_are_process_keywords():
     pipe.push(np.zeros((3, 8, 8), np.float32))
     assert pipe.info()["rows"] == 8
     pipe.close()
+
+
+def test_a_failed_push_is_final(example):
+    """A push that fails part-way (a time that is not finite) may have taken
+    some frames: every later call raises that first failure; close() frees."""
+    session, _ = example
+    pipe = knotmap.Pipeline(session)
+    pipe.push(session.frames[:10], session.time[:10])
+    t = np.array(session.time[10:20])
+    t[5] = np.nan
+    with pytest.raises(ValueError, match="time nan"):
+        pipe.push(session.frames[10:20], t)
+    with pytest.raises(ValueError, match="an earlier call failed.*time nan"):
+        pipe.push(session.frames[20:30], session.time[20:30])
+    with pytest.raises(ValueError, match="an earlier call failed"):
+        pipe.candidates()
+    pipe.close()
+    pipe.close()

@@ -278,6 +278,24 @@ km_status km_engine_add_sink(km_ctx *ctx, km_engine *e, const km_stage_sink *s)
     return KM_OK;
 }
 
+/* A push or finish that fails leaves frames part-way through the pipeline
+   (some of the push consumed, a block not tracked): like a stream of zstd
+   or libsndfile, the engine then refuses further work, naming the first
+   failure.  Only km_engine_free is left to do. */
+static km_status mark_failed(km_ctx *ctx, km_engine *e, km_status st)
+{
+    if (st != KM_OK && e->failed == KM_OK) {
+        e->failed = st;
+        snprintf(e->failed_msg, sizeof e->failed_msg, "%s", km_ctx_last_error(ctx));
+    }
+    return st;
+}
+
+static km_status refuse(km_ctx *ctx, const km_engine *e)
+{
+    return km_fail(ctx, e->failed, "engine: an earlier call failed (%s)", e->failed_msg);
+}
+
 /* Process the conditioned frames that are ready, a block at a time. */
 static km_status drain(km_ctx *ctx, km_engine *e)
 {
@@ -297,6 +315,8 @@ km_status km_engine_push(km_ctx *ctx, km_engine *e, const float *frames, const d
 {
     if (e == NULL || n < 0 || (n > 0 && frames == NULL))
         return km_fail(ctx, KM_ERR_INVALID, "engine: bad arguments to push");
+    if (e->failed != KM_OK)
+        return refuse(ctx, e);
     if (e->finished)
         return km_fail(ctx, KM_ERR_INVALID, "engine: push after finish");
     size_t rc = (size_t)e->info.rows * (size_t)e->info.cols;
@@ -309,7 +329,7 @@ km_status km_engine_push(km_ctx *ctx, km_engine *e, const float *frames, const d
         if (st == KM_OK)
             st = drain(ctx, e);
         if (st != KM_OK)
-            return st;
+            return mark_failed(ctx, e, st);
         e->frames_in += m;
     }
     return KM_OK;
@@ -318,6 +338,8 @@ km_status km_engine_push(km_ctx *ctx, km_engine *e, const float *frames, const d
 km_status km_engine_flush(km_ctx *ctx, km_engine *e)
 {
     km_status st = KM_OK;
+    if (e->failed != KM_OK)
+        return refuse(ctx, e);
     if (!e->finished) {
         e->finished = 1;
         if ((st = km_conditioner_finish(ctx, e->cond)) == KM_OK)
@@ -327,9 +349,9 @@ km_status km_engine_flush(km_ctx *ctx, km_engine *e)
         /* A block failed: the later ones are not tracked (their frames
            would follow a block that never counted), and its message stays. */
         km_exec_stop(e);
-        return st;
+        return mark_failed(ctx, e, st);
     }
-    return km_exec_join(ctx, e);
+    return mark_failed(ctx, e, km_exec_join(ctx, e));
 }
 
 km_status km_engine_finish(km_ctx *ctx, km_engine *e)
@@ -389,7 +411,9 @@ km_status km_engine_bodymap(km_ctx *ctx, km_engine *e, km_engine_map *out, float
 {
     if (e == NULL || out == NULL)
         return km_fail(ctx, KM_ERR_INVALID, "engine: NULL");
-    km_status st = km_exec_join(ctx, e);
+    if (e->failed != KM_OK)
+        return refuse(ctx, e);
+    km_status st = mark_failed(ctx, e, km_exec_join(ctx, e));
     if (st != KM_OK)
         return st;
     memset(out, 0, sizeof *out);
@@ -405,8 +429,10 @@ km_status km_engine_candidates(km_ctx *ctx, km_engine *e, km_candidate *out, siz
 {
     if (e == NULL || n == NULL)
         return km_fail(ctx, KM_ERR_INVALID, "engine: NULL");
-    km_status st = km_exec_join(ctx, e);
     *n = 0;
+    if (e->failed != KM_OK)
+        return refuse(ctx, e);
+    km_status st = mark_failed(ctx, e, km_exec_join(ctx, e));
     if (st != KM_OK)
         return st;
     return km_bodygrid_candidates(ctx, e->body.grid, out, capacity, n);

@@ -286,6 +286,8 @@ struct km_engine {
     int ahead_wanted, ahead_started;
     int64_t frames_in, frames_done;
     int finished;
+    km_status failed;          /* the first failure of a push or finish */
+    char failed_msg[200];      /* its message */
 };
 
 /* engine_pool.c: the per-frame stage on the pool of workers */

@@ -237,3 +237,41 @@ Test(engine, snapshot_before_the_end_and_push_after_finish)
     km_engine_free(NULL);
     unload(&s);
 }
+
+/* A push that fails part-way (a time that is not finite, after some of
+   the push was taken) leaves the engine refusing every later call with
+   that first failure; bad arguments are refused without harm. */
+Test(engine, a_failed_push_is_final)
+{
+    char in[128];
+    km_test_path(in, sizeof in, dir, "s.h5");
+    km_synth_params sp;
+    km_synth_params_default(&sp);
+    sp.mode = KM_MODE_ROLLER;
+    sp.duration_s = 2;
+    cr_assert_eq(km_synth_write(ctx, &sp, KM_FORMAT_SESSION, in, 1), KM_OK);
+    session s;
+    load(in, &s);
+    km_engine *e;
+    cr_assert_eq(km_engine_create(ctx, &s.info, s.mask, NULL, &e), KM_OK);
+    cr_assert_eq(km_engine_push(ctx, e, s.frames, s.times, -1), KM_ERR_INVALID);
+    cr_assert_eq(km_engine_push(ctx, e, s.frames, s.times, 10), KM_OK,
+                 "bad arguments leave the engine usable: %s", km_ctx_last_error(ctx));
+    size_t rc = (size_t)s.info.rows * (size_t)s.info.cols;
+    s.times[15] = NAN;
+    cr_assert_eq(km_engine_push(ctx, e, s.frames + 10 * rc, s.times + 10, 10), KM_ERR_INVALID);
+    cr_assert(strstr(km_ctx_last_error(ctx), "time nan") != NULL, "%s", km_ctx_last_error(ctx));
+    s.times[15] = s.times[14] + 0.01;
+    cr_assert_eq(km_engine_push(ctx, e, s.frames + 20 * rc, s.times + 20, 10), KM_ERR_INVALID);
+    cr_assert(strstr(km_ctx_last_error(ctx), "an earlier call failed") != NULL &&
+                  strstr(km_ctx_last_error(ctx), "time nan") != NULL,
+              "%s", km_ctx_last_error(ctx));
+    cr_assert_eq(km_engine_finish(ctx, e), KM_ERR_INVALID);
+    km_engine_map m;
+    cr_assert_eq(km_engine_bodymap(ctx, e, &m, NULL, NULL, NULL, NULL, 0), KM_ERR_INVALID);
+    size_t n = 7;
+    cr_assert_eq(km_engine_candidates(ctx, e, NULL, 0, &n), KM_ERR_INVALID);
+    cr_assert_eq(n, 0);
+    km_engine_free(e);
+    unload(&s);
+}
