@@ -205,7 +205,8 @@ Test(engine, roller_two_threads_random_blocks_match_process)
     check(KM_MODE_ROLLER, 2, 40, 3);
 }
 
-Test(engine, snapshot_before_the_end_and_push_after_finish)
+/* A moderate synthetic roller session of `seconds`, written and read back. */
+static void roller_session(session *s, double seconds)
 {
     char in[128];
     km_test_path(in, sizeof in, dir, "s.h5");
@@ -213,10 +214,15 @@ Test(engine, snapshot_before_the_end_and_push_after_finish)
     km_synth_params_default(&sp);
     km_synth_preset(&sp, KM_SYNTH_MODERATE);
     sp.mode = KM_MODE_ROLLER;
-    sp.duration_s = 6;
+    sp.duration_s = seconds;
     cr_assert_eq(km_synth_write(ctx, &sp, KM_FORMAT_SESSION, in, 1), KM_OK);
+    load(in, s);
+}
+
+Test(engine, snapshot_before_the_end_and_push_after_finish)
+{
     session s;
-    load(in, &s);
+    roller_session(&s, 6);
     km_engine *e;
     cr_assert_eq(km_engine_create(ctx, &s.info, s.mask, NULL, &e), KM_OK);
     size_t rc = (size_t)s.info.rows * (size_t)s.info.cols;
@@ -243,15 +249,8 @@ Test(engine, snapshot_before_the_end_and_push_after_finish)
    that first failure; bad arguments are refused without harm. */
 Test(engine, a_failed_push_is_final)
 {
-    char in[128];
-    km_test_path(in, sizeof in, dir, "s.h5");
-    km_synth_params sp;
-    km_synth_params_default(&sp);
-    sp.mode = KM_MODE_ROLLER;
-    sp.duration_s = 2;
-    cr_assert_eq(km_synth_write(ctx, &sp, KM_FORMAT_SESSION, in, 1), KM_OK);
     session s;
-    load(in, &s);
+    roller_session(&s, 2);
     km_engine *e;
     cr_assert_eq(km_engine_create(ctx, &s.info, s.mask, NULL, &e), KM_OK);
     cr_assert_eq(km_engine_push(ctx, e, s.frames, s.times, -1), KM_ERR_INVALID);
