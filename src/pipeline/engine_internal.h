@@ -301,7 +301,9 @@ void km_pool_publish(km_engine *e, km_eng_block *b, int64_t n);
  * done; its status (the failure at its earliest frame). */
 km_status km_pool_finish_block(km_ctx *ctx, km_engine *e, km_eng_block *b);
 /* Side thread k runs fn(arg) (started at its first job); 0 when there is
- * no thread for it (no pool, or it cannot start): the caller runs it. */
+ * no thread for it (no pool, or it cannot start): the caller runs it.  One
+ * job in flight per side thread: the caller waits (km_side_wait) before
+ * posting the next, since a post replaces the job's fn and arg. */
 int km_side_post(km_engine *e, int k, void *(*fn)(void *), void *arg);
 /* Wait until side thread k has finished every job posted to it. */
 void km_side_wait(km_engine *e, int k);
