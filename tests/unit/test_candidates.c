@@ -378,6 +378,43 @@ Test(candidates, stuck_run_threshold_is_exact)
     km_candidates_free(c);
 }
 
+/* Four mat passes on 5 mm cells, each 10 contact frames then 10 empty
+ * ones: in contact a taxel reads 40 kPa, a fixed pattern of +-1 kPa and
+ * shape(dx, dy) kPa, (dx, dy) in mm from taxel (cy, cx). */
+static void mat_passes(km_candidates *c, float *f, const km_frame *fr, int cy, int cx,
+                       double (*shape)(double dx, double dy, const double *arg),
+                       const double *arg)
+{
+    int64_t frame = 0;
+    for (int pass = 0; pass < 4; pass++)
+        for (int k = 0; k < 20; k++, frame++) {
+            int contact = k < 10;
+            for (int r = 0; r < fr->rows; r++)
+                for (int x = 0; x < fr->cols; x++) {
+                    int i = r * fr->cols + x;
+                    double dy = 5.0 * (r - cy), dx = 5.0 * (x - cx);
+                    f[i] = contact ? 40.0f + (float)((i * 7919) % 11) * 0.2f - 1.0f +
+                                         (float)shape(dx, dy, arg)
+                                   : 0.0f;
+                }
+            cr_assert_eq(km_candidates_add(ctx, c, fr, NULL, NULL, 0.1 * (double)frame), KM_OK);
+        }
+}
+
+/* A round footprint: arg = {sigma mm, amplitude kPa}. */
+static double round_knot(double dx, double dy, const double *arg)
+{
+    return arg[1] * exp(-0.5 * (dx * dx + dy * dy) / (arg[0] * arg[0]));
+}
+
+/* A ridge at 30 degrees to y: arg = {sigma mm across, amplitude kPa}. */
+static double oblique_band(double dx, double dy, const double *arg)
+{
+    const double ux = 0.5, uy = 0.8660254037844386; /* along the band */
+    double across = dx * uy - dy * ux;               /* distance from the band's axis */
+    return arg[1] * exp(-0.5 * across * across / (arg[0] * arg[0]));
+}
+
 /* The ridge median is a length on the body, not a cell count: a broad knot
  * (footprint sigma 9 mm, 20 kPa) on a mat of fine 5 mm rows keeps its
  * amplitude.  With the old +-4 cells (+-20 mm here) the column median at
@@ -392,20 +429,8 @@ Test(candidates, ridge_window_is_a_length_on_fine_rows)
     km_frame fr = {f, RR, CC, CC};
     cr_assert_eq(km_candidates_create(ctx, KM_MODE_MAT, RR, CC, 5.0, 5.0, NULL, &c), KM_OK);
     const double s = 9.0, a = 20.0;
-    int64_t frame = 0;
-    for (int pass = 0; pass < 4; pass++)
-        for (int k = 0; k < 20; k++, frame++) {
-            int contact = k < 10;
-            for (int r = 0; r < RR; r++)
-                for (int x = 0; x < CC; x++) {
-                    int i = r * CC + x;
-                    double dy = 5.0 * (r - 16), dx = 5.0 * (x - 16);
-                    f[i] = contact ? 40.0f + (float)((i * 7919) % 11) * 0.2f - 1.0f +
-                                         (float)(a * exp(-0.5 * (dx * dx + dy * dy) / (s * s)))
-                                   : 0.0f;
-                }
-            cr_assert_eq(km_candidates_add(ctx, c, &fr, NULL, NULL, 0.1 * (double)frame), KM_OK);
-        }
+    const double knot[2] = {s, a};
+    mat_passes(c, f, &fr, 16, 16, round_knot, knot);
     km_candidate out[8];
     size_t n = 0;
     cr_assert_eq(km_candidates_get(ctx, c, out, 8, &n), KM_OK);
@@ -433,22 +458,8 @@ Test(candidates, broad_oblique_band_is_not_a_candidate)
     static float f[RR * CC];
     km_frame fr = {f, RR, CC, CC};
     cr_assert_eq(km_candidates_create(ctx, KM_MODE_MAT, RR, CC, 5.0, 5.0, NULL, &c), KM_OK);
-    const double s = 6.0, a = 12.0, ux = 0.5, uy = 0.8660254037844386; /* along the band */
-    int64_t frame = 0;
-    for (int pass = 0; pass < 4; pass++)
-        for (int k = 0; k < 20; k++, frame++) {
-            int contact = k < 10;
-            for (int r = 0; r < RR; r++)
-                for (int x = 0; x < CC; x++) {
-                    int i = r * CC + x;
-                    double dy = 5.0 * (r - 20), dx = 5.0 * (x - 16);
-                    double across = dx * uy - dy * ux; /* distance from the band's axis */
-                    f[i] = contact ? 40.0f + (float)((i * 7919) % 11) * 0.2f - 1.0f +
-                                         (float)(a * exp(-0.5 * across * across / (s * s)))
-                                   : 0.0f;
-                }
-            cr_assert_eq(km_candidates_add(ctx, c, &fr, NULL, NULL, 0.1 * (double)frame), KM_OK);
-        }
+    const double band[2] = {6.0, 12.0};
+    mat_passes(c, f, &fr, 20, 16, oblique_band, band);
     km_candidate out[32];
     size_t n = 0;
     cr_assert_eq(km_candidates_get(ctx, c, out, 32, &n), KM_OK);
