@@ -261,14 +261,51 @@ int km_map_at_edge(const float *a, int32_t ny, int32_t nx, int32_t y, int32_t x)
 
 /* A ridge, not a blob (a taut band running obliquely, which the column
  * median of the ridge removal misses; 10.4 Elongated peaks): Lowe's SIFT
- * edge test on the principal curvatures at the peak. */
-/* The SIFT edge test on a symmetric 2 x 2 matrix (xx, yy, xy) of
-   curvatures: 1 when they are not both of one sign or differ by a factor
-   MAX_ELONGATION or more (tr^2 / det >= (r + 1)^2 / r). */
+ * edge test on the principal curvatures at the peak, each axis measured
+ * against a round footprint of the fitted sigma seen through the same grid
+ * (on rows of 17.8 mm a round knot of sigma 4 mm has a curvature along y,
+ * in mm, 5-10 times under the one along 5 mm columns). */
+
+/* The principal-curvature test on a symmetric 2 x 2 matrix (xx, yy, xy)
+   of curvatures: 1 when they are not both of one sign or differ by a
+   factor MAX_ELONGATION or more (tr^2 / det >= (r + 1)^2 / r). */
 static int ratio_at_least(double xx, double yy, double xy)
 {
     double tr = xx + yy, det = xx * yy - xy * xy, r = MAX_ELONGATION;
     return !(det > 0.0) || tr * tr / det >= (r + 1.0) * (r + 1.0) / r;
+}
+
+/* The same on the curvatures divided by those (rxx, ryy < 0) of a round
+   footprint as measured on the grid, so that a round knot gives equal
+   ones whatever the two pitches; as measured when a reference is not
+   negative (cannot happen for |offset| <= 0.5, kept for safety). */
+static int shape_elongated(double xx, double yy, double xy, double rxx, double ryy)
+{
+    if (!(rxx < 0.0) || !(ryy < 0.0))
+        return ratio_at_least(xx, yy, xy);
+    return ratio_at_least(xx / -rxx, yy / -ryy, xy / sqrt(rxx * ryy));
+}
+
+/* g[j + h], j = -h..h: the one-axis profile of a round Gaussian footprint
+   of sigma s cells centred o cells off the cell j = 0, filtered as
+   filtered_at does (kernel of sigma s, +-ceil(3 s) cells, at most 16,
+   divided by the sum of its squares).  The footprint and the filter are
+   separable, so a 2-D reference is the product of two such profiles. */
+static void round_profile(double s, double o, int32_t h, double *g)
+{
+    int32_t r = (int32_t)ceil(3.0 * s);
+    r = r > 16 ? 16 : r;
+    double den = 0.0;
+    for (int32_t t = -r; t <= r; t++)
+        den += exp(-(double)(t * t) / (s * s));
+    for (int32_t j = -h; j <= h; j++) {
+        double num = 0.0;
+        for (int32_t t = -r; t <= r; t++) {
+            double u = (double)(j + t) - o;
+            num += exp(-0.5 * (double)(t * t) / (s * s)) * exp(-0.5 * u * u / (s * s));
+        }
+        g[j + h] = num / den;
+    }
 }
 
 /* The map's value at (y, x), NaN off the map. */
@@ -280,9 +317,10 @@ static double at(const float *a, int32_t ny, int32_t nx, int32_t y, int32_t x)
 
 /* Principal curvatures of the 3 x 3 cells of a around the peak (finite
    differences in mm; a neighbour off the map or NaN mirrored from the
-   opposite side: a band running off the map edge stays a band). */
+   opposite side: a band running off the map edge stays a band), against
+   those of the round footprint's profiles gy, gx (3 cells each). */
 static int cells_elongated(const float *a, int32_t ny, int32_t nx, int32_t y, int32_t x,
-                           double rp, double cp)
+                           double rp, double cp, const double *gy, const double *gx)
 {
     double v[3][3];
     for (int j = -1; j <= 1; j++)
@@ -295,7 +333,8 @@ static int cells_elongated(const float *a, int32_t ny, int32_t nx, int32_t y, in
     double dxy = (v[2][2] - v[2][0] - v[0][2] + v[0][0]) / (4.0 * cp * rp);
     if (!isfinite(dxx) || !isfinite(dyy) || !isfinite(dxy))
         return 0; /* cannot tell */
-    return ratio_at_least(dxx, dyy, dxy);
+    return shape_elongated(dxx, dyy, dxy, gy[1] * (gx[0] - 2.0 * gx[1] + gx[2]) / (cp * cp),
+                           gx[1] * (gy[0] - 2.0 * gy[1] + gy[2]) / (rp * rp));
 }
 
 /* The footprint filter's amplitude at one cell (km_map_matched_filter's
@@ -327,9 +366,11 @@ static double filtered_at(const float *a, int32_t ny, int32_t nx, int32_t y, int
    map over +-hy rows and +-hx columns (values off the map or NaN mirrored
    from the opposite side): on that full symmetric grid the centred x^2,
    y^2 and the xy regressors are orthogonal, so each curvature is one
-   weighted sum. */
+   weighted sum.  The round footprint's (profiles gy, gx of 2h+1 cells) are
+   the same sums over a separable map, products of one-axis sums. */
 static int window_elongated(const float *a, int32_t ny, int32_t nx, int32_t y, int32_t x,
-                            double rp, double cp, double sigma_mm, int32_t hy, int32_t hx)
+                            double rp, double cp, double sigma_mm, int32_t hy, int32_t hx,
+                            const double *gy, const double *gx)
 {
     double sy = sigma_mm / rp, sx = sigma_mm / cp, mx2 = 0.0, my2 = 0.0;
     for (int32_t k = -hx; k <= hx; k++)
@@ -337,6 +378,7 @@ static int window_elongated(const float *a, int32_t ny, int32_t nx, int32_t y, i
     for (int32_t j = -hy; j <= hy; j++)
         my2 += (j * rp) * (j * rp) / (double)(2 * hy + 1);
     double su = 0.0, suu = 0.0, sv = 0.0, svv = 0.0, sw = 0.0, sww = 0.0;
+    double rux = 0.0, rvy = 0.0, gxs = 0.0, gys = 0.0;
     for (int32_t j = -hy; j <= hy; j++)
         for (int32_t k = -hx; k <= hx; k++) {
             double f = filtered_at(a, ny, nx, y + j, x + k, sy, sx);
@@ -352,19 +394,38 @@ static int window_elongated(const float *a, int32_t ny, int32_t nx, int32_t y, i
             sw += w * f;
             sww += w * w;
         }
-    return ratio_at_least(2.0 * su / suu, 2.0 * sv / svv, sw / sww);
+    for (int32_t k = -hx; k <= hx; k++) {
+        rux += ((k * cp) * (k * cp) - mx2) * gx[k + hx];
+        gxs += gx[k + hx];
+    }
+    for (int32_t j = -hy; j <= hy; j++) {
+        rvy += ((j * rp) * (j * rp) - my2) * gy[j + hy];
+        gys += gy[j + hy];
+    }
+    return shape_elongated(2.0 * su / suu, 2.0 * sv / svv, sw / sww, 2.0 * rux * gys / suu,
+                           2.0 * rvy * gxs / svv);
 }
 
 int km_map_elongated(const float *amp, const float *a, int32_t ny, int32_t nx, int32_t y,
-                     int32_t x, double rp, double cp, double sigma_mm)
+                     int32_t x, double rp, double cp, double sigma_mm, double oy, double ox)
 {
     double hy = floor(ELONGATION_WINDOW * sigma_mm / rp + 0.5);
     double hx = floor(ELONGATION_WINDOW * sigma_mm / cp + 0.5);
     hy = hy < 1.0 ? 1.0 : hy > 8.0 ? 8.0 : hy;
     hx = hx < 1.0 ? 1.0 : hx > 8.0 ? 8.0 : hx;
-    if (!(sigma_mm > 0.0) || (hy == 1.0 && hx == 1.0))
-        return cells_elongated(amp, ny, nx, y, x, rp, cp);
-    return window_elongated(a, ny, nx, y, x, rp, cp, sigma_mm, (int32_t)hy, (int32_t)hx);
+    double gy[17], gx[17];
+    oy = isfinite(oy) ? (oy < -0.5 ? -0.5 : oy > 0.5 ? 0.5 : oy) : 0.0;
+    ox = isfinite(ox) ? (ox < -0.5 ? -0.5 : ox > 0.5 ? 0.5 : ox) : 0.0;
+    if (!(sigma_mm > 0.0)) {
+        gy[0] = gy[2] = gx[0] = gx[2] = 0.0; /* no reference: as measured */
+        gy[1] = gx[1] = 0.0;
+        return cells_elongated(amp, ny, nx, y, x, rp, cp, gy, gx);
+    }
+    round_profile(sigma_mm / rp, oy, (int32_t)hy, gy);
+    round_profile(sigma_mm / cp, ox, (int32_t)hx, gx);
+    if (hy == 1.0 && hx == 1.0)
+        return cells_elongated(amp, ny, nx, y, x, rp, cp, gy, gx);
+    return window_elongated(a, ny, nx, y, x, rp, cp, sigma_mm, (int32_t)hy, (int32_t)hx, gy, gx);
 }
 
 /* Vertex offset of the parabola through l, m, r in [-0.5, 0.5]; 0 when

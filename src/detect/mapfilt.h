@@ -57,16 +57,19 @@ void km_map_despike(const float *a, int32_t ny, int32_t nx, int x_only, const fl
 int km_map_at_edge(const float *a, int32_t ny, int32_t nx, int32_t y, int32_t x);
 
 /* 1 when the map is a ridge, not a blob, at the peak (y, x) of fitted
- * footprint sigma sigma_mm: the principal curvatures are not both negative
- * or differ by a factor 6 or more.  When the footprint spans more than the
- * 3 x 3 cells (round(1.5 sigma / pitch) >= 2 along an axis), they are the
- * curvatures of the least-squares quadratic through the map a (the
+ * footprint sigma sigma_mm: the principal curvatures, each divided by that
+ * of a round footprint of that sigma centred (oy, ox) cells off the peak
+ * (clamped to +-0.5; NaN: 0) as measured on the same grid, are not both
+ * negative or differ by a factor 6 or more.  When the footprint spans more
+ * than the 3 x 3 cells (round(1.5 sigma / pitch) >= 2 along an axis), they
+ * are the curvatures of the least-squares quadratic through the map a (the
  * ridge-free, despiked one) filtered at that one sigma, over +-round(1.5
  * sigma / pitch) cells (1 to 8) per axis; otherwise those of the 3 x 3
  * finite differences of amp (the best-scale amplitude map).  In mm; values
- * off the map or NaN are mirrored from the opposite side. */
+ * off the map or NaN are mirrored from the opposite side.  sigma_mm <= 0:
+ * the curvatures as measured, in mm. */
 int km_map_elongated(const float *amp, const float *a, int32_t ny, int32_t nx, int32_t y,
-                     int32_t x, double rp, double cp, double sigma_mm);
+                     int32_t x, double rp, double cp, double sigma_mm, double oy, double ox);
 
 /* Position (row, column, sub-cell) of a footprint of sigma sigma_mm found
    at the peak (y, x): the maximum of the map a filtered at that one sigma

@@ -155,21 +155,22 @@ static int make_candidate(const km_candidate_params *p, const cand_maps *m, cons
        footprint (a bony prominence, the body's shape). */
     if (largest_sigma > 0.0 && m->size[k] >= (float)largest_sigma)
         return 0;
+    /* Position: where the footprint of the fitted size fits best (the
+     * despiked ridge-free map filtered at that one sigma), not the peak
+     * cell of amp, whose cells each keep their own best scale.  The
+     * elongation test measures against a round footprint centred there. */
+    double fy, fx;
+    km_map_locate(m->diff, ny, nx, q->row, q->col, m->row_pitch, m->col_pitch,
+                  (double)m->size[k], &fy, &fx);
     if (km_map_at_edge(m->map, ny, nx, q->row, q->col) ||
         (km_map_isolated(m->flat, ny, nx, q->row, q->col) && !on_body(m, k)) ||
         km_map_elongated(m->amp, m->diff, ny, nx, q->row, q->col, m->row_pitch, m->col_pitch,
-                         (double)m->size[k]))
+                         (double)m->size[k], fy - q->row, fx - q->col))
         return 0;
     int32_t cov = m->cov[k], seen = m->seen[k];
     double pers = cov > 0 ? (double)seen / (double)cov : 0.0;
     if (seen < 1 || pers < p->min_persistence)
         return 0;
-    /* Position: where the footprint of the fitted size fits best (the
-     * despiked ridge-free map filtered at that one sigma), not the peak
-     * cell of amp, whose cells each keep their own best scale. */
-    double fy, fx;
-    km_map_locate(m->diff, ny, nx, q->row, q->col, m->row_pitch, m->col_pitch,
-                  (double)m->size[k], &fy, &fx);
     e->x_mm = fx * m->col_pitch;
     e->y_mm = m->y0 + fy * m->row_pitch;
     e->peak = m->map[k];

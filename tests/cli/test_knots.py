@@ -332,7 +332,11 @@ def test_coarse_row_roller_broad_knots(tmp_path):
     row-median background and the peak distance set in mm (ALGORITHMS 10 steps 1 and
     4).  Moderate, diagnosis seeds 1-6, 20 s, pooled, matching within 10 mm, measured:
     with +-4 columns and 2 cells, 22 of 31 knots with 22 candidates (recall 0.71, F1
-    0.83); with +-2 x 15 mm and 10 mm, 25 of 31 with 26 (recall 0.81, F1 0.88)."""
+    0.83); with +-2 x 15 mm and 10 mm, 25 of 31 with 26 (recall 0.81, F1 0.88).  The
+    elongation test in mm took knots on rows of 14-18 mm for ridges (the curvature
+    along y is bounded by the row pitch; ALGORITHMS 10.4 Elongated peaks): before it
+    was measured against a round footprint on the same grid (main 2c6697a) 24 of 31
+    with 24 (recall 0.77, F1 0.87), after 27 of 31 with 27 (recall 0.87, F1 0.93)."""
     sys.path.insert(0, str(REPO / "bench"))
     import sim_independent
     files = []
@@ -342,8 +346,8 @@ def test_coarse_row_roller_broad_knots(tmp_path):
         run("process", "-q", s, "-o", r)
         files.append((s, r))
     matched, n_cand, n_truth = pooled(files)
-    assert matched / n_truth >= 0.77
-    assert 2 * matched / (n_cand + n_truth) >= 0.85
+    assert matched / n_truth >= 0.84
+    assert 2 * matched / (n_cand + n_truth) >= 0.90
 
 
 def test_model1_mat_hard_precision(tmp_path):
