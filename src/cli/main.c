@@ -1,15 +1,14 @@
 /* The knotmap command: dispatch, --help/--version, errors and exit codes. */
 #define _GNU_SOURCE
 
-#include <malloc.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include "cli.h"
+#include "memory_policy.h"
 
 int km_cli_argc;
 char **km_cli_argv;
@@ -80,38 +79,9 @@ static void print_help(FILE *f)
             "error, 75 deadline exceeded, 130/143 interrupted.  Documentation: docs/CLI.md.\n");
 }
 
-/* Start-up memory policy of the command (a process-wide choice: the
- * library never makes it).  A run touches some 20 MB of fresh memory
- * (HDF5's metadata caches, chunk and block buffers), and on virtual
- * machines each 4 KiB first-touch fault is dear: a tiny session took ~4600
- * of them, about a third of its start-up.  So the heap is grown in one
- * step of HEAP_PAD, large buffers come from it rather than from mmap, and
- * the kernel is asked to back it with huge pages (bench/README.md,
- * "Start-up").  Nothing here changes a result; any call failing leaves
- * malloc's defaults. */
-#define HEAP_PAD ((size_t)64 << 20)
-#define HUGE_PAGE ((uintptr_t)2 << 20)
-static void tune_memory(void)
-{
-    if (mallopt(M_TOP_PAD, (int)HEAP_PAD) == 0 || mallopt(M_MMAP_THRESHOLD, (int)HEAP_PAD) == 0 ||
-        mallopt(M_TRIM_THRESHOLD, (int)(2 * HEAP_PAD)) == 0)
-        return;
-    uintptr_t b0 = (uintptr_t)sbrk(0);
-    void *p = malloc(HEAP_PAD / 2); /* the heap grown past it by HEAP_PAD, untouched */
-    if (p == NULL)
-        return;
-    uintptr_t b1 = (uintptr_t)sbrk(0);
-    uintptr_t lo = ((uintptr_t)p + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1), hi = b1 & ~(HUGE_PAGE - 1);
-    /* Only when p came from that growth of the program break (not under a
-       sanitizer's or valgrind's allocator): [lo, hi) is then malloc's. */
-    if (b1 > b0 && (uintptr_t)p + HEAP_PAD / 2 <= b1 && hi > lo)
-        (void)madvise((void *)lo, hi - lo, MADV_HUGEPAGE);
-    free(p);
-}
-
 int main(int argc, char **argv)
 {
-    tune_memory();
+    km_cli_memory_policy(); /* before anything allocates */
     km_cli_argc = argc;
     km_cli_argv = argv;
     km_cli_signals_init();

@@ -1,0 +1,39 @@
+/* The command's start-up memory policy (memory_policy.h). */
+#define _GNU_SOURCE
+
+#include <malloc.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "memory_policy.h"
+
+/* A run touches some 20 MB of fresh memory (HDF5's metadata caches, chunk
+ * and block buffers), and on virtual machines each 4 KiB first-touch fault
+ * is dear: a tiny session took ~4600 of them, about a third of its
+ * start-up; km_process on a 60 s session ~3050 without this policy, ~300-700
+ * with it (bench/README.md, "Session 16 (speed)").  So the heap is grown in
+ * one step of HEAP_PAD, large buffers come from it rather than from mmap,
+ * and the kernel is asked to back it with huge pages (bench/README.md,
+ * "Start-up"). */
+#define HEAP_PAD ((size_t)64 << 20)
+#define HUGE_PAGE ((uintptr_t)2 << 20)
+
+void km_cli_memory_policy(void)
+{
+    if (mallopt(M_TOP_PAD, (int)HEAP_PAD) == 0 || mallopt(M_MMAP_THRESHOLD, (int)HEAP_PAD) == 0 ||
+        mallopt(M_TRIM_THRESHOLD, (int)(2 * HEAP_PAD)) == 0)
+        return;
+    uintptr_t b0 = (uintptr_t)sbrk(0);
+    void *p = malloc(HEAP_PAD / 2); /* the heap grown past it by HEAP_PAD, untouched */
+    if (p == NULL)
+        return;
+    uintptr_t b1 = (uintptr_t)sbrk(0);
+    uintptr_t lo = ((uintptr_t)p + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1), hi = b1 & ~(HUGE_PAGE - 1);
+    /* Only when p came from that growth of the program break (not under a
+       sanitizer's or valgrind's allocator): [lo, hi) is then malloc's. */
+    if (b1 > b0 && (uintptr_t)p + HEAP_PAD / 2 <= b1 && hi > lo)
+        (void)madvise((void *)lo, hi - lo, MADV_HUGEPAGE);
+    free(p);
+}
