@@ -186,6 +186,19 @@ km_status km_odometry_update(km_ctx *ctx, km_odometry *o, const km_frame *frame,
     return km_odometry_advance(ctx, o, o->row_stat, out);
 }
 
+/* Finite values among row[0..cols), by their exponent bits: a loop gcc
+   vectorises, so that the usual row (every value finite) is one copy. */
+static size_t count_finite(const float *row, int32_t cols)
+{
+    size_t n = 0;
+    for (int32_t c = 0; c < cols; c++) {
+        uint32_t u;
+        memcpy(&u, &row[c], sizeof u);
+        n += (u & 0x7f800000u) != 0x7f800000u;
+    }
+    return n;
+}
+
 /* Valid values of row r into scratch; returns their count.  Branch-free
    gather: every value is stored, the count advances only for valid ones
    (noise makes the branch unpredictable). */
@@ -197,6 +210,10 @@ static size_t gather_row(const km_odometry *o, const km_frame *frame, const km_m
                             ? mask->data + (ptrdiff_t)r * mask->row_stride : NULL;
     size_t n = 0;
     if (mr == NULL || memchr(mr, 0, (size_t)o->cols) == NULL) {
+        if (count_finite(row, o->cols) == (size_t)o->cols) {
+            memcpy(scratch, row, (size_t)o->cols * sizeof *scratch);
+            return (size_t)o->cols;
+        }
         for (int32_t c = 0; c < o->cols; c++) {
             scratch[n] = row[c];
             n += isfinite(row[c]) ? 1u : 0u;

@@ -150,6 +150,24 @@ static int pair_cmp(const void *a, const void *b)
     return p->slot < q->slot ? -1 : p->slot > q->slot;
 }
 
+/* Pairs nearest first.  pair_cmp is a total order (a peak and a slot make
+ * one pair), so every correct sort gives the same array: a few dozen pairs
+ * (the usual frame) by insertion, without qsort's calls per comparison. */
+static void sort_pairs(pair *a, size_t n)
+{
+    if (n > 32) {
+        qsort(a, n, sizeof *a, pair_cmp);
+        return;
+    }
+    for (size_t k = 1; k < n; k++) {
+        pair x = a[k];
+        size_t j = k;
+        for (; j > 0 && pair_cmp(&x, &a[j - 1]) < 0; j--)
+            a[j] = a[j - 1];
+        a[j] = x;
+    }
+}
+
 static void link_peak(active *a, int64_t frame, double y, double x, float v)
 {
     a->last = frame;
@@ -195,8 +213,7 @@ km_status km_tracker_update(km_ctx *ctx, km_tracker *t, int64_t frame, const dou
     if ((st = grow(ctx, (void **)&t->used, &t->cap_used, t->n_act + 1, 1)) != KM_OK)
         return st;
     memset(t->used, 0, t->n_act);
-    if (np > 1)
-        qsort(t->pairs, np, sizeof *t->pairs, pair_cmp);
+    sort_pairs(t->pairs, np);
     for (size_t k = 0; k < np; k++) {
         const pair *q = &t->pairs[k];
         if (ids[q->peak] >= 0 || t->used[q->slot])

@@ -5,8 +5,9 @@ crashes or loops (tests/fuzz/libhdf5/) is refused with exit 65 (75 under
 
 Whether libhdf5 crashes on a crafted file depends on its heap layout, so the
 crash and the hang come from an LD_PRELOAD shim (crashhdf5.c, built as
-build/tests/libkm_crashhdf5.so) that makes H5Fopen of one file raise
-SIGSEGV or never return; every other file opens normally."""
+build/tests/libkm_crashhdf5.so) that makes libhdf5's opening of one file raise
+SIGSEGV or never return (H5Fopen, or open() in the probe child where the command
+links HDF5 statically); every other file opens normally."""
 import os
 import subprocess
 

@@ -1,6 +1,7 @@
 /* Per-frame kernels written to vectorise or to skip work (the candidate
  * layer's stuck rule, src/track/candidates.c; the roller's contact test,
- * src/track/bodygrid.c; the per-taxel maps, src/pipeline/stage_body.c)
+ * src/track/bodygrid.c; the per-taxel maps, src/pipeline/stage_body.c; the
+ * odometry's row medians, src/track/odometry.c)
  * against plain per-taxel forms of their rules (docs/ALGORITHMS.md 7.2, 10
  * step 1, FORMAT /frames/max and /frames/mean), on hostile frames: NaN, infinities, signed zeros, ties, repeats,
  * grids of one row or one column, widths that are no multiple of a vector,
@@ -261,4 +262,90 @@ Test(frame_kernels, taxel_maps_count_finite_values_only)
     cr_assert_eq(s.cnt_map[0], 0);
     cr_assert_gt(s.cnt_map[1], 0);
     km_stage_body_free(ctx, &s);
+}
+
+/* The k-th of the row's valid values (mask 1, finite) in their stable order:
+ * by value, equal values (+0.0 and -0.0) by position. */
+static float stable_rank(const float *row, const uint8_t *mrow, int32_t cols, size_t k)
+{
+    float v[64];
+    size_t n = 0;
+    for (int32_t c = 0; c < cols; c++)
+        if ((mrow == NULL || mrow[c]) && isfinite(row[c])) {
+            size_t j = n++;
+            for (; j > 0 && v[j - 1] > row[c]; j--)
+                v[j] = v[j - 1];
+            v[j] = row[c];
+        }
+    cr_assert_lt(k, n);
+    return v[k];
+}
+
+static size_t n_valid(const float *row, const uint8_t *mrow, int32_t cols)
+{
+    size_t n = 0;
+    for (int32_t c = 0; c < cols; c++)
+        n += (mrow == NULL || mrow[c]) && isfinite(row[c]);
+    return n;
+}
+
+/* Row medians (km_odometry_row_medians' contract in knotmap.h, and its wide
+ * rule: the median of the `wide` largest values when a quarter of a row is
+ * loaded above its median) on rows all finite (one copy), with NaN,
+ * infinities or masked taxels, and all invalid. */
+Test(frame_kernels, row_medians_match_the_stable_rank)
+{
+    enum { RR = 6, CC = 32 };
+    km_odometry *o = NULL;
+    cr_assert_eq(km_odometry_create(ctx, RR, CC, 30.0, NULL, &o), KM_OK);
+    static float f[RR * CC], scratch[CC];
+    static uint8_t m[RR * CC];
+    double med[RR];
+    uint32_t seed = 77u;
+    for (int trial = 0; trial < 400; trial++) {
+        for (int k = 0; k < RR * CC; k++) {
+            int r = k / CC;
+            float v = draw(&seed);
+            /* Rows 0-2 all finite, row 3 all invalid, rows 4-5 anything. */
+            f[k] = r <= 2 ? (isfinite(v) ? v : 5.0f) : r == 3 ? NAN : v;
+            f[k] *= (float)(1 + (trial % 7) * (k % 3 == 0));
+            m[k] = (uint8_t)(r != 5 || lcg(&seed) % 4 != 0);
+        }
+        km_frame fr = {f, RR, CC, CC};
+        km_mask mk = {m, RR, CC, CC};
+        for (int with_mask = 0; with_mask < 2; with_mask++) {
+            const uint8_t *mp = with_mask ? m : NULL;
+            km_odometry_row_medians(o, &fr, with_mask ? &mk : NULL, scratch, med);
+            double want[RR];
+            float low = INFINITY, wide_med = 0.0f;
+            size_t wide = 0;
+            for (int r = 0; r < RR; r++) {
+                const float *row = f + r * CC;
+                const uint8_t *mr = mp != NULL ? mp + r * CC : NULL;
+                size_t n = n_valid(row, mr, CC), above = 0;
+                float md = n == 0 ? 0.0f : stable_rank(row, mr, CC, n / 2);
+                for (int c = 0; c < CC; c++)
+                    above += (mr == NULL || mr[c]) && isfinite(row[c]) && row[c] > md + 5.0f;
+                if (above > wide) {
+                    wide = above;
+                    wide_med = md;
+                }
+                low = md < low ? md : low;
+                want[r] = md;
+            }
+            if (!(wide * 4 < (size_t)CC || wide_med - low >= 5.0f))
+                for (int r = 0; r < RR; r++) {
+                    const float *row = f + r * CC;
+                    const uint8_t *mr = mp != NULL ? mp + r * CC : NULL;
+                    size_t n = n_valid(row, mr, CC);
+                    size_t k = n > wide / 2 ? n - 1 - wide / 2 : 0;
+                    want[r] = n == 0 ? 0.0 : (double)stable_rank(row, mr, CC, k);
+                }
+            for (int r = 0; r < RR; r++)
+                cr_assert_eq(memcmp(&med[r], &want[r], sizeof med[r]), 0,
+                             "trial %d mask %d row %d: %a, expected %a", trial, with_mask, r,
+                             med[r], want[r]);
+        }
+    }
+    km_odometry_free(o);
 }
