@@ -4,6 +4,7 @@
 
 #include "detect/mapfilt.h"
 #include "core/select_small.h"
+#include "internal.h"
 
 /* A peak whose 4 neighbours all stand below this share of its own excess
    is one taxel (ALGORITHMS 10.4 Isolated cells). */
@@ -30,10 +31,21 @@
 #define SPIKE_SHARE 0.08
 
 
-static int float_cmp(const void *a, const void *b)
+/* The values at n / 2 (returned) and n / 2 - 1 (*below) of buf[0..n) in
+ * sorted order, n >= 2, no NaN, by selection (buf is reordered): the
+ * elements before n / 2 are then no larger, the largest of them is the
+ * other.  Equal values differ in bits only as +0.0 and -0.0, which
+ * km_map_noise cannot tell apart (|x - med| is the same for both and the
+ * deviations are >= +0.0): the result is the sort's, bit for bit, without
+ * two qsorts per window (the end-of-session detection's largest part). */
+static float middle(float *buf, size_t n, float *below)
 {
-    float x = *(const float *)a, y = *(const float *)b;
-    return (x > y) - (x < y);
+    size_t k = n / 2;
+    float hi = km_select_kth_f(buf, n, k), lo = buf[0];
+    for (size_t i = 1; i < k; i++)
+        lo = buf[i] > lo ? buf[i] : lo;
+    *below = lo;
+    return hi;
 }
 
 /* Robust standard deviation of the cell-to-cell noise of the map: MAD of
@@ -56,12 +68,12 @@ double km_map_noise(const float *a, int32_t ny, int32_t nx, int32_t y0, int32_t 
         }
     if (n < 2)
         return 0.0;
-    qsort(buf, n, sizeof *buf, float_cmp);
-    float med = (n & 1) ? buf[n / 2] : 0.5f * (buf[n / 2 - 1] + buf[n / 2]);
+    float lo, hi = middle(buf, n, &lo);
+    float med = (n & 1) ? hi : 0.5f * (lo + hi);
     for (size_t k = 0; k < n; k++)
         buf[k] = fabsf(buf[k] - med);
-    qsort(buf, n, sizeof *buf, float_cmp);
-    double mad = (n & 1) ? buf[n / 2] : 0.5 * ((double)buf[n / 2 - 1] + (double)buf[n / 2]);
+    hi = middle(buf, n, &lo);
+    double mad = (n & 1) ? hi : 0.5 * ((double)lo + (double)hi);
     return 1.482602218505602 * mad / sqrt(2.0);
 }
 

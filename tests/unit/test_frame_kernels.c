@@ -1,7 +1,8 @@
 /* Per-frame kernels written to vectorise or to skip work (the candidate
  * layer's stuck rule, src/track/candidates.c; the roller's contact test,
  * src/track/bodygrid.c; the per-taxel maps, src/pipeline/stage_body.c; the
- * odometry's row medians, src/track/odometry.c)
+ * odometry's row medians, src/track/odometry.c; the map noise by selection,
+ * src/detect/mapfilt.c)
  * against plain per-taxel forms of their rules (docs/ALGORITHMS.md 7.2, 10
  * step 1, FORMAT /frames/max and /frames/mean), on hostile frames: NaN, infinities, signed zeros, ties, repeats,
  * grids of one row or one column, widths that are no multiple of a vector,
@@ -14,6 +15,7 @@
 #include "knotmap.h"
 #include "pipeline/engine_internal.h"
 #include "track/bodygrid_internal.h"
+#include "detect/mapfilt.h"
 
 static km_ctx *ctx;
 
@@ -348,4 +350,57 @@ Test(frame_kernels, row_medians_match_the_stable_rank)
         }
     }
     km_odometry_free(o);
+}
+
+static int float_order(const void *a, const void *b)
+{
+    float x = *(const float *)a, y = *(const float *)b;
+    return (x > y) - (x < y);
+}
+
+/* km_map_noise as first written: the median and the MAD of the finite
+ * horizontal differences by two sorts. */
+static double map_noise_sorted(const float *a, int32_t ny, int32_t nx, int32_t y0, int32_t y1,
+                               int32_t x0, int32_t x1, float *buf)
+{
+    size_t n = 0;
+    for (int32_t y = y0; y < y1 && y < ny; y++)
+        for (int32_t x = x0; x < x1 && x < nx; x++) {
+            size_t i = (size_t)y * (size_t)nx + (size_t)x;
+            float dx = x + 1 < x1 && x + 1 < nx ? a[i + 1] - a[i] : NAN;
+            if (isfinite(dx))
+                buf[n++] = dx;
+        }
+    if (n < 2)
+        return 0.0;
+    qsort(buf, n, sizeof *buf, float_order);
+    float med = (n & 1) ? buf[n / 2] : 0.5f * (buf[n / 2 - 1] + buf[n / 2]);
+    for (size_t k = 0; k < n; k++)
+        buf[k] = fabsf(buf[k] - med);
+    qsort(buf, n, sizeof *buf, float_order);
+    double mad = (n & 1) ? buf[n / 2] : 0.5 * ((double)buf[n / 2 - 1] + (double)buf[n / 2]);
+    return 1.482602218505602 * mad / sqrt(2.0);
+}
+
+/* Maps of a few values (many equal differences, +-0, NaN, infinities),
+ * windows of every parity, one-cell and empty ones. */
+Test(frame_kernels, map_noise_matches_the_sorted_form)
+{
+    enum { NY = 9, NX = 13 };
+    static float a[NY * NX], buf[NY * NX];
+    uint32_t seed = 99u;
+    for (int trial = 0; trial < 300; trial++) {
+        for (int k = 0; k < NY * NX; k++)
+            a[k] = draw(&seed) * (trial % 3 == 0 ? 0.5f : 1.0f);
+        for (int w = 0; w < 20; w++) {
+            int32_t y0 = (int32_t)(lcg(&seed) % NY), x0 = (int32_t)(lcg(&seed) % NX);
+            int32_t y1 = y0 + 1 + (int32_t)(lcg(&seed) % NY);
+            int32_t x1 = x0 + 1 + (int32_t)(lcg(&seed) % NX);
+            double want = map_noise_sorted(a, NY, NX, y0, y1, x0, x1, buf);
+            double got = km_map_noise(a, NY, NX, y0, y1, x0, x1, buf);
+            cr_assert_eq(memcmp(&got, &want, sizeof got), 0,
+                         "trial %d window [%d,%d)x[%d,%d): %a, expected %a", trial, y0, y1, x0,
+                         x1, got, want);
+        }
+    }
 }
