@@ -2,6 +2,9 @@
 #include <float.h>
 #include <math.h>
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "internal.h"
 
@@ -41,13 +44,14 @@ static inline double keep_if(double v, int keep)
     return v;
 }
 
-/* One row into the sums, without a data-dependent branch: a taxel that does
- * not count adds +0.0, which leaves each sum's bits as they were (a sum
- * starts at +0.0 and a rounded sum is -0.0 only when both terms are, so
- * none is ever -0.0), so the result is the one of skipping it.  Noise
- * around the contact threshold made those branches mispredict. */
+/* Columns c0.. of one row (row and mrow point at column c0) into the sums,
+ * without a data-dependent branch: a taxel that does not count adds +0.0,
+ * which leaves each sum's bits as they were (a sum starts at +0.0 and a
+ * rounded sum is -0.0 only when both terms are, so none is ever -0.0), so
+ * the result is the one of skipping it.  Noise around the contact
+ * threshold made those branches mispredict. */
 static inline void add_row(metrics_acc *a, const float *row, const uint8_t *mrow, int32_t cols,
-                           int32_t r, double contact_threshold, double saturation)
+                           int32_t c0, int32_t r, double contact_threshold, double saturation)
 {
     double peak = a->peak, sum = a->sum, wsum = a->wsum, wx = a->wx, wy = a->wy;
     int64_t n_valid = a->n_valid, n_contact = a->n_contact;
@@ -67,7 +71,7 @@ static inline void add_row(metrics_acc *a, const float *row, const uint8_t *mrow
            so a negative baseline cannot pull the centre. */
         n_contact += contact;
         wsum += w;
-        wx += w * (double)c;
+        wx += w * (double)(c0 + c);
         wy += w * dr;
     }
     a->peak = peak;
@@ -80,6 +84,106 @@ static inline void add_row(metrics_acc *a, const float *row, const uint8_t *mrow
     a->saturated = saturated;
 }
 
+#if defined(__SSE2__)
+/* add_row two taxels at a time: the tests, the masked terms, the products,
+ * the counts and a running maximum per lane in SSE2 registers; only the
+ * additions stay serial, in raster order (the even taxel's term first), so
+ * every sum has the bits of the plain loop.  The maximum is exact in any
+ * order but for the sign of a zero maximum: km_frame_metrics rescans then.
+ * Returns the number of columns done (the even part of cols). */
+static int32_t add_row_pairs(metrics_acc *a, const float *row, const uint8_t *mrow, int32_t cols,
+                             int32_t r, double contact_threshold, double saturation,
+                             __m128d *peak2)
+{
+    const __m128d absmask = _mm_castsi128_pd(_mm_set1_epi64x(INT64_MAX));
+    const __m128d big = _mm_set1_pd(DBL_MAX), thr = _mm_set1_pd(contact_threshold);
+    const __m128d sat = _mm_set1_pd(saturation), dr = _mm_set1_pd((double)r);
+    const __m128d ninf = _mm_set1_pd(-INFINITY), two = _mm_set1_pd(2.0);
+    __m128d col = _mm_set_pd(1.0, 0.0), pk = *peak2, satv = _mm_setzero_pd();
+    __m128i nv = _mm_setzero_si128(), nc = _mm_setzero_si128();
+    double sum = a->sum, wsum = a->wsum, wx = a->wx, wy = a->wy;
+    int32_t c = 0;
+    for (; c + 2 <= cols; c += 2) {
+        __m128d v = _mm_cvtps_pd(_mm_castsi128_ps(_mm_loadl_epi64((const __m128i *)(row + c))));
+        __m128d ok = _mm_cmple_pd(_mm_and_pd(v, absmask), big);
+        if (mrow != NULL) {
+            uint16_t m2;
+            memcpy(&m2, mrow + c, sizeof m2);
+            __m128i m = _mm_unpacklo_epi8(_mm_cvtsi32_si128(m2), _mm_setzero_si128());
+            m = _mm_unpacklo_epi16(m, _mm_setzero_si128());
+            m = _mm_shuffle_epi32(_mm_cmpeq_epi32(m, _mm_setzero_si128()), 0x50);
+            ok = _mm_andnot_pd(_mm_castsi128_pd(m), ok);
+        }
+        __m128d contact = _mm_and_pd(ok, _mm_cmpgt_pd(v, thr));
+        __m128d x = _mm_and_pd(v, ok), w = _mm_and_pd(v, contact);
+        __m128d wc = _mm_mul_pd(w, col), wr = _mm_mul_pd(w, dr);
+        __m128d pv = _mm_or_pd(x, _mm_andnot_pd(ok, ninf));
+        pk = _mm_max_pd(pv, pk); /* pv > pk ? pv : pk, per lane */
+        satv = _mm_or_pd(satv, _mm_and_pd(ok, _mm_cmpge_pd(v, sat)));
+        nv = _mm_sub_epi64(nv, _mm_castpd_si128(ok));
+        nc = _mm_sub_epi64(nc, _mm_castpd_si128(contact));
+        col = _mm_add_pd(col, two);
+        sum += _mm_cvtsd_f64(x);
+        wsum += _mm_cvtsd_f64(w);
+        wx += _mm_cvtsd_f64(wc);
+        wy += _mm_cvtsd_f64(wr);
+        sum += _mm_cvtsd_f64(_mm_unpackhi_pd(x, x));
+        wsum += _mm_cvtsd_f64(_mm_unpackhi_pd(w, w));
+        wx += _mm_cvtsd_f64(_mm_unpackhi_pd(wc, wc));
+        wy += _mm_cvtsd_f64(_mm_unpackhi_pd(wr, wr));
+    }
+    int64_t n2[2];
+    _mm_storeu_si128((__m128i *)n2, nv);
+    a->n_valid += n2[0] + n2[1];
+    _mm_storeu_si128((__m128i *)n2, nc);
+    a->n_contact += n2[0] + n2[1];
+    a->saturated |= _mm_movemask_pd(satv) != 0;
+    a->sum = sum;
+    a->wsum = wsum;
+    a->wx = wx;
+    a->wy = wy;
+    *peak2 = pk;
+    return c;
+}
+#endif
+
+/* The sums, counts and maximum of a frame: pairs of taxels by SSE2, the odd
+ * column by the plain loop; a zero maximum (+0.0 or -0.0) rescanned in
+ * raster order, whose first zero it is. */
+static void frame_sums(metrics_acc *a, const km_frame *frame, const km_mask *mask,
+                       double contact_threshold, double saturation)
+{
+#if defined(__SSE2__)
+    __m128d peak2 = _mm_set1_pd(-INFINITY);
+#endif
+    for (int32_t r = 0; r < frame->rows; r++) {
+        const float *row = frame->data + (ptrdiff_t)r * frame->row_stride;
+        const uint8_t *mrow = mask == NULL || mask->data == NULL
+                                  ? NULL : mask->data + (ptrdiff_t)r * mask->row_stride;
+        int32_t c0 = 0;
+#if defined(__SSE2__)
+        c0 = add_row_pairs(a, row, mrow, frame->cols, r, contact_threshold, saturation, &peak2);
+#endif
+        add_row(a, row + c0, mrow != NULL ? mrow + c0 : NULL, frame->cols - c0, c0, r,
+                contact_threshold, saturation);
+    }
+#if defined(__SSE2__)
+    double p2[2];
+    _mm_storeu_pd(p2, peak2);
+    for (int k = 0; k < 2; k++)
+        a->peak = p2[k] > a->peak ? p2[k] : a->peak;
+    if (a->peak == 0.0) {
+        metrics_acc z = {-INFINITY, 0.0, 0.0, 0.0, 0.0, 0, 0, 0};
+        for (int32_t r = 0; r < frame->rows; r++)
+            add_row(&z, frame->data + (ptrdiff_t)r * frame->row_stride,
+                    mask == NULL || mask->data == NULL
+                        ? NULL : mask->data + (ptrdiff_t)r * mask->row_stride,
+                    frame->cols, 0, r, contact_threshold, saturation);
+        a->peak = z.peak;
+    }
+#endif
+}
+
 km_status km_frame_metrics(km_ctx *ctx, const km_frame *frame, const km_mask *mask,
                            double row_pitch_mm, double col_pitch_mm, double units_to_kpa,
                            double contact_threshold, double saturation, km_metrics *out)
@@ -89,14 +193,7 @@ km_status km_frame_metrics(km_ctx *ctx, const km_frame *frame, const km_mask *ma
         return st;
 
     metrics_acc a = {-INFINITY, 0.0, 0.0, 0.0, 0.0, 0, 0, 0};
-    for (int32_t r = 0; r < frame->rows; r++) {
-        const float *row = frame->data + (ptrdiff_t)r * frame->row_stride;
-        if (mask == NULL || mask->data == NULL)
-            add_row(&a, row, NULL, frame->cols, r, contact_threshold, saturation);
-        else
-            add_row(&a, row, mask->data + (ptrdiff_t)r * mask->row_stride, frame->cols, r,
-                    contact_threshold, saturation);
-    }
+    frame_sums(&a, frame, mask, contact_threshold, saturation);
 
     double area = row_pitch_mm * col_pitch_mm;
     out->peak = a.n_valid > 0 ? a.peak : NAN;

@@ -112,3 +112,88 @@ Test(metrics, invalid_arguments)
     cr_assert_eq(km_frame_metrics(ctx, &narrow, NULL, 1.0, 1.0, 1.0, 0.0, INFINITY, &m), KM_ERR_INVALID);
     cr_assert_neq(km_ctx_last_error(ctx)[0], '\0');
 }
+
+/* The metrics as docs/ALGORITHMS.md 4 states them, one taxel at a time in
+ * raster order with branches: what the paired SSE2 loop of metrics.c must
+ * give bit for bit. */
+static km_metrics plain_metrics(const km_frame *fr, const km_mask *mk, double rp, double cp,
+                                double thr, double sat)
+{
+    double peak = -INFINITY, sum = 0.0, wsum = 0.0, wx = 0.0, wy = 0.0;
+    int64_t nv = 0, nc = 0;
+    int saturated = 0;
+    for (int32_t r = 0; r < fr->rows; r++)
+        for (int32_t c = 0; c < fr->cols; c++) {
+            double v = fr->data[(ptrdiff_t)r * fr->row_stride + c];
+            if (!isfinite(v) || (mk != NULL && mk->data[(ptrdiff_t)r * mk->row_stride + c] == 0))
+                continue;
+            nv++;
+            sum += v;
+            if (v > peak)
+                peak = v;
+            if (v >= sat)
+                saturated = 1;
+            if (v > thr) {
+                nc++;
+                wsum += v;
+                wx += v * (double)c;
+                wy += v * (double)r;
+            }
+        }
+    km_metrics m;
+    memset(&m, 0, sizeof m);
+    m.peak = nv > 0 ? peak : NAN;
+    m.mean = nv > 0 ? sum / (double)nv : NAN;
+    m.contact_area_mm2 = (double)nc * (rp * cp);
+    m.force_n = wsum * (rp * cp) * 1e-3;
+    m.cop_x_mm = nc > 0 && wsum > 0.0 ? wx / wsum * cp : NAN;
+    m.cop_y_mm = nc > 0 && wsum > 0.0 ? wy / wsum * rp : NAN;
+    m.flags = (saturated ? KM_FRAME_SATURATED : 0u) | (nc == 0 ? KM_FRAME_EMPTY : 0u);
+    return m;
+}
+
+static uint32_t lcg(uint32_t *s)
+{
+    *s = *s * 1664525u + 1013904223u;
+    return *s >> 8;
+}
+
+/* Frames of a few values (ties, +-0 that decide the sign of a zero peak,
+ * NaN, infinities, tiny and huge values), widths odd and even, one row,
+ * one column, row strides wider than the row, masks with holes, and
+ * thresholds of every kind (NaN included). */
+Test(metrics, paired_loop_matches_the_plain_form)
+{
+    static const float alphabet[] = {0.0f, -0.0f, 1.0f, 2.0f, 2.0f, 7.5f, -3.0f, 40.0f, 1e-7f, 3e5f};
+    static const int32_t widths[] = {1, 2, 3, 4, 5, 31, 32, 33, 64};
+    static const double thrs[] = {0.0, -0.0, 1.0, -5.0, NAN, INFINITY, -INFINITY, 2.0};
+    static const double sats[] = {INFINITY, 2.0, 40.0, NAN, -INFINITY};
+    static float f[8 * 70];
+    static uint8_t mk[8 * 70];
+    uint32_t s = 12345u;
+    for (int t = 0; t < 5000; t++) {
+        int32_t rows = 1 + (int32_t)(lcg(&s) % 7), cols = widths[lcg(&s) % 9];
+        int32_t stride = cols + (int32_t)(lcg(&s) % 3);
+        int zeros = lcg(&s) % 5 == 0; /* frames of +-0 only: the zero peak's sign */
+        for (int32_t k = 0; k < rows * stride; k++) {
+            uint32_t a = lcg(&s) % 12;
+            f[k] = zeros ? ((lcg(&s) & 1) ? 0.0f : -0.0f)
+                   : a == 10 ? NAN : a == 11 ? ((lcg(&s) & 1) ? INFINITY : -INFINITY) : alphabet[a];
+            mk[k] = lcg(&s) % 6 != 0;
+        }
+        km_frame fr = {f, rows, cols, stride};
+        km_mask m = {mk, rows, cols, stride};
+        double thr = thrs[lcg(&s) % 8], sat = sats[lcg(&s) % 5];
+        for (int with_mask = 0; with_mask < 2; with_mask++) {
+            km_metrics got, want = plain_metrics(&fr, with_mask ? &m : NULL, 2.0, 3.0, thr, sat);
+            memset(&got, 0, sizeof got);
+            cr_assert_eq(km_frame_metrics(ctx, &fr, with_mask ? &m : NULL, 2.0, 3.0, 1.0, thr, sat,
+                                          &got), KM_OK);
+            cr_assert_eq(memcmp(&got, &want, sizeof got), 0,
+                         "case %d (%dx%d, mask %d): peak %a/%a mean %a/%a cop %a,%a/%a,%a "
+                         "flags %u/%u", t, (int)rows, (int)cols, with_mask, got.peak, want.peak,
+                         got.mean, want.mean, got.cop_x_mm, got.cop_y_mm, want.cop_x_mm,
+                         want.cop_y_mm, got.flags, want.flags);
+        }
+    }
+}
