@@ -520,6 +520,8 @@ KM_API void km_calib_curve_apply(double a, double b, float *values, size_t n);
 #define KM_TAXEL_STUCK 2           /* flat elsewhere */
 #define KM_TAXEL_HOT 3             /* isolated spike in most frames */
 #define KM_TAXEL_MASKED 4          /* masked by the source */
+#define KM_TAXEL_OFFSET 5          /* hot: reads a steady offset while its
+                                      neighbourhood is unloaded */
 
 typedef struct km_badtaxel_params {
     double flat_range;         /* flat when max - min over the block <= this [0] */
@@ -530,6 +532,26 @@ typedef struct km_badtaxel_params {
     double hot_ratio;          /* hot when value > ratio * the largest valid
                                   neighbour (and > 0) in more than half of the
                                   frames; 0 = off [4] */
+    double offset_sigmas;      /* offset (KM_TAXEL_OFFSET): in the frames where
+                                  the median of its valid 8-neighbours is
+                                  unloaded (see unload_sigmas), the taxel
+                                  reads more than that median in at least
+                                  90% of them (at least 10 frames and a
+                                  fifth of the block) and of the empty
+                                  frames among them (the frame's 95th
+                                  percentile unloaded), by a mean above
+                                  offset_sigmas times the larger of the
+                                  noise there (the median over taxels of
+                                  that excess's standard deviation) and the
+                                  spread of the taxels' mean excesses
+                                  (1.4826 MAD), and above 2% of the block's
+                                  largest frame 99th percentile; 0 = off [3]
+                                  (docs/ALGORITHMS.md 11.3) */
+    double unload_sigmas;      /* unloaded: at most the frame's 10th
+                                  percentile plus this many times the
+                                  frame-to-frame noise (1.4826 MAD of the
+                                  changes since the previous frame / sqrt 2)
+                                  [8] */
 } km_badtaxel_params;
 KM_API void km_badtaxel_params_default(km_badtaxel_params *p);
 
@@ -574,8 +596,12 @@ typedef struct km_condition_params {
     double curve_a, curve_b;   /* p = a * raw^b, kPa [1, 1] */
     int32_t detect_bad;        /* 1 = find dead, stuck and hot taxels in the
                                   warm-up block and mask them [0] */
-    int32_t warmup_frames;     /* warm-up block for detect_bad [100] */
-    km_badtaxel_params bad;    /* see km_badtaxel_params_default() */
+    int32_t warmup_frames;     /* warm-up block for detect_bad and the
+                                  offset test [100] */
+    km_badtaxel_params bad;    /* see km_badtaxel_params_default(); the
+                                  offset test (bad.offset_sigmas [3] > 0)
+                                  runs and masks its taxels even without
+                                  detect_bad */
     int32_t fill_bad;          /* 1 = masked taxels are filled from valid
                                   neighbours in the output (detection still
                                   ignores them); 0 = NaN [0] */
@@ -628,9 +654,18 @@ KM_API void km_conditioner_pull(km_conditioner *c, float *frames, double *times,
 /* Effective mask (rows*cols): the source mask AND not bad.  Final once the
  * first frame is ready.  Owned by c. */
 KM_API const uint8_t *km_conditioner_mask(const km_conditioner *c);
-/* Bad taxels found (0 before the warm-up ended) and the output rate. */
+/* Bad taxels masked (0 before the warm-up ended; by default only the
+ * offset ones, every kind with detect_bad) and the output rate. */
 KM_API int32_t km_conditioner_n_bad(const km_conditioner *c);
 KM_API double km_conditioner_rate(const km_conditioner *c);
+/* Of those, the taxels that read a steady offset while unloaded
+ * (KM_TAXEL_OFFSET, bad.offset_sigmas). */
+KM_API int32_t km_conditioner_n_offset(const km_conditioner *c);
+/* KM_TAXEL_* of every taxel (rows*cols) as the warm-up classified it, or
+ * NULL when no bad-taxel test ran or the warm-up has not ended; only the
+ * kinds the conditioner masks (see km_conditioner_n_bad) are masked.
+ * Owned by c. */
+KM_API const uint8_t *km_conditioner_taxel_state(const km_conditioner *c);
 
 /* Equilibration (src/pipeline/equilibrate.c, docs/ALGORITHMS.md 1.3): a
  * per-taxel gain map (km_condition_params.gain_map) from a recording of the
@@ -1052,6 +1087,9 @@ typedef struct km_process_summary {
     int32_t n_cand;            /* entries used in cand[] */
     km_candidate cand[KM_SUMMARY_TOP]; /* the best candidates, by score */
     int32_t bodymap_ny, bodymap_nx; /* body map shape (0 x cols before contact) */
+    int32_t n_bad_taxels;      /* taxels masked as bad (/params/bad_taxels) */
+    int32_t n_offset_taxels;   /* of which read a steady offset while unloaded
+                                  (/params/offset_taxels; masked by default) */
 } km_process_summary;
 
 /* Read `input`, condition, detect, and write the result HDF5 to `output`
@@ -1306,6 +1344,9 @@ typedef struct km_synth_truth {
     const uint8_t *taxel_state;   /* rows*cols KM_SYNTH_TAXEL_* */
     const float *gain;            /* rows*cols per-taxel gain */
     double row_pitch_mm, col_pitch_mm;
+    const float *offset;          /* rows*cols fixed per-taxel offset, kPa, read
+                                     loaded or not (model 2's hot taxels with an
+                                     offset; all 0 on model 1) */
 } km_synth_truth;
 
 /* The true motion of one frame. */

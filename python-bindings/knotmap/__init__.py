@@ -45,7 +45,8 @@ from ._render import RENDER_MAPS, IMAGE_FORMATS, render, report  # noqa: E402
 from ._batch import batch, output_path  # noqa: E402
 from ._pipeline import Pipeline  # noqa: E402
 from ._condition import (calib_curve_fit, bad_taxels, condition, TAXEL_OK,  # noqa: E402
-                         TAXEL_DEAD, TAXEL_STUCK, TAXEL_HOT, TAXEL_MASKED)
+                         TAXEL_DEAD, TAXEL_STUCK, TAXEL_HOT, TAXEL_MASKED,
+                         TAXEL_OFFSET)
 
 __all__ = ["__version__", "library_version", "Error", "Session", "read_session", "Pipeline",
            "PEAK_DTYPE", "PEAK_AT_BORDER", "PEAK_PLATEAU", "PEAK_FIT_FALLBACK",
@@ -55,7 +56,7 @@ __all__ = ["__version__", "library_version", "Error", "Session", "read_session",
            "temporal_filter", "odometry", "bodymap", "track", "candidates", "CANDIDATE_DEFAULTS", "SYNTH_FIELDS",
            "synth", "RESULT_TABLES", "RENDER_MAPS", "read_result", "is_complete", "evaluate", "Table",
            "eval_points", "render", "report", "IMAGE_FORMATS", "batch", "output_path", "calib_curve_fit", "bad_taxels",
-           "condition", "TAXEL_OK", "TAXEL_DEAD", "TAXEL_STUCK", "TAXEL_HOT", "TAXEL_MASKED",
+           "condition", "TAXEL_OK", "TAXEL_DEAD", "TAXEL_STUCK", "TAXEL_HOT", "TAXEL_MASKED", "TAXEL_OFFSET",
            "EQUIL_DEFAULTS", "gain_map_from_recording", "read_gain_map",
            "PEAK_DEFAULTS", "METRICS_DEFAULTS", "ODOMETRY_DEFAULTS", "BODYMAP_DEFAULTS",
            "TRACK_DEFAULTS", "TEMPORAL_DEFAULTS", "CALIB_DEFAULTS"]

@@ -11,13 +11,14 @@ from ._core import check, ctx, ffi, invalid, invalid_type, lib
 from ._process import _CURVES
 
 __all__ = ["calib_curve_fit", "bad_taxels", "condition", "TAXEL_OK", "TAXEL_DEAD",
-           "TAXEL_STUCK", "TAXEL_HOT", "TAXEL_MASKED"]
+           "TAXEL_STUCK", "TAXEL_HOT", "TAXEL_MASKED", "TAXEL_OFFSET"]
 
 TAXEL_OK = lib.KM_TAXEL_OK
 TAXEL_DEAD = lib.KM_TAXEL_DEAD
 TAXEL_STUCK = lib.KM_TAXEL_STUCK
 TAXEL_HOT = lib.KM_TAXEL_HOT
 TAXEL_MASKED = lib.KM_TAXEL_MASKED
+TAXEL_OFFSET = lib.KM_TAXEL_OFFSET
 
 
 def _bad_defaults():
@@ -67,8 +68,12 @@ def calib_curve_fit(points: ArrayLike, curve: str = "power",
 def bad_taxels(frames: ArrayLike, mask: Optional[ArrayLike] = None,
                flat_range: float = _BAD["flat_range"], dead_level: float = _BAD["dead_level"],
                active_range: float = _BAD["active_range"],
-               hot_ratio: float = _BAD["hot_ratio"]) -> Tuple[np.ndarray, np.ndarray, int]:
-    """Classify dead, stuck and hot taxels over a block of frames
+               hot_ratio: float = _BAD["hot_ratio"],
+               offset_sigmas: float = _BAD["offset_sigmas"],
+               unload_sigmas: float = _BAD["unload_sigmas"]
+               ) -> Tuple[np.ndarray, np.ndarray, int]:
+    """Classify dead, stuck and hot taxels (spikes, and steady offsets read
+    while the neighbourhood is unloaded) over a block of frames
     (km_badtaxel_*).
 
     Parameters
@@ -87,6 +92,13 @@ def bad_taxels(frames: ArrayLike, mask: Optional[ArrayLike] = None,
     hot_ratio : float, optional
         Hot when above ratio * the largest valid neighbour in most frames,
         0 = off.
+    offset_sigmas : float, optional
+        TAXEL_OFFSET: in the frames where its neighbours' median is unloaded,
+        above it in at least 90% of them, by a mean over offset_sigmas times
+        the noise (or the taxels' spread), 0 = off (docs/ALGORITHMS.md 11.3).
+    unload_sigmas : float, optional
+        Unloaded: at most the frame's 10th percentile plus this many times
+        the frame-to-frame noise.
 
     Returns
     -------
@@ -104,6 +116,7 @@ def bad_taxels(frames: ArrayLike, mask: Optional[ArrayLike] = None,
     lib.km_badtaxel_params_default(p)
     p.flat_range, p.dead_level = float(flat_range), float(dead_level)
     p.active_range, p.hot_ratio = float(active_range), float(hot_ratio)
+    p.offset_sigmas, p.unload_sigmas = float(offset_sigmas), float(unload_sigmas)
     m = None if mask is None else np.ascontiguousarray(mask, dtype=bool).view(np.uint8)
     if m is not None and m.shape != (rows, cols):
         raise invalid("mask shape %r differs from the frame shape" % (m.shape,))

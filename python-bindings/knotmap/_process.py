@@ -34,6 +34,7 @@ _CLI_COND = {"detect_bad_taxels": (("cond", "detect_bad"), lambda v: 1 if v else
              "harmonics": (("cond", "notch_harmonics"), int),
              "median": (("cond", "median_frames"), int),
              "hot_ratio": (("cond", "bad", "hot_ratio"), float),
+             "offset_sigmas": (("cond", "bad", "offset_sigmas"), float),
              "threads": (("n_threads",), int)}
 
 # Stage parameters below the CLI's options, by their C names in

@@ -111,7 +111,8 @@ def synth(path: Optional[PathLike] = None, mode: str = TABLE_DEFAULT,
         With path: the path.  Without: (session, truth): session a Session
         (frames [T, R, C] float32 kPa, time, mask, metadata); truth a dict:
         knots (columns x_mm, y_mm, sigma_mm, amplitude_kpa, in_taut_band),
-        taxel_state ([R, C] uint8), gain ([R, C] float32), row_pitch_mm,
+        taxel_state ([R, C] uint8), gain ([R, C] float32), offset ([R, C]
+        float32 kPa: the fixed offset of model 2's hot taxels), row_pitch_mm,
         col_pitch_mm, motion ([T] columns y_contact_mm, theta_rad,
         contact_row, load).
     """
@@ -159,6 +160,8 @@ def synth(path: Optional[PathLike] = None, mode: str = TABLE_DEFAULT,
             "taxel_state": np.frombuffer(ffi.buffer(tr.taxel_state, rows * cols), np.uint8)
             .reshape(rows, cols).copy(),
             "gain": np.frombuffer(ffi.buffer(tr.gain, 4 * rows * cols), np.float32)
+            .reshape(rows, cols).copy(),
+            "offset": np.frombuffer(ffi.buffer(tr.offset, 4 * rows * cols), np.float32)
             .reshape(rows, cols).copy(),
             "row_pitch_mm": float(tr.row_pitch_mm),
             "col_pitch_mm": float(tr.col_pitch_mm),

@@ -244,6 +244,12 @@ static void run_job(shared *sh, job *j, km_ctx *ctx)
     if (j->status == KM_OK) {
         j->exit_code = KM_EX_OK;
         km_cli_warn_assumed(j->input, j->summary.info.assumed);
+        if (j->summary.n_offset_taxels > 0)
+            fprintf(stderr,
+                    "knotmap: %s: warning: %d taxel%s read a steady offset while unloaded "
+                    "(hot): masked (/params/offset_taxels; --offset-sigmas 0 keeps them)\n",
+                    j->input, (int)j->summary.n_offset_taxels,
+                    j->summary.n_offset_taxels == 1 ? "" : "s");
         if (sh->print_now && !sh->quiet) {
             print_summary(j);
             fflush(stdout);

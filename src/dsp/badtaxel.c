@@ -1,5 +1,6 @@
-/* Dead, stuck and hot taxels from a warm-up block, and filling masked
- * taxels from their neighbours (docs/ALGORITHMS.md 10). */
+/* Dead, stuck and hot taxels (spikes, and steady offsets read while the
+ * neighbourhood is unloaded) from a warm-up block, and filling masked
+ * taxels from their neighbours (docs/ALGORITHMS.md 11). */
 #include <math.h>
 #include <string.h>
 
@@ -13,7 +14,21 @@ struct km_badtaxel {
     uint8_t *mask;             /* source mask */
     float *lo, *hi;            /* range over the block */
     int32_t *hot;              /* frames in which the taxel was an isolated spike */
+    /* offset test: per taxel over the frames with an unloaded neighbourhood */
+    int32_t *n_unl, *n_pos;    /* such frames; those with a positive excess */
+    int32_t *n_emp, *n_emp_pos; /* the same over empty frames (nothing loaded) */
+    double *ex_sum, *ex_sq;    /* sum and sum of squares of the excess */
+    float *scratch;            /* rows*cols: the frame's values for its quantiles */
+    float *prev;               /* the previous frame (frame-to-frame noise) */
+    double top;                /* largest 99th percentile of a frame so far */
 };
+
+/* An offset below this share of the loads the sheet reads (the largest
+   99th percentile of a frame in the block) is not called one: it cannot
+   stand out of the per-taxel gain pattern of a few percent of the load,
+   and a sheet's smallest counts (a real mat's 1-2 counts in 500) stay
+   healthy. */
+#define OFFSET_MIN_SHARE 0.02
 
 void km_badtaxel_params_default(km_badtaxel_params *p)
 {
@@ -23,6 +38,8 @@ void km_badtaxel_params_default(km_badtaxel_params *p)
     p->dead_level = 0.0;
     p->active_range = 0.0;
     p->hot_ratio = 4.0;
+    p->offset_sigmas = 3.0;
+    p->unload_sigmas = 8.0;
 }
 
 void km_badtaxel_free(km_badtaxel *b)
@@ -34,6 +51,14 @@ void km_badtaxel_free(km_badtaxel *b)
     km_ref_free(&ref, b->lo);
     km_ref_free(&ref, b->hi);
     km_ref_free(&ref, b->hot);
+    km_ref_free(&ref, b->n_unl);
+    km_ref_free(&ref, b->n_pos);
+    km_ref_free(&ref, b->n_emp);
+    km_ref_free(&ref, b->n_emp_pos);
+    km_ref_free(&ref, b->ex_sum);
+    km_ref_free(&ref, b->ex_sq);
+    km_ref_free(&ref, b->scratch);
+    km_ref_free(&ref, b->prev);
     km_ref_free(&ref, b);
 }
 
@@ -50,10 +75,11 @@ km_status km_badtaxel_create(km_ctx *ctx, int32_t rows, int32_t cols, const uint
     if ((st = km_check_shape(ctx, rows, cols, "bad-taxel grid")) != KM_OK)
         return st;
     if (p != NULL && (!(p->flat_range >= 0.0) || !(p->dead_level >= 0.0) ||
-                      !(p->active_range >= 0.0) || !(p->hot_ratio >= 0.0)))
+                      !(p->active_range >= 0.0) || !(p->hot_ratio >= 0.0) ||
+                      !(p->offset_sigmas >= 0.0) || !(p->unload_sigmas >= 0.0)))
         return km_fail(ctx, KM_ERR_INVALID,
-                       "bad taxels: flat_range, dead_level, active_range and hot_ratio must "
-                       "be >= 0");
+                       "bad taxels: flat_range, dead_level, active_range, hot_ratio, "
+                       "offset_sigmas and unload_sigmas must be >= 0");
     n = (size_t)rows * (size_t)cols;
     b = km_calloc(ctx, 1, sizeof *b);
     if (b == NULL)
@@ -69,7 +95,18 @@ km_status km_badtaxel_create(km_ctx *ctx, int32_t rows, int32_t cols, const uint
     b->lo = km_alloc(ctx, n * sizeof *b->lo);
     b->hi = km_alloc(ctx, n * sizeof *b->hi);
     b->hot = km_calloc(ctx, n, sizeof *b->hot);
-    if (b->mask == NULL || b->lo == NULL || b->hi == NULL || b->hot == NULL) {
+    b->n_unl = km_calloc(ctx, n, sizeof *b->n_unl);
+    b->n_pos = km_calloc(ctx, n, sizeof *b->n_pos);
+    b->n_emp = km_calloc(ctx, n, sizeof *b->n_emp);
+    b->n_emp_pos = km_calloc(ctx, n, sizeof *b->n_emp_pos);
+    b->ex_sum = km_calloc(ctx, n, sizeof *b->ex_sum);
+    b->ex_sq = km_calloc(ctx, n, sizeof *b->ex_sq);
+    b->scratch = km_alloc(ctx, n * sizeof *b->scratch);
+    b->prev = km_alloc(ctx, n * sizeof *b->prev);
+    if (b->mask == NULL || b->lo == NULL || b->hi == NULL || b->hot == NULL ||
+        b->n_unl == NULL || b->n_pos == NULL || b->n_emp == NULL || b->n_emp_pos == NULL ||
+        b->ex_sum == NULL || b->ex_sq == NULL ||
+        b->scratch == NULL || b->prev == NULL) {
         st = KM_ERR_NOMEM;
         goto done;
     }
@@ -83,6 +120,20 @@ km_status km_badtaxel_create(km_ctx *ctx, int32_t rows, int32_t cols, const uint
 done:
     km_badtaxel_free(b);
     return st;
+}
+
+static float median_small(float *a, int n)
+{
+    for (int i = 1; i < n; i++) {
+        float x = a[i];
+        int j = i - 1;
+        while (j >= 0 && a[j] > x) {
+            a[j + 1] = a[j];
+            j--;
+        }
+        a[j + 1] = x;
+    }
+    return n % 2 ? a[n / 2] : 0.5f * (a[n / 2 - 1] + a[n / 2]);
 }
 
 /* Largest valid neighbour (8-connected) of (r, c); -INFINITY when none. */
@@ -103,6 +154,93 @@ static float neighbour_max(const km_badtaxel *b, const float *f, int32_t r, int3
         }
     }
     return m;
+}
+
+/* Median of the valid, finite 8-neighbours of (r, c); NaN when none. */
+static float neighbour_median(const km_badtaxel *b, const float *f, int32_t r, int32_t c)
+{
+    float nb[8];
+    int m = 0;
+    for (int32_t dr = -1; dr <= 1; dr++) {
+        int32_t rr = r + dr;
+        if (rr < 0 || rr >= b->rows)
+            continue;
+        for (int32_t dc = -1; dc <= 1; dc++) {
+            int32_t cc = c + dc;
+            if ((dr == 0 && dc == 0) || cc < 0 || cc >= b->cols)
+                continue;
+            size_t k = (size_t)rr * (size_t)b->cols + (size_t)cc;
+            if (b->mask[k] && isfinite(f[k]))
+                nb[m++] = f[k];
+        }
+    }
+    return m > 0 ? median_small(nb, m) : NAN;
+}
+
+/* The unloaded level of frame f: its 10th percentile (the floor) plus
+   unload_sigmas times the sensor's frame-to-frame noise, 1.4826 MAD of the
+   changes since the previous frame over sqrt 2 (over the valid, finite
+   taxels; most taxels hold still or only jitter between two frames, so
+   the median ignores the load moving).  A level in noise units, not a share
+   of the load: a light real load at the edge of a body lying still (a few
+   counts, steady) stands many noise sd above a floor that reads exactly
+   0, and is never taken for unloaded.  *empty = the frame's 95th
+   percentile is unloaded too (nothing on the sheet: before the user lies
+   down, a lift).  NaN when there is no previous frame or too few taxels. */
+static double unloaded_level(km_badtaxel *b, const float *f, int *empty)
+{
+    size_t n = (size_t)b->rows * (size_t)b->cols, m = 0, md = 0;
+    *empty = 0;
+    if (b->frames == 0)
+        return NAN;
+    for (size_t k = 0; k < n; k++)
+        if (b->mask[k] && isfinite(f[k]) && isfinite(b->prev[k]))
+            b->scratch[md++] = fabsf(f[k] - b->prev[k]);
+    if (md < 9)
+        return NAN;
+    double sd = 1.4826 * (double)km_select_kth_f(b->scratch, md, md / 2) / sqrt(2.0);
+    for (size_t k = 0; k < n; k++)
+        if (b->mask[k] && isfinite(f[k]))
+            b->scratch[m++] = f[k];
+    if (m < 9)
+        return NAN;
+    double floor = (double)km_select_kth_f(b->scratch, m, m / 10);
+    double level = floor + b->p.unload_sigmas * sd;
+    *empty = (double)km_select_kth_f(b->scratch, m, (m - 1) * 95 / 100) <= level;
+    double top = (double)km_select_kth_f(b->scratch, m, (m - 1) * 99 / 100) - floor;
+    if (top > b->top)
+        b->top = top;
+    return level;
+}
+
+/* The offset test's statistics of one frame: where a taxel's neighbours'
+   median is unloaded (unloaded_level), its excess over that median, and
+   apart the frames in which the whole sheet is empty.  A healthy taxel
+   reads the same floor and noise as its neighbours there. */
+static void offset_add(km_badtaxel *b, const float *f)
+{
+    size_t n = (size_t)b->rows * (size_t)b->cols;
+    int empty;
+    double level = unloaded_level(b, f, &empty);
+    memcpy(b->prev, f, n * sizeof *f);
+    if (!isfinite(level))
+        return;
+    for (int32_t r = 0; r < b->rows; r++)
+        for (int32_t c = 0; c < b->cols; c++) {
+            size_t k = (size_t)r * (size_t)b->cols + (size_t)c;
+            if (!b->mask[k] || !isfinite(f[k]))
+                continue;
+            float nb = neighbour_median(b, f, r, c);
+            if (!((double)nb <= level))
+                continue;
+            double e = (double)f[k] - (double)nb;
+            b->n_unl[k]++;
+            b->n_pos[k] += e > 0.0;
+            b->n_emp[k] += empty;
+            b->n_emp_pos[k] += empty && e > 0.0;
+            b->ex_sum[k] += e;
+            b->ex_sq[k] += e * e;
+        }
 }
 
 km_status km_badtaxel_add(km_ctx *ctx, km_badtaxel *b, const float *frame)
@@ -135,70 +273,125 @@ km_status km_badtaxel_add(km_ctx *ctx, km_badtaxel *b, const float *frame)
                     b->hot[k]++;
             }
     }
+    if (b->p.offset_sigmas > 0.0)
+        offset_add(b, frame);
     b->frames++;
     return KM_OK;
 }
 
-static float median_small(float *a, int n)
+/* A flat taxel (range <= flat_range) is dead or stuck when its neighbours
+   move (median range above active_range); among flat neighbours it is an
+   unloaded region, not a fault: KM_TAXEL_OK. */
+static uint8_t flat_state(const km_badtaxel *b, int32_t r, int32_t c)
 {
-    for (int i = 1; i < n; i++) {
-        float x = a[i];
-        int j = i - 1;
-        while (j >= 0 && a[j] > x) {
-            a[j + 1] = a[j];
-            j--;
+    float nb[8];
+    int m = 0;
+    size_t k = (size_t)r * (size_t)b->cols + (size_t)c;
+    for (int32_t dr = -1; dr <= 1; dr++)
+        for (int32_t dc = -1; dc <= 1; dc++) {
+            int32_t rr = r + dr, cc = c + dc;
+            if ((dr == 0 && dc == 0) || rr < 0 || rr >= b->rows || cc < 0 || cc >= b->cols)
+                continue;
+            size_t q = (size_t)rr * (size_t)b->cols + (size_t)cc;
+            if (b->mask[q])
+                nb[m++] = b->hi[q] - b->lo[q];
         }
-        a[j + 1] = x;
+    if (m == 0 || !((double)median_small(nb, m) > b->p.active_range))
+        return KM_TAXEL_OK;
+    double level = fmax(fabs((double)b->lo[k]), fabs((double)b->hi[k]));
+    return level <= b->p.dead_level ? KM_TAXEL_DEAD : KM_TAXEL_STUCK;
+}
+
+/* Offset taxels: off[k] = the offset (the taxel's mean excess over the
+   median taxel's), 0 when the taxel is not one.  Over the taxels with enough
+   frames of an unloaded neighbourhood (at least 10 and a fifth of the
+   block): the noise is the median of their excesses' standard deviations,
+   the spread 1.4826 MAD of their mean excesses (a fixed pattern a real
+   sheet may have); a taxel is an offset when its excess was positive in at
+   least 90% of those frames (steady, not a spike), and of the empty frames
+   among them (an offset is read with nothing on the sheet; a light load
+   at the edge of a body is not), and its mean stands more than
+   offset_sigmas times the larger of the two above the median mean (and
+   OFFSET_MIN_SHARE of the loads). */
+static km_status offset_decide(km_ctx *ctx, const km_badtaxel *b, float *off)
+{
+    size_t n = (size_t)b->rows * (size_t)b->cols, m = 0;
+    int64_t min_n = b->frames / 5 > 10 ? b->frames / 5 : 10;
+    double *mean = km_alloc(ctx, n * sizeof *mean), *dev = km_alloc(ctx, n * sizeof *dev);
+    km_status st = KM_OK;
+    if (mean == NULL || dev == NULL) {
+        st = KM_ERR_NOMEM;
+        goto done;
     }
-    return n % 2 ? a[n / 2] : 0.5f * (a[n / 2 - 1] + a[n / 2]);
+    for (size_t k = 0; k < n; k++) {
+        double cnt = (double)b->n_unl[k];
+        if (!b->mask[k] || b->n_unl[k] < min_n)
+            continue;
+        double mu = b->ex_sum[k] / cnt;
+        mean[m] = mu;
+        dev[m++] = sqrt(fmax(0.0, b->ex_sq[k] - cnt * mu * mu) / (cnt - 1.0));
+    }
+    if (m < 9)
+        goto done; /* too few taxels to say what is usual */
+    double noise = km_select_kth_d(dev, m, m / 2);
+    double mid = km_select_kth_d(mean, m, m / 2);
+    for (size_t i = 0; i < m; i++)
+        dev[i] = fabs(mean[i] - mid);
+    double spread = 1.4826 * km_select_kth_d(dev, m, m / 2);
+    double t = fmax(b->p.offset_sigmas * fmax(noise, spread), OFFSET_MIN_SHARE * b->top);
+    for (size_t k = 0; k < n; k++) {
+        double cnt = (double)b->n_unl[k];
+        double x = cnt > 0.0 ? b->ex_sum[k] / cnt - mid : 0.0;
+        int is = b->mask[k] && b->n_unl[k] >= min_n &&
+                 10 * (int64_t)b->n_pos[k] >= 9 * (int64_t)b->n_unl[k] &&
+                 10 * (int64_t)b->n_emp_pos[k] >= 9 * (int64_t)b->n_emp[k] && x > t;
+        off[k] = is ? (float)x : 0.0f;
+    }
+done:
+    km_free(ctx, mean);
+    km_free(ctx, dev);
+    return st;
 }
 
 km_status km_badtaxel_decide(km_ctx *ctx, const km_badtaxel *b, uint8_t *state,
                              uint8_t *mask_out, int32_t *n_bad)
 {
+    km_status st = KM_OK;
+    float *offset = NULL;
     if (b == NULL || mask_out == NULL)
         return km_fail(ctx, KM_ERR_INVALID, "bad taxels: NULL argument to decide");
+    size_t n = (size_t)b->rows * (size_t)b->cols;
     int32_t bad = 0;
+    if (b->p.offset_sigmas > 0.0 && b->frames > 0) {
+        if ((offset = km_calloc(ctx, n, sizeof *offset)) == NULL)
+            return KM_ERR_NOMEM;
+        if ((st = offset_decide(ctx, b, offset)) != KM_OK)
+            goto done;
+    }
     for (int32_t r = 0; r < b->rows; r++)
         for (int32_t c = 0; c < b->cols; c++) {
             size_t k = (size_t)r * (size_t)b->cols + (size_t)c;
             uint8_t s = KM_TAXEL_OK;
-            if (!b->mask[k]) {
+            int flat = b->frames > 0 && (double)b->hi[k] - (double)b->lo[k] <= b->p.flat_range;
+            if (!b->mask[k])
                 s = KM_TAXEL_MASKED;
-            } else if (b->frames > 0) {
-                double range = (double)b->hi[k] - (double)b->lo[k];
-                if (range <= b->p.flat_range) {
-                    float nb[8];
-                    int m = 0;
-                    for (int32_t dr = -1; dr <= 1; dr++)
-                        for (int32_t dc = -1; dc <= 1; dc++) {
-                            int32_t rr = r + dr, cc = c + dc;
-                            if ((dr == 0 && dc == 0) || rr < 0 || rr >= b->rows || cc < 0 ||
-                                cc >= b->cols)
-                                continue;
-                            size_t q = (size_t)rr * (size_t)b->cols + (size_t)cc;
-                            if (b->mask[q])
-                                nb[m++] = b->hi[q] - b->lo[q];
-                        }
-                    /* A flat taxel among flat neighbours is an unloaded
-                       region, not a fault. */
-                    if (m > 0 && (double)median_small(nb, m) > b->p.active_range) {
-                        double level = fmax(fabs((double)b->lo[k]), fabs((double)b->hi[k]));
-                        s = level <= b->p.dead_level ? KM_TAXEL_DEAD : KM_TAXEL_STUCK;
-                    }
-                } else if (b->p.hot_ratio > 0.0 && 2 * (int64_t)b->hot[k] > b->frames) {
-                    s = KM_TAXEL_HOT;
-                }
-            }
-            if (s == KM_TAXEL_DEAD || s == KM_TAXEL_STUCK || s == KM_TAXEL_HOT)
-                bad++;
+            else if (flat)
+                s = flat_state(b, r, c);
+            if (s == KM_TAXEL_OK && offset != NULL && offset[k] > 0.0f)
+                s = KM_TAXEL_OFFSET; /* a steady offset reads as a spike too */
+            else if (s == KM_TAXEL_OK && !flat && b->frames > 0 && b->p.hot_ratio > 0.0 &&
+                     2 * (int64_t)b->hot[k] > b->frames)
+                s = KM_TAXEL_HOT;
+            bad += s != KM_TAXEL_OK && s != KM_TAXEL_MASKED;
             if (state != NULL)
                 state[k] = s;
             mask_out[k] = s == KM_TAXEL_OK;
         }
     if (n_bad != NULL)
         *n_bad = bad;
-    return KM_OK;
+done:
+    km_free(ctx, offset);
+    return st;
 }
 
 km_status km_fill_masked(km_ctx *ctx, float *frame, int32_t rows, int32_t cols,

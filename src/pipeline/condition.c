@@ -53,11 +53,16 @@ void km_condition_params_default(km_condition_params *p)
     p->dog_sigma = 0.0;
 }
 
+int km_condition_finds_bad(const km_condition_params *p)
+{
+    return p != NULL && (p->detect_bad || p->bad.offset_sigmas > 0.0);
+}
+
 int km_condition_active(const km_condition_params *p)
 {
     return p != NULL &&
            (p->resample_hz > 0.0 || p->tare_frames > 0 || p->tare != NULL ||
-            p->gain_map != NULL || p->curve != KM_CURVE_NONE || p->detect_bad ||
+            p->gain_map != NULL || p->curve != KM_CURVE_NONE || km_condition_finds_bad(p) ||
             p->fill_bad || p->corrupt_ratio > 0.0 || p->lowpass_hz > 0.0 ||
             p->highpass_hz > 0.0 || p->notch_hz > 0.0 || p->median_frames > 1 ||
             p->dog_sigma > 0.0);
@@ -115,7 +120,8 @@ void km_conditioner_free(km_conditioner *c)
     void *bufs[] = {c->mask0,  c->mask,   c->tare,  c->gain_map, c->cring, c->ctime,
                     c->csum,   c->cwin,   c->last_good, c->rprev, c->wbuf,  c->wtime,
                     c->wflag,  c->tare_acc, c->tare_cnt, c->qt,  c->qf,    c->s1,
-                    c->s2,     c->fill_scratch, c->out, c->out_t, c->out_f, c->rs, c->cal};
+                    c->s2,     c->fill_scratch, c->out, c->out_t, c->out_f, c->rs, c->cal,
+                    c->state};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
         km_ref_free(&ref, bufs[i]);
     for (int i = 0; i <= MAX_TF; i++)
@@ -288,7 +294,7 @@ static km_status create_buffers(km_ctx *ctx, km_conditioner *c, const uint8_t *m
             return KM_ERR_NOMEM;
     }
     c->W = p->tare_frames;
-    if (p->detect_bad && p->warmup_frames > c->W)
+    if (km_condition_finds_bad(p) && p->warmup_frames > c->W)
         c->W = p->warmup_frames;
     c->warm_done = c->W == 0;
     if (c->W > 0) {
@@ -349,7 +355,7 @@ km_status km_conditioner_create(km_ctx *ctx, const km_session_info *info, const 
         goto done;
     c->p.tare = NULL;
     c->p.gain_map = NULL;
-    if (c->p.detect_bad &&
+    if (km_condition_finds_bad(&c->p) &&
         (st = km_badtaxel_create(ctx, c->rows, c->cols, c->mask0, &c->p.bad, &c->bad)) != KM_OK)
         goto done;
     if ((st = create_temporal(ctx, c)) != KM_OK)
@@ -371,6 +377,16 @@ const uint8_t *km_conditioner_mask(const km_conditioner *c)
 int32_t km_conditioner_n_bad(const km_conditioner *c)
 {
     return c == NULL ? 0 : c->n_bad;
+}
+
+int32_t km_conditioner_n_offset(const km_conditioner *c)
+{
+    return c == NULL ? 0 : c->n_offset;
+}
+
+const uint8_t *km_conditioner_taxel_state(const km_conditioner *c)
+{
+    return c == NULL ? NULL : c->state;
 }
 
 double km_conditioner_rate(const km_conditioner *c)

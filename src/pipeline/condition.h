@@ -11,6 +11,11 @@
 km_status km_condition_resolve_curve(km_ctx *ctx, const km_reader *reader,
                                      km_condition_params *p);
 
+/* 1 when the warm-up looks for bad taxels: all kinds (detect_bad), or the
+ * taxels that read an offset while unloaded (bad.offset_sigmas > 0, on by
+ * default; docs/ALGORITHMS.md 11.3). */
+int km_condition_finds_bad(const km_condition_params *p);
+
 /* 1 when p asks for anything beyond the point-wise calibration. */
 int km_condition_active(const km_condition_params *p);
 

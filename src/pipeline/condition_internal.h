@@ -19,7 +19,9 @@ struct km_conditioner {
     size_t rc;
     double rate_in, rate;
     uint8_t *mask0, *mask;
-    int32_t n_bad;
+    int32_t n_bad;             /* taxels masked as bad after the warm-up */
+    int32_t n_offset;          /* of which read a steady offset unloaded */
+    uint8_t *state;            /* KM_TAXEL_* after the warm-up, or NULL */
     int64_t n_pushed;
     int finished;
     float *rs, *cal;           /* resampled frame, frame being calibrated */

@@ -188,6 +188,29 @@ static km_status calibrate(km_ctx *ctx, km_conditioner *c, float *f, double t, u
 
 /* ----------------------------------------------------------- warm-up */
 
+/* The bad taxels of the warm-up: every kind with detect_bad, else only the
+   taxels that read an offset while unloaded (the default); masked from
+   here on, for every frame, the warm-up's included. */
+static km_status warm_decide_bad(km_ctx *ctx, km_conditioner *c)
+{
+    km_status st;
+    if ((c->state = km_alloc(ctx, c->rc)) == NULL)
+        return KM_ERR_NOMEM;
+    if ((st = km_badtaxel_decide(ctx, c->bad, c->state, c->mask, NULL)) != KM_OK)
+        return st;
+    c->n_bad = c->n_offset = 0;
+    for (size_t k = 0; k < c->rc; k++) {
+        uint8_t s = c->state[k];
+        int bad = s != KM_TAXEL_OK && s != KM_TAXEL_MASKED;
+        if (!c->p.detect_bad && s != KM_TAXEL_OFFSET)
+            bad = 0;
+        c->mask[k] = c->mask0[k] && !bad;
+        c->n_bad += bad;
+        c->n_offset += bad && s == KM_TAXEL_OFFSET;
+    }
+    return KM_OK;
+}
+
 static km_status warm_finish(km_ctx *ctx, km_conditioner *c)
 {
     km_status st;
@@ -195,7 +218,7 @@ static km_status warm_finish(km_ctx *ctx, km_conditioner *c)
     if (c->p.tare_frames > 0)
         for (size_t k = 0; k < rc; k++)
             c->tare[k] += c->tare_cnt[k] > 0 ? (float)(c->tare_acc[k] / c->tare_cnt[k]) : 0.0f;
-    if (c->bad != NULL && (st = km_badtaxel_decide(ctx, c->bad, NULL, c->mask, &c->n_bad)) != KM_OK)
+    if (c->bad != NULL && (st = warm_decide_bad(ctx, c)) != KM_OK)
         return st;
     c->warm_done = 1;
     for (int32_t i = 0; i < c->wcount; i++)

@@ -291,6 +291,14 @@ static const km_param TABLE[] = {
     RUN("gain_map_min", KM_PARAM_DOUBLE, equil.gain_min, "", "smallest finite gain"),
     RUN("gain_map_median", KM_PARAM_DOUBLE, equil.gain_median, "", "median finite gain"),
     RUN("gain_map_max", KM_PARAM_DOUBLE, equil.gain_max, "", "largest finite gain"),
+    D("bad_offset_sigmas", "offset-sigmas", cond.bad.offset_sigmas, 0, BIG, "", "Z", G_CHAIN,
+      "mask taxels that read a steady offset while their neighbourhood is unloaded, over Z "
+      "times the noise (found in the warm-up, even without --detect-bad-taxels), 0 = off",
+      0),
+    D("bad_unload_sigmas", NULL, cond.bad.unload_sigmas, 0, BIG, "", NULL, G_CHAIN,
+      "offset test: a neighbourhood is unloaded at most this many frame-to-frame noise sd "
+      "above the frame's 10th percentile",
+      0),
     /* ---- not recorded: how the run goes, not what it computes ---- */
     {.option = "no-overwrite", .keyword = "overwrite", .alias = "no-clobber",
      .type = KM_PARAM_BOOL, .offset = F(overwrite), .min = 0, .max = 1, .group = G_OUTPUT,

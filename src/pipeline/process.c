@@ -147,7 +147,9 @@ static km_status stream(km_ctx *ctx, driver *d, km_engine *e, const km_process_p
     if ((st = km_engine_flush(ctx, e)) != KM_OK)
         return st;
     if ((st = km_result_writer_param_i64(ctx, e->writer, "bad_taxels",
-                                         km_conditioner_n_bad(e->cond))) != KM_OK)
+                                         km_conditioner_n_bad(e->cond))) != KM_OK ||
+        (st = km_result_writer_param_i64(ctx, e->writer, "offset_taxels",
+                                         km_conditioner_n_offset(e->cond))) != KM_OK)
         return st;
     if (km_ctx_cancelled(ctx))
         return km_fail(ctx, KM_ERR_CANCELLED, "%s: cancelled", input);
@@ -222,6 +224,10 @@ km_status km_process_with(km_ctx *ctx, const char *input, const char *output,
     if ((st = stream(ctx, &d, e, &pp, input)) == KM_OK &&
         (st = km_engine_write_final(ctx, e, summary)) == KM_OK)
         st = km_result_writer_commit(ctx, e->writer);
+    if (st == KM_OK && summary != NULL) {
+        summary->n_bad_taxels = km_conditioner_n_bad(e->cond);
+        summary->n_offset_taxels = km_conditioner_n_offset(e->cond);
+    }
 done:
     /* Every detail names a file: the reader's and writer's already do. */
     if (st != KM_OK && strncmp(km_ctx_last_error(ctx), input, strlen(input)) != 0 &&

@@ -230,10 +230,12 @@ static km_status make_taxels(km_ctx *ctx, km_synth *s, km_synth_rng *rng)
     s->state = km_calloc(ctx, n, 1);
     s->mask = km_alloc(ctx, n);
     s->gain = km_alloc(ctx, n * sizeof(float));
+    s->offset = km_calloc(ctx, n, sizeof(float)); /* model 1 draws no offsets */
     s->drift = km_alloc(ctx, n * sizeof(float));
     s->stuck_value = km_alloc(ctx, n * sizeof(float));
     s->hum_phase = km_alloc(ctx, (size_t)p->rows * sizeof(double));
-    if (!s->state || !s->mask || !s->gain || !s->drift || !s->stuck_value || !s->hum_phase)
+    if (!s->state || !s->mask || !s->gain || !s->offset || !s->drift || !s->stuck_value ||
+        !s->hum_phase)
         return KM_ERR_NOMEM;
     memset(s->mask, 1, n);
     double full = isfinite(p->saturation_kpa) ? p->saturation_kpa : 2.0 * s->p0 + p->knot_kpa_max;
@@ -318,6 +320,7 @@ void km_synth_free(km_synth *s)
     km_ref_free(&a, s->state);
     km_ref_free(&a, s->mask);
     km_ref_free(&a, s->gain);
+    km_ref_free(&a, s->offset);
     km_ref_free(&a, s->drift);
     km_ref_free(&a, s->stuck_value);
     km_ref_free(&a, s->hum_phase);
@@ -356,6 +359,7 @@ void km_synth_truth_get(const km_synth *s, km_synth_truth *out)
     out->knots = s->knots;
     out->taxel_state = s->state;
     out->gain = s->gain;
+    out->offset = s->offset;
     out->row_pitch_mm = s->row_pitch;
     out->col_pitch_mm = s->col_pitch;
 }

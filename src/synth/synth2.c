@@ -31,7 +31,7 @@ struct km_synth2 {
     double fill;               /* sensing share of the pitch, per axis */
     /* sensor */
     double tau_alpha, xtalk, quant, noise, sat;
-    float *offset, *drift, *lag, *tmp, *stuck_value;
+    float *drift, *lag, *tmp, *stuck_value;
     int32_t lost_row, lost_c0, lost_c1;
     /* motion */
     double y_lo, y_hi, end_lo, end_hi, y, dir, v_seg, lean, lean_target, spin;
@@ -276,12 +276,12 @@ static km_status draw_taxels(km_ctx *ctx, km_synth *s, km_synth2 *m, km_synth_rn
     s->state = km_calloc(ctx, n, 1);
     s->mask = km_alloc(ctx, n);
     s->gain = km_alloc(ctx, n * sizeof(float));
-    m->offset = km_alloc(ctx, n * sizeof(float));
+    s->offset = km_alloc(ctx, n * sizeof(float));
     m->drift = km_alloc(ctx, n * sizeof(float));
     m->lag = km_calloc(ctx, n, sizeof(float));
     m->tmp = km_alloc(ctx, n * sizeof(float));
     m->stuck_value = km_alloc(ctx, n * sizeof(float));
-    if (!s->state || !s->mask || !s->gain || !m->offset || !m->drift || !m->lag || !m->tmp ||
+    if (!s->state || !s->mask || !s->gain || !s->offset || !m->drift || !m->lag || !m->tmp ||
         !m->stuck_value)
         return KM_ERR_NOMEM;
     memset(s->mask, 1, n);
@@ -299,7 +299,7 @@ static km_status draw_taxels(km_ctx *ctx, km_synth *s, km_synth2 *m, km_synth_rn
                 off = uni(r, 5.0, 20.0);
         }
         s->gain[i] = (float)fmax(0.3, g);
-        m->offset[i] = (float)off;
+        s->offset[i] = (float)off;
         m->drift[i] = (float)(DRIFT[pi] / 60.0 * km_rng_normal(r));
         m->stuck_value[i] = (float)(full * uni(r, 0.2, 1.0));
     }
@@ -380,7 +380,6 @@ void km_synth2_free(const km_alloc_ref *a, km_synth2 *m)
 {
     if (m == NULL)
         return;
-    km_ref_free(a, m->offset);
     km_ref_free(a, m->drift);
     km_ref_free(a, m->lag);
     km_ref_free(a, m->tmp);
@@ -509,7 +508,7 @@ void km_synth2_render(km_synth *s, double t, float *f, km_synth_motion *mo)
                         (r > 0 ? m->lag[i - (size_t)C] : 0.0f) +
                         (r + 1 < R ? m->lag[i + (size_t)C] : 0.0f);
             double v = m->lag[i] + m->xtalk * nb;
-            v = s->gain[i] * v + m->offset[i] + m->drift[i] * t + m->noise * km_rng_normal(&s->noise_rng);
+            v = s->gain[i] * v + s->offset[i] + m->drift[i] * t + m->noise * km_rng_normal(&s->noise_rng);
             v = v < 0.0 ? 0.0 : v > m->sat ? m->sat : v;
             v = floor(v / m->quant + 0.5) * m->quant;
             if (s->state[i] == KM_SYNTH_TAXEL_DEAD)

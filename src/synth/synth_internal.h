@@ -43,6 +43,7 @@ struct km_synth {
     uint8_t *state;
     uint8_t *mask;
     float *gain;
+    float *offset;              /* fixed offset, kPa (model 2 hot taxels; 0 on model 1) */
     float *drift;               /* kPa per second */
     float *stuck_value;
     double *hum_phase;          /* per row */
@@ -50,7 +51,7 @@ struct km_synth {
 };
 
 /* Model 2: draws the device, body, knots and sensor into s (geometry in
- * s->p, s->row_pitch, s->col_pitch; knots; state, mask, gain). */
+ * s->p, s->row_pitch, s->col_pitch; knots; state, mask, gain, offset). */
 km_status km_synth2_create(km_ctx *ctx, km_synth *s);
 void km_synth2_free(const km_alloc_ref *a, km_synth2 *m);
 /* One frame at time t (and its motion when mo != NULL). */

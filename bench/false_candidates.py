@@ -1,0 +1,198 @@
+#!/usr/bin/python3
+"""What lies under knotmap's false knot candidates (issue 11; docs/ALGORITHMS.md 11.3, 10).
+
+For every model, mode, preset and seed (TUNING seeds by default: 1..N):
+
+  knotmap synth --model M --mode MODE --preset P --seed S --duration D -o S.h5
+  knotmap process S.h5 [--process-args] -o R.h5          the defaults unless told
+
+then each candidate of R.h5 is matched to the true knots as `knotmap eval` does (one to
+one, best score first, within the larger taxel pitch), and each unmatched (false)
+candidate is labelled with the first of these that holds, from the simulator's truth
+(knotmap.synth without a path draws the same session: km_synth_truth's knots, per-taxel
+state, gain and offset) and the session's own frames:
+
+  hot taxel, offset    a taxel with a fixed offset (truth offset > 0; model 2's hot
+                       taxels with an offset of 5-20 kPa) within 0.75 cell of the
+                       candidate on each axis (its own taxel, or it sits beside it)
+  hot taxel, gain      the same for a taxel with a gain >= 1.3 (model 2's high-gain
+                       hot taxels)
+  knot placed off      a true knot that no candidate matched within 2 tolerances
+  second peak          a matched true knot within 3 footprint sigmas (at least 2
+                       tolerances)
+  dead/stuck beside    a dead or stuck taxel (truth state) within one cell
+  contact edge         within 2 cells of a taxel off the contact (its 95th percentile
+                       over the session under a quarter of the median taxel's) or
+                       of the grid's border
+  gain tail            the taxel under it has a gain 2 robust sd above the median
+  other                nothing above: a taut band's end, a bony prominence (model 2
+                       draws them; km_synth_truth does not carry them) or noise
+
+Cells: on a mat the candidate's taxel is (round(y / row pitch), round(x / col pitch)).
+A roller's body cell is pressed by taxels of one column but of any row, so there the
+taxel classes look at the whole column (hot: +-0.75, dead/stuck: +-1) and the edge class only
+at the border columns: a roller label is coarser than a mat's.
+
+Prints per cell the count per class, the z range, and the true candidates; --list
+prints every false candidate.
+
+Usage: /usr/bin/python3 bench/false_candidates.py [--bin build/knotmap] [--models 2]
+           [--modes mat] [--presets moderate,hard] [--seeds 10] [--seed-start 1]
+           [--duration 20] [--process-args "..."] [--jobs 2] [--list]
+Needs the Python bindings on PYTHONPATH (build/python).
+"""
+import argparse
+import concurrent.futures as cf
+import os
+import shlex
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+CLASSES = ("hot taxel, offset", "hot taxel, gain", "knot placed off", "second peak",
+           "dead/stuck beside", "contact edge", "gain tail", "other")
+
+
+def run(binary, *args):
+    r = subprocess.run([str(binary), *map(str, args)], capture_output=True, text=True)
+    if r.returncode != 0:
+        raise RuntimeError("%s: exit %d\n%s" % (" ".join(map(str, args)), r.returncode, r.stderr))
+    return r.stdout
+
+
+def near(mask, r, c, d, roller):
+    """Any of mask within d cells of (r, c); on a roller the whole column band."""
+    rows, cols = mask.shape
+    c0, c1 = max(0, c - d), min(cols, c + d + 1)
+    if roller:
+        return bool(mask[:, c0:c1].any())
+    r0, r1 = max(0, r - d), min(rows, r + d + 1)
+    return bool(mask[r0:r1, c0:c1].any())
+
+
+def under(mask, fr, fc, roller):
+    """Any of mask on a taxel within 0.75 cell of the fractional cell (fr, fc) on each
+    axis: the candidate's own taxel, or the one it sits beside (a roller: any row)."""
+    rr, cc = np.nonzero(mask)
+    ok = np.abs(cc - fc) <= 0.75
+    if not roller:
+        ok &= np.abs(rr - fr) <= 0.75
+    return bool(ok.any())
+
+
+def label(cx, cy, r, c, roller, truth, knots, matched, tol, off_body):
+    st, gain, off = truth["taxel_state"], truth["gain"], truth["offset"]
+    fr, fc = cy / truth["row_pitch_mm"], cx / truth["col_pitch_mm"]
+    if under(off > 0, fr, fc, roller):
+        return "hot taxel, offset"
+    if under(gain >= 1.3, fr, fc, roller):
+        return "hot taxel, gain"
+    d = np.hypot(knots["x_mm"] - cx, knots["y_mm"] - cy)
+    if np.any((d <= 2 * tol) & ~matched):
+        return "knot placed off"
+    if np.any(matched & (d <= np.maximum(2 * tol, 3 * knots["footprint_sigma_mm"]))):
+        return "second peak"
+    if near(st != 0, r, c, 1, roller):
+        return "dead/stuck beside"
+    rows, cols = st.shape
+    if c <= 1 or c >= cols - 2 or (not roller and (r <= 1 or r >= rows - 2)) or \
+            (not roller and near(off_body, r, c, 2, roller)):
+        return "contact edge"
+    g = gain[st == 0]
+    med = np.median(g)
+    if gain[min(max(r, 0), rows - 1), c] >= med + 2 * 1.4826 * np.median(np.abs(g - med)):
+        return "gain tail"
+    return "other"
+
+
+def one_session(a, model, mode, preset, seed, tmp):
+    import knotmap
+    s = os.path.join(tmp, "s%d_%s_%s_%d.h5" % (model, mode, preset, seed))
+    res = os.path.join(tmp, "r%d_%s_%s_%d.h5" % (model, mode, preset, seed))
+    run(a.bin, "synth", "--model", model, "--mode", mode, "--preset", preset, "--seed", seed,
+        "--duration", a.duration, "-o", s)
+    run(a.bin, "process", "-q", s, *shlex.split(a.process_args), "-o", res)
+    ses, truth = knotmap.synth(None, model=model, mode=mode, preset=preset, seed=seed,
+                               duration=a.duration)
+    with h5py.File(s, "r") as f:
+        knots = {k: np.asarray(f["truth/knots"][k][()], np.float64)
+                 for k in ("x_mm", "y_mm", "footprint_sigma_mm")}
+    with h5py.File(res, "r") as f:
+        cand = ({k: f["candidates"][k][()] for k in ("x_mm", "y_mm", "significance")}
+                if "candidates" in f else None)
+    os.remove(s)
+    os.remove(res)
+    rp, cp = truth["row_pitch_mm"], truth["col_pitch_mm"]
+    tol = max(rp, cp)
+    n = 0 if cand is None else len(cand["x_mm"])
+    cxy = np.zeros((n, 2)) if n == 0 else np.column_stack([cand["x_mm"], cand["y_mm"]])
+    txy = np.column_stack([knots["x_mm"], knots["y_mm"]])
+    m = knotmap.eval_points(cxy, txy, tol)["truth_match"]
+    matched = m >= 0
+    used = set(int(i) for i in m if i >= 0)
+    p95 = np.percentile(np.asarray(ses.frames, np.float32), 95, axis=0)
+    off_body = p95 < 0.25 * np.median(p95)
+    roller = mode == "roller"
+    out = []
+    for i in range(n):
+        if i in used:
+            continue
+        cx, cy = float(cand["x_mm"][i]), float(cand["y_mm"][i])
+        r, c = int(round(cy / rp)), int(round(cx / cp))
+        c = min(max(c, 0), truth["gain"].shape[1] - 1)
+        lab = label(cx, cy, r, c, roller, truth, knots, matched, tol, off_body)
+        out.append({"label": lab, "z": float(cand["significance"][i]), "x": cx, "y": cy,
+                    "seed": seed})
+    return {"cell": (model, mode, preset), "false": out, "n_true": len(used),
+            "z_true": [float(cand["significance"][i]) for i in used]}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--bin", default="build/knotmap")
+    ap.add_argument("--models", default="2")
+    ap.add_argument("--modes", default="mat")
+    ap.add_argument("--presets", default="moderate,hard")
+    ap.add_argument("--seeds", type=int, default=10)
+    ap.add_argument("--seed-start", type=int, default=1)
+    ap.add_argument("--duration", type=float, default=20.0)
+    ap.add_argument("--process-args", default="")
+    ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--list", action="store_true", help="print every false candidate")
+    a = ap.parse_args()
+    a.bin = Path(a.bin).resolve()
+    jobs = [(int(m), mo, p, s) for m in a.models.split(",") for mo in a.modes.split(",")
+            for p in a.presets.split(",") for s in range(a.seed_start, a.seed_start + a.seeds)]
+    with tempfile.TemporaryDirectory() as tmp, cf.ThreadPoolExecutor(a.jobs) as ex:
+        res = list(ex.map(lambda j: one_session(a, *j, tmp), jobs))
+    cells = sorted({r["cell"] for r in res}, key=lambda c: (c[0], c[1] != "roller", c[2]))
+    print("False candidates (seeds %d-%d, %g s, `knotmap process %s`)\n" % (
+        a.seed_start, a.seed_start + a.seeds - 1, a.duration, a.process_args or "defaults"))
+    print("| under the false candidate | " + " | ".join("%d %s %s" % c for c in cells) +
+          " | z (range) |")
+    print("|---|" + "---|" * (len(cells) + 1))
+    every = [f for r in res for f in r["false"]]
+    for cl in CLASSES:
+        counts = [sum(f["label"] == cl for r in res if r["cell"] == c for f in r["false"])
+                  for c in cells]
+        zs = [f["z"] for f in every if f["label"] == cl]
+        zr = "%.1f-%.1f" % (min(zs), max(zs)) if zs else ""
+        print("| %s | %s | %s |" % (cl, " | ".join(map(str, counts)), zr))
+    tot = [sum(len(r["false"]) for r in res if r["cell"] == c) for c in cells]
+    tru = [sum(r["n_true"] for r in res if r["cell"] == c) for c in cells]
+    print("| **false, total** | %s | |" % " | ".join(map(str, tot)))
+    print("| true candidates | %s | |" % " | ".join(map(str, tru)))
+    if a.list:
+        for r in res:
+            for f in r["false"]:
+                print("%d %s %s seed %d: x %.1f y %.1f z %.1f  %s" % (
+                    *r["cell"], f["seed"], f["x"], f["y"], f["z"], f["label"]))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
