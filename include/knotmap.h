@@ -909,6 +909,16 @@ typedef struct km_candidate_params {
     int32_t contact_half_rows; /* roller: rows within +-this of the contact row [1] */
     double contact_threshold;  /* mat: taxel in contact above this [5] */
     int32_t pass_gap_frames;   /* untouched frames that end a pass [5] */
+    int32_t flat_field;        /* roller: 1 = estimate each taxel's gain from
+                                  the body cells that two or more sensor rows
+                                  pressed (a roller turned while lifted) and
+                                  divide it out of the candidate map where the
+                                  evidence suffices (docs/ALGORITHMS.md 7.5;
+                                  km_bodygrid_flat_field); 0 = off.  Off by
+                                  default: measured not to help yet (7.5).
+                                  The pipeline turns it off when a gain map
+                                  is given (equilibrate, gain_map_path,
+                                  cond.gain_map) [0] */
 } km_candidate_params;
 KM_API void km_candidate_params_default(km_candidate_params *p);
 
@@ -1572,7 +1582,10 @@ KM_API km_status km_bodygrid_bodymap(km_ctx *ctx, const km_bodygrid *g, float *m
 typedef struct km_candidate_maps {
     float *excess;             /* A: mean over the passes of the pass maximum
                                   of the local excess; NaN under min_coverage
-                                  passes (mat: and where the taxel was stuck) */
+                                  passes (mat: and where the taxel was stuck).
+                                  Roller, flat_field 1: with the session's
+                                  flat field divided out
+                                  (km_bodygrid_flat_field), as excess_two_rows */
     int32_t *n_covering;       /* passes that covered the cell */
     float *spread;             /* pass-to-pass spread: standard deviation
                                   (n - 1 in the denominator) of the pass
@@ -1594,6 +1607,18 @@ typedef struct km_candidate_maps {
 KM_API km_status km_bodygrid_candidate_maps(km_ctx *ctx, const km_bodygrid *g,
                                             const km_candidate_maps *maps, size_t capacity,
                                             size_t *needed);
+/* The session's flat field of a roller grid's candidate layer
+ * (docs/ALGORITHMS.md 7.5): per taxel (rows x cols, row-major, capacity at
+ * least rows * cols) the gain estimated from the cells that two or more
+ * sensor rows pressed, 1 where the evidence does not suffice (and
+ * everywhere on a mat, or with flat_field 0); *n_estimated = the taxels
+ * given a gain.  km_bodygrid_candidate_maps divides these gains out of the
+ * excess and excess_two_rows maps (not out of the spread, n_seen or the
+ * times).  Computed from the grid's per-cell sums each call: O(cols *
+ * (rows^3 + cells)).  Errors: KM_ERR_INVALID (NULL, no candidate layer),
+ * KM_ERR_CAPACITY, KM_ERR_NOMEM. */
+KM_API km_status km_bodygrid_flat_field(km_ctx *ctx, const km_bodygrid *g, float *gain,
+                                        size_t capacity, int32_t *n_estimated);
 /* The candidate layer's parameters (owned by g), NULL without that layer. */
 KM_API const km_candidate_params *km_bodygrid_candidate_params(const km_bodygrid *g);
 /* Detect the knot candidates on the grid's candidate layer (the

@@ -251,6 +251,9 @@ static const km_param TABLE[] = {
       "result units", "V", G_TRACK, "mat: contact above V", 0),
     I("bodymap_pass_gap_frames", "cand-pass-gap-frames", cand.pass_gap_frames, 0, INT32_MAX,
       "frames", "N", G_TRACK, "untouched frames that end a pass"),
+    I("cand_flat_field", "cand-flat-field", cand.flat_field, 0, 1, "", "N", G_TRACK,
+      "roller: 1 = divide the per-taxel gains estimated from the session out of the "
+      "candidate map (off with a gain map)"),
     /* ---- the gain map (equilibration) ---- */
     {.name = "equilibrate_path", .option = "equilibrate", .type = KM_PARAM_STRING,
      .offset = F(equilibrate), .metavar = "FILE", .group = G_CHAIN,

@@ -73,8 +73,13 @@ km_status km_stage_body_create(km_ctx *ctx, km_stage_body *s, const km_session_i
     bp.contact_threshold = p->cand.contact_threshold;
     bp.pass_gap_frames = p->cand.pass_gap_frames;
     int32_t mode = s->roller ? KM_MODE_ROLLER : KM_MODE_MAT;
+    /* A gain map (an equilibration) has corrected the gains at their
+       source: it takes precedence over the session's own estimate. */
+    km_candidate_params cp = p->cand;
+    if (p->equilibrate != NULL || p->gain_map_path != NULL || p->cond.gain_map != NULL)
+        cp.flat_field = 0;
     if ((st = km_bodygrid_create(ctx, mode, in->rows, in->cols, in->row_pitch_mm,
-                                 in->col_pitch_mm, &bp, &p->cand,
+                                 in->col_pitch_mm, &bp, &cp,
                                  KM_GRID_BODYMAP | KM_GRID_CANDIDATES, &s->grid)) != KM_OK)
         return st;
     return create_taxel_maps(ctx, s);
@@ -224,12 +229,30 @@ km_status km_stage_body_finish(km_ctx *ctx, km_stage_body *s)
     return KM_OK;
 }
 
+/* What the session's flat field did (docs/ALGORITHMS.md 7.5), in /params:
+ * the taxels whose gain it estimated and divided out of the candidate map
+ * (0 when off, with a gain map, on a mat, or without the evidence). */
+static km_status write_flat_field(km_ctx *ctx, const km_stage_body *s, km_result_writer *w)
+{
+    size_t rc = (size_t)s->rows * (size_t)s->cols;
+    int32_t n = 0;
+    float *gain = km_alloc(ctx, rc * sizeof *gain);
+    if (gain == NULL)
+        return KM_ERR_NOMEM;
+    km_status st = km_bodygrid_flat_field(ctx, s->grid, gain, rc, &n);
+    km_free(ctx, gain);
+    if (st != KM_OK)
+        return st;
+    return km_result_writer_param_i64(ctx, w, "cand_flat_field_taxels", n);
+}
+
 km_status km_stage_body_write(km_ctx *ctx, km_stage_body *s, km_result_writer *w,
                               km_process_summary *sum)
 {
     km_status st = KM_OK;
     km_body_end *z = &s->end;
     if ((z->done || (st = km_stage_body_finish(ctx, s)) == KM_OK) &&
+        (st = write_flat_field(ctx, s, w)) == KM_OK &&
         (st = km_result_writer_set_bodymap(ctx, w, &z->b)) == KM_OK &&
         (st = km_result_writer_set_table(ctx, w, &CAND_TABLE, z->cand, z->nc)) == KM_OK) {
         sum->n_candidates = (int64_t)z->nc;

@@ -39,15 +39,17 @@ static double roller_y_origin(const km_odometry_sample *odo, double pitch)
 
 /* The deposit rule of a roller: for the sensor row d rows from the contact
  * row (d may be negative), the sensor row index *r (wrapped around the
- * roller) and the body row *iy of the grid whose row 0 lies at y_origin. */
+ * roller), the body row *iy of the grid whose row 0 lies at y_origin and
+ * the row's offset *frac from that cell's centre, in row pitches. */
 static void roller_row(const km_odometry_sample *odo, int64_t d, int32_t rows, double pitch,
-                       double y_origin, int32_t *r, int64_t *iy)
+                       double y_origin, int32_t *r, int64_t *iy, float *frac)
 {
     const double c = odo->contact_row;
     const int64_t ru = (int64_t)floor(c + 0.5) + d;
     const double y = odo->y_mm + ((double)ru - c) * pitch;
     *r = (int32_t)(((ru % rows) + rows) % rows);
     *iy = (int64_t)floor((y - y_origin) / pitch + 0.5);
+    *frac = (float)((y - y_origin) / pitch - (double)*iy);
 }
 
 /* How a new cell starts: the type is the field's (float, int64, double). */
@@ -60,7 +62,8 @@ enum { FILL_ZERO, FILL_NEG_INF, FILL_NEVER, FILL_NAN };
     X(ccov, FILL_ZERO) X(seen, FILL_ZERO) X(csum, FILL_ZERO) X(wmean, FILL_ZERO)             \
     X(wm2, FILL_ZERO) X(cur, FILL_ZERO) X(clast, FILL_NEVER) X(t_first, FILL_NAN)            \
     X(t_last, FILL_NAN) X(crow, FILL_ZERO) X(rowa, FILL_ZERO) X(an, FILL_ZERO)               \
-    X(bn, FILL_ZERO) X(asum, FILL_ZERO) X(bsum, FILL_ZERO)
+    X(bn, FILL_ZERO) X(asum, FILL_ZERO) X(bsum, FILL_ZERO) X(flat, FILL_ZERO)                \
+    X(cur_b, FILL_ZERO) X(cur_off, FILL_ZERO) X(cur_turn, FILL_ZERO)
 
 static void fill(void *p, int how, size_t n)
 {
@@ -300,7 +303,8 @@ static km_status add_roller(km_ctx *ctx, km_bodygrid *g, const km_frame *f, cons
     for (int64_t d = -g->rule.contact_half_rows; d <= g->rule.contact_half_rows; d++) {
         int32_t r;
         int64_t iy;
-        roller_row(odo, d, g->rows, g->row_pitch, g->y_origin, &r, &iy);
+        float frac;
+        roller_row(odo, d, g->rows, g->row_pitch, g->y_origin, &r, &iy, &frac);
         km_status st = ensure_row(ctx, g, iy);
         if (st != KM_OK)
             return st;
@@ -314,9 +318,31 @@ static km_status add_roller(km_ctx *ctx, km_bodygrid *g, const km_frame *f, cons
         if (g->layers & KM_GRID_BODYMAP)
             km_body_layer_row(g, row, g->on, off);
         if (g->layers & KM_GRID_CANDIDATES)
-            km_cand_layer_row(g, row, m, r, g->on, off, t);
+            km_cand_layer_row(g, row, m, r, g->on, off, frac, t);
     }
     return KM_OK;
+}
+
+/* Roller: did it turn in the air?  A lift (not a light frame: the
+ * odometry keeps its reference row through those) after which the contact
+ * row has moved by half a row or more puts other sensor rows on the body
+ * cells: the session's flat field (flatfield.c) trusts only the cells whose
+ * sensor row changed across such a turn.  Without one, rolling without
+ * slipping keeps each cell under one row, and a row change there is the
+ * odometry's error (the other row pressed the body elsewhere). */
+static void count_turns(km_bodygrid *g, const km_odometry_sample *odo)
+{
+    if (odo->flags & KM_ODO_LIFTED) {
+        g->lifted |= !(odo->flags & KM_ODO_LIGHT);
+        return;
+    }
+    if (g->lifted && g->have_origin) {
+        double d = fmod(odo->contact_row - g->last_row, (double)g->rows);
+        d = d < -0.5 * g->rows ? d + g->rows : d >= 0.5 * g->rows ? d - g->rows : d;
+        g->turns += fabs(d) >= 0.5;
+    }
+    g->lifted = 0;
+    g->last_row = odo->contact_row;
 }
 
 km_status km_bodygrid_add(km_ctx *ctx, km_bodygrid *g, const km_frame *frame, const km_mask *mask,
@@ -334,6 +360,7 @@ km_status km_bodygrid_add(km_ctx *ctx, km_bodygrid *g, const km_frame *frame, co
     if (g->layers & KM_GRID_CANDIDATES)
         km_cand_layer_stuck(g, frame);
     if (g->mode == KM_MODE_ROLLER) {
+        count_turns(g, odo);
         if (!(odo->flags & KM_ODO_LIFTED))
             st = add_roller(ctx, g, frame, mask, odo, time_s);
     } else {

@@ -23,6 +23,20 @@ typedef struct km_excess_state {
     uint8_t *stuck;             /* was ever stuck at a nonzero value */
 } km_excess_state;
 
+/* Per cell, the pass maxima split by the sensor row that gave them, for
+ * the session's flat field (flatfield.c, docs/ALGORITHMS.md 7.5): at most
+ * KM_FLAT_SLOTS rows; a further row's passes stay uncorrected. */
+#define KM_FLAT_SLOTS 3
+typedef struct km_flat_cell {
+    int32_t row[KM_FLAT_SLOTS]; /* sensor row + 1, 0 = empty slot */
+    int32_t n[KM_FLAT_SLOTS];   /* closed passes whose maximum it gave */
+    int32_t qn[KM_FLAT_SLOTS];  /* of those, the ones in the estimate */
+    int32_t turn[KM_FLAT_SLOTS]; /* the grid's turns in the air before the
+                                   row's first pass here */
+    double v[KM_FLAT_SLOTS];    /* sum of the values at those maxima */
+    double q[KM_FLAT_SLOTS];    /* sum of log(value / background) there */
+} km_flat_cell;
+
 struct km_bodygrid {
     km_alloc_ref alloc;
     int32_t mode, rows, cols;
@@ -56,6 +70,17 @@ struct km_bodygrid {
     int32_t *an, *bn;           /* closed passes whose maximum came from row A,
                                    from any other row */
     double *asum, *bsum;        /* sums of those passes' maxima */
+    km_flat_cell *flat;         /* the pass maxima by sensor row (flatfield.c) */
+    float *cur_b;               /* background at the open pass's maximum */
+    float *cur_off;             /* its sample's offset from the cell centre,
+                                   in row pitches (roller) */
+    int32_t *cur_turn;          /* turns in the air before the open pass */
+    /* Roller: the times the roller turned in the air (a lift after which
+       the contact row had moved by half a row or more), the contact row of
+       the last frame deposited, and a lift since. */
+    int32_t turns;
+    double last_row;
+    int lifted;
     int64_t *clast;             /* frame of the last touch, -1 never */
     double *t_first, *t_last;   /* times the excess reached seen_threshold */
     km_excess_state ex;
@@ -92,9 +117,25 @@ km_status km_cand_layer_create(km_ctx *ctx, km_bodygrid *g, const km_candidate_p
 void km_cand_layer_free(km_bodygrid *g);
 void km_cand_layer_stuck(km_bodygrid *g, const km_frame *f);
 /* One roller frame row r: the local excess over the taxels in contact
- * (on[x]), deposited on the cells at off. */
+ * (on[x]), deposited on the cells at off, its samples frac row pitches
+ * from the cell centres. */
 void km_cand_layer_row(km_bodygrid *g, const float *row, const km_mask *m, int32_t r,
-                       const uint8_t *on, size_t off, double t);
+                       const uint8_t *on, size_t off, float frac, double t);
 void km_cand_layer_mat(km_bodygrid *g, const km_frame *f, const km_mask *m, double t);
+
+/* flatfield.c: the session's flat field (docs/ALGORITHMS.md 7.5). */
+/* A closed pass of a cell: its maximum m from sensor row crow (rows + 1),
+ * over background b, sampled off row pitches from the cell centre, after
+ * `turn` turns of the roller in the air. */
+void km_flat_pass(km_flat_cell *fc, int32_t crow, float m, float b, float off, int32_t turn);
+/* What dividing by the gains (rows x cols, row-major) removes from the sum
+ * of cell column x's pass maxima: sum over its rows of (1 - 1/gain) times
+ * the sum of the values at their maxima; only_row / but_row (rows + 1, 0 =
+ * no condition) select the rows. */
+double km_flat_removed(const km_flat_cell *fc, const float *gain, int32_t cols, int32_t x,
+                       int32_t only_row, int32_t but_row);
+/* The per-taxel gains (rows x cols, 1 where not estimated) and how many
+ * were estimated.  Errors: KM_ERR_NOMEM. */
+km_status km_flat_estimate(km_ctx *ctx, const km_bodygrid *g, float *gain, int32_t *n_applied);
 
 #endif

@@ -37,6 +37,7 @@ void km_candidate_params_default(km_candidate_params *p)
     p->contact_half_rows = 1;
     p->contact_threshold = 5.0;
     p->pass_gap_frames = 5;
+    p->flat_field = 0;
 }
 
 /* The row median's half-width in columns (km_candidate_params): +-
@@ -62,7 +63,8 @@ static int params_ok(const km_candidate_params *q, double row_pitch_mm, double c
            q->max_sigma_mm >= q->min_sigma_mm && isfinite(q->max_sigma_mm) &&
            q->max_sigma_mm <= big && q->knot_sigma_mm <= big && q->ridge_sigmas >= 0.0 &&
            q->ridge_sigmas <= MAX_BACKGROUND_SIGMAS && q->contact_half_rows >= 0 &&
-           !isnan(q->contact_threshold) && q->pass_gap_frames >= 0 && q->stuck_frames >= 0;
+           !isnan(q->contact_threshold) && q->pass_gap_frames >= 0 && q->stuck_frames >= 0 &&
+           (q->flat_field == 0 || q->flat_field == 1);
 }
 
 km_status km_cand_layer_create(km_ctx *ctx, km_bodygrid *g, const km_candidate_params *p)
@@ -257,24 +259,30 @@ static void row_pass(int32_t *rowa, int32_t *an, int32_t *bn, double *asum, doub
     }
 }
 
-/* Sensor row r (rows 0..) deposited excess e on cell i at time t. */
-static void touch(km_bodygrid *g, size_t i, float e, int32_t r, double t)
+/* Sensor row r (rows 0..) deposited excess e over background b on cell i
+ * at time t, sampled frac row pitches from the cell's centre. */
+static void touch(km_bodygrid *g, size_t i, float e, float b, int32_t r, float frac, double t)
 {
     const km_candidate_params *p = &g->cand;
-    if (km_grid_new_pass(g->clast[i], g->frame, p->pass_gap_frames)) {
+    int new_pass = km_grid_new_pass(g->clast[i], g->frame, p->pass_gap_frames);
+    if (new_pass) {
         if (g->clast[i] >= 0) { /* close the previous pass, the ccov-th */
             g->csum[i] += g->cur[i];
             g->seen[i] += g->cur[i] >= p->seen_threshold;
             welford(&g->wmean[i], &g->wm2[i], g->ccov[i], g->cur[i]);
             row_pass(&g->rowa[i], &g->an[i], &g->bn[i], &g->asum[i], &g->bsum[i], g->crow[i],
                      g->cur[i]);
+            km_flat_pass(&g->flat[i], g->crow[i], g->cur[i], g->cur_b[i], g->cur_off[i],
+                         g->cur_turn[i]);
         }
         g->ccov[i]++;
+        g->cur_turn[i] = g->turns;
+    }
+    if (new_pass || e > g->cur[i]) {
         g->cur[i] = e;
         g->crow[i] = r + 1;
-    } else if (e > g->cur[i]) {
-        g->cur[i] = e;
-        g->crow[i] = r + 1;
+        g->cur_b[i] = b;
+        g->cur_off[i] = frac;
     }
     g->clast[i] = g->frame;
     if (e >= p->seen_threshold) {
@@ -285,12 +293,12 @@ static void touch(km_bodygrid *g, size_t i, float e, int32_t r, double t)
 }
 
 void km_cand_layer_row(km_bodygrid *g, const float *row, const km_mask *m, int32_t r,
-                       const uint8_t *on, size_t off, double t)
+                       const uint8_t *on, size_t off, float frac, double t)
 {
     row_excess(g, row, m, r, on);
     for (int32_t x = 0; x < g->cols; x++)
         if (!isnan(g->ex.excess[x]))
-            touch(g, off + (size_t)x, g->ex.excess[x], r, t);
+            touch(g, off + (size_t)x, g->ex.excess[x], g->ex.bg[x], r, frac, t);
 }
 
 /* Mat: a taxel is in contact when its background is above the threshold
@@ -310,26 +318,45 @@ void km_cand_layer_mat(km_bodygrid *g, const km_frame *f, const km_mask *m, doub
         size_t off = (size_t)r * (size_t)g->cols;
         for (int32_t x = 0; x < g->cols; x++)
             if (!isnan(g->ex.excess[x]) && g->ex.bg[x] > thr)
-                touch(g, off + (size_t)x, g->ex.excess[x], r, t);
+                touch(g, off + (size_t)x, g->ex.excess[x], g->ex.bg[x], r, 0.0f, t);
     }
 }
 
-/* The maps of cell i (storage index) at map index o, the open pass
- * included. */
-static void cell_maps(const km_bodygrid *g, size_t i, size_t o, int bad,
-                      const km_candidate_maps *m)
+/* The session's flat field on one cell (docs/ALGORITHMS.md 7.5): each
+ * pass maximum m from a taxel of gain gn becomes v / gn - b (v = m + b its
+ * value, b the row background), taken off the sums of the passes (sum) and
+ * of those from row A and from the others.  fc includes the open pass. */
+static void flat_correct(const km_bodygrid *g, const km_flat_cell *fc, const float *gain,
+                         int32_t x, int32_t rowa, double *sum, double *asum, double *bsum)
+{
+    if (gain == NULL)
+        return;
+    *sum -= km_flat_removed(fc, gain, g->cols, x, 0, 0);
+    if (rowa != 0) {
+        *asum -= km_flat_removed(fc, gain, g->cols, x, rowa, 0);
+        *bsum -= km_flat_removed(fc, gain, g->cols, x, 0, rowa);
+    }
+}
+
+/* The maps of cell i (storage index, column x) at map index o, the open
+ * pass included; gain: the session's flat field, NULL for none. */
+static void cell_maps(const km_bodygrid *g, size_t i, int32_t x, size_t o, int bad,
+                      const float *gain, const km_candidate_maps *m)
 {
     const km_candidate_params *p = &g->cand;
     int32_t cov = g->ccov[i], seen = g->seen[i];
     int32_t rowa = g->rowa[i], an = g->an[i], bn = g->bn[i];
     double sum = g->csum[i], mean = g->wmean[i], m2 = g->wm2[i];
     double asum = g->asum[i], bsum = g->bsum[i];
+    km_flat_cell fc = g->flat[i];
     if (g->clast[i] >= 0) {
         sum += g->cur[i];
         seen += g->cur[i] >= p->seen_threshold;
         welford(&mean, &m2, cov, g->cur[i]);
         row_pass(&rowa, &an, &bn, &asum, &bsum, g->crow[i], g->cur[i]);
+        km_flat_pass(&fc, g->crow[i], g->cur[i], g->cur_b[i], g->cur_off[i], g->cur_turn[i]);
     }
+    flat_correct(g, &fc, gain, x, rowa, &sum, &asum, &bsum);
     if (m->excess)
         m->excess[o] = cov >= p->min_coverage && !bad ? (float)(sum / cov) : NAN;
     if (m->spread)
@@ -361,16 +388,40 @@ km_status km_bodygrid_candidate_maps(km_ctx *ctx, const km_bodygrid *g, const km
     if (capacity < cells)
         return km_fail(ctx, KM_ERR_CAPACITY, "candidates: %zu cells needed, capacity %zu", cells,
                        capacity);
+    float *gain = NULL;
+    int32_t n_flat = 0;
+    if (g->mode == KM_MODE_ROLLER && g->cand.flat_field != 0 && cells > 0) {
+        if ((gain = km_alloc(ctx, (size_t)g->rows * (size_t)g->cols * sizeof *gain)) == NULL)
+            return KM_ERR_NOMEM;
+        km_status st = km_flat_estimate(ctx, g, gain, &n_flat);
+        if (st != KM_OK) {
+            km_free(ctx, gain);
+            return st;
+        }
+    }
     for (int32_t y = 0; y < ny; y++) {
         size_t src = (size_t)(g->lo + y - g->base) * (size_t)nx;
         for (int32_t x = 0; x < nx; x++) {
             /* A mat taxel found stuck is its cell; what it deposited
              * before the run was long enough to tell is not trusted. */
             int bad = g->mode == KM_MODE_MAT && g->ex.stuck[km_cand_at(g, (int32_t)(g->lo + y), x)];
-            cell_maps(g, src + (size_t)x, (size_t)y * (size_t)nx + (size_t)x, bad, m);
+            cell_maps(g, src + (size_t)x, x, (size_t)y * (size_t)nx + (size_t)x, bad,
+                      n_flat > 0 ? gain : NULL, m);
         }
     }
+    km_free(ctx, gain);
     return KM_OK;
+}
+
+km_status km_bodygrid_flat_field(km_ctx *ctx, const km_bodygrid *g, float *gain, size_t capacity,
+                                 int32_t *n_estimated)
+{
+    if (g == NULL || gain == NULL || n_estimated == NULL || !(g->layers & KM_GRID_CANDIDATES))
+        return km_fail(ctx, KM_ERR_INVALID, "flat field: NULL argument or no candidate layer");
+    size_t rc = (size_t)g->rows * (size_t)g->cols;
+    if (capacity < rc)
+        return km_fail(ctx, KM_ERR_CAPACITY, "flat field: %zu taxels, capacity %zu", rc, capacity);
+    return km_flat_estimate(ctx, g, gain, n_estimated);
 }
 
 km_status km_candidates_create(km_ctx *ctx, int32_t mode, int32_t rows, int32_t cols,
