@@ -136,30 +136,9 @@ static float median_small(float *a, int n)
     return n % 2 ? a[n / 2] : 0.5f * (a[n / 2 - 1] + a[n / 2]);
 }
 
-/* Largest valid neighbour (8-connected) of (r, c); -INFINITY when none. */
-static float neighbour_max(const km_badtaxel *b, const float *f, int32_t r, int32_t c)
+/* The valid, finite 8-neighbours of (r, c) into nb[8]; returns how many. */
+static int neighbours(const km_badtaxel *b, const float *f, int32_t r, int32_t c, float nb[8])
 {
-    float m = -INFINITY;
-    for (int32_t dr = -1; dr <= 1; dr++) {
-        int32_t rr = r + dr;
-        if (rr < 0 || rr >= b->rows)
-            continue;
-        for (int32_t dc = -1; dc <= 1; dc++) {
-            int32_t cc = c + dc;
-            if ((dr == 0 && dc == 0) || cc < 0 || cc >= b->cols)
-                continue;
-            size_t k = (size_t)rr * (size_t)b->cols + (size_t)cc;
-            if (b->mask[k] && isfinite(f[k]) && f[k] > m)
-                m = f[k];
-        }
-    }
-    return m;
-}
-
-/* Median of the valid, finite 8-neighbours of (r, c); NaN when none. */
-static float neighbour_median(const km_badtaxel *b, const float *f, int32_t r, int32_t c)
-{
-    float nb[8];
     int m = 0;
     for (int32_t dr = -1; dr <= 1; dr++) {
         int32_t rr = r + dr;
@@ -174,6 +153,25 @@ static float neighbour_median(const km_badtaxel *b, const float *f, int32_t r, i
                 nb[m++] = f[k];
         }
     }
+    return m;
+}
+
+/* Largest valid neighbour (8-connected) of (r, c); -INFINITY when none. */
+static float neighbour_max(const km_badtaxel *b, const float *f, int32_t r, int32_t c)
+{
+    float nb[8], m = -INFINITY;
+    int n = neighbours(b, f, r, c, nb);
+    for (int i = 0; i < n; i++)
+        if (nb[i] > m)
+            m = nb[i];
+    return m;
+}
+
+/* Median of the valid, finite 8-neighbours of (r, c); NaN when none. */
+static float neighbour_median(const km_badtaxel *b, const float *f, int32_t r, int32_t c)
+{
+    float nb[8];
+    int m = neighbours(b, f, r, c, nb);
     return m > 0 ? median_small(nb, m) : NAN;
 }
 
