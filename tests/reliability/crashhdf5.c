@@ -69,26 +69,19 @@ static int open_via(const char *sym, const char *path, int flags, mode_t mode)
     return real(path, flags, mode);
 }
 
-int open(const char *path, int flags, ...)
-{
-    mode_t mode = 0;
-    if (flags & (O_CREAT | O_TMPFILE)) {
-        va_list ap;
-        va_start(ap, flags);
-        mode = (mode_t)va_arg(ap, int);
-        va_end(ap);
+/* open and open64 take a mode only with O_CREAT or O_TMPFILE. */
+#define OPEN_SHIM(fn)                                                                          \
+    int fn(const char *path, int flags, ...)                                                   \
+    {                                                                                          \
+        mode_t mode = 0;                                                                       \
+        if (flags & (O_CREAT | O_TMPFILE)) {                                                   \
+            va_list ap;                                                                        \
+            va_start(ap, flags);                                                               \
+            mode = (mode_t)va_arg(ap, int);                                                    \
+            va_end(ap);                                                                        \
+        }                                                                                      \
+        return open_via(#fn, path, flags, mode);                                               \
     }
-    return open_via("open", path, flags, mode);
-}
 
-int open64(const char *path, int flags, ...)
-{
-    mode_t mode = 0;
-    if (flags & (O_CREAT | O_TMPFILE)) {
-        va_list ap;
-        va_start(ap, flags);
-        mode = (mode_t)va_arg(ap, int);
-        va_end(ap);
-    }
-    return open_via("open64", path, flags, mode);
-}
+OPEN_SHIM(open)
+OPEN_SHIM(open64)
