@@ -1100,6 +1100,10 @@ typedef struct km_process_summary {
     int32_t n_bad_taxels;      /* taxels masked as bad (/params/bad_taxels) */
     int32_t n_offset_taxels;   /* of which read a steady offset while unloaded
                                   (/params/offset_taxels; masked by default) */
+    int32_t n_flat_field_taxels; /* taxels whose gain the session flat field
+                                  estimated and divided out of the candidate
+                                  map (/params/cand_flat_field_taxels; 0 when
+                                  km_candidate_params.flat_field is 0) */
 } km_process_summary;
 
 /* Read `input`, condition, detect, and write the result HDF5 to `output`

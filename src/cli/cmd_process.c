@@ -212,6 +212,24 @@ static int refuse_incomplete(const shared *sh, job *j)
     return 1;
 }
 
+/* What the opt-in session flat field did (docs/ALGORITHMS.md 7.5), said
+ * on stderr as /params records it: the gains it divided out, or why none. */
+static void warn_flat_field(const char *input, int32_t n)
+{
+    if (n > 0)
+        fprintf(stderr,
+                "knotmap: %s: note: flat field: gains of %d taxel%s estimated from the "
+                "roller's turns and divided out of the candidate map "
+                "(/params/cand_flat_field_taxels)\n",
+                input, (int)n, n == 1 ? "" : "s");
+    else
+        fprintf(stderr,
+                "knotmap: %s: warning: flat field requested but not applied: no gain "
+                "estimated (a mat, a gain map given, or no turn in the air that moved "
+                "the sensor rows onto other body cells)\n",
+                input);
+}
+
 static void run_job(shared *sh, job *j, km_ctx *ctx)
 {
     km_process_params pp = *sh->pp;
@@ -250,6 +268,8 @@ static void run_job(shared *sh, job *j, km_ctx *ctx)
                     "(hot): masked (/params/offset_taxels; --offset-sigmas 0 keeps them)\n",
                     j->input, (int)j->summary.n_offset_taxels,
                     j->summary.n_offset_taxels == 1 ? "" : "s");
+        if (pp.cand.flat_field != 0)
+            warn_flat_field(j->input, j->summary.n_flat_field_taxels);
         if (sh->print_now && !sh->quiet) {
             print_summary(j);
             fflush(stdout);

@@ -232,7 +232,8 @@ km_status km_stage_body_finish(km_ctx *ctx, km_stage_body *s)
 /* What the session's flat field did (docs/ALGORITHMS.md 7.5), in /params:
  * the taxels whose gain it estimated and divided out of the candidate map
  * (0 when off, with a gain map, on a mat, or without the evidence). */
-static km_status write_flat_field(km_ctx *ctx, const km_stage_body *s, km_result_writer *w)
+static km_status write_flat_field(km_ctx *ctx, const km_stage_body *s, km_result_writer *w,
+                                  km_process_summary *sum)
 {
     size_t rc = (size_t)s->rows * (size_t)s->cols;
     int32_t n = 0;
@@ -243,6 +244,7 @@ static km_status write_flat_field(km_ctx *ctx, const km_stage_body *s, km_result
     km_free(ctx, gain);
     if (st != KM_OK)
         return st;
+    sum->n_flat_field_taxels = n;
     return km_result_writer_param_i64(ctx, w, "cand_flat_field_taxels", n);
 }
 
@@ -252,7 +254,7 @@ km_status km_stage_body_write(km_ctx *ctx, km_stage_body *s, km_result_writer *w
     km_status st = KM_OK;
     km_body_end *z = &s->end;
     if ((z->done || (st = km_stage_body_finish(ctx, s)) == KM_OK) &&
-        (st = write_flat_field(ctx, s, w)) == KM_OK &&
+        (st = write_flat_field(ctx, s, w, sum)) == KM_OK &&
         (st = km_result_writer_set_bodymap(ctx, w, &z->b)) == KM_OK &&
         (st = km_result_writer_set_table(ctx, w, &CAND_TABLE, z->cand, z->nc)) == KM_OK) {
         sum->n_candidates = (int64_t)z->nc;

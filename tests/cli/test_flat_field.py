@@ -33,12 +33,16 @@ def model2(tmp_path_factory):
 
 def test_a_roller_that_turned_in_the_air_is_corrected(model2):
     d, s, _ = model2
-    run("process", "-q", s, "--cand-flat-field", 1, "-o", d / "on.h5")
-    run("process", "-q", s, "-o", d / "off.h5")
+    r_on = run("process", "-q", s, "--cand-flat-field", 1, "-o", d / "on.h5")
+    r_off = run("process", "-q", s, "-o", d / "off.h5")
     on, off = _params(d / "on.h5"), _params(d / "off.h5")
     assert on["cand_flat_field"] == 1 and off["cand_flat_field"] == 0
     # seed 1 turned in the air: about half of its 30 x 27 taxels get a gain
     assert 200 < on["cand_flat_field_taxels"] < 810
+    # said on stderr as recorded, and nothing said when off
+    n = on["cand_flat_field_taxels"]
+    assert f"flat field: gains of {n} taxels estimated" in r_on.stderr
+    assert "flat field" not in r_off.stderr
     assert off["cand_flat_field_taxels"] == 0
     with h5py.File(d / "on.h5") as f, h5py.File(d / "off.h5") as g:
         a, b = f["bodymap/excess"][()], g["bodymap/excess"][()]
@@ -50,16 +54,18 @@ def test_a_roller_that_turned_in_the_air_is_corrected(model2):
 
 def test_equilibration_takes_precedence(model2):
     d, s, e = model2
-    run("process", "-q", s, "--cand-flat-field", 1, "--equilibrate", e, "-o", d / "eq_r.h5")
+    r = run("process", "-q", s, "--cand-flat-field", 1, "--equilibrate", e, "-o", d / "eq_r.h5")
     p = _params(d / "eq_r.h5")
     assert p["gain_map_given"] == 1
     assert p["cand_flat_field_taxels"] == 0
+    assert "flat field requested but not applied" in r.stderr
 
 
 def test_no_turn_in_the_air_no_estimate(tmp_path):
     s, r = tmp_path / "m1.h5", tmp_path / "r.h5"
     run("synth", "--mode", "roller", "--preset", "hard", "--seed", 1, "--duration", 12,
         "-o", s)
-    run("process", "-q", s, "--cand-flat-field", 1, "-o", r)
+    out = run("process", "-q", s, "--cand-flat-field", 1, "-o", r)
     p = _params(r)
     assert p["cand_flat_field"] == 1 and p["cand_flat_field_taxels"] == 0
+    assert "flat field requested but not applied" in out.stderr
