@@ -24,6 +24,7 @@ struct km_odometry {
     double *sorted;        /* copy of row_stat for the floor */
     double *cos_r, *sin_r; /* angle of each row: built once, not per frame */
     int have_ref;          /* a contact frame has been seen since the last lift */
+    int32_t lost;          /* frames below lift_threshold since the last firm frame */
     int started;           /* any contact frame seen at all */
     double last_row, theta;
     double typical;        /* running contact strength (FIRM_FRAMES average), 0 = none yet */
@@ -111,6 +112,7 @@ void km_odometry_reset(km_odometry *o)
     if (o == NULL)
         return;
     o->have_ref = 0;
+    o->lost = 0;
     o->started = 0;
     o->last_row = 0.0;
     o->theta = 0.0;
@@ -130,6 +132,21 @@ void km_odometry_reset(km_odometry *o)
    followed within about FIRM_FRAMES frames. */
 #define FIRM_FRACTION 0.5
 #define FIRM_FRAMES 32.0
+
+/* A gap between rows (docs/ALGORITHMS.md 7.1 step 5): a contact band
+   narrower than the row pitch (a coarse roller: 26 rows on a 69 mm radius
+   are 16.6 mm apart) presses no row while the contact line lies between two
+   of them, so the frames there fall under lift_threshold although the
+   roller never left the body.  Dropping the reference there lost the step
+   to the next row at every crossing: a 213 mm stroke came out as 100 mm.
+   Up to GAP_FRAMES frames under the threshold keep the reference, as light
+   frames do, and the rotation counts at the next firm frame; a longer run is
+   a lift.  Ten frames (0.1 s at 100 Hz): a crossing at 15% of a slow
+   speed took at most 6 frames on the sessions measured, and a user lifting
+   a roller off the body and setting it down takes 0.2 s or more (the
+   shortest lift of all three simulators); in the air the roller may turn,
+   and that turn must not count. */
+#define GAP_FRAMES 10
 
 /* Rows up to this many valid taxels: rank counting (select_small.h). */
 #define RANK_MAX 64
@@ -306,17 +323,22 @@ km_status km_odometry_advance(km_ctx *ctx, km_odometry *o, double *row_med,
                                       : strength;
     if (c < 0.0) {
         out->flags |= KM_ODO_LIFTED;
-        o->have_ref = 0; /* rotation in the air does not move along the body */
+        /* rotation in the air does not move along the body; a short gap
+           between rows is no lift (GAP_FRAMES) */
+        if (o->lost > GAP_FRAMES || ++o->lost > GAP_FRAMES)
+            o->have_ref = 0;
     } else if (!firm) {
         /* Light contact: no estimate, no travel; the reference row is kept,
            so the travel until the next firm frame counts then. */
         out->flags |= KM_ODO_LIFTED | KM_ODO_LIGHT;
     } else if (!o->have_ref) {
+        o->lost = 0;
         out->flags |= KM_ODO_START;
         o->have_ref = 1;
         o->started = 1;
         o->last_row = c;
     } else {
+        o->lost = 0;
         o->theta += KM_TWO_PI * wrap_rows(c - o->last_row, R) / R;
         o->last_row = c;
     }

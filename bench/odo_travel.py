@@ -1,0 +1,140 @@
+#!/usr/bin/python3
+"""Roller odometry against the true motion (issue 11; docs/ALGORITHMS.md 7.1).
+
+For roller sessions of bench/sim_independent.py (TUNING seeds 1-99) and of `knotmap synth`
+models 1 and 2 (seeds 1-40 are tuning seeds), it runs the odometry (knotmap.odometry, the
+pipeline's km_odometry with its defaults, on the session's frames) and compares it with
+the simulator's own contact line, frame by frame:
+
+  travel   the distance rolled along the body, estimated / true (sum of |dy| between
+           positions 0.25 s apart, the truth's over steps in contact; 1 = right; the
+           estimate's frame-to-frame jitter is left out so, not all of it);
+  span     the range of y covered, estimated / true;
+  rms, max the position error over the frames in true contact that the odometry did not
+           flag lifted: (y_est - y_est at the first such frame) - (the same for the truth),
+           in mm and in row pitches;
+  lost     frames in true contact that the odometry flagged lifted (below lift_threshold,
+           not the light ones), in %.
+
+A physiotherapist expects the knot where it is: the body map places every sample at the
+odometry's y, so a travel ratio away from 1 stretches the map and a max error of a row
+pitch moves a knot by a cell.
+
+Usage: /usr/bin/python3 bench/odo_travel.py [--sims indep,m1,m2] [--presets moderate,hard]
+           [--seeds 40] [--seed-start 1] [--worst 15] [--jobs 2] [--json FILE]
+Needs the Python bindings on PYTHONPATH (build/python).
+"""
+import argparse
+import concurrent.futures as cf
+import json
+import math
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import sim_independent  # noqa: E402
+
+
+def session(sim, preset, seed, duration):
+    """frames [T, R, C], true contact y [T], true load [T], radius, row pitch, extra info."""
+    if sim == "indep":
+        d = sim_independent.draw("roller", preset, seed)
+        y, lean = sim_independent.motion(d, duration)
+        fr = sim_independent.frames(sim_independent.draw("roller", preset, seed), duration)
+        info = "band %.1f mm" % d["band_mm"]
+        return fr, y, lean, d["radius"], d["row_pitch"], info
+    import knotmap
+    s, t = knotmap.synth(None, model=int(sim[1]), mode="roller", preset=preset, seed=seed,
+                         duration=duration)
+    m = t["motion"]
+    meta = s.metadata
+    return (np.asarray(s.frames, np.float32), np.asarray(m["y_contact_mm"], np.float64),
+            np.asarray(m["load"], np.float64), meta["roller_radius_mm"], meta["row_pitch_mm"],
+            "")
+
+
+def one(sim, preset, seed, duration):
+    import knotmap
+    fr, yt, load, radius, rp, info = session(sim, preset, seed, duration)
+    o = knotmap.odometry(fr, roller_radius_mm=radius)
+    ye = np.asarray(o["y_mm"], np.float64)
+    lifted = (np.asarray(o["flags"]) & knotmap.ODO_LIFTED) != 0
+    light = (np.asarray(o["flags"]) & knotmap.ODO_LIGHT) != 0
+    touch = load > 0
+    step = 25  # frames at 100 Hz: 0.25 s
+    both = touch[step::step] & touch[:-step:step]
+    t_travel = float(np.sum(np.abs(np.diff(yt[::step]))[both]))
+    e_travel = float(np.sum(np.abs(np.diff(ye[::step]))))
+    on = np.flatnonzero(touch & ~lifted)
+    row = {"sim": sim, "preset": preset, "seed": seed, "row_pitch": rp, "info": info,
+           "true_travel": t_travel, "travel": e_travel / t_travel if t_travel > 0 else float("nan"),
+           "lost": float(np.mean(lifted[touch] & ~light[touch])) * 100 if touch.any() else 0.0}
+    if len(on):
+        err = (ye[on] - ye[on[0]]) - (yt[on] - yt[on[0]])
+        row["rms"] = float(np.sqrt(np.mean(err ** 2)))
+        row["max"] = float(np.max(np.abs(err)))
+        row["span"] = float(np.ptp(ye[on]) / max(np.ptp(yt[on]), 1e-9))
+    else:
+        row.update({"rms": float("nan"), "max": float("nan"), "span": float("nan")})
+    return row
+
+
+def summary(rows):
+    print("| sim | preset | sessions | travel ratio median [min, max] | rms mm median | "
+          "max err > 1 pitch | lost % median |")
+    print("|---|---|---|---|---|---|---|")
+    for key in sorted({(r["sim"], r["preset"]) for r in rows}):
+        rs = [r for r in rows if (r["sim"], r["preset"]) == key]
+        tr = np.array([r["travel"] for r in rs])
+        print("| %s | %s | %d | %.3f [%.3f, %.3f] | %.2f | %d | %.1f |" % (
+            *key, len(rs), np.median(tr), tr.min(), tr.max(),
+            np.median([r["rms"] for r in rs]),
+            sum(r["max"] > r["row_pitch"] for r in rs),
+            np.median([r["lost"] for r in rs])))
+
+
+def worst(rows, n):
+    print("\n| sim | preset | seed | row pitch mm | travel est/true | span | rms mm | max mm "
+          "(pitches) | lost % | |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    key = lambda r: -(r["max"] / r["row_pitch"] if math.isfinite(r["max"]) else 1e9)  # noqa
+    for r in sorted(rows, key=key)[:n]:
+        print("| %s | %s | %d | %.1f | %.3f (%.0f mm) | %.3f | %.1f | %.1f (%.2f) | %.1f | %s |" % (
+            r["sim"], r["preset"], r["seed"], r["row_pitch"], r["travel"], r["true_travel"],
+            r["span"], r["rms"], r["max"], r["max"] / r["row_pitch"], r["lost"], r["info"]))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--sims", default="indep,m1,m2")
+    ap.add_argument("--presets", default="moderate,hard")
+    ap.add_argument("--seeds", type=int, default=40)
+    ap.add_argument("--seed-start", type=int, default=1)
+    ap.add_argument("--indep-seeds", type=int, default=None,
+                    help="seeds of the independent simulator (default --seeds)")
+    ap.add_argument("--duration", type=float, default=20.0)
+    ap.add_argument("--worst", type=int, default=15)
+    ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--json", default=None)
+    a = ap.parse_args()
+    jobs = []
+    for sim in a.sims.split(","):
+        n = a.indep_seeds if sim == "indep" and a.indep_seeds else a.seeds
+        last = a.seed_start + n - 1
+        if (sim == "indep" and last >= 100) or (sim != "indep" and last >= 1000):
+            ap.error("tuning seeds only: independent 1-99, models below 1000")
+        for p in a.presets.split(","):
+            jobs += [(sim, p, s, a.duration) for s in range(a.seed_start, last + 1)]
+    with cf.ProcessPoolExecutor(a.jobs) as ex:
+        rows = list(ex.map(one, *zip(*jobs)))
+    summary(rows)
+    worst(rows, a.worst)
+    if a.json:
+        Path(a.json).write_text(json.dumps(rows, indent=1))
+
+
+if __name__ == "__main__":
+    np.seterr(all="ignore")
+    main()
