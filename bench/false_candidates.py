@@ -36,9 +36,14 @@ at the border columns: a roller label is coarser than a mat's.
 Prints per cell the count per class, the z range, and the true candidates; --list
 prints every false candidate.
 
+--true-gains hot|all: an oracle, not a method: the simulator's true gains divided out
+(`--gain-map` with 1 / gain; hot: only the taxels of gain >= 1.3, the others 1), to
+measure what the gain pattern costs (bench/README.md "Session 17 (mat2)").
+
 Usage: /usr/bin/python3 bench/false_candidates.py [--bin build/knotmap] [--models 2]
            [--modes mat] [--presets moderate,hard] [--seeds 10] [--seed-start 1]
-           [--duration 20] [--process-args "..."] [--jobs 2] [--list]
+           [--duration 20] [--process-args "..."] [--true-gains hot|all] [--jobs 2]
+           [--list]
 Needs the Python bindings on PYTHONPATH (build/python).
 """
 import argparse
@@ -115,9 +120,17 @@ def one_session(a, model, mode, preset, seed, tmp):
     res = os.path.join(tmp, "r%d_%s_%s_%d.h5" % (model, mode, preset, seed))
     run(a.bin, "synth", "--model", model, "--mode", mode, "--preset", preset, "--seed", seed,
         "--duration", a.duration, "-o", s)
-    run(a.bin, "process", "-q", s, *shlex.split(a.process_args), "-o", res)
     ses, truth = knotmap.synth(None, model=model, mode=mode, preset=preset, seed=seed,
                                duration=a.duration)
+    extra = []
+    if a.true_gains:
+        g = np.asarray(truth["gain"], np.float64)
+        gm = os.path.join(tmp, "g%d_%s_%s_%d.txt" % (model, mode, preset, seed))
+        np.savetxt(gm, 1.0 / g if a.true_gains == "all" else np.where(g >= 1.3, 1.0 / g, 1.0))
+        extra = ["--gain-map", gm]
+    run(a.bin, "process", "-q", s, *shlex.split(a.process_args), *extra, "-o", res)
+    if extra:
+        os.remove(extra[1])
     with h5py.File(s, "r") as f:
         knots = {k: np.asarray(f["truth/knots"][k][()], np.float64)
                  for k in ("x_mm", "y_mm", "footprint_sigma_mm")}
@@ -161,6 +174,8 @@ def main():
     ap.add_argument("--seed-start", type=int, default=1)
     ap.add_argument("--duration", type=float, default=20.0)
     ap.add_argument("--process-args", default="")
+    ap.add_argument("--true-gains", choices=("hot", "all"), default=None,
+                    help="oracle: divide out the true gains (hot: only gain >= 1.3)")
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--list", action="store_true", help="print every false candidate")
     a = ap.parse_args()
@@ -170,8 +185,9 @@ def main():
     with tempfile.TemporaryDirectory() as tmp, cf.ThreadPoolExecutor(a.jobs) as ex:
         res = list(ex.map(lambda j: one_session(a, *j, tmp), jobs))
     cells = sorted({r["cell"] for r in res}, key=lambda c: (c[0], c[1] != "roller", c[2]))
-    print("False candidates (seeds %d-%d, %g s, `knotmap process %s`)\n" % (
-        a.seed_start, a.seed_start + a.seeds - 1, a.duration, a.process_args or "defaults"))
+    print("False candidates (seeds %d-%d, %g s, `knotmap process %s`%s)\n" % (
+        a.seed_start, a.seed_start + a.seeds - 1, a.duration, a.process_args or "defaults",
+        ", true gains divided out: " + a.true_gains if a.true_gains else ""))
     print("| under the false candidate | " + " | ".join("%d %s %s" % c for c in cells) +
           " | z (range) |")
     print("|---|" + "---|" * (len(cells) + 1))
