@@ -9,7 +9,11 @@
 #ifndef KM_SELECT_SMALL_H
 #define KM_SELECT_SMALL_H
 
+#include <math.h>
 #include <stddef.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 /* Stable rank of v[i] among v[0..n). */
 static inline size_t km_rank_stable_f(const float *v, size_t n, size_t i)
@@ -58,6 +62,130 @@ static inline float km_median_small_f(const float *v, int n)
     km_select_rank2_f(v, (size_t)n, (size_t)(n / 2 - 1), &a, &b);
     return 0.5f * (a + b);
 }
+
+/* A sorted window of finite values for a sliding median (a row median
+ * whose window slides one column at a time).  km_window_insert puts v
+ * after the values equal to it, km_window_remove takes out the first value
+ * equal to v (v must be in the window), so that equal values stay in
+ * insertion order and the median read from the window is the one a stable
+ * sort would give (km_median_small_f's, bit for bit, signed zeros included);
+ * O(n) per step instead of a sort.  Both return the new count. */
+static inline int km_window_insert(float *win, int n, float v)
+{
+    int i = n;
+    for (; i > 0 && win[i - 1] > v; i--)
+        win[i] = win[i - 1];
+    win[i] = v;
+    return n + 1;
+}
+
+static inline int km_window_remove(float *win, int n, float v)
+{
+    int i = 0;
+    while (i < n - 1 && win[i] < v)
+        i++;
+    for (; i < n - 1; i++)
+        win[i] = win[i + 1];
+    return n - 1;
+}
+
+/* The same window in a fixed buffer of KM_WINDOW16 floats (at most that
+ * many values; km_window16_clear first, which fills it with +inf, the value
+ * every unused slot keeps), the same contents after every step, without a
+ * data-dependent branch: where v goes is a count of compares (the window
+ * is sorted, so the values below v are a prefix), and every slot takes its
+ * own value, v or its neighbour's by a blend (SSE2; plain loops elsewhere).
+ * The insertion loop above mispredicts once per step, on a noisy row every
+ * time. */
+#define KM_WINDOW16 16
+
+static inline void km_window16_clear(float *win)
+{
+    for (int i = 0; i < KM_WINDOW16; i++)
+        win[i] = INFINITY;
+}
+
+#if defined(__SSE2__)
+/* The 16 slots as four registers; the compare mask of v against them (bit
+ * i set when slot i compares true). */
+#define KM_W16_LOAD(win, a)                                                                        \
+    __m128 a[4] = {_mm_loadu_ps(win), _mm_loadu_ps((win) + 4), _mm_loadu_ps((win) + 8),            \
+                   _mm_loadu_ps((win) + 12)}
+#define KM_W16_MASK(a, cmp, x)                                                                     \
+    ((unsigned)_mm_movemask_ps(cmp(a[0], x)) | (unsigned)_mm_movemask_ps(cmp(a[1], x)) << 4 |      \
+     (unsigned)_mm_movemask_ps(cmp(a[2], x)) << 8 | (unsigned)_mm_movemask_ps(cmp(a[3], x)) << 12)
+
+static inline int km_window16_insert(float *win, int n, float v)
+{
+    __m128 x = _mm_set1_ps(v);
+    KM_W16_LOAD(win, a);
+    /* Slots <= v: a prefix (unused slots hold +inf and v is finite). */
+    int pos = __builtin_ctz(~KM_W16_MASK(a, _mm_cmple_ps, x));
+    __m128i p = _mm_set1_epi32(pos), idx = _mm_setr_epi32(0, 1, 2, 3);
+    __m128i carry = _mm_setzero_si128();
+    for (int k = 0; k < 4; k++) {
+        __m128i ak = _mm_castps_si128(a[k]);
+        /* Slot i's left neighbour (slot i - 1), across registers. */
+        __m128i prev = _mm_or_si128(_mm_slli_si128(ak, 4), carry);
+        carry = _mm_srli_si128(ak, 12);
+        __m128i keep = _mm_cmpgt_epi32(p, idx), here = _mm_cmpeq_epi32(p, idx);
+        __m128i out = _mm_or_si128(_mm_and_si128(keep, ak),
+                                   _mm_or_si128(_mm_and_si128(here, _mm_castps_si128(x)),
+                                                _mm_andnot_si128(_mm_or_si128(keep, here), prev)));
+        _mm_storeu_ps(win + 4 * k, _mm_castsi128_ps(out));
+        idx = _mm_add_epi32(idx, _mm_set1_epi32(4));
+    }
+    return n + 1;
+}
+
+static inline int km_window16_remove(float *win, int n, float v)
+{
+    __m128 x = _mm_set1_ps(v);
+    KM_W16_LOAD(win, a);
+    int pos = __builtin_ctz(~KM_W16_MASK(a, _mm_cmplt_ps, x));
+    pos = pos < n - 1 ? pos : n - 1;
+    __m128i p = _mm_set1_epi32(pos), idx = _mm_setr_epi32(0, 1, 2, 3);
+    for (int k = 0; k < 4; k++) {
+        __m128i ak = _mm_castps_si128(a[k]);
+        /* Slot i's right neighbour (slot i + 1); +inf after the last. */
+        __m128i up = k < 3 ? _mm_slli_si128(_mm_castps_si128(a[k + 1]), 12)
+                           : _mm_slli_si128(_mm_castps_si128(_mm_set1_ps(INFINITY)), 12);
+        __m128i next = _mm_or_si128(_mm_srli_si128(ak, 4), up);
+        __m128i keep = _mm_cmpgt_epi32(p, idx);
+        __m128i out = _mm_or_si128(_mm_and_si128(keep, ak), _mm_andnot_si128(keep, next));
+        _mm_storeu_ps(win + 4 * k, _mm_castsi128_ps(out));
+        idx = _mm_add_epi32(idx, _mm_set1_epi32(4));
+    }
+    return n - 1;
+}
+#undef KM_W16_LOAD
+#undef KM_W16_MASK
+#else
+static inline int km_window16_insert(float *win, int n, float v)
+{
+    float old[KM_WINDOW16];
+    int pos = 0;
+    for (int i = 0; i < KM_WINDOW16; i++) {
+        old[i] = win[i];
+        pos += win[i] <= v;
+    }
+    for (int i = 0; i < KM_WINDOW16; i++)
+        win[i] = i < pos ? old[i] : i == pos ? v : old[i - 1];
+    return n + 1;
+}
+
+static inline int km_window16_remove(float *win, int n, float v)
+{
+    int pos = 0;
+    for (int i = 0; i < KM_WINDOW16; i++)
+        pos += win[i] < v;
+    pos = pos < n - 1 ? pos : n - 1;
+    for (int i = pos; i < KM_WINDOW16 - 1; i++)
+        win[i] = win[i + 1];
+    win[KM_WINDOW16 - 1] = INFINITY;
+    return n - 1;
+}
+#endif
 
 /* km_select_rank_f's answer (bit for bit) for n <= 32 by a sorting network
  * (AVX2, src/core/select_small.c): about a third of its time on a row of

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "bodygrid_internal.h"
+#include "core/select_small.h"
 
 #define MAX_BACKGROUND_SIGMAS 100.0
 
@@ -176,31 +177,6 @@ static int usable(const km_bodygrid *g, const float *row, const km_mask *m, int3
             g->ex.run[km_cand_at(g, r, x)] < g->cand.stuck_frames);
 }
 
-/* The row median's window slides one column at a time: its usable values
-   are kept sorted, a new value inserted after those equal to it and a
-   leaving one removed from the first of its equals, so that equal values
-   stay in column order and the median is the element a stable sort of the
-   window would put there (km_median_small_f's, bit for bit, signed zeros
-   included); O(window) per column instead of O(window^2). */
-static int window_insert(float *win, int n, float v)
-{
-    int i = n;
-    for (; i > 0 && win[i - 1] > v; i--)
-        win[i] = win[i - 1];
-    win[i] = v;
-    return n + 1;
-}
-
-static int window_remove(float *win, int n, float v)
-{
-    int i = 0;
-    while (i < n - 1 && win[i] < v)
-        i++;
-    for (; i < n - 1; i++)
-        win[i] = win[i + 1];
-    return n - 1;
-}
-
 /* Local excess of one frame row: value minus the median of the usable
  * values within +-W columns.  NaN where the taxel is not usable.  With on
  * (roller), only the taxels in contact are usable: the background of a
@@ -215,17 +191,24 @@ static void row_excess(km_bodygrid *g, const float *row, const km_mask *m, int32
     /* Each taxel's test once, not once per window it falls in. */
     for (int32_t x = 0; x < g->cols; x++)
         ok[x] = (uint8_t)(usable(g, row, m, r, x) && (on == NULL || on[x]));
-    float *win = xs->win; /* the window's usable values, sorted */
-    int n = 0;
+    /* The window's usable values, sorted (km_window_insert: the median a
+       stable sort gives); up to KM_WINDOW16 of them without a branch. */
+    float *win = xs->win, win16[KM_WINDOW16];
+    int small = 2 * w + 1 <= KM_WINDOW16, n = 0;
+    if (small) {
+        win = win16;
+        km_window16_clear(win);
+    }
     for (int32_t x = 0, lo = 0, hi = -1; x < g->cols; x++) {
         int32_t a = x - w < 0 ? 0 : x - w, b = x + w >= g->cols ? g->cols - 1 : x + w;
         /* The leaving column first: the window never holds more than 2w+1. */
         for (; lo < a; lo++)
             if (ok[lo])
-                n = window_remove(win, n, row[lo]);
+                n = small ? km_window16_remove(win, n, row[lo]) : km_window_remove(win, n, row[lo]);
         for (; hi < b; hi++)
             if (ok[hi + 1])
-                n = window_insert(win, n, row[hi + 1]);
+                n = small ? km_window16_insert(win, n, row[hi + 1])
+                          : km_window_insert(win, n, row[hi + 1]);
         if (!ok[x]) {
             xs->excess[x] = NAN;
             continue;

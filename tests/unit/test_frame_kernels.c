@@ -2,7 +2,7 @@
  * layer's stuck rule, src/track/candidates.c; the roller's contact test,
  * src/track/bodygrid.c; the per-taxel maps, src/pipeline/stage_body.c; the
  * odometry's row medians, src/track/odometry.c; the map noise by selection,
- * src/detect/mapfilt.c)
+ * src/detect/mapfilt.c; the row median's sliding window, src/core/select_small.h)
  * against plain per-taxel forms of their rules (docs/ALGORITHMS.md 7.2, 10
  * step 1, FORMAT /frames/max and /frames/mean), on hostile frames: NaN, infinities, signed zeros, ties, repeats,
  * grids of one row or one column, widths that are no multiple of a vector,
@@ -16,6 +16,7 @@
 #include "pipeline/engine_internal.h"
 #include "track/bodygrid_internal.h"
 #include "detect/mapfilt.h"
+#include "core/select_small.h"
 
 static km_ctx *ctx;
 
@@ -403,4 +404,73 @@ Test(frame_kernels, map_noise_matches_the_sorted_form)
                          x1, got, want);
         }
     }
+}
+
+/* The median of the finite values row[a..b] whose ok[] is set, in column
+ * order, by the stable rank (km_median_small_f): what a stable sort of the
+ * window gives, signed zeros included. */
+static float window_median_reference(const float *row, const uint8_t *ok, int a, int b)
+{
+    float v[64];
+    int n = 0;
+    for (int x = a; x <= b; x++)
+        if (ok[x])
+            v[n++] = row[x];
+    return km_median_small_f(v, n);
+}
+
+/* The branch-free window (km_window16_*) against the plain one
+ * (km_window_insert/remove) and against the stable-rank median, slid along
+ * rows as the candidate layer's row median slides (src/track/candidates.c):
+ * finite values from a small alphabet (+-0, ties) or spread ones, columns
+ * left out, half widths 0-7 (windows of 1-15 values), rows of 1-40 columns.
+ * Equal contents bit for bit after every step (signed zeros tell a
+ * misplaced equal value), the same median as the reference. */
+Test(frame_kernels, sliding_window_matches_the_plain_form)
+{
+    enum { MAXC = 40 };
+    float row[MAXC], plain[KM_WINDOW16], fast[KM_WINDOW16];
+    uint8_t ok[MAXC];
+    uint32_t seed = 4242u;
+    int tested = 0;
+    for (int trial = 0; trial < 3000; trial++) {
+        int cols = 1 + (int)(lcg(&seed) % MAXC), w = (int)(lcg(&seed) % 8);
+        for (int x = 0; x < cols; x++) {
+            float v = draw(&seed);
+            if (!isfinite(v) || trial % 4 == 1)
+                v = (float)((int)(lcg(&seed) % 2001u) - 1000) * 0.37f;
+            row[x] = v;
+            ok[x] = (uint8_t)(lcg(&seed) % 5u != 0u);
+        }
+        km_window16_clear(fast);
+        int np = 0, nf = 0;
+        for (int x = 0, lo = 0, hi = -1; x < cols; x++) {
+            int a = x - w < 0 ? 0 : x - w, b = x + w >= cols ? cols - 1 : x + w;
+            for (; lo < a; lo++)
+                if (ok[lo]) {
+                    np = km_window_remove(plain, np, row[lo]);
+                    nf = km_window16_remove(fast, nf, row[lo]);
+                }
+            for (; hi < b; hi++)
+                if (ok[hi + 1]) {
+                    np = km_window_insert(plain, np, row[hi + 1]);
+                    nf = km_window16_insert(fast, nf, row[hi + 1]);
+                }
+            cr_assert_eq(nf, np);
+            cr_assert_eq(memcmp(fast, plain, (size_t)np * sizeof *fast), 0,
+                         "trial %d column %d: the windows differ", trial, x);
+            for (int k = np; k < KM_WINDOW16; k++)
+                cr_assert(fast[k] == INFINITY, "trial %d: unused slot %d is %a", trial, k,
+                          (double)fast[k]);
+            if (np == 0)
+                continue;
+            float got = (np & 1) ? fast[np / 2] : 0.5f * (fast[np / 2 - 1] + fast[np / 2]);
+            float want = window_median_reference(row, ok, a, b);
+            cr_assert_eq(memcmp(&got, &want, sizeof got), 0,
+                         "trial %d column %d: median %a, reference %a", trial, x, (double)got,
+                         (double)want);
+            tested++;
+        }
+    }
+    cr_assert(tested > 10000);
 }
