@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/time.h>
@@ -835,7 +836,8 @@ static int floor_once(const char *path);
  * memory_policy.c), so that it runs km_process as `knotmap process` does:
  * without it the child took ~3050 page faults on the 60 s session instead
  * of ~300-700, their kernel time counted in its CPU time. */
-static proc_result run_child(const char *const *in, const char *const *out, int n, int threads)
+static proc_result run_child_pages(const char *const *in, const char *const *out, int n,
+                                   int threads, int huge_pages)
 {
     proc_result res = PROC_NONE;
     double w0 = bench_clock(CLOCK_MONOTONIC);
@@ -843,6 +845,9 @@ static proc_result run_child(const char *const *in, const char *const *out, int 
     if (pid < 0)
         return res;
     if (pid == 0) {
+        /* Without huge pages the peak counts the 4 KiB pages touched. */
+        if (!huge_pages && prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0) != 0)
+            _exit(3);
         km_cli_memory_policy();
         if (threads == 0)
             _exit(floor_once(in[0]));
@@ -881,6 +886,11 @@ static proc_result run_child(const char *const *in, const char *const *out, int 
     res.faults = ru.ru_minflt + ru.ru_majflt;
     res.ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
     return res;
+}
+
+static proc_result run_child(const char *const *in, const char *const *out, int n, int threads)
+{
+    return run_child_pages(in, out, n, threads, 1);
 }
 
 /* Two sessions in two child processes at once: what `knotmap process -j`
@@ -937,6 +947,13 @@ static proc_result best_child(const char *in, const char *out, int reps)
             best = r;
     }
     return best;
+}
+
+/* One session in a fresh child, with or without huge pages. */
+static proc_result mem_child(const char *in, const char *out, int huge_pages)
+{
+    const char *ins[1] = {in}, *outs[1] = {out};
+    return run_child_pages(ins, outs, 1, 1, huge_pages);
 }
 
 static double session_frames(km_ctx *ctx, const char *path)
@@ -1079,8 +1096,16 @@ static void bench_e2e(km_ctx *ctx)
         die(ctx, "km_process", KM_ERR_INTERNAL);
     if (wanted("e2e/process") && !(rf = best_child(sess, NULL, 3)).ok)
         die(ctx, "floor", KM_ERR_INTERNAL);
-    if (wanted("e2e/memory") && !(rl = best_child(longp, ra, 1)).ok)
-        die(ctx, "km_process (long)", KM_ERR_INTERNAL);
+    /* Peak memory, the session and the 10x one, each in one child (the
+       command's memory policy puts its heap at the start of a huge page,
+       so its peak no longer moves with the address of the heap), and
+       again without huge pages (4 KiB granularity: what the session's
+       length adds, without the 2 MiB steps). */
+    proc_result ms = PROC_NONE, ms4 = ms, rl4 = ms;
+    if (wanted("e2e/memory") &&
+        (!(ms = mem_child(sess, ra, 1)).ok || !(rl = mem_child(longp, ra, 1)).ok ||
+         !(ms4 = mem_child(sess, ra, 0)).ok || !(rl4 = mem_child(longp, ra, 0)).ok))
+        die(ctx, "km_process (memory)", KM_ERR_INTERNAL);
     g_e2e_ns = NAN;
     if (wanted("e2e/process")) {
         double lim = file_limit(sess);
@@ -1093,8 +1118,14 @@ static void bench_e2e(km_ctx *ctx)
         g_e2e_ns = rp.cpu * 1e9 / (frames * 1024.0);
     }
     if (wanted("e2e/memory")) {
+        char note[160];
+        snprintf(note, sizeof note,
+                 "peak %ld -> %ld KB (%+.1f%%) with huge pages as the command; 4 KiB pages "
+                 "%ld -> %ld KB (%+.1f%%)",
+                 ms.rss_kb, rl.rss_kb, 100.0 * ((double)rl.rss_kb / (double)ms.rss_kb - 1.0),
+                 ms4.rss_kb, rl4.rss_kb, 100.0 * ((double)rl4.rss_kb / (double)ms4.rss_kb - 1.0));
         row w = {"e2e/memory_10x", 32, 32, (int64_t)lf, rl.cpu, rl.wall, file_limit(longp),
-                 rl.rss_kb, 0.0, "10x longer session: rss must not grow"};
+                 rl.rss_kb, 0.0, note};
         emit(&w);
         if (!g_opt.keep)
             unlink(longp);

@@ -16,7 +16,11 @@
  * with it (bench/README.md, "Session 16 (speed)").  So the heap is grown in
  * one step of HEAP_PAD, large buffers come from it rather than from mmap,
  * and the kernel is asked to back it with huge pages (bench/README.md,
- * "Start-up"). */
+ * "Start-up").  The heap starts at a huge-page boundary (the program break
+ * is moved up to one first): otherwise where the break falls (address
+ * randomisation) decides how many 2 MiB pages the same allocations
+ * straddle, and the peak RSS of one command moved by a huge page from run
+ * to run (bench/README.md, "Session 17 (speed)"). */
 #define HEAP_PAD ((size_t)64 << 20)
 #define HUGE_PAGE ((uintptr_t)2 << 20)
 
@@ -25,12 +29,16 @@ void km_cli_memory_policy(void)
     if (mallopt(M_TOP_PAD, (int)HEAP_PAD) == 0 || mallopt(M_MMAP_THRESHOLD, (int)HEAP_PAD) == 0 ||
         mallopt(M_TRIM_THRESHOLD, (int)(2 * HEAP_PAD)) == 0)
         return;
-    uintptr_t b0 = (uintptr_t)sbrk(0);
+    uintptr_t b0 = (uintptr_t)sbrk(0), up = (b0 + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
+    if (up > b0 && sbrk((intptr_t)(up - b0)) != (void *)-1)
+        b0 = up;
     void *p = malloc(HEAP_PAD / 2); /* the heap grown past it by HEAP_PAD, untouched */
     if (p == NULL)
         return;
     uintptr_t b1 = (uintptr_t)sbrk(0);
-    uintptr_t lo = ((uintptr_t)p + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1), hi = b1 & ~(HUGE_PAGE - 1);
+    uintptr_t lo = (uintptr_t)p & ~(HUGE_PAGE - 1), hi = b1 & ~(HUGE_PAGE - 1);
+    if (lo < b0)
+        lo += HUGE_PAGE;
     /* Only when p came from that growth of the program break (not under a
        sanitizer's or valgrind's allocator): [lo, hi) is then malloc's. */
     if (b1 > b0 && (uintptr_t)p + HEAP_PAD / 2 <= b1 && hi > lo)
