@@ -919,6 +919,12 @@ typedef struct km_candidate_params {
                                   The pipeline turns it off when a gain map
                                   is given (equilibrate, gain_map_path,
                                   cond.gain_map) [0] */
+    double drift_sigmas;       /* a cell's pass maxima are fitted by a line in
+                                  time; its slope, shrunk towards 0 by this many
+                                  standard errors, is taken off the candidate
+                                  map back to the cell's first pass: a sensor
+                                  that drifts over a long session adds nothing
+                                  (docs/ALGORITHMS.md 10 step 3); 0 = off [3] */
 } km_candidate_params;
 KM_API void km_candidate_params_default(km_candidate_params *p);
 

@@ -63,7 +63,8 @@ enum { FILL_ZERO, FILL_NEG_INF, FILL_NEVER, FILL_NAN };
     X(wm2, FILL_ZERO) X(cur, FILL_ZERO) X(clast, FILL_NEVER) X(t_first, FILL_NAN)            \
     X(t_last, FILL_NAN) X(crow, FILL_ZERO) X(rowa, FILL_ZERO) X(an, FILL_ZERO)               \
     X(bn, FILL_ZERO) X(asum, FILL_ZERO) X(bsum, FILL_ZERO) X(flat, FILL_ZERO)                \
-    X(cur_b, FILL_ZERO) X(cur_off, FILL_ZERO) X(cur_turn, FILL_ZERO)
+    X(cur_b, FILL_ZERO) X(cur_off, FILL_ZERO) X(cur_turn, FILL_ZERO) X(cur_t, FILL_ZERO)        \
+    X(trend, FILL_ZERO)
 
 static void fill(void *p, int how, size_t n)
 {

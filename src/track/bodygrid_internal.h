@@ -37,6 +37,14 @@ typedef struct km_flat_cell {
     double q[KM_FLAT_SLOTS];    /* sum of log(value / background) there */
 } km_flat_cell;
 
+/* The closed passes' maxima of a cell against their times, for the drift
+ * correction of the candidate map (docs/ALGORITHMS.md 10 step 3): mean
+ * time, sum of squared time deviations, co-deviation with the maxima, and
+ * the first pass's time. */
+typedef struct km_trend_cell {
+    double tmean, tm2, ctm, t0;
+} km_trend_cell;
+
 struct km_bodygrid {
     km_alloc_ref alloc;
     int32_t mode, rows, cols;
@@ -62,6 +70,8 @@ struct km_bodygrid {
     double *wmean, *wm2;        /* Welford: mean and sum of squared deviations
                                    of the closed passes' maxima */
     float *cur;                 /* maximum of the open pass */
+    double *cur_t;              /* its time */
+    km_trend_cell *trend;       /* the pass maxima against time (drift) */
     /* Which taxel row pressed the cell (roller; rows + 1, 0 none): a roller
        turning freely in a lift puts other rows on a body cell afterwards
        (10 step 3, excess_two_rows). */

@@ -39,6 +39,7 @@ void km_candidate_params_default(km_candidate_params *p)
     p->contact_threshold = 5.0;
     p->pass_gap_frames = 5;
     p->flat_field = 0;
+    p->drift_sigmas = 3.0;
 }
 
 /* The row median's half-width in columns (km_candidate_params): +-
@@ -65,7 +66,8 @@ static int params_ok(const km_candidate_params *q, double row_pitch_mm, double c
            q->max_sigma_mm <= big && q->knot_sigma_mm <= big && q->ridge_sigmas >= 0.0 &&
            q->ridge_sigmas <= MAX_BACKGROUND_SIGMAS && q->contact_half_rows >= 0 &&
            !isnan(q->contact_threshold) && q->pass_gap_frames >= 0 && q->stuck_frames >= 0 &&
-           (q->flat_field == 0 || q->flat_field == 1);
+           (q->flat_field == 0 || q->flat_field == 1) && q->drift_sigmas >= 0.0 &&
+           isfinite(q->drift_sigmas);
 }
 
 km_status km_cand_layer_create(km_ctx *ctx, km_bodygrid *g, const km_candidate_params *p)
@@ -226,6 +228,39 @@ static void welford(double *mean, double *m2, int32_t k, double v)
     *m2 += d * (v - *mean);
 }
 
+/* The k-th closed pass's maximum v at time t into the cell's trend;
+ * mean: the maxima's mean with v included (the bivariate Welford update). */
+static void trend_pass(km_trend_cell *tr, int32_t k, double t, double v, double mean)
+{
+    if (k == 1)
+        tr->t0 = t;
+    double d = t - tr->tmean;
+    tr->tmean += d / (double)k;
+    tr->tm2 += d * (t - tr->tmean);
+    tr->ctm += d * (v - mean);
+}
+
+/* Passes a cell needs before its slope is trusted: the standard error of
+ * a slope from fewer has too few degrees of freedom to shrink it by. */
+#define DRIFT_MIN_PASSES 8
+
+/* How much a drift of the cell's sensor over the session added to the mean
+ * of its n pass maxima (m2: their sum of squared deviations): the least-
+ * squares slope against time, shrunk towards 0 by `sigmas` of its standard
+ * error (soft threshold: a slope within the noise leaves the map as it
+ * is), times the passes' mean time since the first pass.  0 when off
+ * (sigmas 0) or under DRIFT_MIN_PASSES passes. */
+static double drift_term(const km_trend_cell *tr, int32_t n, double m2, double sigmas)
+{
+    if (sigmas <= 0.0 || n < DRIFT_MIN_PASSES || !(tr->tm2 > 0.0))
+        return 0.0;
+    double b = tr->ctm / tr->tm2;
+    double rss = m2 - b * tr->ctm;
+    double se = sqrt((rss > 0.0 ? rss : 0.0) / (double)(n - 2) / tr->tm2);
+    double mag = fabs(b) - sigmas * se;
+    return mag > 0.0 ? copysign(mag, b) * (tr->tmean - tr->t0) : 0.0;
+}
+
 /* A pass maximum v that came from taxel row crow (rows + 1) into the
  * sums of the cell's first row (row A) or of the others. */
 static void row_pass(int32_t *rowa, int32_t *an, int32_t *bn, double *asum, double *bsum,
@@ -253,6 +288,7 @@ static void touch(km_bodygrid *g, size_t i, float e, float b, int32_t r, float f
             g->csum[i] += g->cur[i];
             g->seen[i] += g->cur[i] >= p->seen_threshold;
             welford(&g->wmean[i], &g->wm2[i], g->ccov[i], g->cur[i]);
+            trend_pass(&g->trend[i], g->ccov[i], g->cur_t[i], g->cur[i], g->wmean[i]);
             row_pass(&g->rowa[i], &g->an[i], &g->bn[i], &g->asum[i], &g->bsum[i], g->crow[i],
                      g->cur[i]);
             km_flat_pass(&g->flat[i], g->crow[i], g->cur[i], g->cur_b[i], g->cur_off[i],
@@ -263,6 +299,7 @@ static void touch(km_bodygrid *g, size_t i, float e, float b, int32_t r, float f
     }
     if (new_pass || e > g->cur[i]) {
         g->cur[i] = e;
+        g->cur_t[i] = t;
         g->crow[i] = r + 1;
         g->cur_b[i] = b;
         g->cur_off[i] = frac;
@@ -332,16 +369,20 @@ static void cell_maps(const km_bodygrid *g, size_t i, int32_t x, size_t o, int b
     double sum = g->csum[i], mean = g->wmean[i], m2 = g->wm2[i];
     double asum = g->asum[i], bsum = g->bsum[i];
     km_flat_cell fc = g->flat[i];
+    km_trend_cell tr = g->trend[i];
     if (g->clast[i] >= 0) {
         sum += g->cur[i];
         seen += g->cur[i] >= p->seen_threshold;
         welford(&mean, &m2, cov, g->cur[i]);
+        trend_pass(&tr, cov, g->cur_t[i], g->cur[i], mean);
         row_pass(&rowa, &an, &bn, &asum, &bsum, g->crow[i], g->cur[i]);
         km_flat_pass(&fc, g->crow[i], g->cur[i], g->cur_b[i], g->cur_off[i], g->cur_turn[i]);
     }
     flat_correct(g, &fc, gain, x, rowa, &sum, &asum, &bsum);
     if (m->excess)
-        m->excess[o] = cov >= p->min_coverage && !bad ? (float)(sum / cov) : NAN;
+        m->excess[o] = cov >= p->min_coverage && !bad
+                           ? (float)(sum / cov - drift_term(&tr, cov, m2, p->drift_sigmas))
+                           : NAN;
     if (m->spread)
         m->spread[o] = cov >= 2 && !bad ? (float)sqrt(m2 / (double)(cov - 1)) : NAN;
     if (m->excess_two_rows) {
