@@ -22,6 +22,7 @@ struct km_odometry {
     float *scratch;        /* one row of valid values */
     double *row_stat;      /* per row median */
     double *sorted;        /* copy of row_stat for the floor */
+    double *base;          /* per row unloaded level over the floor (BASE_FRAMES) */
     double *cos_r, *sin_r; /* angle of each row: built once, not per frame */
     int have_ref;          /* a contact frame has been seen since the last lift */
     int32_t lost;          /* frames below lift_threshold since the last firm frame */
@@ -78,7 +79,8 @@ km_status km_odometry_create(km_ctx *ctx, int32_t rows, int32_t cols, double rol
     o->sorted = km_alloc(ctx, (size_t)rows * sizeof(double));
     o->cos_r = km_alloc(ctx, (size_t)rows * sizeof(double));
     o->sin_r = km_alloc(ctx, (size_t)rows * sizeof(double));
-    if (!o->scratch || !o->row_stat || !o->sorted || !o->cos_r || !o->sin_r) {
+    o->base = km_calloc(ctx, (size_t)rows, sizeof(double));
+    if (!o->scratch || !o->row_stat || !o->sorted || !o->cos_r || !o->sin_r || !o->base) {
         st = KM_ERR_NOMEM;
         goto done;
     }
@@ -104,6 +106,7 @@ void km_odometry_free(km_odometry *o)
     km_ref_free(&a, o->sorted);
     km_ref_free(&a, o->cos_r);
     km_ref_free(&a, o->sin_r);
+    km_ref_free(&a, o->base);
     km_ref_free(&a, o);
 }
 
@@ -117,6 +120,7 @@ void km_odometry_reset(km_odometry *o)
     o->last_row = 0.0;
     o->theta = 0.0;
     o->typical = 0.0;
+    memset(o->base, 0, (size_t)o->rows * sizeof *o->base);
 }
 
 /* Firm contact (docs/ALGORITHMS.md 7.1 step 3): a frame locates the
@@ -147,6 +151,22 @@ void km_odometry_reset(km_odometry *o)
    shortest lift of all three simulators); in the air the roller may turn,
    and that turn must not count. */
 #define GAP_FRAMES 10
+
+/* Each row's unloaded level (docs/ALGORITHMS.md 7.1 step 2): the sensor's
+   offsets drift, taxel by taxel (1-3 kPa a minute on knotmap's models), so
+   after some minutes the median of a row the body does not touch stands
+   several kPa over the median row, over lift_threshold with the roller in
+   the air: a lift read as contact on that row, the contact jumped there and
+   back, a circumference at a time (model 1 seed 1 at 889 s, every later
+   position 315 mm off).  Each row's level over the floor is followed by a
+   running mean over about BASE_FRAMES frames of the frames in which it is
+   under lift_threshold (the band's passes never move it), each step up
+   clipped to BASE_RISE * lift_threshold: a drift up to 0.2 kPa/s in a row's
+   median (at lift_threshold 5) is followed before it reaches the
+   threshold, the edges of the band barely lift it, and a fall is followed
+   at the running mean's full rate. */
+#define BASE_FRAMES 256.0
+#define BASE_RISE 0.1
 
 /* Rows up to this many valid taxels: rank counting (select_small.h). */
 #define RANK_MAX 64
@@ -250,6 +270,28 @@ static float rank_of(float *v, size_t n, size_t k)
                    : n <= RANK_MAX ? km_select_rank_f(v, n, k) : km_select_kth_f(v, n, k);
 }
 
+/* Taxels of row r above its median by more than thr and by more than 3
+   robust standard deviations of the row (1.4826 MAD): the loaded part of a
+   row that a narrow body presses stands out of a row otherwise unloaded
+   (MAD near 0); taxels whose offsets drifted apart by tens of kPa over a
+   long session (model 1: 1-3 kPa a minute each) do not, and took every row
+   for a narrow body in the air, the contact then jumping between rows
+   (docs/ALGORITHMS.md 7.1 step 1).  scratch holds the row's n values and
+   is overwritten. */
+static size_t loaded_part(const km_odometry *o, const km_frame *frame, const km_mask *mask,
+                          int32_t r, float *scratch, size_t n, float med, float thr)
+{
+    for (size_t k = 0; k < n; k++)
+        scratch[k] = fabsf(scratch[k] - med);
+    float t = 3.0f * 1.4826f * rank_of(scratch, n, n / 2);
+    t = t > thr ? t : thr;
+    gather_row(o, frame, mask, r, scratch);
+    size_t above = 0;
+    for (size_t k = 0; k < n; k++)
+        above += scratch[k] > med + t;
+    return above;
+}
+
 void km_odometry_row_medians(const km_odometry *o, const km_frame *frame, const km_mask *mask,
                              float *scratch, double *row_med)
 {
@@ -262,6 +304,8 @@ void km_odometry_row_medians(const km_odometry *o, const km_frame *frame, const 
         float med = n == 0 ? 0.0f : rank_of(scratch, n, n / 2);
         for (size_t k = 0; k < n; k++)
             above += scratch[k] > med + thr;
+        if (above * 4 >= n && n > 0)
+            above = loaded_part(o, frame, mask, r, scratch, n, med, thr);
         if (above > wide) {
             wide = above;
             wide_med = med;
@@ -294,15 +338,17 @@ km_status km_odometry_advance(km_ctx *ctx, km_odometry *o, double *row_med,
     const int32_t R = o->rows;
     memcpy(o->sorted, row_med, (size_t)R * sizeof *o->sorted);
     double floor_v = km_select_kth_d(o->sorted, (size_t)R, (size_t)R / 2);
-    double strength = 0.0;
+    double strength = 0.0, rise = BASE_RISE * o->p.lift_threshold;
     int32_t best = 0;
     for (int32_t r = 0; r < R; r++) {
-        double w = row_med[r] - floor_v;
+        double e = row_med[r] - floor_v, w = e - o->base[r];
         row_med[r] = w > 0.0 ? w : 0.0;
         if (row_med[r] > strength) {
             strength = row_med[r];
             best = r;
         }
+        if (w < o->p.lift_threshold) /* contact does not move it */
+            o->base[r] += (w < rise ? w : rise) / BASE_FRAMES;
     }
     memset(out, 0, sizeof *out);
     out->strength = strength;

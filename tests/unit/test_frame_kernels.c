@@ -329,6 +329,19 @@ Test(frame_kernels, row_medians_match_the_stable_rank)
                 float md = n == 0 ? 0.0f : stable_rank(row, mr, CC, n / 2);
                 for (int c = 0; c < CC; c++)
                     above += (mr == NULL || mr[c]) && isfinite(row[c]) && row[c] > md + 5.0f;
+                if (above * 4 >= n && n > 0) { /* the loaded part: over 3 robust sd too */
+                    float dev[CC];
+                    size_t q = 0;
+                    for (int c = 0; c < CC; c++)
+                        if ((mr == NULL || mr[c]) && isfinite(row[c]))
+                            dev[q++] = fabsf(row[c] - md);
+                    qsort(dev, q, sizeof dev[0], cmp_float);
+                    float t = 3.0f * 1.4826f * dev[n / 2];
+                    t = t > 5.0f ? t : 5.0f;
+                    above = 0;
+                    for (int c = 0; c < CC; c++)
+                        above += (mr == NULL || mr[c]) && isfinite(row[c]) && row[c] > md + t;
+                }
                 if (above > wide) {
                     wide = above;
                     wide_med = md;

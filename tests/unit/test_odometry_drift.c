@@ -1,0 +1,130 @@
+/* Odometry on a long session whose sensor offsets drift (issue 11;
+ * docs/ALGORITHMS.md 7.1 step 2): rows the body never touches creep up
+ * past lift_threshold, and a lift must still read as a lift, not as
+ * contact on those rows.  Hand-made frames with an analytic answer. */
+#include <criterion/criterion.h>
+#include <math.h>
+
+#include "knotmap.h"
+#include "roller_frames.h"
+
+#define PI 3.14159265358979323846
+
+static km_ctx *ctx;
+
+static void setup(void)
+{
+    cr_assert_eq(km_ctx_create(&ctx), KM_OK);
+}
+
+static void teardown(void)
+{
+    km_ctx_free(ctx);
+}
+
+TestSuite(odometry_drift, .init = setup, .fini = teardown);
+
+/* 16 rows on a 40 mm radius, 8 columns; the band (3 rows at 40 kPa) rolls
+   from row 2 to row 10 and back, a row a frame, and is lifted for 1 s
+   (100 frames at 100 Hz) at every second return.  Rows 12-14, which the
+   band never reaches, drift up by 0.1 kPa/s (6 kPa a minute, as a model 1
+   hard session's worst row medians): after 50 s they stand 5 kPa over the
+   floor, lift_threshold.  Over 90 s every lifted frame must be flagged
+   lifted, and every contact frame within a fiftieth of a pitch of the
+   truth. */
+Test(odometry_drift, drifting_rows_do_not_read_as_contact_in_the_air)
+{
+    const int32_t R = 16, C = 8;
+    const double pitch = 2 * PI * 40.0 / R;
+    float f[16 * 8];
+    km_frame fr = {f, R, C, C};
+    km_odometry *o = NULL;
+    km_odometry_sample s;
+    cr_assert_eq(km_odometry_create(ctx, R, C, 40.0, NULL, &o), KM_OK);
+    int t = 0, cycle = 0, lifted_frames = 0, late_lifts = 0;
+    while (t < 9000) {
+        int lift = cycle % 2 == 1 ? 100 : 0;
+        for (int k = 0; k < 17 + lift && t < 9000; k++, t++) {
+            int pos = k <= 8 ? k : k <= 16 ? 16 - k : 0; /* rows from 2 */
+            if (k <= 16)
+                km_test_band_frame(f, R, C, 2 + pos, 40.0f);
+            else
+                for (int32_t i = 0; i < R * C; i++)
+                    f[i] = 0.0f;
+            for (int32_t r = 12; r <= 14; r++)
+                for (int32_t c = 0; c < C; c++)
+                    f[r * C + c] += (float)(0.001 * t); /* 0.1 kPa/s at 100 Hz */
+            cr_assert_eq(km_odometry_update(ctx, o, &fr, NULL, &s), KM_OK);
+            if (k > 16) {
+                lifted_frames++;
+                late_lifts += t >= 5000;
+                cr_assert(s.flags & KM_ODO_LIFTED, "frame %d (lifted, drift %.1f kPa) read "
+                          "as contact at row %.2f", t, 0.001 * t, s.contact_row);
+            } else {
+                /* a fiftieth of a pitch: the drifting rows inside the
+                   contact window pull the circular mean a little */
+                cr_assert_float_eq(s.y_mm, pos * pitch, 0.02 * pitch, "frame %d: y %.2f mm, truth %.2f",
+                                   t, s.y_mm, pos * pitch);
+            }
+        }
+        cycle++;
+    }
+    cr_assert_geq(late_lifts, 1500, "the test must lift after the drift passed the threshold");
+    cr_assert_gt(lifted_frames, late_lifts);
+    km_odometry_free(o);
+}
+
+/* The same with every taxel drifting its own way (model 1's sensor: offsets
+   N(0, 1-3 kPa a minute) each, here 0.4 kPa/s so that it shows in 90 s):
+   after a minute a row's taxels spread by tens of kPa, a quarter of every
+   row stands over its median + lift_threshold, and the narrow-body rule
+   (7.1 step 1) took every row in the air for the loaded part of a narrow
+   body; the contact then jumped between rows by up to half a turn (the
+   lead's 1000 s model 1 session: 315 mm off after 889 s).  32 columns. */
+Test(odometry_drift, taxels_drifting_apart_do_not_read_as_a_narrow_body)
+{
+    enum { RR = 16, CC = 32 };
+    const double pitch = 2 * PI * 40.0 / RR;
+    static float f[RR * CC], z[RR * CC];
+    uint32_t seed = 12345u;
+    for (int i = 0; i < RR * CC; i++) { /* about N(0, 1) */
+        double u = 0.0;
+        for (int q = 0; q < 4; q++) {
+            seed = seed * 1664525u + 1013904223u;
+            u += (seed >> 8) / 16777216.0;
+        }
+        z[i] = (float)((u - 2.0) * 1.732);
+    }
+    km_frame fr = {f, RR, CC, CC};
+    km_odometry *o = NULL;
+    km_odometry_sample s;
+    cr_assert_eq(km_odometry_create(ctx, RR, CC, 40.0, NULL, &o), KM_OK);
+    int t = 0, cycle = 0, late_lifts = 0;
+    double worst = 0.0;
+    while (t < 9000) {
+        int lift = cycle % 2 == 1 ? 100 : 0;
+        for (int k = 0; k < 17 + lift && t < 9000; k++, t++) {
+            int pos = k <= 8 ? k : k <= 16 ? 16 - k : 0;
+            if (k <= 16)
+                km_test_band_frame(f, RR, CC, 2 + pos, 40.0f);
+            else
+                for (int i = 0; i < RR * CC; i++)
+                    f[i] = 0.0f;
+            for (int i = 0; i < RR * CC; i++)
+                f[i] += (float)(0.004 * t) * z[i];
+            cr_assert_eq(km_odometry_update(ctx, o, &fr, NULL, &s), KM_OK);
+            if (k > 16) {
+                late_lifts += t >= 5000;
+                cr_assert(s.flags & KM_ODO_LIFTED, "frame %d (lifted, taxel sd %.0f kPa) read "
+                          "as contact at row %.2f", t, 0.004 * t, s.contact_row);
+            } else if (!(s.flags & KM_ODO_LIFTED)) {
+                worst = fmax(worst, fabs(s.y_mm - pos * pitch));
+            }
+        }
+        cycle++;
+    }
+    cr_assert_geq(late_lifts, 1500);
+    /* a tenth of a pitch: the band's rows carry the spread too */
+    cr_assert_leq(worst, 0.1 * pitch, "worst contact frame %.2f mm off", worst);
+    km_odometry_free(o);
+}
