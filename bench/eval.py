@@ -56,9 +56,12 @@ from scipy import ndimage
 from skimage.feature import peak_local_max
 
 REPO = Path(__file__).resolve().parents[1]
-# Every candidate threshold opened (the ranking is then the score's alone).
+# Every candidate threshold opened (the ranking is then the score's alone), and the
+# peaks one taxel wide (a knot narrower than a column or a hot taxel, which one map
+# cannot tell apart; dropped at the defaults) listed at 0.05 of their significance,
+# below the multi-cell peaks (docs/ALGORITHMS.md 10 step 4, One-taxel peaks).
 OPEN_ARGS = ("--cand-min-snr 0 --cand-min-prominence 0 --cand-min-persistence 0 "
-             "--cand-max-candidates -1")
+             "--cand-max-candidates -1 --cand-one-taxel-weight 0.05")
 
 
 def run(binary, *args):

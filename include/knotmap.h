@@ -925,6 +925,18 @@ typedef struct km_candidate_params {
                                   map back to the cell's first pass: a sensor
                                   that drifts over a long session adds nothing
                                   (docs/ALGORITHMS.md 10 step 3); 0 = off [3] */
+    double one_taxel_weight;   /* a peak one taxel wide (a spike removed before
+                                  the matched filter, or a peak whose 4
+                                  neighbours stand under 0.15 of its excess):
+                                  a knot narrower than a column or a hot
+                                  taxel, which the map cannot tell apart.
+                                  Listed with its significance multiplied by
+                                  this (so the thresholds and the score see
+                                  it discounted); 0 = not listed: a single
+                                  taxel is never a candidate at the defaults.
+                                  bench/eval.py's threshold-free ranking
+                                  lists them at 0.05 (docs/ALGORITHMS.md 10
+                                  step 4, One-taxel peaks) [0] */
 } km_candidate_params;
 KM_API void km_candidate_params_default(km_candidate_params *p);
 

@@ -142,14 +142,35 @@ static int on_body(const cand_maps *m, size_t k)
     return m->map[k] > 0.0f && m->two[k] >= (float)(TWO_ROWS_SHARE * m->map[k]);
 }
 
+/* Seen and persistence of cell k into e; 0 when it fails min_persistence
+   or was never seen. */
+static int passes_ok(const km_candidate_params *p, const cand_maps *m, size_t k,
+                     km_candidate *e)
+{
+    int32_t cov = m->cov[k], seen = m->seen[k];
+    double pers = cov > 0 ? (double)seen / (double)cov : 0.0;
+    if (seen < 1 || pers < p->min_persistence)
+        return 0;
+    e->n_passes = seen;
+    e->n_covering = cov;
+    e->persistence = pers;
+    e->first_time = m->t_first[k];
+    e->last_time = m->t_last[k];
+    return 1;
+}
+
 /* The candidate at peak q of the amplitude map, or 0 when it fails a test
-   of 10 step 4 (significance, broader than any knot, seen, persistence). */
+   of 10 step 4 (significance, broader than any knot, seen, persistence).
+   A peak one taxel wide (the isolated-cell test, not on the body) counts
+   one_taxel_weight of its significance, or is dropped when that is 0. */
 static int make_candidate(const km_candidate_params *p, const cand_maps *m, const km_peak *q,
                           double largest_sigma, km_candidate *e)
 {
     int32_t nx = m->nx, ny = m->ny;
     size_t k = (size_t)q->row * (size_t)nx + (size_t)q->col;
-    if (!(m->snr[k] >= p->min_snr))
+    int one = km_map_isolated(m->flat, ny, nx, q->row, q->col) && !on_body(m, k);
+    double z = one ? p->one_taxel_weight * m->snr[k] : m->snr[k];
+    if ((one && !(p->one_taxel_weight > 0.0)) || !(z >= p->min_snr))
         return 0;
     /* Still growing at the largest sigma searched: broader than any knot
        footprint (a bony prominence, the body's shape). */
@@ -163,29 +184,76 @@ static int make_candidate(const km_candidate_params *p, const cand_maps *m, cons
     km_map_locate(m->diff, ny, nx, q->row, q->col, m->row_pitch, m->col_pitch,
                   (double)m->size[k], &fy, &fx);
     if (km_map_at_edge(m->map, ny, nx, q->row, q->col) ||
-        (km_map_isolated(m->flat, ny, nx, q->row, q->col) && !on_body(m, k)) ||
-        km_map_elongated(m->amp, m->diff, ny, nx, q->row, q->col, m->row_pitch, m->col_pitch,
-                         (double)m->size[k], fy - q->row, fx - q->col))
-        return 0;
-    int32_t cov = m->cov[k], seen = m->seen[k];
-    double pers = cov > 0 ? (double)seen / (double)cov : 0.0;
-    if (seen < 1 || pers < p->min_persistence)
+        (!one && km_map_elongated(m->amp, m->diff, ny, nx, q->row, q->col, m->row_pitch,
+                                  m->col_pitch, (double)m->size[k], fy - q->row, fx - q->col)) ||
+        !passes_ok(p, m, k, e))
         return 0;
     e->x_mm = fx * m->col_pitch;
     e->y_mm = m->y0 + fy * m->row_pitch;
     e->peak = m->map[k];
     e->prominence = m->amp[k];
     e->area_mm2 = q->area_taxels >= 0 ? q->area_taxels * m->col_pitch * m->row_pitch : NAN;
-    e->n_passes = seen;
-    e->n_covering = cov;
-    e->persistence = pers;
-    e->first_time = m->t_first[k];
-    e->last_time = m->t_last[k];
     e->size_mm = m->size[k];
     e->amplitude = m->amp[k];
-    e->significance = m->snr[k];
-    e->score = (double)m->snr[k] * pers;
+    e->significance = z;
+    e->score = z * e->persistence;
     return 1;
+}
+
+/* 1 when a candidate of c[0..n) lies within +-min_distance_mm (in cells by
+   each axis' pitch, as the peak window) of the cell (y, x). */
+static int near_candidate(const km_candidate_params *p, const cand_maps *m, const km_candidate *c,
+                          size_t n, int32_t y, int32_t x)
+{
+    double ry = km_map_cells(p->min_distance_mm, m->row_pitch) * m->row_pitch;
+    double rx = km_map_cells(p->min_distance_mm, m->col_pitch) * m->col_pitch;
+    double cy = m->y0 + y * m->row_pitch, cx = x * m->col_pitch;
+    for (size_t i = 0; i < n; i++)
+        if (fabs(c[i].y_mm - cy) <= ry && fabs(c[i].x_mm - cx) <= rx)
+            return 1;
+    return 0;
+}
+
+/* The spikes that the despiking replaced before the matched filter (10
+   step 4, One-taxel peaks) as candidates after the n_regular ones in c:
+   each the largest of the ridge-free map within the peak window, away
+   from the regular candidates and the contact's edge; significance =
+   one_taxel_weight times its excess over the ring background in noise sd,
+   amplitude = that excess, size = the smallest sigma searched.  Returns
+   the candidates added (at most room). */
+static size_t spike_candidates(const km_candidate_params *p, const cand_maps *m,
+                               double smallest_sigma, km_candidate *c, size_t n_regular,
+                               size_t room)
+{
+    int32_t ny = m->ny, nx = m->nx;
+    int32_t ry = km_map_cells(p->min_distance_mm, m->row_pitch);
+    int32_t rx = km_map_cells(p->min_distance_mm, m->col_pitch);
+    size_t n = 0;
+    if (!(p->one_taxel_weight > 0.0))
+        return 0;
+    for (int32_t y = 0; y < ny; y++)
+        for (int32_t x = 0; x < nx && n < room; x++) {
+            size_t k = (size_t)y * (size_t)nx + (size_t)x;
+            double c0 = (double)m->flat[k] - (double)m->diff[k];
+            double z = p->one_taxel_weight * c0 / (double)m->noise[k];
+            km_candidate *e = &c[n_regular + n];
+            if (!(c0 > 0.0) || !(z >= p->min_snr) || !(c0 >= p->min_prominence) ||
+                !km_map_window_max(m->flat, ny, nx, y, x, ry, rx) ||
+                near_candidate(p, m, c, n_regular, y, x) ||
+                km_map_at_edge(m->map, ny, nx, y, x) || !passes_ok(p, m, k, e))
+                continue;
+            e->x_mm = x * m->col_pitch;
+            e->y_mm = m->y0 + y * m->row_pitch;
+            e->peak = m->map[k];
+            e->prominence = (float)c0;
+            e->area_mm2 = m->col_pitch * m->row_pitch;
+            e->size_mm = smallest_sigma;
+            e->amplitude = c0;
+            e->significance = z;
+            e->score = z * e->persistence;
+            n++;
+        }
+    return n;
 }
 
 static int cand_cmp(const void *a, const void *b)
@@ -290,6 +358,7 @@ km_status km_bodygrid_candidates(km_ctx *ctx, const km_bodygrid *g, km_candidate
         goto done;
     for (size_t k = 0; k < npk; k++)
         nc += (size_t)make_candidate(p, &m, &pk[k], ns > 1 ? sig[ns - 1] : 0.0, &cand[nc]);
+    nc += spike_candidates(p, &m, sig[0], cand, nc, cells - nc);
     if (nc > 1)
         qsort(cand, nc, sizeof *cand, cand_cmp);
     if (p->max_candidates >= 0 && nc > (size_t)p->max_candidates)

@@ -350,6 +350,43 @@ def test_coarse_row_roller_broad_knots(tmp_path):
     assert 2 * matched / (n_cand + n_truth) >= 0.90
 
 
+def test_one_taxel_knots_listed_after_the_others(tmp_path):
+    """Issue 11, one-taxel peaks (ALGORITHMS 10 step 4): knots narrower than a
+    column and shorter than a row are one cell on the map, as a hot taxel.  On the
+    independent simulator's rollers (moderate, tuning seeds 3 and 5: knots of sigma
+    2.5-2.9 mm across on 8.3-8.9 mm columns, 33-68 kPa) they were dropped; with the
+    thresholds opened as bench/eval.py's threshold-free ranking does (one-taxel peaks
+    at 0.05 of their z) now listed, below every other knot.  Measured: seed 3 4 of 6
+    knots listed -> 6 of 6, seed 5 6 of 7 -> 7 of 7; the one-taxel ones at
+    significance 0.6-1.5 (their z 13-29 times 0.05), size 3 mm.  At the defaults
+    nothing changes (one_taxel_weight 0: a single taxel is never a candidate)."""
+    sys.path.insert(0, str(REPO / "bench"))
+    import sim_independent
+    from eval import OPEN_ARGS
+    assert "--cand-one-taxel-weight 0.05" in OPEN_ARGS
+    for seed, n_knots in ((3, 6), (5, 7)):
+        s = tmp_path / f"s{seed}.h5"
+        sim_independent.write(str(s), "roller", "moderate", seed, 20.0)
+        got = {}
+        for w in (0, None):  # 0: as before; None: bench/eval.py's opened run
+            r = tmp_path / f"r{seed}_{w}.h5"
+            weight = ("--cand-one-taxel-weight", w) if w is not None else ()
+            run("process", "-q", s, *OPEN_ARGS.split(), *weight, "-o", r)
+            with h5py.File(s) as fs, h5py.File(r) as fr:
+                truth = table(fs, "truth/knots")
+                cand = table(fr, "candidates")
+                tol = max(fs.attrs["row_pitch_mm"], fs.attrs["col_pitch_mm"])
+            got[w] = (len(match(cand["x_mm"], cand["y_mm"], truth["x_mm"], truth["y_mm"],
+                                tol)), cand)
+        assert got[0][0] <= n_knots - 1
+        assert got[None][0] == n_knots
+        cand = got[None][1]
+        one = cand["size_mm"] == 3.0
+        assert one.sum() >= 1
+        # ranked below the knots of the multi-cell kind that were listed before
+        assert cand["score"][one].max() < np.sort(cand["score"][~one])[::-1][got[0][0] - 1]
+
+
 def test_model1_mat_hard_precision(tmp_path):
     """Issue 11: model 1 mats, hard, tuning seeds 1-6, 20 s, pooled, within 10 mm,
     measured: with the +-4-column background and 2-cell peak window 27 of 36 knots

@@ -4,6 +4,7 @@
 #include <math.h>
 
 #include "detect/mapfilt.h"
+#include "knotmap.h"
 
 #define NY 9
 #define NX 9
@@ -234,4 +235,74 @@ Test(mapfilt, bands_stay_ridges_on_any_grid)
     cr_assert(km_map_elongated(amp_e, raw, NE, NE, 12, 12, 5.0, 5.0, 4.0, 0.0, 0.0));
     footprint(8.0, 4.0, 2.0, 2.0, 0.0, 0.0, 5.7);
     cr_assert_not(km_map_elongated(amp_e, raw, NE, NE, 12, 12, 2.0, 2.0, 5.7, 0.0, 0.0));
+}
+
+/* Issue 11, one-taxel peaks (docs/ALGORITHMS.md 10 step 4): on a mat of
+   8 x 16 taxels (10 x 5 mm), 4 passes at 40 kPa, a taxel (3, 4) that reads
+   30 kPa more at every pass (a knot narrower than a taxel, or a hot taxel:
+   the map cannot tell) and a knot footprint at (4, 11) (30 kPa, 15 on its 4
+   neighbours).  At the defaults (one_taxel_weight 0) the one-taxel peak is
+   dropped, as before: the knot alone.  With a weight (bench/eval.py's
+   threshold-free ranking uses 0.05) it is listed after the knot, with its
+   excess over the ring (30) as amplitude, the smallest sigma searched as
+   size and its significance times the weight; before it never was. */
+static size_t one_taxel_run(km_ctx *ctx, double weight, km_candidate *got)
+{
+    enum { R = 8, C = 16 };
+    km_candidates *c = NULL;
+    float f[R * C];
+    km_frame fr = {f, R, C, C};
+    km_candidate_params p;
+    km_candidate_params_default(&p);
+    p.one_taxel_weight = weight;
+    cr_assert_eq(km_candidates_create(ctx, KM_MODE_MAT, R, C, 10.0, 5.0, &p, &c), KM_OK);
+    for (int frame = 0; frame < 80; frame++) {
+        int contact = frame % 20 < 10;
+        for (int i = 0; i < R * C; i++)
+            f[i] = contact ? 40.0f : 0.0f;
+        if (contact) {
+            f[3 * C + 4] += 30.0f;
+            f[4 * C + 11] += 30.0f;
+            f[4 * C + 10] += 15.0f;
+            f[4 * C + 12] += 15.0f;
+            f[3 * C + 11] += 15.0f;
+            f[5 * C + 11] += 15.0f;
+        }
+        cr_assert_eq(km_candidates_add(ctx, c, &fr, NULL, NULL, 0.01 * frame), KM_OK);
+    }
+    size_t n = 0;
+    cr_assert_eq(km_candidates_get(ctx, c, got, 8, &n), KM_OK, "%s", km_ctx_last_error(ctx));
+    km_candidates_free(c);
+    return n;
+}
+
+Test(mapfilt, one_taxel_peak_listed_after_the_knots)
+{
+    km_ctx *ctx = NULL;
+    cr_assert_eq(km_ctx_create(&ctx), KM_OK);
+    km_candidate_params d;
+    km_candidate_params_default(&d);
+    cr_assert_eq(d.one_taxel_weight, 0.0);
+    const double w = 0.05;
+    km_candidate a[8], b[8], z[8];
+    cr_assert_eq(one_taxel_run(ctx, d.one_taxel_weight, z), 1);
+    cr_assert_float_eq(z[0].x_mm, 55.0, 1e-6);
+    cr_assert_float_eq(z[0].y_mm, 40.0, 1e-6);
+    cr_assert_eq(one_taxel_run(ctx, w, a), 2);
+    cr_assert_eq(one_taxel_run(ctx, 1.0, b), 2);
+    /* the knot first, unchanged */
+    cr_assert_float_eq(a[0].x_mm, 55.0, 1e-6);
+    cr_assert_eq(a[0].significance, z[0].significance);
+    cr_assert_eq(a[0].score, z[0].score);
+    /* then the one-taxel peak at its cell */
+    cr_assert_float_eq(a[1].x_mm, 20.0, 1e-6);
+    cr_assert_float_eq(a[1].y_mm, 30.0, 1e-6);
+    cr_assert_float_eq(a[1].amplitude, 30.0, 1e-4);
+    cr_assert_float_eq(a[1].size_mm, d.min_sigma_mm, 1e-12);
+    cr_assert_eq(a[1].n_passes, 4);
+    cr_assert_float_eq(a[1].persistence, 1.0, 1e-12);
+    double full = b[0].x_mm == 20.0 ? b[0].significance : b[1].significance;
+    cr_assert_float_eq(a[1].significance, w * full, 1e-9 * full);
+    cr_assert_float_eq(a[1].score, a[1].significance, 1e-9 * full);
+    km_ctx_free(ctx);
 }
