@@ -83,13 +83,15 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$SRC/tests/fuzz/lsan.supp:print_suppressions=0}
 
 # Where a finding's fault lies: the innermost stack frame that is neither
-# the sanitizer, libFuzzer, libc nor an allocator.  libhdf5 there means a
+# the sanitizer, libFuzzer, libc nor an allocator (libc's frames by its
+# shared object, or by its source folders when symbolised: abort, raise,
+# pthread_kill and the stack protector's __stack_chk_fail).  libhdf5 there means a
 # bug of libhdf5 itself (the library has open parser CVEs): reported apart,
 # the input kept in $BUILD/fuzz-libhdf5/, and fuzzing goes on.
 culprit() {
   sed -n '/ERROR: \(AddressSanitizer\|libFuzzer\|UndefinedBehaviorSanitizer\|LeakSanitizer\)\|runtime error\|contract violated/,$p' "$1" |
     grep -E '^ *#[0-9]+ ' |
-    grep -vE 'libclang_rt|fuzzer::|__sanitizer|__asan|__ubsan|__lsan|__interceptor|libc\.so|sysdeps/|in (malloc|calloc|realloc|free|abort|raise|__mem[a-z_0-9]*|mem[a-z]*|str[a-z]*) ' |
+    grep -vE 'libclang_rt|fuzzer::|__sanitizer|__asan|__ubsan|__lsan|__interceptor|libc\.so|sysdeps/|(nptl|stdlib|libio|debug|signal)/|in (malloc|calloc|realloc|free|abort|raise|__mem[a-z_0-9]*|mem[a-z]*|str[a-z]*|__pthread_kill[a-z_]*|__libc_message|__fortify_fail|__stack_chk_fail) ' |
     head -1 || true # pipefail: head closing early (SIGPIPE) or no match must not stop the script
 }
 
