@@ -200,16 +200,15 @@ static int make_candidate(const km_candidate_params *p, const cand_maps *m, cons
     return 1;
 }
 
-/* 1 when a candidate of c[0..n) lies within +-min_distance_mm (in cells by
-   each axis' pitch, as the peak window) of the cell (y, x). */
-static int near_candidate(const km_candidate_params *p, const cand_maps *m, const km_candidate *c,
-                          size_t n, int32_t y, int32_t x)
+/* 1 when a candidate of c[0..n) lies within the peak window (+-ry rows,
+   +-rx columns: min_distance_mm in cells) of the cell (y, x). */
+static int near_candidate(const cand_maps *m, const km_candidate *c, size_t n, int32_t ry,
+                          int32_t rx, int32_t y, int32_t x)
 {
-    double ry = km_map_cells(p->min_distance_mm, m->row_pitch) * m->row_pitch;
-    double rx = km_map_cells(p->min_distance_mm, m->col_pitch) * m->col_pitch;
+    double dy = ry * m->row_pitch, dx = rx * m->col_pitch;
     double cy = m->y0 + y * m->row_pitch, cx = x * m->col_pitch;
     for (size_t i = 0; i < n; i++)
-        if (fabs(c[i].y_mm - cy) <= ry && fabs(c[i].x_mm - cx) <= rx)
+        if (fabs(c[i].y_mm - cy) <= dy && fabs(c[i].x_mm - cx) <= dx)
             return 1;
     return 0;
 }
@@ -239,7 +238,7 @@ static size_t spike_candidates(const km_candidate_params *p, const cand_maps *m,
             km_candidate *e = &c[n_regular + n];
             if (!(c0 > 0.0) || !(z >= p->min_snr) || !(c0 >= p->min_prominence) ||
                 !km_map_window_max(m->flat, ny, nx, y, x, ry, rx) ||
-                near_candidate(p, m, c, n_regular, y, x) ||
+                near_candidate(m, c, n_regular, ry, rx, y, x) ||
                 km_map_at_edge(m->map, ny, nx, y, x) || !passes_ok(p, m, k, e))
                 continue;
             e->x_mm = x * m->col_pitch;
