@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "neighbour_median.h"
 
 struct km_badtaxel {
     km_alloc_ref ref;
@@ -18,7 +19,8 @@ struct km_badtaxel {
     int32_t *n_unl, *n_pos;    /* such frames; those with a positive excess */
     int32_t *n_emp, *n_emp_pos; /* the same over empty frames (nothing loaded) */
     double *ex_sum, *ex_sq;    /* sum and sum of squares of the excess */
-    float *scratch;            /* rows*cols: the frame's values for its quantiles */
+    float *scratch;            /* rows*cols: the frame's values for its quantiles,
+                                  then its neighbour medians */
     float *prev;               /* the previous frame (frame-to-frame noise) */
     double top;                /* largest 99th percentile of a frame so far */
 };
@@ -167,14 +169,6 @@ static float neighbour_max(const km_badtaxel *b, const float *f, int32_t r, int3
     return m;
 }
 
-/* Median of the valid, finite 8-neighbours of (r, c); NaN when none. */
-static float neighbour_median(const km_badtaxel *b, const float *f, int32_t r, int32_t c)
-{
-    float nb[8];
-    int m = neighbours(b, f, r, c, nb);
-    return m > 0 ? median_small(nb, m) : NAN;
-}
-
 /* The unloaded level of frame f: its 10th percentile (the floor) plus
    unload_sigmas times the sensor's frame-to-frame noise, 1.4826 MAD of the
    changes since the previous frame over sqrt 2 (over the valid, finite
@@ -223,12 +217,15 @@ static void offset_add(km_badtaxel *b, const float *f)
     memcpy(b->prev, f, n * sizeof *f);
     if (!isfinite(level))
         return;
+    /* The median of every taxel's valid, finite 8-neighbours (NaN when
+       none), into scratch: unloaded_level is done with it. */
+    km_neighbour_medians(b->rows, b->cols, b->mask, f, b->scratch);
     for (int32_t r = 0; r < b->rows; r++)
         for (int32_t c = 0; c < b->cols; c++) {
             size_t k = (size_t)r * (size_t)b->cols + (size_t)c;
             if (!b->mask[k] || !isfinite(f[k]))
                 continue;
-            float nb = neighbour_median(b, f, r, c);
+            float nb = b->scratch[k];
             if (!((double)nb <= level))
                 continue;
             double e = (double)f[k] - (double)nb;

@@ -2,7 +2,8 @@
  * layer's stuck rule, src/track/candidates.c; the roller's contact test,
  * src/track/bodygrid.c; the per-taxel maps, src/pipeline/stage_body.c; the
  * odometry's row medians, src/track/odometry.c; the map noise by selection,
- * src/detect/mapfilt.c; the row median's sliding window, src/core/select_small.h)
+ * src/detect/mapfilt.c; the row median's sliding window, src/core/select_small.h; the
+ * offset test's neighbour medians, src/dsp/neighbour_median.c)
  * against plain per-taxel forms of their rules (docs/ALGORITHMS.md 7.2, 10
  * step 1, FORMAT /frames/max and /frames/mean), on hostile frames: NaN, infinities, signed zeros, ties, repeats,
  * grids of one row or one column, widths that are no multiple of a vector,
@@ -17,6 +18,7 @@
 #include "track/bodygrid_internal.h"
 #include "detect/mapfilt.h"
 #include "core/select_small.h"
+#include "dsp/neighbour_median.h"
 
 static km_ctx *ctx;
 
@@ -486,4 +488,76 @@ Test(frame_kernels, sliding_window_matches_the_plain_form)
         }
     }
     cr_assert(tested > 10000);
+}
+
+/* The median of the valid, finite 8-neighbours as docs/ALGORITHMS.md 11 and
+ * the offset test state it: the middle value of them in order, ties (+0.0
+ * and -0.0) ordered by their row-major place, or the mean of the two middle
+ * ones in float; NaN when none. */
+static float neighbour_median_reference(int32_t rows, int32_t cols, const uint8_t *mask,
+                                        const float *f, int32_t r, int32_t c)
+{
+    float nb[8];
+    int n = 0;
+    for (int32_t dr = -1; dr <= 1; dr++)
+        for (int32_t dc = -1; dc <= 1; dc++) {
+            int32_t rr = r + dr, cc = c + dc;
+            if ((dr == 0 && dc == 0) || rr < 0 || rr >= rows || cc < 0 || cc >= cols)
+                continue;
+            size_t k = (size_t)rr * (size_t)cols + (size_t)cc;
+            if (mask[k] && isfinite(f[k]))
+                nb[n++] = f[k];
+        }
+    if (n == 0)
+        return NAN;
+    float at[8];
+    for (int i = 0; i < n; i++) {
+        int rank = 0;
+        for (int j = 0; j < n; j++)
+            rank += nb[j] < nb[i] || (nb[j] == nb[i] && j < i);
+        at[rank] = nb[i];
+    }
+    return n % 2 ? at[n / 2] : 0.5f * (at[n / 2 - 1] + at[n / 2]);
+}
+
+/* The offset test's frame of neighbour medians (src/dsp/neighbour_median.c)
+ * against the reference, bit for bit: masked and non-finite neighbours,
+ * ties, both signed zeros or one of them, grids of one row or column and
+ * widths that are no multiple of four. */
+Test(frame_kernels, neighbour_medians_match_the_plain_form)
+{
+    enum { MAXR = 9, MAXC = 37 };
+    float f[MAXR * MAXC], out[MAXR * MAXC];
+    uint8_t mask[MAXR * MAXC];
+    uint32_t seed = 977u;
+    int tested = 0, full = 0;
+    for (int trial = 0; trial < 2000; trial++) {
+        int32_t rows = 1 + (int32_t)(lcg(&seed) % MAXR), cols = 1 + (int32_t)(lcg(&seed) % MAXC);
+        int mode = trial % 4;
+        for (int32_t k = 0; k < rows * cols; k++) {
+            float v = draw(&seed);
+            if (mode == 1 && !isfinite(v))
+                v = 1.0f;
+            if (mode >= 2)
+                v = (float)((int)(lcg(&seed) % 2001u) - 1000) * 0.37f;
+            if (mode == 3 && lcg(&seed) % 4u == 0u)
+                v = 0.0f; /* zeros of one sign: the network's */
+            f[k] = v;
+            mask[k] = (uint8_t)(mode == 0 ? lcg(&seed) % 6u != 0u : 1u);
+        }
+        km_neighbour_medians(rows, cols, mask, f, out);
+        for (int32_t r = 0; r < rows; r++)
+            for (int32_t c = 0; c < cols; c++) {
+                size_t k = (size_t)r * (size_t)cols + (size_t)c;
+                float want = neighbour_median_reference(rows, cols, mask, f, r, c);
+                float plain = km_neighbour_median_plain(rows, cols, mask, f, r, c);
+                cr_assert_eq(memcmp(&out[k], &want, sizeof want), 0,
+                             "trial %d (%dx%d) taxel (%d, %d): %a, reference %a", trial, rows,
+                             cols, r, c, (double)out[k], (double)want);
+                cr_assert_eq(memcmp(&plain, &want, sizeof want), 0);
+                tested++;
+                full += r > 0 && r < rows - 1 && c > 0 && c < cols - 1 && mode >= 2;
+            }
+    }
+    cr_assert(tested > 100000 && full > 50000, "tested %d, interior %d", tested, full);
 }
