@@ -74,8 +74,12 @@ void km_cli_deadline_end(void);
  * `deadline` > 0, when shorter), 130/143 (the child was interrupted).
  * *is_result (may be NULL): 1 when the child found a knotmap result, 0 a
  * file that is not one, -1 not known (not probed, or the child could not
- * tell): then ask km_is_result_file. */
-int km_cli_probe(const char *path, const km_read_options *ro, double deadline, int *is_result);
+ * tell): then ask km_is_result_file.  session_first: the input is expected to
+ * be a session (process): the child opens it as one first and asks whether
+ * it is a result only when that fails (one open of the file fewer in the
+ * serial start; the same verdicts). */
+int km_cli_probe(const char *path, const km_read_options *ro, double deadline, int *is_result,
+                 int session_first);
 /* Run `work` on `input` under --deadline (0 = none): the timer, the input
  * (and second_input, when not NULL) probed first (km_cli_probe, a crash or hang refused), then work(user),
  * which returns an exit code.  Returns the first failing exit code. */

@@ -131,7 +131,7 @@ static int show(km_ctx *ctx, const char *path, const km_read_options *ro, double
 {
     km_reader *r = NULL;
     km_session_info in;
-    int is_result = 0, probe = km_cli_probe(path, ro, deadline, &is_result);
+    int is_result = 0, probe = km_cli_probe(path, ro, deadline, &is_result, 0);
     if (probe != KM_EX_OK)
         return probe;
     if (is_result < 0 && km_is_result_file(ctx, path, &is_result) != KM_OK)

@@ -312,7 +312,7 @@ static int drop_results(job *jobs, int n, const km_read_options *ro, double dead
 {
     int kept = 0;
     for (int i = 0; i < n; i++) {
-        int is_result = 0, probe = km_cli_probe(jobs[i].input, ro, deadline, &is_result);
+        int is_result = 0, probe = km_cli_probe(jobs[i].input, ro, deadline, &is_result, 1);
         if (probe != KM_EX_OK) {
             *refused = *refused != KM_EX_OK ? *refused : probe;
             continue;

@@ -39,7 +39,8 @@ enum { PROBE_SESSION = 10, PROBE_RESULT = 11 };
 
 /* What the child reads; it exits with PROBE_* or 0 whatever it finds (the
  * command's own open reports the errors, with their messages). */
-static void probe_child(const char *path, const km_read_options *ro, double limit)
+static void probe_child(const char *path, const km_read_options *ro, double limit,
+                        int session_first)
 {
     km_ctx *ctx = NULL;
     km_reader *r = NULL;
@@ -70,17 +71,27 @@ static void probe_child(const char *path, const km_read_options *ro, double limi
     setitimer(ITIMER_REAL, &it, NULL);
     if (km_ctx_create(&ctx) != KM_OK)
         _exit(0);
-    int known = km_is_result_file(ctx, path, &yes) == KM_OK;
+    km_read_options_default(&dflt);
+    /* A file the session reader opens has schema "knotmap-session": not a
+       result, so the result check (one more open of the file) is only
+       needed when that open fails. */
+    int opened = session_first && km_reader_open(ctx, path, ro != NULL ? ro : &dflt, &r) == KM_OK;
+    if (opened)
+        km_reader_info(r, &in);
+    int known = opened && in.format == KM_FORMAT_SESSION;
+    if (!known)
+        known = km_is_result_file(ctx, path, &yes) == KM_OK;
     if (yes) {
         km_result_info *ri = malloc(sizeof *ri);
         if (ri != NULL)
             km_result_info_read(ctx, path, ri);
         _exit(PROBE_RESULT);
     }
-    km_read_options_default(&dflt);
-    if (km_reader_open(ctx, path, ro != NULL ? ro : &dflt, &r) != KM_OK)
-        _exit(0);
-    km_reader_info(r, &in);
+    if (!opened) {
+        if (session_first || km_reader_open(ctx, path, ro != NULL ? ro : &dflt, &r) != KM_OK)
+            _exit(0); /* session_first: that open failed already */
+        km_reader_info(r, &in);
+    }
     float *frame = malloc((size_t)in.rows * (size_t)in.cols * sizeof *frame);
     int64_t n = 0;
     if (frame != NULL)
@@ -89,7 +100,8 @@ static void probe_child(const char *path, const km_read_options *ro, double limi
     _exit(known ? PROBE_SESSION : 0);
 }
 
-int km_cli_probe(const char *path, const km_read_options *ro, double deadline, int *is_result)
+int km_cli_probe(const char *path, const km_read_options *ro, double deadline, int *is_result,
+                 int session_first)
 {
     int is_hdf5 = 0, st = 0;
     if (is_result != NULL)
@@ -103,7 +115,7 @@ int km_cli_probe(const char *path, const km_read_options *ro, double deadline, i
     if (pid < 0)
         return KM_EX_OK; /* no process to spare: the command reads it itself */
     if (pid == 0)
-        probe_child(path, ro, limit);
+        probe_child(path, ro, limit, session_first);
     while (waitpid(pid, &st, 0) < 0)
         if (errno != EINTR)
             return KM_EX_OK;
@@ -142,10 +154,10 @@ int km_cli_bounded(const char *input, const char *second_input, double deadline,
         return KM_EX_OSERR;
     }
     km_cli_deadline_enter(0, input);
-    int rc = km_cli_probe(input, NULL, deadline, NULL);
+    int rc = km_cli_probe(input, NULL, deadline, NULL, 0);
     if (rc == KM_EX_OK && second_input != NULL) {
         km_cli_deadline_enter(0, second_input);
-        rc = km_cli_probe(second_input, NULL, deadline, NULL);
+        rc = km_cli_probe(second_input, NULL, deadline, NULL, 0);
         km_cli_deadline_enter(0, input);
     }
     if (rc == KM_EX_OK)
