@@ -336,12 +336,20 @@ km_status km_odometry_advance(km_ctx *ctx, km_odometry *o, double *row_med,
     if (o == NULL || row_med == NULL || out == NULL)
         return km_fail(ctx, KM_ERR_INVALID, "odometry: NULL argument");
     const int32_t R = o->rows;
-    memcpy(o->sorted, row_med, (size_t)R * sizeof *o->sorted);
+    /* The floor is the median of the rows less their own levels: taken
+       over the raw row medians, it sat on whichever row ranked in the
+       middle, and the rows the band loads moved that rank, so the floor
+       stepped between contact and lift by as much as the rows' levels lie
+       apart (docs/ALGORITHMS.md 7.1 step 2). */
+    for (int32_t r = 0; r < R; r++) {
+        row_med[r] -= o->base[r];
+        o->sorted[r] = row_med[r];
+    }
     double floor_v = km_select_kth_d(o->sorted, (size_t)R, (size_t)R / 2);
     double strength = 0.0, rise = BASE_RISE * o->p.lift_threshold;
     int32_t best = 0;
     for (int32_t r = 0; r < R; r++) {
-        double e = row_med[r] - floor_v, w = e - o->base[r];
+        double w = row_med[r] - floor_v;
         row_med[r] = w > 0.0 ? w : 0.0;
         if (row_med[r] > strength) {
             strength = row_med[r];

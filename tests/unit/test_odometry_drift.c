@@ -128,3 +128,57 @@ Test(odometry_drift, taxels_drifting_apart_do_not_read_as_a_narrow_body)
     cr_assert_leq(worst, 0.1 * pitch, "worst contact frame %.2f mm off", worst);
     km_odometry_free(o);
 }
+
+/* Rows whose levels fan out (model 1's sensor over an hour: each taxel's
+   offset drifts N(0, 1 kPa a minute), a reading is clamped at 0, so half
+   the rows of a roller sit at 0 and the others spread over tens of kPa).
+   The floor is a rank among the rows: taken over the raw row medians, the
+   three rows the band loads moved that rank from the last row at 0 to the
+   fourth row above it, so the floor stepped by the levels' spacing between
+   contact and lift; in the air every row stood over lift_threshold and the
+   lift, after its frames had worn the contact strength down, read as firm
+   contact anywhere (model 1 seed 1, 3600 s: every position past 2376 s up
+   to 740 mm off; docs/ALGORITHMS.md 7.1 step 2).  32 rows of 8 columns on
+   a 50 mm radius: rows 0-15 at 0, rows 16-31 rising to 2.5 kPa apart
+   (2.5-40 kPa) over 300 s; the band (40 kPa) rolls rows 2-12 and back, a
+   row every 4 frames, and is lifted for 0.8 s at every second return. */
+Test(odometry_drift, rows_fanning_out_do_not_move_the_floor_between_contact_and_lift)
+{
+    enum { RR = 32, CC = 8, RAMP = 30000, END = 36000 };
+    const double pitch = 2 * PI * 50.0 / RR;
+    static float f[RR * CC];
+    km_frame fr = {f, RR, CC, CC};
+    km_odometry *o = NULL;
+    km_odometry_sample s;
+    cr_assert_eq(km_odometry_create(ctx, RR, CC, 50.0, NULL, &o), KM_OK);
+    int t = 0, cycle = 0, late_lifts = 0;
+    double worst = 0.0;
+    while (t < END) {
+        int lift = cycle % 2 == 1 ? 80 : 0;
+        for (int k = 0; k < 81 + lift && t < END; k++, t++) {
+            int step = k / 4, pos = step <= 10 ? step : 20 - step; /* rows from 2 */
+            if (k <= 80)
+                km_test_band_frame(f, RR, CC, 2 + pos, 40.0f);
+            else
+                for (int i = 0; i < RR * CC; i++)
+                    f[i] = 0.0f;
+            double ramp = t < RAMP ? (double)t / RAMP : 1.0;
+            for (int32_t r = 16; r < RR; r++)
+                for (int32_t c = 0; c < CC; c++)
+                    f[r * CC + c] += (float)(2.5 * (r - 15) * ramp);
+            cr_assert_eq(km_odometry_update(ctx, o, &fr, NULL, &s), KM_OK);
+            if (k > 80) {
+                late_lifts += t >= 2 * RAMP / 3;
+                cr_assert(s.flags & KM_ODO_LIFTED, "frame %d (lifted, rows %.1f kPa apart) read "
+                          "as contact at row %.2f", t, 2.5 * ramp, s.contact_row);
+            } else if (!(s.flags & KM_ODO_LIFTED)) {
+                worst = fmax(worst, fabs(s.y_mm - pos * pitch));
+            }
+        }
+        cycle++;
+    }
+    cr_assert_geq(late_lifts, 3000, "the test must lift after the fan passed the threshold");
+    cr_assert_leq(worst, 0.05 * pitch, "worst contact frame %.2f mm off", worst);
+    km_odometry_free(o);
+}
+
