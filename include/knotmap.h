@@ -1122,6 +1122,14 @@ typedef struct km_process_summary {
                                   estimated and divided out of the candidate
                                   map (/params/cand_flat_field_taxels; 0 when
                                   km_candidate_params.flat_field is 0) */
+    double zero_drift;         /* roller: how far apart the sensor rows' unloaded
+                                  levels drifted over the session, result units
+                                  (km_odometry_zero_drift; /params/odo_zero_drift);
+                                  0 on a mat */
+    double zero_drift_limit;   /* roller: the zero drift beyond which the odometry
+                                  and the body map do not follow it (re-tare the
+                                  sensor; /params/odo_zero_drift_limit); 0 on a
+                                  mat or without contact */
 } km_process_summary;
 
 /* Read `input`, condition, detect, and write the result HDF5 to `output`
@@ -1516,6 +1524,12 @@ KM_API void km_odometry_row_medians(const km_odometry *o, const km_frame *frame,
                                     const km_mask *mask, float *scratch, double *row_med);
 KM_API km_status km_odometry_advance(km_ctx *ctx, km_odometry *o, double *row_med,
                                      km_odometry_sample *out);
+/* The zero drift the odometry followed (docs/ALGORITHMS.md 7.1 step 6), in
+ * session units: *spread = how far apart the rows' unloaded levels stand
+ * now (the largest less the smallest), *limit = the spread beyond which
+ * the odometry and the body map no longer follow it (a share of the
+ * running contact strength; 0 before any contact).  Either may be NULL. */
+KM_API void km_odometry_zero_drift(const km_odometry *o, double *spread, double *limit);
 
 /* ======================================================================
  * Body map (src/track/bodymap.c): max, mean and coverage of pressure in

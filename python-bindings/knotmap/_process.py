@@ -76,7 +76,8 @@ def _summary_dict(s):
     return {"info": info_dict(s.info), "n_frames": int(s.n_frames),
             "n_peaks": int(s.n_peaks), "n_corrupt_frames": int(s.n_corrupt_frames),
             "top": top, "n_tracks": int(s.n_tracks), "n_candidates": int(s.n_candidates),
-            "candidates": cand, "bodymap_shape": (int(s.bodymap_ny), int(s.bodymap_nx))}
+            "candidates": cand, "bodymap_shape": (int(s.bodymap_ny), int(s.bodymap_nx)),
+            "zero_drift": s.zero_drift, "zero_drift_limit": s.zero_drift_limit}
 
 
 def check_params(params):
@@ -255,7 +256,9 @@ def process(input: PathLike, output: PathLike, **params: Any) -> Dict[str, Any]:
         n_corrupt_frames, top (the hottest peaks: frame, time, row, col,
         grid_y_mm, grid_x_mm, value, prominence), n_tracks, n_candidates,
         candidates (the best ones as dicts of km_candidate fields),
-        bodymap_shape (Ny, Nx).
+        bodymap_shape (Ny, Nx), zero_drift and zero_drift_limit (a roller's
+        sensor zero drift and the drift the odometry follows, result units;
+        docs/ALGORITHMS.md 7.1 step 6; 0 on a mat).
 
     Raises
     ------

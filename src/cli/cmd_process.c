@@ -230,6 +230,20 @@ static void warn_flat_field(const char *input, int32_t n)
                 input);
 }
 
+/* A roller session whose sensor zero drifted further than the odometry and
+ * the body map follow (docs/ALGORITHMS.md 7.1 step 6), as /params records it. */
+static void warn_zero_drift(const char *input, const km_process_summary *s)
+{
+    if (!(s->zero_drift_limit > 0.0) || !(s->zero_drift > s->zero_drift_limit))
+        return;
+    fprintf(stderr,
+            "knotmap: %s: warning: zero drift: the sensor rows' unloaded levels drifted "
+            "%.3g %s apart over the session, more than the %.3g %s the roller odometry and "
+            "the body map follow (/params/odo_zero_drift); knots may be lost or misplaced: "
+            "re-tare (re-zero) the sensor more often, or record shorter sessions\n",
+            input, s->zero_drift, s->info.units, s->zero_drift_limit, s->info.units);
+}
+
 static void run_job(shared *sh, job *j, km_ctx *ctx)
 {
     km_process_params pp = *sh->pp;
@@ -270,6 +284,7 @@ static void run_job(shared *sh, job *j, km_ctx *ctx)
                     j->summary.n_offset_taxels == 1 ? "" : "s");
         if (pp.cand.flat_field != 0)
             warn_flat_field(j->input, j->summary.n_flat_field_taxels);
+        warn_zero_drift(j->input, &j->summary);
         if (sh->print_now && !sh->quiet) {
             print_summary(j);
             fflush(stdout);

@@ -248,6 +248,22 @@ static km_status write_flat_field(km_ctx *ctx, const km_stage_body *s, km_result
     return km_result_writer_param_i64(ctx, w, "cand_flat_field_taxels", n);
 }
 
+/* The zero drift the roller odometry followed and its limit
+ * (docs/ALGORITHMS.md 7.1 step 6), in /params and the summary; 0 on a mat. */
+static km_status write_zero_drift(km_ctx *ctx, const km_stage_body *s, km_result_writer *w,
+                                  km_process_summary *sum)
+{
+    km_status st;
+    double spread = 0.0, limit = 0.0;
+    if (s->roller)
+        km_odometry_zero_drift(s->odo, &spread, &limit);
+    sum->zero_drift = spread;
+    sum->zero_drift_limit = limit;
+    if ((st = km_result_writer_param_f64(ctx, w, "odo_zero_drift", spread)) != KM_OK)
+        return st;
+    return km_result_writer_param_f64(ctx, w, "odo_zero_drift_limit", limit);
+}
+
 km_status km_stage_body_write(km_ctx *ctx, km_stage_body *s, km_result_writer *w,
                               km_process_summary *sum)
 {
@@ -255,6 +271,7 @@ km_status km_stage_body_write(km_ctx *ctx, km_stage_body *s, km_result_writer *w
     km_body_end *z = &s->end;
     if ((z->done || (st = km_stage_body_finish(ctx, s)) == KM_OK) &&
         (st = write_flat_field(ctx, s, w, sum)) == KM_OK &&
+        (st = write_zero_drift(ctx, s, w, sum)) == KM_OK &&
         (st = km_result_writer_set_bodymap(ctx, w, &z->b)) == KM_OK &&
         (st = km_result_writer_set_table(ctx, w, &CAND_TABLE, z->cand, z->nc)) == KM_OK) {
         sum->n_candidates = (int64_t)z->nc;

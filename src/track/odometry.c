@@ -401,3 +401,26 @@ km_status km_odometry_advance(km_ctx *ctx, km_odometry *o, double *row_med,
     out->y_mm = o->radius * o->theta;
     return KM_OK;
 }
+
+/* Zero drift (docs/ALGORITHMS.md 7.1 step 6): the rows' unloaded levels
+   spread as the taxels' offsets drift apart, and so do each row's own
+   taxels, which no row level follows: readings clamp at 0 or saturate, a
+   row's median grows noisier in the air and the body map takes the
+   offsets in.  Rows whose zeros stand ZERO_DRIFT_SHARE of the contact
+   strength apart: model 1 roller moderate seed 1 at 10 kPa a minute per
+   taxel kept its body map and every knot at 0.96 of it (6 min) and lost
+   them at 2.1 (12 min: 35 rows, F1 0.71; bench/README 'Session 18 (long)'). */
+#define ZERO_DRIFT_SHARE 1.0
+
+void km_odometry_zero_drift(const km_odometry *o, double *spread, double *limit)
+{
+    double lo = 0.0, hi = 0.0;
+    for (int32_t r = 0; o != NULL && r < o->rows; r++) {
+        lo = r == 0 || o->base[r] < lo ? o->base[r] : lo;
+        hi = r == 0 || o->base[r] > hi ? o->base[r] : hi;
+    }
+    if (spread != NULL)
+        *spread = hi - lo;
+    if (limit != NULL)
+        *limit = o != NULL ? ZERO_DRIFT_SHARE * o->typical : 0.0;
+}

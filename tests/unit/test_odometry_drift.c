@@ -179,6 +179,25 @@ Test(odometry_drift, rows_fanning_out_do_not_move_the_floor_between_contact_and_
     }
     cr_assert_geq(late_lifts, 3000, "the test must lift after the fan passed the threshold");
     cr_assert_leq(worst, 0.05 * pitch, "worst contact frame %.2f mm off", worst);
+    /* the zero drift followed (7.1 step 6): rows 0 to 40 kPa apart, held
+       for the last 60 s; the limit is the band's 40 kPa */
+    double spread = -1.0, limit = -1.0;
+    km_odometry_zero_drift(o, &spread, &limit);
+    cr_assert_float_eq(spread, 40.0, 0.5, "zero drift %.2f", spread);
+    cr_assert_float_eq(limit, 40.0, 0.5, "limit %.2f", limit);
     km_odometry_free(o);
 }
 
+/* Before any contact there is no drift and no limit; NULL outputs are fine. */
+Test(odometry_drift, zero_drift_is_zero_before_contact)
+{
+    km_odometry *o = NULL;
+    double spread = -1.0, limit = -1.0;
+    cr_assert_eq(km_odometry_create(ctx, 16, 8, 40.0, NULL, &o), KM_OK);
+    km_odometry_zero_drift(o, &spread, &limit);
+    cr_assert(spread == 0.0 && limit == 0.0, "spread %g limit %g", spread, limit);
+    km_odometry_zero_drift(o, NULL, NULL);
+    km_odometry_zero_drift(NULL, &spread, &limit);
+    cr_assert(spread == 0.0 && limit == 0.0);
+    km_odometry_free(o);
+}
