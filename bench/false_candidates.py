@@ -36,6 +36,25 @@ at the border columns: a roller label is coarser than a mat's.
 Prints per cell the count per class, the z range, and the true candidates; --list
 prints every false candidate.
 
+--features: per class (and for the true candidates), the median and 10th-90th
+percentiles of what a rejection test could use, each measured on the result's own maps
+(/bodymap; no truth), each named after the distractor it stands for:
+
+  edge (sigmas)     distance to the contact's edge (a cell without data, a cell pressed
+                    under half the candidate cell's /bodymap/pressure, or the map's
+                    border) over the fitted footprint sigma (size_mm)
+  dead (cells)      distance to the nearest cell without data inside the map (a dead or
+                    stuck taxel's cell on a mat), in cell diagonals
+  coverage          passes over the cell over the median cell's (the turns of a sweep)
+  side/peak         the excess 3 fitted sigmas away (at least a cell) over the excess at
+                    the candidate, the largest of 16 directions, both on /bodymap/excess
+                    less its column median (the ridge removal) filtered at the fitted
+                    sigma: a band's end or a plateau stays high on one side, a knot falls
+                    on all (the "summit" test of bench/README.md "Session 18 (mat2)")
+  A / spread        the cell's excess over its pass-to-pass sd (a knot recurs in every
+                    pass)
+  persistence, size_mm, z   the candidate's own columns
+
 --true-gains hot|all: an oracle, not a method: the simulator's true gains divided out
 (`--gain-map` with 1 / gain; hot: only the taxels of gain >= 1.3, the others 1), to
 measure what the gain pattern costs (bench/README.md "Session 17 (mat2)").
@@ -43,7 +62,7 @@ measure what the gain pattern costs (bench/README.md "Session 17 (mat2)").
 Usage: /usr/bin/python3 bench/false_candidates.py [--bin build/knotmap] [--models 2]
            [--modes mat] [--presets moderate,hard] [--seeds 10] [--seed-start 1]
            [--duration 20] [--process-args "..."] [--true-gains hot|all] [--jobs 2]
-           [--list]
+           [--list] [--features]
 Needs the Python bindings on PYTHONPATH (build/python).
 """
 import argparse
@@ -53,10 +72,12 @@ import shlex
 import subprocess
 import sys
 import tempfile
+import warnings
 from pathlib import Path
 
 import h5py
 import numpy as np
+from scipy import ndimage
 
 CLASSES = ("hot taxel, offset", "hot taxel, gain", "knot placed off", "second peak",
            "dead/stuck beside", "contact edge", "gain tail", "other")
@@ -114,6 +135,58 @@ def label(cx, cy, r, c, roller, truth, knots, matched, tol, off_body):
     return "other"
 
 
+FEATURES = ("edge (sigmas)", "dead (cells)", "coverage", "side/peak", "A / spread",
+            "persistence", "size_mm", "z")
+RIDGE_MM = 4.5 * 15.0  # the ridge removal's half-window at the defaults (ALGORITHMS 10.4)
+
+
+def filtered(a, sigma_mm, rp, cp):
+    """a (NaN = no data) filtered by a Gaussian of sigma_mm, normalised over the finite
+    cells (NaN where they carry under half of the kernel's weight)."""
+    fin = np.isfinite(a)
+    sig = (sigma_mm / rp, sigma_mm / cp)
+    num = ndimage.gaussian_filter(np.where(fin, a, 0.0), sig, mode="constant", truncate=3.0)
+    den = ndimage.gaussian_filter(fin.astype(float), sig, mode="constant", truncate=3.0)
+    return np.where(den > 0.5, num / np.maximum(den, 1e-12), np.nan)
+
+
+def features(maps, rp, cp, y0, cx, cy, size, cand, i):
+    """The --features of candidate i (see the module's docstring)."""
+    A, cov, P, sp = maps
+    ny, nx = A.shape
+    fr, fc = (cy - y0) / rp, cx / cp
+    r, c = min(max(int(round(fr)), 0), ny - 1), min(max(int(round(fc)), 0), nx - 1)
+    yy, xx = np.mgrid[0:ny, 0:nx]
+    dmm = np.hypot((yy - fr) * rp, (xx - fc) * cp)
+    nodata = ~np.isfinite(A) | (cov < 2)
+    border = min((fr + 1) * rp, (ny - fr) * rp, (fc + 1) * cp, (nx - fc) * cp)
+    low = nodata | (P < 0.5 * P[r, c])
+    edge = min(float(dmm[low].min()) if low.any() else np.inf, border)
+    dead = float(dmm[nodata].min()) / np.hypot(rp, cp) if nodata.any() else np.inf
+    good = ~nodata
+    h = max(1, int(round(RIDGE_MM / rp)))
+    ridge_free = np.array(A, np.float64)
+    with warnings.catch_warnings():  # columns without data stay NaN
+        warnings.simplefilter("ignore", RuntimeWarning)
+        for y in range(ny):
+            ridge_free[y] = A[y] - np.nanmedian(A[max(0, y - h):y + h + 1], axis=0)
+    F = filtered(ridge_free, size, rp, cp)
+    at = lambda y, x: ndimage.map_coordinates(F, [[y], [x]], order=1, cval=np.nan)[0]
+    top, side = at(fr, fc), -np.inf
+    dy, dx = max(3.0 * size / rp, 1.0), max(3.0 * size / cp, 1.0)
+    for k in range(16):
+        t = 2.0 * np.pi * k / 16
+        v = at(fr + dy * np.sin(t), fc + dx * np.cos(t))
+        if np.isfinite(v):
+            side = max(side, v)
+    return {"edge (sigmas)": edge / size, "dead (cells)": dead,
+            "coverage": float(cov[r, c] / np.median(cov[good])) if good.any() else np.nan,
+            "side/peak": float(side / top) if top > 0 and np.isfinite(side) else np.nan,
+            "A / spread": float(A[r, c] / sp[r, c]) if sp[r, c] > 0 else np.nan,
+            "persistence": float(cand["persistence"][i]), "size_mm": size,
+            "z": float(cand["significance"][i])}
+
+
 def one_session(a, model, mode, preset, seed, tmp):
     import knotmap
     s = os.path.join(tmp, "s%d_%s_%s_%d.h5" % (model, mode, preset, seed))
@@ -135,8 +208,12 @@ def one_session(a, model, mode, preset, seed, tmp):
         knots = {k: np.asarray(f["truth/knots"][k][()], np.float64)
                  for k in ("x_mm", "y_mm", "footprint_sigma_mm")}
     with h5py.File(res, "r") as f:
-        cand = ({k: f["candidates"][k][()] for k in ("x_mm", "y_mm", "significance")}
+        cand = ({k: f["candidates"][k][()] for k in
+                 ("x_mm", "y_mm", "significance", "size_mm", "persistence")}
                 if "candidates" in f else None)
+        maps = tuple(np.asarray(f["bodymap"][k][()], np.float64)
+                     for k in ("excess", "coverage", "pressure", "spread"))
+        y0 = float(f["bodymap/y_mm"][0])
     os.remove(s)
     os.remove(res)
     rp, cp = truth["row_pitch_mm"], truth["col_pitch_mm"]
@@ -150,18 +227,42 @@ def one_session(a, model, mode, preset, seed, tmp):
     p95 = np.percentile(np.asarray(ses.frames, np.float32), 95, axis=0)
     off_body = p95 < 0.25 * np.median(p95)
     roller = mode == "roller"
-    out = []
+    out, feats = [], []
     for i in range(n):
-        if i in used:
-            continue
         cx, cy = float(cand["x_mm"][i]), float(cand["y_mm"][i])
+        fe = (features(maps, rp, cp, y0, cx, cy, float(cand["size_mm"][i]), cand, i)
+              if a.features else None)
+        if i in used:
+            feats.append(("true knot", fe))
+            continue
         r, c = int(round(cy / rp)), int(round(cx / cp))
         c = min(max(c, 0), truth["gain"].shape[1] - 1)
         lab = label(cx, cy, r, c, roller, truth, knots, matched, tol, off_body)
         out.append({"label": lab, "z": float(cand["significance"][i]), "x": cx, "y": cy,
                     "seed": seed})
-    return {"cell": (model, mode, preset), "false": out, "n_true": len(used),
+        feats.append((lab, fe))
+    return {"cell": (model, mode, preset), "false": out, "n_true": len(used), "features": feats,
             "z_true": [float(cand["significance"][i]) for i in used]}
+
+
+def print_features(res, cells):
+    """Per cell and class: median (10th-90th percentile) of each feature."""
+    for cell in cells:
+        print("\n%d %s %s: median (10th-90th percentile)\n" % cell)
+        print("| class | n | " + " | ".join(FEATURES) + " |")
+        print("|---|---|" + "---|" * len(FEATURES))
+        for cl in ("true knot",) + CLASSES:
+            rows = [fe for r in res if r["cell"] == cell for lab, fe in r["features"]
+                    if lab == cl]
+            if not rows:
+                continue
+            cols = []
+            for name in FEATURES:
+                v = np.array([fe[name] for fe in rows], np.float64)
+                v = v[np.isfinite(v)]
+                cols.append("%.2f (%.2f-%.2f)" % (np.median(v), *np.percentile(v, [10, 90]))
+                            if len(v) else "")
+            print("| %s | %d | %s |" % (cl, len(rows), " | ".join(cols)))
 
 
 def main():
@@ -178,6 +279,8 @@ def main():
                     help="oracle: divide out the true gains (hot: only gain >= 1.3)")
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--list", action="store_true", help="print every false candidate")
+    ap.add_argument("--features", action="store_true",
+                    help="per class, what a rejection test could use (see the docstring)")
     a = ap.parse_args()
     a.bin = Path(a.bin).resolve()
     jobs = [(int(m), mo, p, s) for m in a.models.split(",") for mo in a.modes.split(",")
@@ -202,6 +305,8 @@ def main():
     tru = [sum(r["n_true"] for r in res if r["cell"] == c) for c in cells]
     print("| **false, total** | %s | |" % " | ".join(map(str, tot)))
     print("| true candidates | %s | |" % " | ".join(map(str, tru)))
+    if a.features:
+        print_features(res, cells)
     if a.list:
         for r in res:
             for f in r["false"]:
