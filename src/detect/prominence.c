@@ -238,6 +238,67 @@ static void filtrate(filtration *f, const uint64_t *items, size_t len)
     filtrate_portable(f, items, len);
 }
 
+#if KM_PROM_AVX2
+/* vpermd indices that move the selected 64-bit lanes of a 4-bit mask to
+   the low lanes in order (FWD), or to the high lanes in reverse order, the
+   first selected in lane 3 (BWD); other lanes take lane 0. */
+static const uint32_t PLACE_FWD[16][8] = {
+    {0, 0, 0, 0, 0, 0, 0, 0}, {0, 1, 0, 0, 0, 0, 0, 0}, {2, 3, 0, 0, 0, 0, 0, 0},
+    {0, 1, 2, 3, 0, 0, 0, 0}, {4, 5, 0, 0, 0, 0, 0, 0}, {0, 1, 4, 5, 0, 0, 0, 0},
+    {2, 3, 4, 5, 0, 0, 0, 0}, {0, 1, 2, 3, 4, 5, 0, 0}, {6, 7, 0, 0, 0, 0, 0, 0},
+    {0, 1, 6, 7, 0, 0, 0, 0}, {2, 3, 6, 7, 0, 0, 0, 0}, {0, 1, 2, 3, 6, 7, 0, 0},
+    {4, 5, 6, 7, 0, 0, 0, 0}, {0, 1, 4, 5, 6, 7, 0, 0}, {2, 3, 4, 5, 6, 7, 0, 0},
+    {0, 1, 2, 3, 4, 5, 6, 7}};
+static const uint32_t PLACE_BWD[16][8] = {
+    {0, 0, 0, 0, 0, 0, 0, 0}, {0, 0, 0, 0, 0, 0, 0, 1}, {0, 0, 0, 0, 0, 0, 2, 3},
+    {0, 0, 0, 0, 2, 3, 0, 1}, {0, 0, 0, 0, 0, 0, 4, 5}, {0, 0, 0, 0, 4, 5, 0, 1},
+    {0, 0, 0, 0, 4, 5, 2, 3}, {0, 0, 4, 5, 2, 3, 0, 1}, {0, 0, 0, 0, 0, 0, 6, 7},
+    {0, 0, 0, 0, 6, 7, 0, 1}, {0, 0, 0, 0, 6, 7, 2, 3}, {0, 0, 6, 7, 2, 3, 0, 1},
+    {0, 0, 0, 0, 6, 7, 4, 5}, {0, 0, 6, 7, 4, 5, 0, 1}, {0, 0, 6, 7, 4, 5, 2, 3},
+    {6, 7, 4, 5, 2, 3, 0, 1}};
+
+/* partition()'s placement of a row's items, four at a time: the above ones
+   to it[lo..] in order, the below ones to it[..hi) backwards (the first at
+   hi - 1), as the scalar loop puts them.  Each store writes four slots,
+   the unused ones inside the free gap [lo, hi), so a vector is placed only
+   while 8 or more items remain unplaced in the frame (the gap is then at
+   least 8 wide).  Returns the items placed. */
+__attribute__((target("avx2"))) static size_t place_avx2(const uint64_t *items, size_t m,
+                                                         size_t unplaced, uint64_t *it,
+                                                         size_t *lo, size_t *hi, size_t *nv,
+                                                         uint64_t k_min, uint64_t k_level,
+                                                         uint64_t k_valid)
+{
+    const __m256i sign = _mm256_set1_epi64x((long long)0x8000000000000000ull);
+    const __m256i vmin = _mm256_xor_si256(_mm256_set1_epi64x((long long)k_min), sign);
+    const __m256i vlev = _mm256_xor_si256(_mm256_set1_epi64x((long long)k_level), sign);
+    const __m256i vval = _mm256_xor_si256(_mm256_set1_epi64x((long long)k_valid), sign);
+    size_t c = 0, l = *lo, h = *hi, v = *nv;
+    for (; c + 4 <= m && unplaced - c >= 8; c += 4) {
+        __m256i x = _mm256_loadu_si256((const __m256i *)(const void *)(items + c));
+        __m256i xs = _mm256_xor_si256(x, sign);
+        __m256i lt_min = _mm256_cmpgt_epi64(vmin, xs), gt_lev = _mm256_cmpgt_epi64(xs, vlev);
+        unsigned up = (unsigned)_mm256_movemask_pd(_mm256_castsi256_pd(
+                          _mm256_andnot_si256(gt_lev, lt_min))),
+                 down = (unsigned)_mm256_movemask_pd(_mm256_castsi256_pd(
+                            _mm256_and_si256(gt_lev, lt_min))),
+                 valid = (unsigned)_mm256_movemask_pd(_mm256_castsi256_pd(
+                             _mm256_cmpgt_epi64(vval, xs)));
+        __m256i fwd = _mm256_loadu_si256((const __m256i *)(const void *)PLACE_FWD[up]);
+        __m256i bwd = _mm256_loadu_si256((const __m256i *)(const void *)PLACE_BWD[down]);
+        _mm256_storeu_si256((__m256i *)(void *)(it + l), _mm256_permutevar8x32_epi32(x, fwd));
+        _mm256_storeu_si256((__m256i *)(void *)(it + h - 4), _mm256_permutevar8x32_epi32(x, bwd));
+        l += (size_t)__builtin_popcount(up);
+        h -= (size_t)__builtin_popcount(down);
+        v += (size_t)__builtin_popcount(valid);
+    }
+    *lo = l;
+    *hi = h;
+    *nv = v;
+    return c;
+}
+#endif
+
 /* The three groups of valid taxels: above (>= level, > vmin), below
  * (< level, > vmin), and the frame minimum (not stored). */
 typedef struct groups {
@@ -250,10 +311,11 @@ typedef struct groups {
  * order): both slots written, one kept, so there is no branch.  Per row,
  * the items are made first (a loop the compiler vectorises) and then
  * placed, the groups told apart by comparing the items with the items of
- * the bounds (the order key is monotone in the value).  The above group is
+ * the bounds (the order key is monotone in the value); with AVX2 four at a
+ * time (place_avx2), the same places.  The above group is
  * sorted; the below one is sorted only if needed. */
 static void partition(const float *san, int32_t rows, int32_t cols, float vmin, float level,
-                      const km_prom_scratch *s, groups *g)
+                      const km_prom_scratch *s, groups *g, int avx2)
 {
     size_t n = (size_t)rows * (size_t)cols, lo = 0, hi = n, nv = 0, w = (size_t)cols + 2;
     uint64_t *it = s->item, *row_items = s->item2;
@@ -272,7 +334,15 @@ static void partition(const float *san, int32_t rows, int32_t cols, float vmin, 
         memcpy(pad + prow, src, (size_t)cols * sizeof *src);
         for (int32_t c = 0; c < cols; c++)
             row_items[c] = make_item(src[c], prow + (size_t)c);
-        for (int32_t c = 0; c < cols; c++) {
+        int32_t c0 = 0;
+#if KM_PROM_AVX2
+        if (avx2)
+            c0 = (int32_t)place_avx2(row_items, (size_t)cols, n - (size_t)r * (size_t)cols, it,
+                                     &lo, &hi, &nv, k_min, k_level, k_valid);
+#else
+        (void)avx2;
+#endif
+        for (int32_t c = c0; c < cols; c++) {
             uint64_t item = row_items[c];
             size_t above_min = item < k_min, ge = item <= k_level;
             it[lo] = item;
@@ -357,7 +427,7 @@ void km_persistence(const float *san, int32_t rows, int32_t cols, float vmin, fl
     if (n_want == 0)
         return;
     memset(s->comp, 0xff, ((size_t)rows + 2) * ((size_t)cols + 2) * sizeof *s->comp);
-    partition(san, rows, cols, vmin, level, s, &g);
+    partition(san, rows, cols, vmin, level, s, &g, avx2);
     for (size_t k = 0; k < n_want; k++)
         s->flag[padded(want[k], cols)] = 1;
     filtration f = {s->pad, (size_t)cols + 2, s, 0, n_want, avx2};
