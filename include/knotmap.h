@@ -1527,8 +1527,9 @@ KM_API km_status km_odometry_advance(km_ctx *ctx, km_odometry *o, double *row_me
 /* The zero drift the odometry followed (docs/ALGORITHMS.md 7.1 step 6), in
  * session units: *spread = how far apart the rows' unloaded levels stand
  * now (the largest less the smallest), *limit = the spread beyond which
- * the odometry and the body map no longer follow it (a share of the
- * running contact strength; 0 before any contact).  Either may be NULL. */
+ * the odometry and the body map no longer follow it (the running contact
+ * strength: rows whose zeros stand as far apart as the roller presses; 0
+ * before any contact).  Either may be NULL. */
 KM_API void km_odometry_zero_drift(const km_odometry *o, double *spread, double *limit);
 
 /* ======================================================================
