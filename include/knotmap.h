@@ -881,8 +881,8 @@ typedef struct km_candidate_params {
                                   (its prominence), session units [4] */
     double min_snr;            /* threshold on a candidate's significance: its
                                   matched-filter response in noise standard
-                                  deviations of the map (noise measured from the
-                                  session, robust) [4] */
+                                  deviations of the ridge-free map (noise
+                                  measured from the session, robust) [5] */
     double knot_sigma_mm;      /* > 0: one expected footprint sigma (mm) for the
                                   matched filter; 0 = search the sigmas from
                                   min_sigma_mm to max_sigma_mm [0] */

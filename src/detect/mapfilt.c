@@ -22,9 +22,10 @@
    5, one dead or stuck taxel 1. */
 #define EDGE_NEIGHBOURS 8
 /* Significance (noise sd) above which a lone cell is a spike to remove
-   before the matched filter (10.4 Spikes): the default min_snr, fixed so
-   that opening the candidate thresholds does not change the map. */
-#define SPIKE_Z 4.0
+   before the matched filter (10.4 Spikes): the default min_snr
+   (km_candidate_params_default), fixed so that opening the candidate
+   thresholds does not change the map. */
+#define SPIKE_Z 5.0
 /* ... and whose tested neighbours all stand under this share of its
    excess: a hot taxel's neighbours measured 0.02-0.05, a knot's of sigma
    half the pitch 0.12-0.14 (under ISOLATED, hence a share of its own). */

@@ -42,7 +42,7 @@ void km_map_scale_search(const float *a, int32_t ny, int32_t nx, double row_pitc
 int km_map_isolated(const float *a, int32_t ny, int32_t nx, int32_t y, int32_t x);
 
 /* out = a with its spikes replaced by their local background (median of
- * the ring 2 cells away): cells whose excess over it exceeds 4 noise[i]
+ * the ring 2 cells away): cells whose excess over it exceeds 5 noise[i]
  * and whose left and right neighbours (x_only 0: all 4) stand under 0.15
  * of it.  A hot or high-gain taxel is one cell on a mat and one
  * column on a roller (the odometry spreads a taxel's cell along y), so

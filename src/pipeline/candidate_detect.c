@@ -80,12 +80,16 @@ static km_status alloc_maps(km_ctx *ctx, size_t cells, int32_t ridge_rows, cand_
                : KM_ERR_NOMEM;
 }
 
-/* Noise per cell: the global estimate of the map, raised by a local one. */
+/* Noise per cell: the global estimate of the map, raised by a local one,
+   both on the ridge-free map (flat), the map the matched filter sees: the
+   column median takes the per-column structure off A (on model 2 rollers
+   1.3-1.8 times the cell-to-cell noise), and measured on A that structure
+   had deflated every z (docs/ALGORITHMS.md 10.4 Noise). */
 static void noise_map(cand_maps *m, int32_t ny, int32_t nx)
 {
     double top = 0.0;
     size_t cells = (size_t)ny * (size_t)nx;
-    double global = km_map_noise(m->map, ny, nx, 0, ny, 0, nx, m->diff);
+    double global = km_map_noise(m->flat, ny, nx, 0, ny, 0, nx, m->diff);
     for (size_t i = 0; i < cells; i++)
         if (isfinite(m->flat[i]) && fabs(m->flat[i]) > top)
             top = fabs(m->flat[i]);
@@ -101,7 +105,7 @@ static void noise_map(cand_maps *m, int32_t ny, int32_t nx)
      * its own row median) from making every bump significant. */
     for (int32_t y = 0; y < ny; y++)
         for (int32_t x = 0; x < nx; x++) {
-            double loc = km_map_noise(m->map, ny, nx, y - NOISE_HALF < 0 ? 0 : y - NOISE_HALF,
+            double loc = km_map_noise(m->flat, ny, nx, y - NOISE_HALF < 0 ? 0 : y - NOISE_HALF,
                                       y + NOISE_HALF + 1, x - NOISE_HALF < 0 ? 0 : x - NOISE_HALF,
                                       x + NOISE_HALF + 1, m->diff);
             m->noise[(size_t)y * (size_t)nx + (size_t)x] = (float)(loc > global ? loc : global);

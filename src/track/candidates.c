@@ -25,7 +25,7 @@ void km_candidate_params_default(km_candidate_params *p)
     p->background_sigmas = 2.0;
     p->seen_threshold = 8.0;
     p->min_prominence = 4.0;
-    p->min_snr = 4.0;
+    p->min_snr = 5.0;
     p->knot_sigma_mm = 0.0;
     p->min_sigma_mm = 3.0;
     p->max_sigma_mm = 15.0;

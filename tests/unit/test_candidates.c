@@ -261,7 +261,7 @@ Test(candidates, invalid_use)
     km_candidate_params p;
     km_candidate_params_default(&p);
     cr_assert_eq(p.min_coverage, 2);
-    cr_assert_eq(p.min_snr, 4.0);
+    cr_assert_eq(p.min_snr, 5.0);
     p.background_sigmas = 0.0;
     cr_assert_eq(km_candidates_create(ctx, KM_MODE_MAT, R, C, 10, 5, &p, &c), KM_ERR_INVALID);
     km_candidate_params_default(&p);

@@ -36,16 +36,19 @@ Test(mapfilt, despike_removes_one_hot_cell)
             cr_assert_eq(out[i], map[i]);
 }
 
-/* Under 4 noise sd it stays: 5.9 above the background with noise 1.5 is
-   3.93 sd. */
-Test(mapfilt, despike_keeps_a_spike_under_4_sd)
+/* Under 5 noise sd (the default min_snr) it stays: 7.4 above the
+   background with noise 1.5 is 4.93 sd; 7.6 (5.07 sd) goes. */
+Test(mapfilt, despike_keeps_a_spike_under_5_sd)
 {
     flat(0.0f);
     for (int i = 0; i < NY * NX; i++)
         noise[i] = 1.5f;
-    *at(4, 4) = 5.9f;
+    *at(4, 4) = 7.4f;
     km_map_despike(map, NY, NX, 0, noise, out);
-    cr_assert_eq(out[4 * NX + 4], 5.9f);
+    cr_assert_eq(out[4 * NX + 4], 7.4f);
+    *at(4, 4) = 7.6f;
+    km_map_despike(map, NY, NX, 0, noise, out);
+    cr_assert_eq(out[4 * NX + 4], 0.0f);
 }
 
 /* A roller's hot taxel: a streak of 3 cells along y, one column wide.  With
@@ -54,15 +57,15 @@ Test(mapfilt, despike_keeps_a_spike_under_4_sd)
 Test(mapfilt, despike_roller_streak_one_column)
 {
     flat(1.0f);
-    *at(3, 4) = 6.0f;
-    *at(4, 4) = 11.0f;
-    *at(5, 4) = 6.0f;
+    *at(3, 4) = 7.0f;
+    *at(4, 4) = 12.0f;
+    *at(5, 4) = 7.0f;
     km_map_despike(map, NY, NX, 1, noise, out);
     cr_assert_float_eq(out[3 * NX + 4], 1.0f, 1e-6);
     cr_assert_float_eq(out[4 * NX + 4], 1.0f, 1e-6);
     cr_assert_float_eq(out[5 * NX + 4], 1.0f, 1e-6);
     km_map_despike(map, NY, NX, 0, noise, out);
-    cr_assert_eq(out[4 * NX + 4], 11.0f);
+    cr_assert_eq(out[4 * NX + 4], 12.0f);
 }
 
 /* A knot of sigma half the pitch sampled at its centre: neighbours at
