@@ -930,13 +930,16 @@ typedef struct km_candidate_params {
                                   neighbours stand under 0.15 of its excess):
                                   a knot narrower than a column or a hot
                                   taxel, which the map cannot tell apart.
-                                  Listed with its significance multiplied by
-                                  this (so the thresholds and the score see
-                                  it discounted); 0 = not listed: a single
-                                  taxel is never a candidate at the defaults.
-                                  bench/eval.py's threshold-free ranking
-                                  lists them at 0.05 (docs/ALGORITHMS.md 10
-                                  step 4, One-taxel peaks) [0] */
+                                  Listed with the significance b (1 -
+                                  exp(-W z / b)) for its z, b = 0.9 x the
+                                  default min_snr x the default
+                                  min_persistence (1.35): about W z for small z,
+                                  never b or more, so at the defaults a
+                                  single taxel is never a candidate, and a
+                                  run with the thresholds opened lists it
+                                  after every peak that passes the default
+                                  one (docs/ALGORITHMS.md 10 step 4,
+                                  One-taxel peaks); 0 = not listed [0.05] */
 } km_candidate_params;
 KM_API void km_candidate_params_default(km_candidate_params *p);
 

@@ -18,6 +18,13 @@
    taxels 0 or less; model 2 rollers, tuning seeds 1-20, moderate F1 0.886
    -> 0.903 (0.899 with a share of 0.3, 0.894 with 0.15). */
 #define TWO_ROWS_SHARE 0.5
+/* A one-taxel peak's significance is bounded by this share of the lowest
+   score a default candidate can have (the default min_snr times the
+   default min_persistence; docs/ALGORITHMS.md 10.4 One-taxel peaks): at the
+   defaults a single taxel is never a candidate, however far it stands out,
+   and with the thresholds opened it ranks after every peak that passes
+   the default ones. */
+#define ONE_TAXEL_BOUND 0.9
 
 /* The maps of the detection, all ny x nx. */
 typedef struct cand_maps {
@@ -140,6 +147,18 @@ static int footprint_sigmas(const km_candidate_params *p, double sig[32])
     return ns;
 }
 
+/* The significance of a peak one taxel wide at z: b (1 - exp(-w z / b)),
+   b = ONE_TAXEL_BOUND x the default min_snr x the default
+   min_persistence (1.35), w = one_taxel_weight:
+   monotone in z, w z while that is small against b, never b or more. */
+static double one_taxel_z(const km_candidate_params *p, double z)
+{
+    km_candidate_params d;
+    km_candidate_params_default(&d);
+    double b = ONE_TAXEL_BOUND * d.min_snr * d.min_persistence;
+    return -b * expm1(-p->one_taxel_weight * z / b);
+}
+
 /* Cell k's excess recurs under a second sensor row (TWO_ROWS_SHARE). */
 static int on_body(const cand_maps *m, size_t k)
 {
@@ -166,14 +185,15 @@ static int passes_ok(const km_candidate_params *p, const cand_maps *m, size_t k,
 /* The candidate at peak q of the amplitude map, or 0 when it fails a test
    of 10 step 4 (significance, broader than any knot, seen, persistence).
    A peak one taxel wide (the isolated-cell test, not on the body) counts
-   one_taxel_weight of its significance, or is dropped when that is 0. */
+   one_taxel_z of its significance, or is dropped when one_taxel_weight is
+   0. */
 static int make_candidate(const km_candidate_params *p, const cand_maps *m, const km_peak *q,
                           double largest_sigma, km_candidate *e)
 {
     int32_t nx = m->nx, ny = m->ny;
     size_t k = (size_t)q->row * (size_t)nx + (size_t)q->col;
     int one = km_map_isolated(m->flat, ny, nx, q->row, q->col) && !on_body(m, k);
-    double z = one ? p->one_taxel_weight * m->snr[k] : m->snr[k];
+    double z = one ? one_taxel_z(p, m->snr[k]) : m->snr[k];
     if ((one && !(p->one_taxel_weight > 0.0)) || !(z >= p->min_snr))
         return 0;
     /* Still growing at the largest sigma searched: broader than any knot
@@ -221,7 +241,7 @@ static int near_candidate(const cand_maps *m, const km_candidate *c, size_t n, i
    step 4, One-taxel peaks) as candidates after the n_regular ones in c:
    each the largest of the ridge-free map within the peak window, away
    from the regular candidates and the contact's edge; significance =
-   one_taxel_weight times its excess over the ring background in noise sd,
+   one_taxel_z of its excess over the ring background in noise sd,
    amplitude = that excess, size = the smallest sigma searched.  Returns
    the candidates added (at most room). */
 static size_t spike_candidates(const km_candidate_params *p, const cand_maps *m,
@@ -238,7 +258,7 @@ static size_t spike_candidates(const km_candidate_params *p, const cand_maps *m,
         for (int32_t x = 0; x < nx && n < room; x++) {
             size_t k = (size_t)y * (size_t)nx + (size_t)x;
             double c0 = (double)m->flat[k] - (double)m->diff[k];
-            double z = p->one_taxel_weight * c0 / (double)m->noise[k];
+            double z = c0 > 0.0 ? one_taxel_z(p, c0 / (double)m->noise[k]) : 0.0;
             km_candidate *e = &c[n_regular + n];
             if (!(c0 > 0.0) || !(z >= p->min_snr) || !(c0 >= p->min_prominence) ||
                 !km_map_window_max(m->flat, ny, nx, y, x, ry, rx) ||

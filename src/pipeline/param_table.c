@@ -258,8 +258,9 @@ static const km_param TABLE[] = {
       "take each cell's drift over the session (its pass maxima's slope in time, shrunk "
       "by Z standard errors) off the candidate map; 0 = off", 0),
     D("cand_one_taxel_weight", "cand-one-taxel-weight", cand.one_taxel_weight, -BIG, BIG, "",
-      "W", G_TRACK, "peaks one taxel wide (a narrow knot or a hot taxel) listed with their "
-      "significance x W, 0 = dropped", 0),
+      "W", G_TRACK, "peaks one taxel wide (a narrow knot or a hot taxel) listed with a "
+      "significance about W x z, under any default candidate's score; 0 = dropped",
+      0),
     /* ---- the gain map (equilibration) ---- */
     {.name = "equilibrate_path", .option = "equilibrate", .type = KM_PARAM_STRING,
      .offset = F(equilibrate), .metavar = "FILE", .group = G_CHAIN,

@@ -40,7 +40,7 @@ void km_candidate_params_default(km_candidate_params *p)
     p->pass_gap_frames = 5;
     p->flat_field = 0;
     p->drift_sigmas = 3.0;
-    p->one_taxel_weight = 0.0;
+    p->one_taxel_weight = 0.05;
 }
 
 /* The row median's half-width in columns (km_candidate_params): +-
