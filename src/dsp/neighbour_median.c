@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "neighbour_median.h"
+#include "core/select_small.h"
 
 #if defined(__SSE2__)
 #include <emmintrin.h>
@@ -21,18 +22,7 @@ float km_neighbour_median_plain(int32_t rows, int32_t cols, const uint8_t *mask,
             if (mask[k] && isfinite(f[k]))
                 a[n++] = f[k];
         }
-    if (n == 0)
-        return NAN;
-    for (int i = 1; i < n; i++) {
-        float x = a[i];
-        int j = i - 1;
-        while (j >= 0 && a[j] > x) {
-            a[j + 1] = a[j];
-            j--;
-        }
-        a[j + 1] = x;
-    }
-    return n % 2 ? a[n / 2] : 0.5f * (a[n / 2 - 1] + a[n / 2]);
+    return n == 0 ? NAN : km_median_small_f(a, n);
 }
 
 #if defined(__SSE2__)
