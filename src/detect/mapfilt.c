@@ -21,12 +21,9 @@
    edge next to it gives 10, a lost row segment of dead taxels beside a knot
    5, one dead or stuck taxel 1. */
 #define EDGE_NEIGHBOURS 8
-/* Significance (noise sd) above which a lone cell is a spike to remove
-   before the matched filter (10.4 Spikes): the default min_snr
-   (km_candidate_params_default), fixed so that opening the candidate
-   thresholds does not change the map. */
-#define SPIKE_Z 5.0
-/* ... and whose tested neighbours all stand under this share of its
+/* A lone cell that stands spike_z noise sd over its background (the caller's
+   choice, 10.4 Spikes) is a spike to remove before the matched filter when
+   its tested neighbours all stand under this share of its
    excess: a hot taxel's neighbours measured 0.02-0.05, a knot's of sigma
    half the pitch 0.12-0.14 (under ISOLATED, hence a share of its own). */
 #define SPIKE_SHARE 0.08
@@ -241,10 +238,10 @@ int km_map_isolated(const float *a, int32_t ny, int32_t nx, int32_t y, int32_t x
 /* Spikes beside knots pull the matched filter's peak off the knot (model 2
  * mats: 3 knots of 36 found 10-14 mm away on tuning seeds 1-8), and alone
  * they pass as knots whose footprint is one taxel.  Only spikes that stand
- * SPIKE_Z noise sd above their background are replaced: below that the
+ * spike_z noise sd above their background are replaced: below that the
  * isolation test would mostly pick noise. */
 void km_map_despike(const float *a, int32_t ny, int32_t nx, int x_only, const float *noise,
-                    float *out)
+                    double spike_z, float *out)
 {
     for (int32_t y = 0; y < ny; y++)
         for (int32_t x = 0; x < nx; x++) {
@@ -253,7 +250,7 @@ void km_map_despike(const float *a, int32_t ny, int32_t nx, int x_only, const fl
             if (!isfinite(a[i]))
                 continue;
             double bg = ring_background(a, ny, nx, y, x), c0 = a[i] - bg;
-            if (!isnan(bg) && c0 > SPIKE_Z * noise[i] &&
+            if (!isnan(bg) && c0 > spike_z * noise[i] &&
                 alone(a, ny, nx, y, x, x_only, bg, c0, SPIKE_SHARE))
                 out[i] = (float)bg;
         }

@@ -42,13 +42,14 @@ void km_map_scale_search(const float *a, int32_t ny, int32_t nx, double row_pitc
 int km_map_isolated(const float *a, int32_t ny, int32_t nx, int32_t y, int32_t x);
 
 /* out = a with its spikes replaced by their local background (median of
- * the ring 2 cells away): cells whose excess over it exceeds 5 noise[i]
- * and whose left and right neighbours (x_only 0: all 4) stand under 0.15
- * of it.  A hot or high-gain taxel is one cell on a mat and one
+ * the ring 2 cells away): cells whose excess over it exceeds spike_z
+ * noise[i] and whose left and right neighbours (x_only 0: all 4) stand
+ * under a share of it that a hot taxel's meet and a knot's do not
+ * (SPIKE_SHARE).  A hot or high-gain taxel is one cell on a mat and one
  * column on a roller (the odometry spreads a taxel's cell along y), so
  * x_only there.  out must not alias a. */
 void km_map_despike(const float *a, int32_t ny, int32_t nx, int x_only, const float *noise,
-                    float *out);
+                    double spike_z, float *out);
 
 /* 1 when (y, x) is on the edge of the map's data: 8 or more of the 24
  * other cells of its 5 x 5 window off the map or not finite (the border of

@@ -342,7 +342,12 @@ static km_status filter_maps(km_ctx *ctx, const km_bodygrid *g, const km_candida
         memcpy(m->flat, m->map, cells * sizeof *m->flat);
     noise_map(m, m->ny, m->nx);
     *ns = footprint_sigmas(p, sig);
-    km_map_despike(m->flat, m->ny, m->nx, km_bodygrid_mode(g) == KM_MODE_ROLLER, m->noise, m->diff);
+    /* Spikes are cut at the default min_snr, not the caller's: opening the
+       thresholds lists more candidates but does not change the map. */
+    km_candidate_params d;
+    km_candidate_params_default(&d);
+    km_map_despike(m->flat, m->ny, m->nx, km_bodygrid_mode(g) == KM_MODE_ROLLER, m->noise,
+                   d.min_snr, m->diff);
     for (size_t k = 0; k < cells; k++)
         if (on_body(m, k))
             m->diff[k] = m->flat[k];

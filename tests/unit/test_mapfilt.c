@@ -29,7 +29,7 @@ Test(mapfilt, despike_removes_one_hot_cell)
 {
     flat(2.0f);
     *at(4, 4) = 12.0f;
-    km_map_despike(map, NY, NX, 0, noise, out);
+    km_map_despike(map, NY, NX, 0, noise, 5.0, out);
     cr_assert_float_eq(out[4 * NX + 4], 2.0f, 1e-6);
     for (int i = 0; i < NY * NX; i++)
         if (i != 4 * NX + 4)
@@ -44,10 +44,10 @@ Test(mapfilt, despike_keeps_a_spike_under_5_sd)
     for (int i = 0; i < NY * NX; i++)
         noise[i] = 1.5f;
     *at(4, 4) = 7.4f;
-    km_map_despike(map, NY, NX, 0, noise, out);
+    km_map_despike(map, NY, NX, 0, noise, 5.0, out);
     cr_assert_eq(out[4 * NX + 4], 7.4f);
     *at(4, 4) = 7.6f;
-    km_map_despike(map, NY, NX, 0, noise, out);
+    km_map_despike(map, NY, NX, 0, noise, 5.0, out);
     cr_assert_eq(out[4 * NX + 4], 0.0f);
 }
 
@@ -60,11 +60,11 @@ Test(mapfilt, despike_roller_streak_one_column)
     *at(3, 4) = 7.0f;
     *at(4, 4) = 12.0f;
     *at(5, 4) = 7.0f;
-    km_map_despike(map, NY, NX, 1, noise, out);
+    km_map_despike(map, NY, NX, 1, noise, 5.0, out);
     cr_assert_float_eq(out[3 * NX + 4], 1.0f, 1e-6);
     cr_assert_float_eq(out[4 * NX + 4], 1.0f, 1e-6);
     cr_assert_float_eq(out[5 * NX + 4], 1.0f, 1e-6);
-    km_map_despike(map, NY, NX, 0, noise, out);
+    km_map_despike(map, NY, NX, 0, noise, 5.0, out);
     cr_assert_eq(out[4 * NX + 4], 12.0f);
 }
 
@@ -76,9 +76,9 @@ Test(mapfilt, despike_keeps_a_knot_of_half_a_pitch)
     for (int y = 0; y < NY; y++)
         for (int x = 0; x < NX; x++)
             *at(y, x) = (float)(20.0 * exp(-2.0 * ((y - 4) * (y - 4) + (x - 4) * (x - 4))));
-    km_map_despike(map, NY, NX, 1, noise, out);
+    km_map_despike(map, NY, NX, 1, noise, 5.0, out);
     cr_assert_eq(out[4 * NX + 4], map[4 * NX + 4]);
-    km_map_despike(map, NY, NX, 0, noise, out);
+    km_map_despike(map, NY, NX, 0, noise, 5.0, out);
     cr_assert_eq(out[4 * NX + 4], map[4 * NX + 4]);
 }
 
