@@ -9,8 +9,11 @@
  * everything `info` summarises of a result), then exits.  A child that dies
  * by a signal or passes its time limit means the file is refused with exit
  * 65 (75 when the limit was --deadline) before the command itself opens it.
- * Its exit status also says whether the input is a knotmap result, so
- * process and info need not open it once more to ask.
+ * Its verdict also says whether the input is a knotmap result, so
+ * process and info need not open it once more to ask; it comes as one byte
+ * on a pipe written when everything was read, so the command goes on while
+ * the child is still exiting (a crash or a timeout closes the pipe without
+ * it: then the child's fate is waited for).
  * Inputs that are not HDF5 are not probed (their readers are knotmap's own).
  *
  * The library never forks: this lives in the command only.  Python's
@@ -39,8 +42,19 @@ enum { PROBE_SESSION = 10, PROBE_RESULT = 11 };
 
 /* What the child reads; it exits with PROBE_* or 0 whatever it finds (the
  * command's own open reports the errors, with their messages). */
+/* The verdict written to the command (one byte on the pipe, when there is
+ * one), then the exit with it: the command goes on as soon as it has the
+ * byte, while this process is still being torn down. */
+static void child_exit(int fd, int code)
+{
+    unsigned char v = (unsigned char)code;
+    if (fd >= 0 && write(fd, &v, 1) != 1)
+        _exit(0);
+    _exit(code);
+}
+
 static void probe_child(const char *path, const km_read_options *ro, double limit,
-                        int session_first)
+                        int session_first, int fd)
 {
     km_ctx *ctx = NULL;
     km_reader *r = NULL;
@@ -70,7 +84,7 @@ static void probe_child(const char *path, const km_read_options *ro, double limi
         it.it_value.tv_usec = 1;
     setitimer(ITIMER_REAL, &it, NULL);
     if (km_ctx_create(&ctx) != KM_OK)
-        _exit(0);
+        child_exit(fd, 0);
     km_read_options_default(&dflt);
     /* A file the session reader opens has schema "knotmap-session": not a
        result, so the result check (one more open of the file) is only
@@ -85,44 +99,89 @@ static void probe_child(const char *path, const km_read_options *ro, double limi
         km_result_info *ri = malloc(sizeof *ri);
         if (ri != NULL)
             km_result_info_read(ctx, path, ri);
-        _exit(PROBE_RESULT);
+        child_exit(fd, PROBE_RESULT);
     }
     if (!opened) {
         if (session_first || km_reader_open(ctx, path, ro != NULL ? ro : &dflt, &r) != KM_OK)
-            _exit(0); /* session_first: that open failed already */
+            child_exit(fd, 0); /* session_first: that open failed already */
         km_reader_info(r, &in);
     }
-    float *frame = malloc((size_t)in.rows * (size_t)in.cols * sizeof *frame);
-    int64_t n = 0;
-    if (frame != NULL)
-        km_reader_read(ctx, r, frame, NULL, 1, &n);
+    /* The first frame's chunk fetched from the file, not inflated when
+       knotmap inflates it (its own code, not libhdf5's). */
+    km_reader_probe(ctx, r);
     km_reader_free(r);
-    _exit(known ? PROBE_SESSION : 0);
+    child_exit(fd, known ? PROBE_SESSION : 0);
+}
+
+/* A probe child that gave its verdict and is still exiting: reaped at the
+ * next probe (a zombie until then, or until the command exits). */
+static pid_t pending = -1;
+
+static void reap_pending(void)
+{
+    if (pending > 0)
+        while (waitpid(pending, NULL, 0) < 0 && errno == EINTR)
+            ;
+    pending = -1;
+}
+
+/* The child's verdict: PROBE_* or 0. */
+static void take_verdict(int code, int *is_result)
+{
+    if (is_result != NULL && (code == PROBE_SESSION || code == PROBE_RESULT))
+        *is_result = code == PROBE_RESULT;
 }
 
 int km_cli_probe(const char *path, const km_read_options *ro, double deadline, int *is_result,
                  int session_first)
 {
-    int is_hdf5 = 0, st = 0;
+    int is_hdf5 = 0, st = 0, fds[2] = {-1, -1};
     if (is_result != NULL)
         *is_result = -1;
+    reap_pending();
     double limit = deadline > 0.0 && deadline < KM_CLI_PROBE_SECONDS ? deadline
                                                                      : KM_CLI_PROBE_SECONDS;
     if (km_is_hdf5_file(NULL, path, &is_hdf5) != KM_OK || !is_hdf5)
         return KM_EX_OK; /* a result is HDF5: the command asks when it must */
     fflush(NULL); /* the child must not write the parent's buffered output again */
+    if (pipe2(fds, O_CLOEXEC) != 0)
+        fds[0] = fds[1] = -1; /* the exit status alone says it */
     pid_t pid = fork();
-    if (pid < 0)
+    if (pid == 0) {
+        if (fds[0] >= 0)
+            close(fds[0]);
+        probe_child(path, ro, limit, session_first, fds[1]);
+    }
+    if (fds[1] >= 0)
+        close(fds[1]);
+    if (pid < 0) {
+        if (fds[0] >= 0)
+            close(fds[0]);
         return KM_EX_OK; /* no process to spare: the command reads it itself */
-    if (pid == 0)
-        probe_child(path, ro, limit, session_first);
+    }
+    /* The byte comes only after everything was read: a child that crashed or
+       ran out of time closes the pipe without it, and its fate is waited
+       for below. */
+    unsigned char v = 0;
+    ssize_t got = -1;
+    if (fds[0] >= 0) {
+        do
+            got = read(fds[0], &v, 1);
+        while (got < 0 && errno == EINTR);
+        close(fds[0]);
+    }
+    if (got == 1) {
+        take_verdict(v, is_result);
+        if (waitpid(pid, &st, WNOHANG) == 0)
+            pending = pid;
+        return KM_EX_OK;
+    }
     while (waitpid(pid, &st, 0) < 0)
         if (errno != EINTR)
             return KM_EX_OK;
     if (!WIFSIGNALED(st)) {
-        if (is_result != NULL && WIFEXITED(st) &&
-            (WEXITSTATUS(st) == PROBE_SESSION || WEXITSTATUS(st) == PROBE_RESULT))
-            *is_result = WEXITSTATUS(st) == PROBE_RESULT;
+        if (WIFEXITED(st))
+            take_verdict(WEXITSTATUS(st), is_result);
         return KM_EX_OK;
     }
     int sig = WTERMSIG(st);

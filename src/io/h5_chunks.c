@@ -200,29 +200,52 @@ static void unshuffle8(const unsigned char *restrict in, unsigned char *restrict
             out[8 * i + b] = in[b * n + i];
 }
 
-/* Chunk k decoded into dst (chunk_bytes).  HDF5 is called twice, to size
- * and copy the stored bytes; the decoding runs without its lock. */
-static int decode_chunk(km_h5_chunks *c, int64_t k, void *dst)
+/* The stored bytes of chunk k into c->raw (*stored of them, *skipped the
+ * filters not applied): 1 when the chunk is to be decoded here, 0 when
+ * H5Dread must read it (a partial edge chunk stored unfiltered, an
+ * unallocated chunk, a size deflate could not give, out of memory or an
+ * HDF5 error).  HDF5 is called twice, to size and copy the stored bytes. */
+static int fetch_chunk(km_h5_chunks *c, int64_t k, hsize_t *stored, uint32_t *skipped)
 {
-    hsize_t off[3] = {(hsize_t)(k * c->cf), 0, 0}, stored = 0;
-    uint32_t skipped = 0;
-    int todo[MAX_STEPS], m = 0;
+    hsize_t off[3] = {(hsize_t)(k * c->cf), 0, 0};
 
+    *stored = 0;
+    *skipped = 0;
     if (c->raw_partial && (k + 1) * c->cf > c->n_frames)
         return 0;
     /* Unallocated (fill value), unknown, or larger than deflate could
        make it (stored blocks add 5 bytes per 64 KiB): HDF5 reads it. */
-    if (H5Dget_chunk_storage_size(c->d, off, &stored) < 0 || stored == 0 ||
-        stored > (hsize_t)(c->chunk_bytes + c->chunk_bytes / 8 + 4096))
+    if (H5Dget_chunk_storage_size(c->d, off, stored) < 0 || *stored == 0 ||
+        *stored > (hsize_t)(c->chunk_bytes + c->chunk_bytes / 8 + 4096))
         return 0;
-    if ((size_t)stored > c->raw_cap) {
-        unsigned char *r = realloc(c->raw, (size_t)stored);
+    if ((size_t)*stored > c->raw_cap) {
+        unsigned char *r = realloc(c->raw, (size_t)*stored);
         if (r == NULL)
             return 0;
         c->raw = r;
-        c->raw_cap = (size_t)stored;
+        c->raw_cap = (size_t)*stored;
     }
-    if (H5Dread_chunk(c->d, H5P_DEFAULT, off, &skipped, c->raw) < 0)
+    return H5Dread_chunk(c->d, H5P_DEFAULT, off, skipped, c->raw) >= 0;
+}
+
+int km_h5_chunks_fetch(km_h5_chunks *c, int64_t frame)
+{
+    hsize_t stored;
+    uint32_t skipped;
+    if (c == NULL || frame < 0 || frame >= c->n_frames)
+        return 0;
+    return fetch_chunk(c, frame / c->cf, &stored, &skipped);
+}
+
+/* Chunk k decoded into dst (chunk_bytes), its stored bytes fetched with
+ * HDF5's lock held only to copy them; the decoding runs without it. */
+static int decode_chunk(km_h5_chunks *c, int64_t k, void *dst)
+{
+    hsize_t stored = 0;
+    uint32_t skipped = 0;
+    int todo[MAX_STEPS], m = 0;
+
+    if (!fetch_chunk(c, k, &stored, &skipped))
         return 0;
     for (int i = c->n_steps - 1; i >= 0; i--) /* decode in reverse order */
         if (!(skipped & (1u << i)))

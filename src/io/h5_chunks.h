@@ -37,6 +37,14 @@ km_h5_chunks *km_h5_chunks_open(hid_t frames);
  * H5Dread; 0 also for c == NULL or a request outside the dataset). */
 int64_t km_h5_chunks_read(km_h5_chunks *c, int64_t first, int64_t n, float *out);
 
+/* The stored bytes of the chunk holding `frame`, fetched as
+ * km_h5_chunks_read fetches them (HDF5 locates the chunk in its index and
+ * copies it) but not decoded: what HDF5 itself parses to deliver that
+ * frame, for the command's probe of an untrusted file (km_reader_probe).
+ * 1 when the chunk would be decoded here; 0 when H5Dread would read it
+ * (or c == NULL, or frame outside the dataset). */
+int km_h5_chunks_fetch(km_h5_chunks *c, int64_t frame);
+
 void km_h5_chunks_free(km_h5_chunks *c);
 
 /* Direct chunk writing (docs/FORMAT.md 2.1): rows appended to an empty,

@@ -434,6 +434,36 @@ static km_status check_chunk(km_ctx *ctx, size_t chunk_bytes, const km_read_opti
 
 static const km_reader_ops session_ops = {session_read, session_close};
 
+/* km_reader_probe: the first frame's chunk located and copied by HDF5 but
+ * not decoded when this reader decodes it itself (h5_chunks.h), else the
+ * first frame read. */
+static km_status session_probe(km_ctx *ctx, km_reader *r)
+{
+    session_impl *s = r->impl;
+    km_h5_quiet q;
+    int fetched;
+
+    if (s->n_frames == 0)
+        return KM_OK;
+    km_h5_quiet_begin(&q);
+    if (!s->chunks_tried) {
+        s->chunks = km_h5_chunks_open(s->frames);
+        s->chunks_tried = 1;
+    }
+    fetched = km_h5_chunks_fetch(s->chunks, s->next);
+    km_h5_quiet_end(&q);
+    if (fetched)
+        return KM_OK;
+    size_t rc = (size_t)s->rows * (size_t)s->cols;
+    float *frame = km_reader_alloc(r, rc * sizeof *frame);
+    if (frame == NULL)
+        return km_fail(ctx, KM_ERR_NOMEM, "out of memory");
+    int64_t n = 0;
+    km_status st = session_read(ctx, r, frame, NULL, 1, &n);
+    km_reader_release(r, frame);
+    return st;
+}
+
 /* n (odd) has no odd divisor from 3 up to its square root. */
 static int is_odd_prime(size_t n)
 {
@@ -598,6 +628,7 @@ km_status km_open_session(km_ctx *ctx, km_reader *r, const km_read_options *opt)
     s->next = 0;
     r->impl = s;
     r->ops = &session_ops;
+    r->probe = session_probe;
     r->info.format = KM_FORMAT_SESSION;
     if ((st = open_file(ctx, r, s)) != KM_OK ||
         (st = read_root_attrs(ctx, r, s->file)) != KM_OK ||

@@ -580,6 +580,29 @@ void km_reader_header_get(const km_reader *reader, size_t index, const char **ke
         *value = v;
 }
 
+km_status km_reader_probe(km_ctx *ctx, km_reader *reader)
+{
+    km_status st;
+    if (reader == NULL)
+        return km_fail(ctx, KM_ERR_INVALID, "km_reader_probe: NULL reader");
+    if (km_ctx_cancelled(ctx))
+        return km_fail(ctx, KM_ERR_CANCELLED, "%s: cancelled", reader->path);
+    if (reader->probe != NULL) {
+        st = reader->probe(ctx, reader);
+        if (st != KM_OK)
+            km_error_prefix(ctx, reader->path);
+        return st;
+    }
+    size_t rc = (size_t)reader->info.rows * (size_t)reader->info.cols;
+    float *frame = km_reader_alloc(reader, (rc > 0 ? rc : 1) * sizeof *frame);
+    if (frame == NULL)
+        return km_fail(ctx, KM_ERR_NOMEM, "%s: out of memory", reader->path);
+    int64_t n = 0;
+    st = km_reader_read(ctx, reader, frame, NULL, 1, &n);
+    km_reader_release(reader, frame);
+    return st;
+}
+
 km_status km_reader_read(km_ctx *ctx, km_reader *reader, float *frames, double *times, int64_t max_frames,
                          int64_t *n_read)
 {

@@ -34,6 +34,9 @@ struct km_reader {
     km_kv *header;
     size_t n_header, cap_header;
     int64_t frames_done;    /* frames delivered so far (kept by reader.c) */
+    /* km_reader_probe's format part; NULL: the first frame is read with
+       ops->read.  Set by a format's open. */
+    km_status (*probe)(km_ctx *ctx, km_reader *r);
     void *impl;             /* the format's own state */
 };
 

@@ -521,3 +521,76 @@ Test(io_session, bundled_example_reads_in_blocks)
     free(t);
     km_reader_free(r);
 }
+
+/* A 4-frame 4x3 session whose /frames (shuffle + deflate) is chunked
+ * [2, 4, 3] (frames whole: decoded by knotmap) or [2, 2, 3] (half frames:
+ * read by H5Dread), its first chunk's stored bytes replaced by junk that
+ * is no zlib stream. */
+static void write_junk_chunk_session(const char *path, int half_frames)
+{
+    hid_t f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    double rate = 10;
+    int version = 1;
+    cr_assert_geq(f, 0);
+    put_str_attr(f, "schema", "knotmap-session");
+    put_num_attr(f, "schema_version", H5T_NATIVE_INT, &version);
+    put_num_attr(f, "frame_rate_hz", H5T_NATIVE_DOUBLE, &rate);
+    hsize_t dims[3] = {4, 4, 3}, chunk[3] = {2, half_frames ? 2 : 4, 3};
+    float v[48];
+    for (int i = 0; i < 48; i++)
+        v[i] = (float)i * 0.5f;
+    hid_t s = H5Screate_simple(3, dims, NULL), dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    H5Pset_chunk(dcpl, 3, chunk);
+    H5Pset_shuffle(dcpl);
+    H5Pset_deflate(dcpl, 4);
+    hid_t d = H5Dcreate2(f, "frames", H5T_IEEE_F32LE, s, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    cr_assert_geq(d, 0);
+    cr_assert_geq(H5Dwrite(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, v), 0);
+    unsigned char junk[40];
+    memset(junk, 0x5a, sizeof junk);
+    hsize_t off[3] = {0, 0, 0};
+    cr_assert_geq(H5Dwrite_chunk(d, H5P_DEFAULT, 0, off, sizeof junk, junk), 0);
+    H5Dclose(d);
+    H5Pclose(dcpl);
+    H5Sclose(s);
+    H5Fclose(f);
+}
+
+/* km_reader_probe (the command's probe child): where knotmap inflates the
+ * chunks itself, HDF5 fetches the first frame's chunk and nothing inflates
+ * it, so junk bytes pass; where HDF5 decodes them (here: chunks of half a
+ * frame), the frame is read, so the same junk is HDF5's read error, as
+ * km_reader_read's. */
+Test(io_session, probe_fetches_what_knotmap_inflates_and_reads_the_rest)
+{
+    char path[128];
+    float frame[12];
+    int64_t n = -1;
+    for (int half = 0; half <= 1; half++) {
+        snprintf(path, sizeof path, "%s/junk%d.h5", dir, half);
+        write_junk_chunk_session(path, half);
+        km_reader *r = NULL;
+        cr_assert_eq(km_reader_open(ctx, path, NULL, &r), KM_OK, "%s", km_ctx_last_error(ctx));
+        km_status st = km_reader_probe(ctx, r);
+        if (half)
+            cr_expect_eq(st, KM_ERR_FORMAT, "half frames: the frame is read by HDF5");
+        else
+            cr_expect_eq(st, KM_OK, "whole frames: fetched, not inflated (%s)",
+                         km_ctx_last_error(ctx));
+        km_reader_free(r);
+        r = NULL;
+        cr_assert_eq(km_reader_open(ctx, path, NULL, &r), KM_OK);
+        cr_expect_eq(km_reader_read(ctx, r, frame, NULL, 1, &n), KM_ERR_FORMAT,
+                     "the junk chunk is a read error either way");
+        km_reader_free(r);
+    }
+    /* Unchunked: the first frame read. */
+    snprintf(path, sizeof path, "%s/plain.h5", dir);
+    bad_spec ok = {"ok", 3, 0, 3, 0, 0, "knotmap-session", 1, 0, NULL, NULL};
+    write_h5(path, &ok);
+    km_reader *r = NULL;
+    cr_assert_eq(km_reader_open(ctx, path, NULL, &r), KM_OK, "%s", km_ctx_last_error(ctx));
+    cr_expect_eq(km_reader_probe(ctx, r), KM_OK);
+    cr_expect_eq(km_reader_probe(ctx, NULL), KM_ERR_INVALID);
+    km_reader_free(r);
+}
