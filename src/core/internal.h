@@ -41,6 +41,13 @@ void km_ref_free(const km_alloc_ref *ref, void *ptr);
  * reorders v.  NaN must not be present. */
 float km_select_kth_f(float *v, size_t n, size_t k);
 double km_select_kth_d(double *v, size_t n, size_t k);
+/* After km_select_kth_f(v, n, j) (or this, with k = j), which leaves v
+ * partitioned about index j (nothing before it larger, nothing after it
+ * smaller): the k-th smallest of v (j <= k < n), selected among v(j..n)
+ * only; reorders that part alike.  The same value as
+ * km_select_kth_f(v, n, k) (equal floats aside: which of +0.0 and -0.0 is
+ * not said). */
+float km_select_above_f(float *v, size_t n, size_t j, size_t k);
 
 /* a*b into *out; returns 0 on overflow of SIZE_MAX. */
 int km_size_mul(size_t a, size_t b, size_t *out);

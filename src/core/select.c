@@ -37,3 +37,10 @@
 
 KM_DEFINE_SELECT(km_select_kth_f, float)
 KM_DEFINE_SELECT(km_select_kth_d, double)
+
+float km_select_above_f(float *v, size_t n, size_t j, size_t k)
+{
+    if (k <= j)
+        return v[j];
+    return km_select_kth_f(v + j + 1, n - j - 1, k - j - 1);
+}

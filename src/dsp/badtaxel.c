@@ -19,8 +19,9 @@ struct km_badtaxel {
     int32_t *n_unl, *n_pos;    /* such frames; those with a positive excess */
     int32_t *n_emp, *n_emp_pos; /* the same over empty frames (nothing loaded) */
     double *ex_sum, *ex_sq;    /* sum and sum of squares of the excess */
-    float *scratch;            /* rows*cols: the frame's values for its quantiles,
-                                  then its neighbour medians */
+    float *scratch;            /* rows*cols: the frame's neighbour maxima (hot test),
+                                  its values for its quantiles, then its neighbour
+                                  medians */
     float *prev;               /* the previous frame (frame-to-frame noise) */
     double top;                /* largest 99th percentile of a frame so far */
 };
@@ -138,37 +139,6 @@ static float median_small(float *a, int n)
     return n % 2 ? a[n / 2] : 0.5f * (a[n / 2 - 1] + a[n / 2]);
 }
 
-/* The valid, finite 8-neighbours of (r, c) into nb[8]; returns how many. */
-static int neighbours(const km_badtaxel *b, const float *f, int32_t r, int32_t c, float nb[8])
-{
-    int m = 0;
-    for (int32_t dr = -1; dr <= 1; dr++) {
-        int32_t rr = r + dr;
-        if (rr < 0 || rr >= b->rows)
-            continue;
-        for (int32_t dc = -1; dc <= 1; dc++) {
-            int32_t cc = c + dc;
-            if ((dr == 0 && dc == 0) || cc < 0 || cc >= b->cols)
-                continue;
-            size_t k = (size_t)rr * (size_t)b->cols + (size_t)cc;
-            if (b->mask[k] && isfinite(f[k]))
-                nb[m++] = f[k];
-        }
-    }
-    return m;
-}
-
-/* Largest valid neighbour (8-connected) of (r, c); -INFINITY when none. */
-static float neighbour_max(const km_badtaxel *b, const float *f, int32_t r, int32_t c)
-{
-    float nb[8], m = -INFINITY;
-    int n = neighbours(b, f, r, c, nb);
-    for (int i = 0; i < n; i++)
-        if (nb[i] > m)
-            m = nb[i];
-    return m;
-}
-
 /* The unloaded level of frame f: its 10th percentile (the floor) plus
    unload_sigmas times the sensor's frame-to-frame noise, 1.4826 MAD of the
    changes since the previous frame over sqrt 2 (over the valid, finite
@@ -196,10 +166,15 @@ static double unloaded_level(km_badtaxel *b, const float *f, int *empty)
             b->scratch[m++] = f[k];
     if (m < 9)
         return NAN;
-    double floor = (double)km_select_kth_f(b->scratch, m, m / 10);
+    /* The 10th, 95th and 99th percentiles in turn: a selection leaves the
+       values partitioned about the one it picks (km_select_kth_f), so each
+       next one is picked among the values above the last. */
+    size_t k10 = m / 10, k95 = (m - 1) * 95 / 100, k99 = (m - 1) * 99 / 100;
+    double floor = (double)km_select_kth_f(b->scratch, m, k10);
     double level = floor + b->p.unload_sigmas * sd;
-    *empty = (double)km_select_kth_f(b->scratch, m, (m - 1) * 95 / 100) <= level;
-    double top = (double)km_select_kth_f(b->scratch, m, (m - 1) * 99 / 100) - floor;
+    float p95 = km_select_above_f(b->scratch, m, k10, k95);
+    *empty = (double)p95 <= level;
+    double top = (double)km_select_above_f(b->scratch, m, k95, k99) - floor;
     if (top > b->top)
         b->top = top;
     return level;
@@ -257,16 +232,17 @@ km_status km_badtaxel_add(km_ctx *ctx, km_badtaxel *b, const float *frame)
         }
     }
     if (b->p.hot_ratio > 0.0) {
-        for (int32_t r = 0; r < b->rows; r++)
-            for (int32_t c = 0; c < b->cols; c++) {
-                size_t k = (size_t)r * (size_t)b->cols + (size_t)c;
-                float v = frame[k];
-                if (!b->mask[k] || !(v > 0.0f))
-                    continue;
-                float m = neighbour_max(b, frame, r, c);
-                if (m > -INFINITY && (double)v > b->p.hot_ratio * (m > 0.0f ? m : 0.0f))
-                    b->hot[k]++;
-            }
+        /* Every taxel's largest valid, finite neighbour (-inf when none),
+           into scratch: offset_add below refills it. */
+        km_neighbour_maxes(b->rows, b->cols, b->mask, frame, b->scratch);
+        for (size_t k = 0; k < n; k++) {
+            float v = frame[k];
+            if (!b->mask[k] || !(v > 0.0f))
+                continue;
+            float m = b->scratch[k];
+            if (m > -INFINITY && (double)v > b->p.hot_ratio * (m > 0.0f ? m : 0.0f))
+                b->hot[k]++;
+        }
     }
     if (b->p.offset_sigmas > 0.0)
         offset_add(b, frame);

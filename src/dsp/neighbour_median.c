@@ -96,3 +96,56 @@ void km_neighbour_medians(int32_t rows, int32_t cols, const uint8_t *mask, const
             out[row + (size_t)c] = km_neighbour_median_plain(rows, cols, mask, f, r, c);
     }
 }
+
+float km_neighbour_max_plain(int32_t rows, int32_t cols, const uint8_t *mask, const float *f,
+                             int32_t r, int32_t c)
+{
+    float m = -INFINITY;
+    for (int32_t rr = r - 1; rr <= r + 1; rr++)
+        for (int32_t cc = c - 1; cc <= c + 1; cc++) {
+            if ((rr == r && cc == c) || rr < 0 || rr >= rows || cc < 0 || cc >= cols)
+                continue;
+            size_t k = (size_t)rr * (size_t)cols + (size_t)cc;
+            if (mask[k] && isfinite(f[k]) && f[k] > m)
+                m = f[k];
+        }
+    return m;
+}
+
+/* A taxel as a neighbour: its value when valid and finite, else -inf. */
+static inline float counted(const uint8_t *mask, const float *f, size_t k)
+{
+    float v = f[k];
+    return mask[k] != 0 && fabsf(v) < INFINITY ? v : -INFINITY;
+}
+
+static inline float max2(float a, float b)
+{
+    return b > a ? b : a;
+}
+
+void km_neighbour_maxes(int32_t rows, int32_t cols, const uint8_t *mask, const float *f,
+                        float *out)
+{
+    const size_t w = (size_t)cols;
+    for (int32_t r = 0; r < rows; r++) {
+        float *o = out + (size_t)r * w;
+        const size_t row = (size_t)r * w;
+        /* The rows above and below, column by column, into o. */
+        for (size_t c = 0; c < w; c++) {
+            float up = r > 0 ? counted(mask, f, row - w + c) : -INFINITY;
+            float dn = r + 1 < rows ? counted(mask, f, row + w + c) : -INFINITY;
+            o[c] = max2(up, dn);
+        }
+        /* Then the columns beside: column c - 1's and c + 1's three rows
+           (theirs above and below, then their own). */
+        float left = -INFINITY; /* column c - 1's three rows */
+        for (size_t c = 0; c < w; c++) {
+            float vert = o[c];
+            float here = max2(vert, counted(mask, f, row + c));
+            float right = c + 1 < w ? max2(o[c + 1], counted(mask, f, row + c + 1)) : -INFINITY;
+            o[c] = max2(max2(vert, left), right);
+            left = here;
+        }
+    }
+}

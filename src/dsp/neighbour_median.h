@@ -1,7 +1,7 @@
 /* The median of each taxel's valid, finite 8-neighbours over a whole frame
  * (the offset-taxel test's warm-up, src/dsp/badtaxel.c, docs/ALGORITHMS.md
- * 11), four interior taxels at a time by a selection network.  Not
- * installed. */
+ * 11), four interior taxels at a time by a selection network; and their
+ * maxima (the hot-taxel test).  Not installed. */
 #ifndef KM_NEIGHBOUR_MEDIAN_H
 #define KM_NEIGHBOUR_MEDIAN_H
 
@@ -22,5 +22,18 @@ float km_neighbour_median_plain(int32_t rows, int32_t cols, const uint8_t *mask,
  * taxels a register); elsewhere the plain form.  out must not alias f. */
 void km_neighbour_medians(int32_t rows, int32_t cols, const uint8_t *mask, const float *f,
                           float *out);
+
+/* out[k] = the largest of the 8-neighbours of taxel k with mask != 0 and a
+ * finite value; -INFINITY when there is none (the hot-taxel test of
+ * src/dsp/badtaxel.c).  +0.0 and -0.0 are equal here: which of the two is
+ * the largest when they tie is not said.  A frame at a time, each taxel's
+ * neighbours taken once per row they lie in, without a gather or a
+ * data-dependent branch.  out must not alias f. */
+void km_neighbour_maxes(int32_t rows, int32_t cols, const uint8_t *mask, const float *f,
+                        float *out);
+
+/* The same for taxel (r, c) by gathering its neighbours: the plain form. */
+float km_neighbour_max_plain(int32_t rows, int32_t cols, const uint8_t *mask, const float *f,
+                             int32_t r, int32_t c);
 
 #endif

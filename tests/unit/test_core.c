@@ -120,3 +120,38 @@ Test(core, size_arithmetic_and_shape_caps)
     cr_assert(strstr(km_ctx_last_error(ctx), "8192x8192") != NULL);
     km_ctx_free(ctx);
 }
+
+/* km_select_kth_f leaves v partitioned about k (what km_select_above_f
+ * relies on), and percentiles picked in turn above the last one are the
+ * values a sort puts there: random arrays with many ties and both zeros. */
+Test(core, selection_partitions_and_selects_above)
+{
+    enum { MAXN = 300 };
+    float v[MAXN], sorted[MAXN];
+    uint32_t s = 12345u;
+    for (int trial = 0; trial < 3000; trial++) {
+        size_t n = 1 + (size_t)(trial % MAXN);
+        int span = 1 + trial % 40;
+        for (size_t i = 0; i < n; i++) {
+            s = s * 1664525u + 1013904223u;
+            int x = (int)((s >> 8) % (uint32_t)span) - span / 2;
+            v[i] = x == 0 && (s & 1u) ? -0.0f : (float)x;
+            sorted[i] = v[i];
+        }
+        for (size_t i = 1; i < n; i++) /* insertion sort: the reference */
+            for (size_t j = i; j > 0 && sorted[j - 1] > sorted[j]; j--) {
+                float t = sorted[j];
+                sorted[j] = sorted[j - 1];
+                sorted[j - 1] = t;
+            }
+        size_t k1 = n / 10, k2 = (n - 1) * 95 / 100, k3 = (n - 1) * 99 / 100;
+        float a = km_select_kth_f(v, n, k1);
+        cr_assert(a == sorted[k1]);
+        for (size_t i = 0; i < n; i++)
+            cr_assert(i < k1 ? v[i] <= a : i > k1 ? v[i] >= a : 1, "trial %d: v[%zu]", trial, i);
+        float b = km_select_above_f(v, n, k1, k2);
+        cr_assert(b == sorted[k2], "trial %d: %g against %g", trial, (double)b, (double)sorted[k2]);
+        float c = km_select_above_f(v, n, k2, k3);
+        cr_assert(c == sorted[k3], "trial %d: %g against %g", trial, (double)c, (double)sorted[k3]);
+    }
+}

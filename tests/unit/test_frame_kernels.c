@@ -561,3 +561,48 @@ Test(frame_kernels, neighbour_medians_match_the_plain_form)
     }
     cr_assert(tested > 100000 && full > 50000, "tested %d, interior %d", tested, full);
 }
+
+/* The hot-taxel test's neighbour maxima (km_neighbour_maxes) against a
+ * brute-force reference: the largest valid, finite 8-neighbour, -inf when
+ * none (+0.0 and -0.0 equal): masks, NaN and infinities as neighbours,
+ * grids of one row or column, all-masked neighbourhoods.  The plain form
+ * (one taxel) too. */
+Test(frame_kernels, neighbour_maxes_match_brute_force)
+{
+    enum { MAXR = 9, MAXC = 37 };
+    float f[MAXR * MAXC], out[MAXR * MAXC];
+    uint8_t mask[MAXR * MAXC];
+    uint32_t seed = 4111u;
+    int tested = 0, none = 0;
+    for (int trial = 0; trial < 2000; trial++) {
+        int32_t rows = 1 + (int32_t)(lcg(&seed) % MAXR), cols = 1 + (int32_t)(lcg(&seed) % MAXC);
+        int mode = trial % 3;
+        for (int32_t k = 0; k < rows * cols; k++) {
+            float v = draw(&seed);
+            if (mode == 2)
+                v = (float)((int)(lcg(&seed) % 2001u) - 1000) * 0.37f;
+            f[k] = v;
+            mask[k] = (uint8_t)(mode == 1 ? 1u : lcg(&seed) % (mode == 0 ? 3u : 6u) != 0u);
+        }
+        km_neighbour_maxes(rows, cols, mask, f, out);
+        for (int32_t r = 0; r < rows; r++)
+            for (int32_t c = 0; c < cols; c++) {
+                float want = -INFINITY;
+                for (int32_t rr = 0; rr < rows; rr++)
+                    for (int32_t cc = 0; cc < cols; cc++) {
+                        size_t q = (size_t)rr * (size_t)cols + (size_t)cc;
+                        int adjacent = abs(rr - r) <= 1 && abs(cc - c) <= 1 && (rr != r || cc != c);
+                        if (adjacent && mask[q] && isfinite(f[q]) && f[q] > want)
+                            want = f[q];
+                    }
+                size_t k = (size_t)r * (size_t)cols + (size_t)c;
+                float plain = km_neighbour_max_plain(rows, cols, mask, f, r, c);
+                cr_assert(out[k] == want, "trial %d (%dx%d) taxel (%d, %d): %a, want %a", trial,
+                          rows, cols, r, c, (double)out[k], (double)want);
+                cr_assert(plain == want);
+                tested++;
+                none += want == -INFINITY;
+            }
+    }
+    cr_assert(tested > 100000 && none > 1000, "tested %d, without a neighbour %d", tested, none);
+}
