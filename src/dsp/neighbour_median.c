@@ -124,10 +124,64 @@ static inline float max2(float a, float b)
     return b > a ? b : a;
 }
 
+#if defined(__SSE2__)
+/* counted() of taxels k..k+3. */
+static inline __m128 counted4(const uint8_t *mask, const float *f, size_t k)
+{
+    const __m128i zero = _mm_setzero_si128();
+    const __m128 inf = _mm_set1_ps(INFINITY);
+    const __m128 absmask = _mm_castsi128_ps(_mm_set1_epi32(0x7fffffff));
+    int32_t mb;
+    memcpy(&mb, mask + k, sizeof mb);
+    __m128i m32 = _mm_unpacklo_epi16(_mm_unpacklo_epi8(_mm_cvtsi32_si128(mb), zero), zero);
+    __m128 v = _mm_loadu_ps(f + k);
+    __m128 ok = _mm_andnot_ps(_mm_castsi128_ps(_mm_cmpeq_epi32(m32, zero)),
+                              _mm_cmplt_ps(_mm_and_ps(v, absmask), inf));
+    return _mm_or_ps(_mm_and_ps(ok, v), _mm_andnot_ps(ok, _mm_set1_ps(-INFINITY)));
+}
+#endif
+
+/* Columns of one row at a time: the vertical maxima and the row's own
+   three-row maxima (padded with -inf) fit in a buffer on the stack up to
+   this width; wider rows take the scalar loop. */
+#define MAXES_ROW 1024
+
 void km_neighbour_maxes(int32_t rows, int32_t cols, const uint8_t *mask, const float *f,
                         float *out)
 {
     const size_t w = (size_t)cols;
+#if defined(__SSE2__)
+    if (w <= MAXES_ROW) {
+        float three[MAXES_ROW + 2]; /* three[c + 1]: column c's three rows */
+        const __m128 none = _mm_set1_ps(-INFINITY);
+        for (int32_t r = 0; r < rows; r++) {
+            float *o = out + (size_t)r * w;
+            const size_t row = (size_t)r * w;
+            size_t c = 0;
+            for (; c + 4 <= w; c += 4) {
+                __m128 up = r > 0 ? counted4(mask, f, row - w + c) : none;
+                __m128 dn = r + 1 < rows ? counted4(mask, f, row + w + c) : none;
+                __m128 vert = _mm_max_ps(up, dn);
+                _mm_storeu_ps(o + c, vert);
+                _mm_storeu_ps(three + c + 1, _mm_max_ps(vert, counted4(mask, f, row + c)));
+            }
+            for (; c < w; c++) {
+                float up = r > 0 ? counted(mask, f, row - w + c) : -INFINITY;
+                float dn = r + 1 < rows ? counted(mask, f, row + w + c) : -INFINITY;
+                o[c] = max2(up, dn);
+                three[c + 1] = max2(o[c], counted(mask, f, row + c));
+            }
+            three[0] = three[w + 1] = -INFINITY;
+            for (c = 0; c + 4 <= w; c += 4) {
+                __m128 side = _mm_max_ps(_mm_loadu_ps(three + c), _mm_loadu_ps(three + c + 2));
+                _mm_storeu_ps(o + c, _mm_max_ps(_mm_loadu_ps(o + c), side));
+            }
+            for (; c < w; c++)
+                o[c] = max2(o[c], max2(three[c], three[c + 2]));
+        }
+        return;
+    }
+#endif
     for (int32_t r = 0; r < rows; r++) {
         float *o = out + (size_t)r * w;
         const size_t row = (size_t)r * w;

@@ -606,3 +606,26 @@ Test(frame_kernels, neighbour_maxes_match_brute_force)
     }
     cr_assert(tested > 100000 && none > 1000, "tested %d, without a neighbour %d", tested, none);
 }
+
+/* Rows wider than the kernel's row buffer take its scalar loop: the same
+ * maxima as the plain form (itself checked by brute force above). */
+Test(frame_kernels, neighbour_maxes_of_wide_rows)
+{
+    enum { R = 4, C = 1031 };
+    static float f[R * C], out[R * C];
+    static uint8_t mask[R * C];
+    uint32_t seed = 99u;
+    for (int trial = 0; trial < 3; trial++) {
+        for (size_t k = 0; k < (size_t)R * C; k++) {
+            f[k] = trial == 0 ? draw(&seed) : (float)((int)(lcg(&seed) % 201u) - 100);
+            mask[k] = (uint8_t)(lcg(&seed) % 5u != 0u);
+        }
+        km_neighbour_maxes(R, C, mask, f, out);
+        for (int32_t r = 0; r < R; r++)
+            for (int32_t c = 0; c < C; c++) {
+                float want = km_neighbour_max_plain(R, C, mask, f, r, c);
+                cr_assert(out[(size_t)r * C + (size_t)c] == want, "(%d, %d): %a, want %a", r, c,
+                          (double)out[(size_t)r * C + (size_t)c], (double)want);
+            }
+    }
+}
