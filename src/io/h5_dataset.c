@@ -4,6 +4,8 @@
 
 #include "h5util.h"
 
+#include <math.h>
+
 km_status km_h5_write_column(km_ctx *ctx, hid_t group, const char *name, hid_t mem_type,
                              hid_t file_type, const void *data, size_t n, const char *units)
 {
@@ -106,4 +108,35 @@ done:
     if (dcpl >= 0)
         H5Pclose(dcpl);
     return st;
+}
+
+const char *km_h5_class_text(H5T_class_t c)
+{
+    switch (c) {
+    case H5T_STRING: return "strings";
+    case H5T_COMPOUND: return "a compound type";
+    case H5T_ENUM: return "an enum type";
+    case H5T_OPAQUE: return "an opaque type";
+    case H5T_VLEN: return "variable-length sequences";
+    case H5T_ARRAY: return "an array type";
+    case H5T_REFERENCE: return "references";
+    case H5T_BITFIELD: return "bitfields";
+    default: return "an unknown type";
+    }
+}
+
+/* Saturation of integer raw counts: the top of the stored type. */
+double km_h5_int_saturation(hid_t d)
+{
+    hid_t t = H5Dget_type(d);
+    double sat = INFINITY;
+    if (t >= 0 && H5Tget_class(t) == H5T_INTEGER) {
+        size_t bits = H5Tget_size(t) * 8;
+        int is_signed = H5Tget_sign(t) == H5T_SGN_2;
+        if (bits <= 32)
+            sat = ldexp(1.0, (int)bits - is_signed) - 1.0;
+    }
+    if (t >= 0)
+        H5Tclose(t);
+    return sat;
 }

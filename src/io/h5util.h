@@ -77,4 +77,10 @@ km_status km_h5_check_storage(km_ctx *ctx, hid_t d, const char *name, size_t ele
 km_status km_h5_write_column(km_ctx *ctx, hid_t group, const char *name, hid_t mem_type,
                              hid_t file_type, const void *data, size_t n, const char *units);
 
+/* "strings", "a compound type", ...: a type class in a detail. */
+const char *km_h5_class_text(H5T_class_t c);
+/* Saturation of integer raw counts in dataset d: the top of its stored
+ * integer type (up to 32 bits); +inf for other types. */
+double km_h5_int_saturation(hid_t d);
+
 #endif

@@ -179,21 +179,6 @@ static km_status read_root_attrs(km_ctx *ctx, km_reader *r, hid_t f)
     return KM_OK;
 }
 
-static const char *type_text(H5T_class_t c)
-{
-    switch (c) {
-    case H5T_STRING: return "strings";
-    case H5T_COMPOUND: return "a compound type";
-    case H5T_ENUM: return "an enum type";
-    case H5T_OPAQUE: return "an opaque type";
-    case H5T_VLEN: return "variable-length sequences";
-    case H5T_ARRAY: return "an array type";
-    case H5T_REFERENCE: return "references";
-    case H5T_BITFIELD: return "bitfields";
-    default: return "an unknown type";
-    }
-}
-
 /* Open dataset `name` (without the leading '/') and check its rank and
  * number type.  dims gets the extent. */
 static km_status open_dataset(km_ctx *ctx, hid_t f, const char *name, int rank,
@@ -232,7 +217,7 @@ static km_status open_dataset(km_ctx *ctx, hid_t f, const char *name, int rank,
     cls = type >= 0 ? H5Tget_class(type) : H5T_NO_CLASS;
     if (cls != H5T_INTEGER && (integers_only || cls != H5T_FLOAT)) {
         st = km_fail(ctx, KM_ERR_FORMAT, "/%s holds %s, expected %s", name,
-                     cls == H5T_FLOAT ? "floats" : type_text(cls),
+                     cls == H5T_FLOAT ? "floats" : km_h5_class_text(cls),
                      integers_only ? "integers (uint8)" : "numbers");
         goto done;
     }
@@ -395,22 +380,6 @@ done:
     return st;
 }
 
-/* Saturation of integer raw counts: the top of the stored type. */
-static double int_saturation(hid_t d)
-{
-    hid_t t = H5Dget_type(d);
-    double sat = INFINITY;
-    if (t >= 0 && H5Tget_class(t) == H5T_INTEGER) {
-        size_t bits = H5Tget_size(t) * 8;
-        int is_signed = H5Tget_sign(t) == H5T_SGN_2;
-        if (bits <= 32)
-            sat = ldexp(1.0, (int)bits - is_signed) - 1.0;
-    }
-    if (t >= 0)
-        H5Tclose(t);
-    return sat;
-}
-
 static km_status session_read(km_ctx *ctx, km_reader *r, float *frames, double *times,
                               int64_t max_frames, int64_t *n_read);
 
@@ -554,7 +523,7 @@ static km_status open_frames(km_ctx *ctx, km_reader *r, session_impl *s,
     s->cols = r->info.cols;
     r->info.n_frames = s->n_frames;
     r->info.n_valid = r->info.rows * r->info.cols;
-    r->info.saturation = int_saturation(s->frames);
+    r->info.saturation = km_h5_int_saturation(s->frames);
     return KM_OK;
 }
 
