@@ -1276,9 +1276,14 @@ KM_API km_status km_is_result_file(km_ctx *ctx, const char *path, int *is_result
 
 /* *is_hdf5 = 1 when `path` is an HDF5 file (the signature at offset 0, 512,
  * 1024, ...), else 0 (missing, unreadable, anything else).  Reads the
- * signature only, none of the file's structure.  Errors: KM_ERR_INVALID
+ * signature only, none of the file's structure, and does not start libhdf5.  Errors: KM_ERR_INVALID
  * (NULL).  Thread-safe. */
 KM_API km_status km_is_hdf5_file(km_ctx *ctx, const char *path, int *is_hdf5);
+
+/* Start libhdf5 now, as the first HDF5 call otherwise does (a few ms: its
+ * tables and first allocations): a caller that waits anyway (the command,
+ * for its probe child) pays it meanwhile.  Idempotent.  Thread-safe. */
+KM_API void km_hdf5_start(void);
 
 /* ======================================================================
  * Synthetic sessions (src/synth): roller and mat sessions with ground

@@ -159,6 +159,9 @@ int km_cli_probe(const char *path, const km_read_options *ro, double deadline, i
             close(fds[0]);
         return KM_EX_OK; /* no process to spare: the command reads it itself */
     }
+    /* libhdf5's start-up (not before the fork: the child starts its own)
+       while the child reads. */
+    km_hdf5_start();
     /* The byte comes only after everything was read: a child that crashed or
        ran out of time closes the pipe without it, and its fate is waited
        for below. */

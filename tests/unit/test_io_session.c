@@ -594,3 +594,61 @@ Test(io_session, probe_fetches_what_knotmap_inflates_and_reads_the_rest)
     cr_expect_eq(km_reader_probe(ctx, NULL), KM_ERR_INVALID);
     km_reader_free(r);
 }
+
+/* km_is_hdf5_file reads the signature itself (libhdf5 not started): the
+ * same answer as libhdf5's H5Fis_hdf5 on HDF5 files with user blocks of
+ * 0-4096 bytes, a junk file holding the signature at 768 (not an offset
+ * HDF5 tries) or at 2048 (one it tries), files shorter than the signature,
+ * an empty file and a folder. */
+Test(io_session, hdf5_signature_as_libhdf5_finds_it)
+{
+    char path[160];
+    static const unsigned char sig[8] = {0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n'};
+    int n_files = 0;
+    for (int ub = 0; ub <= 4096; ub = ub == 0 ? 512 : 2 * ub) {
+        snprintf(path, sizeof path, "%s/ub%d.h5", dir, ub);
+        hid_t fcpl = H5Pcreate(H5P_FILE_CREATE);
+        if (ub > 0)
+            H5Pset_userblock(fcpl, (hsize_t)ub);
+        hid_t f = H5Fcreate(path, H5F_ACC_TRUNC, fcpl, H5P_DEFAULT);
+        cr_assert_geq(f, 0);
+        H5Fclose(f);
+        H5Pclose(fcpl);
+        int is = -1;
+        cr_assert_eq(km_is_hdf5_file(ctx, path, &is), KM_OK);
+        cr_expect_eq(is, H5Fis_hdf5(path) > 0, "user block %d", ub);
+        cr_expect_eq(is, 1, "user block %d", ub);
+        n_files++;
+    }
+    const struct {
+        size_t size, at;
+    } junk[] = {{4096, 768}, {4096, 2048}, {3000, 0}, {7, 0}, {0, 0}, {2055, 2048}, {2056, 2048}};
+    for (size_t i = 0; i < sizeof junk / sizeof junk[0]; i++) {
+        snprintf(path, sizeof path, "%s/junk%zu.bin", dir, i);
+        unsigned char *b = calloc(junk[i].size + 1, 1);
+        cr_assert_not_null(b);
+        memset(b, 0x5a, junk[i].size);
+        if (junk[i].at + 8 <= junk[i].size)
+            memcpy(b + junk[i].at, sig, 8);
+        else if (junk[i].at < junk[i].size) /* cut short */
+            memcpy(b + junk[i].at, sig, junk[i].size - junk[i].at);
+        FILE *fp = fopen(path, "wb");
+        cr_assert_not_null(fp);
+        cr_assert_eq(fwrite(b, 1, junk[i].size, fp), junk[i].size);
+        fclose(fp);
+        free(b);
+        int is = -1;
+        cr_assert_eq(km_is_hdf5_file(ctx, path, &is), KM_OK);
+        cr_expect_eq(is, H5Fis_hdf5(path) > 0, "junk %zu (size %zu, signature at %zu)", i,
+                     junk[i].size, junk[i].at);
+        n_files++;
+    }
+    int is = -1;
+    cr_expect_eq(km_is_hdf5_file(ctx, dir, &is), KM_OK);
+    cr_expect_eq(is, 0);
+    snprintf(path, sizeof path, "%s/missing.h5", dir);
+    cr_expect_eq(km_is_hdf5_file(ctx, path, &is), KM_OK);
+    cr_expect_eq(is, 0);
+    cr_expect_eq(km_is_hdf5_file(ctx, NULL, &is), KM_ERR_INVALID);
+    cr_assert_eq(n_files, 12);
+}
