@@ -890,7 +890,11 @@ typedef struct km_candidate_params {
     double min_snr;            /* threshold on a candidate's significance: its
                                   matched-filter response in noise standard
                                   deviations of the ridge-free map (noise
-                                  measured from the session, robust) [5] */
+                                  measured from the session, robust) [5];
+                                  while the sigmas are searched, a footprint
+                                  fitted at 6 mm or more needs 0.8 x this
+                                  (broad filters have fewer noise peaks per
+                                  area; docs/ALGORITHMS.md 10 step 4) */
     double knot_sigma_mm;      /* > 0: one expected footprint sigma (mm) for the
                                   matched filter; 0 = search the sigmas from
                                   min_sigma_mm to max_sigma_mm [0] */

@@ -25,6 +25,16 @@
    and with the thresholds opened it ranks after every peak that passes
    the default ones. */
 #define ONE_TAXEL_BOUND 0.9
+/* A peak whose fitted footprint sigma is at least BROAD_SIGMA_MM (while
+   scales are searched) needs BROAD_SNR_SHARE x min_snr: a broad matched
+   filter averages many cells, so its noise peaks are few per body area.
+   Knot-free null (models 1 and 2, both modes, moderate and hard, tuning
+   seeds 1-6): no peak fitted at 6 mm or more stands at z 4-5 (42 at
+   under 5 mm), so the false rate at the default stays 0.21 per 100 cm2,
+   while 19 knots of the tuning seeds stood there (docs/ALGORITHMS.md 10.4
+   Peaks; bench/README "Session 19 (recall)"). */
+#define BROAD_SIGMA_MM 6.0
+#define BROAD_SNR_SHARE 0.8
 
 /* The maps of the detection, all ny x nx. */
 typedef struct cand_maps {
@@ -186,7 +196,8 @@ static int passes_ok(const km_candidate_params *p, const cand_maps *m, size_t k,
    of 10 step 4 (significance, broader than any knot, seen, persistence).
    A peak one taxel wide (the isolated-cell test, not on the body) counts
    one_taxel_z of its significance, or is dropped when one_taxel_weight is
-   0. */
+   0.  With scales searched (largest_sigma > 0) a footprint fitted at
+   BROAD_SIGMA_MM or more needs BROAD_SNR_SHARE x min_snr. */
 static int make_candidate(const km_candidate_params *p, const cand_maps *m, const km_peak *q,
                           double largest_sigma, km_candidate *e)
 {
@@ -194,7 +205,10 @@ static int make_candidate(const km_candidate_params *p, const cand_maps *m, cons
     size_t k = (size_t)q->row * (size_t)nx + (size_t)q->col;
     int one = km_map_isolated(m->flat, ny, nx, q->row, q->col) && !on_body(m, k);
     double z = one ? one_taxel_z(p, m->snr[k]) : m->snr[k];
-    if ((one && !(p->one_taxel_weight > 0.0)) || !(z >= p->min_snr))
+    double need = p->min_snr;
+    if (!one && largest_sigma > 0.0 && m->size[k] >= (float)BROAD_SIGMA_MM)
+        need *= BROAD_SNR_SHARE;
+    if ((one && !(p->one_taxel_weight > 0.0)) || !(z >= need))
         return 0;
     /* Still growing at the largest sigma searched: broader than any knot
        footprint (a bony prominence, the body's shape). */
