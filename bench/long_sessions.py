@@ -11,6 +11,13 @@ session, runs `knotmap process` with its defaults and `knotmap eval`, and report
               odometry losing track; the stroke is 150-300 mm: 10-60 rows);
   drift       the zero drift knotmap reports (/params/odo_zero_drift, docs/FORMAT.md;
               rollers only);
+  taxel drift how far each taxel's unloaded level moved over the session, measured here
+              from the frames (both modes): per taxel the 10th percentile of its
+              readings over the last minute less that over the first (a taxel is
+              pressed a small share of the time, so its low readings are its zero),
+              then the 90th percentile of its size over the taxels, session units
+              (readings clamp at 0: the half whose offset fell read 0 at both ends,
+              so a spread over all taxels, MAD or sd, shows none of it);
   odo         rollers: the odometry's median position error (knotmap.odometry, the
               pipeline's, against the simulator's own contact line, over the frames in
               true contact not flagged lifted, aligned at the first) in each of --windows
@@ -83,6 +90,17 @@ def odometry_windows(a, sim, duration, windows):
     return out
 
 
+def taxel_drift(path, frames_per_end=6000):
+    """90th percentile over the taxels of |zero drift| over the session, session units."""
+    with h5py.File(path) as f:
+        fr = f["frames"]
+        k = min(frames_per_end, fr.shape[0] // 2)
+        z0 = np.percentile(np.asarray(fr[:k], np.float64), 10, axis=0)
+        z1 = np.percentile(np.asarray(fr[fr.shape[0] - k:], np.float64), 10, axis=0)
+    d = (z1 - z0).ravel()
+    return float(np.percentile(np.abs(d), 90))
+
+
 def one(a, sim, mode, duration, tmp):
     s = os.path.join(tmp, "s.h5")
     r = os.path.join(tmp, "r.h5")
@@ -95,7 +113,7 @@ def one(a, sim, mode, duration, tmp):
             if "params" in f and "odo_zero_drift" in f["params"].attrs else float("nan")
     row = {"sim": sim, "mode": mode, "duration": duration, "f1": ev["f1"],
            "precision": ev["precision"], "recall": ev["recall"], "rows": rows,
-           "drift": drift, "warned": "zero drift" in p.stderr}
+           "drift": drift, "warned": "zero drift" in p.stderr, "taxel_drift": taxel_drift(s)}
     os.remove(s)
     os.remove(r)
     row["odo"] = odometry_windows(a, sim, duration, a.windows) if mode == "roller" else []
@@ -115,8 +133,8 @@ def main():
     a = ap.parse_args()
     rows = []
     print("| sim | mode | duration s | F1 | P | R | body map rows | zero drift | warned | "
-          "odometry median error per window (mm) |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+          "taxel drift | odometry median error per window (mm) |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     with tempfile.TemporaryDirectory() as tmp:
         for duration in (float(x) for x in a.durations.split(",")):
             for sim in a.sims.split(","):
@@ -124,10 +142,10 @@ def main():
                     r = one(a, sim, mode, duration, tmp)
                     rows.append(r)
                     odo = " ".join("%.1f" % v for v in r["odo"]) or "-"
-                    print("| %s | %s | %g | %.3f | %.3f | %.3f | %d | %s | %s | %s |"
+                    print("| %s | %s | %g | %.3f | %.3f | %.3f | %d | %s | %s | %.1f | %s |"
                           % (sim, mode, duration, r["f1"], r["precision"], r["recall"],
                              r["rows"], "%.1f" % r["drift"] if np.isfinite(r["drift"]) else "-",
-                             "yes" if r["warned"] else "no", odo), flush=True)
+                             "yes" if r["warned"] else "no", r["taxel_drift"], odo), flush=True)
     if a.json:
         Path(a.json).write_text(json.dumps(rows, indent=1))
 

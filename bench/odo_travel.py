@@ -16,6 +16,15 @@ the simulator's own contact line, frame by frame:
   lost     frames in true contact that the odometry flagged lifted (below lift_threshold,
            not the light ones), in %.
 
+With --lifts, what each lift passes on (docs/ALGORITHMS.md 7.1 step 5, "the walk"): inside
+one contact the travel between two firm frames is their contact rows' difference, so the
+error changes only across lifts, by rp * (e_L - e_A) - (y_A - y_L), e = estimated - true
+contact row of the last firm frame L before the lift and the first one A after it (the
+simulator's own row: model 2's motion truth, the independent simulator's y / radius), y the
+true body position; per session: lifts, the final error, the mean and sd of that change a
+lift (t = mean / sd * sqrt(lifts)), and its mean at the far end (y above the median) and
+the near end.
+
 A physiotherapist expects the knot where it is: the body map places every sample at the
 odometry's y, so a travel ratio away from 1 stretches the map and a max error of a row
 pitch moves a knot by a cell.
@@ -44,7 +53,8 @@ def session(sim, preset, seed, duration):
         y, lean = sim_independent.motion(d, duration)
         fr = sim_independent.frames(sim_independent.draw("roller", preset, seed), duration)
         info = "band %.1f mm" % d["band_mm"]
-        return fr, y, lean, d["radius"], d["row_pitch"], info
+        ct = (y / d["radius"]) / (2 * math.pi) * d["rows"] % d["rows"]
+        return fr, y, lean, d["radius"], d["row_pitch"], info, ct
     import knotmap
     s, t = knotmap.synth(None, model=int(sim[1]), mode="roller", preset=preset, seed=seed,
                          duration=duration)
@@ -52,13 +62,15 @@ def session(sim, preset, seed, duration):
     meta = s.metadata
     return (np.asarray(s.frames, np.float32), np.asarray(m["y_contact_mm"], np.float64),
             np.asarray(m["load"], np.float64), meta["roller_radius_mm"], meta["row_pitch_mm"],
-            "")
+            "", np.asarray(m["contact_row"], np.float64))
 
 
 def one(sim, preset, seed, duration):
     import knotmap
-    fr, yt, load, radius, rp, info = session(sim, preset, seed, duration)
+    fr, yt, load, radius, rp, info, ct = session(sim, preset, seed, duration)
+    R = fr.shape[1]
     o = knotmap.odometry(fr, roller_radius_mm=radius)
+    del fr
     ye = np.asarray(o["y_mm"], np.float64)
     lifted = (np.asarray(o["flags"]) & knotmap.ODO_LIFTED) != 0
     light = (np.asarray(o["flags"]) & knotmap.ODO_LIGHT) != 0
@@ -78,7 +90,47 @@ def one(sim, preset, seed, duration):
         row["span"] = float(np.ptp(ye[on]) / max(np.ptp(yt[on]), 1e-9))
     else:
         row.update({"rms": float("nan"), "max": float("nan"), "span": float("nan")})
+    row.update(lifts(o, yt, touch, ct, R, rp))
     return row
+
+
+def lifts(o, yt, touch, ct, R, rp):
+    """What each lift passes on (see --lifts)."""
+    import knotmap
+    fl = np.asarray(o["flags"])
+    c = np.asarray(o["contact_row"], np.float64)
+    firm = touch & ((fl & knotmap.ODO_LIFTED) == 0)
+    A = np.flatnonzero(fl & knotmap.ODO_START)
+    fi = np.flatnonzero(firm)
+    e = (c - ct + R / 2) % R - R / 2
+    out = {"n_lifts": 0, "lift_mean": float("nan"), "lift_sd": float("nan"),
+           "lift_far": float("nan"), "lift_near": float("nan"), "final": float("nan")}
+    if len(fi) == 0 or len(A) < 2:
+        return out
+    y = np.asarray(o["y_mm"], np.float64)
+    ends = np.searchsorted(fi, A[1:]) - 1  # last firm frame before each re-anchor
+    L, An = fi[ends], A[1:]
+    keep = (ends >= 0) & (L >= A[0])
+    L, An = L[keep], An[keep]
+    d = rp * (e[L] - e[An]) - (yt[An] - yt[L])
+    far = yt[An] > np.median(yt[fi])
+    out.update({"n_lifts": int(len(d)), "lift_mean": float(d.mean()), "lift_sd": float(d.std()),
+                "lift_far": float(d[far].mean()) if far.any() else float("nan"),
+                "lift_near": float(d[~far].mean()) if (~far).any() else float("nan"),
+                "final": float((y[fi[-1]] - y[fi[0]]) - (yt[fi[-1]] - yt[fi[0]]))})
+    return out
+
+
+def lift_table(rows):
+    print("\n| sim | preset | seed | row pitch mm | lifts | final error mm | a lift: mean +- sd mm "
+          "(t) | far end | near end |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        n = r["n_lifts"]
+        t = r["lift_mean"] / r["lift_sd"] * math.sqrt(n) if n and r["lift_sd"] > 0 else float("nan")
+        print("| %s | %s | %d | %.1f | %d | %.1f | %.2f +- %.2f (%.1f) | %.2f | %.2f |" % (
+            r["sim"], r["preset"], r["seed"], r["row_pitch"], n, r["final"], r["lift_mean"],
+            r["lift_sd"], t, r["lift_far"], r["lift_near"]))
 
 
 def summary(rows):
@@ -118,6 +170,8 @@ def main():
     ap.add_argument("--worst", type=int, default=15)
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--json", default=None)
+    ap.add_argument("--lifts", action="store_true",
+                    help="also what each lift passes on, per session (long sessions)")
     a = ap.parse_args()
     jobs = []
     for sim in a.sims.split(","):
@@ -131,6 +185,8 @@ def main():
         rows = list(ex.map(one, *zip(*jobs)))
     summary(rows)
     worst(rows, a.worst)
+    if a.lifts:
+        lift_table(rows)
     if a.json:
         Path(a.json).write_text(json.dumps(rows, indent=1))
 
