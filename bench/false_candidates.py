@@ -55,6 +55,15 @@ percentiles of what a rejection test could use, each measured on the result's ow
                     pass)
   persistence, size_mm, z   the candidate's own columns
 
+--ratios: the sensor's time series instead of the candidates (mats only): per taxel of
+the classes high-gain (truth gain >= 1.3), knot centre (the taxel nearest a true knot)
+and healthy (a 2% sample of the rest), none with a dead, stuck or offset taxel in its
+row neighbourhood, over the frames where its left and right neighbours read over 15 kPa:
+the median ratio to their mean, the spread over the frames of the log of that ratio, and
+its slope against the log of their load.  A high-gain taxel keeps its ratio whatever
+loads it; so does a knot when the body never moves over the sheet, as on model 2's mats
+(bench/README.md "Session 19 (mat2)").
+
 --true-gains hot|all: an oracle, not a method: the simulator's true gains divided out
 (`--gain-map` with 1 / gain; hot: only the taxels of gain >= 1.3, the others 1), to
 measure what the gain pattern costs (bench/README.md "Session 17 (mat2)").
@@ -62,7 +71,7 @@ measure what the gain pattern costs (bench/README.md "Session 17 (mat2)").
 Usage: /usr/bin/python3 bench/false_candidates.py [--bin build/knotmap] [--models 2]
            [--modes mat] [--presets moderate,hard] [--seeds 10] [--seed-start 1]
            [--duration 20] [--process-args "..."] [--true-gains hot|all] [--jobs 2]
-           [--list] [--features]
+           [--list] [--features] [--ratios]
 Needs the Python bindings on PYTHONPATH (build/python).
 """
 import argparse
@@ -245,6 +254,55 @@ def one_session(a, model, mode, preset, seed, tmp):
             "z_true": [float(cand["significance"][i]) for i in used]}
 
 
+def ratios(a, model, preset, seed):
+    """--ratios of one mat session: {class: [(ratio, sd of log ratio, slope), ...]}."""
+    import knotmap
+    ses, truth = knotmap.synth(None, model=model, mode="mat", preset=preset, seed=seed,
+                               duration=a.duration)
+    F = np.asarray(ses.frames, np.float64)
+    g, st, off = truth["gain"], truth["taxel_state"], truth["offset"]
+    rp, cp = truth["row_pitch_mm"], truth["col_pitch_mm"]
+    kn = truth["knots"]
+    centre = {(int(round(y / rp)), int(round(x / cp))) for x, y in zip(kn["x_mm"], kn["y_mm"])}
+    rng = np.random.default_rng(seed)
+    out = {"high-gain": [], "knot centre": [], "healthy": []}
+    for r in range(F.shape[1]):
+        for c in range(1, F.shape[2] - 1):
+            if (st[r, c - 1:c + 2] != 0).any() or (off[r, c - 1:c + 2] > 0).any():
+                continue
+            cl = ("high-gain" if g[r, c] >= 1.3 else "knot centre" if (r, c) in centre
+                  else "healthy")
+            if cl == "healthy" and rng.random() > 0.02:
+                continue
+            nb, v = 0.5 * (F[:, r, c - 1] + F[:, r, c + 1]), F[:, r, c]
+            ok = (nb > 15.0) & (v > 0.0)
+            if ok.sum() < 50:
+                continue
+            lr = np.log(v[ok] / nb[ok])
+            out[cl].append((float(np.exp(np.median(lr))), float(lr.std()),
+                            float(np.polyfit(np.log(nb[ok]), lr, 1)[0])))
+    return out
+
+
+def print_ratios(a):
+    for m in a.models.split(","):
+        for p in a.presets.split(","):
+            tot = {}
+            for s in range(a.seed_start, a.seed_start + a.seeds):
+                for k, v in ratios(a, int(m), p, s).items():
+                    tot.setdefault(k, []).extend(v)
+            print("\n%s mat %s, seeds %d-%d: median (10th-90th percentile)\n" % (
+                m, p, a.seed_start, a.seed_start + a.seeds - 1))
+            print("| taxel | n | ratio to the row neighbours | sd of log ratio over frames "
+                  "| slope against log load |")
+            print("|---|---|---|---|---|")
+            for k, v in tot.items():
+                v = np.array(v, np.float64).reshape(-1, 3)
+                cols = ["%.3f (%.3f-%.3f)" % (np.median(v[:, i]), *np.percentile(v[:, i], [10, 90]))
+                        if len(v) else "" for i in range(3)]
+                print("| %s | %d | %s |" % (k, len(v), " | ".join(cols)))
+
+
 def print_features(res, cells):
     """Per cell and class: median (10th-90th percentile) of each feature."""
     for cell in cells:
@@ -281,8 +339,14 @@ def main():
     ap.add_argument("--list", action="store_true", help="print every false candidate")
     ap.add_argument("--features", action="store_true",
                     help="per class, what a rejection test could use (see the docstring)")
+    ap.add_argument("--ratios", action="store_true",
+                    help="mats: a taxel's ratio to its row neighbours over time, per class "
+                    "(see the docstring); no candidates")
     a = ap.parse_args()
     a.bin = Path(a.bin).resolve()
+    if a.ratios:
+        print_ratios(a)
+        return 0
     jobs = [(int(m), mo, p, s) for m in a.models.split(",") for mo in a.modes.split(",")
             for p in a.presets.split(",") for s in range(a.seed_start, a.seed_start + a.seeds)]
     with tempfile.TemporaryDirectory() as tmp, cf.ThreadPoolExecutor(a.jobs) as ex:
