@@ -16,6 +16,14 @@ typedef enum km_isa { KM_ISA_AUTO = -1, KM_ISA_PORTABLE = 0, KM_ISA_AVX2 = 1 } k
 /* 1 when the running CPU supports AVX2 (and the compiler could target it). */
 int km_detect_cpu_avx2(void);
 
+/* km_frame_metrics with the instruction set forced (AVX2 only where
+ * km_detect_cpu_avx2() says yes): the AVX2 form packs the nonzero terms of
+ * each sum and adds them in the same order, so both give the same bits. */
+km_status km_frame_metrics_isa(km_ctx *ctx, const km_frame *frame, const km_mask *mask,
+                               double row_pitch_mm, double col_pitch_mm, double units_to_kpa,
+                               double contact_threshold, double saturation, km_metrics *out,
+                               km_isa isa);
+
 /* Statistics of a frame without a mask: min and max over finite values,
  * number of finite values, and whether every value is finite. */
 typedef struct km_frame_stats {

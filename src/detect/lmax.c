@@ -7,6 +7,7 @@
  * ignores), so they agree bit for bit. */
 #include <float.h>
 #include <math.h>
+#include <string.h>
 
 #include "detect_internal.h"
 
@@ -425,11 +426,72 @@ __attribute__((target("avx2"))) size_t km_lmax3_avx2(const float *data, ptrdiff_
     return lmax3_avx2_body(data, stride, cols, r0, r1, c0, c1, edges, thr, hbuf, out, 0);
 }
 
+/* Padded row of the AVX2 window max: r columns of -inf each side, room
+ * for a last partial vector. */
+#define WM_PAD 2112
+
+/* Lanes below n (0 <= n <= 8) set: which lanes of the last vector of a row
+ * are stored. */
+__attribute__((target("avx2"), always_inline)) static inline __m256i lanes_below(int32_t n)
+{
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
+/* window_max_body with explicit vectors: each row copied between r values
+ * of -inf each side, so every column's horizontal window is the 2r+1
+ * values from pad[j] (clipped windows see -inf where the grid ends, which
+ * no max keeps over a value, and -inf where they held only -inf), eight
+ * columns a time; the last partial vector of a row stored through a lane
+ * mask.  The compiled loops of window_max_body left up to seven columns of
+ * each of the 2r shifted loops to scalar code (a 32-column row at r = 3:
+ * ~13 instructions a taxel).  The max of sanitised values (no NaN, no
+ * -0.0) is exact in any order, so the result is the same bits. */
 __attribute__((target("avx2"))) void km_window_max_avx2(const float *san, float *tmp,
                                                         float *wmax, int32_t rows, int32_t cols,
                                                         int32_t r)
 {
-    window_max_body(san, tmp, wmax, rows, cols, r);
+    if (r < 1 || (size_t)cols + 2u * (size_t)r + 8u > WM_PAD) {
+        window_max_body(san, tmp, wmax, rows, cols, r);
+        return;
+    }
+    float pad[WM_PAD];
+    for (int32_t k = 0; k < r; k++)
+        pad[k] = -INFINITY;
+    for (int32_t k = r + cols; k < 2 * r + cols + 8; k++)
+        pad[k] = -INFINITY;
+    const __m256i tail = lanes_below(cols & 7);
+    const int32_t full = cols & ~(int32_t)7;
+    for (int32_t i = 0; i < rows; i++) {
+        memcpy(pad + r, san + (size_t)i * (size_t)cols, (size_t)cols * sizeof *pad);
+        float *o = tmp + (size_t)i * (size_t)cols;
+        for (int32_t j = 0; j < cols; j += 8) {
+            __m256 m = _mm256_loadu_ps(pad + j);
+            for (int32_t t = 1; t <= 2 * r; t++)
+                m = _mm256_max_ps(_mm256_loadu_ps(pad + j + t), m);
+            if (j < full)
+                _mm256_storeu_ps(o + j, m);
+            else
+                _mm256_maskstore_ps(o + j, tail, m);
+        }
+    }
+    for (int32_t i = 0; i < rows; i++) {
+        int32_t lo = i - r < 0 ? 0 : i - r;
+        int32_t hi = i + r >= rows ? rows - 1 : i + r;
+        float *o = wmax + (size_t)i * (size_t)cols;
+        int32_t j = 0;
+        for (; j < full; j += 8) {
+            __m256 m = _mm256_loadu_ps(tmp + (size_t)lo * (size_t)cols + j);
+            for (int32_t k = lo + 1; k <= hi; k++)
+                m = _mm256_max_ps(_mm256_loadu_ps(tmp + (size_t)k * (size_t)cols + j), m);
+            _mm256_storeu_ps(o + j, m);
+        }
+        if (j < cols) {
+            __m256 m = _mm256_maskload_ps(tmp + (size_t)lo * (size_t)cols + j, tail);
+            for (int32_t k = lo + 1; k <= hi; k++)
+                m = _mm256_max_ps(_mm256_maskload_ps(tmp + (size_t)k * (size_t)cols + j, tail), m);
+            _mm256_maskstore_ps(o + j, tail, m);
+        }
+    }
 }
 
 __attribute__((target("avx2"))) void km_sanitise_row_avx2(const float *src, int32_t cols,

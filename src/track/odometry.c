@@ -8,6 +8,9 @@
  * estimate. */
 #include <math.h>
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "internal.h"
 #include "core/select_small.h"
@@ -223,20 +226,47 @@ km_status km_odometry_update(km_ctx *ctx, km_odometry *o, const km_frame *frame,
     return km_odometry_advance(ctx, o, o->row_stat, out);
 }
 
-/* Finite values among row[0..cols), by their exponent bits: a loop gcc
-   vectorises, so that the usual row (every value finite) is one copy. */
-static size_t count_finite(const float *row, int32_t cols)
+/* Row r copied whole into scratch; 1 when every taxel of it is valid (mask
+   nonzero, finite by its exponent bits), else 0 (scratch then holds the
+   row as it is).  SSE2: four values a time copied and tested, sixteen mask
+   bytes a time; one pass over the usual row. */
+static int copy_row_if_valid(const float *row, const uint8_t *mr, int32_t cols, float *scratch)
 {
-    size_t n = 0;
-    for (int32_t c = 0; c < cols; c++) {
+    int32_t c = 0;
+    uint32_t bad = 0;
+#if defined(__SSE2__)
+    const __m128i expo = _mm_set1_epi32(0x7f800000);
+    __m128i acc = _mm_setzero_si128();
+    for (; c + 4 <= cols; c += 4) {
+        __m128i u = _mm_loadu_si128((const __m128i *)(row + c));
+        _mm_storeu_si128((__m128i *)(scratch + c), u);
+        acc = _mm_or_si128(acc, _mm_cmpeq_epi32(_mm_and_si128(u, expo), expo));
+    }
+    int32_t m = 0;
+    if (mr != NULL)
+        for (; m + 16 <= cols; m += 16)
+            acc = _mm_or_si128(acc, _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(mr + m)),
+                                                   _mm_setzero_si128()));
+    bad = (uint32_t)_mm_movemask_epi8(acc);
+    if (mr != NULL)
+        for (; m < cols; m++)
+            bad |= mr[m] == 0;
+#else
+    if (mr != NULL)
+        for (int32_t m = 0; m < cols; m++)
+            bad |= mr[m] == 0;
+#endif
+    for (; c < cols; c++) {
         uint32_t u;
         memcpy(&u, &row[c], sizeof u);
-        n += (u & 0x7f800000u) != 0x7f800000u;
+        scratch[c] = row[c];
+        bad |= (u & 0x7f800000u) == 0x7f800000u;
     }
-    return n;
+    return bad == 0;
 }
 
-/* Valid values of row r into scratch; returns their count.  Branch-free
+/* Valid values of row r into scratch; returns their count.  The usual row
+   (every taxel valid) is one checked copy; otherwise a branch-free
    gather: every value is stored, the count advances only for valid ones
    (noise makes the branch unpredictable). */
 static size_t gather_row(const km_odometry *o, const km_frame *frame, const km_mask *mask,
@@ -246,11 +276,9 @@ static size_t gather_row(const km_odometry *o, const km_frame *frame, const km_m
     const uint8_t *mr = mask != NULL && mask->data != NULL
                             ? mask->data + (ptrdiff_t)r * mask->row_stride : NULL;
     size_t n = 0;
-    if (mr == NULL || memchr(mr, 0, (size_t)o->cols) == NULL) {
-        if (count_finite(row, o->cols) == (size_t)o->cols) {
-            memcpy(scratch, row, (size_t)o->cols * sizeof *scratch);
-            return (size_t)o->cols;
-        }
+    if (copy_row_if_valid(row, mr, o->cols, scratch))
+        return (size_t)o->cols;
+    if (mr == NULL) {
         for (int32_t c = 0; c < o->cols; c++) {
             scratch[n] = row[c];
             n += isfinite(row[c]) ? 1u : 0u;
@@ -262,6 +290,24 @@ static size_t gather_row(const km_odometry *o, const km_frame *frame, const km_m
         }
     }
     return n;
+}
+
+/* How many of v[0..n) are > lim (float compares; SSE2 four at a time). */
+static size_t count_above(const float *v, size_t n, float lim)
+{
+    size_t k = 0, above = 0;
+#if defined(__SSE2__)
+    const __m128 l4 = _mm_set1_ps(lim);
+    __m128i cnt = _mm_setzero_si128();
+    for (; k + 4 <= n; k += 4)
+        cnt = _mm_sub_epi32(cnt, _mm_castps_si128(_mm_cmpgt_ps(_mm_loadu_ps(v + k), l4)));
+    uint32_t c4[4];
+    _mm_storeu_si128((__m128i *)c4, cnt);
+    above = (size_t)c4[0] + c4[1] + c4[2] + c4[3];
+#endif
+    for (; k < n; k++)
+        above += v[k] > lim;
+    return above;
 }
 
 static float rank_of(float *v, size_t n, size_t k)
@@ -286,10 +332,7 @@ static size_t loaded_part(const km_odometry *o, const km_frame *frame, const km_
     float t = 3.0f * 1.4826f * rank_of(scratch, n, n / 2);
     t = t > thr ? t : thr;
     gather_row(o, frame, mask, r, scratch);
-    size_t above = 0;
-    for (size_t k = 0; k < n; k++)
-        above += scratch[k] > med + t;
-    return above;
+    return count_above(scratch, n, med + t);
 }
 
 void km_odometry_row_medians(const km_odometry *o, const km_frame *frame, const km_mask *mask,
@@ -300,10 +343,9 @@ void km_odometry_row_medians(const km_odometry *o, const km_frame *frame, const 
     size_t wide = 0;       /* most taxels of one row above that row's median + thr */
     float wide_med = 0.0f, low = INFINITY;
     for (int32_t r = 0; r < R; r++) {
-        size_t n = gather_row(o, frame, mask, r, scratch), above = 0;
+        size_t n = gather_row(o, frame, mask, r, scratch);
         float med = n == 0 ? 0.0f : rank_of(scratch, n, n / 2);
-        for (size_t k = 0; k < n; k++)
-            above += scratch[k] > med + thr;
+        size_t above = count_above(scratch, n, med + thr);
         if (above * 4 >= n && n > 0)
             above = loaded_part(o, frame, mask, r, scratch, n, med, thr);
         if (above > wide) {

@@ -1004,3 +1004,46 @@ Test(detect, persistence_two_stage_equals_full)
     /* Both outcomes of the first stage were exercised. */
     cr_assert(two_stage_needed && one_stage_enough);
 }
+
+/* The (2r+1)^2 window max of a sanitised grid (values, ties, +0.0, -inf
+ * for invalid taxels), both forms against the window taken directly
+ * (clipped by the edge), bit for bit: widths of every remainder mod 8,
+ * one row, one column, r past the grid. */
+Test(detect, window_max_matches_brute_force)
+{
+    static float san[13 * 71], tmp[13 * 71], wmax[13 * 71];
+    static const float alphabet[] = {0.0f, 1.0f, 2.0f, 2.0f, 3.5f, -1.0f, 40.0f, 1e-7f};
+    uint32_t s = 99u;
+    for (int t = 0; t < 3000; t++) {
+        s = s * 1664525u + 1013904223u;
+        int32_t rows = 1 + (int32_t)((s >> 8) % 13);
+        s = s * 1664525u + 1013904223u;
+        int32_t cols = 1 + (int32_t)((s >> 8) % 71);
+        s = s * 1664525u + 1013904223u;
+        int32_t r = 1 + (int32_t)((s >> 8) % 7);
+        for (int32_t k = 0; k < rows * cols; k++) {
+            s = s * 1664525u + 1013904223u;
+            uint32_t a = (s >> 8) % 10;
+            san[k] = a < 8 ? alphabet[a] : -INFINITY;
+        }
+        for (int isa = 0; isa < 2; isa++) {
+            if (isa == 1 && !km_detect_cpu_avx2())
+                continue;
+            for (int32_t k = 0; k < 13 * 71; k++)
+                tmp[k] = wmax[k] = NAN; /* nothing left from the other form */
+            (isa ? km_window_max_avx2 : km_window_max_portable)(san, tmp, wmax, rows, cols, r);
+            for (int32_t i = 0; i < rows; i++)
+                for (int32_t j = 0; j < cols; j++) {
+                    float m = -INFINITY;
+                    for (int32_t a = i - r; a <= i + r; a++)
+                        for (int32_t b = j - r; b <= j + r; b++)
+                            if (a >= 0 && a < rows && b >= 0 && b < cols && san[a * cols + b] > m)
+                                m = san[a * cols + b];
+                    cr_assert(memcmp(&m, &wmax[i * cols + j], sizeof m) == 0,
+                              "case %d isa %d (%dx%d r %d) at %d,%d: %a, expected %a", t, isa,
+                              (int)rows, (int)cols, (int)r, (int)i, (int)j,
+                              (double)wmax[i * cols + j], (double)m);
+                }
+        }
+    }
+}

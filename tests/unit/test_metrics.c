@@ -3,6 +3,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "detect/detect_internal.h"
 #include "knotmap.h"
 
 static km_ctx *ctx;
@@ -194,6 +195,67 @@ Test(metrics, paired_loop_matches_the_plain_form)
                          "flags %u/%u", t, (int)rows, (int)cols, with_mask, got.peak, want.peak,
                          got.mean, want.mean, got.cop_x_mm, got.cop_y_mm, want.cop_x_mm,
                          want.cop_y_mm, got.flags, want.flags);
+        }
+    }
+}
+
+/* Both forms of the loop (SSE2 pairs, and AVX2 quads that add only the
+ * nonzero terms, packed) against the plain form, bit for bit, on frames
+ * whose sums depend on their order: values over 50 binary orders of
+ * magnitude, half of them +-0 (scattered, in runs, whole rows), NaN and
+ * infinities, masks with holes, rows wider than the AVX2 span (512
+ * columns) and widths of every remainder mod 4, thresholds that make the
+ * zeros contact taxels (negative) or none (NaN). */
+Test(metrics, packed_nonzero_terms_match_the_plain_form)
+{
+    static const int32_t widths[] = {1, 3, 4, 5, 6, 7, 8, 9, 31, 32, 33, 511, 512, 513, 515, 1030, 1101};
+    static const double thrs[] = {0.0, -1.0, 1e-3, 5.0, NAN, -INFINITY};
+    static const double sats[] = {INFINITY, 10.0, -INFINITY};
+    static float f[5 * 1104];
+    static uint8_t mk[5 * 1104];
+    uint32_t s = 777u;
+    int isas[2] = {KM_ISA_PORTABLE, km_detect_cpu_avx2() ? KM_ISA_AVX2 : KM_ISA_PORTABLE};
+    for (int t = 0; t < 3000; t++) {
+        int32_t rows = 1 + (int32_t)(lcg(&s) % 5), cols = widths[lcg(&s) % 17];
+        int32_t stride = cols + (int32_t)(lcg(&s) % 4);
+        uint32_t zero_rate = lcg(&s) % 4; /* of 4: none, a quarter, half, three quarters */
+        int runs = lcg(&s) % 3 == 0, holes = lcg(&s) % 2;
+        for (int32_t k = 0; k < rows * stride; k++) {
+            uint32_t a = lcg(&s) % 100;
+            int zero = runs ? (uint32_t)(k / 7) % 4 < zero_rate : lcg(&s) % 4 < zero_rate;
+            if (zero)
+                f[k] = (lcg(&s) & 1) ? 0.0f : -0.0f;
+            else if (a == 0)
+                f[k] = NAN;
+            else if (a == 1)
+                f[k] = (lcg(&s) & 1) ? INFINITY : -INFINITY;
+            else {
+                float m = 1.0f + (float)(lcg(&s) % (1u << 23)) / (float)(1u << 23);
+                int e = (int)(lcg(&s) % 51) - 30;
+                f[k] = ldexpf(a < 15 ? -m : m, e);
+            }
+            mk[k] = !holes || lcg(&s) % 6 != 0;
+        }
+        if (rows > 1 && lcg(&s) % 3 == 0) /* a row of zeros */
+            for (int32_t c = 0; c < cols; c++)
+                f[stride + c] = 0.0f;
+        km_frame fr = {f, rows, cols, stride};
+        km_mask m = {mk, rows, cols, stride};
+        double thr = thrs[lcg(&s) % 6], sat = sats[lcg(&s) % 3];
+        for (int with_mask = 0; with_mask < 2; with_mask++) {
+            km_metrics want = plain_metrics(&fr, with_mask ? &m : NULL, 2.0, 3.0, thr, sat);
+            for (int i = 0; i < 2; i++) {
+                km_metrics got;
+                memset(&got, 0, sizeof got);
+                cr_assert_eq(km_frame_metrics_isa(ctx, &fr, with_mask ? &m : NULL, 2.0, 3.0, 1.0,
+                                                  thr, sat, &got, (km_isa)isas[i]), KM_OK);
+                cr_assert_eq(memcmp(&got, &want, sizeof got), 0,
+                             "case %d isa %d (%dx%d, mask %d): peak %a/%a mean %a/%a "
+                             "force %a/%a cop %a,%a/%a,%a flags %u/%u", t, isas[i], (int)rows,
+                             (int)cols, with_mask, got.peak, want.peak, got.mean, want.mean,
+                             got.force_n, want.force_n, got.cop_x_mm, got.cop_y_mm,
+                             want.cop_x_mm, want.cop_y_mm, got.flags, want.flags);
+            }
         }
     }
 }

@@ -171,3 +171,122 @@ Test(odometry_contact, off_body_and_band_edge_cells_stay_empty)
     free(cov);
     km_bodygrid_free(g);
 }
+
+/* The k-th of v[0..n) after a stable sort by `<` (what the library's
+ * selections give, bit for bit, +0.0 and -0.0 included). */
+static float stable_kth(const float *v, size_t n, size_t k)
+{
+    float s[128];
+    for (size_t i = 0; i < n; i++) {
+        size_t j = i;
+        for (; j > 0 && v[i] < s[j - 1]; j--)
+            s[j] = s[j - 1];
+        s[j] = v[i];
+    }
+    return s[k];
+}
+
+static uint32_t odo_lcg(uint32_t *s)
+{
+    *s = *s * 1664525u + 1013904223u;
+    return *s >> 8;
+}
+
+/* km_odometry_row_medians against docs/ALGORITHMS.md 7.1 step 1 written
+ * plainly (a gather with branches, stable sorts, counts one value at a
+ * time), bit for bit: rows with and without masked or non-finite taxels
+ * (anywhere in the row: the checked copy reads four values and sixteen
+ * mask bytes a time), widths of every remainder, values on the median +
+ * threshold exactly (integers), +-0 (bit for bit up to 64 values), rows
+ * a narrow body loads (the loaded part and the wide statistic). */
+Test(odometry_contact, row_medians_match_the_plain_form)
+{
+    static const int32_t widths[] = {1, 2, 3, 4, 5, 7, 8, 15, 16, 17, 31, 32, 33, 40, 70};
+    static float f[8 * 74];
+    static uint8_t mk[8 * 74];
+    float scratch[74], v[74], d[74];
+    double got[8], want[8];
+    uint32_t s = 4242u;
+    const float thr = 5.0f;
+    for (int t = 0; t < 4000; t++) {
+        int32_t R = 3 + (int32_t)(odo_lcg(&s) % 6), C = widths[odo_lcg(&s) % 15];
+        int32_t stride = C + (int32_t)(odo_lcg(&s) % 4);
+        int holes = odo_lcg(&s) % 3 == 0, bad = odo_lcg(&s) % 3 == 0;
+        for (int32_t r = 0; r < R; r++) {
+            int body = odo_lcg(&s) % 3 == 0; /* a narrow body: a run of loaded columns */
+            int32_t b0 = (int32_t)(odo_lcg(&s) % (uint32_t)C), bw = 1 + (int32_t)(odo_lcg(&s) % (uint32_t)(C / 2 + 1));
+            for (int32_t c = 0; c < stride; c++) {
+                uint32_t a = odo_lcg(&s) % 40;
+                float x = (float)((int)(odo_lcg(&s) % 7) - 2);
+                if (x == 0.0f && (odo_lcg(&s) & 1))
+                    x = -0.0f;
+                if (body && c >= b0 && c < b0 + bw)
+                    x += 5.0f + (float)(odo_lcg(&s) % 20);
+                if (bad && a == 0)
+                    x = NAN;
+                else if (bad && a == 1)
+                    x = (odo_lcg(&s) & 1) ? INFINITY : -INFINITY;
+                f[r * stride + c] = x;
+                mk[r * stride + c] = !holes || odo_lcg(&s) % 8 != 0;
+            }
+        }
+        km_odometry *o = NULL;
+        cr_assert_eq(km_odometry_create(ctx, R, C, 40.0, NULL, &o), KM_OK);
+        km_frame fr = {f, R, C, stride};
+        km_mask m = {mk, R, C, stride};
+        for (int with_mask = 0; with_mask < 2; with_mask++) {
+            const km_mask *mp = with_mask ? &m : NULL;
+            size_t wide = 0;
+            float wide_med = 0.0f, low = INFINITY;
+            for (int32_t r = 0; r < R; r++) {
+                size_t n = 0;
+                for (int32_t c = 0; c < C; c++) {
+                    float x = f[r * stride + c];
+                    if (isfinite(x) && (mp == NULL || mk[r * stride + c] != 0))
+                        v[n++] = x;
+                }
+                float med = n == 0 ? 0.0f : stable_kth(v, n, n / 2);
+                size_t above = 0;
+                for (size_t k = 0; k < n; k++)
+                    if (v[k] > med + thr)
+                        above++;
+                if (above * 4 >= n && n > 0) {
+                    for (size_t k = 0; k < n; k++)
+                        d[k] = fabsf(v[k] - med);
+                    float tt = 3.0f * 1.4826f * stable_kth(d, n, n / 2);
+                    tt = tt > thr ? tt : thr;
+                    above = 0;
+                    for (size_t k = 0; k < n; k++)
+                        if (v[k] > med + tt)
+                            above++;
+                }
+                if (above > wide) {
+                    wide = above;
+                    wide_med = med;
+                }
+                low = med < low ? med : low;
+                want[r] = med;
+            }
+            if (!(wide * 4 < (size_t)C || wide_med - low >= thr))
+                for (int32_t r = 0; r < R; r++) {
+                    size_t n = 0;
+                    for (int32_t c = 0; c < C; c++) {
+                        float x = f[r * stride + c];
+                        if (isfinite(x) && (mp == NULL || mk[r * stride + c] != 0))
+                            v[n++] = x;
+                    }
+                    size_t k = n > wide / 2 ? n - 1 - wide / 2 : 0;
+                    want[r] = n == 0 ? 0.0 : (double)stable_kth(v, n, k);
+                }
+            km_odometry_row_medians(o, &fr, mp, scratch, got);
+            /* Past 64 values the library selects by partition, which may
+               take either zero of a row holding both: those by value. */
+            for (int32_t r = 0; r < R; r++)
+                cr_assert(C > 64 && want[r] == 0.0 ? got[r] == 0.0
+                                                   : memcmp(&got[r], &want[r], sizeof got[r]) == 0,
+                             "case %d (%dx%d stride %d, mask %d) row %d: %a, expected %a", t,
+                             (int)R, (int)C, (int)stride, with_mask, (int)r, got[r], want[r]);
+        }
+        km_odometry_free(o);
+    }
+}
