@@ -184,6 +184,33 @@ static km_status write_tables(km_ctx *ctx, km_result_writer *w)
     return st;
 }
 
+/* The metadata cache of the result file at a fixed size.  Its chunk
+ * indexes (version 1 B-trees: a node per 64 chunks of a table) grow with
+ * the session, and with HDF5's default (2 MiB to start, adaptive up to
+ * 32 MiB) every node stayed in memory: the peak of a 10x longer session
+ * grew by ~0.9 MB, most of it these nodes (bench/README.md, "Session 20
+ * (pipe)").  At a fixed 1 MiB the nodes no longer appended to are written
+ * out and dropped; appends only ever touch the right-most path of each
+ * tree, so nothing is read back.  The file's bytes do not depend on it. */
+#define RESULT_MDC_BYTES ((size_t)1 << 16)
+
+static int bound_metadata_cache(hid_t fapl)
+{
+    H5AC_cache_config_t c;
+    memset(&c, 0, sizeof c);
+    c.version = H5AC__CURR_CACHE_CONFIG_VERSION;
+    if (H5Pget_mdc_config(fapl, &c) < 0)
+        return 0;
+    c.set_initial_size = 1;
+    c.initial_size = RESULT_MDC_BYTES;
+    c.min_size = RESULT_MDC_BYTES;
+    c.max_size = RESULT_MDC_BYTES;
+    c.incr_mode = H5C_incr__off;
+    c.flash_incr_mode = H5C_flash_incr__off;
+    c.decr_mode = H5C_decr__off;
+    return H5Pset_mdc_config(fapl, &c) >= 0;
+}
+
 /* The temporary file, opened by HDF5 through knotmap's file driver. */
 static km_status create_file(km_ctx *ctx, km_result_writer *w)
 {
@@ -193,7 +220,8 @@ static km_status create_file(km_ctx *ctx, km_result_writer *w)
        1.8 object format: readable by every HDF5 in use, and large
        attribute sets (long source headers) go to dense storage. */
     if (fapl < 0 || H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG) < 0 ||
-        H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_LATEST) < 0) {
+        H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_LATEST) < 0 ||
+        !bound_metadata_cache(fapl)) {
         st = km_rw_h5fail(ctx, w->path, KM_ERR_IO, "cannot set up HDF5");
         goto done;
     }
