@@ -27,6 +27,15 @@
    excess: a hot taxel's neighbours measured 0.02-0.05, a knot's of sigma
    half the pitch 0.12-0.14 (under ISOLATED, hence a share of its own). */
 #define SPIKE_SHARE 0.08
+/* On a mat a spike may stand beside another structure (a band, a knot's
+   shoulder): at most this many of its neighbours are left out of the mean
+   test as explained by it (10.4 Spikes). */
+#define MAX_EXPLAINED 2
+/* A cell whose opposite neighbours along a row, column or diagonal both
+   stand at this share of its excess or more lies on a ridge through it, and
+   one whose explained neighbour does continues that structure (10.4
+   Spikes). */
+#define RIDGE_SHARE 0.5
 
 
 /* The values at n / 2 (returned) and n / 2 - 1 (*below) of buf[0..n) in
@@ -235,6 +244,93 @@ int km_map_isolated(const float *a, int32_t ny, int32_t nx, int32_t y, int32_t x
     return alone(a, ny, nx, y, x, 0, bg, a[(size_t)y * (size_t)nx + (size_t)x] - bg, ISOLATED);
 }
 
+/* Excess over bg of the cell (y, x) of a; NAN off the map or without data. */
+static double excess_at(const float *a, int32_t ny, int32_t nx, int32_t y, int32_t x, double bg)
+{
+    if (y < 0 || y >= ny || x < 0 || x >= nx)
+        return NAN;
+    float v = a[(size_t)y * (size_t)nx + (size_t)x];
+    return isfinite(v) ? (double)v - bg : NAN;
+}
+
+/* 1 when the neighbour (yy, xx) of (y, x), of excess e over bg, is explained
+   by another structure: raised (e >= share c0) and one of its own other 3
+   neighbours at least as high (a band or a knot's shoulder goes on past it;
+   a spike's share of light leaking into it would not). */
+static int explained(const float *a, int32_t ny, int32_t nx, int32_t y, int32_t x, int32_t yy,
+                     int32_t xx, double bg, double e, double c0, double share)
+{
+    static const int32_t dy[4] = {0, 0, -1, 1}, dx[4] = {-1, 1, 0, 0};
+    if (!(e >= share * c0))
+        return 0;
+    for (int k = 0; k < 4; k++) {
+        int32_t y2 = yy + dy[k], x2 = xx + dx[k];
+        if (y2 == y && x2 == x)
+            continue;
+        double e2 = excess_at(a, ny, nx, y2, x2, bg);
+        if (e2 >= e)
+            return 1;
+    }
+    return 0;
+}
+
+/* 1 when a line of raised cells runs through (y, x): the two cells opposite
+   each other across it along a row, a column or a diagonal both stand at
+   RIDGE_SHARE or more of its excess c0 (a band one or two cells wide, any
+   direction: the cell is part of it, not a spike on it), or one does and
+   the other is off the map or without data (the line may go on through
+   it unseen: a band running off the map). */
+static int on_ridge(const float *a, int32_t ny, int32_t nx, int32_t y, int32_t x, double bg,
+                    double c0)
+{
+    static const int32_t dy[4] = {0, 1, 1, 1}, dx[4] = {1, 0, 1, -1};
+    for (int k = 0; k < 4; k++) {
+        double e1 = excess_at(a, ny, nx, y + dy[k], x + dx[k], bg),
+               e2 = excess_at(a, ny, nx, y - dy[k], x - dx[k], bg);
+        int r1 = e1 >= RIDGE_SHARE * c0, r2 = e2 >= RIDGE_SHARE * c0;
+        if ((r1 && r2) || (r1 && isnan(e2)) || (r2 && isnan(e1)))
+            return 1;
+    }
+    return 0;
+}
+
+/* 1 when the mean excess of the 4 neighbours of (y, x), leaving out at most
+   MAX_EXPLAINED that another structure explains, stands one standard error
+   (sd / sqrt(n)) under share c0 (a mat's high-gain taxel beside a band or
+   a knot's shoulder).  0 when more are explained or none is left; when two
+   explained ones face each other across the cell or one stands at
+   RIDGE_SHARE of c0 or more (the cell continues a structure as high as
+   half of it: a band, a footprint spread along a row, a knot's second
+   cell); and on a line of raised cells through it (on_ridge). */
+static int alone_on_mean(const float *a, int32_t ny, int32_t nx, int32_t y, int32_t x, double bg,
+                         double c0, double sd, double share)
+{
+    static const int32_t dy[4] = {0, 0, -1, 1}, dx[4] = {-1, 1, 0, 0};
+    double sum = 0.0;
+    int n = 0, n_explained = 0, side[4] = {0};
+    for (int k = 0; k < 4; k++) {
+        int32_t yy = y + dy[k], xx = x + dx[k];
+        double e = excess_at(a, ny, nx, yy, xx, bg);
+        if (isnan(e))
+            continue;
+        if (explained(a, ny, nx, y, x, yy, xx, bg, e, c0, share)) {
+            if (e >= RIDGE_SHARE * c0 || ++n_explained > MAX_EXPLAINED)
+                return 0;
+            side[k] = 1;
+            continue;
+        }
+        sum += e;
+        n++;
+    }
+    /* Explained on opposite sides: the structure runs through the cell (a
+       band, or a footprint spread along a row or a column). */
+    if (n == 0 || c0 <= 0.0 || (side[0] && side[1]) || (side[2] && side[3]))
+        return 0;
+    if (on_ridge(a, ny, nx, y, x, bg, c0))
+        return 0;
+    return sum / n + sd / sqrt((double)n) < share * c0;
+}
+
 /* Spikes beside knots pull the matched filter's peak off the knot (model 2
  * mats: 3 knots of 36 found 10-14 mm away on tuning seeds 1-8), and alone
  * they pass as knots whose footprint is one taxel.  Only spikes that stand
@@ -251,7 +347,8 @@ void km_map_despike(const float *a, int32_t ny, int32_t nx, int x_only, const fl
                 continue;
             double bg = ring_background(a, ny, nx, y, x), c0 = a[i] - bg;
             if (!isnan(bg) && c0 > spike_z * noise[i] &&
-                alone(a, ny, nx, y, x, x_only, bg, c0, SPIKE_SHARE))
+                (alone(a, ny, nx, y, x, x_only, bg, c0, SPIKE_SHARE) ||
+                 (!x_only && alone_on_mean(a, ny, nx, y, x, bg, c0, noise[i], SPIKE_SHARE))))
                 out[i] = (float)bg;
         }
 }

@@ -47,7 +47,12 @@ int km_map_isolated(const float *a, int32_t ny, int32_t nx, int32_t y, int32_t x
  * under a share of it that a hot taxel's meet and a knot's do not
  * (SPIKE_SHARE).  A hot or high-gain taxel is one cell on a mat and one
  * column on a roller (the odometry spreads a taxel's cell along y), so
- * x_only there.  out must not alias a. */
+ * x_only there.  With x_only 0 a cell is also a spike when the mean of its
+ * neighbours, leaving out up to 2 that another structure explains (not on
+ * opposite sides, none at half its excess), stands one standard error
+ * under that share, unless a
+ * line of raised cells runs through it (docs/ALGORITHMS.md 10.4 Spikes).
+ * out must not alias a. */
 void km_map_despike(const float *a, int32_t ny, int32_t nx, int x_only, const float *noise,
                     double spike_z, float *out);
 

@@ -82,6 +82,106 @@ Test(mapfilt, despike_keeps_a_knot_of_half_a_pitch)
     cr_assert_eq(out[4 * NX + 4], map[4 * NX + 4]);
 }
 
+/* On a mat a high-gain taxel beside another structure (ALGORITHMS 10.4
+   Spikes, the mean test): 30 above a flat 0 next to a band 8 high along
+   column 5.  Its right neighbour stands 8 >= 0.08 x 30, so the each-under-
+   the-share test keeps it; that neighbour is explained (the band goes on
+   above and below it at 8), the other three average 0, one standard error
+   (1 / sqrt 3) under 2.4: a spike.  The band itself is untouched, its ends
+   on the map's border too (a line of raised cells runs into them). */
+Test(mapfilt, despike_mat_taxel_beside_a_band)
+{
+    flat(0.0f);
+    for (int y = 0; y < NY; y++)
+        *at(y, 5) = 8.0f;
+    *at(4, 4) = 30.0f;
+    km_map_despike(map, NY, NX, 0, noise, 5.0, out);
+    cr_assert_float_eq(out[4 * NX + 4], 0.0f, 1e-6);
+    for (int i = 0; i < NY * NX; i++)
+        if (i != 4 * NX + 4)
+            cr_assert_eq(out[i], map[i], "cell %d, %d", i / NX, i % NX);
+    /* A roller tests the left and right neighbours only, each under the
+       share: kept. */
+    km_map_despike(map, NY, NX, 1, noise, 5.0, out);
+    cr_assert_eq(out[4 * NX + 4], 30.0f);
+}
+
+/* The same taxel on the shoulder of a knot of sigma 3 mm (0.6 of a 5 mm
+   cell) centred two cells to its left, 20 high: the shoulder (5.0) is
+   explained by the knot's centre beside it, the taxel goes; the knot stays
+   (its shoulders other than the one the taxel explains are not explained:
+   mean 5.0 against 0.08 x 20). */
+Test(mapfilt, despike_mat_taxel_on_a_knot_shoulder_keeps_the_knot)
+{
+    flat(0.0f);
+    double s = 0.6;
+    for (int y = 0; y < NY; y++)
+        for (int x = 0; x < NX; x++)
+            *at(y, x) = (float)(20.0 * exp(-((y - 4) * (y - 4) + (x - 2) * (x - 2)) / (2 * s * s)));
+    *at(4, 4) += 30.0f;
+    km_map_despike(map, NY, NX, 0, noise, 5.0, out);
+    cr_assert_lt(out[4 * NX + 4], 0.1f);
+    for (int i = 0; i < NY * NX; i++)
+        if (i != 4 * NX + 4)
+            cr_assert_eq(out[i], map[i], "cell %d, %d", i / NX, i % NX);
+}
+
+/* A knot of sigma 3 mm straddling two 5 mm cells (centred on their common
+   border, 20 high): both cells read 0.71 of it and each is the other's
+   raised, unexplained neighbour: neither is a spike. */
+Test(mapfilt, despike_mat_keeps_a_knot_straddling_two_cells)
+{
+    flat(0.0f);
+    double s = 0.6;
+    for (int y = 0; y < NY; y++)
+        for (int x = 0; x < NX; x++)
+            *at(y, x) = (float)(20.0 * exp(-((y - 4) * (y - 4) + (x - 4.5) * (x - 4.5)) /
+                                           (2 * s * s)));
+    km_map_despike(map, NY, NX, 0, noise, 5.0, out);
+    for (int i = 0; i < NY * NX; i++)
+        cr_assert_eq(out[i], map[i], "cell %d, %d", i / NX, i % NX);
+}
+
+/* A knot's footprint spread over three cells of a row, the middle one lower
+   by noise (model 1 mat hard seed 34: 22.8, 16.9, 19.4 over -1.2): each end's
+   neighbour is explained by the other end, but it stands at half the end's
+   excess or more, so the end continues that structure: no spike. */
+Test(mapfilt, despike_mat_keeps_a_footprint_along_a_row)
+{
+    flat(0.0f);
+    *at(4, 3) = 24.0f;
+    *at(4, 4) = 17.0f;
+    *at(4, 5) = 20.0f;
+    km_map_despike(map, NY, NX, 0, noise, 5.0, out);
+    for (int i = 0; i < NY * NX; i++)
+        cr_assert_eq(out[i], map[i], "cell %d, %d", i / NX, i % NX);
+}
+
+/* Bands one or two cells wide are lines of raised cells through each of
+   their cells (ALGORITHMS 10.4 Spikes, the ridge rule): a band of 15 and
+   13.5 on alternate rows running diagonally, (r, 1 + r) and (r, 2 + r),
+   and one along a column.  Without the rule the mean test would take the
+   cells whose two raised neighbours are both explained (on the diagonal
+   band the lower rows' left cells, on the column every cell between the
+   second and the second last) and cut the bands into fragments that look
+   like knots. */
+Test(mapfilt, despike_mat_keeps_bands_whole)
+{
+    flat(0.0f);
+    for (int r = 0; r < NY; r++)
+        for (int k = 1; k <= 2 && r + k < NX; k++)
+            *at(r, r + k) = (r & 1) ? 13.5f : 15.0f;
+    km_map_despike(map, NY, NX, 0, noise, 5.0, out);
+    for (int i = 0; i < NY * NX; i++)
+        cr_assert_eq(out[i], map[i], "diagonal band: cell %d, %d", i / NX, i % NX);
+    flat(0.0f);
+    for (int y = 0; y < NY; y++)
+        *at(y, 4) = 12.0f;
+    km_map_despike(map, NY, NX, 0, noise, 5.0, out);
+    for (int i = 0; i < NY * NX; i++)
+        cr_assert_eq(out[i], map[i], "band along y: cell %d, %d", i / NX, i % NX);
+}
+
 /* Edges: the map's border (10 of 24 window cells off the map), a cell next
    to a NaN half plane (10), beside a NaN row segment (5: not an edge), next
    to one NaN cell (1), and the middle (0). */
