@@ -46,6 +46,8 @@ typedef struct cand_maps {
     float *flat;    /* A without ridges along y */
     float *amp, *snr, *size; /* matched filter at the best scale */
     float *noise;   /* per cell noise */
+    double global;  /* the map's global noise (the floor of noise) */
+    int roller;     /* the grid is a roller's */
     float *diff;    /* scratch: 2 cells; from the spike removal on, the despiked
                        ridge-free map (the scale search and elongation test read it) */
     float *scratch; /* scratch: 4 cells */
@@ -114,6 +116,7 @@ static void noise_map(cand_maps *m, int32_t ny, int32_t nx)
      * below any excess keeps snr finite and the ranking by amplitude. */
     if (!(global > 1e-6 * top))
         global = top > 0.0 ? 1e-6 * top : 1.0;
+    m->global = global;
     /* The gain error of a taxel scales with the pressure on it, so the
      * noise is larger where the contact is stronger (away from the spine
      * valley, the middle of the stroke): the local estimate (a window of
@@ -127,6 +130,50 @@ static void noise_map(cand_maps *m, int32_t ny, int32_t nx)
                                       x + NOISE_HALF + 1, m->diff);
             m->noise[(size_t)y * (size_t)nx + (size_t)x] = (float)(loc > global ? loc : global);
         }
+}
+
+/* The local noise at peak (y, x) without the peak's own footprint, for a
+   roller's peaks (docs/ALGORITHMS.md 10.4 Noise): the window of noise_map
+   (+-NOISE_HALF cells) less the horizontal pairs that touch the cells within
+   FOOT_SIGMAS x the fitted sigma of the peak (in cells by each pitch, at
+   least 1), whose differences are the knot's own slopes; never below the
+   global noise, which is also what is left with fewer than FOOT_MIN_PAIRS
+   pairs.  On a roller a sensor taxel's gain error moves over the body from
+   pass to pass, so what lies under a peak's footprint is the body's; on a
+   mat the same sheet cells lie under it in every frame, and a patch of
+   high-gain taxels raises its own window as a knot does (taking the
+   footprint out there added false candidates on every mat cell, bench/README
+   "Session 20 (recall)").  Tuning seeds: 10 knots gained, 4 false
+   candidates added, over the 6 roller cells; the knot-free null at the
+   defaults 0.21 -> 0.22 per 100 cm2, within the stated 0.3. */
+#define FOOT_SIGMAS 1.5
+#define FOOT_MIN_PAIRS 8
+static double noise_off_footprint(const cand_maps *m, int32_t y, int32_t x, double sigma_mm)
+{
+    int32_t ny = m->ny, nx = m->nx;
+    int32_t ey = km_map_cells(FOOT_SIGMAS * sigma_mm, m->row_pitch);
+    int32_t ex = km_map_cells(FOOT_SIGMAS * sigma_mm, m->col_pitch);
+    int32_t y0 = y - NOISE_HALF < 0 ? 0 : y - NOISE_HALF, y1 = y + NOISE_HALF + 1;
+    int32_t x0 = x - NOISE_HALF < 0 ? 0 : x - NOISE_HALF, x1 = x + NOISE_HALF + 1;
+    float *buf = m->scratch, *dev = m->scratch + (size_t)ny * (size_t)nx;
+    size_t n = 0;
+    for (int32_t r = y0; r < y1 && r < ny; r++)
+        for (int32_t c = x0; c + 1 < x1 && c + 1 < nx; c++) {
+            /* a pair with either cell in the footprint is the knot's */
+            if (abs(r - y) <= ey && c + 1 >= x - ex && c <= x + ex)
+                continue;
+            size_t i = (size_t)r * (size_t)nx + (size_t)c;
+            float d = m->flat[i + 1] - m->flat[i];
+            if (isfinite(d))
+                buf[n++] = d;
+        }
+    if (n < FOOT_MIN_PAIRS)
+        return m->global;
+    float med = km_select_kth_f(buf, n, n / 2);
+    for (size_t k = 0; k < n; k++)
+        dev[k] = fabsf(buf[k] - med);
+    double loc = 1.482602218505602 * km_select_kth_f(dev, n, n / 2) / sqrt(2.0);
+    return loc > m->global ? loc : m->global;
 }
 
 /* The ridge median's half-length in rows: +- ridge_sigmas times the largest
@@ -197,7 +244,9 @@ static int passes_ok(const km_candidate_params *p, const cand_maps *m, size_t k,
    A peak one taxel wide (the isolated-cell test, not on the body) counts
    one_taxel_z of its significance, or is dropped when one_taxel_weight is
    0.  With scales searched (largest_sigma > 0) a footprint fitted at
-   BROAD_SIGMA_MM or more needs BROAD_SNR_SHARE x min_snr. */
+   BROAD_SIGMA_MM or more needs BROAD_SNR_SHARE x min_snr.  On a roller
+   the significance is measured against the local noise without the peak's
+   own footprint (noise_off_footprint). */
 static int make_candidate(const km_candidate_params *p, const cand_maps *m, const km_peak *q,
                           double largest_sigma, km_candidate *e)
 {
@@ -205,6 +254,10 @@ static int make_candidate(const km_candidate_params *p, const cand_maps *m, cons
     size_t k = (size_t)q->row * (size_t)nx + (size_t)q->col;
     int one = km_map_isolated(m->flat, ny, nx, q->row, q->col) && !on_body(m, k);
     double z = one ? one_taxel_z(p, m->snr[k]) : m->snr[k];
+    /* Roller: the local noise without the peak's own footprint (its
+       slopes are the knot's, not the sensor's; noise_off_footprint). */
+    if (!one && m->roller && isfinite(z))
+        z *= (double)m->noise[k] / noise_off_footprint(m, q->row, q->col, (double)m->size[k]);
     double need = p->min_snr;
     if (!one && largest_sigma > 0.0 && m->size[k] >= (float)BROAD_SIGMA_MM)
         need *= BROAD_SNR_SHARE;
@@ -360,7 +413,8 @@ static km_status filter_maps(km_ctx *ctx, const km_bodygrid *g, const km_candida
        thresholds lists more candidates but does not change the map. */
     km_candidate_params d;
     km_candidate_params_default(&d);
-    km_map_despike(m->flat, m->ny, m->nx, km_bodygrid_mode(g) == KM_MODE_ROLLER, m->noise,
+    m->roller = km_bodygrid_mode(g) == KM_MODE_ROLLER;
+    km_map_despike(m->flat, m->ny, m->nx, m->roller, m->noise,
                    d.min_snr, m->diff);
     for (size_t k = 0; k < cells; k++)
         if (on_body(m, k))
