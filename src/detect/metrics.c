@@ -14,6 +14,7 @@
 
 #include "internal.h"
 #include "detect_internal.h"
+#include "lanes64.h"
 
 static km_status check_args(km_ctx *ctx, const km_frame *frame, const km_mask *mask,
                             double row_pitch_mm, double col_pitch_mm, const km_metrics *out)
@@ -159,16 +160,7 @@ static int32_t add_row_pairs(metrics_acc *a, const float *row, const uint8_t *mr
  * kept between its two steps (below) live on the stack. */
 #define QUAD_SPAN 512
 
-/* For a 4-bit lane mask, the 32-bit halves of the lanes whose bit is set,
- * in lane order (vpermps packs those doubles to the front); and how many. */
-static const int32_t pack_lanes[16][8] = {
-    {0, 0, 0, 0, 0, 0, 0, 0}, {0, 1, 0, 0, 0, 0, 0, 0}, {2, 3, 0, 0, 0, 0, 0, 0},
-    {0, 1, 2, 3, 0, 0, 0, 0}, {4, 5, 0, 0, 0, 0, 0, 0}, {0, 1, 4, 5, 0, 0, 0, 0},
-    {2, 3, 4, 5, 0, 0, 0, 0}, {0, 1, 2, 3, 4, 5, 0, 0}, {6, 7, 0, 0, 0, 0, 0, 0},
-    {0, 1, 6, 7, 0, 0, 0, 0}, {2, 3, 6, 7, 0, 0, 0, 0}, {0, 1, 2, 3, 6, 7, 0, 0},
-    {4, 5, 6, 7, 0, 0, 0, 0}, {0, 1, 4, 5, 6, 7, 0, 0}, {2, 3, 4, 5, 6, 7, 0, 0},
-    {0, 1, 2, 3, 4, 5, 6, 7},
-};
+/* How many lanes a 4-bit mask selects (km_lanes64_front packs them). */
 static const uint8_t lane_count[16] = {0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4};
 
 /* add_row four taxels at a time, for CPUs with AVX2 (the library is not
@@ -223,8 +215,8 @@ add_row_quads(metrics_acc *a, const float *row, const uint8_t *mrow, int32_t col
             nc = _mm256_sub_epi64(nc, _mm256_castpd_si256(contact));
             int zx = _mm256_movemask_pd(_mm256_cmp_pd(x, zero, _CMP_NEQ_UQ));
             int zw = _mm256_movemask_pd(_mm256_cmp_pd(w, zero, _CMP_NEQ_UQ));
-            __m256i ix = _mm256_loadu_si256((const __m256i *)pack_lanes[zx]);
-            __m256i iw = _mm256_loadu_si256((const __m256i *)pack_lanes[zw]);
+            __m256i ix = _mm256_loadu_si256((const __m256i *)(const void *)km_lanes64_front((unsigned)zx));
+            __m256i iw = _mm256_loadu_si256((const __m256i *)(const void *)km_lanes64_front((unsigned)zw));
             _mm256_storeu_ps((float *)(xt + nx), _mm256_permutevar8x32_ps(_mm256_castpd_ps(x), ix));
             _mm256_storeu_ps((float *)(wt + nw), _mm256_permutevar8x32_ps(_mm256_castpd_ps(w), iw));
             _mm256_storeu_ps((float *)(ct + nw), _mm256_permutevar8x32_ps(_mm256_castpd_ps(col), iw));

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "keysort.h"
+#include "lanes64.h"
 #include "prominence.h"
 
 #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
@@ -240,15 +241,9 @@ static void filtrate(filtration *f, const uint64_t *items, size_t len)
 
 #if KM_PROM_AVX2
 /* vpermd indices that move the selected 64-bit lanes of a 4-bit mask to
-   the low lanes in order (FWD), or to the high lanes in reverse order, the
-   first selected in lane 3 (BWD); other lanes take lane 0. */
-static const uint32_t PLACE_FWD[16][8] = {
-    {0, 0, 0, 0, 0, 0, 0, 0}, {0, 1, 0, 0, 0, 0, 0, 0}, {2, 3, 0, 0, 0, 0, 0, 0},
-    {0, 1, 2, 3, 0, 0, 0, 0}, {4, 5, 0, 0, 0, 0, 0, 0}, {0, 1, 4, 5, 0, 0, 0, 0},
-    {2, 3, 4, 5, 0, 0, 0, 0}, {0, 1, 2, 3, 4, 5, 0, 0}, {6, 7, 0, 0, 0, 0, 0, 0},
-    {0, 1, 6, 7, 0, 0, 0, 0}, {2, 3, 6, 7, 0, 0, 0, 0}, {0, 1, 2, 3, 6, 7, 0, 0},
-    {4, 5, 6, 7, 0, 0, 0, 0}, {0, 1, 4, 5, 6, 7, 0, 0}, {2, 3, 4, 5, 6, 7, 0, 0},
-    {0, 1, 2, 3, 4, 5, 6, 7}};
+   the high lanes in reverse order, the first selected in lane 3; other
+   lanes take lane 0 (the forward placement, to the low lanes in order, is
+   km_lanes64_front). */
 static const uint32_t PLACE_BWD[16][8] = {
     {0, 0, 0, 0, 0, 0, 0, 0}, {0, 0, 0, 0, 0, 0, 0, 1}, {0, 0, 0, 0, 0, 0, 2, 3},
     {0, 0, 0, 0, 2, 3, 0, 1}, {0, 0, 0, 0, 0, 0, 4, 5}, {0, 0, 0, 0, 4, 5, 0, 1},
@@ -284,7 +279,7 @@ __attribute__((target("avx2"))) static size_t place_avx2(const uint64_t *items, 
                             _mm256_and_si256(gt_lev, lt_min))),
                  valid = (unsigned)_mm256_movemask_pd(_mm256_castsi256_pd(
                              _mm256_cmpgt_epi64(vval, xs)));
-        __m256i fwd = _mm256_loadu_si256((const __m256i *)(const void *)PLACE_FWD[up]);
+        __m256i fwd = _mm256_loadu_si256((const __m256i *)(const void *)km_lanes64_front(up));
         __m256i bwd = _mm256_loadu_si256((const __m256i *)(const void *)PLACE_BWD[down]);
         _mm256_storeu_si256((__m256i *)(void *)(it + l), _mm256_permutevar8x32_epi32(x, fwd));
         _mm256_storeu_si256((__m256i *)(void *)(it + h - 4), _mm256_permutevar8x32_epi32(x, bwd));

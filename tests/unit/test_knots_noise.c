@@ -1,6 +1,6 @@
 /* Knot candidates on fixed synthetic seeds (docs/ALGORITHMS.md 10.4 Noise):
  * a knot's own slopes do not count in the local noise of its significance
- * when its excess recurs under a second sensor row. */
+ * on a roller (not on a mat). */
 #define _POSIX_C_SOURCE 200809L
 #include <criterion/criterion.h>
 #include <math.h>
