@@ -974,7 +974,9 @@ typedef struct km_candidate {
                                   units (e.g. kPa): least-squares amplitude of
                                   the footprint on the ridge-free map */
     double significance;       /* z: amplitude over the session-measured noise of
-                                  that amplitude (matched-filter snr) */
+                                  that amplitude (matched-filter snr; on a
+                                  roller the local noise leaves out the peak's
+                                  own footprint) */
 } km_candidate;
 
 /* ======================================================================
