@@ -9,6 +9,17 @@
 
 #include "knotmap.h"
 
+/* 1 where the compiler can target AVX2 for single functions (GCC or clang
+ * on x86; the library is not built with -mavx2): the detector's AVX2
+ * kernels carry their own target attribute and run only after
+ * km_detect_cpu_avx2() said yes. */
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+#define KM_HAVE_AVX2_TARGET 1
+#include <immintrin.h>
+#else
+#define KM_HAVE_AVX2_TARGET 0
+#endif
+
 /* Instruction set for the hot loops.  AUTO picks AVX2 when the CPU has it.
  * Both give bit-identical results (the kernels only compare floats). */
 typedef enum km_isa { KM_ISA_AUTO = -1, KM_ISA_PORTABLE = 0, KM_ISA_AVX2 = 1 } km_isa;

@@ -11,13 +11,6 @@
 
 #include "detect_internal.h"
 
-#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
-#define KM_HAVE_AVX2_TARGET 1
-#include <immintrin.h>
-#else
-#define KM_HAVE_AVX2_TARGET 0
-#endif
-
 int km_detect_cpu_avx2(void)
 {
 #if KM_HAVE_AVX2_TARGET

@@ -5,12 +5,6 @@
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
-#if defined(__GNUC__) && defined(__x86_64__)
-#include <immintrin.h>
-#define KM_METRICS_AVX2 1
-#else
-#define KM_METRICS_AVX2 0
-#endif
 
 #include "internal.h"
 #include "detect_internal.h"
@@ -155,7 +149,7 @@ static int32_t add_row_pairs(metrics_acc *a, const float *row, const uint8_t *mr
 }
 #endif
 
-#if KM_METRICS_AVX2
+#if KM_HAVE_AVX2_TARGET
 /* Columns of one row that the AVX2 loop takes per span: the nonzero terms
  * kept between its two steps (below) live on the stack. */
 #define QUAD_SPAN 512
@@ -265,7 +259,7 @@ static void frame_sums(metrics_acc *a, const km_frame *frame, const km_mask *mas
         const uint8_t *mrow = mask == NULL || mask->data == NULL
                                   ? NULL : mask->data + (ptrdiff_t)r * mask->row_stride;
         int32_t c0 = 0;
-#if KM_METRICS_AVX2
+#if KM_HAVE_AVX2_TARGET
         if (avx2)
             c0 = add_row_quads(a, row, mrow, frame->cols, r, contact_threshold, saturation);
         else

@@ -4,16 +4,10 @@
 #include <math.h>
 #include <string.h>
 
+#include "detect_internal.h"
 #include "keysort.h"
 #include "lanes64.h"
 #include "prominence.h"
-
-#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
-#define KM_PROM_AVX2 1
-#include <immintrin.h>
-#else
-#define KM_PROM_AVX2 0
-#endif
 
 /* The filtration runs on a copy of the frame with a border of -inf
  * (pad, (rows + 2) x (cols + 2)), so that every taxel has eight
@@ -127,7 +121,7 @@ static inline void labels_portable(const uint32_t *comp, uint32_t t, uint32_t w,
     *hi1 = h;
 }
 
-#if KM_PROM_AVX2
+#if KM_HAVE_AVX2_TARGET
 /* The same from three 4-lane loads (the rows above, of and below t; the
  * lane outside the 3x3 block set to NONE, and t's own label is NONE as t
  * is being added) and unsigned min/max across the lanes.  No load leaves
@@ -207,7 +201,7 @@ static void filtrate_portable(filtration *f, const uint64_t *items, size_t len)
     f->rank = rank0 + (uint32_t)k;
 }
 
-#if KM_PROM_AVX2
+#if KM_HAVE_AVX2_TARGET
 __attribute__((target("avx2"))) static void filtrate_avx2(filtration *f, const uint64_t *items,
                                                           size_t len)
 {
@@ -230,7 +224,7 @@ static void filtrate(filtration *f, const uint64_t *items, size_t len)
 {
     if (f->alive == 0)
         return;
-#if KM_PROM_AVX2
+#if KM_HAVE_AVX2_TARGET
     if (f->avx2) {
         filtrate_avx2(f, items, len);
         return;
@@ -239,7 +233,7 @@ static void filtrate(filtration *f, const uint64_t *items, size_t len)
     filtrate_portable(f, items, len);
 }
 
-#if KM_PROM_AVX2
+#if KM_HAVE_AVX2_TARGET
 /* vpermd indices that move the selected 64-bit lanes of a 4-bit mask to
    the high lanes in reverse order, the first selected in lane 3; other
    lanes take lane 0 (the forward placement, to the low lanes in order, is
@@ -330,7 +324,7 @@ static void partition(const float *san, int32_t rows, int32_t cols, float vmin, 
         for (int32_t c = 0; c < cols; c++)
             row_items[c] = make_item(src[c], prow + (size_t)c);
         int32_t c0 = 0;
-#if KM_PROM_AVX2
+#if KM_HAVE_AVX2_TARGET
         if (avx2)
             c0 = (int32_t)place_avx2(row_items, (size_t)cols, n - (size_t)r * (size_t)cols, it,
                                      &lo, &hi, &nv, k_min, k_level, k_valid);
