@@ -18,7 +18,10 @@ DEFAULT thresholds:
   one-taxel         the isolated-cell test called it one taxel (significance discounted);
   z < min_snr       significance under the default min_snr (5; 4 for a footprint fitted at
                     6 mm or more, ALGORITHMS 10.4 Peaks, from main a7b4de2 on: --old-rule
-                    applies 5 to every size, for builds before it), with its z;
+                    applies 5 to every size, for builds before it; a trace that prints
+                    `share`, session 21 on, gives the product of the lower thresholds
+                    itself, the two-row rule on rollers included), with its z (on a
+                    roller, after the footprint rule of 10.4 Noise; `z0` the raw snr);
   min_prominence    fitted amplitude under min_prominence (4);
   largest sigma     still growing at the largest sigma searched;
   edge              8 or more of its 5 x 5 neighbours off the map;
@@ -80,7 +83,9 @@ def first_gate(p):
     if p["one"]:
         return "one-taxel"
     need = MIN_SNR
-    if not OLD_RULE and p["size"] >= BROAD_SIGMA_MM:
+    if "share" in p:  # the trace's own product of the lower thresholds (broad, two rows)
+        need *= p["share"]
+    elif not OLD_RULE and p["size"] >= BROAD_SIGMA_MM:
         need *= BROAD_SNR_SHARE
     if not p["rawz"] >= need:
         return "z < min_snr"

@@ -894,7 +894,10 @@ typedef struct km_candidate_params {
                                   while the sigmas are searched, a footprint
                                   fitted at 6 mm or more needs 0.8 x this
                                   (broad filters have fewer noise peaks per
-                                  area; docs/ALGORITHMS.md 10 step 4) */
+                                  area), and on a roller a peak whose excess
+                                  recurs under a second sensor row 0.8 x what
+                                  it needs otherwise (docs/ALGORITHMS.md 10
+                                  step 4) */
     double knot_sigma_mm;      /* > 0: one expected footprint sigma (mm) for the
                                   matched filter; 0 = search the sigmas from
                                   min_sigma_mm to max_sigma_mm [0] */

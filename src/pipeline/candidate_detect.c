@@ -35,6 +35,19 @@
    Peaks; bench/README "Session 19 (recall)"). */
 #define BROAD_SIGMA_MM 6.0
 #define BROAD_SNR_SHARE 0.8
+/* A roller peak whose excess recurs under a second sensor row (on_body:
+   TWO_ROWS_SHARE of A under the weaker of two rows) needs TWO_ROWS_SNR_SHARE
+   of the significance it would need otherwise: two sensor rows, whose gain
+   and offset errors are independent, saw it on the same body cell, which a
+   hot, high-gain or stuck taxel (the roller's false candidates of model 2,
+   bench/false_candidates.py) does not do.  Tuning seeds (models 1-10,
+   independent 1-40): 10 knots gained (model 2 roller hard 3, moderate 1,
+   independent roller hard 6), no false candidate added; model 2 roller
+   hard seeds 11-40: 6 gained, 7 false added; 0.75-0.85 gained the same
+   knots.  The knot-free null at the defaults 0.22 -> 0.25 per 100 cm2,
+   within the stated 0.3 (docs/ALGORITHMS.md 10.4 Peaks; bench/README
+   "Session 21 (roller)"). */
+#define TWO_ROWS_SNR_SHARE 0.8
 
 /* The maps of the detection, all ny x nx. */
 typedef struct cand_maps {
@@ -246,7 +259,9 @@ static int passes_ok(const km_candidate_params *p, const cand_maps *m, size_t k,
    0.  With scales searched (largest_sigma > 0) a footprint fitted at
    BROAD_SIGMA_MM or more needs BROAD_SNR_SHARE x min_snr.  On a roller
    the significance is measured against the local noise without the peak's
-   own footprint (noise_off_footprint). */
+   own footprint (noise_off_footprint), and a peak on the body (seen under
+   a second sensor row) needs TWO_ROWS_SNR_SHARE of what it would need
+   otherwise. */
 static int make_candidate(const km_candidate_params *p, const cand_maps *m, const km_peak *q,
                           double largest_sigma, km_candidate *e)
 {
@@ -261,6 +276,8 @@ static int make_candidate(const km_candidate_params *p, const cand_maps *m, cons
     double need = p->min_snr;
     if (!one && largest_sigma > 0.0 && m->size[k] >= (float)BROAD_SIGMA_MM)
         need *= BROAD_SNR_SHARE;
+    if (!one && m->roller && on_body(m, k))
+        need *= TWO_ROWS_SNR_SHARE;
     if ((one && !(p->one_taxel_weight > 0.0)) || !(z >= need))
         return 0;
     /* Still growing at the largest sigma searched: broader than any knot
