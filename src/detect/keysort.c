@@ -34,16 +34,23 @@ static void exclusive_prefix_sum(uint32_t *hist, size_t nb)
     uint32_t sum = 0;
     size_t b = 0;
 #if defined(__SSE2__)
-    /* Four buckets at a time: an in-register inclusive scan (two shifted
-       adds), the running sum added, the bucket's own count subtracted. */
+    /* Eight buckets at a time: two in-register inclusive scans (shifted
+       adds, independent of each other and of the running sum), the first
+       one's total added to the second; the running sum is the only chain
+       from one group of eight to the next (one add), each bucket's own
+       count subtracted for the exclusive sum. */
     __m128i carry = _mm_setzero_si128();
-    for (; b + 4 <= nb; b += 4) {
-        __m128i x = _mm_loadu_si128((const __m128i *)(hist + b));
-        __m128i y = _mm_add_epi32(x, _mm_slli_si128(x, 4));
-        y = _mm_add_epi32(y, _mm_slli_si128(y, 8));
-        y = _mm_add_epi32(y, carry);
-        _mm_storeu_si128((__m128i *)(hist + b), _mm_sub_epi32(y, x));
-        carry = _mm_shuffle_epi32(y, 0xff);
+    for (; b + 8 <= nb; b += 8) {
+        __m128i x0 = _mm_loadu_si128((const __m128i *)(hist + b));
+        __m128i x1 = _mm_loadu_si128((const __m128i *)(hist + b + 4));
+        __m128i y0 = _mm_add_epi32(x0, _mm_slli_si128(x0, 4));
+        __m128i y1 = _mm_add_epi32(x1, _mm_slli_si128(x1, 4));
+        y0 = _mm_add_epi32(y0, _mm_slli_si128(y0, 8));
+        y1 = _mm_add_epi32(y1, _mm_slli_si128(y1, 8));
+        y1 = _mm_add_epi32(y1, _mm_shuffle_epi32(y0, 0xff));
+        _mm_storeu_si128((__m128i *)(hist + b), _mm_add_epi32(carry, _mm_sub_epi32(y0, x0)));
+        _mm_storeu_si128((__m128i *)(hist + b + 4), _mm_add_epi32(carry, _mm_sub_epi32(y1, x1)));
+        carry = _mm_add_epi32(carry, _mm_shuffle_epi32(y1, 0xff));
     }
     sum = (uint32_t)_mm_cvtsi128_si32(carry);
 #endif

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "detect/detect_internal.h"
+#include "detect/keysort.h"
 #include "detect/prominence.h"
 #include "internal.h"
 #include "knotmap.h"
@@ -804,6 +805,44 @@ Test(detect, total_order_on_large_candidate_lists)
                           kind, it, k - 1, k);
             }
         }
+    }
+}
+
+static int u64_cmp(const void *pa, const void *pb)
+{
+    uint64_t a = *(const uint64_t *)pa, b = *(const uint64_t *)pb;
+    return (a > b) - (a < b);
+}
+
+Test(detect, keysort_matches_qsort)
+{
+    /* km_keysort against qsort, bit for bit: 33..4200 items (the bucket
+     * and radix regimes), key ranges so that the bucket count takes every
+     * remainder mod 8 (the prefix sum's vector groups and tail), keys
+     * spread, in a narrow range, with ties, and clustered (a full bucket:
+     * radix).  Payloads ascending, as the callers give them. */
+    enum { M = 4200 };
+    static uint64_t a[M], t[M], ref[M];
+    srand(1234);
+    for (int it = 0; it < 3000; it++) {
+        size_t m = 33 + (size_t)rand() % (it % 10 == 0 ? M - 33 : 700);
+        int kind = it % 4;
+        uint32_t base = (uint32_t)rand() * 2654435761u, range = 1u + (uint32_t)rand() % 20000u;
+        if (kind == 0)
+            range = 0xffffffffu;
+        for (size_t k = 0; k < m; k++) {
+            uint32_t r = (uint32_t)rand() ^ (uint32_t)rand() << 15 ^ (uint32_t)rand() << 30;
+            uint32_t key = kind == 0   ? r
+                           : kind == 1 ? base + r % range
+                           : kind == 2 ? base + (r % 7u) * (range / 7u + 1u)
+                                       : (r % 50u == 0 ? r : base + r % 3u);
+            a[k] = (uint64_t)key << 32 | (uint32_t)k;
+        }
+        memcpy(ref, a, m * sizeof *a);
+        qsort(ref, m, sizeof *ref, u64_cmp);
+        const uint64_t *out = km_keysort(a, t, m);
+        cr_assert(memcmp(out, ref, m * sizeof *ref) == 0, "it %d kind %d m %zu range %u", it,
+                  kind, m, range);
     }
 }
 
