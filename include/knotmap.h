@@ -276,8 +276,8 @@ KM_API void km_reader_header_get(const km_reader *reader, size_t index,
 KM_API km_status km_reader_read(km_ctx *ctx, km_reader *reader, float *frames,
                                 double *times, int64_t max_frames, int64_t *n_read);
 /* Parse what delivering the next frame takes, decoding no more than it must:
- * for a session HDF5 whose /frames knotmap decodes itself (shuffle and
- * deflate, docs/FORMAT.md 1.2) HDF5 locates that frame's chunk in its index
+ * for a session HDF5 whose /frames knotmap decodes itself (shuffle with
+ * deflate or LZF, docs/FORMAT.md 1.2) HDF5 locates that frame's chunk in its index
  * and copies its stored bytes, which are not inflated; for any other input
  * the frame is read as km_reader_read reads it.  For the command's probe of
  * an untrusted file (docs/CLI.md, "The probe"): what km_reader_read returns

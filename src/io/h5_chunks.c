@@ -12,7 +12,7 @@
 
 #include "h5_chunks.h"
 
-enum { STEP_DEFLATE = 1, STEP_SHUFFLE = 2, MAX_STEPS = 2 };
+enum { STEP_DEFLATE = 1, STEP_SHUFFLE = 2, STEP_LZF = 3, MAX_STEPS = 2 };
 
 struct km_h5_chunks {
     hid_t d;
@@ -43,10 +43,11 @@ void km_h5_chunks_free(km_h5_chunks *c)
     free(c);
 }
 
-/* The dataset's filters as steps in write order, each deflate or shuffle
- * and each at most once, with their first client value in cd0 (deflate:
- * the level; shuffle: the element size; UINT_MAX when absent).  The
- * count, or -1 for any other pipeline.  Shared by reading and writing. */
+/* The dataset's filters as steps in write order, each deflate, shuffle or
+ * LZF and each at most once, with their first client value in cd0
+ * (deflate: the level; shuffle: the element size; UINT_MAX when absent).
+ * The count, or -1 for any other pipeline.  Shared by reading and writing
+ * (which writes no LZF). */
 static int filter_steps(hid_t dcpl, int step[MAX_STEPS], unsigned cd0[MAX_STEPS])
 {
     int n = H5Pget_nfilters(dcpl);
@@ -56,8 +57,9 @@ static int filter_steps(hid_t dcpl, int step[MAX_STEPS], unsigned cd0[MAX_STEPS]
         unsigned flags = 0, cd[8] = {0};
         size_t ncd = 8;
         H5Z_filter_t id = H5Pget_filter2(dcpl, (unsigned)i, &flags, &ncd, cd, 0, NULL, NULL);
-        int kind = id == H5Z_FILTER_DEFLATE ? STEP_DEFLATE
-                   : id == H5Z_FILTER_SHUFFLE ? STEP_SHUFFLE : 0;
+        int kind = id == H5Z_FILTER_DEFLATE   ? STEP_DEFLATE
+                   : id == H5Z_FILTER_SHUFFLE ? STEP_SHUFFLE
+                   : id == KM_H5_FILTER_LZF   ? STEP_LZF : 0;
         if (kind == 0)
             return -1;
         for (int j = 0; j < i; j++)
@@ -69,23 +71,27 @@ static int filter_steps(hid_t dcpl, int step[MAX_STEPS], unsigned cd0[MAX_STEPS]
     return n;
 }
 
-/* Shuffle on the stored element size and deflate at any level. */
+/* Shuffle on the stored element size, deflate at any level, LZF (not
+ * with deflate: one compressor). */
 static int read_pipeline(hid_t dcpl, km_h5_chunks *c)
 {
     unsigned cd0[MAX_STEPS];
-    int n = filter_steps(dcpl, c->step, cd0);
-    for (int i = 0; i < n; i++)
+    int n = filter_steps(dcpl, c->step, cd0), compressors = 0;
+    for (int i = 0; i < n; i++) {
         if (c->step[i] == STEP_SHUFFLE && cd0[i] != c->elem)
             return 0;
-    if (n < 0)
+        compressors += c->step[i] != STEP_SHUFFLE;
+    }
+    if (n < 0 || compressors > 1)
         return 0;
     c->n_steps = n;
     return 1;
 }
 
-km_h5_chunks *km_h5_chunks_open(hid_t frames)
+/* The layout and filters km_h5_chunks_open accepts, into c (c->d, the
+ * sizes and the steps); 1 when eligible. */
+static int eligible(hid_t frames, km_h5_chunks *c)
 {
-    km_h5_chunks *c = calloc(1, sizeof *c);
     hid_t dcpl = H5I_INVALID_HID, type = H5I_INVALID_HID, space = H5I_INVALID_HID;
     hsize_t dims[3], chunk[3];
     int ok = 0;
@@ -93,10 +99,9 @@ km_h5_chunks *km_h5_chunks_open(hid_t frames)
     unsigned char lead;
 
     memcpy(&lead, &one, 1); /* little-endian host: the first byte of 1.0f is 0 */
-    if (c == NULL || lead != 0)
-        goto done;
+    if (lead != 0)
+        return 0;
     c->d = frames;
-    c->cached = -1;
     dcpl = H5Dget_create_plist(frames);
     type = H5Dget_type(frames);
     space = H5Dget_space(frames);
@@ -116,15 +121,16 @@ km_h5_chunks *km_h5_chunks_open(hid_t frames)
     if (H5Pget_chunk_opts(dcpl, &opts) < 0)
         goto done;
     c->raw_partial = (opts & H5D_CHUNK_DONT_FILTER_PARTIAL_CHUNKS) != 0;
+    /* An unfiltered edge chunk goes to H5Dread, which has no LZF here. */
+    for (int i = 0; i < c->n_steps; i++)
+        if (c->step[i] == STEP_LZF && c->raw_partial)
+            goto done;
     c->n_frames = (int64_t)dims[0];
     c->cf = (int64_t)chunk[0];
     c->frame_elems = (size_t)dims[1] * (size_t)dims[2];
     /* The open path has already bounded the chunk size. */
     c->chunk_bytes = (size_t)chunk[0] * c->frame_elems * c->elem;
-    c->cache = malloc(c->chunk_bytes);
-    c->scratch = malloc(c->chunk_bytes);
-    c->dec = libdeflate_alloc_decompressor();
-    ok = c->cache != NULL && c->scratch != NULL && c->dec != NULL;
+    ok = 1;
 done:
     if (space >= 0)
         H5Sclose(space);
@@ -132,7 +138,25 @@ done:
         H5Tclose(type);
     if (dcpl >= 0)
         H5Pclose(dcpl);
-    if (!ok) {
+    return ok;
+}
+
+int km_h5_chunks_eligible(hid_t frames)
+{
+    km_h5_chunks c;
+    memset(&c, 0, sizeof c);
+    return eligible(frames, &c);
+}
+
+km_h5_chunks *km_h5_chunks_open(hid_t frames)
+{
+    km_h5_chunks *c = calloc(1, sizeof *c);
+    if (c == NULL)
+        return NULL;
+    c->cached = -1;
+    if (!eligible(frames, c) || (c->cache = malloc(c->chunk_bytes)) == NULL ||
+        (c->scratch = malloc(c->chunk_bytes)) == NULL ||
+        (c->dec = libdeflate_alloc_decompressor()) == NULL) {
         km_h5_chunks_free(c);
         return NULL;
     }
@@ -237,6 +261,51 @@ int km_h5_chunks_fetch(km_h5_chunks *c, int64_t frame)
     return fetch_chunk(c, frame / c->cf, &stored, &skipped);
 }
 
+/* LZF (liblzf's format, as h5py's LZF filter stores a chunk: the bare
+ * stream, no header) of in_n bytes into out, which it must fill exactly:
+ * 1 when it does, 0 for a stream that is damaged, ends early or would
+ * write past out_n.  Each control byte c is either a literal run (c < 32:
+ * the next c + 1 bytes) or a back reference (length c >> 5, 7 meaning 7 +
+ * the next byte, plus 2; distance ((c & 31) << 8) + the next byte + 1,
+ * into what is already written, overlapping allowed). */
+static int lzf_decode(const unsigned char *in, size_t in_n, unsigned char *out, size_t out_n)
+{
+    size_t i = 0, o = 0;
+    while (i < in_n) {
+        unsigned ctrl = in[i++];
+        if (ctrl < 32) {
+            size_t len = (size_t)ctrl + 1;
+            if (len > in_n - i || len > out_n - o)
+                return 0;
+            memcpy(out + o, in + i, len);
+            i += len;
+            o += len;
+            continue;
+        }
+        size_t len = ctrl >> 5;
+        if (len == 7) {
+            if (i >= in_n)
+                return 0;
+            len += in[i++];
+        }
+        if (i >= in_n)
+            return 0;
+        size_t dist = ((size_t)(ctrl & 31) << 8) + in[i++] + 1;
+        len += 2;
+        if (dist > o || len > out_n - o)
+            return 0;
+        const unsigned char *ref = out + o - dist;
+        if (dist >= len) {
+            memcpy(out + o, ref, len);
+        } else {
+            for (size_t k = 0; k < len; k++) /* overlapping: a repeated pattern */
+                out[o + k] = ref[k];
+        }
+        o += len;
+    }
+    return o == out_n;
+}
+
 /* Chunk k decoded into dst (chunk_bytes), its stored bytes fetched with
  * HDF5's lock held only to copy them; the decoding runs without it. */
 static int decode_chunk(km_h5_chunks *c, int64_t k, void *dst)
@@ -259,6 +328,9 @@ static int decode_chunk(km_h5_chunks *c, int64_t k, void *dst)
             if (libdeflate_zlib_decompress(c->dec, cur, cur_n, out, c->chunk_bytes, &got) !=
                     LIBDEFLATE_SUCCESS ||
                 got != c->chunk_bytes)
+                return 0;
+        } else if (todo[j] == STEP_LZF) {
+            if (!lzf_decode(cur, cur_n, out, c->chunk_bytes))
                 return 0;
         } else {
             if (cur_n != c->chunk_bytes)
@@ -402,7 +474,7 @@ static int write_pipeline(hid_t dcpl, km_h5_chunks_out *c)
         return 0;
     int n = filter_steps(dcpl, c->step, cd0);
     for (int i = 0; i < n; i++) {
-        if ((c->step[i] == STEP_SHUFFLE && cd0[i] != c->elem) ||
+        if (c->step[i] == STEP_LZF || (c->step[i] == STEP_SHUFFLE && cd0[i] != c->elem) ||
             (c->step[i] == STEP_DEFLATE && cd0[i] > 9))
             return 0;
         if (c->step[i] == STEP_DEFLATE)

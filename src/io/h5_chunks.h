@@ -1,17 +1,20 @@
 /* Direct chunk reading of a session's /frames (docs/FORMAT.md 1.2): the
  * stored chunks are fetched with H5Dread_chunk (HDF5's global lock held
  * only to copy bytes) and decoded here, outside that lock: deflate by
- * libdeflate, byte shuffle undone by hand.  Frames are bit-identical to
- * H5Dread's.  Internal to src/io.
+ * libdeflate, h5py's LZF and the byte shuffle by hand.  Frames are
+ * bit-identical to H5Dread's (for LZF: to h5py's read with its filter).
+ * Internal to src/io.
  *
  * Eligible: a chunked 3-D dataset [T, R, C] of little-endian float32 or
  * float64 (converted to float32 as H5Dread does: beyond the float range an
- * infinity, otherwise rounded to nearest) whose chunks span whole frames ([k, R, C]) and whose filters are only shuffle
- * and deflate, in any order, or none.  Anything else (other types, other
- * filters such as the LZ4/BZip2 plugins, unallocated chunks, a chunk that
- * does not decode) is read by H5Dread as before: km_h5_chunks_read stops
- * before that chunk and the caller reads the rest of the request with
- * H5Dread, so HDF5 reports the error of a damaged chunk in its own words.
+ * infinity, otherwise rounded to nearest) whose chunks span whole frames
+ * ([k, R, C]) and whose filters are only shuffle and one of deflate or
+ * LZF, in any order, or none.  Anything else (other types, other filters
+ * such as the LZ4/BZip2 plugins, unallocated chunks, a chunk that does not
+ * decode) is read by H5Dread as before: km_h5_chunks_read stops before
+ * that chunk and the caller reads the rest of the request with H5Dread, so
+ * HDF5 reports the error of a damaged chunk in its own words (for LZF,
+ * which HDF5 lacks, that its filter is not available).
  *
  * Each chunk is decoded at most once per pass: the last decoded chunk is
  * kept for the next request (reads are sequential), and a chunk wholly
@@ -26,6 +29,15 @@
 #include <stdint.h>
 
 typedef struct km_h5_chunks km_h5_chunks;
+
+/* h5py's LZF filter (registered with The HDF Group as 32000): decoded here;
+ * the HDF5 library has no LZF of its own. */
+#define KM_H5_FILTER_LZF 32000
+
+/* 1 when km_h5_chunks_open would take the dataset (its layout, type and
+ * filters), without allocating: the session opener lets an LZF dataset
+ * pass its filter check only then, since H5Dread cannot read it. */
+int km_h5_chunks_eligible(hid_t frames);
 
 /* NULL when the dataset is not eligible (or out of memory): read it with
  * H5Dread.  The dataset handle stays owned by the caller and must outlive

@@ -154,7 +154,21 @@ def session_seeds():
         f.create_dataset("frames", data=np.zeros((2, 2, 2), dtype=np.float64))
         f.create_dataset("mask", data=np.ones((3, 3), dtype=np.uint8))
 
+    def lzf_f32(f, np):
+        # h5py's LZF (decoded by knotmap itself, src/io/h5_chunks.c), with
+        # the byte shuffle, chunks of whole frames: one that LZF shrinks and
+        # the mostly-zero rest.
+        f.attrs["schema"] = "knotmap-session"
+        f.attrs["schema_version"] = 1
+        f.attrs["frame_rate_hz"] = 100.0
+        f.attrs["mode"] = "mat"
+        data = np.zeros((8, 3, 2), dtype=np.float32)
+        data[5, 1, 1] = 30.5
+        data[6] = 2.0
+        f.create_dataset("frames", data=data, chunks=(4, 3, 2), compression="lzf", shuffle=True)
+
     make("basic_f32", basic)
+    make("lzf_f32", lzf_f32)
     make("full_u16_chunked", full)
     make("int16", int16)
     make("wrong_rank", wrong_rank)

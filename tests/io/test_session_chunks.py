@@ -1,11 +1,11 @@
 """Session frames read by knotmap equal h5py's read, bit for bit, whatever
-the storage filters (src/io/h5_chunks.c decodes shuffle + deflate itself;
-everything else goes through HDF5, plugins included).
+the storage filters (src/io/h5_chunks.c decodes shuffle, deflate and h5py's
+LZF itself; everything else goes through HDF5, plugins included).
 
 Files are written here with h5py: deflate levels with and without shuffle,
 chunks that do not divide the session (a partial edge chunk), chunk
-boundaries inside the reader's blocks, h5py's LZF, and the LZ4 and BZip2
-filters of Debian's hdf5-filter-plugin (HDF5 loads them from its default
+boundaries inside the reader's blocks, h5py's LZF (decoded by knotmap), and
+the LZ4 and BZip2 filters of Debian's hdf5-filter-plugin (HDF5 loads them from its default
 plugin path, or HDF5_PLUGIN_PATH); a filter HDF5 cannot load is an
 'unsupported' error naming it.  Run with the Python package on PYTHONPATH
 (KNOTMAP_PYTHONPATH or build/python).
@@ -59,6 +59,9 @@ LAYOUTS = {
     "spatial_gzip_shuffle": dict(compression="gzip", shuffle=True, chunks=(150, 3, 5)),
     "contiguous": dict(),
     "lzf_shuffle": dict(compression="lzf", shuffle=True, chunks=(64, R, C)),
+    # decoded by knotmap itself (h5_chunks.c), not by h5py's registered filter
+    "lzf": dict(compression="lzf", chunks=(50, R, C)),
+    "lzf_float64": dict(compression="lzf", shuffle=True, chunks=(64, R, C), dtype="f8"),
     "fletcher32_gzip": dict(compression="gzip", fletcher32=True, chunks=(64, R, C)),
     "float64_gzip": dict(compression="gzip", shuffle=True, chunks=(64, R, C), dtype="f8"),
     "lz4_plugin": dict(compression=LZ4, chunks=(64, R, C)),
