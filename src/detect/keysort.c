@@ -22,6 +22,31 @@ static void insertion_sort(uint64_t *a, size_t m)
     }
 }
 
+/* The insertion pass after the bucket sort, where most items are already
+ * in place and an out-of-order one is mostly one place off (two items in
+ * a bucket, in either order: a coin flip for a branch).  Each step
+ * compare-exchanges the new item with the last one without a branch (the
+ * larger is then the largest so far); only when the smaller one is also
+ * below the item before (three or more out of order: rare) does the plain
+ * insertion take it further down.  The same order as insertion_sort. */
+static void insertion_sort_cx(uint64_t *a, size_t m)
+{
+    if (m < 2)
+        return;
+    uint64_t prev = a[0];
+    for (size_t k = 1; k < m; k++) {
+        uint64_t v = a[k];
+        uint64_t lo = v < prev ? v : prev, hi = v < prev ? prev : v;
+        a[k] = hi;
+        size_t j = k - 1;
+        if (j > 0 && a[j - 1] > lo)
+            for (; j > 0 && a[j - 1] > lo; j--)
+                a[j] = a[j - 1];
+        a[j] = lo;
+        prev = hi;
+    }
+}
+
 /* Number of significant bits of x (0 for 0). */
 static inline unsigned bit_length(uint32_t x)
 {
@@ -88,7 +113,7 @@ static int bucket_sort(const uint64_t *a, uint64_t *out, size_t m, uint32_t kmin
     exclusive_prefix_sum(hist, nb);
     for (size_t k = 0; k < m; k++)
         out[hist[((uint32_t)(a[k] >> 32) - kmin) >> shift]++] = a[k];
-    insertion_sort(out, m);
+    insertion_sort_cx(out, m);
     return 1;
 }
 
