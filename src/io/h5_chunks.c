@@ -6,11 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#ifdef __SSE2__
-#include <emmintrin.h>
-#endif
-
 #include "h5_chunks.h"
+#include "h5_codec.h"
 
 enum { STEP_DEFLATE = 1, STEP_SHUFFLE = 2, STEP_LZF = 3, MAX_STEPS = 2 };
 
@@ -18,13 +15,17 @@ struct km_h5_chunks {
     hid_t d;
     int64_t n_frames;
     int64_t cf;          /* frames per chunk */
+    size_t rows, cols;   /* R, C */
+    size_t cr, cc;       /* a chunk's rows and columns (the frame's, or a tile of it) */
+    size_t tiles_r, tiles_c; /* chunks across a frame: ceil(R / cr), ceil(C / cc) */
     size_t frame_elems;  /* R * C */
     size_t elem;         /* stored element: 4 (float32) or 8 (float64) */
-    size_t chunk_bytes;  /* cf * R * C * elem */
+    size_t chunk_bytes;  /* one stored chunk decoded: cf * cr * cc * elem */
+    size_t slab_bytes;   /* cf whole frames: cf * R * C * elem */
     int raw_partial;     /* partial edge chunks stored unfiltered */
     int n_steps;
     int step[MAX_STEPS]; /* the filter pipeline in write order */
-    unsigned char *raw, *scratch;
+    unsigned char *raw, *scratch, *tile;
     size_t raw_cap;
     void *cache;         /* the last decoded chunk, stored type */
     int64_t cached;      /* its index, -1 = none */
@@ -39,6 +40,7 @@ void km_h5_chunks_free(km_h5_chunks *c)
         libdeflate_free_decompressor(c->dec);
     free(c->raw);
     free(c->scratch);
+    free(c->tile);
     free(c->cache);
     free(c);
 }
@@ -90,7 +92,7 @@ static int read_pipeline(hid_t dcpl, km_h5_chunks *c)
 
 /* The layout and filters km_h5_chunks_open accepts, into c (c->d, the
  * sizes and the steps); 1 when eligible. */
-static int eligible(hid_t frames, km_h5_chunks *c)
+static int eligible(hid_t frames, size_t max_slab_bytes, km_h5_chunks *c)
 {
     hid_t dcpl = H5I_INVALID_HID, type = H5I_INVALID_HID, space = H5I_INVALID_HID;
     hsize_t dims[3], chunk[3];
@@ -112,7 +114,13 @@ static int eligible(hid_t frames, km_h5_chunks *c)
         c->elem == 0 || H5Sget_simple_extent_ndims(space) != 3 ||
         H5Sget_simple_extent_dims(space, dims, NULL) != 3 || H5Pget_chunk(dcpl, 3, chunk) != 3)
         goto done;
-    if (chunk[0] == 0 || chunk[1] != dims[1] || chunk[2] != dims[2] || !read_pipeline(dcpl, c))
+    if (chunk[0] == 0 || chunk[1] == 0 || chunk[2] == 0 || dims[1] == 0 || dims[2] == 0 ||
+        !read_pipeline(dcpl, c))
+        goto done;
+    /* The decoded frames of one chunk row (every tile across the frame)
+       are kept: bounded by the caller. */
+    if ((double)chunk[0] * (double)dims[1] * (double)dims[2] * (double)c->elem >
+        (double)max_slab_bytes)
         goto done;
     /* H5D_CHUNK_DONT_FILTER_PARTIAL_CHUNKS: HDF5 1.10.8's H5Dread_chunk
        reports a filter mask of 0 for such an unfiltered edge chunk, so
@@ -127,9 +135,16 @@ static int eligible(hid_t frames, km_h5_chunks *c)
             goto done;
     c->n_frames = (int64_t)dims[0];
     c->cf = (int64_t)chunk[0];
-    c->frame_elems = (size_t)dims[1] * (size_t)dims[2];
+    c->rows = (size_t)dims[1];
+    c->cols = (size_t)dims[2];
+    c->cr = (size_t)chunk[1];
+    c->cc = (size_t)chunk[2];
+    c->tiles_r = (c->rows + c->cr - 1) / c->cr;
+    c->tiles_c = (c->cols + c->cc - 1) / c->cc;
+    c->frame_elems = c->rows * c->cols;
     /* The open path has already bounded the chunk size. */
-    c->chunk_bytes = (size_t)chunk[0] * c->frame_elems * c->elem;
+    c->chunk_bytes = (size_t)chunk[0] * c->cr * c->cc * c->elem;
+    c->slab_bytes = (size_t)chunk[0] * c->frame_elems * c->elem;
     ok = 1;
 done:
     if (space >= 0)
@@ -141,21 +156,29 @@ done:
     return ok;
 }
 
-int km_h5_chunks_eligible(hid_t frames)
+int km_h5_chunks_eligible(hid_t frames, size_t max_slab_bytes)
 {
     km_h5_chunks c;
     memset(&c, 0, sizeof c);
-    return eligible(frames, &c);
+    return eligible(frames, max_slab_bytes, &c);
 }
 
-km_h5_chunks *km_h5_chunks_open(hid_t frames)
+/* The chunks are the frame's own (one per chunk row, laid out as the
+ * frames are): decoded straight into place. */
+static int whole_frames(const km_h5_chunks *c)
+{
+    return c->cr == c->rows && c->cc == c->cols;
+}
+
+km_h5_chunks *km_h5_chunks_open(hid_t frames, size_t max_slab_bytes)
 {
     km_h5_chunks *c = calloc(1, sizeof *c);
     if (c == NULL)
         return NULL;
     c->cached = -1;
-    if (!eligible(frames, c) || (c->cache = malloc(c->chunk_bytes)) == NULL ||
+    if (!eligible(frames, max_slab_bytes, c) || (c->cache = malloc(c->slab_bytes)) == NULL ||
         (c->scratch = malloc(c->chunk_bytes)) == NULL ||
+        (!whole_frames(c) && (c->tile = malloc(c->chunk_bytes)) == NULL) ||
         (c->dec = libdeflate_alloc_decompressor()) == NULL) {
         km_h5_chunks_free(c);
         return NULL;
@@ -163,79 +186,21 @@ km_h5_chunks *km_h5_chunks_open(hid_t frames)
     return c;
 }
 
-/* Undo HDF5's byte shuffle of 4-byte elements: byte b of element i was
- * stored at b * n + i. */
-static void unshuffle4(const unsigned char *restrict in, unsigned char *restrict out, size_t n)
+/* The stored bytes of the chunk at chunk row k, tile (tr, tc) into c->raw
+ * (*stored of them, *skipped the filters not applied): 1 when the chunk is
+ * to be decoded here, 0 when H5Dread must read it (a partial edge chunk
+ * stored unfiltered, an unallocated chunk, a size deflate could not give,
+ * out of memory or an HDF5 error).  HDF5 is called twice, to size and copy
+ * the stored bytes. */
+static int fetch_chunk(km_h5_chunks *c, int64_t k, size_t tr, size_t tc, hsize_t *stored,
+                       uint32_t *skipped)
 {
-    const unsigned char *p0 = in, *p1 = in + n, *p2 = in + 2 * n, *p3 = in + 3 * n;
-    size_t i = 0;
-#ifdef __SSE2__
-    for (; i + 16 <= n; i += 16) {
-        __m128i a = _mm_loadu_si128((const __m128i *)(const void *)(p0 + i));
-        __m128i b = _mm_loadu_si128((const __m128i *)(const void *)(p1 + i));
-        __m128i c = _mm_loadu_si128((const __m128i *)(const void *)(p2 + i));
-        __m128i d = _mm_loadu_si128((const __m128i *)(const void *)(p3 + i));
-        __m128i ab0 = _mm_unpacklo_epi8(a, b), ab1 = _mm_unpackhi_epi8(a, b);
-        __m128i cd0 = _mm_unpacklo_epi8(c, d), cd1 = _mm_unpackhi_epi8(c, d);
-        __m128i *o = (__m128i *)(void *)(out + 4 * i);
-        _mm_storeu_si128(o, _mm_unpacklo_epi16(ab0, cd0));
-        _mm_storeu_si128(o + 1, _mm_unpackhi_epi16(ab0, cd0));
-        _mm_storeu_si128(o + 2, _mm_unpacklo_epi16(ab1, cd1));
-        _mm_storeu_si128(o + 3, _mm_unpackhi_epi16(ab1, cd1));
-    }
-#endif
-    for (; i < n; i++) {
-        out[4 * i] = p0[i];
-        out[4 * i + 1] = p1[i];
-        out[4 * i + 2] = p2[i];
-        out[4 * i + 3] = p3[i];
-    }
-}
-
-/* The same for 8-byte elements: byte b of element i was stored at b * n + i. */
-static void unshuffle8(const unsigned char *restrict in, unsigned char *restrict out, size_t n)
-{
-    size_t i = 0;
-#ifdef __SSE2__
-    for (; i + 16 <= n; i += 16) {
-        __m128i s[8];
-        for (int b = 0; b < 8; b++)
-            s[b] = _mm_loadu_si128((const __m128i *)(const void *)(in + (size_t)b * n + i));
-        __m128i p[8], q[8];
-        for (int b = 0; b < 4; b++) { /* bytes 2b, 2b+1 of each element side by side */
-            p[2 * b] = _mm_unpacklo_epi8(s[2 * b], s[2 * b + 1]);
-            p[2 * b + 1] = _mm_unpackhi_epi8(s[2 * b], s[2 * b + 1]);
-        }
-        for (int h = 0; h < 2; h++) { /* bytes 0-3 and 4-7 */
-            q[4 * h] = _mm_unpacklo_epi16(p[4 * h], p[4 * h + 2]);
-            q[4 * h + 1] = _mm_unpackhi_epi16(p[4 * h], p[4 * h + 2]);
-            q[4 * h + 2] = _mm_unpacklo_epi16(p[4 * h + 1], p[4 * h + 3]);
-            q[4 * h + 3] = _mm_unpackhi_epi16(p[4 * h + 1], p[4 * h + 3]);
-        }
-        __m128i *o = (__m128i *)(void *)(out + 8 * i);
-        for (int k = 0; k < 4; k++) { /* elements 4k .. 4k+3 */
-            _mm_storeu_si128(o + 2 * k, _mm_unpacklo_epi32(q[k], q[4 + k]));
-            _mm_storeu_si128(o + 2 * k + 1, _mm_unpackhi_epi32(q[k], q[4 + k]));
-        }
-    }
-#endif
-    for (; i < n; i++)
-        for (size_t b = 0; b < 8; b++)
-            out[8 * i + b] = in[b * n + i];
-}
-
-/* The stored bytes of chunk k into c->raw (*stored of them, *skipped the
- * filters not applied): 1 when the chunk is to be decoded here, 0 when
- * H5Dread must read it (a partial edge chunk stored unfiltered, an
- * unallocated chunk, a size deflate could not give, out of memory or an
- * HDF5 error).  HDF5 is called twice, to size and copy the stored bytes. */
-static int fetch_chunk(km_h5_chunks *c, int64_t k, hsize_t *stored, uint32_t *skipped)
-{
-    hsize_t off[3] = {(hsize_t)(k * c->cf), 0, 0};
+    hsize_t off[3] = {(hsize_t)(k * c->cf), (hsize_t)(tr * c->cr), (hsize_t)(tc * c->cc)};
 
     *stored = 0;
     *skipped = 0;
-    if (c->raw_partial && (k + 1) * c->cf > c->n_frames)
+    if (c->raw_partial && ((k + 1) * c->cf > c->n_frames || (tr + 1) * c->cr > c->rows ||
+                           (tc + 1) * c->cc > c->cols))
         return 0;
     /* Unallocated (fill value), unknown, or larger than deflate could
        make it (stored blocks add 5 bytes per 64 KiB): HDF5 reads it. */
@@ -258,63 +223,23 @@ int km_h5_chunks_fetch(km_h5_chunks *c, int64_t frame)
     uint32_t skipped;
     if (c == NULL || frame < 0 || frame >= c->n_frames)
         return 0;
-    return fetch_chunk(c, frame / c->cf, &stored, &skipped);
+    for (size_t tr = 0; tr < c->tiles_r; tr++)
+        for (size_t tc = 0; tc < c->tiles_c; tc++)
+            if (!fetch_chunk(c, frame / c->cf, tr, tc, &stored, &skipped))
+                return 0;
+    return 1;
 }
 
-/* LZF (liblzf's format, as h5py's LZF filter stores a chunk: the bare
- * stream, no header) of in_n bytes into out, which it must fill exactly:
- * 1 when it does, 0 for a stream that is damaged, ends early or would
- * write past out_n.  Each control byte c is either a literal run (c < 32:
- * the next c + 1 bytes) or a back reference (length c >> 5, 7 meaning 7 +
- * the next byte, plus 2; distance ((c & 31) << 8) + the next byte + 1,
- * into what is already written, overlapping allowed). */
-static int lzf_decode(const unsigned char *in, size_t in_n, unsigned char *out, size_t out_n)
-{
-    size_t i = 0, o = 0;
-    while (i < in_n) {
-        unsigned ctrl = in[i++];
-        if (ctrl < 32) {
-            size_t len = (size_t)ctrl + 1;
-            if (len > in_n - i || len > out_n - o)
-                return 0;
-            memcpy(out + o, in + i, len);
-            i += len;
-            o += len;
-            continue;
-        }
-        size_t len = ctrl >> 5;
-        if (len == 7) {
-            if (i >= in_n)
-                return 0;
-            len += in[i++];
-        }
-        if (i >= in_n)
-            return 0;
-        size_t dist = ((size_t)(ctrl & 31) << 8) + in[i++] + 1;
-        len += 2;
-        if (dist > o || len > out_n - o)
-            return 0;
-        const unsigned char *ref = out + o - dist;
-        if (dist >= len) {
-            memcpy(out + o, ref, len);
-        } else {
-            for (size_t k = 0; k < len; k++) /* overlapping: a repeated pattern */
-                out[o + k] = ref[k];
-        }
-        o += len;
-    }
-    return o == out_n;
-}
-
-/* Chunk k decoded into dst (chunk_bytes), its stored bytes fetched with
- * HDF5's lock held only to copy them; the decoding runs without it. */
-static int decode_chunk(km_h5_chunks *c, int64_t k, void *dst)
+/* The chunk at chunk row k, tile (tr, tc) decoded into dst (chunk_bytes),
+ * its stored bytes fetched with HDF5's lock held only to copy them; the
+ * decoding runs without it. */
+static int decode_tile(km_h5_chunks *c, int64_t k, size_t tr, size_t tc, void *dst)
 {
     hsize_t stored = 0;
     uint32_t skipped = 0;
     int todo[MAX_STEPS], m = 0;
 
-    if (!fetch_chunk(c, k, &stored, &skipped))
+    if (!fetch_chunk(c, k, tr, tc, &stored, &skipped))
         return 0;
     for (int i = c->n_steps - 1; i >= 0; i--) /* decode in reverse order */
         if (!(skipped & (1u << i)))
@@ -330,15 +255,15 @@ static int decode_chunk(km_h5_chunks *c, int64_t k, void *dst)
                 got != c->chunk_bytes)
                 return 0;
         } else if (todo[j] == STEP_LZF) {
-            if (!lzf_decode(cur, cur_n, out, c->chunk_bytes))
+            if (!km_lzf_decode(cur, cur_n, out, c->chunk_bytes))
                 return 0;
         } else {
             if (cur_n != c->chunk_bytes)
                 return 0;
             if (c->elem == 4)
-                unshuffle4(cur, out, c->chunk_bytes / 4);
+                km_unshuffle4(cur, out, c->chunk_bytes / 4);
             else
-                unshuffle8(cur, out, c->chunk_bytes / 8);
+                km_unshuffle8(cur, out, c->chunk_bytes / 8);
         }
         cur = out;
         cur_n = c->chunk_bytes;
@@ -347,6 +272,31 @@ static int decode_chunk(km_h5_chunks *c, int64_t k, void *dst)
         if (cur_n != c->chunk_bytes)
             return 0;
         memcpy(dst, cur, cur_n);
+    }
+    return 1;
+}
+
+/* Chunk row k (cf whole frames, slab_bytes) decoded into dst: the frame's
+ * own chunk in place, or each tile across the frame decoded and its rows
+ * put where they lie in the frames (the parts of edge tiles past the
+ * frame, HDF5's padding, left out).  h5py chunks a [T, R, C] array by
+ * itself in tiles, e.g. [750, 4, 4] for 32 x 32 frames. */
+static int decode_chunk(km_h5_chunks *c, int64_t k, unsigned char *dst)
+{
+    if (whole_frames(c))
+        return decode_tile(c, k, 0, 0, dst);
+    const size_t e = c->elem;
+    for (size_t tr = 0; tr < c->tiles_r; tr++) {
+        size_t r0 = tr * c->cr, nr = c->rows - r0 < c->cr ? c->rows - r0 : c->cr;
+        for (size_t tc = 0; tc < c->tiles_c; tc++) {
+            size_t c0 = tc * c->cc, nc = c->cols - c0 < c->cc ? c->cols - c0 : c->cc;
+            if (!decode_tile(c, k, tr, tc, c->tile))
+                return 0;
+            for (size_t f = 0; f < (size_t)c->cf; f++)
+                for (size_t r = 0; r < nr; r++)
+                    memcpy(dst + ((f * c->rows + r0 + r) * c->cols + c0) * e,
+                           c->tile + ((f * c->cr + r) * c->cc) * e, nc * e);
+        }
     }
     return 1;
 }
@@ -384,7 +334,7 @@ int64_t km_h5_chunks_read(km_h5_chunks *c, int64_t first, int64_t n, float *out)
         float *dst = out + (size_t)(f - first) * c->frame_elems;
         if (k != c->cached && lo == 0 && count == c->cf && c->elem == sizeof(float)) {
             /* Wholly inside the request: straight into the caller's buffer. */
-            if (!decode_chunk(c, k, dst))
+            if (!decode_chunk(c, k, (unsigned char *)dst))
                 return f - first;
         } else {
             if (k != c->cached) {
@@ -540,32 +490,6 @@ km_h5_chunks_out *km_h5_chunks_out_open(hid_t ds, hid_t mtype, km_h5_deflater *z
     return c;
 }
 
-/* HDF5's byte shuffle of `bytes` bytes: byte b of element i goes to
- * b * n + i (n whole elements); a trailing part element stays as it is. */
-static void shuffle_bytes(const unsigned char *restrict in, unsigned char *restrict out,
-                          size_t bytes, size_t elem)
-{
-    size_t n = bytes / elem;
-    if (elem == 4) {
-        for (size_t i = 0; i < n; i++) {
-            out[i] = in[4 * i];
-            out[n + i] = in[4 * i + 1];
-            out[2 * n + i] = in[4 * i + 2];
-            out[3 * n + i] = in[4 * i + 3];
-        }
-    } else if (elem == 8) {
-        /* The float64 and int64 columns: one read of each element. */
-        for (size_t i = 0; i < n; i++)
-            for (size_t b = 0; b < 8; b++)
-                out[b * n + i] = in[8 * i + b];
-    } else {
-        for (size_t b = 0; b < elem; b++)
-            for (size_t i = 0; i < n; i++)
-                out[b * n + i] = in[i * elem + b];
-    }
-    memcpy(out + n * elem, in + n * elem, bytes - n * elem);
-}
-
 /* The chunk buffer through the filter pipeline, without HDF5's lock; the
  * stored bytes and their size. */
 static const unsigned char *encode_chunk(km_h5_chunks_out *c, size_t *size)
@@ -577,7 +501,7 @@ static const unsigned char *encode_chunk(km_h5_chunks_out *c, size_t *size)
         if (c->step[j] == STEP_SHUFFLE) {
             if (grow(&z->tmp, &z->tmp_cap, cur_n) == NULL)
                 return NULL;
-            shuffle_bytes(cur, z->tmp, cur_n, c->elem);
+            km_shuffle_bytes(cur, z->tmp, cur_n, c->elem);
             cur = z->tmp;
             continue;
         }

@@ -7,20 +7,23 @@
  *
  * Eligible: a chunked 3-D dataset [T, R, C] of little-endian float32 or
  * float64 (converted to float32 as H5Dread does: beyond the float range an
- * infinity, otherwise rounded to nearest) whose chunks span whole frames
- * ([k, R, C]) and whose filters are only shuffle and one of deflate or
- * LZF, in any order, or none.  Anything else (other types, other filters
+ * infinity, otherwise rounded to nearest), chunked [k, r, c] (whole frames,
+ * or tiles of them as h5py chunks a [T, R, C] array by itself: every tile
+ * across the frame is decoded and put in place), whose filters are only
+ * shuffle and one of deflate or LZF, in any order, or none, and whose
+ * chunk row (k whole frames) fits the caller's bound.  Anything else (other types, other filters
  * such as the LZ4/BZip2 plugins, unallocated chunks, a chunk that does not
  * decode) is read by H5Dread as before: km_h5_chunks_read stops before
  * that chunk and the caller reads the rest of the request with H5Dread, so
  * HDF5 reports the error of a damaged chunk in its own words (for LZF,
  * which HDF5 lacks, that its filter is not available).
  *
- * Each chunk is decoded at most once per pass: the last decoded chunk is
- * kept for the next request (reads are sequential), and a chunk wholly
- * inside a request is decoded straight into the caller's buffer.  Memory:
- * one decoded chunk + one stored chunk (bounded by the open-time chunk
- * size limit of read_session.c).  One object per reader; not thread-safe,
+ * Each chunk is decoded at most once per pass: the last decoded chunk row
+ * is kept for the next request (reads are sequential), and a chunk row
+ * wholly inside a request is decoded straight into the caller's buffer.
+ * Memory: one decoded chunk row (at most max_slab_bytes) + one stored and
+ * two decoded chunks (bounded by the open-time chunk size limit of
+ * read_session.c).  One object per reader; not thread-safe,
  * but objects on different threads run their decoding in parallel. */
 #ifndef KM_H5_CHUNKS_H
 #define KM_H5_CHUNKS_H
@@ -35,14 +38,16 @@ typedef struct km_h5_chunks km_h5_chunks;
 #define KM_H5_FILTER_LZF 32000
 
 /* 1 when km_h5_chunks_open would take the dataset (its layout, type and
- * filters), without allocating: the session opener lets an LZF dataset
- * pass its filter check only then, since H5Dread cannot read it. */
-int km_h5_chunks_eligible(hid_t frames);
+ * filters, its chunk row within max_slab_bytes), without allocating: the
+ * session opener lets an LZF dataset pass its filter check only then,
+ * since H5Dread cannot read it. */
+int km_h5_chunks_eligible(hid_t frames, size_t max_slab_bytes);
 
 /* NULL when the dataset is not eligible (or out of memory): read it with
- * H5Dread.  The dataset handle stays owned by the caller and must outlive
- * the object. */
-km_h5_chunks *km_h5_chunks_open(hid_t frames);
+ * H5Dread.  max_slab_bytes bounds the decoded chunk row kept (k frames).
+ * The dataset handle stays owned by the caller and must outlive the
+ * object. */
+km_h5_chunks *km_h5_chunks_open(hid_t frames, size_t max_slab_bytes);
 
 /* Frames [first, first + n) into out (n * R * C floats).  Returns how many
  * leading frames were read (n = all; fewer: the caller reads the rest with

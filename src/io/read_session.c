@@ -28,6 +28,7 @@ typedef struct session_impl {
     int32_t rows, cols;
     km_h5_chunks *chunks; /* direct chunk reads (NULL: H5Dread) */
     int chunks_tried;
+    size_t slab_cap;      /* their decoded chunk row at most (half the memory budget) */
 } session_impl;
 
 static void session_close(km_reader *r)
@@ -238,9 +239,10 @@ done:
 }
 
 /* Refuse filters this HDF5 cannot decode now, with their name, instead of
- * a read error in the middle of the session. */
+ * a read error in the middle of the session.  LZF passes on /frames when
+ * h5_chunks.c decodes it (slab_cap: its bound, 0 for other datasets). */
 static km_status check_filters(km_ctx *ctx, hid_t d, const char *name, size_t *chunk_bytes,
-                               size_t elem_size, size_t *chunks_across)
+                               size_t elem_size, size_t *chunks_across, size_t slab_cap)
 {
     km_status st = KM_OK;
     hid_t dcpl = H5Dget_create_plist(d);
@@ -259,8 +261,8 @@ static km_status check_filters(km_ctx *ctx, hid_t d, const char *name, size_t *c
         H5Z_filter_t id = H5Pget_filter2(dcpl, (unsigned)i, &flags, &nelem, NULL,
                                          sizeof fname, fname, &conf);
         /* LZF: decoded by h5_chunks.c when it takes the dataset. */
-        if (id < 0 ||
-            (H5Zfilter_avail(id) <= 0 && !(id == KM_H5_FILTER_LZF && km_h5_chunks_eligible(d)))) {
+        if (id < 0 || (H5Zfilter_avail(id) <= 0 &&
+                       !(id == KM_H5_FILTER_LZF && km_h5_chunks_eligible(d, slab_cap)))) {
             st = km_fail(ctx, KM_ERR_UNSUPPORTED,
                          "/%s is compressed with HDF5 filter %d (%s), which this build "
                          "cannot decode",
@@ -361,7 +363,7 @@ static km_status read_mask(km_ctx *ctx, km_reader *r, hid_t f)
     }
     {
         size_t dummy, across;
-        if ((st = check_filters(ctx, d, "mask", &dummy, 1, &across)) != KM_OK ||
+        if ((st = check_filters(ctx, d, "mask", &dummy, 1, &across, 0)) != KM_OK ||
             (st = km_h5_check_storage(ctx, d, "/mask", 1)) != KM_OK)
             goto done;
     }
@@ -418,7 +420,7 @@ static km_status session_probe(km_ctx *ctx, km_reader *r)
         return KM_OK;
     km_h5_quiet_begin(&q);
     if (!s->chunks_tried) {
-        s->chunks = km_h5_chunks_open(s->frames);
+        s->chunks = km_h5_chunks_open(s->frames, s->slab_cap);
         s->chunks_tried = 1;
     }
     fetched = km_h5_chunks_fetch(s->chunks, s->next);
@@ -505,12 +507,14 @@ static km_status open_frames(km_ctx *ctx, km_reader *r, session_impl *s,
         return st;
     if (dims[0] > (hsize_t)INT64_MAX / 2)
         return km_fail(ctx, KM_ERR_LIMIT, "/frames has too many frames");
+    uint64_t budget = km_read_max_memory(opt);
+    s->slab_cap = budget / 2 > (uint64_t)SIZE_MAX ? SIZE_MAX : (size_t)(budget / 2);
     if ((st = km_reader_set_geometry(ctx, r, (int64_t)dims[1], (int64_t)dims[2])) != KM_OK ||
-        (st = check_filters(ctx, s->frames, "frames", &chunk_bytes, elem, &across)) != KM_OK ||
+        (st = check_filters(ctx, s->frames, "frames", &chunk_bytes, elem, &across,
+                            s->slab_cap)) != KM_OK ||
         (st = check_chunk(ctx, chunk_bytes, opt)) != KM_OK ||
         (st = km_h5_check_storage(ctx, s->frames, "/frames", elem)) != KM_OK)
         return st;
-    uint64_t budget = km_read_max_memory(opt);
     double cache = (double)chunk_bytes * (double)across;
     if (budget > 0 && cache > (double)(budget / 2))
         cache = (double)(budget / 2) > (double)chunk_bytes ? (double)(budget / 2)
@@ -558,7 +562,7 @@ static km_status open_time(km_ctx *ctx, km_reader *r, session_impl *s, hsize_t n
     if (tdims[0] != n_frames)
         return km_fail(ctx, KM_ERR_FORMAT, "/time has %llu values but /frames has %llu frames",
                        (unsigned long long)tdims[0], (unsigned long long)n_frames);
-    if ((st = check_filters(ctx, s->time, "time", &dummy, 8, &across)) != KM_OK)
+    if ((st = check_filters(ctx, s->time, "time", &dummy, 8, &across, 0)) != KM_OK)
         return st;
     /* /time is read in order, a block at a time: a cache of two chunks
        inflates each chunk once.  HDF5's default (1 MiB) would keep every
@@ -640,7 +644,7 @@ static km_status session_read(km_ctx *ctx, km_reader *r, float *frames, double *
     /* Stored chunks decoded here when the filters allow (h5_chunks.h),
        else (or when a chunk does not decode) HDF5's own read. */
     if (!s->chunks_tried) {
-        s->chunks = km_h5_chunks_open(s->frames);
+        s->chunks = km_h5_chunks_open(s->frames, s->slab_cap);
         s->chunks_tried = 1;
     }
     done_frames = km_h5_chunks_read(s->chunks, s->next, n, frames);

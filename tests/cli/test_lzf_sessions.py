@@ -56,6 +56,8 @@ LAYOUTS = {
     # the last chunk only partly written (601 frames, chunks of 64)
     "lzf_one_frame_chunks": dict(compression="lzf", chunks=(1, 16, 12)),
     "lzf_float64": dict(compression="lzf", shuffle=True, chunks=(64, 16, 12), frames_dtype="f8"),
+    # h5py's own chunking: frames split in tiles
+    "lzf_h5py_chunks": dict(compression="lzf"),
 }
 
 

@@ -167,7 +167,18 @@ def session_seeds():
         data[6] = 2.0
         f.create_dataset("frames", data=data, chunks=(4, 3, 2), compression="lzf", shuffle=True)
 
+    def tiles_f32(f, np):
+        # frames split in tiles (as h5py chunks by itself), partial at the
+        # frame's edges and in time: knotmap's chunk reader puts them in place
+        f.attrs["schema"] = "knotmap-session"
+        f.attrs["schema_version"] = 1
+        f.attrs["frame_rate_hz"] = 100.0
+        f.attrs["mode"] = "mat"
+        data = (np.arange(7 * 5 * 3) % 11).astype(np.float32).reshape(7, 5, 3)
+        f.create_dataset("frames", data=data, chunks=(4, 2, 2), compression="gzip", shuffle=True)
+
     make("basic_f32", basic)
+    make("tiles_f32", tiles_f32)
     make("lzf_f32", lzf_f32)
     make("full_u16_chunked", full)
     make("int16", int16)

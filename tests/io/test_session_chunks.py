@@ -57,6 +57,7 @@ LAYOUTS = {
     # frames split spatially, as h5py chunks a [T, R, C] array by itself
     "h5py_auto_gzip": dict(compression="gzip", chunks=True),
     "spatial_gzip_shuffle": dict(compression="gzip", shuffle=True, chunks=(150, 3, 5)),
+    "spatial_lzf": dict(compression="lzf", chunks=(100, 5, 4)),
     "contiguous": dict(),
     "lzf_shuffle": dict(compression="lzf", shuffle=True, chunks=(64, R, C)),
     # decoded by knotmap itself (h5_chunks.c), not by h5py's registered filter

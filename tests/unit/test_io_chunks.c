@@ -1,8 +1,9 @@
 /* Direct chunk reads (src/io/h5_chunks.c): frames bit-identical to HDF5's
  * own H5Dread on files written here with the HDF5 C API: with and without
  * shuffle, deflate levels 0-9, partial edge chunks (filtered and, with
- * H5D_CHUNK_DONT_FILTER_PARTIAL_CHUNKS, stored raw), requests that start
- * and end inside chunks, float64 files (rounded to float32 as H5Dread
+ * H5D_CHUNK_DONT_FILTER_PARTIAL_CHUNKS, stored raw), frames split in
+ * tiles (as h5py chunks by itself; edge tiles partial in rows and
+ * columns), requests that start and end inside chunks, float64 files (rounded to float32 as H5Dread
  * rounds them, edge values included); ineligible layouts are refused (the session reader
  * then uses H5Dread); a damaged chunk is refused, not misread. */
 #define _XOPEN_SOURCE 700
@@ -54,11 +55,14 @@ typedef struct layout {
     int chunk_frames;
     int raw_partial;  /* H5D_CHUNK_DONT_FILTER_PARTIAL_CHUNKS */
     int f64;          /* stored as float64 (data: doubles) */
+    int tile_r, tile_c; /* a chunk's rows and columns; 0: the frame's */
 } layout;
 
 static hid_t write_file(const char *path, const layout *l, const void *data)
 {
-    hsize_t dims[3] = {T, R, C}, chunk[3] = {(hsize_t)l->chunk_frames, R, C};
+    hsize_t dims[3] = {T, R, C}, chunk[3] = {(hsize_t)l->chunk_frames,
+                                             l->tile_r > 0 ? (hsize_t)l->tile_r : R,
+                                             l->tile_c > 0 ? (hsize_t)l->tile_c : C};
     hid_t f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
     hid_t sp = H5Screate_simple(3, dims, NULL), dcpl = H5Pcreate(H5P_DATASET_CREATE);
     cr_assert(f >= 0 && sp >= 0 && dcpl >= 0);
@@ -94,12 +98,20 @@ static void h5_read(hid_t d, int64_t first, int64_t n, float *out)
 }
 
 static layout layouts[] = {
-    {1, 4, 64, 0, 0}, {0, 4, 64, 0, 0}, {1, 0, 64, 0, 0}, {1, 1, 50, 0, 0}, {1, 9, 50, 0, 0},
-    {0, 6, 1, 0, 0},  {1, -1, 64, 0, 0}, {0, -1, 64, 0, 0}, {1, 4, 202, 0, 0}, {1, 4, 64, 1, 0},
-    {1, 5, 203, 0, 0}, {0, 1, 7, 1, 0},
+    {1, 4, 64, 0, 0, 0, 0}, {0, 4, 64, 0, 0, 0, 0}, {1, 0, 64, 0, 0, 0, 0}, {1, 1, 50, 0, 0, 0, 0},
+    {1, 9, 50, 0, 0, 0, 0},
+    {0, 6, 1, 0, 0, 0, 0},  {1, -1, 64, 0, 0, 0, 0}, {0, -1, 64, 0, 0, 0, 0},
+    {1, 4, 202, 0, 0, 0, 0}, {1, 4, 64, 1, 0, 0, 0}, {1, 5, 203, 0, 0, 0, 0},
+    {0, 1, 7, 1, 0, 0, 0},
     /* float64: h5py's gzip (with and without shuffle), raw, odd chunk sizes */
-    {1, 4, 64, 0, 1}, {0, 4, 50, 0, 1}, {1, -1, 64, 0, 1}, {0, -1, 7, 0, 1}, {1, 9, 203, 0, 1},
-    {1, 1, 1, 0, 1},  {0, 1, 7, 1, 1},
+    {1, 4, 64, 0, 1, 0, 0}, {0, 4, 50, 0, 1, 0, 0}, {1, -1, 64, 0, 1, 0, 0},
+    {0, -1, 7, 0, 1, 0, 0}, {1, 9, 203, 0, 1, 0, 0}, {1, 1, 1, 0, 1, 0, 0},
+    {0, 1, 7, 1, 1, 0, 0},
+    /* tiles: partial in rows and columns, one row of tiles, one column,
+       1 x 1, raw partial edges (those go to HDF5), float64 */
+    {1, 4, 64, 0, 0, 3, 2}, {0, 6, 50, 0, 0, 7, 2}, {1, 1, 64, 0, 0, 2, 5}, {0, 4, 16, 0, 0, 1, 1},
+    {1, 4, 64, 1, 0, 3, 2}, {1, 4, 64, 1, 0, 7, 1}, {1, -1, 50, 0, 0, 4, 4},
+    {1, 4, 64, 0, 1, 3, 3}, {0, 9, 203, 0, 1, 6, 4},
 };
 
 ParameterizedTestParameters(io_chunks, identical_to_h5dread)
@@ -127,11 +139,19 @@ ParameterizedTest(layout *l, io_chunks, identical_to_h5dread)
     snprintf(path, sizeof path, "%s/c.h5", dir);
     hid_t f = write_file(path, l, l->f64 ? (const void *)dd : (const void *)data);
     hid_t d = H5Dopen2(f, "frames", H5P_DEFAULT);
-    km_h5_chunks *c = km_h5_chunks_open(d);
+    km_h5_chunks *c = km_h5_chunks_open(d, SIZE_MAX);
     cr_assert_not_null(c, "shuffle %d level %d chunk %d: not eligible", l->shuffle, l->level,
                        l->chunk_frames);
     h5_read(d, 0, T, a);
     memset(b, 0xff, n * sizeof *b);
+    if (l->raw_partial && ((l->tile_r > 0 && R % l->tile_r != 0) ||
+                           (l->tile_c > 0 && C % l->tile_c != 0))) {
+        /* Every chunk row has a tile partial in space, stored raw: all
+           HDF5's to read. */
+        cr_assert_eq(km_h5_chunks_read(c, 0, T, b), 0, "partial tiles stored raw");
+        cr_assert_eq(memcmp(a, data, n * sizeof *a), 0);
+        goto done;
+    }
     if (l->raw_partial && T % l->chunk_frames != 0) {
         /* The unfiltered edge chunk is HDF5's to read (h5_chunks.c), the
            full chunks before it are decoded here. */
@@ -204,12 +224,12 @@ Test(io_chunks, float64_edges_as_h5dread)
     cr_assert(dd && a && b);
     for (size_t i = 0; i < n; i++)
         dd[i] = edges[i % NE] * (i % (2 * NE) < NE ? 1.0 : -1.0);
-    layout l = {1, 4, 16, 0, 1};
+    layout l = {1, 4, 16, 0, 1, 0, 0};
     char path[128];
     snprintf(path, sizeof path, "%s/e.h5", dir);
     hid_t f = write_file(path, &l, dd);
     hid_t d = H5Dopen2(f, "frames", H5P_DEFAULT);
-    km_h5_chunks *c = km_h5_chunks_open(d);
+    km_h5_chunks *c = km_h5_chunks_open(d, SIZE_MAX);
     cr_assert_not_null(c, "float64 shuffle+deflate must be eligible");
     h5_read(d, 0, T, a);
     memset(b, 0xff, n * sizeof *b);
@@ -227,8 +247,9 @@ Test(io_chunks, float64_edges_as_h5dread)
     free(b);
 }
 
-/* Not eligible: contiguous, chunks splitting frames, big-endian float64,
- * fletcher32. */
+/* Not eligible: contiguous, big-endian float64, fletcher32, and frames
+ * split in tiles whose chunk row (every tile across the frame) exceeds the
+ * caller's bound. */
 Test(io_chunks, ineligible_layouts_fall_back)
 {
     char path[128];
@@ -249,7 +270,14 @@ Test(io_chunks, ineligible_layouts_fall_back)
         H5Dcreate2(f, "fletcher", H5T_IEEE_F32LE, sp, H5P_DEFAULT, p3, H5P_DEFAULT)};
     for (int i = 0; i < 4; i++) {
         cr_assert(d[i] >= 0);
-        cr_expect_null(km_h5_chunks_open(d[i]), "dataset %d", i);
+        /* the split one's chunk row: 16 frames of R x C float32 */
+        cr_expect_null(km_h5_chunks_open(d[i], i == 1 ? (size_t)16 * R * C * 4 - 1 : SIZE_MAX),
+                       "dataset %d", i);
+        if (i == 1) {
+            km_h5_chunks *c = km_h5_chunks_open(d[i], (size_t)16 * R * C * 4);
+            cr_expect_not_null(c, "the split one within its bound");
+            km_h5_chunks_free(c);
+        }
         H5Dclose(d[i]);
     }
     H5Pclose(p1);
@@ -281,7 +309,7 @@ Test(io_chunks, unwritten_and_damaged_chunks_refused)
     H5Sselect_hyperslab(sp, H5S_SELECT_SET, start, NULL, one, NULL);
     cr_assert(H5Dwrite(d, H5T_NATIVE_FLOAT, ms, sp, H5P_DEFAULT, buf) >= 0); /* chunk 0 only */
     /* Chunk 0 rewritten with bytes that are not a zlib stream. */
-    km_h5_chunks *c = km_h5_chunks_open(d);
+    km_h5_chunks *c = km_h5_chunks_open(d, SIZE_MAX);
     cr_assert_not_null(c);
     cr_expect_eq(km_h5_chunks_read(c, 0, 64, buf), 64);
     cr_expect_eq(km_h5_chunks_read(c, 32, 64, buf), 32, "unwritten chunk must go to HDF5");
@@ -290,7 +318,7 @@ Test(io_chunks, unwritten_and_damaged_chunks_refused)
     memset(junk, 0x5a, sizeof junk);
     hsize_t off[3] = {0, 0, 0};
     cr_assert(H5Dwrite_chunk(d, H5P_DEFAULT, 0, off, sizeof junk, junk) >= 0);
-    c = km_h5_chunks_open(d);
+    c = km_h5_chunks_open(d, SIZE_MAX);
     cr_assert_not_null(c);
     cr_expect_eq(km_h5_chunks_read(c, 0, 10, buf), 0, "damaged chunk must be refused");
     km_h5_chunks_free(c);

@@ -522,11 +522,10 @@ Test(io_session, bundled_example_reads_in_blocks)
     km_reader_free(r);
 }
 
-/* A 4-frame 4x3 session whose /frames (shuffle + deflate) is chunked
- * [2, 4, 3] (frames whole: decoded by knotmap) or [2, 2, 3] (half frames:
- * read by H5Dread), its first chunk's stored bytes replaced by junk that
- * is no zlib stream. */
-static void write_junk_chunk_session(const char *path, int half_frames)
+/* A 4-frame 4x3 session whose /frames (shuffle + deflate, chunked [2, 4,
+ * 3]) is decoded by knotmap, or with Fletcher32 as well read by H5Dread,
+ * its first chunk's stored bytes replaced by junk that is no zlib stream. */
+static void write_junk_chunk_session(const char *path, int fletcher32)
 {
     hid_t f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
     double rate = 10;
@@ -535,7 +534,7 @@ static void write_junk_chunk_session(const char *path, int half_frames)
     put_str_attr(f, "schema", "knotmap-session");
     put_num_attr(f, "schema_version", H5T_NATIVE_INT, &version);
     put_num_attr(f, "frame_rate_hz", H5T_NATIVE_DOUBLE, &rate);
-    hsize_t dims[3] = {4, 4, 3}, chunk[3] = {2, half_frames ? 2 : 4, 3};
+    hsize_t dims[3] = {4, 4, 3}, chunk[3] = {2, 4, 3};
     float v[48];
     for (int i = 0; i < 48; i++)
         v[i] = (float)i * 0.5f;
@@ -543,6 +542,8 @@ static void write_junk_chunk_session(const char *path, int half_frames)
     H5Pset_chunk(dcpl, 3, chunk);
     H5Pset_shuffle(dcpl);
     H5Pset_deflate(dcpl, 4);
+    if (fletcher32)
+        H5Pset_fletcher32(dcpl);
     hid_t d = H5Dcreate2(f, "frames", H5T_IEEE_F32LE, s, H5P_DEFAULT, dcpl, H5P_DEFAULT);
     cr_assert_geq(d, 0);
     cr_assert_geq(H5Dwrite(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, v), 0);
@@ -558,22 +559,22 @@ static void write_junk_chunk_session(const char *path, int half_frames)
 
 /* km_reader_probe (the command's probe child): where knotmap inflates the
  * chunks itself, HDF5 fetches the first frame's chunk and nothing inflates
- * it, so junk bytes pass; where HDF5 decodes them (here: chunks of half a
- * frame), the frame is read, so the same junk is HDF5's read error, as
+ * it, so junk bytes pass; where HDF5 decodes them (here: with Fletcher32),
+ * the frame is read, so the same junk is HDF5's read error, as
  * km_reader_read's. */
 Test(io_session, probe_fetches_what_knotmap_inflates_and_reads_the_rest)
 {
     char path[128];
     float frame[12];
     int64_t n = -1;
-    for (int half = 0; half <= 1; half++) {
-        snprintf(path, sizeof path, "%s/junk%d.h5", dir, half);
-        write_junk_chunk_session(path, half);
+    for (int hdf5 = 0; hdf5 <= 1; hdf5++) {
+        snprintf(path, sizeof path, "%s/junk%d.h5", dir, hdf5);
+        write_junk_chunk_session(path, hdf5);
         km_reader *r = NULL;
         cr_assert_eq(km_reader_open(ctx, path, NULL, &r), KM_OK, "%s", km_ctx_last_error(ctx));
         km_status st = km_reader_probe(ctx, r);
-        if (half)
-            cr_expect_eq(st, KM_ERR_FORMAT, "half frames: the frame is read by HDF5");
+        if (hdf5)
+            cr_expect_eq(st, KM_ERR_FORMAT, "Fletcher32: the frame is read by HDF5");
         else
             cr_expect_eq(st, KM_OK, "whole frames: fetched, not inflated (%s)",
                          km_ctx_last_error(ctx));
