@@ -1294,6 +1294,17 @@ KM_API km_status km_is_hdf5_file(km_ctx *ctx, const char *path, int *is_hdf5);
  * for its probe child) pays it meanwhile.  Idempotent.  Thread-safe. */
 KM_API void km_hdf5_start(void);
 
+/* For a program that exits once its files are closed, as the command does:
+ * libhdf5 will not run its own shutdown at exit (H5dont_atexit).  In HDF5
+ * 1.10 a file whose close failed stays registered half torn down (seen when
+ * a write fails inside a table's creation on a full disk: "objects still in
+ * open object info set"), and that shutdown then crashes (SIGSEGV after
+ * exit()); the file is removed anyway.  Call it before anything else that
+ * starts libhdf5; afterwards it has no effect.  Not for a library inside a
+ * process whose other code uses HDF5 (Python beside h5py): HDF5's shutdown
+ * also closes the files left open.  Thread-safe. */
+KM_API void km_hdf5_no_shutdown(void);
+
 /* ======================================================================
  * Synthetic sessions (src/synth): roller and mat sessions with ground
  * truth, generated block by block (pure computation, no file I/O except

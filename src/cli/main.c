@@ -82,6 +82,7 @@ static void print_help(FILE *f)
 int main(int argc, char **argv)
 {
     km_cli_memory_policy(); /* before anything allocates */
+    km_hdf5_no_shutdown();  /* before libhdf5 starts: its shutdown can crash (knotmap.h) */
     km_cli_argc = argc;
     km_cli_argv = argv;
     km_cli_signals_init();

@@ -59,6 +59,11 @@ void km_h5_init(void)
     pthread_once(&km_h5_once, km_h5_init_once);
 }
 
+void km_hdf5_no_shutdown(void)
+{
+    H5dont_atexit(); /* refused (no effect) once libhdf5 has started */
+}
+
 void km_h5_quiet_begin(km_h5_quiet *q)
 {
     km_h5_init();
