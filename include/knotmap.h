@@ -245,7 +245,9 @@ typedef struct km_session_info {
                                   assumed, neither read from the file nor given:
                                   row_pitch_mm, col_pitch_mm, frame_rate_hz, units (raw),
                                   mode (mat), roller_radius_mm (process derives it from
-                                  rows x row pitch); "" when none.  Callers should warn. */
+                                  rows x row pitch), schema (an HDF5 file without the
+                                  session schema read as one because format was
+                                  KM_FORMAT_SESSION); "" when none.  Callers should warn. */
 } km_session_info;
 
 typedef struct km_reader km_reader;

@@ -62,6 +62,8 @@ static const struct {
     {"mode", "no acquisition mode in the file: assuming a mat (pass --mode mat|roller)"},
     {"roller_radius_mm", "roller without a radius: taking rows x row pitch / 2 pi "
                          "(pass --roller-radius MM)"},
+    {"schema", "no schema attribute: read as a knotmap session (/frames [T, R, C]) because "
+               "--format session was given"},
 };
 
 const char *km_cli_assumed_text(const char *name, size_t len)

@@ -101,3 +101,35 @@ void km_h5_error_text(char *buf, size_t cap)
     H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, walk_first, &w);
     H5Eclear2(H5E_DEFAULT);
 }
+
+/* n (odd) has no odd divisor from 3 up to its square root. */
+static int is_odd_prime(size_t n)
+{
+    for (size_t q = 3; q * q <= n; q += 2)
+        if (n % q == 0)
+            return 0;
+    return 1;
+}
+
+/* km_h5_reopen_with_chunk_cache: see h5util.h. */
+km_status km_h5_reopen_with_chunk_cache(km_ctx *ctx, hid_t file, const char *name, hid_t *d,
+                                        size_t cache_bytes, size_t n_chunks)
+{
+    km_status st = KM_OK;
+    size_t slots = 10 * n_chunks + 1; /* HDF5 wants ~10-100 slots per cached chunk, a prime */
+    while (!is_odd_prime(slots))
+        slots += 2;
+    hid_t dapl = H5Pcreate(H5P_DATASET_ACCESS);
+    if (dapl < 0 || H5Pset_chunk_cache(dapl, slots, cache_bytes + 4096, 1.0) < 0) {
+        st = km_fail(ctx, KM_ERR_NOMEM, "/%s: cannot set up its chunk cache", name);
+        goto done;
+    }
+    H5Dclose(*d);
+    *d = H5Dopen2(file, name, dapl);
+    if (*d < 0)
+        st = km_fail(ctx, KM_ERR_FORMAT, "/%s cannot be opened again", name);
+done:
+    if (dapl >= 0)
+        H5Pclose(dapl);
+    return st;
+}

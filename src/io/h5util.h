@@ -83,4 +83,16 @@ const char *km_h5_class_text(H5T_class_t c);
  * integer type (up to 32 bits); +inf for other types. */
 double km_h5_int_saturation(hid_t d);
 
+/* Dataset `name` of `file` (open in *d) opened again with a chunk cache of
+ * cache_bytes for n_chunks chunks, so that a reader going through it in
+ * order inflates each chunk once: every chunk a block of frames touches
+ * (all the tiles across a frame when h5py split the frames spatially,
+ * for what H5Dread still reads: h5_chunks.c decodes the rest).  HDF5's
+ * default 1 MiB would inflate a chunk once per block instead (2.2x the
+ * time of a 32x32 session).  The cache is set when a dataset is opened (a
+ * second open shares the first one's), hence the close.  Errors:
+ * KM_ERR_NOMEM, KM_ERR_FORMAT (*d is then invalid). */
+km_status km_h5_reopen_with_chunk_cache(km_ctx *ctx, hid_t file, const char *name, hid_t *d,
+                                        size_t cache_bytes, size_t n_chunks);
+
 #endif

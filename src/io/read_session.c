@@ -128,17 +128,26 @@ static km_status get_number(km_ctx *ctx, hid_t f, const char *name, int allow_ze
     return KM_OK;
 }
 
-static km_status read_root_attrs(km_ctx *ctx, km_reader *r, hid_t f)
+/* The root attributes.  A file without `schema` is read as a session only
+ * when the caller named the format (forced): *no_schema = 1, then, and
+ * schema_version 1 is taken (the open names "schema" as assumed). */
+static km_status read_root_attrs(km_ctx *ctx, km_reader *r, hid_t f, int forced, int *no_schema)
 {
     km_status st;
     char buf[64];
-    double version;
+    double version = 1;
 
+    *no_schema = 0;
     st = km_h5_attr_get_string(ctx, f, "schema", buf, sizeof buf);
-    if (st == KM_ERR_NOT_FOUND)
+    if (st == KM_ERR_NOT_FOUND && !forced)
         return km_fail(ctx, KM_ERR_FORMAT,
                        "attribute schema is missing: not a knotmap session "
-                       "(expected schema = \"knotmap-session\")");
+                       "(expected schema = \"knotmap-session\"; with the format given as "
+                       "session, its /frames [T, R, C] is read anyway)");
+    if (st == KM_ERR_NOT_FOUND) {
+        *no_schema = 1;
+        goto numbers;
+    }
     if (st != KM_OK)
         return st;
     if (strcmp(buf, "knotmap-session") != 0)
@@ -153,6 +162,7 @@ static km_status read_root_attrs(km_ctx *ctx, km_reader *r, hid_t f)
         return km_fail(ctx, KM_ERR_FORMAT,
                        "attribute schema_version = %g is not supported (this knotmap reads 1)",
                        version);
+numbers:
     if ((st = get_number(ctx, f, "frame_rate_hz", 0, &r->info.frame_rate_hz)) != KM_OK ||
         (st = get_number(ctx, f, "row_pitch_mm", 0, &r->info.row_pitch_mm)) != KM_OK ||
         (st = get_number(ctx, f, "col_pitch_mm", 0, &r->info.col_pitch_mm)) != KM_OK ||
@@ -437,45 +447,6 @@ static km_status session_probe(km_ctx *ctx, km_reader *r)
     return st;
 }
 
-/* n (odd) has no odd divisor from 3 up to its square root. */
-static int is_odd_prime(size_t n)
-{
-    for (size_t q = 3; q * q <= n; q += 2)
-        if (n % q == 0)
-            return 0;
-    return 1;
-}
-
-/* The chunk cache holds every chunk a block of frames touches: one chunk,
- * or all the chunks across a frame when the file splits frames spatially
- * (h5py's automatic chunking of a [T, R, C] array gives e.g. [750, 4, 4]).
- * With HDF5's default 1 MiB cache a chunk would be inflated once per block
- * instead of once per pass (2.2x the time of a 32x32 session).  The cache is
- * bounded by half the memory budget (past it, reading is slower, not
- * refused).  It is set when the dataset is opened (a second open of an open
- * dataset shares the first one's cache), so the dataset is closed first. */
-static km_status reopen_with_chunk_cache(km_ctx *ctx, session_impl *s, const char *name,
-                                         hid_t *d, size_t cache_bytes, size_t n_chunks)
-{
-    km_status st = KM_OK;
-    size_t slots = 10 * n_chunks + 1; /* HDF5 wants ~10-100 slots per cached chunk, a prime */
-    while (!is_odd_prime(slots))
-        slots += 2;
-    hid_t dapl = H5Pcreate(H5P_DATASET_ACCESS);
-    if (dapl < 0 || H5Pset_chunk_cache(dapl, slots, cache_bytes + 4096, 1.0) < 0) {
-        st = km_fail(ctx, KM_ERR_NOMEM, "/%s: cannot set up its chunk cache", name);
-        goto done;
-    }
-    H5Dclose(*d);
-    *d = H5Dopen2(s->file, name, dapl);
-    if (*d < 0)
-        st = km_fail(ctx, KM_ERR_FORMAT, "/%s cannot be opened again", name);
-done:
-    if (dapl >= 0)
-        H5Pclose(dapl);
-    return st;
-}
-
 /* The file itself: readable, HDF5, opened read-only into s->file. */
 static km_status open_file(km_ctx *ctx, km_reader *r, session_impl *s)
 {
@@ -520,8 +491,8 @@ static km_status open_frames(km_ctx *ctx, km_reader *r, session_impl *s,
         cache = (double)(budget / 2) > (double)chunk_bytes ? (double)(budget / 2)
                                                            : (double)chunk_bytes;
     if (cache > (double)(1u << 20) &&
-        (st = reopen_with_chunk_cache(ctx, s, "frames", &s->frames, (size_t)cache, across)) !=
-            KM_OK)
+        (st = km_h5_reopen_with_chunk_cache(ctx, s->file, "frames", &s->frames, (size_t)cache,
+                                            across)) != KM_OK)
         return st;
     *n_frames = dims[0];
     s->n_frames = (int64_t)dims[0];
@@ -569,7 +540,8 @@ static km_status open_time(km_ctx *ctx, km_reader *r, session_impl *s, hsize_t n
        chunk read so far, up to 1 MiB: memory growing with the session. */
     size_t chunk_bytes = time_chunk_bytes(s->time);
     if (chunk_bytes > 0 && 2 * chunk_bytes < ((size_t)1 << 20) &&
-        (st = reopen_with_chunk_cache(ctx, s, "time", &s->time, 2 * chunk_bytes, 2)) != KM_OK)
+        (st = km_h5_reopen_with_chunk_cache(ctx, s->file, "time", &s->time, 2 * chunk_bytes,
+                                            2)) != KM_OK)
         return st;
     if ((st = km_h5_check_storage(ctx, s->time, "/time", 8)) != KM_OK ||
         (st = scan_time(ctx, r, s->time, s->n_frames, &first, &last)) != KM_OK)
@@ -585,6 +557,7 @@ km_status km_open_session(km_ctx *ctx, km_reader *r, const km_read_options *opt)
     km_h5_quiet q;
     session_impl *s;
     hsize_t n_frames = 0;
+    int no_schema = 0;
     FILE *probe;
 
     probe = fopen(r->path, "rb");
@@ -606,13 +579,16 @@ km_status km_open_session(km_ctx *ctx, km_reader *r, const km_read_options *opt)
     r->probe = session_probe;
     r->info.format = KM_FORMAT_SESSION;
     if ((st = open_file(ctx, r, s)) != KM_OK ||
-        (st = read_root_attrs(ctx, r, s->file)) != KM_OK ||
+        (st = read_root_attrs(ctx, r, s->file, opt->format == KM_FORMAT_SESSION, &no_schema)) !=
+            KM_OK ||
         (st = read_header(ctx, r, s->file)) != KM_OK ||
         (st = open_frames(ctx, r, s, opt, &n_frames)) != KM_OK ||
         (st = open_time(ctx, r, s, n_frames)) != KM_OK ||
         (st = read_mask(ctx, r, s->file)) != KM_OK)
         goto done;
     st = km_reader_apply_options(ctx, r, opt);
+    if (st == KM_OK && no_schema)
+        km_reader_note_assumed(r, "schema");
 done:
     km_h5_quiet_end(&q);
     return st;

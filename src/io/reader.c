@@ -160,6 +160,11 @@ static void note_assumed(char *list, size_t cap, const char *name)
     snprintf(list + n, cap - n, "%s%s", n > 0 ? "," : "", name);
 }
 
+void km_reader_note_assumed(km_reader *r, const char *name)
+{
+    note_assumed(r->info.assumed, sizeof r->info.assumed, name);
+}
+
 /* Do a given and a file's value differ (beyond the file's own rounding)? */
 static int differ(double given, double file)
 {

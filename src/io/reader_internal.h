@@ -49,6 +49,9 @@ km_status km_reader_set_geometry(km_ctx *ctx, km_reader *r, int64_t rows, int64_
    format's open.  `file_has_*` are decided by the format via the info
    fields it set: 0 / "" means "the file did not say". */
 km_status km_reader_apply_options(km_ctx *ctx, km_reader *r, const km_read_options *opt);
+/* Name one more assumed field in info.assumed (after km_reader_apply_options,
+   which starts the list anew): a format's own assumption, e.g. "schema". */
+void km_reader_note_assumed(km_reader *r, const char *name);
 /* Allocation through the reader's allocator. */
 void *km_reader_alloc(km_reader *r, size_t size);
 void km_reader_release(km_reader *r, void *ptr);

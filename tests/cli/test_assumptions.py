@@ -4,6 +4,7 @@ attribute `assumed`, and an option that contradicts the file is an error naming 
 values unless --override is given."""
 
 import h5py
+import numpy as np
 import pytest
 
 from km_cli import EXAMPLE, TEKSCAN, PHYSIONET, run
@@ -81,3 +82,33 @@ def test_override_lets_the_options_win(tmp_path):
     assert r.returncode == 64 and "cannot be overridden" in r.stderr
     r = run("process", TEKSCAN, "--rate", "31.25", "-o", tmp_path / "same.h5", "--quiet")
     assert r.returncode == 0, "agreeing with the file is fine: " + r.stderr
+
+
+def test_an_hdf5_without_the_schema_is_read_as_a_session_only_when_asked(tmp_path):
+    # What another tool writes with h5py: /frames [T, R, C] and /time, no
+    # knotmap attributes.  Auto: refused, saying how to read it; with
+    # --format session: read, and the missing schema is one more assumption.
+    src = tmp_path / "other_tool.h5"
+    with h5py.File(src, "w") as f:
+        f.create_dataset("frames", data=np.full((50, 6, 5), 3.0, dtype=np.float32),
+                         compression="gzip")
+        f["time"] = np.arange(50) / 50.0
+    out = tmp_path / "r.h5"
+    r = run("process", src, "-o", out, "--quiet")
+    assert r.returncode == 65 and "attribute schema is missing" in r.stderr, r.stderr
+    assert "format given as session" in r.stderr and not out.exists()
+    r = run("process", src, "--format", "session", "-o", out, "--quiet")
+    assert r.returncode == 0, r.stderr
+    assert any("no schema attribute" in l and "--format session" in l
+               for l in r.stderr.splitlines() if ": warning: " in l), r.stderr
+    with h5py.File(out) as f:
+        s = f["session"].attrs
+        assert s["assumed"].split(",")[-1] == "schema"
+        assert s["frame_rate_hz"] == 50.0  # from /time
+    r = run("info", src, "--format", "session")
+    assert r.returncode == 0 and "schema" in r.stdout.split("assumed:")[1].splitlines()[0]
+    # A file that says it is something else stays refused, format given or not.
+    with h5py.File(src, "a") as f:
+        f.attrs["schema"] = "other-tool"
+    r = run("process", src, "--format", "session", "-o", tmp_path / "r2.h5", "--quiet")
+    assert r.returncode == 65 and "expected \"knotmap-session\"" in r.stderr, r.stderr
