@@ -71,3 +71,22 @@ def test_physionet_experiment_ii(datasets_dir):
     with open(path, encoding="ascii") as f:
         rows = [[float(v) for v in line.split()] for line in f if line.strip()]
     assert np.array_equal(s.frames[0], np.asarray(rows, np.float32))
+
+
+def test_hdf5_without_schema_needs_the_session_format(tmp_path):
+    # Another tool's file: /frames [T, R, C] and /time, no knotmap attributes.
+    # As the command: refused in auto, read with format="session", and the
+    # missing schema is one of the assumptions.
+    h5py = pytest.importorskip("h5py")
+    path = str(tmp_path / "other.h5")
+    frames = np.arange(20 * 4 * 3, dtype=np.float32).reshape(20, 4, 3)
+    with h5py.File(path, "w") as f:
+        f.create_dataset("frames", data=frames, compression="lzf")
+        f["time"] = np.arange(20) / 10.0
+    with pytest.raises(knotmap.Error) as e:
+        knotmap.read_session(path)
+    assert "schema is missing" in str(e.value)
+    s = knotmap.read_session(path, format="session")
+    assert np.array_equal(s.frames, frames)
+    assert s.metadata["assumed"].split(",")[-1] == "schema"
+    assert s.metadata["frame_rate_hz"] == pytest.approx(10.0)

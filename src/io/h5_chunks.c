@@ -27,8 +27,8 @@ struct km_h5_chunks {
     int step[MAX_STEPS]; /* the filter pipeline in write order */
     unsigned char *raw, *scratch, *tile;
     size_t raw_cap;
-    void *cache;         /* the last decoded chunk, stored type */
-    int64_t cached;      /* its index, -1 = none */
+    void *cache;         /* the last decoded chunk row (cf frames), stored type */
+    int64_t cached;      /* its chunk row, -1 = none */
     struct libdeflate_decompressor *dec;
 };
 

@@ -128,26 +128,23 @@ static km_status get_number(km_ctx *ctx, hid_t f, const char *name, int allow_ze
     return KM_OK;
 }
 
-/* The root attributes.  A file without `schema` is read as a session only
- * when the caller named the format (forced): *no_schema = 1, then, and
- * schema_version 1 is taken (the open names "schema" as assumed). */
-static km_status read_root_attrs(km_ctx *ctx, km_reader *r, hid_t f, int forced, int *no_schema)
+/* The schema attributes.  A file without `schema` is read as a session
+ * only when the caller named the format (forced): *no_schema = 1 then (the
+ * open names "schema" as assumed), as version 1. */
+static km_status check_schema(km_ctx *ctx, hid_t f, int forced, int *no_schema)
 {
-    km_status st;
     char buf[64];
-    double version = 1;
+    double version;
+    km_status st = km_h5_attr_get_string(ctx, f, "schema", buf, sizeof buf);
 
-    *no_schema = 0;
-    st = km_h5_attr_get_string(ctx, f, "schema", buf, sizeof buf);
-    if (st == KM_ERR_NOT_FOUND && !forced)
+    *no_schema = st == KM_ERR_NOT_FOUND && forced;
+    if (*no_schema)
+        return KM_OK;
+    if (st == KM_ERR_NOT_FOUND)
         return km_fail(ctx, KM_ERR_FORMAT,
                        "attribute schema is missing: not a knotmap session "
                        "(expected schema = \"knotmap-session\"; with the format given as "
                        "session, its /frames [T, R, C] is read anyway)");
-    if (st == KM_ERR_NOT_FOUND) {
-        *no_schema = 1;
-        goto numbers;
-    }
     if (st != KM_OK)
         return st;
     if (strcmp(buf, "knotmap-session") != 0)
@@ -162,7 +159,16 @@ static km_status read_root_attrs(km_ctx *ctx, km_reader *r, hid_t f, int forced,
         return km_fail(ctx, KM_ERR_FORMAT,
                        "attribute schema_version = %g is not supported (this knotmap reads 1)",
                        version);
-numbers:
+    return KM_OK;
+}
+
+static km_status read_root_attrs(km_ctx *ctx, km_reader *r, hid_t f, int forced, int *no_schema)
+{
+    km_status st;
+    char buf[64];
+
+    if ((st = check_schema(ctx, f, forced, no_schema)) != KM_OK)
+        return st;
     if ((st = get_number(ctx, f, "frame_rate_hz", 0, &r->info.frame_rate_hz)) != KM_OK ||
         (st = get_number(ctx, f, "row_pitch_mm", 0, &r->info.row_pitch_mm)) != KM_OK ||
         (st = get_number(ctx, f, "col_pitch_mm", 0, &r->info.col_pitch_mm)) != KM_OK ||
