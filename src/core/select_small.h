@@ -187,6 +187,34 @@ static inline int km_window16_remove(float *win, int n, float v)
 }
 #endif
 
+/* Sliding medians of an odd window by a selection network: the
+ * comparators of Batcher's odd-even merge sort of 16 values that reach the
+ * middle one of n (src/core/select_small.c).  Eight windows at a time in
+ * AVX2 registers, each a min and a max per comparator, without a branch:
+ * a row's medians in a fraction of the sorted window's steps. */
+#define KM_MEDIAN_NET_MAX 15 /* the largest window (odd) */
+#define KM_MEDIAN_NET_CMP 64 /* comparators of a 16-value network, at most */
+typedef struct km_median_net {
+    int n;    /* the window: odd, 1..KM_MEDIAN_NET_MAX */
+    int ncmp; /* comparators kept */
+    unsigned char lo[KM_MEDIAN_NET_CMP], hi[KM_MEDIAN_NET_CMP]; /* min to lo, max to hi */
+} km_median_net;
+
+/* The network for windows of n values (odd, 1 <= n <= KM_MEDIAN_NET_MAX). */
+void km_median_net_init(km_median_net *net, int n);
+
+/* Bytes of scratch km_row_window_medians_f needs. */
+size_t km_row_window_scratch(int cols, int n);
+
+/* A row's sliding median over the usable values (ok[k] nonzero, none NaN):
+ * for every x with ok[x], bg[x] = the median (km_median_small_f's, bit for
+ * bit, signed zeros included) of the usable values among columns x - w ..
+ * x + w of [0, cols), where net->n = 2 w + 1; bg[x] of the others is left
+ * as it was.  Eight columns at a time: a missing value is an infinity (of
+ * alternating sign) in the network.  scratch: km_row_window_scratch bytes. */
+void km_row_window_medians_f(const km_median_net *net, const float *row,
+                             const unsigned char *ok, int cols, void *scratch, float *bg);
+
 /* km_select_rank_f's answer (bit for bit) for n <= 32 by a sorting network
  * (AVX2, src/core/select_small.c): about a third of its time on a row of
  * 32 noisy values; other n or CPUs: km_select_rank_f. */

@@ -490,6 +490,53 @@ Test(frame_kernels, sliding_window_matches_the_plain_form)
     cr_assert(tested > 10000);
 }
 
+/* The row median by the selection network (km_row_window_medians_f: full
+ * windows eight at a time by min and max, partial ones by rank) against the
+ * stable-rank median, on the rows of the test above: every usable column's
+ * median bit for bit (signed zeros included, which min and max alone would
+ * swap), columns left out untouched, windows of 1-15 values with any
+ * number of columns missing (odd and even counts left), rows shorter than
+ * a window and than the eight lanes. */
+Test(frame_kernels, window_network_matches_the_rank_median)
+{
+    enum { MAXC = 40 };
+    float row[MAXC], bg[MAXC];
+    uint8_t ok[MAXC];
+    void *scratch = malloc(km_row_window_scratch(MAXC, KM_MEDIAN_NET_MAX));
+    cr_assert_not_null(scratch);
+    uint32_t seed = 777u;
+    int tested = 0, zeros = 0;
+    for (int trial = 0; trial < 4000; trial++) {
+        int cols = 1 + (int)(lcg(&seed) % MAXC), w = (int)(lcg(&seed) % 8);
+        for (int x = 0; x < cols; x++) {
+            float v = draw(&seed);
+            if (!isfinite(v) || trial % 4 == 1)
+                v = (float)((int)(lcg(&seed) % 2001u) - 1000) * 0.37f;
+            row[x] = v;
+            ok[x] = (uint8_t)(trial % 3 == 0 || lcg(&seed) % 7u != 0u);
+            bg[x] = -1234.5f;
+        }
+        km_median_net net;
+        km_median_net_init(&net, 2 * w + 1);
+        km_row_window_medians_f(&net, row, ok, cols, scratch, bg);
+        for (int x = 0; x < cols; x++) {
+            if (!ok[x]) {
+                cr_assert(bg[x] == -1234.5f, "trial %d column %d: written", trial, x);
+                continue;
+            }
+            int a = x - w < 0 ? 0 : x - w, b = x + w >= cols ? cols - 1 : x + w;
+            float want = window_median_reference(row, ok, a, b);
+            cr_assert_eq(memcmp(&bg[x], &want, sizeof want), 0,
+                         "trial %d column %d (w %d): median %a, reference %a", trial, x, w,
+                         (double)bg[x], (double)want);
+            zeros += want == 0.0f;
+            tested++;
+        }
+    }
+    free(scratch);
+    cr_assert(tested > 50000 && zeros > 1000, "tested %d, zero medians %d", tested, zeros);
+}
+
 /* The median of the valid, finite 8-neighbours as docs/ALGORITHMS.md 11 and
  * the offset test state it: the middle value of them in order, ties (+0.0
  * and -0.0) ordered by their row-major place, or the mean of the two middle
