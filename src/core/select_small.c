@@ -109,10 +109,8 @@ float km_select32_f(const float *v, size_t n, size_t k)
 
 /* ------------------------------------------------ sliding median network */
 
-void km_median_net_init(km_median_net *net, int n)
+int km_batcher_net(int N, int n, uint64_t outs, unsigned char *lo, unsigned char *hi, int cap)
 {
-    enum { N = 16 };
-    unsigned char lo[KM_MEDIAN_NET_CMP], hi[KM_MEDIAN_NET_CMP];
     int m = 0;
     /* Batcher's odd-even merge sort of N values; a comparator with an end
        at n or beyond never moves anything (those slots would hold +inf). */
@@ -121,27 +119,34 @@ void km_median_net_init(km_median_net *net, int n)
             for (int j = k % p; j + k < N; j += 2 * k)
                 for (int i = 0; i < k && i < N - j - k; i++)
                     if ((i + j) / (2 * p) == (i + j + k) / (2 * p) && i + j + k < n) {
+                        if (m == cap)
+                            return -1;
                         lo[m] = (unsigned char)(i + j);
                         hi[m++] = (unsigned char)(i + j + k);
                     }
-    /* Backwards from the two slots read (n / 2 and the one after it): only
-       the comparators whose outputs reach them. */
-    unsigned need = 1u << (n / 2) | (n / 2 + 1 < n ? 1u << (n / 2 + 1) : 0u);
+    /* Backwards from the slots read: only the comparators whose outputs
+       reach them, kept in order at the front. */
+    uint64_t need = outs;
     int kept = 0;
     for (int c = m - 1; c >= 0; c--)
-        if (need & (1u << lo[c] | 1u << hi[c])) {
-            need |= 1u << lo[c] | 1u << hi[c];
-            net->lo[kept] = lo[c];
-            net->hi[kept++] = hi[c];
+        if (need & (1ull << lo[c] | 1ull << hi[c])) {
+            need |= 1ull << lo[c] | 1ull << hi[c];
+            lo[m - 1 - kept] = lo[c];
+            hi[m - 1 - kept++] = hi[c];
         }
-    for (int a = 0, b = kept - 1; a < b; a++, b--) {
-        unsigned char t = net->lo[a];
-        net->lo[a] = net->lo[b];
-        net->lo[b] = t;
-        t = net->hi[a];
-        net->hi[a] = net->hi[b];
-        net->hi[b] = t;
-    }
+    memmove(lo, lo + m - kept, (size_t)kept);
+    memmove(hi, hi + m - kept, (size_t)kept);
+    return kept;
+}
+
+void km_median_net_init(km_median_net *net, int n)
+{
+    unsigned char lo[200], hi[200];
+    /* The two slots read: n / 2 and the one after it. */
+    uint64_t outs = 1ull << (n / 2) | (n / 2 + 1 < n ? 1ull << (n / 2 + 1) : 0u);
+    int kept = km_batcher_net(16, n, outs, lo, hi, 200);
+    memcpy(net->lo, lo, (size_t)kept);
+    memcpy(net->hi, hi, (size_t)kept);
     net->n = n;
     net->ncmp = kept;
 }
@@ -243,4 +248,146 @@ void km_row_window_medians_f(const km_median_net *net, const float *row,
         if (ok[x])
             bg[x] = partial_median(row, ok, x - w < 0 ? 0 : x - w, x + w >= cols ? cols - 1 : x + w,
                                    scratch);
+}
+
+/* ------------------------------------------- rows of <= 32, sorted */
+
+/* km_batcher_net(32, 32, all 32 slots): Batcher's odd-even merge sort of
+   32 (tests/unit/test_frame_kernels.c checks this copy against it).  A
+   table, not the function's output, so that the compiler sees constant
+   slots and keeps them in registers. */
+#define SORT32_CMP 191
+static const unsigned char sort32_lo[SORT32_CMP] = {
+    0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30, 0, 1, 4, 5, 8, 9, 12, 13, 16,
+    17, 20, 21, 24, 25, 28, 29, 1, 5, 9, 13, 17, 21, 25, 29, 0, 1, 2, 3, 8, 9, 10, 11, 16,
+    17, 18, 19, 24, 25, 26, 27, 2, 3, 10, 11, 18, 19, 26, 27, 1, 3, 5, 9, 11, 13, 17, 19,
+    21, 25, 27, 29, 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23, 4, 5, 6, 7, 20,
+    21, 22, 23, 2, 3, 6, 7, 10, 11, 18, 19, 22, 23, 26, 27, 1, 3, 5, 7, 9, 11, 13, 17, 19,
+    21, 23, 25, 27, 29, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11,
+    12, 13, 14, 15, 4, 5, 6, 7, 12, 13, 14, 15, 20, 21, 22, 23, 2, 3, 6, 7, 10, 11, 14, 15,
+    18, 19, 22, 23, 26, 27, 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29};
+static const unsigned char sort32_hi[SORT32_CMP] = {
+    1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31, 2, 3, 6, 7, 10, 11, 14, 15,
+    18, 19, 22, 23, 26, 27, 30, 31, 2, 6, 10, 14, 18, 22, 26, 30, 4, 5, 6, 7, 12, 13, 14,
+    15, 20, 21, 22, 23, 28, 29, 30, 31, 4, 5, 12, 13, 20, 21, 28, 29, 2, 4, 6, 10, 12, 14,
+    18, 20, 22, 26, 28, 30, 8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31, 8,
+    9, 10, 11, 24, 25, 26, 27, 4, 5, 8, 9, 12, 13, 20, 21, 24, 25, 28, 29, 2, 4, 6, 8, 10,
+    12, 14, 18, 20, 22, 24, 26, 28, 30, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28,
+    29, 30, 31, 16, 17, 18, 19, 20, 21, 22, 23, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26,
+    27, 4, 5, 8, 9, 12, 13, 16, 17, 20, 21, 24, 25, 28, 29, 2, 4, 6, 8, 10, 12, 14, 16, 18,
+    20, 22, 24, 26, 28, 30};
+
+const unsigned char *km_sort32_net(int *ncmp, const unsigned char **hi)
+{
+    *ncmp = SORT32_CMP;
+    *hi = sort32_hi;
+    return sort32_lo;
+}
+
+#if KM_SELECT_AVX2
+/* Row r of the block into rb (32 floats): its values, NaN where not valid
+   (mask 0 or not finite) and past cols. */
+__attribute__((target("avx2"))) static void padded_row(const float *row, const unsigned char *mr,
+                                                       int cols, float *rb)
+{
+    const __m256i expo = _mm256_set1_epi32(0x7f800000);
+    const __m256 nan = _mm256_set1_ps(NAN);
+    int c = 0;
+    for (; c + 8 <= cols; c += 8) {
+        __m256 v = _mm256_loadu_ps(row + c);
+        __m256i vi = _mm256_castps_si256(v);
+        __m256i bad = _mm256_cmpeq_epi32(_mm256_and_si256(vi, expo), expo);
+        if (mr != NULL) {
+            int64_t b8;
+            memcpy(&b8, mr + c, sizeof b8);
+            bad = _mm256_or_si256(bad, _mm256_cmpeq_epi32(_mm256_cvtepu8_epi32(_mm_cvtsi64_si128(b8)),
+                                                          _mm256_setzero_si256()));
+        }
+        _mm256_storeu_ps(rb + c, _mm256_blendv_ps(v, nan, _mm256_castsi256_ps(bad)));
+    }
+    for (; c < 32; c++)
+        rb[c] = c < cols && isfinite(row[c]) && (mr == NULL || mr[c] != 0) ? row[c] : NAN;
+}
+
+/* Rows 0..7 of r (8 floats each) become its columns. */
+__attribute__((target("avx2"))) static void transpose8(__m256 *r)
+{
+    __m256 t[8], u[8];
+    for (int i = 0; i < 8; i += 2) {
+        t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
+        t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
+    }
+    for (int i = 0; i < 8; i += 4) {
+        u[i] = _mm256_shuffle_ps(t[i], t[i + 2], 0x44);
+        u[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], 0xEE);
+        u[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0x44);
+        u[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0xEE);
+    }
+    for (int i = 0; i < 4; i++) {
+        r[i] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x20);
+        r[i + 4] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x31);
+    }
+}
+
+/* Eight rows, one per lane: the rows into rb, transposed so that t[j]
+   holds column j of each, the missing slots (NaN) made +inf, and the
+   network over the 32 slots. */
+__attribute__((target("avx2"))) static void sort8_rows_avx2(const float *data, ptrdiff_t stride,
+                                                            const unsigned char *mask,
+                                                            ptrdiff_t mstride, int rows, int cols,
+                                                            km_rows32 *out)
+{
+    float rb[8][32];
+    for (int l = 0; l < 8; l++) {
+        if (l < rows)
+            padded_row(data + (ptrdiff_t)l * stride, mask != NULL ? mask + (ptrdiff_t)l * mstride : NULL,
+                       cols, rb[l]);
+        else
+            for (int c = 0; c < 32; c++)
+                rb[l][c] = NAN;
+    }
+    __m256 t[32];
+    for (int c0 = 0; c0 < 32; c0 += 8) {
+        for (int l = 0; l < 8; l++)
+            t[c0 + l] = _mm256_loadu_ps(&rb[l][c0]);
+        transpose8(t + c0);
+    }
+    const __m256 pinf = _mm256_set1_ps(INFINITY);
+    const __m256i nz = _mm256_set1_epi32((int)0x80000000u);
+    __m256i missing = _mm256_setzero_si256(), neg = _mm256_setzero_si256();
+    for (int j = 0; j < 32; j++) {
+        __m256 miss = _mm256_cmp_ps(t[j], t[j], _CMP_UNORD_Q);
+        missing = _mm256_sub_epi32(missing, _mm256_castps_si256(miss));
+        neg = _mm256_or_si256(neg, _mm256_cmpeq_epi32(_mm256_castps_si256(t[j]), nz));
+        t[j] = _mm256_blendv_ps(t[j], pinf, miss);
+    }
+#pragma GCC unroll 200
+    for (int c = 0; c < SORT32_CMP; c++) {
+        __m256 a = t[sort32_lo[c]], b = t[sort32_hi[c]];
+        t[sort32_lo[c]] = _mm256_min_ps(a, b);
+        t[sort32_hi[c]] = _mm256_max_ps(a, b);
+    }
+    for (int j = 0; j < 32; j++)
+        _mm256_storeu_ps(out->v[j], t[j]);
+    int32_t m[8], z[8];
+    _mm256_storeu_si256((__m256i *)m, missing);
+    _mm256_storeu_si256((__m256i *)z, neg);
+    for (int l = 0; l < 8; l++) {
+        out->n[l] = 32 - m[l];
+        out->negzero[l] = z[l] != 0;
+    }
+}
+#endif
+
+int km_rows_sort32_f(const float *data, ptrdiff_t stride, const unsigned char *mask,
+                     ptrdiff_t mstride, int rows, int cols, km_rows32 *out)
+{
+#if KM_SELECT_AVX2
+    if (cols <= 32 && rows <= 8 && __builtin_cpu_supports("avx2")) {
+        sort8_rows_avx2(data, stride, mask, mstride, rows, cols, out);
+        return 1;
+    }
+#endif
+    (void)data, (void)stride, (void)mask, (void)mstride, (void)rows, (void)cols, (void)out;
+    return 0;
 }

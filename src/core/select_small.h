@@ -11,6 +11,7 @@
 
 #include <math.h>
 #include <stddef.h>
+#include <stdint.h>
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
@@ -200,6 +201,12 @@ typedef struct km_median_net {
     unsigned char lo[KM_MEDIAN_NET_CMP], hi[KM_MEDIAN_NET_CMP]; /* min to lo, max to hi */
 } km_median_net;
 
+/* The comparators (min to lo[i], max to hi[i], in order) of Batcher's
+ * odd-even merge sort of N values (a power of two, <= 64) that reach the
+ * slots set in outs, for n <= N values (slots from n on hold +inf and are
+ * left out); their count, or -1 over cap. */
+int km_batcher_net(int N, int n, uint64_t outs, unsigned char *lo, unsigned char *hi, int cap);
+
 /* The network for windows of n values (odd, 1 <= n <= KM_MEDIAN_NET_MAX). */
 void km_median_net_init(km_median_net *net, int n);
 
@@ -214,6 +221,23 @@ size_t km_row_window_scratch(int cols, int n);
  * alternating sign) in the network.  scratch: km_row_window_scratch bytes. */
 void km_row_window_medians_f(const km_median_net *net, const float *row,
                              const unsigned char *ok, int cols, void *scratch, float *bg);
+
+/* Up to eight rows of up to 32 columns sorted at once (AVX2, one row per
+ * lane): v[j][l] is the j-th smallest of row l's n[l] valid values (mask
+ * NULL or nonzero, and finite), +inf from n[l] on.  Every value keeps its
+ * bits except that zeros of different signs may trade places: where
+ * negzero[l], a zero read from row l is to be taken again by rank. */
+typedef struct km_rows32 {
+    float v[32][8];
+    int n[8], negzero[8];
+} km_rows32;
+
+/* Rows r = 0..rows-1 (rows <= 8) at data + r * stride (mask + r * mstride
+ * when mask is not NULL) into out; 0, touching nothing, when cols > 32 or
+ * the CPU has no AVX2.  km_sort32_net gives the network (for the tests). */
+int km_rows_sort32_f(const float *data, ptrdiff_t stride, const unsigned char *mask,
+                     ptrdiff_t mstride, int rows, int cols, km_rows32 *out);
+const unsigned char *km_sort32_net(int *ncmp, const unsigned char **hi);
 
 /* km_select_rank_f's answer (bit for bit) for n <= 32 by a sorting network
  * (AVX2, src/core/select_small.c): about a third of its time on a row of

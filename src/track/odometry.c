@@ -316,6 +316,27 @@ static float rank_of(float *v, size_t n, size_t k)
                    : n <= RANK_MAX ? km_select_rank_f(v, n, k) : km_select_kth_f(v, n, k);
 }
 
+/* Rows r0 .. r0 + 7 (those below R) of the frame sorted at once
+   (km_rows_sort32_f); 0 where the rows are too long or the CPU too old. */
+static int sort_rows(const km_odometry *o, const km_frame *frame, const km_mask *mask, int32_t r0,
+                     km_rows32 *s8)
+{
+    const uint8_t *md = mask != NULL ? mask->data : NULL;
+    return km_rows_sort32_f(frame->data + (ptrdiff_t)r0 * frame->row_stride, frame->row_stride,
+                            md != NULL ? md + (ptrdiff_t)r0 * mask->row_stride : NULL,
+                            md != NULL ? mask->row_stride : 0, o->rows - r0 < 8 ? o->rows - r0 : 8,
+                            o->cols, s8);
+}
+
+/* The k-th smallest of the row in lane l of a sorted block, or by rank
+   from its n values vals where the block cannot say (not sorted, or a
+   zero of a row with a -0.0). */
+static float kth_of_row(const km_rows32 *s8, int sorted, int l, float *vals, size_t n, size_t k)
+{
+    float x = sorted ? s8->v[k][l] : 0.0f;
+    return sorted && !(x == 0.0f && s8->negzero[l]) ? x : rank_of(vals, n, k);
+}
+
 /* Taxels of row r above its median by more than thr and by more than 3
    robust standard deviations of the row (1.4826 MAD): the loaded part of a
    row that a narrow body presses stands out of a row otherwise unloaded
@@ -342,9 +363,13 @@ void km_odometry_row_medians(const km_odometry *o, const km_frame *frame, const 
     const float thr = (float)o->p.lift_threshold;
     size_t wide = 0;       /* most taxels of one row above that row's median + thr */
     float wide_med = 0.0f, low = INFINITY;
+    km_rows32 s8;
+    int sorted = 0;
     for (int32_t r = 0; r < R; r++) {
+        if (r % 8 == 0) /* eight rows sorted at once */
+            sorted = sort_rows(o, frame, mask, r, &s8);
         size_t n = gather_row(o, frame, mask, r, scratch);
-        float med = n == 0 ? 0.0f : rank_of(scratch, n, n / 2);
+        float med = n == 0 ? 0.0f : kth_of_row(&s8, sorted, r % 8, scratch, n, n / 2);
         size_t above = count_above(scratch, n, med + thr);
         if (above * 4 >= n && n > 0)
             above = loaded_part(o, frame, mask, r, scratch, n, med, thr);
@@ -366,9 +391,11 @@ void km_odometry_row_medians(const km_odometry *o, const km_frame *frame, const 
     if (wide * 4 < (size_t)o->cols || wide_med - low >= thr)
         return;
     for (int32_t r = 0; r < R; r++) {
+        if (r % 8 == 0)
+            sorted = sort_rows(o, frame, mask, r, &s8);
         size_t n = gather_row(o, frame, mask, r, scratch);
         size_t k = n > wide / 2 ? n - 1 - wide / 2 : 0;
-        row_med[r] = n == 0 ? 0.0 : (double)rank_of(scratch, n, k);
+        row_med[r] = n == 0 ? 0.0 : (double)kth_of_row(&s8, sorted, r % 8, scratch, n, k);
     }
 }
 

@@ -537,6 +537,94 @@ Test(frame_kernels, window_network_matches_the_rank_median)
     cr_assert(tested > 50000 && zeros > 1000, "tested %d, zero medians %d", tested, zeros);
 }
 
+/* The sorting network's table (km_sort32_net, a literal so that the
+ * compiler keeps the slots in registers) is Batcher's network as
+ * km_batcher_net builds it, and it sorts: every 0/1 input of 32 (the 0-1
+ * principle) would be 2^32; random 0/1 inputs and the rows below stand in. */
+Test(frame_kernels, sort32_table_is_batchers_network)
+{
+    unsigned char lo[256], hi[256];
+    int m = km_batcher_net(32, 32, ~0ull, lo, hi, 256), ncmp;
+    const unsigned char *thi, *tlo = km_sort32_net(&ncmp, &thi);
+    cr_assert_eq(m, 191);
+    cr_assert_eq(ncmp, m);
+    cr_assert_eq(memcmp(tlo, lo, (size_t)m), 0);
+    cr_assert_eq(memcmp(thi, hi, (size_t)m), 0);
+    uint32_t seed = 99u;
+    for (int trial = 0; trial < 20000; trial++) {
+        uint8_t v[32];
+        for (int j = 0; j < 32; j++)
+            v[j] = (uint8_t)(lcg(&seed) >> 7 & 1u);
+        for (int c = 0; c < m; c++)
+            if (v[lo[c]] > v[hi[c]]) {
+                uint8_t x = v[lo[c]];
+                v[lo[c]] = v[hi[c]];
+                v[hi[c]] = x;
+            }
+        for (int j = 1; j < 32; j++)
+            cr_assert(v[j - 1] <= v[j], "trial %d: not sorted at %d", trial, j);
+    }
+}
+
+/* Eight rows sorted at once (km_rows_sort32_f, the odometry's row
+ * statistics) against the stable rank: rows of 1-32 columns with masked,
+ * NaN and infinite taxels, values from a small alphabet (+-0, ties) or
+ * spread; every rank of every row bit for bit, a zero only where the row
+ * has no -0.0 (where it has one, the caller takes zeros by rank: flagged),
+ * +inf past the valid count. */
+Test(frame_kernels, rows_sorted_eight_at_once_match_the_rank)
+{
+    enum { COLS = 40 };
+    float data[8 * COLS], vals[32];
+    uint8_t mask[8 * COLS];
+    uint32_t seed = 31337u;
+    km_rows32 out;
+    int checked = 0, flagged = 0;
+    for (int trial = 0; trial < 3000; trial++) {
+        int cols = 1 + (int)(lcg(&seed) % 32u), rows = 1 + (int)(lcg(&seed) % 8u);
+        int use_mask = trial % 3 != 0;
+        for (int k = 0; k < 8 * COLS; k++) {
+            float v = draw(&seed);
+            if (trial % 4 == 1 && isfinite(v))
+                v = (float)((int)(lcg(&seed) % 2001u) - 1000) * 0.37f;
+            data[k] = v;
+            mask[k] = (uint8_t)(lcg(&seed) % 6u != 0u);
+        }
+        if (!km_rows_sort32_f(data, COLS, use_mask ? mask : NULL, COLS, rows, cols, &out))
+            cr_skip_test("no AVX2");
+        for (int l = 0; l < rows; l++) {
+            int n = 0, negzero = 0;
+            for (int j = 0; j < cols; j++) {
+                float v = data[l * COLS + j];
+                if (isfinite(v) && (!use_mask || mask[l * COLS + j])) {
+                    vals[n++] = v;
+                    negzero |= v == 0.0f && signbit(v);
+                }
+            }
+            cr_assert_eq(out.n[l], n, "trial %d row %d", trial, l);
+            cr_assert_eq(out.negzero[l], negzero, "trial %d row %d", trial, l);
+            for (int k = 0; k < 32; k++) {
+                float got = out.v[k][l];
+                if (k >= n) {
+                    cr_assert(got == INFINITY, "trial %d row %d slot %d", trial, l, k);
+                    continue;
+                }
+                float want = km_select_rank_f(vals, (size_t)n, (size_t)k);
+                if (negzero && want == 0.0f) {
+                    cr_assert(got == 0.0f);
+                    flagged++;
+                    continue;
+                }
+                cr_assert_eq(memcmp(&got, &want, sizeof got), 0,
+                             "trial %d row %d rank %d: %a, reference %a", trial, l, k,
+                             (double)got, (double)want);
+                checked++;
+            }
+        }
+    }
+    cr_assert(checked > 100000 && flagged > 1000, "checked %d, flagged %d", checked, flagged);
+}
+
 /* The median of the valid, finite 8-neighbours as docs/ALGORITHMS.md 11 and
  * the offset test state it: the middle value of them in order, ties (+0.0
  * and -0.0) ordered by their row-major place, or the mean of the two middle
