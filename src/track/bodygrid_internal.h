@@ -25,6 +25,8 @@ typedef struct km_excess_state {
     int32_t *run;               /* frames it has repeated that value while
                                    its neighbours changed (10 step 1) */
     uint8_t *stuck;             /* was ever stuck at a nonzero value */
+    int avx2;                   /* the stuck sweep in AVX2 (the CPU has it; the
+                                   tests clear it to check the plain loop) */
 } km_excess_state;
 
 /* Per cell, the pass maxima split by the sensor row that gave them, for

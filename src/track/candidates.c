@@ -12,6 +12,15 @@
 #include "bodygrid_internal.h"
 #include "core/select_small.h"
 
+/* The stuck sweep has an AVX2 form where the compiler can target it for one
+   function (the library is not built with -mavx2). */
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+#define STUCK_AVX2 1
+#include <immintrin.h>
+#else
+#define STUCK_AVX2 0
+#endif
+
 #define MAX_BACKGROUND_SIGMAS 100.0
 
 struct km_candidates {
@@ -85,6 +94,11 @@ km_status km_cand_layer_create(km_ctx *ctx, km_bodygrid *g, const km_candidate_p
     /* The window: a sorted one, or the network's (and its scratch). */
     int32_t span = 2 * background_half_cols(&g->cand, g->col_pitch, g->cols) + 1;
     x->net.n = 0;
+#if STUCK_AVX2
+    x->avx2 = __builtin_cpu_supports("avx2");
+#else
+    x->avx2 = 0;
+#endif
     if (span <= KM_MEDIAN_NET_MAX)
         km_median_net_init(&x->net, span);
     x->win = km_alloc(ctx, span <= KM_MEDIAN_NET_MAX ? km_row_window_scratch(g->cols, span)
@@ -133,6 +147,32 @@ void km_cand_layer_free(km_bodygrid *g)
  * it is, so such taxels are never taken for stuck.  Any change of the
  * taxel's own value ends its run.  Branch-free (it vectorises): every
  * taxel, every frame, in two sweeps (what changed; then the runs). */
+#if STUCK_AVX2
+/* 0 / -1 int32 lanes to eight bytes 0 / 1 at p. */
+__attribute__((target("avx2"))) static inline void store_flags8(uint8_t *p, __m256i m)
+{
+    const __m256i zero = _mm256_setzero_si256();
+    __m256i b = _mm256_packs_epi16(_mm256_packs_epi32(m, zero), zero);
+    __m128i b8 = _mm_unpacklo_epi32(_mm256_castsi256_si128(b), _mm256_extracti128_si256(b, 1));
+    _mm_storel_epi64((__m128i *)(void *)p, _mm_and_si128(b8, _mm_set1_epi8(1)));
+}
+
+/* changed_taxels' row loop eight taxels at a time; returns where it
+   stopped. */
+__attribute__((target("avx2"))) static int32_t changed_avx2(const float *row, float *pv,
+                                                            uint8_t *chg, int32_t cols)
+{
+    int32_t x = 0;
+    for (; x + 8 <= cols; x += 8) {
+        __m256 v = _mm256_loadu_ps(row + x);
+        store_flags8(chg + x, _mm256_castps_si256(_mm256_cmp_ps(v, _mm256_loadu_ps(pv + x),
+                                                                _CMP_NEQ_UQ)));
+        _mm256_storeu_ps(pv + x, v);
+    }
+    return x;
+}
+#endif
+
 /* Which taxels of frame f changed since the previous frame (NaN never
    equals itself: a NaN taxel counts as changing); prev becomes f.  Locals
    only in the loop, so that the byte stores cannot alias the grid's fields
@@ -144,13 +184,58 @@ static void changed_taxels(km_bodygrid *g, const km_frame *f)
         const float *restrict row = f->data + (ptrdiff_t)r * f->row_stride;
         float *restrict pv = g->ex.prev + km_cand_at(g, r, 0);
         uint8_t *restrict chg = g->ex.changed + km_cand_at(g, r, 0);
-        for (int32_t x = 0; x < cols; x++) {
+        int32_t x = 0;
+#if STUCK_AVX2
+        if (g->ex.avx2)
+            x = changed_avx2(row, pv, chg, cols);
+#endif
+        for (; x < cols; x++) {
             float v = row[x];
             chg[x] = (uint8_t)(v != pv[x]);
             pv[x] = v;
         }
     }
 }
+
+#if STUCK_AVX2
+/* Eight bytes from p as eight int32 lanes. */
+#define BYTES8(p) _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(const void *)(p)))
+
+/* The runs' sweep of km_cand_layer_stuck eight taxels at a time (int32
+   lanes); returns where it stopped (the rest is the plain loop's). */
+__attribute__((target("avx2"))) static size_t stuck_avx2(const uint8_t *chg, const uint8_t *nbs,
+                                                         const float *now, int32_t *run,
+                                                         uint8_t *stuck, size_t lo, size_t hi,
+                                                         ptrdiff_t st, int32_t not_first,
+                                                         int32_t sf)
+{
+    const __m256i zero = _mm256_setzero_si256(), imax = _mm256_set1_epi32(INT32_MAX);
+    const __m256i first = _mm256_set1_epi32(not_first ? -1 : 0);
+    const __m256i sf1 = _mm256_set1_epi32(sf - 1), on = _mm256_set1_epi32(sf > 0 ? -1 : 0);
+    size_t i = lo;
+    for (; i + 8 <= hi; i += 8) {
+        __m256i moved = _mm256_add_epi32(_mm256_add_epi32(BYTES8(chg + i - st), BYTES8(chg + i + st)),
+                                         _mm256_add_epi32(BYTES8(chg + i - 1), BYTES8(chg + i + 1)));
+        __m256i nb = BYTES8(nbs + i);
+        __m256i same = _mm256_and_si256(first, _mm256_cmpeq_epi32(BYTES8(chg + i), zero));
+        /* 2 moved >= nb and nb > 0 */
+        __m256i count = _mm256_andnot_si256(_mm256_cmpgt_epi32(nb, _mm256_add_epi32(moved, moved)),
+                                            _mm256_cmpgt_epi32(nb, zero));
+        __m256i rv = _mm256_loadu_si256((const __m256i *)(const void *)(run + i));
+        rv = _mm256_sub_epi32(rv, _mm256_and_si256(count, _mm256_cmpgt_epi32(imax, rv)));
+        rv = _mm256_and_si256(rv, same);
+        _mm256_storeu_si256((__m256i *)(void *)(run + i), rv);
+        __m256 nz = _mm256_cmp_ps(_mm256_loadu_ps(now + i), _mm256_setzero_ps(), _CMP_NEQ_UQ);
+        __m256i s = _mm256_and_si256(_mm256_and_si256(on, _mm256_cmpgt_epi32(rv, sf1)),
+                                     _mm256_castps_si256(nz));
+        /* stuck |= s: the lanes' old flags or'ed in as -1 */
+        s = _mm256_or_si256(s, _mm256_sub_epi32(zero, BYTES8(stuck + i)));
+        store_flags8(stuck + i, s);
+    }
+    return i;
+}
+#undef BYTES8
+#endif
 
 void km_cand_layer_stuck(km_bodygrid *g, const km_frame *f)
 {
@@ -167,7 +252,12 @@ void km_cand_layer_stuck(km_bodygrid *g, const km_frame *f)
     const float *restrict now = xs->prev;
     int32_t *restrict run = xs->run;
     uint8_t *restrict stuck = xs->stuck;
-    for (size_t i = lo; i < hi; i++) {
+    size_t i = lo;
+#if STUCK_AVX2
+    if (xs->avx2)
+        i = stuck_avx2(chg, nbs, now, run, stuck, lo, hi, st, not_first, sf);
+#endif
+    for (; i < hi; i++) {
         int32_t moved = chg[i - st] + chg[i + st] + chg[i - 1] + chg[i + 1], nb = nbs[i];
         int32_t same = not_first & (chg[i] == 0);
         int32_t count = (2 * moved >= nb) & (nb > 0);

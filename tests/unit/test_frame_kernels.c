@@ -91,7 +91,7 @@ static void stuck_reference(int32_t rows, int32_t cols, const float *f, ptrdiff_
     free(chg);
 }
 
-static void check_stuck(int32_t rows, int32_t cols, int32_t sf, uint32_t seed)
+static void check_stuck(int32_t rows, int32_t cols, int32_t sf, uint32_t seed, int plain)
 {
     km_bodygrid *g = NULL;
     km_candidate_params p;
@@ -102,6 +102,8 @@ static void check_stuck(int32_t rows, int32_t cols, int32_t sf, uint32_t seed)
     cr_assert_eq(km_bodygrid_create(ctx, KM_MODE_MAT, rows, cols, 5.0, 5.0, &rule, &p,
                                     KM_GRID_CANDIDATES, &g),
                  KM_OK, "%s", km_ctx_last_error(ctx));
+    if (plain)
+        g->ex.avx2 = 0; /* the plain loop, where the CPU would take AVX2 */
     size_t rc = (size_t)rows * (size_t)cols;
     ptrdiff_t stride = cols + 3;
     float *f = calloc((size_t)rows * (size_t)stride, sizeof *f);
@@ -152,8 +154,10 @@ Test(frame_kernels, stuck_rule_matches_the_per_taxel_form)
     static const int32_t shapes[][2] = {{1, 1}, {1, 2}, {2, 1}, {1, 9},  {9, 1},   {2, 2},
                                         {3, 3}, {5, 37}, {32, 32}, {17, 33}, {4, 64}, {3, 17}};
     for (size_t k = 0; k < sizeof shapes / sizeof shapes[0]; k++) {
-        check_stuck(shapes[k][0], shapes[k][1], 3, 12345u + (uint32_t)k);
-        check_stuck(shapes[k][0], shapes[k][1], 0, 777u + (uint32_t)k);
+        for (int plain = 0; plain < 2; plain++) {
+            check_stuck(shapes[k][0], shapes[k][1], 3, 12345u + (uint32_t)k, plain);
+            check_stuck(shapes[k][0], shapes[k][1], 0, 777u + (uint32_t)k, plain);
+        }
     }
 }
 
