@@ -328,13 +328,34 @@ static int sort_rows(const km_odometry *o, const km_frame *frame, const km_mask 
                             o->cols, s8);
 }
 
-/* The k-th smallest of the row in lane l of a sorted block, or by rank
-   from its n values vals where the block cannot say (not sorted, or a
-   zero of a row with a -0.0). */
-static float kth_of_row(const km_rows32 *s8, int sorted, int l, float *vals, size_t n, size_t k)
+/* The k-th smallest of row r's n valid values: from the sorted block s8
+   (its lane r % 8) when there is one and it can say, else by rank from the
+   row gathered into scratch (a zero of a row with a -0.0: the block may
+   hold the other zero). */
+static float kth_of_row(const km_odometry *o, const km_frame *frame, const km_mask *mask,
+                        int32_t r, const km_rows32 *s8, int sorted, float *scratch, size_t n,
+                        size_t k)
 {
-    float x = sorted ? s8->v[k][l] : 0.0f;
-    return sorted && !(x == 0.0f && s8->negzero[l]) ? x : rank_of(vals, n, k);
+    float x = sorted ? s8->v[k][r % 8] : 0.0f;
+    if (sorted && !(x == 0.0f && s8->negzero[r % 8]))
+        return x;
+    gather_row(o, frame, mask, r, scratch);
+    return rank_of(scratch, n, k);
+}
+
+/* How many of row r's n valid values are > lim (count_above's answer) from
+   its lane of a sorted block: n less the values <= lim, a prefix. */
+static size_t sorted_above(const km_rows32 *s8, int32_t r, size_t n, float lim)
+{
+    size_t lo = 0, hi = n; /* the first value > lim lies in [lo, hi] */
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (s8->v[mid][r % 8] > lim)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return n - lo;
 }
 
 /* Taxels of row r above its median by more than thr and by more than 3
@@ -368,11 +389,16 @@ void km_odometry_row_medians(const km_odometry *o, const km_frame *frame, const 
     for (int32_t r = 0; r < R; r++) {
         if (r % 8 == 0) /* eight rows sorted at once */
             sorted = sort_rows(o, frame, mask, r, &s8);
-        size_t n = gather_row(o, frame, mask, r, scratch);
-        float med = n == 0 ? 0.0f : kth_of_row(&s8, sorted, r % 8, scratch, n, n / 2);
-        size_t above = count_above(scratch, n, med + thr);
-        if (above * 4 >= n && n > 0)
+        /* The row is gathered only where the sorted block cannot say. */
+        size_t n = sorted ? (size_t)s8.n[r % 8] : gather_row(o, frame, mask, r, scratch);
+        float med = n == 0 ? 0.0f : kth_of_row(o, frame, mask, r, &s8, sorted, scratch, n, n / 2);
+        size_t above = sorted ? sorted_above(&s8, r, n, med + thr)
+                              : count_above(scratch, n, med + thr);
+        if (above * 4 >= n && n > 0) {
+            if (sorted)
+                gather_row(o, frame, mask, r, scratch);
             above = loaded_part(o, frame, mask, r, scratch, n, med, thr);
+        }
         if (above > wide) {
             wide = above;
             wide_med = med;
@@ -393,9 +419,9 @@ void km_odometry_row_medians(const km_odometry *o, const km_frame *frame, const 
     for (int32_t r = 0; r < R; r++) {
         if (r % 8 == 0)
             sorted = sort_rows(o, frame, mask, r, &s8);
-        size_t n = gather_row(o, frame, mask, r, scratch);
+        size_t n = sorted ? (size_t)s8.n[r % 8] : gather_row(o, frame, mask, r, scratch);
         size_t k = n > wide / 2 ? n - 1 - wide / 2 : 0;
-        row_med[r] = n == 0 ? 0.0 : (double)kth_of_row(&s8, sorted, r % 8, scratch, n, k);
+        row_med[r] = n == 0 ? 0.0 : (double)kth_of_row(o, frame, mask, r, &s8, sorted, scratch, n, k);
     }
 }
 
