@@ -139,16 +139,53 @@ int km_batcher_net(int N, int n, uint64_t outs, unsigned char *lo, unsigned char
     return kept;
 }
 
-void km_median_net_init(km_median_net *net, int n)
+/* km_batcher_net(16, n, slots n / 2 and n / 2 + 1) for the odd windows
+   (tests/unit/test_frame_kernels.c checks each copy against it): tables,
+   not the function's output, so that the compiler sees constant slots and
+   keeps them in registers. */
+static const unsigned char net3_lo[5] = {
+    0, 0, 1, 1, 1};
+static const unsigned char net3_hi[5] = {
+    1, 2, 2, 2, 2};
+static const unsigned char net5_lo[12] = {
+    0, 2, 0, 1, 1, 0, 2, 1, 3, 2, 1, 3};
+static const unsigned char net5_hi[12] = {
+    1, 3, 2, 3, 2, 4, 4, 2, 4, 4, 2, 4};
+static const unsigned char net7_lo[19] = {
+    0, 2, 4, 0, 1, 4, 1, 5, 0, 1, 2, 2, 3, 1, 3, 5, 2, 3, 3};
+static const unsigned char net7_hi[19] = {
+    1, 3, 5, 2, 3, 6, 2, 6, 4, 5, 6, 4, 5, 2, 4, 6, 4, 5, 4};
+static const unsigned char net9_lo[26] = {
+    0, 2, 4, 6, 0, 1, 4, 5, 1, 5, 0, 1, 2, 3, 2, 3, 1, 3, 5, 0, 4, 2, 3, 6, 3, 5};
+static const unsigned char net9_hi[26] = {
+    1, 3, 5, 7, 2, 3, 6, 7, 2, 6, 4, 5, 6, 7, 4, 5, 2, 4, 6, 8, 8, 4, 5, 8, 4, 6};
+static const unsigned char net11_lo[32] = {
+    0, 2, 4, 6, 8, 0, 1, 4, 5, 8, 1, 5, 9, 0, 1, 2, 3, 2, 3, 1, 3, 5, 9, 0, 1, 2, 4, 5, 6,
+    3, 6, 5};
+static const unsigned char net11_hi[32] = {
+    1, 3, 5, 7, 9, 2, 3, 6, 7, 10, 2, 6, 10, 4, 5, 6, 7, 4, 5, 2, 4, 6, 10, 8, 9, 10, 8, 9,
+    10, 5, 8, 6};
+static const unsigned char net13_lo[42] = {
+    0, 2, 4, 6, 8, 10, 0, 1, 4, 5, 8, 9, 1, 5, 9, 0, 1, 2, 3, 8, 2, 3, 10, 1, 3, 5, 9, 11,
+    0, 1, 2, 3, 4, 4, 5, 6, 7, 3, 6, 7, 5, 7};
+static const unsigned char net13_hi[42] = {
+    1, 3, 5, 7, 9, 11, 2, 3, 6, 7, 10, 11, 2, 6, 10, 4, 5, 6, 7, 12, 4, 5, 12, 2, 4, 6, 10,
+    12, 8, 9, 10, 11, 12, 8, 9, 10, 11, 5, 8, 9, 6, 8};
+static const unsigned char net15_lo[49] = {
+    0, 2, 4, 6, 8, 10, 12, 0, 1, 4, 5, 8, 9, 12, 1, 5, 9, 13, 0, 1, 2, 3, 8, 9, 10, 2, 3,
+    10, 11, 1, 3, 5, 9, 11, 13, 0, 1, 2, 3, 4, 5, 6, 4, 5, 6, 7, 6, 7, 7};
+static const unsigned char net15_hi[49] = {
+    1, 3, 5, 7, 9, 11, 13, 2, 3, 6, 7, 10, 11, 14, 2, 6, 10, 14, 4, 5, 6, 7, 12, 13, 14, 4,
+    5, 12, 13, 2, 4, 6, 10, 12, 14, 8, 9, 10, 11, 12, 13, 14, 8, 9, 10, 11, 8, 9, 8};
+
+#define NET(n) {n, (int)sizeof net##n##_lo, net##n##_lo, net##n##_hi}
+static const km_median_net median_nets[] = {
+    {1, 0, NULL, NULL}, NET(3), NET(5), NET(7), NET(9), NET(11), NET(13), NET(15)};
+#undef NET
+
+const km_median_net *km_median_net_for(int n)
 {
-    unsigned char lo[200], hi[200];
-    /* The two slots read: n / 2 and the one after it. */
-    uint64_t outs = 1ull << (n / 2) | (n / 2 + 1 < n ? 1ull << (n / 2 + 1) : 0u);
-    int kept = km_batcher_net(16, n, outs, lo, hi, 200);
-    memcpy(net->lo, lo, (size_t)kept);
-    memcpy(net->hi, hi, (size_t)kept);
-    net->n = n;
-    net->ncmp = kept;
+    return n >= 1 && n <= KM_MEDIAN_NET_MAX && (n & 1) ? &median_nets[n / 2] : NULL;
 }
 
 size_t km_row_window_scratch(int cols, int n)
@@ -177,13 +214,12 @@ static float partial_median(const float *row, const unsigned char *ok, int a, in
    n / 2 and n / 2 + 1 hold the middle one (u odd) or the two middle ones
    (u even) of the u values: the median in the same float operations as
    km_median_small_f's.  Where ok[x] the median is stored into bg[x]. */
-__attribute__((target("avx2"))) static void medians8_avx2(const km_median_net *net,
-                                                          const float *pr,
-                                                          const unsigned char *pok, int x0,
-                                                          int cols, const unsigned char *ok,
-                                                          float *bg)
+__attribute__((target("avx2"), always_inline)) static inline void
+medians8_net(const int n, const unsigned char *lo, const unsigned char *hi, const int ncmp,
+             const float *pr, const unsigned char *pok, int x0, int cols,
+             const unsigned char *ok, float *bg)
 {
-    const int n = net->n, w = n / 2;
+    const int w = n / 2;
     const __m256 ninf = _mm256_set1_ps(-INFINITY), pinf = _mm256_set1_ps(INFINITY);
     __m256i odd = _mm256_setzero_si256(); /* missing slots so far, parity (all bits) */
     __m256 v[KM_MEDIAN_NET_MAX + 1];
@@ -197,10 +233,11 @@ __attribute__((target("avx2"))) static void medians8_avx2(const km_median_net *n
         odd = _mm256_xor_si256(odd, miss);
     }
     v[n] = pinf; /* n / 2 + 1 of a one-value window: never read */
-    for (int c = 0; c < net->ncmp; c++) {
-        __m256 a = v[net->lo[c]], b = v[net->hi[c]];
-        v[net->lo[c]] = _mm256_min_ps(a, b);
-        v[net->hi[c]] = _mm256_max_ps(a, b);
+#pragma GCC unroll 64
+    for (int c = 0; c < ncmp; c++) {
+        __m256 a = v[lo[c]], b = v[hi[c]];
+        v[lo[c]] = _mm256_min_ps(a, b);
+        v[hi[c]] = _mm256_max_ps(a, b);
     }
     /* u even <=> an odd count of missing slots (n odd). */
     __m256 two = _mm256_mul_ps(_mm256_add_ps(v[w], v[w + 1]), _mm256_set1_ps(0.5f));
@@ -210,6 +247,32 @@ __attribute__((target("avx2"))) static void medians8_avx2(const km_median_net *n
     for (int l = 0; l < 8 && x0 + l < cols; l++)
         if (ok[x0 + l])
             bg[x0 + l] = out[l];
+}
+
+/* One instance per window, so that every slot index is a constant. */
+#define MEDIANS8(n)                                                                                \
+    __attribute__((target("avx2"))) static void medians8_##n(const float *pr,                     \
+                                                             const unsigned char *pok, int cols,   \
+                                                             const unsigned char *ok, float *bg)   \
+    {                                                                                              \
+        for (int x0 = 0; x0 < cols; x0 += 8)                                                       \
+            medians8_net(n, net##n##_lo, net##n##_hi, (int)sizeof net##n##_lo, pr, pok, x0, cols,  \
+                         ok, bg);                                                                  \
+    }
+MEDIANS8(3)
+MEDIANS8(5)
+MEDIANS8(7)
+MEDIANS8(9)
+MEDIANS8(11)
+MEDIANS8(13)
+MEDIANS8(15)
+#undef MEDIANS8
+
+__attribute__((target("avx2"))) static void medians8_1(const float *pr, const unsigned char *pok,
+                                                       int cols, const unsigned char *ok, float *bg)
+{
+    for (int x0 = 0; x0 < cols; x0 += 8)
+        medians8_net(1, NULL, NULL, 0, pr, pok, x0, cols, ok, bg);
 }
 #endif
 
@@ -231,8 +294,11 @@ void km_row_window_medians_f(const km_median_net *net, const float *row,
             memcpy(&u, &row[x], sizeof u);
             negzero |= ok[x] && u == 0x80000000u;
         }
-        for (int x0 = 0; x0 < cols; x0 += 8)
-            medians8_avx2(net, pr, pok, x0, cols, ok, bg);
+        static void (*const by_n[])(const float *, const unsigned char *, int,
+                                    const unsigned char *, float *) = {
+            medians8_1, medians8_3, medians8_5, medians8_7, medians8_9, medians8_11, medians8_13,
+            medians8_15};
+        by_n[n / 2](pr, pok, cols, ok, bg);
         /* min and max keep every value's bits but may swap a +0.0 for a
            -0.0: with a -0.0 in the row, a zero median is taken again by
            rank, which orders zeros by position. */

@@ -194,21 +194,22 @@ static inline int km_window16_remove(float *win, int n, float v)
  * AVX2 registers, each a min and a max per comparator, without a branch:
  * a row's medians in a fraction of the sorted window's steps. */
 #define KM_MEDIAN_NET_MAX 15 /* the largest window (odd) */
-#define KM_MEDIAN_NET_CMP 64 /* comparators of a 16-value network, at most */
 typedef struct km_median_net {
-    int n;    /* the window: odd, 1..KM_MEDIAN_NET_MAX */
-    int ncmp; /* comparators kept */
-    unsigned char lo[KM_MEDIAN_NET_CMP], hi[KM_MEDIAN_NET_CMP]; /* min to lo, max to hi */
+    int n;                   /* the window: odd, 1..KM_MEDIAN_NET_MAX */
+    int ncmp;                /* comparators */
+    const unsigned char *lo; /* min to lo[i], max to hi[i], in order */
+    const unsigned char *hi;
 } km_median_net;
 
-/* The comparators (min to lo[i], max to hi[i], in order) of Batcher's
- * odd-even merge sort of N values (a power of two, <= 64) that reach the
- * slots set in outs, for n <= N values (slots from n on hold +inf and are
- * left out); their count, or -1 over cap. */
+/* The comparators of Batcher's odd-even merge sort of N values (a power of
+ * two, <= 64) that reach the slots set in outs, in order (min to lo[i],
+ * max to hi[i]), for n <= N values (slots from n on hold +inf and are left
+ * out); their count, or -1 over cap. */
 int km_batcher_net(int N, int n, uint64_t outs, unsigned char *lo, unsigned char *hi, int cap);
 
-/* The network for windows of n values (odd, 1 <= n <= KM_MEDIAN_NET_MAX). */
-void km_median_net_init(km_median_net *net, int n);
+/* The network for windows of n values (odd, 1 <= n <= KM_MEDIAN_NET_MAX:
+ * km_batcher_net(16, n, slots n / 2 and n / 2 + 1)); NULL for other n. */
+const km_median_net *km_median_net_for(int n);
 
 /* Bytes of scratch km_row_window_medians_f needs. */
 size_t km_row_window_scratch(int cols, int n);

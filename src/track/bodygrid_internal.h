@@ -14,7 +14,7 @@ typedef struct km_excess_state {
     float *excess;              /* one row of excess (cols) */
     float *bg;                  /* one row of local background (cols) */
     float *win;                 /* median window */
-    km_median_net net;          /* the window's network (net.n 0: windows over
+    const km_median_net *net;   /* the window's network (NULL: windows over
                                    KM_MEDIAN_NET_MAX use the sorted window) */
     uint8_t *ok;                /* one row: taxel usable (cols) */
     /* The stuck rule's state, per taxel on the padded layout (km_cand_at:

@@ -93,15 +93,13 @@ km_status km_cand_layer_create(km_ctx *ctx, km_bodygrid *g, const km_candidate_p
     x->bg = km_alloc(ctx, (size_t)g->cols * sizeof *x->bg);
     /* The window: a sorted one, or the network's (and its scratch). */
     int32_t span = 2 * background_half_cols(&g->cand, g->col_pitch, g->cols) + 1;
-    x->net.n = 0;
+    x->net = km_median_net_for(span);
 #if STUCK_AVX2
     x->avx2 = __builtin_cpu_supports("avx2");
 #else
     x->avx2 = 0;
 #endif
-    if (span <= KM_MEDIAN_NET_MAX)
-        km_median_net_init(&x->net, span);
-    x->win = km_alloc(ctx, span <= KM_MEDIAN_NET_MAX ? km_row_window_scratch(g->cols, span)
+    x->win = km_alloc(ctx, x->net != NULL ? km_row_window_scratch(g->cols, span)
                                                      : (size_t)span * sizeof *x->win);
     x->ok = km_alloc(ctx, (size_t)g->cols);
     /* The stuck rule's per-taxel state, on the padded layout (km_cand_at):
@@ -289,8 +287,8 @@ static void row_excess(km_bodygrid *g, const float *row, const km_mask *m, int32
     /* Each taxel's test once, not once per window it falls in. */
     for (int32_t x = 0; x < g->cols; x++)
         ok[x] = (uint8_t)(usable(g, row, m, r, x) && (on == NULL || on[x]));
-    if (xs->net.n == 2 * w + 1) {
-        km_row_window_medians_f(&xs->net, row, ok, g->cols, xs->win, xs->bg);
+    if (xs->net != NULL) {
+        km_row_window_medians_f(xs->net, row, ok, g->cols, xs->win, xs->bg);
         for (int32_t x = 0; x < g->cols; x++)
             xs->excess[x] = ok[x] ? row[x] - xs->bg[x] : NAN;
         return;

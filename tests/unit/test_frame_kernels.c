@@ -520,9 +520,9 @@ Test(frame_kernels, window_network_matches_the_rank_median)
             ok[x] = (uint8_t)(trial % 3 == 0 || lcg(&seed) % 7u != 0u);
             bg[x] = -1234.5f;
         }
-        km_median_net net;
-        km_median_net_init(&net, 2 * w + 1);
-        km_row_window_medians_f(&net, row, ok, cols, scratch, bg);
+        const km_median_net *net = km_median_net_for(2 * w + 1);
+        cr_assert_not_null(net);
+        km_row_window_medians_f(net, row, ok, cols, scratch, bg);
         for (int x = 0; x < cols; x++) {
             if (!ok[x]) {
                 cr_assert(bg[x] == -1234.5f, "trial %d column %d: written", trial, x);
@@ -545,6 +545,23 @@ Test(frame_kernels, window_network_matches_the_rank_median)
  * compiler keeps the slots in registers) is Batcher's network as
  * km_batcher_net builds it, and it sorts: every 0/1 input of 32 (the 0-1
  * principle) would be 2^32; random 0/1 inputs and the rows below stand in. */
+/* The window networks' tables (km_median_net_for, literals so that every
+ * slot is a constant) are km_batcher_net's for each odd window. */
+Test(frame_kernels, window_tables_are_batchers_networks)
+{
+    for (int n = 1; n <= KM_MEDIAN_NET_MAX; n += 2) {
+        unsigned char lo[64], hi[64];
+        uint64_t outs = 1ull << (n / 2) | (n / 2 + 1 < n ? 1ull << (n / 2 + 1) : 0u);
+        int m = km_batcher_net(16, n, outs, lo, hi, 64);
+        const km_median_net *net = km_median_net_for(n);
+        cr_assert(net != NULL && net->n == n && net->ncmp == m, "n %d: %d comparators", n, m);
+        cr_assert(m == 0 || (memcmp(net->lo, lo, (size_t)m) == 0 &&
+                             memcmp(net->hi, hi, (size_t)m) == 0), "n %d: table differs", n);
+    }
+    cr_assert_null(km_median_net_for(2));
+    cr_assert_null(km_median_net_for(KM_MEDIAN_NET_MAX + 2));
+}
+
 Test(frame_kernels, sort32_table_is_batchers_network)
 {
     unsigned char lo[256], hi[256];
