@@ -161,33 +161,62 @@ void km_map_scale_search(const float *a, int32_t ny, int32_t nx, double row_pitc
                          const float *noise, float *amp, float *snr, float *sigma_mm,
                          float *scratch)
 {
+    km_map_scale_search_band(a, ny, nx, row_pitch, col_pitch, sigmas_mm, n_scales, n_scales,
+                             noise, amp, snr, sigma_mm, NULL, NULL, NULL, scratch);
+}
+
+/* One scale's snr z (amp_k) at cell i into the best so far (snr, amp,
+   sigma_mm, lo: the snr one scale below the best), k the scale's index
+   among the n searched from sig, prev the snr at scale k - 1 (NaN: none):
+   a new best, or the parabola's vertex when k is the scale above the best. */
+static void keep_best(float z, float amp_k, float prev, const double *sig, int k, size_t i,
+                      float *amp, float *snr, float *sigma_mm, float *lo)
+{
+    if (!isfinite(z))
+        return;
+    if (!(z <= snr[i])) { /* a new best (or the first finite) */
+        lo[i] = prev;
+        snr[i] = z;
+        amp[i] = amp_k;
+        sigma_mm[i] = (float)sig[k];
+    } else if (k > 0 && sigma_mm[i] == (float)sig[k - 1] && isfinite(lo[i])) {
+        /* the scale above the best: vertex of the parabola in log sigma */
+        double l = lo[i], m = snr[i], h = z, d = l - 2.0 * m + h, off = 0.0;
+        if (d < 0.0)
+            off = 0.5 * (l - h) / d;
+        off = off < -0.5 ? -0.5 : off > 0.5 ? 0.5 : off;
+        double st = off < 0.0 ? log(sig[k - 1] / sig[k - 2]) : log(sig[k] / sig[k - 1]);
+        sigma_mm[i] = (float)(sig[k - 1] * exp(off * st));
+    }
+}
+
+void km_map_scale_search_band(const float *a, int32_t ny, int32_t nx, double row_pitch,
+                              double col_pitch, const double *sigmas_mm, int n_scales,
+                              int band_from, const float *noise, float *amp, float *snr,
+                              float *sigma_mm, float *band_amp, float *band_snr,
+                              float *band_sigma_mm, float *scratch)
+{
     size_t cells = (size_t)ny * (size_t)nx;
     float *amp_k = scratch, *snr_k = scratch + cells, *prev = scratch + 2 * cells;
     float *lo = scratch + 3 * cells; /* snr one scale below the best, NaN: none */
+    float *blo = scratch + 4 * cells; /* the same for the band's best */
+    int band = band_amp != NULL && band_snr != NULL && band_sigma_mm != NULL &&
+               band_from >= 0 && band_from < n_scales;
     for (size_t i = 0; i < cells; i++)
         amp[i] = snr[i] = sigma_mm[i] = lo[i] = prev[i] = NAN;
+    if (band)
+        for (size_t i = 0; i < cells; i++)
+            band_amp[i] = band_snr[i] = band_sigma_mm[i] = blo[i] = NAN;
     for (int k = 0; k < n_scales; k++) {
         km_map_matched_filter(a, ny, nx, sigmas_mm[k] / row_pitch, sigmas_mm[k] / col_pitch,
                               noise, amp_k, snr_k);
         for (size_t i = 0; i < cells; i++) {
-            float z = snr_k[i];
-            if (!isfinite(z))
-                continue;
-            if (!(z <= snr[i])) { /* a new best (or the first finite) */
-                lo[i] = prev[i];
-                snr[i] = z;
-                amp[i] = amp_k[i];
-                sigma_mm[i] = (float)sigmas_mm[k];
-            } else if (k > 0 && sigma_mm[i] == (float)sigmas_mm[k - 1] && isfinite(lo[i])) {
-                /* the scale above the best: vertex of the parabola in log sigma */
-                double l = lo[i], m = snr[i], h = z, d = l - 2.0 * m + h, off = 0.0;
-                if (d < 0.0)
-                    off = 0.5 * (l - h) / d;
-                off = off < -0.5 ? -0.5 : off > 0.5 ? 0.5 : off;
-                double st = off < 0.0 ? log(sigmas_mm[k - 1] / sigmas_mm[k - 2])
-                                      : log(sigmas_mm[k] / sigmas_mm[k - 1]);
-                sigma_mm[i] = (float)(sigmas_mm[k - 1] * exp(off * st));
-            }
+            keep_best(snr_k[i], amp_k[i], prev[i], sigmas_mm, k, i, amp, snr, sigma_mm, lo);
+            /* the band as a search of its own scales: no scale below its first */
+            if (band && k >= band_from)
+                keep_best(snr_k[i], amp_k[i], k > band_from ? prev[i] : NAN,
+                          sigmas_mm + band_from, k - band_from, i, band_amp, band_snr,
+                          band_sigma_mm, blo);
         }
         float *t = prev;
         prev = snr_k;

@@ -36,6 +36,17 @@ void km_map_scale_search(const float *a, int32_t ny, int32_t nx, double row_pitc
                          const float *noise, float *amp, float *snr, float *sigma_mm,
                          float *scratch);
 
+/* km_map_scale_search, and also (band_amp, band_snr, band_sigma_mm non-NULL,
+ * 0 <= band_from < n_scales) per cell the best over the scales band_from on
+ * alone, exactly as km_map_scale_search on sigmas_mm + band_from: the broad
+ * scales' own peaks (docs/ALGORITHMS.md 10.4 Broad scales) without filtering
+ * the map at those scales twice.  scratch: 5*ny*nx floats. */
+void km_map_scale_search_band(const float *a, int32_t ny, int32_t nx, double row_pitch,
+                              double col_pitch, const double *sigmas_mm, int n_scales,
+                              int band_from, const float *noise, float *amp, float *snr,
+                              float *sigma_mm, float *band_amp, float *band_snr,
+                              float *band_sigma_mm, float *scratch);
+
 /* 1 when the cell (y, x) stands alone: each of its 4 neighbours' excess
  * over the local background (median of the ring 2 cells away) is under
  * 0.15 of its own (a hot or high-gain taxel); 0 otherwise. */

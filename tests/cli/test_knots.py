@@ -496,3 +496,26 @@ def test_broad_knots_need_a_lower_significance(tmp_path):
         broad_low += int(np.sum(~narrow & (c["significance"] < 5.0)))
     assert matched >= 7, (matched, n_cand)
     assert broad_low >= 1
+
+
+def test_broad_knots_found_at_the_broad_scales(tmp_path):
+    """Issue 11: a broad knot whose top carries a narrower bump (a taxel's gain error, the
+    noise) has its amplitude peak at the bump's scale, fitted at 3-5 mm, where it needs
+    the full `min_snr`, and placed on the bump; the peaks of the broad scales alone
+    (7.3-14.3 mm) are candidates too, away from the others, at 0.9 x `min_snr`
+    (ALGORITHMS 10.4 Broad scales).  Independent simulator, hard, tuning seeds (roller
+    18, 22, 36; mat 2, 11), 20 s, `knotmap eval` matching, measured: before, 18 of 27
+    knots with 18 candidates; after, 23 with 23, each gained knot fitted at 7.3-9.6 mm
+    at z 4.7-9.9."""
+    sys.path.insert(0, str(REPO / "bench"))
+    import sim_independent
+    matched = n_cand = 0
+    for mode, seed in (("roller", 18), ("roller", 22), ("roller", 36), ("mat", 2), ("mat", 11)):
+        s, r = tmp_path / f"{mode}{seed}.h5", tmp_path / f"{mode}{seed}.out.h5"
+        sim_independent.write(str(s), mode, "hard", seed, 20.0)
+        run("process", "-q", s, "-o", r)
+        ev = json.loads(run("eval", r, "--truth", s, "--json").stdout)
+        matched += ev["n_matched"]
+        n_cand += ev["n_candidates"]
+    assert matched >= 22, (matched, n_cand)
+    assert n_cand - matched <= 1, (matched, n_cand)

@@ -2,6 +2,7 @@
  * the contact) on hand-built maps with values worked out by hand. */
 #include <criterion/criterion.h>
 #include <math.h>
+#include <string.h>
 
 #include "detect/mapfilt.h"
 #include "knotmap.h"
@@ -416,4 +417,49 @@ Test(mapfilt, one_taxel_peak_listed_after_the_knots)
     cr_assert(a[1].significance < d.min_snr);
     cr_assert_float_eq(a[1].score, a[1].significance, 1e-12);
     km_ctx_free(ctx);
+}
+
+/* The broad scales' own search (docs/ALGORITHMS.md 10.4 Broad scales) kept
+ * beside the full one in one pass: the full result is km_map_scale_search's
+ * and the band's is km_map_scale_search's on the band's scales alone, bit
+ * for bit, on a map with a broad and a narrow bump over a texture. */
+Test(mapfilt, scale_search_band_is_the_band_searched_alone)
+{
+    enum { H = 24, W = 20, C = H * W };
+    static float a[C], nz[C], amp0[C], snr0[C], sig0[C], amp1[C], snr1[C], sig1[C],
+        bamp[C], bsnr[C], bsig[C], amp2[C], snr2[C], sig2[C], scratch[5 * C];
+    for (int y = 0; y < H; y++)
+        for (int x = 0; x < W; x++) {
+            /* a broad bump (sigma 9 x 8 mm) and a narrow one (3.2 x 3 mm), 5 mm cells */
+            double b = 9.0 * exp(-0.5 * (pow((y - 8) * 5.0 / 9.0, 2) +
+                                         pow((x - 6) * 5.0 / 8.0, 2)));
+            double n = 6.0 * exp(-0.5 * (pow((y - 16) * 5.0 / 3.2, 2) +
+                                         pow((x - 14) * 5.0 / 3.0, 2)));
+            a[y * W + x] = (float)(b + n + 0.3 * sin(1.7 * y + 2.3 * x));
+            nz[y * W + x] = 1.0f;
+        }
+    a[3 * W + 17] = NAN; /* a cell without data */
+    const double sig[] = {3.0, 3.75, 4.6875, 5.859375, 7.32421875, 9.1552734375,
+                          11.444091796875, 14.30511474609375};
+    km_map_scale_search(a, H, W, 5.0, 5.0, sig, 8, nz, amp0, snr0, sig0, scratch);
+    km_map_scale_search(a, H, W, 5.0, 5.0, sig + 4, 4, nz, amp1, snr1, sig1, scratch);
+    km_map_scale_search_band(a, H, W, 5.0, 5.0, sig, 8, 4, nz, amp2, snr2, sig2, bamp, bsnr,
+                             bsig, scratch);
+    int broad_best = 0;
+    for (int i = 0; i < C; i++) {
+        cr_assert(memcmp(&amp0[i], &amp2[i], sizeof(float)) == 0, "%d", i);
+        cr_assert(memcmp(&snr0[i], &snr2[i], sizeof(float)) == 0, "%d", i);
+        cr_assert(memcmp(&sig0[i], &sig2[i], sizeof(float)) == 0, "%d", i);
+        cr_assert(memcmp(&amp1[i], &bamp[i], sizeof(float)) == 0, "%d", i);
+        cr_assert(memcmp(&snr1[i], &bsnr[i], sizeof(float)) == 0, "%d", i);
+        cr_assert(memcmp(&sig1[i], &bsig[i], sizeof(float)) == 0, "%d", i);
+        broad_best += sig0[i] >= 6.0f;
+    }
+    /* both bands are exercised: cells whose best is broad and cells whose is not */
+    cr_assert(broad_best > 0 && broad_best < C, "%d", broad_best);
+    /* on the narrow bump the band's best is its narrowest scale, lower than the full one */
+    cr_assert(sig2[16 * W + 14] < 6.0f && bsnr[16 * W + 14] < snr2[16 * W + 14], "%g %g %g",
+              sig2[16 * W + 14], bsnr[16 * W + 14], snr2[16 * W + 14]);
+    cr_assert(sig2[8 * W + 6] >= 6.0f && bsnr[8 * W + 6] == snr2[8 * W + 6], "%g %g %g",
+              sig2[8 * W + 6], bsnr[8 * W + 6], snr2[8 * W + 6]);
 }
