@@ -256,21 +256,25 @@ void km_grid_roller_contact(uint8_t *on, const float *row, const km_mask *m, int
 {
     const uint8_t *mrow = m != NULL && m->data != NULL ? m->data + (ptrdiff_t)r * m->row_stride
                                                         : NULL;
+    /* Every column's flags once, into on; column x's answer then replaces
+       its flags, which a ring keeps for the window's columns behind x. */
+    enum { RING = CONTACT_HALF_COLS + 2 };
+    uint8_t ring[RING];
+    for (int32_t k = 0; k < cols; k++)
+        on[k] = (uint8_t)contact_flags(row, mrow, k, thr);
     /* n, c: over the columns [x - H, x + H] of the row, sliding. */
     int n = 0, c = 0;
     for (int32_t k = 0; k < CONTACT_HALF_COLS && k < cols; k++) {
-        int f = contact_flags(row, mrow, k, thr);
-        n += f & 1;
-        c += f >> 1;
+        n += on[k] & 1;
+        c += on[k] >> 1;
     }
     for (int32_t x = 0; x < cols; x++) {
         if (x + CONTACT_HALF_COLS < cols) {
-            int f = contact_flags(row, mrow, x + CONTACT_HALF_COLS, thr);
-            n += f & 1;
-            c += f >> 1;
+            n += on[x + CONTACT_HALF_COLS] & 1;
+            c += on[x + CONTACT_HALF_COLS] >> 1;
         }
         if (x - CONTACT_HALF_COLS - 1 >= 0) {
-            int f = contact_flags(row, mrow, x - CONTACT_HALF_COLS - 1, thr);
+            int f = ring[(x - CONTACT_HALF_COLS - 1) % RING];
             n -= f & 1;
             c -= f >> 1;
         }
@@ -282,11 +286,12 @@ void km_grid_roller_contact(uint8_t *on, const float *row, const km_mask *m, int
             int32_t b = x + CONTACT_HALF_COLS >= cols ? cols - 1 : x + CONTACT_HALF_COLS;
             for (int32_t k = a; k <= b; k++) {
                 win[w] = row[k];
-                w += contact_flags(row, mrow, k, thr) & 1;
+                w += (k < x ? ring[k % RING] : on[k]) & 1;
             }
             in = km_median_small_f(win, w) >= thr;
         }
-        on[x] = (uint8_t)((contact_flags(row, mrow, x, thr) & 1) & in);
+        ring[x % RING] = on[x];
+        on[x] = (uint8_t)((on[x] & 1) & in);
     }
 }
 
