@@ -93,6 +93,7 @@ typedef struct km_stage_body {
     float *max_map;            /* per taxel: maximum, sum and count of finite values */
     double *sum_map;
     int64_t *cnt_map;
+    int avx2;                  /* the maps' loop in AVX2 (the CPU has it) */
     km_body_end end;
 } km_stage_body;
 

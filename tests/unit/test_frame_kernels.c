@@ -224,8 +224,9 @@ Test(frame_kernels, roller_contact_matches_the_median_of_five)
 }
 
 /* The per-taxel maximum, sum and count over the frames: every finite value
- * counts, NaN and infinities do not. */
-Test(frame_kernels, taxel_maps_count_finite_values_only)
+ * counts, NaN and infinities do not; the AVX2 loop and (plain) the plain
+ * one. */
+static void check_taxel_maps(int plain)
 {
     enum { RR = 5, CC = 37, NF = 80 };
     km_session_info info;
@@ -239,11 +240,16 @@ Test(frame_kernels, taxel_maps_count_finite_values_only)
     info.frame_rate_hz = 100.0;
     km_process_params_default(&p);
     cr_assert_eq(km_stage_body_create(ctx, &s, &info, &p), KM_OK, "%s", km_ctx_last_error(ctx));
+    if (plain)
+        s.avx2 = 0;
     static float f[RR * CC], mx[RR * CC];
     static double sum[RR * CC];
     static int64_t cnt[RR * CC];
-    for (int k = 0; k < RR * CC; k++)
+    for (int k = 0; k < RR * CC; k++) {
         mx[k] = -INFINITY;
+        sum[k] = 0.0;
+        cnt[k] = 0;
+    }
     uint32_t seed = 4242u;
     for (int i = 0; i < NF; i++) {
         for (int k = 0; k < RR * CC; k++) {
@@ -271,6 +277,12 @@ Test(frame_kernels, taxel_maps_count_finite_values_only)
     cr_assert_eq(s.cnt_map[0], 0);
     cr_assert_gt(s.cnt_map[1], 0);
     km_stage_body_free(ctx, &s);
+}
+
+Test(frame_kernels, taxel_maps_count_finite_values_only)
+{
+    check_taxel_maps(0);
+    check_taxel_maps(1);
 }
 
 /* The k-th of the row's valid values (mask 1, finite) in their stable order:
