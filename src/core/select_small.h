@@ -16,26 +16,30 @@
 #include <emmintrin.h>
 #endif
 
-/* Stable rank of v[i] among v[0..n). */
-static inline size_t km_rank_stable_f(const float *v, size_t n, size_t i)
-{
-    float x = v[i];
-    size_t r = 0;
-    for (size_t j = 0; j < i; j++)
-        r += v[j] <= x ? 1u : 0u;
-    for (size_t j = i + 1; j < n; j++)
-        r += v[j] < x ? 1u : 0u;
-    return r;
-}
-
-/* The k-th smallest (0-based, k < n) of v[0..n); v is not modified. */
-static inline float km_select_rank_f(const float *v, size_t n, size_t k)
-{
-    for (size_t i = 0; i < n; i++)
-        if (km_rank_stable_f(v, n, i) == k)
-            return v[i];
-    return v[k]; /* not reached: ranks are a permutation of 0..n-1 */
-}
+/* Stable rank of v[i] among v[0..n) (km_rank_stable_f, _d), and the k-th
+ * smallest (0-based, k < n) of v[0..n) (km_select_rank_f, _d); v is not
+ * modified. */
+#define KM_DEFINE_RANK(sfx, T)                                                                     \
+    static inline size_t km_rank_stable_##sfx(const T *v, size_t n, size_t i)                      \
+    {                                                                                              \
+        T x = v[i];                                                                                \
+        size_t r = 0;                                                                              \
+        for (size_t j = 0; j < i; j++)                                                             \
+            r += v[j] <= x ? 1u : 0u;                                                              \
+        for (size_t j = i + 1; j < n; j++)                                                         \
+            r += v[j] < x ? 1u : 0u;                                                               \
+        return r;                                                                                  \
+    }                                                                                              \
+    static inline T km_select_rank_##sfx(const T *v, size_t n, size_t k)                           \
+    {                                                                                              \
+        for (size_t i = 0; i < n; i++)                                                             \
+            if (km_rank_stable_##sfx(v, n, i) == k)                                                \
+                return v[i];                                                                       \
+        return v[k]; /* not reached: ranks are a permutation of 0..n-1 */                          \
+    }
+KM_DEFINE_RANK(f, float)
+KM_DEFINE_RANK(d, double)
+#undef KM_DEFINE_RANK
 
 /* The k-th and (k+1)-th smallest (k + 1 < n) in one pass. */
 static inline void km_select_rank2_f(const float *v, size_t n, size_t k, float *lo, float *hi)

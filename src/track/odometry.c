@@ -171,6 +171,8 @@ void km_odometry_reset(km_odometry *o)
 #define BASE_FRAMES 256.0
 #define BASE_RISE 0.1
 
+/* The floor of up to this many rows by rank counting (select_small.h). */
+#define FLOOR_RANK_MAX 64
 /* Rows up to this many valid taxels: rank counting (select_small.h). */
 #define RANK_MAX 64
 
@@ -440,7 +442,11 @@ km_status km_odometry_advance(km_ctx *ctx, km_odometry *o, double *row_med,
         row_med[r] -= o->base[r];
         o->sorted[r] = row_med[r];
     }
-    double floor_v = km_select_kth_d(o->sorted, (size_t)R, (size_t)R / 2);
+    /* By rank where the rows are few (quickselect mispredicts on them):
+       the same value, but for the sign of a zero, which w below does not
+       keep (a zero w becomes +0 and compares as any zero). */
+    double floor_v = R <= FLOOR_RANK_MAX ? km_select_rank_d(o->sorted, (size_t)R, (size_t)R / 2)
+                                         : km_select_kth_d(o->sorted, (size_t)R, (size_t)R / 2);
     double strength = 0.0, rise = BASE_RISE * o->p.lift_threshold;
     int32_t best = 0;
     for (int32_t r = 0; r < R; r++) {

@@ -326,6 +326,13 @@ Test(candidates, rank_selection_matches_stable_sort)
             cr_assert_eq(memcmp(&net, &sorted[k], sizeof net), 0,
                          "iteration %d n %zu k %zu: network %g (bits differ) vs %g", it, n, k,
                          (double)net, (double)sorted[k]);
+            /* The double form (the odometry's floor), on the same values. */
+            double vd[64];
+            for (size_t i = 0; i < n; i++)
+                vd[i] = (double)v[i];
+            double gd = km_select_rank_d(vd, n, k), wd = (double)sorted[k];
+            cr_assert_eq(memcmp(&gd, &wd, sizeof gd), 0, "iteration %d n %zu k %zu: double", it,
+                         n, k);
             if (k + 1 < n) {
                 float lo = NAN, hi = NAN;
                 km_select_rank2_f(v, n, k, &lo, &hi);
