@@ -346,18 +346,15 @@ static float kth_of_row(const km_odometry *o, const km_frame *frame, const km_ma
 }
 
 /* How many of row r's n valid values are > lim (count_above's answer) from
-   its lane of a sorted block: n less the values <= lim, a prefix. */
+   its lane of a sorted block: its values past n are +inf, so the count
+   over all 32 slots less those.  Independent compares, no chain of
+   dependent loads as a binary search would make. */
 static size_t sorted_above(const km_rows32 *s8, int32_t r, size_t n, float lim)
 {
-    size_t lo = 0, hi = n; /* the first value > lim lies in [lo, hi] */
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        if (s8->v[mid][r % 8] > lim)
-            hi = mid;
-        else
-            lo = mid + 1;
-    }
-    return n - lo;
+    size_t above = 0;
+    for (int j = 0; j < 32; j++)
+        above += s8->v[j][r % 8] > lim;
+    return above - (32 - n);
 }
 
 /* Taxels of row r above its median by more than thr and by more than 3
