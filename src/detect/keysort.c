@@ -5,10 +5,10 @@
 #include <emmintrin.h>
 #endif
 
+#include "detect_internal.h"
 #include "keysort.h"
 
 #define BUCKET_MAX_LOG2 12 /* buckets of the one-pass sort: up to 4096 */
-#define BUCKET_MAX_FILL 64 /* beyond this the insertion sort could go quadratic */
 #define RADIX_BITS 11      /* widest digit of the radix sort */
 
 static void insertion_sort(uint64_t *a, size_t m)
@@ -29,7 +29,7 @@ static void insertion_sort(uint64_t *a, size_t m)
  * larger is then the largest so far); only when the smaller one is also
  * below the item before (three or more out of order: rare) does the plain
  * insertion take it further down.  The same order as insertion_sort. */
-static void insertion_sort_cx(uint64_t *a, size_t m)
+void km_insertion_sort_cx(uint64_t *a, size_t m)
 {
     if (m < 2)
         return;
@@ -53,8 +53,7 @@ static inline unsigned bit_length(uint32_t x)
     return x ? 32u - (unsigned)__builtin_clz(x) : 0u;
 }
 
-/* hist[b] = the sum of hist[0..b) (in place). */
-static void exclusive_prefix_sum(uint32_t *hist, size_t nb)
+void km_prefix_sum_exclusive(uint32_t *hist, size_t nb)
 {
     uint32_t sum = 0;
     size_t b = 0;
@@ -86,6 +85,51 @@ static void exclusive_prefix_sum(uint32_t *hist, size_t nb)
     }
 }
 
+#if KM_HAVE_AVX2_TARGET
+/* Sixteen buckets at a time: two eight-lane scans (within each 128-bit
+   half by shifted adds, then the low half's total added to the high
+   half), the first one's total added to the second, the running sum the
+   only chain (one add per sixteen). */
+__attribute__((target("avx2"))) void km_prefix_sum_exclusive_avx2(uint32_t *hist, size_t nb)
+{
+    const __m256i last = _mm256_set1_epi32(7);
+    __m256i carry = _mm256_setzero_si256();
+    size_t b = 0;
+    for (; b + 16 <= nb; b += 16) {
+        __m256i x0 = _mm256_loadu_si256((const __m256i *)(void *)(hist + b));
+        __m256i x1 = _mm256_loadu_si256((const __m256i *)(void *)(hist + b + 8));
+        __m256i y0 = _mm256_add_epi32(x0, _mm256_slli_si256(x0, 4));
+        __m256i y1 = _mm256_add_epi32(x1, _mm256_slli_si256(x1, 4));
+        y0 = _mm256_add_epi32(y0, _mm256_slli_si256(y0, 8));
+        y1 = _mm256_add_epi32(y1, _mm256_slli_si256(y1, 8));
+        __m256i t0 = _mm256_shuffle_epi32(y0, 0xff), t1 = _mm256_shuffle_epi32(y1, 0xff);
+        y0 = _mm256_add_epi32(y0, _mm256_permute2x128_si256(t0, t0, 0x08));
+        y1 = _mm256_add_epi32(y1, _mm256_permute2x128_si256(t1, t1, 0x08));
+        y1 = _mm256_add_epi32(y1, _mm256_permutevar8x32_epi32(y0, last));
+        _mm256_storeu_si256((__m256i *)(void *)(hist + b), _mm256_add_epi32(carry, _mm256_sub_epi32(y0, x0)));
+        _mm256_storeu_si256((__m256i *)(void *)(hist + b + 8), _mm256_add_epi32(carry, _mm256_sub_epi32(y1, x1)));
+        carry = _mm256_add_epi32(carry, _mm256_permutevar8x32_epi32(y1, last));
+    }
+    uint32_t sum = (uint32_t)_mm256_cvtsi256_si32(carry);
+    for (; b < nb; b++) {
+        uint32_t h = hist[b];
+        hist[b] = sum;
+        sum += h;
+    }
+}
+#endif
+
+unsigned km_bucket_geometry(size_t m, uint32_t range, size_t *nb)
+{
+    unsigned lb = 5;
+    while (lb < BUCKET_MAX_LOG2 && ((size_t)1 << lb) < 4 * m)
+        lb++;
+    unsigned bits = bit_length(range);
+    unsigned shift = bits > lb ? bits - lb : 0u;
+    *nb = (size_t)(range >> shift) + 1;
+    return shift;
+}
+
 /* One stable counting pass into about 4m buckets over the key range (fewer
  * items share a bucket, so fewer are out of order within one), then
  * an insertion sort that only moves items within their bucket: two reads
@@ -95,25 +139,20 @@ static void exclusive_prefix_sum(uint32_t *hist, size_t nb)
 static int bucket_sort(const uint64_t *a, uint64_t *out, size_t m, uint32_t kmin, uint32_t kmax)
 {
     uint32_t hist[1u << BUCKET_MAX_LOG2];
-    unsigned lb = 5;
-    while (lb < BUCKET_MAX_LOG2 && ((size_t)1 << lb) < 4 * m)
-        lb++;
-    uint32_t range = kmax - kmin;
-    unsigned bits = bit_length(range);
-    unsigned shift = bits > lb ? bits - lb : 0u;
-    size_t nb = (size_t)(range >> shift) + 1;
+    size_t nb;
+    unsigned shift = km_bucket_geometry(m, kmax - kmin, &nb);
     memset(hist, 0, nb * sizeof *hist);
     uint32_t big = 0;
     for (size_t k = 0; k < m; k++) {
         uint32_t h = ++hist[((uint32_t)(a[k] >> 32) - kmin) >> shift];
         big = h > big ? h : big;
     }
-    if (big > BUCKET_MAX_FILL)
+    if (big > KM_BUCKET_MAX_FILL)
         return 0;
-    exclusive_prefix_sum(hist, nb);
+    km_prefix_sum_exclusive(hist, nb);
     for (size_t k = 0; k < m; k++)
         out[hist[((uint32_t)(a[k] >> 32) - kmin) >> shift]++] = a[k];
-    insertion_sort_cx(out, m);
+    km_insertion_sort_cx(out, m);
     return 1;
 }
 

@@ -42,4 +42,27 @@ static inline float km_key_value(uint32_t key)
  * (a or tmp). */
 uint64_t *km_keysort(uint64_t *a, uint64_t *tmp, size_t m);
 
+/* The pieces of the bucket sort, for a caller that makes its own counting
+ * pass (prominence's order, promorder.c). */
+
+/* Most items a bucket may hold: beyond it the insertion pass could go
+ * quadratic (the caller takes another sort). */
+#define KM_BUCKET_MAX_FILL 64
+
+/* The bucket shift for m items whose keys span range (kmax - kmin):
+ * about 4m buckets (32 to 4096); *nb = (range >> shift) + 1 buckets. */
+unsigned km_bucket_geometry(size_t m, uint32_t range, size_t *nb);
+
+/* hist[b] = the sum of hist[0..b) (in place); the _avx2 form (only where
+ * km_detect_cpu_avx2() says yes) sixteen buckets at a time, the same
+ * sums. */
+void km_prefix_sum_exclusive(uint32_t *hist, size_t nb);
+void km_prefix_sum_exclusive_avx2(uint32_t *hist, size_t nb);
+
+/* Insertion sort of items already in ascending order of bucket (items of a
+ * bucket together, in ascending payload order): a branch-free
+ * compare-exchange with the last one, the insertion loop only for three or
+ * more out of order. */
+void km_insertion_sort_cx(uint64_t *a, size_t m);
+
 #endif

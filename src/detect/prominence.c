@@ -288,39 +288,29 @@ __attribute__((target("avx2"))) static size_t place_avx2(const uint64_t *items, 
 }
 #endif
 
-/* The three groups of valid taxels: above (>= level, > vmin), below
- * (< level, > vmin), and the frame minimum (not stored). */
-typedef struct groups {
-    uint64_t *above, *below; /* above sorted */
-    size_t n_above, n_below, n_valid;
-} groups;
-
-/* One raster pass: the padded copy, the above group to the front of
- * item[], the below group to the back (reversed, then restored to raster
- * order): both slots written, one kept, so there is no branch.  Per row,
+/* The general form of the groups (km_prom_order declined the frame: a
+ * group over 4096 taxels, or ties).  One raster pass: the above group to
+ * the front of item[], the below group to the back (reversed, then
+ * restored to raster order): both slots written, one kept, so there is no
+ * branch.  Per row,
  * the items are made first (a loop the compiler vectorises) and then
  * placed, the groups told apart by comparing the items with the items of
  * the bounds (the order key is monotone in the value); with AVX2 four at a
  * time (place_avx2), the same places.  The above group is
  * sorted; the below one is sorted only if needed. */
 static void partition(const float *san, int32_t rows, int32_t cols, float vmin, float level,
-                      const km_prom_scratch *s, groups *g, int avx2)
+                      const km_prom_scratch *s, km_prom_groups *g, int avx2)
 {
     size_t n = (size_t)rows * (size_t)cols, lo = 0, hi = n, nv = 0, w = (size_t)cols + 2;
     uint64_t *it = s->item, *row_items = s->item2;
-    float *pad = s->pad;
     /* v > vmin iff item < k_min; v >= level iff item <= k_level; v > -inf
        iff item < k_valid (NaN level: no taxel is >= it). */
     const uint64_t k_min = (uint64_t)km_desc_key(vmin) << 32;
     const uint64_t k_level = level == level ? (uint64_t)km_desc_key(level) << 32 | UINT32_MAX : 0u;
     const uint64_t k_valid = (uint64_t)km_desc_key(-INFINITY) << 32;
-    for (size_t c = 0; c < w; c++)
-        pad[c] = pad[((size_t)rows + 1) * w + c] = -INFINITY;
     for (int32_t r = 0; r < rows; r++) {
         const float *src = san + (size_t)r * (size_t)cols;
         size_t prow = ((size_t)r + 1) * w + 1;
-        pad[prow - 1] = pad[prow + (size_t)cols] = -INFINITY;
-        memcpy(pad + prow, src, (size_t)cols * sizeof *src);
         for (int32_t c = 0; c < cols; c++)
             row_items[c] = make_item(src[c], prow + (size_t)c);
         int32_t c0 = 0;
@@ -351,6 +341,29 @@ static void partition(const float *san, int32_t rows, int32_t cols, float vmin, 
     g->n_valid = nv;
     g->above = km_keysort(it, s->item2, lo);
     g->below = it + hi;
+    g->below_bucketed = 0;
+}
+
+/* The padded copy of the frame: a border of -inf. */
+static void fill_pad(const float *san, int32_t rows, int32_t cols, float *pad)
+{
+    size_t w = (size_t)cols + 2;
+    for (size_t c = 0; c < w; c++)
+        pad[c] = pad[((size_t)rows + 1) * w + c] = -INFINITY;
+    for (int32_t r = 0; r < rows; r++) {
+        size_t prow = ((size_t)r + 1) * w + 1;
+        pad[prow - 1] = pad[prow + (size_t)cols] = -INFINITY;
+        memcpy(pad + prow, san + (size_t)r * (size_t)cols, (size_t)cols * sizeof *san);
+    }
+}
+
+/* Sorts the below group in place (the order of the filtration). */
+static void sort_below(const km_prom_scratch *s, km_prom_groups *g, size_t n)
+{
+    if (g->below_bucketed)
+        km_insertion_sort_cx(g->below, g->n_below);
+    else
+        g->below = km_keysort(g->below, s->item2 + (n - g->n_below), g->n_below);
 }
 
 /* The taxels at the frame minimum, in raster order (their total order),
@@ -411,12 +424,15 @@ void km_persistence(const float *san, int32_t rows, int32_t cols, float vmin, fl
                     int avx2)
 {
     size_t n = (size_t)rows * (size_t)cols;
-    groups g;
+    km_prom_groups g;
 
     if (n_want == 0)
         return;
     memset(s->comp, 0xff, ((size_t)rows + 2) * ((size_t)cols + 2) * sizeof *s->comp);
-    partition(san, rows, cols, vmin, level, s, &g, avx2);
+    fill_pad(san, rows, cols, s->pad);
+    /* The groups by one counting sort; the general form when declined. */
+    if (!km_prom_order(san, rows, cols, vmin, level, s, &g, avx2))
+        partition(san, rows, cols, vmin, level, s, &g, avx2);
     for (size_t k = 0; k < n_want; k++)
         s->flag[padded(want[k], cols)] = 1;
     filtration f = {s->pad, (size_t)cols + 2, s, 0, n_want, avx2};
@@ -424,7 +440,7 @@ void km_persistence(const float *san, int32_t rows, int32_t cols, float vmin, fl
     /* The oldest taxel never dies: it gets max - min. */
     int below_sorted = 0;
     if (g.n_above == 0 && g.n_below > 0) {
-        g.below = km_keysort(g.below, s->item2 + (n - g.n_below), g.n_below);
+        sort_below(s, &g, n);
         below_sorted = 1;
     }
     uint32_t oldest = UINT32_MAX; /* none: vmin is not in the frame (the caller's error) */
@@ -446,7 +462,7 @@ void km_persistence(const float *san, int32_t rows, int32_t cols, float vmin, fl
     filtrate(&f, g.above, g.n_above);
     if (f.alive > 0 && g.n_below > 0) {
         if (!below_sorted)
-            g.below = km_keysort(g.below, s->item2 + (n - g.n_below), g.n_below);
+            sort_below(s, &g, n);
         filtrate(&f, g.below, g.n_below);
     }
     /* Stage 3, the taxels at the minimum.  With every taxel valid the grid

@@ -11,18 +11,38 @@
 typedef struct km_prom_scratch {
     uint64_t *item, *item2;       /* n: sort items and their scratch */
     float *pad;                   /* np: the frame with a border of -inf */
-    uint32_t *comp, *next;        /* np: component label, next member */
+    uint32_t *comp, *next;        /* np: component label, next member (scratch
+                                     of km_prom_order before the sweep) */
     float *dtax;                  /* np: death level of a wanted taxel */
     uint8_t *flag;                /* np: wanted and still alive */
     uint32_t *head, *size, *otax; /* n, per label: first member, size, oldest taxel */
 } km_prom_scratch;
 
+/* The valid taxels above the frame minimum, in the filtration's two
+ * groups: at or above the level (sorted) and below it (sorted by the
+ * filtration only if needed: by km_insertion_sort_cx in place when
+ * below_bucketed, else by km_keysort). */
+typedef struct km_prom_groups {
+    uint64_t *above, *below;
+    size_t n_above, n_below, n_valid;
+    int below_bucketed;
+} km_prom_groups;
+
+/* The groups from one counting pass over the frame (promorder.c): each
+ * group bucket-sorted over its own key range, the taxels at vmin and the
+ * invalid ones to spare buckets; items into s->item, s->item2 as scratch.
+ * Returns 0 (groups not made) when a group has more than 4096 taxels or a
+ * bucket too many (ties): the caller partitions and sorts instead. */
+int km_prom_order(const float *san, int32_t rows, int32_t cols, float vmin, float level,
+                  const km_prom_scratch *s, km_prom_groups *g, int avx2);
+
 /* For each of the n_want distinct valid taxels want[k], death[k] = the
  * level at which its component merges into an older one (prominence =
  * value - death); vmin (the minimum of the valid taxels, which must be
  * in the frame) for the oldest taxel of the frame; the minimum of its
- * component when it never merges.  A bucket sort (km_keysort) and a
- * labelled union (union by size), stopping once every wanted taxel has died.  The
+ * component when it never merges.  A bucket sort (km_prom_order, else
+ * km_keysort) and a labelled union (union by size), stopping once every
+ * wanted taxel has died.  The
  * taxels at or above `level` are sorted and filtered first, the rest above
  * vmin only if a wanted taxel is still alive there, and the taxels at vmin
  * only when some taxel is invalid (with every taxel valid the grid is one

@@ -1044,6 +1044,99 @@ Test(detect, persistence_two_stage_equals_full)
     cr_assert(two_stage_needed && one_stage_enough);
 }
 
+/* km_prom_order (the filtration's order by one counting sort) against
+ * qsort: the group at or above the level and the one below it (above the
+ * frame minimum), bit for bit, portable and AVX2; frames up to 80x80 with
+ * spread values (the counting sort), few distinct values (a full bucket:
+ * declined) and more than 4096 taxels in a group (declined), -inf holes,
+ * levels below, inside and above the range and NaN.  Both outcomes are
+ * exercised. */
+Test(detect, prom_order_matches_qsort)
+{
+    enum { MAXN = 80 * 80, MAXP = 82 * 82 };
+    static float san[MAXN];
+    static uint64_t item[MAXN], item2[MAXN], want_a[MAXN], want_b[MAXN];
+    static uint32_t next[MAXP];
+    km_prom_scratch s = {item, item2, NULL, NULL, next, NULL, NULL, NULL, NULL, NULL};
+    int avx2 = km_detect_cpu_avx2(), made = 0, declined = 0, made_big = 0, declined_big = 0;
+    srand(4321);
+    for (int it = 0; it < 600; it++) {
+        int big = it % 8 == 0;
+        int rows = 1 + rand() % (big ? 80 : 30), cols = 1 + rand() % (big ? 80 : 30);
+        int n = rows * cols, levels = (it % 5 == 0) ? 3 : 1 << 22, holes = rand() % 2;
+        float vmin = INFINITY, vmax = -INFINITY;
+        for (int k = 0; k < n; k++) {
+            san[k] = (holes && rand() % 11 == 0) ? -INFINITY
+                                                    : (float)(rand() % levels) * 1e-6f + 50.0f;
+            if (san[k] != -INFINITY) {
+                vmin = fminf(vmin, san[k]);
+                vmax = fmaxf(vmax, san[k]);
+            }
+        }
+        if (vmin == INFINITY)
+            continue;
+        int lk = rand() % 6;
+        float level = lk == 0 ? NAN : lk == 1 ? vmax + 1.0f : lk == 2 ? vmin - 1.0f
+                                                    : vmin + (vmax - vmin) * (float)(rand() % 100) / 100.0f;
+        size_t na = 0, nb = 0, nv = 0;
+        for (int k = 0; k < n; k++) {
+            nv += san[k] != -INFINITY;
+            if (!(san[k] > vmin))
+                continue;
+            uint64_t x = (uint64_t)km_desc_key(san[k]) << 32 |
+                         (uint32_t)((k / cols + 1) * (cols + 2) + k % cols + 1);
+            if (san[k] >= level)
+                want_a[na++] = x;
+            else
+                want_b[nb++] = x;
+        }
+        qsort(want_a, na, sizeof *want_a, u64_cmp);
+        qsort(want_b, nb, sizeof *want_b, u64_cmp);
+        for (int isa = 0; isa <= avx2; isa++) {
+            km_prom_groups g;
+            if (!km_prom_order(san, rows, cols, vmin, level, &s, &g, isa)) {
+                declined++;
+                cr_assert(levels == 3 || na > 4096 || nb > 4096, "it %d: declined (%zu, %zu)", it,
+                          na, nb);
+                declined_big += na > 4096 || nb > 4096;
+                continue;
+            }
+            made++;
+            made_big += n > 2000;
+            cr_assert(g.n_above == na && g.n_below == nb && g.n_valid == nv,
+                      "it %d isa %d: counts %zu %zu %zu, want %zu %zu %zu", it, isa, g.n_above,
+                      g.n_below, g.n_valid, na, nb, nv);
+            cr_assert(g.below_bucketed);
+            km_insertion_sort_cx(g.below, g.n_below);
+            cr_assert(memcmp(g.above, want_a, na * sizeof *want_a) == 0, "it %d isa %d: above", it, isa);
+            cr_assert(memcmp(g.below, want_b, nb * sizeof *want_b) == 0, "it %d isa %d: below", it, isa);
+        }
+    }
+    cr_assert(made_big > 0 && declined_big > 0 && declined > declined_big,
+              "made %d (%d large), declined %d (%d too large)", made, made_big, declined, declined_big);
+}
+
+/* The AVX2 exclusive prefix sum against the scalar one: every length up to
+ * 100 (each remainder mod 16: the vector groups and the tail). */
+Test(detect, prefix_sum_avx2_matches_scalar)
+{
+#if KM_HAVE_AVX2_TARGET
+    if (!km_detect_cpu_avx2())
+        cr_skip_test("no AVX2 on this CPU");
+    uint32_t a[100], b[100];
+    srand(77);
+    for (size_t nb = 0; nb <= 100; nb++) {
+        for (size_t k = 0; k < nb; k++)
+            a[k] = b[k] = (uint32_t)(rand() % 70);
+        km_prefix_sum_exclusive(a, nb);
+        km_prefix_sum_exclusive_avx2(b, nb);
+        cr_assert(memcmp(a, b, nb * sizeof *a) == 0, "%zu buckets", nb);
+    }
+#else
+    cr_skip_test("no AVX2 target");
+#endif
+}
+
 /* The (2r+1)^2 window max of a sanitised grid (values, ties, +0.0, -inf
  * for invalid taxels), both forms against the window taken directly
  * (clipped by the edge), bit for bit: widths of every remainder mod 8,

@@ -1,0 +1,272 @@
+/* The order of the prominence filtration by one counting sort over the
+ * frame: the two groups of valid taxels above the frame minimum (at or
+ * above the level, and below it) bucket-sorted together, each group over
+ * its own key range and in its own buckets (group a's first), the taxels
+ * at the minimum and the invalid ones left out.  See docs/ALGORITHMS.md
+ * 3.6. */
+#include <math.h>
+#include <string.h>
+
+#include "detect_internal.h"
+#include "keysort.h"
+#include "prominence.h"
+
+#define GROUP_MAX 4096 /* most items of a group: the bucket sort's limit */
+
+/* What one read of the frame tells: per group (a: key <= kl, b: key > kl;
+ * both key < kv) the count and the key range, and the valid count. */
+typedef struct order_stats {
+    uint32_t lo, hi;     /* smallest and largest key < kv */
+    uint32_t a_hi, b_lo; /* largest key of group a, smallest of group b */
+    size_t na, nb, nv;
+} order_stats;
+
+/* Bounds as keys: v >= level iff key <= kl (0 for a NaN level: no key is
+ * 0), v > vmin iff key < kv, valid (v > -inf) iff key < kinf. */
+typedef struct order_bounds {
+    uint32_t kl, kv, kinf;
+} order_bounds;
+
+static inline void stats_add(order_stats *st, uint32_t x, const order_bounds *kb)
+{
+    size_t gt = x < kb->kv, a = gt & (x <= kb->kl), b = gt & (x > kb->kl);
+    st->na += a;
+    st->nb += b;
+    st->nv += x < kb->kinf;
+    st->lo = gt && x < st->lo ? x : st->lo;
+    st->hi = gt && x > st->hi ? x : st->hi;
+    st->a_hi = a && x > st->a_hi ? x : st->a_hi;
+    st->b_lo = b && x < st->b_lo ? x : st->b_lo;
+}
+
+static void stats_portable(const float *san, size_t n, const order_bounds *kb, order_stats *st)
+{
+    for (size_t k = 0; k < n; k++)
+        stats_add(st, km_desc_key(san[k]), kb);
+}
+
+/* The bucket of key x < kv: group a's buckets, then group b's. */
+typedef struct order_map {
+    uint32_t a_lo, b_lo, b_base, kl, kv;
+    unsigned a_shift, b_shift;
+} order_map;
+
+static inline uint32_t bucket_of(const order_map *mp, uint32_t x)
+{
+    uint32_t in_a = (x - mp->a_lo) >> mp->a_shift;
+    uint32_t in_b = mp->b_base + ((x - mp->b_lo) >> mp->b_shift);
+    return x > mp->kl ? in_b : in_a;
+}
+
+/* The taxels of the groups, in raster order: key, padded index and bucket
+ * into key[], pidx[] and bix[] (m of them; returns m).  Each slot is
+ * written and the count advances only for a taxel of a group: no branch. */
+static size_t compact_tail(const float *src, int32_t c0, int32_t cols, size_t p0,
+                           const order_map *mp, size_t m, uint32_t *key, uint32_t *pidx,
+                           uint32_t *bix)
+{
+    for (int32_t c = c0; c < cols; c++) {
+        uint32_t x = km_desc_key(src[c]);
+        key[m] = x;
+        pidx[m] = (uint32_t)(p0 + (size_t)c);
+        bix[m] = bucket_of(mp, x);
+        m += x < mp->kv;
+    }
+    return m;
+}
+
+static size_t compact_portable(const float *san, int32_t rows, int32_t cols, const order_map *mp,
+                               uint32_t *key, uint32_t *pidx, uint32_t *bix)
+{
+    size_t m = 0, w = (size_t)cols + 2;
+    for (int32_t r = 0; r < rows; r++)
+        m = compact_tail(san + (size_t)r * (size_t)cols, 0, cols, ((size_t)r + 1) * w + 1, mp, m,
+                         key, pidx, bix);
+    return m;
+}
+
+#if KM_HAVE_AVX2_TARGET
+/* km_desc_key of eight floats. */
+__attribute__((target("avx2"))) static inline __m256i key8(const float *p)
+{
+    const __m256i low31 = _mm256_set1_epi32(INT32_MAX);
+    __m256i u = _mm256_castps_si256(_mm256_add_ps(_mm256_loadu_ps(p), _mm256_setzero_ps()));
+    return _mm256_xor_si256(u, _mm256_andnot_si256(_mm256_srai_epi32(u, 31), low31));
+}
+
+/* Lane reductions of stats_avx2 into st (the lanes' start values, when a
+ * lane saw no key of its kind, unflip to those of order_stats). */
+__attribute__((target("avx2"))) static void stats_fold(const __m256i ext[4], const __m256i cnt[3],
+                                                       order_stats *st)
+{
+    uint32_t l[4][8], c[3][8];
+    for (int i = 0; i < 4; i++)
+        _mm256_storeu_si256((__m256i *)(void *)l[i], ext[i]);
+    for (int i = 0; i < 3; i++)
+        _mm256_storeu_si256((__m256i *)(void *)c[i], cnt[i]);
+    for (int j = 0; j < 8; j++) {
+        uint32_t lo = l[0][j] ^ 0x80000000u, hi = l[1][j] ^ 0x80000000u;
+        uint32_t a_hi = l[2][j] ^ 0x80000000u, b_lo = l[3][j] ^ 0x80000000u;
+        st->lo = lo < st->lo ? lo : st->lo;
+        st->hi = hi > st->hi ? hi : st->hi;
+        st->a_hi = a_hi > st->a_hi ? a_hi : st->a_hi;
+        st->b_lo = b_lo < st->b_lo ? b_lo : st->b_lo;
+        st->na += c[0][j];
+        st->nb += c[1][j];
+        st->nv += c[2][j];
+    }
+}
+
+/* stats_portable eight taxels at a time: the keys compared as signed
+ * after flipping the top bit. */
+__attribute__((target("avx2"))) static void stats_avx2(const float *san, size_t n,
+                                                       const order_bounds *kb, order_stats *st)
+{
+    const __m256i sign = _mm256_set1_epi32(INT32_MIN), low31 = _mm256_set1_epi32(INT32_MAX);
+    const __m256i skl = _mm256_set1_epi32((int32_t)(kb->kl ^ 0x80000000u));
+    const __m256i skv = _mm256_set1_epi32((int32_t)(kb->kv ^ 0x80000000u));
+    const __m256i skinf = _mm256_set1_epi32((int32_t)(kb->kinf ^ 0x80000000u));
+    __m256i cnt[3] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256()};
+    __m256i ext[4] = {low31, sign, sign, low31}; /* lo, hi, a_hi, b_lo */
+    size_t k = 0;
+    for (; k + 8 <= n; k += 8) {
+        __m256i s = _mm256_xor_si256(key8(san + k), sign);
+        __m256i gt = _mm256_cmpgt_epi32(skv, s), above = _mm256_cmpgt_epi32(s, skl);
+        __m256i a = _mm256_andnot_si256(above, gt), b = _mm256_and_si256(above, gt);
+        cnt[0] = _mm256_sub_epi32(cnt[0], a);
+        cnt[1] = _mm256_sub_epi32(cnt[1], b);
+        cnt[2] = _mm256_sub_epi32(cnt[2], _mm256_cmpgt_epi32(skinf, s));
+        ext[0] = _mm256_min_epi32(ext[0], _mm256_blendv_epi8(low31, s, gt));
+        ext[1] = _mm256_max_epi32(ext[1], _mm256_blendv_epi8(sign, s, gt));
+        ext[2] = _mm256_max_epi32(ext[2], _mm256_blendv_epi8(sign, s, a));
+        ext[3] = _mm256_min_epi32(ext[3], _mm256_blendv_epi8(low31, s, b));
+    }
+    stats_fold(ext, cnt, st);
+    for (; k < n; k++)
+        stats_add(st, km_desc_key(san[k]), kb);
+}
+
+/* vpermd indices (one per byte) that pack the lanes a 4-bit mask selects
+ * to the front, for the low and the high half of eight lanes. */
+static const uint32_t PACK_LO[16] = {
+    0x00000000u, 0x00000000u, 0x00000001u, 0x00000100u, 0x00000002u, 0x00000200u,
+    0x00000201u, 0x00020100u, 0x00000003u, 0x00000300u, 0x00000301u, 0x00030100u,
+    0x00000302u, 0x00030200u, 0x00030201u, 0x03020100u};
+static const uint32_t PACK_HI[16] = {
+    0x00000000u, 0x00000004u, 0x00000005u, 0x00000504u, 0x00000006u, 0x00000604u,
+    0x00000605u, 0x00060504u, 0x00000007u, 0x00000704u, 0x00000705u, 0x00070504u,
+    0x00000706u, 0x00070604u, 0x00070605u, 0x07060504u};
+
+/* compact_portable eight taxels at a time: the selected lanes packed to
+ * the front by one vpermd per array (the indices from the two halves'
+ * tables), each store eight lanes wide (the lanes past the packed ones
+ * are overwritten by the next store, or left unused). */
+__attribute__((target("avx2"))) static size_t compact_avx2(const float *san, int32_t rows,
+                                                           int32_t cols, const order_map *mp,
+                                                           uint32_t *key, uint32_t *pidx,
+                                                           uint32_t *bix)
+{
+    const __m256i sign = _mm256_set1_epi32(INT32_MIN);
+    const __m256i skl = _mm256_set1_epi32((int32_t)(mp->kl ^ 0x80000000u));
+    const __m256i skv = _mm256_set1_epi32((int32_t)(mp->kv ^ 0x80000000u));
+    const __m256i a_lo = _mm256_set1_epi32((int32_t)mp->a_lo);
+    const __m256i b_lo = _mm256_set1_epi32((int32_t)mp->b_lo);
+    const __m256i b_base = _mm256_set1_epi32((int32_t)mp->b_base);
+    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    const __m128i sa = _mm_cvtsi32_si128((int)mp->a_shift), sb = _mm_cvtsi32_si128((int)mp->b_shift);
+    size_t m = 0, w = (size_t)cols + 2;
+    for (int32_t r = 0; r < rows; r++) {
+        const float *src = san + (size_t)r * (size_t)cols;
+        size_t p0 = ((size_t)r + 1) * w + 1;
+        int32_t c = 0;
+        for (; c + 8 <= cols; c += 8) {
+            __m256i x = key8(src + c), s = _mm256_xor_si256(x, sign);
+            __m256i gt = _mm256_cmpgt_epi32(skv, s), above = _mm256_cmpgt_epi32(s, skl);
+            __m256i in_a = _mm256_srl_epi32(_mm256_sub_epi32(x, a_lo), sa);
+            __m256i in_b = _mm256_add_epi32(b_base, _mm256_srl_epi32(_mm256_sub_epi32(x, b_lo), sb));
+            __m256i bx = _mm256_blendv_epi8(in_a, in_b, above);
+            __m256i px = _mm256_add_epi32(_mm256_set1_epi32((int32_t)(p0 + (size_t)c)), lane);
+            unsigned mask = (unsigned)_mm256_movemask_ps(_mm256_castsi256_ps(gt));
+            uint64_t sel = (uint64_t)PACK_LO[mask & 15u] |
+                           (uint64_t)PACK_HI[mask >> 4] << (8 * __builtin_popcount(mask & 15u));
+            __m256i perm = _mm256_cvtepu8_epi32(_mm_cvtsi64_si128((long long)sel));
+            _mm256_storeu_si256((__m256i *)(void *)(key + m), _mm256_permutevar8x32_epi32(x, perm));
+            _mm256_storeu_si256((__m256i *)(void *)(pidx + m), _mm256_permutevar8x32_epi32(px, perm));
+            _mm256_storeu_si256((__m256i *)(void *)(bix + m), _mm256_permutevar8x32_epi32(bx, perm));
+            m += (size_t)__builtin_popcount(mask);
+        }
+        m = compact_tail(src, c, cols, p0, mp, m, key, pidx, bix);
+    }
+    return m;
+}
+#endif
+
+/* Counts the buckets; 0 when one holds too many items (ties: the caller
+ * sorts another way). */
+static int count_buckets(const uint32_t *bix, size_t m, uint32_t *hist, size_t nh)
+{
+    memset(hist, 0, nh * sizeof *hist);
+    uint32_t big = 0;
+#pragma GCC unroll 4
+    for (size_t i = 0; i < m; i++) {
+        uint32_t h = ++hist[bix[i]];
+        big = h > big ? h : big;
+    }
+    return big <= KM_BUCKET_MAX_FILL;
+}
+
+int km_prom_order(const float *san, int32_t rows, int32_t cols, float vmin, float level,
+                  const km_prom_scratch *s, km_prom_groups *g, int avx2)
+{
+    size_t n = (size_t)rows * (size_t)cols;
+    /* Scratch: keys and padded indices in item2's two halves, buckets in
+       next[] (np >= n + 8 entries, as the eight-wide stores need; the
+       sweep writes every entry of next[] before it reads it). */
+    uint32_t *key = (uint32_t *)(void *)s->item2, *pidx = key + n, *bix = s->next;
+    order_bounds kb = {level == level ? km_desc_key(level) : 0u, km_desc_key(vmin),
+                       km_desc_key(-INFINITY)};
+    order_stats st = {UINT32_MAX, 0, 0, UINT32_MAX, 0, 0, 0};
+#if KM_HAVE_AVX2_TARGET
+    if (avx2)
+        stats_avx2(san, n, &kb, &st);
+    else
+#endif
+        stats_portable(san, n, &kb, &st);
+    if (st.na > GROUP_MAX || st.nb > GROUP_MAX)
+        return 0;
+    /* Group a spans lo..a_hi, group b b_lo..hi (an empty group: no buckets). */
+    size_t nba = 0, nbb = 0, m;
+    order_map mp = {st.lo, st.b_lo, 0, kb.kl, kb.kv, 0, 0};
+    if (st.na > 0)
+        mp.a_shift = km_bucket_geometry(st.na, st.a_hi - st.lo, &nba);
+    if (st.nb > 0)
+        mp.b_shift = km_bucket_geometry(st.nb, st.hi - st.b_lo, &nbb);
+    mp.b_base = (uint32_t)nba;
+    uint32_t hist[2 * GROUP_MAX];
+#if KM_HAVE_AVX2_TARGET
+    if (avx2)
+        m = compact_avx2(san, rows, cols, &mp, key, pidx, bix);
+    else
+#endif
+        m = compact_portable(san, rows, cols, &mp, key, pidx, bix);
+    (void)avx2;
+    if (!count_buckets(bix, m, hist, nba + nbb))
+        return 0;
+#if KM_HAVE_AVX2_TARGET
+    if (avx2)
+        km_prefix_sum_exclusive_avx2(hist, nba + nbb);
+    else
+#endif
+        km_prefix_sum_exclusive(hist, nba + nbb);
+#pragma GCC unroll 4
+    for (size_t i = 0; i < m; i++)
+        s->item[hist[bix[i]]++] = (uint64_t)key[i] << 32 | pidx[i];
+    g->above = s->item;
+    g->below = s->item + st.na;
+    g->n_above = st.na;
+    g->n_below = st.nb;
+    g->n_valid = st.nv;
+    g->below_bucketed = 1;
+    km_insertion_sort_cx(g->above, g->n_above);
+    return 1;
+}
