@@ -69,7 +69,8 @@ static uint32_t merge(filtration *f, uint32_t a, uint32_t b, float vt)
 
 /* Labels of the (older) neighbours of t that are several: merges them
  * (re-reading each, as a merge relabels); returns the survivor. */
-static uint32_t merge_all(filtration *f, uint32_t t, const uint32_t off[8], float vt)
+static __attribute__((noinline)) uint32_t merge_all(filtration *f, uint32_t t, const uint32_t off[8],
+                                                   float vt)
 {
     const uint32_t *comp = f->s->comp;
     uint32_t lo = NONE;
@@ -145,7 +146,37 @@ labels_avx2(const uint32_t *comp, uint32_t t, uint32_t w, uint32_t *lo, uint32_t
     *lo = (uint32_t)_mm_cvtsi128_si32(mn);
     *hi1 = (uint32_t)_mm_cvtsi128_si32(mx);
 }
+
+/* join, the test for a third label made on the same three 4-lane loads as
+ * labels_avx2 ((x - lo - 1) < (hi - lo - 1) unsigned, compared as signed
+ * after flipping the top bit; NONE never passes). */
+__attribute__((target("avx2"), noinline)) static uint32_t join_avx2(filtration *f, uint32_t t,
+                                                                    uint32_t lo, uint32_t hi)
+{
+    const uint32_t *comp = f->s->comp;
+    uint32_t w = (uint32_t)f->width;
+    const __m128i last = _mm_set_epi32(-1, 0, 0, 0), first = _mm_set_epi32(0, 0, 0, -1);
+    const __m128i base = _mm_set1_epi32((int32_t)(lo + 1u)), sign = _mm_set1_epi32(INT32_MIN);
+    const __m128i span = _mm_set1_epi32((int32_t)((hi - lo - 1u) ^ 0x80000000u));
+    __m128i u = _mm_or_si128(_mm_loadu_si128((const __m128i *)(const void *)(comp + t - w - 1)), last);
+    __m128i m = _mm_or_si128(_mm_loadu_si128((const __m128i *)(const void *)(comp + t - 1)), last);
+    __m128i d = _mm_or_si128(_mm_loadu_si128((const __m128i *)(const void *)(comp + t + w - 2)), first);
+    __m128i cu = _mm_cmpgt_epi32(span, _mm_xor_si128(_mm_sub_epi32(u, base), sign));
+    __m128i cm = _mm_cmpgt_epi32(span, _mm_xor_si128(_mm_sub_epi32(m, base), sign));
+    __m128i cd = _mm_cmpgt_epi32(span, _mm_xor_si128(_mm_sub_epi32(d, base), sign));
+    if (_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(cu, cm), cd))) {
+        const uint32_t off[8] = {0u - w - 1u, 0u - w, 0u - w + 1u, 0u - 1u, 1u, w - 1u, w, w + 1u};
+        return merge_all(f, t, off, f->pad[t]);
+    }
+    return merge(f, lo, hi, f->pad[t]);
+}
 #endif
+
+/* The arrays the sweep writes, held in locals across the loop (a join
+ * cannot change them, so nothing is reloaded after one). */
+typedef struct sweep_arrays {
+    uint32_t *comp, *next, *head, *size, *otax;
+} sweep_arrays;
 
 /* Adds taxel t, the rank-th in the total order, whose neighbours' labels
  * are lo..hi1 - 1 (labels_*).  A taxel whose older neighbours all carry
@@ -153,28 +184,28 @@ labels_avx2(const uint32_t *comp, uint32_t t, uint32_t w, uint32_t *lo, uint32_t
  * local maximum) starts label `rank`, both without a branch: every label
  * is below rank, so min(lo, rank) is lo, or rank for a new component, and
  * the slot of label `rank` is set up for every taxel, as no other
- * component can own it; only a merge (a saddle) takes the slow way (join).
- * Returns 0 when the last wanted taxel died here (nothing reads t's label
- * then). */
-__attribute__((always_inline)) static inline int add_taxel(filtration *f, uint32_t t,
-                                                           uint32_t rank, uint32_t lo,
-                                                           uint32_t hi1)
+ * component can own it; only a merge (a saddle) takes the slow way (join,
+ * the form that matches the labels' reader).  Returns 0 when the last
+ * wanted taxel died here (nothing reads t's label then). */
+typedef uint32_t (*join_fn)(filtration *f, uint32_t t, uint32_t lo, uint32_t hi);
+
+__attribute__((always_inline)) static inline int add_taxel(filtration *f, const sweep_arrays *a,
+                                                           join_fn join_labels, uint32_t t,
+                                                           uint32_t rank, uint32_t lo, uint32_t hi1)
 {
-    const km_prom_scratch *s = f->s;
-    uint32_t *next = s->next, *head = s->head, *size = s->size;
-    head[rank] = NONE;
-    size[rank] = 0;
-    s->otax[rank] = t;
+    a->head[rank] = NONE;
+    a->size[rank] = 0;
+    a->otax[rank] = t;
     uint32_t c = lo < rank ? lo : rank;
     if (lo != hi1 - 1u) {
-        c = join(f, t, lo, hi1 - 1u);
+        c = join_labels(f, t, lo, hi1 - 1u);
         if (f->alive == 0)
             return 0;
     }
-    s->comp[t] = c;
-    next[t] = head[c];
-    head[c] = t;
-    size[c]++;
+    a->comp[t] = c;
+    a->next[t] = a->head[c];
+    a->head[c] = t;
+    a->size[c]++;
     return 1;
 }
 
@@ -187,13 +218,14 @@ __attribute__((always_inline)) static inline int add_taxel(filtration *f, uint32
  * instructions in an AVX2 function (the same labels). */
 static void filtrate_portable(filtration *f, const uint64_t *items, size_t len)
 {
-    const uint32_t *comp = f->s->comp;
+    const km_prom_scratch *s = f->s;
+    sweep_arrays a = {s->comp, s->next, s->head, s->size, s->otax};
     uint32_t w = (uint32_t)f->width, rank0 = f->rank;
     size_t k = 0;
     while (k < len) {
         uint32_t t = (uint32_t)items[k], lo, hi1;
-        labels_portable(comp, t, w, &lo, &hi1);
-        int more = add_taxel(f, t, rank0 + (uint32_t)k, lo, hi1);
+        labels_portable(a.comp, t, w, &lo, &hi1);
+        int more = add_taxel(f, &a, join, t, rank0 + (uint32_t)k, lo, hi1);
         k++;
         if (!more)
             break;
@@ -205,13 +237,14 @@ static void filtrate_portable(filtration *f, const uint64_t *items, size_t len)
 __attribute__((target("avx2"))) static void filtrate_avx2(filtration *f, const uint64_t *items,
                                                           size_t len)
 {
-    const uint32_t *comp = f->s->comp;
+    const km_prom_scratch *s = f->s;
+    sweep_arrays a = {s->comp, s->next, s->head, s->size, s->otax};
     uint32_t w = (uint32_t)f->width, rank0 = f->rank;
     size_t k = 0;
     while (k < len) {
         uint32_t t = (uint32_t)items[k], lo, hi1;
-        labels_avx2(comp, t, w, &lo, &hi1);
-        int more = add_taxel(f, t, rank0 + (uint32_t)k, lo, hi1);
+        labels_avx2(a.comp, t, w, &lo, &hi1);
+        int more = add_taxel(f, &a, join_avx2, t, rank0 + (uint32_t)k, lo, hi1);
         k++;
         if (!more)
             break;
