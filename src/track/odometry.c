@@ -346,15 +346,20 @@ static float kth_of_row(const km_odometry *o, const km_frame *frame, const km_ma
 }
 
 /* How many of row r's n valid values are > lim (count_above's answer) from
-   its lane of a sorted block: its values past n are +inf, so the count
-   over all 32 slots less those.  Independent compares, no chain of
-   dependent loads as a binary search would make. */
+   its lane of a sorted block: n less the values <= lim, a prefix, found by
+   a binary search whose steps depend on n only (a conditional add, not a
+   branch on the data: rows' levels against lim do not predict). */
 static size_t sorted_above(const km_rows32 *s8, int32_t r, size_t n, float lim)
 {
-    size_t above = 0;
-    for (int j = 0; j < 32; j++)
-        above += s8->v[j][r % 8] > lim;
-    return above - (32 - n);
+    if (n == 0)
+        return 0;
+    size_t pos = 0, len = n; /* the last value <= lim, if any, is in [pos, pos + len) */
+    while (len > 1) {
+        size_t half = len / 2;
+        pos += s8->v[pos + half][r % 8] <= lim ? half : 0;
+        len -= half;
+    }
+    return n - (pos + (s8->v[pos][r % 8] <= lim));
 }
 
 /* Taxels of row r above its median by more than thr and by more than 3
