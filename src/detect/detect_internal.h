@@ -73,8 +73,15 @@ size_t km_lmax3_edge_row(const float *data, ptrdiff_t stride, int32_t rows, int3
 
 /* One row of the sanitised copy: finite values with -0.0 made +0.0,
  * -inf for NaN and +-inf. */
-void km_sanitise_row_portable(const float *src, int32_t cols, float *dst);
-void km_sanitise_row_avx2(const float *src, int32_t cols, float *dst);
+void km_sanitise_row_portable(const float *src, const uint8_t *mr, int32_t cols, float *dst);
+void km_sanitise_row_avx2(const float *src, const uint8_t *mr, int32_t cols, float *dst);
+
+/* Statistics over the valid taxels of a sanitised copy (invalid taxels
+ * -inf, valid ones finite, no -0.0): min and max of the valid ones, the
+ * largest value (-inf when none is valid) and their count; all_finite 0.
+ * The result is the one of a raster scan of the frame through the mask. */
+void km_stats_sanitised_portable(const float *san, size_t n, km_frame_stats *s);
+void km_stats_sanitised_avx2(const float *san, size_t n, km_frame_stats *s);
 
 /* Columns [j0, j1) of one row of the general path: s[j] > thr and
  * s[j] >= w[j] (the window max); appends base + j in increasing order to

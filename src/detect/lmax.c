@@ -231,13 +231,56 @@ void km_window_max_portable(const float *san, float *tmp, float *wmax, int32_t r
     window_max_body(san, tmp, wmax, rows, cols, r);
 }
 
-void km_sanitise_row_portable(const float *src, int32_t cols, float *dst)
+void km_sanitise_row_portable(const float *src, const uint8_t *mr, int32_t cols, float *dst)
 {
     for (int32_t j = 0; j < cols; j++) {
         float v = src[j];
         /* +0.0f turns -0.0 into +0.0: one key per value in the sort. */
-        dst[j] = fabsf(v) <= FLT_MAX ? v + 0.0f : -INFINITY;
+        dst[j] = fabsf(v) <= FLT_MAX && (mr == NULL || mr[j]) ? v + 0.0f : -INFINITY;
     }
+}
+
+void km_stats_sanitised_portable(const float *san, size_t n, km_frame_stats *s)
+{
+    float mn[8], mx[8];
+    uint32_t cnt[8];
+    size_t nv = 0, i = 0;
+    for (int k = 0; k < 8; k++) {
+        mn[k] = INFINITY;
+        mx[k] = -INFINITY;
+        cnt[k] = 0;
+    }
+    while (i + 8 <= n) {
+        /* Counts per lane stay far below 2^32: flushed every 2^24 groups. */
+        size_t end = n - i > ((size_t)8 << 24) ? i + ((size_t)8 << 24) : n;
+        for (; i + 8 <= end; i += 8) {
+            for (int k = 0; k < 8; k++) {
+                float v = san[i + (size_t)k];
+                float m = v > -INFINITY ? v : INFINITY;
+                mn[k] = m < mn[k] ? m : mn[k];
+                mx[k] = v > mx[k] ? v : mx[k];
+                cnt[k] += v > -INFINITY;
+            }
+        }
+        for (int k = 0; k < 8; k++) {
+            nv += cnt[k];
+            cnt[k] = 0;
+        }
+    }
+    for (; i < n; i++) {
+        float v = san[i];
+        mn[0] = v > -INFINITY && v < mn[0] ? v : mn[0];
+        mx[0] = v > mx[0] ? v : mx[0];
+        nv += v > -INFINITY;
+    }
+    for (int k = 1; k < 8; k++) {
+        mn[0] = mn[k] < mn[0] ? mn[k] : mn[0];
+        mx[0] = mx[k] > mx[0] ? mx[k] : mx[0];
+    }
+    s->min = mn[0];
+    s->max = mx[0];
+    s->n_valid = nv;
+    s->all_finite = 0;
 }
 
 size_t km_cmp_row_portable(const float *s, const float *w, int32_t j0, int32_t j1, float thr,
@@ -487,8 +530,8 @@ __attribute__((target("avx2"))) void km_window_max_avx2(const float *san, float 
     }
 }
 
-__attribute__((target("avx2"))) void km_sanitise_row_avx2(const float *src, int32_t cols,
-                                                          float *dst)
+__attribute__((target("avx2"))) void km_sanitise_row_avx2(const float *src, const uint8_t *mr,
+                                                          int32_t cols, float *dst)
 {
     const __m256 absmask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
     const __m256 fmax = _mm256_set1_ps(FLT_MAX), ninf = _mm256_set1_ps(-INFINITY);
@@ -497,9 +540,52 @@ __attribute__((target("avx2"))) void km_sanitise_row_avx2(const float *src, int3
     for (; j + 8 <= cols; j += 8) {
         __m256 v = _mm256_loadu_ps(src + j);
         __m256 fin = _mm256_cmp_ps(_mm256_and_ps(v, absmask), fmax, _CMP_LE_OQ);
+        if (mr != NULL) {
+            int64_t b8;
+            memcpy(&b8, mr + j, sizeof b8);
+            __m256i off = _mm256_cmpeq_epi32(_mm256_cvtepu8_epi32(_mm_cvtsi64_si128(b8)),
+                                             _mm256_setzero_si256());
+            fin = _mm256_andnot_ps(_mm256_castsi256_ps(off), fin);
+        }
         _mm256_storeu_ps(dst + j, _mm256_blendv_ps(ninf, _mm256_add_ps(v, zero), fin));
     }
-    km_sanitise_row_portable(src + j, cols - j, dst + j);
+    km_sanitise_row_portable(src + j, mr != NULL ? mr + j : NULL, cols - j, dst + j);
+}
+
+/* km_stats_sanitised_portable's answer in eight AVX2 lanes: min and max
+   do not depend on the order (san holds no NaN and no -0.0), the counts
+   are per lane (int32: n <= KM_MAX_TAXELS). */
+__attribute__((target("avx2"))) void km_stats_sanitised_avx2(const float *san, size_t n,
+                                                             km_frame_stats *s)
+{
+    const __m256 ninf = _mm256_set1_ps(-INFINITY), pinf = _mm256_set1_ps(INFINITY);
+    __m256 mn = pinf, mx = ninf;
+    __m256i cnt = _mm256_setzero_si256();
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256 v = _mm256_loadu_ps(san + i);
+        __m256 ok = _mm256_cmp_ps(v, ninf, _CMP_GT_OQ);
+        mn = _mm256_min_ps(mn, _mm256_blendv_ps(pinf, v, ok));
+        mx = _mm256_max_ps(mx, v);
+        cnt = _mm256_sub_epi32(cnt, _mm256_castps_si256(ok));
+    }
+    float tmn[8], tmx[8];
+    int32_t tc[8];
+    _mm256_storeu_ps(tmn, mn);
+    _mm256_storeu_ps(tmx, mx);
+    _mm256_storeu_si256((__m256i *)(void *)tc, cnt);
+    km_frame_stats t;
+    km_stats_sanitised_portable(san + i, n - i, &t);
+    size_t nv = t.n_valid;
+    for (int k = 0; k < 8; k++) {
+        t.min = tmn[k] < t.min ? tmn[k] : t.min;
+        t.max = tmx[k] > t.max ? tmx[k] : t.max;
+        nv += (size_t)tc[k];
+    }
+    s->min = t.min;
+    s->max = t.max;
+    s->n_valid = nv;
+    s->all_finite = 0;
 }
 
 __attribute__((target("avx2"))) size_t km_cmp_row_avx2(const float *s, const float *w,
@@ -526,9 +612,14 @@ void km_stats_avx2(const float *data, ptrdiff_t stride, int32_t rows, int32_t co
     km_stats_portable(data, stride, rows, cols, out);
 }
 
-void km_sanitise_row_avx2(const float *src, int32_t cols, float *dst)
+void km_sanitise_row_avx2(const float *src, const uint8_t *mr, int32_t cols, float *dst)
 {
-    km_sanitise_row_portable(src, cols, dst);
+    km_sanitise_row_portable(src, mr, cols, dst);
+}
+
+void km_stats_sanitised_avx2(const float *san, size_t n, km_frame_stats *s)
+{
+    km_stats_sanitised_portable(san, n, s);
 }
 
 size_t km_cmp_row_avx2(const float *s, const float *w, int32_t j0, int32_t j1, float thr,

@@ -237,66 +237,15 @@ done:
     return st;
 }
 
-/* Statistics over the valid taxels of the sanitised copy (general path:
- * with a mask; invalid taxels are -inf there, valid ones finite): eight
- * independent lanes that the compiler vectorises, as km_stats_portable.
- * Min and max do not depend on the order (san holds no -0.0), so the
- * result is the one of a raster scan of the frame through the mask. */
-static void stats_sanitised(const float *san, size_t n, km_frame_stats *s)
-{
-    float mn[8], mx[8];
-    uint32_t cnt[8];
-    size_t nv = 0, i = 0;
-    for (int k = 0; k < 8; k++) {
-        mn[k] = INFINITY;
-        mx[k] = -INFINITY;
-        cnt[k] = 0;
-    }
-    while (i + 8 <= n) {
-        /* Counts per lane stay far below 2^32: flushed every 2^24 groups. */
-        size_t end = n - i > ((size_t)8 << 24) ? i + ((size_t)8 << 24) : n;
-        for (; i + 8 <= end; i += 8) {
-            for (int k = 0; k < 8; k++) {
-                float v = san[i + (size_t)k];
-                float m = v > -INFINITY ? v : INFINITY;
-                mn[k] = m < mn[k] ? m : mn[k];
-                mx[k] = v > mx[k] ? v : mx[k];
-                cnt[k] += v > -INFINITY;
-            }
-        }
-        for (int k = 0; k < 8; k++) {
-            nv += cnt[k];
-            cnt[k] = 0;
-        }
-    }
-    for (; i < n; i++) {
-        float v = san[i];
-        mn[0] = v > -INFINITY && v < mn[0] ? v : mn[0];
-        mx[0] = v > mx[0] ? v : mx[0];
-        nv += v > -INFINITY;
-    }
-    for (int k = 1; k < 8; k++) {
-        mn[0] = mn[k] < mn[0] ? mn[k] : mn[0];
-        mx[0] = mx[k] > mx[0] ? mx[k] : mx[0];
-    }
-    s->min = mn[0];
-    s->max = mx[0];
-    s->n_valid = nv;
-    s->all_finite = 0;
-}
-
 static void sanitise(const km_frame *f, const km_mask *m, float *san, int avx2)
 {
     int32_t rows = f->rows, cols = f->cols;
     for (int32_t i = 0; i < rows; i++) {
         const float *src = f->data + (ptrdiff_t)i * f->row_stride;
         float *dst = san + (size_t)i * (size_t)cols;
-        (avx2 ? km_sanitise_row_avx2 : km_sanitise_row_portable)(src, cols, dst);
-        if (m != NULL && m->data != NULL) {
-            const uint8_t *mr = m->data + (ptrdiff_t)i * m->row_stride;
-            for (int32_t j = 0; j < cols; j++)
-                dst[j] = mr[j] ? dst[j] : -INFINITY;
-        }
+        const uint8_t *mr = m != NULL && m->data != NULL ? m->data + (ptrdiff_t)i * m->row_stride
+                                                         : NULL;
+        (avx2 ? km_sanitise_row_avx2 : km_sanitise_row_portable)(src, mr, cols, dst);
     }
 }
 
@@ -633,7 +582,7 @@ km_status km_detector_apply_isa(km_ctx *ctx, km_detector *det, const km_frame *f
         if ((st = ensure_scratch(ctx, det, 0, prom)) != KM_OK)
             goto done;
         sanitise(frame, mask, det->san, avx2);
-        stats_sanitised(det->san, det->n, &fs);
+        (avx2 ? km_stats_sanitised_avx2 : km_stats_sanitised_portable)(det->san, det->n, &fs);
     } else {
         (avx2 ? km_stats_avx2 : km_stats_portable)(frame->data, frame->row_stride, det->rows,
                                                    det->cols, &fs);

@@ -658,6 +658,48 @@ Test(detect, prominence_matches_brute_force)
     }
 }
 
+/* The general path's copy and its statistics (km_sanitise_row_*,
+ * km_stats_sanitised_*): the AVX2 forms against the plain ones, bit for
+ * bit, on rows of 0-70 values with NaN, infinities, -0.0, ties, masks and
+ * every tail length. */
+Test(detect, sanitised_copy_and_stats_avx2_identical)
+{
+    if (!km_detect_cpu_avx2())
+        cr_skip_test("no AVX2 on this CPU");
+    enum { N = 70 };
+    float src[N], a[N], b[N];
+    uint8_t mr[N];
+    srand(77);
+    int valid_seen = 0, none_valid = 0;
+    for (int it = 0; it < 5000; it++) {
+        int cols = rand() % (N + 1);
+        for (int j = 0; j < cols; j++) {
+            int k = rand() % 12;
+            src[j] = k == 0 ? NAN : k == 1 ? INFINITY : k == 2 ? -INFINITY : k == 3 ? -0.0f
+                     : (float)(rand() % 7) - 3.0f;
+            mr[j] = (uint8_t)(it % 3 == 0 || rand() % 4 != 0);
+        }
+        const uint8_t *m = it % 2 ? mr : NULL;
+        km_sanitise_row_portable(src, m, cols, a);
+        km_sanitise_row_avx2(src, m, cols, b);
+        cr_assert_eq(memcmp(a, b, (size_t)cols * sizeof *a), 0, "iteration %d: copies differ", it);
+        km_frame_stats sa, sb;
+        km_stats_sanitised_portable(a, (size_t)cols, &sa);
+        km_stats_sanitised_avx2(a, (size_t)cols, &sb);
+        cr_assert(memcmp(&sa.min, &sb.min, sizeof sa.min) == 0 &&
+                      memcmp(&sa.max, &sb.max, sizeof sa.max) == 0 && sa.n_valid == sb.n_valid,
+                  "iteration %d: min %a/%a max %a/%a n %zu/%zu", it, (double)sa.min,
+                  (double)sb.min, (double)sa.max, (double)sb.max, sa.n_valid, sb.n_valid);
+        size_t nv = 0;
+        for (int j = 0; j < cols; j++)
+            nv += isfinite(src[j]) && (m == NULL || m[j]);
+        cr_assert_eq(sa.n_valid, nv, "iteration %d", it);
+        valid_seen += nv > 0;
+        none_valid += nv == 0;
+    }
+    cr_assert(valid_seen > 1000 && none_valid > 10);
+}
+
 Test(detect, portable_and_avx2_identical)
 {
     if (!km_detect_cpu_avx2())
