@@ -40,7 +40,7 @@ struct km_detector {
     uint32_t *anchors;  /* per reported peak (n) */
     km_seed *seeds;     /* grown on demand */
     size_t seeds_cap;
-    uint32_t *stamps;   /* basin visits (n), KM_WANT_AREA only */
+    uint32_t *stamps;   /* basin visits (padded), KM_WANT_AREA only */
     uint32_t stamp;
 };
 
@@ -189,7 +189,7 @@ static km_status ensure_scratch(km_ctx *ctx, km_detector *det, int fast, int pro
         det->anchors = lazy(ctx, det, det->anchors, sizeof(uint32_t), 0, &st);
     }
     if ((p->want & KM_WANT_AREA))
-        det->stamps = lazy(ctx, det, det->stamps, sizeof(uint32_t), 1, &st);
+        det->stamps = lazy_n(ctx, det, det->stamps, KM_PADDED_N(det->rows, det->cols), 4, 1, &st);
     return st;
 }
 
@@ -548,10 +548,10 @@ static void fill_peak(km_detector *det, const km_frame *frame, const km_mask *ma
     pk->prominence = (float)((double)s->v - death);
     if (p->want & KM_WANT_AREA) {
         if (++det->stamp == 0) {
-            memset(det->stamps, 0, det->n * sizeof *det->stamps);
+            memset(det->stamps, 0, KM_PADDED_N(rows, cols) * sizeof *det->stamps);
             det->stamp = 1;
         }
-        pk->area_taxels = km_basin_area(det->san, rows, cols, s->anchor, 0.5 * ((double)s->v + death),
+        pk->area_taxels = km_basin_area(det->prom.pad, cols, s->anchor, 0.5 * ((double)s->v + death),
                                         det->stamps, det->stamp, det->stack);
     }
 }

@@ -519,29 +519,22 @@ void km_persistence(const float *san, int32_t rows, int32_t cols, float vmin, fl
     }
 }
 
-int32_t km_basin_area(const float *san, int32_t rows, int32_t cols, uint32_t start, double level,
+int32_t km_basin_area(const float *pad, int32_t cols, uint32_t start, double level,
                       uint32_t *stamp, uint32_t stamp_value, uint32_t *queue)
 {
+    uint32_t w = (uint32_t)cols + 2u, p = padded(start, cols);
+    const uint32_t off[8] = {0u - w - 1u, 0u - w, 0u - w + 1u, 0u - 1u, 1u, w - 1u, w, w + 1u};
     size_t head = 0, tail = 0;
-    queue[tail++] = start;
-    stamp[start] = stamp_value;
+    queue[tail++] = p;
+    stamp[p] = stamp_value;
     while (head < tail) {
         uint32_t t = queue[head++];
-        int32_t r = (int32_t)(t / (uint32_t)cols), c = (int32_t)(t % (uint32_t)cols);
-        for (int dr = -1; dr <= 1; dr++) {
-            int32_t rr = r + dr;
-            if (rr < 0 || rr >= rows)
+        for (int j = 0; j < 8; j++) {
+            uint32_t q = t + off[j];
+            if (stamp[q] == stamp_value || !((double)pad[q] >= level))
                 continue;
-            for (int dc = -1; dc <= 1; dc++) {
-                int32_t cc = c + dc;
-                if (cc < 0 || cc >= cols)
-                    continue;
-                uint32_t q = (uint32_t)rr * (uint32_t)cols + (uint32_t)cc;
-                if (stamp[q] == stamp_value || !((double)san[q] >= level))
-                    continue;
-                stamp[q] = stamp_value;
-                queue[tail++] = q;
-            }
+            stamp[q] = stamp_value;
+            queue[tail++] = q;
         }
     }
     return (int32_t)tail;

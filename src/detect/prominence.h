@@ -55,10 +55,15 @@ void km_persistence(const float *san, int32_t rows, int32_t cols, float vmin, fl
                     const km_prom_scratch *s, const uint32_t *want, size_t n_want, float *death,
                     int avx2);
 
-/* Taxels 8-connected to `start` through taxels with value >= level
- * (including start).  stamp[] marks visits with stamp_value; queue holds
- * rows*cols entries. */
-int32_t km_basin_area(const float *san, int32_t rows, int32_t cols, uint32_t start, double level,
+/* Entries of the padded grid ((rows + 2) x (cols + 2)). */
+#define KM_PADDED_N(rows, cols) (((size_t)(rows) + 2) * ((size_t)(cols) + 2))
+
+/* Taxels 8-connected to the taxel of raster index `start` through taxels
+ * with value >= level (including start), searched on the padded copy that
+ * km_persistence left in s->pad (its -inf border ends the search: no
+ * bounds tests; level must be above -inf, as (value + death) / 2 is).  stamp[] (KM_PADDED_N entries) marks visits with
+ * stamp_value; queue holds rows*cols entries. */
+int32_t km_basin_area(const float *pad, int32_t cols, uint32_t start, double level,
                       uint32_t *stamp, uint32_t stamp_value, uint32_t *queue);
 
 #endif

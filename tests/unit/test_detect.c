@@ -1179,6 +1179,56 @@ Test(detect, prefix_sum_avx2_matches_scalar)
 #endif
 }
 
+/* km_basin_area (on the padded copy, no bounds tests) against a search of
+ * the raster with bounds tests: frames up to 30x30 with -inf holes and
+ * ties, levels at taxel values (the boundary case) and between them,
+ * starts anywhere, stamps reused across calls. */
+Test(detect, basin_area_matches_raster_search)
+{
+    enum { MAXN = 30 * 30, MAXP = 32 * 32 };
+    static float san[MAXN], pad[MAXP];
+    static uint32_t stamp[MAXP], queue[MAXN];
+    static int seen[MAXN], ref_queue[MAXN];
+    uint32_t sv = 0;
+    srand(2468);
+    for (int it = 0; it < 2000; it++) {
+        int rows = 1 + rand() % 30, cols = 1 + rand() % 30, n = rows * cols;
+        int levels = (rand() % 2) ? 4 : 1000;
+        for (int k = 0; k < n; k++)
+            san[k] = rand() % 9 == 0 ? -INFINITY : (float)(rand() % levels);
+        for (int k = 0; k < (rows + 2) * (cols + 2); k++)
+            pad[k] = -INFINITY;
+        for (int k = 0; k < n; k++)
+            pad[(k / cols + 1) * (cols + 2) + k % cols + 1] = san[k];
+        int start = rand() % n, from = rand() % n;
+        if (san[from] == -INFINITY)
+            continue; /* the level is above -inf: the border ends the search */
+        double level = (double)san[from];
+        if (rand() % 2)
+            level += 0.5;
+        if (++sv == 1)
+            memset(stamp, 0, sizeof stamp);
+        int32_t got = km_basin_area(pad, cols, (uint32_t)start, level, stamp, sv, queue);
+        memset(seen, 0, sizeof seen);
+        int head = 0, tail = 0;
+        ref_queue[tail++] = start;
+        seen[start] = 1;
+        while (head < tail) {
+            int t = ref_queue[head++];
+            for (int a = t / cols - 1; a <= t / cols + 1; a++)
+                for (int c = t % cols - 1; c <= t % cols + 1; c++) {
+                    if (a < 0 || a >= rows || c < 0 || c >= cols || seen[a * cols + c] ||
+                        !((double)san[a * cols + c] >= level))
+                        continue;
+                    seen[a * cols + c] = 1;
+                    ref_queue[tail++] = a * cols + c;
+                }
+        }
+        cr_assert_eq(got, tail, "it %d (%dx%d) start %d level %g: %d, reference %d", it, rows, cols,
+                     start, level, (int)got, tail);
+    }
+}
+
 /* The (2r+1)^2 window max of a sanitised grid (values, ties, +0.0, -inf
  * for invalid taxels), both forms against the window taken directly
  * (clipped by the edge), bit for bit: widths of every remainder mod 8,
