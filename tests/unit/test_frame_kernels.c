@@ -450,6 +450,17 @@ static float window_median_reference(const float *row, const uint8_t *ok, int a,
     return km_median_small_f(v, n);
 }
 
+/* A finite value for the window tests: from the small alphabet (+-0,
+ * ties), or spread over +-370 (every fourth trial, and for NaN and the
+ * infinities). */
+static float finite_draw(uint32_t *seed, int trial)
+{
+    float v = draw(seed);
+    if (!isfinite(v) || trial % 4 == 1)
+        v = (float)((int)(lcg(seed) % 2001u) - 1000) * 0.37f;
+    return v;
+}
+
 /* The branch-free window (km_window16_*) against the plain one
  * (km_window_insert/remove) and against the stable-rank median, slid along
  * rows as the candidate layer's row median slides (src/track/candidates.c):
@@ -467,10 +478,7 @@ Test(frame_kernels, sliding_window_matches_the_plain_form)
     for (int trial = 0; trial < 3000; trial++) {
         int cols = 1 + (int)(lcg(&seed) % MAXC), w = (int)(lcg(&seed) % 8);
         for (int x = 0; x < cols; x++) {
-            float v = draw(&seed);
-            if (!isfinite(v) || trial % 4 == 1)
-                v = (float)((int)(lcg(&seed) % 2001u) - 1000) * 0.37f;
-            row[x] = v;
+            row[x] = finite_draw(&seed, trial);
             ok[x] = (uint8_t)(lcg(&seed) % 5u != 0u);
         }
         km_window16_clear(fast);
@@ -525,10 +533,7 @@ Test(frame_kernels, window_network_matches_the_rank_median)
     for (int trial = 0; trial < 4000; trial++) {
         int cols = 1 + (int)(lcg(&seed) % MAXC), w = (int)(lcg(&seed) % 8);
         for (int x = 0; x < cols; x++) {
-            float v = draw(&seed);
-            if (!isfinite(v) || trial % 4 == 1)
-                v = (float)((int)(lcg(&seed) % 2001u) - 1000) * 0.37f;
-            row[x] = v;
+            row[x] = finite_draw(&seed, trial);
             ok[x] = (uint8_t)(trial % 3 == 0 || lcg(&seed) % 7u != 0u);
             bg[x] = -1234.5f;
         }
