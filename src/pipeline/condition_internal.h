@@ -19,6 +19,7 @@ struct km_conditioner {
     size_t rc;
     double rate_in, rate;
     uint8_t *mask0, *mask;
+    int avx2;                  /* the masked fill in AVX2 (the CPU has it) */
     int32_t n_bad;             /* taxels masked as bad after the warm-up */
     int32_t n_offset;          /* of which read a steady offset unloaded */
     uint8_t *state;            /* KM_TAXEL_* after the warm-up, or NULL */

@@ -10,6 +10,43 @@
 
 #include "condition_internal.h"
 
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+#define FILL_AVX2 1
+#include <immintrin.h>
+
+/* mask_fill eight taxels at a time; returns where it stopped. */
+__attribute__((target("avx2"))) static size_t mask_fill_avx2(float *f, const uint8_t *mask,
+                                                               size_t n, float fill)
+{
+    const __m256 v = _mm256_set1_ps(fill);
+    size_t k = 0;
+    for (; k + 8 <= n; k += 8) {
+        int64_t b8;
+        memcpy(&b8, mask + k, sizeof b8);
+        __m256i off = _mm256_cmpeq_epi32(_mm256_cvtepu8_epi32(_mm_cvtsi64_si128(b8)),
+                                         _mm256_setzero_si256());
+        _mm256_storeu_ps(f + k, _mm256_blendv_ps(_mm256_loadu_ps(f + k), v,
+                                                 _mm256_castsi256_ps(off)));
+    }
+    return k;
+}
+#else
+#define FILL_AVX2 0
+#endif
+
+/* f[k] = fill where mask[k] is 0 (the masked taxels: 0 into the filters, so
+   that a NaN cannot spread through them; NaN at the output). */
+static void mask_fill(const km_conditioner *c, float *f, float fill)
+{
+    size_t k = 0;
+#if FILL_AVX2
+    if (c->avx2)
+        k = mask_fill_avx2(f, c->mask, c->rc, fill);
+#endif
+    for (; k < c->rc; k++) /* an unconditional store: the loop vectorises */
+        f[k] = c->mask[k] ? f[k] : fill;
+}
+
 #define MAX_RESAMPLE_GAP 1000000  /* output frames one input step may produce */
 
 /* ------------------------------------------------------------ output */
@@ -95,9 +132,7 @@ static km_status spatial(km_ctx *ctx, km_conditioner *c, float *f, double t, uin
             c->s1[k] = res[k] - c->s2[k];
         res = c->s1;
     }
-    /* An unconditional store: the loop vectorises. */
-    for (size_t k = 0; k < c->rc; k++)
-        res[k] = c->mask[k] ? res[k] : NAN;
+    mask_fill(c, res, NAN);
     if (c->p.fill_bad && (st = km_fill_masked(ctx, res, rows, cols, c->mask, c->fill_scratch)) !=
                              KM_OK)
         return st;
@@ -181,8 +216,7 @@ static km_status calibrate(km_ctx *ctx, km_conditioner *c, float *f, double t, u
     }
     /* Masked taxels enter the filters as 0 so that a NaN cannot spread
        through them; they are NaN (or filled) again at the output. */
-    for (size_t k = 0; k < rc; k++)
-        f[k] = c->mask[k] ? f[k] : 0.0f; /* unconditional store: vectorises */
+    mask_fill(c, f, 0.0f);
     return temporal_in(ctx, c, f, t, flags);
 }
 
