@@ -6,6 +6,7 @@
  * candidates on these maps is the pipeline's composition of detect's map
  * filters (src/pipeline/candidate_detect.c).  km_candidates_* is a body
  * grid with this one layer. */
+#include <float.h>
 #include <math.h>
 #include <string.h>
 
@@ -266,13 +267,6 @@ void km_cand_layer_stuck(km_bodygrid *g, const km_frame *f)
     }
 }
 
-static int usable(const km_bodygrid *g, const float *row, const km_mask *m, int32_t r, int32_t x)
-{
-    return km_mask_at(m, r, x) && isfinite(row[x]) &&
-           (g->cand.stuck_frames == 0 ||
-            g->ex.run[km_cand_at(g, r, x)] < g->cand.stuck_frames);
-}
-
 /* Local excess of one frame row: value minus the median of the usable
  * values within +-W columns.  NaN where the taxel is not usable.  With on
  * (roller), only the taxels in contact are usable: the background of a
@@ -284,9 +278,18 @@ static void row_excess(km_bodygrid *g, const float *row, const km_mask *m, int32
     km_excess_state *xs = &g->ex;
     int32_t w = background_half_cols(&g->cand, g->col_pitch, g->cols);
     uint8_t *ok = xs->ok;
-    /* Each taxel's test once, not once per window it falls in. */
-    for (int32_t x = 0; x < g->cols; x++)
-        ok[x] = (uint8_t)(usable(g, row, m, r, x) && (on == NULL || on[x]));
+    /* Each taxel's test once, not once per window it falls in, without a
+       branch (the loop vectorises): usable is on the sensor (mask), finite,
+       not in a stuck run, and in contact where on is given. */
+    const uint8_t *mr = m != NULL && m->data != NULL ? m->data + (ptrdiff_t)r * m->row_stride
+                                                     : NULL;
+    const int32_t *run = g->ex.run + km_cand_at(g, r, 0);
+    const int32_t sf = g->cand.stuck_frames;
+    for (int32_t x = 0; x < g->cols; x++) {
+        int u = (mr == NULL || mr[x] != 0) & (fabsf(row[x]) <= FLT_MAX) &
+                (sf == 0 || run[x] < sf) & (on == NULL || on[x] != 0);
+        ok[x] = (uint8_t)u;
+    }
     if (xs->net != NULL) {
         km_row_window_medians_f(xs->net, row, ok, g->cols, xs->win, xs->bg);
         for (int32_t x = 0; x < g->cols; x++)
