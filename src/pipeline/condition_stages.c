@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "condition_internal.h"
+#include "core/exact_sum.h"
 
 #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
 #define FILL_AVX2 1
@@ -392,11 +393,7 @@ static km_status frame_in(km_ctx *ctx, km_conditioner *c, const float *f, double
         return resample_in(ctx, c, f, t, 0);
     int32_t h = c->h;
     int64_t i = c->c_in;
-    double s = 0.0;
-    for (size_t k = 0; k < c->rc; k++)
-        if (c->mask0[k] && isfinite(f[k]))
-            s += fabs((double)f[k]);
-    c->csum[i % (2 * h + 1)] = s;
+    c->csum[i % (2 * h + 1)] = km_abs_sum_masked(f, c->mask0, c->rc);
     memcpy(c->cring + (size_t)(i % (h + 1)) * c->rc, f, c->rc * sizeof *f);
     c->ctime[i % (h + 1)] = t;
     c->c_in = i + 1;

@@ -17,6 +17,7 @@
 #include "pipeline/engine_internal.h"
 #include "track/bodygrid_internal.h"
 #include "detect/mapfilt.h"
+#include "core/exact_sum.h"
 #include "core/select_small.h"
 #include "dsp/neighbour_median.h"
 
@@ -661,6 +662,46 @@ Test(frame_kernels, rows_sorted_eight_at_once_match_the_rank)
         }
     }
     cr_assert(checked > 100000 && flagged > 1000, "checked %d, flagged %d", checked, flagged);
+}
+
+/* The conditioner's corrupt-frame sum (km_abs_sum_masked) against the
+ * plain loop in index order, bit for bit: counts (every partial sum exact:
+ * the lanes' order may differ), values spread over 2^-40..2^19 or over
+ * 2^0..2^25 (near the bound: the order matters, the plain loop must be
+ * taken), NaN, infinities, -0.0, masks, 0-2000 values. */
+Test(frame_kernels, abs_sum_matches_the_plain_loop)
+{
+    enum { N = 2000 };
+    static float v[N];
+    static uint8_t m[N];
+    uint32_t seed = 2718u;
+    int differs_by_order = 0;
+    for (int trial = 0; trial < 3000; trial++) {
+        size_t n = (size_t)(lcg(&seed) % (N + 1));
+        int kind = trial % 4;
+        for (size_t k = 0; k < n; k++) {
+            uint32_t r = lcg(&seed);
+            v[k] = kind == 0 ? (float)(int)(r % 4001u) - 2000.0f
+                   : kind == 1 ? ldexpf((float)(r % 1000u) + 0.37f, (int)(lcg(&seed) % 50u) - 40)
+                   : kind == 2 ? ldexpf((float)(r % 1000u) + 0.37f, (int)(lcg(&seed) % 16u))
+                               : draw(&seed) * 17.3f;
+            m[k] = (uint8_t)(lcg(&seed) % 9u != 0u);
+        }
+        const uint8_t *mk = trial % 2 ? m : NULL;
+        double want = 0.0, rev = 0.0;
+        for (size_t k = 0; k < n; k++)
+            if ((mk == NULL || mk[k]) && isfinite(v[k]))
+                want += fabs((double)v[k]);
+        for (size_t k = n; k-- > 0;)
+            if ((mk == NULL || mk[k]) && isfinite(v[k]))
+                rev += fabs((double)v[k]);
+        differs_by_order += rev != want;
+        double got = km_abs_sum_masked(v, mk, n);
+        cr_assert_eq(memcmp(&got, &want, sizeof got), 0, "trial %d (kind %d, n %zu): %a, plain %a",
+                     trial, kind, n, got, want);
+    }
+    /* The spread values must be ones whose sum depends on the order. */
+    cr_assert(differs_by_order > 100, "only %d sums depend on the order", differs_by_order);
 }
 
 /* The median of the valid, finite 8-neighbours as docs/ALGORITHMS.md 11 and

@@ -1,0 +1,111 @@
+/* Sums of |v| in double that are exact, in any order (exact_sum.h). */
+#include <float.h>
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "exact_sum.h"
+
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+#define EXACT_AVX2 1
+#include <immintrin.h>
+#else
+#define EXACT_AVX2 0
+#endif
+
+/* ceil(log2(n)) for n >= 1. */
+static int ceil_log2(size_t n)
+{
+    int b = 0;
+    while (((size_t)1 << b) < n)
+        b++;
+    return b;
+}
+
+/* Whether a sum of up to n values whose exponent fields (1 for subnormals)
+   lie in [lo, hi] is exact at every step: each value is a multiple of its
+   own ulp 2^(e - 150), so of 2^(lo - 150); each is below 2^(hi - 126), a
+   partial sum below 2^(ceil_log2(n) + hi - 126); both fit the 53 bits of a
+   double's significand when hi - lo <= 29 - ceil_log2(n). */
+static int exact_range(int lo, int hi, size_t n)
+{
+    return hi - lo <= 29 - ceil_log2(n);
+}
+
+#if EXACT_AVX2
+__attribute__((target("avx2"))) static int abs_sum_avx2(const float *v, const uint8_t *mask,
+                                                        size_t n, double *out)
+{
+    const __m256i absm = _mm256_set1_epi32(0x7fffffff), inf = _mm256_set1_epi32(0x7f800000);
+    const __m256i one = _mm256_set1_epi32(1), zero = _mm256_setzero_si256();
+    __m256i emax = zero, emin = _mm256_set1_epi32(255);
+    __m256d s0 = _mm256_setzero_pd(), s1 = _mm256_setzero_pd();
+    size_t k = 0;
+    for (; k + 8 <= n; k += 8) {
+        __m256i b = _mm256_and_si256(_mm256_loadu_si256((const __m256i *)(const void *)(v + k)),
+                                     absm);
+        __m256i in = _mm256_cmpgt_epi32(inf, b); /* finite */
+        if (mask != NULL) {
+            int64_t b8;
+            memcpy(&b8, mask + k, sizeof b8);
+            in = _mm256_andnot_si256(_mm256_cmpeq_epi32(_mm256_cvtepu8_epi32(_mm_cvtsi64_si128(b8)),
+                                                        zero), in);
+        }
+        b = _mm256_and_si256(b, in);
+        __m256i nz = _mm256_andnot_si256(_mm256_cmpeq_epi32(b, zero), _mm256_set1_epi32(-1));
+        __m256i e = _mm256_max_epi32(_mm256_srli_epi32(b, 23), one);
+        emax = _mm256_max_epi32(emax, _mm256_and_si256(e, nz));
+        emin = _mm256_min_epi32(emin, _mm256_blendv_epi8(_mm256_set1_epi32(255), e, nz));
+        __m256 a = _mm256_castsi256_ps(b);
+        s0 = _mm256_add_pd(s0, _mm256_cvtps_pd(_mm256_castps256_ps128(a)));
+        s1 = _mm256_add_pd(s1, _mm256_cvtps_pd(_mm256_extractf128_ps(a, 1)));
+    }
+    int32_t mx[8], mn[8];
+    _mm256_storeu_si256((__m256i *)(void *)mx, emax);
+    _mm256_storeu_si256((__m256i *)(void *)mn, emin);
+    int hi = 0, lo = 255;
+    for (int l = 0; l < 8; l++) {
+        hi = mx[l] > hi ? mx[l] : hi;
+        lo = mn[l] < lo ? mn[l] : lo;
+    }
+    double t = 0.0;
+    for (; k < n; k++) {
+        float a = fabsf(v[k]);
+        if ((mask != NULL && mask[k] == 0) || !(a <= FLT_MAX) || a == 0.0f)
+            continue;
+        uint32_t u;
+        memcpy(&u, &a, sizeof u);
+        int e = (int)(u >> 23) > 1 ? (int)(u >> 23) : 1;
+        hi = e > hi ? e : hi;
+        lo = e < lo ? e : lo;
+        t += (double)a;
+    }
+    if (lo == 255) { /* nothing but zeros */
+        *out = 0.0;
+        return 1;
+    }
+    if (!exact_range(lo, hi, n))
+        return 0;
+    double l4[8];
+    _mm256_storeu_pd(l4, s0);
+    _mm256_storeu_pd(l4 + 4, s1);
+    for (int l = 0; l < 8; l++)
+        t += l4[l]; /* every partial sum exact: any order gives the same */
+    *out = t;
+    return 1;
+}
+#endif
+
+double km_abs_sum_masked(const float *v, const uint8_t *mask, size_t n)
+{
+    double s;
+#if EXACT_AVX2
+    if (__builtin_cpu_supports("avx2") && abs_sum_avx2(v, mask, n, &s))
+        return s;
+#endif
+    s = 0.0;
+    for (size_t k = 0; k < n; k++)
+        if ((mask == NULL || mask[k]) && isfinite(v[k]))
+            s += fabs((double)v[k]);
+    return s;
+}
