@@ -61,6 +61,17 @@
    of the 12 tuning cells 0.8555 -> 0.8623 (docs/ALGORITHMS.md 10.4 Broad
    scales; bench/README "Session 23 (recall)"). */
 #define BROAD_PEAK_SHARE 0.9
+/* A band peak (broad_candidates) whose fitted amplitude is under this share
+   of the contact pressure at its cell (the body map's maximum there) is
+   dropped: a knot presses back in proportion to the lean, while the
+   taxels' gain errors (spread 0.1-0.2) under a firm contact make broad
+   bumps of a small share of it.  Tuning seeds: the band's 21 candidates
+   at the defaults stood at 0.049-0.286 of the contact pressure; the 3
+   false ones of the moderate cells (model 2 roller and mat seed 7,
+   independent mat seed 33) at 0.049-0.077, the knots at 0.082 and more
+   (docs/ALGORITHMS.md 10.4 Broad scales; bench/README "Session 23
+   (broad)"). */
+#define BROAD_PEAK_PRESSURE_SHARE 0.08
 
 /* The maps of the detection, all ny x nx. */
 typedef struct cand_maps {
@@ -73,6 +84,8 @@ typedef struct cand_maps {
     float *amp, *snr, *size; /* matched filter at the best scale */
     float *bamp, *bsnr, *bsize; /* the same over the broad scales only (BROAD_SIGMA_MM on) */
     float *noise;   /* per cell noise */
+    float *press;   /* the body map's maximum pressure (the contact pressure); NULL
+                       without that layer */
     double global;  /* the map's global noise (the floor of noise) */
     int roller;     /* the grid is a roller's */
     int n_broad;    /* broad scales searched (bamp, bsnr, bsize valid when > 0) */
@@ -442,7 +455,9 @@ static int near_mm(const km_candidate *c, size_t n, double dy, double dx, double
 /* The peaks of the broad scales alone (BROAD_SIGMA_MM on) as candidates
    after the n regular ones in c, when not within the peak window of one:
    the same tests as make_candidate on the broad maps at BROAD_PEAK_SHARE
-   of min_snr, and dropped when placed within the peak window of a
+   of min_snr, dropped when their amplitude is under
+   BROAD_PEAK_PRESSURE_SHARE of the contact pressure at the peak cell (when
+   the grid has a body map) and when placed within the peak window of a
    candidate already kept.  *n: the candidates in c, at most room. */
 static km_status broad_candidates(km_ctx *ctx, const km_candidate_params *p, const cand_maps *m,
                                   double largest_sigma, km_peak *pk, km_candidate *c, size_t *n,
@@ -462,6 +477,10 @@ static km_status broad_candidates(km_ctx *ctx, const km_candidate_params *p, con
     for (size_t k = 0; k < npk && *n < room; k++)
         if (!near_candidate(m, c, n_regular, ry, rx, pk[k].row, pk[k].col) &&
             make_candidate(p, &b, &pk[k], largest_sigma, &c[*n]) &&
+            !(m->press != NULL &&
+              c[*n].amplitude <
+                  BROAD_PEAK_PRESSURE_SHARE *
+                      (double)m->press[(size_t)pk[k].row * (size_t)m->nx + (size_t)pk[k].col]) &&
             !near_mm(c, *n, ry * m->row_pitch, rx * m->col_pitch, c[*n].y_mm, c[*n].x_mm))
             (*n)++;
     return KM_OK;
@@ -534,6 +553,18 @@ km_status km_bodygrid_candidates(km_ctx *ctx, const km_bodygrid *g, km_candidate
     }
     double sig[32];
     int ns = 0;
+    /* The contact pressure under the band's peaks (broad_candidates): the
+       body map layer's maximum, when the grid has it. */
+    if ((m.press = km_alloc(ctx, cells * sizeof *m.press)) == NULL) {
+        st = KM_ERR_NOMEM;
+        goto done;
+    }
+    /* No context: a grid without that layer (KM_ERR_INVALID, the only
+       failure with this capacity) is not a failure of this call. */
+    if (km_bodygrid_bodymap(NULL, g, m.press, NULL, NULL, cells, NULL) != KM_OK) {
+        km_free(ctx, m.press);
+        m.press = NULL;
+    }
     if ((st = filter_maps(ctx, g, p, &m, sig, &ns)) != KM_OK ||
         (st = amp_peaks(ctx, p, &m, pk, &npk)) != KM_OK)
         goto done;
@@ -556,6 +587,7 @@ km_status km_bodygrid_candidates(km_ctx *ctx, const km_bodygrid *g, km_candidate
         memcpy(out, cand, nc * sizeof *cand);
 done:
     free_maps(ctx, &m);
+    km_free(ctx, m.press);
     km_free(ctx, pk);
     km_free(ctx, cand);
     return st;
