@@ -48,6 +48,19 @@ def match(cx, cy, tx, ty, tol=TOL_MM):
     return dist
 
 
+def synth_matched(tmp_path, mode, seed):
+    """A 20 s model 2 moderate session of `knotmap synth` processed at the defaults: its
+    true knots, the candidates and their matches."""
+    s, r = tmp_path / "s.h5", tmp_path / "r.h5"
+    run("synth", "--model", "2", "--mode", mode, "--preset", "moderate", "--seed", seed,
+        "--duration", "20", "-o", s)
+    run("process", "-q", s, "-o", r)
+    with h5py.File(s) as fs, h5py.File(r) as fr:
+        truth = table(fs, "truth/knots")
+        cand = table(fr, "candidates")
+    return truth, cand, match(cand["x_mm"], cand["y_mm"], truth["x_mm"], truth["y_mm"])
+
+
 @pytest.fixture(scope="module")
 def sessions(tmp_path_factory):
     folder = tmp_path_factory.mktemp("knots")
@@ -265,14 +278,7 @@ def test_model2_thigh_narrower_than_the_roller(tmp_path):
     a third of the roller's length.  The odometry's plain row median was off the body and
     every frame looked lifted (0 of 7 knots found); with the row statistic of 7.1 for
     narrow bodies 7 of 7, no false candidate (measured).  Matching within 10 mm."""
-    s, r = tmp_path / "s.h5", tmp_path / "r.h5"
-    run("synth", "--model", "2", "--mode", "roller", "--preset", "moderate", "--seed", "4",
-        "--duration", "20", "-o", s)
-    run("process", "-q", s, "-o", r)
-    with h5py.File(s) as fs, h5py.File(r) as fr:
-        truth = table(fs, "truth/knots")
-        cand = table(fr, "candidates")
-    d = match(cand["x_mm"], cand["y_mm"], truth["x_mm"], truth["y_mm"])
+    truth, cand, d = synth_matched(tmp_path, "roller", "4")
     assert len(truth["x_mm"]) == 7
     assert len(d) >= 6, "%d of 7 knots found" % len(d)
     assert len(d) / len(cand["x_mm"]) >= 0.85
@@ -529,14 +535,7 @@ def test_broad_band_peak_under_the_contact_pressure_share_dropped(tmp_path, mode
     20 s, measured: roller 5 of 5 knots with 7 candidates -> 6 (the dropped one at
     x 21.3, y 28.0 mm: 6.97 kPa under 142 kPa, 0.049); mat 3 of 3 with 7 -> 6 (x 218.5,
     y 121.4 mm: 8.45 kPa under 119 kPa, 0.071)."""
-    s, r = tmp_path / "s.h5", tmp_path / "r.h5"
-    run("synth", "--model", "2", "--mode", mode, "--preset", "moderate", "--seed", "7",
-        "--duration", "20", "-o", s)
-    run("process", "-q", s, "-o", r)
-    with h5py.File(s) as fs, h5py.File(r) as fr:
-        truth = table(fs, "truth/knots")
-        cand = table(fr, "candidates")
-    d = match(cand["x_mm"], cand["y_mm"], truth["x_mm"], truth["y_mm"])
+    truth, cand, d = synth_matched(tmp_path, mode, "7")
     assert len(d) == len(truth["x_mm"])
     assert len(cand["x_mm"]) <= 6
     assert np.hypot(cand["x_mm"] - false_at[0], cand["y_mm"] - false_at[1]).min() > 5.0
