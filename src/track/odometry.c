@@ -445,8 +445,11 @@ km_status km_odometry_advance(km_ctx *ctx, km_odometry *o, double *row_med,
         o->sorted[r] = row_med[r];
     }
     /* By rank where the rows are few (quickselect mispredicts on them):
-       the same value, but for the sign of a zero, which w below does not
-       keep (a zero w becomes +0 and compares as any zero). */
+       the same value, but for the sign of a zero, which changes only the
+       sign of a zero w below, and no use of w keeps it: the weight becomes
+       +0, compares see any zero alike, and a zero added to a level that is
+       never -0 (it starts at +0, and a sum is -0 only of two -0) leaves it
+       as it was. */
     double floor_v = R <= FLOOR_RANK_MAX ? km_select_rank_d(o->sorted, (size_t)R, (size_t)R / 2)
                                          : km_select_kth_d(o->sorted, (size_t)R, (size_t)R / 2);
     double strength = 0.0, rise = BASE_RISE * o->p.lift_threshold;
