@@ -101,7 +101,7 @@ km_status km_cand_layer_create(km_ctx *ctx, km_bodygrid *g, const km_candidate_p
     x->avx2 = 0;
 #endif
     x->win = km_alloc(ctx, x->net != NULL ? km_row_window_scratch(g->cols, span)
-                                                     : (size_t)span * sizeof *x->win);
+                                          : (size_t)span * sizeof *x->win);
     x->ok = km_alloc(ctx, (size_t)g->cols);
     /* The stuck rule's per-taxel state, on the padded layout (km_cand_at):
        zeroed, so the border reads as unchanged, never repeating, at 0. */
