@@ -5,12 +5,10 @@
 #include <string.h>
 
 #include "exact_sum.h"
+#include "internal.h"
 
-#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
-#define EXACT_AVX2 1
+#if KM_AVX2_TARGET
 #include <immintrin.h>
-#else
-#define EXACT_AVX2 0
 #endif
 
 /* ceil(log2(n)) for n >= 1. */
@@ -32,7 +30,7 @@ static int exact_range(int lo, int hi, size_t n)
     return hi - lo <= 29 - ceil_log2(n);
 }
 
-#if EXACT_AVX2
+#if KM_AVX2_TARGET
 __attribute__((target("avx2"))) static int abs_sum_avx2(const float *v, const uint8_t *mask,
                                                         size_t n, double *out)
 {
@@ -99,8 +97,8 @@ __attribute__((target("avx2"))) static int abs_sum_avx2(const float *v, const ui
 double km_abs_sum_masked(const float *v, const uint8_t *mask, size_t n)
 {
     double s;
-#if EXACT_AVX2
-    if (__builtin_cpu_supports("avx2") && abs_sum_avx2(v, mask, n, &s))
+#if KM_AVX2_TARGET
+    if (km_cpu_avx2() && abs_sum_avx2(v, mask, n, &s))
         return s;
 #endif
     s = 0.0;

@@ -55,6 +55,25 @@ int km_size_mul(size_t a, size_t b, size_t *out);
  * KM_ERR_LIMIT / KM_ERR_INVALID with a detail naming `what`. */
 km_status km_check_shape(km_ctx *ctx, int64_t rows, int64_t cols, const char *what);
 
+/* 1 where the compiler can target AVX2 for single functions (GCC or clang
+ * on x86; the library is not built with -mavx2): such kernels carry their
+ * own target attribute and run only where km_cpu_avx2() says yes. */
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+#define KM_AVX2_TARGET 1
+#else
+#define KM_AVX2_TARGET 0
+#endif
+
+/* 1 when the running CPU has AVX2 and the compiler could target it. */
+static inline int km_cpu_avx2(void)
+{
+#if KM_AVX2_TARGET
+    return __builtin_cpu_supports("avx2");
+#else
+    return 0;
+#endif
+}
+
 /* Validity of a taxel given a mask view (NULL = all valid) and its value:
  * mask 1 and finite. */
 static inline int km_mask_at(const km_mask *m, int32_t r, int32_t c)

@@ -11,16 +11,14 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "internal.h"
 #include "select_small.h"
 
-#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
-#define KM_SELECT_AVX2 1
+#if KM_AVX2_TARGET
 #include <immintrin.h>
-#else
-#define KM_SELECT_AVX2 0
 #endif
 
-#if KM_SELECT_AVX2
+#if KM_AVX2_TARGET
 /* Partner lanes at distance 4, 2 and 1 within a register. */
 #define SWAP4(x) _mm256_permute2f128_ps((x), (x), 1)
 #define SWAP2(x) _mm256_permute_ps((x), 0x4E)
@@ -77,8 +75,8 @@ __attribute__((target("avx2"))) static void sort32_avx2(float *buf)
 
 float km_select32_f(const float *v, size_t n, size_t k)
 {
-#if KM_SELECT_AVX2
-    if (n <= 32 && __builtin_cpu_supports("avx2")) {
+#if KM_AVX2_TARGET
+    if (n <= 32 && km_cpu_avx2()) {
         float buf[32];
         memcpy(buf, v, n * sizeof *v);
         for (size_t i = n; i < 32; i++)
@@ -209,7 +207,7 @@ static float partial_median(const float *row, const unsigned char *ok, int a, in
     return km_median_small_f(win, n);
 }
 
-#if KM_SELECT_AVX2
+#if KM_AVX2_TARGET
 /* Eight columns' windows: slot j of column x0 + l is pr[x0 + l + j] (the
    padded row: column k at k + w).  A slot outside the row or not usable
    takes -inf and +inf in turn (per lane: the first such slot -inf), so
@@ -283,8 +281,8 @@ void km_row_window_medians_f(const km_median_net *net, const float *row,
                              const unsigned char *ok, int cols, void *scratch, float *bg)
 {
     const int n = net->n, w = n / 2;
-#if KM_SELECT_AVX2
-    if (__builtin_cpu_supports("avx2")) {
+#if KM_AVX2_TARGET
+    if (km_cpu_avx2()) {
         float *pr = scratch;
         unsigned char *pok = (unsigned char *)(pr + cols + n + 8);
         memset(pok, 0, (size_t)cols + (size_t)n + 8);
@@ -353,7 +351,7 @@ const unsigned char *km_sort32_net(int *ncmp, const unsigned char **hi)
     return sort32_lo;
 }
 
-#if KM_SELECT_AVX2
+#if KM_AVX2_TARGET
 /* Row r of the block into rb (32 floats): its values, NaN where not valid
    (mask 0 or not finite) and past cols. */
 __attribute__((target("avx2"))) static void padded_row(const float *row, const unsigned char *mr,
@@ -451,8 +449,8 @@ __attribute__((target("avx2"))) static void sort8_rows_avx2(const float *data, p
 int km_rows_sort32_f(const float *data, ptrdiff_t stride, const unsigned char *mask,
                      ptrdiff_t mstride, int rows, int cols, km_rows32 *out)
 {
-#if KM_SELECT_AVX2
-    if (cols <= 32 && rows <= 8 && __builtin_cpu_supports("avx2")) {
+#if KM_AVX2_TARGET
+    if (cols <= 32 && rows <= 8 && km_cpu_avx2()) {
         sort8_rows_avx2(data, stride, mask, mstride, rows, cols, out);
         return 1;
     }

@@ -254,9 +254,7 @@ static km_status create_buffers(km_ctx *ctx, km_conditioner *c, const uint8_t *m
     size_t rc = c->rc, fb = rc * sizeof(float);
     c->mask0 = km_alloc(ctx, rc);
     c->mask = km_alloc(ctx, rc);
-#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
-    c->avx2 = __builtin_cpu_supports("avx2");
-#endif
+    c->avx2 = km_cpu_avx2();
     c->last_good = km_alloc(ctx, fb);
     c->rprev = km_alloc(ctx, fb);
     c->rs = km_alloc(ctx, fb);

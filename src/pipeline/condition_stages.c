@@ -11,8 +11,7 @@
 #include "condition_internal.h"
 #include "core/exact_sum.h"
 
-#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
-#define FILL_AVX2 1
+#if KM_AVX2_TARGET
 #include <immintrin.h>
 
 /* mask_fill eight taxels at a time; returns where it stopped. */
@@ -31,8 +30,6 @@ __attribute__((target("avx2"))) static size_t mask_fill_avx2(float *f, const uin
     }
     return k;
 }
-#else
-#define FILL_AVX2 0
 #endif
 
 /* f[k] = fill where mask[k] is 0 (the masked taxels: 0 into the filters, so
@@ -40,7 +37,7 @@ __attribute__((target("avx2"))) static size_t mask_fill_avx2(float *f, const uin
 static void mask_fill(const km_conditioner *c, float *f, float fill)
 {
     size_t k = 0;
-#if FILL_AVX2
+#if KM_AVX2_TARGET
     if (c->avx2)
         k = mask_fill_avx2(f, c->mask, c->rc, fill);
 #endif

@@ -8,13 +8,8 @@
 
 #include "pipeline/engine_internal.h"
 
-/* The taxel maps' loop has an AVX2 form where the compiler can target it
-   for one function (the library is not built with -mavx2). */
-#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
-#define MAPS_AVX2 1
+#if KM_AVX2_TARGET
 #include <immintrin.h>
-#else
-#define MAPS_AVX2 0
 #endif
 
 /* /candidates (docs/FORMAT.md 2.1): one row per candidate, best first. */
@@ -52,9 +47,7 @@ static km_status create_taxel_maps(km_ctx *ctx, km_stage_body *s)
     s->max_map = km_alloc(ctx, rc * sizeof *s->max_map);
     s->sum_map = km_calloc(ctx, rc, sizeof *s->sum_map);
     s->cnt_map = km_calloc(ctx, rc, sizeof *s->cnt_map);
-#if MAPS_AVX2
-    s->avx2 = __builtin_cpu_supports("avx2");
-#endif
+    s->avx2 = km_cpu_avx2();
     if (s->max_map == NULL || s->sum_map == NULL || s->cnt_map == NULL)
         return KM_ERR_NOMEM;
     /* -inf: any finite value replaces it, so the update needs no count test. */
@@ -122,7 +115,7 @@ km_status km_stage_body_odometry(km_ctx *ctx, km_stage_body *s, double *row_meds
  * The finiteness test and the selects are on the bits (exponent not all
  * ones): gcc if-converts neither isfinite() nor a select between floats
  * behind a float test, and would leave the loop scalar. */
-#if MAPS_AVX2
+#if KM_AVX2_TARGET
 /* taxel_maps' loop four taxels at a time (the sums and counts in double
    and int64 lanes, each taxel's own: the same bits); returns where it
    stopped. */
@@ -154,7 +147,7 @@ static void taxel_maps(km_stage_body *s, const float *f)
     double *restrict sum = s->sum_map;
     int64_t *restrict cnt = s->cnt_map;
     size_t k = 0;
-#if MAPS_AVX2
+#if KM_AVX2_TARGET
     if (s->avx2)
         k = taxel_maps_avx2(f, mx, sum, cnt, rc);
 #endif

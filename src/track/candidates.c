@@ -13,13 +13,8 @@
 #include "bodygrid_internal.h"
 #include "core/select_small.h"
 
-/* The stuck sweep has an AVX2 form where the compiler can target it for one
-   function (the library is not built with -mavx2). */
-#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
-#define STUCK_AVX2 1
+#if KM_AVX2_TARGET
 #include <immintrin.h>
-#else
-#define STUCK_AVX2 0
 #endif
 
 #define MAX_BACKGROUND_SIGMAS 100.0
@@ -95,11 +90,7 @@ km_status km_cand_layer_create(km_ctx *ctx, km_bodygrid *g, const km_candidate_p
     /* The window: a sorted one, or the network's (and its scratch). */
     int32_t span = 2 * background_half_cols(&g->cand, g->col_pitch, g->cols) + 1;
     x->net = km_median_net_for(span);
-#if STUCK_AVX2
-    x->avx2 = __builtin_cpu_supports("avx2");
-#else
-    x->avx2 = 0;
-#endif
+    x->avx2 = km_cpu_avx2();
     x->win = km_alloc(ctx, x->net != NULL ? km_row_window_scratch(g->cols, span)
                                           : (size_t)span * sizeof *x->win);
     x->ok = km_alloc(ctx, (size_t)g->cols);
@@ -146,7 +137,7 @@ void km_cand_layer_free(km_bodygrid *g)
  * it is, so such taxels are never taken for stuck.  Any change of the
  * taxel's own value ends its run.  Branch-free (it vectorises): every
  * taxel, every frame, in two sweeps (what changed; then the runs). */
-#if STUCK_AVX2
+#if KM_AVX2_TARGET
 /* 0 / -1 int32 lanes to eight bytes 0 / 1 at p. */
 __attribute__((target("avx2"))) static inline void store_flags8(uint8_t *p, __m256i m)
 {
@@ -184,7 +175,7 @@ static void changed_taxels(km_bodygrid *g, const km_frame *f)
         float *restrict pv = g->ex.prev + km_cand_at(g, r, 0);
         uint8_t *restrict chg = g->ex.changed + km_cand_at(g, r, 0);
         int32_t x = 0;
-#if STUCK_AVX2
+#if KM_AVX2_TARGET
         if (g->ex.avx2)
             x = changed_avx2(row, pv, chg, cols);
 #endif
@@ -196,7 +187,7 @@ static void changed_taxels(km_bodygrid *g, const km_frame *f)
     }
 }
 
-#if STUCK_AVX2
+#if KM_AVX2_TARGET
 /* Eight bytes from p as eight int32 lanes. */
 #define BYTES8(p) _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(const void *)(p)))
 
@@ -252,7 +243,7 @@ void km_cand_layer_stuck(km_bodygrid *g, const km_frame *f)
     int32_t *restrict run = xs->run;
     uint8_t *restrict stuck = xs->stuck;
     size_t i = lo;
-#if STUCK_AVX2
+#if KM_AVX2_TARGET
     if (xs->avx2)
         i = stuck_avx2(chg, nbs, now, run, stuck, lo, hi, st, not_first, sf);
 #endif
