@@ -5,8 +5,9 @@ LZF itself; everything else goes through HDF5, plugins included).
 Files are written here with h5py: deflate levels with and without shuffle,
 chunks that do not divide the session (a partial edge chunk), chunk
 boundaries inside the reader's blocks, h5py's LZF (decoded by knotmap), and
-the LZ4 and BZip2 filters of Debian's hdf5-filter-plugin (HDF5 loads them from its default
-plugin path, or HDF5_PLUGIN_PATH); a filter HDF5 cannot load is an
+the LZ4 and BZip2 filters of Debian's hdf5-filter-plugin and Blosc (its zstd, LZ4 and
+BloscLZ codecs, byte- and bit-shuffled) of hdf5-filter-plugin-blosc-serial (HDF5 loads them
+from its default plugin path, or HDF5_PLUGIN_PATH); a filter HDF5 cannot load is an
 'unsupported' error naming it.  Run with the Python package on PYTHONPATH
 (KNOTMAP_PYTHONPATH or build/python).
 """
@@ -17,7 +18,10 @@ h5py = pytest.importorskip("h5py")
 knotmap = pytest.importorskip("knotmap")
 
 T, R, C = 203, 12, 9
-LZ4, BZIP2 = 32004, 307
+LZ4, BZIP2, BLOSC = 32004, 307, 32001
+# Blosc's cd_values: four slots the filter fills in, then level, shuffle (0 none, 1 byte,
+# 2 bit) and codec (0 BloscLZ, 1 LZ4, 5 zstd).
+BLOSC_ZSTD, BLOSC_LZ4, BLOSCLZ = 5, 1, 0
 
 
 def frames():
@@ -68,6 +72,15 @@ LAYOUTS = {
     "lz4_plugin": dict(compression=LZ4, chunks=(64, R, C)),
     "lz4_plugin_shuffle": dict(compression=LZ4, shuffle=True, chunks=(64, R, C)),
     "bzip2_plugin": dict(compression=BZIP2, compression_opts=(9,), chunks=(64, R, C)),
+    "blosc_zstd_plugin": dict(compression=BLOSC, compression_opts=(0, 0, 0, 0, 5, 1, BLOSC_ZSTD),
+                              chunks=(64, R, C)),
+    "blosc_zstd_bitshuffle_plugin": dict(compression=BLOSC,
+                                         compression_opts=(0, 0, 0, 0, 9, 2, BLOSC_ZSTD),
+                                         chunks=(50, 3, 5)),
+    "blosc_lz4_plugin": dict(compression=BLOSC, compression_opts=(0, 0, 0, 0, 5, 1, BLOSC_LZ4),
+                             chunks=(64, R, C), dtype="f8"),
+    "blosclz_plugin": dict(compression=BLOSC, compression_opts=(0, 0, 0, 0, 5, 0, BLOSCLZ),
+                           chunks=(64, R, C)),
 }
 
 
@@ -77,7 +90,8 @@ def test_frames_identical_to_h5py(tmp_path, name, block):
     kw = dict(LAYOUTS[name])
     comp = kw.get("compression")
     if isinstance(comp, int) and not h5py.h5z.filter_avail(comp):
-        pytest.skip("HDF5 filter %d not installed (Debian: hdf5-filter-plugin)" % comp)
+        pytest.skip("HDF5 filter %d not installed (Debian: hdf5-filter-plugin, "
+                    "hdf5-filter-plugin-blosc-serial)" % comp)
     path = tmp_path / ("%s.h5" % name)
     write(path, frames(), **kw)
     with h5py.File(path, "r") as f:
