@@ -1,0 +1,77 @@
+/* A fresh process for tests/unit/test_memory_policy.c: the command's
+ * memory policy first thing (as src/cli/main.c), then two threads each
+ * allocate a buffer; exit 0 when both come from the program break's heap
+ * that the policy grew, 1 when a thread got an arena of its own, 77 when
+ * malloc does not serve from the break at all (a sanitizer's or
+ * valgrind's allocator).  Criterion's own worker threads would have made
+ * arenas before the test ran, hence a process of its own. */
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/memory_policy.h"
+
+static void *thread_alloc(void *arg)
+{
+    (void)arg;
+    return malloc((size_t)256 << 10); /* above malloc's usual 128 KiB mmap threshold */
+}
+
+/* The program break's heap: from its start (/proc/self/stat field 47,
+   start_brk) to the break now; 0 when not found. */
+static int heap_range(uintptr_t *lo, uintptr_t *hi)
+{
+    FILE *f = fopen("/proc/self/stat", "r");
+    char buf[4096];
+    size_t n = f != NULL ? fread(buf, 1, sizeof buf - 1, f) : 0;
+    if (f != NULL)
+        fclose(f);
+    buf[n] = 0;
+    char *p = strrchr(buf, ')'); /* after the command name, field 3 on */
+    if (p == NULL)
+        return 0;
+    unsigned long long v = 0;
+    for (int field = 3; field <= 47; field++) {
+        while (*++p == ' ')
+            ;
+        if (field == 47)
+            v = strtoull(p, NULL, 10);
+        while (*p != ' ' && *p != 0)
+            p++;
+    }
+    *lo = (uintptr_t)v;
+    *hi = (uintptr_t)sbrk(0);
+    return v != 0 && *hi > *lo;
+}
+
+int main(void)
+{
+    km_cli_memory_policy();
+    void *own = malloc((size_t)256 << 10);
+    uintptr_t lo = 0, hi = 0;
+    if (own == NULL || !heap_range(&lo, &hi) || !((uintptr_t)own >= lo && (uintptr_t)own < hi)) {
+        printf("main thread's buffer %p not in the break's heap\n", own);
+        return 77;
+    }
+    pthread_t th[2];
+    void *p[2] = {NULL, NULL};
+    for (int i = 0; i < 2; i++)
+        if (pthread_create(&th[i], NULL, thread_alloc, NULL) != 0 || pthread_join(th[i], &p[i]) != 0)
+            return 2;
+    heap_range(&lo, &hi);
+    int bad = 0;
+    for (int i = 0; i < 2; i++)
+        if (!((uintptr_t)p[i] >= lo && (uintptr_t)p[i] < hi)) {
+            printf("thread %d's buffer %p lies outside the main heap [%p, %p): an arena of its own\n",
+                   i, p[i], (void *)lo, (void *)hi);
+            bad = 1;
+        }
+    free(p[0]);
+    free(p[1]);
+    free(own);
+    return bad;
+}
