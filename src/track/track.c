@@ -193,21 +193,24 @@ km_status km_tracker_update(km_ctx *ctx, km_tracker *t, int64_t frame, const dou
     if ((st = end_tracks(ctx, t, frame, 0)) != KM_OK)
         return st;
 
-    /* Every (peak, track) pair inside the gate, nearest first. */
+    /* Every (peak, track) pair inside the gate, nearest first.  Each pair
+       is stored and kept only when inside (the count advances by the test,
+       not a branch: which tracks a peak's gate holds does not predict); the
+       room for a peak's n_act candidates is made before its loop. */
     double gate2 = t->p.gate_mm * t->p.gate_mm;
     size_t np = 0;
     for (size_t i = 0; i < n; i++) {
         ids[i] = -1;
         if (!isfinite(y_mm[i]) || !isfinite(x_mm[i]))
             continue;
+        if ((st = grow(ctx, (void **)&t->pairs, &t->cap_pairs, np + t->n_act, sizeof *t->pairs)) != KM_OK)
+            return st;
+        pair *q = t->pairs;
         for (size_t j = 0; j < t->n_act; j++) {
             double dy = y_mm[i] - t->act[j].y, dx = x_mm[i] - t->act[j].x;
             double d2 = dy * dy + dx * dx;
-            if (!(d2 <= gate2))
-                continue;
-            if ((st = grow(ctx, (void **)&t->pairs, &t->cap_pairs, np + 1, sizeof *t->pairs)) != KM_OK)
-                return st;
-            t->pairs[np++] = (pair){d2, i, j};
+            q[np] = (pair){d2, i, j};
+            np += d2 <= gate2; /* NaN: outside */
         }
     }
     if ((st = grow(ctx, (void **)&t->used, &t->cap_used, t->n_act + 1, 1)) != KM_OK)
