@@ -485,18 +485,54 @@ __attribute__((target("avx2"), always_inline)) static inline __m256i lanes_below
  * with r a constant for r = 1 and 2 (2 is the pipeline's min_distance, 1
  * the library's): the window loops then unroll (10 -> ~5 instructions a
  * taxel at r = 2, 32 columns). */
+/* The horizontal pass of window_max_avx2_r straight from san, for rows of
+ * at least 2r + 8 columns: vectors over the output columns r .. cols - r - 1
+ * (the last one moved back to end there, overlapping the one before: a max
+ * taken twice is the same), the r clipped columns at each end in scalar
+ * code.  No padded copy of the row: a load straddling two fresh stores of
+ * the copy is not forwarded from them and waits until they are written. */
+__attribute__((target("avx2"), always_inline)) static inline void
+hmax_rows_direct(const float *san, float *tmp, int32_t rows, int32_t cols, const int32_t r)
+{
+    for (int32_t i = 0; i < rows; i++) {
+        const float *in = san + (size_t)i * (size_t)cols;
+        float *o = tmp + (size_t)i * (size_t)cols;
+        for (int32_t j = r;; j += 8) {
+            if (j > cols - r - 8)
+                j = cols - r - 8;
+            __m256 m = _mm256_loadu_ps(in + j - r);
+            for (int32_t t = 1; t <= 2 * r; t++)
+                m = _mm256_max_ps(_mm256_loadu_ps(in + j - r + t), m);
+            _mm256_storeu_ps(o + j, m);
+            if (j == cols - r - 8)
+                break;
+        }
+        for (int32_t c = 0; c < r; c++) {
+            float ml = in[0], mr = in[cols - 1];
+            for (int32_t a = 1; a <= c + r; a++) {
+                ml = in[a] > ml ? in[a] : ml;
+                mr = in[cols - 1 - a] > mr ? in[cols - 1 - a] : mr;
+            }
+            o[c] = ml;
+            o[cols - 1 - c] = mr;
+        }
+    }
+}
+
 __attribute__((target("avx2"), always_inline)) static inline void
 window_max_avx2_r(const float *san, float *tmp, float *wmax, int32_t rows, int32_t cols,
                   const int32_t r)
 {
-    float pad[WM_PAD];
-    for (int32_t k = 0; k < r; k++)
-        pad[k] = -INFINITY;
-    for (int32_t k = r + cols; k < 2 * r + cols + 8; k++)
-        pad[k] = -INFINITY;
     const __m256i tail = lanes_below(cols & 7);
     const int32_t full = cols & ~(int32_t)7;
-    for (int32_t i = 0; i < rows; i++) {
+    if (cols >= 2 * r + 8)
+        hmax_rows_direct(san, tmp, rows, cols, r);
+    float pad[WM_PAD];
+    for (int32_t k = 0; cols < 2 * r + 8 && k < r; k++)
+        pad[k] = -INFINITY;
+    for (int32_t k = r + cols; cols < 2 * r + 8 && k < 2 * r + cols + 8; k++)
+        pad[k] = -INFINITY;
+    for (int32_t i = 0; cols < 2 * r + 8 && i < rows; i++) {
         const float *in = san + (size_t)i * (size_t)cols;
         int32_t j = 0;
         for (; j < full; j += 8)
