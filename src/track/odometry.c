@@ -15,6 +15,10 @@
 #include "internal.h"
 #include "core/select_small.h"
 
+#if KM_AVX2_TARGET
+#include <immintrin.h>
+#endif
+
 #define KM_TWO_PI 6.283185307179586476925286766559
 
 struct km_odometry {
@@ -345,21 +349,39 @@ static float kth_of_row(const km_odometry *o, const km_frame *frame, const km_ma
     return rank_of(scratch, n, k);
 }
 
-/* How many of row r's n valid values are > lim (count_above's answer) from
-   its lane of a sorted block: n less the values <= lim, a prefix, found by
-   a binary search whose steps depend on n only (a conditional add, not a
-   branch on the data: rows' levels against lim do not predict). */
-static size_t sorted_above(const km_rows32 *s8, int32_t r, size_t n, float lim)
+/* For each lane l of a sorted block, how many of its n[l] valid values are
+   > lim[l] (count_above's answer): n less the values <= lim, counted over
+   the lane's 32 slots at once for all eight lanes (the missing slots hold
+   +inf, past the valid ones: they count only when lim is +inf, hence the
+   clamp to n).  A binary search per row was a chain of dependent loads. */
+#if KM_AVX2_TARGET
+__attribute__((target("avx2"))) static void sorted_above8(const km_rows32 *s8, const float *lim,
+                                                          size_t *above)
 {
-    if (n == 0)
-        return 0;
-    size_t pos = 0, len = n; /* the last value <= lim, if any, is in [pos, pos + len) */
-    while (len > 1) {
-        size_t half = len / 2;
-        pos += s8->v[pos + half][r % 8] <= lim ? half : 0;
-        len -= half;
+    const __m256 l8 = _mm256_loadu_ps(lim);
+    __m256i le = _mm256_setzero_si256();
+    for (int j = 0; j < 32; j++)
+        le = _mm256_sub_epi32(le, _mm256_castps_si256(_mm256_cmp_ps(_mm256_loadu_ps(s8->v[j]), l8,
+                                                                    _CMP_LE_OQ)));
+    int32_t c[8];
+    _mm256_storeu_si256((__m256i *)(void *)c, le);
+    for (int l = 0; l < 8; l++)
+        above[l] = (size_t)s8->n[l] - (size_t)(c[l] < s8->n[l] ? c[l] : s8->n[l]);
+}
+#endif
+
+static void sorted_above_all(const km_rows32 *s8, const float *lim, size_t *above)
+{
+#if KM_AVX2_TARGET
+    sorted_above8(s8, lim, above); /* a sorted block exists only with AVX2 */
+#else
+    for (int l = 0; l < 8; l++) {
+        size_t le = 0;
+        for (int j = 0; j < 32; j++)
+            le += s8->v[j][l] <= lim[l];
+        above[l] = (size_t)s8->n[l] - (le < (size_t)s8->n[l] ? le : (size_t)s8->n[l]);
     }
-    return n - (pos + (s8->v[pos][r % 8] <= lim));
+#endif
 }
 
 /* Taxels of row r above its median by more than thr and by more than 3
@@ -390,14 +412,27 @@ void km_odometry_row_medians(const km_odometry *o, const km_frame *frame, const 
     float wide_med = 0.0f, low = INFINITY;
     km_rows32 s8;
     int sorted = 0;
+    float meds[8], lims[8];
+    size_t aboves[8];
     for (int32_t r = 0; r < R; r++) {
-        if (r % 8 == 0) /* eight rows sorted at once */
-            sorted = sort_rows(o, frame, mask, r, &s8);
+        if (r % 8 == 0 && (sorted = sort_rows(o, frame, mask, r, &s8)) != 0) {
+            /* Eight rows sorted at once: their medians, then how many of
+               each row's values stand above median + thr, all eight at once
+               (the lanes past the last row are empty: n 0). */
+            for (int32_t l = 0; l < 8; l++) {
+                size_t n = (size_t)s8.n[l];
+                meds[l] = n == 0 || r + l >= R
+                              ? 0.0f
+                              : kth_of_row(o, frame, mask, r + l, &s8, 1, scratch, n, n / 2);
+                lims[l] = meds[l] + thr;
+            }
+            sorted_above_all(&s8, lims, aboves);
+        }
         /* The row is gathered only where the sorted block cannot say. */
         size_t n = sorted ? (size_t)s8.n[r % 8] : gather_row(o, frame, mask, r, scratch);
-        float med = n == 0 ? 0.0f : kth_of_row(o, frame, mask, r, &s8, sorted, scratch, n, n / 2);
-        size_t above = sorted ? sorted_above(&s8, r, n, med + thr)
-                              : count_above(scratch, n, med + thr);
+        float med = sorted ? meds[r % 8]
+                           : n == 0 ? 0.0f : kth_of_row(o, frame, mask, r, &s8, 0, scratch, n, n / 2);
+        size_t above = sorted ? aboves[r % 8] : count_above(scratch, n, med + thr);
         if (above * 4 >= n && n > 0) {
             if (sorted)
                 gather_row(o, frame, mask, r, scratch);
