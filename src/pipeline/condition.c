@@ -287,7 +287,7 @@ static km_status create_buffers(km_ctx *ctx, km_conditioner *c, const uint8_t *m
     }
     if (p->corrupt_ratio > 0.0) {
         c->h = p->corrupt_window / 2;
-        c->cring = km_alloc(ctx, (size_t)(c->h + 1) * fb);
+        c->cring = km_alloc(ctx, (size_t)(c->h + 2) * fb);
         c->ctime = km_alloc(ctx, (size_t)(c->h + 1) * sizeof *c->ctime);
         c->csum = km_alloc(ctx, (size_t)(2 * c->h + 1) * sizeof *c->csum);
         c->cwin = km_alloc(ctx, (size_t)(2 * c->h + 1) * sizeof *c->cwin);

@@ -29,13 +29,14 @@ struct km_conditioner {
     float *tare;               /* rc or NULL */
     float *gain_map;           /* rc or NULL */
 
-    /* Corrupt-frame test: window 2h+1 of totals, h+1 frames held. */
+    /* Corrupt-frame test: window 2h+1 of totals, h+2 frames held (the one
+       before the frame decided too, for last_good), h+1 times. */
     int32_t h;
     float *cring;
     double *ctime, *csum, *cwin;
     int64_t c_in, c_out;
-    float *last_good;
-    int have_good;
+    float *last_good;          /* copied from the ring at a corrupt frame only */
+    int have_good, prev_good;  /* a good frame seen; the frame before was good */
 
     /* Resampling. */
     float *rprev;

@@ -173,13 +173,13 @@ static km_status run_chain(km_ctx *ctx, km_conditioner *c, int final)
     return KM_OK;
 }
 
-static km_status temporal_in(km_ctx *ctx, km_conditioner *c, const float *f, double t,
-                             uint32_t flags)
+/* f is the calibrated copy (c->cal, or a warm-up frame of wbuf that is not
+   read again): scratch that spatial may write into, so without temporal
+   filters it goes on without another copy. */
+static km_status temporal_in(km_ctx *ctx, km_conditioner *c, float *f, double t, uint32_t flags)
 {
-    if (c->ntf == 0) {
-        memcpy(c->tb[0], f, c->rc * sizeof *f);
-        return spatial(ctx, c, c->tb[0], t, flags);
-    }
+    if (c->ntf == 0)
+        return spatial(ctx, c, f, t, flags);
     if (c->qlen == c->qcap)
         return km_fail(ctx, KM_ERR_INTERNAL, "conditioner: time queue overflow");
     int64_t k = (c->qhead + c->qlen) % c->qcap;
@@ -368,17 +368,23 @@ static km_status corrupt_decide(km_ctx *ctx, km_conditioner *c, int64_t j, int64
        selection is the one sorting gives, bit for bit, without a sort of
        the window per frame. */
     double med = km_select_kth_d(c->cwin, (size_t)w, (size_t)h);
-    float *f = c->cring + (size_t)(j % (h + 1)) * c->rc;
+    float *f = c->cring + (size_t)(j % (h + 2)) * c->rc;
     uint32_t flags = 0;
     if (s > c->p.corrupt_ratio * med) {
         flags = KM_FRAME_CORRUPT;
+        /* The last good frame is kept only when a corrupt one needs it: the
+           frame before, still in the ring (h + 2 slots), when it was good;
+           else the copy made at the corrupt frame after it. */
+        if (c->prev_good)
+            memcpy(c->last_good, c->cring + (size_t)((j - 1) % (h + 2)) * c->rc,
+                   c->rc * sizeof *f);
+        c->prev_good = 0;
         if (c->have_good)
             memcpy(f, c->last_good, c->rc * sizeof *f);
         else if (j + 1 <= last)
-            memcpy(f, c->cring + (size_t)((j + 1) % (h + 1)) * c->rc, c->rc * sizeof *f);
+            memcpy(f, c->cring + (size_t)((j + 1) % (h + 2)) * c->rc, c->rc * sizeof *f);
     } else {
-        memcpy(c->last_good, f, c->rc * sizeof *f);
-        c->have_good = 1;
+        c->have_good = c->prev_good = 1;
     }
     c->c_out = j + 1;
     return resample_in(ctx, c, f, c->ctime[j % (h + 1)], flags);
@@ -391,7 +397,7 @@ static km_status frame_in(km_ctx *ctx, km_conditioner *c, const float *f, double
     int32_t h = c->h;
     int64_t i = c->c_in;
     c->csum[i % (2 * h + 1)] = km_abs_sum_masked(f, c->mask0, c->rc);
-    memcpy(c->cring + (size_t)(i % (h + 1)) * c->rc, f, c->rc * sizeof *f);
+    memcpy(c->cring + (size_t)(i % (h + 2)) * c->rc, f, c->rc * sizeof *f);
     c->ctime[i % (h + 1)] = t;
     c->c_in = i + 1;
     if (i >= h)

@@ -275,6 +275,45 @@ Test(condition, physionet_frame1_corrupt)
     session_free(&s);
 }
 
+/* Runs of one, two and three corrupt frames (a glitch that multiplies the
+ * whole frame): each is flagged and replaced by the last good frame before
+ * its run, bit for bit, whatever the block size (the last good frame is
+ * kept only when a corrupt one needs it). */
+Test(condition, corrupt_runs_take_the_last_good_frame)
+{
+    session s;
+    synth_session(KM_SYNTH_MODERATE, 3.0, &s, NULL);
+    size_t rc = (size_t)s.info.rows * (size_t)s.info.cols;
+    static const int64_t bad[] = {40, 90, 91, 150, 151, 152};
+    static const int64_t good_before[] = {39, 89, 89, 149, 149, 149};
+    for (size_t b = 0; b < sizeof bad / sizeof bad[0]; b++)
+        for (size_t k = 0; k < rc; k++)
+            s.frames[(size_t)bad[b] * rc + k] = 30.0f * s.frames[(size_t)bad[b] * rc + k] + 500.0f;
+    km_condition_params cp;
+    km_condition_params_default(&cp);
+    static const int64_t blocks[] = {1, 7, 64};
+    for (size_t bi = 0; bi < 3; bi++) {
+        conditioned o;
+        condition(&s, &cp, NULL, NULL, blocks[bi], &o);
+        cr_assert_eq(o.n, s.n);
+        for (int64_t i = 0; i < o.n; i++) {
+            int is_bad = 0;
+            for (size_t b = 0; b < sizeof bad / sizeof bad[0]; b++)
+                is_bad |= bad[b] == i;
+            cr_assert_eq(o.flags[i] & KM_FRAME_CORRUPT, is_bad ? KM_FRAME_CORRUPT : 0u,
+                         "block %lld: frame %lld flags %u", (long long)blocks[bi], (long long)i,
+                         o.flags[i]);
+        }
+        for (size_t b = 0; b < sizeof bad / sizeof bad[0]; b++)
+            cr_assert_eq(memcmp(o.frames + (size_t)bad[b] * rc, o.frames + (size_t)good_before[b] * rc,
+                                rc * sizeof(float)),
+                         0, "block %lld: frame %lld is not frame %lld", (long long)blocks[bi],
+                         (long long)bad[b], (long long)good_before[b]);
+        conditioned_free(&o);
+    }
+    session_free(&s);
+}
+
 /* A hard synthetic session: every true dead and stuck taxel is found and
  * masked; few good taxels are lost. */
 Test(condition, synth_dead_and_stuck_found)
