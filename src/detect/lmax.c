@@ -666,6 +666,16 @@ __attribute__((target("avx2"))) size_t km_cmp_row_avx2(const float *s, const flo
                                    _mm256_cmp_ps(v, _mm256_loadu_ps(w + j), _CMP_GE_OQ));
         n = emit((unsigned)_mm256_movemask_ps(hit), base + (uint32_t)j, out, n);
     }
+    if (j < j1 && j1 - j0 >= 8) {
+        /* The last columns by one vector ending at j1, its lanes before j
+           (compared above) masked off: the hits stay in raster order. */
+        int32_t jj = j1 - 8;
+        __m256 v = _mm256_loadu_ps(s + jj);
+        __m256 hit = _mm256_and_ps(_mm256_cmp_ps(v, vthr, _CMP_GT_OQ),
+                                   _mm256_cmp_ps(v, _mm256_loadu_ps(w + jj), _CMP_GE_OQ));
+        unsigned bits = (unsigned)_mm256_movemask_ps(hit) & (0xffu << (j - jj));
+        return emit(bits, base + (uint32_t)jj, out, n);
+    }
     return n + km_cmp_row_portable(s, w, j, j1, thr, base, out + n);
 }
 
