@@ -28,12 +28,32 @@ typedef enum km_isa { KM_ISA_AUTO = -1, KM_ISA_PORTABLE = 0, KM_ISA_AVX2 = 1 } k
 int km_detect_cpu_avx2(void);
 
 /* km_frame_metrics with the instruction set forced (AVX2 only where
- * km_detect_cpu_avx2() says yes): the AVX2 form packs the nonzero terms of
- * each sum and adds them in the same order, so both give the same bits. */
+ * km_detect_cpu_avx2() says yes): the AVX2 form takes the sums in eight
+ * lanes where they are exact in any order (km_metric_sums_lanes_avx2),
+ * else packs the nonzero terms of each sum and adds them in the same
+ * order, so both give the same bits. */
 km_status km_frame_metrics_isa(km_ctx *ctx, const km_frame *frame, const km_mask *mask,
                                double row_pitch_mm, double col_pitch_mm, double units_to_kpa,
                                double contact_threshold, double saturation, km_metrics *out,
                                km_isa isa);
+
+/* The sums of a frame's metrics (metrics.c): the largest valid value
+ * (-inf when none), the sum of the valid values, of the contact weights,
+ * of weight x column and weight x row, and the two counts. */
+typedef struct km_metric_sums {
+    double peak, sum, wsum, wx, wy;
+    int64_t n_valid, n_contact;
+} km_metric_sums;
+
+#if KM_HAVE_AVX2_TARGET
+/* The sums in eight lanes (metrics_lanes.c), for CPUs with AVX2: 1 with
+ * *out filled when every sum is exact in any order, so equal bit for bit
+ * to the plain loop's raster order (the maximum but for the sign of a
+ * zero); 0, *out untouched, when some could round (a negative value or
+ * -0.0, or values too far apart): add in raster order then. */
+int km_metric_sums_lanes_avx2(const km_frame *frame, const km_mask *mask,
+                              double contact_threshold, km_metric_sums *out);
+#endif
 
 /* Statistics of a frame without a mask: min and max over finite values,
  * number of finite values, and whether every value is finite. */

@@ -244,9 +244,26 @@ add_row_quads(metrics_acc *a, const float *row, const uint8_t *mrow, int32_t col
 }
 #endif
 
-/* The sums, counts and maximum of a frame: quads of taxels by AVX2 (avx2
- * set) or pairs by SSE2, the remaining columns by the plain loop; a zero
- * maximum (+0.0 or -0.0) rescanned in raster order, whose first zero it is. */
+/* A zero maximum (+0.0 or -0.0) found out of order: the raster order's
+ * first zero decides its sign, so rescan in that order. */
+static void zero_peak_rescan(metrics_acc *a, const km_frame *frame, const km_mask *mask,
+                             double contact_threshold, double saturation)
+{
+    if (a->peak != 0.0)
+        return;
+    metrics_acc z = {-INFINITY, 0.0, 0.0, 0.0, 0.0, 0, 0, 0};
+    for (int32_t r = 0; r < frame->rows; r++)
+        add_row(&z, frame->data + (ptrdiff_t)r * frame->row_stride,
+                mask == NULL || mask->data == NULL
+                    ? NULL : mask->data + (ptrdiff_t)r * mask->row_stride,
+                frame->cols, 0, r, contact_threshold, saturation);
+    a->peak = z.peak;
+}
+
+/* The sums, counts and maximum of a frame: in eight lanes where that is
+ * exact (avx2 set, metrics_lanes.c), else quads of taxels by AVX2 or pairs
+ * by SSE2, the remaining columns by the plain loop; a zero maximum (+0.0
+ * or -0.0) rescanned in raster order, whose first zero it is. */
 static void frame_sums(metrics_acc *a, const km_frame *frame, const km_mask *mask,
                        double contact_threshold, double saturation, int avx2)
 {
@@ -254,6 +271,22 @@ static void frame_sums(metrics_acc *a, const km_frame *frame, const km_mask *mas
     __m128d peak2 = _mm_set1_pd(-INFINITY);
 #endif
     (void)avx2;
+#if KM_HAVE_AVX2_TARGET
+    km_metric_sums ls;
+    if (avx2 && km_metric_sums_lanes_avx2(frame, mask, contact_threshold, &ls)) {
+        a->peak = ls.peak;
+        a->sum = ls.sum;
+        a->wsum = ls.wsum;
+        a->wx = ls.wx;
+        a->wy = ls.wy;
+        a->n_valid = ls.n_valid;
+        a->n_contact = ls.n_contact;
+        /* Some valid value >= saturation exactly when the largest is. */
+        a->saturated = ls.n_valid > 0 && ls.peak >= saturation;
+        zero_peak_rescan(a, frame, mask, contact_threshold, saturation);
+        return;
+    }
+#endif
     for (int32_t r = 0; r < frame->rows; r++) {
         const float *row = frame->data + (ptrdiff_t)r * frame->row_stride;
         const uint8_t *mrow = mask == NULL || mask->data == NULL
@@ -277,15 +310,7 @@ static void frame_sums(metrics_acc *a, const km_frame *frame, const km_mask *mas
     for (int k = 0; k < 2; k++)
         a->peak = p2[k] > a->peak ? p2[k] : a->peak;
 #endif
-    if (a->peak == 0.0) {
-        metrics_acc z = {-INFINITY, 0.0, 0.0, 0.0, 0.0, 0, 0, 0};
-        for (int32_t r = 0; r < frame->rows; r++)
-            add_row(&z, frame->data + (ptrdiff_t)r * frame->row_stride,
-                    mask == NULL || mask->data == NULL
-                        ? NULL : mask->data + (ptrdiff_t)r * mask->row_stride,
-                    frame->cols, 0, r, contact_threshold, saturation);
-        a->peak = z.peak;
-    }
+    zero_peak_rescan(a, frame, mask, contact_threshold, saturation);
 }
 
 km_status km_frame_metrics(km_ctx *ctx, const km_frame *frame, const km_mask *mask,
