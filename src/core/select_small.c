@@ -108,6 +108,58 @@ float km_select32_f(const float *v, size_t n, size_t k)
     return km_select_rank_f(v, n, k);
 }
 
+#if KM_AVX2_TARGET
+/* Rank count of x = v[i] against four values at a time, as
+   km_rank_stable_d: the values before i count when <= x, the others when
+   < x (the padding, +inf past n, never is). */
+__attribute__((target("avx2"))) static size_t rank64_d_avx2(const double *buf, size_t nb, size_t i)
+{
+    const __m256d x = _mm256_set1_pd(buf[i]);
+    const size_t bi = i / 4;
+    __m256i cnt = _mm256_setzero_si256();
+    for (size_t b = 0; b < bi; b++)
+        cnt = _mm256_sub_epi64(cnt, _mm256_castpd_si256(
+                                        _mm256_cmp_pd(_mm256_loadu_pd(buf + 4 * b), x, _CMP_LE_OQ)));
+    {
+        /* The block of i: <= in the lanes before i's, < from it on. */
+        __m256d vb = _mm256_loadu_pd(buf + 4 * bi);
+        __m256d before = _mm256_cmp_pd(_mm256_set_pd(3.0, 2.0, 1.0, 0.0),
+                                       _mm256_set1_pd((double)(i % 4)), _CMP_LT_OQ);
+        __m256d c = _mm256_blendv_pd(_mm256_cmp_pd(vb, x, _CMP_LT_OQ),
+                                     _mm256_cmp_pd(vb, x, _CMP_LE_OQ), before);
+        cnt = _mm256_sub_epi64(cnt, _mm256_castpd_si256(c));
+    }
+    for (size_t b = bi + 1; b < nb; b++)
+        cnt = _mm256_sub_epi64(cnt, _mm256_castpd_si256(
+                                        _mm256_cmp_pd(_mm256_loadu_pd(buf + 4 * b), x, _CMP_LT_OQ)));
+    __m128i s = _mm_add_epi64(_mm256_castsi256_si128(cnt), _mm256_extracti128_si256(cnt, 1));
+    return (size_t)(_mm_cvtsi128_si64(s) + _mm_extract_epi64(s, 1));
+}
+
+__attribute__((target("avx2"))) static double select64_d_avx2(const double *v, size_t n,
+                                                             size_t k)
+{
+    double buf[64];
+    const size_t nb = (n + 3) / 4;
+    memcpy(buf, v, n * sizeof *v);
+    for (size_t i = n; i < 4 * nb; i++)
+        buf[i] = INFINITY;
+    for (size_t i = 0; i < n; i++)
+        if (rank64_d_avx2(buf, nb, i) == k)
+            return v[i];
+    return v[k]; /* not reached: ranks are a permutation of 0..n-1 */
+}
+#endif
+
+double km_select64_d(const double *v, size_t n, size_t k)
+{
+#if KM_AVX2_TARGET
+    if (n <= 64 && km_cpu_avx2())
+        return select64_d_avx2(v, n, k);
+#endif
+    return km_select_rank_d(v, n, k);
+}
+
 /* ------------------------------------------------ sliding median network */
 
 int km_batcher_net(int N, int n, uint64_t outs, unsigned char *lo, unsigned char *hi, int cap)

@@ -249,4 +249,9 @@ const unsigned char *km_sort32_net(int *ncmp, const unsigned char **hi);
  * 32 noisy values; other n or CPUs: km_select_rank_f. */
 float km_select32_f(const float *v, size_t n, size_t k);
 
+/* km_select_rank_d's answer (the element of stable rank k, bit for bit)
+ * for n <= 64 with AVX2, the ranks counted four values at a time; other n
+ * or CPUs: km_select_rank_d.  No NaN in v. */
+double km_select64_d(const double *v, size_t n, size_t k);
+
 #endif

@@ -485,7 +485,7 @@ km_status km_odometry_advance(km_ctx *ctx, km_odometry *o, double *row_med,
        +0, compares see any zero alike, and a zero added to a level that is
        never -0 (it starts at +0, and a sum is -0 only of two -0) leaves it
        as it was. */
-    double floor_v = R <= FLOOR_RANK_MAX ? km_select_rank_d(o->sorted, (size_t)R, (size_t)R / 2)
+    double floor_v = R <= FLOOR_RANK_MAX ? km_select64_d(o->sorted, (size_t)R, (size_t)R / 2)
                                          : km_select_kth_d(o->sorted, (size_t)R, (size_t)R / 2);
     double strength = 0.0, rise = BASE_RISE * o->p.lift_threshold;
     int32_t best = 0;
