@@ -1,9 +1,12 @@
 /* The sum of |v[k]| over the finite v[k] with mask[k] nonzero (mask NULL:
  * all), in double, as the plain loop in index order gives it, bit for bit:
- * when the values' exponents lie close enough together that every partial
- * sum is exact (hi - lo <= 29 - ceil(log2 n), in float exponent fields), the
- * order does not matter and eight lanes add them at once (AVX2); otherwise,
- * or without AVX2, the plain loop.  Not installed. */
+ * when every partial sum is exact, the order does not matter and eight
+ * lanes add them at once (AVX2).  Exact when the values' exponents lie
+ * close enough together (hi - lo <= 29 - ceil(log2 n), in float exponent
+ * fields) or when the lanes' sum is below (1 - 2^-20) 2^53 ulps of the
+ * smallest nonzero value (session 24: a few values far below the others
+ * no longer send a frame to the plain loop).  Otherwise, or without AVX2,
+ * the plain loop.  Not installed. */
 #ifndef KM_EXACT_SUM_H
 #define KM_EXACT_SUM_H
 

@@ -40,9 +40,9 @@ static float float_at_or_below(double t)
 /* Whether sums of terms >= 0, each a multiple of the ulp of the exponent
  * field e of the smallest nonzero one, are exact in every order when the
  * lanes' own sum is s.  lo is the fold of |bits| - 1 over the terms (zeros
- * wrap to the top: no nonzero term, no test); lo >> 23 is e, or e - 1 when
- * that term's significand is zero (a stricter test), 0 for subnormals
- * (whose ulp is that of e = 1).  Exact while below 2^53 ulps, 2^(e - 97);
+ * wrap to the top: no nonzero term, no test); lo + 1 is the smallest
+ * one's bits, its field e (0 for subnormals, whose ulp is that of e = 1).
+ * Exact while below 2^53 ulps, 2^(e - 97);
  * the lanes round each of their < 2^31 steps by at most a factor
  * (1 - 2^-53), so their sum is at least (1 - 2^-22) of the exact one, and
  * s <= (1 - 2^-20) 2^(e - 97) keeps the exact sum, so every partial sum,
@@ -51,7 +51,7 @@ static int exact_in_any_order(uint32_t lo, double s)
 {
     if (lo == UINT32_MAX)
         return 1;
-    int e = (int)(lo >> 23) > 1 ? (int)(lo >> 23) : 1;
+    int e = (int)((lo + 1u) >> 23) > 1 ? (int)((lo + 1u) >> 23) : 1;
     return s <= ldexp(1.0 - 0x1p-20, e - 97);
 }
 
