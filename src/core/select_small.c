@@ -448,6 +448,20 @@ __attribute__((target("avx2"))) static void transpose8(__m256 *r)
     }
 }
 
+/* The table's first comparators that stay within blocks of 8 slots, and
+   within halves of 16 (Batcher's merge sort: the sorts of 8, of 16, then
+   the merge of the halves). */
+#define SORT32_BLOCK8 76
+#define SORT32_HALF 126
+
+/* Compare-exchange of slots a < b. */
+__attribute__((target("avx2"), always_inline)) static inline void cx8(__m256 *t, int a, int b)
+{
+    __m256 x = t[a], y = t[b];
+    t[a] = _mm256_min_ps(x, y);
+    t[b] = _mm256_max_ps(x, y);
+}
+
 /* Eight rows, one per lane: the rows into rb, transposed so that t[j]
    holds column j of each, the missing slots (NaN) made +inf, and the
    network over the 32 slots. */
@@ -466,26 +480,38 @@ __attribute__((target("avx2"))) static void sort8_rows_avx2(const float *data, p
                 rb[l][c] = NAN;
     }
     __m256 t[32];
+    const __m256 pinf = _mm256_set1_ps(INFINITY);
+    const __m256i nz = _mm256_set1_epi32((int)0x80000000u);
+    __m256i missing = _mm256_setzero_si256(), neg = _mm256_setzero_si256();
+    /* The network by blocks of slots (the same comparators, each slot's in
+       the table's order, so the same result): a block of eight's own
+       comparators (the table's first 76) right after its transpose, then
+       each half's (up to 126), then the merge of the halves; fewer slots
+       live at once, fewer spilled to the stack. */
+#pragma GCC unroll 4
     for (int c0 = 0; c0 < 32; c0 += 8) {
         for (int l = 0; l < 8; l++)
             t[c0 + l] = _mm256_loadu_ps(&rb[l][c0]);
         transpose8(t + c0);
-    }
-    const __m256 pinf = _mm256_set1_ps(INFINITY);
-    const __m256i nz = _mm256_set1_epi32((int)0x80000000u);
-    __m256i missing = _mm256_setzero_si256(), neg = _mm256_setzero_si256();
-    for (int j = 0; j < 32; j++) {
-        __m256 miss = _mm256_cmp_ps(t[j], t[j], _CMP_UNORD_Q);
-        missing = _mm256_sub_epi32(missing, _mm256_castps_si256(miss));
-        neg = _mm256_or_si256(neg, _mm256_cmpeq_epi32(_mm256_castps_si256(t[j]), nz));
-        t[j] = _mm256_blendv_ps(t[j], pinf, miss);
+        for (int j = c0; j < c0 + 8; j++) {
+            __m256 miss = _mm256_cmp_ps(t[j], t[j], _CMP_UNORD_Q);
+            missing = _mm256_sub_epi32(missing, _mm256_castps_si256(miss));
+            neg = _mm256_or_si256(neg, _mm256_cmpeq_epi32(_mm256_castps_si256(t[j]), nz));
+            t[j] = _mm256_blendv_ps(t[j], pinf, miss);
+        }
+#pragma GCC unroll 200
+        for (int c = 0; c < SORT32_BLOCK8; c++)
+            if (sort32_lo[c] / 8 == c0 / 8)
+                cx8(t, sort32_lo[c], sort32_hi[c]);
+        if (c0 % 16 == 8)
+#pragma GCC unroll 200
+            for (int c = SORT32_BLOCK8; c < SORT32_HALF; c++)
+                if (sort32_lo[c] / 16 == c0 / 16)
+                    cx8(t, sort32_lo[c], sort32_hi[c]);
     }
 #pragma GCC unroll 200
-    for (int c = 0; c < SORT32_CMP; c++) {
-        __m256 a = t[sort32_lo[c]], b = t[sort32_hi[c]];
-        t[sort32_lo[c]] = _mm256_min_ps(a, b);
-        t[sort32_hi[c]] = _mm256_max_ps(a, b);
-    }
+    for (int c = SORT32_HALF; c < SORT32_CMP; c++)
+        cx8(t, sort32_lo[c], sort32_hi[c]);
     for (int j = 0; j < 32; j++)
         _mm256_storeu_ps(out->v[j], t[j]);
     int32_t m[8], z[8];

@@ -34,3 +34,22 @@ Test(select_small, select64_d_is_the_stable_rank)
         }
     }
 }
+
+/* sort8_rows_avx2 applies the sort-of-32 table block by block: the first
+ * 76 comparators (SORT32_BLOCK8) within blocks of 8 slots right after each
+ * block's transpose, those up to 126 (SORT32_HALF) within halves of 16,
+ * then the rest.  That order gives the table's result only while those
+ * ranges hold what they claim; the first comparator past each one must
+ * cross (else the constants are stale, not wrong, but check them). */
+Test(select_small, sort32_table_blocks_as_sort8_rows_applies_them)
+{
+    int ncmp;
+    const unsigned char *hi, *lo = km_sort32_net(&ncmp, &hi);
+    cr_assert_eq(ncmp, 191);
+    for (int c = 0; c < 126; c++) {
+        cr_assert(lo[c] < hi[c] && lo[c] / 16 == hi[c] / 16, "comparator %d crosses halves", c);
+        if (c < 76)
+            cr_assert(lo[c] / 8 == hi[c] / 8, "comparator %d crosses blocks of 8", c);
+    }
+    cr_assert(lo[76] / 8 != hi[76] / 8 && lo[126] / 16 != hi[126] / 16);
+}
