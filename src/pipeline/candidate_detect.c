@@ -271,6 +271,26 @@ static int on_body(const cand_maps *m, size_t k)
     return m->map[k] > 0.0f && m->two[k] >= (float)(TWO_ROWS_SHARE * m->map[k]);
 }
 
+/* Roller cell k's excess was shown to be a taxel's: a second sensor row
+   pressed the cell (excess_two_rows finite) and did not see it there
+   (not on_body).  Only then is a roller spike replaced (filter_maps): a
+   body cell pressed by one sensor row all session (a roller that never
+   turned in the air over it) holds the same evidence for a taxel narrower
+   than a column and a knot narrower than a column, and the spike test had
+   taken every such one-column peak for the taxel's.  Left on the map, it
+   is judged as any peak; one cell alone (km_map_isolated) is still a
+   one-taxel peak, never a candidate at the defaults.  Tuning seeds
+   (models 1 and 2 seeds 1-20, independent 1-20; roller cells seeds 21-40
+   too): independent roller moderate 10 knots gained, none false; roller
+   hard 4 / 0 (gained / false added); model 2 roller moderate 2 / 1, hard
+   4 / 4; model 1 roller hard 1 / 0; mats unchanged; the knot-free null
+   unchanged (docs/ALGORITHMS.md 10.4 Spikes; bench/README "Session 24
+   (indep)"). */
+static int on_sensor(const cand_maps *m, size_t k)
+{
+    return !isnan(m->two[k]) && !on_body(m, k);
+}
+
 /* Seen and persistence of cell k into e; 0 when it fails min_persistence
    or was never seen. */
 static int passes_ok(const km_candidate_params *p, const cand_maps *m, size_t k,
@@ -514,7 +534,7 @@ static km_status filter_maps(km_ctx *ctx, const km_bodygrid *g, const km_candida
     km_map_despike(m->flat, m->ny, m->nx, m->roller, m->noise,
                    d.min_snr, m->diff);
     for (size_t k = 0; k < cells; k++)
-        if (on_body(m, k))
+        if (m->roller && !on_sensor(m, k))
             m->diff[k] = m->flat[k];
     /* The broad scales (BROAD_SIGMA_MM on) also as a search of their own
        (broad_candidates), while scales are searched. */

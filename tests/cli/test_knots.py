@@ -366,12 +366,15 @@ def test_one_taxel_knots_listed_after_the_others(tmp_path):
     bounded under the lowest score of a default candidate), they are listed below every other knot.
     Measured: seed 3 4 of 6 knots listed -> 6 of 6, seed 5 6 of 7 -> 7 of 7; the
     one-taxel ones at significance 0.6-1.5, size 3 mm.  At the defaults nothing
-    changes: a single taxel is never a candidate."""
+    changes: a single taxel is never a candidate.  Since session 24 seed 5's knot (one
+    column, but 0.29 of its excess in the next row) is no longer a spike on that
+    roller, which no second sensor row pressed (test_one_column_knots_where_no_second_row_pressed),
+    and is a default candidate; seed 3's two are one cell each and stay one-taxel peaks."""
     sys.path.insert(0, str(REPO / "bench"))
     import sim_independent
     from eval import OPEN_ARGS
     assert "one-taxel" not in OPEN_ARGS
-    for seed, n_knots in ((3, 6), (5, 7)):
+    for seed, n_knots in ((3, 6),):
         s = tmp_path / f"s{seed}.h5"
         sim_independent.write(str(s), "roller", "moderate", seed, 20.0)
         got = {}
@@ -403,6 +406,32 @@ def test_one_taxel_knots_listed_after_the_others(tmp_path):
         assert same[0].keys() == same[1].keys()
         for k in same[0]:
             assert np.array_equal(same[0][k], same[1][k]), k
+
+
+def test_one_column_knots_where_no_second_row_pressed(tmp_path):
+    """Issue 11 (ALGORITHMS 10.4 Spikes): on a roller a one-column peak is replaced as a
+    taxel's spike only where a second sensor row pressed the body cell and did not see
+    it; where one sensor row pressed it all session (a roller that never turns in the
+    air, as the independent simulator's) the map holds the same evidence for a taxel
+    and for a knot narrower than a column, and the peak is judged as any other (a
+    single cell alone stays a one-taxel peak).  Independent simulator, roller, moderate,
+    tuning seeds 5, 14, 16 (knots of 2.5-3.6 mm across on 6.8-8.3 mm columns, reaching
+    the next row), 20 s, `knotmap eval` matching, measured: before (main 32b888f) 16 of
+    20 knots with 16 candidates, after 20 of 20 with 20."""
+    sys.path.insert(0, str(REPO / "bench"))
+    import sim_independent
+    matched = n_cand = n_truth = 0
+    for seed in (5, 14, 16):
+        s, r = tmp_path / f"s{seed}.h5", tmp_path / f"r{seed}.h5"
+        sim_independent.write(str(s), "roller", "moderate", seed, 20.0)
+        run("process", "-q", s, "-o", r)
+        ev = json.loads(run("eval", r, "--truth", s, "--json").stdout)
+        matched += ev["n_matched"]
+        n_cand += ev["n_candidates"]
+        n_truth += ev["n_truth"]
+    assert n_truth == 20
+    assert matched >= 19, (matched, n_cand)
+    assert n_cand - matched <= 1, (matched, n_cand)
 
 
 def test_model1_mat_hard_precision(tmp_path):
