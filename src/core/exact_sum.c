@@ -30,16 +30,17 @@ static int exact_range(int lo, int hi, size_t n)
     return hi - lo <= 29 - ceil_log2(n);
 }
 
-/* The same from the sum itself, s as the lanes added it: the terms are
-   >= 0, so every partial sum is at most the whole, exact while below 2^53
-   ulps of 2^(lo - 150), 2^(lo - 97); a sum of n < 2^31 such terms rounded
-   in any order is at least (1 - 2^-22) of the exact one, so
-   s <= (1 - 2^-20) 2^(lo - 97) is enough (metrics_lanes.c's test).  It
+int km_exact_total(int e, double s)
+{
+    return s <= ldexp(1.0 - 0x1p-20, e - 97);
+}
+
+/* exact_range's question answered by the sum itself (km_exact_total): it
    passes the frames whose few values far below the largest make the count
    test fail. */
 static int exact_total(int lo, double s, size_t n)
 {
-    return n < ((size_t)1 << 31) && s <= ldexp(1.0 - 0x1p-20, lo - 97);
+    return n < ((size_t)1 << 31) && km_exact_total(lo, s);
 }
 
 #if KM_AVX2_TARGET

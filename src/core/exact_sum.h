@@ -15,4 +15,13 @@
 
 double km_abs_sum_masked(const float *v, const uint8_t *mask, size_t n);
 
+/* Whether a sum of fewer than 2^31 terms >= 0, each a multiple of the ulp
+ * of float exponent field e (1 for subnormals) -- that is, of 2^(e - 150) --
+ * has every partial sum exact, in any order, given s, the sum as some order
+ * of adding gave it: every partial sum is at most the whole, exact while
+ * below 2^53 ulps, 2^(e - 97); rounded in any order the sum is at least
+ * (1 - 2^-22) of the exact one, so s <= (1 - 2^-20) 2^(e - 97) is enough.
+ * Used by the corrupt-frame sum here and the frame metrics' lanes. */
+int km_exact_total(int e, double s);
+
 #endif

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "detect_internal.h"
+#include "core/exact_sum.h"
 
 #if KM_HAVE_AVX2_TARGET
 
@@ -37,22 +38,17 @@ static float float_at_or_below(double t)
     return (double)g > t ? nextafterf(g, -INFINITY) : g;
 }
 
-/* Whether sums of terms >= 0, each a multiple of the ulp of the exponent
- * field e of the smallest nonzero one, are exact in every order when the
- * lanes' own sum is s.  lo is the fold of |bits| - 1 over the terms (zeros
- * wrap to the top: no nonzero term, no test); lo + 1 is the smallest
- * one's bits, its field e (0 for subnormals, whose ulp is that of e = 1).
- * Exact while below 2^53 ulps, 2^(e - 97);
- * the lanes round each of their < 2^31 steps by at most a factor
- * (1 - 2^-53), so their sum is at least (1 - 2^-22) of the exact one, and
- * s <= (1 - 2^-20) 2^(e - 97) keeps the exact sum, so every partial sum,
- * below the bound. */
+/* km_exact_total for terms whose fold of |bits| - 1 is lo (zeros wrap to
+ * the top: no nonzero term, no test); lo + 1 is the smallest one's bits,
+ * its field e (0 for subnormals, whose ulp is that of e = 1).  The lanes
+ * add fewer than 2^31 terms (km_metric_sums_lanes_avx2 checks the frame's
+ * size). */
 static int exact_in_any_order(uint32_t lo, double s)
 {
     if (lo == UINT32_MAX)
         return 1;
     int e = (int)((lo + 1u) >> 23) > 1 ? (int)((lo + 1u) >> 23) : 1;
-    return s <= ldexp(1.0 - 0x1p-20, e - 97);
+    return km_exact_total(e, s);
 }
 
 /* The state per lane: the maximum valid value, the counts, the low ends
