@@ -20,6 +20,13 @@
 #define KM_HAVE_AVX2_TARGET 0
 #endif
 
+/* The larger of two floats, b when they compare equal (the hot loops' max:
+   lmax.c, window_max.c). */
+static inline float km_max2f(float a, float b)
+{
+    return a > b ? a : b;
+}
+
 /* Instruction set for the hot loops.  AUTO picks AVX2 when the CPU has it.
  * Both give bit-identical results (the kernels only compare floats). */
 typedef enum km_isa { KM_ISA_AUTO = -1, KM_ISA_PORTABLE = 0, KM_ISA_AVX2 = 1 } km_isa;

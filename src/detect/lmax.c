@@ -22,11 +22,6 @@ int km_detect_cpu_avx2(void)
 #endif
 }
 
-static inline float max2(float a, float b)
-{
-    return a > b ? a : b;
-}
-
 /* The slow, exact statistics: only reached when a frame holds a NaN or an
  * infinity, which the fast passes detect but do not account for. */
 static void stats_careful(const float *data, ptrdiff_t stride, int32_t rows, int32_t cols,
@@ -154,7 +149,7 @@ size_t km_lmax3_edge_row(const float *data, ptrdiff_t stride, int32_t rows, int3
 static void hmax_row(const float *row, int32_t c0, int32_t c1, float *h)
 {
     for (int32_t j = c0; j <= c1; j++)
-        h[j] = max2(max2(row[j - 1], row[j]), row[j + 1]);
+        h[j] = km_max2f(km_max2f(row[j - 1], row[j]), row[j + 1]);
 }
 
 size_t km_lmax3_portable(const float *data, ptrdiff_t stride, int32_t rows, int32_t cols,
@@ -175,7 +170,7 @@ size_t km_lmax3_portable(const float *data, ptrdiff_t stride, int32_t rows, int3
         n += (size_t)(edges && edge_col(data, stride, i, 0, 1, thr));
         for (int32_t j = c0; j <= c1; j++) {
             float v = mid[j];
-            float m = max2(max2(ha[j], hb[j]), hc[j]);
+            float m = km_max2f(km_max2f(ha[j], hb[j]), hc[j]);
             /* Branchless: always store, advance only on a hit. */
             out[n] = base + (uint32_t)j;
             n += (size_t)((v > thr) & (v >= m));

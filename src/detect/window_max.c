@@ -4,14 +4,8 @@
  * attribute: the library is not built with -mavx2).  A max of such values
  * is exact in any order, so both forms agree bit for bit. */
 #include <math.h>
-#include <string.h>
 
 #include "detect_internal.h"
-
-static inline float max2(float a, float b)
-{
-    return a > b ? a : b;
-}
 
 /* Separable (2r+1)^2 running max of san into wmax; outside the grid is
  * ignored (never a value), so clipped windows simply shrink.  Plain loops
@@ -29,9 +23,9 @@ window_max_body(const float *restrict san, float *restrict tmp, float *restrict 
         for (int32_t k = 1; k <= r && k < cols; k++) {
             /* o[j] = max(o[j], in[j+k]) and max(o[j], in[j-k]), clipped. */
             for (int32_t j = 0; j + k < cols; j++)
-                o[j] = max2(in[j + k], o[j]);
+                o[j] = km_max2f(in[j + k], o[j]);
             for (int32_t j = k; j < cols; j++)
-                o[j] = max2(in[j - k], o[j]);
+                o[j] = km_max2f(in[j - k], o[j]);
         }
     }
     for (int32_t i = 0; i < rows; i++) {
@@ -44,7 +38,7 @@ window_max_body(const float *restrict san, float *restrict tmp, float *restrict 
         for (int32_t k = lo + 1; k <= hi; k++) {
             const float *restrict in = tmp + (size_t)k * (size_t)cols;
             for (int32_t j = 0; j < cols; j++)
-                o[j] = max2(in[j], o[j]);
+                o[j] = km_max2f(in[j], o[j]);
         }
     }
 }
