@@ -1,6 +1,6 @@
 /* Sorting and selection networks for short float arrays (select_small.h):
- * the k-th smallest of up to 32 floats by a bitonic network in four AVX2
- * registers; Batcher's odd-even merge sort as comparator tables, for the
+ * the k-th smallest of up to 64 floats by a bitonic network in four AVX2
+ * registers (two such sorts merged beyond 32); Batcher's odd-even merge sort as comparator tables, for the
  * candidate layer's sliding row medians (eight windows at a time) and for
  * eight rows of up to 32 sorted at once, one per lane.  Min and max keep
  * the multiset of values exactly except that equal values of different
@@ -71,38 +71,80 @@ __attribute__((target("avx2"))) static void sort32_avx2(float *buf)
     _mm256_storeu_ps(buf + 16, r2);
     _mm256_storeu_ps(buf + 24, r3);
 }
+
+/* Sorts buf[0..64) ascending: each half by sort32_avx2, then the two
+   merged as one bitonic sequence (the second half read backwards):
+   compare-exchange at distance 32, then 16, 8, 4, 2 and 1 within each
+   half. */
+__attribute__((target("avx2"))) static void sort64_avx2(float *buf)
+{
+    sort32_avx2(buf);
+    sort32_avx2(buf + 32);
+    const __m256i rev = _mm256_set_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    __m256 r[8];
+    for (int i = 0; i < 4; i++) {
+        r[i] = _mm256_loadu_ps(buf + 8 * i);
+        r[4 + i] = _mm256_permutevar8x32_ps(_mm256_loadu_ps(buf + 56 - 8 * i), rev);
+    }
+    for (int i = 0; i < 4; i++)
+        ACROSS(r[i], r[4 + i], 0); /* 32 */
+    for (int h = 0; h < 8; h += 4) {
+        __m256 r0 = r[h], r1 = r[h + 1], r2 = r[h + 2], r3 = r[h + 3];
+        ACROSS(r0, r2, 0); /* 16 */
+        ACROSS(r1, r3, 0);
+        ACROSS(r0, r1, 0); /* 8 */
+        ACROSS(r2, r3, 0);
+        WITHIN(SWAP4, 0xF0, 0xF0, 0xF0, 0xF0);
+        WITHIN(SWAP2, 0xCC, 0xCC, 0xCC, 0xCC);
+        WITHIN(SWAP1, 0xAA, 0xAA, 0xAA, 0xAA);
+        _mm256_storeu_ps(buf + 8 * h, r0);
+        _mm256_storeu_ps(buf + 8 * h + 8, r1);
+        _mm256_storeu_ps(buf + 8 * h + 16, r2);
+        _mm256_storeu_ps(buf + 8 * h + 24, r3);
+    }
+}
 #endif
 
-float km_select32_f(const float *v, size_t n, size_t k)
+/* x is the k-th smallest of v[0..n) as a sort of the values gives it; the
+   stable rank's element, bit for bit: x itself unless it is a zero, then
+   +0.0 when no -0.0 is in the input (no branch in that test), else the
+   (k - #negatives)-th zero of the input. */
+static float stable_zero(const float *v, size_t n, size_t k, float x)
+{
+    if (x != 0.0f)
+        return x; /* equal nonzero floats have equal bits */
+    uint32_t negzero = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t u;
+        memcpy(&u, &v[i], sizeof u);
+        negzero |= u == 0x80000000u;
+    }
+    if (!negzero)
+        return 0.0f;
+    size_t neg = 0;
+    for (size_t i = 0; i < n; i++)
+        neg += v[i] < 0.0f;
+    size_t j = k - neg;
+    for (size_t i = 0; i < n; i++)
+        if (v[i] == 0.0f && j-- == 0)
+            return v[i];
+    return x; /* not reached */
+}
+
+float km_select64_f(const float *v, size_t n, size_t k)
 {
 #if KM_AVX2_TARGET
-    if (n <= 32 && km_cpu_avx2()) {
-        float buf[32];
+    if (n <= 64 && km_cpu_avx2()) {
+        float buf[64];
         memcpy(buf, v, n * sizeof *v);
-        for (size_t i = n; i < 32; i++)
+        size_t top = n <= 32 ? 32 : 64;
+        for (size_t i = n; i < top; i++)
             buf[i] = INFINITY; /* above every value, k < n never picks one */
-        sort32_avx2(buf);
-        float x = buf[k];
-        if (x != 0.0f)
-            return x; /* equal nonzero floats have equal bits */
-        /* A zero: +0.0 when no -0.0 is in the input (no branch in that
-           test), else the (k - #negatives)-th zero of the input. */
-        uint32_t negzero = 0;
-        for (size_t i = 0; i < n; i++) {
-            uint32_t u;
-            memcpy(&u, &v[i], sizeof u);
-            negzero |= u == 0x80000000u;
-        }
-        if (!negzero)
-            return 0.0f;
-        size_t neg = 0;
-        for (size_t i = 0; i < n; i++)
-            neg += v[i] < 0.0f;
-        size_t j = k - neg;
-        for (size_t i = 0; i < n; i++)
-            if (v[i] == 0.0f && j-- == 0)
-                return v[i];
-        return x; /* not reached */
+        if (top == 32)
+            sort32_avx2(buf);
+        else
+            sort64_avx2(buf);
+        return stable_zero(v, n, k, buf[k]);
     }
 #endif
     return km_select_rank_f(v, n, k);

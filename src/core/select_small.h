@@ -244,10 +244,11 @@ int km_rows_sort32_f(const float *data, ptrdiff_t stride, const unsigned char *m
                      ptrdiff_t mstride, int rows, int cols, km_rows32 *out);
 const unsigned char *km_sort32_net(int *ncmp, const unsigned char **hi);
 
-/* km_select_rank_f's answer (bit for bit) for n <= 32 by a sorting network
- * (AVX2, src/core/select_small.c): about a third of its time on a row of
- * 32 noisy values; other n or CPUs: km_select_rank_f. */
-float km_select32_f(const float *v, size_t n, size_t k);
+/* km_select_rank_f's answer (bit for bit) for n <= 64 by a sorting network
+ * (AVX2, src/core/select_small.c: 32 values, or two sorted 32 merged):
+ * about a third of its time on a row of 32 noisy values, a fifth on 35;
+ * other n or CPUs: km_select_rank_f.  No NaN in v. */
+float km_select64_f(const float *v, size_t n, size_t k);
 
 /* km_select_rank_d's answer (the element of stable rank k, bit for bit)
  * for n <= 64 with AVX2, the ranks counted four values at a time; other n
