@@ -130,28 +130,46 @@ unsigned km_bucket_geometry(size_t m, uint32_t range, size_t *nb)
     return shift;
 }
 
+int km_full_buckets_tied(const uint64_t *item, const uint32_t *end, const uint32_t *full,
+                         size_t nfull)
+{
+    for (size_t j = 0; j < nfull; j++) {
+        uint32_t b = full[j], start = b > 0 ? end[b - 1] : 0u, mixed = 0;
+        uint32_t k0 = (uint32_t)(item[start] >> 32);
+        for (uint32_t i = start + 1; i < end[b]; i++)
+            mixed |= (uint32_t)(item[i] >> 32) ^ k0;
+        if (mixed)
+            return 0;
+    }
+    return 1;
+}
+
 /* One stable counting pass into about 4m buckets over the key range (fewer
  * items share a bucket, so fewer are out of order within one), then
  * an insertion sort that only moves items within their bucket: two reads
  * of the items instead of the radix sort's three or four.  Returns 0
- * (nothing written) when a bucket is too full (clustered or equal keys:
- * the radix sort takes those). */
+ * (out[] scratch) when a bucket is too full and mixes keys (clustered
+ * keys: the radix sort takes those); a full bucket of one key (ties) is
+ * in order after the scatter, which is stable, as the keys are made in
+ * ascending index order by the callers. */
 static int bucket_sort(const uint64_t *a, uint64_t *out, size_t m, uint32_t kmin, uint32_t kmax)
 {
     uint32_t hist[1u << BUCKET_MAX_LOG2];
     size_t nb;
     unsigned shift = km_bucket_geometry(m, kmax - kmin, &nb);
+    uint32_t full[(1u << BUCKET_MAX_LOG2) / (KM_BUCKET_MAX_FILL + 1) + 1];
+    size_t nfull = 0;
     memset(hist, 0, nb * sizeof *hist);
-    uint32_t big = 0;
     for (size_t k = 0; k < m; k++) {
-        uint32_t h = ++hist[((uint32_t)(a[k] >> 32) - kmin) >> shift];
-        big = h > big ? h : big;
+        uint32_t b = ((uint32_t)(a[k] >> 32) - kmin) >> shift;
+        if (++hist[b] == KM_BUCKET_MAX_FILL + 1)
+            full[nfull++] = b;
     }
-    if (big > KM_BUCKET_MAX_FILL)
-        return 0;
     km_prefix_sum_exclusive(hist, nb);
     for (size_t k = 0; k < m; k++)
         out[hist[((uint32_t)(a[k] >> 32) - kmin) >> shift]++] = a[k];
+    if (!km_full_buckets_tied(out, hist, full, nfull))
+        return 0;
     km_insertion_sort_cx(out, m);
     return 1;
 }

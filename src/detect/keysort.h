@@ -46,8 +46,18 @@ uint64_t *km_keysort(uint64_t *a, uint64_t *tmp, size_t m);
  * pass (prominence's order, promorder.c). */
 
 /* Most items a bucket may hold: beyond it the insertion pass could go
- * quadratic (the caller takes another sort). */
+ * quadratic (the caller takes another sort), unless the bucket holds one
+ * key only (km_full_buckets_tied). */
 #define KM_BUCKET_MAX_FILL 64
+
+/* After a stable scatter (end[b] = the end of bucket b in item[]): 1 when
+ * each of the nfull buckets full[] (those of more than KM_BUCKET_MAX_FILL
+ * items, noted while counting) holds one key, 0 when one mixes keys.  A
+ * bucket of one key made in ascending index order is in order already, so
+ * the insertion pass only reads it.  Quantised sessions (a sensor's
+ * counts, values in steps of 0.5 kPa) fill buckets with such ties. */
+int km_full_buckets_tied(const uint64_t *item, const uint32_t *end, const uint32_t *full,
+                         size_t nfull);
 
 /* The bucket shift for m items whose keys span range (kmax - kmin):
  * about 4m buckets (32 to 4096); *nb = (range >> shift) + 1 buckets. */

@@ -327,7 +327,7 @@ __attribute__((target("avx2"))) static size_t place_avx2(const uint64_t *items, 
 #endif
 
 /* The general form of the groups (km_prom_order declined the frame: a
- * group over 4096 taxels, or ties).  One raster pass: the above group to
+ * group over 4096 taxels, or a bucket of more than 64 mixed keys).  One raster pass: the above group to
  * the front of item[], the below group to the back (reversed, then
  * restored to raster order): both slots written, one kept, so there is no
  * branch.  Per row,

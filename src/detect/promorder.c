@@ -201,18 +201,18 @@ __attribute__((target("avx2"))) static size_t compact_avx2(const float *san, int
 }
 #endif
 
-/* Counts the buckets; 0 when one holds too many items (ties: the caller
- * sorts another way). */
-static int count_buckets(const uint32_t *bix, size_t m, uint32_t *hist, size_t nh)
+/* Counts the buckets; notes in full[] those of more than
+ * KM_BUCKET_MAX_FILL items (each once) and returns how many. */
+static size_t count_buckets(const uint32_t *bix, size_t m, uint32_t *hist, size_t nh,
+                            uint32_t *full)
 {
     memset(hist, 0, nh * sizeof *hist);
-    uint32_t big = 0;
+    size_t nfull = 0;
 #pragma GCC unroll 4
-    for (size_t i = 0; i < m; i++) {
-        uint32_t h = ++hist[bix[i]];
-        big = h > big ? h : big;
-    }
-    return big <= KM_BUCKET_MAX_FILL;
+    for (size_t i = 0; i < m; i++)
+        if (++hist[bix[i]] == KM_BUCKET_MAX_FILL + 1)
+            full[nfull++] = bix[i];
+    return nfull;
 }
 
 int km_prom_order(const float *san, int32_t rows, int32_t cols, float vmin, float level,
@@ -250,8 +250,8 @@ int km_prom_order(const float *san, int32_t rows, int32_t cols, float vmin, floa
 #endif
         m = compact_portable(san, rows, cols, &mp, key, pidx, bix);
     (void)avx2;
-    if (!count_buckets(bix, m, hist, nba + nbb))
-        return 0;
+    uint32_t full[2 * GROUP_MAX / (KM_BUCKET_MAX_FILL + 1) + 1];
+    size_t nfull = count_buckets(bix, m, hist, nba + nbb, full);
 #if KM_HAVE_AVX2_TARGET
     if (avx2)
         km_prefix_sum_exclusive_avx2(hist, nba + nbb);
@@ -261,6 +261,10 @@ int km_prom_order(const float *san, int32_t rows, int32_t cols, float vmin, floa
 #pragma GCC unroll 4
     for (size_t i = 0; i < m; i++)
         s->item[hist[bix[i]]++] = (uint64_t)key[i] << 32 | pidx[i];
+    /* A bucket too full for the insertion pass is taken only when it holds
+       ties (one key, raster order); else the caller sorts another way. */
+    if (!km_full_buckets_tied(s->item, hist, full, nfull))
+        return 0;
     g->above = s->item;
     g->below = s->item + st.na;
     g->n_above = st.na;

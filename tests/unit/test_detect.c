@@ -1089,10 +1089,11 @@ Test(detect, persistence_two_stage_equals_full)
 /* km_prom_order (the filtration's order by one counting sort) against
  * qsort: the group at or above the level and the one below it (above the
  * frame minimum), bit for bit, portable and AVX2; frames up to 80x80 with
- * spread values (the counting sort), few distinct values (a full bucket:
- * declined) and more than 4096 taxels in a group (declined), -inf holes,
- * levels below, inside and above the range and NaN.  Both outcomes are
- * exercised. */
+ * spread values (the counting sort), three distinct values (full buckets of
+ * ties: taken), values clustered in a few buckets beside a few far ones
+ * (full buckets of mixed keys: declined) and more than 4096 taxels in a
+ * group (declined), -inf holes, levels below, inside and above the range
+ * and NaN.  Every outcome is exercised. */
 Test(detect, prom_order_matches_qsort)
 {
     enum { MAXN = 80 * 80, MAXP = 82 * 82 };
@@ -1101,15 +1102,20 @@ Test(detect, prom_order_matches_qsort)
     static uint32_t next[MAXP];
     km_prom_scratch s = {item, item2, NULL, NULL, next, NULL, NULL, NULL, NULL, NULL};
     int avx2 = km_detect_cpu_avx2(), made = 0, declined = 0, made_big = 0, declined_big = 0;
+    int made_tied = 0, declined_mixed = 0;
     srand(4321);
     for (int it = 0; it < 600; it++) {
         int big = it % 8 == 0;
         int rows = 1 + rand() % (big ? 80 : 30), cols = 1 + rand() % (big ? 80 : 30);
         int n = rows * cols, levels = (it % 5 == 0) ? 3 : 1 << 22, holes = rand() % 2;
+        int clustered = it % 5 == 1;
         float vmin = INFINITY, vmax = -INFINITY;
         for (int k = 0; k < n; k++) {
             san[k] = (holes && rand() % 11 == 0) ? -INFINITY
                                                     : (float)(rand() % levels) * 1e-6f + 50.0f;
+            if (clustered && san[k] != -INFINITY) /* 1000 keys a few ulp apart, 2% far */
+                san[k] = rand() % 50 == 0 ? 60.0f + (float)(rand() % 1000)
+                                          : 50.0f + (float)(rand() % 1000) * 4e-6f;
             if (san[k] != -INFINITY) {
                 vmin = fminf(vmin, san[k]);
                 vmax = fmaxf(vmax, san[k]);
@@ -1138,13 +1144,15 @@ Test(detect, prom_order_matches_qsort)
             km_prom_groups g;
             if (!km_prom_order(san, rows, cols, vmin, level, &s, &g, isa)) {
                 declined++;
-                cr_assert(levels == 3 || na > 4096 || nb > 4096, "it %d: declined (%zu, %zu)", it,
+                cr_assert(clustered || na > 4096 || nb > 4096, "it %d: declined (%zu, %zu)", it,
                           na, nb);
                 declined_big += na > 4096 || nb > 4096;
+                declined_mixed += clustered && na <= 4096 && nb <= 4096;
                 continue;
             }
             made++;
             made_big += n > 2000;
+            made_tied += levels == 3 && na + nb > 600; /* a bucket of 200 or more ties */
             cr_assert(g.n_above == na && g.n_below == nb && g.n_valid == nv,
                       "it %d isa %d: counts %zu %zu %zu, want %zu %zu %zu", it, isa, g.n_above,
                       g.n_below, g.n_valid, na, nb, nv);
@@ -1154,8 +1162,9 @@ Test(detect, prom_order_matches_qsort)
             cr_assert(memcmp(g.below, want_b, nb * sizeof *want_b) == 0, "it %d isa %d: below", it, isa);
         }
     }
-    cr_assert(made_big > 0 && declined_big > 0 && declined > declined_big,
-              "made %d (%d large), declined %d (%d too large)", made, made_big, declined, declined_big);
+    cr_assert(made_big > 0 && made_tied > 0 && declined_big > 0 && declined_mixed > 0,
+              "made %d (%d large, %d tied), declined %d (%d too large, %d mixed)", made, made_big,
+              made_tied, declined, declined_big, declined_mixed);
 }
 
 /* The AVX2 exclusive prefix sum against the scalar one: every length up to
