@@ -1,6 +1,6 @@
 /* Sorting and selection networks for short float arrays (select_small.h):
- * the k-th smallest of up to 64 floats by a bitonic network in four AVX2
- * registers (two such sorts merged beyond 32); Batcher's odd-even merge sort as comparator tables, for the
+ * the k-th smallest of up to 128 floats by a bitonic network in four AVX2
+ * registers (two or four such sorts merged beyond 32); Batcher's odd-even merge sort as comparator tables, for the
  * candidate layer's sliding row medians (eight windows at a time) and for
  * eight rows of up to 32 sorted at once, one per lane.  Min and max keep
  * the multiset of values exactly except that equal values of different
@@ -72,36 +72,45 @@ __attribute__((target("avx2"))) static void sort32_avx2(float *buf)
     _mm256_storeu_ps(buf + 24, r3);
 }
 
-/* Sorts buf[0..64) ascending: each half by sort32_avx2, then the two
-   merged as one bitonic sequence (the second half read backwards):
-   compare-exchange at distance 32, then 16, 8, 4, 2 and 1 within each
-   half. */
+/* Sorts buf[0..16 * nr) ascending, nr = 4 or 8 registers per half, whose
+   two halves are each sorted: the halves as one bitonic sequence (the
+   second read backwards), compare-exchanged at distance 8 * nr, then at
+   each smaller power of two (whole registers down to 8 floats, then
+   within each register: 4, 2, 1). */
+__attribute__((target("avx2"))) static void merge_halves_avx2(float *buf, int nr)
+{
+    const __m256i rev = _mm256_set_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    __m256 r[16];
+    for (int i = 0; i < nr; i++) {
+        r[i] = _mm256_loadu_ps(buf + 8 * i);
+        r[nr + i] = _mm256_permutevar8x32_ps(_mm256_loadu_ps(buf + 16 * nr - 8 - 8 * i), rev);
+    }
+    for (int d = nr; d >= 1; d /= 2)
+        for (int i = 0; i < 2 * nr; i++)
+            if ((i & d) == 0)
+                ACROSS(r[i], r[i + d], 0);
+    for (int i = 0; i < 2 * nr; i++) {
+        r[i] = CX(r[i], SWAP4, 0xF0);
+        r[i] = CX(r[i], SWAP2, 0xCC);
+        r[i] = CX(r[i], SWAP1, 0xAA);
+        _mm256_storeu_ps(buf + 8 * i, r[i]);
+    }
+}
+
+/* Sorts buf[0..64) or buf[0..128) ascending: sorts of 32 merged by
+   halves. */
 __attribute__((target("avx2"))) static void sort64_avx2(float *buf)
 {
     sort32_avx2(buf);
     sort32_avx2(buf + 32);
-    const __m256i rev = _mm256_set_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-    __m256 r[8];
-    for (int i = 0; i < 4; i++) {
-        r[i] = _mm256_loadu_ps(buf + 8 * i);
-        r[4 + i] = _mm256_permutevar8x32_ps(_mm256_loadu_ps(buf + 56 - 8 * i), rev);
-    }
-    for (int i = 0; i < 4; i++)
-        ACROSS(r[i], r[4 + i], 0); /* 32 */
-    for (int h = 0; h < 8; h += 4) {
-        __m256 r0 = r[h], r1 = r[h + 1], r2 = r[h + 2], r3 = r[h + 3];
-        ACROSS(r0, r2, 0); /* 16 */
-        ACROSS(r1, r3, 0);
-        ACROSS(r0, r1, 0); /* 8 */
-        ACROSS(r2, r3, 0);
-        WITHIN(SWAP4, 0xF0, 0xF0, 0xF0, 0xF0);
-        WITHIN(SWAP2, 0xCC, 0xCC, 0xCC, 0xCC);
-        WITHIN(SWAP1, 0xAA, 0xAA, 0xAA, 0xAA);
-        _mm256_storeu_ps(buf + 8 * h, r0);
-        _mm256_storeu_ps(buf + 8 * h + 8, r1);
-        _mm256_storeu_ps(buf + 8 * h + 16, r2);
-        _mm256_storeu_ps(buf + 8 * h + 24, r3);
-    }
+    merge_halves_avx2(buf, 4);
+}
+
+__attribute__((target("avx2"))) static void sort128_avx2(float *buf)
+{
+    sort64_avx2(buf);
+    sort64_avx2(buf + 64);
+    merge_halves_avx2(buf, 8);
 }
 #endif
 
@@ -131,23 +140,34 @@ static float stable_zero(const float *v, size_t n, size_t k, float x)
     return x; /* not reached */
 }
 
-float km_select64_f(const float *v, size_t n, size_t k)
+float km_select128_f(const float *v, size_t n, size_t k)
 {
 #if KM_AVX2_TARGET
-    if (n <= 64 && km_cpu_avx2()) {
-        float buf[64];
+    if (n <= 128 && km_cpu_avx2()) {
+        float buf[128];
         memcpy(buf, v, n * sizeof *v);
-        size_t top = n <= 32 ? 32 : 64;
+        size_t top = n <= 32 ? 32 : n <= 64 ? 64 : 128;
         for (size_t i = n; i < top; i++)
             buf[i] = INFINITY; /* above every value, k < n never picks one */
         if (top == 32)
             sort32_avx2(buf);
-        else
+        else if (top == 64)
             sort64_avx2(buf);
+        else
+            sort128_avx2(buf);
         return stable_zero(v, n, k, buf[k]);
     }
 #endif
-    return km_select_rank_f(v, n, k);
+    return km_select128_portable_f(v, n, k);
+}
+
+float km_select128_portable_f(const float *v, size_t n, size_t k)
+{
+    if (n <= 64)
+        return km_select_rank_f(v, n, k);
+    float buf[128];
+    memcpy(buf, v, n * sizeof *v);
+    return stable_zero(v, n, k, km_select_kth_f(buf, n, k));
 }
 
 #if KM_AVX2_TARGET

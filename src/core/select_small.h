@@ -244,11 +244,14 @@ int km_rows_sort32_f(const float *data, ptrdiff_t stride, const unsigned char *m
                      ptrdiff_t mstride, int rows, int cols, km_rows32 *out);
 const unsigned char *km_sort32_net(int *ncmp, const unsigned char **hi);
 
-/* km_select_rank_f's answer (bit for bit) for n <= 64 by a sorting network
- * (AVX2, src/core/select_small.c: 32 values, or two sorted 32 merged):
- * about a third of its time on a row of 32 noisy values, a fifth on 35;
- * other n or CPUs: km_select_rank_f.  No NaN in v. */
-float km_select64_f(const float *v, size_t n, size_t k);
+/* km_select_rank_f's answer (bit for bit) for n <= 128 by a sorting
+ * network (AVX2, src/core/select_small.c: 32 values, or sorts of 32 merged
+ * to 64 or 128): about a third of its time on a row of 32 noisy values, a
+ * fifth of quickselect's on 90; without AVX2 rank counting up to 64 and
+ * quickselect on a copy beyond (a zero result then taken as the stable
+ * rank takes it: km_select128_portable_f, also for the tests).  No NaN in v. */
+float km_select128_f(const float *v, size_t n, size_t k);
+float km_select128_portable_f(const float *v, size_t n, size_t k);
 
 /* km_select_rank_d's answer (the element of stable rank k, bit for bit)
  * for n <= 64 with AVX2, the ranks counted four values at a time; other n
