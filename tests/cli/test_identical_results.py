@@ -3,7 +3,8 @@
 The reference (tests/data/good/identical_results.json) holds SHA-256 digests of
 the data of every result dataset (each field of a compound table separately)
 of `knotmap process` runs, written by the code of main at 8186a28, before the
-direct-chunk reader, the new prominence code and the executor changes.  The
+direct-chunk reader, the new prominence code and the executor changes (two
+cases added later carry digests from 01d4c2a: see CASES).  The
 test recomputes them and requires every reference digest to be present in the
 new result: a changed value fails it; renamed or added columns (other work on
 the result layout) do not, since digests are compared as a multiset and names
@@ -14,8 +15,9 @@ work changes them.  Synthetic inputs are regenerated with `knotmap synth`;
 when the generated frames differ from the reference's (the simulator changed)
 those cases are skipped, the bundled example always runs.
 
-Rewrite the reference (only from a tree whose results are known good):
-    KNOTMAP_BIN=build/knotmap /usr/bin/python3 tests/cli/test_identical_results.py --write
+Rewrite the reference (only from a tree whose results are known good), or
+only the named cases:
+    KNOTMAP_BIN=build/knotmap /usr/bin/python3 tests/cli/test_identical_results.py --write [NAME...]
 """
 import collections
 import hashlib
@@ -44,7 +46,16 @@ CASES = {
     "mat32_seed2": (["--mode", "mat", "--grid", "32x32", "--rate", "100",
                      "--duration", "8", "--seed", "2"], []),
     "find_peaks_random": (None, None),  # knotmap.find_peaks on random frames, in order
+    # Added in session 25 with digests from main 01d4c2a (before the odometry's
+    # networks for rows of 33-128 and the counting sorts' tied buckets): rows
+    # wider than 32 and 64 taxels, and values in steps (a quantised sensor).
+    "roller40x90_seed2": (["--mode", "roller", "--grid", "40x90", "--rate", "100",
+                           "--duration", "5", "--seed", "2"], []),
+    "roller40x36_seed4_quantised": (["--mode", "roller", "--grid", "40x36", "--rate", "100",
+                                     "--duration", "8", "--seed", "4"], []),
 }
+# Sessions rewritten with their values rounded to this step (kPa) before processing.
+QUANTISE = {"roller40x36_seed4_quantised": 0.5}
 
 
 def _digest(a):
@@ -82,7 +93,18 @@ def session_for(name, tmp):
     path = Path(tmp) / ("%s.h5" % "_".join(synth).replace("-", ""))
     if not path.exists():
         run("synth", *synth, "-o", path)
-    return path
+    step = QUANTISE.get(name)
+    if step is None:
+        return path
+    qpath = path.with_name(path.stem + "_q%g.h5" % step)
+    if not qpath.exists():
+        with h5py.File(path, "r") as src, h5py.File(qpath, "w") as dst:
+            q = np.round(src["frames"][...] / step) * step
+            dst.create_dataset("frames", data=q.astype(np.float32), chunks=(64,) + q.shape[1:],
+                               compression="gzip")
+            for k, v in src.attrs.items():
+                dst.attrs[k] = v
+    return qpath
 
 
 def random_frames():
@@ -158,9 +180,12 @@ def test_reference_covers_peaks(reference):
 
 if __name__ == "__main__":
     import tempfile
-    if sys.argv[1:] != ["--write"]:
+    if sys.argv[1:2] != ["--write"]:
         sys.exit(__doc__)
+    # --write NAME...: only those cases, the others kept as they are.
+    names = sys.argv[2:] or sorted(CASES)
+    ref = json.loads(REFERENCE.read_text()) if sys.argv[2:] else {}
     with tempfile.TemporaryDirectory() as d:
-        ref = {n: compute(n, d) for n in sorted(CASES)}
+        ref.update({n: compute(n, d) for n in names})
     REFERENCE.write_text(json.dumps(ref, indent=1, sort_keys=True) + "\n")
     print("wrote", REFERENCE)
