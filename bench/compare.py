@@ -1,8 +1,12 @@
 #!/usr/bin/python3
 """knotmap against a reference pipeline built from the Python peers.
 
-    /usr/bin/python3 bench/compare.py --session S.h5 --bench-json B.jsonl \
+    /usr/bin/python3 bench/compare.py --session S.h5 [--bench-json B.jsonl] \
         --knotmap build-bench/knotmap [--frames N] [--json OUT.jsonl]
+
+Without --bench-json only the end-to-end comparison runs: that is how to
+measure a session knotmap did not write (another simulator's, a device's),
+of any grid.
 
 The same frames (read from the session HDF5 that knotmap-bench or
 `knotmap synth` wrote, with h5py) go through scipy.signal, scipy.ndimage,
@@ -172,7 +176,7 @@ def knotmap_process(binary, session, out):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--session", required=True)
-    ap.add_argument("--bench-json", required=True)
+    ap.add_argument("--bench-json", help="knotmap-bench's JSON lines: adds the per-stage table")
     ap.add_argument("--knotmap", required=True)
     ap.add_argument("--frames", type=int, default=0,
                     help="frames for the per-stage cases [as in the bench JSON]")
@@ -180,6 +184,17 @@ def main():
     ap.add_argument("--json", help="write one JSON object per case here")
     a = ap.parse_args()
 
+    rows = []
+    if a.bench_json:
+        per_stage(a, rows)
+    end_to_end(a, rows)
+    if a.json:
+        with open(a.json, "w") as f:
+            for r in rows:
+                f.write(json.dumps(r) + "\n")
+
+
+def per_stage(a, rows):
     km = {}
     with open(a.bench_json) as f:
         for line in f:
@@ -189,7 +204,6 @@ def main():
     x = read_frames(a.session, nf)
     nf = x.shape[0]
     taxels = x.size
-    rows = []
 
     def case(name, km_name, fn, note=""):
         sec, _ = best_of(fn, a.trials)
@@ -220,8 +234,10 @@ def main():
     case("detect/ndi.maximum_filter", "stage/detect/32x32", lambda: detect_scipy(x))
     case("detect/cv2.dilate", "stage/detect/32x32", lambda: detect_cv2(x))
     case("odometry/numpy", "stage/odometry/32x32", lambda: odometry(x), "row medians")
-    print("prominence, body map, candidates, tracks: no peer in scipy/skimage/OpenCV")
+    print("prominence, body map, candidates, tracks: no peer in scipy/skimage/OpenCV\n")
 
+
+def end_to_end(a, rows):
     with tempfile.TemporaryDirectory() as tmp:
         with h5py.File(a.session, "r") as f:
             total = f["frames"].shape[0]
@@ -231,7 +247,7 @@ def main():
                       for _ in range(a.trials)), key=lambda t: t[0])
         pc, _ = best_of(lambda: reference_pipeline(a.session, os.path.join(tmp, "p.h5")),
                         max(1, a.trials - 2))
-        print("\nEnd to end, %d frames of %dx%d (%s)" % ((total,) + shape + (a.session,)))
+        print("End to end, %d frames of %dx%d (%s)" % ((total,) + shape + (a.session,)))
         print("%-26s %10s %10s %10s" % ("", "CPU s", "Msamp/s", "ns/taxel"))
         print("%-26s %10.3f %10.1f %10.2f" % ("knotmap process", kc, taxels_all / kc / 1e6,
                                                kc * 1e9 / taxels_all))
@@ -242,10 +258,6 @@ def main():
         rows.append({"name": "e2e/reference_vs_process", "grid": "%dx%d" % shape,
                      "frames": total, "knotmap_cpu_s": kc, "peer_cpu_s": pc,
                      "ratio": pc / kc, "knotmap_msamples_per_s": taxels_all / kc / 1e6})
-    if a.json:
-        with open(a.json, "w") as f:
-            for r in rows:
-                f.write(json.dumps(r) + "\n")
 
 
 if __name__ == "__main__":
