@@ -72,6 +72,20 @@
    (docs/ALGORITHMS.md 10.4 Broad scales; bench/README "Session 23
    (broad)"). */
 #define BROAD_PEAK_PRESSURE_SHARE 0.08
+/* A peak (not one taxel) whose fitted amplitude is under this share of the
+   contact pressure at its cell counts only amplitude / (share x pressure)
+   of its significance (pressure_discount): the band's rule above as a
+   discount, not a cut, so that a weak knot on a light contact keeps its
+   rank in an opened list (the band's own peaks are then still cut).
+   Tuning seeds (models 1 and 2 seeds 1-20, independent 1-20; roller cells
+   also 21-40): 9 false candidates fewer (model 2 mat moderate 3, roller
+   moderate 3, roller hard 1, independent mat and roller moderate 1 each,
+   the latter a bony prominence's residual), no knot lost; 0.1 lost 3
+   knots and 0.12 7 on model 2 roller hard (knots there stand at 0.078 of
+   the pressure and up); a cut at 0.08 cost AP 0.02-0.06 on model 2
+   rollers (docs/ALGORITHMS.md 10.4 Peaks; bench/README "Session 25
+   (bony)"). */
+#define PEAK_PRESSURE_SHARE 0.08
 
 /* The maps of the detection, all ny x nx. */
 typedef struct cand_maps {
@@ -291,6 +305,18 @@ static int on_sensor(const cand_maps *m, size_t k)
     return !isnan(m->two[k]) && !on_body(m, k);
 }
 
+/* The share of its significance a full-search peak at cell k keeps
+   (PEAK_PRESSURE_SHARE): 1 when its amplitude is at least that share of the
+   contact pressure there or the grid has no body map, amplitude / (share x
+   pressure) under it (0 for an amplitude of 0 or less). */
+static double pressure_discount(const cand_maps *m, size_t k)
+{
+    if (m->press == NULL || !(m->press[k] > 0.0f))
+        return 1.0;
+    double r = (double)m->amp[k] / (PEAK_PRESSURE_SHARE * (double)m->press[k]);
+    return r >= 1.0 ? 1.0 : r > 0.0 ? r : 0.0;
+}
+
 /* Seen and persistence of cell k into e; 0 when it fails min_persistence
    or was never seen. */
 static int passes_ok(const km_candidate_params *p, const cand_maps *m, size_t k,
@@ -329,6 +355,9 @@ static int make_candidate(const km_candidate_params *p, const cand_maps *m, cons
        slopes are the knot's, not the sensor's; noise_off_footprint). */
     if (!one && m->roller && isfinite(z))
         z *= (double)m->noise[k] / noise_off_footprint(m, q->row, q->col, (double)m->size[k]);
+    /* Under a share of the contact pressure: a discount (pressure_discount). */
+    if (!one && isfinite(z))
+        z *= pressure_discount(m, k);
     double need = p->min_snr;
     if (!one && largest_sigma > 0.0 && m->size[k] >= (float)BROAD_SIGMA_MM)
         need *= m->broad_share;
