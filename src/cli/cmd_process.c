@@ -343,8 +343,10 @@ static int drop_results(job *jobs, int n, const km_read_options *ro, double dead
     return kept;
 }
 
-/* Decide every output path before any work: clashes are usage errors. */
-static int plan_outputs(job *jobs, int n, const char *out)
+/* Decide every output path before any work: clashes are usage errors.
+ * *made = 1 when the output folder was made here (km_cmd_process removes it
+ * again if the run leaves it empty). */
+static int plan_outputs(job *jobs, int n, const char *out, int *made)
 {
     struct stat st;
     int folder = 0;
@@ -356,6 +358,7 @@ static int plan_outputs(job *jobs, int n, const char *out)
                 km_cli_error("%s: cannot create the output folder: %s", out, strerror(errno));
                 return KM_EX_CANTCREAT;
             }
+            *made = 1;
         } else if (folder && !S_ISDIR(st.st_mode)) {
             km_cli_error("%s: is not a folder (several inputs need an output folder)", out);
             return KM_EX_CANTCREAT;
@@ -459,7 +462,7 @@ int km_cmd_process(int argc, char **argv)
 {
     km_process_params pp;
     run_opts o = {NULL, 0, 0, 0, 0, 0.0, 1};
-    int n_in = 0, rc = KM_EX_OK;
+    int n_in = 0, rc = KM_EX_OK, made_folder = 0;
     char *cmdline = NULL;
 
     km_process_params_default(&pp);
@@ -482,7 +485,7 @@ int km_cmd_process(int argc, char **argv)
         rc = refused != KM_EX_OK ? refused : KM_EX_DATAERR;
         goto done;
     }
-    rc = plan_outputs(jobs, n_in, o.out);
+    rc = plan_outputs(jobs, n_in, o.out, &made_folder);
     if (rc != KM_EX_OK)
         goto done;
     cmdline = km_cli_command_line(km_cli_argc, km_cli_argv);
@@ -506,6 +509,8 @@ int km_cmd_process(int argc, char **argv)
     rc = rc != KM_EX_OK ? rc : refused;
     pthread_mutex_destroy(&sh.print_lock);
 done:
+    if (made_folder)
+        (void)rmdir(o.out); /* only when empty: no result was written there */
     for (int i = 0; i < n_in; i++)
         free(jobs[i].output);
     free(jobs);

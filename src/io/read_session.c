@@ -484,6 +484,12 @@ static km_status open_frames(km_ctx *ctx, km_reader *r, session_impl *s,
         return st;
     if (dims[0] > (hsize_t)INT64_MAX / 2)
         return km_fail(ctx, KM_ERR_LIMIT, "/frames has too many frames");
+    /* The file's own shape: bad data (not the empty --grid of a usage error). */
+    if (dims[0] == 0 || dims[1] == 0 || dims[2] == 0)
+        return km_fail(ctx, KM_ERR_FORMAT, "/frames is %llu x %llu x %llu: %s",
+                       (unsigned long long)dims[0], (unsigned long long)dims[1],
+                       (unsigned long long)dims[2],
+                       dims[1] == 0 || dims[2] == 0 ? "no taxels" : "no frames");
     uint64_t budget = km_read_max_memory(opt);
     s->slab_cap = budget / 2 > (uint64_t)SIZE_MAX ? SIZE_MAX : (size_t)(budget / 2);
     if ((st = km_reader_set_geometry(ctx, r, (int64_t)dims[1], (int64_t)dims[2])) != KM_OK ||

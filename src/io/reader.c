@@ -531,6 +531,8 @@ km_status km_reader_open(km_ctx *ctx, const char *path, const km_read_options *o
     }
     if (st == KM_OK && (r->mask == NULL || r->ops == NULL || r->ops->read == NULL))
         st = km_fail(ctx, KM_ERR_INTERNAL, "%s reader left the geometry unset", km_format_name(fmt));
+    if (st == KM_OK && r->info.n_frames == 0) /* known empty (HDF5, audio); text ends earlier */
+        st = km_fail(ctx, KM_ERR_FORMAT, "no frames: the file holds no frame data");
     if (st == KM_OK && r->info.n_frames > (int64_t)1 << 48)
         st = km_fail(ctx, KM_ERR_LIMIT, "%lld frames: beyond the limit", (long long)r->info.n_frames);
     r->info.format = fmt;

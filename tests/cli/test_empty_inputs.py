@@ -1,0 +1,116 @@
+"""Inputs that hold no data, and runs that write nothing (session 25, the
+first-hour pass): a session whose /frames has no frames or no taxels, an
+audio file without samples, and an output folder that a failed run made.
+
+Each fails with exit status 65 (bad data: the file's own shape, not an
+option) and one line naming the file and what is missing, as an empty
+text, Tekscan or XSENSOR file already does; no result file is written and no
+output folder made by the run is left behind.
+"""
+import wave
+
+import h5py
+import numpy as np
+import pytest
+
+import km_cli
+from km_cli import EXAMPLE
+
+
+def _session(path, shape, schema=True):
+    with h5py.File(path, "w") as f:
+        f.create_dataset("frames", data=np.zeros(shape, np.float32))
+        if schema:
+            f.attrs["schema"] = "knotmap-session"
+            f.attrs["schema_version"] = 1
+            f.attrs["frame_rate_hz"] = 100.0
+            f.attrs["row_pitch_mm"] = 5.0
+            f.attrs["col_pitch_mm"] = 5.0
+            f.attrs["units"] = "kPa"
+            f.attrs["mode"] = "mat"
+    return path
+
+
+def _error_line(r):
+    lines = [ln for ln in r.stderr.splitlines() if "warning:" not in ln]
+    assert len(lines) == 1, r.stderr
+    return lines[0]
+
+
+@pytest.mark.parametrize("schema", [True, False])
+def test_session_without_frames_is_bad_data(tmp_path, schema):
+    src = _session(tmp_path / "none.h5", (0, 4, 5), schema)
+    for cmd in (["process", src, "-o", tmp_path / "out.h5"], ["info", src]):
+        r = km_cli.run(*cmd, "--format", "session", cwd=tmp_path)
+        assert r.returncode == 65, (cmd[0], r.returncode, r.stderr)
+        line = _error_line(r)
+        assert line.startswith("knotmap: %s: " % src), line
+        assert "/frames" in line and "no frames" in line, line
+    assert not (tmp_path / "out.h5").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["none.h5"]
+
+
+@pytest.mark.parametrize("shape", [(3, 0, 4), (3, 4, 0), (0, 0, 0)])
+def test_session_without_taxels_is_bad_data_not_usage(tmp_path, shape):
+    # The grid comes from the file, not from an option: 65, and the message
+    # says which dataset, not a bare "grid: grid 0x4 is empty" (was 64).
+    src = _session(tmp_path / "flat.h5", shape)
+    r = km_cli.run("process", src, "-o", tmp_path / "out.h5", cwd=tmp_path)
+    assert r.returncode == 65, r.stderr
+    line = _error_line(r)
+    assert line.startswith("knotmap: %s: /frames" % src), line
+    assert "no taxels" in line, line
+    assert "x".join(map(str, shape)).replace("x", " x ") in line, line
+    assert not (tmp_path / "out.h5").exists()
+
+
+def test_audio_without_samples_is_bad_data(tmp_path):
+    src = tmp_path / "silence.wav"
+    with wave.open(str(src), "wb") as w:
+        w.setnchannels(4)
+        w.setsampwidth(2)
+        w.setframerate(100)
+        w.writeframes(b"")
+    r = km_cli.run("process", src, "--grid", "2x2", "-o", tmp_path / "out.h5", cwd=tmp_path)
+    assert r.returncode == 65, r.stderr
+    line = _error_line(r)
+    assert line.startswith("knotmap: %s: " % src) and "no frames" in line, line
+    assert not (tmp_path / "out.h5").exists()
+
+
+def test_an_empty_grid_option_is_still_usage(tmp_path):
+    r = km_cli.run("process", EXAMPLE, "--grid", "0x4", "-o", tmp_path / "out.h5")
+    assert r.returncode == 64, r.stderr
+    assert not (tmp_path / "out.h5").exists()
+
+
+@pytest.mark.parametrize("case", ["missing", "bad data", "clash"])
+def test_failed_run_leaves_no_output_folder(tmp_path, case):
+    # `-o results/` makes the folder; a run that writes nothing into it must
+    # not leave it behind (before: an empty folder after exit 64, 65 or 66).
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    (tmp_path / "empty.txt").write_bytes(b"")
+    (tmp_path / "a" / "x.h5").write_bytes(EXAMPLE.read_bytes())
+    (tmp_path / "b" / "x.h5").write_bytes(EXAMPLE.read_bytes())
+    inputs = {"missing": ["nothere.asf"], "bad data": ["empty.txt"],
+              "clash": ["a/x.h5", "b/x.h5"]}[case]
+    want = {"missing": 66, "bad data": 65, "clash": 64}[case]
+    r = km_cli.run("process", "-q", *inputs, "-o", "results/", cwd=tmp_path)
+    assert r.returncode == want, r.stderr
+    assert not (tmp_path / "results").exists(), sorted((tmp_path / "results").iterdir())
+
+
+def test_existing_output_folder_is_kept_and_a_partial_batch_keeps_its_results(tmp_path):
+    keep = tmp_path / "kept"
+    keep.mkdir()
+    r = km_cli.run("process", "-q", "nothere.asf", "-o", "kept/", cwd=tmp_path)
+    assert r.returncode == 66, r.stderr
+    assert keep.is_dir() and list(keep.iterdir()) == []
+    # one good input and one missing: the folder and the good result stay
+    (tmp_path / "good.h5").write_bytes(EXAMPLE.read_bytes())
+    r = km_cli.run("process", "-q", "good.h5", "nothere.asf", "-o", "made/", cwd=tmp_path)
+    assert r.returncode == 66, r.stderr
+    assert [p.name for p in (tmp_path / "made").iterdir()] == ["good.knotmap.h5"]
+    with h5py.File(tmp_path / "made" / "good.knotmap.h5") as f:
+        assert f.attrs["complete"] == 1
