@@ -28,7 +28,8 @@ typedef struct km_lines {
 km_status km_lines_open(km_ctx *ctx, km_lines *l, const char *path, const km_alloc_ref *alloc);
 /* Close and release; accepts a zeroed or half-opened km_lines. */
 void km_lines_close(km_lines *l);
-/* Next line, without its end (LF or CR LF; a lone final CR is dropped),
+/* Next line, without its end (LF or CR LF; a lone final CR is dropped) and,
+ * for the first line of the file, without a UTF-8 byte order mark,
  * NUL-terminated in place and valid until the next call.  *got = 0 at the
  * end of the file.  Errors: KM_ERR_IO, KM_ERR_LIMIT (line too long),
  * KM_ERR_NOMEM. */
