@@ -254,7 +254,7 @@ typedef struct km_reader km_reader;
 
 /* Open `path` for streaming.  Reads the header (and for some formats scans
  * the file once to count frames); frames come later through
- * km_reader_read().  Errors: KM_ERR_NOT_FOUND (missing/unreadable),
+ * km_reader_read().  Errors: KM_ERR_NOT_FOUND (missing/unreadable, a directory or a pipe),
  * KM_ERR_FORMAT (malformed: detail "PATH: line N: ..."; also a file known
  * to hold no frame or no taxel, e.g. a session's /frames of 0 x R x C), KM_ERR_IO,
  * KM_ERR_LIMIT, KM_ERR_INVALID (options), KM_ERR_NOMEM.

@@ -470,6 +470,13 @@ static km_status open_head(km_ctx *ctx, const char *path, unsigned char *head, s
         return km_fail(ctx, KM_ERR_IO, "read error");
     }
     fclose(f);
+    /* After the read, so a FIFO nobody writes still waits in fopen (a stuck
+       input for --deadline and signals); a pipe cannot be read twice. */
+    if (S_ISFIFO(sb.st_mode)) {
+        errno = ESPIPE;
+        return km_fail(ctx, KM_ERR_NOT_FOUND, "a pipe, not a file: knotmap reads its input "
+                                              "more than once (save it to a file first)");
+    }
     return KM_OK;
 }
 
