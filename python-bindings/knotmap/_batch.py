@@ -96,8 +96,16 @@ def _child_main():
 
 
 def _temporaries(output):
-    """Temporary files of `output` (the writers' ".<name>.tmp-XXXXXX")."""
+    """Temporary files of `output` (the writers' ".<name>.tmp-XXXXXX", the
+    name cut to its first 243 bytes, whole UTF-8 characters, when longer:
+    src/io/atomic_out.c)."""
     d, base = os.path.split(output)
+    raw = os.fsencode(base)
+    if len(raw) > 243:
+        keep = 243
+        while keep > 0 and (raw[keep] & 0xC0) == 0x80:
+            keep -= 1
+        base = os.fsdecode(raw[:keep])
     return set(glob.glob(os.path.join(glob.escape(d), "." + glob.escape(base) + ".tmp-*")))
 
 

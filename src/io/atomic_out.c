@@ -147,8 +147,13 @@ static uint64_t mix64(uint64_t x)
     return x ^ (x >> 31);
 }
 
+/* The longest file name a folder takes (POSIX NAME_MAX on Linux). */
+#define KM_NAME_MAX 255
+
 /* ".<name>.tmp-XXXXXX" beside path: six letters or digits from the pid, a
- * process-wide counter and the clock (the O_EXCL create settles clashes). */
+ * process-wide counter and the clock (the O_EXCL create settles clashes).
+ * A name too long for that keeps its first bytes (whole UTF-8 characters):
+ * every name that fits the folder gets a temporary that fits too. */
 static void temp_name(const char *path, char *tmp, size_t cap)
 {
     static const char alnum[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
@@ -164,7 +169,14 @@ static void temp_name(const char *path, char *tmp, size_t cap)
     for (int i = 0; i < 6; i++, r /= 62u)
         suffix[i] = alnum[r % 62u];
     suffix[6] = '\0';
-    snprintf(tmp, cap, "%.*s.%s.tmp-%s", (int)dirlen, path, path + dirlen, suffix);
+    const char *base = path + dirlen;
+    size_t keep = strlen(base), room = KM_NAME_MAX - 12; /* "." ".tmp-" XXXXXX */
+    if (keep > room) {
+        keep = room;
+        while (keep > 0 && ((unsigned char)base[keep] & 0xC0) == 0x80)
+            keep--; /* not inside a UTF-8 character */
+    }
+    snprintf(tmp, cap, "%.*s.%.*s.tmp-%s", (int)dirlen, path, (int)keep, base, suffix);
 }
 
 km_status km_atomic_open(km_ctx *ctx, const km_alloc_ref *alloc, const char *path,

@@ -1,7 +1,8 @@
 /* Atomic output files: the one way src/io writes a file under a final name
  * (results, sessions, exports, pictures).  Internal to src/io.
  *
- * The file is written under a temporary name ".<name>.tmp-XXXXXX" in the
+ * The file is written under a temporary name ".<name>.tmp-XXXXXX" (name cut
+ * to fit 255 bytes) in the
  * target's folder (same file system, so the rename is atomic), created
  * with O_EXCL and mode 0666 & ~umask.  Commit: flush the temporary to disk
  * (fsync), rename it to the final name, flush the folder.  A failure at any

@@ -140,3 +140,17 @@ def test_pipe_input_is_refused_with_a_message(tmp_path):
     with h5py.File(tmp_path / "out.h5") as f:
         np.testing.assert_array_equal(f["frames"]["max"][()],
                                       np.array([[1, 2, 3], [4, 9, 6], [7, 8, 9]], np.float32))
+
+
+def test_longest_output_name_gets_a_temporary_that_fits(tmp_path):
+    # 255 bytes is the longest name a Linux folder takes; the temporary
+    # ".<name>.tmp-XXXXXX" was 13 bytes longer, so a legal -o name failed
+    # with "cannot create a file in its folder: File name too long" (73).
+    (tmp_path / "m.txt").write_bytes(b"1 2 3\n4 9 6\n7 8 9\n")
+    for name in ("k" * 252 + ".h5", "\u00e9" * 126 + ".h5"):   # 255 bytes each
+        assert len(name.encode()) == 255
+        r = km_cli.run("process", "-q", "m.txt", "-o", name, cwd=tmp_path)
+        assert r.returncode == 0, r.stderr
+        with h5py.File(tmp_path / name) as f:
+            assert f.attrs["complete"] == 1
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
