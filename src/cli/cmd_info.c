@@ -10,8 +10,8 @@ static const char *const CMD = "info";
 enum { O_DEADLINE = 1 };
 
 static const km_cli_opt OPTS[] = {
-    KM_CLI_OPT_DEADLINE("Input", O_DEADLINE),
-    KM_CLI_OPT_HELP("Input"),
+    KM_CLI_OPT_DEADLINE(NULL, O_DEADLINE), /* info's own, above the input options */
+    KM_CLI_OPT_HELP(NULL),
 };
 
 static const char USAGE[] =
@@ -19,13 +19,14 @@ static const char USAGE[] =
     "Print the geometry, frame count, rate, units, format, mask, what was assumed\n"
     "and the source header of each INPUT as knotmap reads it.  A knotmap result\n"
     "is summarised instead: its session, what was assumed, the parameters that\n"
-    "differ from the defaults, the table sizes and the best candidates.\n";
+    "differ from the defaults, the table sizes and the best candidates.\n\n";
 
 static const char FOOTER[] =
     "A value the file lacks and no option gives is assumed (1 Hz, 1 mm, raw, mat) with a\n"
-    "warning on stderr, and listed in the result's /session attribute 'assumed'.\n"
-    "\nExit status: 0 ok, 64 usage, 65 bad input data, 66 input missing,\n"
-    "75 --deadline exceeded.\n";
+    "warning on stderr, and listed on the 'assumed:' line (by process: in the result's\n"
+    "/session attribute 'assumed').\n"
+    "\nExit status: 0 ok, 64 usage, 65 bad input data, 66 input missing (or a pipe),\n"
+    "74 I/O error, 75 --deadline exceeded; with several INPUTs, the first failure's.\n";
 
 static int on_option(void *user, int id, const char *value)
 {
