@@ -9,8 +9,8 @@ from numpy.typing import ArrayLike
 from typing import Any, Dict, Optional, Sequence, Union
 
 from ._defaults import CALIB_DEFAULTS, METRICS_DEFAULTS
-from ._core import (check, ctx, enum_names, error_class, ffi, frame_view, invalid, lib,
-                    mask_view, out_frame)
+from ._core import (check, ctx, enum_names, error_class, ffi, frame_view, invalid,
+                    invalid_type, lib, mask_view, out_frame)
 
 __all__ = ["calibrate", "gaussian_filter", "frame_metrics", "units_to_kpa"]
 
@@ -222,8 +222,13 @@ def gaussian_filter(input: ArrayLike, sigma: Union[float, Sequence[float]],
     """
     arr = np.asarray(input)
     sigmas = _per_axis("sigma", sigma, arr.ndim)
+    sigmas = [s.item() if isinstance(s, np.ndarray) and s.ndim == 0 and s.dtype.kind in "biuf"
+              else s for s in sigmas]  # 0-d array elements, as scipy takes them
     for s in sigmas:
-        if not isinstance(s, numbers.Real) or math.isnan(float(s)) or float(s) < 0:
+        if not isinstance(s, numbers.Real):  # None, str, complex, Decimal: scipy's TypeError
+            raise invalid_type("sigma=%r must be a number >= 0 or a sequence of them, one "
+                               "per axis" % (sigma,))
+        if math.isnan(float(s)) or float(s) < 0:
             raise invalid("sigma=%r must be a number >= 0 or a sequence of them, one per "
                           "axis" % (sigma,))
     orders = _per_axis("order", order, arr.ndim)
