@@ -246,8 +246,9 @@ const unsigned char *km_sort32_net(int *ncmp, const unsigned char **hi);
 
 /* km_select_rank_f's answer (bit for bit) for n <= 128 by a sorting
  * network (AVX2, src/core/select_small.c: 32 values, or sorts of 32 merged
- * to 64 or 128): about a third of its time on a row of 32 noisy values, a
- * fifth of quickselect's on 90; without AVX2 rank counting up to 64 and
+ * to 64 or 128): about a third of its time on a row of 32 noisy values;
+ * on rows of 90, quickselect's mispredicted partitions had taken a quarter
+ * of a 40 x 90 roller's run; without AVX2 rank counting up to 64 and
  * quickselect on a copy beyond (a zero result then taken as the stable
  * rank takes it: km_select128_portable_f, also for the tests).  No NaN in v. */
 float km_select128_f(const float *v, size_t n, size_t k);
