@@ -1,8 +1,9 @@
 /* Sorting and selection networks for short float arrays (select_small.h):
  * the k-th smallest of up to 128 floats by a bitonic network in four AVX2
  * registers (two or four such sorts merged beyond 32); Batcher's odd-even
- * merge sort as comparator tables, for the candidate layer's sliding row medians (eight windows at a time) and for
- * eight rows of up to 32 sorted at once, one per lane.  Min and max keep
+ * merge sort as comparator tables, for the candidate layer's sliding row
+ * medians (eight windows at a time) and for eight rows of up to 32 sorted
+ * at once, one per lane.  Min and max keep
  * the multiset of values exactly except that equal values of different
  * bits (+0.0 and -0.0, the only such pair without NaN) may trade places or
  * be duplicated; a zero result is therefore taken from the input instead,
