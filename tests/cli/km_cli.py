@@ -10,6 +10,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(os.environ.get("KNOTMAP_BIN", REPO / "build" / "knotmap"))
 EXAMPLE = REPO / "datasets" / "example" / "roller_example.h5"
+# The root attributes of a small knotmap session (docs/FORMAT.md 1.2), for
+# tests that write one with h5py.
+SESSION_ATTRS = {"schema": "knotmap-session", "schema_version": 1, "frame_rate_hz": 100.0,
+                 "row_pitch_mm": 5.0, "col_pitch_mm": 5.0, "units": "kPa", "mode": "mat"}
 TEKSCAN = REPO / "datasets" / "real" / "tekscan_fscan" / "FrasP01L.asf"
 PHYSIONET = REPO / "datasets" / "real" / "physionet_pmd" / "experiment-i" / "S1" / "1.txt"
 BAD = REPO / "tests" / "data" / "bad"

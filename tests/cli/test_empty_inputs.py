@@ -14,20 +14,14 @@ import numpy as np
 import pytest
 
 import km_cli
-from km_cli import EXAMPLE
+from km_cli import EXAMPLE, SESSION_ATTRS
 
 
 def _session(path, shape, schema=True):
     with h5py.File(path, "w") as f:
         f.create_dataset("frames", data=np.zeros(shape, np.float32))
         if schema:
-            f.attrs["schema"] = "knotmap-session"
-            f.attrs["schema_version"] = 1
-            f.attrs["frame_rate_hz"] = 100.0
-            f.attrs["row_pitch_mm"] = 5.0
-            f.attrs["col_pitch_mm"] = 5.0
-            f.attrs["units"] = "kPa"
-            f.attrs["mode"] = "mat"
+            f.attrs.update(SESSION_ATTRS)
     return path
 
 
