@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "atomic_out.h"
+#include "text_scan.h"
 
 const char *km_file_kind_name(km_file_kind kind)
 {
@@ -23,7 +24,6 @@ const char *km_file_kind_name(km_file_kind kind)
 static int looks_like(const unsigned char *head, size_t n, km_file_kind kind)
 {
     static const unsigned char png_sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
-    size_t i = 0;
     char text[513];
     switch (kind) {
     case KM_FILE_PNG:
@@ -33,8 +33,7 @@ static int looks_like(const unsigned char *head, size_t n, km_file_kind kind)
     default:
         break;
     }
-    if (n >= 3 && head[0] == 0xEF && head[1] == 0xBB && head[2] == 0xBF)
-        i = 3; /* UTF-8 byte-order mark */
+    size_t i = km_utf8_bom_len(head, n);
     while (i < n && isspace(head[i]))
         i++;
     n -= i;

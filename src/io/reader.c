@@ -385,10 +385,9 @@ km_format km_sniff_format(const unsigned char *head, size_t n, const char *path)
     if (has_prefix(head, n, "RIFF", 4) || has_prefix(head, n, "RF64", 4) || has_prefix(head, n, "FORM", 4) ||
         has_prefix(head, n, "caff", 4) || has_prefix(head, n, (const char *)w64_sig, 16))
         return KM_FORMAT_AUDIO;
-    if (n >= 3 && head[0] == 0xEF && head[1] == 0xBB && head[2] == 0xBF) {
-        head += 3; /* the text rules read past a UTF-8 byte order mark */
-        n -= 3;
-    }
+    size_t bom = km_utf8_bom_len(head, n); /* the text rules read past it */
+    head += bom;
+    n -= bom;
     if (has_prefix(head, n, "DATA_TYPE", 9) || head_has_key(head, n, "ASCII_DATA") ||
         (head_has_key(head, n, "ROWS") && head_has_key(head, n, "COLS")))
         return KM_FORMAT_TEKSCAN;

@@ -94,10 +94,10 @@ km_status km_lines_next(km_ctx *ctx, km_lines *l, char **line, size_t *len, int 
             n--;
         s[n] = '\0';
         l->line_no++;
-        if (l->buf_off + (long long)(s - l->buf) == 0 && n >= 3 && (unsigned char)s[0] == 0xEF &&
-            (unsigned char)s[1] == 0xBB && (unsigned char)s[2] == 0xBF) {
-            s += 3; /* a UTF-8 byte order mark (Excel's "CSV UTF-8", Notepad) */
-            n -= 3;
+        if (l->buf_off + (long long)(s - l->buf) == 0) { /* the file's first line */
+            size_t bom = km_utf8_bom_len((const unsigned char *)s, n);
+            s += bom;
+            n -= bom;
         }
         *line = s;
         *len = n;

@@ -8,6 +8,13 @@
 
 #include "internal.h"
 
+/* 3 when p[0..n) starts with a UTF-8 byte order mark (Excel's "CSV UTF-8",
+   Notepad), else 0. */
+static inline size_t km_utf8_bom_len(const unsigned char *p, size_t n)
+{
+    return n >= 3 && p[0] == 0xEF && p[1] == 0xBB && p[2] == 0xBF ? 3u : 0u;
+}
+
 /* Longest line accepted: one frame per line of KM_MAX_TAXELS values with
    about 30 characters each still fits. */
 #define KM_LINE_MAX ((size_t)1 << 29)

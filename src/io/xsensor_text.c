@@ -172,11 +172,6 @@ km_status km_xs_get_line(km_ctx *ctx, km_reader *r, xs_impl *t, int *got)
         st = km_lines_next(ctx, &t->lines, &line, &len, got);
         if (st != KM_OK || !*got)
             return st;
-        if (len >= 3 && (unsigned char)line[0] == 0xEF && (unsigned char)line[1] == 0xBB &&
-            (unsigned char)line[2] == 0xBF && t->lines.line_no == 1) {
-            line += 3; /* UTF-8 byte order mark */
-            len -= 3;
-        }
         if (km_line_blank(line, len))
             continue;
         if (t->sep == 0)
