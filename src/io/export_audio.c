@@ -93,12 +93,12 @@ static km_status write_comment(km_ctx *ctx, km_audio_writer *w, const char *path
                                const km_session_info *info, double rate, double per)
 {
     char comment[512];
-    int len = snprintf(comment, sizeof comment, "knotmap grid=%dx%d pitch=%.9gx%.9g units=%s mode=%s",
+    int len = snprintf(comment, sizeof comment, "knotmap grid=%dx%d pitch=%.17gx%.17g units=%s mode=%s",
                        (int)info->rows, (int)info->cols, info->row_pitch_mm, info->col_pitch_mm,
                        info->units[0] ? info->units : "raw",
                        info->mode == KM_MODE_ROLLER ? "roller" : "mat");
     if (info->mode == KM_MODE_ROLLER && info->roller_radius_mm > 0.0 && len > 0 && (size_t)len < sizeof comment)
-        len += snprintf(comment + len, sizeof comment - (size_t)len, " roller_radius_mm=%.9g",
+        len += snprintf(comment + len, sizeof comment - (size_t)len, " roller_radius_mm=%.17g",
                         info->roller_radius_mm);
     if (rate / per != info->frame_rate_hz && len > 0 && (size_t)len < sizeof comment)
         snprintf(comment + len, sizeof comment - (size_t)len, " frame_rate_hz=%.17g", info->frame_rate_hz);

@@ -44,16 +44,16 @@ static int write_header(km_tekscan_writer *w, const km_session_info *info)
     bad |= fprintf(f, "DATA_TYPE MOVIE\r\nVERSION knotmap %s\r\nSENSOR_TYPE KNOTMAP\r\n",
                    km_version_string()) < 0;
     bad |= fprintf(f, "ROWS %d\r\nCOLS %d\r\n", (int)info->rows, (int)info->cols) < 0;
-    bad |= fprintf(f, "ROW_SPACING %.9g mm\r\nCOL_SPACING %.9g mm\r\n", info->row_pitch_mm,
+    bad |= fprintf(f, "ROW_SPACING %.17g mm\r\nCOL_SPACING %.17g mm\r\n", info->row_pitch_mm,
                    info->col_pitch_mm) < 0;
     bad |= fprintf(f, "SENSEL_AREA %.9g mm2\r\n", info->row_pitch_mm * info->col_pitch_mm) < 0;
     bad |= fprintf(f, "SECONDS_PER_FRAME %.17g\r\n", 1.0 / info->frame_rate_hz) < 0;
     if (isfinite(info->saturation) && info->saturation > 0.0)
-        bad |= fprintf(f, "SATURATION_PRESSURE %.9g %s\r\n", info->saturation,
+        bad |= fprintf(f, "SATURATION_PRESSURE %.17g %s\r\n", info->saturation,
                        tekscan_units(info->units)) < 0;
     bad |= fprintf(f, "COMMENTS:\r\nknotmap export mode=%s", info->mode == KM_MODE_ROLLER ? "roller" : "mat") < 0;
     if (info->mode == KM_MODE_ROLLER)
-        bad |= fprintf(f, " roller_radius_mm=%.9g", info->roller_radius_mm) < 0;
+        bad |= fprintf(f, " roller_radius_mm=%.17g", info->roller_radius_mm) < 0;
     bad |= fprintf(f, "\r\nSTART_FRAME 1\r\nEND_FRAME ") < 0;
     w->end_frame_pos = ftell(f);
     if (w->n_expected >= 0)

@@ -28,16 +28,6 @@ typedef struct audio_impl {
     size_t taxels;
 } audio_impl;
 
-/* What the comment string says; 0 / "" / -1 = not said. */
-typedef struct audio_meta {
-    int64_t rows, cols;
-    double row_pitch, col_pitch;
-    double rate;
-    double radius;
-    char units[16];
-    int32_t mode;
-} audio_meta;
-
 static void audio_close(km_reader *r)
 {
     audio_impl *a = r->impl;
@@ -53,122 +43,6 @@ static km_status audio_read(km_ctx *ctx, km_reader *r, float *frames, double *ti
                             int64_t max_frames, int64_t *n_read);
 
 static const km_reader_ops audio_ops = {audio_read, audio_close};
-
-/* ---- the comment string ---- */
-
-static int parse_double(const char *s, double *out)
-{
-    char *end;
-    double v;
-    errno = 0;
-    v = strtod(s, &end);
-    if (end == s || *end != '\0' || errno != 0 || !isfinite(v))
-        return 0;
-    *out = v;
-    return 1;
-}
-
-/* "AxB" (x or X) into two doubles; a single number gives a == b. */
-static int parse_pair(const char *s, double *a, double *b)
-{
-    char buf[64];
-    char *x;
-    if (strlen(s) >= sizeof buf)
-        return 0;
-    memcpy(buf, s, strlen(s) + 1);
-    x = strpbrk(buf, "xX");
-    if (x == NULL)
-        return parse_double(buf, a) && (*b = *a, 1);
-    *x = '\0';
-    return parse_double(buf, a) && parse_double(x + 1, b);
-}
-
-static km_status comment_value(km_ctx *ctx, const char *key, const char *val, audio_meta *m)
-{
-    double a, b;
-
-    if (strcmp(key, "grid") == 0) {
-        if (strpbrk(val, "xX") == NULL || !parse_pair(val, &a, &b) || a < 1 || b < 1 || a != floor(a) ||
-            b != floor(b))
-            return km_fail(ctx, KM_ERR_FORMAT, "comment: grid=%s is not ROWSxCOLS", val);
-        if (a > KM_MAX_DIM || b > KM_MAX_DIM)
-            return km_fail(ctx, KM_ERR_LIMIT, "comment: grid=%s exceeds the limit of %d per side", val, KM_MAX_DIM);
-        m->rows = (int64_t)a;
-        m->cols = (int64_t)b;
-    } else if (strcmp(key, "pitch") == 0) {
-        if (!parse_pair(val, &a, &b) || !(a > 0) || !(b > 0))
-            return km_fail(ctx, KM_ERR_FORMAT,
-                           "comment: pitch=%s is not a positive MM or ROWxCOL pitch in mm", val);
-        m->row_pitch = a;
-        m->col_pitch = b;
-    } else if (strcmp(key, "units") == 0) {
-        if (strcmp(val, "kPa") != 0 && strcmp(val, "mmHg") != 0 && strcmp(val, "N/cm2") != 0 &&
-            strcmp(val, "raw") != 0)
-            return km_fail(ctx, KM_ERR_FORMAT,
-                           "comment: units=%s is not one of kPa, mmHg, N/cm2, raw", val);
-        memcpy(m->units, val, strlen(val) + 1);
-    } else if (strcmp(key, "mode") == 0) {
-        if (strcmp(val, "mat") == 0)
-            m->mode = KM_MODE_MAT;
-        else if (strcmp(val, "roller") == 0)
-            m->mode = KM_MODE_ROLLER;
-        else
-            return km_fail(ctx, KM_ERR_FORMAT, "comment: mode=%s is not mat or roller", val);
-    } else if (strcmp(key, "roller_radius_mm") == 0 || strcmp(key, "roller_radius") == 0) {
-        if (!parse_double(val, &a) || !(a > 0))
-            return km_fail(ctx, KM_ERR_FORMAT, "comment: %s=%s is not a positive number", key,
-                           val);
-        m->radius = a;
-    } else if (strcmp(key, "rate") == 0 || strcmp(key, "frame_rate_hz") == 0) {
-        if (!parse_double(val, &a) || !(a > 0))
-            return km_fail(ctx, KM_ERR_FORMAT, "comment: %s=%s is not a positive number", key,
-                           val);
-        m->rate = a;
-    }
-    return KM_OK; /* unknown keys are kept in the header only */
-}
-
-/* Space-separated key=value words after a first word "knotmap"; other
- * comments are kept in the header but not interpreted. */
-static km_status parse_comment(km_ctx *ctx, km_reader *r, const char *comment, audio_meta *m)
-{
-    km_status st = KM_OK;
-    size_t len = strlen(comment);
-    char *buf = km_reader_alloc(r, len + 1);
-    char *p, *word, *eq;
-    int first = 1;
-
-    if (buf == NULL)
-        return km_fail(ctx, KM_ERR_NOMEM, "out of memory");
-    memcpy(buf, comment, len + 1);
-    p = buf;
-    for (;;) {
-        while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n' || *p == ',' || *p == ';')
-            p++;
-        if (*p == '\0')
-            break;
-        word = p;
-        while (*p != '\0' && *p != ' ' && *p != '\t' && *p != '\r' && *p != '\n' && *p != ';')
-            p++;
-        if (*p != '\0')
-            *p++ = '\0';
-        if (first) {
-            first = 0;
-            if (strcmp(word, "knotmap") != 0)
-                break;
-            continue;
-        }
-        eq = strchr(word, '=');
-        if (eq == NULL || eq == word)
-            continue;
-        *eq = '\0';
-        if ((st = km_reader_add_header(ctx, r, word, eq + 1)) != KM_OK ||
-            (st = comment_value(ctx, word, eq + 1, m)) != KM_OK)
-            break;
-    }
-    km_reader_release(r, buf);
-    return st;
-}
 
 /* ---- channel count of files libsndfile refused ---- */
 
@@ -309,7 +183,7 @@ static double pcm_saturation(int subtype)
 }
 
 /* Grid from the comment or the options; a clash is an error, not a guess. */
-static km_status decide_grid(km_ctx *ctx, const audio_meta *m, const km_read_options *opt,
+static km_status decide_grid(km_ctx *ctx, const km_comment_meta *m, const km_read_options *opt,
                              int channels, int64_t *rows, int64_t *cols)
 {
     int64_t orow = opt != NULL ? opt->rows : 0, ocol = opt != NULL ? opt->cols : 0;
@@ -367,7 +241,7 @@ static km_status check_encoding(km_ctx *ctx, const SF_INFO *si)
 /* One channel per taxel, or a single channel of flattened frames: the
    frame count and rate each gives. */
 static km_status frame_layout(km_ctx *ctx, km_reader *r, audio_impl *a, const SF_INFO *si,
-                              const audio_meta *m, const km_read_options *opt, int64_t rows,
+                              const km_comment_meta *m, const km_read_options *opt, int64_t rows,
                               int64_t cols)
 {
     int64_t taxels = rows * cols;
@@ -402,7 +276,7 @@ static km_status frame_layout(km_ctx *ctx, km_reader *r, audio_impl *a, const SF
 }
 
 /* What the comment said about the geometry and the session, into info. */
-static void take_meta(km_reader *r, const audio_meta *m)
+static void take_meta(km_reader *r, const km_comment_meta *m)
 {
     if (m->row_pitch > 0) {
         r->info.row_pitch_mm = m->row_pitch;
@@ -421,12 +295,11 @@ km_status km_open_audio(km_ctx *ctx, km_reader *r, const km_read_options *opt)
     km_status st = KM_OK;
     audio_impl *a;
     SF_INFO si;
-    audio_meta m;
+    km_comment_meta m;
     int64_t rows = 0, cols = 0;
     const char *comment;
 
-    memset(&m, 0, sizeof m);
-    m.mode = -1;
+    km_comment_meta_init(&m);
     if ((st = km_sndfile_load(ctx)) != KM_OK)
         return st; /* the caller names the file */
     a = km_reader_alloc(r, sizeof *a);
@@ -450,7 +323,7 @@ km_status km_open_audio(km_ctx *ctx, km_reader *r, const km_read_options *opt)
     if ((st = add_sf_header(ctx, r, a->sf, &si)) != KM_OK)
         return st;
     comment = sf_get_string(a->sf, SF_STR_COMMENT);
-    if (comment != NULL && (st = parse_comment(ctx, r, comment, &m)) != KM_OK)
+    if (comment != NULL && (st = km_comment_parse(ctx, r, comment, 1, &m)) != KM_OK)
         return st;
     if ((st = decide_grid(ctx, &m, opt, si.channels, &rows, &cols)) != KM_OK ||
         (st = km_reader_set_geometry(ctx, r, rows, cols)) != KM_OK ||

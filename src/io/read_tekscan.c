@@ -28,6 +28,7 @@ typedef struct tk_impl {
     float *pending;         /* frame 1, parsed at open to learn the mask */
     double pending_time;
     int has_pending;
+    km_comment_meta comment; /* what a knotmap COMMENTS line says (mode, roller radius) */
 } tk_impl;
 
 static int is_blank_char(char c)
@@ -205,7 +206,26 @@ static km_status add_comment(km_ctx *ctx, km_reader *r, tk_impl *t, char *val)
         trim(&line, &len);
         val = line;
     }
-    return km_reader_add_header(ctx, r, "COMMENTS", val);
+    st = km_reader_add_header(ctx, r, "COMMENTS", val);
+    if (st == KM_OK && (st = km_comment_parse(ctx, r, val, 0, &t->comment)) != KM_OK) {
+        char where[48];
+        snprintf(where, sizeof where, "line %lld", (long long)t->lines.line_no);
+        km_error_prefix(ctx, where);
+    }
+    return st;
+}
+
+/* A COMMENTS line knotmap wrote ("knotmap export mode=roller
+   roller_radius_mm=50") gives the mode and roller radius, which Tekscan's
+   keys cannot carry; an option given wins over it without a conflict (the
+   comment is a convention, not a Tekscan field).  Its other keys are
+   ignored: ROWS, ROW_SPACING, SECONDS_PER_FRAME and UNITS say those. */
+static void take_comment(km_reader *r, const tk_impl *t, const km_read_options *opt)
+{
+    if (t->comment.mode >= 0 && opt->mode < 0)
+        r->info.mode = t->comment.mode;
+    if (t->comment.radius > 0 && !(opt->roller_radius_mm > 0))
+        r->info.roller_radius_mm = t->comment.radius;
 }
 
 /* At the ASCII_DATA line: the grid (ROWS and COLS must have been given)
@@ -554,6 +574,7 @@ km_status km_open_tekscan(km_ctx *ctx, km_reader *r, const km_read_options *opt)
     if (t == NULL)
         return km_fail(ctx, KM_ERR_NOMEM, "out of memory for the Tekscan reader");
     memset(t, 0, sizeof *t);
+    km_comment_meta_init(&t->comment);
     r->impl = t;
     r->ops = &tk_ops;
     st = km_lines_open(ctx, &t->lines, r->path, &r->alloc);
@@ -580,5 +601,6 @@ km_status km_open_tekscan(km_ctx *ctx, km_reader *r, const km_read_options *opt)
     if (st != KM_OK)
         return st;
     t->has_pending = got;
+    take_comment(r, t, opt);
     return km_reader_apply_options(ctx, r, opt);
 }

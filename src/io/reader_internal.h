@@ -72,6 +72,24 @@ km_status km_open_text(km_ctx *ctx, km_reader *r, const km_read_options *opt);
 km_status km_open_audio(km_ctx *ctx, km_reader *r, const km_read_options *opt);
 km_status km_open_xsensor(km_ctx *ctx, km_reader *r, const km_read_options *opt);
 
+/* What a knotmap comment says (knotmap_comment.c); 0 / "" / -1 = not said. */
+typedef struct km_comment_meta {
+    int64_t rows, cols;
+    double row_pitch, col_pitch;
+    double rate;
+    double radius;
+    char units[16];
+    int32_t mode;
+} km_comment_meta;
+
+void km_comment_meta_init(km_comment_meta *m);
+/* Parse a comment of the form "knotmap [word...] key=value ..." into *m
+   (a comment whose first word is not `knotmap` says nothing).  With
+   add_header, each key=value also goes into the reader's header.  A bad
+   value of a known key is KM_ERR_FORMAT ("comment: mode=x is not mat or
+   roller"); unknown keys and words without '=' are skipped. */
+km_status km_comment_parse(km_ctx *ctx, km_reader *r, const char *comment, int add_header, km_comment_meta *m);
+
 /* Content sniffing on the first bytes of a file (reader.c): the format, or
    KM_FORMAT_AUTO when nothing matches. */
 km_format km_sniff_format(const unsigned char *head, size_t n, const char *path);

@@ -3,6 +3,7 @@
 #include <float.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "text_scan.h"
@@ -184,7 +185,12 @@ static int compose(uint64_t m, int exp10, double *v)
     } else if (exp10 > 400) {
         return -2;
     } else {
-        *v = (double)m * pow(10.0, (double)exp10);
+        /* 16-19 digits (a double written with %.17g) or a far exponent:
+           strtod rounds correctly; the text has no decimal mark, so the
+           locale does not matter. */
+        char buf[48];
+        snprintf(buf, sizeof buf, "%llue%d", (unsigned long long)m, exp10);
+        *v = strtod(buf, NULL);
     }
     return *v > (double)FLT_MAX ? -2 : 0;
 }
