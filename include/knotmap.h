@@ -1165,6 +1165,10 @@ typedef struct km_process_summary {
  * `output` and the OS reason, "OUT: cannot append peaks: No space left on
  * device"; the temporary is removed), KM_ERR_CANCELLED.  A failed write
  * never leaves HDF5 in a state that crashes at exit (docs/FORMAT.md 2.1).
+ * Every number of `p` is first checked against its row of
+ * km_process_param_table() (min, max; NaN only where it is the default):
+ * KM_ERR_INVALID naming the option and keyword ("--sigma 1e+30 (keyword
+ * sigma) is out of range [0, 65536] taxels"), as km_engine_create does.
  * Thread-safe with a ctx per thread (HDF5 calls are serialised inside). */
 KM_API km_status km_process(km_ctx *ctx, const char *input, const char *output,
                             const km_process_params *p, km_process_summary *summary);

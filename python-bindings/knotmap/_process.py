@@ -234,6 +234,12 @@ def process(input: PathLike, output: PathLike, **params: Any) -> Dict[str, Any]:
 
 @PARAMS@
 
+        A number outside its row's range (PARAMS[i].min/max: sigma and
+        dog_sigma at most 65536 taxels, truncate at most 16, resample_hz
+        at most 100000; inf and NaN wherever NaN is not the default) raises
+        ValueError (+ knotmap.Error) naming the option and keyword, as
+        `knotmap process` exits 64, before anything is read or written.
+
         Also: sigma, pitch and grid as a scalar or (rows, cols); enums by
         name; tare as N frames or an [R, C] baseline in source units;
         gain_map as a gain-map text file or an [R, C] array; iir=True for a

@@ -46,13 +46,16 @@ static int bad_range(const char *cmd, const km_param *d, const char *text)
     char lo[32], hi[32];
     snprintf(lo, sizeof lo, "%.10g", d->min);
     snprintf(hi, sizeof hi, "%.10g", d->max);
-    if (d->max >= 1e300)
-        km_cli_usage(cmd, "--%s: '%s' is out of range (must be %s %s)", d->option, text,
-                     (d->flags & KM_PARAM_MIN_OPEN) ? ">" : ">=", lo);
+    const char *sp = d->units != NULL && d->units[0] != '\0' ? " " : "", *un = d->units != NULL ? d->units : "";
+    if (d->max >= 1e300 && d->min <= -1e300)
+        km_cli_usage(cmd, "--%s: '%s' is out of range (must be a finite number)", d->option, text);
+    else if (d->max >= 1e300)
+        km_cli_usage(cmd, "--%s: '%s' is out of range (must be %s %s%s%s)", d->option, text,
+                     (d->flags & KM_PARAM_MIN_OPEN) ? ">" : ">=", lo, sp, un);
     else
-        km_cli_usage(cmd, "--%s: '%s' is out of range %s%s, %s%s", d->option, text,
+        km_cli_usage(cmd, "--%s: '%s' is out of range %s%s, %s%s%s%s", d->option, text,
                      (d->flags & KM_PARAM_MIN_OPEN) ? "(" : "[", lo, hi,
-                     (d->flags & KM_PARAM_MAX_OPEN) ? ")" : "]");
+                     (d->flags & KM_PARAM_MAX_OPEN) ? ")" : "]", sp, un);
     return -1;
 }
 
@@ -116,6 +119,8 @@ static int set_pair(const char *cmd, void *p, const km_param *d, const char *v)
         if (end == t || *end != '\0' || errno == ERANGE || !isfinite(b))
             goto bad;
     }
+    if ((!in_range(d, a) || !in_range(d, b)) && d->type != KM_PARAM_GRID && a >= d->min && b >= d->min)
+        return bad_range(cmd, d, v); /* a number, above the row's maximum */
     if (!in_range(d, a) || !in_range(d, b))
         goto bad;
     if (d->type == KM_PARAM_GRID) {

@@ -8,6 +8,7 @@
 #include "pipeline/budget.h"
 #include "pipeline/engine_internal.h"
 #include "pipeline/equilibrate.h"
+#include "pipeline/params.h"
 
 /* A block never holds more than this many values, whatever block_frames
  * asks, so a huge grid cannot make a block of gigabytes. */
@@ -16,6 +17,9 @@
 
 static km_status check_params(km_ctx *ctx, const km_process_params *p)
 {
+    km_status st = km_process_params_check(ctx, p);
+    if (st != KM_OK)
+        return st;
     if (p->block_frames < 1)
         return km_fail(ctx, KM_ERR_INVALID, "block_frames must be >= 1 (got %lld)",
                        (long long)p->block_frames);

@@ -5,6 +5,7 @@
  * its help, /params and knotmap.process() follow (docs/ARCHITECTURE.md). */
 #include <math.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -35,6 +36,17 @@ static const char G_RUN[] = "Run";
 
 #define REC KM_PARAM_RECORDED
 #define BIG 1e300
+/* Bounds with a reason, so a value beyond them is a usage error naming the
+ * option (exit 64, ValueError) and not a stage's limit in the middle of a
+ * run.  A Gaussian sigma (taxels) beyond the widest grid knotmap reads
+ * (KM_MAX_DIM) smooths every frame to its mean: meaningless.  Its kernel
+ * radius is truncate x sigma, at most 16 x 65536 = 1048576 taxels, the
+ * filter's own limit (src/dsp/gaussian.c).  A resampling rate above
+ * 100 kHz is beyond any pressure-mapping sensor (they sample at most a few
+ * kHz) and would make 10^5 frames of every second. */
+#define SIGMA_MAX ((double)KM_MAX_DIM)
+#define TRUNCATE_MAX 16.0
+#define RESAMPLE_HZ_MAX 1e5
 #define D(nm, opt, field, lo, hi, un, mv, grp, dc, fl)                                         \
     {.name = nm, .option = opt, .type = KM_PARAM_DOUBLE, .offset = F(field), .min = lo,        \
      .max = hi, .metavar = mv, .units = un, .group = grp, .doc = dc, .flags = REC | (fl)}
@@ -104,15 +116,15 @@ static const km_param TABLE[] = {
     D("calib_noise_threshold", "noise-threshold", calib.noise_threshold, -BIG, BIG,
       "result units", "V", G_COND, "values below V become 0 [0 = off]", 0),
     {.option = "sigma", .type = KM_PARAM_PAIR, .offset = F(smooth.sigma_rows),
-     .offset2 = F(smooth.sigma_cols), .min = 0, .max = BIG, .metavar = "S|RxC",
+     .offset2 = F(smooth.sigma_cols), .min = 0, .max = SIGMA_MAX, .metavar = "S|RxC",
      .units = "taxels", .group = G_COND, .doc = "Gaussian smoothing sigma in taxels [0 = off]",
      .flags = KM_PARAM_PAIR_ONE},
-    D("smooth_sigma_rows", NULL, smooth.sigma_rows, 0, BIG, "taxels", NULL, G_COND,
+    D("smooth_sigma_rows", NULL, smooth.sigma_rows, 0, SIGMA_MAX, "taxels", NULL, G_COND,
       "smoothing sigma along the rows", 0),
-    D("smooth_sigma_cols", NULL, smooth.sigma_cols, 0, BIG, "taxels", NULL, G_COND,
+    D("smooth_sigma_cols", NULL, smooth.sigma_cols, 0, SIGMA_MAX, "taxels", NULL, G_COND,
       "smoothing sigma along the columns", 0),
     {.name = "smooth_truncate", .keyword = "truncate", .type = KM_PARAM_DOUBLE,
-     .offset = F(smooth.truncate), .min = 0, .max = BIG, .units = "sigmas", .group = G_COND,
+     .offset = F(smooth.truncate), .min = 0, .max = TRUNCATE_MAX, .units = "sigmas", .group = G_COND,
      .doc = "kernel radius in sigmas", .flags = REC | KM_PARAM_MIN_OPEN},
     {.name = "smooth_border", .keyword = "border", .type = KM_PARAM_ENUM,
      .offset = F(smooth.border), .names = BORDERS, .group = G_COND,
@@ -121,7 +133,7 @@ static const km_param TABLE[] = {
      .min = -BIG, .max = BIG, .group = G_COND, .doc = "value outside for border constant",
      .flags = REC},
     /* ---- the conditioning chain (km_condition_params) ---- */
-    D("resample_hz", "resample-hz", cond.resample_hz, 0, BIG, "Hz", "F", G_CHAIN,
+    D("resample_hz", "resample-hz", cond.resample_hz, 0, RESAMPLE_HZ_MAX, "Hz", "F", G_CHAIN,
       "resample irregular times to F Hz first [off]", 0),
     I("tare_frames", "tare", cond.tare_frames, 0, 100000, "frames", "N", G_CHAIN,
       "subtract each taxel's mean over the first N frames [off]"),
@@ -170,7 +182,7 @@ static const km_param TABLE[] = {
       "notches at k*F, k = 1..N"),
     I("median_frames", "median", cond.median_frames, 0, 255, "frames", "N", G_CHAIN,
       "running median over N frames, odd [off]"),
-    D("dog_sigma", "dog-sigma", cond.dog_sigma, 0, BIG, "taxels", "S", G_CHAIN,
+    D("dog_sigma", "dog-sigma", cond.dog_sigma, 0, SIGMA_MAX, "taxels", "S", G_CHAIN,
       "difference of Gaussians: subtract a Gaussian of sigma S taxels (blob enhancement) "
       "[off]",
       0),
@@ -334,6 +346,59 @@ const char *const *km_process_param_groups(size_t *n)
     if (n != NULL)
         *n = sizeof order / sizeof order[0];
     return order;
+}
+
+static double field_f64(const km_process_params *p, size_t offset)
+{
+    double v;
+    memcpy(&v, (const char *)p + offset, sizeof v);
+    return v;
+}
+
+/* "--sigma 1e+30 (keyword sigma) is out of range [0, 65536] taxels". */
+static km_status out_of_range(km_ctx *ctx, const km_param *d, double v)
+{
+    char kw[64], what[128], range[80];
+    snprintf(kw, sizeof kw, "%s", d->keyword != NULL ? d->keyword : d->option != NULL ? d->option : d->name);
+    for (char *c = kw; *c != '\0'; c++)
+        *c = *c == '-' ? '_' : *c; /* knotmap.process's keyword (_params.py param_keyword) */
+    if (d->option != NULL)
+        snprintf(what, sizeof what, "--%s %.10g (keyword %s)", d->option, v, kw);
+    else
+        snprintf(what, sizeof what, "%s %.10g (keyword %s)", d->name, v, kw);
+    if (d->max >= BIG && d->min <= -BIG)
+        snprintf(range, sizeof range, "must be a finite number");
+    else if (d->max >= BIG)
+        snprintf(range, sizeof range, "must be a finite number %s %.10g", (d->flags & KM_PARAM_MIN_OPEN) ? ">" : ">=",
+                 d->min);
+    else
+        snprintf(range, sizeof range, "is out of range %c%.10g, %.10g%c", (d->flags & KM_PARAM_MIN_OPEN) ? '(' : '[',
+                 d->min, d->max, (d->flags & KM_PARAM_MAX_OPEN) ? ')' : ']');
+    return km_fail(ctx, KM_ERR_INVALID, "%s %s%s%s", what, range, d->units != NULL && d->units[0] ? " " : "",
+                   d->units != NULL ? d->units : "");
+}
+
+/* Every number of the table within its row's range; NaN only where it is
+   the row's default (threshold_abs: the frame's minimum).  An open minimum
+   is not checked: 0 there means "not given" (the rate, pitch and roller
+   radius then come from the file). */
+km_status km_process_params_check(km_ctx *ctx, const km_process_params *p)
+{
+    km_process_params def;
+    km_process_params_default(&def);
+    for (size_t i = 0; i < sizeof TABLE / sizeof TABLE[0]; i++) {
+        const km_param *d = &TABLE[i];
+        if ((d->type != KM_PARAM_DOUBLE && d->type != KM_PARAM_PAIR) || (d->flags & KM_PARAM_DERIVED))
+            continue;
+        for (int k = 0; k < (d->type == KM_PARAM_PAIR ? 2 : 1); k++) {
+            size_t off = k == 0 ? d->offset : d->offset2;
+            double v = field_f64(p, off);
+            if (isnan(v) ? !isnan(field_f64(&def, off))
+                         : v < d->min || v > d->max || ((d->flags & KM_PARAM_MAX_OPEN) && v == d->max))
+                return out_of_range(ctx, d, v);
+        }
+    }
+    return KM_OK;
 }
 
 const km_param *km_process_param_find(const char *key)

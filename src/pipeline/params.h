@@ -21,4 +21,9 @@ typedef struct km_param_run {
 km_status km_params_write(km_ctx *ctx, km_result_writer *w, const km_process_params *eff,
                           const km_param_run *run);
 
+/* Every number of the parameter table within its row's [min, max]
+ * (KM_ERR_INVALID naming the option and keyword): the one range check of
+ * km_process and the engine; the CLI checks the same rows as it parses. */
+km_status km_process_params_check(km_ctx *ctx, const km_process_params *p);
+
 #endif
