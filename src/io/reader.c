@@ -321,7 +321,7 @@ static int head_has_key(const unsigned char *h, size_t n, const char *key)
         if (n - i > k && memcmp(h + i, key, k) == 0 &&
             (h[i + k] == ' ' || h[i + k] == '\t' || h[i + k] == '\r' || h[i + k] == '\n'))
             return 1;
-        while (i < n && h[i] != '\n')
+        while (i < n && h[i] != '\n' && h[i] != '\r') /* LF, CR LF or CR alone */
             i++;
         i++;
     }

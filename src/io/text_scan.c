@@ -70,6 +70,29 @@ static km_status refill(km_ctx *ctx, km_lines *l)
     return KM_OK;
 }
 
+/* The file's line end, decided at its first one: LF (CR LF included) or a
+   lone CR (classic Mac OS).  *at: where the search resumes after a refill.
+   Returns 0 when more bytes are needed (a CR at the end of the buffer). */
+static int decide_eol(km_lines *l, const char *s, size_t avail, size_t *at)
+{
+    for (size_t i = *at; i < avail; i++) {
+        if (s[i] == '\n') {
+            l->eol = '\n';
+            return 1;
+        }
+        if (s[i] == '\r') {
+            if (i + 1 == avail && !l->eof) {
+                *at = i;
+                return 0;
+            }
+            l->eol = i + 1 < avail && s[i + 1] == '\n' ? '\n' : '\r';
+            return 1;
+        }
+    }
+    *at = avail;
+    return 0;
+}
+
 km_status km_lines_next(km_ctx *ctx, km_lines *l, char **line, size_t *len, int *got)
 {
     size_t scanned = 0; /* bytes of the current line already searched */
@@ -77,7 +100,13 @@ km_status km_lines_next(km_ctx *ctx, km_lines *l, char **line, size_t *len, int 
     for (;;) {
         char *s = l->buf + l->pos;
         size_t avail = l->end - l->pos;
-        char *q = avail > scanned ? memchr(s + scanned, '\n', avail - scanned) : NULL;
+        if (l->eol == 0 && !decide_eol(l, s, avail, &scanned) && !l->eof) {
+            km_status st = refill(ctx, l);
+            if (st != KM_OK)
+                return st;
+            continue;
+        }
+        char *q = avail > scanned ? memchr(s + scanned, l->eol == '\r' ? '\r' : '\n', avail - scanned) : NULL;
         size_t n;
         if (q == NULL && !l->eof) {
             km_status st;
@@ -93,6 +122,10 @@ km_status km_lines_next(km_ctx *ctx, km_lines *l, char **line, size_t *len, int 
         l->pos += q != NULL ? n + 1 : n;
         if (n > 0 && s[n - 1] == '\r')
             n--;
+        if (l->eol == '\r' && n > 0 && s[0] == '\n') { /* a CR LF inside a CR file */
+            s++;
+            n--;
+        }
         s[n] = '\0';
         l->line_no++;
         if (l->buf_off + (long long)(s - l->buf) == 0) { /* the file's first line */

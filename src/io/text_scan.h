@@ -29,13 +29,16 @@ typedef struct km_lines {
     long long buf_off;  /* file offset of buf[0] */
     int eof;            /* fread reached the end */
     int64_t line_no;    /* number of the last line returned (1-based) */
+    int eol;            /* the file's line end: 0 = not yet seen, '\n' (LF or
+                           CR LF) or '\r' (CR alone, classic Mac OS) */
 } km_lines;
 
 /* Open `path` for reading.  Errors: KM_ERR_NOT_FOUND, KM_ERR_NOMEM. */
 km_status km_lines_open(km_ctx *ctx, km_lines *l, const char *path, const km_alloc_ref *alloc);
 /* Close and release; accepts a zeroed or half-opened km_lines. */
 void km_lines_close(km_lines *l);
-/* Next line, without its end (LF or CR LF; a lone final CR is dropped) and,
+/* Next line, without its end (LF, CR LF or CR alone: the file's first line
+ * end decides which it uses; a lone final CR is dropped) and,
  * for the first line of the file, without a UTF-8 byte order mark,
  * NUL-terminated in place and valid until the next call.  *got = 0 at the
  * end of the file.  Errors: KM_ERR_IO, KM_ERR_LIMIT (line too long),
