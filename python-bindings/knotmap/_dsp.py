@@ -128,7 +128,9 @@ def _c_plan(arr, sigmas, orders, output, modes, cval, truncate, radius, scipy_th
     """(sigma_rows, sigma_cols, border, truncate) when the C filter computes
     exactly this call (2-D, or [T, R, C] with no smoothing along T; order
     0; one C border mode; float32, or float64 without scipy; a float32
-    output), else None."""
+    output; not empty: scipy returns an empty array as it is), else None."""
+    if arr.size == 0:
+        return None
     if arr.ndim == 3:
         if sigmas[0] != 0:
             return None
@@ -208,12 +210,13 @@ def gaussian_filter(input: ArrayLike, sigma: Union[float, Sequence[float]],
 
     Notes
     -----
-    knotmap's C filter runs when it computes the call (2-D frames, or
-    [T, R, C] stacks with sigma 0 along T; order 0; one border mode for
-    all axes; float32 in and out): scipy's definition (docs/ALGORITHMS.md
+    knotmap's C filter runs when it computes the call (non-empty 2-D
+    frames, or [T, R, C] stacks with sigma 0 along T; order 0; one border
+    mode for all axes; float32 in and out): scipy's definition (docs/ALGORITHMS.md
     section 2), equal to scipy's float32 result within a few float32 ulps
     (scipy sums in float64; at most 5 ulps over 200 random frames).  Any other call (derivative
-    orders, n-D smoothing, float64 or integer data, per-axis modes or
+    orders, n-D smoothing, float64 or integer data, an empty array
+    (returned empty, as scipy does), per-axis modes or
     radii that one truncate cannot express) is handed to
     ``scipy.ndimage.gaussian_filter``, so the result is scipy's.  Without
     scipy installed, float64 input is filtered by the C path in float32

@@ -322,8 +322,12 @@ def _c_image(arr):
     """The image as float32 when C computes peak_local_max on it exactly
     as scikit-image does, else None: real values that float32 holds
     exactly, all finite and >= 0 (scikit-image takes the outside of the
-    image as 0; knotmap ignores it, the same for non-negative images)."""
-    if arr.ndim != 2 or arr.dtype.kind not in "fiu" or arr.size == 0:
+    image as 0; knotmap ignores it, the same for non-negative images), in
+    a dtype scipy.ndimage's maximum filter takes (integers, float32,
+    float64: float16 and long double are refused there, so scikit-image
+    raises RuntimeError, and so does the call handed to it)."""
+    if arr.ndim != 2 or arr.size == 0 or not (
+            arr.dtype.kind in "iu" or arr.dtype in (np.float32, np.float64)):
         return None
     img = arr if arr.dtype == np.float32 else arr.astype(np.float32)
     if img is not arr and not np.array_equal(img, arr):
@@ -384,8 +388,11 @@ def peak_local_max(image: ArrayLike, min_distance: int = 1,
 
     Notes
     -----
-    knotmap's C detector runs when it computes the call exactly: a 2-D
-    image whose values float32 holds exactly, all finite and >= 0; no
+    knotmap's C detector runs when it computes the call exactly: a 2-D,
+    non-empty image of integers, float32 or float64 (the dtypes
+    scikit-image's maximum filter takes: float16 and long double raise
+    RuntimeError there, and here) whose values float32 holds exactly, all
+    finite and >= 0; no
     labels; the default box footprint; min_distance >= 1; one border width
     for both axes; p_norm 1, 2 or inf.  Its result then equals
     scikit-image's (same peaks, same order; where equal values tie, which
