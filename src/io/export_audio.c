@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "atomic_out.h"
+#include "file_out.h"
 #include "sndfile_dyn.h"
 
 #define KM_SF_MAX_CHANNELS 1024
@@ -152,7 +153,9 @@ km_status km_audio_writer_create(km_ctx *ctx, const char *path, const km_session
     w->overwrite = overwrite;
     int64_t taxels = (int64_t)info->rows * info->cols;
     w->channels = taxels <= KM_SF_MAX_CHANNELS ? (int)taxels : 1;
-    st = km_atomic_open(ctx, &w->alloc, path, NULL, overwrite, &w->tmp);
+    st = km_file_check_target(ctx, path, KM_FILE_AUDIO_EXPORT, overwrite);
+    if (st == KM_OK)
+        st = km_atomic_open(ctx, &w->alloc, path, NULL, overwrite, &w->tmp);
     if (st != KM_OK)
         goto done;
 

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "atomic_out.h"
+#include "file_out.h"
 
 /* ---------------------------------------------------------------------
  * Tekscan writer
@@ -103,7 +104,9 @@ km_status km_tekscan_writer_create(km_ctx *ctx, const char *path, const km_sessi
         memcpy(w->mask, mask, n);
     else
         memset(w->mask, 1, n);
-    st = km_atomic_open(ctx, &w->alloc, path, NULL, overwrite, &w->tmp);
+    st = km_file_check_target(ctx, path, KM_FILE_TEKSCAN_EXPORT, overwrite);
+    if (st == KM_OK)
+        st = km_atomic_open(ctx, &w->alloc, path, NULL, overwrite, &w->tmp);
     if (st != KM_OK)
         goto done;
     w->f = fdopen(w->tmp.fd, "wb");

@@ -16,8 +16,9 @@
 
 const char *km_file_kind_name(km_file_kind kind)
 {
-    static const char *const names[] = {"PNG", "SVG", "PDF", "HTML"};
-    return (unsigned)kind < 4u ? names[kind] : "?";
+    static const char *const names[] = {"PNG", "SVG", "PDF", "HTML", "knotmap Tekscan export",
+                                        "knotmap audio export"};
+    return (unsigned)kind < sizeof names / sizeof names[0] ? names[kind] : "?";
 }
 
 /* Is the start of a file (n bytes of head) a file of this kind? */
@@ -30,6 +31,16 @@ static int looks_like(const unsigned char *head, size_t n, km_file_kind kind)
         return n >= 8 && memcmp(head, png_sig, 8) == 0;
     case KM_FILE_PDF:
         return n >= 5 && memcmp(head, "%PDF-", 5) == 0;
+    case KM_FILE_TEKSCAN_EXPORT: /* export_tekscan.c's first two lines */
+        return n >= 33 && memcmp(head, "DATA_TYPE MOVIE\r\nVERSION knotmap ", 33) == 0;
+    case KM_FILE_AUDIO_EXPORT: /* export_audio.c's comment, in the header's first chunks; W64
+                                  and AU carry none: any file of the container */
+        if (n >= 4 && (memcmp(head, "riff", 4) == 0 || memcmp(head, ".snd", 4) == 0))
+            return 1;
+        for (size_t k = 0; k + 13 <= n; k++)
+            if (memcmp(head + k, "knotmap grid=", 13) == 0)
+                return 1;
+        return 0;
     default:
         break;
     }
@@ -50,7 +61,7 @@ static int looks_like(const unsigned char *head, size_t n, km_file_kind kind)
 
 /* The general rules (atomic_out.h), then: an existing file is replaced
  * only when it is of the same kind. */
-static km_status check_target(km_ctx *ctx, const char *path, km_file_kind kind, int overwrite)
+km_status km_file_check_target(km_ctx *ctx, const char *path, km_file_kind kind, int overwrite)
 {
     struct stat sb;
     unsigned char head[512];
@@ -78,9 +89,9 @@ km_status km_file_write_atomic(km_ctx *ctx, const char *path, const void *data, 
     const unsigned char *p = data;
 
     km_atomic_init(&o);
-    if (path == NULL || (data == NULL && n > 0) || (unsigned)kind > KM_FILE_HTML)
+    if (path == NULL || (data == NULL && n > 0) || (unsigned)kind > KM_FILE_AUDIO_EXPORT)
         return km_fail(ctx, KM_ERR_INVALID, "write: bad arguments");
-    st = check_target(ctx, path, kind, overwrite);
+    st = km_file_check_target(ctx, path, kind, overwrite);
     if (st != KM_OK)
         return st;
     st = km_atomic_open(ctx, &alloc, path, NULL, overwrite, &o);

@@ -11,10 +11,12 @@ typedef enum km_file_kind {
     KM_FILE_PNG = 0,
     KM_FILE_SVG = 1,
     KM_FILE_PDF = 2,
-    KM_FILE_HTML = 3
+    KM_FILE_HTML = 3,
+    KM_FILE_TEKSCAN_EXPORT = 4, /* `knotmap synth -o x.asf` (export_tekscan.c) */
+    KM_FILE_AUDIO_EXPORT = 5    /* `knotmap synth -o x.wav` (export_audio.c) */
 } km_file_kind;
 
-/* "PNG", "SVG", "PDF", "HTML". */
+/* "PNG", "SVG", "PDF", "HTML", "knotmap Tekscan export", "knotmap audio export". */
 const char *km_file_kind_name(km_file_kind kind);
 
 /* Write n bytes of data to `path`.  overwrite 1 replaces an existing file
@@ -25,5 +27,12 @@ const char *km_file_kind_name(km_file_kind kind);
  * with the path. */
 km_status km_file_write_atomic(km_ctx *ctx, const char *path, const void *data, size_t n,
                                km_file_kind kind, int overwrite);
+
+/* May `path` be written as a file of this kind?  The rules of
+ * km_file_write_atomic, for writers that stream (the exporters): an export
+ * replaces only an export knotmap wrote (the Tekscan header's "VERSION
+ * knotmap", the audio comment "knotmap grid="; W64 and AU files, which
+ * carry no comment, by their container), never a recording. */
+km_status km_file_check_target(km_ctx *ctx, const char *path, km_file_kind kind, int overwrite);
 
 #endif
