@@ -6,6 +6,7 @@
  * (km_cli_opt); process and info also take the rows of the parameter
  * table (km_process_param_table) of the sections they name, synth the rows
  * of km_synth_param_table. */
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -56,6 +57,47 @@ static size_t build(const km_cli_parser *ps, entry *e)
     return n;
 }
 
+/* Edit distance (insert, delete, substitute, swap two neighbours; case
+   ignored) between a[0..n) and b, or 99 beyond 2 or for long words. */
+int km_cli_distance(const char *a, size_t n, const char *b)
+{
+    enum { W = 48 };
+    size_t m = strlen(b);
+    int d[W + 1][W + 1];
+    if (n > W || m > W || (n > m ? n - m : m - n) > 2)
+        return 99;
+    for (size_t i = 0; i <= n; i++)
+        for (size_t j = 0; j <= m; j++) {
+            if (i == 0 || j == 0) {
+                d[i][j] = (int)(i + j);
+                continue;
+            }
+            int sub = tolower((unsigned char)a[i - 1]) != tolower((unsigned char)b[j - 1]);
+            int v = d[i - 1][j - 1] + sub;
+            v = d[i - 1][j] + 1 < v ? d[i - 1][j] + 1 : v;
+            v = d[i][j - 1] + 1 < v ? d[i][j - 1] + 1 : v;
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] && d[i - 2][j - 2] + 1 < v)
+                v = d[i - 2][j - 2] + 1;
+            d[i][j] = v;
+        }
+    return d[n][m] <= 2 ? d[n][m] : 99;
+}
+
+/* The long name nearest to text[0..len) (at most 2 edits), or NULL. */
+static const char *nearest(const entry *e, size_t n, const char *text, size_t len)
+{
+    const char *best = NULL;
+    int best_d = 3;
+    for (size_t k = 0; k < n; k++) {
+        int d = e[k].name != NULL ? km_cli_distance(text, len, e[k].name) : 99;
+        if (d < best_d) {
+            best_d = d;
+            best = e[k].name;
+        }
+    }
+    return best;
+}
+
 static int same_target(const entry *a, const entry *b)
 {
     return a->opt == b->opt && a->row == b->row;
@@ -82,7 +124,11 @@ static const entry *find_long(const km_cli_parser *ps, const entry *e, size_t n,
     if (hit != NULL && !ambiguous)
         return hit;
     if (hit == NULL) {
-        km_cli_usage(ps->cmd, "unknown option '--%.*s'", (int)len, text);
+        const char *near = nearest(e, n, text, len);
+        if (near != NULL)
+            km_cli_usage(ps->cmd, "unknown option '--%.*s' (did you mean '--%s'?)", (int)len, text, near);
+        else
+            km_cli_usage(ps->cmd, "unknown option '--%.*s'", (int)len, text);
         return NULL;
     }
     fprintf(stderr, "knotmap: %s: option '--%.*s' is ambiguous; possibilities:", ps->cmd,
@@ -142,6 +188,14 @@ static int short_options(km_cli_parser *ps, const entry *e, size_t n, int argc, 
         for (size_t k = 0; k < n && en == NULL; k++)
             if (e[k].short_name == *c)
                 en = &e[k];
+        if (en == NULL && c == argv[*i] + 1 && c[1] != '\0') {
+            /* "-sigma": a long option written with one dash? */
+            size_t len = strcspn(c, "=");
+            const char *near = nearest(e, n, c, len);
+            if (near != NULL)
+                return km_cli_usage(ps->cmd, "unknown option '-%c' in '%s' (long options take two dashes: "
+                                    "'--%s')", *c, argv[*i], near);
+        }
         if (en == NULL)
             return km_cli_usage(ps->cmd, "unknown option '-%c'", *c);
         int rc;

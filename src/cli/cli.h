@@ -167,6 +167,9 @@ int km_cli_parse(km_cli_parser *ps, int argc, char **argv);
 void km_cli_help(const km_cli_parser *ps);
 /* Does the command take this table row as an option? */
 int km_cli_takes_row(const km_cli_parser *ps, const km_param *d);
+/* Edit distance between a[0..n) and b (case ignored, a swap of two
+   neighbours is one edit); 99 when above 2: for "did you mean". */
+int km_cli_distance(const char *a, size_t n, const char *b);
 /* Set row d of p from the command-line text v (NULL for a flag), strictly
  * parsed and range-checked; 0, or -1 after printing the usage error. */
 int km_cli_param_set(const char *cmd, void *p, const km_param *d, const char *v);

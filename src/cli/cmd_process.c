@@ -25,6 +25,7 @@ typedef struct job {
     char *output;
     km_status status;
     int exit_code;
+    int ran;                   /* run_job finished with it */
     km_process_summary summary;
 } job;
 
@@ -256,6 +257,7 @@ static void run_job(shared *sh, job *j, km_ctx *ctx)
         if (km_result_is_complete(ctx, j->output, &complete) == KM_OK && complete) {
             j->status = KM_OK;
             j->exit_code = KM_EX_OK;
+            j->ran = 1;
             if (!sh->quiet) {
                 pthread_mutex_lock(&sh->print_lock);
                 printf("%s: skipped, %s is complete\n", j->input, j->output);
@@ -295,6 +297,7 @@ static void run_job(shared *sh, job *j, km_ctx *ctx)
     } else {
         j->exit_code = km_cli_report(ctx, j->status, j->input, j->output);
     }
+    j->ran = 1;
     pthread_mutex_unlock(&sh->print_lock);
 }
 
@@ -427,7 +430,12 @@ static int run_all(shared *sh, int jobs_wanted)
         if (rc == KM_EX_OK && j->exit_code != KM_EX_OK)
             rc = j->exit_code;
     }
-    if (km_cli_interrupted() != 0)
+    /* A signal that came after every input was written (complete results
+       under their names) stopped nothing: the run's own status stands. */
+    int all_written = 1;
+    for (int i = 0; i < sh->n_jobs; i++)
+        all_written &= sh->jobs[i].ran && sh->jobs[i].exit_code == KM_EX_OK;
+    if (km_cli_interrupted() != 0 && !all_written)
         rc = 128 + km_cli_interrupted();
 done:
     for (int t = 0; t < n_threads; t++)

@@ -99,15 +99,24 @@ int main(int argc, char **argv)
         printf("knotmap %s\n", km_version_string());
         return KM_EX_OK;
     }
-    if (strcmp(cmd, "process") == 0)
-        return km_cmd_process(argc - 1, argv + 1);
-    if (strcmp(cmd, "info") == 0)
-        return km_cmd_info(argc - 1, argv + 1);
-    if (strcmp(cmd, "synth") == 0)
-        return km_cmd_synth(argc - 1, argv + 1);
-    if (strcmp(cmd, "render") == 0) return km_cmd_render(argc - 1, argv + 1);
-    if (strcmp(cmd, "eval") == 0) return km_cmd_eval(argc - 1, argv + 1);
-    if (strcmp(cmd, "report") == 0) return km_cmd_report(argc - 1, argv + 1);
-    fprintf(stderr, "knotmap: '%s' is not a command\nTry 'knotmap --help'.\n", cmd);
+    static const struct {
+        const char *name;
+        int (*run)(int argc, char **argv);
+    } commands[] = {{"process", km_cmd_process}, {"info", km_cmd_info},     {"synth", km_cmd_synth},
+                    {"render", km_cmd_render},   {"eval", km_cmd_eval},     {"report", km_cmd_report}};
+    const char *near = NULL;
+    for (size_t k = 0, best = 3; k < sizeof commands / sizeof commands[0]; k++) {
+        if (strcmp(cmd, commands[k].name) == 0)
+            return commands[k].run(argc - 1, argv + 1);
+        size_t d = (size_t)km_cli_distance(cmd, strlen(cmd), commands[k].name);
+        if (d < best) {
+            best = d;
+            near = commands[k].name;
+        }
+    }
+    if (near != NULL)
+        fprintf(stderr, "knotmap: '%s' is not a command (did you mean '%s'?)\nTry 'knotmap --help'.\n", cmd, near);
+    else
+        fprintf(stderr, "knotmap: '%s' is not a command\nTry 'knotmap --help'.\n", cmd);
     return KM_EX_USAGE;
 }
