@@ -179,6 +179,21 @@ static void temp_name(const char *path, char *tmp, size_t cap)
     snprintf(tmp, cap, "%.*s.%.*s.tmp-%s", (int)dirlen, path, (int)keep, base, suffix);
 }
 
+/* Is the folder of `file` an existing folder?  (A create can fail with
+   ENOENT in a folder that exists: /proc, some FUSE file systems.) */
+static int folder_exists(const char *file)
+{
+    char dir[KM_ATOMIC_PATH_MAX];
+    const char *slash = strrchr(file, '/');
+    struct stat sb;
+    size_t n = slash == NULL ? 0 : slash == file ? 1 : (size_t)(slash - file);
+    if (n >= sizeof dir)
+        return 0;
+    memcpy(dir, n > 0 ? file : ".", n > 0 ? n : 1);
+    dir[n > 0 ? n : 1] = '\0';
+    return stat(dir, &sb) == 0 && S_ISDIR(sb.st_mode);
+}
+
 km_status km_atomic_open(km_ctx *ctx, const km_alloc_ref *alloc, const char *path,
                          const char *schema, int overwrite, km_atomic_out *o)
 {
@@ -210,7 +225,7 @@ km_status km_atomic_open(km_ctx *ctx, const km_alloc_ref *alloc, const char *pat
     }
     if (o->fd >= 0)
         goto done;
-    if (e == ENOENT || e == ENOTDIR)
+    if ((e == ENOENT || e == ENOTDIR) && !folder_exists(path))
         st = km_fail(ctx, KM_ERR_CREATE, "%s: the folder does not exist", path);
     else if (e == EEXIST)
         st = km_fail(ctx, KM_ERR_CREATE, "%s: cannot find a free temporary name", path);
