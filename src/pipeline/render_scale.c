@@ -78,8 +78,17 @@ km_status km_render_colour_range(km_ctx *ctx, const km_result_map *m, const km_r
         lo = p->vmin;
     if (!isnan(p->vmax))
         hi = p->vmax;
-    if (!(hi > lo)) /* a flat map: one colour, a range of width 1 below it */
-        lo = hi - 1.0;
+    if (!(hi > lo)) {
+        /* A flat map, or a given end beyond the other's automatic value:
+           the given end is kept and the other is moved, by 1 (or the
+           resolution of a double at |value| > 1e6, so the range has a
+           width: --vmax -1e20 made an endless tick loop). */
+        double w = fabs(lo) > 1e6 || fabs(hi) > 1e6 ? fmax(fabs(lo), fabs(hi)) * 1e-6 : 1.0;
+        if (!isnan(p->vmin) && isnan(p->vmax))
+            hi = lo + w;
+        else
+            lo = hi - w;
+    }
     for (size_t i = 0; i < nf; i++) {
         above += v[i] > hi;
         below += v[i] < lo;
@@ -111,7 +120,7 @@ double km_render_max_tick_width(km_draw *d, double lo, double hi, double step)
 {
     char lab[32];
     double w = 0;
-    for (double v = ceil(lo / step) * step; v <= hi + 1e-9 * fabs(hi - lo); v += step) {
+    for (double v = ceil(lo / step) * step; v <= hi + 1e-9 * fabs(hi - lo) && v + step > v; v += step) {
         km_fmt_num(lab, sizeof lab, v, 4);
         double t = kd_text_width(d, FS_TICK, 0, lab);
         w = t > w ? t : w;
@@ -145,14 +154,14 @@ void km_render_draw_bar(km_draw *d, const frame *F, const texts *t)
         kd_poly(d, tri, 3, 1, km_render_colour_of(0.0), C_AXIS, 1.0);
     }
     double step = km_nice_step(span * 28.0 / bh);
-    for (double v = ceil(L->vmin / step) * step; v <= L->vmax + 1e-9 * span; v += step) {
+    for (double v = ceil(L->vmin / step) * step; v <= L->vmax + 1e-9 * span && v + step > v; v += step) {
         double py = by + bh - (v - L->vmin) / span * (bh - 1.0);
         kd_line(d, bx + BAR_W, py, bx + BAR_W + TICK, py, C_AXIS, 1.0, 0);
         km_fmt_num(lab, sizeof lab, v, 4);
         kd_text(d, bx + BAR_W + TICK + 3, py + 4, FS_TICK, 0, -1, 0.0, C_TEXT, KD_NONE, lab);
     }
     double lw = 0;
-    for (double v = ceil(L->vmin / step) * step; v <= L->vmax + 1e-9 * span; v += step) {
+    for (double v = ceil(L->vmin / step) * step; v <= L->vmax + 1e-9 * span && v + step > v; v += step) {
         km_fmt_num(lab, sizeof lab, v, 4);
         double w = kd_text_width(d, FS_TICK, 0, lab);
         lw = w > lw ? w : lw;
