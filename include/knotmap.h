@@ -263,6 +263,15 @@ KM_API km_status km_reader_open(km_ctx *ctx, const char *path,
                                 const km_read_options *opt, km_reader **out);
 /* Close and free.  NULL is a no-op. */
 KM_API void km_reader_free(km_reader *reader);
+/* The format km_reader_open would read `path` as, with `opt` (NULL = the
+ * defaults): opt->format when it names one, else what the file's first
+ * bytes and its extension say.  KM_FORMAT_AUTO when `path` is not a
+ * regular file, cannot be read, or matches no format (km_reader_open then
+ * says why).  Reads the first bytes only and starts no parser (libhdf5,
+ * libsndfile): the command asks before it forks its probe (docs/CLI.md, "The
+ * probe").  Errors: KM_ERR_INVALID (NULL path or out).  Thread-safe. */
+KM_API km_status km_reader_format(km_ctx *ctx, const char *path, const km_read_options *opt,
+                                  km_format *out);
 /* Geometry and metadata. */
 KM_API void km_reader_info(const km_reader *reader, km_session_info *out);
 /* Validity mask, rows*cols bytes, row-major, 1 = valid.  Owned by the reader. */

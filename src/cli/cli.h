@@ -62,13 +62,15 @@ void km_cli_deadline_end(void);
 
 /* ---- the probe (probe.c) ------------------------------------------------ */
 
-/* An HDF5 input's probe may take this long before the input is refused. */
+/* An input's probe may take this long before the input is refused. */
 #define KM_CLI_PROBE_SECONDS 60
-/* Open `path` (when it is an HDF5 file) in a short-lived child process that
- * reads its structure as the commands will, and exits.  KM_EX_OK when the
- * child came back (the command then opens the file itself and reports its
- * errors) or `path` is not HDF5; else the refusal is printed ("PATH: reading
- * the file's HDF5 structure crashed (...): ...; refused") and the exit code
+/* Open `path` (when it is an HDF5 file, or read as audio: km_reader_format
+ * with `ro`) in a short-lived child process that reads its structure as the
+ * commands will, and exits.  KM_EX_OK when the child came back (the command
+ * then opens the file itself and reports its errors) or `path` is neither;
+ * else the refusal is printed ("PATH: reading the file's HDF5 structure
+ * crashed (...): ...; refused", or "reading the audio file (libsndfile)
+ * ...") and the exit code
  * returned: 65 (the child died by a signal, or ran past
  * KM_CLI_PROBE_SECONDS), 75 (ran past
  * `deadline` > 0, when shorter), 130/143 (the child was interrupted).

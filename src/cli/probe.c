@@ -1,12 +1,15 @@
-/* The probe: an HDF5 input opened first in a short-lived child process.
+/* The probe: an input that a third-party parser reads (libhdf5, libsndfile)
+ * opened first in a short-lived child process.
  *
  * libhdf5 (1.10.8) can still crash (SIGSEGV in its object-header parser) or
- * loop on some crafted files (tests/fuzz/libhdf5/), before any check of
- * knotmap's can look at the bytes.  So every command that reads files
- * (process, info, render, report, eval) opens each HDF5 input once in a
- * child: it reads the file's structure as the command will
- * (root attributes, /frames, /time, /mask and the first frame of a session;
- * everything `info` summarises of a result), then exits.  A child that dies
+ * loop on some crafted files (tests/fuzz/libhdf5/), and libsndfile (1.2.0)
+ * loops in sf_open on some crafted WAV files (tests/fuzz/libsndfile/),
+ * before any check of knotmap's can look at the bytes.  So every command
+ * that reads files (process, info, render, report, eval) opens each HDF5 or
+ * audio input once in a child: it reads the file's structure as the command
+ * will (root attributes, /frames, /time, /mask and the first frame of a
+ * session; everything `info` summarises of a result; an audio file's header
+ * and first frame), then exits.  A child that dies
  * by a signal or passes its time limit means the file is refused with exit
  * 65 (75 when the limit was --deadline) before the command itself opens it.
  * Its verdict also says whether the input is a knotmap result, so
@@ -14,7 +17,7 @@
  * on a pipe written when everything was read, so the command goes on while
  * the child is still exiting (a crash or a timeout closes the pipe without
  * it: then the child's fate is waited for).
- * Inputs that are not HDF5 are not probed (their readers are knotmap's own).
+ * Other inputs are not probed (their readers are knotmap's own).
  *
  * The library never forks: this lives in the command only.  Python's
  * knotmap.batch isolates every session in a child process of its own. */
@@ -136,13 +139,17 @@ int km_cli_probe(const char *path, const km_read_options *ro, double deadline, i
                  int session_first)
 {
     int is_hdf5 = 0, st = 0, fds[2] = {-1, -1};
+    km_format fmt = KM_FORMAT_AUTO;
     if (is_result != NULL)
         *is_result = -1;
     reap_pending();
     double limit = deadline > 0.0 && deadline < KM_CLI_PROBE_SECONDS ? deadline
                                                                      : KM_CLI_PROBE_SECONDS;
-    if (km_is_hdf5_file(NULL, path, &is_hdf5) != KM_OK || !is_hdf5)
+    if (km_is_hdf5_file(NULL, path, &is_hdf5) != KM_OK ||
+        (!is_hdf5 && (km_reader_format(NULL, path, ro, &fmt) != KM_OK || fmt != KM_FORMAT_AUDIO)))
         return KM_EX_OK; /* a result is HDF5: the command asks when it must */
+    /* What the child reads, for the refusal. */
+    const char *what = is_hdf5 ? "the file's HDF5 structure" : "the audio file (libsndfile)";
     fflush(NULL); /* the child must not write the parent's buffered output again */
     if (pipe2(fds, O_CLOEXEC) != 0)
         fds[0] = fds[1] = -1; /* the exit status alone says it */
@@ -191,20 +198,18 @@ int km_cli_probe(const char *path, const km_read_options *ro, double deadline, i
     if (sig == SIGINT || sig == SIGTERM) /* Ctrl-C reached the child too */
         return 128 + sig;
     if (sig == SIGALRM && limit == deadline) {
-        km_cli_error("%s: deadline of %g s exceeded while reading the file's HDF5 structure: "
-                     "refused",
-                     path, deadline);
+        km_cli_error("%s: deadline of %g s exceeded while reading %s: refused", path, deadline,
+                     what);
         return KM_EX_TEMPFAIL;
     }
     if (sig == SIGALRM) {
-        km_cli_error("%s: reading the file's HDF5 structure did not end within %d s: a damaged "
-                     "or hostile file; refused",
-                     path, KM_CLI_PROBE_SECONDS);
+        km_cli_error("%s: reading %s did not end within %d s: a damaged or hostile file; "
+                     "refused",
+                     path, what, KM_CLI_PROBE_SECONDS);
         return KM_EX_DATAERR;
     }
-    km_cli_error("%s: reading the file's HDF5 structure crashed (%s): a damaged or hostile "
-                 "file; refused",
-                 path, strsignal(sig));
+    km_cli_error("%s: reading %s crashed (%s): a damaged or hostile file; refused", path, what,
+                 strsignal(sig));
     return KM_EX_DATAERR;
 }
 

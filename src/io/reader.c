@@ -479,6 +479,27 @@ static km_status open_head(km_ctx *ctx, const char *path, unsigned char *head, s
     return KM_OK;
 }
 
+km_status km_reader_format(km_ctx *ctx, const char *path, const km_read_options *opt, km_format *out)
+{
+    unsigned char head[KM_SNIFF_BYTES];
+    size_t n = 0;
+    struct stat sb;
+    if (path == NULL || out == NULL)
+        return km_fail(ctx, KM_ERR_INVALID, "km_reader_format: path and out must not be NULL");
+    *out = KM_FORMAT_AUTO;
+    /* A regular file only: a FIFO must not be read here (its bytes would be
+       gone for the open), nor waited on. */
+    if (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode))
+        return KM_OK;
+    if (opt != NULL && opt->format != KM_FORMAT_AUTO) {
+        *out = opt->format;
+        return KM_OK;
+    }
+    if (open_head(NULL, path, head, &n) == KM_OK)
+        *out = km_sniff_format(head, n, path);
+    return KM_OK;
+}
+
 km_status km_reader_open(km_ctx *ctx, const char *path, const km_read_options *opt, km_reader **out)
 {
     km_read_options defaults;

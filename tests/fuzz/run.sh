@@ -85,9 +85,10 @@ export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$SRC/tests/fuzz/lsan.supp:print
 # Where a finding's fault lies: the innermost stack frame that is neither
 # the sanitizer, libFuzzer, libc nor an allocator (libc's frames by its
 # shared object, or by its source folders when symbolised: abort, raise,
-# pthread_kill and the stack protector's __stack_chk_fail).  libhdf5 there means a
-# bug of libhdf5 itself (the library has open parser CVEs): reported apart,
-# the input kept in $BUILD/fuzz-libhdf5/, and fuzzing goes on.
+# pthread_kill and the stack protector's __stack_chk_fail).  libhdf5 or
+# libsndfile there means a bug of that library itself (both have open parser
+# CVEs; tests/fuzz/libhdf5/, tests/fuzz/libsndfile/): reported apart, the
+# input kept in $BUILD/fuzz-libhdf5/ (every library's), and fuzzing goes on.
 culprit() {
   sed -n '/ERROR: \(AddressSanitizer\|libFuzzer\|UndefinedBehaviorSanitizer\|LeakSanitizer\)\|runtime error\|contract violated/,$p' "$1" |
     grep -E '^ *#[0-9]+ ' |
@@ -154,7 +155,7 @@ for t in $TARGETS; do
       [ "$ok" = 1 ] && break
       where=$(culprit "$BUILD/fuzz-$t.log")
       finding=$(ls "$art" | head -1)
-      if [ -n "$finding" ] && echo "$where" | grep -q 'libhdf5'; then
+      if [ -n "$finding" ] && echo "$where" | grep -qE 'libhdf5|libsndfile'; then
         cp "$art$finding" "$BUILD/fuzz-libhdf5/$t-$finding"
         n_hdf5=$((n_hdf5 + 1))
         left_runs=$((left_runs - (n > 0 ? n : 1)))
@@ -175,7 +176,7 @@ for t in $TARGETS; do
       break
     done
     note=""
-    [ "$n_hdf5" -eq 0 ] || note=" ($n_hdf5 libhdf5 findings, not knotmap's: $BUILD/fuzz-libhdf5/)"
+    [ "$n_hdf5" -eq 0 ] || note=" ($n_hdf5 libhdf5/libsndfile findings, not knotmap's: $BUILD/fuzz-libhdf5/)"
     summary+=("$t: fuzzed $done_runs runs from seed $SEED in $(($(date +%s) - t0))s: $verdict$note")
   fi
   while [ "$left" -ge 3 ]; do
@@ -207,10 +208,10 @@ for t in $TARGETS; do
         continue
       fi
     fi
-    if [ -n "$finding" ] && echo "$where" | grep -q 'libhdf5'; then
+    if [ -n "$finding" ] && echo "$where" | grep -qE 'libhdf5|libsndfile'; then
       cp "$art$finding" "$BUILD/fuzz-libhdf5/$t-$finding"
       cp "$BUILD/fuzz-$t.log" "$BUILD/fuzz-libhdf5/$t-$finding.log"
-      summary+=("$t: libhdf5 finding (not knotmap): $BUILD/fuzz-libhdf5/$t-$finding at:$(echo "$where" | sed 's/(BuildId.*//')")
+      summary+=("$t: libhdf5/libsndfile finding (not knotmap): $BUILD/fuzz-libhdf5/$t-$finding at:$(echo "$where" | sed 's/(BuildId.*//')")
       left=$((left - ($(date +%s) - t0)))
       continue
     fi

@@ -1,7 +1,8 @@
 /* LD_PRELOAD shim of the probe tests (test_reliability_probe.py): makes
- * libhdf5 crash or hang on one file, as libhdf5 itself does on some
- * crafted files (tests/fuzz/libhdf5/), so the test does not depend on a
- * heap layout.
+ * libhdf5 (or libsndfile) crash or hang on one file, as libhdf5 itself does
+ * on some crafted files (tests/fuzz/libhdf5/), so the test does not depend
+ * on a heap layout.  The open() door below breaks libsndfile's opening of an
+ * audio input in the probe child just the same.
  *
  *   KM_H5_BREAK=SUBSTRING      opening a path containing it breaks
  *   KM_H5_BREAK_HOW=segv|hang  SIGSEGV, or never return [segv]

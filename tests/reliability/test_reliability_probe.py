@@ -27,8 +27,8 @@ def sessions(tmp_path_factory):
             write_session(str(d / "evil.h5"), 40, rows=8, cols=8, seed=2))
 
 
-def run(args, how="segv", cwd=None):
-    env = dict(os.environ, LD_PRELOAD=SHIM, KM_H5_BREAK="evil.h5", KM_H5_BREAK_HOW=how)
+def run(args, how="segv", cwd=None, name="evil.h5"):
+    env = dict(os.environ, LD_PRELOAD=SHIM, KM_H5_BREAK=name, KM_H5_BREAK_HOW=how)
     return subprocess.run([BIN] + args, capture_output=True, text=True, env=env, cwd=cwd,
                           timeout=120)
 
@@ -125,3 +125,61 @@ def test_result_readers_refuse_a_result_that_crashes_libhdf5(knotmap_bin, sessio
     assert p.returncode == 65, p.stderr
     assert p.stderr.startswith("knotmap: %s: reading the file's HDF5 structure crashed" % evil)
     assert p.stdout == "" and os.listdir(str(out)) == []
+
+
+# ---- audio inputs: libsndfile is probed as libhdf5 is ---------------------
+
+HANG_WAV = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "fuzz",
+                        "libsndfile", "hang-sf_open-wav-INFO-subchunk.wav")
+
+
+@pytest.fixture(scope="module")
+def audio(tmp_path_factory):
+    """A small audio session (synth) under two names: the shim breaks evil.wav."""
+    d = tmp_path_factory.mktemp("audio")
+    good, evil = str(d / "good.wav"), str(d / "evil.wav")
+    assert subprocess.run([BIN, "synth", "--mode", "mat", "--grid", "16x16", "--knots", "1", "--duration", "1",
+                           "-o", good], capture_output=True).returncode == 0
+    with open(good, "rb") as a, open(evil, "wb") as b:
+        b.write(a.read())
+    return good, evil
+
+
+def test_process_refuses_an_audio_file_that_crashes_libsndfile(knotmap_bin, audio, tmp_path):
+    """Without the probe the command opened an audio input itself, and a file
+    on which libsndfile crashed took the command (and the other inputs) down."""
+    good, evil = audio
+    out = tmp_path / "out"
+    p = run(["process", "-q", evil, good, "-o", str(out) + "/"], name="evil.wav")
+    assert p.returncode == 65, p.stderr
+    assert p.stderr == ("knotmap: %s: reading the audio file (libsndfile) crashed (Segmentation "
+                        "fault): a damaged or hostile file; refused\n" % evil)
+    assert sorted(os.listdir(str(out))) == ["good.knotmap.h5"]
+    assert result_state(str(out / "good.knotmap.h5")) == "complete"
+
+
+def test_audio_given_by_format_is_probed(knotmap_bin, audio, tmp_path):
+    """An audio file under a name that says nothing (--format audio) is
+    probed too: what decides is the reader that will parse it."""
+    _, evil = audio
+    plain = str(tmp_path / "evil.dat")
+    with open(evil, "rb") as a, open(plain, "wb") as b:
+        b.write(a.read())
+    p = run(["info", "--format", "audio", plain], cwd=str(tmp_path), name="evil.dat")
+    assert p.returncode == 65, p.stderr
+    assert "reading the audio file (libsndfile) crashed" in p.stderr
+
+
+def test_a_wav_on_which_libsndfile_never_returns_is_refused(knotmap_bin, audio, tmp_path):
+    """tests/fuzz/libsndfile/: libsndfile 1.2.0's sf_open loops for ever on
+    this file.  The command no longer hangs: the probe gives up after 60 s
+    (exit 65) and the other input is still read.  (Should a later libsndfile
+    refuse the file at once, the command says so: exit 65 just the same.)"""
+    good, _ = audio
+    p = subprocess.run([BIN, "info", HANG_WAV, good], capture_output=True, text=True,
+                       timeout=150, cwd=str(tmp_path))
+    assert p.returncode == 65, p.stderr
+    assert p.stderr.startswith("knotmap: %s: " % HANG_WAV), p.stderr
+    assert p.stderr.count("\n") == 1
+    assert "file:         %s" % good in p.stdout
+    assert os.listdir(str(tmp_path)) == []

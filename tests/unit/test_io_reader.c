@@ -1,9 +1,12 @@
 /* Reader front end: format names, options, sniffing, open errors, argument
  * checks, cancellation, allocator hooks. */
+#define _GNU_SOURCE
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "io/reader_internal.h"
 #include "knotmap.h"
@@ -107,6 +110,44 @@ Test(io_reader, auto_picks_tekscan_for_asf_and_text_for_txt)
     km_reader_info(r, &in);
     cr_assert_eq(in.format, KM_FORMAT_TEXT);
     km_reader_free(r);
+}
+
+/* km_reader_format: what km_reader_open would read the file as, from the
+ * options or the first bytes, without parsing; AUTO for a missing file or one
+ * that is not regular (a FIFO is not read: its bytes would be lost). */
+Test(io_reader, reader_format_without_parsing)
+{
+    km_format f = KM_FORMAT_SESSION;
+    km_read_options o;
+    char dir[] = "/tmp/km_fmt_XXXXXX", wav[64], fifo[64];
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(wav, sizeof wav, "%s/x.dat", dir);
+    snprintf(fifo, sizeof fifo, "%s/p", dir);
+    FILE *fp = fopen(wav, "wb");
+    cr_assert_not_null(fp);
+    fwrite("RIFF\0\0\0\0WAVEfmt ", 1, 16, fp);
+    fclose(fp);
+    cr_assert_eq(km_reader_format(ctx, wav, NULL, &f), KM_OK);
+    cr_assert_eq(f, KM_FORMAT_AUDIO);
+    cr_assert_eq(km_reader_format(ctx, FSCAN, NULL, &f), KM_OK);
+    cr_assert_eq(f, KM_FORMAT_TEKSCAN);
+    km_read_options_default(&o);
+    o.format = KM_FORMAT_TEXT; /* the option wins over the bytes */
+    cr_assert_eq(km_reader_format(ctx, wav, &o, &f), KM_OK);
+    cr_assert_eq(f, KM_FORMAT_TEXT);
+    cr_assert_eq(mkfifo(fifo, 0600), 0);
+    o.format = KM_FORMAT_AUDIO; /* not even then: not a regular file */
+    cr_assert_eq(km_reader_format(ctx, fifo, &o, &f), KM_OK);
+    cr_assert_eq(f, KM_FORMAT_AUTO);
+    cr_assert_eq(km_reader_format(ctx, dir, NULL, &f), KM_OK);
+    cr_assert_eq(f, KM_FORMAT_AUTO);
+    cr_assert_eq(km_reader_format(ctx, "/nonexistent/x.wav", NULL, &f), KM_OK);
+    cr_assert_eq(f, KM_FORMAT_AUTO);
+    cr_assert_eq(km_reader_format(ctx, NULL, NULL, &f), KM_ERR_INVALID);
+    cr_assert_eq(km_reader_format(ctx, wav, NULL, NULL), KM_ERR_INVALID);
+    unlink(fifo);
+    unlink(wav);
+    rmdir(dir);
 }
 
 Test(io_reader, forced_wrong_format_fails_with_path)
