@@ -36,8 +36,9 @@ static km_status open_checked(km_ctx *ctx, const char *path, const char *schema,
         return km_fail(ctx, KM_ERR_FORMAT, "%s: cannot open as HDF5: %s", path, why);
     }
     st = km_h5_attr_get_string(ctx, f, "schema", buf, sizeof buf);
-    if (st == KM_OK && strcmp(buf, schema) != 0)
-        st = km_fail(ctx, KM_ERR_FORMAT, "%s: schema is '%s', expected '%s'", path, buf, schema);
+    if (st == KM_OK && strcmp(buf, schema) != 0) /* a session where a result is wanted: say how */
+        st = km_fail(ctx, KM_ERR_FORMAT, "%s: schema is '%s', expected '%s'%s", path, buf, schema,
+                     strcmp(buf, "knotmap-session") == 0 ? " (a session: `knotmap process` makes its result)" : "");
     else if (st == KM_ERR_NOT_FOUND)
         st = km_fail(ctx, KM_ERR_FORMAT, "%s: no schema attribute: not a %s file", path, schema);
     else if (st != KM_OK)
