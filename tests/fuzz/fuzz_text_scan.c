@@ -1,7 +1,10 @@
 /* Fuzz target: the line reader and the number scanner shared by the text
  * readers (src/io/text_scan.c).  Checks, beyond memory errors:
- *   - km_lines_next returns every line of the input exactly (LF or CRLF
- *     ends, a final CR dropped), with the right line numbers;
+ *   - km_lines_next returns every line of the input exactly, with the
+ *     right line numbers: the line end decided at the file's first one (LF
+ *     or CR LF: lines end at LF, a CR before it dropped; a lone CR: lines end
+ *     at CR, an LF that starts one dropped), a UTF-8 byte order mark at the
+ *     file's start dropped;
  *   - km_scan_number agrees with strtod within a relative 1e-9 wherever it
  *     accepts a number (its fast path claims correct rounding, the slow
  *     path uses pow), never reads past `end`, and refuses only what is out
@@ -65,6 +68,42 @@ static void check_numbers(const char *line, size_t len)
     free(term);
 }
 
+/* The line end km_lines_next decides at the file's first one: '\r' for a
+ * lone CR (classic Mac OS), else '\n' (LF, CR LF, or none at all). */
+static char line_end(const uint8_t *data, size_t size)
+{
+    for (size_t i = 0; i < size; i++) {
+        if (data[i] == '\n')
+            return '\n';
+        if (data[i] == '\r')
+            return i + 1 < size && data[i + 1] == '\n' ? '\n' : '\r';
+    }
+    return '\n';
+}
+
+/* The line that starts at pos, as km_lines_next gives it: *start and *len
+ * into data; returns where the next line starts. */
+static size_t expected_line(const uint8_t *data, size_t size, size_t pos, char eol,
+                            size_t *start, size_t *len)
+{
+    const uint8_t *e = memchr(data + pos, eol, size - pos);
+    size_t n = e != NULL ? (size_t)(e - (data + pos)) : size - pos;
+    size_t next = pos + n + (e != NULL);
+    if (n > 0 && data[pos + n - 1] == '\r')
+        n--;
+    if (eol == '\r' && n > 0 && data[pos] == '\n') { /* a CR LF inside a CR file */
+        pos++;
+        n--;
+    }
+    if (pos == 0 && n >= 3 && data[0] == 0xef && data[1] == 0xbb && data[2] == 0xbf) {
+        pos += 3; /* the byte order mark */
+        n -= 3;
+    }
+    *start = pos;
+    *len = n;
+    return next;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     const char *path = km_fuzz_file(data, size);
@@ -74,6 +113,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t pos = 0;
     int64_t line_no = 0;
     km_status st;
+    const char eol = line_end(data, size);
 
     if (km_ctx_create(&ctx) != KM_OK)
         abort();
@@ -85,7 +125,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         char *line = NULL;
         size_t len = 0, want;
         int got = 0;
-        const uint8_t *nl;
         st = km_lines_next(ctx, &lines, &line, &len, &got);
         if (st != KM_OK)
             km_fuzz_die("km_lines_next failed", km_ctx_last_error(ctx));
@@ -97,13 +136,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         line_no++;
         if (lines.line_no != line_no)
             km_fuzz_die("line number out of step", "");
-        nl = memchr(data + pos, '\n', size - pos);
-        want = nl != NULL ? (size_t)(nl - (data + pos)) : size - pos;
         {
-            size_t next = pos + want + (nl != NULL);
-            if (want > 0 && data[pos + want - 1] == '\r')
-                want--;
-            if (len != want || memcmp(line, data + pos, len) != 0 || line[len] != '\0')
+            size_t start, next = expected_line(data, size, pos, eol, &start, &want);
+            if (len != want || memcmp(line, data + start, len) != 0 || line[len] != '\0')
                 km_fuzz_die("km_lines_next returned a different line", "");
             check_numbers(line, len);
             pos = next;
