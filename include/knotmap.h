@@ -1479,7 +1479,8 @@ KM_API km_status km_synth_frames_motion(km_ctx *ctx, km_synth *s, float *frames,
  * with /truth/knots), KM_FORMAT_TEKSCAN or KM_FORMAT_AUDIO (container from
  * the extension).  Written under a temporary name and renamed.  Errors: as
  * km_synth_create and the writer's (KM_ERR_CREATE when `path` exists and
- * overwrite == 0, KM_ERR_IO, KM_ERR_UNSUPPORTED for other formats). */
+ * overwrite == 0, or is not a file of that format knotmap wrote: a session,
+ * an export (below); KM_ERR_IO, KM_ERR_UNSUPPORTED for other formats). */
 KM_API km_status km_synth_write(km_ctx *ctx, const km_synth_params *p, km_format format,
                                 const char *path, int32_t overwrite);
 
@@ -1488,12 +1489,20 @@ KM_API km_status km_synth_write(km_ctx *ctx, const km_synth_params *p, km_format
  * file, for format round trips.  Same life cycle as the session writer:
  * written under a temporary name in the target folder, renamed to `path`
  * by _commit (refusing an existing `path` when overwrite == 0); _free
- * without commit removes the temporary file.  One thread at a time.
+ * without commit removes the temporary file.  With overwrite == 1 an
+ * existing `path` is replaced only when it is an export knotmap wrote (a
+ * Tekscan header "VERSION knotmap", an audio comment "knotmap grid=", or a
+ * W64/AU file, which carry no comment); anything else, a recording among
+ * them, is KM_ERR_CREATE ("PATH: exists and is not a knotmap Tekscan export
+ * file: not replacing it").  One thread at a time.
  * ==================================================================== */
 typedef struct km_tekscan_writer km_tekscan_writer;
 /* info: rows, cols, frame_rate_hz, pitches, units; mask NULL = all valid,
  * masked taxels are written as B.  Values printed with 9 significant
- * digits (float32 round-trips exactly).  Errors: KM_ERR_CREATE,
+ * digits (float32 round-trips exactly); pitches, saturation and roller
+ * radius with 17 (double round-trips exactly).  The mode and roller radius
+ * go in the COMMENTS line, "knotmap export mode=roller roller_radius_mm=50",
+ * which the Tekscan reader reads back (docs/FORMAT.md 1.3).  Errors: KM_ERR_CREATE,
  * KM_ERR_INVALID, KM_ERR_LIMIT, KM_ERR_IO. */
 KM_API km_status km_tekscan_writer_create(km_ctx *ctx, const char *path,
                                           const km_session_info *info, const uint8_t *mask,
