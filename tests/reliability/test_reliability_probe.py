@@ -1,7 +1,8 @@
-"""The probe (src/cli/probe.c): every command that reads files opens each HDF5 input
-first in a short-lived child process, so a file on which libhdf5 itself
-crashes or loops (tests/fuzz/libhdf5/) is refused with exit 65 (75 under
---deadline) and a one-line message, instead of killing the command.
+"""The probe (src/cli/probe.c): every command that reads files opens each HDF5 or
+audio input first in a short-lived child process, so a file on which libhdf5 or
+libsndfile itself crashes or loops (tests/fuzz/libhdf5/, tests/fuzz/libsndfile/)
+is refused with exit 65 (75 under --deadline) and a one-line message, instead of
+killing the command.
 
 Whether libhdf5 crashes on a crafted file depends on its heap layout, so the
 crash and the hang come from an LD_PRELOAD shim (crashhdf5.c, built as
@@ -27,19 +28,36 @@ def sessions(tmp_path_factory):
             write_session(str(d / "evil.h5"), 40, rows=8, cols=8, seed=2))
 
 
+@pytest.fixture(scope="module")
+def audio(tmp_path_factory):
+    """A small audio session (synth) under two names: the shim breaks evil.wav."""
+    d = tmp_path_factory.mktemp("audio")
+    good, evil = str(d / "good.wav"), str(d / "evil.wav")
+    assert subprocess.run([BIN, "synth", "--mode", "mat", "--grid", "16x16", "--knots", "1",
+                           "--duration", "1", "-o", good], capture_output=True).returncode == 0
+    with open(good, "rb") as a, open(evil, "wb") as b:
+        b.write(a.read())
+    return good, evil
+
+
 def run(args, how="segv", cwd=None, name="evil.h5"):
     env = dict(os.environ, LD_PRELOAD=SHIM, KM_H5_BREAK=name, KM_H5_BREAK_HOW=how)
     return subprocess.run([BIN] + args, capture_output=True, text=True, env=env, cwd=cwd,
                           timeout=120)
 
 
-def test_process_refuses_a_file_that_crashes_libhdf5(knotmap_bin, sessions, tmp_path):
-    good, evil = sessions
+@pytest.mark.parametrize("kind", ["hdf5", "audio"])
+def test_process_refuses_a_file_that_crashes_its_parser(knotmap_bin, request, tmp_path, kind):
+    """libhdf5 for a session, libsndfile for an audio input: without the probe
+    the command opened the file itself, and the crash took the command (and
+    the other inputs) down."""
+    good, evil = request.getfixturevalue("sessions" if kind == "hdf5" else "audio")
+    what = "the file's HDF5 structure" if kind == "hdf5" else "the audio file (libsndfile)"
     out = tmp_path / "out"
-    p = run(["process", "-q", good, evil, "-o", str(out) + "/"])
+    p = run(["process", "-q", good, evil, "-o", str(out) + "/"], name=os.path.basename(evil))
     assert p.returncode == 65, p.stderr
-    assert p.stderr == ("knotmap: %s: reading the file's HDF5 structure crashed (Segmentation "
-                        "fault): a damaged or hostile file; refused\n" % evil)
+    assert p.stderr == ("knotmap: %s: reading %s crashed (Segmentation fault): a damaged or "
+                        "hostile file; refused\n" % (evil, what))
     # the other input is processed; nothing of the refused one, no temporary
     assert sorted(os.listdir(str(out))) == ["good.knotmap.h5"]
     assert result_state(str(out / "good.knotmap.h5")) == "complete"
@@ -131,31 +149,6 @@ def test_result_readers_refuse_a_result_that_crashes_libhdf5(knotmap_bin, sessio
 
 HANG_WAV = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "fuzz",
                         "libsndfile", "hang-sf_open-wav-INFO-subchunk.wav")
-
-
-@pytest.fixture(scope="module")
-def audio(tmp_path_factory):
-    """A small audio session (synth) under two names: the shim breaks evil.wav."""
-    d = tmp_path_factory.mktemp("audio")
-    good, evil = str(d / "good.wav"), str(d / "evil.wav")
-    assert subprocess.run([BIN, "synth", "--mode", "mat", "--grid", "16x16", "--knots", "1", "--duration", "1",
-                           "-o", good], capture_output=True).returncode == 0
-    with open(good, "rb") as a, open(evil, "wb") as b:
-        b.write(a.read())
-    return good, evil
-
-
-def test_process_refuses_an_audio_file_that_crashes_libsndfile(knotmap_bin, audio, tmp_path):
-    """Without the probe the command opened an audio input itself, and a file
-    on which libsndfile crashed took the command (and the other inputs) down."""
-    good, evil = audio
-    out = tmp_path / "out"
-    p = run(["process", "-q", evil, good, "-o", str(out) + "/"], name="evil.wav")
-    assert p.returncode == 65, p.stderr
-    assert p.stderr == ("knotmap: %s: reading the audio file (libsndfile) crashed (Segmentation "
-                        "fault): a damaged or hostile file; refused\n" % evil)
-    assert sorted(os.listdir(str(out))) == ["good.knotmap.h5"]
-    assert result_state(str(out / "good.knotmap.h5")) == "complete"
 
 
 def test_audio_given_by_format_is_probed(knotmap_bin, audio, tmp_path):
