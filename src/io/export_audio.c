@@ -94,7 +94,7 @@ static km_status write_comment(km_ctx *ctx, km_audio_writer *w, const char *path
                                const km_session_info *info, double rate, double per)
 {
     char comment[512];
-    int len = snprintf(comment, sizeof comment, "knotmap grid=%dx%d pitch=%.17gx%.17g units=%s mode=%s",
+    int len = snprintf(comment, sizeof comment, KM_AUDIO_EXPORT_COMMENT "%dx%d pitch=%.17gx%.17g units=%s mode=%s",
                        (int)info->rows, (int)info->cols, info->row_pitch_mm, info->col_pitch_mm,
                        info->units[0] ? info->units : "raw",
                        info->mode == KM_MODE_ROLLER ? "roller" : "mat");

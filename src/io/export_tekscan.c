@@ -42,7 +42,7 @@ static int write_header(km_tekscan_writer *w, const km_session_info *info)
 {
     FILE *f = w->f;
     int bad = 0;
-    bad |= fprintf(f, "DATA_TYPE MOVIE\r\nVERSION knotmap %s\r\nSENSOR_TYPE KNOTMAP\r\n",
+    bad |= fprintf(f, KM_TEKSCAN_EXPORT_HEAD "%s\r\nSENSOR_TYPE KNOTMAP\r\n",
                    km_version_string()) < 0;
     bad |= fprintf(f, "ROWS %d\r\nCOLS %d\r\n", (int)info->rows, (int)info->cols) < 0;
     bad |= fprintf(f, "ROW_SPACING %.17g mm\r\nCOL_SPACING %.17g mm\r\n", info->row_pitch_mm,

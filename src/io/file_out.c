@@ -32,13 +32,14 @@ static int looks_like(const unsigned char *head, size_t n, km_file_kind kind)
     case KM_FILE_PDF:
         return n >= 5 && memcmp(head, "%PDF-", 5) == 0;
     case KM_FILE_TEKSCAN_EXPORT: /* export_tekscan.c's first two lines */
-        return n >= 33 && memcmp(head, "DATA_TYPE MOVIE\r\nVERSION knotmap ", 33) == 0;
+        return n >= sizeof KM_TEKSCAN_EXPORT_HEAD - 1 &&
+               memcmp(head, KM_TEKSCAN_EXPORT_HEAD, sizeof KM_TEKSCAN_EXPORT_HEAD - 1) == 0;
     case KM_FILE_AUDIO_EXPORT: /* export_audio.c's comment, in the header's first chunks; W64
                                   and AU carry none: any file of the container */
         if (n >= 4 && (memcmp(head, "riff", 4) == 0 || memcmp(head, ".snd", 4) == 0))
             return 1;
-        for (size_t k = 0; k + 13 <= n; k++)
-            if (memcmp(head + k, "knotmap grid=", 13) == 0)
+        for (size_t k = 0; k + sizeof KM_AUDIO_EXPORT_COMMENT - 1 <= n; k++)
+            if (memcmp(head + k, KM_AUDIO_EXPORT_COMMENT, sizeof KM_AUDIO_EXPORT_COMMENT - 1) == 0)
                 return 1;
         return 0;
     default:

@@ -16,6 +16,12 @@ typedef enum km_file_kind {
     KM_FILE_AUDIO_EXPORT = 5    /* `knotmap synth -o x.wav` (export_audio.c) */
 } km_file_kind;
 
+/* How the exports begin, written by the exporters and looked for before one
+ * replaces a file: the Tekscan export's first lines (then the version), and
+ * the audio export's comment (then the grid). */
+#define KM_TEKSCAN_EXPORT_HEAD "DATA_TYPE MOVIE\r\nVERSION knotmap "
+#define KM_AUDIO_EXPORT_COMMENT "knotmap grid="
+
 /* "PNG", "SVG", "PDF", "HTML", "knotmap Tekscan export", "knotmap audio export". */
 const char *km_file_kind_name(km_file_kind kind);
 

@@ -58,8 +58,7 @@ static km_status comment_value(km_ctx *ctx, const char *key, const char *val, km
         m->row_pitch = a;
         m->col_pitch = b;
     } else if (strcmp(key, "units") == 0) {
-        if (strcmp(val, "kPa") != 0 && strcmp(val, "mmHg") != 0 && strcmp(val, "N/cm2") != 0 &&
-            strcmp(val, "raw") != 0)
+        if (!km_units_known(val))
             return km_fail(ctx, KM_ERR_FORMAT,
                            "comment: units=%s is not one of kPa, mmHg, N/cm2, raw", val);
         memcpy(m->units, val, strlen(val) + 1);

@@ -105,12 +105,6 @@ static km_status read_header(km_ctx *ctx, km_reader *r, hid_t file)
     return KM_OK;
 }
 
-static int units_known(const char *u)
-{
-    return strcmp(u, "kPa") == 0 || strcmp(u, "mmHg") == 0 || strcmp(u, "N/cm2") == 0 ||
-           strcmp(u, "raw") == 0;
-}
-
 /* Optional positive (or >= 0) finite number: KM_OK and *out untouched when absent. */
 static km_status get_number(km_ctx *ctx, hid_t f, const char *name, int allow_zero, double *out)
 {
@@ -176,7 +170,7 @@ static km_status read_root_attrs(km_ctx *ctx, km_reader *r, hid_t f, int forced,
         return st;
     st = km_h5_attr_get_string(ctx, f, "units", buf, sizeof buf);
     if (st == KM_OK) {
-        if (!units_known(buf))
+        if (!km_units_known(buf))
             return km_fail(ctx, KM_ERR_FORMAT,
                            "attribute units = \"%s\" is not one of kPa, mmHg, N/cm2, raw", buf);
         memcpy(r->info.units, buf, strlen(buf) + 1); /* known units fit */

@@ -55,7 +55,7 @@ uint64_t km_read_max_memory(const km_read_options *opt)
     return (uint64_t)opt->max_memory;
 }
 
-static int units_known(const char *u)
+int km_units_known(const char *u)
 {
     return strcmp(u, "kPa") == 0 || strcmp(u, "mmHg") == 0 || strcmp(u, "N/cm2") == 0 ||
            strcmp(u, "raw") == 0;
@@ -76,7 +76,7 @@ static km_status check_options(km_ctx *ctx, const km_read_options *o)
     if (!(o->row_pitch_mm >= 0 && o->row_pitch_mm < INFINITY) || !(o->col_pitch_mm >= 0 && o->col_pitch_mm < INFINITY))
         return km_fail(ctx, KM_ERR_INVALID, "pitch %gx%g mm: must be positive and finite", o->row_pitch_mm,
                        o->col_pitch_mm);
-    if (o->units != NULL && !units_known(o->units))
+    if (o->units != NULL && !km_units_known(o->units))
         return km_fail(ctx, KM_ERR_INVALID, "units '%s': expected kPa, mmHg, N/cm2 or raw", o->units);
     if (o->mode < -1 || o->mode > KM_MODE_ROLLER)
         return km_fail(ctx, KM_ERR_INVALID, "mode %d: expected mat (0) or roller (1)", (int)o->mode);

@@ -72,6 +72,10 @@ km_status km_open_text(km_ctx *ctx, km_reader *r, const km_read_options *opt);
 km_status km_open_audio(km_ctx *ctx, km_reader *r, const km_read_options *opt);
 km_status km_open_xsensor(km_ctx *ctx, km_reader *r, const km_read_options *opt);
 
+/* The units a session may declare: kPa, mmHg, N/cm2, raw (reader.c; the
+   one list of the readers, the session writer and the comments). */
+int km_units_known(const char *u);
+
 /* What a knotmap comment says (knotmap_comment.c); 0 / "" / -1 = not said. */
 typedef struct km_comment_meta {
     int64_t rows, cols;

@@ -15,6 +15,7 @@
 #include "h5_chunks.h"
 #include "h5_vfd.h"
 #include "h5util.h"
+#include "reader_internal.h"
 
 #define KM_SESSION_CHUNK_BYTES (1u << 20) /* target size of one [k, R, C] frames chunk */
 #define KM_SESSION_TIME_CHUNK 4096
@@ -49,12 +50,6 @@ static char *dup_string(const km_alloc_ref *ref, const char *s, size_t extra)
     return d;
 }
 
-static int units_known(const char *u)
-{
-    return strcmp(u, "kPa") == 0 || strcmp(u, "mmHg") == 0 || strcmp(u, "N/cm2") == 0 ||
-           strcmp(u, "raw") == 0;
-}
-
 static km_status check_info(km_ctx *ctx, const km_session_info *info)
 {
     km_status st = km_check_shape(ctx, info->rows, info->cols, "session grid");
@@ -66,7 +61,7 @@ static km_status check_info(km_ctx *ctx, const km_session_info *info)
         !(info->col_pitch_mm >= 0) || !isfinite(info->col_pitch_mm))
         return km_fail(ctx, KM_ERR_INVALID, "pitches must be finite and >= 0 (0 = 1 mm)");
     if (info->units[0] != '\0' && (memchr(info->units, '\0', sizeof info->units) == NULL ||
-                                   !units_known(info->units)))
+                                   !km_units_known(info->units)))
         return km_fail(ctx, KM_ERR_INVALID, "units must be kPa, mmHg, N/cm2 or raw");
     if (info->mode != KM_MODE_MAT && info->mode != KM_MODE_ROLLER)
         return km_fail(ctx, KM_ERR_INVALID, "mode must be KM_MODE_MAT or KM_MODE_ROLLER");
