@@ -24,6 +24,9 @@ typedef struct tk_impl {
     long long last_no;      /* number of the last frame parsed */
     long long start_no;     /* START_FRAME, else 1 */
     double dt;              /* seconds per frame */
+    double scale;           /* values x scale: UNITS converted to kPa (PSI, Pa, MPa), else 1 */
+    double sat;             /* SATURATION_PRESSURE's number, 0 when absent or unreadable */
+    char sat_unit[16];      /* and its unit word ("" when none) */
     int finished;           /* the closing @@ was read */
     float *pending;         /* frame 1, parsed at open to learn the mask */
     double pending_time;
@@ -95,24 +98,41 @@ static double spacing_scale(const char *unit)
     return 0.0;
 }
 
-/* Tekscan unit words to knotmap's names; unknown units read as "raw" (the
-   original stays in the header as UNITS). */
-static const char *map_units(const char *u)
+/* The first word of u into w (cap bytes). */
+static void first_word(const char *u, char *w, size_t cap)
 {
-    char w[32];
     size_t n = 0;
-    while (u[n] != '\0' && !is_blank_char(u[n]) && n + 1 < sizeof w) {
+    while (u[n] != '\0' && !is_blank_char(u[n]) && n + 1 < cap) {
         w[n] = u[n];
         n++;
     }
     w[n] = '\0';
+}
+
+/* Tekscan unit words to knotmap's names.  A pressure unit knotmap converts
+   but does not keep (PSI, Pa, MPa: km_units_to_kpa) reads as kPa, values
+   times *scale; "Raw" is raw; any other word gives "" -- units unknown,
+   so assumed raw and warned (the original stays in the header as UNITS). */
+static const char *map_units(const char *u, double *scale)
+{
+    char w[32];
+    double to_kpa;
+    first_word(u, w, sizeof w);
+    *scale = 1.0;
     if (word_eq_ci(w, "kpa"))
         return "kPa";
     if (word_eq_ci(w, "mmhg"))
         return "mmHg";
     if (word_eq_ci(w, "n/cm2") || word_eq_ci(w, "n/cm^2"))
         return "N/cm2";
-    return "raw";
+    if (word_eq_ci(w, "raw"))
+        return "raw";
+    to_kpa = km_units_to_kpa(w);
+    if (isfinite(to_kpa)) {
+        *scale = to_kpa;
+        return "kPa";
+    }
+    return "";
 }
 
 static void trim(char **s, size_t *len)
@@ -172,11 +192,13 @@ static km_status header_key(km_ctx *ctx, km_reader *r, tk_impl *t, const char *k
         t->dt = d;
         r->info.frame_rate_hz = 1.0 / d;
     } else if (strcmp(key, "UNITS") == 0) {
-        snprintf(r->info.units, sizeof r->info.units, "%s", map_units(val));
+        snprintf(r->info.units, sizeof r->info.units, "%s", map_units(val, &t->scale));
     } else if (strcmp(key, "SATURATION_PRESSURE") == 0) {
         /* informative only: an unreadable value leaves saturation unknown */
-        if (leading_number(val, &d, &rest) == 0 && d > 0)
-            r->info.saturation = d;
+        if (leading_number(val, &d, &rest) == 0 && d > 0) {
+            t->sat = d;
+            first_word(rest, t->sat_unit, sizeof t->sat_unit);
+        }
     } else if (strcmp(key, "START_FRAME") == 0 || strcmp(key, "END_FRAME") == 0) {
         if (parse_int64(val, &v) != 0)
             return km_fail(ctx, KM_ERR_FORMAT, "line %lld: %s '%s' is not an integer", (long long)line, key, val);
@@ -228,6 +250,17 @@ static void take_comment(km_reader *r, const tk_impl *t, const km_read_options *
         r->info.roller_radius_mm = t->comment.radius;
 }
 
+/* SATURATION_PRESSURE in the session's units: its own unit word when it
+   has one both it and UNITS convert by (1514.73 KPa in an mmHg export),
+   else in UNITS, converted as the values are. */
+static void set_saturation(km_reader *r, const tk_impl *t)
+{
+    double own = km_units_to_kpa(t->sat_unit), ses = km_units_to_kpa(r->info.units);
+    if (!(t->sat > 0))
+        return;
+    r->info.saturation = isfinite(own) && isfinite(ses) ? t->sat * own / ses : t->sat * t->scale;
+}
+
 /* At the ASCII_DATA line: the grid (ROWS and COLS must have been given)
    and the frame count START_FRAME..END_FRAME declares.  *_line: where the
    keys were, for errors. */
@@ -245,6 +278,7 @@ static km_status header_end(km_ctx *ctx, km_reader *r, tk_impl *t, long long sta
         km_error_prefix(ctx, where);
         return st;
     }
+    set_saturation(r, t);
     t->declared = -1;
     if (start >= 0 && end >= 0) {
         if (end < start - 1)
@@ -479,6 +513,9 @@ static km_status parse_frame(km_ctx *ctx, km_reader *r, tk_impl *t, float *dst, 
         if (st != KM_OK)
             return st;
     }
+    if (t->scale != 1.0)
+        for (size_t i = 0, n = (size_t)t->rows * (size_t)t->cols; i < n; i++)
+            dst[i] = (float)(dst[i] * t->scale);
     *time = (double)(no - t->first_no) * t->dt;
     t->last_no = no;
     t->parsed++;
@@ -575,6 +612,7 @@ km_status km_open_tekscan(km_ctx *ctx, km_reader *r, const km_read_options *opt)
         return km_fail(ctx, KM_ERR_NOMEM, "out of memory for the Tekscan reader");
     memset(t, 0, sizeof *t);
     km_comment_meta_init(&t->comment);
+    t->scale = 1.0;
     r->impl = t;
     r->ops = &tk_ops;
     st = km_lines_open(ctx, &t->lines, r->path, &r->alloc);
