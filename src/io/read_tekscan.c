@@ -258,7 +258,9 @@ static void set_saturation(km_reader *r, const tk_impl *t)
     double own = km_units_to_kpa(t->sat_unit), ses = km_units_to_kpa(r->info.units);
     if (!(t->sat > 0))
         return;
-    r->info.saturation = isfinite(own) && isfinite(ses) ? t->sat * own / ses : t->sat * t->scale;
+    r->info.saturation = isfinite(own) && isfinite(ses) && own != ses ? t->sat * own / ses
+                         : isfinite(own) && isfinite(ses)          ? t->sat
+                                                                   : t->sat * t->scale;
 }
 
 /* At the ASCII_DATA line: the grid (ROWS and COLS must have been given)

@@ -506,6 +506,7 @@ km_status km_reader_open(km_ctx *ctx, const char *path, const km_read_options *o
     unsigned char head[KM_SNIFF_BYTES];
     size_t n_head = 0;
     km_format fmt;
+    const char *utf16;
     km_alloc_ref a;
     km_reader *r = NULL;
     km_status st;
@@ -524,16 +525,19 @@ km_status km_reader_open(km_ctx *ctx, const char *path, const km_read_options *o
     st = open_head(ctx, path, head, &n_head);
     if (st != KM_OK)
         goto done;
-    fmt = opt->format;
+    fmt = opt->format == KM_FORMAT_AUTO ? km_sniff_format(head, n_head, path) : opt->format;
+    utf16 = km_utf16_name(head, n_head);
+    if (fmt != KM_FORMAT_SESSION && fmt != KM_FORMAT_AUDIO && utf16 != NULL) {
+        st = km_fail(ctx, KM_ERR_FORMAT, "text in %s: knotmap reads text in ASCII or UTF-8 (save it as UTF-8, "
+                     "e.g. iconv -f %s -t UTF-8)", utf16, utf16);
+        goto done;
+    }
     if (fmt == KM_FORMAT_AUTO) {
-        fmt = km_sniff_format(head, n_head, path);
-        if (fmt == KM_FORMAT_AUTO) {
-            st = km_fail(ctx, KM_ERR_FORMAT,
-                         n_head == 0 ? "empty file"
-                                     : "format not recognised (give it with --format: session, tekscan, "
-                                       "xsensor, text or audio)");
-            goto done;
-        }
+        st = km_fail(ctx, KM_ERR_FORMAT,
+                     n_head == 0 ? "empty file"
+                                 : "format not recognised (give it with --format: session, tekscan, "
+                                   "xsensor, text or audio)");
+        goto done;
     }
 
     a = km_ctx_alloc_ref(ctx);

@@ -15,6 +15,24 @@ static inline size_t km_utf8_bom_len(const unsigned char *p, size_t n)
     return n >= 3 && p[0] == 0xEF && p[1] == 0xBB && p[2] == 0xBF ? 3u : 0u;
 }
 
+/* "UTF-16LE"/"UTF-16BE" when p[0..n) is text in UTF-16 (Windows Notepad's
+   and Excel's "Unicode text": a byte order mark FF FE or FE FF, or ASCII
+   with every other byte NUL), else NULL.  knotmap reads ASCII and UTF-8. */
+static inline const char *km_utf16_name(const unsigned char *p, size_t n)
+{
+#define KM_TEXT_BYTE(c) ((c) >= 0x09 && (c) < 0x7F)
+    if (n >= 2 && p[0] == 0xFF && p[1] == 0xFE)
+        return "UTF-16LE";
+    if (n >= 2 && p[0] == 0xFE && p[1] == 0xFF)
+        return "UTF-16BE";
+    if (n >= 4 && KM_TEXT_BYTE(p[0]) && p[1] == 0 && KM_TEXT_BYTE(p[2]) && p[3] == 0)
+        return "UTF-16LE";
+    if (n >= 4 && p[0] == 0 && KM_TEXT_BYTE(p[1]) && p[2] == 0 && KM_TEXT_BYTE(p[3]))
+        return "UTF-16BE";
+#undef KM_TEXT_BYTE
+    return NULL;
+}
+
 /* Longest line accepted: one frame per line of KM_MAX_TAXELS values with
    about 30 characters each still fits. */
 #define KM_LINE_MAX ((size_t)1 << 29)
