@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "h5_cf.h"
 #include "h5_chunks.h"
 #include "h5util.h"
 #include "reader_internal.h"
@@ -29,6 +30,8 @@ typedef struct session_impl {
     km_h5_chunks *chunks; /* direct chunk reads (NULL: H5Dread) */
     int chunks_tried;
     size_t slab_cap;      /* their decoded chunk row at most (half the memory budget) */
+    km_h5_packing pack;   /* CF packing of /frames (h5_cf.h) */
+    double time_scale;    /* seconds per /time unit */
 } session_impl;
 
 static void session_close(km_reader *r)
@@ -507,7 +510,7 @@ static km_status open_frames(km_ctx *ctx, km_reader *r, session_impl *s,
     r->info.n_frames = s->n_frames;
     r->info.n_valid = r->info.rows * r->info.cols;
     r->info.saturation = km_h5_int_saturation(s->frames);
-    return KM_OK;
+    return km_h5_frames_cf(ctx, s->frames, &r->info, &s->pack);
 }
 
 /* Bytes of one chunk of /time; 0 when it is not chunked. */
@@ -550,10 +553,11 @@ static km_status open_time(km_ctx *ctx, km_reader *r, session_impl *s, hsize_t n
                                             2)) != KM_OK)
         return st;
     if ((st = km_h5_check_storage(ctx, s->time, "/time", 8)) != KM_OK ||
+        (st = km_h5_time_scale(ctx, s->time, &s->time_scale)) != KM_OK ||
         (st = scan_time(ctx, r, s->time, s->n_frames, &first, &last)) != KM_OK)
         return st;
     if (r->info.frame_rate_hz == 0 && s->n_frames > 1 && last > first)
-        r->info.frame_rate_hz = (double)(s->n_frames - 1) / (last - first);
+        r->info.frame_rate_hz = (double)(s->n_frames - 1) / ((last - first) * s->time_scale);
     return KM_OK;
 }
 
@@ -580,6 +584,7 @@ km_status km_open_session(km_ctx *ctx, km_reader *r, const km_read_options *opt)
     s->chunks = NULL;
     s->chunks_tried = 0;
     s->next = 0;
+    s->time_scale = 1.0;
     r->impl = s;
     r->ops = &session_ops;
     r->probe = session_probe;
@@ -644,6 +649,7 @@ static km_status session_read(km_ctx *ctx, km_reader *r, float *frames, double *
                      (long long)s->next, (long long)(s->next + n - 1), why);
         goto done;
     }
+    km_h5_unpack(&s->pack, frames, (size_t)n * (size_t)s->rows * (size_t)s->cols);
     start[0] = (hsize_t)s->next;
     count[0] = (hsize_t)n;
     if (times != NULL && s->time >= 0) {
@@ -659,6 +665,7 @@ static km_status session_read(km_ctx *ctx, km_reader *r, float *frames, double *
                          (long long)s->next, (long long)(s->next + n - 1), why);
             goto done;
         }
+        km_h5_scale_times(times, n, s->time_scale);
     } else if (times != NULL) {
         for (i = 0; i < n; i++)
             times[i] = (double)(s->next + i) / r->info.frame_rate_hz;

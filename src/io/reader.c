@@ -500,13 +500,22 @@ km_status km_reader_format(km_ctx *ctx, const char *path, const km_read_options 
     return KM_OK;
 }
 
+/* Text in UTF-16 is refused by name before a text reader misreads it. */
+static km_status check_text_encoding(km_ctx *ctx, km_format fmt, const unsigned char *head, size_t n)
+{
+    const char *utf16 = km_utf16_name(head, n);
+    if (fmt == KM_FORMAT_SESSION || fmt == KM_FORMAT_AUDIO || utf16 == NULL)
+        return KM_OK;
+    return km_fail(ctx, KM_ERR_FORMAT, "text in %s: knotmap reads text in ASCII or UTF-8 (save it as UTF-8, "
+                   "e.g. iconv -f %s -t UTF-8)", utf16, utf16);
+}
+
 km_status km_reader_open(km_ctx *ctx, const char *path, const km_read_options *opt, km_reader **out)
 {
     km_read_options defaults;
     unsigned char head[KM_SNIFF_BYTES];
     size_t n_head = 0;
     km_format fmt;
-    const char *utf16;
     km_alloc_ref a;
     km_reader *r = NULL;
     km_status st;
@@ -526,12 +535,8 @@ km_status km_reader_open(km_ctx *ctx, const char *path, const km_read_options *o
     if (st != KM_OK)
         goto done;
     fmt = opt->format == KM_FORMAT_AUTO ? km_sniff_format(head, n_head, path) : opt->format;
-    utf16 = km_utf16_name(head, n_head);
-    if (fmt != KM_FORMAT_SESSION && fmt != KM_FORMAT_AUDIO && utf16 != NULL) {
-        st = km_fail(ctx, KM_ERR_FORMAT, "text in %s: knotmap reads text in ASCII or UTF-8 (save it as UTF-8, "
-                     "e.g. iconv -f %s -t UTF-8)", utf16, utf16);
+    if ((st = check_text_encoding(ctx, fmt, head, n_head)) != KM_OK)
         goto done;
-    }
     if (fmt == KM_FORMAT_AUTO) {
         st = km_fail(ctx, KM_ERR_FORMAT,
                      n_head == 0 ? "empty file"

@@ -1,0 +1,30 @@
+/* CF conventions in another tool's session HDF5 (h5_cf.c; docs/FORMAT.md 1.2). */
+#ifndef KM_H5_CF_H
+#define KM_H5_CF_H
+
+#include <hdf5.h>
+
+#include "reader_internal.h"
+
+/* How stored /frames values become pressures: value = stored * scale +
+ * offset (CF scale_factor, add_offset; a unit on /frames converted to kPa
+ * folded in), and a stored fill (CF _FillValue) read as NaN. */
+typedef struct km_h5_packing {
+    double scale, offset, fill;
+    int has_fill;
+    int active; /* 0: values as stored */
+} km_h5_packing;
+
+/* Seconds per unit of /time (dataset d)'s `units` attribute: 1 without one;
+ * "ms", "seconds since 2026-01-01", ... (KM_ERR_FORMAT naming it when it is
+ * not a time unit). */
+km_status km_h5_time_scale(km_ctx *ctx, hid_t d, double *scale);
+/* t[0..n) *= scale. */
+void km_h5_scale_times(double *t, int64_t n, double scale);
+/* /frames (dataset d)'s packing into *p; its unit into info->units when the
+ * root had none; info->saturation (the stored type's top) unpacked. */
+km_status km_h5_frames_cf(km_ctx *ctx, hid_t d, km_session_info *info, km_h5_packing *p);
+/* v[0..n) unpacked by p (nothing when p->active is 0). */
+void km_h5_unpack(const km_h5_packing *p, float *v, size_t n);
+
+#endif

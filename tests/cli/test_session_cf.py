@@ -1,0 +1,114 @@
+"""Sessions another tool wrote with CF attributes (docs/FORMAT.md 1.2, "CF
+attributes"): xarray's and h5netcdf's /time in milliseconds or as datetimes, int16
+frames packed with scale_factor/add_offset/_FillValue, and the unit on /frames. Each
+reads as the same session unpacked: before session 27 the rate came out 1000 times too
+low (0.1 Hz for a 100 Hz session with /time in ms) and packed frames 10 times too high,
+without a word."""
+
+import re
+
+import h5py
+import numpy as np
+import pytest
+
+from km_cli import EXAMPLE, run, run_ok
+
+with h5py.File(EXAMPLE) as _f:
+    FRAMES = _f["frames"][:200]
+T = FRAMES.shape[0]
+SECONDS = np.arange(T) / 100.0
+
+
+def info(path, *opts):
+    r = run_ok("info", "--format", "session", "--mode", "roller", path, *opts)
+    return dict(re.findall(r"^(\w+):\s+(.*)$", r.stdout, re.M)), r.stderr
+
+
+def session_frames(tmp_path, path):
+    """frames/max and /session/time of the processed file."""
+    out = tmp_path / (path.name + ".knotmap.h5")
+    run_ok("process", "-q", "--format", "session", "--mode", "roller", "--pitch", "10",
+           path, "-o", out)
+    with h5py.File(out) as f:
+        return f["frames/max"][()], f["session/time"][()], f["session"].attrs["units"]
+
+
+def write(path, frames, time=None, time_units=None, **frame_attrs):
+    with h5py.File(path, "w") as f:
+        f["frames"] = frames
+        for k, v in frame_attrs.items():
+            f["frames"].attrs[k] = v
+        if time is not None:
+            f["time"] = time
+            if time_units is not None:
+                f["time"].attrs["units"] = time_units
+    return path
+
+
+@pytest.mark.parametrize("units,factor", [("s", 1.0), ("ms", 1e3), ("milliseconds", 1e3),
+                                          ("us", 1e6), ("nanoseconds since 2026-01-01", 1e9),
+                                          ("Seconds since 1970-01-01 00:00:00", 1.0)])
+def test_time_units_give_the_true_rate(tmp_path, units, factor):
+    path = write(tmp_path / "t.h5", FRAMES, SECONDS * factor, units)
+    got, _ = info(path)
+    assert float(got["rate"].split()[0]) == pytest.approx(100.0, rel=1e-9)
+    _, times, _ = session_frames(tmp_path, path)
+    np.testing.assert_allclose(times, SECONDS, rtol=0, atol=1e-12)
+
+
+def test_xarray_datetime_and_timedelta_coordinates(tmp_path):
+    xr = pytest.importorskip("xarray")
+    pd = pytest.importorskip("pandas")
+    pytest.importorskip("h5netcdf")
+    for name, coord in (("dt.h5", pd.date_range("2026-01-01", periods=T, freq="10ms")),
+                        ("td.h5", pd.to_timedelta(SECONDS, unit="s"))):
+        ds = xr.Dataset({"frames": (("time", "y", "x"), FRAMES)}, coords={"time": coord})
+        ds.frames.attrs["units"] = "kPa"
+        ds.to_netcdf(tmp_path / name, engine="h5netcdf")
+        got, err = info(tmp_path / name)
+        assert float(got["rate"].split()[0]) == pytest.approx(100.0, rel=1e-9), name
+        assert got["units"] == "kPa" and "units" not in got["assumed"], name
+
+
+def test_an_unknown_time_unit_is_refused_by_name(tmp_path):
+    path = write(tmp_path / "t.h5", FRAMES, SECONDS, "fortnights")
+    r = run("info", "--format", "session", path)
+    assert r.returncode == 65
+    assert r.stderr.strip().splitlines()[-1].startswith(
+        "knotmap: %s: /time: attribute units = \"fortnights\" is not a time unit" % path)
+
+
+def test_packed_frames_read_unpacked(tmp_path):
+    plain = write(tmp_path / "plain.h5", FRAMES, SECONDS, "s")
+    packed = np.round((FRAMES - 5.0) / 0.01).astype("i2")
+    packed[3, 0, 0] = -32768
+    path = write(tmp_path / "packed.h5", packed, SECONDS, "s", scale_factor=0.01, add_offset=5.0,
+                 _FillValue=np.int16(-32768), units="kPa")
+    got, _ = info(path)
+    assert float(got["saturation"]) == pytest.approx(32767 * 0.01 + 5.0)
+    assert got["units"] == "kPa"
+    want, _, _ = session_frames(tmp_path, plain)
+    have, _, units = session_frames(tmp_path, path)
+    assert units == "kPa"
+    np.testing.assert_allclose(have, want, atol=0.006)
+
+
+@pytest.mark.parametrize("units,factor", [("kPa", 1.0), ("Pa", 1e-3), ("psi", 6.894757293168)])
+def test_units_on_frames_when_the_root_has_none(tmp_path, units, factor):
+    path = write(tmp_path / "u.h5", (FRAMES / factor).astype("f4"), units=units)
+    got, err = info(path, "--rate", "100")
+    assert got["units"] == "kPa" and "units" not in got["assumed"] and "no units" not in err
+    plain = write(tmp_path / "plain.h5", FRAMES, units="kPa")
+    np.testing.assert_allclose(session_frames(tmp_path, path)[0],
+                               session_frames(tmp_path, plain)[0], rtol=1e-5, atol=1e-4)
+
+
+def test_bad_packing_is_refused(tmp_path):
+    path = write(tmp_path / "z.h5", FRAMES, scale_factor=0.0)
+    r = run("info", "--format", "session", path)
+    assert r.returncode == 65 and "/frames: attribute scale_factor is 0" in r.stderr
+
+
+def test_knotmap_sessions_are_unchanged(tmp_path):
+    got, err = info(EXAMPLE)
+    assert got["rate"].startswith("100 ") and got["units"] == "kPa"
