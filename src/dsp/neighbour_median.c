@@ -26,6 +26,35 @@ float km_neighbour_median_plain(int32_t rows, int32_t cols, const uint8_t *mask,
 }
 
 #if defined(__SSE2__)
+/* Rows are taken a strip of columns at a time, three rows of the strip
+   padded in buffers on the stack (rows of any width). */
+#define STRIP 1024
+#define PADW (STRIP + 6)
+
+/* Row r's columns c0 - 1 .. c0 - 2 + w into p: a taxel's value where it
+   counts (inside the grid, mask != 0, finite), +inf elsewhere (outside
+   the grid included).  Returns 1 when a counted value is -0.0. */
+static int pad_row(int32_t rows, int32_t cols, const uint8_t *mask, const float *f, int32_t r,
+                   int32_t c0, int32_t w, float *p)
+{
+    int32_t lo = c0 > 0 ? 0 : 1, hi = cols - c0 + 1 < w ? cols - c0 + 1 : w;
+    uint32_t negzero = 0;
+    for (int32_t j = 0; j < w; j++)
+        p[j] = INFINITY;
+    if (r < 0 || r >= rows)
+        return 0;
+    const size_t row = (size_t)r * (size_t)cols + (size_t)c0 - 1u;
+    for (int32_t j = lo; j < hi; j++) {
+        float x = f[row + (size_t)j];
+        uint32_t bits;
+        memcpy(&bits, &x, sizeof bits);
+        int ok = mask[row + (size_t)j] != 0 && fabsf(x) < INFINITY;
+        p[j] = ok ? x : INFINITY;
+        negzero |= (uint32_t)ok & (bits == 0x80000000u);
+    }
+    return negzero != 0;
+}
+
 /* Compare-exchange: a takes the smaller, b the larger. */
 #define CE(a, b)                                                                                   \
     do {                                                                                           \
@@ -34,67 +63,107 @@ float km_neighbour_median_plain(int32_t rows, int32_t cols, const uint8_t *mask,
         a = lo_;                                                                                   \
     } while (0)
 
-/* Taxels k..k+3 of an interior row, columns 1..cols-2: the medians into
-   out[k..k+3]; returns the lanes (bit j for taxel k + j) the network could
-   not take (a neighbour masked or not finite, or both signed zeros). */
-static unsigned four_interior(int32_t cols, const uint8_t *mask, const float *f, size_t k,
-                              float *out)
+static inline __m128 pick(__m128 a, __m128 b, __m128i take_b)
 {
-    const size_t w = (size_t)cols;
-    const size_t q[8] = {k - w - 1, k - w, k - w + 1, k - 1, k + 1, k + w - 1, k + w, k + w + 1};
-    const __m128i zero = _mm_setzero_si128(), negzero = _mm_set1_epi32((int)0x80000000u);
-    const __m128 absmask = _mm_castsi128_ps(_mm_set1_epi32(0x7fffffff));
+    __m128 m = _mm_castsi128_ps(take_b);
+    return _mm_or_ps(_mm_andnot_ps(m, a), _mm_and_ps(m, b));
+}
+
+/* The medians of four taxels of a strip: up, mid and dn point at their
+   padded rows, at the column left of the first.  Neighbours that do not
+   count are +inf, so with u counted ones they sort last and the median is
+   slot (u - 1) / 2 (u odd) or the mean of slots u / 2 - 1 and u / 2 (u
+   even; NaN when u is 0).  Returns the lanes (bit j for the j-th taxel)
+   whose counted neighbours hold both +0.0 and -0.0 (their order is the
+   plain form's, not the network's), tested only when zeros_mixed. */
+static unsigned four_medians(const float *up, const float *mid, const float *dn, int zeros_mixed,
+                             float *out)
+{
     const __m128 inf = _mm_set1_ps(INFINITY);
-    __m128i bad = zero, pz = zero, nz = zero;
-    __m128 v[8];
+    __m128 v[8] = {_mm_loadu_ps(up),      _mm_loadu_ps(up + 1), _mm_loadu_ps(up + 2),
+                   _mm_loadu_ps(mid),     _mm_loadu_ps(mid + 2), _mm_loadu_ps(dn),
+                   _mm_loadu_ps(dn + 1),  _mm_loadu_ps(dn + 2)};
+    __m128i u = _mm_setzero_si128(), pz = u, nz = u;
     for (int i = 0; i < 8; i++) {
-        int32_t mb;
-        memcpy(&mb, mask + q[i], sizeof mb);
-        __m128i m32 = _mm_unpacklo_epi16(_mm_unpacklo_epi8(_mm_cvtsi32_si128(mb), zero), zero);
-        v[i] = _mm_loadu_ps(f + q[i]);
-        __m128i finite = _mm_castps_si128(_mm_cmplt_ps(_mm_and_ps(v[i], absmask), inf));
-        __m128i bits = _mm_castps_si128(v[i]);
-        bad = _mm_or_si128(bad, _mm_or_si128(_mm_cmpeq_epi32(m32, zero),
-                                             _mm_andnot_si128(finite, _mm_set1_epi32(-1))));
-        pz = _mm_or_si128(pz, _mm_cmpeq_epi32(bits, zero));
-        nz = _mm_or_si128(nz, _mm_cmpeq_epi32(bits, negzero));
+        u = _mm_sub_epi32(u, _mm_castps_si128(_mm_cmpneq_ps(v[i], inf)));
+        if (zeros_mixed) {
+            __m128i bits = _mm_castps_si128(v[i]);
+            pz = _mm_or_si128(pz, _mm_cmpeq_epi32(bits, _mm_setzero_si128()));
+            nz = _mm_or_si128(nz, _mm_cmpeq_epi32(bits, _mm_set1_epi32((int)0x80000000u)));
+        }
     }
-    bad = _mm_or_si128(bad, _mm_and_si128(pz, nz));
-    /* Batcher's 19-comparator sort of eight without its last layer: the
-       fourth and fifth smallest end in v[3] and v[4], in either order (their
-       sum does not mind). */
+    /* Batcher's 19-comparator sort of eight without its last comparator:
+       slots 0-4 end in order. */
     CE(v[0], v[2]); CE(v[1], v[3]); CE(v[4], v[6]); CE(v[5], v[7]);
     CE(v[0], v[4]); CE(v[1], v[5]); CE(v[2], v[6]); CE(v[3], v[7]);
     CE(v[0], v[1]); CE(v[2], v[3]); CE(v[4], v[5]); CE(v[6], v[7]);
     CE(v[2], v[4]); CE(v[3], v[5]);
     CE(v[1], v[4]); CE(v[3], v[6]);
-    _mm_storeu_ps(out + k, _mm_mul_ps(_mm_set1_ps(0.5f), _mm_add_ps(v[3], v[4])));
-    return (unsigned)_mm_movemask_ps(_mm_castsi128_ps(bad));
+    CE(v[1], v[2]); CE(v[3], v[4]);
+    const __m128 half = _mm_set1_ps(0.5f);
+    __m128i eight = _mm_set1_epi32(8);
+    if (_mm_movemask_epi8(_mm_cmpeq_epi32(u, eight)) == 0xffff) {
+        _mm_storeu_ps(out, _mm_mul_ps(half, _mm_add_ps(v[3], v[4])));
+    } else {
+        /* lo = slot (u - 1) / 2, hi = slot u / 2 */
+        __m128i il = _mm_srai_epi32(_mm_sub_epi32(u, _mm_set1_epi32(1)), 1);
+        __m128i ih = _mm_srai_epi32(u, 1);
+        __m128 lo = v[0], hi = v[0];
+        for (int s = 1; s < 5; s++) {
+            __m128i at = _mm_set1_epi32(s);
+            lo = pick(lo, v[s], _mm_cmpeq_epi32(il, at));
+            hi = pick(hi, v[s], _mm_cmpeq_epi32(ih, at));
+        }
+        __m128i odd = _mm_cmpeq_epi32(_mm_and_si128(u, _mm_set1_epi32(1)), _mm_set1_epi32(1));
+        __m128 m = pick(_mm_mul_ps(half, _mm_add_ps(lo, hi)), lo, odd);
+        m = pick(m, _mm_set1_ps(NAN), _mm_cmpeq_epi32(u, _mm_setzero_si128()));
+        _mm_storeu_ps(out, m);
+    }
+    return (unsigned)_mm_movemask_ps(_mm_castsi128_ps(_mm_and_si128(pz, nz)));
 }
 #undef CE
+
+/* Columns c0 .. c0 + n - 1 of every row (n <= STRIP). */
+static void strip_medians(int32_t rows, int32_t cols, const uint8_t *mask, const float *f,
+                          int32_t c0, int32_t n, float *out)
+{
+    float buf[3][PADW], res[STRIP + 4];
+    float *up = buf[0], *mid = buf[1], *dn = buf[2];
+    const int32_t w = (n + 3) / 4 * 4 + 2;
+    int nz_up = pad_row(rows, cols, mask, f, -1, c0, w, up);
+    int nz_mid = pad_row(rows, cols, mask, f, 0, c0, w, mid);
+    for (int32_t r = 0; r < rows; r++) {
+        int nz_dn = pad_row(rows, cols, mask, f, r + 1, c0, w, dn);
+        int mixed = nz_up | nz_mid | nz_dn;
+        for (int32_t j = 0; j < n; j += 4) {
+            unsigned redo = four_medians(up + j, mid + j, dn + j, mixed, res + j);
+            for (int32_t i = 0; redo != 0; i++, redo >>= 1)
+                if ((redo & 1u) && j + i < n)
+                    res[j + i] = km_neighbour_median_plain(rows, cols, mask, f, r, c0 + j + i);
+        }
+        memcpy(out + (size_t)r * (size_t)cols + (size_t)c0, res, (size_t)n * sizeof *res);
+        float *t = up;
+        up = mid;
+        mid = dn;
+        dn = t;
+        nz_up = nz_mid;
+        nz_mid = nz_dn;
+    }
+}
 #endif
 
 void km_neighbour_medians(int32_t rows, int32_t cols, const uint8_t *mask, const float *f,
                           float *out)
 {
-    for (int32_t r = 0; r < rows; r++) {
-        int32_t c = 0;
-        size_t row = (size_t)r * (size_t)cols;
 #if defined(__SSE2__)
-        if (r > 0 && r < rows - 1) {
-            out[row] = km_neighbour_median_plain(rows, cols, mask, f, r, 0);
-            for (c = 1; c + 4 <= cols - 1; c += 4) {
-                unsigned redo = four_interior(cols, mask, f, row + (size_t)c, out);
-                for (int j = 0; redo != 0; j++, redo >>= 1)
-                    if (redo & 1u)
-                        out[row + (size_t)(c + j)] =
-                            km_neighbour_median_plain(rows, cols, mask, f, r, c + j);
-            }
-        }
+    for (int32_t c0 = 0; c0 < cols; c0 += STRIP)
+        strip_medians(rows, cols, mask, f, c0, cols - c0 < STRIP ? cols - c0 : STRIP, out);
+#else
+    for (int32_t r = 0; r < rows; r++)
+        for (int32_t c = 0; c < cols; c++)
+            out[(size_t)r * (size_t)cols + (size_t)c] =
+                km_neighbour_median_plain(rows, cols, mask, f, r, c);
 #endif
-        for (; c < cols; c++)
-            out[row + (size_t)c] = km_neighbour_median_plain(rows, cols, mask, f, r, c);
-    }
 }
 
 float km_neighbour_max_plain(int32_t rows, int32_t cols, const uint8_t *mask, const float *f,

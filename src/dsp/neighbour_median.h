@@ -1,6 +1,6 @@
 /* The median of each taxel's valid, finite 8-neighbours over a whole frame
  * (the offset-taxel test's warm-up, src/dsp/badtaxel.c, docs/ALGORITHMS.md
- * 11), four interior taxels at a time by a selection network; and their
+ * 11), four taxels at a time by a sorting network; and their
  * maxima (the hot-taxel test).  Not installed. */
 #ifndef KM_NEIGHBOUR_MEDIAN_H
 #define KM_NEIGHBOUR_MEDIAN_H
@@ -15,11 +15,13 @@
 float km_neighbour_median_plain(int32_t rows, int32_t cols, const uint8_t *mask, const float *f,
                                 int32_t r, int32_t c);
 
-/* out[k] = km_neighbour_median_plain of every taxel k, the same bits.  Where
- * all eight neighbours count and they do not hold both +0.0 and -0.0 (the
- * only equal floats with different bits), a network of min/max picks the
- * fourth and fifth values without a data-dependent branch (SSE2, four
- * taxels a register); elsewhere the plain form.  out must not alias f. */
+/* out[k] = km_neighbour_median_plain of every taxel k, the same bits.  Three
+ * rows at a time are copied into padded rows on the stack, +inf where a
+ * neighbour does not count (outside the grid, masked, not finite), and a
+ * network of min/max sorts each taxel's eight and picks the median by the
+ * number that count, without a data-dependent branch (SSE2, four taxels a
+ * register); where the counted neighbours hold both +0.0 and -0.0 (the only
+ * equal floats with different bits) the plain form.  out must not alias f. */
 void km_neighbour_medians(int32_t rows, int32_t cols, const uint8_t *mask, const float *f,
                           float *out);
 

@@ -786,6 +786,28 @@ Test(frame_kernels, neighbour_medians_match_the_plain_form)
     cr_assert(tested > 100000 && full > 50000, "tested %d, interior %d", tested, full);
 }
 
+/* Rows wider than the strips the medians are taken in (1024 columns): the
+ * taxels beside a strip's edge see the next strip's columns. */
+Test(frame_kernels, neighbour_medians_of_wide_rows)
+{
+    enum { R = 3, C = 2051 };
+    static float f[R * C], out[R * C];
+    static uint8_t mask[R * C];
+    uint32_t seed = 4242u;
+    for (int32_t k = 0; k < R * C; k++) {
+        f[k] = (float)((int)(lcg(&seed) % 2001u) - 1000) * 0.37f;
+        mask[k] = (uint8_t)(lcg(&seed) % 11u != 0u);
+    }
+    km_neighbour_medians(R, C, mask, f, out);
+    for (int32_t r = 0; r < R; r++)
+        for (int32_t c = 0; c < C; c++) {
+            float want = neighbour_median_reference(R, C, mask, f, r, c);
+            size_t k = (size_t)r * C + (size_t)c;
+            cr_assert_eq(memcmp(&out[k], &want, sizeof want), 0, "taxel (%d, %d): %a, reference %a",
+                         r, c, (double)out[k], (double)want);
+        }
+}
+
 /* The hot-taxel test's neighbour maxima (km_neighbour_maxes) against a
  * brute-force reference: the largest valid, finite 8-neighbour, -inf when
  * none (+0.0 and -0.0 equal): masks, NaN and infinities as neighbours,
