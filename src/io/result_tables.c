@@ -89,11 +89,10 @@ static int make_columns(km_result_writer *w, hid_t g, const km_result_col *cols,
     for (size_t i = 0; i < n; i++) {
         int filters = listed(cols[i].name, plain) ? KM_RW_UNFILTERED : KM_RW_SHUFFLE_DEFLATE;
         if (!km_rw_make_column(w, g, &cols[i], filters, &out[i]) ||
-            (i == 0 && !km_rw_set_scale(out[0].ds, cols[0].name)) ||
-            (i > 0 && H5DSattach_scale(out[i].ds, out[0].ds, 0) < 0))
+            (i == 0 && !km_rw_set_scale(out[0].ds, cols[0].name)))
             return 0;
     }
-    return 1;
+    return km_rw_attach_columns(&w->alloc, out, n);
 }
 
 static void no_columns(km_rw_col *c, size_t n)

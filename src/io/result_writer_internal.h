@@ -88,6 +88,8 @@ int km_rw_col_attrs(const km_alloc_ref *ref, hid_t ds, const char *units, const 
                      const char *desc);
 int km_rw_set_scale(hid_t ds, const char *name);
 int km_rw_attach_named(hid_t g, hid_t ds, const char *name, unsigned idx);
+/* Column 0 (a scale) attached to dimension 0 of columns 1..n-1 at once. */
+int km_rw_attach_columns(const km_alloc_ref *ref, const km_rw_col *cols, size_t n);
 int km_rw_write_axis(const km_alloc_ref *ref, hid_t g, const char *name, hid_t ftype,
                       int32_t n, double x0, double step, const char *units, const char *desc);
 int km_rw_write_grid_axes(const km_alloc_ref *ref, hid_t g, int32_t rows, int32_t cols);
