@@ -232,26 +232,34 @@ done:
 }
 
 /* A fixed 1-D axis NAME [n] = x0 + i * step in group g, stored as ftype,
- * made a dimension scale. */
+ * made a dimension scale.  Written from memory of the file's own type
+ * (double, or int32 for an integer ftype: the taxel indices): a conversion
+ * has HDF5 zero a 1 MiB conversion buffer, 1 M instructions an axis. */
 int km_rw_write_axis(const km_alloc_ref *ref, hid_t g, const char *name, hid_t ftype,
                       int32_t n, double x0, double step, const char *units, const char *desc)
 {
-    int ok = 0;
+    int ok = 0, integer = H5Tget_class(ftype) == H5T_INTEGER;
     hsize_t dims[1] = {(hsize_t)n};
-    double *v = km_ref_alloc(ref, ((size_t)n + 1) * sizeof *v);
+    void *buf = km_ref_alloc(ref, ((size_t)n + 1) * sizeof(double));
     hid_t s = H5Screate_simple(1, dims, NULL), ds = -1;
-    if (v == NULL || s < 0)
+    if (buf == NULL || s < 0)
         goto done;
-    for (int32_t i = 0; i < n; i++)
-        v[i] = x0 + (double)i * step;
+    for (int32_t i = 0; i < n; i++) {
+        double x = x0 + (double)i * step;
+        if (integer)
+            ((int32_t *)buf)[i] = (int32_t)x;
+        else
+            ((double *)buf)[i] = x;
+    }
     ds = H5Dcreate2(g, name, ftype, s, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    if (ds < 0 || (n > 0 && H5Dwrite(ds, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, v) < 0))
+    if (ds < 0 || (n > 0 && H5Dwrite(ds, integer ? H5T_NATIVE_INT32 : H5T_NATIVE_DOUBLE, H5S_ALL,
+                                     H5S_ALL, H5P_DEFAULT, buf) < 0))
         goto done;
     ok = km_rw_col_attrs(ref, ds, units, "", desc) && km_rw_set_scale(ds, name);
 done:
     km_rw_close_h(&ds, H5Dclose);
     km_rw_close_h(&s, H5Sclose);
-    km_ref_free(ref, v);
+    km_ref_free(ref, buf);
     return ok;
 }
 
