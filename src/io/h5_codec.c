@@ -1,5 +1,6 @@
 /* The byte codecs of HDF5's filters that knotmap runs itself (see
  * h5_codec.h): the byte shuffle both ways and h5py's LZF. */
+#include <stdint.h>
 #include <string.h>
 
 #ifdef __SSE2__
@@ -138,4 +139,135 @@ void km_shuffle_bytes(const unsigned char *restrict in, unsigned char *restrict 
                 out[b * n + i] = in[i * elem + b];
     }
     memcpy(out + n * elem, in + n * elem, bytes - n * elem);
+}
+
+/* ---- a zlib stream of runs (km_zlib_runs) -------------------------------- */
+
+typedef struct {
+    unsigned char *p;
+    uint64_t acc;
+    int n;
+} bits_out;
+
+static void put_bits(bits_out *w, uint32_t v, int n)
+{
+    w->acc |= (uint64_t)v << w->n;
+    w->n += n;
+    while (w->n >= 8) {
+        *w->p++ = (unsigned char)w->acc;
+        w->acc >>= 8;
+        w->n -= 8;
+    }
+}
+
+/* The bits of a byte in reverse order. */
+static const unsigned char REV8[256] = {
+    0x00, 0x80, 0x40, 0xc0, 0x20, 0xa0, 0x60, 0xe0, 0x10, 0x90, 0x50, 0xd0, 0x30, 0xb0, 0x70, 0xf0,
+    0x08, 0x88, 0x48, 0xc8, 0x28, 0xa8, 0x68, 0xe8, 0x18, 0x98, 0x58, 0xd8, 0x38, 0xb8, 0x78, 0xf8,
+    0x04, 0x84, 0x44, 0xc4, 0x24, 0xa4, 0x64, 0xe4, 0x14, 0x94, 0x54, 0xd4, 0x34, 0xb4, 0x74, 0xf4,
+    0x0c, 0x8c, 0x4c, 0xcc, 0x2c, 0xac, 0x6c, 0xec, 0x1c, 0x9c, 0x5c, 0xdc, 0x3c, 0xbc, 0x7c, 0xfc,
+    0x02, 0x82, 0x42, 0xc2, 0x22, 0xa2, 0x62, 0xe2, 0x12, 0x92, 0x52, 0xd2, 0x32, 0xb2, 0x72, 0xf2,
+    0x0a, 0x8a, 0x4a, 0xca, 0x2a, 0xaa, 0x6a, 0xea, 0x1a, 0x9a, 0x5a, 0xda, 0x3a, 0xba, 0x7a, 0xfa,
+    0x06, 0x86, 0x46, 0xc6, 0x26, 0xa6, 0x66, 0xe6, 0x16, 0x96, 0x56, 0xd6, 0x36, 0xb6, 0x76, 0xf6,
+    0x0e, 0x8e, 0x4e, 0xce, 0x2e, 0xae, 0x6e, 0xee, 0x1e, 0x9e, 0x5e, 0xde, 0x3e, 0xbe, 0x7e, 0xfe,
+    0x01, 0x81, 0x41, 0xc1, 0x21, 0xa1, 0x61, 0xe1, 0x11, 0x91, 0x51, 0xd1, 0x31, 0xb1, 0x71, 0xf1,
+    0x09, 0x89, 0x49, 0xc9, 0x29, 0xa9, 0x69, 0xe9, 0x19, 0x99, 0x59, 0xd9, 0x39, 0xb9, 0x79, 0xf9,
+    0x05, 0x85, 0x45, 0xc5, 0x25, 0xa5, 0x65, 0xe5, 0x15, 0x95, 0x55, 0xd5, 0x35, 0xb5, 0x75, 0xf5,
+    0x0d, 0x8d, 0x4d, 0xcd, 0x2d, 0xad, 0x6d, 0xed, 0x1d, 0x9d, 0x5d, 0xdd, 0x3d, 0xbd, 0x7d, 0xfd,
+    0x03, 0x83, 0x43, 0xc3, 0x23, 0xa3, 0x63, 0xe3, 0x13, 0x93, 0x53, 0xd3, 0x33, 0xb3, 0x73, 0xf3,
+    0x0b, 0x8b, 0x4b, 0xcb, 0x2b, 0xab, 0x6b, 0xeb, 0x1b, 0x9b, 0x5b, 0xdb, 0x3b, 0xbb, 0x7b, 0xfb,
+    0x07, 0x87, 0x47, 0xc7, 0x27, 0xa7, 0x67, 0xe7, 0x17, 0x97, 0x57, 0xd7, 0x37, 0xb7, 0x77, 0xf7,
+    0x0f, 0x8f, 0x4f, 0xcf, 0x2f, 0xaf, 0x6f, 0xef, 0x1f, 0x9f, 0x5f, 0xdf, 0x3f, 0xbf, 0x7f, 0xff,
+};
+
+/* A Huffman code of `len` (<= 16) bits goes out most significant bit first. */
+static void put_code(bits_out *w, uint32_t code, int len)
+{
+    uint32_t r = ((uint32_t)REV8[code & 0xffu] << 8 | REV8[(code >> 8) & 0xffu]) >> (16 - len);
+    put_bits(w, r, len);
+}
+
+/* Symbol s of the fixed literal/length code (RFC 1951 3.2.6). */
+static void put_symbol(bits_out *w, unsigned s)
+{
+    if (s < 144)
+        put_code(w, 0x30u + s, 8);
+    else if (s < 256)
+        put_code(w, 0x190u + (s - 144u), 9);
+    else if (s < 280)
+        put_code(w, s - 256u, 7);
+    else
+        put_code(w, 0xc0u + (s - 280u), 8);
+}
+
+/* A copy of the byte before, len 3..258 bytes long (distance 1). */
+static void put_repeat(bits_out *w, unsigned len)
+{
+    static const unsigned short base[29] = {3,  4,  5,  6,  7,  8,  9,  10, 11,  13,
+                                            15, 17, 19, 23, 27, 31, 35, 43, 51,  59,
+                                            67, 83, 99, 115, 131, 163, 195, 227, 258};
+    static const unsigned char extra[29] = {0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2,
+                                            2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0};
+    int i = 28;
+    while (base[i] > len)
+        i--;
+    put_symbol(w, 257u + (unsigned)i);
+    if (extra[i] > 0)
+        put_bits(w, len - base[i], extra[i]);
+    put_bits(w, 0, 5); /* distance code 0: distance 1 */
+}
+
+/* The end of the run of in[i]'s byte from i (8 bytes at a time). */
+static size_t run_end(const unsigned char *in, size_t n, size_t i)
+{
+    const unsigned char b = in[i];
+    uint64_t all;
+    memset(&all, b, sizeof all);
+    size_t j = i + 1;
+    for (; j + 8 <= n; j += 8) {
+        uint64_t v;
+        memcpy(&v, in + j, sizeof v);
+        if (v != all)
+            break;
+    }
+    while (j < n && in[j] == b)
+        j++;
+    return j;
+}
+
+size_t km_zlib_runs_bound(size_t n)
+{
+    return 2 + n + n / 8 + 8 + 4;
+}
+
+size_t km_zlib_runs(const unsigned char *in, size_t n, uint32_t adler, unsigned char *out,
+                    size_t cap)
+{
+    if (cap < km_zlib_runs_bound(n))
+        return 0;
+    bits_out w = {out, 0, 0};
+    put_bits(&w, 0x78, 8);
+    put_bits(&w, 0x01, 8); /* deflate, 32 KiB window, "fastest" */
+    put_bits(&w, 3, 3);    /* the final block, fixed codes */
+    for (size_t i = 0; i < n;) {
+        size_t end = run_end(in, n, i);
+        put_symbol(&w, in[i]);
+        size_t r = end - i - 1; /* copies of it after the first */
+        while (r >= 3) {
+            size_t len = r > 258 ? 258 : r;
+            if (r - len == 1 || r - len == 2)
+                len = r - 3;
+            put_repeat(&w, (unsigned)len);
+            r -= len;
+        }
+        for (; r > 0; r--)
+            put_symbol(&w, in[i]);
+        i = end;
+    }
+    put_symbol(&w, 256);
+    if (w.n > 0)
+        put_bits(&w, 0, 8 - w.n);
+    for (int s = 24; s >= 0; s -= 8)
+        *w.p++ = (unsigned char)(adler >> s);
+    return (size_t)(w.p - out);
 }

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "io/h5_chunks.h"
+#include "io/h5_codec.h"
 #include "knotmap.h"
 #include "test_util.h"
 
@@ -201,6 +202,8 @@ static wlayout layouts[] = {
     {1, I64, 1, 9, 0, 64, 1},       {3, F32, 1, 4, 0, 50, 203},    {3, F32, 0, -1, 0, 64, 203},
     {3, F32, 1, -1, 0, 64, 128},    {1, I32, 1, 0, 1, 77, 500},    {1, U8, 1, 6, 0, 33, 100},
     {3, F32, 1, 4, 1, 1, 9},        {1, F32, 1, 1, 0, 4096, 4097},
+    /* last chunks of at most 1/8 of their rows: deflated as runs */
+    {1, F64, 1, 1, 0, 4096, 4396},  {1, I32, 0, 1, 0, 4096, 8704}, {3, F32, 1, 4, 0, 64, 197},
 };
 
 ParameterizedTestParameters(io_chunks_write, reads_back_through_hdf5)
@@ -315,4 +318,44 @@ Test(io_chunks_write, ineligible_layouts_refused)
     H5Sclose(sp3);
     H5Sclose(spc);
     H5Fclose(f);
+}
+
+/* km_zlib_runs (a mostly-zero last chunk's deflate) against libdeflate's
+ * inflater: runs of every length about deflate's 258-byte copies and the
+ * 3-byte minimum, single bytes of every value (8- and 9-bit literals),
+ * random bytes, all within km_zlib_runs_bound, and too small an output
+ * refused. */
+Test(io_chunks_write, zlib_runs_inflate_to_their_input)
+{
+    enum { N = 70000 };
+    unsigned char *in = malloc(N), *out = malloc(km_zlib_runs_bound(N)), *back = malloc(N);
+    struct libdeflate_decompressor *dec = libdeflate_alloc_decompressor();
+    uint32_t s = 99u;
+    cr_assert(in && out && back && dec);
+    for (int trial = 0; trial < 40; trial++) {
+        size_t n = 0;
+        while (n < N) {
+            s = s * 1664525u + 1013904223u;
+            size_t len = trial % 4 == 0 ? 1 : (s >> 8) % 600u + 1u;
+            if (trial % 4 == 1)
+                len = 255u + (s >> 8) % 8u; /* about 258 + 1 */
+            if (len > N - n)
+                len = N - n;
+            memset(in + n, trial % 4 == 0 ? (int)((s >> 16) & 0xffu) : (int)(s >> 29), len);
+            n += len;
+        }
+        size_t m = trial % 3 == 0 ? (size_t)(s % N) + 1u : N;
+        size_t got = 0, size = km_zlib_runs(in, m, libdeflate_adler32(1, in, m), out,
+                                            km_zlib_runs_bound(m));
+        cr_assert(size > 0 && size <= km_zlib_runs_bound(m));
+        cr_assert_eq(libdeflate_zlib_decompress(dec, out, size, back, m, &got), LIBDEFLATE_SUCCESS,
+                     "trial %d: not a zlib stream (adler, codes)", trial);
+        cr_assert_eq(got, m);
+        cr_assert_eq(memcmp(back, in, m), 0, "trial %d: inflates to other bytes", trial);
+    }
+    cr_assert_eq(km_zlib_runs(in, 100, 1u, out, km_zlib_runs_bound(100) - 1), 0u);
+    libdeflate_free_decompressor(dec);
+    free(in);
+    free(out);
+    free(back);
 }
