@@ -383,7 +383,8 @@ km_format km_sniff_format(const unsigned char *head, size_t n, const char *path)
         if (memcmp(head + off, hdf5_sig, 8) == 0)
             return KM_FORMAT_SESSION;
     if (has_prefix(head, n, "RIFF", 4) || has_prefix(head, n, "RF64", 4) || has_prefix(head, n, "FORM", 4) ||
-        has_prefix(head, n, "caff", 4) || has_prefix(head, n, (const char *)w64_sig, 16))
+        has_prefix(head, n, "caff", 4) || has_prefix(head, n, "fLaC", 4) ||
+        has_prefix(head, n, (const char *)w64_sig, 16))
         return KM_FORMAT_AUDIO;
     size_t bom = km_utf8_bom_len(head, n); /* the text rules read past it */
     head += bom;
@@ -417,7 +418,7 @@ km_format km_sniff_format(const unsigned char *head, size_t n, const char *path)
     if (ext_is(ext, "h5") || ext_is(ext, "hdf5"))
         return KM_FORMAT_SESSION;
     if (ext_is(ext, "wav") || ext_is(ext, "w64") || ext_is(ext, "rf64") || ext_is(ext, "caf") ||
-        ext_is(ext, "aif") || ext_is(ext, "aiff"))
+        ext_is(ext, "aif") || ext_is(ext, "aiff") || ext_is(ext, "flac"))
         return KM_FORMAT_AUDIO;
     if (ext_is(ext, "asf"))
         return KM_FORMAT_TEKSCAN;
