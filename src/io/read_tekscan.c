@@ -623,7 +623,9 @@ km_status km_open_tekscan(km_ctx *ctx, km_reader *r, const km_read_options *opt)
     st = parse_header(ctx, r, t);
     if (st != KM_OK)
         return st;
-    if (t->dt <= 0) /* no SECONDS_PER_FRAME: times follow the rate given or assumed */
+    /* No SECONDS_PER_FRAME, or a rate given over it (--override): times
+       follow the rate given or assumed, as the session's rate does. */
+    if (t->dt <= 0 || (opt->override && opt->frame_rate_hz > 0))
         t->dt = opt->frame_rate_hz > 0 ? 1.0 / opt->frame_rate_hz : 1.0;
     if (t->declared >= 0) {
         r->info.n_frames = t->declared;

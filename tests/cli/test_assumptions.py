@@ -78,6 +78,9 @@ def test_override_lets_the_options_win(tmp_path):
         s = f["session"].attrs
         assert s["frame_rate_hz"] == 100.0
         assert "frame_rate_hz" not in s["assumed"] and "units" not in s["assumed"]
+        # the frame times follow the rate given (were SECONDS_PER_FRAME's 0.032 s
+        # apart under a 100 Hz rate before session 27)
+        np.testing.assert_allclose(np.diff(f["session/time"][()]), 0.01, rtol=1e-9)
     r = run("process", TEKSCAN, "--grid", "10x10", "--override", "-o", tmp_path / "g.h5")
     assert r.returncode == 64 and "cannot be overridden" in r.stderr
     r = run("process", TEKSCAN, "--rate", "31.25", "-o", tmp_path / "same.h5", "--quiet")
