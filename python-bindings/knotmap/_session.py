@@ -143,7 +143,8 @@ def read_session(path: PathLike, format: str = "auto",
                  units: Optional[str] = None, mode: Optional[str] = None,
                  roller_radius: Optional[float] = None, sensor: Optional[int] = None,
                  text_frame_per_file: Optional[bool] = None,
-                 block_frames: int = 256) -> Session:
+                 block_frames: int = 256, text_layout: Optional[str] = None,
+                 override: Optional[bool] = None, max_memory: Optional[int] = None) -> Session:
     """Read a whole session file into memory (the readers of knotmap info).
 
     Parameters
@@ -170,6 +171,19 @@ def read_session(path: PathLike, format: str = "auto",
         Text: the file is one frame of R lines.
     block_frames : int, optional
         Frames pulled from C per call [256].
+    text_layout : {"matrix", "line"}, optional
+        Text: one frame in the whole file ("matrix") or one frame per line
+        ("line", with `grid`): the CLI's --text-layout, for the files whose
+        layout is ambiguous.
+    override : bool, optional
+        Let rate, pitch, units, mode and roller_radius replace the file's own
+        values (else a conflict raises ValueError) [False].
+    max_memory : int, optional
+        Bytes: a grid, block or HDF5 chunk beyond it is refused [1 GiB].
+
+    Errors name the options as the CLI spells them (``--grid RxC``,
+    ``--text-layout matrix``, ``--override``); each is the keyword of the same
+    name here (grid=, text_layout=, override=).
 
     Returns
     -------
@@ -186,7 +200,8 @@ def read_session(path: PathLike, format: str = "auto",
     """
     keep = []
     opt = read_options(format, grid, rate, pitch, units, mode, roller_radius, sensor,
-                       text_frame_per_file, _keep=keep)
+                       text_frame_per_file, _keep=keep, text_layout=text_layout,
+                       override=override, max_memory=max_memory)
     block_frames = int(block_frames)
     if block_frames < 1:
         raise invalid("block_frames=%r must be >= 1" % (block_frames,))

@@ -90,3 +90,23 @@ def test_hdf5_without_schema_needs_the_session_format(tmp_path):
     assert np.array_equal(s.frames, frames)
     assert s.metadata["assumed"].split(",")[-1] == "schema"
     assert s.metadata["frame_rate_hz"] == pytest.approx(10.0)
+
+
+def test_read_session_takes_the_options_its_errors_name(datasets_dir):
+    """The errors name --text-layout, --override and --max-memory; read_session
+    takes each as the keyword of the same name, as process() does (before
+    session 27 it raised TypeError for all three)."""
+    bed = os.path.join(datasets_dir, "real", "physionet_pmd", "experiment-i", "S1", "1.txt")
+    with pytest.raises(ValueError, match="--text-layout matrix"):
+        knotmap.read_session(bed)
+    one = knotmap.read_session(bed, text_layout="matrix")
+    assert one.frames.shape == (1, 82, 2048)
+    lines = knotmap.read_session(bed, grid=(64, 32), text_layout="line")
+    assert lines.frames.shape == (82, 64, 32)
+    walk = _tekscan(datasets_dir)
+    with pytest.raises(ValueError, match="--override"):
+        knotmap.read_session(walk, rate=100)
+    fast = knotmap.read_session(walk, rate=100, override=True)
+    assert fast.metadata["frame_rate_hz"] == 100.0
+    assert np.allclose(np.diff(fast.time), 0.01)
+    assert knotmap.read_session(walk, max_memory=1 << 30).frames.shape == (205, 60, 21)
