@@ -309,7 +309,9 @@ KM_API km_status km_reader_probe(km_ctx *ctx, km_reader *reader);
 typedef struct km_session_writer km_session_writer;
 
 /* info supplies rows, cols, frame_rate_hz, pitches, units, mode,
- * roller_radius_mm (other fields ignored); mask is rows*cols bytes or NULL
+ * roller_radius_mm and saturation (written as the root attribute
+ * `saturation` when finite and > 0: set it to +inf or 0 when unknown; other
+ * fields ignored); mask is rows*cols bytes or NULL
  * (all valid).  Frames are stored as float32, chunked and compressed.
  * Errors: KM_ERR_CREATE (folder missing or not writable, or `path` exists
  * and overwrite == 0), KM_ERR_INVALID, KM_ERR_LIMIT, KM_ERR_IO. */

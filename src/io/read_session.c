@@ -169,7 +169,8 @@ static km_status read_root_attrs(km_ctx *ctx, km_reader *r, hid_t f, int forced,
     if ((st = get_number(ctx, f, "frame_rate_hz", 0, &r->info.frame_rate_hz)) != KM_OK ||
         (st = get_number(ctx, f, "row_pitch_mm", 0, &r->info.row_pitch_mm)) != KM_OK ||
         (st = get_number(ctx, f, "col_pitch_mm", 0, &r->info.col_pitch_mm)) != KM_OK ||
-        (st = get_number(ctx, f, "roller_radius_mm", 1, &r->info.roller_radius_mm)) != KM_OK)
+        (st = get_number(ctx, f, "roller_radius_mm", 1, &r->info.roller_radius_mm)) != KM_OK ||
+        (st = get_number(ctx, f, "saturation", 0, &r->info.saturation)) != KM_OK)
         return st;
     st = km_h5_attr_get_string(ctx, f, "units", buf, sizeof buf);
     if (st == KM_OK) {
@@ -509,8 +510,12 @@ static km_status open_frames(km_ctx *ctx, km_reader *r, session_impl *s,
     s->cols = r->info.cols;
     r->info.n_frames = s->n_frames;
     r->info.n_valid = r->info.rows * r->info.cols;
+    double given = r->info.saturation; /* the root's `saturation`, 0 when absent */
     r->info.saturation = km_h5_int_saturation(s->frames);
-    return km_h5_frames_cf(ctx, s->frames, &r->info, &s->pack);
+    st = km_h5_frames_cf(ctx, s->frames, &r->info, &s->pack);
+    if (given > 0)
+        r->info.saturation = given;
+    return st;
 }
 
 /* Bytes of one chunk of /time; 0 when it is not chunked. */

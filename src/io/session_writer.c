@@ -89,6 +89,8 @@ static km_status write_root_attrs(km_ctx *ctx, hid_t f, const km_session_info *i
         return st;
     if (info->mode == KM_MODE_ROLLER || info->roller_radius_mm > 0)
         st = km_h5_attr_put_double(ctx, f, "roller_radius_mm", info->roller_radius_mm);
+    if (st == KM_OK && info->saturation > 0 && isfinite(info->saturation))
+        st = km_h5_attr_put_double(ctx, f, "saturation", info->saturation);
     return st;
 }
 

@@ -14,8 +14,8 @@ CASES = {
     "roller_30hz_20x24_r37.5": ["--rate", "30", "--grid", "20x24", "--roller-radius", "37.5"],
     "model2_seed5": ["--model", "2", "--seed", "5"],
 }
-# /session attributes that must survive every format (saturation: the HDF5 session
-# has no field for it, docs/FORMAT.md 1.2)
+# /session attributes that must survive every format (saturation: see
+# test_the_hdf5_session_keeps_the_saturation; audio carries it only as PCM's top)
 KEYS = ("rows", "cols", "n_frames", "frame_rate_hz", "row_pitch_mm", "col_pitch_mm", "units",
         "mode", "roller_radius_mm", "n_valid", "assumed")
 
@@ -71,3 +71,32 @@ def test_a_comment_that_is_not_knotmaps_says_nothing(tmp_path):
     other.write_bytes(src.read_bytes().replace(b"knotmap export mode=roller", b"walk mode=roller"))
     r = run_ok("info", other)
     assert "mode:         mat" in r.stdout and "assumed:      mode" in r.stdout
+
+
+@pytest.mark.parametrize("opts", [["--mode", "roller"], ["--mode", "roller", "--preset", "hard"],
+                                  ["--mode", "mat", "--model", "2", "--seed", "3"]])
+def test_the_hdf5_session_keeps_the_saturation(tmp_path, opts):
+    """synth's .h5 writes the root attribute `saturation` (docs/FORMAT.md 1.2) and
+    reads back what its Tekscan export says (SATURATION_PRESSURE); before session
+    27 the .h5 read back +inf while the .asf kept 300 kPa."""
+    got = {}
+    for ext in ("h5", "asf"):
+        src = tmp_path / f"s.{ext}"
+        run_ok("synth", "--duration", "1", *opts, "-o", src)
+        out = tmp_path / f"s_{ext}.knotmap.h5"
+        run_ok("process", src, "-o", out, "--quiet")
+        with h5py.File(out) as f:
+            got[ext] = f["session"].attrs["saturation"]
+    with h5py.File(tmp_path / "s.h5") as f:
+        assert f.attrs["saturation"] == got["h5"]
+    assert got["h5"] == got["asf"] and 0 < got["h5"] < float("inf")
+
+
+def test_a_session_without_the_saturation_attribute_reads_as_before(tmp_path):
+    from km_cli import EXAMPLE
+    out = tmp_path / "e.knotmap.h5"
+    run_ok("process", EXAMPLE, "-o", out, "--quiet")
+    with h5py.File(EXAMPLE) as f:
+        assert "saturation" not in f.attrs
+    with h5py.File(out) as f:
+        assert f["session"].attrs["saturation"] == float("inf")
