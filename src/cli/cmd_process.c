@@ -167,6 +167,9 @@ static void print_summary(const job *j)
            (long long)s->n_frames, dur, in->frame_rate_hz, (int)in->rows, (int)in->cols,
            in->row_pitch_mm, in->col_pitch_mm, in->units,
            in->mode == KM_MODE_ROLLER ? "roller" : "mat");
+    if (s->n_corrupt_frames > 0)
+        printf("  %lld frame%s flagged corrupt: replaced by the last good frame, no peaks (/metrics flags)\n",
+               (long long)s->n_corrupt_frames, s->n_corrupt_frames == 1 ? "" : "s");
     printf("  %lld peaks", (long long)s->n_peaks);
     if (s->n_top == 0) {
         printf(", no hot spots\n");

@@ -193,6 +193,14 @@ def test_physionet_with_options(tmp_path):
     d = check_result(out, 64, 32)
     assert d["n_frames"] > 0
     assert d["params"]["read_rows"] == 64 and d["params"]["read_frame_rate_hz"] == 1.0
+    # its frame 1 is corrupt (taxels near 3840): flagged, and the summary says so
+    # (before session 27 only /metrics flags did)
+    with h5py.File(out) as f:
+        assert list(np.flatnonzero(f["metrics/flags"][:] & 1)) == [1]
+    assert r.stdout.splitlines()[2] == (
+        "  1 frame flagged corrupt: replaced by the last good frame, no peaks (/metrics flags)")
+    clean = run("process", EXAMPLE, "-o", tmp_path / "example.h5")
+    assert clean.returncode == 0 and "corrupt" not in clean.stdout
 
 
 def test_example_default_output_name_and_save_frames(tmp_path):
