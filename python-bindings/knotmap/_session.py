@@ -63,8 +63,19 @@ def _pair(name, v, conv):
             raise invalid("%s must be N or AxB, got %r" % (name, v)) from None
     if isinstance(v, numbers.Number):
         return conv(v), conv(v)
-    a, b = v
-    return conv(a), conv(b)
+    try:
+        a, b = v
+        return conv(a), conv(b)
+    except (TypeError, ValueError):
+        raise invalid("%s must be N or AxB, got %r" % (name, v)) from None
+
+
+def _number(name, v, conv=float):
+    """float(v) or int(v), or knotmap's ValueError naming the argument."""
+    try:
+        return conv(v)
+    except (TypeError, ValueError):
+        raise invalid("%s=%r must be a number" % (name, v)) from None
 
 
 def _units_bytes(units):
@@ -88,7 +99,7 @@ def read_options(format="auto", grid=None, rate=None, pitch=None, units=None, mo
     if grid is not None:
         opt.rows, opt.cols = _pair("grid", grid, int)
     if rate is not None:
-        opt.frame_rate_hz = float(rate)
+        opt.frame_rate_hz = _number("rate", rate)
     if pitch is not None:
         opt.row_pitch_mm, opt.col_pitch_mm = _pair("pitch", pitch, float)
     if units is not None:
@@ -99,9 +110,9 @@ def read_options(format="auto", grid=None, rate=None, pitch=None, units=None, mo
     if mode is not None:
         opt.mode = choice("mode", mode, _MODES)
     if roller_radius is not None:
-        opt.roller_radius_mm = float(roller_radius)
+        opt.roller_radius_mm = _number("roller_radius", roller_radius)
     if sensor is not None:
-        opt.sensor = int(sensor)
+        opt.sensor = _number("sensor", sensor, int)
     if text_frame_per_file is not None:
         opt.text_frame_per_file = 1 if text_frame_per_file else 0
     if text_layout is not None:
@@ -112,7 +123,7 @@ def read_options(format="auto", grid=None, rate=None, pitch=None, units=None, mo
         opt.override = 1 if override else 0
     if max_memory is not None:
         # bytes; the C library refuses a grid, block or HDF5 chunk beyond it
-        opt.max_memory = int(max_memory)
+        opt.max_memory = _number("max_memory", max_memory, int)
     return opt
 
 

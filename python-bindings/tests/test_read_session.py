@@ -110,3 +110,15 @@ def test_read_session_takes_the_options_its_errors_name(datasets_dir):
     assert fast.metadata["frame_rate_hz"] == 100.0
     assert np.allclose(np.diff(fast.time), 0.01)
     assert knotmap.read_session(walk, max_memory=1 << 30).frames.shape == (205, 60, 21)
+
+
+@pytest.mark.parametrize("kw", [{"rate": "fast"}, {"roller_radius": "big"}, {"sensor": "left"},
+                                {"max_memory": "lots"}, {"pitch": ("a", 1)}, {"grid": [1]},
+                                {"rate": [100]}])
+def test_a_bad_option_value_is_knotmaps_error_naming_it(datasets_dir, kw):
+    """Before session 27, rate="fast" raised Python's bare ValueError "could not
+    convert string to float: 'fast'", not knotmap.Error, naming no argument."""
+    with pytest.raises(knotmap.Error) as e:
+        knotmap.read_session(_tekscan(datasets_dir), **kw)
+    assert isinstance(e.value, ValueError)
+    assert next(iter(kw)) in str(e.value)
