@@ -490,6 +490,32 @@ km_h5_chunks_out *km_h5_chunks_out_open(hid_t ds, hid_t mtype, km_h5_deflater *z
     return c;
 }
 
+km_h5_chunks_out *km_h5_chunks_out_layout(const km_h5_chunks_out *c)
+{
+    km_h5_chunks_out *l = c != NULL ? malloc(sizeof *l) : NULL;
+    if (l != NULL) {
+        *l = *c;
+        l->d = -1;
+        l->dims[0] = 0;
+        l->n = 0;
+        l->pending = 0;
+        l->buf = NULL;
+    }
+    return l;
+}
+
+km_h5_chunks_out *km_h5_chunks_out_like(const km_h5_chunks_out *layout, hid_t ds)
+{
+    km_h5_chunks_out *c = km_h5_chunks_out_layout(layout);
+    if (c != NULL && (c->buf = calloc(1, c->chunk_bytes)) == NULL) {
+        km_h5_chunks_out_free(c);
+        return NULL;
+    }
+    if (c != NULL)
+        c->d = ds;
+    return c;
+}
+
 /* The chunk buffer through the filter pipeline, without HDF5's lock; the
  * stored bytes and their size.  `runs`: deflate by km_zlib_runs (a last
  * chunk that is mostly its zero padding). */

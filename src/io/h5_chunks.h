@@ -90,6 +90,18 @@ void km_h5_deflater_free(km_h5_deflater *z);
 /* NULL when not eligible (or out of memory).  ds and z must outlive it. */
 km_h5_chunks_out *km_h5_chunks_out_open(hid_t ds, hid_t mtype, km_h5_deflater *z);
 
+/* The layout of c (its element, chunk and filter pipeline, its deflater),
+ * without a dataset or buffer: a pattern for km_h5_chunks_out_like; freed
+ * with km_h5_chunks_out_free.  NULL when c is NULL or memory runs out. */
+km_h5_chunks_out *km_h5_chunks_out_layout(const km_h5_chunks_out *c);
+
+/* A writer for ds made from a layout, without asking HDF5 again (its
+ * creation properties, type and dataspace: ~45 K instructions a dataset):
+ * ds must be new (empty) and created with the same file type, rank,
+ * dimensions 1.. and creation property list as the dataset the layout was
+ * taken from.  NULL when layout is NULL or memory runs out. */
+km_h5_chunks_out *km_h5_chunks_out_like(const km_h5_chunks_out *layout, hid_t ds);
+
 /* Append n rows (each the product of dimensions 1.. elements of mtype):
  * every chunk they complete is written and the extent grown to cover it.
  * 0 on failure (HDF5's error stack or the file driver say why; out of

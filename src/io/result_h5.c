@@ -319,7 +319,18 @@ int km_rw_make_column(km_result_writer *w, hid_t group, const col_def *c, int fi
                     w->col_dcpl[filters], w->col_dapl);
     if (ds < 0)
         goto done;
-    km_rw_col_init(w, out, ds, km_rw_mem_type(c->kind));
+    /* The direct-write layout of the first column of its filters and kind
+       serves the next ones (they share creation list, type and shape). */
+    km_h5_chunks_out **layout =
+        c->kind >= 0 && c->kind < 5 ? &w->col_layout[filters][c->kind] : NULL;
+    if (w->defl != NULL && layout != NULL && *layout != NULL) {
+        out->ds = ds;
+        out->z = km_h5_chunks_out_like(*layout, ds);
+    } else {
+        km_rw_col_init(w, out, ds, km_rw_mem_type(c->kind));
+        if (layout != NULL)
+            *layout = km_h5_chunks_out_layout(out->z);
+    }
     ok = km_rw_col_attrs(&w->alloc, ds, c->units, w->units, c->desc);
 done:
     if (!ok && out->ds != ds)

@@ -419,8 +419,13 @@ static void close_objects(km_result_writer *w)
     km_rw_close_h(&w->g_frames, H5Gclose);
     km_rw_close_h(&w->g_metrics, H5Gclose);
     km_rw_close_h(&w->g_peaks, H5Gclose);
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < 3; i++) {
         km_rw_close_h(&w->col_dcpl[i], H5Pclose);
+        for (int k = 0; k < 5; k++) {
+            km_h5_chunks_out_free(w->col_layout[i][k]);
+            w->col_layout[i][k] = NULL;
+        }
+    }
     km_rw_close_h(&w->col_dapl, H5Pclose);
 }
 

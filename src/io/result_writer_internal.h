@@ -65,6 +65,8 @@ struct km_result_writer {
     km_h5_deflater *defl;       /* the compressors of every column (one thread at a time) */
     hid_t col_dcpl[3], col_dapl; /* a column's property lists by its filters (KM_RW_*),
                                    made once (km_rw_make_column) */
+    km_h5_chunks_out *col_layout[3][5]; /* a column's direct-write layout by its filters
+                                           and kind (KM_COL_*), taken from the first */
     km_rw_table grow[KM_RW_MAX_TABLES]; /* tables appended to during the run */
     int n_grow;
     int64_t n_frames, n_peaks;
