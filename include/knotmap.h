@@ -628,8 +628,9 @@ typedef struct km_condition_params {
                                   neighbours in the output (detection still
                                   ignores them); 0 = NaN [0] */
     double corrupt_ratio;      /* a frame whose total of |values| exceeds this
-                                  times the median total of the corrupt_window
-                                  frames centred on it is corrupt: flagged
+                                  times the median total of the loaded (total
+                                  > 0) frames among the corrupt_window frames
+                                  centred on it is corrupt: flagged
                                   KM_FRAME_CORRUPT and replaced by the last
                                   good frame; 0 = off [4] */
     int32_t corrupt_window;    /* odd, 3..255 [9] */

@@ -355,22 +355,26 @@ static km_status resample_finish(km_ctx *ctx, km_conditioner *c)
 static km_status corrupt_decide(km_ctx *ctx, km_conditioner *c, int64_t j, int64_t last)
 {
     int32_t h = c->h, w = 2 * h + 1;
+    size_t k = 0; /* the window's loaded (non-empty) frames */
     for (int32_t d = -h; d <= h; d++) {
         int64_t q = j + d;
         if (q < 0)
             q = 0;
         if (q > last)
             q = last;
-        c->cwin[d + h] = c->csum[q % w];
+        if (c->csum[q % w] > 0.0)
+            c->cwin[k++] = c->csum[q % w];
     }
     double s = c->csum[j % w];
-    /* The sums are never NaN nor -0 (sums of |finite|): the middle value by
-       selection is the one sorting gives, bit for bit, without a sort of
-       the window per frame. */
-    double med = km_select_kth_d(c->cwin, (size_t)w, (size_t)h);
+    /* The median of the loaded frames' totals: an empty frame (a quantised
+       sensor lifted or stepped off, reading 0) has no scale, and a window
+       mostly empty would otherwise make any load "corrupt". With every
+       frame loaded k = w and this is the window's middle value. The sums are
+       never NaN nor -0 (sums of |finite|): the value by selection is the one
+       sorting gives, bit for bit, without a sort of the window per frame. */
     float *f = c->cring + (size_t)(j % (h + 2)) * c->rc;
     uint32_t flags = 0;
-    if (s > c->p.corrupt_ratio * med) {
+    if (s > 0.0 && s > c->p.corrupt_ratio * km_select_kth_d(c->cwin, k, k / 2)) {
         flags = KM_FRAME_CORRUPT;
         /* The last good frame is kept only when a corrupt one needs it: the
            frame before, still in the ring (h + 2 slots), when it was good;

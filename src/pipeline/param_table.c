@@ -164,7 +164,7 @@ static const km_param TABLE[] = {
     B("fill_bad_taxels", "fill-bad-taxels", cond.fill_bad, G_CHAIN,
       "fill masked taxels from their neighbours in the output", 0),
     D("corrupt_ratio", "corrupt-ratio", cond.corrupt_ratio, 0, BIG, "", "R", G_CHAIN,
-      "flag frames whose total exceeds R times the median of their neighbours, 0 = off", 0),
+      "flag frames whose total exceeds R times the median of their loaded neighbours, 0 = off", 0),
     I("corrupt_window", "corrupt-window", cond.corrupt_window, 3, 255, "frames", "N", G_CHAIN,
       "frames in that median, odd"),
     B("temporal_fir", "iir", cond.fir, G_CHAIN,

@@ -275,6 +275,64 @@ Test(condition, physionet_frame1_corrupt)
     session_free(&s);
 }
 
+/* The real F-Scan walk: the foot leaves the sensor (frames of exact zeros,
+ * a quantised sensor) and frames 16-18 keep a heel's last 78-96 raw units
+ * among them. No frame is corrupt: the median of a window that is mostly
+ * empty is taken over its loaded frames (frame 18 was flagged when it was
+ * taken over all nine, the median then 0). */
+Test(condition, fscan_walk_no_frame_corrupt)
+{
+    session s;
+    read_all(FSCAN, NULL, &s);
+    cr_assert_gt(s.n, 30);
+    km_condition_params cp;
+    km_condition_params_default(&cp);
+    conditioned o;
+    condition(&s, &cp, NULL, NULL, 5, &o);
+    cr_assert_eq(o.n, s.n);
+    for (int64_t i = 0; i < o.n; i++)
+        cr_assert_eq(o.flags[i] & KM_FRAME_CORRUPT, 0u, "frame %lld flags %u", (long long)i,
+                     o.flags[i]);
+    conditioned_free(&o);
+    session_free(&s);
+}
+
+/* A quantised sensor's touch-downs among empty frames (a roller lifted, a
+ * foot in its swing): a lone loaded frame, a loaded frame at the end of an
+ * empty stretch, and loads that rise over three frames are all good; a
+ * glitch (30 x + 500) within loaded frames is still corrupt, also when the
+ * frames before it are empty. */
+Test(condition, touch_down_after_empty_frames_not_corrupt)
+{
+    session s;
+    synth_session(KM_SYNTH_MODERATE, 2.0, &s, NULL);
+    size_t rc = (size_t)s.info.rows * (size_t)s.info.cols;
+    for (int64_t i = 0; i < s.n; i++) {
+        int empty = (i >= 20 && i < 40 && i != 30) || (i >= 60 && i < 80) || (i >= 100 && i < 110);
+        for (size_t k = 0; k < rc; k++) {
+            float *v = &s.frames[(size_t)i * rc + k];
+            *v = empty ? 0.0f : roundf(fmaxf(*v, 0.0f)); /* counts, clipped at 0 */
+        }
+    }
+    for (size_t k = 0; k < rc; k++) { /* a rising touch-down at 80-82 */
+        s.frames[80 * rc + k] *= 0.05f;
+        s.frames[81 * rc + k] *= 0.3f;
+    }
+    const int64_t glitch = 112; /* three loaded frames after the empty 100-109 */
+    for (size_t k = 0; k < rc; k++)
+        s.frames[(size_t)glitch * rc + k] = 30.0f * s.frames[(size_t)glitch * rc + k] + 500.0f;
+    km_condition_params cp;
+    km_condition_params_default(&cp);
+    conditioned o;
+    condition(&s, &cp, NULL, NULL, 7, &o);
+    cr_assert_eq(o.n, s.n);
+    for (int64_t i = 0; i < o.n; i++)
+        cr_assert_eq(o.flags[i] & KM_FRAME_CORRUPT, i == glitch ? KM_FRAME_CORRUPT : 0u,
+                     "frame %lld flags %u", (long long)i, o.flags[i]);
+    conditioned_free(&o);
+    session_free(&s);
+}
+
 /* Runs of one, two and three corrupt frames (a glitch that multiplies the
  * whole frame): each is flagged and replaced by the last good frame before
  * its run, bit for bit, whatever the block size (the last good frame is
