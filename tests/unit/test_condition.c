@@ -247,6 +247,19 @@ Test(condition, alignment_and_identity)
     session_free(&s);
 }
 
+/* Condition s with the default parameters in blocks of `block`; exactly
+ * frame `only` (or none when -1) is flagged corrupt. */
+static void condition_corrupt_only(const session *s, int64_t block, int64_t only, conditioned *o)
+{
+    km_condition_params cp;
+    km_condition_params_default(&cp);
+    condition(s, &cp, NULL, NULL, block, o);
+    cr_assert_eq(o->n, s->n);
+    for (int64_t i = 0; i < o->n; i++)
+        cr_assert_eq(o->flags[i] & KM_FRAME_CORRUPT, i == only ? KM_FRAME_CORRUPT : 0u,
+                     "frame %lld flags %u", (long long)i, o->flags[i]);
+}
+
 /* PhysioNet experiment-i S1/1.txt: frame index 1 (hundreds of taxels near
  * 3840) is corrupt, no other frame is (frame 0 is nearly empty, not
  * corrupt). */
@@ -260,14 +273,8 @@ Test(condition, physionet_frame1_corrupt)
     session s;
     read_all(PMD, &opt, &s);
     cr_assert_gt(s.n, 10);
-    km_condition_params cp;
-    km_condition_params_default(&cp);
     conditioned o;
-    condition(&s, &cp, NULL, NULL, 3, &o);
-    cr_assert_eq(o.n, s.n);
-    for (int64_t i = 0; i < o.n; i++)
-        cr_assert_eq(o.flags[i] & KM_FRAME_CORRUPT, i == 1 ? KM_FRAME_CORRUPT : 0u,
-                     "frame %lld flags %u", (long long)i, o.flags[i]);
+    condition_corrupt_only(&s, 3, 1, &o);
     /* The corrupt frame is replaced by the last good one (frame 0). */
     size_t rc = 64 * 32;
     cr_assert_eq(memcmp(o.frames + rc, s.frames, rc * sizeof(float)), 0);
@@ -285,14 +292,8 @@ Test(condition, fscan_walk_no_frame_corrupt)
     session s;
     read_all(FSCAN, NULL, &s);
     cr_assert_gt(s.n, 30);
-    km_condition_params cp;
-    km_condition_params_default(&cp);
     conditioned o;
-    condition(&s, &cp, NULL, NULL, 5, &o);
-    cr_assert_eq(o.n, s.n);
-    for (int64_t i = 0; i < o.n; i++)
-        cr_assert_eq(o.flags[i] & KM_FRAME_CORRUPT, 0u, "frame %lld flags %u", (long long)i,
-                     o.flags[i]);
+    condition_corrupt_only(&s, 5, -1, &o);
     conditioned_free(&o);
     session_free(&s);
 }
@@ -321,14 +322,8 @@ Test(condition, touch_down_after_empty_frames_not_corrupt)
     const int64_t glitch = 112; /* three loaded frames after the empty 100-109 */
     for (size_t k = 0; k < rc; k++)
         s.frames[(size_t)glitch * rc + k] = 30.0f * s.frames[(size_t)glitch * rc + k] + 500.0f;
-    km_condition_params cp;
-    km_condition_params_default(&cp);
     conditioned o;
-    condition(&s, &cp, NULL, NULL, 7, &o);
-    cr_assert_eq(o.n, s.n);
-    for (int64_t i = 0; i < o.n; i++)
-        cr_assert_eq(o.flags[i] & KM_FRAME_CORRUPT, i == glitch ? KM_FRAME_CORRUPT : 0u,
-                     "frame %lld flags %u", (long long)i, o.flags[i]);
+    condition_corrupt_only(&s, 7, glitch, &o);
     conditioned_free(&o);
     session_free(&s);
 }
