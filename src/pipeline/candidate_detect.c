@@ -86,6 +86,19 @@
    rollers (docs/ALGORITHMS.md 10.4 Peaks; bench/README "Session 25
    (bony)"). */
 #define PEAK_PRESSURE_SHARE 0.08
+/* A peak (not one taxel) whose excess over its surround (A at its cell less
+   the median of A on the ring SURROUND_R0_MM to SURROUND_R1_MM around it) is
+   under SURROUND_SHARE of the contact pressure at its cell keeps only that
+   excess / (share x pressure) of its significance (surround_discount): a
+   knot stands above the tissue around it; what the row and column medians
+   leave of a bony prominence or a band's end is a peak on a broad rise.
+   Tuning seeds: 14 false candidates fewer (model 2 moderate 6, hard 4,
+   independent 4), 3 knots lost (model 2 roller hard 2, independent mat hard
+   1); rings of 10-20 mm or from 2 x the fitted sigma did no better
+   (docs/ALGORITHMS.md 10.4 Peaks; bench/README "Session 27 (hard)"). */
+#define SURROUND_R0_MM 10.0
+#define SURROUND_R1_MM 25.0
+#define SURROUND_SHARE 0.1
 
 /* The maps of the detection, all ny x nx. */
 typedef struct cand_maps {
@@ -317,6 +330,36 @@ static double pressure_discount(const cand_maps *m, size_t k)
     return r >= 1.0 ? 1.0 : r > 0.0 ? r : 0.0;
 }
 
+/* The share of its significance a peak at cell (y, x) keeps
+   (SURROUND_SHARE): 1 when A there stands at least that share of the contact
+   pressure above the median of A over the ring SURROUND_R0_MM to
+   SURROUND_R1_MM from the cell (distances in mm by each pitch), or when the
+   grid has no body map or the ring no finite cell; (A - median) / (share x
+   pressure) under it (0 at or below the median).  Per peak: a ring of at
+   most (2 x 25 / pitch + 1)^2 cells, one selection. */
+static double surround_discount(const cand_maps *m, int32_t y, int32_t x)
+{
+    size_t k = (size_t)y * (size_t)m->nx + (size_t)x;
+    if (m->press == NULL || !(m->press[k] > 0.0f) || !isfinite(m->map[k]))
+        return 1.0;
+    int32_t hy = (int32_t)ceil(SURROUND_R1_MM / m->row_pitch);
+    int32_t hx = (int32_t)ceil(SURROUND_R1_MM / m->col_pitch);
+    float *buf = m->scratch;
+    size_t n = 0;
+    for (int32_t j = y - hy < 0 ? 0 : y - hy; j <= y + hy && j < m->ny; j++)
+        for (int32_t i = x - hx < 0 ? 0 : x - hx; i <= x + hx && i < m->nx; i++) {
+            double d = hypot((j - y) * m->row_pitch, (i - x) * m->col_pitch);
+            float v = m->map[(size_t)j * (size_t)m->nx + (size_t)i];
+            if (d >= SURROUND_R0_MM && d <= SURROUND_R1_MM && isfinite(v))
+                buf[n++] = v;
+        }
+    if (n == 0)
+        return 1.0;
+    double med = (double)km_select_kth_f(buf, n, n / 2);
+    double r = ((double)m->map[k] - med) / (SURROUND_SHARE * (double)m->press[k]);
+    return r >= 1.0 ? 1.0 : r > 0.0 ? r : 0.0;
+}
+
 /* Seen and persistence of cell k into e; 0 when it fails min_persistence
    or was never seen. */
 static int passes_ok(const km_candidate_params *p, const cand_maps *m, size_t k,
@@ -355,9 +398,10 @@ static int make_candidate(const km_candidate_params *p, const cand_maps *m, cons
        slopes are the knot's, not the sensor's; noise_off_footprint). */
     if (!one && m->roller && isfinite(z))
         z *= (double)m->noise[k] / noise_off_footprint(m, q->row, q->col, (double)m->size[k]);
-    /* Under a share of the contact pressure: a discount (pressure_discount). */
+    /* Under a share of the contact pressure, or above the surround by less:
+       discounts (pressure_discount, surround_discount). */
     if (!one && isfinite(z))
-        z *= pressure_discount(m, k);
+        z *= pressure_discount(m, k) * surround_discount(m, q->row, q->col);
     double need = p->min_snr;
     if (!one && largest_sigma > 0.0 && m->size[k] >= (float)BROAD_SIGMA_MM)
         need *= m->broad_share;

@@ -570,6 +570,23 @@ def test_broad_band_peak_under_the_contact_pressure_share_dropped(tmp_path, mode
     assert np.hypot(cand["x_mm"] - false_at[0], cand["y_mm"] - false_at[1]).min() > 5.0
 
 
+def moderate_run(tmp_path, source, mode, seed):
+    """A moderate 20 s session of the independent simulator or model 2, processed at
+    the defaults: `knotmap eval --json` and the candidates table."""
+    s, r = tmp_path / "s.h5", tmp_path / "r.h5"
+    if source == "independent":
+        sys.path.insert(0, str(REPO / "bench"))
+        import sim_independent
+        sim_independent.write(str(s), mode, "moderate", seed, 20.0)
+    else:
+        run("synth", "--model", "2", "--mode", mode, "--preset", "moderate", "--seed", seed,
+            "--duration", "20", "-o", s)
+    run("process", "-q", s, "-o", r)
+    ev = json.loads(run("eval", r, "--truth", s, "--json").stdout)
+    with h5py.File(r) as f:
+        return ev, table(f, "candidates")
+
+
 @pytest.mark.parametrize("source,mode,seed,n_cand,false_at", [
     ("independent", "roller", 15, 4, ((52.5, 146.8),)),
     ("model2", "mat", 7, 4, ((197.7, 309.6), (5.9, 50.2))),
@@ -584,19 +601,25 @@ def test_peak_under_the_contact_pressure_share_discounted(tmp_path, source, mode
     15, 3 of 3 knots with 5 candidates -> 4 (the one dropped beside a bony prominence of
     sigma 24 mm: 5.8 kPa under 76.5, 0.076); model 2 mat seed 7, 3 of 3 with 6 -> 4;
     model 2 roller seed 19, 7 of 7 with 8 -> 7."""
-    s, r = tmp_path / "s.h5", tmp_path / "r.h5"
-    if source == "independent":
-        sys.path.insert(0, str(REPO / "bench"))
-        import sim_independent
-        sim_independent.write(str(s), mode, "moderate", seed, 20.0)
-    else:
-        run("synth", "--model", "2", "--mode", mode, "--preset", "moderate", "--seed", seed,
-            "--duration", "20", "-o", s)
-    run("process", "-q", s, "-o", r)
-    ev = json.loads(run("eval", r, "--truth", s, "--json").stdout)
+    ev, cand = moderate_run(tmp_path, source, mode, seed)
     assert ev["n_matched"] == ev["n_truth"], ev
     assert ev["n_candidates"] <= n_cand, ev
-    with h5py.File(r) as f:
-        cand = table(f, "candidates")
     for x, y in false_at:
         assert np.hypot(cand["x_mm"] - x, cand["y_mm"] - y).min() > 5.0, (x, y)
+
+
+@pytest.mark.parametrize("source,mode,seed,false_at", [
+    ("independent", "roller", 13, (87.0, 193.8)),
+    ("model2", "roller", 17, (72.7, 48.0)),
+    ("model2", "mat", 7, (88.2, 167.0)),
+])
+def test_peak_on_a_broad_rise_discounted(tmp_path, source, mode, seed, false_at):
+    """Issue 11 (ALGORITHMS 10.4 Peaks, Above its surround): a peak whose excess over
+    the median of the candidate map on the ring 10-25 mm around it is under 0.1 of the
+    contact pressure keeps only that share of its significance.  Moderate, tuning seeds,
+    20 s, `knotmap eval` matching, measured (main b97dc37 -> after): independent roller
+    seed 13, 3 of 3 knots with 4 candidates -> 3; model 2 roller seed 17, 4 of 4 with 5
+    -> 4; model 2 mat seed 7, 3 of 3 with 4 -> 3 (each fails on b97dc37)."""
+    ev, cand = moderate_run(tmp_path, source, mode, seed)
+    assert ev["n_matched"] == ev["n_truth"] == ev["n_candidates"], ev
+    assert np.hypot(cand["x_mm"] - false_at[0], cand["y_mm"] - false_at[1]).min() > 5.0
