@@ -25,7 +25,8 @@ double km_units_to_kpa(const char *units)
 {
     /* Conventional mmHg (13.5951 g/cm3 mercury under standard gravity),
      * not the torr (101.325/760 kPa), which differs in the 7th digit.
-     * psi from the international pound and inch. */
+     * psi from the international pound and inch (0.45359237 kg x 9.80665
+     * m/s2 over 0.0254 m squared), to the last digit a double keeps. */
     static const struct {
         const char *name;
         double kpa;
@@ -34,7 +35,7 @@ double km_units_to_kpa(const char *units)
         {"mmHg", 0.133322387415},
         {"N/cm2", 10.0},
         {"N/cm^2", 10.0},
-        {"psi", 6.894757293168},
+        {"psi", 6.894757293168361},
         {"Pa", 1e-3},
         {"MPa", 1e3},
     };

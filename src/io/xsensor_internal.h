@@ -12,7 +12,6 @@
 
 #define XS_MAX_SENSORS 64
 #define XS_MAX_PREAMBLE 10000 /* key lines before the first frame or column row */
-#define XS_PSI_TO_KPA 6.894757293168361
 #define XS_NONE ((size_t)-1)
 
 enum { XS_BLOCK = 0, XS_WIDE = 1 };

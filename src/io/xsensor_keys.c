@@ -54,7 +54,7 @@ const char *km_xs_map_units(const char *u, double *scale)
     if (eq_ci(u, "N/cm2") || eq_ci(u, "N/cm^2") || strcmp(u, "N/cm\xc2\xb2") == 0 || eq_ci(u, "N/sq cm"))
         return "N/cm2";
     if (eq_ci(u, "PSI")) {
-        *scale = XS_PSI_TO_KPA;
+        *scale = km_units_to_kpa("psi");
         return "kPa";
     }
     return "raw";

@@ -93,7 +93,7 @@ def test_packed_frames_read_unpacked(tmp_path):
     np.testing.assert_allclose(have, want, atol=0.006)
 
 
-@pytest.mark.parametrize("units,factor", [("kPa", 1.0), ("Pa", 1e-3), ("psi", 6.894757293168)])
+@pytest.mark.parametrize("units,factor", [("kPa", 1.0), ("Pa", 1e-3), ("psi", 6.894757293168361)])
 def test_units_on_frames_when_the_root_has_none(tmp_path, units, factor):
     path = write(tmp_path / "u.h5", (FRAMES / factor).astype("f4"), units=units)
     got, err = info(path, "--rate", "100")

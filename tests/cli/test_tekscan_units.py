@@ -13,7 +13,7 @@ import pytest
 
 from km_cli import TEKSCAN, run, run_ok
 
-PSI = 6.894757293168
+PSI = 6.894757293168361
 
 
 def export(tmp_path, name, units, factor, saturation):
