@@ -322,7 +322,7 @@ int km_rw_make_column(km_result_writer *w, hid_t group, const col_def *c, int fi
     /* The direct-write layout of the first column of its filters and kind
        serves the next ones (they share creation list, type and shape). */
     km_h5_chunks_out **layout =
-        c->kind >= 0 && c->kind < 5 ? &w->col_layout[filters][c->kind] : NULL;
+        c->kind >= 0 && c->kind < KM_COL_KINDS ? &w->col_layout[filters][c->kind] : NULL;
     if (w->defl != NULL && layout != NULL && *layout != NULL) {
         out->ds = ds;
         out->z = km_h5_chunks_out_like(*layout, ds);

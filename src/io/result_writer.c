@@ -270,7 +270,9 @@ km_status km_result_writer_create(km_ctx *ctx, const char *path, const km_result
     km_atomic_init(&w->out);
     w->file = w->g_session = w->g_header = w->g_params = w->g_frames = -1;
     w->g_metrics = w->g_peaks = w->ds_time.ds = w->ds_cond.ds = w->ds_frame.ds = -1;
-    w->col_dcpl[0] = w->col_dcpl[1] = w->col_dcpl[2] = w->col_dapl = -1;
+    w->col_dapl = -1;
+    for (int i = 0; i < KM_RW_FILTER_SETS; i++)
+        w->col_dcpl[i] = -1;
     for (size_t i = 0; i < KM_RW_METRIC_COLS; i++)
         w->met[i].ds = -1;
     for (size_t i = 0; i < KM_RW_PEAK_COLS; i++)
@@ -419,9 +421,9 @@ static void close_objects(km_result_writer *w)
     km_rw_close_h(&w->g_frames, H5Gclose);
     km_rw_close_h(&w->g_metrics, H5Gclose);
     km_rw_close_h(&w->g_peaks, H5Gclose);
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < KM_RW_FILTER_SETS; i++) {
         km_rw_close_h(&w->col_dcpl[i], H5Pclose);
-        for (int k = 0; k < 5; k++) {
+        for (int k = 0; k < KM_COL_KINDS; k++) {
             km_h5_chunks_out_free(w->col_layout[i][k]);
             w->col_layout[i][k] = NULL;
         }

@@ -75,7 +75,7 @@ km_status km_result_writer_append_peaks_tracked(km_ctx *ctx, km_result_writer *w
  * dimensionless quantity or a count; "@" = the result units (the /session
  * attribute `units`).  offset: of the value in the stage's row struct, or
  * KM_COL_ROW for the row's index in the table (KM_COL_I32 or KM_COL_I64). */
-enum { KM_COL_F64, KM_COL_F32, KM_COL_I64, KM_COL_I32, KM_COL_U32 };
+enum { KM_COL_F64, KM_COL_F32, KM_COL_I64, KM_COL_I32, KM_COL_U32, KM_COL_KINDS };
 #define KM_COL_ROW ((size_t)-1)
 typedef struct km_result_col {
     const char *name;

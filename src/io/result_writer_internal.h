@@ -46,6 +46,10 @@ typedef struct km_rw_table {
     int64_t n;
 } km_rw_table;
 
+/* Filters of a table column: deflate (level COL_DEFLATE) alone, byte
+ * shuffle + deflate, or none. */
+enum { KM_RW_DEFLATE, KM_RW_SHUFFLE_DEFLATE, KM_RW_UNFILTERED, KM_RW_FILTER_SETS };
+
 struct km_result_writer {
     km_alloc_ref alloc;
     char *path;
@@ -63,10 +67,10 @@ struct km_result_writer {
     km_rw_col met[KM_RW_METRIC_COLS];
     km_rw_col pk[KM_RW_PEAK_COLS];
     km_h5_deflater *defl;       /* the compressors of every column (one thread at a time) */
-    hid_t col_dcpl[3], col_dapl; /* a column's property lists by its filters (KM_RW_*),
-                                   made once (km_rw_make_column) */
-    km_h5_chunks_out *col_layout[3][5]; /* a column's direct-write layout by its filters
-                                           and kind (KM_COL_*), taken from the first */
+    /* a column's property lists by its filters (KM_RW_*), made once (km_rw_make_column) */
+    hid_t col_dcpl[KM_RW_FILTER_SETS], col_dapl;
+    /* a column's direct-write layout by its filters and kind (KM_COL_*), taken from the first */
+    km_h5_chunks_out *col_layout[KM_RW_FILTER_SETS][KM_COL_KINDS];
     km_rw_table grow[KM_RW_MAX_TABLES]; /* tables appended to during the run */
     int n_grow;
     int64_t n_frames, n_peaks;
@@ -97,9 +101,6 @@ int km_rw_attach_columns(const km_alloc_ref *ref, const km_rw_col *cols, size_t 
 int km_rw_write_axis(const km_alloc_ref *ref, hid_t g, const char *name, hid_t ftype,
                       int32_t n, double x0, double step, const char *units, const char *desc);
 int km_rw_write_grid_axes(const km_alloc_ref *ref, hid_t g, int32_t rows, int32_t cols);
-/* Filters of a table column: deflate (level COL_DEFLATE) alone, byte
- * shuffle + deflate, or none. */
-enum { KM_RW_DEFLATE, KM_RW_SHUFFLE_DEFLATE, KM_RW_UNFILTERED };
 int km_rw_make_column(km_result_writer *w, hid_t group, const col_def *c, int filters,
                       km_rw_col *out);
 /* ds (owned from here on) with its direct chunk writer when eligible. */
