@@ -1,0 +1,96 @@
+#!/usr/bin/python3
+"""Tuning-seed sweep of `knotmap process` option sets, sessions generated once.
+
+For each option set given (one argument each, "" = the defaults) and each of the 12 cells
+(knotmap's models 1 and 2 and bench/sim_independent.py, roller and mat, moderate and hard),
+over the tuning seeds S0..S1-1 (default 1-20, never the held-back 1000+ / 100+): knotmap
+process at the defaults and opened (bench/eval.py's OPEN_ARGS), both with the option set,
+and per cell the mean F1 (defaults), mean AP (opened), false candidates and missed knots
+pooled.  Sessions are kept in --cache (20 s each) so that a sweep of N sets costs N x 480
+`process` runs and no synthesis after the first.  Figures equal bench/eval.py's per-seed
+means (session 27's tuning baseline 0.8688 / 0.9017 on seeds 1-20 at main f3c1f26).
+
+Usage: /usr/bin/python3 bench/param_sweep.py [--bin build/knotmap] [--cache DIR]
+           [--seeds 1-20] [--jobs 2] "" "--cand-background-sigmas 3" ...
+"""
+import argparse
+import concurrent.futures as cf
+import json
+import os
+import shlex
+import sys
+import tempfile
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import eval as kev  # noqa: E402  (bench/eval.py)
+import sim_independent  # noqa: E402
+
+CELLS = [(m, mo, p) for m in ("1", "2", "i") for mo in ("roller", "mat")
+         for p in ("moderate", "hard")]
+
+
+def session(a, m, mo, p, s):
+    f = os.path.join(a.cache, "%s_%s_%s_%d.h5" % (m, mo, p, s))
+    if not os.path.exists(f):
+        if m == "i":
+            sim_independent.write(f, mo, p, s, 20.0)
+        else:
+            kev.run(a.bin, "synth", "--model", m, "--mode", mo, "--preset", p, "--seed", s,
+                    "--duration", 20, "-o", f)
+    return f
+
+
+def one(a, m, mo, p, s, extra, tmp):
+    f = session(a, m, mo, p, s)
+    r = os.path.join(tmp, "%s_%s_%s_%d.r.h5" % (m, mo, p, s))
+    o = r[:-5] + ".o.h5"
+    kev.run(a.bin, "process", "-q", f, *shlex.split(extra), "-o", r)
+    kev.run(a.bin, "process", "-q", f, *shlex.split(extra), *shlex.split(kev.OPEN_ARGS),
+            "-o", o)
+    tol = json.loads(kev.run(a.bin, "eval", r, "--truth", f, "--json"))["tolerance_mm"]
+    with h5py.File(f) as h:
+        k = h["truth/knots"]
+        t = (k["x_mm"][:], k["y_mm"][:], np.full(len(k["x_mm"]), np.nan))
+    c, co = kev.read_candidates(r), kev.read_candidates(o)
+    fig, _, _ = kev.session_figures(c["x_mm"], c["y_mm"], c["score"], None, t, tol, 1.0)
+    figo, _, _ = kev.session_figures(co["x_mm"], co["y_mm"], co["score"], None, t, tol, 1.0)
+    os.unlink(r)
+    os.unlink(o)
+    return ((m, mo, p), fig["f1"], figo["ap"], fig["n_candidates"] - fig["n_matched"],
+            fig["n_truth"] - fig["n_matched"])
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--bin", default=str(kev.REPO / "build" / "knotmap"))
+    ap.add_argument("--cache", default=os.path.join(tempfile.gettempdir(), "knotmap_sweep"))
+    ap.add_argument("--seeds", default="1-20", help="tuning seeds, A-B")
+    ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("sets", nargs="*", default=[""])
+    a = ap.parse_args()
+    lo, hi = (int(v) for v in a.seeds.split("-"))
+    if hi >= 100:
+        sys.exit("param_sweep.py: seeds from 100 (independent) and 1000 (models) are held back")
+    os.makedirs(a.cache, exist_ok=True)
+    for extra in a.sets:
+        with tempfile.TemporaryDirectory() as tmp, cf.ThreadPoolExecutor(a.jobs) as ex:
+            res = list(ex.map(lambda j: one(a, *j, extra, tmp),
+                              [(*c, s) for c in CELLS for s in range(lo, hi + 1)]))
+        cell = {}
+        for c, f1, apv, fp, fn in res:
+            cell.setdefault(c, []).append((f1, apv, fp, fn))
+        fig = {c: (np.mean([v[0] for v in l]), np.nanmean([v[1] for v in l]),
+                   sum(v[2] for v in l), sum(v[3] for v in l)) for c, l in cell.items()}
+        print("== %r  mean F1 %.4f  mean AP %.4f" % (
+            extra, np.mean([v[0] for v in fig.values()]), np.mean([v[1] for v in fig.values()])))
+        for c in CELLS:
+            print("  %-22s F1 %.3f  AP %.3f  false %3d  missed %3d" % ("/".join(c), *fig[c]))
+        sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
