@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "h5_vlen.h"
 
@@ -132,4 +133,38 @@ done:
     if (dapl >= 0)
         H5Pclose(dapl);
     return st;
+}
+
+int km_h5_fixed_mdc(hid_t fapl, size_t bytes)
+{
+    H5AC_cache_config_t c;
+    memset(&c, 0, sizeof c);
+    c.version = H5AC__CURR_CACHE_CONFIG_VERSION;
+    if (H5Pget_mdc_config(fapl, &c) < 0)
+        return 0;
+    c.set_initial_size = 1;
+    c.initial_size = bytes;
+    c.min_size = bytes;
+    c.max_size = bytes;
+    c.incr_mode = H5C_incr__off;
+    c.flash_incr_mode = H5C_flash_incr__off;
+    c.decr_mode = H5C_decr__off;
+    return H5Pset_mdc_config(fapl, &c) >= 0;
+}
+
+/* A session is read front to back: a chunk's lookup walks the root and
+ * one leaf of its dataset's index, so a small cache holds what is used
+ * (the object headers and those nodes); the rest was kept for nothing.
+ * km_h5_check_storage's walk over every chunk at the open took the whole
+ * index of /frames into the default cache: an hour at 100 Hz (1407
+ * chunks, 23 nodes) held 0.41 MB more than a minute (bench/README.md,
+ * "Session 28 (mem)"). */
+hid_t km_h5_read_fapl(void)
+{
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+    if (fapl >= 0 && !km_h5_fixed_mdc(fapl, KM_H5_READ_MDC_BYTES)) {
+        H5Pclose(fapl);
+        fapl = -1;
+    }
+    return fapl;
 }

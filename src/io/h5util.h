@@ -95,4 +95,18 @@ double km_h5_int_saturation(hid_t d);
 km_status km_h5_reopen_with_chunk_cache(km_ctx *ctx, hid_t file, const char *name, hid_t *d,
                                         size_t cache_bytes, size_t n_chunks);
 
+/* Fix the metadata cache of files opened with `fapl` at `bytes` of
+ * metadata images (initial = min = max, no adaptive resizing).  HDF5's
+ * default (2 MiB to start, adaptive up to 32 MiB) keeps every version 1
+ * B-tree node of a chunked dataset's index once touched, and a node takes
+ * ~17.7 KB of memory for its ~2-3 KB image (its native keys sized for 32
+ * dimensions): memory that grows with the number of chunks, i.e. with the
+ * session's length.  Returns 1, or 0 on an HDF5 error. */
+int km_h5_fixed_mdc(hid_t fapl, size_t bytes);
+
+/* A file access list for reading a session (the chunk index's nodes not
+ * kept: KM_H5_READ_MDC_BYTES of metadata), or -1. */
+#define KM_H5_READ_MDC_BYTES ((size_t)1 << 14)
+hid_t km_h5_read_fapl(void);
+
 #endif

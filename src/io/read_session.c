@@ -457,12 +457,16 @@ static km_status open_file(km_ctx *ctx, km_reader *r, session_impl *s)
     char why[256];
     if (H5Fis_hdf5(r->path) <= 0)
         return km_fail(ctx, KM_ERR_FORMAT, "not an HDF5 file (no HDF5 signature)");
-    s->file = H5Fopen(r->path, H5F_ACC_RDONLY, H5P_DEFAULT);
-    if (s->file < 0) {
-        km_h5_error_text(why, sizeof why);
+    hid_t fapl = km_h5_read_fapl();
+    if (fapl < 0)
+        return km_fail(ctx, KM_ERR_NOMEM, "cannot set up HDF5 to read the session");
+    s->file = H5Fopen(r->path, H5F_ACC_RDONLY, fapl);
+    if (s->file < 0)
+        km_h5_error_text(why, sizeof why); /* before H5Pclose clears the stack */
+    H5Pclose(fapl);
+    if (s->file < 0)
         return km_fail(ctx, KM_ERR_FORMAT, "cannot open as HDF5: %s (truncated or damaged file?)",
                        why[0] ? why : "unknown error");
-    }
     return KM_OK;
 }
 

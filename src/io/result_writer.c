@@ -184,33 +184,18 @@ static km_status write_tables(km_ctx *ctx, km_result_writer *w)
     return st;
 }
 
-/* The metadata cache of the result file at a fixed size.  Its chunk
- * indexes (version 1 B-trees: a node per 64 chunks of a table) grow with
- * the session, and with HDF5's default (2 MiB to start, adaptive up to
- * 32 MiB) every node stayed in memory: the peak of a 10x longer session
- * grew by ~0.9 MB, most of it these nodes (bench/README.md, "Session 20
- * (pipe)").  At a fixed 64 KiB nodes are written out and dropped, and read
- * back when an append reaches one again (on a 600 s session ~900 more
- * reads and ~1200 more writes, ~10 ms of system time).  The datasets'
- * bytes do not depend on it; the file's layout does (addresses). */
-#define RESULT_MDC_BYTES ((size_t)1 << 16)
-
-static int bound_metadata_cache(hid_t fapl)
-{
-    H5AC_cache_config_t c;
-    memset(&c, 0, sizeof c);
-    c.version = H5AC__CURR_CACHE_CONFIG_VERSION;
-    if (H5Pget_mdc_config(fapl, &c) < 0)
-        return 0;
-    c.set_initial_size = 1;
-    c.initial_size = RESULT_MDC_BYTES;
-    c.min_size = RESULT_MDC_BYTES;
-    c.max_size = RESULT_MDC_BYTES;
-    c.incr_mode = H5C_incr__off;
-    c.flash_incr_mode = H5C_flash_incr__off;
-    c.decr_mode = H5C_decr__off;
-    return H5Pset_mdc_config(fapl, &c) >= 0;
-}
+/* The metadata cache of the result file at a fixed size (h5util.h,
+ * km_h5_fixed_mdc).  Its chunk indexes (version 1 B-trees: a node per 64
+ * chunks of a table, ~2.1 KB of image but ~17.7 KB of memory) grow with
+ * the session; under HDF5's default every node stayed (bench/README.md,
+ * "Session 20 (pipe)").  At 64 KiB up to ~30 nodes stayed, ~0.5 MB, which
+ * a 60 s session did not fill and a 600 s one did; at 32 KiB ~15 (Session
+ * 28 (mem)).  Nodes are written out and dropped, and read back when an
+ * append reaches one again: on a 600 s session 3445 preads and 4601
+ * pwrites instead of 1383 and 3343 (at 64 KiB), a few ms of system time.
+ * The datasets' bytes do not depend on it; the file's layout does
+ * (addresses). */
+#define RESULT_MDC_BYTES ((size_t)1 << 15)
 
 /* The temporary file, opened by HDF5 through knotmap's file driver. */
 static km_status create_file(km_ctx *ctx, km_result_writer *w)
@@ -222,7 +207,7 @@ static km_status create_file(km_ctx *ctx, km_result_writer *w)
        attribute sets (long source headers) go to dense storage. */
     if (fapl < 0 || H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG) < 0 ||
         H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_LATEST) < 0 ||
-        !bound_metadata_cache(fapl)) {
+        !km_h5_fixed_mdc(fapl, RESULT_MDC_BYTES)) {
         st = km_rw_h5fail(ctx, w->path, KM_ERR_IO, "cannot set up HDF5");
         goto done;
     }

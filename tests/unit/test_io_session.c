@@ -653,3 +653,55 @@ Test(io_session, hdf5_signature_as_libhdf5_finds_it)
     cr_expect_eq(km_is_hdf5_file(ctx, NULL, &is), KM_ERR_INVALID);
     cr_assert_eq(n_files, 12);
 }
+
+/* The session file's metadata cache is fixed and small: HDF5's default
+ * (adaptive up to 32 MiB) kept every node of /frames' chunk index that the
+ * open's storage check walked, ~17.7 KB of memory each, so a longer session
+ * held more (bench/README.md, "Session 28 (mem)"). */
+Test(io_session, metadata_cache_bounded_whatever_the_length)
+{
+    enum { R = 512, C = 512, T = 130 }; /* 1 MiB frames: one chunk each, 3 index leaves */
+    char path[128];
+    km_session_info info = make_info(R, C);
+    km_session_writer *w = NULL;
+    km_reader *r = NULL;
+    float *frames = calloc((size_t)R * C * 4, sizeof *frames);
+    double times[4];
+    int64_t n, total = 0;
+    cr_assert_not_null(frames);
+
+    km_test_path(path, sizeof path, dir, "long.h5");
+    cr_assert_eq(km_session_writer_create(ctx, path, &info, NULL, 0, &w), KM_OK, "%s",
+                 km_ctx_last_error(ctx));
+    for (int t = 0; t < T; t++) {
+        times[0] = t / 50.0;
+        frames[(size_t)t % ((size_t)R * C)] = (float)t;
+        cr_assert_eq(km_session_writer_append(ctx, w, frames, times, 1), KM_OK, "%s",
+                     km_ctx_last_error(ctx));
+    }
+    cr_assert_eq(km_session_writer_commit(ctx, w), KM_OK, "%s", km_ctx_last_error(ctx));
+    km_session_writer_free(w);
+
+    cr_assert_eq(km_reader_open(ctx, path, NULL, &r), KM_OK, "%s", km_ctx_last_error(ctx));
+    cr_assert_eq(H5Fget_obj_count(H5F_OBJ_ALL, H5F_OBJ_FILE), 1, "the reader's file only");
+    hid_t f = H5I_INVALID_HID;
+    cr_assert_eq(H5Fget_obj_ids(H5F_OBJ_ALL, H5F_OBJ_FILE, 1, &f), 1);
+    H5AC_cache_config_t c;
+    memset(&c, 0, sizeof c);
+    c.version = H5AC__CURR_CACHE_CONFIG_VERSION;
+    cr_assert_geq(H5Fget_mdc_config(f, &c), 0);
+    cr_expect_leq(c.max_size, (size_t)1 << 16, "a fixed metadata cache (HDF5's default: 32 MiB)");
+    cr_expect_eq(c.incr_mode, H5C_incr__off, "not growing with what is read");
+    cr_expect_eq(c.flash_incr_mode, H5C_flash_incr__off);
+    while (km_reader_read(ctx, r, frames, times, 4, &n) == KM_OK && n > 0)
+        total += n;
+    cr_expect_eq(total, T);
+    cr_expect_eq(frames[(size_t)(T - 2) % ((size_t)R * C)], (float)(T - 2), "frames read back");
+    size_t max_size = 0, min_clean = 0, cur_size = 0;
+    int n_entries = 0;
+    cr_assert_geq(H5Fget_mdc_size(f, &max_size, &min_clean, &cur_size, &n_entries), 0);
+    cr_expect_leq(cur_size, max_size, "%zu bytes of metadata held, %d entries", cur_size,
+                  n_entries);
+    km_reader_free(r);
+    free(frames);
+}
