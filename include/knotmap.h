@@ -247,7 +247,9 @@ typedef struct km_session_info {
                                   mode (mat), roller_radius_mm (process derives it from
                                   rows x row pitch), schema (an HDF5 file without the
                                   session schema read as one because format was
-                                  KM_FORMAT_SESSION); "" when none.  Callers should warn. */
+                                  KM_FORMAT_SESSION), encoding (text read as UTF-16
+                                  by its NUL bytes, without a byte order mark);
+                                  "" when none.  Callers should warn. */
 } km_session_info;
 
 typedef struct km_reader km_reader;

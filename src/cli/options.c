@@ -62,6 +62,8 @@ static const struct {
     {"mode", "no acquisition mode in the file: assuming a mat (pass --mode mat|roller)"},
     {"roller_radius_mm", "roller without a radius: taking rows x row pitch / 2 pi "
                          "(pass --roller-radius MM)"},
+    {"encoding", "no byte order mark: text with every other byte NUL read as UTF-16 "
+                 "(save it as UTF-8, or as UTF-16 with its byte order mark)"},
     {"schema", "no schema attribute: read as a knotmap session (/frames [T, R, C]) because "
                "--format session was given"},
 };

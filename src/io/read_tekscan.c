@@ -617,7 +617,7 @@ km_status km_open_tekscan(km_ctx *ctx, km_reader *r, const km_read_options *opt)
     t->scale = 1.0;
     r->impl = t;
     r->ops = &tk_ops;
-    st = km_lines_open(ctx, &t->lines, r->path, &r->alloc);
+    st = km_reader_open_lines(ctx, r, &t->lines);
     if (st != KM_OK)
         return st;
     st = parse_header(ctx, r, t);

@@ -306,7 +306,7 @@ km_status km_open_text(km_ctx *ctx, km_reader *r, const km_read_options *opt)
     memset(t, 0, sizeof *t);
     r->impl = t;
     r->ops = &tx_ops;
-    st = km_lines_open(ctx, &t->lines, r->path, &r->alloc);
+    st = km_reader_open_lines(ctx, r, &t->lines);
     if (st == KM_OK)
         st = survey(ctx, t, &n_lines, &n1, &line1);
     if (st == KM_OK && n1 == 0)

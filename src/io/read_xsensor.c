@@ -203,7 +203,7 @@ km_status km_open_xsensor(km_ctx *ctx, km_reader *r, const km_read_options *opt)
     r->ops = &xs_ops;
     t->want = opt->sensor;
     t->scale = 1.0;
-    st = km_lines_open(ctx, &t->lines, r->path, &r->alloc);
+    st = km_reader_open_lines(ctx, r, &t->lines);
     if (st == KM_OK)
         st = find_layout(ctx, r, t);
     if (st != KM_OK)

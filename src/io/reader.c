@@ -160,6 +160,14 @@ static void note_assumed(char *list, size_t cap, const char *name)
     snprintf(list + n, cap - n, "%s%s", n > 0 ? "," : "", name);
 }
 
+km_status km_reader_open_lines(km_ctx *ctx, km_reader *r, km_lines *lines)
+{
+    km_status st = km_lines_open(ctx, lines, r->path, &r->alloc);
+    if (st == KM_OK && lines->utf16_guessed)
+        r->utf16_guessed = 1;
+    return st;
+}
+
 void km_reader_note_assumed(km_reader *r, const char *name)
 {
     note_assumed(r->info.assumed, sizeof r->info.assumed, name);
@@ -371,6 +379,8 @@ static int head_is_numeric(const unsigned char *h, size_t n)
     return numbers > 0;
 }
 
+static km_format sniff_text(const unsigned char *head, size_t n, const char *ext);
+
 km_format km_sniff_format(const unsigned char *head, size_t n, const char *path)
 {
     static const unsigned char hdf5_sig[8] = {0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n'};
@@ -386,6 +396,24 @@ km_format km_sniff_format(const unsigned char *head, size_t n, const char *path)
         has_prefix(head, n, "caff", 4) || has_prefix(head, n, "fLaC", 4) ||
         has_prefix(head, n, (const char *)w64_sig, 16))
         return KM_FORMAT_AUDIO;
+    return sniff_text(head, n, ext);
+}
+
+/* The text formats, by their content, then by the name's extension. */
+static km_format sniff_text(const unsigned char *head, size_t n, const char *ext)
+{
+    const char *utf16 = km_utf16_name(head, n);
+    char utf8[KM_SNIFF_BYTES / 2 * 3 + 4];
+    if (utf16 != NULL) { /* sniffed on its UTF-8 conversion, as it will be read */
+        size_t skip = km_utf16_has_bom(head, n) ? 2 : 0, used = 0, m;
+        unsigned hi = 0;
+        m = km_utf16_to_utf8(head + skip, n - skip, strcmp(utf16, "UTF-16BE") == 0, &hi, utf8, sizeof utf8,
+                             &used);
+        if (m != (size_t)-1) {
+            head = (const unsigned char *)utf8;
+            n = m;
+        }
+    }
     size_t bom = km_utf8_bom_len(head, n); /* the text rules read past it */
     head += bom;
     n -= bom;
@@ -501,16 +529,6 @@ km_status km_reader_format(km_ctx *ctx, const char *path, const km_read_options 
     return KM_OK;
 }
 
-/* Text in UTF-16 is refused by name before a text reader misreads it. */
-static km_status check_text_encoding(km_ctx *ctx, km_format fmt, const unsigned char *head, size_t n)
-{
-    const char *utf16 = km_utf16_name(head, n);
-    if (fmt == KM_FORMAT_SESSION || fmt == KM_FORMAT_AUDIO || utf16 == NULL)
-        return KM_OK;
-    return km_fail(ctx, KM_ERR_FORMAT, "text in %s: knotmap reads text in ASCII or UTF-8 (save it as UTF-8, "
-                   "e.g. iconv -f %s -t UTF-8)", utf16, utf16);
-}
-
 km_status km_reader_open(km_ctx *ctx, const char *path, const km_read_options *opt, km_reader **out)
 {
     km_read_options defaults;
@@ -536,8 +554,6 @@ km_status km_reader_open(km_ctx *ctx, const char *path, const km_read_options *o
     if (st != KM_OK)
         goto done;
     fmt = opt->format == KM_FORMAT_AUTO ? km_sniff_format(head, n_head, path) : opt->format;
-    if ((st = check_text_encoding(ctx, fmt, head, n_head)) != KM_OK)
-        goto done;
     if (fmt == KM_FORMAT_AUTO) {
         st = km_fail(ctx, KM_ERR_FORMAT,
                      n_head == 0 ? "empty file"
@@ -572,6 +588,8 @@ km_status km_reader_open(km_ctx *ctx, const char *path, const km_read_options *o
     }
     if (st == KM_OK && (r->mask == NULL || r->ops == NULL || r->ops->read == NULL))
         st = km_fail(ctx, KM_ERR_INTERNAL, "%s reader left the geometry unset", km_format_name(fmt));
+    if (st == KM_OK && r->utf16_guessed) /* after the format's km_reader_apply_options */
+        km_reader_note_assumed(r, "encoding");
     if (st == KM_OK && r->info.n_frames == 0) /* known empty (HDF5, audio); text ends earlier */
         st = km_fail(ctx, KM_ERR_FORMAT, "no frames: the file holds no frame data");
     if (st == KM_OK && r->info.n_frames > (int64_t)1 << 48)

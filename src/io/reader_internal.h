@@ -38,6 +38,8 @@ struct km_reader {
        ops->read.  Set by a format's open. */
     km_status (*probe)(km_ctx *ctx, km_reader *r);
     void *impl;             /* the format's own state */
+    int utf16_guessed;      /* text read as UTF-16 by its NULs alone (no byte
+                               order mark): km_reader_open notes "encoding" */
 };
 
 /* Append a header key/value (both copied).  Keys may repeat. */
@@ -52,6 +54,10 @@ km_status km_reader_apply_options(km_ctx *ctx, km_reader *r, const km_read_optio
 /* Name one more assumed field in info.assumed (after km_reader_apply_options,
    which starts the list anew): a format's own assumption, e.g. "schema". */
 void km_reader_note_assumed(km_reader *r, const char *name);
+/* km_lines_open on r's file for a text reader; text in UTF-16 told only by
+   its NUL bytes (no byte order mark) is then noted as assumed ("encoding"). */
+struct km_lines;
+km_status km_reader_open_lines(km_ctx *ctx, km_reader *r, struct km_lines *lines);
 /* Allocation through the reader's allocator. */
 void *km_reader_alloc(km_reader *r, size_t size);
 void km_reader_release(km_reader *r, void *ptr);

@@ -1,14 +1,166 @@
 /* Buffered line reader and number scanner for the text readers. */
+#define _POSIX_C_SOURCE 200809L /* mkstemp, fdopen */
 #include <errno.h>
 #include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "text_scan.h"
 
 #define KM_LINES_CHUNK ((size_t)1 << 16)
+
+size_t km_utf16_to_utf8(const unsigned char *src, size_t n, int big, unsigned *hi, char *dst, size_t cap,
+                        size_t *used)
+{
+    size_t i = 0, o = 0;
+    for (; i + 2 <= n; i += 2) {
+        unsigned u = big ? (unsigned)src[i] << 8 | src[i + 1] : (unsigned)src[i + 1] << 8 | src[i];
+        unsigned cp;
+        if (*hi != 0) { /* the second half of a surrogate pair */
+            if (u < 0xDC00 || u > 0xDFFF)
+                return (size_t)-1;
+            cp = 0x10000 + ((*hi - 0xD800) << 10) + (u - 0xDC00);
+        } else if (u >= 0xD800 && u <= 0xDBFF) {
+            *hi = u;
+            continue;
+        } else if (u >= 0xDC00 && u <= 0xDFFF) {
+            return (size_t)-1;
+        } else {
+            cp = u;
+        }
+        if (cap - o < 4)
+            break;
+        *hi = 0;
+        if (cp < 0x80) {
+            dst[o++] = (char)cp;
+        } else if (cp < 0x800) {
+            dst[o++] = (char)(0xC0 | cp >> 6);
+            dst[o++] = (char)(0x80 | (cp & 0x3F));
+        } else if (cp < 0x10000) {
+            dst[o++] = (char)(0xE0 | cp >> 12);
+            dst[o++] = (char)(0x80 | (cp >> 6 & 0x3F));
+            dst[o++] = (char)(0x80 | (cp & 0x3F));
+        } else {
+            dst[o++] = (char)(0xF0 | cp >> 18);
+            dst[o++] = (char)(0x80 | (cp >> 12 & 0x3F));
+            dst[o++] = (char)(0x80 | (cp >> 6 & 0x3F));
+            dst[o++] = (char)(0x80 | (cp & 0x3F));
+        }
+    }
+    if (used != NULL)
+        *used = i;
+    return o;
+}
+
+/* Write all of p[0..n) to fd. */
+static int write_all(int fd, const char *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            if (w == 0)
+                errno = ENOSPC;
+            return -1;
+        }
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+/* The end of a UTF-16 file: `have` bytes unconverted (0 or 1), `hi` a high
+   surrogate waiting for its pair (0: none). */
+static km_status utf16_end(km_ctx *ctx, const km_lines *l, size_t have, unsigned hi)
+{
+    if (have == 1)
+        return km_fail(ctx, KM_ERR_FORMAT, "text in %s ends in the middle of a character (an odd number "
+                       "of bytes)", l->utf16);
+    if (hi != 0)
+        return km_fail(ctx, KM_ERR_FORMAT, "text in %s ends in the middle of a surrogate pair", l->utf16);
+    return KM_OK;
+}
+
+/* The UTF-16 file l->f, from byte `skip` (its byte order mark), copied once
+   as UTF-8 into an anonymous temporary file ($TMPDIR, else /tmp: created,
+   then unlinked at once) that replaces l->f.  Streams in blocks of the line
+   buffer's size, whatever the file's length. */
+static km_status utf8_copy(km_ctx *ctx, km_lines *l, size_t skip)
+{
+    const char *dir = getenv("TMPDIR");
+    char name[4096];
+    size_t have = 0, out_cap = KM_LINES_CHUNK / 2 * 3 + 4;
+    unsigned hi = 0;
+    int big = strcmp(l->utf16, "UTF-16BE") == 0, fd;
+    unsigned char *in = (unsigned char *)l->buf;
+    char *out;
+    FILE *copy;
+    km_status st = KM_OK;
+
+    if (dir == NULL || dir[0] == '\0')
+        dir = "/tmp";
+    if ((size_t)snprintf(name, sizeof name, "%s/knotmap-utf8-XXXXXX", dir) >= sizeof name)
+        return km_fail(ctx, KM_ERR_IO, "text in %s: TMPDIR too long for its UTF-8 copy", l->utf16);
+    if (fseek(l->f, (long)skip, SEEK_SET) != 0)
+        return km_fail(ctx, KM_ERR_IO, "text in %s: cannot seek", l->utf16);
+    out = km_ref_alloc(&l->alloc, out_cap);
+    if (out == NULL)
+        return km_fail(ctx, KM_ERR_NOMEM, "out of memory for a %zu-byte UTF-8 buffer", out_cap);
+    fd = mkstemp(name);
+    if (fd < 0) {
+        st = km_fail(ctx, KM_ERR_IO, "text in %s: cannot create its UTF-8 copy in %s: %s", l->utf16, dir,
+                     strerror(errno));
+        km_ref_free(&l->alloc, out);
+        return st;
+    }
+    unlink(name);
+    for (;;) {
+        size_t got = fread(in + have, 1, KM_LINES_CHUNK - have, l->f), used = 0, o;
+        if (got == 0 && ferror(l->f)) {
+            st = km_fail(ctx, KM_ERR_IO, "read error");
+            break;
+        }
+        have += got;
+        if (have < 2) {
+            st = utf16_end(ctx, l, have, hi);
+            break;
+        }
+        o = km_utf16_to_utf8(in, have, big, &hi, out, out_cap, &used);
+        if (o == (size_t)-1) {
+            st = km_fail(ctx, KM_ERR_FORMAT, "text in %s: an unpaired surrogate near byte %lld (not valid "
+                         "UTF-16)", l->utf16, (long long)(ftell(l->f) - (long)have));
+            break;
+        }
+        if (write_all(fd, out, o) != 0) {
+            st = km_fail(ctx, KM_ERR_IO, "text in %s: cannot write its UTF-8 copy in %s: %s", l->utf16, dir,
+                         strerror(errno));
+            break;
+        }
+        memmove(in, in + used, have - used);
+        have -= used;
+        if (got == 0 && feof(l->f)) {
+            st = utf16_end(ctx, l, have, hi);
+            break;
+        }
+    }
+    km_ref_free(&l->alloc, out);
+    if (st == KM_OK && lseek(fd, 0, SEEK_SET) != 0)
+        st = km_fail(ctx, KM_ERR_IO, "text in %s: cannot rewind its UTF-8 copy", l->utf16);
+    copy = st == KM_OK ? fdopen(fd, "rb") : NULL;
+    if (st == KM_OK && copy == NULL)
+        st = km_fail(ctx, KM_ERR_NOMEM, "out of memory for the UTF-8 copy's stream");
+    if (copy == NULL) {
+        close(fd);
+        return st;
+    }
+    fclose(l->f);
+    l->f = copy;
+    return KM_OK;
+}
 
 km_status km_lines_open(km_ctx *ctx, km_lines *l, const char *path, const km_alloc_ref *alloc)
 {
@@ -22,7 +174,17 @@ km_status km_lines_open(km_ctx *ctx, km_lines *l, const char *path, const km_all
     if (l->f == NULL)
         return km_fail(ctx, KM_ERR_NOT_FOUND, "cannot open: %s",
                        errno == ENOENT ? "No such file or directory" : "Permission denied or not readable");
-    return KM_OK;
+    {
+        unsigned char head[4];
+        size_t n = fread(head, 1, sizeof head, l->f);
+        l->utf16 = km_utf16_name(head, n);
+        if (l->utf16 == NULL) {
+            rewind(l->f);
+            return KM_OK;
+        }
+        l->utf16_guessed = !km_utf16_has_bom(head, n);
+        return utf8_copy(ctx, l, km_utf16_has_bom(head, n) ? 2 : 0);
+    }
 }
 
 void km_lines_close(km_lines *l)

@@ -17,7 +17,9 @@ static inline size_t km_utf8_bom_len(const unsigned char *p, size_t n)
 
 /* "UTF-16LE"/"UTF-16BE" when p[0..n) is text in UTF-16 (Windows Notepad's
    and Excel's "Unicode text": a byte order mark FF FE or FE FF, or ASCII
-   with every other byte NUL), else NULL.  knotmap reads ASCII and UTF-8. */
+   with every other byte NUL), else NULL.  The text readers read it through
+   a UTF-8 copy (km_lines_open); the format is sniffed on km_utf16_to_utf8's
+   conversion of the head. */
 static inline const char *km_utf16_name(const unsigned char *p, size_t n)
 {
 #define KM_TEXT_BYTE(c) ((c) >= 0x09 && (c) < 0x7F)
@@ -32,6 +34,20 @@ static inline const char *km_utf16_name(const unsigned char *p, size_t n)
 #undef KM_TEXT_BYTE
     return NULL;
 }
+
+/* 1 when km_utf16_name saw a byte order mark, 0 when it went by the NULs. */
+static inline int km_utf16_has_bom(const unsigned char *p, size_t n)
+{
+    return n >= 2 && ((p[0] == 0xFF && p[1] == 0xFE) || (p[0] == 0xFE && p[1] == 0xFF));
+}
+
+/* Convert UTF-16 code units in src[0..n) (big-endian when `big`) to UTF-8 in
+ * dst[0..cap).  *hi carries a high surrogate between calls (0 at the start).
+ * Returns the bytes written, or (size_t)-1 on an unpaired surrogate; stops
+ * early (*used < n) when dst is full, never splitting a character.  A final
+ * odd byte is left unused. */
+size_t km_utf16_to_utf8(const unsigned char *src, size_t n, int big, unsigned *hi, char *dst, size_t cap,
+                        size_t *used);
 
 /* Longest line accepted: one frame per line of KM_MAX_TAXELS values with
    about 30 characters each still fits. */
@@ -49,9 +65,16 @@ typedef struct km_lines {
     int64_t line_no;    /* number of the last line returned (1-based) */
     int eol;            /* the file's line end: 0 = not yet seen, '\n' (LF or
                            CR LF) or '\r' (CR alone, classic Mac OS) */
+    const char *utf16;  /* "UTF-16LE"/"UTF-16BE" when the file is UTF-16 text,
+                           read through a UTF-8 copy (offsets are the copy's) */
+    int utf16_guessed;  /* ... told by its NUL bytes, without a byte order mark */
 } km_lines;
 
-/* Open `path` for reading.  Errors: KM_ERR_NOT_FOUND, KM_ERR_NOMEM. */
+/* Open `path` for reading.  Text in UTF-16 (km_utf16_name) is transcoded
+ * once into an anonymous temporary file in UTF-8, which is then read instead
+ * (its byte order mark dropped; line numbers are the file's).  Errors:
+ * KM_ERR_NOT_FOUND, KM_ERR_NOMEM; for UTF-16, KM_ERR_FORMAT (an unpaired
+ * surrogate, an odd byte count) and KM_ERR_IO (the temporary file). */
 km_status km_lines_open(km_ctx *ctx, km_lines *l, const char *path, const km_alloc_ref *alloc);
 /* Close and release; accepts a zeroed or half-opened km_lines. */
 void km_lines_close(km_lines *l);

@@ -264,3 +264,23 @@ def test_ulimit_file_size(knotmap_bin, inputs, tmp_path, what):
     p = run_limited(cmd, 100, str(tmp_path))  # 100 KiB
     check_failure(p, final, "EFBIG", expect=74)
     assert not os.path.exists(final)
+
+
+@pytest.mark.parametrize("after", [0, 100, 5000])
+def test_utf16_copy_on_a_full_disk(tmp_path, after):
+    """A UTF-16 text input is read through a UTF-8 copy in $TMPDIR: a full disk
+    there ends in exit 74 naming the input, the folder and the reason, with no
+    result and no copy left behind."""
+    tmp = tmp_path / "tmpdir"
+    tmp.mkdir()
+    src = tmp_path / "m.txt"
+    src.write_bytes("\n".join(",".join(str((r * 7 + c + t) % 13) for c in range(8))
+                              for t in range(50) for r in range(8)).encode("utf-16") + b"\n\x00")
+    out = tmp_path / "out" / "r.knotmap.h5"
+    out.parent.mkdir()
+    p = run_failing([BIN, "process", "-q", "--grid", "8x8", str(src), "-o", str(out)], tmp, after=after,
+                    env_extra={"TMPDIR": str(tmp)})
+    assert p.returncode == 74, p.stderr
+    assert ("knotmap: %s: text in UTF-16LE: cannot write its UTF-8 copy in %s: No space left on device"
+            % (src, tmp)) in p.stderr, p.stderr
+    assert os.listdir(tmp) == [] and os.listdir(out.parent) == []
