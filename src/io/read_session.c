@@ -548,6 +548,11 @@ static km_status open_time(km_ctx *ctx, km_reader *r, session_impl *s, hsize_t n
     st = open_dataset(ctx, s->file, "time", 1, "[T] float64", 0, 0, &s->time, tdims, NULL, NULL);
     if (st != KM_OK || s->time < 0)
         return st;
+    if (tdims[0] != n_frames && tdims[0] == (hsize_t)r->info.cols) /* h5py/xarray's [R, C, T] */
+        return km_fail(ctx, KM_ERR_FORMAT, "/time has %llu values, the length of /frames' last axis, not "
+                       "its first (%llu): /frames looks stored [R, C, T]; knotmap reads [T, R, C] (with "
+                       "h5py: frames.transpose(2, 0, 1))", (unsigned long long)tdims[0],
+                       (unsigned long long)n_frames);
     if (tdims[0] != n_frames)
         return km_fail(ctx, KM_ERR_FORMAT, "/time has %llu values but /frames has %llu frames",
                        (unsigned long long)tdims[0], (unsigned long long)n_frames);

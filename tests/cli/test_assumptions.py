@@ -115,3 +115,29 @@ def test_an_hdf5_without_the_schema_is_read_as_a_session_only_when_asked(tmp_pat
         f.attrs["schema"] = "other-tool"
     r = run("process", src, "--format", "session", "-o", tmp_path / "r2.h5", "--quiet")
     assert r.returncode == 65 and "expected \"knotmap-session\"" in r.stderr, r.stderr
+
+
+@pytest.mark.parametrize("writer", ["h5py", "xarray"])
+def test_frames_stored_time_last_are_named_not_misread(tmp_path, writer):
+    # h5py users often store a recording as [R, C, T], and xarray writes the
+    # dims in the order given.  /time's length then matches the last axis:
+    # the error says the order it sees and how to transpose, instead of only
+    # "/time has 500 values but /frames has 16 frames".
+    a = np.random.default_rng(1).random((16, 12, 500)).astype(np.float32)
+    src = tmp_path / "rct.h5"
+    if writer == "h5py":
+        with h5py.File(src, "w") as f:
+            f["frames"] = a
+            f["time"] = np.arange(500) / 100.0
+    else:
+        xr = pytest.importorskip("xarray")
+        xr.Dataset({"frames": (("row", "col", "time"), a)},
+                   coords={"time": np.arange(500) / 100.0}).to_netcdf(src, engine="h5netcdf")
+    out = tmp_path / "r.h5"
+    r = run("process", src, "--format", "session", "-o", out, "--quiet")
+    assert r.returncode == 65, r.stderr
+    assert r.stderr.strip().splitlines()[-1] == (
+        "knotmap: %s: /time has 500 values, the length of /frames' last axis, not its first (16): "
+        "/frames looks stored [R, C, T]; knotmap reads [T, R, C] (with h5py: "
+        "frames.transpose(2, 0, 1))" % src), r.stderr
+    assert not out.exists()
