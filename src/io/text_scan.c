@@ -120,6 +120,10 @@ static km_status utf8_copy(km_ctx *ctx, km_lines *l, size_t skip)
     unlink(name);
     for (;;) {
         size_t got = fread(in + have, 1, KM_LINES_CHUNK - have, l->f), used = 0, o;
+        if (km_ctx_cancelled(ctx)) { /* a signal during a long copy */
+            st = km_fail(ctx, KM_ERR_CANCELLED, "cancelled");
+            break;
+        }
         if (got == 0 && ferror(l->f)) {
             st = km_fail(ctx, KM_ERR_IO, "read error");
             break;

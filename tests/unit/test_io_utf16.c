@@ -1,9 +1,15 @@
 /* UTF-16 text read through a UTF-8 copy: km_utf16_to_utf8 against hand-made
  * UTF-8 (1-, 2-, 3- and 4-byte characters), split at every byte, into small
  * buffers, in both byte orders, and its refusals (unpaired surrogates). */
+#define _POSIX_C_SOURCE 200809L /* mkdtemp, setenv */
 #include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include "knotmap.h"
 #include "io/text_scan.h"
 
 /* "a\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80z": a, e-acute, euro sign, U+1F600, z */
@@ -97,4 +103,71 @@ Test(utf16, names_and_marks)
     cr_assert_null(km_utf16_name(ascii, 4));
     cr_assert_eq(km_utf16_has_bom(le_bom, 4), 1);
     cr_assert_eq(km_utf16_has_bom(le, 4), 0);
+}
+
+/* The whole reader: a UTF-16 text matrix reads as its values, in a private
+   TMPDIR left empty (the copy is unlinked at once); a cancelled context stops
+   the copy with KM_ERR_CANCELLED, nothing left behind either. */
+static void write_utf16_matrix(const char *path)
+{
+    FILE *f = fopen(path, "wb");
+    const char *text = "1,2,3\n4,5,6\n";
+    cr_assert_not_null(f);
+    fputc(0xFF, f);
+    fputc(0xFE, f);
+    for (const char *p = text; *p != '\0'; p++) {
+        fputc(*p, f);
+        fputc(0, f);
+    }
+    cr_assert_eq(fclose(f), 0);
+}
+
+static int dir_is_empty(const char *dir)
+{
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "test -z \"$(ls -A '%s')\"", dir);
+    return system(cmd) == 0;
+}
+
+Test(utf16, reader_reads_and_cancels)
+{
+    char dir[] = "/tmp/km-utf16-XXXXXX", tmp[300], path[300];
+    km_ctx *ctx;
+    km_reader *r = NULL;
+    km_session_info in;
+    float frame[6];
+    int64_t got = 0;
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(tmp, sizeof tmp, "%s/tmp", dir);
+    snprintf(path, sizeof path, "%s/m.txt", dir);
+    cr_assert_eq(mkdir(tmp, 0700), 0);
+    cr_assert_eq(setenv("TMPDIR", tmp, 1), 0);
+    write_utf16_matrix(path);
+    cr_assert_eq(km_ctx_create(&ctx), KM_OK);
+
+    km_read_options opt;
+    km_read_options_default(&opt);
+    opt.text_frame_per_file = 0; /* a frame per line, of 1 x 3 */
+    opt.rows = 1;
+    opt.cols = 3;
+    cr_assert_eq(km_reader_open(ctx, path, &opt, &r), KM_OK, "%s", km_ctx_last_error(ctx));
+    km_reader_info(r, &in);
+    cr_assert_eq(in.rows * in.cols, 3);
+    cr_assert_eq(km_reader_read(ctx, r, frame, NULL, 2, &got), KM_OK);
+    cr_assert_eq(got, 2);
+    for (int i = 0; i < 6; i++)
+        cr_assert_float_eq(frame[i], (float)(i + 1), 0);
+    km_reader_free(r);
+    cr_assert(dir_is_empty(tmp));
+
+    km_ctx_cancel(ctx);
+    r = NULL;
+    cr_assert_eq(km_reader_open(ctx, path, &opt, &r), KM_ERR_CANCELLED);
+    cr_assert_null(r);
+    cr_assert(dir_is_empty(tmp));
+    km_ctx_free(ctx);
+    unsetenv("TMPDIR");
+    remove(path);
+    rmdir(tmp);
+    rmdir(dir);
 }
