@@ -104,21 +104,82 @@ static size_t expected_line(const uint8_t *data, size_t size, size_t pos, char e
     return next;
 }
 
+/* An independent UTF-16 decoder, the reference for km_lines_open's UTF-8
+   copy: the UTF-8 bytes of p[0..n) (without its byte order mark) in a
+   malloc'ed buffer, or NULL when it is not valid UTF-16. */
+static uint8_t *utf16_reference(const uint8_t *p, size_t n, int big, size_t *out_n)
+{
+    uint8_t *out = malloc(n / 2 * 3 + 4), *o = out;
+    size_t i = (n >= 2 && ((p[0] == 0xFF && p[1] == 0xFE) || (p[0] == 0xFE && p[1] == 0xFF))) ? 2 : 0;
+    if (out == NULL)
+        abort();
+    if ((n - i) % 2 != 0)
+        goto bad;
+    for (; i < n; i += 2) {
+        uint32_t u = big ? (uint32_t)(p[i] << 8 | p[i + 1]) : (uint32_t)(p[i + 1] << 8 | p[i]), c = u;
+        if (u >= 0xDC00 && u <= 0xDFFF)
+            goto bad;
+        if (u >= 0xD800 && u <= 0xDBFF) {
+            uint32_t v;
+            if (i + 4 > n)
+                goto bad;
+            v = big ? (uint32_t)(p[i + 2] << 8 | p[i + 3]) : (uint32_t)(p[i + 3] << 8 | p[i + 2]);
+            if (v < 0xDC00 || v > 0xDFFF)
+                goto bad;
+            c = 0x10000 + ((u & 0x3FF) << 10 | (v & 0x3FF));
+            i += 2;
+        }
+        if (c < 0x80) {
+            *o++ = (uint8_t)c;
+        } else if (c < 0x800) {
+            *o++ = (uint8_t)(0xC0 | c >> 6);
+            *o++ = (uint8_t)(0x80 | (c & 0x3F));
+        } else if (c < 0x10000) {
+            *o++ = (uint8_t)(0xE0 | c >> 12);
+            *o++ = (uint8_t)(0x80 | (c >> 6 & 0x3F));
+            *o++ = (uint8_t)(0x80 | (c & 0x3F));
+        } else {
+            *o++ = (uint8_t)(0xF0 | c >> 18);
+            *o++ = (uint8_t)(0x80 | (c >> 12 & 0x3F));
+            *o++ = (uint8_t)(0x80 | (c >> 6 & 0x3F));
+            *o++ = (uint8_t)(0x80 | (c & 0x3F));
+        }
+    }
+    *out_n = (size_t)(o - out);
+    return out;
+bad:
+    free(out);
+    return NULL;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     const char *path = km_fuzz_file(data, size);
+    const char *utf16 = km_utf16_name(data, size);
+    uint8_t *copy = NULL;
     km_ctx *ctx = NULL;
     km_lines lines;
     km_alloc_ref ref;
     size_t pos = 0;
     int64_t line_no = 0;
     km_status st;
-    const char eol = line_end(data, size);
 
     if (km_ctx_create(&ctx) != KM_OK)
         abort();
     ref = km_ctx_alloc_ref(ctx);
     st = km_lines_open(ctx, &lines, path, &ref);
+    if (utf16 != NULL) { /* read through a UTF-8 copy: the lines are the reference's */
+        copy = utf16_reference(data, size, strcmp(utf16, "UTF-16BE") == 0, &size);
+        if (copy == NULL) {
+            if (st != KM_ERR_FORMAT)
+                km_fuzz_die("invalid UTF-16 not refused as KM_ERR_FORMAT", km_ctx_last_error(ctx));
+            km_lines_close(&lines);
+            km_ctx_free(ctx);
+            return 0;
+        }
+        data = copy;
+    }
+    const char eol = line_end(data, size);
     if (st != KM_OK)
         km_fuzz_die("km_lines_open failed on a readable file", km_ctx_last_error(ctx));
     for (;;) {
@@ -148,5 +209,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     km_lines_close(&lines);
     km_ctx_free(ctx);
+    free(copy);
     return 0;
 }

@@ -217,6 +217,12 @@ def audio_seeds():
     }
 
 
+def utf16(data, codec, bom=False):
+    """data (read as Latin-1) saved as UTF-16 in `codec`, with its byte order mark when asked."""
+    mark = {"utf-16-le": b"\xff\xfe", "utf-16-be": b"\xfe\xff"}[codec] if bom else b""
+    return mark + data.decode("latin1").encode(codec)
+
+
 def text_scan_seeds():
     return {
         "numbers": b"1 -2 +3.5 .5 5. 1e10 1E-10 -0 nan NaN inf -Infinity 3.4028235e38 1e39\r\n",
@@ -232,6 +238,16 @@ def main():
            "no_end_marker": tekscan_small(frames=1).rsplit(b"@@", 1)[0]}
     sets = {"tekscan": tek, "text": text_seeds(), "xsensor": xsensor_seeds(),
             "session": session_seeds(), "audio": audio_seeds(), "text_scan": text_scan_seeds()}
+    # Text in UTF-16 (read through a UTF-8 copy): with a byte order mark,
+    # without one (told by the NULs), big-endian, a surrogate pair.
+    tek["utf16le_small"] = utf16(tek["small_lf"], "utf-16-le", bom=True)
+    tek["utf16be_nobom"] = utf16(tek["small_crlf"], "utf-16-be")
+    sets["text"]["utf16_tiny_commas"] = sets["text"]["tiny_commas_crlf"][:1] + utf16(
+        sets["text"]["tiny_commas_crlf"][1:], "utf-16-le", bom=True)
+    sets["text"]["utf16be_nan_inf"] = sets["text"]["tiny_nan_inf"][:1] + utf16(
+        sets["text"]["tiny_nan_inf"][1:], "utf-16-be")
+    sets["xsensor"]["utf16_block"] = utf16(sets["xsensor"]["block"], "utf-16-be", bom=True)
+    sets["text_scan"]["utf16_surrogates"] = b"\xff\xfe" + "1 \U0001F600 2\r\n3\n".encode("utf-16-le")
     for target, seeds in sets.items():
         for name, data in seeds.items():
             put(target, name, data)
