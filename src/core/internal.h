@@ -81,4 +81,12 @@ static inline int km_mask_at(const km_mask *m, int32_t r, int32_t c)
     return m == NULL || m->data == NULL || m->data[(ptrdiff_t)r * m->row_stride + c] != 0;
 }
 
+/* A file's pressure-unit word (a Tekscan UNITS, an XSENSOR Units) as the
+ * unit name knotmap keeps: "kPa", "mmHg", "N/cm2" (also "N/cm^2", N/cm with
+ * a superscript two, "N/sq cm") or "raw", *scale 1; a unit knotmap converts
+ * but does not keep (psi, Pa, MPa) gives "kPa", *scale its kPa per unit; any
+ * other word NULL (the units are then unknown: assumed and warned).  ASCII
+ * case is ignored.  The one table behind km_units_to_kpa (src/core/units.c). */
+const char *km_units_from_file(const char *word, double *scale);
+
 #endif

@@ -21,28 +21,55 @@ static int name_eq(const char *a, const char *b)
     return *a == '\0' && *b == '\0';
 }
 
+/* Every pressure unit knotmap knows: its names (ASCII case ignored), kPa per
+ * unit, and the name knotmap keeps it under (NULL: converted to kPa when a
+ * file gives it).  Conventional mmHg (13.5951 g/cm3 mercury under standard
+ * gravity), not the torr (101.325/760 kPa), which differs in the 7th digit.
+ * psi from the international pound and inch (0.45359237 kg x 9.80665 m/s2
+ * over 0.0254 m squared), to the last digit a double keeps. */
+static const struct {
+    const char *name;
+    double kpa;
+    const char *keep;
+} UNITS[] = {
+    {"kPa", 1.0, "kPa"},
+    {"mmHg", 0.133322387415, "mmHg"},
+    {"N/cm2", 10.0, "N/cm2"},
+    {"N/cm^2", 10.0, "N/cm2"},
+    {"N/cm\xc2\xb2", 10.0, "N/cm2"}, /* N/cm with a superscript two (UTF-8) */
+    {"N/sq cm", 10.0, "N/cm2"},
+    {"psi", 6.894757293168361, NULL},
+    {"Pa", 1e-3, NULL},
+    {"MPa", 1e3, NULL},
+};
+#define N_UNITS (sizeof UNITS / sizeof UNITS[0])
+
+static size_t find(const char *units)
+{
+    size_t i = 0;
+    if (units != NULL)
+        for (; i < N_UNITS; i++)
+            if (name_eq(units, UNITS[i].name))
+                break;
+    return units != NULL ? i : N_UNITS;
+}
+
 double km_units_to_kpa(const char *units)
 {
-    /* Conventional mmHg (13.5951 g/cm3 mercury under standard gravity),
-     * not the torr (101.325/760 kPa), which differs in the 7th digit.
-     * psi from the international pound and inch (0.45359237 kg x 9.80665
-     * m/s2 over 0.0254 m squared), to the last digit a double keeps. */
-    static const struct {
-        const char *name;
-        double kpa;
-    } table[] = {
-        {"kPa", 1.0},
-        {"mmHg", 0.133322387415},
-        {"N/cm2", 10.0},
-        {"N/cm^2", 10.0},
-        {"psi", 6.894757293168361},
-        {"Pa", 1e-3},
-        {"MPa", 1e3},
-    };
-    if (units == NULL)
-        return NAN;
-    for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
-        if (name_eq(units, table[i].name))
-            return table[i].kpa;
-    return NAN;
+    size_t i = find(units);
+    return i < N_UNITS ? UNITS[i].kpa : NAN;
+}
+
+const char *km_units_from_file(const char *word, double *scale)
+{
+    size_t i;
+    *scale = 1.0;
+    if (word != NULL && name_eq(word, "raw"))
+        return "raw";
+    if ((i = find(word)) >= N_UNITS)
+        return NULL;
+    if (UNITS[i].keep != NULL)
+        return UNITS[i].keep;
+    *scale = UNITS[i].kpa;
+    return "kPa";
 }

@@ -109,30 +109,17 @@ static void first_word(const char *u, char *w, size_t cap)
     w[n] = '\0';
 }
 
-/* Tekscan unit words to knotmap's names.  A pressure unit knotmap converts
-   but does not keep (PSI, Pa, MPa: km_units_to_kpa) reads as kPa, values
-   times *scale; "Raw" is raw; any other word gives "" -- units unknown,
-   so assumed raw and warned (the original stays in the header as UNITS). */
+/* Tekscan unit words to knotmap's names (km_units_from_file: PSI, Pa, MPa
+   read as kPa, values times *scale); any other word gives "" -- units
+   unknown, so assumed raw and warned (the original stays in the header as
+   UNITS). */
 static const char *map_units(const char *u, double *scale)
 {
     char w[32];
-    double to_kpa;
+    const char *name;
     first_word(u, w, sizeof w);
-    *scale = 1.0;
-    if (word_eq_ci(w, "kpa"))
-        return "kPa";
-    if (word_eq_ci(w, "mmhg"))
-        return "mmHg";
-    if (word_eq_ci(w, "n/cm2") || word_eq_ci(w, "n/cm^2"))
-        return "N/cm2";
-    if (word_eq_ci(w, "raw"))
-        return "raw";
-    to_kpa = km_units_to_kpa(w);
-    if (isfinite(to_kpa)) {
-        *scale = to_kpa;
-        return "kPa";
-    }
-    return "";
+    name = km_units_from_file(w, scale);
+    return name != NULL ? name : "";
 }
 
 static void trim(char **s, size_t *len)

@@ -184,9 +184,10 @@ static km_status take_survey(km_ctx *ctx, km_reader *r, xs_impl *t, const km_rea
                 return st;
         }
     }
-    snprintf(note, sizeof note, "layout=%s sensor=%d sensors=%d%s", t->layout == XS_WIDE ? "wide" : "block",
+    snprintf(note, sizeof note, "layout=%s sensor=%d sensors=%d%s%s%s", t->layout == XS_WIDE ? "wide" : "block",
              (int)t->want, t->layout == XS_WIDE ? t->n_groups : (int)t->n_names,
-             t->scale != 1.0 ? " converted=PSI->kPa" : "");
+             t->scale != 1.0 ? " converted=" : "", t->scale != 1.0 ? t->units : "",
+             t->scale != 1.0 ? "->kPa" : "");
     return km_reader_add_header(ctx, r, "knotmap_xsensor", note);
 }
 

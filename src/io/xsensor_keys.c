@@ -43,21 +43,13 @@ int km_xs_key_kind(const char *k)
     return K_OTHER;
 }
 
-/* XSENSOR's unit words to knotmap's; PSI is converted to kPa. */
+/* XSENSOR's unit words to knotmap's (km_units_from_file: PSI, Pa, MPa are
+   converted to kPa); any other word gives "" -- units unknown, so assumed
+   raw and warned (the original stays in the header as Units). */
 const char *km_xs_map_units(const char *u, double *scale)
 {
-    *scale = 1.0;
-    if (eq_ci(u, "kPa"))
-        return "kPa";
-    if (eq_ci(u, "mmHg"))
-        return "mmHg";
-    if (eq_ci(u, "N/cm2") || eq_ci(u, "N/cm^2") || strcmp(u, "N/cm\xc2\xb2") == 0 || eq_ci(u, "N/sq cm"))
-        return "N/cm2";
-    if (eq_ci(u, "PSI")) {
-        *scale = km_units_to_kpa("psi");
-        return "kPa";
-    }
-    return "raw";
+    const char *name = km_units_from_file(u, scale);
+    return name != NULL ? name : "";
 }
 
 /* "Peak Pressure (PSI)" -> "PSI": a unit hint from a key or column name. */

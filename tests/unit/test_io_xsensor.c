@@ -419,3 +419,45 @@ Test(io_xsensor, no_time_in_file_uses_the_rate_option)
     remove(path);
     rmdir(dir);
 }
+
+/* The Units word goes through the one unit table (km_units_from_file): Pa is
+   converted to kPa like PSI, N/cm with a superscript two is N/cm2, and a word
+   knotmap does not know is not silently "raw": the units are assumed (and so
+   warned by the CLI and listed in the result).  Before, Pa and g/cm2 both
+   read as raw with nothing assumed. */
+Test(io_xsensor, units_word_through_the_unit_table)
+{
+    static const struct {
+        const char *word, *units, *assumed;
+        double scale;
+    } cases[] = {{"Pa", "kPa", "", 1e-3}, {"N/cm\xc2\xb2", "N/cm2", "", 1.0}, {"kpa", "kPa", "", 1.0},
+                 {"g/cm2", "raw", "units", 1.0}};
+    char dir[64], path[256], text[256];
+    km_test_make_dir(dir, sizeof dir, "km_xs_");
+    km_test_path(path, sizeof path, dir, "units.csv");
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        km_reader *r = NULL;
+        km_session_info in;
+        float *fr;
+        double *t;
+        snprintf(text, sizeof text,
+                 "Frame:;1\nTime:;08:15:30,5\nRows:;1\nColumns:;2\nSensel Width (cm):;1\n"
+                 "Sensel Height (cm):;1\nUnits:;%s\n1000;2500\n",
+                 cases[i].word);
+        km_test_write_file(path, text);
+        cr_assert_eq(km_reader_open(ctx, path, NULL, &r), KM_OK, "%s: %s", cases[i].word, km_ctx_last_error(ctx));
+        km_reader_info(r, &in);
+        cr_assert_str_eq(in.units, cases[i].units, "%s", cases[i].word);
+        cr_assert_not_null(strstr(in.assumed, cases[i].assumed), "%s: assumed '%s'", cases[i].word, in.assumed);
+        cr_assert_eq(strstr(in.assumed, "units") != NULL, cases[i].assumed[0] != '\0', "%s", cases[i].word);
+        cr_assert_str_eq(km_test_header_value(r, "Units"), cases[i].word);
+        cr_assert_eq(km_test_read_all(ctx, r, 8, &fr, &t), 1);
+        cr_assert_float_eq(fr[0], 1000 * cases[i].scale, 1e-9, "%s", cases[i].word);
+        cr_assert_float_eq(fr[1], 2500 * cases[i].scale, 1e-9, "%s", cases[i].word);
+        free(fr);
+        free(t);
+        km_reader_free(r);
+    }
+    remove(path);
+    rmdir(dir);
+}
