@@ -306,6 +306,9 @@ int km_result_header_name(const char *key, int repeat, char *out, size_t cap)
     static const char hex[] = "0123456789ABCDEF";
     size_t j = 0;
     const unsigned char *k = (const unsigned char *)(key != NULL ? key : "");
+    /* A key too long for the name is cut at a whole escape and marked '~'
+       (escaped in any key, so unambiguous), room kept for '#<repeat>'. */
+    const size_t room = cap >= 64 ? cap - 16 : cap;
     if (cap == 0)
         return 0;
     /* Only [A-Za-z0-9 _-] pass through: '/', '.', '%', '#' and non-ASCII
@@ -313,13 +316,15 @@ int km_result_header_name(const char *key, int repeat, char *out, size_t cap)
     for (; *k != 0; k++) {
         int plain = (*k >= 'A' && *k <= 'Z') || (*k >= 'a' && *k <= 'z') ||
                     (*k >= '0' && *k <= '9') || *k == ' ' || *k == '_' || *k == '-';
-        if (plain) {
-            if (j + 1 >= cap)
+        if (j + (plain ? 1 : 3) >= room) {
+            if (room == cap)
                 return 0;
+            out[j++] = '~';
+            break;
+        }
+        if (plain) {
             out[j++] = (char)*k;
         } else {
-            if (j + 3 >= cap)
-                return 0;
             out[j++] = '%';
             out[j++] = hex[*k >> 4];
             out[j++] = hex[*k & 15];

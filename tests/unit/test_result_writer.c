@@ -293,3 +293,27 @@ Test(result_writer, header_names)
     cr_assert_str_eq(b, "%23");
     cr_assert(!km_result_header_name("abcdef", 1, b, 4), "too long does not fit");
 }
+
+/* A key longer than a name holds (a 1500-byte Tekscan key, 400 non-ASCII
+   characters: 3600 bytes escaped) is cut at a whole escape and marked '~',
+   its repeats still numbered: before, the whole run failed with "source
+   header key too long" naming the result, not the input. */
+Test(result_writer, header_names_cut_when_too_long)
+{
+    char key[1600], name[1024], name2[1024];
+    memset(key, 'K', 1500);
+    key[1500] = '\0';
+    cr_assert(km_result_header_name(key, 1, name, sizeof name));
+    cr_assert_lt(strlen(name), sizeof name);
+    cr_assert_eq(name[strlen(name) - 1], '~');
+    cr_assert_eq(strspn(name, "K"), strlen(name) - 1);
+    for (int i = 0; i < 400; i++)
+        memcpy(key + 3 * i, "\xe2\xa0\xa8", 3);
+    key[1200] = '\0';
+    cr_assert(km_result_header_name(key, 2, name2, sizeof name2));
+    size_t n = strlen(name2);
+    cr_assert(n > 900 && n < sizeof name2);
+    cr_assert_str_eq(name2 + n - 3, "~#2");
+    cr_assert_eq((n - 3) % 3, 0, "whole escapes only: %s", name2 + n - 12);
+    cr_assert_eq(strncmp(name2, "%E2%A0%A8%E2", 12), 0);
+}
