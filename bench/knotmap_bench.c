@@ -949,11 +949,11 @@ static proc_result best_child(const char *in, const char *out, int reps)
     return best;
 }
 
-/* One session in a fresh child, with or without huge pages. */
-/* Peak RSS of one session: the median of three children.  One child's
- * peak moved by up to ~0.5 MB from run to run (massif, 600 s session: the
- * frame shares' buffers at the moment of the peak, 0.35 or 0.55 MB),
- * enough to cross a 2 MiB page either way; the same rule for both. */
+/* Peak RSS of one session, with or without huge pages: the median of three
+ * fresh children.  One child's peak moved by up to ~0.5 MB from run to run
+ * (massif, 600 s session: the frame shares' buffers at the moment of the
+ * peak, 0.35 or 0.55 MB), enough to cross a 2 MiB page either way; the same
+ * rule for both. */
 static proc_result mem_child(const char *in, const char *out, int huge_pages)
 {
     const char *ins[1] = {in}, *outs[1] = {out};
