@@ -252,6 +252,14 @@ typedef struct km_session_info {
                                   "" when none.  Callers should warn. */
 } km_session_info;
 
+/* The sentence that explains one name of km_session_info.assumed: what was
+ * assumed and the option that gives the value instead ("no frame rate in the
+ * file: assuming 1 Hz (pass --rate HZ)"), as `knotmap info` and `process`
+ * print it and the Python bindings warn it.  `name` is the first `len` bytes
+ * (the list is comma-separated).  NULL for a name this version does not know
+ * (a newer writer's): say the name itself then.  Thread-safe. */
+KM_API const char *km_assumed_text(const char *name, size_t len);
+
 typedef struct km_reader km_reader;
 
 /* Open `path` for streaming.  Reads the header (and for some formats scans

@@ -58,7 +58,8 @@ def _expand(inputs):
 
 def _record(input, output, status, detail="", **extra):
     rec = {"input": input, "output": output, "status": status, "detail": detail,
-           "n_frames": None, "n_peaks": None, "n_candidates": None, "seconds": 0.0,
+           "n_frames": None, "n_peaks": None, "n_candidates": None, "assumed": None,
+           "seconds": 0.0,
            "host": socket.gethostname(), "pid": os.getpid(), "attempts": 1}
     rec.update(extra)
     return rec
@@ -82,7 +83,8 @@ def _run_one(input, output, params, force):
         return _record(input, output, type(e).__name__, str(e),
                        seconds=time.perf_counter() - t0)
     return _record(input, output, "ok", "", n_frames=s["n_frames"], n_peaks=s["n_peaks"],
-                   n_candidates=s["n_candidates"], seconds=time.perf_counter() - t0)
+                   n_candidates=s["n_candidates"], assumed=s["info"]["assumed"],
+                   seconds=time.perf_counter() - t0)
 
 
 def _child_main():
@@ -275,8 +277,9 @@ def batch(inputs, out_dir, client=None, force=False, progress=True, max_workers=
     Returns the summary, one dict per input in input order: input, output,
     status ("ok", "skipped", "timeout", "crashed", or the failure: a km
     status name such as "KM_ERR_FORMAT", or an exception class name), detail (the C library's
-    error detail), n_frames, n_peaks, n_candidates, seconds, host, pid,
-    attempts.  pandas.DataFrame(summary) makes it a table.  A failing
+    error detail), n_frames, n_peaks, n_candidates, assumed (what the
+    session lacked and was assumed, read_session's metadata "assumed"; each
+    child also warns it on stderr), seconds, host, pid, attempts.  pandas.DataFrame(summary) makes it a table.  A failing
     session never stops the others.
     """
     check_params(params)

@@ -3,13 +3,14 @@ import errno as _errno
 import os
 import stat
 import threading
+import warnings
 from typing import Union
 
 import numpy as np
 
 from ._knotmap import ffi, lib
 
-__all__ = ["ffi", "lib", "Error", "ctx", "check", "frame_view", "mask_view",
+__all__ = ["ffi", "lib", "Error", "AssumedWarning", "warn_assumed", "ctx", "check", "frame_view", "mask_view",
            "out_frame", "data_ptr", "STATUS_NAMES", "PathLike", "invalid", "fspath", "choice",
            "error_class", "make_error", "enum_names", "invalid_type", "parse_enum"]
 
@@ -23,6 +24,27 @@ STATUS_NAMES = {
                  "KM_ERR_UNSUPPORTED", "KM_ERR_LIMIT", "KM_ERR_CREATE",
                  "KM_ERR_CANCELLED", "KM_ERR_INTERNAL")
 }
+
+
+class AssumedWarning(UserWarning):
+    """A value the file lacks and no argument gave was assumed (1 Hz, 1 mm,
+    raw units, a mat, ...): the warning `knotmap info` and `knotmap process`
+    print on stderr.  The names are in the metadata's "assumed" (a result's
+    /session attribute "assumed").  Pass the value (rate=, pitch=, units=,
+    mode=, roller_radius=) to silence it, or filter AssumedWarning."""
+
+
+def warn_assumed(path, assumed, stacklevel=3):
+    """One AssumedWarning per name of a km_session_info.assumed list, with
+    the sentence the CLI prints (km_assumed_text); returns how many."""
+    names = [n for n in assumed.split(",") if n]
+    for name in names:
+        b = name.encode()
+        text = lib.km_assumed_text(b, len(b))
+        what = ffi.string(text).decode() if text != ffi.NULL else name + " assumed"
+        warnings.warn("%s: %s" % (os.fsdecode(path), what), AssumedWarning,
+                      stacklevel=stacklevel)
+    return len(names)
 
 
 class Error(RuntimeError):

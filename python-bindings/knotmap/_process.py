@@ -7,7 +7,8 @@ import os
 import numpy as np
 from typing import Any, Dict, Optional, Tuple
 
-from ._core import PathLike, check, ctx, ffi, fspath, invalid, invalid_type, lib, parse_enum, raise_error
+from ._core import (PathLike, check, ctx, ffi, fspath, invalid, invalid_type, lib, parse_enum,
+                    raise_error, warn_assumed)
 from ._peaks import _PLATEAU, _exclude_border, _int_or_inf, _min_distance, _p_norm
 from ._params import PARAMS, enum_values, param_keyword
 from ._session import _pair, info_dict, read_options
@@ -266,6 +267,12 @@ def process(input: PathLike, output: PathLike, **params: Any) -> Dict[str, Any]:
         sensor zero drift and the drift the odometry follows, result units;
         docs/ALGORITHMS.md 7.1 step 6; 0 on a mat).
 
+    Warns
+    -----
+    knotmap.AssumedWarning
+        As read_session: one per value assumed (summary info "assumed",
+        the result's /session attribute "assumed").
+
     Raises
     ------
     knotmap.Error
@@ -296,7 +303,9 @@ def process(input: PathLike, output: PathLike, **params: Any) -> Dict[str, Any]:
         raise raised[0]
     if status != 0:
         raise_error(c, status, output if status == lib.KM_ERR_CREATE else input)
-    return _summary_dict(summary)
+    out = _summary_dict(summary)
+    warn_assumed(input, out["info"]["assumed"])
+    return out
 
 
 def _equil_defaults():

@@ -7,7 +7,8 @@ import os
 import numpy as np
 from typing import Optional, Tuple, Union
 
-from ._core import PathLike, check, choice, ctx, ffi, fspath, invalid, lib, parse_enum
+from ._core import (PathLike, check, choice, ctx, ffi, fspath, invalid, lib, parse_enum,
+                    warn_assumed)
 
 __all__ = ["Session", "read_session", "read_options"]
 
@@ -202,6 +203,12 @@ def read_session(path: PathLike, format: str = "auto",
         frames [T, R, C] float32, time [T] float64 s, mask [R, C] bool,
         metadata dict.
 
+    Warns
+    -----
+    knotmap.AssumedWarning
+        One per value the file lacks and no argument gave (metadata
+        "assumed"), with what was assumed and the argument to pass.
+
     Raises
     ------
     knotmap.Error
@@ -224,6 +231,7 @@ def read_session(path: PathLike, format: str = "auto",
         info = ffi.new("km_session_info *")
         lib.km_reader_info(reader, info)
         meta = info_dict(info)
+        warn_assumed(path, meta["assumed"])
         rows, cols = meta["rows"], meta["cols"]
         mptr = lib.km_reader_mask(reader)
         if mptr == ffi.NULL:

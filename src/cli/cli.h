@@ -190,8 +190,6 @@ int km_cli_int(const char *cmd, const char *opt, const char *text, long long lo,
 /* One "knotmap: PATH: warning: ..." line on stderr per name of a
  * km_session_info.assumed list; returns how many. */
 int km_cli_warn_assumed(const char *path, const char *assumed);
-/* The sentence for one name of that list (len bytes), NULL if unknown. */
-const char *km_cli_assumed_text(const char *name, size_t len);
 
 /* argv joined with shell quoting where needed (recorded in results).
  * Returns a malloc'd string or NULL. */

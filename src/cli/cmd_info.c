@@ -109,7 +109,7 @@ static int show_result(km_ctx *ctx, const char *path)
     printf("\nassumed:      %s\n", or_none(in->assumed));
     for (const char *p = in->assumed; *p != '\0';) {
         size_t len = strcspn(p, ",");
-        const char *what = km_cli_assumed_text(p, len);
+        const char *what = km_assumed_text(p, len);
         if (what != NULL)
             printf("  %s\n", what);
         p += len + (p[len] == ',');

@@ -51,38 +51,13 @@ int km_cli_int(const char *cmd, const char *opt, const char *text, long long lo,
     return 0;
 }
 
-/* What each name of km_session_info.assumed means, and what to pass. */
-static const struct {
-    const char *name, *what;
-} ASSUMED[] = {
-    {"row_pitch_mm", "no row pitch in the file: assuming 1 mm (pass --pitch MM or RxC)"},
-    {"col_pitch_mm", "no column pitch in the file: assuming 1 mm (pass --pitch MM or RxC)"},
-    {"frame_rate_hz", "no frame rate in the file: assuming 1 Hz (pass --rate HZ)"},
-    {"units", "no units knotmap knows in the file: values are raw counts (pass --units kPa|mmHg|N/cm2)"},
-    {"mode", "no acquisition mode in the file: assuming a mat (pass --mode mat|roller)"},
-    {"roller_radius_mm", "roller without a radius: taking rows x row pitch / 2 pi "
-                         "(pass --roller-radius MM)"},
-    {"encoding", "no byte order mark: text with every other byte NUL read as UTF-16 "
-                 "(save it as UTF-8, or as UTF-16 with its byte order mark)"},
-    {"schema", "no schema attribute: read as a knotmap session (/frames [T, R, C]) because "
-               "--format session was given"},
-};
-
-const char *km_cli_assumed_text(const char *name, size_t len)
-{
-    for (size_t k = 0; k < sizeof ASSUMED / sizeof ASSUMED[0]; k++)
-        if (strlen(ASSUMED[k].name) == len && strncmp(ASSUMED[k].name, name, len) == 0)
-            return ASSUMED[k].what;
-    return NULL;
-}
-
 int km_cli_warn_assumed(const char *path, const char *assumed)
 {
     int n = 0;
     const char *p = assumed != NULL ? assumed : "";
     while (*p != '\0') {
         size_t len = strcspn(p, ",");
-        const char *what = km_cli_assumed_text(p, len);
+        const char *what = km_assumed_text(p, len);
         if (what != NULL)
             fprintf(stderr, "knotmap: %s: warning: %s\n", path, what);
         else

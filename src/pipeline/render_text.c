@@ -62,6 +62,29 @@ static void add_part(char *buf, size_t cap, const char *what)
     add_sep(buf, cap, what, ", ");
 }
 
+/* The names described above; any other item of the list (a newer
+ * writer's, the header's free-form knotmap_assumed) is shown as it is. */
+static const char *const DESCRIBED[] = {"row_pitch_mm", "col_pitch_mm", "frame_rate_hz", "units",
+                                        "mode", "roller_radius_mm", "encoding", "schema"};
+
+static void add_unknown(char *buf, size_t cap, const char *list)
+{
+    char item[96];
+    for (const char *p = list; *p != '\0';) {
+        while (*p == ',' || *p == ' ')
+            p++;
+        size_t len = strcspn(p, ", "), key = strcspn(p, "=, "), k = 0;
+        while (k < sizeof DESCRIBED / sizeof DESCRIBED[0] &&
+               !(strlen(DESCRIBED[k]) == key && strncmp(p, DESCRIBED[k], key) == 0))
+            k++;
+        if (len > 0 && k == sizeof DESCRIBED / sizeof DESCRIBED[0]) {
+            snprintf(item, sizeof item, "%.*s", (int)(len < 95 ? len : 95), p);
+            add_part(buf, cap, item);
+        }
+        p += len;
+    }
+}
+
 void km_describe_assumed(const km_result_summary *s, char *buf, size_t cap)
 {
     char a[32], b[32], part[96];
@@ -99,10 +122,11 @@ void km_describe_assumed(const km_result_summary *s, char *buf, size_t cap)
         snprintf(part, sizeof part, "roller radius %s mm", a);
         add_part(buf, cap, part);
     }
-    /* Names this knotmap does not know (a newer writer, the header's
-       free-form knotmap_assumed): shown as they are. */
-    if (buf[0] == '\0' && list[0] != '\0')
-        snprintf(buf, cap, "%s", list);
+    if (has_name(list, "encoding"))
+        add_part(buf, cap, "text encoding UTF-16 (no byte order mark)");
+    if (has_name(list, "schema"))
+        add_part(buf, cap, "a knotmap session's layout (no schema attribute)");
+    add_unknown(buf, cap, list);
 }
 
 const char *km_base_name(const char *path)

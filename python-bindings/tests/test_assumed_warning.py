@@ -1,0 +1,95 @@
+"""What was assumed is warned in Python as on the command line.
+
+`knotmap info` and `knotmap process` print one "warning:" line per value
+the file lacks (1 Hz, 1 mm, raw, a mat); before session 29 read_session and
+process() only listed the names in metadata["assumed"], so a Python user
+computed sizes in "mm" that were taxels without a word.  The sentences are
+the library's (km_assumed_text), so the two cannot drift.
+"""
+import os
+import subprocess
+import warnings
+
+import pytest
+
+import knotmap
+
+
+def _bed(datasets_dir):
+    return os.path.join(datasets_dir, "real", "physionet_pmd", "experiment-i", "S1", "1.txt")
+
+
+def _cli_warnings(path, *args):
+    """The sentences `knotmap info` warns on stderr for `path`."""
+    binary = os.environ.get("KNOTMAP_BIN")
+    if not binary:
+        pytest.skip("KNOTMAP_BIN is not set")
+    r = subprocess.run([binary, "info", path, *args], capture_output=True, text=True,
+                       timeout=120)
+    assert r.returncode == 0, r.stderr
+    prefix = "knotmap: %s: warning: " % path
+    return [line[len(prefix):] for line in r.stderr.splitlines() if line.startswith(prefix)]
+
+
+def _assumed_warnings(record):
+    return [str(w.message) for w in record if issubclass(w.category, knotmap.AssumedWarning)]
+
+
+def test_read_session_warns_what_the_cli_warns(datasets_dir):
+    bed = _bed(datasets_dir)
+    with pytest.warns(knotmap.AssumedWarning) as record:
+        s = knotmap.read_session(bed, grid="64x32")
+    got = _assumed_warnings(record)
+    names = s.metadata["assumed"].split(",")
+    assert names == ["row_pitch_mm", "col_pitch_mm", "frame_rate_hz", "units", "mode"]
+    assert len(got) == len(names)
+    assert all(m.startswith(bed + ": ") for m in got)
+    assert [m[len(bed) + 2:] for m in got] == _cli_warnings(bed, "--grid", "64x32")
+    assert "assuming 1 Hz (pass --rate HZ)" in got[2]
+
+
+def test_given_values_are_not_warned(datasets_dir):
+    bed = _bed(datasets_dir)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", knotmap.AssumedWarning)
+        s = knotmap.read_session(bed, grid="64x32", rate=1, pitch=28.575, units="mmHg",
+                                 mode="mat")
+    assert s.metadata["assumed"] == ""
+    with pytest.warns(knotmap.AssumedWarning) as record:
+        knotmap.read_session(bed, grid="64x32", pitch=28.575, units="mmHg", mode="mat")
+    got = _assumed_warnings(record)
+    assert len(got) == 1 and "no frame rate in the file" in got[0]
+
+
+def test_a_complete_session_warns_nothing(tmp_path):
+    path = str(tmp_path / "s.h5")
+    knotmap.synth(path, mode="roller", grid=(16, 12), rate=50, duration=1, seed=3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", knotmap.AssumedWarning)
+        s = knotmap.read_session(path)
+    assert s.metadata["assumed"] == ""
+
+
+def test_process_warns_and_batch_records(datasets_dir, tmp_path):
+    bed = _bed(datasets_dir)
+    with pytest.warns(knotmap.AssumedWarning) as record:
+        summary = knotmap.process(bed, str(tmp_path / "bed.h5"), grid="64x32")
+    got = _assumed_warnings(record)
+    assert summary["info"]["assumed"] == "row_pitch_mm,col_pitch_mm,frame_rate_hz,units,mode"
+    assert len(got) == 5 and all(m.startswith(bed + ": ") for m in got)
+    rec = knotmap.batch([bed], str(tmp_path / "out"), grid="64x32", progress=False)
+    assert rec[0]["status"] == "ok", rec[0]
+    assert rec[0]["assumed"] == summary["info"]["assumed"]
+
+
+def test_the_sentence_of_a_name():
+    """km_assumed_text reads `len` bytes of a comma-separated list."""
+    lib, ffi = knotmap._lib, knotmap._ffi
+    names = b"frame_rate_hz,units"
+    first = lib.km_assumed_text(names, 13)
+    assert ffi.string(first).decode().startswith("no frame rate in the file")
+    assert lib.km_assumed_text(names, 12) == ffi.NULL      # "frame_rate_h"
+    assert lib.km_assumed_text(b"sensor_gain", 11) == ffi.NULL
+    assert lib.km_assumed_text(ffi.NULL, 0) == ffi.NULL
+    with pytest.warns(knotmap.AssumedWarning, match="x.txt: sensor_gain assumed"):
+        knotmap._core.warn_assumed("x.txt", "sensor_gain")
