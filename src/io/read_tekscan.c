@@ -28,6 +28,8 @@ typedef struct tk_impl {
     double sat;             /* SATURATION_PRESSURE's number, 0 when absent or unreadable */
     char sat_unit[16];      /* and its unit word ("" when none) */
     int finished;           /* the closing @@ was read */
+    int implicit;           /* frames without `Frame N` lines (a single-frame export):
+                               blocks of ROWS rows numbered from START_FRAME */
     float *pending;         /* frame 1, parsed at open to learn the mask */
     double pending_time;
     int has_pending;
@@ -87,14 +89,23 @@ static int word_eq_ci(const char *a, const char *b)
 /* Millimetres per unit of a spacing value; 0 when the unit is unknown. */
 static double spacing_scale(const char *unit)
 {
-    if (*unit == '\0' || word_eq_ci(unit, "mm"))
+    /* The symbols and the words spelled out, both spellings, singular or
+       plural; "milimeters" as some exports spell it. */
+    static const struct {
+        const char *word;
+        double mm;
+    } UNITS[] = {{"mm", 1.0},          {"millimeter", 1.0},   {"millimeters", 1.0},
+                 {"millimetre", 1.0},  {"millimetres", 1.0},  {"milimeter", 1.0},
+                 {"milimeters", 1.0},  {"cm", 10.0},          {"centimeter", 10.0},
+                 {"centimeters", 10.0}, {"centimetre", 10.0}, {"centimetres", 10.0},
+                 {"m", 1000.0},        {"meter", 1000.0},     {"meters", 1000.0},
+                 {"metre", 1000.0},    {"metres", 1000.0},    {"in", 25.4},
+                 {"inch", 25.4},       {"inches", 25.4},      {"\"", 25.4}};
+    if (*unit == '\0')
         return 1.0;
-    if (word_eq_ci(unit, "cm"))
-        return 10.0;
-    if (word_eq_ci(unit, "m"))
-        return 1000.0;
-    if (word_eq_ci(unit, "in") || word_eq_ci(unit, "inch") || word_eq_ci(unit, "inches") || strcmp(unit, "\"") == 0)
-        return 25.4;
+    for (size_t k = 0; k < sizeof UNITS / sizeof UNITS[0]; k++)
+        if (word_eq_ci(unit, UNITS[k].word))
+            return UNITS[k].mm;
     return 0.0;
 }
 
@@ -433,13 +444,67 @@ static km_status parse_row(km_ctx *ctx, tk_impl *t, uint8_t *restrict mrow, cons
     return KM_OK;
 }
 
+/* The number of the frame whose first line is `line`: `Frame N`, or for an
+ * export without those lines (a single frame) the next in order, `line`
+ * then being its first row (*row0 = 1). */
+static km_status frame_number(km_ctx *ctx, tk_impl *t, const char *line, long long *no, int *row0)
+{
+    *row0 = 0;
+    if (strncmp(line, "Frame", 5) == 0 && is_blank_char(line[5])) {
+        const char *num = line + 6;
+        if (t->implicit)
+            return km_fail(ctx, KM_ERR_FORMAT, "line %lld: 'Frame N' line after frames without one",
+                           (long long)t->lines.line_no);
+        while (is_blank_char(*num))
+            num++;
+        if (parse_int64(num, no) != 0)
+            return km_fail(ctx, KM_ERR_FORMAT, "line %lld: frame number '%.40s' is not an integer",
+                           (long long)t->lines.line_no, num);
+        return KM_OK;
+    }
+    if (t->parsed > 0 && !t->implicit)
+        return km_fail(ctx, KM_ERR_FORMAT, "line %lld: expected 'Frame N' or '@@', found '%.40s'",
+                       (long long)t->lines.line_no, line);
+    t->implicit = 1;
+    *no = t->parsed == 0 ? t->start_no : t->last_no + 1;
+    *row0 = 1;
+    return KM_OK;
+}
+
+/* ROWS rows of frame `no` into dst; with row0, `line` is the first one. */
+static km_status frame_rows(km_ctx *ctx, km_reader *r, tk_impl *t, float *dst, int first, long long no,
+                            char *line, size_t len, int row0)
+{
+    int g = 1;
+    km_status st;
+    for (int32_t row = 0; row < t->rows; row++) {
+        if (row > 0 || !row0) {
+            st = km_lines_next(ctx, &t->lines, &line, &len, &g);
+            if (st != KM_OK)
+                return st;
+            if (!g || (len >= 2 && line[0] == '@' && line[1] == '@') || strncmp(line, "Frame", 5) == 0 ||
+                km_line_blank(line, len)) {
+                char what[96];
+                snprintf(what, sizeof what, "%s after %d of %d rows (truncated)",
+                         g ? "frame ends" : "file ends", (int)row, (int)t->rows);
+                return frame_error(ctx, t, no, what);
+            }
+        }
+        st = parse_row(ctx, t, r->mask + (size_t)row * (size_t)t->cols, line, line + len,
+                       dst + (size_t)row * (size_t)t->cols, first, no);
+        if (st != KM_OK)
+            return st;
+    }
+    return KM_OK;
+}
+
 /* The next frame into dst; *got = 0 after the closing @@. */
 static km_status parse_frame(km_ctx *ctx, km_reader *r, tk_impl *t, float *dst, double *time, int *got, int first)
 {
     char *line;
     size_t len;
-    int g;
-    long long no;
+    int g, row0;
+    long long no = 0;
     km_status st;
 
     *got = 0;
@@ -466,18 +531,8 @@ static km_status parse_frame(km_ctx *ctx, km_reader *r, tk_impl *t, float *dst, 
         t->finished = 1;
         return KM_OK;
     }
-    if (strncmp(line, "Frame", 5) != 0 || !is_blank_char(line[5])) {
-        return km_fail(ctx, KM_ERR_FORMAT, "line %lld: expected 'Frame N' or '@@', found '%.40s'",
-                       (long long)t->lines.line_no, line);
-    }
-    {
-        char *num = line + 6;
-        while (is_blank_char(*num))
-            num++;
-        if (parse_int64(num, &no) != 0)
-            return km_fail(ctx, KM_ERR_FORMAT, "line %lld: frame number '%.40s' is not an integer",
-                           (long long)t->lines.line_no, num);
-    }
+    if ((st = frame_number(ctx, t, line, &no, &row0)) != KM_OK)
+        return st;
     if (t->parsed > 0 && no <= t->last_no)
         return km_fail(ctx, KM_ERR_FORMAT, "line %lld: frame %lld follows frame %lld: frame numbers must increase",
                        (long long)t->lines.line_no, no, t->last_no);
@@ -486,22 +541,8 @@ static km_status parse_frame(km_ctx *ctx, km_reader *r, tk_impl *t, float *dst, 
                        (long long)t->lines.line_no, no, (long long)t->declared);
     if (t->parsed == 0)
         t->first_no = no;
-    for (int32_t row = 0; row < t->rows; row++) {
-        st = km_lines_next(ctx, &t->lines, &line, &len, &g);
-        if (st != KM_OK)
-            return st;
-        if (!g || (len >= 2 && line[0] == '@' && line[1] == '@') || strncmp(line, "Frame", 5) == 0 ||
-            km_line_blank(line, len)) {
-            char what[96];
-            snprintf(what, sizeof what, "%s after %d of %d rows (truncated)",
-                     g ? "frame ends" : "file ends", (int)row, (int)t->rows);
-            return frame_error(ctx, t, no, what);
-        }
-        st = parse_row(ctx, t, r->mask + (size_t)row * (size_t)t->cols, line, line + len,
-                       dst + (size_t)row * (size_t)t->cols, first, no);
-        if (st != KM_OK)
-            return st;
-    }
+    if ((st = frame_rows(ctx, r, t, dst, first, no, line, len, row0)) != KM_OK)
+        return st;
     if (t->scale != 1.0)
         for (size_t i = 0, n = (size_t)t->rows * (size_t)t->cols; i < n; i++)
             dst[i] = (float)(dst[i] * t->scale);
@@ -563,11 +604,12 @@ static void tk_close(km_reader *r)
 
 static const km_reader_ops tk_ops = {tk_read, tk_close};
 
-/* Count `Frame` lines from the current position, then come back. */
+/* Count `Frame` lines from the current position, then come back.  An
+ * export without them: its data lines / ROWS. */
 static km_status count_frames(km_ctx *ctx, tk_impl *t, int64_t *count)
 {
     long long off = km_lines_tell(&t->lines);
-    int64_t line_no = t->lines.line_no, n = 0;
+    int64_t line_no = t->lines.line_no, n = 0, data = 0;
     char *line;
     size_t len;
     int got;
@@ -584,8 +626,10 @@ static km_status count_frames(km_ctx *ctx, tk_impl *t, int64_t *count)
             break;
         if (len > 5 && line[0] == 'F' && strncmp(line, "Frame", 5) == 0 && is_blank_char(line[5]))
             n++;
+        else if (len > 0)
+            data++;
     }
-    *count = n;
+    *count = n > 0 ? n : data / t->rows;
     return km_lines_seek(ctx, &t->lines, off, line_no);
 }
 

@@ -248,3 +248,104 @@ Test(io_tekscan, truncated_mid_frame_keeps_earlier_frames)
     cr_assert_not_null(strstr(km_ctx_last_error(ctx), "tekscan_truncated_mid_frame.asf: line 22: frame 2:"));
     km_reader_free(r);
 }
+
+/* A small Tekscan file at `path`: a 3 x 4 header, the `spacing` and
+   `frames` (START_FRAME/END_FRAME) lines, ASCII_DATA, then `data`. */
+static void write_variant(const char *path, const char *spacing, const char *frames, const char *data)
+{
+    char text[2048];
+    snprintf(text, sizeof text,
+             "DATA_TYPE MOVIE\nUNITS mmHg\nCOLS 4\nSECONDS_PER_FRAME 0.01\nROWS 3\n%s%sASCII_DATA @@\n\n%s",
+             spacing, frames, data);
+    km_test_write_file(path, text);
+}
+
+/* A single-frame export (ASCII_DATA, then the rows, no `Frame N` line, as
+   Tekscan saves one frame) reads as frames numbered from START_FRAME (else
+   1), blocks of ROWS rows; before session 29 it was refused at its first
+   row ("expected 'Frame N' or '@@'"). */
+Test(io_tekscan, frames_without_frame_lines)
+{
+    char dir[64], path[256];
+    km_test_make_dir(dir, sizeof dir, "km_tk_");
+    km_test_path(path, sizeof path, dir, "single.asf");
+    const char *rows3 = "B,1,2,B\n3,4,5,6\nB,7,8,B\n";
+    char data[512];
+    snprintf(data, sizeof data, "%s@@\n", rows3);
+    write_variant(path, "", "", data);
+    km_reader *r = open_ok(path, KM_FORMAT_AUTO);
+    km_session_info in;
+    km_reader_info(r, &in);
+    cr_assert_eq(in.format, KM_FORMAT_TEKSCAN);
+    cr_assert_eq(in.n_frames, 1, "counted at open: 3 data lines / 3 rows");
+    float *f;
+    double *t;
+    cr_assert_eq(km_test_read_all(ctx, r, 4, &f, &t), 1);
+    const float f1[12] = {0, 1, 2, 0, 3, 4, 5, 6, 0, 7, 8, 0};
+    for (int i = 0; i < 12; i++)
+        cr_assert_float_eq(f[i], f1[i], 0, "taxel %d", i);
+    const uint8_t mexp[12] = {0, 1, 1, 0, 1, 1, 1, 1, 0, 1, 1, 0};
+    cr_assert_arr_eq(km_reader_mask(r), mexp, 12);
+    free(f);
+    free(t);
+    km_reader_free(r);
+
+    /* Two blocks, numbered from START_FRAME: times 0 and 0.01 s. */
+    snprintf(data, sizeof data, "%s%s@@\n", rows3, "B,9,9,B\n9,9,9,9\nB,9,9,B\n");
+    write_variant(path, "", "START_FRAME 7\nEND_FRAME 8\n", data);
+    r = open_ok(path, KM_FORMAT_AUTO);
+    cr_assert_eq(km_test_read_all(ctx, r, 1, &f, &t), 2);
+    cr_assert_float_eq(f[12 + 1], 9.0f, 0);
+    cr_assert_float_eq(t[1], 0.01, 1e-12);
+    free(f);
+    free(t);
+    km_reader_free(r);
+
+    /* A `Frame N` line after frames without one, and a block cut short. */
+    const struct {
+        const char *data, *frag;
+    } bad[] = {{"B,1,2,B\n3,4,5,6\nB,7,8,B\nFrame 2\nB,1,2,B\n3,4,5,6\nB,7,8,B\n@@\n",
+                "line 11: 'Frame N' line after frames without one"},
+               {"B,1,2,B\n3,4,5,6\nB,7,8,B\nB,1,2,B\n@@\n", "line 12: frame 2: frame ends after 1 of 3 rows"}};
+    for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+        int format;
+        write_variant(path, "", "", bad[k].data);
+        cr_assert_eq(km_test_open_and_drain(ctx, path, NULL, &format), KM_ERR_FORMAT, "case %zu", k);
+        cr_assert_not_null(strstr(km_ctx_last_error(ctx), bad[k].frag), "case %zu: '%s'", k,
+                           km_ctx_last_error(ctx));
+    }
+    remove(path);
+    rmdir(dir);
+}
+
+/* Spacing units spelled out, in either spelling ("milimeters" as some
+   exports write it); before session 29 only the symbols were read. */
+Test(io_tekscan, spacing_units_spelled_out)
+{
+    char dir[64], path[256], head[128];
+    km_test_make_dir(dir, sizeof dir, "km_tk_");
+    km_test_path(path, sizeof path, dir, "units.asf");
+    const struct {
+        const char *row, *col;
+        double row_mm, col_mm;
+    } cases[] = {{"5.08 milimeters", "5.08 Millimeters", 5.08, 5.08},
+                 {"0.5 centimetres", "0.5 CENTIMETER", 5.0, 5.0},
+                 {"0.005 metres", "0.2 inch", 5.0, 5.08},
+                 {"7 millimetre", "0.7 centimeters", 7.0, 7.0}};
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        snprintf(head, sizeof head, "ROW_SPACING %s\nCOL_SPACING %s\n", cases[k].row, cases[k].col);
+        write_variant(path, head, "", "Frame 1\n1,1,1,1\n1,1,1,1\n1,1,1,1\n@@\n");
+        km_reader *r = open_ok(path, KM_FORMAT_AUTO);
+        km_session_info in;
+        km_reader_info(r, &in);
+        cr_assert_float_eq(in.row_pitch_mm, cases[k].row_mm, 1e-12, "%s", cases[k].row);
+        cr_assert_float_eq(in.col_pitch_mm, cases[k].col_mm, 1e-12, "%s", cases[k].col);
+        km_reader_free(r);
+    }
+    int format;
+    write_variant(path, "ROW_SPACING 5 furlongs\n", "", "Frame 1\n1,1,1,1\n1,1,1,1\n1,1,1,1\n@@\n");
+    cr_assert_eq(km_test_open_and_drain(ctx, path, NULL, &format), KM_ERR_FORMAT);
+    cr_assert_not_null(strstr(km_ctx_last_error(ctx), "unit 'furlongs' not understood"));
+    remove(path);
+    rmdir(dir);
+}
