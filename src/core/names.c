@@ -30,7 +30,8 @@ static const struct {
                          "(pass --roller-radius MM)"},
     {"encoding", "no byte order mark: text with every other byte NUL read as UTF-16 "
                  "(save it as UTF-8, or as UTF-16 with its byte order mark)"},
-    {"schema", "no schema attribute: read as a knotmap session (/frames [T, R, C]) because "
+    {"schema", "no schema attribute: read as a knotmap session (/frames [T, R, C], or [R, C, T] "
+               "when /time is as long as its last axis) because "
                "--format session was given"},
 };
 

@@ -112,6 +112,19 @@ static int is_odd_prime(size_t n)
     return 1;
 }
 
+size_t km_h5_chunk_bytes_1d(hid_t d, size_t elem)
+{
+    hid_t dcpl = H5Dget_create_plist(d);
+    hsize_t chunk = 0;
+    if (dcpl < 0)
+        return 0;
+    if (H5Pget_layout(dcpl) != H5D_CHUNKED || H5Pget_chunk(dcpl, 1, &chunk) != 1 ||
+        chunk > ((hsize_t)1 << 20))
+        chunk = 0;
+    H5Pclose(dcpl);
+    return (size_t)chunk * elem;
+}
+
 /* km_h5_reopen_with_chunk_cache: see h5util.h. */
 km_status km_h5_reopen_with_chunk_cache(km_ctx *ctx, hid_t file, const char *name, hid_t *d,
                                         size_t cache_bytes, size_t n_chunks)

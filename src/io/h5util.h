@@ -109,4 +109,16 @@ int km_h5_fixed_mdc(hid_t fapl, size_t bytes);
 #define KM_H5_READ_MDC_BYTES ((size_t)1 << 14)
 hid_t km_h5_read_fapl(void);
 
+/* Bytes of one chunk of the 1-D dataset d of `elem`-byte values; 0 when it
+ * is not chunked or its chunk is over a mebi-element. */
+size_t km_h5_chunk_bytes_1d(hid_t d, size_t elem);
+
+/* A session's /frames stored [R, C, T] (read_session_rct.c): the reader's
+ * geometry and frame count from its shape, and *frames opened again with a
+ * chunk cache for blocks of T (up to `budget` bytes). */
+km_status km_session_rct_open(km_ctx *ctx, km_reader *r, hid_t file, hid_t *frames, size_t budget);
+/* Frames t0 .. t0 + n - 1 of such a /frames into out [n, R, C]; < 0 when
+ * HDF5 or memory fails (the HDF5 error stack says why). */
+int km_session_rct_read(hid_t frames, int64_t t0, int64_t n, int32_t rows, int32_t cols, float *out);
+
 #endif

@@ -32,6 +32,7 @@ typedef struct session_impl {
     size_t slab_cap;      /* their decoded chunk row at most (half the memory budget) */
     km_h5_packing pack;   /* CF packing of /frames (h5_cf.h) */
     double time_scale;    /* seconds per /time unit */
+    int rct;              /* /frames stored [R, C, T] (read_session_rct.c) */
 } session_impl;
 
 static void session_close(km_reader *r)
@@ -522,20 +523,6 @@ static km_status open_frames(km_ctx *ctx, km_reader *r, session_impl *s,
     return st;
 }
 
-/* Bytes of one chunk of /time; 0 when it is not chunked. */
-static size_t time_chunk_bytes(hid_t d)
-{
-    hid_t dcpl = H5Dget_create_plist(d);
-    hsize_t chunk = 0;
-    if (dcpl < 0)
-        return 0;
-    if (H5Pget_layout(dcpl) != H5D_CHUNKED || H5Pget_chunk(dcpl, 1, &chunk) != 1 ||
-        chunk > ((hsize_t)1 << 20))
-        chunk = 0;
-    H5Pclose(dcpl);
-    return (size_t)chunk * sizeof(double);
-}
-
 /* /time, when present: one value per frame, finite and non-decreasing;
  * without a rate attribute, the nominal rate is 1 / mean step. */
 static km_status open_time(km_ctx *ctx, km_reader *r, session_impl *s, hsize_t n_frames)
@@ -548,11 +535,15 @@ static km_status open_time(km_ctx *ctx, km_reader *r, session_impl *s, hsize_t n
     st = open_dataset(ctx, s->file, "time", 1, "[T] float64", 0, 0, &s->time, tdims, NULL, NULL);
     if (st != KM_OK || s->time < 0)
         return st;
-    if (tdims[0] != n_frames && tdims[0] == (hsize_t)r->info.cols) /* h5py/xarray's [R, C, T] */
-        return km_fail(ctx, KM_ERR_FORMAT, "/time has %llu values, the length of /frames' last axis, not "
-                       "its first (%llu): /frames looks stored [R, C, T]; knotmap reads [T, R, C] (with "
-                       "h5py: frames.transpose(2, 0, 1))", (unsigned long long)tdims[0],
-                       (unsigned long long)n_frames);
+    if (tdims[0] != n_frames && tdims[0] == (hsize_t)r->info.cols) { /* h5py/xarray's [R, C, T] */
+        if ((st = km_session_rct_open(ctx, r, s->file, &s->frames, s->slab_cap)) != KM_OK)
+            return st;
+        s->rct = s->chunks_tried = 1; /* no chunk reader: it decodes [T, R, C] */
+        s->n_frames = r->info.n_frames;
+        s->rows = r->info.rows;
+        s->cols = r->info.cols;
+        n_frames = tdims[0];
+    }
     if (tdims[0] != n_frames)
         return km_fail(ctx, KM_ERR_FORMAT, "/time has %llu values but /frames has %llu frames",
                        (unsigned long long)tdims[0], (unsigned long long)n_frames);
@@ -561,7 +552,7 @@ static km_status open_time(km_ctx *ctx, km_reader *r, session_impl *s, hsize_t n
     /* /time is read in order, a block at a time: a cache of two chunks
        inflates each chunk once.  HDF5's default (1 MiB) would keep every
        chunk read so far, up to 1 MiB: memory growing with the session. */
-    size_t chunk_bytes = time_chunk_bytes(s->time);
+    size_t chunk_bytes = km_h5_chunk_bytes_1d(s->time, sizeof(double));
     if (chunk_bytes > 0 && 2 * chunk_bytes < ((size_t)1 << 20) &&
         (st = km_h5_reopen_with_chunk_cache(ctx, s->file, "time", &s->time, 2 * chunk_bytes,
                                             2)) != KM_OK)
@@ -596,7 +587,7 @@ km_status km_open_session(km_ctx *ctx, km_reader *r, const km_read_options *opt)
     }
     s->file = s->frames = s->time = H5I_INVALID_HID;
     s->chunks = NULL;
-    s->chunks_tried = 0;
+    s->chunks_tried = s->rct = 0;
     s->next = 0;
     s->time_scale = 1.0;
     r->impl = s;
@@ -643,21 +634,23 @@ static km_status session_read(km_ctx *ctx, km_reader *r, float *frames, double *
     count[1] = (hsize_t)s->rows;
     count[2] = (hsize_t)s->cols;
     /* Stored chunks decoded here when the filters allow (h5_chunks.h),
-       else (or when a chunk does not decode) HDF5's own read. */
+       else (or when a chunk does not decode) HDF5's own read; [R, C, T]
+       through HDF5 and transposed (read_session_rct.c). */
     if (!s->chunks_tried) {
         s->chunks = km_h5_chunks_open(s->frames, s->slab_cap);
         s->chunks_tried = 1;
     }
-    done_frames = km_h5_chunks_read(s->chunks, s->next, n, frames);
+    done_frames = s->rct ? 0 : km_h5_chunks_read(s->chunks, s->next, n, frames);
     start[0] = (hsize_t)(s->next + done_frames);
     count[0] = (hsize_t)(n - done_frames);
     fspace = H5Dget_space(s->frames);
     mspace = H5Screate_simple(3, count, NULL);
-    if (done_frames < n &&
-        (fspace < 0 || mspace < 0 ||
-         H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, count, NULL) < 0 ||
-         H5Dread(s->frames, H5T_NATIVE_FLOAT, mspace, fspace, H5P_DEFAULT,
-                 frames + (size_t)done_frames * (size_t)s->rows * (size_t)s->cols) < 0)) {
+    if (s->rct ? km_session_rct_read(s->frames, s->next, n, s->rows, s->cols, frames) < 0
+               : done_frames < n &&
+                     (fspace < 0 || mspace < 0 ||
+                      H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, count, NULL) < 0 ||
+                      H5Dread(s->frames, H5T_NATIVE_FLOAT, mspace, fspace, H5P_DEFAULT,
+                              frames + (size_t)done_frames * (size_t)s->rows * (size_t)s->cols) < 0)) {
         km_h5_error_text(why, sizeof why);
         st = km_fail(ctx, KM_ERR_FORMAT, "frames %lld..%lld: /frames cannot be read (%s)",
                      (long long)s->next, (long long)(s->next + n - 1), why);

@@ -118,26 +118,42 @@ def test_an_hdf5_without_the_schema_is_read_as_a_session_only_when_asked(tmp_pat
 
 
 @pytest.mark.parametrize("writer", ["h5py", "xarray"])
-def test_frames_stored_time_last_are_named_not_misread(tmp_path, writer):
+def test_frames_stored_time_last_are_read_as_such(tmp_path, writer):
     # h5py users often store a recording as [R, C, T], and xarray writes the
-    # dims in the order given.  /time's length then matches the last axis:
-    # the error says the order it sees and how to transpose, instead of only
-    # "/time has 500 values but /frames has 16 frames".
-    a = np.random.default_rng(1).random((16, 12, 500)).astype(np.float32)
-    src = tmp_path / "rct.h5"
+    # dims in the order given.  /time's length then matches the last axis and
+    # not the first: the file is read [R, C, T] and transposed, and gives what
+    # the same data stored [T, R, C] gives.  (Session 28 refused it with the
+    # transpose to apply; before, "/time has 500 values but /frames has 16
+    # frames".)
+    a = np.random.default_rng(1).random((16, 12, 500)).astype(np.float32) * 50
+    a[5:8, 4:7, :] += 40.0
+    t = np.arange(500) / 100.0
+    src, ref = tmp_path / "rct.h5", tmp_path / "trc.h5"
     if writer == "h5py":
         with h5py.File(src, "w") as f:
-            f["frames"] = a
-            f["time"] = np.arange(500) / 100.0
+            f.create_dataset("frames", data=a, compression="gzip", shuffle=True)
+            f["time"] = t
     else:
         xr = pytest.importorskip("xarray")
         xr.Dataset({"frames": (("row", "col", "time"), a)},
-                   coords={"time": np.arange(500) / 100.0}).to_netcdf(src, engine="h5netcdf")
-    out = tmp_path / "r.h5"
-    r = run("process", src, "--format", "session", "-o", out, "--quiet")
-    assert r.returncode == 65, r.stderr
-    assert r.stderr.strip().splitlines()[-1] == (
-        "knotmap: %s: /time has 500 values, the length of /frames' last axis, not its first (16): "
-        "/frames looks stored [R, C, T]; knotmap reads [T, R, C] (with h5py: "
-        "frames.transpose(2, 0, 1))" % src), r.stderr
-    assert not out.exists()
+                   coords={"time": t}).to_netcdf(src, engine="h5netcdf")
+    with h5py.File(ref, "w") as f:
+        f["frames"] = np.ascontiguousarray(a.transpose(2, 0, 1))
+        f["time"] = t
+    info = run("info", src, "--format", "session")
+    assert info.returncode == 0, info.stderr
+    assert "16 x 12 taxels" in info.stdout and "frames:       500" in info.stdout
+    outs = []
+    for path in (src, ref):
+        out = tmp_path / (path.stem + ".knotmap.h5")
+        r = run("process", path, "--format", "session", "-o", out, "--quiet", "--pitch", "5",
+                "--units", "kPa", "--mode", "mat")
+        assert r.returncode == 0, r.stderr
+        outs.append(out)
+    with h5py.File(outs[0]) as x, h5py.File(outs[1]) as y:
+        assert x["session"].attrs["rows"] == 16 and x["session"].attrs["cols"] == 12
+        for table in ("metrics", "peaks"):
+            for col in y[table]:
+                assert np.array_equal(x[table][col][()], y[table][col][()], equal_nan=True), \
+                    (table, col)
+        assert len(x["peaks/value"]) > 0

@@ -177,6 +177,16 @@ def session_seeds():
         data = (np.arange(7 * 5 * 3) % 11).astype(np.float32).reshape(7, 5, 3)
         f.create_dataset("frames", data=data, chunks=(4, 2, 2), compression="gzip", shuffle=True)
 
+    def rct_f32(f, np):
+        # stored [R, C, T] with a /time as long as the last axis (h5py's and
+        # xarray's time-last order): read a block [R, C, n] at a time and
+        # transposed (read_session_rct.c)
+        f.attrs["schema"] = "knotmap-session"
+        f.attrs["schema_version"] = 1
+        data = (np.arange(4 * 3 * 9) % 7).astype(np.float32).reshape(4, 3, 9)
+        f.create_dataset("frames", data=data, chunks=(2, 3, 4), compression="gzip")
+        f["time"] = np.arange(9) / 10.0
+
     make("basic_f32", basic)
     make("tiles_f32", tiles_f32)
     make("lzf_f32", lzf_f32)
@@ -184,6 +194,7 @@ def session_seeds():
     make("int16", int16)
     make("wrong_rank", wrong_rank)
     make("string_attrs", string_attrs)
+    make("rct_f32", rct_f32)
     return out
 
 
@@ -235,7 +246,10 @@ def main():
     tek = {"fscan_2frames": tekscan_cut(2), "small_crlf": tekscan_small(),
            "small_lf": tekscan_small(eol=b"\n", rows=2, cols=2, frames=3),
            "small_extra_key": tekscan_small(extra=b"MICRO_SECOND 250"),
-           "no_end_marker": tekscan_small(frames=1).rsplit(b"@@", 1)[0]}
+           "no_end_marker": tekscan_small(frames=1).rsplit(b"@@", 1)[0],
+           # a single-frame export: the rows right after ASCII_DATA
+           "no_frame_lines": tekscan_small(frames=2).replace(b"Frame 1\r\n", b"").replace(
+               b"Frame 2\r\n", b"")}
     sets = {"tekscan": tek, "text": text_seeds(), "xsensor": xsensor_seeds(),
             "session": session_seeds(), "audio": audio_seeds(), "text_scan": text_scan_seeds()}
     # Text in UTF-16 (read through a UTF-8 copy): with a byte order mark,
