@@ -3,6 +3,7 @@
  * order is known only from /time, as long as /frames' last axis and not
  * its first (read_session.c asks); frames are then read a block [R, C, n]
  * at a time through HDF5 and transposed.  docs/FORMAT.md 1.2. */
+#include <stdint.h>
 #include <stdlib.h>
 
 #include "reader_internal.h"
@@ -18,6 +19,10 @@ km_status km_session_rct_open(km_ctx *ctx, km_reader *r, hid_t file, hid_t *fram
 
     if (space < 0 || dcpl < 0 || H5Sget_simple_extent_dims(space, dims, NULL) != 3) {
         st = km_fail(ctx, KM_ERR_FORMAT, "/frames: cannot read its shape");
+        goto done;
+    }
+    if (dims[2] > (hsize_t)INT64_MAX / 2) {
+        st = km_fail(ctx, KM_ERR_LIMIT, "/frames has too many frames");
         goto done;
     }
     if ((st = km_reader_set_geometry(ctx, r, (int64_t)dims[0], (int64_t)dims[1])) != KM_OK)
