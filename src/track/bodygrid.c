@@ -13,6 +13,10 @@
 #include "bodygrid_internal.h"
 #include "core/select_small.h"
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #define GROW_ROWS 64
 
 /* The roller's contact test (docs/ALGORITHMS.md 7.2): a taxel of a
@@ -242,13 +246,113 @@ static km_status ensure_row(km_ctx *ctx, km_bodygrid *g, int64_t iy)
  * c = n / 2 (one middle value on each side) needs the mean itself, as
  * km_median_small_f computes it: counting instead of a median per taxel
  * gives the same bits at a fraction of the cost. */
-/* Bit 0: taxel k of the row is usable (on the sensor, finite); bit 1: and
-   it reaches thr. */
-static inline int contact_flags(const float *row, const uint8_t *mrow, int32_t k, double thr)
+enum { CONTACT_STEP = 64, CONTACT_PAD = CONTACT_STEP + 2 * CONTACT_HALF_COLS };
+
+/* The smallest float f with (double)f >= thr (+inf when none is finite;
+   NaN for a NaN thr): v >= f as floats is (double)v >= thr for every
+   finite v, which lets the flags compare four floats at once. */
+static float float_at_least(double thr)
 {
-    float v = row[k];
-    int u = (mrow == NULL || mrow[k] != 0) & (fabsf(v) <= FLT_MAX);
-    return u | ((u & (v >= thr)) << 1);
+    float f = (float)thr;
+    return (double)f < thr ? nextafterf(f, INFINITY) : f;
+}
+
+/* Columns [k0, k1) of the row: u[k - k0] = usable (on the sensor, finite),
+   a[k - k0] = usable and reaching thr (tf = float_at_least(thr)); sixteen
+   columns at a time by SSE2, the rest one by one. */
+static void contact_flags(uint8_t *restrict u, uint8_t *restrict a, const float *row,
+                          const uint8_t *mrow, int32_t k0, int32_t k1, float tf)
+{
+    int32_t k = k0;
+#if defined(__SSE2__)
+    const __m128 absmask = _mm_castsi128_ps(_mm_set1_epi32(0x7fffffff));
+    const __m128 big = _mm_set1_ps(FLT_MAX), t4 = _mm_set1_ps(tf);
+    const __m128i one = _mm_set1_epi8(1), zero = _mm_setzero_si128();
+    for (; k + 16 <= k1; k += 16) {
+        __m128i okw[2], atw[2];
+        for (int h = 0; h < 2; h++) {
+            __m128 v0 = _mm_loadu_ps(row + k + 8 * h), v1 = _mm_loadu_ps(row + k + 8 * h + 4);
+            __m128 f0 = _mm_cmple_ps(_mm_and_ps(v0, absmask), big);
+            __m128 f1 = _mm_cmple_ps(_mm_and_ps(v1, absmask), big);
+            okw[h] = _mm_packs_epi32(_mm_castps_si128(f0), _mm_castps_si128(f1));
+            atw[h] = _mm_packs_epi32(_mm_castps_si128(_mm_cmpge_ps(v0, t4)),
+                                     _mm_castps_si128(_mm_cmpge_ps(v1, t4)));
+        }
+        __m128i ok = _mm_and_si128(_mm_packs_epi16(okw[0], okw[1]), one);
+        if (mrow != NULL) {
+            __m128i mb = _mm_loadu_si128((const __m128i *)(const void *)(mrow + k));
+            ok = _mm_andnot_si128(_mm_cmpeq_epi8(mb, zero), ok);
+        }
+        __m128i at = _mm_and_si128(_mm_packs_epi16(atw[0], atw[1]), ok);
+        _mm_storeu_si128((__m128i *)(void *)(u + (k - k0)), ok);
+        _mm_storeu_si128((__m128i *)(void *)(a + (k - k0)), at);
+    }
+#endif
+    for (; k < k1; k++) {
+        float v = row[k];
+        uint8_t ok = (uint8_t)((mrow == NULL || mrow[k] != 0) & (fabsf(v) <= FLT_MAX));
+        u[k - k0] = ok;
+        a[k - k0] = (uint8_t)(ok & (v >= tf));
+    }
+}
+
+/* The tie c = n / 2 at column x: the mean of the two middle usable values
+   of its window, as km_median_small_f gives it. */
+static int contact_tie(const float *row, const uint8_t *u, int32_t x, int32_t x0, int32_t cols,
+                       double thr)
+{
+    float win[2 * CONTACT_HALF_COLS + 1];
+    int w = 0;
+    int32_t a = x - CONTACT_HALF_COLS < 0 ? 0 : x - CONTACT_HALF_COLS;
+    int32_t b = x + CONTACT_HALF_COLS >= cols ? cols - 1 : x + CONTACT_HALF_COLS;
+    for (int32_t k = a; k <= b; k++) {
+        win[w] = row[k];
+        w += u[k - x0 + CONTACT_HALF_COLS];
+    }
+    return km_median_small_f(win, w) >= thr;
+}
+
+/* Each of w windows of 2H + 1 flags (u usable, a reaching thr; the window
+   of column i is u[i .. i + 2H]): on[i] = its middle taxel is usable and
+   more than half its usable values reach thr; tie[i] = usable and exactly
+   half do (contact_tie decides).  Sixteen columns at a time by SSE2 (the
+   counts fit a byte); returns whether any tie was found. */
+static int contact_windows(uint8_t *on, uint8_t *tie, const uint8_t *u, const uint8_t *a,
+                           int32_t w)
+{
+    int32_t i = 0;
+    int any = 0;
+#if defined(__SSE2__)
+    const __m128i zero = _mm_setzero_si128(), one = _mm_set1_epi8(1);
+    for (; i + 16 <= w; i += 16) {
+        __m128i n = zero, c = zero;
+        for (int j = 0; j <= 2 * CONTACT_HALF_COLS; j++) {
+            n = _mm_add_epi8(n, _mm_loadu_si128((const __m128i *)(const void *)(u + i + j)));
+            c = _mm_add_epi8(c, _mm_loadu_si128((const __m128i *)(const void *)(a + i + j)));
+        }
+        /* The middle flags as 0 / 0xff, so that a tie's lane has its top bit. */
+        __m128i mid = _mm_cmpgt_epi8(
+            _mm_loadu_si128((const __m128i *)(const void *)(u + i + CONTACT_HALF_COLS)), zero);
+        __m128i c2 = _mm_add_epi8(c, c);
+        __m128i in = _mm_and_si128(_mm_cmpgt_epi8(c2, n), mid);
+        __m128i t = _mm_and_si128(_mm_and_si128(_mm_cmpeq_epi8(c2, n), _mm_cmpgt_epi8(n, zero)),
+                                  mid);
+        _mm_storeu_si128((__m128i *)(void *)(on + i), _mm_and_si128(in, one));
+        _mm_storeu_si128((__m128i *)(void *)(tie + i), t);
+        any |= _mm_movemask_epi8(t);
+    }
+#endif
+    for (; i < w; i++) {
+        int n = 0, c = 0;
+        for (int j = 0; j <= 2 * CONTACT_HALF_COLS; j++) {
+            n += u[i + j];
+            c += a[i + j];
+        }
+        tie[i] = (uint8_t)(2 * c == n && n > 0 && u[i + CONTACT_HALF_COLS]);
+        any |= tie[i];
+        on[i] = (uint8_t)(u[i + CONTACT_HALF_COLS] & (2 * c > n));
+    }
+    return any != 0;
 }
 
 void km_grid_roller_contact(uint8_t *on, const float *row, const km_mask *m, int32_t r,
@@ -256,42 +360,24 @@ void km_grid_roller_contact(uint8_t *on, const float *row, const km_mask *m, int
 {
     const uint8_t *mrow = m != NULL && m->data != NULL ? m->data + (ptrdiff_t)r * m->row_stride
                                                         : NULL;
-    /* Every column's flags once, into on; column x's answer then replaces
-       its flags, which a ring keeps for the window's columns behind x. */
-    enum { RING = CONTACT_HALF_COLS + 2 };
-    uint8_t ring[RING];
-    for (int32_t k = 0; k < cols; k++)
-        on[k] = (uint8_t)contact_flags(row, mrow, k, thr);
-    /* n, c: over the columns [x - H, x + H] of the row, sliding. */
-    int n = 0, c = 0;
-    for (int32_t k = 0; k < CONTACT_HALF_COLS && k < cols; k++) {
-        n += on[k] & 1;
-        c += on[k] >> 1;
-    }
-    for (int32_t x = 0; x < cols; x++) {
-        if (x + CONTACT_HALF_COLS < cols) {
-            n += on[x + CONTACT_HALF_COLS] & 1;
-            c += on[x + CONTACT_HALF_COLS] >> 1;
-        }
-        if (x - CONTACT_HALF_COLS - 1 >= 0) {
-            int f = ring[(x - CONTACT_HALF_COLS - 1) % RING];
-            n -= f & 1;
-            c -= f >> 1;
-        }
-        int in = 2 * c > n;
-        if (!(n & 1) && 2 * c == n && n > 0) {
-            float win[2 * CONTACT_HALF_COLS + 1];
-            int w = 0;
-            int32_t a = x - CONTACT_HALF_COLS < 0 ? 0 : x - CONTACT_HALF_COLS;
-            int32_t b = x + CONTACT_HALF_COLS >= cols ? cols - 1 : x + CONTACT_HALF_COLS;
-            for (int32_t k = a; k <= b; k++) {
-                win[w] = row[k];
-                w += (k < x ? ring[k % RING] : on[k]) & 1;
-            }
-            in = km_median_small_f(win, w) >= thr;
-        }
-        ring[x % RING] = on[x];
-        on[x] = (uint8_t)((on[x] & 1) & in);
+    /* By blocks of CONTACT_STEP columns [x0, x0 + w): the flags of columns
+       x0 - H .. x0 + w + H (zero off the row) at u[0..w + 2H), then each
+       window's counts as a sum of 2H + 1 shifted rows of flags. */
+    uint8_t u[CONTACT_PAD], a[CONTACT_PAD], tie[CONTACT_STEP];
+    const float tf = float_at_least(thr);
+    for (int32_t x0 = 0; x0 < cols; x0 += CONTACT_STEP) {
+        int32_t w = cols - x0 < CONTACT_STEP ? cols - x0 : CONTACT_STEP;
+        int32_t k0 = x0 - CONTACT_HALF_COLS < 0 ? 0 : x0 - CONTACT_HALF_COLS;
+        int32_t k1 = x0 + w + CONTACT_HALF_COLS > cols ? cols : x0 + w + CONTACT_HALF_COLS;
+        /* Only the H flags on either side can be off the row. */
+        for (int j = 0; j < CONTACT_HALF_COLS; j++)
+            u[j] = a[j] = u[w + CONTACT_HALF_COLS + j] = a[w + CONTACT_HALF_COLS + j] = 0;
+        int32_t lead = k0 - (x0 - CONTACT_HALF_COLS);
+        contact_flags(u + lead, a + lead, row, mrow, k0, k1, tf);
+        if (contact_windows(on + x0, tie, u, a, w))
+            for (int32_t i = 0; i < w; i++)
+                if (tie[i])
+                    on[x0 + i] = (uint8_t)contact_tie(row, u, x0 + i, x0, cols, thr);
     }
 }
 

@@ -186,41 +186,63 @@ static int contact_reference(const float *row, const uint8_t *mask, int32_t cols
     return med >= thr;
 }
 
+/* Random rows of cols taxels around thr (near: values at, just under and
+ * just over it), with NaN, infinities and masked taxels; returns how many
+ * were in contact and adds the others to *n_out. */
+static int check_contact(int32_t cols, double thr, const float *near, uint32_t *s, int *n_out)
+{
+    int n_in = 0;
+    for (int trial = 0; trial < 200; trial++) {
+        float row[160];
+        uint8_t mask[160], on[160];
+        for (int32_t x = 0; x < cols; x++) {
+            uint32_t k = lcg(s) % 14u;
+            row[x] = k < 10 ? near[k] : k == 10 ? NAN : k == 11 ? INFINITY
+                     : k == 12 ? -INFINITY : 30.0f;
+            mask[x] = lcg(s) % 8u != 0;
+        }
+        km_mask m = {mask, 1, cols, cols};
+        km_grid_roller_contact(on, row, &m, 0, cols, thr);
+        for (int32_t x = 0; x < cols; x++) {
+            int want = contact_reference(row, mask, cols, x, thr);
+            cr_assert_eq(on[x], want, "cols %d thr %g trial %d x %d: on %d, expected %d", cols,
+                         thr, trial, x, on[x], want);
+            n_in += want;
+            *n_out += !want;
+        }
+        /* No mask: every taxel is on the sensor. */
+        memset(mask, 1, sizeof mask);
+        km_grid_roller_contact(on, row, NULL, 0, cols, thr);
+        for (int32_t x = 0; x < cols; x++)
+            cr_assert_eq(on[x], contact_reference(row, mask, cols, x, thr), "cols %d x %d", cols,
+                         x);
+    }
+    return n_in;
+}
+
 Test(frame_kernels, roller_contact_matches_the_median_of_five)
 {
     /* thr 10: values at, just under and just over it (the mean of two
-       middle values on either side of thr falls on either side), NaN,
-       infinities, signed zeros, masked taxels. */
-    const double thr = 10.0;
-    const float near[] = {10.0f, nextafterf(10.0f, 0.0f), nextafterf(10.0f, 20.0f), 9.0f, 11.0f,
-                          9.99f, 10.01f, 0.0f, -0.0f, 40.0f};
+       middle values on either side of thr falls on either side), signed
+       zeros.  thr 0.1 is no float: the float nearest it lies above it,
+       the one below under it (the kernel compares floats with the first
+       float >= thr).  Widths 1-40 and past the kernel's blocks of 64
+       columns and its 16-column steps. */
+    const float near10[] = {10.0f, nextafterf(10.0f, 0.0f), nextafterf(10.0f, 20.0f), 9.0f, 11.0f,
+                            9.99f, 10.01f, 0.0f, -0.0f, 40.0f};
+    const float near01[] = {0.1f, nextafterf(0.1f, 0.0f), nextafterf(0.1f, 1.0f), 0.05f, 0.2f,
+                            nextafterf(nextafterf(0.1f, 0.0f), 0.0f), 0.15f, 0.0f, -0.0f, 0.3f};
+    static const int32_t wide[] = {63, 64, 65, 66, 79, 80, 81, 127, 128, 129, 130, 131, 160};
     uint32_t s = 99u;
     int n_in = 0, n_out = 0;
     for (int32_t cols = 1; cols <= 40; cols++)
-        for (int trial = 0; trial < 200; trial++) {
-            float row[40];
-            uint8_t mask[40], on[40];
-            for (int32_t x = 0; x < cols; x++) {
-                uint32_t k = lcg(&s) % 14u;
-                row[x] = k < 10 ? near[k] : k == 10 ? NAN : k == 11 ? INFINITY
-                         : k == 12 ? -INFINITY : 30.0f;
-                mask[x] = lcg(&s) % 8u != 0;
-            }
-            km_mask m = {mask, 1, cols, cols};
-            km_grid_roller_contact(on, row, &m, 0, cols, thr);
-            for (int32_t x = 0; x < cols; x++) {
-                int want = contact_reference(row, mask, cols, x, thr);
-                cr_assert_eq(on[x], want, "cols %d trial %d x %d: on %d, expected %d", cols, trial,
-                             x, on[x], want);
-                n_in += want;
-                n_out += !want;
-            }
-            /* No mask: every taxel is on the sensor. */
-            memset(mask, 1, sizeof mask);
-            km_grid_roller_contact(on, row, NULL, 0, cols, thr);
-            for (int32_t x = 0; x < cols; x++)
-                cr_assert_eq(on[x], contact_reference(row, mask, cols, x, thr));
-        }
+        n_in += check_contact(cols, 10.0, near10, &s, &n_out);
+    for (size_t k = 0; k < sizeof wide / sizeof wide[0]; k++) {
+        n_in += check_contact(wide[k], 10.0, near10, &s, &n_out);
+        n_in += check_contact(wide[k], 0.1, near01, &s, &n_out);
+    }
+    for (int32_t cols = 1; cols <= 20; cols++)
+        n_in += check_contact(cols, 0.1, near01, &s, &n_out);
     cr_assert(n_in > 1000 && n_out > 1000, "in %d, out %d", n_in, n_out);
 }
 
