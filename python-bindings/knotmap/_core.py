@@ -10,9 +10,9 @@ import numpy as np
 
 from ._knotmap import ffi, lib
 
-__all__ = ["ffi", "lib", "Error", "AssumedWarning", "warn_assumed", "ctx", "check", "frame_view", "mask_view",
-           "out_frame", "data_ptr", "STATUS_NAMES", "PathLike", "invalid", "fspath", "choice",
-           "error_class", "make_error", "enum_names", "invalid_type", "parse_enum"]
+__all__ = ["ffi", "lib", "Error", "AssumedWarning", "warn_assumed", "ctx", "check",
+           "frame_view", "mask_view", "out_frame", "data_ptr", "STATUS_NAMES", "PathLike",
+           "invalid", "fspath", "choice", "error_class", "make_error", "enum_names", "invalid_type", "parse_enum"]
 
 #: What every path argument accepts (a NUL inside is refused: fspath).
 PathLike = Union[str, bytes, "os.PathLike[str]", "os.PathLike[bytes]"]
