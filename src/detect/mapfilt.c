@@ -106,56 +106,6 @@ void km_map_remove_ridges(const float *a, int32_t ny, int32_t nx, int32_t h, flo
         }
 }
 
-/* Matched filter for a Gaussian footprint (sigma sy, sx cells): for each
- * finite cell, amp = least-squares amplitude of the footprint centred there
- * (sum K a / sum K^2 over the finite cells under the kernel) and snr = amp
- * * sqrt(sum K^2) / noise, its size in noise standard deviations for white
- * cell noise.  Cells with less than half the kernel energy finite are NaN. */
-void km_map_matched_filter(const float *a, int32_t ny, int32_t nx, double sy, double sx,
-                           const float *noise, float *amp, float *snr)
-{
-    int32_t ry = sy > 0.0 ? (int32_t)ceil(3.0 * sy) : 0, rx = sx > 0.0 ? (int32_t)ceil(3.0 * sx) : 0;
-    if (ry > 16)
-        ry = 16;
-    if (rx > 16)
-        rx = 16;
-    double ky[33], kx[33], full = 0.0;
-    for (int32_t k = -ry; k <= ry; k++)
-        ky[k + ry] = sy > 0.0 ? exp(-0.5 * (double)(k * k) / (sy * sy)) : 1.0;
-    for (int32_t k = -rx; k <= rx; k++)
-        kx[k + rx] = sx > 0.0 ? exp(-0.5 * (double)(k * k) / (sx * sx)) : 1.0;
-    for (int32_t j = 0; j <= 2 * ry; j++)
-        for (int32_t k = 0; k <= 2 * rx; k++)
-            full += ky[j] * ky[j] * kx[k] * kx[k];
-    for (int32_t y = 0; y < ny; y++)
-        for (int32_t x = 0; x < nx; x++) {
-            size_t i = (size_t)y * (size_t)nx + (size_t)x;
-            double num = 0.0, den = 0.0;
-            if (isfinite(a[i]))
-                for (int32_t j = -ry; j <= ry; j++) {
-                    if (y + j < 0 || y + j >= ny)
-                        continue;
-                    for (int32_t k = -rx; k <= rx; k++) {
-                        if (x + k < 0 || x + k >= nx)
-                            continue;
-                        float v = a[(size_t)(y + j) * (size_t)nx + (size_t)(x + k)];
-                        if (!isfinite(v))
-                            continue;
-                        double w = ky[j + ry] * kx[k + rx];
-                        num += w * v;
-                        den += w * w;
-                    }
-                }
-            if (!(den >= 0.5 * full)) {
-                amp[i] = snr[i] = NAN;
-                continue;
-            }
-            amp[i] = (float)(num / den);
-            snr[i] = (float)(num / sqrt(den) / noise[i]);
-        }
-}
-
-
 void km_map_scale_search(const float *a, int32_t ny, int32_t nx, double row_pitch,
                          double col_pitch, const double *sigmas_mm, int n_scales,
                          const float *noise, float *amp, float *snr, float *sigma_mm,

@@ -25,6 +25,9 @@ void km_map_remove_ridges(const float *a, int32_t ny, int32_t nx, int32_t h, flo
  * falls on finite cells. */
 void km_map_matched_filter(const float *a, int32_t ny, int32_t nx, double sy, double sx,
                            const float *noise, float *amp, float *snr);
+/* The same one cell at a time (what the AVX2 form is tested against). */
+void km_map_matched_filter_plain(const float *a, int32_t ny, int32_t nx, double sy, double sx,
+                                 const float *noise, float *amp, float *snr);
 
 /* Scale search: the matched filter at n_scales sigmas (mm, increasing),
  * keeping per cell the scale of the largest snr (for a Gaussian footprint

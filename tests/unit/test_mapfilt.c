@@ -2,6 +2,8 @@
  * the contact) on hand-built maps with values worked out by hand. */
 #include <criterion/criterion.h>
 #include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "detect/mapfilt.h"
@@ -462,4 +464,54 @@ Test(mapfilt, scale_search_band_is_the_band_searched_alone)
               sig2[16 * W + 14], bsnr[16 * W + 14], snr2[16 * W + 14]);
     cr_assert(sig2[8 * W + 6] >= 6.0f && bsnr[8 * W + 6] == snr2[8 * W + 6], "%g %g %g",
               sig2[8 * W + 6], bsnr[8 * W + 6], snr2[8 * W + 6]);
+}
+
+static uint32_t mf_lcg(uint32_t *s)
+{
+    *s = *s * 1664525u + 1013904223u;
+    return *s >> 8;
+}
+
+/* The matched filter (AVX2 where the CPU has it: four cells at a time over
+ * a NaN-padded row) gives the plain form's bits: widths that are no
+ * multiple of four, wider than the footprint or narrower, one column or
+ * row, past the AVX2 form's 1024 columns (the plain form then), footprints
+ * from one cell to the 16-cell cap, maps with cells without data (NaN,
+ * infinities, centres among them), signed zeros and negative values. */
+Test(mapfilt, matched_filter_same_bits_as_the_plain_form)
+{
+    static const int32_t shapes[][2] = {{1, 1},  {1, 7},  {7, 1},  {5, 3},   {9, 9},  {6, 13},
+                                        {4, 32}, {3, 37}, {40, 5}, {11, 64}, {2, 99}, {3, 1025}};
+    static const double sig[][2] = {{0.0, 0.0}, {0.3, 0.3}, {1.0, 0.7}, {2.5, 1.3}, {7.0, 6.0}};
+    uint32_t s = 4242u;
+    size_t finite = 0, nan = 0;
+    for (size_t h = 0; h < sizeof shapes / sizeof shapes[0]; h++) {
+        int32_t ny = shapes[h][0], nx = shapes[h][1];
+        size_t n = (size_t)ny * (size_t)nx;
+        float *a = malloc(n * sizeof *a), *nz = malloc(n * sizeof *nz);
+        float *amp = malloc(n * sizeof *amp), *snr = malloc(n * sizeof *snr);
+        float *amp_p = malloc(n * sizeof *amp_p), *snr_p = malloc(n * sizeof *snr_p);
+        cr_assert(a && nz && amp && snr && amp_p && snr_p);
+        for (size_t i = 0; i < n; i++) {
+            uint32_t k = mf_lcg(&s) % 20u;
+            a[i] = k == 0 ? NAN : k == 1 ? INFINITY : k == 2 ? -INFINITY : k == 3 ? -0.0f
+                 : k == 4 ? 0.0f : (float)((int32_t)(mf_lcg(&s) % 2001u) - 500) / 37.0f;
+            nz[i] = 0.5f + (float)(mf_lcg(&s) % 100u) / 50.0f;
+        }
+        for (size_t g = 0; g < sizeof sig / sizeof sig[0]; g++) {
+            km_map_matched_filter(a, ny, nx, sig[g][0], sig[g][1], nz, amp, snr);
+            km_map_matched_filter_plain(a, ny, nx, sig[g][0], sig[g][1], nz, amp_p, snr_p);
+            for (size_t i = 0; i < n; i++) {
+                cr_assert(memcmp(&amp[i], &amp_p[i], sizeof amp[i]) == 0 &&
+                              memcmp(&snr[i], &snr_p[i], sizeof snr[i]) == 0,
+                          "%dx%d sigma %g,%g cell %zu: amp %a / %a, snr %a / %a", ny, nx,
+                          sig[g][0], sig[g][1], i, (double)amp[i], (double)amp_p[i],
+                          (double)snr[i], (double)snr_p[i]);
+                finite += isfinite(amp[i]) != 0;
+                nan += isnan(amp[i]) != 0;
+            }
+        }
+        free(a), free(nz), free(amp), free(snr), free(amp_p), free(snr_p);
+    }
+    cr_assert(finite > 5000 && nan > 1000, "finite %zu, NaN %zu", finite, nan);
 }
