@@ -126,6 +126,10 @@ void km_grid_roller_contact(uint8_t *on, const float *row, const km_mask *m, int
  * cells at off (the taxels with on[x], all in contact), or a mat frame
  * (every usable sample; in contact above contact_threshold). */
 void km_body_layer_row(km_bodygrid *g, const float *row, const uint8_t *on, size_t off);
+/* The same one cell at a time from column `from` on (the AVX2 form's tail,
+ * and what it is tested against). */
+void km_body_layer_row_plain(km_bodygrid *g, const float *row, const uint8_t *on, size_t off,
+                             int32_t from);
 void km_body_layer_mat(km_bodygrid *g, const km_frame *f, const km_mask *m);
 
 /* candidates.c: the candidate layer. */

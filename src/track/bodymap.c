@@ -7,6 +7,10 @@
 
 #include "bodygrid_internal.h"
 
+#if KM_AVX2_TARGET
+#include <immintrin.h>
+#endif
+
 struct km_bodymap {
     km_bodygrid *g;
 };
@@ -34,11 +38,64 @@ static void touch(km_bodygrid *g, size_t i, float v, int in_contact)
     }
 }
 
-void km_body_layer_row(km_bodygrid *g, const float *row, const uint8_t *on, size_t off)
+void km_body_layer_row_plain(km_bodygrid *g, const float *row, const uint8_t *on, size_t off,
+                             int32_t from)
 {
-    for (int32_t col = 0; col < g->cols; col++)
+    for (int32_t col = from; col < g->cols; col++)
         if (on[col])
             touch(g, off + (size_t)col, row[col], 1);
+}
+
+#if KM_AVX2_TARGET
+/* touch() on four cells at once, each lane its own cell (no two lanes
+   share one), where on[]: the maximum by a blend, the count and the pass
+   rule in int64 lanes, the sum in double lanes.  A cell not in contact
+   adds +0.0 to its sum, which keeps the sum's bits (it starts at +0.0 and a
+   sum never becomes -0.0) whatever the row holds there (NaN included).
+   Returns the first column it did not do. */
+__attribute__((target("avx2"))) static int32_t body_row_avx2(km_bodygrid *g, const float *row,
+                                                             const uint8_t *on, size_t off)
+{
+    const __m256i frame = _mm256_set1_epi64x(g->frame), zero = _mm256_setzero_si256();
+    const __m256i gap1 = _mm256_set1_epi64x((int64_t)g->rule.pass_gap_frames + 1);
+    const __m256i lo32 = _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7);
+    int32_t x = 0;
+    for (; x + 4 <= g->cols; x += 4) {
+        size_t i = off + (size_t)x;
+        int32_t ob;
+        memcpy(&ob, on + x, sizeof ob);
+        __m128i on32 = _mm_cmpgt_epi32(_mm_cvtepu8_epi32(_mm_cvtsi32_si128(ob)),
+                                       _mm_setzero_si128());
+        __m256i on64 = _mm256_cvtepi32_epi64(on32);
+        __m128 v = _mm_loadu_ps(row + x), mx = _mm_loadu_ps(g->max + i);
+        __m128 up = _mm_and_ps(_mm_castsi128_ps(on32), _mm_cmpgt_ps(v, mx));
+        _mm_storeu_ps(g->max + i, _mm_blendv_ps(mx, v, up));
+        __m256d vd = _mm256_and_pd(_mm256_castsi256_pd(on64), _mm256_cvtps_pd(v));
+        _mm256_storeu_pd(g->sum + i, _mm256_add_pd(_mm256_loadu_pd(g->sum + i), vd));
+        __m256i *n = (__m256i *)(void *)(g->n + i), *last = (__m256i *)(void *)(g->last + i);
+        _mm256_storeu_si256(n, _mm256_sub_epi64(_mm256_loadu_si256(n), on64));
+        /* km_grid_new_pass: last < 0 || frame - last - 1 > gap. */
+        __m256i l = _mm256_loadu_si256(last);
+        __m256i fresh = _mm256_or_si256(_mm256_cmpgt_epi64(zero, l),
+                                        _mm256_cmpgt_epi64(_mm256_sub_epi64(frame, l), gap1));
+        fresh = _mm256_and_si256(fresh, on64);
+        __m128i f32 = _mm256_castsi256_si128(_mm256_permutevar8x32_epi32(fresh, lo32));
+        __m128i *cov = (__m128i *)(void *)(g->cov + i);
+        _mm_storeu_si128(cov, _mm_sub_epi32(_mm_loadu_si128(cov), f32));
+        _mm256_storeu_si256(last, _mm256_blendv_epi8(l, frame, on64));
+    }
+    return x;
+}
+#endif
+
+void km_body_layer_row(km_bodygrid *g, const float *row, const uint8_t *on, size_t off)
+{
+    int32_t from = 0;
+#if KM_AVX2_TARGET
+    if (km_cpu_avx2())
+        from = body_row_avx2(g, row, on, off);
+#endif
+    km_body_layer_row_plain(g, row, on, off, from);
 }
 
 void km_body_layer_mat(km_bodygrid *g, const km_frame *f, const km_mask *m)

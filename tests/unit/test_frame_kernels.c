@@ -246,6 +246,63 @@ Test(frame_kernels, roller_contact_matches_the_median_of_five)
     cr_assert(n_in > 1000 && n_out > 1000, "in %d, out %d", n_in, n_out);
 }
 
+/* The body map layer's deposit of a roller row (AVX2 four cells at a time
+ * where the CPU has it) leaves every cell as the plain form does: maximum,
+ * sum, count, passes and last touch, over frames that skip ahead by up to
+ * twice the pass gap (new passes and continued ones), taxels out of
+ * contact holding NaN, infinities or anything, widths with SIMD tails. */
+static void check_body_row(int32_t cols, uint32_t *s)
+{
+    enum { RR = 3, NF = 60 };
+    km_bodygrid *g[2] = {NULL, NULL};
+    km_bodymap_params rule;
+    km_bodymap_params_default(&rule);
+    for (int k = 0; k < 2; k++)
+        cr_assert_eq(km_bodygrid_create(ctx, KM_MODE_MAT, RR, cols, 5.0, 5.0, &rule, NULL,
+                                        KM_GRID_BODYMAP, &g[k]),
+                     KM_OK, "%s", km_ctx_last_error(ctx));
+    float row[100];
+    uint8_t on[100];
+    int64_t frame = 0;
+    for (int f = 0; f < NF; f++) {
+        frame += 1 + (int64_t)(lcg(s) % (uint32_t)(2 * rule.pass_gap_frames + 2));
+        g[0]->frame = g[1]->frame = frame;
+        for (int32_t r = 0; r < RR; r++) {
+            for (int32_t x = 0; x < cols; x++) {
+                on[x] = lcg(s) % 4u != 0;
+                uint32_t k = lcg(s) % 8u;
+                row[x] = on[x] ? (k == 0 ? -0.0f : k == 1 ? 0.0f : draw(s))
+                               : (k == 0 ? NAN : k == 1 ? INFINITY : draw(s));
+            }
+            size_t off = (size_t)r * (size_t)cols;
+            km_body_layer_row(g[0], row, on, off);
+            km_body_layer_row_plain(g[1], row, on, off, 0);
+        }
+        size_t n = (size_t)RR * (size_t)cols;
+        cr_assert(memcmp(g[0]->max, g[1]->max, n * sizeof *g[0]->max) == 0, "cols %d max", cols);
+        cr_assert(memcmp(g[0]->sum, g[1]->sum, n * sizeof *g[0]->sum) == 0, "cols %d sum", cols);
+        cr_assert(memcmp(g[0]->n, g[1]->n, n * sizeof *g[0]->n) == 0, "cols %d n", cols);
+        cr_assert(memcmp(g[0]->cov, g[1]->cov, n * sizeof *g[0]->cov) == 0, "cols %d cov", cols);
+        cr_assert(memcmp(g[0]->last, g[1]->last, n * sizeof *g[0]->last) == 0, "cols %d last",
+                  cols);
+    }
+    int32_t most = 0;
+    for (int32_t i = 0; i < RR * cols; i++)
+        most = g[1]->cov[i] > most ? g[1]->cov[i] : most;
+    cr_assert(cols < 4 || most > 1, "cols %d: no cell saw a second pass", cols);
+    km_bodygrid_free(g[0]);
+    km_bodygrid_free(g[1]);
+}
+
+Test(frame_kernels, body_row_same_cells_as_the_plain_form)
+{
+    uint32_t s = 2024u;
+    for (int32_t cols = 1; cols <= 37; cols++)
+        check_body_row(cols, &s);
+    check_body_row(64, &s);
+    check_body_row(99, &s);
+}
+
 /* The per-taxel maximum, sum and count over the frames: every finite value
  * counts, NaN and infinities do not; the AVX2 loop and (plain) the plain
  * one. */
