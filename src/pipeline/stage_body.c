@@ -116,25 +116,31 @@ km_status km_stage_body_odometry(km_ctx *ctx, km_stage_body *s, double *row_meds
  * ones): gcc if-converts neither isfinite() nor a select between floats
  * behind a float test, and would leave the loop scalar. */
 #if KM_AVX2_TARGET
-/* taxel_maps' loop four taxels at a time (the sums and counts in double
+/* taxel_maps' loop eight taxels at a time (the sums and counts in double
    and int64 lanes, each taxel's own: the same bits); returns where it
    stopped. */
 __attribute__((target("avx2"))) static size_t taxel_maps_avx2(const float *f, float *mx,
                                                               double *sum, int64_t *cnt, size_t rc)
 {
-    const __m128i expo = _mm_set1_epi32(0x7f800000);
-    const __m128 ninf = _mm_set1_ps(-INFINITY);
+    const __m256i expo = _mm256_set1_epi32(0x7f800000);
+    const __m256 ninf = _mm256_set1_ps(-INFINITY);
+    const __m256i one = _mm256_set1_epi64x(1);
     size_t k = 0;
-    for (; k + 4 <= rc; k += 4) {
-        __m128 v = _mm_loadu_ps(f + k);
-        __m128i bad = _mm_cmpeq_epi32(_mm_and_si128(_mm_castps_si128(v), expo), expo);
-        __m128 vz = _mm_andnot_ps(_mm_castsi128_ps(bad), v);
-        __m128 vm = _mm_or_ps(vz, _mm_and_ps(_mm_castsi128_ps(bad), ninf));
-        _mm_storeu_ps(mx + k, _mm_max_ps(vm, _mm_loadu_ps(mx + k))); /* vm > m ? vm : m */
-        _mm256_storeu_pd(sum + k, _mm256_add_pd(_mm256_loadu_pd(sum + k), _mm256_cvtps_pd(vz)));
-        __m256i ok = _mm256_add_epi64(_mm256_cvtepi32_epi64(bad), _mm256_set1_epi64x(1));
-        _mm256_storeu_si256((__m256i *)(void *)(cnt + k),
-                            _mm256_add_epi64(_mm256_loadu_si256((const __m256i *)(const void *)(cnt + k)), ok));
+    for (; k + 8 <= rc; k += 8) {
+        __m256 v = _mm256_loadu_ps(f + k);
+        __m256i bad = _mm256_cmpeq_epi32(_mm256_and_si256(_mm256_castps_si256(v), expo), expo);
+        __m256 vz = _mm256_andnot_ps(_mm256_castsi256_ps(bad), v);
+        __m256 vm = _mm256_or_ps(vz, _mm256_and_ps(_mm256_castsi256_ps(bad), ninf));
+        _mm256_storeu_ps(mx + k, _mm256_max_ps(vm, _mm256_loadu_ps(mx + k))); /* vm > m ? vm : m */
+        for (int h = 0; h < 2; h++) {
+            __m128 zh = h == 0 ? _mm256_castps256_ps128(vz) : _mm256_extractf128_ps(vz, 1);
+            __m128i bh = h == 0 ? _mm256_castsi256_si128(bad) : _mm256_extracti128_si256(bad, 1);
+            double *sp = sum + k + 4 * h;
+            __m256i *cp = (__m256i *)(void *)(cnt + k + 4 * h);
+            _mm256_storeu_pd(sp, _mm256_add_pd(_mm256_loadu_pd(sp), _mm256_cvtps_pd(zh)));
+            __m256i ok = _mm256_add_epi64(_mm256_cvtepi32_epi64(bh), one);
+            _mm256_storeu_si256(cp, _mm256_add_epi64(_mm256_loadu_si256(cp), ok));
+        }
     }
     return k;
 }
