@@ -30,4 +30,14 @@ int km_gaussian_isa_supported(km_gauss_isa isa);
 km_status km_gaussian_apply_isa(km_ctx *ctx, const km_gaussian *g, const km_frame *in,
                                 const km_mask *mask, const km_frame_mut *out, km_gauss_isa isa);
 
+/* badtaxel.c: the usable taxels' values packed into out in taxel order:
+ * f[k] where mask[k] and f[k] is finite, or with prev, |f[k] - prev[k]|
+ * where both are finite; returns how many (out holds n floats).  The
+ * plain form continues from taxel k0 with m values already packed (the
+ * AVX2 form's tail, and what it is tested against). */
+size_t km_gather_usable(const uint8_t *mask, const float *f, const float *prev, size_t n,
+                        float *out);
+size_t km_gather_usable_plain(const uint8_t *mask, const float *f, const float *prev, size_t n,
+                              float *out, size_t k0, size_t m);
+
 #endif

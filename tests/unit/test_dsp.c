@@ -761,3 +761,50 @@ Test(dsp, recursive_rejects_tiny_sigma)
     p.recursive = 2;
     cr_assert_eq(km_gaussian_create(ctx, 8, 8, &p, &g), KM_ERR_INVALID);
 }
+
+static uint32_t gather_lcg(uint32_t *s)
+{
+    *s = *s * 1664525u + 1013904223u;
+    return *s >> 8;
+}
+
+/* The bad-taxel warm-up's gather of usable values (AVX2 eight at a time
+ * where all eight are taken) packs the plain form's values in its order:
+ * lengths 1-40 and 100 (blocks and tails), with and without a previous
+ * frame, blocks all usable (the fast path) and blocks with a masked,
+ * NaN, infinite or nonzero-but-not-1 mask byte; signed zeros. */
+Test(dsp, gather_usable_same_values_as_the_plain_form)
+{
+    uint32_t s = 77u;
+    size_t fast = 0, total = 0;
+    for (size_t len = 1; len <= 41; len++) {
+        size_t n = len == 41 ? 100 : len;
+        for (int trial = 0; trial < 40; trial++) {
+            float f[101], prev[101], out[101], ref[101];
+            uint8_t mask[101];
+            uint32_t rate = (uint32_t)trial % 4u; /* 0: every taxel usable */
+            for (size_t k = 0; k < n; k++) {
+                uint32_t a = gather_lcg(&s) % 64u, b = gather_lcg(&s) % 64u;
+                f[k] = rate && a == 0 ? NAN : rate && a == 1 ? INFINITY : a == 2 ? -0.0f
+                       : (float)(int32_t)(gather_lcg(&s) % 1000u) / 7.0f - 50.0f;
+                prev[k] = rate && b == 0 ? -INFINITY : b == 1 ? 0.0f
+                          : (float)(int32_t)(gather_lcg(&s) % 1000u) / 9.0f;
+                mask[k] = rate && gather_lcg(&s) % (8u * rate) == 0 ? 0 : 1;
+                if (rate == 3 && gather_lcg(&s) % 16u == 0)
+                    mask[k] = 7;
+            }
+            for (int with_prev = 0; with_prev < 2; with_prev++) {
+                const float *p = with_prev ? prev : NULL;
+                size_t m = km_gather_usable(mask, f, p, n, out);
+                size_t mr = km_gather_usable_plain(mask, f, p, n, ref, 0, 0);
+                cr_assert_eq(m, mr, "n %zu trial %d prev %d: %zu values, expected %zu", n,
+                             trial, with_prev, m, mr);
+                cr_assert(memcmp(out, ref, m * sizeof *out) == 0, "n %zu trial %d prev %d", n,
+                          trial, with_prev);
+                fast += rate == 0 && n >= 8;
+                total++;
+            }
+        }
+    }
+    cr_assert(fast > 100 && total > 1000, "fast %zu of %zu", fast, total);
+}
