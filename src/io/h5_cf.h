@@ -19,6 +19,10 @@ typedef struct km_h5_packing {
  * "ms", "seconds since 2026-01-01", ... (KM_ERR_FORMAT naming it when it is
  * not a time unit). */
 km_status km_h5_time_scale(km_ctx *ctx, hid_t d, double *scale);
+/* 1 when dataset d is a netCDF-4 dimension without values (a dimension
+ * scale whose NAME says "This is a netCDF dimension but not a netCDF
+ * variable": xarray writes one for a dim that has no coordinate). */
+int km_h5_netcdf_phony(km_ctx *ctx, hid_t d);
 /* t[0..n) *= scale. */
 void km_h5_scale_times(double *t, int64_t n, double scale);
 /* /frames (dataset d)'s packing into *p; its unit into info->units when the

@@ -548,6 +548,11 @@ static km_status open_time(km_ctx *ctx, km_reader *r, session_impl *s, hsize_t n
     if (tdims[0] != n_frames)
         return km_fail(ctx, KM_ERR_FORMAT, "/time has %llu values but /frames has %llu frames",
                        (unsigned long long)tdims[0], (unsigned long long)n_frames);
+    if (km_h5_netcdf_phony(ctx, s->time)) { /* xarray's time dim without a coordinate */
+        H5Dclose(s->time);
+        s->time = H5I_INVALID_HID; /* its length told the layout; times from the rate */
+        return KM_OK;
+    }
     if ((st = check_filters(ctx, s->time, "time", &dummy, 8, &across, 0)) != KM_OK)
         return st;
     /* /time is read in order, a block at a time: a cache of two chunks

@@ -157,3 +157,39 @@ def test_frames_stored_time_last_are_read_as_such(tmp_path, writer):
                 assert np.array_equal(x[table][col][()], y[table][col][()], equal_nan=True), \
                     (table, col)
         assert len(x["peaks/value"]) > 0
+
+
+@pytest.mark.parametrize("dims", [("time", "row", "col"), ("row", "col", "time")])
+def test_xarray_without_a_time_coordinate(tmp_path, dims):
+    # xr.Dataset({"frames": (dims, a)}) with no coordinate: h5netcdf writes
+    # /time as a netCDF dimension without values (a dimension scale whose NAME
+    # says "This is a netCDF dimension but not a netCDF variable").  Its
+    # length still tells which axis is time; the times come from the rate,
+    # assumed (1 Hz, warned) or given.  Before session 29: "/time declares
+    # 2400 bytes but stores 0: unwritten data".
+    xr = pytest.importorskip("xarray")
+    trc = np.random.default_rng(4).random((300, 10, 8)).astype(np.float32) * 50
+    trc[:, 4:7, 3:6] += 40.0
+    a = trc if dims[0] == "time" else np.ascontiguousarray(trc.transpose(1, 2, 0))
+    src, ref = tmp_path / "nocoord.nc", tmp_path / "ref.h5"
+    xr.Dataset({"frames": (dims, a)}).to_netcdf(src, engine="h5netcdf")
+    with h5py.File(ref, "w") as f:
+        f["frames"] = trc
+        f["time"] = np.arange(300) / 100.0
+    info = run("info", src, "--format", "session")
+    assert info.returncode == 0, info.stderr
+    assert "10 x 8 taxels" in info.stdout and "frames:       300" in info.stdout
+    assert "no frame rate in the file: assuming 1 Hz" in info.stderr
+    outs = []
+    for path in (src, ref):
+        out = tmp_path / (path.stem + ".knotmap.h5")
+        r = run("process", path, "--format", "session", "-o", out, "--quiet", "--pitch", "5",
+                "--units", "kPa", "--mode", "mat", "--rate", "100")
+        assert r.returncode == 0, r.stderr
+        outs.append(out)
+    with h5py.File(outs[0]) as x, h5py.File(outs[1]) as y:
+        for table in ("metrics", "peaks"):
+            for col in y[table]:
+                assert np.array_equal(x[table][col][()], y[table][col][()], equal_nan=True), \
+                    (table, col)
+        assert len(x["peaks/value"]) > 0
