@@ -181,3 +181,50 @@ hid_t km_h5_read_fapl(void)
     }
     return fapl;
 }
+
+/* km_h5_frames_hint: the root's 3-D datasets, gathered by H5Literate. */
+typedef struct rank3_walk {
+    char *buf;
+    size_t cap;
+    int n;
+    char first[64];
+} rank3_walk;
+
+static herr_t rank3_one(hid_t g, const char *name, const H5L_info_t *info, void *data)
+{
+    rank3_walk *w = data;
+    hsize_t dims[3];
+    H5O_info_t oi;
+    (void)info;
+    if (H5Oget_info_by_name(g, name, &oi, H5P_DEFAULT) < 0 || oi.type != H5O_TYPE_DATASET)
+        return 0;
+    hid_t d = H5Dopen2(g, name, H5P_DEFAULT), space = d >= 0 ? H5Dget_space(d) : -1;
+    if (space >= 0 && H5Sget_simple_extent_ndims(space) == 3 &&
+        H5Sget_simple_extent_dims(space, dims, NULL) == 3 && w->n < 3) {
+        size_t len = strlen(w->buf);
+        snprintf(w->buf + len, w->cap - len, "%s/%.60s [%llu x %llu x %llu]", w->n ? ", " : "",
+                 name, (unsigned long long)dims[0], (unsigned long long)dims[1],
+                 (unsigned long long)dims[2]);
+        if (w->n++ == 0)
+            snprintf(w->first, sizeof w->first, "%.60s", name);
+    }
+    if (space >= 0)
+        H5Sclose(space);
+    if (d >= 0)
+        H5Dclose(d);
+    return 0;
+}
+
+void km_h5_frames_hint(hid_t file, char *buf, size_t cap)
+{
+    char list[256] = "";
+    rank3_walk w = {list, sizeof list, 0, ""};
+    buf[0] = '\0';
+    H5Literate(file, H5_INDEX_NAME, H5_ITER_INC, NULL, rank3_one, &w);
+    H5Eclear2(H5E_DEFAULT);
+    if (w.n == 1)
+        snprintf(buf, cap, "; the file's 3-D dataset is %s: name it /frames (h5py: "
+                 "f.move(\"%s\", \"frames\"); xarray: name the variable frames)", list, w.first);
+    else if (w.n > 1)
+        snprintf(buf, cap, "; the file's 3-D datasets are %s: name the session's /frames", list);
+}

@@ -209,10 +209,12 @@ static km_status open_dataset(km_ctx *ctx, hid_t f, const char *name, int rank,
 
     *out = H5I_INVALID_HID;
     if (exists == 0) {
+        char hint[512] = "";
         if (required)
-            return km_fail(ctx, KM_ERR_FORMAT, "no /%s dataset (a session needs /%s %s)", name,
-                           name, shape_text);
-        return KM_OK;
+            km_h5_frames_hint(f, hint, sizeof hint);
+        return required ? km_fail(ctx, KM_ERR_FORMAT, "no /%s dataset (a session needs /%s %s)%s",
+                                  name, name, shape_text, hint)
+                        : KM_OK;
     }
     if (exists < 0 || (d = H5Dopen2(f, name, H5P_DEFAULT)) < 0) {
         st = km_fail(ctx, KM_ERR_FORMAT, "/%s is not a dataset", name);

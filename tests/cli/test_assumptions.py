@@ -193,3 +193,30 @@ def test_xarray_without_a_time_coordinate(tmp_path, dims):
                 assert np.array_equal(x[table][col][()], y[table][col][()], equal_nan=True), \
                     (table, col)
         assert len(x["peaks/value"]) > 0
+
+
+def test_no_frames_names_the_3d_datasets_there(tmp_path):
+    # xr.DataArray(a, dims=...).to_netcdf() names the variable
+    # "__xarray_dataarray_variable__"; an h5py user names it as they like.
+    # The error lists the 3-D datasets and says how to name one /frames
+    # (before session 29: only "no /frames dataset").
+    xr = pytest.importorskip("xarray")
+    a = np.zeros((30, 4, 3), np.float32)
+    da = tmp_path / "da.nc"
+    xr.DataArray(a, dims=("time", "row", "col")).to_netcdf(da, engine="h5netcdf")
+    r = run("info", da, "--format", "session")
+    assert r.returncode == 65, r.stderr
+    assert r.stderr.strip().splitlines()[-1] == (
+        "knotmap: %s: no /frames dataset (a session needs /frames [T, R, C]); the file's 3-D "
+        "dataset is /__xarray_dataarray_variable__ [30 x 4 x 3]: name it /frames (h5py: "
+        "f.move(\"__xarray_dataarray_variable__\", \"frames\"); xarray: name the variable "
+        "frames)" % da)
+    two = tmp_path / "two.h5"
+    with h5py.File(two, "w") as f:
+        f["left"] = a
+        f["right"] = np.zeros((30, 4, 5), np.float32)
+        f["time"] = np.arange(30) / 10.0
+    r = run("info", two, "--format", "session")
+    assert r.returncode == 65
+    assert ("the file's 3-D datasets are /left [30 x 4 x 3], /right [30 x 4 x 5]: name the "
+            "session's /frames") in r.stderr
