@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "h5_vlen.h"
+#include "text_scan.h"
 
 /* ---- One init for the process: HDF5 silent for its whole life. ----
  *
@@ -187,7 +188,7 @@ typedef struct rank3_walk {
     char *buf;
     size_t cap;
     int n;
-    char first[64];
+    char first[KM_TOKEN_TEXT];
 } rank3_walk;
 
 static herr_t rank3_one(hid_t g, const char *name, const H5L_info_t *info, void *data)
@@ -201,12 +202,14 @@ static herr_t rank3_one(hid_t g, const char *name, const H5L_info_t *info, void 
     hid_t d = H5Dopen2(g, name, H5P_DEFAULT), space = d >= 0 ? H5Dget_space(d) : -1;
     if (space >= 0 && H5Sget_simple_extent_ndims(space) == 3 &&
         H5Sget_simple_extent_dims(space, dims, NULL) == 3 && w->n < 3) {
+        char tok[KM_TOKEN_TEXT]; /* a name from the file: control bytes as \xNN */
         size_t len = strlen(w->buf);
-        snprintf(w->buf + len, w->cap - len, "%s/%.60s [%llu x %llu x %llu]", w->n ? ", " : "",
-                 name, (unsigned long long)dims[0], (unsigned long long)dims[1],
+        km_token_text(tok, name, strlen(name));
+        snprintf(w->buf + len, w->cap - len, "%s/%s [%llu x %llu x %llu]", w->n ? ", " : "", tok,
+                 (unsigned long long)dims[0], (unsigned long long)dims[1],
                  (unsigned long long)dims[2]);
         if (w->n++ == 0)
-            snprintf(w->first, sizeof w->first, "%.60s", name);
+            snprintf(w->first, sizeof w->first, "%s", tok);
     }
     if (space >= 0)
         H5Sclose(space);
@@ -217,7 +220,7 @@ static herr_t rank3_one(hid_t g, const char *name, const H5L_info_t *info, void 
 
 void km_h5_frames_hint(hid_t file, char *buf, size_t cap)
 {
-    char list[256] = "";
+    char list[3 * (KM_TOKEN_TEXT + 64)] = "";
     rank3_walk w = {list, sizeof list, 0, ""};
     buf[0] = '\0';
     H5Literate(file, H5_INDEX_NAME, H5_ITER_INC, NULL, rank3_one, &w);

@@ -209,7 +209,7 @@ static km_status open_dataset(km_ctx *ctx, hid_t f, const char *name, int rank,
 
     *out = H5I_INVALID_HID;
     if (exists == 0) {
-        char hint[512] = "";
+        char hint[1536] = "";
         if (required)
             km_h5_frames_hint(f, hint, sizeof hint);
         return required ? km_fail(ctx, KM_ERR_FORMAT, "no /%s dataset (a session needs /%s %s)%s",

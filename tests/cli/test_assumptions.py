@@ -220,3 +220,10 @@ def test_no_frames_names_the_3d_datasets_there(tmp_path):
     assert r.returncode == 65
     assert ("the file's 3-D datasets are /left [30 x 4 x 3], /right [30 x 4 x 5]: name the "
             "session's /frames") in r.stderr
+    # A name from the file never puts raw control bytes on the terminal.
+    evil = tmp_path / "evil.h5"
+    with h5py.File(evil, "w") as f:
+        f["a\x1b[31mred\nx"] = a
+    r = run("info", evil, "--format", "session")
+    assert r.returncode == 65 and "\x1b" not in r.stderr
+    assert "the file's 3-D dataset is /a\\x1b[31mred\\x0ax [30 x 4 x 3]" in r.stderr
