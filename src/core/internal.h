@@ -88,5 +88,10 @@ static inline int km_mask_at(const km_mask *m, int32_t r, int32_t c)
  * other word NULL (the units are then unknown: assumed and warned).  ASCII
  * case is ignored.  The one table behind km_units_to_kpa (src/core/units.c). */
 const char *km_units_from_file(const char *word, double *scale);
+/* Millimetres per unit of a length word from a file ("mm", "cm", "m", "in",
+ * '"', or the word spelled out: "millimetres", "milimeters", "inches", ...;
+ * ASCII case ignored); 0 for any other word, "" included.  The one table
+ * for a Tekscan spacing's unit and an HDF5 coordinate's `units`. */
+double km_length_unit_mm(const char *unit);
 
 #endif

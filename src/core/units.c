@@ -73,3 +73,23 @@ const char *km_units_from_file(const char *word, double *scale)
     *scale = UNITS[i].kpa;
     return "kPa";
 }
+
+double km_length_unit_mm(const char *unit)
+{
+    /* The symbols and the words spelled out, both spellings, singular or
+       plural; "milimeters" as some Tekscan exports spell it. */
+    static const struct {
+        const char *word;
+        double mm;
+    } LENGTHS[] = {{"mm", 1.0},          {"millimeter", 1.0},   {"millimeters", 1.0},
+                   {"millimetre", 1.0},  {"millimetres", 1.0},  {"milimeter", 1.0},
+                   {"milimeters", 1.0},  {"cm", 10.0},          {"centimeter", 10.0},
+                   {"centimeters", 10.0}, {"centimetre", 10.0}, {"centimetres", 10.0},
+                   {"m", 1000.0},        {"meter", 1000.0},     {"meters", 1000.0},
+                   {"metre", 1000.0},    {"metres", 1000.0},    {"in", 25.4},
+                   {"inch", 25.4},       {"inches", 25.4},      {"\"", 25.4}};
+    for (size_t k = 0; unit != NULL && k < sizeof LENGTHS / sizeof LENGTHS[0]; k++)
+        if (name_eq(unit, LENGTHS[k].word))
+            return LENGTHS[k].mm;
+    return 0.0;
+}

@@ -5,7 +5,9 @@
  * word: /time in milliseconds gave a rate 1000 times too low, int16 frames
  * packed by 0.1 read ten times too high. */
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "h5_cf.h"
@@ -153,4 +155,136 @@ void km_h5_unpack(const km_h5_packing *p, float *v, size_t n)
     const float fill = (float)p->fill;
     for (size_t i = 0; i < n; i++)
         v[i] = p->has_fill && v[i] == fill ? NAN : (float)(v[i] * p->scale + p->offset);
+}
+
+/* km_h5_coord_pitch: the dimension scales attached to /frames (HDF5's
+   REFERENCE_LIST on each scale: a fixed-size compound of an object
+   reference and a dimension index, read without dereferencing anything;
+   /frames' DIMENSION_LIST is a variable-length list, which the readers
+   never parse through libhdf5). */
+#define COORD_LINKS_MAX 256 /* root links looked at */
+#define COORD_REFS_MAX 64   /* datasets a scale may be attached to */
+
+typedef struct coord_walk {
+    haddr_t frames;     /* /frames' object address */
+    int dim[2];         /* /frames' row and column dimensions */
+    hsize_t len[2];     /* rows, cols */
+    double pitch[2];    /* mm, 0 when not found */
+    int links;
+    km_ctx *ctx;
+} coord_walk;
+
+typedef struct coord_ref {
+    hobj_ref_t ref;
+    int dim;
+} coord_ref;
+
+/* The dimension of /frames that dataset d is attached to as a scale; -1
+   when none. */
+static int attached_dim(hid_t d, haddr_t frames)
+{
+    coord_ref refs[COORD_REFS_MAX];
+    int dim = -1;
+    hid_t a = H5Aexists(d, "REFERENCE_LIST") > 0 ? H5Aopen(d, "REFERENCE_LIST", H5P_DEFAULT) : -1;
+    hid_t ft = a >= 0 ? H5Aget_type(a) : -1, sp = a >= 0 ? H5Aget_space(a) : -1;
+    hid_t mt = H5Tcreate(H5T_COMPOUND, sizeof(coord_ref));
+    hssize_t n = sp >= 0 ? H5Sget_simple_extent_npoints(sp) : -1;
+    if (mt >= 0 && ft >= 0 && H5Tget_class(ft) == H5T_COMPOUND && H5Tget_nmembers(ft) == 2 &&
+        n > 0 && n <= COORD_REFS_MAX &&
+        H5Tinsert(mt, "dataset", offsetof(coord_ref, ref), H5T_STD_REF_OBJ) >= 0 &&
+        H5Tinsert(mt, "dimension", offsetof(coord_ref, dim), H5T_NATIVE_INT) >= 0 &&
+        H5Aread(a, mt, refs) >= 0)
+        for (hssize_t i = 0; i < n; i++)
+            if ((haddr_t)refs[i].ref == frames)
+                dim = refs[i].dim;
+    if (mt >= 0)
+        H5Tclose(mt);
+    if (ft >= 0)
+        H5Tclose(ft);
+    if (sp >= 0)
+        H5Sclose(sp);
+    if (a >= 0)
+        H5Aclose(a);
+    return dim;
+}
+
+/* Millimetres per unit of coordinate d (its `units`, else a name ending in
+   _mm, _cm or _m); 0 when neither says a length. */
+static double coord_unit_mm(km_ctx *ctx, hid_t d, const char *name)
+{
+    char u[32];
+    size_t n = strlen(name);
+    if (km_h5_attr_get_string(ctx, d, "units", u, sizeof u) == KM_OK)
+        return km_length_unit_mm(u);
+    for (const char *const *s = (const char *const[]){"_mm", "_cm", "_m", NULL}; *s; s++)
+        if (n > strlen(*s) && strcmp(name + n - strlen(*s), *s) == 0)
+            return km_length_unit_mm(*s + 1);
+    return 0.0;
+}
+
+/* The step of the n values of 1-D dataset d, in its own units, when every
+   step is within 1e-3 of their mean and not 0; 0 otherwise (uneven or
+   unreadable: the pitch stays as it was, assumed and warned). */
+static double coord_step(hid_t d, hsize_t n)
+{
+    double *v = n >= 2 && n <= KM_MAX_DIM ? malloc((size_t)n * sizeof *v) : NULL, step = 0.0;
+    hid_t sp = H5Dget_space(d), dcpl = H5Dget_create_plist(d);
+    hsize_t dims[1];
+    if (v != NULL && sp >= 0 && dcpl >= 0 &&
+        H5Sget_simple_extent_ndims(sp) == 1 && H5Sget_simple_extent_dims(sp, dims, NULL) == 1 &&
+        dims[0] == n && H5Pget_external_count(dcpl) == 0 && H5Pget_layout(dcpl) != H5D_VIRTUAL &&
+        H5Dget_storage_size(d) > 0 && H5Dread(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL,
+                                             H5P_DEFAULT, v) >= 0) {
+        step = (v[n - 1] - v[0]) / (double)(n - 1);
+        for (hsize_t i = 1; i < n && isfinite(step) && step != 0.0; i++)
+            if (!(fabs(v[i] - v[i - 1] - step) <= 1e-3 * fabs(step)))
+                step = 0.0;
+    }
+    if (dcpl >= 0)
+        H5Pclose(dcpl);
+    if (sp >= 0)
+        H5Sclose(sp);
+    free(v);
+    return isfinite(step) ? fabs(step) : 0.0;
+}
+
+static herr_t coord_one(hid_t g, const char *name, const H5L_info_t *info, void *data)
+{
+    coord_walk *w = data;
+    H5O_info_t oi;
+    if (++w->links > COORD_LINKS_MAX)
+        return 1;
+    if (info->type != H5L_TYPE_HARD ||
+        H5Oget_info_by_name(g, name, &oi, H5P_DEFAULT) < 0 || oi.type != H5O_TYPE_DATASET ||
+        oi.addr == w->frames)
+        return 0;
+    hid_t d = H5Dopen2(g, name, H5P_DEFAULT), t = d >= 0 ? H5Dget_type(d) : -1;
+    H5T_class_t cls = t >= 0 ? H5Tget_class(t) : H5T_NO_CLASS;
+    int dim = (cls == H5T_INTEGER || cls == H5T_FLOAT) ? attached_dim(d, w->frames) : -1;
+    for (int k = 0; k < 2; k++)
+        if (dim == w->dim[k] && w->pitch[k] == 0.0)
+            w->pitch[k] = coord_unit_mm(w->ctx, d, name) * coord_step(d, w->len[k]);
+    if (t >= 0)
+        H5Tclose(t);
+    if (d >= 0)
+        H5Dclose(d);
+    return 0;
+}
+
+void km_h5_coord_pitch(km_ctx *ctx, km_session_info *info, hid_t file, hid_t frames, int rct)
+{
+    H5O_info_t oi;
+    coord_walk w = {.dim = {rct ? 0 : 1, rct ? 1 : 2},
+                    .len = {(hsize_t)info->rows, (hsize_t)info->cols},
+                    .ctx = ctx};
+    if ((info->row_pitch_mm > 0 && info->col_pitch_mm > 0) ||
+        H5Oget_info2(frames, &oi, H5O_INFO_BASIC) < 0)
+        return;
+    w.frames = oi.addr;
+    H5Literate(file, H5_INDEX_NAME, H5_ITER_INC, NULL, coord_one, &w);
+    H5Eclear2(H5E_DEFAULT);
+    if (!(info->row_pitch_mm > 0) && w.pitch[0] > 0 && isfinite(w.pitch[0]))
+        info->row_pitch_mm = w.pitch[0];
+    if (!(info->col_pitch_mm > 0) && w.pitch[1] > 0 && isfinite(w.pitch[1]))
+        info->col_pitch_mm = w.pitch[1];
 }

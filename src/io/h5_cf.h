@@ -30,5 +30,12 @@ void km_h5_scale_times(double *t, int64_t n, double scale);
 km_status km_h5_frames_cf(km_ctx *ctx, hid_t d, km_session_info *info, km_h5_packing *p);
 /* v[0..n) unpacked by p (nothing when p->active is 0). */
 void km_h5_unpack(const km_h5_packing *p, float *v, size_t n);
+/* The pitches the file's coordinates say, into info's row and column
+ * pitch where the root's attributes gave none: the dimension scales
+ * attached to /frames' row and column axes (what xarray and h5netcdf write
+ * for coordinates, h5py's dims API too; rct: /frames stored [R, C, T]),
+ * evenly spaced, in a length unit (their `units` attribute, else a name
+ * ending in _mm, _cm, _m).  Anything else leaves the pitch as it was. */
+void km_h5_coord_pitch(km_ctx *ctx, km_session_info *info, hid_t file, hid_t frames, int rct);
 
 #endif

@@ -610,6 +610,7 @@ km_status km_open_session(km_ctx *ctx, km_reader *r, const km_read_options *opt)
         (st = open_time(ctx, r, s, n_frames)) != KM_OK ||
         (st = read_mask(ctx, r, s->file)) != KM_OK)
         goto done;
+    km_h5_coord_pitch(ctx, &r->info, s->file, s->frames, s->rct);
     st = km_reader_apply_options(ctx, r, opt);
     if (st == KM_OK && no_schema)
         km_reader_note_assumed(r, "schema");

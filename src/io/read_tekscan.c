@@ -78,37 +78,6 @@ static int leading_number(const char *s, double *out, const char **rest)
     return 0;
 }
 
-static int word_eq_ci(const char *a, const char *b)
-{
-    for (; *a != '\0' && *b != '\0'; a++, b++)
-        if ((*a | 0x20) != (*b | 0x20))
-            return 0;
-    return *a == '\0' && *b == '\0';
-}
-
-/* Millimetres per unit of a spacing value; 0 when the unit is unknown. */
-static double spacing_scale(const char *unit)
-{
-    /* The symbols and the words spelled out, both spellings, singular or
-       plural; "milimeters" as some exports spell it. */
-    static const struct {
-        const char *word;
-        double mm;
-    } UNITS[] = {{"mm", 1.0},          {"millimeter", 1.0},   {"millimeters", 1.0},
-                 {"millimetre", 1.0},  {"millimetres", 1.0},  {"milimeter", 1.0},
-                 {"milimeters", 1.0},  {"cm", 10.0},          {"centimeter", 10.0},
-                 {"centimeters", 10.0}, {"centimetre", 10.0}, {"centimetres", 10.0},
-                 {"m", 1000.0},        {"meter", 1000.0},     {"meters", 1000.0},
-                 {"metre", 1000.0},    {"metres", 1000.0},    {"in", 25.4},
-                 {"inch", 25.4},       {"inches", 25.4},      {"\"", 25.4}};
-    if (*unit == '\0')
-        return 1.0;
-    for (size_t k = 0; k < sizeof UNITS / sizeof UNITS[0]; k++)
-        if (word_eq_ci(unit, UNITS[k].word))
-            return UNITS[k].mm;
-    return 0.0;
-}
-
 /* The first word of u into w (cap bytes). */
 static void first_word(const char *u, char *w, size_t cap)
 {
@@ -175,7 +144,7 @@ static km_status header_key(km_ctx *ctx, km_reader *r, tk_impl *t, const char *k
         if (leading_number(val, &d, &rest) != 0 || !(d > 0))
             return km_fail(ctx, KM_ERR_FORMAT, "line %lld: %s '%s' is not a positive length", (long long)line, key,
                            val);
-        scale = spacing_scale(rest);
+        scale = *rest == '\0' ? 1.0 : km_length_unit_mm(rest);
         if (scale == 0)
             return km_fail(ctx, KM_ERR_FORMAT, "line %lld: %s unit '%s' not understood (mm, cm, m or inches)",
                            (long long)line, key, rest);

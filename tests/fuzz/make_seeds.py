@@ -187,7 +187,20 @@ def session_seeds():
         f.create_dataset("frames", data=data, chunks=(2, 3, 4), compression="gzip")
         f["time"] = np.arange(9) / 10.0
 
+    def coords_f32(f, np):
+        # no pitch attributes: the row and column coordinates attached to
+        # /frames as dimension scales (xarray's, h5py's dims) give it
+        f.attrs["schema"] = "knotmap-session"
+        f.attrs["schema_version"] = 1
+        f.create_dataset("frames", data=np.ones((3, 4, 2), dtype=np.float32))
+        for name, v, dim in (("y_mm", np.arange(4) * 7.5, 1), ("x", np.arange(2) * 0.5, 2)):
+            f[name] = v
+            f[name].make_scale(name)
+            f["frames"].dims[dim].attach_scale(f[name])
+        f["x"].attrs["units"] = "cm"
+
     make("basic_f32", basic)
+    make("coords_f32", coords_f32)
     make("tiles_f32", tiles_f32)
     make("lzf_f32", lzf_f32)
     make("full_u16_chunked", full)
