@@ -11,6 +11,10 @@
 
 enum { STEP_DEFLATE = 1, STEP_SHUFFLE = 2, STEP_LZF = 3, MAX_STEPS = 2 };
 
+/* The stored element types read here (little-endian), converted to float32
+ * as H5Dread into H5T_NATIVE_FLOAT converts them. */
+enum { T_F32 = 1, T_F64, T_I8, T_U8, T_I16, T_U16, T_I32, T_U32 };
+
 struct km_h5_chunks {
     hid_t d;
     int64_t n_frames;
@@ -19,7 +23,8 @@ struct km_h5_chunks {
     size_t cr, cc;       /* a chunk's rows and columns (the frame's, or a tile of it) */
     size_t tiles_r, tiles_c; /* chunks across a frame: ceil(R / cr), ceil(C / cc) */
     size_t frame_elems;  /* R * C */
-    size_t elem;         /* stored element: 4 (float32) or 8 (float64) */
+    size_t elem;         /* stored element: 1, 2, 4 or 8 bytes */
+    int kind;            /* its type, T_* */
     size_t chunk_bytes;  /* one stored chunk decoded: cf * cr * cc * elem */
     size_t slab_bytes;   /* cf whole frames: cf * R * C * elem */
     int raw_partial;     /* partial edge chunks stored unfiltered */
@@ -90,6 +95,26 @@ static int read_pipeline(hid_t dcpl, km_h5_chunks *c)
     return 1;
 }
 
+/* The T_* of a stored type, its size into *elem; 0 when not read here. */
+static int stored_kind(hid_t type, size_t *elem)
+{
+    const struct {
+        hid_t type;
+        int kind;
+        size_t size;
+    } known[] = {{H5T_IEEE_F32LE, T_F32, 4}, {H5T_IEEE_F64LE, T_F64, 8},
+                 {H5T_STD_I8LE, T_I8, 1},    {H5T_STD_U8LE, T_U8, 1},
+                 {H5T_STD_I16LE, T_I16, 2},  {H5T_STD_U16LE, T_U16, 2},
+                 {H5T_STD_I32LE, T_I32, 4},  {H5T_STD_U32LE, T_U32, 4}};
+    *elem = 0;
+    for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+        if (H5Tequal(type, known[i].type) > 0) {
+            *elem = known[i].size;
+            return known[i].kind;
+        }
+    return 0;
+}
+
 /* The layout and filters km_h5_chunks_open accepts, into c (c->d, the
  * sizes and the steps); 1 when eligible. */
 static int eligible(hid_t frames, size_t max_slab_bytes, km_h5_chunks *c)
@@ -108,8 +133,7 @@ static int eligible(hid_t frames, size_t max_slab_bytes, km_h5_chunks *c)
     type = H5Dget_type(frames);
     space = H5Dget_space(frames);
     if (type >= 0)
-        c->elem = H5Tequal(type, H5T_IEEE_F32LE) > 0   ? 4
-                  : H5Tequal(type, H5T_IEEE_F64LE) > 0 ? 8 : 0;
+        c->kind = stored_kind(type, &c->elem);
     if (dcpl < 0 || type < 0 || space < 0 || H5Pget_layout(dcpl) != H5D_CHUNKED ||
         c->elem == 0 || H5Sget_simple_extent_ndims(space) != 3 ||
         H5Sget_simple_extent_dims(space, dims, NULL) != 3 || H5Pget_chunk(dcpl, 3, chunk) != 3)
@@ -262,8 +286,12 @@ static int decode_tile(km_h5_chunks *c, int64_t k, size_t tr, size_t tc, void *d
                 return 0;
             if (c->elem == 4)
                 km_unshuffle4(cur, out, c->chunk_bytes / 4);
-            else
+            else if (c->elem == 8)
                 km_unshuffle8(cur, out, c->chunk_bytes / 8);
+            else if (c->elem == 2)
+                km_unshuffle2(cur, out, c->chunk_bytes / 2);
+            else
+                memcpy(out, cur, c->chunk_bytes); /* one byte: nothing moved */
         }
         cur = out;
         cur_n = c->chunk_bytes;
@@ -313,14 +341,36 @@ static void narrow(const double *restrict in, float *restrict out, size_t n)
     }
 }
 
+/* Integers to float32 as HDF5's own conversion does it (its hard
+ * conversions are the C cast: exact up to 2^24, then round to nearest). */
+#define KM_WIDEN(name, type)                                                                    \
+    static void name(const type *restrict in, float *restrict out, size_t n)                    \
+    {                                                                                           \
+        for (size_t i = 0; i < n; i++)                                                          \
+            out[i] = (float)in[i];                                                              \
+    }
+KM_WIDEN(widen_i8, int8_t)
+KM_WIDEN(widen_u8, uint8_t)
+KM_WIDEN(widen_i16, int16_t)
+KM_WIDEN(widen_u16, uint16_t)
+KM_WIDEN(widen_i32, int32_t)
+KM_WIDEN(widen_u32, uint32_t)
+
 /* count frames from frame lo of the cached chunk into dst, as float32. */
 static void copy_cached(const km_h5_chunks *c, int64_t lo, int64_t count, float *dst)
 {
     size_t n = (size_t)count * c->frame_elems, at = (size_t)lo * c->frame_elems;
-    if (c->elem == 4)
-        memcpy(dst, (const float *)c->cache + at, n * sizeof(float));
-    else
-        narrow((const double *)c->cache + at, dst, n);
+    const unsigned char *src = (const unsigned char *)c->cache + at * c->elem;
+    switch (c->kind) {
+    case T_F32: memcpy(dst, src, n * sizeof(float)); break;
+    case T_F64: narrow((const double *)(const void *)src, dst, n); break;
+    case T_I8: widen_i8((const int8_t *)(const void *)src, dst, n); break;
+    case T_U8: widen_u8(src, dst, n); break;
+    case T_I16: widen_i16((const int16_t *)(const void *)src, dst, n); break;
+    case T_U16: widen_u16((const uint16_t *)(const void *)src, dst, n); break;
+    case T_I32: widen_i32((const int32_t *)(const void *)src, dst, n); break;
+    default: widen_u32((const uint32_t *)(const void *)src, dst, n); break;
+    }
 }
 
 int64_t km_h5_chunks_read(km_h5_chunks *c, int64_t first, int64_t n, float *out)
@@ -332,7 +382,7 @@ int64_t km_h5_chunks_read(km_h5_chunks *c, int64_t first, int64_t n, float *out)
         int64_t k = f / c->cf, c0 = k * c->cf, lo = f - c0;
         int64_t count = c->cf - lo < end - f ? c->cf - lo : end - f;
         float *dst = out + (size_t)(f - first) * c->frame_elems;
-        if (k != c->cached && lo == 0 && count == c->cf && c->elem == sizeof(float)) {
+        if (k != c->cached && lo == 0 && count == c->cf && c->kind == T_F32) {
             /* Wholly inside the request: straight into the caller's buffer. */
             if (!decode_chunk(c, k, (unsigned char *)dst))
                 return f - first;

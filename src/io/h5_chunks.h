@@ -5,9 +5,10 @@
  * bit-identical to H5Dread's (for LZF: to h5py's read with its filter).
  * Internal to src/io.
  *
- * Eligible: a chunked 3-D dataset [T, R, C] of little-endian float32 or
+ * Eligible: a chunked 3-D dataset [T, R, C] of little-endian float32,
  * float64 (converted to float32 as H5Dread does: beyond the float range an
- * infinity, otherwise rounded to nearest), chunked [k, r, c] (whole frames,
+ * infinity, otherwise rounded to nearest) or integers of 1, 2 or 4 bytes,
+ * signed or unsigned (converted as H5Dread does: the C cast), chunked [k, r, c] (whole frames,
  * or tiles of them as h5py chunks a [T, R, C] array by itself: every tile
  * across the frame is decoded and put in place), whose filters are only
  * shuffle and one of deflate or LZF, in any order, or none, and whose

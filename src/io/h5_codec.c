@@ -9,6 +9,27 @@
 
 #include "h5_codec.h"
 
+/* Undo HDF5's byte shuffle of 2-byte elements: byte b of element i was
+ * stored at b * n + i. */
+void km_unshuffle2(const unsigned char *restrict in, unsigned char *restrict out, size_t n)
+{
+    const unsigned char *p0 = in, *p1 = in + n;
+    size_t i = 0;
+#ifdef __SSE2__
+    for (; i + 16 <= n; i += 16) {
+        __m128i a = _mm_loadu_si128((const __m128i *)(const void *)(p0 + i));
+        __m128i b = _mm_loadu_si128((const __m128i *)(const void *)(p1 + i));
+        __m128i *o = (__m128i *)(void *)(out + 2 * i);
+        _mm_storeu_si128(o, _mm_unpacklo_epi8(a, b));
+        _mm_storeu_si128(o + 1, _mm_unpackhi_epi8(a, b));
+    }
+#endif
+    for (; i < n; i++) {
+        out[2 * i] = p0[i];
+        out[2 * i + 1] = p1[i];
+    }
+}
+
 /* Undo HDF5's byte shuffle of 4-byte elements: byte b of element i was
  * stored at b * n + i. */
 void km_unshuffle4(const unsigned char *restrict in, unsigned char *restrict out, size_t n)

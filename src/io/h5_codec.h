@@ -8,8 +8,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Undo the shuffle of n elements of 4 / 8 bytes: byte b of element i was
- * stored at b * n + i. */
+/* Undo the shuffle of n elements of 2 / 4 / 8 bytes: byte b of element i
+ * was stored at b * n + i. */
+void km_unshuffle2(const unsigned char *restrict in, unsigned char *restrict out, size_t n);
 void km_unshuffle4(const unsigned char *restrict in, unsigned char *restrict out, size_t n);
 void km_unshuffle8(const unsigned char *restrict in, unsigned char *restrict out, size_t n);
 
