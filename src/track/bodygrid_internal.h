@@ -131,6 +131,13 @@ void km_body_layer_row(km_bodygrid *g, const float *row, const uint8_t *on, size
 void km_body_layer_row_plain(km_bodygrid *g, const float *row, const uint8_t *on, size_t off,
                              int32_t from);
 void km_body_layer_mat(km_bodygrid *g, const km_frame *f, const km_mask *m);
+/* One mat frame row at off: the cells whose mask byte (valid; NULL: all) is
+ * nonzero and whose value is finite, in contact above contact_threshold;
+ * AVX2 four cells at a time where the CPU has it.  The plain form from
+ * column `from` (the tail, and what the AVX2 form is tested against). */
+void km_body_layer_mat_row(km_bodygrid *g, const float *row, const uint8_t *valid, size_t off);
+void km_body_layer_mat_row_plain(km_bodygrid *g, const float *row, const uint8_t *valid,
+                                 size_t off, int32_t from);
 
 /* candidates.c: the candidate layer. */
 km_status km_cand_layer_create(km_ctx *ctx, km_bodygrid *g, const km_candidate_params *p);

@@ -98,15 +98,81 @@ void km_body_layer_row(km_bodygrid *g, const float *row, const uint8_t *on, size
     km_body_layer_row_plain(g, row, on, off, from);
 }
 
+void km_body_layer_mat_row_plain(km_bodygrid *g, const float *row, const uint8_t *valid,
+                                 size_t off, int32_t from)
+{
+    for (int32_t c = from; c < g->cols; c++)
+        if ((valid == NULL || valid[c] != 0) && isfinite(row[c]))
+            touch(g, off + (size_t)c, row[c], row[c] > g->rule.contact_threshold);
+}
+
+#if KM_AVX2_TARGET
+/* touch() on four cells of a mat row at once: as body_row_avx2, with the
+   cells touched those valid (mask byte nonzero, NULL: all) and finite, and
+   the pass rule on those of them above the contact threshold (a NaN or an
+   infinity is neither). */
+__attribute__((target("avx2"))) static int32_t mat_row_avx2(km_bodygrid *g, const float *row,
+                                                            const uint8_t *valid, size_t off)
+{
+    const __m256i frame = _mm256_set1_epi64x(g->frame), zero = _mm256_setzero_si256();
+    const __m256i gap1 = _mm256_set1_epi64x((int64_t)g->rule.pass_gap_frames + 1);
+    const __m256i lo32 = _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7);
+    const __m128 inf = _mm_set1_ps(INFINITY), sign = _mm_set1_ps(-0.0f);
+    const __m128 thr = _mm_set1_ps((float)g->rule.contact_threshold);
+    const double thr_d = g->rule.contact_threshold;
+    if ((double)(float)thr_d != thr_d)
+        return 0; /* v > thr compared in float would differ from the double test */
+    int32_t x = 0;
+    for (; x + 4 <= g->cols; x += 4) {
+        size_t i = off + (size_t)x;
+        __m128 v = _mm_loadu_ps(row + x), mx = _mm_loadu_ps(g->max + i);
+        __m128 on = _mm_cmplt_ps(_mm_andnot_ps(sign, v), inf); /* finite */
+        if (valid != NULL) {
+            int32_t ob;
+            memcpy(&ob, valid + x, sizeof ob);
+            __m128i m32 = _mm_cmpgt_epi32(_mm_cvtepu8_epi32(_mm_cvtsi32_si128(ob)),
+                                          _mm_setzero_si128());
+            on = _mm_and_ps(on, _mm_castsi128_ps(m32));
+        }
+        __m128 in = _mm_and_ps(on, _mm_cmpgt_ps(v, thr));
+        __m256i on64 = _mm256_cvtepi32_epi64(_mm_castps_si128(on));
+        __m256i in64 = _mm256_cvtepi32_epi64(_mm_castps_si128(in));
+        __m128 up = _mm_and_ps(on, _mm_cmpgt_ps(v, mx));
+        _mm_storeu_ps(g->max + i, _mm_blendv_ps(mx, v, up));
+        __m256d vd = _mm256_and_pd(_mm256_castsi256_pd(on64), _mm256_cvtps_pd(v));
+        _mm256_storeu_pd(g->sum + i, _mm256_add_pd(_mm256_loadu_pd(g->sum + i), vd));
+        __m256i *n = (__m256i *)(void *)(g->n + i), *last = (__m256i *)(void *)(g->last + i);
+        _mm256_storeu_si256(n, _mm256_sub_epi64(_mm256_loadu_si256(n), on64));
+        __m256i l = _mm256_loadu_si256(last);
+        __m256i fresh = _mm256_or_si256(_mm256_cmpgt_epi64(zero, l),
+                                        _mm256_cmpgt_epi64(_mm256_sub_epi64(frame, l), gap1));
+        fresh = _mm256_and_si256(fresh, in64);
+        __m128i f32 = _mm256_castsi256_si128(_mm256_permutevar8x32_epi32(fresh, lo32));
+        __m128i *cov = (__m128i *)(void *)(g->cov + i);
+        _mm_storeu_si128(cov, _mm_sub_epi32(_mm_loadu_si128(cov), f32));
+        _mm256_storeu_si256(last, _mm256_blendv_epi8(l, frame, in64));
+    }
+    return x;
+}
+#endif
+
+void km_body_layer_mat_row(km_bodygrid *g, const float *row, const uint8_t *valid, size_t off)
+{
+    int32_t from = 0;
+#if KM_AVX2_TARGET
+    if (km_cpu_avx2())
+        from = mat_row_avx2(g, row, valid, off);
+#endif
+    km_body_layer_mat_row_plain(g, row, valid, off, from);
+}
+
 void km_body_layer_mat(km_bodygrid *g, const km_frame *f, const km_mask *m)
 {
-    for (int32_t r = 0; r < g->rows; r++) {
-        const float *row = f->data + (ptrdiff_t)r * f->row_stride;
-        for (int32_t c = 0; c < g->cols; c++)
-            if (km_mask_at(m, r, c) && isfinite(row[c]))
-                touch(g, (size_t)r * (size_t)g->cols + (size_t)c, row[c],
-                      row[c] > g->rule.contact_threshold);
-    }
+    for (int32_t r = 0; r < g->rows; r++)
+        km_body_layer_mat_row(g, f->data + (ptrdiff_t)r * f->row_stride,
+                              m != NULL && m->data != NULL ? m->data + (ptrdiff_t)r * m->row_stride
+                                                           : NULL,
+                              (size_t)r * (size_t)g->cols);
 }
 
 km_status km_bodygrid_bodymap(km_ctx *ctx, const km_bodygrid *g, float *max, float *mean,
