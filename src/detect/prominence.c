@@ -111,45 +111,49 @@ static inline uint64_t make_item(float v, size_t pi)
     return (uint64_t)km_desc_key(v) << 32 | (uint64_t)(uint32_t)pi;
 }
 
-/* The labels of t's eight neighbours: lo, the smallest (NONE when none);
- * hi1, the largest + 1 (0 when none: NONE + 1 wraps to 0). */
+/* Labels are ranks, below KM_MAX_TAXELS: as int32 they are >= 0 and NONE
+ * is -1, so a signed maximum passes over NONE. */
+_Static_assert(KM_MAX_TAXELS <= INT32_MAX, "labels must be positive as int32");
+
+/* The labels of t's eight neighbours: lo, the smallest as uint32 (NONE
+ * when none); hi, the largest as int32 (NONE when none).  lo == hi iff
+ * the neighbours carry at most one label. */
 static inline void labels_portable(const uint32_t *comp, uint32_t t, uint32_t w, uint32_t *lo,
-                                   uint32_t *hi1)
+                                   uint32_t *hi)
 {
     const uint32_t *up = comp + t - w, *mid = comp + t, *down = comp + t + w;
     uint32_t lab[8] = {up[-1], up[0], up[1], mid[-1], mid[1], down[-1], down[0], down[1]};
-    uint32_t l = NONE, h = 0;
+    uint32_t l = NONE;
+    int32_t h = -1;
     for (int j = 0; j < 8; j++) {
         l = lab[j] < l ? lab[j] : l;
-        h = lab[j] + 1u > h ? lab[j] + 1u : h;
+        h = (int32_t)lab[j] > h ? (int32_t)lab[j] : h;
     }
     *lo = l;
-    *hi1 = h;
+    *hi = (uint32_t)h;
 }
 
 #if KM_HAVE_AVX2_TARGET
 /* The same from three 4-lane loads (the rows above, of and below t; the
  * lane outside the 3x3 block set to NONE, and t's own label is NONE as t
- * is being added) and unsigned min/max across the lanes.  No load leaves
- * the padded grid: the row above starts at t - w - 1 >= 0, the row below
- * ends at t + w + 1, the middle row at t + 2 <= (rows + 1) * w. */
+ * is being added), an unsigned min and a signed max across the lanes.
+ * No load leaves the padded grid: the row above starts at t - w - 1 >= 0,
+ * the row below ends at t + w + 1, the middle row at t + 2 <= (rows + 1) * w. */
 __attribute__((target("avx2"), always_inline)) static inline void
-labels_avx2(const uint32_t *comp, uint32_t t, uint32_t w, uint32_t *lo, uint32_t *hi1)
+labels_avx2(const uint32_t *comp, uint32_t t, uint32_t w, uint32_t *lo, uint32_t *hi)
 {
     const __m128i last = _mm_set_epi32(-1, 0, 0, 0), first = _mm_set_epi32(0, 0, 0, -1);
-    const __m128i one = _mm_set1_epi32(1);
     __m128i u = _mm_or_si128(_mm_loadu_si128((const __m128i *)(const void *)(comp + t - w - 1)), last);
     __m128i m = _mm_or_si128(_mm_loadu_si128((const __m128i *)(const void *)(comp + t - 1)), last);
     __m128i d = _mm_or_si128(_mm_loadu_si128((const __m128i *)(const void *)(comp + t + w - 2)), first);
     __m128i mn = _mm_min_epu32(_mm_min_epu32(u, m), d);
-    __m128i mx = _mm_max_epu32(_mm_max_epu32(_mm_add_epi32(u, one), _mm_add_epi32(m, one)),
-                               _mm_add_epi32(d, one));
+    __m128i mx = _mm_max_epi32(_mm_max_epi32(u, m), d);
     mn = _mm_min_epu32(mn, _mm_shuffle_epi32(mn, 0x4e));
     mn = _mm_min_epu32(mn, _mm_shuffle_epi32(mn, 0xb1));
-    mx = _mm_max_epu32(mx, _mm_shuffle_epi32(mx, 0x4e));
-    mx = _mm_max_epu32(mx, _mm_shuffle_epi32(mx, 0xb1));
+    mx = _mm_max_epi32(mx, _mm_shuffle_epi32(mx, 0x4e));
+    mx = _mm_max_epi32(mx, _mm_shuffle_epi32(mx, 0xb1));
     *lo = (uint32_t)_mm_cvtsi128_si32(mn);
-    *hi1 = (uint32_t)_mm_cvtsi128_si32(mx);
+    *hi = (uint32_t)_mm_cvtsi128_si32(mx);
 }
 
 /* join, the test for a third label made on the same three 4-lane loads as
@@ -183,59 +187,68 @@ typedef struct sweep_arrays {
     uint32_t *comp, *next, *head, *size, *otax;
 } sweep_arrays;
 
-/* Adds taxel t, the rank-th in the total order, whose neighbours' labels
- * are lo..hi1 - 1 (labels_*).  A taxel whose older neighbours all carry
- * one label (most taxels) joins it, and one without older neighbours (a
- * local maximum) starts label `rank`, both without a branch: every label
- * is below rank, so min(lo, rank) is lo, or rank for a new component, and
- * the slot of label `rank` is set up for every taxel, as no other
- * component can own it; only a merge (a saddle) takes the slow way (join,
- * the form that matches the labels' reader).  Returns 0 when the last
- * wanted taxel died here (nothing reads t's label then). */
-typedef uint32_t (*join_fn)(filtration *f, uint32_t t, uint32_t lo, uint32_t hi);
-
-__attribute__((always_inline)) static inline int add_taxel(filtration *f, const sweep_arrays *a,
-                                                           join_fn join_labels, uint32_t t,
-                                                           uint32_t rank, uint32_t lo, uint32_t hi1)
+/* Taxel t, the rank-th in the total order, is being added: the slot of
+ * label `rank` is set up for every taxel (no branch), as no other
+ * component can own it; it is used when t starts a component. */
+__attribute__((always_inline)) static inline void open_slot(const sweep_arrays *a, uint32_t t,
+                                                            uint32_t rank)
 {
     a->head[rank] = NONE;
     a->size[rank] = 0;
     a->otax[rank] = t;
-    uint32_t c = lo < rank ? lo : rank;
-    if (lo != hi1 - 1u) {
-        c = join_labels(f, t, lo, hi1 - 1u);
-        if (f->alive == 0)
-            return 0;
-    }
+}
+
+/* t joins component c. */
+__attribute__((always_inline)) static inline void append(const sweep_arrays *a, uint32_t t,
+                                                         uint32_t c)
+{
     a->comp[t] = c;
     a->next[t] = a->head[c];
     a->head[c] = t;
     a->size[c]++;
-    return 1;
 }
 
 /* Adds the taxels of items[0..len) (the next ones in the total order) to
  * the filtration until no wanted taxel is left alive.  A neighbour has
  * been added iff it is older than the new taxel (the border never is), so
- * its label is not NONE.  A wanted taxel that joins an older neighbour
- * was settled before the sweep (settle_joiners), so the common path reads
- * no flag.  Compiled twice, the labels read in scalar code or by SSE4.1
- * instructions in an AVX2 function (the same labels). */
+ * its label is not NONE.  A taxel whose older neighbours all carry one
+ * label lo (most taxels) joins it, and one without older neighbours (a
+ * local maximum, lo = NONE) starts label `rank`: every label is below
+ * rank, so min(lo, rank) is either, without a branch.  Only a merge (a
+ * saddle, lo != hi) leaves the inner loop for join, so the inner loop
+ * makes no call and keeps every array in a register.  A wanted taxel that
+ * joins an older neighbour was settled before the sweep (settle_joiners),
+ * so the common path reads no flag.  Compiled twice, the labels read in
+ * scalar code or by SSE4.1 instructions in an AVX2 function (the same
+ * labels), each with the join that matches its reader. */
 static void filtrate_portable(filtration *f, const uint64_t *items, size_t len)
 {
     const km_prom_scratch *s = f->s;
-    sweep_arrays a = {s->comp, s->next, s->head, s->size, s->otax};
-    uint32_t w = (uint32_t)f->width, rank0 = f->rank;
-    size_t k = 0;
-    while (k < len) {
-        uint32_t t = (uint32_t)items[k], lo, hi1;
-        labels_portable(a.comp, t, w, &lo, &hi1);
-        int more = add_taxel(f, &a, join, t, rank0 + (uint32_t)k, lo, hi1);
-        k++;
-        if (!more)
+    const sweep_arrays a = {s->comp, s->next, s->head, s->size, s->otax};
+    /* The item and its rank advance together; the end is a rank (one
+       fewer register than a count and a base). */
+    uint32_t w = (uint32_t)f->width, rank = f->rank, end = rank + (uint32_t)len;
+    const uint64_t *it = items;
+    while (rank != end) {
+        uint32_t t, lo, hi;
+        for (;;) {
+            t = (uint32_t)*it++;
+            labels_portable(a.comp, t, w, &lo, &hi);
+            open_slot(&a, t, rank);
+            if (lo != hi)
+                break;
+            append(&a, t, lo < rank ? lo : rank);
+            if (++rank == end)
+                goto done;
+        }
+        uint32_t c = join(f, t, lo, hi);
+        rank++;
+        if (f->alive == 0)
             break;
+        append(&a, t, c);
     }
-    f->rank = rank0 + (uint32_t)k;
+done:
+    f->rank = rank;
 }
 
 #if KM_HAVE_AVX2_TARGET
@@ -243,18 +256,31 @@ __attribute__((target("avx2"))) static void filtrate_avx2(filtration *f, const u
                                                           size_t len)
 {
     const km_prom_scratch *s = f->s;
-    sweep_arrays a = {s->comp, s->next, s->head, s->size, s->otax};
-    uint32_t w = (uint32_t)f->width, rank0 = f->rank;
-    size_t k = 0;
-    while (k < len) {
-        uint32_t t = (uint32_t)items[k], lo, hi1;
-        labels_avx2(a.comp, t, w, &lo, &hi1);
-        int more = add_taxel(f, &a, join_avx2, t, rank0 + (uint32_t)k, lo, hi1);
-        k++;
-        if (!more)
+    const sweep_arrays a = {s->comp, s->next, s->head, s->size, s->otax};
+    /* The item and its rank advance together; the end is a rank (one
+       fewer register than a count and a base). */
+    uint32_t w = (uint32_t)f->width, rank = f->rank, end = rank + (uint32_t)len;
+    const uint64_t *it = items;
+    while (rank != end) {
+        uint32_t t, lo, hi;
+        for (;;) {
+            t = (uint32_t)*it++;
+            labels_avx2(a.comp, t, w, &lo, &hi);
+            open_slot(&a, t, rank);
+            if (lo != hi)
+                break;
+            append(&a, t, lo < rank ? lo : rank);
+            if (++rank == end)
+                goto done;
+        }
+        uint32_t c = join_avx2(f, t, lo, hi);
+        rank++;
+        if (f->alive == 0)
             break;
+        append(&a, t, c);
     }
-    f->rank = rank0 + (uint32_t)k;
+done:
+    f->rank = rank;
 }
 #endif
 
