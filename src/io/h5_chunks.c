@@ -658,6 +658,11 @@ int km_h5_chunks_write(km_h5_chunks_out *c, const void *rows, size_t n)
     return 1;
 }
 
+int km_h5_chunks_out_fills(const km_h5_chunks_out *c, size_t n)
+{
+    return n > 0 && (uint64_t)(c->n % c->cf) + n >= (uint64_t)c->cf;
+}
+
 int km_h5_chunks_flush(km_h5_chunks_out *c)
 {
     return !c->pending || put_chunk(c);

@@ -109,6 +109,10 @@ km_h5_chunks_out *km_h5_chunks_out_like(const km_h5_chunks_out *layout, hid_t ds
  * memory leaves both empty). */
 int km_h5_chunks_write(km_h5_chunks_out *c, const void *rows, size_t n);
 
+/* 1 when km_h5_chunks_write of n rows would complete a chunk, i.e. call
+ * HDF5; 0 when the rows only go to the buffer. */
+int km_h5_chunks_out_fills(const km_h5_chunks_out *c, size_t n);
+
 /* Write the last, partly filled chunk (padded with zeros) and set the
  * extent to the rows appended.  Appending may go on after it. */
 int km_h5_chunks_flush(km_h5_chunks_out *c);

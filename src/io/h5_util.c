@@ -66,17 +66,22 @@ void km_hdf5_no_shutdown(void)
     H5dont_atexit(); /* refused (no effect) once libhdf5 has started */
 }
 
+/* Every H5E call takes HDF5's global lock, which threads running other
+ * sessions wait for: a printer already off (a nested section, a writer's
+ * own) is neither switched nor put back. */
 void km_h5_quiet_begin(km_h5_quiet *q)
 {
     km_h5_init();
     q->saved = H5Eget_auto2(H5E_DEFAULT, &q->func, &q->data) >= 0;
-    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    q->switched = !q->saved || q->func != NULL;
+    if (q->switched)
+        H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
 }
 
 void km_h5_quiet_end(const km_h5_quiet *q)
 {
     H5Eclear2(H5E_DEFAULT);
-    if (q->saved)
+    if (q->saved && q->switched)
         H5Eset_auto2(H5E_DEFAULT, q->func, q->data);
 }
 

@@ -25,7 +25,8 @@
 typedef struct km_h5_quiet {
     H5E_auto2_t func;
     void *data;
-    int saved;
+    int saved;    /* func and data are the thread's printer before */
+    int switched; /* the printer was on: put it back at the end */
 } km_h5_quiet;
 
 /* Once per process (thread-safe, idempotent); km_h5_quiet_begin calls it. */

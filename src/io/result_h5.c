@@ -325,6 +325,7 @@ int km_rw_make_column(km_result_writer *w, hid_t group, const col_def *c, int fi
         c->kind >= 0 && c->kind < KM_COL_KINDS ? &w->col_layout[filters][c->kind] : NULL;
     if (w->defl != NULL && layout != NULL && *layout != NULL) {
         out->ds = ds;
+        out->mtype = km_rw_mem_type(c->kind);
         out->z = km_h5_chunks_out_like(*layout, ds);
     } else {
         km_rw_col_init(w, out, ds, km_rw_mem_type(c->kind));
@@ -342,11 +343,12 @@ done:
 void km_rw_col_init(km_result_writer *w, km_rw_col *c, hid_t ds, hid_t mtype)
 {
     c->ds = ds;
+    c->mtype = mtype;
     c->z = w->defl != NULL ? km_h5_chunks_out_open(ds, mtype, w->defl) : NULL;
 }
 
-int km_rw_append_rows(km_rw_col *c, hid_t mtype, int rank, int32_t rows, int32_t cols,
-                      int64_t old, const void *buf, size_t n)
+int km_rw_append_rows(km_rw_col *c, int rank, int32_t rows, int32_t cols, int64_t old,
+                      const void *buf, size_t n)
 {
     int ok = 0;
     hid_t fs = -1, ms = -1;
@@ -363,7 +365,7 @@ int km_rw_append_rows(km_rw_col *c, hid_t mtype, int rank, int32_t rows, int32_t
     ms = H5Screate_simple(rank, count, NULL);
     if (fs < 0 || ms < 0 || H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, count, NULL) < 0)
         goto done;
-    if (H5Dwrite(c->ds, mtype, ms, fs, H5P_DEFAULT, buf) < 0)
+    if (H5Dwrite(c->ds, c->mtype, ms, fs, H5P_DEFAULT, buf) < 0)
         goto done;
     ok = 1;
 done:
@@ -372,9 +374,14 @@ done:
     return ok;
 }
 
-int km_rw_append_1d(km_rw_col *c, hid_t mtype, int64_t old, const void *buf, size_t n)
+int km_rw_append_1d(km_rw_col *c, int64_t old, const void *buf, size_t n)
 {
-    return km_rw_append_rows(c, mtype, 1, 0, 0, old, buf, n);
+    return km_rw_append_rows(c, 1, 0, 0, old, buf, n);
+}
+
+int km_rw_col_calls_h5(const km_rw_col *c, size_t n)
+{
+    return n > 0 && (c->z == NULL || km_h5_chunks_out_fills(c->z, n));
 }
 
 int km_rw_col_finish(km_rw_col *c)

@@ -99,8 +99,18 @@ static void no_columns(km_rw_col *c, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         c[i].ds = -1;
+        c[i].mtype = -1;
         c[i].z = NULL;
     }
+}
+
+/* 1 when appending n rows to any of the n_cols columns calls HDF5. */
+static int any_calls_h5(const km_rw_col *ds, size_t n_cols, size_t n)
+{
+    for (size_t c = 0; c < n_cols; c++)
+        if (km_rw_col_calls_h5(&ds[c], n))
+            return 1;
+    return 0;
 }
 
 /* Append n rows to the table's columns now holding `old` rows. */
@@ -114,7 +124,7 @@ static km_status append_table(km_ctx *ctx, km_result_writer *w, const km_result_
         return KM_ERR_NOMEM;
     for (size_t c = 0; c < t->n_cols; c++) {
         gather(t, &t->cols[c], rows, n, old, buf);
-        if (!km_rw_append_1d(&ds[c], km_rw_mem_type(t->cols[c].kind), old, buf, n)) {
+        if (!km_rw_append_1d(&ds[c], old, buf, n)) {
             char what[96];
             snprintf(what, sizeof what, "cannot write /%s", t->name);
             return km_rw_h5fail(ctx, w->path, KM_ERR_IO, what);
@@ -174,10 +184,17 @@ km_status km_result_writer_append_rows(km_ctx *ctx, km_result_writer *w, int id,
     if (w == NULL || w->file < 0 || id < 0 || id >= w->n_grow || (rows == NULL && n > 0))
         return km_fail(ctx, KM_ERR_INVALID, "result writer: bad append");
     km_rw_table *g = &w->grow[id];
-    km_h5_quiet q; /* on the engine's writing thread too: its own HDF5 error printer */
-    km_h5_quiet_begin(&q);
+    /* On the engine's writing thread too: its own HDF5 error printer.  Only
+       when a chunk is written: the engine appends each frame's finished
+       tracks, and switching the printer took HDF5's global lock ~5 300
+       times a 60 s session for ~180 chunk writes. */
+    km_h5_quiet q;
+    int h5 = any_calls_h5(g->ds, g->t->n_cols, n);
+    if (h5)
+        km_h5_quiet_begin(&q);
     km_status st = append_table(ctx, w, g->t, g->ds, g->n, rows, n);
-    km_h5_quiet_end(&q);
+    if (h5)
+        km_h5_quiet_end(&q);
     if (st == KM_OK)
         g->n += (int64_t)n;
     return st;
@@ -232,8 +249,8 @@ static km_status append_frames(km_ctx *ctx, km_result_writer *w, const double *t
     if (d == NULL)
         return KM_ERR_NOMEM;
     uint32_t *u = (uint32_t *)d;
-    int ok = km_rw_append_1d(&w->ds_time, H5T_NATIVE_DOUBLE, w->n_frames, times, cnt);
-    ok = ok && km_rw_append_1d(&w->met[0], H5T_NATIVE_DOUBLE, w->n_frames, times, cnt);
+    int ok = km_rw_append_1d(&w->ds_time, w->n_frames, times, cnt);
+    ok = ok && km_rw_append_1d(&w->met[0], w->n_frames, times, cnt);
     for (size_t c = 1; ok && c < KM_RW_METRIC_COLS; c++) {
         for (size_t i = 0; i < cnt; i++) {
             switch (c) {
@@ -246,17 +263,16 @@ static km_status append_frames(km_ctx *ctx, km_result_writer *w, const double *t
             default: u[i] = m[i].flags; break;
             }
         }
-        ok = km_rw_append_1d(&w->met[c], km_rw_mem_type(METRIC_COLS[c].kind), w->n_frames, d, cnt);
+        ok = km_rw_append_1d(&w->met[c], w->n_frames, d, cnt);
     }
     if (ok && w->save_frames) {
         int64_t *idx = (int64_t *)d;
         for (size_t i = 0; i < cnt; i++)
             idx[i] = w->n_frames + (int64_t)i;
-        ok = km_rw_append_1d(&w->ds_frame, H5T_NATIVE_INT64, w->n_frames, idx, cnt);
+        ok = km_rw_append_1d(&w->ds_frame, w->n_frames, idx, cnt);
     }
     if (ok && w->save_frames)
-        ok = km_rw_append_rows(&w->ds_cond, H5T_NATIVE_FLOAT, 3, w->rows, w->cols, w->n_frames, frames,
-                         cnt);
+        ok = km_rw_append_rows(&w->ds_cond, 3, w->rows, w->cols, w->n_frames, frames, cnt);
     if (!ok)
         return km_rw_h5fail(ctx, w->path, KM_ERR_IO, "cannot append frames");
     w->n_frames += n;
@@ -271,10 +287,16 @@ km_status km_result_writer_append_frames(km_ctx *ctx, km_result_writer *w, const
         return km_fail(ctx, KM_ERR_INVALID, "result writer: bad append");
     if (n == 0)
         return KM_OK;
-    km_h5_quiet q;
-    km_h5_quiet_begin(&q);
+    size_t cnt = (size_t)n;
+    int h5 = any_calls_h5(&w->ds_time, 1, cnt) || any_calls_h5(w->met, KM_RW_METRIC_COLS, cnt) ||
+             (w->save_frames &&
+              (any_calls_h5(&w->ds_frame, 1, cnt) || any_calls_h5(&w->ds_cond, 1, cnt)));
+    km_h5_quiet q; /* only when a chunk is written (km_result_writer_append_rows) */
+    if (h5)
+        km_h5_quiet_begin(&q);
     km_status st = append_frames(ctx, w, times, m, frames, n);
-    km_h5_quiet_end(&q);
+    if (h5)
+        km_h5_quiet_end(&q);
     return st;
 }
 
@@ -310,7 +332,7 @@ km_status km_rw_flush_peaks(km_ctx *ctx, km_result_writer *w)
             default: i32[i] = w->ptrack[i]; break;
             }
         }
-        ok = km_rw_append_1d(&w->pk[c], km_rw_mem_type(PEAK_COLS[c].kind), w->n_peaks, src, n);
+        ok = km_rw_append_1d(&w->pk[c], w->n_peaks, src, n);
     }
     if (!ok)
         return km_rw_h5fail(ctx, w->path, KM_ERR_IO, "cannot append peaks");

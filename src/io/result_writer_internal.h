@@ -32,9 +32,13 @@ typedef km_result_col col_def;
 
 /* An appended dataset: its chunks are compressed outside HDF5's lock and
  * written directly when its layout allows (h5_chunks.h; z), else by
- * H5Dwrite (z NULL). */
+ * H5Dwrite (z NULL) from memory of type mtype.  mtype is set once with the
+ * column: every H5T_NATIVE_* macro calls H5open(), which takes HDF5's
+ * global lock, and resolving it per append took that lock ~9 400 times a
+ * 60 s session (bench/README.md "Session 30 (pipe)"). */
 typedef struct km_rw_col {
     hid_t ds;
+    hid_t mtype;
     km_h5_chunks_out *z;
 } km_rw_col;
 
@@ -105,12 +109,15 @@ int km_rw_make_column(km_result_writer *w, hid_t group, const col_def *c, int fi
                       km_rw_col *out);
 /* ds (owned from here on) with its direct chunk writer when eligible. */
 void km_rw_col_init(km_result_writer *w, km_rw_col *c, hid_t ds, hid_t mtype);
-/* Append n rows of `buf` (memory type mtype) to a column of rank 1 or 3
- * now holding `old` rows; a row of a rank-3 dataset is rows x cols
+/* Append n rows of `buf` (the column's memory type) to a column of rank 1
+ * or 3 now holding `old` rows; a row of a rank-3 dataset is rows x cols
  * elements. */
-int km_rw_append_rows(km_rw_col *c, hid_t mtype, int rank, int32_t rows, int32_t cols,
-                      int64_t old, const void *buf, size_t n);
-int km_rw_append_1d(km_rw_col *c, hid_t mtype, int64_t old, const void *buf, size_t n);
+int km_rw_append_rows(km_rw_col *c, int rank, int32_t rows, int32_t cols, int64_t old,
+                      const void *buf, size_t n);
+int km_rw_append_1d(km_rw_col *c, int64_t old, const void *buf, size_t n);
+/* 1 when appending n rows to c calls HDF5 (a chunk completes, or the
+ * column is written by H5Dwrite), 0 when they are only buffered. */
+int km_rw_col_calls_h5(const km_rw_col *c, size_t n);
 /* The last chunk written (before commit closes the file). */
 int km_rw_col_finish(km_rw_col *c);
 void km_rw_col_close(km_rw_col *c);
