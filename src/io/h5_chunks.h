@@ -34,6 +34,14 @@
 
 typedef struct km_h5_chunks km_h5_chunks;
 
+/* The filter pipeline's steps, shared by reading and writing. */
+enum { STEP_DEFLATE = 1, STEP_SHUFFLE = 2, STEP_LZF = 3, MAX_STEPS = 2 };
+/* The dataset's filters as steps in write order, each deflate, shuffle or
+ * LZF and each at most once, with their first client value in cd0
+ * (deflate: the level; shuffle: the element size; UINT_MAX when absent).
+ * The count, or -1 for any other pipeline. */
+int km_h5_filter_steps(hid_t dcpl, int step[MAX_STEPS], unsigned cd0[MAX_STEPS]);
+
 /* h5py's LZF filter (registered with The HDF Group as 32000): decoded here;
  * the HDF5 library has no LZF of its own. */
 #define KM_H5_FILTER_LZF 32000

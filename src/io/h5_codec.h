@@ -1,5 +1,5 @@
 /* The byte codecs of HDF5's filters that knotmap runs itself, outside
- * HDF5's lock (h5_chunks.c reads and writes chunks with them): the byte
+ * HDF5's lock (h5_chunks_read.c reads and h5_chunks.c writes chunks with them): the byte
  * shuffle (filter 2) both ways and h5py's LZF (filter 32000) decoding.
  * Pure functions of their buffers.  Internal to src/io. */
 #ifndef KM_H5_CODEC_H

@@ -88,7 +88,7 @@ double km_h5_int_saturation(hid_t d);
  * cache_bytes for n_chunks chunks, so that a reader going through it in
  * order inflates each chunk once: every chunk a block of frames touches
  * (all the tiles across a frame when h5py split the frames spatially,
- * for what H5Dread still reads: h5_chunks.c decodes the rest).  HDF5's
+ * for what H5Dread still reads: h5_chunks_read.c decodes the rest).  HDF5's
  * default 1 MiB would inflate a chunk once per block instead (2.2x the
  * time of a 32x32 session).  The cache is set when a dataset is opened (a
  * second open shares the first one's), hence the close.  Errors:

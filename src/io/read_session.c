@@ -4,7 +4,7 @@
  * type class, shape and attribute is checked before use, the chunk cache is
  * bounded, and frames are streamed by hyperslab blocks so memory does not
  * grow with the session length.  float32 and float64 frames stored with
- * shuffle and/or deflate are decoded by h5_chunks.c outside HDF5's global
+ * shuffle and/or deflate are decoded by h5_chunks_read.c outside HDF5's global
  * lock; other types and filters go through H5Dread, which converts the
  * stored sample type to float32. */
 #include <math.h>
@@ -257,7 +257,7 @@ done:
 
 /* Refuse filters this HDF5 cannot decode now, with their name, instead of
  * a read error in the middle of the session.  LZF passes on /frames when
- * h5_chunks.c decodes it (slab_cap: its bound, 0 for other datasets). */
+ * h5_chunks_read.c decodes it (slab_cap: its bound, 0 for other datasets). */
 static km_status check_filters(km_ctx *ctx, hid_t d, const char *name, size_t *chunk_bytes,
                                size_t elem_size, size_t *chunks_across, size_t slab_cap)
 {
@@ -277,7 +277,7 @@ static km_status check_filters(km_ctx *ctx, hid_t d, const char *name, size_t *c
         char fname[64] = "";
         H5Z_filter_t id = H5Pget_filter2(dcpl, (unsigned)i, &flags, &nelem, NULL,
                                          sizeof fname, fname, &conf);
-        /* LZF: decoded by h5_chunks.c when it takes the dataset, asked
+        /* LZF: decoded by h5_chunks_read.c when it takes the dataset, asked
            first: H5Zfilter_avail loads every filter plugin (0.1 s+). */
         if (id < 0 || (!(id == KM_H5_FILTER_LZF && km_h5_chunks_eligible(d, slab_cap)) &&
                        H5Zfilter_avail(id) <= 0)) {

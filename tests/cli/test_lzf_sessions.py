@@ -2,7 +2,7 @@
 filter 32000), read by the command itself.
 
 The HDF5 library has no LZF: h5py registers its own in the Python process
-that writes the file, so before knotmap decoded LZF (src/io/h5_chunks.c) the
+that writes the file, so before knotmap decoded LZF (src/io/h5_chunks_read.c) the
 command refused such a session while the Python package, run beside h5py,
 read it.  Here the files are written by h5py (its LZF encoder is the
 reference), the command processes them, and every result dataset must equal

@@ -155,7 +155,7 @@ def session_seeds():
         f.create_dataset("mask", data=np.ones((3, 3), dtype=np.uint8))
 
     def lzf_f32(f, np):
-        # h5py's LZF (decoded by knotmap itself, src/io/h5_chunks.c), with
+        # h5py's LZF (decoded by knotmap itself, src/io/h5_chunks_read.c), with
         # the byte shuffle, chunks of whole frames: one that LZF shrinks and
         # the mostly-zero rest.
         f.attrs["schema"] = "knotmap-session"

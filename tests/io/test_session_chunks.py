@@ -1,5 +1,5 @@
 """Session frames read by knotmap equal h5py's read, bit for bit, whatever
-the storage filters (src/io/h5_chunks.c decodes shuffle, deflate and h5py's
+the storage filters (src/io/h5_chunks_read.c decodes shuffle, deflate and h5py's
 LZF itself; everything else goes through HDF5, plugins included).
 
 Files are written here with h5py: deflate levels with and without shuffle,
@@ -67,7 +67,7 @@ LAYOUTS = {
     "spatial_lzf": dict(compression="lzf", chunks=(100, 5, 4)),
     "contiguous": dict(),
     "lzf_shuffle": dict(compression="lzf", shuffle=True, chunks=(64, R, C)),
-    # decoded by knotmap itself (h5_chunks.c), not by h5py's registered filter
+    # decoded by knotmap itself (h5_chunks_read.c), not by h5py's registered filter
     "lzf": dict(compression="lzf", chunks=(50, R, C)),
     "lzf_float64": dict(compression="lzf", shuffle=True, chunks=(64, R, C), dtype="f8"),
     "fletcher32_gzip": dict(compression="gzip", fletcher32=True, chunks=(64, R, C)),

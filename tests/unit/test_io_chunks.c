@@ -1,4 +1,4 @@
-/* Direct chunk reads (src/io/h5_chunks.c): frames bit-identical to HDF5's
+/* Direct chunk reads (src/io/h5_chunks_read.c): frames bit-identical to HDF5's
  * own H5Dread on files written here with the HDF5 C API: with and without
  * shuffle, deflate levels 0-9, partial edge chunks (filtered and, with
  * H5D_CHUNK_DONT_FILTER_PARTIAL_CHUNKS, stored raw), frames split in
@@ -153,7 +153,7 @@ ParameterizedTest(layout *l, io_chunks, identical_to_h5dread)
         goto done;
     }
     if (l->raw_partial && T % l->chunk_frames != 0) {
-        /* The unfiltered edge chunk is HDF5's to read (h5_chunks.c), the
+        /* The unfiltered edge chunk is HDF5's to read (h5_chunks_read.c), the
            full chunks before it are decoded here. */
         int64_t full = T / l->chunk_frames * l->chunk_frames;
         cr_assert_eq(km_h5_chunks_read(c, T - 1, 1, b), 0);

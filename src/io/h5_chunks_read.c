@@ -1,0 +1,371 @@
+/* Direct chunk reading with libdeflate: see h5_chunks.h. */
+#include <float.h>
+#include <libdeflate.h>
+#include <limits.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "h5_chunks.h"
+#include "h5_codec.h"
+
+/* The stored element types read here (little-endian), converted to float32
+ * as H5Dread into H5T_NATIVE_FLOAT converts them. */
+enum { T_F32 = 1, T_F64, T_I8, T_U8, T_I16, T_U16, T_I32, T_U32 };
+
+struct km_h5_chunks {
+    hid_t d;
+    int64_t n_frames;
+    int64_t cf;          /* frames per chunk */
+    size_t rows, cols;   /* R, C */
+    size_t cr, cc;       /* a chunk's rows and columns (the frame's, or a tile of it) */
+    size_t tiles_r, tiles_c; /* chunks across a frame: ceil(R / cr), ceil(C / cc) */
+    size_t frame_elems;  /* R * C */
+    size_t elem;         /* stored element: 1, 2, 4 or 8 bytes */
+    int kind;            /* its type, T_* */
+    size_t chunk_bytes;  /* one stored chunk decoded: cf * cr * cc * elem */
+    size_t slab_bytes;   /* cf whole frames: cf * R * C * elem */
+    int raw_partial;     /* partial edge chunks stored unfiltered */
+    int n_steps;
+    int step[MAX_STEPS]; /* the filter pipeline in write order */
+    unsigned char *raw, *scratch, *tile;
+    size_t raw_cap;
+    void *cache;         /* the last decoded chunk row (cf frames), stored type */
+    int64_t cached;      /* its chunk row, -1 = none */
+    struct libdeflate_decompressor *dec;
+};
+
+void km_h5_chunks_free(km_h5_chunks *c)
+{
+    if (c == NULL)
+        return;
+    if (c->dec != NULL)
+        libdeflate_free_decompressor(c->dec);
+    free(c->raw);
+    free(c->scratch);
+    free(c->tile);
+    free(c->cache);
+    free(c);
+}
+
+/* Shuffle on the stored element size, deflate at any level, LZF (not
+ * with deflate: one compressor). */
+static int read_pipeline(hid_t dcpl, km_h5_chunks *c)
+{
+    unsigned cd0[MAX_STEPS];
+    int n = km_h5_filter_steps(dcpl, c->step, cd0), compressors = 0;
+    for (int i = 0; i < n; i++) {
+        if (c->step[i] == STEP_SHUFFLE && cd0[i] != c->elem)
+            return 0;
+        compressors += c->step[i] != STEP_SHUFFLE;
+    }
+    if (n < 0 || compressors > 1)
+        return 0;
+    c->n_steps = n;
+    return 1;
+}
+
+/* The T_* of a stored type, its size into *elem; 0 when not read here. */
+static int stored_kind(hid_t type, size_t *elem)
+{
+    const struct {
+        hid_t type;
+        int kind;
+        size_t size;
+    } known[] = {{H5T_IEEE_F32LE, T_F32, 4}, {H5T_IEEE_F64LE, T_F64, 8},
+                 {H5T_STD_I8LE, T_I8, 1},    {H5T_STD_U8LE, T_U8, 1},
+                 {H5T_STD_I16LE, T_I16, 2},  {H5T_STD_U16LE, T_U16, 2},
+                 {H5T_STD_I32LE, T_I32, 4},  {H5T_STD_U32LE, T_U32, 4}};
+    *elem = 0;
+    for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+        if (H5Tequal(type, known[i].type) > 0) {
+            *elem = known[i].size;
+            return known[i].kind;
+        }
+    return 0;
+}
+
+/* The layout and filters km_h5_chunks_open accepts, into c (c->d, the
+ * sizes and the steps); 1 when eligible. */
+static int eligible(hid_t frames, size_t max_slab_bytes, km_h5_chunks *c)
+{
+    hid_t dcpl = H5I_INVALID_HID, type = H5I_INVALID_HID, space = H5I_INVALID_HID;
+    hsize_t dims[3], chunk[3];
+    int ok = 0;
+    const float one = 1.0f;
+    unsigned char lead;
+
+    memcpy(&lead, &one, 1); /* little-endian host: the first byte of 1.0f is 0 */
+    if (lead != 0)
+        return 0;
+    c->d = frames;
+    dcpl = H5Dget_create_plist(frames);
+    type = H5Dget_type(frames);
+    space = H5Dget_space(frames);
+    if (type >= 0)
+        c->kind = stored_kind(type, &c->elem);
+    if (dcpl < 0 || type < 0 || space < 0 || H5Pget_layout(dcpl) != H5D_CHUNKED ||
+        c->elem == 0 || H5Sget_simple_extent_ndims(space) != 3 ||
+        H5Sget_simple_extent_dims(space, dims, NULL) != 3 || H5Pget_chunk(dcpl, 3, chunk) != 3)
+        goto done;
+    if (chunk[0] == 0 || chunk[1] == 0 || chunk[2] == 0 || dims[1] == 0 || dims[2] == 0 ||
+        !read_pipeline(dcpl, c))
+        goto done;
+    /* The decoded frames of one chunk row (every tile across the frame)
+       are kept: bounded by the caller. */
+    if ((double)chunk[0] * (double)dims[1] * (double)dims[2] * (double)c->elem >
+        (double)max_slab_bytes)
+        goto done;
+    /* H5D_CHUNK_DONT_FILTER_PARTIAL_CHUNKS: HDF5 1.10.8's H5Dread_chunk
+       reports a filter mask of 0 for such an unfiltered edge chunk, so
+       those chunks are left to H5Dread. */
+    unsigned opts = 0;
+    if (H5Pget_chunk_opts(dcpl, &opts) < 0)
+        goto done;
+    c->raw_partial = (opts & H5D_CHUNK_DONT_FILTER_PARTIAL_CHUNKS) != 0;
+    /* An unfiltered edge chunk goes to H5Dread, which has no LZF here. */
+    for (int i = 0; i < c->n_steps; i++)
+        if (c->step[i] == STEP_LZF && c->raw_partial)
+            goto done;
+    c->n_frames = (int64_t)dims[0];
+    c->cf = (int64_t)chunk[0];
+    c->rows = (size_t)dims[1];
+    c->cols = (size_t)dims[2];
+    c->cr = (size_t)chunk[1];
+    c->cc = (size_t)chunk[2];
+    c->tiles_r = (c->rows + c->cr - 1) / c->cr;
+    c->tiles_c = (c->cols + c->cc - 1) / c->cc;
+    c->frame_elems = c->rows * c->cols;
+    /* The open path has already bounded the chunk size. */
+    c->chunk_bytes = (size_t)chunk[0] * c->cr * c->cc * c->elem;
+    c->slab_bytes = (size_t)chunk[0] * c->frame_elems * c->elem;
+    ok = 1;
+done:
+    if (space >= 0)
+        H5Sclose(space);
+    if (type >= 0)
+        H5Tclose(type);
+    if (dcpl >= 0)
+        H5Pclose(dcpl);
+    return ok;
+}
+
+int km_h5_chunks_eligible(hid_t frames, size_t max_slab_bytes)
+{
+    km_h5_chunks c;
+    memset(&c, 0, sizeof c);
+    return eligible(frames, max_slab_bytes, &c);
+}
+
+/* The chunks are the frame's own (one per chunk row, laid out as the
+ * frames are): decoded straight into place. */
+static int whole_frames(const km_h5_chunks *c)
+{
+    return c->cr == c->rows && c->cc == c->cols;
+}
+
+km_h5_chunks *km_h5_chunks_open(hid_t frames, size_t max_slab_bytes)
+{
+    km_h5_chunks *c = calloc(1, sizeof *c);
+    if (c == NULL)
+        return NULL;
+    c->cached = -1;
+    if (!eligible(frames, max_slab_bytes, c) || (c->cache = malloc(c->slab_bytes)) == NULL ||
+        (c->scratch = malloc(c->chunk_bytes)) == NULL ||
+        (!whole_frames(c) && (c->tile = malloc(c->chunk_bytes)) == NULL) ||
+        (c->dec = libdeflate_alloc_decompressor()) == NULL) {
+        km_h5_chunks_free(c);
+        return NULL;
+    }
+    return c;
+}
+
+/* The stored bytes of the chunk at chunk row k, tile (tr, tc) into c->raw
+ * (*stored of them, *skipped the filters not applied): 1 when the chunk is
+ * to be decoded here, 0 when H5Dread must read it (a partial edge chunk
+ * stored unfiltered, an unallocated chunk, a size deflate could not give,
+ * out of memory or an HDF5 error).  HDF5 is called twice, to size and copy
+ * the stored bytes. */
+static int fetch_chunk(km_h5_chunks *c, int64_t k, size_t tr, size_t tc, hsize_t *stored,
+                       uint32_t *skipped)
+{
+    hsize_t off[3] = {(hsize_t)(k * c->cf), (hsize_t)(tr * c->cr), (hsize_t)(tc * c->cc)};
+
+    *stored = 0;
+    *skipped = 0;
+    if (c->raw_partial && ((k + 1) * c->cf > c->n_frames || (tr + 1) * c->cr > c->rows ||
+                           (tc + 1) * c->cc > c->cols))
+        return 0;
+    /* Unallocated (fill value), unknown, or larger than deflate could
+       make it (stored blocks add 5 bytes per 64 KiB): HDF5 reads it. */
+    if (H5Dget_chunk_storage_size(c->d, off, stored) < 0 || *stored == 0 ||
+        *stored > (hsize_t)(c->chunk_bytes + c->chunk_bytes / 8 + 4096))
+        return 0;
+    if ((size_t)*stored > c->raw_cap) {
+        unsigned char *r = realloc(c->raw, (size_t)*stored);
+        if (r == NULL)
+            return 0;
+        c->raw = r;
+        c->raw_cap = (size_t)*stored;
+    }
+    return H5Dread_chunk(c->d, H5P_DEFAULT, off, skipped, c->raw) >= 0;
+}
+
+int km_h5_chunks_fetch(km_h5_chunks *c, int64_t frame)
+{
+    hsize_t stored;
+    uint32_t skipped;
+    if (c == NULL || frame < 0 || frame >= c->n_frames)
+        return 0;
+    for (size_t tr = 0; tr < c->tiles_r; tr++)
+        for (size_t tc = 0; tc < c->tiles_c; tc++)
+            if (!fetch_chunk(c, frame / c->cf, tr, tc, &stored, &skipped))
+                return 0;
+    return 1;
+}
+
+/* The chunk at chunk row k, tile (tr, tc) decoded into dst (chunk_bytes),
+ * its stored bytes fetched with HDF5's lock held only to copy them; the
+ * decoding runs without it. */
+static int decode_tile(km_h5_chunks *c, int64_t k, size_t tr, size_t tc, void *dst)
+{
+    hsize_t stored = 0;
+    uint32_t skipped = 0;
+    int todo[MAX_STEPS], m = 0;
+
+    if (!fetch_chunk(c, k, tr, tc, &stored, &skipped))
+        return 0;
+    for (int i = c->n_steps - 1; i >= 0; i--) /* decode in reverse order */
+        if (!(skipped & (1u << i)))
+            todo[m++] = c->step[i];
+    const unsigned char *cur = c->raw;
+    size_t cur_n = (size_t)stored;
+    for (int j = 0; j < m; j++) {
+        unsigned char *out = j == m - 1 ? dst : c->scratch;
+        if (todo[j] == STEP_DEFLATE) {
+            size_t got = 0;
+            if (libdeflate_zlib_decompress(c->dec, cur, cur_n, out, c->chunk_bytes, &got) !=
+                    LIBDEFLATE_SUCCESS ||
+                got != c->chunk_bytes)
+                return 0;
+        } else if (todo[j] == STEP_LZF) {
+            if (!km_lzf_decode(cur, cur_n, out, c->chunk_bytes))
+                return 0;
+        } else {
+            if (cur_n != c->chunk_bytes)
+                return 0;
+            if (c->elem == 4)
+                km_unshuffle4(cur, out, c->chunk_bytes / 4);
+            else if (c->elem == 8)
+                km_unshuffle8(cur, out, c->chunk_bytes / 8);
+            else if (c->elem == 2)
+                km_unshuffle2(cur, out, c->chunk_bytes / 2);
+            else
+                memcpy(out, cur, c->chunk_bytes); /* one byte: nothing moved */
+        }
+        cur = out;
+        cur_n = c->chunk_bytes;
+    }
+    if (m == 0) {
+        if (cur_n != c->chunk_bytes)
+            return 0;
+        memcpy(dst, cur, cur_n);
+    }
+    return 1;
+}
+
+/* Chunk row k (cf whole frames, slab_bytes) decoded into dst: the frame's
+ * own chunk in place, or each tile across the frame decoded and its rows
+ * put where they lie in the frames (the parts of edge tiles past the
+ * frame, HDF5's padding, left out).  h5py chunks a [T, R, C] array by
+ * itself in tiles, e.g. [750, 4, 4] for 32 x 32 frames. */
+static int decode_chunk(km_h5_chunks *c, int64_t k, unsigned char *dst)
+{
+    if (whole_frames(c))
+        return decode_tile(c, k, 0, 0, dst);
+    const size_t e = c->elem;
+    for (size_t tr = 0; tr < c->tiles_r; tr++) {
+        size_t r0 = tr * c->cr, nr = c->rows - r0 < c->cr ? c->rows - r0 : c->cr;
+        for (size_t tc = 0; tc < c->tiles_c; tc++) {
+            size_t c0 = tc * c->cc, nc = c->cols - c0 < c->cc ? c->cols - c0 : c->cc;
+            if (!decode_tile(c, k, tr, tc, c->tile))
+                return 0;
+            for (size_t f = 0; f < (size_t)c->cf; f++)
+                for (size_t r = 0; r < nr; r++)
+                    memcpy(dst + ((f * c->rows + r0 + r) * c->cols + c0) * e,
+                           c->tile + ((f * c->cr + r) * c->cc) * e, nc * e);
+        }
+    }
+    return 1;
+}
+
+/* float64 to float32 as HDF5's own conversion does it (H5Dread into
+ * H5T_NATIVE_FLOAT): beyond the float range is an overflow, which HDF5
+ * makes an infinity where a C cast would round to FLT_MAX; the rest is the
+ * C cast (round to nearest, NaN stays NaN). */
+static void narrow(const double *restrict in, float *restrict out, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        double v = in[i];
+        out[i] = v > (double)FLT_MAX ? INFINITY : v < -(double)FLT_MAX ? -INFINITY : (float)v;
+    }
+}
+
+/* Integers to float32 as HDF5's own conversion does it (its hard
+ * conversions are the C cast: exact up to 2^24, then round to nearest). */
+#define KM_WIDEN(name, type)                                                                    \
+    static void name(const type *restrict in, float *restrict out, size_t n)                    \
+    {                                                                                           \
+        for (size_t i = 0; i < n; i++)                                                          \
+            out[i] = (float)in[i];                                                              \
+    }
+KM_WIDEN(widen_i8, int8_t)
+KM_WIDEN(widen_u8, uint8_t)
+KM_WIDEN(widen_i16, int16_t)
+KM_WIDEN(widen_u16, uint16_t)
+KM_WIDEN(widen_i32, int32_t)
+KM_WIDEN(widen_u32, uint32_t)
+
+/* count frames from frame lo of the cached chunk into dst, as float32. */
+static void copy_cached(const km_h5_chunks *c, int64_t lo, int64_t count, float *dst)
+{
+    size_t n = (size_t)count * c->frame_elems, at = (size_t)lo * c->frame_elems;
+    const unsigned char *src = (const unsigned char *)c->cache + at * c->elem;
+    switch (c->kind) {
+    case T_F32: memcpy(dst, src, n * sizeof(float)); break;
+    case T_F64: narrow((const double *)(const void *)src, dst, n); break;
+    case T_I8: widen_i8((const int8_t *)(const void *)src, dst, n); break;
+    case T_U8: widen_u8(src, dst, n); break;
+    case T_I16: widen_i16((const int16_t *)(const void *)src, dst, n); break;
+    case T_U16: widen_u16((const uint16_t *)(const void *)src, dst, n); break;
+    case T_I32: widen_i32((const int32_t *)(const void *)src, dst, n); break;
+    default: widen_u32((const uint32_t *)(const void *)src, dst, n); break;
+    }
+}
+
+int64_t km_h5_chunks_read(km_h5_chunks *c, int64_t first, int64_t n, float *out)
+{
+    int64_t end = first + n;
+    if (c == NULL || first < 0 || n < 0 || end > c->n_frames)
+        return 0;
+    for (int64_t f = first; f < end;) {
+        int64_t k = f / c->cf, c0 = k * c->cf, lo = f - c0;
+        int64_t count = c->cf - lo < end - f ? c->cf - lo : end - f;
+        float *dst = out + (size_t)(f - first) * c->frame_elems;
+        if (k != c->cached && lo == 0 && count == c->cf && c->kind == T_F32) {
+            /* Wholly inside the request: straight into the caller's buffer. */
+            if (!decode_chunk(c, k, (unsigned char *)dst))
+                return f - first;
+        } else {
+            if (k != c->cached) {
+                c->cached = -1;
+                if (!decode_chunk(c, k, c->cache))
+                    return f - first;
+                c->cached = k;
+            }
+            copy_cached(c, lo, count, dst);
+        }
+        f += count;
+    }
+    return n;
+}
