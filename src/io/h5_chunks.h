@@ -57,6 +57,10 @@ int km_h5_chunks_eligible(hid_t frames, size_t max_slab_bytes);
  * The dataset handle stays owned by the caller and must outlive the
  * object. */
 km_h5_chunks *km_h5_chunks_open(hid_t frames, size_t max_slab_bytes);
+/* The same for a dataset stored [R, C, T] (read_session_rct.c), chunked
+ * [r, c, k]: each chunk's runs in time are put in place in the frames
+ * [T, R, C] that km_h5_chunks_read delivers; eligible by the same rules. */
+km_h5_chunks *km_h5_chunks_open_rct(hid_t frames, size_t max_slab_bytes);
 
 /* Frames [first, first + n) into out (n * R * C floats).  Returns how many
  * leading frames were read (n = all; fewer: the caller reads the rest with

@@ -23,6 +23,7 @@ struct km_h5_chunks {
     size_t frame_elems;  /* R * C */
     size_t elem;         /* stored element: 1, 2, 4 or 8 bytes */
     int kind;            /* its type, T_* */
+    int tlast;           /* stored [R, C, T], chunked [cr, cc, cf] (else [T, R, C]) */
     size_t chunk_bytes;  /* one stored chunk decoded: cf * cr * cc * elem */
     size_t slab_bytes;   /* cf whole frames: cf * R * C * elem */
     int raw_partial;     /* partial edge chunks stored unfiltered */
@@ -108,12 +109,14 @@ static int eligible(hid_t frames, size_t max_slab_bytes, km_h5_chunks *c)
         c->elem == 0 || H5Sget_simple_extent_ndims(space) != 3 ||
         H5Sget_simple_extent_dims(space, dims, NULL) != 3 || H5Pget_chunk(dcpl, 3, chunk) != 3)
         goto done;
-    if (chunk[0] == 0 || chunk[1] == 0 || chunk[2] == 0 || dims[1] == 0 || dims[2] == 0 ||
+    /* Axes: t, r, c = 0, 1, 2 ([T, R, C]) or 2, 0, 1 ([R, C, T]). */
+    const int at = c->tlast ? 2 : 0, ar = c->tlast ? 0 : 1, ac = c->tlast ? 1 : 2;
+    if (chunk[0] == 0 || chunk[1] == 0 || chunk[2] == 0 || dims[ar] == 0 || dims[ac] == 0 ||
         !read_pipeline(dcpl, c))
         goto done;
     /* The decoded frames of one chunk row (every tile across the frame)
        are kept: bounded by the caller. */
-    if ((double)chunk[0] * (double)dims[1] * (double)dims[2] * (double)c->elem >
+    if ((double)chunk[at] * (double)dims[ar] * (double)dims[ac] * (double)c->elem >
         (double)max_slab_bytes)
         goto done;
     /* H5D_CHUNK_DONT_FILTER_PARTIAL_CHUNKS: HDF5 1.10.8's H5Dread_chunk
@@ -127,18 +130,18 @@ static int eligible(hid_t frames, size_t max_slab_bytes, km_h5_chunks *c)
     for (int i = 0; i < c->n_steps; i++)
         if (c->step[i] == STEP_LZF && c->raw_partial)
             goto done;
-    c->n_frames = (int64_t)dims[0];
-    c->cf = (int64_t)chunk[0];
-    c->rows = (size_t)dims[1];
-    c->cols = (size_t)dims[2];
-    c->cr = (size_t)chunk[1];
-    c->cc = (size_t)chunk[2];
+    c->n_frames = (int64_t)dims[at];
+    c->cf = (int64_t)chunk[at];
+    c->rows = (size_t)dims[ar];
+    c->cols = (size_t)dims[ac];
+    c->cr = (size_t)chunk[ar];
+    c->cc = (size_t)chunk[ac];
     c->tiles_r = (c->rows + c->cr - 1) / c->cr;
     c->tiles_c = (c->cols + c->cc - 1) / c->cc;
     c->frame_elems = c->rows * c->cols;
     /* The open path has already bounded the chunk size. */
-    c->chunk_bytes = (size_t)chunk[0] * c->cr * c->cc * c->elem;
-    c->slab_bytes = (size_t)chunk[0] * c->frame_elems * c->elem;
+    c->chunk_bytes = (size_t)c->cf * c->cr * c->cc * c->elem;
+    c->slab_bytes = (size_t)c->cf * c->frame_elems * c->elem;
     ok = 1;
 done:
     if (space >= 0)
@@ -161,15 +164,16 @@ int km_h5_chunks_eligible(hid_t frames, size_t max_slab_bytes)
  * frames are): decoded straight into place. */
 static int whole_frames(const km_h5_chunks *c)
 {
-    return c->cr == c->rows && c->cc == c->cols;
+    return c->cr == c->rows && c->cc == c->cols && !c->tlast;
 }
 
-km_h5_chunks *km_h5_chunks_open(hid_t frames, size_t max_slab_bytes)
+static km_h5_chunks *open_axes(hid_t frames, size_t max_slab_bytes, int tlast)
 {
     km_h5_chunks *c = calloc(1, sizeof *c);
     if (c == NULL)
         return NULL;
     c->cached = -1;
+    c->tlast = tlast;
     if (!eligible(frames, max_slab_bytes, c) || (c->cache = malloc(c->slab_bytes)) == NULL ||
         (c->scratch = malloc(c->chunk_bytes)) == NULL ||
         (!whole_frames(c) && (c->tile = malloc(c->chunk_bytes)) == NULL) ||
@@ -178,6 +182,16 @@ km_h5_chunks *km_h5_chunks_open(hid_t frames, size_t max_slab_bytes)
         return NULL;
     }
     return c;
+}
+
+km_h5_chunks *km_h5_chunks_open(hid_t frames, size_t max_slab_bytes)
+{
+    return open_axes(frames, max_slab_bytes, 0);
+}
+
+km_h5_chunks *km_h5_chunks_open_rct(hid_t frames, size_t max_slab_bytes)
+{
+    return open_axes(frames, max_slab_bytes, 1);
 }
 
 /* The stored bytes of the chunk at chunk row k, tile (tr, tc) into c->raw
@@ -189,7 +203,8 @@ km_h5_chunks *km_h5_chunks_open(hid_t frames, size_t max_slab_bytes)
 static int fetch_chunk(km_h5_chunks *c, int64_t k, size_t tr, size_t tc, hsize_t *stored,
                        uint32_t *skipped)
 {
-    hsize_t off[3] = {(hsize_t)(k * c->cf), (hsize_t)(tr * c->cr), (hsize_t)(tc * c->cc)};
+    hsize_t t0 = (hsize_t)(k * c->cf), r0 = (hsize_t)(tr * c->cr), c0 = (hsize_t)(tc * c->cc);
+    hsize_t off[3] = {c->tlast ? r0 : t0, c->tlast ? c0 : r0, c->tlast ? t0 : c0};
 
     *stored = 0;
     *skipped = 0;
@@ -274,6 +289,34 @@ static int decode_tile(km_h5_chunks *c, int64_t k, size_t tr, size_t tc, void *d
     return 1;
 }
 
+/* A time-last tile [cr, cc, cf] (c->tile) put in place in the frames
+ * [cf, R, C] at dst: its taxel (r, x)'s run of cf values goes to every
+ * frame's (r0 + r, c0 + x); the tile's padding past the frame left out. */
+#define KM_PLACE(type)                                                                          \
+    do {                                                                                        \
+        const type *src = (const type *)(const void *)c->tile;                                  \
+        type *out = (type *)(void *)dst;                                                        \
+        for (size_t r = 0; r < nr; r++)                                                         \
+            for (size_t x = 0; x < nc; x++) {                                                   \
+                const type *run = src + (r * c->cc + x) * cf;                                   \
+                type *to = out + (r0 + r) * c->cols + c0 + x;                                   \
+                for (size_t f = 0; f < cf; f++)                                                 \
+                    to[f * plane] = run[f];                                                     \
+            }                                                                                   \
+    } while (0)
+static void place_time_last(const km_h5_chunks *c, size_t r0, size_t nr, size_t c0, size_t nc,
+                            unsigned char *dst)
+{
+    const size_t cf = (size_t)c->cf, plane = c->frame_elems;
+    switch (c->elem) {
+    case 1: KM_PLACE(uint8_t); break;
+    case 2: KM_PLACE(uint16_t); break;
+    case 4: KM_PLACE(uint32_t); break;
+    default: KM_PLACE(uint64_t); break;
+    }
+}
+#undef KM_PLACE
+
 /* Chunk row k (cf whole frames, slab_bytes) decoded into dst: the frame's
  * own chunk in place, or each tile across the frame decoded and its rows
  * put where they lie in the frames (the parts of edge tiles past the
@@ -290,6 +333,10 @@ static int decode_chunk(km_h5_chunks *c, int64_t k, unsigned char *dst)
             size_t c0 = tc * c->cc, nc = c->cols - c0 < c->cc ? c->cols - c0 : c->cc;
             if (!decode_tile(c, k, tr, tc, c->tile))
                 return 0;
+            if (c->tlast) {
+                place_time_last(c, r0, nr, c0, nc, dst);
+                continue;
+            }
             for (size_t f = 0; f < (size_t)c->cf; f++)
                 for (size_t r = 0; r < nr; r++)
                     memcpy(dst + ((f * c->rows + r0 + r) * c->cols + c0) * e,

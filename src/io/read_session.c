@@ -438,7 +438,7 @@ static km_status session_probe(km_ctx *ctx, km_reader *r)
         return KM_OK;
     km_h5_quiet_begin(&q);
     if (!s->chunks_tried) {
-        s->chunks = km_h5_chunks_open(s->frames, s->slab_cap);
+        s->chunks = (s->rct ? km_h5_chunks_open_rct : km_h5_chunks_open)(s->frames, s->slab_cap);
         s->chunks_tried = 1;
     }
     fetched = km_h5_chunks_fetch(s->chunks, s->next);
@@ -541,7 +541,7 @@ static km_status open_time(km_ctx *ctx, km_reader *r, session_impl *s, hsize_t n
     if (tdims[0] != n_frames && tdims[0] == (hsize_t)r->info.cols) { /* h5py/xarray's [R, C, T] */
         if ((st = km_session_rct_open(ctx, r, s->file, &s->frames, s->slab_cap)) != KM_OK)
             return st;
-        s->rct = s->chunks_tried = 1; /* no chunk reader: it decodes [T, R, C] */
+        s->rct = 1; /* its chunks are put in place in time (km_h5_chunks_open_rct) */
         s->n_frames = r->info.n_frames;
         s->rows = r->info.rows;
         s->cols = r->info.cols;
@@ -642,20 +642,22 @@ static km_status session_read(km_ctx *ctx, km_reader *r, float *frames, double *
     count[0] = (hsize_t)n;
     count[1] = (hsize_t)s->rows;
     count[2] = (hsize_t)s->cols;
-    /* Stored chunks decoded here when the filters allow (h5_chunks.h),
-       else (or when a chunk does not decode) HDF5's own read; [R, C, T]
-       through HDF5 and transposed (read_session_rct.c). */
+    /* Stored chunks decoded here when the filters allow (h5_chunks.h), else
+       HDF5's own read ([R, C, T]: transposed by read_session_rct.c). */
     if (!s->chunks_tried) {
-        s->chunks = km_h5_chunks_open(s->frames, s->slab_cap);
+        s->chunks = (s->rct ? km_h5_chunks_open_rct : km_h5_chunks_open)(s->frames, s->slab_cap);
         s->chunks_tried = 1;
     }
-    done_frames = s->rct ? 0 : km_h5_chunks_read(s->chunks, s->next, n, frames);
+    done_frames = km_h5_chunks_read(s->chunks, s->next, n, frames);
     start[0] = (hsize_t)(s->next + done_frames);
     count[0] = (hsize_t)(n - done_frames);
     fspace = H5Dget_space(s->frames);
     mspace = H5Screate_simple(3, count, NULL);
-    if (s->rct ? km_session_rct_read(s->frames, s->next, n, s->rows, s->cols, frames) < 0
-               : done_frames < n &&
+    if (done_frames < n && s->rct
+            ? km_session_rct_read(s->frames, s->next + done_frames, n - done_frames, s->rows,
+                                  s->cols, frames + (size_t)done_frames * (size_t)s->rows *
+                                                        (size_t)s->cols) < 0
+            : done_frames < n &&
                      (fspace < 0 || mspace < 0 ||
                       H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, count, NULL) < 0 ||
                       H5Dread(s->frames, H5T_NATIVE_FLOAT, mspace, fspace, H5P_DEFAULT,

@@ -1,8 +1,9 @@
 /* HDF5 sessions whose /frames is stored [R, C, T]: an h5py user keeps a
  * recording time-last, xarray writes the dims in the order given.  The
  * order is known only from /time, as long as /frames' last axis and not
- * its first (read_session.c asks); frames are then read a block [R, C, n]
- * at a time through HDF5 and transposed.  docs/FORMAT.md 1.2. */
+ * its first (read_session.c asks).  Chunks that h5_chunks_read.c takes
+ * are decoded there (km_h5_chunks_open_rct); the rest is read here, a block
+ * [R, C, n] at a time through HDF5, and transposed.  docs/FORMAT.md 1.2. */
 #include <stdint.h>
 #include <stdlib.h>
 
