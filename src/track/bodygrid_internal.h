@@ -1,6 +1,7 @@
 /* The body grid's state (docs/ALGORITHMS.md 7.2 and 10 steps 1-3), shared
- * by its three files: bodygrid.c (cells, storage, the deposit rule),
- * bodymap.c (the body map layer) and candidates.c (the candidate layer).
+ * by its files: bodygrid.c (cells, storage, the deposit rule), bodymap.c
+ * (the body map layer), candidates.c (the candidate layer) and
+ * cand_stuck.c (its stuck rule).
  * Private to src/track. */
 #ifndef KM_BODYGRID_INTERNAL_H
 #define KM_BODYGRID_INTERNAL_H
@@ -139,7 +140,21 @@ void km_body_layer_mat_row(km_bodygrid *g, const float *row, const uint8_t *vali
 void km_body_layer_mat_row_plain(km_bodygrid *g, const float *row, const uint8_t *valid,
                                  size_t off, int32_t from);
 
-/* candidates.c: the candidate layer. */
+#if KM_AVX2_TARGET
+#include <immintrin.h>
+
+/* 0 / -1 int32 lanes to eight bytes 0 / 1 at p (the candidate layer's
+ * flags). */
+__attribute__((target("avx2"))) static inline void km_store_flags8(uint8_t *p, __m256i m)
+{
+    const __m256i zero = _mm256_setzero_si256();
+    __m256i b = _mm256_packs_epi16(_mm256_packs_epi32(m, zero), zero);
+    __m128i b8 = _mm_unpacklo_epi32(_mm256_castsi256_si128(b), _mm256_extracti128_si256(b, 1));
+    _mm_storel_epi64((__m128i *)(void *)p, _mm_and_si128(b8, _mm_set1_epi8(1)));
+}
+#endif
+
+/* candidates.c: the candidate layer; cand_stuck.c its stuck rule. */
 km_status km_cand_layer_create(km_ctx *ctx, km_bodygrid *g, const km_candidate_params *p);
 void km_cand_layer_free(km_bodygrid *g);
 void km_cand_layer_stuck(km_bodygrid *g, const km_frame *f);

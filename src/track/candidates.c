@@ -127,136 +127,56 @@ void km_cand_layer_free(km_bodygrid *g)
     memset(x, 0, sizeof *x);
 }
 
-/* Stuck taxels: repeating one value exactly while the sensor around them
- * changes.  A frame counts towards a taxel's run when the taxel repeats
- * its previous value and at least half of its 4 neighbours on the sensor
- * do not: a stuck or dead (0) taxel under a moving load.  A quantised
- * sensor whose noise is under one count repeats values too, all of its
- * taxels together, wherever the load holds still (a user pressing on a
- * tender spot, an idle taxel reading 0): those frames leave the run where
- * it is, so such taxels are never taken for stuck.  Any change of the
- * taxel's own value ends its run.  Branch-free (it vectorises): every
- * taxel, every frame, in two sweeps (what changed; then the runs). */
 #if KM_AVX2_TARGET
-/* 0 / -1 int32 lanes to eight bytes 0 / 1 at p. */
-__attribute__((target("avx2"))) static inline void store_flags8(uint8_t *p, __m256i m)
+/* Eight bytes at p are nonzero, as int32 lanes of -1 / 0. */
+__attribute__((target("avx2"))) static inline __m256i nonzero8(const uint8_t *p)
 {
-    const __m256i zero = _mm256_setzero_si256();
-    __m256i b = _mm256_packs_epi16(_mm256_packs_epi32(m, zero), zero);
-    __m128i b8 = _mm_unpacklo_epi32(_mm256_castsi256_si128(b), _mm256_extracti128_si256(b, 1));
-    _mm_storel_epi64((__m128i *)(void *)p, _mm_and_si128(b8, _mm_set1_epi8(1)));
+    __m256i b = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(const void *)p));
+    return _mm256_xor_si256(_mm256_cmpeq_epi32(b, _mm256_setzero_si256()), _mm256_set1_epi32(-1));
 }
 
-/* changed_taxels' row loop eight taxels at a time; returns where it
-   stopped. */
-__attribute__((target("avx2"))) static int32_t changed_avx2(const float *row, float *pv,
-                                                            uint8_t *chg, int32_t cols)
+/* row_excess's usable test eight taxels at a time (the same terms: |v| <=
+   FLT_MAX is false for NaN and infinities); returns where it stopped. */
+__attribute__((target("avx2"))) static int32_t usable_avx2(uint8_t *ok, const float *row,
+                                                           const uint8_t *mr, const int32_t *run,
+                                                           int32_t sf, const uint8_t *on,
+                                                           int32_t cols)
 {
+    const __m256 abs = _mm256_castsi256_ps(_mm256_set1_epi32(INT32_MAX));
+    const __m256 fmax = _mm256_set1_ps(FLT_MAX);
+    const __m256i sfv = _mm256_set1_epi32(sf);
     int32_t x = 0;
     for (; x + 8 <= cols; x += 8) {
-        __m256 v = _mm256_loadu_ps(row + x);
-        store_flags8(chg + x, _mm256_castps_si256(_mm256_cmp_ps(v, _mm256_loadu_ps(pv + x),
-                                                                _CMP_NEQ_UQ)));
-        _mm256_storeu_ps(pv + x, v);
+        __m256 v = _mm256_and_ps(_mm256_loadu_ps(row + x), abs);
+        __m256i u = _mm256_castps_si256(_mm256_cmp_ps(v, fmax, _CMP_LE_OQ));
+        if (mr != NULL)
+            u = _mm256_and_si256(u, nonzero8(mr + x));
+        if (sf != 0)
+            u = _mm256_and_si256(u, _mm256_cmpgt_epi32(sfv, _mm256_loadu_si256(
+                                                                (const __m256i *)(const void *)(run + x))));
+        if (on != NULL)
+            u = _mm256_and_si256(u, nonzero8(on + x));
+        km_store_flags8(ok + x, u);
+    }
+    return x;
+}
+
+/* row_excess's excess from the medians eight taxels at a time: row - bg
+   where usable, NaN elsewhere (the same bits); returns where it stopped. */
+__attribute__((target("avx2"))) static int32_t excess_avx2(float *excess, const float *row,
+                                                           const float *bg, const uint8_t *ok,
+                                                           int32_t cols)
+{
+    const __m256 nan = _mm256_set1_ps(NAN);
+    int32_t x = 0;
+    for (; x + 8 <= cols; x += 8) {
+        __m256 d = _mm256_sub_ps(_mm256_loadu_ps(row + x), _mm256_loadu_ps(bg + x));
+        __m256 u = _mm256_castsi256_ps(nonzero8(ok + x));
+        _mm256_storeu_ps(excess + x, _mm256_blendv_ps(nan, d, u));
     }
     return x;
 }
 #endif
-
-/* Which taxels of frame f changed since the previous frame (NaN never
-   equals itself: a NaN taxel counts as changing); prev becomes f.  Locals
-   only in the loop, so that the byte stores cannot alias the grid's fields
-   and it vectorises. */
-static void changed_taxels(km_bodygrid *g, const km_frame *f)
-{
-    const int32_t rows = g->rows, cols = g->cols;
-    for (int32_t r = 0; r < rows; r++) {
-        const float *restrict row = f->data + (ptrdiff_t)r * f->row_stride;
-        float *restrict pv = g->ex.prev + km_cand_at(g, r, 0);
-        uint8_t *restrict chg = g->ex.changed + km_cand_at(g, r, 0);
-        int32_t x = 0;
-#if KM_AVX2_TARGET
-        if (g->ex.avx2)
-            x = changed_avx2(row, pv, chg, cols);
-#endif
-        for (; x < cols; x++) {
-            float v = row[x];
-            chg[x] = (uint8_t)(v != pv[x]);
-            pv[x] = v;
-        }
-    }
-}
-
-#if KM_AVX2_TARGET
-/* Eight bytes from p as eight int32 lanes. */
-#define BYTES8(p) _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(const void *)(p)))
-
-/* The runs' sweep of km_cand_layer_stuck eight taxels at a time (int32
-   lanes); returns where it stopped (the rest is the plain loop's). */
-__attribute__((target("avx2"))) static size_t stuck_avx2(const uint8_t *chg, const uint8_t *nbs,
-                                                         const float *now, int32_t *run,
-                                                         uint8_t *stuck, size_t lo, size_t hi,
-                                                         ptrdiff_t st, int32_t not_first,
-                                                         int32_t sf)
-{
-    const __m256i zero = _mm256_setzero_si256(), imax = _mm256_set1_epi32(INT32_MAX);
-    const __m256i first = _mm256_set1_epi32(not_first ? -1 : 0);
-    const __m256i sf1 = _mm256_set1_epi32(sf - 1), on = _mm256_set1_epi32(sf > 0 ? -1 : 0);
-    size_t i = lo;
-    for (; i + 8 <= hi; i += 8) {
-        __m256i moved = _mm256_add_epi32(_mm256_add_epi32(BYTES8(chg + i - st), BYTES8(chg + i + st)),
-                                         _mm256_add_epi32(BYTES8(chg + i - 1), BYTES8(chg + i + 1)));
-        __m256i nb = BYTES8(nbs + i);
-        __m256i same = _mm256_and_si256(first, _mm256_cmpeq_epi32(BYTES8(chg + i), zero));
-        /* 2 moved >= nb and nb > 0 */
-        __m256i count = _mm256_andnot_si256(_mm256_cmpgt_epi32(nb, _mm256_add_epi32(moved, moved)),
-                                            _mm256_cmpgt_epi32(nb, zero));
-        __m256i rv = _mm256_loadu_si256((const __m256i *)(const void *)(run + i));
-        rv = _mm256_sub_epi32(rv, _mm256_and_si256(count, _mm256_cmpgt_epi32(imax, rv)));
-        rv = _mm256_and_si256(rv, same);
-        _mm256_storeu_si256((__m256i *)(void *)(run + i), rv);
-        __m256 nz = _mm256_cmp_ps(_mm256_loadu_ps(now + i), _mm256_setzero_ps(), _CMP_NEQ_UQ);
-        __m256i s = _mm256_and_si256(_mm256_and_si256(on, _mm256_cmpgt_epi32(rv, sf1)),
-                                     _mm256_castps_si256(nz));
-        /* stuck |= s: the lanes' old flags or'ed in as -1 */
-        s = _mm256_or_si256(s, _mm256_sub_epi32(zero, BYTES8(stuck + i)));
-        store_flags8(stuck + i, s);
-    }
-    return i;
-}
-#undef BYTES8
-#endif
-
-void km_cand_layer_stuck(km_bodygrid *g, const km_frame *f)
-{
-    km_excess_state *xs = &g->ex;
-    const int32_t not_first = g->frame > 0, sf = g->cand.stuck_frames;
-    const ptrdiff_t st = (ptrdiff_t)g->cols + 2;
-    changed_taxels(g, f);
-    /* One sweep over the padded layout from the first taxel to the last:
-       the border columns between the rows are swept too, with no
-       neighbours (nb 0) their run stays 0 and their value 0 is never
-       stuck.  One long loop vectorises better than a short one per row. */
-    const size_t lo = km_cand_at(g, 0, 0), hi = km_cand_at(g, g->rows - 1, g->cols - 1) + 1;
-    const uint8_t *restrict chg = xs->changed, *restrict nbs = xs->nb;
-    const float *restrict now = xs->prev;
-    int32_t *restrict run = xs->run;
-    uint8_t *restrict stuck = xs->stuck;
-    size_t i = lo;
-#if KM_AVX2_TARGET
-    if (xs->avx2)
-        i = stuck_avx2(chg, nbs, now, run, stuck, lo, hi, st, not_first, sf);
-#endif
-    for (; i < hi; i++) {
-        int32_t moved = chg[i - st] + chg[i + st] + chg[i - 1] + chg[i + 1], nb = nbs[i];
-        int32_t same = not_first & (chg[i] == 0);
-        int32_t count = (2 * moved >= nb) & (nb > 0);
-        int32_t rv = run[i];
-        rv = (rv + (count & (rv < INT32_MAX))) & -same;
-        run[i] = rv;
-        stuck[i] |= (uint8_t)((sf > 0) & (rv >= sf) & (now[i] != 0.0f));
-    }
-}
 
 /* Local excess of one frame row: value minus the median of the usable
  * values within +-W columns.  NaN where the taxel is not usable.  With on
@@ -276,14 +196,24 @@ static void row_excess(km_bodygrid *g, const float *row, const km_mask *m, int32
                                                      : NULL;
     const int32_t *run = g->ex.run + km_cand_at(g, r, 0);
     const int32_t sf = g->cand.stuck_frames;
-    for (int32_t x = 0; x < g->cols; x++) {
+    int32_t x0 = 0;
+#if KM_AVX2_TARGET
+    if (xs->avx2)
+        x0 = usable_avx2(ok, row, mr, run, sf, on, g->cols);
+#endif
+    for (int32_t x = x0; x < g->cols; x++) {
         int u = (mr == NULL || mr[x] != 0) & (fabsf(row[x]) <= FLT_MAX) &
                 (sf == 0 || run[x] < sf) & (on == NULL || on[x] != 0);
         ok[x] = (uint8_t)u;
     }
     if (xs->net != NULL) {
         km_row_window_medians_f(xs->net, row, ok, g->cols, xs->win, xs->bg);
-        for (int32_t x = 0; x < g->cols; x++)
+        x0 = 0;
+#if KM_AVX2_TARGET
+        if (xs->avx2)
+            x0 = excess_avx2(xs->excess, row, xs->bg, ok, g->cols);
+#endif
+        for (int32_t x = x0; x < g->cols; x++)
             xs->excess[x] = ok[x] ? row[x] - xs->bg[x] : NAN;
         return;
     }
@@ -406,11 +336,55 @@ static void touch(km_bodygrid *g, size_t i, float e, float b, int32_t r, float f
     }
 }
 
+#if KM_AVX2_TARGET
+/* km_cand_layer_row's deposit four cells at a time.  Most usable cells of
+ * a row go on with their pass, under its maximum and under
+ * seen_threshold: of touch() they take only the last touch (clast =
+ * frame), stored together; the others (a new pass, a new maximum, seen)
+ * take touch() one by one.  Each column is its own cell, so the order of
+ * the cells does not matter.  Returns where it stopped. */
+__attribute__((target("avx2"))) static int32_t deposit_avx2(km_bodygrid *g, size_t off,
+                                                            int32_t r, float frac, double t)
+{
+    const float *ex = g->ex.excess, *bg = g->ex.bg;
+    const __m256i frame = _mm256_set1_epi64x((long long)g->frame), zero = _mm256_setzero_si256();
+    const __m256i gap1 = _mm256_set1_epi64x((long long)g->cand.pass_gap_frames + 1);
+    const __m256d seen = _mm256_set1_pd(g->cand.seen_threshold);
+    int32_t x = 0;
+    for (; x + 4 <= g->cols; x += 4) {
+        size_t i = off + (size_t)x;
+        __m128 e = _mm_loadu_ps(ex + x);
+        __m256i last = _mm256_loadu_si256((const __m256i *)(const void *)(g->clast + i));
+        /* km_grid_new_pass: last < 0 or frame - last - 1 > gap */
+        __m256i slow = _mm256_or_si256(_mm256_cmpgt_epi64(zero, last),
+                                       _mm256_cmpgt_epi64(_mm256_sub_epi64(frame, last), gap1));
+        __m128 above = _mm_cmp_ps(e, _mm_loadu_ps(g->cur + i), _CMP_GT_OQ);
+        slow = _mm256_or_si256(slow, _mm256_cvtepi32_epi64(_mm_castps_si128(above)));
+        slow = _mm256_or_si256(slow, _mm256_castpd_si256(_mm256_cmp_pd(_mm256_cvtps_pd(e), seen,
+                                                                       _CMP_GE_OQ)));
+        __m256i usable = _mm256_cvtepi32_epi64(_mm_castps_si128(_mm_cmp_ps(e, e, _CMP_ORD_Q)));
+        _mm256_maskstore_epi64((long long *)(void *)(g->clast + i),
+                               _mm256_andnot_si256(slow, usable), frame);
+        unsigned s = (unsigned)_mm256_movemask_pd(_mm256_castsi256_pd(_mm256_and_si256(slow, usable)));
+        for (; s != 0; s &= s - 1) {
+            int32_t j = x + __builtin_ctz(s);
+            touch(g, off + (size_t)j, ex[j], bg[j], r, frac, t);
+        }
+    }
+    return x;
+}
+#endif
+
 void km_cand_layer_row(km_bodygrid *g, const float *row, const km_mask *m, int32_t r,
                        const uint8_t *on, size_t off, float frac, double t)
 {
     row_excess(g, row, m, r, on);
-    for (int32_t x = 0; x < g->cols; x++)
+    int32_t x = 0;
+#if KM_AVX2_TARGET
+    if (g->ex.avx2)
+        x = deposit_avx2(g, off, r, frac, t);
+#endif
+    for (; x < g->cols; x++)
         if (!isnan(g->ex.excess[x]))
             touch(g, off + (size_t)x, g->ex.excess[x], g->ex.bg[x], r, frac, t);
 }

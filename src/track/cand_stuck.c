@@ -1,0 +1,125 @@
+/* The candidate layer's stuck rule (docs/ALGORITHMS.md 10 step 1): which
+ * taxels repeat one value while the sensor around them changes. */
+#include "bodygrid_internal.h"
+
+/* Stuck taxels: repeating one value exactly while the sensor around them
+ * changes.  A frame counts towards a taxel's run when the taxel repeats
+ * its previous value and at least half of its 4 neighbours on the sensor
+ * do not: a stuck or dead (0) taxel under a moving load.  A quantised
+ * sensor whose noise is under one count repeats values too, all of its
+ * taxels together, wherever the load holds still (a user pressing on a
+ * tender spot, an idle taxel reading 0): those frames leave the run where
+ * it is, so such taxels are never taken for stuck.  Any change of the
+ * taxel's own value ends its run.  Branch-free (it vectorises): every
+ * taxel, every frame, in two sweeps (what changed; then the runs). */
+#if KM_AVX2_TARGET
+/* changed_taxels' row loop eight taxels at a time; returns where it
+   stopped. */
+__attribute__((target("avx2"))) static int32_t changed_avx2(const float *row, float *pv,
+                                                            uint8_t *chg, int32_t cols)
+{
+    int32_t x = 0;
+    for (; x + 8 <= cols; x += 8) {
+        __m256 v = _mm256_loadu_ps(row + x);
+        km_store_flags8(chg + x, _mm256_castps_si256(_mm256_cmp_ps(v, _mm256_loadu_ps(pv + x),
+                                                                _CMP_NEQ_UQ)));
+        _mm256_storeu_ps(pv + x, v);
+    }
+    return x;
+}
+#endif
+
+/* Which taxels of frame f changed since the previous frame (NaN never
+   equals itself: a NaN taxel counts as changing); prev becomes f.  Locals
+   only in the loop, so that the byte stores cannot alias the grid's fields
+   and it vectorises. */
+static void changed_taxels(km_bodygrid *g, const km_frame *f)
+{
+    const int32_t rows = g->rows, cols = g->cols;
+    for (int32_t r = 0; r < rows; r++) {
+        const float *restrict row = f->data + (ptrdiff_t)r * f->row_stride;
+        float *restrict pv = g->ex.prev + km_cand_at(g, r, 0);
+        uint8_t *restrict chg = g->ex.changed + km_cand_at(g, r, 0);
+        int32_t x = 0;
+#if KM_AVX2_TARGET
+        if (g->ex.avx2)
+            x = changed_avx2(row, pv, chg, cols);
+#endif
+        for (; x < cols; x++) {
+            float v = row[x];
+            chg[x] = (uint8_t)(v != pv[x]);
+            pv[x] = v;
+        }
+    }
+}
+
+#if KM_AVX2_TARGET
+/* Eight bytes from p as eight int32 lanes. */
+#define BYTES8(p) _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(const void *)(p)))
+
+/* The runs' sweep of km_cand_layer_stuck eight taxels at a time (int32
+   lanes); returns where it stopped (the rest is the plain loop's). */
+__attribute__((target("avx2"))) static size_t stuck_avx2(const uint8_t *chg, const uint8_t *nbs,
+                                                         const float *now, int32_t *run,
+                                                         uint8_t *stuck, size_t lo, size_t hi,
+                                                         ptrdiff_t st, int32_t not_first,
+                                                         int32_t sf)
+{
+    const __m256i zero = _mm256_setzero_si256(), imax = _mm256_set1_epi32(INT32_MAX);
+    const __m256i first = _mm256_set1_epi32(not_first ? -1 : 0);
+    const __m256i sf1 = _mm256_set1_epi32(sf - 1), on = _mm256_set1_epi32(sf > 0 ? -1 : 0);
+    size_t i = lo;
+    for (; i + 8 <= hi; i += 8) {
+        __m256i moved = _mm256_add_epi32(_mm256_add_epi32(BYTES8(chg + i - st), BYTES8(chg + i + st)),
+                                         _mm256_add_epi32(BYTES8(chg + i - 1), BYTES8(chg + i + 1)));
+        __m256i nb = BYTES8(nbs + i);
+        __m256i same = _mm256_and_si256(first, _mm256_cmpeq_epi32(BYTES8(chg + i), zero));
+        /* 2 moved >= nb and nb > 0 */
+        __m256i count = _mm256_andnot_si256(_mm256_cmpgt_epi32(nb, _mm256_add_epi32(moved, moved)),
+                                            _mm256_cmpgt_epi32(nb, zero));
+        __m256i rv = _mm256_loadu_si256((const __m256i *)(const void *)(run + i));
+        rv = _mm256_sub_epi32(rv, _mm256_and_si256(count, _mm256_cmpgt_epi32(imax, rv)));
+        rv = _mm256_and_si256(rv, same);
+        _mm256_storeu_si256((__m256i *)(void *)(run + i), rv);
+        __m256 nz = _mm256_cmp_ps(_mm256_loadu_ps(now + i), _mm256_setzero_ps(), _CMP_NEQ_UQ);
+        __m256i s = _mm256_and_si256(_mm256_and_si256(on, _mm256_cmpgt_epi32(rv, sf1)),
+                                     _mm256_castps_si256(nz));
+        /* stuck |= s: the lanes' old flags or'ed in as -1 */
+        s = _mm256_or_si256(s, _mm256_sub_epi32(zero, BYTES8(stuck + i)));
+        km_store_flags8(stuck + i, s);
+    }
+    return i;
+}
+#undef BYTES8
+#endif
+
+void km_cand_layer_stuck(km_bodygrid *g, const km_frame *f)
+{
+    km_excess_state *xs = &g->ex;
+    const int32_t not_first = g->frame > 0, sf = g->cand.stuck_frames;
+    const ptrdiff_t st = (ptrdiff_t)g->cols + 2;
+    changed_taxels(g, f);
+    /* One sweep over the padded layout from the first taxel to the last:
+       the border columns between the rows are swept too, with no
+       neighbours (nb 0) their run stays 0 and their value 0 is never
+       stuck.  One long loop vectorises better than a short one per row. */
+    const size_t lo = km_cand_at(g, 0, 0), hi = km_cand_at(g, g->rows - 1, g->cols - 1) + 1;
+    const uint8_t *restrict chg = xs->changed, *restrict nbs = xs->nb;
+    const float *restrict now = xs->prev;
+    int32_t *restrict run = xs->run;
+    uint8_t *restrict stuck = xs->stuck;
+    size_t i = lo;
+#if KM_AVX2_TARGET
+    if (xs->avx2)
+        i = stuck_avx2(chg, nbs, now, run, stuck, lo, hi, st, not_first, sf);
+#endif
+    for (; i < hi; i++) {
+        int32_t moved = chg[i - st] + chg[i + st] + chg[i - 1] + chg[i + 1], nb = nbs[i];
+        int32_t same = not_first & (chg[i] == 0);
+        int32_t count = (2 * moved >= nb) & (nb > 0);
+        int32_t rv = run[i];
+        rv = (rv + (count & (rv < INT32_MAX))) & -same;
+        run[i] = rv;
+        stuck[i] |= (uint8_t)((sf > 0) & (rv >= sf) & (now[i] != 0.0f));
+    }
+}
