@@ -57,8 +57,68 @@ static void changed_taxels(km_bodygrid *g, const km_frame *f)
 /* Eight bytes from p as eight int32 lanes. */
 #define BYTES8(p) _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(const void *)(p)))
 
+/* Eight taxels' runs (int32 lanes) from their count and same flags (the
+   low eight bytes of c8 and s8, 0 / -1): the runs updated in place, and
+   the lanes that are stuck now (-1). */
+__attribute__((target("avx2"), always_inline)) static inline __m256i
+runs8(int32_t *run, const float *now, __m128i c8, __m128i s8, __m256i sf1, __m256i on)
+{
+    const __m256i imax = _mm256_set1_epi32(INT32_MAX);
+    __m256i rv = _mm256_loadu_si256((const __m256i *)(const void *)run);
+    rv = _mm256_sub_epi32(rv, _mm256_and_si256(_mm256_cvtepi8_epi32(c8), _mm256_cmpgt_epi32(imax, rv)));
+    rv = _mm256_and_si256(rv, _mm256_cvtepi8_epi32(s8));
+    _mm256_storeu_si256((__m256i *)(void *)run, rv);
+    __m256 nz = _mm256_cmp_ps(_mm256_loadu_ps(now), _mm256_setzero_ps(), _CMP_NEQ_UQ);
+    return _mm256_and_si256(_mm256_and_si256(on, _mm256_cmpgt_epi32(rv, sf1)), _mm256_castps_si256(nz));
+}
+
+/* 32 bytes at p. */
+#define BYTES32(p) _mm256_loadu_si256((const __m256i *)(const void *)(p))
+
+/* The runs' sweep 32 taxels at a time: the neighbours' count and the
+   flags in byte lanes (moved <= 4, nb <= 4), the runs in four groups of
+   eight int32 lanes (runs8), the new stuck flags packed back to bytes in
+   taxel order.  The same terms as the loops below; returns where it
+   stopped. */
+__attribute__((target("avx2"))) static size_t stuck32_avx2(const uint8_t *chg, const uint8_t *nbs,
+                                                           const float *now, int32_t *run,
+                                                           uint8_t *stuck, size_t lo, size_t hi,
+                                                           ptrdiff_t st, int32_t not_first,
+                                                           int32_t sf)
+{
+    const __m256i zero = _mm256_setzero_si256(), first = _mm256_set1_epi8(not_first ? -1 : 0);
+    const __m256i sf1 = _mm256_set1_epi32(sf - 1), on = _mm256_set1_epi32(sf > 0 ? -1 : 0);
+    const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+    size_t i = lo;
+    for (; i + 32 <= hi; i += 32) {
+        __m256i moved = _mm256_add_epi8(_mm256_add_epi8(BYTES32(chg + i - st), BYTES32(chg + i + st)),
+                                        _mm256_add_epi8(BYTES32(chg + i - 1), BYTES32(chg + i + 1)));
+        __m256i nb = BYTES32(nbs + i);
+        __m256i same = _mm256_and_si256(first, _mm256_cmpeq_epi8(BYTES32(chg + i), zero));
+        /* 2 moved >= nb and nb > 0 */
+        __m256i count = _mm256_andnot_si256(_mm256_cmpgt_epi8(nb, _mm256_add_epi8(moved, moved)),
+                                            _mm256_cmpgt_epi8(nb, zero));
+        __m128i c_lo = _mm256_castsi256_si128(count), c_hi = _mm256_extracti128_si256(count, 1);
+        __m128i s_lo = _mm256_castsi256_si128(same), s_hi = _mm256_extracti128_si256(same, 1);
+        __m256i o0 = runs8(run + i, now + i, c_lo, s_lo, sf1, on);
+        __m256i o1 = runs8(run + i + 8, now + i + 8, _mm_srli_si128(c_lo, 8), _mm_srli_si128(s_lo, 8), sf1, on);
+        __m256i o2 = runs8(run + i + 16, now + i + 16, c_hi, s_hi, sf1, on);
+        __m256i o3 = runs8(run + i + 24, now + i + 24, _mm_srli_si128(c_hi, 8), _mm_srli_si128(s_hi, 8), sf1, on);
+        /* Packed per 128-bit half: taxels 0-3, 8-11, 16-19, 24-27 | 4-7,
+           12-15, 20-23, 28-31; the dwords put back in taxel order. */
+        __m256i p = _mm256_packs_epi16(_mm256_packs_epi32(o0, o1), _mm256_packs_epi32(o2, o3));
+        p = _mm256_permutevar8x32_epi32(p, order);
+        __m256i old = BYTES32(stuck + i);
+        _mm256_storeu_si256((__m256i *)(void *)(stuck + i),
+                            _mm256_and_si256(_mm256_or_si256(p, old), _mm256_set1_epi8(1)));
+    }
+    return i;
+}
+#undef BYTES32
+
 /* The runs' sweep of km_cand_layer_stuck eight taxels at a time (int32
-   lanes); returns where it stopped (the rest is the plain loop's). */
+   lanes; after stuck32_avx2, the rest of 8); returns where it stopped (the
+   rest is the plain loop's). */
 __attribute__((target("avx2"))) static size_t stuck_avx2(const uint8_t *chg, const uint8_t *nbs,
                                                          const float *now, int32_t *run,
                                                          uint8_t *stuck, size_t lo, size_t hi,
@@ -68,7 +128,7 @@ __attribute__((target("avx2"))) static size_t stuck_avx2(const uint8_t *chg, con
     const __m256i zero = _mm256_setzero_si256(), imax = _mm256_set1_epi32(INT32_MAX);
     const __m256i first = _mm256_set1_epi32(not_first ? -1 : 0);
     const __m256i sf1 = _mm256_set1_epi32(sf - 1), on = _mm256_set1_epi32(sf > 0 ? -1 : 0);
-    size_t i = lo;
+    size_t i = stuck32_avx2(chg, nbs, now, run, stuck, lo, hi, st, not_first, sf);
     for (; i + 8 <= hi; i += 8) {
         __m256i moved = _mm256_add_epi32(_mm256_add_epi32(BYTES8(chg + i - st), BYTES8(chg + i + st)),
                                          _mm256_add_epi32(BYTES8(chg + i - 1), BYTES8(chg + i + 1)));
