@@ -220,8 +220,15 @@ __attribute__((always_inline)) static inline void append(const sweep_arrays *a, 
  * joins an older neighbour was settled before the sweep (settle_joiners),
  * so the common path reads no flag.  Compiled twice, the labels read in
  * scalar code or by SSE4.1 instructions in an AVX2 function (the same
- * labels), each with the join that matches its reader. */
-static void filtrate_portable(filtration *f, const uint64_t *items, size_t len)
+ * labels), each with the join that matches its reader: sweep() is inlined
+ * into both with its labels and join known, so both are direct. */
+typedef void (*labels_fn)(const uint32_t *comp, uint32_t t, uint32_t w, uint32_t *lo,
+                          uint32_t *hi);
+typedef uint32_t (*join_fn)(filtration *f, uint32_t t, uint32_t lo, uint32_t hi);
+
+__attribute__((always_inline)) static inline void sweep(filtration *f, const uint64_t *items,
+                                                        size_t len, labels_fn labels,
+                                                        join_fn join_labels)
 {
     const km_prom_scratch *s = f->s;
     const sweep_arrays a = {s->comp, s->next, s->head, s->size, s->otax};
@@ -233,7 +240,7 @@ static void filtrate_portable(filtration *f, const uint64_t *items, size_t len)
         uint32_t t, lo, hi;
         for (;;) {
             t = (uint32_t)*it++;
-            labels_portable(a.comp, t, w, &lo, &hi);
+            labels(a.comp, t, w, &lo, &hi);
             open_slot(&a, t, rank);
             if (lo != hi)
                 break;
@@ -241,7 +248,7 @@ static void filtrate_portable(filtration *f, const uint64_t *items, size_t len)
             if (++rank == end)
                 goto done;
         }
-        uint32_t c = join(f, t, lo, hi);
+        uint32_t c = join_labels(f, t, lo, hi);
         rank++;
         if (f->alive == 0)
             break;
@@ -251,36 +258,16 @@ done:
     f->rank = rank;
 }
 
+static void filtrate_portable(filtration *f, const uint64_t *items, size_t len)
+{
+    sweep(f, items, len, labels_portable, join);
+}
+
 #if KM_HAVE_AVX2_TARGET
 __attribute__((target("avx2"))) static void filtrate_avx2(filtration *f, const uint64_t *items,
                                                           size_t len)
 {
-    const km_prom_scratch *s = f->s;
-    const sweep_arrays a = {s->comp, s->next, s->head, s->size, s->otax};
-    /* The item and its rank advance together; the end is a rank (one
-       fewer register than a count and a base). */
-    uint32_t w = (uint32_t)f->width, rank = f->rank, end = rank + (uint32_t)len;
-    const uint64_t *it = items;
-    while (rank != end) {
-        uint32_t t, lo, hi;
-        for (;;) {
-            t = (uint32_t)*it++;
-            labels_avx2(a.comp, t, w, &lo, &hi);
-            open_slot(&a, t, rank);
-            if (lo != hi)
-                break;
-            append(&a, t, lo < rank ? lo : rank);
-            if (++rank == end)
-                goto done;
-        }
-        uint32_t c = join_avx2(f, t, lo, hi);
-        rank++;
-        if (f->alive == 0)
-            break;
-        append(&a, t, c);
-    }
-done:
-    f->rank = rank;
+    sweep(f, items, len, labels_avx2, join_avx2);
 }
 #endif
 
