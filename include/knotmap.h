@@ -247,8 +247,10 @@ typedef struct km_session_info {
                                   mode (mat), roller_radius_mm (process derives it from
                                   rows x row pitch), schema (an HDF5 file without the
                                   session schema read as one because format was
-                                  KM_FORMAT_SESSION), encoding (text read as UTF-16
-                                  by its NUL bytes, without a byte order mark);
+                                  KM_FORMAT_SESSION), matlab (such a file was a
+                                  MATLAB v7.3 MAT-file: frames taken in HDF5's
+                                  order, MATLAB's reversed), encoding (text read as
+                                  UTF-16 by its NUL bytes, without a byte order mark);
                                   "" when none.  Callers should warn. */
 } km_session_info;
 

@@ -33,6 +33,9 @@ static const struct {
     {"schema", "no schema attribute: read as a knotmap session (/frames [T, R, C], or [R, C, T] "
                "when /time is as long as its last axis) because "
                "--format session was given"},
+    {"matlab", "a MATLAB v7.3 MAT-file: /frames read as HDF5 shows it, [T, R, C], where MATLAB's "
+               "frames(r, c, t) appear as [t, c, r] with rows and columns swapped (save "
+               "permute(frames, [2 1 3]) to keep them)"},
 };
 
 const char *km_assumed_text(const char *name, size_t len)

@@ -288,3 +288,24 @@ void km_h5_coord_pitch(km_ctx *ctx, km_session_info *info, hid_t file, hid_t fra
     if (!(info->col_pitch_mm > 0) && w.pitch[1] > 0 && isfinite(w.pitch[1]))
         info->col_pitch_mm = w.pitch[1];
 }
+
+int km_h5_matlab_file(hid_t file)
+{
+    static const char sig[] = "MATLAB 7.3 MAT-file";
+    char path[4096], head[sizeof sig - 1];
+    hsize_t ub = 0;
+    hid_t fcpl = H5Fget_create_plist(file);
+    int is = 0;
+    if (fcpl >= 0 && H5Pget_userblock(fcpl, &ub) >= 0 && ub >= 128) {
+        ssize_t n = H5Fget_name(file, path, sizeof path);
+        FILE *fp = n > 0 && (size_t)n < sizeof path ? fopen(path, "rb") : NULL;
+        is = fp != NULL && fread(head, 1, sizeof head, fp) == sizeof head &&
+             memcmp(head, sig, sizeof head) == 0;
+        if (fp != NULL)
+            fclose(fp);
+    }
+    if (fcpl >= 0)
+        H5Pclose(fcpl);
+    H5Eclear2(H5E_DEFAULT);
+    return is;
+}

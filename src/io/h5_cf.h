@@ -37,5 +37,14 @@ void km_h5_unpack(const km_h5_packing *p, float *v, size_t n);
  * evenly spaced, in a length unit (their `units` attribute, else a name
  * ending in _mm, _cm, _m).  Anything else leaves the pitch as it was. */
 void km_h5_coord_pitch(km_ctx *ctx, km_session_info *info, hid_t file, hid_t frames, int rct);
+/* 1 when `file` is a MATLAB v7.3 MAT-file (an HDF5 file behind a user
+ * block that begins "MATLAB 7.3 MAT-file"): MATLAB keeps arrays
+ * column-major and HDF5 shows their dimensions reversed, so its
+ * frames(r, c, t) read as [t, c, r] (docs/FORMAT.md 1.2, From MATLAB). */
+int km_h5_matlab_file(hid_t file);
+#define KM_H5_MATLAB_HINT                                                                       \
+    "; it is a MATLAB v7.3 MAT-file, whose arrays HDF5 shows with their dimensions "            \
+    "reversed: frames(r, c, t) read as [t, c, r], rows and columns swapped (docs/FORMAT.md "    \
+    "1.2, \"From MATLAB\")"
 
 #endif

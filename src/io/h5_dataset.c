@@ -1,8 +1,10 @@
 /* Datasets (see h5util.h): the 1-D columns of result tables, and the
- * storage check of untrusted inputs (declared extent against stored data). */
+ * checks of untrusted inputs (declared extent against stored data, the
+ * size of a chunk). */
 #define _POSIX_C_SOURCE 200809L
 
 #include "h5util.h"
+#include "reader_internal.h"
 
 #include <math.h>
 
@@ -139,4 +141,20 @@ double km_h5_int_saturation(hid_t d)
     if (t >= 0)
         H5Tclose(t);
     return sat;
+}
+
+km_status km_h5_check_chunk_size(km_ctx *ctx, size_t chunk_bytes, const km_read_options *opt)
+{
+    uint64_t budget = km_read_max_memory(opt);
+    if (chunk_bytes > KM_CHUNK_MAX_BYTES)
+        return km_fail(ctx, KM_ERR_LIMIT,
+                       "/frames is stored in chunks of %.1f MiB: beyond the limit of %d MiB "
+                       "per chunk (rechunk it, e.g. with h5repack -l)",
+                       (double)chunk_bytes / 1048576.0, KM_CHUNK_MAX_BYTES >> 20);
+    if (budget > 0 && chunk_bytes > budget / 2)
+        return km_fail(ctx, KM_ERR_LIMIT,
+                       "/frames is stored in chunks of %.1f MiB: beyond half the memory "
+                       "budget of %.0f MiB (--max-memory, max_memory=)",
+                       (double)chunk_bytes / 1048576.0, (double)budget / 1048576.0);
+    return KM_OK;
 }

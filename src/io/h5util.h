@@ -71,6 +71,10 @@ void km_h5_attr_text(hid_t attr, char *buf, size_t cap);
  * files) are refused.  Errors: KM_ERR_FORMAT ("... unwritten data"),
  * KM_ERR_UNSUPPORTED. */
 km_status km_h5_check_storage(km_ctx *ctx, hid_t d, const char *name, size_t elem_size);
+/* /frames' chunks are inflated whole into a cache that holds them: refuse
+ * chunks beyond KM_CHUNK_MAX_BYTES or half the memory budget of opt
+ * (KM_ERR_LIMIT; docs/FORMAT.md "Untrusted input"). */
+km_status km_h5_check_chunk_size(km_ctx *ctx, size_t chunk_bytes, const km_read_options *opt);
 
 /* A 1-D column of a table (DESIGN section 8): dataset NAME [n] in `group`,
  * written from `data` of mem_type, stored as file_type, with a "units"

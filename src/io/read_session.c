@@ -128,21 +128,23 @@ static km_status get_number(km_ctx *ctx, hid_t f, const char *name, int allow_ze
 
 /* The schema attributes.  A file without `schema` is read as a session
  * only when the caller named the format (forced): *no_schema = 1 then (the
- * open names "schema" as assumed), as version 1. */
+ * open names "schema" as assumed; 2 for a MATLAB file, "matlab" too), as
+ * version 1. */
 static km_status check_schema(km_ctx *ctx, hid_t f, int forced, int *no_schema)
 {
     char buf[64];
     double version;
     km_status st = km_h5_attr_get_string(ctx, f, "schema", buf, sizeof buf);
 
-    *no_schema = st == KM_ERR_NOT_FOUND && forced;
+    *no_schema = st == KM_ERR_NOT_FOUND && forced ? 1 + km_h5_matlab_file(f) : 0;
     if (*no_schema)
         return KM_OK;
     if (st == KM_ERR_NOT_FOUND)
         return km_fail(ctx, KM_ERR_FORMAT,
                        "attribute schema is missing: not a knotmap session "
                        "(expected schema = \"knotmap-session\"; with the format given as "
-                       "session, its /frames [T, R, C] is read anyway)");
+                       "session, its /frames [T, R, C] is read anyway)%s",
+                       km_h5_matlab_file(f) ? KM_H5_MATLAB_HINT : "");
     if (st != KM_OK)
         return st;
     if (strcmp(buf, "knotmap-session") != 0)
@@ -405,24 +407,6 @@ done:
 static km_status session_read(km_ctx *ctx, km_reader *r, float *frames, double *times,
                               int64_t max_frames, int64_t *n_read);
 
-/* A chunk is inflated whole into a cache that holds it: refuse chunks
- * beyond KM_CHUNK_MAX_BYTES or the memory budget (docs/FORMAT.md). */
-static km_status check_chunk(km_ctx *ctx, size_t chunk_bytes, const km_read_options *opt)
-{
-    uint64_t budget = km_read_max_memory(opt);
-    if (chunk_bytes > KM_CHUNK_MAX_BYTES)
-        return km_fail(ctx, KM_ERR_LIMIT,
-                       "/frames is stored in chunks of %.1f MiB: beyond the limit of %d MiB "
-                       "per chunk (rechunk it, e.g. with h5repack -l)",
-                       (double)chunk_bytes / 1048576.0, KM_CHUNK_MAX_BYTES >> 20);
-    if (budget > 0 && chunk_bytes > budget / 2)
-        return km_fail(ctx, KM_ERR_LIMIT,
-                       "/frames is stored in chunks of %.1f MiB: beyond half the memory "
-                       "budget of %.0f MiB (--max-memory, max_memory=)",
-                       (double)chunk_bytes / 1048576.0, (double)budget / 1048576.0);
-    return KM_OK;
-}
-
 static const km_reader_ops session_ops = {session_read, session_close};
 
 /* km_reader_probe: the first frame's chunk located and copied by HDF5 but
@@ -501,7 +485,7 @@ static km_status open_frames(km_ctx *ctx, km_reader *r, session_impl *s,
     if ((st = km_reader_set_geometry(ctx, r, (int64_t)dims[1], (int64_t)dims[2])) != KM_OK ||
         (st = check_filters(ctx, s->frames, "frames", &chunk_bytes, elem, &across,
                             s->slab_cap)) != KM_OK ||
-        (st = check_chunk(ctx, chunk_bytes, opt)) != KM_OK ||
+        (st = km_h5_check_chunk_size(ctx, chunk_bytes, opt)) != KM_OK ||
         (st = km_h5_check_storage(ctx, s->frames, "/frames", elem)) != KM_OK)
         return st;
     double cache = (double)chunk_bytes * (double)across;
@@ -612,8 +596,8 @@ km_status km_open_session(km_ctx *ctx, km_reader *r, const km_read_options *opt)
         goto done;
     km_h5_coord_pitch(ctx, &r->info, s->file, s->frames, s->rct);
     st = km_reader_apply_options(ctx, r, opt);
-    if (st == KM_OK && no_schema)
-        km_reader_note_assumed(r, "schema");
+    if (st == KM_OK && no_schema) /* 2: a MATLAB file, its dimension order assumed too */
+        km_reader_note_assumed(r, no_schema == 2 ? "schema,matlab" : "schema");
 done:
     km_h5_quiet_end(&q);
     return st;

@@ -65,7 +65,8 @@ static void add_part(char *buf, size_t cap, const char *what)
 /* The names described above; any other item of the list (a newer
  * writer's, the header's free-form knotmap_assumed) is shown as it is. */
 static const char *const DESCRIBED[] = {"row_pitch_mm", "col_pitch_mm", "frame_rate_hz", "units",
-                                        "mode", "roller_radius_mm", "encoding", "schema"};
+                                        "mode", "roller_radius_mm", "encoding", "schema",
+                                        "matlab"};
 
 static void add_unknown(char *buf, size_t cap, const char *list)
 {
@@ -126,6 +127,8 @@ void km_describe_assumed(const km_result_summary *s, char *buf, size_t cap)
         add_part(buf, cap, "text encoding UTF-16 (no byte order mark)");
     if (has_name(list, "schema"))
         add_part(buf, cap, "a knotmap session's layout (no schema attribute)");
+    if (has_name(list, "matlab"))
+        add_part(buf, cap, "MATLAB's frames taken as stored (rows and columns may be swapped)");
     add_unknown(buf, cap, list);
 }
 
