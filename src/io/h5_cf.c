@@ -222,6 +222,19 @@ static double coord_unit_mm(km_ctx *ctx, hid_t d, const char *name)
     return 0.0;
 }
 
+/* A layout HDF5 reads within a few times the data's own size: contiguous
+   or compact, or chunks of at most max(n, 4096) values (a chunk is read
+   whole: a tiny file could declare one of gigabytes). */
+static int coord_layout_ok(hid_t dcpl, hsize_t n)
+{
+    hsize_t chunk[1];
+    H5D_layout_t l = H5Pget_layout(dcpl);
+    return H5Pget_external_count(dcpl) == 0 &&
+           (l == H5D_CONTIGUOUS || l == H5D_COMPACT ||
+            (l == H5D_CHUNKED && H5Pget_chunk(dcpl, 1, chunk) == 1 &&
+             chunk[0] <= (n > 4096 ? n : 4096)));
+}
+
 /* The step of the n values of 1-D dataset d, in its own units, when every
    step is within 1e-3 of their mean and not 0; 0 otherwise (uneven or
    unreadable: the pitch stays as it was, assumed and warned). */
@@ -232,9 +245,8 @@ static double coord_step(hid_t d, hsize_t n)
     hsize_t dims[1];
     if (v != NULL && sp >= 0 && dcpl >= 0 &&
         H5Sget_simple_extent_ndims(sp) == 1 && H5Sget_simple_extent_dims(sp, dims, NULL) == 1 &&
-        dims[0] == n && H5Pget_external_count(dcpl) == 0 && H5Pget_layout(dcpl) != H5D_VIRTUAL &&
-        H5Dget_storage_size(d) > 0 && H5Dread(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL,
-                                             H5P_DEFAULT, v) >= 0) {
+        dims[0] == n && coord_layout_ok(dcpl, n) && H5Dget_storage_size(d) > 0 &&
+        H5Dread(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, v) >= 0) {
         step = (v[n - 1] - v[0]) / (double)(n - 1);
         for (hsize_t i = 1; i < n && isfinite(step) && step != 0.0; i++)
             if (!(fabs(v[i] - v[i - 1] - step) <= 1e-3 * fabs(step)))

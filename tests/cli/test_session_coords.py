@@ -117,3 +117,19 @@ def test_a_crafted_reference_list_is_ignored(tmp_path):
     r = run("process", "-q", "--format", "session", "--mode", "mat", path, "-o",
             tmp_path / "r.h5")
     assert r.returncode == 0, r.stderr
+
+
+def test_a_coordinate_in_huge_chunks_is_not_read(tmp_path):
+    """A coordinate chunked in far more values than it holds (HDF5 reads a chunk whole:
+    a tiny file could declare one of gigabytes; 2^20 here, 8 MiB) is left alone: the
+    pitch stays assumed."""
+    path = tmp_path / "h.h5"
+    with h5py.File(path, "w") as f:
+        f["frames"] = FRAMES
+        for name, dim in (("y_mm", 1), ("x_mm", 2)):
+            f.create_dataset(name, data=np.arange(R) * 5.0, maxshape=(None,),
+                             chunks=(1 << 20,) if dim == 1 else (4,), compression="gzip")
+            f[name].make_scale(name)
+            f["frames"].dims[dim].attach_scale(f[name])
+    got, err = info(path)
+    assert got["pitch"] == "1 x 5 mm" and "no row pitch in the file" in err
