@@ -321,3 +321,48 @@ int km_h5_matlab_file(hid_t file)
     H5Eclear2(H5E_DEFAULT);
     return is;
 }
+
+/* km_h5_time_coord: a root dataset attached to /frames' first or last
+   dimension as a scale, whose `units` is a time unit. */
+typedef struct time_walk {
+    haddr_t frames;
+    char *name;
+    size_t cap;
+    int dim; /* the dimension found, -1 none */
+    int links;
+    km_ctx *ctx;
+} time_walk;
+
+static herr_t time_one(hid_t g, const char *name, const H5L_info_t *info, void *data)
+{
+    time_walk *w = data;
+    H5O_info_t oi;
+    char u[64];
+    if (++w->links > COORD_LINKS_MAX)
+        return 1;
+    if (info->type != H5L_TYPE_HARD || H5Oget_info_by_name(g, name, &oi, H5P_DEFAULT) < 0 ||
+        oi.type != H5O_TYPE_DATASET || oi.addr == w->frames || strlen(name) >= w->cap)
+        return 0;
+    hid_t d = H5Dopen2(g, name, H5P_DEFAULT);
+    int dim = d >= 0 ? attached_dim(d, w->frames) : -1;
+    if ((dim == 0 || dim == 2) && (w->dim < 0 || dim < w->dim) &&
+        km_h5_attr_get_string(w->ctx, d, "units", u, sizeof u) == KM_OK &&
+        time_unit_seconds(u) > 0) {
+        memcpy(w->name, name, strlen(name) + 1);
+        w->dim = dim;
+    }
+    if (d >= 0)
+        H5Dclose(d);
+    return 0;
+}
+
+void km_h5_time_coord(km_ctx *ctx, hid_t file, hid_t frames, char *name, size_t cap)
+{
+    H5O_info_t oi;
+    time_walk w = {.name = name, .cap = cap, .dim = -1, .ctx = ctx};
+    if (H5Oget_info2(frames, &oi, H5O_INFO_BASIC) < 0)
+        return;
+    w.frames = oi.addr;
+    H5Literate(file, H5_INDEX_NAME, H5_ITER_INC, NULL, time_one, &w);
+    H5Eclear2(H5E_DEFAULT);
+}

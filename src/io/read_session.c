@@ -32,6 +32,7 @@ typedef struct session_impl {
     size_t slab_cap;      /* their decoded chunk row at most (half the memory budget) */
     km_h5_packing pack;   /* CF packing of /frames (h5_cf.h) */
     double time_scale;    /* seconds per /time unit */
+    char tname[64];       /* the times: "time", or a time coordinate of /frames (h5_cf.h) */
     int rct;              /* /frames stored [R, C, T] (read_session_rct.c) */
 } session_impl;
 
@@ -310,8 +311,8 @@ done:
 }
 
 /* Walk /time in blocks: finite and non-decreasing; first and last value. */
-static km_status scan_time(km_ctx *ctx, km_reader *r, hid_t d, int64_t n, double *first,
-                           double *last)
+static km_status scan_time(km_ctx *ctx, km_reader *r, hid_t d, const char *tn, int64_t n,
+                           double *first, double *last)
 {
     km_status st = KM_OK;
     double *buf = km_reader_alloc(r, KM_TIME_SCAN * sizeof(double));
@@ -320,7 +321,7 @@ static km_status scan_time(km_ctx *ctx, km_reader *r, hid_t d, int64_t n, double
     int64_t i, j;
 
     if (buf == NULL || fspace < 0) {
-        st = km_fail(ctx, buf == NULL ? KM_ERR_NOMEM : KM_ERR_FORMAT, "cannot scan /time");
+        st = km_fail(ctx, buf == NULL ? KM_ERR_NOMEM : KM_ERR_FORMAT, "cannot scan /%s", tn);
         goto done;
     }
     for (i = 0; i < n; i += KM_TIME_SCAN) {
@@ -331,7 +332,7 @@ static km_status scan_time(km_ctx *ctx, km_reader *r, hid_t d, int64_t n, double
             H5Dread(d, H5T_NATIVE_DOUBLE, mspace, fspace, H5P_DEFAULT, buf) < 0) {
             char why[256];
             km_h5_error_text(why, sizeof why);
-            st = km_fail(ctx, KM_ERR_FORMAT, "/time: values %lld.. cannot be read (%s)",
+            st = km_fail(ctx, KM_ERR_FORMAT, "/%s: values %lld.. cannot be read (%s)", tn,
                          (long long)i, why);
             goto done;
         }
@@ -344,8 +345,8 @@ static km_status scan_time(km_ctx *ctx, km_reader *r, hid_t d, int64_t n, double
         for (j = 0; j < (int64_t)count; j++) {
             if (!isfinite(buf[j]) || buf[j] < prev) {
                 st = km_fail(ctx, KM_ERR_FORMAT,
-                             "/time[%lld] = %g is %s (times must be finite and non-decreasing)",
-                             (long long)(i + j), buf[j],
+                             "/%s[%lld] = %g is %s (times must be finite and non-decreasing)",
+                             tn, (long long)(i + j), buf[j],
                              isfinite(buf[j]) ? "smaller than the one before" : "not finite");
                 goto done;
             }
@@ -519,7 +520,11 @@ static km_status open_time(km_ctx *ctx, km_reader *r, session_impl *s, hsize_t n
     double first = 0, last = 0;
     size_t dummy, across;
 
-    st = open_dataset(ctx, s->file, "time", 1, "[T] float64", 0, 0, &s->time, tdims, NULL, NULL);
+    char tp[66];
+    if (H5Lexists(s->file, "time", H5P_DEFAULT) <= 0) /* xarray's time dim by another name */
+        km_h5_time_coord(ctx, s->file, s->frames, s->tname, sizeof s->tname);
+    snprintf(tp, sizeof tp, "/%s", s->tname);
+    st = open_dataset(ctx, s->file, s->tname, 1, "[T] float64", 0, 0, &s->time, tdims, NULL, NULL);
     if (st != KM_OK || s->time < 0)
         return st;
     if (tdims[0] != n_frames && tdims[0] == (hsize_t)r->info.cols) { /* h5py/xarray's [R, C, T] */
@@ -532,26 +537,26 @@ static km_status open_time(km_ctx *ctx, km_reader *r, session_impl *s, hsize_t n
         n_frames = tdims[0];
     }
     if (tdims[0] != n_frames)
-        return km_fail(ctx, KM_ERR_FORMAT, "/time has %llu values but /frames has %llu frames",
+        return km_fail(ctx, KM_ERR_FORMAT, "%s has %llu values but /frames has %llu frames", tp,
                        (unsigned long long)tdims[0], (unsigned long long)n_frames);
     if (km_h5_netcdf_phony(ctx, s->time)) { /* xarray's time dim without a coordinate */
         H5Dclose(s->time);
         s->time = H5I_INVALID_HID; /* its length told the layout; times from the rate */
         return KM_OK;
     }
-    if ((st = check_filters(ctx, s->time, "time", &dummy, 8, &across, 0)) != KM_OK)
+    if ((st = check_filters(ctx, s->time, s->tname, &dummy, 8, &across, 0)) != KM_OK)
         return st;
     /* /time is read in order, a block at a time: a cache of two chunks
        inflates each chunk once.  HDF5's default (1 MiB) would keep every
        chunk read so far, up to 1 MiB: memory growing with the session. */
     size_t chunk_bytes = km_h5_chunk_bytes_1d(s->time, sizeof(double));
     if (chunk_bytes > 0 && 2 * chunk_bytes < ((size_t)1 << 20) &&
-        (st = km_h5_reopen_with_chunk_cache(ctx, s->file, "time", &s->time, 2 * chunk_bytes,
+        (st = km_h5_reopen_with_chunk_cache(ctx, s->file, s->tname, &s->time, 2 * chunk_bytes,
                                             2)) != KM_OK)
         return st;
-    if ((st = km_h5_check_storage(ctx, s->time, "/time", 8)) != KM_OK ||
+    if ((st = km_h5_check_storage(ctx, s->time, tp, 8)) != KM_OK ||
         (st = km_h5_time_scale(ctx, s->time, &s->time_scale)) != KM_OK ||
-        (st = scan_time(ctx, r, s->time, s->n_frames, &first, &last)) != KM_OK)
+        (st = scan_time(ctx, r, s->time, s->tname, s->n_frames, &first, &last)) != KM_OK)
         return st;
     if (r->info.frame_rate_hz == 0 && s->n_frames > 1 && last > first)
         r->info.frame_rate_hz = (double)(s->n_frames - 1) / ((last - first) * s->time_scale);
@@ -582,6 +587,7 @@ km_status km_open_session(km_ctx *ctx, km_reader *r, const km_read_options *opt)
     s->chunks_tried = s->rct = 0;
     s->next = 0;
     s->time_scale = 1.0;
+    memcpy(s->tname, "time", 5);
     r->impl = s;
     r->ops = &session_ops;
     r->probe = session_probe;
@@ -663,8 +669,8 @@ static km_status session_read(km_ctx *ctx, km_reader *r, float *frames, double *
             H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, count, NULL) < 0 ||
             H5Dread(s->time, H5T_NATIVE_DOUBLE, mspace, fspace, H5P_DEFAULT, times) < 0) {
             km_h5_error_text(why, sizeof why);
-            st = km_fail(ctx, KM_ERR_FORMAT, "frames %lld..%lld: /time cannot be read (%s)",
-                         (long long)s->next, (long long)(s->next + n - 1), why);
+            st = km_fail(ctx, KM_ERR_FORMAT, "frames %lld..%lld: /%s cannot be read (%s)",
+                         (long long)s->next, (long long)(s->next + n - 1), s->tname, why);
             goto done;
         }
         km_h5_scale_times(times, n, s->time_scale);

@@ -133,3 +133,48 @@ def test_a_coordinate_in_huge_chunks_is_not_read(tmp_path):
             f["frames"].dims[dim].attach_scale(f[name])
     got, err = info(path)
     assert got["pitch"] == "1 x 5 mm" and "no row pitch in the file" in err
+
+
+def save_t(path, t, name="t", units="s", time_last=False):
+    dims = ("y", "x", name) if time_last else (name, "y", "x")
+    a = FRAMES.transpose(1, 2, 0) if time_last else FRAMES
+    ds = xr.Dataset({"frames": (dims, a)}, coords={name: t})
+    if units is not None:
+        ds[name].attrs["units"] = units
+    ds.to_netcdf(path, engine="h5netcdf")
+    return path
+
+
+@pytest.mark.parametrize("time_last", [False, True])
+def test_a_time_coordinate_by_another_name_gives_the_times(tmp_path, time_last):
+    """xarray names the time dimension as the user did ("t", "frame"); its coordinate,
+    in a time unit, gives the times as /time does (before: 1 Hz assumed and warned)."""
+    t = 12.0 + np.arange(T) * 0.02
+    path = save_t(tmp_path / "t.h5", t, time_last=time_last)
+    got, err = info(path)
+    assert float(got["rate"].split()[0]) == pytest.approx(50.0, rel=1e-9)
+    assert "frame_rate_hz" not in got["assumed"] and "frame rate" not in err
+    out = tmp_path / "r.h5"
+    run_ok("process", "-q", "--format", "session", "--mode", "mat", "--units", "kPa", path,
+           "-o", out)
+    with h5py.File(out) as f:
+        np.testing.assert_allclose(f["session/time"][()], t, rtol=0, atol=1e-12)
+
+
+def test_a_timedelta_coordinate(tmp_path):
+    t = (np.arange(T) * 20).astype("timedelta64[ms]")
+    got, _ = info(save_t(tmp_path / "d.h5", t, name="frame", units=None))
+    assert float(got["rate"].split()[0]) == pytest.approx(50.0, rel=1e-9)
+
+
+def test_an_index_without_a_time_unit_is_not_taken_for_times(tmp_path):
+    got, err = info(save_t(tmp_path / "i.h5", np.arange(T), name="frame", units=None))
+    assert got["rate"].startswith("1 Hz") and "frame_rate_hz" in got["assumed"]
+    assert "no frame rate in the file" in err
+
+
+def test_errors_name_the_time_coordinate(tmp_path):
+    t = np.arange(T) * 0.02
+    t[3] = -1.0
+    r = run("info", "--format", "session", save_t(tmp_path / "b.h5", t))
+    assert r.returncode == 65 and "/t[3] = -1 is smaller than the one before" in r.stderr
