@@ -199,7 +199,20 @@ def session_seeds():
             f["frames"].dims[dim].attach_scale(f[name])
         f["x"].attrs["units"] = "cm"
 
+    def time_coord(f, np):
+        # no /time: a scale "t" with a time unit on /frames' last axis gives
+        # the times and the [R, C, T] layout (km_h5_time_coord)
+        f.attrs["schema"] = "knotmap-session"
+        f.attrs["schema_version"] = 1
+        f.create_dataset("frames", data=np.ones((3, 2, 5), dtype=np.float32), chunks=(3, 2, 2),
+                         compression="gzip")
+        f["t"] = np.arange(5) * 0.5
+        f["t"].attrs["units"] = "seconds since 2026-01-01"
+        f["t"].make_scale("t")
+        f["frames"].dims[2].attach_scale(f["t"])
+
     make("basic_f32", basic)
+    make("time_coord", time_coord)
     make("coords_f32", coords_f32)
     make("tiles_f32", tiles_f32)
     make("lzf_f32", lzf_f32)
