@@ -12,20 +12,59 @@
  * it is, so such taxels are never taken for stuck.  Any change of the
  * taxel's own value ends its run.  Branch-free (it vectorises): every
  * taxel, every frame, in two sweeps (what changed; then the runs). */
-#if KM_AVX2_TARGET
-/* changed_taxels' row loop eight taxels at a time; returns where it
-   stopped. */
-__attribute__((target("avx2"))) static int32_t changed_avx2(const float *row, float *pv,
-                                                            uint8_t *chg, int32_t cols)
+/* changed_taxels' plain loop over columns x..cols of one row. */
+static inline void changed_tail(const float *restrict row, float *restrict pv,
+                                uint8_t *restrict chg, int32_t x, int32_t cols)
 {
-    int32_t x = 0;
-    for (; x + 8 <= cols; x += 8) {
-        __m256 v = _mm256_loadu_ps(row + x);
-        km_store_flags8(chg + x, _mm256_castps_si256(_mm256_cmp_ps(v, _mm256_loadu_ps(pv + x),
-                                                                _CMP_NEQ_UQ)));
-        _mm256_storeu_ps(pv + x, v);
+    for (; x < cols; x++) {
+        float v = row[x];
+        chg[x] = (uint8_t)(v != pv[x]);
+        pv[x] = v;
     }
-    return x;
+}
+
+#if KM_AVX2_TARGET
+/* Four groups of eight int32 lanes 0 / -1 as 32 bytes 0 / 1 in lane
+   order: packed per 128-bit half (lanes 0-3, 8-11, 16-19, 24-27 | 4-7,
+   12-15, 20-23, 28-31), the dwords then put back in order. */
+__attribute__((target("avx2"), always_inline)) static inline __m256i
+flags32(__m256i o0, __m256i o1, __m256i o2, __m256i o3)
+{
+    const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+    __m256i p = _mm256_packs_epi16(_mm256_packs_epi32(o0, o1), _mm256_packs_epi32(o2, o3));
+    return _mm256_and_si256(_mm256_permutevar8x32_epi32(p, order), _mm256_set1_epi8(1));
+}
+
+/* One taxel group's compare for changed_avx2: v != prev (NaN: changed),
+   prev becomes v. */
+__attribute__((target("avx2"), always_inline)) static inline __m256i changed8(const float *row,
+                                                                              float *pv)
+{
+    __m256 v = _mm256_loadu_ps(row);
+    __m256 c = _mm256_cmp_ps(v, _mm256_loadu_ps(pv), _CMP_NEQ_UQ);
+    _mm256_storeu_ps(pv, v);
+    return _mm256_castps_si256(c);
+}
+
+/* changed_taxels in one call per frame: 32 taxels of a row at a time, then
+   eight, then one by one. */
+__attribute__((target("avx2"))) static void changed_avx2(km_bodygrid *g, const km_frame *f)
+{
+    const int32_t rows = g->rows, cols = g->cols;
+    for (int32_t r = 0; r < rows; r++) {
+        const float *row = f->data + (ptrdiff_t)r * f->row_stride;
+        float *pv = g->ex.prev + km_cand_at(g, r, 0);
+        uint8_t *chg = g->ex.changed + km_cand_at(g, r, 0);
+        int32_t x = 0;
+        for (; x + 32 <= cols; x += 32) {
+            __m256i c0 = changed8(row + x, pv + x), c1 = changed8(row + x + 8, pv + x + 8);
+            __m256i c2 = changed8(row + x + 16, pv + x + 16), c3 = changed8(row + x + 24, pv + x + 24);
+            _mm256_storeu_si256((__m256i *)(void *)(chg + x), flags32(c0, c1, c2, c3));
+        }
+        for (; x + 8 <= cols; x += 8)
+            km_store_flags8(chg + x, changed8(row + x, pv + x));
+        changed_tail(row, pv, chg, x, cols);
+    }
 }
 #endif
 
@@ -35,22 +74,15 @@ __attribute__((target("avx2"))) static int32_t changed_avx2(const float *row, fl
    and it vectorises. */
 static void changed_taxels(km_bodygrid *g, const km_frame *f)
 {
-    const int32_t rows = g->rows, cols = g->cols;
-    for (int32_t r = 0; r < rows; r++) {
-        const float *restrict row = f->data + (ptrdiff_t)r * f->row_stride;
-        float *restrict pv = g->ex.prev + km_cand_at(g, r, 0);
-        uint8_t *restrict chg = g->ex.changed + km_cand_at(g, r, 0);
-        int32_t x = 0;
 #if KM_AVX2_TARGET
-        if (g->ex.avx2)
-            x = changed_avx2(row, pv, chg, cols);
-#endif
-        for (; x < cols; x++) {
-            float v = row[x];
-            chg[x] = (uint8_t)(v != pv[x]);
-            pv[x] = v;
-        }
+    if (g->ex.avx2) {
+        changed_avx2(g, f);
+        return;
     }
+#endif
+    for (int32_t r = 0; r < g->rows; r++)
+        changed_tail(f->data + (ptrdiff_t)r * f->row_stride, g->ex.prev + km_cand_at(g, r, 0),
+                     g->ex.changed + km_cand_at(g, r, 0), 0, g->cols);
 }
 
 #if KM_AVX2_TARGET
@@ -78,7 +110,7 @@ runs8(int32_t *run, const float *now, __m128i c8, __m128i s8, __m256i sf1, __m25
 /* The runs' sweep 32 taxels at a time: the neighbours' count and the
    flags in byte lanes (moved <= 4, nb <= 4), the runs in four groups of
    eight int32 lanes (runs8), the new stuck flags packed back to bytes in
-   taxel order.  The same terms as the loops below; returns where it
+   taxel order (flags32).  The same terms as the loops below; returns where it
    stopped. */
 __attribute__((target("avx2"))) static size_t stuck32_avx2(const uint8_t *chg, const uint8_t *nbs,
                                                            const float *now, int32_t *run,
@@ -88,7 +120,6 @@ __attribute__((target("avx2"))) static size_t stuck32_avx2(const uint8_t *chg, c
 {
     const __m256i zero = _mm256_setzero_si256(), first = _mm256_set1_epi8(not_first ? -1 : 0);
     const __m256i sf1 = _mm256_set1_epi32(sf - 1), on = _mm256_set1_epi32(sf > 0 ? -1 : 0);
-    const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
     size_t i = lo;
     for (; i + 32 <= hi; i += 32) {
         __m256i moved = _mm256_add_epi8(_mm256_add_epi8(BYTES32(chg + i - st), BYTES32(chg + i + st)),
@@ -104,13 +135,9 @@ __attribute__((target("avx2"))) static size_t stuck32_avx2(const uint8_t *chg, c
         __m256i o1 = runs8(run + i + 8, now + i + 8, _mm_srli_si128(c_lo, 8), _mm_srli_si128(s_lo, 8), sf1, on);
         __m256i o2 = runs8(run + i + 16, now + i + 16, c_hi, s_hi, sf1, on);
         __m256i o3 = runs8(run + i + 24, now + i + 24, _mm_srli_si128(c_hi, 8), _mm_srli_si128(s_hi, 8), sf1, on);
-        /* Packed per 128-bit half: taxels 0-3, 8-11, 16-19, 24-27 | 4-7,
-           12-15, 20-23, 28-31; the dwords put back in taxel order. */
-        __m256i p = _mm256_packs_epi16(_mm256_packs_epi32(o0, o1), _mm256_packs_epi32(o2, o3));
-        p = _mm256_permutevar8x32_epi32(p, order);
-        __m256i old = BYTES32(stuck + i);
+        /* stuck |= the new flags (both 0 / 1) */
         _mm256_storeu_si256((__m256i *)(void *)(stuck + i),
-                            _mm256_and_si256(_mm256_or_si256(p, old), _mm256_set1_epi8(1)));
+                            _mm256_or_si256(flags32(o0, o1, o2, o3), BYTES32(stuck + i)));
     }
     return i;
 }
