@@ -8,6 +8,7 @@
 
 #include "h5_chunks.h"
 #include "h5_codec.h"
+#include "h5_raw.h"
 
 /* The stored element types read here (little-endian), converted to float32
  * as H5Dread into H5T_NATIVE_FLOAT converts them. */
@@ -33,6 +34,7 @@ struct km_h5_chunks {
     size_t raw_cap;
     void *cache;         /* the last decoded chunk row (cf frames), stored type */
     int64_t cached;      /* its chunk row, -1 = none */
+    int fd;              /* the file, read with pread (km_h5_raw_fd); -1: by H5Dread_chunk */
     struct libdeflate_decompressor *dec;
 };
 
@@ -181,6 +183,7 @@ static km_h5_chunks *open_axes(hid_t frames, size_t max_slab_bytes, int tlast)
         km_h5_chunks_free(c);
         return NULL;
     }
+    c->fd = km_h5_raw_fd(frames);
     return c;
 }
 
@@ -198,8 +201,10 @@ km_h5_chunks *km_h5_chunks_open_rct(hid_t frames, size_t max_slab_bytes)
  * (*stored of them, *skipped the filters not applied): 1 when the chunk is
  * to be decoded here, 0 when H5Dread must read it (a partial edge chunk
  * stored unfiltered, an unallocated chunk, a size deflate could not give,
- * out of memory or an HDF5 error).  HDF5 is called twice, to size and copy
- * the stored bytes. */
+ * out of memory or an HDF5 error).  From a plain file (km_h5_raw_fd) HDF5
+ * gives the address, size and filter mask and the bytes are read with
+ * pread, without its lock; else HDF5 is called twice, to size and copy the
+ * stored bytes. */
 static int fetch_chunk(km_h5_chunks *c, int64_t k, size_t tr, size_t tc, hsize_t *stored,
                        uint32_t *skipped)
 {
@@ -213,7 +218,11 @@ static int fetch_chunk(km_h5_chunks *c, int64_t k, size_t tr, size_t tc, hsize_t
         return 0;
     /* Unallocated (fill value), unknown, or larger than deflate could
        make it (stored blocks add 5 bytes per 64 KiB): HDF5 reads it. */
-    if (H5Dget_chunk_storage_size(c->d, off, stored) < 0 || *stored == 0 ||
+    haddr_t addr = HADDR_UNDEF;
+    unsigned mask = 0;
+    if ((c->fd >= 0 ? H5Dget_chunk_info_by_coord(c->d, off, &mask, &addr, stored)
+                    : H5Dget_chunk_storage_size(c->d, off, stored)) < 0 ||
+        *stored == 0 ||
         *stored > (hsize_t)(c->chunk_bytes + c->chunk_bytes / 8 + 4096))
         return 0;
     if ((size_t)*stored > c->raw_cap) {
@@ -222,6 +231,13 @@ static int fetch_chunk(km_h5_chunks *c, int64_t k, size_t tr, size_t tc, hsize_t
             return 0;
         c->raw = r;
         c->raw_cap = (size_t)*stored;
+    }
+    /* Outside HDF5's lock; a short read (a truncated file) goes to HDF5,
+       which says what is wrong. */
+    if (c->fd >= 0 && addr != HADDR_UNDEF &&
+        km_h5_pread_all(c->fd, c->raw, (size_t)*stored, addr)) {
+        *skipped = mask;
+        return 1;
     }
     return H5Dread_chunk(c->d, H5P_DEFAULT, off, skipped, c->raw) >= 0;
 }

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "io/h5_chunks.h"
+#include "io/h5_raw.h"
 #include "knotmap.h"
 #include "test_util.h"
 
@@ -328,4 +329,59 @@ Test(io_chunks, unwritten_and_damaged_chunks_refused)
     H5Sclose(sp);
     H5Fclose(f);
     free(buf);
+}
+
+/* Stored chunks are read with pread at the addresses HDF5 gives only from
+ * a plain sec2 file (km_h5_raw_fd): a file with a user block (addresses
+ * are relative to it) or in memory (the core driver) goes through
+ * H5Dread_chunk.  All three read equal to H5Dread. */
+Test(io_chunks, raw_reads_only_where_addresses_are_the_files)
+{
+    static const layout l = {1, 4, 64, 0, 0, 0, 0};
+    size_t n = (size_t)T * R * C;
+    float *data = malloc(n * sizeof *data), *a = malloc(n * sizeof *a),
+          *b = malloc(n * sizeof *b);
+    char path[128], ubpath[128];
+    cr_assert(data && a && b);
+    fill(data, n, 11u);
+    snprintf(path, sizeof path, "%s/plain.h5", dir);
+    snprintf(ubpath, sizeof ubpath, "%s/ub.h5", dir);
+    H5Fclose(write_file(path, &l, data));
+    /* The same dataset behind a 512-byte user block. */
+    hid_t fcpl = H5Pcreate(H5P_FILE_CREATE);
+    cr_assert(fcpl >= 0 && H5Pset_userblock(fcpl, 512) >= 0);
+    hid_t src = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    hid_t ub = H5Fcreate(ubpath, H5F_ACC_TRUNC, fcpl, H5P_DEFAULT);
+    cr_assert(src >= 0 && ub >= 0);
+    cr_assert(H5Ocopy(src, "frames", ub, "frames", H5P_DEFAULT, H5P_DEFAULT) >= 0);
+    H5Fclose(ub);
+    H5Fclose(src);
+    H5Pclose(fcpl);
+    hid_t core = H5Pcreate(H5P_FILE_ACCESS);
+    cr_assert(core >= 0 && H5Pset_fapl_core(core, 1 << 20, 0) >= 0);
+    struct {
+        const char *path;
+        hid_t fapl;
+        int raw;
+    } cases[] = {{path, H5P_DEFAULT, 1}, {ubpath, H5P_DEFAULT, 0}, {path, core, 0}};
+    for (int i = 0; i < 3; i++) {
+        hid_t f = H5Fopen(cases[i].path, H5F_ACC_RDONLY, cases[i].fapl);
+        hid_t d = H5Dopen2(f, "frames", H5P_DEFAULT);
+        cr_assert(f >= 0 && d >= 0);
+        cr_assert_eq(km_h5_raw_fd(d) >= 0, cases[i].raw, "case %d", i);
+        km_h5_chunks *c = km_h5_chunks_open(d, SIZE_MAX);
+        cr_assert_not_null(c);
+        h5_read(d, 0, T, a);
+        memset(b, 0xff, n * sizeof *b);
+        cr_assert_eq(km_h5_chunks_read(c, 0, T, b), T, "case %d", i);
+        cr_assert_eq(memcmp(a, b, n * sizeof *a), 0, "case %d", i);
+        cr_assert_eq(memcmp(a, data, n * sizeof *a), 0, "case %d", i);
+        km_h5_chunks_free(c);
+        H5Dclose(d);
+        H5Fclose(f);
+    }
+    H5Pclose(core);
+    free(data);
+    free(a);
+    free(b);
 }

@@ -1,0 +1,18 @@
+/* Stored chunk bytes read without HDF5: the file descriptor of a
+ * dataset's file and a complete pread.  Internal (src/io). */
+#ifndef KM_H5_RAW_H
+#define KM_H5_RAW_H
+
+#include <stddef.h>
+
+#include <hdf5.h>
+
+/* The descriptor of d's file when its chunks can be read at the addresses
+ * H5Dget_chunk_info_by_coord gives (sec2 driver, no user block), else -1.
+ * Valid while the file is open. */
+int km_h5_raw_fd(hid_t d);
+
+/* n bytes at file offset `at` into buf: 1 when all were read, else 0. */
+int km_h5_pread_all(int fd, unsigned char *buf, size_t n, haddr_t at);
+
+#endif
