@@ -47,42 +47,54 @@ void km_body_layer_row_plain(km_bodygrid *g, const float *row, const uint8_t *on
 }
 
 #if KM_AVX2_TARGET
-/* touch() on four cells at once, each lane its own cell (no two lanes
-   share one), where on[]: the maximum by a blend, the count and the pass
-   rule in int64 lanes, the sum in double lanes.  A cell not in contact
-   adds +0.0 to its sum, which keeps the sum's bits (it starts at +0.0 and a
-   sum never becomes -0.0) whatever the row holds there (NaN included).
-   Returns the first column it did not do. */
-__attribute__((target("avx2"))) static int32_t body_row_avx2(km_bodygrid *g, const float *row,
-                                                             const uint8_t *on, size_t off)
+/* touch() on the four cells at i (each lane its own cell: no two lanes
+   share one) holding v: the lanes in `on` touched (the maximum by a blend,
+   the count in int64 lanes, the sum in double lanes), the pass rule on
+   those in `in` (in contact).  A lane not touched adds +0.0 to its sum,
+   which keeps the sum's bits (it starts at +0.0 and a sum never becomes
+   -0.0) whatever v holds there (NaN included). */
+__attribute__((target("avx2"), always_inline)) static inline void
+touch4(km_bodygrid *g, size_t i, __m128 v, __m128i on32, __m128i in32)
 {
     const __m256i frame = _mm256_set1_epi64x(g->frame), zero = _mm256_setzero_si256();
     const __m256i gap1 = _mm256_set1_epi64x((int64_t)g->rule.pass_gap_frames + 1);
     const __m256i lo32 = _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7);
+    __m256i on64 = _mm256_cvtepi32_epi64(on32), in64 = _mm256_cvtepi32_epi64(in32);
+    __m128 mx = _mm_loadu_ps(g->max + i);
+    __m128 up = _mm_and_ps(_mm_castsi128_ps(on32), _mm_cmpgt_ps(v, mx));
+    _mm_storeu_ps(g->max + i, _mm_blendv_ps(mx, v, up));
+    __m256d vd = _mm256_and_pd(_mm256_castsi256_pd(on64), _mm256_cvtps_pd(v));
+    _mm256_storeu_pd(g->sum + i, _mm256_add_pd(_mm256_loadu_pd(g->sum + i), vd));
+    __m256i *n = (__m256i *)(void *)(g->n + i), *last = (__m256i *)(void *)(g->last + i);
+    _mm256_storeu_si256(n, _mm256_sub_epi64(_mm256_loadu_si256(n), on64));
+    /* km_grid_new_pass: last < 0 || frame - last - 1 > gap. */
+    __m256i l = _mm256_loadu_si256(last);
+    __m256i fresh = _mm256_or_si256(_mm256_cmpgt_epi64(zero, l),
+                                    _mm256_cmpgt_epi64(_mm256_sub_epi64(frame, l), gap1));
+    fresh = _mm256_and_si256(fresh, in64);
+    __m128i f32 = _mm256_castsi256_si128(_mm256_permutevar8x32_epi32(fresh, lo32));
+    __m128i *cov = (__m128i *)(void *)(g->cov + i);
+    _mm_storeu_si128(cov, _mm_sub_epi32(_mm_loadu_si128(cov), f32));
+    _mm256_storeu_si256(last, _mm256_blendv_epi8(l, frame, in64));
+}
+
+/* Four bytes of a row's flags (nonzero: set) as four int32 lanes of all ones. */
+__attribute__((target("avx2"), always_inline)) static inline __m128i flags4(const uint8_t *b)
+{
+    int32_t ob;
+    memcpy(&ob, b, sizeof ob);
+    return _mm_cmpgt_epi32(_mm_cvtepu8_epi32(_mm_cvtsi32_si128(ob)), _mm_setzero_si128());
+}
+
+/* A roller row: the cells where on[], all in contact (touch4).  Returns the
+   first column it did not do. */
+__attribute__((target("avx2"))) static int32_t body_row_avx2(km_bodygrid *g, const float *row,
+                                                             const uint8_t *on, size_t off)
+{
     int32_t x = 0;
     for (; x + 4 <= g->cols; x += 4) {
-        size_t i = off + (size_t)x;
-        int32_t ob;
-        memcpy(&ob, on + x, sizeof ob);
-        __m128i on32 = _mm_cmpgt_epi32(_mm_cvtepu8_epi32(_mm_cvtsi32_si128(ob)),
-                                       _mm_setzero_si128());
-        __m256i on64 = _mm256_cvtepi32_epi64(on32);
-        __m128 v = _mm_loadu_ps(row + x), mx = _mm_loadu_ps(g->max + i);
-        __m128 up = _mm_and_ps(_mm_castsi128_ps(on32), _mm_cmpgt_ps(v, mx));
-        _mm_storeu_ps(g->max + i, _mm_blendv_ps(mx, v, up));
-        __m256d vd = _mm256_and_pd(_mm256_castsi256_pd(on64), _mm256_cvtps_pd(v));
-        _mm256_storeu_pd(g->sum + i, _mm256_add_pd(_mm256_loadu_pd(g->sum + i), vd));
-        __m256i *n = (__m256i *)(void *)(g->n + i), *last = (__m256i *)(void *)(g->last + i);
-        _mm256_storeu_si256(n, _mm256_sub_epi64(_mm256_loadu_si256(n), on64));
-        /* km_grid_new_pass: last < 0 || frame - last - 1 > gap. */
-        __m256i l = _mm256_loadu_si256(last);
-        __m256i fresh = _mm256_or_si256(_mm256_cmpgt_epi64(zero, l),
-                                        _mm256_cmpgt_epi64(_mm256_sub_epi64(frame, l), gap1));
-        fresh = _mm256_and_si256(fresh, on64);
-        __m128i f32 = _mm256_castsi256_si128(_mm256_permutevar8x32_epi32(fresh, lo32));
-        __m128i *cov = (__m128i *)(void *)(g->cov + i);
-        _mm_storeu_si128(cov, _mm_sub_epi32(_mm_loadu_si128(cov), f32));
-        _mm256_storeu_si256(last, _mm256_blendv_epi8(l, frame, on64));
+        __m128i on32 = flags4(on + x);
+        touch4(g, off + (size_t)x, _mm_loadu_ps(row + x), on32, on32);
     }
     return x;
 }
@@ -107,16 +119,12 @@ void km_body_layer_mat_row_plain(km_bodygrid *g, const float *row, const uint8_t
 }
 
 #if KM_AVX2_TARGET
-/* touch() on four cells of a mat row at once: as body_row_avx2, with the
-   cells touched those valid (mask byte nonzero, NULL: all) and finite, and
-   the pass rule on those of them above the contact threshold (a NaN or an
-   infinity is neither). */
+/* A mat row (touch4): the cells touched those valid (mask byte nonzero,
+   NULL: all) and finite, the pass rule on those of them above the contact
+   threshold (a NaN or an infinity is neither). */
 __attribute__((target("avx2"))) static int32_t mat_row_avx2(km_bodygrid *g, const float *row,
                                                             const uint8_t *valid, size_t off)
 {
-    const __m256i frame = _mm256_set1_epi64x(g->frame), zero = _mm256_setzero_si256();
-    const __m256i gap1 = _mm256_set1_epi64x((int64_t)g->rule.pass_gap_frames + 1);
-    const __m256i lo32 = _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7);
     const __m128 inf = _mm_set1_ps(INFINITY), sign = _mm_set1_ps(-0.0f);
     const __m128 thr = _mm_set1_ps((float)g->rule.contact_threshold);
     const double thr_d = g->rule.contact_threshold;
@@ -124,33 +132,12 @@ __attribute__((target("avx2"))) static int32_t mat_row_avx2(km_bodygrid *g, cons
         return 0; /* v > thr compared in float would differ from the double test */
     int32_t x = 0;
     for (; x + 4 <= g->cols; x += 4) {
-        size_t i = off + (size_t)x;
-        __m128 v = _mm_loadu_ps(row + x), mx = _mm_loadu_ps(g->max + i);
+        __m128 v = _mm_loadu_ps(row + x);
         __m128 on = _mm_cmplt_ps(_mm_andnot_ps(sign, v), inf); /* finite */
-        if (valid != NULL) {
-            int32_t ob;
-            memcpy(&ob, valid + x, sizeof ob);
-            __m128i m32 = _mm_cmpgt_epi32(_mm_cvtepu8_epi32(_mm_cvtsi32_si128(ob)),
-                                          _mm_setzero_si128());
-            on = _mm_and_ps(on, _mm_castsi128_ps(m32));
-        }
+        if (valid != NULL)
+            on = _mm_and_ps(on, _mm_castsi128_ps(flags4(valid + x)));
         __m128 in = _mm_and_ps(on, _mm_cmpgt_ps(v, thr));
-        __m256i on64 = _mm256_cvtepi32_epi64(_mm_castps_si128(on));
-        __m256i in64 = _mm256_cvtepi32_epi64(_mm_castps_si128(in));
-        __m128 up = _mm_and_ps(on, _mm_cmpgt_ps(v, mx));
-        _mm_storeu_ps(g->max + i, _mm_blendv_ps(mx, v, up));
-        __m256d vd = _mm256_and_pd(_mm256_castsi256_pd(on64), _mm256_cvtps_pd(v));
-        _mm256_storeu_pd(g->sum + i, _mm256_add_pd(_mm256_loadu_pd(g->sum + i), vd));
-        __m256i *n = (__m256i *)(void *)(g->n + i), *last = (__m256i *)(void *)(g->last + i);
-        _mm256_storeu_si256(n, _mm256_sub_epi64(_mm256_loadu_si256(n), on64));
-        __m256i l = _mm256_loadu_si256(last);
-        __m256i fresh = _mm256_or_si256(_mm256_cmpgt_epi64(zero, l),
-                                        _mm256_cmpgt_epi64(_mm256_sub_epi64(frame, l), gap1));
-        fresh = _mm256_and_si256(fresh, in64);
-        __m128i f32 = _mm256_castsi256_si128(_mm256_permutevar8x32_epi32(fresh, lo32));
-        __m128i *cov = (__m128i *)(void *)(g->cov + i);
-        _mm_storeu_si128(cov, _mm_sub_epi32(_mm_loadu_si128(cov), f32));
-        _mm256_storeu_si256(last, _mm256_blendv_epi8(l, frame, in64));
+        touch4(g, off + (size_t)x, v, _mm_castps_si128(on), _mm_castps_si128(in));
     }
     return x;
 }
