@@ -340,6 +340,10 @@ static herr_t time_one(hid_t g, const char *name, const H5L_info_t *info, void *
     char u[64];
     if (++w->links > COORD_LINKS_MAX)
         return 1;
+    /* The name goes into messages as it is: printable ASCII only. */
+    for (const char *c = name; *c != '\0'; c++)
+        if (*c < 0x20 || *c > 0x7e)
+            return 0;
     if (info->type != H5L_TYPE_HARD || H5Oget_info_by_name(g, name, &oi, H5P_DEFAULT) < 0 ||
         oi.type != H5O_TYPE_DATASET || oi.addr == w->frames || strlen(name) >= w->cap)
         return 0;

@@ -40,8 +40,9 @@ void km_h5_coord_pitch(km_ctx *ctx, km_session_info *info, hid_t file, hid_t fra
 /* The times of a file without /time: the name of a dataset attached to
  * /frames' first or last dimension as a dimension scale (an xarray
  * coordinate of the time dimension under another name, "t", "frame_time")
- * whose `units` is a time unit ("s", "ms", "seconds since ..."), into name
- * (cap bytes); name is left as it was when there is none. */
+ * whose `units` is a time unit ("s", "ms", "seconds since ..."), its name
+ * printable ASCII (it is quoted in messages), into name (cap bytes); name
+ * is left as it was when there is none. */
 void km_h5_time_coord(km_ctx *ctx, hid_t file, hid_t frames, char *name, size_t cap);
 /* 1 when `file` is a MATLAB v7.3 MAT-file (an HDF5 file behind a user
  * block that begins "MATLAB 7.3 MAT-file"): MATLAB keeps arrays

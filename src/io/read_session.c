@@ -3,10 +3,10 @@
  * HDF5 input is untrusted (the library has open parser CVEs): every rank,
  * type class, shape and attribute is checked before use, the chunk cache is
  * bounded, and frames are streamed by hyperslab blocks so memory does not
- * grow with the session length.  float32 and float64 frames stored with
- * shuffle and/or deflate are decoded by h5_chunks_read.c outside HDF5's global
- * lock; other types and filters go through H5Dread, which converts the
- * stored sample type to float32. */
+ * grow with the session length.  Float and integer frames stored with
+ * shuffle and deflate or LZF, [T, R, C] or [R, C, T], are decoded by
+ * h5_chunks_read.c outside HDF5's global lock (h5_chunks.h says which); the
+ * rest goes through H5Dread, which converts the stored type to float32. */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>

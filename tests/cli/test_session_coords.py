@@ -178,3 +178,10 @@ def test_errors_name_the_time_coordinate(tmp_path):
     t[3] = -1.0
     r = run("info", "--format", "session", save_t(tmp_path / "b.h5", t))
     assert r.returncode == 65 and "/t[3] = -1 is smaller than the one before" in r.stderr
+
+
+def test_a_time_coordinate_with_control_bytes_in_its_name_is_not_taken(tmp_path):
+    """Its name would be quoted in messages as it is (an escape sequence on the user's
+    terminal): such a coordinate is left alone, the rate assumed."""
+    got, err = info(save_t(tmp_path / "e.h5", np.arange(T) * 0.02, name="t\x1b[2J"))
+    assert got["rate"].startswith("1 Hz") and "\x1b" not in err
