@@ -117,6 +117,27 @@ static void trim(char **s, size_t *len)
     *len = n;
 }
 
+/* A spreadsheet that opened the export as CSV and saved it again pads every
+   line to the widest one with commas ("ROWS 60,,,,", "Frame 1,,,,", a blank
+   line as ",,,,"): outside the frame rows a trailing run of commas and blanks
+   is not part of the line. */
+static void trim_padding(char **s, size_t *len)
+{
+    trim(s, len);
+    while (*len > 0 && ((*s)[*len - 1] == ',' || is_blank_char((*s)[*len - 1])))
+        (*len)--;
+    (*s)[*len] = '\0';
+}
+
+/* A line with nothing but blanks and commas: a blank line, padded. */
+static int padded_blank(const char *p, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        if (p[i] != ',' && !is_blank_char(p[i]))
+            return 0;
+    return 1;
+}
+
 /* One header key we understand; line numbers go into the errors. */
 static km_status header_key(km_ctx *ctx, km_reader *r, tk_impl *t, const char *key, const char *val, int64_t line,
                             long long *start, long long *end)
@@ -192,7 +213,7 @@ static km_status add_comment(km_ctx *ctx, km_reader *r, tk_impl *t, char *val)
         if (!got)
             return km_fail(ctx, KM_ERR_FORMAT, "line %lld: file ends after COMMENTS:",
                            (long long)t->lines.line_no);
-        trim(&line, &len);
+        trim_padding(&line, &len);
         val = line;
     }
     st = km_reader_add_header(ctx, r, "COMMENTS", val);
@@ -280,7 +301,7 @@ static km_status parse_header(km_ctx *ctx, km_reader *r, tk_impl *t)
         if (t->lines.line_no > TK_MAX_HEADER_LINES)
             return km_fail(ctx, KM_ERR_FORMAT, "line %lld: no ASCII_DATA line in the first %d lines",
                            (long long)t->lines.line_no, TK_MAX_HEADER_LINES);
-        trim(&line, &len);
+        trim_padding(&line, &len);
         if (len == 0)
             continue;
         for (klen = 0; klen < len && !is_blank_char(line[klen]); klen++)
@@ -352,6 +373,8 @@ static km_status parse_row(km_ctx *ctx, tk_impl *t, uint8_t *restrict mrow, cons
                 break; /* trailing comma */
             if (p == e && c == 0)
                 break;
+            if (c == cols && padded_blank(p, (size_t)(e - p)))
+                break; /* a spreadsheet's padding after the last value */
             return km_fail(ctx, KM_ERR_FORMAT, "line %lld: frame %lld: empty value in column %d",
                            (long long)t->lines.line_no, frame_no, (int)c + 1);
         }
@@ -452,7 +475,7 @@ static km_status frame_rows(km_ctx *ctx, km_reader *r, tk_impl *t, float *dst, i
             if (st != KM_OK)
                 return st;
             if (!g || (len >= 2 && line[0] == '@' && line[1] == '@') || strncmp(line, "Frame", 5) == 0 ||
-                km_line_blank(line, len)) {
+                padded_blank(line, len)) {
                 char what[96];
                 snprintf(what, sizeof what, "%s after %d of %d rows (truncated)",
                          g ? "frame ends" : "file ends", (int)row, (int)t->rows);
@@ -481,7 +504,7 @@ static km_status parse_frame(km_ctx *ctx, km_reader *r, tk_impl *t, float *dst, 
         st = km_lines_next(ctx, &t->lines, &line, &len, &g);
         if (st != KM_OK)
             return st;
-    } while (g && km_line_blank(line, len));
+    } while (g && padded_blank(line, len));
     if (!g) {
         if (t->declared >= 0 && t->parsed < t->declared)
             return km_fail(ctx, KM_ERR_FORMAT,
@@ -492,7 +515,7 @@ static km_status parse_frame(km_ctx *ctx, km_reader *r, tk_impl *t, float *dst, 
         return km_fail(ctx, KM_ERR_FORMAT, "line %lld: file ends without the closing @@ (truncated)",
                        (long long)t->lines.line_no);
     }
-    trim(&line, &len);
+    trim_padding(&line, &len);
     if (strcmp(line, "@@") == 0) {
         if (t->declared >= 0 && t->parsed != t->declared)
             return km_fail(ctx, KM_ERR_FORMAT, "line %lld: @@ after %lld frames: START_FRAME..END_FRAME announce %lld",
@@ -589,7 +612,7 @@ static km_status count_frames(km_ctx *ctx, tk_impl *t, int64_t *count)
             return st;
         if (!got)
             break;
-        trim(&line, &len); /* as tk_read sees the line ("\r@@" is the marker too) */
+        trim_padding(&line, &len); /* as tk_read sees the line ("\r@@" is the marker too) */
         /* The data end at the closing marker; anything after it is not a frame. */
         if (len >= 2 && line[0] == '@' && line[1] == '@')
             break;

@@ -275,7 +275,10 @@ def main():
            "no_end_marker": tekscan_small(frames=1).rsplit(b"@@", 1)[0],
            # a single-frame export: the rows right after ASCII_DATA
            "no_frame_lines": tekscan_small(frames=2).replace(b"Frame 1\r\n", b"").replace(
-               b"Frame 2\r\n", b"")}
+               b"Frame 2\r\n", b""),
+           # as a spreadsheet saves it again: every line padded with commas
+           "spreadsheet_padded": b"".join(line + b",,,,\r\n"
+                                          for line in tekscan_small().split(b"\r\n")[:-1])}
     sets = {"tekscan": tek, "text": text_seeds(), "xsensor": xsensor_seeds(),
             "session": session_seeds(), "audio": audio_seeds(), "text_scan": text_scan_seeds()}
     # Text in UTF-16 (read through a UTF-8 copy): with a byte order mark,

@@ -349,3 +349,70 @@ Test(io_tekscan, spacing_units_spelled_out)
     remove(path);
     rmdir(dir);
 }
+
+/* The F-Scan export as a spreadsheet saves it after opening it as CSV:
+   every line padded with commas to the widest ("ROWS 60,,,,", "Frame 1,,,,",
+   ",,,," for a blank line, "@@,,,,"), rows with `extra` empty fields after
+   their values.  It reads as the export does: same header values, frames,
+   times and mask.  Before session 31 it was refused at "ROWS '60,,,,'". */
+static void write_padded(const char *path, int extra)
+{
+    FILE *in = fopen(FSCAN, "rb"), *out = fopen(path, "wb");
+    cr_assert(in && out);
+    char line[4096];
+    int data = 0;
+    while (fgets(line, sizeof line, in) != NULL) {
+        size_t n = strcspn(line, "\r\n");
+        int row = data && n > 0 && strncmp(line, "Frame", 5) != 0 && strncmp(line, "@@", 2) != 0;
+        line[n] = '\0';
+        fputs(line, out);
+        for (int k = 0; k < (row ? extra : 20); k++)
+            fputc(',', out);
+        fputs("\r\n", out);
+        data = data || strncmp(line, "ASCII_DATA", 10) == 0;
+    }
+    fclose(in);
+    fclose(out);
+}
+
+Test(io_tekscan, spreadsheet_padding_reads_as_the_export)
+{
+    char dir[64], path[256];
+    km_test_make_dir(dir, sizeof dir, "km_tk_");
+    km_test_path(path, sizeof path, dir, "resaved.csv");
+    for (int extra = 0; extra <= 3; extra += 3) {
+        write_padded(path, extra);
+        km_reader *a = open_ok(FSCAN, KM_FORMAT_AUTO), *b = open_ok(path, KM_FORMAT_AUTO);
+        km_session_info ia, ib;
+        km_reader_info(a, &ia);
+        km_reader_info(b, &ib);
+        cr_assert_eq(ib.format, KM_FORMAT_TEKSCAN);
+        cr_assert_eq(ib.n_frames, ia.n_frames);
+        cr_assert_float_eq(ib.frame_rate_hz, ia.frame_rate_hz, 0);
+        cr_assert_float_eq(ib.row_pitch_mm, ia.row_pitch_mm, 0);
+        cr_assert_float_eq(ib.saturation, ia.saturation, 0);
+        km_test_same_headers(a, b);
+        float *fa, *fb;
+        double *ta, *tb;
+        int64_t na = km_test_read_all(ctx, a, 7, &fa, &ta), nb = km_test_read_all(ctx, b, 7, &fb, &tb);
+        cr_assert_eq(na, 205);
+        cr_assert_eq(nb, 205, "extra %d", extra);
+        cr_assert_arr_eq(fa, fb, (size_t)205 * 60 * 21 * sizeof(float));
+        cr_assert_arr_eq(ta, tb, 205 * sizeof(double));
+        cr_assert_arr_eq(km_reader_mask(a), km_reader_mask(b), 60 * 21);
+        free(fa);
+        free(fb);
+        free(ta);
+        free(tb);
+        km_reader_free(a);
+        km_reader_free(b);
+    }
+    /* Padding is not a value: a row one value short, padded, still fails. */
+    write_variant(path, "", "", "Frame 1,,\nB,1,2,,,\n3,4,5,6,,\nB,7,8,B,,\n@@,,\n");
+    int format;
+    cr_assert_eq(km_test_open_and_drain(ctx, path, NULL, &format), KM_ERR_FORMAT);
+    cr_assert_not_null(strstr(km_ctx_last_error(ctx), "line 9: frame 1: empty value in column 4"), "'%s'",
+                       km_ctx_last_error(ctx));
+    remove(path);
+    rmdir(dir);
+}
