@@ -129,15 +129,6 @@ static void trim_padding(char **s, size_t *len)
     (*s)[*len] = '\0';
 }
 
-/* A line with nothing but blanks and commas: a blank line, padded. */
-static int padded_blank(const char *p, size_t len)
-{
-    for (size_t i = 0; i < len; i++)
-        if (p[i] != ',' && !is_blank_char(p[i]))
-            return 0;
-    return 1;
-}
-
 /* One header key we understand; line numbers go into the errors. */
 static km_status header_key(km_ctx *ctx, km_reader *r, tk_impl *t, const char *key, const char *val, int64_t line,
                             long long *start, long long *end)
@@ -373,7 +364,7 @@ static km_status parse_row(km_ctx *ctx, tk_impl *t, uint8_t *restrict mrow, cons
                 break; /* trailing comma */
             if (p == e && c == 0)
                 break;
-            if (c == cols && padded_blank(p, (size_t)(e - p)))
+            if (c == cols && km_line_padding(p, (size_t)(e - p)))
                 break; /* a spreadsheet's padding after the last value */
             return km_fail(ctx, KM_ERR_FORMAT, "line %lld: frame %lld: empty value in column %d",
                            (long long)t->lines.line_no, frame_no, (int)c + 1);
@@ -475,7 +466,7 @@ static km_status frame_rows(km_ctx *ctx, km_reader *r, tk_impl *t, float *dst, i
             if (st != KM_OK)
                 return st;
             if (!g || (len >= 2 && line[0] == '@' && line[1] == '@') || strncmp(line, "Frame", 5) == 0 ||
-                padded_blank(line, len)) {
+                km_line_padding(line, len)) {
                 char what[96];
                 snprintf(what, sizeof what, "%s after %d of %d rows (truncated)",
                          g ? "frame ends" : "file ends", (int)row, (int)t->rows);
@@ -504,7 +495,7 @@ static km_status parse_frame(km_ctx *ctx, km_reader *r, tk_impl *t, float *dst, 
         st = km_lines_next(ctx, &t->lines, &line, &len, &g);
         if (st != KM_OK)
             return st;
-    } while (g && padded_blank(line, len));
+    } while (g && km_line_padding(line, len));
     if (!g) {
         if (t->declared >= 0 && t->parsed < t->declared)
             return km_fail(ctx, KM_ERR_FORMAT,

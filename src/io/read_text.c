@@ -45,6 +45,8 @@ static km_status parse_values(km_ctx *ctx, const tx_impl *t, const char *p, cons
     while (p < e) {
         const char *q;
         float v;
+        if (*p == ',' && c > 0 && km_line_padding(p, (size_t)(e - p)))
+            break; /* a spreadsheet's padding after the last value */
         if (*p == ',')
             return km_fail(ctx, KM_ERR_FORMAT, "line %lld: empty value in column %lld", (long long)t->lines.line_no,
                            (long long)c + 1);
@@ -91,7 +93,7 @@ static km_status next_data_line(km_ctx *ctx, tx_impl *t, char **line, size_t *le
     km_status st;
     do {
         st = km_lines_next(ctx, &t->lines, line, len, got);
-    } while (st == KM_OK && *got && km_line_blank(*line, *len));
+    } while (st == KM_OK && *got && km_line_padding(*line, *len));
     return st;
 }
 

@@ -330,6 +330,14 @@ int km_line_blank(const char *p, size_t len)
     return 1;
 }
 
+int km_line_padding(const char *p, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        if (p[i] != ',' && p[i] != ' ' && p[i] != '\t' && p[i] != '\r' && p[i] != '\f' && p[i] != '\v')
+            return 0;
+    return 1;
+}
+
 static int word_ci(const char *p, const char *end, const char *w)
 {
     size_t n = strlen(w);

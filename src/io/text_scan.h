@@ -103,6 +103,10 @@ int km_scan_number_comma(const char *p, const char *end, const char **endp, doub
 
 /* 1 when the line holds only blanks (space, tab, CR). */
 int km_line_blank(const char *p, size_t len);
+/* 1 when it holds only blanks and commas: a blank line as a spreadsheet
+ * saves it in a comma-separated file (",,,,"), and the padding after a
+ * line's last value. */
+int km_line_padding(const char *p, size_t len);
 
 /* A piece of the file quoted in an error detail: at most KM_TOKEN_SHOWN
  * bytes of s[0..n) (up to a NUL), with control bytes and bytes that are not

@@ -80,6 +80,7 @@ def text_seeds():
         "tiny_nan_inf": cfg("2x3", 0) + b"nan 1e3 -inf 2.5e-3 +4 .5\n",
         "tiny_semicolon_tabs": cfg("4x4", 0, roller=True) + b"\t".join(b"%d" % i for i in range(16)) + b"\t\n",
         "blank_lines": cfg("1x1", 0) + b"\n\n3\n\n4\n",
+        "spreadsheet_padded": cfg("2x3", 1) + b",,,,,\r\n1,2,3,,\r\n4,5,6,,\r\n,,,,,\r\n7,8,9,,\r\n1,2,3,,\r\n",
     }
     return seeds
 

@@ -273,3 +273,61 @@ Test(io_text, bad_files_fail_with_file_and_line)
     fclose(f);
     cr_assert_geq(checked, 5);
 }
+
+/* The BodiTrak matrix (experiment ii) as a spreadsheet saves it as CSV
+   after a title cell made the sheet wider: values comma-separated, every
+   row padded with empty fields, a blank row as ",,,,", the matrix twice.
+   It reads as the original's values, two frames with --grid 64x27.  Before
+   session 31 the padding was "empty value in column 28". */
+Test(io_text, spreadsheet_padding_reads_as_the_values)
+{
+    km_reader *a = open_with(EXP2, 0, 0, 0, -1);
+    float *fa, *fb;
+    double *ta, *tb;
+    cr_assert_eq(km_test_read_all(ctx, a, 1, &fa, &ta), 1);
+    km_reader_free(a);
+    FILE *in = fopen(EXP2, "rb");
+    char path[512], line[4096];
+    km_test_path(path, sizeof path, tmpdir, "resaved.csv");
+    FILE *out = fopen(path, "wb");
+    cr_assert(in && out);
+    for (int copy = 0; copy < 2; copy++) {
+        rewind(in);
+        fputs(",,,,,,,,,,,,,,,,,,,,,,,,,,,,,,\r\n", out);
+        while (fgets(line, sizeof line, in) != NULL) {
+            int fields = 1;
+            for (char *q = line; *q != '\0' && *q != '\n' && *q != '\r'; q++) {
+                int sep = *q == ' ' && q[1] != ' ' && q[1] != '\n' && q[1] != '\r' && q[1] != '\0' && q > line;
+                fputc(sep ? ',' : *q, out);
+                fields += sep;
+            }
+            for (; fields < 31; fields++)
+                fputc(',', out);
+            fputs("\r\n", out);
+        }
+    }
+    fclose(in);
+    fclose(out);
+    km_reader *b = open_with(path, 64, 27, 0, -1);
+    km_session_info ib;
+    km_reader_info(b, &ib);
+    cr_assert_eq(ib.rows, 64);
+    cr_assert_eq(ib.cols, 27);
+    cr_assert_eq(ib.n_frames, 2);
+    cr_assert_eq(km_test_read_all(ctx, b, 1, &fb, &tb), 2);
+    cr_assert_arr_eq(fa, fb, 64 * 27 * sizeof(float));
+    cr_assert_arr_eq(fa, fb + 64 * 27, 64 * 27 * sizeof(float));
+    km_reader_free(b);
+    free(fa);
+    free(fb);
+    free(ta);
+    free(tb);
+    remove(path);
+    /* Padding is not a value: an empty field between two values still is. */
+    const char *p = write_tmp("gap.csv", "1,2,3,,\n4,,6,,\n");
+    int format;
+    cr_assert_eq(km_test_open_and_drain(ctx, p, NULL, &format), KM_ERR_FORMAT);
+    cr_assert_not_null(strstr(km_ctx_last_error(ctx), "line 2: empty value in column 2"), "'%s'",
+                       km_ctx_last_error(ctx));
+    remove(p);
+}
