@@ -79,6 +79,7 @@ struct km_h5_chunks_out {
     size_t chunk_bytes;
     int64_t cf;         /* rows per chunk */
     int64_t n;          /* rows appended */
+    int64_t extents;    /* H5Dset_extent calls (km_h5_chunks_out_extents) */
     int pending;        /* rows of the last chunk not yet written */
     int level;          /* deflate level */
     int n_steps;
@@ -180,6 +181,7 @@ km_h5_chunks_out *km_h5_chunks_out_layout(const km_h5_chunks_out *c)
         l->d = -1;
         l->dims[0] = 0;
         l->n = 0;
+        l->extents = 0;
         l->pending = 0;
         l->buf = NULL;
     }
@@ -247,8 +249,16 @@ static const unsigned char *encode_chunk(km_h5_chunks_out *c, size_t *size, int 
  * chunk (bench/README.md "Session 27 (fixed)"). */
 #define RUNS_SHARE 8
 
+/* The extent set to `rows` (HDF5 writes chunks only inside it). */
+static int set_extent(km_h5_chunks_out *c, int64_t rows)
+{
+    c->dims[0] = (hsize_t)rows;
+    c->extents++;
+    return H5Dset_extent(c->d, c->dims) >= 0;
+}
+
 /* Write the chunk holding row c->n - 1 (full, or the last one padded),
- * the extent first: HDF5 writes chunks only inside it. */
+ * the extent first unless km_h5_chunks_write set it for the append. */
 static int put_chunk(km_h5_chunks_out *c)
 {
     int64_t k = (c->n - 1) / c->cf;
@@ -258,20 +268,26 @@ static int put_chunk(km_h5_chunks_out *c)
         encode_chunk(c, &size, (c->n - k * c->cf) * RUNS_SHARE <= c->cf);
     if (bytes == NULL)
         return 0;
-    if (c->dims[0] < (hsize_t)c->n) {
-        c->dims[0] = (hsize_t)c->n;
-        if (H5Dset_extent(c->d, c->dims) < 0)
-            return 0;
-    }
+    if (c->dims[0] < (hsize_t)c->n && !set_extent(c, c->n))
+        return 0;
     if (H5Dwrite_chunk(c->d, H5P_DEFAULT, 0, off, size, bytes) < 0)
         return 0;
     c->pending = 0;
     return 1;
 }
 
+/* The extent is grown once per append, to the end of the last chunk the
+ * append completes, not once per chunk: H5Dset_extent takes HDF5's global
+ * lock, and a flush of the result writer's peaks completes two chunks of
+ * each of its 12 columns (bench/README.md "Session 31 (pipe2)").  The
+ * extent after every append is what it was (the rows of the complete
+ * chunks); the flush sets it to the rows appended. */
 int km_h5_chunks_write(km_h5_chunks_out *c, const void *rows, size_t n)
 {
     const unsigned char *src = rows;
+    int64_t done = (c->n + (int64_t)n) / c->cf * c->cf; /* rows of the chunks completed */
+    if (done > c->n && (hsize_t)done > c->dims[0] && !set_extent(c, done))
+        return 0;
     while (n > 0) {
         size_t at = (size_t)(c->n % c->cf), take = (size_t)c->cf - at;
         if (take > n)
@@ -293,6 +309,11 @@ int km_h5_chunks_write(km_h5_chunks_out *c, const void *rows, size_t n)
 int km_h5_chunks_out_fills(const km_h5_chunks_out *c, size_t n)
 {
     return n > 0 && (uint64_t)(c->n % c->cf) + n >= (uint64_t)c->cf;
+}
+
+int64_t km_h5_chunks_out_extents(const km_h5_chunks_out *c)
+{
+    return c->extents;
 }
 
 int km_h5_chunks_flush(km_h5_chunks_out *c)

@@ -116,7 +116,8 @@ km_h5_chunks_out *km_h5_chunks_out_layout(const km_h5_chunks_out *c);
 km_h5_chunks_out *km_h5_chunks_out_like(const km_h5_chunks_out *layout, hid_t ds);
 
 /* Append n rows (each the product of dimensions 1.. elements of mtype):
- * every chunk they complete is written and the extent grown to cover it.
+ * every chunk they complete is written, the extent grown once to cover
+ * them all (H5Dset_extent once per append, not per chunk).
  * 0 on failure (HDF5's error stack or the file driver say why; out of
  * memory leaves both empty). */
 int km_h5_chunks_write(km_h5_chunks_out *c, const void *rows, size_t n);
@@ -124,6 +125,10 @@ int km_h5_chunks_write(km_h5_chunks_out *c, const void *rows, size_t n);
 /* 1 when km_h5_chunks_write of n rows would complete a chunk, i.e. call
  * HDF5; 0 when the rows only go to the buffer. */
 int km_h5_chunks_out_fills(const km_h5_chunks_out *c, size_t n);
+
+/* How many times c has set the dataset's extent (H5Dset_extent): for
+ * tests. */
+int64_t km_h5_chunks_out_extents(const km_h5_chunks_out *c);
 
 /* Write the last, partly filled chunk (padded with zeros) and set the
  * extent to the rows appended.  Appending may go on after it. */

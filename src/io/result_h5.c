@@ -75,21 +75,48 @@ static int km_rw_utf8_valid(const unsigned char *s)
     return 1;
 }
 
+/* The scalar dataspace and the variable-length UTF-8 string type every
+ * attribute of the writer uses, made at its first attribute and closed
+ * with the writer: made and closed per attribute they were ~2 000 takes of
+ * HDF5's global lock a result file (bench/README.md "Session 31 (pipe2)"). */
+static int attr_ids(km_result_writer *w)
+{
+    if (w->attr_scalar < 0)
+        w->attr_scalar = H5Screate(H5S_SCALAR);
+    if (w->attr_str < 0) {
+        hid_t t = H5Tcopy(H5T_C_S1_g);
+        if (t >= 0 && (H5Tset_size(t, H5T_VARIABLE) < 0 || H5Tset_cset(t, H5T_CSET_UTF8) < 0))
+            km_rw_close_h(&t, H5Tclose);
+        w->attr_str = t;
+    }
+    return w->attr_scalar >= 0 && w->attr_str >= 0;
+}
+
+/* Scalar attribute `name` of loc holding *v (memory type mtype). */
+static int attr_put(km_result_writer *w, hid_t loc, const char *name, hid_t ftype, hid_t mtype,
+                    const void *v)
+{
+    hid_t a = attr_ids(w) ? H5Acreate2(loc, name, ftype, w->attr_scalar, H5P_DEFAULT, H5P_DEFAULT)
+                          : -1;
+    int ok = a >= 0 && H5Awrite(a, mtype, v) >= 0;
+    km_rw_close_h(&a, H5Aclose);
+    return ok;
+}
+
 /* Scalar variable-length UTF-8 string attribute.  Text that is not valid
  * UTF-8 (old exports in Latin-1) is transcoded as Latin-1 so every reader
  * gets a string. */
-int km_rw_attr_str(const km_alloc_ref *ref, hid_t loc, const char *name, const char *value)
+int km_rw_attr_str(km_result_writer *w, hid_t loc, const char *name, const char *value)
 {
-    int ok = 0;
+    int ok;
     char *conv = NULL;
-    hid_t t = -1, s = -1, a = -1;
     const char *v = value != NULL ? value : "";
 
     if (!km_rw_utf8_valid((const unsigned char *)v)) {
         size_t len = strlen(v), j = 0;
-        conv = km_ref_alloc(ref, 2 * len + 1);
+        conv = km_ref_alloc(&w->alloc, 2 * len + 1);
         if (conv == NULL)
-            goto done;
+            return 0;
         for (size_t i = 0; i < len; i++) {
             unsigned char ch = (unsigned char)v[i];
             if (ch < 0x80) {
@@ -102,64 +129,37 @@ int km_rw_attr_str(const km_alloc_ref *ref, hid_t loc, const char *name, const c
         conv[j] = '\0';
         v = conv;
     }
-    t = H5Tcopy(H5T_C_S1);
-    if (t < 0 || H5Tset_size(t, H5T_VARIABLE) < 0 || H5Tset_cset(t, H5T_CSET_UTF8) < 0)
-        goto done;
-    s = H5Screate(H5S_SCALAR);
-    if (s < 0)
-        goto done;
-    a = H5Acreate2(loc, name, t, s, H5P_DEFAULT, H5P_DEFAULT);
-    if (a < 0 || H5Awrite(a, t, &v) < 0)
-        goto done;
-    ok = 1;
-done:
-    km_rw_close_h(&a, H5Aclose);
-    km_rw_close_h(&s, H5Sclose);
-    km_rw_close_h(&t, H5Tclose);
-    km_ref_free(ref, conv);
+    ok = attr_ids(w) && attr_put(w, loc, name, w->attr_str, w->attr_str, &v);
+    km_ref_free(&w->alloc, conv);
     return ok;
 }
 
-static int km_rw_attr_num(hid_t loc, const char *name, hid_t ftype, hid_t mtype, const void *v)
+/* The types' globals (H5T_*_g), not their macros: each macro calls
+ * H5open(), one more take of the lock; the library is open here. */
+int km_rw_attr_f64(km_result_writer *w, hid_t loc, const char *name, double v)
 {
-    int ok = 0;
-    hid_t a = -1, s = H5Screate(H5S_SCALAR);
-    if (s < 0)
-        goto done;
-    a = H5Acreate2(loc, name, ftype, s, H5P_DEFAULT, H5P_DEFAULT);
-    if (a < 0 || H5Awrite(a, mtype, v) < 0)
-        goto done;
-    ok = 1;
-done:
-    km_rw_close_h(&a, H5Aclose);
-    km_rw_close_h(&s, H5Sclose);
-    return ok;
+    return attr_put(w, loc, name, H5T_IEEE_F64LE_g, H5T_NATIVE_DOUBLE_g, &v);
 }
 
-int km_rw_attr_f64(hid_t loc, const char *name, double v)
+int km_rw_attr_i64(km_result_writer *w, hid_t loc, const char *name, int64_t v)
 {
-    return km_rw_attr_num(loc, name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, &v);
+    return attr_put(w, loc, name, H5T_STD_I64LE_g, H5T_NATIVE_INT64_g, &v);
 }
 
-int km_rw_attr_i64(hid_t loc, const char *name, int64_t v)
+int km_rw_attr_i32(km_result_writer *w, hid_t loc, const char *name, int32_t v)
 {
-    return km_rw_attr_num(loc, name, H5T_STD_I64LE, H5T_NATIVE_INT64, &v);
-}
-
-int km_rw_attr_i32(hid_t loc, const char *name, int32_t v)
-{
-    return km_rw_attr_num(loc, name, H5T_STD_I32LE, H5T_NATIVE_INT32, &v);
+    return attr_put(w, loc, name, H5T_STD_I32LE_g, H5T_NATIVE_INT32_g, &v);
 }
 
 /* ---- datasets ------------------------------------------------------------ */
 
 /* The one place a column, map or axis gets its `units` ("@" = the result
  * units `runits`) and `description` (every dataset carries both). */
-int km_rw_col_attrs(const km_alloc_ref *ref, hid_t ds, const char *units, const char *runits,
+int km_rw_col_attrs(km_result_writer *w, hid_t ds, const char *units, const char *runits,
                      const char *desc)
 {
-    return km_rw_attr_str(ref, ds, "units", units[0] == '@' ? runits : units) &&
-           km_rw_attr_str(ref, ds, "description", desc);
+    return km_rw_attr_str(w, ds, "units", units[0] == '@' ? runits : units) &&
+           km_rw_attr_str(w, ds, "description", desc);
 }
 
 /* Make `ds` a dimension scale: a netCDF dimension named like the dataset,
@@ -235,12 +235,12 @@ done:
  * made a dimension scale.  Written from memory of the file's own type
  * (double, or int32 for an integer ftype: the taxel indices): a conversion
  * has HDF5 zero a 1 MiB conversion buffer, 1 M instructions an axis. */
-int km_rw_write_axis(const km_alloc_ref *ref, hid_t g, const char *name, hid_t ftype,
+int km_rw_write_axis(km_result_writer *w, hid_t g, const char *name, hid_t ftype,
                       int32_t n, double x0, double step, const char *units, const char *desc)
 {
     int ok = 0, integer = H5Tget_class(ftype) == H5T_INTEGER;
     hsize_t dims[1] = {(hsize_t)n};
-    void *buf = km_ref_alloc(ref, ((size_t)n + 1) * sizeof(double));
+    void *buf = km_ref_alloc(&w->alloc, ((size_t)n + 1) * sizeof(double));
     hid_t s = H5Screate_simple(1, dims, NULL), ds = -1;
     if (buf == NULL || s < 0)
         goto done;
@@ -255,20 +255,20 @@ int km_rw_write_axis(const km_alloc_ref *ref, hid_t g, const char *name, hid_t f
     if (ds < 0 || (n > 0 && H5Dwrite(ds, integer ? H5T_NATIVE_INT32 : H5T_NATIVE_DOUBLE, H5S_ALL,
                                      H5S_ALL, H5P_DEFAULT, buf) < 0))
         goto done;
-    ok = km_rw_col_attrs(ref, ds, units, "", desc) && km_rw_set_scale(ds, name);
+    ok = km_rw_col_attrs(w, ds, units, "", desc) && km_rw_set_scale(ds, name);
 done:
     km_rw_close_h(&ds, H5Dclose);
     km_rw_close_h(&s, H5Sclose);
-    km_ref_free(ref, buf);
+    km_ref_free(&w->alloc, buf);
     return ok;
 }
 
 /* The taxel-index axes `row` [rows] and `col` [cols] of a group's maps. */
-int km_rw_write_grid_axes(const km_alloc_ref *ref, hid_t g, int32_t rows, int32_t cols)
+int km_rw_write_grid_axes(km_result_writer *w, hid_t g, int32_t rows, int32_t cols)
 {
-    return km_rw_write_axis(ref, g, "row", H5T_STD_I32LE, rows, 0.0, 1.0, "",
+    return km_rw_write_axis(w, g, "row", H5T_STD_I32LE, rows, 0.0, 1.0, "",
                       "sensor grid row (taxel index)") &&
-           km_rw_write_axis(ref, g, "col", H5T_STD_I32LE, cols, 0.0, 1.0, "",
+           km_rw_write_axis(w, g, "col", H5T_STD_I32LE, cols, 0.0, 1.0, "",
                       "sensor grid column (taxel index)");
 }
 
@@ -332,7 +332,7 @@ int km_rw_make_column(km_result_writer *w, hid_t group, const col_def *c, int fi
         if (layout != NULL)
             *layout = km_h5_chunks_out_layout(out->z);
     }
-    ok = km_rw_col_attrs(&w->alloc, ds, c->units, w->units, c->desc);
+    ok = km_rw_col_attrs(w, ds, c->units, w->units, c->desc);
 done:
     if (!ok && out->ds != ds)
         km_rw_close_h(&ds, H5Dclose); /* not handed to *out */
@@ -399,7 +399,7 @@ void km_rw_col_close(km_rw_col *c)
 /* A fixed 2-D dataset [ny, nx] of `data` (memory type mtype) with its
  * units and description, its dimensions the scales named ydim and xdim of
  * the same group. */
-int km_rw_write_2d(const km_alloc_ref *ref, hid_t g, const char *name, hid_t ftype, hid_t mtype,
+int km_rw_write_2d(km_result_writer *w, hid_t g, const char *name, hid_t ftype, hid_t mtype,
                     int32_t ny, int32_t nx, const void *data, const char *units,
                     const char *desc, const char *ydim, const char *xdim)
 {
@@ -410,7 +410,7 @@ int km_rw_write_2d(const km_alloc_ref *ref, hid_t g, const char *name, hid_t fty
         ds = H5Dcreate2(g, name, ftype, s, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
     if (ds >= 0 && ((size_t)ny * (size_t)nx == 0 ||
                     H5Dwrite(ds, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) >= 0) &&
-        km_rw_col_attrs(ref, ds, units, "", desc) && km_rw_attach_named(g, ds, ydim, 0) &&
+        km_rw_col_attrs(w, ds, units, "", desc) && km_rw_attach_named(g, ds, ydim, 0) &&
         km_rw_attach_named(g, ds, xdim, 1))
         ok = 1;
     km_rw_close_h(&ds, H5Dclose);

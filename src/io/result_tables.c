@@ -148,7 +148,7 @@ km_status km_result_writer_set_table(km_ctx *ctx, km_result_writer *w, const km_
     no_columns(ds, KM_RW_MAX_COLS);
     km_status st = KM_OK;
     hid_t g = km_rw_table_group(w->file, t->name);
-    if (g < 0 || (t->count_attr != NULL && !km_rw_attr_i64(g, t->count_attr, (int64_t)n)) ||
+    if (g < 0 || (t->count_attr != NULL && !km_rw_attr_i64(w, g, t->count_attr, (int64_t)n)) ||
         !make_columns(w, g, t->cols, t->n_cols, NULL, ds))
         st = km_rw_h5fail(ctx, w->path, KM_ERR_IO, "cannot create a table");
     if (st == KM_OK)
@@ -204,7 +204,7 @@ int km_rw_count_tables(km_result_writer *w)
 {
     for (int i = 0; i < w->n_grow; i++)
         if (w->grow[i].t->count_attr != NULL &&
-            !km_rw_attr_i64(w->grow[i].g, w->grow[i].t->count_attr, w->grow[i].n))
+            !km_rw_attr_i64(w, w->grow[i].g, w->grow[i].t->count_attr, w->grow[i].n))
             return 0;
     return 1;
 }
@@ -390,7 +390,7 @@ km_status km_result_writer_set_maps(km_ctx *ctx, km_result_writer *w, const floa
     const char *descs[2] = {"maximum over the session of the conditioned value per taxel",
                             "mean over the session of the conditioned value per taxel"};
     for (int i = 0; i < 2; i++) {
-        if (!km_rw_write_2d(&w->alloc, w->g_frames, names[i], H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, w->rows,
+        if (!km_rw_write_2d(w, w->g_frames, names[i], H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, w->rows,
                       w->cols, maps[i], w->units, descs[i], "row", "col"))
             return km_rw_h5fail(ctx, w->path, KM_ERR_IO, "cannot write /frames maps");
     }
@@ -407,27 +407,28 @@ km_status km_result_writer_set_bodymap(km_ctx *ctx, km_result_writer *w,
           b->spread == NULL)))
         return km_fail(ctx, KM_ERR_INVALID, "result writer: bad body map");
     hid_t g = H5Gcreate2(w->file, "bodymap", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    int ok = g >= 0 && km_rw_attr_f64(g, "x_pitch_mm", b->x_pitch_mm) &&
-             km_rw_attr_f64(g, "y_pitch_mm", b->y_pitch_mm) && km_rw_attr_f64(g, "x0_mm", 0.0) &&
-             km_rw_attr_f64(g, "y0_mm", b->y0_mm) && km_rw_attr_str(&w->alloc, g, "units", w->units) &&
-             km_rw_attr_str(&w->alloc, g, "mode", b->mode == KM_MODE_ROLLER ? "roller" : "mat") &&
-             km_rw_write_axis(&w->alloc, g, "y_mm", H5T_IEEE_F64LE, b->ny, b->y0_mm, b->y_pitch_mm,
+    int ok = g >= 0 && km_rw_attr_f64(w, g, "x_pitch_mm", b->x_pitch_mm) &&
+             km_rw_attr_f64(w, g, "y_pitch_mm", b->y_pitch_mm) &&
+             km_rw_attr_f64(w, g, "x0_mm", 0.0) &&
+             km_rw_attr_f64(w, g, "y0_mm", b->y0_mm) && km_rw_attr_str(w, g, "units", w->units) &&
+             km_rw_attr_str(w, g, "mode", b->mode == KM_MODE_ROLLER ? "roller" : "mat") &&
+             km_rw_write_axis(w, g, "y_mm", H5T_IEEE_F64LE, b->ny, b->y0_mm, b->y_pitch_mm,
                         "mm", "body y of the cell centres") &&
-             km_rw_write_axis(&w->alloc, g, "x_mm", H5T_IEEE_F64LE, b->nx, 0.0, b->x_pitch_mm, "mm",
+             km_rw_write_axis(w, g, "x_mm", H5T_IEEE_F64LE, b->nx, 0.0, b->x_pitch_mm, "mm",
                         "body x of the cell centres") &&
-             km_rw_write_2d(&w->alloc, g, "pressure", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, b->ny, b->nx,
+             km_rw_write_2d(w, g, "pressure", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, b->ny, b->nx,
                       b->max, w->units, "maximum pressed value deposited in the cell (NaN if never)",
                       "y_mm", "x_mm") &&
-             km_rw_write_2d(&w->alloc, g, "mean", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, b->ny, b->nx,
+             km_rw_write_2d(w, g, "mean", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, b->ny, b->nx,
                       b->mean, w->units, "mean pressed value deposited in the cell (NaN if never)",
                       "y_mm", "x_mm") &&
-             km_rw_write_2d(&w->alloc, g, "coverage", H5T_STD_I32LE, H5T_NATIVE_INT32, b->ny, b->nx,
+             km_rw_write_2d(w, g, "coverage", H5T_STD_I32LE, H5T_NATIVE_INT32, b->ny, b->nx,
                       b->coverage, "1", "contact passes over the cell", "y_mm", "x_mm") &&
-             km_rw_write_2d(&w->alloc, g, "excess", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, b->ny, b->nx,
+             km_rw_write_2d(w, g, "excess", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, b->ny, b->nx,
                       b->excess, w->units,
                       "candidate map: mean over covering passes of the pass-max local excess",
                       "y_mm", "x_mm") &&
-             km_rw_write_2d(&w->alloc, g, "spread", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, b->ny, b->nx,
+             km_rw_write_2d(w, g, "spread", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, b->ny, b->nx,
                       b->spread, w->units,
                       "standard deviation (ddof 1) over covering passes of the pass-max local "
                       "excess; NaN under 2 passes",

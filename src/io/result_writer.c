@@ -66,17 +66,17 @@ static km_status write_session(km_ctx *ctx, km_result_writer *w, const km_result
     uint8_t *ones = NULL;
 
     w->g_session = H5Gcreate2(w->file, "session", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    if (w->g_session < 0 || !km_rw_attr_i32(w->g_session, "rows", in->rows) ||
-        !km_rw_attr_i32(w->g_session, "cols", in->cols) ||
-        !km_rw_attr_f64(w->g_session, "row_pitch_mm", in->row_pitch_mm) ||
-        !km_rw_attr_f64(w->g_session, "col_pitch_mm", in->col_pitch_mm) ||
-        !km_rw_attr_f64(w->g_session, "frame_rate_hz", in->frame_rate_hz) ||
-        !km_rw_attr_str(&w->alloc, w->g_session, "units", w->units) ||
-        !km_rw_attr_str(&w->alloc, w->g_session, "mode", mode) ||
-        !km_rw_attr_f64(w->g_session, "roller_radius_mm", in->roller_radius_mm) ||
-        !km_rw_attr_f64(w->g_session, "saturation", in->saturation) ||
-        !km_rw_attr_i32(w->g_session, "n_valid", in->n_valid) ||
-        !km_rw_attr_str(&w->alloc, w->g_session, "assumed", in->assumed)) {
+    if (w->g_session < 0 || !km_rw_attr_i32(w, w->g_session, "rows", in->rows) ||
+        !km_rw_attr_i32(w, w->g_session, "cols", in->cols) ||
+        !km_rw_attr_f64(w, w->g_session, "row_pitch_mm", in->row_pitch_mm) ||
+        !km_rw_attr_f64(w, w->g_session, "col_pitch_mm", in->col_pitch_mm) ||
+        !km_rw_attr_f64(w, w->g_session, "frame_rate_hz", in->frame_rate_hz) ||
+        !km_rw_attr_str(w, w->g_session, "units", w->units) ||
+        !km_rw_attr_str(w, w->g_session, "mode", mode) ||
+        !km_rw_attr_f64(w, w->g_session, "roller_radius_mm", in->roller_radius_mm) ||
+        !km_rw_attr_f64(w, w->g_session, "saturation", in->saturation) ||
+        !km_rw_attr_i32(w, w->g_session, "n_valid", in->n_valid) ||
+        !km_rw_attr_str(w, w->g_session, "assumed", in->assumed)) {
         st = km_rw_h5fail(ctx, w->path, KM_ERR_IO, "cannot write /session");
         goto done;
     }
@@ -84,7 +84,7 @@ static km_status write_session(km_ctx *ctx, km_result_writer *w, const km_result
     /* /session/time has never had the shuffle filter: files stay as they were. */
     if (!km_rw_make_column(w, w->g_session, &time_col, KM_RW_DEFLATE, &w->ds_time) ||
         !km_rw_set_scale(w->ds_time.ds, "time") ||
-        !km_rw_write_grid_axes(&w->alloc, w->g_session, in->rows, in->cols))
+        !km_rw_write_grid_axes(w, w->g_session, in->rows, in->cols))
         goto h5err;
 
     const uint8_t *mask = m->mask;
@@ -98,7 +98,7 @@ static km_status write_session(km_ctx *ctx, km_result_writer *w, const km_result
         memset(ones, 1, n);
         mask = ones;
     }
-    if (!km_rw_write_2d(&w->alloc, w->g_session, "mask", H5T_STD_U8LE, H5T_NATIVE_UINT8, in->rows,
+    if (!km_rw_write_2d(w, w->g_session, "mask", H5T_STD_U8LE, H5T_NATIVE_UINT8, in->rows,
                   in->cols, mask, "", "1 = valid taxel, 0 = masked", "row", "col"))
         goto h5err;
 
@@ -120,13 +120,13 @@ static km_status write_root(km_ctx *ctx, km_result_writer *w, const km_result_me
     struct tm tmv;
     if (gmtime_r(&now, &tmv) != NULL)
         strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", &tmv);
-    if (!km_rw_attr_str(&w->alloc, w->file, "schema", "knotmap-result") ||
-        !km_rw_attr_i32(w->file, "schema_version", 1) ||
-        !km_rw_attr_str(&w->alloc, w->file, "knotmap_version", km_version_string()) ||
-        !km_rw_attr_str(&w->alloc, w->file, "created_utc", stamp) ||
-        !km_rw_attr_str(&w->alloc, w->file, "command_line", m->command_line) ||
-        !km_rw_attr_str(&w->alloc, w->file, "source_path", m->source_path) ||
-        !km_rw_attr_str(&w->alloc, w->file, "source_format", m->source_format))
+    if (!km_rw_attr_str(w, w->file, "schema", "knotmap-result") ||
+        !km_rw_attr_i32(w, w->file, "schema_version", 1) ||
+        !km_rw_attr_str(w, w->file, "knotmap_version", km_version_string()) ||
+        !km_rw_attr_str(w, w->file, "created_utc", stamp) ||
+        !km_rw_attr_str(w, w->file, "command_line", m->command_line) ||
+        !km_rw_attr_str(w, w->file, "source_path", m->source_path) ||
+        !km_rw_attr_str(w, w->file, "source_format", m->source_format))
         return km_rw_h5fail(ctx, w->path, KM_ERR_IO, "cannot write the root attributes");
     return KM_OK;
 }
@@ -140,7 +140,7 @@ static km_status write_tables(km_ctx *ctx, km_result_writer *w)
         return km_rw_h5fail(ctx, w->path, KM_ERR_IO, "cannot create the groups");
     if (!km_rw_make_fixed_tables(w))
         return km_rw_h5fail(ctx, w->path, KM_ERR_IO, "cannot create /metrics and /peaks");
-    if (!km_rw_write_grid_axes(&w->alloc, w->g_frames, w->rows, w->cols))
+    if (!km_rw_write_grid_axes(w, w->g_frames, w->rows, w->cols))
         return km_rw_h5fail(ctx, w->path, KM_ERR_IO, "cannot create /frames");
     if (!w->save_frames)
         return KM_OK;
@@ -172,7 +172,7 @@ static km_status write_tables(km_ctx *ctx, km_result_writer *w)
         if (ds >= 0)
             km_rw_col_init(w, &w->ds_cond, ds, H5T_NATIVE_FLOAT);
         if (ds < 0 ||
-            !km_rw_col_attrs(&w->alloc, ds, "@", w->units,
+            !km_rw_col_attrs(w, ds, "@", w->units,
                        "conditioned frames (calibrated, smoothed; masked taxels NaN)") ||
             H5DSattach_scale(ds, w->ds_frame.ds, 0) < 0 ||
             !km_rw_attach_named(w->g_frames, ds, "row", 1) ||
@@ -255,7 +255,7 @@ km_status km_result_writer_create(km_ctx *ctx, const char *path, const km_result
     km_atomic_init(&w->out);
     w->file = w->g_session = w->g_header = w->g_params = w->g_frames = -1;
     w->g_metrics = w->g_peaks = w->ds_time.ds = w->ds_cond.ds = w->ds_frame.ds = -1;
-    w->col_dapl = -1;
+    w->col_dapl = w->attr_scalar = w->attr_str = -1;
     for (int i = 0; i < KM_RW_FILTER_SETS; i++)
         w->col_dcpl[i] = -1;
     for (size_t i = 0; i < KM_RW_METRIC_COLS; i++)
@@ -360,7 +360,7 @@ km_status km_result_writer_add_header(km_ctx *ctx, km_result_writer *w, const ch
         if (e == 0)
             break;
     }
-    if (!km_rw_attr_str(&w->alloc, w->g_header, name, value))
+    if (!km_rw_attr_str(w, w->g_header, name, value))
         return km_rw_h5fail(ctx, w->path, KM_ERR_IO, "cannot write /session/source_header");
     return KM_OK;
 }
@@ -375,14 +375,14 @@ km_status km_result_writer_param_f64(km_ctx *ctx, km_result_writer *w, const cha
 {
     if (w == NULL || w->g_params < 0)
         return km_fail(ctx, KM_ERR_INVALID, "result writer: not open");
-    return param_status(ctx, w, km_rw_attr_f64(w->g_params, name, v));
+    return param_status(ctx, w, km_rw_attr_f64(w, w->g_params, name, v));
 }
 
 km_status km_result_writer_param_i64(km_ctx *ctx, km_result_writer *w, const char *name, int64_t v)
 {
     if (w == NULL || w->g_params < 0)
         return km_fail(ctx, KM_ERR_INVALID, "result writer: not open");
-    return param_status(ctx, w, km_rw_attr_i64(w->g_params, name, v));
+    return param_status(ctx, w, km_rw_attr_i64(w, w->g_params, name, v));
 }
 
 km_status km_result_writer_param_str(km_ctx *ctx, km_result_writer *w, const char *name,
@@ -390,7 +390,7 @@ km_status km_result_writer_param_str(km_ctx *ctx, km_result_writer *w, const cha
 {
     if (w == NULL || w->g_params < 0)
         return km_fail(ctx, KM_ERR_INVALID, "result writer: not open");
-    return param_status(ctx, w, km_rw_attr_str(&w->alloc, w->g_params, name, v));
+    return param_status(ctx, w, km_rw_attr_str(w, w->g_params, name, v));
 }
 
 /* ---- commit / free --------------------------------------------------------------- */
@@ -419,6 +419,8 @@ static void close_objects(km_result_writer *w)
         }
     }
     km_rw_close_h(&w->col_dapl, H5Pclose);
+    km_rw_close_h(&w->attr_scalar, H5Sclose);
+    km_rw_close_h(&w->attr_str, H5Tclose);
 }
 
 km_status km_result_writer_end_frames(km_ctx *ctx, km_result_writer *w)
@@ -445,15 +447,15 @@ km_status km_result_writer_commit(km_ctx *ctx, km_result_writer *w)
         return st;
     if (!km_rw_finish_columns(w))
         return km_rw_h5fail(ctx, w->path, KM_ERR_IO, "cannot write the tables");
-    if (!km_rw_attr_i64(w->g_session, "n_frames", w->n_frames) ||
-        !km_rw_attr_i64(w->g_peaks, "n_peaks", w->n_peaks) || !km_rw_count_tables(w))
+    if (!km_rw_attr_i64(w, w->g_session, "n_frames", w->n_frames) ||
+        !km_rw_attr_i64(w, w->g_peaks, "n_peaks", w->n_peaks) || !km_rw_count_tables(w))
         return km_rw_h5fail(ctx, w->path, KM_ERR_IO, "cannot finish /session");
     /* From here a failed write is recorded in w->io, never raised inside
        H5Fclose: a failed H5Fclose crashes HDF5's shutdown (h5_vfd.h). */
     w->io.closing = 1;
     close_objects(w);
     /* The completeness marker goes last, so a file that has it has all. */
-    if (!km_rw_attr_i32(w->file, "complete", 1))
+    if (!km_rw_attr_i32(w, w->file, "complete", 1))
         return km_rw_h5fail(ctx, w->path, KM_ERR_IO, "cannot mark the result complete");
     herr_t e = H5Fclose(w->file);
     w->file = -1;

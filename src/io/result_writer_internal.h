@@ -73,6 +73,7 @@ struct km_result_writer {
     km_h5_deflater *defl;       /* the compressors of every column (one thread at a time) */
     /* a column's property lists by its filters (KM_RW_*), made once (km_rw_make_column) */
     hid_t col_dcpl[KM_RW_FILTER_SETS], col_dapl;
+    hid_t attr_scalar, attr_str; /* every attribute's dataspace and string type (km_rw_attr_*) */
     /* a column's direct-write layout by its filters and kind (KM_COL_*), taken from the first */
     km_h5_chunks_out *col_layout[KM_RW_FILTER_SETS][KM_COL_KINDS];
     km_rw_table grow[KM_RW_MAX_TABLES]; /* tables appended to during the run */
@@ -92,19 +93,21 @@ hid_t km_rw_mem_type(int kind);
 hid_t km_rw_file_type(int kind);
 void km_rw_close_h(hid_t *h, herr_t (*fn)(hid_t));
 km_status km_rw_h5fail(km_ctx *ctx, const char *path, km_status st, const char *what);
-int km_rw_attr_str(const km_alloc_ref *ref, hid_t loc, const char *name, const char *value);
-int km_rw_attr_f64(hid_t loc, const char *name, double v);
-int km_rw_attr_i64(hid_t loc, const char *name, int64_t v);
-int km_rw_attr_i32(hid_t loc, const char *name, int32_t v);
-int km_rw_col_attrs(const km_alloc_ref *ref, hid_t ds, const char *units, const char *runits,
+/* Scalar attributes, with the writer's dataspace and string type
+ * (attr_scalar, attr_str: made at the first attribute). */
+int km_rw_attr_str(km_result_writer *w, hid_t loc, const char *name, const char *value);
+int km_rw_attr_f64(km_result_writer *w, hid_t loc, const char *name, double v);
+int km_rw_attr_i64(km_result_writer *w, hid_t loc, const char *name, int64_t v);
+int km_rw_attr_i32(km_result_writer *w, hid_t loc, const char *name, int32_t v);
+int km_rw_col_attrs(km_result_writer *w, hid_t ds, const char *units, const char *runits,
                      const char *desc);
 int km_rw_set_scale(hid_t ds, const char *name);
 int km_rw_attach_named(hid_t g, hid_t ds, const char *name, unsigned idx);
 /* Column 0 (a scale) attached to dimension 0 of columns 1..n-1 at once. */
 int km_rw_attach_columns(const km_alloc_ref *ref, const km_rw_col *cols, size_t n);
-int km_rw_write_axis(const km_alloc_ref *ref, hid_t g, const char *name, hid_t ftype,
+int km_rw_write_axis(km_result_writer *w, hid_t g, const char *name, hid_t ftype,
                       int32_t n, double x0, double step, const char *units, const char *desc);
-int km_rw_write_grid_axes(const km_alloc_ref *ref, hid_t g, int32_t rows, int32_t cols);
+int km_rw_write_grid_axes(km_result_writer *w, hid_t g, int32_t rows, int32_t cols);
 int km_rw_make_column(km_result_writer *w, hid_t group, const col_def *c, int filters,
                       km_rw_col *out);
 /* ds (owned from here on) with its direct chunk writer when eligible. */
@@ -123,7 +126,7 @@ int km_rw_col_finish(km_rw_col *c);
 void km_rw_col_close(km_rw_col *c);
 /* Finish every column of the writer; 0 on the first failure. */
 int km_rw_finish_columns(km_result_writer *w);
-int km_rw_write_2d(const km_alloc_ref *ref, hid_t g, const char *name, hid_t ftype, hid_t mtype,
+int km_rw_write_2d(km_result_writer *w, hid_t g, const char *name, hid_t ftype, hid_t mtype,
                     int32_t ny, int32_t nx, const void *data, const char *units,
                     const char *desc, const char *ydim, const char *xdim);
 hid_t km_rw_make_group(hid_t loc, const char *name, int track_order);
