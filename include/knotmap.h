@@ -210,6 +210,9 @@ typedef struct km_read_options {
                                     lines without a grid), 0 = one frame per line
                                     [-1 = decide: docs/FORMAT.md 1.4; an ambiguous file
                                     is KM_ERR_INVALID] */
+    int32_t time_axis;         /* HDF5 session: 0 = /frames is [T, R, C], 1 = [R, C, T]
+                                  (time last, as h5py or xarray may keep it) [-1 = from
+                                  /time's length, else [T, R, C]; docs/FORMAT.md 1.2] */
     int32_t override;          /* 1 = a rate, pitch, units, mode or roller radius given here
                                   replaces the file's own value; [0] = a given value that
                                   differs from the file's is KM_ERR_INVALID naming both.

@@ -17,7 +17,8 @@ __all__ = ["process", "PROCESS_PARAMS", "STAGE_PARAMS", "gain_map_from_recording
            "read_gain_map", "EQUIL_DEFAULTS"]
 
 _READ_KEYS = ("format", "grid", "rate", "pitch", "units", "mode", "roller_radius",
-              "sensor", "text_frame_per_file", "text_layout", "override", "max_memory")
+              "sensor", "text_frame_per_file", "text_layout", "override", "max_memory",
+              "time_axis")
 
 #: Keyword arguments of process(): one per row of the parameter table
 #: (knotmap.PARAMS: the CLI long option with '-' -> '_', or the row's own

@@ -88,7 +88,7 @@ def _units_bytes(units):
 
 def read_options(format="auto", grid=None, rate=None, pitch=None, units=None, mode=None,
                  roller_radius=None, sensor=None, text_frame_per_file=None, _keep=None,
-                 text_layout=None, override=None, max_memory=None):
+                 text_layout=None, override=None, max_memory=None, time_axis=None):
     """A filled km_read_options * (the keyword names of the CLI options).
     text_layout "matrix"/"line" is the CLI's --text-layout (text_frame_per_file
     True/False); override=True lets the options replace the file's own rate,
@@ -120,6 +120,10 @@ def read_options(format="auto", grid=None, rate=None, pitch=None, units=None, mo
         if text_layout not in ("matrix", "line"):
             raise ValueError("text_layout must be 'matrix' or 'line', got %r" % (text_layout,))
         opt.text_frame_per_file = 1 if text_layout == "matrix" else 0
+    if time_axis is not None:
+        if time_axis not in ("first", "last"):
+            raise ValueError("time_axis must be 'first' or 'last', got %r" % (time_axis,))
+        opt.time_axis = 1 if time_axis == "last" else 0
     if override is not None:
         opt.override = 1 if override else 0
     if max_memory is not None:
@@ -156,7 +160,8 @@ def read_session(path: PathLike, format: str = "auto",
                  roller_radius: Optional[float] = None, sensor: Optional[int] = None,
                  text_frame_per_file: Optional[bool] = None,
                  block_frames: int = 256, text_layout: Optional[str] = None,
-                 override: Optional[bool] = None, max_memory: Optional[int] = None) -> Session:
+                 override: Optional[bool] = None, max_memory: Optional[int] = None,
+                 time_axis: Optional[str] = None) -> Session:
     """Read a whole session file into memory (the readers of knotmap info).
 
     Parameters
@@ -192,6 +197,10 @@ def read_session(path: PathLike, format: str = "auto",
         values (else a conflict raises ValueError) [False].
     max_memory : int, optional
         Bytes: a grid, block or HDF5 chunk beyond it is refused [1 GiB].
+    time_axis : {"first", "last"}, optional
+        HDF5 session: /frames stored [T, R, C] ("first") or time-last
+        [R, C, T] ("last", as an h5py array or xarray may keep it): the
+        CLI's --time-axis [from /time's length, else "first"].
 
     Errors name the options as the CLI spells them (``--grid RxC``,
     ``--text-layout matrix``, ``--override``); each is the keyword of the same
@@ -219,7 +228,7 @@ def read_session(path: PathLike, format: str = "auto",
     keep = []
     opt = read_options(format, grid, rate, pitch, units, mode, roller_radius, sensor,
                        text_frame_per_file, _keep=keep, text_layout=text_layout,
-                       override=override, max_memory=max_memory)
+                       override=override, max_memory=max_memory, time_axis=time_axis)
     block_frames = int(block_frames)
     if block_frames < 1:
         raise invalid("block_frames=%r must be >= 1" % (block_frames,))

@@ -31,7 +31,7 @@ static const struct {
     {"encoding", "no byte order mark: text with every other byte NUL read as UTF-16 "
                  "(save it as UTF-8, or as UTF-16 with its byte order mark)"},
     {"schema", "no schema attribute: read as a knotmap session (/frames [T, R, C], or [R, C, T] "
-               "when /time is as long as its last axis) because "
+               "when /time is as long as its last axis or --time-axis last is given) because "
                "--format session was given"},
     {"matlab", "a MATLAB v7.3 MAT-file: /frames read as HDF5 shows it, [T, R, C], where MATLAB's "
                "frames(r, c, t) appear as [t, c, r] with rows and columns swapped (save "

@@ -131,6 +131,18 @@ size_t km_h5_chunk_bytes_1d(hid_t d, size_t elem)
     return (size_t)chunk * elem;
 }
 
+/* km_h5_chunk_cache_within: see h5util.h. */
+km_status km_h5_chunk_cache_within(km_ctx *ctx, hid_t file, const char *name, hid_t *d, size_t chunk_bytes,
+                                   size_t across, uint64_t budget)
+{
+    double cache = (double)chunk_bytes * (double)across;
+    if (budget > 0 && cache > (double)(budget / 2))
+        cache = (double)(budget / 2) > (double)chunk_bytes ? (double)(budget / 2) : (double)chunk_bytes;
+    if (cache > (double)(1u << 20))
+        return km_h5_reopen_with_chunk_cache(ctx, file, name, d, (size_t)cache, across);
+    return KM_OK;
+}
+
 /* km_h5_reopen_with_chunk_cache: see h5util.h. */
 km_status km_h5_reopen_with_chunk_cache(km_ctx *ctx, hid_t file, const char *name, hid_t *d,
                                         size_t cache_bytes, size_t n_chunks)

@@ -99,6 +99,11 @@ double km_h5_int_saturation(hid_t d);
  * KM_ERR_NOMEM, KM_ERR_FORMAT (*d is then invalid). */
 km_status km_h5_reopen_with_chunk_cache(km_ctx *ctx, hid_t file, const char *name, hid_t *d,
                                         size_t cache_bytes, size_t n_chunks);
+/* The same for `across` chunks of chunk_bytes, within half the memory
+ * budget (one chunk at least); HDF5's own 1 MiB cache is kept when that is
+ * no more. */
+km_status km_h5_chunk_cache_within(km_ctx *ctx, hid_t file, const char *name, hid_t *d, size_t chunk_bytes,
+                                   size_t across, uint64_t budget);
 
 /* Fix the metadata cache of files opened with `fapl` at `bytes` of
  * metadata images (initial = min = max, no adaptive resizing).  HDF5's

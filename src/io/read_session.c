@@ -483,20 +483,23 @@ static km_status open_frames(km_ctx *ctx, km_reader *r, session_impl *s,
                        dims[1] == 0 || dims[2] == 0 ? "no taxels" : "no frames");
     uint64_t budget = km_read_max_memory(opt);
     s->slab_cap = budget / 2 > (uint64_t)SIZE_MAX ? SIZE_MAX : (size_t)(budget / 2);
-    if ((st = km_reader_set_geometry(ctx, r, (int64_t)dims[1], (int64_t)dims[2])) != KM_OK ||
+    const int last = opt->time_axis == 1; /* --time-axis last: [R, C, T] */
+    if ((st = km_reader_set_geometry(ctx, r, (int64_t)dims[last ? 0 : 1],
+                                     (int64_t)dims[last ? 1 : 2])) != KM_OK ||
         (st = check_filters(ctx, s->frames, "frames", &chunk_bytes, elem, &across,
                             s->slab_cap)) != KM_OK ||
         (st = km_h5_check_chunk_size(ctx, chunk_bytes, opt)) != KM_OK ||
         (st = km_h5_check_storage(ctx, s->frames, "/frames", elem)) != KM_OK)
         return st;
-    double cache = (double)chunk_bytes * (double)across;
-    if (budget > 0 && cache > (double)(budget / 2))
-        cache = (double)(budget / 2) > (double)chunk_bytes ? (double)(budget / 2)
-                                                           : (double)chunk_bytes;
-    if (cache > (double)(1u << 20) &&
-        (st = km_h5_reopen_with_chunk_cache(ctx, s->file, "frames", &s->frames, (size_t)cache,
-                                            across)) != KM_OK)
+    if (last) { /* its own chunk cache; the frame count is the last axis */
+        if ((st = km_session_rct_open(ctx, r, s->file, &s->frames, s->slab_cap)) != KM_OK)
+            return st;
+        s->rct = 1;
+        dims[0] = dims[2];
+    } else if ((st = km_h5_chunk_cache_within(ctx, s->file, "frames", &s->frames, chunk_bytes, across,
+                                              budget)) != KM_OK) {
         return st;
+    }
     *n_frames = dims[0];
     s->n_frames = (int64_t)dims[0];
     s->rows = r->info.rows;
@@ -513,7 +516,7 @@ static km_status open_frames(km_ctx *ctx, km_reader *r, session_impl *s,
 
 /* /time, when present: one value per frame, finite and non-decreasing;
  * without a rate attribute, the nominal rate is 1 / mean step. */
-static km_status open_time(km_ctx *ctx, km_reader *r, session_impl *s, hsize_t n_frames)
+static km_status open_time(km_ctx *ctx, km_reader *r, session_impl *s, hsize_t n_frames, int32_t axis)
 {
     km_status st;
     hsize_t tdims[1];
@@ -527,7 +530,7 @@ static km_status open_time(km_ctx *ctx, km_reader *r, session_impl *s, hsize_t n
     st = open_dataset(ctx, s->file, s->tname, 1, "[T] float64", 0, 0, &s->time, tdims, NULL, NULL);
     if (st != KM_OK || s->time < 0)
         return st;
-    if (tdims[0] != n_frames && tdims[0] == (hsize_t)r->info.cols) { /* h5py/xarray's [R, C, T] */
+    if (tdims[0] != n_frames && tdims[0] == (hsize_t)r->info.cols && axis == -1) { /* h5py's [R, C, T] */
         if ((st = km_session_rct_open(ctx, r, s->file, &s->frames, s->slab_cap)) != KM_OK)
             return st;
         s->rct = 1; /* its chunks are put in place in time (km_h5_chunks_open_rct) */
@@ -537,8 +540,10 @@ static km_status open_time(km_ctx *ctx, km_reader *r, session_impl *s, hsize_t n
         n_frames = tdims[0];
     }
     if (tdims[0] != n_frames)
-        return km_fail(ctx, KM_ERR_FORMAT, "%s has %llu values but /frames has %llu frames", tp,
-                       (unsigned long long)tdims[0], (unsigned long long)n_frames);
+        return km_fail(ctx, KM_ERR_FORMAT, "%s has %llu values but /frames has %llu frames%s", tp,
+                       (unsigned long long)tdims[0], (unsigned long long)n_frames,
+                       axis == 1 ? " (--time-axis last: /frames [R, C, T])"
+                                 : axis == 0 ? " (--time-axis first: /frames [T, R, C])" : "");
     if (km_h5_netcdf_phony(ctx, s->time)) { /* xarray's time dim without a coordinate */
         H5Dclose(s->time);
         s->time = H5I_INVALID_HID; /* its length told the layout; times from the rate */
@@ -597,7 +602,7 @@ km_status km_open_session(km_ctx *ctx, km_reader *r, const km_read_options *opt)
             KM_OK ||
         (st = read_header(ctx, r, s->file)) != KM_OK ||
         (st = open_frames(ctx, r, s, opt, &n_frames)) != KM_OK ||
-        (st = open_time(ctx, r, s, n_frames)) != KM_OK ||
+        (st = open_time(ctx, r, s, n_frames, opt->time_axis)) != KM_OK ||
         (st = read_mask(ctx, r, s->file)) != KM_OK)
         goto done;
     km_h5_coord_pitch(ctx, &r->info, s->file, s->frames, s->rct);

@@ -20,6 +20,7 @@
 static const char *const FORMATS[] = {"auto", "session", "tekscan", "xsensor", "text", "audio",
                                       NULL};
 static const char *const LAYOUTS[] = {"line", "matrix", NULL};
+static const char *const AXES[] = {"first", "last", NULL};
 static const char *const BORDERS[] = {"nearest", "reflect", "mirror", "constant", "wrap", NULL};
 static const char *const CURVES[] = {"none", "linear", "power", "header", NULL};
 static const char *const PLATEAUS[] = {"all", "one", NULL};
@@ -98,6 +99,10 @@ static const km_param TABLE[] = {
      .names = LAYOUTS, .metavar = "L", .group = G_INPUT,
      .doc = "text: matrix (frames of R lines) or line (one frame per line) [from --grid; "
             "a long thin file without --grid is refused]"},
+    {.option = "time-axis", .type = KM_PARAM_ENUM, .offset = F(read.time_axis),
+     .names = AXES, .metavar = "A", .group = G_INPUT,
+     .doc = "HDF5 session: first ([T, R, C]) or last ([R, C, T], time-last as h5py or xarray "
+            "may keep it) [from /time's length, else first]"},
     {.option = "override", .type = KM_PARAM_BOOL, .offset = F(read.override), .min = 0,
      .max = 1, .group = G_INPUT,
      .doc = "options replace the file's own rate, pitch, units, mode and roller radius "

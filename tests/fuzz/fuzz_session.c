@@ -29,6 +29,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     ssize_t open_objects;
     km_read_options_default(&opt);
     opt.format = KM_FORMAT_SESSION;
+    opt.time_axis = (int32_t)(size % 3) - 1; /* from /time, first, last: the file's bytes untouched */
     km_fuzz_drain(km_fuzz_file(data, size), &opt);
     open_objects = H5Fget_obj_count((hid_t)H5F_OBJ_ALL, H5F_OBJ_ALL);
     if (open_objects > 0) {

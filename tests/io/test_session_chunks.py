@@ -241,3 +241,56 @@ def test_time_last_chunks_are_decoded_here(tmp_path):
     assert r.returncode == 0, r.stderr[-2000:]
     with h5py.File(out) as f:
         assert np.array_equal(f["frames/max"][...], want.max(axis=0))
+
+
+def drop_time(path):
+    with h5py.File(path, "a") as f:
+        del f["time"]
+
+
+@pytest.mark.parametrize("name", ["h5py_auto_gzip", "tiles_partial_lzf", "float64_gzip"])
+def test_time_last_without_time_read_with_time_axis(tmp_path, name):
+    # Without /time nothing told the order: a [R, C, T] array was read as R frames of
+    # C x T taxels. time_axis="last" (--time-axis last) reads it as the same session
+    # stored [T, R, C], bit for bit; without it the old reading stands.
+    path = tmp_path / ("%s.h5" % name)
+    want = write_time_last(path, TIME_LAST[name])
+    drop_time(path)
+    got = knotmap.read_session(str(path), time_axis="last", block_frames=37)
+    assert got.frames.shape == (T, R, C)
+    assert np.array_equal(got.frames.view(np.uint32), want.view(np.uint32))
+    assert np.allclose(np.diff(got.time), 0.01)  # from the root's frame_rate_hz
+    assert knotmap.read_session(str(path)).frames.shape == (R, C, T)
+
+
+def test_time_axis_against_time_is_an_error_naming_it(tmp_path):
+    path = tmp_path / "tl.h5"
+    write_time_last(path, TIME_LAST["planes_gzip_shuffle"])
+    with pytest.raises(ValueError, match=r"/time has %d values but /frames has %d frames "
+                       r"\(--time-axis first: /frames \[T, R, C\]\)" % (T, R)):
+        knotmap.read_session(str(path), time_axis="first")
+    tc = tmp_path / "tc.h5"
+    write(tc, frames(), chunks=(64, R, C))
+    with h5py.File(tc, "a") as f:
+        f["time"] = np.arange(T) / 100.0
+    with pytest.raises(ValueError, match=r"--time-axis last: /frames \[R, C, T\]"):
+        knotmap.read_session(str(tc), time_axis="last")
+    with pytest.raises(ValueError, match="time_axis must be 'first' or 'last'"):
+        knotmap.read_session(str(tc), time_axis="middle")
+
+
+def test_time_axis_last_in_the_command(tmp_path):
+    binary = os.environ.get("KNOTMAP_BIN")
+    if not binary:
+        pytest.skip("KNOTMAP_BIN is not set")
+    path, out = tmp_path / "tl.h5", tmp_path / "r.h5"
+    want = write_time_last(path, TIME_LAST["h5py_auto_gzip"])
+    drop_time(path)
+    r = subprocess.run([binary, "process", "-q", str(path), "-o", str(out), "--time-axis", "last"],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr[-2000:]
+    with h5py.File(out) as f:
+        assert np.array_equal(f["frames/max"][...], want.max(axis=0))
+    r = subprocess.run([binary, "info", str(path), "--time-axis", "sideways"],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 64 and "--time-axis" in r.stderr, (r.returncode, r.stderr)
