@@ -19,7 +19,9 @@ typedef struct km_excess_state {
                                    KM_MEDIAN_NET_MAX use the sorted window) */
     uint8_t *ok;                /* one row: taxel usable (cols) */
     /* The stuck rule's state, per taxel on the padded layout (km_cand_at:
-       a border of one taxel around the sensor, zeros). */
+       a border of one taxel around the sensor, zeros), each array
+       KM_CAND_SLACK entries longer (zeros: the AVX2 sweep's last block of
+       32 reads and writes past the sensor's last taxel). */
     float *prev;                /* value in the previous frame */
     uint8_t *changed;           /* its value changed in this frame */
     uint8_t *nb;                /* neighbours on the sensor (2-4; border 0) */
@@ -102,6 +104,10 @@ struct km_bodygrid {
     double *t_first, *t_last;   /* times the excess reached seen_threshold */
     km_excess_state ex;
 };
+
+/* Entries after the padded layout in each stuck-rule array: the AVX2
+ * runs' sweep (cand_stuck.c) reads up to 30 past it. */
+#define KM_CAND_SLACK 32
 
 /* Taxel (r, c)'s index in the candidate layer's padded per-taxel state
  * (km_excess_state). */

@@ -86,9 +86,6 @@ static void changed_taxels(km_bodygrid *g, const km_frame *f)
 }
 
 #if KM_AVX2_TARGET
-/* Eight bytes from p as eight int32 lanes. */
-#define BYTES8(p) _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(const void *)(p)))
-
 /* Eight taxels' runs (int32 lanes) from their count and same flags (the
    low eight bytes of c8 and s8, 0 / -1): the runs updated in place, and
    the lanes that are stuck now (-1). */
@@ -110,18 +107,19 @@ runs8(int32_t *run, const float *now, __m128i c8, __m128i s8, __m256i sf1, __m25
 /* The runs' sweep 32 taxels at a time: the neighbours' count and the
    flags in byte lanes (moved <= 4, nb <= 4), the runs in four groups of
    eight int32 lanes (runs8), the new stuck flags packed back to bytes in
-   taxel order (flags32).  The same terms as the loops below; returns where it
-   stopped. */
-__attribute__((target("avx2"))) static size_t stuck32_avx2(const uint8_t *chg, const uint8_t *nbs,
-                                                           const float *now, int32_t *run,
-                                                           uint8_t *stuck, size_t lo, size_t hi,
-                                                           ptrdiff_t st, int32_t not_first,
-                                                           int32_t sf)
+   taxel order (flags32).  The same terms as the plain loop.  The last
+   block runs past hi, into the border and the KM_CAND_SLACK entries after
+   the padded layout (zeros): nb is 0 there, so no run moves (run 0 and
+   stuck 0 stay), and no other taxel reads those entries' state.  No rest
+   is left to a narrower loop. */
+__attribute__((target("avx2"))) static void stuck_avx2(const uint8_t *chg, const uint8_t *nbs,
+                                                       const float *now, int32_t *run,
+                                                       uint8_t *stuck, size_t lo, size_t hi,
+                                                       ptrdiff_t st, int32_t not_first, int32_t sf)
 {
     const __m256i zero = _mm256_setzero_si256(), first = _mm256_set1_epi8(not_first ? -1 : 0);
     const __m256i sf1 = _mm256_set1_epi32(sf - 1), on = _mm256_set1_epi32(sf > 0 ? -1 : 0);
-    size_t i = lo;
-    for (; i + 32 <= hi; i += 32) {
+    for (size_t i = lo; i < hi; i += 32) {
         __m256i moved = _mm256_add_epi8(_mm256_add_epi8(BYTES32(chg + i - st), BYTES32(chg + i + st)),
                                         _mm256_add_epi8(BYTES32(chg + i - 1), BYTES32(chg + i + 1)));
         __m256i nb = BYTES32(nbs + i);
@@ -139,45 +137,8 @@ __attribute__((target("avx2"))) static size_t stuck32_avx2(const uint8_t *chg, c
         _mm256_storeu_si256((__m256i *)(void *)(stuck + i),
                             _mm256_or_si256(flags32(o0, o1, o2, o3), BYTES32(stuck + i)));
     }
-    return i;
 }
 #undef BYTES32
-
-/* The runs' sweep of km_cand_layer_stuck eight taxels at a time (int32
-   lanes; after stuck32_avx2, the rest of 8); returns where it stopped (the
-   rest is the plain loop's). */
-__attribute__((target("avx2"))) static size_t stuck_avx2(const uint8_t *chg, const uint8_t *nbs,
-                                                         const float *now, int32_t *run,
-                                                         uint8_t *stuck, size_t lo, size_t hi,
-                                                         ptrdiff_t st, int32_t not_first,
-                                                         int32_t sf)
-{
-    const __m256i zero = _mm256_setzero_si256(), imax = _mm256_set1_epi32(INT32_MAX);
-    const __m256i first = _mm256_set1_epi32(not_first ? -1 : 0);
-    const __m256i sf1 = _mm256_set1_epi32(sf - 1), on = _mm256_set1_epi32(sf > 0 ? -1 : 0);
-    size_t i = stuck32_avx2(chg, nbs, now, run, stuck, lo, hi, st, not_first, sf);
-    for (; i + 8 <= hi; i += 8) {
-        __m256i moved = _mm256_add_epi32(_mm256_add_epi32(BYTES8(chg + i - st), BYTES8(chg + i + st)),
-                                         _mm256_add_epi32(BYTES8(chg + i - 1), BYTES8(chg + i + 1)));
-        __m256i nb = BYTES8(nbs + i);
-        __m256i same = _mm256_and_si256(first, _mm256_cmpeq_epi32(BYTES8(chg + i), zero));
-        /* 2 moved >= nb and nb > 0 */
-        __m256i count = _mm256_andnot_si256(_mm256_cmpgt_epi32(nb, _mm256_add_epi32(moved, moved)),
-                                            _mm256_cmpgt_epi32(nb, zero));
-        __m256i rv = _mm256_loadu_si256((const __m256i *)(const void *)(run + i));
-        rv = _mm256_sub_epi32(rv, _mm256_and_si256(count, _mm256_cmpgt_epi32(imax, rv)));
-        rv = _mm256_and_si256(rv, same);
-        _mm256_storeu_si256((__m256i *)(void *)(run + i), rv);
-        __m256 nz = _mm256_cmp_ps(_mm256_loadu_ps(now + i), _mm256_setzero_ps(), _CMP_NEQ_UQ);
-        __m256i s = _mm256_and_si256(_mm256_and_si256(on, _mm256_cmpgt_epi32(rv, sf1)),
-                                     _mm256_castps_si256(nz));
-        /* stuck |= s: the lanes' old flags or'ed in as -1 */
-        s = _mm256_or_si256(s, _mm256_sub_epi32(zero, BYTES8(stuck + i)));
-        km_store_flags8(stuck + i, s);
-    }
-    return i;
-}
-#undef BYTES8
 #endif
 
 void km_cand_layer_stuck(km_bodygrid *g, const km_frame *f)
@@ -195,12 +156,13 @@ void km_cand_layer_stuck(km_bodygrid *g, const km_frame *f)
     const float *restrict now = xs->prev;
     int32_t *restrict run = xs->run;
     uint8_t *restrict stuck = xs->stuck;
-    size_t i = lo;
 #if KM_AVX2_TARGET
-    if (xs->avx2)
-        i = stuck_avx2(chg, nbs, now, run, stuck, lo, hi, st, not_first, sf);
+    if (xs->avx2) {
+        stuck_avx2(chg, nbs, now, run, stuck, lo, hi, st, not_first, sf);
+        return;
+    }
 #endif
-    for (; i < hi; i++) {
+    for (size_t i = lo; i < hi; i++) {
         int32_t moved = chg[i - st] + chg[i + st] + chg[i - 1] + chg[i + 1], nb = nbs[i];
         int32_t same = not_first & (chg[i] == 0);
         int32_t count = (2 * moved >= nb) & (nb > 0);

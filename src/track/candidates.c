@@ -94,9 +94,10 @@ km_status km_cand_layer_create(km_ctx *ctx, km_bodygrid *g, const km_candidate_p
     x->win = km_alloc(ctx, x->net != NULL ? km_row_window_scratch(g->cols, span)
                                           : (size_t)span * sizeof *x->win);
     x->ok = km_alloc(ctx, (size_t)g->cols);
-    /* The stuck rule's per-taxel state, on the padded layout (km_cand_at):
-       zeroed, so the border reads as unchanged, never repeating, at 0. */
-    size_t pad = ((size_t)g->rows + 2) * ((size_t)g->cols + 2);
+    /* The stuck rule's per-taxel state, on the padded layout (km_cand_at)
+       and KM_CAND_SLACK entries after it: zeroed, so the border and the
+       slack read as unchanged, never repeating, at 0. */
+    size_t pad = ((size_t)g->rows + 2) * ((size_t)g->cols + 2) + KM_CAND_SLACK;
     x->prev = km_calloc(ctx, pad, sizeof *x->prev);
     x->changed = km_calloc(ctx, pad, sizeof *x->changed);
     x->nb = km_calloc(ctx, pad, sizeof *x->nb);
