@@ -20,8 +20,9 @@
  * comparison of values and no branch; the rare merge relabels the smaller
  * component (union by size: O(n log n) at worst, a few relabels per taxel
  * in practice).  A label is the rank of the component's first taxel; per
- * label: its oldest taxel, size, member list (head + next[] per taxel)
- * and last (lowest) level. */
+ * label: its oldest taxel, size and member list (head + next[] per
+ * taxel).  A member list has no end mark: every walk counts `size`
+ * members (the first member's next[] is whatever head[] held). */
 #define NONE UINT32_MAX
 
 typedef struct filtration {
@@ -55,10 +56,9 @@ static uint32_t merge(filtration *f, uint32_t a, uint32_t b, float vt)
         f->alive--;
     }
     uint32_t big = s->size[a] >= s->size[b] ? a : b, small = big == a ? b : a;
-    /* The walk counts the members instead of testing for NONE: its end is
-       then known from the size, not from the last dependent load, so the
-       exit's mispredict is found early (session 24: merge -15% of its
-       samples; the list and the order of relabels are unchanged). */
+    /* The walk counts the members (a list has no end mark): its end is
+       known from the size, not from the last dependent load, so the exit's
+       mispredict is found early (session 24: merge -15% of its samples). */
     uint32_t t = s->head[small], last = t, ns = s->size[small];
     for (uint32_t k = 0; k < ns; k++) {
         s->comp[t] = big;
@@ -189,11 +189,11 @@ typedef struct sweep_arrays {
 
 /* Taxel t, the rank-th in the total order, is being added: the slot of
  * label `rank` is set up for every taxel (no branch), as no other
- * component can own it; it is used when t starts a component. */
+ * component can own it; it is used when t starts a component.  Its head
+ * needs no value: a list is walked by its size. */
 __attribute__((always_inline)) static inline void open_slot(const sweep_arrays *a, uint32_t t,
                                                             uint32_t rank)
 {
-    a->head[rank] = NONE;
     a->size[rank] = 0;
     a->otax[rank] = t;
 }
@@ -460,12 +460,13 @@ static void settle_joiners(filtration *f, const uint32_t *want, size_t n_want, i
 }
 
 /* The lowest value of t's component (its last level once every taxel has
- * been added). */
+ * been added): its size members from head. */
 static float component_min(const filtration *f, uint32_t t)
 {
     const km_prom_scratch *s = f->s;
+    uint32_t c = s->comp[t], q = s->head[c];
     float m = f->pad[t];
-    for (uint32_t q = s->head[s->comp[t]]; q != NONE; q = s->next[q])
+    for (uint32_t k = 0; k < s->size[c]; k++, q = s->next[q])
         m = f->pad[q] < m ? f->pad[q] : m;
     return m;
 }

@@ -58,17 +58,16 @@ static inline uint32_t bucket_of(const order_map *mp, uint32_t x)
     return x > mp->kl ? in_b : in_a;
 }
 
-/* The taxels of the groups, in raster order: key, padded index and bucket
- * into key[], pidx[] and bix[] (m of them; returns m).  Each slot is
- * written and the count advances only for a taxel of a group: no branch. */
+/* The taxels of the groups, in raster order: the item (key << 32 |
+ * padded index) and the bucket into item[] and bix[] (m of them; returns
+ * m).  Each slot is written and the count advances only for a taxel of a
+ * group: no branch. */
 static size_t compact_tail(const float *src, int32_t c0, int32_t cols, size_t p0,
-                           const order_map *mp, size_t m, uint32_t *key, uint32_t *pidx,
-                           uint32_t *bix)
+                           const order_map *mp, size_t m, uint64_t *item, uint32_t *bix)
 {
     for (int32_t c = c0; c < cols; c++) {
         uint32_t x = km_desc_key(src[c]);
-        key[m] = x;
-        pidx[m] = (uint32_t)(p0 + (size_t)c);
+        item[m] = (uint64_t)x << 32 | (uint32_t)(p0 + (size_t)c);
         bix[m] = bucket_of(mp, x);
         m += x < mp->kv;
     }
@@ -76,12 +75,12 @@ static size_t compact_tail(const float *src, int32_t c0, int32_t cols, size_t p0
 }
 
 static size_t compact_portable(const float *san, int32_t rows, int32_t cols, const order_map *mp,
-                               uint32_t *key, uint32_t *pidx, uint32_t *bix)
+                               uint64_t *item, uint32_t *bix)
 {
     size_t m = 0, w = (size_t)cols + 2;
     for (int32_t r = 0; r < rows; r++)
         m = compact_tail(san + (size_t)r * (size_t)cols, 0, cols, ((size_t)r + 1) * w + 1, mp, m,
-                         key, pidx, bix);
+                         item, bix);
     return m;
 }
 
@@ -158,13 +157,14 @@ static const uint32_t PACK_HI[16] = {
     0x00000706u, 0x00070604u, 0x00070605u, 0x07060504u};
 
 /* compact_portable eight taxels at a time: the selected lanes packed to
- * the front by one vpermd per array (the indices from the two halves'
- * tables), each store eight lanes wide (the lanes past the packed ones
- * are overwritten by the next store, or left unused). */
+ * the front by one vpermd each for the keys, the padded indices and the
+ * buckets (the indices from the two halves' tables), the keys and indices
+ * then interleaved into eight items; each store eight lanes (items)
+ * wide: the lanes past the packed ones are overwritten by the next store,
+ * or left unused (m + 8 <= the taxels read so far + 8 <= n). */
 __attribute__((target("avx2"))) static size_t compact_avx2(const float *san, int32_t rows,
                                                            int32_t cols, const order_map *mp,
-                                                           uint32_t *key, uint32_t *pidx,
-                                                           uint32_t *bix)
+                                                           uint64_t *item, uint32_t *bix)
 {
     const __m256i sign = _mm256_set1_epi32(INT32_MIN);
     const __m256i skl = _mm256_set1_epi32((int32_t)(mp->kl ^ 0x80000000u));
@@ -190,12 +190,15 @@ __attribute__((target("avx2"))) static size_t compact_avx2(const float *san, int
             uint64_t sel = (uint64_t)PACK_LO[mask & 15u] |
                            (uint64_t)PACK_HI[mask >> 4] << (8 * __builtin_popcount(mask & 15u));
             __m256i perm = _mm256_cvtepu8_epi32(_mm_cvtsi64_si128((long long)sel));
-            _mm256_storeu_si256((__m256i *)(void *)(key + m), _mm256_permutevar8x32_epi32(x, perm));
-            _mm256_storeu_si256((__m256i *)(void *)(pidx + m), _mm256_permutevar8x32_epi32(px, perm));
+            __m256i k = _mm256_permutevar8x32_epi32(x, perm), p = _mm256_permutevar8x32_epi32(px, perm);
+            /* (p0 k0 p1 k1 | p4 k4 p5 k5) and (p2 k2 p3 k3 | p6 k6 p7 k7) */
+            __m256i lo = _mm256_unpacklo_epi32(p, k), hi = _mm256_unpackhi_epi32(p, k);
+            _mm256_storeu_si256((__m256i *)(void *)(item + m), _mm256_permute2x128_si256(lo, hi, 0x20));
+            _mm256_storeu_si256((__m256i *)(void *)(item + m + 4), _mm256_permute2x128_si256(lo, hi, 0x31));
             _mm256_storeu_si256((__m256i *)(void *)(bix + m), _mm256_permutevar8x32_epi32(bx, perm));
             m += (size_t)__builtin_popcount(mask);
         }
-        m = compact_tail(src, c, cols, p0, mp, m, key, pidx, bix);
+        m = compact_tail(src, c, cols, p0, mp, m, item, bix);
     }
     return m;
 }
@@ -219,10 +222,11 @@ int km_prom_order(const float *san, int32_t rows, int32_t cols, float vmin, floa
                   const km_prom_scratch *s, km_prom_groups *g, int avx2)
 {
     size_t n = (size_t)rows * (size_t)cols;
-    /* Scratch: keys and padded indices in item2's two halves, buckets in
-       next[] (np >= n + 8 entries, as the eight-wide stores need; the
-       sweep writes every entry of next[] before it reads it). */
-    uint32_t *key = (uint32_t *)(void *)s->item2, *pidx = key + n, *bix = s->next;
+    /* Scratch: the items in raster order in item2, buckets in next[]
+       (np >= n + 8 entries, as the eight-wide stores need; the sweep
+       writes every entry of next[] before it reads it). */
+    uint64_t *raster = s->item2;
+    uint32_t *bix = s->next;
     order_bounds kb = {level == level ? km_desc_key(level) : 0u, km_desc_key(vmin),
                        km_desc_key(-INFINITY)};
     order_stats st = {UINT32_MAX, 0, 0, UINT32_MAX, 0, 0, 0};
@@ -245,10 +249,10 @@ int km_prom_order(const float *san, int32_t rows, int32_t cols, float vmin, floa
     uint32_t hist[2 * GROUP_MAX];
 #if KM_HAVE_AVX2_TARGET
     if (avx2)
-        m = compact_avx2(san, rows, cols, &mp, key, pidx, bix);
+        m = compact_avx2(san, rows, cols, &mp, raster, bix);
     else
 #endif
-        m = compact_portable(san, rows, cols, &mp, key, pidx, bix);
+        m = compact_portable(san, rows, cols, &mp, raster, bix);
     (void)avx2;
     uint32_t full[2 * GROUP_MAX / (KM_BUCKET_MAX_FILL + 1) + 1];
     size_t nfull = count_buckets(bix, m, hist, nba + nbb, full);
@@ -260,7 +264,7 @@ int km_prom_order(const float *san, int32_t rows, int32_t cols, float vmin, floa
         km_prefix_sum_exclusive(hist, nba + nbb);
 #pragma GCC unroll 4
     for (size_t i = 0; i < m; i++)
-        s->item[hist[bix[i]]++] = (uint64_t)key[i] << 32 | pidx[i];
+        s->item[hist[bix[i]]++] = raster[i];
     /* A bucket too full for the insertion pass is taken only when it holds
        ties (one key, raster order); else the caller sorts another way. */
     if (!km_full_buckets_tied(s->item, hist, full, nfull))
