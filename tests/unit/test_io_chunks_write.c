@@ -414,17 +414,42 @@ static hsize_t extent0(hid_t d)
     return dims[0];
 }
 
-Test(io_chunks_write, fills_predicts_the_chunk_writes)
+/* A file `name` in the test folder with an empty int32 column chunked by 16
+ * (shuffle + deflate 1) and its direct writer. */
+typedef struct col16 {
+    hid_t f, d;
+    km_h5_deflater *z;
+    km_h5_chunks_out *c;
+} col16;
+
+static col16 open_col16(const char *name)
 {
     static wlayout l = {1, I32, 1, 1, 0, 16, 0};
     char path[128];
-    snprintf(path, sizeof path, "%s/fills.h5", dir);
-    hid_t f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
-    cr_assert(f >= 0);
-    hid_t d = make_dataset(f, &l);
-    km_h5_deflater *z = km_h5_deflater_new();
-    km_h5_chunks_out *c = km_h5_chunks_out_open(d, mem_type(l.kind), z);
-    cr_assert(c != NULL && z != NULL);
+    col16 k;
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    k.f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    cr_assert(k.f >= 0);
+    k.d = make_dataset(k.f, &l);
+    k.z = km_h5_deflater_new();
+    k.c = km_h5_chunks_out_open(k.d, mem_type(l.kind), k.z);
+    cr_assert(k.c != NULL && k.z != NULL);
+    return k;
+}
+
+static void close_col16(col16 *k)
+{
+    km_h5_chunks_out_free(k->c);
+    km_h5_deflater_free(k->z);
+    H5Dclose(k->d);
+    H5Fclose(k->f);
+}
+
+Test(io_chunks_write, fills_predicts_the_chunk_writes)
+{
+    col16 k = open_col16("fills.h5");
+    km_h5_chunks_out *c = k.c;
+    hid_t d = k.d;
     int32_t rows[40];
     fill(rows, I32, 40, 3u);
     int calls = 0, quiet = 0;
@@ -445,10 +470,7 @@ Test(io_chunks_write, fills_predicts_the_chunk_writes)
     }
     cr_assert(calls > 50 && quiet > 50, "both cases seen: %d, %d", calls, quiet);
     cr_assert_eq(km_h5_chunks_out_fills(c, 0), 0);
-    km_h5_chunks_out_free(c);
-    km_h5_deflater_free(z);
-    H5Dclose(d);
-    H5Fclose(f);
+    close_col16(&k);
 }
 
 /* An append that completes several chunks sets the extent once, to the end
@@ -458,48 +480,37 @@ Test(io_chunks_write, fills_predicts_the_chunk_writes)
  * was set per chunk; a flush sets it to the rows appended. */
 Test(io_chunks_write, one_extent_per_append)
 {
-    static wlayout l = {1, I32, 1, 1, 0, 16, 0};
-    char path[128];
-    snprintf(path, sizeof path, "%s/extent.h5", dir);
-    hid_t f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
-    cr_assert(f >= 0);
-    hid_t d = make_dataset(f, &l);
-    km_h5_deflater *z = km_h5_deflater_new();
-    km_h5_chunks_out *c = km_h5_chunks_out_open(d, mem_type(l.kind), z);
-    cr_assert(c != NULL && z != NULL);
     int32_t rows[80];
     fill(rows, I32, 80, 5u);
-    cr_assert(km_h5_chunks_write(c, rows, 40)); /* two chunks and 8 rows */
-    cr_assert_eq(km_h5_chunks_out_extents(c), 1);
-    cr_assert_eq(extent0(d), 32);
-    cr_assert(km_h5_chunks_write(c, rows, 80)); /* to 120: five more chunks */
-    cr_assert_eq(km_h5_chunks_out_extents(c), 2);
-    cr_assert_eq(extent0(d), 112);
+    col16 k = open_col16("extent.h5");
+    cr_assert(km_h5_chunks_write(k.c, rows, 40)); /* two chunks and 8 rows */
+    cr_assert_eq(km_h5_chunks_out_extents(k.c), 1);
+    cr_assert_eq(extent0(k.d), 32);
+    cr_assert(km_h5_chunks_write(k.c, rows, 80)); /* to 120: five more chunks */
+    cr_assert_eq(km_h5_chunks_out_extents(k.c), 2);
+    cr_assert_eq(extent0(k.d), 112);
     int64_t total = 120, sets = 2;
     uint32_t s = 777u;
     for (int i = 0; i < 300; i++) {
         s = s * 1664525u + 1013904223u;
         size_t n = (size_t)(s >> 8) % 81;
-        int fills = km_h5_chunks_out_fills(c, n);
-        cr_assert(km_h5_chunks_write(c, rows, n));
+        int fills = km_h5_chunks_out_fills(k.c, n);
+        cr_assert(km_h5_chunks_write(k.c, rows, n));
         total += (int64_t)n;
         sets += fills;
-        cr_assert_eq(km_h5_chunks_out_extents(c), sets, "append %d of %zu rows", i, n);
-        cr_assert_eq(extent0(d), (hsize_t)(total / 16 * 16));
+        cr_assert_eq(km_h5_chunks_out_extents(k.c), sets, "append %d of %zu rows", i, n);
+        cr_assert_eq(extent0(k.d), (hsize_t)(total / 16 * 16));
         if (i % 89 == 0) {
-            cr_assert(km_h5_chunks_flush(c));
+            cr_assert(km_h5_chunks_flush(k.c));
             sets += total % 16 != 0;
-            cr_assert_eq(extent0(d), (hsize_t)total);
+            cr_assert_eq(extent0(k.d), (hsize_t)total);
         }
     }
-    cr_assert(km_h5_chunks_flush(c));
-    cr_assert_eq(extent0(d), (hsize_t)total);
+    cr_assert(km_h5_chunks_flush(k.c));
+    cr_assert_eq(extent0(k.d), (hsize_t)total);
     int32_t *back = malloc((size_t)total * sizeof *back);
     cr_assert(back != NULL);
-    cr_assert_geq(H5Dread(d, H5T_NATIVE_INT32, H5S_ALL, H5S_ALL, H5P_DEFAULT, back), 0);
+    cr_assert_geq(H5Dread(k.d, H5T_NATIVE_INT32, H5S_ALL, H5S_ALL, H5P_DEFAULT, back), 0);
     free(back);
-    km_h5_chunks_out_free(c);
-    km_h5_deflater_free(z);
-    H5Dclose(d);
-    H5Fclose(f);
+    close_col16(&k);
 }
