@@ -58,12 +58,20 @@ static uint32_t merge(filtration *f, uint32_t a, uint32_t b, float vt)
     uint32_t big = s->size[a] >= s->size[b] ? a : b, small = big == a ? b : a;
     /* The walk counts the members (a list has no end mark): its end is
        known from the size, not from the last dependent load, so the exit's
-       mispredict is found early (session 24: merge -15% of its samples). */
-    uint32_t t = s->head[small], last = t, ns = s->size[small];
-    for (uint32_t k = 0; k < ns; k++) {
-        s->comp[t] = big;
+       mispredict is found early (session 24: merge -15% of its samples).
+       Two members a step (one loop test per two), the odd one after. */
+    uint32_t *comp = s->comp, *next = s->next;
+    uint32_t t = s->head[small], last = t, ns = s->size[small], k = 0;
+    for (; k + 2 <= ns; k += 2) {
+        uint32_t u = next[t];
+        comp[t] = big;
+        comp[u] = big;
+        last = u;
+        t = next[u];
+    }
+    if (k < ns) {
+        comp[t] = big;
         last = t;
-        t = s->next[t];
     }
     s->next[last] = s->head[big];
     s->head[big] = s->head[small];
