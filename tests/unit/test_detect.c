@@ -1167,6 +1167,43 @@ Test(detect, prom_order_matches_qsort)
               made_tied, declined, declined_big, declined_mixed);
 }
 
+/* km_prom_order against qsort on a frame whose rows of eight taxels go
+ * through every subset of eight lanes above the frame minimum (row r:
+ * taxel c above it iff bit c of r), so the AVX2 compaction packs every
+ * 8-lane mask once; the level splits the values in two groups. */
+Test(detect, prom_order_every_lane_mask)
+{
+    enum { ROWS = 256, COLS = 8, N = ROWS * COLS, NP = (ROWS + 2) * (COLS + 2) };
+    static float san[N];
+    static uint64_t item[N], item2[N], want_a[N], want_b[N];
+    static uint32_t next[NP];
+    km_prom_scratch s = {item, item2, NULL, NULL, next, NULL, NULL, NULL, NULL, NULL};
+    const float vmin = 50.0f, level = 50.5f;
+    size_t na = 0, nb = 0;
+    for (int k = 0; k < N; k++) {
+        int r = k / COLS, c = k % COLS;
+        san[k] = (r >> c) & 1 ? vmin + (float)((k * 7919) % N + 1) * 1e-3f / 2.0f : vmin;
+        if (!(san[k] > vmin))
+            continue;
+        uint64_t x = (uint64_t)km_desc_key(san[k]) << 32 | (uint32_t)((r + 1) * (COLS + 2) + c + 1);
+        if (san[k] >= level)
+            want_a[na++] = x;
+        else
+            want_b[nb++] = x;
+    }
+    cr_assert(na > 0 && nb > 0);
+    qsort(want_a, na, sizeof *want_a, u64_cmp);
+    qsort(want_b, nb, sizeof *want_b, u64_cmp);
+    for (int isa = 0; isa <= km_detect_cpu_avx2(); isa++) {
+        km_prom_groups g;
+        cr_assert(km_prom_order(san, ROWS, COLS, vmin, level, &s, &g, isa), "isa %d", isa);
+        cr_assert(g.n_above == na && g.n_below == nb && g.n_valid == N, "isa %d", isa);
+        km_insertion_sort_cx(g.below, g.n_below);
+        cr_assert(memcmp(g.above, want_a, na * sizeof *want_a) == 0, "isa %d: above", isa);
+        cr_assert(memcmp(g.below, want_b, nb * sizeof *want_b) == 0, "isa %d: below", isa);
+    }
+}
+
 /* The AVX2 exclusive prefix sum against the scalar one: every length up to
  * 100 (each remainder mod 16: the vector groups and the tail). */
 Test(detect, prefix_sum_avx2_matches_scalar)
