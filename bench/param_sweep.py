@@ -10,17 +10,25 @@ pooled.  Sessions are kept in --cache (20 s each) so that a sweep of N sets cost
 `process` runs and no synthesis after the first.  Figures equal bench/eval.py's per-seed
 means (session 27's tuning baseline 0.8688 / 0.9017 on seeds 1-20 at main f3c1f26).
 
+A set may begin with environment assignments (NAME=VALUE ...), passed to `process` only:
+scratch builds compare detector variants behind an environment switch that way.  Per cell
+also the size error (median |size_mm / true footprint sigma - 1| over the default
+candidates matched, as bench/eval.py) and the share of those within 30%.
+
 Usage: /usr/bin/python3 bench/param_sweep.py [--bin build/knotmap] [--cache DIR]
-           [--seeds 1-20] [--jobs 2] "" "--cand-background-sigmas 3" ...
+           [--seeds 1-20] [--jobs 2] "" "--cand-background-sigmas 3" "KM_X=1" ...
 """
 import argparse
 import concurrent.futures as cf
 import json
 import os
 import shlex
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
+
+import re
 
 import h5py
 import numpy as np
@@ -44,24 +52,43 @@ def session(a, m, mo, p, s):
     return f
 
 
+def split_set(extra):
+    """(environment assignments, process options) of one option set."""
+    w = shlex.split(extra)
+    env = {}
+    while w and re.match(r"^[A-Za-z_][A-Za-z0-9_]*=", w[0]):
+        k, v = w.pop(0).split("=", 1)
+        env[k] = v
+    return env, w
+
+
+def process(a, env, *args):
+    r = subprocess.run([str(a.bin), "process", *map(str, args)], capture_output=True,
+                       text=True, env={**os.environ, **env})
+    if r.returncode != 0:
+        raise RuntimeError("process %s: exit %d\n%s" % (" ".join(map(str, args)),
+                                                        r.returncode, r.stderr))
+
+
 def one(a, m, mo, p, s, extra, tmp):
     f = session(a, m, mo, p, s)
     r = os.path.join(tmp, "%s_%s_%s_%d.r.h5" % (m, mo, p, s))
     o = r[:-5] + ".o.h5"
-    kev.run(a.bin, "process", "-q", f, *shlex.split(extra), "-o", r)
-    kev.run(a.bin, "process", "-q", f, *shlex.split(extra), *shlex.split(kev.OPEN_ARGS),
-            "-o", o)
+    env, opts = split_set(extra)
+    process(a, env, "-q", f, *opts, "-o", r)
+    process(a, env, "-q", f, *opts, *shlex.split(kev.OPEN_ARGS), "-o", o)
     tol = json.loads(kev.run(a.bin, "eval", r, "--truth", f, "--json"))["tolerance_mm"]
     with h5py.File(f) as h:
         k = h["truth/knots"]
-        t = (k["x_mm"][:], k["y_mm"][:], np.full(len(k["x_mm"]), np.nan))
+        t = (k["x_mm"][:], k["y_mm"][:], k["footprint_sigma_mm"][:])
     c, co = kev.read_candidates(r), kev.read_candidates(o)
-    fig, _, _ = kev.session_figures(c["x_mm"], c["y_mm"], c["score"], None, t, tol, 1.0)
+    fig, _, _ = kev.session_figures(c["x_mm"], c["y_mm"], c["score"], c.get("size_mm"), t, tol,
+                                    1.0)
     figo, _, _ = kev.session_figures(co["x_mm"], co["y_mm"], co["score"], None, t, tol, 1.0)
     os.unlink(r)
     os.unlink(o)
     return ((m, mo, p), fig["f1"], figo["ap"], fig["n_candidates"] - fig["n_matched"],
-            fig["n_truth"] - fig["n_matched"])
+            fig["n_truth"] - fig["n_matched"], fig["size_rel"])
 
 
 def main():
@@ -81,14 +108,21 @@ def main():
             res = list(ex.map(lambda j: one(a, *j, extra, tmp),
                               [(*c, s) for c in CELLS for s in range(lo, hi + 1)]))
         cell = {}
-        for c, f1, apv, fp, fn in res:
-            cell.setdefault(c, []).append((f1, apv, fp, fn))
-        fig = {c: (np.mean([v[0] for v in l]), np.nanmean([v[1] for v in l]),
-                   sum(v[2] for v in l), sum(v[3] for v in l)) for c, l in cell.items()}
-        print("== %r  mean F1 %.4f  mean AP %.4f" % (
-            extra, np.mean([v[0] for v in fig.values()]), np.mean([v[1] for v in fig.values()])))
+        for c, f1, apv, fp, fn, sz in res:
+            cell.setdefault(c, []).append((f1, apv, fp, fn, sz))
+        fig = {}
+        for c, l in cell.items():
+            sz = np.asarray([e for v in l for e in v[4]])
+            fig[c] = (np.mean([v[0] for v in l]), np.nanmean([v[1] for v in l]),
+                      sum(v[2] for v in l), sum(v[3] for v in l),
+                      np.median(sz) if len(sz) else np.nan,
+                      np.mean(sz <= 0.3) if len(sz) else np.nan)
+        print("== %r  mean F1 %.4f  mean AP %.4f  size error (median of cells) %.3f" % (
+            extra, np.mean([v[0] for v in fig.values()]), np.mean([v[1] for v in fig.values()]),
+            np.nanmedian([v[4] for v in fig.values()])))
         for c in CELLS:
-            print("  %-22s F1 %.3f  AP %.3f  false %3d  missed %3d" % ("/".join(c), *fig[c]))
+            print("  %-22s F1 %.3f  AP %.3f  false %3d  missed %3d  size err %.3f  <=30%% %.2f"
+                  % ("/".join(c), *fig[c]))
         sys.stdout.flush()
 
 
