@@ -1,6 +1,7 @@
 /* Filters on a body map (docs/ALGORITHMS.md 10.4); see mapfilt.h. */
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "detect/mapfilt.h"
 #include "core/select_small.h"
@@ -146,6 +147,18 @@ void km_map_scale_search_band(const float *a, int32_t ny, int32_t nx, double row
                               float *sigma_mm, float *band_amp, float *band_snr,
                               float *band_sigma_mm, float *scratch)
 {
+    km_map_scale_search_keep(a, ny, nx, row_pitch, col_pitch, sigmas_mm, n_scales, band_from,
+                             noise, amp, snr, sigma_mm, band_amp, band_snr, band_sigma_mm, NULL,
+                             NULL, scratch);
+}
+
+void km_map_scale_search_keep(const float *a, int32_t ny, int32_t nx, double row_pitch,
+                              double col_pitch, const double *sigmas_mm, int n_scales,
+                              int band_from, const float *noise, float *amp, float *snr,
+                              float *sigma_mm, float *band_amp, float *band_snr,
+                              float *band_sigma_mm, float *scale_amp, float *scale_snr,
+                              float *scratch)
+{
     size_t cells = (size_t)ny * (size_t)nx;
     float *amp_k = scratch, *snr_k = scratch + cells, *prev = scratch + 2 * cells;
     float *lo = scratch + 3 * cells; /* snr one scale below the best, NaN: none */
@@ -160,6 +173,10 @@ void km_map_scale_search_band(const float *a, int32_t ny, int32_t nx, double row
     for (int k = 0; k < n_scales; k++) {
         km_map_matched_filter(a, ny, nx, sigmas_mm[k] / row_pitch, sigmas_mm[k] / col_pitch,
                               noise, amp_k, snr_k);
+        if (scale_amp != NULL && scale_snr != NULL) {
+            memcpy(scale_amp + (size_t)k * cells, amp_k, cells * sizeof *amp_k);
+            memcpy(scale_snr + (size_t)k * cells, snr_k, cells * sizeof *snr_k);
+        }
         for (size_t i = 0; i < cells; i++) {
             keep_best(snr_k[i], amp_k[i], prev[i], sigmas_mm, k, i, amp, snr, sigma_mm, lo);
             /* the band as a search of its own scales: no scale below its first */
@@ -172,6 +189,67 @@ void km_map_scale_search_band(const float *a, int32_t ny, int32_t nx, double row
         prev = snr_k;
         snr_k = t;
     }
+}
+
+int km_map_neighbourhood_scale(const float *scale_amp, const float *scale_snr, int32_t ny,
+                               int32_t nx, double row_pitch, double col_pitch,
+                               const double *sigmas_mm, int n_scales, const float *noise,
+                               int32_t y, int32_t x, double radius_sigmas,
+                               double radius_max_mm, double z, double *z_out,
+                               double *amp_out, double *sigma_out)
+{
+    size_t cells = (size_t)ny * (size_t)nx, bc = 0;
+    size_t c0 = (size_t)y * (size_t)nx + (size_t)x;
+    double best = -INFINITY;
+    int bk = -1;
+    for (int k = 0; k < n_scales; k++) {
+        double r = radius_sigmas * sigmas_mm[k];
+        r = r > radius_max_mm ? radius_max_mm : r;
+        int32_t hy = (int32_t)floor(r / row_pitch), hx = (int32_t)floor(r / col_pitch);
+        const float *sn = scale_snr + (size_t)k * cells;
+        for (int32_t j = y - hy < 0 ? 0 : y - hy; j <= y + hy && j < ny; j++)
+            for (int32_t i = x - hx < 0 ? 0 : x - hx; i <= x + hx && i < nx; i++) {
+                size_t c = (size_t)j * (size_t)nx + (size_t)i;
+                if ((j != y || i != x) && hypot((j - y) * row_pitch, (i - x) * col_pitch) > r)
+                    continue;
+                /* the filter's response (snr x noise) over the larger of the
+                   two cells' noise: a quieter cell does not win by its noise,
+                   nor a noisier one by its response */
+                double v = (double)sn[c];
+                if (noise != NULL && noise[c] < noise[c0])
+                    v = v * noise[c] / noise[c0];
+                if (isfinite(v) && v > best) {
+                    best = v;
+                    bk = k;
+                    bc = c;
+                }
+            }
+    }
+    /* Nothing better, or best at the largest scale (still growing there:
+       broader than a knot, left to the caller's test at the peak's own
+       scale), or not a maximum across scales at its cell. */
+    if (bk < 0 || !(best > z) || bk == n_scales - 1)
+        return 0;
+    float zb = scale_snr[(size_t)bk * cells + bc]; /* at its own cell's noise */
+    if ((bk > 0 && scale_snr[(size_t)(bk - 1) * cells + bc] > zb) ||
+        scale_snr[(size_t)(bk + 1) * cells + bc] > zb)
+        return 0;
+    *z_out = best;
+    *amp_out = scale_amp[(size_t)bk * cells + bc];
+    double sg = sigmas_mm[bk];
+    if (bk > 0) { /* the parabola in log sigma through the neighbouring scales */
+        double l = scale_snr[(size_t)(bk - 1) * cells + bc];
+        double h = scale_snr[(size_t)(bk + 1) * cells + bc];
+        double d = l - 2.0 * zb + h, off = 0.0;
+        if (isfinite(l) && isfinite(h) && d < 0.0)
+            off = 0.5 * (l - h) / d;
+        off = off < -0.5 ? -0.5 : off > 0.5 ? 0.5 : off;
+        double st = off < 0.0 ? log(sigmas_mm[bk] / sigmas_mm[bk - 1])
+                              : log(sigmas_mm[bk + 1] / sigmas_mm[bk]);
+        sg = sigmas_mm[bk] * exp(off * st);
+    }
+    *sigma_out = sg;
+    return 1;
 }
 
 /* Local background of cell (y, x): the median of the finite cells of the

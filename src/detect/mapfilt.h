@@ -50,6 +50,35 @@ void km_map_scale_search_band(const float *a, int32_t ny, int32_t nx, double row
                               float *sigma_mm, float *band_amp, float *band_snr,
                               float *band_sigma_mm, float *scratch);
 
+/* km_map_scale_search_band, and also (scale_amp, scale_snr non-NULL: room
+ * for n_scales * ny * nx floats each) every scale's amp and snr maps, scale
+ * k at k * ny * nx. */
+void km_map_scale_search_keep(const float *a, int32_t ny, int32_t nx, double row_pitch,
+                              double col_pitch, const double *sigmas_mm, int n_scales,
+                              int band_from, const float *noise, float *amp, float *snr,
+                              float *sigma_mm, float *band_amp, float *band_snr,
+                              float *band_sigma_mm, float *scale_amp, float *scale_snr,
+                              float *scratch);
+
+/* The scale of a peak's neighbourhood (docs/ALGORITHMS.md 10.4 Scale of a
+ * peak): per scale k the largest snr within min(radius_sigmas x sigma_k,
+ * radius_max_mm) of (y, x) (mm, by each pitch; the cell itself always),
+ * from scale_snr as km_map_scale_search_keep keeps it, each over the larger
+ * of its own cell's noise and (y, x)'s (noise: the per-cell noise the snr
+ * was computed with; NULL: the snr as it is); the scale and cell of the
+ * largest of these.  Taken (returns 1) when that snr beats z, the
+ * scale is not the largest searched and no neighbouring scale has a larger
+ * snr at that cell (a maximum in scale as well as in space): *z_out = it,
+ * *amp_out = scale_amp there, *sigma_out = that sigma refined by the
+ * parabola in log sigma through the neighbouring scales' snr at that cell.
+ * Returns 0 and leaves the outputs otherwise. */
+int km_map_neighbourhood_scale(const float *scale_amp, const float *scale_snr, int32_t ny,
+                               int32_t nx, double row_pitch, double col_pitch,
+                               const double *sigmas_mm, int n_scales, const float *noise,
+                               int32_t y, int32_t x, double radius_sigmas,
+                               double radius_max_mm, double z, double *z_out,
+                               double *amp_out, double *sigma_out);
+
 /* 1 when the cell (y, x) stands alone: each of its 4 neighbours' excess
  * over the local background (median of the ring 2 cells away) is under
  * 0.15 of its own (a hot or high-gain taxel); 0 otherwise. */

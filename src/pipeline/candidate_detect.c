@@ -100,6 +100,23 @@
 #define SURROUND_R1_MM 25.0
 #define SURROUND_SHARE 0.1
 
+/* A peak of the full search (not one taxel) is scored at the scale of its
+   neighbourhood (km_map_neighbourhood_scale): per scale the largest snr
+   within NEIGHBOURHOOD_SIGMAS x that scale's sigma of the peak cell, at most
+   the peak window (min_distance_mm), each over the larger of its cell's and
+   the peak cell's noise; the largest of these, when it beats the cell's own,
+   is not at the largest scale and is a maximum across scales at its cell,
+   gives the peak's significance, amplitude and size.  The amplitude map's
+   peak cell keeps its own best scale, which on a broad knot's top is often
+   a narrow bump of the gain errors and the noise.  Tuning seeds (models 1
+   and 2 seeds 1-20, independent 1-20; 12 cells), mean F1 / AP 0.8688 /
+   0.9017 -> 0.8696 / 0.9080: independent roller hard AP +0.034, mat hard
+   +0.021, model 2 roller hard +0.011; no cell's F1 down by more than 0.004.
+   1 and 2 sigmas, each cell's own snr, no cap at the peak window and no
+   maximum across scales did less or cost a cell (docs/ALGORITHMS.md 10.4
+   Scale of a peak; bench/README "Session 31 (scale)"). */
+#define NEIGHBOURHOOD_SIGMAS 1.5
+
 /* The maps of the detection, all ny x nx. */
 typedef struct cand_maps {
     int32_t ny, nx;
@@ -111,6 +128,10 @@ typedef struct cand_maps {
     float *amp, *snr, *size; /* matched filter at the best scale */
     float *bamp, *bsnr, *bsize; /* the same over the broad scales only (BROAD_SIGMA_MM on) */
     float *noise;   /* per cell noise */
+    float *samp, *ssnr; /* every scale's amp and snr (scale k at k cells); NULL: not kept */
+    int ns;         /* scales searched */
+    double sig[32]; /* their sigmas, mm */
+    int rescale;    /* the peaks of these maps are scored at their neighbourhood's best scale */
     float *press;   /* the body map's maximum pressure (the contact pressure); NULL
                        without that layer */
     double global;  /* the map's global noise (the floor of noise) */
@@ -138,6 +159,8 @@ static void free_maps(km_ctx *ctx, cand_maps *m)
     km_free(ctx, m->bsnr);
     km_free(ctx, m->bsize);
     km_free(ctx, m->noise);
+    km_free(ctx, m->samp);
+    km_free(ctx, m->ssnr);
     km_free(ctx, m->diff);
     km_free(ctx, m->scratch);
     km_free(ctx, m->win);
@@ -322,11 +345,11 @@ static int on_sensor(const cand_maps *m, size_t k)
    (PEAK_PRESSURE_SHARE): 1 when its amplitude is at least that share of the
    contact pressure there or the grid has no body map, amplitude / (share x
    pressure) under it (0 for an amplitude of 0 or less). */
-static double pressure_discount(const cand_maps *m, size_t k)
+static double pressure_discount(const cand_maps *m, size_t k, double amp)
 {
     if (m->press == NULL || !(m->press[k] > 0.0f))
         return 1.0;
-    double r = (double)m->amp[k] / (PEAK_PRESSURE_SHARE * (double)m->press[k]);
+    double r = amp / (PEAK_PRESSURE_SHARE * (double)m->press[k]);
     return r >= 1.0 ? 1.0 : r > 0.0 ? r : 0.0;
 }
 
@@ -386,24 +409,38 @@ static int passes_ok(const km_candidate_params *p, const cand_maps *m, size_t k,
    the significance is measured against the local noise without the peak's
    own footprint (noise_off_footprint), and a peak on the body (seen under
    a second sensor row) needs TWO_ROWS_SNR_SHARE of what it would need
-   otherwise. */
+   otherwise.  A peak of the full search (m->rescale) takes the
+   significance, amplitude and size of its neighbourhood's scale
+   (NEIGHBOURHOOD_SIGMAS) before any of these. */
 static int make_candidate(const km_candidate_params *p, const cand_maps *m, const km_peak *q,
                           double largest_sigma, km_candidate *e)
 {
     int32_t nx = m->nx, ny = m->ny;
     size_t k = (size_t)q->row * (size_t)nx + (size_t)q->col;
     int one = km_map_isolated(m->flat, ny, nx, q->row, q->col) && !on_body(m, k);
-    double z = one ? one_taxel_z(p, m->snr[k]) : m->snr[k];
+    double z0 = m->snr[k], amp = m->amp[k];
+    float size = m->size[k];
+    /* The scale of the peak's neighbourhood (NEIGHBOURHOOD_SIGMAS). */
+    double zn, an, sn;
+    if (!one && m->rescale && isfinite(z0) &&
+        km_map_neighbourhood_scale(m->samp, m->ssnr, ny, nx, m->row_pitch, m->col_pitch, m->sig,
+                                   m->ns, m->noise, q->row, q->col, NEIGHBOURHOOD_SIGMAS,
+                                   p->min_distance_mm, z0, &zn, &an, &sn)) {
+        z0 = zn;
+        amp = an;
+        size = (float)sn;
+    }
+    double z = one ? one_taxel_z(p, z0) : z0;
     /* Roller: the local noise without the peak's own footprint (its
        slopes are the knot's, not the sensor's; noise_off_footprint). */
     if (!one && m->roller && isfinite(z))
-        z *= (double)m->noise[k] / noise_off_footprint(m, q->row, q->col, (double)m->size[k]);
+        z *= (double)m->noise[k] / noise_off_footprint(m, q->row, q->col, (double)size);
     /* Under a share of the contact pressure, or above the surround by less:
        discounts (pressure_discount, surround_discount). */
     if (!one && isfinite(z))
-        z *= pressure_discount(m, k) * surround_discount(m, q->row, q->col);
+        z *= pressure_discount(m, k, amp) * surround_discount(m, q->row, q->col);
     double need = p->min_snr;
-    if (!one && largest_sigma > 0.0 && m->size[k] >= (float)BROAD_SIGMA_MM)
+    if (!one && largest_sigma > 0.0 && size >= (float)BROAD_SIGMA_MM)
         need *= m->broad_share;
     if (!one && m->roller && on_body(m, k))
         need *= TWO_ROWS_SNR_SHARE;
@@ -411,7 +448,7 @@ static int make_candidate(const km_candidate_params *p, const cand_maps *m, cons
         return 0;
     /* Still growing at the largest sigma searched: broader than any knot
        footprint (a bony prominence, the body's shape). */
-    if (largest_sigma > 0.0 && m->size[k] >= (float)largest_sigma)
+    if (largest_sigma > 0.0 && size >= (float)largest_sigma)
         return 0;
     /* Position: where the footprint of the fitted size fits best (the
      * despiked ridge-free map filtered at that one sigma), not the peak
@@ -419,19 +456,19 @@ static int make_candidate(const km_candidate_params *p, const cand_maps *m, cons
      * elongation test measures against a round footprint centred there. */
     double fy, fx;
     km_map_locate(m->diff, ny, nx, q->row, q->col, m->row_pitch, m->col_pitch,
-                  (double)m->size[k], &fy, &fx);
+                  (double)size, &fy, &fx);
     if (km_map_at_edge(m->map, ny, nx, q->row, q->col) ||
         (!one && km_map_elongated(m->amp, m->diff, ny, nx, q->row, q->col, m->row_pitch,
-                                  m->col_pitch, (double)m->size[k], fy - q->row, fx - q->col)) ||
+                                  m->col_pitch, (double)size, fy - q->row, fx - q->col)) ||
         !passes_ok(p, m, k, e))
         return 0;
     e->x_mm = fx * m->col_pitch;
     e->y_mm = m->y0 + fy * m->row_pitch;
     e->peak = m->map[k];
-    e->prominence = m->amp[k];
+    e->prominence = (float)amp;
     e->area_mm2 = q->area_taxels >= 0 ? q->area_taxels * m->col_pitch * m->row_pitch : NAN;
-    e->size_mm = m->size[k];
-    e->amplitude = m->amp[k];
+    e->size_mm = size;
+    e->amplitude = amp;
     e->significance = z;
     e->score = z * e->persistence;
     return 1;
@@ -561,6 +598,7 @@ static km_status broad_candidates(km_ctx *ctx, const km_candidate_params *p, con
     b.snr = m->bsnr;
     b.size = m->bsize;
     b.broad_share = BROAD_PEAK_SHARE;
+    b.rescale = 0;
     size_t npk = 0, n_regular = *n;
     km_status st = amp_peaks(ctx, p, &b, pk, &npk);
     if (st != KM_OK)
@@ -615,9 +653,20 @@ static km_status filter_maps(km_ctx *ctx, const km_bodygrid *g, const km_candida
     while (b0 < *ns && sig[b0] < BROAD_SIGMA_MM)
         b0++;
     m->n_broad = *ns > 1 && b0 > 0 ? *ns - b0 : 0; /* none when every scale is broad */
-    km_map_scale_search_band(m->diff, m->ny, m->nx, m->row_pitch, m->col_pitch, sig, *ns,
+    m->ns = *ns;
+    memcpy(m->sig, sig, (size_t)*ns * sizeof *sig);
+    /* Every scale's maps, for the scale of each peak's neighbourhood
+       (make_candidate), while scales are searched. */
+    if (*ns > 1) {
+        m->samp = km_alloc(ctx, (size_t)*ns * cells * sizeof *m->samp);
+        m->ssnr = km_alloc(ctx, (size_t)*ns * cells * sizeof *m->ssnr);
+        if (m->samp == NULL || m->ssnr == NULL)
+            return KM_ERR_NOMEM;
+        m->rescale = 1;
+    }
+    km_map_scale_search_keep(m->diff, m->ny, m->nx, m->row_pitch, m->col_pitch, sig, *ns,
                              m->n_broad > 0 ? b0 : *ns, m->noise, m->amp, m->snr, m->size,
-                             m->bamp, m->bsnr, m->bsize, m->scratch);
+                             m->bamp, m->bsnr, m->bsize, m->samp, m->ssnr, m->scratch);
     return KM_OK;
 }
 

@@ -563,11 +563,21 @@ def test_broad_band_peak_under_the_contact_pressure_share_dropped(tmp_path, mode
     is a gain pattern of the firm contact, not a knot.  Model 2 moderate, tuning seed 7,
     20 s, measured: roller 5 of 5 knots with 7 candidates -> 6 (the dropped one at
     x 21.3, y 28.0 mm: 6.97 kPa under 142 kPa, 0.049); mat 3 of 3 with 7 -> 6 (x 218.5,
-    y 121.4 mm: 8.45 kPa under 119 kPa, 0.071)."""
+    y 121.4 mm: 8.45 kPa under 119 kPa, 0.071).  Since session 31 (ALGORITHMS 10.4 Scale
+    of a peak) the mat's one comes back as a peak of the full search scored at its
+    neighbourhood's scale (7.8 mm, z 5.25 after the 0.08 share's discount, 0.89; 3 of 3
+    knots with 4 candidates): the band's cut does not reach it, a cost of that change
+    (model 2 mat moderate tuning F1 0.904 -> 0.900), listed last."""
     truth, cand, d = synth_matched(tmp_path, mode, "7")
     assert len(d) == len(truth["x_mm"])
     assert len(cand["x_mm"]) <= 6
-    assert np.hypot(cand["x_mm"] - false_at[0], cand["y_mm"] - false_at[1]).min() > 5.0
+    near = np.hypot(cand["x_mm"] - false_at[0], cand["y_mm"] - false_at[1]) <= 5.0
+    if mode == "roller":
+        assert not near.any()
+    else:
+        assert near.sum() <= 1
+        assert (cand["significance"][near] < 5.5).all()
+        assert (cand["score"][near] <= cand["score"].min()).all()
 
 
 def moderate_run(tmp_path, source, mode, seed):
@@ -623,3 +633,29 @@ def test_peak_on_a_broad_rise_discounted(tmp_path, source, mode, seed, false_at)
     ev, cand = moderate_run(tmp_path, source, mode, seed)
     assert ev["n_matched"] == ev["n_truth"] == ev["n_candidates"], ev
     assert np.hypot(cand["x_mm"] - false_at[0], cand["y_mm"] - false_at[1]).min() > 5.0
+
+
+@pytest.mark.parametrize("source,mode,seed,matched,n_cand", [
+    ("independent", "roller", 14, 4, 5),
+    ("2", "mat", 14, 6, 10),
+])
+def test_peak_scored_at_its_neighbourhoods_scale(tmp_path, source, mode, seed, matched, n_cand):
+    """Issue 11 (ALGORITHMS 10.4 Scale of a peak): a peak of the amplitude map is scored
+    at the scale whose matched filter stands highest within 1.5 of its sigma (at most
+    the 10 mm peak window) of the peak cell, when that is a maximum across scales there,
+    not only at the peak cell's own best scale (a narrow bump on a broad knot's top).
+    Hard, tuning seeds, 20 s, `knotmap eval` matching, measured (main 4406be7 -> after):
+    independent roller seed 14, 3 of 7 knots with 5 candidates -> 4 with 5; model 2 mat
+    seed 14, 5 of 8 with 10 -> 6 with 10 (each fails on 4406be7)."""
+    s, r = tmp_path / "s.h5", tmp_path / "r.h5"
+    if source == "independent":
+        sys.path.insert(0, str(REPO / "bench"))
+        import sim_independent
+        sim_independent.write(str(s), mode, "hard", seed, 20.0)
+    else:
+        run("synth", "--model", source, "--mode", mode, "--preset", "hard", "--seed", seed,
+            "--duration", "20", "-o", s)
+    run("process", "-q", s, "-o", r)
+    ev = json.loads(run("eval", r, "--truth", s, "--json").stdout)
+    assert ev["n_matched"] >= matched, ev
+    assert ev["n_candidates"] <= n_cand, ev

@@ -515,3 +515,125 @@ Test(mapfilt, matched_filter_same_bits_as_the_plain_form)
     }
     cr_assert(finite > 5000 && nan > 1000, "finite %zu, NaN %zu", finite, nan);
 }
+
+/* Every scale's maps kept by the one scale search (docs/ALGORITHMS.md 10.4
+ * Scale of a peak): scale k's are km_map_matched_filter's at that sigma, and
+ * the best-scale and band maps are km_map_scale_search_band's, bit for bit. */
+Test(mapfilt, scale_search_keeps_every_scale)
+{
+    enum { H = 20, W = 18, C = H * W, S = 8 };
+    static float a[C], nz[C], amp0[C], snr0[C], sig0[C], bamp0[C], bsnr0[C], bsig0[C], amp1[C],
+        snr1[C], sig1[C], bamp1[C], bsnr1[C], bsig1[C], samp[S * C], ssnr[S * C], ak[C], zk[C],
+        scratch[5 * C];
+    for (int y = 0; y < H; y++)
+        for (int x = 0; x < W; x++) {
+            a[y * W + x] = (float)(8.0 * exp(-0.5 * (pow((y - 9) * 5.0 / 7.0, 2) +
+                                                     pow((x - 8) * 5.2 / 6.0, 2))) +
+                                   0.4 * sin(1.3 * y + 2.9 * x));
+            nz[y * W + x] = 0.5f + 0.01f * (float)((y * 7 + x * 3) % 11);
+        }
+    a[4 * W + 2] = NAN;
+    const double sig[S] = {3.0, 3.75, 4.6875, 5.859375, 7.32421875, 9.1552734375,
+                           11.444091796875, 14.30511474609375};
+    km_map_scale_search_band(a, H, W, 11.0, 5.2, sig, S, 4, nz, amp0, snr0, sig0, bamp0, bsnr0,
+                             bsig0, scratch);
+    km_map_scale_search_keep(a, H, W, 11.0, 5.2, sig, S, 4, nz, amp1, snr1, sig1, bamp1, bsnr1,
+                             bsig1, samp, ssnr, scratch);
+    cr_assert(memcmp(amp0, amp1, sizeof amp0) == 0 && memcmp(snr0, snr1, sizeof snr0) == 0 &&
+              memcmp(sig0, sig1, sizeof sig0) == 0 && memcmp(bamp0, bamp1, sizeof bamp0) == 0 &&
+              memcmp(bsnr0, bsnr1, sizeof bsnr0) == 0 && memcmp(bsig0, bsig1, sizeof bsig0) == 0);
+    for (int k = 0; k < S; k++) {
+        km_map_matched_filter(a, H, W, sig[k] / 11.0, sig[k] / 5.2, nz, ak, zk);
+        cr_assert(memcmp(ak, samp + k * C, sizeof ak) == 0, "scale %d", k);
+        cr_assert(memcmp(zk, ssnr + k * C, sizeof zk) == 0, "scale %d", k);
+    }
+}
+
+/* The scale of a peak's neighbourhood (docs/ALGORITHMS.md 10.4 Scale of a
+ * peak) on hand-built per-scale maps, 9 x 9 cells of 5 mm, 8 scales: the
+ * peak cell (4, 4) is best fitted at 3 mm (a narrow bump on a broad knot's
+ * top); the cell beside it, 5 mm off, peaks at 7.3 mm above it. */
+#define NS 8
+static const double nb_sig[NS] = {3.0, 3.75, 4.6875, 5.859375, 7.32421875, 9.1552734375,
+                                  11.444091796875, 14.30511474609375};
+static float nb_amp[NS * NY * NX], nb_snr[NS * NY * NX];
+
+static void nb_set(int y, int x, const float *z)
+{
+    for (int k = 0; k < NS; k++) {
+        nb_snr[k * NY * NX + y * NX + x] = z[k];
+        nb_amp[k * NY * NX + y * NX + x] = 2.0f * z[k] / (float)(k + 1);
+    }
+}
+
+static void nb_reset(void)
+{
+    static const float low[NS] = {1, 1, 1, 1, 1, 1, 1, 1};
+    for (int y = 0; y < NY; y++)
+        for (int x = 0; x < NX; x++)
+            nb_set(y, x, low);
+    static const float peak[NS] = {6.0f, 5.8f, 5.5f, 5.2f, 5.0f, 4.5f, 4.0f, 3.5f};
+    static const float side[NS] = {4.0f, 4.5f, 5.5f, 6.5f, 7.0f, 6.8f, 6.0f, 5.0f};
+    nb_set(4, 4, peak);
+    nb_set(4, 3, side);
+    for (int i = 0; i < NY * NX; i++)
+        noise[i] = 1.0f;
+}
+
+Test(mapfilt, neighbourhood_scale_of_a_peak)
+{
+    double z, a, s;
+    nb_reset();
+    cr_assert_eq(km_map_neighbourhood_scale(nb_amp, nb_snr, NY, NX, 5.0, 5.0, nb_sig, NS, noise,
+                                            4, 4, 1.5, 10.0, 6.0, &z, &a, &s),
+                 1);
+    cr_assert_float_eq(z, 7.0, 1e-6);
+    cr_assert_float_eq(a, 2.0 * 7.0 / 5.0, 1e-6); /* scale 4's amp at (4, 3) */
+    /* the parabola through 6.5, 7.0, 6.8 in log sigma: a little above 7.3 mm */
+    double l = 6.5f, h = 6.8f, off = 0.5 * (l - h) / (l - 14.0 + h);
+    cr_assert_float_eq(s, nb_sig[4] * exp(off * log(1.25)), 1e-9);
+    /* Not better than the cell's own z: left. */
+    cr_assert_eq(km_map_neighbourhood_scale(nb_amp, nb_snr, NY, NX, 5.0, 5.0, nb_sig, NS, noise,
+                                            4, 4, 1.5, 10.0, 7.5, &z, &a, &s),
+                 0);
+    /* Beyond the peak window (15 mm, over the 10 mm cap): not looked at. */
+    static const float far[NS] = {4, 5, 6, 8, 9, 9.5f, 10, 8};
+    nb_set(4, 1, far);
+    cr_assert_eq(km_map_neighbourhood_scale(nb_amp, nb_snr, NY, NX, 5.0, 5.0, nb_sig, NS, noise,
+                                            4, 4, 1.5, 10.0, 6.0, &z, &a, &s),
+                 1);
+    cr_assert_float_eq(z, 7.0, 1e-6);
+    /* ... but within a wider cap it is, at 11.4 mm (radius 17.2 mm; 9.2 mm
+       reaches 13.7 mm). */
+    cr_assert_eq(km_map_neighbourhood_scale(nb_amp, nb_snr, NY, NX, 5.0, 5.0, nb_sig, NS, noise,
+                                            4, 4, 1.5, 20.0, 6.0, &z, &a, &s),
+                 1);
+    cr_assert_float_eq(z, 10.0, 1e-6);
+    /* Best at the largest scale (still growing: broader than a knot): left. */
+    nb_reset();
+    static const float growing[NS] = {4, 5, 6, 7, 8, 9, 10, 11};
+    nb_set(4, 3, growing);
+    cr_assert_eq(km_map_neighbourhood_scale(nb_amp, nb_snr, NY, NX, 5.0, 5.0, nb_sig, NS, noise,
+                                            4, 4, 1.5, 10.0, 6.0, &z, &a, &s),
+                 0);
+    /* Not a maximum across scales at its cell: 10 mm off, scale 3 (5.9 mm,
+       whose radius is 8.8 mm) stands higher there than scale 4's best. */
+    nb_reset();
+    static const float shoulder[NS] = {4, 5, 6, 9, 8, 7, 6, 5};
+    nb_set(4, 2, shoulder);
+    static const float plain[NS] = {1, 1, 1, 1, 1, 1, 1, 1};
+    nb_set(4, 3, plain);
+    cr_assert_eq(km_map_neighbourhood_scale(nb_amp, nb_snr, NY, NX, 5.0, 5.0, nb_sig, NS, noise,
+                                            4, 4, 1.5, 10.0, 6.0, &z, &a, &s),
+                 0);
+    /* A quieter cell does not win by its noise: the side cell's noise a
+       quarter of the peak's makes its response 7 / 4 (scale 4), under 6. */
+    nb_reset();
+    noise[4 * NX + 3] = 0.25f;
+    cr_assert_eq(km_map_neighbourhood_scale(nb_amp, nb_snr, NY, NX, 5.0, 5.0, nb_sig, NS, noise,
+                                            4, 4, 1.5, 10.0, 6.0, &z, &a, &s),
+                 0);
+    cr_assert_eq(km_map_neighbourhood_scale(nb_amp, nb_snr, NY, NX, 5.0, 5.0, nb_sig, NS, NULL,
+                                            4, 4, 1.5, 10.0, 6.0, &z, &a, &s),
+                 1);
+}
