@@ -191,67 +191,6 @@ void km_map_scale_search_keep(const float *a, int32_t ny, int32_t nx, double row
     }
 }
 
-int km_map_neighbourhood_scale(const float *scale_amp, const float *scale_snr, int32_t ny,
-                               int32_t nx, double row_pitch, double col_pitch,
-                               const double *sigmas_mm, int n_scales, const float *noise,
-                               int32_t y, int32_t x, double radius_sigmas,
-                               double radius_max_mm, double z, double *z_out,
-                               double *amp_out, double *sigma_out)
-{
-    size_t cells = (size_t)ny * (size_t)nx, bc = 0;
-    size_t c0 = (size_t)y * (size_t)nx + (size_t)x;
-    double best = -INFINITY;
-    int bk = -1;
-    for (int k = 0; k < n_scales; k++) {
-        double r = radius_sigmas * sigmas_mm[k];
-        r = r > radius_max_mm ? radius_max_mm : r;
-        int32_t hy = (int32_t)floor(r / row_pitch), hx = (int32_t)floor(r / col_pitch);
-        const float *sn = scale_snr + (size_t)k * cells;
-        for (int32_t j = y - hy < 0 ? 0 : y - hy; j <= y + hy && j < ny; j++)
-            for (int32_t i = x - hx < 0 ? 0 : x - hx; i <= x + hx && i < nx; i++) {
-                size_t c = (size_t)j * (size_t)nx + (size_t)i;
-                if ((j != y || i != x) && hypot((j - y) * row_pitch, (i - x) * col_pitch) > r)
-                    continue;
-                /* the filter's response (snr x noise) over the larger of the
-                   two cells' noise: a quieter cell does not win by its noise,
-                   nor a noisier one by its response */
-                double v = (double)sn[c];
-                if (noise != NULL && noise[c] < noise[c0])
-                    v = v * noise[c] / noise[c0];
-                if (isfinite(v) && v > best) {
-                    best = v;
-                    bk = k;
-                    bc = c;
-                }
-            }
-    }
-    /* Nothing better, or best at the largest scale (still growing there:
-       broader than a knot, left to the caller's test at the peak's own
-       scale), or not a maximum across scales at its cell. */
-    if (bk < 0 || !(best > z) || bk == n_scales - 1)
-        return 0;
-    float zb = scale_snr[(size_t)bk * cells + bc]; /* at its own cell's noise */
-    if ((bk > 0 && scale_snr[(size_t)(bk - 1) * cells + bc] > zb) ||
-        scale_snr[(size_t)(bk + 1) * cells + bc] > zb)
-        return 0;
-    *z_out = best;
-    *amp_out = scale_amp[(size_t)bk * cells + bc];
-    double sg = sigmas_mm[bk];
-    if (bk > 0) { /* the parabola in log sigma through the neighbouring scales */
-        double l = scale_snr[(size_t)(bk - 1) * cells + bc];
-        double h = scale_snr[(size_t)(bk + 1) * cells + bc];
-        double d = l - 2.0 * zb + h, off = 0.0;
-        if (isfinite(l) && isfinite(h) && d < 0.0)
-            off = 0.5 * (l - h) / d;
-        off = off < -0.5 ? -0.5 : off > 0.5 ? 0.5 : off;
-        double st = off < 0.0 ? log(sigmas_mm[bk] / sigmas_mm[bk - 1])
-                              : log(sigmas_mm[bk + 1] / sigmas_mm[bk]);
-        sg = sigmas_mm[bk] * exp(off * st);
-    }
-    *sigma_out = sg;
-    return 1;
-}
-
 /* Local background of cell (y, x): the median of the finite cells of the
  * ring 2 cells away; NAN when fewer than 4. */
 static double ring_background(const float *a, int32_t ny, int32_t nx, int32_t y, int32_t x)
@@ -661,3 +600,4 @@ int32_t km_map_cells(double mm, double pitch)
     double c = floor(mm / pitch + 0.5);
     return c >= 1.0 ? (c < (double)INT32_MAX ? (int32_t)c : INT32_MAX) : 1;
 }
+

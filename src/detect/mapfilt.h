@@ -79,6 +79,15 @@ int km_map_neighbourhood_scale(const float *scale_amp, const float *scale_snr, i
                                double radius_max_mm, double z, double *z_out,
                                double *amp_out, double *sigma_out);
 
+/* The robust noise (as km_map_noise) of the window of +-half cells around
+ * the roller peak (y, x) of fitted sigma sigma_mm less the horizontal pairs
+ * that touch its footprint (1.5 sigma, by each pitch), never below
+ * floor_noise (also returned with fewer than 8 pairs left).  buf, dev: room
+ * for the window's cells each. */
+double km_map_noise_off_footprint(const float *flat, int32_t ny, int32_t nx, double row_pitch,
+                                  double col_pitch, int32_t y, int32_t x, int32_t half,
+                                  double sigma_mm, double floor_noise, float *buf, float *dev);
+
 /* 1 when the cell (y, x) stands alone: each of its 4 neighbours' excess
  * over the local background (median of the ring 2 cells away) is under
  * 0.15 of its own (a hot or high-gain taxel); 0 otherwise. */

@@ -101,20 +101,11 @@
 #define SURROUND_SHARE 0.1
 
 /* A peak of the full search (not one taxel) is scored at the scale of its
-   neighbourhood (km_map_neighbourhood_scale): per scale the largest snr
-   within NEIGHBOURHOOD_SIGMAS x that scale's sigma of the peak cell, at most
-   the peak window (min_distance_mm), each over the larger of its cell's and
-   the peak cell's noise; the largest of these, when it beats the cell's own,
-   is not at the largest scale and is a maximum across scales at its cell,
-   gives the peak's significance, amplitude and size.  The amplitude map's
-   peak cell keeps its own best scale, which on a broad knot's top is often
-   a narrow bump of the gain errors and the noise.  Tuning seeds (models 1
-   and 2 seeds 1-20, independent 1-20; 12 cells), mean F1 / AP 0.8688 /
-   0.9017 -> 0.8696 / 0.9080: independent roller hard AP +0.034, mat hard
-   +0.021, model 2 roller hard +0.011; no cell's F1 down by more than 0.004.
-   1 and 2 sigmas, each cell's own snr, no cap at the peak window and no
-   maximum across scales did less or cost a cell (docs/ALGORITHMS.md 10.4
-   Scale of a peak; bench/README "Session 31 (scale)"). */
+   neighbourhood: per scale the largest snr within this many of that scale's
+   sigmas of the peak cell, at most the peak window (km_map_neighbourhood_
+   scale).  Tuning seeds: mean F1 / AP of the 12 cells 0.8688 / 0.9017 ->
+   0.8696 / 0.9080; 1 and 2 sigmas did less (docs/ALGORITHMS.md 10.4 Scale
+   of a peak; bench/README "Session 31 (scale)"). */
 #define NEIGHBOURHOOD_SIGMAS 1.5
 
 /* The maps of the detection, all ny x nx. */
@@ -129,8 +120,7 @@ typedef struct cand_maps {
     float *bamp, *bsnr, *bsize; /* the same over the broad scales only (BROAD_SIGMA_MM on) */
     float *noise;   /* per cell noise */
     float *samp, *ssnr; /* every scale's amp and snr (scale k at k cells); NULL: not kept */
-    int ns;         /* scales searched */
-    double sig[32]; /* their sigmas, mm */
+    int ns; double sig[32]; /* the scales searched, their sigmas (mm) */
     int rescale;    /* the peaks of these maps are scored at their neighbourhood's best scale */
     float *press;   /* the body map's maximum pressure (the contact pressure); NULL
                        without that layer */
@@ -232,47 +222,14 @@ static void noise_map(cand_maps *m, int32_t ny, int32_t nx)
 }
 
 /* The local noise at peak (y, x) without the peak's own footprint, for a
-   roller's peaks (docs/ALGORITHMS.md 10.4 Noise): the window of noise_map
-   (+-NOISE_HALF cells) less the horizontal pairs that touch the cells within
-   FOOT_SIGMAS x the fitted sigma of the peak (in cells by each pitch, at
-   least 1), whose differences are the knot's own slopes; never below the
-   global noise, which is also what is left with fewer than FOOT_MIN_PAIRS
-   pairs.  On a roller a sensor taxel's gain error moves over the body from
-   pass to pass, so what lies under a peak's footprint is the body's; on a
-   mat the same sheet cells lie under it in every frame, and a patch of
-   high-gain taxels raises its own window as a knot does (taking the
-   footprint out there added false candidates on every mat cell, bench/README
-   "Session 20 (recall)").  Tuning seeds: 10 knots gained, 4 false
-   candidates added, over the 6 roller cells; the knot-free null at the
-   defaults 0.21 -> 0.22 per 100 cm2, within the stated 0.3. */
-#define FOOT_SIGMAS 1.5
-#define FOOT_MIN_PAIRS 8
+   roller's peaks (km_map_noise_off_footprint: the window of noise_map,
+   +-NOISE_HALF cells, less the pairs the footprint touches; docs/
+   ALGORITHMS.md 10.4 Noise). */
 static double noise_off_footprint(const cand_maps *m, int32_t y, int32_t x, double sigma_mm)
 {
-    int32_t ny = m->ny, nx = m->nx;
-    int32_t ey = km_map_cells(FOOT_SIGMAS * sigma_mm, m->row_pitch);
-    int32_t ex = km_map_cells(FOOT_SIGMAS * sigma_mm, m->col_pitch);
-    int32_t y0 = y - NOISE_HALF < 0 ? 0 : y - NOISE_HALF, y1 = y + NOISE_HALF + 1;
-    int32_t x0 = x - NOISE_HALF < 0 ? 0 : x - NOISE_HALF, x1 = x + NOISE_HALF + 1;
-    float *buf = m->scratch, *dev = m->scratch + (size_t)ny * (size_t)nx;
-    size_t n = 0;
-    for (int32_t r = y0; r < y1 && r < ny; r++)
-        for (int32_t c = x0; c + 1 < x1 && c + 1 < nx; c++) {
-            /* a pair with either cell in the footprint is the knot's */
-            if (abs(r - y) <= ey && c + 1 >= x - ex && c <= x + ex)
-                continue;
-            size_t i = (size_t)r * (size_t)nx + (size_t)c;
-            float d = m->flat[i + 1] - m->flat[i];
-            if (isfinite(d))
-                buf[n++] = d;
-        }
-    if (n < FOOT_MIN_PAIRS)
-        return m->global;
-    float med = km_select_kth_f(buf, n, n / 2);
-    for (size_t k = 0; k < n; k++)
-        dev[k] = fabsf(buf[k] - med);
-    double loc = 1.482602218505602 * km_select_kth_f(dev, n, n / 2) / sqrt(2.0);
-    return loc > m->global ? loc : m->global;
+    return km_map_noise_off_footprint(m->flat, m->ny, m->nx, m->row_pitch, m->col_pitch, y, x,
+                                      NOISE_HALF, sigma_mm, m->global, m->scratch,
+                                      m->scratch + (size_t)m->ny * (size_t)m->nx);
 }
 
 /* The ridge median's half-length in rows: +- ridge_sigmas times the largest
@@ -409,9 +366,7 @@ static int passes_ok(const km_candidate_params *p, const cand_maps *m, size_t k,
    the significance is measured against the local noise without the peak's
    own footprint (noise_off_footprint), and a peak on the body (seen under
    a second sensor row) needs TWO_ROWS_SNR_SHARE of what it would need
-   otherwise.  A peak of the full search (m->rescale) takes the
-   significance, amplitude and size of its neighbourhood's scale
-   (NEIGHBOURHOOD_SIGMAS) before any of these. */
+   otherwise.  First (m->rescale) its neighbourhood's scale, z and amp. */
 static int make_candidate(const km_candidate_params *p, const cand_maps *m, const km_peak *q,
                           double largest_sigma, km_candidate *e)
 {

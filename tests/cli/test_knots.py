@@ -629,10 +629,17 @@ def test_peak_on_a_broad_rise_discounted(tmp_path, source, mode, seed, false_at)
     contact pressure keeps only that share of its significance.  Moderate, tuning seeds,
     20 s, `knotmap eval` matching, measured (main b97dc37 -> after): independent roller
     seed 13, 3 of 3 knots with 4 candidates -> 3; model 2 roller seed 17, 4 of 4 with 5
-    -> 4; model 2 mat seed 7, 3 of 3 with 4 -> 3 (each fails on b97dc37)."""
+    -> 4; model 2 mat seed 7, 3 of 3 with 4 -> 3 (each fails on b97dc37).  Since session
+    31 model 2 mat seed 7 has 4 again: a gain pattern elsewhere (x 218.2, y 116.7 mm, 8.45
+    kPa under 119 kPa) scored at its neighbourhood's scale (ALGORITHMS 10.4 Scale of a
+    peak; test_broad_band_peak_under_the_contact_pressure_share_dropped), listed last."""
     ev, cand = moderate_run(tmp_path, source, mode, seed)
-    assert ev["n_matched"] == ev["n_truth"] == ev["n_candidates"], ev
+    extra = 1 if (source, mode, seed) == ("model2", "mat", 7) else 0
+    assert ev["n_matched"] == ev["n_truth"] == ev["n_candidates"] - extra, ev
     assert np.hypot(cand["x_mm"] - false_at[0], cand["y_mm"] - false_at[1]).min() > 5.0
+    if extra:
+        far = np.hypot(cand["x_mm"] - 218.2, cand["y_mm"] - 116.7) <= 2.0
+        assert far.sum() == 1 and cand["score"][far][0] <= cand["score"].min(), cand
 
 
 @pytest.mark.parametrize("source,mode,seed,matched,n_cand", [
