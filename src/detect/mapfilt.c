@@ -600,4 +600,3 @@ int32_t km_map_cells(double mm, double pitch)
     double c = floor(mm / pitch + 0.5);
     return c >= 1.0 ? (c < (double)INT32_MAX ? (int32_t)c : INT32_MAX) : 1;
 }
-

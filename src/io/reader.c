@@ -84,10 +84,10 @@ static km_status check_options(km_ctx *ctx, const km_read_options *o)
     if (!(o->roller_radius_mm >= 0 && o->roller_radius_mm < INFINITY))
         return km_fail(ctx, KM_ERR_INVALID, "roller radius %g mm: must be positive and finite",
                        o->roller_radius_mm);
-    if (o->text_frame_per_file < -1 || o->text_frame_per_file > 1 || o->time_axis < -1 || o->time_axis > 1)
-        return km_fail(ctx, KM_ERR_INVALID, "%s %d: expected -1, 0 or 1",
-                       o->time_axis < -1 || o->time_axis > 1 ? "time_axis" : "text_frame_per_file",
-                       o->time_axis < -1 || o->time_axis > 1 ? (int)o->time_axis : (int)o->text_frame_per_file);
+    if (o->text_frame_per_file < -1 || o->text_frame_per_file > 1)
+        return km_fail(ctx, KM_ERR_INVALID, "text_frame_per_file %d: expected -1, 0 or 1", (int)o->text_frame_per_file);
+    if (o->time_axis < -1 || o->time_axis > 1)
+        return km_fail(ctx, KM_ERR_INVALID, "time_axis %d: expected -1, 0 or 1", (int)o->time_axis);
     if (o->sensor < 0)
         return km_fail(ctx, KM_ERR_INVALID, "sensor %d: must be >= 0", (int)o->sensor);
     return KM_OK;
