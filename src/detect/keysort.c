@@ -22,30 +22,71 @@ static void insertion_sort(uint64_t *a, size_t m)
     }
 }
 
-/* The insertion pass after the bucket sort, where most items are already
- * in place and an out-of-order one is mostly one place off (two items in
- * a bucket, in either order: a coin flip for a branch).  Each step
- * compare-exchanges the new item with the last one without a branch (the
- * larger is then the largest so far); only when the smaller one is also
- * below the item before (three or more out of order: rare) does the plain
- * insertion take it further down.  The same order as insertion_sort. */
+/* One step of the insertion pass after the bucket sort, where most items
+ * are already in place and an out-of-order one is mostly one place off
+ * (two items in a bucket, in either order: a coin flip for a branch): item
+ * k is compare-exchanged with the last one (*prev, the largest of a[0..k))
+ * without a branch, the larger then the largest so far; only when the
+ * smaller one is also below the item before (three or more out of order:
+ * rare) does the plain insertion take it further down. */
+static inline __attribute__((always_inline)) void cx_step(uint64_t *a, size_t k, uint64_t *prev)
+{
+    uint64_t v = a[k], p = *prev;
+    uint64_t lo = v < p ? v : p, hi = v < p ? p : v;
+    a[k] = hi;
+    size_t j = k - 1;
+    if (j > 0 && a[j - 1] > lo)
+        for (; j > 0 && a[j - 1] > lo; j--)
+            a[j] = a[j - 1];
+    a[j] = lo;
+    *prev = hi;
+}
+
+/* The same order as insertion_sort. */
 void km_insertion_sort_cx(uint64_t *a, size_t m)
 {
     if (m < 2)
         return;
     uint64_t prev = a[0];
-    for (size_t k = 1; k < m; k++) {
-        uint64_t v = a[k];
-        uint64_t lo = v < prev ? v : prev, hi = v < prev ? prev : v;
-        a[k] = hi;
-        size_t j = k - 1;
-        if (j > 0 && a[j - 1] > lo)
-            for (; j > 0 && a[j - 1] > lo; j--)
-                a[j] = a[j - 1];
-        a[j] = lo;
-        prev = hi;
-    }
+    for (size_t k = 1; k < m; k++)
+        cx_step(a, k, &prev);
 }
+
+#if KM_HAVE_AVX2_TARGET
+/* km_insertion_sort_cx four items at a time: when a[k..k+4) are in order
+ * and above a[k - 1] (the largest of the sorted a[0..k): one compare of the
+ * four with the four before them, as signed after flipping the top bit),
+ * a[0..k+4) is sorted and they are passed over; otherwise the scalar steps
+ * take them.  After the bucket scatter most groups of four are in order
+ * (a bucket holds a quarter of an item on average), so most items cost a
+ * quarter of a compare.  The previous item is kept as a vector and only
+ * the scalar steps store: a vector never loads what was just stored. */
+__attribute__((target("avx2"))) void km_insertion_sort_cx_avx2(uint64_t *a, size_t m)
+{
+    if (m < 2)
+        return;
+    const __m256i sign = _mm256_set1_epi64x(INT64_MIN);
+    __m256i prev = _mm256_xor_si256(_mm256_set1_epi64x((long long)a[0]), sign);
+    size_t k = 1;
+    while (k + 4 <= m) {
+        __m256i x = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(const void *)(a + k)), sign);
+        /* (a[k-1], a[k], a[k+1], a[k+2]) */
+        __m256i before = _mm256_blend_epi32(_mm256_permute4x64_epi64(x, 0x90), prev, 0x03);
+        if (!_mm256_movemask_pd(_mm256_castsi256_pd(_mm256_cmpgt_epi64(before, x)))) {
+            prev = _mm256_permute4x64_epi64(x, 0xff);
+            k += 4;
+            continue;
+        }
+        uint64_t p = a[k - 1];
+        for (size_t end = k + 4; k < end; k++)
+            cx_step(a, k, &p);
+        prev = _mm256_xor_si256(_mm256_set1_epi64x((long long)p), sign);
+    }
+    uint64_t p = a[k - 1];
+    for (; k < m; k++)
+        cx_step(a, k, &p);
+}
+#endif
 
 /* Number of significant bits of x (0 for 0). */
 static inline unsigned bit_length(uint32_t x)
@@ -53,68 +94,59 @@ static inline unsigned bit_length(uint32_t x)
     return x ? 32u - (unsigned)__builtin_clz(x) : 0u;
 }
 
-void km_prefix_sum_exclusive(uint32_t *hist, size_t nb)
+void km_prefix_sum_exclusive(uint16_t *hist, size_t nb)
 {
-    uint32_t sum = 0;
+    uint16_t sum = 0;
     size_t b = 0;
 #if defined(__SSE2__)
-    /* Eight buckets at a time: two in-register inclusive scans (shifted
-       adds, independent of each other and of the running sum), the first
-       one's total added to the second; the running sum is the only chain
+    /* Eight buckets at a time: an in-register inclusive scan (three shifted
+       adds, independent of the running sum), the running sum the only chain
        from one group of eight to the next (one add), each bucket's own
        count subtracted for the exclusive sum. */
     __m128i carry = _mm_setzero_si128();
     for (; b + 8 <= nb; b += 8) {
-        __m128i x0 = _mm_loadu_si128((const __m128i *)(hist + b));
-        __m128i x1 = _mm_loadu_si128((const __m128i *)(hist + b + 4));
-        __m128i y0 = _mm_add_epi32(x0, _mm_slli_si128(x0, 4));
-        __m128i y1 = _mm_add_epi32(x1, _mm_slli_si128(x1, 4));
-        y0 = _mm_add_epi32(y0, _mm_slli_si128(y0, 8));
-        y1 = _mm_add_epi32(y1, _mm_slli_si128(y1, 8));
-        y1 = _mm_add_epi32(y1, _mm_shuffle_epi32(y0, 0xff));
-        _mm_storeu_si128((__m128i *)(hist + b), _mm_add_epi32(carry, _mm_sub_epi32(y0, x0)));
-        _mm_storeu_si128((__m128i *)(hist + b + 4), _mm_add_epi32(carry, _mm_sub_epi32(y1, x1)));
-        carry = _mm_add_epi32(carry, _mm_shuffle_epi32(y1, 0xff));
+        __m128i x = _mm_loadu_si128((const __m128i *)(void *)(hist + b));
+        __m128i y = _mm_add_epi16(x, _mm_slli_si128(x, 2));
+        y = _mm_add_epi16(y, _mm_slli_si128(y, 4));
+        y = _mm_add_epi16(y, _mm_slli_si128(y, 8));
+        _mm_storeu_si128((__m128i *)(void *)(hist + b), _mm_add_epi16(carry, _mm_sub_epi16(y, x)));
+        __m128i top = _mm_shufflehi_epi16(y, 0xff); /* the group's total in lanes 4..7 */
+        carry = _mm_add_epi16(carry, _mm_unpackhi_epi64(top, top));
     }
-    sum = (uint32_t)_mm_cvtsi128_si32(carry);
+    sum = (uint16_t)_mm_cvtsi128_si32(carry);
 #endif
     for (; b < nb; b++) {
-        uint32_t h = hist[b];
+        uint16_t h = hist[b];
         hist[b] = sum;
-        sum += h;
+        sum = (uint16_t)(sum + h);
     }
 }
 
 #if KM_HAVE_AVX2_TARGET
-/* Sixteen buckets at a time: two eight-lane scans (within each 128-bit
-   half by shifted adds, then the low half's total added to the high
-   half), the first one's total added to the second, the running sum the
-   only chain (one add per sixteen). */
-__attribute__((target("avx2"))) void km_prefix_sum_exclusive_avx2(uint32_t *hist, size_t nb)
+/* Sixteen buckets at a time: an inclusive scan within each 128-bit half
+   (three shifted adds), the low half's total added to the high half, the
+   running sum the only chain (one add per sixteen). */
+__attribute__((target("avx2"))) void km_prefix_sum_exclusive_avx2(uint16_t *hist, size_t nb)
 {
-    const __m256i last = _mm256_set1_epi32(7);
+    const __m256i last = _mm256_set1_epi16(0x0f0e); /* bytes of each half's last lane */
     __m256i carry = _mm256_setzero_si256();
     size_t b = 0;
     for (; b + 16 <= nb; b += 16) {
-        __m256i x0 = _mm256_loadu_si256((const __m256i *)(void *)(hist + b));
-        __m256i x1 = _mm256_loadu_si256((const __m256i *)(void *)(hist + b + 8));
-        __m256i y0 = _mm256_add_epi32(x0, _mm256_slli_si256(x0, 4));
-        __m256i y1 = _mm256_add_epi32(x1, _mm256_slli_si256(x1, 4));
-        y0 = _mm256_add_epi32(y0, _mm256_slli_si256(y0, 8));
-        y1 = _mm256_add_epi32(y1, _mm256_slli_si256(y1, 8));
-        __m256i t0 = _mm256_shuffle_epi32(y0, 0xff), t1 = _mm256_shuffle_epi32(y1, 0xff);
-        y0 = _mm256_add_epi32(y0, _mm256_permute2x128_si256(t0, t0, 0x08));
-        y1 = _mm256_add_epi32(y1, _mm256_permute2x128_si256(t1, t1, 0x08));
-        y1 = _mm256_add_epi32(y1, _mm256_permutevar8x32_epi32(y0, last));
-        _mm256_storeu_si256((__m256i *)(void *)(hist + b), _mm256_add_epi32(carry, _mm256_sub_epi32(y0, x0)));
-        _mm256_storeu_si256((__m256i *)(void *)(hist + b + 8), _mm256_add_epi32(carry, _mm256_sub_epi32(y1, x1)));
-        carry = _mm256_add_epi32(carry, _mm256_permutevar8x32_epi32(y1, last));
+        __m256i x = _mm256_loadu_si256((const __m256i *)(void *)(hist + b));
+        __m256i y = _mm256_add_epi16(x, _mm256_slli_si256(x, 2));
+        y = _mm256_add_epi16(y, _mm256_slli_si256(y, 4));
+        y = _mm256_add_epi16(y, _mm256_slli_si256(y, 8));
+        __m256i t = _mm256_shuffle_epi8(y, last);
+        y = _mm256_add_epi16(y, _mm256_permute2x128_si256(t, t, 0x08));
+        _mm256_storeu_si256((__m256i *)(void *)(hist + b), _mm256_add_epi16(carry, _mm256_sub_epi16(y, x)));
+        t = _mm256_shuffle_epi8(y, last);
+        carry = _mm256_add_epi16(carry, _mm256_permute2x128_si256(t, t, 0x11));
     }
-    uint32_t sum = (uint32_t)_mm256_cvtsi256_si32(carry);
+    uint16_t sum = (uint16_t)_mm256_cvtsi256_si32(carry);
     for (; b < nb; b++) {
-        uint32_t h = hist[b];
+        uint16_t h = hist[b];
         hist[b] = sum;
-        sum += h;
+        sum = (uint16_t)(sum + h);
     }
 }
 #endif
@@ -130,7 +162,7 @@ unsigned km_bucket_geometry(size_t m, uint32_t range, size_t *nb)
     return shift;
 }
 
-int km_full_buckets_tied(const uint64_t *item, const uint32_t *end, const uint32_t *full,
+int km_full_buckets_tied(const uint64_t *item, const uint16_t *end, const uint32_t *full,
                          size_t nfull)
 {
     for (size_t j = 0; j < nfull; j++) {
@@ -154,7 +186,7 @@ int km_full_buckets_tied(const uint64_t *item, const uint32_t *end, const uint32
  * ascending index order by the callers. */
 static int bucket_sort(const uint64_t *a, uint64_t *out, size_t m, uint32_t kmin, uint32_t kmax)
 {
-    uint32_t hist[1u << BUCKET_MAX_LOG2];
+    uint16_t hist[1u << BUCKET_MAX_LOG2];
     size_t nb;
     unsigned shift = km_bucket_geometry(m, kmax - kmin, &nb);
     uint32_t full[(1u << BUCKET_MAX_LOG2) / (KM_BUCKET_MAX_FILL + 1) + 1];

@@ -56,23 +56,29 @@ uint64_t *km_keysort(uint64_t *a, uint64_t *tmp, size_t m);
  * bucket of one key made in ascending index order is in order already, so
  * the insertion pass only reads it.  Quantised sessions (a sensor's
  * counts, values in steps of 0.5 kPa) fill buckets with such ties. */
-int km_full_buckets_tied(const uint64_t *item, const uint32_t *end, const uint32_t *full,
+int km_full_buckets_tied(const uint64_t *item, const uint16_t *end, const uint32_t *full,
                          size_t nfull);
 
 /* The bucket shift for m items whose keys span range (kmax - kmin):
  * about 4m buckets (32 to 4096); *nb = (range >> shift) + 1 buckets. */
 unsigned km_bucket_geometry(size_t m, uint32_t range, size_t *nb);
 
-/* hist[b] = the sum of hist[0..b) (in place); the _avx2 form (only where
- * km_detect_cpu_avx2() says yes) sixteen buckets at a time, the same
+/* hist[b] = the sum of hist[0..b) (in place), modulo 2^16: the bucket
+ * counts are 16 bits wide (a sort takes at most 8192 items: two groups of
+ * 4096 in prominence's order), so clearing and summing them touches half
+ * the bytes of 32-bit counts.  Eight buckets at a time with SSE2; the
+ * _avx2 form (only where km_detect_cpu_avx2() says yes) sixteen, the same
  * sums. */
-void km_prefix_sum_exclusive(uint32_t *hist, size_t nb);
-void km_prefix_sum_exclusive_avx2(uint32_t *hist, size_t nb);
+void km_prefix_sum_exclusive(uint16_t *hist, size_t nb);
+void km_prefix_sum_exclusive_avx2(uint16_t *hist, size_t nb);
 
 /* Insertion sort of items already in ascending order of bucket (items of a
  * bucket together, in ascending payload order): a branch-free
  * compare-exchange with the last one, the insertion loop only for three or
- * more out of order. */
+ * more out of order.  The _avx2 form (only where km_detect_cpu_avx2() says
+ * yes) passes over four items at a time when they are in order already;
+ * the same result (any sort of the items has one). */
 void km_insertion_sort_cx(uint64_t *a, size_t m);
+void km_insertion_sort_cx_avx2(uint64_t *a, size_t m);
 
 #endif

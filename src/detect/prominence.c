@@ -417,8 +417,15 @@ static void fill_pad(const float *san, int32_t rows, int32_t cols, float *pad)
 }
 
 /* Sorts the below group in place (the order of the filtration). */
-static void sort_below(const km_prom_scratch *s, km_prom_groups *g, size_t n)
+static void sort_below(const km_prom_scratch *s, km_prom_groups *g, size_t n, int avx2)
 {
+#if KM_HAVE_AVX2_TARGET
+    if (g->below_bucketed && avx2)
+        km_insertion_sort_cx_avx2(g->below, g->n_below);
+    else
+#else
+    (void)avx2;
+#endif
     if (g->below_bucketed)
         km_insertion_sort_cx(g->below, g->n_below);
     else
@@ -500,7 +507,7 @@ void km_persistence(const float *san, int32_t rows, int32_t cols, float vmin, fl
     /* The oldest taxel never dies: it gets max - min. */
     int below_sorted = 0;
     if (g.n_above == 0 && g.n_below > 0) {
-        sort_below(s, &g, n);
+        sort_below(s, &g, n, avx2);
         below_sorted = 1;
     }
     uint32_t oldest = UINT32_MAX; /* none: vmin is not in the frame (the caller's error) */
@@ -522,7 +529,7 @@ void km_persistence(const float *san, int32_t rows, int32_t cols, float vmin, fl
     filtrate(&f, g.above, g.n_above);
     if (f.alive > 0 && g.n_below > 0) {
         if (!below_sorted)
-            sort_below(s, &g, n);
+            sort_below(s, &g, n, avx2);
         filtrate(&f, g.below, g.n_below);
     }
     /* Stage 3, the taxels at the minimum.  With every taxel valid the grid

@@ -12,6 +12,7 @@
 #include "prominence.h"
 
 #define GROUP_MAX 4096 /* most items of a group: the bucket sort's limit */
+_Static_assert(2 * GROUP_MAX <= UINT16_MAX, "the bucket counts and ends are 16 bits wide");
 
 /* What one read of the frame tells: per group (a: key <= kl, b: key > kl;
  * both key < kv) the count and the key range, and the valid count. */
@@ -263,7 +264,7 @@ __attribute__((target("avx2"))) static size_t compact_avx2(const float *san, int
 
 /* Counts the buckets; notes in full[] those of more than
  * KM_BUCKET_MAX_FILL items (each once) and returns how many. */
-static size_t count_buckets(const uint32_t *bix, size_t m, uint32_t *hist, size_t nh,
+static size_t count_buckets(const uint32_t *bix, size_t m, uint16_t *hist, size_t nh,
                             uint32_t *full)
 {
     memset(hist, 0, nh * sizeof *hist);
@@ -303,14 +304,13 @@ int km_prom_order(const float *san, int32_t rows, int32_t cols, float vmin, floa
     if (st.nb > 0)
         mp.b_shift = km_bucket_geometry(st.nb, st.hi - st.b_lo, &nbb);
     mp.b_base = (uint32_t)nba;
-    uint32_t hist[2 * GROUP_MAX];
+    uint16_t hist[2 * GROUP_MAX]; /* counts, then ends: at most 2 * GROUP_MAX */
 #if KM_HAVE_AVX2_TARGET
     if (avx2)
         m = compact_avx2(san, rows, cols, &mp, raster, bix);
     else
 #endif
         m = compact_portable(san, rows, cols, &mp, raster, bix);
-    (void)avx2;
     uint32_t full[2 * GROUP_MAX / (KM_BUCKET_MAX_FILL + 1) + 1];
     size_t nfull = count_buckets(bix, m, hist, nba + nbb, full);
 #if KM_HAVE_AVX2_TARGET
@@ -332,6 +332,11 @@ int km_prom_order(const float *san, int32_t rows, int32_t cols, float vmin, floa
     g->n_below = st.nb;
     g->n_valid = st.nv;
     g->below_bucketed = 1;
-    km_insertion_sort_cx(g->above, g->n_above);
+#if KM_HAVE_AVX2_TARGET
+    if (avx2)
+        km_insertion_sort_cx_avx2(g->above, g->n_above);
+    else
+#endif
+        km_insertion_sort_cx(g->above, g->n_above);
     return 1;
 }

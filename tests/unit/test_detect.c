@@ -1204,25 +1204,93 @@ Test(detect, prom_order_every_lane_mask)
     }
 }
 
-/* The AVX2 exclusive prefix sum against the scalar one: every length up to
- * 100 (each remainder mod 16: the vector groups and the tail). */
-Test(detect, prefix_sum_avx2_matches_scalar)
+/* The 16-bit exclusive prefix sums (SSE2 and AVX2) against a plain loop:
+ * every length up to 100 (each remainder mod 8 and 16: the vector groups
+ * and the tail), then lengths up to 4096 whose sums reach 8192 (prominence's
+ * two groups of 4096), including counts of 4096 in one bucket. */
+Test(detect, prefix_sum_16bit_matches_plain_loop)
 {
-#if KM_HAVE_AVX2_TARGET
-    if (!km_detect_cpu_avx2())
-        cr_skip_test("no AVX2 on this CPU");
-    uint32_t a[100], b[100];
+    enum { NB = 4096 };
+    static uint16_t a[NB], b[NB], ref[NB];
+    int avx2 = km_detect_cpu_avx2();
     srand(77);
-    for (size_t nb = 0; nb <= 100; nb++) {
-        for (size_t k = 0; k < nb; k++)
-            a[k] = b[k] = (uint32_t)(rand() % 70);
+    for (size_t it = 0; it < 400; it++) {
+        size_t nb = it <= 100 ? it : 1 + (size_t)rand() % NB;
+        uint32_t left = 8192;
+        for (size_t k = 0; k < nb; k++) {
+            uint32_t c = it % 7 == 3 && k == nb / 2 ? 4096u : (uint32_t)(rand() % 70);
+            c = c < left ? c : left;
+            left -= c;
+            a[k] = b[k] = (uint16_t)c;
+        }
+        uint32_t sum = 0;
+        for (size_t k = 0; k < nb; k++) {
+            ref[k] = (uint16_t)sum;
+            sum += a[k];
+        }
         km_prefix_sum_exclusive(a, nb);
-        km_prefix_sum_exclusive_avx2(b, nb);
-        cr_assert(memcmp(a, b, nb * sizeof *a) == 0, "%zu buckets", nb);
-    }
-#else
-    cr_skip_test("no AVX2 target");
+        cr_assert(memcmp(a, ref, nb * sizeof *a) == 0, "sse2: %zu buckets", nb);
+#if KM_HAVE_AVX2_TARGET
+        if (avx2) {
+            km_prefix_sum_exclusive_avx2(b, nb);
+            cr_assert(memcmp(b, ref, nb * sizeof *b) == 0, "avx2: %zu buckets", nb);
+        }
 #endif
+    }
+    (void)avx2;
+}
+
+/* Both insertion passes against qsort on items of every kind they may
+ * meet and some they should not: in bucket order (the scatter's result:
+ * mostly in order, some one or more places off), random, sorted, reversed,
+ * equal items, and keys on both sides of the top bit (negative values; a
+ * compare as signed without flipping it would pass over them), for every
+ * length up to 300 (each remainder mod 4: the vector blocks and the tail)
+ * and at random up to 4096. */
+Test(detect, insertion_sort_cx_matches_qsort)
+{
+    enum { M = 4096 };
+    static uint64_t a[M], b[M], ref[M];
+    int avx2 = km_detect_cpu_avx2(), sizes[] = {0, 1, 2, 3, 4, 5, 8, 9};
+    srand(4242);
+    for (int it = 0; it < 3000; it++) {
+        size_t m = it < 300 ? (size_t)it : it % 50 == 0 ? (size_t)(rand() % M) : (size_t)sizes[it % 8] + (size_t)(rand() % 64);
+        int kind = it % 6;
+        uint32_t top = (uint32_t)(rand() % 3) << 30; /* keys below, around or above 2^31 */
+        for (size_t k = 0; k < m; k++) {
+            uint32_t r = (uint32_t)rand() ^ (uint32_t)rand() << 15;
+            uint32_t key = kind == 4 ? 0x7ffffff0u + r % 32u       /* across the top bit */
+                           : kind == 5 ? top + r % 4u               /* many equal keys */
+                                       : top + r % (1u << 20);
+            a[k] = (uint64_t)key << 32 | (uint32_t)(kind == 5 ? r % 2u : k);
+        }
+        memcpy(ref, a, m * sizeof *a);
+        qsort(ref, m, sizeof *ref, u64_cmp);
+        if (kind == 0) /* bucket order: sorted by the key's top bits, stable */
+            for (size_t k = 0; k < m; k++)
+                a[k] = ref[k];
+        if (kind == 0 || kind == 1) /* then a few swaps, near or far */
+            for (size_t j = 0; j < m / 8; j++) {
+                size_t p = (size_t)rand() % m, q = kind == 0 ? (p + 1 + (size_t)rand() % 3) % m
+                                                              : (size_t)rand() % m;
+                uint64_t t = a[p];
+                a[p] = a[q];
+                a[q] = t;
+            }
+        if (kind == 2)
+            for (size_t k = 0; k < m; k++)
+                a[k] = ref[m - 1 - k];
+        memcpy(b, a, m * sizeof *a);
+        km_insertion_sort_cx(a, m);
+        cr_assert(memcmp(a, ref, m * sizeof *a) == 0, "portable: it %d kind %d m %zu", it, kind, m);
+#if KM_HAVE_AVX2_TARGET
+        if (avx2) {
+            km_insertion_sort_cx_avx2(b, m);
+            cr_assert(memcmp(b, ref, m * sizeof *b) == 0, "avx2: it %d kind %d m %zu", it, kind, m);
+        }
+#endif
+    }
+    (void)avx2;
 }
 
 /* km_basin_area (on the padded copy, no bounds tests) against a search of
