@@ -1684,6 +1684,16 @@ KM_API void km_bodygrid_free(km_bodygrid *g);
 KM_API km_status km_bodygrid_add(km_ctx *ctx, km_bodygrid *g, const km_frame *frame,
                                  const km_mask *mask, const km_odometry_sample *odo,
                                  double time_s);
+/* The sensor's full scale (saturation), in the frames' units, for the
+ * candidate layer's stuck rule (docs/ALGORITHMS.md 10 step 1): on a mat a
+ * taxel reading at least 0.99 of it is held there by the load (a knot or a
+ * lean pressed into saturation), not stuck, so its repeats never make it
+ * stuck (a mat taxel found stuck leaves the map for the whole session).
+ * Rollers are unchanged.  +inf or NaN = unknown (the default: every repeat
+ * counts).  Takes effect from the next frame added; knotmap process
+ * sets the session's saturation before its first frame.  Errors:
+ * KM_ERR_INVALID (NULL, no candidate layer, saturation <= 0). */
+KM_API km_status km_bodygrid_set_saturation(km_bodygrid *g, double saturation);
 /* KM_MODE_ROLLER or KM_MODE_MAT; -1 for NULL. */
 KM_API int32_t km_bodygrid_mode(const km_bodygrid *g);
 /* Current shape, as km_bodymap_shape (every layer's). */

@@ -87,6 +87,10 @@ km_status km_stage_body_create(km_ctx *ctx, km_stage_body *s, const km_session_i
                                  in->col_pitch_mm, &bp, &cp,
                                  KM_GRID_BODYMAP | KM_GRID_CANDIDATES, &s->grid)) != KM_OK)
         return st;
+    /* A mat taxel held at the sensor's full scale by the load is not stuck
+       (docs/ALGORITHMS.md 10 step 1); unknown (+inf) changes nothing. */
+    if (in->saturation > 0.0 && (st = km_bodygrid_set_saturation(s->grid, in->saturation)) != KM_OK)
+        return km_fail(ctx, st, "body grid: saturation %g", in->saturation);
     return create_taxel_maps(ctx, s);
 }
 

@@ -28,6 +28,9 @@ typedef struct km_excess_state {
     int32_t *run;               /* frames it has repeated that value while
                                    its neighbours changed (10 step 1) */
     uint8_t *stuck;             /* was ever stuck at a nonzero value */
+    float sat_lo;               /* mat: a value at or above this is clipped by
+                                   the load, never a repeat towards a run
+                                   (km_bodygrid_set_saturation); +inf */
     int avx2;                   /* the stuck sweep in AVX2 (the CPU has it; the
                                    tests clear it to check the plain loop) */
 } km_excess_state;

@@ -1,5 +1,7 @@
 /* The candidate layer's stuck rule (docs/ALGORITHMS.md 10 step 1): which
  * taxels repeat one value while the sensor around them changes. */
+#include <math.h>
+
 #include "bodygrid_internal.h"
 
 /* Stuck taxels: repeating one value exactly while the sensor around them
@@ -87,17 +89,23 @@ static void changed_taxels(km_bodygrid *g, const km_frame *f)
 
 #if KM_AVX2_TARGET
 /* Eight taxels' runs (int32 lanes) from their count and same flags (the
-   low eight bytes of c8 and s8, 0 / -1): the runs updated in place, and
-   the lanes that are stuck now (-1). */
+   low eight bytes of c8 and s8, 0 / -1), a value at or above sat_lo
+   ending the run when clip (a constant: the sweep without a saturation
+   keeps its instructions): the runs updated in place, and the lanes that
+   are stuck now (-1). */
 __attribute__((target("avx2"), always_inline)) static inline __m256i
-runs8(int32_t *run, const float *now, __m128i c8, __m128i s8, __m256i sf1, __m256i on)
+runs8(int32_t *run, const float *now, __m128i c8, __m128i s8, __m256i sf1, __m256i on,
+      __m256 sat_lo, int clip)
 {
     const __m256i imax = _mm256_set1_epi32(INT32_MAX);
     __m256i rv = _mm256_loadu_si256((const __m256i *)(const void *)run);
+    __m256 v = _mm256_loadu_ps(now);
     rv = _mm256_sub_epi32(rv, _mm256_and_si256(_mm256_cvtepi8_epi32(c8), _mm256_cmpgt_epi32(imax, rv)));
     rv = _mm256_and_si256(rv, _mm256_cvtepi8_epi32(s8));
+    if (clip)
+        rv = _mm256_and_si256(rv, _mm256_castps_si256(_mm256_cmp_ps(v, sat_lo, _CMP_LT_OQ)));
     _mm256_storeu_si256((__m256i *)(void *)run, rv);
-    __m256 nz = _mm256_cmp_ps(_mm256_loadu_ps(now), _mm256_setzero_ps(), _CMP_NEQ_UQ);
+    __m256 nz = _mm256_cmp_ps(v, _mm256_setzero_ps(), _CMP_NEQ_UQ);
     return _mm256_and_si256(_mm256_and_si256(on, _mm256_cmpgt_epi32(rv, sf1)), _mm256_castps_si256(nz));
 }
 
@@ -112,11 +120,11 @@ runs8(int32_t *run, const float *now, __m128i c8, __m128i s8, __m256i sf1, __m25
    the padded layout (zeros): nb is 0 there, so no run moves (run 0 and
    stuck 0 stay), and no other taxel reads those entries' state.  No rest
    is left to a narrower loop. */
-__attribute__((target("avx2"))) static void stuck_avx2(const uint8_t *chg, const uint8_t *nbs,
-                                                       const float *now, int32_t *run,
-                                                       uint8_t *stuck, size_t lo, size_t hi,
-                                                       ptrdiff_t st, int32_t not_first, int32_t sf)
+__attribute__((target("avx2"), always_inline)) static inline void
+stuck_avx2(const uint8_t *chg, const uint8_t *nbs, const float *now, int32_t *run, uint8_t *stuck,
+           size_t lo, size_t hi, ptrdiff_t st, int32_t not_first, int32_t sf, float sat_lo, int clip)
 {
+    const __m256 sl = _mm256_set1_ps(sat_lo);
     const __m256i zero = _mm256_setzero_si256(), first = _mm256_set1_epi8(not_first ? -1 : 0);
     const __m256i sf1 = _mm256_set1_epi32(sf - 1), on = _mm256_set1_epi32(sf > 0 ? -1 : 0);
     for (size_t i = lo; i < hi; i += 32) {
@@ -129,16 +137,36 @@ __attribute__((target("avx2"))) static void stuck_avx2(const uint8_t *chg, const
                                             _mm256_cmpgt_epi8(nb, zero));
         __m128i c_lo = _mm256_castsi256_si128(count), c_hi = _mm256_extracti128_si256(count, 1);
         __m128i s_lo = _mm256_castsi256_si128(same), s_hi = _mm256_extracti128_si256(same, 1);
-        __m256i o0 = runs8(run + i, now + i, c_lo, s_lo, sf1, on);
-        __m256i o1 = runs8(run + i + 8, now + i + 8, _mm_srli_si128(c_lo, 8), _mm_srli_si128(s_lo, 8), sf1, on);
-        __m256i o2 = runs8(run + i + 16, now + i + 16, c_hi, s_hi, sf1, on);
-        __m256i o3 = runs8(run + i + 24, now + i + 24, _mm_srli_si128(c_hi, 8), _mm_srli_si128(s_hi, 8), sf1, on);
+        __m256i o0 = runs8(run + i, now + i, c_lo, s_lo, sf1, on, sl, clip);
+        __m256i o1 = runs8(run + i + 8, now + i + 8, _mm_srli_si128(c_lo, 8), _mm_srli_si128(s_lo, 8), sf1, on, sl, clip);
+        __m256i o2 = runs8(run + i + 16, now + i + 16, c_hi, s_hi, sf1, on, sl, clip);
+        __m256i o3 = runs8(run + i + 24, now + i + 24, _mm_srli_si128(c_hi, 8), _mm_srli_si128(s_hi, 8), sf1, on, sl, clip);
         /* stuck |= the new flags (both 0 / 1) */
         _mm256_storeu_si256((__m256i *)(void *)(stuck + i),
                             _mm256_or_si256(flags32(o0, o1, o2, o3), BYTES32(stuck + i)));
     }
 }
 #undef BYTES32
+
+/* stuck_avx2 without a saturation (every roller, a mat of unknown full
+   scale) and with one. */
+__attribute__((target("avx2"))) static void stuck_avx2_all(const uint8_t *chg, const uint8_t *nbs,
+                                                           const float *now, int32_t *run,
+                                                           uint8_t *stuck, size_t lo, size_t hi,
+                                                           ptrdiff_t st, int32_t not_first,
+                                                           int32_t sf)
+{
+    stuck_avx2(chg, nbs, now, run, stuck, lo, hi, st, not_first, sf, INFINITY, 0);
+}
+
+__attribute__((target("avx2"))) static void stuck_avx2_clip(const uint8_t *chg, const uint8_t *nbs,
+                                                            const float *now, int32_t *run,
+                                                            uint8_t *stuck, size_t lo, size_t hi,
+                                                            ptrdiff_t st, int32_t not_first,
+                                                            int32_t sf, float sat_lo)
+{
+    stuck_avx2(chg, nbs, now, run, stuck, lo, hi, st, not_first, sf, sat_lo, 1);
+}
 #endif
 
 void km_cand_layer_stuck(km_bodygrid *g, const km_frame *f)
@@ -156,19 +184,44 @@ void km_cand_layer_stuck(km_bodygrid *g, const km_frame *f)
     const float *restrict now = xs->prev;
     int32_t *restrict run = xs->run;
     uint8_t *restrict stuck = xs->stuck;
+    /* Without a saturation (+inf) every repeat counts, +inf values too. */
+    const float sat_lo = xs->sat_lo;
+    const int32_t clip = sat_lo < INFINITY;
 #if KM_AVX2_TARGET
     if (xs->avx2) {
-        stuck_avx2(chg, nbs, now, run, stuck, lo, hi, st, not_first, sf);
+        if (clip)
+            stuck_avx2_clip(chg, nbs, now, run, stuck, lo, hi, st, not_first, sf, sat_lo);
+        else
+            stuck_avx2_all(chg, nbs, now, run, stuck, lo, hi, st, not_first, sf);
         return;
     }
 #endif
     for (size_t i = lo; i < hi; i++) {
         int32_t moved = chg[i - st] + chg[i + st] + chg[i - 1] + chg[i + 1], nb = nbs[i];
-        int32_t same = not_first & (chg[i] == 0);
+        int32_t same = not_first & (chg[i] == 0) & (!clip | (now[i] < sat_lo));
         int32_t count = (2 * moved >= nb) & (nb > 0);
         int32_t rv = run[i];
         rv = (rv + (count & (rv < INT32_MAX))) & -same;
         run[i] = rv;
         stuck[i] |= (uint8_t)((sf > 0) & (rv >= sf) & (now[i] != 0.0f));
     }
+}
+
+/* SATURATED_SHARE of the full scale and up is clipped (a quantised sensor
+   reads its full scale to within half a count: model 2's hard counts of
+   0.5-1.5 kPa under a full scale of 100-200 kPa are under 0.75% of it). */
+#define SATURATED_SHARE 0.99
+
+km_status km_bodygrid_set_saturation(km_bodygrid *g, double saturation)
+{
+    if (g == NULL || !(g->layers & KM_GRID_CANDIDATES) || !(saturation > 0.0 || isnan(saturation)))
+        return KM_ERR_INVALID;
+    /* Rollers keep every repeat: a roller taxel's run ends as it rolls
+       off the spot, and with the rule on rollers too the tuning seeds lost
+       knots there (model 2 roller hard F1 0.684 -> 0.675, model 1 roller
+       moderate 0.996 -> 0.992; bench/README "Session 32 (scale2)"). */
+    g->ex.sat_lo = g->mode == KM_MODE_MAT && isfinite(saturation)
+                       ? (float)(SATURATED_SHARE * saturation)
+                       : INFINITY;
+    return KM_OK;
 }

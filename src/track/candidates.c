@@ -103,6 +103,7 @@ km_status km_cand_layer_create(km_ctx *ctx, km_bodygrid *g, const km_candidate_p
     x->nb = km_calloc(ctx, pad, sizeof *x->nb);
     x->run = km_calloc(ctx, pad, sizeof *x->run);
     x->stuck = km_calloc(ctx, pad, sizeof *x->stuck);
+    x->sat_lo = INFINITY;
     if (x->excess == NULL || x->bg == NULL || x->win == NULL || x->ok == NULL || x->prev == NULL ||
         x->changed == NULL || x->nb == NULL || x->run == NULL || x->stuck == NULL)
         return KM_ERR_NOMEM;

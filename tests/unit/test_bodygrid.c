@@ -274,6 +274,72 @@ Test(bodygrid, a_quantised_pause_is_not_stuck)
     km_bodygrid_free(g);
 }
 
+/* A knot pressed into the sensor's saturation on a mat (docs/ALGORITHMS.md
+ * 10 step 1; model 2 mats, hard, saturate at 100-200 kPa): six passes of
+ * 40 contact frames at 60 kPa stepping by one count (0.5 kPa) every frame,
+ * 10 empty frames apart; a knot at (3, 8) would read 110 kPa and is clipped
+ * to the full scale of 100 kPa, so it repeats 100 in every contact frame
+ * while its neighbours change; taxel (5, 3) is stuck at 70 kPa.  Without a
+ * saturation the knot's taxel is taken for stuck after 25 frames and its
+ * cell is NaN for the session (the knot is lost); with the session's
+ * saturation its cell reads the clipped excess, 100 less the row's
+ * median, and the stuck taxel stays out.  Rollers are left as they were. */
+static void saturated_mat(double saturation, float *excess)
+{
+    enum { R = 8, C = 16, PASSES = 6 };
+    km_bodygrid *g = NULL;
+    cr_assert_eq(km_bodygrid_create(ctx, KM_MODE_MAT, R, C, 10.0, 5.0, NULL, NULL,
+                                    KM_GRID_CANDIDATES, &g),
+                 KM_OK);
+    if (isfinite(saturation))
+        cr_assert_eq(km_bodygrid_set_saturation(g, saturation), KM_OK);
+    float f[R * C];
+    km_frame fr = {f, R, C, C};
+    int64_t frame = 0;
+    for (int p = 0; p < PASSES; p++)
+        for (int k = 0; k < 50; k++, frame++) {
+            float base = 60.0f + 0.5f * (float)(frame % 3);
+            for (int i = 0; i < R * C; i++)
+                f[i] = k < 40 ? base : 0.0f;
+            if (k < 40)
+                f[3 * C + 8] = 100.0f;
+            f[5 * C + 3] = 70.0f;
+            cr_assert_eq(km_bodygrid_add(ctx, g, &fr, NULL, NULL, 0.01 * (double)frame), KM_OK);
+        }
+    km_candidate_maps m = {.excess = excess};
+    cr_assert_eq(km_bodygrid_candidate_maps(ctx, g, &m, R * C, NULL), KM_OK);
+    km_bodygrid_free(g);
+}
+
+Test(bodygrid, a_knot_at_saturation_is_not_stuck)
+{
+    enum { C = 16 };
+    float with[8 * C], without[8 * C];
+    saturated_mat(100.0, with);
+    saturated_mat(INFINITY, without);
+    /* the pass maximum of 100 - (60 .. 61) */
+    cr_assert(with[3 * C + 8] >= 39.0f && with[3 * C + 8] <= 40.0f, "knot cell %g",
+              with[3 * C + 8]);
+    cr_assert(isnan(without[3 * C + 8]), "knot cell without saturation %g", without[3 * C + 8]);
+    cr_assert(isnan(with[5 * C + 3]) && isnan(without[5 * C + 3]), "stuck taxel %g / %g",
+              with[5 * C + 3], without[5 * C + 3]);
+    /* the argument's checks; a roller grid takes it and keeps every repeat */
+    km_bodygrid *g = NULL;
+    cr_assert_eq(km_bodygrid_set_saturation(NULL, 100.0), KM_ERR_INVALID);
+    cr_assert_eq(km_bodygrid_create(ctx, KM_MODE_ROLLER, 8, C, 10.0, 5.0, NULL, NULL,
+                                    KM_GRID_CANDIDATES, &g),
+                 KM_OK);
+    cr_assert_eq(km_bodygrid_set_saturation(g, 0.0), KM_ERR_INVALID);
+    cr_assert_eq(km_bodygrid_set_saturation(g, 100.0), KM_OK);
+    cr_assert_eq(km_bodygrid_set_saturation(g, INFINITY), KM_OK);
+    km_bodygrid_free(g);
+    cr_assert_eq(km_bodygrid_create(ctx, KM_MODE_MAT, 8, C, 10.0, 5.0, NULL, NULL,
+                                    KM_GRID_BODYMAP, &g),
+                 KM_OK);
+    cr_assert_eq(km_bodygrid_set_saturation(g, 100.0), KM_ERR_INVALID);
+    km_bodygrid_free(g);
+}
+
 /* Which sensor row pressed a roller cell (docs/ALGORITHMS.md 10 steps 3-4):
  * a 24-row roller (10 mm rows, 5 mm columns) rolls 0 -> 200 -> 0 mm at
  * 2 mm per frame, is lifted for 20 frames while it turns by one row, and

@@ -55,9 +55,11 @@ static float draw(uint32_t *s)
 }
 
 /* The stuck rule as the docs state it, one taxel at a time with explicit
- * neighbour bounds. */
+ * neighbour bounds; with a saturation (sat_lo finite) a value at or above
+ * sat_lo ends the run as a change does (+inf and NaN included). */
 static void stuck_reference(int32_t rows, int32_t cols, const float *f, ptrdiff_t stride,
-                            float *prev, int32_t *run, uint8_t *stuck, int first, int32_t sf)
+                            float *prev, int32_t *run, uint8_t *stuck, int first, int32_t sf,
+                            float sat_lo)
 {
     uint8_t *chg = malloc((size_t)rows * (size_t)cols);
     cr_assert_not_null(chg);
@@ -78,7 +80,7 @@ static void stuck_reference(int32_t rows, int32_t cols, const float *f, ptrdiff_
                 moved += chg[rr * cols + xx];
             }
             int32_t *rv = &run[r * cols + x];
-            if (first || chg[r * cols + x])
+            if (first || chg[r * cols + x] || (sat_lo < INFINITY && !(f[r * stride + x] < sat_lo)))
                 *rv = 0;
             else if (nb > 0 && 2 * moved >= nb)
                 (*rv)++;
@@ -92,7 +94,8 @@ static void stuck_reference(int32_t rows, int32_t cols, const float *f, ptrdiff_
     free(chg);
 }
 
-static void check_stuck(int32_t rows, int32_t cols, int32_t sf, uint32_t seed, int plain)
+static void check_stuck(int32_t rows, int32_t cols, int32_t sf, uint32_t seed, int plain,
+                        double saturation)
 {
     km_bodygrid *g = NULL;
     km_candidate_params p;
@@ -105,6 +108,7 @@ static void check_stuck(int32_t rows, int32_t cols, int32_t sf, uint32_t seed, i
                  KM_OK, "%s", km_ctx_last_error(ctx));
     if (plain)
         g->ex.avx2 = 0; /* the plain loop, where the CPU would take AVX2 */
+    cr_assert_eq(km_bodygrid_set_saturation(g, saturation), KM_OK);
     size_t rc = (size_t)rows * (size_t)cols;
     ptrdiff_t stride = cols + 3;
     float *f = calloc((size_t)rows * (size_t)stride, sizeof *f);
@@ -127,7 +131,7 @@ static void check_stuck(int32_t rows, int32_t cols, int32_t sf, uint32_t seed, i
         km_frame fr = {f, rows, cols, stride};
         km_cand_layer_stuck(g, &fr);
         g->frame++;
-        stuck_reference(rows, cols, f, stride, prev, run, stuck, frame == 0, sf);
+        stuck_reference(rows, cols, f, stride, prev, run, stuck, frame == 0, sf, g->ex.sat_lo);
         for (size_t i = 0; i < rc; i++) {
             size_t at = km_cand_at(g, (int32_t)(i / (size_t)cols), (int32_t)(i % (size_t)cols));
             cr_assert_eq(g->ex.run[at], run[i], "%dx%d frame %d taxel %zu: run %d, expected %d",
@@ -156,8 +160,10 @@ Test(frame_kernels, stuck_rule_matches_the_per_taxel_form)
                                         {3, 3}, {5, 37}, {32, 32}, {17, 33}, {4, 64}, {3, 17}};
     for (size_t k = 0; k < sizeof shapes / sizeof shapes[0]; k++) {
         for (int plain = 0; plain < 2; plain++) {
-            check_stuck(shapes[k][0], shapes[k][1], 3, 12345u + (uint32_t)k, plain);
-            check_stuck(shapes[k][0], shapes[k][1], 0, 777u + (uint32_t)k, plain);
+            check_stuck(shapes[k][0], shapes[k][1], 3, 12345u + (uint32_t)k, plain, INFINITY);
+            check_stuck(shapes[k][0], shapes[k][1], 0, 777u + (uint32_t)k, plain, INFINITY);
+            /* a saturation of 40: the alphabet's 40 and +inf are clipped */
+            check_stuck(shapes[k][0], shapes[k][1], 3, 999u + (uint32_t)k, plain, 40.0);
         }
     }
 }
