@@ -94,18 +94,30 @@ static inline unsigned bit_length(uint32_t x)
     return x ? 32u - (unsigned)__builtin_clz(x) : 0u;
 }
 
-void km_prefix_sum_exclusive(uint16_t *hist, size_t nb)
+#if defined(__SSE2__) || KM_HAVE_AVX2_TARGET
+/* The largest of eight 16-bit lanes below 2^15. */
+__attribute__((target("sse2"))) static inline uint16_t max_lane16(__m128i x)
 {
-    uint16_t sum = 0;
+    x = _mm_max_epi16(x, _mm_srli_si128(x, 8));
+    x = _mm_max_epi16(x, _mm_srli_si128(x, 4));
+    x = _mm_max_epi16(x, _mm_srli_si128(x, 2));
+    return (uint16_t)_mm_cvtsi128_si32(x);
+}
+#endif
+
+unsigned km_prefix_sum_exclusive(uint16_t *hist, size_t nb)
+{
+    uint16_t sum = 0, most = 0;
     size_t b = 0;
 #if defined(__SSE2__)
     /* Eight buckets at a time: an in-register inclusive scan (three shifted
        adds, independent of the running sum), the running sum the only chain
        from one group of eight to the next (one add), each bucket's own
        count subtracted for the exclusive sum. */
-    __m128i carry = _mm_setzero_si128();
+    __m128i carry = _mm_setzero_si128(), mx = _mm_setzero_si128();
     for (; b + 8 <= nb; b += 8) {
         __m128i x = _mm_loadu_si128((const __m128i *)(void *)(hist + b));
+        mx = _mm_max_epi16(mx, x); /* counts < 2^15: signed is unsigned */
         __m128i y = _mm_add_epi16(x, _mm_slli_si128(x, 2));
         y = _mm_add_epi16(y, _mm_slli_si128(y, 4));
         y = _mm_add_epi16(y, _mm_slli_si128(y, 8));
@@ -114,25 +126,29 @@ void km_prefix_sum_exclusive(uint16_t *hist, size_t nb)
         carry = _mm_add_epi16(carry, _mm_unpackhi_epi64(top, top));
     }
     sum = (uint16_t)_mm_cvtsi128_si32(carry);
+    most = max_lane16(mx);
 #endif
     for (; b < nb; b++) {
         uint16_t h = hist[b];
         hist[b] = sum;
         sum = (uint16_t)(sum + h);
+        most = h > most ? h : most;
     }
+    return most;
 }
 
 #if KM_HAVE_AVX2_TARGET
 /* Sixteen buckets at a time: an inclusive scan within each 128-bit half
    (three shifted adds), the low half's total added to the high half, the
    running sum the only chain (one add per sixteen). */
-__attribute__((target("avx2"))) void km_prefix_sum_exclusive_avx2(uint16_t *hist, size_t nb)
+__attribute__((target("avx2"))) unsigned km_prefix_sum_exclusive_avx2(uint16_t *hist, size_t nb)
 {
     const __m256i last = _mm256_set1_epi16(0x0f0e); /* bytes of each half's last lane */
-    __m256i carry = _mm256_setzero_si256();
+    __m256i carry = _mm256_setzero_si256(), mx = _mm256_setzero_si256();
     size_t b = 0;
     for (; b + 16 <= nb; b += 16) {
         __m256i x = _mm256_loadu_si256((const __m256i *)(void *)(hist + b));
+        mx = _mm256_max_epu16(mx, x);
         __m256i y = _mm256_add_epi16(x, _mm256_slli_si256(x, 2));
         y = _mm256_add_epi16(y, _mm256_slli_si256(y, 4));
         y = _mm256_add_epi16(y, _mm256_slli_si256(y, 8));
@@ -143,11 +159,14 @@ __attribute__((target("avx2"))) void km_prefix_sum_exclusive_avx2(uint16_t *hist
         carry = _mm256_add_epi16(carry, _mm256_permute2x128_si256(t, t, 0x11));
     }
     uint16_t sum = (uint16_t)_mm256_cvtsi256_si32(carry);
+    uint16_t most = max_lane16(_mm_max_epi16(_mm256_castsi256_si128(mx), _mm256_extracti128_si256(mx, 1)));
     for (; b < nb; b++) {
         uint16_t h = hist[b];
         hist[b] = sum;
         sum = (uint16_t)(sum + h);
+        most = h > most ? h : most;
     }
+    return most;
 }
 #endif
 
@@ -162,11 +181,12 @@ unsigned km_bucket_geometry(size_t m, uint32_t range, size_t *nb)
     return shift;
 }
 
-int km_full_buckets_tied(const uint64_t *item, const uint16_t *end, const uint32_t *full,
-                         size_t nfull)
+int km_full_buckets_tied(const uint64_t *item, const uint16_t *end, size_t nb)
 {
-    for (size_t j = 0; j < nfull; j++) {
-        uint32_t b = full[j], start = b > 0 ? end[b - 1] : 0u, mixed = 0;
+    for (size_t b = 0; b < nb; b++) {
+        uint32_t start = b > 0 ? end[b - 1] : 0u, mixed = 0;
+        if (end[b] - start <= KM_BUCKET_MAX_FILL)
+            continue;
         uint32_t k0 = (uint32_t)(item[start] >> 32);
         for (uint32_t i = start + 1; i < end[b]; i++)
             mixed |= (uint32_t)(item[i] >> 32) ^ k0;
@@ -189,18 +209,13 @@ static int bucket_sort(const uint64_t *a, uint64_t *out, size_t m, uint32_t kmin
     uint16_t hist[1u << BUCKET_MAX_LOG2];
     size_t nb;
     unsigned shift = km_bucket_geometry(m, kmax - kmin, &nb);
-    uint32_t full[(1u << BUCKET_MAX_LOG2) / (KM_BUCKET_MAX_FILL + 1) + 1];
-    size_t nfull = 0;
     memset(hist, 0, nb * sizeof *hist);
-    for (size_t k = 0; k < m; k++) {
-        uint32_t b = ((uint32_t)(a[k] >> 32) - kmin) >> shift;
-        if (++hist[b] == KM_BUCKET_MAX_FILL + 1)
-            full[nfull++] = b;
-    }
-    km_prefix_sum_exclusive(hist, nb);
+    for (size_t k = 0; k < m; k++)
+        hist[((uint32_t)(a[k] >> 32) - kmin) >> shift]++;
+    unsigned most = km_prefix_sum_exclusive(hist, nb);
     for (size_t k = 0; k < m; k++)
         out[hist[((uint32_t)(a[k] >> 32) - kmin) >> shift]++] = a[k];
-    if (!km_full_buckets_tied(out, hist, full, nfull))
+    if (most > KM_BUCKET_MAX_FILL && !km_full_buckets_tied(out, hist, nb))
         return 0;
     km_insertion_sort_cx(out, m);
     return 1;

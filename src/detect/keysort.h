@@ -50,27 +50,28 @@ uint64_t *km_keysort(uint64_t *a, uint64_t *tmp, size_t m);
  * key only (km_full_buckets_tied). */
 #define KM_BUCKET_MAX_FILL 64
 
-/* After a stable scatter (end[b] = the end of bucket b in item[]): 1 when
- * each of the nfull buckets full[] (those of more than KM_BUCKET_MAX_FILL
- * items, noted while counting) holds one key, 0 when one mixes keys.  A
+/* After a stable scatter (end[b] = the end of bucket b in item[], nb
+ * buckets): 1 when each bucket of more than KM_BUCKET_MAX_FILL items holds
+ * one key, 0 when one mixes keys (called only when the prefix sum said a
+ * bucket is that full: a pass over the buckets).  A
  * bucket of one key made in ascending index order is in order already, so
  * the insertion pass only reads it.  Quantised sessions (a sensor's
  * counts, values in steps of 0.5 kPa) fill buckets with such ties. */
-int km_full_buckets_tied(const uint64_t *item, const uint16_t *end, const uint32_t *full,
-                         size_t nfull);
+int km_full_buckets_tied(const uint64_t *item, const uint16_t *end, size_t nb);
 
 /* The bucket shift for m items whose keys span range (kmax - kmin):
  * about 4m buckets (32 to 4096); *nb = (range >> shift) + 1 buckets. */
 unsigned km_bucket_geometry(size_t m, uint32_t range, size_t *nb);
 
-/* hist[b] = the sum of hist[0..b) (in place), modulo 2^16: the bucket
+/* hist[b] = the sum of hist[0..b) (in place), modulo 2^16, and returns the
+ * largest count (so the counting pass needs no test per item): the bucket
  * counts are 16 bits wide (a sort takes at most 8192 items: two groups of
  * 4096 in prominence's order), so clearing and summing them touches half
  * the bytes of 32-bit counts.  Eight buckets at a time with SSE2; the
  * _avx2 form (only where km_detect_cpu_avx2() says yes) sixteen, the same
  * sums. */
-void km_prefix_sum_exclusive(uint16_t *hist, size_t nb);
-void km_prefix_sum_exclusive_avx2(uint16_t *hist, size_t nb);
+unsigned km_prefix_sum_exclusive(uint16_t *hist, size_t nb);
+unsigned km_prefix_sum_exclusive_avx2(uint16_t *hist, size_t nb);
 
 /* Insertion sort of items already in ascending order of bucket (items of a
  * bucket together, in ascending payload order): a branch-free

@@ -262,20 +262,6 @@ __attribute__((target("avx2"))) static size_t compact_avx2(const float *san, int
 }
 #endif
 
-/* Counts the buckets; notes in full[] those of more than
- * KM_BUCKET_MAX_FILL items (each once) and returns how many. */
-static size_t count_buckets(const uint32_t *bix, size_t m, uint16_t *hist, size_t nh,
-                            uint32_t *full)
-{
-    memset(hist, 0, nh * sizeof *hist);
-    size_t nfull = 0;
-#pragma GCC unroll 4
-    for (size_t i = 0; i < m; i++)
-        if (++hist[bix[i]] == KM_BUCKET_MAX_FILL + 1)
-            full[nfull++] = bix[i];
-    return nfull;
-}
-
 int km_prom_order(const float *san, int32_t rows, int32_t cols, float vmin, float level,
                   const km_prom_scratch *s, km_prom_groups *g, int avx2)
 {
@@ -311,20 +297,26 @@ int km_prom_order(const float *san, int32_t rows, int32_t cols, float vmin, floa
     else
 #endif
         m = compact_portable(san, rows, cols, &mp, raster, bix);
-    uint32_t full[2 * GROUP_MAX / (KM_BUCKET_MAX_FILL + 1) + 1];
-    size_t nfull = count_buckets(bix, m, hist, nba + nbb, full);
+    /* The counts: whether a bucket is too full for the insertion pass is
+       told by the largest, which the prefix sum finds (no test per item). */
+    size_t nh = nba + nbb;
+    unsigned most;
+    memset(hist, 0, nh * sizeof *hist);
+#pragma GCC unroll 4
+    for (size_t i = 0; i < m; i++)
+        hist[bix[i]]++;
 #if KM_HAVE_AVX2_TARGET
     if (avx2)
-        km_prefix_sum_exclusive_avx2(hist, nba + nbb);
+        most = km_prefix_sum_exclusive_avx2(hist, nh);
     else
 #endif
-        km_prefix_sum_exclusive(hist, nba + nbb);
+        most = km_prefix_sum_exclusive(hist, nh);
 #pragma GCC unroll 4
     for (size_t i = 0; i < m; i++)
         s->item[hist[bix[i]]++] = raster[i];
     /* A bucket too full for the insertion pass is taken only when it holds
        ties (one key, raster order); else the caller sorts another way. */
-    if (!km_full_buckets_tied(s->item, hist, full, nfull))
+    if (most > KM_BUCKET_MAX_FILL && !km_full_buckets_tied(s->item, hist, nh))
         return 0;
     g->above = s->item;
     g->below = s->item + st.na;

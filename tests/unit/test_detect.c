@@ -1204,7 +1204,8 @@ Test(detect, prom_order_every_lane_mask)
     }
 }
 
-/* The 16-bit exclusive prefix sums (SSE2 and AVX2) against a plain loop:
+/* The 16-bit exclusive prefix sums (SSE2 and AVX2) and the largest count
+ * they return against a plain loop:
  * every length up to 100 (each remainder mod 8 and 16: the vector groups
  * and the tail), then lengths up to 4096 whose sums reach 8192 (prominence's
  * two groups of 4096), including counts of 4096 in one bucket. */
@@ -1223,17 +1224,20 @@ Test(detect, prefix_sum_16bit_matches_plain_loop)
             left -= c;
             a[k] = b[k] = (uint16_t)c;
         }
-        uint32_t sum = 0;
+        uint32_t sum = 0, most = 0;
         for (size_t k = 0; k < nb; k++) {
             ref[k] = (uint16_t)sum;
             sum += a[k];
+            most = a[k] > most ? a[k] : most;
         }
-        km_prefix_sum_exclusive(a, nb);
+        unsigned got = km_prefix_sum_exclusive(a, nb);
         cr_assert(memcmp(a, ref, nb * sizeof *a) == 0, "sse2: %zu buckets", nb);
+        cr_assert(got == most, "sse2: %zu buckets: largest %u, want %u", nb, got, most);
 #if KM_HAVE_AVX2_TARGET
         if (avx2) {
-            km_prefix_sum_exclusive_avx2(b, nb);
+            got = km_prefix_sum_exclusive_avx2(b, nb);
             cr_assert(memcmp(b, ref, nb * sizeof *b) == 0, "avx2: %zu buckets", nb);
+            cr_assert(got == most, "avx2: %zu buckets: largest %u, want %u", nb, got, most);
         }
 #endif
     }
