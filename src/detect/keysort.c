@@ -53,14 +53,17 @@ void km_insertion_sort_cx(uint64_t *a, size_t m)
 }
 
 #if KM_HAVE_AVX2_TARGET
-/* km_insertion_sort_cx four items at a time: when a[k..k+4) are in order
- * and above a[k - 1] (the largest of the sorted a[0..k): one compare of the
- * four with the four before them, as signed after flipping the top bit),
- * a[0..k+4) is sorted and they are passed over; otherwise the scalar steps
- * take them.  After the bucket scatter most groups of four are in order
- * (a bucket holds a quarter of an item on average), so most items cost a
- * quarter of a compare.  The previous item is kept as a vector and only
- * the scalar steps store: a vector never loads what was just stored. */
+/* km_insertion_sort_cx four items at a time: a[k..k+4) compared with the
+ * four before them (a[k - 1], the largest of the sorted a[0..k), then
+ * a[k..k+3)) in one compare, as signed after flipping the top bit.  The
+ * items before the first one out of order are in place (a[0..k+j) is then
+ * sorted) and passed over; that one takes the scalar step and the next
+ * four are read from the item after it.  After the bucket scatter most
+ * items are in order (a bucket holds a quarter of an item on average), so
+ * an item costs about a quarter of a compare, and one out of order a
+ * compare and a scalar step.  The previous item is kept as a vector; only
+ * the scalar steps store, at or below the item they take, so a vector
+ * never loads what was just stored. */
 __attribute__((target("avx2"))) void km_insertion_sort_cx_avx2(uint64_t *a, size_t m)
 {
     if (m < 2)
@@ -72,14 +75,16 @@ __attribute__((target("avx2"))) void km_insertion_sort_cx_avx2(uint64_t *a, size
         __m256i x = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(const void *)(a + k)), sign);
         /* (a[k-1], a[k], a[k+1], a[k+2]) */
         __m256i before = _mm256_blend_epi32(_mm256_permute4x64_epi64(x, 0x90), prev, 0x03);
-        if (!_mm256_movemask_pd(_mm256_castsi256_pd(_mm256_cmpgt_epi64(before, x)))) {
+        unsigned out = (unsigned)_mm256_movemask_pd(_mm256_castsi256_pd(_mm256_cmpgt_epi64(before, x)));
+        if (!out) {
             prev = _mm256_permute4x64_epi64(x, 0xff);
             k += 4;
             continue;
         }
+        k += (size_t)__builtin_ctz(out);
         uint64_t p = a[k - 1];
-        for (size_t end = k + 4; k < end; k++)
-            cx_step(a, k, &p);
+        cx_step(a, k, &p);
+        k++;
         prev = _mm256_xor_si256(_mm256_set1_epi64x((long long)p), sign);
     }
     uint64_t p = a[k - 1];
