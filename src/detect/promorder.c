@@ -28,22 +28,23 @@ typedef struct order_bounds {
     uint32_t kl, kv, kinf;
 } order_bounds;
 
-static inline void stats_add(order_stats *st, uint32_t x, const order_bounds *kb)
+/* The counts and key ranges of the groups from their items (every key
+ * below kv): a key <= kl is group a's. */
+static inline void stats_add(order_stats *st, uint32_t x, uint32_t kl)
 {
-    size_t gt = x < kb->kv, a = gt & (x <= kb->kl), b = gt & (x > kb->kl);
+    size_t a = x <= kl;
     st->na += a;
-    st->nb += b;
-    st->nv += x < kb->kinf;
-    st->lo = gt && x < st->lo ? x : st->lo;
-    st->hi = gt && x > st->hi ? x : st->hi;
+    st->nb += a ^ 1u;
+    st->lo = x < st->lo ? x : st->lo;
+    st->hi = x > st->hi ? x : st->hi;
     st->a_hi = a && x > st->a_hi ? x : st->a_hi;
-    st->b_lo = b && x < st->b_lo ? x : st->b_lo;
+    st->b_lo = !a && x < st->b_lo ? x : st->b_lo;
 }
 
-static void stats_portable(const float *san, size_t n, const order_bounds *kb, order_stats *st)
+static void stats_portable(const uint64_t *item, size_t m, uint32_t kl, order_stats *st)
 {
-    for (size_t k = 0; k < n; k++)
-        stats_add(st, km_desc_key(san[k]), kb);
+    for (size_t i = 0; i < m; i++)
+        stats_add(st, (uint32_t)(item[i] >> 32), kl);
 }
 
 /* The bucket of key x < kv: group a's buckets, then group b's. */
@@ -59,30 +60,38 @@ static inline uint32_t bucket_of(const order_map *mp, uint32_t x)
     return x > mp->kl ? in_b : in_a;
 }
 
-/* The taxels of the groups, in raster order: the item (key << 32 |
- * padded index) and the bucket into item[] and bix[] (m of them; returns
- * m).  Each slot is written and the count advances only for a taxel of a
- * group: no branch. */
+/* The taxels of the groups, in raster order: their items (key << 32 |
+ * padded index) into item[] (m of them; returns m), and the count of valid
+ * taxels into *nv.  Each slot is written and the count advances only for a
+ * taxel of a group: no branch.  The key ranges that place the buckets are
+ * taken from the items after (about half the frame's taxels). */
 static size_t compact_tail(const float *src, int32_t c0, int32_t cols, size_t p0,
-                           const order_map *mp, size_t m, uint64_t *item, uint32_t *bix)
+                           const order_bounds *kb, size_t m, uint64_t *item, size_t *nv)
 {
     for (int32_t c = c0; c < cols; c++) {
         uint32_t x = km_desc_key(src[c]);
         item[m] = (uint64_t)x << 32 | (uint32_t)(p0 + (size_t)c);
-        bix[m] = bucket_of(mp, x);
-        m += x < mp->kv;
+        m += x < kb->kv;
+        *nv += x < kb->kinf;
     }
     return m;
 }
 
-static size_t compact_portable(const float *san, int32_t rows, int32_t cols, const order_map *mp,
-                               uint64_t *item, uint32_t *bix)
+static size_t compact_portable(const float *san, int32_t rows, int32_t cols,
+                               const order_bounds *kb, uint64_t *item, size_t *nv)
 {
     size_t m = 0, w = (size_t)cols + 2;
     for (int32_t r = 0; r < rows; r++)
-        m = compact_tail(san + (size_t)r * (size_t)cols, 0, cols, ((size_t)r + 1) * w + 1, mp, m,
-                         item, bix);
+        m = compact_tail(san + (size_t)r * (size_t)cols, 0, cols, ((size_t)r + 1) * w + 1, kb, m,
+                         item, nv);
     return m;
+}
+
+/* The buckets of the m items. */
+static void buckets_portable(const uint64_t *item, size_t m, const order_map *mp, uint32_t *bix)
+{
+    for (size_t i = 0; i < m; i++)
+        bix[i] = bucket_of(mp, (uint32_t)(item[i] >> 32));
 }
 
 #if KM_HAVE_AVX2_TARGET
@@ -94,16 +103,39 @@ __attribute__((target("avx2"))) static inline __m256i key8(const float *p)
     return _mm256_xor_si256(u, _mm256_andnot_si256(_mm256_srai_epi32(u, 31), low31));
 }
 
-/* Lane reductions of stats_avx2 into st (the lanes' start values, when a
- * lane saw no key of its kind, unflip to those of order_stats). */
-__attribute__((target("avx2"))) static void stats_fold(const __m256i ext[4], const __m256i cnt[3],
+/* The keys of items[0..8) (their high halves), in the order (0 1 4 5 2 3
+ * 6 7): for sums and extremes, which take them in any order. */
+__attribute__((target("avx2"))) static inline __m256i keys8_any(const uint64_t *item)
+{
+    __m256 i0 = _mm256_loadu_ps((const float *)(const void *)item);
+    __m256 i1 = _mm256_loadu_ps((const float *)(const void *)(item + 4));
+    return _mm256_castps_si256(_mm256_shuffle_ps(i0, i1, _MM_SHUFFLE(3, 1, 3, 1)));
+}
+
+/* stats_portable eight items at a time: the keys compared as signed after
+ * flipping the top bit; the lanes reduced into st at the end (a lane's
+ * start value, when it saw no key of its kind, unflips to order_stats'). */
+__attribute__((target("avx2"))) static void stats_avx2(const uint64_t *item, size_t m, uint32_t kl,
                                                        order_stats *st)
 {
-    uint32_t l[4][8], c[3][8];
-    for (int i = 0; i < 4; i++)
-        _mm256_storeu_si256((__m256i *)(void *)l[i], ext[i]);
-    for (int i = 0; i < 3; i++)
-        _mm256_storeu_si256((__m256i *)(void *)c[i], cnt[i]);
+    const __m256i sign = _mm256_set1_epi32(INT32_MIN), low31 = _mm256_set1_epi32(INT32_MAX);
+    const __m256i skl = _mm256_set1_epi32((int32_t)(kl ^ 0x80000000u));
+    __m256i na = _mm256_setzero_si256();
+    __m256i ext[4] = {low31, sign, sign, low31}; /* lo, hi, a_hi, b_lo */
+    size_t i = 0;
+    for (; i + 8 <= m; i += 8) {
+        __m256i s = _mm256_xor_si256(keys8_any(item + i), sign);
+        __m256i above = _mm256_cmpgt_epi32(s, skl); /* group b */
+        na = _mm256_sub_epi32(na, _mm256_andnot_si256(above, _mm256_set1_epi32(-1)));
+        ext[0] = _mm256_min_epi32(ext[0], s);
+        ext[1] = _mm256_max_epi32(ext[1], s);
+        ext[2] = _mm256_max_epi32(ext[2], _mm256_blendv_epi8(s, sign, above));
+        ext[3] = _mm256_min_epi32(ext[3], _mm256_blendv_epi8(low31, s, above));
+    }
+    uint32_t l[4][8], c[8];
+    for (int e = 0; e < 4; e++)
+        _mm256_storeu_si256((__m256i *)(void *)l[e], ext[e]);
+    _mm256_storeu_si256((__m256i *)(void *)c, na);
     for (int j = 0; j < 8; j++) {
         uint32_t lo = l[0][j] ^ 0x80000000u, hi = l[1][j] ^ 0x80000000u;
         uint32_t a_hi = l[2][j] ^ 0x80000000u, b_lo = l[3][j] ^ 0x80000000u;
@@ -111,39 +143,10 @@ __attribute__((target("avx2"))) static void stats_fold(const __m256i ext[4], con
         st->hi = hi > st->hi ? hi : st->hi;
         st->a_hi = a_hi > st->a_hi ? a_hi : st->a_hi;
         st->b_lo = b_lo < st->b_lo ? b_lo : st->b_lo;
-        st->na += c[0][j];
-        st->nb += c[1][j];
-        st->nv += c[2][j];
+        st->na += c[j];
     }
-}
-
-/* stats_portable eight taxels at a time: the keys compared as signed
- * after flipping the top bit. */
-__attribute__((target("avx2"))) static void stats_avx2(const float *san, size_t n,
-                                                       const order_bounds *kb, order_stats *st)
-{
-    const __m256i sign = _mm256_set1_epi32(INT32_MIN), low31 = _mm256_set1_epi32(INT32_MAX);
-    const __m256i skl = _mm256_set1_epi32((int32_t)(kb->kl ^ 0x80000000u));
-    const __m256i skv = _mm256_set1_epi32((int32_t)(kb->kv ^ 0x80000000u));
-    const __m256i skinf = _mm256_set1_epi32((int32_t)(kb->kinf ^ 0x80000000u));
-    __m256i cnt[3] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256()};
-    __m256i ext[4] = {low31, sign, sign, low31}; /* lo, hi, a_hi, b_lo */
-    size_t k = 0;
-    for (; k + 8 <= n; k += 8) {
-        __m256i s = _mm256_xor_si256(key8(san + k), sign);
-        __m256i gt = _mm256_cmpgt_epi32(skv, s), above = _mm256_cmpgt_epi32(s, skl);
-        __m256i a = _mm256_andnot_si256(above, gt), b = _mm256_and_si256(above, gt);
-        cnt[0] = _mm256_sub_epi32(cnt[0], a);
-        cnt[1] = _mm256_sub_epi32(cnt[1], b);
-        cnt[2] = _mm256_sub_epi32(cnt[2], _mm256_cmpgt_epi32(skinf, s));
-        ext[0] = _mm256_min_epi32(ext[0], _mm256_blendv_epi8(low31, s, gt));
-        ext[1] = _mm256_max_epi32(ext[1], _mm256_blendv_epi8(sign, s, gt));
-        ext[2] = _mm256_max_epi32(ext[2], _mm256_blendv_epi8(sign, s, a));
-        ext[3] = _mm256_min_epi32(ext[3], _mm256_blendv_epi8(low31, s, b));
-    }
-    stats_fold(ext, cnt, st);
-    for (; k < n; k++)
-        stats_add(st, km_desc_key(san[k]), kb);
+    st->nb += i - (size_t)(c[0] + c[1] + c[2] + c[3] + c[4] + c[5] + c[6] + c[7]);
+    stats_portable(item + i, m - i, kl, st);
 }
 
 /* vpermd indices (one per byte, lane k's in byte k) that pack the lanes
@@ -216,23 +219,20 @@ static const uint64_t PACK8[256] = {
 };
 
 /* compact_portable eight taxels at a time: the selected lanes packed to
- * the front by one vpermd each for the keys, the padded indices and the
- * buckets (the indices from PACK8, one load), the keys and indices
- * then interleaved into eight items; each store eight lanes (items)
- * wide: the lanes past the packed ones are overwritten by the next store,
- * or left unused (m + 8 <= the taxels read so far + 8 <= n). */
+ * the front by one vpermd each for the keys and the padded indices (the
+ * indices from PACK8, one load), then interleaved into eight items; each
+ * store eight lanes (items) wide: the lanes past the packed ones are
+ * overwritten by the next store, or left unused (m + 8 <= the taxels read
+ * so far + 8 <= n).  The valid taxels counted in lanes. */
 __attribute__((target("avx2"))) static size_t compact_avx2(const float *san, int32_t rows,
-                                                           int32_t cols, const order_map *mp,
-                                                           uint64_t *item, uint32_t *bix)
+                                                           int32_t cols, const order_bounds *kb,
+                                                           uint64_t *item, size_t *nv)
 {
     const __m256i sign = _mm256_set1_epi32(INT32_MIN);
-    const __m256i skl = _mm256_set1_epi32((int32_t)(mp->kl ^ 0x80000000u));
-    const __m256i skv = _mm256_set1_epi32((int32_t)(mp->kv ^ 0x80000000u));
-    const __m256i a_lo = _mm256_set1_epi32((int32_t)mp->a_lo);
-    const __m256i b_lo = _mm256_set1_epi32((int32_t)mp->b_lo);
-    const __m256i b_base = _mm256_set1_epi32((int32_t)mp->b_base);
+    const __m256i skv = _mm256_set1_epi32((int32_t)(kb->kv ^ 0x80000000u));
+    const __m256i skinf = _mm256_set1_epi32((int32_t)(kb->kinf ^ 0x80000000u));
     const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-    const __m128i sa = _mm_cvtsi32_si128((int)mp->a_shift), sb = _mm_cvtsi32_si128((int)mp->b_shift);
+    __m256i valid = _mm256_setzero_si256();
     size_t m = 0, w = (size_t)cols + 2;
     for (int32_t r = 0; r < rows; r++) {
         const float *src = san + (size_t)r * (size_t)cols;
@@ -240,10 +240,8 @@ __attribute__((target("avx2"))) static size_t compact_avx2(const float *san, int
         int32_t c = 0;
         for (; c + 8 <= cols; c += 8) {
             __m256i x = key8(src + c), s = _mm256_xor_si256(x, sign);
-            __m256i gt = _mm256_cmpgt_epi32(skv, s), above = _mm256_cmpgt_epi32(s, skl);
-            __m256i in_a = _mm256_srl_epi32(_mm256_sub_epi32(x, a_lo), sa);
-            __m256i in_b = _mm256_add_epi32(b_base, _mm256_srl_epi32(_mm256_sub_epi32(x, b_lo), sb));
-            __m256i bx = _mm256_blendv_epi8(in_a, in_b, above);
+            __m256i gt = _mm256_cmpgt_epi32(skv, s);
+            valid = _mm256_sub_epi32(valid, _mm256_cmpgt_epi32(skinf, s));
             __m256i px = _mm256_add_epi32(_mm256_set1_epi32((int32_t)(p0 + (size_t)c)), lane);
             unsigned mask = (unsigned)_mm256_movemask_ps(_mm256_castsi256_ps(gt));
             __m256i perm = _mm256_cvtepu8_epi32(
@@ -253,19 +251,42 @@ __attribute__((target("avx2"))) static size_t compact_avx2(const float *san, int
             __m256i lo = _mm256_unpacklo_epi32(p, k), hi = _mm256_unpackhi_epi32(p, k);
             _mm256_storeu_si256((__m256i *)(void *)(item + m), _mm256_permute2x128_si256(lo, hi, 0x20));
             _mm256_storeu_si256((__m256i *)(void *)(item + m + 4), _mm256_permute2x128_si256(lo, hi, 0x31));
-            _mm256_storeu_si256((__m256i *)(void *)(bix + m), _mm256_permutevar8x32_epi32(bx, perm));
             m += (size_t)__builtin_popcount(mask);
         }
-        m = compact_tail(src, c, cols, p0, mp, m, item, bix);
+        m = compact_tail(src, c, cols, p0, kb, m, item, nv);
     }
+    uint32_t c[8];
+    _mm256_storeu_si256((__m256i *)(void *)c, valid);
+    *nv += (size_t)c[0] + c[1] + c[2] + c[3] + c[4] + c[5] + c[6] + c[7];
     return m;
+}
+
+/* buckets_portable eight items at a time: their keys gathered by one
+ * shuffle and put in order by one permute. */
+__attribute__((target("avx2"))) static void buckets_avx2(const uint64_t *item, size_t m,
+                                                         const order_map *mp, uint32_t *bix)
+{
+    const __m256i sign = _mm256_set1_epi32(INT32_MIN);
+    const __m256i skl = _mm256_set1_epi32((int32_t)(mp->kl ^ 0x80000000u));
+    const __m256i a_lo = _mm256_set1_epi32((int32_t)mp->a_lo);
+    const __m256i b_lo = _mm256_set1_epi32((int32_t)mp->b_lo);
+    const __m256i b_base = _mm256_set1_epi32((int32_t)mp->b_base);
+    const __m128i sa = _mm_cvtsi32_si128((int)mp->a_shift), sb = _mm_cvtsi32_si128((int)mp->b_shift);
+    size_t i = 0;
+    for (; i + 8 <= m; i += 8) {
+        __m256i x = _mm256_permute4x64_epi64(keys8_any(item + i), _MM_SHUFFLE(3, 1, 2, 0));
+        __m256i above = _mm256_cmpgt_epi32(_mm256_xor_si256(x, sign), skl);
+        __m256i in_a = _mm256_srl_epi32(_mm256_sub_epi32(x, a_lo), sa);
+        __m256i in_b = _mm256_add_epi32(b_base, _mm256_srl_epi32(_mm256_sub_epi32(x, b_lo), sb));
+        _mm256_storeu_si256((__m256i *)(void *)(bix + i), _mm256_blendv_epi8(in_a, in_b, above));
+    }
+    buckets_portable(item + i, m - i, mp, bix + i);
 }
 #endif
 
 int km_prom_order(const float *san, int32_t rows, int32_t cols, float vmin, float level,
                   const km_prom_scratch *s, km_prom_groups *g, int avx2)
 {
-    size_t n = (size_t)rows * (size_t)cols;
     /* Scratch: the items in raster order in item2, buckets in next[]
        (np >= n + 8 entries, as the eight-wide stores need; the sweep
        writes every entry of next[] before it reads it). */
@@ -274,29 +295,34 @@ int km_prom_order(const float *san, int32_t rows, int32_t cols, float vmin, floa
     order_bounds kb = {level == level ? km_desc_key(level) : 0u, km_desc_key(vmin),
                        km_desc_key(-INFINITY)};
     order_stats st = {UINT32_MAX, 0, 0, UINT32_MAX, 0, 0, 0};
+    size_t m;
 #if KM_HAVE_AVX2_TARGET
-    if (avx2)
-        stats_avx2(san, n, &kb, &st);
-    else
+    if (avx2) {
+        m = compact_avx2(san, rows, cols, &kb, raster, &st.nv);
+        stats_avx2(raster, m, kb.kl, &st);
+    } else
 #endif
-        stats_portable(san, n, &kb, &st);
+    {
+        m = compact_portable(san, rows, cols, &kb, raster, &st.nv);
+        stats_portable(raster, m, kb.kl, &st);
+    }
     if (st.na > GROUP_MAX || st.nb > GROUP_MAX)
         return 0;
     /* Group a spans lo..a_hi, group b b_lo..hi (an empty group: no buckets). */
-    size_t nba = 0, nbb = 0, m;
+    size_t nba = 0, nbb = 0;
     order_map mp = {st.lo, st.b_lo, 0, kb.kl, kb.kv, 0, 0};
     if (st.na > 0)
         mp.a_shift = km_bucket_geometry(st.na, st.a_hi - st.lo, &nba);
     if (st.nb > 0)
         mp.b_shift = km_bucket_geometry(st.nb, st.hi - st.b_lo, &nbb);
     mp.b_base = (uint32_t)nba;
-    uint16_t hist[2 * GROUP_MAX]; /* counts, then ends: at most 2 * GROUP_MAX */
 #if KM_HAVE_AVX2_TARGET
     if (avx2)
-        m = compact_avx2(san, rows, cols, &mp, raster, bix);
+        buckets_avx2(raster, m, &mp, bix);
     else
 #endif
-        m = compact_portable(san, rows, cols, &mp, raster, bix);
+        buckets_portable(raster, m, &mp, bix);
+    uint16_t hist[2 * GROUP_MAX]; /* counts, then ends: at most 2 * GROUP_MAX */
     /* The counts: whether a bucket is too full for the insertion pass is
        told by the largest, which the prefix sum finds (no test per item). */
     size_t nh = nba + nbb;
