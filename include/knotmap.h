@@ -173,10 +173,12 @@ typedef enum km_format {
     KM_FORMAT_TEKSCAN = 2, /* Tekscan ASCII movie export (.asf/.csv) */
     KM_FORMAT_XSENSOR = 3, /* XSENSOR CSV export */
     KM_FORMAT_TEXT = 4,    /* text matrix */
-    KM_FORMAT_AUDIO = 5    /* WAV/W64/RF64/CAF/AIFF through libsndfile */
+    KM_FORMAT_AUDIO = 5,   /* WAV/W64/RF64/CAF/AIFF through libsndfile */
+    KM_FORMAT_MATLAB = 6,  /* MATLAB MAT-file of level 5 (save, -v6, -v7; v7.3 is HDF5: SESSION) */
+    KM_FORMAT_NPY = 7      /* NumPy .npy array (numpy.save) */
 } km_format;
 
-/* "auto", "session", "tekscan", "xsensor", "text", "audio"; NULL if unknown. */
+/* "auto", "session", "tekscan", "xsensor", "text", "audio", "matlab", "npy"; NULL if unknown. */
 KM_API const char *km_format_name(km_format format);
 /* Parse a name as above into *out.  Errors: KM_ERR_INVALID. */
 KM_API km_status km_format_parse(const char *name, km_format *out);
@@ -212,7 +214,12 @@ typedef struct km_read_options {
                                     is KM_ERR_INVALID] */
     int32_t time_axis;         /* HDF5 session: 0 = /frames is [T, R, C], 1 = [R, C, T]
                                   (time last, as h5py or xarray may keep it) [-1 = from
-                                  /time's length, else [T, R, C]; docs/FORMAT.md 1.2] */
+                                  /time's length, else [T, R, C]; docs/FORMAT.md 1.2].
+                                  MAT-file: 0 = frames(t, r, c), 1 = frames(r, c, t)
+                                  [-1 = from time's length, else the longer end
+                                  dimension, assumed; docs/FORMAT.md 1.8].  .npy: 0 =
+                                  [T, R, C], 1 = [R, C, T] [-1 = the longer end
+                                  dimension, assumed; 1.9] */
     int32_t override;          /* 1 = a rate, pitch, units, mode or roller radius given here
                                   replaces the file's own value; [0] = a given value that
                                   differs from the file's is KM_ERR_INVALID naming both.
@@ -253,7 +260,10 @@ typedef struct km_session_info {
                                   KM_FORMAT_SESSION), matlab (such a file was a
                                   MATLAB v7.3 MAT-file: frames taken in HDF5's
                                   order, MATLAB's reversed), encoding (text read as
-                                  UTF-16 by its NUL bytes, without a byte order mark);
+                                  UTF-16 by its NUL bytes, without a byte order mark),
+                                  time_axis (a level-5 MAT-file's or a .npy array's 3-D
+                                  frames without a time vector: time taken as the longer
+                                  end dimension);
                                   "" when none.  Callers should warn. */
 } km_session_info;
 

@@ -169,8 +169,9 @@ def read_session(path: PathLike, format: str = "auto",
     path : str or os.PathLike
         The session file.
     format : str, optional
-        "auto" (by content), "session", "tekscan", "xsensor", "text" or
-        "audio" [auto].
+        "auto" (by content), "session", "tekscan", "xsensor", "text",
+        "audio", "matlab" (a MAT-file of level 5) or "npy" (numpy.save)
+        [auto].
     grid : (int, int) or str, optional
         (rows, cols) or "RxC", for files that do not carry it.
     rate : float, optional
@@ -200,7 +201,11 @@ def read_session(path: PathLike, format: str = "auto",
     time_axis : {"first", "last"}, optional
         HDF5 session: /frames stored [T, R, C] ("first") or time-last
         [R, C, T] ("last", as an h5py array or xarray may keep it): the
-        CLI's --time-axis [from /time's length, else "first"].
+        CLI's --time-axis [from /time's length, else "first"]. MAT-file:
+        frames(t, r, c) ("first") or frames(r, c, t) ("last") [from the
+        time vector's length, else the longer end dimension, assumed].
+        .npy: [T, R, C] ("first") or [R, C, T] ("last") [the longer end
+        dimension, assumed].
 
     Errors name the options as the CLI spells them (``--grid RxC``,
     ``--text-layout matrix``, ``--override``); each is the keyword of the same

@@ -18,7 +18,7 @@
 #include "sndfile_dyn.h"
 
 #define KM_SF_MAX_CHANNELS 1024 /* libsndfile's compile-time SF_MAX_CHANNELS */
-#define KM_SNIFF_BYTES 65536
+#define KM_AUDIO_HEAD_BYTES 65536
 
 typedef struct audio_impl {
     SNDFILE *sf;
@@ -107,8 +107,8 @@ static km_status open_failed(km_ctx *ctx, const char *path)
 
     if (f == NULL)
         return km_fail(ctx, KM_ERR_NOT_FOUND, "cannot open the file: %s", strerror(errno));
-    head = malloc(KM_SNIFF_BYTES);
-    n = head != NULL ? fread(head, 1, KM_SNIFF_BYTES, f) : 0;
+    head = malloc(KM_AUDIO_HEAD_BYTES);
+    n = head != NULL ? fread(head, 1, KM_AUDIO_HEAD_BYTES, f) : 0;
     fclose(f);
     ch = head != NULL ? sniff_channels(head, n) : 0;
     free(head);

@@ -10,10 +10,8 @@
 #include "reader_internal.h"
 #include "text_scan.h"
 
-/* Bytes looked at by km_sniff_format. */
-#define KM_SNIFF_BYTES 4096
-
-static const char *const km_format_names[] = {"auto", "session", "tekscan", "xsensor", "text", "audio"};
+static const char *const km_format_names[] = {"auto", "session", "tekscan", "xsensor", "text", "audio",
+                                               "matlab", "npy"};
 
 const char *km_format_name(km_format format)
 {
@@ -297,167 +295,6 @@ km_status km_reader_apply_options(km_ctx *ctx, km_reader *r, const km_read_optio
     return KM_OK;
 }
 
-/* ---------------------------------------------------------------- sniffing */
-
-static int has_prefix(const unsigned char *h, size_t n, const char *magic, size_t len)
-{
-    return n >= len && memcmp(h, magic, len) == 0;
-}
-
-static const char *extension(const char *path)
-{
-    const char *slash = strrchr(path, '/');
-    const char *dot = strrchr(path, '.');
-    if (dot == NULL || (slash != NULL && dot < slash))
-        return "";
-    return dot + 1;
-}
-
-static int ext_is(const char *ext, const char *want)
-{
-    size_t i;
-    for (i = 0; ext[i] != '\0' && want[i] != '\0'; i++)
-        if ((ext[i] | 0x20) != want[i])
-            return 0;
-    return ext[i] == '\0' && want[i] == '\0';
-}
-
-/* Does a line of the head start with `key` followed by a blank or the end? */
-static int head_has_key(const unsigned char *h, size_t n, const char *key)
-{
-    size_t k = strlen(key);
-    size_t i = 0;
-    while (i < n) {
-        if (n - i > k && memcmp(h + i, key, k) == 0 &&
-            (h[i + k] == ' ' || h[i + k] == '\t' || h[i + k] == '\r' || h[i + k] == '\n'))
-            return 1;
-        while (i < n && h[i] != '\n' && h[i] != '\r') /* LF, CR LF or CR alone */
-            i++;
-        i++;
-    }
-    return 0;
-}
-
-static int head_contains(const unsigned char *h, size_t n, const char *s)
-{
-    size_t k = strlen(s);
-    for (size_t i = 0; i + k <= n; i++)
-        if (memcmp(h + i, s, k) == 0)
-            return 1;
-    return 0;
-}
-
-/* The head is numeric text: every complete line (and the first one even
-   when cut) holds only numbers between blanks/commas, and one holds one. */
-static int head_is_numeric(const unsigned char *h, size_t n)
-{
-    size_t i = 0;
-    int numbers = 0;
-    while (i < n) {
-        size_t j = i;
-        while (j < n && h[j] != '\n')
-            j++;
-        if (j == n && i > 0)
-            break; /* a cut last line proves nothing */
-        {
-            const char *p = (const char *)h + i, *e = (const char *)h + j;
-            while (p < e) {
-                const char *q;
-                double v;
-                if (*p == ' ' || *p == '\t' || *p == ',' || *p == '\r') {
-                    p++;
-                    continue;
-                }
-                if (km_scan_number(p, e, &q, &v) != 0)
-                    return 0;
-                if (q < e && !(*q == ' ' || *q == '\t' || *q == ',' || *q == '\r'))
-                    return 0;
-                numbers++;
-                p = q;
-            }
-        }
-        i = j + 1;
-    }
-    return numbers > 0;
-}
-
-static km_format sniff_text(const unsigned char *head, size_t n, const char *ext);
-
-km_format km_sniff_format(const unsigned char *head, size_t n, const char *path)
-{
-    static const unsigned char hdf5_sig[8] = {0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n'};
-    static const unsigned char w64_sig[16] = {'r', 'i', 'f', 'f', 0x2e, 0x91, 0xcf, 0x11,
-                                              0xa5, 0xd6, 0x28, 0xdb, 0x04, 0xc1, 0x00, 0x00};
-    const char *ext = path != NULL ? extension(path) : "";
-
-    /* HDF5 puts its superblock at 0, 512, 1024, 2048... */
-    for (size_t off = 0; off + 8 <= n; off = off ? off * 2 : 512)
-        if (memcmp(head + off, hdf5_sig, 8) == 0)
-            return KM_FORMAT_SESSION;
-    if (has_prefix(head, n, "RIFF", 4) || has_prefix(head, n, "RF64", 4) || has_prefix(head, n, "FORM", 4) ||
-        has_prefix(head, n, "caff", 4) || has_prefix(head, n, "fLaC", 4) ||
-        has_prefix(head, n, (const char *)w64_sig, 16))
-        return KM_FORMAT_AUDIO;
-    return sniff_text(head, n, ext);
-}
-
-/* The text formats, by their content, then by the name's extension. */
-static km_format sniff_text(const unsigned char *head, size_t n, const char *ext)
-{
-    const char *utf16 = km_utf16_name(head, n);
-    char utf8[KM_SNIFF_BYTES / 2 * 3 + 4];
-    if (utf16 != NULL) { /* sniffed on its UTF-8 conversion, as it will be read */
-        size_t skip = km_utf16_has_bom(head, n) ? 2 : 0, used = 0, m;
-        unsigned hi = 0;
-        m = km_utf16_to_utf8(head + skip, n - skip, strcmp(utf16, "UTF-16BE") == 0, &hi, utf8, sizeof utf8,
-                             &used);
-        if (m != (size_t)-1) {
-            head = (const unsigned char *)utf8;
-            n = m;
-        }
-    }
-    size_t bom = km_utf8_bom_len(head, n); /* the text rules read past it */
-    head += bom;
-    n -= bom;
-    if (has_prefix(head, n, "DATA_TYPE", 9) || head_has_key(head, n, "ASCII_DATA") ||
-        (head_has_key(head, n, "ROWS") && head_has_key(head, n, "COLS")))
-        return KM_FORMAT_TEKSCAN;
-    /* XSENSOR: wide exports name their taxel columns S_<row>_<col> (an
-       insole's first one may be S_1_5; the separator may be ';' or TAB);
-       block exports carry the key "Sensel Width"/"Sensel Height". */
-    if (head_contains(head, n, "S_1_1,") || head_contains(head, n, "S_0_0,") ||
-        head_contains(head, n, "XSENSOR") || head_contains(head, n, "Sensel Width") ||
-        head_contains(head, n, "Sensel Height"))
-        return KM_FORMAT_XSENSOR;
-    for (size_t i = 0; i + 5 <= n; i++) {
-        size_t j = i + 2, d1, d2;
-        if (head[i] != 'S' || head[i + 1] != '_' || (i > 0 && head[i - 1] != ',' && head[i - 1] != ';' &&
-                                                     head[i - 1] != '\t' && head[i - 1] != '"'))
-            continue;
-        for (d1 = 0; j < n && head[j] >= '0' && head[j] <= '9'; j++)
-            d1++;
-        if (d1 == 0 || j >= n || head[j] != '_')
-            continue;
-        for (j++, d2 = 0; j < n && head[j] >= '0' && head[j] <= '9'; j++)
-            d2++;
-        if (d2 > 0 && j < n && (head[j] == ',' || head[j] == ';' || head[j] == '\t' || head[j] == '"'))
-            return KM_FORMAT_XSENSOR;
-    }
-    if (n > 0 && head_is_numeric(head, n))
-        return KM_FORMAT_TEXT;
-    if (ext_is(ext, "h5") || ext_is(ext, "hdf5"))
-        return KM_FORMAT_SESSION;
-    if (ext_is(ext, "wav") || ext_is(ext, "w64") || ext_is(ext, "rf64") || ext_is(ext, "caf") ||
-        ext_is(ext, "aif") || ext_is(ext, "aiff") || ext_is(ext, "flac"))
-        return KM_FORMAT_AUDIO;
-    if (ext_is(ext, "asf"))
-        return KM_FORMAT_TEKSCAN;
-    /* Text by name: its reader then says which line is wrong. */
-    if (ext_is(ext, "txt") || ext_is(ext, "csv") || ext_is(ext, "tsv") || ext_is(ext, "dat"))
-        return KM_FORMAT_TEXT;
-    return KM_FORMAT_AUTO;
-}
-
 /* ------------------------------------------------------------ the reader */
 
 static void reader_destroy(km_reader *r)
@@ -560,7 +397,7 @@ km_status km_reader_open(km_ctx *ctx, const char *path, const km_read_options *o
         st = km_fail(ctx, KM_ERR_FORMAT,
                      n_head == 0 ? "empty file"
                                  : "format not recognised (give it with --format: session, tekscan, "
-                                   "xsensor, text or audio)");
+                                   "xsensor, text, audio, matlab or npy)");
         goto done;
     }
 
@@ -586,6 +423,8 @@ km_status km_reader_open(km_ctx *ctx, const char *path, const km_read_options *o
     case KM_FORMAT_XSENSOR: st = km_open_xsensor(ctx, r, opt); break;
     case KM_FORMAT_TEXT: st = km_open_text(ctx, r, opt); break;
     case KM_FORMAT_AUDIO: st = km_open_audio(ctx, r, opt); break;
+    case KM_FORMAT_MATLAB: st = km_open_matlab(ctx, r, opt); break;
+    case KM_FORMAT_NPY: st = km_open_npy(ctx, r, opt); break;
     default: st = km_fail(ctx, KM_ERR_INTERNAL, "format %d has no reader", (int)fmt); break;
     }
     if (st == KM_OK && (r->mask == NULL || r->ops == NULL || r->ops->read == NULL))

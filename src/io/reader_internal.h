@@ -77,6 +77,8 @@ km_status km_open_tekscan(km_ctx *ctx, km_reader *r, const km_read_options *opt)
 km_status km_open_text(km_ctx *ctx, km_reader *r, const km_read_options *opt);
 km_status km_open_audio(km_ctx *ctx, km_reader *r, const km_read_options *opt);
 km_status km_open_xsensor(km_ctx *ctx, km_reader *r, const km_read_options *opt);
+km_status km_open_matlab(km_ctx *ctx, km_reader *r, const km_read_options *opt);
+km_status km_open_npy(km_ctx *ctx, km_reader *r, const km_read_options *opt);
 
 /* The units a session may declare: kPa, mmHg, N/cm2, raw (reader.c; the
    one list of the readers, the session writer and the comments). */
@@ -100,7 +102,10 @@ void km_comment_meta_init(km_comment_meta *m);
    roller"); unknown keys and words without '=' are skipped. */
 km_status km_comment_parse(km_ctx *ctx, km_reader *r, const char *comment, int add_header, km_comment_meta *m);
 
-/* Content sniffing on the first bytes of a file (reader.c): the format, or
+/* Bytes of a file's head looked at by km_sniff_format. */
+#define KM_SNIFF_BYTES 4096
+
+/* Content sniffing on the first bytes of a file (sniff.c): the format, or
    KM_FORMAT_AUTO when nothing matches. */
 km_format km_sniff_format(const unsigned char *head, size_t n, const char *path);
 

@@ -13,6 +13,7 @@ import io
 import os
 import struct
 import sys
+import zlib
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 OUT = os.path.join(ROOT, "tests", "fuzz", "corpus")
@@ -255,6 +256,58 @@ def audio_seeds():
     }
 
 
+def mat5(variables, big_endian=False, compress=False):
+    """A MAT-file of level 5: variables maps name -> (mx class, mi type, dims, values)."""
+    e = ">" if big_endian else "<"
+    fmt = {1: "b", 2: "B", 3: "h", 4: "H", 5: "i", 6: "I", 7: "f", 9: "d", 16: "B"}
+
+    def el(typ, payload):
+        if 0 < len(payload) <= 4:
+            return struct.pack(e + "I", len(payload) << 16 | typ) + payload.ljust(4, b"\0")
+        return struct.pack(e + "II", typ, len(payload)) + payload + b"\0" * (-len(payload) % 8)
+
+    out = b"MATLAB 5.0 MAT-file, fuzz seed".ljust(116) + b"\0" * 8 + struct.pack(e + "HH", 0x100, 0x4D49)
+    for name, (cls, mi, dims, values) in variables.items():
+        body = struct.pack(e + "IIII", 6, 8, cls, 0) + struct.pack(e + "II", 5, 4 * len(dims))
+        body += struct.pack(e + "%di" % len(dims), *dims) + b"\0" * (-4 * len(dims) % 8)
+        body += el(1, name.encode()) + el(mi, struct.pack(e + "%d%s" % (len(values), fmt[mi]), *values))
+        m = struct.pack(e + "II", 14, len(body)) + body
+        out += struct.pack(e + "II", 15, len(zlib.compress(m))) + zlib.compress(m) if compress else m
+    return out
+
+
+def matlab_seeds():
+    frames = (6, 7, (3, 4, 5), [float(i % 9) for i in range(60)])       # double, stored as double
+    narrow = (6, 2, (2, 3, 4), [i % 200 for i in range(24)])            # double stored as uint8
+    meta = {"time": (6, 9, (1, 5), [0.0, 0.01, 0.02, 0.03, 0.04]), "units": (4, 16, (1, 3), list(b"kPa")),
+            "row_pitch_mm": (6, 9, (1, 1), [5.0]), "mask": (9, 2, (3, 4), [1] * 11 + [0])}
+    return {
+        "plain_time_last": b"\0" + mat5({"frames": frames, **meta}),
+        "compressed_time_first": b"\1" + mat5({"frames": (7, 7, (5, 3, 4), frames[3]), "time": meta["time"]},
+                                               compress=True),
+        "big_endian_narrow": b"\2" + mat5({"P": narrow}, big_endian=True, compress=True),
+        "two_arrays": b"\0" + mat5({"a": frames, "b": frames}),
+    }
+
+
+def npy(descr, shape, values, fortran=False, version=1):
+    head = ("{'descr': '%s', 'fortran_order': %s, 'shape': %r, }" % (descr, fortran, shape)).encode()
+    pre = 10 if version == 1 else 12
+    head += b" " * (-(pre + len(head) + 1) % 64) + b"\n"
+    size = len(head).to_bytes(2 if version == 1 else 4, "little")
+    return b"\x93NUMPY" + bytes([version, 0]) + size + head + values
+
+
+def npy_seeds():
+    f4 = struct.pack("<24f", *[float(i % 7) for i in range(24)])
+    return {
+        "f4_trc": b"\1" + npy("<f4", (2, 3, 4), f4),
+        "f4_fortran_guess": b"\0" + npy("<f4", (2, 3, 4), f4, fortran=True),
+        "u2_be_rct_v2": b"\2" + npy(">u2", (3, 4, 2), struct.pack(">24H", *range(24)), version=2),
+        "one_frame_i1": b"\0" + npy("|i1", (4, 6), bytes(range(24))),
+    }
+
+
 def utf16(data, codec, bom=False):
     """data (read as Latin-1) saved as UTF-16 in `codec`, with its byte order mark when asked."""
     mark = {"utf-16-le": b"\xff\xfe", "utf-16-be": b"\xfe\xff"}[codec] if bom else b""
@@ -281,7 +334,8 @@ def main():
            "spreadsheet_padded": b"".join(line + b",,,,\r\n"
                                           for line in tekscan_small().split(b"\r\n")[:-1])}
     sets = {"tekscan": tek, "text": text_seeds(), "xsensor": xsensor_seeds(),
-            "session": session_seeds(), "audio": audio_seeds(), "text_scan": text_scan_seeds()}
+            "session": session_seeds(), "audio": audio_seeds(), "text_scan": text_scan_seeds(),
+            "matlab": matlab_seeds(), "npy": npy_seeds()}
     # Text in UTF-16 (read through a UTF-8 copy): with a byte order mark,
     # without one (told by the NULs), big-endian, a surrogate pair.
     tek["utf16le_small"] = utf16(tek["small_lf"], "utf-16-le", bom=True)
@@ -299,7 +353,7 @@ def main():
     for target in ("tekscan", "xsensor", "session"):
         for name, data in sets[target].items():
             put("auto", target + "_" + name, data)
-    for target in ("text", "audio"):
+    for target in ("text", "audio", "matlab", "npy"):
         for name, data in sets[target].items():
             put("auto", target + "_" + name, data[1:])
     put("auto", "empty", b"")

@@ -30,15 +30,15 @@ TestSuite(io_reader, .init = setup, .fini = teardown);
 
 Test(io_reader, format_names_round_trip)
 {
-    const char *names[] = {"auto", "session", "tekscan", "xsensor", "text", "audio"};
-    for (int i = 0; i < 6; i++) {
+    const char *names[] = {"auto", "session", "tekscan", "xsensor", "text", "audio", "matlab", "npy"};
+    for (int i = 0; i < 8; i++) {
         km_format f;
         cr_assert_str_eq(km_format_name((km_format)i), names[i]);
         cr_assert_eq(km_format_parse(names[i], &f), KM_OK);
         cr_assert_eq((int)f, i);
     }
     km_format f = KM_FORMAT_TEXT;
-    cr_assert_null(km_format_name((km_format)6));
+    cr_assert_null(km_format_name((km_format)8));
     cr_assert_null(km_format_name((km_format)-1));
     cr_assert_eq(km_format_parse("Tekscan", &f), KM_ERR_INVALID);
     cr_assert_eq(km_format_parse(NULL, &f), KM_ERR_INVALID);
@@ -84,6 +84,17 @@ Test(io_reader, sniffing_by_content_then_extension)
     const char *num = "0\t0\t12\t\r\n3 4 5\n1.5,2e3,nan\n7 8"; /* cut last line */
     const char *prose = "hello world\n";
     cr_assert_eq(km_sniff_format(hdf5, sizeof hdf5, "x.bin"), KM_FORMAT_SESSION);
+    unsigned char mat[128];
+    memset(mat, ' ', sizeof mat);
+    memcpy(mat, "MATLAB 5.0 MAT-file, Platform: GLNXA64", 38);
+    memcpy(mat + 124, "\0\x01IM", 4);
+    cr_assert_eq(km_sniff_format(mat, sizeof mat, "x.bin"), KM_FORMAT_MATLAB);
+    memcpy(mat + 124, "\x01\0MI", 4); /* big-endian */
+    cr_assert_eq(km_sniff_format(mat, sizeof mat, "x.bin"), KM_FORMAT_MATLAB);
+    cr_assert_eq(km_sniff_format(mat, 100, "x.bin"), KM_FORMAT_AUTO);    /* cut: text then */
+    cr_assert_eq(km_sniff_format(mat, 100, "x.MAT"), KM_FORMAT_MATLAB);  /* by name: its reader says */
+    cr_assert_eq(km_sniff_format((const unsigned char *)"\x93NUMPY\x01\0", 8, "x.bin"), KM_FORMAT_NPY);
+    cr_assert_eq(km_sniff_format((const unsigned char *)prose, strlen(prose), "x.npy"), KM_FORMAT_NPY);
     cr_assert_eq(km_sniff_format((const unsigned char *)"RIFF\0\0\0\0WAVEfmt ", 16, "x"), KM_FORMAT_AUDIO);
     cr_assert_eq(km_sniff_format((const unsigned char *)"RF64", 4, "x"), KM_FORMAT_AUDIO);
     cr_assert_eq(km_sniff_format((const unsigned char *)"FORM\0\0\0\0AIFF", 12, "x"), KM_FORMAT_AUDIO);

@@ -1,0 +1,278 @@
+/* MAT-file level 5 elements: byte order, tags, zlib streams, variable
+ * headers (mat_internal.h; docs/FORMAT.md 1.8). */
+#define _POSIX_C_SOURCE 200809L /* fseeko, fileno */
+#define _FILE_OFFSET_BITS 64
+#include <errno.h>
+#include <string.h>
+
+#include "mat_internal.h"
+
+/* ---- bytes ---- */
+
+uint32_t km_mat_u32(const unsigned char *p, int swap)
+{
+    return swap ? (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3]
+                : (uint32_t)p[3] << 24 | (uint32_t)p[2] << 16 | (uint32_t)p[1] << 8 | p[0];
+}
+
+size_t km_mat_type_size(uint32_t t)
+{
+    switch (t) {
+    case MI_INT8: case MI_UINT8: case MI_UTF8: return 1;
+    case MI_INT16: case MI_UINT16: case MI_UTF16: return 2;
+    case MI_INT32: case MI_UINT32: case MI_SINGLE: case MI_UTF32: return 4;
+    case MI_DOUBLE: case MI_INT64: case MI_UINT64: return 8;
+    default: return 0;
+    }
+}
+
+/* Element i of a run of type t, in the file's byte order. */
+double km_mat_elem(const unsigned char *p, size_t i, uint32_t t, int swap)
+{
+    unsigned char b[8];
+    size_t s = km_mat_type_size(t);
+    for (size_t k = 0; k < s; k++)
+        b[k] = p[i * s + (swap ? s - 1 - k : k)];
+    switch (t) {
+    case MI_INT8: return (int8_t)b[0];
+    case MI_UINT8: case MI_UTF8: return b[0];
+    case MI_INT16: { int16_t v; memcpy(&v, b, 2); return v; }
+    case MI_UINT16: case MI_UTF16: { uint16_t v; memcpy(&v, b, 2); return v; }
+    case MI_INT32: { int32_t v; memcpy(&v, b, 4); return v; }
+    case MI_UINT32: case MI_UTF32: { uint32_t v; memcpy(&v, b, 4); return v; }
+    case MI_SINGLE: { float v; memcpy(&v, b, 4); return v; }
+    case MI_DOUBLE: { double v; memcpy(&v, b, 8); return v; }
+    case MI_INT64: { int64_t v; memcpy(&v, b, 8); return (double)v; }
+    default: { uint64_t v; memcpy(&v, b, 8); return (double)v; }
+    }
+}
+
+/* The same element as a float, converted once (an int64 or uint64 directly,
+   not through double). */
+float km_mat_elem_f(const unsigned char *p, size_t i, uint32_t t, int swap)
+{
+    if (t == MI_INT64 || t == MI_UINT64) {
+        unsigned char b[8];
+        for (size_t k = 0; k < 8; k++)
+            b[k] = p[i * 8 + (swap ? 7 - k : k)];
+        if (t == MI_INT64) {
+            int64_t v;
+            memcpy(&v, b, 8);
+            return (float)v;
+        }
+        uint64_t v;
+        memcpy(&v, b, 8);
+        return (float)v;
+    }
+    return (float)km_mat_elem(p, i, t, swap);
+}
+
+/* ---- streams ---- */
+
+void km_mat_src_end(mat_src *s)
+{
+    if (s->z_init)
+        inflateEnd(&s->zs);
+    s->z_init = 0;
+}
+
+km_status km_mat_src_begin(km_ctx *ctx, mat_src *s, FILE *f, uint64_t off, uint64_t bytes, int z)
+{
+    km_mat_src_end(s);
+    s->f = f;
+    s->z = z;
+    s->in_left = bytes;
+    s->pos = 0;
+    if (fseeko(f, (off_t)off, SEEK_SET) != 0)
+        return km_fail(ctx, KM_ERR_IO, "cannot seek to byte %llu", (unsigned long long)off);
+    if (z) {
+        memset(&s->zs, 0, sizeof s->zs);
+        if (inflateInit(&s->zs) != Z_OK)
+            return km_fail(ctx, KM_ERR_NOMEM, "out of memory for zlib");
+        s->z_init = 1;
+    }
+    return KM_OK;
+}
+
+/* Exactly n bytes into buf (NULL: skip them).  `what` names the place. */
+km_status km_mat_src_read(km_ctx *ctx, mat_src *s, void *buf, uint64_t n, uint64_t at, const char *what)
+{
+    unsigned char scratch[4096], *out = buf;
+    while (n > 0) {
+        size_t want = n > sizeof scratch && buf == NULL ? sizeof scratch : n > (1u << 30) ? (1u << 30) : (size_t)n;
+        unsigned char *dst = buf != NULL ? out : scratch;
+        size_t got;
+        if (!s->z) {
+            if (want > s->in_left)
+                return km_fail(ctx, KM_ERR_FORMAT, "element at byte %llu: %s runs past the element's end",
+                               (unsigned long long)at, what);
+            got = fread(dst, 1, want, s->f);
+            s->in_left -= got;
+            if (got < want)
+                return km_fail(ctx, ferror(s->f) ? KM_ERR_IO : KM_ERR_FORMAT,
+                               "element at byte %llu: %s cut short (%s)", (unsigned long long)at, what,
+                               ferror(s->f) ? strerror(errno) : "truncated file");
+        } else {
+            s->zs.next_out = dst;
+            s->zs.avail_out = (uInt)want;
+            while (s->zs.avail_out > 0) {
+                if (s->zs.avail_in == 0 && s->in_left > 0) {
+                    size_t k = s->in_left < sizeof s->in ? (size_t)s->in_left : sizeof s->in;
+                    size_t r = fread(s->in, 1, k, s->f);
+                    if (r < k && ferror(s->f))
+                        return km_fail(ctx, KM_ERR_IO, "element at byte %llu: read error (%s)",
+                                       (unsigned long long)at, strerror(errno));
+                    s->in_left = r < k ? 0 : s->in_left - r;
+                    s->zs.next_in = s->in;
+                    s->zs.avail_in = (uInt)r;
+                }
+                int zr = inflate(&s->zs, Z_NO_FLUSH);
+                if (zr == Z_STREAM_END && s->zs.avail_out > 0)
+                    return km_fail(ctx, KM_ERR_FORMAT,
+                                   "compressed element at byte %llu: %s cut short (the stream ends)",
+                                   (unsigned long long)at, what);
+                if (zr == Z_BUF_ERROR && s->zs.avail_in == 0 && s->in_left == 0)
+                    return km_fail(ctx, KM_ERR_FORMAT,
+                                   "compressed element at byte %llu: %s cut short (truncated stream)",
+                                   (unsigned long long)at, what);
+                if (zr != Z_OK && zr != Z_STREAM_END && zr != Z_BUF_ERROR)
+                    return km_fail(ctx, KM_ERR_FORMAT, "compressed element at byte %llu: %s: %s",
+                                   (unsigned long long)at, what,
+                                   s->zs.msg != NULL ? s->zs.msg : "damaged zlib stream");
+            }
+            got = want;
+        }
+        s->pos += got;
+        n -= got;
+        if (buf != NULL)
+            out += got;
+    }
+    return KM_OK;
+}
+
+/* A subelement's tag (small data elements: their <= 4 bytes into small). */
+static km_status read_sub(km_ctx *ctx, mat_src *s, int swap, uint64_t at, const char *what, uint32_t *type,
+                          uint64_t *bytes, unsigned char small[4], int *is_small)
+{
+    unsigned char tag[8];
+    km_status st = km_mat_src_read(ctx, s, tag, 8, at, what);
+    if (st != KM_OK)
+        return st;
+    uint32_t w = km_mat_u32(tag, swap);
+    *is_small = (w >> 16) != 0;
+    if (*is_small) {
+        *type = w & 0xffffu;
+        *bytes = w >> 16;
+        memcpy(small, tag + 4, 4);
+        if (*bytes > 4)
+            return km_fail(ctx, KM_ERR_FORMAT, "element at byte %llu: %s: a small element of %llu bytes",
+                           (unsigned long long)at, what, (unsigned long long)*bytes);
+    } else {
+        *type = w;
+        *bytes = km_mat_u32(tag + 4, swap);
+    }
+    return KM_OK;
+}
+
+static uint64_t pad8(uint64_t n) { return (n + 7) & ~(uint64_t)7; }
+
+/* A variable's header, the stream at its miMATRIX tag; v->elem_* set.
+   An empty element (0 bytes) leaves v->name "". */
+km_status km_mat_read_header(km_ctx *ctx, mat_src *s, int swap, mat_var *v)
+{
+    uint64_t at = v->elem_off, bytes;
+    uint32_t type;
+    unsigned char buf[8 * MAT_MAX_DIMS], small[4];
+    int is_small;
+    km_status st;
+
+    v->name[0] = '\0';
+    if ((st = read_sub(ctx, s, swap, at, "variable", &type, &bytes, small, &is_small)) != KM_OK)
+        return st;
+    if (type != MI_MATRIX)
+        return km_fail(ctx, KM_ERR_FORMAT, "element at byte %llu: type %u where a matrix (14) belongs",
+                       (unsigned long long)at, (unsigned)type);
+    if (bytes == 0)
+        return KM_OK;
+    if ((st = read_sub(ctx, s, swap, at, "array flags", &type, &bytes, small, &is_small)) != KM_OK)
+        return st;
+    if (type != MI_UINT32 || bytes != 8 || is_small)
+        return km_fail(ctx, KM_ERR_FORMAT, "element at byte %llu: array flags of type %u, %llu bytes",
+                       (unsigned long long)at, (unsigned)type, (unsigned long long)bytes);
+    if ((st = km_mat_src_read(ctx, s, buf, 8, at, "array flags")) != KM_OK)
+        return st;
+    uint32_t flags = km_mat_u32(buf, swap);
+    v->cls = flags & 0xffu;
+    v->complex_ = (flags & 0x800u) != 0;
+    if (v->cls == 0 || v->cls > MX_UINT64)
+        return KM_OK; /* functions, objects of classdef (datetime, string, table): another layout,
+                         never frames; left unnamed, skipped */
+    if ((st = read_sub(ctx, s, swap, at, "dimensions", &type, &bytes, small, &is_small)) != KM_OK)
+        return st;
+    if (type != MI_INT32 || bytes < 8 || bytes % 4 != 0 || bytes > sizeof buf)
+        return km_fail(ctx, KM_ERR_FORMAT, "element at byte %llu: dimensions of type %u, %llu bytes",
+                       (unsigned long long)at, (unsigned)type, (unsigned long long)bytes);
+    if ((st = km_mat_src_read(ctx, s, buf, pad8(bytes), at, "dimensions")) != KM_OK)
+        return st;
+    int nd = (int)(bytes / 4), more = 0;
+    v->n = 1;
+    for (int k = 0; k < nd; k++) {
+        int32_t d = (int32_t)km_mat_u32(buf + 4 * k, swap);
+        if (d < 0)
+            return km_fail(ctx, KM_ERR_FORMAT, "element at byte %llu: dimension %d is %d",
+                           (unsigned long long)at, k + 1, (int)d);
+        if (k < 3)
+            v->dims[k] = (uint64_t)d;
+        else if (d != 1)
+            more = 1;
+        v->n = d != 0 && v->n > (UINT64_MAX >> 4) / (uint64_t)d ? (UINT64_MAX >> 4) : v->n * (uint64_t)d;
+    }
+    v->nd = more ? 99 : nd > 3 ? 3 : nd; /* 99: more than three real dimensions, never frames */
+    if ((st = read_sub(ctx, s, swap, at, "name", &type, &bytes, small, &is_small)) != KM_OK)
+        return st;
+    if (type != MI_INT8 && type != MI_UINT8)
+        return km_fail(ctx, KM_ERR_FORMAT, "element at byte %llu: name of type %u", (unsigned long long)at,
+                       (unsigned)type);
+    size_t keep = bytes < sizeof v->name ? (size_t)bytes : sizeof v->name - 1;
+    if (is_small) {
+        memcpy(v->name, small, keep);
+    } else {
+        unsigned char nm[64];
+        if ((st = km_mat_src_read(ctx, s, nm, keep, at, "name")) != KM_OK ||
+            (st = km_mat_src_read(ctx, s, NULL, pad8(bytes) - keep, at, "name")) != KM_OK)
+            return st;
+        memcpy(v->name, nm, keep);
+    }
+    v->name[keep] = '\0';
+    for (size_t k = 0; k < keep; k++) /* names are identifiers; keep messages printable */
+        if (v->name[k] < 0x21 || v->name[k] > 0x7e)
+            v->name[k] = '?';
+    if (v->cls < MX_CHAR || v->cls == MX_SPARSE || v->cls > MX_UINT64 || v->complex_)
+        return KM_OK; /* cells, structs, objects, sparse, complex: listed, never read */
+    if ((st = read_sub(ctx, s, swap, at, "values", &v->type, &v->bytes, v->small, &v->is_small)) != KM_OK)
+        return st;
+    size_t es = km_mat_type_size(v->type);
+    if (es == 0 || v->bytes % es != 0 || v->bytes / es != v->n)
+        return km_fail(ctx, KM_ERR_FORMAT,
+                       "variable %s (byte %llu): %llu bytes of type %u for %llu values", v->name,
+                       (unsigned long long)at, (unsigned long long)v->bytes, (unsigned)v->type,
+                       (unsigned long long)v->n);
+    v->data_pos = s->pos;
+    return KM_OK;
+}
+
+/* The whole real part of a small variable into buf (v->bytes). */
+km_status km_mat_read_values(km_ctx *ctx, FILE *f, const mat_var *v, mat_src *s, unsigned char *buf)
+{
+    km_status st;
+    if (v->is_small) {
+        memcpy(buf, v->small, (size_t)v->bytes);
+        return KM_OK;
+    }
+    if ((st = km_mat_src_begin(ctx, s, f, v->compressed ? v->elem_off + 8 : v->elem_off,
+                        v->compressed ? v->elem_bytes : v->elem_bytes + 8, v->compressed)) != KM_OK ||
+        (st = km_mat_src_read(ctx, s, NULL, v->data_pos, v->elem_off, "values")) != KM_OK)
+        return st;
+    return km_mat_src_read(ctx, s, buf, v->bytes, v->elem_off, v->name);
+}
+

@@ -1,0 +1,93 @@
+/* MAT-file level 5 elements (mat_file.c), for read_matlab.c: docs/FORMAT.md 1.8.
+ * Byte order, element tags, the zlib streams of compressed variables, and a
+ * variable's header (class, dimensions, name, where its values start). */
+#ifndef KM_MAT_INTERNAL_H
+#define KM_MAT_INTERNAL_H
+
+#include <stdio.h>
+#include <zlib.h>
+
+#include "internal.h"
+
+enum { MI_INT8 = 1, MI_UINT8, MI_INT16, MI_UINT16, MI_INT32, MI_UINT32, MI_SINGLE, MI_DOUBLE = 9,
+       MI_INT64 = 12, MI_UINT64, MI_MATRIX, MI_COMPRESSED, MI_UTF8, MI_UTF16, MI_UTF32 };
+enum { MX_CHAR = 4, MX_SPARSE = 5, MX_DOUBLE = 6, MX_UINT64 = 15 };
+
+#define MAT_MAX_DIMS 32
+
+typedef struct mat_var {
+    char name[64];
+    uint32_t cls;          /* mx class */
+    int complex_;
+    int nd;
+    uint64_t dims[3];      /* the first three; the rest were 1 when nd > 3 is refused */
+    uint64_t n;            /* elements */
+    uint32_t type;         /* mi type of the real part (may be narrower than the class) */
+    uint64_t bytes;        /* the real part's bytes */
+    uint64_t elem_off;     /* the top-level element's tag in the file */
+    uint64_t elem_bytes;   /* its declared size */
+    int compressed;
+    uint64_t data_pos;     /* the real part's first byte in the element's content stream */
+    unsigned char small[4]; /* the real part when it is a small data element */
+    int is_small;
+} mat_var;
+
+typedef struct mat_src {   /* a byte stream: a file range, or its zlib inflation */
+    FILE *f;
+    int z, z_init;
+    z_stream zs;
+    uint64_t in_left;      /* file bytes of the range not yet taken */
+    uint64_t pos;          /* bytes delivered */
+    unsigned char in[16384];
+} mat_src;
+
+
+/* A dense array of values in a file (array_read.c): a MAT-file variable or a
+   .npy array.  Value (t, r, c) is value t*st + r*sr + c*sc of the byte range
+   [off, off + bytes), after `skip` bytes (of its inflation when z). */
+typedef struct km_array {
+    FILE *f;
+    uint64_t off, bytes, skip;
+    int z;
+    uint32_t type;         /* an mi type */
+    int swap;
+    int64_t T, R, C, st, sr, sc;
+    const unsigned char *inline_values; /* values held in a MAT tag, else NULL */
+    const char *name;      /* for messages: the variable */
+    uint64_t at;           /* for messages: the element's byte */
+    mat_src src;           /* state: the stream, the raw values */
+    int started, whole;
+    unsigned char *raw;
+    size_t raw_cap;
+} km_array;
+
+struct km_reader;
+/* Does the array stream (time the slowest axis, frames whole in order)?  Else
+   km_array_frames reads it whole at the first call. */
+int km_array_streams(const km_array *a);
+/* Frames first .. first + n - 1, in order across calls, as row-major floats. */
+km_status km_array_frames(km_ctx *ctx, struct km_reader *r, km_array *a, int64_t first, int64_t n,
+                          float *frames);
+void km_array_close(struct km_reader *r, km_array *a);
+
+/* A 32-bit word in the file's byte order (swap: big-endian file). */
+uint32_t km_mat_u32(const unsigned char *p, int swap);
+/* Bytes per value of an mi type; 0 for a type that holds no numbers. */
+size_t km_mat_type_size(uint32_t t);
+/* Value i of a run of type t, as a double / as a float converted once. */
+double km_mat_elem(const unsigned char *p, size_t i, uint32_t t, int swap);
+float km_mat_elem_f(const unsigned char *p, size_t i, uint32_t t, int swap);
+/* Start a stream over the file's bytes [off, off + bytes), inflated when z. */
+km_status km_mat_src_begin(km_ctx *ctx, mat_src *s, FILE *f, uint64_t off, uint64_t bytes, int z);
+/* Exactly n bytes of the stream into buf (NULL: skip them); errors name the
+   element at byte `at` and `what`. */
+km_status km_mat_src_read(km_ctx *ctx, mat_src *s, void *buf, uint64_t n, uint64_t at, const char *what);
+void km_mat_src_end(mat_src *s);
+/* A variable's header, the stream at its miMATRIX tag (v->elem_off set for
+   messages).  Cells, structs, objects, sparse and complex arrays get their
+   name and class only; an empty element leaves the name "". */
+km_status km_mat_read_header(km_ctx *ctx, mat_src *s, int swap, mat_var *v);
+/* The whole real part of variable v into buf (v->bytes bytes). */
+km_status km_mat_read_values(km_ctx *ctx, FILE *f, const mat_var *v, mat_src *s, unsigned char *buf);
+
+#endif
