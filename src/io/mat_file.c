@@ -174,7 +174,43 @@ static km_status read_sub(km_ctx *ctx, mat_src *s, int swap, uint64_t at, const 
     return KM_OK;
 }
 
-static uint64_t pad8(uint64_t n) { return (n + 7) & ~(uint64_t)7; }
+static uint64_t pad8(uint64_t n)
+{
+    return (n + 7) & ~(uint64_t)7;
+}
+
+/* The dimensions subelement: v->nd (99: more than three real ones), the
+   first three, and the count of values. */
+static km_status read_dims(km_ctx *ctx, mat_src *s, int swap, mat_var *v)
+{
+    uint64_t at = v->elem_off, bytes;
+    uint32_t type;
+    unsigned char buf[4 * MAT_MAX_DIMS], small[4];
+    int is_small;
+    km_status st;
+    if ((st = read_sub(ctx, s, swap, at, "dimensions", &type, &bytes, small, &is_small)) != KM_OK)
+        return st;
+    if (type != MI_INT32 || bytes < 8 || bytes % 4 != 0 || bytes > sizeof buf)
+        return km_fail(ctx, KM_ERR_FORMAT, "element at byte %llu: dimensions of type %u, %llu bytes",
+                       (unsigned long long)at, (unsigned)type, (unsigned long long)bytes);
+    if ((st = km_mat_src_read(ctx, s, buf, pad8(bytes), at, "dimensions")) != KM_OK)
+        return st;
+    int nd = (int)(bytes / 4), more = 0;
+    v->n = 1;
+    for (int k = 0; k < nd; k++) {
+        int32_t d = (int32_t)km_mat_u32(buf + 4 * k, swap);
+        if (d < 0)
+            return km_fail(ctx, KM_ERR_FORMAT, "element at byte %llu: dimension %d is %d",
+                           (unsigned long long)at, k + 1, (int)d);
+        if (k < 3)
+            v->dims[k] = (uint64_t)d;
+        else if (d != 1)
+            more = 1;
+        v->n = d != 0 && v->n > (UINT64_MAX >> 4) / (uint64_t)d ? (UINT64_MAX >> 4) : v->n * (uint64_t)d;
+    }
+    v->nd = more ? 99 : nd > 3 ? 3 : nd; /* 99: more than three real dimensions, never frames */
+    return KM_OK;
+}
 
 /* A variable's header, the stream at its miMATRIX tag; v->elem_* set.
    An empty element (0 bytes) leaves v->name "". */
@@ -207,27 +243,8 @@ km_status km_mat_read_header(km_ctx *ctx, mat_src *s, int swap, mat_var *v)
     if (v->cls == 0 || v->cls > MX_UINT64)
         return KM_OK; /* functions, objects of classdef (datetime, string, table): another layout,
                          never frames; left unnamed, skipped */
-    if ((st = read_sub(ctx, s, swap, at, "dimensions", &type, &bytes, small, &is_small)) != KM_OK)
+    if ((st = read_dims(ctx, s, swap, v)) != KM_OK)
         return st;
-    if (type != MI_INT32 || bytes < 8 || bytes % 4 != 0 || bytes > sizeof buf)
-        return km_fail(ctx, KM_ERR_FORMAT, "element at byte %llu: dimensions of type %u, %llu bytes",
-                       (unsigned long long)at, (unsigned)type, (unsigned long long)bytes);
-    if ((st = km_mat_src_read(ctx, s, buf, pad8(bytes), at, "dimensions")) != KM_OK)
-        return st;
-    int nd = (int)(bytes / 4), more = 0;
-    v->n = 1;
-    for (int k = 0; k < nd; k++) {
-        int32_t d = (int32_t)km_mat_u32(buf + 4 * k, swap);
-        if (d < 0)
-            return km_fail(ctx, KM_ERR_FORMAT, "element at byte %llu: dimension %d is %d",
-                           (unsigned long long)at, k + 1, (int)d);
-        if (k < 3)
-            v->dims[k] = (uint64_t)d;
-        else if (d != 1)
-            more = 1;
-        v->n = d != 0 && v->n > (UINT64_MAX >> 4) / (uint64_t)d ? (UINT64_MAX >> 4) : v->n * (uint64_t)d;
-    }
-    v->nd = more ? 99 : nd > 3 ? 3 : nd; /* 99: more than three real dimensions, never frames */
     if ((st = read_sub(ctx, s, swap, at, "name", &type, &bytes, small, &is_small)) != KM_OK)
         return st;
     if (type != MI_INT8 && type != MI_UINT8)

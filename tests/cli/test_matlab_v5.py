@@ -116,7 +116,7 @@ def test_objects_beside_the_frames_are_skipped(tmp_path):
     body += _el("<", 1, b"MCOS") + _el("<", 2, bytes(range(40)))
     opaque = struct.pack("<II", 14, len(body)) + body
     a = recording("f4")
-    p = mat5(tmp_path / "obj.mat", {"frames": a, "time": np.arange(T) / 10.0}, extra=opaque)
+    p = mat5(tmp_path / "obj.mat", {"frames": a, "time": np.arange(T)[None, :] / 10.0}, extra=opaque)
     assert np.array_equal(knotmap_frames(p), a.transpose(2, 0, 1))
 
 
