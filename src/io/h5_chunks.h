@@ -1,7 +1,12 @@
 /* Direct chunk reading of a session's /frames (docs/FORMAT.md 1.2): the
- * stored chunks are fetched with H5Dread_chunk (HDF5's global lock held
- * only to copy bytes) and decoded here, outside that lock: deflate by
- * libdeflate, h5py's LZF and the byte shuffle by hand.  Frames are
+ * stored chunks are fetched and decoded here, outside HDF5's global lock:
+ * deflate by libdeflate, h5py's LZF and the byte shuffle by hand.  From a
+ * plain file (km_h5_raw_fd) every chunk's address, size and filter mask
+ * are read from HDF5's chunk index once, at the open (up to 65 536 chunks),
+ * and the bytes with pread: reading the frames then takes HDF5's lock
+ * only for what HDF5 reads itself (below).  Otherwise each chunk is
+ * fetched with H5Dread_chunk (the lock held only to copy bytes).  The
+ * dataset must not be written while the object lives.  Frames are
  * bit-identical to H5Dread's (for LZF: to h5py's read with its filter).
  * Internal to src/io.
  *
@@ -74,6 +79,15 @@ int64_t km_h5_chunks_read(km_h5_chunks *c, int64_t first, int64_t n, float *out)
  * 1 when the chunk would be decoded here; 0 when H5Dread would read it
  * (or c == NULL, or frame outside the dataset). */
 int km_h5_chunks_fetch(km_h5_chunks *c, int64_t frame);
+
+/* 1 when km_h5_chunks_read and km_h5_chunks_fetch call no HDF5 function
+ * (every chunk located at the open): its caller need not silence HDF5's
+ * error printing around them, which takes HDF5's lock too. */
+int km_h5_chunks_lock_free(const km_h5_chunks *c);
+
+/* How many times c has asked HDF5's chunk index after the open (a plain
+ * file's chunks are all located at the open: 0 there): for tests. */
+int64_t km_h5_chunks_index_calls(const km_h5_chunks *c);
 
 void km_h5_chunks_free(km_h5_chunks *c);
 

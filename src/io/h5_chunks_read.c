@@ -14,6 +14,16 @@
  * as H5Dread into H5T_NATIVE_FLOAT converts them. */
 enum { T_F32 = 1, T_F64, T_I8, T_U8, T_I16, T_U16, T_I32, T_U32 };
 
+/* A stored chunk's place: size 0 when unallocated or not to be read here. */
+typedef struct chunk_loc {
+    haddr_t addr;
+    hsize_t size;
+    unsigned mask;
+} chunk_loc;
+
+/* Chunk places read at the open at most: 24 bytes each, ~6 s of look-ups. */
+#define MAX_LOCS ((size_t)1 << 16)
+
 struct km_h5_chunks {
     hid_t d;
     int64_t n_frames;
@@ -35,8 +45,20 @@ struct km_h5_chunks {
     void *cache;         /* the last decoded chunk row (cf frames), stored type */
     int64_t cached;      /* its chunk row, -1 = none */
     int fd;              /* the file, read with pread (km_h5_raw_fd); -1: by H5Dread_chunk */
+    chunk_loc *loc;      /* every chunk's place, read at the open (fd >= 0); NULL: asked per chunk */
+    int64_t index_calls; /* chunk index look-ups after the open (km_h5_chunks_index_calls) */
     struct libdeflate_decompressor *dec;
 };
+
+int km_h5_chunks_lock_free(const km_h5_chunks *c)
+{
+    return c != NULL && c->loc != NULL;
+}
+
+int64_t km_h5_chunks_index_calls(const km_h5_chunks *c)
+{
+    return c != NULL ? c->index_calls : 0;
+}
 
 void km_h5_chunks_free(km_h5_chunks *c)
 {
@@ -48,6 +70,7 @@ void km_h5_chunks_free(km_h5_chunks *c)
     free(c->scratch);
     free(c->tile);
     free(c->cache);
+    free(c->loc);
     free(c);
 }
 
@@ -169,6 +192,50 @@ static int whole_frames(const km_h5_chunks *c)
     return c->cr == c->rows && c->cc == c->cols && !c->tlast;
 }
 
+/* The chunk at chunk row k, tile (tr, tc): its file offset. */
+static void chunk_offset(const km_h5_chunks *c, int64_t k, size_t tr, size_t tc, hsize_t off[3])
+{
+    hsize_t t0 = (hsize_t)(k * c->cf), r0 = (hsize_t)(tr * c->cr), c0 = (hsize_t)(tc * c->cc);
+    off[0] = c->tlast ? r0 : t0;
+    off[1] = c->tlast ? c0 : r0;
+    off[2] = c->tlast ? t0 : c0;
+}
+
+/* A partial edge chunk stored unfiltered: left to H5Dread. */
+static int raw_edge(const km_h5_chunks *c, int64_t k, size_t tr, size_t tc)
+{
+    return c->raw_partial && ((k + 1) * c->cf > c->n_frames || (tr + 1) * c->cr > c->rows ||
+                              (tc + 1) * c->cc > c->cols);
+}
+
+/* Every chunk's place, asked of HDF5 once at the open, so that the frames
+ * are read without its global lock: with two sessions on two threads a
+ * look-up during the frames waited out the other thread's run of HDF5
+ * calls (bench/README.md "Session 32 (pipe3)").  Only when the file is
+ * read with pread and has at most MAX_LOCS chunks; else per chunk. */
+static void read_locs(km_h5_chunks *c)
+{
+    int64_t rows_k = (c->n_frames + c->cf - 1) / c->cf;
+    size_t tiles = c->tiles_r * c->tiles_c;
+    if (c->fd < 0 || rows_k <= 0 || (size_t)rows_k > MAX_LOCS / tiles)
+        return;
+    c->loc = calloc((size_t)rows_k * tiles, sizeof *c->loc);
+    if (c->loc == NULL)
+        return; /* asked per chunk */
+    chunk_loc *p = c->loc;
+    for (int64_t k = 0; k < rows_k; k++)
+        for (size_t tr = 0; tr < c->tiles_r; tr++)
+            for (size_t tc = 0; tc < c->tiles_c; tc++, p++) {
+                hsize_t off[3];
+                chunk_offset(c, k, tr, tc, off);
+                p->addr = HADDR_UNDEF;
+                if (raw_edge(c, k, tr, tc) ||
+                    H5Dget_chunk_info_by_coord(c->d, off, &p->mask, &p->addr, &p->size) < 0 ||
+                    p->addr == HADDR_UNDEF)
+                    p->size = 0;
+            }
+}
+
 static km_h5_chunks *open_axes(hid_t frames, size_t max_slab_bytes, int tlast)
 {
     km_h5_chunks *c = calloc(1, sizeof *c);
@@ -184,6 +251,7 @@ static km_h5_chunks *open_axes(hid_t frames, size_t max_slab_bytes, int tlast)
         return NULL;
     }
     c->fd = km_h5_raw_fd(frames);
+    read_locs(c);
     return c;
 }
 
@@ -201,28 +269,36 @@ km_h5_chunks *km_h5_chunks_open_rct(hid_t frames, size_t max_slab_bytes)
  * (*stored of them, *skipped the filters not applied): 1 when the chunk is
  * to be decoded here, 0 when H5Dread must read it (a partial edge chunk
  * stored unfiltered, an unallocated chunk, a size deflate could not give,
- * out of memory or an HDF5 error).  From a plain file (km_h5_raw_fd) HDF5
- * gives the address, size and filter mask and the bytes are read with
- * pread, without its lock; else HDF5 is called twice, to size and copy the
- * stored bytes. */
+ * out of memory or an HDF5 error).  From a plain file (km_h5_raw_fd) the
+ * address, size and filter mask come from the open's table (read_locs;
+ * else from HDF5) and the bytes are read with pread, without its lock;
+ * otherwise HDF5 is called twice, to size and copy the stored bytes. */
 static int fetch_chunk(km_h5_chunks *c, int64_t k, size_t tr, size_t tc, hsize_t *stored,
                        uint32_t *skipped)
 {
-    hsize_t t0 = (hsize_t)(k * c->cf), r0 = (hsize_t)(tr * c->cr), c0 = (hsize_t)(tc * c->cc);
-    hsize_t off[3] = {c->tlast ? r0 : t0, c->tlast ? c0 : r0, c->tlast ? t0 : c0};
+    hsize_t off[3];
+    chunk_offset(c, k, tr, tc, off);
 
     *stored = 0;
     *skipped = 0;
-    if (c->raw_partial && ((k + 1) * c->cf > c->n_frames || (tr + 1) * c->cr > c->rows ||
-                           (tc + 1) * c->cc > c->cols))
+    if (raw_edge(c, k, tr, tc))
         return 0;
     /* Unallocated (fill value), unknown, or larger than deflate could
        make it (stored blocks add 5 bytes per 64 KiB): HDF5 reads it. */
     haddr_t addr = HADDR_UNDEF;
     unsigned mask = 0;
-    if ((c->fd >= 0 ? H5Dget_chunk_info_by_coord(c->d, off, &mask, &addr, stored)
-                    : H5Dget_chunk_storage_size(c->d, off, stored)) < 0 ||
-        *stored == 0 ||
+    if (c->loc != NULL) {
+        const chunk_loc *p = &c->loc[((size_t)k * c->tiles_r + tr) * c->tiles_c + tc];
+        addr = p->addr;
+        mask = p->mask;
+        *stored = p->size;
+    } else {
+        c->index_calls++;
+        if ((c->fd >= 0 ? H5Dget_chunk_info_by_coord(c->d, off, &mask, &addr, stored)
+                        : H5Dget_chunk_storage_size(c->d, off, stored)) < 0)
+            return 0;
+    }
+    if (*stored == 0 ||
         *stored > (hsize_t)(c->chunk_bytes + c->chunk_bytes / 8 + 4096))
         return 0;
     if ((size_t)*stored > c->raw_cap) {
@@ -233,13 +309,14 @@ static int fetch_chunk(km_h5_chunks *c, int64_t k, size_t tr, size_t tc, hsize_t
         c->raw_cap = (size_t)*stored;
     }
     /* Outside HDF5's lock; a short read (a truncated file) goes to HDF5,
-       which says what is wrong. */
+       which says what is wrong (with the open's table: H5Dread, so that
+       these reads never call HDF5: km_h5_chunks_lock_free). */
     if (c->fd >= 0 && addr != HADDR_UNDEF &&
         km_h5_pread_all(c->fd, c->raw, (size_t)*stored, addr)) {
         *skipped = mask;
         return 1;
     }
-    return H5Dread_chunk(c->d, H5P_DEFAULT, off, skipped, c->raw) >= 0;
+    return c->loc == NULL && H5Dread_chunk(c->d, H5P_DEFAULT, off, skipped, c->raw) >= 0;
 }
 
 int km_h5_chunks_fetch(km_h5_chunks *c, int64_t frame)

@@ -134,5 +134,9 @@ km_status km_session_rct_open(km_ctx *ctx, km_reader *r, hid_t file, hid_t *fram
 /* Frames t0 .. t0 + n - 1 of such a /frames into out [n, R, C]; < 0 when
  * HDF5 or memory fails (the HDF5 error stack says why). */
 int km_session_rct_read(hid_t frames, int64_t t0, int64_t n, int32_t rows, int32_t cols, float *out);
+/* Frames t0 .. t0 + n - 1 of a session's /frames, stored [T, R, C] (rct 0)
+ * or [R, C, T] (rct 1), into out [n, R, C] by HDF5: < 0 as above. */
+int km_session_h5_read(hid_t frames, int rct, int64_t t0, int64_t n, int32_t rows, int32_t cols,
+                       float *out);
 
 #endif

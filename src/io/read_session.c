@@ -13,6 +13,7 @@
 
 #include "h5_cf.h"
 #include "h5_chunks.h"
+#include "h5_times.h"
 #include "h5util.h"
 #include "reader_internal.h"
 
@@ -34,6 +35,7 @@ typedef struct session_impl {
     double time_scale;    /* seconds per /time unit */
     char tname[64];       /* the times: "time", or a time coordinate of /frames (h5_cf.h) */
     int rct;              /* /frames stored [R, C, T] (read_session_rct.c) */
+    km_h5_times times;    /* /time read ahead (h5_times.h) */
 } session_impl;
 
 static void session_close(km_reader *r)
@@ -45,6 +47,7 @@ static void session_close(km_reader *r)
         return;
     km_h5_quiet_begin(&q);
     km_h5_chunks_free(s->chunks);
+    km_reader_release(r, s->times.buf);
     if (s->time >= 0)
         H5Dclose(s->time);
     if (s->frames >= 0)
@@ -565,7 +568,8 @@ static km_status open_time(km_ctx *ctx, km_reader *r, session_impl *s, hsize_t n
         return st;
     if (r->info.frame_rate_hz == 0 && s->n_frames > 1 && last > first)
         r->info.frame_rate_hz = (double)(s->n_frames - 1) / ((last - first) * s->time_scale);
-    return KM_OK;
+    s->times.buf = km_reader_alloc(r, KM_H5_TIMES_AHEAD * sizeof(double));
+    return s->times.buf != NULL ? KM_OK : km_fail(ctx, KM_ERR_NOMEM, "out of memory");
 }
 
 km_status km_open_session(km_ctx *ctx, km_reader *r, const km_read_options *opt)
@@ -587,10 +591,8 @@ km_status km_open_session(km_ctx *ctx, km_reader *r, const km_read_options *opt)
         st = km_fail(ctx, KM_ERR_NOMEM, "out of memory");
         goto done;
     }
+    memset(s, 0, sizeof *s);
     s->file = s->frames = s->time = H5I_INVALID_HID;
-    s->chunks = NULL;
-    s->chunks_tried = s->rct = 0;
-    s->next = 0;
     s->time_scale = 1.0;
     memcpy(s->tname, "time", 5);
     r->impl = s;
@@ -620,9 +622,9 @@ static km_status session_read(km_ctx *ctx, km_reader *r, float *frames, double *
     session_impl *s = r->impl;
     km_status st = KM_OK;
     km_h5_quiet q;
-    hid_t fspace = H5I_INVALID_HID, mspace = H5I_INVALID_HID;
-    int64_t n = s->n_frames - s->next, i, done_frames;
-    hsize_t start[3] = {0, 0, 0}, count[3];
+    int quiet = 0; /* HDF5's printing switched off: only around HDF5 calls (its lock) */
+    int64_t n = s->n_frames - s->next, done_frames;
+    size_t rc = (size_t)s->rows * (size_t)s->cols;
     char why[256];
 
     *n_read = 0;
@@ -632,47 +634,36 @@ static km_status session_read(km_ctx *ctx, km_reader *r, float *frames, double *
         return KM_OK;
     if (km_ctx_cancelled(ctx))
         return km_fail(ctx, KM_ERR_CANCELLED, "cancelled");
-    km_h5_quiet_begin(&q);
-    start[0] = (hsize_t)s->next;
-    count[0] = (hsize_t)n;
-    count[1] = (hsize_t)s->rows;
-    count[2] = (hsize_t)s->cols;
     /* Stored chunks decoded here when the filters allow (h5_chunks.h), else
        HDF5's own read ([R, C, T]: transposed by read_session_rct.c). */
+    if (!s->chunks_tried || !km_h5_chunks_lock_free(s->chunks)) {
+        km_h5_quiet_begin(&q);
+        quiet = 1;
+    }
     if (!s->chunks_tried) {
         s->chunks = (s->rct ? km_h5_chunks_open_rct : km_h5_chunks_open)(s->frames, s->slab_cap);
         s->chunks_tried = 1;
     }
     done_frames = km_h5_chunks_read(s->chunks, s->next, n, frames);
-    start[0] = (hsize_t)(s->next + done_frames);
-    count[0] = (hsize_t)(n - done_frames);
-    fspace = H5Dget_space(s->frames);
-    mspace = H5Screate_simple(3, count, NULL);
-    if (done_frames < n && s->rct
-            ? km_session_rct_read(s->frames, s->next + done_frames, n - done_frames, s->rows,
-                                  s->cols, frames + (size_t)done_frames * (size_t)s->rows *
-                                                        (size_t)s->cols) < 0
-            : done_frames < n &&
-                     (fspace < 0 || mspace < 0 ||
-                      H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, count, NULL) < 0 ||
-                      H5Dread(s->frames, H5T_NATIVE_FLOAT, mspace, fspace, H5P_DEFAULT,
-                              frames + (size_t)done_frames * (size_t)s->rows * (size_t)s->cols) < 0)) {
-        km_h5_error_text(why, sizeof why);
-        st = km_fail(ctx, KM_ERR_FORMAT, "frames %lld..%lld: /frames cannot be read (%s)",
-                     (long long)s->next, (long long)(s->next + n - 1), why);
-        goto done;
+    if (done_frames < n) {
+        if (!quiet)
+            km_h5_quiet_begin(&q);
+        quiet = 1;
+        if (km_session_h5_read(s->frames, s->rct, s->next + done_frames, n - done_frames,
+                               s->rows, s->cols, frames + (size_t)done_frames * rc) < 0) {
+            km_h5_error_text(why, sizeof why);
+            st = km_fail(ctx, KM_ERR_FORMAT, "frames %lld..%lld: /frames cannot be read (%s)",
+                         (long long)s->next, (long long)(s->next + n - 1), why);
+            goto done;
+        }
     }
-    km_h5_unpack(&s->pack, frames, (size_t)n * (size_t)s->rows * (size_t)s->cols);
-    start[0] = (hsize_t)s->next;
-    count[0] = (hsize_t)n;
+    km_h5_unpack(&s->pack, frames, (size_t)n * rc);
     if (times != NULL && s->time >= 0) {
-        H5Sclose(fspace);
-        H5Sclose(mspace);
-        fspace = H5Dget_space(s->time);
-        mspace = H5Screate_simple(1, count, NULL);
-        if (fspace < 0 || mspace < 0 ||
-            H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, count, NULL) < 0 ||
-            H5Dread(s->time, H5T_NATIVE_DOUBLE, mspace, fspace, H5P_DEFAULT, times) < 0) {
+        if (!quiet && !km_h5_times_held(&s->times, s->next, n)) {
+            km_h5_quiet_begin(&q);
+            quiet = 1;
+        }
+        if (!km_h5_times_read(&s->times, s->time, s->n_frames, s->next, n, times)) {
             km_h5_error_text(why, sizeof why);
             st = km_fail(ctx, KM_ERR_FORMAT, "frames %lld..%lld: /%s cannot be read (%s)",
                          (long long)s->next, (long long)(s->next + n - 1), s->tname, why);
@@ -680,16 +671,13 @@ static km_status session_read(km_ctx *ctx, km_reader *r, float *frames, double *
         }
         km_h5_scale_times(times, n, s->time_scale);
     } else if (times != NULL) {
-        for (i = 0; i < n; i++)
+        for (int64_t i = 0; i < n; i++)
             times[i] = (double)(s->next + i) / r->info.frame_rate_hz;
     }
     s->next += n;
     *n_read = n;
 done:
-    if (mspace >= 0)
-        H5Sclose(mspace);
-    if (fspace >= 0)
-        H5Sclose(fspace);
-    km_h5_quiet_end(&q);
+    if (quiet)
+        km_h5_quiet_end(&q);
     return st;
 }

@@ -3,7 +3,8 @@
  * order is known only from /time, as long as /frames' last axis and not
  * its first (read_session.c asks).  Chunks that h5_chunks_read.c takes
  * are decoded there (km_h5_chunks_open_rct); the rest is read here, a block
- * [R, C, n] at a time through HDF5, and transposed.  docs/FORMAT.md 1.2. */
+ * [R, C, n] at a time through HDF5, and transposed.  docs/FORMAT.md 1.2.
+ * Also the HDF5 read of either layout (km_session_h5_read). */
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -75,4 +76,24 @@ int km_session_rct_read(hid_t frames, int64_t t0, int64_t n, int32_t rows, int32
         H5Sclose(fspace);
     free(tmp);
     return rc;
+}
+
+int km_session_h5_read(hid_t frames, int rct, int64_t t0, int64_t n, int32_t rows, int32_t cols,
+                       float *out)
+{
+    if (rct)
+        return km_session_rct_read(frames, t0, n, rows, cols, out);
+    hsize_t start[3] = {(hsize_t)t0, 0, 0}, count[3] = {(hsize_t)n, (hsize_t)rows, (hsize_t)cols};
+    hid_t fspace = H5Dget_space(frames), mspace = H5Screate_simple(3, count, NULL);
+    int bad = fspace < 0 || mspace < 0 ||
+              H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, count, NULL) < 0 ||
+              H5Dread(frames, H5T_NATIVE_FLOAT, mspace, fspace, H5P_DEFAULT, out) < 0;
+    hid_t why = bad ? H5Eget_current_stack() : H5I_INVALID_HID; /* closing clears it */
+    if (mspace >= 0)
+        H5Sclose(mspace);
+    if (fspace >= 0)
+        H5Sclose(fspace);
+    if (why >= 0)
+        H5Eset_current_stack(why);
+    return bad ? -1 : 0;
 }

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "io/h5_chunks.h"
 #include "io/h5_raw.h"
@@ -384,4 +385,69 @@ Test(io_chunks, raw_reads_only_where_addresses_are_the_files)
     free(data);
     free(a);
     free(b);
+}
+
+/* From a plain file every chunk is located at the open (tiles too): the
+ * frames are then read with no look-up in HDF5's chunk index, which takes
+ * its global lock (bench/README.md "Session 32 (pipe3)"); from memory (the
+ * core driver) each chunk is still asked for.  Equal to H5Dread both ways. */
+Test(io_chunks, chunks_located_at_open)
+{
+    static const layout tiled = {1, 4, 64, 0, 0, 3, 2}; /* 4 chunk rows of 3 x 3 tiles */
+    size_t n = (size_t)T * R * C;
+    float *data = malloc(n * sizeof *data), *a = malloc(n * sizeof *a);
+    char path[128];
+    cr_assert(data && a);
+    fill(data, n, 17u);
+    snprintf(path, sizeof path, "%s/loc.h5", dir);
+    H5Fclose(write_file(path, &tiled, data));
+    hid_t core = H5Pcreate(H5P_FILE_ACCESS);
+    cr_assert(core >= 0 && H5Pset_fapl_core(core, 1 << 20, 0) >= 0);
+    hid_t fapl[2] = {H5P_DEFAULT, core};
+    for (int i = 0; i < 2; i++) {
+        hid_t f = H5Fopen(path, H5F_ACC_RDONLY, fapl[i]);
+        hid_t d = H5Dopen2(f, "frames", H5P_DEFAULT);
+        cr_assert(f >= 0 && d >= 0);
+        km_h5_chunks *c = km_h5_chunks_open(d, SIZE_MAX);
+        cr_assert_not_null(c);
+        memset(a, 0xff, n * sizeof *a);
+        for (int64_t t = 0; t < T; t += 50) /* requests across chunk rows */
+            cr_assert_eq(km_h5_chunks_read(c, t, T - t < 50 ? T - t : 50, a + t * R * C),
+                         T - t < 50 ? T - t : 50, "case %d", i);
+        cr_expect_eq(memcmp(a, data, n * sizeof *a), 0, "case %d", i);
+        cr_expect_eq(km_h5_chunks_index_calls(c), i == 0 ? 0 : 4 * 9, "case %d", i);
+        km_h5_chunks_free(c);
+        H5Dclose(d);
+        H5Fclose(f);
+    }
+    H5Pclose(core);
+    free(data);
+    free(a);
+}
+
+/* A file cut short after the open: the chunk places read at the open
+ * point past its end, pread comes back short and the chunk is refused,
+ * left to H5Dread (the session reader then reports HDF5's error:
+ * test_io_session.c). */
+Test(io_chunks, file_truncated_after_open_refused)
+{
+    static const layout l = {1, 4, 64, 0, 0, 0, 0};
+    size_t n = (size_t)T * R * C;
+    float *data = malloc(n * sizeof *data), *a = malloc(n * sizeof *a);
+    char path[128];
+    cr_assert(data && a);
+    fill(data, n, 23u);
+    snprintf(path, sizeof path, "%s/cut.h5", dir);
+    hid_t f = write_file(path, &l, data);
+    hid_t d = H5Dopen2(f, "frames", H5P_DEFAULT);
+    cr_assert(d >= 0);
+    km_h5_chunks *c = km_h5_chunks_open(d, SIZE_MAX);
+    cr_assert_not_null(c);
+    cr_assert_eq(truncate(path, 2048), 0);
+    cr_expect_lt(km_h5_chunks_read(c, 0, T, a), 64, "a chunk past the end must be refused");
+    km_h5_chunks_free(c);
+    H5Dclose(d);
+    H5Fclose(f);
+    free(data);
+    free(a);
 }

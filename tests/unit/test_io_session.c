@@ -705,3 +705,46 @@ Test(io_session, metadata_cache_bounded_whatever_the_length)
     km_reader_free(r);
     free(frames);
 }
+
+/* A session cut short after the open (its chunks located then): reading on
+ * is a format error naming /frames, never a crash nor made-up frames. */
+Test(io_session, truncated_after_open)
+{
+    enum { R = 8, C = 8, T = 3000 };
+    char path[128];
+    float *frames = malloc((size_t)T * R * C * sizeof *frames);
+    km_session_info info = make_info(R, C);
+    km_session_writer *w = NULL;
+    km_reader *r = NULL;
+    km_read_options opt;
+    int64_t n = 0, total = 0;
+    cr_assert_not_null(frames);
+    uint32_t s = 7u;
+    for (size_t i = 0; i < (size_t)T * R * C; i++) { /* noise: chunks that barely compress */
+        s = s * 1664525u + 1013904223u;
+        frames[i] = (float)(s >> 8) / 65536.0f;
+    }
+    km_test_path(path, sizeof path, dir, "cut.h5");
+    cr_assert_eq(km_session_writer_create(ctx, path, &info, NULL, 0, &w), KM_OK);
+    cr_assert_eq(km_session_writer_append(ctx, w, frames, NULL, T), KM_OK);
+    cr_assert_eq(km_session_writer_commit(ctx, w), KM_OK, "%s", km_ctx_last_error(ctx));
+    km_read_options_default(&opt);
+    cr_assert_eq(km_reader_open(ctx, path, &opt, &r), KM_OK, "%s", km_ctx_last_error(ctx));
+    cr_assert_eq(km_reader_read(ctx, r, frames, NULL, 10, &n), KM_OK);
+    cr_assert_eq(n, 10);
+    FILE *fp = fopen(path, "rb");
+    cr_assert_not_null(fp);
+    fseek(fp, 0, SEEK_END);
+    long size = ftell(fp);
+    fclose(fp);
+    cr_assert_eq(truncate(path, size / 2), 0);
+    km_status st = KM_OK;
+    for (total = 10; total < T && st == KM_OK && n > 0; total += n)
+        st = km_reader_read(ctx, r, frames, NULL, 100, &n);
+    const char *e = km_ctx_last_error(ctx);
+    cr_expect_eq(st, KM_ERR_FORMAT, "status %d (%s), %lld frames read", (int)st, e,
+                 (long long)total);
+    cr_expect_not_null(strstr(e, "/frames cannot be read"), "detail: %s", e);
+    km_reader_free(r);
+    free(frames);
+}
