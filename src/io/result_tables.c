@@ -171,11 +171,21 @@ km_status km_result_writer_add_table(km_ctx *ctx, km_result_writer *w, const km_
     memset(g, 0, sizeof *g);
     no_columns(g->ds, KM_RW_MAX_COLS);
     g->t = t;
+    g->g = -1;
     *id = w->n_grow++;
-    g->g = km_rw_table_group(w->file, t->name);
-    if (g->g < 0 || !make_columns(w, g->g, t->cols, t->n_cols, NULL, g->ds))
-        return km_rw_h5fail(ctx, w->path, KM_ERR_IO, "cannot create a table");
     return KM_OK;
+}
+
+/* Once: its group and columns (km_rw_make_metrics). */
+int km_rw_make_table(km_result_writer *w, km_rw_table *g)
+{
+    if (g->made == 0) {
+        g->made = -1;
+        g->g = km_rw_table_group(w->file, g->t->name);
+        if (g->g >= 0 && make_columns(w, g->g, g->t->cols, g->t->n_cols, NULL, g->ds))
+            g->made = 1;
+    }
+    return g->made == 1;
 }
 
 km_status km_result_writer_append_rows(km_ctx *ctx, km_result_writer *w, int id,
@@ -189,10 +199,12 @@ km_status km_result_writer_append_rows(km_ctx *ctx, km_result_writer *w, int id,
        tracks, and switching the printer took HDF5's global lock ~5 300
        times a 60 s session for ~180 chunk writes. */
     km_h5_quiet q;
-    int h5 = any_calls_h5(g->ds, g->t->n_cols, n);
+    int h5 = g->made != 1 || any_calls_h5(g->ds, g->t->n_cols, n);
     if (h5)
         km_h5_quiet_begin(&q);
-    km_status st = append_table(ctx, w, g->t, g->ds, g->n, rows, n);
+    km_status st = km_rw_make_table(w, g)
+                       ? append_table(ctx, w, g->t, g->ds, g->n, rows, n)
+                       : km_rw_h5fail(ctx, w->path, KM_ERR_IO, "cannot create a table");
     if (h5)
         km_h5_quiet_end(&q);
     if (st == KM_OK)
@@ -211,8 +223,12 @@ int km_rw_count_tables(km_result_writer *w)
 
 int km_rw_finish_columns(km_result_writer *w)
 {
-    int ok = km_rw_col_finish(&w->ds_time) && km_rw_col_finish(&w->ds_frame) &&
-             km_rw_col_finish(&w->ds_cond);
+    /* Tables never appended to are made now. */
+    int ok = km_rw_make_metrics(w) && km_rw_make_peaks(w);
+    for (int i = 0; ok && i < w->n_grow; i++)
+        ok = km_rw_make_table(w, &w->grow[i]);
+    ok = ok && km_rw_col_finish(&w->ds_time) && km_rw_col_finish(&w->ds_frame) &&
+         km_rw_col_finish(&w->ds_cond);
     for (size_t c = 0; ok && c < KM_RW_METRIC_COLS; c++)
         ok = km_rw_col_finish(&w->met[c]);
     for (size_t c = 0; ok && c < KM_RW_PEAK_COLS; c++)
@@ -232,13 +248,29 @@ void km_rw_close_tables(km_result_writer *w)
     }
 }
 
-int km_rw_make_fixed_tables(km_result_writer *w)
+/* made: 0 not yet, 1 made, -1 failed (the writer is then discarded). */
+static int make_fixed(km_result_writer *w, int *made, hid_t *g, const char *name,
+                      const col_def *cols, size_t n, const char *const *plain, km_rw_col *out)
 {
-    w->g_metrics = km_rw_table_group(w->file, "metrics");
-    w->g_peaks = km_rw_table_group(w->file, "peaks");
-    return w->g_metrics >= 0 && w->g_peaks >= 0 &&
-           make_columns(w, w->g_metrics, METRIC_COLS, KM_RW_METRIC_COLS, METRIC_PLAIN, w->met) &&
-           make_columns(w, w->g_peaks, PEAK_COLS, KM_RW_PEAK_COLS, PEAK_PLAIN, w->pk);
+    if (*made == 0) {
+        *made = -1;
+        *g = km_rw_table_group(w->file, name);
+        if (*g >= 0 && make_columns(w, *g, cols, n, plain, out))
+            *made = 1;
+    }
+    return *made == 1;
+}
+
+int km_rw_make_metrics(km_result_writer *w)
+{
+    return make_fixed(w, &w->made_metrics, &w->g_metrics, "metrics", METRIC_COLS,
+                      KM_RW_METRIC_COLS, METRIC_PLAIN, w->met);
+}
+
+int km_rw_make_peaks(km_result_writer *w)
+{
+    return make_fixed(w, &w->made_peaks, &w->g_peaks, "peaks", PEAK_COLS, KM_RW_PEAK_COLS,
+                      PEAK_PLAIN, w->pk);
 }
 
 static km_status append_frames(km_ctx *ctx, km_result_writer *w, const double *times,
@@ -249,6 +281,8 @@ static km_status append_frames(km_ctx *ctx, km_result_writer *w, const double *t
     if (d == NULL)
         return KM_ERR_NOMEM;
     uint32_t *u = (uint32_t *)d;
+    if (!km_rw_make_metrics(w))
+        return km_rw_h5fail(ctx, w->path, KM_ERR_IO, "cannot create /metrics");
     int ok = km_rw_append_1d(&w->ds_time, w->n_frames, times, cnt);
     ok = ok && km_rw_append_1d(&w->met[0], w->n_frames, times, cnt);
     for (size_t c = 1; ok && c < KM_RW_METRIC_COLS; c++) {
@@ -288,7 +322,8 @@ km_status km_result_writer_append_frames(km_ctx *ctx, km_result_writer *w, const
     if (n == 0)
         return KM_OK;
     size_t cnt = (size_t)n;
-    int h5 = any_calls_h5(&w->ds_time, 1, cnt) || any_calls_h5(w->met, KM_RW_METRIC_COLS, cnt) ||
+    int h5 = w->made_metrics != 1 || any_calls_h5(&w->ds_time, 1, cnt) ||
+             any_calls_h5(w->met, KM_RW_METRIC_COLS, cnt) ||
              (w->save_frames &&
               (any_calls_h5(&w->ds_frame, 1, cnt) || any_calls_h5(&w->ds_cond, 1, cnt)));
     km_h5_quiet q; /* only when a chunk is written (km_result_writer_append_rows) */
@@ -305,6 +340,8 @@ km_status km_rw_flush_peaks(km_ctx *ctx, km_result_writer *w)
     size_t n = w->pn;
     if (n == 0)
         return KM_OK;
+    if (!km_rw_make_peaks(w))
+        return km_rw_h5fail(ctx, w->path, KM_ERR_IO, "cannot create /peaks");
     double *d = km_rw_scratch(ctx, w, n * sizeof(double));
     if (d == NULL)
         return KM_ERR_NOMEM;
@@ -406,6 +443,20 @@ km_status km_result_writer_set_bodymap(km_ctx *ctx, km_result_writer *w,
          (b->max == NULL || b->mean == NULL || b->coverage == NULL || b->excess == NULL ||
           b->spread == NULL)))
         return km_fail(ctx, KM_ERR_INVALID, "result writer: bad body map");
+    const int32_t ny = b->ny, nx = b->nx;
+    const km_rw_map maps[] = {
+        {"pressure", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, ny, nx, b->max, w->units,
+         "maximum pressed value deposited in the cell (NaN if never)"},
+        {"mean", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, ny, nx, b->mean, w->units,
+         "mean pressed value deposited in the cell (NaN if never)"},
+        {"coverage", H5T_STD_I32LE, H5T_NATIVE_INT32, ny, nx, b->coverage, "1",
+         "contact passes over the cell"},
+        {"excess", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, ny, nx, b->excess, w->units,
+         "candidate map: mean over covering passes of the pass-max local excess"},
+        {"spread", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, ny, nx, b->spread, w->units,
+         "standard deviation (ddof 1) over covering passes of the pass-max local "
+         "excess; NaN under 2 passes"},
+    };
     hid_t g = H5Gcreate2(w->file, "bodymap", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
     int ok = g >= 0 && km_rw_attr_f64(w, g, "x_pitch_mm", b->x_pitch_mm) &&
              km_rw_attr_f64(w, g, "y_pitch_mm", b->y_pitch_mm) &&
@@ -416,23 +467,7 @@ km_status km_result_writer_set_bodymap(km_ctx *ctx, km_result_writer *w,
                         "mm", "body y of the cell centres") &&
              km_rw_write_axis(w, g, "x_mm", H5T_IEEE_F64LE, b->nx, 0.0, b->x_pitch_mm, "mm",
                         "body x of the cell centres") &&
-             km_rw_write_2d(w, g, "pressure", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, b->ny, b->nx,
-                      b->max, w->units, "maximum pressed value deposited in the cell (NaN if never)",
-                      "y_mm", "x_mm") &&
-             km_rw_write_2d(w, g, "mean", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, b->ny, b->nx,
-                      b->mean, w->units, "mean pressed value deposited in the cell (NaN if never)",
-                      "y_mm", "x_mm") &&
-             km_rw_write_2d(w, g, "coverage", H5T_STD_I32LE, H5T_NATIVE_INT32, b->ny, b->nx,
-                      b->coverage, "1", "contact passes over the cell", "y_mm", "x_mm") &&
-             km_rw_write_2d(w, g, "excess", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, b->ny, b->nx,
-                      b->excess, w->units,
-                      "candidate map: mean over covering passes of the pass-max local excess",
-                      "y_mm", "x_mm") &&
-             km_rw_write_2d(w, g, "spread", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, b->ny, b->nx,
-                      b->spread, w->units,
-                      "standard deviation (ddof 1) over covering passes of the pass-max local "
-                      "excess; NaN under 2 passes",
-                      "y_mm", "x_mm");
+             km_rw_write_maps(w, g, maps, sizeof maps / sizeof *maps, "y_mm", "x_mm");
     km_rw_close_h(&g, H5Gclose);
     if (!ok)
         return km_rw_h5fail(ctx, w->path, KM_ERR_IO, "cannot write /bodymap");

@@ -138,8 +138,6 @@ static km_status write_tables(km_ctx *ctx, km_result_writer *w)
     w->g_frames = H5Gcreate2(w->file, "frames", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
     if (w->g_params < 0 || w->g_frames < 0)
         return km_rw_h5fail(ctx, w->path, KM_ERR_IO, "cannot create the groups");
-    if (!km_rw_make_fixed_tables(w))
-        return km_rw_h5fail(ctx, w->path, KM_ERR_IO, "cannot create /metrics and /peaks");
     if (!km_rw_write_grid_axes(w, w->g_frames, w->rows, w->cols))
         return km_rw_h5fail(ctx, w->path, KM_ERR_IO, "cannot create /frames");
     if (!w->save_frames)

@@ -99,8 +99,10 @@ typedef struct km_result_table {
 /* A table written once: its n rows. */
 km_status km_result_writer_set_table(km_ctx *ctx, km_result_writer *w, const km_result_table *t,
                                      const void *rows, size_t n);
-/* A table that grows during the run: created now (empty), rows appended
- * with km_result_writer_append_rows(*id), the count written at commit.
+/* A table that grows during the run: declared now, its group and columns
+ * created at the first km_result_writer_append_rows(*id) (or, with no
+ * rows, at the end: result_writer_internal.h, km_rw_make_table), the count
+ * written at commit.
  * At most 4 per writer.  t must outlive the writer. */
 km_status km_result_writer_add_table(km_ctx *ctx, km_result_writer *w, const km_result_table *t,
                                      int *id);

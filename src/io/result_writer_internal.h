@@ -48,6 +48,7 @@ typedef struct km_rw_table {
     hid_t g;
     km_rw_col ds[KM_RW_MAX_COLS];
     int64_t n;
+    int made; /* 1: its group and columns exist; -1: making them failed */
 } km_rw_table;
 
 /* Filters of a table column: deflate (level COL_DEFLATE) alone, byte
@@ -70,6 +71,7 @@ struct km_result_writer {
     km_rw_col ds_time, ds_cond, ds_frame;
     km_rw_col met[KM_RW_METRIC_COLS];
     km_rw_col pk[KM_RW_PEAK_COLS];
+    int made_metrics, made_peaks; /* as km_rw_table.made */
     km_h5_deflater *defl;       /* the compressors of every column (one thread at a time) */
     /* a column's property lists by its filters (KM_RW_*), made once (km_rw_make_column) */
     hid_t col_dcpl[KM_RW_FILTER_SETS], col_dapl;
@@ -129,11 +131,32 @@ int km_rw_finish_columns(km_result_writer *w);
 int km_rw_write_2d(km_result_writer *w, hid_t g, const char *name, hid_t ftype, hid_t mtype,
                     int32_t ny, int32_t nx, const void *data, const char *units,
                     const char *desc, const char *ydim, const char *xdim);
+/* A fixed 2-D dataset [ny, nx] of data (memory type mtype), for
+ * km_rw_write_maps. */
+typedef struct km_rw_map {
+    const char *name;
+    hid_t ftype, mtype;
+    int32_t ny, nx;
+    const void *data;
+    const char *units, *desc;
+} km_rw_map;
+#define KM_RW_MAX_MAPS 8
+/* n (at most KM_RW_MAX_MAPS) maps in g, as km_rw_write_2d writes each, their
+ * dimensions the scales ydim and xdim of g, which must be new (no dataset
+ * attached yet): attached all at once (result_h5.c, attach_maps). */
+int km_rw_write_maps(km_result_writer *w, hid_t g, const km_rw_map *maps, size_t n,
+                     const char *ydim, const char *xdim);
 hid_t km_rw_make_group(hid_t loc, const char *name, int track_order);
 hid_t km_rw_table_group(hid_t loc, const char *name);
 void *km_rw_scratch(km_ctx *ctx, km_result_writer *w, size_t bytes);
-/* Create /metrics and /peaks (result_tables.c). */
-int km_rw_make_fixed_tables(km_result_writer *w);
+/* Create /metrics, /peaks or a growing table at its first append (or at
+ * the end when it has none), not in km_result_writer_create: there two
+ * sessions on two threads both need HDF5's global lock at once, during the
+ * frames rarely (bench/README.md "Session 32 (pipe3)").  1 once made
+ * (result_tables.c). */
+int km_rw_make_metrics(km_result_writer *w);
+int km_rw_make_peaks(km_result_writer *w);
+int km_rw_make_table(km_result_writer *w, km_rw_table *g);
 /* Write the n rows of the growing tables at commit, and close them. */
 int km_rw_count_tables(km_result_writer *w);
 void km_rw_close_tables(km_result_writer *w);

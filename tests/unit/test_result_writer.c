@@ -3,6 +3,7 @@
 #include <criterion/criterion.h>
 #include <dirent.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 #include <hdf5_hl.h>
 
 #include "io/result_writer.h"
+#include "io/result_writer_internal.h"
 #include "test_util.h"
 
 static km_ctx *ctx;
@@ -374,4 +376,152 @@ Test(result_writer, attributes_share_space_and_type)
     cr_assert_str_eq(buf, "text");
     H5Gclose(g);
     H5Fclose(f);
+}
+
+/* The tables are created at their first append, not by create (where two
+ * sessions on two threads both need HDF5's lock at once): /metrics at the
+ * first frames, /peaks at the first flush of the peak buffer, a growing
+ * table at its first rows; a table never appended to still at the end,
+ * empty, with its columns in their order. */
+typedef struct {
+    int64_t id;
+    double v;
+} lazy_row;
+static const km_result_col LAZY_COLS[] = {
+    {"id", KM_COL_I64, "", "row", offsetof(lazy_row, id)},
+    {"v", KM_COL_F64, "mm", "value", offsetof(lazy_row, v)},
+};
+static const km_result_table LAZY_T = {"lazy", LAZY_COLS, 2, sizeof(lazy_row), "n_lazy"};
+static const km_result_table LAZY_E = {"empty", LAZY_COLS, 2, sizeof(lazy_row), "n_empty"};
+
+static int has(const km_result_writer *w, const char *name)
+{
+    return H5Lexists(w->file, name, H5P_DEFAULT) > 0;
+}
+
+Test(result_writer, tables_made_at_their_first_append)
+{
+    km_result_writer *w = NULL;
+    int id = -1, id_e = -1;
+    double t = 0.5;
+    km_metrics m;
+    float maps[12] = {0};
+    km_peak pk = {1, 2, 1.25, 2.5, 9.0f, 4.0f, 3, 0};
+    lazy_row row = {7, 2.5};
+    memset(&m, 0, sizeof m);
+    cr_assert_eq(make(&w, 0, 0), KM_OK);
+    cr_assert_eq(km_result_writer_add_table(ctx, w, &LAZY_T, &id), KM_OK);
+    cr_assert_eq(km_result_writer_add_table(ctx, w, &LAZY_E, &id_e), KM_OK);
+    cr_expect(!has(w, "metrics") && !has(w, "peaks") && !has(w, "lazy") && !has(w, "empty"),
+              "tables made by create");
+    cr_assert_eq(km_result_writer_append_frames(ctx, w, &t, &m, NULL, 1), KM_OK);
+    cr_assert_eq(km_result_writer_append_peaks(ctx, w, 0, t, &pk, 1), KM_OK);
+    cr_expect(has(w, "metrics") && !has(w, "peaks"), "/peaks before its first flush");
+    cr_assert_eq(km_result_writer_append_rows(ctx, w, id, &row, 1), KM_OK);
+    cr_expect(has(w, "lazy") && !has(w, "empty"));
+    cr_assert_eq(km_result_writer_set_maps(ctx, w, maps, maps), KM_OK);
+    cr_assert_eq(km_result_writer_commit(ctx, w), KM_OK, "%s", km_ctx_last_error(ctx));
+    km_result_writer_free(w);
+
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    cr_assert_geq(f, 0);
+    cr_expect_eq(length_of(f, "metrics/flags"), 1);
+    cr_expect_eq(length_of(f, "peaks/track"), 1);
+    cr_expect_eq(length_of(f, "lazy/v"), 1);
+    cr_expect_eq(length_of(f, "empty/v"), 0);
+    hid_t g = H5Gopen2(f, "empty", H5P_DEFAULT);
+    char name[8] = "";
+    cr_assert_geq(g, 0);
+    cr_expect_gt(H5Lget_name_by_idx(g, ".", H5_INDEX_CRT_ORDER, H5_ITER_INC, 0, name,
+                                    sizeof name, H5P_DEFAULT), 0);
+    cr_expect_str_eq(name, "id");
+    int64_t n = -1;
+    hid_t a = H5Aopen(g, "n_empty", H5P_DEFAULT);
+    cr_assert(a >= 0 && H5Aread(a, H5T_NATIVE_INT64, &n) >= 0);
+    cr_expect_eq(n, 0);
+    H5Aclose(a);
+    H5Gclose(g);
+    H5Fclose(f);
+}
+
+/* The body map's five maps get their scales as H5DSattach_scale would
+ * attach them (written at once: result_h5.c, attach_maps): y_mm on
+ * dimension 0 and x_mm on 1 of each, each scale's references in the
+ * maps' order. */
+typedef struct {
+    int n;
+} seen_refs;
+
+static herr_t seen_one(hid_t ds, unsigned dim, hid_t scale, void *data)
+{
+    (void)ds;
+    (void)dim;
+    (void)scale;
+    ((seen_refs *)data)->n++;
+    return 0;
+}
+
+Test(result_writer, bodymap_scales_attached)
+{
+    km_result_writer *w = NULL;
+    float f[6] = {1, 2, 3, 4, 5, 6}, maps[12] = {0};
+    int32_t cov[6] = {1, 2, 3, 0, 1, 2};
+    km_result_bodymap b = {KM_MODE_ROLLER, 2, 3, 10.0, 2.0, 3.0, f, f, cov, f, f};
+    cr_assert_eq(make(&w, 0, 0), KM_OK);
+    cr_assert_eq(km_result_writer_set_maps(ctx, w, maps, maps), KM_OK);
+    cr_assert_eq(km_result_writer_set_bodymap(ctx, w, &b), KM_OK, "%s", km_ctx_last_error(ctx));
+    cr_assert_eq(km_result_writer_commit(ctx, w), KM_OK, "%s", km_ctx_last_error(ctx));
+    km_result_writer_free(w);
+
+    static const char *const names[5] = {"pressure", "mean", "coverage", "excess", "spread"};
+    hid_t f5 = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    hid_t g = H5Gopen2(f5, "bodymap", H5P_DEFAULT);
+    hid_t y = H5Dopen2(g, "y_mm", H5P_DEFAULT), x = H5Dopen2(g, "x_mm", H5P_DEFAULT);
+    cr_assert(f5 >= 0 && g >= 0 && y >= 0 && x >= 0);
+    for (int i = 0; i < 5; i++) {
+        hid_t d = H5Dopen2(g, names[i], H5P_DEFAULT);
+        cr_assert_geq(d, 0);
+        cr_expect_eq(H5DSis_attached(d, y, 0), 1, "%s", names[i]);
+        cr_expect_eq(H5DSis_attached(d, x, 1), 1, "%s", names[i]);
+        cr_expect_eq(H5DSis_attached(d, x, 0), 0, "%s", names[i]);
+        seen_refs s = {0};
+        cr_expect_eq(H5DSiterate_scales(d, 0, NULL, seen_one, &s), 0);
+        cr_expect_eq(H5DSiterate_scales(d, 1, NULL, seen_one, &s), 0);
+        cr_expect_eq(s.n, 2, "%s: one scale per dimension", names[i]);
+        H5Dclose(d);
+    }
+    /* REFERENCE_LIST: {map, dimension} in the maps' order. */
+    for (int k = 0; k < 2; k++) {
+        hid_t a = H5Aopen(k == 0 ? y : x, "REFERENCE_LIST", H5P_DEFAULT);
+        hid_t t = H5Tcreate(H5T_COMPOUND, sizeof(hobj_ref_t) + sizeof(int) + 4);
+        cr_assert(a >= 0 && t >= 0);
+        H5Tinsert(t, "dataset", 0, H5T_STD_REF_OBJ);
+        H5Tinsert(t, "dimension", sizeof(hobj_ref_t), H5T_NATIVE_INT);
+        unsigned char buf[5][sizeof(hobj_ref_t) + sizeof(int) + 4];
+        hid_t s = H5Aget_space(a);
+        cr_expect_eq(H5Sget_simple_extent_npoints(s), 5);
+        cr_assert_geq(H5Aread(a, t, buf), 0);
+        for (int i = 0; i < 5; i++) {
+            hobj_ref_t r;
+            int dim;
+            char name[32] = "";
+            memcpy(&r, buf[i], sizeof r);
+            memcpy(&dim, buf[i] + sizeof r, sizeof dim);
+            hid_t o = H5Rdereference2(g, H5P_DEFAULT, H5R_OBJECT, &r);
+            cr_assert_geq(o, 0);
+            H5Iget_name(o, name, sizeof name);
+            H5Oclose(o);
+            char want[32];
+            snprintf(want, sizeof want, "/bodymap/%s", names[i]);
+            cr_expect_str_eq(name, want);
+            cr_expect_eq(dim, k);
+        }
+        H5Sclose(s);
+        H5Tclose(t);
+        H5Aclose(a);
+    }
+    H5Dclose(x);
+    H5Dclose(y);
+    H5Gclose(g);
+    H5Fclose(f5);
 }
