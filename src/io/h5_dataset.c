@@ -158,3 +158,20 @@ km_status km_h5_check_chunk_size(km_ctx *ctx, size_t chunk_bytes, const km_read_
                        (double)chunk_bytes / 1048576.0, (double)budget / 1048576.0);
     return KM_OK;
 }
+
+int km_h5_read_block(hid_t d, hid_t mtype, int rank, const hsize_t *start, const hsize_t *count,
+                     void *out)
+{
+    hid_t fspace = H5Dget_space(d), mspace = H5Screate_simple(rank, count, NULL);
+    int ok = fspace >= 0 && mspace >= 0 &&
+             H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, count, NULL) >= 0 &&
+             H5Dread(d, mtype, mspace, fspace, H5P_DEFAULT, out) >= 0;
+    hid_t why = ok ? H5I_INVALID_HID : H5Eget_current_stack();
+    if (mspace >= 0)
+        H5Sclose(mspace);
+    if (fspace >= 0)
+        H5Sclose(fspace);
+    if (why >= 0)
+        H5Eset_current_stack(why);
+    return ok;
+}

@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "h5_times.h"
+#include "h5util.h"
 
 int km_h5_times_held(const km_h5_times *t, int64_t first, int64_t n)
 {
@@ -12,18 +13,7 @@ int km_h5_times_held(const km_h5_times *t, int64_t first, int64_t n)
 static int read_range(hid_t d, int64_t first, int64_t n, double *out)
 {
     hsize_t start = (hsize_t)first, count = (hsize_t)n;
-    hid_t fspace = H5Dget_space(d), mspace = H5Screate_simple(1, &count, NULL);
-    int ok = fspace >= 0 && mspace >= 0 &&
-             H5Sselect_hyperslab(fspace, H5S_SELECT_SET, &start, NULL, &count, NULL) >= 0 &&
-             H5Dread(d, H5T_NATIVE_DOUBLE, mspace, fspace, H5P_DEFAULT, out) >= 0;
-    hid_t why = ok ? H5I_INVALID_HID : H5Eget_current_stack(); /* closing clears it */
-    if (mspace >= 0)
-        H5Sclose(mspace);
-    if (fspace >= 0)
-        H5Sclose(fspace);
-    if (why >= 0)
-        H5Eset_current_stack(why);
-    return ok;
+    return km_h5_read_block(d, H5T_NATIVE_DOUBLE, 1, &start, &count, out);
 }
 
 int km_h5_times_read(km_h5_times *t, hid_t d, int64_t total, int64_t first, int64_t n,

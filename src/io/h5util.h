@@ -38,6 +38,11 @@ void km_h5_quiet_end(const km_h5_quiet *q);
  * "truncated file: eof = 1024, ..."), "" if none; then clears the stack.
  * buf gets at most cap-1 characters. */
 void km_h5_error_text(char *buf, size_t cap);
+/* The block of d at start, count (rank 1 to 3) read into out as mtype by
+ * H5Dread: 1 on success; 0 on failure, HDF5's error stack kept for
+ * km_h5_error_text (closing the dataspaces would clear it). */
+int km_h5_read_block(hid_t d, hid_t mtype, int rank, const hsize_t *start, const hsize_t *count,
+                     void *out);
 
 /* Scalar attributes on obj (file, group or dataset), replacing one of the
  * same name.  Strings are variable-length UTF-8 (what h5py writes).

@@ -84,16 +84,5 @@ int km_session_h5_read(hid_t frames, int rct, int64_t t0, int64_t n, int32_t row
     if (rct)
         return km_session_rct_read(frames, t0, n, rows, cols, out);
     hsize_t start[3] = {(hsize_t)t0, 0, 0}, count[3] = {(hsize_t)n, (hsize_t)rows, (hsize_t)cols};
-    hid_t fspace = H5Dget_space(frames), mspace = H5Screate_simple(3, count, NULL);
-    int bad = fspace < 0 || mspace < 0 ||
-              H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, count, NULL) < 0 ||
-              H5Dread(frames, H5T_NATIVE_FLOAT, mspace, fspace, H5P_DEFAULT, out) < 0;
-    hid_t why = bad ? H5Eget_current_stack() : H5I_INVALID_HID; /* closing clears it */
-    if (mspace >= 0)
-        H5Sclose(mspace);
-    if (fspace >= 0)
-        H5Sclose(fspace);
-    if (why >= 0)
-        H5Eset_current_stack(why);
-    return bad ? -1 : 0;
+    return km_h5_read_block(frames, H5T_NATIVE_FLOAT, 3, start, count, out) ? 0 : -1;
 }

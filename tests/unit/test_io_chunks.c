@@ -431,23 +431,21 @@ Test(io_chunks, chunks_located_at_open)
  * test_io_session.c). */
 Test(io_chunks, file_truncated_after_open_refused)
 {
-    static const layout l = {1, 4, 64, 0, 0, 0, 0};
-    size_t n = (size_t)T * R * C;
-    float *data = malloc(n * sizeof *data), *a = malloc(n * sizeof *a);
+    static const layout cut = {1, 4, 64, 0, 0, 0, 0};
+    float *frames = malloc((size_t)T * R * C * sizeof *frames); /* written, then read into */
     char path[128];
-    cr_assert(data && a);
-    fill(data, n, 23u);
+    cr_assert_not_null(frames);
+    fill(frames, (size_t)T * R * C, 23u);
     snprintf(path, sizeof path, "%s/cut.h5", dir);
-    hid_t f = write_file(path, &l, data);
+    hid_t f = write_file(path, &cut, frames);
     hid_t d = H5Dopen2(f, "frames", H5P_DEFAULT);
     cr_assert(d >= 0);
     km_h5_chunks *c = km_h5_chunks_open(d, SIZE_MAX);
     cr_assert_not_null(c);
     cr_assert_eq(truncate(path, 2048), 0);
-    cr_expect_lt(km_h5_chunks_read(c, 0, T, a), 64, "a chunk past the end must be refused");
+    cr_expect_lt(km_h5_chunks_read(c, 0, T, frames), 64, "a chunk past the end must be refused");
     km_h5_chunks_free(c);
     H5Dclose(d);
     H5Fclose(f);
-    free(data);
-    free(a);
+    free(frames);
 }
