@@ -55,12 +55,10 @@ int km_session_rct_read(hid_t frames, int64_t t0, int64_t n, int32_t rows, int32
     size_t plane = (size_t)rows * (size_t)cols, len = (size_t)n;
     hsize_t start[3] = {0, 0, (hsize_t)t0}, count[3] = {(hsize_t)rows, (hsize_t)cols, (hsize_t)n};
     float *tmp = malloc(len * plane * sizeof *tmp);
-    hid_t fspace = H5Dget_space(frames), mspace = H5Screate_simple(3, count, NULL);
     int rc = -1;
 
-    if (tmp != NULL && fspace >= 0 && mspace >= 0 &&
-        H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, count, NULL) >= 0 &&
-        H5Dread(frames, H5T_NATIVE_FLOAT, mspace, fspace, H5P_DEFAULT, tmp) >= 0) {
+    /* km_h5_read_block keeps HDF5's error stack for the caller's message. */
+    if (tmp != NULL && km_h5_read_block(frames, H5T_NATIVE_FLOAT, 3, start, count, tmp)) {
         /* [R, C, n] -> [n, R, C], a few taxels' runs of n at a time */
         for (size_t p0 = 0; p0 < plane; p0 += 16) {
             size_t p1 = p0 + 16 < plane ? p0 + 16 : plane;
@@ -70,10 +68,6 @@ int km_session_rct_read(hid_t frames, int64_t t0, int64_t n, int32_t rows, int32
         }
         rc = 0;
     }
-    if (mspace >= 0)
-        H5Sclose(mspace);
-    if (fspace >= 0)
-        H5Sclose(fspace);
     free(tmp);
     return rc;
 }

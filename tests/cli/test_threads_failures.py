@@ -44,3 +44,24 @@ def test_damaged_chunk_mid_file(tmp_path, damaged, threads):
     assert r.returncode == 65, r.stderr
     assert r.stderr.strip() == f"knotmap: {bad}: frames {first}..{last}: /frames cannot be read (inflate() failed)"
     assert list(tmp_path.iterdir()) == []
+
+
+def test_damaged_chunk_time_last_names_hdf5s_reason(tmp_path):
+    # A session stored [R, C, T] (h5py time-last) with one damaged chunk: the
+    # chunk is refused by knotmap's decoder and read by HDF5, whose reason
+    # is in the message (it was "()": the dataspaces' closing cleared HDF5's
+    # error stack before the message was made).
+    import numpy as np
+    a = np.random.default_rng(3).random((8, 8, 400)).astype(np.float32) * 50
+    src = tmp_path / "rct.h5"
+    with h5py.File(src, "w") as f:
+        f.create_dataset("frames", data=a, chunks=(8, 8, 100), compression="gzip")
+        f["time"] = np.arange(400) / 100.0
+        info = f["frames"].id.get_chunk_info(2)
+    with open(src, "r+b") as g:
+        g.seek(info.byte_offset + info.size // 2)
+        g.write(b"\xff" * 64)
+    r = run("process", "-q", src, "--format", "session", "--pitch", "5", "--units", "kPa",
+            "--mode", "mat", "-o", tmp_path / "out.h5")
+    assert r.returncode == 65, r.stderr
+    assert r.stderr.strip().endswith("/frames cannot be read (inflate() failed)"), r.stderr
