@@ -50,7 +50,7 @@ static km_status raw_values(km_ctx *ctx, km_reader *r, km_array *a, size_t bytes
     return km_mat_src_read(ctx, &a->src, a->raw, bytes, a->at, what);
 }
 
-km_status km_array_frames(km_ctx *ctx, km_reader *r, km_array *a, int64_t first, int64_t n, float *frames)
+static km_status array_frames(km_ctx *ctx, km_reader *r, km_array *a, int64_t first, int64_t n, float *frames)
 {
     size_t R = (size_t)a->R, C = (size_t)a->C, es = km_mat_type_size(a->type);
     size_t frame_bytes = R * C * es;
@@ -82,5 +82,24 @@ km_status km_array_frames(km_ctx *ctx, km_reader *r, km_array *a, int64_t first,
         }
         done += k;
     }
+    return KM_OK;
+}
+
+km_status km_array_read(km_ctx *ctx, km_reader *r, km_array *a, float *frames, double *times, int64_t max_frames,
+                        int64_t *n_read)
+{
+    int64_t n = a->T - a->next;
+    km_status st;
+    *n_read = 0;
+    if (n > max_frames)
+        n = max_frames;
+    if (n <= 0)
+        return KM_OK;
+    if ((st = array_frames(ctx, r, a, a->next, n, frames)) != KM_OK)
+        return st;
+    for (int64_t i = 0; times != NULL && i < n; i++)
+        times[i] = a->time != NULL ? a->time[a->next + i] : (double)(a->next + i) / r->info.frame_rate_hz;
+    a->next += n;
+    *n_read = n;
     return KM_OK;
 }

@@ -53,10 +53,12 @@ typedef struct km_array {
     int swap;
     int64_t T, R, C, st, sr, sc;
     const unsigned char *inline_values; /* values held in a MAT tag, else NULL */
+    const double *time;    /* T times in seconds, or NULL: from the reader's rate */
     const char *name;      /* for messages: the variable */
     uint64_t at;           /* for messages: the element's byte */
     mat_src src;           /* state: the stream, the raw values */
     int started, whole;
+    int64_t next;          /* the next frame to deliver */
     unsigned char *raw;
     size_t raw_cap;
 } km_array;
@@ -65,9 +67,10 @@ struct km_reader;
 /* Does the array stream (time the slowest axis, frames whole in order)?  Else
    km_array_frames reads it whole at the first call. */
 int km_array_streams(const km_array *a);
-/* Frames first .. first + n - 1, in order across calls, as row-major floats. */
-km_status km_array_frames(km_ctx *ctx, struct km_reader *r, km_array *a, int64_t first, int64_t n,
-                          float *frames);
+/* The reader's read (km_reader_ops.read's contract): the next frames, in order,
+   as row-major floats, and their times. */
+km_status km_array_read(km_ctx *ctx, struct km_reader *r, km_array *a, float *frames, double *times,
+                        int64_t max_frames, int64_t *n_read);
 void km_array_close(struct km_reader *r, km_array *a);
 
 /* A 32-bit word in the file's byte order (swap: big-endian file). */

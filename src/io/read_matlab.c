@@ -32,7 +32,7 @@ typedef struct mat_impl {
     size_t n_vars;
     mat_var frames;
     int time_first;        /* frames(t, r, c) rather than frames(r, c, t) */
-    int64_t n_frames, next;
+    int64_t n_frames;
     double *time;          /* n_frames seconds, or NULL: times from the rate */
     km_array arr;          /* the frames' values */
 } mat_impl;
@@ -422,6 +422,7 @@ km_status km_open_matlab(km_ctx *ctx, km_reader *r, const km_read_options *opt)
     a->sr = m->time_first ? a->T : 1;
     a->sc = m->time_first ? a->T * a->R : a->R;
     a->inline_values = v->is_small ? v->small : NULL;
+    a->time = m->time;
     a->name = v->name;
     a->at = v->elem_off;
     if (!km_array_streams(a) && m->frames.bytes > km_read_max_memory(opt))
@@ -442,19 +443,5 @@ km_status km_open_matlab(km_ctx *ctx, km_reader *r, const km_read_options *opt)
 static km_status mat_read(km_ctx *ctx, km_reader *r, float *frames, double *times, int64_t max_frames,
                           int64_t *n_read)
 {
-    mat_impl *m = r->impl;
-    int64_t n = m->n_frames - m->next;
-    km_status st;
-    *n_read = 0;
-    if (n > max_frames)
-        n = max_frames;
-    if (n <= 0)
-        return KM_OK;
-    if ((st = km_array_frames(ctx, r, &m->arr, m->next, n, frames)) != KM_OK)
-        return st;
-    for (int64_t i = 0; times != NULL && i < n; i++)
-        times[i] = m->time != NULL ? m->time[m->next + i] : (double)(m->next + i) / r->info.frame_rate_hz;
-    m->next += n;
-    *n_read = n;
-    return KM_OK;
+    return km_array_read(ctx, r, &((mat_impl *)r->impl)->arr, frames, times, max_frames, n_read);
 }

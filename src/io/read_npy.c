@@ -22,7 +22,6 @@
 typedef struct npy_impl {
     FILE *f;
     km_array arr;
-    int64_t n_frames, next;
 } npy_impl;
 
 static void npy_close(km_reader *r)
@@ -40,21 +39,7 @@ static void npy_close(km_reader *r)
 static km_status npy_read(km_ctx *ctx, km_reader *r, float *frames, double *times, int64_t max_frames,
                           int64_t *n_read)
 {
-    npy_impl *p = r->impl;
-    int64_t n = p->n_frames - p->next;
-    km_status st;
-    *n_read = 0;
-    if (n > max_frames)
-        n = max_frames;
-    if (n <= 0)
-        return KM_OK;
-    if ((st = km_array_frames(ctx, r, &p->arr, p->next, n, frames)) != KM_OK)
-        return st;
-    for (int64_t i = 0; times != NULL && i < n; i++)
-        times[i] = (double)(p->next + i) / r->info.frame_rate_hz;
-    p->next += n;
-    *n_read = n;
-    return KM_OK;
+    return km_array_read(ctx, r, &((npy_impl *)r->impl)->arr, frames, times, max_frames, n_read);
 }
 
 static const km_reader_ops npy_ops = {npy_read, npy_close};
@@ -234,7 +219,6 @@ static km_status open_npy(km_ctx *ctx, km_reader *r, npy_impl *p, const km_read_
     a->swap = swap;
     a->name = "the array";
     a->at = off;
-    p->n_frames = a->T;
     r->info.n_frames = a->T;
     if ((st = km_reader_add_header(ctx, r, "npy_header", *h)) != KM_OK ||
         (st = km_reader_apply_options(ctx, r, opt)) != KM_OK)

@@ -31,3 +31,32 @@ def run_ok(*args, **kwargs):
     r = run(*args, **kwargs)
     assert r.returncode == 0, r.stderr
     return r
+
+
+def refused(out_dir, path, code, *words):
+    """`process PATH` fails with exit `code`, names the file and each of `words` on
+    stderr, and leaves no output."""
+    out = Path(out_dir) / "refused.h5"
+    r = run("process", "-q", path, "-o", out)
+    assert r.returncode == code, r.stderr
+    assert str(path) in r.stderr
+    for w in words:
+        assert w in r.stderr, r.stderr
+    assert not out.exists()
+    return r
+
+
+def assert_same_results(a, b):
+    """Two results hold equal tables, body map and frames, dataset for dataset."""
+    import h5py
+    import numpy as np
+    with h5py.File(a) as fa, h5py.File(b) as fb:
+        compared = 0
+        for group in ("peaks", "metrics", "tracks", "candidates", "bodymap", "frames"):
+            for k, db in fb[group].items():
+                if isinstance(db, h5py.Dataset):
+                    assert np.array_equal(fa[group][k][()], db[()], equal_nan=True), (group, k)
+                    compared += 1
+        assert compared > 20
+        assert np.array_equal(fa["session/time"][()], fb["session/time"][()])
+        return fa.attrs["source_format"]

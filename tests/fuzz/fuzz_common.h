@@ -191,4 +191,17 @@ done:
     return total;
 }
 
+/* The array formats (MAT-file, .npy): the first byte's low two bits select
+   the time axis (from the file, first, last), the rest is the file. */
+static inline void km_fuzz_array(const uint8_t *data, size_t size, km_format format)
+{
+    km_read_options opt;
+    if (size < 1)
+        return;
+    km_read_options_default(&opt);
+    opt.format = format;
+    opt.time_axis = (data[0] & 3) == 1 ? 0 : (data[0] & 3) == 2 ? 1 : -1;
+    km_fuzz_drain(km_fuzz_file(data + 1, size - 1), &opt);
+}
+
 #endif

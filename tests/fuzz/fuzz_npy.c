@@ -1,19 +1,12 @@
 /* Fuzz target: the .npy reader (read_npy.c: the header dict, the layouts
- * of array_read.c) on arbitrary bytes.  The
- * first byte's low two bits select --time-axis (from the file, first, last);
- * the rest is the file. */
+ * of array_read.c) on
+ * arbitrary bytes; the first byte selects --time-axis (fuzz_common.h). */
 #include "fuzz_common.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    km_read_options opt;
-    if (size < 1)
-        return 0;
-    km_read_options_default(&opt);
-    opt.format = KM_FORMAT_NPY;
-    opt.time_axis = (data[0] & 3) == 1 ? 0 : (data[0] & 3) == 2 ? 1 : -1;
-    km_fuzz_drain(km_fuzz_file(data + 1, size - 1), &opt);
+    km_fuzz_array(data, size, KM_FORMAT_NPY);
     return 0;
 }
