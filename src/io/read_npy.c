@@ -202,9 +202,9 @@ static km_status open_npy(km_ctx *ctx, km_reader *r, npy_impl *p, const km_read_
         return st;
     if (a->T == 0)
         return km_fail(ctx, KM_ERR_FORMAT, "no frames: shape with 0 frames");
-    uint64_t need = (uint64_t)a->T * (uint64_t)a->R * (uint64_t)a->C * km_mat_type_size(type);
-    if (need / km_mat_type_size(type) / (uint64_t)a->T != (uint64_t)a->R * (uint64_t)a->C ||
-        need > (uint64_t)sb.st_size - off)
+    uint64_t frame = (uint64_t)a->R * (uint64_t)a->C * km_mat_type_size(type); /* R x C within the caps */
+    uint64_t need = (uint64_t)a->T <= UINT64_MAX / frame ? (uint64_t)a->T * frame : UINT64_MAX;
+    if (need > (uint64_t)sb.st_size - off)
         return km_fail(ctx, KM_ERR_FORMAT, "shape declares %llu bytes of values; the file holds %llu after "
                                            "its header (truncated file?)",
                        (unsigned long long)need, (unsigned long long)((uint64_t)sb.st_size - off));

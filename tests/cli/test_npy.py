@@ -92,6 +92,9 @@ def test_refusals(tmp_path):
     head = b"{'descr': '<f4', 'fortran_order': False, 'shape': (100000, 10000, 10), }"
     big.write_bytes(b"\x93NUMPY\x01\x00" + len(head).to_bytes(2, "little") + head + b"\0" * 64)
     refused(tmp_path, big, 65, "truncated")
+    head = b"{'descr': '<f8', 'fortran_order': False, 'shape': (2305843009213693953, 4, 4), }"
+    big.write_bytes(b"\x93NUMPY\x01\x00" + len(head).to_bytes(2, "little") + head + b"\0" * 64)
+    refused(tmp_path, big, 65, "truncated")         # T x R x C x 8 beyond 64 bits, not wrapped
     c = tmp_path / "c.npy"
     np.save(c, a.astype("c8"))
     refused(tmp_path, c, 69, "'<c8'", "float32")
