@@ -182,10 +182,6 @@ static km_status open_npy(km_ctx *ctx, km_reader *r, npy_impl *p, const km_read_
     int fortran = fo != NULL && strncmp(fo, "True", 4) == 0;
     if (fo == NULL || (!fortran && strncmp(fo, "False", 5) != 0))
         return km_fail(ctx, KM_ERR_FORMAT, "header: fortran_order is not True or False");
-    int64_t s[3]; /* strides of the stored dimensions, in values */
-    s[0] = fortran ? 1 : d[1] * (nd == 3 ? d[2] : 1);
-    s[1] = fortran ? d[0] : (nd == 3 ? d[2] : 1);
-    s[2] = fortran ? d[0] * d[1] : 1;
     km_array *a = &p->arr;
     int first = 1;
     if (nd == 3) {
@@ -195,9 +191,6 @@ static km_status open_npy(km_ctx *ctx, km_reader *r, npy_impl *p, const km_read_
     a->T = nd == 2 ? 1 : first ? d[0] : d[2];
     a->R = nd == 3 && first ? d[1] : d[0];
     a->C = nd == 3 && first ? d[2] : d[1];
-    a->st = nd == 2 ? a->R * a->C : first ? s[0] : s[2];
-    a->sr = nd == 3 && first ? s[1] : s[0];
-    a->sc = nd == 3 && first ? s[2] : s[1];
     if ((st = km_reader_set_geometry(ctx, r, a->R, a->C)) != KM_OK)
         return st;
     if (a->T == 0)
@@ -208,6 +201,14 @@ static km_status open_npy(km_ctx *ctx, km_reader *r, npy_impl *p, const km_read_
         return km_fail(ctx, KM_ERR_FORMAT, "shape declares %llu bytes of values; the file holds %llu after "
                                            "its header (truncated file?)",
                        (unsigned long long)need, (unsigned long long)((uint64_t)sb.st_size - off));
+    /* The values are in the file, so every product of dimensions below fits. */
+    int64_t s[3]; /* strides of the stored dimensions, in values */
+    s[0] = fortran ? 1 : d[1] * (nd == 3 ? d[2] : 1);
+    s[1] = fortran ? d[0] : (nd == 3 ? d[2] : 1);
+    s[2] = fortran ? d[0] * d[1] : 1;
+    a->st = nd == 2 ? a->R * a->C : first ? s[0] : s[2];
+    a->sr = nd == 3 && first ? s[1] : s[0];
+    a->sc = nd == 3 && first ? s[2] : s[1];
     if (!km_array_streams(a) && need > km_read_max_memory(opt))
         return km_fail(ctx, KM_ERR_LIMIT, "the array is stored with time not its slowest axis and is read "
                                           "whole: %llu bytes, beyond the memory budget (save it [T, R, C] "
