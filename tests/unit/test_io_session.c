@@ -728,6 +728,7 @@ Test(io_session, truncated_after_open)
     cr_assert_eq(km_session_writer_create(ctx, path, &info, NULL, 0, &w), KM_OK);
     cr_assert_eq(km_session_writer_append(ctx, w, frames, NULL, T), KM_OK);
     cr_assert_eq(km_session_writer_commit(ctx, w), KM_OK, "%s", km_ctx_last_error(ctx));
+    km_session_writer_free(w);
     km_read_options_default(&opt);
     cr_assert_eq(km_reader_open(ctx, path, &opt, &r), KM_OK, "%s", km_ctx_last_error(ctx));
     cr_assert_eq(km_reader_read(ctx, r, frames, NULL, 10, &n), KM_OK);
