@@ -75,10 +75,9 @@ static km_status array_frames(km_ctx *ctx, km_reader *r, km_array *a, int64_t fi
         for (int64_t f = 0; f < k; f++) {
             float *out = frames + (size_t)(done + f) * R * C;
             int64_t t = base + (t0 + f) * a->st;
-            for (size_t i = 0; i < R; i++)
-                for (size_t j = 0; j < C; j++)
-                    out[i * C + j] = km_mat_elem_f(a->raw, (size_t)(t + (int64_t)i * a->sr + (int64_t)j * a->sc),
-                                                   a->type, a->swap);
+            for (size_t i = 0; i < R; i++) /* a row: C values, sc apart */
+                km_mat_run_f(a->raw, (size_t)(t + (int64_t)i * a->sr), (size_t)a->sc, C, a->type, a->swap,
+                             out + i * C);
         }
         done += k;
     }

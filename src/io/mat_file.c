@@ -49,7 +49,7 @@ double km_mat_elem(const unsigned char *p, size_t i, uint32_t t, int swap)
 
 /* The same element as a float, converted once (an int64 or uint64 directly,
    not through double). */
-float km_mat_elem_f(const unsigned char *p, size_t i, uint32_t t, int swap)
+static float elem_f(const unsigned char *p, size_t i, uint32_t t, int swap)
 {
     if (t == MI_INT64 || t == MI_UINT64) {
         unsigned char b[8];
@@ -66,6 +66,37 @@ float km_mat_elem_f(const unsigned char *p, size_t i, uint32_t t, int swap)
     }
     return (float)km_mat_elem(p, i, t, swap);
 }
+
+/* One typed loop per stored type in the file's byte order: the value read
+   with memcpy and converted once, as elem_f converts it. */
+#define RUN_AS(type)                                                                       \
+    for (size_t k = 0; k < n; k++) {                                                       \
+        type v;                                                                            \
+        memcpy(&v, p + (i0 + k * step) * sizeof v, sizeof v);                              \
+        out[k] = (float)v;                                                                 \
+    }                                                                                      \
+    return
+
+void km_mat_run_f(const unsigned char *p, size_t i0, size_t step, size_t n, uint32_t t, int swap, float *out)
+{
+    if (!swap || km_mat_type_size(t) == 1)
+        switch (t) {
+        case MI_INT8: RUN_AS(int8_t);
+        case MI_UINT8: case MI_UTF8: RUN_AS(uint8_t);
+        case MI_INT16: RUN_AS(int16_t);
+        case MI_UINT16: case MI_UTF16: RUN_AS(uint16_t);
+        case MI_INT32: RUN_AS(int32_t);
+        case MI_UINT32: case MI_UTF32: RUN_AS(uint32_t);
+        case MI_SINGLE: RUN_AS(float);
+        case MI_DOUBLE: RUN_AS(double);
+        case MI_INT64: RUN_AS(int64_t);
+        case MI_UINT64: RUN_AS(uint64_t);
+        default: break;
+        }
+    for (size_t k = 0; k < n; k++) /* the other byte order: value by value */
+        out[k] = elem_f(p, i0 + k * step, t, swap);
+}
+#undef RUN_AS
 
 /* ---- streams ---- */
 
@@ -218,7 +249,7 @@ km_status km_mat_read_header(km_ctx *ctx, mat_src *s, int swap, mat_var *v)
 {
     uint64_t at = v->elem_off, bytes;
     uint32_t type;
-    unsigned char buf[8 * MAT_MAX_DIMS], small[4];
+    unsigned char buf[8], small[4]; /* the array flags */
     int is_small;
     km_status st;
 

@@ -77,9 +77,11 @@ void km_array_close(struct km_reader *r, km_array *a);
 uint32_t km_mat_u32(const unsigned char *p, int swap);
 /* Bytes per value of an mi type; 0 for a type that holds no numbers. */
 size_t km_mat_type_size(uint32_t t);
-/* Value i of a run of type t, as a double / as a float converted once. */
+/* Value i of a run of type t, as a double. */
 double km_mat_elem(const unsigned char *p, size_t i, uint32_t t, int swap);
-float km_mat_elem_f(const unsigned char *p, size_t i, uint32_t t, int swap);
+/* n values of type t, values i0, i0 + step, ..., as floats converted once
+   (an integer directly, not through double). */
+void km_mat_run_f(const unsigned char *p, size_t i0, size_t step, size_t n, uint32_t t, int swap, float *out);
 /* Start a stream over the file's bytes [off, off + bytes), inflated when z. */
 km_status km_mat_src_begin(km_ctx *ctx, mat_src *s, FILE *f, uint64_t off, uint64_t bytes, int z);
 /* Exactly n bytes of the stream into buf (NULL: skip them); errors name the
