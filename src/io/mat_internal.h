@@ -30,6 +30,9 @@ typedef struct mat_var {
     uint64_t data_pos;     /* the real part's first byte in the element's content stream */
     unsigned char small[4]; /* the real part when it is a small data element */
     int is_small;
+    int swap;              /* values stored big-endian */
+    int row_major;         /* values in C order (a .npz array); else MATLAB's column-major */
+    char descr[16];        /* a .npz array's numpy type ('<f4'), for messages; "" in a MAT-file */
 } mat_var;
 
 typedef struct mat_src {   /* a byte stream: a file range, or its zlib inflation */
@@ -72,6 +75,53 @@ int km_array_streams(const km_array *a);
 km_status km_array_read(km_ctx *ctx, struct km_reader *r, km_array *a, float *frames, double *times,
                         int64_t max_frames, int64_t *n_read);
 void km_array_close(struct km_reader *r, km_array *a);
+
+/* ---- Named arrays (array_vars.c): the frames, time, mask and metadata of a
+   MAT-file's variables or a .npz archive's arrays, by one rule ---- */
+typedef struct km_varset {
+    const mat_var *v;
+    size_t n;
+    const char *noun;      /* "variable" or "array", for messages */
+    const char *hint;      /* how to name the frames in the writer's language */
+    int numpy;             /* numpy's convention: [T, R, C] on a tie; else MATLAB's (r, c, t) */
+    /* Array v's values, whole, into buf (v->bytes bytes). */
+    km_status (*values)(km_ctx *ctx, void *src, const mat_var *v, unsigned char *buf);
+    void *src;
+} km_varset;
+
+typedef struct km_orient {
+    int time_first;        /* time is the frames' first dimension */
+    int guessed;           /* from the longer end dimension: noted as assumed */
+    int64_t n_frames;
+} km_orient;
+
+/* "double", "uint8", "cell", ...; a .npz array's numpy type. */
+const char *km_var_class(const mat_var *v);
+int km_var_numeric(const mat_var *v);
+const mat_var *km_vars_find(const km_varset *s, const char *name);
+/* `frames`, else the only 3-D numeric array, else the only numeric matrix. */
+km_status km_vars_choose_frames(km_ctx *ctx, const km_varset *s, const mat_var **out);
+/* The time axis: the option, else `time`'s length, else the longer end
+   dimension (guessed); sets the reader's geometry. */
+km_status km_vars_orient(km_ctx *ctx, struct km_reader *r, const km_varset *s, const mat_var *f,
+                         const km_read_options *opt, km_orient *o);
+/* Scalars and strings become header entries; those named as the session's
+   attributes (docs/FORMAT.md 1.2) give the metadata. */
+km_status km_vars_read_scalars(km_ctx *ctx, struct km_reader *r, const km_varset *s);
+/* `time`: n_frames finite, non-decreasing seconds (NULL without it); gives
+   the rate when no scalar did. */
+km_status km_vars_read_time(km_ctx *ctx, struct km_reader *r, const km_varset *s, int64_t n_frames,
+                            double **time);
+km_status km_vars_read_mask(km_ctx *ctx, struct km_reader *r, const km_varset *s);
+/* The frames' dimensions, strides, type and byte order into a. */
+void km_vars_strides(km_array *a, const mat_var *f, const km_orient *o);
+
+/* A .npy header (read_npy.c) from the stream's start: v's class, type, byte
+   order, order, dimensions, value bytes and data_pos (the values' first
+   byte); *nd the stored count of dimensions; *text the header (to free).
+   size: the bytes the stream holds.  strict: refuse a type knotmap cannot
+   read (else v->cls 0). */
+km_status km_npy_header(km_ctx *ctx, mat_src *s, uint64_t size, mat_var *v, int *nd, char **text, int strict);
 
 /* A 32-bit word in the file's byte order (swap: big-endian file). */
 uint32_t km_mat_u32(const unsigned char *p, int swap);

@@ -1,0 +1,287 @@
+/* Frames and metadata from a file of named arrays: the variables of a
+ * MAT-file (read_matlab.c) or the arrays of a NumPy .npz archive
+ * (read_npz.c).  One rule for both (docs/FORMAT.md 1.8, 1.10): the frames
+ * are the array `frames`, else the only 3-D numeric one, else the only
+ * numeric matrix; `time` gives the times and the time axis; scalars and
+ * strings named as the session's attributes give the metadata; `mask` the
+ * valid taxels. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "mat_internal.h"
+#include "reader_internal.h"
+
+#define VARS_SMALL_BYTES (1 << 20) /* time, mask, scalars, strings: read whole at open */
+
+const char *km_var_class(const mat_var *v)
+{
+    static const char *const names[] = {"?", "cell", "struct", "object", "char", "sparse", "double",
+                                        "single", "int8", "uint8", "int16", "uint16", "int32",
+                                        "uint32", "int64", "uint64"};
+    if (v->descr[0] != '\0')
+        return v->descr;
+    return v->complex_ ? "complex" : v->cls < sizeof names / sizeof names[0] ? names[v->cls] : "function";
+}
+
+int km_var_numeric(const mat_var *v)
+{
+    return v->cls >= MX_DOUBLE && v->cls <= MX_UINT64 && !v->complex_;
+}
+
+const mat_var *km_vars_find(const km_varset *s, const char *name)
+{
+    for (size_t i = 0; i < s->n; i++)
+        if (strcmp(s->v[i].name, name) == 0)
+            return &s->v[i];
+    return NULL;
+}
+
+static void shape_text(const mat_var *v, char *buf, size_t cap)
+{
+    if (v->nd == 99)
+        snprintf(buf, cap, "%s, more than 3-D", km_var_class(v));
+    else if (v->nd == 3)
+        snprintf(buf, cap, "%llu x %llu x %llu %s", (unsigned long long)v->dims[0],
+                 (unsigned long long)v->dims[1], (unsigned long long)v->dims[2], km_var_class(v));
+    else
+        snprintf(buf, cap, "%llu x %llu %s", (unsigned long long)v->dims[0], (unsigned long long)v->dims[1],
+                 km_var_class(v));
+}
+
+km_status km_vars_choose_frames(km_ctx *ctx, const km_varset *s, const mat_var **out)
+{
+    const mat_var *v = km_vars_find(s, "frames"), *pick[2] = {NULL, NULL};
+    char list[512] = "", one[128];
+    size_t n3 = 0, n2 = 0;
+    if (v == NULL) {
+        for (size_t i = 0; i < s->n; i++) {
+            const mat_var *c = &s->v[i];
+            if (!km_var_numeric(c) || c->nd == 99)
+                continue;
+            if (c->nd == 3 && c->dims[2] > 1)
+                pick[0] = n3++ == 0 ? c : pick[0];
+            else if (c->dims[0] > 1 && c->dims[1] > 1)
+                pick[1] = n2++ == 0 ? c : pick[1];
+        }
+        v = n3 == 1 ? pick[0] : n3 == 0 && n2 == 1 ? pick[1] : NULL;
+    }
+    if (v == NULL) {
+        for (size_t i = 0; i < s->n; i++) {
+            shape_text(&s->v[i], one, sizeof one);
+            size_t len = strlen(list);
+            if (len + strlen(one) + 80 < sizeof list)
+                snprintf(list + len, sizeof list - len, "%s%s [%s]", len ? ", " : "", s->v[i].name, one);
+        }
+        return km_fail(ctx, KM_ERR_FORMAT, "no %s `frames`%s; the file holds %s (%s)", s->noun,
+                       n3 > 1 ? " and more than one 3-D array" : " and no single 3-D array",
+                       s->n ? list : "nothing", s->hint);
+    }
+    shape_text(v, one, sizeof one);
+    if (!km_var_numeric(v) || v->nd == 99)
+        return km_fail(ctx, v->nd == 99 || v->cls == MX_CHAR ? KM_ERR_FORMAT : KM_ERR_UNSUPPORTED,
+                       "%s %s is %s: frames are a real numeric array of 3 dimensions (or one frame of 2)",
+                       s->noun, v->name, one);
+    if (v->n == 0)
+        return km_fail(ctx, KM_ERR_FORMAT, "%s %s is empty (%s)", s->noun, v->name, one);
+    *out = v;
+    return KM_OK;
+}
+
+/* A small array's values, read whole (NULL and an error beyond
+   VARS_SMALL_BYTES). */
+static unsigned char *small_values(km_ctx *ctx, km_reader *r, const km_varset *s, const mat_var *v,
+                                   km_status *st)
+{
+    unsigned char *buf;
+    if (v->bytes > VARS_SMALL_BYTES) {
+        *st = km_fail(ctx, KM_ERR_LIMIT, "%s %s: %llu bytes, more than knotmap reads for it", s->noun, v->name,
+                      (unsigned long long)v->bytes);
+        return NULL;
+    }
+    buf = km_reader_alloc(r, (size_t)v->bytes + 1);
+    if (buf == NULL) {
+        *st = km_fail(ctx, KM_ERR_NOMEM, "out of memory for %s %s", s->noun, v->name);
+        return NULL;
+    }
+    *st = s->values(ctx, s->src, v, buf);
+    if (*st != KM_OK) {
+        km_reader_release(r, buf);
+        return NULL;
+    }
+    return buf;
+}
+
+/* A string's text: printable ASCII, '?' for the rest, ended at a NUL (numpy
+   pads a string to its array's width with NULs). */
+static void string_text(const mat_var *v, const unsigned char *b, char *text, size_t cap)
+{
+    size_t k;
+    for (k = 0; k < v->n && k + 1 < cap; k++) {
+        double c = km_mat_elem(b, k, v->type, v->swap);
+        if (c == 0)
+            break;
+        text[k] = c >= 0x20 && c < 0x7f ? (char)c : '?';
+    }
+    text[k] = '\0';
+}
+
+static km_status apply_number(km_ctx *ctx, km_reader *r, const km_varset *s, const mat_var *v, double x)
+{
+    static const char *const NUMBERS[] = {"frame_rate_hz", "row_pitch_mm", "col_pitch_mm",
+                                          "roller_radius_mm", "saturation"};
+    double *dst[] = {&r->info.frame_rate_hz, &r->info.row_pitch_mm, &r->info.col_pitch_mm,
+                     &r->info.roller_radius_mm, &r->info.saturation};
+    for (size_t k = 0; k < sizeof NUMBERS / sizeof NUMBERS[0]; k++)
+        if (strcmp(v->name, NUMBERS[k]) == 0) {
+            if (!(isfinite(x) && x > 0))
+                return km_fail(ctx, KM_ERR_FORMAT, "%s %s = %g: expected a positive number", s->noun, v->name, x);
+            *dst[k] = x;
+        }
+    return KM_OK;
+}
+
+static km_status apply_string(km_ctx *ctx, km_reader *r, const km_varset *s, const mat_var *v, const char *text)
+{
+    if (strcmp(v->name, "units") == 0) {
+        if (!km_units_known(text))
+            return km_fail(ctx, KM_ERR_FORMAT, "%s units = '%s': expected kPa, mmHg, N/cm2 or raw", s->noun, text);
+        memcpy(r->info.units, text, strlen(text) + 1);
+    } else if (strcmp(v->name, "mode") == 0) {
+        if (strcmp(text, "mat") != 0 && strcmp(text, "roller") != 0)
+            return km_fail(ctx, KM_ERR_FORMAT, "%s mode = '%s': expected mat or roller", s->noun, text);
+        r->info.mode = strcmp(text, "roller") == 0 ? KM_MODE_ROLLER : KM_MODE_MAT;
+    }
+    return KM_OK;
+}
+
+km_status km_vars_read_scalars(km_ctx *ctx, km_reader *r, const km_varset *s)
+{
+    km_status st = KM_OK;
+    for (size_t i = 0; i < s->n && st == KM_OK; i++) {
+        const mat_var *v = &s->v[i];
+        char text[260];
+        unsigned char *b;
+        size_t es = km_mat_type_size(v->type);
+        if (v->nd == 99 || v->complex_ || !(km_var_numeric(v) ? v->n == 1 : v->cls == MX_CHAR && v->n < 256) ||
+            es == 0)
+            continue;
+        if ((b = small_values(ctx, r, s, v, &st)) == NULL)
+            return st;
+        if (km_var_numeric(v)) {
+            double x = km_mat_elem(b, 0, v->type, v->swap);
+            snprintf(text, sizeof text, "%.17g", x);
+            st = apply_number(ctx, r, s, v, x);
+        } else {
+            string_text(v, b, text, sizeof text);
+            st = apply_string(ctx, r, s, v, text);
+        }
+        km_reader_release(r, b);
+        if (st == KM_OK)
+            st = km_reader_add_header(ctx, r, v->name, text);
+    }
+    return st;
+}
+
+km_status km_vars_orient(km_ctx *ctx, km_reader *r, const km_varset *s, const mat_var *f,
+                         const km_read_options *opt, km_orient *o)
+{
+    const mat_var *t = km_vars_find(s, "time");
+    uint64_t d0 = f->dims[0], d2 = f->dims[2];
+    int64_t tn = t != NULL && km_var_numeric(t) && t->nd == 2 && (t->dims[0] == 1 || t->dims[1] == 1) ? (int64_t)t->n
+                                                                                                     : -1;
+    int t0 = tn >= 0 && (uint64_t)tn == d0, t2 = tn >= 0 && (uint64_t)tn == d2;
+    o->guessed = 0;
+    if (f->nd == 2) {
+        o->time_first = 0;
+        d2 = 1;
+    } else if (opt->time_axis >= 0) {
+        o->time_first = opt->time_axis == 0;
+    } else if (t0 || t2) { /* the time vector's length; both: the writer's own order */
+        o->time_first = t0 && t2 ? s->numpy : t0;
+    } else {
+        o->time_first = d0 > d2 || (d0 == d2 && s->numpy);
+        o->guessed = 1;
+    }
+    o->n_frames = (int64_t)(o->time_first ? d0 : d2);
+    if (t != NULL && tn != o->n_frames)
+        return km_fail(ctx, KM_ERR_FORMAT, "%s time has %lld values but frames has %lld frames (%s)", s->noun,
+                       (long long)(t != NULL ? (int64_t)t->n : 0), (long long)o->n_frames,
+                       s->numpy ? (o->time_first ? "[T, R, C]" : "[R, C, T]")
+                                    : (o->time_first ? "frames(t, r, c)" : "frames(r, c, t)"));
+    return o->time_first ? km_reader_set_geometry(ctx, r, (int64_t)f->dims[1], (int64_t)f->dims[2])
+                         : km_reader_set_geometry(ctx, r, (int64_t)f->dims[0], (int64_t)f->dims[1]);
+}
+
+km_status km_vars_read_time(km_ctx *ctx, km_reader *r, const km_varset *s, int64_t n_frames, double **time)
+{
+    const mat_var *t = km_vars_find(s, "time");
+    km_status st = KM_OK;
+    unsigned char *b;
+    double *tm;
+    *time = NULL;
+    if (t == NULL)
+        return KM_OK;
+    if ((b = small_values(ctx, r, s, t, &st)) == NULL)
+        return st;
+    tm = km_reader_alloc(r, (size_t)n_frames * sizeof *tm);
+    if (tm == NULL)
+        st = km_fail(ctx, KM_ERR_NOMEM, "out of memory for the times");
+    for (int64_t i = 0; st == KM_OK && i < n_frames; i++) {
+        tm[i] = km_mat_elem(b, (size_t)i, t->type, t->swap);
+        if (!isfinite(tm[i]) || (i > 0 && tm[i] < tm[i - 1]))
+            st = km_fail(ctx, KM_ERR_FORMAT, "time(%lld) = %g is %s (times must be finite and non-decreasing)",
+                         (long long)i + 1, tm[i], isfinite(tm[i]) ? "smaller than the one before" : "not finite");
+    }
+    km_reader_release(r, b);
+    if (st != KM_OK) {
+        km_reader_release(r, tm);
+        return st;
+    }
+    if (r->info.frame_rate_hz == 0 && n_frames > 1 && tm[n_frames - 1] > tm[0])
+        r->info.frame_rate_hz = (double)(n_frames - 1) / (tm[n_frames - 1] - tm[0]);
+    *time = tm;
+    return KM_OK;
+}
+
+km_status km_vars_read_mask(km_ctx *ctx, km_reader *r, const km_varset *s)
+{
+    const mat_var *v = km_vars_find(s, "mask");
+    km_status st = KM_OK;
+    unsigned char *b;
+    int64_t R = r->info.rows, C = r->info.cols, n_valid = 0;
+    if (v == NULL)
+        return KM_OK;
+    if (!km_var_numeric(v) || v->nd != 2 || v->dims[0] != (uint64_t)R || v->dims[1] != (uint64_t)C)
+        return km_fail(ctx, KM_ERR_FORMAT, "%s mask is %llu x %llu %s but frames are %lld x %lld", s->noun,
+                       (unsigned long long)v->dims[0], (unsigned long long)v->dims[1], km_var_class(v),
+                       (long long)R, (long long)C);
+    if ((b = small_values(ctx, r, s, v, &st)) == NULL)
+        return st;
+    for (int64_t i = 0; i < R; i++)
+        for (int64_t j = 0; j < C; j++) {
+            size_t at = v->row_major ? (size_t)(i * C + j) : (size_t)(i + R * j);
+            r->mask[i * C + j] = km_mat_elem(b, at, v->type, v->swap) != 0;
+            n_valid += r->mask[i * C + j];
+        }
+    r->info.n_valid = (int32_t)n_valid;
+    km_reader_release(r, b);
+    return KM_OK;
+}
+
+void km_vars_strides(km_array *a, const mat_var *f, const km_orient *o)
+{
+    int64_t d0 = (int64_t)f->dims[0], d1 = (int64_t)f->dims[1], d2 = f->nd == 3 ? (int64_t)f->dims[2] : 1;
+    int64_t s0 = f->row_major ? d1 * d2 : 1, s1 = f->row_major ? d2 : d0, s2 = f->row_major ? 1 : d0 * d1;
+    a->T = o->n_frames;
+    a->R = o->time_first ? d1 : d0;
+    a->C = o->time_first ? d2 : d1;
+    a->st = o->time_first ? s0 : s2;
+    a->sr = o->time_first ? s1 : s0;
+    a->sc = o->time_first ? s2 : s1;
+    if (f->nd != 3) /* one frame */
+        a->st = a->R * a->C;
+    a->type = f->type;
+    a->swap = f->swap;
+    a->name = f->name;
+}
