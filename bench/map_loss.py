@@ -11,14 +11,20 @@ hard, 20 s), four readings of its excess in kPa, each one step further down the 
            Also: `|dy|`, the mean distance of those samples from the knot along y in row
            pitches, and `wide`, the same samples over a background that cannot see the
            knot (the median of the row's contact taxels further than 3 footprint sigmas).
+  ctrl     `raw` 25 mm to either side of the knot: the pass maximum's noise floor;
   map_true the candidate map A (every threshold opened) at the knot's cell with the TRUE
            odometry; map the same with the estimated odometry (the pipeline's);
+  ring     A's median over the cells 2.5 footprint sigmas or more from the knot (within
+           +-3 rows, +-6 columns); map_net = map - ring, raw_net = raw - ctrl;
   fit      the fitted amplitude of the nearest candidate of the opened run (0: none).
 
 So raw / truth is the sensor's own sampling (row pitch, sensing area, crosstalk, gain),
-wide / raw what the row median takes, map_true / raw what the deposit onto cells of one
+raw / wide what the row median takes, map_true / raw what the deposit onto cells of one
 row pitch and the mean over passes take, map / map_true the odometry's error, and
-fit / map the filter.  Misses (no default candidate within the tolerance) are listed.
+fit / map_net the filter.  Printed: per found and missed knots the median of each
+reading over the truth and of each stage's ratio; then every miss (no default candidate
+within the tolerance).  The footprint sigma is not in the Python truth: the nodule sigma
+(at least 3 mm) stands for it in `wide` and `ring`.
 
 Usage: /usr/bin/python3 bench/map_loss.py [--seeds 20] [--seed-start 1] [--preset hard]
            [--jobs 2]
