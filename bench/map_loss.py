@@ -33,19 +33,15 @@ Needs the Python bindings on PYTHONPATH (build/python).
 import argparse
 import concurrent.futures as cf
 import math
+import sys
+from pathlib import Path
 
 import numpy as np
 
-OPEN = {"min_snr": 0.0, "min_prominence": 0.0, "min_persistence": 0.0,
-        "max_candidates": -1}
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from roller_misses import nearest  # noqa: E402  (bench/roller_misses.py)
 
-
-def nearest(c, x, y, tol):
-    if len(c["x_mm"]) == 0:
-        return -1
-    d = np.hypot(c["x_mm"] - x, c["y_mm"] - y)
-    i = int(np.argmin(d))
-    return i if d[i] <= tol else -1
+from roller_misses import OPEN  # noqa: E402
 
 
 def raw_samples(fr, mo, rp, cp, x, y, fs, W, rows, cols):
@@ -139,8 +135,9 @@ def one(preset, seed):
         i = nearest(co, x, y, tol)
         out.append({"seed": seed, "x": x, "y": y, "amp": float(kn["amplitude_kpa"][j]),
                     "sigma": float(kn["sigma_mm"][j]), "rp": rp, "cp": cp, "raw": raw,
-                    "wide": wide, "ctrl": ctrl, "ring": ring(co), "dy": dy, "npass": npass, "map_true": at(ct),
-                    "map": at(co), "fit": float(co["amplitude"][i]) if i >= 0 else 0.0,
+                    "wide": wide, "ctrl": ctrl, "ring": ring(co), "dy": dy, "npass": npass,
+                    "map_true": at(ct), "map": at(co),
+                    "fit": float(co["amplitude"][i]) if i >= 0 else 0.0,
                     "z": float(co["significance"][i]) if i >= 0 else 0.0,
                     "found": nearest(dflt, x, y, tol) >= 0})
     return out
