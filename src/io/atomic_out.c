@@ -82,6 +82,13 @@ int km_remove_temporaries(void)
 
 /* ---- target checks ---------------------------------------------------------- */
 
+static atomic_ulong schema_reads;
+
+unsigned long km_atomic_schema_reads(void)
+{
+    return atomic_load(&schema_reads);
+}
+
 /* Is `path` an HDF5 file with root attribute schema == `schema`? */
 static int has_schema(const char *path, const char *schema)
 {
@@ -89,6 +96,7 @@ static int has_schema(const char *path, const char *schema)
     int ok = 0;
     hid_t f;
 
+    atomic_fetch_add(&schema_reads, 1u);
     if (H5Fis_hdf5(path) <= 0)
         return 0;
     f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
@@ -100,17 +108,23 @@ static int has_schema(const char *path, const char *schema)
     return ok;
 }
 
-km_status km_atomic_check_target(km_ctx *ctx, const char *path, const char *schema, int overwrite)
+/* km_atomic_check_target, and what it saw: *exists = 1 and *sb the file
+ * when there was one. */
+static km_status check_target(km_ctx *ctx, const char *path, const char *schema, int overwrite,
+                              int *exists, struct stat *out)
 {
     struct stat sb;
     km_h5_quiet q;
     int ok;
 
+    *exists = 0;
     if (stat(path, &sb) != 0) {
         if (errno == ENOENT)
             return KM_OK;
         return km_fail(ctx, KM_ERR_CREATE, "%s: %s", path, strerror(errno));
     }
+    *exists = 1;
+    *out = sb;
     if (S_ISDIR(sb.st_mode))
         return km_fail(ctx, KM_ERR_CREATE, "%s: is a folder", path);
     if (!overwrite)
@@ -128,6 +142,33 @@ km_status km_atomic_check_target(km_ctx *ctx, const char *path, const char *sche
         return km_fail(ctx, KM_ERR_CREATE, "%s: exists and is not a %s file: not replacing it",
                        path, schema);
     return KM_OK;
+}
+
+km_status km_atomic_check_target(km_ctx *ctx, const char *path, const char *schema, int overwrite)
+{
+    struct stat sb;
+    int exists;
+    return check_target(ctx, path, schema, overwrite, &exists, &sb);
+}
+
+static int same_file(const struct stat *a, const struct stat *b)
+{
+    return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
+           a->st_mode == b->st_mode && a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
+           a->st_mtim.tv_nsec == b->st_mtim.tv_nsec && a->st_ctim.tv_sec == b->st_ctim.tv_sec &&
+           a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
+}
+
+/* The check before the rename: the target the open checked, unchanged, or
+ * still none (cheap: one stat), else the whole check again. */
+static km_status recheck_target(km_ctx *ctx, km_atomic_out *o)
+{
+    struct stat sb;
+    int exists;
+    if (stat(o->path, &sb) == 0 ? o->target_seen && same_file(&sb, &o->target)
+                                : errno == ENOENT && !o->target_seen)
+        return KM_OK;
+    return check_target(ctx, o->path, o->schema, o->overwrite, &exists, &sb);
 }
 
 /* ---- open / commit / discard --------------------------------------------------- */
@@ -205,7 +246,7 @@ km_status km_atomic_open(km_ctx *ctx, const km_alloc_ref *alloc, const char *pat
     o->alloc = *alloc;
     o->schema = schema;
     o->overwrite = overwrite != 0;
-    if ((st = km_atomic_check_target(ctx, path, schema, overwrite)) != KM_OK)
+    if ((st = check_target(ctx, path, schema, overwrite, &o->target_seen, &o->target)) != KM_OK)
         goto done;
     o->path = km_ref_alloc(alloc, n + 1);
     o->tmp = km_ref_alloc(alloc, cap);
@@ -314,7 +355,7 @@ km_status km_atomic_commit(km_ctx *ctx, km_atomic_out *o)
     if (sync_temp(o) != 0)
         return km_fail(ctx, KM_ERR_IO, "%s: cannot flush to disk: %s", o->path, strerror(errno));
     /* The target may have appeared or changed since open: check again. */
-    if ((st = km_atomic_check_target(ctx, o->path, o->schema, o->overwrite)) != KM_OK)
+    if ((st = recheck_target(ctx, o)) != KM_OK)
         return st;
     rc = o->overwrite ? rename(o->tmp, o->path) : rename_noreplace(o->tmp, o->path);
     if (rc != 0) {

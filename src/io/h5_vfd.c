@@ -15,6 +15,10 @@
 
 #define KM_VFD_MAXADDR (((haddr_t)1 << (8 * sizeof(off_t) - 1)) - 1)
 
+/* Raw data (chunks) written since the last writeback hint: once this much,
+   its write-out to the disk is started (early_writeback). */
+#define KM_VFD_WRITEBACK_BYTES ((haddr_t)256 << 10)
+
 typedef struct vfd_fapl {
     km_h5_io *io;
 } vfd_fapl;
@@ -26,6 +30,8 @@ typedef struct vfd_file {
     dev_t dev;
     ino_t ino;
     km_h5_io *io;
+    haddr_t wb_lo, wb_hi; /* raw data written and not yet hinted: [wb_lo, wb_hi) */
+    int wb_off;           /* the hint failed once (not supported here): no more */
 } vfd_file;
 
 static _Thread_local int tls_errno;
@@ -175,13 +181,42 @@ static herr_t vfd_read(H5FD_t *file, H5FD_mem_t type, hid_t dxpl, haddr_t addr, 
     return 0;
 }
 
+/* Start the write-out of raw data written so far (chunks are written once and
+ * never rewritten), so that the fsync at commit finds little left to write:
+ * the disk works while the session is still being processed.  Only a hint:
+ * SYNC_FILE_RANGE_WRITE neither waits nor consumes a write-back error (the
+ * fsync at commit still sees every one), and when the call fails (EINVAL,
+ * ENOSYS, ESPIPE on file systems and kernels without it, or anything else)
+ * the file just goes on without hints and the fsync does all the work. */
+static void early_writeback(vfd_file *f, H5FD_mem_t type, haddr_t addr, haddr_t end)
+{
+    if (type != H5FD_MEM_DRAW || f->wb_off)
+        return;
+    if (f->wb_hi <= f->wb_lo) {
+        f->wb_lo = addr;
+        f->wb_hi = end;
+    } else {
+        f->wb_lo = addr < f->wb_lo ? addr : f->wb_lo;
+        f->wb_hi = end > f->wb_hi ? end : f->wb_hi;
+    }
+    if (f->wb_hi - f->wb_lo < KM_VFD_WRITEBACK_BYTES)
+        return;
+#ifdef SYNC_FILE_RANGE_WRITE
+    if (sync_file_range(f->fd, (off_t)f->wb_lo, (off_t)(f->wb_hi - f->wb_lo),
+                        SYNC_FILE_RANGE_WRITE) != 0)
+        f->wb_off = 1;
+#else
+    f->wb_off = 1;
+#endif
+    f->wb_lo = f->wb_hi = 0;
+}
+
 static herr_t vfd_write(H5FD_t *file, H5FD_mem_t type, hid_t dxpl, haddr_t addr, size_t size,
                         const void *buf)
 {
     vfd_file *f = (vfd_file *)file;
     const unsigned char *p = buf;
-    haddr_t end;
-    (void)type;
+    haddr_t start = addr, end;
     (void)dxpl;
     if (addr > KM_VFD_MAXADDR || size > KM_VFD_MAXADDR - addr) {
         push_error(H5E_OVERFLOW, "write beyond the address space", EINVAL);
@@ -203,6 +238,8 @@ static herr_t vfd_write(H5FD_t *file, H5FD_mem_t type, hid_t dxpl, haddr_t addr,
     }
     if (end > f->eof)
         f->eof = end;
+    if (addr == end) /* written (not dropped after a failure) */
+        early_writeback(f, type, start, end);
     return 0;
 }
 

@@ -241,9 +241,9 @@ km_status km_result_writer_create(km_ctx *ctx, const char *path, const km_result
         return st;
     if (!(in->row_pitch_mm > 0.0) || !(in->col_pitch_mm > 0.0))
         return km_fail(ctx, KM_ERR_INVALID, "%s: pitch must be > 0", path);
-    st = km_result_check_target(ctx, path, meta->overwrite);
-    if (st != KM_OK)
-        return st;
+    /* The target itself is checked once, by km_atomic_open (make_temp). */
+    if (path[0] == '\0')
+        return km_fail(ctx, KM_ERR_INVALID, "result: no output path");
 
     w = km_calloc(ctx, 1, sizeof *w);
     if (w == NULL)

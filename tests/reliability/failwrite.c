@@ -16,6 +16,11 @@
  *   KM_FAIL_OP=hang           fsync/fdatasync there never returns (a hung
  *                             NFS server): for the second-signal test;
  *                             it creates the file $KM_FAIL_MARK first
+ *   KM_FAIL_OP=range          sync_file_range there fails with
+ *                             KM_FAIL_ERRNO=EINVAL|ENOSYS|EIO (a file
+ *                             system or kernel without it, a failing disk)
+ *   KM_FAIL_RANGES=FILE       at exit, how many sync_file_range calls
+ *                             there were on files there go to FILE
  *
  * Covered: write, pwrite, pwrite64, writev, pwritev, ftruncate (growing
  * past the budget), fallocate, posix_fallocate, fsync, fdatasync (fail once
@@ -59,14 +64,26 @@ __attribute__((constructor)) static void init(void)
         atomic_store(&budget, budget0 = strtoll(n, NULL, 10));
     if (e != NULL && strcmp(e, "EFBIG") == 0)
         fail_errno = EFBIG;
+    else if (e != NULL && strcmp(e, "EINVAL") == 0)
+        fail_errno = EINVAL;
+    else if (e != NULL && strcmp(e, "ENOSYS") == 0)
+        fail_errno = ENOSYS;
+    else if (e != NULL && strcmp(e, "EIO") == 0)
+        fail_errno = EIO;
     if (op != NULL)
         fail_op = op;
 }
 
+static atomic_int ranges; /* sync_file_range calls on files in the folder */
+
 __attribute__((destructor)) static void report(void)
 {
-    const char *r = getenv("KM_FAIL_REPORT");
+    const char *r = getenv("KM_FAIL_REPORT"), *g = getenv("KM_FAIL_RANGES");
     FILE *f;
+    if (g != NULL && g[0] != '\0' && fail_dir != NULL && (f = fopen(g, "w")) != NULL) {
+        fprintf(f, "%d\n", atomic_load(&ranges));
+        fclose(f);
+    }
     if (r == NULL || r[0] == '\0' || budget0 < 0 || (f = fopen(r, "w")) == NULL)
         return;
     fprintf(f, "%lld\n", budget0 - atomic_load(&budget));
@@ -276,6 +293,19 @@ int fdatasync(int fd)
 {
     REAL(fdatasync);
     return sync_fails(fd) ? -1 : real_fdatasync(fd);
+}
+
+int sync_file_range(int fd, off64_t off, off64_t n, unsigned int flags)
+{
+    REAL(sync_file_range);
+    if (fd_in_dir(fd)) {
+        atomic_fetch_add(&ranges, 1);
+        if (strcmp(fail_op, "range") == 0) {
+            errno = fail_errno;
+            return -1;
+        }
+    }
+    return real_sync_file_range(fd, off, n, flags);
 }
 
 static int create_fails(int dirfd, const char *p, int flags)

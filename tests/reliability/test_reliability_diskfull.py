@@ -18,6 +18,8 @@ import os
 import subprocess
 import sys
 
+import h5py
+import numpy as np
 import pytest
 
 from km_reliability import BIN, SANITIZED, is_temp_name, result_state, write_session
@@ -146,6 +148,49 @@ def test_process_create_sync_rename(knotmap_bin, inputs, tmp_path, op, code):
     p = run_failing([knotmap_bin, "process", "-q", inputs[0], "-o", final], tmp_path, op=op)
     check_failure(p, final, "ENOSPC", expect=code)
     assert not os.path.exists(final)
+
+
+def datasets(path):
+    """Every dataset's values, by name (attributes aside: times, paths)."""
+    out = {}
+    with h5py.File(path, "r") as f:
+        f.visititems(lambda n, o: out.__setitem__(n, o[()]) if isinstance(o, h5py.Dataset)
+                     else None)
+    return out
+
+
+def count_ranges(cmd, out_dir, op=None, errno_name="ENOSPC"):
+    """Run `cmd` under the shim: its result and the sync_file_range calls on
+    files in out_dir."""
+    report = str(out_dir / "ranges.txt")
+    p = run_failing(cmd, out_dir, op=op, errno_name=errno_name,
+                    env_extra={"KM_FAIL_RANGES": report})
+    with open(report) as f:
+        n = int(f.read())
+    os.remove(report)
+    return p, n
+
+
+@pytest.mark.parametrize("errno_name", ["EINVAL", "ENOSYS", "EIO"])
+def test_process_without_writeback_hints(knotmap_bin, inputs, tmp_path, errno_name):
+    """The result's chunks are handed to the disk as they are written
+    (sync_file_range, a hint), so the fsync at commit has little left.  A
+    file system or kernel without it (EINVAL, ENOSYS), or a failing hint
+    (EIO: the fsync at commit is what reports a failed write-back), leaves
+    it all to that fsync: the same result, exit 0, no temporary."""
+    ref, final = tmp_path / "ref.h5", tmp_path / "r.h5"
+    cmd = [knotmap_bin, "process", "-q", "--save-frames", inputs[0], "-o"]
+    p, hints = count_ranges(cmd + [str(ref)], tmp_path)
+    assert p.returncode == 0, p.stderr
+    assert hints >= 2  # the frames' chunks are hinted as they go (none before)
+    p, calls = count_ranges(cmd + [str(final)], tmp_path, op="range", errno_name=errno_name)
+    assert p.returncode == 0 and p.stderr == "", p.stderr
+    assert calls == 1  # the first one failed: no more for that file
+    assert leftovers(tmp_path) == [] and result_state(str(final)) == "complete"
+    a, b = datasets(str(ref)), datasets(str(final))
+    assert sorted(a) == sorted(b)
+    for name in a:
+        assert np.array_equal(a[name], b[name], equal_nan=a[name].dtype.kind == "f"), name
 
 
 @pytest.mark.parametrize("frac", [0.3, 0.9])

@@ -8,6 +8,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <hdf5.h>
+
 #include "io/atomic_out.h"
 #include "knotmap.h"
 #include "test_util.h"
@@ -145,4 +147,87 @@ Test(atomic_out, a_missing_folder_is_a_create_error)
     cr_expect_eq(km_atomic_open(ctx, &ref, path, NULL, 0, &o), KM_ERR_CREATE);
     cr_expect(strstr(km_ctx_last_error(ctx), "the folder does not exist") != NULL);
     km_atomic_discard(&o); /* safe on the emptied handle */
+}
+
+/* An HDF5 file whose root attribute `schema` is `schema`. */
+static void put_h5(const char *path, const char *schema)
+{
+    hid_t f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    hid_t t = H5Tcopy(H5T_C_S1), s = H5Screate(H5S_SCALAR);
+    cr_assert(f >= 0 && t >= 0 && s >= 0 && H5Tset_size(t, strlen(schema)) >= 0);
+    hid_t a = H5Acreate2(f, "schema", t, s, H5P_DEFAULT, H5P_DEFAULT);
+    cr_assert(a >= 0 && H5Awrite(a, t, schema) >= 0);
+    H5Aclose(a);
+    H5Sclose(s);
+    H5Tclose(t);
+    H5Fclose(f);
+}
+
+/* The commit reads an existing target's schema again only when the file
+ * changed since the open checked it (the old code read it at both). */
+Test(atomic_out, an_unchanged_target_is_read_once)
+{
+    char path[128];
+    km_atomic_out o;
+    snprintf(path, sizeof path, "%s/r.h5", dir);
+    put_h5(path, "knotmap-test");
+    unsigned long n0 = km_atomic_schema_reads();
+    cr_assert_eq(km_atomic_open(ctx, &ref, path, "knotmap-test", 1, &o), KM_OK);
+    cr_assert_eq(write(o.fd, "new", 3), 3);
+    cr_assert_eq(km_atomic_commit(ctx, &o), KM_OK, "%s", km_ctx_last_error(ctx));
+    cr_expect_eq(km_atomic_schema_reads() - n0, 1);
+    km_atomic_discard(&o);
+    struct stat sb;
+    cr_assert_eq(stat(path, &sb), 0);
+    cr_expect_eq(sb.st_size, 3); /* replaced */
+    cr_expect_eq(n_entries(), 1);
+    unlink(path);
+}
+
+/* Replaced by another file, or rewritten in place, between the open and
+ * the commit: checked again, and a file of another kind is kept. */
+Test(atomic_out, a_target_changed_meanwhile_is_checked_again)
+{
+    char path[128], other[128], buf[16];
+    km_atomic_out o;
+    snprintf(path, sizeof path, "%s/r.h5", dir);
+    snprintf(other, sizeof other, "%s/other.txt", dir);
+    for (int in_place = 0; in_place < 2; in_place++) {
+        put_h5(path, "knotmap-test");
+        cr_assert_eq(km_atomic_open(ctx, &ref, path, "knotmap-test", 1, &o), KM_OK);
+        unsigned long n0 = km_atomic_schema_reads();
+        if (in_place) {
+            put(path, "theirs"); /* same inode, truncated and rewritten */
+        } else {
+            put(other, "theirs");
+            cr_assert_eq(rename(other, path), 0);
+        }
+        cr_expect_eq(km_atomic_commit(ctx, &o), KM_ERR_CREATE, "case %d", in_place);
+        cr_expect(strstr(km_ctx_last_error(ctx), "is not a knotmap-test file") != NULL, "%s",
+                  km_ctx_last_error(ctx));
+        cr_expect_eq(km_atomic_schema_reads() - n0, 1, "case %d", in_place);
+        km_atomic_discard(&o);
+        FILE *f = fopen(path, "r");
+        cr_assert(f != NULL);
+        cr_expect(fgets(buf, sizeof buf, f) != NULL);
+        fclose(f);
+        cr_expect_str_eq(buf, "theirs", "case %d", in_place);
+        cr_expect_eq(n_entries(), 1, "case %d", in_place);
+        unlink(path);
+    }
+}
+
+/* Missing at the open, a knotmap file by the commit: checked, replaced. */
+Test(atomic_out, a_target_that_appeared_meanwhile_is_checked)
+{
+    char path[128];
+    km_atomic_out o;
+    snprintf(path, sizeof path, "%s/r.h5", dir);
+    cr_assert_eq(km_atomic_open(ctx, &ref, path, "knotmap-test", 1, &o), KM_OK);
+    put_h5(path, "knotmap-test");
+    unsigned long n0 = km_atomic_schema_reads();
+    cr_expect_eq(km_atomic_commit(ctx, &o), KM_OK, "%s", km_ctx_last_error(ctx));
+    cr_expect_eq(km_atomic_schema_reads() - n0, 1);
+    km_atomic_discard(&o);
+    unlink(path);
 }
