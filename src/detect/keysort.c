@@ -175,6 +175,35 @@ __attribute__((target("avx2"))) unsigned km_prefix_sum_exclusive_avx2(uint16_t *
 }
 #endif
 
+#if KM_HAVE_AVX2_TARGET
+__attribute__((target("avx2"))) void km_fill_bytes_avx2(void *dst, unsigned char byte,
+                                                        size_t bytes)
+{
+    unsigned char *p = dst;
+    if (bytes < 32) {
+        memset(p, byte, bytes);
+        return;
+    }
+    const __m256i v = _mm256_set1_epi8((char)byte);
+    size_t k = 0;
+    for (; k + 128 <= bytes; k += 128) {
+        _mm256_storeu_si256((__m256i *)(void *)(p + k), v);
+        _mm256_storeu_si256((__m256i *)(void *)(p + k + 32), v);
+        _mm256_storeu_si256((__m256i *)(void *)(p + k + 64), v);
+        _mm256_storeu_si256((__m256i *)(void *)(p + k + 96), v);
+    }
+    for (; k + 32 <= bytes; k += 32)
+        _mm256_storeu_si256((__m256i *)(void *)(p + k), v);
+    if (k < bytes)
+        _mm256_storeu_si256((__m256i *)(void *)(p + bytes - 32), v);
+}
+#else
+void km_fill_bytes_avx2(void *dst, unsigned char byte, size_t bytes)
+{
+    memset(dst, byte, bytes);
+}
+#endif
+
 unsigned km_bucket_geometry(size_t m, uint32_t range, size_t *nb)
 {
     unsigned lb = 5;

@@ -327,7 +327,12 @@ int km_prom_order(const float *san, int32_t rows, int32_t cols, float vmin, floa
        told by the largest, which the prefix sum finds (no test per item). */
     size_t nh = nba + nbb;
     unsigned most;
-    memset(hist, 0, nh * sizeof *hist);
+#if KM_HAVE_AVX2_TARGET
+    if (avx2)
+        km_fill_bytes_avx2(hist, 0, nh * sizeof *hist);
+    else
+#endif
+        memset(hist, 0, nh * sizeof *hist);
 #pragma GCC unroll 4
     for (size_t i = 0; i < m; i++)
         hist[bix[i]]++;

@@ -1256,6 +1256,94 @@ Test(detect, prefix_sum_16bit_matches_plain_loop)
     (void)avx2;
 }
 
+/* km_fill_bytes_avx2 against memset: every length up to 300 (below 32,
+ * the 128-byte blocks, the 32-byte steps and the overlapping last store)
+ * at every offset of a 32-byte line, both fill bytes prominence uses and
+ * another; the bytes around the span untouched. */
+Test(detect, fill_bytes_avx2_matches_memset)
+{
+    enum { SPAN = 300, EDGE = 40 };
+    static unsigned char a[SPAN + 2 * EDGE + 32], ref[SPAN + 2 * EDGE + 32];
+    const unsigned char bytes[] = {0x00, 0xff, 0x5a};
+    if (!km_detect_cpu_avx2())
+        return;
+    for (size_t len = 0; len <= SPAN; len++) {
+        for (size_t off = 0; off < 32; off++) {
+            unsigned char b = bytes[(len + off) % 3];
+            for (size_t k = 0; k < sizeof a; k++)
+                a[k] = ref[k] = (unsigned char)(k * 7 + 1);
+            memset(ref + EDGE + off, b, len);
+            km_fill_bytes_avx2(a + EDGE + off, b, len);
+            cr_assert(memcmp(a, ref, sizeof a) == 0, "%zu bytes at offset %zu (byte 0x%02x)", len,
+                      off, (unsigned)b);
+        }
+    }
+}
+
+/* The AVX2 sweep reads labels as 16-bit lanes on grids of at most 32767
+ * taxels and as 32-bit lanes above: on both sides of that bound (181 x 181
+ * = 32761 taxels, 200 x 200 = 40000), the deaths of every local maximum
+ * equal the portable sweep's bit for bit.  The frames: random values above
+ * 1000 (distinct, or 50 levels: ties and plateaus) over all but the last
+ * 20 rows, -inf holes in one variant; in the last rows, below a row of
+ * -inf, pairs of taxels (a low local maximum and a lower neighbour) walled
+ * off by -inf, so that components start at the last ranks (above 32767 on
+ * the wide grid) and a taxel then reads its neighbour's label: a 16-bit
+ * read of it would saturate and put the neighbour in another component. */
+Test(detect, persistence_narrow_and_wide_labels_identical)
+{
+    enum { MAXN = 200 * 200, MAXP = 202 * 202 };
+    static float san[MAXN], d1[MAXN], d2[MAXN];
+    static uint64_t item[MAXN], item2[MAXN];
+    static uint32_t comp[MAXP], next[MAXP], head[MAXN], size[MAXN], otax[MAXN], want[MAXN];
+    static float pad[MAXP], dtax[MAXP];
+    static uint8_t flag[MAXP];
+    km_prom_scratch s = {item, item2, pad, comp, next, dtax, flag, head, size, otax};
+    const int shapes[][2] = {{181, 181}, {200, 200}};
+    if (!km_detect_cpu_avx2())
+        return;
+    srand(4242);
+    for (int it = 0; it < 8; it++) {
+        int rows = shapes[it % 2][0], cols = shapes[it % 2][1], n = rows * cols;
+        int levels = (it / 2) % 2 ? 50 : 1 << 20, holes = it / 4, low = 0;
+        float vmin = INFINITY;
+        for (int r = 0; r < rows; r++)
+            for (int c = 0; c < cols; c++) {
+                float v;
+                if (r < rows - 20)
+                    v = holes && rand() % 17 == 0 ? -INFINITY
+                                                  : 1000.0f + (float)(rand() % levels) / 1024.0f;
+                else if ((rows - r) % 2 == 0 || c % 3 == 2)
+                    v = -INFINITY;
+                else
+                    v = c % 3 == 0 ? 999.0f - (float)(low++) : 998.5f - (float)(low - 1);
+                san[r * cols + c] = v;
+                vmin = v != -INFINITY ? fminf(vmin, v) : vmin;
+            }
+        size_t nw = 0;
+        for (int r = 0; r < rows; r++)
+            for (int c = 0; c < cols; c++) {
+                float v = san[r * cols + c];
+                int top = v != -INFINITY;
+                for (int dr = -1; dr <= 1 && top; dr++)
+                    for (int dc = -1; dc <= 1; dc++) {
+                        int rr = r + dr, cc = c + dc;
+                        if ((dr || dc) && rr >= 0 && rr < rows && cc >= 0 && cc < cols &&
+                            san[rr * cols + cc] > v)
+                            top = 0;
+                    }
+                if (top)
+                    want[nw++] = (uint32_t)(r * cols + c);
+            }
+        km_persistence(san, rows, cols, vmin, -INFINITY, &s, want, nw, d1, 0);
+        km_persistence(san, rows, cols, vmin, -INFINITY, &s, want, nw, d2, 1);
+        cr_assert_gt(nw, 300);
+        cr_assert_gt(n, 0);
+        cr_assert(memcmp(d1, d2, nw * sizeof *d1) == 0, "%dx%d (%d levels, holes %d): differ",
+                  rows, cols, levels, holes);
+    }
+}
+
 /* Both insertion passes against qsort on items of every kind they may
  * meet and some they should not: in bucket order (the scatter's result:
  * mostly in order, some one or more places off), random, sorted, reversed,
