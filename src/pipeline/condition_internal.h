@@ -78,4 +78,11 @@ struct km_conditioner {
     int64_t ocap, ohead, olen;
 };
 
+/* dst[k] = mask[k] ? src[k] : fill for k < n (dst == src: in place); avx2
+ * (the CPU has it, km_cpu_avx2): eight taxels at a time, the same values.
+ * The masked fills of the chain: 0 into the filters, NaN at the output,
+ * where the copy into the output queue is the same pass (spatial). */
+void km_cond_mask_copy(float *dst, const float *src, const uint8_t *mask, size_t n, float fill,
+                       int avx2);
+
 #endif

@@ -14,9 +14,10 @@
 #if KM_AVX2_TARGET
 #include <immintrin.h>
 
-/* mask_fill eight taxels at a time; returns where it stopped. */
-__attribute__((target("avx2"))) static size_t mask_fill_avx2(float *f, const uint8_t *mask,
-                                                               size_t n, float fill)
+/* km_cond_mask_copy eight taxels at a time; returns where it stopped. */
+__attribute__((target("avx2"))) static size_t mask_copy_avx2(float *dst, const float *src,
+                                                               const uint8_t *mask, size_t n,
+                                                               float fill)
 {
     const __m256 v = _mm256_set1_ps(fill);
     size_t k = 0;
@@ -25,31 +26,43 @@ __attribute__((target("avx2"))) static size_t mask_fill_avx2(float *f, const uin
         memcpy(&b8, mask + k, sizeof b8);
         __m256i off = _mm256_cmpeq_epi32(_mm256_cvtepu8_epi32(_mm_cvtsi64_si128(b8)),
                                          _mm256_setzero_si256());
-        _mm256_storeu_ps(f + k, _mm256_blendv_ps(_mm256_loadu_ps(f + k), v,
-                                                 _mm256_castsi256_ps(off)));
+        _mm256_storeu_ps(dst + k, _mm256_blendv_ps(_mm256_loadu_ps(src + k), v,
+                                                   _mm256_castsi256_ps(off)));
     }
     return k;
 }
 #endif
 
+void km_cond_mask_copy(float *dst, const float *src, const uint8_t *mask, size_t n, float fill,
+                       int avx2)
+{
+    size_t k = 0;
+#if KM_AVX2_TARGET
+    if (avx2)
+        k = mask_copy_avx2(dst, src, mask, n, fill);
+#else
+    (void)avx2;
+#endif
+    for (; k < n; k++) /* an unconditional store: the loop vectorises */
+        dst[k] = mask[k] ? src[k] : fill;
+}
+
 /* f[k] = fill where mask[k] is 0 (the masked taxels: 0 into the filters, so
    that a NaN cannot spread through them; NaN at the output). */
 static void mask_fill(const km_conditioner *c, float *f, float fill)
 {
-    size_t k = 0;
-#if KM_AVX2_TARGET
-    if (c->avx2)
-        k = mask_fill_avx2(f, c->mask, c->rc, fill);
-#endif
-    for (; k < c->rc; k++) /* an unconditional store: the loop vectorises */
-        f[k] = c->mask[k] ? f[k] : fill;
+    km_cond_mask_copy(f, f, c->mask, c->rc, fill, c->avx2);
 }
 
 #define MAX_RESAMPLE_GAP 1000000  /* output frames one input step may produce */
 
 /* ------------------------------------------------------------ output */
 
-static km_status emit(km_ctx *ctx, km_conditioner *c, const float *f, double t, uint32_t flags)
+/* The frame f into the output queue; nan_mask: the taxels whose mask is 0
+   go in as NaN (the output's masked fill, made in the same pass as the
+   copy). */
+static km_status emit(km_ctx *ctx, km_conditioner *c, const float *f, double t, uint32_t flags,
+                      int nan_mask)
 {
     size_t rc = c->rc;
     if (c->olen == c->ocap) {
@@ -79,7 +92,10 @@ static km_status emit(km_ctx *ctx, km_conditioner *c, const float *f, double t, 
         c->ohead = 0;
     }
     int64_t k = (c->ohead + c->olen) % c->ocap;
-    memcpy(c->out + (size_t)k * rc, f, rc * sizeof *f);
+    if (nan_mask)
+        km_cond_mask_copy(c->out + (size_t)k * rc, f, c->mask, rc, NAN, c->avx2);
+    else
+        memcpy(c->out + (size_t)k * rc, f, rc * sizeof *f);
     c->out_t[k] = t;
     c->out_f[k] = flags;
     c->olen++;
@@ -130,11 +146,12 @@ static km_status spatial(km_ctx *ctx, km_conditioner *c, float *f, double t, uin
             c->s1[k] = res[k] - c->s2[k];
         res = c->s1;
     }
+    if (!c->p.fill_bad)
+        return emit(ctx, c, res, t, flags, 1);
     mask_fill(c, res, NAN);
-    if (c->p.fill_bad && (st = km_fill_masked(ctx, res, rows, cols, c->mask, c->fill_scratch)) !=
-                             KM_OK)
+    if ((st = km_fill_masked(ctx, res, rows, cols, c->mask, c->fill_scratch)) != KM_OK)
         return st;
-    return emit(ctx, c, res, t, flags);
+    return emit(ctx, c, res, t, flags, 0);
 }
 
 /* ---------------------------------------------------------- temporal */
@@ -213,8 +230,11 @@ static km_status calibrate(km_ctx *ctx, km_conditioner *c, float *f, double t, u
             return st;
     }
     /* Masked taxels enter the filters as 0 so that a NaN cannot spread
-       through them; they are NaN (or filled) again at the output. */
-    mask_fill(c, f, 0.0f);
+       through them; they are NaN (or filled) again at the output.  Without
+       a filter the frame goes straight to that output fill, which writes
+       the same taxels: no 0 fill then. */
+    if (c->ntf > 0 || c->g1 != NULL || c->g2 != NULL)
+        mask_fill(c, f, 0.0f);
     return temporal_in(ctx, c, f, t, flags);
 }
 

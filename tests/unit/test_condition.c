@@ -9,6 +9,7 @@
 
 #include "knotmap.h"
 #include "pipeline/condition.h"
+#include "pipeline/condition_internal.h"
 #include "test_util.h"
 
 #define FSCAN KM_DATASETS "/real/tekscan_fscan/FrasP01L.asf"
@@ -162,6 +163,44 @@ static void conditioned_free(conditioned *o)
 
 /* Everything on: the same session through blocks of 1, 7 and 4096 frames
  * gives bit-identical frames, times and flags. */
+/* The chain's masked fill and copy (km_cond_mask_copy): the AVX2 form
+ * against the plain loop, bit for bit, out of place and in place, fills 0
+ * and NaN, NaN and infinite values in the frame, every length up to 100
+ * (the eight-wide blocks and the tail) and random masks, all-masked and
+ * unmasked; the bytes past n untouched. */
+Test(condition, mask_copy_avx2_matches_plain_loop)
+{
+    enum { N = 100, PAD = 8 };
+    static float src[N + PAD], a[N + PAD], b[N + PAD];
+    static uint8_t mask[N + PAD];
+    const float fills[] = {0.0f, NAN};
+    srand(99);
+    for (size_t n = 0; n <= N; n++) {
+        for (int kind = 0; kind < 6; kind++) {
+            float fill = fills[kind % 2];
+            for (size_t k = 0; k < N + PAD; k++) {
+                src[k] = k % 11 == 3 ? NAN : k % 13 == 5 ? -INFINITY : (float)(rand() % 1000) - 300.0f;
+                mask[k] = kind < 2 ? (uint8_t)(rand() % 3 != 0) : kind < 4 ? (uint8_t)(kind & 1) : (uint8_t)(rand() % 256);
+                a[k] = b[k] = -7.0f;
+            }
+            km_cond_mask_copy(a, src, mask, n, fill, 0);
+            for (size_t k = 0; k < N + PAD; k++) {
+                float want = k >= n ? -7.0f : mask[k] ? src[k] : fill;
+                cr_assert(memcmp(&a[k], &want, sizeof want) == 0, "plain: n %zu, taxel %zu", n, k);
+            }
+            if (km_cpu_avx2()) {
+                km_cond_mask_copy(b, src, mask, n, fill, 1);
+                cr_assert(memcmp(a, b, sizeof a) == 0, "avx2: n %zu, kind %d", n, kind);
+                memcpy(b, src, sizeof b);
+                km_cond_mask_copy(b, b, mask, n, fill, 1);
+                for (size_t k = n; k < N + PAD; k++)
+                    a[k] = src[k];
+                cr_assert(memcmp(a, b, sizeof a) == 0, "avx2 in place: n %zu, kind %d", n, kind);
+            }
+        }
+    }
+}
+
 Test(condition, streaming_equals_whole)
 {
     session s;
