@@ -110,6 +110,14 @@ void km_sanitise_row_avx2(const float *src, const uint8_t *mr, int32_t cols, flo
 void km_stats_sanitised_portable(const float *san, size_t n, km_frame_stats *s);
 void km_stats_sanitised_avx2(const float *san, size_t n, km_frame_stats *s);
 
+/* The sanitised copy of the frame (km_sanitise_row_* through the mask,
+ * NULL or without data: none) into san (rows*cols, contiguous) and its
+ * statistics (km_stats_sanitised_*) in the same pass: one read of the
+ * frame instead of two, no call per row.  AVX2 only (where
+ * km_detect_cpu_avx2() says yes); the same copy and the same statistics
+ * bit for bit. */
+void km_sanitise_stats_avx2(const km_frame *f, const km_mask *m, float *san, km_frame_stats *s);
+
 /* Columns [j0, j1) of one row of the general path: s[j] > thr and
  * s[j] >= w[j] (the window max); appends base + j in increasing order to
  * out (one spare entry); returns how many. */

@@ -438,6 +438,73 @@ __attribute__((target("avx2"))) void km_sanitise_row_avx2(const float *src, cons
     km_sanitise_row_portable(src + j, mr != NULL ? mr + j : NULL, cols - j, dst + j);
 }
 
+/* The min, max and count of eight lanes and a scalar tail into *s. */
+static void stats_fold(const float tmn[8], const float tmx[8], const int32_t tc[8], float mn,
+                       float mx, size_t nv, km_frame_stats *s)
+{
+    for (int k = 0; k < 8; k++) {
+        mn = tmn[k] < mn ? tmn[k] : mn;
+        mx = tmx[k] > mx ? tmx[k] : mx;
+        nv += (size_t)tc[k];
+    }
+    s->min = mn;
+    s->max = mx;
+    s->n_valid = nv;
+    s->all_finite = 0;
+}
+
+__attribute__((target("avx2"))) void km_sanitise_stats_avx2(const km_frame *f, const km_mask *m,
+                                                            float *san, km_frame_stats *s)
+{
+    const __m256 absmask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+    const __m256 fmax = _mm256_set1_ps(FLT_MAX), ninf = _mm256_set1_ps(-INFINITY);
+    const __m256 pinf = _mm256_set1_ps(INFINITY), zero = _mm256_setzero_ps();
+    __m256 mn = pinf, mx = ninf;
+    __m256i cnt = _mm256_setzero_si256();
+    float smn = INFINITY, smx = -INFINITY;
+    size_t nv = 0;
+    int32_t cols = f->cols;
+    const uint8_t *mdata = m != NULL ? m->data : NULL;
+    for (int32_t i = 0; i < f->rows; i++) {
+        const float *src = f->data + (ptrdiff_t)i * f->row_stride;
+        const uint8_t *mr = mdata != NULL ? mdata + (ptrdiff_t)i * m->row_stride : NULL;
+        float *dst = san + (size_t)i * (size_t)cols;
+        int32_t j = 0;
+        for (; j + 8 <= cols; j += 8) {
+            __m256 v = _mm256_loadu_ps(src + j);
+            __m256 fin = _mm256_cmp_ps(_mm256_and_ps(v, absmask), fmax, _CMP_LE_OQ);
+            if (mr != NULL) {
+                int64_t b8;
+                memcpy(&b8, mr + j, sizeof b8);
+                __m256i off = _mm256_cmpeq_epi32(_mm256_cvtepu8_epi32(_mm_cvtsi64_si128(b8)),
+                                                 _mm256_setzero_si256());
+                fin = _mm256_andnot_ps(_mm256_castsi256_ps(off), fin);
+            }
+            __m256 x = _mm256_add_ps(v, zero);
+            __m256 sv = _mm256_blendv_ps(ninf, x, fin);
+            _mm256_storeu_ps(dst + j, sv);
+            mn = _mm256_min_ps(mn, _mm256_blendv_ps(pinf, x, fin));
+            mx = _mm256_max_ps(mx, sv);
+            cnt = _mm256_sub_epi32(cnt, _mm256_castps_si256(fin));
+        }
+        if (j < cols) {
+            km_sanitise_row_portable(src + j, mr != NULL ? mr + j : NULL, cols - j, dst + j);
+            for (; j < cols; j++) {
+                float v = dst[j];
+                smn = v > -INFINITY && v < smn ? v : smn;
+                smx = v > smx ? v : smx;
+                nv += v > -INFINITY;
+            }
+        }
+    }
+    float tmn[8], tmx[8];
+    int32_t tc[8];
+    _mm256_storeu_ps(tmn, mn);
+    _mm256_storeu_ps(tmx, mx);
+    _mm256_storeu_si256((__m256i *)(void *)tc, cnt);
+    stats_fold(tmn, tmx, tc, smn, smx, nv, s);
+}
+
 /* km_stats_sanitised_portable's answer in eight AVX2 lanes: min and max
    do not depend on the order (san holds no NaN and no -0.0), the counts
    are per lane (int32: n <= KM_MAX_TAXELS). */
@@ -516,6 +583,16 @@ void km_sanitise_row_avx2(const float *src, const uint8_t *mr, int32_t cols, flo
 void km_stats_sanitised_avx2(const float *san, size_t n, km_frame_stats *s)
 {
     km_stats_sanitised_portable(san, n, s);
+}
+
+void km_sanitise_stats_avx2(const km_frame *f, const km_mask *m, float *san, km_frame_stats *s)
+{
+    for (int32_t i = 0; i < f->rows; i++)
+        km_sanitise_row_portable(f->data + (ptrdiff_t)i * f->row_stride,
+                                 m != NULL && m->data != NULL ? m->data + (ptrdiff_t)i * m->row_stride
+                                                              : NULL,
+                                 f->cols, san + (size_t)i * (size_t)f->cols);
+    km_stats_sanitised_portable(san, (size_t)f->rows * (size_t)f->cols, s);
 }
 
 size_t km_cmp_row_avx2(const float *s, const float *w, int32_t j0, int32_t j1, float thr,

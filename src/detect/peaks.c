@@ -581,8 +581,12 @@ km_status km_detector_apply_isa(km_ctx *ctx, km_detector *det, const km_frame *f
            copy (one vectorised pass instead of a scalar one per taxel). */
         if ((st = ensure_scratch(ctx, det, 0, prom)) != KM_OK)
             goto done;
-        sanitise(frame, mask, det->san, avx2);
-        (avx2 ? km_stats_sanitised_avx2 : km_stats_sanitised_portable)(det->san, det->n, &fs);
+        if (avx2) {
+            km_sanitise_stats_avx2(frame, mask, det->san, &fs);
+        } else {
+            sanitise(frame, mask, det->san, avx2);
+            km_stats_sanitised_portable(det->san, det->n, &fs);
+        }
     } else {
         (avx2 ? km_stats_avx2 : km_stats_portable)(frame->data, frame->row_stride, det->rows,
                                                    det->cols, &fs);

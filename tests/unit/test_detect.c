@@ -662,6 +662,53 @@ Test(detect, prominence_matches_brute_force)
  * km_stats_sanitised_*): the AVX2 forms against the plain ones, bit for
  * bit, on rows of 0-70 values with NaN, infinities, -0.0, ties, masks and
  * every tail length. */
+/* km_sanitise_stats_avx2 (the copy and its statistics in one pass) against
+ * the plain row copy and the plain statistics: frames of 1-6 rows and 0-40
+ * columns (the eight-wide blocks and the tails), row strides beyond the
+ * width (poison between rows), masks with their own stride, NULL and
+ * without data; NaN, infinities, -0.0 and ties. */
+Test(detect, sanitise_stats_one_pass_identical)
+{
+    if (!km_detect_cpu_avx2())
+        cr_skip_test("no AVX2 on this CPU");
+    enum { R = 6, C = 40, S = 48, MS = 44 };
+    static float src[R * S], a[R * C], b[R * C];
+    static uint8_t mr[R * MS];
+    srand(78);
+    int valid_seen = 0, none_valid = 0;
+    for (int it = 0; it < 4000; it++) {
+        int rows = 1 + rand() % R, cols = rand() % (C + 1);
+        ptrdiff_t stride = it % 4 == 0 ? S : cols;
+        for (int k = 0; k < R * S; k++) {
+            int q = rand() % 12;
+            src[k] = q == 0 ? NAN : q == 1 ? INFINITY : q == 2 ? -INFINITY : q == 3 ? -0.0f
+                     : (float)(rand() % 7) - 3.0f;
+        }
+        for (int k = 0; k < R * MS; k++)
+            mr[k] = (uint8_t)(it % 3 == 0 || rand() % 4 != 0);
+        km_frame f = {src, rows, cols, stride};
+        km_mask m = {mr, rows, cols, MS}, m0 = {NULL, rows, cols, cols};
+        const km_mask *mp = it % 3 == 1 ? NULL : it % 3 == 2 ? &m0 : &m;
+        for (int i = 0; i < rows; i++)
+            km_sanitise_row_portable(src + i * stride, mp == &m ? mr + i * MS : NULL, cols,
+                                     a + i * cols);
+        km_frame_stats sa, sb;
+        km_stats_sanitised_portable(a, (size_t)rows * (size_t)cols, &sa);
+        memset(b, 0x55, sizeof b);
+        km_sanitise_stats_avx2(&f, mp, b, &sb);
+        cr_assert_eq(memcmp(a, b, (size_t)rows * (size_t)cols * sizeof *a), 0,
+                     "iteration %d (%dx%d): copies differ", it, rows, cols);
+        cr_assert(memcmp(&sa.min, &sb.min, sizeof sa.min) == 0 &&
+                      memcmp(&sa.max, &sb.max, sizeof sa.max) == 0 && sa.n_valid == sb.n_valid &&
+                      sa.all_finite == sb.all_finite,
+                  "iteration %d: min %a/%a max %a/%a n %zu/%zu", it, (double)sa.min,
+                  (double)sb.min, (double)sa.max, (double)sb.max, sa.n_valid, sb.n_valid);
+        valid_seen += sa.n_valid > 0;
+        none_valid += sa.n_valid == 0;
+    }
+    cr_assert(valid_seen > 1000 && none_valid > 10);
+}
+
 Test(detect, sanitised_copy_and_stats_avx2_identical)
 {
     if (!km_detect_cpu_avx2())
