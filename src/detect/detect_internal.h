@@ -150,4 +150,10 @@ km_status km_detector_apply_isa(km_ctx *ctx, km_detector *det, const km_frame *f
 int km_subpixel(const float *data, ptrdiff_t stride, int32_t rows, int32_t cols, int32_t row,
                 int32_t col, const km_mask *mask, double *y, double *x);
 
+/* The same with every neighbour's place tested against the grid (the plain
+ * form: km_subpixel tests it only for a peak on the edge of the grid, and
+ * reads the 3x3 block of an interior one directly); for the tests. */
+int km_subpixel_checked(const float *data, ptrdiff_t stride, int32_t rows, int32_t cols,
+                        int32_t row, int32_t col, const km_mask *mask, double *y, double *x);
+
 #endif

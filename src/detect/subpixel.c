@@ -59,8 +59,11 @@ static int quad_vertex(double z[3][3], double *dy, double *dx)
     return fabs(*dx) <= KM_FIT_MAX_OFFSET && fabs(*dy) <= KM_FIT_MAX_OFFSET;
 }
 
-int km_subpixel(const float *data, ptrdiff_t stride, int32_t rows, int32_t cols, int32_t row,
-                int32_t col, const km_mask *mask, double *y, double *x)
+/* km_subpixel; checked: every neighbour's place tested against the grid
+ * (the plain form, km_subpixel_checked), else only for peaks on the edge. */
+__attribute__((always_inline)) static inline int
+subpixel(const float *data, ptrdiff_t stride, int32_t rows, int32_t cols, int32_t row,
+         int32_t col, const km_mask *mask, double *y, double *x, int checked)
 {
     double z[3][3], lz[3][3];
     int ok[3][3];
@@ -68,19 +71,38 @@ int km_subpixel(const float *data, ptrdiff_t stride, int32_t rows, int32_t cols,
 
     *y = row;
     *x = col;
-    for (int di = -1; di <= 1; di++) {
-        for (int dj = -1; dj <= 1; dj++) {
-            int32_t r = row + di, c = col + dj;
-            int good = r >= 0 && r < rows && c >= 0 && c < cols;
-            float v = 0.0f;
-            if (good) {
-                v = data[(ptrdiff_t)r * stride + c];
-                good = fabsf(v) <= FLT_MAX && km_mask_at(mask, r, c);
+    if (!checked && row >= 1 && row < rows - 1 && col >= 1 && col < cols - 1) {
+        /* Inside the grid (every peak but those on the edge): the 3x3
+           block without bounds tests, the mask's rows read directly. */
+        const uint8_t *md = mask != NULL ? mask->data : NULL;
+        for (int di = -1; di <= 1; di++) {
+            const float *dr = data + (ptrdiff_t)(row + di) * stride + col;
+            const uint8_t *mr = md != NULL ? md + (ptrdiff_t)(row + di) * mask->row_stride + col
+                                           : NULL;
+            for (int dj = -1; dj <= 1; dj++) {
+                float v = dr[dj];
+                int good = fabsf(v) <= FLT_MAX && (mr == NULL || mr[dj] != 0);
+                z[di + 1][dj + 1] = good ? (double)v : 0.0;
+                ok[di + 1][dj + 1] = good;
+                all &= good;
+                pos &= good && v > 0.0f;
             }
-            z[di + 1][dj + 1] = good ? (double)v : 0.0;
-            ok[di + 1][dj + 1] = good;
-            all &= good;
-            pos &= good && v > 0.0f;
+        }
+    } else {
+        for (int di = -1; di <= 1; di++) {
+            for (int dj = -1; dj <= 1; dj++) {
+                int32_t r = row + di, c = col + dj;
+                int good = r >= 0 && r < rows && c >= 0 && c < cols;
+                float v = 0.0f;
+                if (good) {
+                    v = data[(ptrdiff_t)r * stride + c];
+                    good = fabsf(v) <= FLT_MAX && km_mask_at(mask, r, c);
+                }
+                z[di + 1][dj + 1] = good ? (double)v : 0.0;
+                ok[di + 1][dj + 1] = good;
+                all &= good;
+                pos &= good && v > 0.0f;
+            }
         }
     }
     if (all) {
@@ -116,4 +138,16 @@ int km_subpixel(const float *data, ptrdiff_t stride, int32_t rows, int32_t cols,
         *y = row + t;
     }
     return 1;
+}
+
+int km_subpixel(const float *data, ptrdiff_t stride, int32_t rows, int32_t cols, int32_t row,
+                int32_t col, const km_mask *mask, double *y, double *x)
+{
+    return subpixel(data, stride, rows, cols, row, col, mask, y, x, 0);
+}
+
+int km_subpixel_checked(const float *data, ptrdiff_t stride, int32_t rows, int32_t cols,
+                        int32_t row, int32_t col, const km_mask *mask, double *y, double *x)
+{
+    return subpixel(data, stride, rows, cols, row, col, mask, y, x, 1);
 }

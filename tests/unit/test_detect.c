@@ -790,6 +790,48 @@ Test(detect, portable_and_avx2_identical)
     }
 }
 
+/* km_subpixel (the 3x3 block of an interior peak read without bounds
+ * tests) against km_subpixel_checked (every place tested), bit for bit:
+ * every taxel of random frames of 1-9 x 1-9 taxels with row strides and
+ * mask strides beyond the width, masks NULL, without data and random;
+ * values positive (the log fit), mixed in sign (the fit on values), with
+ * NaN and infinities (the fallbacks). */
+Test(detect, subpixel_interior_matches_checked)
+{
+    enum { R = 9, S = 12, MS = 11 };
+    static float data[R * S];
+    static uint8_t md[R * MS];
+    srand(31);
+    int fits = 0, fallbacks = 0;
+    for (int it = 0; it < 3000; it++) {
+        int rows = 1 + rand() % R, cols = 1 + rand() % 9, kind = it % 3;
+        ptrdiff_t stride = it % 2 ? S : cols;
+        for (int k = 0; k < R * S; k++) {
+            int q = rand() % 40;
+            data[k] = kind == 2 && q == 0 ? NAN : kind == 2 && q == 1 ? INFINITY
+                      : kind == 1 ? (float)(rand() % 200) - 60.0f
+                                  : 1.0f + (float)(rand() % 1000) * 0.01f;
+        }
+        for (int k = 0; k < R * MS; k++)
+            md[k] = (uint8_t)(rand() % 9 != 0);
+        km_mask m = {md, rows, cols, MS}, m0 = {NULL, rows, cols, cols};
+        const km_mask *mp = it % 4 == 0 ? NULL : it % 4 == 1 ? &m0 : &m;
+        for (int r = 0; r < rows; r++)
+            for (int c = 0; c < cols; c++) {
+                double y1, x1, y2, x2;
+                int f1 = km_subpixel(data, stride, rows, cols, r, c, mp, &y1, &x1);
+                int f2 = km_subpixel_checked(data, stride, rows, cols, r, c, mp, &y2, &x2);
+                cr_assert(f1 == f2 && memcmp(&y1, &y2, sizeof y1) == 0 &&
+                              memcmp(&x1, &x2, sizeof x1) == 0,
+                          "iteration %d (%dx%d) taxel (%d, %d): %d %a %a / %d %a %a", it, rows,
+                          cols, r, c, f1, y1, x1, f2, y2, x2);
+                fits += !f1;
+                fallbacks += f1;
+            }
+    }
+    cr_assert(fits > 1000 && fallbacks > 1000);
+}
+
 Test(detect, subpixel_gaussian_blobs)
 {
     /* Noiseless Gaussian blobs (isotropic sigma 1, 1.5, 2, 3 taxels and a
