@@ -36,7 +36,8 @@ static const struct {
     {"matlab", "a MATLAB v7.3 MAT-file: /frames read as HDF5 shows it, [T, R, C], where MATLAB's "
                "frames(r, c, t) appear as [t, c, r] with rows and columns swapped (save "
                "permute(frames, [2 1 3]) to keep them)"},
-    {"time_axis", "3-D frames without a time vector (a MAT-file, a .npy array): time taken as the "
+    {"time_axis", "3-D frames without a time vector telling their time axis (a MAT-file without "
+                  "`time` or with one as long as both end dimensions, a .npy array): time taken as the "
                   "longer of the first and last dimensions, frames(t, r, c) or frames(r, c, t) "
                   "(pass --time-axis first|last)"},
 };

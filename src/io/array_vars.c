@@ -1,8 +1,8 @@
 /* Frames and metadata from a file of named arrays: the variables of a
  * MAT-file (read_matlab.c) or the arrays of a NumPy .npz archive
  * (read_npz.c).  One rule for both (docs/FORMAT.md 1.8, 1.10): the frames
- * are the array `frames`, else the only 3-D numeric one, else the only
- * numeric matrix; `time` gives the times and the time axis; scalars and
+ * are the array `frames`, else a struct's field `frames` (a MAT-file's
+ * s.frames), else the only 3-D numeric one, else the only numeric matrix; `time` gives the times and the time axis; scalars and
  * strings named as the session's attributes give the metadata; `mask` the
  * valid taxels. */
 #include <math.h>
@@ -49,11 +49,43 @@ static void shape_text(const mat_var *v, char *buf, size_t cap)
                  km_var_class(v));
 }
 
-km_status km_vars_choose_frames(km_ctx *ctx, const km_varset *s, const mat_var **out)
+/* Array `key` beside the frames: in the frames' struct (s.time beside
+   s.frames), else at the top level. */
+static const mat_var *find_beside(const km_varset *s, const char *key)
+{
+    char name[sizeof s->v->name + 32];
+    const mat_var *v;
+    if (s->group_len > 0) {
+        snprintf(name, sizeof name, "%.*s%s", (int)s->group_len, s->group, key);
+        if ((v = km_vars_find(s, name)) != NULL)
+            return v;
+    }
+    return km_vars_find(s, key);
+}
+
+/* The name an array has beside the frames (s.units -> units beside
+   s.frames), or NULL: another struct's field, a header entry only. */
+static const char *name_beside(const km_varset *s, const mat_var *v)
+{
+    if (strchr(v->name, '.') == NULL)
+        return v->name;
+    if (s->group_len > 0 && strncmp(v->name, s->group, s->group_len) == 0)
+        return v->name + s->group_len;
+    return NULL;
+}
+
+km_status km_vars_choose_frames(km_ctx *ctx, km_varset *s, const mat_var **out)
 {
     const mat_var *v = km_vars_find(s, "frames"), *pick[2] = {NULL, NULL};
-    char list[512] = "", one[128];
-    size_t n3 = 0, n2 = 0;
+    char list[512] = "", one[160];
+    size_t n3 = 0, n2 = 0, nf = 0;
+    for (size_t i = 0; v == NULL && i < s->n; i++) { /* a struct's field `frames` */
+        const char *dot = strchr(s->v[i].name, '.');
+        if (dot != NULL && strcmp(dot + 1, "frames") == 0)
+            pick[0] = nf++ == 0 ? &s->v[i] : pick[0];
+    }
+    if (v == NULL && nf == 1)
+        v = pick[0];
     if (v == NULL) {
         for (size_t i = 0; i < s->n; i++) {
             const mat_var *c = &s->v[i];
@@ -70,10 +102,11 @@ km_status km_vars_choose_frames(km_ctx *ctx, const km_varset *s, const mat_var *
         for (size_t i = 0; i < s->n; i++) {
             shape_text(&s->v[i], one, sizeof one);
             size_t len = strlen(list);
-            if (len + strlen(one) + 80 < sizeof list)
+            if (len + strlen(one) + strlen(s->v[i].name) + 8 < sizeof list)
                 snprintf(list + len, sizeof list - len, "%s%s [%s]", len ? ", " : "", s->v[i].name, one);
         }
-        return km_fail(ctx, KM_ERR_FORMAT, "no %s `frames`%s; the file holds %s (%s)", s->noun,
+        return km_fail(ctx, KM_ERR_FORMAT, "no %s `frames`%s%s; the file holds %s (%s)", s->noun,
+                       nf > 1 ? ", more than one struct with a field `frames`" : "",
                        n3 > 1 ? " and more than one 3-D array" : " and no single 3-D array",
                        s->n ? list : "nothing", s->hint);
     }
@@ -84,6 +117,9 @@ km_status km_vars_choose_frames(km_ctx *ctx, const km_varset *s, const mat_var *
                        s->noun, v->name, one);
     if (v->n == 0)
         return km_fail(ctx, KM_ERR_FORMAT, "%s %s is empty (%s)", s->noun, v->name, one);
+    const char *dot = strchr(v->name, '.');
+    s->group = v->name;
+    s->group_len = dot != NULL ? (size_t)(dot - v->name) + 1 : 0;
     *out = v;
     return KM_OK;
 }
@@ -132,8 +168,9 @@ static km_status apply_number(km_ctx *ctx, km_reader *r, const km_varset *s, con
                                           "roller_radius_mm", "saturation"};
     double *dst[] = {&r->info.frame_rate_hz, &r->info.row_pitch_mm, &r->info.col_pitch_mm,
                      &r->info.roller_radius_mm, &r->info.saturation};
-    for (size_t k = 0; k < sizeof NUMBERS / sizeof NUMBERS[0]; k++)
-        if (strcmp(v->name, NUMBERS[k]) == 0) {
+    const char *key = name_beside(s, v);
+    for (size_t k = 0; key != NULL && k < sizeof NUMBERS / sizeof NUMBERS[0]; k++)
+        if (strcmp(key, NUMBERS[k]) == 0) {
             if (!(isfinite(x) && x > 0))
                 return km_fail(ctx, KM_ERR_FORMAT, "%s %s = %g: expected a positive number", s->noun, v->name, x);
             *dst[k] = x;
@@ -143,13 +180,17 @@ static km_status apply_number(km_ctx *ctx, km_reader *r, const km_varset *s, con
 
 static km_status apply_string(km_ctx *ctx, km_reader *r, const km_varset *s, const mat_var *v, const char *text)
 {
-    if (strcmp(v->name, "units") == 0) {
+    const char *key = name_beside(s, v);
+    if (key == NULL)
+        return KM_OK;
+    if (strcmp(key, "units") == 0) {
         if (!km_units_known(text))
-            return km_fail(ctx, KM_ERR_FORMAT, "%s units = '%s': expected kPa, mmHg, N/cm2 or raw", s->noun, text);
+            return km_fail(ctx, KM_ERR_FORMAT, "%s %s = '%s': expected kPa, mmHg, N/cm2 or raw", s->noun,
+                           v->name, text);
         memcpy(r->info.units, text, strlen(text) + 1);
-    } else if (strcmp(v->name, "mode") == 0) {
+    } else if (strcmp(key, "mode") == 0) {
         if (strcmp(text, "mat") != 0 && strcmp(text, "roller") != 0)
-            return km_fail(ctx, KM_ERR_FORMAT, "%s mode = '%s': expected mat or roller", s->noun, text);
+            return km_fail(ctx, KM_ERR_FORMAT, "%s %s = '%s': expected mat or roller", s->noun, v->name, text);
         r->info.mode = strcmp(text, "roller") == 0 ? KM_MODE_ROLLER : KM_MODE_MAT;
     }
     return KM_OK;
@@ -186,7 +227,7 @@ km_status km_vars_read_scalars(km_ctx *ctx, km_reader *r, const km_varset *s)
 km_status km_vars_orient(km_ctx *ctx, km_reader *r, const km_varset *s, const mat_var *f,
                          const km_read_options *opt, km_orient *o)
 {
-    const mat_var *t = km_vars_find(s, "time");
+    const mat_var *t = find_beside(s, "time");
     uint64_t d0 = f->dims[0], d2 = f->dims[2];
     int64_t tn = t != NULL && km_var_numeric(t) && t->nd == 2 && (t->dims[0] == 1 || t->dims[1] == 1) ? (int64_t)t->n
                                                                                                      : -1;
@@ -197,16 +238,19 @@ km_status km_vars_orient(km_ctx *ctx, km_reader *r, const km_varset *s, const ma
         d2 = 1;
     } else if (opt->time_axis >= 0) {
         o->time_first = opt->time_axis == 0;
-    } else if (t0 || t2) { /* the time vector's length; both: the writer's own order */
-        o->time_first = t0 && t2 ? s->numpy : t0;
+    } else if (t0 != t2) { /* the time vector's length */
+        o->time_first = t0;
+    } else if (t0) { /* as long as both ends (T x R x T): not told by the file; the writer's own order */
+        o->time_first = s->numpy;
+        o->guessed = 1;
     } else {
         o->time_first = d0 > d2 || (d0 == d2 && s->numpy);
         o->guessed = 1;
     }
     o->n_frames = (int64_t)(o->time_first ? d0 : d2);
     if (t != NULL && tn != o->n_frames)
-        return km_fail(ctx, KM_ERR_FORMAT, "%s time has %lld values but frames has %lld frames (%s)", s->noun,
-                       (long long)(t != NULL ? (int64_t)t->n : 0), (long long)o->n_frames,
+        return km_fail(ctx, KM_ERR_FORMAT, "%s %s has %lld values but %s has %lld frames (%s)", s->noun, t->name,
+                       (long long)t->n, f->name, (long long)o->n_frames,
                        s->numpy ? (o->time_first ? "[T, R, C]" : "[R, C, T]")
                                     : (o->time_first ? "frames(t, r, c)" : "frames(r, c, t)"));
     return o->time_first ? km_reader_set_geometry(ctx, r, (int64_t)f->dims[1], (int64_t)f->dims[2])
@@ -215,7 +259,7 @@ km_status km_vars_orient(km_ctx *ctx, km_reader *r, const km_varset *s, const ma
 
 km_status km_vars_read_time(km_ctx *ctx, km_reader *r, const km_varset *s, int64_t n_frames, double **time)
 {
-    const mat_var *t = km_vars_find(s, "time");
+    const mat_var *t = find_beside(s, "time");
     km_status st = KM_OK;
     unsigned char *b;
     double *tm;
@@ -246,15 +290,15 @@ km_status km_vars_read_time(km_ctx *ctx, km_reader *r, const km_varset *s, int64
 
 km_status km_vars_read_mask(km_ctx *ctx, km_reader *r, const km_varset *s)
 {
-    const mat_var *v = km_vars_find(s, "mask");
+    const mat_var *v = find_beside(s, "mask");
     km_status st = KM_OK;
     unsigned char *b;
     int64_t R = r->info.rows, C = r->info.cols, n_valid = 0;
     if (v == NULL)
         return KM_OK;
     if (!km_var_numeric(v) || v->nd != 2 || v->dims[0] != (uint64_t)R || v->dims[1] != (uint64_t)C)
-        return km_fail(ctx, KM_ERR_FORMAT, "%s mask is %llu x %llu %s but frames are %lld x %lld", s->noun,
-                       (unsigned long long)v->dims[0], (unsigned long long)v->dims[1], km_var_class(v),
+        return km_fail(ctx, KM_ERR_FORMAT, "%s %s is %llu x %llu %s but frames are %lld x %lld", s->noun,
+                       v->name, (unsigned long long)v->dims[0], (unsigned long long)v->dims[1], km_var_class(v),
                        (long long)R, (long long)C);
     if ((b = small_values(ctx, r, s, v, &st)) == NULL)
         return st;

@@ -3,6 +3,7 @@
 #define _POSIX_C_SOURCE 200809L /* fseeko, fileno */
 #define _FILE_OFFSET_BITS 64
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "mat_internal.h"
@@ -259,6 +260,7 @@ km_status km_mat_read_header(km_ctx *ctx, mat_src *s, int swap, mat_var *v)
     if (type != MI_MATRIX)
         return km_fail(ctx, KM_ERR_FORMAT, "element at byte %llu: type %u where a matrix (14) belongs",
                        (unsigned long long)at, (unsigned)type);
+    v->matrix_bytes = bytes;
     if (bytes == 0)
         return KM_OK;
     if ((st = read_sub(ctx, s, swap, at, "array flags", &type, &bytes, small, &is_small)) != KM_OK)
@@ -285,7 +287,7 @@ km_status km_mat_read_header(km_ctx *ctx, mat_src *s, int swap, mat_var *v)
     if (is_small) {
         memcpy(v->name, small, keep);
     } else {
-        unsigned char nm[64];
+        unsigned char nm[sizeof v->name];
         if ((st = km_mat_src_read(ctx, s, nm, keep, at, "name")) != KM_OK ||
             (st = km_mat_src_read(ctx, s, NULL, pad8(bytes) - keep, at, "name")) != KM_OK)
             return st;
@@ -307,6 +309,99 @@ km_status km_mat_read_header(km_ctx *ctx, mat_src *s, int swap, mat_var *v)
                        (unsigned long long)v->n);
     v->data_pos = s->pos;
     return KM_OK;
+}
+
+#define MAT_MAX_FIELDS 4096
+
+/* A subelement of one int32 (a struct's field name length), small or not. */
+static km_status read_int32(km_ctx *ctx, mat_src *s, int swap, uint64_t at, const char *what, uint32_t *out)
+{
+    uint64_t bytes;
+    uint32_t type;
+    unsigned char small[4], buf[8];
+    int is_small;
+    km_status st = read_sub(ctx, s, swap, at, what, &type, &bytes, small, &is_small);
+    if (st != KM_OK)
+        return st;
+    if (type != MI_INT32 || bytes != 4)
+        return km_fail(ctx, KM_ERR_FORMAT, "element at byte %llu: %s of type %u, %llu bytes",
+                       (unsigned long long)at, what, (unsigned)type, (unsigned long long)bytes);
+    if (!is_small && (st = km_mat_src_read(ctx, s, buf, 8, at, what)) != KM_OK)
+        return st;
+    *out = km_mat_u32(is_small ? small : buf, swap);
+    return KM_OK;
+}
+
+/* Field k's header, the stream at its miMATRIX tag, named "v.field"; the
+   stream left at the field's end. */
+static km_status read_field(km_ctx *ctx, mat_src *s, int swap, const mat_var *v, const char *field, mat_var *f)
+{
+    uint64_t start = s->pos, end;
+    km_status st;
+    memset(f, 0, sizeof *f);
+    f->elem_off = v->elem_off;
+    f->elem_bytes = v->elem_bytes;
+    f->compressed = v->compressed;
+    f->swap = v->swap;
+    if ((st = km_mat_read_header(ctx, s, swap, f)) != KM_OK)
+        return st;
+    snprintf(f->name, sizeof f->name, "%.63s.%.63s", v->name, field); /* MATLAB: names of <= 63 */
+    end = start + 8 + f->matrix_bytes;
+    if (s->pos > end)
+        return km_fail(ctx, KM_ERR_FORMAT, "variable %s (byte %llu): its header runs past its %llu bytes",
+                       f->name, (unsigned long long)v->elem_off, (unsigned long long)f->matrix_bytes);
+    return km_mat_src_read(ctx, s, NULL, end - s->pos, v->elem_off, f->name);
+}
+
+km_status km_mat_read_fields(km_ctx *ctx, mat_src *s, int swap, const mat_var *v, mat_var **out, size_t *n)
+{
+    uint64_t at = v->elem_off, bytes;
+    uint32_t type, len = 0;
+    unsigned char small[4];
+    int is_small;
+    char *names = NULL;
+    mat_var *f = NULL;
+    size_t nf = 0;
+    km_status st;
+
+    *out = NULL;
+    *n = 0;
+    if ((st = read_int32(ctx, s, swap, at, "field name length", &len)) != KM_OK ||
+        (st = read_sub(ctx, s, swap, at, "field names", &type, &bytes, small, &is_small)) != KM_OK)
+        return st;
+    if (len == 0 || len > 256 || (type != MI_INT8 && type != MI_UINT8) || bytes % len != 0 ||
+        bytes / len > MAT_MAX_FIELDS)
+        return km_fail(ctx, KM_ERR_FORMAT, "variable %s (byte %llu): %llu bytes of field names of type %u, "
+                       "%u bytes each (at most %d fields)", v->name, (unsigned long long)at,
+                       (unsigned long long)bytes, (unsigned)type, (unsigned)len, MAT_MAX_FIELDS);
+    nf = (size_t)(bytes / len);
+    names = malloc((size_t)bytes + 1);
+    f = calloc(nf > 0 ? nf : 1, sizeof *f);
+    if (names == NULL || f == NULL) {
+        st = km_fail(ctx, KM_ERR_NOMEM, "out of memory for the fields of %s", v->name);
+        goto done;
+    }
+    if (is_small)
+        memcpy(names, small, (size_t)bytes);
+    else if ((st = km_mat_src_read(ctx, s, names, bytes, at, "field names")) != KM_OK ||
+             (st = km_mat_src_read(ctx, s, NULL, pad8(bytes) - bytes, at, "field names")) != KM_OK)
+        goto done;
+    for (size_t k = 0; k < nf; k++) {
+        char field[64];
+        size_t m = 0;
+        for (; m < len && m + 1 < sizeof field && names[k * len + m] != '\0'; m++) /* printable, as variable names */
+            field[m] = names[k * len + m] > 0x20 && names[k * len + m] < 0x7f ? names[k * len + m] : '?';
+        field[m] = '\0';
+        if ((st = read_field(ctx, s, swap, v, field, &f[k])) != KM_OK)
+            goto done;
+    }
+    *out = f;
+    *n = nf;
+    f = NULL;
+done:
+    free(names);
+    free(f);
+    return st;
 }
 
 /* The whole real part of a small variable into buf (v->bytes). */

@@ -11,12 +11,12 @@
 
 enum { MI_INT8 = 1, MI_UINT8, MI_INT16, MI_UINT16, MI_INT32, MI_UINT32, MI_SINGLE, MI_DOUBLE = 9,
        MI_INT64 = 12, MI_UINT64, MI_MATRIX, MI_COMPRESSED, MI_UTF8, MI_UTF16, MI_UTF32 };
-enum { MX_CHAR = 4, MX_SPARSE = 5, MX_DOUBLE = 6, MX_UINT64 = 15 };
+enum { MX_STRUCT = 2, MX_CHAR = 4, MX_SPARSE = 5, MX_DOUBLE = 6, MX_UINT64 = 15 };
 
 #define MAT_MAX_DIMS 32
 
 typedef struct mat_var {
-    char name[64];
+    char name[128];        /* a struct's field: "struct.field" */
     uint32_t cls;          /* mx class */
     int complex_;
     int nd;
@@ -26,6 +26,7 @@ typedef struct mat_var {
     uint64_t bytes;        /* the real part's bytes */
     uint64_t elem_off;     /* the top-level element's tag in the file */
     uint64_t elem_bytes;   /* its declared size */
+    uint64_t matrix_bytes; /* the miMATRIX's declared size (a struct's field: its own) */
     int compressed;
     uint64_t data_pos;     /* the real part's first byte in the element's content stream */
     unsigned char small[4]; /* the real part when it is a small data element */
@@ -87,6 +88,9 @@ typedef struct km_varset {
     /* Array v's values, whole, into buf (v->bytes bytes). */
     km_status (*values)(km_ctx *ctx, void *src, const mat_var *v, unsigned char *buf);
     void *src;
+    size_t group_len;      /* set by km_vars_choose_frames: frames a struct's field s.frames:
+                              strlen("s."), and `time`, `mask`, metadata looked up in s first */
+    const char *group;     /* the frames' name ("s.frames") */
 } km_varset;
 
 typedef struct km_orient {
@@ -99,10 +103,12 @@ typedef struct km_orient {
 const char *km_var_class(const mat_var *v);
 int km_var_numeric(const mat_var *v);
 const mat_var *km_vars_find(const km_varset *s, const char *name);
-/* `frames`, else the only 3-D numeric array, else the only numeric matrix. */
-km_status km_vars_choose_frames(km_ctx *ctx, const km_varset *s, const mat_var **out);
-/* The time axis: the option, else `time`'s length, else the longer end
-   dimension (guessed); sets the reader's geometry. */
+/* `frames`, else the field `frames` of one struct (s.frames), else the only
+   3-D numeric array, else the only numeric matrix; sets s->group. */
+km_status km_vars_choose_frames(km_ctx *ctx, km_varset *s, const mat_var **out);
+/* The time axis: the option, else `time`'s length when it matches one end
+   dimension only, else the longer end dimension (guessed; on a tie the
+   writer's own order); sets the reader's geometry. */
 km_status km_vars_orient(km_ctx *ctx, struct km_reader *r, const km_varset *s, const mat_var *f,
                          const km_read_options *opt, km_orient *o);
 /* Scalars and strings become header entries; those named as the session's
@@ -142,6 +148,11 @@ void km_mat_src_end(mat_src *s);
    messages).  Cells, structs, objects, sparse and complex arrays get their
    name and class only; an empty element leaves the name "". */
 km_status km_mat_read_header(km_ctx *ctx, mat_src *s, int swap, mat_var *v);
+/* The fields of a 1 x 1 struct v, the stream just past v's name (as
+   km_mat_read_header leaves it): each field's header, named "v.field", with
+   v's element and stream positions, into a malloc'd array *out of *n (free
+   it); the stream ends past the last field. */
+km_status km_mat_read_fields(km_ctx *ctx, mat_src *s, int swap, const mat_var *v, mat_var **out, size_t *n);
 /* The whole real part of variable v into buf (v->bytes bytes). */
 km_status km_mat_read_values(km_ctx *ctx, FILE *f, const mat_var *v, mat_src *s, unsigned char *buf);
 

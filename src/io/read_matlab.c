@@ -53,6 +53,43 @@ static const km_reader_ops mat_ops = {mat_read, mat_close};
 
 /* ---- the scan ---- */
 
+/* A variable (or a struct's field) into the list, after the checks of its
+   declared sizes against its element's (bytes: the element's). */
+static km_status add_var(km_ctx *ctx, km_reader *r, mat_impl *m, const mat_var *v, uint64_t bytes)
+{
+    /* Deflate expands at most 1032:1: a stream that claims more is crafted. */
+    if (v->compressed && v->bytes / 1032 > bytes)
+        return km_fail(ctx, KM_ERR_FORMAT, "variable %s (byte %llu) declares %llu bytes from %llu compressed",
+                       v->name, (unsigned long long)v->elem_off, (unsigned long long)v->bytes,
+                       (unsigned long long)bytes);
+    if (!v->compressed && !v->is_small && v->data_pos + v->bytes > bytes + 8)
+        return km_fail(ctx, KM_ERR_FORMAT, "variable %s (byte %llu): %llu bytes of values in a %llu-byte element",
+                       v->name, (unsigned long long)v->elem_off, (unsigned long long)v->bytes,
+                       (unsigned long long)bytes);
+    if (v->name[0] == '\0')
+        return KM_OK;
+    if (m->n_vars == MAT_MAX_VARS)
+        return km_fail(ctx, KM_ERR_LIMIT, "more than %d variables", MAT_MAX_VARS);
+    if (m->n_vars % 64 == 0) {
+        mat_var *grown = km_reader_alloc(r, (m->n_vars + 64) * sizeof *grown);
+        if (grown == NULL)
+            return km_fail(ctx, KM_ERR_NOMEM, "out of memory for the variable list");
+        if (m->n_vars > 0)
+            memcpy(grown, m->vars, m->n_vars * sizeof *grown);
+        km_reader_release(r, m->vars);
+        m->vars = grown;
+    }
+    m->vars[m->n_vars++] = *v;
+    return KM_OK;
+}
+
+/* A 1 x 1 struct (MATLAB users often save s.frames, s.time, ...): its
+   fields are listed as variables "s.field". */
+static int one_struct(const mat_var *v)
+{
+    return v->cls == MX_STRUCT && !v->complex_ && v->nd == 2 && v->dims[0] == 1 && v->dims[1] == 1;
+}
+
 static km_status scan(km_ctx *ctx, km_reader *r, mat_impl *m, uint64_t size)
 {
     uint64_t off = 128;
@@ -61,7 +98,8 @@ static km_status scan(km_ctx *ctx, km_reader *r, mat_impl *m, uint64_t size)
     memset(&s, 0, sizeof s);
     while (st == KM_OK && off + 8 <= size) {
         unsigned char tag[8];
-        mat_var v;
+        mat_var v, *fields = NULL;
+        size_t n_fields = 0;
         if (fseeko(m->f, (off_t)off, SEEK_SET) != 0 || fread(tag, 1, 8, m->f) != 8) {
             st = km_fail(ctx, KM_ERR_IO, "cannot read the element at byte %llu", (unsigned long long)off);
             break;
@@ -89,31 +127,13 @@ static km_status scan(km_ctx *ctx, km_reader *r, mat_impl *m, uint64_t size)
                               v.compressed);
         if (st == KM_OK)
             st = km_mat_read_header(ctx, &s, m->swap, &v);
-        /* Deflate expands at most 1032:1: a stream that claims more is crafted. */
-        if (st == KM_OK && v.compressed && v.bytes / 1032 > bytes)
-            st = km_fail(ctx, KM_ERR_FORMAT, "variable %s (byte %llu) declares %llu bytes from %llu compressed",
-                         v.name, (unsigned long long)off, (unsigned long long)v.bytes, (unsigned long long)bytes);
-        if (st == KM_OK && !v.compressed && !v.is_small && v.data_pos + v.bytes > bytes + 8)
-            st = km_fail(ctx, KM_ERR_FORMAT, "variable %s (byte %llu): %llu bytes of values in a %llu-byte element",
-                         v.name, (unsigned long long)off, (unsigned long long)v.bytes, (unsigned long long)bytes);
-        if (st == KM_OK && v.name[0] != '\0') {
-            if (m->n_vars == MAT_MAX_VARS) {
-                st = km_fail(ctx, KM_ERR_LIMIT, "more than %d variables", MAT_MAX_VARS);
-                break;
-            }
-            if (m->n_vars % 64 == 0) {
-                mat_var *grown = km_reader_alloc(r, (m->n_vars + 64) * sizeof *grown);
-                if (grown == NULL) {
-                    st = km_fail(ctx, KM_ERR_NOMEM, "out of memory for the variable list");
-                    break;
-                }
-                if (m->n_vars > 0)
-                    memcpy(grown, m->vars, m->n_vars * sizeof *grown);
-                km_reader_release(r, m->vars);
-                m->vars = grown;
-            }
-            m->vars[m->n_vars++] = v;
-        }
+        if (st == KM_OK && one_struct(&v))
+            st = km_mat_read_fields(ctx, &s, m->swap, &v, &fields, &n_fields);
+        if (st == KM_OK)
+            st = add_var(ctx, r, m, &v, bytes);
+        for (size_t k = 0; st == KM_OK && k < n_fields; k++)
+            st = add_var(ctx, r, m, &fields[k], bytes);
+        free(fields);
         off += 8 + bytes;
     }
     km_mat_src_end(&s); /* fewer than 8 bytes after the last element: padding, ignored */
@@ -132,12 +152,36 @@ static km_status var_values(km_ctx *ctx, void *src, const mat_var *v, unsigned c
     return st;
 }
 
+/* Does the file begin as a level-4 MAT-file's first matrix?  Its 20-byte
+   header: type MOPT (M the byte order 0 or 1, O 0, P the value type 0-5, T
+   0-2), rows, columns, imagf (0 or 1), the name's length with its NUL, then
+   the name. */
+static int level4(const unsigned char *h, size_t n)
+{
+    for (int swap = 0; swap < 2; swap++) {
+        uint32_t mopt = km_mat_u32(h, swap), imagf = km_mat_u32(h + 12, swap), len = km_mat_u32(h + 16, swap);
+        if (mopt / 1000 != (uint32_t)swap || mopt / 100 % 10 != 0 || mopt / 10 % 10 > 5 || mopt % 10 > 2 ||
+            imagf > 1 || len < 2 || len > 64 || 20 + len > n || h[20 + len - 1] != '\0')
+            continue;
+        return 1;
+    }
+    return 0;
+}
+
 static km_status read_head(km_ctx *ctx, km_reader *r, mat_impl *m, uint64_t size)
 {
     unsigned char h[128];
     char text[117];
     size_t n;
-    if (size < 128 || fread(h, 1, 128, m->f) != 128)
+    size_t got = fread(h, 1, 128, m->f);
+    if (got >= 20 && level4(h, got))
+        return km_fail(ctx, KM_ERR_FORMAT, "a MAT-file of level 4 (save -v4; scipy.io.savemat "
+                                           "format='4'): knotmap reads level 5 (save -v7, or "
+                                           "savemat's default format='5')");
+    if (got >= 19 && memcmp(h, "# Created by Octave", 19) == 0)
+        return km_fail(ctx, KM_ERR_FORMAT, "an Octave text file (save -text), not a MAT-file: in "
+                                           "Octave, save -v7 (or -mat7-binary)");
+    if (size < 128 || got != 128)
         return km_fail(ctx, KM_ERR_FORMAT, "not a MAT-file of level 5 (%llu bytes, shorter than its "
                                            "128-byte header; save with -v7 or -v7.3)",
                        (unsigned long long)size);
@@ -180,8 +224,9 @@ km_status km_open_matlab(km_ctx *ctx, km_reader *r, const km_read_options *opt)
     if ((st = read_head(ctx, r, m, (uint64_t)sb.st_size)) != KM_OK ||
         (st = scan(ctx, r, m, (uint64_t)sb.st_size)) != KM_OK)
         return st;
-    km_varset vs = {m->vars, m->n_vars, "variable", "MATLAB: frames = <one of them>; save(file, 'frames', ...)",
-                    0, var_values, m};
+    km_varset vs = {.v = m->vars, .n = m->n_vars, .noun = "variable",
+                    .hint = "MATLAB: frames = <one of them>; save(file, 'frames', ...)", .values = var_values,
+                    .src = m};
     if ((st = km_vars_choose_frames(ctx, &vs, &v)) != KM_OK ||
         (st = km_vars_orient(ctx, r, &vs, v, opt, &o)) != KM_OK || (st = km_vars_read_scalars(ctx, r, &vs)) != KM_OK ||
         (st = km_vars_read_time(ctx, r, &vs, o.n_frames, &m->time)) != KM_OK ||

@@ -227,6 +227,6 @@ def test_truncated_and_crafted_files(tmp_path):
 def test_other_mat_files_are_named(tmp_path):
     v4 = tmp_path / "old.mat"                       # MATLAB v4: no text header
     v4.write_bytes(struct.pack("<5i", 0, 2, 2, 0, 2) + b"x\0" + np.zeros(4).tobytes())
-    refused(tmp_path, v4, 65, "not a MAT-file of level 5")
+    refused(tmp_path, v4, 65, "a MAT-file of level 4")
     r = run("info", tmp_path / "nothing.mat")
     assert r.returncode == 66
