@@ -67,6 +67,9 @@ static const char USAGE[] =
     "Usage: knotmap process [OPTION]... INPUT... [-o OUT]\n"
     "Condition each INPUT, find its pressure peaks (knot candidates), compute\n"
     "per-frame metrics and write a knotmap result HDF5 (docs/FORMAT.md 2.1).\n"
+    "INPUT: a knotmap session (.h5), Tekscan (.asf), XSENSOR (.csv), text matrix,\n"
+    "audio, MATLAB MAT-file (.mat: frames R x C x T, time, ...; or a struct s with\n"
+    "them) or NumPy (.npy) file, told by content (docs/FORMAT.md 1).\n"
     "Long options may be abbreviated to any unambiguous prefix.\n";
 
 static const char FOOTER[] =

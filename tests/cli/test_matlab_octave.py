@@ -155,3 +155,11 @@ def test_crafted_structs_are_refused(tmp_path):
     cut = tmp_path / "cut.mat"
     cut.write_bytes((OCTAVE / "struct_v7.mat").read_bytes()[:600])
     refused(tmp_path, cut, 65, "element at byte 128", "truncated file")
+
+
+def test_help_names_the_formats_a_user_brings():
+    # before: neither `knotmap --help` nor `process --help` said which files are inputs
+    # (matlab and npy only as --format values)
+    for args in (("--help",), ("process", "--help"), ("info", "--help")):
+        out = run_ok(*args).stdout
+        assert ".mat" in out and ".npy" in out and ".asf" in out, args
