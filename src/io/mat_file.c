@@ -130,6 +130,17 @@ km_status km_mat_src_begin(km_ctx *ctx, mat_src *s, FILE *f, uint64_t off, uint6
 km_status km_mat_src_read(km_ctx *ctx, mat_src *s, void *buf, uint64_t n, uint64_t at, const char *what)
 {
     unsigned char scratch[4096], *out = buf;
+    if (buf == NULL && !s->z && n > sizeof scratch) { /* skip a file range (a struct's big field) by seeking */
+        if (n > s->in_left)
+            return km_fail(ctx, KM_ERR_FORMAT, "element at byte %llu: %s runs past the element's end",
+                           (unsigned long long)at, what);
+        if (fseeko(s->f, (off_t)n, SEEK_CUR) != 0)
+            return km_fail(ctx, KM_ERR_IO, "element at byte %llu: cannot seek past %s (%s)", (unsigned long long)at,
+                           what, strerror(errno));
+        s->in_left -= n;
+        s->pos += n;
+        return KM_OK;
+    }
     while (n > 0) {
         size_t want = n > sizeof scratch && buf == NULL ? sizeof scratch : n > (1u << 30) ? (1u << 30) : (size_t)n;
         unsigned char *dst = buf != NULL ? out : scratch;
