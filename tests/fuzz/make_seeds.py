@@ -276,6 +276,11 @@ def mat5(variables, big_endian=False, compress=False):
     return out
 
 
+def octave(name):
+    with open(os.path.join(ROOT, "tests", "data", "octave", name), "rb") as f:
+        return f.read()
+
+
 def matlab_seeds():
     frames = (6, 7, (3, 4, 5), [float(i % 9) for i in range(60)])       # double, stored as double
     narrow = (6, 2, (2, 3, 4), [i % 200 for i in range(24)])            # double stored as uint8
@@ -287,6 +292,9 @@ def matlab_seeds():
                                                compress=True),
         "big_endian_narrow": b"\2" + mat5({"P": narrow}, big_endian=True, compress=True),
         "two_arrays": b"\0" + mat5({"a": frames, "b": frames}),
+        # GNU Octave's own files: a struct s with frames, time, fs, units, subject
+        "octave_struct_v6": b"\0" + octave("struct_v6.mat"),
+        "octave_struct_v7": b"\1" + octave("struct_v7.mat"),
     }
 
 
