@@ -19,12 +19,12 @@ figures of record use seeds from 100 on, never looked at, with the defaults.
 knots stand above the sensor's noise").  A knot's SNR is its peak excess as the sensor
 can see it over a per-taxel noise sd, all in kPa as the simulator draws them:
 
-  SNR = amp * exp(-dx^2 / 2 sx^2) [* exp(-dy^2 / 2 sy^2) on a mat] / sd
+  SNR = amp * exp(-dx^2 / 2 sx^2 - dy^2 / 2 sy^2) / sd
 
 amp the knot's added pressure at its centre at lean 1 (15-45 kPa hard, 25-70 moderate),
-dx the distance from its centre to the nearest column centre and sx its sigma across
-(a roller's rows sweep the body continuously along y; a mat's rows stay at fixed body
-y, so dy to the nearest row counts there).  Two noise sds, one table set each:
+dx (dy) the distance from its centre to the nearest column (row) and sx (sy) its sigma
+across (along): a mat's rows stay at fixed body y, and a roller rolling without slip
+presses the body with each row at fixed points a row pitch apart as well.  Two noise sds, one table set each:
 - white: the sd of the noise drawn afresh for every taxel of every frame (1.5-3 kPa
   hard, 0.4-1.2 moderate), what a datasheet calls the sensor's noise;
 - total: the per-taxel error of one frame under the background pressure P at the
@@ -76,10 +76,8 @@ def knot_snr(d, noise="white"):
             sd = math.sqrt(sd ** 2 + d["offset_sd"] ** 2 + (d["gain_sd"] * bg) ** 2
                            + d["count_kpa"] ** 2 / 12)
         dx = k["x"] - round(k["x"] / d["col_pitch"]) * d["col_pitch"]
-        att = math.exp(-0.5 * (dx / k["sx"]) ** 2)
-        if d["mode"] == "mat":
-            dy = k["y"] - round(k["y"] / d["row_pitch"]) * d["row_pitch"]
-            att *= math.exp(-0.5 * (dy / k["sy"]) ** 2)
+        dy = k["y"] - round(k["y"] / d["row_pitch"]) * d["row_pitch"]
+        att = math.exp(-0.5 * (dx / k["sx"]) ** 2 - 0.5 * (dy / k["sy"]) ** 2)
         out.append(k["amp"] * att / sd)
     return np.asarray(out, float)
 

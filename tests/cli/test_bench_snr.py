@@ -49,26 +49,25 @@ def test_nothing_to_find_nothing_found():
     assert cut[20.0]["f1"] == 1.0 and cut[20.0]["recall"] == 1.0
 
 
-def _session(mode, x, y):
+def _session(x, y):
     s = 4.0
-    return {"mode": mode, "col_pitch": 8.0, "row_pitch": 6.0, "noise": 2.0,
+    return {"mode": "roller", "col_pitch": 8.0, "row_pitch": 6.0, "noise": 2.0,
             "offset_sd": 1.0, "gain_sd": 0.1, "count_kpa": 0.5, "contact_kpa": 40.0,
             "body_centre": 80.0, "body_width": 400.0, "body": "thigh",
             "knots": [{"x": x, "y": y, "sx": s, "sy": 2 * s, "amp": 30.0}]}
 
 
 def test_knot_snr_at_the_nearest_taxel():
-    # on a column centre: amp / noise; half a pitch off: the footprint 4 mm away
-    assert ei.knot_snr(_session("roller", 80.0, 33.0)) == pytest.approx([15.0])
-    assert ei.knot_snr(_session("roller", 84.0, 33.0)) == pytest.approx(
-        [15.0 * math.exp(-0.5)])
-    # a mat's rows sample y too: 33 mm is 3 mm from the row at 36 mm (sy 8 mm)
-    assert ei.knot_snr(_session("mat", 80.0, 33.0)) == pytest.approx(
+    # on a taxel centre: amp / noise; half a column off: the footprint 4 mm away
+    assert ei.knot_snr(_session(80.0, 36.0)) == pytest.approx([15.0])
+    assert ei.knot_snr(_session(84.0, 36.0)) == pytest.approx([15.0 * math.exp(-0.5)])
+    # rows sample y (fixed body points a row pitch apart, roller and mat alike): 33 mm
+    # is 3 mm from the row at 36 mm (sy 8 mm)
+    assert ei.knot_snr(_session(80.0, 33.0)) == pytest.approx(
         [15.0 * math.exp(-0.5 * (3 / 8) ** 2)])
     # total: white, offset, gain x background (body profile 1 at the centre), counts
     p = 4 / math.pi * 40.0
     sd = math.sqrt(4.0 + 1.0 + (0.1 * p) ** 2 + 0.25 / 12)
-    assert ei.knot_snr(_session("roller", 80.0, 33.0), "total") == pytest.approx(
-        [30.0 / sd])
-    assert np.all(ei.knot_snr(_session("roller", 80.0, 33.0), "total")
-                  < ei.knot_snr(_session("roller", 80.0, 33.0)))
+    assert ei.knot_snr(_session(80.0, 36.0), "total") == pytest.approx([30.0 / sd])
+    assert np.all(ei.knot_snr(_session(80.0, 33.0), "total")
+                  < ei.knot_snr(_session(80.0, 33.0)))
