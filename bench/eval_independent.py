@@ -30,7 +30,10 @@ presses the body with each row at fixed points a row pitch apart as well.  Two n
 - total: the per-taxel error of one frame under the background pressure P at the
   knot's column (contact pressure x body profile, band centre): sqrt(white^2 + offset
   sd^2 + (gain sd x P)^2 + count^2 / 12), i.e. with the fixed pattern of gain and offset
-  errors that a single map shows.
+  errors that a single map shows;
+- spread: the detector's own noise, the median over the body map's cells of the
+  pass-to-pass spread of the candidate map (R.h5 /bodymap/spread, docs/FORMAT.md:
+  the sd of a cell's pass maxima of the local excess), one figure per session.
 Lean, the contact band's profile, leak, lag, dead taxels and distractors are left out;
 amp / white alone is >= 5 for every knot of both presets (the taxel grid's sampling is
 what makes knots weaker).  The tables: recall per SNR bin (knots found / knots, pooled
@@ -60,16 +63,17 @@ import eval as kev  # noqa: E402  (bench/eval.py)
 import sim_independent  # noqa: E402
 
 
-SNR_NOISE = ("white", "total")
+SNR_NOISE = ("white", "total", "spread")
 
 
-def knot_snr(d, noise="white"):
+def knot_snr(d, noise="white", spread=None):
     """Per knot of a session drawn by sim_independent.draw: the peak excess at the
-    nearest taxel centre (lean 1) over the per-taxel noise sd, "white" or "total"
-    (module docstring)."""
+    nearest taxel centre (lean 1) over the per-taxel noise sd, "white" or "total", or
+    over spread (the result's median pass-to-pass spread) for "spread" (module
+    docstring)."""
     out = []
     for k in d["knots"]:
-        sd = d["noise"]
+        sd = spread if noise == "spread" else d["noise"]
         if noise == "total":
             xc = round(k["x"] / d["col_pitch"]) * d["col_pitch"]
             bg = 4 / math.pi * d["contact_kpa"] * float(sim_independent._body(d, np.array(xc)))
@@ -173,10 +177,13 @@ def one(a, mode, preset, seed, tmp):
     if a.snr_bins:
         d = sim_independent.draw(mode, preset, seed)
         assert np.allclose([q["x"] for q in d["knots"]], truth[0])  # same draw as written
+        with h5py.File(r) as f:
+            sp = f["bodymap/spread"][:]
+        spread = float(np.median(sp[np.isfinite(sp)])) if np.isfinite(sp).any() else np.nan
         for fg, (x, y) in ((fig, (c["x_mm"], c["y_mm"])), (figb, recipe_xy)):
             fg["snr"], fg["snr_cut"] = {}, {}
             for noise in SNR_NOISE:
-                fg["snr"][noise] = knot_snr(d, noise)
+                fg["snr"][noise] = knot_snr(d, noise, spread)
                 fg["snr_cut"][noise], fg["found"] = snr_figures(
                     x, y, truth[0], truth[1], fg["snr"][noise], tol, a.snr_cuts)
     for f in (s, r, o):

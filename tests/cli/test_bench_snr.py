@@ -69,5 +69,7 @@ def test_knot_snr_at_the_nearest_taxel():
     p = 4 / math.pi * 40.0
     sd = math.sqrt(4.0 + 1.0 + (0.1 * p) ** 2 + 0.25 / 12)
     assert ei.knot_snr(_session(80.0, 36.0), "total") == pytest.approx([30.0 / sd])
+    # spread: over the figure given
+    assert ei.knot_snr(_session(80.0, 36.0), "spread", 6.0) == pytest.approx([5.0])
     assert np.all(ei.knot_snr(_session(80.0, 33.0), "total")
                   < ei.knot_snr(_session(80.0, 33.0)))
