@@ -546,6 +546,49 @@ static void random_frame(float *f, uint8_t *m, int n, int levels, int holes)
     }
 }
 
+/* Plateau "one" reports no two peaks too close for thinning (within
+ * Chebyshev distance r - 1 and closer than r in the p-norm): at r = 2,
+ * where the detector skips the thinning pass (two candidates that close are
+ * one plateau), and at r = 3 and 4, where it runs it.  Random frames of few
+ * values (plateaus, ties two apart), -inf holes and masks, every p-norm. */
+static int thin_too_close(int dy, int dx, int r, double p)
+{
+    if (dy > r - 1 || dx > r - 1)
+        return 0;
+    if (isinf(p))
+        return 1;
+    if (p == 1.0)
+        return dy + dx < r;
+    return dy * dy + dx * dx < r * r;
+}
+
+Test(detect, plateau_one_peaks_apart_without_thinning)
+{
+    float f[400];
+    uint8_t m[400];
+    srand(4321);
+    int pairs = 0;
+    for (int it = 0; it < 900; it++) {
+        int rows = 3 + rand() % 18, cols = 3 + rand() % 18, r = 2 + it % 3;
+        int holes = rand() % 2;
+        random_frame(f, m, rows * cols, 2 + rand() % 4, holes);
+        km_peak_params p = params(r, rand() % 2 ? -1 : 0);
+        p.plateau = KM_PLATEAU_ONE;
+        p.p_norm = (it / 3) % 3 == 0 ? 1.0 : (it / 3) % 3 == 1 ? 2.0 : INFINITY;
+        size_t n = run(f, rows, cols, holes ? m : NULL, &p);
+        for (size_t a = 0; a < n; a++)
+            for (size_t b = a + 1; b < n; b++) {
+                int dy = abs(g_pk[a].row - g_pk[b].row), dx = abs(g_pk[a].col - g_pk[b].col);
+                pairs++;
+                cr_assert(!thin_too_close(dy, dx, r, p.p_norm),
+                          "iteration %d (%dx%d, r %d, p %g): peaks (%d,%d) and (%d,%d) too close",
+                          it, rows, cols, r, p.p_norm, g_pk[a].row, g_pk[a].col, g_pk[b].row,
+                          g_pk[b].col);
+            }
+    }
+    cr_assert_gt(pairs, 1000);
+}
+
 Test(detect, random_frames_match_brute_force)
 {
     float f[400];
