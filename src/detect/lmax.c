@@ -416,24 +416,34 @@ __attribute__((target("avx2"))) size_t km_lmax3_avx2(const float *data, ptrdiff_
     return lmax3_avx2_body(data, stride, cols, r0, r1, c0, c1, edges, thr, hbuf, out, 0);
 }
 
+/* Eight taxels of a row for the sanitised copy: the lanes that are valid
+   (finite and, with a mask row mr, unmasked), and the values with -0.0
+   made +0.0 into *x. */
+__attribute__((target("avx2"), always_inline)) static inline __m256
+valid8(const float *src, const uint8_t *mr, __m256 *x)
+{
+    const __m256 absmask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+    __m256 v = _mm256_loadu_ps(src);
+    __m256 fin = _mm256_cmp_ps(_mm256_and_ps(v, absmask), _mm256_set1_ps(FLT_MAX), _CMP_LE_OQ);
+    if (mr != NULL) {
+        int64_t b8;
+        memcpy(&b8, mr, sizeof b8);
+        __m256i off = _mm256_cmpeq_epi32(_mm256_cvtepu8_epi32(_mm_cvtsi64_si128(b8)),
+                                         _mm256_setzero_si256());
+        fin = _mm256_andnot_ps(_mm256_castsi256_ps(off), fin);
+    }
+    *x = _mm256_add_ps(v, _mm256_setzero_ps());
+    return fin;
+}
+
 __attribute__((target("avx2"))) void km_sanitise_row_avx2(const float *src, const uint8_t *mr,
                                                           int32_t cols, float *dst)
 {
-    const __m256 absmask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
-    const __m256 fmax = _mm256_set1_ps(FLT_MAX), ninf = _mm256_set1_ps(-INFINITY);
-    const __m256 zero = _mm256_setzero_ps();
+    const __m256 ninf = _mm256_set1_ps(-INFINITY);
     int32_t j = 0;
     for (; j + 8 <= cols; j += 8) {
-        __m256 v = _mm256_loadu_ps(src + j);
-        __m256 fin = _mm256_cmp_ps(_mm256_and_ps(v, absmask), fmax, _CMP_LE_OQ);
-        if (mr != NULL) {
-            int64_t b8;
-            memcpy(&b8, mr + j, sizeof b8);
-            __m256i off = _mm256_cmpeq_epi32(_mm256_cvtepu8_epi32(_mm_cvtsi64_si128(b8)),
-                                             _mm256_setzero_si256());
-            fin = _mm256_andnot_ps(_mm256_castsi256_ps(off), fin);
-        }
-        _mm256_storeu_ps(dst + j, _mm256_blendv_ps(ninf, _mm256_add_ps(v, zero), fin));
+        __m256 x, fin = valid8(src + j, mr != NULL ? mr + j : NULL, &x);
+        _mm256_storeu_ps(dst + j, _mm256_blendv_ps(ninf, x, fin));
     }
     km_sanitise_row_portable(src + j, mr != NULL ? mr + j : NULL, cols - j, dst + j);
 }
@@ -456,9 +466,7 @@ static void stats_fold(const float tmn[8], const float tmx[8], const int32_t tc[
 __attribute__((target("avx2"))) void km_sanitise_stats_avx2(const km_frame *f, const km_mask *m,
                                                             float *san, km_frame_stats *s)
 {
-    const __m256 absmask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
-    const __m256 fmax = _mm256_set1_ps(FLT_MAX), ninf = _mm256_set1_ps(-INFINITY);
-    const __m256 pinf = _mm256_set1_ps(INFINITY), zero = _mm256_setzero_ps();
+    const __m256 ninf = _mm256_set1_ps(-INFINITY), pinf = _mm256_set1_ps(INFINITY);
     __m256 mn = pinf, mx = ninf;
     __m256i cnt = _mm256_setzero_si256();
     float smn = INFINITY, smx = -INFINITY;
@@ -471,16 +479,7 @@ __attribute__((target("avx2"))) void km_sanitise_stats_avx2(const km_frame *f, c
         float *dst = san + (size_t)i * (size_t)cols;
         int32_t j = 0;
         for (; j + 8 <= cols; j += 8) {
-            __m256 v = _mm256_loadu_ps(src + j);
-            __m256 fin = _mm256_cmp_ps(_mm256_and_ps(v, absmask), fmax, _CMP_LE_OQ);
-            if (mr != NULL) {
-                int64_t b8;
-                memcpy(&b8, mr + j, sizeof b8);
-                __m256i off = _mm256_cmpeq_epi32(_mm256_cvtepu8_epi32(_mm_cvtsi64_si128(b8)),
-                                                 _mm256_setzero_si256());
-                fin = _mm256_andnot_ps(_mm256_castsi256_ps(off), fin);
-            }
-            __m256 x = _mm256_add_ps(v, zero);
+            __m256 x, fin = valid8(src + j, mr != NULL ? mr + j : NULL, &x);
             __m256 sv = _mm256_blendv_ps(ninf, x, fin);
             _mm256_storeu_ps(dst + j, sv);
             mn = _mm256_min_ps(mn, _mm256_blendv_ps(pinf, x, fin));
