@@ -175,10 +175,11 @@ typedef enum km_format {
     KM_FORMAT_TEXT = 4,    /* text matrix */
     KM_FORMAT_AUDIO = 5,   /* WAV/W64/RF64/CAF/AIFF through libsndfile */
     KM_FORMAT_MATLAB = 6,  /* MATLAB MAT-file of level 5 (save, -v6, -v7; v7.3 is HDF5: SESSION) */
-    KM_FORMAT_NPY = 7      /* NumPy .npy array (numpy.save) */
+    KM_FORMAT_NPY = 7,     /* NumPy .npy array (numpy.save) */
+    KM_FORMAT_NPZ = 8      /* NumPy .npz archive (numpy.savez, savez_compressed) */
 } km_format;
 
-/* "auto", "session", "tekscan", "xsensor", "text", "audio", "matlab", "npy"; NULL if unknown. */
+/* "auto", "session", "tekscan", "xsensor", "text", "audio", "matlab", "npy", "npz"; NULL if unknown. */
 KM_API const char *km_format_name(km_format format);
 /* Parse a name as above into *out.  Errors: KM_ERR_INVALID. */
 KM_API km_status km_format_parse(const char *name, km_format *out);
@@ -219,7 +220,8 @@ typedef struct km_read_options {
                                   [-1 = from time's length, else the longer end
                                   dimension, assumed; docs/FORMAT.md 1.8].  .npy: 0 =
                                   [T, R, C], 1 = [R, C, T] [-1 = the longer end
-                                  dimension, assumed; 1.9] */
+                                  dimension, assumed; 1.9].  .npz: as .npy [-1 = from
+                                  time's length, else the longer end dimension; 1.10] */
     int32_t override;          /* 1 = a rate, pitch, units, mode or roller radius given here
                                   replaces the file's own value; [0] = a given value that
                                   differs from the file's is KM_ERR_INVALID naming both.
@@ -261,7 +263,7 @@ typedef struct km_session_info {
                                   MATLAB v7.3 MAT-file: frames taken in HDF5's
                                   order, MATLAB's reversed), encoding (text read as
                                   UTF-16 by its NUL bytes, without a byte order mark),
-                                  time_axis (a level-5 MAT-file's or a .npy array's 3-D
+                                  time_axis (a level-5 MAT-file's, a .npy or .npz array's 3-D
                                   frames without a time vector: time taken as the longer
                                   end dimension);
                                   "" when none.  Callers should warn. */

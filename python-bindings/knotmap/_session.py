@@ -170,8 +170,8 @@ def read_session(path: PathLike, format: str = "auto",
         The session file.
     format : str, optional
         "auto" (by content), "session", "tekscan", "xsensor", "text",
-        "audio", "matlab" (a MAT-file of level 5) or "npy" (numpy.save)
-        [auto].
+        "audio", "matlab" (a MAT-file of level 5), "npy" (numpy.save) or "npz"
+        (numpy.savez, savez_compressed) [auto].
     grid : (int, int) or str, optional
         (rows, cols) or "RxC", for files that do not carry it.
     rate : float, optional
@@ -205,7 +205,8 @@ def read_session(path: PathLike, format: str = "auto",
         frames(t, r, c) ("first") or frames(r, c, t) ("last") [from the
         time vector's length, else the longer end dimension, assumed].
         .npy: [T, R, C] ("first") or [R, C, T] ("last") [the longer end
-        dimension, assumed].
+        dimension, assumed]. .npz: as .npy [from the time array's length,
+        else the longer end dimension, assumed].
 
     Errors name the options as the CLI spells them (``--grid RxC``,
     ``--text-layout matrix``, ``--override``); each is the keyword of the same

@@ -5,6 +5,12 @@
 
 const char *const km_mode_names[] = {[KM_MODE_MAT] = "mat", [KM_MODE_ROLLER] = "roller", NULL};
 
+const char *const km_format_names[] = {[KM_FORMAT_AUTO] = "auto",     [KM_FORMAT_SESSION] = "session",
+                                       [KM_FORMAT_TEKSCAN] = "tekscan", [KM_FORMAT_XSENSOR] = "xsensor",
+                                       [KM_FORMAT_TEXT] = "text",       [KM_FORMAT_AUDIO] = "audio",
+                                       [KM_FORMAT_MATLAB] = "matlab",   [KM_FORMAT_NPY] = "npy",
+                                       [KM_FORMAT_NPZ] = "npz",         NULL};
+
 const km_param *km_param_row_find(const km_param *rows, size_t n, const char *key)
 {
     for (size_t i = 0; key != NULL && i < n; i++) {
@@ -37,7 +43,7 @@ static const struct {
                "frames(r, c, t) appear as [t, c, r] with rows and columns swapped (save "
                "permute(frames, [2 1 3]) to keep them)"},
     {"time_axis", "3-D frames without a time vector telling their time axis (a MAT-file without "
-                  "`time` or with one as long as both end dimensions, a .npy array): time taken as the "
+                  "`time` or with one as long as both end dimensions, a .npy or .npz array): time taken as the "
                   "longer of the first and last dimensions, frames(t, r, c) or frames(r, c, t) "
                   "(pass --time-axis first|last)"},
 };

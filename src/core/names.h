@@ -11,6 +11,9 @@
 /* km_mode by value: "mat", "roller"; NULL-terminated. */
 extern const char *const km_mode_names[];
 
+/* km_format by value: "auto", "session", ..., "npz"; NULL-terminated. */
+extern const char *const km_format_names[];
+
 /* The row of rows[0..n) whose name, option or keyword is `key`; NULL if none. */
 const km_param *km_param_row_find(const km_param *rows, size_t n, const char *key);
 

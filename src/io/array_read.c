@@ -41,8 +41,10 @@ static km_status raw_values(km_ctx *ctx, km_reader *r, km_array *a, size_t bytes
     }
     if (!a->started) {
         a->started = 1;
-        if ((st = km_mat_src_begin(ctx, &a->src, a->f, a->off, a->bytes, a->z)) != KM_OK ||
-            (st = km_mat_src_read(ctx, &a->src, NULL, a->skip, a->at, "values")) != KM_OK)
+        if ((st = km_mat_src_begin(ctx, &a->src, a->f, a->off, a->bytes, a->z)) != KM_OK)
+            return st;
+        a->src.crc_on = a->crc_check; /* over the whole member: its .npy header too */
+        if ((st = km_mat_src_read(ctx, &a->src, NULL, a->skip, a->at, "values")) != KM_OK)
             return st;
     }
     char what[96];
@@ -96,6 +98,10 @@ km_status km_array_read(km_ctx *ctx, km_reader *r, km_array *a, float *frames, d
         return KM_OK;
     if ((st = array_frames(ctx, r, a, a->next, n, frames)) != KM_OK)
         return st;
+    if (a->crc_check && a->next + n == a->T && a->src.pos == a->crc_len && a->src.crc != a->crc_want)
+        return km_fail(ctx, KM_ERR_FORMAT, "%s (member at byte %llu): CRC-32 %08x, the archive says %08x (a "
+                                           "damaged file)", a->name, (unsigned long long)a->at,
+                       (unsigned)a->src.crc, (unsigned)a->crc_want);
     for (int64_t i = 0; times != NULL && i < n; i++)
         times[i] = a->time != NULL ? a->time[a->next + i] : (double)(a->next + i) / r->info.frame_rate_hz;
     a->next += n;

@@ -39,7 +39,9 @@ const mat_var *km_vars_find(const km_varset *s, const char *name)
 
 static void shape_text(const mat_var *v, char *buf, size_t cap)
 {
-    if (v->nd == 99)
+    if (v->nd == 0) /* a .npz member whose header was not read */
+        snprintf(buf, cap, "%s", km_var_class(v));
+    else if (v->nd == 99)
         snprintf(buf, cap, "%s, more than 3-D", km_var_class(v));
     else if (v->nd == 3)
         snprintf(buf, cap, "%llu x %llu x %llu %s", (unsigned long long)v->dims[0],

@@ -115,11 +115,13 @@ km_status km_mat_src_begin(km_ctx *ctx, mat_src *s, FILE *f, uint64_t off, uint6
     s->z = z;
     s->in_left = bytes;
     s->pos = 0;
+    s->crc = 0;
+    s->crc_on = 0;
     if (fseeko(f, (off_t)off, SEEK_SET) != 0)
         return km_fail(ctx, KM_ERR_IO, "cannot seek to byte %llu", (unsigned long long)off);
     if (z) {
         memset(&s->zs, 0, sizeof s->zs);
-        if (inflateInit(&s->zs) != Z_OK)
+        if ((z == 2 ? inflateInit2(&s->zs, -MAX_WBITS) : inflateInit(&s->zs)) != Z_OK)
             return km_fail(ctx, KM_ERR_NOMEM, "out of memory for zlib");
         s->z_init = 1;
     }
@@ -185,6 +187,8 @@ km_status km_mat_src_read(km_ctx *ctx, mat_src *s, void *buf, uint64_t n, uint64
             }
             got = want;
         }
+        if (s->crc_on)
+            s->crc = (uint32_t)crc32(s->crc, dst, (uInt)got);
         s->pos += got;
         n -= got;
         if (buf != NULL)

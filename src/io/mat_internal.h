@@ -33,12 +33,14 @@ typedef struct mat_var {
     int is_small;
     int swap;              /* values stored big-endian */
     int row_major;         /* values in C order (a .npz array); else MATLAB's column-major */
-    char descr[16];        /* a .npz array's numpy type ('<f4'), for messages; "" in a MAT-file */
+    char descr[32];        /* a .npz array's numpy type ('<f4'), for messages; "" in a MAT-file */
 } mat_var;
 
-typedef struct mat_src {   /* a byte stream: a file range, or its zlib inflation */
+typedef struct mat_src {   /* a byte stream: a file range, or its inflation */
     FILE *f;
-    int z, z_init;
+    int z, z_init;         /* z: 1 a zlib stream (MAT-file), 2 raw deflate (a zip member) */
+    int crc_on;            /* keep the CRC-32 of the bytes delivered (a zip member) */
+    uint32_t crc;
     z_stream zs;
     uint64_t in_left;      /* file bytes of the range not yet taken */
     uint64_t pos;          /* bytes delivered */
@@ -62,6 +64,9 @@ typedef struct km_array {
     uint64_t at;           /* for messages: the element's byte */
     mat_src src;           /* state: the stream, the raw values */
     int started, whole;
+    int crc_check;         /* a zip member: its CRC-32 checked when its last byte is read */
+    uint32_t crc_want;
+    uint64_t crc_len;      /* the member's bytes */
     int64_t next;          /* the next frame to deliver */
     unsigned char *raw;
     size_t raw_cap;
@@ -138,7 +143,8 @@ double km_mat_elem(const unsigned char *p, size_t i, uint32_t t, int swap);
 /* n values of type t, values i0, i0 + step, ..., as floats converted once
    (an integer directly, not through double). */
 void km_mat_run_f(const unsigned char *p, size_t i0, size_t step, size_t n, uint32_t t, int swap, float *out);
-/* Start a stream over the file's bytes [off, off + bytes), inflated when z. */
+/* Start a stream over the file's bytes [off, off + bytes), inflated when z
+   (1: zlib, 2: raw deflate). */
 km_status km_mat_src_begin(km_ctx *ctx, mat_src *s, FILE *f, uint64_t off, uint64_t bytes, int z);
 /* Exactly n bytes of the stream into buf (NULL: skip them); errors name the
    element at byte `at` and `what`. */

@@ -7,15 +7,13 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "names.h"
 #include "reader_internal.h"
 #include "text_scan.h"
 
-static const char *const km_format_names[] = {"auto", "session", "tekscan", "xsensor", "text", "audio",
-                                               "matlab", "npy"};
-
 const char *km_format_name(km_format format)
 {
-    if ((int)format < 0 || (size_t)format >= sizeof km_format_names / sizeof km_format_names[0])
+    if ((int)format < 0 || (int)format > KM_FORMAT_NPZ)
         return NULL;
     return km_format_names[format];
 }
@@ -24,7 +22,7 @@ km_status km_format_parse(const char *name, km_format *out)
 {
     if (name == NULL || out == NULL)
         return KM_ERR_INVALID;
-    for (size_t i = 0; i < sizeof km_format_names / sizeof km_format_names[0]; i++) {
+    for (size_t i = 0; km_format_names[i] != NULL; i++) {
         if (strcmp(name, km_format_names[i]) == 0) {
             *out = (km_format)i;
             return KM_OK;
@@ -368,6 +366,18 @@ km_status km_reader_format(km_ctx *ctx, const char *path, const km_read_options 
     return KM_OK;
 }
 
+/* Sniffing found nothing: say which names --format takes. */
+static km_status not_recognised(km_ctx *ctx, size_t n_head)
+{
+    char list[160] = "";
+    if (n_head == 0)
+        return km_fail(ctx, KM_ERR_FORMAT, "empty file");
+    for (int i = 1; km_format_names[i] != NULL; i++) /* the names but auto */
+        snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s",
+                 i == 1 ? "" : km_format_names[i + 1] == NULL ? " or " : ", ", km_format_names[i]);
+    return km_fail(ctx, KM_ERR_FORMAT, "format not recognised (give it with --format: %s)", list);
+}
+
 km_status km_reader_open(km_ctx *ctx, const char *path, const km_read_options *opt, km_reader **out)
 {
     km_read_options defaults;
@@ -394,10 +404,7 @@ km_status km_reader_open(km_ctx *ctx, const char *path, const km_read_options *o
         goto done;
     fmt = opt->format == KM_FORMAT_AUTO ? km_sniff_format(head, n_head, path) : opt->format;
     if (fmt == KM_FORMAT_AUTO) {
-        st = km_fail(ctx, KM_ERR_FORMAT,
-                     n_head == 0 ? "empty file"
-                                 : "format not recognised (give it with --format: session, tekscan, "
-                                   "xsensor, text, audio, matlab or npy)");
+        st = not_recognised(ctx, n_head);
         goto done;
     }
 
@@ -425,6 +432,7 @@ km_status km_reader_open(km_ctx *ctx, const char *path, const km_read_options *o
     case KM_FORMAT_AUDIO: st = km_open_audio(ctx, r, opt); break;
     case KM_FORMAT_MATLAB: st = km_open_matlab(ctx, r, opt); break;
     case KM_FORMAT_NPY: st = km_open_npy(ctx, r, opt); break;
+    case KM_FORMAT_NPZ: st = km_open_npz(ctx, r, opt); break;
     default: st = km_fail(ctx, KM_ERR_INTERNAL, "format %d has no reader", (int)fmt); break;
     }
     if (st == KM_OK && (r->mask == NULL || r->ops == NULL || r->ops->read == NULL))

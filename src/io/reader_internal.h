@@ -79,6 +79,7 @@ km_status km_open_audio(km_ctx *ctx, km_reader *r, const km_read_options *opt);
 km_status km_open_xsensor(km_ctx *ctx, km_reader *r, const km_read_options *opt);
 km_status km_open_matlab(km_ctx *ctx, km_reader *r, const km_read_options *opt);
 km_status km_open_npy(km_ctx *ctx, km_reader *r, const km_read_options *opt);
+km_status km_open_npz(km_ctx *ctx, km_reader *r, const km_read_options *opt);
 
 /* The units a session may declare: kPa, mmHg, N/cm2, raw (reader.c; the
    one list of the readers, the session writer and the comments). */

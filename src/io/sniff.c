@@ -114,6 +114,15 @@ km_format km_sniff_format(const unsigned char *head, size_t n, const char *path)
         return KM_FORMAT_MATLAB;
     if (has_prefix(head, n, "\x93NUMPY", 6) || ext_is(ext, "npy"))
         return KM_FORMAT_NPY;
+    /* .npz: a zip archive whose first member is a .npy file (other zip
+       files, a spreadsheet say, only by the name) */
+    if (has_prefix(head, n, "PK\3\4", 4) && n >= 30) {
+        size_t nl = (size_t)head[26] | (size_t)head[27] << 8;
+        if (nl >= 4 && 30 + nl <= n && memcmp(head + 30 + nl - 4, ".npy", 4) == 0)
+            return KM_FORMAT_NPZ;
+    }
+    if (ext_is(ext, "npz"))
+        return KM_FORMAT_NPZ;
     return sniff_text(head, n, ext);
 }
 

@@ -17,8 +17,6 @@
 
 /* Enum names by value: the one list of each (the CLI parses and prints
  * them, /params records them, Python reads them from here). */
-static const char *const FORMATS[] = {"auto", "session", "tekscan", "xsensor", "text", "audio", "matlab",
-                                      "npy", NULL};
 static const char *const LAYOUTS[] = {"line", "matrix", NULL};
 static const char *const AXES[] = {"first", "last", NULL};
 static const char *const BORDERS[] = {"nearest", "reflect", "mirror", "constant", "wrap", NULL};
@@ -66,8 +64,8 @@ static const char G_RUN[] = "Run";
 
 static const km_param TABLE[] = {
     /* ---- reading (km_read_options: 0 / "" / -1 = from the file) ---- */
-    E("read_format", "format", read.format, FORMATS, "NAME", G_INPUT,
-      "auto|session|tekscan|xsensor|text|audio|matlab|npy", 0),
+    E("read_format", "format", read.format, km_format_names, "NAME", G_INPUT,
+      "the file's format, auto|session|tekscan|xsensor|text|audio|matlab|npy|npz", 0),
     {.option = "grid", .type = KM_PARAM_GRID, .offset = F(read.rows), .offset2 = F(read.cols),
      .min = 1, .max = KM_MAX_DIM, .metavar = "RxC", .units = "taxels", .group = G_INPUT,
      .doc = "taxel rows x columns (text and audio files)"},
@@ -104,7 +102,8 @@ static const km_param TABLE[] = {
      .doc = "HDF5 session: first ([T, R, C]) or last ([R, C, T], time-last as h5py or xarray "
             "may keep it) [from /time's length, else first]; MAT-file: first (frames(t, r, c)) "
             "or last (frames(r, c, t)) [from time's length, else the longer end axis]; .npy: "
-            "first ([T, R, C]) or last ([R, C, T]) [the longer end axis]"},
+            "first ([T, R, C]) or last ([R, C, T]) [the longer end axis]; .npz: as .npy [from "
+            "time's length, else the longer end axis]"},
     {.option = "override", .type = KM_PARAM_BOOL, .offset = F(read.override), .min = 0,
      .max = 1, .group = G_INPUT,
      .doc = "options replace the file's own rate, pitch, units, mode and roller radius "

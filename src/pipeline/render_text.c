@@ -130,7 +130,7 @@ void km_describe_assumed(const km_result_summary *s, char *buf, size_t cap)
     if (has_name(list, "matlab"))
         add_part(buf, cap, "MATLAB's frames taken as stored (rows and columns may be swapped)");
     if (has_name(list, "time_axis"))
-        add_part(buf, cap, "the time axis by its length (MAT-file, .npy)");
+        add_part(buf, cap, "the time axis by its length (MAT-file, .npy, .npz)");
     add_unknown(buf, cap, list);
 }
 

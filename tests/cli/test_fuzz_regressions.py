@@ -17,8 +17,9 @@ from km_cli import REPO, BIN
 REGRESSIONS = REPO / "tests/fuzz/regressions"
 # target -> the format the fuzz target reads with (None: decided by the config byte)
 FORMATS = {"tekscan": "tekscan", "xsensor": "xsensor", "session": "session", "auto": "auto",
-           "text": "text", "audio": "audio", "process": None, "matlab": "matlab", "npy": "npy"}
-CONFIG_BYTE = {"text", "audio", "process", "matlab", "npy"}
+           "text": "text", "audio": "audio", "process": None, "matlab": "matlab", "npy": "npy",
+           "npz": "npz"}
+CONFIG_BYTE = {"text", "audio", "process", "matlab", "npy", "npz"}
 # fuzz_options.h: bits 0-2 grid, bit 5 rate, bit 6 mode (bits 3-4, text
 # frame-per-file, have no CLI option: the reader guesses, as the CLI does).
 GRIDS = [None, (1, 1), (2, 3), (4, 4), (64, 32), (64, 27), (60, 21), None]
@@ -41,7 +42,7 @@ def options(target, cfg):
     if target == "process":
         fmt = "audio" if cfg & 128 else "tekscan" if (cfg >> 3) & 3 == 3 else "text"
     args = ["--format", fmt]
-    if target in ("matlab", "npy"):  # fuzz_matlab.c, fuzz_npy.c: bits 0-1 the time axis
+    if target in ("matlab", "npy", "npz"):  # fuzz_matlab.c, fuzz_npy.c, fuzz_npz.c: bits 0-1 the time axis
         return args + {1: ["--time-axis", "first"], 2: ["--time-axis", "last"]}.get(cfg & 3, [])
     if cfg is not None:
         grid = GRIDS[cfg & 7]

@@ -13,6 +13,7 @@ import io
 import os
 import struct
 import sys
+import zipfile
 import zlib
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -316,6 +317,31 @@ def npy_seeds():
     }
 
 
+def npz(arrays, compress=False):
+    """A .npz as numpy.savez writes it (zip64 member headers), by zipfile."""
+    out = io.BytesIO()
+    method = zipfile.ZIP_DEFLATED if compress else zipfile.ZIP_STORED
+    with zipfile.ZipFile(out, "w", method) as z:
+        for name, data in arrays.items():
+            info = zipfile.ZipInfo(name + ".npy", date_time=(1980, 1, 1, 0, 0, 0))  # the same bytes each run
+            info.compress_type = method
+            with z.open(info, "w", force_zip64=True) as m:
+                m.write(data)
+    return out.getvalue()
+
+
+def npz_seeds():
+    f4 = struct.pack("<24f", *[float(i % 7) for i in range(24)])
+    t = npy("<f8", (2,), struct.pack("<2d", 0.0, 0.01))
+    units = npy("<U3", (), "kPa".encode("utf-32-le"))
+    return {
+        "stored_time_units": b"\0" + npz({"frames": npy("<f4", (2, 3, 4), f4), "time": t, "units": units}),
+        "deflated_rct": b"\2" + npz({"arr_0": npy(">u2", (3, 4, 2), struct.pack(">24H", *range(24)))}, True),
+        "mask_fortran": b"\0" + npz({"frames": npy("<f4", (2, 3, 4), f4, fortran=True),
+                                     "mask": npy("|b1", (3, 4), bytes([1, 0] * 6))}, True),
+    }
+
+
 def utf16(data, codec, bom=False):
     """data (read as Latin-1) saved as UTF-16 in `codec`, with its byte order mark when asked."""
     mark = {"utf-16-le": b"\xff\xfe", "utf-16-be": b"\xfe\xff"}[codec] if bom else b""
@@ -343,7 +369,7 @@ def main():
                                           for line in tekscan_small().split(b"\r\n")[:-1])}
     sets = {"tekscan": tek, "text": text_seeds(), "xsensor": xsensor_seeds(),
             "session": session_seeds(), "audio": audio_seeds(), "text_scan": text_scan_seeds(),
-            "matlab": matlab_seeds(), "npy": npy_seeds()}
+            "matlab": matlab_seeds(), "npy": npy_seeds(), "npz": npz_seeds()}
     # Text in UTF-16 (read through a UTF-8 copy): with a byte order mark,
     # without one (told by the NULs), big-endian, a surrogate pair.
     tek["utf16le_small"] = utf16(tek["small_lf"], "utf-16-le", bom=True)
@@ -361,7 +387,7 @@ def main():
     for target in ("tekscan", "xsensor", "session"):
         for name, data in sets[target].items():
             put("auto", target + "_" + name, data)
-    for target in ("text", "audio", "matlab", "npy"):
+    for target in ("text", "audio", "matlab", "npy", "npz"):
         for name, data in sets[target].items():
             put("auto", target + "_" + name, data[1:])
     put("auto", "empty", b"")

@@ -30,15 +30,15 @@ TestSuite(io_reader, .init = setup, .fini = teardown);
 
 Test(io_reader, format_names_round_trip)
 {
-    const char *names[] = {"auto", "session", "tekscan", "xsensor", "text", "audio", "matlab", "npy"};
-    for (int i = 0; i < 8; i++) {
+    const char *names[] = {"auto", "session", "tekscan", "xsensor", "text", "audio", "matlab", "npy", "npz"};
+    for (int i = 0; i < 9; i++) {
         km_format f;
         cr_assert_str_eq(km_format_name((km_format)i), names[i]);
         cr_assert_eq(km_format_parse(names[i], &f), KM_OK);
         cr_assert_eq((int)f, i);
     }
     km_format f = KM_FORMAT_TEXT;
-    cr_assert_null(km_format_name((km_format)8));
+    cr_assert_null(km_format_name((km_format)9));
     cr_assert_null(km_format_name((km_format)-1));
     cr_assert_eq(km_format_parse("Tekscan", &f), KM_ERR_INVALID);
     cr_assert_eq(km_format_parse(NULL, &f), KM_ERR_INVALID);
@@ -95,6 +95,15 @@ Test(io_reader, sniffing_by_content_then_extension)
     cr_assert_eq(km_sniff_format(mat, 100, "x.MAT"), KM_FORMAT_MATLAB);  /* by name: its reader says */
     cr_assert_eq(km_sniff_format((const unsigned char *)"\x93NUMPY\x01\0", 8, "x.bin"), KM_FORMAT_NPY);
     cr_assert_eq(km_sniff_format((const unsigned char *)prose, strlen(prose), "x.npy"), KM_FORMAT_NPY);
+    /* .npz: a zip whose first member's name ends .npy; another zip by its name only */
+    unsigned char zip[64] = "PK\3\4";
+    zip[26] = 10;
+    memcpy(zip + 30, "frames.npy", 10);
+    cr_assert_eq(km_sniff_format(zip, 40, "x.bin"), KM_FORMAT_NPZ);
+    cr_assert_eq(km_sniff_format(zip, 39, "x.bin"), KM_FORMAT_AUTO); /* the name cut */
+    memcpy(zip + 30, "[Content_T", 10);                              /* a spreadsheet */
+    cr_assert_eq(km_sniff_format(zip, 40, "x.xlsx"), KM_FORMAT_AUTO);
+    cr_assert_eq(km_sniff_format(zip, 40, "x.NPZ"), KM_FORMAT_NPZ);
     cr_assert_eq(km_sniff_format((const unsigned char *)"RIFF\0\0\0\0WAVEfmt ", 16, "x"), KM_FORMAT_AUDIO);
     cr_assert_eq(km_sniff_format((const unsigned char *)"RF64", 4, "x"), KM_FORMAT_AUDIO);
     cr_assert_eq(km_sniff_format((const unsigned char *)"FORM\0\0\0\0AIFF", 12, "x"), KM_FORMAT_AUDIO);

@@ -89,3 +89,18 @@ Test(params, enum_names_match_the_library)
     cr_expect_str_eq(row("calibration")->names[KM_CURVE_HEADER], "header");
     cr_expect_str_eq(row("mode")->names[KM_MODE_ROLLER], "roller");
 }
+
+/* --format's help names every format the library parses, in its order (the
+   names come from one list; the help's text must follow it). */
+Test(params, format_help_lists_every_format)
+{
+    const km_param *d = row("read_format");
+    char want[256] = "";
+    for (int i = 0; km_format_name((km_format)i) != NULL; i++) {
+        strcat(want, i ? "|" : "");
+        strcat(want, km_format_name((km_format)i));
+        cr_expect_str_eq(d->names[i], km_format_name((km_format)i));
+    }
+    const char *at = strstr(d->doc, want);
+    cr_expect(at != NULL && (at[strlen(want)] == '\0' || at[strlen(want)] == ' '), "%s vs %s", d->doc, want);
+}
