@@ -20,7 +20,7 @@ static const char USAGE[] =
     "and the source header of each INPUT as knotmap reads it.  A knotmap result\n"
     "is summarised instead: its session, what was assumed, the parameters that\n"
     "differ from the defaults, the table sizes and the best candidates.  INPUT: any\n"
-    "file process reads (.h5, .asf, .csv, text, audio, .mat, .npy; docs/FORMAT.md 1).\n\n";
+    "file process reads (.h5, .asf, .csv, text, audio, .mat, .npy, .npz; docs/FORMAT.md 1).\n\n";
 
 static const char FOOTER[] =
     "A value the file lacks and no option gives is assumed (1 Hz, 1 mm, raw, mat) with a\n"

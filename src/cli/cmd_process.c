@@ -69,7 +69,8 @@ static const char USAGE[] =
     "per-frame metrics and write a knotmap result HDF5 (docs/FORMAT.md 2.1).\n"
     "INPUT: a knotmap session (.h5), Tekscan (.asf), XSENSOR (.csv), text matrix,\n"
     "audio, MATLAB MAT-file (.mat: frames R x C x T, time, ...; or a struct s with\n"
-    "them) or NumPy (.npy) file, told by content (docs/FORMAT.md 1).\n"
+    "them) or NumPy (.npy, .npz: frames, time, ...) file, told by content\n"
+    "(docs/FORMAT.md 1).\n"
     "Long options may be abbreviated to any unambiguous prefix.\n";
 
 static const char FOOTER[] =

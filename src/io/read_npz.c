@@ -36,7 +36,7 @@ typedef struct npz_impl {
     size_t n;
     double *time;
     km_array arr;
-    char what[80];         /* "array frames", for messages */
+    char what[160];        /* "array frames", for messages */
 } npz_impl;
 
 static void npz_close(km_reader *r)
@@ -303,8 +303,11 @@ static km_status open_npz(km_ctx *ctx, km_reader *r, npz_impl *p, const km_read_
     km_status st;
     if ((st = read_directory(ctx, r, p)) != KM_OK)
         return st;
-    km_varset vs = {p->vars, p->n, "array", "numpy: numpy.savez(file, frames=..., time=...)", 1, member_values, p};
-    if ((st = km_vars_choose_frames(ctx, &vs, &v)) != KM_OK || (st = km_vars_orient(ctx, r, &vs, v, opt, &o)) != KM_OK ||
+    km_varset vs = {.v = p->vars, .n = p->n, .noun = "array",
+                    .hint = "numpy: numpy.savez(file, frames=..., time=...)", .numpy = 1, .values = member_values,
+                    .src = p};
+    if ((st = km_vars_choose_frames(ctx, &vs, &v)) != KM_OK ||
+        (st = km_vars_orient(ctx, r, &vs, v, opt, &o)) != KM_OK ||
         (st = km_vars_read_scalars(ctx, r, &vs)) != KM_OK ||
         (st = km_vars_read_time(ctx, r, &vs, o.n_frames, &p->time)) != KM_OK ||
         (st = km_vars_read_mask(ctx, r, &vs)) != KM_OK)
