@@ -37,7 +37,7 @@ session="$out/roller32_${secs}s_seed1.h5"
 /usr/bin/python3 "$src/bench/compare.py" --session "$session" --knotmap "$build/knotmap" \
       --bench-json "$out/bench.jsonl" --json "$out/compare.jsonl" | tee "$out/compare.txt"
 { echo "== summary ($(uptime))"
-  grep -E '^(e2e/process|e2e/floor|e2e/memory_10x|threads/2 ) ' "$out/bench.txt" || true
+  grep -E '^(e2e/process|e2e/floor|e2e/memory_10x|threads/2 |threads/2same ) ' "$out/bench.txt" || true
   grep -E '^(knotmap process|reference|peer / knotmap)' "$out/compare.txt" || true
 } | tee "$out/summary.txt"
 echo "results in $out"
