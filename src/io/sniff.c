@@ -112,6 +112,8 @@ km_format km_sniff_format(const unsigned char *head, size_t n, const char *path)
         return KM_FORMAT_MATLAB;
     if (ext_is(ext, "mat")) /* its reader says what is wrong (a v4 file, say) */
         return KM_FORMAT_MATLAB;
+    if (has_prefix(head, n, "# Created by Octave", 19)) /* save -text, any name: that reader names it */
+        return KM_FORMAT_MATLAB;
     if (has_prefix(head, n, "\x93NUMPY", 6) || ext_is(ext, "npy"))
         return KM_FORMAT_NPY;
     /* .npz: a zip archive whose first member is a .npy file (other zip

@@ -86,6 +86,13 @@ def test_octave_v4_and_text_are_named():
             assert w in r.stderr
 
 
+def test_octave_text_is_named_by_any_name(tmp_path):
+    # before: a .txt went to the text reader, "line 1: non-numeric value '#' in column 1"
+    p = tmp_path / "trial.txt"
+    p.write_bytes((OCTAVE / "text.mat").read_bytes())
+    refused(tmp_path, p, 65, "an Octave text file", "save -v7")
+
+
 def test_scipy_format_4_is_named(tmp_path):
     p = tmp_path / "v4.mat"
     sio.savemat(p, {"frames": np.ones((3, 4), "f8")}, format="4")
