@@ -98,10 +98,9 @@ km_status km_array_read(km_ctx *ctx, km_reader *r, km_array *a, float *frames, d
         return KM_OK;
     if ((st = array_frames(ctx, r, a, a->next, n, frames)) != KM_OK)
         return st;
-    if (a->crc_check && a->next + n == a->T && a->src.pos == a->crc_len && a->src.crc != a->crc_want)
-        return km_fail(ctx, KM_ERR_FORMAT, "%s (member at byte %llu): CRC-32 %08x, the archive says %08x (a "
-                                           "damaged file)", a->name, (unsigned long long)a->at,
-                       (unsigned)a->src.crc, (unsigned)a->crc_want);
+    if (a->crc_check && a->next + n == a->T && a->src.pos == a->crc_len &&
+        (st = km_mat_src_crc(ctx, &a->src, a->crc_want, a->name, a->at)) != KM_OK)
+        return st;
     for (int64_t i = 0; times != NULL && i < n; i++)
         times[i] = a->time != NULL ? a->time[a->next + i] : (double)(a->next + i) / r->info.frame_rate_hz;
     a->next += n;

@@ -128,6 +128,14 @@ km_status km_mat_src_begin(km_ctx *ctx, mat_src *s, FILE *f, uint64_t off, uint6
     return KM_OK;
 }
 
+km_status km_mat_src_crc(km_ctx *ctx, const mat_src *s, uint32_t want, const char *what, uint64_t at)
+{
+    if (s->crc == want)
+        return KM_OK;
+    return km_fail(ctx, KM_ERR_FORMAT, "%s (member at byte %llu): CRC-32 %08x, the archive says %08x (a damaged file)",
+                   what, (unsigned long long)at, (unsigned)s->crc, (unsigned)want);
+}
+
 /* Exactly n bytes into buf (NULL: skip them).  `what` names the place. */
 km_status km_mat_src_read(km_ctx *ctx, mat_src *s, void *buf, uint64_t n, uint64_t at, const char *what)
 {

@@ -150,6 +150,9 @@ km_status km_mat_src_begin(km_ctx *ctx, mat_src *s, FILE *f, uint64_t off, uint6
    element at byte `at` and `what`. */
 km_status km_mat_src_read(km_ctx *ctx, mat_src *s, void *buf, uint64_t n, uint64_t at, const char *what);
 void km_mat_src_end(mat_src *s);
+/* The stream's CRC-32 (crc_on) against a zip member's `want`; the error names
+   `what` and the member's byte `at`. */
+km_status km_mat_src_crc(km_ctx *ctx, const mat_src *s, uint32_t want, const char *what, uint64_t at);
 /* A variable's header, the stream at its miMATRIX tag (v->elem_off set for
    messages).  Cells, structs, objects, sparse and complex arrays get their
    name and class only; an empty element leaves the name "". */
