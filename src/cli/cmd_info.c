@@ -20,12 +20,13 @@ static const char USAGE[] =
     "and the source header of each INPUT as knotmap reads it.  A knotmap result\n"
     "is summarised instead: its session, what was assumed, the parameters that\n"
     "differ from the defaults, the table sizes and the best candidates.  INPUT: any\n"
-    "file process reads (.h5, .asf, .csv, text, audio, .mat, .npy, .npz; docs/FORMAT.md 1).\n\n";
+    "file process reads (.h5, .asf, .csv, text, audio, .mat, .npy, .npz;\n"
+    "docs/FORMAT.md 1).\n\n";
 
 static const char FOOTER[] =
-    "A value the file lacks and no option gives is assumed (1 Hz, 1 mm, raw, mat) with a\n"
-    "warning on stderr, and listed on the 'assumed:' line (by process: in the result's\n"
-    "/session attribute 'assumed').\n"
+    "A value the file lacks and no option gives is assumed (1 Hz, 1 mm, raw, mat)\n"
+    "with a warning on stderr, and listed on the 'assumed:' line (by process: in\n"
+    "the result's /session attribute 'assumed').\n"
     "\nExit status: 0 ok, 64 usage, 65 bad input data, 66 input missing (or a pipe),\n"
     "74 I/O error, 75 --deadline exceeded; with several INPUTs, the first failure's.\n";
 

@@ -99,13 +99,13 @@ static int on_option(void *user, int id, const char *v)
 static void footer(char *buf, size_t size)
 {
     int k = snprintf(buf, size, "Without --format, the extension of OUT picks the layout: .asf or "
-                                ".csv a\nTekscan export;");
+                                ".csv a\nTekscan export; audio:");
     for (size_t i = 0; km_audio_extension(i) != NULL && k > 0 && (size_t)k < size; i++)
         k += snprintf(buf + k, size - (size_t)k, " %s", km_audio_extension(i));
     if (k > 0 && (size_t)k < size)
         snprintf(buf + k, size - (size_t)k,
-                 " audio (one channel per taxel);\nanything else a knotmap session "
-                 "(HDF5), with the true knots in /truth/knots.\n");
+                 "\n(one channel per taxel); anything else a knotmap session (HDF5), with\n"
+                 "the true knots in /truth/knots.\n");
 }
 
 /* Parse and check the command line into o; KM_EX_OK, KM_CLI_DONE or an exit code. */

@@ -30,7 +30,7 @@ static const char G_COND[] = "Conditioning (values in the result units: kPa for 
 static const char G_CHAIN[] = "Conditioning chain (docs/ALGORITHMS.md 1, 2, 8, 10)";
 static const char G_PEAKS[] = "Peaks (docs/ALGORITHMS.md section 3)";
 static const char G_TRACK[] = "Tracking and knot candidates (docs/ALGORITHMS.md 7, 9, 10; "
-                              "values in the result units, distances in mm)";
+                              "result units, mm)";
 static const char G_RUN[] = "Run";
 
 #define REC KM_PARAM_RECORDED

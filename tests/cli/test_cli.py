@@ -90,6 +90,9 @@ def test_help_and_version_on_stdout():
         assert r.returncode == 0, args
         assert "Usage: knotmap" in r.stdout, args
         assert r.stderr == ""
+        # a terminal's 80 columns, as GNU tools keep their --help
+        wide = [l for l in r.stdout.splitlines() if len(l) > 80]
+        assert not wide, (args, wide)
     top = run("--help").stdout
     for c in commands:
         assert "\n  %s " % c in top, "knotmap --help does not list %s" % c
