@@ -265,7 +265,8 @@ typedef struct km_session_info {
                                   UTF-16 by its NUL bytes, without a byte order mark),
                                   time_axis (a level-5 MAT-file's, a .npy or .npz array's 3-D
                                   frames without a time vector: time taken as the longer
-                                  end dimension);
+                                  end dimension), rate_name (such a file's rate taken from
+                                  a number named like one, `fs`: docs/FORMAT.md 1.1);
                                   "" when none.  Callers should warn. */
 } km_session_info;
 

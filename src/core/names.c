@@ -30,6 +30,8 @@ static const struct {
     {"row_pitch_mm", "no row pitch in the file: assuming 1 mm (pass --pitch MM or RxC)"},
     {"col_pitch_mm", "no column pitch in the file: assuming 1 mm (pass --pitch MM or RxC)"},
     {"frame_rate_hz", "no frame rate in the file: assuming 1 Hz (pass --rate HZ)"},
+    {"rate_name", "no frame_rate_hz or time in the file: the rate taken from a number named like a "
+                  "sampling rate (fs, fps, sample_rate, ...; pass --rate HZ to give it)"},
     {"units", "no units knotmap knows in the file: values are raw counts (pass --units kPa|mmHg|N/cm2)"},
     {"mode", "no acquisition mode in the file: assuming a mat (pass --mode mat|roller)"},
     {"roller_radius_mm", "roller without a radius: taking rows x row pitch / 2 pi "

@@ -259,7 +259,8 @@ km_status km_vars_orient(km_ctx *ctx, km_reader *r, const km_varset *s, const ma
                          : km_reader_set_geometry(ctx, r, (int64_t)f->dims[0], (int64_t)f->dims[1]);
 }
 
-km_status km_vars_read_time(km_ctx *ctx, km_reader *r, const km_varset *s, int64_t n_frames, double **time)
+static km_status read_time_vector(km_ctx *ctx, km_reader *r, const km_varset *s, int64_t n_frames,
+                                  double **time)
 {
     const mat_var *t = find_beside(s, "time");
     km_status st = KM_OK;
@@ -288,6 +289,53 @@ km_status km_vars_read_time(km_ctx *ctx, km_reader *r, const km_varset *s, int64
         r->info.frame_rate_hz = (double)(n_frames - 1) / (tm[n_frames - 1] - tm[0]);
     *time = tm;
     return KM_OK;
+}
+
+/* The names MATLAB and numpy users give a sampling rate in Hz.  With no
+   frame_rate_hz, no `time` giving the rate and no rate given, a positive
+   number under one of them (several: all equal) is taken as the rate
+   (o->rate_named: the reader notes "rate_name" as assumed; docs/FORMAT.md 1.8). */
+static const char *const RATE_NAMES[] = {"fs", "Fs", "FS", "fps", "srate", "sample_rate", "sampling_rate",
+                                         "samplerate", "sampling_frequency", "frame_rate", "framerate"};
+
+static km_status rate_by_name(km_ctx *ctx, km_reader *r, const km_varset *s, km_orient *o)
+{
+    double rate = 0;
+    for (size_t k = 0; k < sizeof RATE_NAMES / sizeof RATE_NAMES[0]; k++) {
+        const mat_var *v = find_beside(s, RATE_NAMES[k]);
+        km_status st = KM_OK;
+        unsigned char *b;
+        double x;
+        if (v == NULL || v->nd == 99 || v->complex_ || !km_var_numeric(v) || v->n != 1 ||
+            km_mat_type_size(v->type) == 0)
+            continue;
+        if ((b = small_values(ctx, r, s, v, &st)) == NULL)
+            return st;
+        x = km_mat_elem(b, 0, v->type, v->swap);
+        km_reader_release(r, b);
+        if (!(isfinite(x) && x > 0) || (rate > 0 && x != rate))
+            return KM_OK; /* not a rate, or two that disagree: the file does not say */
+        rate = x;
+    }
+    if (rate > 0) {
+        r->info.frame_rate_hz = rate;
+        o->rate_named = 1;
+    }
+    return KM_OK;
+}
+
+km_status km_vars_read_time(km_ctx *ctx, km_reader *r, const km_varset *s, const km_read_options *opt,
+                            km_orient *o, double **time)
+{
+    km_status st = read_time_vector(ctx, r, s, o->n_frames, time);
+    o->rate_named = 0;
+    if (st == KM_OK && r->info.frame_rate_hz == 0 && !(opt->frame_rate_hz > 0))
+        st = rate_by_name(ctx, r, s, o);
+    if (st != KM_OK) {
+        km_reader_release(r, *time);
+        *time = NULL;
+    }
+    return st;
 }
 
 km_status km_vars_read_mask(km_ctx *ctx, km_reader *r, const km_varset *s)

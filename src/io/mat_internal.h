@@ -101,6 +101,7 @@ typedef struct km_varset {
 typedef struct km_orient {
     int time_first;        /* time is the frames' first dimension */
     int guessed;           /* from the longer end dimension: noted as assumed */
+    int rate_named;        /* the rate from a number named like one (fs): noted as assumed */
     int64_t n_frames;
 } km_orient;
 
@@ -120,9 +121,10 @@ km_status km_vars_orient(km_ctx *ctx, struct km_reader *r, const km_varset *s, c
    attributes (docs/FORMAT.md 1.2) give the metadata. */
 km_status km_vars_read_scalars(km_ctx *ctx, struct km_reader *r, const km_varset *s);
 /* `time`: n_frames finite, non-decreasing seconds (NULL without it); gives
-   the rate when no scalar did. */
-km_status km_vars_read_time(km_ctx *ctx, struct km_reader *r, const km_varset *s, int64_t n_frames,
-                            double **time);
+   the rate when no scalar did; else, unless opt gives one, a rate under a
+   name like `fs` (o->rate_named).  o: the time axis's frames. */
+km_status km_vars_read_time(km_ctx *ctx, struct km_reader *r, const km_varset *s, const km_read_options *opt,
+                            km_orient *o, double **time);
 km_status km_vars_read_mask(km_ctx *ctx, struct km_reader *r, const km_varset *s);
 /* The frames' dimensions, strides, type and byte order into a. */
 void km_vars_strides(km_array *a, const mat_var *f, const km_orient *o);

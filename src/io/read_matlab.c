@@ -229,7 +229,7 @@ km_status km_open_matlab(km_ctx *ctx, km_reader *r, const km_read_options *opt)
                     .src = m};
     if ((st = km_vars_choose_frames(ctx, &vs, &v)) != KM_OK ||
         (st = km_vars_orient(ctx, r, &vs, v, opt, &o)) != KM_OK || (st = km_vars_read_scalars(ctx, r, &vs)) != KM_OK ||
-        (st = km_vars_read_time(ctx, r, &vs, o.n_frames, &m->time)) != KM_OK ||
+        (st = km_vars_read_time(ctx, r, &vs, opt, &o, &m->time)) != KM_OK ||
         (st = km_vars_read_mask(ctx, r, &vs)) != KM_OK)
         return st;
     km_array *a = &m->arr;
@@ -252,6 +252,8 @@ km_status km_open_matlab(km_ctx *ctx, km_reader *r, const km_read_options *opt)
         return st;
     if (o.guessed)
         km_reader_note_assumed(r, "time_axis");
+    if (o.rate_named)
+        km_reader_note_assumed(r, "rate_name");
     return KM_OK;
 }
 

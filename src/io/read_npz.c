@@ -310,7 +310,7 @@ static km_status open_npz(km_ctx *ctx, km_reader *r, npz_impl *p, const km_read_
     if ((st = km_vars_choose_frames(ctx, &vs, &v)) != KM_OK ||
         (st = km_vars_orient(ctx, r, &vs, v, opt, &o)) != KM_OK ||
         (st = km_vars_read_scalars(ctx, r, &vs)) != KM_OK ||
-        (st = km_vars_read_time(ctx, r, &vs, o.n_frames, &p->time)) != KM_OK ||
+        (st = km_vars_read_time(ctx, r, &vs, opt, &o, &p->time)) != KM_OK ||
         (st = km_vars_read_mask(ctx, r, &vs)) != KM_OK)
         return st;
     if (o.n_frames == 0)
@@ -339,6 +339,8 @@ static km_status open_npz(km_ctx *ctx, km_reader *r, npz_impl *p, const km_read_
         return st;
     if (o.guessed)
         km_reader_note_assumed(r, "time_axis");
+    if (o.rate_named)
+        km_reader_note_assumed(r, "rate_name");
     return KM_OK;
 }
 
