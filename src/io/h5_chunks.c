@@ -36,8 +36,8 @@ int km_h5_filter_steps(hid_t dcpl, int step[MAX_STEPS], unsigned cd0[MAX_STEPS])
 
 struct km_h5_deflater {
     struct libdeflate_compressor *comp[10]; /* by level, made when first used */
-    unsigned char *tmp, *out;
-    size_t tmp_cap, out_cap;
+    unsigned char *tmp, *out, *alt; /* alt: the unshuffled try (km_h5_chunks_out_best_of) */
+    size_t tmp_cap, out_cap, alt_cap;
 };
 
 km_h5_deflater *km_h5_deflater_new(void)
@@ -54,6 +54,7 @@ void km_h5_deflater_free(km_h5_deflater *z)
             libdeflate_free_compressor(z->comp[i]);
     free(z->tmp);
     free(z->out);
+    free(z->alt);
     free(z);
 }
 
@@ -82,6 +83,7 @@ struct km_h5_chunks_out {
     int64_t extents;    /* H5Dset_extent calls (km_h5_chunks_out_extents) */
     int pending;        /* rows of the last chunk not yet written */
     int level;          /* deflate level */
+    int best_of;        /* each chunk also deflated unshuffled (km_h5_chunks_out_best_of) */
     int n_steps;
     int step[MAX_STEPS]; /* the filter pipeline in write order */
     unsigned char *buf; /* the last chunk, zero past its rows */
@@ -200,6 +202,20 @@ km_h5_chunks_out *km_h5_chunks_out_like(const km_h5_chunks_out *layout, hid_t ds
     return c;
 }
 
+/* in[0, *n) deflated at `level` (zlib format) into *dst (grown as
+ * needed; never in); *n becomes the stream's size.  NULL on failure. */
+static const unsigned char *zlib_into(km_h5_deflater *z, int level, const unsigned char *in,
+                                      size_t *n, unsigned char **dst, size_t *cap)
+{
+    if (z->comp[level] == NULL && (z->comp[level] = libdeflate_alloc_compressor(level)) == NULL)
+        return NULL;
+    size_t bound = libdeflate_zlib_compress_bound(z->comp[level], *n);
+    if (grow(dst, cap, bound) == NULL)
+        return NULL;
+    *n = libdeflate_zlib_compress(z->comp[level], in, *n, *dst, bound);
+    return *n == 0 ? NULL : *dst;
+}
+
 /* The chunk buffer through the filter pipeline, without HDF5's lock; the
  * stored bytes and their size.  `runs`: deflate by km_zlib_runs (a last
  * chunk that is mostly its zero padding). */
@@ -226,17 +242,10 @@ static const unsigned char *encode_chunk(km_h5_chunks_out *c, size_t *size, int 
             cur = z->out;
             continue;
         }
-        if (z->comp[c->level] == NULL &&
-            (z->comp[c->level] = libdeflate_alloc_compressor(c->level)) == NULL)
-            return NULL;
-        size_t bound = libdeflate_zlib_compress_bound(z->comp[c->level], cur_n);
         /* out may not be the input: the input is the chunk or tmp. */
-        if (grow(&z->out, &z->out_cap, bound) == NULL)
+        cur = zlib_into(z, c->level, cur, &cur_n, &z->out, &z->out_cap);
+        if (cur == NULL)
             return NULL;
-        cur_n = libdeflate_zlib_compress(z->comp[c->level], cur, cur_n, z->out, bound);
-        if (cur_n == 0)
-            return NULL;
-        cur = z->out;
     }
     *size = cur_n;
     return cur;
@@ -264,13 +273,28 @@ static int put_chunk(km_h5_chunks_out *c)
     int64_t k = (c->n - 1) / c->cf;
     hsize_t off[3] = {(hsize_t)(k * c->cf), 0, 0};
     size_t size = 0;
-    const unsigned char *bytes =
-        encode_chunk(c, &size, (c->n - k * c->cf) * RUNS_SHARE <= c->cf);
+    int runs = (c->n - k * c->cf) * RUNS_SHARE <= c->cf;
+    const unsigned char *bytes = encode_chunk(c, &size, runs);
+    uint32_t mask = 0;
+    if (bytes != NULL && c->best_of && !runs) {
+        /* The same chunk deflated unshuffled: filter mask bit 0 (the
+           shuffle, the pipeline's first step) tells readers so. */
+        size_t alt_n = c->chunk_bytes;
+        const unsigned char *alt = zlib_into(c->z, c->level, c->buf, &alt_n, &c->z->alt,
+                                             &c->z->alt_cap);
+        if (alt == NULL)
+            return 0;
+        if (alt_n < size) {
+            bytes = alt;
+            size = alt_n;
+            mask = 1u;
+        }
+    }
     if (bytes == NULL)
         return 0;
     if (c->dims[0] < (hsize_t)c->n && !set_extent(c, c->n))
         return 0;
-    if (H5Dwrite_chunk(c->d, H5P_DEFAULT, 0, off, size, bytes) < 0)
+    if (H5Dwrite_chunk(c->d, H5P_DEFAULT, mask, off, size, bytes) < 0)
         return 0;
     c->pending = 0;
     return 1;
@@ -304,6 +328,12 @@ int km_h5_chunks_write(km_h5_chunks_out *c, const void *rows, size_t n)
         }
     }
     return 1;
+}
+
+int km_h5_chunks_out_best_of(km_h5_chunks_out *c)
+{
+    c->best_of = c->n_steps == 2 && c->step[0] == STEP_SHUFFLE && c->step[1] == STEP_DEFLATE;
+    return c->best_of;
 }
 
 int km_h5_chunks_out_fills(const km_h5_chunks_out *c, size_t n)

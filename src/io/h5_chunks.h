@@ -95,7 +95,8 @@ void km_h5_chunks_free(km_h5_chunks *c);
  * extendible, chunked dataset are gathered into whole chunks, put through
  * the dataset's own filter pipeline here (byte shuffle by hand, deflate by
  * libdeflate at the level of its creation property), outside HDF5's lock,
- * and stored with H5Dwrite_chunk (filter mask 0: every filter applied), so
+ * and stored with H5Dwrite_chunk (filter mask 0: every filter applied,
+ * unless km_h5_chunks_out_best_of), so
  * plain HDF5 reads them as if H5Dwrite had written them; only the
  * compressed bytes differ from zlib's.
  *
@@ -135,6 +136,15 @@ km_h5_chunks_out *km_h5_chunks_out_like(const km_h5_chunks_out *layout, hid_t ds
  * 0 on failure (HDF5's error stack or the file driver say why; out of
  * memory leaves both empty). */
 int km_h5_chunks_write(km_h5_chunks_out *c, const void *rows, size_t n);
+
+/* From now on every chunk but a last one deflated as runs is also
+ * deflated without its shuffle and stored so (filter mask bit 0: the
+ * shuffle skipped, which HDF5's readers and ours honour) when that is
+ * smaller, ties shuffled: about twice the compression time for the better
+ * of both on every chunk (noisy or quantised floats deflate smaller
+ * unshuffled, smooth ones shuffled: bench/README.md "Session 34, speed8").
+ * Only for the pipeline shuffle then deflate; returns 1 when it applies. */
+int km_h5_chunks_out_best_of(km_h5_chunks_out *c);
 
 /* 1 when km_h5_chunks_write of n rows would complete a chunk, i.e. call
  * HDF5; 0 when the rows only go to the buffer. */

@@ -65,30 +65,45 @@ static void gather(const km_result_table *t, const km_result_col *c, const void 
     }
 }
 
-/* Columns stored without filters (docs/FORMAT.md 2.1): float64 positions,
- * whose low mantissa bits are noise; shuffle + deflate saved 15-25% of
- * their bytes for about half of the time spent writing a result (60 s
- * roller session, bench/README.md "Session 14: speed"). */
-static const char *const METRIC_PLAIN[] = {"cop_grid_x_mm", "cop_grid_y_mm", NULL};
-static const char *const PEAK_PLAIN[] = {"row", "col", "grid_y_mm", "grid_x_mm", NULL};
+/* Columns stored otherwise than shuffled + deflated (docs/FORMAT.md 2.1).
+ * Unfiltered: float64 positions, whose low mantissa bits are noise;
+ * shuffle + deflate saved 15-25% of their bytes for about half of the time
+ * spent writing a result (60 s roller session, bench/README.md "Session 14:
+ * speed").  Deflated unshuffled: a peak's time (repeated for every peak of
+ * a frame) and the contact area (a count of taxel areas) repeat whole
+ * 8-byte values, which the shuffle splits: smaller and cheaper to deflate
+ * on 6-7 of 7 sessions of both models and the example (bench/README.md
+ * "Session 34, speed8"). */
+typedef struct col_filters {
+    const char *name;
+    int filters; /* KM_RW_* */
+} col_filters;
 
-static int listed(const char *name, const char *const *list)
+static const col_filters METRIC_FILTERS[] = {{"cop_grid_x_mm", KM_RW_UNFILTERED},
+                                             {"cop_grid_y_mm", KM_RW_UNFILTERED},
+                                             {"contact_area_mm2", KM_RW_DEFLATE},
+                                             {NULL, 0}};
+static const col_filters PEAK_FILTERS[] = {
+    {"row", KM_RW_UNFILTERED}, {"col", KM_RW_UNFILTERED},   {"grid_y_mm", KM_RW_UNFILTERED},
+    {"grid_x_mm", KM_RW_UNFILTERED}, {"time", KM_RW_DEFLATE}, {NULL, 0}};
+
+/* The filters of column `name`: as listed (list may be NULL), else
+ * shuffle + deflate. */
+static int filters_of(const char *name, const col_filters *list)
 {
-    for (; list != NULL && *list != NULL; list++)
-        if (strcmp(name, *list) == 0)
-            return 1;
-    return 0;
+    for (; list != NULL && list->name != NULL; list++)
+        if (strcmp(name, list->name) == 0)
+            return list->filters;
+    return KM_RW_SHUFFLE_DEFLATE;
 }
 
-/* The extendible columns of a table, the first one its dimension; those
- * named in `plain` (may be NULL) unfiltered, the others shuffled and
- * deflated. */
+/* The extendible columns of a table, the first one its dimension, with
+ * the filters `list` gives them (filters_of). */
 static int make_columns(km_result_writer *w, hid_t g, const km_result_col *cols, size_t n,
-                        const char *const *plain, km_rw_col *out)
+                        const col_filters *list, km_rw_col *out)
 {
     for (size_t i = 0; i < n; i++) {
-        int filters = listed(cols[i].name, plain) ? KM_RW_UNFILTERED : KM_RW_SHUFFLE_DEFLATE;
-        if (!km_rw_make_column(w, g, &cols[i], filters, &out[i]) ||
+        if (!km_rw_make_column(w, g, &cols[i], filters_of(cols[i].name, list), &out[i]) ||
             (i == 0 && !km_rw_set_scale(out[0].ds, cols[0].name)))
             return 0;
     }
@@ -250,12 +265,12 @@ void km_rw_close_tables(km_result_writer *w)
 
 /* made: 0 not yet, 1 made, -1 failed (the writer is then discarded). */
 static int make_fixed(km_result_writer *w, int *made, hid_t *g, const char *name,
-                      const col_def *cols, size_t n, const char *const *plain, km_rw_col *out)
+                      const col_def *cols, size_t n, const col_filters *list, km_rw_col *out)
 {
     if (*made == 0) {
         *made = -1;
         *g = km_rw_table_group(w->file, name);
-        if (*g >= 0 && make_columns(w, *g, cols, n, plain, out))
+        if (*g >= 0 && make_columns(w, *g, cols, n, list, out))
             *made = 1;
     }
     return *made == 1;
@@ -264,13 +279,13 @@ static int make_fixed(km_result_writer *w, int *made, hid_t *g, const char *name
 int km_rw_make_metrics(km_result_writer *w)
 {
     return make_fixed(w, &w->made_metrics, &w->g_metrics, "metrics", METRIC_COLS,
-                      KM_RW_METRIC_COLS, METRIC_PLAIN, w->met);
+                      KM_RW_METRIC_COLS, METRIC_FILTERS, w->met);
 }
 
 int km_rw_make_peaks(km_result_writer *w)
 {
     return make_fixed(w, &w->made_peaks, &w->g_peaks, "peaks", PEAK_COLS, KM_RW_PEAK_COLS,
-                      PEAK_PLAIN, w->pk);
+                      PEAK_FILTERS, w->pk);
 }
 
 static km_status append_frames(km_ctx *ctx, km_result_writer *w, const double *times,

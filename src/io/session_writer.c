@@ -200,6 +200,10 @@ static km_status create_datasets(km_ctx *ctx, km_session_writer *w)
     w->defl = km_h5_deflater_new();
     if (st == KM_OK && w->defl != NULL) {
         w->zframes = km_h5_chunks_out_open(w->frames, H5T_NATIVE_FLOAT, w->defl);
+        /* Frames of noisy or quantised values deflate smaller unshuffled,
+           smooth ones shuffled: each chunk stored the smaller way. */
+        if (w->zframes != NULL)
+            km_h5_chunks_out_best_of(w->zframes);
         w->ztime = km_h5_chunks_out_open(w->time, H5T_NATIVE_DOUBLE, w->defl);
     }
     return st;
