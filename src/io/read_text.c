@@ -3,9 +3,12 @@
  * Two layouts: one frame per line (rows*cols values on each line), or the
  * matrix layout (each frame is `rows` lines of `cols` values; a file of R
  * lines is one frame).  Values are separated by blanks and/or one comma;
- * blank lines are ignored.  The file is surveyed once at open (count of
- * non-blank lines, values on the first one) to decide the geometry and the
- * frame count, then streamed. */
+ * blank lines and '#' comments are ignored.  A first line of column names
+ * (pandas' to_csv, a spreadsheet) is read as such: a first column named like
+ * a time gives each line's time, one unnamed or named like an index labels
+ * the lines and is dropped.  The file is surveyed once at open (count of
+ * data lines, values on the first one, the first and last times) to decide
+ * the geometry and the frame count, then streamed. */
 #include <math.h>
 #include <string.h>
 
@@ -19,7 +22,12 @@ typedef struct tx_impl {
     int64_t n_frames;
     int64_t parsed;
     double dt;
+    int label;          /* the first column: 0 a value, LABEL_INDEX dropped, LABEL_TIME the line's time */
+    double time_unit;   /* LABEL_TIME: seconds per unit of that column */
+    double t_prev;      /* the time of the frame before (LABEL_TIME) */
 } tx_impl;
+
+enum { LABEL_INDEX = 1, LABEL_TIME = 2 };
 
 static int is_ws(char c)
 {
@@ -31,7 +39,7 @@ static km_status bad_value(km_ctx *ctx, const tx_impl *t, const char *tok, const
     const char *te = tok;
     while (te < e && !is_ws(*te) && *te != ',' && te - tok < KM_TOKEN_SHOWN)
         te++;
-    return km_value_error(ctx, t->lines.line_no, NULL, tok, (size_t)(te - tok), col, range);
+    return km_value_error(ctx, t->lines.line_no, NULL, tok, (size_t)(te - tok), col + (t->label != 0), range);
 }
 
 /* Parse the values of one line into dst (up to cap; dst may be NULL to
@@ -49,7 +57,7 @@ static km_status parse_values(km_ctx *ctx, const tx_impl *t, const char *p, cons
             break; /* a spreadsheet's padding after the last value */
         if (*p == ',')
             return km_fail(ctx, KM_ERR_FORMAT, "line %lld: empty value in column %lld", (long long)t->lines.line_no,
-                           (long long)c + 1);
+                           (long long)c + 1 + (t->label != 0));
         if ((unsigned)(*p - '0') < 10u) {
             /* plain integers: the common case, no conversion call */
             uint32_t iv = (uint32_t)(*p - '0');
@@ -87,14 +95,62 @@ static km_status parse_values(km_ctx *ctx, const tx_impl *t, const char *p, cons
     return KM_OK;
 }
 
-/* Next non-blank line; *got = 0 at the end. */
+/* A line whose first non-blank byte is '#' (numpy.savetxt's header and
+   footer, many loggers' notes). */
+static int is_comment(const char *p, size_t len)
+{
+    size_t i = 0;
+    while (i < len && is_ws(p[i]))
+        i++;
+    return i < len && p[i] == '#';
+}
+
+/* Next line that is neither blank nor a comment; *got = 0 at the end. */
 static km_status next_data_line(km_ctx *ctx, tx_impl *t, char **line, size_t *len, int *got)
 {
     km_status st;
     do {
         st = km_lines_next(ctx, &t->lines, line, len, got);
-    } while (st == KM_OK && *got && km_line_padding(*line, *len));
+    } while (st == KM_OK && *got && (km_line_padding(*line, *len) || is_comment(*line, *len)));
     return st;
+}
+
+/* The line's first value (its label: a frame number or a time) into *x;
+   *rest the first byte after it and its separator. */
+static km_status line_label(km_ctx *ctx, const tx_impl *t, const char *p, const char *e, double *x,
+                            const char **rest)
+{
+    const char *q;
+    int rc;
+    while (p < e && is_ws(*p))
+        p++;
+    rc = km_scan_number(p, e, &q, x);
+    if (rc != 0 || (q < e && !is_ws(*q) && *q != ',')) {
+        const char *te = p;
+        while (te < e && !is_ws(*te) && *te != ',' && te - p < KM_TOKEN_SHOWN)
+            te++;
+        return km_value_error(ctx, t->lines.line_no, NULL, p, (size_t)(te - p), 1, rc == -2);
+    }
+    while (q < e && is_ws(*q))
+        q++;
+    if (q < e && *q == ',')
+        q++;
+    *rest = q;
+    return KM_OK;
+}
+
+/* One data line's values (after its label, if the columns have one) into
+   dst (up to cap; NULL: count only); *label its label (NAN without). */
+static km_status parse_line(km_ctx *ctx, const tx_impl *t, const char *p, const char *e, float *restrict dst,
+                            int64_t cap, int64_t *count, double *label)
+{
+    *label = NAN;
+    if (t->label != 0) {
+        km_status st = line_label(ctx, t, p, e, label, &p);
+        if (st != KM_OK)
+            return st;
+    }
+    return parse_values(ctx, t, p, e, dst, cap, count);
 }
 
 static km_status count_error(km_ctx *ctx, const tx_impl *t, int64_t frame, int64_t want, int64_t found)
@@ -103,22 +159,40 @@ static km_status count_error(km_ctx *ctx, const tx_impl *t, int64_t frame, int64
                    (long long)t->lines.line_no, (long long)frame, (long long)want, (long long)found);
 }
 
-static km_status parse_frame(km_ctx *ctx, tx_impl *t, float *dst, int *got)
+/* The frame's time from its first line's label (LABEL_TIME): finite and
+   not before the frame before. */
+static km_status label_time(km_ctx *ctx, tx_impl *t, double label, double *time)
+{
+    double x = label * t->time_unit;
+    if (!isfinite(x) || (t->parsed > 0 && x < t->t_prev))
+        return km_fail(ctx, KM_ERR_FORMAT, "line %lld: time %g is %s (times must be finite and non-decreasing)",
+                       (long long)t->lines.line_no, label,
+                       isfinite(x) ? "smaller than the one before" : "not finite");
+    t->t_prev = x;
+    *time = x;
+    return KM_OK;
+}
+
+static km_status parse_frame(km_ctx *ctx, tx_impl *t, float *dst, double *time, int *got)
 {
     const int64_t frame = t->parsed + 1;
     char *line;
     size_t len;
     int g;
     int64_t n;
+    double label;
     km_status st;
 
     *got = 0;
+    *time = (double)t->parsed * t->dt;
     if (t->per_line) {
         const int64_t want = (int64_t)t->rows * t->cols;
         st = next_data_line(ctx, t, &line, &len, &g);
         if (st != KM_OK || !g)
             return st;
-        st = parse_values(ctx, t, line, line + len, dst, want, &n);
+        st = parse_line(ctx, t, line, line + len, dst, want, &n, &label);
+        if (st == KM_OK && t->label == LABEL_TIME)
+            st = label_time(ctx, t, label, time);
         if (st != KM_OK)
             return st;
         if (n != want)
@@ -134,7 +208,7 @@ static km_status parse_frame(km_ctx *ctx, tx_impl *t, float *dst, int *got)
                 return km_fail(ctx, KM_ERR_FORMAT, "line %lld: frame %lld: file ends after %d of %d rows (truncated)",
                                (long long)t->lines.line_no, (long long)frame, (int)row, (int)t->rows);
             }
-            st = parse_values(ctx, t, line, line + len, dst + (size_t)row * (size_t)t->cols, t->cols, &n);
+            st = parse_line(ctx, t, line, line + len, dst + (size_t)row * (size_t)t->cols, t->cols, &n, &label);
             if (st != KM_OK)
                 return st;
             if (n != t->cols)
@@ -156,16 +230,16 @@ static km_status tx_read(km_ctx *ctx, km_reader *r, float *frames, double *times
 
     while (n < max_frames) {
         int got;
-        const int64_t index = t->parsed;
+        double time;
         if ((n & 63) == 63 && km_ctx_cancelled(ctx)) {
             st = km_fail(ctx, KM_ERR_CANCELLED, "cancelled");
             break;
         }
-        st = parse_frame(ctx, t, frames + (size_t)n * fs, &got);
+        st = parse_frame(ctx, t, frames + (size_t)n * fs, &time, &got);
         if (st != KM_OK || !got)
             break;
         if (times != NULL)
-            times[n] = (double)index * t->dt;
+            times[n] = time;
         n++;
     }
     *n_read = n;
@@ -184,36 +258,259 @@ static void tx_close(km_reader *r)
 
 static const km_reader_ops tx_ops = {tx_read, tx_close};
 
-/* One pass over the file: non-blank lines, and the values of the first. */
-static km_status survey(km_ctx *ctx, tx_impl *t, int64_t *n_lines, int64_t *first_count, int64_t *first_line)
+/* Would parse_values read this line without an error (a value out of
+   range aside)?  Asked of the first line only, to tell column names. */
+static int numeric_line(const char *p, const char *e)
+{
+    int64_t c = 0;
+    while (p < e && is_ws(*p))
+        p++;
+    while (p < e) {
+        const char *q;
+        double d;
+        if (*p == ',')
+            return c > 0 && km_line_padding(p, (size_t)(e - p));
+        if (km_scan_number(p, e, &q, &d) == -1 || (q < e && !is_ws(*q) && *q != ','))
+            return 0;
+        c++;
+        p = q;
+        while (p < e && is_ws(*p))
+            p++;
+        if (p < e && *p == ',') {
+            p++;
+            while (p < e && is_ws(*p))
+                p++;
+        }
+    }
+    return 1;
+}
+
+/* Column numbers as names: 0, 1, 2, ..., what pandas writes over a frame of
+   unnamed columns: how many (at least 4), else 0. */
+static int64_t counting_line(const char *p, const char *e)
+{
+    int64_t c = 0;
+    while (p < e) {
+        const char *q;
+        double d;
+        while (p < e && (is_ws(*p) || *p == ','))
+            p++;
+        if (p == e)
+            break;
+        if (km_scan_number(p, e, &q, &d) != 0 || d != (double)c)
+            return 0;
+        c++;
+        p = q;
+    }
+    return c >= 4 ? c : 0;
+}
+
+/* A first line of column names: how many, the first (lower case, no
+   blanks or quotes) and a few for the source header. */
+typedef struct tx_names {
+    int64_t n;
+    char first[32];
+    char shown[160];
+} tx_names;
+
+static void split_names(const char *p, const char *e, tx_names *h)
+{
+    const char sep = memchr(p, ',', (size_t)(e - p)) ? ',' : memchr(p, '\t', (size_t)(e - p)) ? '\t' : ' ';
+    int64_t named = 0; /* fields up to the last non-empty one: padding is not a name */
+    memset(h, 0, sizeof *h);
+    for (int64_t n = 0;; n++) {
+        const char *f = p, *fe;
+        size_t k = 0;
+        if (sep == ' ')
+            while (f < e && is_ws(*f))
+                f++;
+        fe = f;
+        while (fe < e && (sep == ' ' ? !is_ws(*fe) : *fe != sep))
+            fe++;
+        p = fe;
+        while (f < fe && (is_ws(*f) || *f == '"'))
+            f++;
+        while (fe > f && (is_ws(fe[-1]) || fe[-1] == '"'))
+            fe--;
+        if (fe > f || sep != ' ')
+            named = fe > f ? n + 1 : named;
+        for (const char *c = f; n == 0 && c < fe && k + 1 < sizeof h->first; c++)
+            if (!is_ws(*c))
+                h->first[k++] = (char)(*c >= 'A' && *c <= 'Z' ? *c + 32 : *c);
+        if (n < 3)
+            snprintf(h->shown + strlen(h->shown), sizeof h->shown - strlen(h->shown), "%s'%.*s'", n ? ", " : "",
+                     (int)(fe - f > 40 ? 40 : fe - f), f);
+        if (p >= e || (sep == ' ' && fe == f))
+            break;
+        p++; /* the separator */
+    }
+    h->n = named;
+}
+
+/* What a first column's name says it holds (docs/FORMAT.md 1.4). */
+static int label_of(const char *name, double *unit)
+{
+    static const char *const INDEX[] = {"", "index", "frame", "frames", "frameno", "frame_no", "frame_number",
+                                        "framenumber", "frame#", "sample", "row", "unnamed:0"};
+    static const char *const SECONDS[] = {"time", "t", "time_s", "time(s)", "time[s]", "t(s)", "t[s]", "t_s",
+                                          "seconds", "sec", "s", "time_sec", "elapsed", "elapsed_s"};
+    static const char *const MILLIS[] = {"time_ms", "time(ms)", "time[ms]", "t_ms", "t(ms)", "t[ms]", "ms",
+                                         "milliseconds", "elapsed_ms"};
+    for (size_t k = 0; k < sizeof INDEX / sizeof *INDEX; k++)
+        if (strcmp(name, INDEX[k]) == 0)
+            return LABEL_INDEX;
+    *unit = 1.0;
+    for (size_t k = 0; k < sizeof SECONDS / sizeof *SECONDS; k++)
+        if (strcmp(name, SECONDS[k]) == 0)
+            return LABEL_TIME;
+    *unit = 1e-3;
+    for (size_t k = 0; k < sizeof MILLIS / sizeof *MILLIS; k++)
+        if (strcmp(name, MILLIS[k]) == 0)
+            return LABEL_TIME;
+    return 0;
+}
+
+typedef struct tx_survey {
+    int64_t n_lines, n1, line1; /* data lines, values on the first (label aside), its line number */
+    double t_first, t_last;     /* LABEL_TIME: the first and last lines' times */
+    long long data_off;         /* where the data start: after a line of names */
+    int64_t data_line;
+    tx_names names;             /* names.n > 0: the first line named the columns */
+} tx_survey;
+
+/* A comment before the data: a source-header entry ("comment", "comment 2"). */
+static km_status header_comment(km_ctx *ctx, km_reader *r, const char *p, size_t len, int *n_comments)
+{
+    char key[24], text[256];
+    size_t i = 0;
+    while (i < len && (is_ws(p[i]) || p[i] == '#'))
+        i++;
+    while (len > i && is_ws(p[len - 1]))
+        len--;
+    if (++*n_comments > 32 || len == i)
+        return KM_OK;
+    snprintf(key, sizeof key, *n_comments == 1 ? "comment" : "comment %d", *n_comments);
+    km_token_text(text, p + i, len - i > KM_TOKEN_SHOWN ? KM_TOKEN_SHOWN : len - i);
+    return km_reader_add_header(ctx, r, key, text);
+}
+
+/* The header entry "columns": a few names, their count, the first column's role. */
+static km_status names_entry(km_ctx *ctx, km_reader *r, const tx_impl *t, const tx_survey *v)
+{
+    char text[sizeof v->names.shown + 96];
+    snprintf(text, sizeof text, "%s%s (%lld names on line %lld; first column: %s)", v->names.shown,
+             v->names.n > 3 ? ", ..." : "", (long long)v->names.n, (long long)v->data_line,
+             t->label == LABEL_TIME    ? (t->time_unit == 1.0 ? "times in s" : "times in ms")
+             : t->label == LABEL_INDEX ? "line labels, dropped"
+                                       : "a value");
+    return km_reader_add_header(ctx, r, "columns", text);
+}
+
+/* The first line is names when it is not numbers and the next line is (or
+   counts 0, 1, 2, ... and the next line does not go on counting). */
+static km_status first_lines(km_ctx *ctx, km_reader *r, tx_impl *t, tx_survey *v, char **line, size_t *len,
+                             int *got)
+{
+    const long long off0 = km_lines_tell(&t->lines);
+    const int64_t line0 = t->lines.line_no;
+    km_status st = next_data_line(ctx, t, line, len, got);
+    int64_t counted, n, keep;
+    size_t hlen = *len;
+    double unit, x;
+    const char *rest;
+    char *copy;
+    if (st != KM_OK || !*got)
+        return st;
+    counted = numeric_line(*line, *line + *len) ? counting_line(*line, *line + *len) : -1;
+    if (counted == 0)
+        return st;
+    if ((copy = km_reader_alloc(r, hlen + 1)) == NULL)
+        return km_fail(ctx, KM_ERR_NOMEM, "out of memory for the first line");
+    memcpy(copy, *line, hlen);
+    copy[hlen] = '\0';
+    split_names(copy, copy + hlen, &v->names);
+    v->data_line = t->lines.line_no;
+    v->data_off = km_lines_tell(&t->lines);
+    st = next_data_line(ctx, t, line, len, got);
+    if (st == KM_OK && counted > 0 &&
+        (!*got || !numeric_line(*line, *line + *len) ||
+         (line_label(ctx, t, *line, *line + *len, &x, &rest) == KM_OK && x == (double)counted))) {
+        /* 0 1 2 3 followed by 4 5 6 7, or alone: data after all */
+        memset(&v->names, 0, sizeof v->names);
+        v->data_off = v->data_line = 0;
+        st = km_lines_seek(ctx, &t->lines, off0, line0);
+        if (st == KM_OK)
+            st = next_data_line(ctx, t, line, len, got);
+    } else if (st == KM_OK && (!*got || !numeric_line(*line, *line + *len))) {
+        /* not names over numbers: line 1's own error, as for any text,
+           unless a lone line names its first column as a table would */
+        keep = t->lines.line_no;
+        t->lines.line_no = v->data_line;
+        st = !*got && label_of(v->names.first, &unit) != 0 ? KM_OK
+                                                            : parse_values(ctx, t, copy, copy + hlen, NULL, 0, &n);
+        t->lines.line_no = keep;
+        if (st == KM_OK)
+            st = km_fail(ctx, KM_ERR_FORMAT, "line %lld: column names and no data", (long long)v->data_line);
+    } else if (st == KM_OK) {
+        t->label = label_of(v->names.first, &t->time_unit);
+        st = names_entry(ctx, r, t, v);
+    }
+    km_reader_release(r, copy);
+    return st;
+}
+
+/* One pass over the file: data lines, the values of the first, the times. */
+static km_status survey(km_ctx *ctx, km_reader *r, tx_impl *t, tx_survey *v)
 {
     char *line;
     size_t len;
-    int got;
+    int got, n_comments = 0;
     km_status st;
-    *n_lines = 0;
-    *first_count = 0;
-    *first_line = 0;
+    memset(v, 0, sizeof *v);
+    /* comments before the data are the file's header */
     for (;;) {
-        st = next_data_line(ctx, t, &line, &len, &got);
+        long long off = km_lines_tell(&t->lines);
+        int64_t line_no = t->lines.line_no;
+        st = km_lines_next(ctx, &t->lines, &line, &len, &got);
+        if (st != KM_OK || !got || (!km_line_padding(line, len) && !is_comment(line, len))) {
+            if (st == KM_OK)
+                st = km_lines_seek(ctx, &t->lines, off, line_no);
+            break;
+        }
+        if (is_comment(line, len))
+            st = header_comment(ctx, r, line, len, &n_comments);
         if (st != KM_OK)
             return st;
-        if (!got)
-            break;
-        if (*n_lines == 0) {
-            st = parse_values(ctx, t, line, line + len, NULL, 0, first_count);
-            if (st != KM_OK)
-                return st;
-            *first_line = t->lines.line_no;
-        }
-        ++*n_lines;
     }
-    if (*n_lines == 0 && t->lines.line_no == 0)
+    if (st == KM_OK)
+        st = first_lines(ctx, r, t, v, &line, &len, &got);
+    while (st == KM_OK && got) {
+        double x = NAN;
+        if (v->n_lines == 0) {
+            st = parse_line(ctx, t, line, line + len, NULL, 0, &v->n1, &x);
+            v->line1 = t->lines.line_no;
+            v->t_first = x;
+        } else if (t->label == LABEL_TIME) {
+            const char *rest;
+            st = line_label(ctx, t, line, line + len, &x, &rest);
+        }
+        v->t_last = x;
+        ++v->n_lines;
+        if (st == KM_OK)
+            st = next_data_line(ctx, t, &line, &len, &got);
+    }
+    if (st != KM_OK)
+        return st;
+    if (v->n_lines == 0 && t->lines.line_no == 0)
         return km_fail(ctx, KM_ERR_FORMAT, "empty file");
-    if (*n_lines == 0)
-        return km_fail(ctx, KM_ERR_FORMAT, "line %lld: no data: the file holds only blank lines",
-                       (long long)t->lines.line_no);
-    return km_lines_seek(ctx, &t->lines, 0, 0);
+    if (v->n_lines == 0)
+        return km_fail(ctx, KM_ERR_FORMAT, "line %lld: no data: the file holds only blank lines%s",
+                       (long long)t->lines.line_no, n_comments > 0 ? " and comments" : "");
+    if (v->names.n > 0 && v->names.n != v->n1 + (t->label != 0))
+        return km_fail(ctx, KM_ERR_FORMAT, "line %lld: %lld column names over lines of %lld values (line %lld)",
+                       (long long)v->data_line, (long long)v->names.n, (long long)(v->n1 + (t->label != 0)),
+                       (long long)v->line1);
+    return km_lines_seek(ctx, &t->lines, v->data_off, v->data_line);
 }
 
 /* Without a grid, is one L x N frame (matrix layout) the only sensible
@@ -299,7 +596,8 @@ static km_status decide_geometry(km_ctx *ctx, tx_impl *t, const km_read_options 
 km_status km_open_text(km_ctx *ctx, km_reader *r, const km_read_options *opt)
 {
     tx_impl *t;
-    int64_t n_lines, n1, line1, rows = 0, cols = 0;
+    tx_survey v;
+    int64_t rows = 0, cols = 0;
     km_status st;
 
     t = km_reader_alloc(r, sizeof *t);
@@ -310,13 +608,18 @@ km_status km_open_text(km_ctx *ctx, km_reader *r, const km_read_options *opt)
     r->ops = &tx_ops;
     st = km_reader_open_lines(ctx, r, &t->lines);
     if (st == KM_OK)
-        st = survey(ctx, t, &n_lines, &n1, &line1);
-    if (st == KM_OK && n1 == 0)
-        st = km_fail(ctx, KM_ERR_FORMAT, "line %lld: no values", (long long)line1);
+        st = survey(ctx, r, t, &v);
+    if (st == KM_OK && v.n1 == 0)
+        st = km_fail(ctx, KM_ERR_FORMAT, "line %lld: no values", (long long)v.line1);
     if (st == KM_OK)
-        st = decide_geometry(ctx, t, opt, n_lines, n1, line1, &rows, &cols);
+        st = decide_geometry(ctx, t, opt, v.n_lines, v.n1, v.line1, &rows, &cols);
+    if (st == KM_OK && t->label == LABEL_TIME && !t->per_line)
+        st = km_fail(ctx, KM_ERR_FORMAT, "line %lld: a first column of times needs one frame per line (a grid "
+                     "of %lld values: --grid RxC)", (long long)v.data_line, (long long)v.n1);
     if (st != KM_OK)
         return st;
+    if (t->label == LABEL_TIME && v.n_lines > 1 && v.t_last > v.t_first)
+        r->info.frame_rate_hz = (double)(v.n_lines - 1) / ((v.t_last - v.t_first) * t->time_unit);
     st = km_reader_set_geometry(ctx, r, rows, cols);
     if (st != KM_OK)
         return st;

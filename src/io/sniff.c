@@ -54,33 +54,53 @@ static int head_contains(const unsigned char *h, size_t n, const char *s)
     return 0;
 }
 
+/* One line of numbers between blanks/commas: 1, with *count of them; 0 not. */
+static int line_numbers(const char *p, const char *e, int *count)
+{
+    while (p < e) {
+        const char *q;
+        double v;
+        if (*p == ' ' || *p == '\t' || *p == ',' || *p == '\r') {
+            p++;
+            continue;
+        }
+        if (km_scan_number(p, e, &q, &v) != 0)
+            return 0;
+        if (q < e && !(*q == ' ' || *q == '\t' || *q == ',' || *q == '\r'))
+            return 0;
+        ++*count;
+        p = q;
+    }
+    return 1;
+}
+
 /* The head is numeric text: every complete line (and the first one even
-   when cut) holds only numbers between blanks/commas, and one holds one. */
+   when cut) holds only numbers between blanks/commas, and one holds one;
+   '#' comment lines and a first line of column names over numbers (a
+   table from pandas or numpy.savetxt, docs/FORMAT.md 1.4) allowed. */
 static int head_is_numeric(const unsigned char *h, size_t n)
 {
     size_t i = 0;
-    int numbers = 0;
+    int numbers = 0, lines = 0, names = 0;
     while (i < n) {
         size_t j = i;
+        const char *p, *e;
         while (j < n && h[j] != '\n')
             j++;
         if (j == n && i > 0)
             break; /* a cut last line proves nothing */
-        {
-            const char *p = (const char *)h + i, *e = (const char *)h + j;
-            while (p < e) {
-                const char *q;
-                double v;
-                if (*p == ' ' || *p == '\t' || *p == ',' || *p == '\r') {
-                    p++;
-                    continue;
-                }
-                if (km_scan_number(p, e, &q, &v) != 0)
+        p = (const char *)h + i;
+        e = (const char *)h + j;
+        while (p < e && (*p == ' ' || *p == '\t'))
+            p++;
+        if (p == e || *p != '#') {
+            int before = numbers;
+            if (!line_numbers(p, e, &numbers)) {
+                if (lines > 0 || names)
                     return 0;
-                if (q < e && !(*q == ' ' || *q == '\t' || *q == ',' || *q == '\r'))
-                    return 0;
-                numbers++;
-                p = q;
+                names = 1;
+            } else if (numbers > before) {
+                lines++;
             }
         }
         i = j + 1;
