@@ -83,6 +83,12 @@ def text_seeds():
         "tiny_semicolon_tabs": cfg("4x4", 0, roller=True) + b"\t".join(b"%d" % i for i in range(16)) + b"\t\n",
         "blank_lines": cfg("1x1", 0) + b"\n\n3\n\n4\n",
         "spreadsheet_padded": cfg("2x3", 1) + b",,,,,\r\n1,2,3,,\r\n4,5,6,,\r\n,,,,,\r\n7,8,9,,\r\n1,2,3,,\r\n",
+        # tables as pandas and numpy write them: names, an index or time column, comments
+        "pandas_index": cfg("2x3", 0) + b",0,1,2,3,4,5\n0,1.5,2,3,4,5,6\n1,5,6,7,8.25,9,10\n",
+        "pandas_counted": cfg("2x3", 0) + b"0,1,2,3,4,5\n1.5,2,3,4,5,6\n5,6,7,8,9,10\n",
+        "time_column": cfg("2x3", 0) + b"time (s),a,b,c,d,e,f\n0.00,1,2,3,4,5,6\n0.01,7,8,9,10,11,12\n",
+        "time_ms_tabs": cfg("1x1", 0) + b"time_ms\tx\n0\t1\n20\t3\n40\t5\n",
+        "savetxt_comments": cfg("2x3", 0) + b"# sensor 2x3\n# day 1\n1 2 3 4 5 6\n7 8 9 10 11 12\n# end\n",
     }
     return seeds
 
