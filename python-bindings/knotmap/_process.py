@@ -250,7 +250,8 @@ def process(input: PathLike, output: PathLike, **params: Any) -> Dict[str, Any]:
         find_peaks), no_overwrite (= overwrite=False), command_line
         (recorded in the result), progress: callable(frames_done,
         frames_total) called after each block, returning True cancels
-        (KM_ERR_CANCELLED).  Stage parameters by their C names
+        (KM_ERR_CANCELLED).  Ctrl-C (KeyboardInterrupt) cancels between
+        blocks too, leaving no result, with or without progress.  Stage parameters by their C names
         (STAGE_PARAMS): track_gate_mm, track_max_gap, lift_threshold,
         cand_<km_candidate_params field>, the km_condition_params fields
         (tare_frames, detect_bad, fill_bad, notch_harmonics, median_frames,
@@ -283,20 +284,23 @@ def process(input: PathLike, output: PathLike, **params: Any) -> Dict[str, Any]:
     keep = []
     c = ctx()
     p = _build_params(params, keep, lambda q: _session_shape(c, input, q))
+    # The progress callback is always installed: running Python between
+    # blocks is what lets a Ctrl-C (KeyboardInterrupt, raised in the
+    # callback) cancel the call, as SIGINT stops `knotmap process`;
+    # otherwise it would come only after the whole result was written.
     raised = []
-    if params.get("progress") is not None:
-        user_cb = params["progress"]
+    user_cb = params.get("progress")
 
-        def on_error(exc, val, tb):
-            raised.append(val)
-            return 1
+    def on_error(exc, val, tb):
+        raised.append(val)
+        return 1
 
-        @ffi.callback("int(void *, int64_t, int64_t)", onerror=on_error)
-        def cb(_user, done, total):
-            return 1 if user_cb(int(done), int(total)) else 0
+    @ffi.callback("int(void *, int64_t, int64_t)", onerror=on_error)
+    def cb(_user, done, total):
+        return 1 if user_cb is not None and user_cb(int(done), int(total)) else 0
 
-        keep.append(cb)
-        p.progress = cb
+    keep.append(cb)
+    p.progress = cb
     summary = ffi.new("km_process_summary *")
     in_b, out_b = fspath("input", input), fspath("output", output)
     status = lib.km_process(c, in_b, out_b, p, summary)
