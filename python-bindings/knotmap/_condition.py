@@ -7,7 +7,7 @@ from numpy.typing import ArrayLike
 from typing import Any, Optional, Tuple
 
 from ._defaults import CALIB_DEFAULTS
-from ._core import check, ctx, ffi, invalid, invalid_type, lib
+from ._core import check, choice, ctx, ffi, invalid, invalid_type, lib
 from ._process import _CURVES
 
 __all__ = ["calib_curve_fit", "bad_taxels", "condition", "TAXEL_OK", "TAXEL_DEAD",
@@ -29,6 +29,12 @@ def _bad_defaults():
 
 # km_badtaxel_params_default(): bad_taxels' defaults, one source
 _BAD = _bad_defaults()
+
+
+def _curve(v):
+    """The km_calib_curve of a name (or its number); an unknown name is
+    knotmap's ValueError naming the argument and the names."""
+    return choice("curve", v, _CURVES) if isinstance(v, str) else int(v)
 
 
 def _p(arr, t):
@@ -60,7 +66,7 @@ def calib_curve_fit(points: ArrayLike, curve: str = "power",
         cp[i].load_n, cp[i].raw_sum, cp[i].n_loaded = load, raw, n
     a, b = ffi.new("double *"), ffi.new("double *")
     c = ctx()
-    check(c, lib.km_calib_curve_fit(c, _CURVES[curve] if isinstance(curve, str) else int(curve),
+    check(c, lib.km_calib_curve_fit(c, _curve(curve),
                                     cp, len(pts), float(cell_area_mm2), a, b))
     return float(a[0]), float(b[0])
 
@@ -201,7 +207,7 @@ def condition(frames: ArrayLike, rate_hz: float, time: Optional[ArrayLike] = Non
             setattr(p.bad, k[4:], float(v))
         else:
             raise invalid_type("condition() got an unknown parameter %r" % k)
-    p.curve = _CURVES[curve] if isinstance(curve, str) else int(curve)
+    p.curve = _curve(curve)
     keep = []
     for name, arr in (("tare", tare), ("gain_map", gain_map)):
         if arr is not None:

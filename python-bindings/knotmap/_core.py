@@ -1,5 +1,6 @@
 """Shared plumbing: the extension, per-thread contexts, errors, array views."""
 import errno as _errno
+import numbers
 import os
 import stat
 import threading
@@ -12,7 +13,8 @@ from ._knotmap import ffi, lib
 
 __all__ = ["ffi", "lib", "Error", "AssumedWarning", "warn_assumed", "ctx", "check",
            "frame_view", "mask_view", "out_frame", "data_ptr", "STATUS_NAMES", "PathLike",
-           "invalid", "fspath", "choice", "error_class", "make_error", "enum_names", "invalid_type", "parse_enum"]
+           "invalid", "fspath", "choice", "error_class", "make_error", "enum_names", "invalid_type", "parse_enum",
+           "real"]
 
 #: What every path argument accepts (a NUL inside is refused: fspath).
 PathLike = Union[str, bytes, "os.PathLike[str]", "os.PathLike[bytes]"]
@@ -242,6 +244,17 @@ def invalid_type(message):
     return invalid(message, type_error=True)
 
 
+def real(name, value):
+    """float(value) for an argument that must be a real number (a Python or
+    numpy number, or a 0-d numeric array); anything else (a string, None, a
+    list) is knotmap's TypeError naming the argument, as scipy and
+    scikit-image raise TypeError there (float('5') would pass a string)."""
+    if isinstance(value, numbers.Real) or (
+            isinstance(value, np.ndarray) and value.ndim == 0 and value.dtype.kind in "biuf"):
+        return float(value)
+    raise invalid_type("%s=%r must be a real number, not %s" % (name, value, type(value).__name__))
+
+
 def parse_enum(name, value, parse, ctype, prefix):
     """A C enum value from its name through the C parser `parse`; an
     argument error naming `name` and the allowed names otherwise."""
@@ -266,6 +279,8 @@ def _as_2d(name, a, dtype):
     arr = a if type(a) is np.ndarray else np.asarray(a)
     if arr.ndim != 2:
         raise invalid("%s must be 2-D, got shape %r" % (name, arr.shape))
+    if arr.dtype.kind == "c":  # numpy would drop the imaginary part with a warning
+        raise invalid_type("%s must be real numbers, got dtype %s" % (name, arr.dtype))
     if arr.dtype != dtype:
         if dtype is np.uint8 and arr.dtype == np.bool_:
             arr = arr.view(np.uint8)

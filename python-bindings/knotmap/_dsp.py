@@ -10,7 +10,7 @@ from typing import Any, Dict, Optional, Sequence, Union
 
 from ._defaults import CALIB_DEFAULTS, METRICS_DEFAULTS
 from ._core import (check, ctx, enum_names, error_class, ffi, frame_view, invalid,
-                    invalid_type, lib, mask_view, out_frame)
+                    invalid_type, lib, mask_view, out_frame, real)
 
 __all__ = ["calibrate", "gaussian_filter", "frame_metrics", "units_to_kpa"]
 
@@ -111,6 +111,14 @@ def _scipy_gaussian():
     return None if fn is None or fn is gaussian_filter else fn
 
 
+def _is_real(v):
+    try:
+        real("", v)
+    except TypeError:
+        return False
+    return True
+
+
 def _per_axis(name, v, ndim):
     """scipy's _normalize_sequence: a scalar repeated, or a sequence of
     length ndim."""
@@ -150,9 +158,11 @@ def _c_plan(arr, sigmas, orders, output, modes, cval, truncate, radius, scipy_th
     if len(names) != 1:
         return None
     name = names.pop()
-    if name not in _BORDERS or not math.isfinite(float(cval)):
+    if not (_is_real(cval) and _is_real(truncate)):
+        return None  # scipy raises its own TypeError
+    cval, truncate = float(cval), float(truncate)
+    if name not in _BORDERS or not math.isfinite(cval):
         return None
-    truncate = float(truncate)
     if radius is not None:
         # radius r == int(truncate * sigma + 0.5) with truncate = r / sigma,
         # for one truncate over both axes
@@ -261,6 +271,7 @@ def gaussian_filter(input: ArrayLike, sigma: Union[float, Sequence[float]],
             raise invalid("mask= needs the C path: a 2-D frame or a [T, R, C] stack with "
                           "sigma 0 along T, order 0, one border mode, float32 data")
         if scipy_fn is None:
+            real("cval", cval), real("truncate", truncate)
             raise error_class(NotImplementedError)(
                 lib.KM_ERR_UNSUPPORTED, "knotmap.gaussian_filter computes 2-D float32 "
                 "smoothing (order 0, one border mode) itself; this call (shape %r, dtype "

@@ -14,7 +14,7 @@ from typing import Optional, Tuple, Union
 from ._defaults import PEAK_DEFAULTS
 from ._params import enum_values
 from ._core import (ctx, error_class, ffi, frame_view, invalid, invalid_type, lib, mask_view,
-                    raise_error)
+                    raise_error, real)
 
 __all__ = ["PEAK_DTYPE", "find_peaks", "peak_local_max",
            "PEAK_AT_BORDER", "PEAK_PLATEAU", "PEAK_FIT_FALLBACK", "PEAK_SATURATED"]
@@ -66,7 +66,7 @@ def _int_or_inf(name, v):
 
 
 def _p_norm(v):
-    v = float(v)
+    v = real("p_norm", v)
     if not (v == 1.0 or v == 2.0 or math.isinf(v)):
         raise invalid("p_norm=%r must be 1, 2 or inf" % (v,))
     return math.inf if math.isinf(v) else v
@@ -150,8 +150,8 @@ def _peak_params(min_distance, threshold_abs, threshold_rel, exclude_border, pla
     p = ffi.new("km_peak_params *")
     lib.km_peak_params_default(p)
     p.min_distance = _min_distance(min_distance)
-    p.threshold_abs = math.nan if threshold_abs is None else float(threshold_abs)
-    p.threshold_rel = 0.0 if threshold_rel is None else float(threshold_rel)
+    p.threshold_abs = math.nan if threshold_abs is None else real("threshold_abs", threshold_abs)
+    p.threshold_rel = 0.0 if threshold_rel is None else real("threshold_rel", threshold_rel)
     p.exclude_border = _exclude_border(exclude_border)
     try:
         p.plateau = _PLATEAU[plateau]
@@ -159,8 +159,8 @@ def _peak_params(min_distance, threshold_abs, threshold_rel, exclude_border, pla
         raise invalid("plateau=%r is not one of 'all', 'one'" % (plateau,)) from None
     p.p_norm = _p_norm(p_norm)
     p.num_peaks = _int_or_inf("num_peaks", num_peaks)
-    p.min_prominence = float(min_prominence)
-    p.saturation = float(saturation)
+    p.min_prominence = real("min_prominence", min_prominence)
+    p.saturation = real("saturation", saturation)
     want = 0
     if subpixel:
         want |= lib.KM_WANT_SUBPIXEL
