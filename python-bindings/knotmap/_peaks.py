@@ -293,7 +293,18 @@ def _skimage_border(image_ndim, min_distance, exclude_border):
                        "the same length as the dimensionality of the image." % (exclude_border,))
 
 
-_NOT_GIVEN = object()
+class _IndicesDefault:
+    """indices= not given (a call giving it warns, as scikit-image 0.19.3):
+    true, and shown as True by help() and inspect.signature, as there."""
+
+    def __bool__(self):
+        return True
+
+    def __repr__(self):
+        return "True"
+
+
+_NOT_GIVEN = _IndicesDefault()
 _INDICES_WARNING = (
     "indices argument is deprecated and will be removed in version 0.20. To avoid this "
     "warning, please do not use the indices argument. Please see peak_local_max "
