@@ -5,6 +5,7 @@ import numpy as np
 from typing import Any, Optional, Tuple, Union
 
 from ._core import PathLike, check, choice, ctx, ffi, fspath, invalid_type, lib, parse_enum
+from ._defaults import PIPELINE
 from ._params import SYNTH_PARAMS, TABLE_DEFAULT, param_keyword, table_defaults
 from ._session import Session, _pair, info_dict
 
@@ -67,6 +68,10 @@ def _params(table_values, fields):
     for name, value in fields.items():
         setattr(p, name, value)
     return p
+
+
+# Frames generated per C call in memory: the pipeline's block.
+_BLOCK = int(PIPELINE.block_frames)
 
 
 def synth(path: Optional[PathLike] = None, mode: str = TABLE_DEFAULT,
@@ -138,10 +143,12 @@ def synth(path: Optional[PathLike] = None, mode: str = TABLE_DEFAULT,
         n = ffi.new("int64_t *")
         done = 0
         while done < n_t:
+            # a block per call, as km_process reads them: Python runs between
+            # blocks, so a Ctrl-C (KeyboardInterrupt) stops a long session soon
             check(c, lib.km_synth_frames_motion(
                 c, s, ffi.cast("float *", frames[done:].ctypes.data),
                 ffi.cast("double *", times[done:].ctypes.data), motion + done,
-                n_t - done, n))
+                min(n_t - done, _BLOCK), n))
             if n[0] == 0:
                 break
             done += int(n[0])

@@ -1,21 +1,24 @@
 """Ctrl-C (SIGINT) during a long call: the work stops soon with
 KeyboardInterrupt and leaves no output, as `knotmap process` stops between
-blocks on SIGINT (exit 130, no result).
+blocks on SIGINT (exit 130, no result); synth in memory stops after a
+block.
 
-Each case runs in a child interpreter (a SIGINT must not reach pytest).  A
-helper thread sends the SIGINT once the call is visibly under way (the
-result's temporary file exists in the output folder), so no timing is
-assumed; the call processes one frame per block, so it is far from done
-when the signal comes.
+Each case runs in a child interpreter (a SIGINT must not reach pytest), and
+no timing is assumed: for process a helper thread sends the SIGINT once the
+call is visibly under way (the result's temporary file exists in the output
+folder; one frame per block, so it is far from done), for synth the first
+generating call sends it.
 """
 import os
 import subprocess
 import sys
 import textwrap
 
+import numpy as np
 import pytest
 
 import knotmap
+from knotmap._defaults import PIPELINE
 
 CHILD = textwrap.dedent("""
     import os, signal, sys, threading, time
@@ -56,3 +59,56 @@ def test_ctrl_c_stops_process_and_leaves_no_result(session_path, tmp_path):
     # stopped inside the C call (cancelled between blocks), not after it wrote
     # the whole result
     assert r.stdout.strip() == "KeyboardInterrupt []", r.stdout + r.stderr
+
+
+SYNTH_CHILD = textwrap.dedent("""
+    import os, signal, sys
+    sys.path.insert(0, sys.argv[1])
+    import knotmap
+    from knotmap import _synth
+
+    class Lib:
+        # the extension's functions, but a Ctrl-C lands while the first
+        # call to generate frames runs
+        def __init__(self, lib):
+            self.lib, self.frames = lib, 0
+
+        def __getattr__(self, name):
+            return getattr(self.lib, name)
+
+        def km_synth_frames_motion(self, c, s, frames, times, motion, max_n, n):
+            status = self.lib.km_synth_frames_motion(c, s, frames, times, motion, max_n, n)
+            first = self.frames == 0
+            self.frames += n[0]
+            if first:
+                os.kill(os.getpid(), signal.SIGINT)
+            return status
+
+    _synth.lib = Lib(_synth.lib)
+    try:
+        knotmap.synth(mode="roller", duration=60, rate=100, grid=(16, 16), seed=5)
+    except KeyboardInterrupt:
+        print("KeyboardInterrupt", _synth.lib.frames)
+    else:
+        print("returned", _synth.lib.frames)
+""")
+
+
+def test_ctrl_c_stops_synth_in_memory_after_a_block():
+    pythonpath = os.path.dirname(os.path.dirname(knotmap.__file__))
+    r = subprocess.run([sys.executable, "-c", SYNTH_CHILD, pythonpath], capture_output=True,
+                       text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    word, frames = r.stdout.split()
+    # one block of the pipeline's size generated, not the whole 6000 frames
+    assert (word, int(frames)) == ("KeyboardInterrupt", PIPELINE.block_frames), r.stdout
+
+
+def test_synth_in_memory_in_blocks_equals_the_file(tmp_path):
+    kw = dict(mode="roller", duration=7.3, rate=100, grid=(24, 16), knots=2, seed=9)
+    s, truth = knotmap.synth(**kw)
+    r = knotmap.read_session(knotmap.synth(tmp_path / "s.h5", **kw))
+    assert s.frames.shape == (730, 24, 16)  # blocks of 256: 256 + 256 + 218
+    np.testing.assert_array_equal(r.frames, s.frames)
+    np.testing.assert_array_equal(r.time, s.time)
+    assert len(truth["motion"]["load"]) == 730 and np.all(np.isfinite(truth["motion"]["load"]))
