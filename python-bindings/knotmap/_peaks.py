@@ -231,6 +231,15 @@ def find_peaks(frame: ArrayLike, mask: Optional[ArrayLike] = None,
     ndarray
         Structured array of PEAK_DTYPE (row, col, y, x in taxels, value,
         prominence, area_taxels, flags), value descending, then raster index.
+
+    Examples
+    --------
+    >>> import numpy as np, knotmap
+    >>> frame = np.zeros((5, 7), np.float32)
+    >>> frame[1, 2], frame[3, 5] = 5.0, 3.0
+    >>> peaks = knotmap.find_peaks(frame)
+    >>> peaks[["row", "col", "value"]].tolist()
+    [(1, 2, 5.0), (3, 5, 3.0)]
     """
     p = _peak_params(min_distance, threshold_abs, threshold_rel, exclude_border, plateau,
                      p_norm, num_peaks, min_prominence, saturation, bool(subpixel),
@@ -411,6 +420,18 @@ def peak_local_max(image: ArrayLike, min_distance: int = 1,
     takes the first in raster order).  Every other call is handed to
     scikit-image's own function when it is installed (the result is then
     scikit-image's), else raises NotImplementedError naming what needs it.
+
+    Examples
+    --------
+    >>> import numpy as np, knotmap
+    >>> img = np.zeros((7, 7))
+    >>> img[3, 3], img[1, 5] = 1.0, 0.5
+    >>> knotmap.peak_local_max(img, min_distance=1)
+    array([[3, 3],
+           [1, 5]])
+    >>> from skimage.feature import peak_local_max
+    >>> np.array_equal(knotmap.peak_local_max(img), peak_local_max(img))
+    True
     """
     if indices is not _NOT_GIVEN:
         warnings.warn(_INDICES_WARNING, FutureWarning, stacklevel=2)

@@ -280,6 +280,20 @@ def process(input: PathLike, output: PathLike, **params: Any) -> Dict[str, Any]:
     knotmap.Error
         Also FileNotFoundError, IsADirectoryError, FileExistsError,
         PermissionError, OSError or ValueError as the failure is.
+
+    Examples
+    --------
+    From the repository's root: the result `knotmap process` writes with
+    its defaults.
+
+    >>> import os, tempfile, knotmap
+    >>> out = os.path.join(tempfile.mkdtemp(), "r.knotmap.h5")
+    >>> summary = knotmap.process("datasets/example/roller_example.h5", out)
+    >>> summary["n_frames"], summary["n_candidates"]
+    (1500, 3)
+    >>> res = knotmap.read_result(out)
+    >>> res["candidates"].attrs["units"]["x_mm"], len(res["candidates"]["x_mm"])
+    ('mm', 3)
     """
     keep = []
     c = ctx()

@@ -226,6 +226,18 @@ def read_session(path: PathLike, format: str = "auto",
         FileNotFoundError, IsADirectoryError, PermissionError for the file;
         ValueError for malformed data (KM_ERR_FORMAT, the file and line in the
         detail) or bad arguments.
+
+    Examples
+    --------
+    From the repository's root (mode= gives what the file does not say, so
+    nothing is assumed):
+
+    >>> import knotmap
+    >>> s = knotmap.read_session("datasets/real/tekscan_fscan/FrasP01L.asf", mode="mat")
+    >>> s
+    <knotmap.Session tekscan 60x21, 205 frames at 31.25 Hz, kPa>
+    >>> s.frames.shape, s.frames.dtype, s.metadata["row_pitch_mm"]
+    ((205, 60, 21), dtype('float32'), 5.08)
     """
     keep = []
     opt = read_options(format, grid, rate, pitch, units, mode, roller_radius, sensor,
