@@ -63,11 +63,14 @@ class Error(RuntimeError):
 
     Attributes: ``status`` (the km_status code, a negative int),
     ``status_name`` (e.g. ``"KM_ERR_FORMAT"``), ``reason`` (km_strerror
-    text) and ``detail`` (km_ctx_last_error: for file errors it names the
-    file and where; for argument errors, the argument).
+    text), ``detail`` (km_ctx_last_error: for file errors it names the
+    file and where; for argument errors, the argument) and ``filename``
+    (the file the failing call was reading or writing, as given, for
+    malformed data too; None when the failure is not about a file).
     """
 
     def __init__(self, status, detail=""):
+        self.filename = None
         self.status = int(status)
         self.status_name = STATUS_NAMES.get(self.status, "KM_ERR_%d" % self.status)
         self.reason = ffi.string(lib.km_strerror(self.status)).decode("utf-8", "replace")
@@ -133,8 +136,8 @@ def make_error(status, detail="", errno_=None, filename=None, builtin=None):
     if isinstance(e, OSError):
         e.errno = errno_ or None
         e.strerror = os.strerror(errno_) if errno_ else e.reason
-        if filename is not None:
-            e.filename = os.fsdecode(filename) if isinstance(filename, bytes) else filename
+    if filename is not None:
+        e.filename = os.fsdecode(filename) if isinstance(filename, bytes) else filename
     return e
 
 

@@ -7,8 +7,8 @@ import os
 import numpy as np
 from typing import Optional, Tuple, Union
 
-from ._core import (PathLike, check, choice, ctx, ffi, fspath, invalid, lib, parse_enum,
-                    warn_assumed)
+from ._core import (Error, PathLike, check, choice, ctx, ffi, fspath, invalid, lib,
+                    parse_enum, warn_assumed)
 
 __all__ = ["Session", "read_session", "read_options"]
 
@@ -272,7 +272,12 @@ def read_session(path: PathLike, format: str = "auto",
             header[k] = v
         meta["source_header"] = header
         meta["path"] = os.fspath(path)
-        frames, times = _read_all(c, reader, meta["n_frames"], rows, cols, block_frames)
+        try:
+            frames, times = _read_all(c, reader, meta["n_frames"], rows, cols, block_frames)
+        except Error as e:  # malformed data found while reading: the file it is in
+            if e.filename is None:
+                e.filename = os.fsdecode(path) if isinstance(path, bytes) else path
+            raise
         meta["n_frames"] = int(frames.shape[0])
     finally:
         ffi.release(reader)

@@ -170,3 +170,19 @@ def test_temporal_filter_on_zero_frames_still_checks_parameters():
     with pytest.raises(ValueError) as info:
         knotmap.temporal_filter(np.zeros((0, 3, 4)), rate_hz=-1.0)
     assert "rate_hz" in str(info.value)
+
+
+def test_malformed_data_names_its_file_in_filename(repo_dir):
+    bad = os.path.join(repo_dir, "tests", "data", "bad", "tekscan_wrong_count.asf")
+    for call in (lambda: knotmap.read_session(bad, mode="mat"),   # found while reading frames
+                 lambda: knotmap.read_session(os.path.join(repo_dir, "tests", "data", "bad",
+                                                           "tekscan_rows_zero.asf"))):  # header
+        with pytest.raises(ValueError) as info:
+            call()
+        assert info.value.filename in (bad, os.path.join(repo_dir, "tests", "data", "bad",
+                                                        "tekscan_rows_zero.asf"))
+        assert info.value.filename in str(info.value)  # the detail names it too, with the line
+        assert pickle.loads(pickle.dumps(info.value)).filename == info.value.filename
+    with pytest.raises(ValueError) as info:
+        knotmap.find_peaks(np.ones((3, 3)), min_distance=0)
+    assert info.value.filename is None  # not about a file
