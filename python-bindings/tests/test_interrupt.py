@@ -4,10 +4,10 @@ blocks on SIGINT (exit 130, no result); synth in memory stops after a
 block.
 
 Each case runs in a child interpreter (a SIGINT must not reach pytest), and
-no timing is assumed: for process a helper thread sends the SIGINT once the
-call is visibly under way (the result's temporary file exists in the output
-folder; one frame per block, so it is far from done), for synth the first
-generating call sends it.
+no timing is assumed: the SIGINT is sent from inside the long call, by the
+first Python code C runs (process: its first block's progress call, which
+is not there unless the binding installs one; synth: the first generating
+call's return).
 """
 import os
 import subprocess
@@ -21,20 +21,38 @@ import knotmap
 from knotmap._defaults import PIPELINE
 
 CHILD = textwrap.dedent("""
-    import os, signal, sys, threading, time
+    import os, signal, sys
     sys.path.insert(0, sys.argv[1])
     import knotmap
+    from knotmap import _process
     src, out_dir = sys.argv[2], sys.argv[3]
     out = os.path.join(out_dir, "r.knotmap.h5")
 
-    def interrupt_when_started():
-        while not os.listdir(out_dir):      # the temporary appears first
-            time.sleep(0.001)
-        os.kill(os.getpid(), signal.SIGINT)
+    class FFI:
+        # the extension's ffi, but the first call C makes into Python during
+        # km_process (the first block done) comes with a Ctrl-C: Python runs
+        # a SIGINT's handler only when it runs Python code, as here
+        def __init__(self, ffi):
+            self.ffi, self.sent = ffi, False
 
-    threading.Thread(target=interrupt_when_started, daemon=True).start()
+        def __getattr__(self, name):
+            return getattr(self.ffi, name)
+
+        def callback(self, *args, **kwargs):
+            make = self.ffi.callback(*args, **kwargs)
+
+            def wrap(fn):
+                def first_call_interrupted(*a):
+                    if not self.sent:
+                        self.sent = True
+                        os.kill(os.getpid(), signal.SIGINT)
+                    return fn(*a)
+                return make(first_call_interrupted)
+            return wrap
+
+    _process.ffi = FFI(_process.ffi)
     try:
-        knotmap.process(src, out, block_frames=1)
+        knotmap.process(src, out)
     except KeyboardInterrupt:
         print("KeyboardInterrupt", sorted(os.listdir(out_dir)))
     else:
@@ -45,7 +63,7 @@ CHILD = textwrap.dedent("""
 @pytest.fixture(scope="module")
 def session_path(tmp_path_factory):
     path = tmp_path_factory.mktemp("interrupt") / "s.h5"
-    knotmap.synth(path, mode="roller", duration=40, rate=100, grid=(16, 16), seed=5)
+    knotmap.synth(path, mode="roller", duration=20, rate=100, grid=(16, 16), seed=5)
     return path
 
 
