@@ -282,7 +282,7 @@ def batch(inputs, out_dir, client=None, force=False, progress=True, max_workers=
     child also warns it on stderr), seconds, host, pid, attempts.  pandas.DataFrame(summary) makes it a table.  A failing
     session never stops the others.
     """
-    check_params(params)
+    check_params(params, "batch()")
     if deadline is not None and not deadline > 0:
         raise ValueError("deadline must be > 0 seconds or None, got %r" % (deadline,))
     if "progress" in params:

@@ -80,7 +80,7 @@ class Pipeline:
                 return int(meta["rows"]), int(meta["cols"])
             return int(p.read.rows), int(p.read.cols)
 
-        p = _build_params(params, self._keep, shape_of)
+        p = _build_params(params, self._keep, shape_of, "Pipeline()")
         info = _session_info(p, meta)
         self._shape = (int(info.rows), int(info.cols))
         if mask is None and isinstance(session, Session):

@@ -82,12 +82,13 @@ def _summary_dict(s):
             "zero_drift": s.zero_drift, "zero_drift_limit": s.zero_drift_limit}
 
 
-def check_params(params):
-    """TypeError naming the keywords process() does not know."""
+def check_params(params, caller="process()"):
+    """TypeError naming the keywords process() does not know (and the
+    function the caller called)."""
     unknown = sorted(set(params) - set(PROCESS_PARAMS) - set(STAGE_PARAMS))
     if unknown:
-        raise invalid_type("process() got unknown parameters: %s (known: %s)"
-                        % (", ".join(unknown), ", ".join(PROCESS_PARAMS + STAGE_PARAMS)))
+        raise invalid_type("%s got unknown parameters: %s (known: %s)"
+                           % (caller, ", ".join(unknown), ", ".join(PROCESS_PARAMS + STAGE_PARAMS)))
 
 
 def _session_shape(c, path, p):
@@ -145,11 +146,11 @@ def _set_stage_params(p, params, keep, shape_of):
             setattr(p.cond, name, ffi.cast("float *", arr.ctypes.data))
 
 
-def _build_params(params, keep, shape_of):
+def _build_params(params, keep, shape_of, caller="process()"):
     """A km_process_params from process() keywords (defaults for the rest);
     shape_of(p) gives the session's (rows, cols) for array parameters.
     Objects the struct points into are appended to keep."""
-    check_params(params)
+    check_params(params, caller)
     p = ffi.new("km_process_params *")
     lib.km_process_params_default(p)
     read_kw = {k: params[k] for k in _READ_KEYS if params.get(k) is not None}

@@ -68,8 +68,8 @@ def test_random_blocks_match_process(example):
 
 
 def test_keywords_are_process_keywords():
-    with pytest.raises(TypeError):
-        knotmap.Pipeline(grid=(8, 8), rate=100, pitch=5, no_such_option=1)
+    with pytest.raises(TypeError, match=r"^Pipeline\(\) got unknown parameters: no_such_option"):
+        knotmap.Pipeline(grid=(8, 8), rate=100, pitch=5, no_such_option=1)  # not "process()"
     with pytest.raises(ValueError):
         knotmap.Pipeline(rate=100)  # no geometry
     pipe = knotmap.Pipeline(grid=(8, 8), rate=100, pitch=5, min_distance=3)
