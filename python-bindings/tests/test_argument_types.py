@@ -73,3 +73,15 @@ def test_complex_frames_are_refused_not_cut_to_their_real_part(call):
     with pytest.raises(knotmap.Error) as info:
         call(IMG.astype(np.complex64))  # was a ComplexWarning and the real part
     assert isinstance(info.value, TypeError) and "complex64" in str(info.value)
+
+
+def test_pipeline_push_refuses_complex_frames_and_text_times():
+    with knotmap.Pipeline(grid=(9, 11), rate=100, pitch=5) as pipe:
+        with pytest.raises(knotmap.Error) as info:
+            pipe.push(IMG.astype(np.complex64))  # was cut to its real part
+        assert isinstance(info.value, TypeError) and "frames" in str(info.value)
+    with knotmap.Pipeline(grid=(9, 11), rate=100, pitch=5) as pipe:
+        with pytest.raises(knotmap.Error) as info:
+            pipe.push(IMG, "x")  # was a bare ValueError of numpy
+        assert isinstance(info.value, TypeError) and "times" in str(info.value)
+        pipe.push(np.stack([IMG, IMG]).astype(object), [0.0, 0.01])  # numbers in objects: fine
