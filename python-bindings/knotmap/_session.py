@@ -117,9 +117,13 @@ def read_options(format="auto", grid=None, rate=None, pitch=None, units=None, mo
     if text_frame_per_file is not None:
         opt.text_frame_per_file = 1 if text_frame_per_file else 0
     if text_layout is not None:
-        opt.text_frame_per_file = choice("text_layout", text_layout, {"matrix": 1, "line": 0})
+        if text_layout not in ("matrix", "line"):
+            raise invalid("text_layout must be 'matrix' or 'line', got %r" % (text_layout,))
+        opt.text_frame_per_file = 1 if text_layout == "matrix" else 0
     if time_axis is not None:
-        opt.time_axis = choice("time_axis", time_axis, {"first": 0, "last": 1})
+        if time_axis not in ("first", "last"):
+            raise invalid("time_axis must be 'first' or 'last', got %r" % (time_axis,))
+        opt.time_axis = 1 if time_axis == "last" else 0
     if override is not None:
         opt.override = 1 if override else 0
     if max_memory is not None:
