@@ -23,8 +23,10 @@ class Session:
     seconds from the start.  mask: [R, C] bool, True = valid taxel.
     metadata: dict with format, rows, cols, n_frames, frame_rate_hz,
     row_pitch_mm, col_pitch_mm, units, mode, roller_radius_mm, saturation,
-    n_valid, path and source_header (dict of the file's header keys, in
-    file order).  Also readable as a mapping: session["frames"].
+    n_valid, assumed (the names of the values the file lacked and no
+    argument gave, comma-separated: a knotmap.AssumedWarning each), path
+    and source_header (dict of the file's header keys, in file order).
+    Also readable as a mapping: session["frames"].
     """
 
     __slots__ = ("frames", "time", "mask", "metadata")

@@ -36,3 +36,13 @@ def test_every_docstring_example_runs(repo_dir, monkeypatch):
 def test_the_first_functions_have_examples():
     named = {t.name for t in _tests()}
     assert [n for n in HAVE_EXAMPLES if "knotmap." + n not in named] == []
+
+
+def test_session_docstring_names_every_metadata_key(datasets_dir):
+    import os
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", knotmap.AssumedWarning)
+        s = knotmap.read_session(os.path.join(datasets_dir, "real", "tekscan_fscan",
+                                              "FrasP01L.asf"))
+    assert [k for k in s.metadata if k not in knotmap.Session.__doc__] == []  # was ['assumed']
