@@ -22,6 +22,9 @@ from knotmap._defaults import PIPELINE
 
 CHILD = textwrap.dedent("""
     import os, signal, sys
+    # Ctrl-C raises KeyboardInterrupt, as in a terminal (a child of a
+    # background job starts with SIGINT ignored)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     sys.path.insert(0, sys.argv[1])
     import knotmap
     from knotmap import _process
@@ -81,6 +84,9 @@ def test_ctrl_c_stops_process_and_leaves_no_result(session_path, tmp_path):
 
 SYNTH_CHILD = textwrap.dedent("""
     import os, signal, sys
+    # Ctrl-C raises KeyboardInterrupt, as in a terminal (a child of a
+    # background job starts with SIGINT ignored)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     sys.path.insert(0, sys.argv[1])
     import knotmap
     from knotmap import _synth
