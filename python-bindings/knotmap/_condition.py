@@ -7,7 +7,7 @@ from numpy.typing import ArrayLike
 from typing import Any, Optional, Tuple
 
 from ._defaults import CALIB_DEFAULTS
-from ._core import check, choice, ctx, ffi, invalid, invalid_type, lib
+from ._core import check, choice, ctx, ffi, invalid, invalid_type, lib, real
 from ._process import _CURVES
 
 __all__ = ["calib_curve_fit", "bad_taxels", "condition", "TAXEL_OK", "TAXEL_DEAD",
@@ -67,7 +67,7 @@ def calib_curve_fit(points: ArrayLike, curve: str = "power",
     a, b = ffi.new("double *"), ffi.new("double *")
     c = ctx()
     check(c, lib.km_calib_curve_fit(c, _curve(curve),
-                                    cp, len(pts), float(cell_area_mm2), a, b))
+                                    cp, len(pts), real("cell_area_mm2", cell_area_mm2), a, b))
     return float(a[0]), float(b[0])
 
 
@@ -120,9 +120,9 @@ def bad_taxels(frames: ArrayLike, mask: Optional[ArrayLike] = None,
     _, rows, cols = x.shape
     p = ffi.new("km_badtaxel_params *")
     lib.km_badtaxel_params_default(p)
-    p.flat_range, p.dead_level = float(flat_range), float(dead_level)
-    p.active_range, p.hot_ratio = float(active_range), float(hot_ratio)
-    p.offset_sigmas, p.unload_sigmas = float(offset_sigmas), float(unload_sigmas)
+    p.flat_range, p.dead_level = real("flat_range", flat_range), real("dead_level", dead_level)
+    p.active_range, p.hot_ratio = real("active_range", active_range), real("hot_ratio", hot_ratio)
+    p.offset_sigmas, p.unload_sigmas = real("offset_sigmas", offset_sigmas), real("unload_sigmas", unload_sigmas)
     m = None if mask is None else np.ascontiguousarray(mask, dtype=bool).view(np.uint8)
     if m is not None and m.shape != (rows, cols):
         raise invalid("mask shape %r differs from the frame shape" % (m.shape,))
@@ -217,16 +217,16 @@ def condition(frames: ArrayLike, rate_hz: float, time: Optional[ArrayLike] = Non
             keep.append(a)
             setattr(p, name, _p(a, "float *"))
     info = ffi.new("km_session_info *")
-    info.rows, info.cols, info.frame_rate_hz = rows, cols, float(rate_hz)
+    info.rows, info.cols, info.frame_rate_hz = rows, cols, real("rate_hz", rate_hz)
     info.n_frames = n_t
     info.saturation = float("inf")
     m = None if mask is None else np.ascontiguousarray(mask, dtype=bool).view(np.uint8)
     cal = ffi.new("km_calib_params *")
     lib.km_calib_params_default(cal)
-    cal.offset, cal.gain, cal.noise_threshold = float(offset), float(gain), float(noise_threshold)
+    cal.offset, cal.gain, cal.noise_threshold = real("offset", offset), real("gain", gain), real("noise_threshold", noise_threshold)
     sm = ffi.new("km_gaussian_params *")
     lib.km_gaussian_params_default(sm)
-    sm.sigma_rows = sm.sigma_cols = float(sigma)
+    sm.sigma_rows = sm.sigma_cols = real("sigma", sigma)
     t = None if time is None else np.ascontiguousarray(time, dtype=np.float64)
     c = ctx()
     cp = ffi.new("km_conditioner **")

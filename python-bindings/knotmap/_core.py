@@ -14,7 +14,7 @@ from ._knotmap import ffi, lib
 __all__ = ["ffi", "lib", "Error", "AssumedWarning", "warn_assumed", "ctx", "check",
            "frame_view", "mask_view", "out_frame", "data_ptr", "STATUS_NAMES", "PathLike",
            "invalid", "fspath", "choice", "error_class", "make_error", "enum_names", "invalid_type", "parse_enum",
-           "real"]
+           "real", "integer"]
 
 #: What every path argument accepts (a NUL inside is refused: fspath).
 PathLike = Union[str, bytes, "os.PathLike[str]", "os.PathLike[bytes]"]
@@ -256,6 +256,18 @@ def real(name, value):
             isinstance(value, np.ndarray) and value.ndim == 0 and value.dtype.kind in "biuf"):
         return float(value)
     raise invalid_type("%s=%r must be a real number, not %s" % (name, value, type(value).__name__))
+
+
+def integer(name, value):
+    """int(value) for an argument that must be a whole number (an int, a
+    numpy integer, or a float that is whole); anything else is knotmap's
+    TypeError naming the argument (int() would cut 4.5 to 4 and read "4")."""
+    if isinstance(value, numbers.Integral) or (
+            isinstance(value, np.ndarray) and value.ndim == 0 and value.dtype.kind in "biu"):
+        return int(value)
+    if isinstance(value, numbers.Real) and float(value).is_integer():
+        return int(value)
+    raise invalid_type("%s=%r must be an integer, not %s" % (name, value, type(value).__name__))
 
 
 def parse_enum(name, value, parse, ctype, prefix):

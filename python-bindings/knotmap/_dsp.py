@@ -80,9 +80,9 @@ def calibrate(frames: ArrayLike, offset: float = CALIB_DEFAULTS["offset"],
     """
     p = ffi.new("km_calib_params *")
     lib.km_calib_params_default(p)
-    p.offset = float(offset)
-    p.gain = float(gain)
-    p.noise_threshold = float(noise_threshold)
+    p.offset = real("offset", offset)
+    p.gain = real("gain", gain)
+    p.noise_threshold = real("noise_threshold", noise_threshold)
     items, shape = _frames("frames", frames)
     out = np.empty(shape, dtype=np.float32)
     outs = [out] if out.ndim == 2 else list(out)
@@ -365,8 +365,8 @@ def frame_metrics(frame: ArrayLike, mask: Optional[ArrayLike] = None, row_pitch_
         to_kpa = units_to_kpa(units)
     out = ffi.new("km_metrics *")
     c = ctx()
-    check(c, lib.km_frame_metrics(c, fr, m, float(row_pitch_mm), float(col_pitch_mm), to_kpa,
-                                  float(contact_threshold), float(saturation), out))
+    check(c, lib.km_frame_metrics(c, fr, m, real("row_pitch_mm", row_pitch_mm), real("col_pitch_mm", col_pitch_mm), to_kpa,
+                                  real("contact_threshold", contact_threshold), real("saturation", saturation), out))
     del keep, keep_mask
     return {
         "peak": out.peak, "mean": out.mean, "contact_area_mm2": out.contact_area_mm2,

@@ -15,7 +15,7 @@ from typing import Any, Dict, Optional, Tuple, Union
 from ._defaults import (BODYMAP_DEFAULTS, ODOMETRY_DEFAULTS, PIPELINE, TEMPORAL_DEFAULTS,
                         TRACK_DEFAULTS)
 from ._core import (check, enum_names, choice, ctx, ffi, frame_view, invalid, invalid_type, lib,
-                    make_error, mask_view)
+                    integer, make_error, mask_view, real)
 from ._session import Session
 
 __all__ = ["temporal_filter", "TEMPORAL_KINDS", "odometry", "bodymap", "track",
@@ -95,15 +95,15 @@ def temporal_filter(frames: ArrayLike, kind: str = _TD["kind"], rate_hz: float =
         p.kind = choice("kind", kind.lower().replace("-", "_"), TEMPORAL_KINDS)
     else:
         p.kind = int(kind)
-    p.rate_hz = float(rate_hz)
-    p.cutoff_hz = float(cutoff_hz)
-    p.order = int(order)
-    p.taps = int(taps)
-    p.fft_size = int(fft_size)
-    p.notch_hz = float(notch_hz)
-    p.notch_q = float(notch_q)
-    p.harmonics = int(harmonics)
-    p.median_width = int(median_width)
+    p.rate_hz = real("rate_hz", rate_hz)
+    p.cutoff_hz = real("cutoff_hz", cutoff_hz)
+    p.order = integer("order", order)
+    p.taps = integer("taps", taps)
+    p.fft_size = integer("fft_size", fft_size)
+    p.notch_hz = real("notch_hz", notch_hz)
+    p.notch_q = real("notch_q", notch_q)
+    p.harmonics = integer("harmonics", harmonics)
+    p.median_width = integer("median_width", median_width)
     c = ctx()
     tp = ffi.new("km_temporal **")
     check(c, lib.km_temporal_create(c, n_tax, p, tp))
@@ -142,9 +142,9 @@ def _odo_params(lift_threshold, window_rows):
     p = ffi.new("km_odometry_params *")
     lib.km_odometry_params_default(p)
     if lift_threshold is not None:
-        p.lift_threshold = float(lift_threshold)
+        p.lift_threshold = real("lift_threshold", lift_threshold)
     if window_rows is not None:
-        p.window_rows = int(window_rows)
+        p.window_rows = integer("window_rows", window_rows)
     return p
 
 
@@ -159,7 +159,8 @@ def _unpack_session(frames, mask, meta_needed):
 def _odometry_samples(c, arr, m, rows, cols, roller_radius_mm, p):
     """km_odometry over every frame: (samples cdata array, keepalives)."""
     op = ffi.new("km_odometry **")
-    check(c, lib.km_odometry_create(c, rows, cols, float(roller_radius_mm), p, op))
+    radius = real("roller_radius_mm", roller_radius_mm)
+    check(c, lib.km_odometry_create(c, rows, cols, radius, p, op))
     o = ffi.gc(op[0], lib.km_odometry_free)
     samples = ffi.new("km_odometry_sample[]", max(len(arr), 1))
     try:
@@ -258,7 +259,7 @@ def _geometry(meta, mode, row_pitch_mm, col_pitch_mm, roller_radius_mm, rows):
         rp = 2 * math.pi * float(radius) / rows
     if rp is None or cp is None:
         raise invalid("row_pitch_mm and col_pitch_mm are needed (or a Session)")
-    return mode_i, float(rp), float(cp), radius
+    return mode_i, real("row_pitch_mm", rp), real("col_pitch_mm", cp), radius
 
 
 def _roller_samples(c, arr, m, mode_i, odo, radius, lift_threshold, rows, cols):
@@ -323,10 +324,10 @@ def bodymap(frames: Union[ArrayLike, Session], mode: Optional[str] = None,
                                        roller_radius_mm, rows)
     p = ffi.new("km_bodymap_params *")
     lib.km_bodymap_params_default(p)
-    p.contact_half_rows = int(contact_half_rows)
-    p.contact_threshold = float(contact_threshold)
-    p.pass_gap_frames = int(pass_gap_frames)
-    p.max_extent_mm = float(max_extent_mm)
+    p.contact_half_rows = integer("contact_half_rows", contact_half_rows)
+    p.contact_threshold = real("contact_threshold", contact_threshold)
+    p.pass_gap_frames = integer("pass_gap_frames", pass_gap_frames)
+    p.max_extent_mm = real("max_extent_mm", max_extent_mm)
     m, keep_mask = mask_view(mask, (rows, cols))
     c = ctx()
     samples = _roller_samples(c, arr, m, mode_i, odometry, radius, lift_threshold, rows, cols)
@@ -400,8 +401,8 @@ def track(frame: ArrayLike, y_mm: ArrayLike, x_mm: ArrayLike, value: ArrayLike,
         raise invalid("frame must be non-decreasing")
     p = ffi.new("km_track_params *")
     lib.km_track_params_default(p)
-    p.gate_mm = float(gate_mm)
-    p.max_gap = int(max_gap)
+    p.gate_mm = real("gate_mm", gate_mm)
+    p.max_gap = integer("max_gap", max_gap)
     c = ctx()
     tp = ffi.new("km_tracker **")
     check(c, lib.km_tracker_create(c, p, tp))

@@ -86,3 +86,44 @@ def test_pipeline_push_refuses_complex_frames_and_text_times():
             pipe.push(IMG, "x")  # was a bare ValueError of numpy
         assert isinstance(info.value, TypeError) and "times" in str(info.value)
         pipe.push(np.stack([IMG, IMG]).astype(object), [0.0, 0.01])  # numbers in objects: fine
+
+
+FRAMES = np.random.default_rng(5).random((20, 9, 11)).astype(np.float32)
+GEOMETRY = {"mode": "mat", "row_pitch_mm": 5.0, "col_pitch_mm": 5.0}
+# knotmap's own functions: (call, {argument: a good value}); every number
+# given as a string is a TypeError naming it, every whole number given as
+# 2.5 too (int() cut it)
+OWN = [
+    (lambda **k: knotmap.calibrate(IMG, **k), {"offset": 0.0, "gain": 1.0, "noise_threshold": 0.0}),
+    (lambda **k: knotmap.frame_metrics(IMG, **k),
+     {"row_pitch_mm": 1.0, "col_pitch_mm": 1.0, "contact_threshold": 0.0, "saturation": 9.0}),
+    (lambda **k: knotmap.temporal_filter(FRAMES, **{"rate_hz": 100.0, **k}),
+     {"rate_hz": 100.0, "cutoff_hz": 5.0, "notch_hz": 50.0, "notch_q": 30.0, "order": 4,
+      "taps": 0, "fft_size": 0, "harmonics": 1, "median_width": 5}),
+    (lambda **k: knotmap.bodymap(FRAMES, **{**GEOMETRY, **k}),
+     {"row_pitch_mm": 5.0, "col_pitch_mm": 5.0, "contact_half_rows": 1,
+      "contact_threshold": 5.0, "pass_gap_frames": 5, "max_extent_mm": 1e5}),
+    (lambda **k: knotmap.candidates(FRAMES, time=np.arange(20) / 10.0, **{**GEOMETRY, **k}),
+     {"row_pitch_mm": 5.0, "col_pitch_mm": 5.0}),
+    (lambda **k: knotmap.condition(FRAMES, **{"rate_hz": 10.0, **k}),
+     {"rate_hz": 10.0, "offset": 0.0, "gain": 1.0, "noise_threshold": 0.0, "sigma": 0.0}),
+    (lambda **k: knotmap.bad_taxels(FRAMES, **k),
+     {"flat_range": 0.0, "dead_level": 0.0, "active_range": 0.0, "hot_ratio": 4.0,
+      "offset_sigmas": 3.0, "unload_sigmas": 8.0}),
+    (lambda **k: knotmap.odometry(FRAMES, **{"roller_radius_mm": 50.0, **k}),
+     {"roller_radius_mm": 50.0, "lift_threshold": 5.0, "window_rows": 4}),
+    (lambda **k: knotmap.track([0, 1], [1.0, 1.5], [2.0, 2.0], [5.0, 5.0], **k),
+     {"gate_mm": 15.0, "max_gap": 2}),
+]
+CASES = [(call, name, good) for call, args in OWN for name, good in args.items()]
+
+
+@pytest.mark.parametrize("call,name,good", CASES,
+                         ids=["%d-%s" % (i, c[1]) for i, c in enumerate(CASES)])
+def test_own_functions_refuse_numbers_that_are_not(call, name, good):
+    call(**{name: good})  # the good value passes
+    bads = ["5"] + ([2.5] if isinstance(good, int) and not isinstance(good, bool) else [])
+    for bad in bads:
+        with pytest.raises(knotmap.Error) as info:
+            call(**{name: bad})  # "5" was read as 5, 2.5 cut to 2
+        assert isinstance(info.value, TypeError) and name + "=" in str(info.value), bad
