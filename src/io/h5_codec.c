@@ -136,28 +136,81 @@ int km_lzf_decode(const unsigned char *in, size_t in_n, unsigned char *out, size
     return o == out_n;
 }
 
+#ifdef __SSE2__
+/* The even bytes of a then b (*e) and their odd bytes (*o), in order. */
+static inline void split_bytes(__m128i a, __m128i b, __m128i *e, __m128i *o)
+{
+    const __m128i lo = _mm_set1_epi16(0x00ff);
+    *e = _mm_packus_epi16(_mm_and_si128(a, lo), _mm_and_si128(b, lo));
+    *o = _mm_packus_epi16(_mm_srli_epi16(a, 8), _mm_srli_epi16(b, 8));
+}
+
+/* Elements i0 .. i0 + 15 of 4 bytes shuffled: two rounds of even/odd
+ * byte splits (bytes 0, 2 | 1, 3, then each again). */
+static inline void shuffle16x4(const unsigned char *in, unsigned char *out, size_t n, size_t i0)
+{
+    const __m128i *p = (const __m128i *)(const void *)(in + 4 * i0);
+    __m128i e0, o0, e1, o1, b[4];
+    split_bytes(_mm_loadu_si128(p), _mm_loadu_si128(p + 1), &e0, &o0);
+    split_bytes(_mm_loadu_si128(p + 2), _mm_loadu_si128(p + 3), &e1, &o1);
+    split_bytes(e0, e1, &b[0], &b[2]);
+    split_bytes(o0, o1, &b[1], &b[3]);
+    for (size_t k = 0; k < 4; k++)
+        _mm_storeu_si128((__m128i *)(void *)(out + k * n + i0), b[k]);
+}
+
+/* The same for 8-byte elements: three rounds (0246 | 1357, 04 | 26 ..., 0 | 4 ...). */
+static inline void shuffle16x8(const unsigned char *in, unsigned char *out, size_t n, size_t i0)
+{
+    const __m128i *p = (const __m128i *)(const void *)(in + 8 * i0);
+    __m128i e[4], o[4], ee[2], eo[2], oe[2], oo[2], b[8];
+    for (int j = 0; j < 4; j++)
+        split_bytes(_mm_loadu_si128(p + 2 * j), _mm_loadu_si128(p + 2 * j + 1), &e[j], &o[j]);
+    for (int j = 0; j < 2; j++) {
+        split_bytes(e[2 * j], e[2 * j + 1], &ee[j], &eo[j]); /* bytes 0, 4 | 2, 6 */
+        split_bytes(o[2 * j], o[2 * j + 1], &oe[j], &oo[j]); /* bytes 1, 5 | 3, 7 */
+    }
+    split_bytes(ee[0], ee[1], &b[0], &b[4]);
+    split_bytes(eo[0], eo[1], &b[2], &b[6]);
+    split_bytes(oe[0], oe[1], &b[1], &b[5]);
+    split_bytes(oo[0], oo[1], &b[3], &b[7]);
+    for (size_t k = 0; k < 8; k++)
+        _mm_storeu_si128((__m128i *)(void *)(out + k * n + i0), b[k]);
+}
+#endif
+
 /* HDF5's byte shuffle of `bytes` bytes: byte b of element i goes to
- * b * n + i (n whole elements); a trailing part element stays as it is. */
+ * b * n + i (n whole elements); a trailing part element stays as it is.
+ * 4- and 8-byte elements 16 at a time by SSE2 even/odd byte splits (the
+ * table columns and frames: 2.6 -> ~0.6 instructions a byte). */
 void km_shuffle_bytes(const unsigned char *restrict in, unsigned char *restrict out,
                           size_t bytes, size_t elem)
 {
-    size_t n = bytes / elem;
+    size_t n = bytes / elem, i = 0;
     if (elem == 4) {
-        for (size_t i = 0; i < n; i++) {
+#ifdef __SSE2__
+        for (; i + 16 <= n; i += 16)
+            shuffle16x4(in, out, n, i);
+#endif
+        for (; i < n; i++) {
             out[i] = in[4 * i];
             out[n + i] = in[4 * i + 1];
             out[2 * n + i] = in[4 * i + 2];
             out[3 * n + i] = in[4 * i + 3];
         }
     } else if (elem == 8) {
+#ifdef __SSE2__
+        for (; i + 16 <= n; i += 16)
+            shuffle16x8(in, out, n, i);
+#endif
         /* The float64 and int64 columns: one read of each element. */
-        for (size_t i = 0; i < n; i++)
+        for (; i < n; i++)
             for (size_t b = 0; b < 8; b++)
                 out[b * n + i] = in[8 * i + b];
     } else {
         for (size_t b = 0; b < elem; b++)
-            for (size_t i = 0; i < n; i++)
-                out[b * n + i] = in[i * elem + b];
+            for (size_t j = 0; j < n; j++)
+                out[b * n + j] = in[j * elem + b];
     }
     memcpy(out + n * elem, in + n * elem, bytes - n * elem);
 }
