@@ -25,6 +25,7 @@ typedef struct tx_impl {
     int label;          /* the first column: 0 a value, LABEL_INDEX dropped, LABEL_TIME the line's time */
     double time_unit;   /* LABEL_TIME: seconds per unit of that column */
     double t_prev;      /* the time of the frame before (LABEL_TIME) */
+    char sep;           /* ',' or ';' (then ',' is the decimal mark: European spreadsheets) */
 } tx_impl;
 
 enum { LABEL_INDEX = 1, LABEL_TIME = 2 };
@@ -34,10 +35,28 @@ static int is_ws(char c)
     return c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v';
 }
 
+/* A number: '.' decimals; with ';' between values ',' too (European spreadsheets). */
+static int scan(char sep, const char *p, const char *e, const char **q, double *d)
+{
+    int rc = km_scan_number(p, e, q, d);
+    if (sep == ';' && rc == 0 && *q < e && **q == ',')
+        rc = km_scan_number_comma(p, e, q, d);
+    return rc;
+}
+
+/* Only blanks and separators from p on: a spreadsheet's padding. */
+static int padding(char sep, const char *p, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        if (p[i] != sep && !is_ws(p[i]))
+            return 0;
+    return 1;
+}
+
 static km_status bad_value(km_ctx *ctx, const tx_impl *t, const char *tok, const char *e, int64_t col, int range)
 {
     const char *te = tok;
-    while (te < e && !is_ws(*te) && *te != ',' && te - tok < KM_TOKEN_SHOWN)
+    while (te < e && !is_ws(*te) && *te != t->sep && te - tok < KM_TOKEN_SHOWN)
         te++;
     return km_value_error(ctx, t->lines.line_no, NULL, tok, (size_t)(te - tok), col + (t->label != 0), range);
 }
@@ -53,9 +72,9 @@ static km_status parse_values(km_ctx *ctx, const tx_impl *t, const char *p, cons
     while (p < e) {
         const char *q;
         float v;
-        if (*p == ',' && c > 0 && km_line_padding(p, (size_t)(e - p)))
+        if (*p == t->sep && c > 0 && padding(t->sep, p, (size_t)(e - p)))
             break; /* a spreadsheet's padding after the last value */
-        if (*p == ',')
+        if (*p == t->sep)
             return km_fail(ctx, KM_ERR_FORMAT, "line %lld: empty value in column %lld", (long long)t->lines.line_no,
                            (long long)c + 1 + (t->label != 0));
         if ((unsigned)(*p - '0') < 10u) {
@@ -66,15 +85,15 @@ static km_status parse_values(km_ctx *ctx, const tx_impl *t, const char *p, cons
                 iv = iv * 10u + (uint32_t)(*q - '0');
                 q++;
             }
-            if (q == e || is_ws(*q) || *q == ',') {
+            if (q == e || is_ws(*q) || *q == t->sep) {
                 v = (float)iv;
                 goto store;
             }
         }
         {
             double d;
-            int rc = km_scan_number(p, e, &q, &d);
-            if (rc != 0 || (q < e && !is_ws(*q) && *q != ','))
+            int rc = scan(t->sep, p, e, &q, &d);
+            if (rc != 0 || (q < e && !is_ws(*q) && *q != t->sep))
                 return bad_value(ctx, t, p, e, c + 1, rc == -2);
             v = (float)d;
         }
@@ -85,7 +104,7 @@ static km_status parse_values(km_ctx *ctx, const tx_impl *t, const char *p, cons
         p = q;
         while (p < e && is_ws(*p))
             p++;
-        if (p < e && *p == ',') {
+        if (p < e && *p == t->sep) {
             p++;
             while (p < e && is_ws(*p))
                 p++;
@@ -111,7 +130,8 @@ static km_status next_data_line(km_ctx *ctx, tx_impl *t, char **line, size_t *le
     km_status st;
     do {
         st = km_lines_next(ctx, &t->lines, line, len, got);
-    } while (st == KM_OK && *got && (km_line_padding(*line, *len) || is_comment(*line, *len)));
+    } while (st == KM_OK && *got &&
+             (km_line_padding(*line, *len) || padding(';', *line, *len) || is_comment(*line, *len)));
     return st;
 }
 
@@ -124,16 +144,16 @@ static km_status line_label(km_ctx *ctx, const tx_impl *t, const char *p, const 
     int rc;
     while (p < e && is_ws(*p))
         p++;
-    rc = km_scan_number(p, e, &q, x);
-    if (rc != 0 || (q < e && !is_ws(*q) && *q != ',')) {
+    rc = scan(t->sep, p, e, &q, x);
+    if (rc != 0 || (q < e && !is_ws(*q) && *q != t->sep)) {
         const char *te = p;
-        while (te < e && !is_ws(*te) && *te != ',' && te - p < KM_TOKEN_SHOWN)
+        while (te < e && !is_ws(*te) && *te != t->sep && te - p < KM_TOKEN_SHOWN)
             te++;
         return km_value_error(ctx, t->lines.line_no, NULL, p, (size_t)(te - p), 1, rc == -2);
     }
     while (q < e && is_ws(*q))
         q++;
-    if (q < e && *q == ',')
+    if (q < e && *q == t->sep)
         q++;
     *rest = q;
     return KM_OK;
@@ -260,7 +280,7 @@ static const km_reader_ops tx_ops = {tx_read, tx_close};
 
 /* Would parse_values read this line without an error (a value out of
    range aside)?  Asked of the first line only, to tell column names. */
-static int numeric_line(const char *p, const char *e)
+static int numeric_line(char sep, const char *p, const char *e)
 {
     int64_t c = 0;
     while (p < e && is_ws(*p))
@@ -268,15 +288,15 @@ static int numeric_line(const char *p, const char *e)
     while (p < e) {
         const char *q;
         double d;
-        if (*p == ',')
-            return c > 0 && km_line_padding(p, (size_t)(e - p));
-        if (km_scan_number(p, e, &q, &d) == -1 || (q < e && !is_ws(*q) && *q != ','))
+        if (*p == sep)
+            return c > 0 && padding(sep, p, (size_t)(e - p));
+        if (scan(sep, p, e, &q, &d) == -1 || (q < e && !is_ws(*q) && *q != sep))
             return 0;
         c++;
         p = q;
         while (p < e && is_ws(*p))
             p++;
-        if (p < e && *p == ',') {
+        if (p < e && *p == sep) {
             p++;
             while (p < e && is_ws(*p))
                 p++;
@@ -287,17 +307,17 @@ static int numeric_line(const char *p, const char *e)
 
 /* Column numbers as names: 0, 1, 2, ..., what pandas writes over a frame of
    unnamed columns: how many (at least 4), else 0. */
-static int64_t counting_line(const char *p, const char *e)
+static int64_t counting_line(char sep, const char *p, const char *e)
 {
     int64_t c = 0;
     while (p < e) {
         const char *q;
         double d;
-        while (p < e && (is_ws(*p) || *p == ','))
+        while (p < e && (is_ws(*p) || *p == sep))
             p++;
         if (p == e)
             break;
-        if (km_scan_number(p, e, &q, &d) != 0 || d != (double)c)
+        if (scan(sep, p, e, &q, &d) != 0 || d != (double)c)
             return 0;
         c++;
         p = q;
@@ -315,7 +335,10 @@ typedef struct tx_names {
 
 static void split_names(const char *p, const char *e, tx_names *h)
 {
-    const char sep = memchr(p, ',', (size_t)(e - p)) ? ',' : memchr(p, '\t', (size_t)(e - p)) ? '\t' : ' ';
+    const char sep = memchr(p, ';', (size_t)(e - p))   ? ';'
+                     : memchr(p, ',', (size_t)(e - p)) ? ','
+                     : memchr(p, '\t', (size_t)(e - p)) ? '\t'
+                                                        : ' ';
     int64_t named = 0; /* fields up to the last non-empty one: padding is not a name */
     memset(h, 0, sizeof *h);
     for (int64_t n = 0;; n++) {
@@ -421,7 +444,8 @@ static km_status first_lines(km_ctx *ctx, km_reader *r, tx_impl *t, tx_survey *v
     char *copy;
     if (st != KM_OK || !*got)
         return st;
-    counted = numeric_line(*line, *line + *len) ? counting_line(*line, *line + *len) : -1;
+    t->sep = memchr(*line, ';', *len) != NULL ? ';' : ',';
+    counted = numeric_line(t->sep, *line, *line + *len) ? counting_line(t->sep, *line, *line + *len) : -1;
     if (counted == 0)
         return st;
     if ((copy = km_reader_alloc(r, hlen + 1)) == NULL)
@@ -433,7 +457,7 @@ static km_status first_lines(km_ctx *ctx, km_reader *r, tx_impl *t, tx_survey *v
     v->data_off = km_lines_tell(&t->lines);
     st = next_data_line(ctx, t, line, len, got);
     if (st == KM_OK && counted > 0 &&
-        (!*got || !numeric_line(*line, *line + *len) ||
+        (!*got || !numeric_line(t->sep, *line, *line + *len) ||
          (line_label(ctx, t, *line, *line + *len, &x, &rest) == KM_OK && x == (double)counted))) {
         /* 0 1 2 3 followed by 4 5 6 7, or alone: data after all */
         memset(&v->names, 0, sizeof v->names);
@@ -441,7 +465,7 @@ static km_status first_lines(km_ctx *ctx, km_reader *r, tx_impl *t, tx_survey *v
         st = km_lines_seek(ctx, &t->lines, off0, line0);
         if (st == KM_OK)
             st = next_data_line(ctx, t, line, len, got);
-    } else if (st == KM_OK && (!*got || !numeric_line(*line, *line + *len))) {
+    } else if (st == KM_OK && (!*got || !numeric_line(t->sep, *line, *line + *len))) {
         /* not names over numbers: line 1's own error, as for any text,
            unless a lone line names its first column as a table would */
         keep = t->lines.line_no;
@@ -554,9 +578,13 @@ static km_status decide_geometry(km_ctx *ctx, tx_impl *t, const km_read_options 
         if (layout == -2)
             return km_fail(ctx, KM_ERR_FORMAT,
                            "line %lld: %lld values fit neither one frame per line nor %lld lines per frame of the "
-                           "grid %lldx%lld",
+                           "grid %lldx%lld%s",
                            (long long)line1, (long long)n1, (long long)(R > 0 ? R : n_lines),
-                           (long long)(R > 0 ? R : 0), (long long)(C > 0 ? C : 0));
+                           (long long)(R > 0 ? R : 0), (long long)(C > 0 ? C : 0),
+                           R > 0 && C > 0 && n1 == R * C + 1 && t->label == 0
+                               ? " (one value more than the grid: a first column of times or frame numbers? Name "
+                                 "the columns in a first line, the first time or index)"
+                               : "");
     }
     if (layout == 0) {
         t->per_line = 1;
@@ -604,6 +632,7 @@ km_status km_open_text(km_ctx *ctx, km_reader *r, const km_read_options *opt)
     if (t == NULL)
         return km_fail(ctx, KM_ERR_NOMEM, "out of memory for the text reader");
     memset(t, 0, sizeof *t);
+    t->sep = ',';
     r->impl = t;
     r->ops = &tx_ops;
     st = km_reader_open_lines(ctx, r, &t->lines);

@@ -54,19 +54,20 @@ static int head_contains(const unsigned char *h, size_t n, const char *s)
     return 0;
 }
 
-/* One line of numbers between blanks/commas: 1, with *count of them; 0 not. */
+/* One line of numbers between blanks, commas or semicolons: 1, with *count
+   of them; 0 not. */
 static int line_numbers(const char *p, const char *e, int *count)
 {
     while (p < e) {
         const char *q;
         double v;
-        if (*p == ' ' || *p == '\t' || *p == ',' || *p == '\r') {
+        if (*p == ' ' || *p == '\t' || *p == ',' || *p == ';' || *p == '\r') {
             p++;
             continue;
         }
         if (km_scan_number(p, e, &q, &v) != 0)
             return 0;
-        if (q < e && !(*q == ' ' || *q == '\t' || *q == ',' || *q == '\r'))
+        if (q < e && !(*q == ' ' || *q == '\t' || *q == ',' || *q == ';' || *q == '\r'))
             return 0;
         ++*count;
         p = q;

@@ -31,14 +31,11 @@ def columns(path, *opts):
 
 
 @pytest.mark.parametrize("index", [True, False])
-@pytest.mark.parametrize("sep", [",", "\t", ";"])
-def test_pandas_to_csv(tmp_path, index, sep):
+@pytest.mark.parametrize("sep, decimal", [(",", "."), ("\t", "."), (";", "."), (";", ",")])
+def test_pandas_to_csv(tmp_path, index, sep, decimal):
     a = recording()
     p = tmp_path / "s.csv"
-    pd.DataFrame(a.reshape(T, -1)).to_csv(p, index=index, sep=sep)
-    if sep == ";":   # not a separator the text reader takes: refused as before, naming line 1
-        refused(tmp_path, p, 65, "line 1")
-        return
+    pd.DataFrame(a.reshape(T, -1)).to_csv(p, index=index, sep=sep, decimal=decimal)
     s = read(p, grid=(R, C))
     assert np.array_equal(np.asarray(s.frames), a.astype("f4"))
     first = "line labels, dropped" if index else "a value"
@@ -92,6 +89,20 @@ def test_process_equals_the_same_session_as_npy(tmp_path):
     assert_same_results(tmp_path / "a.h5", tmp_path / "b.h5")
 
 
+def test_european_spreadsheet_semicolons_and_decimal_commas(tmp_path):
+    a = recording()
+    text = "\r\n".join(";".join(("%g" % v).replace(".", ",") for v in row) for row in a.reshape(T, -1))
+    p = tmp_path / "excel_de.csv"      # Excel in a German locale: ';' between values, ',' decimals
+    p.write_bytes(b"\xef\xbb\xbf" + text.encode() + b"\r\n;;;;\r\n")
+    assert np.array_equal(np.asarray(read(p, grid=(R, C)).frames), a.astype("f4"))
+    bare = tmp_path / "excel_de"       # told text by content
+    bare.write_bytes(p.read_bytes())
+    assert "format:       text" in run_ok("info", "--grid", "%dx%d" % (R, C), bare).stdout
+    q = tmp_path / "empty.csv"         # ';;' is an empty value, named as with commas
+    q.write_text("1;2;3\n4;;6\n")
+    refused(tmp_path, q, 65, "line 2: empty value in column 2")
+
+
 def test_counting_data_stays_data(tmp_path):
     p = tmp_path / "count.txt"          # 0 1 2 3 going on counting: values, not names
     p.write_text("0 1 2 3\n4 5 6 7\n8 9 10 11\n")
@@ -123,6 +134,11 @@ def test_bad_columns_are_refused_naming_the_line(tmp_path):
     n = tmp_path / "names.csv"
     n.write_text(lines[0] + "\n")
     refused(tmp_path, n, 65, "line 1", "column names and no data")
+    u = tmp_path / "unnamed.csv"                             # a time column without a name: a hint
+    u.write_text("\n".join(lines[1:]) + "\n")
+    r = run("process", "-q", u, "--grid", "%dx%d" % (R, C), "-o", tmp_path / "o.h5")
+    assert r.returncode == 65 and "31 values fit neither" in r.stderr, r.stderr
+    assert "a first column of times or frame numbers?" in r.stderr
     g = tmp_path / "prose.txt"                                 # not a table at all: line 1, as before
     g.write_text("hello world\nthis is not data\n")
     refused(tmp_path, g, 65, "line 1", "non-numeric value 'hello'")

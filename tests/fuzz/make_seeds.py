@@ -88,6 +88,7 @@ def text_seeds():
         "pandas_counted": cfg("2x3", 0) + b"0,1,2,3,4,5\n1.5,2,3,4,5,6\n5,6,7,8,9,10\n",
         "time_column": cfg("2x3", 0) + b"time (s),a,b,c,d,e,f\n0.00,1,2,3,4,5,6\n0.01,7,8,9,10,11,12\n",
         "time_ms_tabs": cfg("1x1", 0) + b"time_ms\tx\n0\t1\n20\t3\n40\t5\n",
+        "excel_semicolons": cfg("2x3", 0) + b"Zeit;a;b;c;d;e;f\r\n1;1,5;2;3;4;5;6\r\n2;7;8,25;9;10;11;12\r\n;;;;\r\n",
         "savetxt_comments": cfg("2x3", 0) + b"# sensor 2x3\n# day 1\n1 2 3 4 5 6\n7 8 9 10 11 12\n# end\n",
     }
     return seeds
