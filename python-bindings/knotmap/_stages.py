@@ -24,6 +24,8 @@ __all__ = ["temporal_filter", "TEMPORAL_KINDS", "odometry", "bodymap", "track",
 #: kind names of temporal_filter (km_temporal_kind without the prefix).
 TEMPORAL_KINDS = enum_names("km_temporal_kind", "KM_TEMPORAL_")
 _TD = TEMPORAL_DEFAULTS
+# Frames per push of temporal_filter: the pipeline's block.
+_TEMPORAL_BLOCK = int(PIPELINE.block_frames)
 
 ODO_LIFTED = lib.KM_ODO_LIFTED
 ODO_START = lib.KM_ODO_START
@@ -44,8 +46,9 @@ def temporal_filter(frames: ArrayLike, kind: str = _TD["kind"], rate_hz: float =
                     median_width: int = _TD["median_width"]) -> np.ndarray:
     """Filter every taxel along time (km_temporal_*, docs/ALGORITHMS.md 8).
 
-    The whole array is pushed at once and the filter flushed, so output frame
-    k belongs to input frame k.  Defaults: km_temporal_params_default
+    The array is pushed a block at a time (the output does not depend on the
+    cut; Ctrl-C stops it between blocks) and the filter flushed, so output
+    frame k belongs to input frame k.  Defaults: km_temporal_params_default
     (TEMPORAL_DEFAULTS).
 
     Parameters
@@ -88,7 +91,7 @@ def temporal_filter(frames: ArrayLike, kind: str = _TD["kind"], rate_hz: float =
     n_tax = int(np.prod(shape[1:], dtype=np.int64))
     if n_tax == 0:
         raise invalid("frames=%r has no taxels" % (shape,))
-    x = np.ascontiguousarray(x, dtype=np.float32).reshape(n_t, n_tax)
+    x = x.reshape(n_t, n_tax)
     p = ffi.new("km_temporal_params *")
     lib.km_temporal_params_default(p)
     if isinstance(kind, str):
@@ -113,14 +116,21 @@ def temporal_filter(frames: ArrayLike, kind: str = _TD["kind"], rate_hz: float =
         ffi.release(t)
         return np.empty(shape, dtype=np.float32)
     try:
+        # Pushed a block at a time (the output does not depend on the cut:
+        # knotmap.h), so Python runs between blocks (Ctrl-C stops it) and
+        # only a block is converted to float32 at once.  A push outputs no
+        # more frames than came in so far, plus what max_output allows.
         n_out = ffi.new("int64_t *")
-        cap = max(int(lib.km_temporal_max_output(t, n_t)), n_t) \
+        block = _TEMPORAL_BLOCK
+        cap = n_t + int(lib.km_temporal_max_output(t, block)) \
             + int(lib.km_temporal_max_output(t, 0))
         out = np.empty((cap, n_tax), dtype=np.float32)
-        if n_t:
-            check(c, lib.km_temporal_push(c, t, _ptr(x, "float *"), n_t, _ptr(out, "float *"),
-                                          n_out))
-        done = int(n_out[0]) if n_t else 0
+        done = 0
+        for start in range(0, n_t, block):
+            xb = np.ascontiguousarray(x[start:start + block], dtype=np.float32)
+            check(c, lib.km_temporal_push(c, t, _ptr(xb, "float *"), len(xb),
+                                          _ptr(out[done:], "float *"), n_out))
+            done += int(n_out[0])
         check(c, lib.km_temporal_flush(c, t, _ptr(out[done:], "float *"), n_out))
         done += int(n_out[0])
     finally:

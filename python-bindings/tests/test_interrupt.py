@@ -136,3 +136,68 @@ def test_synth_in_memory_in_blocks_equals_the_file(tmp_path):
     np.testing.assert_array_equal(r.frames, s.frames)
     np.testing.assert_array_equal(r.time, s.time)
     assert len(truth["motion"]["load"]) == 730 and np.all(np.isfinite(truth["motion"]["load"]))
+
+
+TEMPORAL_CHILD = textwrap.dedent("""
+    import os, signal, sys
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    sys.path.insert(0, sys.argv[1])
+    import numpy as np
+    import knotmap
+    from knotmap import _stages
+
+    class Lib:
+        # the extension's functions, but a Ctrl-C lands during the first push
+        def __init__(self, lib):
+            self.lib, self.frames = lib, 0
+
+        def __getattr__(self, name):
+            return getattr(self.lib, name)
+
+        def km_temporal_push(self, c, t, x, n_in, out, n_out):
+            status = self.lib.km_temporal_push(c, t, x, n_in, out, n_out)
+            first = self.frames == 0
+            self.frames += n_in
+            if first:
+                os.kill(os.getpid(), signal.SIGINT)
+            return status
+
+    _stages.lib = Lib(_stages.lib)
+    frames = np.zeros((6000, 8, 8), np.float32)
+    try:
+        knotmap.temporal_filter(frames, "fir_lowpass", rate_hz=100, cutoff_hz=5)
+    except KeyboardInterrupt:
+        print("KeyboardInterrupt", _stages.lib.frames)
+    else:
+        print("returned", _stages.lib.frames)
+""")
+
+
+def test_ctrl_c_stops_temporal_filter_after_a_block():
+    pythonpath = os.path.dirname(os.path.dirname(knotmap.__file__))
+    r = subprocess.run([sys.executable, "-c", TEMPORAL_CHILD, pythonpath], capture_output=True,
+                       text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    # one block pushed, not the 6000 frames at once
+    assert r.stdout.split() == ["KeyboardInterrupt", str(PIPELINE.block_frames)], r.stdout
+
+
+def test_temporal_filter_in_blocks_matches_scipy():
+    ss = pytest.importorskip("scipy.signal")
+    ndi = pytest.importorskip("scipy.ndimage")
+    rng = np.random.default_rng(8)
+    # 1000 frames = 3 blocks of 256 + 232, float64 and strided (converted a block at a time)
+    x = (20 + rng.standard_normal((1000, 5, 8))).astype(np.float64)[:, :, ::2]
+    x2 = x.reshape(1000, -1)
+    h = ss.firwin(31, 5, fs=100)
+    np.testing.assert_allclose(
+        knotmap.temporal_filter(x, "fir_lowpass", rate_hz=100, cutoff_hz=5, taps=31),
+        ndi.convolve1d(x2, h, axis=0, mode="nearest").reshape(x.shape), rtol=0, atol=1e-4)
+    np.testing.assert_array_equal(
+        knotmap.temporal_filter(x, "median", median_width=7),
+        ndi.median_filter(x.astype(np.float32), size=(7, 1, 1), mode="nearest"))
+    sos = ss.butter(4, 5, fs=100, output="sos")
+    zi = ss.sosfilt_zi(sos)[:, :, None] * x2[0][None, None, :]
+    np.testing.assert_allclose(
+        knotmap.temporal_filter(x, "iir_lowpass", rate_hz=100, cutoff_hz=5),
+        ss.sosfilt(sos, x2, axis=0, zi=zi)[0].reshape(x.shape), rtol=0, atol=1e-3)
