@@ -146,10 +146,10 @@ def snr_tables(rows, cells, bins, cuts, noise):
     return "\n".join(lines) + "\n\n" + "\n".join(lines2)
 
 
-def one(a, mode, preset, seed, tmp):
-    tag = "%s_%s_%d" % (mode, preset, seed)
-    s, r, o = (os.path.join(tmp, tag + x) for x in (".s.h5", ".r.h5", ".o.h5"))
-    sim_independent.write(s, mode, preset, seed, a.duration)
+def score_session(a, s, r, o):
+    """Run knotmap on the session s at the defaults (-> r) and opened (-> o), and the
+    recipe; the figures of both methods against s's /truth/knots within `knotmap
+    eval`'s tolerance: ({"knotmap": fig, "recipe": fig}, {method: (x, y)}, truth, tol)."""
     extra = a.process_args.split()
     kev.run(a.bin, "process", "-q", s, *extra, "-o", r)
     kev.run(a.bin, "process", "-q", s, *extra, *kev.OPEN_ARGS.split(), "-o", o)
@@ -174,29 +174,73 @@ def one(a, mode, preset, seed, tmp):
     figo, pairs, _ = kev.session_figures(bx, by, bv, None, truth, tol, rp)
     figb["ap"] = figo["ap"]
     figb["ranked"] = (pairs, [float(v) for v in bv], len(truth[0]))
+    figs = {"knotmap": fig, "recipe": figb}
+    return figs, {"knotmap": (c["x_mm"], c["y_mm"]), "recipe": recipe_xy}, truth, tol
+
+
+def add_snr(a, figs, xy, truth, tol, snr_of):
+    """Per method, the knots' SNR (snr_of(noise) for each of SNR_NOISE) and the
+    figures with the knots above each of a.snr_cuts as must-find (snr_figures)."""
+    for method, fg in figs.items():
+        fg["snr"], fg["snr_cut"] = {}, {}
+        for noise in SNR_NOISE:
+            fg["snr"][noise] = snr_of(noise)
+            fg["snr_cut"][noise], fg["found"] = snr_figures(
+                *xy[method], truth[0], truth[1], fg["snr"][noise], tol, a.snr_cuts)
+
+
+def median_spread(result):
+    """The median over the body map's cells of /bodymap/spread (NaN when none)."""
+    with h5py.File(result) as f:
+        sp = f["bodymap/spread"][:]
+    return float(np.median(sp[np.isfinite(sp)])) if np.isfinite(sp).any() else np.nan
+
+
+def one(a, mode, preset, seed, tmp):
+    tag = "%s_%s_%d" % (mode, preset, seed)
+    s, r, o = (os.path.join(tmp, tag + x) for x in (".s.h5", ".r.h5", ".o.h5"))
+    sim_independent.write(s, mode, preset, seed, a.duration)
+    figs, xy, truth, tol = score_session(a, s, r, o)
     if a.snr_bins:
         d = sim_independent.draw(mode, preset, seed)
         assert np.allclose([q["x"] for q in d["knots"]], truth[0])  # same draw as written
-        with h5py.File(r) as f:
-            sp = f["bodymap/spread"][:]
-        spread = float(np.median(sp[np.isfinite(sp)])) if np.isfinite(sp).any() else np.nan
-        for fg, (x, y) in ((fig, (c["x_mm"], c["y_mm"])), (figb, recipe_xy)):
-            fg["snr"], fg["snr_cut"] = {}, {}
-            for noise in SNR_NOISE:
-                fg["snr"][noise] = knot_snr(d, noise, spread)
-                fg["snr_cut"][noise], fg["found"] = snr_figures(
-                    x, y, truth[0], truth[1], fg["snr"][noise], tol, a.snr_cuts)
+        spread = median_spread(r)
+        add_snr(a, figs, xy, truth, tol, lambda noise: knot_snr(d, noise, spread))
     for f in (s, r, o):
         os.unlink(f)
-    return (mode, preset, seed), {"knotmap": fig, "recipe": figb}
+    return (mode, preset, seed), figs
+
+
+def print_summary(rows, cells):
+    """The figures table: per cell and method (kev.summarise of the sessions' rows)."""
+    print("| mode | preset | method | precision | recall | F1 | F1 worst | AP | best F1 "
+          "| RMS mm (x row pitch) | size within 30% |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for m, p in cells:
+        for method in ("knotmap", "recipe"):
+            s = kev.summarise([r[method] for r in rows[(m, p)]])
+            print("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s (%s) | %s |" % (
+                m, p, method, kev.fmt(s["precision"]), kev.fmt(s["recall"]),
+                kev.fmt(s["f1"]), kev.fmt(s["f1_min"]), kev.fmt(s["ap"]),
+                kev.fmt(s["best_f1"]), kev.fmt(s["rms"], "%.2f"),
+                kev.fmt(s["rms_pitch"], "%.2f"),
+                kev.fmt(s["size_30"], "%.2f") if method == "knotmap" else "n/a"))
+
+
+def print_snr(a, rows, cells):
+    for noise in SNR_NOISE if a.snr_bins else ():
+        print("\nKnot SNR over the %s per-taxel noise sd (docstring): recall per SNR bin "
+              "(found/knots, pooled over seeds); precision, recall and F1 with the knots "
+              "above each cut as must-find (means over sessions):\n" % noise)
+        print(snr_tables(rows, cells, a.snr_bins, a.snr_cuts, noise))
 
 
 def _floats(s):
     return sorted(float(v) for v in s.split(","))
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def add_common_args(ap):
+    """The options every driver of this kind takes (this one and bench/eval_third.py)."""
     ap.add_argument("--bin", default=str(kev.REPO / "build" / "knotmap"))
     ap.add_argument("--seeds", type=int, default=6)
     ap.add_argument("--seed-start", type=int, default=100)
@@ -210,34 +254,31 @@ def main():
                     help="add recall per knot SNR bin and F1 over knots above --snr-cuts "
                     "(module docstring)")
     ap.add_argument("--snr-cuts", type=_floats, default=[3.0, 5.0], metavar="3,5")
-    a = ap.parse_args()
-    cells = [(m, p) for m in a.modes.split(",") for p in a.presets.split(",")]
+
+
+def collect(a, cells, one_fn, *extra):
+    """one_fn(a, mode, preset, seed, tmp, *extra) over the cells' seeds on a.jobs
+    processes: {(mode, preset): [figures of each session]}."""
     rows = {}
     with tempfile.TemporaryDirectory() as tmp, cf.ProcessPoolExecutor(a.jobs) as ex:
-        futs = [ex.submit(one, a, m, p, s, tmp) for m, p in cells
+        futs = [ex.submit(one_fn, a, m, p, s, tmp, *extra) for m, p in cells
                 for s in range(a.seed_start, a.seed_start + a.seeds)]
         for f in cf.as_completed(futs):
             key, out = f.result()
             rows.setdefault(key[:2], []).append(out)
-    print("| mode | preset | method | precision | recall | F1 | F1 worst | AP | best F1 "
-          "| RMS mm (x row pitch) | size within 30% |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
-    for m, p in cells:
-        for method in ("knotmap", "recipe"):
-            s = kev.summarise([r[method] for r in rows[(m, p)]])
-            print("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s (%s) | %s |" % (
-                m, p, method, kev.fmt(s["precision"]), kev.fmt(s["recall"]),
-                kev.fmt(s["f1"]), kev.fmt(s["f1_min"]), kev.fmt(s["ap"]),
-                kev.fmt(s["best_f1"]), kev.fmt(s["rms"], "%.2f"),
-                kev.fmt(s["rms_pitch"], "%.2f"),
-                kev.fmt(s["size_30"], "%.2f") if method == "knotmap" else "n/a"))
+    return rows
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    add_common_args(ap)
+    a = ap.parse_args()
+    cells = [(m, p) for m in a.modes.split(",") for p in a.presets.split(",")]
+    rows = collect(a, cells, one)
+    print_summary(rows, cells)
     print("\n%d seeds per cell from %d, %g s each; bench/sim_independent.py"
           % (a.seeds, a.seed_start, a.duration))
-    for noise in SNR_NOISE if a.snr_bins else ():
-        print("\nKnot SNR over the %s per-taxel noise sd (docstring): recall per SNR bin "
-              "(found/knots, pooled over seeds); precision, recall and F1 with the knots "
-              "above each cut as must-find (means over sessions):\n" % noise)
-        print(snr_tables(rows, cells, a.snr_bins, a.snr_cuts, noise))
+    print_snr(a, rows, cells)
 
 
 if __name__ == "__main__":

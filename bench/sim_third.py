@@ -56,13 +56,17 @@ switched off takes the plain value in PLAIN (round 5 mm footprints, steady speed
 wide flat body, a 50 mm roller with 32 rows at 6 mm, a perfect sensor at 0.5 kPa).
 
 Output: a knotmap session HDF5 (docs/FORMAT.md 1.2), frames in kPa, and the truth in
-the group `/sim3_truth` (knotmap ignores it): `knots` (x_mm, y_mm in knotmap's body
+the group `/truth` (`knotmap process` ignores it; `knotmap eval --truth` reads
+`knots`'s x_mm and y_mm, docs/FORMAT.md 1.2): `knots` (x_mm, y_mm in knotmap's body
 coordinates: mat x = col * col pitch, y = row * row pitch; roller y = 0 at the
 first frame's contact line, rows rising with y; sigma_mm (nodule), footprint_sigma_mm
 (geometric mean of across and along), sigma_across_mm, sigma_along_mm, angle_deg,
-depth_mm, amplitude_kpa, on_band) and `distractors` (kind 0 band, 1 prominence, 2 bad
+depth_mm, amplitude_kpa, relative (the excess over the contact), on_band) and
+`distractors` (kind 0 band, 1 prominence, 2 bad
 taxel; x_mm, y_mm, sigma_across_mm, sigma_along_mm, amplitude_kpa); attributes
-noise_kpa, gain_sd, offset_sd_kpa, quant_kpa, p0_kpa, preset, seed, conditions.
+noise_kpa, gain_sd, offset_sd, quant_kpa, p0_kpa, xtalk, lag_ms, body, preset, seed,
+conditions, row_offset_mm (roller: the body y of the rows are m x row pitch + it until
+the roller turns in the air); `gain` [R, C] the taxels' gains.
 
 Usage: /usr/bin/python3 bench/sim_third.py OUT.h5 --mode roller --preset hard --seed 3
 """
@@ -296,6 +300,7 @@ def render_roller(rng, rm, p, n):
     tender = knots[int(rm.integers(len(knots)))]["y"] if knots else None
     ys, lean, phi = roller_motion(rm, p, n, stroke, tender)
     c0 = rm.uniform(0, p["rows"])
+    p["row_offset"] = -(c0 % 1) * rp        # body y of the rows at the start: m rp + this
     crow = (phi * p["rows"] / (2 * np.pi) + c0) % p["rows"]
     sub = (np.arange(3) - 1) / 3 * TAXEL_FILL
     cols = np.arange(p["cols"])
@@ -457,16 +462,17 @@ def write_session(path, frames, p, knots, distract, gain, seed):
         if p["mode"] == "roller":
             a["roller_radius_mm"] = p["radius"]
         a["saturation"] = p["saturation"]
-        g = f.create_group("sim3_truth")
+        g = f.create_group("truth")
         for key in ("noise", "gain_sd", "offset_sd", "p0", "quant_kpa", "xtalk", "lag_ms"):
             g.attrs[key + ("_kpa" if key in ("noise", "p0") else "")] = float(p[key])
         g.attrs["body"], g.attrs["preset"], g.attrs["seed"] = p["body"], p["preset"], seed
         g.attrs["conditions"] = ",".join(p["conditions"])
+        g.attrs["row_offset_mm"] = p.get("row_offset", 0.0)
         g.create_dataset("gain", data=gain.astype(np.float32))
         kt = g.create_group("knots")
         cols_k = dict(x_mm="x", y_mm="y", sigma_mm="sn", sigma_across_mm="sa",
                       sigma_along_mm="sl", depth_mm="depth", amplitude_kpa="amp",
-                  on_band="on_band")
+                      on_band="on_band", relative="rel")
         for name, key in cols_k.items():
             kt.create_dataset(name, data=np.array([k[key] for k in knots], float))
         kt.create_dataset("footprint_sigma_mm", data=np.array(
@@ -476,6 +482,37 @@ def write_session(path, frames, p, knots, distract, gain, seed):
         for name, key in dict(kind="kind", x_mm="x", y_mm="y", sigma_across_mm="sa",
                               sigma_along_mm="sl", amplitude_kpa="amp").items():
             dt.create_dataset(name, data=np.array([d[key] for d in distract], float))
+
+
+def write(path, mode, preset, seed, duration_s=20.0, conditions=None):
+    """Simulate one session and write it to path (docs/FORMAT.md 1.2 + /truth)."""
+    frames, p, knots, distract, gain = simulate(seed, mode, preset, conditions, duration_s)
+    write_session(path, frames, p, knots, distract, gain, seed)
+
+
+def knot_snr(path, noise="white", spread=None):
+    """Per knot of a written session: its excess at the nearest taxel centre (lean 1,
+    band centre) over a per-taxel noise sd: "white" (the noise drawn per frame),
+    "total" (with the offset, gain and count errors under the knot's background
+    pressure) or "spread" (the given figure, e.g. the result's /bodymap/spread)."""
+    with h5py.File(path) as f:
+        g, k = f["truth"], f["truth/knots"]
+        t = {n: k[n][:] for n in k}
+        cp, rp = f.attrs["col_pitch_mm"], f.attrs["row_pitch_mm"]
+        a = dict(g.attrs)
+    x, y = t["x_mm"], t["y_mm"] - a["row_offset_mm"]
+    dx, dy = x - np.round(x / cp) * cp, y - np.round(y / rp) * rp
+    ang = np.radians(t["angle_deg"])
+    along = dx * np.sin(ang) + dy * np.cos(ang)
+    across = dx * np.cos(ang) - dy * np.sin(ang)
+    att = np.exp(-0.5 * ((across / t["sigma_across_mm"]) ** 2
+                         + (along / t["sigma_along_mm"]) ** 2))
+    sd = np.full(len(x), a["noise_kpa"] if noise != "spread" else spread, float)
+    if noise == "total":
+        bg = t["amplitude_kpa"] / np.maximum(t["relative"], 1e-9)
+        sd = np.sqrt(sd ** 2 + a["offset_sd"] ** 2 + (a["gain_sd"] * bg) ** 2
+                     + a["quant_kpa"] ** 2 / 12)
+    return t["amplitude_kpa"] * att / sd
 
 
 def main():
@@ -493,8 +530,7 @@ def main():
     bad = [c for c in conds or () if c not in CONDITIONS]
     if bad:
         ap.error("unknown condition(s): " + ",".join(bad))
-    frames, p, knots, distract, gain = simulate(a.seed, a.mode, a.preset, conds, a.duration)
-    write_session(a.out, frames, p, knots, distract, gain, a.seed)
+    write(a.out, a.mode, a.preset, a.seed, a.duration, conds)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,126 @@
+#!/usr/bin/python3
+"""Knot detection on sessions of the third simulator (bench/sim_third.py, session 34).
+
+The same figures as bench/eval_independent.py (its functions and bench/eval.py's), on
+sessions that sim_third.py draws from issue 11's list of real use:
+
+  /usr/bin/python3 bench/sim_third.py S.h5 --mode MODE --preset P --seed N
+  knotmap process S.h5 -o R.h5                 (defaults)
+  knotmap process S.h5 OPEN_ARGS -o O.h5       (every candidate threshold opened)
+
+per mode and preset: precision, recall, F1 at the defaults, AP of the opened run ranked
+by score, best F1 over one score cut, localisation RMS, size within 30% of the
+footprint sigma, and the scipy/scikit-image recipe as the baseline row.  --snr-bins adds
+eval_independent.py's SNR tables, with the SNR of sim_third.knot_snr (the knot's excess
+at the nearest taxel centre over the white, total or detector's spread noise).
+
+Presets (sim_third.py's docstring has every range):
+- easy: broad (nodule FWHM 6-12 mm at 10-20 mm), strong (stiffness 0.8-1.2) round knots,
+  steady strokes, fine rows (5.2-8.6 mm), a quiet 12-bit sensor, no distractors;
+- moderate: nodules 2-12 mm at 5-18 mm (footprints from under one taxel to about 2 cm),
+  stiffness 0.3-0.7, aspect up to 1.8; speed +-40%, lifts, a pause; every device;
+  noise 0.5-1.5 kPa, gain 5%, 10 bits, crosstalk, lag; a band, a prominence, a bad taxel;
+- hard: nodules at 5-25 mm, stiffness 0.15-0.6, aspect up to 2.5, speed +-60%, more
+  lifts and pauses, noise 1-3 kPa, gain 12%, 8 bits, more crosstalk, 3 bad taxels, a lost
+  row segment half the time, two bands (a knot on each half the time).
+
+Seeds: 0-19 to develop and diagnose; the figures of record use seeds 100-119.
+
+--sweep (diagnosis): per mode, the preset's sessions with every condition plain
+(sim_third.PLAIN), then with one condition at a time switched on, then all; F1 and AP
+per variant and what each costs against the plain sessions.  --conditions runs the
+ordinary tables with only the named conditions on.
+
+Usage: /usr/bin/python3 bench/eval_third.py [--seeds 20] [--seed-start 100]
+           [--presets easy,moderate,hard] [--snr-bins 2,3,5,10,20]
+       /usr/bin/python3 bench/eval_third.py --sweep --presets hard --seed-start 0 --seeds 10
+"""
+import argparse
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import eval as kev  # noqa: E402  (bench/eval.py)
+import eval_independent as ei  # noqa: E402
+import sim_third  # noqa: E402
+
+
+def one(a, mode, preset, seed, tmp, conditions=None):
+    tag = "%s_%s_%d_%s" % (mode, preset, seed, "-".join(conditions or ["all"]) or "none")
+    s, r, o = (os.path.join(tmp, tag + x) for x in (".s.h5", ".r.h5", ".o.h5"))
+    sim_third.write(s, mode, preset, seed, a.duration, conditions)
+    figs, xy, truth, tol = ei.score_session(a, s, r, o)
+    if a.snr_bins:
+        spread = ei.median_spread(r)
+        ei.add_snr(a, figs, xy, truth, tol,
+                   lambda noise: sim_third.knot_snr(s, noise, spread))
+    for f in (s, r, o):
+        os.unlink(f)
+    return (mode, preset, seed), figs
+
+
+def sweep(a, modes, preset):
+    """F1 / AP per variant: all plain, one condition on at a time, all on."""
+    variants = [("none", [])] + [(c, [c]) for c in sim_third.CONDITIONS] + [("all", None)]
+    cells = [(m, preset) for m in modes]
+    res = {}
+    for name, conds in variants:
+        rows = ei.collect(a, cells, one, conds)
+        res[name] = {m: kev.summarise([r["knotmap"] for r in rows[(m, preset)]])
+                     for m in modes}
+        res[name]["recipe"] = {m: kev.summarise([r["recipe"] for r in rows[(m, preset)]])
+                               for m in modes}
+        print("  %s done" % name, file=sys.stderr, flush=True)
+    head = " | ".join("%s F1 | %s AP | %s P / R | %s F1 cost | %s recipe AP" % ((m,) * 5)
+                      for m in modes)
+    print("| condition on | " + head + " |")
+    print("|---|" + "---|" * (5 * len(modes)))
+    base = res["none"]
+    order = sorted(res, key=lambda n: -sum(base[m]["f1"] - res[n][m]["f1"] for m in modes)
+                   if n not in ("none", "all") else (-9 if n == "none" else 9))
+    for name in order:
+        cols = []
+        for m in modes:
+            s = res[name][m]
+            cols.append("%s | %s | %s / %s | %s | %s" % (
+                kev.fmt(s["f1"]), kev.fmt(s["ap"]), kev.fmt(s["precision"], "%.2f"),
+                kev.fmt(s["recall"], "%.2f"), kev.fmt(base[m]["f1"] - s["f1"], "%+.3f"),
+                kev.fmt(res[name]["recipe"][m]["ap"])))
+        print("| %s | %s |" % (name, " | ".join(cols)))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ei.add_common_args(ap)
+    ap.set_defaults(seeds=20, presets="easy,moderate,hard")
+    ap.add_argument("--conditions", default=None,
+                    help="only these conditions on (comma-separated; '' none): "
+                    + ",".join(sim_third.CONDITIONS))
+    ap.add_argument("--sweep", action="store_true",
+                    help="one condition at a time (module docstring)")
+    a = ap.parse_args()
+    modes, presets = a.modes.split(","), a.presets.split(",")
+    conds = None if a.conditions is None else [c for c in a.conditions.split(",") if c]
+    if conds and set(conds) - set(sim_third.CONDITIONS):
+        ap.error("unknown condition(s): " + ",".join(set(conds) - set(sim_third.CONDITIONS)))
+    if a.sweep:
+        for p in presets:
+            print("\n%s preset, %d seeds from %d, %g s each:\n" % (p, a.seeds, a.seed_start,
+                                                                  a.duration))
+            sweep(a, modes, p)
+        return
+    cells = [(m, p) for m in modes for p in presets]
+    rows = ei.collect(a, cells, one, conds)
+    ei.print_summary(rows, cells)
+    print("\n%d seeds per cell from %d, %g s each; bench/sim_third.py%s"
+          % (a.seeds, a.seed_start, a.duration,
+             "" if conds is None else " (conditions on: %s)" % (",".join(conds) or "none")))
+    ei.print_snr(a, rows, cells)
+
+
+if __name__ == "__main__":
+    np.seterr(all="ignore")
+    main()
