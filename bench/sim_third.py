@@ -307,20 +307,17 @@ def render_roller(rng, rm, p, n):
     frames = np.zeros((n, p["rows"], p["cols"]))
     a = p["band_half"]
     reach = int(np.ceil((a + rp) / rp))
-    for i in range(n):
-        if lean[i] < 1e-3:
-            continue
-        rc = int(np.round(crow[i]))
-        rows = np.arange(rc - reach, rc + reach + 1)
-        u0 = (rows - crow[i]) * rp                   # arc offset of each row's centre
-        acc = np.zeros((len(rows), p["cols"]))
-        for sy in sub:
-            u = u0[:, None] + sy * rp
-            band = np.sqrt(np.clip(1 - (u / a) ** 2, 0, None))
-            for sx in sub:
-                x = (cols[None, :] + sx) * p["pitch"] + 0 * u
-                acc += band * tissue(p, knots, distract, x, ys[i] + u + 0 * x)
-        frames[i, rows % p["rows"], :] = p["p0"] * lean[i] * acc / 9
+    rows = np.round(crow).astype(int)[:, None] + np.arange(-reach, reach + 1)
+    u0 = (rows - crow[:, None]) * rp                  # arc offset of each row's centre
+    acc = np.zeros(rows.shape + (p["cols"],))
+    for sy in sub:
+        u = (u0 + sy * rp)[:, :, None]
+        band = np.sqrt(np.clip(1 - (u / a) ** 2, 0, None))
+        for sx in sub:
+            x = (cols + sx) * p["pitch"] + 0 * u
+            acc += band * tissue(p, knots, distract, x, ys[:, None, None] + u + 0 * x)
+    frames[np.arange(n)[:, None], rows % p["rows"]] = \
+        p["p0"] * lean[:, None, None] * acc / 9
     y0 = ys[0]
     for f in knots + distract:
         f["y"] -= y0
