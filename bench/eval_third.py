@@ -18,10 +18,10 @@ Presets (sim_third.py's docstring has every range):
 - easy: broad (nodule FWHM 6-12 mm at 10-20 mm), strong (stiffness 0.8-1.2) round knots,
   steady strokes, fine rows (5.2-8.6 mm), a quiet 12-bit sensor, no distractors;
 - moderate: nodules 2-12 mm at 5-18 mm (footprints from under one taxel to about 2 cm),
-  stiffness 0.3-0.7, aspect up to 1.8; speed +-40%, lifts, a pause; every device;
+  stiffness 0.6-1.2, aspect up to 1.8; speed +-40%, lifts, a pause; every device;
   noise 0.5-1.5 kPa, gain 5%, 10 bits, crosstalk, lag; a band, a prominence, a bad taxel;
-- hard: nodules at 5-25 mm, stiffness 0.15-0.6, aspect up to 2.5, speed +-60%, more
-  lifts and pauses, noise 1-3 kPa, gain 12%, 8 bits, more crosstalk, 3 bad taxels, a lost
+- hard: nodules at 5-25 mm, stiffness 0.4-1.0, aspect up to 2.5, speed +-60%, more
+  lifts and pauses, noise 1-3 kPa, gain 8%, 8 bits, more crosstalk, 3 bad taxels, a lost
   row segment half the time, two bands (a knot on each half the time).
 
 Seeds: 0-19 to develop and diagnose; the figures of record use seeds 100-119.

@@ -39,13 +39,13 @@ Presets (what each draws; every range uniform unless said):
   steady speed, no lifts or pauses; noise 0.3-0.6 kPa, gain sd 2%, 12 bits,
   no crosstalk, lag or bad taxels, no distractors; thigh or back; rollers of
   40-55 mm radius with 40-48 rows (row pitch 5.2-8.6 mm).
-- moderate: FWHM 2-12 mm at 5-18 mm, aspect 1-1.8, stiffness 0.3-0.7; speed +-40%,
+- moderate: FWHM 2-12 mm at 5-18 mm, aspect 1-1.8, stiffness 0.6-1.2; speed +-40%,
   lifts at 30% of the ends, pauses (1 a session at most); noise 0.5-1.5 kPa,
   gain sd 5%, offsets 0.5 kPa, 10 bits, crosstalk 1-4%, lag 2-8 ms, one bad taxel,
   one taut band and one bony prominence; thigh, hip or back; the whole device
   range (row pitch 5.2-19.6 mm).
-- hard: FWHM 2-12 mm at 5-25 mm, aspect 1-2.5, stiffness 0.15-0.6; speed +-60%,
-  lifts at 60% of the ends, up to 2 pauses; noise 1-3 kPa, gain sd 12%, offsets
+- hard: FWHM 2-12 mm at 5-25 mm, aspect 1-2.5, stiffness 0.4-1.0; speed +-60%,
+  lifts at 60% of the ends, up to 2 pauses; noise 1-3 kPa, gain sd 8%, offsets
   1.5 kPa, 8 bits, crosstalk 3-8%, lag 2-8 ms, 2-4 bad taxels, a lost row segment
   (half the time), two bands (a knot on each half the time) and a prominence.
 Knot amplitude (truth `amplitude_kpa`) = stiffness x nodule sigma / footprint
@@ -85,14 +85,14 @@ PRESETS = {
                  offset_sd=0.0, bits=12, xtalk=(0, 0), lag_ms=(0, 0), n_bad=0,
                  lost_row=0.0, bands=0, band_knot=0.0, prominences=0,
                  bodies=("thigh", "back"), radius=(40, 55), rows=(40, 48)),
-    "moderate": dict(fwhm=(2, 12), depth=(5, 18), aspect=(1, 1.8), stiff=(0.3, 0.7),
+    "moderate": dict(fwhm=(2, 12), depth=(5, 18), aspect=(1, 1.8), stiff=(0.6, 1.2),
                      speed_var=0.4, p_lift=0.3, pauses=1, noise=(0.5, 1.5),
                      gain_sd=0.05, offset_sd=0.5, bits=10, xtalk=(0.01, 0.04),
                      lag_ms=(2, 8), n_bad=1, lost_row=0.0, bands=1, band_knot=0.0,
                      prominences=1, bodies=("thigh", "hip", "back"),
                      radius=(40, 75), rows=(24, 48)),
-    "hard": dict(fwhm=(2, 12), depth=(5, 25), aspect=(1, 2.5), stiff=(0.15, 0.6),
-                 speed_var=0.6, p_lift=0.6, pauses=2, noise=(1.0, 3.0), gain_sd=0.12,
+    "hard": dict(fwhm=(2, 12), depth=(5, 25), aspect=(1, 2.5), stiff=(0.4, 1.0),
+                 speed_var=0.6, p_lift=0.6, pauses=2, noise=(1.0, 3.0), gain_sd=0.08,
                  offset_sd=1.5, bits=8, xtalk=(0.03, 0.08), lag_ms=(2, 8), n_bad=3,
                  lost_row=0.5, bands=2, band_knot=0.5, prominences=1,
                  bodies=("thigh", "hip", "back"), radius=(40, 75), rows=(24, 48)),
