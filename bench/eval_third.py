@@ -26,6 +26,9 @@ Presets (sim_third.py's docstring has every range):
 
 Seeds: 0-19 to develop and diagnose; the figures of record use seeds 100-119.
 
+--false-kinds says what the false candidates at the defaults lie on (a band, a prominence,
+a bad taxel, the body's flank, the spine valley's side, or other).
+
 --sweep (diagnosis): per mode, the preset's sessions with every condition plain
 (sim_third.PLAIN), then with one condition at a time switched on, then all; F1 and AP
 per variant and what each costs against the plain sessions.  --conditions runs the
@@ -40,6 +43,7 @@ import os
 import sys
 from pathlib import Path
 
+import h5py
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -53,6 +57,8 @@ def one(a, mode, preset, seed, tmp, conditions=None):
     s, r, o = (os.path.join(tmp, tag + x) for x in (".s.h5", ".r.h5", ".o.h5"))
     sim_third.write(s, mode, preset, seed, a.duration, conditions)
     figs, xy, truth, tol = ei.score_session(a, s, r, o)
+    if a.false_kinds:
+        figs["knotmap"]["false"] = false_kinds(s, *xy["knotmap"], truth, tol)
     if a.snr_bins:
         spread = ei.median_spread(r)
         ei.add_snr(a, figs, xy, truth, tol,
@@ -60,6 +66,43 @@ def one(a, mode, preset, seed, tmp, conditions=None):
     for f in (s, r, o):
         os.unlink(f)
     return (mode, preset, seed), figs
+
+
+FALSE_KINDS = ("band", "prominence", "bad taxel", "body edge", "spine", "other")
+
+
+def false_kinds(s, cx, cy, truth, tol):
+    """What each candidate matched to no knot lies on: a taut band (within 2 sigmas
+    across and its length along), a bony prominence (within its sigma), a bad taxel's
+    column (and row, on a mat), the body's flank (within 20 mm of a thigh's or hip's
+    edge, or outside it), the spine valley's side (back, within 25 mm), else other."""
+    m = kev.match(kev.pairs_within(cx, cy, truth[0], truth[1], tol), len(cx))
+    matched = {i for i, _, _ in m}
+    with h5py.File(s) as f:
+        d = {n: f["truth/distractors"][n][:] for n in f["truth/distractors"]}
+        g = dict(f["truth"].attrs)
+        cp, rp, mode = f.attrs["col_pitch_mm"], f.attrs["row_pitch_mm"], f.attrs["mode"]
+    out = dict.fromkeys(FALSE_KINDS, 0)
+    for i in set(range(len(cx))) - matched:
+        out[_kind(cx[i], cy[i], d, g, cp, rp, mode)] += 1
+    return out
+
+
+def _kind(x, y, d, g, cp, rp, mode):
+    for k, dx, dy, sa, sl in zip(d["kind"], d["x_mm"], d["y_mm"], d["sigma_across_mm"],
+                                 d["sigma_along_mm"]):
+        if k == 0 and abs(x - dx) <= 2 * sa + cp and abs(y - dy) <= 2 * sl:
+            return "band"
+        if k == 1 and np.hypot(x - dx, y - dy) <= sa:
+            return "prominence"
+        if k == 2 and abs(x - dx) <= cp / 2 and (mode == "roller" or abs(y - dy) <= rp):
+            return "bad taxel"
+    off = abs(x - g["body_centre_mm"])
+    if np.isfinite(g["body_width_mm"]) and off >= g["body_width_mm"] / 2 - 20:
+        return "body edge"
+    if g["body"] == "back" and off <= 25:
+        return "spine"
+    return "other"
 
 
 def sweep(a, modes, preset):
@@ -99,6 +142,8 @@ def main():
     ap.add_argument("--conditions", default=None,
                     help="only these conditions on (comma-separated; '' none): "
                     + ",".join(sim_third.CONDITIONS))
+    ap.add_argument("--false-kinds", action="store_true",
+                    help="say what knotmap's false candidates at the defaults lie on")
     ap.add_argument("--sweep", action="store_true",
                     help="one condition at a time (module docstring)")
     a = ap.parse_args()
@@ -119,6 +164,13 @@ def main():
           % (a.seeds, a.seed_start, a.duration,
              "" if conds is None else " (conditions on: %s)" % (",".join(conds) or "none")))
     ei.print_snr(a, rows, cells)
+    if a.false_kinds:
+        print("\nknotmap's false candidates at the defaults (summed over seeds) lie on:\n")
+        print("| mode | preset | " + " | ".join(FALSE_KINDS) + " |")
+        print("|---|---|" + "---|" * len(FALSE_KINDS))
+        for m, p in cells:
+            tot = [sum(r["knotmap"]["false"][k] for r in rows[(m, p)]) for k in FALSE_KINDS]
+            print("| %s | %s | %s |" % (m, p, " | ".join(map(str, tot))))
 
 
 if __name__ == "__main__":

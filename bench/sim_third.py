@@ -62,11 +62,11 @@ coordinates: mat x = col * col pitch, y = row * row pitch; roller y = 0 at the
 first frame's contact line, rows rising with y; sigma_mm (nodule), footprint_sigma_mm
 (geometric mean of across and along), sigma_across_mm, sigma_along_mm, angle_deg,
 depth_mm, amplitude_kpa, relative (the excess over the contact), on_band) and
-`distractors` (kind 0 band, 1 prominence, 2 bad
-taxel; x_mm, y_mm, sigma_across_mm, sigma_along_mm, amplitude_kpa); attributes
+`distractors` (kind 0 band, 1 prominence, 2 bad taxel, y_mm NaN on a roller; x_mm,
+y_mm, sigma_across_mm, sigma_along_mm, amplitude_kpa); attributes
 noise_kpa, gain_sd, offset_sd, quant_kpa, p0_kpa, xtalk, lag_ms, body, preset, seed,
 conditions, row_offset_mm (roller: the body y of the rows are m x row pitch + it until
-the roller turns in the air); `gain` [R, C] the taxels' gains.
+the roller turns in the air), body_centre_mm, body_width_mm (inf: wider than the sensor); `gain` [R, C] the taxels' gains.
 
 Usage: /usr/bin/python3 bench/sim_third.py OUT.h5 --mode roller --preset hard --seed 3
 """
@@ -422,7 +422,8 @@ def bad_taxels(rng, p, gain, distract, rows, cols):
         if kind == "hot":
             gain[r, c] *= rng.uniform(2, 3)
         out.append((kind, r, c, v))
-        distract.append(dict(kind=2, x=c * p["pitch"], y=np.nan, sa=0.0, sl=0.0, ang=0.0,
+        y = r * p["pitch"] if p["mode"] == "mat" else np.nan   # a roller's row has no y
+        distract.append(dict(kind=2, x=c * p["pitch"], y=y, sa=0.0, sl=0.0, ang=0.0,
                              rel=v / p["p0"] if kind == "stuck" else 0.0))
     return out
 
@@ -465,6 +466,9 @@ def write_session(path, frames, p, knots, distract, gain, seed):
         g.attrs["body"], g.attrs["preset"], g.attrs["seed"] = p["body"], p["preset"], seed
         g.attrs["conditions"] = ",".join(p["conditions"])
         g.attrs["row_offset_mm"] = p.get("row_offset", 0.0)
+        _, xc = body_profile(p, np.zeros(1))
+        g.attrs["body_centre_mm"] = xc
+        g.attrs["body_width_mm"] = p["_bodyw"] if p["body"] in ("thigh", "hip") else np.inf
         g.create_dataset("gain", data=gain.astype(np.float32))
         kt = g.create_group("knots")
         cols_k = dict(x_mm="x", y_mm="y", sigma_mm="sn", sigma_across_mm="sa",
