@@ -84,6 +84,7 @@ class Pipeline:
         self._keep: list = []
         self._e = None
         self._failed = False
+        self._last_time = -np.inf  # the last time pushed (times must not go back)
         meta = session.metadata if isinstance(session, Session) else session
 
         def shape_of(p):
@@ -115,7 +116,9 @@ class Pipeline:
 
     def push(self, frames: ArrayLike, times: Optional[ArrayLike] = None) -> None:
         """Push frames [T, R, C] (or one [R, C] frame) in session units,
-        taken at `times` ([T] s, increasing; None = index / rate)."""
+        taken at `times` ([T] s, non-decreasing and never before the times
+        pushed earlier: else ValueError naming the first that goes back;
+        None = index / rate)."""
         e = self._engine()
         a = np.asarray(frames)
         if a.dtype.kind in "cSUO":  # complex, text, objects: checked first
@@ -131,10 +134,19 @@ class Pipeline:
                                      dtype=np.float64)
             if t.shape != (a.shape[0],):
                 raise invalid("times has %d entries for %d frames" % (t.size, a.shape[0]))
+            before = np.concatenate([[self._last_time], t[:-1]])
+            back = np.flatnonzero(~(t >= before))  # NaN too
+            if back.size and np.isfinite(t[back[0]]) and np.isfinite(before[back[0]]):
+                k = int(back[0])
+                raise invalid("times[%d] = %r is before the time pushed before it, %r (times "
+                              "must be finite and non-decreasing, as in a session file)"
+                              % (k, float(t[k]), float(before[k])))
             tptr = ffi.cast("double *", t.ctypes.data)
         c = ctx()
         self._call(c, lib.km_engine_push(c, e, ffi.cast("float *", a.ctypes.data), tptr,
                                          a.shape[0]))
+        if times is not None and len(t):
+            self._last_time = float(t[-1])
 
     def _call(self, c, status) -> None:
         # A push or finish that fails may have taken part of the frames: the

@@ -96,3 +96,17 @@ def test_a_failed_push_is_final(example):
         pipe.candidates()
     pipe.close()
     pipe.close()
+
+
+def test_times_that_go_back_are_refused():
+    frame = np.ones((4, 4), np.float32)
+    with knotmap.Pipeline(grid=(4, 4), rate=100, pitch=5) as pipe:
+        pipe.push(np.stack([frame] * 2), [0.0, 0.0])  # equal times: as in a session file
+        with pytest.raises(ValueError, match=r"times\[1\] = 0.02 is before the time pushed "
+                                             r"before it, 0.03"):
+            pipe.push(np.stack([frame] * 2), [0.03, 0.02])  # was taken
+        with pytest.raises(ValueError, match=r"times\[0\] = -1.0 is before"):
+            pipe.push(frame, -1.0)  # before the earlier push
+        pipe.push(frame, 0.01)  # the refused pushes took nothing: 0.01 is after 0.0
+        with pytest.raises(knotmap.Error, match="time nan"):
+            pipe.push(frame, np.nan)  # left to the C library's check
