@@ -20,13 +20,19 @@ state, gain and offset) and the session's own frames:
   knot placed off      a true knot that no candidate matched within 2 tolerances
   second peak          a matched true knot within 3 footprint sigmas (at least 2
                        tolerances)
+  taut band, end       the simulator's taut band (truth distractors, kind 1) within
+                       max(2 band sigmas, tolerance) of its axis and 2 end sigmas of
+                       either end of its extent (model 2: 8 mm, model 1: 10 mm)
+  taut band, along     the same, between its ends
+  bony prominence      within 2 sigmas of a bony prominence's centre (kind 2, model 2)
   dead/stuck beside    a dead or stuck taxel (truth state) within one cell
   contact edge         within 2 cells of a taxel off the contact (its 95th percentile
                        over the session under a quarter of the median taxel's) or
                        of the grid's border
   gain tail            the taxel under it has a gain 2 robust sd above the median
-  other                nothing above: a taut band's end, a bony prominence (model 2
-                       draws them; km_synth_truth does not carry them) or noise
+  other                nothing above: noise, or relief the simulator does not list
+                       (a back's spine valley and its rigid roller's stiff ends, a
+                       thigh's curvature)
 
 Cells: on a mat the candidate's taxel is (round(y / row pitch), round(x / col pitch)).
 A roller's body cell is pressed by taxels of one column but of any row, so there the
@@ -88,7 +94,11 @@ import h5py
 import numpy as np
 from scipy import ndimage
 
+# bench/eval.py's opened run (every candidate threshold opened), for --misses.
+OPEN_ARGS = ("--cand-min-snr 0 --cand-min-prominence 0 --cand-min-persistence 0 "
+             "--cand-max-candidates -1")
 CLASSES = ("hot taxel, offset", "hot taxel, gain", "knot placed off", "second peak",
+           "taut band, end", "taut band, along", "bony prominence",
            "dead/stuck beside", "contact edge", "gain tail", "other")
 
 
@@ -119,6 +129,36 @@ def under(mask, fr, fc, roller):
     return bool(ok.any())
 
 
+def relief(cx, cy, dis, tol):
+    """(class, detail) of the simulator's band or prominence under (cx, cy), or None:
+    a band within max(2 sigma, tol) of its axis, inside its extent widened by 2 end
+    sigmas ("end" within 2 end sigmas of either end, else "along"); a prominence within 2
+    sigmas of its centre.  The nearest (in its own sigmas) wins."""
+    best = None
+    for i in range(len(dis["kind"])):
+        dx, dy = cx - dis["x_mm"][i], cy - dis["y_mm"][i]
+        sg, a = dis["sigma_mm"][i], dis["angle_rad"][i]
+        if dis["kind"][i] == 2:
+            q = np.hypot(dx, dy) / sg
+            if q <= 2.0 and (best is None or q < best[0]):
+                best = (q, "bony prominence", "prominence sigma %.0f mm, %.1f kPa, at %.1f "
+                        "sigmas" % (sg, dis["amplitude_kpa"][i], q))
+            continue
+        along = dx * np.sin(a) + dy * np.cos(a)
+        across = dx * np.cos(a) - dy * np.sin(a)
+        lo, hi, e = dis["along_lo_mm"][i], dis["along_hi_mm"][i], dis["end_sigma_mm"][i]
+        q = abs(across) / sg
+        if abs(across) > max(2.0 * sg, tol) or not lo - 2 * e <= along <= hi + 2 * e:
+            continue
+        to_end = min(abs(along - lo), abs(along - hi))
+        if best is None or q < best[0]:
+            best = (q, "taut band, end" if to_end <= 2 * e else "taut band, along",
+                    "band sigma %.1f mm, %.1f kPa, %.0f mm long, %.1f mm from an end, "
+                    "%.1f mm off its axis" % (sg, dis["amplitude_kpa"][i], hi - lo, to_end,
+                                              abs(across)))
+    return None if best is None else best[1:]
+
+
 def label(cx, cy, r, c, roller, truth, knots, matched, tol, off_body):
     st, gain, off = truth["taxel_state"], truth["gain"], truth["offset"]
     fr, fc = cy / truth["row_pitch_mm"], cx / truth["col_pitch_mm"]
@@ -131,6 +171,9 @@ def label(cx, cy, r, c, roller, truth, knots, matched, tol, off_body):
         return "knot placed off"
     if np.any(matched & (d <= np.maximum(2 * tol, 3 * knots["footprint_sigma_mm"]))):
         return "second peak"
+    rel = relief(cx, cy, truth["distractors"], tol)
+    if rel is not None:
+        return rel[0]
     if near(st != 0, r, c, 1, roller):
         return "dead/stuck beside"
     rows, cols = st.shape
@@ -144,7 +187,7 @@ def label(cx, cy, r, c, roller, truth, knots, matched, tol, off_body):
     return "other"
 
 
-FEATURES = ("edge (sigmas)", "dead (cells)", "coverage", "side/peak", "A / spread",
+FEATURES = ("edge (sigmas)", "dead (cells)", "dome", "amp / pressure", "coverage", "side/peak", "A / spread",
             "persistence", "size_mm", "z")
 RIDGE_MM = 4.5 * 15.0  # the ridge removal's half-window at the defaults (ALGORITHMS 10.4)
 
@@ -161,7 +204,7 @@ def filtered(a, sigma_mm, rp, cp):
 
 def features(maps, rp, cp, y0, cx, cy, size, cand, i):
     """The --features of candidate i (see the module's docstring)."""
-    A, cov, P, sp = maps
+    A, cov, P, sp = maps[:4]
     ny, nx = A.shape
     fr, fc = (cy - y0) / rp, cx / cp
     r, c = min(max(int(round(fr)), 0), ny - 1), min(max(int(round(fc)), 0), nx - 1)
@@ -188,7 +231,16 @@ def features(maps, rp, cp, y0, cx, cy, size, cand, i):
         v = at(fr + dy * np.sin(t), fc + dx * np.cos(t))
         if np.isfinite(v):
             side = max(side, v)
-    return {"edge (sigmas)": edge / size, "dead (cells)": dead,
+    dome = np.nan
+    Pm = maps[4]
+    r1 = max(3.0 * size, 1.5 * max(rp, cp))
+    ring1 = (dmm >= r1 - 0.5 * max(rp, cp)) & (dmm <= r1 + 0.5 * max(rp, cp)) & np.isfinite(Pm)
+    ring2 = (dmm >= 2 * r1 - 0.5 * max(rp, cp)) & (dmm <= 2 * r1 + 0.5 * max(rp, cp)) & \
+        np.isfinite(Pm)
+    if ring1.sum() >= 4 and ring2.sum() >= 4 and A[r, c] > 0:
+        dome = float((np.median(Pm[ring1]) - np.median(Pm[ring2])) / A[r, c])
+    return {"edge (sigmas)": edge / size, "dead (cells)": dead, "dome": dome,
+            "amp / pressure": float(cand["amplitude"][i] / P[r, c]) if P[r, c] > 0 else np.nan,
             "coverage": float(cov[r, c] / np.median(cov[good])) if good.any() else np.nan,
             "side/peak": float(side / top) if top > 0 and np.isfinite(side) else np.nan,
             "A / spread": float(A[r, c] / sp[r, c]) if sp[r, c] > 0 else np.nan,
@@ -215,14 +267,22 @@ def one_session(a, model, mode, preset, seed, tmp):
         os.remove(extra[1])
     with h5py.File(s, "r") as f:
         knots = {k: np.asarray(f["truth/knots"][k][()], np.float64)
-                 for k in ("x_mm", "y_mm", "footprint_sigma_mm")}
+                 for k in ("x_mm", "y_mm", "footprint_sigma_mm", "sigma_mm", "amplitude_kpa")}
     with h5py.File(res, "r") as f:
         cand = ({k: f["candidates"][k][()] for k in
-                 ("x_mm", "y_mm", "significance", "size_mm", "persistence")}
+                 ("x_mm", "y_mm", "significance", "size_mm", "persistence", "amplitude")}
                 if "candidates" in f else None)
         maps = tuple(np.asarray(f["bodymap"][k][()], np.float64)
-                     for k in ("excess", "coverage", "pressure", "spread"))
+                     for k in ("excess", "coverage", "pressure", "spread", "mean"))
         y0 = float(f["bodymap/y_mm"][0])
+    opened = None
+    if a.misses:
+        run(a.bin, "process", "-q", s, *shlex.split(a.process_args), *shlex.split(OPEN_ARGS),
+            "-o", res)
+        with h5py.File(res, "r") as f:
+            opened = ({k: f["candidates"][k][()] for k in
+                       ("x_mm", "y_mm", "significance", "size_mm", "persistence")}
+                      if "candidates" in f else None)
     os.remove(s)
     os.remove(res)
     rp, cp = truth["row_pitch_mm"], truth["col_pitch_mm"]
@@ -247,11 +307,58 @@ def one_session(a, model, mode, preset, seed, tmp):
         r, c = int(round(cy / rp)), int(round(cx / cp))
         c = min(max(c, 0), truth["gain"].shape[1] - 1)
         lab = label(cx, cy, r, c, roller, truth, knots, matched, tol, off_body)
+        rel = relief(cx, cy, truth["distractors"], tol)
         out.append({"label": lab, "z": float(cand["significance"][i]), "x": cx, "y": cy,
-                    "seed": seed})
+                    "seed": seed, "size": float(cand["size_mm"][i]),
+                    "detail": rel[1] if rel is not None and lab == rel[0] else ""})
         feats.append((lab, fe))
+    missed = ([miss(knots, i, truth, maps, y0, opened, tol, seed) for i in np.nonzero(m < 0)[0]]
+              if a.misses else [])
     return {"cell": (model, mode, preset), "false": out, "n_true": len(used), "features": feats,
+            "missed": missed,
             "z_true": [float(cand["significance"][i]) for i in used]}
+
+
+def miss(knots, i, truth, maps, y0, opened, tol, seed):
+    """--misses: what a missed knot i is (truth) and where the opened run ranked it."""
+    A, sp = maps[0], maps[3]
+    rp, cp = truth["row_pitch_mm"], truth["col_pitch_mm"]
+    x, y = knots["x_mm"][i], knots["y_mm"][i]
+    r = min(max(int(round((y - y0) / rp)), 0), A.shape[0] - 1)
+    c = min(max(int(round(x / cp)), 0), A.shape[1] - 1)
+    spread = float(np.nanmedian(sp))
+    out = {"seed": seed, "x": x, "y": y, "fp": knots["footprint_sigma_mm"][i],
+           "diam": knots["sigma_mm"][i] * 2.3548200450309493, "amp": knots["amplitude_kpa"][i],
+           "snr": knots["amplitude_kpa"][i] / spread if spread > 0 else np.nan,
+           "map": float(A[r, c]) / knots["amplitude_kpa"][i], "oz": np.nan, "osize": np.nan,
+           "opers": np.nan, "pitch": (rp, cp)}
+    if opened is not None and len(opened["x_mm"]):
+        d = np.hypot(opened["x_mm"] - x, opened["y_mm"] - y)
+        j = int(np.argmin(d))
+        if d[j] <= tol:
+            out.update(oz=float(opened["significance"][j]), osize=float(opened["size_mm"][j]),
+                       opers=float(opened["persistence"][j]))
+    return out
+
+
+def print_misses(res, cells):
+    """--misses: every missed knot, and how many the opened run listed within a pitch."""
+    for cell in cells:
+        ms = [m for r in res if r["cell"] == cell for m in r["missed"]]
+        if not ms:
+            continue
+        listed = sum(np.isfinite(m["oz"]) for m in ms)
+        print("\n%d %s %s: %d knots missed, %d of them listed by the opened run within "
+              "a pitch\n" % (*cell, len(ms), listed))
+        print("| seed | x, y (mm) | pitch row x col (mm) | footprint sigma (mm) | nodule "
+              "(mm) | amplitude (kPa) | amplitude / median spread | map A / amplitude | "
+              "opened z | opened size (mm) | opened persistence |")
+        print("|---|---|---|---|---|---|---|---|---|---|---|")
+        for m in ms:
+            print("| %d | %.0f, %.0f | %.1f x %.1f | %.1f | %.1f | %.1f | %.1f | %.2f | %.1f | "
+                  "%.1f | %.2f |" % (m["seed"], m["x"], m["y"], *m["pitch"], m["fp"], m["diam"],
+                                     m["amp"], m["snr"], m["map"], m["oz"], m["osize"],
+                                     m["opers"]))
 
 
 def ratios(a, model, preset, seed):
@@ -337,6 +444,9 @@ def main():
                     help="oracle: divide out the true gains (hot: only gain >= 1.3)")
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--list", action="store_true", help="print every false candidate")
+    ap.add_argument("--misses", action="store_true",
+                    help="every missed knot: its truth and the opened run's candidate there "
+                    "(see the docstring)")
     ap.add_argument("--features", action="store_true",
                     help="per class, what a rejection test could use (see the docstring)")
     ap.add_argument("--ratios", action="store_true",
@@ -371,11 +481,14 @@ def main():
     print("| true candidates | %s | |" % " | ".join(map(str, tru)))
     if a.features:
         print_features(res, cells)
+    if a.misses:
+        print_misses(res, cells)
     if a.list:
         for r in res:
             for f in r["false"]:
-                print("%d %s %s seed %d: x %.1f y %.1f z %.1f  %s" % (
-                    *r["cell"], f["seed"], f["x"], f["y"], f["z"], f["label"]))
+                print("%d %s %s seed %d: x %.1f y %.1f z %.1f size %.1f mm  %s  %s" % (
+                    *r["cell"], f["seed"], f["x"], f["y"], f["z"], f["size"], f["label"],
+                    f["detail"]))
     return 0
 
 

@@ -1452,6 +1452,22 @@ typedef struct km_synth_knot {
     int32_t in_taut_band;      /* 1 when placed on a taut band */
 } km_synth_knot;
 
+/* Body relief that is not a knot (km_synth_truth.distractors), so that a
+ * false candidate can be named: a taut band (a ridge along the muscle
+ * fibres) or a broad bony prominence (model 2). */
+#define KM_SYNTH_BAND 1
+#define KM_SYNTH_BONE 2
+typedef struct km_synth_distractor {
+    int32_t kind;              /* KM_SYNTH_BAND or KM_SYNTH_BONE */
+    double x_mm, y_mm;         /* a point on a band's axis; a prominence's centre */
+    double angle_rad;          /* a band's axis from +y towards +x (0: along y) */
+    double along_lo_mm, along_hi_mm; /* a band's extent along its axis from (x, y),
+                                  at full height; 0 for a prominence */
+    double end_sigma_mm;       /* a band's Gaussian fall beyond its extent */
+    double sigma_mm;           /* across a band; a prominence's (round) sigma */
+    double amplitude_kpa;      /* pressure added at the contact line at load 1 */
+} km_synth_distractor;
+
 /* Taxel artefact classes in km_synth_truth.taxel_state. */
 #define KM_SYNTH_TAXEL_OK 0
 #define KM_SYNTH_TAXEL_DEAD 1
@@ -1470,6 +1486,8 @@ typedef struct km_synth_truth {
     const float *offset;          /* rows*cols fixed per-taxel offset, kPa, read
                                      loaded or not (model 2's hot taxels with an
                                      offset; all 0 on model 1) */
+    size_t n_distractors;         /* taut bands and bony prominences */
+    const km_synth_distractor *distractors;
 } km_synth_truth;
 
 /* The true motion of one frame. */

@@ -117,8 +117,11 @@ def synth(path: Optional[PathLike] = None, mode: str = TABLE_DEFAULT,
         (frames [T, R, C] float32 kPa, time, mask, metadata); truth a dict:
         knots (columns x_mm, y_mm, sigma_mm, amplitude_kpa, in_taut_band),
         taxel_state ([R, C] uint8), gain ([R, C] float32), offset ([R, C]
-        float32 kPa: the fixed offset of model 2's hot taxels), row_pitch_mm,
-        col_pitch_mm, motion ([T] columns y_contact_mm, theta_rad,
+        float32 kPa: the fixed offset of model 2's hot taxels), distractors
+        (the body's relief that is not a knot, km_synth_distractor: columns
+        kind (1 taut band, 2 bony prominence), x_mm, y_mm, angle_rad,
+        along_lo_mm, along_hi_mm, end_sigma_mm, sigma_mm, amplitude_kpa),
+        row_pitch_mm, col_pitch_mm, motion ([T] columns y_contact_mm, theta_rad,
         contact_row, load).
     """
     p = _params({"mode": mode, "preset": preset, "seed": seed, "duration": duration,
@@ -170,6 +173,15 @@ def synth(path: Optional[PathLike] = None, mode: str = TABLE_DEFAULT,
             .reshape(rows, cols).copy(),
             "offset": np.frombuffer(ffi.buffer(tr.offset, 4 * rows * cols), np.float32)
             .reshape(rows, cols).copy(),
+            "distractors": {name: np.array([getattr(tr.distractors[i], name)
+                                            for i in range(tr.n_distractors)], dtype=dt)
+                            for name, dt in (("kind", np.int32), ("x_mm", np.float64),
+                                             ("y_mm", np.float64), ("angle_rad", np.float64),
+                                             ("along_lo_mm", np.float64),
+                                             ("along_hi_mm", np.float64),
+                                             ("end_sigma_mm", np.float64),
+                                             ("sigma_mm", np.float64),
+                                             ("amplitude_kpa", np.float64))},
             "row_pitch_mm": float(tr.row_pitch_mm),
             "col_pitch_mm": float(tr.col_pitch_mm),
             "motion": {name: np.array([getattr(motion[i], name) for i in range(done)],

@@ -9,6 +9,8 @@
 
 #include "synth_internal.h"
 
+#define BAND_END_MM 10.0 /* a taut band's Gaussian fall beyond its extent (model 1) */
+
 const char *const km_synth_difficulty_names[] = {
     [KM_SYNTH_EASY] = "easy", [KM_SYNTH_MODERATE] = "moderate", [KM_SYNTH_HARD] = "hard", NULL};
 
@@ -217,6 +219,9 @@ static km_status place_knots(km_ctx *ctx, km_synth *s, km_synth_rng *rng)
             b->y0_mm = y - at * len;
             b->y1_mm = y + (1.0 - at) * len;
             b->sigma_mm = 3.0;
+            s->distractors[s->n_distractors++] = (km_synth_distractor){
+                KM_SYNTH_BAND, x, y, 0.0, b->y0_mm - y, b->y1_mm - y, BAND_END_MM, b->sigma_mm,
+                p->taut_band_kpa};
         }
         s->n_knots++;
     }
@@ -362,6 +367,8 @@ void km_synth_truth_get(const km_synth *s, km_synth_truth *out)
     out->offset = s->offset;
     out->row_pitch_mm = s->row_pitch;
     out->col_pitch_mm = s->col_pitch;
+    out->n_distractors = s->n_distractors;
+    out->distractors = s->distractors;
 }
 
 /* Advance the motion by one frame; returns the motion of frame `i`. */
@@ -417,7 +424,7 @@ static double pressure_at(const km_synth *s, double x, double y, double u)
         double bx = x - tb->x_mm;
         double out = y < tb->y0_mm ? tb->y0_mm - y : y > tb->y1_mm ? y - tb->y1_mm : 0.0;
         v += p->taut_band_kpa * exp(-bx * bx / (2.0 * tb->sigma_mm * tb->sigma_mm)
-                                    - out * out / (2.0 * 10.0 * 10.0));
+                                    - out * out / (2.0 * BAND_END_MM * BAND_END_MM));
     }
     for (size_t k = 0; k < s->n_knots; k++) {
         double kx = x - s->knots[k].x_mm, ky = y - s->knots[k].y_mm;

@@ -10,6 +10,7 @@
 #define S2_MAX_BANDS 8
 #define S2_MAX_BONES 3
 #define SUB 3 /* taxel area sampled SUB x SUB */
+#define BAND_END_MM 8.0 /* a band's Gaussian fall beyond its extent */
 
 typedef struct s2_feature {    /* an elliptical Gaussian, axes along/across the fibres */
     double x, y, s_along, s_across, rel;
@@ -104,7 +105,7 @@ static double small_at(const km_synth2 *m, size_t n_knots, double x, double y)
         if (q > 30.0)
             continue;
         double out = along < f->y0 ? f->y0 - along : along > f->y1 ? along - f->y1 : 0.0;
-        v += f->rel * exp(-0.5 * q - out * out / (2.0 * 8.0 * 8.0));
+        v += f->rel * exp(-0.5 * q - out * out / (2.0 * BAND_END_MM * BAND_END_MM));
     }
     for (size_t k = 0; k < n_knots; k++) {
         const s2_feature *f = &m->knots[k];
@@ -267,6 +268,23 @@ static void draw_distractors(km_synth *s, km_synth2 *m, km_synth_rng *r, double 
     }
 }
 
+/* The bands and prominences into the truth (km_synth_distractor). */
+static void list_distractors(km_synth *s, const km_synth2 *m)
+{
+    double ang = atan2(m->fibre_s, m->fibre_c);
+    for (size_t k = 0; k < m->n_bands; k++) {
+        const s2_feature *f = &m->bands[k];
+        s->distractors[s->n_distractors++] = (km_synth_distractor){
+            KM_SYNTH_BAND, f->x, f->y, ang, f->y0, f->y1, BAND_END_MM, f->s_across,
+            f->rel * m->contact_kpa};
+    }
+    for (size_t k = 0; k < m->n_bones; k++) {
+        const s2_feature *f = &m->bones[k];
+        s->distractors[s->n_distractors++] = (km_synth_distractor){
+            KM_SYNTH_BONE, f->x, f->y, 0.0, 0.0, 0.0, 0.0, f->s_along, f->rel * m->contact_kpa};
+    }
+}
+
 /* Per-taxel sensor state: gain (and high-gain or offset hot taxels), offset
    drift, dead and stuck taxels, a lost row segment. */
 static km_status draw_taxels(km_ctx *ctx, km_synth *s, km_synth2 *m, km_synth_rng *r, int pi)
@@ -359,6 +377,7 @@ km_status km_synth2_create(km_ctx *ctx, km_synth *s)
     }
     draw_knots(s, m, &r, pi, xlo, xhi);
     draw_distractors(s, m, &r, xlo, xhi);
+    list_distractors(s, m);
     /* Sensor: lag 1-10 ms, crosstalk to the 4 neighbours, counts, noise,
        gain error, offset drift, hot (high-gain or offset) taxels, dead and
        stuck taxels, a lost row segment, saturation. */

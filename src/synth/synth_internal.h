@@ -11,6 +11,9 @@
 
 typedef struct km_synth2 km_synth2;
 
+/* Model 1: a band per knot at most; model 2: 8 bands and 3 prominences. */
+#define KM_SYNTH_MAX_DISTRACTORS (KM_SYNTH_MAX_KNOTS + 16)
+
 /* km_synth_difficulty by value, NULL-terminated (synth.c; the parameter
  * table and km_synth_difficulty_parse read it). */
 extern const char *const km_synth_difficulty_names[];
@@ -39,6 +42,8 @@ struct km_synth {
     double knot_s2[KM_SYNTH_MAX_KNOTS]; /* 2 * footprint sigma^2 */
     size_t n_bands;
     km_taut_band bands[KM_SYNTH_MAX_KNOTS];
+    size_t n_distractors;       /* the truth's list of bands and prominences */
+    km_synth_distractor distractors[KM_SYNTH_MAX_DISTRACTORS];
     /* per taxel */
     uint8_t *state;
     uint8_t *mask;
