@@ -61,7 +61,7 @@ REPO = Path(__file__).resolve().parents[1]
 # cannot tell apart; dropped at the defaults) listed at 0.05 of their significance,
 # below the multi-cell peaks (docs/ALGORITHMS.md 10 step 4, One-taxel peaks).
 OPEN_ARGS = ("--cand-min-snr 0 --cand-min-prominence 0 --cand-min-persistence 0 "
-             "--cand-max-candidates -1")
+             "--cand-min-pressure-share 0 --cand-max-candidates -1")
 
 
 def run(binary, *args):

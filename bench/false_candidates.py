@@ -94,9 +94,9 @@ import h5py
 import numpy as np
 from scipy import ndimage
 
-# bench/eval.py's opened run (every candidate threshold opened), for --misses.
-OPEN_ARGS = ("--cand-min-snr 0 --cand-min-prominence 0 --cand-min-persistence 0 "
-             "--cand-max-candidates -1")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from eval import OPEN_ARGS  # noqa: E402  (bench/eval.py's opened run, for --misses)
+
 CLASSES = ("hot taxel, offset", "hot taxel, gain", "knot placed off", "second peak",
            "taut band, end", "taut band, along", "bony prominence",
            "dead/stuck beside", "contact edge", "gain tail", "other")

@@ -998,6 +998,19 @@ typedef struct km_candidate_params {
                                   after every peak that passes the default
                                   one (docs/ALGORITHMS.md 10 step 4,
                                   One-taxel peaks); 0 = not listed [0.05] */
+    double min_pressure_share; /* mat: a peak (not one taxel) whose fitted
+                                  amplitude is under this share of the
+                                  contact pressure at its cell (the body
+                                  map's maximum there) is dropped: a knot is
+                                  a spot that much stiffer than the tissue
+                                  around it, while what the row and column
+                                  medians leave of the body's own relief (a
+                                  bony prominence, a band's end) stands at a
+                                  smaller share (docs/ALGORITHMS.md 10 step
+                                  4, Peaks); 0 = off.  Rollers: not applied.
+                                  Off by default: at 0.12 it also drops hard
+                                  mats' knots pressed into the sensor's
+                                  saturation, whose amplitude is clipped [0] */
 } km_candidate_params;
 KM_API void km_candidate_params_default(km_candidate_params *p);
 

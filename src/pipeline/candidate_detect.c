@@ -358,15 +358,15 @@ static int passes_ok(const km_candidate_params *p, const cand_maps *m, size_t k,
 }
 
 /* The candidate at peak q of the amplitude map, or 0 when it fails a test
-   of 10 step 4 (significance, broader than any knot, seen, persistence).
-   A peak one taxel wide (the isolated-cell test, not on the body) counts
-   one_taxel_z of its significance, or is dropped when one_taxel_weight is
-   0.  With scales searched (largest_sigma > 0) a footprint fitted at
-   BROAD_SIGMA_MM or more needs BROAD_SNR_SHARE x min_snr.  On a roller
-   the significance is measured against the local noise without the peak's
-   own footprint (noise_off_footprint), and a peak on the body (seen under
-   a second sensor row) needs TWO_ROWS_SNR_SHARE of what it would need
-   otherwise.  First (m->rescale) its neighbourhood's scale, z and amp. */
+   of 10 step 4 (significance, a mat's relief under min_pressure_share of the
+   contact, broader than any knot, seen, persistence).  A peak one taxel wide
+   (the isolated-cell test, not on the body) counts one_taxel_z of its
+   significance, or is dropped when one_taxel_weight is 0.  With scales
+   searched (largest_sigma > 0) a footprint fitted at BROAD_SIGMA_MM or more
+   needs BROAD_SNR_SHARE x min_snr.  On a roller the significance is measured
+   against the local noise without the peak's own footprint
+   (noise_off_footprint), and a peak on the body (seen under a second sensor
+   row) needs TWO_ROWS_SNR_SHARE of what it would need otherwise.  First (m->rescale) its neighbourhood's scale, z and amp. */
 static int make_candidate(const km_candidate_params *p, const cand_maps *m, const km_peak *q,
                           double largest_sigma, km_candidate *e)
 {
@@ -399,7 +399,8 @@ static int make_candidate(const km_candidate_params *p, const cand_maps *m, cons
         need *= m->broad_share;
     if (!one && m->roller && on_body(m, k))
         need *= TWO_ROWS_SNR_SHARE;
-    if ((one && !(p->one_taxel_weight > 0.0)) || !(z >= need))
+    if ((one && !(p->one_taxel_weight > 0.0)) || !(z >= need) || (!one && !m->roller &&
+        m->press != NULL && amp < p->min_pressure_share * (double)m->press[k])) /* relief */
         return 0;
     /* Still growing at the largest sigma searched: broader than any knot
        footprint (a bony prominence, the body's shape). */

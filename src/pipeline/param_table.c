@@ -279,6 +279,9 @@ static const km_param TABLE[] = {
       "W", G_TRACK, "peaks one taxel wide (a narrow knot or a hot taxel) listed with a "
       "significance about W x z, under any default candidate's score; 0 = dropped",
       0),
+    D("cand_min_pressure_share", "cand-min-pressure-share", cand.min_pressure_share, -BIG, BIG,
+      "", "F", G_TRACK, "mat: a peak whose amplitude is under F x the contact pressure at it "
+      "(the body's relief, not a knot) is dropped; 0 = off", 0),
     /* ---- the gain map (equilibration) ---- */
     {.name = "equilibrate_path", .option = "equilibrate", .type = KM_PARAM_STRING,
      .offset = F(equilibrate), .metavar = "FILE", .group = G_CHAIN,

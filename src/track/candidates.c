@@ -46,6 +46,7 @@ void km_candidate_params_default(km_candidate_params *p)
     p->flat_field = 0;
     p->drift_sigmas = 3.0;
     p->one_taxel_weight = 0.05;
+    p->min_pressure_share = 0.0;
 }
 
 /* The row median's half-width in columns (km_candidate_params): +-
@@ -73,7 +74,8 @@ static int params_ok(const km_candidate_params *q, double row_pitch_mm, double c
            q->ridge_sigmas <= MAX_BACKGROUND_SIGMAS && q->contact_half_rows >= 0 &&
            !isnan(q->contact_threshold) && q->pass_gap_frames >= 0 && q->stuck_frames >= 0 &&
            (q->flat_field == 0 || q->flat_field == 1) && q->drift_sigmas >= 0.0 &&
-           isfinite(q->drift_sigmas) && q->one_taxel_weight >= 0.0 && q->one_taxel_weight <= 1.0;
+           isfinite(q->drift_sigmas) && q->one_taxel_weight >= 0.0 && q->one_taxel_weight <= 1.0 &&
+           q->min_pressure_share >= 0.0 && q->min_pressure_share <= 1.0;
 }
 
 km_status km_cand_layer_create(km_ctx *ctx, km_bodygrid *g, const km_candidate_params *p)
