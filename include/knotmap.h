@@ -174,7 +174,7 @@ typedef enum km_format {
     KM_FORMAT_XSENSOR = 3, /* XSENSOR CSV export */
     KM_FORMAT_TEXT = 4,    /* text matrix */
     KM_FORMAT_AUDIO = 5,   /* WAV/W64/RF64/CAF/AIFF through libsndfile */
-    KM_FORMAT_MATLAB = 6,  /* MATLAB MAT-file of level 5 (save, -v6, -v7; v7.3 is HDF5: SESSION) */
+    KM_FORMAT_MATLAB = 6,  /* MATLAB MAT-file of level 5 (save, -v6, -v7) or v7.3 (HDF5) */
     KM_FORMAT_NPY = 7,     /* NumPy .npy array (numpy.save) */
     KM_FORMAT_NPZ = 8      /* NumPy .npz archive (numpy.savez, savez_compressed) */
 } km_format;
@@ -263,7 +263,7 @@ typedef struct km_session_info {
                                   MATLAB v7.3 MAT-file: frames taken in HDF5's
                                   order, MATLAB's reversed), encoding (text read as
                                   UTF-16 by its NUL bytes, without a byte order mark),
-                                  time_axis (a level-5 MAT-file's, a .npy or .npz array's 3-D
+                                  time_axis (a MAT-file's, a .npy or .npz array's 3-D
                                   frames without a time vector: time taken as the longer
                                   end dimension), rate_name (such a file's rate taken from
                                   a number named like one, `fs`: docs/FORMAT.md 1.1);

@@ -172,7 +172,7 @@ def read_session(path: PathLike, format: str = "auto",
         The session file.
     format : str, optional
         "auto" (by content), "session", "tekscan", "xsensor", "text",
-        "audio", "matlab" (a MAT-file of level 5), "npy" (numpy.save) or "npz"
+        "audio", "matlab" (a MAT-file, level 5 or v7.3), "npy" (numpy.save) or "npz"
         (numpy.savez, savez_compressed) [auto].
     grid : (int, int) or str, optional
         (rows, cols) or "RxC", for files that do not carry it.

@@ -29,6 +29,23 @@ int km_var_numeric(const mat_var *v)
     return v->cls >= MX_DOUBLE && v->cls <= MX_UINT64 && !v->complex_;
 }
 
+km_status km_vars_append(km_ctx *ctx, km_reader *r, mat_var **vars, size_t *n, const mat_var *v)
+{
+    if (*n == KM_VARS_MAX)
+        return km_fail(ctx, KM_ERR_LIMIT, "more than %d variables", KM_VARS_MAX);
+    if (*n % 64 == 0) {
+        mat_var *grown = km_reader_alloc(r, (*n + 64) * sizeof *grown);
+        if (grown == NULL)
+            return km_fail(ctx, KM_ERR_NOMEM, "out of memory for the variable list");
+        if (*n > 0)
+            memcpy(grown, *vars, *n * sizeof *grown);
+        km_reader_release(r, *vars);
+        *vars = grown;
+    }
+    (*vars)[(*n)++] = *v;
+    return KM_OK;
+}
+
 const mat_var *km_vars_find(const km_varset *s, const char *name)
 {
     for (size_t i = 0; i < s->n; i++)

@@ -303,7 +303,7 @@ void km_h5_coord_pitch(km_ctx *ctx, km_session_info *info, hid_t file, hid_t fra
 
 int km_h5_matlab_file(hid_t file)
 {
-    static const char sig[] = "MATLAB 7.3 MAT-file";
+    static const char sig[] = KM_MAT73_SIG;
     char path[4096], head[sizeof sig - 1];
     hsize_t ub = 0;
     hid_t fcpl = H5Fget_create_plist(file);

@@ -109,6 +109,10 @@ typedef struct km_orient {
 const char *km_var_class(const mat_var *v);
 int km_var_numeric(const mat_var *v);
 const mat_var *km_vars_find(const km_varset *s, const char *name);
+/* v appended to a reader's list *vars of *n (grown 64 at a time; at most
+   KM_VARS_MAX: a MAT-file's variables, level 5 or v7.3). */
+#define KM_VARS_MAX 4096
+km_status km_vars_append(km_ctx *ctx, struct km_reader *r, mat_var **vars, size_t *n, const mat_var *v);
 /* `frames`, else the field `frames` of one struct (s.frames), else the only
    3-D numeric array, else the only numeric matrix; sets s->group. */
 km_status km_vars_choose_frames(km_ctx *ctx, km_varset *s, const mat_var **out);
@@ -136,6 +140,10 @@ void km_vars_strides(km_array *a, const mat_var *f, const km_orient *o);
    read (else v->cls 0). */
 km_status km_npy_header(km_ctx *ctx, mat_src *s, uint64_t size, mat_var *v, int *nd, char **text, int strict);
 
+/* A MAT-file's 116-byte header text (level 5, or v7.3's user block),
+   trailing blanks and NULs cut, '?' for what is not printable ASCII, into
+   text (117 bytes): its "MAT-file" header entry (read_matlab.c). */
+void km_mat_head_text(const unsigned char *h, char *text);
 /* A 32-bit word in the file's byte order (swap: big-endian file). */
 uint32_t km_mat_u32(const unsigned char *p, int swap);
 /* Bytes per value of an mi type; 0 for a type that holds no numbers. */

@@ -9,7 +9,7 @@
  * them, inflated on the way (zlib streams), so memory stays one block.
  * Arrays are column-major: frames(r, c, t) puts a frame's R x C values in one
  * run, transposed here to knotmap's row-major frames.  (v7.3 MAT-files are
- * HDF5: read_session.c.) */
+ * HDF5: read_mat73.c.) */
 #define _POSIX_C_SOURCE 200809L /* fseeko, fileno */
 #define _FILE_OFFSET_BITS 64
 #include <errno.h>
@@ -20,8 +20,6 @@
 
 #include "mat_internal.h"
 #include "reader_internal.h"
-
-#define MAT_MAX_VARS 4096
 
 typedef struct mat_impl {
     FILE *f;
@@ -68,19 +66,7 @@ static km_status add_var(km_ctx *ctx, km_reader *r, mat_impl *m, const mat_var *
                        (unsigned long long)bytes);
     if (v->name[0] == '\0')
         return KM_OK;
-    if (m->n_vars == MAT_MAX_VARS)
-        return km_fail(ctx, KM_ERR_LIMIT, "more than %d variables", MAT_MAX_VARS);
-    if (m->n_vars % 64 == 0) {
-        mat_var *grown = km_reader_alloc(r, (m->n_vars + 64) * sizeof *grown);
-        if (grown == NULL)
-            return km_fail(ctx, KM_ERR_NOMEM, "out of memory for the variable list");
-        if (m->n_vars > 0)
-            memcpy(grown, m->vars, m->n_vars * sizeof *grown);
-        km_reader_release(r, m->vars);
-        m->vars = grown;
-    }
-    m->vars[m->n_vars++] = *v;
-    return KM_OK;
+    return km_vars_append(ctx, r, &m->vars, &m->n_vars, v);
 }
 
 /* A 1 x 1 struct (MATLAB users often save s.frames, s.time, ...): its
@@ -168,11 +154,31 @@ static int level4(const unsigned char *h, size_t n)
     return 0;
 }
 
+/* Does the file begin with a v7.3 MAT-file's user block?  (Rewound.) */
+static int is_v73(FILE *f)
+{
+    char h[sizeof KM_MAT73_SIG - 1];
+    int is = fread(h, 1, sizeof h, f) == sizeof h && memcmp(h, KM_MAT73_SIG, sizeof h) == 0;
+    rewind(f);
+    return is;
+}
+
+void km_mat_head_text(const unsigned char *h, char *text)
+{
+    size_t n;
+    memcpy(text, h, 116);
+    for (n = 116; n > 0 && (text[n - 1] == ' ' || text[n - 1] == '\0'); n--)
+        ;
+    text[n] = '\0';
+    for (size_t k = 0; k < n; k++)
+        if ((unsigned char)text[k] < 0x20 || (unsigned char)text[k] > 0x7e)
+            text[k] = '?';
+}
+
 static km_status read_head(km_ctx *ctx, km_reader *r, mat_impl *m, uint64_t size)
 {
     unsigned char h[128];
     char text[117];
-    size_t n;
     size_t got = fread(h, 1, 128, m->f);
     if (got >= 20 && level4(h, got))
         return km_fail(ctx, KM_ERR_FORMAT, "a MAT-file of level 4 (save -v4; scipy.io.savemat "
@@ -195,13 +201,7 @@ static km_status read_head(km_ctx *ctx, km_reader *r, mat_impl *m, uint64_t size
     else
         return km_fail(ctx, KM_ERR_FORMAT, "MAT-file header: byte order mark '%c%c' is neither IM nor MI",
                        h[126] >= 0x20 && h[126] < 0x7f ? h[126] : '?', h[127] >= 0x20 && h[127] < 0x7f ? h[127] : '?');
-    memcpy(text, h, 116);
-    for (n = 116; n > 0 && (text[n - 1] == ' ' || text[n - 1] == '\0'); n--)
-        ;
-    text[n] = '\0';
-    for (size_t k = 0; k < n; k++)
-        if ((unsigned char)text[k] < 0x20 || (unsigned char)text[k] > 0x7e)
-            text[k] = '?';
+    km_mat_head_text(h, text);
     return km_reader_add_header(ctx, r, "MAT-file", text);
 }
 
@@ -221,6 +221,10 @@ km_status km_open_matlab(km_ctx *ctx, km_reader *r, const km_read_options *opt)
     m->f = fopen(r->path, "rb");
     if (m->f == NULL || fstat(fileno(m->f), &sb) != 0)
         return km_fail(ctx, KM_ERR_NOT_FOUND, "cannot open the file: %s", strerror(errno));
+    if (is_v73(m->f)) { /* HDF5: its own reader */
+        mat_close(r);
+        return km_open_mat73(ctx, r, opt);
+    }
     if ((st = read_head(ctx, r, m, (uint64_t)sb.st_size)) != KM_OK ||
         (st = scan(ctx, r, m, (uint64_t)sb.st_size)) != KM_OK)
         return st;

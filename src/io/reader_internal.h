@@ -78,6 +78,10 @@ km_status km_open_text(km_ctx *ctx, km_reader *r, const km_read_options *opt);
 km_status km_open_audio(km_ctx *ctx, km_reader *r, const km_read_options *opt);
 km_status km_open_xsensor(km_ctx *ctx, km_reader *r, const km_read_options *opt);
 km_status km_open_matlab(km_ctx *ctx, km_reader *r, const km_read_options *opt);
+/* A MAT-file of v7.3 (read_mat73.c; km_open_matlab hands it over): HDF5
+   behind a 512-byte user block that begins KM_MAT73_SIG. */
+#define KM_MAT73_SIG "MATLAB 7.3 MAT-file"
+km_status km_open_mat73(km_ctx *ctx, km_reader *r, const km_read_options *opt);
 km_status km_open_npy(km_ctx *ctx, km_reader *r, const km_read_options *opt);
 km_status km_open_npz(km_ctx *ctx, km_reader *r, const km_read_options *opt);
 

@@ -118,16 +118,17 @@ km_format km_sniff_format(const unsigned char *head, size_t n, const char *path)
                                               0xa5, 0xd6, 0x28, 0xdb, 0x04, 0xc1, 0x00, 0x00};
     const char *ext = path != NULL ? extension(path) : "";
 
-    /* HDF5 puts its superblock at 0, 512, 1024, 2048... */
+    /* HDF5 puts its superblock at 0, 512, 1024, 2048...; a MAT-file of
+       v7.3 is HDF5 after a 512-byte user block of MATLAB's header text. */
     for (size_t off = 0; off + 8 <= n; off = off ? off * 2 : 512)
         if (memcmp(head + off, hdf5_sig, 8) == 0)
-            return KM_FORMAT_SESSION;
+            return off == 512 && has_prefix(head, n, KM_MAT73_SIG, 19) ? KM_FORMAT_MATLAB : KM_FORMAT_SESSION;
     if (has_prefix(head, n, "RIFF", 4) || has_prefix(head, n, "RF64", 4) || has_prefix(head, n, "FORM", 4) ||
         has_prefix(head, n, "caff", 4) || has_prefix(head, n, "fLaC", 4) ||
         has_prefix(head, n, (const char *)w64_sig, 16))
         return KM_FORMAT_AUDIO;
     /* MAT-files of level 5 (v6, v7): a 116-byte text, then the version and
-       the byte order mark; v7.3 is HDF5 (above). */
+       the byte order mark. */
     if (has_prefix(head, n, "MATLAB 5.0 MAT-file", 19) && n >= 128 &&
         ((head[126] == 'I' && head[127] == 'M') || (head[126] == 'M' && head[127] == 'I')))
         return KM_FORMAT_MATLAB;

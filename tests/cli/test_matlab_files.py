@@ -1,10 +1,10 @@
 """MATLAB v7.3 MAT-files (HDF5 behind a 512-byte user block that begins "MATLAB 7.3
 MAT-file"): MATLAB keeps arrays column-major and HDF5 shows their dimensions reversed,
 so a MATLAB frames(r, c, t) reads as [t, c, r], rows and columns swapped. Nothing in the
-file says which order the user meant, so knotmap says what it assumed: the refusal of a
-file without the session schema names MATLAB's order, and a file read anyway (--format
-session) warns it and records "matlab" among the assumptions (docs/FORMAT.md 1.2, "From
-MATLAB"). Before session 30 a MAT-file read with --format session said nothing of it."""
+file read as a session (--format session) says which order the user meant, so knotmap
+warns it and records "matlab" among the assumptions (docs/FORMAT.md 1.2, "From MATLAB").
+Before session 30 a MAT-file read with --format session said nothing of it. Since session
+34 `--format auto` reads such a file as a MAT-file (test_matlab_v73.py)."""
 
 import h5py
 import numpy as np
@@ -25,11 +25,10 @@ def mat_file(path, signature=b"MATLAB 7.3 MAT-file"):
     return path
 
 
-def test_refusal_names_matlabs_order(tmp_path):
-    r = run("info", mat_file(tmp_path / "s.mat"))
-    assert r.returncode == 65
-    assert "schema is missing" in r.stderr and "MATLAB v7.3 MAT-file" in r.stderr
-    assert "[t, c, r]" in r.stderr and "From MATLAB" in r.stderr
+def test_auto_reads_it_as_a_mat_file(tmp_path):
+    """Since session 34 (before: refused, "schema is missing"); tests/cli/test_matlab_v73.py."""
+    r = run_ok("info", mat_file(tmp_path / "s.mat"))
+    assert "format:       matlab" in r.stdout and "grid:         6 x 4" in r.stdout
 
 
 def test_read_anyway_warns_and_records_it(tmp_path):
