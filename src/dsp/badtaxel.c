@@ -33,6 +33,7 @@ struct km_badtaxel {
                                   medians */
     float *prev;               /* the previous frame (frame-to-frame noise) */
     double top;                /* largest 99th percentile of a frame so far */
+    double floor_min;          /* the lowest floor (10th percentile) of a frame so far */
 };
 
 /* An offset below this share of the loads the sheet reads (the largest
@@ -103,6 +104,7 @@ km_status km_badtaxel_create(km_ctx *ctx, int32_t rows, int32_t cols, const uint
         km_badtaxel_params_default(&b->p);
     b->rows = rows;
     b->cols = cols;
+    b->floor_min = INFINITY;
     b->mask = km_alloc(ctx, n);
     b->lo = km_alloc(ctx, n * sizeof *b->lo);
     b->hi = km_alloc(ctx, n * sizeof *b->hi);
@@ -211,7 +213,7 @@ size_t km_gather_usable(const uint8_t *mask, const float *f, const float *prev, 
    0, and is never taken for unloaded.  *empty = the frame's 95th
    percentile is unloaded too (nothing on the sheet: before the user lies
    down, a lift).  NaN when there is no previous frame or too few taxels. */
-static double unloaded_level(km_badtaxel *b, const float *f, int *empty)
+static double unloaded_level(km_badtaxel *b, const float *f, int *empty, double *floor_out)
 {
     size_t n = (size_t)b->rows * (size_t)b->cols, m = 0, md = 0;
     *empty = 0;
@@ -230,6 +232,7 @@ static double unloaded_level(km_badtaxel *b, const float *f, int *empty)
     size_t k10 = m / 10, k95 = (m - 1) * 95 / 100, k99 = (m - 1) * 99 / 100;
     double floor = (double)km_select_kth_f(b->scratch, m, k10);
     double level = floor + b->p.unload_sigmas * sd;
+    *floor_out = floor;
     float p95 = km_select_above_f(b->scratch, m, k10, k95);
     *empty = (double)p95 <= level;
     double top = (double)km_select_above_f(b->scratch, m, k95, k99) - floor;
@@ -364,10 +367,29 @@ static void offset_add(km_badtaxel *b, const float *f)
 {
     size_t n = (size_t)b->rows * (size_t)b->cols;
     int empty;
-    double level = unloaded_level(b, f, &empty);
+    double floor = NAN, level = unloaded_level(b, f, &empty, &floor);
     memcpy(b->prev, f, n * sizeof *f);
     if (!isfinite(level))
         return;
+    /* The floor is the sheet's unloaded reading only at the lowest of the
+       block: a body covering the whole sheet (a seat, a pad smaller than
+       the body, a roller's full width, the load coming on) raises it, and
+       a taxel under a small knot would then stand above "unloaded"
+       neighbours that carry the body.  A frame whose floor stands more
+       than the unload margin above the lowest so far is not taken; a
+       floor lower by more than that starts the sums again. */
+    if (floor > b->floor_min + (level - floor))
+        return;
+    if (floor < b->floor_min - (level - floor)) {
+        memset(b->n_unl, 0, n * sizeof *b->n_unl);
+        memset(b->n_pos, 0, n * sizeof *b->n_pos);
+        memset(b->n_emp, 0, n * sizeof *b->n_emp);
+        memset(b->n_emp_pos, 0, n * sizeof *b->n_emp_pos);
+        memset(b->ex_sum, 0, n * sizeof *b->ex_sum);
+        memset(b->ex_sq, 0, n * sizeof *b->ex_sq);
+    }
+    if (floor < b->floor_min)
+        b->floor_min = floor;
     /* The median of every taxel's valid, finite 8-neighbours (NaN when
        none), into scratch: unloaded_level is done with it. */
     km_neighbour_medians(b->rows, b->cols, b->mask, f, b->scratch);

@@ -129,6 +129,37 @@ Test(badtaxel, still_body_light_load_is_not_an_offset)
     cr_assert_eq(state[2 * C + 2], KM_TAXEL_OFFSET);
 }
 
+/* A body covering the whole sheet (a seat, a pad smaller than the body):
+   the load comes on over the first 20 frames, then every taxel reads 40
+   kPa +-1 and the one under a small knot, (6, 5), 8 kPa more.  Its
+   neighbours read the frame's floor, but that floor is the body's load,
+   40 kPa above the sheet's own: a knot, not an offset.  With `lifted`, the
+   body gets off after frame 120 and the sheet reads 0 +-1 but (6, 5),
+   which keeps 8 kPa: then it is one (the lower floor starts the test
+   again). */
+static int lifted;
+
+static void covered_frame(int t, uint32_t *seed, float *f)
+{
+    double load = lifted && t >= 120 ? 0.0 : t < 20 ? 2.0 * t : 40.0;
+    for (int k = 0; k < R * C; k++) {
+        double v = load + noise(seed) + (k == 6 * C + 5 && (load > 0 || lifted) ? 8.0 : 0.0);
+        f[k] = (float)(v < 0.0 ? 0.0 : v);
+    }
+}
+
+Test(badtaxel, sheet_covered_by_the_body_is_not_unloaded)
+{
+    km_badtaxel_params p;
+    uint8_t state[R * C];
+    km_badtaxel_params_default(&p);
+    lifted = 0;
+    cr_assert_eq(classify(&p, state, covered_frame), 0, "a knot under a body covering the sheet");
+    lifted = 1;
+    cr_assert_eq(classify(&p, state, covered_frame), 1);
+    cr_assert_eq(state[6 * C + 5], KM_TAXEL_OFFSET);
+}
+
 /* The conditioner's defaults mask the offset taxels of a model 2 hard mat
    (km_synth_truth.offset) and no other; on the old code nothing was masked
    without --detect-bad-taxels. */
