@@ -1007,7 +1007,8 @@ typedef struct km_candidate_params {
                                   medians leave of the body's own relief (a
                                   bony prominence, a band's end) stands at a
                                   smaller share (docs/ALGORITHMS.md 10 step
-                                  4, Peaks); 0 = off.  Rollers: not applied.
+                                  4, Peaks); 0 = off [0.12].  Rollers: not
+                                  applied.
                                   Off by default: at 0.12 it also drops hard
                                   mats' knots pressed into the sensor's
                                   saturation, whose amplitude is clipped [0] */

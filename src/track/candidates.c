@@ -46,7 +46,7 @@ void km_candidate_params_default(km_candidate_params *p)
     p->flat_field = 0;
     p->drift_sigmas = 3.0;
     p->one_taxel_weight = 0.05;
-    p->min_pressure_share = 0.0;
+    p->min_pressure_share = 0.12;
 }
 
 /* The row median's half-width in columns (km_candidate_params): +-

@@ -1,8 +1,8 @@
 """End to end: on a mat, the body's own relief under a share of the contact pressure is
-not a knot candidate (`--cand-min-pressure-share 0.12`, docs/ALGORITHMS.md 10 step 4,
-Peaks; off by default).
+not a knot candidate (`--cand-min-pressure-share`, 0.12 by default since session 34;
+docs/ALGORITHMS.md 10 step 4, Peaks).
 
-Model 2, mat, moderate, tuning seeds 12 and 16, 20 s: without the share (0, the default)
+Model 2, mat, moderate, tuning seeds 12 and 16, 20 s: without the share (0)
 knotmap listed a bony prominence's top as a candidate (seed 12 at z 14.8, seed 16 two
 at z 5.7 and 8.3; bench/false_candidates.py --list names them from the simulator's
 truth, `knotmap.synth`'s truth["distractors"]). At a share of 0.12 every knot found
@@ -45,8 +45,8 @@ def test_relief_under_a_share_of_the_contact_is_not_a_candidate(tmp_path, seed):
     s, r, r0 = tmp_path / "s.h5", tmp_path / "r.h5", tmp_path / "r0.h5"
     run("synth", "--model", "2", "--mode", "mat", "--preset", "moderate", "--seed", seed,
         "--duration", "20", "-o", s)
-    run("process", "-q", s, "--cand-min-pressure-share", "0.12", "-o", r)
-    run("process", "-q", s, "-o", r0)
+    run("process", "-q", s, "-o", r)                       # the default: 0.12
+    run("process", "-q", s, "--cand-min-pressure-share", "0", "-o", r0)
     ev = json.loads(run("eval", r, "--truth", s, "--json").stdout)
     ev0 = json.loads(run("eval", r0, "--truth", s, "--json").stdout)
     assert ev["n_matched"] == ev0["n_matched"], (ev, ev0)
