@@ -49,9 +49,5 @@ void km_h5_time_coord(km_ctx *ctx, hid_t file, hid_t frames, char *name, size_t 
  * column-major and HDF5 shows their dimensions reversed, so its
  * frames(r, c, t) read as [t, c, r] (docs/FORMAT.md 1.2, From MATLAB). */
 int km_h5_matlab_file(hid_t file);
-#define KM_H5_MATLAB_HINT                                                                       \
-    "; it is a MATLAB v7.3 MAT-file, whose arrays HDF5 shows with their dimensions "            \
-    "reversed: frames(r, c, t) read as [t, c, r], rows and columns swapped (docs/FORMAT.md "    \
-    "1.2, \"From MATLAB\")"
 
 #endif

@@ -147,8 +147,7 @@ static km_status check_schema(km_ctx *ctx, hid_t f, int forced, int *no_schema)
         return km_fail(ctx, KM_ERR_FORMAT,
                        "attribute schema is missing: not a knotmap session "
                        "(expected schema = \"knotmap-session\"; with the format given as "
-                       "session, its /frames [T, R, C] is read anyway)%s",
-                       km_h5_matlab_file(f) ? KM_H5_MATLAB_HINT : "");
+                       "session, its /frames [T, R, C] is read anyway)");
     if (st != KM_OK)
         return st;
     if (strcmp(buf, "knotmap-session") != 0)
