@@ -27,6 +27,17 @@ static inline float km_max2f(float a, float b)
     return a > b ? a : b;
 }
 
+/* Appends first + k for every set bit k of bits, ascending (the hits of
+   a vector compare: lmax.c, window_max.c). */
+static inline size_t km_emit_bits(unsigned bits, uint32_t first, uint32_t *out, size_t n)
+{
+    while (bits) {
+        out[n++] = first + (uint32_t)__builtin_ctz(bits);
+        bits &= bits - 1;
+    }
+    return n;
+}
+
 /* Instruction set for the hot loops.  AUTO picks AVX2 when the CPU has it.
  * Both give bit-identical results (the kernels only compare floats). */
 typedef enum km_isa { KM_ISA_AUTO = -1, KM_ISA_PORTABLE = 0, KM_ISA_AVX2 = 1 } km_isa;
@@ -133,6 +144,16 @@ void km_window_max_portable(const float *san, float *tmp, float *wmax, int32_t r
                             int32_t cols, int32_t r);
 void km_window_max_avx2(const float *san, float *tmp, float *wmax, int32_t rows, int32_t cols,
                         int32_t r);
+
+/* The general path's candidates in one call (AVX2): km_window_max_avx2's
+ * horizontal pass into tmp, then its vertical pass with km_cmp_row_avx2's
+ * compare on each vector of maxima as it is made (no wmax stored and read
+ * again, no call per row): the taxels of rows and columns [b, rows - b) x
+ * [b, cols - b) with v > thr and v >= their window max, in raster order,
+ * into out; their count.  SIZE_MAX where km_window_max_avx2 would take
+ * the plain loops (r < 1 or rows wider than its padded row). */
+size_t km_window_peaks_avx2(const float *san, float *tmp, int32_t rows, int32_t cols, int32_t r,
+                            int32_t b, float thr, uint32_t *out);
 
 /* 3x3 local-maximum test of (i, j) with the window clipped by the frame
  * edge (finite frame): the ring of the fast path. */

@@ -339,15 +339,6 @@ sweep8(const float *mid, ptrdiff_t stride, const float *ha, const float *hb, flo
         _mm256_and_ps(_mm256_cmp_ps(v, m, _CMP_GE_OQ), _mm256_cmp_ps(v, vthr, _CMP_GT_OQ)));
 }
 
-/* Appends first + k for every set bit k of bits, ascending. */
-static inline size_t emit(unsigned bits, uint32_t first, uint32_t *out, size_t n)
-{
-    while (bits) {
-        out[n++] = first + (uint32_t)__builtin_ctz(bits);
-        bits &= bits - 1;
-    }
-    return n;
-}
 
 __attribute__((target("avx2"), always_inline)) static inline size_t
 lmax3_avx2_body(const float *data, ptrdiff_t stride, int32_t cols, int32_t r0, int32_t r1,
@@ -377,15 +368,15 @@ lmax3_avx2_body(const float *data, ptrdiff_t stride, int32_t cols, int32_t r0, i
         n += (size_t)(edges && edge_col(data, stride, i, 0, 1, thr));
         int32_t j = ja;
         if (ja > c0)
-            n = emit(sweep8(mid, stride, ha, hb, hc, c0, vthr, thr_up, fold) & (0xffu >> (8 - (ja - c0))),
+            n = km_emit_bits(sweep8(mid, stride, ha, hb, hc, c0, vthr, thr_up, fold) & (0xffu >> (8 - (ja - c0))),
                      base + (uint32_t)c0, out, n);
         for (; j + 8 <= c1 + 1; j += 8)
-            n = emit(sweep8(mid, stride, ha, hb, hc, j, vthr, thr_up, fold), base + (uint32_t)j, out, n);
+            n = km_emit_bits(sweep8(mid, stride, ha, hb, hc, j, vthr, thr_up, fold), base + (uint32_t)j, out, n);
         if (j <= c1) {
             /* Tail: one vector ending at c1, overlapping the last one (its
              * h values are recomputed identically), lanes done masked off. */
             int32_t jj = c1 - 7;
-            n = emit(sweep8(mid, stride, ha, hb, hc, jj, vthr, thr_up, fold) & (0xffu << (j - jj)),
+            n = km_emit_bits(sweep8(mid, stride, ha, hb, hc, jj, vthr, thr_up, fold) & (0xffu << (j - jj)),
                      base + (uint32_t)jj, out, n);
         }
         out[n] = base + (uint32_t)cols - 1;
@@ -551,7 +542,7 @@ __attribute__((target("avx2"))) size_t km_cmp_row_avx2(const float *s, const flo
         __m256 v = _mm256_loadu_ps(s + j);
         __m256 hit = _mm256_and_ps(_mm256_cmp_ps(v, vthr, _CMP_GT_OQ),
                                    _mm256_cmp_ps(v, _mm256_loadu_ps(w + j), _CMP_GE_OQ));
-        n = emit((unsigned)_mm256_movemask_ps(hit), base + (uint32_t)j, out, n);
+        n = km_emit_bits((unsigned)_mm256_movemask_ps(hit), base + (uint32_t)j, out, n);
     }
     if (j < j1 && j1 - j0 >= 8) {
         /* The last columns by one vector ending at j1, its lanes before j
@@ -561,7 +552,7 @@ __attribute__((target("avx2"))) size_t km_cmp_row_avx2(const float *s, const flo
         __m256 hit = _mm256_and_ps(_mm256_cmp_ps(v, vthr, _CMP_GT_OQ),
                                    _mm256_cmp_ps(v, _mm256_loadu_ps(w + jj), _CMP_GE_OQ));
         unsigned bits = (unsigned)_mm256_movemask_ps(hit) & (0xffu << (j - jj));
-        return emit(bits, base + (uint32_t)jj, out, n);
+        return km_emit_bits(bits, base + (uint32_t)jj, out, n);
     }
     return n + km_cmp_row_portable(s, w, j, j1, thr, base, out + n);
 }

@@ -465,11 +465,16 @@ static size_t find_fast(km_detector *det, const km_frame *frame, int32_t b, floa
 }
 
 /* The general path (mask, non-finite values or r > 1) on the sanitised
- * copy: the (2r+1)^2 window max and one compare sweep, in raster order. */
+ * copy: the (2r+1)^2 window max and one compare sweep, in raster order
+ * (with AVX2 in one pass: km_window_peaks_avx2). */
 static size_t find_general(km_detector *det, int32_t b, float thr, int avx2)
 {
     int32_t rows = det->rows, cols = det->cols;
     size_t nc = 0;
+    if (avx2 && (nc = km_window_peaks_avx2(det->san, det->tmp, rows, cols, det->p.min_distance, b,
+                                           thr, det->idx)) != SIZE_MAX)
+        return nc;
+    nc = 0;
     (avx2 ? km_window_max_avx2 : km_window_max_portable)(det->san, det->tmp, det->wmax, rows, cols,
                                                          det->p.min_distance);
     for (int32_t i = b; i < rows - b; i++) {

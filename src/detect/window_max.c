@@ -4,6 +4,7 @@
  * attribute: the library is not built with -mavx2).  A max of such values
  * is exact in any order, so both forms agree bit for bit. */
 #include <math.h>
+#include <stdint.h>
 
 #include "detect_internal.h"
 
@@ -62,38 +63,67 @@ __attribute__((target("avx2"), always_inline)) static inline __m256i lanes_below
     return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 }
 
+/* The values at columns c - t (left) or c + t (right) for the eight
+ * columns c of v, which starts (left) or ends (right) its row: lanes
+ * shifted by t, -inf for the columns outside the row (what no max keeps
+ * over a value, as a clipped window ignores them). */
+__attribute__((target("avx2"), always_inline)) static inline __m256 row_shift(__m256 v, int32_t t,
+                                                                              int left)
+{
+    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), tt = _mm256_set1_epi32(t);
+    const __m256i idx = left ? _mm256_sub_epi32(lane, tt) : _mm256_add_epi32(lane, tt);
+    const __m256i out = left ? _mm256_cmpgt_epi32(tt, lane)
+                             : _mm256_cmpgt_epi32(lane, _mm256_set1_epi32(7 - t));
+    return _mm256_blendv_ps(_mm256_permutevar8x32_ps(v, idx), _mm256_set1_ps(-INFINITY),
+                            _mm256_castsi256_ps(out));
+}
+
+/* The max of in[j - r .. j + r + 7], column by column (j >= r, inside the
+ * row). */
+__attribute__((target("avx2"), always_inline)) static inline __m256 hmax8(const float *in,
+                                                                          int32_t j, int32_t r)
+{
+    __m256 m = _mm256_loadu_ps(in + j - r);
+    for (int32_t t = 1; t <= 2 * r; t++)
+        m = _mm256_max_ps(_mm256_loadu_ps(in + j - r + t), m);
+    return m;
+}
+
 /* The horizontal pass of km_window_max_avx2 straight from san, for rows of
- * at least 2r + 8 columns: vectors over the output columns r .. cols - r - 1
- * (the last one moved back to end there, overlapping the one before: a max
- * taken twice is the same), the r clipped columns at each end in scalar
- * code.  No padded copy of the row: a load straddling two fresh stores of
- * such a copy is not forwarded from them and waits until they are written
- * (session 24: the copy cost more cycles than the max itself). */
+ * at least 2r + 8 columns (and 16, r <= 8): vectors over the output columns, the
+ * first at column 0 taking its left neighbours by row_shift, the last
+ * moved back to end at the row's end (overlapping the one before: a max
+ * taken twice is the same) taking its right ones so; the others load
+ * theirs.  (Until session 35 the r clipped columns at each end were
+ * scalar loops: ~31 instructions a row at r = 2.)  No padded copy of the
+ * row: a load straddling two fresh stores of such a copy is not forwarded
+ * from them and waits until they are written (session 24: the copy cost
+ * more cycles than the max itself). */
 __attribute__((target("avx2"), always_inline)) static inline void
 hmax_rows_direct(const float *san, float *tmp, int32_t rows, int32_t cols, const int32_t r)
 {
+    const int32_t fit = cols - 8 - r, mid_end = fit < cols - 9 ? fit : cols - 9;
     for (int32_t i = 0; i < rows; i++) {
         const float *in = san + (size_t)i * (size_t)cols;
         float *o = tmp + (size_t)i * (size_t)cols;
-        for (int32_t j = r;; j += 8) {
-            if (j > cols - r - 8)
-                j = cols - r - 8;
-            __m256 m = _mm256_loadu_ps(in + j - r);
-            for (int32_t t = 1; t <= 2 * r; t++)
-                m = _mm256_max_ps(_mm256_loadu_ps(in + j - r + t), m);
-            _mm256_storeu_ps(o + j, m);
-            if (j == cols - r - 8)
-                break;
-        }
-        for (int32_t c = 0; c < r; c++) {
-            float ml = in[0], mr = in[cols - 1];
-            for (int32_t a = 1; a <= c + r; a++) {
-                ml = in[a] > ml ? in[a] : ml;
-                mr = in[cols - 1 - a] > mr ? in[cols - 1 - a] : mr;
-            }
-            o[c] = ml;
-            o[cols - 1 - c] = mr;
-        }
+        __m256 v = _mm256_loadu_ps(in), m = v;
+        for (int32_t t = 1; t <= r; t++)
+            m = _mm256_max_ps(_mm256_max_ps(row_shift(v, t, 1), _mm256_loadu_ps(in + t)), m);
+        _mm256_storeu_ps(o, m);
+        /* The middle vectors start at 8, 16, ... while their right loads
+           stay in the row (j <= fit) and the last vector does not cover
+           them; one at fit (>= r) closes a gap before the last one. */
+        int32_t j = 8;
+        for (; j <= mid_end; j += 8)
+            _mm256_storeu_ps(o + j, hmax8(in, j, r));
+        if (j < cols - 8)
+            _mm256_storeu_ps(o + fit, hmax8(in, fit, r));
+        j = cols - 8;
+        v = _mm256_loadu_ps(in + j);
+        m = v;
+        for (int32_t t = 1; t <= r; t++)
+            m = _mm256_max_ps(_mm256_max_ps(_mm256_loadu_ps(in + j - t), row_shift(v, t, 0)), m);
+        _mm256_storeu_ps(o + j, m);
     }
 }
 
@@ -146,7 +176,7 @@ window_max_avx2_r(const float *san, float *tmp, float *wmax, int32_t rows, int32
 {
     const __m256i tail = lanes_below(cols & 7);
     const int32_t full = cols & ~(int32_t)7;
-    if (cols >= 2 * r + 8)
+    if (cols >= 2 * r + 8 && cols >= 16 && r <= 8)
         hmax_rows_direct(san, tmp, rows, cols, r);
     else
         hmax_rows_padded(san, tmp, rows, cols, r);
@@ -195,12 +225,88 @@ __attribute__((target("avx2"))) void km_window_max_avx2(const float *san, float 
         window_max_avx2_r(san, tmp, wmax, rows, cols, r);
 }
 
+/* Lanes of the vector at column j inside columns [b, cols - b). */
+static inline unsigned keep_lanes(int32_t j, int32_t b, int32_t cols)
+{
+    int32_t lo = b - j, hi = cols - b - j;
+    if (lo >= 8 || hi <= 0)
+        return 0u;
+    return (0xffu << (lo > 0 ? lo : 0)) & (0xffu >> (hi < 8 ? 8 - hi : 0));
+}
+
+/* km_window_peaks_avx2 with r a constant where inlined (as
+ * window_max_avx2_r): each vector of the vertical pass compared at once,
+ * the last partial vector's lanes past the row masked off. */
+__attribute__((target("avx2"), always_inline)) static inline size_t
+window_peaks_avx2_r(const float *san, float *tmp, int32_t rows, int32_t cols, const int32_t r,
+                    int32_t b, float thr, uint32_t *out)
+{
+    const __m256i tail = lanes_below(cols & 7);
+    const int32_t full = cols & ~(int32_t)7;
+    const __m256 vthr = _mm256_set1_ps(thr);
+    if (cols >= 2 * r + 8 && cols >= 16 && r <= 8)
+        hmax_rows_direct(san, tmp, rows, cols, r);
+    else
+        hmax_rows_padded(san, tmp, rows, cols, r);
+    size_t n = 0;
+    for (int32_t i = b; i < rows - b; i++) {
+        int32_t lo = i - r < 0 ? 0 : i - r;
+        int32_t hi = i + r >= rows ? rows - 1 : i + r;
+        const float *t0 = tmp + (size_t)lo * (size_t)cols, *s = san + (size_t)i * (size_t)cols;
+        const uint32_t base = (uint32_t)i * (uint32_t)cols;
+        int32_t j = 0;
+        for (; j < full; j += 8) {
+            __m256 m = _mm256_loadu_ps(t0 + j);
+            if (hi - lo == 2 * r) /* an interior row: the 2r + 1 rows unroll */
+                for (int32_t k = 1; k <= 2 * r; k++)
+                    m = _mm256_max_ps(_mm256_loadu_ps(t0 + (size_t)k * (size_t)cols + j), m);
+            else
+                for (int32_t k = 1; k <= hi - lo; k++)
+                    m = _mm256_max_ps(_mm256_loadu_ps(t0 + (size_t)k * (size_t)cols + j), m);
+            __m256 v = _mm256_loadu_ps(s + j);
+            unsigned bits = (unsigned)_mm256_movemask_ps(_mm256_and_ps(
+                _mm256_cmp_ps(v, vthr, _CMP_GT_OQ), _mm256_cmp_ps(v, m, _CMP_GE_OQ)));
+            n = km_emit_bits(b > 0 ? bits & keep_lanes(j, b, cols) : bits, base + (uint32_t)j, out, n);
+        }
+        if (j < cols) {
+            __m256 m = _mm256_maskload_ps(t0 + j, tail);
+            for (int32_t k = 1; k <= hi - lo; k++)
+                m = _mm256_max_ps(_mm256_maskload_ps(t0 + (size_t)k * (size_t)cols + j, tail), m);
+            __m256 v = _mm256_maskload_ps(s + j, tail);
+            unsigned bits = (unsigned)_mm256_movemask_ps(_mm256_and_ps(
+                _mm256_cmp_ps(v, vthr, _CMP_GT_OQ), _mm256_cmp_ps(v, m, _CMP_GE_OQ)));
+            n = km_emit_bits(bits & keep_lanes(j, b, cols), base + (uint32_t)j, out, n);
+        }
+    }
+    return n;
+}
+
+__attribute__((target("avx2"))) size_t km_window_peaks_avx2(const float *san, float *tmp,
+                                                           int32_t rows, int32_t cols, int32_t r,
+                                                           int32_t b, float thr, uint32_t *out)
+{
+    if (r < 1 || (size_t)cols + 2u * (size_t)r + 8u > WM_PAD)
+        return SIZE_MAX;
+    if (r == 2)
+        return window_peaks_avx2_r(san, tmp, rows, cols, 2, b, thr, out);
+    if (r == 1)
+        return window_peaks_avx2_r(san, tmp, rows, cols, 1, b, thr, out);
+    return window_peaks_avx2_r(san, tmp, rows, cols, r, b, thr, out);
+}
+
 #else
 
 void km_window_max_avx2(const float *san, float *tmp, float *wmax, int32_t rows, int32_t cols,
                         int32_t r)
 {
     km_window_max_portable(san, tmp, wmax, rows, cols, r);
+}
+
+size_t km_window_peaks_avx2(const float *san, float *tmp, int32_t rows, int32_t cols, int32_t r,
+                            int32_t b, float thr, uint32_t *out)
+{
+    (void)san, (void)tmp, (void)rows, (void)cols, (void)r, (void)b, (void)thr, (void)out;
+    return SIZE_MAX;
 }
 
 #endif

@@ -1583,23 +1583,37 @@ Test(detect, basin_area_matches_raster_search)
  * for invalid taxels), both forms against the window taken directly
  * (clipped by the edge), bit for bit: widths of every remainder mod 8,
  * one row, one column, r past the grid. */
+/* The values of the window tests' frames (ties, a tiny one, -1); -inf
+ * drawn apart. */
+static const float WINDOW_ALPHABET[] = {0.0f, 1.0f, 2.0f, 2.0f, 3.5f, -1.0f, 40.0f, 1e-7f};
+
+/* A random sanitised frame of 1-13 x 1-71 (the LCG *s) and a radius
+ * 1..max_r; returns the draw that gave r (its high bits for the caller). */
+static uint32_t window_case(uint32_t *s, float *san, int32_t *rows, int32_t *cols, int32_t *r,
+                            int32_t max_r)
+{
+    *s = *s * 1664525u + 1013904223u;
+    *rows = 1 + (int32_t)((*s >> 8) % 13);
+    *s = *s * 1664525u + 1013904223u;
+    *cols = 1 + (int32_t)((*s >> 8) % 71);
+    *s = *s * 1664525u + 1013904223u;
+    uint32_t draw = *s;
+    *r = 1 + (int32_t)((draw >> 8) % (uint32_t)max_r);
+    for (int32_t k = 0; k < *rows * *cols; k++) {
+        *s = *s * 1664525u + 1013904223u;
+        uint32_t a = (*s >> 8) % 10;
+        san[k] = a < 8 ? WINDOW_ALPHABET[a] : -INFINITY;
+    }
+    return draw;
+}
+
 Test(detect, window_max_matches_brute_force)
 {
     static float san[13 * 71], tmp[13 * 71], wmax[13 * 71];
-    static const float alphabet[] = {0.0f, 1.0f, 2.0f, 2.0f, 3.5f, -1.0f, 40.0f, 1e-7f};
     uint32_t s = 99u;
     for (int t = 0; t < 3000; t++) {
-        s = s * 1664525u + 1013904223u;
-        int32_t rows = 1 + (int32_t)((s >> 8) % 13);
-        s = s * 1664525u + 1013904223u;
-        int32_t cols = 1 + (int32_t)((s >> 8) % 71);
-        s = s * 1664525u + 1013904223u;
-        int32_t r = 1 + (int32_t)((s >> 8) % 7);
-        for (int32_t k = 0; k < rows * cols; k++) {
-            s = s * 1664525u + 1013904223u;
-            uint32_t a = (s >> 8) % 10;
-            san[k] = a < 8 ? alphabet[a] : -INFINITY;
-        }
+        int32_t rows, cols, r;
+        window_case(&s, san, &rows, &cols, &r, 7);
         for (int isa = 0; isa < 2; isa++) {
             if (isa == 1 && !km_detect_cpu_avx2())
                 continue;
@@ -1619,5 +1633,43 @@ Test(detect, window_max_matches_brute_force)
                               (double)wmax[i * cols + j], (double)m);
                 }
         }
+    }
+}
+
+/* km_window_peaks_avx2 (the general path's window max and compare in one
+ * pass) against the definition: v > thr and v >= every value of the clipped
+ * (2r+1)^2 window, rows and columns [b, n - b), raster order.  Sizes around
+ * the vector width (the shifted first and last vectors, the backed-off
+ * middle one, masked tails), r 1..9, borders 0..3, ties and -inf. */
+Test(detect, window_peaks_matches_definition)
+{
+    if (!km_detect_cpu_avx2())
+        return;
+    static float san[13 * 71], tmp[13 * 71];
+    static uint32_t got[13 * 71 + 8], want[13 * 71];
+    uint32_t s = 7u;
+    for (int t = 0; t < 4000; t++) {
+        int32_t rows, cols, r;
+        uint32_t draw = window_case(&s, san, &rows, &cols, &r, 9);
+        int32_t b = (int32_t)((draw >> 20) % 4);
+        float thr = WINDOW_ALPHABET[(draw >> 24) % 6];
+        size_t nw = 0;
+        for (int32_t i = b; i < rows - b; i++)
+            for (int32_t j = b; j < cols - b; j++) {
+                float v = san[i * cols + j];
+                int top = v > thr;
+                for (int32_t a = i - r; a <= i + r && top; a++)
+                    for (int32_t c = j - r; c <= j + r && top; c++)
+                        if (a >= 0 && a < rows && c >= 0 && c < cols && san[a * cols + c] > v)
+                            top = 0;
+                if (top)
+                    want[nw++] = (uint32_t)(i * cols + j);
+            }
+        size_t n = km_window_peaks_avx2(san, tmp, rows, cols, r, b, thr, got);
+        cr_assert_neq(n, SIZE_MAX, "case %d (%dx%d r %d): declined", t, (int)rows, (int)cols, (int)r);
+        cr_assert_eq(n, nw, "case %d (%dx%d r %d b %d): %zu hits, definition %zu", t, (int)rows,
+                     (int)cols, (int)r, (int)b, n, nw);
+        for (size_t k = 0; k < n; k++)
+            cr_assert_eq(got[k], want[k], "case %d hit %zu", t, k);
     }
 }
