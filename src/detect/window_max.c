@@ -234,15 +234,58 @@ static inline unsigned keep_lanes(int32_t j, int32_t b, int32_t cols)
     return (0xffu << (lo > 0 ? lo : 0)) & (0xffu >> (hi < 8 ? 8 - hi : 0));
 }
 
+/* The hits among columns j .. j + 7 of a row: v (from s) > thr and >= the
+ * max of the window rows t0 + k * cols, k = 0..nk, at the same columns. */
+__attribute__((target("avx2"), always_inline)) static inline unsigned
+hits8(const float *t0, const float *s, int32_t cols, const int32_t nk, int32_t j, __m256 vthr)
+{
+    __m256 m = _mm256_loadu_ps(t0 + j);
+    for (int32_t k = 1; k <= nk; k++)
+        m = _mm256_max_ps(_mm256_loadu_ps(t0 + (size_t)k * (size_t)cols + j), m);
+    __m256 v = _mm256_loadu_ps(s + j);
+    return (unsigned)_mm256_movemask_ps(
+        _mm256_and_ps(_mm256_cmp_ps(v, vthr, _CMP_GT_OQ), _mm256_cmp_ps(v, m, _CMP_GE_OQ)));
+}
+
+/* One row's hits into out from n (the new n): eight columns at a time
+ * over its nk + 1 window rows from t0 (nk = 2r for an interior row, a
+ * constant where inlined: the loads unroll), the last partial vector
+ * through a lane mask; only with a border b > 0 are lanes masked off
+ * (keep_lanes) in the full vectors. */
+__attribute__((target("avx2"), always_inline)) static inline size_t
+peaks_row(const float *t0, const float *s, int32_t cols, const int32_t nk, int32_t b, __m256 vthr,
+          uint32_t base, uint32_t *out, size_t n)
+{
+    const int32_t full = cols & ~(int32_t)7;
+    int32_t j = 0;
+    if (b == 0)
+        for (; j < full; j += 8)
+            n = km_emit_bits(hits8(t0, s, cols, nk, j, vthr), base + (uint32_t)j, out, n);
+    else
+        for (; j < full; j += 8)
+            n = km_emit_bits(hits8(t0, s, cols, nk, j, vthr) & keep_lanes(j, b, cols),
+                             base + (uint32_t)j, out, n);
+    if (j < cols) {
+        const __m256i tail = lanes_below(cols & 7);
+        __m256 m = _mm256_maskload_ps(t0 + j, tail);
+        for (int32_t k = 1; k <= nk; k++)
+            m = _mm256_max_ps(_mm256_maskload_ps(t0 + (size_t)k * (size_t)cols + j, tail), m);
+        __m256 v = _mm256_maskload_ps(s + j, tail);
+        unsigned bits = (unsigned)_mm256_movemask_ps(
+            _mm256_and_ps(_mm256_cmp_ps(v, vthr, _CMP_GT_OQ), _mm256_cmp_ps(v, m, _CMP_GE_OQ)));
+        n = km_emit_bits(bits & keep_lanes(j, b, cols), base + (uint32_t)j, out, n);
+    }
+    return n;
+}
+
 /* km_window_peaks_avx2 with r a constant where inlined (as
- * window_max_avx2_r): each vector of the vertical pass compared at once,
- * the last partial vector's lanes past the row masked off. */
+ * window_max_avx2_r): the horizontal pass, then each row's vertical max
+ * compared vector by vector (peaks_row; an interior row's 2r + 1 rows a
+ * constant count). */
 __attribute__((target("avx2"), always_inline)) static inline size_t
 window_peaks_avx2_r(const float *san, float *tmp, int32_t rows, int32_t cols, const int32_t r,
                     int32_t b, float thr, uint32_t *out)
 {
-    const __m256i tail = lanes_below(cols & 7);
-    const int32_t full = cols & ~(int32_t)7;
     const __m256 vthr = _mm256_set1_ps(thr);
     if (cols >= 2 * r + 8 && cols >= 16 && r <= 8)
         hmax_rows_direct(san, tmp, rows, cols, r);
@@ -254,29 +297,10 @@ window_peaks_avx2_r(const float *san, float *tmp, int32_t rows, int32_t cols, co
         int32_t hi = i + r >= rows ? rows - 1 : i + r;
         const float *t0 = tmp + (size_t)lo * (size_t)cols, *s = san + (size_t)i * (size_t)cols;
         const uint32_t base = (uint32_t)i * (uint32_t)cols;
-        int32_t j = 0;
-        for (; j < full; j += 8) {
-            __m256 m = _mm256_loadu_ps(t0 + j);
-            if (hi - lo == 2 * r) /* an interior row: the 2r + 1 rows unroll */
-                for (int32_t k = 1; k <= 2 * r; k++)
-                    m = _mm256_max_ps(_mm256_loadu_ps(t0 + (size_t)k * (size_t)cols + j), m);
-            else
-                for (int32_t k = 1; k <= hi - lo; k++)
-                    m = _mm256_max_ps(_mm256_loadu_ps(t0 + (size_t)k * (size_t)cols + j), m);
-            __m256 v = _mm256_loadu_ps(s + j);
-            unsigned bits = (unsigned)_mm256_movemask_ps(_mm256_and_ps(
-                _mm256_cmp_ps(v, vthr, _CMP_GT_OQ), _mm256_cmp_ps(v, m, _CMP_GE_OQ)));
-            n = km_emit_bits(b > 0 ? bits & keep_lanes(j, b, cols) : bits, base + (uint32_t)j, out, n);
-        }
-        if (j < cols) {
-            __m256 m = _mm256_maskload_ps(t0 + j, tail);
-            for (int32_t k = 1; k <= hi - lo; k++)
-                m = _mm256_max_ps(_mm256_maskload_ps(t0 + (size_t)k * (size_t)cols + j, tail), m);
-            __m256 v = _mm256_maskload_ps(s + j, tail);
-            unsigned bits = (unsigned)_mm256_movemask_ps(_mm256_and_ps(
-                _mm256_cmp_ps(v, vthr, _CMP_GT_OQ), _mm256_cmp_ps(v, m, _CMP_GE_OQ)));
-            n = km_emit_bits(bits & keep_lanes(j, b, cols), base + (uint32_t)j, out, n);
-        }
+        if (hi - lo == 2 * r)
+            n = peaks_row(t0, s, cols, 2 * r, b, vthr, base, out, n);
+        else
+            n = peaks_row(t0, s, cols, hi - lo, b, vthr, base, out, n);
     }
     return n;
 }
