@@ -2,7 +2,8 @@
 """Why knots of the independent simulator's rollers are missed (issue 11; docs/ALGORITHMS.md 10).
 
 For each session of bench/sim_independent.py (TUNING seeds only, 1-99; default roller,
-moderate and hard, 20 s) it runs
+moderate and hard, 20 s), or with --sim third of bench/sim_third.py (seeds 0-99; with
+--conditions only the named conditions on, as eval_third.py's), it runs
 
   knotmap process S.h5 -o R.h5                            the defaults
   knotmap process S.h5 OPEN_ARGS -o O.h5                  every threshold opened
@@ -18,6 +19,10 @@ eval tolerance, the larger pitch, as `knotmap eval`):
                      one: dx, dy (candidate - knot) in mm and in pitches;
   merged             only with the peak window opened (min_distance_mm 1 cell): a
                      stronger peak within +-min_distance_mm took it;
+  never seen         only when every pass sees every cell (the opened run with
+                     --cand-seen-threshold 0): no pass maximum at the knot reached the
+                     seen threshold (8 kPa), and a peak never seen is no candidate even
+                     opened;
   never a candidate  no candidate within 2 tolerances at any threshold; then from the
                      candidate map A (/bodymap/excess) at the knot (the largest cell
                      within +-1 cell of the knot's cell):
@@ -34,10 +39,17 @@ eval tolerance, the larger pitch, as `knotmap eval`):
                                        than any footprint searched).
 
 The classes use only the result files, so they can be run on any build (--bin).
+Every knot also gets the map's reading at it (map_share: the excess over the ring on A,
+as for "never a candidate", over its true amplitude); --by-sigma prints the classes and
+that reading per bin of the knot's sigma across the fibres over the column pitch, and
+with --sim third per bin of its SNR over one frame's total per-taxel error.
+--process-args adds options to every run (diagnosis only).
 
 Usage: /usr/bin/python3 bench/indep_misses.py [--bin build/knotmap] [--seeds 40]
            [--seed-start 1] [--modes roller] [--presets moderate,hard] [--jobs 2]
-           [--list] [--json FILE]
+           [--list] [--json FILE] [--by-sigma] [--process-args "..."]
+       /usr/bin/python3 bench/indep_misses.py --sim third --seed-start 0 --seeds 20
+           --modes roller,mat --presets hard --conditions footprint --by-sigma
 """
 import argparse
 import concurrent.futures as cf
@@ -54,9 +66,10 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import eval as kev  # noqa: E402  (bench/eval.py)
 import sim_independent  # noqa: E402
+import sim_third  # noqa: E402
 
-CLASSES = ("below a threshold", "placed off", "merged", "off the map", "under the noise",
-           "one column", "shape rule")
+CLASSES = ("below a threshold", "placed off", "merged", "never seen", "off the map",
+           "under the noise", "one column", "shape rule")
 
 
 def ring_excess(a, y, x):
@@ -76,8 +89,11 @@ def map_noise(a, y, x):
     return max(est(a), est(a[max(y - 4, 0):y + 5, max(x - 4, 0):x + 5]))
 
 
-def on_map(res, kx, ky, tol, pitch):
-    """The map's verdict on a knot no candidate came near (see the docstring)."""
+def map_at(res, kx, ky, pitch):
+    """The candidate map A (/bodymap/excess) at a knot: the largest cell within +-1
+    cell of the knot's, its excess over the ring 2 cells away, that in the map's noise
+    (z) and the larger of its left and right neighbours' share of it; None when the
+    knot's cell is off the map or covered by < 2 passes."""
     with h5py.File(res) as f:
         b = f["bodymap"]
         a = b["excess"][:].astype(np.float64)
@@ -86,7 +102,7 @@ def on_map(res, kx, ky, tol, pitch):
     rp, cp = pitch
     r, c = int(round((ky - y0) / rp)), int(round(kx / cp))
     if not (0 <= r < a.shape[0] and 0 <= c < a.shape[1]) or cov[r, c] < 2:
-        return "off the map", {}
+        return None
     best = None
     for j in (-1, 0, 1):
         for k in (-1, 0, 1):
@@ -95,28 +111,58 @@ def on_map(res, kx, ky, tol, pitch):
                 if best is None or a[y, x] > a[best]:
                     best = (y, x)
     if best is None:
-        return "off the map", {}
+        return None
     y, x = best
     e = ring_excess(a, y, x)
     z = e / map_noise(a, y, x)
     share = max((a[y, x + k] - (a[y, x] - e)) / e if 0 <= x + k < a.shape[1] else -1.0
                 for k in (-1, 1)) if e > 0 else float("nan")
-    info = {"z_map": float(z), "side_share": float(share)}
-    if not (z >= 4.0):
+    return float(e), float(z), float(share)
+
+
+def on_map(res, kx, ky, tol, pitch):
+    """The map's verdict on a knot no candidate came near (see the docstring)."""
+    m = map_at(res, kx, ky, pitch)
+    if m is None:
+        return "off the map", {}
+    info = {"z_map": m[1], "side_share": m[2]}
+    if not (m[1] >= 4.0):
         return "under the noise", info
-    if share < 0.15:
+    if m[2] < 0.15:
         return "one column", info
     return "shape rule", info
+
+
+def third_session(a, s, mode, preset, seed):
+    """bench/sim_third.py's session (a.conditions on, or all) in sim_independent's
+    terms: knots with x, y, sx (across the fibres), sy (along), amp, and the pitches."""
+    conds = None if a.conditions is None else [c for c in a.conditions.split(",") if c]
+    sim_third.write(s, mode, preset, seed, a.duration, conds)
+    with h5py.File(s) as f:
+        k = f["truth/knots"]
+        t = {n: k[n][:] for n in ("x_mm", "y_mm", "sigma_across_mm", "sigma_along_mm",
+                                  "amplitude_kpa")}
+        d = {"row_pitch": float(f.attrs["row_pitch_mm"]),
+             "col_pitch": float(f.attrs["col_pitch_mm"])}
+    snr = sim_third.knot_snr(s, "total")
+    d["knots"] = [{"x": t["x_mm"][j], "y": t["y_mm"][j], "sx": t["sigma_across_mm"][j],
+                   "sy": t["sigma_along_mm"][j], "amp": t["amplitude_kpa"][j],
+                   "snr": float(snr[j])} for j in range(len(t["x_mm"]))]
+    return d
 
 
 def one(a, mode, preset, seed, tmp):
     tag = "%s_%s_%d" % (mode, preset, seed)
     s, r, o, dd = (os.path.join(tmp, tag + x) for x in (".s.h5", ".r.h5", ".o.h5", ".d.h5"))
-    d = sim_independent.write(s, mode, preset, seed, a.duration)
-    kev.run(a.bin, "process", "-q", s, "-o", r)
-    kev.run(a.bin, "process", "-q", s, *kev.OPEN_ARGS.split(), "-o", o)
-    kev.run(a.bin, "process", "-q", s, *kev.OPEN_ARGS.split(), "--cand-min-distance-mm", "1",
-            "-o", dd)
+    if a.sim == "third":
+        d = third_session(a, s, mode, preset, seed)
+    else:
+        d = sim_independent.write(s, mode, preset, seed, a.duration)
+    extra = a.process_args.split()
+    kev.run(a.bin, "process", "-q", s, *extra, "-o", r)
+    kev.run(a.bin, "process", "-q", s, *extra, *kev.OPEN_ARGS.split(), "-o", o)
+    kev.run(a.bin, "process", "-q", s, *extra, *kev.OPEN_ARGS.split(),
+            "--cand-min-distance-mm", "1", "-o", dd)
     rp, cp = d["row_pitch"], d["col_pitch"]
     tol = max(rp, cp)
     tx = np.array([k["x"] for k in d["knots"]])
@@ -130,10 +176,27 @@ def one(a, mode, preset, seed, tmp):
                                      len(cd["x_mm"]))}
     false_o = np.ones(len(co["x_mm"]), bool)
     false_o[list(mo.values())] = False
+    us = os.path.join(tmp, tag + ".u.h5")
+    memo = []
+
+    def unseen():
+        """Knots matched once every pass sees every cell (the opened run with
+        --cand-seen-threshold 0; run only when a knot gets this far)."""
+        if not memo:
+            kev.run(a.bin, "process", "-q", s, *extra, *kev.OPEN_ARGS.split(),
+                    "--cand-seen-threshold", "0", "-o", us)
+            cu = kev.read_candidates(us)
+            os.unlink(us)
+            memo.append({j for _, j, _ in kev.match(
+                kev.pairs_within(cu["x_mm"], cu["y_mm"], tx, ty, tol), len(cu["x_mm"]))})
+        return memo[0]
     out = []
     for j, k in enumerate(d["knots"]):
         row = {"mode": mode, "preset": preset, "seed": seed, "knot": j, "x": k["x"], "y": k["y"],
-               "sx": k["sx"], "sy": k["sy"], "amp": k["amp"], "row_pitch": rp, "col_pitch": cp}
+               "sx": k["sx"], "sy": k["sy"], "amp": k["amp"], "row_pitch": rp, "col_pitch": cp,
+               "snr": k.get("snr", float("nan"))}
+        m = map_at(r, k["x"], k["y"], (rp, cp))
+        row["map_share"] = m[0] / k["amp"] if m is not None and k["amp"] > 0 else float("nan")
         if j in got:
             row["class"] = "found"
         elif j in mo:
@@ -152,6 +215,8 @@ def one(a, mode, preset, seed, tmp):
                             "taken": bool(not false_o[i])})
             elif j in md:
                 row["class"] = "merged"
+            elif j in unseen():
+                row["class"] = "never seen"
             else:
                 row["class"], info = on_map(r, k["x"], k["y"], tol, (rp, cp))
                 row.update(info)
@@ -194,6 +259,42 @@ def details(rows):
             c, det))
 
 
+SIGMA_BINS = (0.0, 0.35, 0.5, 0.75, 1.0, 1.5, np.inf)
+
+
+SNR_BINS = (0.0, 3.0, 5.0, 10.0, np.inf)
+
+
+def by_sigma(rows):
+    """The classes per bin of the knot's sigma across the fibres (sx) over the column
+    pitch, its sigma in mm (median) and the map's reading at the knot (map_at's excess
+    over the true amplitude, median over the knots found and missed); with --sim third
+    also per bin of the knot's SNR over one frame's total per-taxel error
+    (sim_third.knot_snr "total")."""
+    snr_rows = [r for r in rows if np.isfinite(r["snr"])]
+    if snr_rows:
+        print("\n| total SNR | knots | found | " + " | ".join(CLASSES) + " |")
+        print("|---" * (3 + len(CLASSES)) + "|")
+        for lo, hi in zip(SNR_BINS[:-1], SNR_BINS[1:]):
+            rs = [r for r in snr_rows if lo <= r["snr"] < hi]
+            n = {c: sum(r["class"] == c for r in rs) for c in ("found",) + CLASSES}
+            print("| %g-%g | %d | %s |" % (lo, hi, len(rs),
+                                          " | ".join(str(n[c]) for c in ("found",) + CLASSES)))
+    print("\n| sigma x / col pitch | knots | median sigma x mm | map / truth found, missed | found | "
+          + " | ".join(CLASSES) + " |")
+    print("|---" * (5 + len(CLASSES)) + "|")
+    for lo, hi in zip(SIGMA_BINS[:-1], SIGMA_BINS[1:]):
+        rs = [r for r in rows if lo <= r["sx"] / r["col_pitch"] < hi]
+        if not rs:
+            continue
+        n = {c: sum(r["class"] == c for r in rs) for c in ("found",) + CLASSES}
+        share = ["%.2f" % np.nanmedian([r["map_share"] for r in rs if (r["class"] == "found") == f])
+                 if any((r["class"] == "found") == f for r in rs) else "-" for f in (True, False)]
+        print("| %.2f-%.2f | %d | %.1f | %s, %s | %s |" % (
+            lo, hi, len(rs), np.median([r["sx"] for r in rs]), *share,
+            " | ".join(str(n[c]) for c in ("found",) + CLASSES)))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--bin", default=str(kev.REPO / "build" / "knotmap"))
@@ -203,11 +304,19 @@ def main():
     ap.add_argument("--presets", default="moderate,hard")
     ap.add_argument("--duration", type=float, default=20.0)
     ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--sim", choices=("independent", "third"), default="independent",
+                    help="bench/sim_independent.py or bench/sim_third.py (seeds 0-99)")
+    ap.add_argument("--conditions", default=None,
+                    help="--sim third: only these conditions on (eval_third.py's)")
+    ap.add_argument("--process-args", default="", help="extra `knotmap process` options")
+    ap.add_argument("--by-sigma", action="store_true",
+                    help="classes per true sigma across over the column pitch")
     ap.add_argument("--list", action="store_true", help="one row per missed knot")
     ap.add_argument("--json", default=None, help="write every knot's row here")
     a = ap.parse_args()
     if a.seed_start + a.seeds - 1 >= 100:
-        ap.error("tuning seeds only (1-99): 100 and up are held back")
+        ap.error("tuning seeds only (%d-99): 100 and up are held back"
+                 % (0 if a.sim == "third" else 1))
     rows = []
     with tempfile.TemporaryDirectory() as tmp, cf.ProcessPoolExecutor(a.jobs) as ex:
         futs = [ex.submit(one, a, m, p, s, tmp) for m in a.modes.split(",")
@@ -215,12 +324,16 @@ def main():
         for f in futs:
             rows += f.result()
     table(rows)
+    if a.by_sigma:
+        by_sigma(rows)
     if a.list:
         details(rows)
     if a.json:
         Path(a.json).write_text(json.dumps(rows, indent=1))
-    print("\n%d seeds from %d, %g s each; bench/sim_independent.py; %s"
-          % (a.seeds, a.seed_start, a.duration, a.bin))
+    print("\n%d seeds from %d, %g s each; bench/sim_%s.py%s; %s %s"
+          % (a.seeds, a.seed_start, a.duration, a.sim,
+             "" if a.conditions is None else " (conditions: %s)" % a.conditions, a.bin,
+             a.process_args))
 
 
 if __name__ == "__main__":
