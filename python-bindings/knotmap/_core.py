@@ -270,6 +270,18 @@ def integer(name, value):
     raise invalid_type("%s=%r must be an integer, not %s" % (name, value, type(value).__name__))
 
 
+def flag(name, value):
+    """1 or 0 for an on/off argument: a bool (Python or numpy) or the
+    integers 0 and 1; anything else is knotmap's TypeError naming the
+    argument (a plain truth test would take "no" or "false" for on)."""
+    if isinstance(value, (bool, np.bool_)):
+        return 1 if value else 0
+    if isinstance(value, numbers.Integral) and value in (0, 1):
+        return int(value)
+    raise invalid_type("%s=%r must be True or False, not %s"
+                       % (name, value, type(value).__name__))
+
+
 def parse_enum(name, value, parse, ctype, prefix):
     """A C enum value from its name through the C parser `parse`; an
     argument error naming `name` and the allowed names otherwise."""

@@ -7,8 +7,8 @@ import os
 import numpy as np
 from typing import Any, Dict, Optional, Tuple
 
-from ._core import (PathLike, check, ctx, ffi, fspath, invalid, invalid_type, lib, parse_enum,
-                    raise_error, warn_assumed)
+from ._core import (PathLike, check, ctx, ffi, flag, fspath, integer, invalid, invalid_type, lib,
+                    parse_enum, raise_error, real, warn_assumed)
 from ._peaks import _PLATEAU, _exclude_border, _int_or_inf, _min_distance, _p_norm
 from ._params import PARAMS, enum_values, param_keyword
 from ._session import _pair, info_dict, read_options
@@ -29,35 +29,45 @@ PROCESS_PARAMS = tuple(dict.fromkeys(
        "progress"]))
 
 # CLI names of the conditioning options whose km_condition_params field is
-# named differently: CLI name -> (path, converter).
-_CLI_COND = {"detect_bad_taxels": (("cond", "detect_bad"), lambda v: 1 if v else 0),
-             "fill_bad_taxels": (("cond", "fill_bad"), lambda v: 1 if v else 0),
-             "iir": (("cond", "fir"), lambda v: 0 if v else 1),
-             "harmonics": (("cond", "notch_harmonics"), int),
-             "median": (("cond", "median_frames"), int),
-             "hot_ratio": (("cond", "bad", "hot_ratio"), float),
-             "offset_sigmas": (("cond", "bad", "offset_sigmas"), float),
-             "threads": (("n_threads",), int)}
+# named differently: CLI name -> (path, converter(name, value)).  The
+# converters are _core's checks (real, integer, flag): a string, a list or
+# 4.5 for a count is a TypeError naming the keyword, not float()/int()'s
+# silent reading ("1e3" as 1000.0, "no" as on).
+_CLI_COND = {"detect_bad_taxels": (("cond", "detect_bad"), flag),
+             "fill_bad_taxels": (("cond", "fill_bad"), flag),
+             "iir": (("cond", "fir"), lambda name, v: 1 - flag(name, v)),
+             "harmonics": (("cond", "notch_harmonics"), integer),
+             "median": (("cond", "median_frames"), integer),
+             "hot_ratio": (("cond", "bad", "hot_ratio"), real),
+             "offset_sigmas": (("cond", "bad", "offset_sigmas"), real),
+             "threads": (("n_threads",), integer)}
 
 # Stage parameters below the CLI's options, by their C names in
 # km_process_params (the nested candidate and tracking structs get the
 # prefixes the result's /params attributes use, since cand.min_distance and
 # peaks.min_distance would clash): name -> (path in km_process_params,
-# converter).
-_NESTED = {"track_gate_mm": (("track", "gate_mm"), float),
-           "track_max_gap": (("track", "max_gap"), int),
-           "lift_threshold": (("lift_threshold",), float),
-           "odometry_lift_threshold": (("lift_threshold",), float)}
+# converter(name, value)).
+_NESTED = {"track_gate_mm": (("track", "gate_mm"), real),
+           "track_max_gap": (("track", "max_gap"), integer),
+           "lift_threshold": (("lift_threshold",), real),
+           "odometry_lift_threshold": (("lift_threshold",), real)}
+
+
+def _check_of(t):
+    """The check for a C field of type t: real for double, integer else."""
+    return real if t.type.cname in ("double", "float") else integer
+
+
 for _name, _t in ffi.typeof("km_candidate_params").fields:
-    _NESTED["cand_" + _name] = (("cand", _name), float if _t.type.cname == "double" else int)
+    _NESTED["cand_" + _name] = (("cand", _name), _check_of(_t))
 _COND_SKIP = ("tare", "gain_map", "bad", "curve")
 for _name, _t in ffi.typeof("km_condition_params").fields:
     if _name not in _COND_SKIP:
-        _NESTED[_name] = (("cond", _name), float if _t.type.cname == "double" else int)
+        _NESTED[_name] = (("cond", _name), _check_of(_t))
 for _name, _t in ffi.typeof("km_badtaxel_params").fields:
-    _NESTED["bad_" + _name] = (("cond", "bad", _name), float)
+    _NESTED["bad_" + _name] = (("cond", "bad", _name), _check_of(_t))
 for _name, _t in ffi.typeof("km_equil_params").fields:
-    _NESTED["equil_" + _name] = (("equil", _name), float if _t.type.cname == "double" else int)
+    _NESTED["equil_" + _name] = (("equil", _name), _check_of(_t))
 _CURVES = enum_values("calib_curve")
 #: Every keyword process() accepts: PROCESS_PARAMS (the CLI's), and the
 #: stage parameters by their C names (STAGE_PARAMS), curve (= calibration),
@@ -109,20 +119,20 @@ def _set_stage_params(p, params, keep, shape_of):
         obj = p
         for part in path[:-1]:
             obj = getattr(obj, part)
-        setattr(obj, path[-1], conv(v))
+        setattr(obj, path[-1], conv(name, v))
     for name in ("curve", "calibration"):
         if params.get(name) is None:
             continue
         v = params[name]
         try:
-            p.cond.curve = _CURVES[v] if isinstance(v, str) else int(v)
+            p.cond.curve = _CURVES[v] if isinstance(v, str) else integer(name, v)
         except KeyError:
             raise invalid("%s must be one of %s, got %r" % (name, ", ".join(_CURVES), v)) \
                 from None
     tare = params.get("tare")
     if tare is not None and np.ndim(tare) == 0:
         # the CLI's --tare N: frames averaged for the baseline
-        p.cond.tare_frames = int(tare)
+        p.cond.tare_frames = integer("tare", tare)
     gm = params.get("gain_map")
     if isinstance(gm, (str, bytes, os.PathLike)):
         # the CLI's --gain-map FILE: a text matrix read by the library
@@ -159,28 +169,28 @@ def _build_params(params, keep, shape_of, caller="process()"):
         p.read = opt[0]
     g = params.get
     if g("offset") is not None:
-        p.calib.offset = float(g("offset"))
+        p.calib.offset = real("offset", g("offset"))
     if g("gain") is not None:
-        p.calib.gain = float(g("gain"))
+        p.calib.gain = real("gain", g("gain"))
     if g("noise_threshold") is not None:
-        p.calib.noise_threshold = float(g("noise_threshold"))
+        p.calib.noise_threshold = real("noise_threshold", g("noise_threshold"))
     if g("sigma") is not None:
         p.smooth.sigma_rows, p.smooth.sigma_cols = _pair("sigma", g("sigma"), float)
     if g("truncate") is not None:
-        p.smooth.truncate = float(g("truncate"))
+        p.smooth.truncate = real("truncate", g("truncate"))
     if g("border") is not None:
         p.smooth.border = parse_enum("border", g("border"), lib.km_border_parse, "km_border",
                                      "KM_BORDER_")
     if g("cval") is not None:
-        p.smooth.cval = float(g("cval"))
+        p.smooth.cval = real("cval", g("cval"))
     pk = p.peaks
     if g("min_distance") is not None:
         pk.min_distance = _min_distance(g("min_distance"))
     if "threshold_abs" in params:
         v = params["threshold_abs"]
-        pk.threshold_abs = math.nan if v is None else float(v)
+        pk.threshold_abs = math.nan if v is None else real("threshold_abs", v)
     if g("threshold_rel") is not None:
-        pk.threshold_rel = float(g("threshold_rel"))
+        pk.threshold_rel = real("threshold_rel", g("threshold_rel"))
     if g("exclude_border") is not None:
         pk.exclude_border = _exclude_border(g("exclude_border"))
     if g("plateau") is not None:
@@ -192,24 +202,24 @@ def _build_params(params, keep, shape_of, caller="process()"):
     if "num_peaks" in params:
         pk.num_peaks = _int_or_inf("num_peaks", params["num_peaks"])
     if g("min_prominence") is not None:
-        pk.min_prominence = float(g("min_prominence"))
+        pk.min_prominence = real("min_prominence", g("min_prominence"))
     if g("saturation") is not None:
-        pk.saturation = float(g("saturation"))
+        pk.saturation = real("saturation", g("saturation"))
     if g("subpixel") is not None:
-        pk.want = (pk.want | lib.KM_WANT_SUBPIXEL) if g("subpixel") \
+        pk.want = (pk.want | lib.KM_WANT_SUBPIXEL) if flag("subpixel", g("subpixel")) \
             else (pk.want & ~lib.KM_WANT_SUBPIXEL)
     if g("prominence") is not None:
         bits = lib.KM_WANT_PROMINENCE | lib.KM_WANT_AREA
-        pk.want = (pk.want | bits) if g("prominence") else (pk.want & ~bits)
+        pk.want = (pk.want | bits) if flag("prominence", g("prominence")) else (pk.want & ~bits)
     if g("contact_threshold") is not None:
-        p.contact_threshold = float(g("contact_threshold"))
+        p.contact_threshold = real("contact_threshold", g("contact_threshold"))
     if g("block_frames") is not None:
-        p.block_frames = int(g("block_frames"))
+        p.block_frames = integer("block_frames", g("block_frames"))
     if g("save_frames") is not None:
-        p.save_frames = 1 if g("save_frames") else 0
+        p.save_frames = flag("save_frames", g("save_frames"))
     if g("overwrite") is not None:
-        p.overwrite = 1 if g("overwrite") else 0
-    if g("no_overwrite"):
+        p.overwrite = flag("overwrite", g("overwrite"))
+    if g("no_overwrite") is not None and flag("no_overwrite", g("no_overwrite")):
         p.overwrite = 0
     _set_stage_params(p, params, keep, lambda: shape_of(p))
     if g("command_line") is not None:
@@ -242,6 +252,12 @@ def process(input: PathLike, output: PathLike, **params: Any) -> Dict[str, Any]:
         at most 100000; inf and NaN wherever NaN is not the default) raises
         ValueError (+ knotmap.Error) naming the option and keyword, as
         `knotmap process` exits 64, before anything is read or written.
+        A value of the wrong type raises TypeError (+ knotmap.Error) naming
+        the keyword, as the array functions' numbers: numbers are Python or
+        numpy numbers (or 0-d arrays), counts whole numbers (2.5 frames is
+        refused, not cut to 2), switches True/False (or 1/0; "no" is
+        refused, not taken as on); strings only for enums, paths and the
+        CLI's "RxC" spelling of sigma, pitch and grid.
 
         Also: sigma, pitch and grid as a scalar or (rows, cols); enums by
         name; tare as N frames or an [R, C] baseline in source units;

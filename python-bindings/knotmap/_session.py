@@ -7,8 +7,8 @@ import os
 import numpy as np
 from typing import Optional, Tuple, Union
 
-from ._core import (Error, PathLike, check, choice, ctx, ffi, fspath, invalid, lib,
-                    parse_enum, warn_assumed)
+from ._core import (Error, PathLike, check, choice, ctx, ffi, flag, fspath, integer, invalid,
+                    lib, parse_enum, real, warn_assumed)
 
 __all__ = ["Session", "read_session", "read_options"]
 
@@ -53,7 +53,10 @@ class Session:
 
 
 def _pair(name, v, conv):
-    """A scalar, (a, b), or "AxB" string as a pair."""
+    """A scalar, (a, b), or "AxB" string as a pair; conv is int or float.
+    Numbers are held to _core's integer/real checks (2.5 rows or a bool
+    string is a TypeError naming the argument); the "AxB" string is the
+    CLI's spelling, parsed as the CLI does."""
     if isinstance(v, str):
         parts = v.lower().split("x")
         if len(parts) == 1:
@@ -64,21 +67,20 @@ def _pair(name, v, conv):
             return conv(parts[0]), conv(parts[1])
         except ValueError:
             raise invalid("%s must be N or AxB, got %r" % (name, v)) from None
-    if isinstance(v, numbers.Number):
-        return conv(v), conv(v)
+    check_number = integer if conv is int else real
+    if isinstance(v, numbers.Number) or (isinstance(v, np.ndarray) and v.ndim == 0):
+        return check_number(name, v), check_number(name, v)
     try:
         a, b = v
-        return conv(a), conv(b)
     except (TypeError, ValueError):
         raise invalid("%s must be N or AxB, got %r" % (name, v)) from None
+    return check_number(name, a), check_number(name, b)
 
 
 def _number(name, v, conv=float):
-    """float(v) or int(v), or knotmap's ValueError naming the argument."""
-    try:
-        return conv(v)
-    except (TypeError, ValueError):
-        raise invalid("%s=%r must be a number" % (name, v)) from None
+    """_core's real(v) or integer(v) (conv float or int): knotmap's
+    TypeError naming the argument for a string, a list, None or (int) 2.5."""
+    return (integer if conv is int else real)(name, v)
 
 
 def _units_bytes(units):
@@ -117,7 +119,7 @@ def read_options(format="auto", grid=None, rate=None, pitch=None, units=None, mo
     if sensor is not None:
         opt.sensor = _number("sensor", sensor, int)
     if text_frame_per_file is not None:
-        opt.text_frame_per_file = 1 if text_frame_per_file else 0
+        opt.text_frame_per_file = flag("text_frame_per_file", text_frame_per_file)
     if text_layout is not None:
         if text_layout not in ("matrix", "line"):
             raise invalid("text_layout must be 'matrix' or 'line', got %r" % (text_layout,))
@@ -127,7 +129,7 @@ def read_options(format="auto", grid=None, rate=None, pitch=None, units=None, mo
             raise invalid("time_axis must be 'first' or 'last', got %r" % (time_axis,))
         opt.time_axis = 1 if time_axis == "last" else 0
     if override is not None:
-        opt.override = 1 if override else 0
+        opt.override = flag("override", override)
     if max_memory is not None:
         # bytes; the C library refuses a grid, block or HDF5 chunk beyond it
         opt.max_memory = _number("max_memory", max_memory, int)
@@ -209,6 +211,11 @@ def read_session(path: PathLike, format: str = "auto",
         .npy: [T, R, C] ("first") or [R, C, T] ("last") [the longer end
         dimension, assumed]. .npz: as .npy [from the time array's length,
         else the longer end dimension, assumed].
+
+    A number of the wrong type (rate="100", grid=(60.5, 21), a list) or a
+    switch that is not True/False (override="no") raises TypeError (+
+    knotmap.Error) naming the keyword; "RxC" strings are the CLI's spelling
+    of grid and pitch.
 
     Errors name the options as the CLI spells them (``--grid RxC``,
     ``--text-layout matrix``, ``--override``); each is the keyword of the same

@@ -4,7 +4,8 @@ from __future__ import annotations
 import numpy as np
 from typing import Any, Optional, Tuple, Union
 
-from ._core import PathLike, check, choice, ctx, ffi, fspath, invalid_type, lib, parse_enum
+from ._core import (PathLike, check, choice, ctx, ffi, fspath, integer, invalid_type, lib,
+                    parse_enum, real)
 from ._defaults import PIPELINE
 from ._params import SYNTH_PARAMS, TABLE_DEFAULT, param_keyword, table_defaults
 from ._session import Session, _pair, info_dict
@@ -48,9 +49,9 @@ def _set_row(p, keyword, row, value):
         setattr(p, name, a)
         setattr(p, _FIELD_AT[row.offset2], b)
     elif row.type == "double":
-        setattr(p, name, float(value))
+        setattr(p, name, real(keyword, value))
     else:
-        setattr(p, name, int(value))
+        setattr(p, name, integer(keyword, value))
 
 
 def _params(table_values, fields):

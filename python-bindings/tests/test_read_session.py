@@ -112,13 +112,19 @@ def test_read_session_takes_the_options_its_errors_name(datasets_dir):
     assert knotmap.read_session(walk, max_memory=1 << 30).frames.shape == (205, 60, 21)
 
 
-@pytest.mark.parametrize("kw", [{"rate": "fast"}, {"roller_radius": "big"}, {"sensor": "left"},
-                                {"max_memory": "lots"}, {"pitch": ("a", 1)}, {"grid": [1]},
-                                {"rate": [100]}])
-def test_a_bad_option_value_is_knotmaps_error_naming_it(datasets_dir, kw):
+@pytest.mark.parametrize("kw, builtin", [
+    ({"rate": "fast"}, TypeError), ({"roller_radius": "big"}, TypeError),
+    ({"sensor": "left"}, TypeError), ({"max_memory": "lots"}, TypeError),
+    ({"pitch": ("a", 1)}, TypeError), ({"grid": [1]}, ValueError), ({"rate": [100]}, TypeError),
+    ({"rate": "100"}, TypeError), ({"grid": (60.5, 21)}, TypeError), ({"sensor": 0.5}, TypeError),
+    ({"override": "no"}, TypeError)])
+def test_a_bad_option_value_is_knotmaps_error_naming_it(datasets_dir, kw, builtin):
     """Before session 27, rate="fast" raised Python's bare ValueError "could not
-    convert string to float: 'fast'", not knotmap.Error, naming no argument."""
+    convert string to float: 'fast'", not knotmap.Error, naming no argument.
+    Before session 35, rate="100" was read as 100.0, grid=(60.5, 21) as
+    (60, 21) and override="no" as True (float()/int()/truth test); a value of
+    the wrong type is now the TypeError the array functions raise."""
     with pytest.raises(knotmap.Error) as e:
         knotmap.read_session(_tekscan(datasets_dir), **kw)
-    assert isinstance(e.value, ValueError)
+    assert isinstance(e.value, builtin)
     assert next(iter(kw)) in str(e.value)
