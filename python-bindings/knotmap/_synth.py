@@ -1,10 +1,12 @@
 """Synthetic sessions with ground truth: knotmap.synth (km_synth_*)."""
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 from typing import Any, Optional, Tuple, Union
 
-from ._core import (PathLike, check, choice, ctx, ffi, fspath, integer, invalid_type, lib,
+from ._core import (PathLike, check, choice, ctx, ffi, flag, fspath, integer, invalid_type, lib,
                     parse_enum, real)
 from ._defaults import PIPELINE
 from ._params import SYNTH_PARAMS, TABLE_DEFAULT, param_keyword, table_defaults
@@ -71,6 +73,40 @@ def _params(table_values, fields):
     return p
 
 
+def _cancellable(c, call):
+    """call() (one C call on context c that stops between blocks when c is
+    cancelled) run on a worker thread while this thread waits in Python: a
+    Ctrl-C then raises KeyboardInterrupt here, which cancels c (km_ctx_cancel,
+    the one function another thread may call), waits for the C call to stop
+    (it removes its temporary file) and is raised again.  Python runs a
+    SIGINT's handler only in the main thread and only between bytecodes,
+    never while that thread is inside the C call itself.  The wait is on an
+    Event, not Thread.join: a join interrupted by KeyboardInterrupt marks
+    the thread stopped while it still runs (CPython 3.11, bpo-45274's fix)."""
+    box, done = [], threading.Event()
+
+    def run():
+        try:
+            box.append(call())
+        finally:
+            done.set()
+
+    worker = threading.Thread(target=run, daemon=True, name="knotmap C call")
+    try:
+        worker.start()
+        while not done.wait(0.1):
+            pass
+    except BaseException as e:
+        if isinstance(e, RuntimeError) and worker.ident is None:
+            raise  # start() could not make the thread: no call runs
+        lib.km_ctx_cancel(c)
+        done.wait()
+        lib.km_ctx_reset_cancel(c)
+        lib.km_ctx_clear_error(c)
+        raise
+    return box[0]
+
+
 # Frames generated per C call in memory: the pipeline's block.
 _BLOCK = int(PIPELINE.block_frames)
 
@@ -87,7 +123,9 @@ def synth(path: Optional[PathLike] = None, mode: str = TABLE_DEFAULT,
     ----------
     path : str or os.PathLike, optional
         Write the session there (km_synth_write) and return the path; None
-        returns it in memory (the same frames bit for bit).
+        returns it in memory (the same frames bit for bit).  Ctrl-C
+        (KeyboardInterrupt) stops either between blocks of frames; a file
+        is then not written (no partial or temporary file is left).
     mode : {"roller", "mat"}, optional
     preset : {"easy", "moderate", "hard"}, optional
         Sensor artefacts and knot strength.
@@ -130,8 +168,9 @@ def synth(path: Optional[PathLike] = None, mode: str = TABLE_DEFAULT,
                 fields)
     c = ctx()
     if path is not None:
-        check(c, lib.km_synth_write(c, p, _format_for(path, format), fspath("path", path),
-                                    1 if overwrite else 0))
+        fmt, name = _format_for(path, format), fspath("path", path)
+        check(c, _cancellable(c, lambda: lib.km_synth_write(c, p, fmt, name,
+                                                            flag("overwrite", overwrite))))
         return path
     sp = ffi.new("km_synth **")
     check(c, lib.km_synth_create(c, p, sp))

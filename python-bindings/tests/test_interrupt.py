@@ -128,6 +128,65 @@ def test_ctrl_c_stops_synth_in_memory_after_a_block():
     assert (word, int(frames)) == ("KeyboardInterrupt", PIPELINE.block_frames), r.stdout
 
 
+SYNTH_FILE_CHILD = textwrap.dedent("""
+    import os, signal, sys, threading
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    sys.path.insert(0, sys.argv[1])
+    import knotmap
+    from knotmap import _synth
+    out_dir = sys.argv[2]
+
+    class Lib:
+        # the extension's functions, but a Ctrl-C lands while km_synth_write
+        # runs: its call waits (up to a minute) for the cancel the Ctrl-C
+        # must bring, then runs, so the test assumes no timing
+        def __init__(self, lib):
+            self.lib, self.cancelled, self.returned = lib, threading.Event(), []
+
+        def __getattr__(self, name):
+            return getattr(self.lib, name)
+
+        def km_ctx_cancel(self, c):
+            self.lib.km_ctx_cancel(c)
+            self.cancelled.set()
+
+        def km_synth_write(self, *args):
+            os.kill(os.getpid(), signal.SIGINT)
+            self.cancelled.wait(60)
+            status = self.lib.km_synth_write(*args)
+            self.returned.append(status)
+            return status
+
+    _synth.lib = Lib(_synth.lib)
+    kw = dict(mode="roller", duration=60, rate=100, grid=(16, 16), seed=5)
+    try:
+        knotmap.synth(os.path.join(out_dir, "s.h5"), **kw)
+    except KeyboardInterrupt:
+        # raised once the C call has returned (cancelled), not before
+        print("KeyboardInterrupt", _synth.lib.cancelled.is_set(),
+              _synth.lib.returned == [_synth.lib.lib.KM_ERR_CANCELLED], sorted(os.listdir(out_dir)))
+    else:
+        print("returned", _synth.lib.cancelled.is_set(), sorted(os.listdir(out_dir)))
+    # the thread's context is usable again: the cancel was reset
+    _synth.lib = _synth.lib.lib
+    knotmap.synth(os.path.join(out_dir, "t.h5"), **dict(kw, duration=1))
+    print(sorted(os.listdir(out_dir)))
+""")
+
+
+def test_ctrl_c_stops_synth_to_a_file_and_leaves_no_file(tmp_path):
+    """Before session 35 km_synth_write ran in the calling thread, where
+    Python never saw the SIGINT until the whole file was written.  The C
+    call now runs on a worker thread; the KeyboardInterrupt waits until it
+    has stopped (a Thread.join interrupted by Ctrl-C returns at once on
+    CPython 3.11, which let it leave its temporary file behind)."""
+    pythonpath = os.path.dirname(os.path.dirname(knotmap.__file__))
+    r = subprocess.run([sys.executable, "-c", SYNTH_FILE_CHILD, pythonpath, str(tmp_path)],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines() == ["KeyboardInterrupt True True []", "['t.h5']"], r.stdout + r.stderr
+
+
 def test_synth_in_memory_in_blocks_equals_the_file(tmp_path):
     kw = dict(mode="roller", duration=7.3, rate=100, grid=(24, 16), knots=2, seed=9)
     s, truth = knotmap.synth(**kw)
