@@ -306,6 +306,65 @@ def matlab_seeds():
     }
 
 
+def mat73(variables):
+    """A MATLAB v7.3 MAT-file (HDF5 behind a 512-byte user block) as
+    MATLAB's `save -v7.3` lays it out: name -> MATLAB value (an array in
+    MATLAB's shape, stored with its dimensions reversed; a str as char; a
+    dict as a 1 x 1 struct group; a list as a cell of references)."""
+    import h5py
+    import numpy as np
+
+    def put(g, name, value):
+        if isinstance(value, dict):
+            sub = g.create_group(name)
+            sub.attrs["MATLAB_class"] = np.bytes_(b"struct")
+            for k, v in value.items():
+                put(sub, k, v)
+            return
+        if isinstance(value, list):
+            refs = g.file.require_group("#refs#")
+            for i, v in enumerate(value):
+                put(refs, "%s%d" % (name, i), v)
+            d = g.create_dataset(name, data=np.array(
+                [[refs["%s%d" % (name, i)].ref for i in range(len(value))]], h5py.ref_dtype).T)
+            d.attrs["MATLAB_class"] = np.bytes_(b"cell")
+            return
+        if isinstance(value, str):
+            d = g.create_dataset(name, data=np.array([[ord(c)] for c in value], "u2"))
+            d.attrs["MATLAB_class"] = np.bytes_(b"char")
+            d.attrs["MATLAB_int_decode"] = np.int32(2)
+            return
+        a = np.atleast_2d(value)
+        kw = {"compression": "gzip", "chunks": (1,) + a.T.shape[1:]} if a.ndim == 3 else {}
+        d = g.create_dataset(name, data=np.ascontiguousarray(a.T), **kw)
+        d.attrs["MATLAB_class"] = np.bytes_({"f": b"double" if a.itemsize == 8 else b"single",
+                                             "i": b"int%d" % (8 * a.itemsize),
+                                             "u": b"uint%d" % (8 * a.itemsize)}[a.dtype.kind])
+
+    bio = io.BytesIO()
+    with h5py.File(bio, "w", userblock_size=512, libver="earliest") as f:
+        for name, value in variables.items():
+            put(f, name, value)
+    head = b"MATLAB 7.3 MAT-file, Platform: GLNXA64, fuzz seed HDF5 schema 1.00 .".ljust(116)
+    return head + b"\0" * 8 + b"\0\x02IM" + bio.getvalue()[128:]
+
+
+def mat73_seeds():
+    try:
+        import numpy as np
+    except ImportError:
+        print("make_seeds: no h5py/numpy; MATLAB v7.3 seeds skipped", file=sys.stderr)
+        return {}
+    frames = np.arange(60, dtype="f8").reshape(3, 4, 5) % 9        # frames(r, c, t)
+    return {
+        "v73_time_last": b"\0" + mat73({"frames": frames, "time": np.arange(5)[None] * 0.01,
+                                        "units": "kPa", "fs": np.array(100.0)}),
+        "v73_time_first_i2": b"\1" + mat73({"P": frames.astype("i2").transpose(2, 0, 1)}),
+        "v73_struct": b"\0" + mat73({"s": {"frames": frames.astype("f4"), "fs": np.array(50.0)}}),
+        "v73_cell": b"\0" + mat73({"frames": [frames], "mask": np.ones((3, 4), "u1")}),
+    }
+
+
 def npy(descr, shape, values, fortran=False, version=1):
     head = ("{'descr': '%s', 'fortran_order': %s, 'shape': %r, }" % (descr, fortran, shape)).encode()
     pre = 10 if version == 1 else 12
@@ -376,7 +435,8 @@ def main():
                                           for line in tekscan_small().split(b"\r\n")[:-1])}
     sets = {"tekscan": tek, "text": text_seeds(), "xsensor": xsensor_seeds(),
             "session": session_seeds(), "audio": audio_seeds(), "text_scan": text_scan_seeds(),
-            "matlab": matlab_seeds(), "npy": npy_seeds(), "npz": npz_seeds()}
+            "matlab": {**matlab_seeds(), **mat73_seeds()}, "npy": npy_seeds(),
+            "npz": npz_seeds()}
     # Text in UTF-16 (read through a UTF-8 copy): with a byte order mark,
     # without one (told by the NULs), big-endian, a surrogate pair.
     tek["utf16le_small"] = utf16(tek["small_lf"], "utf-16-le", bom=True)

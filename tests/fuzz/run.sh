@@ -116,8 +116,9 @@ for t in $TARGETS; do
   mkdir -p "$art" "$work" "$BUILD/fuzz-libhdf5"
   opts=()
   # Stacks through libhdf5 (built without frame pointers) need the slow
-  # unwinder, or the suppression above cannot see H5F_open.
-  case $t in session|auto|result) opts=(env ASAN_OPTIONS="$ASAN_OPTIONS:fast_unwind_on_malloc=0") ;; esac
+  # unwinder, or the suppression above cannot see H5F_open (matlab: v7.3
+  # MAT-files are HDF5).
+  case $t in session|auto|result|matlab) opts=(env ASAN_OPTIONS="$ASAN_OPTIONS:fast_unwind_on_malloc=0") ;; esac
   # Results are about 110 KiB even for a tiny session (one object header
   # and chunk index per table): a shorter limit would cut every seed.
   maxlen=65536
