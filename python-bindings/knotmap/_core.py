@@ -38,15 +38,25 @@ class AssumedWarning(UserWarning):
 
 def warn_assumed(path, assumed, stacklevel=3):
     """One AssumedWarning per name of a km_session_info.assumed list, with
-    the sentence the CLI prints (km_assumed_text); returns how many."""
+    the sentence the CLI prints (km_assumed_text) naming the keyword to
+    pass (rate=HZ where the CLI says --rate HZ); returns how many."""
     names = [n for n in assumed.split(",") if n]
     for name in names:
         b = name.encode()
         text = lib.km_assumed_text(b, len(b))
-        what = ffi.string(text).decode() if text != ffi.NULL else name + " assumed"
+        what = python_spelling(ffi.string(text).decode()) if text != ffi.NULL \
+            else name + " assumed"
         warnings.warn("%s: %s" % (os.fsdecode(path), what), AssumedWarning,
                       stacklevel=stacklevel)
     return len(names)
+
+
+def python_spelling(text):
+    """The C library's text with its options spelled as Python's keywords
+    (_params.python_spelling; imported here when first needed, as _params
+    is built on this module)."""
+    from ._params import python_spelling as spell
+    return spell(text)
 
 
 class Error(RuntimeError):
@@ -202,7 +212,7 @@ def raise_error(c, status, path=None):
     detail = ""
     err = 0
     if lib.km_ctx_last_status(c) == status:
-        detail = ffi.string(lib.km_ctx_last_error(c)).decode("utf-8", "replace")
+        detail = python_spelling(ffi.string(lib.km_ctx_last_error(c)).decode("utf-8", "replace"))
         err = lib.km_ctx_last_errno(c)
         if err and os.strerror(err) not in detail:
             err = 0

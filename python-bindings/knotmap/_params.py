@@ -12,11 +12,13 @@ knotmap.synth(), with km_synth_params_default()'s values.
 """
 import inspect
 import math
+import re
 from collections import namedtuple
 
 from ._core import ffi, lib
 
-__all__ = ["PARAMS", "SYNTH_PARAMS", "RENDER_PARAMS", "Param", "param_keyword", "enum_values"]
+__all__ = ["PARAMS", "SYNTH_PARAMS", "RENDER_PARAMS", "Param", "param_keyword", "enum_values",
+           "python_spelling"]
 
 #: One row of km_process_param_table() (see km_param in knotmap.h);
 #: `default` is the value of km_process_params_default() (a name for enums
@@ -128,3 +130,72 @@ def enum_values(name):
     one list of those names, the C library's."""
     row = next(r for r in PARAMS if r.name == name)
     return {n: i for i, n in enumerate(row.names)}
+
+
+# An option as the C library's texts name it: `--grid`, then maybe its
+# argument (`RxC`, `64x32`, `mat|roller`, `-1`, `MM or RxC`), then maybe the keyword the
+# text already gives (`, max_memory=` or ` (keyword sigma)`).
+_OPTION_RE = re.compile(r"--([a-z][a-z0-9-]*)(?: ([^\s,;:()]+(?: or [A-Z][A-Za-z]*)?))?"
+                        r"(?:, ([a-z_]+)=| \(keyword ([a-z_]+)\))?")
+_NAMED_RE = re.compile(r"\b([a-z][a-z0-9_]*) (\S+) \(keyword ([a-z_]+)\)")
+_KEYWORDS = {}
+for _r in PARAMS + SYNTH_PARAMS:
+    if _r.name is not None and param_keyword(_r) is not None:
+        _KEYWORDS.setdefault(_r.name, set()).add(param_keyword(_r))
+_PAIR_RE = re.compile(r"(\d+)x(\d+)$")
+_BY_OPTION = {}
+for _r in PARAMS + SYNTH_PARAMS:
+    if _r.option is not None and param_keyword(_r) is not None:
+        _BY_OPTION.setdefault(_r.option, _r)
+
+
+def _argument(row, token):
+    """The Python spelling of an option's argument token, or None when the
+    token is not its argument (prose that follows the option)."""
+    if token is None:
+        return None
+    if " or " in token:  # `MM or RxC`: each a metavar of the row, else prose
+        each = [_argument(row, t) for t in token.split(" or ")]
+        return None if None in each else " or ".join(each)
+    parts = token.split("|")
+    if row.names is not None and all(p in row.names for p in parts):
+        return "|".join(repr(p) for p in parts)
+    if row.type == "units" and (len(parts) > 1 or token[:1].islower()):
+        return "|".join(repr(p) for p in parts)
+    pair = _PAIR_RE.match(token)
+    if pair is not None:
+        return "(%s, %s)" % pair.groups()
+    if token == "RxC":
+        return "(R, C)"
+    metavars = (row.metavar or "").split("|")
+    if token in metavars or re.match(r"[-+]?([\d.]+(e[-+]?\d+)?|inf|nan)$", token):
+        return token
+    return None
+
+
+def python_spelling(text):
+    """`text` (a C library error detail or warning, which names the options
+    as the command line spells them: ``--grid RxC``, ``--mode mat|roller``,
+    ``--override``) with each option of the parameter tables spelled as the
+    keyword Python takes: ``grid=(R, C)``, ``mode='mat'|'roller'``,
+    ``override=True``; an option without an argument is its keyword
+    (``raise max_memory``).  The texts are written once, in C, naming the
+    options; the tables (one source) say each one's keyword.  Options of no
+    table, and every other word, are left as they are."""
+    def spell(m):
+        row = _BY_OPTION.get(m.group(1))
+        if row is None:
+            return m.group(0)
+        keyword = param_keyword(row)
+        arg = _argument(row, m.group(2))
+        rest = "" if arg is not None or m.group(2) is None else " " + m.group(2)
+        if arg is not None:
+            return "%s=%s" % (keyword, arg)
+        if row.type == "bool" and not rest and m.group(3) is None:
+            return keyword + "=True"
+        return keyword + ("=" if m.group(3) is not None else "") + rest
+    text = _OPTION_RE.sub(spell, text)
+    # A row without a CLI option is named by its /params name:
+    # `smooth_truncate 1e+30 (keyword truncate)` -> `truncate=1e+30`.
+    return _NAMED_RE.sub(lambda m: "%s=%s" % (m.group(3), m.group(2))
+                         if m.group(3) in _KEYWORDS.get(m.group(1), ()) else m.group(0), text)

@@ -217,9 +217,10 @@ def read_session(path: PathLike, format: str = "auto",
     knotmap.Error) naming the keyword; "RxC" strings are the CLI's spelling
     of grid and pitch.
 
-    Errors name the options as the CLI spells them (``--grid RxC``,
-    ``--text-layout matrix``, ``--override``); each is the keyword of the same
-    name here (grid=, text_layout=, override=).
+    Errors and AssumedWarnings name what to pass as these keywords
+    (``grid=(R, C)``, ``text_layout='matrix'``, ``override=True``) where
+    ``knotmap`` says ``--grid RxC``, ``--text-layout matrix``, ``--override``:
+    one text, in the C library, spelled for each front end.
 
     Returns
     -------

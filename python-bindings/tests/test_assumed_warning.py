@@ -13,6 +13,7 @@ import warnings
 import pytest
 
 import knotmap
+from knotmap._params import python_spelling
 
 
 def _bed(datasets_dir):
@@ -44,8 +45,12 @@ def test_read_session_warns_what_the_cli_warns(datasets_dir):
     assert names == ["row_pitch_mm", "col_pitch_mm", "frame_rate_hz", "units", "mode"]
     assert len(got) == len(names)
     assert all(m.startswith(bed + ": ") for m in got)
-    assert [m[len(bed) + 2:] for m in got] == _cli_warnings(bed, "--grid", "64x32")
-    assert "assuming 1 Hz (pass --rate HZ)" in got[2]
+    # the same sentences, the options spelled as Python's keywords (session 35)
+    cli = _cli_warnings(bed, "--grid", "64x32")
+    assert [m[len(bed) + 2:] for m in got] == [python_spelling(m) for m in cli]
+    assert "assuming 1 Hz (pass --rate HZ)" in cli[2]
+    assert "assuming 1 Hz (pass rate=HZ)" in got[2]
+    assert "(pass units='kPa'|'mmHg'|'N/cm2')" in got[3] and "--" not in " ".join(got)
 
 
 def test_given_values_are_not_warned(datasets_dir):
