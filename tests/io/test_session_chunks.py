@@ -267,13 +267,13 @@ def test_time_axis_against_time_is_an_error_naming_it(tmp_path):
     path = tmp_path / "tl.h5"
     write_time_last(path, TIME_LAST["planes_gzip_shuffle"])
     with pytest.raises(ValueError, match=r"/time has %d values but /frames has %d frames "
-                       r"\(--time-axis first: /frames \[T, R, C\]\)" % (T, R)):
+                       r"\(time_axis='first': /frames \[T, R, C\]\)" % (T, R)):
         knotmap.read_session(str(path), time_axis="first")
     tc = tmp_path / "tc.h5"
     write(tc, frames(), chunks=(64, R, C))
     with h5py.File(tc, "a") as f:
         f["time"] = np.arange(T) / 100.0
-    with pytest.raises(ValueError, match=r"--time-axis last: /frames \[R, C, T\]"):
+    with pytest.raises(ValueError, match=r"time_axis='last': /frames \[R, C, T\]"):
         knotmap.read_session(str(tc), time_axis="last")
     with pytest.raises(ValueError, match="time_axis must be 'first' or 'last'"):
         knotmap.read_session(str(tc), time_axis="middle")
