@@ -118,16 +118,23 @@ km_status km_vars_choose_frames(km_ctx *ctx, km_varset *s, const mat_var **out)
         v = n3 == 1 ? pick[0] : n3 == 0 && n2 == 1 ? pick[1] : NULL;
     }
     if (v == NULL) {
+        const char *array = NULL; /* a struct array: its elements' fields are not read */
         for (size_t i = 0; i < s->n; i++) {
             shape_text(&s->v[i], one, sizeof one);
             size_t len = strlen(list);
             if (len + strlen(one) + strlen(s->v[i].name) + 8 < sizeof list)
                 snprintf(list + len, sizeof list - len, "%s%s [%s]", len ? ", " : "", s->v[i].name, one);
+            if (s->v[i].cls == MX_STRUCT && s->v[i].n != 1 && array == NULL)
+                array = s->v[i].name;
         }
-        return km_fail(ctx, KM_ERR_FORMAT, "no %s `frames`%s%s; the file holds %s (%s)", s->noun,
+        char note[256] = "";
+        if (array != NULL)
+            snprintf(note, sizeof note, "; the fields of a struct array are not read (%.40s: save one element, "
+                     "s = %.40s(1), or its frames as a variable)", array, array);
+        return km_fail(ctx, KM_ERR_FORMAT, "no %s `frames`%s%s; the file holds %s%s (%s)", s->noun,
                        nf > 1 ? ", more than one struct with a field `frames`" : "",
                        n3 > 1 ? " and more than one 3-D array" : " and no single 3-D array",
-                       s->n ? list : "nothing", s->hint);
+                       s->n ? list : "nothing", note, s->hint);
     }
     shape_text(v, one, sizeof one);
     if (!km_var_numeric(v) || v->nd == 99)

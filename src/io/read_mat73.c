@@ -154,8 +154,40 @@ static km_status add_var(m73_scan *w, const mat_var *v)
     return km_vars_append(w->ctx, w->r, &w->m->vars, &w->m->n_vars, v);
 }
 
+/* A struct array (MATLAB's layout, as matio reads it): its fields are
+   arrays of references without MATLAB_class, one per element, of the
+   struct's dimensions; a 1 x 1 struct's field that is a cell has the class.
+   The first field dataset tells: its MATLAB dimensions into dims[2], 1 when
+   the struct is an array. */
+static herr_t struct_array_field(hid_t g, const char *name, const H5L_info_t *info, void *data)
+{
+    uint64_t *dims = data;
+    H5O_info_t oi;
+    if (name[0] == '#' || info->type != H5L_TYPE_HARD || H5Oget_info_by_name(g, name, &oi, H5P_DEFAULT) < 0 ||
+        oi.type != H5O_TYPE_DATASET)
+        return 0;
+    hid_t d = H5Dopen2(g, name, H5P_DEFAULT);
+    if (d < 0)
+        return 1;
+    hid_t t = H5Dget_type(d), sp = H5Dget_space(d);
+    hsize_t h[H5S_MAX_RANK];
+    int rank = sp >= 0 ? H5Sget_simple_extent_dims(sp, h, NULL) : -1;
+    if (t >= 0 && H5Tget_class(t) == H5T_REFERENCE && rank == 2 && H5Aexists(d, "MATLAB_class") == 0) {
+        dims[0] = h[1]; /* HDF5's dimensions reversed */
+        dims[1] = h[0];
+    }
+    if (t >= 0)
+        H5Tclose(t);
+    if (sp >= 0)
+        H5Sclose(sp);
+    H5Dclose(d);
+    return 1; /* the first field tells */
+}
+
 /* One link of the root (or of a struct's group): a dataset is a variable;
-   a group of class 'struct' at the root lists its fields as "s.field". */
+   a 1 x 1 struct's group at the root lists its fields as "s.field"; a
+   struct array is listed as one variable of its dimensions (not read, as
+   level 5's). */
 static herr_t scan_one(hid_t g, const char *name, const H5L_info_t *info, void *data)
 {
     m73_scan *w = data;
@@ -188,8 +220,11 @@ static herr_t scan_one(hid_t g, const char *name, const H5L_info_t *info, void *
     v.cls = strcmp(cls, "struct") == 0 ? MX_STRUCT : 3;
     v.nd = 2;
     v.dims[0] = v.dims[1] = v.n = 1;
+    if (v.cls == MX_STRUCT)
+        H5Literate(sg, H5_INDEX_NAME, H5_ITER_INC, NULL, struct_array_field, v.dims);
+    v.n = v.dims[0] != 0 && v.dims[1] > UINT64_MAX / v.dims[0] ? UINT64_MAX : v.dims[0] * v.dims[1];
     w->st = add_var(w, &v);
-    if (w->st == KM_OK && v.cls == MX_STRUCT && w->prefix[0] == '\0') { /* its fields, one level */
+    if (w->st == KM_OK && v.cls == MX_STRUCT && v.n == 1 && w->prefix[0] == '\0') { /* its fields, one level */
         char prefix[sizeof full + 1];
         snprintf(prefix, sizeof prefix, "%s.", full);
         m73_scan in = *w;

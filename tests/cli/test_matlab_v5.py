@@ -230,3 +230,17 @@ def test_other_mat_files_are_named(tmp_path):
     refused(tmp_path, v4, 65, "a MAT-file of level 4")
     r = run("info", tmp_path / "nothing.mat")
     assert r.returncode == 66
+
+
+def test_struct_array_is_refused_naming_it(tmp_path):
+    """A 1 x 2 struct array (scipy.io.savemat of a structured array, as MATLAB
+    saves `trials(2).data = ...`): its fields are not read, and the error
+    says so and what to save, naming the file and the variable."""
+    sa = np.zeros((1, 2), dtype=[("data", "O"), ("fs", "O")])
+    for i in range(2):
+        sa[0, i] = (np.ones((6, 5, 8)) * i, 100.0)
+    path = tmp_path / "trials.mat"
+    sio.savemat(path, {"trials": sa})
+    refused(tmp_path, path, 65, "trials [1 x 2 struct]",
+            "the fields of a struct array are not read (trials: save one element, "
+            "s = trials(1), or its frames as a variable)")

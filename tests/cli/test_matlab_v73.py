@@ -185,3 +185,36 @@ def test_blocks_of_frames_and_their_times(tmp_path, time_first):
         s = frames_of(p, block_frames=block)
         assert np.array_equal(np.asarray(s.frames), want), block
         assert np.array_equal(np.asarray(s.time), t), block
+
+
+def test_struct_array_is_listed_as_one_and_refused_naming_it(tmp_path):
+    """A 1 x 2 struct array as MATLAB stores it in v7.3 (matio reads it so):
+    a group of class 'struct' whose fields are arrays of references WITHOUT
+    MATLAB_class, one per element (a 1 x 1 struct's cell field has the
+    class).  Before session 35 it was listed as `trials [1 x 1 struct],
+    trials.data [1 x 2 cell]`; now as level 5 lists it, with what to save."""
+    path = tmp_path / "trials.mat"
+    with h5py.File(path, "w", userblock_size=512, libver="earliest") as f:
+        refs = f.create_group("#refs#")
+        g = f.create_group("trials")
+        g.attrs["MATLAB_class"] = np.bytes_(b"struct")
+        items = []
+        for i in range(2):
+            d = refs.create_dataset("t%d" % i, data=np.ascontiguousarray(recording().T))
+            d.attrs["MATLAB_class"] = np.bytes_(b"double")
+            items.append(d.ref)
+        g.create_dataset("data", data=np.array([items], dtype=h5py.ref_dtype).T)  # [2, 1]: 1 x 2
+    with open(path, "r+b") as fp:
+        fp.write(HEAD.ljust(116) + b"\0" * 8 + b"\0\x02IM")
+    r = refused(tmp_path, path, 65, "trials [1 x 2 struct]",
+                "the fields of a struct array are not read (trials: save one element, "
+                "s = trials(1), or its frames as a variable)")
+    assert "trials.data" not in r.stderr and "cell" not in r.stderr
+
+
+def test_scalar_struct_with_a_cell_field_is_still_a_struct(tmp_path):
+    """The other side of the rule: s.c a cell (references WITH MATLAB_class)
+    beside s.frames: s is 1 x 1 and its frames are read."""
+    path = mat73(tmp_path / "s.mat", {"s": {"frames": recording(), "c": [np.ones((2, 2))]}})
+    want = recording().transpose(2, 0, 1).astype(np.float32)
+    np.testing.assert_array_equal(frames_of(path).frames, want)
