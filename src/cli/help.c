@@ -3,6 +3,7 @@
  * (read from the table struct's *_default(), never written here). */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -54,7 +55,7 @@ static void line(char short_name, const char *name, const char *metavar, const c
 /* The row's doc with its default appended as " [X]" unless the doc says it. */
 static void row_line(const km_param *d, const void *def)
 {
-    char doc[320], dflt[48] = "";
+    char dflt[48] = "";
     double v;
     const char *s;
     km_param_value(def, d, &v, &s);
@@ -72,8 +73,13 @@ static void row_line(const km_param *d, const void *def)
         snprintf(dflt, sizeof dflt, " [%s]", s);
     else if (shown && d->type != KM_PARAM_ENUM && isfinite(v))
         snprintf(dflt, sizeof dflt, " [%.10g]", v);
-    snprintf(doc, sizeof doc, "%s%s", d->doc, dflt);
-    line(0, d->option, d->metavar, doc);
+    /* sized to the doc: a fixed buffer cut --time-axis's 390 characters */
+    size_t len = strlen(d->doc) + strlen(dflt) + 1;
+    char *doc = malloc(len);
+    if (doc != NULL)
+        snprintf(doc, len, "%s%s", d->doc, dflt);
+    line(0, d->option, d->metavar, doc != NULL ? doc : d->doc);
+    free(doc);
 }
 
 static int section_is(const char *want, const char *title)

@@ -358,3 +358,23 @@ def test_summary_prints_the_best_candidates_as_the_result_records_them(tmp_path)
             seen, covering = got["passes"].split("/")
             assert (int(seen), int(covering)) == (int(c["n_passes"][i]),
                                                  int(c["n_covering"][i]))
+
+
+@pytest.mark.parametrize("command, table", [("process", "PARAMS"), ("info", "PARAMS"),
+                                            ("synth", "SYNTH_PARAMS"),
+                                            ("render", "RENDER_PARAMS")])
+def test_help_shows_each_options_whole_doc(command, table):
+    """Every option's doc line of the parameter tables is printed whole (wrapped,
+    never cut): before session 35 a 320-byte buffer cut --time-axis's doc to
+    '... .npz: as .npy [f' in `info --help` and `process --help`."""
+    params = pytest.importorskip("knotmap._params")
+    r = run(command, "--help")
+    assert r.returncode == 0, r.stderr
+    shown = " ".join(r.stdout.split())
+    checked = 0
+    for row in getattr(params, table):
+        if row.option is None or row.doc is None or "--%s " % row.option not in shown + " ":
+            continue
+        assert " ".join(row.doc.split()) in shown, row.option
+        checked += 1
+    assert checked >= 5
