@@ -17,6 +17,8 @@ __all__ = ["synth", "SYNTH_FIELDS"]
 #: km_synth_params field names, accepted by synth() as keywords.
 SYNTH_FIELDS = tuple(name for name, _ in ffi.typeof("km_synth_params").fields)
 
+#: The C type of each km_synth_params field ("double", "int32_t", ...).
+_FIELD_TYPE = {name: f.type.cname for name, f in ffi.typeof("km_synth_params").fields}
 #: The km_synth_params field at each offset (the table's rows give offsets).
 _FIELD_AT = {f.offset: name for name, f in ffi.typeof("km_synth_params").fields}
 #: synth()'s keywords that are rows of km_synth_param_table (`knotmap
@@ -68,8 +70,9 @@ def _params(table_values, fields):
     # As `knotmap synth`: the preset sets the artefact fields (and none of
     # the rows above); explicit fields win over all of them.
     lib.km_synth_preset(p, p.difficulty)
-    for name, value in fields.items():
-        setattr(p, name, value)
+    for name, value in fields.items():  # held to the checks of the other numbers
+        check_number = real if _FIELD_TYPE[name] in ("double", "float") else integer
+        setattr(p, name, check_number(name, value))
     return p
 
 
@@ -148,6 +151,9 @@ def synth(path: Optional[PathLike] = None, mode: str = TABLE_DEFAULT,
     **fields
         Any other km_synth_params field (SYNTH_FIELDS: noise_kpa,
         lift_probability, ...) by its C name, applied after the preset.
+        A value of the wrong type (a string, None, 2.5 for a count) is a
+        TypeError (+ knotmap.Error) naming the field, as for the keywords
+        above.
 
     Returns
     -------

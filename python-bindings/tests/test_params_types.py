@@ -47,13 +47,20 @@ def test_pipeline_keyword_of_the_wrong_type_is_a_type_error_naming_it(kw, named)
 
 
 @pytest.mark.parametrize("kw", [{"duration": "2"}, {"seed": 1.5}, {"grid": (8.5, 8)},
-                                {"knots": "2"}])
+                                {"knots": "2"}, {"noise_kpa": "1"}, {"noise_kpa": None}])
 def test_synth_keyword_of_the_wrong_type_is_a_type_error_naming_it(kw):
     args = dict(mode="mat", duration=1, rate=20, grid=(8, 8), knots=0)
     args.update(kw)
     with pytest.raises(knotmap.Error) as info:
         knotmap.synth(**args)
     assert isinstance(info.value, TypeError) and next(iter(kw)) + "=" in str(info.value)
+
+
+def test_synth_fields_take_numpy_numbers():
+    kw = dict(mode="mat", duration=1, rate=20, grid=(16, 16), knots=1, seed=2)
+    a, _ = knotmap.synth(noise_kpa=0.5, **kw)
+    b, _ = knotmap.synth(noise_kpa=np.float32(0.5), **kw)
+    np.testing.assert_array_equal(a.frames, b.frames)
 
 
 def test_numpy_numbers_and_bools_are_taken_as_their_values(session, tmp_path):
