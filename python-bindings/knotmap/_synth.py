@@ -103,7 +103,12 @@ def _cancellable(c, call):
         if isinstance(e, RuntimeError) and worker.ident is None:
             raise  # start() could not make the thread: no call runs
         lib.km_ctx_cancel(c)
-        done.wait()
+        while True:  # a second Ctrl-C must not leave c cancelled (or in use) behind
+            try:
+                done.wait()
+                break
+            except KeyboardInterrupt:
+                continue  # already cancelling: the C call stops at its next block
         lib.km_ctx_reset_cancel(c)
         lib.km_ctx_clear_error(c)
         raise
