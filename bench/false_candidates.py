@@ -83,6 +83,7 @@ Needs the Python bindings on PYTHONPATH (build/python).
 import argparse
 import concurrent.futures as cf
 import os
+import json
 import shlex
 import subprocess
 import sys
@@ -314,7 +315,7 @@ def one_session(a, model, mode, preset, seed, tmp):
         feats.append((lab, fe))
     missed = ([miss(knots, i, truth, maps, y0, opened, tol, seed) for i in np.nonzero(m < 0)[0]]
               if a.misses else [])
-    return {"cell": (model, mode, preset), "false": out, "n_true": len(used), "features": feats,
+    return {"cell": (model, mode, preset), "seed": seed, "false": out, "n_true": len(used), "features": feats,
             "missed": missed,
             "z_true": [float(cand["significance"][i]) for i in used]}
 
@@ -449,6 +450,9 @@ def main():
                     "(see the docstring)")
     ap.add_argument("--features", action="store_true",
                     help="per class, what a rejection test could use (see the docstring)")
+    ap.add_argument("--dump", metavar="JSON",
+                    help="with --features: every candidate's class and features, one JSON "
+                    "list (cell, seed, class, features) for a rule to be tried on")
     ap.add_argument("--ratios", action="store_true",
                     help="mats: a taxel's ratio to its row neighbours over time, per class "
                     "(see the docstring); no candidates")
@@ -481,6 +485,10 @@ def main():
     print("| true candidates | %s | |" % " | ".join(map(str, tru)))
     if a.features:
         print_features(res, cells)
+    if a.features and a.dump:
+        with open(a.dump, "w") as f:
+            json.dump([{"cell": list(r["cell"]), "seed": r["seed"], "class": lab, **fe}
+                       for r in res for lab, fe in r["features"]], f)
     if a.misses:
         print_misses(res, cells)
     if a.list:

@@ -16,7 +16,10 @@ also the size error (median |size_mm / true footprint sigma - 1| over the defaul
 candidates matched, as bench/eval.py) and the share of those within 30%.
 
 Usage: /usr/bin/python3 bench/param_sweep.py [--bin build/knotmap] [--cache DIR]
-           [--seeds 1-20] [--jobs 2] "" "--cand-background-sigmas 3" "KM_X=1" ...
+           [--seeds 1-20] [--jobs 2] [--cells 2/mat/hard,...] "" "--cand-background-sigmas 3"
+           "KM_X=1" ...
+--cells keeps the sweep to the cells named (model/mode/preset, model 1, 2 or i); the mean
+F1 / AP printed is then over those cells only.
 """
 import argparse
 import concurrent.futures as cf
@@ -97,8 +100,14 @@ def main():
     ap.add_argument("--cache", default=os.path.join(tempfile.gettempdir(), "knotmap_sweep"))
     ap.add_argument("--seeds", default="1-20", help="tuning seeds, A-B")
     ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--cells", default="",
+                    help="only these cells, e.g. 2/mat/hard,i/roller/moderate [all 12]")
     ap.add_argument("sets", nargs="*", default=[""])
     a = ap.parse_args()
+    cells = [c for c in CELLS if not a.cells or "/".join(c) in a.cells.split(",")]
+    if not cells:
+        sys.exit("param_sweep.py: --cells %r names none of %s" % (
+            a.cells, ", ".join("/".join(c) for c in CELLS)))
     lo, hi = (int(v) for v in a.seeds.split("-"))
     if hi >= 100:
         sys.exit("param_sweep.py: seeds from 100 (independent) and 1000 (models) are held back")
@@ -106,7 +115,7 @@ def main():
     for extra in a.sets:
         with tempfile.TemporaryDirectory() as tmp, cf.ThreadPoolExecutor(a.jobs) as ex:
             res = list(ex.map(lambda j: one(a, *j, extra, tmp),
-                              [(*c, s) for c in CELLS for s in range(lo, hi + 1)]))
+                              [(*c, s) for c in cells for s in range(lo, hi + 1)]))
         cell = {}
         for c, f1, apv, fp, fn, sz in res:
             cell.setdefault(c, []).append((f1, apv, fp, fn, sz))
@@ -120,7 +129,7 @@ def main():
         print("== %r  mean F1 %.4f  mean AP %.4f  size error (median of cells) %.3f" % (
             extra, np.mean([v[0] for v in fig.values()]), np.mean([v[1] for v in fig.values()]),
             np.nanmedian([v[4] for v in fig.values()])))
-        for c in CELLS:
+        for c in cells:
             print("  %-22s F1 %.3f  AP %.3f  false %3d  missed %3d  size err %.3f  <=30%% %.2f"
                   % ("/".join(c), *fig[c]))
         sys.stdout.flush()

@@ -1739,6 +1739,13 @@ KM_API km_status km_bodygrid_add(km_ctx *ctx, km_bodygrid *g, const km_frame *fr
  * sets the session's saturation before its first frame.  Errors:
  * KM_ERR_INVALID (NULL, no candidate layer, saturation <= 0). */
 KM_API km_status km_bodygrid_set_saturation(km_bodygrid *g, double saturation);
+/* The level at and above which a mat taxel's value is taken as clipped by
+ * the sensor's full scale: 0.99 x the saturation set by
+ * km_bodygrid_set_saturation (the stuck rule's, and the candidates' share
+ * of the contact, docs/ALGORITHMS.md 10 step 4, exempts a peak whose
+ * contact pressure reaches it); +inf on a roller, when unknown, for NULL
+ * or without a candidate layer. */
+KM_API double km_bodygrid_clip_level(const km_bodygrid *g);
 /* KM_MODE_ROLLER or KM_MODE_MAT; -1 for NULL. */
 KM_API int32_t km_bodygrid_mode(const km_bodygrid *g);
 /* Current shape, as km_bodymap_shape (every layer's). */

@@ -8,6 +8,7 @@
 
 #include "internal.h"
 #include "detect/mapfilt.h"
+#include "pipeline/cand_relief.h"
 
 #define NOISE_HALF 4
 /* A spike or isolated cell whose excess recurs under a second sensor row at
@@ -72,34 +73,6 @@
    (docs/ALGORITHMS.md 10.4 Broad scales; bench/README "Session 23
    (broad)"). */
 #define BROAD_PEAK_PRESSURE_SHARE 0.08
-/* A peak (not one taxel) whose fitted amplitude is under this share of the
-   contact pressure at its cell counts only amplitude / (share x pressure)
-   of its significance (pressure_discount): the band's rule above as a
-   discount, not a cut, so that a weak knot on a light contact keeps its
-   rank in an opened list (the band's own peaks are then still cut).
-   Tuning seeds (models 1 and 2 seeds 1-20, independent 1-20; roller cells
-   also 21-40): 9 false candidates fewer (model 2 mat moderate 3, roller
-   moderate 3, roller hard 1, independent mat and roller moderate 1 each,
-   the latter a bony prominence's residual), no knot lost; 0.1 lost 3
-   knots and 0.12 7 on model 2 roller hard (knots there stand at 0.078 of
-   the pressure and up); a cut at 0.08 cost AP 0.02-0.06 on model 2
-   rollers (docs/ALGORITHMS.md 10.4 Peaks; bench/README "Session 25
-   (bony)"). */
-#define PEAK_PRESSURE_SHARE 0.08
-/* A peak (not one taxel) whose excess over its surround (A at its cell less
-   the median of A on the ring SURROUND_R0_MM to SURROUND_R1_MM around it) is
-   under SURROUND_SHARE of the contact pressure at its cell keeps only that
-   excess / (share x pressure) of its significance (surround_discount): a
-   knot stands above the tissue around it; what the row and column medians
-   leave of a bony prominence or a band's end is a peak on a broad rise.
-   Tuning seeds: 14 false candidates fewer (model 2 moderate 6, hard 4,
-   independent 4), 3 knots lost (model 2 roller hard 2, independent mat hard
-   1); rings of 10-20 mm or from 2 x the fitted sigma did no better
-   (docs/ALGORITHMS.md 10.4 Peaks; bench/README "Session 27 (hard)"). */
-#define SURROUND_R0_MM 10.0
-#define SURROUND_R1_MM 25.0
-#define SURROUND_SHARE 0.1
-
 /* A peak of the full search (not one taxel) is scored at the scale of its
    neighbourhood: per scale the largest snr within this many of that scale's
    sigmas of the peak cell, at most the peak window (km_map_neighbourhood_
@@ -124,6 +97,7 @@ typedef struct cand_maps {
     int rescale;    /* the peaks of these maps are scored at their neighbourhood's best scale */
     float *press;   /* the body map's maximum pressure (the contact pressure); NULL
                        without that layer */
+    double clip;    /* the sensor's full scale on a mat (km_bodygrid_clip_level) */
     double global;  /* the map's global noise (the floor of noise) */
     int roller;     /* the grid is a roller's */
     int n_broad;    /* broad scales searched (bamp, bsnr, bsize valid when > 0) */
@@ -298,48 +272,6 @@ static int on_sensor(const cand_maps *m, size_t k)
     return !isnan(m->two[k]) && !on_body(m, k);
 }
 
-/* The share of its significance a full-search peak at cell k keeps
-   (PEAK_PRESSURE_SHARE): 1 when its amplitude is at least that share of the
-   contact pressure there or the grid has no body map, amplitude / (share x
-   pressure) under it (0 for an amplitude of 0 or less). */
-static double pressure_discount(const cand_maps *m, size_t k, double amp)
-{
-    if (m->press == NULL || !(m->press[k] > 0.0f))
-        return 1.0;
-    double r = amp / (PEAK_PRESSURE_SHARE * (double)m->press[k]);
-    return r >= 1.0 ? 1.0 : r > 0.0 ? r : 0.0;
-}
-
-/* The share of its significance a peak at cell (y, x) keeps
-   (SURROUND_SHARE): 1 when A there stands at least that share of the contact
-   pressure above the median of A over the ring SURROUND_R0_MM to
-   SURROUND_R1_MM from the cell (distances in mm by each pitch), or when the
-   grid has no body map or the ring no finite cell; (A - median) / (share x
-   pressure) under it (0 at or below the median).  Per peak: a ring of at
-   most (2 x 25 / pitch + 1)^2 cells, one selection. */
-static double surround_discount(const cand_maps *m, int32_t y, int32_t x)
-{
-    size_t k = (size_t)y * (size_t)m->nx + (size_t)x;
-    if (m->press == NULL || !(m->press[k] > 0.0f) || !isfinite(m->map[k]))
-        return 1.0;
-    int32_t hy = (int32_t)ceil(SURROUND_R1_MM / m->row_pitch);
-    int32_t hx = (int32_t)ceil(SURROUND_R1_MM / m->col_pitch);
-    float *buf = m->scratch;
-    size_t n = 0;
-    for (int32_t j = y - hy < 0 ? 0 : y - hy; j <= y + hy && j < m->ny; j++)
-        for (int32_t i = x - hx < 0 ? 0 : x - hx; i <= x + hx && i < m->nx; i++) {
-            double d = hypot((j - y) * m->row_pitch, (i - x) * m->col_pitch);
-            float v = m->map[(size_t)j * (size_t)m->nx + (size_t)i];
-            if (d >= SURROUND_R0_MM && d <= SURROUND_R1_MM && isfinite(v))
-                buf[n++] = v;
-        }
-    if (n == 0)
-        return 1.0;
-    double med = (double)km_select_kth_f(buf, n, n / 2);
-    double r = ((double)m->map[k] - med) / (SURROUND_SHARE * (double)m->press[k]);
-    return r >= 1.0 ? 1.0 : r > 0.0 ? r : 0.0;
-}
-
 /* Seen and persistence of cell k into e; 0 when it fails min_persistence
    or was never seen. */
 static int passes_ok(const km_candidate_params *p, const cand_maps *m, size_t k,
@@ -393,14 +325,16 @@ static int make_candidate(const km_candidate_params *p, const cand_maps *m, cons
     /* Under a share of the contact pressure, or above the surround by less:
        discounts (pressure_discount, surround_discount). */
     if (!one && isfinite(z))
-        z *= pressure_discount(m, k, amp) * surround_discount(m, q->row, q->col);
+        z *= km_cand_pressure_discount(m->press, k, amp) *
+             km_cand_surround_discount(m->map, m->press, ny, nx, m->row_pitch, m->col_pitch,
+                                       q->row, q->col, m->scratch);
     double need = p->min_snr;
     if (!one && largest_sigma > 0.0 && size >= (float)BROAD_SIGMA_MM)
         need *= m->broad_share;
     if (!one && m->roller && on_body(m, k))
         need *= TWO_ROWS_SNR_SHARE;
-    if ((one && !(p->one_taxel_weight > 0.0)) || !(z >= need) || (!one && !m->roller &&
-        m->press != NULL && amp < p->min_pressure_share * (double)m->press[k])) /* relief */
+    if ((one && !(p->one_taxel_weight > 0.0)) || !(z >= need) ||
+        (!one && !m->roller && km_cand_relief(m->press, k, amp, p->min_pressure_share, m->clip)))
         return 0;
     /* Still growing at the largest sigma searched: broader than any knot
        footprint (a bony prominence, the body's shape). */
@@ -639,6 +573,7 @@ km_status km_bodygrid_candidates(km_ctx *ctx, const km_bodygrid *g, km_candidate
         return km_fail(ctx, KM_ERR_INVALID, "candidates: NULL argument or no candidate layer");
     *n_out = 0;
     km_bodygrid_shape(g, &m.ny, &m.nx, &m.y0, &m.row_pitch, &m.col_pitch);
+    m.clip = km_bodygrid_clip_level(g);
     size_t cells = (size_t)m.ny * (size_t)m.nx;
     if (cells == 0)
         return KM_OK;

@@ -225,3 +225,8 @@ km_status km_bodygrid_set_saturation(km_bodygrid *g, double saturation)
                        : INFINITY;
     return KM_OK;
 }
+
+double km_bodygrid_clip_level(const km_bodygrid *g)
+{
+    return g != NULL && (g->layers & KM_GRID_CANDIDATES) ? (double)g->ex.sat_lo : INFINITY;
+}

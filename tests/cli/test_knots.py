@@ -678,8 +678,8 @@ def test_mat_knot_at_saturation_is_not_stuck(tmp_path, seed, matched, n_cand):
     matching, measured (main 257a864 -> after): seed 7, 2 of 3 knots with 4 candidates
     -> 3 with 4 (full scale 167 kPa); seed 17, 3 of 8 with 5 -> 7 with 9 (102 kPa).
     Both fail on 257a864.  Without the mats' contact share (0.12 by default since session
-    34: a knot at the full scale reads a clipped share, and seed 17 loses one so), the
-    stuck rule alone."""
+    34; a peak at the full scale is exempt from it since session 35,
+    test_knots_relief.py), the stuck rule alone."""
     s, r = tmp_path / "s.h5", tmp_path / "r.h5"
     run("synth", "--model", "2", "--mode", "mat", "--preset", "hard", "--seed", seed,
         "--duration", "20", "-o", s)

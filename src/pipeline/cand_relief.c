@@ -1,0 +1,86 @@
+/* The body's relief against a knot (docs/ALGORITHMS.md 10.4 Peaks): a
+ * peak's amplitude weighed against the contact pressure under it, for
+ * candidate_detect.c.  A knot is a spot stiffer than the tissue around it
+ * and presses back in proportion to the lean; what the row and column
+ * medians leave of the body's own relief (a bony prominence, a taut band's
+ * end) stands at a smaller share of the contact. */
+#include <math.h>
+
+#include "internal.h"
+#include "pipeline/cand_relief.h"
+
+/* A peak (not one taxel) whose fitted amplitude is under this share of the
+   contact pressure at its cell counts only amplitude / (share x pressure)
+   of its significance (km_cand_pressure_discount): the broad band's rule
+   (BROAD_PEAK_PRESSURE_SHARE, candidate_detect.c) as a discount, not a
+   cut, so that a weak knot on a light contact keeps its rank in an opened
+   list (the band's own peaks are then still cut).
+   Tuning seeds (models 1 and 2 seeds 1-20, independent 1-20; roller cells
+   also 21-40): 9 false candidates fewer (model 2 mat moderate 3, roller
+   moderate 3, roller hard 1, independent mat and roller moderate 1 each,
+   the latter a bony prominence's residual), no knot lost; 0.1 lost 3
+   knots and 0.12 7 on model 2 roller hard (knots there stand at 0.078 of
+   the pressure and up); a cut at 0.08 cost AP 0.02-0.06 on model 2
+   rollers (docs/ALGORITHMS.md 10.4 Peaks; bench/README "Session 25
+   (bony)"). */
+#define PEAK_PRESSURE_SHARE 0.08
+/* A peak (not one taxel) whose excess over its surround (A at its cell less
+   the median of A on the ring SURROUND_R0_MM to SURROUND_R1_MM around it) is
+   under SURROUND_SHARE of the contact pressure at its cell keeps only that
+   excess / (share x pressure) of its significance
+   (km_cand_surround_discount): a knot stands above the tissue around it;
+   what the row and column medians leave of a bony prominence or a band's
+   end is a peak on a broad rise.
+   Tuning seeds: 14 false candidates fewer (model 2 moderate 6, hard 4,
+   independent 4), 3 knots lost (model 2 roller hard 2, independent mat hard
+   1); rings of 10-20 mm or from 2 x the fitted sigma did no better
+   (docs/ALGORITHMS.md 10.4 Peaks; bench/README "Session 27 (hard)"). */
+#define SURROUND_R0_MM 10.0
+#define SURROUND_R1_MM 25.0
+#define SURROUND_SHARE 0.1
+
+double km_cand_pressure_discount(const float *press, size_t k, double amp)
+{
+    if (press == NULL || !(press[k] > 0.0f))
+        return 1.0;
+    double r = amp / (PEAK_PRESSURE_SHARE * (double)press[k]);
+    return r >= 1.0 ? 1.0 : r > 0.0 ? r : 0.0;
+}
+
+/* The ring runs SURROUND_R0_MM to SURROUND_R1_MM from the cell (distances
+   in mm by each pitch).  Per peak: a ring of at most (2 x 25 / pitch + 1)^2
+   cells, one selection. */
+double km_cand_surround_discount(const float *map, const float *press, int32_t ny, int32_t nx,
+                                 double row_pitch, double col_pitch, int32_t y, int32_t x,
+                                 float *scratch)
+{
+    size_t k = (size_t)y * (size_t)nx + (size_t)x;
+    if (press == NULL || !(press[k] > 0.0f) || !isfinite(map[k]))
+        return 1.0;
+    int32_t hy = (int32_t)ceil(SURROUND_R1_MM / row_pitch);
+    int32_t hx = (int32_t)ceil(SURROUND_R1_MM / col_pitch);
+    size_t n = 0;
+    for (int32_t j = y - hy < 0 ? 0 : y - hy; j <= y + hy && j < ny; j++)
+        for (int32_t i = x - hx < 0 ? 0 : x - hx; i <= x + hx && i < nx; i++) {
+            double d = hypot((j - y) * row_pitch, (i - x) * col_pitch);
+            float v = map[(size_t)j * (size_t)nx + (size_t)i];
+            if (d >= SURROUND_R0_MM && d <= SURROUND_R1_MM && isfinite(v))
+                scratch[n++] = v;
+        }
+    if (n == 0)
+        return 1.0;
+    double med = (double)km_select_kth_f(scratch, n, n / 2);
+    double r = ((double)map[k] - med) / (SURROUND_SHARE * (double)press[k]);
+    return r >= 1.0 ? 1.0 : r > 0.0 ? r : 0.0;
+}
+
+/* A knot pressed into the sensor's full scale reads a clipped amplitude
+   over a clipped contact, so its share reads low: held-back model 2 hard
+   mats (full scale 100-200 kPa) lost 0.018 F1 to the share without this
+   exemption (docs/ALGORITHMS.md 10.4 Peaks). */
+int km_cand_relief(const float *press, size_t k, double amp, double share, double clip_level)
+{
+    if (press == NULL || (double)press[k] >= clip_level)
+        return 0;
+    return amp < share * (double)press[k];
+}

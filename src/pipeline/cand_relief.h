@@ -1,0 +1,34 @@
+/* The body's relief against a knot (docs/ALGORITHMS.md 10.4 Peaks): the
+ * tests of candidate_detect.c that weigh a peak's amplitude against the
+ * contact pressure under it (the body map layer's maximum).  Private to
+ * src/pipeline. */
+#ifndef KM_PIPELINE_CAND_RELIEF_H
+#define KM_PIPELINE_CAND_RELIEF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* The share of its significance a full-search peak at cell k keeps: 1 when
+   its amplitude amp is at least PEAK_PRESSURE_SHARE of the contact pressure
+   press[k] there, or press is NULL or not positive there; amp / (share x
+   pressure) under it (0 for amp <= 0). */
+double km_cand_pressure_discount(const float *press, size_t k, double amp);
+
+/* The share of its significance a peak at cell (y, x) of the ny x nx
+   candidate map keeps: 1 when the map there stands at least SURROUND_SHARE
+   of the contact pressure above the median of the map over a ring around
+   it, or press is NULL or not positive there, or the ring has no finite
+   cell; (map - median) / (share x pressure) under it (0 at or below the
+   median).  scratch: room for the ring's cells (ny * nx always suffices). */
+double km_cand_surround_discount(const float *map, const float *press, int32_t ny, int32_t nx,
+                                 double row_pitch, double col_pitch, int32_t y, int32_t x,
+                                 float *scratch);
+
+/* 1 when a mat peak at cell k of amplitude amp is the body's relief: amp
+   under share x the contact pressure press[k], unless that pressure
+   reaches clip_level (the sensor's full scale, km_bodygrid_clip_level: the
+   knot's amplitude is clipped there, so its share reads low).  0 when
+   press is NULL. */
+int km_cand_relief(const float *press, size_t k, double amp, double share, double clip_level);
+
+#endif
