@@ -82,8 +82,8 @@ Needs the Python bindings on PYTHONPATH (build/python).
 """
 import argparse
 import concurrent.futures as cf
-import os
 import json
+import os
 import shlex
 import subprocess
 import sys
