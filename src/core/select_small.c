@@ -333,9 +333,10 @@ static float partial_median(const float *row, const unsigned char *ok, int a, in
 __attribute__((target("avx2"), always_inline)) static inline void
 medians8_net(const int n, const unsigned char *lo, const unsigned char *hi, const int ncmp,
              const float *pr, const unsigned char *pok, int x0, int cols,
-             const unsigned char *ok, float *bg)
+             const unsigned char *ok, const float *slope, float *bg)
 {
     const int w = n / 2;
+    const __m256 k = slope != NULL ? _mm256_loadu_ps(slope + x0) : _mm256_setzero_ps();
     const __m256 ninf = _mm256_set1_ps(-INFINITY), pinf = _mm256_set1_ps(INFINITY);
     __m256i odd = _mm256_setzero_si256(); /* missing slots so far, parity (all bits) */
     __m256 v[KM_MEDIAN_NET_MAX + 1];
@@ -345,7 +346,10 @@ medians8_net(const int n, const unsigned char *lo, const unsigned char *hi, cons
         __m256i miss = _mm256_cmpeq_epi32(_mm256_cvtepu8_epi32(_mm_cvtsi64_si128(b8)),
                                           _mm256_setzero_si256());
         __m256 pad = _mm256_blendv_ps(ninf, pinf, _mm256_castsi256_ps(odd));
-        v[j] = _mm256_blendv_ps(_mm256_loadu_ps(pr + x0 + j), pad, _mm256_castsi256_ps(miss));
+        __m256 val = _mm256_loadu_ps(pr + x0 + j);
+        if (slope != NULL) /* the line through column x0 + l taken off */
+            val = _mm256_sub_ps(val, _mm256_mul_ps(k, _mm256_set1_ps((float)(j - w))));
+        v[j] = _mm256_blendv_ps(val, pad, _mm256_castsi256_ps(miss));
         odd = _mm256_xor_si256(odd, miss);
     }
     v[n] = pinf; /* n / 2 + 1 of a one-value window: never read */
@@ -365,15 +369,27 @@ medians8_net(const int n, const unsigned char *lo, const unsigned char *hi, cons
             bg[x0 + l] = out[l];
 }
 
-/* One instance per window, so that every slot index is a constant. */
+/* One instance per window, so that every slot index is a constant; and
+   one with a line taken off (slope), so that the plain one reads none. */
 #define MEDIANS8(n)                                                                                \
     __attribute__((target("avx2"))) static void medians8_##n(const float *pr,                     \
                                                              const unsigned char *pok, int cols,   \
-                                                             const unsigned char *ok, float *bg)   \
+                                                             const unsigned char *ok,              \
+                                                             const float *slope, float *bg)        \
+    {                                                                                              \
+        (void)slope;                                                                               \
+        for (int x0 = 0; x0 < cols; x0 += 8)                                                       \
+            medians8_net(n, net##n##_lo, net##n##_hi, (int)sizeof net##n##_lo, pr, pok, x0, cols,  \
+                         ok, NULL, bg);                                                            \
+    }                                                                                              \
+    __attribute__((target("avx2"))) static void medians8s_##n(const float *pr,                    \
+                                                              const unsigned char *pok, int cols,  \
+                                                              const unsigned char *ok,             \
+                                                              const float *slope, float *bg)       \
     {                                                                                              \
         for (int x0 = 0; x0 < cols; x0 += 8)                                                       \
             medians8_net(n, net##n##_lo, net##n##_hi, (int)sizeof net##n##_lo, pr, pok, x0, cols,  \
-                         ok, bg);                                                                  \
+                         ok, slope, bg);                                                           \
     }
 MEDIANS8(3)
 MEDIANS8(5)
@@ -385,15 +401,36 @@ MEDIANS8(15)
 #undef MEDIANS8
 
 __attribute__((target("avx2"))) static void medians8_1(const float *pr, const unsigned char *pok,
-                                                       int cols, const unsigned char *ok, float *bg)
+                                                       int cols, const unsigned char *ok,
+                                                       const float *slope, float *bg)
 {
+    (void)slope; /* one value: the line through it takes nothing off */
     for (int x0 = 0; x0 < cols; x0 += 8)
-        medians8_net(1, NULL, NULL, 0, pr, pok, x0, cols, ok, bg);
+        medians8_net(1, NULL, NULL, 0, pr, pok, x0, cols, ok, NULL, bg);
 }
 #endif
 
 void km_row_window_medians_f(const km_median_net *net, const float *row,
                              const unsigned char *ok, int cols, void *scratch, float *bg)
+{
+    km_row_window_medians_slope_f(net, row, ok, cols, NULL, scratch, bg);
+}
+
+/* The median of the usable values in columns [a, b] with the line of slope
+   k through column x taken off. */
+static float partial_median_slope(const float *row, const unsigned char *ok, int a, int b, int x,
+                                  float k, float *win)
+{
+    int n = 0;
+    for (int j = a; j <= b; j++)
+        if (ok[j])
+            win[n++] = row[j] - k * (float)(j - x);
+    return km_median_small_f(win, n);
+}
+
+void km_row_window_medians_slope_f(const km_median_net *net, const float *row,
+                                   const unsigned char *ok, int cols, const float *slope,
+                                   void *scratch, float *bg)
 {
     const int n = net->n, w = n / 2;
 #if KM_AVX2_TARGET
@@ -411,14 +448,18 @@ void km_row_window_medians_f(const km_median_net *net, const float *row,
             negzero |= ok[x] && u == 0x80000000u;
         }
         static void (*const by_n[])(const float *, const unsigned char *, int,
-                                    const unsigned char *, float *) = {
+                                    const unsigned char *, const float *, float *) = {
             medians8_1, medians8_3, medians8_5, medians8_7, medians8_9, medians8_11, medians8_13,
             medians8_15};
-        by_n[n / 2](pr, pok, cols, ok, bg);
+        static void (*const by_n_slope[])(const float *, const unsigned char *, int,
+                                          const unsigned char *, const float *, float *) = {
+            medians8_1, medians8s_3, medians8s_5, medians8s_7, medians8s_9, medians8s_11,
+            medians8s_13, medians8s_15};
+        (slope != NULL ? by_n_slope : by_n)[n / 2](pr, pok, cols, ok, slope, bg);
         /* min and max keep every value's bits but may swap a +0.0 for a
            -0.0: with a -0.0 in the row, a zero median is taken again by
            rank, which orders zeros by position. */
-        if (negzero)
+        if (negzero && slope == NULL)
             for (int x = 0; x < cols; x++)
                 if (ok[x] && bg[x] == 0.0f)
                     bg[x] = partial_median(row, ok, x - w < 0 ? 0 : x - w,
@@ -428,8 +469,11 @@ void km_row_window_medians_f(const km_median_net *net, const float *row,
 #endif
     for (int x = 0; x < cols; x++)
         if (ok[x])
-            bg[x] = partial_median(row, ok, x - w < 0 ? 0 : x - w, x + w >= cols ? cols - 1 : x + w,
-                                   scratch);
+            bg[x] = slope == NULL ? partial_median(row, ok, x - w < 0 ? 0 : x - w,
+                                                   x + w >= cols ? cols - 1 : x + w, scratch)
+                                  : partial_median_slope(row, ok, x - w < 0 ? 0 : x - w,
+                                                         x + w >= cols ? cols - 1 : x + w, x,
+                                                         slope[x], scratch);
 }
 
 /* ------------------------------------------- rows of <= 32, sorted */

@@ -226,6 +226,13 @@ size_t km_row_window_scratch(int cols, int n);
  * alternating sign) in the network.  scratch: km_row_window_scratch bytes. */
 void km_row_window_medians_f(const km_median_net *net, const float *row,
                              const unsigned char *ok, int cols, void *scratch, float *bg);
+/* The same with the line of slope slope[x] through each column x taken
+ * off its window: bg[x] = the median of row[j] - slope[x] (j - x) over the
+ * usable j (without AVX2, km_median_small_f's; with it, the same up to the
+ * order of a +0.0 and a -0.0).  slope: cols + 8 readable floats. */
+void km_row_window_medians_slope_f(const km_median_net *net, const float *row,
+                                   const unsigned char *ok, int cols, const float *slope,
+                                   void *scratch, float *bg);
 
 /* Up to eight rows of up to 32 columns sorted at once (AVX2, one row per
  * lane): v[j][l] is the j-th smallest of row l's n[l] valid values (mask

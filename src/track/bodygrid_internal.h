@@ -18,6 +18,7 @@ typedef struct km_excess_state {
     const km_median_net *net;   /* the window's network (NULL: windows over
                                    KM_MEDIAN_NET_MAX use the sorted window) */
     uint8_t *ok;                /* one row: taxel usable (cols) */
+    float *slope;               /* cand_slope.c's scratch (NULL: off) */
     /* The stuck rule's state, per taxel on the padded layout (km_cand_at:
        a border of one taxel around the sensor, zeros), each array
        KM_CAND_SLACK entries longer (zeros: the AVX2 sweep's last block of
@@ -173,6 +174,18 @@ void km_cand_layer_stuck(km_bodygrid *g, const km_frame *f);
 void km_cand_layer_row(km_bodygrid *g, const float *row, const km_mask *m, int32_t r,
                        const uint8_t *on, size_t off, float frac, double t);
 void km_cand_layer_mat(km_bodygrid *g, const km_frame *f, const km_mask *m, double t);
+
+/* cand_slope.c: the roller's row background on a slope (docs/ALGORITHMS.md
+ * 10 step 1, Slope).  Bytes of scratch for a half-window of w columns. */
+size_t km_cand_slope_scratch(int32_t w, int32_t cols);
+/* bg[x] of the usable taxels (ok) = the median of the window's usable
+ * values with a line through the row taken off (its slope from the medians
+ * of the two sides; none where a side has no usable taxel), excess[x] =
+ * row[x] - bg[x] (NaN where not usable).  net: the window's network (NULL
+ * over KM_MEDIAN_NET_MAX), net_scratch its km_row_window_scratch. */
+void km_cand_slope_row(const km_median_net *net, const float *row, const uint8_t *ok,
+                       int32_t cols, int32_t w, void *scratch, void *net_scratch, float *bg,
+                       float *excess);
 
 /* flatfield.c: the session's flat field (docs/ALGORITHMS.md 7.5). */
 /* A closed pass of a cell: its maximum m from sensor row crow (rows + 1),

@@ -47,6 +47,7 @@ void km_candidate_params_default(km_candidate_params *p)
     p->drift_sigmas = 3.0;
     p->one_taxel_weight = 0.05;
     p->min_pressure_share = 0.12;
+    p->background_slope = 0;
 }
 
 /* The row median's half-width in columns (km_candidate_params): +-
@@ -75,7 +76,8 @@ static int params_ok(const km_candidate_params *q, double row_pitch_mm, double c
            !isnan(q->contact_threshold) && q->pass_gap_frames >= 0 && q->stuck_frames >= 0 &&
            (q->flat_field == 0 || q->flat_field == 1) && q->drift_sigmas >= 0.0 &&
            isfinite(q->drift_sigmas) && q->one_taxel_weight >= 0.0 && q->one_taxel_weight <= 1.0 &&
-           q->min_pressure_share >= 0.0 && q->min_pressure_share <= 1.0;
+           q->min_pressure_share >= 0.0 && q->min_pressure_share <= 1.0 &&
+           (q->background_slope == 0 || q->background_slope == 1);
 }
 
 km_status km_cand_layer_create(km_ctx *ctx, km_bodygrid *g, const km_candidate_params *p)
@@ -96,6 +98,11 @@ km_status km_cand_layer_create(km_ctx *ctx, km_bodygrid *g, const km_candidate_p
     x->win = km_alloc(ctx, x->net != NULL ? km_row_window_scratch(g->cols, span)
                                           : (size_t)span * sizeof *x->win);
     x->ok = km_alloc(ctx, (size_t)g->cols);
+    if (g->cand.background_slope != 0) {
+        x->slope = km_alloc(ctx, km_cand_slope_scratch(span / 2, g->cols));
+        if (x->slope == NULL)
+            return KM_ERR_NOMEM;
+    }
     /* The stuck rule's per-taxel state, on the padded layout (km_cand_at)
        and KM_CAND_SLACK entries after it: zeroed, so the border and the
        slack read as unchanged, never repeating, at 0. */
@@ -123,6 +130,7 @@ void km_cand_layer_free(km_bodygrid *g)
     km_ref_free(&g->alloc, x->bg);
     km_ref_free(&g->alloc, x->win);
     km_ref_free(&g->alloc, x->ok);
+    km_ref_free(&g->alloc, x->slope);
     km_ref_free(&g->alloc, x->prev);
     km_ref_free(&g->alloc, x->changed);
     km_ref_free(&g->alloc, x->nb);
@@ -182,6 +190,38 @@ __attribute__((target("avx2"))) static int32_t excess_avx2(float *excess, const 
 }
 #endif
 
+/* row_excess over windows too wide for a network: the window's usable
+   values kept sorted as it slides (km_window_insert: the median a stable
+   sort gives); up to KM_WINDOW16 of them without a branch. */
+static void sorted_window_excess(km_bodygrid *g, const float *row, int32_t w)
+{
+    km_excess_state *xs = &g->ex;
+    const uint8_t *ok = xs->ok;
+    float *win = xs->win, win16[KM_WINDOW16];
+    int small = 2 * w + 1 <= KM_WINDOW16, n = 0;
+    if (small) {
+        win = win16;
+        km_window16_clear(win);
+    }
+    for (int32_t x = 0, lo = 0, hi = -1; x < g->cols; x++) {
+        int32_t a = x - w < 0 ? 0 : x - w, b = x + w >= g->cols ? g->cols - 1 : x + w;
+        /* The leaving column first: the window never holds more than 2w+1. */
+        for (; lo < a; lo++)
+            if (ok[lo])
+                n = small ? km_window16_remove(win, n, row[lo]) : km_window_remove(win, n, row[lo]);
+        for (; hi < b; hi++)
+            if (ok[hi + 1])
+                n = small ? km_window16_insert(win, n, row[hi + 1])
+                          : km_window_insert(win, n, row[hi + 1]);
+        if (!ok[x]) {
+            xs->excess[x] = NAN;
+            continue;
+        }
+        xs->bg[x] = (n & 1) ? win[n / 2] : 0.5f * (win[n / 2 - 1] + win[n / 2]);
+        xs->excess[x] = row[x] - xs->bg[x];
+    }
+}
+
 /* Local excess of one frame row: value minus the median of the usable
  * values within +-W columns.  NaN where the taxel is not usable.  With on
  * (roller), only the taxels in contact are usable: the background of a
@@ -210,6 +250,10 @@ static void row_excess(km_bodygrid *g, const float *row, const km_mask *m, int32
                 (sf == 0 || run[x] < sf) & (on == NULL || on[x] != 0);
         ok[x] = (uint8_t)u;
     }
+    if (on != NULL && xs->slope != NULL) {
+        km_cand_slope_row(xs->net, row, ok, g->cols, w, xs->slope, xs->win, xs->bg, xs->excess);
+        return;
+    }
     if (xs->net != NULL) {
         km_row_window_medians_f(xs->net, row, ok, g->cols, xs->win, xs->bg);
         x0 = 0;
@@ -219,32 +263,8 @@ static void row_excess(km_bodygrid *g, const float *row, const km_mask *m, int32
 #endif
         for (int32_t x = x0; x < g->cols; x++)
             xs->excess[x] = ok[x] ? row[x] - xs->bg[x] : NAN;
-        return;
-    }
-    /* The window's usable values, sorted (km_window_insert: the median a
-       stable sort gives); up to KM_WINDOW16 of them without a branch. */
-    float *win = xs->win, win16[KM_WINDOW16];
-    int small = 2 * w + 1 <= KM_WINDOW16, n = 0;
-    if (small) {
-        win = win16;
-        km_window16_clear(win);
-    }
-    for (int32_t x = 0, lo = 0, hi = -1; x < g->cols; x++) {
-        int32_t a = x - w < 0 ? 0 : x - w, b = x + w >= g->cols ? g->cols - 1 : x + w;
-        /* The leaving column first: the window never holds more than 2w+1. */
-        for (; lo < a; lo++)
-            if (ok[lo])
-                n = small ? km_window16_remove(win, n, row[lo]) : km_window_remove(win, n, row[lo]);
-        for (; hi < b; hi++)
-            if (ok[hi + 1])
-                n = small ? km_window16_insert(win, n, row[hi + 1])
-                          : km_window_insert(win, n, row[hi + 1]);
-        if (!ok[x]) {
-            xs->excess[x] = NAN;
-            continue;
-        }
-        xs->bg[x] = (n & 1) ? win[n / 2] : 0.5f * (win[n / 2 - 1] + win[n / 2]);
-        xs->excess[x] = row[x] - xs->bg[x];
+    } else {
+        sorted_window_excess(g, row, w);
     }
 }
 
