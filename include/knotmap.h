@@ -1204,6 +1204,9 @@ typedef struct km_process_summary {
     int32_t n_bad_taxels;      /* taxels masked as bad (/params/bad_taxels) */
     int32_t n_offset_taxels;   /* of which read a steady offset while unloaded
                                   (/params/offset_taxels; masked by default) */
+    int32_t n_suspect_taxels;  /* found stuck or hot in the warm-up but not
+                                  masked (without detect_bad: they still make
+                                  peaks; /params/suspect_taxels) */
     int32_t n_flat_field_taxels; /* taxels whose gain the session flat field
                                   estimated and divided out of the candidate
                                   map (/params/cand_flat_field_taxels; 0 when

@@ -291,6 +291,14 @@ static void run_job(shared *sh, job *j, km_ctx *ctx)
                     "(hot): masked (/params/offset_taxels; --offset-sigmas 0 keeps them)\n",
                     j->input, (int)j->summary.n_offset_taxels,
                     j->summary.n_offset_taxels == 1 ? "" : "s");
+        if (j->summary.n_suspect_taxels > 0)
+            fprintf(stderr,
+                    "knotmap: %s: warning: %d taxel%s look%s stuck or hot in the warm-up "
+                    "and still make peaks (/params/suspect_taxels; --detect-bad-taxels "
+                    "masks them)\n",
+                    j->input, (int)j->summary.n_suspect_taxels,
+                    j->summary.n_suspect_taxels == 1 ? "" : "s",
+                    j->summary.n_suspect_taxels == 1 ? "s" : "");
         if (pp.cand.flat_field != 0)
             warn_flat_field(j->input, j->summary.n_flat_field_taxels);
         warn_zero_drift(j->input, &j->summary);

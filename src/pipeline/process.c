@@ -107,6 +107,19 @@ static km_status create_read_ahead(km_ctx *ctx, driver *d, km_engine *e)
 }
 
 /* Read, push, repeat; then finish the engine's input. */
+/* Taxels the warm-up found stuck or hot (ALGORITHMS.md 11.3) but left in
+   the mask because detect_bad is off: they still make peaks every frame. */
+static int32_t n_suspect_taxels(const km_engine *e)
+{
+    const uint8_t *state = km_conditioner_taxel_state(e->cond);
+    const uint8_t *mask = km_conditioner_mask(e->cond);
+    size_t rc = (size_t)e->info.rows * (size_t)e->info.cols;
+    int32_t n = 0;
+    for (size_t k = 0; state != NULL && mask != NULL && k < rc; k++)
+        n += mask[k] && (state[k] == KM_TAXEL_STUCK || state[k] == KM_TAXEL_HOT);
+    return n;
+}
+
 static km_status stream(km_ctx *ctx, driver *d, km_engine *e, const km_process_params *p,
                         const char *input)
 {
@@ -149,7 +162,9 @@ static km_status stream(km_ctx *ctx, driver *d, km_engine *e, const km_process_p
     if ((st = km_result_writer_param_i64(ctx, e->writer, "bad_taxels",
                                          km_conditioner_n_bad(e->cond))) != KM_OK ||
         (st = km_result_writer_param_i64(ctx, e->writer, "offset_taxels",
-                                         km_conditioner_n_offset(e->cond))) != KM_OK)
+                                         km_conditioner_n_offset(e->cond))) != KM_OK ||
+        (st = km_result_writer_param_i64(ctx, e->writer, "suspect_taxels",
+                                         n_suspect_taxels(e))) != KM_OK)
         return st;
     if (km_ctx_cancelled(ctx))
         return km_fail(ctx, KM_ERR_CANCELLED, "%s: cancelled", input);
@@ -227,6 +242,7 @@ km_status km_process_with(km_ctx *ctx, const char *input, const char *output,
     if (st == KM_OK && summary != NULL) {
         summary->n_bad_taxels = km_conditioner_n_bad(e->cond);
         summary->n_offset_taxels = km_conditioner_n_offset(e->cond);
+        summary->n_suspect_taxels = n_suspect_taxels(e);
     }
 done:
     /* Every detail names a file: the reader's and writer's already do. */

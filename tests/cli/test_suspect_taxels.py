@@ -1,0 +1,52 @@
+"""Stuck and hot taxels the warm-up finds are said on stderr and recorded when they are
+not masked (docs/ALGORITHMS.md 11.3): without --detect-bad-taxels they stay in the mask
+and make a peak in every frame (on a synthetic roller session a stuck taxel at 193 kPa
+headed the command's hottest spots), so the command warns and /params/suspect_taxels
+counts them; with --detect-bad-taxels they are masked and the count is 0.
+
+The count is checked against the simulator's own truth (`knotmap.synth`'s
+truth["taxel_state"]: its stuck taxels), not against knotmap's classification.
+"""
+import h5py
+import numpy as np
+import pytest
+
+knotmap = pytest.importorskip("knotmap")
+from km_cli import run_ok as run
+
+SESSION = dict(grid=(32, 32), rate=100, duration=10)
+
+
+def true_stuck(mode, preset, seed):
+    _, truth = knotmap.synth(None, mode=mode, preset=preset, seed=seed, **SESSION)
+    return int((np.asarray(truth["taxel_state"]) == 2).sum())
+
+
+def suspect(path):
+    with h5py.File(path, "r") as f:
+        return int(f["params"].attrs["suspect_taxels"]), int(f["params"].attrs["bad_taxels"])
+
+
+@pytest.mark.parametrize("mode,preset,seed", [("roller", "moderate", 1), ("mat", "hard", 2)])
+def test_stuck_taxels_are_said_and_counted(tmp_path, mode, preset, seed):
+    n = true_stuck(mode, preset, seed)
+    assert n > 0
+    s = knotmap.synth(tmp_path / "s.h5", mode=mode, preset=preset, seed=seed, **SESSION)
+    r = run("process", "-q", s, "-o", tmp_path / "r.h5")
+    assert f"warning: {n} taxel{'s' if n > 1 else ''} look" in r.stderr, r.stderr
+    assert "stuck or hot" in r.stderr and "--detect-bad-taxels" in r.stderr
+    assert str(s) in r.stderr
+    assert suspect(tmp_path / "r.h5") == (n, 0)
+
+    r = run("process", "-q", s, "-o", tmp_path / "masked.h5", "--detect-bad-taxels")
+    assert "stuck or hot" not in r.stderr, r.stderr
+    found, bad = suspect(tmp_path / "masked.h5")
+    assert found == 0 and bad >= n
+
+
+def test_a_sensor_without_faults_gets_no_warning(tmp_path):
+    assert true_stuck("roller", "easy", 1) == 0
+    s = knotmap.synth(tmp_path / "s.h5", mode="roller", preset="easy", seed=1, **SESSION)
+    r = run("process", "-q", s, "-o", tmp_path / "r.h5")
+    assert "stuck or hot" not in r.stderr, r.stderr
+    assert suspect(tmp_path / "r.h5") == (0, 0)
