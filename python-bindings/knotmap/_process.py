@@ -89,7 +89,9 @@ def _summary_dict(s):
             "n_peaks": int(s.n_peaks), "n_corrupt_frames": int(s.n_corrupt_frames),
             "top": top, "n_tracks": int(s.n_tracks), "n_candidates": int(s.n_candidates),
             "candidates": cand, "bodymap_shape": (int(s.bodymap_ny), int(s.bodymap_nx)),
-            "zero_drift": s.zero_drift, "zero_drift_limit": s.zero_drift_limit}
+            "zero_drift": s.zero_drift, "zero_drift_limit": s.zero_drift_limit,
+            "n_bad_taxels": int(s.n_bad_taxels), "n_offset_taxels": int(s.n_offset_taxels),
+            "n_suspect_taxels": int(s.n_suspect_taxels)}
 
 
 def check_params(params, caller="process()"):
@@ -284,7 +286,11 @@ def process(input: PathLike, output: PathLike, **params: Any) -> Dict[str, Any]:
         candidates (the best ones as dicts of km_candidate fields),
         bodymap_shape (Ny, Nx), zero_drift and zero_drift_limit (a roller's
         sensor zero drift and the drift the odometry follows, result units;
-        docs/ALGORITHMS.md 7.1 step 6; 0 on a mat).
+        docs/ALGORITHMS.md 7.1 step 6; 0 on a mat), n_bad_taxels (masked as
+        bad), n_offset_taxels (of which read an offset while unloaded) and
+        n_suspect_taxels (found stuck or hot but left in because detect_bad
+        is off: they make peaks; the command line warns of them;
+        docs/ALGORITHMS.md 11.3).
 
     Warns
     -----

@@ -72,3 +72,24 @@ def test_progress_exception_propagates(tekscan, tmp_path):
     with pytest.raises(KeyError, match="stop here"):
         knotmap.process(tekscan, tmp_path / "r.h5", progress=boom)
     assert not (tmp_path / "r.h5").exists()
+
+
+def test_summary_counts_bad_and_suspect_taxels(tmp_path):
+    """The summary's taxel counts are the result's /params and, for the stuck
+    taxels left in without detect_bad, the simulator's own truth."""
+    grid = dict(mode="mat", preset="moderate", seed=1, grid=(32, 32), rate=100, duration=10)
+    _, truth = knotmap.synth(None, **grid)
+    n_stuck = int((np.asarray(truth["taxel_state"]) == 2).sum())
+    assert n_stuck > 0
+    src = knotmap.synth(tmp_path / "s.h5", **grid)
+    for detect_bad, out in ((False, tmp_path / "plain.h5"), (True, tmp_path / "bad.h5")):
+        s = knotmap.process(src, out, detect_bad=detect_bad)
+        with h5py.File(out, "r") as f:
+            p = f["params"].attrs
+            assert s["n_bad_taxels"] == p["bad_taxels"]
+            assert s["n_offset_taxels"] == p["offset_taxels"]
+            assert s["n_suspect_taxels"] == p["suspect_taxels"]
+        if detect_bad:
+            assert s["n_suspect_taxels"] == 0 and s["n_bad_taxels"] >= n_stuck
+        else:
+            assert s["n_suspect_taxels"] == n_stuck and s["n_bad_taxels"] == s["n_offset_taxels"]
