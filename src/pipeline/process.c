@@ -106,7 +106,6 @@ static km_status create_read_ahead(km_ctx *ctx, driver *d, km_engine *e)
     return KM_OK;
 }
 
-/* Read, push, repeat; then finish the engine's input. */
 /* Taxels the warm-up found stuck or hot (ALGORITHMS.md 11.3) but left in
    the mask because detect_bad is off: they still make peaks every frame. */
 static int32_t n_suspect_taxels(const km_engine *e)
@@ -120,6 +119,7 @@ static int32_t n_suspect_taxels(const km_engine *e)
     return n;
 }
 
+/* Read, push, repeat; then finish the engine's input. */
 static km_status stream(km_ctx *ctx, driver *d, km_engine *e, const km_process_params *p,
                         const char *input)
 {
