@@ -20,12 +20,37 @@ import pytest
 import knotmap
 from knotmap._defaults import PIPELINE
 
-CHILD = textwrap.dedent("""
+# Every child: Ctrl-C raises KeyboardInterrupt, as in a terminal (a child of
+# a background job starts with SIGINT ignored); argv[1] is the package's path.
+PRELUDE = textwrap.dedent("""
     import os, signal, sys
-    # Ctrl-C raises KeyboardInterrupt, as in a terminal (a child of a
-    # background job starts with SIGINT ignored)
     signal.signal(signal.SIGINT, signal.default_int_handler)
     sys.path.insert(0, sys.argv[1])
+""")
+
+# A module's lib with a Ctrl-C landing when the first call to `name` returns;
+# `frames` adds up count(args) over the calls (the frames they did).
+INTERRUPTING_LIB = textwrap.dedent("""
+    class Lib:
+        def __init__(self, lib, name, count):
+            self.lib, self.name, self.count, self.frames = lib, name, count, 0
+
+        def __getattr__(self, attr):
+            fn = getattr(self.lib, attr)
+            if attr != self.name:
+                return fn
+
+            def call(*args):
+                status = fn(*args)
+                first = self.frames == 0
+                self.frames += self.count(args)
+                if first:
+                    os.kill(os.getpid(), signal.SIGINT)
+                return status
+            return call
+""")
+
+CHILD = PRELUDE + textwrap.dedent("""
     import knotmap
     from knotmap import _process
     src, out_dir = sys.argv[2], sys.argv[3]
@@ -82,33 +107,13 @@ def test_ctrl_c_stops_process_and_leaves_no_result(session_path, tmp_path):
     assert r.stdout.strip() == "KeyboardInterrupt []", r.stdout + r.stderr
 
 
-SYNTH_CHILD = textwrap.dedent("""
-    import os, signal, sys
-    # Ctrl-C raises KeyboardInterrupt, as in a terminal (a child of a
-    # background job starts with SIGINT ignored)
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    sys.path.insert(0, sys.argv[1])
+SYNTH_CHILD = PRELUDE + INTERRUPTING_LIB + textwrap.dedent("""
     import knotmap
     from knotmap import _synth
 
-    class Lib:
-        # the extension's functions, but a Ctrl-C lands while the first
-        # call to generate frames runs
-        def __init__(self, lib):
-            self.lib, self.frames = lib, 0
-
-        def __getattr__(self, name):
-            return getattr(self.lib, name)
-
-        def km_synth_frames_motion(self, c, s, frames, times, motion, max_n, n):
-            status = self.lib.km_synth_frames_motion(c, s, frames, times, motion, max_n, n)
-            first = self.frames == 0
-            self.frames += n[0]
-            if first:
-                os.kill(os.getpid(), signal.SIGINT)
-            return status
-
-    _synth.lib = Lib(_synth.lib)
+    # the Ctrl-C lands while the first call to generate frames runs (its
+    # last argument returns the count)
+    _synth.lib = Lib(_synth.lib, "km_synth_frames_motion", lambda a: a[-1][0])
     try:
         knotmap.synth(mode="roller", duration=60, rate=100, grid=(16, 16), seed=5)
     except KeyboardInterrupt:
@@ -128,10 +133,8 @@ def test_ctrl_c_stops_synth_in_memory_after_a_block():
     assert (word, int(frames)) == ("KeyboardInterrupt", PIPELINE.block_frames), r.stdout
 
 
-SYNTH_FILE_CHILD = textwrap.dedent("""
-    import os, signal, sys, threading
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    sys.path.insert(0, sys.argv[1])
+SYNTH_FILE_CHILD = PRELUDE + textwrap.dedent("""
+    import threading
     import knotmap
     from knotmap import _synth
     out_dir = sys.argv[2]
@@ -197,31 +200,13 @@ def test_synth_in_memory_in_blocks_equals_the_file(tmp_path):
     assert len(truth["motion"]["load"]) == 730 and np.all(np.isfinite(truth["motion"]["load"]))
 
 
-TEMPORAL_CHILD = textwrap.dedent("""
-    import os, signal, sys
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    sys.path.insert(0, sys.argv[1])
+TEMPORAL_CHILD = PRELUDE + INTERRUPTING_LIB + textwrap.dedent("""
     import numpy as np
     import knotmap
     from knotmap import _stages
 
-    class Lib:
-        # the extension's functions, but a Ctrl-C lands during the first push
-        def __init__(self, lib):
-            self.lib, self.frames = lib, 0
-
-        def __getattr__(self, name):
-            return getattr(self.lib, name)
-
-        def km_temporal_push(self, c, t, x, n_in, out, n_out):
-            status = self.lib.km_temporal_push(c, t, x, n_in, out, n_out)
-            first = self.frames == 0
-            self.frames += n_in
-            if first:
-                os.kill(os.getpid(), signal.SIGINT)
-            return status
-
-    _stages.lib = Lib(_stages.lib)
+    # the Ctrl-C lands during the first push (n_in, its fourth argument)
+    _stages.lib = Lib(_stages.lib, "km_temporal_push", lambda a: a[3])
     frames = np.zeros((6000, 8, 8), np.float32)
     try:
         knotmap.temporal_filter(frames, "fir_lowpass", rate_hz=100, cutoff_hz=5)
