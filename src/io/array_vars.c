@@ -1,10 +1,12 @@
 /* Frames and metadata from a file of named arrays: the variables of a
- * MAT-file (read_matlab.c) or the arrays of a NumPy .npz archive
- * (read_npz.c).  One rule for both (docs/FORMAT.md 1.8, 1.10): the frames
- * are the array `frames`, else a struct's field `frames` (a MAT-file's
- * s.frames), else the only 3-D numeric one, else the only numeric matrix; `time` gives the times and the time axis; scalars and
- * strings named as the session's attributes give the metadata; `mask` the
- * valid taxels. */
+ * MAT-file (read_matlab.c, read_mat73.c) or the arrays of a NumPy .npz
+ * archive (read_npz.c).  One rule for all (docs/FORMAT.md 1.8, 1.10): the
+ * frames are the array `frames`, else a struct's field `frames` (a
+ * MAT-file's s.frames, rec.data.frames), else the only 3-D numeric one,
+ * else the only numeric matrix; `time` gives the times and the time axis;
+ * scalars and strings named as the session's attributes give the metadata;
+ * `mask` the valid taxels.  Each such name is looked up nearest the frames
+ * first (find_near). */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -68,29 +70,91 @@ static void shape_text(const mat_var *v, char *buf, size_t cap)
                  km_var_class(v));
 }
 
-/* Array `key` beside the frames: in the frames' struct (s.time beside
-   s.frames), else at the top level. */
-static const mat_var *find_beside(const km_varset *s, const char *key)
+/* The last part of a name (fs of s.meta.fs) and the length of its struct's
+   path before it (s.meta: 6; 0 at the top level). */
+static const char *last_part(const char *name)
 {
-    char name[sizeof s->v->name + 32];
-    const mat_var *v;
-    if (s->group_len > 0) {
-        snprintf(name, sizeof name, "%.*s%s", (int)s->group_len, s->group, key);
-        if ((v = km_vars_find(s, name)) != NULL)
-            return v;
-    }
-    return km_vars_find(s, key);
+    const char *dot = strrchr(name, '.');
+    return dot != NULL ? dot + 1 : name;
 }
 
-/* The name an array has beside the frames (s.units -> units beside
-   s.frames), or NULL: another struct's field, a header entry only. */
-static const char *name_beside(const km_varset *s, const mat_var *v)
+static size_t path_len(const char *name)
 {
-    if (strchr(v->name, '.') == NULL)
-        return v->name;
-    if (s->group_len > 0 && strncmp(v->name, s->group, s->group_len) == 0)
-        return v->name + s->group_len;
-    return NULL;
+    const char *dot = strrchr(name, '.');
+    return dot != NULL ? (size_t)(dot - name) : 0;
+}
+
+static int path_depth(const char *p, size_t n)
+{
+    int d = n > 0;
+    for (size_t i = 0; i < n; i++)
+        d += p[i] == '.';
+    return d;
+}
+
+/* Struct steps between two structs' paths: up from a to the struct holding
+   both, then down to b (rec -> rec.meta: 1; rec.data -> rec.meta: 2). */
+static int steps(const char *a, size_t an, const char *b, size_t bn)
+{
+    size_t k = 0, common = 0;
+    while (k < an && k < bn && a[k] == b[k]) {
+        k++;
+        if ((k == an || a[k] == '.') && (k == bn || b[k] == '.'))
+            common = k;
+    }
+    return path_depth(a, an) + path_depth(b, bn) - 2 * path_depth(a, common);
+}
+
+/* Do two arrays hold the same values (numbers as numbers: a double 100 and
+   a uint8 100 are the same)? */
+static km_status same_values(km_ctx *ctx, km_reader *r, const km_varset *s, const mat_var *a,
+                             const mat_var *b, int *same);
+
+/* Does name count for the frames: at the top level, in the top-level
+   struct that holds the frames (rec.meta.fs for rec.data.frames), or in any
+   struct when the frames are a top-level variable?  Another struct's fields
+   are header entries only. */
+static int in_reach(const km_varset *s, const char *name)
+{
+    const char *top = strchr(s->group, '.'), *dot = strchr(name, '.');
+    size_t n = top != NULL ? (size_t)(top - s->group) : 0;
+    return s->group_len == 0 || dot == NULL || ((size_t)(dot - name) == n && strncmp(name, s->group, n) == 0);
+}
+
+/* The array named `key` for the frames (time, mask, units, fs, ...): among
+   the arrays of that name in reach (in_reach), the nearest to the frames'
+   struct in struct steps (for rec.frames: rec.fs 0, rec.meta.fs and a
+   top-level fs 1, rec.meta.cal.fs 2; docs/FORMAT.md 1.8).  Two as near with
+   different values: an error naming both, never a silent pick.  *out NULL
+   when there is none. */
+static km_status find_near(km_ctx *ctx, km_reader *r, const km_varset *s, const char *key, const mat_var **out)
+{
+    size_t gl = s->group_len > 0 ? s->group_len - 1 : 0;
+    const mat_var *best = NULL;
+    int bd = 0;
+    *out = NULL;
+    for (int pass = 0; pass < 2; pass++)
+        for (size_t i = 0; i < s->n; i++) {
+            const mat_var *v = &s->v[i];
+            if (v == best || strcmp(last_part(v->name), key) != 0 || !in_reach(s, v->name))
+                continue;
+            int d = steps(s->group, gl, v->name, path_len(v->name)), same = 0;
+            km_status st;
+            if (pass == 0 && (best == NULL || d < bd)) {
+                best = v;
+                bd = d;
+            } else if (pass == 1 && d == bd) {
+                if ((st = same_values(ctx, r, s, best, v, &same)) != KM_OK)
+                    return st;
+                if (!same)
+                    return km_fail(ctx, KM_ERR_FORMAT,
+                                   "%ss %s and %s: two `%s` as near the frames (%s), with different values "
+                                   "(keep one, or put the one meant beside the frames)",
+                                   s->noun, best->name, v->name, key, s->group);
+            }
+        }
+    *out = best;
+    return KM_OK;
 }
 
 km_status km_vars_choose_frames(km_ctx *ctx, km_varset *s, const mat_var **out)
@@ -98,11 +162,9 @@ km_status km_vars_choose_frames(km_ctx *ctx, km_varset *s, const mat_var **out)
     const mat_var *v = km_vars_find(s, "frames"), *pick[2] = {NULL, NULL};
     char list[512] = "", one[160];
     size_t n3 = 0, n2 = 0, nf = 0;
-    for (size_t i = 0; v == NULL && i < s->n; i++) { /* a struct's field `frames` */
-        const char *dot = strchr(s->v[i].name, '.');
-        if (dot != NULL && strcmp(dot + 1, "frames") == 0)
+    for (size_t i = 0; v == NULL && i < s->n; i++) /* a struct's field `frames` (s.frames, rec.data.frames) */
+        if (path_len(s->v[i].name) > 0 && strcmp(last_part(s->v[i].name), "frames") == 0)
             pick[0] = nf++ == 0 ? &s->v[i] : pick[0];
-    }
     if (v == NULL && nf == 1)
         v = pick[0];
     if (v == NULL) {
@@ -143,9 +205,8 @@ km_status km_vars_choose_frames(km_ctx *ctx, km_varset *s, const mat_var **out)
                        s->noun, v->name, one);
     if (v->n == 0)
         return km_fail(ctx, KM_ERR_FORMAT, "%s %s is empty (%s)", s->noun, v->name, one);
-    const char *dot = strchr(v->name, '.');
     s->group = v->name;
-    s->group_len = dot != NULL ? (size_t)(dot - v->name) + 1 : 0;
+    s->group_len = path_len(v->name) > 0 ? path_len(v->name) + 1 : 0;
     *out = v;
     return KM_OK;
 }
@@ -188,15 +249,46 @@ static void string_text(const mat_var *v, const unsigned char *b, char *text, si
     text[k] = '\0';
 }
 
+static km_status same_values(km_ctx *ctx, km_reader *r, const km_varset *s, const mat_var *a,
+                             const mat_var *b, int *same)
+{
+    km_status st = KM_OK;
+    unsigned char *va = NULL, *vb = NULL;
+    *same = a->n == b->n && (a->cls == MX_CHAR) == (b->cls == MX_CHAR) && km_var_numeric(a) == km_var_numeric(b) &&
+            (km_var_numeric(a) || a->cls == MX_CHAR) && km_mat_type_size(a->type) > 0 &&
+            km_mat_type_size(b->type) > 0;
+    if (!*same)
+        return KM_OK;
+    if ((va = small_values(ctx, r, s, a, &st)) != NULL && (vb = small_values(ctx, r, s, b, &st)) != NULL)
+        for (size_t k = 0; k < a->n && *same; k++)
+            *same = km_mat_elem(va, k, a->type, a->swap) == km_mat_elem(vb, k, b->type, b->swap);
+    km_reader_release(r, va);
+    km_reader_release(r, vb);
+    return st;
+}
+
+/* Is v the array its name gives the frames (find_near)? */
+static km_status chosen(km_ctx *ctx, km_reader *r, const km_varset *s, const mat_var *v, int *yes)
+{
+    const mat_var *c;
+    km_status st = find_near(ctx, r, s, last_part(v->name), &c);
+    *yes = st == KM_OK && c == v;
+    return st;
+}
+
 static km_status apply_number(km_ctx *ctx, km_reader *r, const km_varset *s, const mat_var *v, double x)
 {
     static const char *const NUMBERS[] = {"frame_rate_hz", "row_pitch_mm", "col_pitch_mm",
                                           "roller_radius_mm", "saturation"};
     double *dst[] = {&r->info.frame_rate_hz, &r->info.row_pitch_mm, &r->info.col_pitch_mm,
                      &r->info.roller_radius_mm, &r->info.saturation};
-    const char *key = name_beside(s, v);
-    for (size_t k = 0; key != NULL && k < sizeof NUMBERS / sizeof NUMBERS[0]; k++)
+    const char *key = last_part(v->name);
+    int yes = 0;
+    km_status st;
+    for (size_t k = 0; k < sizeof NUMBERS / sizeof NUMBERS[0]; k++)
         if (strcmp(key, NUMBERS[k]) == 0) {
+            if ((st = chosen(ctx, r, s, v, &yes)) != KM_OK || !yes)
+                return st;
             if (!(isfinite(x) && x > 0))
                 return km_fail(ctx, KM_ERR_FORMAT, "%s %s = %g: expected a positive number", s->noun, v->name, x);
             *dst[k] = x;
@@ -206,15 +298,19 @@ static km_status apply_number(km_ctx *ctx, km_reader *r, const km_varset *s, con
 
 static km_status apply_string(km_ctx *ctx, km_reader *r, const km_varset *s, const mat_var *v, const char *text)
 {
-    const char *key = name_beside(s, v);
-    if (key == NULL)
+    const char *key = last_part(v->name);
+    int yes = 0;
+    km_status st;
+    if (strcmp(key, "units") != 0 && strcmp(key, "mode") != 0)
         return KM_OK;
+    if ((st = chosen(ctx, r, s, v, &yes)) != KM_OK || !yes)
+        return st;
     if (strcmp(key, "units") == 0) {
         if (!km_units_known(text))
             return km_fail(ctx, KM_ERR_FORMAT, "%s %s = '%s': expected kPa, mmHg, N/cm2 or raw", s->noun,
                            v->name, text);
         memcpy(r->info.units, text, strlen(text) + 1);
-    } else if (strcmp(key, "mode") == 0) {
+    } else {
         if (strcmp(text, "mat") != 0 && strcmp(text, "roller") != 0)
             return km_fail(ctx, KM_ERR_FORMAT, "%s %s = '%s': expected mat or roller", s->noun, v->name, text);
         r->info.mode = strcmp(text, "roller") == 0 ? KM_MODE_ROLLER : KM_MODE_MAT;
@@ -253,7 +349,10 @@ km_status km_vars_read_scalars(km_ctx *ctx, km_reader *r, const km_varset *s)
 km_status km_vars_orient(km_ctx *ctx, km_reader *r, const km_varset *s, const mat_var *f,
                          const km_read_options *opt, km_orient *o)
 {
-    const mat_var *t = find_beside(s, "time");
+    const mat_var *t;
+    km_status st = find_near(ctx, r, s, "time", &t);
+    if (st != KM_OK)
+        return st;
     uint64_t d0 = f->dims[0], d2 = f->dims[2];
     int64_t tn = t != NULL && km_var_numeric(t) && t->nd == 2 && (t->dims[0] == 1 || t->dims[1] == 1) ? (int64_t)t->n
                                                                                                      : -1;
@@ -286,13 +385,13 @@ km_status km_vars_orient(km_ctx *ctx, km_reader *r, const km_varset *s, const ma
 static km_status read_time_vector(km_ctx *ctx, km_reader *r, const km_varset *s, int64_t n_frames,
                                   double **time)
 {
-    const mat_var *t = find_beside(s, "time");
-    km_status st = KM_OK;
+    const mat_var *t;
+    km_status st = find_near(ctx, r, s, "time", &t);
     unsigned char *b;
     double *tm;
     *time = NULL;
-    if (t == NULL)
-        return KM_OK;
+    if (st != KM_OK || t == NULL)
+        return st;
     if ((b = small_values(ctx, r, s, t, &st)) == NULL)
         return st;
     tm = km_reader_alloc(r, (size_t)n_frames * sizeof *tm);
@@ -326,10 +425,12 @@ static km_status rate_by_name(km_ctx *ctx, km_reader *r, const km_varset *s, km_
 {
     double rate = 0;
     for (size_t k = 0; k < sizeof RATE_NAMES / sizeof RATE_NAMES[0]; k++) {
-        const mat_var *v = find_beside(s, RATE_NAMES[k]);
-        km_status st = KM_OK;
+        const mat_var *v;
+        km_status st = find_near(ctx, r, s, RATE_NAMES[k], &v);
         unsigned char *b;
         double x;
+        if (st != KM_OK)
+            return st;
         if (v == NULL || v->nd == 99 || v->complex_ || !km_var_numeric(v) || v->n != 1 ||
             km_mat_type_size(v->type) == 0)
             continue;
@@ -364,12 +465,12 @@ km_status km_vars_read_time(km_ctx *ctx, km_reader *r, const km_varset *s, const
 
 km_status km_vars_read_mask(km_ctx *ctx, km_reader *r, const km_varset *s)
 {
-    const mat_var *v = find_beside(s, "mask");
-    km_status st = KM_OK;
+    const mat_var *v;
+    km_status st = find_near(ctx, r, s, "mask", &v);
     unsigned char *b;
     int64_t R = r->info.rows, C = r->info.cols, n_valid = 0;
-    if (v == NULL)
-        return KM_OK;
+    if (st != KM_OK || v == NULL)
+        return st;
     if (!km_var_numeric(v) || v->nd != 2 || v->dims[0] != (uint64_t)R || v->dims[1] != (uint64_t)C)
         return km_fail(ctx, KM_ERR_FORMAT, "%s %s is %llu x %llu %s but frames are %lld x %lld", s->noun,
                        v->name, (unsigned long long)v->dims[0], (unsigned long long)v->dims[1], km_var_class(v),

@@ -355,12 +355,33 @@ static km_status read_int32(km_ctx *ctx, mat_src *s, int swap, uint64_t at, cons
     return KM_OK;
 }
 
-/* Field k's header, the stream at its miMATRIX tag, named "v.field"; the
-   stream left at the field's end. */
-static km_status read_field(km_ctx *ctx, mat_src *s, int swap, const mat_var *v, const char *field, mat_var *f)
+typedef struct field_list { /* the fields found so far, nested ones after their struct */
+    mat_var *v;
+    size_t n, cap;
+} field_list;
+
+static km_status read_fields(km_ctx *ctx, mat_src *s, int swap, const mat_var *v, int depth, field_list *out);
+
+/* A field's header, the stream at its miMATRIX tag, named "v.field", into
+   the list (a 1 x 1 struct's own fields after it, to KM_MAT_STRUCT_DEPTH);
+   the stream left at the field's end. */
+static km_status read_field(km_ctx *ctx, mat_src *s, int swap, const mat_var *v, const char *field, int depth,
+                            field_list *out)
 {
     uint64_t start = s->pos, end;
     km_status st;
+    mat_var *f;
+    if (out->n == out->cap) {
+        size_t cap = out->cap ? 2 * out->cap : 16;
+        mat_var *grown = cap > KM_VARS_MAX ? NULL : realloc(out->v, cap * sizeof *grown);
+        if (grown == NULL)
+            return cap > KM_VARS_MAX ? km_fail(ctx, KM_ERR_LIMIT, "variable %s (byte %llu): more than %d fields",
+                                               v->name, (unsigned long long)v->elem_off, KM_VARS_MAX)
+                                     : km_fail(ctx, KM_ERR_NOMEM, "out of memory for the fields of %s", v->name);
+        out->v = grown;
+        out->cap = cap;
+    }
+    f = &out->v[out->n++];
     memset(f, 0, sizeof *f);
     f->elem_off = v->elem_off;
     f->elem_bytes = v->elem_bytes;
@@ -368,27 +389,31 @@ static km_status read_field(km_ctx *ctx, mat_src *s, int swap, const mat_var *v,
     f->swap = v->swap;
     if ((st = km_mat_read_header(ctx, s, swap, f)) != KM_OK)
         return st;
-    snprintf(f->name, sizeof f->name, "%.63s.%.63s", v->name, field); /* MATLAB: names of <= 63 */
+    /* MATLAB: names of <= 63; KM_MAT_STRUCT_DEPTH levels fit the name */
+    snprintf(f->name, sizeof f->name, depth == 1 ? "%.63s.%.63s" : "%.191s.%.63s", v->name, field);
     end = start + 8 + f->matrix_bytes;
+    mat_var self = *f; /* out->v moves as the list grows */
+    if (km_mat_one_struct(&self) && depth < KM_MAT_STRUCT_DEPTH &&
+        (st = read_fields(ctx, s, swap, &self, depth + 1, out)) != KM_OK)
+        return st;
     if (s->pos > end)
         return km_fail(ctx, KM_ERR_FORMAT, "variable %s (byte %llu): its header runs past its %llu bytes",
-                       f->name, (unsigned long long)v->elem_off, (unsigned long long)f->matrix_bytes);
-    return km_mat_src_read(ctx, s, NULL, end - s->pos, v->elem_off, f->name);
+                       self.name, (unsigned long long)v->elem_off, (unsigned long long)self.matrix_bytes);
+    return km_mat_src_read(ctx, s, NULL, end - s->pos, v->elem_off, self.name);
 }
 
-km_status km_mat_read_fields(km_ctx *ctx, mat_src *s, int swap, const mat_var *v, mat_var **out, size_t *n)
+/* The fields of struct v (depth 1: a variable's), the stream just past v's
+   name. */
+static km_status read_fields(km_ctx *ctx, mat_src *s, int swap, const mat_var *v, int depth, field_list *out)
 {
     uint64_t at = v->elem_off, bytes;
     uint32_t type, len = 0;
     unsigned char small[4];
     int is_small;
     char *names = NULL;
-    mat_var *f = NULL;
     size_t nf = 0;
     km_status st;
 
-    *out = NULL;
-    *n = 0;
     if ((st = read_int32(ctx, s, swap, at, "field name length", &len)) != KM_OK ||
         (st = read_sub(ctx, s, swap, at, "field names", &type, &bytes, small, &is_small)) != KM_OK)
         return st;
@@ -399,11 +424,8 @@ km_status km_mat_read_fields(km_ctx *ctx, mat_src *s, int swap, const mat_var *v
                        (unsigned long long)bytes, (unsigned)type, (unsigned)len, MAT_MAX_FIELDS);
     nf = (size_t)(bytes / len);
     names = malloc((size_t)bytes + 1);
-    f = calloc(nf > 0 ? nf : 1, sizeof *f);
-    if (names == NULL || f == NULL) {
-        st = km_fail(ctx, KM_ERR_NOMEM, "out of memory for the fields of %s", v->name);
-        goto done;
-    }
+    if (names == NULL)
+        return km_fail(ctx, KM_ERR_NOMEM, "out of memory for the fields of %s", v->name);
     if (is_small)
         memcpy(names, small, (size_t)bytes);
     else if ((st = km_mat_src_read(ctx, s, names, bytes, at, "field names")) != KM_OK ||
@@ -415,16 +437,32 @@ km_status km_mat_read_fields(km_ctx *ctx, mat_src *s, int swap, const mat_var *v
         for (; m < len && m + 1 < sizeof field && names[k * len + m] != '\0'; m++) /* printable, as variable names */
             field[m] = names[k * len + m] > 0x20 && names[k * len + m] < 0x7f ? names[k * len + m] : '?';
         field[m] = '\0';
-        if ((st = read_field(ctx, s, swap, v, field, &f[k])) != KM_OK)
+        if ((st = read_field(ctx, s, swap, v, field, depth, out)) != KM_OK)
             goto done;
     }
-    *out = f;
-    *n = nf;
-    f = NULL;
 done:
     free(names);
-    free(f);
     return st;
+}
+
+int km_mat_one_struct(const mat_var *v)
+{
+    return v->cls == MX_STRUCT && !v->complex_ && v->nd == 2 && v->dims[0] == 1 && v->dims[1] == 1;
+}
+
+km_status km_mat_read_fields(km_ctx *ctx, mat_src *s, int swap, const mat_var *v, mat_var **out, size_t *n)
+{
+    field_list list = {NULL, 0, 0};
+    km_status st = read_fields(ctx, s, swap, v, 1, &list);
+    *out = NULL;
+    *n = 0;
+    if (st != KM_OK) {
+        free(list.v);
+        return st;
+    }
+    *out = list.v;
+    *n = list.n;
+    return KM_OK;
 }
 
 /* The whole real part of a small variable into buf (v->bytes). */

@@ -16,7 +16,7 @@ enum { MX_STRUCT = 2, MX_CHAR = 4, MX_SPARSE = 5, MX_DOUBLE = 6, MX_UINT64 = 15 
 #define MAT_MAX_DIMS 32
 
 typedef struct mat_var {
-    char name[128];        /* a struct's field: "struct.field" */
+    char name[256];        /* a struct's field: "struct.field" (nested: "s.meta.fs") */
     uint32_t cls;          /* mx class */
     int complex_;
     int nd;
@@ -94,7 +94,8 @@ typedef struct km_varset {
     km_status (*values)(km_ctx *ctx, void *src, const mat_var *v, unsigned char *buf);
     void *src;
     size_t group_len;      /* set by km_vars_choose_frames: frames a struct's field s.frames:
-                              strlen("s."), and `time`, `mask`, metadata looked up in s first */
+                              strlen("s.") (rec.data.frames: "rec.data."), and `time`, `mask`,
+                              metadata looked up nearest that struct first */
     const char *group;     /* the frames' name ("s.frames") */
 } km_varset;
 
@@ -167,10 +168,18 @@ km_status km_mat_src_crc(km_ctx *ctx, const mat_src *s, uint32_t want, const cha
    messages).  Cells, structs, objects, sparse and complex arrays get their
    name and class only; an empty element leaves the name "". */
 km_status km_mat_read_header(km_ctx *ctx, mat_src *s, int swap, mat_var *v);
+/* Structs in structs are opened to this depth: a variable's fields are
+   level 1 (s.fs), a field's fields level 2 (s.meta.fs), ... (names of up
+   to 63 characters fit mat_var.name).  A deeper struct is listed, not
+   opened.  Both levels of MAT-file (docs/FORMAT.md 1.8). */
+#define KM_MAT_STRUCT_DEPTH 3
+/* A 1 x 1 struct (a struct array is listed, never opened). */
+int km_mat_one_struct(const mat_var *v);
 /* The fields of a 1 x 1 struct v, the stream just past v's name (as
    km_mat_read_header leaves it): each field's header, named "v.field", with
-   v's element and stream positions, into a malloc'd array *out of *n (free
-   it); the stream ends past the last field. */
+   v's element and stream positions, a 1 x 1 struct field's own fields after
+   it ("v.field.sub", to KM_MAT_STRUCT_DEPTH), into a malloc'd array *out of
+   *n (free it); the stream ends past the last field. */
 km_status km_mat_read_fields(km_ctx *ctx, mat_src *s, int swap, const mat_var *v, mat_var **out, size_t *n);
 /* The whole real part of variable v into buf (v->bytes bytes). */
 km_status km_mat_read_values(km_ctx *ctx, FILE *f, const mat_var *v, mat_src *s, unsigned char *buf);

@@ -146,6 +146,7 @@ typedef struct m73_scan {
     km_reader *r;
     m73_impl *m;
     const char *prefix;    /* "s." inside struct s, else "" */
+    int depth;             /* the struct levels above: 0 at the root */
     km_status st;
 } m73_scan;
 
@@ -185,8 +186,8 @@ static herr_t struct_array_field(hid_t g, const char *name, const H5L_info_t *in
 }
 
 /* One link of the root (or of a struct's group): a dataset is a variable;
-   a 1 x 1 struct's group at the root lists its fields as "s.field"; a
-   struct array is listed as one variable of its dimensions (not read, as
+   a 1 x 1 struct's group lists its fields as "s.field" (nested structs
+   "s.meta.fs", to KM_MAT_STRUCT_DEPTH, as level 5); a struct array is listed as one variable of its dimensions (not read, as
    level 5's). */
 static herr_t scan_one(hid_t g, const char *name, const H5L_info_t *info, void *data)
 {
@@ -224,11 +225,12 @@ static herr_t scan_one(hid_t g, const char *name, const H5L_info_t *info, void *
         H5Literate(sg, H5_INDEX_NAME, H5_ITER_INC, NULL, struct_array_field, v.dims);
     v.n = v.dims[0] != 0 && v.dims[1] > UINT64_MAX / v.dims[0] ? UINT64_MAX : v.dims[0] * v.dims[1];
     w->st = add_var(w, &v);
-    if (w->st == KM_OK && v.cls == MX_STRUCT && v.n == 1 && w->prefix[0] == '\0') { /* its fields, one level */
+    if (w->st == KM_OK && v.cls == MX_STRUCT && v.n == 1 && w->depth < KM_MAT_STRUCT_DEPTH) { /* its fields */
         char prefix[sizeof full + 1];
         snprintf(prefix, sizeof prefix, "%s.", full);
         m73_scan in = *w;
         in.prefix = prefix;
+        in.depth = w->depth + 1;
         H5Literate(sg, H5_INDEX_NAME, H5_ITER_INC, NULL, scan_one, &in);
         w->st = in.st;
     }

@@ -69,13 +69,6 @@ static km_status add_var(km_ctx *ctx, km_reader *r, mat_impl *m, const mat_var *
     return km_vars_append(ctx, r, &m->vars, &m->n_vars, v);
 }
 
-/* A 1 x 1 struct (MATLAB users often save s.frames, s.time, ...): its
-   fields are listed as variables "s.field". */
-static int one_struct(const mat_var *v)
-{
-    return v->cls == MX_STRUCT && !v->complex_ && v->nd == 2 && v->dims[0] == 1 && v->dims[1] == 1;
-}
-
 static km_status scan(km_ctx *ctx, km_reader *r, mat_impl *m, uint64_t size)
 {
     uint64_t off = 128;
@@ -113,7 +106,9 @@ static km_status scan(km_ctx *ctx, km_reader *r, mat_impl *m, uint64_t size)
                               v.compressed);
         if (st == KM_OK)
             st = km_mat_read_header(ctx, &s, m->swap, &v);
-        if (st == KM_OK && one_struct(&v))
+        /* a 1 x 1 struct (MATLAB users often save s.frames, s.time, ...): its
+           fields are listed as variables "s.field", nested ones "s.meta.fs" */
+        if (st == KM_OK && km_mat_one_struct(&v))
             st = km_mat_read_fields(ctx, &s, m->swap, &v, &fields, &n_fields);
         if (st == KM_OK)
             st = add_var(ctx, r, m, &v, bytes);

@@ -36,7 +36,7 @@ typedef struct npz_impl {
     size_t n;
     double *time;
     km_array arr;
-    char what[160];        /* "array frames", for messages */
+    char what[272];        /* "array frames" (a mat_var name), for messages */
 } npz_impl;
 
 static void npz_close(km_reader *r)
@@ -289,7 +289,7 @@ static km_status member_values(km_ctx *ctx, void *src, const mat_var *v, unsigne
     if (st == KM_OK && (st = km_mat_src_read(ctx, &s, NULL, v->data_pos, m->data_off, v->name)) == KM_OK)
         st = km_mat_src_read(ctx, &s, buf, v->bytes, m->data_off, v->name);
     if (st == KM_OK) {
-        char what[160];
+        char what[272];
         snprintf(what, sizeof what, "array %s", v->name);
         st = km_mat_src_crc(ctx, &s, m->crc, what, m->data_off);
     }

@@ -303,7 +303,30 @@ def matlab_seeds():
         # GNU Octave's own files: a struct s with frames, time, fs, units, subject
         "octave_struct_v6": b"\0" + octave("struct_v6.mat"),
         "octave_struct_v7": b"\1" + octave("struct_v7.mat"),
+        **nested_seeds(),
     }
+
+
+def nested_seeds():
+    """Structs in structs as scipy.io.savemat writes them: rec.data.frames
+    beside rec.meta (time, units, fs) and a struct four levels deep."""
+    try:
+        import numpy as np
+        import scipy.io
+    except ImportError:
+        print("make_seeds: no scipy/numpy; nested-struct MAT-file seeds skipped", file=sys.stderr)
+        return {}
+    frames = np.arange(60, dtype="f8").reshape(3, 4, 5) % 9
+    out = {}
+    for name, compress, v in (
+            ("nested_struct", False, {"rec": {"data": {"frames": frames}, "meta": {
+                "time": np.arange(5) * 0.01, "units": "kPa", "fs": 100.0}, "fs": 50.0}}),
+            ("nested_deep_compressed", True, {"a": {"b": {"c": {"d": {"frames": frames}}, "fs": 20.0}}})):
+        bio = io.BytesIO()
+        scipy.io.savemat(bio, v, do_compression=compress)
+        head = b"MATLAB 5.0 MAT-file, fuzz seed".ljust(116)  # savemat's says when: kept deterministic
+        out[name] = (b"\1" if compress else b"\0") + head + bio.getvalue()[116:]
+    return out
 
 
 def mat73(variables):
@@ -362,6 +385,9 @@ def mat73_seeds():
         "v73_time_first_i2": b"\1" + mat73({"P": frames.astype("i2").transpose(2, 0, 1)}),
         "v73_struct": b"\0" + mat73({"s": {"frames": frames.astype("f4"), "fs": np.array(50.0)}}),
         "v73_cell": b"\0" + mat73({"frames": [frames], "mask": np.ones((3, 4), "u1")}),
+        "v73_nested": b"\0" + mat73({"rec": {"data": {"frames": frames}, "meta": {
+            "time": np.arange(5)[None] * 0.01, "units": "kPa", "fs": np.array(100.0)}},
+            "other": {"meta": {"fs": np.array(7.0)}}}),
     }
 
 
