@@ -266,7 +266,9 @@ typedef struct km_session_info {
                                   time_axis (a MAT-file's, a .npy or .npz array's 3-D
                                   frames without a time vector: time taken as the longer
                                   end dimension), rate_name (such a file's rate taken from
-                                  a number named like one, `fs`: docs/FORMAT.md 1.1);
+                                  a number named like one, `fs`: docs/FORMAT.md 1.1),
+                                  string (a MAT-file's MATLAB string object, not
+                                  read: text is read from char arrays);
                                   "" when none.  Callers should warn. */
 } km_session_info;
 

@@ -44,6 +44,9 @@ static const struct {
     {"matlab", "a MATLAB v7.3 MAT-file: /frames read as HDF5 shows it, [T, R, C], where MATLAB's "
                "frames(r, c, t) appear as [t, c, r] with rows and columns swapped (save "
                "permute(frames, [2 1 3]) to keep them)"},
+    {"string", "a MATLAB string object (\"kPa\", with double quotes) was not read: knotmap reads text "
+               "saved as char ('kPa', or units = char(units) before saving; each is named in the "
+               "source header)"},
     {"time_axis", "3-D frames without a time vector telling their time axis (a MAT-file without "
                   "`time` or with one as long as both end dimensions, a .npy or .npz array): time taken as the "
                   "longer of the first and last dimensions, frames(t, r, c) or frames(r, c, t) "

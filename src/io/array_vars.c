@@ -318,14 +318,28 @@ static km_status apply_string(km_ctx *ctx, km_reader *r, const km_varset *s, con
     return KM_OK;
 }
 
-km_status km_vars_read_scalars(km_ctx *ctx, km_reader *r, const km_varset *s)
+/* A MATLAB string object (class string: its text lives in the file's
+   #subsystem#, which knotmap does not read). */
+static int string_object(const mat_var *v)
+{
+    return (v->cls == MX_OBJECT || v->cls == MX_OPAQUE) && strcmp(v->descr, "string") == 0;
+}
+
+km_status km_vars_read_scalars(km_ctx *ctx, km_reader *r, const km_varset *s, km_orient *o)
 {
     km_status st = KM_OK;
+    o->n_strings = 0;
     for (size_t i = 0; i < s->n && st == KM_OK; i++) {
         const mat_var *v = &s->v[i];
         char text[260];
         unsigned char *b;
         size_t es = km_mat_type_size(v->type);
+        if (string_object(v)) { /* said (assumed "string") and named in the header, not read */
+            snprintf(text, sizeof text, "(a MATLAB string, not read: save char(%.200s))", last_part(v->name));
+            o->n_strings++;
+            st = km_reader_add_header(ctx, r, v->name, text);
+            continue;
+        }
         if (v->nd == 99 || v->complex_ || !(km_var_numeric(v) ? v->n == 1 : v->cls == MX_CHAR && v->n < 256) ||
             es == 0)
             continue;
@@ -503,4 +517,14 @@ void km_vars_strides(km_array *a, const mat_var *f, const km_orient *o)
     a->type = f->type;
     a->swap = f->swap;
     a->name = f->name;
+}
+
+void km_vars_note_assumed(km_reader *r, const km_orient *o)
+{
+    if (o->guessed)
+        km_reader_note_assumed(r, "time_axis");
+    if (o->rate_named)
+        km_reader_note_assumed(r, "rate_name");
+    if (o->n_strings > 0)
+        km_reader_note_assumed(r, "string");
 }

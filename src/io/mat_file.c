@@ -267,6 +267,70 @@ static km_status read_dims(km_ctx *ctx, mat_src *s, int swap, mat_var *v)
     return KM_OK;
 }
 
+/* A subelement's tag (read_sub), its type t1 or t2 and its bytes, padded,
+   with the tag, within `limit`: else an error naming `what`. */
+static km_status read_sub_as(km_ctx *ctx, mat_src *s, int swap, uint64_t at, const char *what, uint32_t t1,
+                             uint32_t t2, uint64_t limit, uint64_t *bytes, unsigned char small[4], int *is_small)
+{
+    uint32_t type;
+    km_status st = read_sub(ctx, s, swap, at, what, &type, bytes, small, is_small);
+    if (st == KM_OK && ((type != t1 && type != t2) || (!*is_small && pad8(*bytes) + 8 > limit)))
+        st = km_fail(ctx, KM_ERR_FORMAT, "element at byte %llu: %s of type %u, %llu bytes", (unsigned long long)at,
+                     what, (unsigned)type, (unsigned long long)*bytes);
+    return st;
+}
+
+/* An int8/uint8 text subelement (a name) into out (cap bytes, cut there,
+   printable: '?' for the rest); at most `limit` bytes with its tag. */
+static km_status read_text(km_ctx *ctx, mat_src *s, int swap, uint64_t at, const char *what, uint64_t limit,
+                           char *out, size_t cap)
+{
+    uint64_t bytes;
+    unsigned char small[4], keep_buf[256];
+    int is_small;
+    km_status st = read_sub_as(ctx, s, swap, at, what, MI_INT8, MI_UINT8, limit, &bytes, small, &is_small);
+    if (st != KM_OK)
+        return st;
+    size_t lim = (cap < sizeof keep_buf ? cap : sizeof keep_buf) - 1, keep = bytes < lim ? (size_t)bytes : lim;
+    if (is_small) {
+        memcpy(keep_buf, small, keep);
+    } else if ((st = km_mat_src_read(ctx, s, keep_buf, keep, at, what)) != KM_OK ||
+               (st = km_mat_src_read(ctx, s, NULL, pad8(bytes) - keep, at, what)) != KM_OK) {
+        return st;
+    }
+    for (size_t k = 0; k < keep; k++) /* names are identifiers; keep messages printable */
+        out[k] = keep_buf[k] < 0x21 || keep_buf[k] > 0x7e ? '?' : (char)keep_buf[k];
+    out[keep] = '\0';
+    return KM_OK;
+}
+
+/* A classdef object (mxOPAQUE: MATLAB's string, datetime, table): after the
+   array flags, its name, its type system ("MCOS") and its class, then
+   values that point into the file's #subsystem#, never read.  Named, its
+   class in v->descr, when all three are there (listed, and a string one
+   said: array_vars.c); else left unnamed, skipped.  content: the stream's
+   position at the element's first subelement. */
+static km_status read_object(km_ctx *ctx, mat_src *s, int swap, mat_var *v, uint64_t content)
+{
+    char name[sizeof v->name], system[16], cls[sizeof v->descr];
+    char *text[] = {name, system, cls};
+    const size_t cap[] = {sizeof name, sizeof system, sizeof cls};
+    uint64_t end = content + v->matrix_bytes;
+    for (int k = 0; k < 3; k++) /* a damaged one: skipped, as before it was read */
+        if (end < s->pos + 8 ||
+            read_text(ctx, s, swap, v->elem_off, "object", end - s->pos, text[k], cap[k]) != KM_OK)
+            return KM_OK;
+    if (strcmp(system, "MCOS") != 0 || !((cls[0] | 0x20) >= 'a' && (cls[0] | 0x20) <= 'z'))
+        return KM_OK;
+    for (const char *c = cls; *c != '\0'; c++) /* a class name: letters, digits, _ and . (packages) */
+        if (!(((*c | 0x20) >= 'a' && (*c | 0x20) <= 'z') || (*c >= '0' && *c <= '9') || *c == '_' || *c == '.'))
+            return KM_OK;
+    memcpy(v->name, name, sizeof v->name);
+    memcpy(v->descr, cls, sizeof v->descr);
+    v->nd = 0; /* no dimensions stored */
+    return KM_OK;
+}
+
 /* A variable's header, the stream at its miMATRIX tag; v->elem_* set.
    An empty element (0 bytes) leaves v->name "". */
 km_status km_mat_read_header(km_ctx *ctx, mat_src *s, int swap, mat_var *v)
@@ -296,30 +360,14 @@ km_status km_mat_read_header(km_ctx *ctx, mat_src *s, int swap, mat_var *v)
     uint32_t flags = km_mat_u32(buf, swap);
     v->cls = flags & 0xffu;
     v->complex_ = (flags & 0x800u) != 0;
+    if (v->cls == MX_OPAQUE)
+        return read_object(ctx, s, swap, v, s->pos - 16); /* content: past the matrix tag */
     if (v->cls == 0 || v->cls > MX_UINT64)
-        return KM_OK; /* functions, objects of classdef (datetime, string, table): another layout,
-                         never frames; left unnamed, skipped */
+        return KM_OK; /* functions: another layout, never frames; left unnamed, skipped */
     if ((st = read_dims(ctx, s, swap, v)) != KM_OK)
         return st;
-    if ((st = read_sub(ctx, s, swap, at, "name", &type, &bytes, small, &is_small)) != KM_OK)
+    if ((st = read_text(ctx, s, swap, at, "name", UINT64_MAX, v->name, sizeof v->name)) != KM_OK)
         return st;
-    if (type != MI_INT8 && type != MI_UINT8)
-        return km_fail(ctx, KM_ERR_FORMAT, "element at byte %llu: name of type %u", (unsigned long long)at,
-                       (unsigned)type);
-    size_t keep = bytes < sizeof v->name ? (size_t)bytes : sizeof v->name - 1;
-    if (is_small) {
-        memcpy(v->name, small, keep);
-    } else {
-        unsigned char nm[sizeof v->name];
-        if ((st = km_mat_src_read(ctx, s, nm, keep, at, "name")) != KM_OK ||
-            (st = km_mat_src_read(ctx, s, NULL, pad8(bytes) - keep, at, "name")) != KM_OK)
-            return st;
-        memcpy(v->name, nm, keep);
-    }
-    v->name[keep] = '\0';
-    for (size_t k = 0; k < keep; k++) /* names are identifiers; keep messages printable */
-        if (v->name[k] < 0x21 || v->name[k] > 0x7e)
-            v->name[k] = '?';
     if (v->cls < MX_CHAR || v->cls == MX_SPARSE || v->cls > MX_UINT64 || v->complex_)
         return KM_OK; /* cells, structs, objects, sparse, complex: listed, never read */
     if ((st = read_sub(ctx, s, swap, at, "values", &v->type, &v->bytes, v->small, &v->is_small)) != KM_OK)
@@ -340,15 +388,14 @@ km_status km_mat_read_header(km_ctx *ctx, mat_src *s, int swap, mat_var *v)
 static km_status read_int32(km_ctx *ctx, mat_src *s, int swap, uint64_t at, const char *what, uint32_t *out)
 {
     uint64_t bytes;
-    uint32_t type;
     unsigned char small[4], buf[8];
     int is_small;
-    km_status st = read_sub(ctx, s, swap, at, what, &type, &bytes, small, &is_small);
+    km_status st = read_sub_as(ctx, s, swap, at, what, MI_INT32, MI_INT32, UINT64_MAX, &bytes, small, &is_small);
+    if (st == KM_OK && bytes != 4)
+        st = km_fail(ctx, KM_ERR_FORMAT, "element at byte %llu: %s of %llu bytes, not one int32",
+                     (unsigned long long)at, what, (unsigned long long)bytes);
     if (st != KM_OK)
         return st;
-    if (type != MI_INT32 || bytes != 4)
-        return km_fail(ctx, KM_ERR_FORMAT, "element at byte %llu: %s of type %u, %llu bytes",
-                       (unsigned long long)at, what, (unsigned)type, (unsigned long long)bytes);
     if (!is_small && (st = km_mat_src_read(ctx, s, buf, 8, at, what)) != KM_OK)
         return st;
     *out = km_mat_u32(is_small ? small : buf, swap);

@@ -11,7 +11,7 @@
 
 enum { MI_INT8 = 1, MI_UINT8, MI_INT16, MI_UINT16, MI_INT32, MI_UINT32, MI_SINGLE, MI_DOUBLE = 9,
        MI_INT64 = 12, MI_UINT64, MI_MATRIX, MI_COMPRESSED, MI_UTF8, MI_UTF16, MI_UTF32 };
-enum { MX_STRUCT = 2, MX_CHAR = 4, MX_SPARSE = 5, MX_DOUBLE = 6, MX_UINT64 = 15 };
+enum { MX_STRUCT = 2, MX_OBJECT = 3, MX_CHAR = 4, MX_SPARSE = 5, MX_DOUBLE = 6, MX_UINT64 = 15, MX_OPAQUE = 17 };
 
 #define MAT_MAX_DIMS 32
 
@@ -33,7 +33,8 @@ typedef struct mat_var {
     int is_small;
     int swap;              /* values stored big-endian */
     int row_major;         /* values in C order (a .npz array); else MATLAB's column-major */
-    char descr[32];        /* a .npz array's numpy type ('<f4'), for messages; "" in a MAT-file */
+    char descr[32];        /* a .npz array's numpy type ('<f4'), for messages; a MAT-file's
+                              classdef object: its class ("string", "datetime"); else "" */
 } mat_var;
 
 typedef struct mat_src {   /* a byte stream: a file range, or its inflation */
@@ -103,6 +104,7 @@ typedef struct km_orient {
     int time_first;        /* time is the frames' first dimension */
     int guessed;           /* from the longer end dimension: noted as assumed */
     int rate_named;        /* the rate from a number named like one (fs): noted as assumed */
+    int n_strings;         /* MATLAB string objects skipped (km_vars_read_scalars): noted */
     int64_t n_frames;
 } km_orient;
 
@@ -123,8 +125,12 @@ km_status km_vars_choose_frames(km_ctx *ctx, km_varset *s, const mat_var **out);
 km_status km_vars_orient(km_ctx *ctx, struct km_reader *r, const km_varset *s, const mat_var *f,
                          const km_read_options *opt, km_orient *o);
 /* Scalars and strings become header entries; those named as the session's
-   attributes (docs/FORMAT.md 1.2) give the metadata. */
-km_status km_vars_read_scalars(km_ctx *ctx, struct km_reader *r, const km_varset *s);
+   attributes (docs/FORMAT.md 1.2) give the metadata.  A MATLAB string
+   object is a header entry saying it was not read (o->n_strings). */
+km_status km_vars_read_scalars(km_ctx *ctx, struct km_reader *r, const km_varset *s, km_orient *o);
+/* What o says was assumed, into the reader's list (after
+   km_reader_apply_options): time_axis, rate_name, string. */
+void km_vars_note_assumed(struct km_reader *r, const km_orient *o);
 /* `time`: n_frames finite, non-decreasing seconds (NULL without it); gives
    the rate when no scalar did; else, unless opt gives one, a rate under a
    name like `fs` (o->rate_named).  o: the time axis's frames. */

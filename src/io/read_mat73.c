@@ -122,6 +122,8 @@ static void describe(km_ctx *ctx, hid_t d, const char *name, mat_var *v)
         cls[0] = '\0';
     v->type = t >= 0 ? mi_type(t) : 0;
     v->cls = mx_class(cls, v->type);
+    if (v->cls == MX_OBJECT) /* a classdef object (string, datetime): its class, for messages */
+        snprintf(v->descr, sizeof v->descr, "%s", cls);
     if (t >= 0 && H5Tget_class(t) == H5T_REFERENCE && v->cls != MX_STRUCT)
         v->cls = 1; /* a cell, a string: references into #refs# */
     v->complex_ = t >= 0 && H5Tget_class(t) == H5T_COMPOUND; /* MATLAB's {real, imag} */
@@ -349,17 +351,14 @@ static km_status open_all(km_ctx *ctx, km_reader *r, m73_impl *m, const km_read_
                     .values = var_values, .src = m};
     if ((st = km_vars_choose_frames(ctx, &vs, &m->f)) != KM_OK ||
         (st = km_vars_orient(ctx, r, &vs, m->f, opt, &m->o)) != KM_OK ||
-        (st = km_vars_read_scalars(ctx, r, &vs)) != KM_OK ||
+        (st = km_vars_read_scalars(ctx, r, &vs, &m->o)) != KM_OK ||
         (st = km_vars_read_time(ctx, r, &vs, opt, &m->o, &m->time)) != KM_OK ||
         (st = km_vars_read_mask(ctx, r, &vs)) != KM_OK || (st = open_frames(ctx, m, opt)) != KM_OK)
         return st;
     r->info.n_frames = m->o.n_frames;
     if ((st = km_reader_apply_options(ctx, r, opt)) != KM_OK)
         return st;
-    if (m->o.guessed)
-        km_reader_note_assumed(r, "time_axis");
-    if (m->o.rate_named)
-        km_reader_note_assumed(r, "rate_name");
+    km_vars_note_assumed(r, &m->o);
     return KM_OK;
 }
 

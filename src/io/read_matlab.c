@@ -227,7 +227,7 @@ km_status km_open_matlab(km_ctx *ctx, km_reader *r, const km_read_options *opt)
                     .hint = "MATLAB: frames = <one of them>; save(file, 'frames', ...)", .values = var_values,
                     .src = m};
     if ((st = km_vars_choose_frames(ctx, &vs, &v)) != KM_OK ||
-        (st = km_vars_orient(ctx, r, &vs, v, opt, &o)) != KM_OK || (st = km_vars_read_scalars(ctx, r, &vs)) != KM_OK ||
+        (st = km_vars_orient(ctx, r, &vs, v, opt, &o)) != KM_OK || (st = km_vars_read_scalars(ctx, r, &vs, &o)) != KM_OK ||
         (st = km_vars_read_time(ctx, r, &vs, opt, &o, &m->time)) != KM_OK ||
         (st = km_vars_read_mask(ctx, r, &vs)) != KM_OK)
         return st;
@@ -249,10 +249,7 @@ km_status km_open_matlab(km_ctx *ctx, km_reader *r, const km_read_options *opt)
     r->info.n_frames = o.n_frames;
     if ((st = km_reader_apply_options(ctx, r, opt)) != KM_OK)
         return st;
-    if (o.guessed)
-        km_reader_note_assumed(r, "time_axis");
-    if (o.rate_named)
-        km_reader_note_assumed(r, "rate_name");
+    km_vars_note_assumed(r, &o);
     return KM_OK;
 }
 

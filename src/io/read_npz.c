@@ -309,7 +309,7 @@ static km_status open_npz(km_ctx *ctx, km_reader *r, npz_impl *p, const km_read_
                     .src = p};
     if ((st = km_vars_choose_frames(ctx, &vs, &v)) != KM_OK ||
         (st = km_vars_orient(ctx, r, &vs, v, opt, &o)) != KM_OK ||
-        (st = km_vars_read_scalars(ctx, r, &vs)) != KM_OK ||
+        (st = km_vars_read_scalars(ctx, r, &vs, &o)) != KM_OK ||
         (st = km_vars_read_time(ctx, r, &vs, opt, &o, &p->time)) != KM_OK ||
         (st = km_vars_read_mask(ctx, r, &vs)) != KM_OK)
         return st;
@@ -337,10 +337,7 @@ static km_status open_npz(km_ctx *ctx, km_reader *r, npz_impl *p, const km_read_
     r->info.n_frames = o.n_frames;
     if ((st = km_reader_apply_options(ctx, r, opt)) != KM_OK)
         return st;
-    if (o.guessed)
-        km_reader_note_assumed(r, "time_axis");
-    if (o.rate_named)
-        km_reader_note_assumed(r, "rate_name");
+    km_vars_note_assumed(r, &o);
     return KM_OK;
 }
 

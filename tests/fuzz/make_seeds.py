@@ -303,8 +303,20 @@ def matlab_seeds():
         # GNU Octave's own files: a struct s with frames, time, fs, units, subject
         "octave_struct_v6": b"\0" + octave("struct_v6.mat"),
         "octave_struct_v7": b"\1" + octave("struct_v7.mat"),
+        # a MATLAB string object (mxOPAQUE: name, "MCOS", "string", uint32 metadata) beside the frames
+        "string_object": b"\0" + mat5({"frames": frames, "time": meta["time"]}) + mcos_string("units"),
         **nested_seeds(),
     }
+
+
+def mcos_string(name):
+    def el(typ, payload):
+        return struct.pack("<II", typ, len(payload)) + payload + b"\0" * (-len(payload) % 8)
+    meta = struct.pack("<6I", 0xDD000000, 2, 1, 1, 1, 1)
+    arr = el(6, struct.pack("<II", 13, 0)) + el(5, struct.pack("<2i", 6, 1)) + el(1, b"") + el(6, meta)
+    body = el(6, struct.pack("<II", 17, 0)) + el(1, name.encode()) + el(1, b"MCOS") + el(1, b"string")
+    body += struct.pack("<II", 14, len(arr)) + arr
+    return struct.pack("<II", 14, len(body)) + body
 
 
 def nested_seeds():
