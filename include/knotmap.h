@@ -270,7 +270,19 @@ typedef struct km_session_info {
                                   string (a MAT-file's MATLAB string object, not
                                   read: text is read from char arrays);
                                   "" when none.  Callers should warn. */
+    int64_t n_nonfinite;       /* values the file holds as nan or inf, kept as they are
+                                  (detection and metrics pass over a non-finite taxel in
+                                  its frame; they do not change the mask): counted at
+                                  open by the text matrix reader, 0 from the others.
+                                  Callers should warn (km_nonfinite_text). */
+    char nonfinite_at[48];     /* the first one's place ("line 5, column 2"), "" when none */
 } km_session_info;
+
+/* The sentence that says a session's non-finite values (n_nonfinite > 0):
+ * "3 values are nan or inf (the first at line 5, column 2): kept; ...", as
+ * `knotmap info` and `process` print it and the Python bindings warn it,
+ * into buf (cap bytes); "" when there are none.  Thread-safe. */
+KM_API void km_nonfinite_text(const km_session_info *info, char *buf, size_t cap);
 
 /* The sentence that explains one name of km_session_info.assumed: what was
  * assumed and the option that gives the value instead ("no frame rate in the

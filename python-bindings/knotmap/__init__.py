@@ -10,7 +10,7 @@ ValueError, ...) with the C library's detail text.
 as ``evaluate`` (``knotmap.eval`` itself stays callable).  Typed (PEP 561).
 """
 from ._version import __version__
-from ._core import AssumedWarning, Error, ffi as _ffi, lib as _lib
+from ._core import AssumedWarning, Error, NonFiniteWarning, ffi as _ffi, lib as _lib
 
 
 def _check_versions():
@@ -48,7 +48,7 @@ from ._condition import (calib_curve_fit, bad_taxels, condition, TAXEL_OK,  # no
                          TAXEL_DEAD, TAXEL_STUCK, TAXEL_HOT, TAXEL_MASKED,
                          TAXEL_OFFSET)
 
-__all__ = ["__version__", "library_version", "Error", "AssumedWarning", "Session", "read_session", "Pipeline",
+__all__ = ["__version__", "library_version", "Error", "AssumedWarning", "NonFiniteWarning", "Session", "read_session", "Pipeline",
            "PEAK_DTYPE", "PEAK_AT_BORDER", "PEAK_PLATEAU", "PEAK_FIT_FALLBACK",
            "PEAK_SATURATED", "find_peaks", "peak_local_max", "calibrate",
            "frame_metrics", "gaussian_filter", "units_to_kpa", "PARAMS", "Param", "PROCESS_PARAMS",

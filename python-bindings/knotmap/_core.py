@@ -11,7 +11,7 @@ import numpy as np
 
 from ._knotmap import ffi, lib
 
-__all__ = ["ffi", "lib", "Error", "AssumedWarning", "warn_assumed", "ctx", "check",
+__all__ = ["ffi", "lib", "Error", "AssumedWarning", "warn_assumed", "NonFiniteWarning", "warn_nonfinite", "ctx", "check",
            "frame_view", "mask_view", "out_frame", "data_ptr", "STATUS_NAMES", "PathLike",
            "invalid", "fspath", "choice", "error_class", "make_error", "enum_names", "invalid_type", "parse_enum",
            "real", "integer"]
@@ -49,6 +49,24 @@ def warn_assumed(path, assumed, stacklevel=3):
         warnings.warn("%s: %s" % (os.fsdecode(path), what), AssumedWarning,
                       stacklevel=stacklevel)
     return len(names)
+
+
+class NonFiniteWarning(UserWarning):
+    """The file holds nan or inf values (a text matrix's `nan`, `inf`): kept
+    as they are, passed over by detection and metrics in their frames; the
+    warning `knotmap info` and `knotmap process` print on stderr, with the
+    count and the first one's place (metadata "n_nonfinite" and
+    "nonfinite_at"; a result's /session attributes of those names)."""
+
+
+def warn_nonfinite(path, info, stacklevel=3):
+    """A NonFiniteWarning when the km_session_info * `info` counts nan or inf
+    values, with the sentence the CLI prints (km_nonfinite_text)."""
+    buf = ffi.new("char[]", 256)
+    lib.km_nonfinite_text(info, buf, len(buf))
+    text = ffi.string(buf).decode("utf-8", "replace")
+    if text:
+        warnings.warn("%s: %s" % (os.fsdecode(path), text), NonFiniteWarning, stacklevel=stacklevel)
 
 
 def python_spelling(text):

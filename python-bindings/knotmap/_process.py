@@ -8,7 +8,7 @@ import numpy as np
 from typing import Any, Dict, Optional, Tuple
 
 from ._core import (PathLike, check, ctx, ffi, flag, fspath, integer, invalid, invalid_type, lib,
-                    parse_enum, raise_error, real, warn_assumed)
+                    parse_enum, raise_error, real, warn_assumed, warn_nonfinite)
 from ._peaks import _PLATEAU, _exclude_border, _int_or_inf, _min_distance, _p_norm
 from ._params import PARAMS, enum_values, param_keyword
 from ._session import _pair, info_dict, read_options
@@ -347,6 +347,7 @@ def process(input: PathLike, output: PathLike, **params: Any) -> Dict[str, Any]:
         raise_error(c, status, output if status == lib.KM_ERR_CREATE else input)
     out = _summary_dict(summary)
     warn_assumed(input, out["info"]["assumed"])
+    warn_nonfinite(input, ffi.addressof(summary, "info"))
     return out
 
 

@@ -8,7 +8,7 @@ import numpy as np
 from typing import Optional, Tuple, Union
 
 from ._core import (Error, PathLike, check, choice, ctx, ffi, flag, fspath, integer, invalid,
-                    lib, parse_enum, real, warn_assumed)
+                    lib, parse_enum, real, warn_assumed, warn_nonfinite)
 
 __all__ = ["Session", "read_session", "read_options"]
 
@@ -24,7 +24,9 @@ class Session:
     metadata: dict with format, rows, cols, n_frames, frame_rate_hz,
     row_pitch_mm, col_pitch_mm, units, mode, roller_radius_mm, saturation,
     n_valid, assumed (the names of the values the file lacked and no
-    argument gave, comma-separated: a knotmap.AssumedWarning each), path
+    argument gave, comma-separated: a knotmap.AssumedWarning each),
+    n_nonfinite and nonfinite_at (the file's nan and inf values, kept, and
+    the first one's place: a knotmap.NonFiniteWarning when any), path
     and source_header (dict of the file's header keys, in file order).
     Also readable as a mapping: session["frames"].
     """
@@ -153,6 +155,8 @@ def info_dict(info):
         "saturation": float(info.saturation),
         "n_valid": int(info.n_valid),
         "assumed": ffi.string(info.assumed).decode("utf-8", "replace"),
+        "n_nonfinite": int(info.n_nonfinite),
+        "nonfinite_at": ffi.string(info.nonfinite_at).decode("utf-8", "replace"),
     }
 
 
@@ -269,6 +273,7 @@ def read_session(path: PathLike, format: str = "auto",
         lib.km_reader_info(reader, info)
         meta = info_dict(info)
         warn_assumed(path, meta["assumed"])
+        warn_nonfinite(path, info)
         rows, cols = meta["rows"], meta["cols"]
         mptr = lib.km_reader_mask(reader)
         if mptr == ffi.NULL:

@@ -116,6 +116,9 @@ static int show_result(km_ctx *ctx, const char *path)
             printf("  %s\n", what);
         p += len + (p[len] == ',');
     }
+    if (in->n_nonfinite > 0)
+        printf("non-finite:   %lld values (nan or inf; the first at %s)\n", (long long)in->n_nonfinite,
+               in->nonfinite_at);
     printf("parameters:   %d differ from the defaults%s\n", (int)ri->n_changed,
            ri->n_changed > 0 ? ":" : "");
     for (int k = 0; k < ri->n_changed; k++)
@@ -171,7 +174,11 @@ static int show(km_ctx *ctx, const char *path, const km_read_options *ro, double
     printf("mask:         %d valid, %d masked of %d taxels\n", (int)in.n_valid,
            (int)(taxels - in.n_valid), (int)taxels);
     printf("assumed:      %s\n", in.assumed[0] != '\0' ? in.assumed : "nothing");
+    if (in.n_nonfinite > 0)
+        printf("non-finite:   %lld values (nan or inf; the first at %s)\n", (long long)in.n_nonfinite,
+               in.nonfinite_at);
     km_cli_warn_assumed(path, in.assumed);
+    km_cli_warn_nonfinite(path, &in);
     size_t nh = km_reader_header_count(r);
     printf("header:       %zu key%s\n", nh, nh == 1 ? "" : "s");
     for (size_t i = 0; i < nh; i++) {

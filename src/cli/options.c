@@ -70,6 +70,14 @@ int km_cli_warn_assumed(const char *path, const char *assumed)
     return n;
 }
 
+void km_cli_warn_nonfinite(const char *path, const km_session_info *in)
+{
+    char text[256];
+    km_nonfinite_text(in, text, sizeof text);
+    if (text[0] != '\0')
+        fprintf(stderr, "knotmap: %s: warning: %s\n", path, text);
+}
+
 static int needs_quotes(const char *s)
 {
     if (*s == '\0')

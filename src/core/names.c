@@ -1,6 +1,7 @@
 /* Names of the library's small enums (names.h). */
 #include "names.h"
 
+#include <stdio.h>
 #include <string.h>
 
 const char *const km_mode_names[] = {[KM_MODE_MAT] = "mat", [KM_MODE_ROLLER] = "roller", NULL};
@@ -59,4 +60,18 @@ const char *km_assumed_text(const char *name, size_t len)
         if (name != NULL && strlen(ASSUMED[k].name) == len && strncmp(ASSUMED[k].name, name, len) == 0)
             return ASSUMED[k].what;
     return NULL;
+}
+
+void km_nonfinite_text(const km_session_info *in, char *buf, size_t cap)
+{
+    if (buf == NULL || cap == 0)
+        return;
+    buf[0] = '\0';
+    if (in == NULL || in->n_nonfinite <= 0)
+        return;
+    snprintf(buf, cap, "%lld value%s nan or inf (%s%.*s): kept as %s; detection and metrics pass over a "
+             "non-finite taxel in its frame (the result's /session n_nonfinite)",
+             (long long)in->n_nonfinite, in->n_nonfinite == 1 ? " is" : "s are",
+             in->n_nonfinite == 1 ? "at " : "the first at ", (int)sizeof in->nonfinite_at, in->nonfinite_at,
+             in->n_nonfinite == 1 ? "it is" : "they are");
 }

@@ -7,7 +7,8 @@
  * (pandas' to_csv, a spreadsheet) is read as such: a first column named like
  * a time gives each line's time, one unnamed or named like an index labels
  * the lines and is dropped.  The file is surveyed once at open (count of
- * data lines, values on the first one, the first and last times) to decide
+ * data lines, values on the first one, the first and last times, the nan
+ * and inf values) to decide
  * the geometry and the frame count, then streamed. */
 #include <math.h>
 #include <string.h>
@@ -399,6 +400,7 @@ typedef struct tx_survey {
     long long data_off;         /* where the data start: after a line of names */
     int64_t data_line;
     tx_names names;             /* names.n > 0: the first line named the columns */
+    int64_t n_nonfinite, nf_line, nf_col; /* nan and inf values, the first one's place */
 } tx_survey;
 
 /* A comment before the data: a source-header entry ("comment", "comment 2"). */
@@ -518,6 +520,12 @@ static km_status survey(km_ctx *ctx, km_reader *r, tx_impl *t, tx_survey *v)
             const char *rest;
             st = line_label(ctx, t, line, line + len, &x, &rest);
         }
+        int64_t col = 0, k = km_line_nonfinite(line, line + len, t->sep, t->label != 0, &col);
+        if (k > 0 && v->n_nonfinite == 0) {
+            v->nf_line = t->lines.line_no;
+            v->nf_col = col;
+        }
+        v->n_nonfinite += k;
         v->t_last = x;
         ++v->n_lines;
         if (st == KM_OK)
@@ -655,6 +663,10 @@ km_status km_open_text(km_ctx *ctx, km_reader *r, const km_read_options *opt)
     t->rows = (int32_t)rows;
     t->cols = (int32_t)cols;
     r->info.n_frames = t->n_frames;
+    r->info.n_nonfinite = v.n_nonfinite; /* said by the caller (km_nonfinite_text) */
+    if (v.n_nonfinite > 0)
+        snprintf(r->info.nonfinite_at, sizeof r->info.nonfinite_at, "line %lld, column %lld",
+                 (long long)v.nf_line, (long long)v.nf_col);
     st = km_reader_apply_options(ctx, r, opt);
     if (st != KM_OK)
         return st;

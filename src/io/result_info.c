@@ -61,6 +61,8 @@ static void read_session(hid_t f, km_result_info *out)
     in->saturation = num_attr(g, "saturation", INFINITY);
     in->n_valid = (int32_t)num_attr(g, "n_valid", 0);
     text_attr(g, "assumed", in->assumed, sizeof in->assumed);
+    in->n_nonfinite = (int64_t)num_attr(g, "n_nonfinite", 0); /* since session 36 */
+    text_attr(g, "nonfinite_at", in->nonfinite_at, sizeof in->nonfinite_at);
     H5Gclose(g);
 }
 

@@ -76,7 +76,9 @@ static km_status write_session(km_ctx *ctx, km_result_writer *w, const km_result
         !km_rw_attr_f64(w, w->g_session, "roller_radius_mm", in->roller_radius_mm) ||
         !km_rw_attr_f64(w, w->g_session, "saturation", in->saturation) ||
         !km_rw_attr_i32(w, w->g_session, "n_valid", in->n_valid) ||
-        !km_rw_attr_str(w, w->g_session, "assumed", in->assumed)) {
+        !km_rw_attr_str(w, w->g_session, "assumed", in->assumed) ||
+        !km_rw_attr_i64(w, w->g_session, "n_nonfinite", in->n_nonfinite) ||
+        !km_rw_attr_str(w, w->g_session, "nonfinite_at", in->nonfinite_at)) {
         st = km_rw_h5fail(ctx, w->path, KM_ERR_IO, "cannot write /session");
         goto done;
     }

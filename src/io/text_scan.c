@@ -456,6 +456,27 @@ int km_scan_number(const char *p, const char *end, const char **endp, double *ou
     return 0;
 }
 
+int64_t km_line_nonfinite(const char *p, const char *end, char sep, int skip, int64_t *first_col)
+{
+    const char *q = p;
+    int64_t n = 0, col = 0;
+    while (q < end && (*q | 0x20) != 'n' && (*q | 0x20) != 'i')
+        q++;
+    while (q < end && p < end) { /* a word in the line: value by value */
+        while (p < end && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\f' || *p == '\v' || *p == sep))
+            p++;
+        const char *s = p, *e;
+        double v;
+        while (p < end && !(*p == ' ' || *p == '\t' || *p == '\r' || *p == '\f' || *p == '\v' || *p == sep))
+            p++;
+        if (s == p)
+            break;
+        if (++col > skip && km_scan_number(s, p, &e, &v) == 0 && e == p && !isfinite(v) && n++ == 0)
+            *first_col = col;
+    }
+    return n;
+}
+
 int km_scan_number_comma(const char *p, const char *end, const char **endp, double *out)
 {
     /* Rewrite into the '.' grammar in a small copy so both scanners share

@@ -101,6 +101,14 @@ int km_scan_number(const char *p, const char *end, const char **endp, double *ou
  * cut there (the caller then sees unconsumed bytes). */
 int km_scan_number_comma(const char *p, const char *end, const char **endp, double *out);
 
+/* The values of a line of numbers written nan or inf (km_scan_number's
+ * words, any case and sign): their count, and the first one's column into
+ * *first_col (1-based, counting every value as the readers' errors count
+ * columns).  Values are runs of bytes between blanks and `sep`; the first
+ * `skip` (a line label) are counted as columns only.  A line without an
+ * 'n' or an 'i' is passed over at once.  Thread-safe. */
+int64_t km_line_nonfinite(const char *p, const char *end, char sep, int skip, int64_t *first_col);
+
 /* 1 when the line holds only blanks (space, tab, CR). */
 int km_line_blank(const char *p, size_t len);
 /* 1 when it holds only blanks and commas: a blank line as a spreadsheet

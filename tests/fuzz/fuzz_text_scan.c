@@ -8,7 +8,9 @@
  *   - km_scan_number agrees with strtod within a relative 1e-9 wherever it
  *     accepts a number (its fast path claims correct rounding, the slow
  *     path uses pow), never reads past `end`, and refuses only what is out
- *     of the float range. */
+ *     of the float range;
+ *   - km_line_nonfinite stays within the line and counts at most one value
+ *     per 3 bytes, its first column among the line's values. */
 #include <float.h>
 #include <math.h>
 
@@ -64,6 +66,11 @@ static void check_numbers(const char *line, size_t len)
             p++;
         }
     }
+    /* km_line_nonfinite: within the copy (ASan), at most one per 3 bytes
+       ("nan"), the first one's column among the line's values */
+    int64_t col = 0, n = km_line_nonfinite(copy, end, ',', 0, &col);
+    if (n < 0 || (size_t)n > len / 3 || (n > 0 && (col < 1 || (size_t)col > len)) || (n == 0 && col != 0))
+        km_fuzz_die("km_line_nonfinite: count or column out of range", "");
     free(copy);
     free(term);
 }

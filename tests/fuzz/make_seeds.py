@@ -90,6 +90,8 @@ def text_seeds():
         "time_ms_tabs": cfg("1x1", 0) + b"time_ms\tx\n0\t1\n20\t3\n40\t5\n",
         "excel_semicolons": cfg("2x3", 0) + b"Zeit;a;b;c;d;e;f\r\n1;1,5;2;3;4;5;6\r\n2;7;8,25;9;10;11;12\r\n;;;;\r\n",
         "savetxt_comments": cfg("2x3", 0) + b"# sensor 2x3\n# day 1\n1 2 3 4 5 6\n7 8 9 10 11 12\n# end\n",
+        # nan and inf counted at open (their first place): beside a time column, with ';'
+        "nonfinite_time_semicolons": cfg("2x3", 0) + b"t;a;b;c;d;e;f\n0;1,5;NaN;3;-Infinity;5;6\n0,1;inf;2;nan;4;5;6\n",
     }
     return seeds
 

@@ -189,6 +189,13 @@ Test(io_text, stacked_matrices_with_blank_lines_and_nonfinite)
     cr_assert_eq(in.rows, 2);
     cr_assert_eq(in.cols, 3);
     cr_assert_eq(in.n_frames, 2);
+    /* counted at open, the first one's place as errors name places; said */
+    cr_assert_eq(in.n_nonfinite, 3);
+    cr_assert_str_eq(in.nonfinite_at, "line 2, column 2");
+    char said[256];
+    km_nonfinite_text(&in, said, sizeof said);
+    const char *want = "3 values are nan or inf (the first at line 2, column 2): kept";
+    cr_assert(strncmp(said, want, strlen(want)) == 0, "%s", said);
     float *f;
     double *t;
     cr_assert_eq(km_test_read_all(ctx, r, 7, &f, &t), 2);
@@ -203,6 +210,35 @@ Test(io_text, stacked_matrices_with_blank_lines_and_nonfinite)
     cr_assert_float_eq(t[1], 0.02, 1e-12);
     free(f);
     free(t);
+    km_reader_free(r);
+    remove(p);
+}
+
+Test(io_text, nonfinite_counted_beside_a_time_column_and_with_semicolons)
+{
+    const char *p = write_tmp("times.csv", "time,a,b,c,d\n0,1,2,3,4\n0.1,4,-inf,6,7\n0.2,nan,NaN,9,1\n");
+    km_reader *r = open_with(p, 2, 2, 0, -1);
+    km_session_info in;
+    km_reader_info(r, &in);
+    cr_assert_eq(in.n_nonfinite, 3);
+    cr_assert_str_eq(in.nonfinite_at, "line 3, column 3"); /* the time column is column 1 */
+    km_reader_free(r);
+    remove(p);
+    p = write_tmp("semi.csv", "1,5;2;3\n4;Infinity;6,25\n");
+    r = open_with(p, 1, 3, 0, -1);
+    km_reader_info(r, &in);
+    cr_assert_eq(in.n_nonfinite, 1);
+    cr_assert_str_eq(in.nonfinite_at, "line 2, column 2");
+    km_reader_free(r);
+    remove(p);
+    p = write_tmp("none.txt", "1 2 3\n4 5 6\n"); /* nothing to say */
+    r = open_with(p, 1, 3, 0, -1);
+    km_reader_info(r, &in);
+    cr_assert_eq(in.n_nonfinite, 0);
+    cr_assert_str_eq(in.nonfinite_at, "");
+    char said[8] = "x";
+    km_nonfinite_text(&in, said, sizeof said);
+    cr_assert_str_eq(said, "");
     km_reader_free(r);
     remove(p);
 }

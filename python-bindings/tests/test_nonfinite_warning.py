@@ -1,0 +1,63 @@
+"""`nan` and `inf` in a text matrix are kept (detection passes over them) and said:
+read_session and process() warn knotmap.NonFiniteWarning with the sentence
+`knotmap info` prints (the library's km_nonfinite_text: count and first place), and
+the metadata carries n_nonfinite and nonfinite_at (a result's /session attributes).
+Before session 36 nothing was said in Python or on the command line. The reference
+count is numpy's (np.loadtxt of the same file)."""
+import os
+import subprocess
+import warnings
+
+import numpy as np
+import pytest
+
+import knotmap
+
+KW = dict(grid=(2, 3), rate=10, pitch=5, units="kPa", mode="mat")
+
+
+def _file(tmp_path):
+    a = np.arange(60, dtype=float).reshape(10, 6)
+    a[3, 4], a[7, 0], a[9, 5] = np.nan, np.inf, -np.inf
+    p = tmp_path / "s.txt"
+    np.savetxt(p, a)
+    return str(p), int(np.count_nonzero(~np.isfinite(np.loadtxt(p))))
+
+
+def _said(record):
+    return [str(w.message) for w in record if issubclass(w.category, knotmap.NonFiniteWarning)]
+
+
+def test_read_session_warns_what_the_cli_warns(tmp_path):
+    p, n = _file(tmp_path)
+    with pytest.warns(knotmap.NonFiniteWarning) as record:
+        s = knotmap.read_session(p, **KW)
+    got = _said(record)
+    assert len(got) == 1 and got[0].startswith(p + ": %d values are nan or inf (the first at "
+                                               "line 4, column 5)" % n)
+    assert s.metadata["n_nonfinite"] == n == 3
+    assert s.metadata["nonfinite_at"] == "line 4, column 5"
+    assert np.count_nonzero(~np.isfinite(np.asarray(s.frames))) == n
+    binary = os.environ.get("KNOTMAP_BIN")
+    if binary:
+        r = subprocess.run([binary, "info", "--grid", "2x3", "--rate", "10", "--pitch", "5",
+                            "--units", "kPa", "--mode", "mat", p], capture_output=True, text=True)
+        assert r.returncode == 0 and "knotmap: %s: warning: %s" % (p, got[0][len(p) + 2:]) in r.stderr
+
+
+def test_process_warns_and_records(tmp_path):
+    p, n = _file(tmp_path)
+    out = str(tmp_path / "r.h5")
+    with pytest.warns(knotmap.NonFiniteWarning):
+        summary = knotmap.process(p, out, **KW)
+    assert summary["info"]["n_nonfinite"] == n
+    assert summary["info"]["nonfinite_at"] == "line 4, column 5"
+
+
+def test_finite_files_warn_nothing(tmp_path):
+    p = tmp_path / "fine.txt"
+    np.savetxt(p, np.arange(60, dtype=float).reshape(10, 6))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", knotmap.NonFiniteWarning)
+        s = knotmap.read_session(str(p), **KW)
+    assert s.metadata["n_nonfinite"] == 0 and s.metadata["nonfinite_at"] == ""
