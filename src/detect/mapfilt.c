@@ -349,17 +349,22 @@ void km_map_despike(const float *a, int32_t ny, int32_t nx, int x_only, const fl
         }
 }
 
-int km_map_at_edge(const float *a, int32_t ny, int32_t nx, int32_t y, int32_t x)
+int km_map_at_edge(const float *a, const uint8_t *skip, int32_t ny, int32_t nx, int32_t y,
+                   int32_t x)
 {
-    int out = 0;
+    int out = 0, left = 24;
     for (int32_t j = -2; j <= 2; j++)
         for (int32_t k = -2; k <= 2; k++) {
             int32_t yy = y + j, xx = x + k;
-            out += (j != 0 || k != 0) &&
-                   (yy < 0 || yy >= ny || xx < 0 || xx >= nx ||
-                    !isfinite(a[(size_t)yy * (size_t)nx + (size_t)xx]));
+            int off = yy < 0 || yy >= ny || xx < 0 || xx >= nx;
+            size_t i = off ? 0 : (size_t)yy * (size_t)nx + (size_t)xx;
+            if ((j == 0 && k == 0) || (!off && skip != NULL && j != 0 && skip[i])) {
+                left -= j != 0 || k != 0;
+                continue;
+            }
+            out += off || !isfinite(a[i]);
         }
-    return out >= EDGE_NEIGHBOURS;
+    return 24 * out >= EDGE_NEIGHBOURS * left;
 }
 
 /* A ridge, not a blob (a taut band running obliquely, which the column

@@ -111,8 +111,13 @@ void km_map_despike(const float *a, int32_t ny, int32_t nx, int x_only, const fl
 /* 1 when (y, x) is on the edge of the map's data: 8 or more of the 24
  * other cells of its 5 x 5 window off the map or not finite (the border of
  * the contact, the ends of the travel; a lost row segment beside a knot
- * gives 5). */
-int km_map_at_edge(const float *a, int32_t ny, int32_t nx, int32_t y, int32_t x);
+ * gives 5).  skip (ny x nx, NULL: none): cells that are neither contact nor
+ * edge (a mat's bad taxels inside the contact, km_cand_bad_cells), left out
+ * of the window off (y)'s own row, the 8 of 24 scaled to the cells left
+ * (on its own row a bad taxel biases the row-median background as the
+ * edge does). */
+int km_map_at_edge(const float *a, const uint8_t *skip, int32_t ny, int32_t nx, int32_t y,
+                   int32_t x);
 
 /* 1 when the map is a ridge, not a blob, at the peak (y, x) of fitted
  * footprint sigma sigma_mm: the principal curvatures, each divided by that

@@ -31,4 +31,14 @@ double km_cand_surround_discount(const float *map, const float *press, int32_t n
    press is NULL. */
 int km_cand_relief(const float *press, size_t k, double amp, double share, double clip_level);
 
+/* The holes of a mat's contact, for the edge test (km_map_at_edge's skip):
+   into skip (ny x nx), 1 where the candidate map has no data and both of
+   the cell's neighbours along y or both along x have data and are pressed
+   (press, the contact pressure) at least HOLE_CONTACT_SHARE of the median
+   pressure of the cells with data: a dead, stuck or masked taxel inside the
+   contact, neither contact nor edge.  All 0 when press is NULL.  scratch:
+   ny * nx floats. */
+void km_cand_bad_cells(const float *map, const float *press, int32_t ny, int32_t nx,
+                       float *scratch, uint8_t *skip);
+
 #endif

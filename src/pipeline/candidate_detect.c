@@ -98,6 +98,7 @@ typedef struct cand_maps {
     float *press;   /* the body map's maximum pressure (the contact pressure); NULL
                        without that layer */
     double clip;    /* the sensor's full scale on a mat (km_bodygrid_clip_level) */
+    uint8_t *skip;  /* mat: the contact's holes (km_cand_bad_cells); NULL on a roller */
     double global;  /* the map's global noise (the floor of noise) */
     int roller;     /* the grid is a roller's */
     int n_broad;    /* broad scales searched (bamp, bsnr, bsize valid when > 0) */
@@ -132,6 +133,7 @@ static void free_maps(km_ctx *ctx, cand_maps *m)
     km_free(ctx, m->seen);
     km_free(ctx, m->t_first);
     km_free(ctx, m->t_last);
+    km_free(ctx, m->skip);
 }
 
 static km_status alloc_maps(km_ctx *ctx, size_t cells, int32_t ridge_rows, cand_maps *m)
@@ -347,7 +349,7 @@ static int make_candidate(const km_candidate_params *p, const cand_maps *m, cons
     double fy, fx;
     km_map_locate(m->diff, ny, nx, q->row, q->col, m->row_pitch, m->col_pitch,
                   (double)size, &fy, &fx);
-    if (km_map_at_edge(m->map, ny, nx, q->row, q->col) ||
+    if (km_map_at_edge(m->map, m->skip, ny, nx, q->row, q->col) ||
         (!one && km_map_elongated(m->amp, m->diff, ny, nx, q->row, q->col, m->row_pitch,
                                   m->col_pitch, (double)size, fy - q->row, fx - q->col)) ||
         !passes_ok(p, m, k, e))
@@ -403,7 +405,7 @@ static size_t spike_candidates(const km_candidate_params *p, const cand_maps *m,
             if (!(c0 > 0.0) || !(z >= p->min_snr) || !(c0 >= p->min_prominence) ||
                 !km_map_window_max(m->flat, ny, nx, y, x, ry, rx) ||
                 near_candidate(m, c, n_regular, ry, rx, y, x) ||
-                km_map_at_edge(m->map, ny, nx, y, x) || !passes_ok(p, m, k, e))
+                km_map_at_edge(m->map, m->skip, ny, nx, y, x) || !passes_ok(p, m, k, e))
                 continue;
             e->x_mm = x * m->col_pitch;
             e->y_mm = m->y0 + y * m->row_pitch;
@@ -557,6 +559,14 @@ static km_status filter_maps(km_ctx *ctx, const km_bodygrid *g, const km_candida
     km_map_scale_search_keep(m->diff, m->ny, m->nx, m->row_pitch, m->col_pitch, sig, *ns,
                              m->n_broad > 0 ? b0 : *ns, m->noise, m->amp, m->snr, m->size,
                              m->bamp, m->bsnr, m->bsize, m->samp, m->ssnr, m->scratch);
+    /* A mat's holes in the contact are not its edge (km_cand_bad_cells);
+       a roller's cells beside a narrow body are deposited, and its taxels
+       move over the cells. */
+    if (!m->roller && m->press != NULL) {
+        if ((m->skip = km_alloc(ctx, cells)) == NULL)
+            return KM_ERR_NOMEM;
+        km_cand_bad_cells(m->map, m->press, m->ny, m->nx, m->scratch, m->skip);
+    }
     return KM_OK;
 }
 

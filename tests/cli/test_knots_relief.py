@@ -87,3 +87,22 @@ def test_knot_at_the_full_scale_is_not_relief(tmp_path):
     # what the exemption kept: under the share, at the full scale
     assert any(a < 0.12 * q and q >= 0.99 * full for a, q in kept), (kept, full)
 
+
+
+def test_holes_in_the_contact_beside_a_knot_do_not_hide_it(tmp_path):
+    """The edge test counts the cells without data around a peak; a dead or stuck taxel
+    between cells pressed like the contact is a hole in it, neither contact nor edge
+    (session 36; ALGORITHMS.md 10.4, Edges). Model 2 mat moderate, tuning seed 10, 20 s: a
+    79 kPa knot at (194, 160) mm, two columns in from a thigh's edge (5 of its 24 window
+    cells off the body), had two stuck taxels and a dead one in its window, which made 8:
+    it was dropped as on the edge (7 of 8 knots matched, checked on db8d32d). Now all 8,
+    and no candidate more."""
+    s, r = tmp_path / "s.h5", tmp_path / "r.h5"
+    run("synth", "--model", "2", "--mode", "mat", "--preset", "moderate", "--seed", "10",
+        "--duration", "20", "-o", s)
+    run("process", "-q", s, "-o", r)
+    ev = json.loads(run("eval", r, "--truth", s, "--json").stdout)
+    assert ev["n_matched"] == ev["n_truth"] == 8, ev
+    assert ev["n_candidates"] == 8, ev
+    c = candidates(r)
+    assert np.hypot(c[:, 0] - 194.0, c[:, 1] - 160.0).min() < 10.0, c

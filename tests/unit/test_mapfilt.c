@@ -191,23 +191,55 @@ Test(mapfilt, despike_mat_keeps_bands_whole)
 Test(mapfilt, edge_of_the_contact)
 {
     flat(1.0f);
-    cr_assert(km_map_at_edge(map, NY, NX, 0, 4));
-    cr_assert(km_map_at_edge(map, NY, NX, 4, 8));
-    cr_assert(km_map_at_edge(map, NY, NX, 1, 1)); /* 9 off the map */
-    cr_assert_not(km_map_at_edge(map, NY, NX, 2, 2));
-    cr_assert_not(km_map_at_edge(map, NY, NX, 4, 4));
+    cr_assert(km_map_at_edge(map, NULL, NY, NX, 0, 4));
+    cr_assert(km_map_at_edge(map, NULL, NY, NX, 4, 8));
+    cr_assert(km_map_at_edge(map, NULL, NY, NX, 1, 1)); /* 9 off the map */
+    cr_assert_not(km_map_at_edge(map, NULL, NY, NX, 2, 2));
+    cr_assert_not(km_map_at_edge(map, NULL, NY, NX, 4, 4));
     for (int x = 2; x < 7; x++)
         *at(3, x) = NAN; /* a lost row segment above (4, 4) */
-    cr_assert_not(km_map_at_edge(map, NY, NX, 4, 4));
+    cr_assert_not(km_map_at_edge(map, NULL, NY, NX, 4, 4));
     flat(1.0f);
     *at(4, 5) = NAN;
-    cr_assert_not(km_map_at_edge(map, NY, NX, 4, 4));
+    cr_assert_not(km_map_at_edge(map, NULL, NY, NX, 4, 4));
     flat(1.0f);
     for (int y = 0; y < NY; y++)
         for (int x = 6; x < NX; x++)
             *at(y, x) = NAN; /* outside the body from column 6 */
-    cr_assert(km_map_at_edge(map, NY, NX, 4, 5));     /* 2 columns of NaN: 10 */
-    cr_assert_not(km_map_at_edge(map, NY, NX, 4, 4)); /* 1 column: 5 */
+    cr_assert(km_map_at_edge(map, NULL, NY, NX, 4, 5));     /* 2 columns of NaN: 10 */
+    cr_assert_not(km_map_at_edge(map, NULL, NY, NX, 4, 4)); /* 1 column: 5 */
+}
+
+/* Holes in the contact (skip) are neither contact nor edge: off the peak's
+   row they leave the window, 8 of 24 scaled to the cells left; on its own
+   row they still count (they bias its row median as the edge does); off
+   the map nothing is skipped.  Fails with skip ignored (the first case). */
+Test(mapfilt, holes_are_not_the_edge)
+{
+    static uint8_t skip[NY * NX];
+    flat(1.0f);
+    for (int y = 0; y < NY; y++)
+        *at(y, 6) = *at(y, 7) = *at(y, 8) = NAN; /* the body's edge: 5 of (4, 4)'s window */
+    int holes[3][2] = {{2, 3}, {3, 2}, {6, 5}};
+    for (int i = 0; i < 3; i++) {
+        *at(holes[i][0], holes[i][1]) = NAN;
+        skip[holes[i][0] * NX + holes[i][1]] = 1;
+    }
+    cr_assert(km_map_at_edge(map, NULL, NY, NX, 4, 4));     /* 8 of 24 */
+    cr_assert_not(km_map_at_edge(map, skip, NY, NX, 4, 4)); /* 5 of 21 */
+    flat(1.0f);
+    memset(skip, 0, sizeof skip);
+    for (int y = 0; y < NY; y++)
+        *at(y, 6) = NAN;
+    *at(2, 3) = NAN; /* no hole: 6 with the edge */
+    for (int x = 3; x < 5; x++) {
+        *at(4, x) = NAN; /* holes on (4, 5)'s own row */
+        skip[4 * NX + x] = 1;
+    }
+    cr_assert(km_map_at_edge(map, skip, NY, NX, 4, 5)); /* 8: left out, 6 of 22 */
+    flat(1.0f);
+    memset(skip, 1, sizeof skip);
+    cr_assert(km_map_at_edge(map, skip, NY, NX, 0, 4)); /* 10 off the map of 14 */
 }
 
 /* The peak window per axis: two bumps 3 columns and 1 row apart.  The
