@@ -161,20 +161,26 @@ static int progress_cb(void *user, int64_t done, int64_t total)
     return 0;
 }
 
+/* "s" after a count other than 1 ("1 frame", "2 frames"). */
+static const char *plural(long long n)
+{
+    return n == 1 ? "" : "s";
+}
+
 static void print_summary(const job *j)
 {
     const km_process_summary *s = &j->summary;
     const km_session_info *in = &s->info;
     double dur = in->frame_rate_hz > 0.0 ? (double)s->n_frames / in->frame_rate_hz : NAN;
     printf("%s -> %s\n", j->input, j->output);
-    printf("  %lld frames, %.3g s at %.6g Hz, %dx%d taxels (%.4g x %.4g mm), units %s, %s\n",
-           (long long)s->n_frames, dur, in->frame_rate_hz, (int)in->rows, (int)in->cols,
+    printf("  %lld frame%s, %.3g s at %.6g Hz, %dx%d taxels (%.4g x %.4g mm), units %s, %s\n",
+           (long long)s->n_frames, plural(s->n_frames), dur, in->frame_rate_hz, (int)in->rows, (int)in->cols,
            in->row_pitch_mm, in->col_pitch_mm, in->units,
            in->mode == KM_MODE_ROLLER ? "roller" : "mat");
     if (s->n_corrupt_frames > 0)
         printf("  %lld frame%s flagged corrupt: replaced by the last good frame, no peaks (/metrics flags)\n",
-               (long long)s->n_corrupt_frames, s->n_corrupt_frames == 1 ? "" : "s");
-    printf("  %lld peaks", (long long)s->n_peaks);
+               (long long)s->n_corrupt_frames, plural(s->n_corrupt_frames));
+    printf("  %lld peak%s", (long long)s->n_peaks, plural(s->n_peaks));
     if (s->n_top == 0) {
         printf(", no hot spots\n");
         return;
@@ -187,8 +193,8 @@ static void print_summary(const job *j)
                (double)s->top[i].value, in->units, (long long)s->top[i].frame, s->top[i].time,
                (int)s->top[i].row, (int)s->top[i].col, s->top[i].y_mm, s->top[i].x_mm,
                (double)s->top[i].prominence);
-    printf("  %lld tracks; %lld knot candidates", (long long)s->n_tracks,
-           (long long)s->n_candidates);
+    printf("  %lld track%s; %lld knot candidate%s", (long long)s->n_tracks, plural(s->n_tracks),
+           (long long)s->n_candidates, plural(s->n_candidates));
     if (s->n_cand == 0) {
         printf("\n");
         return;
@@ -295,11 +301,13 @@ static void run_job(shared *sh, job *j, km_ctx *ctx)
         if (j->summary.n_suspect_taxels > 0)
             fprintf(stderr,
                     "knotmap: %s: warning: %d taxel%s look%s stuck or hot in the warm-up "
-                    "and still make peaks (/params/suspect_taxels; --detect-bad-taxels "
-                    "masks them)\n",
+                    "and still make%s peaks (/params/suspect_taxels; --detect-bad-taxels "
+                    "masks %s)\n",
                     j->input, (int)j->summary.n_suspect_taxels,
                     j->summary.n_suspect_taxels == 1 ? "" : "s",
-                    j->summary.n_suspect_taxels == 1 ? "s" : "");
+                    j->summary.n_suspect_taxels == 1 ? "s" : "",
+                    j->summary.n_suspect_taxels == 1 ? "s" : "",
+                    j->summary.n_suspect_taxels == 1 ? "it" : "them");
         if (pp.cand.flat_field != 0)
             warn_flat_field(j->input, j->summary.n_flat_field_taxels);
         warn_zero_drift(j->input, &j->summary);

@@ -50,3 +50,23 @@ def test_a_sensor_without_faults_gets_no_warning(tmp_path):
     r = run("process", "-q", s, "-o", tmp_path / "r.h5")
     assert "stuck or hot" not in r.stderr, r.stderr
     assert suspect(tmp_path / "r.h5") == (0, 0)
+
+
+def test_one_of_each_is_said_in_the_singular(tmp_path):
+    """A newcomer's first files: one suspect taxel, one frame, one peak. Before
+    session 36: "1 taxel looks stuck or hot ... and still make peaks", "1 frames",
+    "1 peaks", "1 tracks"."""
+    rng = np.random.default_rng(4)
+    a = rng.normal(10, 1, (200, 64))
+    a[:, 19] = 500  # one taxel reading 500 whatever is pressed: hot
+    p = tmp_path / "hot.txt"
+    np.savetxt(p, a, fmt="%.3f")
+    opts = ("--rate", "50", "--pitch", "5", "--units", "kPa", "--mode", "mat")
+    r = run("process", "-q", "--grid", "8x8", *opts, p, "-o", tmp_path / "r.h5")
+    assert ("warning: 1 taxel looks stuck or hot in the warm-up and still makes peaks "
+            "(/params/suspect_taxels; --detect-bad-taxels masks it)") in r.stderr, r.stderr
+    one = tmp_path / "one.txt"
+    one.write_text("1 2 3\n4 9 6\n7 8 1\n")
+    r = run("process", "--text-layout", "matrix", *opts, one, "-o", tmp_path / "one.h5")
+    assert "  1 frame, 0.02 s at 50 Hz, 3x3 taxels" in r.stdout, r.stdout
+    assert "  1 peak; hottest spots:" in r.stdout and "  1 track; 0 knot candidates" in r.stdout
