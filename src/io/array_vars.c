@@ -430,7 +430,8 @@ static km_status read_time_vector(km_ctx *ctx, km_reader *r, const km_varset *s,
 
 /* The names MATLAB and numpy users give a sampling rate in Hz.  With no
    frame_rate_hz, no `time` giving the rate and no rate given, a positive
-   number under one of them (several: all equal) is taken as the rate
+   number under one of them (several: all equal, else an error naming two)
+   is taken as the rate
    (o->rate_named: the reader notes "rate_name" as assumed; docs/FORMAT.md 1.8). */
 static const char *const RATE_NAMES[] = {"fs", "Fs", "FS", "fps", "srate", "sample_rate", "sampling_rate",
                                          "samplerate", "sampling_frequency", "frame_rate", "framerate"};
@@ -438,6 +439,7 @@ static const char *const RATE_NAMES[] = {"fs", "Fs", "FS", "fps", "srate", "samp
 static km_status rate_by_name(km_ctx *ctx, km_reader *r, const km_varset *s, km_orient *o)
 {
     double rate = 0;
+    const mat_var *first = NULL;
     for (size_t k = 0; k < sizeof RATE_NAMES / sizeof RATE_NAMES[0]; k++) {
         const mat_var *v;
         km_status st = find_near(ctx, r, s, RATE_NAMES[k], &v);
@@ -452,9 +454,14 @@ static km_status rate_by_name(km_ctx *ctx, km_reader *r, const km_varset *s, km_
             return st;
         x = km_mat_elem(b, 0, v->type, v->swap);
         km_reader_release(r, b);
-        if (!(isfinite(x) && x > 0) || (rate > 0 && x != rate))
-            return KM_OK; /* not a rate, or two that disagree: the file does not say */
+        if (!(isfinite(x) && x > 0))
+            return KM_OK; /* not a rate: the file does not say */
+        if (rate > 0 && x != rate) /* two that disagree: never a silent pick */
+            return km_fail(ctx, KM_ERR_FORMAT, "%ss %s = %g and %s = %g are both named like a frame rate "
+                           "and disagree: which is it? (pass --rate HZ, or save frame_rate_hz)", s->noun,
+                           first->name, rate, v->name, x);
         rate = x;
+        first = v;
     }
     if (rate > 0) {
         r->info.frame_rate_hz = rate;

@@ -7,7 +7,7 @@ was assumed 1 Hz, the `fs` in it shown only as a header entry."""
 import numpy as np
 import pytest
 
-from km_cli import run_ok
+from km_cli import run, run_ok
 
 sio = pytest.importorskip("scipy.io")
 h5py = pytest.importorskip("h5py")
@@ -74,8 +74,7 @@ def test_what_wins_over_a_rate_name(tmp_path):
     assert "rate:         50 Hz" in r.stdout and "rate_name" not in assumed(r.stdout)
 
 
-@pytest.mark.parametrize("extra", [{"fs": 250.0, "fps": 100.0},   # two that disagree
-                                   {"fs": -5.0},                   # not a rate
+@pytest.mark.parametrize("extra", [{"fs": -5.0},                   # not a rate
                                    {"fs": np.array([1.0, 2.0])}])  # not a number
 def test_no_rate_when_the_names_do_not_tell_one(tmp_path, extra):
     p = tmp_path / "s.mat"
@@ -83,3 +82,23 @@ def test_no_rate_when_the_names_do_not_tell_one(tmp_path, extra):
     r = run_ok("info", "--time-axis", "last", p)
     assert "rate:         1 Hz" in r.stdout
     assert "frame_rate_hz" in assumed(r.stdout) and "rate_name" not in assumed(r.stdout)
+
+
+def test_two_rate_names_that_disagree_are_an_error_naming_both(tmp_path):
+    """fs = 250 beside fps = 100: which is the frame rate? Before session 36 neither
+    was taken, without a word, and the warning said the file had no frame rate."""
+    p = tmp_path / "s.mat"
+    sio.savemat(p, {"frames": frames(), "fs": 250.0, "fps": 100.0})
+    r = run("process", "-q", "--time-axis", "last", p, "-o", tmp_path / "r.h5")
+    assert r.returncode == 65 and str(p) in r.stderr
+    assert "variables fs = 250 and fps = 100 are both named like a frame rate and disagree" in r.stderr
+    assert "--rate HZ" in r.stderr and not (tmp_path / "r.h5").exists()
+    r = run_ok("info", "--time-axis", "last", "--rate", "100", p)  # the option says which
+    assert "rate:         100 Hz" in r.stdout
+    q = tmp_path / "s.npz"
+    np.savez(q, frames=frames().transpose(2, 0, 1), fs=np.float64(40.0), srate=np.float64(50.0))
+    r = run("info", q)
+    assert r.returncode == 65 and "arrays fs = 40 and srate = 50" in r.stderr
+    knotmap = pytest.importorskip("knotmap")
+    with pytest.raises(ValueError, match="pass rate=HZ"):
+        knotmap.read_session(str(p), time_axis="last")
