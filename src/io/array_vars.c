@@ -205,6 +205,9 @@ km_status km_vars_choose_frames(km_ctx *ctx, km_varset *s, const mat_var **out)
                        s->noun, v->name, one);
     if (v->n == 0)
         return km_fail(ctx, KM_ERR_FORMAT, "%s %s is empty (%s)", s->noun, v->name, one);
+    if (km_mat_type_size(v->type) == 0)
+        return km_fail(ctx, KM_ERR_FORMAT, "%s %s (%s) is stored as a type knotmap does not read", s->noun,
+                       v->name, one);
     s->group = v->name;
     s->group_len = path_len(v->name) > 0 ? path_len(v->name) + 1 : 0;
     *out = v;
@@ -217,6 +220,10 @@ static unsigned char *small_values(km_ctx *ctx, km_reader *r, const km_varset *s
                                    km_status *st)
 {
     unsigned char *buf;
+    if (km_mat_type_size(v->type) == 0) { /* v7.3: a crafted HDF5 type (a 2 GB float) */
+        *st = km_fail(ctx, KM_ERR_FORMAT, "%s %s is stored as a type knotmap does not read", s->noun, v->name);
+        return NULL;
+    }
     if (v->bytes > VARS_SMALL_BYTES) {
         *st = km_fail(ctx, KM_ERR_LIMIT, "%s %s: %llu bytes, more than knotmap reads for it", s->noun, v->name,
                       (unsigned long long)v->bytes);

@@ -218,3 +218,21 @@ def test_scalar_struct_with_a_cell_field_is_still_a_struct(tmp_path):
     path = mat73(tmp_path / "s.mat", {"s": {"frames": recording(), "c": [np.ones((2, 2))]}})
     want = recording().transpose(2, 0, 1).astype(np.float32)
     np.testing.assert_array_equal(frames_of(path).frames, want)
+
+
+@pytest.mark.parametrize("name", ["time", "frames"])
+def test_a_crafted_number_type_is_refused_not_converted(tmp_path, name):
+    """A float type of 64 MiB per value (what the fuzzer made of a nested `time`):
+    HDF5 converting it to double aborted or took GBs. Refused by name, exit 65."""
+    p = mat73(tmp_path / "t.mat", {"frames": recording(), "time": np.arange(T)[None, :] / 50.0}
+              if name == "time" else {"time": np.arange(T)[None, :] / 50.0})
+    with h5py.File(p, "r+") as f:
+        if name in f:
+            del f[name]
+        t = h5py.h5t.IEEE_F64LE.copy()
+        t.set_size(1 << 26)
+        shape = (T, 1) if name == "time" else (T, C, R)
+        h5py.h5d.create(f.id, name.encode(), t, h5py.h5s.create_simple(shape))
+        f[name].attrs["MATLAB_class"] = np.bytes_(b"double")
+    r = refused(tmp_path, p, 65, "variable %s" % name, "is stored as a type knotmap does not read")
+    assert "crashed" not in r.stderr
