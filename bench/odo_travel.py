@@ -30,7 +30,7 @@ odometry's y, so a travel ratio away from 1 stretches the map and a max error of
 pitch moves a knot by a cell.
 
 Usage: /usr/bin/python3 bench/odo_travel.py [--sims indep,m1,m2] [--presets moderate,hard]
-           [--seeds 40] [--seed-start 1] [--worst 15] [--jobs 2] [--json FILE]
+           [--seeds 40] [--seed-start 1] [--worst 15] [--jobs 2] [--json FILE] [--lifts] [--anchor]
 Needs the Python bindings on PYTHONPATH (build/python).
 """
 import argparse
@@ -91,7 +91,34 @@ def one(sim, preset, seed, duration):
     else:
         row.update({"rms": float("nan"), "max": float("nan"), "span": float("nan")})
     row.update(lifts(o, yt, touch, ct, R, rp))
+    row.update(anchor(o, yt, touch, ct, R, rp))
     return row
+
+
+def anchor(o, yt, touch, ct, R, rp):
+    """The first firm frame's true y and contact row error (see --anchor)."""
+    import knotmap
+    fl = np.asarray(o["flags"])
+    fi = np.flatnonzero(touch & ((fl & knotmap.ODO_LIFTED) == 0))
+    if len(fi) == 0:
+        return {"y0": float("nan"), "e0": float("nan")}
+    c = float(np.asarray(o["contact_row"], np.float64)[fi[0]])
+    return {"y0": float(yt[fi[0]]), "e0": float((c - ct[fi[0]] + R / 2) % R - R / 2)}
+
+
+def anchor_table(rows):
+    print("\n| sim | preset | sessions | true y at the anchor mm: mean [min, max] | e0 rows: "
+          "mean (se), sd | e0 mm: mean, rms | knot shift -(y0 + e0 pitch) mm: mean |")
+    print("|---|---|---|---|---|---|---|")
+    for key in sorted({(r["sim"], r["preset"]) for r in rows}):
+        rs = [r for r in rows if (r["sim"], r["preset"]) == key and math.isfinite(r["e0"])]
+        y0 = np.array([r["y0"] for r in rs])
+        e0 = np.array([r["e0"] for r in rs])
+        mm = e0 * np.array([r["row_pitch"] for r in rs])
+        print("| %s | %s | %d | %.2f [%.2f, %.2f] | %+.3f (%.3f), %.3f | %+.2f, %.2f | %+.2f |" % (
+            *key, len(rs), y0.mean(), y0.min(), y0.max(), e0.mean(),
+            e0.std(ddof=1) / math.sqrt(len(rs)), e0.std(ddof=1), mm.mean(),
+            math.sqrt(np.mean(mm ** 2)), -np.mean(y0 + mm)))
 
 
 def lifts(o, yt, touch, ct, R, rp):
@@ -172,6 +199,8 @@ def main():
     ap.add_argument("--json", default=None)
     ap.add_argument("--lifts", action="store_true",
                     help="also what each lift passes on, per session (long sessions)")
+    ap.add_argument("--anchor", action="store_true",
+                    help="also where the body coordinates start (the first firm frame)")
     a = ap.parse_args()
     jobs = []
     for sim in a.sims.split(","):
@@ -187,6 +216,8 @@ def main():
     worst(rows, a.worst)
     if a.lifts:
         lift_table(rows)
+    if a.anchor:
+        anchor_table(rows)
     if a.json:
         Path(a.json).write_text(json.dumps(rows, indent=1))
 
