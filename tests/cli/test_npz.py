@@ -171,3 +171,15 @@ def test_sniffed_by_content_not_name(tmp_path):
         np.savez(f, frames=a, **META)
     r = run_ok("info", p)
     assert "format:       npz" in r.stdout
+
+
+def test_dotted_names_read_as_struct_paths(tmp_path):
+    """np.savez with keys "rec.frames", "rec.meta.fs": the MAT-file's struct rule
+    (docs/FORMAT.md 1.8, 1.10); the rate in "rec.meta.fs" is read (before session 36
+    it was ignored and 1 Hz assumed)."""
+    a = (np.random.default_rng(1).random((12, 4, 3)) * 10).astype("f4")
+    p = tmp_path / "s.npz"
+    np.savez(p, **{"rec.frames": a, "rec.meta.fs": np.float64(40.0), "other.fs": np.float64(7.0)})
+    r = run_ok("info", "--time-axis", "first", p)
+    assert "rate:         40 Hz" in r.stdout and "frames:       12" in r.stdout
+    assert "other.fs = 7" in r.stdout  # another struct's: a header entry only
