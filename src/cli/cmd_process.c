@@ -295,9 +295,10 @@ static void run_job(shared *sh, job *j, km_ctx *ctx)
         if (j->summary.n_offset_taxels > 0)
             fprintf(stderr,
                     "knotmap: %s: warning: %d taxel%s read a steady offset while unloaded "
-                    "(hot): masked (/params/offset_taxels; --offset-sigmas 0 keeps them)\n",
+                    "(hot): masked (/params/offset_taxels; --offset-sigmas 0 keeps %s)\n",
                     j->input, (int)j->summary.n_offset_taxels,
-                    j->summary.n_offset_taxels == 1 ? "" : "s");
+                    j->summary.n_offset_taxels == 1 ? "" : "s",
+                    j->summary.n_offset_taxels == 1 ? "it" : "them");
         if (j->summary.n_suspect_taxels > 0)
             fprintf(stderr,
                     "knotmap: %s: warning: %d taxel%s look%s stuck or hot in the warm-up "

@@ -70,3 +70,10 @@ def test_one_of_each_is_said_in_the_singular(tmp_path):
     r = run("process", "--text-layout", "matrix", *opts, one, "-o", tmp_path / "one.h5")
     assert "  1 frame, 0.02 s at 50 Hz, 3x3 taxels" in r.stdout, r.stdout
     assert "  1 peak; hottest spots:" in r.stdout and "  1 track; 0 knot candidates" in r.stdout
+    off = np.abs(rng.normal(0, 0.2, (300, 64)))
+    off[:, 19] += 6  # one taxel reading 6 kPa while nothing presses: a steady offset
+    q = tmp_path / "offset.txt"
+    np.savetxt(q, off, fmt="%.3f")
+    r = run("process", "-q", "--grid", "8x8", *opts, q, "-o", tmp_path / "off.h5")
+    assert ("warning: 1 taxel read a steady offset while unloaded (hot): masked "
+            "(/params/offset_taxels; --offset-sigmas 0 keeps it)") in r.stderr, r.stderr
