@@ -1026,15 +1026,21 @@ typedef struct km_candidate_params {
                                   Off by default: at 0.12 it also drops hard
                                   mats' knots pressed into the sensor's
                                   saturation, whose amplitude is clipped [0] */
-    int32_t background_slope;  /* roller: 1 = the row background of step 1
-                                  follows a straight line through the row
-                                  (its slope from the medians beyond half
-                                  the window on either side), so that a
-                                  knot on the body's flank (a thigh) keeps
-                                  its excess; 0 = the plain row median
-                                  (docs/ALGORITHMS.md 10 step 1, Slope: off by
-                                  default, a strong knot can tilt a
-                                  neighbour's line) [0] */
+    int32_t background_slope;  /* roller: the row background of step 1
+                                  follows a straight line through the row,
+                                  so that a knot on the body's flank (a
+                                  thigh) keeps its excess: 1 = its slope
+                                  from the medians beyond half the window
+                                  on either side (a strong knot can tilt a
+                                  neighbour's line), 2 = the slope of the
+                                  row's opening (every bump narrower than
+                                  the window cut off) between the columns
+                                  a window away, which no knot tilts; 0 =
+                                  the plain row median (docs/ALGORITHMS.md
+                                  10 step 1, Slope: off by default, 1 made
+                                  a false candidate on the bundled example,
+                                  2 lost F1 on held-back model 2 hard
+                                  rollers) [0] */
 } km_candidate_params;
 KM_API void km_candidate_params_default(km_candidate_params *p);
 

@@ -272,9 +272,10 @@ static const km_param TABLE[] = {
     I("cand_flat_field", "cand-flat-field", cand.flat_field, 0, 1, "", "N", G_TRACK,
       "roller: 1 = divide the per-taxel gains estimated from the session out of the "
       "candidate map (off with a gain map)"),
-    I("cand_background_slope", "cand-background-slope", cand.background_slope, 0, 1, "", "N",
-      G_TRACK, "roller: 1 = the row background follows the body's slope across the row "
-      "(a straight line through the medians either side); 0 = the plain row median"),
+    I("cand_background_slope", "cand-background-slope", cand.background_slope, 0, 2, "", "N",
+      G_TRACK, "roller: the row background follows the body's slope across the row (a "
+      "straight line taken off): 1 = its slope from the medians either side, 2 = from the "
+      "row's opening, which no knot tilts; 0 = the plain row median"),
     D("cand_drift_sigmas", "cand-drift-sigmas", cand.drift_sigmas, 0, BIG, "", "Z", G_TRACK,
       "take each cell's drift over the session (its pass maxima's slope in time, shrunk "
       "by Z standard errors) off the candidate map; 0 = off", 0),

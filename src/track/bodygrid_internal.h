@@ -179,13 +179,15 @@ void km_cand_layer_mat(km_bodygrid *g, const km_frame *f, const km_mask *m, doub
  * 10 step 1, Slope).  Bytes of scratch for a half-window of w columns. */
 size_t km_cand_slope_scratch(int32_t w, int32_t cols);
 /* bg[x] of the usable taxels (ok) = the median of the window's usable
- * values with a line through the row taken off (its slope from the medians
- * of the two sides; none where a side has no usable taxel), excess[x] =
- * row[x] - bg[x] (NaN where not usable).  net: the window's network (NULL
- * over KM_MEDIAN_NET_MAX), net_scratch its km_row_window_scratch. */
+ * values with a line through the row taken off, its slope by `slope`: 1
+ * from the medians of the two sides (none where a side has no usable
+ * taxel), 2 the row's opening's between the usable columns nearest x - w
+ * and x + w; excess[x] = row[x] - bg[x] (NaN where not usable).  net: the
+ * window's network (NULL over KM_MEDIAN_NET_MAX), net_scratch its
+ * km_row_window_scratch. */
 void km_cand_slope_row(const km_median_net *net, const float *row, const uint8_t *ok,
-                       int32_t cols, int32_t w, void *scratch, void *net_scratch, float *bg,
-                       float *excess);
+                       int32_t cols, int32_t w, int32_t slope, void *scratch, void *net_scratch,
+                       float *bg, float *excess);
 
 /* flatfield.c: the session's flat field (docs/ALGORITHMS.md 7.5). */
 /* A closed pass of a cell: its maximum m from sensor row crow (rows + 1),

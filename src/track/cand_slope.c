@@ -3,10 +3,16 @@
  * straight line through the row is taken off, so that the background
  * follows the body's flank (a thigh narrower than the roller) instead of
  * standing at the window's middle rank, which on a monotone slope is about
- * the taxel itself and ate a knot there (opt-in: background_slope).  The
- * line's slope joins the medians of the usable values on either side of
- * the taxel, from half the window to twice it (a knot at the taxel raises
- * both sides alike, and most of its own footprint stays out of them). */
+ * the taxel itself and ate a knot there (opt-in: background_slope).  Two
+ * slopes.  1 (session 35): the line joins the medians of the usable values
+ * on either side of the taxel, from half the window to twice it (a knot at
+ * the taxel raises both sides alike, and most of its own footprint stays
+ * out of them); a strong knot on one side tilts it.  2 (session 36): the
+ * slope of the row's opening (the largest of the minima over +-W usable
+ * columns, taken over +-W again: the row with every bump narrower than the
+ * window cut off, a knot's included) between the usable columns nearest x
+ * - W and x + W, which no knot tilts; the body's edge bends it alike all
+ * along the edge (a ridge, not a peak). */
 #include <math.h>
 #include <string.h>
 
@@ -26,7 +32,9 @@ size_t km_cand_slope_scratch(int32_t w, int32_t cols)
 {
     /* per side window (cols + outer + inner of them) its median and its
        middle column; the slope per column (8 floats of slack); the usable
-       columns and their running count; the sorted side window. */
+       columns and their running count; the sorted side window.  Slope 2's
+       padded row, erosion and opening fit in the first two and the
+       window's. */
     size_t sides = (size_t)cols + (size_t)SIDE_OUTER(w) + (size_t)SIDE_INNER(w) + 1;
     size_t win = (size_t)SIDE_OUTER(w) + 1 > KM_WINDOW16 ? (size_t)SIDE_OUTER(w) + 1 : KM_WINDOW16;
     size_t pad = (size_t)cols + 2 * (size_t)SIDE_OUTER(w) + 16;
@@ -132,12 +140,13 @@ __attribute__((target("avx2"))) static void side_values_avx2(const km_median_net
 }
 #endif
 
-void km_cand_slope_row(const km_median_net *net, const float *row, const uint8_t *ok,
-                       int32_t cols, int32_t w, void *scratch, void *net_scratch, float *bg,
-                       float *excess)
+/* Slope 1: k[x] joins the medians of the two side windows (0 where a side
+   has no usable column). */
+static void side_slopes(const float *row, const uint8_t *ok, int32_t cols, int32_t w,
+                        void *scratch, float *k)
 {
     const int32_t inner = SIDE_INNER(w), outer = SIDE_OUTER(w), n = cols + outer + inner + 1;
-    float *med = scratch, *mid = med + n, *k = mid + n, *win = k + cols + 8;
+    float *med = scratch, *mid = med + n, *win = k + cols + 8;
     size_t nwin = (size_t)outer + 1 > KM_WINDOW16 ? (size_t)outer + 1 : KM_WINDOW16;
     size_t padn = (size_t)cols + 2 * (size_t)outer + 16;
     int32_t *use = (int32_t *)(void *)(win + nwin + padn), *cnt = use + cols;
@@ -166,6 +175,65 @@ void km_cand_slope_row(const km_median_net *net, const float *row, const uint8_t
             s = (med[x + outer + inner] - med[x]) / (mid[x + outer + inner] - mid[x]);
         k[x] = s;
     }
+}
+
+/* out[x] = the minimum (max 0) or maximum (max 1) of in[j] over the usable
+   j within +-w of x, clipped to the row (in[x] itself for a usable x);
+   pad: cols + 2 w floats. */
+static void window_extreme(const float *in, const uint8_t *ok, int32_t cols, int32_t w, int max,
+                           float *pad, float *out)
+{
+    const float none = max ? -INFINITY : INFINITY;
+    for (int32_t j = 0; j < cols + 2 * w; j++)
+        pad[j] = none;
+    for (int32_t j = 0; j < cols; j++)
+        if (ok[j])
+            pad[w + j] = in[j];
+    memcpy(out, pad, (size_t)cols * sizeof *out);
+    for (int32_t d = 1; d <= 2 * w; d++)
+        for (int32_t x = 0; x < cols; x++)
+            out[x] = (max ? pad[x + d] > out[x] : pad[x + d] < out[x]) ? pad[x + d] : out[x];
+}
+
+/* Slope 2: o = the opening of the usable values over +-w columns (e[x] =
+   the minimum of row[j], o[x] = the maximum of e[j], usable j within +-w
+   of x, clipped to the row), k[x] = its slope between the usable columns
+   nearest x - w and x + w (0 where x is not usable or alone); pad: cols +
+   2 w floats. */
+static void opening_slopes(const float *row, const uint8_t *ok, int32_t cols, int32_t w,
+                           float *pad, float *e, float *o, float *k)
+{
+    window_extreme(row, ok, cols, w, 0, pad, e);
+    window_extreme(e, ok, cols, w, 1, pad, o);
+    for (int32_t x = 0; x < cols + 8; x++)
+        k[x] = 0.0f;
+    for (int32_t x = 0; x < cols; x++) {
+        if (!ok[x])
+            continue;
+        int32_t a = x - w < 0 ? 0 : x - w, b = x + w >= cols ? cols - 1 : x + w;
+        while (!ok[a])
+            a++;
+        while (!ok[b])
+            b--;
+        if (b > a)
+            k[x] = (o[b] - o[a]) / (float)(b - a);
+    }
+}
+
+void km_cand_slope_row(const km_median_net *net, const float *row, const uint8_t *ok,
+                       int32_t cols, int32_t w, int32_t slope, void *scratch, void *net_scratch,
+                       float *bg, float *excess)
+{
+    /* The scratch's layout: side_slopes' (km_cand_slope_scratch); slope 2
+       puts its padded row and erosion where the side medians and middles
+       go (n >= cols + 2 w floats each), its opening after k where the
+       sorted window goes. */
+    const int32_t n = cols + SIDE_OUTER(w) + SIDE_INNER(w) + 1;
+    float *k = (float *)scratch + 2 * n, *win = k + cols + 8;
+    if (slope == 2)
+        opening_slopes(row, ok, cols, w, scratch, (float *)scratch + n, k + cols + 8, k);
+    else
+        side_slopes(row, ok, cols, w, scratch, k);
     if (net != NULL) {
         km_row_window_medians_slope_f(net, row, ok, cols, k, net_scratch, bg);
     } else {

@@ -77,7 +77,7 @@ static int params_ok(const km_candidate_params *q, double row_pitch_mm, double c
            (q->flat_field == 0 || q->flat_field == 1) && q->drift_sigmas >= 0.0 &&
            isfinite(q->drift_sigmas) && q->one_taxel_weight >= 0.0 && q->one_taxel_weight <= 1.0 &&
            q->min_pressure_share >= 0.0 && q->min_pressure_share <= 1.0 &&
-           (q->background_slope == 0 || q->background_slope == 1);
+           q->background_slope >= 0 && q->background_slope <= 2;
 }
 
 km_status km_cand_layer_create(km_ctx *ctx, km_bodygrid *g, const km_candidate_params *p)
@@ -98,7 +98,7 @@ km_status km_cand_layer_create(km_ctx *ctx, km_bodygrid *g, const km_candidate_p
     x->win = km_alloc(ctx, x->net != NULL ? km_row_window_scratch(g->cols, span)
                                           : (size_t)span * sizeof *x->win);
     x->ok = km_alloc(ctx, (size_t)g->cols);
-    if (g->cand.background_slope != 0) {
+    if (g->cand.background_slope != 0 && g->mode == KM_MODE_ROLLER) {
         x->slope = km_alloc(ctx, km_cand_slope_scratch(span / 2, g->cols));
         if (x->slope == NULL)
             return KM_ERR_NOMEM;
@@ -251,7 +251,8 @@ static void row_excess(km_bodygrid *g, const float *row, const km_mask *m, int32
         ok[x] = (uint8_t)u;
     }
     if (on != NULL && xs->slope != NULL) {
-        km_cand_slope_row(xs->net, row, ok, g->cols, w, xs->slope, xs->win, xs->bg, xs->excess);
+        km_cand_slope_row(xs->net, row, ok, g->cols, w, g->cand.background_slope, xs->slope,
+                          xs->win, xs->bg, xs->excess);
         return;
     }
     if (xs->net != NULL) {
