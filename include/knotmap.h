@@ -581,7 +581,11 @@ KM_API void km_calib_curve_apply(double a, double b, float *values, size_t n);
  * frame by frame (O(rows*cols) memory), then a decision. */
 #define KM_TAXEL_OK 0
 #define KM_TAXEL_DEAD 1            /* flat at |v| <= dead_level */
-#define KM_TAXEL_STUCK 2           /* flat elsewhere */
+#define KM_TAXEL_STUCK 2           /* flat elsewhere, while the neighbours move
+                                      by more than 3 of the sensor's quanta
+                                      (its smallest change between two
+                                      frames), or it reads 4 times more than
+                                      they read (or a fourth) */
 #define KM_TAXEL_HOT 3             /* isolated spike in most frames */
 #define KM_TAXEL_MASKED 4          /* masked by the source */
 #define KM_TAXEL_OFFSET 5          /* hot: reads a steady offset while its
@@ -634,6 +638,15 @@ KM_API km_status km_badtaxel_add(km_ctx *ctx, km_badtaxel *b, const float *frame
  * nothing is bad. */
 KM_API km_status km_badtaxel_decide(km_ctx *ctx, const km_badtaxel *b, uint8_t *state,
                                     uint8_t *mask_out, int32_t *n_bad);
+/* The sensor's noise where nothing presses, in the frames' units: the
+ * offset test's noise (bad.offset_sigmas > 0), the median over the taxels
+ * with enough frames of an unloaded neighbourhood (at least 10 and a fifth
+ * of the frames) of the standard deviation of their excess over their
+ * neighbours' median (docs/ALGORITHMS.md 11.3): how far a taxel stands
+ * above its neighbours by chance, the scale of a noise peak.  NaN into
+ * *noise when the offset test is off or fewer than 9 taxels qualify.
+ * Errors: KM_ERR_INVALID, KM_ERR_NOMEM. */
+KM_API km_status km_badtaxel_noise(km_ctx *ctx, const km_badtaxel *b, double *noise);
 
 /* Fill masked taxels (mask 0) of a contiguous rows x cols frame in place
  * with the mean of their valid 8-neighbours, growing inwards pass by pass
@@ -731,6 +744,11 @@ KM_API int32_t km_conditioner_n_offset(const km_conditioner *c);
  * kinds the conditioner masks (see km_conditioner_n_bad) are masked.
  * Owned by c. */
 KM_API const uint8_t *km_conditioner_taxel_state(const km_conditioner *c);
+/* The sensor's noise where nothing presses, over the warm-up
+ * (km_badtaxel_noise), in source units (before calibration), or NaN when
+ * the offset test is off, the warm-up has not ended or it found too few
+ * unloaded taxels. */
+KM_API double km_conditioner_noise(const km_conditioner *c);
 
 /* Equilibration (src/pipeline/equilibrate.c, docs/ALGORITHMS.md 1.3): a
  * per-taxel gain map (km_condition_params.gain_map) from a recording of the
@@ -1076,6 +1094,20 @@ typedef struct km_process_params {
     km_calib_params calib;     /* see km_calib_params_default() */
     km_gaussian_params smooth; /* sigma 0 = off; see km_gaussian_params_default() */
     km_peak_params peaks;      /* see km_peak_params_default() */
+    int32_t keep_suspect;      /* 1 = taxels the warm-up finds stuck or hot
+                                  (cond.bad) but does not mask (detect_bad
+                                  off) stay in peak detection, where each
+                                  makes a peak in every frame and its value
+                                  holds up threshold_rel; 0 = they are left
+                                  out of the peaks (and so of the tracks),
+                                  still counted in n_suspect_taxels [0] */
+    double floor_sigmas;       /* with peaks.threshold_abs NaN: peaks must
+                                  exceed floor_sigmas times the sensor's
+                                  noise measured in the warm-up
+                                  (km_conditioner_noise x the calibration
+                                  gain; docs/ALGORITHMS.md 3.7); 0 = off, and
+                                  off without a warm-up or with a calibration
+                                  curve (then the frame minimum) [8] */
     double contact_threshold;  /* contact when value > this, in session units [0] */
     int64_t block_frames;      /* frames pulled per block [256] */
     int32_t save_frames;       /* 1 = write /frames/conditioned [0] */
@@ -1112,7 +1144,8 @@ typedef struct km_process_params {
 /* Fill `p` with the pipeline defaults, which differ from the stages' own
  * defaults where knots need it: smoothing off (sigma 0: a 3-6 mm knot covers
  * one or two 5-10 mm taxels, smoothing flattens it); peaks min_distance 2,
- * threshold_abs NaN (frame minimum), threshold_rel 0.1, exclude_border 0
+ * threshold_abs NaN (floor_sigmas x the warm-up's noise, else the frame
+ * minimum), threshold_rel 0.1, exclude_border 0
  * (edge peaks kept, flagged AT_BORDER), plateau ONE, p_norm INFINITY,
  * num_peaks -1, min_prominence 0, saturation +inf (= the session's
  * saturation), want KM_WANT_ALL; calibration identity; the rest as marked
@@ -1225,8 +1258,14 @@ typedef struct km_process_summary {
     int32_t n_offset_taxels;   /* of which read a steady offset while unloaded
                                   (/params/offset_taxels; masked by default) */
     int32_t n_suspect_taxels;  /* found stuck or hot in the warm-up but not
-                                  masked (without detect_bad: they still make
-                                  peaks; /params/suspect_taxels) */
+                                  masked (without detect_bad); left out of
+                                  the peaks unless keep_suspect
+                                  (/params/suspect_taxels) */
+    double noise;              /* the sensor's frame-to-frame noise in the
+                                  warm-up, result units (/params/noise; NaN:
+                                  no warm-up) */
+    double peaks_floor;        /* the peaks' floor, floor_sigmas x noise
+                                  (/params/peaks_floor; NaN: none) */
     int32_t n_flat_field_taxels; /* taxels whose gain the session flat field
                                   estimated and divided out of the candidate
                                   map (/params/cand_flat_field_taxels; 0 when

@@ -50,7 +50,9 @@ _CLI_COND = {"detect_bad_taxels": (("cond", "detect_bad"), flag),
 _NESTED = {"track_gate_mm": (("track", "gate_mm"), real),
            "track_max_gap": (("track", "max_gap"), integer),
            "lift_threshold": (("lift_threshold",), real),
-           "odometry_lift_threshold": (("lift_threshold",), real)}
+           "odometry_lift_threshold": (("lift_threshold",), real),
+           "floor_sigmas": (("floor_sigmas",), real),
+           "keep_suspect_taxels": (("keep_suspect",), flag)}
 
 
 def _check_of(t):
@@ -91,7 +93,8 @@ def _summary_dict(s):
             "candidates": cand, "bodymap_shape": (int(s.bodymap_ny), int(s.bodymap_nx)),
             "zero_drift": s.zero_drift, "zero_drift_limit": s.zero_drift_limit,
             "n_bad_taxels": int(s.n_bad_taxels), "n_offset_taxels": int(s.n_offset_taxels),
-            "n_suspect_taxels": int(s.n_suspect_taxels)}
+            "n_suspect_taxels": int(s.n_suspect_taxels), "noise": s.noise,
+            "peaks_floor": s.peaks_floor}
 
 
 def check_params(params, caller="process()"):
@@ -288,9 +291,12 @@ def process(input: PathLike, output: PathLike, **params: Any) -> Dict[str, Any]:
         sensor zero drift and the drift the odometry follows, result units;
         docs/ALGORITHMS.md 7.1 step 6; 0 on a mat), n_bad_taxels (masked as
         bad), n_offset_taxels (of which read an offset while unloaded) and
-        n_suspect_taxels (found stuck or hot but left in because detect_bad
-        is off: they make peaks; the command line warns of them;
-        docs/ALGORITHMS.md 11.3).
+        n_suspect_taxels (found stuck or hot but not masked because
+        detect_bad is off: left out of the peaks unless keep_suspect_taxels;
+        the command line warns of them; docs/ALGORITHMS.md 11.3), noise (the
+        sensor's noise measured in the warm-up, result units) and
+        peaks_floor (the peaks' floor, floor_sigmas x noise; NaN when none;
+        docs/ALGORITHMS.md 3.7).
 
     Warns
     -----

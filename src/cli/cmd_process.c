@@ -226,6 +226,22 @@ static int refuse_incomplete(const shared *sh, job *j)
     return 1;
 }
 
+/* Stuck or hot taxels the warm-up found and left in the mask
+   (docs/ALGORITHMS.md 3.7): out of the peaks unless --keep-suspect-taxels. */
+static void warn_suspect(const char *input, int32_t n, int keep)
+{
+    int one = n == 1;
+    const char *what = keep ? (one ? "makes a peak in every frame" : "make a peak in every frame")
+                            : (one ? "is left out of the peaks" : "are left out of the peaks");
+    fprintf(stderr,
+            "knotmap: %s: warning: %d taxel%s look%s stuck or hot in the warm-up and %s "
+            "(/params/suspect_taxels; %s%s%s)\n",
+            input, (int)n, one ? "" : "s", one ? "s" : "", what,
+            keep ? "" : (one ? "--keep-suspect-taxels keeps it, " : "--keep-suspect-taxels keeps them, "),
+            one ? "--detect-bad-taxels masks it" : "--detect-bad-taxels masks them",
+            keep ? "" : " everywhere");
+}
+
 /* What the opt-in session flat field did (docs/ALGORITHMS.md 7.5), said
  * on stderr as /params records it: the gains it divided out, or why none. */
 static void warn_flat_field(const char *input, int32_t n)
@@ -300,15 +316,7 @@ static void run_job(shared *sh, job *j, km_ctx *ctx)
                     j->summary.n_offset_taxels == 1 ? "" : "s",
                     j->summary.n_offset_taxels == 1 ? "it" : "them");
         if (j->summary.n_suspect_taxels > 0)
-            fprintf(stderr,
-                    "knotmap: %s: warning: %d taxel%s look%s stuck or hot in the warm-up "
-                    "and still make%s peaks (/params/suspect_taxels; --detect-bad-taxels "
-                    "masks %s)\n",
-                    j->input, (int)j->summary.n_suspect_taxels,
-                    j->summary.n_suspect_taxels == 1 ? "" : "s",
-                    j->summary.n_suspect_taxels == 1 ? "s" : "",
-                    j->summary.n_suspect_taxels == 1 ? "s" : "",
-                    j->summary.n_suspect_taxels == 1 ? "it" : "them");
+            warn_suspect(j->input, j->summary.n_suspect_taxels, pp.keep_suspect);
         if (pp.cand.flat_field != 0)
             warn_flat_field(j->input, j->summary.n_flat_field_taxels);
         warn_zero_drift(j->input, &j->summary);

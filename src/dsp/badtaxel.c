@@ -32,6 +32,8 @@ struct km_badtaxel {
                                   its values for its quantiles, then its neighbour
                                   medians */
     float *prev;               /* the previous frame (frame-to-frame noise) */
+    double step;               /* smallest change of a taxel between two frames
+                                  (> 0; +inf when none): the sensor's quantum */
     double top;                /* largest 99th percentile of a frame so far */
     double floor_min;          /* the lowest floor (10th percentile) of a frame so far */
 };
@@ -105,6 +107,7 @@ km_status km_badtaxel_create(km_ctx *ctx, int32_t rows, int32_t cols, const uint
     b->rows = rows;
     b->cols = cols;
     b->floor_min = INFINITY;
+    b->step = INFINITY;
     b->mask = km_alloc(ctx, n);
     b->lo = km_alloc(ctx, n * sizeof *b->lo);
     b->hi = km_alloc(ctx, n * sizeof *b->hi);
@@ -203,26 +206,43 @@ size_t km_gather_usable(const uint8_t *mask, const float *f, const float *prev, 
     return km_gather_usable_plain(mask, f, prev, n, out, k, m);
 }
 
-/* The unloaded level of frame f: its 10th percentile (the floor) plus
-   unload_sigmas times the sensor's frame-to-frame noise, 1.4826 MAD of the
+/* The sensor's frame-to-frame noise in frame f: 1.4826 MAD of the
    changes since the previous frame over sqrt 2 (over the valid, finite
    taxels; most taxels hold still or only jitter between two frames, so
-   the median ignores the load moving).  A level in noise units, not a share
+   the median ignores the load moving); NaN when there is no previous frame
+   or too few taxels.  The smallest change that is not 0 lowers b->step
+   (the quantum of a sensor that reads counts). */
+static double frame_noise(km_badtaxel *b, const float *f)
+{
+    size_t n = (size_t)b->rows * (size_t)b->cols;
+    if (b->frames == 0)
+        return NAN;
+    size_t md = km_gather_usable(b->mask, f, b->prev, n, b->scratch);
+    float step = INFINITY;
+    for (size_t i = 0; i < md; i++)
+        step = b->scratch[i] > 0.0f && b->scratch[i] < step ? b->scratch[i] : step;
+    if ((double)step < b->step)
+        b->step = (double)step;
+    if (md < 9)
+        return NAN;
+    return 1.4826 * (double)km_select_kth_f(b->scratch, md, md / 2) / sqrt(2.0);
+}
+
+/* The unloaded level of frame f: its 10th percentile (the floor) plus
+   unload_sigmas times the sensor's frame-to-frame noise sd (frame_noise).
+   A level in noise units, not a share
    of the load: a light real load at the edge of a body lying still (a few
    counts, steady) stands many noise sd above a floor that reads exactly
    0, and is never taken for unloaded.  *empty = the frame's 95th
    percentile is unloaded too (nothing on the sheet: before the user lies
-   down, a lift).  NaN when there is no previous frame or too few taxels. */
-static double unloaded_level(km_badtaxel *b, const float *f, int *empty, double *floor_out)
+   down, a lift).  NaN when sd is NaN or there are too few taxels. */
+static double unloaded_level(km_badtaxel *b, const float *f, double sd, int *empty,
+                             double *floor_out)
 {
-    size_t n = (size_t)b->rows * (size_t)b->cols, m = 0, md = 0;
+    size_t n = (size_t)b->rows * (size_t)b->cols, m = 0;
     *empty = 0;
-    if (b->frames == 0)
+    if (isnan(sd))
         return NAN;
-    md = km_gather_usable(b->mask, f, b->prev, n, b->scratch);
-    if (md < 9)
-        return NAN;
-    double sd = 1.4826 * (double)km_select_kth_f(b->scratch, md, md / 2) / sqrt(2.0);
     m = km_gather_usable(b->mask, f, NULL, n, b->scratch);
     if (m < 9)
         return NAN;
@@ -363,12 +383,11 @@ static void hot_count(km_badtaxel *b, const float *frame)
    median is unloaded (unloaded_level), its excess over that median, and
    apart the frames in which the whole sheet is empty.  A healthy taxel
    reads the same floor and noise as its neighbours there. */
-static void offset_add(km_badtaxel *b, const float *f)
+static void offset_add(km_badtaxel *b, const float *f, double sd)
 {
     size_t n = (size_t)b->rows * (size_t)b->cols;
     int empty;
-    double floor = NAN, level = unloaded_level(b, f, &empty, &floor);
-    memcpy(b->prev, f, n * sizeof *f);
+    double floor = NAN, level = unloaded_level(b, f, sd, &empty, &floor);
     if (!isfinite(level))
         return;
     /* The floor is the sheet's unloaded reading only at the lowest of the
@@ -418,18 +437,33 @@ km_status km_badtaxel_add(km_ctx *ctx, km_badtaxel *b, const float *frame)
         km_neighbour_maxes(b->rows, b->cols, b->mask, frame, b->scratch);
         hot_count(b, frame);
     }
+    double sd = frame_noise(b, frame);
     if (b->p.offset_sigmas > 0.0)
-        offset_add(b, frame);
+        offset_add(b, frame, sd);
+    memcpy(b->prev, frame, n * sizeof *frame);
     b->frames++;
     return KM_OK;
 }
 
 /* A flat taxel (range <= flat_range) is dead or stuck when its neighbours
    move (median range above active_range); among flat neighbours it is an
-   unloaded region, not a fault: KM_TAXEL_OK. */
+   unloaded region, not a fault: KM_TAXEL_OK.  Stuck (flat away from 0)
+   needs more: neighbours that move by more than STUCK_STEPS quanta of the
+   sensor (b->step), or a value STUCK_RATIO times above what they read (the
+   median of their maxima, plus those quanta; or as far below the median
+   of their minima): a load's own slope never stands that far from its
+   neighbours.  On a sensor that reads counts, a loaded taxel under a
+   body lying still can read one count for the whole warm-up while its
+   neighbours flip between two counts (tests/unit/test_badtaxel.c
+   quantised_still_body_is_not_stuck); a stuck taxel's neighbours carry a
+   moving load, or read the unloaded floor far below it (a roller that has
+   not yet reached it).  On a sensor that reads floats the quantum is tiny
+   and the rule is the one before. */
+#define STUCK_STEPS 3.0
+#define STUCK_RATIO 4.0 /* the hot rule's default hot_ratio */
 static uint8_t flat_state(const km_badtaxel *b, int32_t r, int32_t c)
 {
-    float nb[8];
+    float nb[8], nlo[8], nhi[8];
     int m = 0;
     size_t k = (size_t)r * (size_t)b->cols + (size_t)c;
     for (int32_t dr = -1; dr <= 1; dr++)
@@ -438,26 +472,53 @@ static uint8_t flat_state(const km_badtaxel *b, int32_t r, int32_t c)
             if ((dr == 0 && dc == 0) || rr < 0 || rr >= b->rows || cc < 0 || cc >= b->cols)
                 continue;
             size_t q = (size_t)rr * (size_t)b->cols + (size_t)cc;
-            if (b->mask[q])
+            if (b->mask[q]) {
+                nlo[m] = b->lo[q];
+                nhi[m] = b->hi[q];
                 nb[m++] = b->hi[q] - b->lo[q];
+            }
         }
-    if (m == 0 || !((double)median_small(nb, m) > b->p.active_range))
+    double moved = m > 0 ? (double)median_small(nb, m) : NAN;
+    if (!(moved > b->p.active_range))
         return KM_TAXEL_OK;
     double level = fmax(fabs((double)b->lo[k]), fabs((double)b->hi[k]));
-    return level <= b->p.dead_level ? KM_TAXEL_DEAD : KM_TAXEL_STUCK;
+    if (level <= b->p.dead_level)
+        return KM_TAXEL_DEAD;
+    double q = STUCK_STEPS * b->step;
+    int apart = (double)b->lo[k] > STUCK_RATIO * (double)median_small(nhi, m) + q ||
+                STUCK_RATIO * ((double)b->hi[k] + q) < (double)median_small(nlo, m);
+    return moved > q || apart ? KM_TAXEL_STUCK : KM_TAXEL_OK;
+}
+
+/* Over the taxels with enough frames of an unloaded neighbourhood (at
+   least 10 and a fifth of the block): mean[i] and dev[i] (standard
+   deviation) of each one's excess over its neighbours' median; *m of them
+   (both arrays hold rows*cols). */
+static size_t unloaded_stats(const km_badtaxel *b, double *mean, double *dev)
+{
+    size_t n = (size_t)b->rows * (size_t)b->cols, m = 0;
+    int64_t min_n = b->frames / 5 > 10 ? b->frames / 5 : 10;
+    for (size_t k = 0; k < n; k++) {
+        double cnt = (double)b->n_unl[k];
+        if (!b->mask[k] || b->n_unl[k] < min_n)
+            continue;
+        double mu = b->ex_sum[k] / cnt;
+        mean[m] = mu;
+        dev[m++] = sqrt(fmax(0.0, b->ex_sq[k] - cnt * mu * mu) / (cnt - 1.0));
+    }
+    return m;
 }
 
 /* Offset taxels: off[k] = the offset (the taxel's mean excess over the
-   median taxel's), 0 when the taxel is not one.  Over the taxels with enough
-   frames of an unloaded neighbourhood (at least 10 and a fifth of the
-   block): the noise is the median of their excesses' standard deviations,
-   the spread 1.4826 MAD of their mean excesses (a fixed pattern a real
-   sheet may have); a taxel is an offset when its excess was positive in at
-   least 90% of those frames (steady, not a spike), and of the empty frames
-   among them (an offset is read with nothing on the sheet; a light load
-   at the edge of a body is not), and its mean stands more than
-   offset_sigmas times the larger of the two above the median mean (and
-   OFFSET_MIN_SHARE of the loads). */
+   median taxel's), 0 when the taxel is not one.  Over the taxels of
+   unloaded_stats: the noise is the median of their excesses' standard
+   deviations, the spread 1.4826 MAD of their mean excesses (a fixed
+   pattern a real sheet may have); a taxel is an offset when its excess
+   was positive in at least 90% of those frames (steady, not a spike), and
+   of the empty frames among them (an offset is read with nothing on the
+   sheet; a light load at the edge of a body is not), and its mean stands
+   more than offset_sigmas times the larger of the two above the median
+   mean (and OFFSET_MIN_SHARE of the loads). */
 static km_status offset_decide(km_ctx *ctx, const km_badtaxel *b, float *off)
 {
     size_t n = (size_t)b->rows * (size_t)b->cols, m = 0;
@@ -468,14 +529,7 @@ static km_status offset_decide(km_ctx *ctx, const km_badtaxel *b, float *off)
         st = KM_ERR_NOMEM;
         goto done;
     }
-    for (size_t k = 0; k < n; k++) {
-        double cnt = (double)b->n_unl[k];
-        if (!b->mask[k] || b->n_unl[k] < min_n)
-            continue;
-        double mu = b->ex_sum[k] / cnt;
-        mean[m] = mu;
-        dev[m++] = sqrt(fmax(0.0, b->ex_sq[k] - cnt * mu * mu) / (cnt - 1.0));
-    }
+    m = unloaded_stats(b, mean, dev);
     if (m < 9)
         goto done; /* too few taxels to say what is usual */
     double noise = km_select_kth_d(dev, m, m / 2);
@@ -591,4 +645,27 @@ km_status km_fill_masked(km_ctx *ctx, float *frame, int32_t rows, int32_t cols,
     if (known != scratch)
         km_free(ctx, known);
     return KM_OK;
+}
+
+km_status km_badtaxel_noise(km_ctx *ctx, const km_badtaxel *b, double *noise)
+{
+    if (b == NULL || noise == NULL)
+        return km_fail(ctx, KM_ERR_INVALID, "bad taxels: NULL argument to noise");
+    *noise = NAN;
+    if (!(b->p.offset_sigmas > 0.0) || b->frames == 0)
+        return KM_OK;
+    size_t n = (size_t)b->rows * (size_t)b->cols;
+    double *mean = km_alloc(ctx, n * sizeof *mean), *dev = km_alloc(ctx, n * sizeof *dev);
+    km_status st = KM_OK;
+    if (mean == NULL || dev == NULL) {
+        st = KM_ERR_NOMEM;
+        goto done;
+    }
+    size_t m = unloaded_stats(b, mean, dev);
+    if (m >= 9) /* as offset_decide: too few taxels to say what is usual */
+        *noise = km_select_kth_d(dev, m, m / 2);
+done:
+    km_free(ctx, mean);
+    km_free(ctx, dev);
+    return st;
 }

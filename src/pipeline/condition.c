@@ -334,6 +334,7 @@ km_status km_conditioner_create(km_ctx *ctx, const km_session_info *info, const 
     if (c == NULL)
         return KM_ERR_NOMEM;
     c->ref = km_ctx_alloc_ref(ctx);
+    c->noise = NAN;
     if (p != NULL)
         c->p = *p;
     else
@@ -388,6 +389,11 @@ int32_t km_conditioner_n_offset(const km_conditioner *c)
 const uint8_t *km_conditioner_taxel_state(const km_conditioner *c)
 {
     return c == NULL ? NULL : c->state;
+}
+
+double km_conditioner_noise(const km_conditioner *c)
+{
+    return c == NULL ? NAN : c->noise;
 }
 
 double km_conditioner_rate(const km_conditioner *c)

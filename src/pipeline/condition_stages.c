@@ -248,7 +248,8 @@ static km_status warm_decide_bad(km_ctx *ctx, km_conditioner *c)
     km_status st;
     if ((c->state = km_alloc(ctx, c->rc)) == NULL)
         return KM_ERR_NOMEM;
-    if ((st = km_badtaxel_decide(ctx, c->bad, c->state, c->mask, NULL)) != KM_OK)
+    if ((st = km_badtaxel_decide(ctx, c->bad, c->state, c->mask, NULL)) != KM_OK ||
+        (st = km_badtaxel_noise(ctx, c->bad, &c->noise)) != KM_OK)
         return st;
     c->n_bad = c->n_offset = 0;
     for (size_t k = 0; k < c->rc; k++) {

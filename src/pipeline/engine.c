@@ -264,6 +264,7 @@ km_status km_engine_create(km_ctx *ctx, const km_session_info *info, const uint8
     }
     e->p = *p;
     e->info = *info;
+    e->noise = e->floor = NAN;
     if ((st = setup(ctx, e, mask)) != KM_OK) {
         km_engine_free(e);
         return st;
@@ -452,6 +453,7 @@ void km_engine_free(km_engine *e)
         if (e->sinks[k].free != NULL)
             e->sinks[k].free(ctx, e->sinks[k].state);
     km_exec_free(ctx, e);
+    km_free(ctx, e->pmask);
     km_stage_track_free(ctx, &e->trk);
     km_stage_body_free(ctx, &e->body);
     km_conditioner_free(e->cond);

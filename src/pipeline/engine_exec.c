@@ -404,10 +404,12 @@ km_status km_exec_join_end(km_ctx *ctx, km_engine *e)
 km_status km_exec_block(km_ctx *ctx, km_engine *e, int64_t n)
 {
     km_eng_exec *x = &e->x;
+    km_status st = KM_OK;
+    if (!e->peaks_set && (st = km_engine_setup_peaks(ctx, e)) != KM_OK)
+        return st;
     x->write_behind = e->nw > 1 && e->writer != NULL;
     km_pool_publish(e, e->blk, n);
     int64_t keep = x->pipelined && e->nw > 1 ? 1 : 0;
-    km_status st = KM_OK;
     while (st == KM_OK && x->pub - x->seqd > keep)
         st = settle_one(ctx, e);
     return st;

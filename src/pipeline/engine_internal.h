@@ -286,10 +286,23 @@ struct km_engine {
     void *ahead_user;
     int ahead_wanted, ahead_started;
     int64_t frames_in, frames_done;
+    /* What the peaks see (peak_setup.c), set before the first block. */
+    int peaks_set;
+    const uint8_t *peak_mask;  /* the conditioner's mask, or pmask */
+    uint8_t *pmask;            /* that mask less the suspect taxels (or NULL) */
+    double noise;              /* the warm-up's noise, result units (NaN: none) */
+    double floor;              /* the peaks' floor, result units (NaN: none) */
     int finished;
     km_status failed;          /* the first failure of a push or finish */
     char failed_msg[200];      /* its message */
 };
+
+/* peak_setup.c: the peaks' mask and floor from the ended warm-up (once,
+ * before the first block's per-frame stage; the detectors are made again
+ * when there is a floor). */
+km_status km_engine_setup_peaks(km_ctx *ctx, km_engine *e);
+/* Taxels the warm-up found stuck or hot that the conditioner left in. */
+int32_t km_engine_n_suspect(const km_engine *e);
 
 /* engine_pool.c: the per-frame stage on the pool of workers */
 km_status km_pool_create(km_ctx *ctx, km_engine *e);

@@ -64,7 +64,8 @@ static km_status frame_peaks(km_eng_worker *w, km_eng_block *b, int k, const km_
 
 /* The per-frame stage of frame i: metrics, row medians, then peaks unless
  * the frame is corrupt (held at the last good frame: no peaks). */
-static km_status frame_stage(km_eng_worker *w, km_eng_block *b, const km_mask *mask, int64_t i)
+static km_status frame_stage(km_eng_worker *w, km_eng_block *b, const km_mask *mask,
+                             const km_mask *pmask, int64_t i)
 {
     km_engine *e = w->e;
     int k = (int)(w - e->wk);
@@ -82,7 +83,7 @@ static km_status frame_stage(km_eng_worker *w, km_eng_block *b, const km_mask *m
         km_stage_body_row_medians(&e->body, &fr, mask, w->oscratch,
                                   b->odo_rows + (size_t)i * (size_t)rows);
     size_t np = 0;
-    if ((m->flags & KM_FRAME_CORRUPT) == 0 && (st = frame_peaks(w, b, k, &fr, mask, &np)) != KM_OK)
+    if ((m->flags & KM_FRAME_CORRUPT) == 0 && (st = frame_peaks(w, b, k, &fr, pmask, &np)) != KM_OK)
         return st;
     b->fpk_off[i] = b->used[k];
     b->fpk_n[i] = np;
@@ -118,11 +119,12 @@ static void run_share(km_engine *e, km_eng_worker *w, km_eng_block *b, int64_t i
 {
     km_eng_exec *x = &e->x;
     km_mask mask = {km_conditioner_mask(e->cond), e->info.rows, e->info.cols, e->info.cols};
+    km_mask pmask = {e->peak_mask, e->info.rows, e->info.cols, e->info.cols};
     km_status st = KM_OK;
     int64_t i = i0;
     unlock(x);
     for (; i < i1 && st == KM_OK; i++)
-        st = frame_stage(w, b, &mask, i);
+        st = frame_stage(w, b, &mask, &pmask, i);
     lock(x);
     if (st != KM_OK) {
         i--;

@@ -37,6 +37,8 @@ void km_process_params_default(km_process_params *p)
     p->peaks.min_prominence = 0.0;
     p->peaks.saturation = INFINITY;
     p->peaks.want = KM_WANT_ALL;
+    p->keep_suspect = 0;
+    p->floor_sigmas = 8.0;
     p->contact_threshold = 0.0;
     p->block_frames = 256;
     p->save_frames = 0;
@@ -106,19 +108,6 @@ static km_status create_read_ahead(km_ctx *ctx, driver *d, km_engine *e)
     return KM_OK;
 }
 
-/* Taxels the warm-up found stuck or hot (ALGORITHMS.md 11.3) but left in
-   the mask because detect_bad is off: they still make peaks every frame. */
-static int32_t n_suspect_taxels(const km_engine *e)
-{
-    const uint8_t *state = km_conditioner_taxel_state(e->cond);
-    const uint8_t *mask = km_conditioner_mask(e->cond);
-    size_t rc = (size_t)e->info.rows * (size_t)e->info.cols;
-    int32_t n = 0;
-    for (size_t k = 0; state != NULL && mask != NULL && k < rc; k++)
-        n += mask[k] && (state[k] == KM_TAXEL_STUCK || state[k] == KM_TAXEL_HOT);
-    return n;
-}
-
 /* Read, push, repeat; then finish the engine's input. */
 static km_status stream(km_ctx *ctx, driver *d, km_engine *e, const km_process_params *p,
                         const char *input)
@@ -164,7 +153,9 @@ static km_status stream(km_ctx *ctx, driver *d, km_engine *e, const km_process_p
         (st = km_result_writer_param_i64(ctx, e->writer, "offset_taxels",
                                          km_conditioner_n_offset(e->cond))) != KM_OK ||
         (st = km_result_writer_param_i64(ctx, e->writer, "suspect_taxels",
-                                         n_suspect_taxels(e))) != KM_OK)
+                                         km_engine_n_suspect(e))) != KM_OK ||
+        (st = km_result_writer_param_f64(ctx, e->writer, "noise", e->noise)) != KM_OK ||
+        (st = km_result_writer_param_f64(ctx, e->writer, "peaks_floor", e->floor)) != KM_OK)
         return st;
     if (km_ctx_cancelled(ctx))
         return km_fail(ctx, KM_ERR_CANCELLED, "%s: cancelled", input);
@@ -242,7 +233,9 @@ km_status km_process_with(km_ctx *ctx, const char *input, const char *output,
     if (st == KM_OK && summary != NULL) {
         summary->n_bad_taxels = km_conditioner_n_bad(e->cond);
         summary->n_offset_taxels = km_conditioner_n_offset(e->cond);
-        summary->n_suspect_taxels = n_suspect_taxels(e);
+        summary->n_suspect_taxels = km_engine_n_suspect(e);
+        summary->noise = e->noise;
+        summary->peaks_floor = e->floor;
     }
 done:
     /* Every detail names a file: the reader's and writer's already do. */

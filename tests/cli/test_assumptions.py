@@ -131,7 +131,10 @@ def test_frames_stored_time_last_are_read_as_such(tmp_path, writer):
     # transpose to apply; before, "/time has 500 values but /frames has 16
     # frames".)
     a = np.random.default_rng(1).random((16, 12, 500)).astype(np.float32) * 50
-    a[5:8, 4:7, :] += 40.0
+    # A block 400 over noise of 0-50 (sd 14): it peaks above the floor of 8
+    # noise sd (docs/ALGORITHMS.md 3.7); +40 (session 28) stood 3 sd up and
+    # made no peaks after session 36, and the test wants some to compare.
+    a[5:8, 4:7, :] += 400.0
     t = np.arange(500) / 100.0
     src, ref = tmp_path / "rct.h5", tmp_path / "trc.h5"
     if writer == "h5py":
@@ -174,7 +177,7 @@ def test_xarray_without_a_time_coordinate(tmp_path, dims):
     # 2400 bytes but stores 0: unwritten data".
     xr = pytest.importorskip("xarray")
     trc = np.random.default_rng(4).random((300, 10, 8)).astype(np.float32) * 50
-    trc[:, 4:7, 3:6] += 40.0
+    trc[:, 4:7, 3:6] += 400.0  # above the noise floor, as above
     a = trc if dims[0] == "time" else np.ascontiguousarray(trc.transpose(1, 2, 0))
     src, ref = tmp_path / "nocoord.nc", tmp_path / "ref.h5"
     xr.Dataset({"frames": (dims, a)}).to_netcdf(src, engine="h5netcdf")

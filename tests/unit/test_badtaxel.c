@@ -209,3 +209,120 @@ Test(badtaxel, conditioner_masks_offsets_by_default)
     km_conditioner_free(cond);
     km_synth_free(syn);
 }
+
+/* A body lying still on a sensor that reads counts (docs/ALGORITHMS.md
+   11.3, stuck): a smooth load of up to 60 counts plus noise of 0.15 count,
+   rounded.  Most loaded taxels read one count for the whole block while
+   some neighbours flip between two: they are not stuck (before the
+   quantum rule 100-200 of them were).  A taxel held at 33 counts among
+   neighbours that carry a moving load is stuck on the same sensor, and one
+   held at 90 among idle neighbours. */
+static double still_body(int r, int c)
+{
+    double dy = r - 8.0, dx = c - 6.0;
+    return 60.0 * exp(-(dy * dy / (2.0 * 4.0 * 4.0) + dx * dx / (2.0 * 3.0 * 3.0)));
+}
+
+static float gauss(uint32_t *s)
+{
+    /* Sum of four uniforms on [-1, 1): mean 0, variance 4/3. */
+    float g = noise(s) + noise(s) + noise(s) + noise(s);
+    return g * (float)sqrt(3.0 / 4.0);
+}
+
+static void quantised_still_frame(int t, uint32_t *seed, float *f)
+{
+    (void)t;
+    for (int r = 0; r < R; r++)
+        for (int c = 0; c < C; c++)
+            f[r * C + c] = (float)fmax(0.0, round(still_body(r, c) + 0.15 * gauss(seed)));
+}
+
+static void quantised_moving_frame(int t, uint32_t *seed, float *f)
+{
+    sweep_frame(t, seed, f);
+    for (int k = 0; k < R * C; k++)
+        f[k] = roundf(f[k]);
+    f[5 * C + 5] = 33.0f;
+}
+
+/* Nothing on the sheet yet (a roller that has not reached these taxels in
+   the warm-up: model 2's sessions quantise to 1.4 kPa): counts of 0-2 and
+   a taxel stuck at 90, far outside every value its neighbours read. */
+static void quantised_idle_frame(int t, uint32_t *seed, float *f)
+{
+    (void)t;
+    for (int k = 0; k < R * C; k++)
+        f[k] = (float)fmax(0.0, round(1.0 + 0.5 * gauss(seed)));
+    f[9 * C + 3] = 90.0f;
+}
+
+Test(badtaxel, quantised_still_body_is_not_stuck)
+{
+    km_badtaxel_params p;
+    km_badtaxel_params_default(&p);
+    uint8_t state[R * C];
+    classify(&p, state, quantised_still_frame);
+    int flat_loaded = 0, stuck = 0;
+    for (int k = 0; k < R * C; k++)
+        stuck += state[k] == KM_TAXEL_STUCK;
+    /* The scene has what the rule is for: loaded taxels that never change. */
+    uint32_t seed = 12345u;
+    float lo[R * C], hi[R * C], f[R * C];
+    for (int t = 0; t < T; t++) {
+        quantised_still_frame(t, &seed, f);
+        for (int k = 0; k < R * C; k++) {
+            lo[k] = t == 0 || f[k] < lo[k] ? f[k] : lo[k];
+            hi[k] = t == 0 || f[k] > hi[k] ? f[k] : hi[k];
+        }
+    }
+    for (int k = 0; k < R * C; k++)
+        flat_loaded += lo[k] == hi[k] && lo[k] > 0.0f;
+    cr_assert_geq(flat_loaded, 20, "only %d loaded taxels read one count", flat_loaded);
+    cr_assert_eq(stuck, 0, "%d loaded taxels of a still body called stuck", stuck);
+
+    classify(&p, state, quantised_moving_frame);
+    cr_assert_eq(state[5 * C + 5], KM_TAXEL_STUCK);
+    classify(&p, state, quantised_idle_frame);
+    cr_assert_eq(state[9 * C + 3], KM_TAXEL_STUCK);
+}
+
+/* km_badtaxel_noise on a flat sheet of white noise (sd 1, offset 5 so
+   nothing is clipped): a taxel's excess over its neighbours' median has a
+   standard deviation of sqrt(1 + var(median of 8)), between 1 and 1.25
+   (the median of 8 unit normals has a variance near 0.18). */
+static void flat_noise_frame(int t, uint32_t *seed, float *f)
+{
+    (void)t;
+    for (int k = 0; k < R * C; k++)
+        f[k] = 5.0f + gauss(seed);
+}
+
+Test(badtaxel, noise_of_a_flat_sheet)
+{
+    km_badtaxel_params p;
+    km_badtaxel_params_default(&p);
+    km_badtaxel *b = NULL;
+    float f[R * C];
+    uint32_t seed = 777u;
+    double nz = 0.0;
+    cr_assert_eq(km_badtaxel_create(ctx, R, C, NULL, &p, &b), KM_OK);
+    cr_assert_eq(km_badtaxel_noise(ctx, b, &nz), KM_OK);
+    cr_assert(isnan(nz), "no frame: no noise");
+    for (int t = 0; t < T; t++) {
+        flat_noise_frame(t, &seed, f);
+        cr_assert_eq(km_badtaxel_add(ctx, b, f), KM_OK);
+    }
+    cr_assert_eq(km_badtaxel_noise(ctx, b, &nz), KM_OK);
+    cr_assert(nz > 1.0 && nz < 1.25, "noise %g", nz);
+    km_badtaxel_free(b);
+    /* The offset test off: no statistics, no noise. */
+    p.offset_sigmas = 0.0;
+    cr_assert_eq(km_badtaxel_create(ctx, R, C, NULL, &p, &b), KM_OK);
+    for (int t = 0; t < 3; t++)
+        cr_assert_eq(km_badtaxel_add(ctx, b, f), KM_OK);
+    cr_assert_eq(km_badtaxel_noise(ctx, b, &nz), KM_OK);
+    cr_assert(isnan(nz));
+    cr_assert_eq(km_badtaxel_noise(ctx, NULL, &nz), KM_ERR_INVALID);
+    km_badtaxel_free(b);
+}

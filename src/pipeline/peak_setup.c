@@ -1,0 +1,76 @@
+/* What the per-frame peaks see, decided once when the warm-up has ended
+ * (before the first block's per-frame stage; docs/ALGORITHMS.md 3.7):
+ *
+ *   - the mask: the conditioner's, less the taxels the warm-up found stuck
+ *     or hot but did not mask (detect_bad off), unless keep_suspect.  Each
+ *     would make a peak in every frame and hold threshold_rel at a tenth of
+ *     its value; the metrics and maps still see them (the candidates set
+ *     stuck taxels aside themselves, src/track/cand_stuck.c);
+ *   - the floor: with threshold_abs NaN, floor_sigmas times the sensor's
+ *     frame-to-frame noise of the warm-up, in result units, so that a
+ *     light or empty frame's noise is not a peak (threshold_rel of a light
+ *     frame's maximum is tiny).
+ *
+ * Both come from the warm-up alone, never from how frames are pushed, so
+ * every push size gives the same peaks. */
+#include <math.h>
+#include <string.h>
+
+#include "pipeline/condition.h"
+#include "pipeline/engine_internal.h"
+
+static int suspect(uint8_t s)
+{
+    return s == KM_TAXEL_STUCK || s == KM_TAXEL_HOT;
+}
+
+int32_t km_engine_n_suspect(const km_engine *e)
+{
+    const uint8_t *state = km_conditioner_taxel_state(e->cond);
+    const uint8_t *mask = km_conditioner_mask(e->cond);
+    size_t rc = (size_t)e->info.rows * (size_t)e->info.cols;
+    int32_t n = 0;
+    for (size_t k = 0; state != NULL && mask != NULL && k < rc; k++)
+        n += mask[k] && suspect(state[k]);
+    return n;
+}
+
+/* The warm-up's noise in result units: it is measured on the source
+   values, and the calibration is an affine map (a curve is not: NaN). */
+static double result_noise(const km_engine *e)
+{
+    if (e->cp.curve != KM_CURVE_NONE)
+        return NAN;
+    return km_conditioner_noise(e->cond) * fabs(e->calib.gain);
+}
+
+km_status km_engine_setup_peaks(km_ctx *ctx, km_engine *e)
+{
+    const uint8_t *mask = km_conditioner_mask(e->cond);
+    const uint8_t *state = km_conditioner_taxel_state(e->cond);
+    size_t rc = (size_t)e->info.rows * (size_t)e->info.cols;
+    km_status st;
+    e->peaks_set = 1;
+    e->noise = result_noise(e);
+    e->peak_mask = mask;
+    if (!e->p.keep_suspect && state != NULL && km_engine_n_suspect(e) > 0) {
+        if ((e->pmask = km_alloc(ctx, rc)) == NULL)
+            return KM_ERR_NOMEM;
+        for (size_t k = 0; k < rc; k++)
+            e->pmask[k] = mask[k] && !suspect(state[k]);
+        e->peak_mask = e->pmask;
+    }
+    if (!isnan(e->p.peaks.threshold_abs) || !(e->p.floor_sigmas > 0.0) || !(e->noise > 0.0))
+        return KM_OK; /* no floor: threshold_abs as given, NaN = the frame minimum */
+    e->floor = e->p.floor_sigmas * e->noise;
+    /* The detectors were made with threshold_abs NaN: made again. */
+    e->peaks.threshold_abs = e->floor;
+    for (int k = 0; k < e->nw; k++) {
+        km_detector_free(e->wk[k].det);
+        e->wk[k].det = NULL;
+        if ((st = km_detector_create(ctx, e->info.rows, e->info.cols, &e->peaks, &e->wk[k].det)) !=
+            KM_OK)
+            return st;
+    }
+    return KM_OK;
+}
