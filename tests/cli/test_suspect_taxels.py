@@ -1,8 +1,9 @@
 """Stuck and hot taxels the warm-up finds are said on stderr and recorded when they are
 not masked (docs/ALGORITHMS.md 11.3): without --detect-bad-taxels they stay in the mask
-and make a peak in every frame (on a synthetic roller session a stuck taxel at 193 kPa
-headed the command's hottest spots), so the command warns and /params/suspect_taxels
-counts them; with --detect-bad-taxels they are masked and the count is 0.
+(made a peak in every frame until session 36: on a synthetic roller session a stuck taxel
+at 193 kPa headed the command's hottest spots; now left out of the peaks, 3.7), so the
+command warns and /params/suspect_taxels counts them; with --detect-bad-taxels they are
+masked and the count is 0.
 
 The count is checked against the simulator's own truth (`knotmap.synth`'s
 truth["taxel_state"]: its stuck taxels), not against knotmap's classification.
