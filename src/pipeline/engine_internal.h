@@ -6,6 +6,8 @@
  *                     sequence of calls for any thread count)
  *   engine_pool.c     the per-frame stage on a pool of worker threads over a
  *                     ring of blocks, and the read-ahead hook
+ *   peak_setup.c      what the peaks see, once the warm-up has ended: the mask
+ *                     less the suspect taxels, the floor from the noise
  *   stage_track.c     peaks to body coordinates (roller: odometry), tracking
  *   stage_body.c      odometry, body map, candidate map, per-taxel maps
  *   stage_summary.c   counts and the hottest peaks at distinct places
