@@ -181,6 +181,9 @@ static void print_summary(const job *j)
         printf("  %lld frame%s flagged corrupt: replaced by the last good frame, no peaks (/metrics flags)\n",
                (long long)s->n_corrupt_frames, plural(s->n_corrupt_frames));
     printf("  %lld peak%s", (long long)s->n_peaks, plural(s->n_peaks));
+    if (isfinite(s->peaks_floor) && s->noise > 0.0)
+        printf(" above a floor of %.4g %s (%.3g x the sensor's noise, %.3g %s)", s->peaks_floor,
+               in->units, s->peaks_floor / s->noise, s->noise, in->units);
     if (s->n_top == 0) {
         printf(", no hot spots\n");
         return;

@@ -135,3 +135,17 @@ def test_lifted_roller_frames_make_no_peaks(tmp_path):
     run("process", "-q", s, "-o", tmp_path / "old.h5", "--floor-sigmas", "0")
     old, _ = peaks(tmp_path / "old.h5")
     assert quiet[old["frame"]].sum() > 10 * quiet.sum()
+
+
+def test_the_summary_says_the_floor(tmp_path):
+    """The floor removes peaks the user may look for: the command's peaks line says
+    it, with the noise it stands on, as /params records them (and says nothing of a
+    floor when none applies: --floor-sigmas 0)."""
+    s = write_session(tmp_path / "s.h5", knot_and_stuck())
+    r = run("process", s, "-o", tmp_path / "new.h5")
+    _, par = peaks(tmp_path / "new.h5")
+    said = "peaks above a floor of %.4g kPa (%.3g x the sensor's noise, %.3g kPa);" % (
+        par["peaks_floor"], par["peaks_floor_sigmas"], par["noise"])
+    assert said in r.stdout, r.stdout
+    r = run("process", s, "-o", tmp_path / "off.h5", "--floor-sigmas", "0")
+    assert "floor" not in r.stdout and "peaks; hottest spots:" in r.stdout, r.stdout
