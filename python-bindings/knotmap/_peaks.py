@@ -194,7 +194,12 @@ def find_peaks(frame: ArrayLike, mask: Optional[ArrayLike] = None,
     The defaults are the pipeline's (knotmap.PEAK_DEFAULTS, read from
     km_process_params_default): one frame gives the peaks `knotmap process`
     writes to /peaks for it (pass the session's ``saturation`` for the same
-    SATURATED flags; frames the pipeline flags corrupt have no peaks there).
+    SATURATED flags; frames the pipeline flags corrupt have no peaks there),
+    but for two decisions the pipeline takes over the session's warm-up and
+    one frame cannot: its floor (pass ``threshold_abs=`` the result's
+    /params ``peaks_floor`` when that is not NaN) and the taxels it found
+    stuck or hot (/params ``suspect_taxels`` counts them; a result made
+    with ``keep_suspect_taxels=True`` keeps them in /peaks).
 
     Parameters
     ----------
