@@ -27,11 +27,13 @@ from conftest import PYTHONPATH, REPO
 
 EXAMPLE = os.path.join(REPO, "datasets", "example", "roller_example.h5")
 # /params attributes written by the pipeline outside the table: the bad-taxel
-# count, the offset-taxel count, the stuck or hot taxels left unmasked, the warm-up's noise and
+# count, the offset-taxel count, the stuck or hot taxels left unmasked and where they are,
+# the warm-up's noise and
 # the peaks' floor from it, the taxels the session's flat field
 # corrected, and a roller's zero drift and its limit, are known only at the end
 # of the session.
-RECORDED_ELSEWHERE = ("bad_taxels", "offset_taxels", "suspect_taxels", "noise", "peaks_floor",
+RECORDED_ELSEWHERE = ("bad_taxels", "offset_taxels", "suspect_taxels", "suspect_taxels_at",
+                      "noise", "peaks_floor",
                       "cand_flat_field_taxels",
                       "odo_zero_drift", "odo_zero_drift_limit")
 _CTYPES = {"double": "double", "int32": "int32_t", "bool": "int32_t", "enum": "int32_t",

@@ -305,6 +305,11 @@ struct km_engine {
 km_status km_engine_setup_peaks(km_ctx *ctx, km_engine *e);
 /* Taxels the warm-up found stuck or hot that the conditioner left in. */
 int32_t km_engine_n_suspect(const km_engine *e);
+/* Where they are, "row,col" (0-based) separated by spaces in row-major
+ * order, the first KM_SUSPECT_LISTED of them and then "... (N in all)";
+ * "" when none.  *out is km_alloc'd (km_free it). */
+#define KM_SUSPECT_LISTED 1000
+km_status km_engine_suspect_at(km_ctx *ctx, const km_engine *e, char **out);
 
 /* engine_pool.c: the per-frame stage on the pool of workers */
 km_status km_pool_create(km_ctx *ctx, km_engine *e);

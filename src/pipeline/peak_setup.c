@@ -14,6 +14,7 @@
  * Both come from the warm-up alone, never from how frames are pushed, so
  * every push size gives the same peaks. */
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "pipeline/condition.h"
@@ -33,6 +34,31 @@ int32_t km_engine_n_suspect(const km_engine *e)
     for (size_t k = 0; state != NULL && mask != NULL && k < rc; k++)
         n += mask[k] && suspect(state[k]);
     return n;
+}
+
+km_status km_engine_suspect_at(km_ctx *ctx, const km_engine *e, char **out)
+{
+    const uint8_t *state = km_conditioner_taxel_state(e->cond);
+    const uint8_t *mask = km_conditioner_mask(e->cond);
+    int32_t n = km_engine_n_suspect(e), listed = 0;
+    /* "rrrrr,ccccc " per taxel (int32 rows and cols fit in 11 digits each). */
+    size_t cap = (size_t)(n < KM_SUSPECT_LISTED ? n : KM_SUSPECT_LISTED) * 24 + 40, len = 0;
+    char *s = km_alloc(ctx, cap);
+    if ((*out = s) == NULL)
+        return KM_ERR_NOMEM;
+    s[0] = '\0';
+    for (int32_t r = 0; n > 0 && r < e->info.rows; r++)
+        for (int32_t c = 0; c < e->info.cols && listed < KM_SUSPECT_LISTED; c++) {
+            size_t k = (size_t)r * (size_t)e->info.cols + (size_t)c;
+            if (!(mask[k] && suspect(state[k])))
+                continue;
+            len += (size_t)snprintf(s + len, cap - len, "%s%d,%d", listed ? " " : "", (int)r,
+                                    (int)c);
+            listed++;
+        }
+    if (listed < n)
+        snprintf(s + len, cap - len, " ... (%d in all)", (int)n);
+    return KM_OK;
 }
 
 /* The warm-up's noise in result units: it is measured on the source

@@ -157,6 +157,12 @@ static km_status stream(km_ctx *ctx, driver *d, km_engine *e, const km_process_p
         (st = km_result_writer_param_f64(ctx, e->writer, "noise", e->noise)) != KM_OK ||
         (st = km_result_writer_param_f64(ctx, e->writer, "peaks_floor", e->floor)) != KM_OK)
         return st;
+    char *at = NULL;
+    if ((st = km_engine_suspect_at(ctx, e, &at)) == KM_OK)
+        st = km_result_writer_param_str(ctx, e->writer, "suspect_taxels_at", at);
+    km_free(ctx, at);
+    if (st != KM_OK)
+        return st;
     if (km_ctx_cancelled(ctx))
         return km_fail(ctx, KM_ERR_CANCELLED, "%s: cancelled", input);
     return KM_OK;

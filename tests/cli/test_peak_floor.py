@@ -57,6 +57,8 @@ def test_a_stuck_taxel_no_longer_hides_a_knot(tmp_path):
     assert np.all(new["value"][at_knot] < 20.0)
     assert not np.any((new["row"] == 16) & (new["col"] == 16))
     assert par["suspect_taxels"] == 1 and par["peaks_keep_suspect_taxels"] == 0
+    # Where it is, so that a user can mask it or reproduce /peaks frame by frame.
+    assert par["suspect_taxels_at"] == "16,16"
 
     # The switch keeps the old peaks: the stuck taxel in every frame, holding the
     # threshold at 20 kPa, the knot under it never.
@@ -66,6 +68,11 @@ def test_a_stuck_taxel_no_longer_hides_a_knot(tmp_path):
     assert np.unique(old["frame"][(old["row"] == 16) & (old["col"] == 16)]).size == T
     assert not np.any((old["row"] == 8) & (old["col"] == 8))
     assert par["peaks_keep_suspect_taxels"] == 1 and np.isnan(par["peaks_floor"])
+    assert par["suspect_taxels_at"] == "16,16"
+    # Masked with --detect-bad-taxels: none left in, none listed.
+    run("process", "-q", s, "-o", tmp_path / "bad.h5", "--detect-bad-taxels")
+    _, par = peaks(tmp_path / "bad.h5")
+    assert par["suspect_taxels"] == 0 and par["suspect_taxels_at"] == ""
 
 
 def test_an_empty_sheet_makes_no_peaks(tmp_path):
