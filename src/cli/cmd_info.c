@@ -78,6 +78,14 @@ static void show_best(const km_result_info *ri)
     }
 }
 
+/* The session's nan and inf values (text matrices), when there were any. */
+static void print_nonfinite(const km_session_info *in)
+{
+    if (in->n_nonfinite > 0)
+        printf("non-finite:   %lld values (nan or inf; the first at %s)\n",
+               (long long)in->n_nonfinite, in->nonfinite_at);
+}
+
 /* A knotmap result: what was read, how, what was assumed, what came out. */
 static int show_result(km_ctx *ctx, const char *path)
 {
@@ -116,9 +124,7 @@ static int show_result(km_ctx *ctx, const char *path)
             printf("  %s\n", what);
         p += len + (p[len] == ',');
     }
-    if (in->n_nonfinite > 0)
-        printf("non-finite:   %lld values (nan or inf; the first at %s)\n", (long long)in->n_nonfinite,
-               in->nonfinite_at);
+    print_nonfinite(in);
     printf("parameters:   %d differ from the defaults%s\n", (int)ri->n_changed,
            ri->n_changed > 0 ? ":" : "");
     for (int k = 0; k < ri->n_changed; k++)
@@ -174,9 +180,7 @@ static int show(km_ctx *ctx, const char *path, const km_read_options *ro, double
     printf("mask:         %d valid, %d masked of %d taxels\n", (int)in.n_valid,
            (int)(taxels - in.n_valid), (int)taxels);
     printf("assumed:      %s\n", in.assumed[0] != '\0' ? in.assumed : "nothing");
-    if (in.n_nonfinite > 0)
-        printf("non-finite:   %lld values (nan or inf; the first at %s)\n", (long long)in.n_nonfinite,
-               in.nonfinite_at);
+    print_nonfinite(&in);
     km_cli_warn_assumed(path, in.assumed);
     km_cli_warn_nonfinite(path, &in);
     size_t nh = km_reader_header_count(r);

@@ -315,8 +315,7 @@ static void run_job(shared *sh, job *j, km_ctx *ctx)
             fprintf(stderr,
                     "knotmap: %s: warning: %d taxel%s read a steady offset while unloaded "
                     "(hot): masked (/params/offset_taxels; --offset-sigmas 0 keeps %s)\n",
-                    j->input, (int)j->summary.n_offset_taxels,
-                    j->summary.n_offset_taxels == 1 ? "" : "s",
+                    j->input, (int)j->summary.n_offset_taxels, plural(j->summary.n_offset_taxels),
                     j->summary.n_offset_taxels == 1 ? "it" : "them");
         if (j->summary.n_suspect_taxels > 0)
             warn_suspect(j->input, j->summary.n_suspect_taxels, pp.keep_suspect);

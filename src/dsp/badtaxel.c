@@ -509,6 +509,25 @@ static size_t unloaded_stats(const km_badtaxel *b, double *mean, double *dev)
     return m;
 }
 
+/* unloaded_stats in arrays of its own (*mean, *dev: km_free them, also on
+   failure) and the noise: the median of the m deviations, NaN when m < 9
+   (too few taxels to say what is usual).  *dev is reordered. */
+static km_status unloaded_noise(km_ctx *ctx, const km_badtaxel *b, double **mean, double **dev,
+                                size_t *m, double *noise)
+{
+    size_t n = (size_t)b->rows * (size_t)b->cols;
+    *noise = NAN;
+    *m = 0;
+    *mean = km_alloc(ctx, n * sizeof **mean);
+    *dev = km_alloc(ctx, n * sizeof **dev);
+    if (*mean == NULL || *dev == NULL)
+        return KM_ERR_NOMEM;
+    *m = unloaded_stats(b, *mean, *dev);
+    if (*m >= 9)
+        *noise = km_select_kth_d(*dev, *m, *m / 2);
+    return KM_OK;
+}
+
 /* Offset taxels: off[k] = the offset (the taxel's mean excess over the
    median taxel's), 0 when the taxel is not one.  Over the taxels of
    unloaded_stats: the noise is the median of their excesses' standard
@@ -523,16 +542,10 @@ static km_status offset_decide(km_ctx *ctx, const km_badtaxel *b, float *off)
 {
     size_t n = (size_t)b->rows * (size_t)b->cols, m = 0;
     int64_t min_n = b->frames / 5 > 10 ? b->frames / 5 : 10;
-    double *mean = km_alloc(ctx, n * sizeof *mean), *dev = km_alloc(ctx, n * sizeof *dev);
-    km_status st = KM_OK;
-    if (mean == NULL || dev == NULL) {
-        st = KM_ERR_NOMEM;
+    double *mean = NULL, *dev = NULL, noise;
+    km_status st = unloaded_noise(ctx, b, &mean, &dev, &m, &noise);
+    if (st != KM_OK || isnan(noise))
         goto done;
-    }
-    m = unloaded_stats(b, mean, dev);
-    if (m < 9)
-        goto done; /* too few taxels to say what is usual */
-    double noise = km_select_kth_d(dev, m, m / 2);
     double mid = km_select_kth_d(mean, m, m / 2);
     for (size_t i = 0; i < m; i++)
         dev[i] = fabs(mean[i] - mid);
@@ -654,17 +667,9 @@ km_status km_badtaxel_noise(km_ctx *ctx, const km_badtaxel *b, double *noise)
     *noise = NAN;
     if (!(b->p.offset_sigmas > 0.0) || b->frames == 0)
         return KM_OK;
-    size_t n = (size_t)b->rows * (size_t)b->cols;
-    double *mean = km_alloc(ctx, n * sizeof *mean), *dev = km_alloc(ctx, n * sizeof *dev);
-    km_status st = KM_OK;
-    if (mean == NULL || dev == NULL) {
-        st = KM_ERR_NOMEM;
-        goto done;
-    }
-    size_t m = unloaded_stats(b, mean, dev);
-    if (m >= 9) /* as offset_decide: too few taxels to say what is usual */
-        *noise = km_select_kth_d(dev, m, m / 2);
-done:
+    double *mean = NULL, *dev = NULL;
+    size_t m;
+    km_status st = unloaded_noise(ctx, b, &mean, &dev, &m, noise);
     km_free(ctx, mean);
     km_free(ctx, dev);
     return st;
