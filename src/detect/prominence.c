@@ -438,7 +438,7 @@ static void partition(const float *san, int32_t rows, int32_t cols, float vmin, 
     g->n_valid = nv;
     g->above = km_keysort(it, s->item2, lo);
     g->below = it + hi;
-    g->below_bucketed = 0;
+    g->below_made = 1;
 }
 
 /* The padded copy of the frame: a border of -inf. */
@@ -454,18 +454,14 @@ static void fill_pad(const float *san, int32_t rows, int32_t cols, float *pad)
     }
 }
 
-/* Sorts the below group in place (the order of the filtration). */
-static void sort_below(const km_prom_scratch *s, km_prom_groups *g, size_t n, int avx2)
+/* The below group in the filtration's order: made now (km_prom_order
+ * left it), or sorted from raster order (partition made it). */
+static void sort_below(const float *san, int32_t rows, int32_t cols, float vmin, float level,
+                       const km_prom_scratch *s, km_prom_groups *g, int avx2)
 {
-#if KM_HAVE_AVX2_TARGET
-    if (g->below_bucketed && avx2)
-        km_insertion_sort_cx_avx2(g->below, g->n_below);
-    else
-#else
-    (void)avx2;
-#endif
-    if (g->below_bucketed)
-        km_insertion_sort_cx(g->below, g->n_below);
+    size_t n = (size_t)rows * (size_t)cols;
+    if (!g->below_made)
+        km_prom_order_below(san, rows, cols, vmin, level, s, g, avx2);
     else
         g->below = km_keysort(g->below, s->item2 + (n - g->n_below), g->n_below);
 }
@@ -551,7 +547,7 @@ void km_persistence(const float *san, int32_t rows, int32_t cols, float vmin, fl
     /* The oldest taxel never dies: it gets max - min. */
     int below_sorted = 0;
     if (g.n_above == 0 && g.n_below > 0) {
-        sort_below(s, &g, n, avx2);
+        sort_below(san, rows, cols, vmin, level, s, &g, avx2);
         below_sorted = 1;
     }
     uint32_t oldest = UINT32_MAX; /* none: vmin is not in the frame (the caller's error) */
@@ -573,7 +569,7 @@ void km_persistence(const float *san, int32_t rows, int32_t cols, float vmin, fl
     filtrate(&f, g.above, g.n_above);
     if (f.alive > 0 && g.n_below > 0) {
         if (!below_sorted)
-            sort_below(s, &g, n, avx2);
+            sort_below(san, rows, cols, vmin, level, s, &g, avx2);
         filtrate(&f, g.below, g.n_below);
     }
     /* Stage 3, the taxels at the minimum.  With every taxel valid the grid

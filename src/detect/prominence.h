@@ -19,22 +19,30 @@ typedef struct km_prom_scratch {
 } km_prom_scratch;
 
 /* The valid taxels above the frame minimum, in the filtration's two
- * groups: at or above the level (sorted) and below it (sorted by the
- * filtration only if needed: by km_insertion_sort_cx in place when
- * below_bucketed, else by km_keysort). */
+ * groups: at or above the level (sorted) and below it (below_made 0: not
+ * made yet, km_prom_order_below makes it sorted when it is needed;
+ * below_made 1: made in raster order, km_keysort sorts it). */
 typedef struct km_prom_groups {
     uint64_t *above, *below;
     size_t n_above, n_below, n_valid;
-    int below_bucketed;
+    int below_made;
 } km_prom_groups;
 
-/* The groups from one counting pass over the frame (promorder.c): each
- * group bucket-sorted over its own key range, the taxels at vmin and the
- * invalid ones to spare buckets; items into s->item, s->item2 as scratch.
- * Returns 0 (groups not made) when a group has more than 4096 taxels or a
- * bucket too many (ties): the caller partitions and sorts instead. */
+/* The group at or above the level from one counting pass over the frame
+ * (promorder.c), bucket-sorted over its own key range, and the counts of
+ * the other group and of the valid taxels; items into s->item, s->item2
+ * and s->next as scratch.  Returns 0 (groups not made) when the group has
+ * more than 4096 taxels or a bucket too many (ties): the caller partitions
+ * and sorts instead. */
 int km_prom_order(const float *san, int32_t rows, int32_t cols, float vmin, float level,
                   const km_prom_scratch *s, km_prom_groups *g, int avx2);
+
+/* After km_prom_order: the group below the level (above vmin), sorted, in
+ * s->item after the first group or in s->item2 (g->below says where); one
+ * more read of the frame and km_keysort.  Leaves s->next alone (the sweep
+ * of the first group is in it). */
+void km_prom_order_below(const float *san, int32_t rows, int32_t cols, float vmin, float level,
+                         const km_prom_scratch *s, km_prom_groups *g, int avx2);
 
 /* For each of the n_want distinct valid taxels want[k], death[k] = the
  * level at which its component merges into an older one (prominence =

@@ -1,8 +1,9 @@
 /* The order of the prominence filtration by one counting sort over the
- * frame: the two groups of valid taxels above the frame minimum (at or
- * above the level, and below it) bucket-sorted together, each group over
- * its own key range and in its own buckets (group a's first), the taxels
- * at the minimum and the invalid ones left out.  See docs/ALGORITHMS.md
+ * frame, one group at a time: the valid taxels at or above the level
+ * (km_prom_order, every frame with a peak) and those below it, above the
+ * frame minimum (km_prom_order_below, only when the sweep goes on below
+ * the level: about one frame in ten of a roller session); the taxels at
+ * the minimum and the invalid ones left out.  See docs/ALGORITHMS.md
  * 3.6. */
 #include <math.h>
 #include <string.h>
@@ -12,86 +13,80 @@
 #include "prominence.h"
 
 #define GROUP_MAX 4096 /* most items of a group: the bucket sort's limit */
-_Static_assert(2 * GROUP_MAX <= UINT16_MAX, "the bucket counts and ends are 16 bits wide");
+_Static_assert(GROUP_MAX <= UINT16_MAX, "the bucket counts and ends are 16 bits wide");
 
-/* What one read of the frame tells: per group (a: key <= kl, b: key > kl;
- * both key < kv) the count and the key range, and the valid count. */
-typedef struct order_stats {
-    uint32_t lo, hi;     /* smallest and largest key < kv */
-    uint32_t a_hi, b_lo; /* largest key of group a, smallest of group b */
-    size_t na, nb, nv;
-} order_stats;
-
-/* Bounds as keys: v >= level iff key <= kl (0 for a NaN level: no key is
- * 0), v > vmin iff key < kv, valid (v > -inf) iff key < kinf. */
+/* Bounds as keys: v > vmin iff key < kv, valid (v > -inf) iff key <
+ * kinf; the taxels taken are those whose key x has (x - base) < span
+ * (unsigned: one compare for a range of keys). */
 typedef struct order_bounds {
-    uint32_t kl, kv, kinf;
+    uint32_t kv, kinf, base, span;
 } order_bounds;
 
-/* The counts and key ranges of the groups from their items (every key
- * below kv): a key <= kl is group a's. */
-static inline void stats_add(order_stats *st, uint32_t x, uint32_t kl)
+/* The groups' key ranges: a, key <= kl (v >= level; kl = 0 for a NaN
+ * level: no key is 0), and b, kl < key; both key < kv. */
+static order_bounds group_bounds(float vmin, float level, int below)
 {
-    size_t a = x <= kl;
-    st->na += a;
-    st->nb += a ^ 1u;
-    st->lo = x < st->lo ? x : st->lo;
-    st->hi = x > st->hi ? x : st->hi;
-    st->a_hi = a && x > st->a_hi ? x : st->a_hi;
-    st->b_lo = !a && x < st->b_lo ? x : st->b_lo;
+    uint32_t kl = level == level ? km_desc_key(level) : 0u, kv = km_desc_key(vmin);
+    order_bounds kb = {kv, km_desc_key(-INFINITY), 0u, 0u};
+    uint64_t a_end = (uint64_t)kl + 1u < kv ? (uint64_t)kl + 1u : kv; /* keys of a: [0, a_end) */
+    if (!below)
+        kb.span = (uint32_t)a_end;
+    else if ((uint64_t)kl + 1u < kv) {
+        kb.base = kl + 1u;
+        kb.span = kv - kb.base;
+    }
+    return kb;
 }
 
-static void stats_portable(const uint64_t *item, size_t m, uint32_t kl, order_stats *st)
+/* The smallest and largest key of the items. */
+static void stats_portable(const uint64_t *item, size_t m, uint32_t *lo, uint32_t *hi)
 {
-    for (size_t i = 0; i < m; i++)
-        stats_add(st, (uint32_t)(item[i] >> 32), kl);
+    for (size_t i = 0; i < m; i++) {
+        uint32_t x = (uint32_t)(item[i] >> 32);
+        *lo = x < *lo ? x : *lo;
+        *hi = x > *hi ? x : *hi;
+    }
 }
 
-/* The bucket of key x < kv: group a's buckets, then group b's. */
-typedef struct order_map {
-    uint32_t a_lo, b_lo, b_base, kl, kv;
-    unsigned a_shift, b_shift;
-} order_map;
-
-static inline uint32_t bucket_of(const order_map *mp, uint32_t x)
-{
-    uint32_t in_a = (x - mp->a_lo) >> mp->a_shift;
-    uint32_t in_b = mp->b_base + ((x - mp->b_lo) >> mp->b_shift);
-    return x > mp->kl ? in_b : in_a;
-}
-
-/* The taxels of the groups, in raster order: their items (key << 32 |
- * padded index) into item[] (m of them; returns m), and the count of valid
- * taxels into *nv.  Each slot is written and the count advances only for a
- * taxel of a group: no branch.  The key ranges that place the buckets are
- * taken from the items after (about half the frame's taxels). */
+/* The taxels taken, in raster order: their items (key << 32 | padded
+ * index) into item[] (m of them; returns m), the count of valid taxels
+ * into *nv and of those above the minimum into *ngt.  Each slot is written
+ * and the count advances only for a taxel taken: no branch. */
 static size_t compact_tail(const float *src, int32_t c0, int32_t cols, size_t p0,
-                           const order_bounds *kb, size_t m, uint64_t *item, size_t *nv)
+                           const order_bounds *kb, size_t m, uint64_t *item, size_t *nv,
+                           size_t *ngt)
 {
     for (int32_t c = c0; c < cols; c++) {
         uint32_t x = km_desc_key(src[c]);
         item[m] = (uint64_t)x << 32 | (uint32_t)(p0 + (size_t)c);
-        m += x < kb->kv;
+        m += x - kb->base < kb->span;
         *nv += x < kb->kinf;
+        *ngt += x < kb->kv;
     }
     return m;
 }
 
 static size_t compact_portable(const float *san, int32_t rows, int32_t cols,
-                               const order_bounds *kb, uint64_t *item, size_t *nv)
+                               const order_bounds *kb, uint64_t *item, size_t *nv, size_t *ngt)
 {
     size_t m = 0, w = (size_t)cols + 2;
     for (int32_t r = 0; r < rows; r++)
         m = compact_tail(san + (size_t)r * (size_t)cols, 0, cols, ((size_t)r + 1) * w + 1, kb, m,
-                         item, nv);
+                         item, nv, ngt);
     return m;
 }
+
+/* The bucket of key x: lo is the group's smallest key. */
+typedef struct order_map {
+    uint32_t lo;
+    unsigned shift;
+} order_map;
 
 /* The buckets of the m items. */
 static void buckets_portable(const uint64_t *item, size_t m, const order_map *mp, uint32_t *bix)
 {
     for (size_t i = 0; i < m; i++)
-        bix[i] = bucket_of(mp, (uint32_t)(item[i] >> 32));
+        bix[i] = ((uint32_t)(item[i] >> 32) - mp->lo) >> mp->shift;
 }
 
 #if KM_HAVE_AVX2_TARGET
@@ -113,40 +108,26 @@ __attribute__((target("avx2"))) static inline __m256i keys8_any(const uint64_t *
 }
 
 /* stats_portable eight items at a time: the keys compared as signed after
- * flipping the top bit; the lanes reduced into st at the end (a lane's
- * start value, when it saw no key of its kind, unflips to order_stats'). */
-__attribute__((target("avx2"))) static void stats_avx2(const uint64_t *item, size_t m, uint32_t kl,
-                                                       order_stats *st)
+ * flipping the top bit, the lanes reduced at the end. */
+__attribute__((target("avx2"))) static void stats_avx2(const uint64_t *item, size_t m,
+                                                       uint32_t *lo, uint32_t *hi)
 {
-    const __m256i sign = _mm256_set1_epi32(INT32_MIN), low31 = _mm256_set1_epi32(INT32_MAX);
-    const __m256i skl = _mm256_set1_epi32((int32_t)(kl ^ 0x80000000u));
-    __m256i na = _mm256_setzero_si256();
-    __m256i ext[4] = {low31, sign, sign, low31}; /* lo, hi, a_hi, b_lo */
+    const __m256i sign = _mm256_set1_epi32(INT32_MIN);
+    __m256i vlo = _mm256_set1_epi32(INT32_MAX), vhi = sign;
     size_t i = 0;
     for (; i + 8 <= m; i += 8) {
         __m256i s = _mm256_xor_si256(keys8_any(item + i), sign);
-        __m256i above = _mm256_cmpgt_epi32(s, skl); /* group b */
-        na = _mm256_sub_epi32(na, _mm256_andnot_si256(above, _mm256_set1_epi32(-1)));
-        ext[0] = _mm256_min_epi32(ext[0], s);
-        ext[1] = _mm256_max_epi32(ext[1], s);
-        ext[2] = _mm256_max_epi32(ext[2], _mm256_blendv_epi8(s, sign, above));
-        ext[3] = _mm256_min_epi32(ext[3], _mm256_blendv_epi8(low31, s, above));
+        vlo = _mm256_min_epi32(vlo, s);
+        vhi = _mm256_max_epi32(vhi, s);
     }
-    uint32_t l[4][8], c[8];
-    for (int e = 0; e < 4; e++)
-        _mm256_storeu_si256((__m256i *)(void *)l[e], ext[e]);
-    _mm256_storeu_si256((__m256i *)(void *)c, na);
+    uint32_t l[8], h[8];
+    _mm256_storeu_si256((__m256i *)(void *)l, vlo);
+    _mm256_storeu_si256((__m256i *)(void *)h, vhi);
     for (int j = 0; j < 8; j++) {
-        uint32_t lo = l[0][j] ^ 0x80000000u, hi = l[1][j] ^ 0x80000000u;
-        uint32_t a_hi = l[2][j] ^ 0x80000000u, b_lo = l[3][j] ^ 0x80000000u;
-        st->lo = lo < st->lo ? lo : st->lo;
-        st->hi = hi > st->hi ? hi : st->hi;
-        st->a_hi = a_hi > st->a_hi ? a_hi : st->a_hi;
-        st->b_lo = b_lo < st->b_lo ? b_lo : st->b_lo;
-        st->na += c[j];
+        *lo = (l[j] ^ 0x80000000u) < *lo ? l[j] ^ 0x80000000u : *lo;
+        *hi = (h[j] ^ 0x80000000u) > *hi ? h[j] ^ 0x80000000u : *hi;
     }
-    st->nb += i - (size_t)(c[0] + c[1] + c[2] + c[3] + c[4] + c[5] + c[6] + c[7]);
-    stats_portable(item + i, m - i, kl, st);
+    stats_portable(item + i, m - i, lo, hi);
 }
 
 /* vpermd indices (one per byte, lane k's in byte k) that pack the lanes
@@ -218,21 +199,24 @@ static const uint64_t PACK8[256] = {
     0x0000070605040302ull, 0x0007060504030200ull, 0x0007060504030201ull, 0x0706050403020100ull,
 };
 
-/* compact_portable eight taxels at a time: the selected lanes packed to
+/* compact_portable eight taxels at a time: the taken lanes packed to
  * the front by one vpermd each for the keys and the padded indices (the
  * indices from PACK8, one load), then interleaved into eight items; each
  * store eight lanes (items) wide: the lanes past the packed ones are
  * overwritten by the next store, or left unused (m + 8 <= the taxels read
- * so far + 8 <= n).  The valid taxels counted in lanes. */
+ * so far + 8 <= n).  The valid taxels and those above the minimum counted
+ * in lanes. */
 __attribute__((target("avx2"))) static size_t compact_avx2(const float *san, int32_t rows,
                                                            int32_t cols, const order_bounds *kb,
-                                                           uint64_t *item, size_t *nv)
+                                                           uint64_t *item, size_t *nv, size_t *ngt)
 {
     const __m256i sign = _mm256_set1_epi32(INT32_MIN);
     const __m256i skv = _mm256_set1_epi32((int32_t)(kb->kv ^ 0x80000000u));
     const __m256i skinf = _mm256_set1_epi32((int32_t)(kb->kinf ^ 0x80000000u));
+    const __m256i base = _mm256_set1_epi32((int32_t)kb->base);
+    const __m256i sspan = _mm256_set1_epi32((int32_t)(kb->span ^ 0x80000000u));
     const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-    __m256i valid = _mm256_setzero_si256();
+    __m256i valid = _mm256_setzero_si256(), gtmin = _mm256_setzero_si256();
     size_t m = 0, w = (size_t)cols + 2;
     for (int32_t r = 0; r < rows; r++) {
         const float *src = san + (size_t)r * (size_t)cols;
@@ -240,10 +224,11 @@ __attribute__((target("avx2"))) static size_t compact_avx2(const float *san, int
         int32_t c = 0;
         for (; c + 8 <= cols; c += 8) {
             __m256i x = key8(src + c), s = _mm256_xor_si256(x, sign);
-            __m256i gt = _mm256_cmpgt_epi32(skv, s);
+            __m256i take = _mm256_cmpgt_epi32(sspan, _mm256_xor_si256(_mm256_sub_epi32(x, base), sign));
             valid = _mm256_sub_epi32(valid, _mm256_cmpgt_epi32(skinf, s));
+            gtmin = _mm256_sub_epi32(gtmin, _mm256_cmpgt_epi32(skv, s));
             __m256i px = _mm256_add_epi32(_mm256_set1_epi32((int32_t)(p0 + (size_t)c)), lane);
-            unsigned mask = (unsigned)_mm256_movemask_ps(_mm256_castsi256_ps(gt));
+            unsigned mask = (unsigned)_mm256_movemask_ps(_mm256_castsi256_ps(take));
             __m256i perm = _mm256_cvtepu8_epi32(
                 _mm_loadl_epi64((const __m128i *)(const void *)(PACK8 + mask)));
             __m256i k = _mm256_permutevar8x32_epi32(x, perm), p = _mm256_permutevar8x32_epi32(px, perm);
@@ -253,11 +238,15 @@ __attribute__((target("avx2"))) static size_t compact_avx2(const float *san, int
             _mm256_storeu_si256((__m256i *)(void *)(item + m + 4), _mm256_permute2x128_si256(lo, hi, 0x31));
             m += (size_t)__builtin_popcount(mask);
         }
-        m = compact_tail(src, c, cols, p0, kb, m, item, nv);
+        m = compact_tail(src, c, cols, p0, kb, m, item, nv, ngt);
     }
-    uint32_t c[8];
+    uint32_t c[8], g[8];
     _mm256_storeu_si256((__m256i *)(void *)c, valid);
-    *nv += (size_t)c[0] + c[1] + c[2] + c[3] + c[4] + c[5] + c[6] + c[7];
+    _mm256_storeu_si256((__m256i *)(void *)g, gtmin);
+    for (int l = 0; l < 8; l++) {
+        *nv += c[l];
+        *ngt += g[l];
+    }
     return m;
 }
 
@@ -266,66 +255,58 @@ __attribute__((target("avx2"))) static size_t compact_avx2(const float *san, int
 __attribute__((target("avx2"))) static void buckets_avx2(const uint64_t *item, size_t m,
                                                          const order_map *mp, uint32_t *bix)
 {
-    const __m256i sign = _mm256_set1_epi32(INT32_MIN);
-    const __m256i skl = _mm256_set1_epi32((int32_t)(mp->kl ^ 0x80000000u));
-    const __m256i a_lo = _mm256_set1_epi32((int32_t)mp->a_lo);
-    const __m256i b_lo = _mm256_set1_epi32((int32_t)mp->b_lo);
-    const __m256i b_base = _mm256_set1_epi32((int32_t)mp->b_base);
-    const __m128i sa = _mm_cvtsi32_si128((int)mp->a_shift), sb = _mm_cvtsi32_si128((int)mp->b_shift);
+    const __m256i lo = _mm256_set1_epi32((int32_t)mp->lo);
+    const __m128i sh = _mm_cvtsi32_si128((int)mp->shift);
     size_t i = 0;
     for (; i + 8 <= m; i += 8) {
         __m256i x = _mm256_permute4x64_epi64(keys8_any(item + i), _MM_SHUFFLE(3, 1, 2, 0));
-        __m256i above = _mm256_cmpgt_epi32(_mm256_xor_si256(x, sign), skl);
-        __m256i in_a = _mm256_srl_epi32(_mm256_sub_epi32(x, a_lo), sa);
-        __m256i in_b = _mm256_add_epi32(b_base, _mm256_srl_epi32(_mm256_sub_epi32(x, b_lo), sb));
-        _mm256_storeu_si256((__m256i *)(void *)(bix + i), _mm256_blendv_epi8(in_a, in_b, above));
+        _mm256_storeu_si256((__m256i *)(void *)(bix + i), _mm256_srl_epi32(_mm256_sub_epi32(x, lo), sh));
     }
     buckets_portable(item + i, m - i, mp, bix + i);
 }
 #endif
 
-int km_prom_order(const float *san, int32_t rows, int32_t cols, float vmin, float level,
-                  const km_prom_scratch *s, km_prom_groups *g, int avx2)
+/* The taxels of kb's key range, in raster order, into raster[] (returns
+ * how many); the valid ones counted into *nv, those above the minimum into
+ * *ngt. */
+static size_t compact(const float *san, int32_t rows, int32_t cols, const order_bounds *kb,
+                      uint64_t *raster, size_t *nv, size_t *ngt, int avx2)
 {
-    /* Scratch: the items in raster order in item2, buckets in next[]
-       (np >= n + 8 entries, as the eight-wide stores need; the sweep
-       writes every entry of next[] before it reads it). */
-    uint64_t *raster = s->item2;
-    uint32_t *bix = s->next;
-    order_bounds kb = {level == level ? km_desc_key(level) : 0u, km_desc_key(vmin),
-                       km_desc_key(-INFINITY)};
-    order_stats st = {UINT32_MAX, 0, 0, UINT32_MAX, 0, 0, 0};
-    size_t m;
 #if KM_HAVE_AVX2_TARGET
-    if (avx2) {
-        m = compact_avx2(san, rows, cols, &kb, raster, &st.nv);
-        stats_avx2(raster, m, kb.kl, &st);
-    } else
+    if (avx2)
+        return compact_avx2(san, rows, cols, kb, raster, nv, ngt);
+#else
+    (void)avx2;
 #endif
-    {
-        m = compact_portable(san, rows, cols, &kb, raster, &st.nv);
-        stats_portable(raster, m, kb.kl, &st);
-    }
-    if (st.na > GROUP_MAX || st.nb > GROUP_MAX)
-        return 0;
-    /* Group a spans lo..a_hi, group b b_lo..hi (an empty group: no buckets). */
-    size_t nba = 0, nbb = 0;
-    order_map mp = {st.lo, st.b_lo, 0, kb.kl, kb.kv, 0, 0};
-    if (st.na > 0)
-        mp.a_shift = km_bucket_geometry(st.na, st.a_hi - st.lo, &nba);
-    if (st.nb > 0)
-        mp.b_shift = km_bucket_geometry(st.nb, st.hi - st.b_lo, &nbb);
-    mp.b_base = (uint32_t)nba;
+    return compact_portable(san, rows, cols, kb, raster, nv, ngt);
+}
+
+/* The m items of raster[] (m <= GROUP_MAX) in order into dst by one
+ * counting pass into about 4m buckets over their key range (bucket
+ * indices in bix[], m entries) and the insertion pass: 1, or 0 when a
+ * bucket is too full for the insertion pass and mixes keys. */
+static int bucket_order(const uint64_t *raster, size_t m, uint32_t *bix, uint64_t *dst, int avx2)
+{
+    uint32_t lo = UINT32_MAX, hi = 0;
+    size_t nh = 0;
+#if KM_HAVE_AVX2_TARGET
+    if (avx2)
+        stats_avx2(raster, m, &lo, &hi);
+    else
+#endif
+        stats_portable(raster, m, &lo, &hi);
+    order_map mp = {lo, 0};
+    if (m > 0)
+        mp.shift = km_bucket_geometry(m, hi - lo, &nh);
 #if KM_HAVE_AVX2_TARGET
     if (avx2)
         buckets_avx2(raster, m, &mp, bix);
     else
 #endif
         buckets_portable(raster, m, &mp, bix);
-    uint16_t hist[2 * GROUP_MAX]; /* counts, then ends: at most 2 * GROUP_MAX */
+    uint16_t hist[GROUP_MAX]; /* counts, then ends: at most GROUP_MAX buckets */
     /* The counts: whether a bucket is too full for the insertion pass is
        told by the largest, which the prefix sum finds (no test per item). */
-    size_t nh = nba + nbb;
     unsigned most;
 #if KM_HAVE_AVX2_TARGET
     if (avx2)
@@ -344,22 +325,53 @@ int km_prom_order(const float *san, int32_t rows, int32_t cols, float vmin, floa
         most = km_prefix_sum_exclusive(hist, nh);
 #pragma GCC unroll 4
     for (size_t i = 0; i < m; i++)
-        s->item[hist[bix[i]]++] = raster[i];
+        dst[hist[bix[i]]++] = raster[i];
     /* A bucket too full for the insertion pass is taken only when it holds
-       ties (one key, raster order); else the caller sorts another way. */
-    if (most > KM_BUCKET_MAX_FILL && !km_full_buckets_tied(s->item, hist, nh))
+       ties (one key, raster order). */
+    if (most > KM_BUCKET_MAX_FILL && !km_full_buckets_tied(dst, hist, nh))
         return 0;
-    g->above = s->item;
-    g->below = s->item + st.na;
-    g->n_above = st.na;
-    g->n_below = st.nb;
-    g->n_valid = st.nv;
-    g->below_bucketed = 1;
 #if KM_HAVE_AVX2_TARGET
     if (avx2)
-        km_insertion_sort_cx_avx2(g->above, g->n_above);
+        km_insertion_sort_cx_avx2(dst, m);
     else
 #endif
-        km_insertion_sort_cx(g->above, g->n_above);
+        km_insertion_sort_cx(dst, m);
     return 1;
+}
+
+int km_prom_order(const float *san, int32_t rows, int32_t cols, float vmin, float level,
+                  const km_prom_scratch *s, km_prom_groups *g, int avx2)
+{
+    /* Scratch: the items in raster order in item2, buckets in next[]
+       (np >= n + 8 entries, as the eight-wide stores need; the sweep
+       writes every entry of next[] before it reads it). */
+    order_bounds kb = group_bounds(vmin, level, 0);
+    size_t nv = 0, ngt = 0;
+    size_t m = compact(san, rows, cols, &kb, s->item2, &nv, &ngt, avx2);
+    if (m > GROUP_MAX || !bucket_order(s->item2, m, s->next, s->item, avx2))
+        return 0; /* the caller sorts another way */
+    g->above = s->item;
+    g->below = NULL;
+    g->n_above = m;
+    g->n_below = ngt - m;
+    g->n_valid = nv;
+    g->below_made = 0;
+    return 1;
+}
+
+void km_prom_order_below(const float *san, int32_t rows, int32_t cols, float vmin, float level,
+                         const km_prom_scratch *s, km_prom_groups *g, int avx2)
+{
+    /* Scratch: the items in raster order at the front of item2, their
+       buckets after them when they fit (next[] holds the sweep). */
+    order_bounds kb = group_bounds(vmin, level, 1);
+    size_t nv = 0, ngt = 0, n = (size_t)rows * (size_t)cols;
+    size_t m = compact(san, rows, cols, &kb, s->item2, &nv, &ngt, avx2);
+    uint64_t *dst = s->item + g->n_above;
+    g->below_made = 1;
+    g->below = dst;
+    if (m <= GROUP_MAX && m + (m + 1) / 2 <= n &&
+        bucket_order(s->item2, m, (uint32_t *)(void *)(s->item2 + m), dst, avx2))
+        return;
+    g->below = km_keysort(s->item2, dst, m);
 }
