@@ -1098,9 +1098,14 @@ typedef struct km_process_params {
                                   (cond.bad) but does not mask (detect_bad
                                   off) stay in peak detection, where each
                                   makes a peak in every frame and its value
-                                  holds up threshold_rel; 0 = they are left
-                                  out of the peaks (and so of the tracks),
-                                  still counted in n_suspect_taxels [0] */
+                                  holds up threshold_rel, and in the metrics
+                                  and maps; 0 = they are left out of the
+                                  peaks (and so of the tracks), the metrics,
+                                  the body map's pressure, mean and coverage
+                                  and the per-taxel maps (NaN there), still
+                                  counted in n_suspect_taxels; the
+                                  candidates and odometry see them either
+                                  way (docs/ALGORITHMS.md 3.7) [0] */
     double floor_sigmas;       /* with peaks.threshold_abs NaN: peaks must
                                   exceed floor_sigmas times the sensor's
                                   noise measured in the warm-up
@@ -1259,8 +1264,8 @@ typedef struct km_process_summary {
                                   (/params/offset_taxels; masked by default) */
     int32_t n_suspect_taxels;  /* found stuck or hot in the warm-up but not
                                   masked (without detect_bad); left out of
-                                  the peaks unless keep_suspect
-                                  (/params/suspect_taxels) */
+                                  the peaks, metrics and maps unless
+                                  keep_suspect (/params/suspect_taxels) */
     double noise;              /* the sensor's frame-to-frame noise in the
                                   warm-up, result units (/params/noise; NaN:
                                   no warm-up) */
@@ -1800,6 +1805,14 @@ KM_API void km_bodygrid_free(km_bodygrid *g);
 KM_API km_status km_bodygrid_add(km_ctx *ctx, km_bodygrid *g, const km_frame *frame,
                                  const km_mask *mask, const km_odometry_sample *odo,
                                  double time_s);
+/* A mask the body map layer applies on top of each frame's (rows x cols
+ * bytes, row-major, nonzero = used; copied); the candidate layer does not
+ * see it.  knotmap process leaves out the taxels the warm-up found stuck
+ * or hot (docs/ALGORITHMS.md 3.7), whose values are not the body's
+ * pressure, while the candidates set them aside by their own rule.  NULL
+ * = none [the default].  Takes effect from the next frame added.  Errors:
+ * KM_ERR_INVALID (NULL grid, no body map layer), KM_ERR_NOMEM. */
+KM_API km_status km_bodygrid_set_bodymap_mask(km_ctx *ctx, km_bodygrid *g, const uint8_t *mask);
 /* The sensor's full scale (saturation), in the frames' units, for the
  * candidate layer's stuck rule (docs/ALGORITHMS.md 10 step 1): on a mat a
  * taxel reading at least 0.99 of it is held there by the load (a knot or a
@@ -1851,8 +1864,16 @@ typedef struct km_candidate_maps {
                                   in a lift); NaN when one sensor row gave
                                   every pass (always on a mat) or for a stuck
                                   mat taxel */
+    float *pressure;           /* the contact pressure the candidates weigh
+                                  a peak against: the body map layer's
+                                  maximum with the samples its own mask
+                                  (km_bodygrid_set_bodymap_mask) left out
+                                  included, so the candidates do not depend
+                                  on that mask; NaN where nothing was
+                                  deposited.  Needs the body map layer */
 } km_candidate_maps;
-/* Errors: KM_ERR_INVALID (no candidate layer), KM_ERR_CAPACITY (*needed set). */
+/* Errors: KM_ERR_INVALID (no candidate layer, or pressure without the body
+ * map layer), KM_ERR_CAPACITY (*needed set). */
 KM_API km_status km_bodygrid_candidate_maps(km_ctx *ctx, const km_bodygrid *g,
                                             const km_candidate_maps *maps, size_t capacity,
                                             size_t *needed);

@@ -292,7 +292,8 @@ def process(input: PathLike, output: PathLike, **params: Any) -> Dict[str, Any]:
         docs/ALGORITHMS.md 7.1 step 6; 0 on a mat), n_bad_taxels (masked as
         bad), n_offset_taxels (of which read an offset while unloaded) and
         n_suspect_taxels (found stuck or hot but not masked because
-        detect_bad is off: left out of the peaks unless keep_suspect_taxels;
+        detect_bad is off: left out of the peaks, metrics and maps unless
+        keep_suspect_taxels;
         the command line warns of them; docs/ALGORITHMS.md 11.3), noise (the
         sensor's noise measured in the warm-up, result units) and
         peaks_floor (the peaks' floor, floor_sigmas x noise; NaN when none;

@@ -230,12 +230,16 @@ static int refuse_incomplete(const shared *sh, job *j)
 }
 
 /* Stuck or hot taxels the warm-up found and left in the mask
-   (docs/ALGORITHMS.md 3.7): out of the peaks unless --keep-suspect-taxels. */
+   (docs/ALGORITHMS.md 3.7): out of the peaks, the metrics and the maps'
+   pressure unless --keep-suspect-taxels. */
 static void warn_suspect(const char *input, int32_t n, int keep)
 {
     int one = n == 1;
-    const char *what = keep ? (one ? "makes a peak in every frame" : "make a peak in every frame")
-                            : (one ? "is left out of the peaks" : "are left out of the peaks");
+    const char *what =
+        keep ? (one ? "makes a peak in every frame and counts in the metrics and maps"
+                    : "make a peak in every frame and count in the metrics and maps")
+             : (one ? "is left out of the peaks, metrics and maps"
+                    : "are left out of the peaks, metrics and maps");
     fprintf(stderr,
             "knotmap: %s: warning: %d taxel%s look%s stuck or hot in the warm-up and %s "
             "(/params/suspect_taxels; %s%s%s)\n",

@@ -597,14 +597,16 @@ km_status km_bodygrid_candidates(km_ctx *ctx, const km_bodygrid *g, km_candidate
     double sig[32];
     int ns = 0;
     /* The contact pressure under the band's peaks (broad_candidates): the
-       body map layer's maximum, when the grid has it. */
+       body map layer's maximum, when the grid has it, with the samples its
+       own mask left out (the candidates see every taxel of the frames' mask). */
     if ((m.press = km_alloc(ctx, cells * sizeof *m.press)) == NULL) {
         st = KM_ERR_NOMEM;
         goto done;
     }
     /* No context: a grid without that layer (KM_ERR_INVALID, the only
        failure with this capacity) is not a failure of this call. */
-    if (km_bodygrid_bodymap(NULL, g, m.press, NULL, NULL, cells, NULL) != KM_OK) {
+    km_candidate_maps pm = {.pressure = m.press};
+    if (km_bodygrid_candidate_maps(NULL, g, &pm, cells, NULL) != KM_OK) {
         km_free(ctx, m.press);
         m.press = NULL;
     }

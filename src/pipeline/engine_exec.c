@@ -405,7 +405,10 @@ km_status km_exec_block(km_ctx *ctx, km_engine *e, int64_t n)
 {
     km_eng_exec *x = &e->x;
     km_status st = KM_OK;
-    if (!e->peaks_set && (st = km_engine_setup_peaks(ctx, e)) != KM_OK)
+    /* What the peaks see, once the warm-up has ended; the maps' pressure
+       follows it (the metrics take e->peak_mask in the per-frame stage). */
+    if (!e->peaks_set && ((st = km_engine_setup_peaks(ctx, e)) != KM_OK ||
+                          (st = km_stage_body_set_view(ctx, &e->body, e->pmask)) != KM_OK))
         return st;
     x->write_behind = e->nw > 1 && e->writer != NULL;
     km_pool_publish(e, e->blk, n);

@@ -95,6 +95,8 @@ typedef struct km_stage_body {
     float *max_map;            /* per taxel: maximum, sum and count of finite values */
     double *sum_map;
     int64_t *cnt_map;
+    const uint8_t *view;       /* the taxels whose pressure the maps show
+                                  (km_stage_body_set_view; NULL = all) */
     int avx2;                  /* the maps' loop in AVX2 (the CPU has it) */
     km_body_end end;
 } km_stage_body;
@@ -104,6 +106,12 @@ typedef struct km_stage_body {
 double km_roller_radius(const km_session_info *info);
 km_status km_stage_body_create(km_ctx *ctx, km_stage_body *s, const km_session_info *info,
                                const km_process_params *p);
+/* What the maps show of the pressure (docs/ALGORITHMS.md 3.7): view
+ * (rows x cols, nonzero = shown; NULL = every taxel of the frames' mask)
+ * is applied to the body map and the per-taxel maps, not to the candidate
+ * maps nor the odometry.  view must live as long as s; set before the
+ * first frame. */
+km_status km_stage_body_set_view(km_ctx *ctx, km_stage_body *s, const uint8_t *view);
 /* Roller: row medians of one frame (thread-safe; scratch: cols floats). */
 void km_stage_body_row_medians(const km_stage_body *s, const km_frame *fr, const km_mask *mask,
                                float *scratch, double *row_med);
@@ -290,7 +298,9 @@ struct km_engine {
     int64_t frames_in, frames_done;
     /* What the peaks see (peak_setup.c), set before the first block. */
     int peaks_set;
-    const uint8_t *peak_mask;  /* the conditioner's mask, or pmask */
+    const uint8_t *peak_mask;  /* the conditioner's mask, or pmask: what the
+                                  peaks, the metrics and the maps' pressure
+                                  see (engine_exec.c, engine_pool.c) */
     uint8_t *pmask;            /* that mask less the suspect taxels (or NULL) */
     double noise;              /* the warm-up's noise, result units (NaN: none) */
     double floor;              /* the peaks' floor, result units (NaN: none) */

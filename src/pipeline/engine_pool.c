@@ -63,7 +63,11 @@ static km_status frame_peaks(km_eng_worker *w, km_eng_block *b, int k, const km_
 }
 
 /* The per-frame stage of frame i: metrics, row medians, then peaks unless
- * the frame is corrupt (held at the last good frame: no peaks). */
+ * the frame is corrupt (held at the last good frame: no peaks).  The
+ * metrics and peaks see pmask (the mask less the suspect taxels unless
+ * keep_suspect, docs/ALGORITHMS.md 3.7), the odometry's row medians the
+ * conditioner's mask (as the candidates, which set stuck taxels aside by
+ * their own rule). */
 static km_status frame_stage(km_eng_worker *w, km_eng_block *b, const km_mask *mask,
                              const km_mask *pmask, int64_t i)
 {
@@ -73,7 +77,7 @@ static km_status frame_stage(km_eng_worker *w, km_eng_block *b, const km_mask *m
     size_t rc = (size_t)rows * (size_t)cols;
     km_frame fr = {b->frames + (size_t)i * rc, rows, cols, cols};
     km_metrics *m = &b->metrics[i];
-    km_status st = km_frame_metrics(w->ctx, &fr, mask, e->info.row_pitch_mm, e->info.col_pitch_mm,
+    km_status st = km_frame_metrics(w->ctx, &fr, pmask, e->info.row_pitch_mm, e->info.col_pitch_mm,
                                     e->physical ? 1.0 : NAN, e->p.contact_threshold,
                                     e->info.saturation, m);
     if (st != KM_OK)

@@ -222,7 +222,8 @@ static const km_param TABLE[] = {
       "without --threshold-abs, peaks must exceed K times the sensor's frame-to-frame noise "
       "in the warm-up, 0 = off", 0),
     B("peaks_keep_suspect_taxels", "keep-suspect-taxels", keep_suspect, G_PEAKS,
-      "stuck and hot taxels found in the warm-up stay in the peaks [left out]", 0),
+      "stuck and hot taxels found in the warm-up stay in the peaks, metrics and maps "
+      "[left out]", 0),
     D("contact_threshold", "contact-threshold", contact_threshold, -BIG, BIG, "result units",
       "V", G_COND, "a taxel is in contact when above V", 0),
     RUN("saturation", KM_PARAM_DOUBLE, saturation, "result units",

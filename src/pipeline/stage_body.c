@@ -94,6 +94,12 @@ km_status km_stage_body_create(km_ctx *ctx, km_stage_body *s, const km_session_i
     return create_taxel_maps(ctx, s);
 }
 
+km_status km_stage_body_set_view(km_ctx *ctx, km_stage_body *s, const uint8_t *view)
+{
+    s->view = view;
+    return km_bodygrid_set_bodymap_mask(ctx, s->grid, view);
+}
+
 void km_stage_body_row_medians(const km_stage_body *s, const km_frame *fr, const km_mask *mask,
                                float *scratch, double *row_med)
 {
@@ -212,7 +218,7 @@ km_status km_stage_body_write_taxel_maps(km_ctx *ctx, km_stage_body *s, km_resul
        suffice, and it is not needed afterwards. */
     float *mean = (float *)(void *)s->sum_map;
     for (size_t k = 0; k < rc; k++) {
-        if (s->cnt_map[k] == 0) {
+        if (s->cnt_map[k] == 0 || (s->view != NULL && !s->view[k])) {
             s->max_map[k] = NAN;
             mean[k] = NAN;
         } else {

@@ -61,7 +61,8 @@ enum { FILL_ZERO, FILL_NEG_INF, FILL_NEVER, FILL_NAN };
 
 /* Every per-cell array of each layer, with its start value. */
 #define BODY_CELLS(X)                                                                         \
-    X(max, FILL_NEG_INF) X(sum, FILL_ZERO) X(n, FILL_ZERO) X(cov, FILL_ZERO) X(last, FILL_NEVER)
+    X(max, FILL_NEG_INF) X(sum, FILL_ZERO) X(n, FILL_ZERO) X(cov, FILL_ZERO) X(last, FILL_NEVER) \
+    X(xmax, FILL_NEG_INF)
 #define CAND_CELLS(X)                                                                         \
     X(ccov, FILL_ZERO) X(seen, FILL_ZERO) X(csum, FILL_ZERO) X(wmean, FILL_ZERO)             \
     X(wm2, FILL_ZERO) X(cur, FILL_ZERO) X(clast, FILL_NEVER) X(t_first, FILL_NAN)            \
@@ -216,6 +217,8 @@ void km_bodygrid_free(km_bodygrid *g)
     free_cells(&a, g);
     km_cand_layer_free(g);
     km_ref_free(&a, g->on);
+    km_ref_free(&a, g->bmask);
+    km_ref_free(&a, g->brow);
     km_ref_free(&a, g);
 }
 
@@ -408,7 +411,7 @@ static km_status add_roller(km_ctx *ctx, km_bodygrid *g, const km_frame *f, cons
         size_t off = (size_t)(iy - g->base) * (size_t)g->cols;
         km_grid_roller_contact(g->on, row, m, r, g->cols, thr);
         if (g->layers & KM_GRID_BODYMAP)
-            km_body_layer_row(g, row, g->on, off);
+            km_body_layer_row(g, row, km_body_layer_leave_out(g, row, g->on, r, off), off);
         if (g->layers & KM_GRID_CANDIDATES)
             km_cand_layer_row(g, row, m, r, g->on, off, frac, t);
     }

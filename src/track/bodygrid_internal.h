@@ -71,12 +71,18 @@ struct km_bodygrid {
     int have_origin;
     double y_origin;            /* body y of cell row 0 */
     uint8_t *on;                /* roller: one row, taxel in contact (cols) */
+    /* The body map layer's own mask (km_bodygrid_set_bodymap_mask: rows x
+       cols, nonzero = used, applied on top of each frame's; NULL = none)
+       and one row of scratch for it (cols). */
+    uint8_t *bmask, *brow;
     /* body map layer, per cell */
     float *max;
     double *sum;
     int64_t *n;
     int32_t *cov;               /* passes */
     int64_t *last;              /* frame of the last touch in contact, -1 never */
+    float *xmax;                /* maximum of the samples the body map's own
+                                   mask left out (-inf: none) */
     /* candidate layer, per cell */
     int32_t *ccov, *seen;       /* passes; closed passes that saw the cell */
     double *csum;               /* sum of the closed passes' maxima */
@@ -137,6 +143,16 @@ void km_grid_roller_contact(uint8_t *on, const float *row, const km_mask *m, int
  * cells at off (the taxels with on[x], all in contact), or a mat frame
  * (every usable sample; in contact above contact_threshold). */
 void km_body_layer_row(km_bodygrid *g, const float *row, const uint8_t *on, size_t off);
+/* The body layer's flags of taxel row r (values row) deposited on the cells
+ * at off: flags (on[x], or a mat's mask row, NULL = all) less the taxels
+ * its own mask leaves out (g->brow then; flags itself when it has none),
+ * whose samples go to xmax instead. */
+const uint8_t *km_body_layer_leave_out(km_bodygrid *g, const float *row, const uint8_t *flags,
+                                       int32_t r, size_t off);
+/* The contact pressure the candidates weigh a peak against, per cell of the
+ * current shape: the body map's maximum with the samples its own mask left
+ * out (what it was without that mask); NaN where nothing was deposited. */
+void km_body_layer_pressure(const km_bodygrid *g, float *out);
 /* The same one cell at a time from column `from` on (the AVX2 form's tail,
  * and what it is tested against). */
 void km_body_layer_row_plain(km_bodygrid *g, const float *row, const uint8_t *on, size_t off,

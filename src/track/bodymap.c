@@ -153,13 +153,67 @@ void km_body_layer_mat_row(km_bodygrid *g, const float *row, const uint8_t *vali
     km_body_layer_mat_row_plain(g, row, valid, off, from);
 }
 
+const uint8_t *km_body_layer_leave_out(km_bodygrid *g, const float *row, const uint8_t *flags,
+                                       int32_t r, size_t off)
+{
+    if (g->bmask == NULL)
+        return flags;
+    const uint8_t *b = g->bmask + (size_t)r * (size_t)g->cols;
+    /* A sample touch() would take: a roller's taxel in contact, a mat's
+       valid and finite one. */
+    int any_value = g->mode == KM_MODE_ROLLER;
+    for (int32_t x = 0; x < g->cols; x++) {
+        int in = flags == NULL || flags[x] != 0;
+        float v = row[x];
+        g->brow[x] = (uint8_t)(in && b[x] != 0);
+        if (in && b[x] == 0 && (any_value || isfinite(v)) && v > g->xmax[off + (size_t)x])
+            g->xmax[off + (size_t)x] = v;
+    }
+    return g->brow;
+}
+
+void km_body_layer_pressure(const km_bodygrid *g, float *out)
+{
+    int32_t ny = 0, nx = 0;
+    km_bodygrid_shape(g, &ny, &nx, NULL, NULL, NULL);
+    for (int32_t y = 0; y < ny; y++) {
+        size_t src = (size_t)(g->lo + y - g->base) * (size_t)nx;
+        for (int32_t x = 0; x < nx; x++) {
+            size_t i = src + (size_t)x;
+            float m = g->xmax[i] > g->max[i] ? g->xmax[i] : g->max[i];
+            out[(size_t)y * (size_t)nx + (size_t)x] = g->n[i] > 0 || m > -INFINITY ? m : NAN;
+        }
+    }
+}
+
+km_status km_bodygrid_set_bodymap_mask(km_ctx *ctx, km_bodygrid *g, const uint8_t *mask)
+{
+    if (g == NULL || !(g->layers & KM_GRID_BODYMAP))
+        return km_fail(ctx, KM_ERR_INVALID, "body map mask: NULL grid or no body map layer");
+    size_t rc = (size_t)g->rows * (size_t)g->cols;
+    if (mask != NULL && g->bmask == NULL) {
+        g->bmask = km_ref_alloc(&g->alloc, rc);
+        g->brow = km_ref_alloc(&g->alloc, (size_t)g->cols);
+    }
+    if (mask != NULL && g->bmask != NULL && g->brow != NULL) {
+        memcpy(g->bmask, mask, rc);
+        return KM_OK;
+    }
+    km_ref_free(&g->alloc, g->bmask);
+    km_ref_free(&g->alloc, g->brow);
+    g->bmask = g->brow = NULL;
+    return mask == NULL ? KM_OK : km_fail(ctx, KM_ERR_NOMEM, "body map mask: out of memory");
+}
+
 void km_body_layer_mat(km_bodygrid *g, const km_frame *f, const km_mask *m)
 {
-    for (int32_t r = 0; r < g->rows; r++)
-        km_body_layer_mat_row(g, f->data + (ptrdiff_t)r * f->row_stride,
-                              m != NULL && m->data != NULL ? m->data + (ptrdiff_t)r * m->row_stride
-                                                           : NULL,
-                              (size_t)r * (size_t)g->cols);
+    for (int32_t r = 0; r < g->rows; r++) {
+        const uint8_t *valid =
+            m != NULL && m->data != NULL ? m->data + (ptrdiff_t)r * m->row_stride : NULL;
+        const float *row = f->data + (ptrdiff_t)r * f->row_stride;
+        size_t off = (size_t)r * (size_t)g->cols;
+        km_body_layer_mat_row(g, row, km_body_layer_leave_out(g, row, valid, r, off), off);
+    }
 }
 
 km_status km_bodygrid_bodymap(km_ctx *ctx, const km_bodygrid *g, float *max, float *mean,

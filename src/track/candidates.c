@@ -497,6 +497,8 @@ km_status km_bodygrid_candidate_maps(km_ctx *ctx, const km_bodygrid *g, const km
 {
     if (g == NULL || m == NULL || !(g->layers & KM_GRID_CANDIDATES))
         return km_fail(ctx, KM_ERR_INVALID, "candidates: NULL argument or no candidate layer");
+    if (m->pressure != NULL && !(g->layers & KM_GRID_BODYMAP))
+        return km_fail(ctx, KM_ERR_INVALID, "candidates: contact pressure without a body map layer");
     int32_t ny, nx;
     km_bodygrid_shape(g, &ny, &nx, NULL, NULL, NULL);
     size_t cells = (size_t)ny * (size_t)nx;
@@ -507,7 +509,10 @@ km_status km_bodygrid_candidate_maps(km_ctx *ctx, const km_bodygrid *g, const km
                        capacity);
     float *gain = NULL;
     int32_t n_flat = 0;
-    if (g->mode == KM_MODE_ROLLER && g->cand.flat_field != 0 && cells > 0) {
+    /* Only the contact pressure asked for: no pass to close, no flat field. */
+    int passes = m->excess || m->n_covering || m->spread || m->n_seen || m->first_time ||
+                 m->last_time || m->excess_two_rows;
+    if (passes && g->mode == KM_MODE_ROLLER && g->cand.flat_field != 0 && cells > 0) {
         if ((gain = km_alloc(ctx, (size_t)g->rows * (size_t)g->cols * sizeof *gain)) == NULL)
             return KM_ERR_NOMEM;
         km_status st = km_flat_estimate(ctx, g, gain, &n_flat);
@@ -516,7 +521,7 @@ km_status km_bodygrid_candidate_maps(km_ctx *ctx, const km_bodygrid *g, const km
             return st;
         }
     }
-    for (int32_t y = 0; y < ny; y++) {
+    for (int32_t y = 0; passes && y < ny; y++) {
         size_t src = (size_t)(g->lo + y - g->base) * (size_t)nx;
         for (int32_t x = 0; x < nx; x++) {
             /* A mat taxel found stuck is its cell; what it deposited
@@ -527,6 +532,8 @@ km_status km_bodygrid_candidate_maps(km_ctx *ctx, const km_bodygrid *g, const km
         }
     }
     km_free(ctx, gain);
+    if (m->pressure != NULL)
+        km_body_layer_pressure(g, m->pressure);
     return KM_OK;
 }
 

@@ -67,12 +67,13 @@ def test_one_of_each_is_said_in_the_singular(tmp_path):
     # Since session 36 such a taxel is left out of the peaks by default
     # (docs/ALGORITHMS.md 3.7); --keep-suspect-taxels gives the sentence of before.
     assert ("warning: 1 taxel looks stuck or hot in the warm-up and is left out of the "
-            "peaks (/params/suspect_taxels; --keep-suspect-taxels keeps it, "
+            "peaks, metrics and maps (/params/suspect_taxels; --keep-suspect-taxels keeps it, "
             "--detect-bad-taxels masks it everywhere)") in r.stderr, r.stderr
     r = run("process", "-q", "--grid", "8x8", *opts, p, "-o", tmp_path / "k.h5",
             "--keep-suspect-taxels")
     assert ("warning: 1 taxel looks stuck or hot in the warm-up and makes a peak in every "
-            "frame (/params/suspect_taxels; --detect-bad-taxels masks it)") in r.stderr, r.stderr
+            "frame and counts in the metrics and maps (/params/suspect_taxels; "
+            "--detect-bad-taxels masks it)") in r.stderr, r.stderr
     one = tmp_path / "one.txt"
     one.write_text("1 2 3\n4 9 6\n7 8 1\n")
     r = run("process", "--text-layout", "matrix", *opts, one, "-o", tmp_path / "one.h5")

@@ -32,7 +32,9 @@ def result(tmp_path_factory):
     session, out = d / "s.h5", d / "r.h5"
     for args in (["synth", "--mode", "roller", "--grid", "16x16", "--rate", "100",
                   "--duration", "45.67", "--seed", "3", "-o", session],
-                 ["process", "-q", "--save-frames", session, "-o", out]):
+                 # Every taxel in /metrics, the stuck ones too (docs/ALGORITHMS.md 3.7):
+                 # the peak of each frame is checked against the saved frames below.
+                 ["process", "-q", "--save-frames", "--keep-suspect-taxels", session, "-o", out]):
         r = subprocess.run([str(BIN), *map(str, args)], capture_output=True, text=True,
                            timeout=120)
         assert r.returncode == 0, r.stderr

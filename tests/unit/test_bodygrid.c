@@ -428,3 +428,146 @@ Test(bodygrid, a_knot_recurs_under_two_sensor_rows)
     cr_assert_eq(found, 1, "knot not found (%zu candidates)", n);
     km_bodygrid_free(g);
 }
+
+/* km_bodygrid_set_bodymap_mask (docs/ALGORITHMS.md 3.7): the body map layer
+ * leaves the taxels out (on a mat exactly as a body map fed frames with them
+ * masked; a roller's contact rule sees the whole row, so there only their
+ * own samples go); the candidate layer, the candidates and the contact
+ * pressure they weigh a peak against do not see the mask.  A hard synthetic
+ * session (stuck taxels, lifts); every 7th taxel left out. */
+typedef struct masked {
+    km_bodygrid *g[2]; /* with the mask, without */
+    km_bodymap *b;     /* fed the frames with the mask */
+    uint8_t *keep;
+} masked;
+
+static void feed_masked(int32_t mode, masked *t)
+{
+    km_synth_params p;
+    km_synth_params_default(&p);
+    km_synth_preset(&p, KM_SYNTH_HARD);
+    p.mode = mode;
+    p.duration_s = 8.0;
+    p.seed = 5;
+    km_synth *s = NULL;
+    cr_assert_eq(km_synth_create(ctx, &p, &s), KM_OK);
+    km_session_info in;
+    km_synth_info(s, &in);
+    size_t per = (size_t)in.rows * (size_t)in.cols;
+    cr_assert_not_null(t->keep = malloc(per));
+    for (size_t k = 0; k < per; k++)
+        t->keep[k] = k % 7 != 3;
+    km_mask fm = {t->keep, in.rows, in.cols, in.cols};
+    km_odometry *o = NULL;
+    for (int k = 0; k < 2; k++)
+        cr_assert_eq(km_bodygrid_create(ctx, mode, in.rows, in.cols, in.row_pitch_mm,
+                                        in.col_pitch_mm, NULL, NULL,
+                                        KM_GRID_BODYMAP | KM_GRID_CANDIDATES, &t->g[k]),
+                     KM_OK);
+    cr_assert_eq(km_bodygrid_set_bodymap_mask(ctx, t->g[0], t->keep), KM_OK);
+    cr_assert_eq(km_bodymap_create(ctx, mode, in.rows, in.cols, in.row_pitch_mm, in.col_pitch_mm,
+                                   NULL, &t->b),
+                 KM_OK);
+    if (mode == KM_MODE_ROLLER)
+        cr_assert_eq(km_odometry_create(ctx, in.rows, in.cols, in.roller_radius_mm, NULL, &o),
+                     KM_OK);
+    float *frames = malloc(64 * per * sizeof(float));
+    double times[64];
+    cr_assert_not_null(frames);
+    for (int64_t got = 1; got > 0;) {
+        cr_assert_eq(km_synth_frames(ctx, s, frames, times, 64, &got), KM_OK);
+        for (int64_t k = 0; k < got; k++) {
+            km_frame f = {frames + (size_t)k * per, in.rows, in.cols, in.cols};
+            km_odometry_sample smp;
+            memset(&smp, 0, sizeof smp);
+            if (o != NULL)
+                cr_assert_eq(km_odometry_update(ctx, o, &f, NULL, &smp), KM_OK);
+            for (int j = 0; j < 2; j++)
+                cr_assert_eq(km_bodygrid_add(ctx, t->g[j], &f, NULL, &smp, times[k]), KM_OK);
+            cr_assert_eq(km_bodymap_add(ctx, t->b, &f, &fm, &smp), KM_OK);
+        }
+    }
+    free(frames);
+    km_odometry_free(o);
+    km_synth_free(s);
+}
+
+static void masked_grid(int32_t mode)
+{
+    masked t = {0};
+    feed_masked(mode, &t);
+    int32_t ny, nx;
+    km_bodygrid_shape(t.g[0], &ny, &nx, NULL, NULL, NULL);
+    size_t cells = (size_t)ny * (size_t)nx, nc[2];
+    /* per grid: max, mean, excess, spread, pressure; then km_bodymap's max, mean */
+    float *v = malloc(12 * cells * sizeof(float)), *m0 = v, *m1 = v + 5 * cells;
+    int32_t *cov = malloc(5 * cells * sizeof(int32_t));
+    km_candidate *c = malloc(2 * cells * sizeof(km_candidate));
+    cr_assert(v != NULL && cov != NULL && c != NULL && cells > 16);
+    for (int j = 0; j < 2; j++) {
+        float *w = v + (size_t)j * 5 * cells;
+        int32_t *cv = cov + (size_t)j * 2 * cells;
+        km_candidate_maps m = {.excess = w + 2 * cells, .spread = w + 3 * cells,
+                               .n_covering = cv, .pressure = w + 4 * cells};
+        cr_assert_eq(km_bodygrid_bodymap(ctx, t.g[j], w, w + cells, cv + cells, cells, NULL), KM_OK);
+        cr_assert_eq(km_bodygrid_candidate_maps(ctx, t.g[j], &m, cells, NULL), KM_OK);
+        cr_assert_eq(km_bodygrid_candidates(ctx, t.g[j], c + (size_t)j * cells, cells, &nc[j]),
+                     KM_OK);
+    }
+    /* The candidates' maps, their pressure and the candidates: the same bits. */
+    cr_assert_eq(memcmp(m0 + 2 * cells, m1 + 2 * cells, 3 * cells * sizeof(float)), 0);
+    cr_assert_eq(memcmp(m0 + 4 * cells, m1, cells * sizeof(float)), 0, "pressure = unmasked max");
+    cr_assert_eq(memcmp(cov, cov + 2 * cells, cells * sizeof(int32_t)), 0);
+    cr_assert(nc[0] == nc[1] && nc[0] > 0);
+    cr_assert_eq(memcmp(c, c + cells, nc[0] * sizeof(km_candidate)), 0);
+    /* The body map: lower where the mask bites, never higher. */
+    size_t lower = 0;
+    for (size_t i = 0; i < cells; i++) {
+        cr_assert(!(m0[i] > m1[i]), "cell %zu: %g over %g", i, m0[i], m1[i]);
+        lower += m0[i] < m1[i] || (isnan(m0[i]) && !isnan(m1[i]));
+    }
+    cr_assert_gt(lower, cells / 20);
+    if (mode == KM_MODE_MAT) {
+        float *bm = v + 10 * cells;
+        cr_assert_eq(km_bodymap_get(ctx, t.b, bm, bm + cells, cov + 4 * cells, cells, NULL), KM_OK);
+        cr_assert_eq(memcmp(bm, m0, 2 * cells * sizeof(float)), 0);
+        cr_assert_eq(memcmp(cov + 4 * cells, cov + cells, cells * sizeof(int32_t)), 0);
+    }
+    free(v);
+    free(cov);
+    free(c);
+    free(t.keep);
+    for (int j = 0; j < 2; j++)
+        km_bodygrid_free(t.g[j]);
+    km_bodymap_free(t.b);
+}
+
+Test(bodygrid, a_bodymap_mask_leaves_the_candidates_alone_roller)
+{
+    masked_grid(KM_MODE_ROLLER);
+}
+
+Test(bodygrid, a_bodymap_mask_leaves_the_candidates_alone_mat)
+{
+    masked_grid(KM_MODE_MAT);
+}
+
+Test(bodygrid, a_bodymap_mask_needs_the_layer)
+{
+    km_bodygrid *g = NULL;
+    uint8_t keep[16] = {1};
+    float v[16];
+    cr_assert_eq(km_bodygrid_create(ctx, KM_MODE_MAT, 4, 4, 5.0, 5.0, NULL, NULL,
+                                    KM_GRID_CANDIDATES, &g),
+                 KM_OK);
+    cr_assert_eq(km_bodygrid_set_bodymap_mask(ctx, g, keep), KM_ERR_INVALID);
+    km_candidate_maps pm = {.pressure = v};
+    cr_assert_eq(km_bodygrid_candidate_maps(ctx, g, &pm, 16, NULL), KM_ERR_INVALID);
+    km_bodygrid_free(g);
+    cr_assert_eq(km_bodygrid_create(ctx, KM_MODE_MAT, 4, 4, 5.0, 5.0, NULL, NULL,
+                                    KM_GRID_BODYMAP, &g),
+                 KM_OK);
+    cr_assert_eq(km_bodygrid_set_bodymap_mask(ctx, g, keep), KM_OK);
+    cr_assert_eq(km_bodygrid_set_bodymap_mask(ctx, g, NULL), KM_OK);
+    km_bodygrid_free(g);
+}
