@@ -227,7 +227,9 @@ def gaussian_filter(input: ArrayLike, sigma: Union[float, Sequence[float]],
     (scipy sums in float64; at most 5 ulps over 200 random frames).  Any other call (derivative
     orders, n-D smoothing, float64 or integer data, an empty array
     (returned empty, as scipy does), per-axis modes or
-    radii that one truncate cannot express) is handed to
+    radii that one truncate cannot express, a kernel the C filter refuses:
+    an infinite sigma, whose OverflowError is scipy's, or a radius over its
+    limit) is handed to
     ``scipy.ndimage.gaussian_filter``, so the result is scipy's.  Without
     scipy installed, float64 input is filtered by the C path in float32
     precision (relative error about 1e-7) and returned as float64; other
@@ -278,6 +280,12 @@ def gaussian_filter(input: ArrayLike, sigma: Union[float, Sequence[float]],
             lib.KM_ERR_INVALID, "output shape %r differs from the input shape %r"
             % (output.shape, arr.shape))
     scipy_fn = _scipy_gaussian()
+
+    def namesake():
+        kw = {} if radius is None else {"radius": radius}
+        return scipy_fn(input, sigma, order=order, output=output, mode=mode, cval=cval,
+                        truncate=truncate, **kw)
+
     plan = _c_plan(arr, sigmas, orders, output, modes, cval, truncate, radii,
                    scipy_fn is not None)
     if plan is None:
@@ -291,9 +299,7 @@ def gaussian_filter(input: ArrayLike, sigma: Union[float, Sequence[float]],
                 "smoothing (order 0, one border mode) itself; this call (shape %r, dtype "
                 "%s, order=%r, mode=%r) needs scipy.ndimage (Debian: python3-scipy)"
                 % (arr.shape, arr.dtype, order, mode))
-        kw = {} if radius is None else {"radius": radius}
-        return scipy_fn(input, sigma, order=order, output=output, mode=mode, cval=cval,
-                        truncate=truncate, **kw)
+        return namesake()
     sr, sc, border, trunc = plan
     rows, cols = arr.shape[-2:]
     c = ctx()
@@ -310,7 +316,12 @@ def gaussian_filter(input: ArrayLike, sigma: Union[float, Sequence[float]],
     items = [arr] if arr.ndim == 2 else list(arr)
     outs = [res] if res.ndim == 2 else list(res)
     g = ffi.new("km_gaussian **")
-    check(c, lib.km_gaussian_create(c, rows, cols, p, g))
+    st = lib.km_gaussian_create(c, rows, cols, p, g)
+    if st != lib.KM_OK and scipy_fn is not None and mask is None:
+        # A kernel the C filter refuses (an infinite sigma, a radius over its
+        # limit): scipy's answer, OverflowError for the infinite one.
+        return namesake()
+    check(c, st)
     try:
         for src, dst in zip(items, outs):
             fr, keep = frame_view("input", src)

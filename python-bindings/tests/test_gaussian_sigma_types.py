@@ -37,3 +37,20 @@ def test_zero_d_array_elements_are_numbers():
 def test_negative_or_nan_sigma_stays_a_value_error(sigma):
     with pytest.raises(ValueError):
         knotmap.gaussian_filter(IMG, sigma)
+
+
+def test_a_kernel_the_c_filter_refuses_is_scipys():
+    """Session 37: an infinite sigma was knotmap's ValueError ("gaussian: sigma_rows inf
+    must be finite"), where scipy raises OverflowError; a sigma whose kernel radius
+    exceeds the C filter's limit (1e6 taxels, truncate 4) was a ValueError too, where
+    scipy smooths.  Both now go to scipy, as every call the C path does not compute."""
+    for sigma in (np.inf, (1.0, np.inf)):
+        with pytest.raises(OverflowError):
+            ndi.gaussian_filter(IMG, sigma)
+        with pytest.raises(OverflowError):
+            knotmap.gaussian_filter(IMG, sigma)
+    small = IMG[:4, :3]
+    want = ndi.gaussian_filter(small, 1e6)
+    got = knotmap.gaussian_filter(small, 1e6)
+    assert got.dtype == want.dtype == np.float32
+    np.testing.assert_array_equal(got, want)
