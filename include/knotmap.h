@@ -1113,6 +1113,14 @@ typedef struct km_process_params {
                                   gain; docs/ALGORITHMS.md 3.7); 0 = off, and
                                   off without a warm-up or with a calibration
                                   curve (then the frame minimum) [8] */
+    double zero_rate;          /* the peaks are measured from each taxel's
+                                  zero, the low envelope of its reading,
+                                  which follows a drift of up to zero_rate
+                                  times the warm-up's noise a minute
+                                  (docs/ALGORITHMS.md 3.7); 0 = off (also
+                                  without a measured noise); NaN = 8 on a
+                                  roller, 0 on a mat, whose loaded taxels
+                                  are never unloaded [NaN] */
     double contact_threshold;  /* contact when value > this, in session units [0] */
     int64_t block_frames;      /* frames pulled per block [256] */
     int32_t save_frames;       /* 1 = write /frames/conditioned [0] */
@@ -1271,6 +1279,10 @@ typedef struct km_process_summary {
                                   no warm-up) */
     double peaks_floor;        /* the peaks' floor, floor_sigmas x noise
                                   (/params/peaks_floor; NaN: none) */
+    double peaks_zero_drift;   /* the largest rise of a taxel's zero the
+                                  peaks followed, at the end, result units
+                                  (/params/peaks_zero_drift; NaN: not
+                                  followed, zero_rate 0) */
     int32_t n_flat_field_taxels; /* taxels whose gain the session flat field
                                   estimated and divided out of the candidate
                                   map (/params/cand_flat_field_taxels; 0 when

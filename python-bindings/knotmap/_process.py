@@ -52,6 +52,7 @@ _NESTED = {"track_gate_mm": (("track", "gate_mm"), real),
            "lift_threshold": (("lift_threshold",), real),
            "odometry_lift_threshold": (("lift_threshold",), real),
            "floor_sigmas": (("floor_sigmas",), real),
+           "zero_rate": (("zero_rate",), real),
            "keep_suspect_taxels": (("keep_suspect",), flag)}
 
 
@@ -94,7 +95,7 @@ def _summary_dict(s):
             "zero_drift": s.zero_drift, "zero_drift_limit": s.zero_drift_limit,
             "n_bad_taxels": int(s.n_bad_taxels), "n_offset_taxels": int(s.n_offset_taxels),
             "n_suspect_taxels": int(s.n_suspect_taxels), "noise": s.noise,
-            "peaks_floor": s.peaks_floor}
+            "peaks_floor": s.peaks_floor, "peaks_zero_drift": s.peaks_zero_drift}
 
 
 def check_params(params, caller="process()"):
@@ -297,7 +298,9 @@ def process(input: PathLike, output: PathLike, **params: Any) -> Dict[str, Any]:
         the command line warns of them; docs/ALGORITHMS.md 11.3), noise (the
         sensor's noise measured in the warm-up, result units) and
         peaks_floor (the peaks' floor, floor_sigmas x noise; NaN when none;
-        docs/ALGORITHMS.md 3.7).
+        docs/ALGORITHMS.md 3.7), peaks_zero_drift (the largest rise of a
+        taxel's zero the peaks followed, result units; NaN when not
+        followed: a mat, zero_rate 0; docs/ALGORITHMS.md 3.7).
 
     Warns
     -----

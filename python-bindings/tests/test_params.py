@@ -29,11 +29,11 @@ EXAMPLE = os.path.join(REPO, "datasets", "example", "roller_example.h5")
 # /params attributes written by the pipeline outside the table: the bad-taxel
 # count, the offset-taxel count, the stuck or hot taxels left unmasked and where they are,
 # the warm-up's noise and
-# the peaks' floor from it, the taxels the session's flat field
-# corrected, and a roller's zero drift and its limit, are known only at the end
-# of the session.
+# the peaks' floor from it and the largest rise of the peaks' zero, the taxels
+# the session's flat field corrected, and a roller's zero drift and its limit,
+# are known only at the end of the session.
 RECORDED_ELSEWHERE = ("bad_taxels", "offset_taxels", "suspect_taxels", "suspect_taxels_at",
-                      "noise", "peaks_floor",
+                      "noise", "peaks_floor", "peaks_zero_drift",
                       "cand_flat_field_taxels",
                       "odo_zero_drift", "odo_zero_drift_limit")
 _CTYPES = {"double": "double", "int32": "int32_t", "bool": "int32_t", "enum": "int32_t",
@@ -126,7 +126,7 @@ def params_problems(rows, attrs_in_order, attrs):
     for r in recorded:
         if r.flags & lib.KM_PARAM_DERIVED or r.name not in attrs or r.default is None:
             continue
-        if r.name in ("peaks_saturation",):  # filled from the session
+        if r.name in ("peaks_saturation", "peaks_zero_rate"):  # resolved from the session
             continue
         v = attrs[r.name]
         v = v.decode() if isinstance(v, bytes) else v

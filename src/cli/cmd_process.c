@@ -184,6 +184,9 @@ static void print_summary(const job *j)
     if (isfinite(s->peaks_floor) && s->noise > 0.0)
         printf(" above a floor of %.4g %s (%.3g x the sensor's noise, %.3g %s)", s->peaks_floor,
                in->units, s->peaks_floor / s->noise, s->noise, in->units);
+    if (isfinite(s->peaks_zero_drift))
+        printf(", from each taxel's zero (it followed a drift of up to %.3g %s)",
+               s->peaks_zero_drift, in->units);
     if (s->n_top == 0) {
         printf(", no hot spots\n");
         return;
@@ -267,18 +270,29 @@ static void warn_flat_field(const char *input, int32_t n)
                 input);
 }
 
-/* A roller session whose sensor zero drifted further than the odometry and
- * the body map follow (docs/ALGORITHMS.md 7.1 step 6), as /params records it. */
+/* A sensor zero that drifted, as /params records it: past what the roller
+ * odometry and the body map follow (docs/ALGORITHMS.md 7.1 step 6), a
+ * warning; else, when the peaks' zero (3.7) followed more than the floor,
+ * a note (those taxels would have made a peak in every frame). */
 static void warn_zero_drift(const char *input, const km_process_summary *s)
 {
-    if (!(s->zero_drift_limit > 0.0) || !(s->zero_drift > s->zero_drift_limit))
-        return;
-    fprintf(stderr,
-            "knotmap: %s: warning: zero drift: the sensor rows' unloaded levels drifted "
-            "%.3g %s apart over the session, more than the %.3g %s the roller odometry and "
-            "the body map follow (/params/odo_zero_drift); knots may be lost or misplaced: "
-            "re-tare (re-zero) the sensor more often, or record shorter sessions\n",
-            input, s->zero_drift, s->info.units, s->zero_drift_limit, s->info.units);
+    const char *u = s->info.units;
+    int peaks = isfinite(s->peaks_zero_drift) && s->peaks_zero_drift > s->peaks_floor;
+    if (s->zero_drift_limit > 0.0 && s->zero_drift > s->zero_drift_limit) {
+        fprintf(stderr,
+                "knotmap: %s: warning: zero drift: the sensor rows' unloaded levels drifted "
+                "%.3g %s apart over the session, more than the %.3g %s the roller odometry and "
+                "the body map follow (/params/odo_zero_drift; the peaks follow each taxel's "
+                "zero: /params/peaks_zero_drift); knots may be lost or misplaced: re-tare "
+                "(re-zero) the sensor more often, or record shorter sessions\n",
+                input, s->zero_drift, u, s->zero_drift_limit, u);
+    } else if (peaks) {
+        fprintf(stderr,
+                "knotmap: %s: note: zero drift: the peaks are measured from each taxel's zero, "
+                "which rose by up to %.3g %s over the session, more than the floor "
+                "(/params/peaks_zero_drift; --zero-rate 0 keeps the warm-up's zero)\n",
+                input, s->peaks_zero_drift, u);
+    }
 }
 
 static void run_job(shared *sh, job *j, km_ctx *ctx)

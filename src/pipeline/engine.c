@@ -62,6 +62,9 @@ static void setup_units(km_engine *e)
         sat = INFINITY;
     e->info.saturation = sat;
     e->peaks = p->peaks;
+    e->zero_rate = !isnan(p->zero_rate)               ? p->zero_rate
+                   : e->info.mode == KM_MODE_ROLLER ? KM_ZERO_RATE_ROLLER
+                                                    : 0.0;
     if (!isfinite(e->peaks.saturation) && e->peaks.saturation > 0.0)
         e->peaks.saturation = sat;
 }
@@ -104,6 +107,8 @@ static void free_block(km_ctx *ctx, km_eng_block *b)
     km_free(ctx, b->fpk_off);
     km_free(ctx, b->fpk_n);
     km_free(ctx, b->fpk_w);
+    km_free(ctx, b->rises);
+    km_free(ctx, b->rise_any);
     for (int k = 0; k < KM_ENGINE_MAX_THREADS; k++)
         km_free(ctx, b->pk[k]);
 }
@@ -193,6 +198,7 @@ void km_exec_free(km_ctx *ctx, km_engine *e)
         km_eng_worker *w = &e->wk[k];
         km_detector_free(w->det);
         km_free(ctx, w->oscratch);
+        km_free(ctx, w->zframe);
         if (w->ctx != ctx && k > 0)
             km_ctx_free(w->ctx);
     }
@@ -454,6 +460,7 @@ void km_engine_free(km_engine *e)
             e->sinks[k].free(ctx, e->sinks[k].state);
     km_exec_free(ctx, e);
     km_free(ctx, e->pmask);
+    km_peak_zero_free(ctx, &e->zero);
     km_stage_track_free(ctx, &e->trk);
     km_stage_body_free(ctx, &e->body);
     km_conditioner_free(e->cond);

@@ -410,6 +410,9 @@ km_status km_exec_block(km_ctx *ctx, km_engine *e, int64_t n)
     if (!e->peaks_set && ((st = km_engine_setup_peaks(ctx, e)) != KM_OK ||
                           (st = km_stage_body_set_view(ctx, &e->body, e->pmask)) != KM_OK))
         return st;
+    if (e->zero.on) /* in session order, before any frame of the block is taken */
+        km_peak_zero_block(&e->zero, e->blk->frames, n, e->blk->rises, e->blk->rise_any,
+                           &e->blk->zf0);
     x->write_behind = e->nw > 1 && e->writer != NULL;
     km_pool_publish(e, e->blk, n);
     int64_t keep = x->pipelined && e->nw > 1 ? 1 : 0;

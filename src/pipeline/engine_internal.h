@@ -168,6 +168,20 @@ typedef struct km_stage_sink {
 
 /* ---- the engine ---- */
 
+/* The peaks' zero (peak_zero.c): per taxel the smoothed reading s, its low
+ * envelope env, the envelope's lowest low and cur, the rise env - low -
+ * dead (one noise sd) at the last step (cur_any: one of them is not 0). */
+typedef struct km_peak_zero {
+    int on;
+    size_t rc;
+    float alpha, rise;         /* smoothing a frame; the envelope's rise a frame */
+    float dead;                /* a rise up to this (the noise) is none */
+    uint8_t cur_any;
+    int64_t n_steps;           /* rows of a block's rises */
+    int64_t frames;            /* frames seen */
+    float *s, *env, *low, *cur;
+} km_peak_zero;
+
 /* One block's per-frame data: the frames, what the per-frame stage found
  * and the odometry.  A ring of KM_ENGINE_SLOTS with threads: the per-frame
  * stage fills one block while the one before is tracked and the one
@@ -193,6 +207,10 @@ typedef struct km_eng_block {
     km_status st;              /* the failure at the earliest frame, if any */
     int64_t fail_at;
     int fail_w;
+    float *rises;              /* the peaks' zero (peak_zero.c): its rise per taxel,
+                                  one row per KM_ZERO_STEP frames; NULL when off */
+    uint8_t *rise_any;         /* per row of rises: 0 = every rise 0 (not written) */
+    int64_t zf0;               /* the block's first frame in the session */
 } km_eng_block;
 
 /* One thread's share of the per-frame stage (metrics, peaks, row medians:
@@ -203,6 +221,7 @@ typedef struct km_eng_worker {
     km_ctx *ctx;
     km_detector *det;
     float *oscratch;           /* one row, for the odometry's row medians */
+    float *zframe;             /* a frame less the peaks' zero (peak_zero.c) */
     pthread_t tid;
     int started;
 } km_eng_worker;
@@ -304,6 +323,8 @@ struct km_engine {
     uint8_t *pmask;            /* that mask less the suspect taxels (or NULL) */
     double noise;              /* the warm-up's noise, result units (NaN: none) */
     double floor;              /* the peaks' floor, result units (NaN: none) */
+    double zero_rate;          /* p.zero_rate resolved for the mode (noise sd a minute) */
+    km_peak_zero zero;         /* the peaks' zero that follows drift (zero.on) */
     int finished;
     km_status failed;          /* the first failure of a push or finish */
     char failed_msg[200];      /* its message */
@@ -315,11 +336,42 @@ struct km_engine {
 km_status km_engine_setup_peaks(km_ctx *ctx, km_engine *e);
 /* Taxels the warm-up found stuck or hot that the conditioner left in. */
 int32_t km_engine_n_suspect(const km_engine *e);
+/* The largest rise of the peaks' zero (NaN: not followed). */
+double km_engine_zero_drift(const km_engine *e);
 /* Where they are, "row,col" (0-based) separated by spaces in row-major
  * order, the first KM_SUSPECT_LISTED of them and then "... (N in all)";
  * "" when none.  *out is km_alloc'd (km_free it). */
 #define KM_SUSPECT_LISTED 1000
 km_status km_engine_suspect_at(km_ctx *ctx, const km_engine *e, char **out);
+
+/* peak_zero.c: the peaks' zero that follows a drifting sensor
+ * (docs/ALGORITHMS.md 3.7): each taxel's smoothed low envelope, rising at
+ * most `rise` a frame; the peaks see a frame less its rise since its
+ * lowest, taken every KM_ZERO_STEP frames of the session. */
+#define KM_ZERO_STEP 64
+/* zero_rate NaN on a roller: a drift of up to one floor (8 noise sd) a
+   minute, over twice the fastest taxel's of knotmap's model 1 (N(0, 1-3
+   kPa a minute) on 0.75-2 kPa of noise), and a pause of 20 s on a knot
+   loses under 3 noise sd of its pressure. */
+#define KM_ZERO_RATE_ROLLER 8.0
+km_status km_peak_zero_create(km_ctx *ctx, km_peak_zero *z, size_t rc, int64_t nb,
+                              double rise_per_frame, double frame_rate_hz, double noise);
+void km_peak_zero_free(km_ctx *ctx, km_peak_zero *z);
+/* The block's n frames through the envelope (in session order, once
+ * each); rises (z->n_steps x rc) gets the rise each KM_ZERO_STEP of them
+ * see (any[step] 0: all 0, not written), *first_frame the block's first
+ * frame. */
+void km_peak_zero_block(km_peak_zero *z, const float *frames, int64_t n, float *rises,
+                        uint8_t *any, int64_t *first_frame);
+/* The rise frame i of a block sees; NULL when every taxel's is 0. */
+const float *km_peak_zero_rise(const km_peak_zero *z, const float *rises, const uint8_t *any,
+                               int64_t first_frame, int64_t i);
+/* out = x less rise, never below min(x, 0): a reading at or above 0 is
+ * not taken below 0 (a sensor that clamps at 0 keeps its zeros), nor a
+ * negative one moved (below its zero a taxel makes no peak anyway). */
+void km_peak_zero_apply(const float *x, const float *rise, float *out, size_t rc);
+/* The largest rise now over the taxels of mask (NULL: all); NaN when off. */
+double km_peak_zero_drift(const km_peak_zero *z, const uint8_t *mask);
 
 /* engine_pool.c: the per-frame stage on the pool of workers */
 km_status km_pool_create(km_ctx *ctx, km_engine *e);

@@ -87,7 +87,14 @@ static km_status frame_stage(km_eng_worker *w, km_eng_block *b, const km_mask *m
         km_stage_body_row_medians(&e->body, &fr, mask, w->oscratch,
                                   b->odo_rows + (size_t)i * (size_t)rows);
     size_t np = 0;
-    if ((m->flags & KM_FRAME_CORRUPT) == 0 && (st = frame_peaks(w, b, k, &fr, pmask, &np)) != KM_OK)
+    km_frame pf = fr;
+    const float *restrict rise =
+        e->zero.on ? km_peak_zero_rise(&e->zero, b->rises, b->rise_any, b->zf0, i) : NULL;
+    if (rise != NULL) { /* the frame less its taxels' zero (peak_zero.c) */
+        km_peak_zero_apply(fr.data, rise, w->zframe, rc);
+        pf.data = w->zframe;
+    }
+    if ((m->flags & KM_FRAME_CORRUPT) == 0 && (st = frame_peaks(w, b, k, &pf, pmask, &np)) != KM_OK)
         return st;
     b->fpk_off[i] = b->used[k];
     b->fpk_n[i] = np;

@@ -224,6 +224,10 @@ static const km_param TABLE[] = {
     B("peaks_keep_suspect_taxels", "keep-suspect-taxels", keep_suspect, G_PEAKS,
       "stuck and hot taxels found in the warm-up stay in the peaks, metrics and maps "
       "[left out]", 0),
+    D("peaks_zero_rate", "zero-rate", zero_rate, 0, BIG, "noise sd a minute", "R", G_PEAKS,
+      "peaks are measured from each taxel's zero, its low envelope, which follows a drift of "
+      "up to R times the warm-up's noise a minute [8 on a roller, 0 = off on a mat]",
+      KM_PARAM_RESOLVED),
     D("contact_threshold", "contact-threshold", contact_threshold, -BIG, BIG, "result units",
       "V", G_COND, "a taxel is in contact when above V", 0),
     RUN("saturation", KM_PARAM_DOUBLE, saturation, "result units",

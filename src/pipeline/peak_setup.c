@@ -9,10 +9,15 @@
  *   - the floor: with threshold_abs NaN, floor_sigmas times the sensor's
  *     frame-to-frame noise of the warm-up, in result units, so that a
  *     light or empty frame's noise is not a peak (threshold_rel of a light
- *     frame's maximum is tiny).
+ *     frame's maximum is tiny);
+ *   - the zero the peaks are measured from: on a roller (zero_rate) each
+ *     taxel's low envelope, rising at most zero_rate x that noise a minute
+ *     (peak_zero.c), so that a sensor whose zero drifts does not flood the
+ *     peaks; off without a noise.
  *
- * Both come from the warm-up alone, never from how frames are pushed, so
- * every push size gives the same peaks. */
+ * The mask and the floor come from the warm-up alone and the zero from the
+ * frames in session order, never from how frames are pushed, so every push
+ * size gives the same peaks. */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -70,6 +75,34 @@ static double result_noise(const km_engine *e)
     return km_conditioner_noise(e->cond) * fabs(e->calib.gain);
 }
 
+double km_engine_zero_drift(const km_engine *e)
+{
+    return km_peak_zero_drift(&e->zero, e->peak_mask);
+}
+
+/* The envelope, a block's rises in every slot and a frame per worker. */
+static km_status setup_zero(km_ctx *ctx, km_engine *e, size_t rc)
+{
+    double per_frame = e->zero_rate * e->noise / 60.0 / e->info.frame_rate_hz;
+    if (!(e->zero_rate > 0.0) || !(e->noise > 0.0) || !(per_frame > 0.0) || !isfinite(per_frame))
+        return KM_OK;
+    km_status st = km_peak_zero_create(ctx, &e->zero, rc, e->nb, per_frame,
+                                       e->info.frame_rate_hz, e->noise);
+    for (int k = 0; k < e->n_slots && st == KM_OK; k++) {
+        km_eng_block *b = &e->slot[k];
+        b->rises = km_alloc(ctx, (size_t)e->zero.n_steps * rc * sizeof(float));
+        b->rise_any = km_alloc(ctx, (size_t)e->zero.n_steps);
+        if (b->rises == NULL || b->rise_any == NULL)
+            st = KM_ERR_NOMEM;
+    }
+    for (int k = 0; k < e->nw && st == KM_OK; k++)
+        if ((e->wk[k].zframe = km_alloc(ctx, rc * sizeof(float))) == NULL)
+            st = KM_ERR_NOMEM;
+    if (st != KM_OK)
+        e->zero.on = 0;
+    return st;
+}
+
 km_status km_engine_setup_peaks(km_ctx *ctx, km_engine *e)
 {
     const uint8_t *mask = km_conditioner_mask(e->cond);
@@ -86,6 +119,8 @@ km_status km_engine_setup_peaks(km_ctx *ctx, km_engine *e)
             e->pmask[k] = mask[k] && !suspect(state[k]);
         e->peak_mask = e->pmask;
     }
+    if ((st = setup_zero(ctx, e, rc)) != KM_OK)
+        return st;
     if (!isnan(e->p.peaks.threshold_abs) || !(e->p.floor_sigmas > 0.0) || !(e->noise > 0.0))
         return KM_OK; /* no floor: threshold_abs as given, NaN = the frame minimum */
     e->floor = e->p.floor_sigmas * e->noise;

@@ -39,6 +39,7 @@ void km_process_params_default(km_process_params *p)
     p->peaks.want = KM_WANT_ALL;
     p->keep_suspect = 0;
     p->floor_sigmas = 8.0;
+    p->zero_rate = NAN; /* KM_ZERO_RATE_ROLLER on a roller, off on a mat */
     p->contact_threshold = 0.0;
     p->block_frames = 256;
     p->save_frames = 0;
@@ -62,6 +63,7 @@ static km_status write_params(km_ctx *ctx, const km_engine *e, const km_process_
     eff.cond = e->cp;
     eff.peaks = e->peaks;
     eff.block_frames = e->nb;
+    eff.zero_rate = e->zero_rate;
     km_param_run rec = {e->info.units, e->physical ? e->calib.gain / p->calib.gain : NAN,
                         e->info.saturation, e->eq};
     return km_params_write(ctx, e->writer, &eff, &rec);
@@ -155,7 +157,9 @@ static km_status stream(km_ctx *ctx, driver *d, km_engine *e, const km_process_p
         (st = km_result_writer_param_i64(ctx, e->writer, "suspect_taxels",
                                          km_engine_n_suspect(e))) != KM_OK ||
         (st = km_result_writer_param_f64(ctx, e->writer, "noise", e->noise)) != KM_OK ||
-        (st = km_result_writer_param_f64(ctx, e->writer, "peaks_floor", e->floor)) != KM_OK)
+        (st = km_result_writer_param_f64(ctx, e->writer, "peaks_floor", e->floor)) != KM_OK ||
+        (st = km_result_writer_param_f64(ctx, e->writer, "peaks_zero_drift",
+                                         km_engine_zero_drift(e))) != KM_OK)
         return st;
     char *at = NULL;
     if ((st = km_engine_suspect_at(ctx, e, &at)) == KM_OK)
@@ -242,6 +246,7 @@ km_status km_process_with(km_ctx *ctx, const char *input, const char *output,
         summary->n_suspect_taxels = km_engine_n_suspect(e);
         summary->noise = e->noise;
         summary->peaks_floor = e->floor;
+        summary->peaks_zero_drift = km_engine_zero_drift(e);
     }
 done:
     /* Every detail names a file: the reader's and writer's already do. */

@@ -20,7 +20,9 @@ taxels left out, a floor of 8 noise sd): the synthetic cases, whose sessions hav
 taxels and lifted frames, run with `--keep-suspect-taxels --floor-sigmas 0`, which give
 the peaks of before, so the digests still prove that the speed work changed no bit (the
 new defaults are tested in tests/cli/test_peak_floor.py).  The bundled example is the
-same either way (no suspect taxel, and its floor changes no peak).
+same either way (no suspect taxel, and its floor changes no peak).  Session 37 measured
+the rollers' peaks from a zero that follows drift (3.7, `--zero-rate`): `--zero-rate 0`
+joins those options (the bundled example's zero rises by less than its noise: unchanged).
 
 Rewrite the reference (only from a tree whose results are known good), or
 only the named cases:
@@ -41,8 +43,8 @@ from km_cli import REPO, EXAMPLE, run_ok as run
 REFERENCE = REPO / "tests/data/good/identical_results.json"
 SKIP_PARTS = ("candidate", "body")
 
-# The peaks' defaults before session 36 (see above).
-OLD_PEAKS = ["--keep-suspect-taxels", "--floor-sigmas", "0"]
+# The peaks' defaults before sessions 36 and 37 (see above).
+OLD_PEAKS = ["--keep-suspect-taxels", "--floor-sigmas", "0", "--zero-rate", "0"]
 # name -> (synth arguments or None for the bundled example, process arguments)
 CASES = {
     "example": (None, []),
