@@ -199,7 +199,10 @@ def find_peaks(frame: ArrayLike, mask: Optional[ArrayLike] = None,
     one frame cannot: its floor (pass ``threshold_abs=`` the result's
     /params ``peaks_floor`` when that is not NaN) and the taxels it found
     stuck or hot (/params ``suspect_taxels`` counts them; a result made
-    with ``keep_suspect_taxels=True`` keeps them in /peaks).
+    with ``keep_suspect_taxels=True`` keeps them in /peaks); and on a
+    roller the zero each taxel's peaks are measured from, which follows the
+    sensor's drift across frames (a result made with ``zero_rate=0``
+    keeps the warm-up's zero; /params ``peaks_zero_drift``).
 
     Parameters
     ----------
