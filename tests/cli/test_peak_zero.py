@@ -120,3 +120,14 @@ def test_a_mat_keeps_a_fixed_zero_by_default(session, tmp_path):
         par = dict(f["params"].attrs)
     assert par["peaks_zero_rate"] == 0.0 and np.isnan(par["peaks_zero_drift"])
     assert "zero" not in r.stderr
+
+
+def test_the_zero_is_the_same_for_any_block_size_and_threads(session, tmp_path):
+    """The rises are taken every 64 frames of the session, not per block: the peaks
+    of a drifting session are the same with blocks of 37 frames on 2 threads."""
+    path, t, _ = session
+    one, par = _process(path, tmp_path / "one.h5")
+    other, _ = _process(path, tmp_path / "other.h5", "--block-frames", 37, "--threads", 2)
+    assert par["peaks_zero_drift"] > 5.0  # the subtraction is at work
+    for k in one:
+        assert np.array_equal(one[k], other[k]), k
