@@ -219,6 +219,7 @@ void km_bodygrid_free(km_bodygrid *g)
     km_ref_free(&a, g->on);
     km_ref_free(&a, g->bmask);
     km_ref_free(&a, g->brow);
+    km_ref_free(&a, g->bout);
     km_ref_free(&a, g);
 }
 

@@ -75,6 +75,9 @@ struct km_bodygrid {
        cols, nonzero = used, applied on top of each frame's; NULL = none)
        and one row of scratch for it (cols). */
     uint8_t *bmask, *brow;
+    /* The columns it leaves out, row by row: row r's are bout[bout[r] ..
+       bout[r + 1]) (the first rows + 1 entries are those offsets). */
+    int32_t *bout;
     /* body map layer, per cell */
     float *max;
     double *sum;

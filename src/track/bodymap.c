@@ -158,18 +158,25 @@ const uint8_t *km_body_layer_leave_out(km_bodygrid *g, const float *row, const u
 {
     if (g->bmask == NULL)
         return flags;
-    const uint8_t *b = g->bmask + (size_t)r * (size_t)g->cols;
-    /* A sample touch() would take: a roller's taxel in contact, a mat's
-       valid and finite one. */
+    const int32_t cols = g->cols; /* a local: the byte stores below may alias g */
+    const uint8_t *b = g->bmask + (size_t)r * (size_t)cols;
+    uint8_t *restrict out = g->brow;
+    if (flags == NULL)
+        memcpy(out, b, (size_t)cols);
+    else
+        for (int32_t x = 0; x < cols; x++)
+            out[x] = (uint8_t)((flags[x] != 0) & (b[x] != 0));
+    /* The left-out taxels' samples that touch() would take (a roller's
+       taxel in contact, a mat's valid and finite one) go to xmax. */
     int any_value = g->mode == KM_MODE_ROLLER;
-    for (int32_t x = 0; x < g->cols; x++) {
-        int in = flags == NULL || flags[x] != 0;
+    for (int32_t k = g->bout[r]; k < g->bout[r + 1]; k++) {
+        int32_t x = g->bout[k];
         float v = row[x];
-        g->brow[x] = (uint8_t)(in && b[x] != 0);
-        if (in && b[x] == 0 && (any_value || isfinite(v)) && v > g->xmax[off + (size_t)x])
+        if ((flags == NULL || flags[x] != 0) && (any_value || isfinite(v)) &&
+            v > g->xmax[off + (size_t)x])
             g->xmax[off + (size_t)x] = v;
     }
-    return g->brow;
+    return out;
 }
 
 void km_body_layer_pressure(const km_bodygrid *g, float *out)
@@ -186,23 +193,42 @@ void km_body_layer_pressure(const km_bodygrid *g, float *out)
     }
 }
 
+static void drop_bodymap_mask(km_bodygrid *g)
+{
+    km_ref_free(&g->alloc, g->bmask);
+    km_ref_free(&g->alloc, g->brow);
+    km_ref_free(&g->alloc, g->bout);
+    g->bmask = g->brow = NULL;
+    g->bout = NULL;
+}
+
 km_status km_bodygrid_set_bodymap_mask(km_ctx *ctx, km_bodygrid *g, const uint8_t *mask)
 {
     if (g == NULL || !(g->layers & KM_GRID_BODYMAP))
         return km_fail(ctx, KM_ERR_INVALID, "body map mask: NULL grid or no body map layer");
-    size_t rc = (size_t)g->rows * (size_t)g->cols;
-    if (mask != NULL && g->bmask == NULL) {
-        g->bmask = km_ref_alloc(&g->alloc, rc);
-        g->brow = km_ref_alloc(&g->alloc, (size_t)g->cols);
-    }
-    if (mask != NULL && g->bmask != NULL && g->brow != NULL) {
-        memcpy(g->bmask, mask, rc);
+    drop_bodymap_mask(g);
+    if (mask == NULL)
         return KM_OK;
+    size_t rc = (size_t)g->rows * (size_t)g->cols, n_out = 0;
+    for (size_t k = 0; k < rc; k++)
+        n_out += mask[k] == 0;
+    g->bmask = km_ref_alloc(&g->alloc, rc);
+    g->brow = km_ref_alloc(&g->alloc, (size_t)g->cols);
+    g->bout = km_ref_alloc(&g->alloc, ((size_t)g->rows + 1 + n_out) * sizeof *g->bout);
+    if (g->bmask == NULL || g->brow == NULL || g->bout == NULL) {
+        drop_bodymap_mask(g);
+        return km_fail(ctx, KM_ERR_NOMEM, "body map mask: out of memory");
     }
-    km_ref_free(&g->alloc, g->bmask);
-    km_ref_free(&g->alloc, g->brow);
-    g->bmask = g->brow = NULL;
-    return mask == NULL ? KM_OK : km_fail(ctx, KM_ERR_NOMEM, "body map mask: out of memory");
+    memcpy(g->bmask, mask, rc);
+    int32_t at = g->rows + 1;
+    for (int32_t r = 0; r < g->rows; r++) {
+        g->bout[r] = at;
+        for (int32_t x = 0; x < g->cols; x++)
+            if (mask[(size_t)r * (size_t)g->cols + (size_t)x] == 0)
+                g->bout[at++] = x;
+    }
+    g->bout[g->rows] = at;
+    return KM_OK;
 }
 
 void km_body_layer_mat(km_bodygrid *g, const km_frame *f, const km_mask *m)
