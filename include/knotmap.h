@@ -885,6 +885,10 @@ KM_API km_status km_find_peaks(km_ctx *ctx, const km_frame *frame, const km_mask
 #define KM_FRAME_CORRUPT 1u      /* frame judged corrupt (not used for peaks) */
 #define KM_FRAME_SATURATED 2u    /* some valid taxel >= saturation */
 #define KM_FRAME_EMPTY 4u        /* no valid taxel above the contact threshold */
+#define KM_FRAME_ALL_CONTACT 8u  /* every valid taxel above the contact threshold
+                                    (the contact is the whole sheet; in every
+                                    frame, the unloaded sheet's floor likely
+                                    stands above the threshold) */
 
 typedef struct km_metrics {
     double peak;               /* max valid value (NaN if none) */
@@ -1251,6 +1255,7 @@ typedef struct km_process_summary {
     int64_t n_frames;
     int64_t n_peaks;
     int64_t n_corrupt_frames;
+    int64_t n_all_contact_frames; /* frames flagged KM_FRAME_ALL_CONTACT */
     int32_t n_top;             /* entries used in top[] */
     struct {                   /* the hottest peaks of the session, by value, at
                                   distinct places: no two within min_distance

@@ -90,6 +90,7 @@ def _summary_dict(s):
             for i in range(s.n_cand)]
     return {"info": info_dict(s.info), "n_frames": int(s.n_frames),
             "n_peaks": int(s.n_peaks), "n_corrupt_frames": int(s.n_corrupt_frames),
+            "n_all_contact_frames": int(s.n_all_contact_frames),
             "top": top, "n_tracks": int(s.n_tracks), "n_candidates": int(s.n_candidates),
             "candidates": cand, "bodymap_shape": (int(s.bodymap_ny), int(s.bodymap_nx)),
             "zero_drift": s.zero_drift, "zero_drift_limit": s.zero_drift_limit,
@@ -285,7 +286,9 @@ def process(input: PathLike, output: PathLike, **params: Any) -> Dict[str, Any]:
     -------
     dict
         The summary: info (as read_session's metadata), n_frames, n_peaks,
-        n_corrupt_frames, top (the hottest peaks: frame, time, row, col,
+        n_corrupt_frames, n_all_contact_frames (frames in which every valid
+        taxel was above contact_threshold: the contact is the whole sheet;
+        docs/ALGORITHMS.md 4), top (the hottest peaks: frame, time, row, col,
         grid_y_mm, grid_x_mm, value, prominence), n_tracks, n_candidates,
         candidates (the best ones as dicts of km_candidate fields),
         bodymap_shape (Ny, Nx), zero_drift and zero_drift_limit (a roller's

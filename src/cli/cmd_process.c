@@ -167,7 +167,7 @@ static const char *plural(long long n)
     return n == 1 ? "" : "s";
 }
 
-static void print_summary(const job *j)
+static void print_summary(const job *j, double contact_threshold)
 {
     const km_process_summary *s = &j->summary;
     const km_session_info *in = &s->info;
@@ -180,6 +180,14 @@ static void print_summary(const job *j)
     if (s->n_corrupt_frames > 0)
         printf("  %lld frame%s flagged corrupt: replaced by the last good frame, no peaks (/metrics flags)\n",
                (long long)s->n_corrupt_frames, plural(s->n_corrupt_frames));
+    /* docs/ALGORITHMS.md 4: what a sheet whose unloaded floor reads above
+       the threshold gives (PhysioNet PMD's BodiTrak air mat, ~40 counts). */
+    if (s->n_frames > 0 && s->n_all_contact_frames == s->n_frames)
+        printf("  every taxel above the contact threshold (%g) in %s: the contact area is the "
+               "whole sheet (/metrics flags ALL_CONTACT); if the unloaded sheet reads above %g, "
+               "pass --contact-threshold V above its floor or --tare N\n",
+               contact_threshold, s->n_frames == 1 ? "the frame" : "every frame",
+               contact_threshold);
     printf("  %lld peak%s", (long long)s->n_peaks, plural(s->n_peaks));
     if (isfinite(s->peaks_floor) && s->noise > 0.0)
         printf(" above a floor of %.4g %s (%.3g x the sensor's noise, %.3g %s)", s->peaks_floor,
@@ -341,7 +349,7 @@ static void run_job(shared *sh, job *j, km_ctx *ctx)
             warn_flat_field(j->input, j->summary.n_flat_field_taxels);
         warn_zero_drift(j->input, &j->summary);
         if (sh->print_now && !sh->quiet) {
-            print_summary(j);
+            print_summary(j, sh->pp->contact_threshold);
             fflush(stdout);
         }
     } else if (j->status == KM_ERR_CANCELLED) {
@@ -479,7 +487,7 @@ static int run_all(shared *sh, int jobs_wanted)
         job *j = &sh->jobs[i];
         if (!sh->print_now && !sh->quiet && j->status == KM_OK && j->exit_code == KM_EX_OK &&
             j->output != NULL && j->summary.info.rows > 0)
-            print_summary(j);
+            print_summary(j, sh->pp->contact_threshold);
         if (rc == KM_EX_OK && j->exit_code != KM_EX_OK)
             rc = j->exit_code;
     }

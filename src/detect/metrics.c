@@ -352,5 +352,7 @@ km_status km_frame_metrics_isa(km_ctx *ctx, const km_frame *frame, const km_mask
         out->flags |= KM_FRAME_SATURATED;
     if (a.n_contact == 0)
         out->flags |= KM_FRAME_EMPTY;
+    else if (a.n_contact == a.n_valid)
+        out->flags |= KM_FRAME_ALL_CONTACT;
     return KM_OK;
 }

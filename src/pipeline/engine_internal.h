@@ -38,7 +38,7 @@ typedef struct km_top_entry {
 typedef struct km_stage_summary {
     double row_pitch_mm, col_pitch_mm;
     int32_t radius;            /* two peaks closer than this (Chebyshev) are one place */
-    int64_t n_peaks, n_corrupt;
+    int64_t n_peaks, n_corrupt, n_all_contact;
     int n_top;
     km_top_entry top[KM_SUMMARY_TOP];
 } km_stage_summary;

@@ -51,6 +51,8 @@ void km_stage_summary_frame(km_stage_summary *s, int64_t frame_no, double t, uin
 {
     if (flags & KM_FRAME_CORRUPT)
         s->n_corrupt++;
+    if (flags & KM_FRAME_ALL_CONTACT)
+        s->n_all_contact++;
     s->n_peaks += (int64_t)np;
     for (size_t i = 0; i < np; i++) {
         const km_peak *pk = &pks[i];
@@ -66,6 +68,7 @@ void km_stage_summary_fill(const km_stage_summary *s, km_process_summary *out)
 {
     out->n_peaks = s->n_peaks;
     out->n_corrupt_frames = s->n_corrupt;
+    out->n_all_contact_frames = s->n_all_contact;
     out->n_top = s->n_top;
     for (int i = 0; i < s->n_top; i++) {
         out->top[i].frame = s->top[i].frame;

@@ -35,6 +35,24 @@ Test(metrics, analytic_values)
     cr_assert_eq(m.flags, 0u);
 }
 
+/* Every valid taxel in contact: ALL_CONTACT (docs/ALGORITHMS.md 4), the
+ * masked and non-finite taxels not counted; one valid taxel at the
+ * threshold (not > it) clears it. */
+Test(metrics, all_contact_flag)
+{
+    float v[6] = {1, 2, 0, 4, NAN, 6};
+    uint8_t mk[6] = {1, 1, 0, 1, 1, 1};
+    km_frame fr = {v, 2, 3, 3};
+    km_mask mask = {mk, 2, 3, 3};
+    km_metrics m;
+    cr_assert_eq(km_frame_metrics(ctx, &fr, &mask, 1.0, 1.0, 1.0, 0.0, INFINITY, &m), KM_OK);
+    cr_assert_eq(m.flags, KM_FRAME_ALL_CONTACT);
+    cr_assert_eq(km_frame_metrics(ctx, &fr, NULL, 1.0, 1.0, 1.0, 0.0, INFINITY, &m), KM_OK);
+    cr_assert_eq(m.flags, 0u, "the 0 at (0, 2) is valid without the mask");
+    cr_assert_eq(km_frame_metrics(ctx, &fr, &mask, 1.0, 1.0, 1.0, 1.0, INFINITY, &m), KM_OK);
+    cr_assert_eq(m.flags, 0u, "1 is not > 1");
+}
+
 Test(metrics, units_scale_force_and_raw_is_nan)
 {
     km_frame fr = {F, 3, 4, 4};
@@ -149,7 +167,8 @@ static km_metrics plain_metrics(const km_frame *fr, const km_mask *mk, double rp
     m.force_n = wsum * (rp * cp) * 1e-3;
     m.cop_x_mm = nc > 0 && wsum > 0.0 ? wx / wsum * cp : NAN;
     m.cop_y_mm = nc > 0 && wsum > 0.0 ? wy / wsum * rp : NAN;
-    m.flags = (saturated ? KM_FRAME_SATURATED : 0u) | (nc == 0 ? KM_FRAME_EMPTY : 0u);
+    m.flags = (saturated ? KM_FRAME_SATURATED : 0u) |
+              (nc == 0 ? KM_FRAME_EMPTY : nc == nv ? KM_FRAME_ALL_CONTACT : 0u);
     return m;
 }
 

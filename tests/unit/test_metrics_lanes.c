@@ -50,7 +50,10 @@ static km_metrics plain_metrics(const km_metric_sums *s, int saturated, double r
     m.force_n = s->wsum * (rp * cp) * 1e-3;
     m.cop_x_mm = s->n_contact > 0 && s->wsum > 0.0 ? s->wx / s->wsum * cp : NAN;
     m.cop_y_mm = s->n_contact > 0 && s->wsum > 0.0 ? s->wy / s->wsum * rp : NAN;
-    m.flags = (s->n_contact == 0 ? KM_FRAME_EMPTY : 0u) | (saturated ? KM_FRAME_SATURATED : 0u);
+    m.flags = (s->n_contact == 0               ? KM_FRAME_EMPTY
+               : s->n_contact == s->n_valid ? KM_FRAME_ALL_CONTACT
+                                            : 0u) |
+              (saturated ? KM_FRAME_SATURATED : 0u);
     return m;
 }
 
