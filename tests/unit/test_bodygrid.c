@@ -28,9 +28,13 @@ typedef struct three {
     km_candidates *c;
 } three;
 
-/* A synthetic hard session (stuck and dead taxels, lifts, gain errors)
- * into the three accumulators, frame by frame. */
-static void feed(int32_t mode, three *t)
+/* A synthetic hard session (stuck and dead taxels, lifts, gain errors;
+ * seed 5, 8 s) frame by frame with a roller's odometry: start(arg, info)
+ * first, then add(arg, frame, sample, time) for every frame. */
+static void each_hard_frame(int32_t mode, void (*start)(void *, const km_session_info *),
+                            void (*add)(void *, const km_frame *, const km_odometry_sample *,
+                                        double),
+                            void *arg)
 {
     km_synth_params p;
     km_synth_params_default(&p);
@@ -46,20 +50,7 @@ static void feed(int32_t mode, three *t)
     if (mode == KM_MODE_ROLLER)
         cr_assert_eq(km_odometry_create(ctx, info.rows, info.cols, info.roller_radius_mm, NULL, &o),
                      KM_OK);
-    km_candidate_params cp;
-    km_candidate_params_default(&cp);
-    km_bodymap_params bp;
-    km_bodymap_params_default(&bp);
-    cr_assert_eq(km_bodygrid_create(ctx, mode, info.rows, info.cols, info.row_pitch_mm,
-                                    info.col_pitch_mm, &bp, &cp,
-                                    KM_GRID_BODYMAP | KM_GRID_CANDIDATES, &t->g),
-                 KM_OK);
-    cr_assert_eq(km_bodymap_create(ctx, mode, info.rows, info.cols, info.row_pitch_mm,
-                                   info.col_pitch_mm, &bp, &t->b),
-                 KM_OK);
-    cr_assert_eq(km_candidates_create(ctx, mode, info.rows, info.cols, info.row_pitch_mm,
-                                      info.col_pitch_mm, &cp, &t->c),
-                 KM_OK);
+    start(arg, &info);
     size_t per = (size_t)info.rows * (size_t)info.cols;
     float *frames = malloc(64 * per * sizeof(float));
     double *times = malloc(64 * sizeof(double));
@@ -75,15 +66,46 @@ static void feed(int32_t mode, three *t)
             memset(&smp, 0, sizeof smp);
             if (o != NULL)
                 cr_assert_eq(km_odometry_update(ctx, o, &f, NULL, &smp), KM_OK);
-            cr_assert_eq(km_bodygrid_add(ctx, t->g, &f, NULL, &smp, times[k]), KM_OK);
-            cr_assert_eq(km_bodymap_add(ctx, t->b, &f, NULL, &smp), KM_OK);
-            cr_assert_eq(km_candidates_add(ctx, t->c, &f, NULL, &smp, times[k]), KM_OK);
+            add(arg, &f, &smp, times[k]);
         }
     }
     free(frames);
     free(times);
     km_odometry_free(o);
     km_synth_free(s);
+}
+
+/* The three accumulators, made for the session and fed each frame. */
+static void three_start(void *arg, const km_session_info *in)
+{
+    three *t = arg;
+    km_candidate_params cp;
+    km_candidate_params_default(&cp);
+    km_bodymap_params bp;
+    km_bodymap_params_default(&bp);
+    cr_assert_eq(km_bodygrid_create(ctx, in->mode, in->rows, in->cols, in->row_pitch_mm,
+                                    in->col_pitch_mm, &bp, &cp,
+                                    KM_GRID_BODYMAP | KM_GRID_CANDIDATES, &t->g),
+                 KM_OK);
+    cr_assert_eq(km_bodymap_create(ctx, in->mode, in->rows, in->cols, in->row_pitch_mm,
+                                   in->col_pitch_mm, &bp, &t->b),
+                 KM_OK);
+    cr_assert_eq(km_candidates_create(ctx, in->mode, in->rows, in->cols, in->row_pitch_mm,
+                                      in->col_pitch_mm, &cp, &t->c),
+                 KM_OK);
+}
+
+static void three_add(void *arg, const km_frame *f, const km_odometry_sample *smp, double t)
+{
+    three *th = arg;
+    cr_assert_eq(km_bodygrid_add(ctx, th->g, f, NULL, smp, t), KM_OK);
+    cr_assert_eq(km_bodymap_add(ctx, th->b, f, NULL, smp), KM_OK);
+    cr_assert_eq(km_candidates_add(ctx, th->c, f, NULL, smp, t), KM_OK);
+}
+
+static void feed(int32_t mode, three *t)
+{
+    each_hard_frame(mode, three_start, three_add, t);
 }
 
 static void same_maps(int32_t mode)
@@ -439,63 +461,43 @@ typedef struct masked {
     km_bodygrid *g[2]; /* with the mask, without */
     km_bodymap *b;     /* fed the frames with the mask */
     uint8_t *keep;
+    int32_t rows, cols;
 } masked;
 
-static void feed_masked(int32_t mode, masked *t)
+/* Two grids, one with the mask, and a body map fed the frames masked. */
+static void masked_start(void *arg, const km_session_info *in)
 {
-    km_synth_params p;
-    km_synth_params_default(&p);
-    km_synth_preset(&p, KM_SYNTH_HARD);
-    p.mode = mode;
-    p.duration_s = 8.0;
-    p.seed = 5;
-    km_synth *s = NULL;
-    cr_assert_eq(km_synth_create(ctx, &p, &s), KM_OK);
-    km_session_info in;
-    km_synth_info(s, &in);
-    size_t per = (size_t)in.rows * (size_t)in.cols;
+    masked *t = arg;
+    size_t per = (size_t)in->rows * (size_t)in->cols;
     cr_assert_not_null(t->keep = malloc(per));
     for (size_t k = 0; k < per; k++)
         t->keep[k] = k % 7 != 3;
-    km_mask fm = {t->keep, in.rows, in.cols, in.cols};
-    km_odometry *o = NULL;
+    t->rows = in->rows;
+    t->cols = in->cols;
     for (int k = 0; k < 2; k++)
-        cr_assert_eq(km_bodygrid_create(ctx, mode, in.rows, in.cols, in.row_pitch_mm,
-                                        in.col_pitch_mm, NULL, NULL,
+        cr_assert_eq(km_bodygrid_create(ctx, in->mode, in->rows, in->cols, in->row_pitch_mm,
+                                        in->col_pitch_mm, NULL, NULL,
                                         KM_GRID_BODYMAP | KM_GRID_CANDIDATES, &t->g[k]),
                      KM_OK);
     cr_assert_eq(km_bodygrid_set_bodymap_mask(ctx, t->g[0], t->keep), KM_OK);
-    cr_assert_eq(km_bodymap_create(ctx, mode, in.rows, in.cols, in.row_pitch_mm, in.col_pitch_mm,
-                                   NULL, &t->b),
+    cr_assert_eq(km_bodymap_create(ctx, in->mode, in->rows, in->cols, in->row_pitch_mm,
+                                   in->col_pitch_mm, NULL, &t->b),
                  KM_OK);
-    if (mode == KM_MODE_ROLLER)
-        cr_assert_eq(km_odometry_create(ctx, in.rows, in.cols, in.roller_radius_mm, NULL, &o),
-                     KM_OK);
-    float *frames = malloc(64 * per * sizeof(float));
-    double times[64];
-    cr_assert_not_null(frames);
-    for (int64_t got = 1; got > 0;) {
-        cr_assert_eq(km_synth_frames(ctx, s, frames, times, 64, &got), KM_OK);
-        for (int64_t k = 0; k < got; k++) {
-            km_frame f = {frames + (size_t)k * per, in.rows, in.cols, in.cols};
-            km_odometry_sample smp;
-            memset(&smp, 0, sizeof smp);
-            if (o != NULL)
-                cr_assert_eq(km_odometry_update(ctx, o, &f, NULL, &smp), KM_OK);
-            for (int j = 0; j < 2; j++)
-                cr_assert_eq(km_bodygrid_add(ctx, t->g[j], &f, NULL, &smp, times[k]), KM_OK);
-            cr_assert_eq(km_bodymap_add(ctx, t->b, &f, &fm, &smp), KM_OK);
-        }
-    }
-    free(frames);
-    km_odometry_free(o);
-    km_synth_free(s);
+}
+
+static void masked_add(void *arg, const km_frame *f, const km_odometry_sample *smp, double t)
+{
+    masked *m = arg;
+    km_mask fm = {m->keep, m->rows, m->cols, m->cols};
+    for (int j = 0; j < 2; j++)
+        cr_assert_eq(km_bodygrid_add(ctx, m->g[j], f, NULL, smp, t), KM_OK);
+    cr_assert_eq(km_bodymap_add(ctx, m->b, f, &fm, smp), KM_OK);
 }
 
 static void masked_grid(int32_t mode)
 {
     masked t = {0};
-    feed_masked(mode, &t);
+    each_hard_frame(mode, masked_start, masked_add, &t);
     int32_t ny, nx;
     km_bodygrid_shape(t.g[0], &ny, &nx, NULL, NULL, NULL);
     size_t cells = (size_t)ny * (size_t)nx, nc[2];
