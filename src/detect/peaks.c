@@ -36,6 +36,7 @@ struct km_detector {
     uint32_t *label;    /* plateau map, all zero between calls (n) */
     uint32_t *stack;    /* plateau members / basin queue (n) */
     km_prom_scratch prom;
+    int prom_below;     /* the last frame's sweep went on below the level */
     float *death;       /* per reported peak (n) */
     uint32_t *anchors;  /* per reported peak (n) */
     km_seed *seeds;     /* grown on demand */
@@ -403,7 +404,7 @@ static void compute_prominence(km_detector *det, const km_seed *seeds, size_t ns
     for (size_t k = 0; k < ns; k++)
         det->anchors[k] = seeds[k].anchor;
     km_persistence(det->san, det->rows, det->cols, vmin, level, &det->prom, det->anchors, ns,
-                   det->death, avx2);
+                   det->death, avx2, &det->prom_below);
 }
 
 static km_status check_apply(km_ctx *ctx, const km_detector *det, const km_frame *frame,

@@ -455,14 +455,15 @@ static void fill_pad(const float *san, int32_t rows, int32_t cols, float *pad)
 }
 
 /* The below group in the filtration's order: made now (km_prom_order
- * left it), or sorted from raster order (partition made it). */
+ * left it), sorted from raster order (partition made it), or as it is
+ * (km_prom_order sorted both groups). */
 static void sort_below(const float *san, int32_t rows, int32_t cols, float vmin, float level,
                        const km_prom_scratch *s, km_prom_groups *g, int avx2)
 {
     size_t n = (size_t)rows * (size_t)cols;
-    if (!g->below_made)
+    if (g->below_made == 0)
         km_prom_order_below(san, rows, cols, vmin, level, s, g, avx2);
-    else
+    else if (g->below_made == 1)
         g->below = km_keysort(g->below, s->item2 + (n - g->n_below), g->n_below);
 }
 
@@ -522,7 +523,7 @@ static float component_min(const filtration *f, uint32_t t)
 
 void km_persistence(const float *san, int32_t rows, int32_t cols, float vmin, float level,
                     const km_prom_scratch *s, const uint32_t *want, size_t n_want, float *death,
-                    int avx2)
+                    int avx2, int *below)
 {
     size_t n = (size_t)rows * (size_t)cols;
     km_prom_groups g;
@@ -538,7 +539,7 @@ void km_persistence(const float *san, int32_t rows, int32_t cols, float vmin, fl
         memset(s->comp, 0xff, comp_bytes);
     fill_pad(san, rows, cols, s->pad);
     /* The groups by one counting sort; the general form when declined. */
-    if (!km_prom_order(san, rows, cols, vmin, level, s, &g, avx2))
+    if (!km_prom_order(san, rows, cols, vmin, level, s, &g, below != NULL && *below, avx2))
         partition(san, rows, cols, vmin, level, s, &g, avx2);
     for (size_t k = 0; k < n_want; k++)
         s->flag[padded(want[k], cols)] = 1;
@@ -567,6 +568,8 @@ void km_persistence(const float *san, int32_t rows, int32_t cols, float vmin, fl
        down to that level, so a wanted taxel that dies above it has its
        exact death; the rest is sorted only if one is still alive. */
     filtrate(&f, g.above, g.n_above);
+    if (below != NULL)
+        *below = f.alive > 0 && g.n_below > 0;
     if (f.alive > 0 && g.n_below > 0) {
         if (!below_sorted)
             sort_below(san, rows, cols, vmin, level, s, &g, avx2);

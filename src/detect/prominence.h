@@ -20,8 +20,8 @@ typedef struct km_prom_scratch {
 
 /* The valid taxels above the frame minimum, in the filtration's two
  * groups: at or above the level (sorted) and below it (below_made 0: not
- * made yet, km_prom_order_below makes it sorted when it is needed;
- * below_made 1: made in raster order, km_keysort sorts it). */
+ * made yet, km_prom_order_below makes it sorted when it is needed; 1: made
+ * in raster order, km_keysort sorts it; 2: made and sorted). */
 typedef struct km_prom_groups {
     uint64_t *above, *below;
     size_t n_above, n_below, n_valid;
@@ -30,12 +30,14 @@ typedef struct km_prom_groups {
 
 /* The group at or above the level from one counting pass over the frame
  * (promorder.c), bucket-sorted over its own key range, and the counts of
- * the other group and of the valid taxels; items into s->item, s->item2
- * and s->next as scratch.  Returns 0 (groups not made) when the group has
- * more than 4096 taxels or a bucket too many (ties): the caller partitions
- * and sorts instead. */
+ * the other group and of the valid taxels; both: the two groups at once
+ * (one counting sort over their keys, the first group's first: below_made
+ * 2), for a frame whose sweep is expected to go on below the level.  Items
+ * into s->item, s->item2 and s->next as scratch.  Returns 0 (groups not
+ * made) when the group has more than 4096 taxels (both: 8192) or a bucket
+ * too many (ties): the caller partitions and sorts instead. */
 int km_prom_order(const float *san, int32_t rows, int32_t cols, float vmin, float level,
-                  const km_prom_scratch *s, km_prom_groups *g, int avx2);
+                  const km_prom_scratch *s, km_prom_groups *g, int both, int avx2);
 
 /* After km_prom_order: the group below the level (above vmin), sorted, in
  * s->item after the first group or in s->item2 (g->below says where); one
@@ -58,10 +60,14 @@ void km_prom_order_below(const float *san, int32_t rows, int32_t cols, float vmi
  * depend on `level` (-INFINITY: one stage), only the time does (pass the
  * detection threshold: wanted taxels lie above it).  avx2: the CPU has
  * AVX2 (km_detect_cpu_avx2), so the labels are read with SSE4.1; the
- * same result either way. */
+ * same result either way.  below (NULL: none): in, 1 when the sweep is
+ * expected to go on below the level (both groups are then sorted at once);
+ * out, whether it did: a caller that passes the same int for every frame
+ * sorts the second group up front after a frame that needed it.  Only the
+ * time depends on it. */
 void km_persistence(const float *san, int32_t rows, int32_t cols, float vmin, float level,
                     const km_prom_scratch *s, const uint32_t *want, size_t n_want, float *death,
-                    int avx2);
+                    int avx2, int *below);
 
 /* Entries of the padded grid ((rows + 2) x (cols + 2)). */
 #define KM_PADDED_N(rows, cols) (((size_t)(rows) + 2) * ((size_t)(cols) + 2))

@@ -1,10 +1,11 @@
 /* The order of the prominence filtration by one counting sort over the
- * frame, one group at a time: the valid taxels at or above the level
- * (km_prom_order, every frame with a peak) and those below it, above the
- * frame minimum (km_prom_order_below, only when the sweep goes on below
- * the level: about one frame in ten of a roller session); the taxels at
- * the minimum and the invalid ones left out.  See docs/ALGORITHMS.md
- * 3.6. */
+ * frame: the valid taxels at or above the level (km_prom_order, every
+ * frame with a peak) and those below it, above the frame minimum
+ * (km_prom_order_below, only when the sweep goes on below the level: one
+ * frame in fifteen of a roller session), or both groups in one sort when
+ * the caller expects the sweep to go on (the frame before it did); the
+ * taxels at the minimum and the invalid ones left out.  See
+ * docs/ALGORITHMS.md 3.6. */
 #include <math.h>
 #include <string.h>
 
@@ -13,7 +14,7 @@
 #include "prominence.h"
 
 #define GROUP_MAX 4096 /* most items of a group: the bucket sort's limit */
-_Static_assert(GROUP_MAX <= UINT16_MAX, "the bucket counts and ends are 16 bits wide");
+_Static_assert(2 * GROUP_MAX <= UINT16_MAX, "the bucket counts and ends are 16 bits wide");
 
 /* Bounds as keys: v > vmin iff key < kv, valid (v > -inf) iff key <
  * kinf; the taxels taken are those whose key x has (x - base) < span
@@ -339,23 +340,40 @@ static int bucket_order(const uint64_t *raster, size_t m, uint32_t *bix, uint64_
     return 1;
 }
 
+/* The items of sorted[0..m) whose key is at most kl (they come first). */
+static size_t count_upto(const uint64_t *sorted, size_t m, uint32_t kl)
+{
+    size_t lo = 0, hi = m;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if ((uint32_t)(sorted[mid] >> 32) <= kl)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
 int km_prom_order(const float *san, int32_t rows, int32_t cols, float vmin, float level,
-                  const km_prom_scratch *s, km_prom_groups *g, int avx2)
+                  const km_prom_scratch *s, km_prom_groups *g, int both, int avx2)
 {
     /* Scratch: the items in raster order in item2, buckets in next[]
        (np >= n + 8 entries, as the eight-wide stores need; the sweep
        writes every entry of next[] before it reads it). */
     order_bounds kb = group_bounds(vmin, level, 0);
+    if (both) /* every key below kv: the first group's keys come first */
+        kb.span = kb.kv;
     size_t nv = 0, ngt = 0;
     size_t m = compact(san, rows, cols, &kb, s->item2, &nv, &ngt, avx2);
-    if (m > GROUP_MAX || !bucket_order(s->item2, m, s->next, s->item, avx2))
+    if (m > (both ? 2 * GROUP_MAX : GROUP_MAX) || !bucket_order(s->item2, m, s->next, s->item, avx2))
         return 0; /* the caller sorts another way */
+    size_t na = both ? count_upto(s->item, m, level == level ? km_desc_key(level) : 0u) : m;
     g->above = s->item;
-    g->below = NULL;
-    g->n_above = m;
-    g->n_below = ngt - m;
+    g->below = both ? s->item + na : NULL;
+    g->n_above = na;
+    g->n_below = ngt - na;
     g->n_valid = nv;
-    g->below_made = 0;
+    g->below_made = both ? 2 : 0;
     return 1;
 }
 

@@ -1164,7 +1164,7 @@ Test(detect, persistence_two_stage_equals_full)
     static uint8_t flag[MAXP], used[MAXN];
     km_prom_scratch s = {item, item2, pad, comp, next, dtax, flag, head, size, otax};
     srand(777);
-    int two_stage_needed = 0, one_stage_enough = 0;
+    int two_stage_needed = 0, one_stage_enough = 0, went_below[2] = {0, 0};
     for (int it = 0; it < 400; it++) {
         int rows = 1 + rand() % 48, cols = 1 + rand() % 48, n = rows * cols;
         int levels = (rand() % 3 == 0) ? 4 : 1 << 20;
@@ -1191,14 +1191,20 @@ Test(detect, persistence_two_stage_equals_full)
             }
         }
         float level = rand() % 4 == 0 ? vmax + 1.0f : vmin + (vmax - vmin) * (float)(rand() % 100) / 100.0f;
-        km_persistence(san, rows, cols, vmin, -INFINITY, &s, want, nw, d1, 0);
-        km_persistence(san, rows, cols, vmin, level, &s, want, nw, d2, 0);
+        km_persistence(san, rows, cols, vmin, -INFINITY, &s, want, nw, d1, 0, NULL);
+        km_persistence(san, rows, cols, vmin, level, &s, want, nw, d2, 0, NULL);
         ref_persistence(san, rows, cols, vmin, want, nw, d3);
-        if (avx2) {
-            /* The labels read with SSE4.1: the same bits. */
-            km_persistence(san, rows, cols, vmin, level, &s, want, nw, d4, 1);
-            cr_assert_eq(memcmp(d2, d4, nw * sizeof *d2), 0, "iteration %d: portable and AVX2 differ", it);
-        }
+        for (int isa = 0; isa <= avx2; isa++)
+            for (int hint = 0; hint <= 1; hint++) {
+                /* The labels read with SSE4.1, and both groups sorted up
+                   front or the second only when needed: the same bits; the
+                   hint comes back as whether the sweep went on below. */
+                int below = hint;
+                km_persistence(san, rows, cols, vmin, level, &s, want, nw, d4, isa, &below);
+                cr_assert_eq(memcmp(d2, d4, nw * sizeof *d2), 0,
+                             "iteration %d: isa %d hint %d differs", it, isa, hint);
+                went_below[below != 0]++;
+            }
         for (size_t k = 0; k < nw; k++) {
             cr_assert_eq(memcmp(&d1[k], &d2[k], sizeof(float)), 0,
                          "iteration %d (%dx%d) taxel %u: one stage %g, two stages %g", it, rows,
@@ -1214,8 +1220,8 @@ Test(detect, persistence_two_stage_equals_full)
         for (int k = 0; k < MAXP; k++)
             cr_assert_eq(flag[k], 0, "flag left set");
     }
-    /* Both outcomes of the first stage were exercised. */
-    cr_assert(two_stage_needed && one_stage_enough);
+    /* Both outcomes of the first stage were exercised, and both told. */
+    cr_assert(two_stage_needed && one_stage_enough && went_below[0] > 0 && went_below[1] > 0);
 }
 
 /* km_prom_order (the group at or above the level by one counting sort)
@@ -1236,7 +1242,7 @@ Test(detect, prom_order_matches_qsort)
     static uint32_t next[MAXP];
     km_prom_scratch s = {item, item2, NULL, NULL, next, NULL, NULL, NULL, NULL, NULL};
     int avx2 = km_detect_cpu_avx2(), made = 0, declined = 0, made_big = 0, declined_big = 0;
-    int made_tied = 0, declined_mixed = 0;
+    int made_tied = 0, declined_mixed = 0, made_both = 0;
     srand(4321);
     for (int it = 0; it < 600; it++) {
         int big = it % 8 == 0;
@@ -1285,7 +1291,7 @@ Test(detect, prom_order_matches_qsort)
         qsort(want_b, nb, sizeof *want_b, u64_cmp);
         for (int isa = 0; isa <= avx2; isa++) {
             km_prom_groups g;
-            if (!km_prom_order(san, rows, cols, vmin, level, &s, &g, isa)) {
+            if (!km_prom_order(san, rows, cols, vmin, level, &s, &g, 0, isa)) {
                 declined++;
                 cr_assert(clustered || na > 4096, "it %d: declined (%zu, %zu)", it, na, nb);
                 declined_big += na > 4096;
@@ -1307,9 +1313,19 @@ Test(detect, prom_order_matches_qsort)
                 cr_assert(next[k] == (uint32_t)k * 2654435761u, "it %d isa %d: next[%d]", it, isa, k);
             cr_assert(memcmp(g.above, want_a, na * sizeof *want_a) == 0, "it %d isa %d: above", it, isa);
             cr_assert(memcmp(g.below, want_b, nb * sizeof *want_b) == 0, "it %d isa %d: below", it, isa);
+            /* Both groups in one sort: the same two groups. */
+            if (!km_prom_order(san, rows, cols, vmin, level, &s, &g, 1, isa)) {
+                cr_assert(clustered || na + nb > 8192, "it %d: both declined", it);
+                continue;
+            }
+            made_both++;
+            cr_assert(g.below_made == 2 && g.n_above == na && g.n_below == nb && g.n_valid == nv,
+                      "it %d isa %d: both, counts %zu %zu", it, isa, g.n_above, g.n_below);
+            cr_assert(memcmp(g.above, want_a, na * sizeof *want_a) == 0, "it %d isa %d: both, above", it, isa);
+            cr_assert(memcmp(g.below, want_b, nb * sizeof *want_b) == 0, "it %d isa %d: both, below", it, isa);
         }
     }
-    cr_assert(made_big > 0 && made_tied > 0 && declined_big > 0 && declined_mixed > 0,
+    cr_assert(made_big > 0 && made_tied > 0 && declined_big > 0 && declined_mixed > 0 && made_both > 0,
               "made %d (%d large, %d tied), declined %d (%d too large, %d mixed)", made, made_big,
               made_tied, declined, declined_big, declined_mixed);
 }
@@ -1343,7 +1359,7 @@ Test(detect, prom_order_every_lane_mask)
     qsort(want_b, nb, sizeof *want_b, u64_cmp);
     for (int isa = 0; isa <= km_detect_cpu_avx2(); isa++) {
         km_prom_groups g;
-        cr_assert(km_prom_order(san, ROWS, COLS, vmin, level, &s, &g, isa), "isa %d", isa);
+        cr_assert(km_prom_order(san, ROWS, COLS, vmin, level, &s, &g, 0, isa), "isa %d", isa);
         cr_assert(g.n_above == na && g.n_below == nb && g.n_valid == N, "isa %d", isa);
         km_prom_order_below(san, ROWS, COLS, vmin, level, &s, &g, isa);
         cr_assert(memcmp(g.above, want_a, na * sizeof *want_a) == 0, "isa %d: above", isa);
@@ -1470,8 +1486,8 @@ Test(detect, persistence_narrow_and_wide_labels_identical)
                 if (top)
                     want[nw++] = (uint32_t)(r * cols + c);
             }
-        km_persistence(san, rows, cols, vmin, -INFINITY, &s, want, nw, d1, 0);
-        km_persistence(san, rows, cols, vmin, -INFINITY, &s, want, nw, d2, 1);
+        km_persistence(san, rows, cols, vmin, -INFINITY, &s, want, nw, d1, 0, NULL);
+        km_persistence(san, rows, cols, vmin, -INFINITY, &s, want, nw, d2, 1, NULL);
         cr_assert_gt(nw, 300);
         cr_assert_gt(n, 0);
         cr_assert(memcmp(d1, d2, nw * sizeof *d1) == 0, "%dx%d (%d levels, holes %d): differ",
