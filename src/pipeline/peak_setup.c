@@ -4,8 +4,9 @@
  *   - the mask: the conditioner's, less the taxels the warm-up found stuck
  *     or hot but did not mask (detect_bad off), unless keep_suspect.  Each
  *     would make a peak in every frame and hold threshold_rel at a tenth of
- *     its value; the metrics and maps still see them (the candidates set
- *     stuck taxels aside themselves, src/track/cand_stuck.c);
+ *     its value.  The metrics and the body map's pressure take the same
+ *     mask (km_bodygrid_set_bodymap_mask); the candidates keep their own
+ *     stuck-taxel rule (src/track/cand_stuck.c);
  *   - the floor: with threshold_abs NaN, floor_sigmas times the sensor's
  *     frame-to-frame noise of the warm-up, in result units, so that a
  *     light or empty frame's noise is not a peak (threshold_rel of a light
