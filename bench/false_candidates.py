@@ -57,6 +57,12 @@ percentiles of what a rejection test could use, each measured on the result's ow
                     less its column median (the ridge removal) filtered at the fitted
                     sigma: a band's end or a plateau stays high on one side, a knot falls
                     on all (the "summit" test of bench/README.md "Session 18 (mat2)")
+  line/peak         the same map 3 fitted sigmas away on both sides of the candidate,
+                    the smaller of the two, the largest over 8 axes: a band through the
+                    candidate stays high on both sides along its axis, a band's end or a
+                    knot's neighbour on one only
+  long line/peak    the same at 10, 20 and 30 mm on both sides (the smallest of the
+                    six), the largest over 16 axes: a band runs 40-110 mm
   A / spread        the cell's excess over its pass-to-pass sd (a knot recurs in every
                     pass)
   persistence, size_mm, z   the candidate's own columns
@@ -188,7 +194,8 @@ def label(cx, cy, r, c, roller, truth, knots, matched, tol, off_body):
     return "other"
 
 
-FEATURES = ("edge (sigmas)", "dead (cells)", "dome", "amp / pressure", "coverage", "side/peak", "A / spread",
+FEATURES = ("edge (sigmas)", "dead (cells)", "dome", "amp / pressure", "coverage", "side/peak",
+            "line/peak", "long line/peak", "A / spread",
             "persistence", "size_mm", "z")
 RIDGE_MM = 4.5 * 15.0  # the ridge removal's half-window at the defaults (ALGORITHMS 10.4)
 
@@ -232,6 +239,23 @@ def features(maps, rp, cp, y0, cx, cy, size, cand, i):
         v = at(fr + dy * np.sin(t), fc + dx * np.cos(t))
         if np.isfinite(v):
             side = max(side, v)
+    line = {}
+    ly, lx, best = max(3.0 * size / rp, 1.0), max(3.0 * size / cp, 1.0), -np.inf
+    for k in range(8):
+        t = np.pi * k / 8
+        v = min(at(fr + ly * np.sin(t), fc + lx * np.cos(t)),
+                at(fr - ly * np.sin(t), fc - lx * np.cos(t)))
+        if np.isfinite(v):
+            best = max(best, v)
+    line["short"] = best
+    best = -np.inf
+    for k in range(16):
+        t = np.pi * k / 16
+        v = min(at(fr + sg * d * np.sin(t) / rp, fc + sg * d * np.cos(t) / cp)
+                for d in (10.0, 20.0, 30.0) for sg in (1, -1))
+        if np.isfinite(v):
+            best = max(best, v)
+    line["long"] = best
     dome = np.nan
     Pm = maps[4]
     r1 = max(3.0 * size, 1.5 * max(rp, cp))
@@ -244,6 +268,10 @@ def features(maps, rp, cp, y0, cx, cy, size, cand, i):
             "amp / pressure": float(cand["amplitude"][i] / P[r, c]) if P[r, c] > 0 else np.nan,
             "coverage": float(cov[r, c] / np.median(cov[good])) if good.any() else np.nan,
             "side/peak": float(side / top) if top > 0 and np.isfinite(side) else np.nan,
+            "line/peak": float(line["short"] / top) if top > 0 and np.isfinite(line["short"])
+            else np.nan,
+            "long line/peak": float(line["long"] / top) if top > 0 and np.isfinite(line["long"])
+            else np.nan,
             "A / spread": float(A[r, c] / sp[r, c]) if sp[r, c] > 0 else np.nan,
             "persistence": float(cand["persistence"][i]), "size_mm": size,
             "z": float(cand["significance"][i])}

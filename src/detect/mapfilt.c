@@ -14,9 +14,6 @@
    (ALGORITHMS 10.4 Elongated peaks): a knot elongated 2x along the fibres
    gives 4. */
 #define MAX_ELONGATION 6.0
-/* The curvatures of a footprint that spans more than 3 x 3 cells are those
-   of a quadratic over +-this many fitted sigmas (10.4 Elongated peaks). */
-#define ELONGATION_WINDOW 1.5
 /* A cell with this many of the 24 others of its 5 x 5 window off the map
    or without data is on the edge of the contact (10.4 Edges): a straight
    edge next to it gives 10, a lost row segment of dead taxels beside a knot
@@ -515,10 +512,11 @@ static int window_elongated(const float *a, int32_t ny, int32_t nx, int32_t y, i
 }
 
 int km_map_elongated(const float *amp, const float *a, int32_t ny, int32_t nx, int32_t y,
-                     int32_t x, double rp, double cp, double sigma_mm, double oy, double ox)
+                     int32_t x, double rp, double cp, double sigma_mm, double window_sigmas,
+                     double oy, double ox)
 {
-    double hy = floor(ELONGATION_WINDOW * sigma_mm / rp + 0.5);
-    double hx = floor(ELONGATION_WINDOW * sigma_mm / cp + 0.5);
+    double hy = floor(window_sigmas * sigma_mm / rp + 0.5);
+    double hx = floor(window_sigmas * sigma_mm / cp + 0.5);
     hy = hy < 1.0 ? 1.0 : hy > 8.0 ? 8.0 : hy;
     hx = hx < 1.0 ? 1.0 : hx > 8.0 ? 8.0 : hx;
     double gy[17], gx[17];

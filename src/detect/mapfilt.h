@@ -119,20 +119,31 @@ void km_map_despike(const float *a, int32_t ny, int32_t nx, int x_only, const fl
 int km_map_at_edge(const float *a, const uint8_t *skip, int32_t ny, int32_t nx, int32_t y,
                    int32_t x);
 
+/* The window of km_map_elongated's quadratic in fitted sigmas (ALGORITHMS
+ * 10.4 Elongated peaks): rollers KM_ELONGATION_WINDOW; mats
+ * KM_ELONGATION_WINDOW_MAT, where a narrow taut band crossing the columns
+ * at a slant (model 2: sigma 2.7-4.8 mm on 8-9 mm cells) makes a local
+ * blob of the 3 x 3 cells that a wider window sees as a ridge (session 37,
+ * tuning seeds 0-39: 3 false candidates fewer, no knot lost; on rollers
+ * the wider window lost knots). */
+#define KM_ELONGATION_WINDOW 1.5
+#define KM_ELONGATION_WINDOW_MAT 2.0
+
 /* 1 when the map is a ridge, not a blob, at the peak (y, x) of fitted
  * footprint sigma sigma_mm: the principal curvatures, each divided by that
  * of a round footprint of that sigma centred (oy, ox) cells off the peak
  * (clamped to +-0.5; NaN: 0) as measured on the same grid, are not both
  * negative or differ by a factor 6 or more.  When the footprint spans more
- * than the 3 x 3 cells (round(1.5 sigma / pitch) >= 2 along an axis), they
- * are the curvatures of the least-squares quadratic through the map a (the
- * ridge-free, despiked one) filtered at that one sigma, over +-round(1.5
- * sigma / pitch) cells (1 to 8) per axis; otherwise those of the 3 x 3
- * finite differences of amp (the best-scale amplitude map).  In mm; values
- * off the map or NaN are mirrored from the opposite side.  sigma_mm <= 0:
- * the curvatures as measured, in mm. */
+ * than the 3 x 3 cells (h = round(window_sigmas x sigma / pitch) >= 2 along
+ * an axis), they are the curvatures of the least-squares quadratic through
+ * the map a (the ridge-free, despiked one) filtered at that one sigma, over
+ * +-h cells (1 to 8) per axis; otherwise those of the 3 x 3 finite
+ * differences of amp (the best-scale amplitude map).  In mm; values off the
+ * map or NaN are mirrored from the opposite side.  sigma_mm <= 0: the
+ * curvatures as measured, in mm. */
 int km_map_elongated(const float *amp, const float *a, int32_t ny, int32_t nx, int32_t y,
-                     int32_t x, double rp, double cp, double sigma_mm, double oy, double ox);
+                     int32_t x, double rp, double cp, double sigma_mm, double window_sigmas,
+                     double oy, double ox);
 
 /* Position (row, column, sub-cell) of a footprint of sigma sigma_mm found
    at the peak (y, x): the maximum of the map a filtered at that one sigma

@@ -351,7 +351,9 @@ static int make_candidate(const km_candidate_params *p, const cand_maps *m, cons
                   (double)size, &fy, &fx);
     if (km_map_at_edge(m->map, m->skip, ny, nx, q->row, q->col) ||
         (!one && km_map_elongated(m->amp, m->diff, ny, nx, q->row, q->col, m->row_pitch,
-                                  m->col_pitch, (double)size, fy - q->row, fx - q->col)) ||
+                                  m->col_pitch, (double)size,
+                                  m->roller ? KM_ELONGATION_WINDOW : KM_ELONGATION_WINDOW_MAT,
+                                  fy - q->row, fx - q->col)) ||
         !passes_ok(p, m, k, e))
         return 0;
     e->x_mm = fx * m->col_pitch;

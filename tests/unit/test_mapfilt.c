@@ -357,7 +357,7 @@ Test(mapfilt, knots_on_coarse_rows_are_blobs)
     for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
         footprint(c[i][0], c[i][1], c[i][2], c[i][3], c[i][4], c[i][5], c[i][6]);
         cr_assert_not(km_map_elongated(amp_e, raw, NE, NE, 12, 12, c[i][2], c[i][3], c[i][6],
-                                       c[i][4], c[i][5]),
+                                       KM_ELONGATION_WINDOW, c[i][4], c[i][5]),
                       "case %zu", i);
     }
 }
@@ -368,11 +368,14 @@ Test(mapfilt, knots_on_coarse_rows_are_blobs)
 Test(mapfilt, bands_stay_ridges_on_any_grid)
 {
     footprint(70.0, 3.0, 17.8, 5.2, 0.0, 0.0, 3.0);
-    cr_assert(km_map_elongated(amp_e, raw, NE, NE, 12, 12, 17.8, 5.2, 3.0, 0.0, 0.0));
+    cr_assert(km_map_elongated(amp_e, raw, NE, NE, 12, 12, 17.8, 5.2, 3.0, KM_ELONGATION_WINDOW,
+                               0.0, 0.0));
     footprint(70.0, 3.0, 5.0, 5.0, 0.0, 0.0, 4.0);
-    cr_assert(km_map_elongated(amp_e, raw, NE, NE, 12, 12, 5.0, 5.0, 4.0, 0.0, 0.0));
+    cr_assert(km_map_elongated(amp_e, raw, NE, NE, 12, 12, 5.0, 5.0, 4.0, KM_ELONGATION_WINDOW,
+                               0.0, 0.0));
     footprint(8.0, 4.0, 2.0, 2.0, 0.0, 0.0, 5.7);
-    cr_assert_not(km_map_elongated(amp_e, raw, NE, NE, 12, 12, 2.0, 2.0, 5.7, 0.0, 0.0));
+    cr_assert_not(km_map_elongated(amp_e, raw, NE, NE, 12, 12, 2.0, 2.0, 5.7,
+                                   KM_ELONGATION_WINDOW, 0.0, 0.0));
 }
 
 /* Issue 11, one-taxel peaks (docs/ALGORITHMS.md 10 step 4): on a mat of
@@ -668,4 +671,59 @@ Test(mapfilt, neighbourhood_scale_of_a_peak)
     cr_assert_eq(km_map_neighbourhood_scale(nb_amp, nb_snr, NY, NX, 5.0, 5.0, nb_sig, NS, NULL,
                                             4, 4, 1.5, 10.0, 6.0, &z, &a, &s),
                  1);
+}
+
+/* A taut band of sigma sb mm across, 100 mm long (Gaussian ends of 8 mm),
+   its axis angle_deg from the y axis, through the cell (12 + oy, 12 + ox)
+   of a 25 x 25 map of rp x cp mm cells, and its amplitude map at s_fit. */
+static void band(double sb, double angle_deg, double rp, double cp, double oy, double ox,
+                 double s_fit)
+{
+    double t = angle_deg * acos(-1.0) / 180.0, uy = cos(t), ux = sin(t);
+    for (int y = 0; y < NE; y++)
+        for (int x = 0; x < NE; x++) {
+            double py = (y - 12 - oy) * rp, px = (x - 12 - ox) * cp;
+            double along = py * uy + px * ux, across = px * uy - py * ux;
+            double e = fabs(along) > 50.0 ? fabs(along) - 50.0 : 0.0;
+            raw[y * NE + x] = (float)(30.0 * exp(-0.5 * across * across / (sb * sb)) *
+                                      exp(-0.5 * e * e / 64.0));
+            noise_e[y * NE + x] = 1.0f;
+        }
+    km_map_matched_filter(raw, NE, NE, s_fit / rp, s_fit / cp, noise_e, amp_e, snr_e);
+}
+
+/* Issue 11, session 37: on model 2's mats (cells of 7.8 x 8.8 mm) a narrow
+   taut band crossing the columns at a slant, fitted at 6 mm, is a staircase
+   of cells whose 3 x 3 curvatures make a blob: over +-1.5 fitted sigmas the
+   test never leaves the 3 x 3 cells, over the mats' +-2 it fits the
+   quadratic over +-2 cells and sees the ridge, at every offset of the band
+   from the cell.  Round knots and knots elongated 2x along the fibres, of
+   sigma 2-9 mm, stay blobs with the mats' window. */
+Test(mapfilt, slanted_bands_are_ridges_in_the_mats_window)
+{
+    static const double angles[] = {30.0, 45.0, 60.0}, widths[] = {2.5, 3.75};
+    for (size_t a = 0; a < 3; a++)
+        for (size_t w = 0; w < 2; w++)
+            for (int o = 0; o < 4; o++) {
+                double oy = (o & 1) ? 0.4 : 0.0, ox = (o & 2) ? 0.4 : 0.0;
+                band(widths[w], angles[a], 7.8, 8.8, oy, ox, 6.0);
+                cr_assert(km_map_elongated(amp_e, raw, NE, NE, 12, 12, 7.8, 8.8, 6.0,
+                                           KM_ELONGATION_WINDOW_MAT, 0.0, 0.0),
+                          "angle %g, sigma %g, offset %d", angles[a], widths[w], o);
+            }
+    /* Before (1.5 fitted sigmas on mats too): the 45-degree band a blob. */
+    band(3.75, 45.0, 7.8, 8.8, 0.0, 0.0, 6.0);
+    cr_assert_not(km_map_elongated(amp_e, raw, NE, NE, 12, 12, 7.8, 8.8, 6.0,
+                                   KM_ELONGATION_WINDOW, 0.0, 0.0));
+    for (double s = 2.0; s <= 9.0; s += 1.0)
+        for (double el = 1.0; el <= 2.0; el += 0.5)
+            for (int o = 0; o < 4; o++) {
+                double oy = (o & 1) ? 0.4 : 0.0, ox = (o & 2) ? 0.4 : 0.0;
+                double sy = s * sqrt(el), sx = s / sqrt(el);
+                double fit = s < 3.0 ? 3.0 : s;
+                footprint(sy, sx, 7.8, 8.8, oy, ox, fit);
+                cr_assert_not(km_map_elongated(amp_e, raw, NE, NE, 12, 12, 7.8, 8.8, fit,
+                                               KM_ELONGATION_WINDOW_MAT, oy, ox),
+                              "knot sigma %g, elongation %g, offset %d", s, el, o);
+            }
 }
