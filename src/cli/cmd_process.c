@@ -192,9 +192,11 @@ static void print_summary(const job *j, double contact_threshold)
     if (isfinite(s->peaks_floor) && s->noise > 0.0)
         printf(" above a floor of %.4g %s (%.3g x the sensor's noise, %.3g %s)", s->peaks_floor,
                in->units, s->peaks_floor / s->noise, s->noise, in->units);
-    if (isfinite(s->peaks_zero_drift))
+    if (s->peaks_zero_drift > 0.0)
         printf(", from each taxel's zero (it followed a drift of up to %.3g %s)",
                s->peaks_zero_drift, in->units);
+    else if (s->peaks_zero_drift == 0.0)
+        printf(", from each taxel's zero (no drift to follow)");
     if (s->n_top == 0) {
         printf(", no hot spots\n");
         return;

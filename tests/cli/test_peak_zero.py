@@ -11,11 +11,13 @@ drift up 3 kPa a minute, from the start to 9 kPa at 180 s, past the
 floor (8 x the noise) and a tenth of the frame's maximum.
 """
 
+import re
+
 import h5py
 import numpy as np
 import pytest
 
-from km_cli import run_ok as run
+from km_cli import EXAMPLE, run_ok as run
 
 RATE, ROWS, COLS = 50, 24, 16
 PAUSE = (40.0, 60.0)           # s: the roller stands on the knot
@@ -131,3 +133,22 @@ def test_the_zero_is_the_same_for_any_block_size_and_threads(session, tmp_path):
     assert par["peaks_zero_drift"] > 5.0  # the subtraction is at work
     for k in one:
         assert np.array_equal(one[k], other[k]), k
+
+
+def test_the_summary_says_the_drift_followed(session, tmp_path):
+    """The peaks line says how far the zero moved: the drift followed on the drifting
+    session, "no drift to follow" where the envelope never rose over its dead band (the
+    bundled example; it said 'a drift of up to 0 kPa' there before), nothing about a
+    zero with --zero-rate 0."""
+    path, _, _ = session
+    args = ("--rate", RATE, "--mode", "roller", "--pitch", 10, "--roller-radius", 38,
+            "--units", "kPa", "--time-axis", "first")
+    line = run("process", path, "-o", tmp_path / "a.h5", *args).stdout
+    m = re.search(r"from each taxel's zero \(it followed a drift of up to ([0-9.]+) kPa\)", line)
+    assert m and abs(float(m.group(1)) - DRIFT * SECONDS) < 1.0, line
+    line = run("process", EXAMPLE, "-o", tmp_path / "b.h5").stdout
+    with h5py.File(tmp_path / "b.h5") as f:
+        assert f["params"].attrs["peaks_zero_drift"] == 0.0
+    assert "from each taxel's zero (no drift to follow)" in line, line
+    line = run("process", path, "-o", tmp_path / "c.h5", "--zero-rate", 0, *args).stdout
+    assert "taxel's zero" not in line, line
