@@ -65,10 +65,12 @@ typedef struct km_metric_sums {
 
 #if KM_HAVE_AVX2_TARGET
 /* The sums in eight lanes (metrics_lanes.c), for CPUs with AVX2: 1 with
- * *out filled when every sum is exact in any order, so equal bit for bit
+ * *out filled when every weight sum is exact in any order (the values'
+ * sum too, else it is added again in raster order), so equal bit for bit
  * to the plain loop's raster order (the maximum but for the sign of a
- * zero); 0, *out untouched, when some could round (a negative value or
- * -0.0, or values too far apart): add in raster order then. */
+ * zero); 0, *out untouched, when a weight sum could round (a negative
+ * value or -0.0 with a threshold < 0, or weights too far apart): add in
+ * raster order then. */
 int km_metric_sums_lanes_avx2(const km_frame *frame, const km_mask *mask,
                               double contact_threshold, km_metric_sums *out);
 #endif

@@ -245,7 +245,9 @@ add_row_quads(metrics_acc *a, const float *row, const uint8_t *mrow, int32_t col
 #endif
 
 /* A zero maximum (+0.0 or -0.0) found out of order: the raster order's
- * first zero decides its sign, so rescan in that order. */
+ * first zero decides its sign, and from the lanes it may stand for a
+ * negative maximum (an invalid taxel's +0.0 above it), so rescan in that
+ * order. */
 static void zero_peak_rescan(metrics_acc *a, const km_frame *frame, const km_mask *mask,
                              double contact_threshold, double saturation)
 {
@@ -281,9 +283,11 @@ static void frame_sums(metrics_acc *a, const km_frame *frame, const km_mask *mas
         a->wy = ls.wy;
         a->n_valid = ls.n_valid;
         a->n_contact = ls.n_contact;
-        /* Some valid value >= saturation exactly when the largest is. */
-        a->saturated = ls.n_valid > 0 && ls.peak >= saturation;
+        /* Some valid value >= saturation exactly when the largest is
+           (after the rescan: a zero from the lanes may stand for a
+           negative maximum). */
         zero_peak_rescan(a, frame, mask, contact_threshold, saturation);
+        a->saturated = ls.n_valid > 0 && a->peak >= saturation;
         return;
     }
 #endif

@@ -10,8 +10,12 @@
  * multiple of that ulp: a float value, or one times an integer column or
  * row).  A pressure frame passes (97% of a 32x32 roller session's frames;
  * the rest hold noise a few ulps above the floor, 2^-16 beside peaks of
- * 2^7); the caller adds in raster order otherwise.  Same idea as
- * km_abs_sum_masked (core/exact_sum.c), whose test counts terms instead. */
+ * 2^7); the caller adds in raster order otherwise.  Where only the values'
+ * sum fails (a negative value with a threshold >= 0, so no weight is
+ * negative; or values too far apart), the weight sums are kept and the
+ * values are added again in raster order here (raster_value_sum).  Same
+ * idea as km_abs_sum_masked (core/exact_sum.c), whose test counts terms
+ * instead. */
 #include <float.h>
 #include <math.h>
 #include <string.h>
@@ -89,7 +93,7 @@ lanes8_add(lanes8 *s, __m256 v, __m256i live, const uint8_t *m8, int masked, int
     __m256 x = _mm256_and_ps(v, okf), w = _mm256_and_ps(v, contact);
     __m256i xb = _mm256_castps_si256(x), wb = _mm256_castps_si256(w);
     /* Invalid taxels are +0.0 in x: the largest valid value when it is
-       above 0 (no negative value here), else found again by the caller. */
+       above 0, else (0 or a negative maximum) found again by the caller. */
     s->pk = _mm256_max_ps(x, s->pk);
     s->nv = _mm256_sub_epi32(s->nv, ok);
     s->nc = _mm256_sub_epi32(s->nc, _mm256_castps_si256(contact));
@@ -224,6 +228,65 @@ __attribute__((target("avx2"))) static void frame_m0x0(lanes8 *o, const km_frame
     lanes8_frame(o, f, m, 0, 0, thr);
 }
 
+/* The valid values' sum as the plain loop takes it: one taxel at a time
+ * in raster order, in double (an invalid taxel adds +0.0, which leaves
+ * the bits as they were: the sum is never -0.0).  For frames whose weight
+ * sums are exact in any order but whose values' sum may not be: a sensor
+ * that reads below zero (noise about a zero that is not clamped), or
+ * values a few ulps above zero beside peaks.  The conversion and masking
+ * are vector, eight taxels at a time; the additions stay in order. */
+__attribute__((target("avx2"), always_inline)) static inline double
+add8_in_order(double sum, __m256 v, __m256i live, const uint8_t *m8, int masked)
+{
+    __m256 fin = _mm256_cmp_ps(_mm256_sub_ps(v, v), _mm256_setzero_ps(), _CMP_EQ_OQ);
+    __m256i ok = _mm256_and_si256(_mm256_castps_si256(fin), live);
+    if (masked) {
+        int64_t m;
+        memcpy(&m, m8, sizeof m);
+        __m256i z = _mm256_cmpeq_epi32(_mm256_cvtepu8_epi32(_mm_cvtsi64_si128(m)),
+                                       _mm256_setzero_si256());
+        ok = _mm256_andnot_si256(z, ok);
+    }
+    __m256 x = _mm256_and_ps(v, _mm256_castsi256_ps(ok));
+    double d[8];
+    _mm256_storeu_pd(d, _mm256_cvtps_pd(_mm256_castps256_ps128(x)));
+    _mm256_storeu_pd(d + 4, _mm256_cvtps_pd(_mm256_extractf128_ps(x, 1)));
+    sum += d[0];
+    sum += d[1];
+    sum += d[2];
+    sum += d[3];
+    sum += d[4];
+    sum += d[5];
+    sum += d[6];
+    return sum + d[7];
+}
+
+__attribute__((target("avx2"))) static double raster_value_sum(const km_frame *frame,
+                                                               const km_mask *mask)
+{
+    const __m256i all = _mm256_set1_epi32(-1);
+    const int masked = mask != NULL && mask->data != NULL;
+    const int32_t n8 = frame->cols & ~(int32_t)7;
+    double sum = 0.0;
+    for (int32_t r = 0; r < frame->rows; r++) {
+        const float *row = frame->data + (ptrdiff_t)r * frame->row_stride;
+        const uint8_t *mrow = masked ? mask->data + (ptrdiff_t)r * mask->row_stride : NULL;
+        int32_t c = 0;
+        for (; c < n8; c += 8)
+            sum = masked ? add8_in_order(sum, _mm256_loadu_ps(row + c), all, mrow + c, 1)
+                         : add8_in_order(sum, _mm256_loadu_ps(row + c), all, NULL, 0);
+        if (c < frame->cols) { /* lanes past the row add +0.0 */
+            __m256i live = _mm256_cmpgt_epi32(_mm256_set1_epi32(frame->cols - c),
+                                              _mm256_set_epi32(7, 6, 5, 4, 3, 2, 1, 0));
+            uint8_t m8[8] = {0};
+            if (masked)
+                memcpy(m8, mrow + c, (size_t)(frame->cols - c));
+            sum = add8_in_order(sum, _mm256_maskload_ps(row + c, live), live, m8, masked);
+        }
+    }
+    return sum;
+}
+
 __attribute__((target("avx2"))) int km_metric_sums_lanes_avx2(const km_frame *frame,
                                                              const km_mask *mask,
                                                              double contact_threshold,
@@ -239,13 +302,18 @@ __attribute__((target("avx2"))) int km_metric_sums_lanes_avx2(const km_frame *fr
         (xs ? frame_m1x1 : frame_m1x0)(&s, frame, mask, thr);
     else
         (xs ? frame_m0x1 : frame_m0x0)(&s, frame, mask, thr);
-    if (_mm256_movemask_ps(_mm256_castsi256_ps(s.neg)) != 0)
-        return 0; /* a negative value (or -0.0): partial sums may exceed the whole */
+    /* A negative value (or -0.0): the values' partial sums may exceed the
+       whole; the weights' too unless the threshold is >= 0 (every weight
+       then > 0). */
+    const int neg = _mm256_movemask_ps(_mm256_castsi256_ps(s.neg)) != 0;
+    if (neg && !(thr_f >= 0.0f))
+        return 0;
     double wsum = fold_sum(s.ws), wy = fold_sum(s.wy), sum = xs ? fold_sum(s.s) : wsum;
     double wmax = s.wx > wsum ? s.wx : wsum;
-    if (!exact_in_any_order(fold_low(s.xlo), sum) ||
-        !exact_in_any_order(fold_low(s.wlo), wy > wmax ? wy : wmax))
+    if (!exact_in_any_order(fold_low(s.wlo), wy > wmax ? wy : wmax))
         return 0;
+    if (neg || !exact_in_any_order(fold_low(s.xlo), sum))
+        sum = raster_value_sum(frame, mask);
     float p8[8];
     _mm256_storeu_ps(p8, s.pk);
     float pk = p8[0];

@@ -74,7 +74,8 @@ static float f[MAXR * (MAXC + 3)];
 static uint8_t mk[MAXR * (MAXC + 3)];
 
 /* One frame's check: the lanes, when they accept it, give the plain sums
- * bit for bit (the peak up to the sign of a zero); the whole metrics row
+ * bit for bit (the peak up to the sign of a zero, and a zero standing
+ * for a maximum below it, which the caller finds again); the whole metrics row
  * (AVX2 path, accepted or not) equals the plain one.  Returns whether the
  * lanes accepted it. */
 static int check_frame(const km_frame *fr, const km_mask *m, double thr, double sat,
@@ -84,7 +85,8 @@ static int check_frame(const km_frame *fr, const km_mask *m, double thr, double 
     memset(&got, 0x5a, sizeof got);
     int took = km_metric_sums_lanes_avx2(fr, m, thr, &got);
     if (took) {
-        cr_assert(got.peak == want.peak || (want.n_valid == 0 && got.n_valid == 0),
+        cr_assert(got.peak == want.peak || (want.n_valid == 0 && got.n_valid == 0) ||
+                      (got.peak == 0.0 && want.peak <= 0.0),
                   "%s %d: peak %a/%a", what, t, got.peak, want.peak);
         cr_assert(memcmp(&got.sum, &want.sum, 4 * sizeof(double)) == 0 &&
                       got.n_valid == want.n_valid && got.n_contact == want.n_contact,
@@ -220,5 +222,94 @@ Test(metrics_lanes, threshold_between_floats)
         cr_assert_eq(got.n_contact, want.n_contact, "threshold %a: %ld contact taxels, want %ld",
                      thrs[i], (long)got.n_contact, (long)want.n_contact);
         cr_assert(got.wsum == want.wsum && got.wx == want.wx && got.wy == want.wy);
+    }
+}
+
+/* The values' sum in reverse raster order: differs from the plain one on
+ * a frame whose sum depends on the order of adding. */
+static double reverse_sum(const km_frame *fr, const km_mask *m)
+{
+    double s = 0.0;
+    for (int32_t r = fr->rows - 1; r >= 0; r--)
+        for (int32_t c = fr->cols - 1; c >= 0; c--) {
+            double v = fr->data[(ptrdiff_t)r * fr->row_stride + c];
+            if (isfinite(v) && (m == NULL || m->data[(ptrdiff_t)r * m->row_stride + c] != 0))
+                s += v;
+        }
+    return s;
+}
+
+/* A sensor that reads below zero: noise about zero on every taxel (no
+ * exact zero, half the values negative, |noise| from 2^-26 to 0.25)
+ * beside peaks of 2^5 to 2^8, sometimes a -0.0 or a NaN, masks with
+ * holes.  With a threshold above the noise every weight
+ * is a peak, so the lanes keep the weight sums and take the values' sum
+ * in raster order: they accept every frame, bit for bit the plain
+ * loop's, though on most frames another order rounds the values' sum
+ * differently.  A threshold < 0 makes negative values weights: declined
+ * (but for a small frame with none).  At 0 the noise's tiny weights
+ * decide (either way, checked). */
+Test(metrics_lanes, frames_below_zero)
+{
+    static const int32_t widths[] = {7, 13, 32, 35, 41, 64, 100, 513, 1030};
+    if (!km_detect_cpu_avx2())
+        cr_skip_test("no AVX2");
+    uint32_t s = 7u;
+    int took = 0, n = 0, order_matters = 0, declined = 0, below = 0;
+    for (int t = 0; t < 3000; t++) {
+        int32_t rows = 1 + (int32_t)(lcg(&s) % MAXR);
+        int32_t cols = widths[lcg(&s) % (sizeof widths / sizeof *widths)];
+        int32_t stride = cols + (int32_t)(lcg(&s) % 4);
+        for (int32_t k = 0; k < rows * stride; k++) {
+            float noise = rnd_float(&s, -3 - (int)(lcg(&s) % 24)) * ((lcg(&s) & 1) ? 1.0f : -1.0f);
+            uint32_t a = lcg(&s) % 500;
+            f[k] = a == 0 ? NAN : a == 1 ? -0.0f
+                 : a < 150 ? rnd_float(&s, 5 + (int)(lcg(&s) % 4)) : noise;
+            mk[k] = lcg(&s) % 8 != 0;
+        }
+        km_frame fr = {f, rows, cols, stride};
+        km_mask m = {mk, rows, cols, stride};
+        const km_mask *pm = (lcg(&s) & 1) ? &m : NULL;
+        const double thrs[] = {0.0, -0.0, 0.5, 1.0, 3.7, 40.0};
+        double thr = thrs[lcg(&s) % (sizeof thrs / sizeof *thrs)];
+        int negative_thr = t % 10 == 9;
+        if (negative_thr)
+            thr = -0.25;
+        int ok = check_frame(&fr, pm, thr, INFINITY, "below zero", t);
+        if (thr > 0.0)
+            cr_assert(ok, "frame %d (threshold %g): declined", t, thr);
+        below += negative_thr;
+        declined += negative_thr && !ok;
+        km_metric_sums want = plain_sums(&fr, pm, thr);
+        order_matters += reverse_sum(&fr, pm) != want.sum;
+        took += ok;
+        n++;
+    }
+    cr_assert(order_matters > n / 2, "the order changed the values' sum on %d of %d frames",
+              order_matters, n);
+    cr_assert(took > n / 2 && declined > below * 9 / 10, "took %d of %d; declined %d of %d",
+              took, n, declined, below);
+}
+
+/* Every valid value below zero beside a NaN (or a masked taxel), whose
+ * +0.0 in the lanes is their maximum: the frame is not saturated at a
+ * level of 0 or just below it, and its peak is the largest value. */
+Test(metrics_lanes, negative_maximum_beside_an_invalid_taxel)
+{
+    if (!km_detect_cpu_avx2())
+        cr_skip_test("no AVX2");
+    uint32_t s = 3u;
+    for (int t = 0; t < 200; t++) {
+        int32_t cols = 3 + (int32_t)(lcg(&s) % 40);
+        for (int32_t k = 0; k < 2 * cols; k++) {
+            f[k] = -rnd_float(&s, -3 - (int)(lcg(&s) % 20));
+            mk[k] = 1;
+        }
+        f[lcg(&s) % (uint32_t)(2 * cols)] = NAN;
+        mk[lcg(&s) % (uint32_t)(2 * cols)] = 0;
+        km_frame fr = {f, 2, cols, cols};
+        km_mask m = {mk, 2, cols, cols};
+        const double sats[] = {0.0, -0.0, -1e-9, -1.0};
+        check_frame(&fr, (t & 1) ? &m : NULL, 0.5, sats[t % 4], "negative maximum", t);
     }
 }
