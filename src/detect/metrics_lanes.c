@@ -67,6 +67,24 @@ typedef struct lanes8 {
     double wx;
 } lanes8;
 
+/* The valid lanes of eight taxels: finite, live (inside the row) and,
+ * when masked, with a nonzero mask byte (m8: eight of them). */
+__attribute__((target("avx2"), always_inline)) static inline __m256i
+valid8(__m256 v, __m256i live, const uint8_t *m8, int masked)
+{
+    /* v - v is +0.0 for a finite v, NaN for an infinity or a NaN. */
+    __m256 fin = _mm256_cmp_ps(_mm256_sub_ps(v, v), _mm256_setzero_ps(), _CMP_EQ_OQ);
+    __m256i ok = _mm256_and_si256(_mm256_castps_si256(fin), live);
+    if (masked) {
+        int64_t m;
+        memcpy(&m, m8, sizeof m);
+        __m256i z = _mm256_cmpeq_epi32(_mm256_cvtepu8_epi32(_mm_cvtsi64_si128(m)),
+                                       _mm256_setzero_si256());
+        ok = _mm256_andnot_si256(z, ok);
+    }
+    return ok;
+}
+
 /* Eight taxels into the state, their weights into csum (the columns'
  * weight sums); live marks the lanes inside the row, m8 the mask bytes
  * (masked 0: no mask).  xs 0 skips the values' own sum and low end: with a
@@ -78,16 +96,7 @@ lanes8_add(lanes8 *s, __m256 v, __m256i live, const uint8_t *m8, int masked, int
            double *csum)
 {
     const __m256i one = _mm256_set1_epi32(1);
-    /* v - v is +0.0 for a finite v, NaN for an infinity or a NaN. */
-    __m256 fin = _mm256_cmp_ps(_mm256_sub_ps(v, v), _mm256_setzero_ps(), _CMP_EQ_OQ);
-    __m256i ok = _mm256_and_si256(_mm256_castps_si256(fin), live);
-    if (masked) {
-        int64_t m;
-        memcpy(&m, m8, sizeof m);
-        __m256i z = _mm256_cmpeq_epi32(_mm256_cvtepu8_epi32(_mm_cvtsi64_si128(m)),
-                                       _mm256_setzero_si256());
-        ok = _mm256_andnot_si256(z, ok);
-    }
+    __m256i ok = valid8(v, live, m8, masked);
     __m256 okf = _mm256_castsi256_ps(ok);
     __m256 contact = _mm256_and_ps(okf, _mm256_cmp_ps(v, thr, _CMP_GT_OQ));
     __m256 x = _mm256_and_ps(v, okf), w = _mm256_and_ps(v, contact);
@@ -238,15 +247,7 @@ __attribute__((target("avx2"))) static void frame_m0x0(lanes8 *o, const km_frame
 __attribute__((target("avx2"), always_inline)) static inline double
 add8_in_order(double sum, __m256 v, __m256i live, const uint8_t *m8, int masked)
 {
-    __m256 fin = _mm256_cmp_ps(_mm256_sub_ps(v, v), _mm256_setzero_ps(), _CMP_EQ_OQ);
-    __m256i ok = _mm256_and_si256(_mm256_castps_si256(fin), live);
-    if (masked) {
-        int64_t m;
-        memcpy(&m, m8, sizeof m);
-        __m256i z = _mm256_cmpeq_epi32(_mm256_cvtepu8_epi32(_mm_cvtsi64_si128(m)),
-                                       _mm256_setzero_si256());
-        ok = _mm256_andnot_si256(z, ok);
-    }
+    __m256i ok = valid8(v, live, m8, masked);
     __m256 x = _mm256_and_ps(v, _mm256_castsi256_ps(ok));
     double d[8];
     _mm256_storeu_pd(d, _mm256_cvtps_pd(_mm256_castps256_ps128(x)));
