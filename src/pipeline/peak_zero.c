@@ -53,6 +53,13 @@ void km_peak_zero_free(km_ctx *ctx, km_peak_zero *z)
     memset(z, 0, sizeof *z);
 }
 
+/* A taxel's lowest envelope so far, with env taken in (a NaN low: no
+   finite reading yet, so env starts it). */
+static float lowest(float env, float low)
+{
+    return env < low || low != low ? env : low;
+}
+
 /* The rise of every taxel's envelope over its lowest so far, less a noise
    sd: the envelope's own wander (a fifth to a half of one) is no drift,
    and a frame whose rises are all 0 is seen as it is (a sensor that clamps
@@ -63,7 +70,7 @@ static void snapshot(km_peak_zero *z)
     float dead = z->dead;
     int any = 0;
     for (size_t k = 0; k < z->rc; k++) {
-        float l = env[k] < low[k] || low[k] != low[k] ? env[k] : low[k];
+        float l = lowest(env[k], low[k]);
         float d = env[k] - l - dead;
         low[k] = l;
         out[k] = d > 0.0f ? d : 0.0f; /* NaN (no finite reading yet): 0 */
@@ -139,7 +146,7 @@ double km_peak_zero_drift(const km_peak_zero *z, const uint8_t *mask)
         return NAN;
     double hi = 0.0;
     for (size_t k = 0; k < z->rc; k++) {
-        float l = z->env[k] < z->low[k] || z->low[k] != z->low[k] ? z->env[k] : z->low[k];
+        float l = lowest(z->env[k], z->low[k]);
         double d = (double)z->env[k] - (double)l - (double)z->dead;
         if ((mask == NULL || mask[k]) && d > hi)
             hi = d;
