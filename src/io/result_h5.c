@@ -162,11 +162,27 @@ int km_rw_col_attrs(km_result_writer *w, hid_t ds, const char *units, const char
            km_rw_attr_str(w, ds, "description", desc);
 }
 
-/* Make `ds` a dimension scale: a netCDF dimension named like the dataset,
- * and its coordinate variable (xarray/h5netcdf). */
-int km_rw_set_scale(hid_t ds, const char *name)
+/* A scalar attribute holding the null-terminated ASCII string v, of v's
+ * length + 1, as the high-level library's H5LTset_attribute_string writes
+ * it. */
+static int attr_fixed_str(km_result_writer *w, hid_t loc, const char *name, const char *v)
 {
-    return H5DSset_scale(ds, name) >= 0;
+    hid_t t = attr_ids(w) ? H5Tcopy(H5T_C_S1_g) : -1; /* null-terminated, ASCII */
+    int ok = t >= 0 && H5Tset_size(t, strlen(v) + 1) >= 0 && attr_put(w, loc, name, t, t, v);
+    km_rw_close_h(&t, H5Tclose);
+    return ok;
+}
+
+/* Make the new dataset `ds` a dimension scale: a netCDF dimension named like
+ * the dataset, and its coordinate variable (xarray/h5netcdf).  The two
+ * attributes H5DSset_scale writes (CLASS "DIMENSION_SCALE", NAME), written
+ * here: H5DSset_scale looks for DIMENSION_LIST, CLASS and NAME first (each
+ * a walk of the attributes) and makes a dataspace per attribute, 24 takes
+ * of HDF5's global lock a scale against 8 (bench/README.md "Session 38
+ * (threads)"). */
+int km_rw_set_scale(km_result_writer *w, hid_t ds, const char *name)
+{
+    return attr_fixed_str(w, ds, "CLASS", "DIMENSION_SCALE") && attr_fixed_str(w, ds, "NAME", name);
 }
 
 /* Attach the scale named `name` in group g to dimension `idx` of ds. */
@@ -193,17 +209,39 @@ typedef struct {
 } rw_ds_list;
 
 /* The scale's REFERENCE_LIST: {dataset reference, dimension} x n, its type
- * as H5DS makes it. */
-static int write_ref_list(hid_t scale, const rw_ds_list *list, size_t n)
+ * as H5DS makes it.  A scale that already has one (the saved frames'
+ * /frames/conditioned on /frames/row and col) keeps its entries first, as
+ * H5DSattach_scale leaves them: read, deleted and written again with the n
+ * new ones, once rather than once per dataset.  extend 0: the scale is new
+ * (no list to look for). */
+static int write_ref_list(const km_alloc_ref *ref, hid_t scale, const rw_ds_list *list, size_t n,
+                          int extend)
 {
     hsize_t len[1] = {(hsize_t)n};
-    hid_t ct = H5Tcreate(H5T_COMPOUND, sizeof(rw_ds_list)), sn = H5Screate_simple(1, len, NULL);
-    hid_t a = -1;
-    int ok = ct >= 0 && sn >= 0 &&
-             H5Tinsert(ct, "dataset", HOFFSET(rw_ds_list, ref), H5T_STD_REF_OBJ) >= 0 &&
-             H5Tinsert(ct, "dimension", HOFFSET(rw_ds_list, dim_idx), H5T_NATIVE_INT) >= 0 &&
-             (a = H5Acreate2(scale, REFERENCE_LIST, ct, sn, H5P_DEFAULT, H5P_DEFAULT)) >= 0 &&
-             H5Awrite(a, ct, list) >= 0;
+    hid_t ct = H5Tcreate(H5T_COMPOUND, sizeof(rw_ds_list)), sn = -1, a = -1;
+    rw_ds_list *all = NULL;
+    int ok = ct >= 0 && H5Tinsert(ct, "dataset", HOFFSET(rw_ds_list, ref), H5T_STD_REF_OBJ) >= 0 &&
+             H5Tinsert(ct, "dimension", HOFFSET(rw_ds_list, dim_idx), H5T_NATIVE_INT) >= 0;
+    htri_t had = !ok ? -1 : extend ? H5Aexists(scale, REFERENCE_LIST) : 0;
+    ok = had >= 0;
+    if (ok && had > 0) {
+        a = H5Aopen(scale, REFERENCE_LIST, H5P_DEFAULT);
+        sn = a >= 0 ? H5Aget_space(a) : -1;
+        hssize_t old = sn >= 0 ? H5Sget_simple_extent_npoints(sn) : -1;
+        all = old >= 0 ? km_ref_alloc(ref, ((size_t)old + n) * sizeof *all) : NULL;
+        ok = all != NULL && H5Aread(a, ct, all) >= 0;
+        if (ok)
+            memcpy(all + old, list, n * sizeof *list);
+        list = all;
+        len[0] = (hsize_t)old + n;
+        km_rw_close_h(&sn, H5Sclose);
+        km_rw_close_h(&a, H5Aclose);
+        ok = ok && H5Adelete(scale, REFERENCE_LIST) >= 0;
+    }
+    ok = ok && (sn = H5Screate_simple(1, len, NULL)) >= 0 &&
+         (a = H5Acreate2(scale, REFERENCE_LIST, ct, sn, H5P_DEFAULT, H5P_DEFAULT)) >= 0 &&
+         H5Awrite(a, ct, list) >= 0;
+    km_ref_free(ref, all);
     km_rw_close_h(&a, H5Aclose);
     km_rw_close_h(&sn, H5Sclose);
     km_rw_close_h(&ct, H5Tclose);
@@ -244,19 +282,19 @@ int km_rw_attach_columns(const km_alloc_ref *ref, const km_rw_col *cols, size_t 
         ok = H5Rcreate(&list[i - 1].ref, cols[i].ds, ".", H5R_OBJECT, -1) >= 0 &&
              write_dim_list(cols[i].ds, &scale, 1, vt, s1);
     }
-    ok = ok && write_ref_list(cols[0].ds, list, n - 1);
+    ok = ok && write_ref_list(ref, cols[0].ds, list, n - 1, 0);
     km_rw_close_h(&s1, H5Sclose);
     km_rw_close_h(&vt, H5Tclose);
     km_ref_free(ref, list);
     return ok;
 }
 
-/* The scales ydim and xdim of g (new: no REFERENCE_LIST yet) attached to
- * dimensions 0 and 1 of the n new 2-D datasets ds at once, as n pairs of
- * H5DSattach_scale calls (y then x, dataset by dataset) leave them: the
- * body map's five maps at the end of a run, where each call read, deleted
- * and wrote the scale's list again under HDF5's lock (bench/README.md
- * "Session 32 (pipe3)"). */
+/* The scales ydim and xdim of g attached to dimensions 0 and 1 of the n
+ * new 2-D datasets ds at once, as n pairs of H5DSattach_scale calls (y then
+ * x, dataset by dataset) leave them: the body map's five maps and the two
+ * /frames maps at the end of a run, /session/mask at its start, where each
+ * call read, deleted and wrote the scale's list again under HDF5's lock
+ * (bench/README.md "Session 32 (pipe3)", "Session 38 (threads)"). */
 static int attach_maps(const km_alloc_ref *ref, hid_t g, const hid_t *ds, size_t n,
                        const char *ydim, const char *xdim)
 {
@@ -273,7 +311,8 @@ static int attach_maps(const km_alloc_ref *ref, hid_t g, const hid_t *ds, size_t
         list[n + i].ref = list[i].ref;
         list[n + i].dim_idx = 1;
     }
-    ok = ok && n > 0 && write_ref_list(y, list, n) && write_ref_list(x, list + n, n);
+    ok = ok && n > 0 && write_ref_list(ref, y, list, n, 1) &&
+         write_ref_list(ref, x, list + n, n, 1);
     km_ref_free(ref, list);
     km_rw_close_h(&s2, H5Sclose);
     km_rw_close_h(&vt, H5Tclose);
@@ -306,7 +345,7 @@ int km_rw_write_axis(km_result_writer *w, hid_t g, const char *name, hid_t ftype
     if (ds < 0 || (n > 0 && H5Dwrite(ds, integer ? H5T_NATIVE_INT32 : H5T_NATIVE_DOUBLE, H5S_ALL,
                                      H5S_ALL, H5P_DEFAULT, buf) < 0))
         goto done;
-    ok = km_rw_col_attrs(w, ds, units, "", desc) && km_rw_set_scale(ds, name);
+    ok = km_rw_col_attrs(w, ds, units, "", desc) && km_rw_set_scale(w, ds, name);
 done:
     km_rw_close_h(&ds, H5Dclose);
     km_rw_close_h(&s, H5Sclose);
@@ -445,28 +484,6 @@ void km_rw_col_close(km_rw_col *c)
     km_h5_chunks_out_free(c->z);
     c->z = NULL;
     km_rw_close_h(&c->ds, H5Dclose);
-}
-
-/* A fixed 2-D dataset [ny, nx] of `data` (memory type mtype) with its
- * units and description, its dimensions the scales named ydim and xdim of
- * the same group. */
-int km_rw_write_2d(km_result_writer *w, hid_t g, const char *name, hid_t ftype, hid_t mtype,
-                    int32_t ny, int32_t nx, const void *data, const char *units,
-                    const char *desc, const char *ydim, const char *xdim)
-{
-    int ok = 0;
-    hsize_t dims[2] = {(hsize_t)ny, (hsize_t)nx};
-    hid_t s = H5Screate_simple(2, dims, NULL), ds = -1;
-    if (s >= 0)
-        ds = H5Dcreate2(g, name, ftype, s, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    if (ds >= 0 && ((size_t)ny * (size_t)nx == 0 ||
-                    H5Dwrite(ds, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) >= 0) &&
-        km_rw_col_attrs(w, ds, units, "", desc) && km_rw_attach_named(g, ds, ydim, 0) &&
-        km_rw_attach_named(g, ds, xdim, 1))
-        ok = 1;
-    km_rw_close_h(&ds, H5Dclose);
-    km_rw_close_h(&s, H5Sclose);
-    return ok;
 }
 
 int km_rw_write_maps(km_result_writer *w, hid_t g, const km_rw_map *maps, size_t n,

@@ -104,7 +104,7 @@ static int make_columns(km_result_writer *w, hid_t g, const km_result_col *cols,
 {
     for (size_t i = 0; i < n; i++) {
         if (!km_rw_make_column(w, g, &cols[i], filters_of(cols[i].name, list), &out[i]) ||
-            (i == 0 && !km_rw_set_scale(out[0].ds, cols[0].name)))
+            (i == 0 && !km_rw_set_scale(w, out[0].ds, cols[0].name)))
             return 0;
     }
     return km_rw_attach_columns(&w->alloc, out, n);
@@ -437,15 +437,14 @@ km_status km_result_writer_set_maps(km_ctx *ctx, km_result_writer *w, const floa
 {
     if (w == NULL || w->file < 0 || max_map == NULL || mean_map == NULL || w->maps_set)
         return km_fail(ctx, KM_ERR_INVALID, "result writer: bad maps");
-    const char *names[2] = {"max", "mean"};
-    const float *maps[2] = {max_map, mean_map};
-    const char *descs[2] = {"maximum over the session of the conditioned value per taxel",
-                            "mean over the session of the conditioned value per taxel"};
-    for (int i = 0; i < 2; i++) {
-        if (!km_rw_write_2d(w, w->g_frames, names[i], H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, w->rows,
-                      w->cols, maps[i], w->units, descs[i], "row", "col"))
-            return km_rw_h5fail(ctx, w->path, KM_ERR_IO, "cannot write /frames maps");
-    }
+    const km_rw_map maps[] = {
+        {"max", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, w->rows, w->cols, max_map, w->units,
+         "maximum over the session of the conditioned value per taxel"},
+        {"mean", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, w->rows, w->cols, mean_map, w->units,
+         "mean over the session of the conditioned value per taxel"},
+    };
+    if (!km_rw_write_maps(w, w->g_frames, maps, sizeof maps / sizeof *maps, "row", "col"))
+        return km_rw_h5fail(ctx, w->path, KM_ERR_IO, "cannot write /frames maps");
     w->maps_set = 1;
     return KM_OK;
 }

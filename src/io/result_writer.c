@@ -85,7 +85,7 @@ static km_status write_session(km_ctx *ctx, km_result_writer *w, const km_result
 
     /* /session/time has never had the shuffle filter: files stay as they were. */
     if (!km_rw_make_column(w, w->g_session, &time_col, KM_RW_DEFLATE, &w->ds_time) ||
-        !km_rw_set_scale(w->ds_time.ds, "time") ||
+        !km_rw_set_scale(w, w->ds_time.ds, "time") ||
         !km_rw_write_grid_axes(w, w->g_session, in->rows, in->cols))
         goto h5err;
 
@@ -100,8 +100,9 @@ static km_status write_session(km_ctx *ctx, km_result_writer *w, const km_result
         memset(ones, 1, n);
         mask = ones;
     }
-    if (!km_rw_write_2d(w, w->g_session, "mask", H5T_STD_U8LE, H5T_NATIVE_UINT8, in->rows,
-                  in->cols, mask, "", "1 = valid taxel, 0 = masked", "row", "col"))
+    const km_rw_map mask_map = {"mask", H5T_STD_U8LE, H5T_NATIVE_UINT8, in->rows, in->cols, mask,
+                                "", "1 = valid taxel, 0 = masked"};
+    if (!km_rw_write_maps(w, w->g_session, &mask_map, 1, "row", "col"))
         goto h5err;
 
     w->g_header = km_rw_make_group(w->g_session, "source_header", 1);
@@ -146,7 +147,7 @@ static km_status write_tables(km_ctx *ctx, km_result_writer *w)
         return KM_OK;
     static const col_def frame_col = {"frame", KM_COL_I64, "", "frame index from 0", 0};
     if (!km_rw_make_column(w, w->g_frames, &frame_col, KM_RW_SHUFFLE_DEFLATE, &w->ds_frame) ||
-        !km_rw_set_scale(w->ds_frame.ds, "frame"))
+        !km_rw_set_scale(w, w->ds_frame.ds, "frame"))
         return km_rw_h5fail(ctx, w->path, KM_ERR_IO, "cannot create /frames/frame");
 
     /* Chunks of whole frames, about 256k values each, so a reader can pull

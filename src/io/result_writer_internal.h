@@ -103,7 +103,7 @@ int km_rw_attr_i64(km_result_writer *w, hid_t loc, const char *name, int64_t v);
 int km_rw_attr_i32(km_result_writer *w, hid_t loc, const char *name, int32_t v);
 int km_rw_col_attrs(km_result_writer *w, hid_t ds, const char *units, const char *runits,
                      const char *desc);
-int km_rw_set_scale(hid_t ds, const char *name);
+int km_rw_set_scale(km_result_writer *w, hid_t ds, const char *name);
 int km_rw_attach_named(hid_t g, hid_t ds, const char *name, unsigned idx);
 /* Column 0 (a scale) attached to dimension 0 of columns 1..n-1 at once. */
 int km_rw_attach_columns(const km_alloc_ref *ref, const km_rw_col *cols, size_t n);
@@ -128,9 +128,6 @@ int km_rw_col_finish(km_rw_col *c);
 void km_rw_col_close(km_rw_col *c);
 /* Finish every column of the writer; 0 on the first failure. */
 int km_rw_finish_columns(km_result_writer *w);
-int km_rw_write_2d(km_result_writer *w, hid_t g, const char *name, hid_t ftype, hid_t mtype,
-                    int32_t ny, int32_t nx, const void *data, const char *units,
-                    const char *desc, const char *ydim, const char *xdim);
 /* A fixed 2-D dataset [ny, nx] of data (memory type mtype), for
  * km_rw_write_maps. */
 typedef struct km_rw_map {
@@ -141,9 +138,9 @@ typedef struct km_rw_map {
     const char *units, *desc;
 } km_rw_map;
 #define KM_RW_MAX_MAPS 8
-/* n (at most KM_RW_MAX_MAPS) maps in g, as km_rw_write_2d writes each, their
- * dimensions the scales ydim and xdim of g, which must be new (no dataset
- * attached yet): attached all at once (result_h5.c, attach_maps). */
+/* n (at most KM_RW_MAX_MAPS) maps in g, each with its units and
+ * description, their dimensions the scales ydim and xdim of g: attached all
+ * at once after any datasets attached before (result_h5.c, attach_maps). */
 int km_rw_write_maps(km_result_writer *w, hid_t g, const km_rw_map *maps, size_t n,
                      const char *ydim, const char *xdim);
 hid_t km_rw_make_group(hid_t loc, const char *name, int track_order);

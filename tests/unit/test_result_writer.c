@@ -461,6 +461,38 @@ static herr_t seen_one(hid_t ds, unsigned dim, hid_t scale, void *data)
     return 0;
 }
 
+/* The scale's REFERENCE_LIST holds exactly the datasets `want` (full
+ * names) at dimensions `dims`, in that order. */
+static void expect_ref_list(hid_t g, hid_t scale, const char *const *want, const int *dims, int n)
+{
+    enum { ITEM = sizeof(hobj_ref_t) + sizeof(int) + 4 };
+    hid_t a = H5Aopen(scale, "REFERENCE_LIST", H5P_DEFAULT);
+    hid_t t = H5Tcreate(H5T_COMPOUND, ITEM);
+    cr_assert(a >= 0 && t >= 0);
+    H5Tinsert(t, "dataset", 0, H5T_STD_REF_OBJ);
+    H5Tinsert(t, "dimension", sizeof(hobj_ref_t), H5T_NATIVE_INT);
+    unsigned char buf[8][ITEM];
+    hid_t s = H5Aget_space(a);
+    cr_assert_eq(H5Sget_simple_extent_npoints(s), n);
+    cr_assert(n <= 8 && H5Aread(a, t, buf) >= 0);
+    for (int i = 0; i < n; i++) {
+        hobj_ref_t r;
+        int dim;
+        char name[32] = "";
+        memcpy(&r, buf[i], sizeof r);
+        memcpy(&dim, buf[i] + sizeof r, sizeof dim);
+        hid_t o = H5Rdereference2(g, H5P_DEFAULT, H5R_OBJECT, &r);
+        cr_assert_geq(o, 0);
+        H5Iget_name(o, name, sizeof name);
+        H5Oclose(o);
+        cr_expect_str_eq(name, want[i]);
+        cr_expect_eq(dim, dims[i], "%s", want[i]);
+    }
+    H5Sclose(s);
+    H5Tclose(t);
+    H5Aclose(a);
+}
+
 Test(result_writer, bodymap_scales_attached)
 {
     km_result_writer *w = NULL;
@@ -491,37 +523,109 @@ Test(result_writer, bodymap_scales_attached)
         H5Dclose(d);
     }
     /* REFERENCE_LIST: {map, dimension} in the maps' order. */
+    const char *want[5];
+    int dims[5];
+    char full[5][32];
     for (int k = 0; k < 2; k++) {
-        hid_t a = H5Aopen(k == 0 ? y : x, "REFERENCE_LIST", H5P_DEFAULT);
-        hid_t t = H5Tcreate(H5T_COMPOUND, sizeof(hobj_ref_t) + sizeof(int) + 4);
-        cr_assert(a >= 0 && t >= 0);
-        H5Tinsert(t, "dataset", 0, H5T_STD_REF_OBJ);
-        H5Tinsert(t, "dimension", sizeof(hobj_ref_t), H5T_NATIVE_INT);
-        unsigned char buf[5][sizeof(hobj_ref_t) + sizeof(int) + 4];
-        hid_t s = H5Aget_space(a);
-        cr_expect_eq(H5Sget_simple_extent_npoints(s), 5);
-        cr_assert_geq(H5Aread(a, t, buf), 0);
         for (int i = 0; i < 5; i++) {
-            hobj_ref_t r;
-            int dim;
-            char name[32] = "";
-            memcpy(&r, buf[i], sizeof r);
-            memcpy(&dim, buf[i] + sizeof r, sizeof dim);
-            hid_t o = H5Rdereference2(g, H5P_DEFAULT, H5R_OBJECT, &r);
-            cr_assert_geq(o, 0);
-            H5Iget_name(o, name, sizeof name);
-            H5Oclose(o);
-            char want[32];
-            snprintf(want, sizeof want, "/bodymap/%s", names[i]);
-            cr_expect_str_eq(name, want);
-            cr_expect_eq(dim, k);
+            snprintf(full[i], sizeof full[i], "/bodymap/%s", names[i]);
+            want[i] = full[i];
+            dims[i] = k;
         }
-        H5Sclose(s);
-        H5Tclose(t);
-        H5Aclose(a);
+        expect_ref_list(g, k == 0 ? y : x, want, dims, 5);
     }
     H5Dclose(x);
     H5Dclose(y);
     H5Gclose(g);
     H5Fclose(f5);
+}
+
+/* /frames/max and mean join the scales /frames/row and col after the saved
+ * frames (a list already there is extended, its entries first, as
+ * H5DSattach_scale extends it), and /session/mask is /session/row and
+ * col's only entry. */
+Test(result_writer, frame_maps_extend_the_scales_lists)
+{
+    km_result_writer *w = NULL;
+    float maps[12] = {0};
+    cr_assert_eq(make(&w, 1, 0), KM_OK);
+    cr_assert_eq(km_result_writer_set_maps(ctx, w, maps, maps), KM_OK);
+    cr_assert_eq(km_result_writer_commit(ctx, w), KM_OK, "%s", km_ctx_last_error(ctx));
+    km_result_writer_free(w);
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    cr_assert_geq(f, 0);
+    static const char *const frames[3] = {"/frames/conditioned", "/frames/max", "/frames/mean"};
+    static const char *const session[1] = {"/session/mask"};
+    static const int on_row[3] = {1, 0, 0}, on_col[3] = {2, 1, 1}, mask_dims[2][1] = {{0}, {1}};
+    static const char *const scales[2] = {"row", "col"};
+    for (int k = 0; k < 2; k++) {
+        char name[32];
+        snprintf(name, sizeof name, "/frames/%s", scales[k]);
+        hid_t d = H5Dopen2(f, name, H5P_DEFAULT);
+        cr_assert_geq(d, 0);
+        expect_ref_list(f, d, frames, k == 0 ? on_row : on_col, 3);
+        H5Dclose(d);
+        snprintf(name, sizeof name, "/session/%s", scales[k]);
+        d = H5Dopen2(f, name, H5P_DEFAULT);
+        cr_assert_geq(d, 0);
+        expect_ref_list(f, d, session, mask_dims[k], 1);
+        H5Dclose(d);
+    }
+    H5Fclose(f);
+}
+
+/* An attribute's type (class, size, padding, character set, variable or
+ * not) and bytes equal another's. */
+static void expect_same_attr(hid_t o1, hid_t o2, const char *name)
+{
+    hid_t a1 = H5Aopen(o1, name, H5P_DEFAULT), a2 = H5Aopen(o2, name, H5P_DEFAULT);
+    cr_assert(a1 >= 0 && a2 >= 0, "%s", name);
+    hid_t t1 = H5Aget_type(a1), t2 = H5Aget_type(a2), s1 = H5Aget_space(a1);
+    cr_expect_gt(H5Tequal(t1, t2), 0, "%s: type", name);
+    cr_expect_eq(H5Tget_strpad(t1), H5Tget_strpad(t2), "%s", name);
+    cr_expect_eq(H5Tget_cset(t1), H5Tget_cset(t2), "%s", name);
+    cr_expect_eq(H5Sget_simple_extent_type(s1), H5S_SCALAR, "%s", name);
+    char v1[32] = "", v2[32] = "";
+    size_t n = H5Tget_size(t1);
+    cr_assert(n <= sizeof v1 && H5Aread(a1, t1, v1) >= 0 && H5Aread(a2, t2, v2) >= 0);
+    cr_expect_eq(memcmp(v1, v2, n), 0, "%s: value", name);
+    H5Sclose(s1);
+    H5Tclose(t2);
+    H5Tclose(t1);
+    H5Aclose(a2);
+    H5Aclose(a1);
+}
+
+/* The writer's dimension scales carry the attributes H5DSset_scale writes
+ * (result_h5.c writes them itself), byte for byte, and read as scales. */
+Test(result_writer, scales_as_h5ds_makes_them)
+{
+    km_result_writer *w = NULL;
+    float maps[12] = {0};
+    cr_assert_eq(make(&w, 0, 0), KM_OK);
+    cr_assert_eq(km_result_writer_set_maps(ctx, w, maps, maps), KM_OK);
+    cr_assert_eq(km_result_writer_commit(ctx, w), KM_OK, "%s", km_ctx_last_error(ctx));
+    km_result_writer_free(w);
+    char ref[160];
+    snprintf(ref, sizeof ref, "%s/ref.h5", dir);
+    hid_t rf = H5Fcreate(ref, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    hsize_t n[1] = {4};
+    hid_t s = H5Screate_simple(1, n, NULL);
+    hid_t rd = H5Dcreate2(rf, "col", H5T_STD_I32LE, s, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    cr_assert(rd >= 0 && H5DSset_scale(rd, "col") >= 0);
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    hid_t d = H5Dopen2(f, "/session/col", H5P_DEFAULT);
+    cr_assert_geq(d, 0);
+    cr_expect_gt(H5DSis_scale(d), 0);
+    char nm[16] = "";
+    cr_expect_eq(H5DSget_scale_name(d, nm, sizeof nm), 3);
+    cr_expect_str_eq(nm, "col");
+    expect_same_attr(d, rd, "CLASS");
+    expect_same_attr(d, rd, "NAME");
+    H5Dclose(d);
+    H5Fclose(f);
+    H5Dclose(rd);
+    H5Sclose(s);
+    H5Fclose(rf);
+    remove(ref);
 }
