@@ -540,18 +540,24 @@ Test(result_writer, bodymap_scales_attached)
     H5Fclose(f5);
 }
 
+/* A result with nothing but its /frames maps (zeros). */
+static void write_maps_only(int save_frames)
+{
+    km_result_writer *w = NULL;
+    float maps[12] = {0};
+    cr_assert_eq(make(&w, save_frames, 0), KM_OK);
+    cr_assert_eq(km_result_writer_set_maps(ctx, w, maps, maps), KM_OK);
+    cr_assert_eq(km_result_writer_commit(ctx, w), KM_OK, "%s", km_ctx_last_error(ctx));
+    km_result_writer_free(w);
+}
+
 /* /frames/max and mean join the scales /frames/row and col after the saved
  * frames (a list already there is extended, its entries first, as
  * H5DSattach_scale extends it), and /session/mask is /session/row and
  * col's only entry. */
 Test(result_writer, frame_maps_extend_the_scales_lists)
 {
-    km_result_writer *w = NULL;
-    float maps[12] = {0};
-    cr_assert_eq(make(&w, 1, 0), KM_OK);
-    cr_assert_eq(km_result_writer_set_maps(ctx, w, maps, maps), KM_OK);
-    cr_assert_eq(km_result_writer_commit(ctx, w), KM_OK, "%s", km_ctx_last_error(ctx));
-    km_result_writer_free(w);
+    write_maps_only(1);
     hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     cr_assert_geq(f, 0);
     static const char *const frames[3] = {"/frames/conditioned", "/frames/max", "/frames/mean"};
@@ -600,12 +606,7 @@ static void expect_same_attr(hid_t o1, hid_t o2, const char *name)
  * (result_h5.c writes them itself), byte for byte, and read as scales. */
 Test(result_writer, scales_as_h5ds_makes_them)
 {
-    km_result_writer *w = NULL;
-    float maps[12] = {0};
-    cr_assert_eq(make(&w, 0, 0), KM_OK);
-    cr_assert_eq(km_result_writer_set_maps(ctx, w, maps, maps), KM_OK);
-    cr_assert_eq(km_result_writer_commit(ctx, w), KM_OK, "%s", km_ctx_last_error(ctx));
-    km_result_writer_free(w);
+    write_maps_only(0);
     char ref[160];
     snprintf(ref, sizeof ref, "%s/ref.h5", dir);
     hid_t rf = H5Fcreate(ref, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
