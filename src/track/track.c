@@ -1,7 +1,9 @@
 /* Tracking: link each frame's peaks to the tracks of the frames before
  * (docs/ALGORITHMS.md 9).  Greedy nearest-neighbour over all (peak, track)
  * pairs inside the gate, with one tie rule, so the result is a pure
- * function of the input and needs no assignment solver. */
+ * function of the input and needs no assignment solver.  A frame with many
+ * peaks and tracks finds its pairs through a grid of cells (gate_grid),
+ * the same pairs as the loop over every track. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +17,11 @@ typedef struct active {
     double sy, sx;
     float vmax;
 } active;
+
+typedef struct gridpos {
+    double y, x;               /* a copy of the track's last position */
+    size_t slot;
+} gridpos;
 
 typedef struct pair {
     double d2;
@@ -35,6 +42,17 @@ struct km_tracker {
     size_t cap_pairs;
     uint8_t *used;             /* per slot: linked in this frame */
     size_t cap_used;
+    /* The gate's grid (built per frame when it pays): tracks in cell order,
+       cell k's tracks at gp[start[k] .. start[k + 1]). */
+    gridpos *gp;
+    size_t cap_gp;
+    size_t *start;
+    size_t cap_start;
+    int64_t *cell;             /* per slot: its cell, -1 without a position */
+    size_t cap_cell;
+    double gc;                 /* cell side */
+    int64_t gy0, gx0, gy1, gx1; /* first and last row and column */
+    size_t gw;                 /* columns */
 };
 
 void km_track_params_default(km_track_params *p)
@@ -76,6 +94,9 @@ void km_tracker_free(km_tracker *t)
     km_ref_free(&a, t->done);
     km_ref_free(&a, t->pairs);
     km_ref_free(&a, t->used);
+    km_ref_free(&a, t->gp);
+    km_ref_free(&a, t->start);
+    km_ref_free(&a, t->cell);
     km_ref_free(&a, t);
 }
 
@@ -151,11 +172,12 @@ static int pair_cmp(const void *a, const void *b)
 }
 
 /* Pairs nearest first.  pair_cmp is a total order (a peak and a slot make
- * one pair), so every correct sort gives the same array: a few dozen pairs
- * (the usual frame) by insertion, without qsort's calls per comparison. */
+ * one pair), so every correct sort gives the same array: up to 64 pairs (a
+ * crowded mat frame has ~30) by insertion, without qsort's calls per
+ * comparison. */
 static void sort_pairs(pair *a, size_t n)
 {
-    if (n > 32) {
+    if (n > 64) {
         qsort(a, n, sizeof *a, pair_cmp);
         return;
     }
@@ -180,6 +202,139 @@ static void link_peak(active *a, int64_t frame, double y, double x, float v)
         a->vmax = v;
 }
 
+/* The grid pays from this many (peak, track) candidates in a frame: below,
+   building it costs more than the loop over every track saves. */
+#define GRID_MIN_PAIRS 256
+/* Tracks' cells within +-2^30 of 0 (quotients v / c within 2^-23), peaks'
+   within +-2^31 (2^-22): a peak beyond is more than a cell from them all. */
+#define GRID_QMAX 1073741824.0
+
+/* The cell of v, trunc(v / c), into *k when |v / c| <= lim (NaN: never).
+   Truncation is monotone with steps of at least 1 (the cell about 0 is two
+   wide), so quotients less than 1 apart fall in cells at most 1 apart. */
+static inline int cell_index(double v, double c, double lim, int64_t *k)
+{
+    double q = v / c;
+    if (!(fabs(q) <= lim))
+        return 0;
+    *k = (int64_t)q;
+    return 1;
+}
+
+/* The gate's grid.  Each active track with a finite position goes in the
+   cell (y / c, x / c) of side c = gate (1 + 2^-20).  A pair
+   inside the gate has |dy| and |dx| <= gate (1 + 3u) (u = 2^-53: the
+   difference, the squares and the sum each rounded, rounding monotone), so
+   the exact quotients differ by under 1 - 2^-21 and the rounded ones (a
+   track's within 2^-23, a peak's 2^-22: GRID_QMAX) by under 1: the peak's cell and its eight
+   neighbours hold every track of its pairs.  Returns *ok 0 (the caller
+   loops over every track) when a position is beyond 2^30 cells or the
+   grid would hold more than 8 cells a track + 256 (clearing and summing
+   a cell's count costs a few instructions, placing a track some 40). */
+static km_status gate_grid(km_ctx *ctx, km_tracker *t, int *ok)
+{
+    km_status st;
+    double c = t->p.gate_mm * (1.0 + 0x1p-20);
+    int64_t y0 = INT64_MAX, y1 = INT64_MIN, x0 = INT64_MAX, x1 = INT64_MIN, *cell;
+    *ok = 0;
+    if ((st = grow(ctx, (void **)&t->cell, &t->cap_cell, 2 * t->n_act, sizeof *t->cell)) != KM_OK)
+        return st;
+    cell = t->cell;
+    for (size_t j = 0; j < t->n_act; j++) {
+        int64_t *k = cell + 2 * j;
+        k[0] = INT64_MIN; /* NaN: never inside the gate */
+        if (!isfinite(t->act[j].y) || !isfinite(t->act[j].x))
+            continue;
+        if (!cell_index(t->act[j].y, c, GRID_QMAX, k) || !cell_index(t->act[j].x, c, GRID_QMAX, k + 1))
+            return KM_OK;
+        y0 = k[0] < y0 ? k[0] : y0, y1 = k[0] > y1 ? k[0] : y1;
+        x0 = k[1] < x0 ? k[1] : x0, x1 = k[1] > x1 ? k[1] : x1;
+    }
+    if (y0 > y1 || (double)(y1 - y0 + 1) * (double)(x1 - x0 + 1) > 8.0 * (double)t->n_act + 256.0)
+        return KM_OK;
+    size_t w = (size_t)(x1 - x0) + 1, ncell = (size_t)(y1 - y0 + 1) * w;
+    if ((st = grow(ctx, (void **)&t->start, &t->cap_start, ncell + 1, sizeof *t->start)) != KM_OK ||
+        (st = grow(ctx, (void **)&t->gp, &t->cap_gp, t->n_act, sizeof *t->gp)) != KM_OK)
+        return st;
+    memset(t->start, 0, (ncell + 1) * sizeof *t->start);
+    for (size_t j = 0; j < t->n_act; j++) {
+        int64_t k = cell[2 * j] == INT64_MIN ? -1 : (cell[2 * j] - y0) * (int64_t)w + (cell[2 * j + 1] - x0);
+        cell[j] = k; /* j <= 2j: read before written */
+        t->start[k + 1] += k >= 0;
+    }
+    for (size_t k = 0; k < ncell; k++)
+        t->start[k + 1] += t->start[k];
+    for (size_t j = 0; j < t->n_act; j++) /* start[k] ends as cell k + 1's start */
+        if (cell[j] >= 0)
+            t->gp[t->start[cell[j]]++] = (gridpos){t->act[j].y, t->act[j].x, j};
+    memmove(t->start + 1, t->start, ncell * sizeof *t->start);
+    t->start[0] = 0;
+    t->gc = c, t->gy0 = y0, t->gy1 = y1, t->gx0 = x0, t->gx1 = x1, t->gw = w;
+    *ok = 1;
+    return KM_OK;
+}
+
+/* Peak i's pairs inside the gate from the tracks of its cell and the eight
+   around it, appended at q[np]; returns the new count. */
+static size_t grid_pairs(const km_tracker *t, size_t i, double y, double x, double gate2, pair *q,
+                         size_t np)
+{
+    int64_t qy, qx;
+    if (!cell_index(y, t->gc, 2 * GRID_QMAX, &qy) || !cell_index(x, t->gc, 2 * GRID_QMAX, &qx))
+        return np;
+    int64_t r0 = qy - 1 > t->gy0 ? qy - 1 : t->gy0, r1 = qy + 1 < t->gy1 ? qy + 1 : t->gy1;
+    int64_t c0 = qx - 1 > t->gx0 ? qx - 1 : t->gx0, c1 = qx + 1 < t->gx1 ? qx + 1 : t->gx1;
+    const gridpos *g = t->gp;
+    for (int64_t r = r0; r <= r1 && c0 <= c1; r++) {
+        size_t row = (size_t)(r - t->gy0) * t->gw;
+        size_t e = t->start[row + (size_t)(c1 - t->gx0) + 1];
+        for (size_t k = t->start[row + (size_t)(c0 - t->gx0)]; k < e; k++) {
+            double dy = y - g[k].y, dx = x - g[k].x;
+            double d2 = dy * dy + dx * dx;
+            q[np] = (pair){d2, i, g[k].slot};
+            np += d2 <= gate2; /* as the loop over every track: same operands */
+        }
+    }
+    return np;
+}
+
+/* Every (peak, track) pair inside the gate, in no particular order (the
+   caller sorts them by pair_cmp, a total order).  Each pair is stored and
+   kept only when inside (the count advances by the test, not a branch:
+   which tracks a peak's gate holds does not predict); the room for a
+   peak's n_act candidates is made before its loop. */
+static km_status gate_pairs(km_ctx *ctx, km_tracker *t, const double *y_mm, const double *x_mm,
+                            size_t n, int32_t *ids, size_t *out)
+{
+    km_status st;
+    double gate2 = t->p.gate_mm * t->p.gate_mm;
+    size_t np = 0;
+    int grid = 0;
+    if (n * t->n_act >= GRID_MIN_PAIRS && (st = gate_grid(ctx, t, &grid)) != KM_OK)
+        return st;
+    for (size_t i = 0; i < n; i++) {
+        ids[i] = -1;
+        if (!isfinite(y_mm[i]) || !isfinite(x_mm[i]))
+            continue;
+        if (np + t->n_act > t->cap_pairs &&
+            (st = grow(ctx, (void **)&t->pairs, &t->cap_pairs, np + t->n_act, sizeof *t->pairs)) != KM_OK)
+            return st;
+        pair *q = t->pairs;
+        if (grid) {
+            np = grid_pairs(t, i, y_mm[i], x_mm[i], gate2, q, np);
+            continue;
+        }
+        for (size_t j = 0; j < t->n_act; j++) {
+            double dy = y_mm[i] - t->act[j].y, dx = x_mm[i] - t->act[j].x;
+            double d2 = dy * dy + dx * dx;
+            q[np] = (pair){d2, i, j};
+            np += d2 <= gate2; /* NaN: outside */
+        }
+    }
+    *out = np;
+    return KM_OK;
+}
+
 km_status km_tracker_update(km_ctx *ctx, km_tracker *t, int64_t frame, const double *y_mm,
                             const double *x_mm, const float *value, size_t n, int32_t *ids)
 {
@@ -193,26 +348,10 @@ km_status km_tracker_update(km_ctx *ctx, km_tracker *t, int64_t frame, const dou
     if ((st = end_tracks(ctx, t, frame, 0)) != KM_OK)
         return st;
 
-    /* Every (peak, track) pair inside the gate, nearest first.  Each pair
-       is stored and kept only when inside (the count advances by the test,
-       not a branch: which tracks a peak's gate holds does not predict); the
-       room for a peak's n_act candidates is made before its loop. */
-    double gate2 = t->p.gate_mm * t->p.gate_mm;
+    /* Every (peak, track) pair inside the gate, nearest first. */
     size_t np = 0;
-    for (size_t i = 0; i < n; i++) {
-        ids[i] = -1;
-        if (!isfinite(y_mm[i]) || !isfinite(x_mm[i]))
-            continue;
-        if ((st = grow(ctx, (void **)&t->pairs, &t->cap_pairs, np + t->n_act, sizeof *t->pairs)) != KM_OK)
-            return st;
-        pair *q = t->pairs;
-        for (size_t j = 0; j < t->n_act; j++) {
-            double dy = y_mm[i] - t->act[j].y, dx = x_mm[i] - t->act[j].x;
-            double d2 = dy * dy + dx * dx;
-            q[np] = (pair){d2, i, j};
-            np += d2 <= gate2; /* NaN: outside */
-        }
-    }
+    if ((st = gate_pairs(ctx, t, y_mm, x_mm, n, ids, &np)) != KM_OK)
+        return st;
     if ((st = grow(ctx, (void **)&t->used, &t->cap_used, t->n_act + 1, 1)) != KM_OK)
         return st;
     memset(t->used, 0, t->n_act);
