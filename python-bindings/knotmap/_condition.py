@@ -101,7 +101,8 @@ def bad_taxels(frames: ArrayLike, mask: Optional[ArrayLike] = None,
     offset_sigmas : float, optional
         TAXEL_OFFSET: in the frames where its neighbours' median is unloaded,
         above it in at least 90% of them, by a mean over offset_sigmas times
-        the noise (or the taxels' spread), 0 = off (docs/ALGORITHMS.md 11.3).
+        the noise (or the taxels' spread), and not part of a steady load's
+        footprint, 0 = off (docs/ALGORITHMS.md 11.3).
     unload_sigmas : float, optional
         Unloaded: at most the frame's 10th percentile plus this many times
         the frame-to-frame noise.

@@ -27,6 +27,8 @@ struct km_badtaxel {
     /* offset test: per taxel over the frames with an unloaded neighbourhood */
     int32_t *n_unl, *n_pos;    /* such frames; those with a positive excess */
     int32_t *n_emp, *n_emp_pos; /* the same over empty frames (nothing loaded) */
+    int32_t *n_knot;           /* such frames in which it was part of a load */
+    uint8_t *nb_count;         /* a frame's km_neighbour_count_half */
     double *ex_sum, *ex_sq;    /* sum and sum of squares of the excess */
     float *scratch;            /* rows*cols: the frame's neighbour maxima (hot test),
                                   its values for its quantiles, then its neighbour
@@ -44,6 +46,15 @@ struct km_badtaxel {
    and a sheet's smallest counts (a real mat's 1-2 counts in 500) stay
    healthy. */
 #define OFFSET_MIN_SHARE 0.02
+
+/* A steady load is no offset: a taxel is part of a load's footprint in a
+   frame when KNOT_FOOTPRINT of its neighbours read more than halfway from
+   the floor up to it.  A bare knot's diagonal neighbour has its neighbours'
+   median unloaded (five of them lie further out) but the knot and the two
+   taxels beside it above; a small knot's centre has its footprint around
+   it.  An offset taxel's neighbours read the floor (two offset taxels side
+   by side see one), or a moving load's edge that passes. */
+#define KNOT_FOOTPRINT 3
 
 void km_badtaxel_params_default(km_badtaxel_params *p)
 {
@@ -70,6 +81,8 @@ void km_badtaxel_free(km_badtaxel *b)
     km_ref_free(&ref, b->n_pos);
     km_ref_free(&ref, b->n_emp);
     km_ref_free(&ref, b->n_emp_pos);
+    km_ref_free(&ref, b->n_knot);
+    km_ref_free(&ref, b->nb_count);
     km_ref_free(&ref, b->ex_sum);
     km_ref_free(&ref, b->ex_sq);
     km_ref_free(&ref, b->scratch);
@@ -116,13 +129,15 @@ km_status km_badtaxel_create(km_ctx *ctx, int32_t rows, int32_t cols, const uint
     b->n_pos = km_calloc(ctx, n, sizeof *b->n_pos);
     b->n_emp = km_calloc(ctx, n, sizeof *b->n_emp);
     b->n_emp_pos = km_calloc(ctx, n, sizeof *b->n_emp_pos);
+    b->n_knot = km_calloc(ctx, n, sizeof *b->n_knot);
+    b->nb_count = km_alloc(ctx, n);
     b->ex_sum = km_calloc(ctx, n, sizeof *b->ex_sum);
     b->ex_sq = km_calloc(ctx, n, sizeof *b->ex_sq);
     b->scratch = km_alloc(ctx, n * sizeof *b->scratch);
     b->prev = km_alloc(ctx, n * sizeof *b->prev);
     if (b->mask == NULL || b->lo == NULL || b->hi == NULL || b->hot == NULL ||
         b->n_unl == NULL || b->n_pos == NULL || b->n_emp == NULL || b->n_emp_pos == NULL ||
-        b->ex_sum == NULL || b->ex_sq == NULL ||
+        b->ex_sum == NULL || b->ex_sq == NULL || b->n_knot == NULL || b->nb_count == NULL ||
         b->scratch == NULL || b->prev == NULL) {
         st = KM_ERR_NOMEM;
         goto done;
@@ -404,6 +419,7 @@ static void offset_add(km_badtaxel *b, const float *f, double sd)
         memset(b->n_pos, 0, n * sizeof *b->n_pos);
         memset(b->n_emp, 0, n * sizeof *b->n_emp);
         memset(b->n_emp_pos, 0, n * sizeof *b->n_emp_pos);
+        memset(b->n_knot, 0, n * sizeof *b->n_knot);
         memset(b->ex_sum, 0, n * sizeof *b->ex_sum);
         memset(b->ex_sq, 0, n * sizeof *b->ex_sq);
     }
@@ -413,6 +429,10 @@ static void offset_add(km_badtaxel *b, const float *f, double sd)
        none), into scratch: unloaded_level is done with it. */
     km_neighbour_medians(b->rows, b->cols, b->mask, f, b->scratch);
     offset_sums(b, f, level, empty);
+    km_neighbour_count_half(b->rows, b->cols, b->mask, f, floor, b->nb_count);
+    for (size_t k = 0; k < n; k++)
+        b->n_knot[k] += b->mask[k] && isfinite(f[k]) && (double)b->scratch[k] <= level &&
+                        b->nb_count[k] >= KNOT_FOOTPRINT;
 }
 
 km_status km_badtaxel_add(km_ctx *ctx, km_badtaxel *b, const float *frame)
@@ -535,7 +555,8 @@ static km_status unloaded_noise(km_ctx *ctx, const km_badtaxel *b, double **mean
    pattern a real sheet may have); a taxel is an offset when its excess
    was positive in at least 90% of those frames (steady, not a spike), and
    of the empty frames among them (an offset is read with nothing on the
-   sheet; a light load at the edge of a body is not), and its mean stands
+   sheet; a light load at the edge of a body is not), it was not part of
+   a steady load's footprint (KNOT_FOOTPRINT in 90% of them), and its mean stands
    more than offset_sigmas times the larger of the two above the median
    mean (and OFFSET_MIN_SHARE of the loads). */
 static km_status offset_decide(km_ctx *ctx, const km_badtaxel *b, float *off)
@@ -556,7 +577,8 @@ static km_status offset_decide(km_ctx *ctx, const km_badtaxel *b, float *off)
         double x = cnt > 0.0 ? b->ex_sum[k] / cnt - mid : 0.0;
         int is = b->mask[k] && b->n_unl[k] >= min_n &&
                  10 * (int64_t)b->n_pos[k] >= 9 * (int64_t)b->n_unl[k] &&
-                 10 * (int64_t)b->n_emp_pos[k] >= 9 * (int64_t)b->n_emp[k] && x > t;
+                 10 * (int64_t)b->n_emp_pos[k] >= 9 * (int64_t)b->n_emp[k] &&
+                 10 * (int64_t)b->n_knot[k] < 9 * (int64_t)b->n_unl[k] && x > t;
         off[k] = is ? (float)x : 0.0f;
     }
 done:

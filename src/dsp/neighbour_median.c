@@ -272,3 +272,20 @@ void km_neighbour_maxes(int32_t rows, int32_t cols, const uint8_t *mask, const f
         }
     }
 }
+
+void km_neighbour_count_half(int32_t rows, int32_t cols, const uint8_t *mask, const float *f,
+                             double floor, uint8_t *out)
+{
+    for (int32_t r = 0; r < rows; r++)
+        for (int32_t c = 0; c < cols; c++) {
+            size_t k = (size_t)r * (size_t)cols + (size_t)c;
+            double half = 0.5 * ((double)f[k] + floor);
+            int n = 0;
+            for (int32_t rr = r > 0 ? r - 1 : 0; rr <= r + 1 && rr < rows; rr++)
+                for (int32_t cc = c > 0 ? c - 1 : 0; cc <= c + 1 && cc < cols; cc++) {
+                    size_t q = (size_t)rr * (size_t)cols + (size_t)cc;
+                    n += q != k && mask[q] && (double)f[q] > half;
+                }
+            out[k] = (uint8_t)n;
+        }
+}

@@ -38,4 +38,11 @@ void km_neighbour_maxes(int32_t rows, int32_t cols, const uint8_t *mask, const f
 float km_neighbour_max_plain(int32_t rows, int32_t cols, const uint8_t *mask, const float *f,
                              int32_t r, int32_t c);
 
+/* out[k] = how many of the 8-neighbours of taxel k with mask != 0 read more
+ * than halfway from floor up to taxel k (NaN never does; none when taxel k
+ * is NaN): the offset test's footprint of a load (src/dsp/badtaxel.c).  The
+ * plain form, a frame at a time. */
+void km_neighbour_count_half(int32_t rows, int32_t cols, const uint8_t *mask, const float *f,
+                             double floor, uint8_t *out);
+
 #endif

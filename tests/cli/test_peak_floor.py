@@ -59,6 +59,10 @@ def test_a_stuck_taxel_no_longer_hides_a_knot(tmp_path):
     assert par["suspect_taxels"] == 1 and par["peaks_keep_suspect_taxels"] == 0
     # Where it is, so that a user can mask it or reproduce /peaks frame by frame.
     assert par["suspect_taxels_at"] == "16,16"
+    # The knot pressed from the first frame is no offset: its diagonal neighbours (their
+    # neighbours' median unloaded, 7.5 kPa above it in every frame) were masked as two
+    # offset taxels, at (9, 7) and (9, 9), until session 38 (ALGORITHMS 11.3).
+    assert par["offset_taxels"] == 0 and "steady offset" not in r.stderr, r.stderr
 
     # The switch keeps the old peaks: the stuck taxel in every frame, holding the
     # threshold at 20 kPa, the knot under it never.

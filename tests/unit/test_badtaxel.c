@@ -94,6 +94,36 @@ Test(badtaxel, offset_found_strong_loaded_taxel_not)
     cr_assert_eq(state[3 * C + 4], KM_TAXEL_OK);
 }
 
+/* A bare knot pressed from the first frame to the last, nothing else on the
+   sheet (tests/cli/test_peak_floor.py's scene): 15 kPa, Gaussian of sigma
+   1.2 taxels, at (8, 5) on a 2 kPa floor, noise +-1 kPa; taxel (3, 4) reads
+   a fixed 8 kPa more.  The knot's diagonal neighbours have their
+   neighbours' median unloaded (five of the eight lie further out) and read
+   7.5 kPa above it in every frame, as an offset would; but three of their
+   neighbours stand above them: a load's footprint. */
+static void bare_knot_frame(int t, uint32_t *seed, float *f)
+{
+    (void)t;
+    for (int r = 0; r < R; r++)
+        for (int c = 0; c < C; c++) {
+            double d2 = (r - 8.0) * (r - 8.0) + (c - 5.0) * (c - 5.0);
+            f[r * C + c] = (float)(2.0 + 15.0 * exp(-d2 / (2 * 1.2 * 1.2)) + noise(seed) +
+                                   (r == 3 && c == 4 ? 8.0 : 0.0));
+        }
+}
+
+Test(badtaxel, a_bare_knots_neighbours_are_not_offsets)
+{
+    km_badtaxel_params p;
+    uint8_t state[R * C];
+    km_badtaxel_params_default(&p);
+    cr_assert_eq(classify(&p, state, bare_knot_frame), 1);
+    cr_assert_eq(state[3 * C + 4], KM_TAXEL_OFFSET, "the offset taxel is still one");
+    for (int k = 0; k < R * C; k++)
+        cr_assert(k == 3 * C + 4 || state[k] == KM_TAXEL_OK, "taxel (%d, %d): state %d", k / C,
+                  k % C, state[k]);
+}
+
 /* A body lying still in integer counts (a pressure mat): the first 10 frames
    empty, then a blob of 60 counts in the middle and, at (2, 2), a light
    steady load of 3 counts on one taxel whose neighbours read 0.  Its
