@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,28 @@
 #include "io/result_writer_internal.h"
 
 /* ---- target checks -------------------------------------------------------- */
+
+/* Bursts of HDF5 calls in progress (result_writer.h): all threads', and
+ * the calling thread's own. */
+static atomic_int km_h5_bursts;
+static _Thread_local int km_h5_bursts_own;
+
+void km_h5_burst_begin(void)
+{
+    km_h5_bursts_own++;
+    atomic_fetch_add_explicit(&km_h5_bursts, 1, memory_order_relaxed);
+}
+
+void km_h5_burst_end(void)
+{
+    km_h5_bursts_own--;
+    atomic_fetch_sub_explicit(&km_h5_bursts, 1, memory_order_relaxed);
+}
+
+int km_h5_bursts_elsewhere(void)
+{
+    return atomic_load_explicit(&km_h5_bursts, memory_order_relaxed) - km_h5_bursts_own;
+}
 
 km_status km_result_check_target(km_ctx *ctx, const char *path, int32_t overwrite)
 {

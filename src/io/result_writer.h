@@ -27,6 +27,19 @@ typedef struct km_result_meta {
     int32_t overwrite;           /* 1 = replace an existing knotmap result */
 } km_result_meta;
 
+/* Two sessions on two threads share HDF5's global lock, which is not fair:
+ * a thread that needs it while the other runs a burst of calls (opening its
+ * session and result file; writing the maps, the last chunks and tables at
+ * the end) waits out the whole burst (bench/README.md "Session 38
+ * (threads)").  A session marks its bursts (begin/end on the thread that
+ * runs them; thread-safe), and HDF5 work that can wait (the /params
+ * attributes) is done during the frames when no other thread is in one.
+ * km_h5_bursts_elsewhere: how many bursts threads other than the caller's
+ * are in now (a hint: it may change at once). */
+void km_h5_burst_begin(void);
+void km_h5_burst_end(void);
+int km_h5_bursts_elsewhere(void);
+
 /* Check that `path` may be written: it does not exist, or it is a knotmap
  * result and overwrite is 1.  Anything else (a directory, another file, a
  * result with overwrite 0) is KM_ERR_CREATE.  The folder must exist. */

@@ -56,17 +56,20 @@ void km_process_params_default(km_process_params *p)
 }
 
 /* /params from the parameter table: the effective values (a header curve
- * resolved, the block size used, the session's saturation filled in). */
-static km_status write_params(km_ctx *ctx, const km_engine *e, const km_process_params *p)
+ * resolved, the block size used, the session's saturation filled in) as of
+ * the open (the peaks' threshold, for one, is the floor's once the warm-up
+ * is over), written later (driver.params_due). */
+static void snap_params(const km_engine *e, const km_process_params *p, km_process_params *eff,
+                        km_param_run *rec)
 {
-    km_process_params eff = *p;
-    eff.cond = e->cp;
-    eff.peaks = e->peaks;
-    eff.block_frames = e->nb;
-    eff.zero_rate = e->zero_rate;
-    km_param_run rec = {e->info.units, e->physical ? e->calib.gain / p->calib.gain : NAN,
-                        e->info.saturation, e->eq};
-    return km_params_write(ctx, e->writer, &eff, &rec);
+    *eff = *p;
+    eff->cond = e->cp;
+    eff->peaks = e->peaks;
+    eff->block_frames = e->nb;
+    eff->zero_rate = e->zero_rate;
+    km_param_run r = {e->info.units, e->physical ? e->calib.gain / p->calib.gain : NAN,
+                      e->info.saturation, e->eq};
+    *rec = r;
 }
 
 /* The reader and its read-ahead buffer. */
@@ -78,7 +81,22 @@ typedef struct driver {
     int64_t r_n;
     km_status r_st;
     int64_t nb;
+    /* /params, snapped at the open, written during the frames once no
+       other thread is in a burst of HDF5 calls (km_h5_burst_begin), at
+       the latest after the last frame: ~300 takes of HDF5's lock out of
+       the opening burst (bench/README.md "Session 38 (threads)"). */
+    km_process_params eff;
+    km_param_run rec;
+    int params_due;
 } driver;
+
+static km_status write_params(km_ctx *ctx, driver *d, km_engine *e, int now)
+{
+    if (!d->params_due || (!now && km_h5_bursts_elsewhere() > 0))
+        return KM_OK;
+    d->params_due = 0;
+    return km_params_write(ctx, e->writer, &d->eff, &d->rec);
+}
 
 /* The next block into the read-ahead buffer, on one of the executor's
  * workers and its own ctx, while the engine works on the block before. */
@@ -141,14 +159,14 @@ static km_status stream(km_ctx *ctx, driver *d, km_engine *e, const km_process_p
         /* No block came out (held back by conditioning): read in turn. */
         ahead = e->ahead_started;
         e->ahead_wanted = 0;
-        if (st != KM_OK)
+        if (st != KM_OK || (st = write_params(ctx, d, e, 0)) != KM_OK)
             return st;
         n_in += n;
         /* Progress counts frames read: conditioning may hold some back. */
         if (p->progress != NULL && p->progress(p->progress_user, n_in, total) != 0)
             return km_fail(ctx, KM_ERR_CANCELLED, "%s: cancelled", input);
     }
-    if ((st = km_engine_flush(ctx, e)) != KM_OK)
+    if ((st = write_params(ctx, d, e, 1)) != KM_OK || (st = km_engine_flush(ctx, e)) != KM_OK)
         return st;
     if ((st = km_result_writer_param_i64(ctx, e->writer, "bad_taxels",
                                          km_conditioner_n_bad(e->cond))) != KM_OK ||
@@ -195,8 +213,12 @@ static km_status open_result(km_ctx *ctx, driver *d, km_engine *e, const km_proc
         km_reader_header_get(d->reader, i, &k, &v);
         st = km_result_writer_add_header(ctx, e->writer, k, v);
     }
-    if (st == KM_OK)
-        st = write_params(ctx, e, p);
+    snap_params(e, p, &d->eff, &d->rec);
+    d->params_due = 1;
+    /* With a writing thread (--threads) the writer is in use during the
+       frames: /params now, as before. */
+    if (st == KM_OK && e->nw > 1)
+        st = write_params(ctx, d, e, 1);
     return st;
 }
 
@@ -215,6 +237,7 @@ km_status km_process_with(km_ctx *ctx, const char *input, const char *output,
     driver d;
     km_engine *e = NULL;
     km_status st;
+    int burst = 0;
 
     memset(&d, 0, sizeof d);
     if (summary != NULL)
@@ -225,6 +248,8 @@ km_status km_process_with(km_ctx *ctx, const char *input, const char *output,
         pp = *p_in;
     else
         km_process_params_default(&pp);
+    km_h5_burst_begin(); /* the opening: the sessions of -j N all need HDF5 now */
+    burst = 1;
     if ((st = km_reader_open(ctx, input, &pp.read, &d.reader)) != KM_OK)
         goto done;
     km_reader_info(d.reader, &info);
@@ -237,9 +262,14 @@ km_status km_process_with(km_ctx *ctx, const char *input, const char *output,
     km_exec_start_ahead(e); /* the first block is read while the result file is made */
     if ((st = open_result(ctx, &d, e, &pp, input, output)) != KM_OK)
         goto done;
-    if ((st = stream(ctx, &d, e, &pp, input)) == KM_OK &&
-        (st = km_engine_write_final(ctx, e, summary)) == KM_OK)
-        st = km_result_writer_commit(ctx, e->writer);
+    km_h5_burst_end();
+    burst = 0;
+    if ((st = stream(ctx, &d, e, &pp, input)) == KM_OK) {
+        km_h5_burst_begin(); /* the end: maps, last chunks, tables, commit */
+        burst = 1;
+        if ((st = km_engine_write_final(ctx, e, summary)) == KM_OK)
+            st = km_result_writer_commit(ctx, e->writer);
+    }
     if (st == KM_OK && summary != NULL) {
         summary->n_bad_taxels = km_conditioner_n_bad(e->cond);
         summary->n_offset_taxels = km_conditioner_n_offset(e->cond);
@@ -265,5 +295,7 @@ done:
     km_reader_free(d.reader);
     if (st != KM_OK && summary != NULL)
         memset(summary, 0, sizeof *summary);
+    if (burst)
+        km_h5_burst_end();
     return st;
 }
