@@ -52,6 +52,23 @@
 #define SURROUND_R1_MM 25.0
 #define SURROUND_SHARE 0.1
 
+/* A roller peak seen in every pass that covered it whose amplitude is at
+   least KNOT_PRESSURE_SHARE of the contact pressure at its cell needs 0.8 of
+   min_snr (KNOT_SHARE_SNR_SHARE, candidate_detect.c).  A knot is stiffer
+   than the tissue around it and presses back at a share of the contact;
+   the noise and the body's relief left by the medians stand lower.
+   Tuning seeds 0-19, the six roller cells, opened candidates at z 4-5
+   seen in every pass (bench/README "Session 38 (det11)"): knots at 0.13-0.25
+   of the pressure (hard), false ones on moderate sessions at 0.095-0.143,
+   on hard ones 0.14-0.25; at 0.16, 17 knots and 7 false candidates
+   (0.14: 17 and 9, 0.18: 12 and 6). */
+#define KNOT_PRESSURE_SHARE 0.16
+
+int km_cand_knot_share(const float *press, size_t k, double amp)
+{
+    return press != NULL && press[k] > 0.0f && amp >= KNOT_PRESSURE_SHARE * (double)press[k];
+}
+
 double km_cand_pressure_discount(const float *press, size_t k, double amp)
 {
     if (press == NULL || !(press[k] > 0.0f))

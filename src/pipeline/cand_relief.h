@@ -31,6 +31,11 @@ double km_cand_surround_discount(const float *map, const float *press, int32_t n
    press is NULL. */
 int km_cand_relief(const float *press, size_t k, double amp, double share, double clip_level);
 
+/* 1 when a roller peak at cell k of amplitude amp stands at a knot's share
+   of the contact: amp at least KNOT_PRESSURE_SHARE x press[k] (press[k] > 0).
+   0 when press is NULL. */
+int km_cand_knot_share(const float *press, size_t k, double amp);
+
 /* The holes of a mat's contact, for the edge test (km_map_at_edge's skip):
    into skip (ny x nx), 1 where the candidate map has no data and both of
    the cell's neighbours along y or both along x have data and are pressed

@@ -49,6 +49,11 @@
    within the stated 0.3 (docs/ALGORITHMS.md 10.4 Peaks; bench/README
    "Session 21 (roller)"). */
 #define TWO_ROWS_SNR_SHARE 0.8
+/* A roller peak seen in every pass that covered it, at a knot's share of the
+   contact pressure (km_cand_knot_share), needs at most KNOT_SHARE_SNR_SHARE
+   x min_snr (docs/ALGORITHMS.md 10.4 Peaks; bench/README "Session 38
+   (det11)"). */
+#define KNOT_SHARE_SNR_SHARE 0.8
 /* The broad scales (BROAD_SIGMA_MM on) are also searched as a band of their
    own, and the band's peaks away from every other candidate need
    BROAD_PEAK_SHARE x min_snr (broad_candidates): on a broad knot's top the
@@ -335,6 +340,9 @@ static int make_candidate(const km_candidate_params *p, const cand_maps *m, cons
         need *= m->broad_share;
     if (!one && m->roller && on_body(m, k))
         need *= TWO_ROWS_SNR_SHARE;
+    if (!one && m->roller && m->cov[k] > 0 && m->seen[k] >= m->cov[k] &&
+        km_cand_knot_share(m->press, k, amp))
+        need = fmin(need, KNOT_SHARE_SNR_SHARE * p->min_snr);
     if ((one && !(p->one_taxel_weight > 0.0)) || !(z >= need) ||
         (!one && !m->roller && km_cand_relief(m->press, k, amp, p->min_pressure_share, m->clip)))
         return 0;
