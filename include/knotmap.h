@@ -975,8 +975,10 @@ typedef struct km_candidate_params {
                                   (broad filters have fewer noise peaks per
                                   area), and on a roller a peak whose excess
                                   recurs under a second sensor row 0.8 x what
-                                  it needs otherwise (docs/ALGORITHMS.md 10
-                                  step 4) */
+                                  it needs otherwise; a roller peak seen in
+                                  every pass that covered it at 0.16 of the
+                                  contact pressure or more needs at most
+                                  0.8 x this (docs/ALGORITHMS.md 10 step 4) */
     double knot_sigma_mm;      /* > 0: one expected footprint sigma (mm) for the
                                   matched filter; 0 = search the sigmas from
                                   min_sigma_mm to max_sigma_mm [0] */

@@ -61,7 +61,7 @@
    seen in every pass (bench/README "Session 38 (det11)"): knots at 0.13-0.25
    of the pressure (hard), false ones on moderate sessions at 0.095-0.143,
    on hard ones 0.14-0.25; at 0.16, 17 knots and 7 false candidates
-   (0.14: 17 and 9, 0.18: 12 and 6). */
+   (0.14: 17 and 10, 0.18: 12 and 6). */
 #define KNOT_PRESSURE_SHARE 0.16
 
 int km_cand_knot_share(const float *press, size_t k, double amp)
