@@ -2029,7 +2029,9 @@ KM_API void km_buffer_free(km_ctx *ctx, void *data);
  * what was assumed.  No network: no external scripts, styles, fonts or
  * images.  Readable on a phone and printable.  p (the picture's params,
  * NULL = defaults; its format and overwrite are ignored); overwrite 1
- * replaces an existing HTML file, never another kind of file.  Errors: as km_render.
+ * replaces an existing HTML file, never another kind of file.  Errors: as
+ * km_render; KM_ERR_INVALID when html_path ends in a picture's extension
+ * (.png, .svg, .pdf: HTML under such a name opens in no viewer of it).
  * Thread-safe with a ctx per thread. */
 KM_API km_status km_report(km_ctx *ctx, const char *result_path, const char *html_path,
                            const km_render_params *p, int32_t overwrite);

@@ -97,7 +97,8 @@ def report(result, out=None, map=TABLE_DEFAULT, candidates=TABLE_DEFAULT,  # noq
     the parameters and what was assumed; nothing in it is fetched.
 
     out: the .html file to write (an existing file is replaced only when it
-    is HTML and overwrite is True).  out None: the report is returned as a
+    is HTML and overwrite is True; a picture's name, .png/.svg/.pdf, is a
+    ValueError: render() draws pictures).  out None: the report is returned as a
     str.  map, candidates: as render().  Returns the path written (str) or
     the HTML.  Raises knotmap.Error.
     """

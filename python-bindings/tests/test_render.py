@@ -88,3 +88,10 @@ def test_errors(result, tmp_path):
     with pytest.raises(knotmap.Error) as e:
         knotmap.report(result, keep)
     assert status(e) == "KM_ERR_CREATE" and keep.read_text() == "precious"
+    # A report under a picture's name (session 38: before, HTML was written as r.pdf,
+    # which no PDF viewer opens).
+    for name in ("r.pdf", "r.PNG", "r.svg"):
+        with pytest.raises(ValueError) as e:
+            knotmap.report(result, tmp_path / name)
+        assert status(e) == "KM_ERR_INVALID" and "name it .html" in str(e.value)
+        assert name in str(e.value) and not (tmp_path / name).exists()

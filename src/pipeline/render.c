@@ -382,8 +382,7 @@ done:
     return st;
 }
 
-/* The format named by the extension of `path` (any case), 0 when none. */
-static int32_t format_of_path(const char *path)
+int32_t km_render_format_of_path(const char *path)
 {
     const char *dot = strrchr(path, '.'), *slash = strrchr(path, '/');
     if (dot == NULL || (slash != NULL && dot < slash))
@@ -435,7 +434,7 @@ km_status km_render(km_ctx *ctx, const char *result_path, const char *out_path,
     else
         km_render_params_default(&p);
     if (p.format == KM_IMAGE_AUTO) {
-        p.format = format_of_path(out_path);
+        p.format = km_render_format_of_path(out_path);
         if (p.format == 0)
             return km_fail(ctx, KM_ERR_INVALID,
                            "%s: unknown picture format: the name must end in .png, .svg or .pdf",

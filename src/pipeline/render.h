@@ -13,6 +13,11 @@ km_status km_render_draw(km_ctx *ctx, const char *result_path, const km_render_p
                          km_draw_format format, int svg_inline, km_render_info *info,
                          uint8_t **out, size_t *out_n);
 
+/* The picture format named by the extension of `path` (.png, .svg, .pdf,
+ * any case): KM_IMAGE_PNG, _SVG, _PDF; 0 for another extension or none
+ * (km_render's AUTO, and the report, which refuses a picture's name). */
+int32_t km_render_format_of_path(const char *path);
+
 /* "1 mm", "0.25 mm", "12.5 s": a number with at most `digits` significant
  * digits and no trailing zeros, into buf. */
 void km_fmt_num(char *buf, size_t cap, double v, int digits);

@@ -628,6 +628,11 @@ km_status km_report(km_ctx *ctx, const char *result_path, const char *html_path,
     km_status st;
     if (html_path == NULL)
         return km_fail(ctx, KM_ERR_INVALID, "report: NULL path");
+    /* An HTML file under a picture's name opens in no viewer of that kind. */
+    if (km_render_format_of_path(html_path) != 0)
+        return km_fail(ctx, KM_ERR_INVALID,
+                       "%s: a report is one HTML file, not a picture: name it .html (knotmap "
+                       "render draws the map as PNG, SVG or PDF)", html_path);
     st = km_report_to_memory(ctx, result_path, p, &data, &n);
     if (st == KM_OK)
         st = km_file_write_atomic(ctx, html_path, data, n, KM_FILE_HTML, overwrite);

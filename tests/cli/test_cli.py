@@ -176,6 +176,11 @@ def test_tekscan_fixture(tmp_path):
     out = tmp_path / "foot.h5"
     r = run("process", TEKSCAN, "-o", out, cwd=tmp_path)
     assert r.returncode == 0, r.stderr
+    # A report is HTML: under a picture's name it is refused (64), nothing written; before
+    # session 38 `report foot.h5 -o foot.pdf` wrote HTML as foot.pdf, which no PDF viewer opens.
+    r2 = run("report", out, "-o", tmp_path / "foot.pdf", cwd=tmp_path)
+    assert r2.returncode == 64 and "foot.pdf" in r2.stderr and "name it .html" in r2.stderr
+    assert not (tmp_path / "foot.pdf").exists()
     d = check_result(out, 60, 21)
     assert d["n_frames"] == 205
     assert d["units"] == "kPa"
