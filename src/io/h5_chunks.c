@@ -7,6 +7,7 @@
 
 #include "h5_chunks.h"
 #include "h5_codec.h"
+#include "h5_vfd.h"
 
 /* See h5_chunks.h; writing takes no LZF (write_pipeline). */
 int km_h5_filter_steps(hid_t dcpl, int step[MAX_STEPS], unsigned cd0[MAX_STEPS])
@@ -87,6 +88,7 @@ struct km_h5_chunks_out {
     int n_steps;
     int step[MAX_STEPS]; /* the filter pipeline in write order */
     unsigned char *buf; /* the last chunk (past its rows: stale until put_chunk pads it) */
+    km_h5_io *io;       /* the file's, when it keeps raw data (km_h5_chunks_out_flush_via) */
 };
 
 void km_h5_chunks_out_free(km_h5_chunks_out *c)
@@ -301,8 +303,16 @@ static int put_chunk(km_h5_chunks_out *c)
         return 0;
     if (H5Dwrite_chunk(c->d, H5P_DEFAULT, mask, off, size, bytes) < 0)
         return 0;
+    /* The chunk's bytes reach the file here, HDF5's lock released. */
+    if (c->io != NULL && km_h5_io_flush_raw(c->io) != 0)
+        return 0;
     c->pending = 0;
     return 1;
+}
+
+void km_h5_chunks_out_flush_via(km_h5_chunks_out *c, km_h5_io *io)
+{
+    c->io = io;
 }
 
 /* The extent is grown once per append, to the end of the last chunk the

@@ -145,6 +145,11 @@ int km_h5_chunks_write(km_h5_chunks_out *c, const void *rows, size_t n);
  * unshuffled, smooth ones shuffled: bench/README.md "Session 34, speed8").
  * Only for the pipeline shuffle then deflate; returns 1 when it applies. */
 int km_h5_chunks_out_best_of(km_h5_chunks_out *c);
+/* The file keeps raw data (h5_vfd.h, io->defer_raw): after each
+ * H5Dwrite_chunk, km_h5_io_flush_raw(io) writes the chunk, outside HDF5's
+ * lock.  io must outlive c. */
+struct km_h5_io;
+void km_h5_chunks_out_flush_via(km_h5_chunks_out *c, struct km_h5_io *io);
 
 /* 1 when km_h5_chunks_write of n rows would complete a chunk, i.e. call
  * HDF5; 0 when the rows only go to the buffer. */

@@ -18,6 +18,8 @@
 /* Raw data (chunks) written since the last writeback hint: once this much,
    its write-out to the disk is started (early_writeback). */
 #define KM_VFD_WRITEBACK_BYTES ((haddr_t)256 << 10)
+/* At most this much raw data kept for km_h5_io_flush_raw (h5_vfd.h 4.). */
+#define KM_VFD_KEEP_BYTES ((size_t)4 << 20)
 
 typedef struct vfd_fapl {
     km_h5_io *io;
@@ -32,7 +34,20 @@ typedef struct vfd_file {
     km_h5_io *io;
     haddr_t wb_lo, wb_hi; /* raw data written and not yet hinted: [wb_lo, wb_hi) */
     int wb_off;           /* the hint failed once (not supported here): no more */
+    /* Raw data kept (io->defer_raw): records {addr, size, bytes} in
+       kept[0, kept_len), spanning [kept_lo, kept_hi); under kept_m. */
+    pthread_mutex_t kept_m;
+    unsigned char *kept;
+    size_t kept_len, kept_cap;
+    haddr_t kept_lo, kept_hi;
 } vfd_file;
+
+typedef struct kept_rec {
+    haddr_t addr;
+    size_t size;
+} kept_rec;
+
+static herr_t settle(vfd_file *f, haddr_t addr, haddr_t end, int any);
 
 static _Thread_local int tls_errno;
 
@@ -92,15 +107,22 @@ static H5FD_t *vfd_open(const char *name, unsigned flags, hid_t fapl, haddr_t ma
     f->dev = sb.st_dev;
     f->ino = sb.st_ino;
     f->io = fa != NULL ? fa->io : NULL;
+    pthread_mutex_init(&f->kept_m, NULL);
+    if (f->io != NULL)
+        f->io->vf = f;
     return &f->pub;
 }
 
 static herr_t vfd_close(H5FD_t *file)
 {
     vfd_file *f = (vfd_file *)file;
-    herr_t rc = 0;
-    if (close(f->fd) != 0)
+    herr_t rc = settle(f, 0, 0, 1);
+    if (close(f->fd) != 0 && rc == 0)
         rc = io_failed(f, H5E_CANTCLOSEFILE, "cannot close the file", errno);
+    if (f->io != NULL)
+        f->io->vf = NULL;
+    pthread_mutex_destroy(&f->kept_m);
+    free(f->kept);
     free(f);
     return rc;
 }
@@ -162,6 +184,8 @@ static herr_t vfd_read(H5FD_t *file, H5FD_mem_t type, hid_t dxpl, haddr_t addr, 
         push_error(H5E_OVERFLOW, "read beyond the address space", EINVAL);
         return -1;
     }
+    if (settle(f, addr, addr + size, 0) < 0)
+        return -1;
     while (size > 0) {
         ssize_t n = pread(f->fd, p, size, (off_t)addr);
         if (n < 0 && errno == EINTR)
@@ -211,18 +235,12 @@ static void early_writeback(vfd_file *f, H5FD_mem_t type, haddr_t addr, haddr_t 
     f->wb_lo = f->wb_hi = 0;
 }
 
-static herr_t vfd_write(H5FD_t *file, H5FD_mem_t type, hid_t dxpl, haddr_t addr, size_t size,
-                        const void *buf)
+/* size bytes at addr, then the write-out hint (3.); the end of file is the
+ * caller's to move. */
+static herr_t write_at(vfd_file *f, H5FD_mem_t type, haddr_t addr, const void *buf, size_t size)
 {
-    vfd_file *f = (vfd_file *)file;
     const unsigned char *p = buf;
-    haddr_t start = addr, end;
-    (void)dxpl;
-    if (addr > KM_VFD_MAXADDR || size > KM_VFD_MAXADDR - addr) {
-        push_error(H5E_OVERFLOW, "write beyond the address space", EINVAL);
-        return -1;
-    }
-    end = addr + size;
+    haddr_t start = addr, end = addr + size;
     /* After a failure while closing, nothing more reaches the file: it is removed anyway. */
     if (f->io != NULL && f->io->closing && f->io->err != 0)
         size = 0;
@@ -236,11 +254,114 @@ static herr_t vfd_write(H5FD_t *file, H5FD_mem_t type, hid_t dxpl, haddr_t addr,
         addr += (haddr_t)n;
         size -= (size_t)n;
     }
-    if (end > f->eof)
-        f->eof = end;
     if (addr == end) /* written (not dropped after a failure) */
         early_writeback(f, type, start, end);
     return 0;
+}
+
+/* The kept raw data written, in the order kept (kept_m held); after a
+ * failure the rest is dropped (the writer fails the file). */
+static herr_t write_kept(vfd_file *f)
+{
+    herr_t rc = 0;
+    for (size_t at = 0; at < f->kept_len;) {
+        kept_rec r;
+        memcpy(&r, f->kept + at, sizeof r);
+        at += sizeof r;
+        if (rc == 0)
+            rc = write_at(f, H5FD_MEM_DRAW, r.addr, f->kept + at, r.size);
+        at += (r.size + 7) & ~(size_t)7;
+    }
+    f->kept_len = 0;
+    f->kept_lo = f->kept_hi = 0;
+    return rc;
+}
+
+static int keeps(const vfd_file *f)
+{
+    return f->io != NULL && f->io->defer_raw;
+}
+
+/* What is kept written first when [addr, end) overlaps it (any: in all
+ * cases): before HDF5 reads, truncates, closes or writes there. */
+static herr_t settle(vfd_file *f, haddr_t addr, haddr_t end, int any)
+{
+    herr_t rc = 0;
+    if (!keeps(f))
+        return 0;
+    pthread_mutex_lock(&f->kept_m);
+    if (f->kept_len > 0 && (any || (addr < f->kept_hi && end > f->kept_lo)))
+        rc = write_kept(f);
+    pthread_mutex_unlock(&f->kept_m);
+    return rc;
+}
+
+/* Keep raw data for km_h5_io_flush_raw; written at once when it cannot be
+ * kept (no memory), and what is kept first when it would pass
+ * KM_VFD_KEEP_BYTES (raw data written by H5Dwrite, which no flush follows). */
+static herr_t keep(vfd_file *f, haddr_t addr, const void *buf, size_t size)
+{
+    size_t need = sizeof(kept_rec) + ((size + 7) & ~(size_t)7);
+    herr_t rc = 0;
+    pthread_mutex_lock(&f->kept_m);
+    if (f->kept_len > 0 && ((addr < f->kept_hi && addr + size > f->kept_lo) ||
+                            f->kept_len + need > KM_VFD_KEEP_BYTES))
+        rc = write_kept(f);
+    if (rc == 0 && need > KM_VFD_KEEP_BYTES) {
+        rc = write_at(f, H5FD_MEM_DRAW, addr, buf, size);
+        pthread_mutex_unlock(&f->kept_m);
+        return rc;
+    }
+    if (rc == 0 && f->kept_len + need > f->kept_cap) {
+        size_t cap = f->kept_cap > 0 ? f->kept_cap : (size_t)1 << 16;
+        while (cap < f->kept_len + need)
+            cap *= 2;
+        unsigned char *p = realloc(f->kept, cap);
+        if (p != NULL) {
+            f->kept = p;
+            f->kept_cap = cap;
+        }
+    }
+    if (rc == 0 && f->kept_len + need > f->kept_cap) {
+        rc = write_kept(f);
+        if (rc == 0)
+            rc = write_at(f, H5FD_MEM_DRAW, addr, buf, size);
+    } else if (rc == 0) {
+        kept_rec r = {addr, size};
+        memcpy(f->kept + f->kept_len, &r, sizeof r);
+        memcpy(f->kept + f->kept_len + sizeof r, buf, size);
+        f->kept_lo = f->kept_len == 0 || addr < f->kept_lo ? addr : f->kept_lo;
+        f->kept_hi = addr + size > f->kept_hi ? addr + size : f->kept_hi;
+        f->kept_len += need;
+    }
+    pthread_mutex_unlock(&f->kept_m);
+    return rc;
+}
+
+int km_h5_io_flush_raw(km_h5_io *io)
+{
+    vfd_file *f = io != NULL ? io->vf : NULL;
+    return f == NULL ? 0 : settle(f, 0, 0, 1) < 0 ? -1 : 0;
+}
+
+static herr_t vfd_write(H5FD_t *file, H5FD_mem_t type, hid_t dxpl, haddr_t addr, size_t size,
+                        const void *buf)
+{
+    vfd_file *f = (vfd_file *)file;
+    (void)dxpl;
+    if (addr > KM_VFD_MAXADDR || size > KM_VFD_MAXADDR - addr) {
+        push_error(H5E_OVERFLOW, "write beyond the address space", EINVAL);
+        return -1;
+    }
+    haddr_t end = addr + size;
+    herr_t rc;
+    if (type == H5FD_MEM_DRAW && keeps(f) && !f->io->closing)
+        rc = keep(f, addr, buf, size);
+    else if ((rc = settle(f, addr, end, 0)) == 0)
+        rc = write_at(f, type, addr, buf, size);
+    if (rc == 0 && end > f->eof)
+        f->eof = end;
+    return rc;
 }
 
 static herr_t vfd_truncate(H5FD_t *file, hid_t dxpl, hbool_t closing)
@@ -248,6 +369,8 @@ static herr_t vfd_truncate(H5FD_t *file, hid_t dxpl, hbool_t closing)
     vfd_file *f = (vfd_file *)file;
     (void)dxpl;
     (void)closing;
+    if (settle(f, 0, 0, 1) < 0)
+        return -1;
     if (f->eoa == f->eof)
         return 0;
     if (f->io != NULL && f->io->closing && f->io->err != 0)

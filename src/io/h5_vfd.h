@@ -37,7 +37,23 @@
 typedef struct km_h5_io {
     int err;      /* first errno of a failed write/truncate/close, 0 when none */
     int closing;  /* set by the writer before H5Fclose: errors are recorded, not raised */
+    int defer_raw; /* set before H5Fcreate: raw data kept for km_h5_io_flush_raw (4.) */
+    void *vf;      /* the driver's open file (while open), for km_h5_io_flush_raw */
 } km_h5_io;
+
+/* 4. With io->defer_raw, the raw data HDF5 asks the driver to write (the
+ * chunks of H5Dwrite_chunk, a contiguous dataset's values) is copied and
+ * kept, not written, and km_h5_io_flush_raw writes it (and gives the
+ * write-out hint of 3.) after the HDF5 call has returned: outside HDF5's
+ * global lock, which every pwrite and sync_file_range of a chunk held
+ * before (~5 ms of a 60 s session's ~10 ms with the lock held;
+ * bench/README.md "Session 38 (threads)").  Whatever is kept is written
+ * first by any read, truncate or close of the file, and by any write that
+ * overlaps it, so HDF5 never sees the file without it; the file's bytes
+ * are the same.  Errors as for any write (err, errno, closing).
+ * Thread-safe against the driver's callbacks on other threads.  0, or -1
+ * on a failed write. */
+int km_h5_io_flush_raw(km_h5_io *io);
 
 /* The errno of the last failed write, truncate or close through this
  * driver on the calling thread (HDF5 calls the driver on the caller's

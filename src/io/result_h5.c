@@ -435,6 +435,8 @@ void km_rw_col_init(km_result_writer *w, km_rw_col *c, hid_t ds, hid_t mtype)
     c->ds = ds;
     c->mtype = mtype;
     c->z = w->defl != NULL ? km_h5_chunks_out_open(ds, mtype, w->defl) : NULL;
+    if (c->z != NULL)
+        km_h5_chunks_out_flush_via(c->z, &w->io);
 }
 
 int km_rw_append_rows(km_rw_col *c, int rank, int32_t rows, int32_t cols, int64_t old,

@@ -225,6 +225,8 @@ static km_status write_tables(km_ctx *ctx, km_result_writer *w)
 static km_status create_file(km_ctx *ctx, km_result_writer *w)
 {
     km_status st = KM_OK;
+    /* The chunks' bytes written outside HDF5's lock (h5_vfd.h 4.). */
+    w->io.defer_raw = 1;
     hid_t fapl = km_h5_write_fapl(&w->io);
     /* STRONG: H5Fclose really closes, so fsync and rename see a whole file.
        1.8 object format: readable by every HDF5 in use, and large
