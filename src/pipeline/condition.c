@@ -121,7 +121,7 @@ void km_conditioner_free(km_conditioner *c)
                     c->csum,   c->cwin,   c->last_good, c->rprev, c->wbuf,  c->wtime,
                     c->wflag,  c->tare_acc, c->tare_cnt, c->qt,  c->qf,    c->s1,
                     c->s2,     c->fill_scratch, c->out, c->out_t, c->out_f, c->rs, c->cal,
-                    c->state};
+                    c->state, c->fmask};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
         km_ref_free(&ref, bufs[i]);
     for (int i = 0; i <= MAX_TF; i++)
@@ -389,6 +389,17 @@ int32_t km_conditioner_n_offset(const km_conditioner *c)
 const uint8_t *km_conditioner_taxel_state(const km_conditioner *c)
 {
     return c == NULL ? NULL : c->state;
+}
+
+int km_taxel_suspect(uint8_t state)
+{
+    return state == KM_TAXEL_STUCK || state == KM_TAXEL_HOT;
+}
+
+void km_conditioner_suspect_out(km_conditioner *c, int on)
+{
+    if (c != NULL)
+        c->suspect_out = on;
 }
 
 double km_conditioner_noise(const km_conditioner *c)

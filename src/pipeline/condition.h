@@ -19,4 +19,15 @@ int km_condition_finds_bad(const km_condition_params *p);
 /* 1 when p asks for anything beyond the point-wise calibration. */
 int km_condition_active(const km_condition_params *p);
 
+/* A taxel the warm-up found stuck or hot (KM_TAXEL_STUCK, _HOT): masked
+ * with detect_bad; else left in the conditioner's mask and, unless
+ * keep_suspect, out of the peaks, metrics and maps (docs/ALGORITHMS.md 3.7). */
+int km_taxel_suspect(uint8_t state);
+
+/* on: with a spatial filter (smoothing sigma, dog_sigma), the suspect taxels
+ * still in the mask enter the filters as masked ones do (0), so that their
+ * value does not reach their neighbours; their own output is the filtered
+ * value.  Set before the first push (the engine: unless keep_suspect). */
+void km_conditioner_suspect_out(km_conditioner *c, int on);
+
 #endif

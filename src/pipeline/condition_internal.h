@@ -23,6 +23,8 @@ struct km_conditioner {
     int32_t n_bad;             /* taxels masked as bad after the warm-up */
     int32_t n_offset;          /* of which read a steady offset unloaded */
     uint8_t *state;            /* KM_TAXEL_* after the warm-up, or NULL */
+    int suspect_out;           /* suspect taxels enter the spatial filter as masked */
+    uint8_t *fmask;            /* then: mask less them, the filters' input (or NULL) */
     double noise;              /* the warm-up's frame-to-frame noise, source units */
     int64_t n_pushed;
     int finished;

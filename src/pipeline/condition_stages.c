@@ -51,7 +51,7 @@ void km_cond_mask_copy(float *dst, const float *src, const uint8_t *mask, size_t
    that a NaN cannot spread through them; NaN at the output). */
 static void mask_fill(const km_conditioner *c, float *f, float fill)
 {
-    km_cond_mask_copy(f, f, c->mask, c->rc, fill, c->avx2);
+    km_cond_mask_copy(f, f, c->fmask != NULL ? c->fmask : c->mask, c->rc, fill, c->avx2);
 }
 
 #define MAX_RESAMPLE_GAP 1000000  /* output frames one input step may produce */
@@ -261,6 +261,14 @@ static km_status warm_decide_bad(km_ctx *ctx, km_conditioner *c)
         c->n_bad += bad;
         c->n_offset += bad && s == KM_TAXEL_OFFSET;
     }
+    /* A stuck taxel smoothed into its neighbours made a peak beside it in
+       every frame (--sigma 1: ~2 a quiet frame, model 1 roller moderate). */
+    if (!c->suspect_out || (c->g1 == NULL && c->g2 == NULL))
+        return KM_OK;
+    if ((c->fmask = km_alloc(ctx, c->rc)) == NULL)
+        return KM_ERR_NOMEM;
+    for (size_t k = 0; k < c->rc; k++)
+        c->fmask[k] = c->mask[k] && !km_taxel_suspect(c->state[k]);
     return KM_OK;
 }
 

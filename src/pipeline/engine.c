@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "pipeline/budget.h"
+#include "pipeline/condition.h"
 #include "pipeline/engine_internal.h"
 #include "pipeline/equilibrate.h"
 #include "pipeline/params.h"
@@ -236,6 +237,7 @@ static km_status setup(km_ctx *ctx, km_engine *e, const uint8_t *mask)
     if ((st = km_conditioner_create(ctx, &e->info, mask, &e->cp, &e->calib, &p->smooth,
                                     &e->cond)) != KM_OK)
         return st;
+    km_conditioner_suspect_out(e->cond, !p->keep_suspect);
     e->info.frame_rate_hz = km_conditioner_rate(e->cond);
     if ((st = km_exec_create(ctx, e)) != KM_OK ||
         (st = km_stage_body_create(ctx, &e->body, &e->info, p)) != KM_OK ||

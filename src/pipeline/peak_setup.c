@@ -26,11 +26,6 @@
 #include "pipeline/condition.h"
 #include "pipeline/engine_internal.h"
 
-static int suspect(uint8_t s)
-{
-    return s == KM_TAXEL_STUCK || s == KM_TAXEL_HOT;
-}
-
 int32_t km_engine_n_suspect(const km_engine *e)
 {
     const uint8_t *state = km_conditioner_taxel_state(e->cond);
@@ -38,7 +33,7 @@ int32_t km_engine_n_suspect(const km_engine *e)
     size_t rc = (size_t)e->info.rows * (size_t)e->info.cols;
     int32_t n = 0;
     for (size_t k = 0; state != NULL && mask != NULL && k < rc; k++)
-        n += mask[k] && suspect(state[k]);
+        n += mask[k] && km_taxel_suspect(state[k]);
     return n;
 }
 
@@ -56,7 +51,7 @@ km_status km_engine_suspect_at(km_ctx *ctx, const km_engine *e, char **out)
     for (int32_t r = 0; n > 0 && r < e->info.rows; r++)
         for (int32_t c = 0; c < e->info.cols && listed < KM_SUSPECT_LISTED; c++) {
             size_t k = (size_t)r * (size_t)e->info.cols + (size_t)c;
-            if (!(mask[k] && suspect(state[k])))
+            if (!(mask[k] && km_taxel_suspect(state[k])))
                 continue;
             len += (size_t)snprintf(s + len, cap - len, "%s%d,%d", listed ? " " : "", (int)r,
                                     (int)c);
@@ -117,7 +112,7 @@ km_status km_engine_setup_peaks(km_ctx *ctx, km_engine *e)
         if ((e->pmask = km_alloc(ctx, rc)) == NULL)
             return KM_ERR_NOMEM;
         for (size_t k = 0; k < rc; k++)
-            e->pmask[k] = mask[k] && !suspect(state[k]);
+            e->pmask[k] = mask[k] && !km_taxel_suspect(state[k]);
         e->peak_mask = e->pmask;
     }
     if ((st = setup_zero(ctx, e, rc)) != KM_OK)

@@ -160,3 +160,21 @@ def test_the_summary_says_the_floor(tmp_path):
     assert said in r.stdout, r.stdout
     r = run("process", s, "-o", tmp_path / "off.h5", "--floor-sigmas", "0")
     assert "floor" not in r.stdout and "peaks; hottest spots:" in r.stdout, r.stdout
+
+
+def test_a_stuck_taxel_is_not_smoothed_into_its_neighbours(tmp_path):
+    """With --sigma the taxel stuck at 200 kPa, left out of the peaks, still entered the
+    smoothing: its neighbours carried a share of it (200 x ~0.06-0.1 with sigma 1, over the
+    12 kPa floor) and made a peak beside it in every frame.  Now it enters the filter as a
+    masked taxel does (0); --keep-suspect-taxels keeps it, and its peak, as before."""
+    s = write_session(tmp_path / "s.h5", knot_and_stuck())
+    run("process", "-q", s, "-o", tmp_path / "new.h5", "--sigma", "1")
+    new, par = peaks(tmp_path / "new.h5")
+    near = (np.abs(new["row"] - 16) <= 2) & (np.abs(new["col"] - 16) <= 2)
+    assert not np.any(near), np.unique(new["frame"][near]).size
+    at_knot = (np.abs(new["row"] - 8) <= 1) & (np.abs(new["col"] - 8) <= 1)
+    assert np.unique(new["frame"][at_knot]).size == T
+    run("process", "-q", s, "-o", tmp_path / "keep.h5", "--sigma", "1", "--keep-suspect-taxels")
+    kept, _ = peaks(tmp_path / "keep.h5")
+    at = (kept["row"] == 16) & (kept["col"] == 16)
+    assert np.unique(kept["frame"][at]).size == T
