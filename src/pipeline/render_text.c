@@ -237,7 +237,7 @@ static void note_texts(const km_result_map *m, const km_result_summary *s, const
     snprintf(t->grey, sizeof t->grey, "%s",
              excess ? "grey: covered by too few passes to judge"
              : body && m->roller ? "grey: not reached by the roller (no data)"
-                    : "grey: masked taxel or no valid reading");
+                    : "grey: masked taxel, one left out as stuck or hot, or no valid reading");
     if (L->clipped_above > 0.0) {
         km_fmt_num(a, sizeof a, L->vmax, 3);
         km_fmt_num(b, sizeof b, 100.0 * L->clipped_above, 2);

@@ -141,3 +141,7 @@ def test_the_real_mats_hot_taxel_is_not_its_peak_pressure(tmp_path):
     for k in new:
         if k.startswith("candidates/"):
             assert new[k].tobytes() == keep[k].tobytes(), k
+    # The picture's legend says why the left-out taxels are grey (session 38: it said
+    # "masked taxel or no valid reading" of a taxel no mask holds).
+    run("render", "-q", tmp_path / "new.h5", "-o", tmp_path / "new.svg")
+    assert "one left out as stuck or hot" in (tmp_path / "new.svg").read_text()
