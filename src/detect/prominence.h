@@ -39,6 +39,32 @@ typedef struct km_prom_groups {
 int km_prom_order(const float *san, int32_t rows, int32_t cols, float vmin, float level,
                   const km_prom_scratch *s, km_prom_groups *g, int both, int avx2);
 
+/* The bucket of an order key x in km_prom_order's counting sort:
+ * (km_prom_fold(x) - lo) >> shift.  The fold takes the keys [z0, z0 + w],
+ * the values nearer zero than T = 2^-KM_PROM_FOLD_BITS of the group's
+ * largest magnitude (rounded down to a power of two; both signs, +-0), to
+ * z0 and the keys above them w lower: monotone, so the buckets stay in key
+ * order (and the sort's result cannot depend on it).  Without it a group
+ * with values of both signs about zero (a noisy floor) spreads its ~4m
+ * buckets over every exponent between them, ~300 that hold nearly nothing,
+ * and the floor's few exponents share a few dozen buckets: ~30 items each
+ * on a 32x32 frame, ~47 K instructions a frame in the insertion pass. */
+#define KM_PROM_FOLD_BITS 24u
+typedef struct km_prom_map {
+    uint32_t lo, z0, w;
+    unsigned shift;
+} km_prom_map;
+
+static inline uint32_t km_prom_fold(uint32_t x, const km_prom_map *mp)
+{
+    uint32_t d = (x > mp->z0 ? x : mp->z0) - mp->z0;
+    return x - (d < mp->w ? d : mp->w);
+}
+
+/* The map for m items whose keys span [lo, hi] (about 4m buckets over the
+ * folded range, km_bucket_geometry); *nb = the bucket count (0 for m = 0). */
+km_prom_map km_prom_bucket_map(uint32_t lo, uint32_t hi, size_t m, size_t *nb);
+
 /* After km_prom_order: the group below the level (above vmin), sorted, in
  * s->item after the first group or in s->item2 (g->below says where); one
  * more read of the frame and km_keysort.  Leaves s->next alone (the sweep

@@ -77,17 +77,11 @@ static size_t compact_portable(const float *san, int32_t rows, int32_t cols,
     return m;
 }
 
-/* The bucket of key x: lo is the group's smallest key. */
-typedef struct order_map {
-    uint32_t lo;
-    unsigned shift;
-} order_map;
-
 /* The buckets of the m items. */
-static void buckets_portable(const uint64_t *item, size_t m, const order_map *mp, uint32_t *bix)
+static void buckets_portable(const uint64_t *item, size_t m, const km_prom_map *mp, uint32_t *bix)
 {
     for (size_t i = 0; i < m; i++)
-        bix[i] = ((uint32_t)(item[i] >> 32) - mp->lo) >> mp->shift;
+        bix[i] = (km_prom_fold((uint32_t)(item[i] >> 32), mp) - mp->lo) >> mp->shift;
 }
 
 #if KM_HAVE_AVX2_TARGET
@@ -254,13 +248,16 @@ __attribute__((target("avx2"))) static size_t compact_avx2(const float *san, int
 /* buckets_portable eight items at a time: their keys gathered by one
  * shuffle and put in order by one permute. */
 __attribute__((target("avx2"))) static void buckets_avx2(const uint64_t *item, size_t m,
-                                                         const order_map *mp, uint32_t *bix)
+                                                         const km_prom_map *mp, uint32_t *bix)
 {
     const __m256i lo = _mm256_set1_epi32((int32_t)mp->lo);
+    const __m256i z0 = _mm256_set1_epi32((int32_t)mp->z0), w = _mm256_set1_epi32((int32_t)mp->w);
     const __m128i sh = _mm_cvtsi32_si128((int)mp->shift);
     size_t i = 0;
     for (; i + 8 <= m; i += 8) {
         __m256i x = _mm256_permute4x64_epi64(keys8_any(item + i), _MM_SHUFFLE(3, 1, 2, 0));
+        if (mp->w != 0u) /* km_prom_fold */
+            x = _mm256_sub_epi32(x, _mm256_min_epu32(_mm256_sub_epi32(_mm256_max_epu32(x, z0), z0), w));
         _mm256_storeu_si256((__m256i *)(void *)(bix + i), _mm256_srl_epi32(_mm256_sub_epi32(x, lo), sh));
     }
     buckets_portable(item + i, m - i, mp, bix + i);
@@ -282,6 +279,28 @@ static size_t compact(const float *san, int32_t rows, int32_t cols, const order_
     return compact_portable(san, rows, cols, kb, raster, nv, ngt);
 }
 
+km_prom_map km_prom_bucket_map(uint32_t lo, uint32_t hi, size_t m, size_t *nb)
+{
+    float a = fabsf(km_key_value(lo)), b = fabsf(km_key_value(hi));
+    uint32_t u, e;
+    a = a > b ? a : b;
+    memcpy(&u, &a, sizeof u);
+    e = u >> 23;
+    km_prom_map mp = {0u, 0x80000000u, 0u, 0u};
+    if (e > KM_PROM_FOLD_BITS) { /* T = 2^(E - 24) is a normal float */
+        uint32_t tb = (e - KM_PROM_FOLD_BITS) << 23;
+        mp.z0 = 0x80000000u - tb;
+        mp.w = 2u * tb - 1u;
+    }
+    if (hi < mp.z0 || lo > mp.z0 + mp.w)
+        mp.w = 0u; /* no key in or beyond the fold (a shift of them all) */
+    mp.lo = km_prom_fold(lo, &mp);
+    *nb = 0;
+    if (m > 0)
+        mp.shift = km_bucket_geometry(m, km_prom_fold(hi, &mp) - mp.lo, nb);
+    return mp;
+}
+
 /* The m items of raster[] (m <= GROUP_MAX) in order into dst by one
  * counting pass into about 4m buckets over their key range (bucket
  * indices in bix[], m entries) and the insertion pass: 1, or 0 when a
@@ -296,9 +315,7 @@ static int bucket_order(const uint64_t *raster, size_t m, uint32_t *bix, uint64_
     else
 #endif
         stats_portable(raster, m, &lo, &hi);
-    order_map mp = {lo, 0};
-    if (m > 0)
-        mp.shift = km_bucket_geometry(m, hi - lo, &nh);
+    km_prom_map mp = km_prom_bucket_map(lo, hi, m, &nh);
 #if KM_HAVE_AVX2_TARGET
     if (avx2)
         buckets_avx2(raster, m, &mp, bix);

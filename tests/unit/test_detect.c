@@ -1227,7 +1227,8 @@ Test(detect, persistence_two_stage_equals_full)
 /* km_prom_order (the group at or above the level by one counting sort)
  * and km_prom_order_below (the group below it, above the frame minimum)
  * against qsort, bit for bit, portable and AVX2; frames up to 80x80 with
- * spread values (the counting sort), three distinct values (full buckets of
+ * spread values (the counting sort), a noisy floor of both signs about
+ * zero (the buckets' fold), three distinct values (full buckets of
  * ties: taken), values clustered in a few buckets beside a few far ones
  * (full buckets of mixed keys: declined) and more than 4096 taxels in the
  * group (declined), -inf holes, levels below, inside and above the range
@@ -1251,7 +1252,7 @@ Test(detect, prom_order_matches_qsort)
         if (full)
             rows = cols = 80;
         int n = rows * cols, levels = (it % 5 == 0) ? 3 : 1 << 22, holes = rand() % 2;
-        int clustered = it % 5 == 1;
+        int clustered = it % 5 == 1, floor = it % 10 == 8;
         float vmin = INFINITY, vmax = -INFINITY;
         for (int k = 0; k < n; k++) {
             san[k] = (holes && rand() % 11 == 0) ? -INFINITY
@@ -1259,6 +1260,10 @@ Test(detect, prom_order_matches_qsort)
             if (clustered && san[k] != -INFINITY) /* 1000 keys a few ulp apart, 2% far */
                 san[k] = rand() % 50 == 0 ? 60.0f + (float)(rand() % 1000)
                                           : 50.0f + (float)(rand() % 1000) * 4e-6f;
+            if (floor && san[k] != -INFINITY) /* a noisy floor about 0 (folded), a body */
+                san[k] = rand() % 3 == 0 ? 20.0f + (float)(rand() % 1000) * 0.03f
+                                         : (float)(rand() % 2001 - 1000) * 3e-4f *
+                                               (rand() % 4 == 0 ? 1e-3f : 1.0f);
             if (san[k] != -INFINITY) {
                 vmin = fminf(vmin, san[k]);
                 vmax = fmaxf(vmax, san[k]);
@@ -1690,5 +1695,66 @@ Test(detect, window_peaks_matches_definition)
                      (int)cols, (int)r, (int)b, n, nw);
         for (size_t k = 0; k < n; k++)
             cr_assert_eq(got[k], want[k], "case %d hit %zu", t, k);
+    }
+}
+
+static int u32_cmp(const void *pa, const void *pb)
+{
+    uint32_t a = *(const uint32_t *)pa, b = *(const uint32_t *)pb;
+    return (a > b) - (a < b);
+}
+
+static double normal01(void)
+{
+    double u = ((double)rand() + 1.0) / ((double)RAND_MAX + 2.0), v = (double)rand() / RAND_MAX;
+    return sqrt(-2.0 * log(u)) * cos(6.283185307179586 * v);
+}
+
+/* km_prom_order's bucket map (km_prom_bucket_map, km_prom_fold): buckets
+ * in key order (monotone) and within the count, on frames of a body over a
+ * floor: N(0, 0.3) of both signs (a sensor whose noise about zero is not
+ * clamped), U(0, 1e-3), all negative, and a frame of denormals only (no
+ * fold).  The noisy floor's fullest bucket holds at most 12 of its ~700
+ * items: without the fold, buckets spread over every exponent between the
+ * floor's signs put ~30 in one (the insertion pass's cost, session 38). */
+Test(detect, prom_bucket_map_spreads_a_noisy_floor)
+{
+    enum { M = 1024 };
+    static uint32_t key[M];
+    static uint16_t count[4096];
+    srand(77);
+    for (int it = 0; it < 40; it++) {
+        int kind = it % 4;
+        for (int k = 0; k < M; k++) {
+            double v = k % 3 == 0 ? 20.0 + 30.0 * rand() / RAND_MAX
+                       : kind == 0 ? 0.3 * normal01()
+                       : kind == 1 ? 1e-3 * rand() / RAND_MAX
+                       : kind == 2 ? -1.0 - 0.3 * fabs(normal01())
+                                   : 1e-40 * (rand() % 1000);
+            if (kind == 3) /* denormals only */
+                v = 1e-40 * (rand() % 1000);
+            if (k == 5 && kind != 3)
+                v = 193.0; /* a stuck taxel */
+            key[k] = km_desc_key((float)v);
+        }
+        qsort(key, M, sizeof *key, u32_cmp);
+        size_t nb = 0;
+        km_prom_map mp = km_prom_bucket_map(key[0], key[M - 1], M, &nb);
+        cr_assert(nb >= 1 && nb <= 4096, "it %d: %zu buckets", it, nb);
+        memset(count, 0, sizeof count);
+        unsigned most = 0, prev = 0;
+        for (int k = 0; k < M; k++) {
+            unsigned b = (km_prom_fold(key[k], &mp) - mp.lo) >> mp.shift;
+            cr_assert(b < nb && b >= prev, "it %d item %d: bucket %u after %u of %zu", it, k, b,
+                      prev, nb);
+            prev = b;
+            most = ++count[b] > most ? count[b] : most;
+        }
+        if (kind == 0)
+            cr_assert(most <= 12, "it %d: a bucket of %u items", it, most);
+        if (kind == 3)
+            cr_assert(mp.w == 0, "it %d: denormals folded", it);
+        else /* +0 and the negative float nearest zero share the fold's key */
+            cr_assert(km_prom_fold(km_desc_key(0.0f), &mp) == km_prom_fold(km_desc_key(-1e-45f), &mp));
     }
 }
