@@ -215,18 +215,42 @@ unsigned km_bucket_geometry(size_t m, uint32_t range, size_t *nb)
     return shift;
 }
 
+/* Bucket b (start..end[b]) of more than KM_BUCKET_MAX_FILL items mixes
+   keys. */
+static int full_and_mixed(const uint64_t *item, const uint16_t *end, size_t b)
+{
+    uint32_t start = b > 0 ? end[b - 1] : 0u, mixed = 0;
+    if (end[b] - start <= KM_BUCKET_MAX_FILL)
+        return 0;
+    uint32_t k0 = (uint32_t)(item[start] >> 32);
+    for (uint32_t i = start + 1; i < end[b]; i++)
+        mixed |= (uint32_t)(item[i] >> 32) ^ k0;
+    return mixed != 0;
+}
+
 int km_full_buckets_tied(const uint64_t *item, const uint16_t *end, size_t nb)
 {
-    for (size_t b = 0; b < nb; b++) {
-        uint32_t start = b > 0 ? end[b - 1] : 0u, mixed = 0;
-        if (end[b] - start <= KM_BUCKET_MAX_FILL)
+    size_t b = 0;
+#if defined(__SSE2__)
+    /* Eight buckets at a time passed over when none is that full (a crowded
+       frame of a sensor's counts has ~3000 buckets and a few full ones;
+       counts below 2^15: signed compares). */
+    const __m128i lim = _mm_set1_epi16(KM_BUCKET_MAX_FILL);
+    if (nb > 0 && full_and_mixed(item, end, 0))
+        return 0;
+    for (b = 1; b + 8 <= nb; b += 8) {
+        __m128i e = _mm_loadu_si128((const __m128i *)(const void *)(end + b));
+        __m128i p = _mm_loadu_si128((const __m128i *)(const void *)(end + b - 1));
+        if (_mm_movemask_epi8(_mm_cmpgt_epi16(_mm_sub_epi16(e, p), lim)) == 0)
             continue;
-        uint32_t k0 = (uint32_t)(item[start] >> 32);
-        for (uint32_t i = start + 1; i < end[b]; i++)
-            mixed |= (uint32_t)(item[i] >> 32) ^ k0;
-        if (mixed)
-            return 0;
+        for (size_t k = b; k < b + 8; k++)
+            if (full_and_mixed(item, end, k))
+                return 0;
     }
+#endif
+    for (; b < nb; b++)
+        if (full_and_mixed(item, end, b))
+            return 0;
     return 1;
 }
 

@@ -1758,3 +1758,30 @@ Test(detect, prom_bucket_map_spreads_a_noisy_floor)
             cr_assert(km_prom_fold(km_desc_key(0.0f), &mp) == km_prom_fold(km_desc_key(-1e-45f), &mp));
     }
 }
+
+/* km_full_buckets_tied against its definition: one bucket of 64 or 65
+ * items, of one key or two, at every place among 1..40 buckets of a few
+ * mixed items each (the SSE2 pass goes eight buckets at a time from the
+ * second; the first and the tail on their own). */
+Test(detect, full_buckets_tied_every_place)
+{
+    static uint64_t item[40 * 3 + 65];
+    static uint16_t end[40];
+    for (size_t nb = 1; nb <= 40; nb++)
+        for (size_t at = 0; at < nb; at++)
+            for (int fill = 64; fill <= 65; fill++)
+                for (int mixed = 0; mixed <= 1; mixed++) {
+                    size_t m = 0;
+                    for (size_t b = 0; b < nb; b++) {
+                        int f = b == at ? fill : (int)(b % 4);
+                        for (int i = 0; i < f; i++, m++) /* others: keys b, b + 1 */
+                            item[m] = (uint64_t)(b * 2 + (b == at ? (size_t)(mixed && i == f - 1)
+                                                                  : (size_t)(i % 2)))
+                                          << 32 | m;
+                        end[b] = (uint16_t)m;
+                    }
+                    int want = !(fill > KM_BUCKET_MAX_FILL && mixed);
+                    cr_assert_eq(km_full_buckets_tied(item, end, nb), want,
+                                 "%zu buckets, the full one (%d, mixed %d) at %zu", nb, fill, mixed, at);
+                }
+}
