@@ -86,11 +86,16 @@ static void buckets_portable(const uint64_t *item, size_t m, const km_prom_map *
 
 #if KM_HAVE_AVX2_TARGET
 /* km_desc_key of eight floats. */
-__attribute__((target("avx2"))) static inline __m256i key8(const float *p)
+__attribute__((target("avx2"))) static inline __m256i key8v(__m256 v)
 {
     const __m256i low31 = _mm256_set1_epi32(INT32_MAX);
-    __m256i u = _mm256_castps_si256(_mm256_add_ps(_mm256_loadu_ps(p), _mm256_setzero_ps()));
+    __m256i u = _mm256_castps_si256(_mm256_add_ps(v, _mm256_setzero_ps()));
     return _mm256_xor_si256(u, _mm256_andnot_si256(_mm256_srai_epi32(u, 31), low31));
+}
+
+__attribute__((target("avx2"))) static inline __m256i key8(const float *p)
+{
+    return key8v(_mm256_loadu_ps(p));
 }
 
 /* The keys of items[0..8) (their high halves), in the order (0 1 4 5 2 3
@@ -194,44 +199,74 @@ static const uint64_t PACK8[256] = {
     0x0000070605040302ull, 0x0007060504030200ull, 0x0007060504030201ull, 0x0706050403020100ull,
 };
 
-/* compact_portable eight taxels at a time: the taken lanes packed to
- * the front by one vpermd each for the keys and the padded indices (the
- * indices from PACK8, one load), then interleaved into eight items; each
- * store eight lanes (items) wide: the lanes past the packed ones are
- * overwritten by the next store, or left unused (m + 8 <= the taxels read
- * so far + 8 <= n).  The valid taxels and those above the minimum counted
- * in lanes. */
+/* The constants of compact_avx2's pass. */
+typedef struct compact_k {
+    __m256i sign, skv, skinf, base, sspan, lane;
+} compact_k;
+
+/* Eight taxels from p (padded index of the first pi): the lanes in `in`
+   taken by kb's range packed to item[m..] (returns the new m), counted
+   valid and above the minimum in lanes; full: every lane in (a plain
+   load), else the lanes past the row masked out of the load, the take
+   and the counts. */
+__attribute__((target("avx2"))) static inline size_t compact8(const float *p, size_t pi, __m256i in,
+                                                               int full, const compact_k *k,
+                                                               __m256i *valid, __m256i *gtmin,
+                                                               uint64_t *item, size_t m)
+{
+    __m256i x = key8v(full ? _mm256_loadu_ps(p) : _mm256_maskload_ps(p, in));
+    __m256i s = _mm256_xor_si256(x, k->sign);
+    __m256i take = _mm256_cmpgt_epi32(k->sspan, _mm256_xor_si256(_mm256_sub_epi32(x, k->base), k->sign));
+    __m256i v = _mm256_cmpgt_epi32(k->skinf, s), g = _mm256_cmpgt_epi32(k->skv, s);
+    if (!full) {
+        take = _mm256_and_si256(take, in);
+        v = _mm256_and_si256(v, in);
+        g = _mm256_and_si256(g, in);
+    }
+    *valid = _mm256_sub_epi32(*valid, v);
+    *gtmin = _mm256_sub_epi32(*gtmin, g);
+    __m256i px = _mm256_add_epi32(_mm256_set1_epi32((int32_t)pi), k->lane);
+    unsigned mask = (unsigned)_mm256_movemask_ps(_mm256_castsi256_ps(take));
+    __m256i perm = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(const void *)(PACK8 + mask)));
+    __m256i kk = _mm256_permutevar8x32_epi32(x, perm), pp = _mm256_permutevar8x32_epi32(px, perm);
+    /* (p0 k0 p1 k1 | p4 k4 p5 k5) and (p2 k2 p3 k3 | p6 k6 p7 k7) */
+    __m256i lo = _mm256_unpacklo_epi32(pp, kk), hi = _mm256_unpackhi_epi32(pp, kk);
+    _mm256_storeu_si256((__m256i *)(void *)(item + m), _mm256_permute2x128_si256(lo, hi, 0x20));
+    _mm256_storeu_si256((__m256i *)(void *)(item + m + 4), _mm256_permute2x128_si256(lo, hi, 0x31));
+    return m + (size_t)__builtin_popcount(mask);
+}
+
+/* compact_portable eight taxels at a time (compact8): the taken lanes
+ * packed to the front by one vpermd each for the keys and the padded
+ * indices (the indices from PACK8, one load), then interleaved into eight
+ * items; each store eight lanes (items) wide: the lanes past the packed
+ * ones are overwritten by the next store, or left unused (m + 8 <= the
+ * taxels read so far + 8 <= n).  A row's last 1-7 columns are one masked
+ * vector too (session 38: grids of 23-35 columns), but the frame's last
+ * (its stores would pass the n items).  The valid taxels and those above
+ * the minimum counted in lanes. */
 __attribute__((target("avx2"))) static size_t compact_avx2(const float *san, int32_t rows,
                                                            int32_t cols, const order_bounds *kb,
                                                            uint64_t *item, size_t *nv, size_t *ngt)
 {
     const __m256i sign = _mm256_set1_epi32(INT32_MIN);
-    const __m256i skv = _mm256_set1_epi32((int32_t)(kb->kv ^ 0x80000000u));
-    const __m256i skinf = _mm256_set1_epi32((int32_t)(kb->kinf ^ 0x80000000u));
-    const __m256i base = _mm256_set1_epi32((int32_t)kb->base);
-    const __m256i sspan = _mm256_set1_epi32((int32_t)(kb->span ^ 0x80000000u));
-    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    const compact_k k = {sign, _mm256_set1_epi32((int32_t)(kb->kv ^ 0x80000000u)),
+                         _mm256_set1_epi32((int32_t)(kb->kinf ^ 0x80000000u)),
+                         _mm256_set1_epi32((int32_t)kb->base),
+                         _mm256_set1_epi32((int32_t)(kb->span ^ 0x80000000u)),
+                         _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7)};
     __m256i valid = _mm256_setzero_si256(), gtmin = _mm256_setzero_si256();
-    size_t m = 0, w = (size_t)cols + 2;
+    size_t m = 0, w = (size_t)cols + 2, n = (size_t)rows * (size_t)cols;
     for (int32_t r = 0; r < rows; r++) {
         const float *src = san + (size_t)r * (size_t)cols;
         size_t p0 = ((size_t)r + 1) * w + 1;
         int32_t c = 0;
-        for (; c + 8 <= cols; c += 8) {
-            __m256i x = key8(src + c), s = _mm256_xor_si256(x, sign);
-            __m256i take = _mm256_cmpgt_epi32(sspan, _mm256_xor_si256(_mm256_sub_epi32(x, base), sign));
-            valid = _mm256_sub_epi32(valid, _mm256_cmpgt_epi32(skinf, s));
-            gtmin = _mm256_sub_epi32(gtmin, _mm256_cmpgt_epi32(skv, s));
-            __m256i px = _mm256_add_epi32(_mm256_set1_epi32((int32_t)(p0 + (size_t)c)), lane);
-            unsigned mask = (unsigned)_mm256_movemask_ps(_mm256_castsi256_ps(take));
-            __m256i perm = _mm256_cvtepu8_epi32(
-                _mm_loadl_epi64((const __m128i *)(const void *)(PACK8 + mask)));
-            __m256i k = _mm256_permutevar8x32_epi32(x, perm), p = _mm256_permutevar8x32_epi32(px, perm);
-            /* (p0 k0 p1 k1 | p4 k4 p5 k5) and (p2 k2 p3 k3 | p6 k6 p7 k7) */
-            __m256i lo = _mm256_unpacklo_epi32(p, k), hi = _mm256_unpackhi_epi32(p, k);
-            _mm256_storeu_si256((__m256i *)(void *)(item + m), _mm256_permute2x128_si256(lo, hi, 0x20));
-            _mm256_storeu_si256((__m256i *)(void *)(item + m + 4), _mm256_permute2x128_si256(lo, hi, 0x31));
-            m += (size_t)__builtin_popcount(mask);
+        for (; c + 8 <= cols; c += 8)
+            m = compact8(src + c, p0 + (size_t)c, sign, 1, &k, &valid, &gtmin, item, m);
+        if (c < cols && (size_t)r * (size_t)cols + (size_t)c + 8 <= n) {
+            __m256i in = _mm256_cmpgt_epi32(_mm256_set1_epi32(cols - c), k.lane);
+            m = compact8(src + c, p0 + (size_t)c, in, 0, &k, &valid, &gtmin, item, m);
+            c = cols;
         }
         m = compact_tail(src, c, cols, p0, kb, m, item, nv, ngt);
     }
