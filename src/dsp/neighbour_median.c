@@ -273,19 +273,46 @@ void km_neighbour_maxes(int32_t rows, int32_t cols, const uint8_t *mask, const f
     }
 }
 
+/* Taxel k's count, its neighbours gathered with the grid's edges checked. */
+static uint8_t count_half_at(int32_t rows, int32_t cols, const uint8_t *mask, const float *f,
+                             double floor, int32_t r, int32_t c)
+{
+    size_t k = (size_t)r * (size_t)cols + (size_t)c;
+    double half = 0.5 * ((double)f[k] + floor);
+    int n = 0;
+    for (int32_t rr = r > 0 ? r - 1 : 0; rr <= r + 1 && rr < rows; rr++)
+        for (int32_t cc = c > 0 ? c - 1 : 0; cc <= c + 1 && cc < cols; cc++) {
+            size_t q = (size_t)rr * (size_t)cols + (size_t)cc;
+            n += q != k && mask[q] && (double)f[q] > half;
+        }
+    return (uint8_t)n;
+}
+
+/* One neighbour's vote, without a branch (a NaN compares false). */
+static inline int above(const uint8_t *mask, const float *f, size_t q, double half)
+{
+    return (mask[q] != 0) & ((double)f[q] > half);
+}
+
 void km_neighbour_count_half(int32_t rows, int32_t cols, const uint8_t *mask, const float *f,
                              double floor, uint8_t *out)
 {
-    for (int32_t r = 0; r < rows; r++)
+    size_t w = (size_t)cols;
+    for (int32_t r = 0; r < rows; r++) {
+        int edge_row = r == 0 || r == rows - 1;
         for (int32_t c = 0; c < cols; c++) {
-            size_t k = (size_t)r * (size_t)cols + (size_t)c;
+            size_t k = (size_t)r * w + (size_t)c;
+            if (edge_row || c == 0 || c == cols - 1) {
+                out[k] = count_half_at(rows, cols, mask, f, floor, r, c);
+                continue;
+            }
+            /* Inside the grid all 8 neighbours exist. */
             double half = 0.5 * ((double)f[k] + floor);
-            int n = 0;
-            for (int32_t rr = r > 0 ? r - 1 : 0; rr <= r + 1 && rr < rows; rr++)
-                for (int32_t cc = c > 0 ? c - 1 : 0; cc <= c + 1 && cc < cols; cc++) {
-                    size_t q = (size_t)rr * (size_t)cols + (size_t)cc;
-                    n += q != k && mask[q] && (double)f[q] > half;
-                }
-            out[k] = (uint8_t)n;
+            size_t a = k - w, b = k + w;
+            out[k] = (uint8_t)(above(mask, f, a - 1, half) + above(mask, f, a, half) +
+                               above(mask, f, a + 1, half) + above(mask, f, k - 1, half) +
+                               above(mask, f, k + 1, half) + above(mask, f, b - 1, half) +
+                               above(mask, f, b, half) + above(mask, f, b + 1, half));
         }
+    }
 }

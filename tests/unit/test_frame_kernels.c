@@ -945,6 +945,49 @@ Test(frame_kernels, neighbour_maxes_match_brute_force)
     cr_assert(tested > 100000 && none > 1000, "tested %d, without a neighbour %d", tested, none);
 }
 
+/* The offset test's footprint count (km_neighbour_count_half: inside the
+ * grid without edge checks, at the edges gathered) against a brute-force
+ * count over the whole grid: masks, NaN and infinities as the taxel and as
+ * neighbours, ties with the halfway level, grids of one row or column. */
+Test(frame_kernels, neighbour_count_half_matches_brute_force)
+{
+    enum { MAXR = 9, MAXC = 37 };
+    float f[MAXR * MAXC];
+    uint8_t mask[MAXR * MAXC], out[MAXR * MAXC];
+    uint32_t seed = 5150u;
+    int tested = 0, counts[9] = {0};
+    for (int trial = 0; trial < 2000; trial++) {
+        int32_t rows = 1 + (int32_t)(lcg(&seed) % MAXR), cols = 1 + (int32_t)(lcg(&seed) % MAXC);
+        int mode = trial % 3;
+        double floor = mode == 2 ? 2.0 : (double)draw(&seed);
+        for (int32_t k = 0; k < rows * cols; k++) {
+            /* mode 2: small integers, so a neighbour often equals the level */
+            f[k] = mode == 2 ? (float)(lcg(&seed) % 9u) : draw(&seed);
+            mask[k] = (uint8_t)(mode == 1 ? 1u + lcg(&seed) % 3u : lcg(&seed) % 4u != 0u);
+        }
+        km_neighbour_count_half(rows, cols, mask, f, floor, out);
+        for (int32_t r = 0; r < rows; r++)
+            for (int32_t c = 0; c < cols; c++) {
+                size_t k = (size_t)r * (size_t)cols + (size_t)c;
+                double half = 0.5 * ((double)f[k] + floor);
+                int want = 0;
+                for (int32_t rr = 0; rr < rows; rr++)
+                    for (int32_t cc = 0; cc < cols; cc++) {
+                        size_t q = (size_t)rr * (size_t)cols + (size_t)cc;
+                        int adjacent = abs(rr - r) <= 1 && abs(cc - c) <= 1 && (rr != r || cc != c);
+                        if (adjacent && mask[q] != 0 && (double)f[q] > half)
+                            want++;
+                    }
+                cr_assert(out[k] == want, "trial %d (%dx%d) taxel (%d, %d): %d, want %d", trial,
+                          rows, cols, r, c, out[k], want);
+                counts[want]++;
+                tested++;
+            }
+    }
+    cr_assert(tested > 100000 && counts[0] > 1000 && counts[8] > 100, "tested %d, 0: %d, 8: %d",
+              tested, counts[0], counts[8]);
+}
+
 /* Rows wider than the kernel's row buffer take its scalar loop: the same
  * maxima as the plain form (itself checked by brute force above). */
 Test(frame_kernels, neighbour_maxes_of_wide_rows)
