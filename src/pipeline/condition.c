@@ -396,6 +396,12 @@ int km_taxel_suspect(uint8_t state)
     return state == KM_TAXEL_STUCK || state == KM_TAXEL_HOT;
 }
 
+void km_mask_less_suspect(uint8_t *out, const uint8_t *mask, const uint8_t *state, size_t n)
+{
+    for (size_t k = 0; k < n; k++)
+        out[k] = mask[k] && !km_taxel_suspect(state[k]);
+}
+
 void km_conditioner_suspect_out(km_conditioner *c, int on)
 {
     if (c != NULL)

@@ -24,6 +24,11 @@ int km_condition_active(const km_condition_params *p);
  * keep_suspect, out of the peaks, metrics and maps (docs/ALGORITHMS.md 3.7). */
 int km_taxel_suspect(uint8_t state);
 
+/* out[k] = 1 where mask[k] is set and state[k] is not suspect, else 0
+ * (n taxels): the mask the peaks and, with a spatial filter, the filters
+ * see unless keep_suspect. */
+void km_mask_less_suspect(uint8_t *out, const uint8_t *mask, const uint8_t *state, size_t n);
+
 /* on: with a spatial filter (smoothing sigma, dog_sigma), the suspect taxels
  * still in the mask enter the filters as masked ones do (0), so that their
  * value does not reach their neighbours; their own output is the filtered

@@ -267,8 +267,7 @@ static km_status warm_decide_bad(km_ctx *ctx, km_conditioner *c)
         return KM_OK;
     if ((c->fmask = km_alloc(ctx, c->rc)) == NULL)
         return KM_ERR_NOMEM;
-    for (size_t k = 0; k < c->rc; k++)
-        c->fmask[k] = c->mask[k] && !km_taxel_suspect(c->state[k]);
+    km_mask_less_suspect(c->fmask, c->mask, c->state, c->rc);
     return KM_OK;
 }
 

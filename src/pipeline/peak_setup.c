@@ -111,8 +111,7 @@ km_status km_engine_setup_peaks(km_ctx *ctx, km_engine *e)
     if (!e->p.keep_suspect && state != NULL && km_engine_n_suspect(e) > 0) {
         if ((e->pmask = km_alloc(ctx, rc)) == NULL)
             return KM_ERR_NOMEM;
-        for (size_t k = 0; k < rc; k++)
-            e->pmask[k] = mask[k] && !km_taxel_suspect(state[k]);
+        km_mask_less_suspect(e->pmask, mask, state, rc);
         e->peak_mask = e->pmask;
     }
     if ((st = setup_zero(ctx, e, rc)) != KM_OK)
