@@ -268,7 +268,9 @@ typedef struct km_session_info {
                                   end dimension), rate_name (such a file's rate taken from
                                   a number named like one, `fs`: docs/FORMAT.md 1.1),
                                   string (a MAT-file's MATLAB string object, not
-                                  read: text is read from char arrays);
+                                  read: text is read from char arrays), text_layout
+                                  (a text matrix without a grid read as one frame, its
+                                  lines as rows);
                                   "" when none.  Callers should warn. */
     int64_t n_nonfinite;       /* values the file holds as nan or inf, kept as they are
                                   (detection and metrics pass over a non-finite taxel in
@@ -291,6 +293,13 @@ KM_API void km_nonfinite_text(const km_session_info *info, char *buf, size_t cap
  * (the list is comma-separated).  NULL for a name this version does not know
  * (a newer writer's): say the name itself then.  Thread-safe. */
 KM_API const char *km_assumed_text(const char *name, size_t len);
+
+/* km_assumed_text's sentence with the session's values where it has them
+ * (text_layout: "...: one 50 x 48 frame"), into buf (cap bytes): what
+ * `knotmap info` and `process` print and the Python bindings warn.  A name
+ * this version does not know gives "NAME assumed".  Thread-safe. */
+KM_API void km_assumed_sentence(const km_session_info *info, const char *name, size_t len, char *buf,
+                                size_t cap);
 
 typedef struct km_reader km_reader;
 

@@ -36,16 +36,17 @@ class AssumedWarning(UserWarning):
     mode=, roller_radius=) to silence it, or filter AssumedWarning."""
 
 
-def warn_assumed(path, assumed, stacklevel=3):
+def warn_assumed(path, assumed, stacklevel=3, info=None):
     """One AssumedWarning per name of a km_session_info.assumed list, with
-    the sentence the CLI prints (km_assumed_text) naming the keyword to
-    pass (rate=HZ where the CLI says --rate HZ); returns how many."""
+    the sentence the CLI prints (km_assumed_sentence, with the values of
+    `info`, a km_session_info pointer, where it has them) naming the keyword
+    to pass (rate=HZ where the CLI says --rate HZ); returns how many."""
     names = [n for n in assumed.split(",") if n]
+    buf = ffi.new("char[]", 512)
     for name in names:
         b = name.encode()
-        text = lib.km_assumed_text(b, len(b))
-        what = python_spelling(ffi.string(text).decode()) if text != ffi.NULL \
-            else name + " assumed"
+        lib.km_assumed_sentence(info if info is not None else ffi.NULL, b, len(b), buf, len(buf))
+        what = python_spelling(ffi.string(buf).decode("utf-8", "replace"))
         warnings.warn("%s: %s" % (os.fsdecode(path), what), AssumedWarning,
                       stacklevel=stacklevel)
     return len(names)

@@ -359,7 +359,7 @@ def process(input: PathLike, output: PathLike, **params: Any) -> Dict[str, Any]:
     if status != 0:
         raise_error(c, status, output if status == lib.KM_ERR_CREATE else input)
     out = _summary_dict(summary)
-    warn_assumed(input, out["info"]["assumed"])
+    warn_assumed(input, out["info"]["assumed"], info=ffi.addressof(summary, "info"))
     warn_nonfinite(input, ffi.addressof(summary, "info"))
     return out
 

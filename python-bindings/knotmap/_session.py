@@ -272,7 +272,7 @@ def read_session(path: PathLike, format: str = "auto",
         info = ffi.new("km_session_info *")
         lib.km_reader_info(reader, info)
         meta = info_dict(info)
-        warn_assumed(path, meta["assumed"])
+        warn_assumed(path, meta["assumed"], info=info)
         warn_nonfinite(path, info)
         rows, cols = meta["rows"], meta["cols"]
         mptr = lib.km_reader_mask(reader)

@@ -98,3 +98,26 @@ def test_the_sentence_of_a_name():
     assert lib.km_assumed_text(ffi.NULL, 0) == ffi.NULL
     with pytest.warns(knotmap.AssumedWarning, match="x.txt: sensor_gain assumed"):
         knotmap._core.warn_assumed("x.txt", "sensor_gain")
+
+
+def test_a_text_read_as_one_frame_warns_its_shape(tmp_path):
+    """50 lines of 48 values without a grid: one 50 x 48 frame, said with its
+    shape as the CLI says it (session 39; before, nothing was said)."""
+    import numpy as np
+    path = str(tmp_path / "frames.txt")
+    np.savetxt(path, np.arange(50 * 48).reshape(50, 48) % 97, fmt="%d")
+    with pytest.warns(knotmap.AssumedWarning) as record:
+        s = knotmap.read_session(path)
+    got = [m for m in _assumed_warnings(record) if "no grid given" in m]
+    assert s.metadata["assumed"].split(",")[-1] == "text_layout"
+    assert len(got) == 1 and "one 50 x 48 frame" in got[0], got
+    assert "grid=(R, C)" in got[0] and "--" not in got[0]
+    assert [m[len(path) + 2:] for m in got] == \
+        [python_spelling(m) for m in _cli_warnings(path) if "no grid given" in m]
+    with pytest.warns(knotmap.AssumedWarning) as record:
+        knotmap.process(path, str(tmp_path / "r.h5"))
+    assert sum("one 50 x 48 frame" in m for m in _assumed_warnings(record)) == 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", knotmap.AssumedWarning)
+        s = knotmap.read_session(path, grid=(8, 6), rate=1, pitch=1, units="raw", mode="mat")
+    assert s.frames.shape[0] == 50

@@ -189,7 +189,7 @@ int km_cli_int(const char *cmd, const char *opt, const char *text, long long lo,
                long long *out);
 /* One "knotmap: PATH: warning: ..." line on stderr per name of a
  * km_session_info.assumed list; returns how many. */
-int km_cli_warn_assumed(const char *path, const char *assumed);
+int km_cli_warn_assumed(const char *path, const km_session_info *in);
 /* The session's nan and inf values, when it holds any (km_nonfinite_text), on
    stderr as "knotmap: PATH: warning: ...". */
 void km_cli_warn_nonfinite(const char *path, const km_session_info *in);

@@ -119,8 +119,9 @@ static int show_result(km_ctx *ctx, const char *path)
     printf("\nassumed:      %s\n", or_none(in->assumed));
     for (const char *p = in->assumed; *p != '\0';) {
         size_t len = strcspn(p, ",");
-        const char *what = km_assumed_text(p, len);
-        if (what != NULL)
+        char what[512];
+        km_assumed_sentence(in, p, len, what, sizeof what);
+        if (km_assumed_text(p, len) != NULL)
             printf("  %s\n", what);
         p += len + (p[len] == ',');
     }
@@ -181,7 +182,7 @@ static int show(km_ctx *ctx, const char *path, const km_read_options *ro, double
            (int)(taxels - in.n_valid), (int)taxels);
     printf("assumed:      %s\n", in.assumed[0] != '\0' ? in.assumed : "nothing");
     print_nonfinite(&in);
-    km_cli_warn_assumed(path, in.assumed);
+    km_cli_warn_assumed(path, &in);
     km_cli_warn_nonfinite(path, &in);
     size_t nh = km_reader_header_count(r);
     printf("header:       %zu key%s\n", nh, nh == 1 ? "" : "s");

@@ -337,7 +337,7 @@ static void run_job(shared *sh, job *j, km_ctx *ctx)
     pthread_mutex_lock(&sh->print_lock);
     if (j->status == KM_OK) {
         j->exit_code = KM_EX_OK;
-        km_cli_warn_assumed(j->input, j->summary.info.assumed);
+        km_cli_warn_assumed(j->input, &j->summary.info);
         km_cli_warn_nonfinite(j->input, &j->summary.info);
         if (j->summary.n_offset_taxels > 0)
             fprintf(stderr,

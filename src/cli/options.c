@@ -51,17 +51,14 @@ int km_cli_int(const char *cmd, const char *opt, const char *text, long long lo,
     return 0;
 }
 
-int km_cli_warn_assumed(const char *path, const char *assumed)
+int km_cli_warn_assumed(const char *path, const km_session_info *in)
 {
     int n = 0;
-    const char *p = assumed != NULL ? assumed : "";
-    while (*p != '\0') {
+    char what[512];
+    for (const char *p = in->assumed; *p != '\0';) {
         size_t len = strcspn(p, ",");
-        const char *what = km_assumed_text(p, len);
-        if (what != NULL)
-            fprintf(stderr, "knotmap: %s: warning: %s\n", path, what);
-        else
-            fprintf(stderr, "knotmap: %s: warning: %.*s assumed\n", path, (int)len, p);
+        km_assumed_sentence(in, p, len, what, sizeof what);
+        fprintf(stderr, "knotmap: %s: warning: %s\n", path, what);
         n++;
         p += len;
         if (*p == ',')

@@ -52,6 +52,8 @@ static const struct {
                   "`time` or with one as long as both end dimensions, a .npy or .npz array): time taken as the "
                   "longer of the first and last dimensions, frames(t, r, c) or frames(r, c, t) "
                   "(pass --time-axis first|last)"},
+    {"text_layout", "no grid given: the text read as one frame, a line a row (pass --grid RxC when each "
+                    "line or block of lines is a frame, --text-layout matrix to say it is one)"},
 };
 
 const char *km_assumed_text(const char *name, size_t len)
@@ -60,6 +62,20 @@ const char *km_assumed_text(const char *name, size_t len)
         if (name != NULL && strlen(ASSUMED[k].name) == len && strncmp(ASSUMED[k].name, name, len) == 0)
             return ASSUMED[k].what;
     return NULL;
+}
+
+void km_assumed_sentence(const km_session_info *in, const char *name, size_t len, char *buf, size_t cap)
+{
+    const char *what = km_assumed_text(name, len);
+    if (buf == NULL || cap == 0)
+        return;
+    if (what == NULL)
+        snprintf(buf, cap, "%.*s assumed", (int)len, name != NULL ? name : "");
+    else if (in != NULL && len == 11 && strncmp(name, "text_layout", len) == 0) /* the frame's shape */
+        snprintf(buf, cap, "%.*s%d x %d %s", (int)(strstr(what, "frame") - what), what, (int)in->rows,
+                 (int)in->cols, strstr(what, "frame"));
+    else
+        snprintf(buf, cap, "%s", what);
 }
 
 void km_nonfinite_text(const km_session_info *in, char *buf, size_t cap)

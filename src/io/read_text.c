@@ -20,6 +20,7 @@ typedef struct tx_impl {
     km_lines lines;
     int32_t rows, cols;
     int per_line;       /* 1: one frame per line; 0: matrix layout */
+    int layout_guessed; /* no grid, no --text-layout: the file read as one frame (assumed "text_layout") */
     int64_t n_frames;
     int64_t parsed;
     double dt;
@@ -569,8 +570,8 @@ static km_status decide_geometry(km_ctx *ctx, tx_impl *t, const km_read_options 
             layout = n1 == C ? 1 : n1 % C == 0 ? 0 : -2;
         else if (R > 0)
             layout = n_lines % R == 0 ? 1 : n1 % R == 0 ? 0 : -2;
-        else
-            layout = matrix_plausible(n_lines, n1) ? 1 : -3;
+        else if ((layout = matrix_plausible(n_lines, n1) ? 1 : -3) == 1)
+            t->layout_guessed = 1; /* said: assumed "text_layout" */
         if (layout == -3) {
             int64_t c = (int64_t)sqrt((double)n1);
             while (c > 1 && n1 % c != 0)
@@ -670,6 +671,8 @@ km_status km_open_text(km_ctx *ctx, km_reader *r, const km_read_options *opt)
     st = km_reader_apply_options(ctx, r, opt);
     if (st != KM_OK)
         return st;
+    if (t->layout_guessed)
+        km_reader_note_assumed(r, "text_layout");
     t->dt = 1.0 / r->info.frame_rate_hz;
     return KM_OK;
 }

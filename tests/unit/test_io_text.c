@@ -104,10 +104,11 @@ Test(io_text, physionet_experiment_ii_one_frame_64x27)
     cr_assert_eq(in.rows, 64);
     cr_assert_eq(in.cols, 27);
     cr_assert_eq(in.n_frames, 1);
-    /* no rate anywhere: 1 Hz, and the header says it was assumed */
+    /* no rate anywhere: 1 Hz, and the header says it was assumed; no grid
+       given: one frame by its shape, assumed too (session 39) */
     cr_assert_float_eq(in.frame_rate_hz, 1.0, 0);
     cr_assert_float_eq(in.row_pitch_mm, 1.0, 0);
-    cr_assert_str_eq(in.assumed, "row_pitch_mm,col_pitch_mm,frame_rate_hz,units,mode");
+    cr_assert_str_eq(in.assumed, "row_pitch_mm,col_pitch_mm,frame_rate_hz,units,mode,text_layout");
     float *f;
     double *t;
     cr_assert_eq(km_test_read_all(ctx, r, 4096, &f, &t), 1);
