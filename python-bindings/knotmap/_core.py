@@ -11,7 +11,7 @@ import numpy as np
 
 from ._knotmap import ffi, lib
 
-__all__ = ["ffi", "lib", "Error", "AssumedWarning", "warn_assumed", "NonFiniteWarning", "warn_nonfinite", "ctx", "check",
+__all__ = ["ffi", "lib", "Error", "AssumedWarning", "warn_assumed", "namesake_call", "NonFiniteWarning", "warn_nonfinite", "ctx", "check",
            "frame_view", "mask_view", "out_frame", "data_ptr", "STATUS_NAMES", "PathLike",
            "invalid", "fspath", "choice", "error_class", "make_error", "enum_names", "invalid_type", "parse_enum",
            "real", "integer"]
@@ -147,6 +147,23 @@ def error_class(builtin):
                     % builtin.__name__})
         _CLASSES[builtin] = cls
     return cls
+
+
+def namesake_call(fn, *args, **kwargs):
+    """A namesake's call (scipy, scikit-image) made by a drop-in: its result,
+    or its exception as the knotmap.Error of the same built-in class
+    (ValueError stays a ValueError, RuntimeError a RuntimeError) and the
+    same text; an exception of a class not built in is raised as it is."""
+    try:
+        return fn(*args, **kwargs)
+    except Exception as e:
+        cls = type(e)
+        if cls.__module__ != "builtins" or isinstance(e, Error) or issubclass(cls, OSError):
+            raise
+        status = lib.KM_ERR_NOMEM if issubclass(cls, MemoryError) else lib.KM_ERR_INVALID
+        err = error_class(cls)(status, str(e))
+        err._message = str(e)  # the namesake's text, word for word
+        raise err from e
 
 
 def _rebuild_error(name, status, detail, errno_, filename):

@@ -10,7 +10,7 @@ from typing import Any, Dict, Optional, Sequence, Union
 
 from ._defaults import CALIB_DEFAULTS, METRICS_DEFAULTS
 from ._core import (check, ctx, enum_names, error_class, ffi, frame_view, invalid,
-                    invalid_type, lib, mask_view, out_frame, real)
+                    invalid_type, lib, mask_view, namesake_call, out_frame, real)
 
 __all__ = ["calibrate", "gaussian_filter", "frame_metrics", "units_to_kpa"]
 
@@ -132,49 +132,91 @@ def _per_axis(name, v, ndim):
     return v
 
 
+# scipy 1.10 filters only the axes whose sigma is above this (a negative or
+# NaN sigma skips its axis, and with it that axis's order, mode and radius).
+_SIGMA_SKIP = 1e-15
+
+
+def _active(sigma):
+    """Does scipy filter along an axis of this sigma?  (`sigma > 1e-15`.)"""
+    return bool(sigma > _SIGMA_SKIP)
+
+
 def _c_plan(arr, sigmas, orders, output, modes, cval, truncate, radius, scipy_there):
     """(sigma_rows, sigma_cols, border, truncate) when the C filter computes
     exactly this call (2-D, or [T, R, C] with no smoothing along T; order
-    0; one C border mode; float32, or float64 without scipy; a float32
-    output; not empty: scipy returns an empty array as it is), else None."""
-    if arr.size == 0:
+    0; one C border mode over the axes smoothed; float32, or float64 without
+    scipy; a float32 output; not empty: scipy returns an empty array as it
+    is), else None: scipy then decides, its errors included.  The axes scipy
+    skips (sigma <= 1e-15, negative or NaN) are sigma 0 here, whatever their
+    order, mode and radius."""
+    if arr.size == 0 or arr.ndim not in (2, 3):
         return None
+    if not all(isinstance(s, numbers.Real) and not isinstance(s, bool) for s in sigmas):
+        return None
+    on = [_active(s) for s in sigmas]
     if arr.ndim == 3:
-        if sigmas[0] != 0:
+        if on[0]:
             return None
-        sigmas, orders, modes = sigmas[1:], orders[1:], modes[1:]
+        sigmas, orders, modes, on = sigmas[1:], orders[1:], modes[1:], on[1:]
         radius = radius[1:] if radius is not None else None
-    elif arr.ndim != 2:
+    if not all(type(o) is int or isinstance(o, np.integer) for o, a in zip(orders, on) if a):
         return None
-    if any(int(o) != 0 for o in orders):
+    if any(o != 0 for o, a in zip(orders, on) if a):
         return None
     if arr.dtype != np.float32 and not (arr.dtype == np.float64 and not scipy_there):
         return None
     if output is not None:
-        out_dtype = output.dtype if isinstance(output, np.ndarray) else np.dtype(output)
+        if isinstance(output, np.ndarray):
+            out_dtype = output.dtype
+        else:
+            try:
+                out_dtype = np.dtype(output)
+            except TypeError:
+                return None
         if out_dtype != arr.dtype:
             return None
-    names = {_MODE_ALIASES.get(m, m) if isinstance(m, str) else None for m in modes}
-    if len(names) != 1:
+    names = {_MODE_ALIASES.get(m, m) if isinstance(m, str) else None
+             for m, a in zip(modes, on) if a}
+    if len(names) > 1:
         return None
-    name = names.pop()
+    name = names.pop() if names else "reflect"
     if not (_is_real(cval) and _is_real(truncate)):
-        return None  # scipy raises its own TypeError
+        return None
     cval, truncate = float(cval), float(truncate)
     if name not in _BORDERS or not math.isfinite(cval):
         return None
+    sig = [float(s) if a else 0.0 for s, a in zip(sigmas, on)]
     if radius is not None:
         # radius r == int(truncate * sigma + 0.5) with truncate = r / sigma,
         # for one truncate over both axes
-        pairs = [(float(s), int(r)) for s, r in zip(sigmas, radius) if s > 1e-15]
-        if not pairs:
+        pairs = [(s, r) for s, r, a in zip(sig, radius, on) if a]
+        if not all(isinstance(r, numbers.Integral) and r >= 0 and math.isfinite(s)
+                   for s, r in pairs):
             return None
-        truncate = pairs[0][1] / pairs[0][0]
-        if any(int(truncate * s + 0.5) != r for s, r in pairs):
-            return None
+        if pairs:
+            truncate = pairs[0][1] / pairs[0][0]
+            if any(int(truncate * s + 0.5) != r for s, r in pairs):
+                return None
     if not (truncate > 0 and math.isfinite(truncate)):
         return None
-    return float(sigmas[0]), float(sigmas[1]), _BORDERS[name], truncate
+    return sig[0], sig[1], _BORDERS[name], truncate
+
+
+def _check_alone(arr, sigma, sigmas, orders, modes, radii, order, mode, radius):
+    """Without scipy: the argument checks scipy makes, on the axes it
+    smooths (a sigma <= 1e-15, negative or NaN, skips its axis)."""
+    on = [_active(s) for s in sigmas]
+    if any(int(o) < 0 for o, a in zip(orders, on) if a):
+        raise invalid("order=%r must be >= 0 (a derivative order per axis)" % (order,))
+    allowed = list(_BORDERS) + list(_MODE_ALIASES)
+    for m, a in zip(modes, on):
+        if a and (not isinstance(m, str) or _MODE_ALIASES.get(m, m) not in _BORDERS):
+            raise invalid("mode=%r is not one of %s" % (m, ", ".join(map(repr, allowed))))
+    for r, a in zip(radii or [], on):
+        if a and (not isinstance(r, numbers.Integral) or r < 0):
+            raise invalid("radius=%r must be a non-negative integer (or one per axis)"
+                          % (radius,))
 
 
 def gaussian_filter(input: ArrayLike, sigma: Union[float, Sequence[float]],
@@ -191,7 +233,8 @@ def gaussian_filter(input: ArrayLike, sigma: Union[float, Sequence[float]],
         The input array (any number of dimensions, as scipy).
     sigma : scalar or sequence of scalars
         Standard deviation of the Gaussian kernel per axis, in samples
-        (taxels); 0 = no smoothing along that axis.
+        (taxels); as scipy, an axis whose sigma is not above 1e-15 (0,
+        negative, NaN) is not smoothed, its order, mode and radius unused.
     order : int or sequence of ints, optional
         Derivative order per axis (0 = plain smoothing).  Default 0.
     output : array or dtype, optional
@@ -250,41 +293,28 @@ def gaussian_filter(input: ArrayLike, sigma: Union[float, Sequence[float]],
     True
     """
     arr = np.asarray(input)
+    if isinstance(output, np.ndarray) and output.shape != arr.shape:
+        raise error_class(RuntimeError)(
+            lib.KM_ERR_INVALID, "output shape %r differs from the input shape %r"
+            % (output.shape, arr.shape))
+    orders = _per_axis("order", order, arr.ndim)
     sigmas = _per_axis("sigma", sigma, arr.ndim)
     sigmas = [s.item() if isinstance(s, np.ndarray) and s.ndim == 0 and s.dtype.kind in "biuf"
               else s for s in sigmas]  # 0-d array elements, as scipy takes them
     for s in sigmas:
         if not isinstance(s, numbers.Real):  # None, str, complex, Decimal: scipy's TypeError
-            raise invalid_type("sigma=%r must be a number >= 0 or a sequence of them, one "
-                               "per axis" % (sigma,))
-        if math.isnan(float(s)) or float(s) < 0:
-            raise invalid("sigma=%r must be a number >= 0 or a sequence of them, one per "
-                          "axis" % (sigma,))
-    orders = _per_axis("order", order, arr.ndim)
-    if any(int(o) < 0 for o in orders):
-        raise invalid("order=%r must be >= 0 (a derivative order per axis)" % (order,))
+            raise invalid_type("sigma=%r must be a number or a sequence of them, one per "
+                               "axis" % (sigma,))
     modes = _per_axis("mode", mode, arr.ndim)
-    for m in modes:
-        allowed = list(_BORDERS) + list(_MODE_ALIASES)
-        if not isinstance(m, str) or _MODE_ALIASES.get(m, m) not in _BORDERS:
-            raise invalid("mode=%r is not one of %s" % (m, ", ".join(map(repr, allowed))))
-    radii = None
-    if radius is not None:
-        radii = _per_axis("radius", radius, arr.ndim)
-        for r in radii:
-            if not isinstance(r, numbers.Integral) or r < 0:
-                raise invalid("radius=%r must be a non-negative integer (or one per axis)"
-                              % (radius,))
-    if isinstance(output, np.ndarray) and output.shape != arr.shape:
-        raise error_class(RuntimeError)(
-            lib.KM_ERR_INVALID, "output shape %r differs from the input shape %r"
-            % (output.shape, arr.shape))
+    radii = None if radius is None else _per_axis("radius", radius, arr.ndim)
     scipy_fn = _scipy_gaussian()
+    if scipy_fn is None:
+        _check_alone(arr, sigma, sigmas, orders, modes, radii, order, mode, radius)
 
     def namesake():
         kw = {} if radius is None else {"radius": radius}
-        return scipy_fn(input, sigma, order=order, output=output, mode=mode, cval=cval,
-                        truncate=truncate, **kw)
+        return namesake_call(scipy_fn, input, sigma, order=order, output=output, mode=mode,
+                             cval=cval, truncate=truncate, **kw)
 
     plan = _c_plan(arr, sigmas, orders, output, modes, cval, truncate, radii,
                    scipy_fn is not None)

@@ -14,7 +14,7 @@ from typing import Optional, Tuple, Union
 from ._defaults import PEAK_DEFAULTS
 from ._params import enum_values
 from ._core import (ctx, error_class, ffi, frame_view, invalid, invalid_type, lib, mask_view,
-                    raise_error, real)
+                    namesake_call, raise_error, real)
 
 __all__ = ["PEAK_DTYPE", "find_peaks", "peak_local_max",
            "PEAK_AT_BORDER", "PEAK_PLATEAU", "PEAK_FIT_FALLBACK", "PEAK_SATURATED"]
@@ -450,6 +450,7 @@ def peak_local_max(image: ArrayLike, min_distance: int = 1,
     img = None
     if (labels is None and isinstance(min_distance, numbers.Integral) and min_distance >= 1
             and len(set(border)) <= 1 and _p_norm_or_none(p_norm) is not None
+            and _finite_or_other(threshold_abs) and _finite_or_other(threshold_rel)
             and (num_peaks == np.inf or (isinstance(num_peaks, numbers.Real)
                                          and float(num_peaks).is_integer() and num_peaks >= 0))
             and (footprint is None or _is_box(footprint, min_distance, arr.ndim))):
@@ -471,15 +472,22 @@ def peak_local_max(image: ArrayLike, min_distance: int = 1,
                 "scikit-image (Debian: python3-skimage)"
                 % (arr.shape, arr.dtype, "given" if labels is not None else "None",
                    "given" if footprint is not None else "None", min_distance))
-        coords = sk(image, min_distance=min_distance, threshold_abs=threshold_abs,
-                    threshold_rel=threshold_rel, exclude_border=exclude_border,
-                    num_peaks=num_peaks, footprint=footprint, labels=labels,
-                    num_peaks_per_label=num_peaks_per_label, p_norm=p_norm)
+        coords = namesake_call(sk, image, min_distance=min_distance, threshold_abs=threshold_abs,
+                               threshold_rel=threshold_rel, exclude_border=exclude_border,
+                               num_peaks=num_peaks, footprint=footprint, labels=labels,
+                               num_peaks_per_label=num_peaks_per_label, p_norm=p_norm)
     if indices:
         return coords
     out = np.zeros(arr.shape, dtype=bool)
     out[tuple(np.asarray(coords).T)] = True
     return out
+
+
+def _finite_or_other(v):
+    """Not a non-finite number: a NaN or infinite threshold means what
+    scikit-image's comparisons make of it (NaN: no peak for threshold_abs,
+    ignored for threshold_rel), so such calls are handed to it."""
+    return not (isinstance(v, numbers.Real) and not math.isfinite(v))
 
 
 def _p_norm_or_none(v):

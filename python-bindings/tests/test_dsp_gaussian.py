@@ -111,11 +111,9 @@ def test_stack_of_frames():
 def test_bad_arguments_raise():
     x = np.ones((4, 4), np.float32)
     with pytest.raises((ValueError, knotmap.Error)):
-        knotmap.gaussian_filter(x, -1.0)
-    with pytest.raises((ValueError, knotmap.Error)):
         knotmap.gaussian_filter(x, 1.0, mode="grid-bogus")
-    with pytest.raises((ValueError, knotmap.Error)):
-        knotmap.gaussian_filter(x, float("nan"))
+    # a negative or NaN sigma skips its axis, as scipy's (session 39):
+    # test_gaussian_sigma_types.py compares them with scipy
 
 
 def test_units_and_calibrate():
