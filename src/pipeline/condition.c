@@ -121,7 +121,7 @@ void km_conditioner_free(km_conditioner *c)
                     c->csum,   c->cwin,   c->last_good, c->rprev, c->wbuf,  c->wtime,
                     c->wflag,  c->tare_acc, c->tare_cnt, c->qt,  c->qf,    c->s1,
                     c->s2,     c->fill_scratch, c->out, c->out_t, c->out_f, c->rs, c->cal,
-                    c->state, c->fmask};
+                    c->state, c->fmask, c->suspect};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
         km_ref_free(&ref, bufs[i]);
     for (int i = 0; i <= MAX_TF; i++)

@@ -25,6 +25,8 @@ struct km_conditioner {
     uint8_t *state;            /* KM_TAXEL_* after the warm-up, or NULL */
     int suspect_out;           /* suspect taxels enter the spatial filter as masked */
     uint8_t *fmask;            /* then: mask less them, the filters' input (or NULL) */
+    int32_t *suspect;          /* then: their indices, filled from their valid neighbours */
+    int32_t n_suspect;
     double noise;              /* the warm-up's frame-to-frame noise, source units */
     int64_t n_pushed;
     int finished;
