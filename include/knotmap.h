@@ -1327,6 +1327,9 @@ typedef struct km_process_summary {
  * km_process_param_table() (min, max; NaN only where it is the default):
  * KM_ERR_INVALID naming the option and keyword ("--sigma 1e+30 (keyword
  * sigma) is out of range [0, 65536] taxels"), as km_engine_create does.
+ * An `output` named as a picture or a report (.png, .svg, .pdf, .html,
+ * .htm, any case) is KM_ERR_INVALID before anything is read: a result is
+ * HDF5 (km_render, km_report make those from it).
  * Thread-safe with a ctx per thread (HDF5 calls are serialised inside). */
 KM_API km_status km_process(km_ctx *ctx, const char *input, const char *output,
                             const km_process_params *p, km_process_summary *summary);

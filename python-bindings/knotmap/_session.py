@@ -200,7 +200,9 @@ def read_session(path: PathLike, format: str = "auto",
     text_layout : {"matrix", "line"}, optional
         Text: one frame in the whole file ("matrix") or one frame per line
         ("line", with `grid`): the CLI's --text-layout, for the files whose
-        layout is ambiguous.
+        layout is ambiguous [from `grid`; without it a long thin file is
+        refused, another read as one frame with an AssumedWarning,
+        "text_layout"].
     override : bool, optional
         Let rate, pitch, units, mode and roller_radius replace the file's own
         values (else a conflict raises ValueError) [False].

@@ -93,3 +93,14 @@ def test_summary_counts_bad_and_suspect_taxels(tmp_path):
             assert s["n_suspect_taxels"] == 0 and s["n_bad_taxels"] >= n_stuck
         else:
             assert s["n_suspect_taxels"] == n_stuck and s["n_bad_taxels"] == s["n_offset_taxels"]
+
+
+def test_a_result_under_a_picture_name_is_refused(tmp_path):
+    """Session 39: process(..., "map.png") wrote HDF5 under the picture's name."""
+    import os
+    example = os.path.join(os.path.dirname(__file__), "..", "..", "datasets", "example",
+                           "roller_example.h5")
+    with pytest.raises(ValueError) as e:
+        knotmap.process(example, str(tmp_path / "map.png"))
+    assert "a result is one HDF5 file, not a picture" in str(e.value)
+    assert list(tmp_path.iterdir()) == []

@@ -96,7 +96,7 @@ static const km_param TABLE[] = {
     {.option = "text-layout", .type = KM_PARAM_ENUM, .offset = F(read.text_frame_per_file),
      .names = LAYOUTS, .metavar = "L", .group = G_INPUT,
      .doc = "text: matrix (frames of R lines) or line (one frame per line) [from --grid; "
-            "a long thin file without --grid is refused]"},
+            "without --grid a long thin file is refused, another read as one frame, warned]"},
     {.option = "time-axis", .type = KM_PARAM_ENUM, .offset = F(read.time_axis),
      .names = AXES, .metavar = "A", .group = G_INPUT,
      .doc = "HDF5 session: first ([T, R, C]) or last ([R, C, T], time-last as h5py or xarray "

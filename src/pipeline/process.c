@@ -11,6 +11,7 @@
 #include "pipeline/condition.h"
 #include "pipeline/engine_internal.h"
 #include "pipeline/params.h"
+#include "pipeline/render.h"
 
 void km_process_params_default(km_process_params *p)
 {
@@ -228,6 +229,21 @@ km_status km_process(km_ctx *ctx, const char *input, const char *output,
     return km_process_with(ctx, input, output, p, summary, NULL, 0);
 }
 
+/* A result under a picture's or a report's name (`-o map.png`, meaning
+   `knotmap render`) opened in no viewer of that kind. */
+static km_status check_output_name(km_ctx *ctx, const char *output)
+{
+    if (km_render_format_of_path(output) != 0)
+        return km_fail(ctx, KM_ERR_INVALID,
+                       "%s: a result is one HDF5 file, not a picture: name it .h5 (knotmap render "
+                       "draws its map as PNG, SVG or PDF)", output);
+    if (km_report_name(output))
+        return km_fail(ctx, KM_ERR_INVALID,
+                       "%s: a result is one HDF5 file, not a report: name it .h5 (knotmap report "
+                       "writes its HTML page)", output);
+    return KM_OK;
+}
+
 km_status km_process_with(km_ctx *ctx, const char *input, const char *output,
                           const km_process_params *p_in, km_process_summary *summary,
                           const km_stage_sink *sinks, int n_sinks)
@@ -244,6 +260,8 @@ km_status km_process_with(km_ctx *ctx, const char *input, const char *output,
         memset(summary, 0, sizeof *summary);
     if (input == NULL || output == NULL)
         return km_fail(ctx, KM_ERR_INVALID, "process: input and output are required");
+    if ((st = check_output_name(ctx, output)) != KM_OK)
+        return st;
     if (p_in != NULL)
         pp = *p_in;
     else

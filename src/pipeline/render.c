@@ -396,6 +396,13 @@ int32_t km_render_format_of_path(const char *path)
     return 0;
 }
 
+int km_report_name(const char *path)
+{
+    const char *dot = strrchr(path, '.'), *slash = strrchr(path, '/');
+    return dot != NULL && (slash == NULL || dot > slash) &&
+           (strcasecmp(dot, ".html") == 0 || strcasecmp(dot, ".htm") == 0);
+}
+
 static km_draw_format draw_format(int32_t f)
 {
     return f == KM_IMAGE_SVG ? KM_DRAW_SVG : f == KM_IMAGE_PDF ? KM_DRAW_PDF : KM_DRAW_PNG;

@@ -18,6 +18,10 @@ km_status km_render_draw(km_ctx *ctx, const char *result_path, const km_render_p
  * (km_render's AUTO, and the report, which refuses a picture's name). */
 int32_t km_render_format_of_path(const char *path);
 
+/* Is `path` named as the report is (.html, .htm, any case)?  (km_process,
+ * which refuses to write a result under a picture's or a report's name.) */
+int km_report_name(const char *path);
+
 /* "1 mm", "0.25 mm", "12.5 s": a number with at most `digits` significant
  * digits and no trailing zeros, into buf. */
 void km_fmt_num(char *buf, size_t cap, double v, int digits);
