@@ -7,7 +7,7 @@ from numpy.typing import ArrayLike
 from typing import Any, Optional, Tuple
 
 from ._defaults import CALIB_DEFAULTS
-from ._core import check, choice, ctx, ffi, invalid, invalid_type, lib, real
+from ._core import check, choice, ctx, ffi, invalid, invalid_type, lib, real, real_array
 from ._process import _CURVES
 
 __all__ = ["calib_curve_fit", "bad_taxels", "condition", "TAXEL_OK", "TAXEL_DEAD",
@@ -115,7 +115,7 @@ def bad_taxels(frames: ArrayLike, mask: Optional[ArrayLike] = None,
         [R, C] bool: source mask and not bad.
     n_bad : int
     """
-    x = np.ascontiguousarray(frames, dtype=np.float32)
+    x = np.ascontiguousarray(real_array("frames", frames), dtype=np.float32)
     if x.ndim != 3:
         raise invalid("frames must be [T, R, C]")
     _, rows, cols = x.shape
@@ -195,7 +195,7 @@ def condition(frames: ArrayLike, rate_hz: float, time: Optional[ArrayLike] = Non
     mask : ndarray
         [R, C] bool: source mask and not bad.
     """
-    x = np.ascontiguousarray(frames, dtype=np.float32)
+    x = np.ascontiguousarray(real_array("frames", frames), dtype=np.float32)
     if x.ndim != 3:
         raise invalid("frames must be [T, R, C]")
     n_t, rows, cols = x.shape

@@ -12,7 +12,7 @@ import numpy as np
 from ._knotmap import ffi, lib
 
 __all__ = ["ffi", "lib", "Error", "AssumedWarning", "warn_assumed", "namesake_call", "NonFiniteWarning", "warn_nonfinite", "ctx", "check",
-           "frame_view", "mask_view", "out_frame", "data_ptr", "STATUS_NAMES", "PathLike",
+           "frame_view", "mask_view", "real_array", "out_frame", "data_ptr", "STATUS_NAMES", "PathLike",
            "invalid", "fspath", "choice", "error_class", "make_error", "enum_names", "invalid_type", "parse_enum",
            "real", "integer"]
 
@@ -344,6 +344,21 @@ def enum_names(ctype, prefix):
             for value, name in sorted(ffi.typeof(ctype).elements.items())}
 
 
+def real_array(name, a):
+    """`a` as an array of real numbers: unchanged when it holds numbers, else
+    (complex, text, objects that are not numbers) knotmap's TypeError naming
+    the argument: complex values are never cut to their real part."""
+    arr = a if type(a) is np.ndarray else np.asarray(a)
+    if arr.dtype.kind not in "cSUO":
+        return arr
+    try:
+        if arr.dtype.kind == "c":
+            raise TypeError
+        return np.asarray(arr, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise invalid_type("%s must be real numbers, got dtype %s" % (name, arr.dtype)) from None
+
+
 def _as_2d(name, a, dtype):
     """`a` as a 2-D array of `dtype` that C can read through (data, row
     stride in elements): returned unchanged when its layout allows (C order,
@@ -352,8 +367,7 @@ def _as_2d(name, a, dtype):
     arr = a if type(a) is np.ndarray else np.asarray(a)
     if arr.ndim != 2:
         raise invalid("%s must be 2-D, got shape %r" % (name, arr.shape))
-    if arr.dtype.kind == "c":  # numpy would drop the imaginary part with a warning
-        raise invalid_type("%s must be real numbers, got dtype %s" % (name, arr.dtype))
+    arr = real_array(name, arr)  # numpy would drop the imaginary part with a warning
     if arr.dtype != dtype:
         if dtype is np.uint8 and arr.dtype == np.bool_:
             arr = arr.view(np.uint8)

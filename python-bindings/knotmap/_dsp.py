@@ -10,7 +10,7 @@ from typing import Any, Dict, Optional, Sequence, Union
 
 from ._defaults import CALIB_DEFAULTS, METRICS_DEFAULTS
 from ._core import (check, ctx, enum_names, error_class, ffi, frame_view, invalid,
-                    invalid_type, lib, mask_view, namesake_call, out_frame, real)
+                    invalid_type, lib, mask_view, namesake_call, out_frame, real, real_array)
 
 __all__ = ["calibrate", "gaussian_filter", "frame_metrics", "units_to_kpa"]
 
@@ -47,7 +47,7 @@ def units_to_kpa(units: str) -> float:
 
 def _frames(name, a):
     """Iterate 2-D frames of a 2-D or 3-D array; the result shape."""
-    arr = np.asarray(a)
+    arr = real_array(name, a)
     if arr.ndim == 2:
         return [arr], arr.shape
     if arr.ndim == 3:

@@ -5,7 +5,7 @@ from typing import Any, Dict, Mapping, Optional, Union
 
 import numpy as np
 
-from ._core import check, ctx, ffi, invalid, invalid_type, lib
+from ._core import check, ctx, ffi, invalid, lib, real_array
 from ._process import _build_params
 from ._session import Session, _MODES, info_dict
 from ._stages import _CAND_COLUMNS
@@ -44,16 +44,6 @@ def _session_info(p, session):
     return info
 
 
-
-def _real_array(name, a):
-    """`a` as float64 when it holds real numbers, else knotmap's TypeError
-    naming the argument (complex values are never cut to their real part)."""
-    try:
-        if a.dtype.kind == "c":
-            raise TypeError
-        return np.asarray(a, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise invalid_type("%s must be real numbers, got dtype %s" % (name, a.dtype)) from None
 
 class Pipeline:
     """The `knotmap process` pipeline for frames that arrive by themselves
@@ -121,8 +111,7 @@ class Pipeline:
         None = index / rate)."""
         e = self._engine()
         a = np.asarray(frames)
-        if a.dtype.kind in "cSUO":  # complex, text, objects: checked first
-            a = _real_array("frames", a)
+        a = real_array("frames", a)  # complex, text, objects: checked first
         a = np.ascontiguousarray(a, dtype=np.float32)
         if a.ndim == 2:
             a = a[None]
@@ -130,7 +119,7 @@ class Pipeline:
             raise invalid("frames must be [T, %d, %d], got %r" % (self._shape + (a.shape,)))
         tptr = ffi.NULL
         if times is not None:
-            t = np.ascontiguousarray(_real_array("times", np.atleast_1d(times)),
+            t = np.ascontiguousarray(real_array("times", np.atleast_1d(times)),
                                      dtype=np.float64)
             if t.shape != (a.shape[0],):
                 raise invalid("times has %d entries for %d frames" % (t.size, a.shape[0]))

@@ -15,7 +15,7 @@ from typing import Any, Dict, Optional, Tuple, Union
 from ._defaults import (BODYMAP_DEFAULTS, ODOMETRY_DEFAULTS, PIPELINE, TEMPORAL_DEFAULTS,
                         TRACK_DEFAULTS)
 from ._core import (check, enum_names, choice, ctx, ffi, frame_view, invalid, invalid_type, lib,
-                    integer, make_error, mask_view, real)
+                    integer, make_error, mask_view, real, real_array)
 from ._session import Session
 
 __all__ = ["temporal_filter", "TEMPORAL_KINDS", "odometry", "bodymap", "track",
@@ -83,7 +83,7 @@ def temporal_filter(frames: ArrayLike, kind: str = _TD["kind"], rate_hz: float =
     ndarray
         float32 of the input's shape.
     """
-    x = np.asarray(frames)
+    x = real_array("frames", frames)
     if x.ndim not in (2, 3):
         raise invalid("frames must be [T, R, C] or [T, N], got shape %r" % (x.shape,))
     shape = x.shape
@@ -142,7 +142,7 @@ def temporal_filter(frames: ArrayLike, kind: str = _TD["kind"], rate_hz: float =
 
 
 def _frames3(frames):
-    arr = np.asarray(frames)
+    arr = real_array("frames", frames)
     if arr.ndim != 3:
         raise invalid("frames must be [T, R, C], got shape %r" % (arr.shape,))
     return arr
