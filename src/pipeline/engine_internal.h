@@ -92,9 +92,10 @@ typedef struct km_stage_body {
     int32_t rows, cols;
     km_odometry *odo;
     km_bodygrid *grid;         /* body map and candidate map, one set of cells */
-    float *max_map;            /* per taxel: maximum, sum and count of finite values */
+    float *max_map;            /* per taxel: maximum and sum of its finite values, */
     double *sum_map;
-    int64_t *cnt_map;
+    int64_t *bad_map;          /* and the frames in which it was not finite */
+    int64_t map_frames;        /* (its count is map_frames - bad_map[k]) */
     const uint8_t *view;       /* the taxels whose pressure the maps show
                                   (km_stage_body_set_view; NULL = all) */
     int avx2;                  /* the maps' loop in AVX2 (the CPU has it) */

@@ -346,7 +346,9 @@ static void check_taxel_maps(int plain)
     uint32_t seed = 4242u;
     for (int i = 0; i < NF; i++) {
         for (int k = 0; k < RR * CC; k++) {
-            /* Column 0 never finite, column 1 always -0 or NaN. */
+            /* Column 0 never finite, column 1 always -0 or NaN (the others
+               a fifth NaN or infinite: groups of eight taxels all finite
+               in some frames, not in others). */
             f[k] = k % CC == 0 ? (i & 1 ? NAN : INFINITY)
                    : k % CC == 1 ? (i % 3 ? -0.0f : NAN) : draw(&seed) * (float)(1 + i % 5);
             if (isfinite(f[k])) {
@@ -365,10 +367,10 @@ static void check_taxel_maps(int plain)
                      (double)s.max_map[k], (double)mx[k]);
         cr_assert_eq(memcmp(&s.sum_map[k], &sum[k], sizeof sum[k]), 0, "sum %d: %a, expected %a",
                      k, s.sum_map[k], sum[k]);
-        cr_assert_eq(s.cnt_map[k], cnt[k], "count %d", k);
+        cr_assert_eq(s.map_frames - s.bad_map[k], cnt[k], "count %d", k);
     }
-    cr_assert_eq(s.cnt_map[0], 0);
-    cr_assert_gt(s.cnt_map[1], 0);
+    cr_assert_eq(s.map_frames - s.bad_map[0], 0);
+    cr_assert_gt(s.map_frames - s.bad_map[1], 0);
     km_stage_body_free(ctx, &s);
 }
 
