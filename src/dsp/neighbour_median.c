@@ -294,9 +294,107 @@ static inline int above(const uint8_t *mask, const float *f, size_t q, double ha
     return (mask[q] != 0) & ((double)f[q] > half);
 }
 
+#if defined(__SSE2__)
+/* Row r of the frame into p[1 .. cols] with p[0] and p[cols + 1] NaN: a
+   taxel's value where its mask is nonzero, NaN elsewhere (a NaN never
+   reads above a level); a row outside the grid all NaN.  Four taxels at a
+   time (their mask bytes widened to lanes). */
+static void nan_pad_row(int32_t rows, int32_t cols, const uint8_t *mask, const float *f, int32_t r,
+                        float *p)
+{
+    int32_t c = 0;
+    p[0] = p[cols + 1] = NAN;
+    if (r < 0 || r >= rows) {
+        for (; c < cols; c++)
+            p[c + 1] = NAN;
+        return;
+    }
+    const float *fr = f + (size_t)r * (size_t)cols;
+    const uint8_t *mr = mask + (size_t)r * (size_t)cols;
+    const __m128 nan = _mm_set1_ps(NAN);
+    const __m128i zero = _mm_setzero_si128();
+    for (; c + 4 <= cols; c += 4) {
+        int32_t b4;
+        memcpy(&b4, mr + c, sizeof b4);
+        __m128i b = _mm_unpacklo_epi16(_mm_unpacklo_epi8(_mm_cvtsi32_si128(b4), zero), zero);
+        __m128 off = _mm_castsi128_ps(_mm_cmpeq_epi32(b, zero));
+        _mm_storeu_ps(p + c + 1, _mm_or_ps(_mm_andnot_ps(off, _mm_loadu_ps(fr + c)),
+                                           _mm_and_ps(off, nan)));
+    }
+    for (; c < cols; c++)
+        p[c + 1] = mr[c] ? fr[c] : NAN;
+}
+
+/* Four taxels' levels h (two lanes each in lo, hi: doubles) as the largest
+   floats <= h: for a float x, (double)x > h exactly when x > that float.
+   The nearest float is one ulp above h at most; where it lies above, one
+   ulp down (bits - 1 of a positive, bits + 1 of a negative: a level just
+   below 0 rounds to -0.0, whose step down is the negative of the least
+   subnormal; +inf steps to FLT_MAX, -FLT_MAX to -inf).  A NaN stays NaN,
+   which no value exceeds. */
+static inline __m128 floats_at_or_below(__m128d lo, __m128d hi)
+{
+    __m128 t = _mm_movelh_ps(_mm_cvtpd_ps(lo), _mm_cvtpd_ps(hi));
+    __m128d blo = _mm_cvtps_pd(t), bhi = _mm_cvtps_pd(_mm_movehl_ps(t, t));
+    __m128 over = _mm_shuffle_ps(_mm_castpd_ps(_mm_cmpgt_pd(blo, lo)),
+                                 _mm_castpd_ps(_mm_cmpgt_pd(bhi, hi)), _MM_SHUFFLE(2, 0, 2, 0));
+    __m128i bits = _mm_castps_si128(t);
+    __m128i down = _mm_sub_epi32(_mm_setzero_si128(),
+                                 _mm_or_si128(_mm_srai_epi32(bits, 31), _mm_set1_epi32(1)));
+    return _mm_castsi128_ps(_mm_add_epi32(bits, _mm_and_si128(_mm_castps_si128(over), down)));
+}
+
+/* km_neighbour_count_half four taxels at a time (SSE2): each row's
+   neighbours from three NaN-padded rows (masked and outside the grid:
+   NaN), compared with the taxels' levels as floats (floats_at_or_below);
+   the last cols % 4 taxels of a row gathered.  cols <= STRIP. */
+static void count_half_sse2(int32_t rows, int32_t cols, const uint8_t *mask, const float *f,
+                            double floor, uint8_t *out)
+{
+    float buf[3][PADW];
+    float *up = buf[0], *mid = buf[1], *dn = buf[2];
+    const __m128d fl = _mm_set1_pd(floor), half = _mm_set1_pd(0.5);
+    nan_pad_row(rows, cols, mask, f, -1, up);
+    nan_pad_row(rows, cols, mask, f, 0, mid);
+    for (int32_t r = 0; r < rows; r++) {
+        nan_pad_row(rows, cols, mask, f, r + 1, dn);
+        const float *fr = f + (size_t)r * (size_t)cols;
+        uint8_t *o = out + (size_t)r * (size_t)cols;
+        int32_t c = 0;
+        for (; c + 4 <= cols; c += 4) {
+            __m128 x = _mm_loadu_ps(fr + c);
+            __m128 t = floats_at_or_below(_mm_mul_pd(half, _mm_add_pd(_mm_cvtps_pd(x), fl)),
+                                          _mm_mul_pd(half, _mm_add_pd(_mm_cvtps_pd(_mm_movehl_ps(x, x)), fl)));
+            __m128i n = _mm_setzero_si128();
+            for (int j = 0; j < 3; j++) {
+                n = _mm_sub_epi32(n, _mm_castps_si128(_mm_cmpgt_ps(_mm_loadu_ps(up + c + j), t)));
+                n = _mm_sub_epi32(n, _mm_castps_si128(_mm_cmpgt_ps(_mm_loadu_ps(dn + c + j), t)));
+            }
+            n = _mm_sub_epi32(n, _mm_castps_si128(_mm_cmpgt_ps(_mm_loadu_ps(mid + c), t)));
+            n = _mm_sub_epi32(n, _mm_castps_si128(_mm_cmpgt_ps(_mm_loadu_ps(mid + c + 2), t)));
+            n = _mm_packs_epi32(n, n);
+            int32_t b4 = _mm_cvtsi128_si32(_mm_packus_epi16(n, n));
+            memcpy(o + c, &b4, sizeof b4);
+        }
+        for (; c < cols; c++)
+            o[c] = count_half_at(rows, cols, mask, f, floor, r, c);
+        float *t = up;
+        up = mid;
+        mid = dn;
+        dn = t;
+    }
+}
+#endif
+
 void km_neighbour_count_half(int32_t rows, int32_t cols, const uint8_t *mask, const float *f,
                              double floor, uint8_t *out)
 {
+#if defined(__SSE2__)
+    if (cols <= STRIP) {
+        count_half_sse2(rows, cols, mask, f, floor, out);
+        return;
+    }
+#endif
     size_t w = (size_t)cols;
     for (int32_t r = 0; r < rows; r++) {
         int edge_row = r == 0 || r == rows - 1;

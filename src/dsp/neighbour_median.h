@@ -40,8 +40,11 @@ float km_neighbour_max_plain(int32_t rows, int32_t cols, const uint8_t *mask, co
 
 /* out[k] = how many of the 8-neighbours of taxel k with mask != 0 read more
  * than halfway from floor up to taxel k (NaN never does; none when taxel k
- * is NaN): the offset test's footprint of a load (src/dsp/badtaxel.c).  The
- * plain form, a frame at a time. */
+ * is NaN): the offset test's footprint of a load (src/dsp/badtaxel.c).  A
+ * frame at a time: with SSE2 (rows up to 1024 taxels) four taxels at once,
+ * their neighbours read from NaN-padded rows (masked ones NaN) and compared
+ * in float with the largest float at or below each level (the same answer
+ * as the double compare); else each taxel's neighbours gathered. */
 void km_neighbour_count_half(int32_t rows, int32_t cols, const uint8_t *mask, const float *f,
                              double floor, uint8_t *out);
 

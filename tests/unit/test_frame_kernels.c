@@ -9,6 +9,7 @@
  * grids of one row or one column, widths that are no multiple of a vector,
  * row strides wider than the row. */
 #include <criterion/criterion.h>
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -947,47 +948,106 @@ Test(frame_kernels, neighbour_maxes_match_brute_force)
     cr_assert(tested > 100000 && none > 1000, "tested %d, without a neighbour %d", tested, none);
 }
 
-/* The offset test's footprint count (km_neighbour_count_half: inside the
- * grid without edge checks, at the edges gathered) against a brute-force
- * count over the whole grid: masks, NaN and infinities as the taxel and as
- * neighbours, ties with the halfway level, grids of one row or column. */
+/* The count of taxel (r, c)'s neighbours with mask != 0 above halfway from
+ * floor to it, by brute force. */
+static int count_half_brute(int32_t rows, int32_t cols, const uint8_t *mask, const float *f,
+                            double floor, int32_t r, int32_t c)
+{
+    double half = 0.5 * ((double)f[(size_t)r * (size_t)cols + (size_t)c] + floor);
+    int want = 0;
+    for (int32_t rr = r - 1; rr <= r + 1; rr++)
+        for (int32_t cc = c - 1; cc <= c + 1; cc++) {
+            if (rr < 0 || rr >= rows || cc < 0 || cc >= cols || (rr == r && cc == c))
+                continue;
+            size_t q = (size_t)rr * (size_t)cols + (size_t)cc;
+            if (mask[q] != 0 && (double)f[q] > half)
+                want++;
+        }
+    return want;
+}
+
+/* A trial's frame for neighbour_count_half_matches_brute_force.  Modes 3
+ * and 4 put the neighbours on the floats about a level that no float
+ * equals (3: a floor of 52 significant bits; 4: levels beyond FLT_MAX, a
+ * hair below 0, among the subnormals), where the kernel's float compare
+ * must step its rounded level down exactly. */
+static double count_half_frame(int mode, int32_t n, uint32_t *seed, float *f, uint8_t *mask)
+{
+    /* levels: 1.25 FLT_MAX (rounds to +inf), -2^-201 (to -0.0), between two
+       subnormals, -1.125 FLT_MAX (to -inf), 1.55, just below -FLT_MAX (to
+       -FLT_MAX) */
+    static const float centre4[] = {FLT_MAX, -0.0f, 0x1p-140f, -FLT_MAX, 3.0f, -FLT_MAX};
+    static const double floor4[] = {0x1.fffffep127 * 1.5, -0x1p-200, 0x1p-148 + 0x1p-170,
+                                    -0x1.fffffep127 * 1.25, 0.1, -0x1.fffffep127 * (1.0 + 0x1p-30)};
+    int pick = (int)(lcg(seed) % 6u);
+    float x = mode == 3 ? 1.0f + (float)(lcg(seed) % 1000u) / 256.0f : centre4[pick];
+    double floor = mode == 3 ? 0.1 + (double)lcg(seed) * 0x1p-40 : mode == 2 ? 2.0
+                   : mode == 4 ? floor4[pick] : (double)draw(seed);
+    double h = 0.5 * ((double)x + floor);
+    float near = (float)h, lo = nextafterf(near, -INFINITY), hi = nextafterf(near, INFINITY);
+    for (int32_t k = 0; k < n; k++) {
+        uint32_t u = lcg(seed);
+        if (mode >= 3) { /* the centre value, or a float next to its level */
+            float v[8] = {x, x, near, lo, hi, -0.0f, 0.0f, NAN};
+            f[k] = v[u % 8u];
+        } else {
+            /* mode 2: small integers, so a neighbour often equals the level */
+            f[k] = mode == 2 ? (float)(u % 9u) : draw(seed);
+        }
+        mask[k] = (uint8_t)(mode == 1 ? 1u + lcg(seed) % 3u : lcg(seed) % 4u != 0u);
+    }
+    return floor;
+}
+
+/* The offset test's footprint count (km_neighbour_count_half: SSE2 four
+ * taxels at a time from NaN-padded rows, else gathered) against a
+ * brute-force count: masks, NaN and infinities as the taxel and as
+ * neighbours, ties with the halfway level, levels no float equals, grids
+ * of one row or column. */
 Test(frame_kernels, neighbour_count_half_matches_brute_force)
 {
     enum { MAXR = 9, MAXC = 37 };
     float f[MAXR * MAXC];
     uint8_t mask[MAXR * MAXC], out[MAXR * MAXC];
     uint32_t seed = 5150u;
-    int tested = 0, counts[9] = {0};
-    for (int trial = 0; trial < 2000; trial++) {
+    int tested = 0, counts[9] = {0}, edge = 0;
+    for (int trial = 0; trial < 3000; trial++) {
         int32_t rows = 1 + (int32_t)(lcg(&seed) % MAXR), cols = 1 + (int32_t)(lcg(&seed) % MAXC);
-        int mode = trial % 3;
-        double floor = mode == 2 ? 2.0 : (double)draw(&seed);
-        for (int32_t k = 0; k < rows * cols; k++) {
-            /* mode 2: small integers, so a neighbour often equals the level */
-            f[k] = mode == 2 ? (float)(lcg(&seed) % 9u) : draw(&seed);
-            mask[k] = (uint8_t)(mode == 1 ? 1u + lcg(&seed) % 3u : lcg(&seed) % 4u != 0u);
-        }
+        int mode = trial % 5;
+        double floor = count_half_frame(mode, rows * cols, &seed, f, mask);
         km_neighbour_count_half(rows, cols, mask, f, floor, out);
         for (int32_t r = 0; r < rows; r++)
             for (int32_t c = 0; c < cols; c++) {
                 size_t k = (size_t)r * (size_t)cols + (size_t)c;
-                double half = 0.5 * ((double)f[k] + floor);
-                int want = 0;
-                for (int32_t rr = 0; rr < rows; rr++)
-                    for (int32_t cc = 0; cc < cols; cc++) {
-                        size_t q = (size_t)rr * (size_t)cols + (size_t)cc;
-                        int adjacent = abs(rr - r) <= 1 && abs(cc - c) <= 1 && (rr != r || cc != c);
-                        if (adjacent && mask[q] != 0 && (double)f[q] > half)
-                            want++;
-                    }
+                int want = count_half_brute(rows, cols, mask, f, floor, r, c);
                 cr_assert(out[k] == want, "trial %d (%dx%d) taxel (%d, %d): %d, want %d", trial,
                           rows, cols, r, c, out[k], want);
                 counts[want]++;
                 tested++;
+                edge += mode >= 3 && want > 0 && want < 8;
             }
     }
-    cr_assert(tested > 100000 && counts[0] > 1000 && counts[8] > 100, "tested %d, 0: %d, 8: %d",
-              tested, counts[0], counts[8]);
+    cr_assert(tested > 150000 && counts[0] > 1000 && counts[8] > 100 && edge > 10000,
+              "tested %d, 0: %d, 8: %d, at a level no float equals %d", tested, counts[0],
+              counts[8], edge);
+}
+
+/* Rows wider than the kernel's row buffer take the gathered loop: the same
+ * counts as brute force. */
+Test(frame_kernels, neighbour_count_half_of_wide_rows)
+{
+    enum { R = 4, C = 1031 };
+    static float f[R * C];
+    static uint8_t mask[R * C], out[R * C];
+    uint32_t seed = 77u;
+    for (int mode = 0; mode < 5; mode++) {
+        double floor = count_half_frame(mode, R * C, &seed, f, mask);
+        km_neighbour_count_half(R, C, mask, f, floor, out);
+        for (int32_t r = 0; r < R; r++)
+            for (int32_t c = 0; c < C; c++)
+                cr_assert(out[(size_t)r * C + (size_t)c] == count_half_brute(R, C, mask, f, floor, r, c),
+                          "mode %d taxel (%d, %d)", mode, r, c);
+    }
 }
 
 /* Rows wider than the kernel's row buffer take its scalar loop: the same
