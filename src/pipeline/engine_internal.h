@@ -178,6 +178,7 @@ typedef struct km_peak_zero {
     float alpha, rise;         /* smoothing a frame; the envelope's rise a frame */
     float dead;                /* a rise up to this (the noise) is none */
     uint8_t cur_any;
+    int avx2;                  /* the per-taxel loops in AVX2 (the CPU has it) */
     int64_t n_steps;           /* rows of a block's rises */
     int64_t frames;            /* frames seen */
     float *s, *env, *low, *cur;
@@ -367,10 +368,10 @@ void km_peak_zero_block(km_peak_zero *z, const float *frames, int64_t n, float *
 /* The rise frame i of a block sees; NULL when every taxel's is 0. */
 const float *km_peak_zero_rise(const km_peak_zero *z, const float *rises, const uint8_t *any,
                                int64_t first_frame, int64_t i);
-/* out = x less rise, never below min(x, 0): a reading at or above 0 is
+/* out = x less rise (z->rc taxels), never below min(x, 0): a reading at or above 0 is
  * not taken below 0 (a sensor that clamps at 0 keeps its zeros), nor a
  * negative one moved (below its zero a taxel makes no peak anyway). */
-void km_peak_zero_apply(const float *x, const float *rise, float *out, size_t rc);
+void km_peak_zero_apply(const km_peak_zero *z, const float *x, const float *rise, float *out);
 /* The largest rise now over the taxels of mask (NULL: all); NaN when off. */
 double km_peak_zero_drift(const km_peak_zero *z, const uint8_t *mask);
 

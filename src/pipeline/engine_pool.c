@@ -91,7 +91,7 @@ static km_status frame_stage(km_eng_worker *w, km_eng_block *b, const km_mask *m
     const float *restrict rise =
         e->zero.on ? km_peak_zero_rise(&e->zero, b->rises, b->rise_any, b->zf0, i) : NULL;
     if (rise != NULL) { /* the frame less its taxels' zero (peak_zero.c) */
-        km_peak_zero_apply(fr.data, rise, w->zframe, rc);
+        km_peak_zero_apply(&e->zero, fr.data, rise, w->zframe);
         pf.data = w->zframe;
     }
     if ((m->flags & KM_FRAME_CORRUPT) == 0 && (st = frame_peaks(w, b, k, &pf, pmask, &np)) != KM_OK)

@@ -43,6 +43,7 @@ km_status km_peak_zero_create(km_ctx *ctx, km_peak_zero *z, size_t rc, int64_t n
     z->env = z->s + rc;
     z->low = z->env + rc;
     z->cur = z->low + rc;
+    z->avx2 = km_cpu_avx2();
     z->on = 1;
     return KM_OK;
 }
@@ -82,14 +83,17 @@ static void snapshot(km_peak_zero *z)
 /* One frame into the smoothed readings and the envelope.  A NaN reading
    is skipped; a smoothed value that is NaN (a taxel that had no reading
    yet, or an infinite one, which makes it NaN a frame later) starts again
-   at the reading. */
-static void update(km_peak_zero *z, const float *restrict x)
+   at the reading.  Inlined into a plain and an AVX2 copy: the compiler
+   vectorises each for its own width (the library is built for SSE2), the
+   same operations on each taxel, so the same bits. */
+__attribute__((always_inline)) static inline void update_body(float *restrict s,
+                                                              float *restrict env,
+                                                              const float *restrict x, float a,
+                                                              float rise, size_t rc)
 {
-    float *restrict s = z->s, *restrict env = z->env;
-    float a = z->alpha, rise = z->rise;
     /* Selects on quiet comparisons (isless...: no trap on a NaN), so the
        loop is vectorised without -fno-trapping-math. */
-    for (size_t k = 0; k < z->rc; k++) {
+    for (size_t k = 0; k < rc; k++) {
         float xk = x[k], sv = s[k], next = sv + a * (xk - sv);
         float restart = isunordered(xk, xk) ? sv : xk;
         float sk = isunordered(next, next) ? restart : next;
@@ -98,6 +102,45 @@ static void update(km_peak_zero *z, const float *restrict x)
         s[k] = sk;
         env[k] = isunordered(up, up) ? sk : lower;
     }
+}
+
+/* The frame less its rise, never below min(x, 0) (a NaN reading stays
+   NaN); the plain and AVX2 copies as update_body's. */
+__attribute__((always_inline)) static inline void apply_body(const float *restrict x,
+                                                             const float *restrict rise,
+                                                             float *restrict out, size_t rc)
+{
+    for (size_t k = 0; k < rc; k++) {
+        float v = x[k] - rise[k], lo = isless(x[k], 0.0f) ? x[k] : 0.0f;
+        out[k] = isless(v, lo) ? lo : v;
+    }
+}
+
+#if KM_AVX2_TARGET
+__attribute__((target("avx2"))) static void update_avx2(float *restrict s, float *restrict env,
+                                                        const float *restrict x, float a,
+                                                        float rise, size_t rc)
+{
+    update_body(s, env, x, a, rise, rc);
+}
+
+__attribute__((target("avx2"))) static void apply_avx2(const float *restrict x,
+                                                       const float *restrict rise,
+                                                       float *restrict out, size_t rc)
+{
+    apply_body(x, rise, out, rc);
+}
+#endif
+
+static void update(km_peak_zero *z, const float *restrict x)
+{
+#if KM_AVX2_TARGET
+    if (z->avx2) {
+        update_avx2(z->s, z->env, x, z->alpha, z->rise, z->rc);
+        return;
+    }
+#endif
+    update_body(z->s, z->env, x, z->alpha, z->rise, z->rc);
 }
 
 void km_peak_zero_block(km_peak_zero *z, const float *frames, int64_t n, float *rises,
@@ -131,13 +174,16 @@ const float *km_peak_zero_rise(const km_peak_zero *z, const float *rises, const 
     return any[step] ? rises + (size_t)step * z->rc : NULL;
 }
 
-void km_peak_zero_apply(const float *restrict x, const float *restrict rise, float *restrict out,
-                        size_t rc)
+void km_peak_zero_apply(const km_peak_zero *z, const float *restrict x, const float *restrict rise,
+                        float *restrict out)
 {
-    for (size_t k = 0; k < rc; k++) {
-        float v = x[k] - rise[k], lo = isless(x[k], 0.0f) ? x[k] : 0.0f;
-        out[k] = isless(v, lo) ? lo : v;
+#if KM_AVX2_TARGET
+    if (z->avx2) {
+        apply_avx2(x, rise, out, z->rc);
+        return;
     }
+#endif
+    apply_body(x, rise, out, z->rc);
 }
 
 double km_peak_zero_drift(const km_peak_zero *z, const uint8_t *mask)

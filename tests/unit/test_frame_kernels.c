@@ -1108,3 +1108,57 @@ Test(frame_kernels, abs_sum_at_the_exactness_bound_matches_the_plain_loop)
     }
     cr_assert(differs_by_order > 200, "only %d sums depend on the order", differs_by_order);
 }
+
+/* The peaks' zero (src/pipeline/peak_zero.c): its smoothing and envelope
+ * frame by frame, and the frame less its rise, against the loops written
+ * out here, on frames with NaN, infinities and signed zeros, a grid of
+ * 185 taxels (the vector loops' tails); the AVX2 copies (when the CPU has
+ * them) and the plain ones, the same bits. */
+Test(frame_kernels, peak_zero_as_its_definition)
+{
+    enum { RC = 185, NB = 200 };
+    static float frames[NB * RC], rises[(NB / KM_ZERO_STEP + 2) * RC], out[RC];
+    static float s[RC], env[RC];
+    uint8_t any[NB / KM_ZERO_STEP + 2];
+    int64_t f0;
+    uint32_t seed = 31337u;
+    for (int k = 0; k < NB * RC; k++)
+        frames[k] = draw(&seed) * (1.0f + (float)(lcg(&seed) % 100u) / 64.0f);
+    for (int avx2 = 0; avx2 <= 1; avx2++) {
+        km_peak_zero z;
+        cr_assert_eq(km_peak_zero_create(ctx, &z, RC, NB, 0.05, 100.0, 0.5), KM_OK);
+        if (avx2 && !z.avx2) {
+            km_peak_zero_free(ctx, &z);
+            continue;
+        }
+        z.avx2 = avx2;
+        km_peak_zero_block(&z, frames, NB, rises, any, &f0);
+        /* the definition: every 4th frame into s and env, the first starts them */
+        for (int k = 0; k < RC; k++)
+            s[k] = env[k] = frames[k];
+        for (int i = 0; i < NB; i += 4)
+            for (int k = 0; k < RC; k++) {
+                float x = frames[i * RC + k], next = s[k] + z.alpha * (x - s[k]);
+                float sk = next == next ? next : x == x ? x : s[k];
+                float up = env[k] + z.rise;
+                env[k] = up != up ? sk : sk < up ? sk : up;
+                s[k] = sk;
+            }
+        for (int k = 0; k < RC; k++) {
+            cr_assert_eq(memcmp(&z.s[k], &s[k], sizeof s[k]), 0, "avx2 %d s[%d] %a, want %a", avx2,
+                         k, (double)z.s[k], (double)s[k]);
+            cr_assert_eq(memcmp(&z.env[k], &env[k], sizeof env[k]), 0, "avx2 %d env[%d] %a, want %a",
+                         avx2, k, (double)z.env[k], (double)env[k]);
+        }
+        const float *x = frames + 7 * RC, *rise = frames + 11 * RC;
+        memset(out, 0x5a, sizeof out);
+        km_peak_zero_apply(&z, x, rise, out);
+        for (int k = 0; k < RC; k++) {
+            float v = x[k] - rise[k], lo = x[k] < 0.0f ? x[k] : 0.0f;
+            float want = v < lo ? lo : v;
+            cr_assert_eq(memcmp(&out[k], &want, sizeof want), 0, "avx2 %d out[%d] %a, want %a",
+                         avx2, k, (double)out[k], (double)want);
+        }
+        km_peak_zero_free(ctx, &z);
+    }
+}
