@@ -324,11 +324,23 @@ static km_status warm_finish(km_ctx *ctx, km_conditioner *c)
     return KM_OK;
 }
 
+/* Whether calibrate would hand its frame to the output unchanged: no tare,
+   gain map, curve or calibration, no temporal or spatial filter, no fill
+   (the defaults); emit then copies it from where it is, without the
+   calibrated copy first. */
+static int passes_through(const km_conditioner *c)
+{
+    return c->tare == NULL && c->gain_map == NULL && c->p.curve == KM_CURVE_NONE &&
+           !c->apply_calib && c->ntf == 0 && c->g1 == NULL && c->g2 == NULL && !c->p.fill_bad;
+}
+
 static km_status warm_in(km_ctx *ctx, km_conditioner *c, const float *f, double t, uint32_t flags)
 {
     km_status st;
     size_t rc = c->rc;
     if (c->warm_done) {
+        if (passes_through(c))
+            return emit(ctx, c, f, t, flags, 1);
         memcpy(c->cal, f, rc * sizeof *f);
         return calibrate(ctx, c, c->cal, t, flags);
     }

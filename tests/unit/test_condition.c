@@ -286,6 +286,82 @@ Test(condition, alignment_and_identity)
     session_free(&s);
 }
 
+/* Each calibration and filter stage reaches the frames after the warm-up
+ * too (without them the frames go to the output from where they are, with
+ * no calibrated copy: condition_stages.c passes_through): a tare, a gain
+ * map, the calibration's gain and the curve as their arithmetic on every
+ * frame; smoothing, a temporal filter, the fill and a difference of
+ * Gaussians change frames. */
+Test(condition, every_stage_after_the_warm_up)
+{
+    session s;
+    synth_session(KM_SYNTH_EASY, 3.0, &s, NULL);
+    size_t rc = (size_t)s.info.rows * (size_t)s.info.cols;
+    float *ones = malloc(rc * sizeof *ones), *twos = malloc(rc * sizeof *twos);
+    for (size_t k = 0; k < rc; k++) {
+        ones[k] = 1.0f;
+        twos[k] = 2.0f;
+    }
+    s.mask[5] = 0; /* a masked taxel for the fill */
+    for (int stage = 0; stage < 8; stage++) {
+        km_condition_params cp;
+        km_condition_params_default(&cp);
+        cp.corrupt_ratio = 0.0;
+        km_calib_params cal;
+        km_calib_params_default(&cal);
+        km_gaussian_params g;
+        km_gaussian_params_default(&g);
+        cp.tare = stage == 0 ? ones : NULL;
+        cp.gain_map = stage == 1 ? twos : NULL;
+        cal.gain = stage == 2 ? 2.0 : 1.0;
+        cp.curve = stage == 3 ? KM_CURVE_POWER : KM_CURVE_NONE;
+        cp.curve_a = 2.0;
+        cp.lowpass_hz = stage == 5 ? 20.0 : 0.0;
+        cp.fill_bad = stage == 6;
+        cp.dog_sigma = stage == 7 ? 2.0 : 0.0;
+        conditioned o;
+        condition(&s, &cp, &cal, stage == 4 ? &g : NULL, 7, &o);
+        cr_assert_eq(o.n, s.n);
+        int64_t after = 0, moved = 0;
+        for (int64_t i = cp.warmup_frames; i < s.n; i++)
+            for (size_t k = 0; k < rc; k++) {
+                float in = s.frames[(size_t)i * rc + k], out = o.frames[(size_t)i * rc + k];
+                float want = stage == 0 ? in - 1.0f : stage <= 2 ? in * 2.0f : 2.0f * in;
+                if (!o.mask[k]) {
+                    moved += stage == 6 && !isnan(out);
+                    continue;
+                }
+                if (stage <= 3)
+                    cr_assert(out == want, "stage %d frame %lld taxel %zu: %a, want %a", stage,
+                              (long long)i, k, (double)out, (double)want);
+                moved += out != in;
+                after++;
+            }
+        cr_assert(after > 0 && moved > 0, "stage %d: %lld of %lld taxels changed", stage,
+                  (long long)moved, (long long)after);
+        /* A filter's output frame with a load is none of the input frames
+           (passed through after the warm-up, they would come out shifted). */
+        for (int64_t i = cp.warmup_frames; (stage == 4 || stage == 5 || stage == 7) && i < s.n; i++) {
+            const float *a = o.frames + (size_t)i * rc;
+            size_t k = 0;
+            while (k < rc && (!o.mask[k] || a[k] == 0.0f))
+                k++;
+            for (int64_t j = 0; k < rc && j < s.n; j++) {
+                const float *b = s.frames + (size_t)j * rc;
+                size_t d = 0;
+                while (d < rc && (!o.mask[d] || a[d] == b[d]))
+                    d++;
+                cr_assert(d < rc, "stage %d: frame %lld is input %lld", stage, (long long)i,
+                          (long long)j);
+            }
+        }
+        conditioned_free(&o);
+    }
+    free(ones);
+    free(twos);
+    session_free(&s);
+}
+
 /* Condition s with the default parameters in blocks of `block`; exactly
  * frame `only` (or none when -1) is flagged corrupt. */
 static void condition_corrupt_only(const session *s, int64_t block, int64_t only, conditioned *o)
