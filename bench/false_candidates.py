@@ -35,9 +35,15 @@ state, gain and offset) and the session's own frames:
                        thigh's curvature)
 
 Cells: on a mat the candidate's taxel is (round(y / row pitch), round(x / col pitch)).
-A roller's body cell is pressed by taxels of one column but of any row, so there the
-taxel classes look at the whole column (hot: +-0.75, dead/stuck: +-1) and the edge class only
-at the border columns: a roller label is coarser than a mat's.
+A roller's body cell is pressed by taxels of one column but of any row: there the taxel
+classes look at the sensor rows that pressed the candidate's body row, from the
+simulator's true motion (the rows that lay under it in the frames whose contact line was
+within half a row pitch of it, load on: one row, or two or three after the roller turned
+in the air), within +-0.75 column (hot) or +-1 (dead/stuck), and the edge class only at
+the border columns.  Until session 39 they looked at the whole column, and 1.5% hot
+taxels in 24-48 rows put one in a third of the columns: model 2 roller hard's
+"offset" false candidates (5 of 12, seeds 0-9) were mostly gain taxels, or none
+(bench/README.md "Session 39 (det12)").
 
 Prints per cell the count per class, the z range, and the true candidates; --list
 prints every false candidate.
@@ -116,22 +122,37 @@ def run(binary, *args):
     return r.stdout
 
 
-def near(mask, r, c, d, roller):
-    """Any of mask within d cells of (r, c); on a roller the whole column band."""
+def pressing_rows(truth, cy):
+    """The sensor rows of a roller that pressed body y = cy: in the frames with load
+    whose contact line lies within half a row pitch of cy, the row under cy (the
+    contact row plus the offset in rows), each counted once."""
+    mo = truth["motion"]
+    yc, crow = np.asarray(mo["y_contact_mm"]), np.asarray(mo["contact_row"])
+    rp, rows = truth["row_pitch_mm"], truth["gain"].shape[0]
+    fr = (np.asarray(mo["load"]) > 0) & (np.abs(cy - yc) < 0.5 * rp)
+    return sorted(set((np.round(crow[fr] + (cy - yc[fr]) / rp).astype(int) % rows).tolist()))
+
+
+def near(mask, r, c, d, roller, rows_on=None):
+    """Any of mask within d cells of (r, c); on a roller the columns within d of c in
+    the sensor rows rows_on (pressing_rows)."""
     rows, cols = mask.shape
     c0, c1 = max(0, c - d), min(cols, c + d + 1)
     if roller:
-        return bool(mask[:, c0:c1].any())
+        return bool(mask[rows_on, c0:c1].any()) if rows_on else False
     r0, r1 = max(0, r - d), min(rows, r + d + 1)
     return bool(mask[r0:r1, c0:c1].any())
 
 
-def under(mask, fr, fc, roller):
+def under(mask, fr, fc, roller, rows_on=None):
     """Any of mask on a taxel within 0.75 cell of the fractional cell (fr, fc) on each
-    axis: the candidate's own taxel, or the one it sits beside (a roller: any row)."""
+    axis: the candidate's own taxel, or the one it sits beside (a roller: within 0.75
+    column in the sensor rows rows_on that pressed it, pressing_rows)."""
     rr, cc = np.nonzero(mask)
     ok = np.abs(cc - fc) <= 0.75
-    if not roller:
+    if roller:
+        ok &= np.isin(rr, rows_on or [])
+    else:
         ok &= np.abs(rr - fr) <= 0.75
     return bool(ok.any())
 
@@ -169,9 +190,10 @@ def relief(cx, cy, dis, tol):
 def label(cx, cy, r, c, roller, truth, knots, matched, tol, off_body):
     st, gain, off = truth["taxel_state"], truth["gain"], truth["offset"]
     fr, fc = cy / truth["row_pitch_mm"], cx / truth["col_pitch_mm"]
-    if under(off > 0, fr, fc, roller):
+    on = pressing_rows(truth, cy) if roller else None
+    if under(off > 0, fr, fc, roller, on):
         return "hot taxel, offset"
-    if under(gain >= 1.3, fr, fc, roller):
+    if under(gain >= 1.3, fr, fc, roller, on):
         return "hot taxel, gain"
     d = np.hypot(knots["x_mm"] - cx, knots["y_mm"] - cy)
     if np.any((d <= 2 * tol) & ~matched):
@@ -181,7 +203,7 @@ def label(cx, cy, r, c, roller, truth, knots, matched, tol, off_body):
     rel = relief(cx, cy, truth["distractors"], tol)
     if rel is not None:
         return rel[0]
-    if near(st != 0, r, c, 1, roller):
+    if near(st != 0, r, c, 1, roller, on):
         return "dead/stuck beside"
     rows, cols = st.shape
     if c <= 1 or c >= cols - 2 or (not roller and (r <= 1 or r >= rows - 2)) or \
@@ -189,7 +211,8 @@ def label(cx, cy, r, c, roller, truth, knots, matched, tol, off_body):
         return "contact edge"
     g = gain[st == 0]
     med = np.median(g)
-    if gain[min(max(r, 0), rows - 1), c] >= med + 2 * 1.4826 * np.median(np.abs(g - med)):
+    gt = (gain[on, c].max() if on else np.nan) if roller else gain[min(max(r, 0), rows - 1), c]
+    if gt >= med + 2 * 1.4826 * np.median(np.abs(g - med)):
         return "gain tail"
     return "other"
 
