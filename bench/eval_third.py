@@ -29,13 +29,24 @@ Seeds: 0-19 to develop and diagnose; the figures of record use seeds 100-119.
 --false-kinds says what the false candidates at the defaults lie on (a band, a prominence,
 a bad taxel, the body's flank, the spine valley's side, or other).
 
+--geometry (diagnosis, session 39): per candidate at the defaults, knot or what the false
+one lies on, how far its peak goes on along a line: along = the smaller of the candidate
+map's means (/bodymap/excess, A) on the two sides of the direction (every 15 degrees)
+where that smaller one is largest, across = the larger of the two sides' means across
+that direction, both over the peak's height (the largest cell of A in its 3 x 3), each
+side the mean of 5 bilinear samples from 0.75 to 1.25 of d = max(2.5 x the fitted
+sigma, 2 cells by the pitches along the direction); a side off the data counts the other
+alone.  A round footprint reads along 0.04, a band long against d about 1.  Printed:
+every candidate's row, and per (along >= A, across <= B) cut the false candidates and
+the knots it would take.
+
 --sweep (diagnosis): per mode, the preset's sessions with every condition plain
 (sim_third.PLAIN), then with one condition at a time switched on, then all; F1 and AP
 per variant and what each costs against the plain sessions.  --conditions runs the
 ordinary tables with only the named conditions on.
 
 Usage: /usr/bin/python3 bench/eval_third.py [--seeds 20] [--seed-start 100]
-           [--presets easy,moderate,hard] [--snr-bins 2,3,5,10,20]
+           [--presets easy,moderate,hard] [--snr-bins 2,3,5,10,20] [--false-kinds] [--geometry]
        /usr/bin/python3 bench/eval_third.py --sweep --presets hard --seed-start 0 --seeds 10
 """
 import argparse
@@ -59,6 +70,8 @@ def one(a, mode, preset, seed, tmp, conditions=None):
     figs, xy, truth, tol = ei.score_session(a, s, r, o)
     if a.false_kinds:
         figs["knotmap"]["false"] = false_kinds(s, *xy["knotmap"], truth, tol)
+    if a.geometry:
+        figs["knotmap"]["geometry"] = [(seed,) + g for g in geometry(s, r, truth, tol)]
     if a.snr_bins:
         spread = ei.median_spread(r)
         ei.add_snr(a, figs, xy, truth, tol,
@@ -105,6 +118,94 @@ def _kind(x, y, d, g, cp, rp, mode):
     return "other"
 
 
+def _bilinear(a, y, x):
+    """a at fractional cell (y, x) over its finite cells; NaN off the map or without any."""
+    ny, nx = a.shape
+    if not (0 <= y <= ny - 1 and 0 <= x <= nx - 1):
+        return np.nan
+    y0, x0 = int(y), int(x)
+    y1, x1, fy, fx = min(y0 + 1, ny - 1), min(x0 + 1, nx - 1), y - y0, x - x0
+    v = np.array([a[y0, x0], a[y0, x1], a[y1, x0], a[y1, x1]], float)
+    w = np.array([(1 - fy) * (1 - fx), (1 - fy) * fx, fy * (1 - fx), fy * fx])
+    ok = np.isfinite(v) & (w > 0)
+    return float((v[ok] * w[ok]).sum() / w[ok].sum()) if ok.any() else np.nan
+
+
+def _sides(a, y, x, uy, ux, d, py, px):
+    """Mean of a over 5 samples from 0.75 d to 1.25 d (mm) on each side of direction
+    (uy, ux) from cell (y, x): the two means (NaN without data)."""
+    out = []
+    for sg in (1, -1):
+        v = [_bilinear(a, y + sg * t * uy / py, x + sg * t * ux / px)
+             for t in np.linspace(0.75 * d, 1.25 * d, 5)]
+        v = [e for e in v if np.isfinite(e)]
+        out.append(np.mean(v) if v else np.nan)
+    return out
+
+
+def band_shares(a, py, px, y, x, sigma_mm, sigmas=2.5, cells=2.0):
+    """(along, across) over the peak's height for a peak at fractional cell (y, x) of
+    the map a (pitches py, px mm) fitted at sigma_mm (module docstring, --geometry)."""
+    iy, ix = int(round(y)), int(round(x))
+    peak = np.nanmax(a[max(iy - 1, 0):iy + 2, max(ix - 1, 0):ix + 2])
+    best, across = -np.inf, np.nan
+    for th in np.deg2rad(np.arange(0, 180, 15)):
+        uy, ux = np.cos(th), np.sin(th)
+        d = max(sigmas * sigma_mm, cells * np.hypot(py * uy, px * ux))
+        al = _sides(a, y, x, uy, ux, d, py, px)
+        if not np.isfinite(al).any() or np.nanmin(al) <= best:
+            continue
+        best = np.nanmin(al)
+        d = max(sigmas * sigma_mm, cells * np.hypot(py * ux, px * uy))
+        ac = _sides(a, y, x, -ux, uy, d, py, px)
+        across = np.nanmax(ac) if np.isfinite(ac).any() else np.nan
+    return best / peak, across / peak
+
+
+def geometry(s, r, truth, tol):
+    """Per default candidate of result r: (kind, z, size, persistence, along, across)."""
+    c = kev.read_candidates(r)
+    m = kev.match(kev.pairs_within(c["x_mm"], c["y_mm"], truth[0], truth[1], tol),
+                  len(c["x_mm"]))
+    matched = {i for i, _, _ in m}
+    with h5py.File(s) as f:
+        d = {n: f["truth/distractors"][n][:] for n in f["truth/distractors"]}
+        g = dict(f["truth"].attrs)
+        cp, rp, mode = f.attrs["col_pitch_mm"], f.attrs["row_pitch_mm"], f.attrs["mode"]
+    with h5py.File(r) as f:
+        b = f["bodymap"]
+        at, a = dict(b.attrs), b["excess"][:]
+    out = []
+    for i, (x, y) in enumerate(zip(c["x_mm"], c["y_mm"])):
+        kind = "knot" if i in matched else _kind(x, y, d, g, cp, rp, mode)
+        al, ac = band_shares(a, at["y_pitch_mm"], at["x_pitch_mm"],
+                             (y - at["y0_mm"]) / at["y_pitch_mm"],
+                             (x - at["x0_mm"]) / at["x_pitch_mm"], c["size_mm"][i])
+        out.append((kind, float(c["significance"][i]), float(c["size_mm"][i]),
+                    float(c["persistence"][i]), al, ac))
+    return out
+
+
+def print_geometry(rows, cells):
+    print("\nEvery candidate at the defaults (--geometry): along / across over the peak's height\n")
+    print("| mode | preset | seed | kind | z | size mm | persistence | along | across |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for m, p in cells:
+        for g in sorted((g for r in rows[(m, p)] for g in r["knotmap"]["geometry"]),
+                        key=lambda g: (g[1] == "knot", -g[5])):
+            print("| %s | %s | %d | %s | %.1f | %.1f | %.2f | %.2f | %.2f |" % ((m, p) + g))
+    print("\nWhat a cut along >= A and across <= B would take (false candidates / knots):\n")
+    cuts = [(al, ac) for al in (0.3, 0.4, 0.5) for ac in (0.2, 0.3)]
+    print("| mode | preset | " + " | ".join("A %.1f B %.1f" % c for c in cuts) + " |")
+    print("|---|---|" + "---|" * len(cuts))
+    for m, p in cells:
+        gs = [g for r in rows[(m, p)] for g in r["knotmap"]["geometry"]]
+        print("| %s | %s | %s |" % (m, p, " | ".join(
+            "%d / %d" % (sum(g[1] != "knot" and g[5] >= al and g[6] <= ac for g in gs),
+                         sum(g[1] == "knot" and g[5] >= al and g[6] <= ac for g in gs))
+            for al, ac in cuts)))
+
+
 def sweep(a, modes, preset):
     """F1 / AP per variant: all plain, one condition on at a time, all on."""
     variants = [("none", [])] + [(c, [c]) for c in sim_third.CONDITIONS] + [("all", None)]
@@ -144,6 +245,8 @@ def main():
                     + ",".join(sim_third.CONDITIONS))
     ap.add_argument("--false-kinds", action="store_true",
                     help="say what knotmap's false candidates at the defaults lie on")
+    ap.add_argument("--geometry", action="store_true",
+                    help="every default candidate's line along / across (module docstring)")
     ap.add_argument("--sweep", action="store_true",
                     help="one condition at a time (module docstring)")
     a = ap.parse_args()
@@ -171,6 +274,8 @@ def main():
         for m, p in cells:
             tot = [sum(r["knotmap"]["false"][k] for r in rows[(m, p)]) for k in FALSE_KINDS]
             print("| %s | %s | %s |" % (m, p, " | ".join(map(str, tot))))
+    if a.geometry:
+        print_geometry(rows, cells)
 
 
 if __name__ == "__main__":

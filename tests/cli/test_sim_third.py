@@ -51,3 +51,39 @@ def test_knotmap_finds_easy_knots(tmp_path, mode, seed, f1_min):
         f["truth/knots/y_mm"][...] += 3 * f.attrs["row_pitch_mm"]
     ev = json.loads(run_ok("eval", r, "--truth", s, "--json").stdout)
     assert ev["f1"] < 0.5, ev
+
+
+def test_band_shares_tell_a_long_band_from_a_knot():
+    """bench/eval_third.py --geometry (session 39): noise-free features on a roller's
+    grid (10 mm rows, 6 mm columns), the peak at their centre.  A band 3.5 mm across and
+    60 mm long along y keeps about exp(-(20 / 60)^2 / 2) = 0.95 of its height 20 mm along
+    (2 rows), 30 degrees off y 0.74 (its samples fall between the 6 mm columns of a 3.5 mm
+    ridge), and about 0.02 across; a round knot of sigma 5 mm
+    about 0.06 along (the mean of exp(-t^2 / 50) over t = 9.4-15.6 mm); one elongated
+    2.5x less than the band; a band that ends at the peak (data on both sides) about 0,
+    since along is the smaller side.  Fails with the distance at 1 fitted sigma instead
+    of 2.5 (the knot reads 0.6) or with the larger side taken along (the end reads 0.9)."""
+    import eval_third  # noqa: E402  (bench/, on the path above)
+    ny, nx, py, px = 41, 41, 10.0, 6.0
+    yy, xx = np.mgrid[0:ny, 0:nx]
+    dy, dx = (yy - 20) * py, (xx - 20) * px
+
+    def feature(sa, sl, deg):
+        c, s = np.cos(np.deg2rad(deg)), np.sin(np.deg2rad(deg))
+        u, v = dy * c + dx * s, -dy * s + dx * c
+        return np.exp(-0.5 * (u ** 2 / sl ** 2 + v ** 2 / sa ** 2))
+
+    for deg in (0, 30):
+        al, ac = eval_third.band_shares(feature(3.5, 60.0, deg), py, px, 20, 20, 5.0)
+        assert al >= (0.9 if deg == 0 else 0.6) and ac <= 0.1, (deg, al, ac)
+    al, ac = eval_third.band_shares(feature(5.0, 5.0, 0), py, px, 20, 20, 5.0)
+    assert al <= 0.1 and ac <= 0.1, (al, ac)
+    end = feature(3.5, 60.0, 0)
+    end[:20] = 0.0                            # the band ends at the peak
+    assert eval_third.band_shares(end, py, px, 20, 20, 5.0)[0] <= 0.1
+    one_side = feature(5.0, 5.0, 0)
+    one_side[21:] = 0.0                       # a peak with data on one side only
+    assert eval_third.band_shares(one_side, py, px, 20, 20, 5.0)[0] <= 0.1
+    al, _ = eval_third.band_shares(feature(5.0 / 2.5 ** 0.5, 5.0 * 2.5 ** 0.5, 20), py, px,
+                                   20, 20, 5.0)
+    assert al <= 0.5, al
