@@ -454,8 +454,17 @@ static void stats_fold(const float tmn[8], const float tmx[8], const int32_t tc[
     s->all_finite = 0;
 }
 
+/* The largest of eight lanes. */
+__attribute__((target("avx2"))) static float largest8(__m256 v)
+{
+    __m128 m = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+    return _mm_cvtss_f32(_mm_max_ss(m, _mm_shuffle_ps(m, m, 1)));
+}
+
 __attribute__((target("avx2"))) void km_sanitise_stats_avx2(const km_frame *f, const km_mask *m,
-                                                            float *san, km_frame_stats *s)
+                                                            float *san, float *rowmax,
+                                                            km_frame_stats *s)
 {
     const __m256 ninf = _mm256_set1_ps(-INFINITY), pinf = _mm256_set1_ps(INFINITY);
     __m256 mn = pinf, mx = ninf;
@@ -468,23 +477,31 @@ __attribute__((target("avx2"))) void km_sanitise_stats_avx2(const km_frame *f, c
         const float *src = f->data + (ptrdiff_t)i * f->row_stride;
         const uint8_t *mr = mdata != NULL ? mdata + (ptrdiff_t)i * m->row_stride : NULL;
         float *dst = san + (size_t)i * (size_t)cols;
+        __m256 rmx = ninf;
+        float rt = -INFINITY;
         int32_t j = 0;
         for (; j + 8 <= cols; j += 8) {
             __m256 x, fin = valid8(src + j, mr != NULL ? mr + j : NULL, &x);
             __m256 sv = _mm256_blendv_ps(ninf, x, fin);
             _mm256_storeu_ps(dst + j, sv);
             mn = _mm256_min_ps(mn, _mm256_blendv_ps(pinf, x, fin));
-            mx = _mm256_max_ps(mx, sv);
+            rmx = _mm256_max_ps(rmx, sv);
             cnt = _mm256_sub_epi32(cnt, _mm256_castps_si256(fin));
         }
+        mx = _mm256_max_ps(mx, rmx);
         if (j < cols) {
             km_sanitise_row_portable(src + j, mr != NULL ? mr + j : NULL, cols - j, dst + j);
             for (; j < cols; j++) {
                 float v = dst[j];
                 smn = v > -INFINITY && v < smn ? v : smn;
-                smx = v > smx ? v : smx;
+                rt = v > rt ? v : rt;
                 nv += v > -INFINITY;
             }
+            smx = rt > smx ? rt : smx;
+        }
+        if (rowmax != NULL) {
+            float h = largest8(rmx);
+            rowmax[i] = rt > h ? rt : h;
         }
     }
     float tmn[8], tmx[8];
@@ -575,8 +592,10 @@ void km_stats_sanitised_avx2(const float *san, size_t n, km_frame_stats *s)
     km_stats_sanitised_portable(san, n, s);
 }
 
-void km_sanitise_stats_avx2(const km_frame *f, const km_mask *m, float *san, km_frame_stats *s)
+void km_sanitise_stats_avx2(const km_frame *f, const km_mask *m, float *san, float *rowmax,
+                            km_frame_stats *s)
 {
+    (void)rowmax; /* never called: no AVX2 target */
     for (int32_t i = 0; i < f->rows; i++)
         km_sanitise_row_portable(f->data + (ptrdiff_t)i * f->row_stride,
                                  m != NULL && m->data != NULL ? m->data + (ptrdiff_t)i * m->row_stride

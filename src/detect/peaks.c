@@ -31,6 +31,8 @@ struct km_detector {
     uint64_t *sitem, *sitem2; /* candidate sort items and scratch (n each) */
     float *san;         /* sanitised copy, invalid = -inf (n) */
     float *tmp;         /* horizontal running max (n) */
+    float *rowmax;      /* each row's largest sanitised value (rows), when rowmax_ok */
+    int rowmax_ok;      /* rowmax is this frame's (the AVX2 copy with a mask) */
     float *wmax;        /* window max (n) */
     uint8_t *kept;      /* thinning map, all zero between calls (n) */
     uint32_t *label;    /* plateau map, all zero between calls (n) */
@@ -101,7 +103,7 @@ void km_detector_free(km_detector *det)
                     det->prom.dtax,  det->prom.flag, det->prom.head,  det->prom.size,
                     det->prom.otax,  det->death,     det->anchors,
                     det->seeds,      det->stamps,    det->sitem,      det->sitem2,
-                    det->hbuf};
+                    det->hbuf,       det->rowmax};
     for (size_t k = 0; k < sizeof bufs / sizeof bufs[0]; k++)
         km_ref_free(&ref, bufs[k]);
     km_ref_free(&ref, det);
@@ -176,6 +178,8 @@ static km_status ensure_scratch(km_ctx *ctx, km_detector *det, int fast, int pro
         det->san = lazy(ctx, det, det->san, sizeof(float), 0, &st);
     if (!fast)
         det->tmp = lazy(ctx, det, det->tmp, sizeof(float), 0, &st);
+    if (!fast)
+        det->rowmax = lazy_n(ctx, det, det->rowmax, (size_t)det->rows, sizeof(float), 0, &st);
     if (!fast)
         det->wmax = lazy(ctx, det, det->wmax, sizeof(float), 0, &st);
     if (p->min_distance > 1)
@@ -473,7 +477,8 @@ static size_t find_general(km_detector *det, int32_t b, float thr, int avx2)
     int32_t rows = det->rows, cols = det->cols;
     size_t nc = 0;
     if (avx2 && (nc = km_window_peaks_avx2(det->san, det->tmp, rows, cols, det->p.min_distance, b,
-                                           thr, det->idx)) != SIZE_MAX)
+                                           thr, det->rowmax_ok ? det->rowmax : NULL,
+                                           det->idx)) != SIZE_MAX)
         return nc;
     nc = 0;
     (avx2 ? km_window_max_avx2 : km_window_max_portable)(det->san, det->tmp, det->wmax, rows, cols,
@@ -586,6 +591,7 @@ km_status km_detector_apply_isa(km_ctx *ctx, km_detector *det, const km_frame *f
         mask = NULL;
     const km_peak_params *p = &det->p;
     int avx2 = isa == KM_ISA_AVX2 || (isa == KM_ISA_AUTO && det->has_avx2);
+    det->rowmax_ok = 0;
     if (avx2 && !det->has_avx2)
         return km_fail(ctx, KM_ERR_UNSUPPORTED, "peaks: this CPU has no AVX2");
 
@@ -596,7 +602,8 @@ km_status km_detector_apply_isa(km_ctx *ctx, km_detector *det, const km_frame *f
         if ((st = ensure_scratch(ctx, det, 0, prom)) != KM_OK)
             goto done;
         if (avx2) {
-            km_sanitise_stats_avx2(frame, mask, det->san, &fs);
+            km_sanitise_stats_avx2(frame, mask, det->san, det->rowmax, &fs);
+            det->rowmax_ok = 1;
         } else {
             sanitise(frame, mask, det->san, avx2);
             km_stats_sanitised_portable(det->san, det->n, &fs);

@@ -100,10 +100,10 @@ __attribute__((target("avx2"), always_inline)) static inline __m256 hmax8(const 
  * from them and waits until they are written (session 24: the copy cost
  * more cycles than the max itself). */
 __attribute__((target("avx2"), always_inline)) static inline void
-hmax_rows_direct(const float *san, float *tmp, int32_t rows, int32_t cols, const int32_t r)
+hmax_rows_direct(const float *san, float *tmp, int32_t i0, int32_t i1, int32_t cols, const int32_t r)
 {
     const int32_t fit = cols - 8 - r, mid_end = fit < cols - 9 ? fit : cols - 9;
-    for (int32_t i = 0; i < rows; i++) {
+    for (int32_t i = i0; i < i1; i++) {
         const float *in = san + (size_t)i * (size_t)cols;
         float *o = tmp + (size_t)i * (size_t)cols;
         __m256 v = _mm256_loadu_ps(in), m = v;
@@ -133,7 +133,7 @@ hmax_rows_direct(const float *san, float *tmp, int32_t rows, int32_t cols, const
  * over a value), eight columns a time, the last partial vector through a
  * lane mask. */
 __attribute__((target("avx2"), always_inline)) static inline void
-hmax_rows_padded(const float *san, float *tmp, int32_t rows, int32_t cols, const int32_t r)
+hmax_rows_padded(const float *san, float *tmp, int32_t i0, int32_t i1, int32_t cols, const int32_t r)
 {
     float pad[WM_PAD];
     const __m256i tail = lanes_below(cols & 7);
@@ -142,7 +142,7 @@ hmax_rows_padded(const float *san, float *tmp, int32_t rows, int32_t cols, const
         pad[k] = -INFINITY;
     for (int32_t k = r + cols; k < 2 * r + cols + 8; k++)
         pad[k] = -INFINITY;
-    for (int32_t i = 0; i < rows; i++) {
+    for (int32_t i = i0; i < i1; i++) {
         const float *in = san + (size_t)i * (size_t)cols;
         int32_t j = 0;
         for (; j < full; j += 8)
@@ -177,9 +177,9 @@ window_max_avx2_r(const float *san, float *tmp, float *wmax, int32_t rows, int32
     const __m256i tail = lanes_below(cols & 7);
     const int32_t full = cols & ~(int32_t)7;
     if (cols >= 2 * r + 8 && cols >= 16 && r <= 8)
-        hmax_rows_direct(san, tmp, rows, cols, r);
+        hmax_rows_direct(san, tmp, 0, rows, cols, r);
     else
-        hmax_rows_padded(san, tmp, rows, cols, r);
+        hmax_rows_padded(san, tmp, 0, rows, cols, r);
     for (int32_t i = 0; i < rows; i++) {
         int32_t lo = i - r < 0 ? 0 : i - r;
         int32_t hi = i + r >= rows ? rows - 1 : i + r;
@@ -279,22 +279,34 @@ peaks_row(const float *t0, const float *s, int32_t cols, const int32_t nk, int32
 }
 
 /* km_window_peaks_avx2 with r a constant where inlined (as
- * window_max_avx2_r): the horizontal pass, then each row's vertical max
- * compared vector by vector (peaks_row; an interior row's 2r + 1 rows a
- * constant count). */
+ * window_max_avx2_r): each row's vertical max compared vector by vector
+ * (peaks_row; an interior row's 2r + 1 rows a constant count), after the
+ * horizontal pass of the rows it needs.  With rowmax, a row whose largest
+ * value is not above thr has no hit and is skipped, and the horizontal
+ * pass made only for the rows within r of a row that is not: the rows
+ * below the pass's end, hdone, are made already where a row needs them
+ * (its window's first row only grows with it). */
 __attribute__((target("avx2"), always_inline)) static inline size_t
 window_peaks_avx2_r(const float *san, float *tmp, int32_t rows, int32_t cols, const int32_t r,
-                    int32_t b, float thr, uint32_t *out)
+                    int32_t b, float thr, const float *rowmax, uint32_t *out)
 {
     const __m256 vthr = _mm256_set1_ps(thr);
-    if (cols >= 2 * r + 8 && cols >= 16 && r <= 8)
-        hmax_rows_direct(san, tmp, rows, cols, r);
-    else
-        hmax_rows_padded(san, tmp, rows, cols, r);
+    const int direct = cols >= 2 * r + 8 && cols >= 16 && r <= 8;
     size_t n = 0;
+    int32_t hdone = 0;
     for (int32_t i = b; i < rows - b; i++) {
+        if (rowmax != NULL && !(rowmax[i] > thr))
+            continue;
         int32_t lo = i - r < 0 ? 0 : i - r;
         int32_t hi = i + r >= rows ? rows - 1 : i + r;
+        if (hi >= hdone) {
+            int32_t from = lo > hdone ? lo : hdone;
+            if (direct)
+                hmax_rows_direct(san, tmp, from, hi + 1, cols, r);
+            else
+                hmax_rows_padded(san, tmp, from, hi + 1, cols, r);
+            hdone = hi + 1;
+        }
         const float *t0 = tmp + (size_t)lo * (size_t)cols, *s = san + (size_t)i * (size_t)cols;
         const uint32_t base = (uint32_t)i * (uint32_t)cols;
         if (hi - lo == 2 * r)
@@ -307,15 +319,16 @@ window_peaks_avx2_r(const float *san, float *tmp, int32_t rows, int32_t cols, co
 
 __attribute__((target("avx2"))) size_t km_window_peaks_avx2(const float *san, float *tmp,
                                                            int32_t rows, int32_t cols, int32_t r,
-                                                           int32_t b, float thr, uint32_t *out)
+                                                           int32_t b, float thr,
+                                                           const float *rowmax, uint32_t *out)
 {
     if (r < 1 || (size_t)cols + 2u * (size_t)r + 8u > WM_PAD)
         return SIZE_MAX;
     if (r == 2)
-        return window_peaks_avx2_r(san, tmp, rows, cols, 2, b, thr, out);
+        return window_peaks_avx2_r(san, tmp, rows, cols, 2, b, thr, rowmax, out);
     if (r == 1)
-        return window_peaks_avx2_r(san, tmp, rows, cols, 1, b, thr, out);
-    return window_peaks_avx2_r(san, tmp, rows, cols, r, b, thr, out);
+        return window_peaks_avx2_r(san, tmp, rows, cols, 1, b, thr, rowmax, out);
+    return window_peaks_avx2_r(san, tmp, rows, cols, r, b, thr, rowmax, out);
 }
 
 #else
@@ -327,9 +340,10 @@ void km_window_max_avx2(const float *san, float *tmp, float *wmax, int32_t rows,
 }
 
 size_t km_window_peaks_avx2(const float *san, float *tmp, int32_t rows, int32_t cols, int32_t r,
-                            int32_t b, float thr, uint32_t *out)
+                            int32_t b, float thr, const float *rowmax, uint32_t *out)
 {
-    (void)san, (void)tmp, (void)rows, (void)cols, (void)r, (void)b, (void)thr, (void)out;
+    (void)san, (void)tmp, (void)rows, (void)cols, (void)r, (void)b, (void)thr, (void)rowmax;
+    (void)out;
     return SIZE_MAX;
 }
 

@@ -738,7 +738,16 @@ Test(detect, sanitise_stats_one_pass_identical)
         km_frame_stats sa, sb;
         km_stats_sanitised_portable(a, (size_t)rows * (size_t)cols, &sa);
         memset(b, 0x55, sizeof b);
-        km_sanitise_stats_avx2(&f, mp, b, &sb);
+        float rowmax[R];
+        km_sanitise_stats_avx2(&f, mp, b, it % 5 == 4 ? NULL : rowmax, &sb);
+        for (int i = 0; i < rows && it % 5 != 4; i++) {
+            float want = -INFINITY;
+            for (int j = 0; j < cols; j++)
+                want = a[i * cols + j] > want ? a[i * cols + j] : want;
+            cr_assert_eq(memcmp(&rowmax[i], &want, sizeof want), 0,
+                         "iteration %d row %d: largest %a, want %a", it, i, (double)rowmax[i],
+                         (double)want);
+        }
         cr_assert_eq(memcmp(a, b, (size_t)rows * (size_t)cols * sizeof *a), 0,
                      "iteration %d (%dx%d): copies differ", it, rows, cols);
         cr_assert(memcmp(&sa.min, &sb.min, sizeof sa.min) == 0 &&
@@ -1664,7 +1673,11 @@ Test(detect, window_max_matches_brute_force)
  * pass) against the definition: v > thr and v >= every value of the clipped
  * (2r+1)^2 window, rows and columns [b, n - b), raster order.  Sizes around
  * the vector width (the shifted first and last vectors, the backed-off
- * middle one, masked tails), r 1..9, borders 0..3, ties and -inf. */
+ * middle one, masked tails), r 1..9, borders 0..3, ties and -inf.  Without
+ * the rows' largest values and with them (every other case with about half
+ * its rows held at or below thr, so that rows are skipped; the horizontal
+ * pass's buffer poisoned with NaN, so that a row of it not made for a row
+ * that needs it loses hits). */
 Test(detect, window_peaks_matches_definition)
 {
     if (!km_detect_cpu_avx2())
@@ -1677,6 +1690,17 @@ Test(detect, window_peaks_matches_definition)
         uint32_t draw = window_case(&s, san, &rows, &cols, &r, 9);
         int32_t b = (int32_t)((draw >> 20) % 4);
         float thr = WINDOW_ALPHABET[(draw >> 24) % 6];
+        float rowmax[13];
+        for (int32_t i = 0; i < rows; i++) {
+            s = s * 1664525u + 1013904223u;
+            int quiet = t % 2 == 1 && (s >> 16) % 2 == 0;
+            rowmax[i] = -INFINITY;
+            for (int32_t j = 0; j < cols; j++) {
+                float *v = &san[i * cols + j];
+                *v = quiet && *v > thr ? thr : *v;
+                rowmax[i] = *v > rowmax[i] ? *v : rowmax[i];
+            }
+        }
         size_t nw = 0;
         for (int32_t i = b; i < rows - b; i++)
             for (int32_t j = b; j < cols - b; j++) {
@@ -1689,12 +1713,18 @@ Test(detect, window_peaks_matches_definition)
                 if (top)
                     want[nw++] = (uint32_t)(i * cols + j);
             }
-        size_t n = km_window_peaks_avx2(san, tmp, rows, cols, r, b, thr, got);
-        cr_assert_neq(n, SIZE_MAX, "case %d (%dx%d r %d): declined", t, (int)rows, (int)cols, (int)r);
-        cr_assert_eq(n, nw, "case %d (%dx%d r %d b %d): %zu hits, definition %zu", t, (int)rows,
-                     (int)cols, (int)r, (int)b, n, nw);
-        for (size_t k = 0; k < n; k++)
-            cr_assert_eq(got[k], want[k], "case %d hit %zu", t, k);
+        for (int with = 0; with < 2; with++) {
+            for (int k = 0; k < 13 * 71; k++)
+                tmp[k] = NAN;
+            size_t n = km_window_peaks_avx2(san, tmp, rows, cols, r, b, thr, with ? rowmax : NULL,
+                                            got);
+            cr_assert_neq(n, SIZE_MAX, "case %d (%dx%d r %d): declined", t, (int)rows, (int)cols,
+                          (int)r);
+            cr_assert_eq(n, nw, "case %d (%dx%d r %d b %d, rowmax %d): %zu hits, definition %zu",
+                         t, (int)rows, (int)cols, (int)r, (int)b, with, n, nw);
+            for (size_t k = 0; k < n; k++)
+                cr_assert_eq(got[k], want[k], "case %d hit %zu", t, k);
+        }
     }
 }
 
