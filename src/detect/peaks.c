@@ -407,6 +407,7 @@ static void compute_prominence(km_detector *det, const km_seed *seeds, size_t ns
 {
     for (size_t k = 0; k < ns; k++)
         det->anchors[k] = seeds[k].anchor;
+    det->prom.rowmax = det->rowmax_ok ? det->rowmax : NULL;
     km_persistence(det->san, det->rows, det->cols, vmin, level, &det->prom, det->anchors, ns,
                    det->death, avx2, &det->prom_below);
 }

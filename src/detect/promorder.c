@@ -245,8 +245,18 @@ __attribute__((target("avx2"))) static inline size_t compact8(const float *p, si
  * vector too (session 38: grids of 23-35 columns), but the frame's last
  * (its stores would pass the n items).  The valid taxels and those above
  * the minimum counted in lanes. */
+/* A row none of whose taxels is taken: its full vectors only counted. */
+__attribute__((target("avx2"))) static inline void count8(const float *p, const compact_k *k,
+                                                          __m256i *valid, __m256i *gtmin)
+{
+    __m256i s = _mm256_xor_si256(key8v(_mm256_loadu_ps(p)), k->sign);
+    *valid = _mm256_sub_epi32(*valid, _mm256_cmpgt_epi32(k->skinf, s));
+    *gtmin = _mm256_sub_epi32(*gtmin, _mm256_cmpgt_epi32(k->skv, s));
+}
+
 __attribute__((target("avx2"))) static size_t compact_avx2(const float *san, int32_t rows,
                                                            int32_t cols, const order_bounds *kb,
+                                                           const float *rowmax, float level,
                                                            uint64_t *item, size_t *nv, size_t *ngt)
 {
     const __m256i sign = _mm256_set1_epi32(INT32_MIN);
@@ -261,8 +271,12 @@ __attribute__((target("avx2"))) static size_t compact_avx2(const float *san, int
         const float *src = san + (size_t)r * (size_t)cols;
         size_t p0 = ((size_t)r + 1) * w + 1;
         int32_t c = 0;
-        for (; c + 8 <= cols; c += 8)
-            m = compact8(src + c, p0 + (size_t)c, sign, 1, &k, &valid, &gtmin, item, m);
+        if (rowmax != NULL && rowmax[r] < level)
+            for (; c + 8 <= cols; c += 8)
+                count8(src + c, &k, &valid, &gtmin);
+        else
+            for (; c + 8 <= cols; c += 8)
+                m = compact8(src + c, p0 + (size_t)c, sign, 1, &k, &valid, &gtmin, item, m);
         if (c < cols && (size_t)r * (size_t)cols + (size_t)c + 8 <= n) {
             __m256i in = _mm256_cmpgt_epi32(_mm256_set1_epi32(cols - c), k.lane);
             m = compact8(src + c, p0 + (size_t)c, in, 0, &k, &valid, &gtmin, item, m);
@@ -301,16 +315,20 @@ __attribute__((target("avx2"))) static void buckets_avx2(const uint64_t *item, s
 
 /* The taxels of kb's key range, in raster order, into raster[] (returns
  * how many); the valid ones counted into *nv, those above the minimum into
- * *ngt. */
+ * *ngt.  rowmax (NULL: none; only where kb's range holds no key of a value
+ * below level): each row's largest value; a row whose largest is below
+ * level has no taxel in the range, and its vectors are only counted. */
 static size_t compact(const float *san, int32_t rows, int32_t cols, const order_bounds *kb,
-                      uint64_t *raster, size_t *nv, size_t *ngt, int avx2)
+                      const float *rowmax, float level, uint64_t *raster, size_t *nv,
+                      size_t *ngt, int avx2)
 {
 #if KM_HAVE_AVX2_TARGET
     if (avx2)
-        return compact_avx2(san, rows, cols, kb, raster, nv, ngt);
+        return compact_avx2(san, rows, cols, kb, rowmax, level, raster, nv, ngt);
 #else
     (void)avx2;
 #endif
+    (void)rowmax, (void)level;
     return compact_portable(san, rows, cols, kb, raster, nv, ngt);
 }
 
@@ -416,7 +434,8 @@ int km_prom_order(const float *san, int32_t rows, int32_t cols, float vmin, floa
     if (both) /* every key below kv: the first group's keys come first */
         kb.span = kb.kv;
     size_t nv = 0, ngt = 0;
-    size_t m = compact(san, rows, cols, &kb, s->item2, &nv, &ngt, avx2);
+    size_t m = compact(san, rows, cols, &kb, both ? NULL : s->rowmax, level, s->item2, &nv, &ngt,
+                       avx2);
     if (m > (both ? 2 * GROUP_MAX : GROUP_MAX) || !bucket_order(s->item2, m, s->next, s->item, avx2))
         return 0; /* the caller sorts another way */
     size_t na = both ? count_upto(s->item, m, level == level ? km_desc_key(level) : 0u) : m;
@@ -436,7 +455,7 @@ void km_prom_order_below(const float *san, int32_t rows, int32_t cols, float vmi
        buckets after them when they fit (next[] holds the sweep). */
     order_bounds kb = group_bounds(vmin, level, 1);
     size_t nv = 0, ngt = 0, n = (size_t)rows * (size_t)cols;
-    size_t m = compact(san, rows, cols, &kb, s->item2, &nv, &ngt, avx2);
+    size_t m = compact(san, rows, cols, &kb, NULL, level, s->item2, &nv, &ngt, avx2);
     uint64_t *dst = s->item + g->n_above;
     g->below_made = 1;
     g->below = dst;

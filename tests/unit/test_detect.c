@@ -1171,7 +1171,7 @@ Test(detect, persistence_two_stage_equals_full)
     static uint32_t comp[MAXP], next[MAXP], head[MAXN], size[MAXN], otax[MAXN], want[MAXN];
     static float pad[MAXP], dtax[MAXP];
     static uint8_t flag[MAXP], used[MAXN];
-    km_prom_scratch s = {item, item2, pad, comp, next, dtax, flag, head, size, otax};
+    km_prom_scratch s = {item, item2, pad, comp, next, dtax, flag, head, size, otax, NULL};
     srand(777);
     int two_stage_needed = 0, one_stage_enough = 0, went_below[2] = {0, 0};
     for (int it = 0; it < 400; it++) {
@@ -1203,13 +1203,22 @@ Test(detect, persistence_two_stage_equals_full)
         km_persistence(san, rows, cols, vmin, -INFINITY, &s, want, nw, d1, 0, NULL);
         km_persistence(san, rows, cols, vmin, level, &s, want, nw, d2, 0, NULL);
         ref_persistence(san, rows, cols, vmin, want, nw, d3);
+        float rowmax[48];
+        for (int r = 0; r < rows; r++) {
+            rowmax[r] = -INFINITY;
+            for (int c = 0; c < cols; c++)
+                rowmax[r] = fmaxf(rowmax[r], san[r * cols + c]);
+        }
         for (int isa = 0; isa <= avx2; isa++)
-            for (int hint = 0; hint <= 1; hint++) {
+            for (int hint = 0; hint <= 2; hint++) {
                 /* The labels read with SSE4.1, and both groups sorted up
-                   front or the second only when needed: the same bits; the
-                   hint comes back as whether the sweep went on below. */
-                int below = hint;
+                   front or the second only when needed, and the rows'
+                   largest values given: the same bits; the hint comes back
+                   as whether the sweep went on below. */
+                int below = hint == 1;
+                s.rowmax = hint == 2 ? rowmax : NULL;
                 km_persistence(san, rows, cols, vmin, level, &s, want, nw, d4, isa, &below);
+                s.rowmax = NULL;
                 cr_assert_eq(memcmp(d2, d4, nw * sizeof *d2), 0,
                              "iteration %d: isa %d hint %d differs", it, isa, hint);
                 went_below[below != 0]++;
@@ -1241,7 +1250,8 @@ Test(detect, persistence_two_stage_equals_full)
  * ties: taken), values clustered in a few buckets beside a few far ones
  * (full buckets of mixed keys: declined) and more than 4096 taxels in the
  * group (declined), -inf holes, levels below, inside and above the range
- * and NaN.  Every outcome is exercised.  The below group is made after the
+ * and NaN, without and with the rows' largest values.  Every outcome is
+ * exercised.  The below group is made after the
  * first group's sweep has begun: next[] (the sweep's lists) is left as it
  * was. */
 Test(detect, prom_order_matches_qsort)
@@ -1250,7 +1260,7 @@ Test(detect, prom_order_matches_qsort)
     static float san[MAXN];
     static uint64_t item[MAXN], item2[MAXN], want_a[MAXN], want_b[MAXN];
     static uint32_t next[MAXP];
-    km_prom_scratch s = {item, item2, NULL, NULL, next, NULL, NULL, NULL, NULL, NULL};
+    km_prom_scratch s = {item, item2, NULL, NULL, next, NULL, NULL, NULL, NULL, NULL, NULL};
     int avx2 = km_detect_cpu_avx2(), made = 0, declined = 0, made_big = 0, declined_big = 0;
     int made_tied = 0, declined_mixed = 0, made_both = 0;
     srand(4321);
@@ -1289,6 +1299,22 @@ Test(detect, prom_order_matches_qsort)
         for (int e = 0; lk >= 3 && e < 3 && n > 3; e++)
             if (edge[e] > vmin)
                 san[rand() % n] = edge[e];
+        /* Every third frame about half its rows held below the level (the
+           rows whose largest value is below it are only counted); each
+           row's largest value. */
+        static float rowmax[80];
+        for (int r = 0; r < rows; r++) {
+            int quiet = it % 3 == 2 && lk >= 3 && rand() % 2 == 0;
+            rowmax[r] = -INFINITY;
+            for (int c = 0; c < cols; c++) {
+                float *v = &san[r * cols + c];
+                if (quiet && *v >= level) {
+                    *v = vmin + (level - vmin) * (float)(rand() % 1000) / 1001.0f;
+                    *v = *v < level ? *v : vmin;
+                }
+                rowmax[r] = fmaxf(rowmax[r], *v);
+            }
+        }
         size_t na = 0, nb = 0, nv = 0;
         for (int k = 0; k < n; k++) {
             nv += san[k] != -INFINITY;
@@ -1305,6 +1331,7 @@ Test(detect, prom_order_matches_qsort)
         qsort(want_b, nb, sizeof *want_b, u64_cmp);
         for (int isa = 0; isa <= avx2; isa++) {
             km_prom_groups g;
+            s.rowmax = it % 2 == 1 ? rowmax : NULL;
             if (!km_prom_order(san, rows, cols, vmin, level, &s, &g, 0, isa)) {
                 declined++;
                 cr_assert(clustered || na > 4096, "it %d: declined (%zu, %zu)", it, na, nb);
@@ -1354,7 +1381,7 @@ Test(detect, prom_order_every_lane_mask)
     static float san[N];
     static uint64_t item[N], item2[N], want_a[N], want_b[N];
     static uint32_t next[NP];
-    km_prom_scratch s = {item, item2, NULL, NULL, next, NULL, NULL, NULL, NULL, NULL};
+    km_prom_scratch s = {item, item2, NULL, NULL, next, NULL, NULL, NULL, NULL, NULL, NULL};
     const float vmin = 50.0f, level = 50.5f;
     size_t na = 0, nb = 0;
     for (int k = 0; k < N; k++) {
@@ -1463,7 +1490,7 @@ Test(detect, persistence_narrow_and_wide_labels_identical)
     static uint32_t comp[MAXP], next[MAXP], head[MAXN], size[MAXN], otax[MAXN], want[MAXN];
     static float pad[MAXP], dtax[MAXP];
     static uint8_t flag[MAXP];
-    km_prom_scratch s = {item, item2, pad, comp, next, dtax, flag, head, size, otax};
+    km_prom_scratch s = {item, item2, pad, comp, next, dtax, flag, head, size, otax, NULL};
     const int shapes[][2] = {{181, 181}, {200, 200}};
     if (!km_detect_cpu_avx2())
         return;
