@@ -128,8 +128,10 @@ void km_stats_sanitised_avx2(const float *san, size_t n, km_frame_stats *s);
  * statistics (km_stats_sanitised_*) in the same pass: one read of the
  * frame instead of two, no call per row.  AVX2 only (where
  * km_detect_cpu_avx2() says yes); the same copy and the same statistics
- * bit for bit.  rowmax (NULL: not wanted; else rows floats) gets each
- * row's largest sanitised value (-inf when none is valid). */
+ * bit for bit.  rowmax (NULL: not wanted; else 8 * rows floats) gets
+ * eight values for each row whose largest is the row's largest sanitised
+ * value (-inf when none is valid; KM_ROW_LANES). */
+#define KM_ROW_LANES 8
 void km_sanitise_stats_avx2(const km_frame *f, const km_mask *m, float *san, float *rowmax,
                             km_frame_stats *s);
 
@@ -155,9 +157,10 @@ void km_window_max_avx2(const float *san, float *tmp, float *wmax, int32_t rows,
  * again, no call per row): the taxels of rows and columns [b, rows - b) x
  * [b, cols - b) with v > thr and v >= their window max, in raster order,
  * into out; their count.  rowmax (NULL: none) holds each row's largest
- * value (km_sanitise_stats_avx2): rows none of whose values is above thr
- * are skipped, and the horizontal pass is made only for the rows within r
- * of the others (a roller's frame: the few rows of its contact).  SIZE_MAX
+ * value in eight lanes (km_sanitise_stats_avx2): the rows before the first
+ * and after the last with a value above thr are skipped, and the
+ * horizontal pass made only for the rows within r of those between (a
+ * roller's frame: its contact).  SIZE_MAX
  * where km_window_max_avx2 would take the plain loops (r < 1 or rows wider
  * than its padded row). */
 size_t km_window_peaks_avx2(const float *san, float *tmp, int32_t rows, int32_t cols, int32_t r,

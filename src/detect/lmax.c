@@ -454,12 +454,25 @@ static void stats_fold(const float tmn[8], const float tmx[8], const int32_t tc[
     s->all_finite = 0;
 }
 
-/* The largest of eight lanes. */
-__attribute__((target("avx2"))) static float largest8(__m256 v)
+/* A row's last n (1-7) taxels as valid8 gives them, through a lane mask
+   (the load, the mask bytes and the lanes past the row: not valid). */
+__attribute__((target("avx2"), always_inline)) static inline __m256
+valid_tail(const float *src, const uint8_t *mr, int32_t n, __m256i lanes, __m256 *x)
 {
-    __m128 m = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    m = _mm_max_ps(m, _mm_movehl_ps(m, m));
-    return _mm_cvtss_f32(_mm_max_ss(m, _mm_shuffle_ps(m, m, 1)));
+    const __m256 absmask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+    __m256 v = _mm256_maskload_ps(src, lanes);
+    __m256 fin = _mm256_and_ps(_mm256_castsi256_ps(lanes),
+                               _mm256_cmp_ps(_mm256_and_ps(v, absmask), _mm256_set1_ps(FLT_MAX),
+                                             _CMP_LE_OQ));
+    if (mr != NULL) {
+        int64_t b8 = 0;
+        memcpy(&b8, mr, (size_t)n);
+        __m256i off = _mm256_cmpeq_epi32(_mm256_cvtepu8_epi32(_mm_cvtsi64_si128(b8)),
+                                         _mm256_setzero_si256());
+        fin = _mm256_andnot_ps(_mm256_castsi256_ps(off), fin);
+    }
+    *x = _mm256_add_ps(v, _mm256_setzero_ps());
+    return fin;
 }
 
 __attribute__((target("avx2"))) void km_sanitise_stats_avx2(const km_frame *f, const km_mask *m,
@@ -469,16 +482,15 @@ __attribute__((target("avx2"))) void km_sanitise_stats_avx2(const km_frame *f, c
     const __m256 ninf = _mm256_set1_ps(-INFINITY), pinf = _mm256_set1_ps(INFINITY);
     __m256 mn = pinf, mx = ninf;
     __m256i cnt = _mm256_setzero_si256();
-    float smn = INFINITY, smx = -INFINITY;
-    size_t nv = 0;
     int32_t cols = f->cols;
+    const __m256i tail = _mm256_cmpgt_epi32(_mm256_set1_epi32(cols & 7),
+                                            _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
     const uint8_t *mdata = m != NULL ? m->data : NULL;
     for (int32_t i = 0; i < f->rows; i++) {
         const float *src = f->data + (ptrdiff_t)i * f->row_stride;
         const uint8_t *mr = mdata != NULL ? mdata + (ptrdiff_t)i * m->row_stride : NULL;
         float *dst = san + (size_t)i * (size_t)cols;
         __m256 rmx = ninf;
-        float rt = -INFINITY;
         int32_t j = 0;
         for (; j + 8 <= cols; j += 8) {
             __m256 x, fin = valid8(src + j, mr != NULL ? mr + j : NULL, &x);
@@ -488,28 +500,24 @@ __attribute__((target("avx2"))) void km_sanitise_stats_avx2(const km_frame *f, c
             rmx = _mm256_max_ps(rmx, sv);
             cnt = _mm256_sub_epi32(cnt, _mm256_castps_si256(fin));
         }
+        if (j < cols) { /* the last 1-7 taxels: one masked vector (session 39) */
+            __m256 x, fin = valid_tail(src + j, mr != NULL ? mr + j : NULL, cols - j, tail, &x);
+            __m256 sv = _mm256_blendv_ps(ninf, x, fin);
+            _mm256_maskstore_ps(dst + j, tail, sv);
+            mn = _mm256_min_ps(mn, _mm256_blendv_ps(pinf, x, fin));
+            rmx = _mm256_max_ps(rmx, sv);
+            cnt = _mm256_sub_epi32(cnt, _mm256_castps_si256(fin));
+        }
         mx = _mm256_max_ps(mx, rmx);
-        if (j < cols) {
-            km_sanitise_row_portable(src + j, mr != NULL ? mr + j : NULL, cols - j, dst + j);
-            for (; j < cols; j++) {
-                float v = dst[j];
-                smn = v > -INFINITY && v < smn ? v : smn;
-                rt = v > rt ? v : rt;
-                nv += v > -INFINITY;
-            }
-            smx = rt > smx ? rt : smx;
-        }
-        if (rowmax != NULL) {
-            float h = largest8(rmx);
-            rowmax[i] = rt > h ? rt : h;
-        }
+        if (rowmax != NULL) /* eight lanes: no reduction */
+            _mm256_storeu_ps(rowmax + (size_t)i * KM_ROW_LANES, rmx);
     }
     float tmn[8], tmx[8];
     int32_t tc[8];
     _mm256_storeu_ps(tmn, mn);
     _mm256_storeu_ps(tmx, mx);
     _mm256_storeu_si256((__m256i *)(void *)tc, cnt);
-    stats_fold(tmn, tmx, tc, smn, smx, nv, s);
+    stats_fold(tmn, tmx, tc, INFINITY, -INFINITY, 0, s);
 }
 
 /* km_stats_sanitised_portable's answer in eight AVX2 lanes: min and max

@@ -31,7 +31,8 @@ struct km_detector {
     uint64_t *sitem, *sitem2; /* candidate sort items and scratch (n each) */
     float *san;         /* sanitised copy, invalid = -inf (n) */
     float *tmp;         /* horizontal running max (n) */
-    float *rowmax;      /* each row's largest sanitised value (rows), when rowmax_ok */
+    float *rowmax;      /* each row's largest sanitised value in eight lanes
+                           (KM_ROW_LANES * rows), when rowmax_ok */
     int rowmax_ok;      /* rowmax is this frame's (the AVX2 copy with a mask) */
     float *wmax;        /* window max (n) */
     uint8_t *kept;      /* thinning map, all zero between calls (n) */
@@ -179,7 +180,8 @@ static km_status ensure_scratch(km_ctx *ctx, km_detector *det, int fast, int pro
     if (!fast)
         det->tmp = lazy(ctx, det, det->tmp, sizeof(float), 0, &st);
     if (!fast)
-        det->rowmax = lazy_n(ctx, det, det->rowmax, (size_t)det->rows, sizeof(float), 0, &st);
+        det->rowmax = lazy_n(ctx, det, det->rowmax, (size_t)det->rows * KM_ROW_LANES,
+                             sizeof(float), 0, &st);
     if (!fast)
         det->wmax = lazy(ctx, det, det->wmax, sizeof(float), 0, &st);
     if (p->min_distance > 1)

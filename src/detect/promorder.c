@@ -245,6 +245,15 @@ __attribute__((target("avx2"))) static inline size_t compact8(const float *p, si
  * vector too (session 38: grids of 23-35 columns), but the frame's last
  * (its stores would pass the n items).  The valid taxels and those above
  * the minimum counted in lanes. */
+/* Whether every lane of a row's largest values (KM_ROW_LANES) is below
+   level (a NaN level: none is). */
+__attribute__((target("avx2"), always_inline)) static inline int row_below(const float *rm,
+                                                                           float level)
+{
+    return _mm256_movemask_ps(
+               _mm256_cmp_ps(_mm256_loadu_ps(rm), _mm256_set1_ps(level), _CMP_NLT_UQ)) == 0;
+}
+
 /* A row none of whose taxels is taken: its full vectors only counted. */
 __attribute__((target("avx2"))) static inline void count8(const float *p, const compact_k *k,
                                                           __m256i *valid, __m256i *gtmin)
@@ -267,11 +276,20 @@ __attribute__((target("avx2"))) static size_t compact_avx2(const float *san, int
                          _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7)};
     __m256i valid = _mm256_setzero_si256(), gtmin = _mm256_setzero_si256();
     size_t m = 0, w = (size_t)cols + 2, n = (size_t)rows * (size_t)cols;
+    /* With rowmax: the rows before the first and after the last with a
+       value at or above the level (a roller's frame: outside its contact)
+       have no taxel in the group, and are only counted. */
+    int32_t first = 0, last = rows - 1;
+    while (rowmax != NULL && first <= last &&
+           row_below(rowmax + (size_t)first * KM_ROW_LANES, level))
+        first++;
+    while (rowmax != NULL && last > first && row_below(rowmax + (size_t)last * KM_ROW_LANES, level))
+        last--;
     for (int32_t r = 0; r < rows; r++) {
         const float *src = san + (size_t)r * (size_t)cols;
         size_t p0 = ((size_t)r + 1) * w + 1;
         int32_t c = 0;
-        if (rowmax != NULL && rowmax[r] < level)
+        if (r < first || r > last)
             for (; c + 8 <= cols; c += 8)
                 count8(src + c, &k, &valid, &gtmin);
         else
@@ -316,8 +334,9 @@ __attribute__((target("avx2"))) static void buckets_avx2(const uint64_t *item, s
 /* The taxels of kb's key range, in raster order, into raster[] (returns
  * how many); the valid ones counted into *nv, those above the minimum into
  * *ngt.  rowmax (NULL: none; only where kb's range holds no key of a value
- * below level): each row's largest value; a row whose largest is below
- * level has no taxel in the range, and its vectors are only counted. */
+ * below level): each row's largest value in eight lanes (KM_ROW_LANES); the
+ * rows before the first and after the last whose largest is at or above
+ * level have no taxel in the range, and their vectors are only counted. */
 static size_t compact(const float *san, int32_t rows, int32_t cols, const order_bounds *kb,
                       const float *rowmax, float level, uint64_t *raster, size_t *nv,
                       size_t *ngt, int avx2)

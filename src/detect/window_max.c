@@ -278,35 +278,45 @@ peaks_row(const float *t0, const float *s, int32_t cols, const int32_t nk, int32
     return n;
 }
 
+/* Whether row i may hold a hit: rowmax NULL, or a value of its eight
+   lanes (KM_ROW_LANES) above thr. */
+__attribute__((target("avx2"), always_inline)) static inline int row_hot(const float *rowmax,
+                                                                         int32_t i, __m256 vthr)
+{
+    return rowmax == NULL ||
+           _mm256_movemask_ps(_mm256_cmp_ps(_mm256_loadu_ps(rowmax + (size_t)i * KM_ROW_LANES),
+                                            vthr, _CMP_GT_OQ)) != 0;
+}
+
 /* km_window_peaks_avx2 with r a constant where inlined (as
- * window_max_avx2_r): each row's vertical max compared vector by vector
- * (peaks_row; an interior row's 2r + 1 rows a constant count), after the
- * horizontal pass of the rows it needs.  With rowmax, a row whose largest
- * value is not above thr has no hit and is skipped, and the horizontal
- * pass made only for the rows within r of a row that is not: the rows
- * below the pass's end, hdone, are made already where a row needs them
- * (its window's first row only grows with it). */
+ * window_max_avx2_r): the horizontal pass of the rows needed, then each
+ * row's vertical max compared vector by vector (peaks_row; an interior
+ * row's 2r + 1 rows a constant count).  With rowmax, the rows before the
+ * first and after the last that may hold a hit (row_hot) are skipped and
+ * the horizontal pass made for the rows within r of those between; the
+ * rows between are all compared (a roller's contact is one band of rows,
+ * and a test per row cost a mat's frame more than it saved). */
 __attribute__((target("avx2"), always_inline)) static inline size_t
 window_peaks_avx2_r(const float *san, float *tmp, int32_t rows, int32_t cols, const int32_t r,
                     int32_t b, float thr, const float *rowmax, uint32_t *out)
 {
     const __m256 vthr = _mm256_set1_ps(thr);
-    const int direct = cols >= 2 * r + 8 && cols >= 16 && r <= 8;
+    int32_t first = b, last = rows - b - 1;
+    while (first <= last && !row_hot(rowmax, first, vthr))
+        first++;
+    while (last > first && !row_hot(rowmax, last, vthr))
+        last--;
+    if (first > last)
+        return 0;
+    int32_t h0 = first - r < 0 ? 0 : first - r, h1 = last + r >= rows ? rows : last + r + 1;
+    if (cols >= 2 * r + 8 && cols >= 16 && r <= 8)
+        hmax_rows_direct(san, tmp, h0, h1, cols, r);
+    else
+        hmax_rows_padded(san, tmp, h0, h1, cols, r);
     size_t n = 0;
-    int32_t hdone = 0;
-    for (int32_t i = b; i < rows - b; i++) {
-        if (rowmax != NULL && !(rowmax[i] > thr))
-            continue;
+    for (int32_t i = first; i <= last; i++) {
         int32_t lo = i - r < 0 ? 0 : i - r;
         int32_t hi = i + r >= rows ? rows - 1 : i + r;
-        if (hi >= hdone) {
-            int32_t from = lo > hdone ? lo : hdone;
-            if (direct)
-                hmax_rows_direct(san, tmp, from, hi + 1, cols, r);
-            else
-                hmax_rows_padded(san, tmp, from, hi + 1, cols, r);
-            hdone = hi + 1;
-        }
         const float *t0 = tmp + (size_t)lo * (size_t)cols, *s = san + (size_t)i * (size_t)cols;
         const uint32_t base = (uint32_t)i * (uint32_t)cols;
         if (hi - lo == 2 * r)

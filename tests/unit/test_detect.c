@@ -705,6 +705,20 @@ Test(detect, prominence_matches_brute_force)
  * km_stats_sanitised_*): the AVX2 forms against the plain ones, bit for
  * bit, on rows of 0-70 values with NaN, infinities, -0.0, ties, masks and
  * every tail length. */
+/* Each row's largest value in eight lanes (KM_ROW_LANES), as the detector
+ * keeps it: lane j the largest of the row's columns j, j + 8, ... (-inf
+ * when none). */
+static void row_lanes(const float *san, int rows, int cols, float *rm)
+{
+    for (int i = 0; i < rows; i++)
+        for (int l = 0; l < KM_ROW_LANES; l++) {
+            float m = -INFINITY;
+            for (int c = l; c < cols; c += KM_ROW_LANES)
+                m = fmaxf(m, san[i * cols + c]);
+            rm[i * KM_ROW_LANES + l] = m;
+        }
+}
+
 /* km_sanitise_stats_avx2 (the copy and its statistics in one pass) against
  * the plain row copy and the plain statistics: frames of 1-6 rows and 0-40
  * columns (the eight-wide blocks and the tails), row strides beyond the
@@ -738,18 +752,30 @@ Test(detect, sanitise_stats_one_pass_identical)
         km_frame_stats sa, sb;
         km_stats_sanitised_portable(a, (size_t)rows * (size_t)cols, &sa);
         memset(b, 0x55, sizeof b);
-        float rowmax[R];
+        float rowmax[R * KM_ROW_LANES];
         km_sanitise_stats_avx2(&f, mp, b, it % 5 == 4 ? NULL : rowmax, &sb);
         for (int i = 0; i < rows && it % 5 != 4; i++) {
-            float want = -INFINITY;
+            float want = -INFINITY, got = -INFINITY;
             for (int j = 0; j < cols; j++)
                 want = a[i * cols + j] > want ? a[i * cols + j] : want;
-            cr_assert_eq(memcmp(&rowmax[i], &want, sizeof want), 0,
-                         "iteration %d row %d: largest %a, want %a", it, i, (double)rowmax[i],
+            for (int l = 0; l < KM_ROW_LANES; l++) {
+                float x = rowmax[i * KM_ROW_LANES + l];
+                cr_assert(x <= want, "iteration %d row %d lane %d: %a above the row's %a", it, i,
+                          l, (double)x, (double)want);
+                got = x > got ? x : got;
+            }
+            cr_assert_eq(memcmp(&got, &want, sizeof want), 0,
+                         "iteration %d row %d: largest %a, want %a", it, i, (double)got,
                          (double)want);
         }
         cr_assert_eq(memcmp(a, b, (size_t)rows * (size_t)cols * sizeof *a), 0,
                      "iteration %d (%dx%d): copies differ", it, rows, cols);
+        for (size_t k = (size_t)rows * (size_t)cols; k < sizeof b / sizeof b[0]; k++) {
+            uint32_t u;
+            memcpy(&u, &b[k], sizeof u);
+            cr_assert_eq(u, 0x55555555u, "iteration %d (%dx%d): written past the copy at %zu",
+                         it, rows, cols, k);
+        }
         cr_assert(memcmp(&sa.min, &sb.min, sizeof sa.min) == 0 &&
                       memcmp(&sa.max, &sb.max, sizeof sa.max) == 0 && sa.n_valid == sb.n_valid &&
                       sa.all_finite == sb.all_finite,
@@ -1203,12 +1229,8 @@ Test(detect, persistence_two_stage_equals_full)
         km_persistence(san, rows, cols, vmin, -INFINITY, &s, want, nw, d1, 0, NULL);
         km_persistence(san, rows, cols, vmin, level, &s, want, nw, d2, 0, NULL);
         ref_persistence(san, rows, cols, vmin, want, nw, d3);
-        float rowmax[48];
-        for (int r = 0; r < rows; r++) {
-            rowmax[r] = -INFINITY;
-            for (int c = 0; c < cols; c++)
-                rowmax[r] = fmaxf(rowmax[r], san[r * cols + c]);
-        }
+        float rowmax[48 * KM_ROW_LANES];
+        row_lanes(san, rows, cols, rowmax);
         for (int isa = 0; isa <= avx2; isa++)
             for (int hint = 0; hint <= 2; hint++) {
                 /* The labels read with SSE4.1, and both groups sorted up
@@ -1302,19 +1324,18 @@ Test(detect, prom_order_matches_qsort)
         /* Every third frame about half its rows held below the level (the
            rows whose largest value is below it are only counted); each
            row's largest value. */
-        static float rowmax[80];
+        static float rowmax[80 * KM_ROW_LANES];
         for (int r = 0; r < rows; r++) {
             int quiet = it % 3 == 2 && lk >= 3 && rand() % 2 == 0;
-            rowmax[r] = -INFINITY;
             for (int c = 0; c < cols; c++) {
                 float *v = &san[r * cols + c];
                 if (quiet && *v >= level) {
                     *v = vmin + (level - vmin) * (float)(rand() % 1000) / 1001.0f;
                     *v = *v < level ? *v : vmin;
                 }
-                rowmax[r] = fmaxf(rowmax[r], *v);
             }
         }
+        row_lanes(san, rows, cols, rowmax);
         size_t na = 0, nb = 0, nv = 0;
         for (int k = 0; k < n; k++) {
             nv += san[k] != -INFINITY;
@@ -1717,17 +1738,16 @@ Test(detect, window_peaks_matches_definition)
         uint32_t draw = window_case(&s, san, &rows, &cols, &r, 9);
         int32_t b = (int32_t)((draw >> 20) % 4);
         float thr = WINDOW_ALPHABET[(draw >> 24) % 6];
-        float rowmax[13];
+        float rowmax[13 * KM_ROW_LANES];
         for (int32_t i = 0; i < rows; i++) {
             s = s * 1664525u + 1013904223u;
             int quiet = t % 2 == 1 && (s >> 16) % 2 == 0;
-            rowmax[i] = -INFINITY;
             for (int32_t j = 0; j < cols; j++) {
                 float *v = &san[i * cols + j];
                 *v = quiet && *v > thr ? thr : *v;
-                rowmax[i] = *v > rowmax[i] ? *v : rowmax[i];
             }
         }
+        row_lanes(san, rows, cols, rowmax);
         size_t nw = 0;
         for (int32_t i = b; i < rows - b; i++)
             for (int32_t j = b; j < cols - b; j++) {
