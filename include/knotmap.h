@@ -208,7 +208,9 @@ typedef struct km_read_options {
     const char *units;         /* "kPa","mmHg","N/cm2","raw" [NULL = from file, else "raw"] */
     int32_t mode;              /* km_mode, or -1 = from file [-1; file default mat] */
     double roller_radius_mm;   /* [0 = from file] */
-    int32_t sensor;            /* XSENSOR: which sensor of a two-sensor file [0] */
+    int32_t sensor;            /* XSENSOR: which sensor of a two-sensor file, 0 the first
+                                  [-1 = the first, assumed ("sensor") when the file
+                                  has several] */
     int32_t text_frame_per_file; /* text: 1 = matrix layout (frames of R lines; R = all the
                                     lines without a grid), 0 = one frame per line
                                     [-1 = decide: docs/FORMAT.md 1.4; an ambiguous file
@@ -270,7 +272,8 @@ typedef struct km_session_info {
                                   string (a MAT-file's MATLAB string object, not
                                   read: text is read from char arrays), text_layout
                                   (a text matrix without a grid read as one frame, its
-                                  lines as rows);
+                                  lines as rows), sensor (an XSENSOR file of several
+                                  sensors read without a sensor given: the first);
                                   "" when none.  Callers should warn. */
     int64_t n_nonfinite;       /* values the file holds as nan or inf, kept as they are
                                   (detection and metrics pass over a non-finite taxel in

@@ -192,7 +192,8 @@ def read_session(path: PathLike, format: str = "auto",
     roller_radius : float, optional
         In mm.
     sensor : int, optional
-        XSENSOR: which of two sensors.
+        XSENSOR: which of two sensors, 0 the first [the first, with an
+        AssumedWarning ("sensor") when the file has two].
     text_frame_per_file : bool, optional
         Text: the file is one frame of R lines.
     block_frames : int, optional

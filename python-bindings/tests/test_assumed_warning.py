@@ -121,3 +121,19 @@ def test_a_text_read_as_one_frame_warns_its_shape(tmp_path):
         warnings.simplefilter("error", knotmap.AssumedWarning)
         s = knotmap.read_session(path, grid=(8, 6), rate=1, pitch=1, units="raw", mode="mat")
     assert s.frames.shape[0] == 50
+
+
+def test_the_first_of_two_xsensor_sensors_is_warned(datasets_dir):
+    """Session 39: read_session of a two-sensor XSENSOR export read the first
+    without a word; now an AssumedWarning naming sensor=N, none with sensor=."""
+    path = os.path.join(os.path.dirname(__file__), "..", "..", "tests", "data", "good",
+                        "xsensor_block_2sensors.csv")
+    with pytest.warns(knotmap.AssumedWarning) as record:
+        s = knotmap.read_session(path)
+    got = [m for m in _assumed_warnings(record) if "several sensors" in m]
+    assert len(got) == 1 and "sensor=N" in got[0], got
+    assert "sensor" in s.metadata["assumed"].split(",")
+    with pytest.warns(knotmap.AssumedWarning) as record:
+        s = knotmap.read_session(path, sensor=1)
+    assert not [m for m in _assumed_warnings(record) if "several sensors" in m]
+    assert "sensor" not in s.metadata["assumed"].split(",")

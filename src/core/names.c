@@ -52,6 +52,8 @@ static const struct {
                   "`time` or with one as long as both end dimensions, a .npy or .npz array): time taken as the "
                   "longer of the first and last dimensions, frames(t, r, c) or frames(r, c, t) "
                   "(pass --time-axis first|last)"},
+    {"sensor", "several sensors in the file (an XSENSOR export of two insoles or mats): the first read "
+               "(pass --sensor N for another, 0 the first)"},
     {"text_layout", "no grid given: the text read as one frame, a line a row (pass --grid RxC when each "
                     "line or block of lines is a frame, --text-layout matrix to say it is one)"},
 };

@@ -202,7 +202,7 @@ km_status km_open_xsensor(km_ctx *ctx, km_reader *r, const km_read_options *opt)
     memset(t, 0, sizeof *t);
     r->impl = t;
     r->ops = &xs_ops;
-    t->want = opt->sensor;
+    t->want = opt->sensor < 0 ? 0 : opt->sensor;
     t->scale = 1.0;
     st = km_reader_open_lines(ctx, r, &t->lines);
     if (st == KM_OK)
@@ -219,7 +219,10 @@ km_status km_open_xsensor(km_ctx *ctx, km_reader *r, const km_read_options *opt)
     }
     if (st == KM_OK)
         st = take_survey(ctx, r, t, opt);
-    if (st != KM_OK)
-        return st;
-    return km_reader_apply_options(ctx, r, opt);
+    if (st == KM_OK)
+        st = km_reader_apply_options(ctx, r, opt);
+    /* Which sensor of several, not given: the first, said. */
+    if (st == KM_OK && opt->sensor < 0 && (t->layout == XS_WIDE ? t->n_groups : (int)t->n_names) > 1)
+        km_reader_note_assumed(r, "sensor");
+    return st;
 }

@@ -39,7 +39,7 @@ void km_read_options_default(km_read_options *opt)
     opt->format = KM_FORMAT_AUTO;
     opt->units = NULL;
     opt->mode = -1;
-    opt->sensor = 0;
+    opt->sensor = -1;
     opt->text_frame_per_file = -1;
     opt->time_axis = -1;
     opt->max_memory = KM_MAX_MEMORY_DEFAULT;
@@ -84,8 +84,9 @@ static km_status check_options(km_ctx *ctx, const km_read_options *o)
         return km_fail(ctx, KM_ERR_INVALID, "text_frame_per_file %d: expected -1, 0 or 1", (int)o->text_frame_per_file);
     if (o->time_axis < -1 || o->time_axis > 1)
         return km_fail(ctx, KM_ERR_INVALID, "time_axis %d: expected -1, 0 or 1", (int)o->time_axis);
-    if (o->sensor < 0)
-        return km_fail(ctx, KM_ERR_INVALID, "sensor %d: must be >= 0", (int)o->sensor);
+    if (o->sensor < -1)
+        return km_fail(ctx, KM_ERR_INVALID, "sensor %d: expected -1 (the first) or a sensor's index >= 0",
+                       (int)o->sensor);
     return KM_OK;
 }
 

@@ -91,8 +91,9 @@ static const km_param TABLE[] = {
       "mat|roller [from the file, else mat]", KM_PARAM_AS_INT),
     D("read_roller_radius_mm", "roller-radius", read.roller_radius_mm, 0, BIG, "mm", "MM",
       G_INPUT, "roller radius (roller mode) [from the file]", KM_PARAM_MIN_OPEN),
-    I("read_sensor", "sensor", read.sensor, 0, 1, "", "N", G_INPUT,
-      "XSENSOR: which sensor of a two-sensor file"),
+    I("read_sensor", "sensor", read.sensor, -1, 1, "", "N", G_INPUT,
+      "XSENSOR: which sensor of a two-sensor file, 0 or 1 [the first, warned when there are "
+      "two; /params -1]"),
     {.option = "text-layout", .type = KM_PARAM_ENUM, .offset = F(read.text_frame_per_file),
      .names = LAYOUTS, .metavar = "L", .group = G_INPUT,
      .doc = "text: matrix (frames of R lines) or line (one frame per line) [from --grid; "

@@ -56,7 +56,7 @@ Test(io_reader, options_defaults)
     cr_assert_eq(o.frame_rate_hz, 0.0);
     cr_assert_null(o.units);
     cr_assert_eq(o.mode, -1);
-    cr_assert_eq(o.sensor, 0);
+    cr_assert_eq(o.sensor, -1); /* the first, assumed when there are several (session 39) */
     cr_assert_eq(o.text_frame_per_file, -1);
 }
 
