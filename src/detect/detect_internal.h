@@ -128,9 +128,10 @@ void km_stats_sanitised_avx2(const float *san, size_t n, km_frame_stats *s);
  * statistics (km_stats_sanitised_*) in the same pass: one read of the
  * frame instead of two, no call per row.  AVX2 only (where
  * km_detect_cpu_avx2() says yes); the same copy and the same statistics
- * bit for bit.  rowmax (NULL: not wanted; else 8 * rows floats) gets
- * eight values for each row whose largest is the row's largest sanitised
- * value (-inf when none is valid; KM_ROW_LANES). */
+ * bit for bit.  rowmax (NULL: not wanted; else KM_ROW_LANES * rows
+ * floats) gets KM_ROW_LANES values for each row whose largest is the row's
+ * largest sanitised value (-inf when none is valid): the lanes of the
+ * row's vectors, not reduced. */
 #define KM_ROW_LANES 8
 void km_sanitise_stats_avx2(const km_frame *f, const km_mask *m, float *san, float *rowmax,
                             km_frame_stats *s);

@@ -16,8 +16,8 @@ typedef struct km_prom_scratch {
     float *dtax;                  /* np: death level of a wanted taxel */
     uint8_t *flag;                /* np: wanted and still alive */
     uint32_t *head, *size, *otax; /* n, per label: first member, size, oldest taxel */
-    const float *rowmax;          /* 8 * rows: each row's largest value in this frame in
-                                     eight lanes (KM_ROW_LANES), when the caller has it
+    const float *rowmax;          /* KM_ROW_LANES * rows: each row's largest value in this
+                                     frame in KM_ROW_LANES lanes, when the caller has it
                                      (NULL: not known); km_prom_order only counts the
                                      rows before the first and after the last with a
                                      value at or above the level */
