@@ -362,14 +362,32 @@ int km_rw_write_grid_axes(km_result_writer *w, hid_t g, int32_t rows, int32_t co
                       "sensor grid column (taxel index)");
 }
 
-/* Dataset access list for an appended column: the small chunk cache. */
-static hid_t km_rw_column_dapl(void)
+/* The chunk cache of the datasets the result file opens with the default
+ * access list: a column's (COL_CACHE_BYTES).  Set on the file, not on each
+ * column's access list: a dataset keeps its own copy of an access list,
+ * and closing the copies was ~8% of the instructions under HDF5's lock at
+ * the end of a session (bench/README.md "Session 39 (burst13)"). */
+int km_rw_column_cache(hid_t fapl)
 {
-    hid_t dapl = H5Pcreate(H5P_DATASET_ACCESS);
-    if (dapl >= 0 && H5Pset_chunk_cache(dapl, 11, COL_CACHE_BYTES, 1.0) < 0) {
-        H5Pclose(dapl);
-        dapl = -1;
-    }
+    int mdc = 0;
+    size_t slots = 0, bytes = 0;
+    double w0 = 0.0;
+    return H5Pget_cache(fapl, &mdc, &slots, &bytes, &w0) >= 0 &&
+           H5Pset_cache(fapl, mdc, 11, COL_CACHE_BYTES, 1.0) >= 0;
+}
+
+/* A dataset access list with HDF5's default chunk cache (a new file access
+ * list's), for a dataset that is not a column: /frames/conditioned. */
+hid_t km_rw_default_cache_dapl(void)
+{
+    int mdc = 0;
+    size_t slots = 0, bytes = 0;
+    double w0 = 0.0;
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS), dapl = H5Pcreate(H5P_DATASET_ACCESS);
+    if (fapl < 0 || dapl < 0 || H5Pget_cache(fapl, &mdc, &slots, &bytes, &w0) < 0 ||
+        H5Pset_chunk_cache(dapl, slots, bytes, w0) < 0)
+        km_rw_close_h(&dapl, H5Pclose);
+    km_rw_close_h(&fapl, H5Pclose);
     return dapl;
 }
 
@@ -400,13 +418,11 @@ int km_rw_make_column(km_result_writer *w, hid_t group, const col_def *c, int fi
 
     if (w->col_dcpl[filters] < 0)
         w->col_dcpl[filters] = km_rw_column_dcpl(filters);
-    if (w->col_dapl < 0)
-        w->col_dapl = km_rw_column_dapl();
     s = H5Screate_simple(1, dims, maxdims);
-    if (s < 0 || w->col_dcpl[filters] < 0 || w->col_dapl < 0)
+    if (s < 0 || w->col_dcpl[filters] < 0)
         goto done;
     ds = H5Dcreate2(group, c->name, km_rw_file_type(c->kind), s, H5P_DEFAULT,
-                    w->col_dcpl[filters], w->col_dapl);
+                    w->col_dcpl[filters], H5P_DEFAULT); /* the file's cache */
     if (ds < 0)
         goto done;
     /* The direct-write layout of the first column of its filters and kind
@@ -488,10 +504,9 @@ void km_rw_col_close(km_rw_col *c)
     km_rw_close_h(&c->ds, H5Dclose);
 }
 
-int km_rw_write_maps(km_result_writer *w, hid_t g, const km_rw_map *maps, size_t n,
-                     const char *ydim, const char *xdim)
+int km_rw_make_maps(km_result_writer *w, hid_t g, const km_rw_map *maps, size_t n,
+                    const char *ydim, const char *xdim, hid_t *ds)
 {
-    hid_t ds[KM_RW_MAX_MAPS];
     size_t made = 0;
     int ok = n <= KM_RW_MAX_MAPS;
     for (size_t i = 0; ok && i < n; i++, made++) {
@@ -502,14 +517,28 @@ int km_rw_write_maps(km_result_writer *w, hid_t g, const km_rw_map *maps, size_t
                        : -1;
         km_rw_close_h(&s, H5Sclose);
         ok = ds[i] >= 0 &&
-             ((size_t)m->ny * (size_t)m->nx == 0 ||
+             ((size_t)m->ny * (size_t)m->nx == 0 || m->data == NULL ||
               H5Dwrite(ds[i], m->mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, m->data) >= 0) &&
              km_rw_col_attrs(w, ds[i], m->units, "", m->desc);
     }
     ok = ok && attach_maps(&w->alloc, g, ds, n, ydim, xdim);
-    for (size_t i = 0; i < made; i++)
-        km_rw_close_h(&ds[i], H5Dclose);
+    for (size_t i = made; i < n; i++)
+        ds[i] = -1;
+    if (!ok)
+        for (size_t i = 0; i < made; i++)
+            km_rw_close_h(&ds[i], H5Dclose);
     return ok;
+}
+
+int km_rw_write_maps(km_result_writer *w, hid_t g, const km_rw_map *maps, size_t n,
+                     const char *ydim, const char *xdim)
+{
+    hid_t ds[KM_RW_MAX_MAPS];
+    if (n > KM_RW_MAX_MAPS || !km_rw_make_maps(w, g, maps, n, ydim, xdim, ds))
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        km_rw_close_h(&ds[i], H5Dclose);
+    return 1;
 }
 
 hid_t km_rw_make_group(hid_t loc, const char *name, int track_order)

@@ -154,6 +154,38 @@ static int bad_table(const km_result_table *t)
            t->cols == NULL;
 }
 
+km_status km_result_writer_prepare_table(km_ctx *ctx, km_result_writer *w,
+                                         const km_result_table *t)
+{
+    if (w == NULL || w->file < 0 || bad_table(t) || w->pre.t != NULL)
+        return km_fail(ctx, KM_ERR_INVALID, "result writer: bad table");
+    km_rw_table *p = &w->pre;
+    no_columns(p->ds, KM_RW_MAX_COLS);
+    p->t = t;
+    p->g = km_rw_table_group(w->file, t->name);
+    if (p->g < 0 || !make_columns(w, p->g, t->cols, t->n_cols, NULL, p->ds))
+        return km_rw_h5fail(ctx, w->path, KM_ERR_IO, "cannot create a table");
+    p->made = 1;
+    return KM_OK;
+}
+
+/* The table's group and columns: those km_result_writer_prepare_table
+ * made (handed over: the slot is free again), else made now. */
+static int table_objects(km_result_writer *w, const km_result_table *t, hid_t *g, km_rw_col *ds)
+{
+    if (w->pre.t != t || w->pre.made != 1) {
+        *g = km_rw_table_group(w->file, t->name);
+        return *g >= 0 && make_columns(w, *g, t->cols, t->n_cols, NULL, ds);
+    }
+    *g = w->pre.g;
+    memcpy(ds, w->pre.ds, t->n_cols * sizeof *ds);
+    w->pre.g = -1;
+    no_columns(w->pre.ds, KM_RW_MAX_COLS);
+    w->pre.t = NULL;
+    w->pre.made = 0;
+    return 1;
+}
+
 km_status km_result_writer_set_table(km_ctx *ctx, km_result_writer *w, const km_result_table *t,
                                      const void *rows, size_t n)
 {
@@ -162,9 +194,9 @@ km_status km_result_writer_set_table(km_ctx *ctx, km_result_writer *w, const km_
     km_rw_col ds[KM_RW_MAX_COLS];
     no_columns(ds, KM_RW_MAX_COLS);
     km_status st = KM_OK;
-    hid_t g = km_rw_table_group(w->file, t->name);
-    if (g < 0 || (t->count_attr != NULL && !km_rw_attr_i64(w, g, t->count_attr, (int64_t)n)) ||
-        !make_columns(w, g, t->cols, t->n_cols, NULL, ds))
+    hid_t g = -1;
+    if (!table_objects(w, t, &g, ds) ||
+        (t->count_attr != NULL && !km_rw_attr_i64(w, g, t->count_attr, (int64_t)n)))
         st = km_rw_h5fail(ctx, w->path, KM_ERR_IO, "cannot create a table");
     if (st == KM_OK)
         st = append_table(ctx, w, t, ds, 0, rows, n);
@@ -256,6 +288,9 @@ int km_rw_finish_columns(km_result_writer *w)
 
 void km_rw_close_tables(km_result_writer *w)
 {
+    for (size_t c = 0; c < KM_RW_MAX_COLS; c++)
+        km_rw_col_close(&w->pre.ds[c]);
+    km_rw_close_h(&w->pre.g, H5Gclose);
     for (int i = 0; i < w->n_grow; i++) {
         for (size_t c = 0; c < KM_RW_MAX_COLS; c++)
             km_rw_col_close(&w->grow[i].ds[c]);
@@ -432,18 +467,43 @@ km_status km_result_writer_append_peaks_tracked(km_ctx *ctx, km_result_writer *w
     return KM_OK;
 }
 
-km_status km_result_writer_set_maps(km_ctx *ctx, km_result_writer *w, const float *max_map,
-                                    const float *mean_map)
+/* /frames/max and mean (data NULL: made, not written). */
+static int frame_maps(km_result_writer *w, const float *max_map, const float *mean_map, hid_t *ds)
 {
-    if (w == NULL || w->file < 0 || max_map == NULL || mean_map == NULL || w->maps_set)
-        return km_fail(ctx, KM_ERR_INVALID, "result writer: bad maps");
     const km_rw_map maps[] = {
         {"max", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, w->rows, w->cols, max_map, w->units,
          "maximum over the session of the conditioned value per taxel"},
         {"mean", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, w->rows, w->cols, mean_map, w->units,
          "mean over the session of the conditioned value per taxel"},
     };
-    if (!km_rw_write_maps(w, w->g_frames, maps, sizeof maps / sizeof *maps, "row", "col"))
+    return km_rw_make_maps(w, w->g_frames, maps, sizeof maps / sizeof *maps, "row", "col", ds);
+}
+
+km_status km_result_writer_prepare_maps(km_ctx *ctx, km_result_writer *w)
+{
+    if (w == NULL || w->file < 0 || w->maps_set || w->frame_maps[0] >= 0)
+        return km_fail(ctx, KM_ERR_INVALID, "result writer: bad maps");
+    if (!frame_maps(w, NULL, NULL, w->frame_maps))
+        return km_rw_h5fail(ctx, w->path, KM_ERR_IO, "cannot create /frames maps");
+    return KM_OK;
+}
+
+km_status km_result_writer_set_maps(km_ctx *ctx, km_result_writer *w, const float *max_map,
+                                    const float *mean_map)
+{
+    if (w == NULL || w->file < 0 || max_map == NULL || mean_map == NULL || w->maps_set)
+        return km_fail(ctx, KM_ERR_INVALID, "result writer: bad maps");
+    int ok = 1;
+    if (w->frame_maps[0] < 0)
+        ok = frame_maps(w, max_map, mean_map, w->frame_maps);
+    else if ((size_t)w->rows * (size_t)w->cols > 0)
+        ok = H5Dwrite(w->frame_maps[0], H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT,
+                      max_map) >= 0 &&
+             H5Dwrite(w->frame_maps[1], H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT,
+                      mean_map) >= 0;
+    km_rw_close_h(&w->frame_maps[0], H5Dclose);
+    km_rw_close_h(&w->frame_maps[1], H5Dclose);
+    if (!ok)
         return km_rw_h5fail(ctx, w->path, KM_ERR_IO, "cannot write /frames maps");
     w->maps_set = 1;
     return KM_OK;

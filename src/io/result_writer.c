@@ -187,12 +187,13 @@ static km_status write_tables(km_ctx *ctx, km_result_writer *w)
     hsize_t chunk[3] = {k, crows, (hsize_t)w->cols};
     km_status st = KM_OK;
     hid_t s = H5Screate_simple(3, dims, maxd), dcpl = H5Pcreate(H5P_DATASET_CREATE);
-    if (s < 0 || dcpl < 0 || H5Pset_chunk(dcpl, 3, chunk) < 0 || H5Pset_shuffle(dcpl) < 0 ||
+    hid_t dapl = km_rw_default_cache_dapl(); /* not a column's */
+    if (s < 0 || dcpl < 0 || dapl < 0 || H5Pset_chunk(dcpl, 3, chunk) < 0 || H5Pset_shuffle(dcpl) < 0 ||
         H5Pset_deflate(dcpl, 4) < 0)
         st = km_rw_h5fail(ctx, w->path, KM_ERR_IO, "cannot create /frames/conditioned");
     if (st == KM_OK) {
         hid_t ds = H5Dcreate2(w->g_frames, "conditioned", H5T_IEEE_F32LE, s, H5P_DEFAULT, dcpl,
-                              H5P_DEFAULT);
+                              dapl);
         if (ds >= 0)
             km_rw_col_init(w, &w->ds_cond, ds, H5T_NATIVE_FLOAT);
         if (ds < 0 ||
@@ -203,6 +204,7 @@ static km_status write_tables(km_ctx *ctx, km_result_writer *w)
             !km_rw_attach_named(w->g_frames, ds, "col", 2))
             st = km_rw_h5fail(ctx, w->path, KM_ERR_IO, "cannot create /frames/conditioned");
     }
+    km_rw_close_h(&dapl, H5Pclose);
     km_rw_close_h(&dcpl, H5Pclose);
     km_rw_close_h(&s, H5Sclose);
     return st;
@@ -233,7 +235,7 @@ static km_status create_file(km_ctx *ctx, km_result_writer *w)
        attribute sets (long source headers) go to dense storage. */
     if (fapl < 0 || H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG) < 0 ||
         H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_LATEST) < 0 ||
-        !km_h5_fixed_mdc(fapl, RESULT_MDC_BYTES)) {
+        !km_h5_fixed_mdc(fapl, RESULT_MDC_BYTES) || !km_rw_column_cache(fapl)) {
         st = km_rw_h5fail(ctx, w->path, KM_ERR_IO, "cannot set up HDF5");
         goto done;
     }
@@ -281,13 +283,16 @@ km_status km_result_writer_create(km_ctx *ctx, const char *path, const km_result
     km_atomic_init(&w->out);
     w->file = w->g_session = w->g_header = w->g_params = w->g_frames = -1;
     w->g_metrics = w->g_peaks = w->ds_time.ds = w->ds_cond.ds = w->ds_frame.ds = -1;
-    w->col_dapl = w->attr_scalar = w->attr_str = -1;
+    w->attr_scalar = w->attr_str = -1;
     for (int i = 0; i < KM_RW_FILTER_SETS; i++)
         w->col_dcpl[i] = -1;
     for (size_t i = 0; i < KM_RW_METRIC_COLS; i++)
         w->met[i].ds = -1;
     for (size_t i = 0; i < KM_RW_PEAK_COLS; i++)
         w->pk[i].ds = -1;
+    w->pre.g = w->frame_maps[0] = w->frame_maps[1] = -1;
+    for (size_t i = 0; i < KM_RW_MAX_COLS; i++)
+        w->pre.ds[i].ds = -1;
     w->rows = in->rows;
     w->cols = in->cols;
     w->row_pitch = in->row_pitch_mm;
@@ -428,6 +433,8 @@ static void close_objects(km_result_writer *w)
     for (size_t i = 0; i < KM_RW_PEAK_COLS; i++)
         km_rw_col_close(&w->pk[i]);
     km_rw_close_tables(w);
+    km_rw_close_h(&w->frame_maps[0], H5Dclose);
+    km_rw_close_h(&w->frame_maps[1], H5Dclose);
     km_rw_col_close(&w->ds_time);
     km_rw_col_close(&w->ds_cond);
     km_rw_col_close(&w->ds_frame);
@@ -444,7 +451,6 @@ static void close_objects(km_result_writer *w)
             w->col_layout[i][k] = NULL;
         }
     }
-    km_rw_close_h(&w->col_dapl, H5Pclose);
     km_rw_close_h(&w->attr_scalar, H5Sclose);
     km_rw_close_h(&w->attr_str, H5Tclose);
 }

@@ -112,6 +112,13 @@ typedef struct km_result_table {
 /* A table written once: its n rows. */
 km_status km_result_writer_set_table(km_ctx *ctx, km_result_writer *w, const km_result_table *t,
                                      const void *rows, size_t n);
+/* The group and empty columns of a table written once, made now (one
+ * table at a time), so that its km_result_writer_set_table (the same t)
+ * only writes the count and rows: the making moved out of a burst of
+ * HDF5 calls (km_process: during the frames, with /params; bench/README.md
+ * "Session 39 (burst13)").  The file holds the same objects either way. */
+km_status km_result_writer_prepare_table(km_ctx *ctx, km_result_writer *w,
+                                         const km_result_table *t);
 /* A table that grows during the run: declared now, its group and columns
  * created at the first km_result_writer_append_rows(*id) (or, with no
  * rows, at the end: result_writer_internal.h, km_rw_make_table), the count
@@ -138,6 +145,10 @@ km_status km_result_writer_set_bodymap(km_ctx *ctx, km_result_writer *w,
 /* The whole-session per-taxel maps, rows*cols each: /frames/max, /frames/mean. */
 km_status km_result_writer_set_maps(km_ctx *ctx, km_result_writer *w, const float *max_map,
                                     const float *mean_map);
+/* Their datasets made now, with their attributes and scales, empty until
+ * km_result_writer_set_maps writes the values (as
+ * km_result_writer_prepare_table: out of the end's burst). */
+km_status km_result_writer_prepare_maps(km_ctx *ctx, km_result_writer *w);
 
 /* After the last frame: the tables' last chunks compressed and written
  * now (with threads, while the candidates are computed); rows appended

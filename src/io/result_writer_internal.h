@@ -20,7 +20,8 @@
 /* HDF5's chunk cache of a column (used when it is not written by direct
  * chunks, km_rw_col): appended at its end only, two chunks hold the partly
  * filled last chunk.  HDF5's default 1 MiB per dataset, times the ~35
- * columns, let the process grow by tens of MB as the tables grew. */
+ * columns, let the process grow by tens of MB as the tables grew.  Set on
+ * the result file (km_rw_column_cache), the default of its datasets. */
 #define COL_CACHE_BYTES (2u * COL_CHUNK * 8u + 4096u)
 #define PEAK_BUF 8192           /* peaks buffered before a flush */
 
@@ -62,6 +63,7 @@ struct km_result_writer {
     km_h5_io io;                /* its OS errors; closing mode (h5_vfd.h) */
     int committed;
     int maps_set;
+    hid_t frame_maps[2];        /* /frames/max, mean made ahead (km_result_writer_prepare_table) */
     int32_t rows, cols;
     double row_pitch, col_pitch;
     char units[16];
@@ -74,12 +76,13 @@ struct km_result_writer {
     int made_metrics, made_peaks; /* as km_rw_table.made */
     km_h5_deflater *defl;       /* the compressors of every column (one thread at a time) */
     /* a column's property lists by its filters (KM_RW_*), made once (km_rw_make_column) */
-    hid_t col_dcpl[KM_RW_FILTER_SETS], col_dapl;
+    hid_t col_dcpl[KM_RW_FILTER_SETS]; /* their access list: the file's (km_rw_column_cache) */
     hid_t attr_scalar, attr_str; /* every attribute's dataspace and string type (km_rw_attr_*) */
     /* a column's direct-write layout by its filters and kind (KM_COL_*), taken from the first */
     km_h5_chunks_out *col_layout[KM_RW_FILTER_SETS][KM_COL_KINDS];
     km_rw_table grow[KM_RW_MAX_TABLES]; /* tables appended to during the run */
     int n_grow;
+    km_rw_table pre;            /* a table written once, made ahead (km_result_writer_prepare_table) */
     int64_t n_frames, n_peaks;
     void *scratch;              /* column conversion, scratch_cap bytes */
     size_t scratch_cap;
@@ -110,6 +113,11 @@ int km_rw_attach_columns(const km_alloc_ref *ref, const km_rw_col *cols, size_t 
 int km_rw_write_axis(km_result_writer *w, hid_t g, const char *name, hid_t ftype,
                       int32_t n, double x0, double step, const char *units, const char *desc);
 int km_rw_write_grid_axes(km_result_writer *w, hid_t g, int32_t rows, int32_t cols);
+/* The result file's chunk cache: a column's (COL_CACHE_BYTES), for every
+ * dataset opened with the default access list. */
+int km_rw_column_cache(hid_t fapl);
+/* An access list with HDF5's default chunk cache (/frames/conditioned). */
+hid_t km_rw_default_cache_dapl(void);
 int km_rw_make_column(km_result_writer *w, hid_t group, const col_def *c, int filters,
                       km_rw_col *out);
 /* ds (owned from here on) with its direct chunk writer when eligible. */
@@ -143,6 +151,10 @@ typedef struct km_rw_map {
  * at once after any datasets attached before (result_h5.c, attach_maps). */
 int km_rw_write_maps(km_result_writer *w, hid_t g, const km_rw_map *maps, size_t n,
                      const char *ydim, const char *xdim);
+/* km_rw_write_maps leaving the n datasets open in ds (closed on failure);
+ * a map whose data is NULL is made and not written. */
+int km_rw_make_maps(km_result_writer *w, hid_t g, const km_rw_map *maps, size_t n,
+                    const char *ydim, const char *xdim, hid_t *ds);
 hid_t km_rw_make_group(hid_t loc, const char *name, int track_order);
 hid_t km_rw_table_group(hid_t loc, const char *name);
 void *km_rw_scratch(km_ctx *ctx, km_result_writer *w, size_t bytes);

@@ -91,12 +91,18 @@ typedef struct driver {
     int params_due;
 } driver;
 
+/* /params; during the frames (one thread) also /candidates' group and
+   empty columns and the empty /frames maps, out of the end burst
+   (bench/README.md "Session 39 (burst13)"). */
 static km_status write_params(km_ctx *ctx, driver *d, km_engine *e, int now)
 {
     if (!d->params_due || (!now && km_h5_bursts_elsewhere() > 0))
         return KM_OK;
     d->params_due = 0;
-    return km_params_write(ctx, e->writer, &d->eff, &d->rec);
+    km_status st = km_params_write(ctx, e->writer, &d->eff, &d->rec);
+    if (st == KM_OK && e->nw < 2)
+        st = km_stage_body_prepare(ctx, e->writer);
+    return st;
 }
 
 /* The next block into the read-ahead buffer, on one of the executor's

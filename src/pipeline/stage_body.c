@@ -321,6 +321,12 @@ static km_status write_zero_drift(km_ctx *ctx, const km_stage_body *s, km_result
     return km_result_writer_param_f64(ctx, w, "odo_zero_drift_limit", limit);
 }
 
+km_status km_stage_body_prepare(km_ctx *ctx, km_result_writer *w)
+{
+    km_status st = km_result_writer_prepare_table(ctx, w, &CAND_TABLE);
+    return st == KM_OK ? km_result_writer_prepare_maps(ctx, w) : st;
+}
+
 km_status km_stage_body_write(km_ctx *ctx, km_stage_body *s, km_result_writer *w,
                               km_process_summary *sum)
 {
