@@ -1866,6 +1866,11 @@ KM_API km_status km_bodygrid_set_saturation(km_bodygrid *g, double saturation);
 KM_API double km_bodygrid_clip_level(const km_bodygrid *g);
 /* KM_MODE_ROLLER or KM_MODE_MAT; -1 for NULL. */
 KM_API int32_t km_bodygrid_mode(const km_bodygrid *g);
+/* Roller: the times the roller turned in the air so far (a lift after which
+ * the contact row had moved by half a row or more; docs/ALGORITHMS.md 7.5):
+ * only then do other sensor rows press the same body cells.  0 on a mat or
+ * for NULL. */
+KM_API int32_t km_bodygrid_turns(const km_bodygrid *g);
 /* Current shape, as km_bodymap_shape (every layer's). */
 KM_API void km_bodygrid_shape(const km_bodygrid *g, int32_t *ny, int32_t *nx, double *y0_mm,
                               double *y_pitch_mm, double *x_pitch_mm);

@@ -19,6 +19,8 @@
    taxels 0 or less; model 2 rollers, tuning seeds 1-20, moderate F1 0.886
    -> 0.903 (0.899 with a share of 0.3, 0.894 with 0.15). */
 #define TWO_ROWS_SHARE 0.5
+/* The footprint sigmas searched go up by this factor (footprint_sigmas). */
+#define SCALE_STEP 1.25
 /* A one-taxel peak's significance is bounded by this share of the lowest
    score a default candidate can have (the default min_snr times the
    default min_persistence; docs/ALGORITHMS.md 10.4 One-taxel peaks): at the
@@ -106,6 +108,7 @@ typedef struct cand_maps {
     uint8_t *skip;  /* mat: the contact's holes (km_cand_bad_cells); NULL on a roller */
     double global;  /* the map's global noise (the floor of noise) */
     int roller;     /* the grid is a roller's */
+    int turned;     /* roller: it turned in the air (km_bodygrid_turns) */
     int n_broad;    /* broad scales searched (bamp, bsnr, bsize valid when > 0) */
     double broad_share; /* share of min_snr a broad footprint needs */
     float *diff;    /* scratch: 2 cells; from the spike removal on, the despiked
@@ -228,15 +231,15 @@ static int32_t ridge_half_rows(const km_candidate_params *p, double row_pitch, i
 }
 
 /* Footprint sigmas searched: knot_sigma_mm alone, or min..max_sigma_mm in
-   steps of a factor 1.25 (the snr of a Gaussian's matched filter falls by
-   under 1.3% half a step off its own sigma).  Returns the count. */
+   steps of a factor SCALE_STEP (the snr of a Gaussian's matched filter falls
+   by under 1.3% half a step off its own sigma).  Returns the count. */
 static int footprint_sigmas(const km_candidate_params *p, double sig[32])
 {
     int ns = 0;
     if (p->knot_sigma_mm > 0.0)
         sig[ns++] = p->knot_sigma_mm;
     else
-        for (double v = p->min_sigma_mm; ns < 32 && v <= p->max_sigma_mm * 1.0001; v *= 1.25)
+        for (double v = p->min_sigma_mm; ns < 32 && v <= p->max_sigma_mm * 1.0001; v *= SCALE_STEP)
             sig[ns++] = v;
     return ns;
 }
@@ -279,6 +282,26 @@ static int on_sensor(const cand_maps *m, size_t k)
     return !isnan(m->two[k]) && !on_body(m, k);
 }
 
+/* Roller cell k's peak is a taxel's, whatever its neighbours read: on a
+   roller that turned in the air, a second sensor row pressed the cell and did
+   not see the excess (on_sensor), and the cell's best footprint is at most one
+   scale step above the smallest searched (one taxel wide).  A fault travels
+   with its taxel, a knot stays on the body; a broad knot that another row
+   sampled up to a pitch off its centre reads under half as often (on_sensor
+   alone: model 2 roller hard tuning seeds 0-19 lost 6 knots, 4.6-9.2 mm, for
+   2 false), and without a turn a second row is the odometry's error (the
+   independent simulator's held-back roller hard AP 0.800 -> 0.758 ungated).
+   Tuning seeds 0-59: model 2 roller hard F1 0.697 -> 0.700, moderate 0.905 ->
+   0.907; held-back 0.693 -> 0.714 and 0.910 -> 0.905; knot-free rollers 0.34
+   -> 0.31 per 100 cm2 (docs/ALGORITHMS.md 10.4 Isolated cells; bench/README
+   "Session 39 (det12)"). */
+static int sensor_taxel(const km_candidate_params *p, const cand_maps *m, size_t k,
+                        double largest_sigma)
+{
+    return m->turned && largest_sigma > 0.0 && m->map[k] > 0.0f && on_sensor(m, k) &&
+           m->size[k] <= (float)(SCALE_STEP * p->min_sigma_mm);
+}
+
 /* Seen and persistence of cell k into e; 0 when it fails min_persistence
    or was never seen. */
 static int passes_ok(const km_candidate_params *p, const cand_maps *m, size_t k,
@@ -300,8 +323,9 @@ static int passes_ok(const km_candidate_params *p, const cand_maps *m, size_t k,
    of 10 step 4 (significance, a mat's relief under min_pressure_share of the
    contact, broader than any knot, seen, persistence).  A peak one taxel wide
    (the isolated-cell test, not on the body) counts one_taxel_z of its
-   significance, or is dropped when one_taxel_weight is 0.  With scales
-   searched (largest_sigma > 0) a footprint fitted at BROAD_SIGMA_MM or more
+   significance, or is dropped when one_taxel_weight is 0; so does a roller
+   peak one taxel wide that a second sensor row did not see (sensor_taxel).
+   With scales searched (largest_sigma > 0) a footprint fitted at BROAD_SIGMA_MM or more
    needs BROAD_SNR_SHARE x min_snr.  On a roller the significance is measured
    against the local noise without the peak's own footprint
    (noise_off_footprint), and a peak on the body (seen under a second sensor
@@ -311,7 +335,8 @@ static int make_candidate(const km_candidate_params *p, const cand_maps *m, cons
 {
     int32_t nx = m->nx, ny = m->ny;
     size_t k = (size_t)q->row * (size_t)nx + (size_t)q->col;
-    int one = km_map_isolated(m->flat, ny, nx, q->row, q->col) && !on_body(m, k);
+    int one = (km_map_isolated(m->flat, ny, nx, q->row, q->col) && !on_body(m, k)) ||
+              sensor_taxel(p, m, k, largest_sigma);
     double z0 = m->snr[k], amp = m->amp[k];
     float size = m->size[k];
     /* The scale of the peak's neighbourhood (NEIGHBOURHOOD_SIGMAS). */
@@ -543,6 +568,7 @@ static km_status filter_maps(km_ctx *ctx, const km_bodygrid *g, const km_candida
     km_candidate_params d;
     km_candidate_params_default(&d);
     m->roller = km_bodygrid_mode(g) == KM_MODE_ROLLER;
+    m->turned = km_bodygrid_turns(g) > 0;
     m->broad_share = BROAD_SNR_SHARE;
     km_map_despike(m->flat, m->ny, m->nx, m->roller, m->noise,
                    d.min_snr, m->diff);

@@ -474,6 +474,11 @@ int32_t km_bodygrid_mode(const km_bodygrid *g)
     return g != NULL ? g->mode : -1;
 }
 
+int32_t km_bodygrid_turns(const km_bodygrid *g)
+{
+    return g != NULL && g->mode == KM_MODE_ROLLER ? g->turns : 0;
+}
+
 void km_bodygrid_shape(const km_bodygrid *g, int32_t *ny, int32_t *nx, double *y0_mm,
                        double *y_pitch_mm, double *x_pitch_mm)
 {
