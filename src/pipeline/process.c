@@ -91,15 +91,22 @@ typedef struct driver {
     int params_due;
 } driver;
 
-/* /params; during the frames (one thread) also /candidates' group and
-   empty columns and the empty /frames maps, out of the end burst
-   (bench/README.md "Session 39 (burst13)"). */
+/* The source header and /params; during the frames (one thread) also
+   /candidates' group and empty columns and the empty /frames maps, out of
+   the opening and end bursts (bench/README.md "Session 39 (burst13)"). */
 static km_status write_params(km_ctx *ctx, driver *d, km_engine *e, int now)
 {
     if (!d->params_due || (!now && km_h5_bursts_elsewhere() > 0))
         return KM_OK;
     d->params_due = 0;
-    km_status st = km_params_write(ctx, e->writer, &d->eff, &d->rec);
+    km_status st = KM_OK;
+    for (size_t i = 0; i < km_reader_header_count(d->reader) && st == KM_OK; i++) {
+        const char *k = NULL, *v = NULL;
+        km_reader_header_get(d->reader, i, &k, &v);
+        st = km_result_writer_add_header(ctx, e->writer, k, v);
+    }
+    if (st == KM_OK)
+        st = km_params_write(ctx, e->writer, &d->eff, &d->rec);
     if (st == KM_OK && e->nw < 2)
         st = km_stage_body_prepare(ctx, e->writer);
     return st;
@@ -215,15 +222,10 @@ static km_status open_result(km_ctx *ctx, driver *d, km_engine *e, const km_proc
     km_status st = km_result_writer_create(ctx, output, &meta, &e->writer);
     if (st == KM_OK)
         st = km_stage_track_declare(ctx, &e->trk, e->writer);
-    for (size_t i = 0; i < km_reader_header_count(d->reader) && st == KM_OK; i++) {
-        const char *k = NULL, *v = NULL;
-        km_reader_header_get(d->reader, i, &k, &v);
-        st = km_result_writer_add_header(ctx, e->writer, k, v);
-    }
     snap_params(e, p, &d->eff, &d->rec);
     d->params_due = 1;
     /* With a writing thread (--threads) the writer is in use during the
-       frames: /params now, as before. */
+       frames: the source header and /params now, as before. */
     if (st == KM_OK && e->nw > 1)
         st = write_params(ctx, d, e, 1);
     return st;

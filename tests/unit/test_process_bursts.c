@@ -105,16 +105,17 @@ static herr_t count_one(hid_t loc, const char *name, const H5A_info_t *info, voi
     return 0;
 }
 
-/* Every /params attribute of b is a's, with a's value, and no more. */
-static void same_params(const char *a, const char *b)
+/* Every attribute of group `group` of b is a's, with a's value, and no
+ * more; a has more than `least`. */
+static void same_attrs(const char *a, const char *b, const char *group, int least)
 {
     hid_t fa = H5Fopen(a, H5F_ACC_RDONLY, H5P_DEFAULT), fb = H5Fopen(b, H5F_ACC_RDONLY, H5P_DEFAULT);
-    hid_t ga = H5Gopen2(fa, "params", H5P_DEFAULT), gb = H5Gopen2(fb, "params", H5P_DEFAULT);
-    cr_assert(ga >= 0 && gb >= 0);
+    hid_t ga = H5Gopen2(fa, group, H5P_DEFAULT), gb = H5Gopen2(fb, group, H5P_DEFAULT);
+    cr_assert(ga >= 0 && gb >= 0, "%s", group);
     int na = 0, nb = 0;
     H5Aiterate2(ga, H5_INDEX_NAME, H5_ITER_INC, NULL, count_one, &na);
     H5Aiterate2(gb, H5_INDEX_NAME, H5_ITER_INC, NULL, count_one, &nb);
-    cr_assert_gt(na, 100, "the table's recorded parameters and the run's");
+    cr_assert_gt(na, least, "%s: %d attributes", group, na);
     cr_assert_eq(nb, na);
     for (int i = 0; i < na; i++) {
         char name[128] = "", va[512] = "", vb[512] = "";
@@ -123,7 +124,7 @@ static void same_params(const char *a, const char *b)
         cr_assert_gt(H5Aexists(gb, name), 0, "%s missing", name);
         attr_text(ga, name, va, sizeof va);
         attr_text(gb, name, vb, sizeof vb);
-        cr_expect_str_eq(vb, va, "/params/%s", name);
+        cr_expect_str_eq(vb, va, "/%s/%s", group, name);
     }
     H5Gclose(gb);
     H5Gclose(ga);
@@ -131,8 +132,9 @@ static void same_params(const char *a, const char *b)
     H5Fclose(fa);
 }
 
-/* While another thread stays in a burst for the whole run, /params waits
- * for the last frame: the same attributes and values as a run alone. */
+/* While another thread stays in a burst for the whole run, /params and
+ * the source header wait for the last frame: the same attributes and
+ * values as a run alone. */
 Test(process_bursts, params_after_the_frames_while_another_bursts)
 {
     char in[128], alone[128], beside[128];
@@ -164,7 +166,8 @@ Test(process_bursts, params_after_the_frames_while_another_bursts)
     pthread_mutex_unlock(&o.m);
     pthread_join(th, NULL);
     cr_assert_eq(st, KM_OK, "%s", km_ctx_last_error(ctx));
-    same_params(alone, beside);
+    same_attrs(alone, beside, "params", 100); /* the table's parameters and the run's */
+    same_attrs(alone, beside, "session/source_header", 5);
     /* The option as given, not the floor the warm-up set (/params
        peaks_floor). */
     double v = 0;
