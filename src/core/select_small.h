@@ -241,6 +241,7 @@ void km_row_window_medians_slope_f(const km_median_net *net, const float *row,
  * negzero[l], a zero read from row l is to be taken again by rank. */
 typedef struct km_rows32 {
     float v[32][8];
+    float med[8]; /* v[n[l] / 2][l]: lane l's median (rank n / 2) */
     int n[8], negzero[8];
 } km_rows32;
 
@@ -250,6 +251,15 @@ typedef struct km_rows32 {
 int km_rows_sort32_f(const float *data, ptrdiff_t stride, const unsigned char *mask,
                      ptrdiff_t mstride, int rows, int cols, km_rows32 *out);
 const unsigned char *km_sort32_net(int *ncmp, const unsigned char **hi);
+
+/* km_rows_sort32_f's n, negzero and med (the same bits, zeros' signs as
+ * there) where only the
+ * median and counts are wanted: v then holds each row's values (+inf where
+ * missing) in an order no rank may be read from but for med; when every
+ * row with a value has the same n / 2, the merge of the network's sorted
+ * halves is left out (med by the rank of two sorted halves).  Same return. */
+int km_rows_median32_f(const float *data, ptrdiff_t stride, const unsigned char *mask,
+                       ptrdiff_t mstride, int rows, int cols, km_rows32 *out);
 
 /* km_select_rank_f's answer (bit for bit) for n <= 128 by a sorting
  * network (AVX2, src/core/select_small.c: 32 values, or sorts of 32 merged

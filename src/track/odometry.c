@@ -323,26 +323,30 @@ static float rank_of(float *v, size_t n, size_t k)
 }
 
 /* Rows r0 .. r0 + 7 (those below R) of the frame sorted at once
-   (km_rows_sort32_f); 0 where the rows are too long or the CPU too old. */
+   (km_rows_sort32_f), or with median_only only their medians and counts
+   (km_rows_median32_f); 0 where the rows are too long or the CPU too old. */
 static int sort_rows(const km_odometry *o, const km_frame *frame, const km_mask *mask, int32_t r0,
-                     km_rows32 *s8)
+                     km_rows32 *s8, int median_only)
 {
     const uint8_t *md = mask != NULL ? mask->data : NULL;
-    return km_rows_sort32_f(frame->data + (ptrdiff_t)r0 * frame->row_stride, frame->row_stride,
-                            md != NULL ? md + (ptrdiff_t)r0 * mask->row_stride : NULL,
-                            md != NULL ? mask->row_stride : 0, o->rows - r0 < 8 ? o->rows - r0 : 8,
-                            o->cols, s8);
+    const float *d = frame->data + (ptrdiff_t)r0 * frame->row_stride;
+    const uint8_t *m0 = md != NULL ? md + (ptrdiff_t)r0 * mask->row_stride : NULL;
+    ptrdiff_t ms = md != NULL ? mask->row_stride : 0;
+    int rows = o->rows - r0 < 8 ? o->rows - r0 : 8;
+    return median_only ? km_rows_median32_f(d, frame->row_stride, m0, ms, rows, o->cols, s8)
+                       : km_rows_sort32_f(d, frame->row_stride, m0, ms, rows, o->cols, s8);
 }
 
 /* The k-th smallest of row r's n valid values: from the sorted block s8
-   (its lane r % 8) when there is one and it can say, else by rank from the
-   row gathered into scratch (a zero of a row with a -0.0: the block may
-   hold the other zero). */
+   (its lane r % 8; rank n / 2 from its med, which both sorts fill) when
+   there is one and it can say, else by rank from the row gathered into
+   scratch (a zero of a row with a -0.0: the block may hold the other
+   zero). */
 static float kth_of_row(const km_odometry *o, const km_frame *frame, const km_mask *mask,
                         int32_t r, const km_rows32 *s8, int sorted, float *scratch, size_t n,
                         size_t k)
 {
-    float x = sorted ? s8->v[k][r % 8] : 0.0f;
+    float x = !sorted ? 0.0f : k == n / 2 ? s8->med[r % 8] : s8->v[k][r % 8];
     if (sorted && !(x == 0.0f && s8->negzero[r % 8]))
         return x;
     gather_row(o, frame, mask, r, scratch);
@@ -415,7 +419,7 @@ void km_odometry_row_medians(const km_odometry *o, const km_frame *frame, const 
     float meds[8], lims[8];
     size_t aboves[8];
     for (int32_t r = 0; r < R; r++) {
-        if (r % 8 == 0 && (sorted = sort_rows(o, frame, mask, r, &s8)) != 0) {
+        if (r % 8 == 0 && (sorted = sort_rows(o, frame, mask, r, &s8, 1)) != 0) {
             /* Eight rows sorted at once: their medians, then how many of
                each row's values stand above median + thr, all eight at once
                (the lanes past the last row are empty: n 0). */
@@ -457,7 +461,7 @@ void km_odometry_row_medians(const km_odometry *o, const km_frame *frame, const 
         return;
     for (int32_t r = 0; r < R; r++) {
         if (r % 8 == 0)
-            sorted = sort_rows(o, frame, mask, r, &s8);
+            sorted = sort_rows(o, frame, mask, r, &s8, 0);
         size_t n = sorted ? (size_t)s8.n[r % 8] : gather_row(o, frame, mask, r, scratch);
         size_t k = n > wide / 2 ? n - 1 - wide / 2 : 0;
         row_med[r] = n == 0 ? 0.0 : (double)kth_of_row(o, frame, mask, r, &s8, sorted, scratch, n, k);

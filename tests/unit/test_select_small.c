@@ -53,3 +53,85 @@ Test(select_small, sort32_table_blocks_as_sort8_rows_applies_them)
     }
     cr_assert(lo[76] / 8 != hi[76] / 8 && lo[126] / 16 != hi[126] / 16);
 }
+
+static int float_cmp(const void *a, const void *b)
+{
+    float x = *(const float *)a, y = *(const float *)b;
+    return (x > y) - (x < y);
+}
+
+/* km_rows_median32_f (the odometry's row medians, eight rows at once)
+ * against a plain sort: each row's valid values (mask nonzero, finite)
+ * sorted by qsort, the median its element n / 2 (the upper middle of an
+ * even count), bit for bit but for a zero of a row holding a -0.0 (there
+ * the caller takes zeros by rank: flagged).  Rows of every length 1..64
+ * (beyond 32 the kernel declines: 0), values with ties, both zeros, NaN,
+ * infinities; a third of the blocks without a missing taxel, so that every
+ * row shares n / 2 and the merge is left out (the other blocks mix counts
+ * and take the full network).  Also n, negzero, and the counts <= a limit
+ * over the 32 slots (what sorted_above8 reads). */
+Test(select_small, rows_median32_is_the_sorted_median)
+{
+    enum { COLS = 64 };
+    static const float alphabet[] = {0.0f, -0.0f, 1.5f, -2.0f, 7.0f, NAN, INFINITY, -INFINITY};
+    float data[8 * COLS], vals[COLS];
+    uint8_t mask[8 * COLS];
+    uint32_t s = 4242u;
+    km_rows32 out;
+    int uniform = 0, mixed = 0, flagged = 0;
+    for (int t = 0; t < 64 * 60; t++) {
+        int cols = 1 + t % 64, rows = 1 + (int)(lcg(&s) % 8u), kind = (int)(lcg(&s) % 3u);
+        for (int i = 0; i < 8 * COLS; i++) {
+            float v = kind == 0 ? (float)((int)(lcg(&s) % 2001u) - 1000) * 0.25f
+                      : lcg(&s) % 3u == 0 ? alphabet[lcg(&s) % 8u]
+                                          : (float)((int)(lcg(&s) % 41u) - 20) * 0.5f;
+            data[i] = v;
+            mask[i] = (uint8_t)(kind == 0 || lcg(&s) % 5u != 0u);
+        }
+        int ok = km_rows_median32_f(data, COLS, kind == 2 ? mask : NULL, COLS, rows, cols, &out);
+        if (cols > 32) {
+            cr_assert_eq(ok, 0, "cols %d", cols);
+            continue;
+        }
+        if (!ok)
+            cr_skip_test("no AVX2");
+        int half = -1, same = 1;
+        for (int l = 0; l < rows; l++) {
+            int n = 0, negzero = 0;
+            for (int j = 0; j < cols; j++) {
+                float v = data[l * COLS + j];
+                if (isfinite(v) && (kind != 2 || mask[l * COLS + j])) {
+                    vals[n++] = v;
+                    negzero |= v == 0.0f && signbit(v);
+                }
+            }
+            cr_assert_eq(out.n[l], n, "case %d row %d", t, l);
+            cr_assert_eq(out.negzero[l], negzero, "case %d row %d", t, l);
+            qsort(vals, (size_t)n, sizeof vals[0], float_cmp);
+            if (n > 0) {
+                same &= half < 0 || half == n / 2;
+                half = n / 2;
+                float got = out.med[l], want = vals[n / 2];
+                if (negzero && want == 0.0f) {
+                    cr_assert(got == 0.0f, "case %d row %d", t, l);
+                    flagged++;
+                } else {
+                    cr_assert(memcmp(&got, &want, sizeof got) == 0,
+                              "case %d cols %d row %d n %d: %a, sorted median %a", t, cols, l, n,
+                              (double)got, (double)want);
+                }
+            }
+            float lim = n > 0 ? vals[lcg(&s) % (unsigned)n] : 0.0f;
+            int le = 0, want_le = 0;
+            for (int j = 0; j < 32; j++)
+                le += out.v[j][l] <= lim;
+            for (int j = 0; j < n; j++)
+                want_le += vals[j] <= lim;
+            cr_assert_eq(le, want_le, "case %d row %d: counts <= %a", t, l, (double)lim);
+        }
+        uniform += same && half >= 0;
+        mixed += !same;
+    }
+    cr_assert(uniform > 800 && mixed > 500 && flagged > 500, "uniform %d mixed %d flagged %d",
+              uniform, mixed, flagged);
+}
