@@ -50,8 +50,8 @@ const unsigned char *km_sort32_net(int *ncmp, const unsigned char **hi)
 #if KM_AVX2_TARGET
 /* Row r of the block into rb (32 floats): its values, NaN where not valid
    (mask 0 or not finite) and past cols. */
-__attribute__((target("avx2"), always_inline)) static inline void padded_row(const float *row, const unsigned char *mr,
-                                                       int cols, float *rb)
+__attribute__((target("avx2"), always_inline)) static inline void
+padded_row(const float *row, const unsigned char *mr, int cols, float *rb)
 {
     const __m256i expo = _mm256_set1_epi32(0x7f800000);
     const __m256 nan = _mm256_set1_ps(NAN);
@@ -246,28 +246,32 @@ __attribute__((target("avx2"))) static void median8_rows_avx2(const float *data,
 }
 #endif
 
-int km_rows_sort32_f(const float *data, ptrdiff_t stride, const unsigned char *mask,
-                     ptrdiff_t mstride, int rows, int cols, km_rows32 *out)
+/* Both entry points: the AVX2 body where the rows fit and the CPU has it. */
+static int rows32(const float *data, ptrdiff_t stride, const unsigned char *mask,
+                  ptrdiff_t mstride, int rows, int cols, km_rows32 *out, int median_only)
 {
 #if KM_AVX2_TARGET
     if (cols <= 32 && rows <= 8 && km_cpu_avx2()) {
-        sort8_rows_avx2(data, stride, mask, mstride, rows, cols, out);
+        if (median_only)
+            median8_rows_avx2(data, stride, mask, mstride, rows, cols, out);
+        else
+            sort8_rows_avx2(data, stride, mask, mstride, rows, cols, out);
         return 1;
     }
 #endif
     (void)data, (void)stride, (void)mask, (void)mstride, (void)rows, (void)cols, (void)out;
+    (void)median_only;
     return 0;
+}
+
+int km_rows_sort32_f(const float *data, ptrdiff_t stride, const unsigned char *mask,
+                     ptrdiff_t mstride, int rows, int cols, km_rows32 *out)
+{
+    return rows32(data, stride, mask, mstride, rows, cols, out, 0);
 }
 
 int km_rows_median32_f(const float *data, ptrdiff_t stride, const unsigned char *mask,
                        ptrdiff_t mstride, int rows, int cols, km_rows32 *out)
 {
-#if KM_AVX2_TARGET
-    if (cols <= 32 && rows <= 8 && km_cpu_avx2()) {
-        median8_rows_avx2(data, stride, mask, mstride, rows, cols, out);
-        return 1;
-    }
-#endif
-    (void)data, (void)stride, (void)mask, (void)mstride, (void)rows, (void)cols, (void)out;
-    return 0;
+    return rows32(data, stride, mask, mstride, rows, cols, out, 1);
 }

@@ -38,10 +38,11 @@ Test(select_small, select64_d_is_the_stable_rank)
 /* sort8_rows_body (src/core/rows_sort32.c) applies the sort-of-32 table
  * block by block: the first 76 comparators (SORT32_BLOCK8) within blocks
  * of 8 slots right after each block's transpose, those up to 126
- * (SORT32_HALF) within halves of 16, then the rest (km_rows_median32_f
- * may leave the rest out: the halves must be sorted by then).  That order gives the table's result only while those
- * ranges hold what they claim; the first comparator past each one must
- * cross (else the constants are stale, not wrong, but check them). */
+ * (SORT32_HALF) within halves of 16, then the rest (km_rows_median32_f may
+ * leave the rest out: the halves must be sorted by then).  That order
+ * gives the table's result only while those ranges hold what they claim;
+ * the first comparator past each one must cross (else the constants are
+ * stale, not wrong, but check them). */
 Test(select_small, sort32_table_blocks_as_sort8_rows_applies_them)
 {
     int ncmp;
