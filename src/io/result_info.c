@@ -139,7 +139,7 @@ static void read_changed(hid_t f, const km_param_default *defs, size_t n_defs,
             double v;
             if (km_h5_attr_get_double(NULL, g, d->name, &v) != KM_OK)
                 continue;
-            differs = isnan(v) ? !isnan(d->num) : isnan(d->num) || v != d->num;
+            differs = isnan(v) ? !isnan(d->num) : (isnan(d->num) || v != d->num) && v != d->same;
             fmt_num(value, sizeof value, v);
             fmt_num(dflt, sizeof dflt, d->num);
         }

@@ -52,11 +52,13 @@ km_status km_session_read_truth(km_ctx *ctx, const char *path, km_points *out);
 void km_points_clear(km_ctx *ctx, km_points *p);
 
 /* A /params default to compare with (src/pipeline/result_info.c): a number,
- * or a string when str != NULL. */
+ * or a string when str != NULL; `same`, a number that reads as the default
+ * does (NaN: none). */
 typedef struct km_param_default {
     const char *name;
     double num;
     const char *str;
+    double same;
 } km_param_default;
 
 /* km_result_info_read's file side (result_info.c): everything but the

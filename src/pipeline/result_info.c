@@ -2,6 +2,7 @@
  * a default run (km_process_params_default) writes: every recorded row of
  * the parameter table (param_table.c) but those the run derives or
  * resolves (units, saturation, block size, a header curve). */
+#include <math.h>
 #include <stddef.h>
 #include <string.h>
 
@@ -26,7 +27,10 @@ km_status km_result_info_read(km_ctx *ctx, const char *path, km_result_info *out
         km_param_value(&p, d, &v, &s);
         int text = d->type == KM_PARAM_STRING || d->type == KM_PARAM_UNITS ||
                    (d->type == KM_PARAM_ENUM && !(d->flags & KM_PARAM_AS_INT));
-        defs[n++] = (km_param_default){d->name, v, text ? s : NULL};
+        /* The sensor not given (-1) is the first, 0: results written before
+           session 39 recorded 0 for it (without the assumption `sensor`). */
+        double same = d->offset == offsetof(km_process_params, read.sensor) ? 0.0 : NAN;
+        defs[n++] = (km_param_default){d->name, v, text ? s : NULL, same};
     }
     return km_result_read_info(ctx, path, defs, n, out);
 }

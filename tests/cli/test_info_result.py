@@ -1,6 +1,8 @@
 """`knotmap info RESULT` summarises a result (session, what was assumed, parameters
 that differ from the defaults, table sizes, best candidates) instead of refusing it."""
 
+import shutil
+
 import h5py
 import pytest
 
@@ -66,3 +68,21 @@ def test_info_shows_what_a_result_assumed(results):
     out = run("info", results[2]).stdout
     assert field(out, "assumed") == "row_pitch_mm,col_pitch_mm,units,mode"
     assert "assuming 1 mm" in out
+
+
+@pytest.mark.parametrize("sensor, said", [(0, None), (1, "  read_sensor = 1 (default -1)")])
+def test_info_on_a_result_from_before_the_sensor_default(results, tmp_path, sensor, said):
+    """Results written before session 39 record /params/read_sensor 0 (the first sensor),
+    where a run now records -1 (none given: the first); 0 reads what the default reads
+    and is not listed (it was, as `read_sensor = 0 (default -1)`), 1 still is."""
+    old = tmp_path / "old.h5"
+    shutil.copyfile(results[0], old)
+    with h5py.File(old, "r+") as f:
+        assert int(f["params"].attrs["read_sensor"]) == -1
+        f["params"].attrs.modify("read_sensor", sensor)
+    out = run("info", old).stdout
+    if said is None:
+        assert field(out, "parameters") == "0 differ from the defaults"
+        assert "read_sensor" not in out
+    else:
+        assert field(out, "parameters") == "1 differ from the defaults:" and said in out
