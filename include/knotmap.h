@@ -278,9 +278,13 @@ typedef struct km_session_info {
     int64_t n_nonfinite;       /* values the file holds as nan or inf, kept as they are
                                   (detection and metrics pass over a non-finite taxel in
                                   its frame; they do not change the mask): counted at
-                                  open by the text matrix reader, 0 from the others.
-                                  Callers should warn (km_nonfinite_text). */
-    char nonfinite_at[48];     /* the first one's place ("line 5, column 2"), "" when none */
+                                  open by the text matrix reader, 0 from the others
+                                  there; km_process's summary counts every format's
+                                  as its frames are read.  Callers should warn
+                                  (km_nonfinite_text). */
+    char nonfinite_at[48];     /* the first one's place ("line 5, column 2"; read by
+                                  km_process: "0-based frame 3, row 2, column 4"), ""
+                                  when none */
 } km_session_info;
 
 /* The sentence that says a session's non-finite values (n_nonfinite > 0):

@@ -61,3 +61,26 @@ def test_finite_files_warn_nothing(tmp_path):
         warnings.simplefilter("error", knotmap.NonFiniteWarning)
         s = knotmap.read_session(str(p), **KW)
     assert s.metadata["n_nonfinite"] == 0 and s.metadata["nonfinite_at"] == ""
+
+
+def test_process_warns_for_binary_frames(tmp_path):
+    """A .npy's nan and inf are counted as process() reads them (since session 39; the
+    text reader counts at open): the same warning, the count numpy's, the first place
+    in (frame, row, column) order from 0."""
+    a = np.arange(120, dtype="f4").reshape(4, 6, 5)
+    a[1, 2, 3], a[2, 0, 0], a[3, 5, 4] = np.nan, np.inf, -np.inf
+    p = str(tmp_path / "s.npy")
+    np.save(p, a)
+    kw = dict(rate=10, pitch=5, units="kPa", mode="mat", time_axis="first")
+    with pytest.warns(knotmap.NonFiniteWarning) as record:
+        summary = knotmap.process(p, str(tmp_path / "r.h5"), **kw)
+    n = int(np.count_nonzero(~np.isfinite(a)))
+    got = _said(record)
+    assert len(got) == 1 and got[0].startswith(
+        p + ": %d values are nan or inf (the first at 0-based frame 1, row 2, column 3)" % n)
+    assert summary["info"]["n_nonfinite"] == n == 3
+    np.save(p, np.nan_to_num(a, posinf=0, neginf=0))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", knotmap.NonFiniteWarning)
+        summary = knotmap.process(p, str(tmp_path / "r2.h5"), **kw)
+    assert summary["info"]["n_nonfinite"] == 0
