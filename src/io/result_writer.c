@@ -99,7 +99,9 @@ static km_status write_session(km_ctx *ctx, km_result_writer *w, const km_result
         !km_rw_attr_f64(w, w->g_session, "roller_radius_mm", in->roller_radius_mm) ||
         !km_rw_attr_f64(w, w->g_session, "saturation", in->saturation) ||
         !km_rw_attr_i32(w, w->g_session, "n_valid", in->n_valid) ||
-        !km_rw_attr_str(w, w->g_session, "assumed", in->assumed)) {
+        !km_rw_attr_str(w, w->g_session, "assumed", in->assumed) ||
+        !km_rw_attr_i64(w, w->g_session, "n_nonfinite", in->n_nonfinite) ||
+        !km_rw_attr_str(w, w->g_session, "nonfinite_at", in->nonfinite_at)) {
         st = km_rw_h5fail(ctx, w->path, KM_ERR_IO, "cannot write /session");
         goto done;
     }
@@ -297,8 +299,6 @@ km_status km_result_writer_create(km_ctx *ctx, const char *path, const km_result
     w->col_pitch = in->col_pitch_mm;
     w->save_frames = meta->save_frames != 0;
     snprintf(w->units, sizeof w->units, "%s", in->units[0] != '\0' ? in->units : "raw");
-    w->n_nonfinite = in->n_nonfinite; /* the reader's, until km_result_writer_set_nonfinite */
-    snprintf(w->nonfinite_at, sizeof w->nonfinite_at, "%s", in->nonfinite_at);
 
     w->path = dup_str(ctx, path);
     w->pbuf = km_alloc(ctx, PEAK_BUF * sizeof *w->pbuf);
@@ -424,10 +424,21 @@ km_status km_result_writer_param_str(km_ctx *ctx, km_result_writer *w, const cha
     return param_status(ctx, w, km_rw_attr_str(w, w->g_params, name, v));
 }
 
+/* /session n_nonfinite and nonfinite_at replaced by the counts set
+   (written at create from the session info, as the other attributes). */
+static int rewrite_nonfinite(km_result_writer *w)
+{
+    return H5Adelete(w->g_session, "n_nonfinite") >= 0 &&
+           H5Adelete(w->g_session, "nonfinite_at") >= 0 &&
+           km_rw_attr_i64(w, w->g_session, "n_nonfinite", w->n_nonfinite) &&
+           km_rw_attr_str(w, w->g_session, "nonfinite_at", w->nonfinite_at);
+}
+
 void km_result_writer_set_nonfinite(km_result_writer *w, int64_t n, const char *at)
 {
     if (w == NULL)
         return;
+    w->nonfinite_set = 1;
     w->n_nonfinite = n;
     snprintf(w->nonfinite_at, sizeof w->nonfinite_at, "%s", at != NULL ? at : "");
 }
@@ -488,8 +499,7 @@ km_status km_result_writer_commit(km_ctx *ctx, km_result_writer *w)
     if (!km_rw_finish_columns(w))
         return km_rw_h5fail(ctx, w->path, KM_ERR_IO, "cannot write the tables");
     if (!km_rw_attr_i64(w, w->g_session, "n_frames", w->n_frames) ||
-        !km_rw_attr_i64(w, w->g_session, "n_nonfinite", w->n_nonfinite) ||
-        !km_rw_attr_str(w, w->g_session, "nonfinite_at", w->nonfinite_at) ||
+        (w->nonfinite_set && !rewrite_nonfinite(w)) ||
         !km_rw_attr_i64(w, w->g_peaks, "n_peaks", w->n_peaks) || !km_rw_count_tables(w))
         return km_rw_h5fail(ctx, w->path, KM_ERR_IO, "cannot finish /session");
     /* From here a failed write is recorded in w->io, never raised inside

@@ -66,8 +66,8 @@ km_status km_result_writer_param_str(km_ctx *ctx, km_result_writer *w, const cha
                                      const char *v);
 
 /* The frames' nan and inf values as read (km_session_info.n_nonfinite and
- * nonfinite_at's meaning), for /session when committed; without this call
- * the session info's at create. */
+ * nonfinite_at's meaning): /session's, written at create from the session
+ * info, are replaced by these when committed. */
 void km_result_writer_set_nonfinite(km_result_writer *w, int64_t n, const char *at);
 
 /* Append n frames: times -> /session/time, metrics -> /metrics, and the

@@ -67,7 +67,8 @@ struct km_result_writer {
     int32_t rows, cols;
     double row_pitch, col_pitch;
     char units[16];
-    int64_t n_nonfinite;        /* /session n_nonfinite and nonfinite_at, written at commit */
+    int nonfinite_set;          /* km_result_writer_set_nonfinite: at commit, /session's */
+    int64_t n_nonfinite;        /* n_nonfinite and nonfinite_at replaced by these */
     char nonfinite_at[sizeof ((km_session_info *)0)->nonfinite_at];
     int32_t save_frames;
     km_h5_quiet quiet;          /* HDF5 printing off from create to free */
