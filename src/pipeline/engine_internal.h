@@ -133,9 +133,8 @@ km_status km_stage_body_write_taxel_maps(km_ctx *ctx, km_stage_body *s, km_resul
  * (touches only the body grid: may run on another thread while the
  * tables are written). */
 km_status km_stage_body_finish(km_ctx *ctx, km_stage_body *s);
-/* /candidates' group and empty columns, and the empty /frames/max and
- * mean, made now, ahead of km_stage_body_write_taxel_maps and
- * km_stage_body_write (km_result_writer_prepare_table, _prepare_maps). */
+/* /candidates' group and empty columns made now, ahead of
+ * km_stage_body_write (km_result_writer_prepare_table). */
 km_status km_stage_body_prepare(km_ctx *ctx, km_result_writer *w);
 /* Write /bodymap and /candidates (computed first unless finished); the
  * best KM_SUMMARY_TOP candidates and the count go to *sum. */
