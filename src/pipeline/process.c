@@ -149,8 +149,9 @@ static void count_nonfinite(driver *d, const float *f, int64_t n, int64_t first,
 }
 
 /* The source header and /params; during the frames (one thread) also
-   /candidates' group and empty columns and the empty /frames maps, out of
-   the opening and end bursts (bench/README.md "Session 39 (burst13)"). */
+   /candidates' group and empty columns, out of the opening and end bursts
+   (bench/README.md "Session 39 (burst13)"; the /frames maps are made at
+   the end: km_stage_body_prepare). */
 static km_status write_params(km_ctx *ctx, driver *d, km_engine *e, int now)
 {
     if (!d->params_due || (!now && km_h5_bursts_elsewhere() > 0))
