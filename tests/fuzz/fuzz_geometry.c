@@ -55,8 +55,9 @@ static void check_parsed(const char *opt, const km_read_options *ro)
         km_fuzz_die("--rate accepted a rate not positive and finite", "");
     if (strcmp(opt, "roller-radius") == 0 && !(ro->roller_radius_mm > 0 && isfinite(ro->roller_radius_mm)))
         km_fuzz_die("--roller-radius accepted a radius not positive and finite", "");
-    if (strcmp(opt, "sensor") == 0 && (ro->sensor < 0 || ro->sensor > 1))
-        km_fuzz_die("--sensor accepted a sensor outside [0, 1]", "");
+    /* -1 is what /params records when no sensor is given: the first, said */
+    if (strcmp(opt, "sensor") == 0 && (ro->sensor < -1 || ro->sensor > 1))
+        km_fuzz_die("--sensor accepted a sensor outside [-1, 1]", "");
     if (strcmp(opt, "format") == 0 && km_format_name(ro->format) == NULL)
         km_fuzz_die("--format accepted an unknown format", "");
 }
