@@ -654,21 +654,10 @@ km_status km_fill_masked(km_ctx *ctx, float *frame, int32_t rows, int32_t cols,
                 size_t k = (size_t)r * (size_t)cols + (size_t)c;
                 if (known[k])
                     continue;
-                double sum = 0.0;
                 int m = 0;
-                for (int32_t dr = -1; dr <= 1; dr++)
-                    for (int32_t dc = -1; dc <= 1; dc++) {
-                        int32_t rr = r + dr, cc = c + dc;
-                        if (rr < 0 || rr >= rows || cc < 0 || cc >= cols)
-                            continue;
-                        size_t q = (size_t)rr * (size_t)cols + (size_t)cc;
-                        if (known[q] == 1) {
-                            sum += frame[q];
-                            m++;
-                        }
-                    }
+                double mean = km_neighbour_mean_known(rows, cols, known, frame, r, c, &m);
                 if (m > 0) {
-                    frame[k] = (float)(sum / m);
+                    frame[k] = (float)mean;
                     known[k] = 2;
                     changed = 1;
                 }

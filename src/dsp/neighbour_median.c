@@ -414,3 +414,20 @@ void km_neighbour_count_half(int32_t rows, int32_t cols, const uint8_t *mask, co
         }
     }
 }
+
+double km_neighbour_mean_known(int32_t rows, int32_t cols, const uint8_t *known, const float *f,
+                               int32_t r, int32_t c, int *count)
+{
+    double sum = 0.0;
+    int m = 0;
+    for (int32_t rr = r > 0 ? r - 1 : 0; rr <= r + 1 && rr < rows; rr++)
+        for (int32_t cc = c > 0 ? c - 1 : 0; cc <= c + 1 && cc < cols; cc++) {
+            const size_t q = (size_t)rr * (size_t)cols + (size_t)cc;
+            if ((rr != r || cc != c) && known[q] == 1 && isfinite(f[q])) {
+                sum += f[q];
+                m++;
+            }
+        }
+    *count = m;
+    return m > 0 ? sum / m : 0.0;
+}

@@ -7,6 +7,13 @@
 
 #include <stdint.h>
 
+/* The mean of the 8-neighbours of (r, c) whose known[] is 1 and whose value
+ * is finite, summed in double in row-major order; their number in *count
+ * (0: the mean is 0).  The fill of masked taxels (km_fill_masked) and of the
+ * suspect taxels before the smoothing (src/pipeline/condition_stages.c). */
+double km_neighbour_mean_known(int32_t rows, int32_t cols, const uint8_t *known, const float *f,
+                               int32_t r, int32_t c, int *count);
+
 /* The median of the 8-neighbours (r, c) of a rows x cols frame f (row-major)
  * with mask != 0 and a finite value: the middle one, or the mean of the two
  * middle ones in float, as a stable insertion sort of them in row-major

@@ -10,6 +10,7 @@
 
 #include "condition_internal.h"
 #include "core/exact_sum.h"
+#include "dsp/neighbour_median.h"
 
 #if KM_AVX2_TARGET
 #include <immintrin.h>
@@ -62,20 +63,11 @@ static void mask_fill(const km_conditioner *c, float *f, float fill)
    the fill does not matter. */
 static void fill_suspect(const km_conditioner *c, float *f)
 {
-    const int32_t rows = c->rows, cols = c->cols;
     for (int32_t i = 0; i < c->n_suspect; i++) {
-        const int32_t k = c->suspect[i], r = k / cols, col = k % cols;
-        double sum = 0.0;
+        const int32_t k = c->suspect[i];
         int m = 0;
-        for (int32_t rr = r > 0 ? r - 1 : 0; rr <= r + 1 && rr < rows; rr++)
-            for (int32_t cc = col > 0 ? col - 1 : 0; cc <= col + 1 && cc < cols; cc++) {
-                const size_t q = (size_t)rr * (size_t)cols + (size_t)cc;
-                if (c->fmask[q] && isfinite(f[q])) {
-                    sum += f[q];
-                    m++;
-                }
-            }
-        f[k] = m > 0 ? (float)(sum / m) : 0.0f;
+        f[k] = (float)km_neighbour_mean_known(c->rows, c->cols, c->fmask, f, k / c->cols,
+                                              k % c->cols, &m);
     }
 }
 
