@@ -23,6 +23,8 @@ DEFAULT thresholds:
                     itself, the two-row rule on rollers included), with its z (on a
                     roller, after the footprint rule of 10.4 Noise; `z0` the raw snr);
   min_prominence    fitted amplitude under min_prominence (4);
+  relief            a mat peak under the default min_pressure_share of the contact
+                    (km_cand_relief; traces from session 40 on print it);
   largest sigma     still growing at the largest sigma searched;
   edge              8 or more of its 5 x 5 neighbours off the map;
   elongated         the elongation test;
@@ -59,7 +61,8 @@ import eval as kev  # noqa: E402
 MIN_SNR, MIN_PROM, MIN_PERS, MAX_CAND = 5.0, 4.0, 0.3, 100
 BROAD_SIGMA_MM, BROAD_SNR_SHARE = 6.0, 0.8
 OLD_RULE = False
-GATES = ("one-taxel", "z < min_snr", "min_prominence", "largest sigma", "edge", "elongated",
+GATES = ("one-taxel", "z < min_snr", "min_prominence", "relief", "largest sigma", "edge",
+         "elongated",
          "seen/persistence", "max_candidates", "matched elsewhere", "placed off", "merged",
          "spike", "no peak")
 
@@ -91,6 +94,8 @@ def first_gate(p):
         return "z < min_snr"
     if not p["amp"] >= MIN_PROM:
         return "min_prominence"
+    if p.get("relief"):  # a mat's relief under the default share of the contact (trace 40 on)
+        return "relief"
     if p["largest"]:
         return "largest sigma"
     if p["edge"]:
