@@ -278,19 +278,26 @@ typedef struct km_session_info {
     int64_t n_nonfinite;       /* values the file holds as nan or inf, kept as they are
                                   (detection and metrics pass over a non-finite taxel in
                                   its frame; they do not change the mask): counted at
-                                  open by the text matrix reader, 0 from the others
-                                  there; km_process's summary counts every format's
-                                  as its frames are read.  Callers should warn
+                                  open by the text matrix reader; the other formats'
+                                  as km_reader_read delivers their frames (0 at open:
+                                  km_reader_info after the reads, km_reader_scan, or
+                                  km_process's summary).  Callers should warn
                                   (km_nonfinite_text). */
-    char nonfinite_at[48];     /* the first one's place ("line 5, column 2"; read by
-                                  km_process: "0-based frame 3, row 2, column 4"), ""
+    char nonfinite_at[48];     /* the first one's place ("line 5, column 2"; counted
+                                  as read: "0-based frame 3, row 2, column 4"), ""
                                   when none */
+    int64_t n_fill;            /* of n_nonfinite, the values that were the file's
+                                  fill value (an HDF5 session's CF _FillValue on
+                                  /frames: missing data, read as nan), counted as
+                                  the frames are read; 0 in other formats */
 } km_session_info;
 
 /* The sentence that says a session's non-finite values (n_nonfinite > 0):
- * "3 values are nan or inf (the first at line 5, column 2): kept; ...", as
- * `knotmap info` and `process` print it and the Python bindings warn it,
- * into buf (cap bytes); "" when there are none.  Thread-safe. */
+ * "3 values are nan or inf (the first at line 5, column 2): kept; ...", with
+ * how many were fill values when n_fill > 0 ("...; 2 of them the file's
+ * _FillValue: missing data"), as `knotmap info` and `process` print it and
+ * the Python bindings warn it, into buf (cap bytes; 512 hold it); "" when
+ * there are none.  Thread-safe. */
 KM_API void km_nonfinite_text(const km_session_info *info, char *buf, size_t cap);
 
 /* The sentence that explains one name of km_session_info.assumed: what was
@@ -300,6 +307,19 @@ KM_API void km_nonfinite_text(const km_session_info *info, char *buf, size_t cap
  * (the list is comma-separated).  NULL for a name this version does not know
  * (a newer writer's): say the name itself then.  Thread-safe. */
 KM_API const char *km_assumed_text(const char *name, size_t len);
+
+/* The values any file may lack (row and column pitch, frame rate, units,
+ * mode), when two or more of them were assumed, said in one sentence naming
+ * each with what was assumed and the options to pass ("no row pitch, column
+ * pitch, frame rate, units knotmap knows or acquisition mode in the file:
+ * assuming 1 mm, 1 mm, 1 Hz, raw counts and a mat (pass --pitch MM or RxC,
+ * --rate HZ, --units kPa|mmHg|N/cm2, --mode mat|roller)"), as `knotmap info`
+ * and `process` print it, into buf (cap bytes; 512 hold it); the other names
+ * of info->assumed, comma-separated, into rest (rest_cap bytes: each to say
+ * with km_assumed_sentence).  Returns how many names the sentence covers: 0
+ * when fewer than two (buf "", rest the whole list).  Thread-safe. */
+KM_API size_t km_assumed_combined(const km_session_info *info, char *buf, size_t cap, char *rest,
+                                  size_t rest_cap);
 
 /* km_assumed_text's sentence with the session's values where it has them
  * (text_layout: "...: one 50 x 48 frame"), into buf (cap bytes): what
@@ -345,6 +365,13 @@ KM_API void km_reader_header_get(const km_reader *reader, size_t index,
  * KM_ERR_CANCELLED. */
 KM_API km_status km_reader_read(km_ctx *ctx, km_reader *reader, float *frames,
                                 double *times, int64_t max_frames, int64_t *n_read);
+/* Read the frames left, only to know them, then km_reader_info into `out`:
+ * n_nonfinite and nonfinite_at (every format but a text matrix counts them
+ * as km_reader_read delivers frames; a text matrix's were counted at open,
+ * and it is not read again) and n_frames where the open could not tell it.
+ * What `knotmap info` does.  The reader is at its end after it.  Errors:
+ * km_reader_read's, KM_ERR_NOMEM. */
+KM_API km_status km_reader_scan(km_ctx *ctx, km_reader *reader, km_session_info *out);
 /* Parse what delivering the next frame takes, decoding no more than it must:
  * for a session HDF5 whose /frames knotmap decodes itself (shuffle with
  * deflate or LZF, docs/FORMAT.md 1.2) HDF5 locates that frame's chunk in its index

@@ -37,17 +37,27 @@ class AssumedWarning(UserWarning):
 
 
 def warn_assumed(path, assumed, stacklevel=3, info=None):
-    """One AssumedWarning per name of a km_session_info.assumed list, with
-    the sentence the CLI prints (km_assumed_sentence, with the values of
-    `info`, a km_session_info pointer, where it has them) naming the keyword
-    to pass (rate=HZ where the CLI says --rate HZ); returns how many."""
+    """The AssumedWarnings of a km_session_info.assumed list, with the
+    sentences the CLI prints naming the keyword to pass (rate=HZ where the
+    CLI says --rate HZ): one for two or more of pitch, rate, units and mode
+    (km_assumed_combined, with `info`, a km_session_info pointer), one per
+    other name (km_assumed_sentence, with the values of `info` where it has
+    them); returns how many names were said."""
     names = [n for n in assumed.split(",") if n]
     buf = ffi.new("char[]", 512)
-    for name in names:
+    rest = ffi.new("char[]", 512)
+    said = []
+    if info is not None and lib.km_assumed_combined(info, buf, len(buf), rest, len(rest)) > 0:
+        said.append(ffi.string(buf).decode("utf-8", "replace"))
+        names_left = [n for n in ffi.string(rest).decode("utf-8", "replace").split(",") if n]
+    else:
+        names_left = names
+    for name in names_left:
         b = name.encode()
         lib.km_assumed_sentence(info if info is not None else ffi.NULL, b, len(b), buf, len(buf))
-        what = python_spelling(ffi.string(buf).decode("utf-8", "replace"))
-        warnings.warn("%s: %s" % (os.fsdecode(path), what), AssumedWarning,
+        said.append(ffi.string(buf).decode("utf-8", "replace"))
+    for what in said:
+        warnings.warn("%s: %s" % (os.fsdecode(path), python_spelling(what)), AssumedWarning,
                       stacklevel=stacklevel)
     return len(names)
 
@@ -63,7 +73,7 @@ class NonFiniteWarning(UserWarning):
 def warn_nonfinite(path, info, stacklevel=3):
     """A NonFiniteWarning when the km_session_info * `info` counts nan or inf
     values, with the sentence the CLI prints (km_nonfinite_text)."""
-    buf = ffi.new("char[]", 256)
+    buf = ffi.new("char[]", 512)
     lib.km_nonfinite_text(info, buf, len(buf))
     text = ffi.string(buf).decode("utf-8", "replace")
     if text:

@@ -308,7 +308,7 @@ def process(input: PathLike, output: PathLike, **params: Any) -> Dict[str, Any]:
     Warns
     -----
     knotmap.AssumedWarning
-        As read_session: one per value assumed (summary info "assumed",
+        As read_session: the values assumed (summary info "assumed",
         the result's /session attribute "assumed").
 
     Raises

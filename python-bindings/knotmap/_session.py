@@ -24,9 +24,10 @@ class Session:
     metadata: dict with format, rows, cols, n_frames, frame_rate_hz,
     row_pitch_mm, col_pitch_mm, units, mode, roller_radius_mm, saturation,
     n_valid, assumed (the names of the values the file lacked and no
-    argument gave, comma-separated: a knotmap.AssumedWarning each),
+    argument gave, comma-separated: said by knotmap.AssumedWarnings),
     n_nonfinite and nonfinite_at (the file's nan and inf values, kept, and
-    the first one's place: a knotmap.NonFiniteWarning when any), path
+    the first one's place: a knotmap.NonFiniteWarning when any), n_fill
+    (how many of them were an HDF5 session's _FillValue), path
     and source_header (dict of the file's header keys, in file order).
     Also readable as a mapping: session["frames"].
     """
@@ -156,6 +157,7 @@ def info_dict(info):
         "n_valid": int(info.n_valid),
         "assumed": ffi.string(info.assumed).decode("utf-8", "replace"),
         "n_nonfinite": int(info.n_nonfinite),
+        "n_fill": int(info.n_fill),
         "nonfinite_at": ffi.string(info.nonfinite_at).decode("utf-8", "replace"),
     }
 
@@ -238,8 +240,14 @@ def read_session(path: PathLike, format: str = "auto",
     Warns
     -----
     knotmap.AssumedWarning
-        One per value the file lacks and no argument gave (metadata
-        "assumed"), with what was assumed and the argument to pass.
+        For the values the file lacks and no argument gave (metadata
+        "assumed"), with what was assumed and the argument to pass: one
+        for two or more of pitch, rate, units and mode, as the CLI's
+        line, one for each other value.
+    knotmap.NonFiniteWarning
+        When the frames hold nan or inf values (metadata "n_nonfinite" and
+        "nonfinite_at"; counted as the frames are read, as `knotmap info`
+        and `process` count them).
 
     Raises
     ------
@@ -276,7 +284,6 @@ def read_session(path: PathLike, format: str = "auto",
         lib.km_reader_info(reader, info)
         meta = info_dict(info)
         warn_assumed(path, meta["assumed"], info=info)
-        warn_nonfinite(path, info)
         rows, cols = meta["rows"], meta["cols"]
         mptr = lib.km_reader_mask(reader)
         if mptr == ffi.NULL:
@@ -301,6 +308,11 @@ def read_session(path: PathLike, format: str = "auto",
                 e.filename = os.fsdecode(path) if isinstance(path, bytes) else path
             raise
         meta["n_frames"] = int(frames.shape[0])
+        lib.km_reader_info(reader, info)  # the nan and inf values, counted as read
+        meta["n_nonfinite"] = int(info.n_nonfinite)
+        meta["n_fill"] = int(info.n_fill)
+        meta["nonfinite_at"] = ffi.string(info.nonfinite_at).decode("utf-8", "replace")
+        warn_nonfinite(path, info)
     finally:
         ffi.release(reader)
     return Session(frames, times, mask, meta)

@@ -84,3 +84,28 @@ def test_process_warns_for_binary_frames(tmp_path):
         warnings.simplefilter("error", knotmap.NonFiniteWarning)
         summary = knotmap.process(p, str(tmp_path / "r2.h5"), **kw)
     assert summary["info"]["n_nonfinite"] == 0
+
+
+@pytest.mark.parametrize("suffix", ["npy", "npz"])
+def test_read_session_warns_for_binary_frames(tmp_path, suffix):
+    """read_session counts a .npy's or .npz's nan and inf as it reads the frames (session
+    40; before, only process() said them): the warning process() gives, the metadata set,
+    the count and first place numpy's."""
+    rng = np.random.default_rng(40)
+    a = rng.random((9, 4, 7)).astype("f4")
+    for k in rng.choice(a.size, size=5, replace=False):
+        a.flat[k] = rng.choice([np.nan, np.inf, -np.inf])
+    p = str(tmp_path / ("s." + suffix))
+    (np.save if suffix == "npy" else np.savez)(p, a)
+    bad = np.argwhere(~np.isfinite(a))
+    at = "0-based frame %d, row %d, column %d" % tuple(int(v) for v in bad[0])
+    kw = dict(rate=10, pitch=5, units="kPa", mode="mat", time_axis="first")
+    with pytest.warns(knotmap.NonFiniteWarning) as record:
+        s = knotmap.read_session(p, **kw)
+    got = _said(record)
+    assert len(got) == 1 and got[0].startswith(
+        p + ": %d values are nan or inf (the first at %s)" % (len(bad), at))
+    assert s.metadata["n_nonfinite"] == len(bad) and s.metadata["nonfinite_at"] == at
+    with pytest.warns(knotmap.NonFiniteWarning) as again:
+        knotmap.process(p, str(tmp_path / "r.h5"), **kw)
+    assert _said(again) == got

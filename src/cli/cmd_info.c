@@ -16,12 +16,12 @@ static const km_cli_opt OPTS[] = {
 
 static const char USAGE[] =
     "Usage: knotmap info [OPTION]... INPUT...\n"
-    "Print the geometry, frame count, rate, units, format, mask, what was assumed\n"
-    "and the source header of each INPUT as knotmap reads it.  A knotmap result\n"
-    "is summarised instead: its session, what was assumed, the parameters that\n"
-    "differ from the defaults, the table sizes and the best candidates.  INPUT: any\n"
-    "file process reads (.h5, .asf, .csv, text, audio, .mat, .npy, .npz;\n"
-    "docs/FORMAT.md 1).\n\n";
+    "Print the geometry, frame count, rate, units, format, mask, what was assumed,\n"
+    "the nan and inf values (every frame is read to count them) and the source\n"
+    "header of each INPUT as knotmap reads it.  A knotmap result is summarised\n"
+    "instead: its session, what was assumed, the parameters that differ from the\n"
+    "defaults, the table sizes and the best candidates.  INPUT: any file process\n"
+    "reads (.h5, .asf, .csv, text, audio, .mat, .npy, .npz; docs/FORMAT.md 1).\n\n";
 
 static const char FOOTER[] =
     "A value the file lacks and no option gives is assumed (1 Hz, 1 mm, raw, mat)\n"
@@ -78,12 +78,16 @@ static void show_best(const km_result_info *ri)
     }
 }
 
-/* The session's nan and inf values (text matrices), when there were any. */
+/* The session's nan and inf values, when there were any. */
 static void print_nonfinite(const km_session_info *in)
 {
-    if (in->n_nonfinite > 0)
-        printf("non-finite:   %lld values (nan or inf; the first at %s)\n",
-               (long long)in->n_nonfinite, in->nonfinite_at);
+    if (in->n_nonfinite <= 0)
+        return;
+    printf("non-finite:   %lld value%s (nan or inf; %s %s", (long long)in->n_nonfinite,
+           in->n_nonfinite == 1 ? "" : "s", in->n_nonfinite == 1 ? "at" : "the first at", in->nonfinite_at);
+    if (in->n_fill > 0)
+        printf("; %lld the file's _FillValue", (long long)in->n_fill);
+    printf(")\n");
 }
 
 /* A knotmap result: what was read, how, what was assumed, what came out. */
@@ -157,7 +161,11 @@ static int show(km_ctx *ctx, const char *path, const km_read_options *ro, double
     km_status st = km_reader_open(ctx, path, ro, &r);
     if (st != KM_OK)
         return km_cli_report(ctx, st, path, NULL);
-    km_reader_info(r, &in);
+    st = km_reader_scan(ctx, r, &in); /* the nan and inf values, as process counts them */
+    if (st != KM_OK) {
+        km_reader_free(r);
+        return km_cli_report(ctx, st, path, NULL);
+    }
     int32_t taxels = in.rows * in.cols;
     const char *fmt = km_format_name(in.format);
     if (!first)

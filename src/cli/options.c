@@ -53,9 +53,11 @@ int km_cli_int(const char *cmd, const char *opt, const char *text, long long lo,
 
 int km_cli_warn_assumed(const char *path, const km_session_info *in)
 {
-    int n = 0;
-    char what[512];
-    for (const char *p = in->assumed; *p != '\0';) {
+    char what[512], rest[sizeof in->assumed];
+    int n = (int)km_assumed_combined(in, what, sizeof what, rest, sizeof rest);
+    if (n > 0) /* pitch, rate, units, mode: one line */
+        fprintf(stderr, "knotmap: %s: warning: %s\n", path, what);
+    for (const char *p = rest; *p != '\0';) {
         size_t len = strcspn(p, ",");
         km_assumed_sentence(in, p, len, what, sizeof what);
         fprintf(stderr, "knotmap: %s: warning: %s\n", path, what);
@@ -69,7 +71,7 @@ int km_cli_warn_assumed(const char *path, const km_session_info *in)
 
 void km_cli_warn_nonfinite(const char *path, const km_session_info *in)
 {
-    char text[256];
+    char text[512];
     km_nonfinite_text(in, text, sizeof text);
     if (text[0] != '\0')
         fprintf(stderr, "knotmap: %s: warning: %s\n", path, text);

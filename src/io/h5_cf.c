@@ -148,13 +148,18 @@ km_status km_h5_frames_cf(km_ctx *ctx, hid_t d, km_session_info *info, km_h5_pac
     return KM_OK;
 }
 
-void km_h5_unpack(const km_h5_packing *p, float *v, size_t n)
+size_t km_h5_unpack(const km_h5_packing *p, float *v, size_t n)
 {
+    size_t n_fill = 0;
     if (!p->active)
-        return;
+        return 0;
     const float fill = (float)p->fill;
-    for (size_t i = 0; i < n; i++)
-        v[i] = p->has_fill && v[i] == fill ? NAN : (float)(v[i] * p->scale + p->offset);
+    for (size_t i = 0; i < n; i++) {
+        int is_fill = p->has_fill && v[i] == fill;
+        n_fill += (size_t)is_fill;
+        v[i] = is_fill ? NAN : (float)(v[i] * p->scale + p->offset);
+    }
+    return n_fill;
 }
 
 /* km_h5_coord_pitch: the dimension scales attached to /frames (HDF5's

@@ -28,8 +28,9 @@ void km_h5_scale_times(double *t, int64_t n, double scale);
 /* /frames (dataset d)'s packing into *p; its unit into info->units when the
  * root had none; info->saturation (the stored type's top) unpacked. */
 km_status km_h5_frames_cf(km_ctx *ctx, hid_t d, km_session_info *info, km_h5_packing *p);
-/* v[0..n) unpacked by p (nothing when p->active is 0). */
-void km_h5_unpack(const km_h5_packing *p, float *v, size_t n);
+/* v[0..n) unpacked by p (nothing when p->active is 0), a _FillValue made
+ * nan; returns how many were. */
+size_t km_h5_unpack(const km_h5_packing *p, float *v, size_t n);
 /* The pitches the file's coordinates say, into info's row and column
  * pitch where the root's attributes gave none: the dimension scales
  * attached to /frames' row and column axes (what xarray and h5netcdf write

@@ -146,8 +146,8 @@ static km_status check_schema(km_ctx *ctx, hid_t f, int forced, int *no_schema)
     if (st == KM_ERR_NOT_FOUND)
         return km_fail(ctx, KM_ERR_FORMAT,
                        "attribute schema is missing: not a knotmap session "
-                       "(expected schema = \"knotmap-session\"; with the format given as "
-                       "session, its /frames [T, R, C] is read anyway)");
+                       "(expected schema = \"knotmap-session\"; pass --format session to read "
+                       "its /frames [T, R, C] anyway)");
     if (st != KM_OK)
         return st;
     if (strcmp(buf, "knotmap-session") != 0)
@@ -656,7 +656,7 @@ static km_status session_read(km_ctx *ctx, km_reader *r, float *frames, double *
             goto done;
         }
     }
-    km_h5_unpack(&s->pack, frames, (size_t)n * rc);
+    r->info.n_fill += (int64_t)km_h5_unpack(&s->pack, frames, (size_t)n * rc);
     if (times != NULL && s->time >= 0) {
         if (!quiet && !km_h5_times_held(&s->times, s->next, n)) {
             km_h5_quiet_begin(&q);

@@ -77,8 +77,10 @@ static km_status parse_values(km_ctx *ctx, const tx_impl *t, const char *p, cons
         if (*p == t->sep && c > 0 && padding(t->sep, p, (size_t)(e - p)))
             break; /* a spreadsheet's padding after the last value */
         if (*p == t->sep)
-            return km_fail(ctx, KM_ERR_FORMAT, "line %lld: empty value in column %lld", (long long)t->lines.line_no,
-                           (long long)c + 1 + (t->label != 0));
+            return km_fail(ctx, KM_ERR_FORMAT,
+                           "line %lld: empty value in column %lld (a missing value? write it as nan, which is "
+                           "read and counted: pandas' to_csv(na_rep='nan'))",
+                           (long long)t->lines.line_no, (long long)c + 1 + (t->label != 0));
         if ((unsigned)(*p - '0') < 10u) {
             /* plain integers: the common case, no conversion call */
             uint32_t iv = (uint32_t)(*p - '0');
@@ -593,6 +595,10 @@ static km_status decide_geometry(km_ctx *ctx, tx_impl *t, const km_read_options 
                            R > 0 && C > 0 && n1 == R * C + 1 && t->label == 0
                                ? " (one value more than the grid: a first column of times or frame numbers? Name "
                                  "the columns in a first line, the first time or index)"
+                           : R > 0 && C > 0 && n1 == R * C + 1
+                               ? " (one value more than the grid after the first column, a label: a second label "
+                                 "column, a time beside an index or frame number? One is read: drop the other, "
+                                 "pandas' to_csv(index=False))"
                                : "");
     }
     if (layout == 0) {

@@ -445,6 +445,8 @@ km_status km_reader_open(km_ctx *ctx, const char *path, const km_read_options *o
     if (st == KM_OK && r->info.n_frames > (int64_t)1 << 48)
         st = km_fail(ctx, KM_ERR_LIMIT, "%lld frames: beyond the limit", (long long)r->info.n_frames);
     r->info.format = fmt;
+    r->count_nonfinite = r->info.n_nonfinite == 0; /* a text matrix's counted at open */
+    r->avx2 = km_cpu_avx2();
 
 done:
     if (st != KM_OK) {
@@ -542,6 +544,8 @@ km_status km_reader_read(km_ctx *ctx, km_reader *reader, float *frames, double *
     if (n < 0 || n > max_frames)
         return km_fail(ctx, KM_ERR_INTERNAL, "%s: reader returned %lld frames for %lld asked", reader->path,
                        (long long)n, (long long)max_frames);
+    if (reader->count_nonfinite)
+        km_reader_count_nonfinite(reader, frames, n);
     reader->frames_done += n;
     *n_read = n;
     return KM_OK;

@@ -40,6 +40,9 @@ struct km_reader {
     void *impl;             /* the format's own state */
     int utf16_guessed;      /* text read as UTF-16 by its NULs alone (no byte
                                order mark): km_reader_open notes "encoding" */
+    int count_nonfinite;    /* km_reader_read counts the frames' nan and inf
+                               values into info (none counted at open) */
+    int avx2;               /* km_cpu_avx2(), for that count */
 };
 
 /* Append a header key/value (both copied).  Keys may repeat. */
@@ -58,6 +61,10 @@ void km_reader_note_assumed(km_reader *r, const char *name);
    its NUL bytes (no byte order mark) is then noted as assumed ("encoding"). */
 struct km_lines;
 km_status km_reader_open_lines(km_ctx *ctx, km_reader *r, struct km_lines *lines);
+/* Add the nan and inf values of n frames just read (the first of them
+   frame r->frames_done) to r->info.n_nonfinite; the first one's place into
+   r->info.nonfinite_at ("0-based frame 3, row 2, column 4"). */
+void km_reader_count_nonfinite(km_reader *r, const float *frames, int64_t n);
 /* Allocation through the reader's allocator. */
 void *km_reader_alloc(km_reader *r, size_t size);
 void km_reader_release(km_reader *r, void *ptr);

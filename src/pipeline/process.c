@@ -91,62 +91,7 @@ typedef struct driver {
     km_process_params eff;
     km_param_run rec;
     int params_due;
-    int avx2;                  /* km_cpu_avx2(), for count_nonfinite */
-    int64_t nf_n;              /* the frames' nan and inf values as read */
-    char nf_at[sizeof ((km_session_info *)0)->nonfinite_at]; /* the first one's place */
 } driver;
-
-/* The nan and inf values of f[0..n) (n < 2^32), on the bits so that it
- * vectorises (a 32-bit count: four or eight lanes a vector). */
-static inline uint32_t nonfinite_body(const float *restrict f, size_t n)
-{
-    uint32_t bad = 0;
-    for (size_t k = 0; k < n; k++) {
-        uint32_t b;
-        memcpy(&b, &f[k], sizeof b);
-        bad += (b & 0x7f800000u) == 0x7f800000u;
-    }
-    return bad;
-}
-
-#if KM_AVX2_TARGET
-__attribute__((target("avx2"))) static uint32_t nonfinite_avx2(const float *restrict f, size_t n)
-{
-    return nonfinite_body(f, n);
-}
-#endif
-
-/* Count the nan and inf values of n frames read (the first of them frame
- * `first`), and the first one's place: the readers other than the text
- * matrix's keep them without counting (bench/README.md "Session 39
- * (user10)"). */
-static void count_nonfinite(driver *d, const float *f, int64_t n, int64_t first, int32_t cols,
-                            size_t rc)
-{
-    const size_t chunk = (size_t)1 << 30;
-    size_t all = (size_t)n * rc;
-    int64_t bad = 0;
-    for (size_t k = 0; k < all; k += chunk) {
-        size_t m = all - k < chunk ? all - k : chunk;
-#if KM_AVX2_TARGET
-        if (d->avx2) {
-            bad += nonfinite_avx2(f + k, m);
-            continue;
-        }
-#endif
-        bad += nonfinite_body(f + k, m);
-    }
-    if (bad > 0 && d->nf_n == 0) {
-        size_t k = 0;
-        while (isfinite(f[k]))
-            k++;
-        size_t t = k % rc;
-        snprintf(d->nf_at, sizeof d->nf_at, "0-based frame %lld, row %d, column %d",
-                 (long long)(first + (int64_t)(k / rc)), (int)(t / (size_t)cols),
-                 (int)(t % (size_t)cols));
-    }
-    d->nf_n += bad;
-}
 
 /* The source header and /params; during the frames (one thread) also
    /candidates' group and empty columns, out of the opening and end bursts
@@ -225,7 +170,6 @@ static km_status stream(km_ctx *ctx, driver *d, km_engine *e, const km_process_p
         }
         if (n == 0)
             break;
-        count_nonfinite(d, in, n, n_in, e->info.cols, (size_t)e->info.rows * (size_t)e->info.cols);
         e->ahead_wanted = d->rbuf != NULL;
         e->ahead_started = 0;
         st = km_engine_push(ctx, e, in, in_t, n);
@@ -241,10 +185,13 @@ static km_status stream(km_ctx *ctx, driver *d, km_engine *e, const km_process_p
     }
     if ((st = write_params(ctx, d, e, 1)) != KM_OK || (st = km_engine_flush(ctx, e)) != KM_OK)
         return st;
-    if (e->info.n_nonfinite == 0 && d->nf_n > 0) { /* the text reader counted at open */
-        e->info.n_nonfinite = d->nf_n;
-        snprintf(e->info.nonfinite_at, sizeof e->info.nonfinite_at, "%s", d->nf_at);
-        km_result_writer_set_nonfinite(e->writer, d->nf_n, d->nf_at);
+    km_session_info rd;
+    km_reader_info(d->reader, &rd); /* the frames' nan and inf, counted as read */
+    if (e->info.n_nonfinite == 0 && rd.n_nonfinite > 0) { /* else the text reader's, at open */
+        e->info.n_nonfinite = rd.n_nonfinite;
+        e->info.n_fill = rd.n_fill;
+        snprintf(e->info.nonfinite_at, sizeof e->info.nonfinite_at, "%s", rd.nonfinite_at);
+        km_result_writer_set_nonfinite(e->writer, rd.n_nonfinite, rd.nonfinite_at);
     }
     if ((st = km_result_writer_param_i64(ctx, e->writer, "bad_taxels",
                                          km_conditioner_n_bad(e->cond))) != KM_OK ||
@@ -328,7 +275,6 @@ km_status km_process_with(km_ctx *ctx, const char *input, const char *output,
     int burst = 0;
 
     memset(&d, 0, sizeof d);
-    d.avx2 = km_cpu_avx2();
     if (summary != NULL)
         memset(summary, 0, sizeof *summary);
     if (input == NULL || output == NULL)

@@ -4,6 +4,7 @@ bundled data, and one way to run the command.
 The binary is $KNOTMAP_BIN, else <repo>/build/knotmap.
 """
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -24,6 +25,18 @@ def run(*args, cwd=None, env=None, timeout=TIMEOUT_S):
     """Run `knotmap ARGS...` (each argument passed through str()); text output."""
     return subprocess.run([str(BIN), *map(str, args)], capture_output=True, text=True,
                           cwd=cwd, env=env, timeout=timeout)
+
+
+def says_assumed(stderr, kind):
+    """Whether a warning line on `stderr` says `kind` ("row pitch", "frame rate", ...) is not
+    in the file and was assumed: in its own line ("no row pitch in the file: assuming 1 mm
+    ...") or in the one line that names two or more of pitch, rate, units and mode ("no row
+    pitch, column pitch or frame rate in the file: assuming ...", since session 40)."""
+    for line in stderr.splitlines():
+        m = re.search(r": warning: no (.+?) in the file: assuming ", line)
+        if m and kind in re.split(r", | or ", m.group(1)):
+            return True
+    return False
 
 
 def run_ok(*args, **kwargs):

@@ -88,3 +88,23 @@ def test_nothing_said_without_them(tmp_path, kind):
     r = run_ok("process", "-q", *OPTS, p, "-o", out)
     assert "nan or inf" not in r.stderr
     assert recorded(out) == (0, "")
+
+
+@pytest.mark.parametrize("kind, seed", [("npy", 7), ("h5", 8), ("npz", 9), ("mat", 10)])
+def test_info_input_says_what_process_counts(tmp_path, kind, seed):
+    """`knotmap info INPUT` reads the frames to count (session 40; it was silent for these
+    formats): the same warning and `non-finite:` line as process and its result, the count
+    and place numpy's."""
+    a = frames(seed, 6)
+    p = write(tmp_path, kind, a)
+    n, at = reference(a)
+    r = run_ok("info", *OPTS, p)
+    assert "knotmap: %s: warning: %d values are nan or inf (the first at %s): kept" % (p, n, at) \
+        in r.stderr, r.stderr
+    assert "non-finite:   %d values (nan or inf; the first at %s)" % (n, at) in r.stdout
+    out = tmp_path / "r.h5"
+    run_ok("process", "-q", *OPTS, p, "-o", out)
+    assert recorded(out) == (n, at)
+    clean = write(tmp_path, kind, frames(seed, 0))
+    r = run_ok("info", *OPTS, clean)
+    assert "nan or inf" not in r.stderr and "non-finite" not in r.stdout

@@ -112,3 +112,46 @@ def test_bad_packing_is_refused(tmp_path):
 def test_knotmap_sessions_are_unchanged(tmp_path):
     got, err = info(EXAMPLE)
     assert got["rate"].startswith("100 ") and got["units"] == "kPa"
+
+
+def _fill_said(stderr):
+    m = re.search(r"warning: (\d+) values? (?:is|are) nan or inf \((?:the first )?at ([^;)]*)(;[^)]*)?\)",
+                  stderr)
+    assert m, stderr
+    return int(m.group(1)), m.group(2), (m.group(3) or "")
+
+
+@pytest.mark.parametrize("kind", ["int16", "float32"])
+def test_fill_values_said_as_fill_values(tmp_path, kind):
+    """A CF _FillValue is read as nan (missing data) and counted with the frames' other nan
+    and inf; since session 40 the warning says how many were the file's fill value (before:
+    only the count, as if the file held nan). The reference counts are numpy's on the array
+    written."""
+    rng = np.random.default_rng(40)
+    if kind == "int16":
+        a = np.round((FRAMES - 5.0) / 0.01).astype("i2")
+        fill, attrs = np.int16(-32768), dict(scale_factor=0.01, add_offset=5.0)
+    else:
+        a = FRAMES.astype("f4").copy()
+        fill, attrs = np.float32(-9999.0), {}
+    for k in rng.choice(a.size, size=7, replace=False):
+        a.flat[k] = fill
+    if kind == "float32":
+        for k in rng.choice(np.flatnonzero(a != fill), size=4, replace=False):
+            a.flat[k] = np.nan
+    path = write(tmp_path / "f.h5", a, SECONDS, "s", _FillValue=fill, units="kPa", **attrs)
+    missing = (a == fill) | ~np.isfinite(a.astype("f8"))
+    first = np.argwhere(missing)[0]
+    want_at = "0-based frame %d, row %d, column %d" % tuple(int(v) for v in first)
+    n_fill = int(np.count_nonzero(a == fill))
+    for r in (run_ok("info", "--format", "session", "--mode", "roller", path),
+              run_ok("process", "-q", "--format", "session", "--mode", "roller", path,
+                     "-o", tmp_path / "r.h5")):
+        n, at, fill_part = _fill_said(r.stderr)
+        assert (n, at) == (int(np.count_nonzero(missing)), want_at)
+        if n_fill == n:
+            assert fill_part == "; all were the file's _FillValue: missing data", r.stderr
+        else:
+            assert fill_part == "; %d of them the file's _FillValue: missing data" % n_fill, r.stderr
+    clean = write(tmp_path / "c.h5", FRAMES.astype("f4"), SECONDS, "s", _FillValue=np.float32(-9999.0))
+    assert "nan or inf" not in run_ok("info", "--format", "session", "--mode", "roller", clean).stderr

@@ -49,11 +49,12 @@ def test_a_layout_given_is_not_assumed(tmp_path, opts):
     assert ("frames:       50\n" in r.stdout) == (opts[1] == "8x6")
 
 
-def test_the_air_mat_says_it_in_one_line_more(tmp_path):
-    # The real single-frame matrix: the one extra line, and nothing else new.
+def test_the_air_mat_says_it_in_its_own_line(tmp_path):
+    # The real single-frame matrix: its own line beside the one that says pitch, rate,
+    # units and mode together (since session 40; 6 lines before, one per assumption).
     r = run_ok("info", AIR)
     warnings = [l for l in r.stderr.splitlines() if ": warning: " in l]
-    assert len(warnings) == 6 and len(layout_warnings(r.stderr)) == 1, r.stderr
+    assert len(warnings) == 2 and len(layout_warnings(r.stderr)) == 1, r.stderr
     assert "one 64 x 27 frame" in layout_warnings(r.stderr)[0]
 
 
