@@ -116,16 +116,36 @@ typedef struct h5_raw {
     uint64_t base, eof;
 } h5_raw;
 
-static int raw_open(hid_t obj, h5_raw *raw)
+/* The last file raw_open found usable, per thread (a session's open reads
+ * some eight string attributes of one file): the file's id, never reused by
+ * HDF5 while the process lives, and what its property lists said.  Asking
+ * them again copies and closes both lists, ~115 k instructions and ~11 takes
+ * of HDF5's global lock a string, which another session's thread waits for
+ * at its own open (bench/README.md "Session 40 (burst14)"). */
+static _Thread_local struct {
+    hid_t file;
+    h5_raw raw;
+} raw_seen = {H5I_INVALID_HID, {-1, 0, 0, 0, 0}};
+
+static _Atomic unsigned long raw_looks;
+
+unsigned long km_h5_vlen_file_looks(void)
 {
-    hid_t file = H5Iget_file_id(obj), fapl = H5I_INVALID_HID, fcpl = H5I_INVALID_HID;
+    return raw_looks;
+}
+
+/* The file's descriptor, sizes and user block from its property lists; 1
+ * when it is usable (read-only, sec2, sane sizes). */
+static int raw_look(hid_t file, h5_raw *raw)
+{
+    hid_t fapl = H5I_INVALID_HID, fcpl = H5I_INVALID_HID;
     unsigned intent = 0;
     void *handle = NULL;
     hsize_t ub = 0;
-    struct stat sb;
     int ok = 0;
 
-    if (file < 0 || H5Fget_intent(file, &intent) < 0 || (intent & H5F_ACC_RDWR))
+    raw_looks++;
+    if (H5Fget_intent(file, &intent) < 0 || (intent & H5F_ACC_RDWR))
         goto done;
     fapl = H5Fget_access_plist(file);
     fcpl = H5Fget_create_plist(file);
@@ -136,9 +156,6 @@ static int raw_open(hid_t obj, h5_raw *raw)
         goto done;
     raw->fd = *(int *)handle;
     raw->base = ub;
-    if (fstat(raw->fd, &sb) != 0 || sb.st_size < 0)
-        goto done;
-    raw->eof = (uint64_t)sb.st_size;
     ok = raw->sizeof_addr >= 2 && raw->sizeof_addr <= 8 && raw->sizeof_size >= 2 &&
          raw->sizeof_size <= 8;
 done:
@@ -146,8 +163,31 @@ done:
         H5Pclose(fcpl);
     if (fapl >= 0)
         H5Pclose(fapl);
-    if (file >= 0)
-        H5Fclose(file);
+    return ok;
+}
+
+static int raw_open(hid_t obj, h5_raw *raw)
+{
+    hid_t file = H5Iget_file_id(obj);
+    struct stat sb;
+    int ok = 0;
+
+    if (file < 0)
+        return 0;
+    if (file == raw_seen.file) {
+        *raw = raw_seen.raw;
+        ok = 1;
+    } else if (raw_look(file, raw)) {
+        raw_seen.file = file;
+        raw_seen.raw = *raw;
+        ok = 1;
+    }
+    /* The size now: the file may have changed since it was looked at. */
+    if (ok && (fstat(raw->fd, &sb) != 0 || sb.st_size < 0))
+        ok = 0;
+    if (ok)
+        raw->eof = (uint64_t)sb.st_size;
+    H5Fclose(file); /* this id's reference only: the object keeps the file open */
     return ok;
 }
 

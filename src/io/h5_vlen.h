@@ -15,7 +15,14 @@ void km_h5_vlen_register(void);
  * descriptor or heap (*too_long = 1 when the string needs more than cap-1
  * bytes), KM_ERR_UNSUPPORTED when this path does not apply (a file open
  * for writing, a driver other than sec2): the caller reads it through
- * libhdf5 then. */
+ * libhdf5 then.  Each thread keeps what it learnt of the last file it read
+ * a string of (by its id, which HDF5 does not reuse), so the file's
+ * property lists are read once for the strings of one file. */
 km_status km_h5_read_vlen_string(hid_t attr, char *buf, size_t cap, int *too_long);
+
+/* How many times a file's property lists were read (its descriptor, address
+ * sizes and user block) to read such a string: once per file a thread reads
+ * strings of in a row, not once per string.  For tests. */
+unsigned long km_h5_vlen_file_looks(void);
 
 #endif
