@@ -109,9 +109,10 @@ static int has_schema(const char *path, const char *schema)
 }
 
 /* km_atomic_check_target, and what it saw: *exists = 1 and *sb the file
- * when there was one. */
+ * when there was one.  With `due` non-NULL an existing regular file's
+ * schema is not read (*due = 1 then): km_atomic_check_schema reads it. */
 static km_status check_target(km_ctx *ctx, const char *path, const char *schema, int overwrite,
-                              int *exists, struct stat *out)
+                              int *exists, struct stat *out, int *due)
 {
     struct stat sb;
     km_h5_quiet q;
@@ -135,6 +136,10 @@ static km_status check_target(km_ctx *ctx, const char *path, const char *schema,
                            path);
         return KM_OK;
     }
+    if (due != NULL && S_ISREG(sb.st_mode)) {
+        *due = 1;
+        return KM_OK;
+    }
     km_h5_quiet_begin(&q);
     ok = S_ISREG(sb.st_mode) && has_schema(path, schema);
     km_h5_quiet_end(&q);
@@ -148,7 +153,7 @@ km_status km_atomic_check_target(km_ctx *ctx, const char *path, const char *sche
 {
     struct stat sb;
     int exists;
-    return check_target(ctx, path, schema, overwrite, &exists, &sb);
+    return check_target(ctx, path, schema, overwrite, &exists, &sb, NULL);
 }
 
 static int same_file(const struct stat *a, const struct stat *b)
@@ -165,10 +170,22 @@ static km_status recheck_target(km_ctx *ctx, km_atomic_out *o)
 {
     struct stat sb;
     int exists;
+    if (o->schema_due)
+        return km_atomic_check_schema(ctx, o);
     if (stat(o->path, &sb) == 0 ? o->target_seen && same_file(&sb, &o->target)
                                 : errno == ENOENT && !o->target_seen)
         return KM_OK;
-    return check_target(ctx, o->path, o->schema, o->overwrite, &exists, &sb);
+    return check_target(ctx, o->path, o->schema, o->overwrite, &exists, &sb, NULL);
+}
+
+km_status km_atomic_check_schema(km_ctx *ctx, km_atomic_out *o)
+{
+    if (!o->schema_due)
+        return KM_OK;
+    o->schema_due = 0;
+    /* The whole check: the file may have changed since the open saw it. */
+    return check_target(ctx, o->path, o->schema, o->overwrite, &o->target_seen, &o->target,
+                        NULL);
 }
 
 /* ---- open / commit / discard --------------------------------------------------- */
@@ -235,8 +252,10 @@ static int folder_exists(const char *file)
     return stat(dir, &sb) == 0 && S_ISDIR(sb.st_mode);
 }
 
-km_status km_atomic_open(km_ctx *ctx, const km_alloc_ref *alloc, const char *path,
-                         const char *schema, int overwrite, km_atomic_out *o)
+/* km_atomic_open and km_atomic_open_later: an existing target's schema
+ * read now (later = 0) or left due. */
+static km_status open_out(km_ctx *ctx, const km_alloc_ref *alloc, const char *path,
+                          const char *schema, int overwrite, int later, km_atomic_out *o)
 {
     km_status st;
     size_t n = strlen(path), cap = n + 32;
@@ -246,7 +265,8 @@ km_status km_atomic_open(km_ctx *ctx, const km_alloc_ref *alloc, const char *pat
     o->alloc = *alloc;
     o->schema = schema;
     o->overwrite = overwrite != 0;
-    if ((st = check_target(ctx, path, schema, overwrite, &o->target_seen, &o->target)) != KM_OK)
+    if ((st = check_target(ctx, path, schema, overwrite, &o->target_seen, &o->target,
+                           later ? &o->schema_due : NULL)) != KM_OK)
         goto done;
     o->path = km_ref_alloc(alloc, n + 1);
     o->tmp = km_ref_alloc(alloc, cap);
@@ -280,6 +300,18 @@ done:
         km_atomic_discard(o);
     }
     return st;
+}
+
+km_status km_atomic_open(km_ctx *ctx, const km_alloc_ref *alloc, const char *path,
+                         const char *schema, int overwrite, km_atomic_out *o)
+{
+    return open_out(ctx, alloc, path, schema, overwrite, 0, o);
+}
+
+km_status km_atomic_open_later(km_ctx *ctx, const km_alloc_ref *alloc, const char *path,
+                               const char *schema, int overwrite, km_atomic_out *o)
+{
+    return open_out(ctx, alloc, path, schema, overwrite, 1, o);
 }
 
 km_status km_atomic_close_fd(km_ctx *ctx, km_atomic_out *o)

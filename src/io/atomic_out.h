@@ -13,8 +13,9 @@
  * overwrite != 0, and when a schema is given (HDF5 outputs) it must be an
  * HDF5 file whose root attribute `schema` equals it: a file knotmap did not
  * write is never replaced.  The check runs at open and again just before
- * the rename; the second one reads the file again only when it is not the
- * one the open checked (device, inode, size, modification and change times
+ * the rename (km_atomic_open_later: the schema at a time the caller chooses,
+ * or just before the rename); the second one reads the file again only
+ * when it is not the one the open checked (device, inode, size, modification and change times
  * differ, or it appeared meanwhile): HDF5's open of the old result costs
  * ~1.3 M instructions under HDF5's global lock.  Without overwrite the
  * rename refuses an existing target atomically (RENAME_NOREPLACE, or link
@@ -47,6 +48,7 @@ typedef struct km_atomic_out {
     int committed;
     int target_seen;     /* the target existed at open and passed the check */
     struct stat target;  /* ... and was this file (km_atomic_commit compares) */
+    int schema_due;      /* km_atomic_open_later: its schema is still to be read */
 } km_atomic_out;
 
 /* An empty handle (fd -1, nothing owned): km_atomic_discard() on it is a no-op. */
@@ -65,6 +67,20 @@ km_status km_atomic_check_target(km_ctx *ctx, const char *path, const char *sche
  * not writable: "PATH: ..."), KM_ERR_NOMEM.  On error o is left empty. */
 km_status km_atomic_open(km_ctx *ctx, const km_alloc_ref *alloc, const char *path,
                          const char *schema, int overwrite, km_atomic_out *o);
+
+/* km_atomic_open, except that an existing regular file's schema (HDF5's
+ * open of it: ~1.3 M instructions under HDF5's global lock) is not read
+ * yet: km_atomic_check_schema reads it when the caller chooses, and
+ * km_atomic_commit at the latest, so a file of another kind is still never
+ * replaced.  A session's opening, which other sessions' threads wait on,
+ * leaves it for the frames (bench/README.md "Session 40 (burst14)"). */
+km_status km_atomic_open_later(km_ctx *ctx, const km_alloc_ref *alloc, const char *path,
+                               const char *schema, int overwrite, km_atomic_out *o);
+
+/* The check km_atomic_open_later left due, on the target as it is now
+ * (KM_OK when none is due, and after it has run once).  Errors as
+ * km_atomic_check_target's. */
+km_status km_atomic_check_schema(km_ctx *ctx, km_atomic_out *o);
 
 /* Close o->fd if open (no flush).  Errors: KM_ERR_IO (close reported a
  * write error: "PATH: errno text"). */

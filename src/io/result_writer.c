@@ -24,6 +24,11 @@
 static atomic_int km_h5_bursts;
 static _Thread_local int km_h5_bursts_own;
 
+km_status km_result_writer_check_target(km_ctx *ctx, km_result_writer *w)
+{
+    return km_atomic_check_schema(ctx, &w->out);
+}
+
 void km_h5_burst_begin(void)
 {
     km_h5_bursts_own++;
@@ -71,9 +76,10 @@ static char *dup_str(km_ctx *ctx, const char *s)
 }
 
 /* The temporary file, made 0666 & ~umask by its create; HDF5 opens it by name. */
-static km_status make_temp(km_ctx *ctx, km_result_writer *w, int overwrite)
+static km_status make_temp(km_ctx *ctx, km_result_writer *w, const km_result_meta *m)
 {
-    km_status st = km_atomic_open(ctx, &w->alloc, w->path, "knotmap-result", overwrite, &w->out);
+    km_status st = (m->check_later ? km_atomic_open_later : km_atomic_open)(
+        ctx, &w->alloc, w->path, "knotmap-result", m->overwrite, &w->out);
     if (st == KM_OK)
         st = km_atomic_close_fd(ctx, &w->out);
     return st;
@@ -271,7 +277,8 @@ km_status km_result_writer_create(km_ctx *ctx, const char *path, const km_result
         return st;
     if (!(in->row_pitch_mm > 0.0) || !(in->col_pitch_mm > 0.0))
         return km_fail(ctx, KM_ERR_INVALID, "%s: pitch must be > 0", path);
-    /* The target itself is checked once, by km_atomic_open (make_temp). */
+    /* The target itself is checked by km_atomic_open (make_temp), its schema
+       perhaps later (meta->check_later: km_result_writer_check_target). */
     if (path[0] == '\0')
         return km_fail(ctx, KM_ERR_INVALID, "result: no output path");
 
@@ -311,7 +318,7 @@ km_status km_result_writer_create(km_ctx *ctx, const char *path, const km_result
         st = KM_ERR_NOMEM;
         goto done;
     }
-    st = make_temp(ctx, w, meta->overwrite);
+    st = make_temp(ctx, w, meta);
     if (st != KM_OK)
         goto done;
 

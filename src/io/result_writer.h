@@ -25,6 +25,9 @@ typedef struct km_result_meta {
     const char *command_line;    /* [NULL = ""] */
     int32_t save_frames;         /* 1 = /frames/conditioned */
     int32_t overwrite;           /* 1 = replace an existing knotmap result */
+    int32_t check_later;         /* 1 = an existing target's schema read by
+                                    km_result_writer_check_target (at the
+                                    latest by the commit), not at create */
 } km_result_meta;
 
 /* Two sessions on two threads share HDF5's global lock, which is not fair:
@@ -48,6 +51,13 @@ km_status km_result_check_target(km_ctx *ctx, const char *path, int32_t overwrit
 /* KM_ERR_CREATE when `output` exists and is the same file as `input`
  * (same device and inode, whatever the spelling of the paths). */
 km_status km_result_check_not_input(km_ctx *ctx, const char *output, const char *input);
+
+/* The existing target's schema that create left for later
+ * (meta->check_later): HDF5's open of that file, out of a session's
+ * opening burst.  KM_OK when none is due.  Errors: KM_ERR_CREATE ("PATH:
+ * exists and is not a knotmap-result file: not replacing it", or the
+ * target changed into a folder, ...). */
+km_status km_result_writer_check_target(km_ctx *ctx, km_result_writer *w);
 
 /* Create the temporary file and the fixed structure.  Errors: KM_ERR_CREATE,
  * KM_ERR_INVALID, KM_ERR_LIMIT, KM_ERR_IO, KM_ERR_NOMEM. */

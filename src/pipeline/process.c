@@ -93,16 +93,17 @@ typedef struct driver {
     int params_due;
 } driver;
 
-/* The source header and /params; during the frames (one thread) also
-   /candidates' group and empty columns, out of the opening and end bursts
-   (bench/README.md "Session 39 (burst13)"; the /frames maps are made at
-   the end: km_stage_body_prepare). */
+/* The existing target's schema when the open left it (another thread was
+   in a burst then), the source header and /params; during the frames (one
+   thread) also /candidates' group and empty columns, out of the opening
+   and end bursts (bench/README.md "Session 39 (burst13)", "Session 40
+   (burst14)"; the /frames maps are made at the end: km_stage_body_prepare). */
 static km_status write_params(km_ctx *ctx, driver *d, km_engine *e, int now)
 {
     if (!d->params_due || (!now && km_h5_bursts_elsewhere() > 0))
         return KM_OK;
     d->params_due = 0;
-    km_status st = KM_OK;
+    km_status st = km_result_writer_check_target(ctx, e->writer);
     for (size_t i = 0; i < km_reader_header_count(d->reader) && st == KM_OK; i++) {
         const char *k = NULL, *v = NULL;
         km_reader_header_get(d->reader, i, &k, &v);
@@ -227,9 +228,12 @@ static km_status add_sinks(km_ctx *ctx, km_engine *e, const km_stage_sink *s, in
 static km_status open_result(km_ctx *ctx, driver *d, km_engine *e, const km_process_params *p,
                              const char *input, const char *output)
 {
+    /* With another session's thread in a burst, an existing target's
+       schema is read during the frames (write_params), not now. */
     km_result_meta meta = {&e->info, km_reader_mask(d->reader), input,
                            km_format_name(e->info.format), p->command_line,
-                           p->save_frames != 0, p->overwrite != 0};
+                           p->save_frames != 0, p->overwrite != 0,
+                           km_h5_bursts_elsewhere() > 0};
     km_status st = km_result_writer_create(ctx, output, &meta, &e->writer);
     if (st == KM_OK)
         st = km_stage_track_declare(ctx, &e->trk, e->writer);

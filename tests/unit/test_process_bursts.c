@@ -1,9 +1,14 @@
 /* Bursts of HDF5 calls (io/result_writer.h, km_h5_burst_begin): km_process
  * writes /params during the frames only when no other thread is in a burst,
  * else after the last frame, and always the values of the open (the peaks'
- * threshold before the warm-up makes it the floor's). */
+ * threshold before the warm-up makes it the floor's); an existing target's
+ * schema is read at the open when alone, else with /params, and a file of
+ * another kind is still never replaced. */
 #define _POSIX_C_SOURCE 200809L
 #include <criterion/criterion.h>
+#include <dirent.h>
+#include <limits.h>
+#include <sys/stat.h>
 #include <hdf5.h>
 #include <math.h>
 #include <pthread.h>
@@ -11,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "io/atomic_out.h"
 #include "io/result_writer.h"
 #include "knotmap.h"
 #include "test_util.h"
@@ -51,6 +57,25 @@ static void *other_main(void *arg)
     pthread_mutex_unlock(&o->m);
     km_h5_burst_end();
     return NULL;
+}
+
+/* Another session's thread, in a burst once this returns. */
+static void other_start(other_session *o, pthread_t *th)
+{
+    cr_assert_eq(pthread_create(th, NULL, other_main, o), 0);
+    pthread_mutex_lock(&o->m);
+    while (!o->in_burst)
+        pthread_cond_wait(&o->c, &o->m);
+    pthread_mutex_unlock(&o->m);
+}
+
+static void other_stop(other_session *o, pthread_t th)
+{
+    pthread_mutex_lock(&o->m);
+    o->end = 1;
+    pthread_cond_broadcast(&o->c);
+    pthread_mutex_unlock(&o->m);
+    pthread_join(th, NULL);
 }
 
 Test(process_bursts, counted_per_thread)
@@ -154,17 +179,9 @@ Test(process_bursts, params_after_the_frames_while_another_bursts)
 
     other_session o = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0};
     pthread_t th;
-    cr_assert_eq(pthread_create(&th, NULL, other_main, &o), 0);
-    pthread_mutex_lock(&o.m);
-    while (!o.in_burst)
-        pthread_cond_wait(&o.c, &o.m);
-    pthread_mutex_unlock(&o.m);
+    other_start(&o, &th);
     km_status st = km_process(ctx, in, beside, &p, NULL);
-    pthread_mutex_lock(&o.m);
-    o.end = 1;
-    pthread_cond_broadcast(&o.c);
-    pthread_mutex_unlock(&o.m);
-    pthread_join(th, NULL);
+    other_stop(&o, th);
     cr_assert_eq(st, KM_OK, "%s", km_ctx_last_error(ctx));
     same_attrs(alone, beside, "params", 100); /* the table's parameters and the run's */
     same_attrs(alone, beside, "session/source_header", 5);
@@ -180,4 +197,104 @@ Test(process_bursts, params_after_the_frames_while_another_bursts)
         cr_expect(isnan(v), "peaks_threshold_abs %g", v);
     else
         cr_expect_eq(v, p.peaks.threshold_abs);
+}
+
+/* A 6 s session at `in`. */
+static void make_session(char *in, size_t cap)
+{
+    km_test_path(in, cap, dir, "s.h5");
+    km_synth_params sp;
+    km_synth_params_default(&sp);
+    sp.duration_s = 6;
+    sp.seed = 7;
+    cr_assert_eq(km_synth_write(ctx, &sp, KM_FORMAT_SESSION, in, 1), KM_OK, "%s",
+                 km_ctx_last_error(ctx));
+}
+
+/* The schema reads so far at the first progress call (the first block). */
+static int at_first_block(void *user, int64_t done, int64_t total)
+{
+    unsigned long *first = user;
+    (void)done;
+    (void)total;
+    if (*first == ULONG_MAX)
+        *first = km_atomic_schema_reads();
+    return 0;
+}
+
+/* How many times the existing result at `out` had its schema read by the
+   first block, and in all, for a run alone (beside = 0) or while another
+   thread stays in a burst. */
+static void schema_reads(const char *in, const char *out, int beside, unsigned long *by_first,
+                         unsigned long *all)
+{
+    other_session o = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0};
+    pthread_t th;
+    km_process_params p;
+    unsigned long first = ULONG_MAX, n0 = km_atomic_schema_reads();
+    km_process_params_default(&p);
+    p.block_frames = 64;
+    p.progress = at_first_block;
+    p.progress_user = &first;
+    if (beside)
+        other_start(&o, &th);
+    km_status st = km_process(ctx, in, out, &p, NULL);
+    if (beside)
+        other_stop(&o, th);
+    cr_assert_eq(st, KM_OK, "%s", km_ctx_last_error(ctx));
+    cr_assert_neq(first, ULONG_MAX);
+    *by_first = first - n0;
+    *all = km_atomic_schema_reads() - n0;
+}
+
+Test(process_bursts, target_schema_out_of_the_opening_while_another_bursts)
+{
+    char in[128], out[128];
+    unsigned long by_first, all;
+    make_session(in, sizeof in);
+    km_test_path(out, sizeof out, dir, "r.h5");
+    km_process_params p;
+    km_process_params_default(&p);
+    cr_assert_eq(km_process(ctx, in, out, &p, NULL), KM_OK, "%s", km_ctx_last_error(ctx));
+    schema_reads(in, out, 0, &by_first, &all);
+    cr_expect_eq(by_first, 1, "alone: read at the open");
+    cr_expect_eq(all, 1);
+    schema_reads(in, out, 1, &by_first, &all);
+    cr_expect_eq(by_first, 0, "another thread in a burst: not read at the open");
+    cr_expect_eq(all, 1, "read once, with /params");
+}
+
+/* Left for later, a file of another kind is refused all the same: the
+   error of the open, nothing replaced, no temporary left. */
+Test(process_bursts, a_target_of_another_kind_is_kept_when_checked_later)
+{
+    char in[128], out[128];
+    make_session(in, sizeof in);
+    km_test_path(out, sizeof out, dir, "r.h5");
+    hid_t f = H5Fcreate(out, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    cr_assert(f >= 0);
+    H5Fclose(f);
+    struct stat before, after;
+    cr_assert_eq(stat(out, &before), 0);
+    other_session o = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0};
+    pthread_t th;
+    km_process_params p;
+    km_process_params_default(&p);
+    other_start(&o, &th);
+    km_status st = km_process(ctx, in, out, &p, NULL);
+    other_stop(&o, th);
+    cr_expect_eq(st, KM_ERR_CREATE);
+    cr_expect(strstr(km_ctx_last_error(ctx), "exists and is not a knotmap-result file") != NULL,
+              "%s", km_ctx_last_error(ctx));
+    cr_assert_eq(stat(out, &after), 0);
+    cr_expect_eq(after.st_ino, before.st_ino);
+    cr_expect_eq(after.st_size, before.st_size);
+    cr_expect_eq(after.st_mtim.tv_nsec, before.st_mtim.tv_nsec);
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    int n = 0;
+    while ((e = readdir(d)) != NULL)
+        n += e->d_name[0] != '.' || strstr(e->d_name, ".tmp-") != NULL;
+    closedir(d);
+    cr_expect_eq(n, 2, "the session and the target, no temporary");
 }

@@ -55,7 +55,7 @@ static km_status make(km_result_writer **w, int save_frames, int overwrite)
 {
     km_session_info in = info_3x4();
     km_result_meta meta = {&in, NULL, "in.txt", "text", "knotmap process in.txt", save_frames,
-                           overwrite};
+                           overwrite, 0};
     return km_result_writer_create(ctx, path, &meta, w);
 }
 
@@ -274,7 +274,7 @@ Test(result_writer, replaces_a_result_only_when_allowed)
 Test(result_writer, missing_folder_is_create_error)
 {
     km_session_info in = info_3x4();
-    km_result_meta meta = {&in, NULL, "", "", "", 0, 1};
+    km_result_meta meta = {&in, NULL, "", "", "", 0, 1, 0};
     km_result_writer *w = NULL;
     char p[160];
     snprintf(p, sizeof p, "%s/no/such/out.h5", dir);

@@ -43,7 +43,7 @@ static km_status make(const char *path, km_result_writer **w)
     snprintf(in.units, sizeof in.units, "kPa");
     in.saturation = INFINITY;
     in.n_valid = 12;
-    km_result_meta meta = {&in, NULL, "in.txt", "text", "knotmap process in.txt", 1, 0};
+    km_result_meta meta = {&in, NULL, "in.txt", "text", "knotmap process in.txt", 1, 0, 0};
     return km_result_writer_create(ctx, path, &meta, w);
 }
 
