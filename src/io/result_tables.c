@@ -467,7 +467,9 @@ km_status km_result_writer_append_peaks_tracked(km_ctx *ctx, km_result_writer *w
     return KM_OK;
 }
 
-/* /frames/max and mean (data NULL: made, not written). */
+/* /frames/max and mean, made and written at once (made ahead of their
+ * values, during the frames, they raised a long session's peak memory by
+ * one 2 MB huge page: bench/README.md "Session 39, every change landed"). */
 static int frame_maps(km_result_writer *w, const float *max_map, const float *mean_map, hid_t *ds)
 {
     const km_rw_map maps[] = {
@@ -479,30 +481,15 @@ static int frame_maps(km_result_writer *w, const float *max_map, const float *me
     return km_rw_make_maps(w, w->g_frames, maps, sizeof maps / sizeof *maps, "row", "col", ds);
 }
 
-km_status km_result_writer_prepare_maps(km_ctx *ctx, km_result_writer *w)
-{
-    if (w == NULL || w->file < 0 || w->maps_set || w->frame_maps[0] >= 0)
-        return km_fail(ctx, KM_ERR_INVALID, "result writer: bad maps");
-    if (!frame_maps(w, NULL, NULL, w->frame_maps))
-        return km_rw_h5fail(ctx, w->path, KM_ERR_IO, "cannot create /frames maps");
-    return KM_OK;
-}
-
 km_status km_result_writer_set_maps(km_ctx *ctx, km_result_writer *w, const float *max_map,
                                     const float *mean_map)
 {
     if (w == NULL || w->file < 0 || max_map == NULL || mean_map == NULL || w->maps_set)
         return km_fail(ctx, KM_ERR_INVALID, "result writer: bad maps");
-    int ok = 1;
-    if (w->frame_maps[0] < 0)
-        ok = frame_maps(w, max_map, mean_map, w->frame_maps);
-    else if ((size_t)w->rows * (size_t)w->cols > 0)
-        ok = H5Dwrite(w->frame_maps[0], H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT,
-                      max_map) >= 0 &&
-             H5Dwrite(w->frame_maps[1], H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT,
-                      mean_map) >= 0;
-    km_rw_close_h(&w->frame_maps[0], H5Dclose);
-    km_rw_close_h(&w->frame_maps[1], H5Dclose);
+    hid_t ds[2] = {-1, -1};
+    int ok = frame_maps(w, max_map, mean_map, ds);
+    km_rw_close_h(&ds[0], H5Dclose);
+    km_rw_close_h(&ds[1], H5Dclose);
     if (!ok)
         return km_rw_h5fail(ctx, w->path, KM_ERR_IO, "cannot write /frames maps");
     w->maps_set = 1;

@@ -297,7 +297,7 @@ km_status km_result_writer_create(km_ctx *ctx, const char *path, const km_result
         w->met[i].ds = -1;
     for (size_t i = 0; i < KM_RW_PEAK_COLS; i++)
         w->pk[i].ds = -1;
-    w->pre.g = w->frame_maps[0] = w->frame_maps[1] = -1;
+    w->pre.g = -1;
     for (size_t i = 0; i < KM_RW_MAX_COLS; i++)
         w->pre.ds[i].ds = -1;
     w->rows = in->rows;
@@ -459,8 +459,6 @@ static void close_objects(km_result_writer *w)
     for (size_t i = 0; i < KM_RW_PEAK_COLS; i++)
         km_rw_col_close(&w->pk[i]);
     km_rw_close_tables(w);
-    km_rw_close_h(&w->frame_maps[0], H5Dclose);
-    km_rw_close_h(&w->frame_maps[1], H5Dclose);
     km_rw_col_close(&w->ds_time);
     km_rw_col_close(&w->ds_cond);
     km_rw_col_close(&w->ds_frame);

@@ -160,12 +160,6 @@ km_status km_result_writer_set_bodymap(km_ctx *ctx, km_result_writer *w,
 /* The whole-session per-taxel maps, rows*cols each: /frames/max, /frames/mean. */
 km_status km_result_writer_set_maps(km_ctx *ctx, km_result_writer *w, const float *max_map,
                                     const float *mean_map);
-/* Their datasets made now, with their attributes and scales, empty until
- * km_result_writer_set_maps writes the values (as
- * km_result_writer_prepare_table: out of the end's burst).  km_process does
- * not call it: made ahead, the maps raised a long session's peak memory by
- * one 2 MB huge page. */
-km_status km_result_writer_prepare_maps(km_ctx *ctx, km_result_writer *w);
 
 /* After the last frame: the tables' last chunks compressed and written
  * now (with threads, while the candidates are computed); rows appended

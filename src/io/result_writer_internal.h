@@ -63,7 +63,6 @@ struct km_result_writer {
     km_h5_io io;                /* its OS errors; closing mode (h5_vfd.h) */
     int committed;
     int maps_set;
-    hid_t frame_maps[2];        /* /frames/max, mean made ahead (km_result_writer_prepare_table) */
     int32_t rows, cols;
     double row_pitch, col_pitch;
     char units[16];

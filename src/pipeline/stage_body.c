@@ -321,10 +321,11 @@ static km_status write_zero_drift(km_ctx *ctx, const km_stage_body *s, km_result
     return km_result_writer_param_f64(ctx, w, "odo_zero_drift_limit", limit);
 }
 
-/* Only the table: /frames/max and mean made ahead as well
-   (km_result_writer_prepare_maps) raised the peak memory of sessions of 200 s
-   and more by 2 MB, one huge page (600 s bench session 18.9 -> 21.0 MB, a 60 s
-   one unchanged), for two of the end's ~420 lock takes. */
+/* Only the table: /frames/max and mean made ahead as well (Session 39,
+   a4990e2) raised the peak memory of sessions of 200 s and more by 2 MB, one
+   huge page (600 s bench session 18.9 -> 21.0 MB, a 60 s one unchanged), for
+   two of the end's ~420 lock takes; the writer makes them with their values
+   (km_result_writer_set_maps). */
 km_status km_stage_body_prepare(km_ctx *ctx, km_result_writer *w)
 {
     return km_result_writer_prepare_table(ctx, w, &CAND_TABLE);
