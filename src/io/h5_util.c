@@ -200,11 +200,15 @@ hid_t km_h5_read_fapl(void)
     return fapl;
 }
 
-/* km_h5_frames_hint: the root's 3-D datasets, gathered by H5Literate. */
+/* km_h5_frames_hint: the file's 3-D datasets, in groups too (h5py's
+ * /data/pressure), gathered by H5Lvisit over hard links only (an external
+ * link would open another file) and at most RANK3_LINKS_MAX links. */
+#define RANK3_LINKS_MAX 256
+
 typedef struct rank3_walk {
     char *buf;
     size_t cap;
-    int n;
+    int n, links;
     char first[KM_TOKEN_TEXT];
 } rank3_walk;
 
@@ -213,8 +217,10 @@ static herr_t rank3_one(hid_t g, const char *name, const H5L_info_t *info, void 
     rank3_walk *w = data;
     hsize_t dims[3];
     H5O_info_t oi;
-    (void)info;
-    if (H5Oget_info_by_name(g, name, &oi, H5P_DEFAULT) < 0 || oi.type != H5O_TYPE_DATASET)
+    if (++w->links > RANK3_LINKS_MAX)
+        return 1; /* stop: a crafted file's thousands of links */
+    if (info->type != H5L_TYPE_HARD || H5Oget_info_by_name(g, name, &oi, H5P_DEFAULT) < 0 ||
+        oi.type != H5O_TYPE_DATASET)
         return 0;
     hid_t d = H5Dopen2(g, name, H5P_DEFAULT), space = d >= 0 ? H5Dget_space(d) : -1;
     if (space >= 0 && H5Sget_simple_extent_ndims(space) == 3 &&
@@ -238,9 +244,9 @@ static herr_t rank3_one(hid_t g, const char *name, const H5L_info_t *info, void 
 void km_h5_frames_hint(hid_t file, char *buf, size_t cap)
 {
     char list[3 * (KM_TOKEN_TEXT + 64)] = "";
-    rank3_walk w = {list, sizeof list, 0, ""};
+    rank3_walk w = {list, sizeof list, 0, 0, ""};
     buf[0] = '\0';
-    H5Literate(file, H5_INDEX_NAME, H5_ITER_INC, NULL, rank3_one, &w);
+    H5Lvisit(file, H5_INDEX_NAME, H5_ITER_INC, rank3_one, &w);
     H5Eclear2(H5E_DEFAULT);
     if (w.n == 1)
         snprintf(buf, cap, "; the file's 3-D dataset is %s: name it /frames (h5py: "

@@ -128,8 +128,9 @@ hid_t km_h5_read_fapl(void);
  * is not chunked or its chunk is over a mebi-element. */
 size_t km_h5_chunk_bytes_1d(hid_t d, size_t elem);
 
-/* What to say when a file has no /frames: its root's 3-D datasets (up to 3,
- * with their shapes) and how to name one /frames ("" when it has none). */
+/* What to say when a file has no /frames: its 3-D datasets, in groups too
+ * (up to 3, with their paths and shapes), and how to name one /frames (""
+ * when it has none). */
 void km_h5_frames_hint(hid_t file, char *buf, size_t cap);
 
 /* A session's /frames stored [R, C, T] (read_session_rct.c): the reader's

@@ -75,3 +75,24 @@ def test_an_h5py_file_names_the_option(tmp_path):
     assert r.returncode == 65 and "pass --format session to read its /frames" in r.stderr, r.stderr
     r = run_ok("info", "--format", "session", p)
     assert "%d x %d taxels" % (R, C) in r.stdout and "frames:       %d" % T in r.stdout
+
+
+def test_a_dataset_in_a_group_is_named_with_the_line_that_moves_it(tmp_path):
+    """h5py's layout with a group (/data/pressure): the refusal names the dataset in the
+    group and the h5py line that makes it /frames; that line, run, gives a file that
+    reads. Before: "no /frames dataset" only (the hint looked at the root)."""
+    p = tmp_path / "grouped.h5"
+    a = np.random.default_rng(6).random((T, R, C)).astype("f4")
+    with h5py.File(p, "w") as f:
+        f.create_group("data")["pressure"] = a
+        f["data"]["notes"] = np.arange(3)
+    r = run("info", "--format", "session", p)
+    assert r.returncode == 65, r.stderr
+    said = r.stderr.strip().splitlines()[-1]
+    m = re.search(r"the file's 3-D dataset is (\S+) \[(\d+) x (\d+) x (\d+)\]: name it /frames "
+                  r"\(h5py: f\.move\(\"([^\"]+)\", \"frames\"\)", said)
+    assert m and m.group(1) == "/data/pressure" and tuple(map(int, m.group(2, 3, 4))) == a.shape, said
+    with h5py.File(p, "r+") as f:
+        f.move(m.group(5), "frames")
+    r = run_ok("info", "--format", "session", p)
+    assert "%d x %d taxels" % (R, C) in r.stdout and "frames:       %d" % T in r.stdout
