@@ -25,10 +25,8 @@ Usage: /usr/bin/python3 bench/near_threshold.py [--bin build/knotmap] [--cache D
 """
 import argparse
 import concurrent.futures as cf
-import json
 import math
 import os
-import shlex
 import sys
 import tempfile
 from pathlib import Path
@@ -41,13 +39,7 @@ import param_sweep as ps  # noqa: E402
 
 
 def one(a, m, mo, p, s, tmp):
-    f = ps.session(a, m, mo, p, s)
-    r = os.path.join(tmp, "%s_%s_%s_%d.r.h5" % (m, mo, p, s))
-    o = r[:-5] + ".o.h5"
-    env, opts = ps.split_set(a.process_args)
-    ps.process(a, env, "-q", f, *opts, "-o", r)
-    ps.process(a, env, "-q", f, *opts, *shlex.split(kev.OPEN_ARGS), "-o", o)
-    tol = json.loads(kev.run(a.bin, "eval", r, "--truth", f, "--json"))["tolerance_mm"]
+    f, r, o, tol = ps.default_and_opened(a, m, mo, p, s, tmp)
     import h5py
     with h5py.File(f) as h:
         tx, ty = h["truth/knots/x_mm"][:], h["truth/knots/y_mm"][:]

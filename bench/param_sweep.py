@@ -73,6 +73,19 @@ def process(a, env, *args):
                                                         r.returncode, r.stderr))
 
 
+def default_and_opened(a, m, mo, p, s, tmp):
+    """The session (cached), its results at the defaults (r) and opened (o, bench/eval.py's
+    OPEN_ARGS), both with a.process_args, in tmp; and `knotmap eval`'s tolerance."""
+    f = session(a, m, mo, p, s)
+    r = os.path.join(tmp, "%s_%s_%s_%d.r.h5" % (m, mo, p, s))
+    o = r[:-5] + ".o.h5"
+    env, opts = split_set(a.process_args)
+    process(a, env, "-q", f, *opts, "-o", r)
+    process(a, env, "-q", f, *opts, *shlex.split(kev.OPEN_ARGS), "-o", o)
+    tol = json.loads(kev.run(a.bin, "eval", r, "--truth", f, "--json"))["tolerance_mm"]
+    return f, r, o, tol
+
+
 def one(a, m, mo, p, s, extra, tmp):
     f = session(a, m, mo, p, s)
     r = os.path.join(tmp, "%s_%s_%s_%d.r.h5" % (m, mo, p, s))
