@@ -671,6 +671,7 @@ km_status km_open_text(km_ctx *ctx, km_reader *r, const km_read_options *opt)
     t->cols = (int32_t)cols;
     r->info.n_frames = t->n_frames;
     r->info.n_nonfinite = v.n_nonfinite; /* said by the caller (km_nonfinite_text) */
+    r->count_nonfinite = 0;              /* counted here, not again as read */
     if (v.n_nonfinite > 0)
         snprintf(r->info.nonfinite_at, sizeof r->info.nonfinite_at, "line %lld, column %lld",
                  (long long)v.nf_line, (long long)v.nf_col);

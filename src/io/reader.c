@@ -420,6 +420,7 @@ km_status km_reader_open(km_ctx *ctx, const char *path, const km_read_options *o
     r->info.format = fmt;
     r->info.n_frames = -1;
     r->info.mode = -1;
+    r->count_nonfinite = 1; /* a format that counts at open clears it */
     r->path = dup_str(r, path);
     if (r->path == NULL) {
         st = km_fail(ctx, KM_ERR_NOMEM, "out of memory for the path");
@@ -445,7 +446,6 @@ km_status km_reader_open(km_ctx *ctx, const char *path, const km_read_options *o
     if (st == KM_OK && r->info.n_frames > (int64_t)1 << 48)
         st = km_fail(ctx, KM_ERR_LIMIT, "%lld frames: beyond the limit", (long long)r->info.n_frames);
     r->info.format = fmt;
-    r->count_nonfinite = r->info.n_nonfinite == 0; /* a text matrix's counted at open */
     r->avx2 = km_cpu_avx2();
 
 done:

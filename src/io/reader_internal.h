@@ -41,7 +41,8 @@ struct km_reader {
     int utf16_guessed;      /* text read as UTF-16 by its NULs alone (no byte
                                order mark): km_reader_open notes "encoding" */
     int count_nonfinite;    /* km_reader_read counts the frames' nan and inf
-                               values into info (none counted at open) */
+                               values into info: 1, cleared by a format that
+                               counts them at open (the text matrix) */
     int avx2;               /* km_cpu_avx2(), for that count */
 };
 
