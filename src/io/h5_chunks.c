@@ -33,6 +33,16 @@ int km_h5_filter_steps(hid_t dcpl, int step[MAX_STEPS], unsigned cd0[MAX_STEPS])
     return n;
 }
 
+void km_h5_close_layout(hid_t dcpl, hid_t type, hid_t space)
+{
+    if (space >= 0)
+        H5Sclose(space);
+    if (type >= 0)
+        H5Tclose(type);
+    if (dcpl >= 0)
+        H5Pclose(dcpl);
+}
+
 /* ---- writing ------------------------------------------------------------ */
 
 struct km_h5_deflater {
@@ -155,12 +165,7 @@ static int write_layout(hid_t ds, hid_t mtype, km_h5_chunks_out *c)
     c->chunk_bytes = (size_t)c->cf * c->row_bytes;
     ok = write_pipeline(dcpl, c);
 done:
-    if (space >= 0)
-        H5Sclose(space);
-    if (type >= 0)
-        H5Tclose(type);
-    if (dcpl >= 0)
-        H5Pclose(dcpl);
+    km_h5_close_layout(dcpl, type, space);
     return ok;
 }
 

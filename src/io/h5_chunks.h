@@ -47,6 +47,10 @@ enum { STEP_DEFLATE = 1, STEP_SHUFFLE = 2, STEP_LZF = 3, MAX_STEPS = 2 };
  * The count, or -1 for any other pipeline. */
 int km_h5_filter_steps(hid_t dcpl, int step[MAX_STEPS], unsigned cd0[MAX_STEPS]);
 
+/* A dataset's creation list, type and dataspace closed (each when >= 0):
+ * what the layout checks opened. */
+void km_h5_close_layout(hid_t dcpl, hid_t type, hid_t space);
+
 /* h5py's LZF filter (registered with The HDF Group as 32000): decoded here;
  * the HDF5 library has no LZF of its own. */
 #define KM_H5_FILTER_LZF 32000
@@ -90,6 +94,33 @@ int km_h5_chunks_lock_free(const km_h5_chunks *c);
 int64_t km_h5_chunks_index_calls(const km_h5_chunks *c);
 
 void km_h5_chunks_free(km_h5_chunks *c);
+
+/* A stored chunk's filters undone, last first, skipping those whose bit is
+ * set in `skipped` (its filter mask): raw[0, stored) into dst, which it
+ * must fill exactly (chunk_bytes); scratch holds chunk_bytes between two
+ * steps; elem is the shuffle's element size.  1 on success, 0 for bytes
+ * that do not decode so. */
+struct libdeflate_decompressor;
+int km_h5_decode_steps(struct libdeflate_decompressor *dec, const int *step, int n_steps,
+                       uint32_t skipped, const unsigned char *raw, size_t stored, size_t elem,
+                       size_t chunk_bytes, unsigned char *scratch, unsigned char *dst);
+
+/* A 1-D little-endian float64 dataset (a session's /time) read by its
+ * chunks: HDF5 finds and copies each (H5Dread_chunk, its lock held for
+ * that only) and they are decoded here, outside the lock (deflate, LZF,
+ * shuffle), bit for bit as H5Dread gives them.  km_h5_f64_open: 1 when d
+ * is such a dataset (chunked, chunks of at most 2^16 values, no unfiltered
+ * edge chunks, only those filters), its layout in v; 0 otherwise (v->chunk
+ * 0).  km_h5_read_f64_chunks: values [first, first + n) into out; 1 when
+ * done, 0 when v is not such a layout or a chunk is not stored or does not
+ * decode: then H5Dread, which says what is wrong in its own words. */
+typedef struct km_h5_f64 {
+    hsize_t n, chunk; /* values; per chunk (0: not read here) */
+    int n_steps;
+    int step[MAX_STEPS];
+} km_h5_f64;
+int km_h5_f64_open(hid_t d, km_h5_f64 *v);
+int km_h5_read_f64_chunks(hid_t d, const km_h5_f64 *v, int64_t first, int64_t n, double *out);
 
 /* Direct chunk writing (docs/FORMAT.md 2.1): rows appended to an empty,
  * extendible, chunked dataset are gathered into whole chunks, put through

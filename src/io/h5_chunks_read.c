@@ -169,12 +169,7 @@ static int eligible(hid_t frames, size_t max_slab_bytes, km_h5_chunks *c)
     c->slab_bytes = (size_t)c->cf * c->frame_elems * c->elem;
     ok = 1;
 done:
-    if (space >= 0)
-        H5Sclose(space);
-    if (type >= 0)
-        H5Tclose(type);
-    if (dcpl >= 0)
-        H5Pclose(dcpl);
+    km_h5_close_layout(dcpl, type, space);
     return ok;
 }
 
@@ -332,6 +327,50 @@ int km_h5_chunks_fetch(km_h5_chunks *c, int64_t frame)
     return 1;
 }
 
+int km_h5_decode_steps(struct libdeflate_decompressor *dec, const int *step, int n_steps,
+                       uint32_t skipped, const unsigned char *raw, size_t stored, size_t elem,
+                       size_t chunk_bytes, unsigned char *scratch, unsigned char *dst)
+{
+    int todo[MAX_STEPS], m = 0;
+    for (int i = n_steps - 1; i >= 0; i--) /* decode in reverse order */
+        if (!(skipped & (1u << i)))
+            todo[m++] = step[i];
+    const unsigned char *cur = raw;
+    size_t cur_n = stored;
+    for (int j = 0; j < m; j++) {
+        unsigned char *out = j == m - 1 ? dst : scratch;
+        if (todo[j] == STEP_DEFLATE) {
+            size_t got = 0;
+            if (libdeflate_zlib_decompress(dec, cur, cur_n, out, chunk_bytes, &got) !=
+                    LIBDEFLATE_SUCCESS ||
+                got != chunk_bytes)
+                return 0;
+        } else if (todo[j] == STEP_LZF) {
+            if (!km_lzf_decode(cur, cur_n, out, chunk_bytes))
+                return 0;
+        } else {
+            if (cur_n != chunk_bytes)
+                return 0;
+            if (elem == 4)
+                km_unshuffle4(cur, out, chunk_bytes / 4);
+            else if (elem == 8)
+                km_unshuffle8(cur, out, chunk_bytes / 8);
+            else if (elem == 2)
+                km_unshuffle2(cur, out, chunk_bytes / 2);
+            else
+                memcpy(out, cur, chunk_bytes); /* one byte: nothing moved */
+        }
+        cur = out;
+        cur_n = chunk_bytes;
+    }
+    if (m == 0) {
+        if (cur_n != chunk_bytes)
+            return 0;
+        memcpy(dst, cur, cur_n);
+    }
+    return 1;
+}
+
 /* The chunk at chunk row k, tile (tr, tc) decoded into dst (chunk_bytes),
  * its stored bytes fetched with HDF5's lock held only to copy them; the
  * decoding runs without it. */
@@ -339,47 +378,9 @@ static int decode_tile(km_h5_chunks *c, int64_t k, size_t tr, size_t tc, void *d
 {
     hsize_t stored = 0;
     uint32_t skipped = 0;
-    int todo[MAX_STEPS], m = 0;
-
-    if (!fetch_chunk(c, k, tr, tc, &stored, &skipped))
-        return 0;
-    for (int i = c->n_steps - 1; i >= 0; i--) /* decode in reverse order */
-        if (!(skipped & (1u << i)))
-            todo[m++] = c->step[i];
-    const unsigned char *cur = c->raw;
-    size_t cur_n = (size_t)stored;
-    for (int j = 0; j < m; j++) {
-        unsigned char *out = j == m - 1 ? dst : c->scratch;
-        if (todo[j] == STEP_DEFLATE) {
-            size_t got = 0;
-            if (libdeflate_zlib_decompress(c->dec, cur, cur_n, out, c->chunk_bytes, &got) !=
-                    LIBDEFLATE_SUCCESS ||
-                got != c->chunk_bytes)
-                return 0;
-        } else if (todo[j] == STEP_LZF) {
-            if (!km_lzf_decode(cur, cur_n, out, c->chunk_bytes))
-                return 0;
-        } else {
-            if (cur_n != c->chunk_bytes)
-                return 0;
-            if (c->elem == 4)
-                km_unshuffle4(cur, out, c->chunk_bytes / 4);
-            else if (c->elem == 8)
-                km_unshuffle8(cur, out, c->chunk_bytes / 8);
-            else if (c->elem == 2)
-                km_unshuffle2(cur, out, c->chunk_bytes / 2);
-            else
-                memcpy(out, cur, c->chunk_bytes); /* one byte: nothing moved */
-        }
-        cur = out;
-        cur_n = c->chunk_bytes;
-    }
-    if (m == 0) {
-        if (cur_n != c->chunk_bytes)
-            return 0;
-        memcpy(dst, cur, cur_n);
-    }
-    return 1;
+    return fetch_chunk(c, k, tr, tc, &stored, &skipped) &&
+           km_h5_decode_steps(c->dec, c->step, c->n_steps, skipped, c->raw, (size_t)stored,
+                              c->elem, c->chunk_bytes, c->scratch, dst);
 }
 
 /* A time-last tile [cr, cc, cf] (c->tile) put in place in the frames
@@ -508,4 +509,81 @@ int64_t km_h5_chunks_read(km_h5_chunks *c, int64_t first, int64_t n, float *out)
         f += count;
     }
     return n;
+}
+
+/* ---- a 1-D float64 dataset (a session's /time) -------------------------- */
+
+/* Values per chunk read here at most (512 KiB decoded, three such buffers
+ * while a read lasts); larger: H5Dread, as /time's two-chunk cache bounds
+ * (read_session.c). */
+#define F64_CHUNK_MAX ((hsize_t)1 << 16)
+
+/* The filters of a 1-D float64 dataset read here: shuffle on 8 bytes and
+ * at most one of deflate and LZF; the step count, -1 otherwise. */
+static int f64_steps(hid_t dcpl, int step[MAX_STEPS])
+{
+    unsigned cd0[MAX_STEPS];
+    int n = km_h5_filter_steps(dcpl, step, cd0), compressors = 0;
+    for (int i = 0; i < n; i++) {
+        if (step[i] == STEP_SHUFFLE && cd0[i] != 8)
+            return -1;
+        compressors += step[i] != STEP_SHUFFLE;
+    }
+    return compressors > 1 ? -1 : n;
+}
+
+int km_h5_f64_open(hid_t d, km_h5_f64 *v)
+{
+    hid_t dcpl = H5Dget_create_plist(d), type = H5Dget_type(d), space = H5Dget_space(d);
+    hsize_t chunk = 0;
+    unsigned opts = 0;
+    const double one = 1.0;
+    unsigned char lead;
+    memcpy(&lead, &one, 1); /* little-endian host: the first byte of 1.0 is 0 */
+    memset(v, 0, sizeof *v);
+    if (lead != 0 || dcpl < 0 || type < 0 || space < 0 || H5Pget_layout(dcpl) != H5D_CHUNKED ||
+        H5Tequal(type, H5T_IEEE_F64LE) <= 0 || H5Sget_simple_extent_ndims(space) != 1 ||
+        H5Sget_simple_extent_dims(space, &v->n, NULL) != 1 || H5Pget_chunk(dcpl, 1, &chunk) != 1 ||
+        chunk == 0 || chunk > F64_CHUNK_MAX || H5Pget_chunk_opts(dcpl, &opts) < 0 ||
+        (opts & H5D_CHUNK_DONT_FILTER_PARTIAL_CHUNKS) ||
+        (v->n_steps = f64_steps(dcpl, v->step)) < 0)
+        chunk = 0;
+    v->chunk = chunk;
+    km_h5_close_layout(dcpl, type, space);
+    return chunk > 0;
+}
+
+int km_h5_read_f64_chunks(hid_t d, const km_h5_f64 *v, int64_t first, int64_t n, double *out)
+{
+    int ok = 0;
+    hsize_t chunk = v->chunk;
+    if (chunk == 0 || first < 0 || n <= 0 || (hsize_t)first + (hsize_t)n > v->n)
+        return 0;
+    size_t cb = (size_t)chunk * sizeof(double), cap = cb + cb / 8 + 4096;
+    struct libdeflate_decompressor *dec = libdeflate_alloc_decompressor();
+    unsigned char *raw = malloc(cap), *scratch = malloc(cb), *buf = malloc(cb);
+    if (dec == NULL || raw == NULL || scratch == NULL || buf == NULL)
+        goto done;
+    for (int64_t k = first / (int64_t)chunk; k * (int64_t)chunk < first + n; k++) {
+        hsize_t off = (hsize_t)k * chunk, stored = 0;
+        uint32_t skipped = 0;
+        /* HDF5's lock is held to find and copy the stored bytes only. */
+        if (H5Dget_chunk_storage_size(d, &off, &stored) < 0 || stored == 0 || stored > cap ||
+            H5Dread_chunk(d, H5P_DEFAULT, &off, &skipped, raw) < 0 ||
+            !km_h5_decode_steps(dec, v->step, v->n_steps, skipped, raw, (size_t)stored,
+                                sizeof(double), cb, scratch, buf))
+            goto done;
+        int64_t lo = first > (int64_t)off ? first : (int64_t)off;
+        int64_t hi = first + n < (int64_t)(off + chunk) ? first + n : (int64_t)(off + chunk);
+        memcpy(out + (lo - first), buf + (size_t)(lo - (int64_t)off) * sizeof(double),
+               (size_t)(hi - lo) * sizeof(double));
+    }
+    ok = 1;
+done:
+    if (dec != NULL)
+        libdeflate_free_decompressor(dec);
+    free(raw);
+    free(scratch);
+    free(buf);
+    return ok;
 }

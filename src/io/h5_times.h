@@ -3,7 +3,8 @@
  * by block takes HDF5's global lock for the times once per
  * KM_H5_TIMES_AHEAD frames, not once per block (with two sessions on two
  * threads every lock taken during the frames can wait out the other
- * thread's run of HDF5 calls: bench/README.md "Session 32 (pipe3)").
+ * thread's run of HDF5 calls: bench/README.md "Session 32 (pipe3)"), and
+ * decoded outside that lock when `direct` says how (Session 40 (burst14)).
  * Internal to src/io; one per reader, not thread-safe. */
 #ifndef KM_H5_TIMES_H
 #define KM_H5_TIMES_H
@@ -11,12 +12,15 @@
 #include <hdf5.h>
 #include <stdint.h>
 
+#include "h5_chunks.h"
+
 #define KM_H5_TIMES_AHEAD 4096 /* values held: 32 KiB */
 
 typedef struct km_h5_times {
     double *buf;      /* KM_H5_TIMES_AHEAD values, owned by the caller */
     int64_t first, n; /* held: values [first, first + n) */
-    int64_t reads;    /* H5Dread calls so far (for tests) */
+    int64_t reads;    /* reads from HDF5 so far (for tests) */
+    km_h5_f64 direct; /* the dataset's chunks decoded here (km_h5_f64_open; zeroed: H5Dread) */
 } km_h5_times;
 
 /* 1 when values [first, first + n) are held: km_h5_times_read then calls

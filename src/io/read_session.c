@@ -312,13 +312,37 @@ done:
     return st;
 }
 
+/* Values [i, i + count) of /time into buf: decoded here when they can be,
+ * outside HDF5's lock (the whole of /time is read at the open, which
+ * another session's thread may wait on: bench/README.md "Session 40
+ * (burst14)"), else by H5Dread. */
+static km_status read_times(km_ctx *ctx, hid_t d, const km_h5_f64 *v, hid_t fspace,
+                            const char *tn, int64_t i, hsize_t count, double *buf)
+{
+    hsize_t start = (hsize_t)i;
+    if (km_h5_read_f64_chunks(d, v, i, (int64_t)count, buf))
+        return KM_OK;
+    hid_t mspace = H5Screate_simple(1, &count, NULL);
+    if (mspace < 0 || H5Sselect_hyperslab(fspace, H5S_SELECT_SET, &start, NULL, &count, NULL) < 0 ||
+        H5Dread(d, H5T_NATIVE_DOUBLE, mspace, fspace, H5P_DEFAULT, buf) < 0) {
+        char why[256];
+        km_h5_error_text(why, sizeof why);
+        if (mspace >= 0)
+            H5Sclose(mspace);
+        return km_fail(ctx, KM_ERR_FORMAT, "/%s: values %lld.. cannot be read (%s)", tn,
+                       (long long)i, why);
+    }
+    H5Sclose(mspace);
+    return KM_OK;
+}
+
 /* Walk /time in blocks: finite and non-decreasing; first and last value. */
-static km_status scan_time(km_ctx *ctx, km_reader *r, hid_t d, const char *tn, int64_t n,
-                           double *first, double *last)
+static km_status scan_time(km_ctx *ctx, km_reader *r, hid_t d, const km_h5_f64 *v,
+                           const char *tn, int64_t n, double *first, double *last)
 {
     km_status st = KM_OK;
     double *buf = km_reader_alloc(r, KM_TIME_SCAN * sizeof(double));
-    hid_t fspace = H5Dget_space(d), mspace = H5I_INVALID_HID;
+    hid_t fspace = H5Dget_space(d);
     double prev = -INFINITY;
     int64_t i, j;
 
@@ -327,19 +351,9 @@ static km_status scan_time(km_ctx *ctx, km_reader *r, hid_t d, const char *tn, i
         goto done;
     }
     for (i = 0; i < n; i += KM_TIME_SCAN) {
-        hsize_t start = (hsize_t)i, count = (hsize_t)(n - i < KM_TIME_SCAN ? n - i : KM_TIME_SCAN);
-        mspace = H5Screate_simple(1, &count, NULL);
-        if (mspace < 0 ||
-            H5Sselect_hyperslab(fspace, H5S_SELECT_SET, &start, NULL, &count, NULL) < 0 ||
-            H5Dread(d, H5T_NATIVE_DOUBLE, mspace, fspace, H5P_DEFAULT, buf) < 0) {
-            char why[256];
-            km_h5_error_text(why, sizeof why);
-            st = km_fail(ctx, KM_ERR_FORMAT, "/%s: values %lld.. cannot be read (%s)", tn,
-                         (long long)i, why);
+        hsize_t count = (hsize_t)(n - i < KM_TIME_SCAN ? n - i : KM_TIME_SCAN);
+        if ((st = read_times(ctx, d, v, fspace, tn, i, count, buf)) != KM_OK)
             goto done;
-        }
-        H5Sclose(mspace);
-        mspace = H5I_INVALID_HID;
         if (km_ctx_cancelled(ctx)) {
             st = km_fail(ctx, KM_ERR_CANCELLED, "cancelled");
             goto done;
@@ -359,8 +373,6 @@ static km_status scan_time(km_ctx *ctx, km_reader *r, hid_t d, const char *tn, i
     }
     *last = prev;
 done:
-    if (mspace >= 0)
-        H5Sclose(mspace);
     if (fspace >= 0)
         H5Sclose(fspace);
     km_reader_release(r, buf);
@@ -562,8 +574,11 @@ static km_status open_time(km_ctx *ctx, km_reader *r, session_impl *s, hsize_t n
                                             2)) != KM_OK)
         return st;
     if ((st = km_h5_check_storage(ctx, s->time, tp, 8)) != KM_OK ||
-        (st = km_h5_time_scale(ctx, s->time, &s->time_scale)) != KM_OK ||
-        (st = scan_time(ctx, r, s->time, s->tname, s->n_frames, &first, &last)) != KM_OK)
+        (st = km_h5_time_scale(ctx, s->time, &s->time_scale)) != KM_OK)
+        return st;
+    km_h5_f64_open(s->time, &s->times.direct); /* else read by H5Dread */
+    if ((st = scan_time(ctx, r, s->time, &s->times.direct, s->tname, s->n_frames, &first,
+                        &last)) != KM_OK)
         return st;
     if (r->info.frame_rate_hz == 0 && s->n_frames > 1 && last > first)
         r->info.frame_rate_hz = (double)(s->n_frames - 1) / ((last - first) * s->time_scale);
