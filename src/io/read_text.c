@@ -25,12 +25,14 @@ typedef struct tx_impl {
     int64_t parsed;
     double dt;
     int label;          /* the first column: 0 a value, LABEL_INDEX dropped, LABEL_TIME the line's time */
+    int skip;           /* 1: line labels dropped before the time column (pandas' index and time) */
     double time_unit;   /* LABEL_TIME: seconds per unit of that column */
     double t_prev;      /* the time of the frame before (LABEL_TIME) */
     char sep;           /* ',' or ';' (then ',' is the decimal mark: European spreadsheets) */
 } tx_impl;
 
 enum { LABEL_INDEX = 1, LABEL_TIME = 2 };
+#define LABELS(t) ((t)->label != 0 ? 1 + (t)->skip : 0) /* columns before the values */
 
 static int is_ws(char c)
 {
@@ -60,7 +62,7 @@ static km_status bad_value(km_ctx *ctx, const tx_impl *t, const char *tok, const
     const char *te = tok;
     while (te < e && !is_ws(*te) && *te != t->sep && te - tok < KM_TOKEN_SHOWN)
         te++;
-    return km_value_error(ctx, t->lines.line_no, NULL, tok, (size_t)(te - tok), col + (t->label != 0), range);
+    return km_value_error(ctx, t->lines.line_no, NULL, tok, (size_t)(te - tok), col + LABELS(t), range);
 }
 
 /* Parse the values of one line into dst (up to cap; dst may be NULL to
@@ -80,7 +82,7 @@ static km_status parse_values(km_ctx *ctx, const tx_impl *t, const char *p, cons
             return km_fail(ctx, KM_ERR_FORMAT,
                            "line %lld: empty value in column %lld (a missing value? write it as nan, which is "
                            "read and counted: pandas' to_csv(na_rep='nan'))",
-                           (long long)t->lines.line_no, (long long)c + 1 + (t->label != 0));
+                           (long long)t->lines.line_no, (long long)c + 1 + LABELS(t));
         if ((unsigned)(*p - '0') < 10u) {
             /* plain integers: the common case, no conversion call */
             uint32_t iv = (uint32_t)(*p - '0');
@@ -146,6 +148,8 @@ static km_status line_label(km_ctx *ctx, const tx_impl *t, const char *p, const 
 {
     const char *q;
     int rc;
+    if (t->skip) /* the line labels before the time column */
+        p = km_past_value(p, e, t->sep);
     while (p < e && is_ws(*p))
         p++;
     rc = scan(t->sep, p, e, &q, x);
@@ -333,7 +337,7 @@ static int64_t counting_line(char sep, const char *p, const char *e)
    blanks or quotes) and a few for the source header. */
 typedef struct tx_names {
     int64_t n;
-    char first[32];
+    char first[32], second[32];
     char shown[160];
 } tx_names;
 
@@ -361,9 +365,9 @@ static void split_names(const char *p, const char *e, tx_names *h)
             fe--;
         if (fe > f || sep != ' ')
             named = fe > f ? n + 1 : named;
-        for (const char *c = f; n == 0 && c < fe && k + 1 < sizeof h->first; c++)
+        for (char *to = n == 0 ? h->first : h->second, *c = (char *)f; n < 2 && c < fe && k + 1 < 32; c++)
             if (!is_ws(*c))
-                h->first[k++] = (char)(*c >= 'A' && *c <= 'Z' ? *c + 32 : *c);
+                to[k++] = (char)(*c >= 'A' && *c <= 'Z' ? *c + 32 : *c);
         if (n < 3)
             snprintf(h->shown + strlen(h->shown), sizeof h->shown - strlen(h->shown), "%s'%.*s'", n ? ", " : "",
                      (int)(fe - f > 40 ? 40 : fe - f), f);
@@ -426,8 +430,9 @@ static km_status header_comment(km_ctx *ctx, km_reader *r, const char *p, size_t
 static km_status names_entry(km_ctx *ctx, km_reader *r, const tx_impl *t, const tx_survey *v)
 {
     char text[sizeof v->names.shown + 96];
-    snprintf(text, sizeof text, "%s%s (%lld names on line %lld; first column: %s)", v->names.shown,
+    snprintf(text, sizeof text, "%s%s (%lld names on line %lld; first column: %s%s)", v->names.shown,
              v->names.n > 3 ? ", ..." : "", (long long)v->names.n, (long long)v->data_line,
+             t->skip ? "line labels, dropped; second column: " : "",
              t->label == LABEL_TIME    ? (t->time_unit == 1.0 ? "times in s" : "times in ms")
              : t->label == LABEL_INDEX ? "line labels, dropped"
                                        : "a value");
@@ -482,6 +487,9 @@ static km_status first_lines(km_ctx *ctx, km_reader *r, tx_impl *t, tx_survey *v
             st = km_fail(ctx, KM_ERR_FORMAT, "line %lld: column names and no data", (long long)v->data_line);
     } else if (st == KM_OK) {
         t->label = label_of(v->names.first, &t->time_unit);
+        t->skip = t->label == LABEL_INDEX && label_of(v->names.second, &unit) == LABEL_TIME;
+        if (t->skip) /* pandas' index beside its time column: the times are the second's */
+            t->label = label_of(v->names.second, &t->time_unit);
         st = names_entry(ctx, r, t, v);
     }
     km_reader_release(r, copy);
@@ -523,7 +531,7 @@ static km_status survey(km_ctx *ctx, km_reader *r, tx_impl *t, tx_survey *v)
             const char *rest;
             st = line_label(ctx, t, line, line + len, &x, &rest);
         }
-        int64_t col = 0, k = km_line_nonfinite(line, line + len, t->sep, t->label != 0, &col);
+        int64_t col = 0, k = km_line_nonfinite(line, line + len, t->sep, LABELS(t), &col);
         if (k > 0 && v->n_nonfinite == 0) {
             v->nf_line = t->lines.line_no;
             v->nf_col = col;
@@ -541,9 +549,9 @@ static km_status survey(km_ctx *ctx, km_reader *r, tx_impl *t, tx_survey *v)
     if (v->n_lines == 0)
         return km_fail(ctx, KM_ERR_FORMAT, "line %lld: no data: the file holds only blank lines%s",
                        (long long)t->lines.line_no, n_comments > 0 ? " and comments" : "");
-    if (v->names.n > 0 && v->names.n != v->n1 + (t->label != 0))
+    if (v->names.n > 0 && v->names.n != v->n1 + LABELS(t))
         return km_fail(ctx, KM_ERR_FORMAT, "line %lld: %lld column names over lines of %lld values (line %lld)",
-                       (long long)v->data_line, (long long)v->names.n, (long long)(v->n1 + (t->label != 0)),
+                       (long long)v->data_line, (long long)v->names.n, (long long)(v->n1 + LABELS(t)),
                        (long long)v->line1);
     return km_lines_seek(ctx, &t->lines, v->data_off, v->data_line);
 }

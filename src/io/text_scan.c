@@ -477,6 +477,17 @@ int64_t km_line_nonfinite(const char *p, const char *end, char sep, int skip, in
     return n;
 }
 
+const char *km_past_value(const char *p, const char *end, char sep)
+{
+    while (p < end && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\f' || *p == '\v'))
+        p++;
+    while (p < end && !(*p == ' ' || *p == '\t' || *p == '\r' || *p == '\f' || *p == '\v' || *p == sep))
+        p++;
+    while (p < end && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\f' || *p == '\v'))
+        p++;
+    return p < end && *p == sep ? p + 1 : p;
+}
+
 int km_scan_number_comma(const char *p, const char *end, const char **endp, double *out)
 {
     /* Rewrite into the '.' grammar in a small copy so both scanners share

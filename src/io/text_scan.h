@@ -109,6 +109,10 @@ int km_scan_number_comma(const char *p, const char *end, const char **endp, doub
  * 'n' or an 'i' is passed over at once.  Thread-safe. */
 int64_t km_line_nonfinite(const char *p, const char *end, char sep, int skip, int64_t *first_col);
 
+/* p past the line's first value (a run of bytes between blanks and `sep`),
+ * the blanks after it and one `sep`: a label column dropped.  Thread-safe. */
+const char *km_past_value(const char *p, const char *end, char sep);
+
 /* 1 when the line holds only blanks (space, tab, CR). */
 int km_line_blank(const char *p, size_t len);
 /* 1 when it holds only blanks and commas: a blank line as a spreadsheet

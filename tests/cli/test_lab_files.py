@@ -1,9 +1,10 @@
-"""Files a sports-science lab has on day one, and what knotmap says when it cannot read
-them as they are (session 40, a new user's first hour): each refusal names the file and
+"""Files a sports-science lab has on day one (session 40, a new user's first hour).
+- pandas' `to_csv()` of a table with a `time` column keeps its index too: two label
+  columns. Read now (the index dropped, the times the time column's), checked against
+  pandas' reading; before: refused, "21 values fit neither ...".
+What knotmap says when it cannot read a file as it is: each refusal names the file and
 the line, exits 65, writes nothing, and says what to change; the changed file then reads,
 checked against pandas' and numpy's reading of the same values.
-- pandas' `to_csv()` of a table with a `time` column keeps its index too: two label
-  columns, one value more than the grid. Before: only "21 values fit neither ...".
 - pandas writes a missing value (nan) as an empty field. Before: only "empty value in
   column 4".
 - An HDF5 file h5py wrote without knotmap's attributes. Before: "with the format given as
@@ -37,19 +38,40 @@ def refused(path, *opts):
     return line
 
 
-def test_index_and_time_columns_say_which_to_drop(tmp_path):
+@pytest.mark.parametrize("first, time", [(None, "time"), ("Frame", "time"), ("index", "time_ms")])
+def test_index_and_time_columns_read(tmp_path, first, time):
+    """An index (pandas' own, unnamed, or a `Frame` column) before the time column: the
+    labels dropped, the times and rate the time column's, the values pandas reads."""
     df = table()
-    p = tmp_path / "with_index.csv"
-    df.to_csv(p)
+    if time == "time_ms":
+        df = df.rename(columns={"time": "time_ms"})
+        df["time_ms"] *= 1000.0
+    if first is not None:
+        df.insert(0, first, np.arange(1, T + 1))
+    p = tmp_path / "labels.csv"
+    df.to_csv(p, index=first is None)
+    h5 = tmp_path / "labels.h5"
+    r = run_ok("process", "-q", "--save-frames", "--grid", "%dx%d" % (R, C), p, "-o", h5)
+    back = pd.read_csv(p, index_col=0)
+    t = back[time].to_numpy() * (1e-3 if time == "time_ms" else 1.0)
+    with h5py.File(h5) as f:
+        assert f["session"].attrs["frame_rate_hz"] == pytest.approx((T - 1) / (t[-1] - t[0]), rel=1e-9)
+        np.testing.assert_allclose(f["session/time"][()], t - t[0] if f["session/time"][0] == 0 else t,
+                                   rtol=0, atol=1e-9)
+    info = run_ok("info", "--grid", "%dx%d" % (R, C), p)
+    assert "first column: line labels, dropped; second column: times in " in info.stdout, info.stdout
+    assert "line labels" not in r.stderr
+
+
+def test_two_index_columns_say_which_to_drop(tmp_path):
+    """pandas' index beside a frame number (no time column): one label is read."""
+    df = table().drop(columns="time")
+    df.insert(0, "Frame", np.arange(1, T + 1))
+    p = tmp_path / "two_index.csv"
+    df.to_csv(p)  # index, Frame, values
     said = refused(p)
     assert "line 2: 21 values" in said and "a second label column" in said \
         and "to_csv(index=False)" in said, said
-    q = tmp_path / "no_index.csv"
-    df.to_csv(q, index=False)
-    r = run_ok("info", "--grid", "%dx%d" % (R, C), q)
-    rate = float(re.search(r"^rate:\s+(\S+) Hz", r.stdout, re.M).group(1))
-    t = df["time"].to_numpy()
-    assert rate == pytest.approx((len(t) - 1) / (t[-1] - t[0]), rel=1e-9)
 
 
 def test_a_missing_value_says_how_to_write_it(tmp_path):
