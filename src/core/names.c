@@ -98,7 +98,7 @@ size_t km_assumed_combined(const km_session_info *in, char *buf, size_t cap, cha
     for (const char *p = in != NULL ? in->assumed : ""; *p != '\0';) {
         size_t len = strcspn(p, ",");
         const assumed_row *a = assumed_row_of(p, len);
-        if (a != NULL && a->kind != NULL)
+        if (a != NULL && a->kind != NULL && n < sizeof plain / sizeof plain[0]) /* a list repeating names */
             plain[n++] = a;
         p += len + (p[len] == ',');
     }

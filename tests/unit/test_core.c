@@ -155,3 +155,30 @@ Test(core, selection_partitions_and_selects_above)
         cr_assert(c == sorted[k3], "trial %d: %g against %g", trial, (double)c, (double)sorted[k3]);
     }
 }
+
+/* km_assumed_combined (public): the line that names two or more of pitch, rate, units and
+ * mode; the other names left to say one by one, in order; a list that repeats a name (a
+ * caller's own km_session_info) stays inside the sentence's table (ASan: a stack
+ * overflow before the bound; session 40). */
+Test(core, assumed_combined_names_each_and_leaves_the_rest)
+{
+    km_session_info in;
+    char buf[512], rest[96];
+    memset(&in, 0, sizeof in);
+    snprintf(in.assumed, sizeof in.assumed, "row_pitch_mm,col_pitch_mm,time_axis,units");
+    cr_assert_eq(km_assumed_combined(&in, buf, sizeof buf, rest, sizeof rest), 3);
+    cr_assert_str_eq(rest, "time_axis");
+    cr_assert_str_eq(buf, "no row pitch, column pitch or units knotmap knows in the file: assuming "
+                          "1 mm, 1 mm and raw counts (pass --pitch MM or RxC, --units kPa|mmHg|N/cm2)");
+    snprintf(in.assumed, sizeof in.assumed, "units,sensor");
+    cr_assert_eq(km_assumed_combined(&in, buf, sizeof buf, rest, sizeof rest), 0);
+    cr_assert_str_eq(buf, "");
+    cr_assert_str_eq(rest, "units,sensor");
+    snprintf(in.assumed, sizeof in.assumed, "mode");
+    while (strlen(in.assumed) + 6 < sizeof in.assumed)
+        strcat(in.assumed, ",mode");
+    size_t n = km_assumed_combined(&in, buf, sizeof buf, rest, sizeof rest);
+    cr_assert(n >= 2 && n < 32, "%zu", n);
+    cr_assert(strncmp(buf, "no acquisition mode, acquisition mode", 37) == 0, "%s", buf);
+    cr_assert_str_eq(rest, "");
+}
