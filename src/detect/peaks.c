@@ -188,8 +188,8 @@ static km_status ensure_scratch(km_ctx *ctx, km_detector *det, int fast, int pro
         det->kept = lazy(ctx, det, det->kept, 1, 1, &st);
     if (p->plateau == KM_PLATEAU_ONE)
         det->label = lazy(ctx, det, det->label, sizeof(uint32_t), 1, &st);
-    if (p->plateau == KM_PLATEAU_ONE || prom)
-        det->stack = lazy(ctx, det, det->stack, sizeof(uint32_t), 0, &st);
+    if (p->plateau == KM_PLATEAU_ONE || prom) /* + 1: km_basin_area */
+        det->stack = lazy_n(ctx, det, det->stack, det->n + 1, sizeof(uint32_t), 0, &st);
     if (prom) {
         lazy_prominence(ctx, det, &st);
         det->death = lazy(ctx, det, det->death, sizeof(float), 0, &st);

@@ -604,14 +604,20 @@ int32_t km_basin_area(const float *pad, int32_t cols, uint32_t start, double lev
     size_t head = 0, tail = 0;
     queue[tail++] = p;
     stamp[p] = stamp_value;
+    /* Branch-free: whether a neighbour joins is data (a coin toss to the
+       predictor), so every neighbour is stamped and written at the queue's
+       end, which advances only when it joins.  Stamping one below the
+       level is harmless: the level is fixed for the call, so it could
+       never join.  The write past the last entry is why the queue holds
+       one more. */
     while (head < tail) {
         uint32_t t = queue[head++];
         for (int j = 0; j < 8; j++) {
             uint32_t q = t + off[j];
-            if (stamp[q] == stamp_value || !((double)pad[q] >= level))
-                continue;
+            size_t joins = (size_t)(stamp[q] != stamp_value) & (size_t)((double)pad[q] >= level);
             stamp[q] = stamp_value;
-            queue[tail++] = q;
+            queue[tail] = q;
+            tail += joins;
         }
     }
     return (int32_t)tail;

@@ -1618,7 +1618,7 @@ Test(detect, basin_area_matches_raster_search)
 {
     enum { MAXN = 30 * 30, MAXP = 32 * 32 };
     static float san[MAXN], pad[MAXP];
-    static uint32_t stamp[MAXP], queue[MAXN];
+    static uint32_t stamp[MAXP], queue[MAXN + 1]; /* + 1: the contract */
     static int seen[MAXN], ref_queue[MAXN];
     uint32_t sv = 0;
     srand(2468);
