@@ -41,10 +41,15 @@ void km_ref_free(const km_alloc_ref *ref, void *ptr);
  * reorders v.  NaN must not be present. */
 float km_select_kth_f(float *v, size_t n, size_t k);
 double km_select_kth_d(double *v, size_t n, size_t k);
-/* After km_select_kth_f(v, n, j) (or this, with k = j), which leaves v
- * partitioned about index j (nothing before it larger, nothing after it
+/* The same value as km_select_kth_f (equal floats aside: which of +0.0
+ * and -0.0 is not said), v left partitioned about k alike, by partitions
+ * without a branch on the values: faster where the values are in no
+ * order (bench/README.md "Session 40 (speed14)"). */
+float km_select_kth_bf(float *v, size_t n, size_t k);
+/* After km_select_kth_f or _bf(v, n, j) (or this, with k = j), which leave
+ * v partitioned about index j (nothing before it larger, nothing after it
  * smaller): the k-th smallest of v (j <= k < n), selected among v(j..n)
- * only; reorders that part alike.  The same value as
+ * only (by km_select_kth_bf); reorders that part alike.  The same value as
  * km_select_kth_f(v, n, k) (equal floats aside: which of +0.0 and -0.0 is
  * not said). */
 float km_select_above_f(float *v, size_t n, size_t j, size_t k);

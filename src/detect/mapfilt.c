@@ -46,7 +46,7 @@
 static float middle(float *buf, size_t n, float *below)
 {
     size_t k = n / 2;
-    float hi = km_select_kth_f(buf, n, k), lo = buf[0];
+    float hi = km_select_kth_bf(buf, n, k), lo = buf[0];
     for (size_t i = 1; i < k; i++)
         lo = buf[i] > lo ? buf[i] : lo;
     *below = lo;

@@ -240,7 +240,7 @@ static double frame_noise(km_badtaxel *b, const float *f)
         b->step = (double)step;
     if (md < 9)
         return NAN;
-    return 1.4826 * (double)km_select_kth_f(b->scratch, md, md / 2) / sqrt(2.0);
+    return 1.4826 * (double)km_select_kth_bf(b->scratch, md, md / 2) / sqrt(2.0);
 }
 
 /* The unloaded level of frame f: its 10th percentile (the floor) plus
@@ -265,7 +265,7 @@ static double unloaded_level(km_badtaxel *b, const float *f, double sd, int *emp
        values partitioned about the one it picks (km_select_kth_f), so each
        next one is picked among the values above the last. */
     size_t k10 = m / 10, k95 = (m - 1) * 95 / 100, k99 = (m - 1) * 99 / 100;
-    double floor = (double)km_select_kth_f(b->scratch, m, k10);
+    double floor = (double)km_select_kth_bf(b->scratch, m, k10);
     double level = floor + b->p.unload_sigmas * sd;
     *floor_out = floor;
     float p95 = km_select_above_f(b->scratch, m, k10, k95);

@@ -1,6 +1,7 @@
 /* Core: context, status, version, errors, allocator hooks. */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -119,6 +120,57 @@ Test(core, size_arithmetic_and_shape_caps)
     cr_assert_eq(km_check_shape(ctx, 8192, 8192, "grid"), KM_ERR_LIMIT);
     cr_assert(strstr(km_ctx_last_error(ctx), "8192x8192") != NULL);
     km_ctx_free(ctx);
+}
+
+/* km_select_kth_bf against a sort: every length 1..80 with every rank,
+ * longer ones (to 700: past the insertion finish, several rounds) at
+ * random ranks; values from a few (ties, both zeros: the equal block) to
+ * many (no ties), and non-negative ones, where the bits must be the
+ * sort's (the noise's changes are |x - y|).  v must come out a
+ * permutation of the input, partitioned about k. */
+static int cmp_float(const void *a, const void *b)
+{
+    float x = *(const float *)a, y = *(const float *)b;
+    return (x > y) - (x < y);
+}
+
+Test(core, branchless_selection_is_the_sort)
+{
+    enum { MAXN = 700 };
+    static float in[MAXN], v[MAXN], sorted[MAXN], back[MAXN];
+    uint32_t s = 777u;
+    for (int trial = 0; trial < 6000; trial++) {
+        size_t n = trial < 3240 ? 1 + (size_t)(trial / 40) % 80 : 1 + (size_t)(trial % MAXN);
+        int kind = trial % 4; /* 0: span 3, 1: span 40, 2: wide, 3: |wide| */
+        for (size_t i = 0; i < n; i++) {
+            s = s * 1664525u + 1013904223u;
+            int span = kind == 0 ? 3 : kind == 1 ? 40 : 1 << 20;
+            int x = (int)((s >> 8) % (uint32_t)span) - span / 2;
+            float f = x == 0 && (s & 1u) && kind < 2 ? -0.0f : (float)x * 0.37f;
+            in[i] = kind == 3 ? fabsf(f) : f;
+        }
+        memcpy(sorted, in, n * sizeof *in);
+        qsort(sorted, n, sizeof *sorted, cmp_float);
+        size_t nk = n <= 80 ? n : 3;
+        for (size_t r = 0; r < nk; r++) {
+            s = s * 1664525u + 1013904223u;
+            size_t k = n <= 80 ? r : (size_t)(s >> 8) % n;
+            memcpy(v, in, n * sizeof *in);
+            float a = km_select_kth_bf(v, n, k);
+            cr_assert(a == sorted[k], "trial %d n %zu k %zu: %g against %g", trial, n, k,
+                      (double)a, (double)sorted[k]);
+            if (kind == 3)
+                cr_assert(memcmp(&a, &sorted[k], sizeof a) == 0, "trial %d: bits", trial);
+            cr_assert(v[k] == a);
+            for (size_t i = 0; i < n; i++)
+                cr_assert(i < k ? v[i] <= a : i > k ? v[i] >= a : 1, "trial %d n %zu k %zu: v[%zu]",
+                          trial, n, k, i);
+            memcpy(back, v, n * sizeof *v);
+            qsort(back, n, sizeof *back, cmp_float);
+            for (size_t i = 0; i < n; i++)
+                cr_assert(back[i] == sorted[i], "trial %d: not a permutation", trial);
+        }
+    }
 }
 
 /* km_select_kth_f leaves v partitioned about k (what km_select_above_f
