@@ -174,27 +174,23 @@ float km_select128_portable_f(const float *v, size_t n, size_t k)
 #if KM_AVX2_TARGET
 /* Rank count of x = v[i] against four values at a time, as
    km_rank_stable_d: the values before i count when <= x, the others when
-   < x (the padding, +inf past n, never is). */
+   < x (the padding, +inf past n, never is).  One loop over every block,
+   the lanes before i told by their index (no loop whose length is i's:
+   their exits were mispredicted at every i). */
 __attribute__((target("avx2"))) static size_t rank64_d_avx2(const double *buf, size_t nb, size_t i)
 {
-    const __m256d x = _mm256_set1_pd(buf[i]);
-    const size_t bi = i / 4;
+    const __m256d x = _mm256_set1_pd(buf[i]), fi = _mm256_set1_pd((double)i);
+    const __m256d four = _mm256_set1_pd(4.0);
+    __m256d idx = _mm256_set_pd(3.0, 2.0, 1.0, 0.0);
     __m256i cnt = _mm256_setzero_si256();
-    for (size_t b = 0; b < bi; b++)
-        cnt = _mm256_sub_epi64(cnt, _mm256_castpd_si256(
-                                        _mm256_cmp_pd(_mm256_loadu_pd(buf + 4 * b), x, _CMP_LE_OQ)));
-    {
-        /* The block of i: <= in the lanes before i's, < from it on. */
-        __m256d vb = _mm256_loadu_pd(buf + 4 * bi);
-        __m256d before = _mm256_cmp_pd(_mm256_set_pd(3.0, 2.0, 1.0, 0.0),
-                                       _mm256_set1_pd((double)(i % 4)), _CMP_LT_OQ);
-        __m256d c = _mm256_blendv_pd(_mm256_cmp_pd(vb, x, _CMP_LT_OQ),
-                                     _mm256_cmp_pd(vb, x, _CMP_LE_OQ), before);
+    for (size_t b = 0; b < nb; b++) {
+        __m256d vb = _mm256_loadu_pd(buf + 4 * b);
+        __m256d c = _mm256_or_pd(_mm256_cmp_pd(vb, x, _CMP_LT_OQ),
+                                 _mm256_and_pd(_mm256_cmp_pd(vb, x, _CMP_EQ_OQ),
+                                               _mm256_cmp_pd(idx, fi, _CMP_LT_OQ)));
         cnt = _mm256_sub_epi64(cnt, _mm256_castpd_si256(c));
+        idx = _mm256_add_pd(idx, four);
     }
-    for (size_t b = bi + 1; b < nb; b++)
-        cnt = _mm256_sub_epi64(cnt, _mm256_castpd_si256(
-                                        _mm256_cmp_pd(_mm256_loadu_pd(buf + 4 * b), x, _CMP_LT_OQ)));
     __m128i s = _mm_add_epi64(_mm256_castsi256_si128(cnt), _mm256_extracti128_si256(cnt, 1));
     return (size_t)(_mm_cvtsi128_si64(s) + _mm_extract_epi64(s, 1));
 }
