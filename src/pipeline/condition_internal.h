@@ -81,6 +81,12 @@ struct km_conditioner {
     double *out_t;
     uint32_t *out_f;
     int64_t ocap, ohead, olen;
+    /* Direct output (km_conditioner_direct): the puller's buffers. */
+    float *dout;
+    double *dout_t;
+    uint32_t *dout_f;
+    int64_t dcap, dlen;
+    int64_t dsafe; /* places below it are free: frames of the push already consumed */
 };
 
 /* dst[k] = mask[k] ? src[k] : fill for k < n (dst == src: in place); avx2

@@ -83,6 +83,19 @@ static km_status emit(km_ctx *ctx, km_conditioner *c, const float *f, double t, 
                       int nan_mask)
 {
     size_t rc = c->rc;
+    if (c->olen == 0 && c->dlen < c->dcap && c->dlen < c->dsafe) { /* to the puller */
+        float *d = c->dout + (size_t)c->dlen * rc;
+        if (nan_mask)
+            km_cond_mask_copy(d, f, c->mask, rc, NAN, c->avx2);
+        else
+            memcpy(d, f, rc * sizeof *f);
+        if (c->dout_t != NULL)
+            c->dout_t[c->dlen] = t;
+        if (c->dout_f != NULL)
+            c->dout_f[c->dlen] = flags;
+        c->dlen++;
+        return KM_OK;
+    }
     if (c->olen == c->ocap) {
         int64_t cap = c->ocap * 2;
         float *nf = km_alloc(ctx, (size_t)cap * rc * sizeof *nf);
@@ -125,6 +138,9 @@ void km_conditioner_pull(km_conditioner *c, float *frames, double *times, uint32
 {
     int64_t m = 0;
     if (c != NULL && frames != NULL) {
+        m = c->dlen; /* already in place (km_conditioner_direct) */
+        c->dout = NULL;
+        c->dcap = c->dlen = 0;
         for (; m < max && c->olen > 0; m++) {
             memcpy(frames + (size_t)m * c->rc, c->out + (size_t)c->ohead * c->rc,
                    c->rc * sizeof *frames);
@@ -475,11 +491,23 @@ static km_status frame_in(km_ctx *ctx, km_conditioner *c, const float *f, double
     int64_t i = c->c_in;
     c->csum[i % (2 * h + 1)] = km_abs_sum_masked(f, c->mask0, c->rc);
     memcpy(c->cring + (size_t)(i % (h + 2)) * c->rc, f, c->rc * sizeof *f);
+    if (c->dsafe != INT64_MAX)
+        c->dsafe++; /* f is in the ring now: its place is free */
     c->ctime[i % (h + 1)] = t;
     c->c_in = i + 1;
     if (i >= h)
         return corrupt_decide(ctx, c, i - h, i);
     return KM_OK;
+}
+
+void km_conditioner_direct(km_conditioner *c, float *frames, double *times, uint32_t *flags,
+                           int64_t max)
+{
+    c->dout = frames;
+    c->dout_t = times;
+    c->dout_f = flags;
+    c->dcap = frames != NULL && max > 0 ? max : 0;
+    c->dlen = 0;
 }
 
 km_status km_conditioner_push(km_ctx *ctx, km_conditioner *c, const float *frames,
@@ -490,7 +518,18 @@ km_status km_conditioner_push(km_ctx *ctx, km_conditioner *c, const float *frame
         return km_fail(ctx, KM_ERR_INVALID, "conditioner: bad arguments to push");
     if (c->finished)
         return km_fail(ctx, KM_ERR_INVALID, "conditioner: push after finish");
+    /* The engine's one thread reads into the block it pulls into: a place
+       there is free once its input frame has gone in (the stages keep
+       copies; the corrupt test's ring takes it first, frame_in), so the
+       push writes only below the frame it takes, or up to it once in the
+       ring; the rest waits in the queue. */
+    uintptr_t in0 = (uintptr_t)frames, in1 = in0 + (uintptr_t)n * c->rc * sizeof *frames;
+    uintptr_t d0 = (uintptr_t)c->dout, d1 = d0 + (uintptr_t)c->dcap * c->rc * sizeof *frames;
+    int alias = c->dcap > 0 && in0 < d1 && d0 < in1;
+    c->dsafe = INT64_MAX;
     for (int64_t i = 0; i < n && st == KM_OK; i++) {
+        if (alias) /* place k holds input frame k - (in0 - d0) / frame bytes */
+            c->dsafe = i + (int64_t)((intptr_t)(in0 - d0) / (intptr_t)(c->rc * sizeof *frames));
         double t = times != NULL ? times[i]
                    : c->rate_in > 0.0 ? (double)c->n_pushed / c->rate_in
                                       : (double)c->n_pushed;

@@ -337,6 +337,7 @@ km_status km_engine_push(km_ctx *ctx, km_engine *e, const float *frames, const d
        bounded whatever the caller pushes. */
     for (int64_t i = 0; i < n; i += e->nb) {
         int64_t m = n - i < e->nb ? n - i : e->nb;
+        km_conditioner_direct(e->cond, e->blk->frames, e->blk->times, e->blk->cflags, e->nb);
         km_status st = km_conditioner_push(ctx, e->cond, frames + (size_t)i * rc,
                                            times != NULL ? times + i : NULL, m);
         if (st == KM_OK)

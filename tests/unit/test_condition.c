@@ -111,15 +111,21 @@ typedef struct conditioned {
     int32_t n_bad;
 } conditioned;
 
+/* Room for `more` frames at the output's end. */
+static void grow(conditioned *o, size_t rc, int64_t *cap, int64_t more)
+{
+    if (o->n + more > *cap) {
+        *cap = *cap * 2 + more;
+        o->frames = realloc(o->frames, (size_t)*cap * rc * sizeof(float));
+        o->times = realloc(o->times, (size_t)*cap * sizeof(double));
+        o->flags = realloc(o->flags, (size_t)*cap * sizeof(uint32_t));
+    }
+}
+
 static void drain(km_conditioner *c, conditioned *o, size_t rc, int64_t *cap)
 {
     for (;;) {
-        if (o->n + 64 > *cap) {
-            *cap = *cap * 2 + 64;
-            o->frames = realloc(o->frames, (size_t)*cap * rc * sizeof(float));
-            o->times = realloc(o->times, (size_t)*cap * sizeof(double));
-            o->flags = realloc(o->flags, (size_t)*cap * sizeof(uint32_t));
-        }
+        grow(o, rc, cap, 64);
         int64_t got = 0;
         km_conditioner_pull(c, o->frames + (size_t)o->n * rc, o->times + o->n, o->flags + o->n,
                             64, &got);
@@ -128,6 +134,15 @@ static void drain(km_conditioner *c, conditioned *o, size_t rc, int64_t *cap)
         o->n += got;
     }
 }
+
+/* > 0: before each push, km_conditioner_direct into the output's end
+ * with this many places (at most 64), and after it one pull of up to 64
+ * (frames left in the queue until the end: the next push's frames must
+ * queue behind them).  direct_alias: the push's frames are first copied
+ * to those places and pushed from there (the engine's one thread reads
+ * into its block), up to 64 of them direct. */
+static int64_t direct_cap = 0;
+static int direct_alias = 0;
 
 static void condition(const session *s, const km_condition_params *cp,
                       const km_calib_params *calib, const km_gaussian_params *g, int64_t block,
@@ -141,8 +156,27 @@ static void condition(const session *s, const km_condition_params *cp,
                  km_ctx_last_error(ctx));
     for (int64_t i = 0; i < s->n; i += block) {
         int64_t n = s->n - i < block ? s->n - i : block;
-        cr_assert_eq(km_conditioner_push(ctx, c, s->frames + (size_t)i * rc, s->times + i, n),
+        const float *in = s->frames + (size_t)i * rc;
+        if (direct_cap > 0) {
+            grow(o, rc, &cap, 64 + n);
+            float *at = o->frames + (size_t)o->n * rc;
+            int64_t places = direct_cap;
+            if (direct_alias) {
+                memcpy(at, in, (size_t)n * rc * sizeof *at);
+                in = at;
+                places = n < 64 ? n : 64;
+            }
+            km_conditioner_direct(c, at, o->times + o->n, o->flags + o->n, places);
+        }
+        cr_assert_eq(km_conditioner_push(ctx, c, in, s->times + i, n),
                      KM_OK, "%s", km_ctx_last_error(ctx));
+        if (direct_cap > 0) {
+            int64_t got = 0;
+            km_conditioner_pull(c, o->frames + (size_t)o->n * rc, o->times + o->n,
+                                o->flags + o->n, 64, &got);
+            o->n += got;
+            continue;
+        }
         drain(c, o, rc, &cap);
     }
     cr_assert_eq(km_conditioner_finish(ctx, c), KM_OK, "%s", km_ctx_last_error(ctx));
@@ -254,6 +288,58 @@ Test(condition, streaming_equals_whole)
         conditioned_free(&o);
     }
     conditioned_free(&ref);
+    session_free(&s);
+}
+
+/* km_conditioner_direct (the engine's block written by the push): the
+ * same frames, times and flags in the same order as the queue alone, at
+ * the defaults (warm-up, corrupt test, NaN at masked taxels) and with
+ * every stage, pushed 1, 7 or 300 frames at a time into 1, 5 or 64
+ * places (the rest, and all while frames wait in the queue, queued), or
+ * pushed from those places (the engine's one thread), a taxel in 37
+ * masked. */
+Test(condition, direct_output_as_the_queue)
+{
+    session s;
+    synth_session(KM_SYNTH_HARD, 6.0, &s, NULL);
+    size_t rc = (size_t)s.info.rows * (size_t)s.info.cols;
+    for (size_t k = 0; k < rc / 2; k++)
+        s.frames[(size_t)300 * rc + k] = 4000.0f;
+    for (size_t k = 5; k < rc; k += 37)
+        s.mask[k] = 0; /* NaN there at the output */
+    km_condition_params cp[2];
+    km_condition_params_default(&cp[0]);
+    km_condition_params_default(&cp[1]);
+    cp[1].resample_hz = 125.0;
+    cp[1].tare_frames = 20;
+    cp[1].detect_bad = 1;
+    cp[1].fill_bad = 1;
+    cp[1].lowpass_hz = 10.0;
+    cp[1].median_frames = 5;
+    for (int k = 0; k < 2; k++) {
+        conditioned ref, o;
+        direct_cap = 0;
+        condition(&s, &cp[k], NULL, NULL, 64, &ref);
+        cr_assert_gt(ref.n, 500);
+        const int64_t blocks[] = {1, 7, 300}, caps[] = {1, 5, 64, 64};
+        for (int b = 0; b < 3; b++)
+            for (int d = 0; d < 4; d++) {
+                direct_cap = caps[d];
+                direct_alias = d == 3;
+                condition(&s, &cp[k], NULL, NULL, blocks[b], &o);
+                direct_cap = 0;
+                direct_alias = 0;
+                cr_assert_eq(o.n, ref.n, "params %d block %lld cap %lld alias %d", k,
+                             (long long)blocks[b], (long long)caps[d], d == 3);
+                cr_assert_eq(memcmp(o.frames, ref.frames, (size_t)ref.n * rc * sizeof(float)), 0,
+                             "params %d block %lld cap %lld alias %d: frames differ", k,
+                             (long long)blocks[b], (long long)caps[d], d == 3);
+                cr_assert_eq(memcmp(o.times, ref.times, (size_t)ref.n * sizeof(double)), 0);
+                cr_assert_eq(memcmp(o.flags, ref.flags, (size_t)ref.n * sizeof(uint32_t)), 0);
+                conditioned_free(&o);
+            }
+        conditioned_free(&ref);
+    }
     session_free(&s);
 }
 
