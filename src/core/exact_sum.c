@@ -45,7 +45,7 @@ static int exact_total(int lo, double s, size_t n)
 
 #if KM_AVX2_TARGET
 __attribute__((target("avx2"))) static int abs_sum_avx2(const float *v, const uint8_t *mask,
-                                                        size_t n, double *out)
+                                                        size_t n, double *out, float *copy)
 {
     const __m256i absm = _mm256_set1_epi32(0x7fffffff), inf = _mm256_set1_epi32(0x7f800000);
     const __m256i one = _mm256_set1_epi32(1), zero = _mm256_setzero_si256();
@@ -55,8 +55,10 @@ __attribute__((target("avx2"))) static int abs_sum_avx2(const float *v, const ui
     __m256d s0 = _mm256_setzero_pd(), s1 = _mm256_setzero_pd();
     size_t k = 0;
     for (; k + 8 <= n; k += 8) {
-        __m256i b = _mm256_and_si256(_mm256_loadu_si256((const __m256i *)(const void *)(v + k)),
-                                     absm);
+        __m256i raw = _mm256_loadu_si256((const __m256i *)(const void *)(v + k));
+        if (copy != NULL)
+            _mm256_storeu_si256((__m256i *)(void *)(copy + k), raw);
+        __m256i b = _mm256_and_si256(raw, absm);
         __m256i in = _mm256_cmpgt_epi32(inf, b); /* finite */
         if (mask != NULL) {
             int64_t b8;
@@ -85,6 +87,8 @@ __attribute__((target("avx2"))) static int abs_sum_avx2(const float *v, const ui
     }
     double t = 0.0;
     for (; k < n; k++) {
+        if (copy != NULL)
+            copy[k] = v[k];
         float a = fabsf(v[k]);
         if ((mask != NULL && mask[k] == 0) || !(a <= FLT_MAX) || a == 0.0f)
             continue;
@@ -111,16 +115,28 @@ __attribute__((target("avx2"))) static int abs_sum_avx2(const float *v, const ui
 }
 #endif
 
-double km_abs_sum_masked(const float *v, const uint8_t *mask, size_t n)
+static double abs_sum(const float *v, const uint8_t *mask, size_t n, float *copy)
 {
     double s;
 #if KM_AVX2_TARGET
-    if (km_cpu_avx2() && abs_sum_avx2(v, mask, n, &s))
+    if (km_cpu_avx2() && abs_sum_avx2(v, mask, n, &s, copy))
         return s;
 #endif
+    if (copy != NULL)
+        memcpy(copy, v, n * sizeof *v);
     s = 0.0;
     for (size_t k = 0; k < n; k++)
         if ((mask == NULL || mask[k]) && isfinite(v[k]))
             s += fabs((double)v[k]);
     return s;
+}
+
+double km_abs_sum_masked(const float *v, const uint8_t *mask, size_t n)
+{
+    return abs_sum(v, mask, n, NULL);
+}
+
+double km_abs_sum_masked_copy(const float *v, const uint8_t *mask, size_t n, float *copy)
+{
+    return abs_sum(v, mask, n, copy);
 }

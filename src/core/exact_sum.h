@@ -14,6 +14,9 @@
 #include <stdint.h>
 
 double km_abs_sum_masked(const float *v, const uint8_t *mask, size_t n);
+/* The same sum, v[0..n) copied to copy[0..n) bit for bit in the same pass
+ * (the corrupt test's ring: one read of the frame, not two). */
+double km_abs_sum_masked_copy(const float *v, const uint8_t *mask, size_t n, float *copy);
 
 /* Whether a sum of fewer than 2^31 terms >= 0, each a multiple of the ulp
  * of float exponent field e (1 for subnormals) -- that is, of 2^(e - 150) --

@@ -489,8 +489,8 @@ static km_status frame_in(km_ctx *ctx, km_conditioner *c, const float *f, double
         return resample_in(ctx, c, f, t, 0);
     int32_t h = c->h;
     int64_t i = c->c_in;
-    c->csum[i % (2 * h + 1)] = km_abs_sum_masked(f, c->mask0, c->rc);
-    memcpy(c->cring + (size_t)(i % (h + 2)) * c->rc, f, c->rc * sizeof *f);
+    c->csum[i % (2 * h + 1)] =
+        km_abs_sum_masked_copy(f, c->mask0, c->rc, c->cring + (size_t)(i % (h + 2)) * c->rc);
     if (c->dsafe != INT64_MAX)
         c->dsafe++; /* f is in the ring now: its place is free */
     c->ctime[i % (h + 1)] = t;

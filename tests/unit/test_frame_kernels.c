@@ -804,6 +804,17 @@ Test(frame_kernels, abs_sum_matches_the_plain_loop)
         double got = km_abs_sum_masked(v, mk, n);
         cr_assert_eq(memcmp(&got, &want, sizeof got), 0, "trial %d (kind %d, n %zu): %a, plain %a",
                      trial, kind, n, got, want);
+        /* The copying form: the same sum, the values copied bit for bit
+           (NaN, -0.0, masked ones too) and nothing past n written. */
+        static float cp[N + 1];
+        memset(cp, 0x5a, sizeof cp);
+        got = km_abs_sum_masked_copy(v, mk, n, cp);
+        cr_assert_eq(memcmp(&got, &want, sizeof got), 0, "copy: trial %d", trial);
+        cr_assert_eq(memcmp(cp, v, n * sizeof *v), 0, "copy: trial %d (kind %d, n %zu)", trial,
+                     kind, n);
+        uint32_t past;
+        memcpy(&past, cp + n, sizeof past);
+        cr_assert_eq(past, 0x5a5a5a5au, "copy: trial %d wrote past n", trial);
     }
     /* The spread values must be ones whose sum depends on the order. */
     cr_assert(differs_by_order > 100, "only %d sums depend on the order", differs_by_order);
