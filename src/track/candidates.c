@@ -362,19 +362,22 @@ static void touch(km_bodygrid *g, size_t i, float e, float b, int32_t r, float f
 }
 
 #if KM_AVX2_TARGET
-/* km_cand_layer_row's deposit four cells at a time.  Most usable cells of
- * a row go on with their pass, under its maximum and under
- * seen_threshold: of touch() they take only the last touch (clast =
- * frame), stored together; the others (a new pass, a new maximum, seen)
- * take touch() one by one.  Each column is its own cell, so the order of
- * the cells does not matter.  Returns where it stopped. */
-__attribute__((target("avx2"))) static int32_t deposit_avx2(km_bodygrid *g, size_t off,
-                                                            int32_t r, float frac, double t)
+/* The deposit four cells at a time, of a roller row (mat 0) or of a mat
+ * row (mat 1: only the cells whose background is above the contact
+ * threshold, km_cand_layer_mat's test, as a mask).  Most usable cells of a
+ * row go on with their pass, under its maximum and under seen_threshold:
+ * of touch() they take only the last touch (clast = frame), stored
+ * together; the others (a new pass, a new maximum, seen) take touch() one
+ * by one.  Each column is its own cell, so the order of the cells does not
+ * matter.  Returns where it stopped. */
+__attribute__((target("avx2"), always_inline)) static inline int32_t
+deposit_body(km_bodygrid *g, size_t off, int32_t r, float frac, double t, int mat)
 {
     const float *ex = g->ex.excess, *bg = g->ex.bg;
     const __m256i frame = _mm256_set1_epi64x((long long)g->frame), zero = _mm256_setzero_si256();
     const __m256i gap1 = _mm256_set1_epi64x((long long)g->cand.pass_gap_frames + 1);
     const __m256d seen = _mm256_set1_pd(g->cand.seen_threshold);
+    const __m256d thr = _mm256_set1_pd(g->rule.contact_threshold);
     int32_t x = 0;
     for (; x + 4 <= g->cols; x += 4) {
         size_t i = off + (size_t)x;
@@ -388,6 +391,10 @@ __attribute__((target("avx2"))) static int32_t deposit_avx2(km_bodygrid *g, size
         slow = _mm256_or_si256(slow, _mm256_castpd_si256(_mm256_cmp_pd(_mm256_cvtps_pd(e), seen,
                                                                        _CMP_GE_OQ)));
         __m256i usable = _mm256_cvtepi32_epi64(_mm_castps_si128(_mm_cmp_ps(e, e, _CMP_ORD_Q)));
+        if (mat) /* float bg > double threshold: in double, exactly */
+            usable = _mm256_and_si256(usable, _mm256_castpd_si256(_mm256_cmp_pd(
+                                                  _mm256_cvtps_pd(_mm_loadu_ps(bg + x)), thr,
+                                                  _CMP_GT_OQ)));
         _mm256_maskstore_epi64((long long *)(void *)(g->clast + i),
                                _mm256_andnot_si256(slow, usable), frame);
         unsigned s = (unsigned)_mm256_movemask_pd(_mm256_castsi256_pd(_mm256_and_si256(slow, usable)));
@@ -397,6 +404,18 @@ __attribute__((target("avx2"))) static int32_t deposit_avx2(km_bodygrid *g, size
         }
     }
     return x;
+}
+
+__attribute__((target("avx2"))) static int32_t deposit_avx2(km_bodygrid *g, size_t off,
+                                                            int32_t r, float frac, double t)
+{
+    return deposit_body(g, off, r, frac, t, 0);
+}
+
+__attribute__((target("avx2"))) static int32_t deposit_mat_avx2(km_bodygrid *g, size_t off,
+                                                                int32_t r, double t)
+{
+    return deposit_body(g, off, r, 0.0f, t, 1);
 }
 #endif
 
@@ -429,7 +448,12 @@ void km_cand_layer_mat(km_bodygrid *g, const km_frame *f, const km_mask *m, doub
             continue; /* the common case away from the load: skip the medians */
         row_excess(g, row, m, r, NULL);
         size_t off = (size_t)r * (size_t)g->cols;
-        for (int32_t x = 0; x < g->cols; x++)
+        int32_t x = 0;
+#if KM_AVX2_TARGET
+        if (g->ex.avx2)
+            x = deposit_mat_avx2(g, off, r, t);
+#endif
+        for (; x < g->cols; x++)
             if (!isnan(g->ex.excess[x]) && g->ex.bg[x] > thr)
                 touch(g, off + (size_t)x, g->ex.excess[x], g->ex.bg[x], r, 0.0f, t);
     }

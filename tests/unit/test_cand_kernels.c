@@ -150,3 +150,87 @@ Test(cand_kernels, roller_row_deposit_same_cells_as_the_plain_form)
     check_cand_row(99, 1, &s, &passes, &seen);
     cr_assert(passes > 100 && seen > 100, "cells with a second pass %d, seen %d", passes, seen);
 }
+
+/* A mat frame's values: the contact threshold itself and the floats beside
+ * it (a window's median lands on them: the background test's ties), values
+ * at seen_threshold above the threshold, the floor, hostile ones. */
+static float mat_value(uint32_t *s, double thr)
+{
+    uint32_t k = lcg(s) % 16u;
+    float t = (float)thr;
+    switch (k) {
+    case 0: case 1: case 2: return t;
+    case 3: return nextafterf(t, INFINITY);
+    case 4: return nextafterf(t, -INFINITY);
+    case 5: return 0.0f;
+    case 6: return -0.0f;
+    case 7: return NAN;
+    case 8: return (lcg(s) & 1u) ? INFINITY : -INFINITY;
+    case 9: return t + 8.0f;
+    case 10: return nextafterf(t + 8.0f, 0.0f);
+    default: return t + (float)(lcg(s) % 400u) / 37.0f - 3.0f;
+    }
+}
+
+/* km_cand_layer_mat with ex.avx2 set and cleared: every cell's state and
+ * the last row's background and excess.  Adds the touched cells' passes
+ * and those seen. */
+static void check_cand_mat(int32_t cols, double thr, int32_t sf, uint32_t *s, int *passes,
+                           int *seen)
+{
+    enum { RR = 4, NF = 60 };
+    km_bodygrid *g[2] = {NULL, NULL};
+    km_bodymap_params rule;
+    km_candidate_params p;
+    km_bodymap_params_default(&rule);
+    km_candidate_params_default(&p);
+    rule.contact_threshold = thr;
+    p.stuck_frames = sf;
+    for (int k = 0; k < 2; k++)
+        cr_assert_eq(km_bodygrid_create(ctx, KM_MODE_MAT, RR, cols, 5.0, 5.0, &rule, &p,
+                                        KM_GRID_CANDIDATES, &g[k]),
+                     KM_OK, "%s", km_ctx_last_error(ctx));
+    g[1]->ex.avx2 = 0; /* the plain loops */
+    float data[RR * 100];
+    uint8_t mask[RR * 100];
+    int64_t frame = 0;
+    for (int f = 0; f < NF; f++) {
+        frame += 1 + (int64_t)(lcg(s) % (uint32_t)(2 * p.pass_gap_frames + 2));
+        g[0]->frame = g[1]->frame = frame;
+        for (int32_t i = 0; i < RR * cols; i++) {
+            data[i] = mat_value(s, thr);
+            mask[i] = (uint8_t)(lcg(s) % 9u == 0 ? 0 : 1 + lcg(s) % 3u);
+        }
+        if (f % 7 == 3) /* a row away from the load: skipped */
+            for (int32_t x = 0; x < cols; x++)
+                data[x] = 0.0f;
+        km_frame fr = {data, RR, cols, cols};
+        km_mask m = {mask, RR, cols, cols};
+        for (int k = 0; k < 2; k++)
+            km_cand_layer_mat(g[k], &fr, f % 3 != 0 ? &m : NULL, 0.01 * (double)frame);
+        cr_assert(memcmp(g[0]->ex.excess, g[1]->ex.excess, (size_t)cols * sizeof(float)) == 0,
+                  "cols %d frame %d: excess", cols, f);
+        compare_cells(g, (size_t)RR * (size_t)cols, cols, sf, f);
+    }
+    for (int32_t i = 0; i < RR * cols; i++) {
+        *passes += g[1]->ccov[i] > 1;
+        *seen += !isnan(g[1]->t_first[i]);
+    }
+    km_bodygrid_free(g[0]);
+    km_bodygrid_free(g[1]);
+}
+
+/* The mat's deposit (the background above the contact threshold as the
+ * lanes' mask) against the plain loop; thresholds a float holds and one
+ * no float holds (the plain form compares the float background in double). */
+Test(cand_kernels, mat_deposit_same_cells_as_the_plain_form)
+{
+    uint32_t s = 4004u;
+    int passes = 0, seen = 0;
+    const double thr[] = {5.0, 0.0, 5.0 - 1e-9};
+    for (size_t t = 0; t < sizeof thr / sizeof *thr; t++)
+        for (int32_t cols = 1; cols <= 37; cols++)
+            check_cand_mat(cols, thr[t], cols % 4 == 0 ? 0 : 25, &s, &passes, &seen);
+    check_cand_mat(99, 5.0, 1, &s, &passes, &seen);
+    cr_assert(passes > 100 && seen > 100, "cells with a second pass %d, seen %d", passes, seen);
+}
