@@ -325,11 +325,12 @@ static float partial_median(const float *row, const unsigned char *ok, int a, in
    that with u usable values in a window of n (n odd) the sorted slots
    n / 2 and n / 2 + 1 hold the middle one (u odd) or the two middle ones
    (u even) of the u values: the median in the same float operations as
-   km_median_small_f's.  Where ok[x] the median is stored into bg[x]. */
+   km_median_small_f's.  Where usable (pok) the median is stored into
+   bg[x], by a masked store (the padded flags are 0 past the row). */
 __attribute__((target("avx2"), always_inline)) static inline void
 medians8_net(const int n, const unsigned char *lo, const unsigned char *hi, const int ncmp,
-             const float *pr, const unsigned char *pok, int x0, int cols,
-             const unsigned char *ok, const float *slope, float *bg)
+             const float *pr, const unsigned char *pok, int x0, const float *slope,
+             float *bg)
 {
     const int w = n / 2;
     const __m256 k = slope != NULL ? _mm256_loadu_ps(slope + x0) : _mm256_setzero_ps();
@@ -358,11 +359,12 @@ medians8_net(const int n, const unsigned char *lo, const unsigned char *hi, cons
     /* u even <=> an odd count of missing slots (n odd). */
     __m256 two = _mm256_mul_ps(_mm256_add_ps(v[w], v[w + 1]), _mm256_set1_ps(0.5f));
     __m256 med = _mm256_blendv_ps(v[w], two, _mm256_castsi256_ps(odd));
-    float out[8];
-    _mm256_storeu_ps(out, med);
-    for (int l = 0; l < 8 && x0 + l < cols; l++)
-        if (ok[x0 + l])
-            bg[x0 + l] = out[l];
+    int64_t u8;
+    memcpy(&u8, pok + w + x0, sizeof u8);
+    __m256i use = _mm256_xor_si256(_mm256_cmpeq_epi32(_mm256_cvtepu8_epi32(_mm_cvtsi64_si128(u8)),
+                                                      _mm256_setzero_si256()),
+                                   _mm256_set1_epi32(-1));
+    _mm256_maskstore_ps(bg + x0, use, med);
 }
 
 /* One instance per window, so that every slot index is a constant; and
@@ -370,22 +372,20 @@ medians8_net(const int n, const unsigned char *lo, const unsigned char *hi, cons
 #define MEDIANS8(n)                                                                                \
     __attribute__((target("avx2"))) static void medians8_##n(const float *pr,                     \
                                                              const unsigned char *pok, int cols,   \
-                                                             const unsigned char *ok,              \
                                                              const float *slope, float *bg)        \
     {                                                                                              \
         (void)slope;                                                                               \
         for (int x0 = 0; x0 < cols; x0 += 8)                                                       \
-            medians8_net(n, net##n##_lo, net##n##_hi, (int)sizeof net##n##_lo, pr, pok, x0, cols,  \
-                         ok, NULL, bg);                                                            \
+            medians8_net(n, net##n##_lo, net##n##_hi, (int)sizeof net##n##_lo, pr, pok, x0, NULL,  \
+                         bg);                                                                      \
     }                                                                                              \
     __attribute__((target("avx2"))) static void medians8s_##n(const float *pr,                    \
                                                               const unsigned char *pok, int cols,  \
-                                                              const unsigned char *ok,             \
                                                               const float *slope, float *bg)       \
     {                                                                                              \
         for (int x0 = 0; x0 < cols; x0 += 8)                                                       \
-            medians8_net(n, net##n##_lo, net##n##_hi, (int)sizeof net##n##_lo, pr, pok, x0, cols,  \
-                         ok, slope, bg);                                                           \
+            medians8_net(n, net##n##_lo, net##n##_hi, (int)sizeof net##n##_lo, pr, pok, x0, slope, \
+                         bg);                                                                      \
     }
 MEDIANS8(3)
 MEDIANS8(5)
@@ -396,13 +396,30 @@ MEDIANS8(13)
 MEDIANS8(15)
 #undef MEDIANS8
 
+/* A usable -0.0 among the cols values of the padded row at pr (flags at
+   pok; both zero for eight past the end), eight at a time. */
+__attribute__((target("avx2"))) static int negzero_usable(const float *pr,
+                                                          const unsigned char *pok, int cols)
+{
+    const __m256i nz = _mm256_set1_epi32(INT32_MIN);
+    __m256i any = _mm256_setzero_si256();
+    for (int x = 0; x < cols; x += 8) {
+        int64_t u8;
+        memcpy(&u8, pok + x, sizeof u8);
+        __m256i use = _mm256_cvtepu8_epi32(_mm_cvtsi64_si128(u8));
+        __m256i z = _mm256_cmpeq_epi32(_mm256_loadu_si256((const __m256i *)(const void *)(pr + x)),
+                                       nz);
+        any = _mm256_or_si256(any, _mm256_and_si256(z, use));
+    }
+    return !_mm256_testz_si256(any, any);
+}
+
 __attribute__((target("avx2"))) static void medians8_1(const float *pr, const unsigned char *pok,
-                                                       int cols, const unsigned char *ok,
-                                                       const float *slope, float *bg)
+                                                       int cols, const float *slope, float *bg)
 {
     (void)slope; /* one value: the line through it takes nothing off */
     for (int x0 = 0; x0 < cols; x0 += 8)
-        medians8_net(1, NULL, NULL, 0, pr, pok, x0, cols, ok, NULL, bg);
+        medians8_net(1, NULL, NULL, 0, pr, pok, x0, NULL, bg);
 }
 #endif
 
@@ -437,21 +454,16 @@ void km_row_window_medians_slope_f(const km_median_net *net, const float *row,
         memcpy(pok + w, ok, (size_t)cols);
         memset(pr, 0, ((size_t)cols + (size_t)n + 8) * sizeof *pr);
         memcpy(pr + w, row, (size_t)cols * sizeof *row);
-        int negzero = 0;
-        for (int x = 0; x < cols; x++) {
-            uint32_t u;
-            memcpy(&u, &row[x], sizeof u);
-            negzero |= ok[x] && u == 0x80000000u;
-        }
-        static void (*const by_n[])(const float *, const unsigned char *, int,
-                                    const unsigned char *, const float *, float *) = {
+        int negzero = negzero_usable(pr + w, pok + w, cols);
+        static void (*const by_n[])(const float *, const unsigned char *, int, const float *,
+                                    float *) = {
             medians8_1, medians8_3, medians8_5, medians8_7, medians8_9, medians8_11, medians8_13,
             medians8_15};
         static void (*const by_n_slope[])(const float *, const unsigned char *, int,
-                                          const unsigned char *, const float *, float *) = {
+                                          const float *, float *) = {
             medians8_1, medians8s_3, medians8s_5, medians8s_7, medians8s_9, medians8s_11,
             medians8s_13, medians8s_15};
-        (slope != NULL ? by_n_slope : by_n)[n / 2](pr, pok, cols, ok, slope, bg);
+        (slope != NULL ? by_n_slope : by_n)[n / 2](pr, pok, cols, slope, bg);
         /* min and max keep every value's bits but may swap a +0.0 for a
            -0.0: with a -0.0 in the row, a zero median is taken again by
            rank, which orders zeros by position. */
