@@ -362,60 +362,107 @@ static void touch(km_bodygrid *g, size_t i, float e, float b, int32_t r, float f
 }
 
 #if KM_AVX2_TARGET
-/* The deposit four cells at a time, of a roller row (mat 0) or of a mat
- * row (mat 1: only the cells whose background is above the contact
- * threshold, km_cand_layer_mat's test, as a mask).  Most usable cells of a
- * row go on with their pass, under its maximum and under seen_threshold:
- * of touch() they take only the last touch (clast = frame), stored
- * together; the others (a new pass, a new maximum, seen) take touch() one
- * by one.  Each column is its own cell, so the order of the cells does not
- * matter.  Returns where it stopped. */
-__attribute__((target("avx2"), always_inline)) static inline int32_t
-deposit_body(km_bodygrid *g, size_t off, int32_t r, float frac, double t, int mat)
+/* The deposit of the four cells from column x (only the lanes in `lanes`
+ * read, at a row's end) of a roller row, or of a mat row (mat: the cells
+ * whose background is above the contact threshold, km_cand_layer_mat's
+ * test, as a mask).  Most usable cells go on with their pass, under its
+ * maximum and seen_threshold: of touch() they take only clast = frame,
+ * stored together; the others (a new pass, a new maximum, seen) take
+ * touch() one by one (each column its own cell: the order is free). */
+typedef struct deposit_consts { /* ex, bg; frame, gap + 1; seen, contact thresholds */
+    const float *ex, *bg;
+    __m256i frame, gap1;
+    __m256d seen, thr;
+} deposit_consts;
+
+__attribute__((target("avx2"), always_inline)) static inline void
+deposit4(km_bodygrid *g, const deposit_consts *k, size_t off, int32_t x, __m128i lanes, int32_t r,
+         float frac, double t, int mat, int tail)
 {
-    const float *ex = g->ex.excess, *bg = g->ex.bg;
-    const __m256i frame = _mm256_set1_epi64x((long long)g->frame), zero = _mm256_setzero_si256();
-    const __m256i gap1 = _mm256_set1_epi64x((long long)g->cand.pass_gap_frames + 1);
-    const __m256d seen = _mm256_set1_pd(g->cand.seen_threshold);
-    const __m256d thr = _mm256_set1_pd(g->rule.contact_threshold);
+    const float *ex = k->ex, *bg = k->bg;
+    const __m256i zero = _mm256_setzero_si256(), lanes64 = _mm256_cvtepi32_epi64(lanes);
+    size_t i = off + (size_t)x;
+    const long long *clast = (const long long *)(const void *)(g->clast + i);
+    __m128 e = tail ? _mm_maskload_ps(ex + x, lanes) : _mm_loadu_ps(ex + x);
+    __m256i last = tail ? _mm256_maskload_epi64(clast, lanes64)
+                        : _mm256_loadu_si256((const __m256i *)(const void *)clast);
+    __m128 cur = tail ? _mm_maskload_ps(g->cur + i, lanes) : _mm_loadu_ps(g->cur + i);
+    /* km_grid_new_pass: last < 0 or frame - last - 1 > gap */
+    __m256i slow = _mm256_or_si256(_mm256_cmpgt_epi64(zero, last),
+                                   _mm256_cmpgt_epi64(_mm256_sub_epi64(k->frame, last), k->gap1));
+    __m128 above = _mm_cmp_ps(e, cur, _CMP_GT_OQ);
+    slow = _mm256_or_si256(slow, _mm256_cvtepi32_epi64(_mm_castps_si128(above)));
+    slow = _mm256_or_si256(
+        slow, _mm256_castpd_si256(_mm256_cmp_pd(_mm256_cvtps_pd(e), k->seen, _CMP_GE_OQ)));
+    __m256i usable = _mm256_cvtepi32_epi64(_mm_castps_si128(_mm_cmp_ps(e, e, _CMP_ORD_Q)));
+    if (tail)
+        usable = _mm256_and_si256(usable, lanes64);
+    if (mat) { /* float bg > double threshold: in double, exactly */
+        __m128 b = tail ? _mm_maskload_ps(bg + x, lanes) : _mm_loadu_ps(bg + x);
+        usable = _mm256_and_si256(
+            usable, _mm256_castpd_si256(_mm256_cmp_pd(_mm256_cvtps_pd(b), k->thr, _CMP_GT_OQ)));
+    }
+    _mm256_maskstore_epi64((long long *)(void *)(g->clast + i), _mm256_andnot_si256(slow, usable),
+                           k->frame);
+    unsigned s = (unsigned)_mm256_movemask_pd(_mm256_castsi256_pd(_mm256_and_si256(slow, usable)));
+    for (; s != 0; s &= s - 1) {
+        int32_t j = x + __builtin_ctz(s);
+        touch(g, off + (size_t)j, ex[j], bg[j], r, frac, t);
+    }
+}
+
+/* A row's deposit four cells at a time, the last one to three cells as
+   masked lanes; what touch() may not change read once (it stores through
+   g, so the compiler would read them again after each). */
+__attribute__((target("avx2"), always_inline)) static inline void
+deposit_row(km_bodygrid *g, size_t off, int32_t r, float frac, double t, int mat)
+{
+    const deposit_consts k = {g->ex.excess, g->ex.bg, _mm256_set1_epi64x((long long)g->frame),
+                              _mm256_set1_epi64x((long long)g->cand.pass_gap_frames + 1),
+                              _mm256_set1_pd(g->cand.seen_threshold),
+                              _mm256_set1_pd(g->rule.contact_threshold)};
+    const __m128i all = _mm_set1_epi32(-1);
+    const int32_t cols = g->cols;
     int32_t x = 0;
-    for (; x + 4 <= g->cols; x += 4) {
-        size_t i = off + (size_t)x;
-        __m128 e = _mm_loadu_ps(ex + x);
-        __m256i last = _mm256_loadu_si256((const __m256i *)(const void *)(g->clast + i));
-        /* km_grid_new_pass: last < 0 or frame - last - 1 > gap */
-        __m256i slow = _mm256_or_si256(_mm256_cmpgt_epi64(zero, last),
-                                       _mm256_cmpgt_epi64(_mm256_sub_epi64(frame, last), gap1));
-        __m128 above = _mm_cmp_ps(e, _mm_loadu_ps(g->cur + i), _CMP_GT_OQ);
-        slow = _mm256_or_si256(slow, _mm256_cvtepi32_epi64(_mm_castps_si128(above)));
-        slow = _mm256_or_si256(slow, _mm256_castpd_si256(_mm256_cmp_pd(_mm256_cvtps_pd(e), seen,
-                                                                       _CMP_GE_OQ)));
-        __m256i usable = _mm256_cvtepi32_epi64(_mm_castps_si128(_mm_cmp_ps(e, e, _CMP_ORD_Q)));
-        if (mat) /* float bg > double threshold: in double, exactly */
-            usable = _mm256_and_si256(usable, _mm256_castpd_si256(_mm256_cmp_pd(
-                                                  _mm256_cvtps_pd(_mm_loadu_ps(bg + x)), thr,
-                                                  _CMP_GT_OQ)));
-        _mm256_maskstore_epi64((long long *)(void *)(g->clast + i),
-                               _mm256_andnot_si256(slow, usable), frame);
-        unsigned s = (unsigned)_mm256_movemask_pd(_mm256_castsi256_pd(_mm256_and_si256(slow, usable)));
-        for (; s != 0; s &= s - 1) {
-            int32_t j = x + __builtin_ctz(s);
-            touch(g, off + (size_t)j, ex[j], bg[j], r, frac, t);
-        }
+    for (; x + 4 <= cols; x += 4)
+        deposit4(g, &k, off, x, all, r, frac, t, mat, 0);
+    if (x < cols) {
+        __m128i lane = _mm_setr_epi32(0, 1, 2, 3);
+        deposit4(g, &k, off, x, _mm_cmpgt_epi32(_mm_set1_epi32(cols - x), lane), r, frac, t, mat,
+                 1);
+    }
+}
+
+__attribute__((target("avx2"))) static void deposit_avx2(km_bodygrid *g, size_t off, int32_t r,
+                                                         float frac, double t)
+{
+    deposit_row(g, off, r, frac, t, 0);
+}
+
+__attribute__((target("avx2"))) static void deposit_mat_avx2(km_bodygrid *g, size_t off,
+                                                             int32_t r, double t)
+{
+    deposit_row(g, off, r, 0.0f, t, 1);
+}
+
+/* km_cand_layer_mat's row test eight taxels at a time: a valid taxel (mr
+   NULL: all) above thr in double; where it stopped, -1 when one found. */
+__attribute__((target("avx2"))) static int32_t contact8(const float *row, const uint8_t *mr,
+                                                        int32_t cols, double thr)
+{
+    const __m256d th = _mm256_set1_pd(thr);
+    int32_t x = 0;
+    for (; x + 8 <= cols; x += 8) {
+        __m256 v = _mm256_loadu_ps(row + x);
+        __m256d lo = _mm256_cmp_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(v)), th, _CMP_GT_OQ);
+        __m256d hi = _mm256_cmp_pd(_mm256_cvtps_pd(_mm256_extractf128_ps(v, 1)), th, _CMP_GT_OQ);
+        unsigned m = (unsigned)_mm256_movemask_pd(lo) | (unsigned)_mm256_movemask_pd(hi) << 4;
+        if (mr != NULL)
+            m &= (unsigned)_mm256_movemask_ps(_mm256_castsi256_ps(nonzero8(mr + x)));
+        if (m != 0)
+            return -1;
     }
     return x;
-}
-
-__attribute__((target("avx2"))) static int32_t deposit_avx2(km_bodygrid *g, size_t off,
-                                                            int32_t r, float frac, double t)
-{
-    return deposit_body(g, off, r, frac, t, 0);
-}
-
-__attribute__((target("avx2"))) static int32_t deposit_mat_avx2(km_bodygrid *g, size_t off,
-                                                                int32_t r, double t)
-{
-    return deposit_body(g, off, r, 0.0f, t, 1);
 }
 #endif
 
@@ -423,12 +470,13 @@ void km_cand_layer_row(km_bodygrid *g, const float *row, const km_mask *m, int32
                        const uint8_t *on, size_t off, float frac, double t)
 {
     row_excess(g, row, m, r, on);
-    int32_t x = 0;
 #if KM_AVX2_TARGET
-    if (g->ex.avx2)
-        x = deposit_avx2(g, off, r, frac, t);
+    if (g->ex.avx2) {
+        deposit_avx2(g, off, r, frac, t);
+        return;
+    }
 #endif
-    for (; x < g->cols; x++)
+    for (int32_t x = 0; x < g->cols; x++)
         if (!isnan(g->ex.excess[x]))
             touch(g, off + (size_t)x, g->ex.excess[x], g->ex.bg[x], r, frac, t);
 }
@@ -442,18 +490,28 @@ void km_cand_layer_mat(km_bodygrid *g, const km_frame *f, const km_mask *m, doub
     for (int32_t r = 0; r < g->rows; r++) {
         const float *row = f->data + (ptrdiff_t)r * f->row_stride;
         int any = 0;
-        for (int32_t x = 0; x < g->cols && !any; x++)
+        int32_t x = 0;
+#if KM_AVX2_TARGET
+        if (g->ex.avx2) {
+            const uint8_t *mr = m != NULL && m->data != NULL ? m->data + (ptrdiff_t)r * m->row_stride
+                                                             : NULL;
+            x = contact8(row, mr, g->cols, thr);
+            any = x < 0;
+        }
+#endif
+        for (; x >= 0 && x < g->cols && !any; x++)
             any = km_mask_at(m, r, x) && row[x] > thr;
         if (!any)
             continue; /* the common case away from the load: skip the medians */
         row_excess(g, row, m, r, NULL);
         size_t off = (size_t)r * (size_t)g->cols;
-        int32_t x = 0;
 #if KM_AVX2_TARGET
-        if (g->ex.avx2)
-            x = deposit_mat_avx2(g, off, r, t);
+        if (g->ex.avx2) {
+            deposit_mat_avx2(g, off, r, t);
+            continue;
+        }
 #endif
-        for (; x < g->cols; x++)
+        for (x = 0; x < g->cols; x++)
             if (!isnan(g->ex.excess[x]) && g->ex.bg[x] > thr)
                 touch(g, off + (size_t)x, g->ex.excess[x], g->ex.bg[x], r, 0.0f, t);
     }

@@ -173,7 +173,8 @@ static float mat_value(uint32_t *s, double thr)
 }
 
 /* km_cand_layer_mat with ex.avx2 set and cleared: every cell's state and
- * the last row's background and excess.  Adds the touched cells' passes
+ * the excess of the last row it took (a row with no valid taxel above the
+ * threshold is skipped: the test of that is seen only there).  Adds the touched cells' passes
  * and those seen. */
 static void check_cand_mat(int32_t cols, double thr, int32_t sf, uint32_t *s, int *passes,
                            int *seen)
@@ -204,6 +205,11 @@ static void check_cand_mat(int32_t cols, double thr, int32_t sf, uint32_t *s, in
         if (f % 7 == 3) /* a row away from the load: skipped */
             for (int32_t x = 0; x < cols; x++)
                 data[x] = 0.0f;
+        if (f % 7 == 5) /* the last row: above the threshold only where masked */
+            for (int32_t x = 0; x < cols; x++) {
+                float *v = &data[(RR - 1) * cols + x];
+                *v = mask[(RR - 1) * cols + x] == 0 ? *v : x % 2 ? (float)thr : -1.0f;
+            }
         km_frame fr = {data, RR, cols, cols};
         km_mask m = {mask, RR, cols, cols};
         for (int k = 0; k < 2; k++)
