@@ -385,6 +385,59 @@ km_status km_result_writer_append_frames(km_ctx *ctx, km_result_writer *w, const
     return st;
 }
 
+/* Column c of the n buffered peaks: built in the scratch d, or a buffer
+ * as it is.  One loop per column (a switch per value cost ~12 instructions
+ * a value: 25 M on a crowded mat's 173 K peaks). */
+static const void *peak_column(const km_result_writer *w, size_t c, size_t n, double *d)
+{
+    const km_peak *p = w->pbuf;
+    float *f = (float *)d;
+    int32_t *i32 = (int32_t *)d;
+    uint32_t *u = (uint32_t *)d;
+    int64_t *i64 = (int64_t *)d;
+    switch (c) {
+    case 0:
+        for (size_t i = 0; i < n; i++)
+            i64[i] = w->n_peaks + (int64_t)i;
+        return d;
+    case 1: return w->pframe;
+    case 2: return w->ptime;
+    case 3:
+        for (size_t i = 0; i < n; i++)
+            d[i] = p[i].y;
+        return d;
+    case 4:
+        for (size_t i = 0; i < n; i++)
+            d[i] = p[i].x;
+        return d;
+    case 5:
+        for (size_t i = 0; i < n; i++)
+            d[i] = p[i].y * w->row_pitch;
+        return d;
+    case 6:
+        for (size_t i = 0; i < n; i++)
+            d[i] = p[i].x * w->col_pitch;
+        return d;
+    case 7:
+        for (size_t i = 0; i < n; i++)
+            f[i] = p[i].value;
+        return d;
+    case 8:
+        for (size_t i = 0; i < n; i++)
+            f[i] = p[i].prominence;
+        return d;
+    case 9:
+        for (size_t i = 0; i < n; i++)
+            i32[i] = p[i].area_taxels;
+        return d;
+    case 10:
+        for (size_t i = 0; i < n; i++)
+            u[i] = p[i].flags;
+        return d;
+    default: return w->ptrack;
+    }
+}
+
 km_status km_rw_flush_peaks(km_ctx *ctx, km_result_writer *w)
 {
     size_t n = w->pn;
@@ -395,32 +448,9 @@ km_status km_rw_flush_peaks(km_ctx *ctx, km_result_writer *w)
     double *d = km_rw_scratch(ctx, w, n * sizeof(double));
     if (d == NULL)
         return KM_ERR_NOMEM;
-    float *f = (float *)d;
-    int32_t *i32 = (int32_t *)d;
-    uint32_t *u = (uint32_t *)d;
-    const km_peak *p = w->pbuf;
-    int64_t *i64 = (int64_t *)d;
     int ok = 1;
-    for (size_t c = 0; ok && c < KM_RW_PEAK_COLS; c++) {
-        const void *src = d;
-        for (size_t i = 0; i < n; i++) {
-            switch (c) {
-            case 0: i64[i] = w->n_peaks + (int64_t)i; break;
-            case 1: src = w->pframe; break;
-            case 2: src = w->ptime; break;
-            case 3: d[i] = p[i].y; break;
-            case 4: d[i] = p[i].x; break;
-            case 5: d[i] = p[i].y * w->row_pitch; break;
-            case 6: d[i] = p[i].x * w->col_pitch; break;
-            case 7: f[i] = p[i].value; break;
-            case 8: f[i] = p[i].prominence; break;
-            case 9: i32[i] = p[i].area_taxels; break;
-            case 10: u[i] = p[i].flags; break;
-            default: i32[i] = w->ptrack[i]; break;
-            }
-        }
-        ok = km_rw_append_1d(&w->pk[c], w->n_peaks, src, n);
-    }
+    for (size_t c = 0; ok && c < KM_RW_PEAK_COLS; c++)
+        ok = km_rw_append_1d(&w->pk[c], w->n_peaks, peak_column(w, c, n, d), n);
     if (!ok)
         return km_rw_h5fail(ctx, w->path, KM_ERR_IO, "cannot append peaks");
     w->n_peaks += (int64_t)n;
