@@ -17,6 +17,7 @@ typedef struct km_excess_state {
     float *win;                 /* median window */
     const km_median_net *net;   /* the window's network (NULL: windows over
                                    KM_MEDIAN_NET_MAX use the sorted window) */
+    int32_t half;               /* the window's half-width W in columns */
     uint8_t *ok;                /* one row: taxel usable (cols) */
     float *slope;               /* cand_slope.c's scratch (NULL: off) */
     /* The stuck rule's state, per taxel on the padded layout (km_cand_at:
@@ -181,12 +182,23 @@ __attribute__((target("avx2"))) static inline void km_store_flags8(uint8_t *p, _
     __m128i b8 = _mm_unpacklo_epi32(_mm256_castsi256_si128(b), _mm256_extracti128_si256(b, 1));
     _mm_storel_epi64((__m128i *)(void *)p, _mm_and_si128(b8, _mm_set1_epi8(1)));
 }
+
+/* Eight bytes at p are nonzero, as int32 lanes of -1 / 0. */
+__attribute__((target("avx2"))) static inline __m256i km_nonzero8(const uint8_t *p)
+{
+    __m256i b = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(const void *)p));
+    return _mm256_xor_si256(_mm256_cmpeq_epi32(b, _mm256_setzero_si256()), _mm256_set1_epi32(-1));
+}
 #endif
 
-/* candidates.c: the candidate layer; cand_stuck.c its stuck rule. */
+/* candidates.c: the candidate layer; cand_stuck.c its stuck rule;
+ * cand_excess.c its local excess of row r into g->ex (excess, bg where
+ * usable, ok), the usable taxels those in contact (on, roller) or all. */
 km_status km_cand_layer_create(km_ctx *ctx, km_bodygrid *g, const km_candidate_params *p);
 void km_cand_layer_free(km_bodygrid *g);
 void km_cand_layer_stuck(km_bodygrid *g, const km_frame *f);
+void km_cand_row_excess(km_bodygrid *g, const float *row, const km_mask *m, int32_t r,
+                        const uint8_t *on);
 /* One roller frame row r: the local excess over the taxels in contact
  * (on[x]), deposited on the cells at off, its samples frac row pitches
  * from the cell centres. */

@@ -92,7 +92,8 @@ km_status km_cand_layer_create(km_ctx *ctx, km_bodygrid *g, const km_candidate_p
     x->excess = km_alloc(ctx, (size_t)g->cols * sizeof *x->excess);
     x->bg = km_alloc(ctx, (size_t)g->cols * sizeof *x->bg);
     /* The window: a sorted one, or the network's (and its scratch). */
-    int32_t span = 2 * background_half_cols(&g->cand, g->col_pitch, g->cols) + 1;
+    x->half = background_half_cols(&g->cand, g->col_pitch, g->cols);
+    int32_t span = 2 * x->half + 1;
     x->net = km_median_net_for(span);
     x->avx2 = km_cpu_avx2();
     x->win = km_alloc(ctx, x->net != NULL ? km_row_window_scratch(g->cols, span)
@@ -137,136 +138,6 @@ void km_cand_layer_free(km_bodygrid *g)
     km_ref_free(&g->alloc, x->run);
     km_ref_free(&g->alloc, x->stuck);
     memset(x, 0, sizeof *x);
-}
-
-#if KM_AVX2_TARGET
-/* Eight bytes at p are nonzero, as int32 lanes of -1 / 0. */
-__attribute__((target("avx2"))) static inline __m256i nonzero8(const uint8_t *p)
-{
-    __m256i b = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(const void *)p));
-    return _mm256_xor_si256(_mm256_cmpeq_epi32(b, _mm256_setzero_si256()), _mm256_set1_epi32(-1));
-}
-
-/* row_excess's usable test eight taxels at a time (the same terms: |v| <=
-   FLT_MAX is false for NaN and infinities); returns where it stopped. */
-__attribute__((target("avx2"))) static int32_t usable_avx2(uint8_t *ok, const float *row,
-                                                           const uint8_t *mr, const int32_t *run,
-                                                           int32_t sf, const uint8_t *on,
-                                                           int32_t cols)
-{
-    const __m256 abs = _mm256_castsi256_ps(_mm256_set1_epi32(INT32_MAX));
-    const __m256 fmax = _mm256_set1_ps(FLT_MAX);
-    const __m256i sfv = _mm256_set1_epi32(sf);
-    int32_t x = 0;
-    for (; x + 8 <= cols; x += 8) {
-        __m256 v = _mm256_and_ps(_mm256_loadu_ps(row + x), abs);
-        __m256i u = _mm256_castps_si256(_mm256_cmp_ps(v, fmax, _CMP_LE_OQ));
-        if (mr != NULL)
-            u = _mm256_and_si256(u, nonzero8(mr + x));
-        if (sf != 0)
-            u = _mm256_and_si256(u, _mm256_cmpgt_epi32(sfv, _mm256_loadu_si256(
-                                                                (const __m256i *)(const void *)(run + x))));
-        if (on != NULL)
-            u = _mm256_and_si256(u, nonzero8(on + x));
-        km_store_flags8(ok + x, u);
-    }
-    return x;
-}
-
-/* row_excess's excess from the medians eight taxels at a time: row - bg
-   where usable, NaN elsewhere (the same bits); returns where it stopped. */
-__attribute__((target("avx2"))) static int32_t excess_avx2(float *excess, const float *row,
-                                                           const float *bg, const uint8_t *ok,
-                                                           int32_t cols)
-{
-    const __m256 nan = _mm256_set1_ps(NAN);
-    int32_t x = 0;
-    for (; x + 8 <= cols; x += 8) {
-        __m256 d = _mm256_sub_ps(_mm256_loadu_ps(row + x), _mm256_loadu_ps(bg + x));
-        __m256 u = _mm256_castsi256_ps(nonzero8(ok + x));
-        _mm256_storeu_ps(excess + x, _mm256_blendv_ps(nan, d, u));
-    }
-    return x;
-}
-#endif
-
-/* row_excess over windows too wide for a network: the window's usable
-   values kept sorted as it slides (km_window_insert: the median a stable
-   sort gives); up to KM_WINDOW16 of them without a branch. */
-static void sorted_window_excess(km_bodygrid *g, const float *row, int32_t w)
-{
-    km_excess_state *xs = &g->ex;
-    const uint8_t *ok = xs->ok;
-    float *win = xs->win, win16[KM_WINDOW16];
-    int small = 2 * w + 1 <= KM_WINDOW16, n = 0;
-    if (small) {
-        win = win16;
-        km_window16_clear(win);
-    }
-    for (int32_t x = 0, lo = 0, hi = -1; x < g->cols; x++) {
-        int32_t a = x - w < 0 ? 0 : x - w, b = x + w >= g->cols ? g->cols - 1 : x + w;
-        /* The leaving column first: the window never holds more than 2w+1. */
-        for (; lo < a; lo++)
-            if (ok[lo])
-                n = small ? km_window16_remove(win, n, row[lo]) : km_window_remove(win, n, row[lo]);
-        for (; hi < b; hi++)
-            if (ok[hi + 1])
-                n = small ? km_window16_insert(win, n, row[hi + 1])
-                          : km_window_insert(win, n, row[hi + 1]);
-        if (!ok[x]) {
-            xs->excess[x] = NAN;
-            continue;
-        }
-        xs->bg[x] = (n & 1) ? win[n / 2] : 0.5f * (win[n / 2 - 1] + win[n / 2]);
-        xs->excess[x] = row[x] - xs->bg[x];
-    }
-}
-
-/* Local excess of one frame row: value minus the median of the usable
- * values within +-W columns.  NaN where the taxel is not usable.  With on
- * (roller), only the taxels in contact are usable: the background of a
- * taxel at the edge of a narrow body is the body's, not the unloaded
- * roller's beside it. */
-static void row_excess(km_bodygrid *g, const float *row, const km_mask *m, int32_t r,
-                       const uint8_t *on)
-{
-    km_excess_state *xs = &g->ex;
-    int32_t w = background_half_cols(&g->cand, g->col_pitch, g->cols);
-    uint8_t *ok = xs->ok;
-    /* Each taxel's test once, not once per window it falls in, without a
-       branch (the loop vectorises): usable is on the sensor (mask), finite,
-       not in a stuck run, and in contact where on is given. */
-    const uint8_t *mr = m != NULL && m->data != NULL ? m->data + (ptrdiff_t)r * m->row_stride
-                                                     : NULL;
-    const int32_t *run = g->ex.run + km_cand_at(g, r, 0);
-    const int32_t sf = g->cand.stuck_frames;
-    int32_t x0 = 0;
-#if KM_AVX2_TARGET
-    if (xs->avx2)
-        x0 = usable_avx2(ok, row, mr, run, sf, on, g->cols);
-#endif
-    for (int32_t x = x0; x < g->cols; x++) {
-        int u = (mr == NULL || mr[x] != 0) & (fabsf(row[x]) <= FLT_MAX) &
-                (sf == 0 || run[x] < sf) & (on == NULL || on[x] != 0);
-        ok[x] = (uint8_t)u;
-    }
-    if (on != NULL && xs->slope != NULL) {
-        km_cand_slope_row(xs->net, row, ok, g->cols, w, g->cand.background_slope, xs->slope,
-                          xs->win, xs->bg, xs->excess);
-        return;
-    }
-    if (xs->net != NULL) {
-        km_row_window_medians_f(xs->net, row, ok, g->cols, xs->win, xs->bg);
-        x0 = 0;
-#if KM_AVX2_TARGET
-        if (xs->avx2)
-            x0 = excess_avx2(xs->excess, row, xs->bg, ok, g->cols);
-#endif
-        for (int32_t x = x0; x < g->cols; x++)
-            xs->excess[x] = ok[x] ? row[x] - xs->bg[x] : NAN;
-    } else {
-        sorted_window_excess(g, row, w);
-    }
 }
 
 /* Welford's update of (mean, m2) by the k-th value v. */
@@ -458,7 +329,7 @@ __attribute__((target("avx2"))) static int32_t contact8(const float *row, const 
         __m256d hi = _mm256_cmp_pd(_mm256_cvtps_pd(_mm256_extractf128_ps(v, 1)), th, _CMP_GT_OQ);
         unsigned m = (unsigned)_mm256_movemask_pd(lo) | (unsigned)_mm256_movemask_pd(hi) << 4;
         if (mr != NULL)
-            m &= (unsigned)_mm256_movemask_ps(_mm256_castsi256_ps(nonzero8(mr + x)));
+            m &= (unsigned)_mm256_movemask_ps(_mm256_castsi256_ps(km_nonzero8(mr + x)));
         if (m != 0)
             return -1;
     }
@@ -469,7 +340,7 @@ __attribute__((target("avx2"))) static int32_t contact8(const float *row, const 
 void km_cand_layer_row(km_bodygrid *g, const float *row, const km_mask *m, int32_t r,
                        const uint8_t *on, size_t off, float frac, double t)
 {
-    row_excess(g, row, m, r, on);
+    km_cand_row_excess(g, row, m, r, on);
 #if KM_AVX2_TARGET
     if (g->ex.avx2) {
         deposit_avx2(g, off, r, frac, t);
@@ -503,7 +374,7 @@ void km_cand_layer_mat(km_bodygrid *g, const km_frame *f, const km_mask *m, doub
             any = km_mask_at(m, r, x) && row[x] > thr;
         if (!any)
             continue; /* the common case away from the load: skip the medians */
-        row_excess(g, row, m, r, NULL);
+        km_cand_row_excess(g, row, m, r, NULL);
         size_t off = (size_t)r * (size_t)g->cols;
 #if KM_AVX2_TARGET
         if (g->ex.avx2) {
