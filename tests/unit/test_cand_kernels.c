@@ -78,6 +78,35 @@ static void compare_cells(km_bodygrid *const g[2], size_t n, int32_t cols, int32
     SAME(t_last, n);
 }
 
+/* Two grids of rows x cols cells with the candidate layer: g[0] as the CPU
+ * runs it, g[1] on the plain loops (ex.avx2 cleared). */
+static void make_pair(km_bodygrid *g[2], int32_t rows, int32_t cols, double thr, int32_t sf)
+{
+    km_bodymap_params rule;
+    km_candidate_params p;
+    km_bodymap_params_default(&rule);
+    km_candidate_params_default(&p);
+    rule.contact_threshold = thr;
+    p.stuck_frames = sf;
+    for (int k = 0; k < 2; k++)
+        cr_assert_eq(km_bodygrid_create(ctx, KM_MODE_MAT, rows, cols, 5.0, 5.0, &rule, &p,
+                                        KM_GRID_CANDIDATES, &g[k]),
+                     KM_OK, "%s", km_ctx_last_error(ctx));
+    g[1]->ex.avx2 = 0; /* the plain loops */
+}
+
+/* Adds to *passes the n cells with a second pass and to *seen those that
+ * reached seen_threshold (the test's reach); frees the pair. */
+static void tally_and_free(km_bodygrid *g[2], int32_t n, int *passes, int *seen)
+{
+    for (int32_t i = 0; i < n; i++) {
+        *passes += g[1]->ccov[i] > 1;
+        *seen += !isnan(g[1]->t_first[i]);
+    }
+    km_bodygrid_free(g[0]);
+    km_bodygrid_free(g[1]);
+}
+
 /* Adds to *passes the cells with a second pass and to *seen those that
  * reached seen_threshold (the test's reach). */
 static void check_cand_row(int32_t cols, int32_t sf, uint32_t *s, int *passes, int *seen)
@@ -88,12 +117,7 @@ static void check_cand_row(int32_t cols, int32_t sf, uint32_t *s, int *passes, i
     km_candidate_params p;
     km_bodymap_params_default(&rule);
     km_candidate_params_default(&p);
-    p.stuck_frames = sf;
-    for (int k = 0; k < 2; k++)
-        cr_assert_eq(km_bodygrid_create(ctx, KM_MODE_MAT, RR, cols, 5.0, 5.0, &rule, &p,
-                                        KM_GRID_CANDIDATES, &g[k]),
-                     KM_OK, "%s", km_ctx_last_error(ctx));
-    g[1]->ex.avx2 = 0; /* the plain loops */
+    make_pair(g, RR, cols, rule.contact_threshold, sf);
     float row[100], frac = 0.0f;
     uint8_t on[100], mask[RR * 100];
     int64_t frame = 0;
@@ -132,12 +156,7 @@ static void check_cand_row(int32_t cols, int32_t sf, uint32_t *s, int *passes, i
         }
         compare_cells(g, (size_t)RR * (size_t)cols, cols, sf, f);
     }
-    for (int32_t i = 0; i < RR * cols; i++) {
-        *passes += g[1]->ccov[i] > 1;
-        *seen += !isnan(g[1]->t_first[i]);
-    }
-    km_bodygrid_free(g[0]);
-    km_bodygrid_free(g[1]);
+    tally_and_free(g, RR * cols, passes, seen);
 }
 
 Test(cand_kernels, roller_row_deposit_same_cells_as_the_plain_form)
@@ -181,17 +200,9 @@ static void check_cand_mat(int32_t cols, double thr, int32_t sf, uint32_t *s, in
 {
     enum { RR = 4, NF = 60 };
     km_bodygrid *g[2] = {NULL, NULL};
-    km_bodymap_params rule;
     km_candidate_params p;
-    km_bodymap_params_default(&rule);
     km_candidate_params_default(&p);
-    rule.contact_threshold = thr;
-    p.stuck_frames = sf;
-    for (int k = 0; k < 2; k++)
-        cr_assert_eq(km_bodygrid_create(ctx, KM_MODE_MAT, RR, cols, 5.0, 5.0, &rule, &p,
-                                        KM_GRID_CANDIDATES, &g[k]),
-                     KM_OK, "%s", km_ctx_last_error(ctx));
-    g[1]->ex.avx2 = 0; /* the plain loops */
+    make_pair(g, RR, cols, thr, sf);
     float data[RR * 100];
     uint8_t mask[RR * 100];
     int64_t frame = 0;
@@ -218,12 +229,7 @@ static void check_cand_mat(int32_t cols, double thr, int32_t sf, uint32_t *s, in
                   "cols %d frame %d: excess", cols, f);
         compare_cells(g, (size_t)RR * (size_t)cols, cols, sf, f);
     }
-    for (int32_t i = 0; i < RR * cols; i++) {
-        *passes += g[1]->ccov[i] > 1;
-        *seen += !isnan(g[1]->t_first[i]);
-    }
-    km_bodygrid_free(g[0]);
-    km_bodygrid_free(g[1]);
+    tally_and_free(g, RR * cols, passes, seen);
 }
 
 /* The mat's deposit (the background above the contact threshold as the
