@@ -153,6 +153,30 @@ void km_body_layer_mat_row(km_bodygrid *g, const float *row, const uint8_t *vali
     km_body_layer_mat_row_plain(g, row, valid, off, from);
 }
 
+#if KM_AVX2_TARGET
+/* out = flags and b both nonzero, as bytes 0 / 1, sixteen at a time (SSE2);
+   a row's last 1-15 as its last sixteen again (each byte its own taxel's:
+   the overlap rewrites the same values).  Returns where it stopped (0 on
+   rows under sixteen). */
+static int32_t both_set16(uint8_t *restrict out, const uint8_t *flags, const uint8_t *b,
+                          int32_t cols)
+{
+    const __m128i zero = _mm_setzero_si128(), one = _mm_set1_epi8(1);
+    if (cols < 16)
+        return 0;
+    for (int32_t x = 0;; x += 16) {
+        if (x + 16 > cols)
+            x = cols - 16;
+        __m128i f = _mm_loadu_si128((const __m128i *)(const void *)(flags + x));
+        __m128i c = _mm_loadu_si128((const __m128i *)(const void *)(b + x));
+        __m128i unset = _mm_or_si128(_mm_cmpeq_epi8(f, zero), _mm_cmpeq_epi8(c, zero));
+        _mm_storeu_si128((__m128i *)(void *)(out + x), _mm_andnot_si128(unset, one));
+        if (x + 16 == cols)
+            return cols;
+    }
+}
+#endif
+
 const uint8_t *km_body_layer_leave_out(km_bodygrid *g, const float *row, const uint8_t *flags,
                                        int32_t r, size_t off)
 {
@@ -161,11 +185,16 @@ const uint8_t *km_body_layer_leave_out(km_bodygrid *g, const float *row, const u
     const int32_t cols = g->cols; /* a local: the byte stores below may alias g */
     const uint8_t *b = g->bmask + (size_t)r * (size_t)cols;
     uint8_t *restrict out = g->brow;
-    if (flags == NULL)
+    if (flags == NULL) {
         memcpy(out, b, (size_t)cols);
-    else
-        for (int32_t x = 0; x < cols; x++)
+    } else {
+        int32_t x = 0;
+#if KM_AVX2_TARGET
+        x = both_set16(out, flags, b, cols);
+#endif
+        for (; x < cols; x++)
             out[x] = (uint8_t)((flags[x] != 0) & (b[x] != 0));
+    }
     /* The left-out taxels' samples that touch() would take (a roller's
        taxel in contact, a mat's valid and finite one) go to xmax. */
     int any_value = g->mode == KM_MODE_ROLLER;

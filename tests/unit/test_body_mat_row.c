@@ -110,3 +110,39 @@ Test(body_mat_row, same_cells_as_the_plain_form)
         check_mat_rows(33, -1.0, masked, &s);
     }
 }
+
+/* km_body_layer_leave_out's flags (sixteen at a time where SSE2 is, a row's
+ * last 1-15 as its last sixteen again) against their definition: the row's
+ * flags and the body map mask both nonzero, as 0 / 1; bytes other than 1 in
+ * both; every width from 1 to 70 and each row of the grid. */
+Test(body_mat_row, left_out_flags_as_their_definition)
+{
+    enum { RR = 3 };
+    uint32_t s = 99u;
+    int cleared = 0;
+    for (int32_t cols = 1; cols <= 70; cols++) {
+        km_bodygrid *g = NULL;
+        cr_assert_eq(km_bodygrid_create(ctx, KM_MODE_MAT, RR, cols, 5.0, 5.0, NULL, NULL,
+                                        KM_GRID_BODYMAP, &g),
+                     KM_OK, "%s", km_ctx_last_error(ctx));
+        uint8_t keep[RR * 70], flags[70];
+        float row[70];
+        for (int32_t i = 0; i < RR * cols; i++)
+            keep[i] = lcg(&s) % 4u == 0 ? 0 : (uint8_t)(1 + lcg(&s) % 200u);
+        cr_assert_eq(km_bodygrid_set_bodymap_mask(ctx, g, keep), KM_OK);
+        for (int32_t r = 0; r < RR; r++) {
+            for (int32_t x = 0; x < cols; x++) {
+                flags[x] = lcg(&s) % 3u == 0 ? 0 : (uint8_t)(1 + lcg(&s) % 255u);
+                row[x] = (float)(lcg(&s) % 50u);
+            }
+            const uint8_t *out = km_body_layer_leave_out(g, row, flags, r, (size_t)r * (size_t)cols);
+            for (int32_t x = 0; x < cols; x++) {
+                int want = flags[x] != 0 && keep[r * cols + x] != 0;
+                cr_assert_eq(out[x], want, "cols %d row %d x %d: %d", cols, r, x, out[x]);
+                cleared += flags[x] != 0 && !want;
+            }
+        }
+        km_bodygrid_free(g);
+    }
+    cr_assert_gt(cleared, 100);
+}
