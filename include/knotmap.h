@@ -1108,6 +1108,18 @@ typedef struct km_candidate_params {
                                   a false candidate on the bundled example,
                                   2 lost F1 on held-back model 2 hard
                                   rollers) [0] */
+    double seen_noise;         /* > 0: the seen threshold follows the
+                                  session's noise: a pass sees a cell at
+                                  min(seen_threshold, this x the map's global
+                                  noise), taken down to a rung of the ladder
+                                  seen_threshold x 2/8 .. 7/8 counted during
+                                  the frames (KM_SEEN_RUNGS) and floored at
+                                  its lowest; n_passes and persistence of
+                                  the candidates then count that threshold
+                                  (the maps' n_seen and the first and last
+                                  times stay at seen_threshold);
+                                  0 = seen_threshold alone (docs/ALGORITHMS.md
+                                  10 step 3, Seen) [0] */
 } km_candidate_params;
 KM_API void km_candidate_params_default(km_candidate_params *p);
 
@@ -1959,6 +1971,19 @@ KM_API km_status km_bodygrid_candidate_maps(km_ctx *ctx, const km_bodygrid *g,
  * KM_ERR_CAPACITY, KM_ERR_NOMEM. */
 KM_API km_status km_bodygrid_flat_field(km_ctx *ctx, const km_bodygrid *g, float *gain,
                                         size_t capacity, int32_t *n_estimated);
+/* Passes that saw each cell (as n_seen, the open pass included) at the
+ * largest rung of the candidate layer's seen ladder at or under threshold,
+ * floored at its lowest: the ladder is seen_threshold x (k + 2) / 8, k = 0
+ * .. KM_SEEN_RUNGS - 1, and seen_threshold itself, counted as each pass
+ * closes (km_candidate_params.seen_noise; docs/ALGORITHMS.md 10 step 3,
+ * Seen).  n_seen: ny*nx, row-major as km_bodygrid_candidate_maps; *used =
+ * the rung taken (seen_threshold when threshold reaches it or
+ * seen_threshold is not above 0).  Errors: KM_ERR_INVALID (NULL, no
+ * candidate layer), KM_ERR_CAPACITY (*needed set). */
+#define KM_SEEN_RUNGS 6
+KM_API km_status km_bodygrid_seen_at(km_ctx *ctx, const km_bodygrid *g, double threshold,
+                                     int32_t *n_seen, size_t capacity, size_t *needed,
+                                     double *used);
 /* The candidate layer's parameters (owned by g), NULL without that layer. */
 KM_API const km_candidate_params *km_bodygrid_candidate_params(const km_bodygrid *g);
 /* Detect the knot candidates on the grid's candidate layer (the

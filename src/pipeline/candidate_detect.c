@@ -562,6 +562,13 @@ static km_status filter_maps(km_ctx *ctx, const km_bodygrid *g, const km_candida
     else
         memcpy(m->flat, m->map, cells * sizeof *m->flat);
     noise_map(m, m->ny, m->nx);
+    /* The seen threshold from the session's own noise (seen_noise > 0):
+       a quiet sensor sees weak knots' passes that 8 kPa does not. */
+    double used;
+    if (p->seen_noise > 0.0 &&
+        (st = km_bodygrid_seen_at(ctx, g, p->seen_noise * m->global, m->seen, cells, NULL,
+                                  &used)) != KM_OK)
+        return st;
     *ns = footprint_sigmas(p, sig);
     /* Spikes are cut at the default min_snr, not the caller's: opening the
        thresholds lists more candidates but does not change the map. */

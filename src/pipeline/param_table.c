@@ -288,6 +288,9 @@ static const km_param TABLE[] = {
       G_TRACK, "roller: the row background follows the body's slope across the row (a "
       "straight line taken off): 1 = its slope from the medians either side, 2 = from the "
       "row's opening, which no knot tilts; 0 = the plain row median"),
+    D("cand_seen_noise", "cand-seen-noise", cand.seen_noise, 0, BIG, "", "C", G_TRACK,
+      "a pass sees a cell at min(the seen threshold, C x the map's noise), on a ladder down "
+      "to a quarter of it; 0 = the seen threshold alone", 0),
     D("cand_drift_sigmas", "cand-drift-sigmas", cand.drift_sigmas, 0, BIG, "", "Z", G_TRACK,
       "take each cell's drift over the session (its pass maxima's slope in time, shrunk "
       "by Z standard errors) off the candidate map; 0 = off", 0),

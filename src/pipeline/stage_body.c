@@ -20,7 +20,7 @@ static const km_result_col CAND_COLS[] = {
     {"peak", KM_COL_F32, "@", "accumulated excess at the peak cell", offsetof(km_candidate, peak)},
     {"prominence", KM_COL_F32, "@", "fitted knot amplitude (as amplitude, single precision)", offsetof(km_candidate, prominence)},
     {"area_mm2", KM_COL_F64, "mm2", "basin of the fitted amplitude map above half the amplitude", offsetof(km_candidate, area_mm2)},
-    {"n_passes", KM_COL_I32, "1", "passes in which the excess at the cell reached seen_threshold", offsetof(km_candidate, n_passes)},
+    {"n_passes", KM_COL_I32, "1", "passes in which the excess at the cell reached seen_threshold (or its seen_noise rung)", offsetof(km_candidate, n_passes)},
     {"n_covering", KM_COL_I32, "1", "passes that covered the cell", offsetof(km_candidate, n_covering)},
     {"persistence", KM_COL_F64, "1", "n_passes / n_covering", offsetof(km_candidate, persistence)},
     {"first_time", KM_COL_F64, "s", "first time the cell was seen (NaN if never)", offsetof(km_candidate, first_time)},

@@ -69,7 +69,7 @@ enum { FILL_ZERO, FILL_NEG_INF, FILL_NEVER, FILL_NAN };
     X(t_last, FILL_NAN) X(crow, FILL_ZERO) X(rowa, FILL_ZERO) X(an, FILL_ZERO)               \
     X(bn, FILL_ZERO) X(asum, FILL_ZERO) X(bsum, FILL_ZERO) X(flat, FILL_ZERO)                \
     X(cur_b, FILL_ZERO) X(cur_off, FILL_ZERO) X(cur_turn, FILL_ZERO) X(cur_t, FILL_ZERO)        \
-    X(trend, FILL_ZERO)
+    X(trend, FILL_ZERO) X(ladder, FILL_ZERO)
 
 static void fill(void *p, int how, size_t n)
 {

@@ -59,6 +59,12 @@ typedef struct km_trend_cell {
     double tmean, tm2, ctm, t0;
 } km_trend_cell;
 
+/* A cell's closed passes whose maximum reached each rung of the seen
+ * ladder, seen_threshold x (k + 2) / 8 (km_bodygrid_seen_at). */
+typedef struct km_seen_ladder {
+    int32_t n[KM_SEEN_RUNGS];
+} km_seen_ladder;
+
 struct km_bodygrid {
     km_alloc_ref alloc;
     int32_t mode, rows, cols;
@@ -89,6 +95,8 @@ struct km_bodygrid {
                                    mask left out (-inf: none) */
     /* candidate layer, per cell */
     int32_t *ccov, *seen;       /* passes; closed passes that saw the cell */
+    km_seen_ladder *ladder;     /* closed passes that saw it at each rung of
+                                   the seen ladder (km_bodygrid_seen_at) */
     double *csum;               /* sum of the closed passes' maxima */
     double *wmean, *wm2;        /* Welford: mean and sum of squared deviations
                                    of the closed passes' maxima */

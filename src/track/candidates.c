@@ -48,6 +48,7 @@ void km_candidate_params_default(km_candidate_params *p)
     p->one_taxel_weight = 0.05;
     p->min_pressure_share = 0.12;
     p->background_slope = 0;
+    p->seen_noise = 0.0;
 }
 
 /* The row median's half-width in columns (km_candidate_params): +-
@@ -77,7 +78,8 @@ static int params_ok(const km_candidate_params *q, double row_pitch_mm, double c
            (q->flat_field == 0 || q->flat_field == 1) && q->drift_sigmas >= 0.0 &&
            isfinite(q->drift_sigmas) && q->one_taxel_weight >= 0.0 && q->one_taxel_weight <= 1.0 &&
            q->min_pressure_share >= 0.0 && q->min_pressure_share <= 1.0 &&
-           q->background_slope >= 0 && q->background_slope <= 2;
+           q->background_slope >= 0 && q->background_slope <= 2 &&
+           q->seen_noise >= 0.0 && isfinite(q->seen_noise);
 }
 
 km_status km_cand_layer_create(km_ctx *ctx, km_bodygrid *g, const km_candidate_params *p)
@@ -197,6 +199,19 @@ static void row_pass(int32_t *rowa, int32_t *an, int32_t *bn, double *asum, doub
     }
 }
 
+/* Rung k of the seen ladder (km_bodygrid_seen_at). */
+static double seen_rung(const km_candidate_params *p, int k)
+{
+    return p->seen_threshold * (double)(k + 2) / 8.0;
+}
+
+/* Pass maximum v onto a cell's seen ladder. */
+static void ladder_pass(const km_candidate_params *p, km_seen_ladder *l, float v)
+{
+    for (int k = 0; k < KM_SEEN_RUNGS; k++)
+        l->n[k] += v >= seen_rung(p, k);
+}
+
 /* Sensor row r (rows 0..) deposited excess e over background b on cell i
  * at time t, sampled frac row pitches from the cell's centre. */
 static void touch(km_bodygrid *g, size_t i, float e, float b, int32_t r, float frac, double t)
@@ -207,6 +222,7 @@ static void touch(km_bodygrid *g, size_t i, float e, float b, int32_t r, float f
         if (g->clast[i] >= 0) { /* close the previous pass, the ccov-th */
             g->csum[i] += g->cur[i];
             g->seen[i] += g->cur[i] >= p->seen_threshold;
+            ladder_pass(p, &g->ladder[i], g->cur[i]);
             welford(&g->wmean[i], &g->wm2[i], g->ccov[i], g->cur[i]);
             trend_pass(&g->trend[i], g->ccov[i], g->cur_t[i], g->cur[i], g->wmean[i]);
             row_pass(&g->rowa[i], &g->an[i], &g->bn[i], &g->asum[i], &g->bsum[i], g->crow[i],
@@ -487,6 +503,36 @@ km_status km_bodygrid_candidate_maps(km_ctx *ctx, const km_bodygrid *g, const km
     km_free(ctx, gain);
     if (m->pressure != NULL)
         km_body_layer_pressure(g, m->pressure);
+    return KM_OK;
+}
+
+km_status km_bodygrid_seen_at(km_ctx *ctx, const km_bodygrid *g, double threshold,
+                              int32_t *n_seen, size_t capacity, size_t *needed, double *used)
+{
+    if (g == NULL || n_seen == NULL || used == NULL || !(g->layers & KM_GRID_CANDIDATES))
+        return km_fail(ctx, KM_ERR_INVALID, "candidates: NULL argument or no candidate layer");
+    int32_t ny, nx;
+    km_bodygrid_shape(g, &ny, &nx, NULL, NULL, NULL);
+    size_t cells = (size_t)ny * (size_t)nx;
+    if (needed)
+        *needed = cells;
+    if (capacity < cells)
+        return km_fail(ctx, KM_ERR_CAPACITY, "candidates: %zu cells needed, capacity %zu", cells,
+                       capacity);
+    const km_candidate_params *p = &g->cand;
+    int k = -1; /* -1: seen_threshold itself */
+    if (p->seen_threshold > 0.0 && !(threshold >= p->seen_threshold))
+        for (k = 0; k + 1 < KM_SEEN_RUNGS && seen_rung(p, k + 1) <= threshold; k++)
+            ;
+    *used = k < 0 ? p->seen_threshold : seen_rung(p, k);
+    for (int32_t y = 0; y < ny; y++) {
+        size_t src = (size_t)(g->lo + y - g->base) * (size_t)nx;
+        for (int32_t x = 0; x < nx; x++) {
+            size_t i = src + (size_t)x;
+            int32_t n = k < 0 ? g->seen[i] : g->ladder[i].n[k];
+            n_seen[(size_t)y * (size_t)nx + (size_t)x] = n + (g->clast[i] >= 0 && g->cur[i] >= *used);
+        }
+    }
     return KM_OK;
 }
 
