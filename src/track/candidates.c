@@ -461,21 +461,35 @@ static void cell_maps(const km_bodygrid *g, size_t i, int32_t x, size_t o, int b
         m->last_time[o] = g->t_last[i];
 }
 
-km_status km_bodygrid_candidate_maps(km_ctx *ctx, const km_bodygrid *g, const km_candidate_maps *m,
-                                     size_t capacity, size_t *needed)
+/* The candidate layer's map shape into *ny, *nx (*needed the cells):
+   KM_ERR_INVALID without the layer (or out NULL), KM_ERR_CAPACITY when
+   capacity is short. */
+static km_status map_cells(km_ctx *ctx, const km_bodygrid *g, const void *out, size_t capacity,
+                           size_t *needed, int32_t *ny, int32_t *nx)
 {
-    if (g == NULL || m == NULL || !(g->layers & KM_GRID_CANDIDATES))
+    if (g == NULL || out == NULL || !(g->layers & KM_GRID_CANDIDATES))
         return km_fail(ctx, KM_ERR_INVALID, "candidates: NULL argument or no candidate layer");
-    if (m->pressure != NULL && !(g->layers & KM_GRID_BODYMAP))
-        return km_fail(ctx, KM_ERR_INVALID, "candidates: contact pressure without a body map layer");
-    int32_t ny, nx;
-    km_bodygrid_shape(g, &ny, &nx, NULL, NULL, NULL);
-    size_t cells = (size_t)ny * (size_t)nx;
+    km_bodygrid_shape(g, ny, nx, NULL, NULL, NULL);
+    size_t cells = (size_t)*ny * (size_t)*nx;
     if (needed)
         *needed = cells;
     if (capacity < cells)
         return km_fail(ctx, KM_ERR_CAPACITY, "candidates: %zu cells needed, capacity %zu", cells,
                        capacity);
+    return KM_OK;
+}
+
+km_status km_bodygrid_candidate_maps(km_ctx *ctx, const km_bodygrid *g, const km_candidate_maps *m,
+                                     size_t capacity, size_t *needed)
+{
+    if (g != NULL && m != NULL && m->pressure != NULL && !(g->layers & KM_GRID_BODYMAP) &&
+        (g->layers & KM_GRID_CANDIDATES))
+        return km_fail(ctx, KM_ERR_INVALID, "candidates: contact pressure without a body map layer");
+    int32_t ny, nx;
+    km_status st = map_cells(ctx, g, m, capacity, needed, &ny, &nx);
+    if (st != KM_OK)
+        return st;
+    size_t cells = (size_t)ny * (size_t)nx;
     float *gain = NULL;
     int32_t n_flat = 0;
     /* Only the contact pressure asked for: no pass to close, no flat field. */
@@ -484,7 +498,7 @@ km_status km_bodygrid_candidate_maps(km_ctx *ctx, const km_bodygrid *g, const km
     if (passes && g->mode == KM_MODE_ROLLER && g->cand.flat_field != 0 && cells > 0) {
         if ((gain = km_alloc(ctx, (size_t)g->rows * (size_t)g->cols * sizeof *gain)) == NULL)
             return KM_ERR_NOMEM;
-        km_status st = km_flat_estimate(ctx, g, gain, &n_flat);
+        st = km_flat_estimate(ctx, g, gain, &n_flat);
         if (st != KM_OK) {
             km_free(ctx, gain);
             return st;
@@ -509,16 +523,10 @@ km_status km_bodygrid_candidate_maps(km_ctx *ctx, const km_bodygrid *g, const km
 km_status km_bodygrid_seen_at(km_ctx *ctx, const km_bodygrid *g, double threshold,
                               int32_t *n_seen, size_t capacity, size_t *needed, double *used)
 {
-    if (g == NULL || n_seen == NULL || used == NULL || !(g->layers & KM_GRID_CANDIDATES))
-        return km_fail(ctx, KM_ERR_INVALID, "candidates: NULL argument or no candidate layer");
     int32_t ny, nx;
-    km_bodygrid_shape(g, &ny, &nx, NULL, NULL, NULL);
-    size_t cells = (size_t)ny * (size_t)nx;
-    if (needed)
-        *needed = cells;
-    if (capacity < cells)
-        return km_fail(ctx, KM_ERR_CAPACITY, "candidates: %zu cells needed, capacity %zu", cells,
-                       capacity);
+    km_status st = map_cells(ctx, g, used == NULL ? NULL : n_seen, capacity, needed, &ny, &nx);
+    if (st != KM_OK)
+        return st;
     const km_candidate_params *p = &g->cand;
     int k = -1; /* -1: seen_threshold itself */
     if (p->seen_threshold > 0.0 && !(threshold >= p->seen_threshold))
