@@ -1119,7 +1119,7 @@ typedef struct km_candidate_params {
                                   (the maps' n_seen and the first and last
                                   times stay at seen_threshold);
                                   0 = seen_threshold alone (docs/ALGORITHMS.md
-                                  10 step 3, Seen) [0] */
+                                  10 step 3, Seen from the session's noise) [3] */
 } km_candidate_params;
 KM_API void km_candidate_params_default(km_candidate_params *p);
 

@@ -48,7 +48,7 @@ void km_candidate_params_default(km_candidate_params *p)
     p->one_taxel_weight = 0.05;
     p->min_pressure_share = 0.12;
     p->background_slope = 0;
-    p->seen_noise = 0.0;
+    p->seen_noise = 3.0;
 }
 
 /* The row median's half-width in columns (km_candidate_params): +-

@@ -45,8 +45,13 @@ def test_relief_under_a_share_of_the_contact_is_not_a_candidate(tmp_path, seed):
     s, r, r0 = tmp_path / "s.h5", tmp_path / "r.h5", tmp_path / "r0.h5"
     run("synth", "--model", "2", "--mode", "mat", "--preset", "moderate", "--seed", seed,
         "--duration", "20", "-o", s)
-    run("process", "-q", s, "-o", r)                       # the default: 0.12
-    run("process", "-q", s, "--cand-min-pressure-share", "0", "-o", r0)
+    # The fixed seen threshold these seeds were labelled at (session 34): with the
+    # session's noise (--cand-seen-noise 3, session 40) seed 12's run without the
+    # share also lists a peak on no listed relief and no knot (40.7, 211.8 mm),
+    # which the share removes as well.
+    seen = ("--cand-seen-noise", "0")
+    run("process", "-q", s, *seen, "-o", r)                # the default share: 0.12
+    run("process", "-q", s, *seen, "--cand-min-pressure-share", "0", "-o", r0)
     ev = json.loads(run("eval", r, "--truth", s, "--json").stdout)
     ev0 = json.loads(run("eval", r0, "--truth", s, "--json").stdout)
     assert ev["n_matched"] == ev0["n_matched"], (ev, ev0)
