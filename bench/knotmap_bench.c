@@ -466,7 +466,7 @@ static int st_write(void *a)
 {
     grid *g = a;
     km_result_writer *w = NULL;
-    km_result_meta meta = {&g->info, g->mask_data, "bench", "session", "knotmap-bench", 0, 1};
+    km_result_meta meta = {&g->info, g->mask_data, "bench", "session", "knotmap-bench", 0, 1, 0};
     int bad = km_result_writer_create(g->ctx, g->res_path, &meta, &w) != KM_OK;
     for (int64_t i = 0; i < g->nf && !bad; i += 256) {
         int64_t n = g->nf - i < 256 ? g->nf - i : 256;
