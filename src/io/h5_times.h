@@ -27,6 +27,13 @@ typedef struct km_h5_times {
  * no HDF5 function. */
 int km_h5_times_held(const km_h5_times *t, int64_t first, int64_t n);
 
+/* Values [first, first + n) of the 1-D float64 dataset d into out, not
+ * held: decoded here, outside HDF5's lock, when `direct` says how
+ * (km_h5_read_f64_chunks), else by H5Dread.  1 on success, 0 on an HDF5
+ * failure (its error stack says why).  The open's scan of /time reads
+ * through it too. */
+int km_h5_times_range(const km_h5_f64 *direct, hid_t d, int64_t first, int64_t n, double *out);
+
 /* Values [first, first + n) of the 1-D float64 dataset d (total values)
  * into out, from memory or read from HDF5 (up to KM_H5_TIMES_AHEAD values
  * from `first`, or a longer request straight into out).  1 on success, 0

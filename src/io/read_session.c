@@ -312,53 +312,36 @@ done:
     return st;
 }
 
-/* Values [i, i + count) of /time into buf: decoded here when they can be,
- * outside HDF5's lock (the whole of /time is read at the open, which
- * another session's thread may wait on: bench/README.md "Session 40
- * (burst14)"), else by H5Dread. */
-static km_status read_times(km_ctx *ctx, hid_t d, const km_h5_f64 *v, hid_t fspace,
-                            const char *tn, int64_t i, hsize_t count, double *buf)
-{
-    hsize_t start = (hsize_t)i;
-    if (km_h5_read_f64_chunks(d, v, i, (int64_t)count, buf))
-        return KM_OK;
-    hid_t mspace = H5Screate_simple(1, &count, NULL);
-    if (mspace < 0 || H5Sselect_hyperslab(fspace, H5S_SELECT_SET, &start, NULL, &count, NULL) < 0 ||
-        H5Dread(d, H5T_NATIVE_DOUBLE, mspace, fspace, H5P_DEFAULT, buf) < 0) {
-        char why[256];
-        km_h5_error_text(why, sizeof why);
-        if (mspace >= 0)
-            H5Sclose(mspace);
-        return km_fail(ctx, KM_ERR_FORMAT, "/%s: values %lld.. cannot be read (%s)", tn,
-                       (long long)i, why);
-    }
-    H5Sclose(mspace);
-    return KM_OK;
-}
-
 /* Walk /time in blocks: finite and non-decreasing; first and last value. */
 static km_status scan_time(km_ctx *ctx, km_reader *r, hid_t d, const km_h5_f64 *v,
                            const char *tn, int64_t n, double *first, double *last)
 {
     km_status st = KM_OK;
     double *buf = km_reader_alloc(r, KM_TIME_SCAN * sizeof(double));
-    hid_t fspace = H5Dget_space(d);
     double prev = -INFINITY;
     int64_t i, j;
 
-    if (buf == NULL || fspace < 0) {
-        st = km_fail(ctx, buf == NULL ? KM_ERR_NOMEM : KM_ERR_FORMAT, "cannot scan /%s", tn);
+    if (buf == NULL) {
+        st = km_fail(ctx, KM_ERR_NOMEM, "cannot scan /%s", tn);
         goto done;
     }
     for (i = 0; i < n; i += KM_TIME_SCAN) {
-        hsize_t count = (hsize_t)(n - i < KM_TIME_SCAN ? n - i : KM_TIME_SCAN);
-        if ((st = read_times(ctx, d, v, fspace, tn, i, count, buf)) != KM_OK)
+        int64_t count = n - i < KM_TIME_SCAN ? n - i : KM_TIME_SCAN;
+        /* decoded outside HDF5's lock when it can be: the whole of /time is
+           read at the open, which another session's thread may wait on
+           (bench/README.md "Session 40 (burst14)") */
+        if (!km_h5_times_range(v, d, i, count, buf)) {
+            char why[256];
+            km_h5_error_text(why, sizeof why);
+            st = km_fail(ctx, KM_ERR_FORMAT, "/%s: values %lld.. cannot be read (%s)", tn,
+                         (long long)i, why);
             goto done;
+        }
         if (km_ctx_cancelled(ctx)) {
             st = km_fail(ctx, KM_ERR_CANCELLED, "cancelled");
             goto done;
         }
-        for (j = 0; j < (int64_t)count; j++) {
+        for (j = 0; j < count; j++) {
             if (!isfinite(buf[j]) || buf[j] < prev) {
                 st = km_fail(ctx, KM_ERR_FORMAT,
                              "/%s[%lld] = %g is %s (times must be finite and non-decreasing)",
@@ -373,8 +356,6 @@ static km_status scan_time(km_ctx *ctx, km_reader *r, hid_t d, const km_h5_f64 *
     }
     *last = prev;
 done:
-    if (fspace >= 0)
-        H5Sclose(fspace);
     km_reader_release(r, buf);
     return st;
 }
