@@ -1357,6 +1357,13 @@ typedef struct km_process_summary {
                                   and the body map do not follow it (re-tare the
                                   sensor; /params/odo_zero_drift_limit); 0 on a
                                   mat or without contact */
+    double cand_map_noise;     /* the candidate map's global noise, result
+                                  units (/params/cand_map_noise;
+                                  km_candidate_seen.map_noise; NaN: no map) */
+    double cand_seen_threshold_used; /* the seen threshold the candidates'
+                                  n_passes counted, result units
+                                  (/params/cand_seen_threshold_used;
+                                  km_candidate_seen.threshold) */
 } km_process_summary;
 
 /* Read `input`, condition, detect, and write the result HDF5 to `output`
@@ -1484,6 +1491,9 @@ typedef struct km_result_info {
         char value[48];
         char dflt[48];
     } changed[KM_RESULT_INFO_PARAMS];
+    double cand_map_noise;     /* /params cand_map_noise and */
+    double cand_seen_threshold_used; /* cand_seen_threshold_used (NaN when
+                                  absent: results before session 41) */
 } km_result_info;
 
 /* Summarise the result at `path` into *out.  Errors: KM_ERR_NOT_FOUND,
@@ -1993,6 +2003,25 @@ KM_API const km_candidate_params *km_bodygrid_candidate_params(const km_bodygrid
  * KM_ERR_INVALID (no candidate layer), KM_ERR_CAPACITY, KM_ERR_NOMEM. */
 KM_API km_status km_bodygrid_candidates(km_ctx *ctx, const km_bodygrid *g, km_candidate *out,
                                         size_t capacity, size_t *n);
+/* What the candidates' seen count (km_candidate.n_passes, persistence)
+ * followed (docs/ALGORITHMS.md 10 step 3, Seen from the session's noise;
+ * /params cand_map_noise and cand_seen_threshold_used of a result). */
+typedef struct km_candidate_seen {
+    double map_noise;          /* the candidate map's global noise (docs/
+                                  ALGORITHMS.md 10 step 4, Noise), in the
+                                  frames' units; recorded whatever
+                                  seen_noise is; NaN on an empty grid */
+    double threshold;          /* the seen threshold counted, same units:
+                                  seen_threshold when seen_noise is 0 (or
+                                  on an empty grid), else the ladder's rung
+                                  for min(seen_threshold, seen_noise x
+                                  map_noise) (km_bodygrid_seen_at) */
+} km_candidate_seen;
+/* km_bodygrid_candidates, and *seen (NULL: not wanted) filled in, also
+ * when the call fails for capacity.  Errors: as km_bodygrid_candidates. */
+KM_API km_status km_bodygrid_candidates_seen(km_ctx *ctx, const km_bodygrid *g,
+                                             km_candidate *out, size_t capacity, size_t *n,
+                                             km_candidate_seen *seen);
 
 /* ======================================================================
  * Pictures, reports and evaluation of a result (src/pipeline/render.c,

@@ -96,7 +96,9 @@ def _summary_dict(s):
             "zero_drift": s.zero_drift, "zero_drift_limit": s.zero_drift_limit,
             "n_bad_taxels": int(s.n_bad_taxels), "n_offset_taxels": int(s.n_offset_taxels),
             "n_suspect_taxels": int(s.n_suspect_taxels), "noise": s.noise,
-            "peaks_floor": s.peaks_floor, "peaks_zero_drift": s.peaks_zero_drift}
+            "peaks_floor": s.peaks_floor, "peaks_zero_drift": s.peaks_zero_drift,
+            "cand_map_noise": s.cand_map_noise,
+            "cand_seen_threshold_used": s.cand_seen_threshold_used}
 
 
 def check_params(params, caller="process()"):
@@ -303,7 +305,12 @@ def process(input: PathLike, output: PathLike, **params: Any) -> Dict[str, Any]:
         peaks_floor (the peaks' floor, floor_sigmas x noise; NaN when none;
         docs/ALGORITHMS.md 3.7), peaks_zero_drift (the largest rise of a
         taxel's zero the peaks followed, result units; NaN when not
-        followed: a mat, zero_rate 0; docs/ALGORITHMS.md 3.7).
+        followed: a mat, zero_rate 0; docs/ALGORITHMS.md 3.7),
+        cand_map_noise (the candidate map's global noise, result units)
+        and cand_seen_threshold_used (the seen threshold the candidates'
+        n_passes counted: cand_seen_threshold, or with cand_seen_noise C
+        > 0 the ladder's rung for min(cand_seen_threshold, C x
+        cand_map_noise); docs/ALGORITHMS.md 10 step 3).
 
     Warns
     -----

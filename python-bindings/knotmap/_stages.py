@@ -490,7 +490,10 @@ def candidates(frames: Union[ArrayLike, Session], time: Optional[ArrayLike] = No
         sorted by score descending, plus "excess" ([Ny, Nx] float32 candidate
         map: mean of the pass maxima of the local excess), "spread" ([Ny, Nx]
         float32: their standard deviation over the passes, ddof 1, NaN under
-        2 passes) and "y0_mm".
+        2 passes), "y0_mm", "map_noise" (the candidate map's global noise)
+        and "seen_threshold_used" (the seen threshold n_passes counted:
+        seen_threshold, or with seen_noise C > 0 the ladder's rung for
+        min(seen_threshold, C x map_noise); docs/ALGORITHMS.md 10 step 3).
     """
     unknown = set(params) - set(_CAND_FIELDS)
     if unknown:
@@ -537,9 +540,11 @@ def candidates(frames: Union[ArrayLike, Session], time: Optional[ArrayLike] = No
                                                 needed))
         cap = 64
         n = ffi.new("size_t *")
+        seen = ffi.new("km_candidate_seen *")
         while True:
             buf = ffi.new("km_candidate[]", cap)
-            st = lib.km_candidates_get(c, obj, buf, cap, n)
+            st = lib.km_bodygrid_candidates_seen(c, lib.km_candidates_grid(obj), buf, cap, n,
+                                                 seen)
             if st == lib.KM_ERR_CAPACITY and n[0] > cap:
                 cap = int(n[0])
                 continue
@@ -555,6 +560,8 @@ def candidates(frames: Union[ArrayLike, Session], time: Optional[ArrayLike] = No
     out["excess"] = excess
     out["spread"] = spread
     out["y0_mm"] = float(y0[0])
+    out["map_noise"] = float(seen.map_noise)
+    out["seen_threshold_used"] = float(seen.threshold)
     return out
 
 

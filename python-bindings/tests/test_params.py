@@ -30,11 +30,12 @@ EXAMPLE = os.path.join(REPO, "datasets", "example", "roller_example.h5")
 # count, the offset-taxel count, the stuck or hot taxels left unmasked and where they are,
 # the warm-up's noise and
 # the peaks' floor from it and the largest rise of the peaks' zero, the taxels
-# the session's flat field corrected, and a roller's zero drift and its limit,
+# the session's flat field corrected, the candidate map's noise and the seen
+# threshold from it, and a roller's zero drift and its limit,
 # are known only at the end of the session.
 RECORDED_ELSEWHERE = ("bad_taxels", "offset_taxels", "suspect_taxels", "suspect_taxels_at",
                       "noise", "peaks_floor", "peaks_zero_drift",
-                      "cand_flat_field_taxels",
+                      "cand_flat_field_taxels", "cand_map_noise", "cand_seen_threshold_used",
                       "odo_zero_drift", "odo_zero_drift_limit")
 _CTYPES = {"double": "double", "int32": "int32_t", "bool": "int32_t", "enum": "int32_t",
            "int64": "int64_t", "size": "int64_t", "uint32": "uint32_t"}

@@ -1,4 +1,5 @@
 /* knotmap info INPUT...: what a reader sees in a file. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -137,6 +138,10 @@ static int show_result(km_ctx *ctx, const char *path)
                ri->changed[k].dflt);
     printf("tables:       %lld peaks, %lld tracks, %lld candidates\n", (long long)ri->n_peaks,
            (long long)ri->n_tracks, (long long)ri->n_candidates);
+    if (isfinite(ri->cand_seen_threshold_used)) /* docs/ALGORITHMS.md 10 step 3 */
+        printf("seen:         the candidates' passes counted at %.4g %s (the candidate map's "
+               "noise: %.3g %s)\n",
+               ri->cand_seen_threshold_used, in->units, ri->cand_map_noise, in->units);
     if (ri->n_best > 0)
         show_best(ri);
     free(ri);

@@ -153,6 +153,16 @@ static void read_changed(hid_t f, const km_param_default *defs, size_t n_defs,
     H5Gclose(g);
 }
 
+/* What the candidates' seen count followed (/params; NaN before session 41). */
+static void read_seen(hid_t f, km_result_info *out)
+{
+    hid_t g = H5Lexists(f, "/params", H5P_DEFAULT) > 0 ? H5Gopen2(f, "/params", H5P_DEFAULT) : -1;
+    out->cand_map_noise = g >= 0 ? num_attr(g, "cand_map_noise", NAN) : NAN;
+    out->cand_seen_threshold_used = g >= 0 ? num_attr(g, "cand_seen_threshold_used", NAN) : NAN;
+    if (g >= 0)
+        H5Gclose(g);
+}
+
 km_status km_result_read_info(km_ctx *ctx, const char *path, const km_param_default *defs,
                               size_t n_defs, km_result_info *out)
 {
@@ -190,6 +200,7 @@ km_status km_result_read_info(km_ctx *ctx, const char *path, const km_param_defa
     out->n_candidates = length_of(f, "/candidates/candidate");
     read_best(f, out);
     read_changed(f, defs, n_defs, out);
+    read_seen(f, out);
 done:
     if (f >= 0)
         H5Fclose(f);

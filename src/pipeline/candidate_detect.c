@@ -1,7 +1,6 @@
-/* Knot candidates from the body grid's candidate maps (docs/ALGORITHMS.md
- * 10 step 4): the pipeline composes detect's map filters (noise, ridge
- * removal, spikes, scale search, edges, isolated and elongated peaks) and peak finder on
- * the maps that track accumulated (A, passes, times). */
+/* Knot candidates from the body grid's candidate maps (docs/ALGORITHMS.md 10 step 4): the
+ * pipeline composes detect's map filters (noise, ridge removal, spikes, scale search, edges,
+ * isolated and elongated peaks) and peak finder on the maps track accumulated (A, passes). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -107,6 +106,7 @@ typedef struct cand_maps {
     double clip;    /* the sensor's full scale on a mat (km_bodygrid_clip_level) */
     uint8_t *skip;  /* mat: the contact's holes (km_cand_bad_cells); NULL on a roller */
     double global;  /* the map's global noise (the floor of noise) */
+    double used;    /* the seen threshold n_passes counts (km_bodygrid_seen_at) */
     int roller;     /* the grid is a roller's */
     int turned;     /* roller: it turned in the air (km_bodygrid_turns) */
     int n_broad;    /* broad scales searched (bamp, bsnr, bsize valid when > 0) */
@@ -564,10 +564,10 @@ static km_status filter_maps(km_ctx *ctx, const km_bodygrid *g, const km_candida
     noise_map(m, m->ny, m->nx);
     /* The seen threshold from the session's own noise (seen_noise > 0):
        a quiet sensor sees weak knots' passes that 8 kPa does not. */
-    double used;
+    m->used = p->seen_threshold;
     if (p->seen_noise > 0.0 &&
         (st = km_bodygrid_seen_at(ctx, g, p->seen_noise * m->global, m->seen, cells, NULL,
-                                  &used)) != KM_OK)
+                                  &m->used)) != KM_OK)
         return st;
     *ns = footprint_sigmas(p, sig);
     /* Spikes are cut at the default min_snr, not the caller's: opening the
@@ -616,6 +616,12 @@ static km_status filter_maps(km_ctx *ctx, const km_bodygrid *g, const km_candida
 km_status km_bodygrid_candidates(km_ctx *ctx, const km_bodygrid *g, km_candidate *out,
                                  size_t capacity, size_t *n_out)
 {
+    return km_bodygrid_candidates_seen(ctx, g, out, capacity, n_out, NULL);
+}
+
+km_status km_bodygrid_candidates_seen(km_ctx *ctx, const km_bodygrid *g, km_candidate *out,
+                                      size_t capacity, size_t *n_out, km_candidate_seen *seen)
+{
     km_status st = KM_OK;
     cand_maps m = {0};
     km_peak *pk = NULL;
@@ -625,6 +631,8 @@ km_status km_bodygrid_candidates(km_ctx *ctx, const km_bodygrid *g, km_candidate
     if (p == NULL || n_out == NULL || (out == NULL && capacity > 0))
         return km_fail(ctx, KM_ERR_INVALID, "candidates: NULL argument or no candidate layer");
     *n_out = 0;
+    if (seen != NULL) /* no map, no noise: nothing was counted */
+        *seen = (km_candidate_seen){.map_noise = NAN, .threshold = p->seen_threshold};
     km_bodygrid_shape(g, &m.ny, &m.nx, &m.y0, &m.row_pitch, &m.col_pitch);
     m.clip = km_bodygrid_clip_level(g);
     size_t cells = (size_t)m.ny * (size_t)m.nx;
@@ -656,6 +664,8 @@ km_status km_bodygrid_candidates(km_ctx *ctx, const km_bodygrid *g, km_candidate
     if ((st = filter_maps(ctx, g, p, &m, sig, &ns)) != KM_OK ||
         (st = amp_peaks(ctx, p, &m, pk, &npk)) != KM_OK)
         goto done;
+    if (seen != NULL)
+        *seen = (km_candidate_seen){.map_noise = m.global, .threshold = m.used};
     for (size_t k = 0; k < npk; k++)
         nc += (size_t)make_candidate(p, &m, &pk[k], ns > 1 ? sig[ns - 1] : 0.0, &cand[nc]);
     if (m.n_broad > 0 && (st = broad_candidates(ctx, p, &m, sig[ns - 1], pk, cand, &nc, cells)) !=

@@ -84,6 +84,7 @@ typedef struct km_body_end {
     int32_t *cov;
     km_candidate *cand;
     size_t nc;
+    km_candidate_seen seen;    /* what the candidates' seen count followed */
     int done;
 } km_body_end;
 

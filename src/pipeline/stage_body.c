@@ -255,6 +255,8 @@ km_status km_stage_body_finish(km_ctx *ctx, km_stage_body *s)
     size_t cells;
 
     free_end(ctx, z);
+    const km_candidate_params *cp = km_bodygrid_candidate_params(s->grid);
+    z->seen = (km_candidate_seen){.map_noise = NAN, .threshold = cp ? cp->seen_threshold : NAN};
     b->mode = s->roller ? KM_MODE_ROLLER : KM_MODE_MAT;
     km_bodygrid_shape(s->grid, &b->ny, &b->nx, &b->y0_mm, &b->y_pitch_mm, &b->x_pitch_mm);
     if ((st = km_stage_body_maps(ctx, s, NULL, NULL, NULL, NULL, 0, &cells)) != KM_OK)
@@ -274,7 +276,8 @@ km_status km_stage_body_finish(km_ctx *ctx, km_stage_body *s)
         if ((st = km_stage_body_maps(ctx, s, z->bmax, z->bmean, z->cov, z->excess, cells,
                                      &cells)) != KM_OK ||
             (st = km_bodygrid_candidate_maps(ctx, s->grid, &sm, cells, NULL)) != KM_OK ||
-            (st = km_bodygrid_candidates(ctx, s->grid, z->cand, cells, &z->nc)) != KM_OK)
+            (st = km_bodygrid_candidates_seen(ctx, s->grid, z->cand, cells, &z->nc, &z->seen)) !=
+                KM_OK)
             return st;
     }
     b->max = z->bmax;
@@ -303,6 +306,19 @@ static km_status write_flat_field(km_ctx *ctx, const km_stage_body *s, km_result
         return st;
     sum->n_flat_field_taxels = n;
     return km_result_writer_param_i64(ctx, w, "cand_flat_field_taxels", n);
+}
+
+/* What the candidates' seen count followed (docs/ALGORITHMS.md 10 step 3),
+ * in /params and the summary: the map's noise and the threshold counted. */
+static km_status write_seen(km_ctx *ctx, const km_body_end *z, km_result_writer *w,
+                            km_process_summary *sum)
+{
+    km_status st;
+    sum->cand_map_noise = z->seen.map_noise;
+    sum->cand_seen_threshold_used = z->seen.threshold;
+    if ((st = km_result_writer_param_f64(ctx, w, "cand_map_noise", z->seen.map_noise)) != KM_OK)
+        return st;
+    return km_result_writer_param_f64(ctx, w, "cand_seen_threshold_used", z->seen.threshold);
 }
 
 /* The zero drift the roller odometry followed and its limit
@@ -339,6 +355,7 @@ km_status km_stage_body_write(km_ctx *ctx, km_stage_body *s, km_result_writer *w
     if ((z->done || (st = km_stage_body_finish(ctx, s)) == KM_OK) &&
         (st = write_flat_field(ctx, s, w, sum)) == KM_OK &&
         (st = write_zero_drift(ctx, s, w, sum)) == KM_OK &&
+        (st = write_seen(ctx, z, w, sum)) == KM_OK &&
         (st = km_result_writer_set_bodymap(ctx, w, &z->b)) == KM_OK &&
         (st = km_result_writer_set_table(ctx, w, &CAND_TABLE, z->cand, z->nc)) == KM_OK) {
         sum->n_candidates = (int64_t)z->nc;
