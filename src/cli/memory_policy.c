@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 
 #include <malloc.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/mman.h>
@@ -30,6 +31,41 @@
 #define HEAP_PAD ((size_t)64 << 20)
 #define HUGE_PAGE ((uintptr_t)2 << 20)
 
+/* The advised part of the heap, [heap_lo, heap_hi); empty when not advised. */
+static uintptr_t heap_lo, heap_hi;
+/* The block that fills the huge page of the heap's top at the last fork. */
+static void *fork_plug;
+
+/* In the parent after a fork (the probe of an HDF5 input, probe.c, before
+ * the session's buffers are made): the heap's next buffers start at a
+ * fresh huge page.  Every page of the huge page that holds the heap's top
+ * at the fork would come by a 4 KiB fault of its own: the heap's first one
+ * was written before the advice (malloc's own state), so it has 4 KiB
+ * pages; a later one is shared with the child, and the parent's first
+ * write splits it.  On the bench session that was ~500 of the parent's
+ * ~850 faults, ~1.5 ms of CPU time a run (bench/README.md "Session 41
+ * (speed15)").  So the rest of that huge page is taken by a block never
+ * written (address space only), kept until the next fork.  It is kept only
+ * when it comes from the top (glibc carves the top in order, a chunk's
+ * 16-byte header before its buffer), where its size puts the next buffer
+ * at the huge page's end; else it is given back. */
+static void fresh_huge_page(void)
+{
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 33))
+    free(fork_plug); /* at most one: a command of many inputs forks for each */
+    fork_plug = NULL;
+    uintptr_t brk = (uintptr_t)sbrk(0), top = brk - mallinfo2().keepcost;
+    uintptr_t end = (top + 16 + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
+    if (top < heap_lo || end + HUGE_PAGE > heap_hi || end - top < 64)
+        return;
+    void *plug = malloc(end - top - 16 - 8); /* a chunk of end - 16 - top bytes */
+    if (plug == (void *)(top + 16))
+        fork_plug = plug;
+    else
+        free(plug);
+#endif
+}
+
 void km_cli_memory_policy(void)
 {
     if (mallopt(M_TOP_PAD, (int)HEAP_PAD) == 0 || mallopt(M_MMAP_THRESHOLD, (int)HEAP_PAD) == 0 ||
@@ -47,7 +83,11 @@ void km_cli_memory_policy(void)
         lo += HUGE_PAGE;
     /* Only when p came from that growth of the program break (not under a
        sanitizer's or valgrind's allocator): [lo, hi) is then malloc's. */
-    if (b1 > b0 && (uintptr_t)p + HEAP_PAD / 2 <= b1 && hi > lo)
+    if (b1 > b0 && (uintptr_t)p + HEAP_PAD / 2 <= b1 && hi > lo) {
         (void)madvise((void *)lo, hi - lo, MADV_HUGEPAGE);
+        heap_lo = lo;
+        heap_hi = hi;
+    }
     free(p);
+    (void)pthread_atfork(NULL, fresh_huge_page, NULL);
 }

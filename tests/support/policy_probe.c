@@ -4,14 +4,23 @@
  * that the policy grew, 1 when a thread got an arena of its own, 77 when
  * malloc does not serve from the break at all (a sanitizer's or
  * valgrind's allocator).  Criterion's own worker threads would have made
- * arenas before the test ran, hence a process of its own. */
+ * arenas before the test ran, hence a process of its own.
+ * With the argument "fork": buffers made and written, a fork (the child
+ * exits at once), then a buffer made in the parent; exit 0 when it starts
+ * exactly at the end of the huge page that held the heap's top at the
+ * fork (the policy's fresh_huge_page), 1 otherwise, 77 as above or
+ * without glibc's mallinfo2. */
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 #include "cli/memory_policy.h"
 
@@ -48,9 +57,48 @@ static int heap_range(uintptr_t *lo, uintptr_t *hi)
     return v != 0 && *hi > *lo;
 }
 
-int main(void)
+#define HUGE_PAGE ((uintptr_t)2 << 20)
+
+static int after_fork(void)
+{
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 33))
+    /* What a command makes before it forks, written (small and large). */
+    char *small[64], *large = malloc((size_t)300 << 10);
+    uintptr_t lo = 0, hi = 0;
+    if (large == NULL || !heap_range(&lo, &hi) || (uintptr_t)large < lo ||
+        (uintptr_t)large >= hi) {
+        printf("a buffer %p not in the break's heap\n", (void *)large);
+        return 77;
+    }
+    memset(large, 1, (size_t)300 << 10);
+    for (int i = 0; i < 64; i++)
+        if ((small[i] = malloc(100 + (size_t)i * 40)) != NULL)
+            memset(small[i], 2, 100 + (size_t)i * 40);
+    uintptr_t top = (uintptr_t)sbrk(0) - mallinfo2().keepcost;
+    uintptr_t end = (top + 16 + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
+    pid_t pid = fork();
+    if (pid == 0)
+        _exit(0);
+    if (pid < 0 || waitpid(pid, NULL, 0) != pid)
+        return 2;
+    char *next = malloc((size_t)256 << 10);
+    if ((uintptr_t)next != end) {
+        printf("the parent's next buffer %p, the huge page of the top %p ends at %p\n",
+               (void *)next, (void *)top, (void *)end);
+        return 1;
+    }
+    return 0;
+#else
+    printf("no mallinfo2\n");
+    return 77;
+#endif
+}
+
+int main(int argc, char **argv)
 {
     km_cli_memory_policy();
+    if (argc > 1 && strcmp(argv[1], "fork") == 0)
+        return after_fork();
     void *own = malloc((size_t)256 << 10);
     uintptr_t lo = 0, hi = 0;
     if (own == NULL || !heap_range(&lo, &hi) || !((uintptr_t)own >= lo && (uintptr_t)own < hi)) {

@@ -8,16 +8,29 @@
 #include <stdio.h>
 #include <sys/wait.h>
 
-Test(memory_policy, threads_share_the_main_heap)
+static void run_probe(const char *cmd)
 {
-    FILE *p = popen(KM_POLICY_PROBE, "r");
+    FILE *p = popen(cmd, "r");
     cr_assert_not_null(p);
     char line[256] = "";
     if (fgets(line, sizeof line, p) == NULL)
         line[0] = 0;
     int status = pclose(p);
-    cr_assert(WIFEXITED(status), "%s did not exit", KM_POLICY_PROBE);
+    cr_assert(WIFEXITED(status), "%s did not exit", cmd);
     if (WEXITSTATUS(status) == 77)
         cr_skip_test("%s", line);
     cr_assert_eq(WEXITSTATUS(status), 0, "%s", line);
+}
+
+Test(memory_policy, threads_share_the_main_heap)
+{
+    run_probe(KM_POLICY_PROBE);
+}
+
+/* After a fork the parent's next buffer starts at a huge page that neither
+ * the start-up's writes nor the child share (src/cli/memory_policy.c,
+ * fresh_huge_page): not where the heap's top was. */
+Test(memory_policy, buffers_after_a_fork_start_at_a_fresh_huge_page)
+{
+    run_probe(KM_POLICY_PROBE " fork");
 }
