@@ -30,6 +30,9 @@
  * HDF5 under its own lock: the shared arena's lock costs nothing measurable. */
 #define HEAP_PAD ((size_t)64 << 20)
 #define HUGE_PAGE ((uintptr_t)2 << 20)
+#if defined(__linux__) && !defined(MADV_COLLAPSE)
+#define MADV_COLLAPSE 25 /* Linux 6.1 (<linux/mman.h>); glibc 2.36's <sys/mman.h> lacks it */
+#endif
 
 /* The advised part of the heap, [heap_lo, heap_hi); empty when not advised. */
 static uintptr_t heap_lo, heap_hi;
@@ -38,17 +41,16 @@ static void *fork_plug;
 
 /* In the parent after a fork (the probe of an HDF5 input, probe.c, before
  * the session's buffers are made): the heap's next buffers start at a
- * fresh huge page.  Every page of the huge page that holds the heap's top
- * at the fork would come by a 4 KiB fault of its own: the heap's first one
- * was written before the advice (malloc's own state), so it has 4 KiB
- * pages; a later one is shared with the child, and the parent's first
- * write splits it.  On the bench session that was ~500 of the parent's
- * ~850 faults, ~1.5 ms of CPU time a run (bench/README.md "Session 41
- * (speed15)").  So the rest of that huge page is taken by a block never
- * written (address space only), kept until the next fork.  It is kept only
- * when it comes from the top (glibc carves the top in order, a chunk's
- * 16-byte header before its buffer), where its size puts the next buffer
- * at the huge page's end; else it is given back. */
+ * fresh huge page.  The huge page that holds the heap's top is shared with
+ * the child, and the parent's first write to it splits it into 4 KiB
+ * pages, each then written by a fault of its own: on the bench session
+ * ~500 of the parent's ~850 faults, ~1.5 ms of CPU time (bench/README.md
+ * "Session 41 (speed15)").  So the rest of that huge page is taken by a
+ * block never written, its whole pages given back to the kernel (address
+ * space only), kept until the next fork.  It is kept only when it comes
+ * from the top (glibc carves the top in order, a chunk's 16-byte header
+ * before its buffer), where its size puts the next buffer at the huge
+ * page's end; else it is given back. */
 static void fresh_huge_page(void)
 {
 #if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 33))
@@ -59,10 +61,15 @@ static void fresh_huge_page(void)
     if (top < heap_lo || end + HUGE_PAGE > heap_hi || end - top < 64)
         return;
     void *plug = malloc(end - top - 16 - 8); /* a chunk of end - 16 - top bytes */
-    if (plug == (void *)(top + 16))
-        fork_plug = plug;
-    else
+    if (plug != (void *)(top + 16)) {
         free(plug);
+        return;
+    }
+    fork_plug = plug;
+    uintptr_t pg = (uintptr_t)sysconf(_SC_PAGESIZE);
+    uintptr_t a = (top + 16 + pg - 1) & ~(pg - 1), b = (end - 16) & ~(pg - 1);
+    if (b > a)
+        (void)madvise((void *)a, b - a, MADV_DONTNEED);
 #endif
 }
 
@@ -85,6 +92,13 @@ void km_cli_memory_policy(void)
        sanitizer's or valgrind's allocator): [lo, hi) is then malloc's. */
     if (b1 > b0 && (uintptr_t)p + HEAP_PAD / 2 <= b1 && hi > lo) {
         (void)madvise((void *)lo, hi - lo, MADV_HUGEPAGE);
+#ifdef MADV_COLLAPSE
+        /* The first huge page was written before the advice (malloc's own
+           state, p's header): made a huge page now (Linux 6.1; an older
+           kernel refuses, harmlessly), else each of its 4 KiB pages would
+           come by a fault of its own, ~500 on the bench session. */
+        (void)madvise((void *)lo, HUGE_PAGE, MADV_COLLAPSE);
+#endif
         heap_lo = lo;
         heap_hi = hi;
     }

@@ -8,14 +8,18 @@
  * With the argument "fork": buffers made and written, a fork (the child
  * exits at once), then a buffer made in the parent; exit 0 when it starts
  * exactly at the end of the huge page that held the heap's top at the
- * fork (the policy's fresh_huge_page), 1 otherwise, 77 as above or
- * without glibc's mallinfo2. */
+ * fork (the policy's fresh_huge_page) and no page between is in memory,
+ * 1 otherwise, 77 as above or without glibc's mallinfo2.
+ * With "first": a buffer made and written; exit 0 when the heap's first
+ * huge page, written before the advice, is a huge page all the same
+ * (MADV_COLLAPSE), 1 when not, 77 when this system cannot make one now. */
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #if defined(__GLIBC__)
@@ -87,6 +91,15 @@ static int after_fork(void)
                (void *)next, (void *)top, (void *)end);
         return 1;
     }
+    /* The pages in between (the block's) are not kept in memory. */
+    uintptr_t a = (top + 16 + 4095) & ~(uintptr_t)4095, b = (end - 16) & ~(uintptr_t)4095;
+    unsigned char in[512];
+    if (b > a && mincore((void *)a, b - a, in) == 0)
+        for (uintptr_t k = 0; k < (b - a) / 4096; k++)
+            if (in[k] & 1) {
+                printf("page %p of the block is in memory\n", (void *)(a + k * 4096));
+                return 1;
+            }
     return 0;
 #else
     printf("no mallinfo2\n");
@@ -94,11 +107,72 @@ static int after_fork(void)
 #endif
 }
 
+/* The AnonHugePages of the mapping holding addr (/proc/self/smaps), kB; -1
+   when not found. */
+static long anon_huge_kb(uintptr_t addr)
+{
+    FILE *f = fopen("/proc/self/smaps", "r");
+    char line[512], perms[8];
+    int in = 0;
+    long kb = -1;
+    while (f != NULL && fgets(line, sizeof line, f) != NULL) {
+        unsigned long lo, hi;
+        if (sscanf(line, "%lx-%lx %7s", &lo, &hi, perms) == 3) /* a mapping's first line */
+            in = addr >= lo && addr < hi;
+        else if (in && sscanf(line, "AnonHugePages: %ld kB", &kb) == 1)
+            break;
+    }
+    if (f != NULL)
+        fclose(f);
+    return kb;
+}
+
+/* Whether this system makes a huge page of a range by MADV_COLLAPSE now. */
+static int can_collapse(void)
+{
+#ifdef __linux__
+    size_t n = 2 * HUGE_PAGE;
+    unsigned char *m = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (m == MAP_FAILED)
+        return 0;
+    unsigned char *h = (unsigned char *)(((uintptr_t)m + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1));
+    int ok = madvise(h, HUGE_PAGE, MADV_HUGEPAGE) == 0;
+    h[0] = 1;
+    ok = ok && madvise(h, HUGE_PAGE, 25 /* MADV_COLLAPSE */) == 0;
+    munmap(m, n);
+    return ok;
+#else
+    return 0;
+#endif
+}
+
+static int first_huge_page(void)
+{
+    char *buf = malloc((size_t)256 << 10);
+    uintptr_t lo = 0, hi = 0;
+    if (buf == NULL || !heap_range(&lo, &hi) || (uintptr_t)buf < lo || (uintptr_t)buf >= hi) {
+        printf("a buffer %p not in the break's heap\n", (void *)buf);
+        return 77;
+    }
+    memset(buf, 1, (size_t)256 << 10);
+    long kb = anon_huge_kb((uintptr_t)buf);
+    if (kb >= (long)(HUGE_PAGE >> 10))
+        return 0;
+    if (!can_collapse()) {
+        printf("no huge page to be had by MADV_COLLAPSE here\n");
+        return 77;
+    }
+    printf("the heap's first huge page is in 4 KiB pages (AnonHugePages %ld kB)\n", kb);
+    return 1;
+}
+
 int main(int argc, char **argv)
 {
     km_cli_memory_policy();
     if (argc > 1 && strcmp(argv[1], "fork") == 0)
         return after_fork();
+    if (argc > 1 && strcmp(argv[1], "first") == 0)
+        return first_huge_page();
     void *own = malloc((size_t)256 << 10);
     uintptr_t lo = 0, hi = 0;
     if (own == NULL || !heap_range(&lo, &hi) || !((uintptr_t)own >= lo && (uintptr_t)own < hi)) {

@@ -34,3 +34,11 @@ Test(memory_policy, buffers_after_a_fork_start_at_a_fresh_huge_page)
 {
     run_probe(KM_POLICY_PROBE " fork");
 }
+
+/* The heap's first huge page, written before the huge-page advice (malloc's
+ * own state), is a huge page all the same (MADV_COLLAPSE): each of its
+ * 4 KiB pages came by a fault of its own, ~500 on the bench session. */
+Test(memory_policy, the_first_huge_page_is_one)
+{
+    run_probe(KM_POLICY_PROBE " first");
+}
