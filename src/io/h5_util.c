@@ -166,12 +166,13 @@ done:
     return st;
 }
 
-int km_h5_fixed_mdc(hid_t fapl, size_t bytes)
+/* The cache of a file access list (open_file 0) or of an open file. */
+static int fixed_mdc(hid_t id, int open_file, size_t bytes)
 {
     H5AC_cache_config_t c;
     memset(&c, 0, sizeof c);
     c.version = H5AC__CURR_CACHE_CONFIG_VERSION;
-    if (H5Pget_mdc_config(fapl, &c) < 0)
+    if ((open_file ? H5Fget_mdc_config(id, &c) : H5Pget_mdc_config(id, &c)) < 0)
         return 0;
     c.set_initial_size = 1;
     c.initial_size = bytes;
@@ -180,7 +181,17 @@ int km_h5_fixed_mdc(hid_t fapl, size_t bytes)
     c.incr_mode = H5C_incr__off;
     c.flash_incr_mode = H5C_flash_incr__off;
     c.decr_mode = H5C_decr__off;
-    return H5Pset_mdc_config(fapl, &c) >= 0;
+    return (open_file ? H5Fset_mdc_config(id, &c) : H5Pset_mdc_config(id, &c)) >= 0;
+}
+
+int km_h5_fixed_mdc(hid_t fapl, size_t bytes)
+{
+    return fixed_mdc(fapl, 0, bytes);
+}
+
+int km_h5_fixed_mdc_file(hid_t file, size_t bytes)
+{
+    return fixed_mdc(file, 1, bytes);
 }
 
 /* A session is read front to back: a chunk's lookup walks the root and

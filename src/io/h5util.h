@@ -118,6 +118,8 @@ km_status km_h5_chunk_cache_within(km_ctx *ctx, hid_t file, const char *name, hi
  * dimensions): memory that grows with the number of chunks, i.e. with the
  * session's length.  Returns 1, or 0 on an HDF5 error. */
 int km_h5_fixed_mdc(hid_t fapl, size_t bytes);
+/* The same for an open file, from now on. */
+int km_h5_fixed_mdc_file(hid_t file, size_t bytes);
 
 /* A file access list for reading a session (the chunk index's nodes not
  * kept: KM_H5_READ_MDC_BYTES of metadata), or -1. */

@@ -216,19 +216,6 @@ static km_status write_tables(km_ctx *ctx, km_result_writer *w)
     return st;
 }
 
-/* The metadata cache of the result file at a fixed size (h5util.h,
- * km_h5_fixed_mdc).  Its chunk indexes (version 1 B-trees: a node per 64
- * chunks of a table, ~2.1 KB of image but ~17.7 KB of memory) grow with
- * the session; under HDF5's default every node stayed (bench/README.md,
- * "Session 20 (pipe)").  At 64 KiB up to ~30 nodes stayed, ~0.5 MB, which
- * a 60 s session did not fill and a 600 s one did; at 32 KiB ~15 (Session
- * 28 (mem)).  Nodes are written out and dropped, and read back when an
- * append reaches one again: on a 600 s session 3445 preads and 4601
- * pwrites instead of 1383 and 3343 (at 64 KiB), a few ms of system time.
- * The datasets' bytes do not depend on it; the file's layout does
- * (addresses). */
-#define RESULT_MDC_BYTES ((size_t)1 << 15)
-
 /* The temporary file, opened by HDF5 through knotmap's file driver. */
 static km_status create_file(km_ctx *ctx, km_result_writer *w)
 {
@@ -477,6 +464,15 @@ static void close_objects(km_result_writer *w)
     }
     km_rw_close_h(&w->attr_scalar, H5Sclose);
     km_rw_close_h(&w->attr_str, H5Tclose);
+}
+
+km_status km_result_writer_last_frame(km_ctx *ctx, km_result_writer *w)
+{
+    if (w == NULL || w->file < 0 || w->committed)
+        return km_fail(ctx, KM_ERR_INVALID, "result writer: not open");
+    if (!km_h5_fixed_mdc_file(w->file, RESULT_END_MDC_BYTES))
+        return km_rw_h5fail(ctx, w->path, KM_ERR_IO, "cannot set up HDF5");
+    return KM_OK;
 }
 
 km_status km_result_writer_end_frames(km_ctx *ctx, km_result_writer *w)

@@ -161,6 +161,11 @@ km_status km_result_writer_set_bodymap(km_ctx *ctx, km_result_writer *w,
 km_status km_result_writer_set_maps(km_ctx *ctx, km_result_writer *w, const float *max_map,
                                     const float *mean_map);
 
+/* The last frame has been written: the file's metadata cache grows for
+ * the end (RESULT_END_MDC_BYTES, result_writer.c).  Before the end's
+ * other calls. */
+km_status km_result_writer_last_frame(km_ctx *ctx, km_result_writer *w);
+
 /* After the last frame: the tables' last chunks compressed and written
  * now (with threads, while the candidates are computed); rows appended
  * later are still written by the commit. */

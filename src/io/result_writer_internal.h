@@ -25,6 +25,27 @@
 #define COL_CACHE_BYTES (2u * COL_CHUNK * 8u + 4096u)
 #define PEAK_BUF 8192           /* peaks buffered before a flush */
 
+/* The metadata cache of the result file at a fixed size (h5util.h,
+ * km_h5_fixed_mdc).  Its chunk indexes (version 1 B-trees: a node per 64
+ * chunks of a table, ~2.1 KB of image but ~17.7 KB of memory) grow with
+ * the session; under HDF5's default every node stayed (bench/README.md,
+ * "Session 20 (pipe)").  At 64 KiB up to ~30 nodes stayed, ~0.5 MB, which
+ * a 60 s session did not fill and a 600 s one did; at 32 KiB ~15 (Session
+ * 28 (mem)).  Nodes are written out and dropped, and read back when an
+ * append reaches one again: on a 600 s session 3445 preads and 4601
+ * pwrites instead of 1383 and 3343 (at 64 KiB), a few ms of system time.
+ * The datasets' bytes do not depend on it; the file's layout does
+ * (addresses). */
+#define RESULT_MDC_BYTES ((size_t)1 << 15)
+/* From the last frame on (km_result_writer_last_frame): the end visits
+ * every column's header and index node once more (its last chunk, its
+ * close) and makes the maps and tables; at 32 KiB each visit evicted
+ * (wrote) another entry and read its own back, all under HDF5's lock: the
+ * end of the bench's two sessions held it for 12.2 M instructions, 11.0 M
+ * at 256 KiB (bench/README.md "Session 41 (burst15)").  The nodes of a
+ * 600 s session's end fit too: its peak memory +0.2 MB. */
+#define RESULT_END_MDC_BYTES ((size_t)1 << 18)
+
 typedef km_result_col col_def;
 #define KM_RW_METRIC_COLS 8
 #define KM_RW_PEAK_COLS 12

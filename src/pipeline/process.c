@@ -184,7 +184,8 @@ static km_status stream(km_ctx *ctx, driver *d, km_engine *e, const km_process_p
         if (p->progress != NULL && p->progress(p->progress_user, n_in, total) != 0)
             return km_fail(ctx, KM_ERR_CANCELLED, "%s: cancelled", input);
     }
-    if ((st = write_params(ctx, d, e, 1)) != KM_OK || (st = km_engine_flush(ctx, e)) != KM_OK)
+    if ((st = write_params(ctx, d, e, 1)) != KM_OK || (st = km_engine_flush(ctx, e)) != KM_OK ||
+        (st = km_result_writer_last_frame(ctx, e->writer)) != KM_OK)
         return st;
     km_session_info rd;
     km_reader_info(d->reader, &rd); /* the frames' nan and inf, counted as read */

@@ -211,6 +211,19 @@ Test(result_writer_ahead, prepared_objects_same_as_made_at_the_end)
     H5Fclose(fb);
 }
 
+/* A writer at dir/name (path in p) that has written one frame. */
+static km_result_writer *with_a_frame(char *p, size_t cap, const char *name)
+{
+    km_result_writer *w = NULL;
+    double t = 0.0;
+    km_metrics m;
+    memset(&m, 0, sizeof m);
+    km_test_path(p, cap, dir, name);
+    cr_assert_eq(make(p, &w), KM_OK);
+    cr_assert_eq(km_result_writer_append_frames(ctx, w, &t, &m, (float[12]){0}, 1), KM_OK);
+    return w;
+}
+
 static void expect_cache(hid_t ds, size_t slots, size_t bytes, double w0, const char *what)
 {
     size_t s = 0, b = 0;
@@ -229,13 +242,7 @@ static void expect_cache(hid_t ds, size_t slots, size_t bytes, double w0, const 
 Test(result_writer_ahead, columns_keep_their_small_chunk_cache)
 {
     char p[128];
-    km_test_path(p, sizeof p, dir, "c.knotmap.h5");
-    km_result_writer *w = NULL;
-    double t = 0.0;
-    km_metrics m;
-    memset(&m, 0, sizeof m);
-    cr_assert_eq(make(p, &w), KM_OK);
-    cr_assert_eq(km_result_writer_append_frames(ctx, w, &t, &m, (float[12]){0}, 1), KM_OK);
+    km_result_writer *w = with_a_frame(p, sizeof p, "c.knotmap.h5");
     cr_assert_eq(km_result_writer_prepare_table(ctx, w, &TAB), KM_OK);
     expect_cache(w->met[0].ds, 11, COL_CACHE_BYTES, 1.0, "/metrics/time");
     expect_cache(w->ds_time.ds, 11, COL_CACHE_BYTES, 1.0, "/session/time");
@@ -249,4 +256,32 @@ Test(result_writer_ahead, columns_keep_their_small_chunk_cache)
     cr_expect_gt(bytes, COL_CACHE_BYTES);
     expect_cache(w->ds_cond.ds, slots, bytes, w0, "/frames/conditioned");
     km_result_writer_free(w);
+}
+
+static size_t mdc_max(hid_t file)
+{
+    H5AC_cache_config_t c;
+    memset(&c, 0, sizeof c);
+    c.version = H5AC__CURR_CACHE_CONFIG_VERSION;
+    cr_assert_geq(H5Fget_mdc_config(file, &c), 0);
+    cr_expect_eq(c.min_size, c.max_size, "a fixed size");
+    return c.max_size;
+}
+
+/* The result's metadata cache stays small during the frames and grows for
+ * the end (km_result_writer_last_frame); the file is whole after it
+ * (fails without the growth). */
+Test(result_writer_ahead, metadata_cache_grows_for_the_end)
+{
+    char p[128];
+    km_result_writer *w = with_a_frame(p, sizeof p, "m.knotmap.h5");
+    cr_expect_eq(mdc_max(w->file), RESULT_MDC_BYTES);
+    cr_assert_eq(km_result_writer_last_frame(ctx, w), KM_OK, "%s", km_ctx_last_error(ctx));
+    cr_expect_eq(mdc_max(w->file), RESULT_END_MDC_BYTES);
+    cr_expect_gt(RESULT_END_MDC_BYTES, RESULT_MDC_BYTES);
+    cr_assert_eq(km_result_writer_set_maps(ctx, w, MAX_MAP, MEAN_MAP), KM_OK);
+    cr_assert_eq(km_result_writer_commit(ctx, w), KM_OK, "%s", km_ctx_last_error(ctx));
+    km_result_writer_free(w);
+    km_result_info info;
+    cr_expect_eq(km_result_info_read(ctx, p, &info), KM_OK, "%s", km_ctx_last_error(ctx));
 }
