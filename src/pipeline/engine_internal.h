@@ -431,6 +431,11 @@ km_status km_process_with(km_ctx *ctx, const char *input, const char *output,
                           const km_process_params *p, km_process_summary *summary,
                           const km_stage_sink *sinks, int n_sinks);
 
+/* How many times this process's km_process wrote the /params the warm-up
+ * settles during the frames rather than after the last one (process.c,
+ * write_warm_params; the tests count them). */
+unsigned long km_process_warm_params_early(void);
+
 /* engine.c, for km_process (which sets e->writer and e->ahead after
  * km_engine_create).  Conditioned frames flushed and processed, threads joined. */
 km_status km_engine_flush(km_ctx *ctx, km_engine *e);

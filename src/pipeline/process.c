@@ -4,6 +4,7 @@
  * (read-ahead, the executor's hook), and the first one while the result
  * file is created. */
 #include <math.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -91,6 +92,7 @@ typedef struct driver {
     km_process_params eff;
     km_param_run rec;
     int params_due;
+    int warm_written; /* write_warm_params */
 } driver;
 
 /* The existing target's schema when the open left it (another thread was
@@ -113,6 +115,44 @@ static km_status write_params(km_ctx *ctx, driver *d, km_engine *e, int now)
         st = km_params_write(ctx, e->writer, &d->eff, &d->rec);
     if (st == KM_OK && e->nw < 2)
         st = km_stage_body_prepare(ctx, e->writer);
+    return st;
+}
+
+/* The /params the warm-up settles (the bad, offset and suspect taxels, the
+ * noise and the peaks' floor: final once the peaks are set up, at the
+ * first block out of the conditioner), written as write_params writes
+ * /params: during the frames (one thread) after it, when no other thread
+ * is in a burst, at the latest after the last frame (bench/README.md
+ * "Session 41 (burst15)"). */
+static atomic_ulong warm_params_early;
+
+unsigned long km_process_warm_params_early(void)
+{
+    return atomic_load(&warm_params_early);
+}
+
+static km_status write_warm_params(km_ctx *ctx, driver *d, km_engine *e, int now)
+{
+    if (d->warm_written ||
+        (!now && (d->params_due || !e->peaks_set || e->nw > 1 || km_h5_bursts_elsewhere() > 0)))
+        return KM_OK;
+    d->warm_written = 1;
+    if (!now)
+        atomic_fetch_add(&warm_params_early, 1);
+    km_status st;
+    if ((st = km_result_writer_param_i64(ctx, e->writer, "bad_taxels",
+                                         km_conditioner_n_bad(e->cond))) != KM_OK ||
+        (st = km_result_writer_param_i64(ctx, e->writer, "offset_taxels",
+                                         km_conditioner_n_offset(e->cond))) != KM_OK ||
+        (st = km_result_writer_param_i64(ctx, e->writer, "suspect_taxels",
+                                         km_engine_n_suspect(e))) != KM_OK ||
+        (st = km_result_writer_param_f64(ctx, e->writer, "noise", e->noise)) != KM_OK ||
+        (st = km_result_writer_param_f64(ctx, e->writer, "peaks_floor", e->floor)) != KM_OK)
+        return st;
+    char *at = NULL;
+    if ((st = km_engine_suspect_at(ctx, e, &at)) == KM_OK)
+        st = km_result_writer_param_str(ctx, e->writer, "suspect_taxels_at", at);
+    km_free(ctx, at);
     return st;
 }
 
@@ -177,7 +217,8 @@ static km_status stream(km_ctx *ctx, driver *d, km_engine *e, const km_process_p
         /* No block came out (held back by conditioning): read in turn. */
         ahead = e->ahead_started;
         e->ahead_wanted = 0;
-        if (st != KM_OK || (st = write_params(ctx, d, e, 0)) != KM_OK)
+        if (st != KM_OK || (st = write_params(ctx, d, e, 0)) != KM_OK ||
+            (st = write_warm_params(ctx, d, e, 0)) != KM_OK)
             return st;
         n_in += n;
         /* Progress counts frames read: conditioning may hold some back. */
@@ -195,22 +236,9 @@ static km_status stream(km_ctx *ctx, driver *d, km_engine *e, const km_process_p
         snprintf(e->info.nonfinite_at, sizeof e->info.nonfinite_at, "%s", rd.nonfinite_at);
         km_result_writer_set_nonfinite(e->writer, rd.n_nonfinite, rd.nonfinite_at);
     }
-    if ((st = km_result_writer_param_i64(ctx, e->writer, "bad_taxels",
-                                         km_conditioner_n_bad(e->cond))) != KM_OK ||
-        (st = km_result_writer_param_i64(ctx, e->writer, "offset_taxels",
-                                         km_conditioner_n_offset(e->cond))) != KM_OK ||
-        (st = km_result_writer_param_i64(ctx, e->writer, "suspect_taxels",
-                                         km_engine_n_suspect(e))) != KM_OK ||
-        (st = km_result_writer_param_f64(ctx, e->writer, "noise", e->noise)) != KM_OK ||
-        (st = km_result_writer_param_f64(ctx, e->writer, "peaks_floor", e->floor)) != KM_OK ||
+    if ((st = write_warm_params(ctx, d, e, 1)) != KM_OK ||
         (st = km_result_writer_param_f64(ctx, e->writer, "peaks_zero_drift",
                                          km_engine_zero_drift(e))) != KM_OK)
-        return st;
-    char *at = NULL;
-    if ((st = km_engine_suspect_at(ctx, e, &at)) == KM_OK)
-        st = km_result_writer_param_str(ctx, e->writer, "suspect_taxels_at", at);
-    km_free(ctx, at);
-    if (st != KM_OK)
         return st;
     if (km_ctx_cancelled(ctx))
         return km_fail(ctx, KM_ERR_CANCELLED, "%s: cancelled", input);

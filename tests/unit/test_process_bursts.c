@@ -19,6 +19,7 @@
 #include "io/atomic_out.h"
 #include "io/result_writer.h"
 #include "knotmap.h"
+#include "pipeline/engine_internal.h"
 #include "test_util.h"
 
 static km_ctx *ctx;
@@ -157,32 +158,49 @@ static void same_attrs(const char *a, const char *b, const char *group, int leas
     H5Fclose(fa);
 }
 
-/* While another thread stays in a burst for the whole run, /params and
- * the source header wait for the last frame: the same attributes and
- * values as a run alone. */
-Test(process_bursts, params_after_the_frames_while_another_bursts)
+/* A 6 s session (preset, seed) processed alone into dir/alone.h5 and,
+ * while another thread stays in a burst for the whole run, into
+ * dir/beside.h5, with blocks of block_frames; early[0], early[1]: the
+ * warm-up's /params written during the frames by each run. */
+static void alone_and_beside(km_synth_difficulty preset, uint64_t seed, int64_t block_frames,
+                             char *alone, char *beside, unsigned long early[2])
 {
-    char in[128], alone[128], beside[128];
+    char in[128];
     km_test_path(in, sizeof in, dir, "s.h5");
-    km_test_path(alone, sizeof alone, dir, "alone.h5");
-    km_test_path(beside, sizeof beside, dir, "beside.h5");
+    km_test_path(alone, 128, dir, "alone.h5");
+    km_test_path(beside, 128, dir, "beside.h5");
     km_synth_params sp;
     km_synth_params_default(&sp);
-    km_synth_preset(&sp, KM_SYNTH_MODERATE);
+    km_synth_preset(&sp, preset);
     sp.duration_s = 6;
-    sp.seed = 5;
+    sp.seed = seed;
     cr_assert_eq(km_synth_write(ctx, &sp, KM_FORMAT_SESSION, in, 1), KM_OK, "%s",
                  km_ctx_last_error(ctx));
     km_process_params p;
     km_process_params_default(&p);
+    p.block_frames = block_frames;
+    unsigned long n0 = km_process_warm_params_early();
     cr_assert_eq(km_process(ctx, in, alone, &p, NULL), KM_OK, "%s", km_ctx_last_error(ctx));
-
+    early[0] = km_process_warm_params_early() - n0;
     other_session o = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0};
     pthread_t th;
     other_start(&o, &th);
     km_status st = km_process(ctx, in, beside, &p, NULL);
     other_stop(&o, th);
     cr_assert_eq(st, KM_OK, "%s", km_ctx_last_error(ctx));
+    early[1] = km_process_warm_params_early() - n0 - early[0];
+}
+
+/* While another thread stays in a burst for the whole run, /params and
+ * the source header wait for the last frame: the same attributes and
+ * values as a run alone. */
+Test(process_bursts, params_after_the_frames_while_another_bursts)
+{
+    char alone[128], beside[128];
+    unsigned long early[2];
+    km_process_params p;
+    km_process_params_default(&p);
+    alone_and_beside(KM_SYNTH_MODERATE, 5, p.block_frames, alone, beside, early);
     same_attrs(alone, beside, "params", 100); /* the table's parameters and the run's */
     same_attrs(alone, beside, "session/source_header", 5);
     /* The option as given, not the floor the warm-up set (/params
@@ -197,6 +215,28 @@ Test(process_bursts, params_after_the_frames_while_another_bursts)
         cr_expect(isnan(v), "peaks_threshold_abs %g", v);
     else
         cr_expect_eq(v, p.peaks.threshold_abs);
+}
+
+/* The /params the warm-up settles (bad, offset and suspect taxels, noise,
+ * floor) are written during the frames alone, after the last frame while
+ * another thread bursts, and hold the warm-up's values either way: blocks
+ * of 16 frames push some before the warm-up ends (fails with them written
+ * at the end only, and with them written before the peaks are set up). */
+Test(process_bursts, warm_params_in_the_frames_alone)
+{
+    char alone[128], beside[128];
+    unsigned long early[2];
+    alone_and_beside(KM_SYNTH_HARD, 2, 16, alone, beside, early); /* hard: suspect taxels */
+    cr_expect_eq(early[0], 1, "alone: during the frames");
+    cr_expect_eq(early[1], 0, "beside a burst: after the frames");
+    same_attrs(alone, beside, "params", 100);
+    char v[512] = "";
+    hid_t f = H5Fopen(alone, H5F_ACC_RDONLY, H5P_DEFAULT);
+    hid_t g = H5Gopen2(f, "params", H5P_DEFAULT);
+    attr_text(g, "noise", v, sizeof v);
+    cr_expect_str_neq(v, "000000000000f87f", "the warm-up's noise, not NaN");
+    H5Gclose(g);
+    H5Fclose(f);
 }
 
 /* A 6 s session at `in`. */
