@@ -40,6 +40,12 @@ alone.  A round footprint reads along 0.04, a band long against d about 1.  Prin
 every candidate's row, and per (along >= A, across <= B) cut the false candidates and
 the knots it would take.
 
+--ranking (diagnosis, session 41): per cell the AP of each session, knotmap's opened
+ranking and the recipe's, their paired mean difference and its standard error, and for
+each session where knotmap's AP is under 1 its ranking down to the last knot matched (every
+candidate above it, knot or false, with its score, significance, persistence, amplitude and
+size) and the knots never a candidate.
+
 --sweep (diagnosis): per mode, the preset's sessions with every condition plain
 (sim_third.PLAIN), then with one condition at a time switched on, then all; F1 and AP
 per variant and what each costs against the plain sessions.  --conditions runs the
@@ -47,6 +53,7 @@ ordinary tables with only the named conditions on.
 
 Usage: /usr/bin/python3 bench/eval_third.py [--seeds 20] [--seed-start 100]
            [--presets easy,moderate,hard] [--snr-bins 2,3,5,10,20] [--false-kinds] [--geometry]
+           [--ranking]
        /usr/bin/python3 bench/eval_third.py --sweep --presets hard --seed-start 0 --seeds 10
 """
 import argparse
@@ -72,6 +79,8 @@ def one(a, mode, preset, seed, tmp, conditions=None):
         figs["knotmap"]["false"] = false_kinds(s, *xy["knotmap"], truth, tol)
     if a.geometry:
         figs["knotmap"]["geometry"] = [(seed,) + g for g in geometry(s, r, truth, tol)]
+    if a.ranking:
+        figs["knotmap"]["ranking"] = (seed, ranking(o, truth, tol))
     if a.snr_bins:
         spread = ei.median_spread(r)
         ei.add_snr(a, figs, xy, truth, tol,
@@ -79,6 +88,50 @@ def one(a, mode, preset, seed, tmp, conditions=None):
     for f in (s, r, o):
         os.unlink(f)
     return (mode, preset, seed), figs
+
+
+RANK_COLS = ("score", "significance", "persistence", "amplitude", "size_mm")
+
+
+def ranking(o, truth, tol):
+    """The opened run's ranking, when it puts a false candidate before a knot or never
+    lists one: each candidate down to the last knot matched (knot or false, position,
+    RANK_COLS) and each knot no candidate matched.  [] when every knot ranks first."""
+    c = kev.read_candidates(o)
+    n = len(c["x_mm"]) if "x_mm" in c else 0
+    m = kev.match(kev.pairs_within(c.get("x_mm", []), c.get("y_mm", []), truth[0], truth[1],
+                                   tol), n)
+    knot_of = {i: j for i, j, _ in m}
+    last = max(knot_of, default=-1)
+    if last + 1 == len(truth[0]) and len(m) == len(truth[0]):
+        return []
+    out = ["%3d %-7s x %6.1f y %6.1f  %s" % (
+        i, "knot %d" % knot_of[i] if i in knot_of else "false", c["x_mm"][i], c["y_mm"][i],
+        " ".join("%s %.3g" % (k, c[k][i]) for k in RANK_COLS if k in c)) for i in range(last + 1)]
+    out += ["    knot %d never a candidate: x %6.1f y %6.1f, footprint sigma %.1f mm"
+            % (j, truth[0][j], truth[1][j], truth[2][j])
+            for j in range(len(truth[0])) if j not in knot_of.values()]
+    return out
+
+
+def print_ranking(rows, cells):
+    """Per cell: AP per session of knotmap's opened ranking and the recipe's, paired;
+    then the sessions where knotmap's is under 1 (ranking())."""
+    for m, p in cells:
+        km = np.array([r["knotmap"]["ap"] for r in rows[(m, p)]])
+        rc = np.array([r["recipe"]["ap"] for r in rows[(m, p)]])
+        d = km - rc
+        print("\n%s %s, %d sessions: AP knotmap %.4f, recipe %.4f, paired difference %+.4f "
+              "(se %.4f); under 1 in %d sessions (knotmap), %d (recipe)"
+              % (m, p, len(d), km.mean(), rc.mean(), d.mean(),
+                 d.std(ddof=1) / np.sqrt(len(d)) if len(d) > 1 else np.nan,
+                 int(np.sum(km < 1.0 - 1e-9)), int(np.sum(rc < 1.0 - 1e-9))))
+        for r in sorted(rows[(m, p)], key=lambda r: r["knotmap"]["ranking"][0]):
+            seed, lines = r["knotmap"]["ranking"]
+            if lines:
+                print("  seed %d: AP knotmap %.3f, recipe %.3f" % (seed, r["knotmap"]["ap"],
+                                                                 r["recipe"]["ap"]))
+                print("\n".join("    " + ln for ln in lines))
 
 
 FALSE_KINDS = ("band", "prominence", "bad taxel", "body edge", "spine", "other")
@@ -247,6 +300,9 @@ def main():
                     help="say what knotmap's false candidates at the defaults lie on")
     ap.add_argument("--geometry", action="store_true",
                     help="every default candidate's line along / across (module docstring)")
+    ap.add_argument("--ranking", action="store_true",
+                    help="AP per session, knotmap's and the recipe's, paired; where "
+                    "knotmap's ranking puts a false candidate first or lists no knot")
     ap.add_argument("--sweep", action="store_true",
                     help="one condition at a time (module docstring)")
     a = ap.parse_args()
@@ -276,6 +332,8 @@ def main():
             print("| %s | %s | %s |" % (m, p, " | ".join(map(str, tot))))
     if a.geometry:
         print_geometry(rows, cells)
+    if a.ranking:
+        print_ranking(rows, cells)
 
 
 if __name__ == "__main__":

@@ -87,3 +87,27 @@ def test_band_shares_tell_a_long_band_from_a_knot():
     al, _ = eval_third.band_shares(feature(5.0 / 2.5 ** 0.5, 5.0 * 2.5 ** 0.5, 20), py, px,
                                    20, 20, 5.0)
     assert al <= 0.5, al
+
+
+def test_ranking_names_the_false_candidates_above_a_knot(tmp_path):
+    """bench/eval_third.py --ranking (session 41), on a made-up opened result: three knots,
+    candidates ranked knot 0, a false one, knot 1; knot 2 never a candidate.  The ranking
+    lists the three candidates down to knot 1 with the false one between and names knot 2;
+    a ranking that puts every knot first is []."""
+    import eval_third  # noqa: E402  (bench/, on the path above)
+    truth = (np.array([10.0, 50.0, 90.0]), np.array([20.0, 20.0, 20.0]),
+             np.array([5.0, 5.0, 5.0]))
+
+    def result(name, xs, scores):
+        with h5py.File(tmp_path / name, "w") as f:
+            g = f.create_group("candidates")
+            g["x_mm"], g["y_mm"] = np.array(xs), np.full(len(xs), 21.0)
+            for k in eval_third.RANK_COLS:
+                g[k] = np.array(scores, dtype=float)
+        return tmp_path / name
+
+    lines = eval_third.ranking(result("o.h5", [10.0, 150.0, 51.0], [9.0, 5.0, 3.0]), truth, 4.0)
+    assert [ln.split()[1] for ln in lines[:3]] == ["knot", "false", "knot"]
+    assert "knot 2 never a candidate" in lines[3] and len(lines) == 4
+    assert eval_third.ranking(result("ok.h5", [10.0, 50.0, 90.0, 150.0], [9.0, 5.0, 3.0, 1.0]),
+                              truth, 4.0) == []
