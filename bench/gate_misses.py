@@ -8,7 +8,8 @@ set: its located position, raw z, one-taxel, size, the largest-sigma, edge and e
 verdicts, seen / covering passes; the peaks the peak window merged; the spikes the despiking
 replaced). It is not part of knotmap (the library prints nothing).
 
-Per session (TUNING seeds only: models 1-999, independent 1-99) it runs the default build
+Per session (TUNING seeds only: models 1-999, the independent and the third simulator
+0-99, cells `indep/MODE/PRESET` and `third/MODE/PRESET`) it runs the default build
 (--bin) for the default candidates, and the traced build (--trace-bin) with every
 threshold opened, then for every knot the default run misses (`knotmap eval`'s one-to-one
 matching within one pitch, the larger) takes the traced peak nearest the knot (its located
@@ -37,9 +38,15 @@ DEFAULT thresholds:
   no peak           nothing within 2 tolerances (map z of the knot cell given: under the
                     noise or off the map).
 
+On the independent and the third simulator every knot also gets its SNR over one frame's
+total per-taxel error (eval_independent.knot_snr / sim_third.knot_snr "total", issue 11's
+"knots above the sensor's noise"), and the table is printed again for the knots of SNR >=
+--snr-cut (5): where the knots that stand above the noise are lost.
+
 Usage: /usr/bin/python3 bench/gate_misses.py --bin build/knotmap --trace-bin DIAG/knotmap
-           --cells 1/roller/hard,1/mat/hard,indep/roller/hard --seeds 20 [--jobs 2]
-           [--process-args "..."] [--json FILE] [--list]
+           --cells 1/roller/hard,1/mat/hard,indep/roller/hard,third/mat/moderate --seeds 20
+           [--indep-seeds 40] [--jobs 2] [--process-args "..."] [--json FILE] [--list]
+           [--snr-cut 5]
 """
 import argparse
 import concurrent.futures as cf
@@ -57,6 +64,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import eval as kev  # noqa: E402
+import eval_independent as ei  # noqa: E402  (knot_snr)
+import sim_independent  # noqa: E402
+import sim_third  # noqa: E402
 
 MIN_SNR, MIN_PROM, MIN_PERS, MAX_CAND = 5.0, 4.0, 0.3, 100
 BROAD_SIGMA_MM, BROAD_SNR_SHARE = 6.0, 0.8
@@ -112,9 +122,12 @@ def one(a, cell, seed, tmp):
     tag = "%s_%s_%s_%d" % (model, mode, preset, seed)
     s, r = (os.path.join(tmp, tag + x) for x in (".s.h5", ".r.h5"))
     extra = shlex.split(a.process_args)
+    snr = None
     if model == "indep":
-        import sim_independent
-        sim_independent.write(s, mode, preset, seed, 20.0)
+        snr = ei.knot_snr(sim_independent.write(s, mode, preset, seed, 20.0), "total")
+    elif model == "third":
+        sim_third.write(s, mode, preset, seed, 20.0, None)
+        snr = sim_third.knot_snr(s, "total")
     else:
         kev.run(a.bin, "synth", "--model", model, "--mode", mode, "--preset", preset, "--seed",
                 seed, "--duration", 20, "-o", s)
@@ -137,7 +150,7 @@ def one(a, cell, seed, tmp):
     out = []
     for j in range(len(tx)):
         row = {"cell": cell, "seed": seed, "knot": j, "sigma": float(ts[j]), "kpa": float(ta[j]),
-               "tol": tol}
+               "tol": tol, "snr": float(snr[j]) if snr is not None else float("nan")}
         if j in got:
             row["gate"] = "found"
             out.append(row)
@@ -172,6 +185,15 @@ def one(a, cell, seed, tmp):
     return out
 
 
+def gate_table(rows, cells):
+    print("| cell | knots | found | " + " | ".join(GATES) + " |")
+    print("|---" * (3 + len(GATES)) + "|")
+    for cell in cells:
+        rs = [r for r in rows if r["cell"] == cell]
+        print("| %s | %d | %d | %s |" % (cell, len(rs), sum(r["gate"] == "found" for r in rs),
+                                        " | ".join(str(sum(r["gate"] == g for r in rs)) for g in GATES)))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--bin", default=str(kev.REPO / "build" / "knotmap"))
@@ -179,11 +201,14 @@ def main():
     ap.add_argument("--cells", default="1/roller/hard,1/mat/hard,indep/roller/hard")
     ap.add_argument("--seeds", type=int, default=20)
     ap.add_argument("--seed-start", type=int, default=1)
-    ap.add_argument("--indep-seeds", type=int, default=40)
+    ap.add_argument("--indep-seeds", type=int, default=40,
+                    help="seeds of the independent and the third simulator's cells")
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--process-args", default="")
     ap.add_argument("--json", default=None)
     ap.add_argument("--list", action="store_true")
+    ap.add_argument("--snr-cut", type=float, default=5.0,
+                    help="the table again for the knots of total SNR >= this (other simulators)")
     ap.add_argument("--old-rule", action="store_true",
                     help="min_snr alone at every size (builds before main a7b4de2)")
     a = ap.parse_args()
@@ -191,8 +216,9 @@ def main():
     OLD_RULE = a.old_rule
     jobs = []
     for cell in a.cells.split(","):
-        n = a.indep_seeds if cell.startswith("indep") else a.seeds
-        hi = 100 if cell.startswith("indep") else 1000
+        other = cell.split("/")[0] in ("indep", "third")
+        n = a.indep_seeds if other else a.seeds
+        hi = 100 if other else 1000
         if a.seed_start + n - 1 >= hi:
             ap.error("tuning seeds only")
         jobs += [(cell, s) for s in range(a.seed_start, a.seed_start + n)]
@@ -200,12 +226,11 @@ def main():
     with tempfile.TemporaryDirectory() as tmp, cf.ProcessPoolExecutor(a.jobs) as ex:
         for f in [ex.submit(one, a, c, s, tmp) for c, s in jobs]:
             rows += f.result()
-    print("| cell | knots | found | " + " | ".join(GATES) + " |")
-    print("|---" * (3 + len(GATES)) + "|")
-    for cell in a.cells.split(","):
-        rs = [r for r in rows if r["cell"] == cell]
-        print("| %s | %d | %d | %s |" % (cell, len(rs), sum(r["gate"] == "found" for r in rs),
-                                        " | ".join(str(sum(r["gate"] == g for r in rs)) for g in GATES)))
+    gate_table(rows, a.cells.split(","))
+    strong = [r for r in rows if r["snr"] >= a.snr_cut]
+    if strong:
+        print("\nKnots of total SNR >= %g only:\n" % a.snr_cut)
+        gate_table(strong, [c for c in a.cells.split(",") if any(r["cell"] == c for r in strong)])
     zs = [r["z"] for r in rows if r["gate"] == "z < min_snr"]
     if zs:
         print("\nz of the 'z < min_snr' misses: " + ", ".join(

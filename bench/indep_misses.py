@@ -42,7 +42,8 @@ The classes use only the result files, so they can be run on any build (--bin).
 Every knot also gets the map's reading at it (map_share: the excess over the ring on A,
 as for "never a candidate", over its true amplitude); --by-sigma prints the classes and
 that reading per bin of the knot's sigma across the fibres over the column pitch, and
-with --sim third per bin of its SNR over one frame's total per-taxel error.
+per cell and bin of its SNR over one frame's total per-taxel error (either simulator:
+eval_independent.knot_snr, sim_third.knot_snr), with the recall at SNR >= 3 and >= 5.
 --process-args adds options to every run (diagnosis only).
 
 Usage: /usr/bin/python3 bench/indep_misses.py [--bin build/knotmap] [--seeds 40]
@@ -65,6 +66,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import eval as kev  # noqa: E402  (bench/eval.py)
+import eval_independent as ei  # noqa: E402  (knot_snr)
 import sim_independent  # noqa: E402
 import sim_third  # noqa: E402
 
@@ -158,6 +160,8 @@ def one(a, mode, preset, seed, tmp):
         d = third_session(a, s, mode, preset, seed)
     else:
         d = sim_independent.write(s, mode, preset, seed, a.duration)
+        for k, v in zip(d["knots"], ei.knot_snr(d, "total")):
+            k["snr"] = float(v)
     extra = a.process_args.split()
     kev.run(a.bin, "process", "-q", s, *extra, "-o", r)
     kev.run(a.bin, "process", "-q", s, *extra, *kev.OPEN_ARGS.split(), "-o", o)
@@ -266,20 +270,26 @@ SNR_BINS = (0.0, 3.0, 5.0, 10.0, np.inf)
 
 
 def by_sigma(rows):
-    """The classes per bin of the knot's sigma across the fibres (sx) over the column
-    pitch, its sigma in mm (median) and the map's reading at the knot (map_at's excess
-    over the true amplitude, median over the knots found and missed); with --sim third
-    also per bin of the knot's SNR over one frame's total per-taxel error
-    (sim_third.knot_snr "total")."""
+    """The classes per bin of the knot's SNR over one frame's total per-taxel error
+    (eval_independent.knot_snr / sim_third.knot_snr "total"), per cell, with the recall
+    of the knots at SNR >= 3 and >= 5; then per bin of the knot's sigma across the
+    fibres (sx) over the column pitch, its sigma in mm (median) and the map's reading at
+    the knot (map_at's excess over the true amplitude, median over the knots found and
+    missed)."""
     snr_rows = [r for r in rows if np.isfinite(r["snr"])]
     if snr_rows:
-        print("\n| total SNR | knots | found | " + " | ".join(CLASSES) + " |")
-        print("|---" * (3 + len(CLASSES)) + "|")
-        for lo, hi in zip(SNR_BINS[:-1], SNR_BINS[1:]):
-            rs = [r for r in snr_rows if lo <= r["snr"] < hi]
-            n = {c: sum(r["class"] == c for r in rs) for c in ("found",) + CLASSES}
-            print("| %g-%g | %d | %s |" % (lo, hi, len(rs),
-                                          " | ".join(str(n[c]) for c in ("found",) + CLASSES)))
+        print("\n| cell | total SNR | knots | found | " + " | ".join(CLASSES) + " |")
+        print("|---" * (4 + len(CLASSES)) + "|")
+        for key in sorted({(r["mode"], r["preset"]) for r in snr_rows},
+                          key=lambda k: (k[0], k[1] != "moderate")):
+            cell = [r for r in snr_rows if (r["mode"], r["preset"]) == key]
+            bins = [(lo, hi, "%g-%g" % (lo, hi)) for lo, hi in zip(SNR_BINS[:-1], SNR_BINS[1:])]
+            for lo, hi, name in bins + [(3.0, np.inf, ">= 3"), (5.0, np.inf, ">= 5")]:
+                rs = [r for r in cell if lo <= r["snr"] < hi]
+                n = {c: sum(r["class"] == c for r in rs) for c in ("found",) + CLASSES}
+                found = "%d (%s)" % (n["found"], "%.2f" % (n["found"] / len(rs)) if rs else "-")
+                print("| %s %s | %s | %d | %s | %s |" % (
+                    *key, name, len(rs), found, " | ".join(str(n[c]) for c in CLASSES)))
     print("\n| sigma x / col pitch | knots | median sigma x mm | map / truth found, missed | found | "
           + " | ".join(CLASSES) + " |")
     print("|---" * (5 + len(CLASSES)) + "|")
