@@ -2010,7 +2010,10 @@ typedef struct km_candidate_seen {
     double map_noise;          /* the candidate map's global noise (docs/
                                   ALGORITHMS.md 10 step 4, Noise), in the
                                   frames' units; recorded whatever
-                                  seen_noise is; NaN on an empty grid */
+                                  seen_noise is; NaN on an empty grid; on
+                                  a map without noise the floor taken
+                                  instead, 1e-6 of its largest magnitude
+                                  (1 on an all-zero map) */
     double threshold;          /* the seen threshold counted, same units:
                                   seen_threshold when seen_noise is 0 (or
                                   on an empty grid), else the ladder's rung

@@ -138,10 +138,12 @@ static int show_result(km_ctx *ctx, const char *path)
                ri->changed[k].dflt);
     printf("tables:       %lld peaks, %lld tracks, %lld candidates\n", (long long)ri->n_peaks,
            (long long)ri->n_tracks, (long long)ri->n_candidates);
-    if (isfinite(ri->cand_seen_threshold_used)) /* docs/ALGORITHMS.md 10 step 3 */
+    if (isfinite(ri->cand_seen_threshold_used) && isfinite(ri->cand_map_noise))
         printf("seen:         the candidates' passes counted at %.4g %s (the candidate map's "
-               "noise: %.3g %s)\n",
+               "noise: %.3g %s)\n", /* docs/ALGORITHMS.md 10 step 3 */
                ri->cand_seen_threshold_used, in->units, ri->cand_map_noise, in->units);
+    else if (isfinite(ri->cand_seen_threshold_used))
+        printf("seen:         no candidate map (no contact)\n");
     if (ri->n_best > 0)
         show_best(ri);
     free(ri);

@@ -103,3 +103,21 @@ def test_info_says_it(results):
     line = next(ln for ln in r.stdout.splitlines() if ln.startswith("seen:"))
     assert f"at {p['cand_seen_threshold_used']:.4g} kPa" in line
     assert f"noise: {p['cand_map_noise']:.3g} kPa" in line
+
+
+def test_no_contact_records_nan_and_says_so(tmp_path):
+    """A roller session that never touches the body has no candidate map (Ny = 0): the
+    noise is NaN, the threshold cand_seen_threshold, and info says there is no map
+    instead of printing a NaN noise."""
+    s, r = tmp_path / "s.h5", tmp_path / "r.h5"
+    with h5py.File(s, "w") as f:
+        f.attrs.update({"schema": "knotmap-session", "schema_version": 1,
+                        "frame_rate_hz": 100.0, "row_pitch_mm": 5.0, "col_pitch_mm": 5.0,
+                        "units": "kPa", "mode": "roller", "roller_radius_mm": 40.0})
+        f["frames"] = np.zeros((50, 8, 8), np.float32)
+    run("process", "-q", s, "-o", r)
+    a, p, _ = _recorded(r)
+    assert a.shape[0] == 0 and math.isnan(p["cand_map_noise"])
+    assert p["cand_seen_threshold_used"] == p["cand_seen_threshold"] == 8.0
+    seen = [ln for ln in run("info", r).stdout.splitlines() if ln.startswith("seen:")]
+    assert seen == ["seen:         no candidate map (no contact)"]
