@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -45,7 +46,8 @@ enum { O_OUTPUT, O_RESUME, O_REPLACE, O_JOBS, O_DEADLINE, O_QUIET, O_VERBOSE };
 static const km_cli_opt OPTS[] = {
     {"output", 'o', "OUT",
      "one INPUT: the result file; several INPUTs, an existing folder or OUT ending in '/': "
-     "a folder (made if missing) holding <input stem>.knotmap.h5 per input [<input "
+     "a folder (made if missing; with several INPUTs not a new name ending in .h5) holding "
+     "<input stem>.knotmap.h5 per input [<input "
      "stem>.knotmap.h5 in the current folder]",
      "Output", NULL, O_OUTPUT},
     {"resume", 0, NULL,
@@ -409,6 +411,23 @@ static int drop_results(job *jobs, int n, const km_read_options *ro, double dead
     return kept;
 }
 
+/* Several inputs and an -o that does not exist, named as a file is (.h5 or
+ * .hdf5: a result; a picture's or the report's name): the user wanted one
+ * file, which -o cannot give for several inputs.  Refused before anything
+ * is read or made (it used to become a folder named like a file). */
+static int looks_like_a_file(const char *out)
+{
+    static const char *const exts[] = {".h5", ".hdf5", ".png", ".svg", ".pdf", ".html", ".htm"};
+    const char *dot = strrchr(out, '.'), *slash = strrchr(out, '/');
+    struct stat st;
+    if (dot == NULL || (slash != NULL && dot < slash) || stat(out, &st) == 0)
+        return 0;
+    for (size_t i = 0; i < sizeof exts / sizeof exts[0]; i++)
+        if (strcasecmp(dot, exts[i]) == 0)
+            return 1;
+    return 0;
+}
+
 /* Decide every output path before any work: clashes are usage errors.
  * *made = 1 when the output folder was made here (km_cmd_process removes it
  * again if the run leaves it empty). */
@@ -546,6 +565,21 @@ int km_cmd_process(int argc, char **argv)
     if (rc != KM_EX_OK) {
         rc = rc == KM_CLI_DONE ? KM_EX_OK : rc;
         n_in = 0; /* no output planned yet */
+        goto done;
+    }
+    if (n_in > 1 && o.out != NULL && looks_like_a_file(o.out)) {
+        rc = km_cli_usage(CMD, "-o %s: with %d inputs, -o names a folder that gets one <input "
+                          "stem>.knotmap.h5 per input, and %s is named as a file: give a "
+                          "folder (-o results/), or one input per run to name its result",
+                          o.out, n_in, o.out);
+        n_in = 0; /* no output planned yet */
+        goto done;
+    }
+    /* The gain source is read by every job in the command's own process:
+       probed first as the inputs are (a crafted one crashed libhdf5 there). */
+    const char *gain_file = pp.equilibrate != NULL ? pp.equilibrate : pp.gain_map_path;
+    if (gain_file != NULL && (rc = km_cli_probe(gain_file, NULL, o.deadline, NULL, 0)) != KM_EX_OK) {
+        n_in = 0;
         goto done;
     }
     int refused = KM_EX_OK;

@@ -442,6 +442,11 @@ km_status km_render(km_ctx *ctx, const char *result_path, const char *out_path,
         km_render_params_default(&p);
     if (p.format == KM_IMAGE_AUTO) {
         p.format = km_render_format_of_path(out_path);
+        if (p.format == 0 && km_report_name(out_path))
+            return km_fail(ctx, KM_ERR_INVALID,
+                           "%s: a picture is .png, .svg or .pdf; the HTML report is made by "
+                           "knotmap report %s -o %s (Python: knotmap.report)",
+                           out_path, result_path, out_path);
         if (p.format == 0)
             return km_fail(ctx, KM_ERR_INVALID,
                            "%s: unknown picture format: the name must end in .png, .svg or .pdf",

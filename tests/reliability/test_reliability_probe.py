@@ -131,6 +131,25 @@ def test_result_readers_under_a_deadline_work_as_without(knotmap_bin, sessions, 
     assert outs[0] == outs[1]
 
 
+@pytest.mark.parametrize("opt", ["--equilibrate", "--gain-map"])
+def test_process_refuses_a_gain_source_that_crashes_libhdf5(knotmap_bin, sessions, tmp_path, opt):
+    """The equilibration recording (or gain map) is read by every job in the command's own
+    process: a crafted one (tests/fuzz/libhdf5/: invalid reads under H5Aexists, found with
+    valgrind on `process S --equilibrate FILE`) took the command down until session 41.
+    Probed now as the inputs are: exit 65, named, nothing written."""
+    good, _ = sessions
+    evil = str(tmp_path / "evil.h5")
+    with open(good, "rb") as a, open(evil, "wb") as b:
+        b.write(a.read())
+    out = tmp_path / "out"
+    out.mkdir()
+    p = run(["process", "-q", good, opt, evil, "-o", str(out / "r.h5")], cwd=str(out))
+    assert p.returncode == 65, p.stderr
+    assert p.stderr == ("knotmap: %s: reading the file's HDF5 structure crashed (Segmentation "
+                        "fault): a damaged or hostile file; refused\n" % evil)
+    assert os.listdir(str(out)) == []
+
+
 @pytest.mark.parametrize("cmd", ["render", "report", "eval"])
 def test_result_readers_refuse_a_result_that_crashes_libhdf5(knotmap_bin, sessions, tmp_path, cmd):
     good, _ = sessions
