@@ -273,7 +273,9 @@ typedef struct km_session_info {
                                   read: text is read from char arrays), text_layout
                                   (a text matrix without a grid read as one frame, its
                                   lines as rows), sensor (an XSENSOR file of several
-                                  sensors read without a sensor given: the first);
+                                  sensors read without a sensor given: the first),
+                                  insole (a Tekscan F-Scan in-shoe recording: a foot,
+                                  whose candidates are its load points, not knots);
                                   "" when none.  Callers should warn. */
     int64_t n_nonfinite;       /* values the file holds as nan or inf, kept as they are
                                   (detection and metrics pass over a non-finite taxel in
@@ -372,6 +374,16 @@ KM_API km_status km_reader_read(km_ctx *ctx, km_reader *reader, float *frames,
  * What `knotmap info` does.  The reader is at its end after it.  Errors:
  * km_reader_read's, KM_ERR_NOMEM. */
 KM_API km_status km_reader_scan(km_ctx *ctx, km_reader *reader, km_session_info *out);
+/* km_reader_scan reading at most the frames that hold `max_values` values
+ * (frames x rows x cols, the last frame whole; <= 0: every frame), so that a
+ * long session is not read through only to say what it holds (`knotmap info`
+ * without --scan, docs/CLI.md).  *n_read (may be NULL) gets the frames read,
+ * *all (may be NULL) 1 when that was every frame (n_nonfinite is then the
+ * file's count), else 0 (the count of those frames).  n_frames is set as
+ * km_reader_scan sets it only when the end was reached.  Errors:
+ * km_reader_scan's. */
+KM_API km_status km_reader_scan_at_most(km_ctx *ctx, km_reader *reader, int64_t max_values,
+                                        km_session_info *out, int64_t *n_read, int *all);
 /* Parse what delivering the next frame takes, decoding no more than it must:
  * for a session HDF5 whose /frames knotmap decodes itself (shuffle with
  * deflate or LZF, docs/FORMAT.md 1.2) HDF5 locates that frame's chunk in its index

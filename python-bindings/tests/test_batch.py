@@ -249,11 +249,13 @@ _CRASHING_CHILD = (
 
 
 def test_batch_isolates_hanging_and_crashing_sessions(sessions, cli_outputs, tmp_path,
-                                                      monkeypatch):
+                                                      monkeypatch, request):
     import knotmap._batch as b
     monkeypatch.setattr(b, "_CHILD", _CRASHING_CHILD)
     fifo = str(tmp_path / "hang.h5")
-    os.mkfifo(fifo)  # opening it for reading blocks for ever: no writer
+    os.mkfifo(fifo)  # reading it blocks for ever: a writer (this test) that never writes
+    silent = os.open(fifo, os.O_RDWR)
+    request.addfinalizer(lambda: os.close(silent))
     crash = str(tmp_path / "crash.h5")
     with open(sessions["good"][0], "rb") as f, open(crash, "wb") as g:
         g.write(f.read())

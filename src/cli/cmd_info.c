@@ -8,21 +8,38 @@
 
 static const char *const CMD = "info";
 
-enum { O_DEADLINE = 1 };
+/* Values (frames x taxels) info reads to count nan and inf without --scan:
+ * 64 MiB of float32, 164 s of a 32 x 32 session at 100 Hz; a fraction of a
+ * second for an HDF5 session (docs/CLI.md). */
+#define INFO_VALUES 16777216
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
+enum { O_DEADLINE = 1, O_SCAN };
+
+typedef struct info_opts {
+    double deadline;
+    int scan;
+} info_opts;
 
 static const km_cli_opt OPTS[] = {
     KM_CLI_OPT_DEADLINE(NULL, O_DEADLINE), /* info's own, above the input options */
+    {"scan", 0, NULL,
+     "read every frame: count every nan and inf, and refuse a file damaged anywhere [the "
+     "frames that hold the first " STR(INFO_VALUES) " values]",
+     NULL, NULL, O_SCAN},
     KM_CLI_OPT_HELP(NULL),
 };
 
 static const char USAGE[] =
     "Usage: knotmap info [OPTION]... INPUT...\n"
     "Print the geometry, frame count, rate, units, format, mask, what was assumed,\n"
-    "the nan and inf values (every frame is read to count them) and the source\n"
-    "header of each INPUT as knotmap reads it.  A knotmap result is summarised\n"
-    "instead: its session, what was assumed, the parameters that differ from the\n"
-    "defaults, the table sizes and the best candidates.  INPUT: any file process\n"
-    "reads (.h5, .asf, .csv, text, audio, .mat, .npy, .npz; docs/FORMAT.md 1).\n\n";
+    "the nan and inf values (counted in the frames that hold the first " STR(INFO_VALUES) "\n"
+    "values; every frame with --scan) and the source header of each INPUT as\n"
+    "knotmap reads it.  A knotmap result is summarised instead: its session, what\n"
+    "was assumed, the parameters that differ from the defaults, the table sizes\n"
+    "and the best candidates.  INPUT: any file process reads (.h5, .asf, .csv,\n"
+    "text, audio, .mat, .npy, .npz; docs/FORMAT.md 1).  A pipe is refused (66).\n\n";
 
 static const char FOOTER[] =
     "A value the file lacks and no option gives is assumed (1 Hz, 1 mm, raw, mat)\n"
@@ -33,10 +50,14 @@ static const char FOOTER[] =
 
 static int on_option(void *user, int id, const char *value)
 {
-    double *deadline = user;
+    info_opts *o = user;
+    if (id == O_SCAN) {
+        o->scan = 1;
+        return KM_EX_OK;
+    }
     if (id != O_DEADLINE)
         return KM_EX_SOFTWARE; /* info has no other option of its own but --help */
-    return km_cli_deadline_arg(CMD, value, deadline);
+    return km_cli_deadline_arg(CMD, value, &o->deadline);
 }
 
 static const char *or_none(const char *s)
@@ -79,16 +100,25 @@ static void show_best(const km_result_info *ri)
     }
 }
 
-/* The session's nan and inf values, when there were any. */
-static void print_nonfinite(const km_session_info *in)
+/* The session's nan and inf values, when there were any; and when not every
+ * frame was read (n_read frames, without --scan), how far the count goes. */
+static void print_nonfinite(const km_session_info *in, int all, int64_t n_read)
 {
-    if (in->n_nonfinite <= 0)
+    if (in->n_nonfinite <= 0 && all)
         return;
-    printf("non-finite:   %lld value%s (nan or inf; %s %s", (long long)in->n_nonfinite,
-           in->n_nonfinite == 1 ? "" : "s", in->n_nonfinite == 1 ? "at" : "the first at", in->nonfinite_at);
+    if (in->n_nonfinite <= 0)
+        printf("non-finite:   none");
+    else
+        printf("non-finite:   %lld value%s (nan or inf; %s %s", (long long)in->n_nonfinite,
+               in->n_nonfinite == 1 ? "" : "s", in->n_nonfinite == 1 ? "at" : "the first at",
+               in->nonfinite_at);
     if (in->n_fill > 0)
         printf("; %lld the file's _FillValue", (long long)in->n_fill);
-    printf(")\n");
+    if (in->n_nonfinite > 0)
+        printf(")");
+    if (!all)
+        printf(" in the first %lld frames: the rest not read (--scan reads every frame)", (long long)n_read);
+    printf("\n");
 }
 
 /* A knotmap result: what was read, how, what was assumed, what came out. */
@@ -130,7 +160,7 @@ static int show_result(km_ctx *ctx, const char *path)
             printf("  %s\n", what);
         p += len + (p[len] == ',');
     }
-    print_nonfinite(in);
+    print_nonfinite(in, 1, 0);
     printf("parameters:   %d differ from the defaults%s\n", (int)ri->n_changed,
            ri->n_changed > 0 ? ":" : "");
     for (int k = 0; k < ri->n_changed; k++)
@@ -150,9 +180,10 @@ static int show_result(km_ctx *ctx, const char *path)
     return KM_EX_OK;
 }
 
-static int show(km_ctx *ctx, const char *path, const km_read_options *ro, double deadline,
+static int show(km_ctx *ctx, const char *path, const km_read_options *ro, const info_opts *o,
                 int first)
 {
+    double deadline = o->deadline;
     km_reader *r = NULL;
     km_session_info in;
     int is_result = 0, probe = km_cli_probe(path, ro, deadline, &is_result, 0);
@@ -168,7 +199,10 @@ static int show(km_ctx *ctx, const char *path, const km_read_options *ro, double
     km_status st = km_reader_open(ctx, path, ro, &r);
     if (st != KM_OK)
         return km_cli_report(ctx, st, path, NULL);
-    st = km_reader_scan(ctx, r, &in); /* the nan and inf values, as process counts them */
+    int all = 1;
+    int64_t n_read = 0;
+    /* the nan and inf values, as process counts them */
+    st = km_reader_scan_at_most(ctx, r, o->scan ? 0 : INFO_VALUES, &in, &n_read, &all);
     if (st != KM_OK) {
         km_reader_free(r);
         return km_cli_report(ctx, st, path, NULL);
@@ -196,7 +230,7 @@ static int show(km_ctx *ctx, const char *path, const km_read_options *ro, double
     printf("mask:         %d valid, %d masked of %d taxels\n", (int)in.n_valid,
            (int)(taxels - in.n_valid), (int)taxels);
     printf("assumed:      %s\n", in.assumed[0] != '\0' ? in.assumed : "nothing");
-    print_nonfinite(&in);
+    print_nonfinite(&in, all, n_read);
     km_cli_warn_assumed(path, &in);
     km_cli_warn_nonfinite(path, &in);
     size_t nh = km_reader_header_count(r);
@@ -214,7 +248,7 @@ int km_cmd_info(int argc, char **argv)
 {
     km_process_params pp;
     int rc = KM_EX_OK;
-    double deadline = 0.0;
+    info_opts o = {0.0, 0};
     km_ctx *ctx = NULL;
     const char *groups[] = {km_process_param_find("format")->group, NULL};
     const char **inputs = calloc((size_t)argc + 1, sizeof *inputs);
@@ -225,7 +259,7 @@ int km_cmd_info(int argc, char **argv)
     }
     km_process_params_default(&pp);
     km_cli_parser ps = {CMD,     USAGE,  FOOTER, OPTS, sizeof OPTS / sizeof OPTS[0], &pp,
-                        groups, on_option, &deadline, inputs, argc, "INPUT", 0, NULL, NULL};
+                        groups, on_option, &o, inputs, argc, "INPUT", 0, NULL, NULL};
     rc = km_cli_parse(&ps, argc, argv);
     if (rc == KM_EX_OK && ps.n_operands == 0)
         rc = km_cli_usage(CMD, "no input file given");
@@ -233,14 +267,14 @@ int km_cmd_info(int argc, char **argv)
         km_cli_error("out of memory");
         rc = KM_EX_OSERR;
     }
-    if (rc == KM_EX_OK && km_cli_deadline_begin(deadline) != 0) {
+    if (rc == KM_EX_OK && km_cli_deadline_begin(o.deadline) != 0) {
         km_cli_error("cannot set the --deadline timer");
         rc = KM_EX_OSERR;
     }
     int first_failure = KM_EX_OK;
     for (int i = 0; rc == KM_EX_OK && i < ps.n_operands; i++) {
         km_cli_deadline_enter(0, inputs[i]);
-        int r = show(ctx, inputs[i], &pp.read, deadline, i == 0);
+        int r = show(ctx, inputs[i], &pp.read, &o, i == 0);
         km_cli_deadline_enter(0, NULL);
         if (r != KM_EX_OK && first_failure == KM_EX_OK)
             first_failure = r;

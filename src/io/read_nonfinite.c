@@ -57,8 +57,13 @@ void km_reader_count_nonfinite(km_reader *r, const float *f, int64_t n)
     r->info.n_nonfinite += bad;
 }
 
-km_status km_reader_scan(km_ctx *ctx, km_reader *reader, km_session_info *out)
+km_status km_reader_scan_at_most(km_ctx *ctx, km_reader *reader, int64_t max_values,
+                                 km_session_info *out, int64_t *n_read, int *all)
 {
+    if (all != NULL)
+        *all = 1;
+    if (n_read != NULL)
+        *n_read = 0;
     if (reader == NULL)
         return km_fail(ctx, KM_ERR_INVALID, "km_reader_scan: NULL reader");
     km_status st = KM_OK;
@@ -66,17 +71,32 @@ km_status km_reader_scan(km_ctx *ctx, km_reader *reader, km_session_info *out)
         size_t rc = (size_t)reader->info.rows * (size_t)reader->info.cols;
         int64_t nb = (int64_t)((4u << 20) / (rc * sizeof(float)));
         nb = nb < 1 ? 1 : nb > 256 ? 256 : nb;
+        /* The frames that hold max_values values, the last one's partly. */
+        int64_t cap = max_values > 0 ? (int64_t)(((uint64_t)max_values + rc - 1) / rc) : INT64_MAX;
         float *buf = km_reader_alloc(reader, (size_t)nb * rc * sizeof *buf);
         if (buf == NULL)
             return km_fail(ctx, KM_ERR_NOMEM, "%s: out of memory", reader->path);
-        int64_t n = 0;
-        while ((st = km_reader_read(ctx, reader, buf, NULL, nb, &n)) == KM_OK && n > 0)
+        int64_t n = 0, ended = 0;
+        while (reader->frames_done < cap &&
+               (st = km_reader_read(ctx, reader, buf, NULL,
+                                    cap - reader->frames_done < nb ? cap - reader->frames_done : nb,
+                                    &n)) == KM_OK && !(ended = n == 0))
             ;
         km_reader_release(reader, buf);
-        if (st == KM_OK && reader->info.n_frames < 0)
+        int whole = ended || (reader->info.n_frames >= 0 && reader->frames_done >= reader->info.n_frames);
+        if (st == KM_OK && reader->info.n_frames < 0 && ended)
             reader->info.n_frames = reader->frames_done;
+        if (all != NULL)
+            *all = whole;
     }
+    if (n_read != NULL)
+        *n_read = reader->frames_done;
     if (st == KM_OK)
         km_reader_info(reader, out);
     return st;
+}
+
+km_status km_reader_scan(km_ctx *ctx, km_reader *reader, km_session_info *out)
+{
+    return km_reader_scan_at_most(ctx, reader, 0, out, NULL, NULL);
 }

@@ -8,6 +8,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "reader_internal.h"
 #include "text_scan.h"
@@ -34,6 +35,7 @@ typedef struct tk_impl {
     double pending_time;
     int has_pending;
     km_comment_meta comment; /* what a knotmap COMMENTS line says (mode, roller radius) */
+    int insole;             /* SENSOR_TYPE says an in-shoe F-Scan: noted as `insole` */
 } tk_impl;
 
 static int is_blank_char(char c)
@@ -178,6 +180,9 @@ static km_status header_key(km_ctx *ctx, km_reader *r, tk_impl *t, const char *k
             t->sat = d;
             first_word(rest, t->sat_unit, sizeof t->sat_unit);
         }
+    } else if (strcmp(key, "SENSOR_TYPE") == 0) {
+        /* F-Scan is Tekscan's in-shoe sensor: a foot, not a body on a roller or mat */
+        t->insole = strncasecmp(val, "FSCAN", 5) == 0 || strncasecmp(val, "F-SCAN", 6) == 0;
     } else if (strcmp(key, "START_FRAME") == 0 || strcmp(key, "END_FRAME") == 0) {
         if (parse_int64(val, &v) != 0)
             return km_fail(ctx, KM_ERR_FORMAT, "line %lld: %s '%s' is not an integer", (long long)line, key, val);
@@ -658,5 +663,8 @@ km_status km_open_tekscan(km_ctx *ctx, km_reader *r, const km_read_options *opt)
         return st;
     t->has_pending = got;
     take_comment(r, t, opt);
-    return km_reader_apply_options(ctx, r, opt);
+    st = km_reader_apply_options(ctx, r, opt);
+    if (st == KM_OK && t->insole)
+        km_reader_note_assumed(r, "insole");
+    return st;
 }

@@ -1,11 +1,14 @@
 /* The reader front end: options, format choice (sniffing), the reader
  * object shared by every format, and the checks and error prefixes common
  * to all of them.  Format code lives in read_<format>.c. */
+#define _POSIX_C_SOURCE 200809L
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "names.h"
 #include "reader_internal.h"
@@ -315,6 +318,28 @@ static void reader_destroy(km_reader *r)
     }
 }
 
+/* A pipe is refused: knotmap reads its input more than once.  Opened without
+ * waiting for a writer (a blocking open of a FIFO nobody writes waits for
+ * ever): with nobody writing it is refused at once; a writer that has not
+ * written yet is waited for, its first bytes or its end (a stuck input, as a
+ * hung file system's, for --deadline and signals), then refused the same. */
+static km_status refuse_pipe(km_ctx *ctx, const char *path)
+{
+    unsigned char b;
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd >= 0 && read(fd, &b, 1) < 0 && errno == EAGAIN) {
+        int fl = fcntl(fd, F_GETFL);
+        if (fl >= 0 && fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) == 0)
+            while (read(fd, &b, 1) < 0 && errno == EINTR)
+                ;
+    }
+    if (fd >= 0)
+        close(fd);
+    errno = ESPIPE;
+    return km_fail(ctx, KM_ERR_NOT_FOUND, "a pipe, not a file: knotmap reads its input "
+                                          "more than once (save it to a file first)");
+}
+
 /* Open failures of the file itself, before any format: what the OS says. */
 static km_status open_head(km_ctx *ctx, const char *path, unsigned char *head, size_t *n)
 {
@@ -327,6 +352,8 @@ static km_status open_head(km_ctx *ctx, const char *path, unsigned char *head, s
                                                            : "cannot open");
     if (S_ISDIR(sb.st_mode))
         return km_fail(ctx, KM_ERR_NOT_FOUND, "Is a directory");
+    if (S_ISFIFO(sb.st_mode))
+        return refuse_pipe(ctx, path);
     f = fopen(path, "rb");
     if (f == NULL)
         return km_fail(ctx, KM_ERR_NOT_FOUND, "%s", errno == EACCES ? "Permission denied" : "cannot open");
@@ -336,13 +363,6 @@ static km_status open_head(km_ctx *ctx, const char *path, unsigned char *head, s
         return km_fail(ctx, KM_ERR_IO, "read error");
     }
     fclose(f);
-    /* After the read, so a FIFO nobody writes still waits in fopen (a stuck
-       input for --deadline and signals); a pipe cannot be read twice. */
-    if (S_ISFIFO(sb.st_mode)) {
-        errno = ESPIPE;
-        return km_fail(ctx, KM_ERR_NOT_FOUND, "a pipe, not a file: knotmap reads its input "
-                                              "more than once (save it to a file first)");
-    }
     return KM_OK;
 }
 

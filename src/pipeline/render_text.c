@@ -66,7 +66,7 @@ static void add_part(char *buf, size_t cap, const char *what)
  * writer's, the header's free-form knotmap_assumed) is shown as it is. */
 static const char *const DESCRIBED[] = {"row_pitch_mm", "col_pitch_mm", "frame_rate_hz", "units",
                                         "mode", "roller_radius_mm", "encoding", "schema",
-                                        "matlab", "time_axis", "text_layout", "sensor"};
+                                        "matlab", "time_axis", "text_layout", "sensor", "insole"};
 
 static void add_unknown(char *buf, size_t cap, const char *list)
 {
@@ -133,6 +133,9 @@ void km_describe_assumed(const km_result_summary *s, char *buf, size_t cap)
         add_part(buf, cap, "the time axis by its length (MAT-file, .npy, .npz)");
     if (has_name(list, "sensor"))
         add_part(buf, cap, "the first of several sensors (XSENSOR)");
+    if (has_name(list, "insole"))
+        add_part(buf, cap, "a body on a roller or mat, but an in-shoe insole is a foot: its candidates are "
+                           "where it bears its load, not knots");
     if (has_name(list, "text_layout")) {
         snprintf(part, sizeof part, "one %d \u00d7 %d frame (a text matrix without a grid)", (int)s->rows,
                  (int)s->cols);

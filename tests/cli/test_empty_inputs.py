@@ -115,8 +115,7 @@ def test_pipe_input_is_refused_with_a_message(tmp_path):
     # the readers sniff the head, then reopen and seek, so a pipe read before
     # as "empty file" (text), "'Frame' before the ASCII_DATA line" (Tekscan)
     # or worse.  Now one line naming the path and what to do, exit 66.
-    # (A FIFO nobody writes still waits in open(): tests/reliability use one
-    # as a stuck input.)
+    # (A FIFO nobody writes is refused at once: below.)
     import subprocess
     text = b"1 2 3\n4 9 6\n7 8 9\n"
     r = subprocess.run([str(km_cli.BIN), "process", "-q", "/dev/stdin", "-o", "out.h5"],
@@ -148,3 +147,23 @@ def test_longest_output_name_gets_a_temporary_that_fits(tmp_path):
         with h5py.File(tmp_path / name) as f:
             assert f.attrs["complete"] == 1
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
+
+
+@pytest.mark.parametrize("cmd", ["info", "process"])
+def test_a_fifo_nobody_writes_is_refused_at_once(tmp_path, cmd):
+    """`knotmap info FIFO` (or process) with nobody writing waited in open() for ever
+    (until session 41; the timeout below is only the hang's guard): refused now as any
+    pipe, exit 66, nothing written."""
+    import os
+    import subprocess
+    fifo = tmp_path / "p.h5"
+    os.mkfifo(fifo)
+    args = [cmd, str(fifo)] + (["-q", "-o", "out.h5"] if cmd == "process" else [])
+    try:
+        r = km_cli.run(*args, cwd=tmp_path, timeout=60)
+    except subprocess.TimeoutExpired:
+        pytest.fail("%s waited on a FIFO nobody writes" % cmd)
+    assert r.returncode == 66, r.stderr
+    assert r.stderr == ("knotmap: %s: a pipe, not a file: knotmap reads its input more than "
+                        "once (save it to a file first)\n" % fifo)
+    assert r.stdout == "" and sorted(p.name for p in tmp_path.iterdir()) == ["p.h5"]

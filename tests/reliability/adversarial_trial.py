@@ -278,12 +278,13 @@ def disk_full(tr, w, quick):
 
 def signals_(tr, w):
     """Two quick signals, a second signal and a deadline on a run stuck on an
-    input (a FIFO nobody writes) while another input is being written."""
+    input (a FIFO whose writer never writes) while another input is being written."""
     big = session(os.path.join(w, "big.h5"), frames=blobs(1500, 32), chunks=(64, 32, 32))
     od = os.path.join(w, "sig")
     os.makedirs(od)
     fifo = os.path.join(w, "stuck.h5")
     os.mkfifo(fifo)
+    os.open(fifo, os.O_RDWR)  # a writer that never writes (one nobody writes is refused at once)
     for sig in (signal.SIGINT, signal.SIGTERM):
         tr.run("two quick signals, stuck input", ["process", "-q", "-j", "2", "--block-frames",
                "16", big, fifo, "-o", od + "/"], signals=[(0.5, sig), (0.0, sig)], limit=60)

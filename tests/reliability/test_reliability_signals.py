@@ -1,8 +1,8 @@
 """A run that cannot be stopped between blocks (issue 16): a second
 SIGINT/SIGTERM, or --deadline, ends `knotmap process` at once whatever it
-is doing, with its temporaries removed.  The stuck input is a FIFO nobody
-writes: opening it blocks for ever, inside the reader, whatever knotmap's
-own checks are.  Also: --resume and a result whose `complete` is not 1,
+is doing, with its temporaries removed.  The stuck input is a FIFO whose
+writer never writes: reading it blocks for ever, inside the reader, whatever
+knotmap's own checks are.  Also: --resume and a result whose `complete` is not 1,
 and the mode of files written by synth."""
 import os
 import signal
@@ -23,9 +23,13 @@ def big(tmp_path_factory):
 
 @pytest.fixture
 def fifo(tmp_path):
+    """A FIFO whose writer (this test, holding it open) never writes: reading it waits
+    for ever.  (One nobody writes is refused at once since session 41.)"""
     path = str(tmp_path / "stuck.h5")
     os.mkfifo(path)
-    return path
+    fd = os.open(path, os.O_RDWR)  # a silent writer; O_RDWR does not wait for a reader
+    yield path
+    os.close(fd)
 
 
 def temps(folder):
@@ -42,8 +46,9 @@ def wait_until(pred, proc, limit=120.0):
 
 
 def opening_the_fifo(pid):
-    """Is a thread of process pid blocked opening a FIFO (Linux: its wchan
-    is the kernel's wait_for_partner)?  Without /proc, True after 0.5 s of
+    """Is a thread of process pid blocked on the FIFO (Linux: its wchan is the
+    kernel's pipe_read, or anon_pipe_read, reading the silent writer's pipe;
+    wait_for_partner, opening one, before session 41)?  Without /proc, True after 0.5 s of
     waiting, as the tests did before (on a loaded machine that raced: the
     signal came before the thread reached open())."""
     try:
@@ -54,7 +59,8 @@ def opening_the_fifo(pid):
     for t in tasks:
         try:
             with open("/proc/%d/task/%s/wchan" % (pid, t)) as f:
-                if f.read().strip() == "wait_for_partner":
+                w = f.read().strip()
+                if w.endswith("pipe_read") or w == "wait_for_partner":
                     return True
         except OSError:
             pass
