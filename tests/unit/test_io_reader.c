@@ -249,7 +249,7 @@ Test(io_reader, options_fill_what_the_file_lacks_only)
     cr_assert_str_eq(in.units, "mmHg");
     cr_assert_eq(in.mode, KM_MODE_ROLLER);
     cr_assert_float_eq(in.roller_radius_mm, 50.0, 0);
-    cr_assert_str_eq(in.assumed, "");
+    cr_assert_str_eq(in.assumed, "insole"); /* an F-Scan is a foot, whatever the options say */
     km_reader_free(r);
     o.override = 0;
     o.col_pitch_mm = 0;
