@@ -473,10 +473,15 @@ static size_t minimum_items(const float *san, int32_t rows, int32_t cols, float 
                             uint64_t *out)
 {
     size_t m = 0, w = (size_t)cols + 2;
+    /* Every taxel's item written, the count advanced only at the minimum
+       (out[m] is never past the taxels seen): which taxels lie at the
+       minimum is the frame's, 68 000 mispredicts on the bench session as
+       a branch. */
     for (int32_t r = 0; r < rows; r++)
-        for (int32_t c = 0; c < cols; c++)
-            if (san[(size_t)r * (size_t)cols + (size_t)c] == vmin)
-                out[m++] = make_item(vmin, ((size_t)r + 1) * w + (size_t)c + 1);
+        for (int32_t c = 0; c < cols; c++) {
+            out[m] = make_item(vmin, ((size_t)r + 1) * w + (size_t)c + 1);
+            m += san[(size_t)r * (size_t)cols + (size_t)c] == vmin;
+        }
     return m;
 }
 
