@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,6 +45,69 @@ void km_h5_burst_end(void)
 int km_h5_bursts_elsewhere(void)
 {
     return atomic_load_explicit(&km_h5_bursts, memory_order_relaxed) - km_h5_bursts_own;
+}
+
+/* Openings in progress (km_h5_opening_begin) and the threads waiting for
+ * one to end, under opening_m; the counts for tests.  opening_c waits on
+ * the monotonic clock (made once: opening_once). */
+static pthread_mutex_t opening_m = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t opening_c;
+static pthread_once_t opening_once = PTHREAD_ONCE_INIT;
+static int openings, openings_waiting;
+static int64_t opening_waits, opening_timeouts;
+
+static void opening_init(void)
+{
+    pthread_condattr_t a;
+    pthread_condattr_init(&a);
+    pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
+    pthread_cond_init(&opening_c, &a);
+    pthread_condattr_destroy(&a);
+}
+
+int km_h5_opening_begin(void)
+{
+    struct timespec until;
+    int waited = 0, rc = 0;
+    pthread_once(&opening_once, opening_init);
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_nsec += KM_H5_OPENING_WAIT_MS * 1000000L;
+    until.tv_sec += until.tv_nsec / 1000000000L;
+    until.tv_nsec %= 1000000000L;
+    pthread_mutex_lock(&opening_m);
+    if (openings > 0) {
+        waited = 1;
+        opening_waits++;
+        openings_waiting++;
+        while (openings > 0 && rc != ETIMEDOUT)
+            rc = pthread_cond_timedwait(&opening_c, &opening_m, &until);
+        openings_waiting--;
+        if (openings > 0)
+            opening_timeouts++;
+    }
+    openings++;
+    pthread_mutex_unlock(&opening_m);
+    km_h5_burst_begin();
+    return waited;
+}
+
+void km_h5_opening_end(void)
+{
+    km_h5_burst_end();
+    pthread_mutex_lock(&opening_m);
+    openings--;
+    pthread_cond_broadcast(&opening_c);
+    pthread_mutex_unlock(&opening_m);
+}
+
+void km_h5_opening_counts(int *in_progress, int *waiting, int64_t *waits, int64_t *timeouts)
+{
+    pthread_mutex_lock(&opening_m);
+    *in_progress = openings;
+    *waiting = openings_waiting;
+    *waits = opening_waits;
+    *timeouts = opening_timeouts;
+    pthread_mutex_unlock(&opening_m);
 }
 
 km_status km_result_check_target(km_ctx *ctx, const char *path, int32_t overwrite)

@@ -43,6 +43,24 @@ void km_h5_burst_begin(void);
 void km_h5_burst_end(void);
 int km_h5_bursts_elsewhere(void);
 
+/* One session's opening at a time (km_process: reader open to result file
+ * made).  Two openings at once take turns at HDF5's lock call by call
+ * (each ~800 takes), so both end late and the two sessions then reach
+ * their end bursts together; one after the other, the first runs its
+ * frames while the second opens, and their ends come apart by an opening
+ * (bench/README.md "Session 41 (burst15)").  km_h5_opening_begin waits
+ * while another thread's opening is in progress, at most
+ * KM_H5_OPENING_WAIT_MS (an opening that long is not HDF5's: a large text
+ * parsed, for one), then proceeds beside it; 1 when it waited.  An
+ * opening is also a burst (km_h5_burst_begin, km_h5_burst_end).  Every
+ * begin is matched by one km_h5_opening_end, on any path.
+ * km_h5_opening_counts: openings in progress, threads waiting now, waits
+ * and waits that ran out since the process began (for tests). */
+#define KM_H5_OPENING_WAIT_MS 20
+int km_h5_opening_begin(void);
+void km_h5_opening_end(void);
+void km_h5_opening_counts(int *in_progress, int *waiting, int64_t *waits, int64_t *timeouts);
+
 /* Check that `path` may be written: it does not exist, or it is a knotmap
  * result and overwrite is 1.  Anything else (a directory, another file, a
  * result with overwrite 0) is KM_ERR_CREATE.  The folder must exist. */

@@ -305,7 +305,7 @@ km_status km_process_with(km_ctx *ctx, const char *input, const char *output,
     driver d;
     km_engine *e = NULL;
     km_status st;
-    int burst = 0;
+    int burst = 0; /* 1: the end burst; 2: the opening */
 
     memset(&d, 0, sizeof d);
     if (summary != NULL)
@@ -318,8 +318,10 @@ km_status km_process_with(km_ctx *ctx, const char *input, const char *output,
         pp = *p_in;
     else
         km_process_params_default(&pp);
-    km_h5_burst_begin(); /* the opening: the sessions of -j N all need HDF5 now */
-    burst = 1;
+    /* The opening (a burst: the sessions of -j N all need HDF5 now), one
+       at a time (km_h5_opening_begin). */
+    km_h5_opening_begin();
+    burst = 2;
     if ((st = km_reader_open(ctx, input, &pp.read, &d.reader)) != KM_OK)
         goto done;
     km_reader_info(d.reader, &info);
@@ -332,7 +334,7 @@ km_status km_process_with(km_ctx *ctx, const char *input, const char *output,
     km_exec_start_ahead(e); /* the first block is read while the result file is made */
     if ((st = open_result(ctx, &d, e, &pp, input, output)) != KM_OK)
         goto done;
-    km_h5_burst_end();
+    km_h5_opening_end();
     burst = 0;
     if ((st = stream(ctx, &d, e, &pp, input)) == KM_OK) {
         km_h5_burst_begin(); /* the end: maps, last chunks, tables, commit */
@@ -365,7 +367,9 @@ done:
     km_reader_free(d.reader);
     if (st != KM_OK && summary != NULL)
         memset(summary, 0, sizeof *summary);
-    if (burst)
+    if (burst == 2)
+        km_h5_opening_end();
+    else if (burst)
         km_h5_burst_end();
     return st;
 }
