@@ -11,7 +11,7 @@
 #define STR_(x) #x
 #define STR(x) STR_(x)
 
-enum { O_FORMAT, O_EQUIL, O_EQUIL_KPA, O_NO_OVERWRITE, O_OUTPUT };
+enum { O_FORMAT, O_EQUIL, O_EQUIL_KPA, O_NO_OVERWRITE, O_QUIET, O_OUTPUT };
 
 /* The session options (mode, preset, seed, model, duration, rate, grid,
  * knots, roller radius) are the rows of km_synth_param_table. */
@@ -30,6 +30,8 @@ static const km_cli_opt OPTS[] = {
     KM_CLI_OPT_NO_OVERWRITE("refuse to replace an existing OUT (--no-clobber is the same)",
                             O_NO_OVERWRITE),
     KM_CLI_OPT_OUTPUT("OUT", "the file to write", O_OUTPUT),
+    /* -q as every command that writes files takes it: synth prints nothing on success */
+    KM_CLI_OPT_QUIET("print nothing on success (synth never does)", O_QUIET),
     KM_CLI_OPT_HELP(NULL),
 };
 
@@ -88,6 +90,8 @@ static int on_option(void *user, int id, const char *v)
         return KM_EX_OK;
     case O_NO_OVERWRITE:
         o->overwrite = 0;
+        return KM_EX_OK;
+    case O_QUIET:
         return KM_EX_OK;
     default: /* O_OUTPUT */
         return km_cli_output_arg("synth", v, &o->out);
