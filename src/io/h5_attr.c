@@ -74,9 +74,12 @@ static km_status attr_open_one(km_ctx *ctx, hid_t obj, const char *name, hid_t *
     km_status st = KM_OK;
     hid_t attr = H5I_INVALID_HID, space = H5I_INVALID_HID;
     hssize_t n;
-    htri_t exists = H5Aexists(obj, name);
+    htri_t exists;
 
     *attr_out = H5I_INVALID_HID;
+    if ((st = km_h5_check_attributes(ctx, obj)) != KM_OK)
+        return st;
+    exists = H5Aexists(obj, name);
     if (exists == 0)
         return KM_ERR_NOT_FOUND;
     if (exists < 0 || (attr = H5Aopen(obj, name, H5P_DEFAULT)) < 0) {

@@ -190,7 +190,9 @@ static int attached_dim(hid_t d, haddr_t frames)
 {
     coord_ref refs[COORD_REFS_MAX];
     int dim = -1;
-    hid_t a = H5Aexists(d, "REFERENCE_LIST") > 0 ? H5Aopen(d, "REFERENCE_LIST", H5P_DEFAULT) : -1;
+    hid_t a = km_h5_check_attributes(NULL, d) == KM_OK && H5Aexists(d, "REFERENCE_LIST") > 0
+                  ? H5Aopen(d, "REFERENCE_LIST", H5P_DEFAULT)
+                  : -1;
     hid_t ft = a >= 0 ? H5Aget_type(a) : -1, sp = a >= 0 ? H5Aget_space(a) : -1;
     hid_t mt = H5Tcreate(H5T_COMPOUND, sizeof(coord_ref));
     hssize_t n = sp >= 0 ? H5Sget_simple_extent_npoints(sp) : -1;

@@ -60,6 +60,11 @@ km_status km_h5_attr_put_int64(km_ctx *ctx, hid_t obj, const char *name, int64_t
  * "attribute NAME ..." when it has the wrong class or shape; a string
  * longer than cap-1 is an error too. */
 km_status km_h5_attr_get_string(km_ctx *ctx, hid_t obj, const char *name, char *buf, size_t cap);
+/* The attribute messages of obj's object header checked from the file's
+ * bytes before libhdf5 decodes them (it trusts their sizes: h5_attr_check.c);
+ * KM_ERR_FORMAT naming the damage.  Called before every look-up of an
+ * untrusted file's attributes (the km_h5_attr_get_* functions do). */
+km_status km_h5_check_attributes(km_ctx *ctx, hid_t obj);
 km_status km_h5_attr_get_double(km_ctx *ctx, hid_t obj, const char *name, double *out);
 
 /* Any attribute as text for a header list: strings as they are, numbers

@@ -130,7 +130,7 @@ static void describe(km_ctx *ctx, hid_t d, const char *name, mat_var *v)
     v->nd = rank > 3 ? 99 : rank == 3 ? 3 : 2;
     for (int k = 0; k < 3; k++)
         v->dims[k] = rank <= 0 ? (k < 2) : k < rank ? h[rank - 1 - k] : 1;
-    if (H5Aexists(d, "MATLAB_empty") > 0 || rank < 0)
+    if (rank < 0 || km_h5_check_attributes(NULL, d) != KM_OK || H5Aexists(d, "MATLAB_empty") > 0)
         v->dims[0] = v->dims[1] = v->dims[2] = 0;
     v->n = 1;
     for (int k = 0; k < (v->nd == 3 ? 3 : 2); k++)
@@ -175,7 +175,8 @@ static herr_t struct_array_field(hid_t g, const char *name, const H5L_info_t *in
     hid_t t = H5Dget_type(d), sp = H5Dget_space(d);
     hsize_t h[H5S_MAX_RANK];
     int rank = sp >= 0 ? H5Sget_simple_extent_dims(sp, h, NULL) : -1;
-    if (t >= 0 && H5Tget_class(t) == H5T_REFERENCE && rank == 2 && H5Aexists(d, "MATLAB_class") == 0) {
+    if (t >= 0 && H5Tget_class(t) == H5T_REFERENCE && rank == 2 &&
+        km_h5_check_attributes(NULL, d) == KM_OK && H5Aexists(d, "MATLAB_class") == 0) {
         dims[0] = h[1]; /* HDF5's dimensions reversed */
         dims[1] = h[0];
     }

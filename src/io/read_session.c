@@ -97,6 +97,9 @@ static km_status read_header(km_ctx *ctx, km_reader *r, hid_t file)
     hsize_t idx = 0;
     herr_t rc;
 
+    km_status st = km_h5_check_attributes(ctx, file);
+    if (st != KM_OK)
+        return st;
     w.text = km_reader_alloc(r, KM_SESSION_TEXT);
     if (w.text == NULL)
         return km_fail(ctx, KM_ERR_NOMEM, "out of memory");

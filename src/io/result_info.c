@@ -122,6 +122,10 @@ static void read_changed(hid_t f, const km_param_default *defs, size_t n_defs,
                          km_result_info *out)
 {
     hid_t g = H5Lexists(f, "/params", H5P_DEFAULT) > 0 ? H5Gopen2(f, "/params", H5P_DEFAULT) : -1;
+    if (g >= 0 && km_h5_check_attributes(NULL, g) != KM_OK) {
+        H5Gclose(g);
+        g = -1; /* damaged: the parameters are not listed */
+    }
     if (g < 0)
         return;
     for (size_t i = 0; i < n_defs && out->n_changed < KM_RESULT_INFO_PARAMS; i++) {

@@ -164,6 +164,10 @@ static km_status read_pairs(km_ctx *ctx, hid_t f, const char *name, int header,
     g = H5Oopen(f, name, H5P_DEFAULT);
     if (g < 0)
         return KM_OK;
+    if (km_h5_check_attributes(ctx, g) != KM_OK) {
+        H5Oclose(g);
+        return KM_ERR_FORMAT;
+    }
     w.pairs = km_calloc(ctx, MAX_PAIRS, sizeof *w.pairs);
     if (w.pairs == NULL) {
         H5Oclose(g);

@@ -1,0 +1,198 @@
+/* The attribute messages of an untrusted file's object header, checked from
+ * the file's bytes before libhdf5 decodes them.
+ *
+ * libhdf5 1.10.8 decodes every attribute message of an object when it looks
+ * one up (H5Aexists, H5Aopen, H5Aiterate2: H5O__msg_iterate_real calls
+ * H5O_attr_decode on each) and trusts the sizes it finds there: a name
+ * without its NUL inside the message is read on by strdup (H5MM_strdup), a
+ * dataspace rank past its field by H5O_sdspace_decode, and the value is
+ * copied with memcpy for as many bytes as rank x type size say
+ * (tests/fuzz/libhdf5/: heap-buffer-overflow reads and a SEGV that depends
+ * on the heap's layout).  Version 1 object headers (h5py's and MATLAB's
+ * default) have no checksum; a version 2 header's checksum is verified by
+ * libhdf5 before it is parsed, so only version 1 is walked here: its
+ * messages and continuation blocks read with pread, each attribute message's
+ * name, datatype, dataspace and value checked to lie inside the message.
+ * An object is checked once per thread and open file (libhdf5's fileno and
+ * the object's address). */
+#define _POSIX_C_SOURCE 200809L
+
+#include "h5util.h"
+
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+enum {
+    MSG_ATTR = 0x000C,
+    MSG_CONT = 0x0010,
+    MAX_BLOCK = 1 << 24, /* larger header blocks are not walked (libhdf5 reads them) */
+    MAX_BLOCKS = 64      /* continuation blocks followed */
+};
+
+typedef struct hdr_walk {
+    int fd;
+    uint64_t base;        /* the superblock's position: addresses are from it */
+    unsigned sa, ss;      /* sizes of offsets and lengths */
+    uint64_t next[MAX_BLOCKS][2];
+    int n_next;
+} hdr_walk;
+
+static uint64_t le(const unsigned char *p, unsigned n)
+{
+    uint64_t v = 0;
+    for (unsigned k = n; k-- > 0;)
+        v = v << 8 | p[k];
+    return v;
+}
+
+static size_t align8(size_t n)
+{
+    return (n + 7) & ~(size_t)7;
+}
+
+/* The fixed part of a datatype message's properties, by class: the bytes
+ * libhdf5 reads without a further size (0 when it depends on more). */
+static size_t dtype_props(unsigned cls)
+{
+    static const unsigned char props[] = {4, 12, 2, 0, 4, 0, 0, 0, 0, 0, 0};
+    return cls < sizeof props ? props[cls] : 0;
+}
+
+/* One attribute message (m, its n bytes): NULL when it is whole, else
+ * what is wrong. */
+static const char *attr_damage(const unsigned char *m, size_t n, unsigned ss)
+{
+    if (n < 8)
+        return "shorter than its fields";
+    unsigned ver = m[0], flags = ver >= 2 ? m[1] : 0;
+    size_t name_len = (size_t)le(m + 2, 2), dt_len = (size_t)le(m + 4, 2), ds_len = (size_t)le(m + 6, 2);
+    size_t at = ver >= 3 ? 9 : 8;
+    if (ver < 1 || ver > 3)
+        return "an unknown version";
+    size_t name_sp = ver == 1 ? align8(name_len) : name_len, dt_sp = ver == 1 ? align8(dt_len) : dt_len,
+           ds_sp = ver == 1 ? align8(ds_len) : ds_len;
+    if (name_len == 0 || at + name_sp + dt_sp + ds_sp > n)
+        return "its name, type and shape run past it";
+    if (memchr(m + at, '\0', name_len) != m + at + name_len - 1)
+        return "its name is not ended where its length says";
+    const unsigned char *dt = m + at + name_sp, *ds = dt + dt_sp;
+    uint64_t size = 0, count = 1;
+    if (!(flags & 1)) { /* not a shared datatype: its class, size and fixed properties */
+        if (dt_len < 8 || 8 + dtype_props(dt[0] & 0x0f) > dt_len)
+            return "its datatype runs past its size";
+        size = le(dt + 4, 4);
+    }
+    if (!(flags & 2)) { /* not a shared dataspace */
+        if (ds_len < 4)
+            return "its dataspace runs past its size";
+        unsigned dver = ds[0], rank = ds[1], dflags = ds[2];
+        size_t dims = dver == 1 ? 8 : 4;
+        if ((dver != 1 && dver != 2) || rank > 32 ||
+            dims + (size_t)rank * ss * ((dflags & 1) ? 2 : 1) > ds_len)
+            return "its dataspace runs past its size";
+        if (dver == 2 && ds[3] == 2) /* null dataspace: no value */
+            count = 0;
+        for (unsigned k = 0; k < rank && count > 0; k++) {
+            uint64_t d = le(ds + dims + (size_t)k * ss, ss);
+            count = d != 0 && count > UINT64_MAX / d ? UINT64_MAX : count * d;
+        }
+    }
+    if ((flags & 3) == 0 && count > 0 && size > 0 && count > (n - at - name_sp - dt_sp - ds_sp) / size)
+        return "its value runs past it";
+    return NULL;
+}
+
+/* The messages of one header block [off, off + len) of the file. */
+static const char *walk_block(hdr_walk *w, uint64_t off, uint64_t len, int *index)
+{
+    unsigned char *buf = len <= MAX_BLOCK ? malloc(len > 0 ? (size_t)len : 1) : NULL;
+    const char *bad = NULL;
+    if (buf == NULL || (uint64_t)pread(w->fd, buf, (size_t)len, (off_t)(w->base + off)) != len) {
+        free(buf);
+        return NULL; /* not walked: libhdf5 reads (or refuses) it itself */
+    }
+    for (size_t p = 0; p + 8 <= len;) {
+        unsigned type = (unsigned)le(buf + p, 2), flags = buf[p + 4];
+        size_t size = (size_t)le(buf + p + 2, 2);
+        if (p + 8 + size > len) {
+            bad = "a message runs past its header block";
+            break;
+        }
+        const unsigned char *m = buf + p + 8;
+        if (type == MSG_ATTR && !(flags & 2)) {
+            (*index)++;
+            if ((bad = attr_damage(m, size, w->ss)) != NULL)
+                break;
+        } else if (type == MSG_CONT && size >= w->sa + w->ss && w->n_next < MAX_BLOCKS) {
+            w->next[w->n_next][0] = le(m, w->sa);
+            w->next[w->n_next][1] = le(m + w->sa, w->ss);
+            w->n_next++;
+        }
+        p += 8 + size;
+    }
+    free(buf);
+    return bad;
+}
+
+/* A version 1 object header at `addr`: the first damaged attribute message
+ * found (*index its 1-based place among the attribute messages), or NULL. */
+static const char *walk_header(hdr_walk *w, uint64_t addr, int *index)
+{
+    unsigned char head[16];
+    if (pread(w->fd, head, sizeof head, (off_t)(w->base + addr)) != (ssize_t)sizeof head || head[0] != 1)
+        return NULL;
+    w->n_next = 0;
+    const char *bad = walk_block(w, addr + 16, le(head + 8, 4), index);
+    for (int k = 0; bad == NULL && k < w->n_next; k++)
+        bad = walk_block(w, w->next[k][0], w->next[k][1], index);
+    return bad;
+}
+
+km_status km_h5_check_attributes(km_ctx *ctx, hid_t obj)
+{
+    static _Thread_local unsigned long last_fileno;
+    static _Thread_local haddr_t last_addr = HADDR_UNDEF;
+    H5O_info_t oi;
+    if (H5Oget_info2(obj, &oi, H5O_INFO_BASIC) < 0 || (oi.fileno == last_fileno && oi.addr == last_addr))
+        return KM_OK; /* walked (or libhdf5 cannot say: its own error follows) */
+    if (H5Oget_info2(obj, &oi, H5O_INFO_BASIC | H5O_INFO_NUM_ATTRS | H5O_INFO_HDR) < 0 ||
+        oi.num_attrs == 0 || oi.hdr.version != 1)
+        return KM_OK; /* no attribute, or a header whose checksum libhdf5 verifies */
+    hdr_walk w;
+    memset(&w, 0, sizeof w);
+    char path[4096];
+    hid_t fcpl = H5I_INVALID_HID, file = H5Iget_file_id(obj);
+    size_t sa = 0, ss = 0;
+    hsize_t ub = 0;
+    if (file >= 0)
+        fcpl = H5Fget_create_plist(file);
+    int ok = file >= 0 && fcpl >= 0 && H5Pget_sizes(fcpl, &sa, &ss) >= 0 && H5Pget_userblock(fcpl, &ub) >= 0 &&
+             H5Fget_name(file, path, sizeof path) > 0 && (sa == 4 || sa == 8) && (ss == 4 || ss == 8);
+    if (fcpl >= 0)
+        H5Pclose(fcpl);
+    if (file >= 0)
+        H5Fclose(file);
+    if (!ok || (w.fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+        return KM_OK; /* a file not on disk, or gone: libhdf5 reads what it has */
+    w.base = ub;
+    w.sa = (unsigned)sa;
+    w.ss = (unsigned)ss;
+    int index = 0;
+    const char *bad = walk_header(&w, oi.addr, &index);
+    close(w.fd);
+    if (bad != NULL) {
+        char name[256] = "";
+        if (H5Iget_name(obj, name, sizeof name) <= 0)
+            snprintf(name, sizeof name, "the object at address %llu", (unsigned long long)oi.addr);
+        return km_fail(ctx, KM_ERR_FORMAT,
+                       "attribute message %d of %s is damaged (%s): refused before libhdf5 reads it",
+                       index, name, bad);
+    }
+    last_fileno = oi.fileno;
+    last_addr = oi.addr;
+    return KM_OK;
+}
