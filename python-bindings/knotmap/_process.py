@@ -1,6 +1,7 @@
 """One session, file to result HDF5: knotmap.process."""
 from __future__ import annotations
 
+import difflib
 import math
 import os
 
@@ -104,10 +105,14 @@ def _summary_dict(s):
 def check_params(params, caller="process()"):
     """TypeError naming the keywords process() does not know (and the
     function the caller called)."""
-    unknown = sorted(set(params) - set(PROCESS_PARAMS) - set(STAGE_PARAMS))
+    known = PROCESS_PARAMS + STAGE_PARAMS
+    unknown = sorted(set(params) - set(known))
     if unknown:
+        # the nearest known name, as the command names the nearest option
+        near = ["%s (did you mean %r?)" % (u, m[0]) if m else u
+                for u in unknown for m in [difflib.get_close_matches(u, known, n=1, cutoff=0.75)]]
         raise invalid_type("%s got unknown parameters: %s (known: %s)"
-                           % (caller, ", ".join(unknown), ", ".join(PROCESS_PARAMS + STAGE_PARAMS)))
+                           % (caller, ", ".join(near), ", ".join(known)))
 
 
 def _session_shape(c, path, p):
