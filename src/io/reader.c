@@ -354,6 +354,14 @@ static km_status open_head(km_ctx *ctx, const char *path, unsigned char *head, s
         return km_fail(ctx, KM_ERR_NOT_FOUND, "Is a directory");
     if (S_ISFIFO(sb.st_mode))
         return refuse_pipe(ctx, path);
+    /* A device or socket: /dev/zero or /dev/urandom would be read until a line
+       limit (a GiB of buffer), a terminal (/dev/stdin at a prompt) waited on. */
+    if (!S_ISREG(sb.st_mode))
+        return km_fail(ctx, KM_ERR_NOT_FOUND, "not a file but %s: knotmap reads recordings saved as files",
+                       S_ISCHR(sb.st_mode)   ? "a character device"
+                       : S_ISBLK(sb.st_mode) ? "a block device"
+                       : S_ISSOCK(sb.st_mode) ? "a socket"
+                                              : "a special file");
     f = fopen(path, "rb");
     if (f == NULL)
         return km_fail(ctx, KM_ERR_NOT_FOUND, "%s", errno == EACCES ? "Permission denied" : "cannot open");

@@ -167,3 +167,19 @@ def test_a_fifo_nobody_writes_is_refused_at_once(tmp_path, cmd):
     assert r.stderr == ("knotmap: %s: a pipe, not a file: knotmap reads its input more than "
                         "once (save it to a file first)\n" % fifo)
     assert r.stdout == "" and sorted(p.name for p in tmp_path.iterdir()) == ["p.h5"]
+
+
+@pytest.mark.parametrize("dev, fmt", [("/dev/zero", "text"), ("/dev/zero", "tekscan"),
+                                      ("/dev/urandom", "auto"), ("/dev/null", "auto")])
+def test_a_device_is_refused_not_read(tmp_path, dev, fmt):
+    """`info --format text /dev/zero` read NUL bytes until the 512 MiB line limit (1.1 GB of
+    memory, exit 65) until session 41; /dev/null said "empty file". A device is not a
+    recording: refused before it is read, exit 66."""
+    import os
+    if not os.path.exists(dev):
+        pytest.skip("no " + dev)
+    r = km_cli.run("info", "--format", fmt, dev, cwd=tmp_path)
+    assert r.returncode == 66, r.stderr
+    assert r.stderr == ("knotmap: %s: not a file but a character device: knotmap reads "
+                        "recordings saved as files\n" % dev)
+    assert r.stdout == ""
