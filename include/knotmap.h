@@ -1132,6 +1132,19 @@ typedef struct km_candidate_params {
                                   times stay at seen_threshold);
                                   0 = seen_threshold alone (docs/ALGORITHMS.md
                                   10 step 3, Seen from the session's noise) [3] */
+    double band_share;         /* roller: a peak (not one taxel) whose fitted
+                                  amplitude is under 0.14 of the contact
+                                  pressure at its cell and whose candidate
+                                  map keeps at least this share of its
+                                  height along one line on both sides, 2.5
+                                  and 4 fitted sigmas away (a taut band, a
+                                  bony prominence's ridge: the body's own
+                                  shape, long where a knot is round), keeps
+                                  1 - that share (at 2.5 sigmas) of its
+                                  significance: what stands above the
+                                  line's level is the knot's
+                                  (docs/ALGORITHMS.md 10 step 4, Elongated
+                                  peaks); 0 = off [0] */
 } km_candidate_params;
 KM_API void km_candidate_params_default(km_candidate_params *p);
 

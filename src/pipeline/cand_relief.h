@@ -46,4 +46,15 @@ int km_cand_knot_share(const float *press, size_t k, double amp);
 void km_cand_bad_cells(const float *map, const float *press, int32_t ny, int32_t nx,
                        float *scratch, uint8_t *skip);
 
+/* The share of its significance a roller peak keeps at (fy, fx) (fractional
+   cells of the map a, pitches rp x cp mm), fitted at sigma_mm with
+   amplitude amp (--cand-band-share, km_candidate_params.band_share): 1 -
+   the share of its height a keeps along its best line 2.5 fitted sigmas
+   away when that and the share 4 sigmas away both reach share and amp is
+   under 0.14 of the contact pressure press at its cell; else 1 (and with
+   share 0 or no pressure). */
+double km_cand_band_discount(const float *a, const float *press, int32_t ny, int32_t nx,
+                             double rp, double cp, double fy, double fx, double sigma_mm,
+                             double amp, double share);
+
 #endif

@@ -21,11 +21,8 @@
 /* The footprint sigmas searched go up by this factor (footprint_sigmas). */
 #define SCALE_STEP 1.25
 /* A one-taxel peak's significance is bounded by this share of the lowest
-   score a default candidate can have (the default min_snr times the
-   default min_persistence; docs/ALGORITHMS.md 10.4 One-taxel peaks): at the
-   defaults a single taxel is never a candidate, however far it stands out,
-   and with the thresholds opened it ranks after every peak that passes
-   the default ones. */
+   default score (default min_snr x min_persistence; docs/ALGORITHMS.md 10.4
+   One-taxel peaks): never a default candidate, opened ranked after them. */
 #define ONE_TAXEL_BOUND 0.9
 /* A peak whose fitted footprint sigma is at least BROAD_SIGMA_MM (while
    scales are searched) needs BROAD_SNR_SHARE x min_snr: a broad matched
@@ -382,7 +379,10 @@ static int make_candidate(const km_candidate_params *p, const cand_maps *m, cons
     double fy, fx;
     km_map_locate(m->diff, ny, nx, q->row, q->col, m->row_pitch, m->col_pitch,
                   (double)size, &fy, &fx);
-    if (km_map_at_edge(m->map, m->skip, ny, nx, q->row, q->col) ||
+    if (!one && m->roller) /* a band's line (--cand-band-share) */
+        z *= km_cand_band_discount(m->map, m->press, ny, nx, m->row_pitch, m->col_pitch, fy,
+                                   fx, (double)size, amp, p->band_share);
+    if (!(z >= need) || km_map_at_edge(m->map, m->skip, ny, nx, q->row, q->col) ||
         (!one && km_map_elongated(m->amp, m->diff, ny, nx, q->row, q->col, m->row_pitch,
                                   m->col_pitch, (double)size,
                                   m->roller ? KM_ELONGATION_WINDOW : KM_ELONGATION_WINDOW_MAT,

@@ -301,6 +301,10 @@ static const km_param TABLE[] = {
     D("cand_min_pressure_share", "cand-min-pressure-share", cand.min_pressure_share, -BIG, BIG,
       "", "F", G_TRACK, "mat: a peak whose amplitude is under F x the contact pressure at it "
       "(the body's relief, not a knot) is dropped; 0 = off", 0),
+    D("cand_band_share", "cand-band-share", cand.band_share, 0, 1, "", "A", G_TRACK,
+      "roller: a peak under 0.14 of the contact pressure whose map keeps A of its height "
+      "along a line 2.5 and 4 fitted sigmas away (a taut band, a bony prominence) keeps "
+      "1 - that share of its significance; 0 = off", 0),
     /* ---- the gain map (equilibration) ---- */
     {.name = "equilibrate_path", .option = "equilibrate", .type = KM_PARAM_STRING,
      .offset = F(equilibrate), .metavar = "FILE", .group = G_CHAIN,
