@@ -41,10 +41,12 @@
  * every column's header and index node once more (its last chunk, its
  * close) and makes the maps and tables; at 32 KiB each visit evicted
  * (wrote) another entry and read its own back, all under HDF5's lock: the
- * end of the bench's two sessions held it for 12.2 M instructions, 11.0 M
- * at 256 KiB (bench/README.md "Session 41 (burst15)").  The nodes of a
- * 600 s session's end fit too: its peak memory +0.2 MB. */
-#define RESULT_END_MDC_BYTES ((size_t)1 << 18)
+ * end of the bench's two sessions held it for 12.2 M instructions, 11.7 M
+ * at 64 KiB (bench/README.md "Session 41 (burst15)").  128 KiB and more
+ * (11.0 M at 256 KiB) kept enough index nodes of a 600 s session, ~17.7 KB
+ * of memory each, to cost it a 2 MB huge page of peak memory (knotmap-bench
+ * e2e/memory_10x +10.6%); 64 KiB did not (+0.1%). */
+#define RESULT_END_MDC_BYTES ((size_t)1 << 16)
 
 typedef km_result_col col_def;
 #define KM_RW_METRIC_COLS 8
