@@ -1144,7 +1144,7 @@ typedef struct km_candidate_params {
                                   significance: what stands above the
                                   line's level is the knot's
                                   (docs/ALGORITHMS.md 10 step 4, Elongated
-                                  peaks); 0 = off [0] */
+                                  peaks); 0 = off [0.4] */
 } km_candidate_params;
 KM_API void km_candidate_params_default(km_candidate_params *p);
 

@@ -49,7 +49,7 @@ void km_candidate_params_default(km_candidate_params *p)
     p->min_pressure_share = 0.12;
     p->background_slope = 0;
     p->seen_noise = 3.0;
-    p->band_share = 0.0;
+    p->band_share = 0.4;
 }
 
 /* The row median's half-width in columns (km_candidate_params): +-

@@ -1,13 +1,15 @@
-"""End to end: on a roller, a taut band's line is not a knot candidate with the opt-in
-`--cand-band-share 0.4` (off by default; docs/ALGORITHMS.md 10 step 4, Elongated peaks).
+"""End to end: on a roller, a taut band's line is not a knot candidate with
+`--cand-band-share 0.4` (the default since session 41; docs/ALGORITHMS.md 10 step 4,
+Elongated peaks).
 
-bench/sim_third.py, roller, moderate, tuning seed 8, 20 s: at the defaults knotmap finds
-both knots and lists two false candidates on the session's taut band (bench/eval_third.py
---false-kinds names what they lie on from the simulator's truth: a band 3-4 mm across
-and 40-100 mm long, crossing the columns at a slant that the column median does not take
-off). With `--cand-band-share 0.4` (a peak under 0.14 of the contact pressure whose map
-keeps 0.4 of its height along a line 2.5 and 4 fitted sigmas away keeps 1 - that share of
-its significance) both knots are still found and both band candidates are gone.
+bench/sim_third.py, roller, moderate, tuning seed 8, 20 s: with the band rule off
+(`--cand-band-share 0`) knotmap finds both knots and lists two false candidates on the
+session's taut band (bench/eval_third.py --false-kinds names what they lie on from the
+simulator's truth: a band 3-4 mm across and 40-100 mm long, crossing the columns at a
+slant that the column median does not take off). At the defaults (`--cand-band-share
+0.4`: a peak under 0.14 of the contact pressure whose map keeps 0.4 of its height along
+a line 2.5 and 4 fitted sigmas away keeps 1 - that share of its significance) both knots
+are still found and both band candidates are gone.
 """
 import json
 import sys
@@ -54,8 +56,8 @@ def session(tmp_path_factory):
 
 def test_band_candidates_go_knots_stay(session, tmp_path):
     r0, r1 = tmp_path / "r0.h5", tmp_path / "r1.h5"
-    run_ok("process", "-q", session, "-o", r0)
-    run_ok("process", "-q", session, "--cand-band-share", "0.4", "-o", r1)
+    run_ok("process", "-q", session, "--cand-band-share", "0", "-o", r0)
+    run_ok("process", "-q", session, "-o", r1)
     k0, z0 = kinds(session, r0)
     k1, z1 = kinds(session, r1)
     assert k0 == ["band", "band", "knot", "knot"]

@@ -36,7 +36,8 @@ TestSuite(knots_noise, .init = setup, .fini = teardown);
  * candidates left over into *false_c.  Until session 24 the best
  * KM_SUMMARY_TOP of the summary were matched, any candidate within 10 mm of
  * a knot counting; model 2 roller hard seed 3 now has 6 candidates. */
-static void run_session(km_synth_difficulty preset, uint64_t seed, int *matched, int *false_c)
+static void run_session(km_synth_difficulty preset, uint64_t seed, double band_share, int *matched,
+                        int *false_c)
 {
     char in[128], out[128];
     km_test_path(in, sizeof in, dir, "s.h5");
@@ -51,8 +52,12 @@ static void run_session(km_synth_difficulty preset, uint64_t seed, int *matched,
     km_synth_preset(&sp, preset);
     cr_assert_eq(km_synth_write(ctx, &sp, KM_FORMAT_SESSION, in, 1), KM_OK, "%s",
                  km_ctx_last_error(ctx));
+    km_process_params pp;
+    km_process_params_default(&pp);
+    if (band_share >= 0)
+        pp.cand.band_share = band_share;
     km_process_summary sum;
-    cr_assert_eq(km_process(ctx, in, out, NULL, &sum), KM_OK, "%s", km_ctx_last_error(ctx));
+    cr_assert_eq(km_process(ctx, in, out, &pp, &sum), KM_OK, "%s", km_ctx_last_error(ctx));
     km_eval_result ev;
     cr_assert_eq(km_eval(ctx, out, in, 10.0, -1, &ev), KM_OK, "%s", km_ctx_last_error(ctx));
     cr_assert_eq(ev.n_candidates, sum.n_candidates);
@@ -62,14 +67,15 @@ static void run_session(km_synth_difficulty preset, uint64_t seed, int *matched,
     cr_assert_eq(unlink(out), 0);
 }
 
-/* The three sessions (preset, seed) pooled: at least min_matched knots
-   matched, at most max_false false candidates. */
+/* The three sessions (preset, seed) pooled, with cand.band_share as given
+   (< 0: the default): at least min_matched knots matched, at most max_false
+   false candidates. */
 static void expect_sessions(const km_synth_difficulty preset[3], const uint64_t seed[3],
-                            int min_matched, int max_false)
+                            double band_share, int min_matched, int max_false)
 {
     int matched = 0, false_c = 0;
     for (int i = 0; i < 3; i++)
-        run_session(preset[i], seed[i], &matched, &false_c);
+        run_session(preset[i], seed[i], band_share, &matched, &false_c);
     cr_assert_geq(matched, min_matched, "knots matched %d (false candidates %d)", matched,
                   false_c);
     cr_assert_leq(false_c, max_false, "false candidates %d (knots matched %d)", false_c, matched);
@@ -86,7 +92,7 @@ static void expect_sessions(const km_synth_difficulty preset[3], const uint64_t 
 Test(knots_noise, footprint_left_out_of_the_local_noise)
 {
     expect_sessions((km_synth_difficulty[]){KM_SYNTH_HARD, KM_SYNTH_HARD, KM_SYNTH_MODERATE},
-                    (uint64_t[]){3, 5, 1}, 6, 3);
+                    (uint64_t[]){3, 5, 1}, -1, 6, 3);
 }
 
 /* Model 2 roller hard, tuning seeds 1, 3 and 8 (bench/README "Session 21
@@ -98,9 +104,12 @@ Test(knots_noise, footprint_left_out_of_the_local_noise)
    and 1 false candidate before, 11 and 1 after.  A margin of one knot: at
    least 10.  Counted by km_eval (session 24): 12 matched, 1 false on main
    32b888f; 12 and 2 since session 24 (hard seed 3's hot taxel, as above):
-   at most 3 false. */
+   at most 3 false.  The band rule (--cand-band-share, default 0.4 since
+   session 41) is off here: it takes 3 of these peaks in hard seed 3 (12 ->
+   9 matched; bench/README "Session 41 (det18)"), and this test is about
+   the second-row rule alone. */
 Test(knots_noise, a_peak_seen_under_two_sensor_rows_needs_less)
 {
     expect_sessions((km_synth_difficulty[]){KM_SYNTH_HARD, KM_SYNTH_HARD, KM_SYNTH_HARD},
-                    (uint64_t[]){1, 3, 8}, 10, 3);
+                    (uint64_t[]){1, 3, 8}, 0.0, 10, 3);
 }
