@@ -78,9 +78,10 @@
    (at 2.5 sigmas only) 7 (z 3.7-5.1).  Held-back at 0.4: every roller
    cell's F1 up or the same (third moderate 0.645 -> 0.666, model 2
    moderate 0.901 -> 0.928), the null 0.32 -> 0.30 per 100 cm2 on rollers;
-   not the default because the 3 knots lost (model 2 roller hard seed 3)
-   are the ones tests/unit/test_knots_noise.c keeps (seen under a second
-   sensor row). */
+   the default since session 41 (km_candidate_params_default), at the cost
+   of those 3 knots of model 2 roller hard seed 3 (seen under a second
+   sensor row: tests/unit/test_knots_noise.c tests that rule with this one
+   off). */
 #define BAND_PRESSURE_SHARE 0.14
 #define BAND_NEAR_SIGMAS 2.5
 #define BAND_FAR_SIGMAS 4.0
