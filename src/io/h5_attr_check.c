@@ -17,7 +17,7 @@
  * the object's address). */
 #define _POSIX_C_SOURCE 200809L
 
-#include "h5util.h"
+#include "h5_vlen.h"
 
 #include <fcntl.h>
 #include <stdint.h>
@@ -41,18 +41,6 @@ typedef struct hdr_walk {
     int n_next;
 } hdr_walk;
 
-static uint64_t le(const unsigned char *p, unsigned n)
-{
-    uint64_t v = 0;
-    for (unsigned k = n; k-- > 0;)
-        v = v << 8 | p[k];
-    return v;
-}
-
-static size_t align8(size_t n)
-{
-    return (n + 7) & ~(size_t)7;
-}
 
 /* The fixed part of a datatype message's properties, by class: the bytes
  * libhdf5 reads without a further size (0 when it depends on more). */
@@ -69,12 +57,14 @@ static const char *attr_damage(const unsigned char *m, size_t n, unsigned ss)
     if (n < 8)
         return "shorter than its fields";
     unsigned ver = m[0], flags = ver >= 2 ? m[1] : 0;
-    size_t name_len = (size_t)le(m + 2, 2), dt_len = (size_t)le(m + 4, 2), ds_len = (size_t)le(m + 6, 2);
+    size_t name_len = (size_t)km_h5_le(m + 2, 2), dt_len = (size_t)km_h5_le(m + 4, 2),
+           ds_len = (size_t)km_h5_le(m + 6, 2);
     size_t at = ver >= 3 ? 9 : 8;
     if (ver < 1 || ver > 3)
         return "an unknown version";
-    size_t name_sp = ver == 1 ? align8(name_len) : name_len, dt_sp = ver == 1 ? align8(dt_len) : dt_len,
-           ds_sp = ver == 1 ? align8(ds_len) : ds_len;
+    size_t name_sp = ver == 1 ? km_h5_align8(name_len) : name_len,
+           dt_sp = ver == 1 ? km_h5_align8(dt_len) : dt_len,
+           ds_sp = ver == 1 ? km_h5_align8(ds_len) : ds_len;
     if (name_len == 0 || at + name_sp + dt_sp + ds_sp > n)
         return "its name, type and shape run past it";
     if (memchr(m + at, '\0', name_len) != m + at + name_len - 1)
@@ -84,7 +74,7 @@ static const char *attr_damage(const unsigned char *m, size_t n, unsigned ss)
     if (!(flags & 1)) { /* not a shared datatype: its class, size and fixed properties */
         if (dt_len < 8 || 8 + dtype_props(dt[0] & 0x0f) > dt_len)
             return "its datatype runs past its size";
-        size = le(dt + 4, 4);
+        size = km_h5_le(dt + 4, 4);
     }
     if (!(flags & 2)) { /* not a shared dataspace */
         if (ds_len < 4)
@@ -97,7 +87,7 @@ static const char *attr_damage(const unsigned char *m, size_t n, unsigned ss)
         if (dver == 2 && ds[3] == 2) /* null dataspace: no value */
             count = 0;
         for (unsigned k = 0; k < rank && count > 0; k++) {
-            uint64_t d = le(ds + dims + (size_t)k * ss, ss);
+            uint64_t d = km_h5_le(ds + dims + (size_t)k * ss, ss);
             count = d != 0 && count > UINT64_MAX / d ? UINT64_MAX : count * d;
         }
     }
@@ -116,8 +106,8 @@ static const char *walk_block(hdr_walk *w, uint64_t off, uint64_t len, int *inde
         return NULL; /* not walked: libhdf5 reads (or refuses) it itself */
     }
     for (size_t p = 0; p + 8 <= len;) {
-        unsigned type = (unsigned)le(buf + p, 2), flags = buf[p + 4];
-        size_t size = (size_t)le(buf + p + 2, 2);
+        unsigned type = (unsigned)km_h5_le(buf + p, 2), flags = buf[p + 4];
+        size_t size = (size_t)km_h5_le(buf + p + 2, 2);
         if (p + 8 + size > len) {
             bad = "a message runs past its header block";
             break;
@@ -128,8 +118,8 @@ static const char *walk_block(hdr_walk *w, uint64_t off, uint64_t len, int *inde
             if ((bad = attr_damage(m, size, w->ss)) != NULL)
                 break;
         } else if (type == MSG_CONT && size >= w->sa + w->ss && w->n_next < MAX_BLOCKS) {
-            w->next[w->n_next][0] = le(m, w->sa);
-            w->next[w->n_next][1] = le(m + w->sa, w->ss);
+            w->next[w->n_next][0] = km_h5_le(m, w->sa);
+            w->next[w->n_next][1] = km_h5_le(m + w->sa, w->ss);
             w->n_next++;
         }
         p += 8 + size;
@@ -146,7 +136,7 @@ static const char *walk_header(hdr_walk *w, uint64_t addr, int *index)
     if (pread(w->fd, head, sizeof head, (off_t)(w->base + addr)) != (ssize_t)sizeof head || head[0] != 1)
         return NULL;
     w->n_next = 0;
-    const char *bad = walk_block(w, addr + 16, le(head + 8, 4), index);
+    const char *bad = walk_block(w, addr + 16, km_h5_le(head + 8, 4), index);
     for (int k = 0; bad == NULL && k < w->n_next; k++)
         bad = walk_block(w, w->next[k][0], w->next[k][1], index);
     return bad;

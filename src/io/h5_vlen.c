@@ -95,19 +95,6 @@ void km_h5_vlen_register(void)
         H5Tclose(t);
 }
 
-static uint64_t le_get(const unsigned char *p, size_t n)
-{
-    uint64_t v = 0;
-    while (n-- > 0)
-        v = (v << 8) | p[n];
-    return v;
-}
-
-static size_t align8(size_t n)
-{
-    return (n + 7) & ~(size_t)7;
-}
-
 /* The file under `obj`, its descriptor (sec2 driver), address sizes and
  * base address; KM_OK only for a file opened read-only. */
 typedef struct h5_raw {
@@ -208,7 +195,7 @@ static km_status heap_string(const h5_raw *raw, uint64_t addr, uint32_t idx, uin
                              char *buf)
 {
     unsigned char h[32];
-    size_t hdr = align8(8 + raw->sizeof_size), objhdr = align8(8 + raw->sizeof_size);
+    size_t hdr = km_h5_align8(8 + raw->sizeof_size), objhdr = km_h5_align8(8 + raw->sizeof_size);
     uint64_t off, size, end, p;
 
     if (addr > UINT64_MAX - raw->base)
@@ -216,7 +203,7 @@ static km_status heap_string(const h5_raw *raw, uint64_t addr, uint32_t idx, uin
     off = raw->base + addr;
     if (raw_read(raw, off, h, hdr) != 0 || memcmp(h, "GCOL", 4) != 0 || h[4] != 1)
         return KM_ERR_FORMAT;
-    size = le_get(h + 8, raw->sizeof_size);
+    size = km_h5_le(h + 8, raw->sizeof_size);
     if (size < hdr || size > raw->eof || off > raw->eof - size)
         return KM_ERR_FORMAT;
     end = off + size;
@@ -226,8 +213,8 @@ static km_status heap_string(const h5_raw *raw, uint64_t addr, uint32_t idx, uin
         unsigned oidx;
         if (raw_read(raw, p, h, objhdr) != 0)
             return KM_ERR_FORMAT;
-        oidx = (unsigned)le_get(h, 2);
-        osize = le_get(h + 8, raw->sizeof_size);
+        oidx = (unsigned)km_h5_le(h, 2);
+        osize = km_h5_le(h + 8, raw->sizeof_size);
         if (oidx == 0) {
             /* Free space; its size counts its header.  libhdf5 loops for
                ever on a size below that. */
@@ -244,7 +231,7 @@ static km_status heap_string(const h5_raw *raw, uint64_t addr, uint32_t idx, uin
             buf[len] = '\0';
             return KM_OK;
         }
-        need = objhdr + align8((size_t)osize);
+        need = objhdr + km_h5_align8((size_t)osize);
         if (need > end - p)
             return KM_ERR_FORMAT;
         p += need;
@@ -272,9 +259,9 @@ km_status km_h5_read_vlen_string(hid_t attr, char *buf, size_t cap, int *too_lon
         H5Tclose(dtype);
     if (rc < 0)
         return KM_ERR_FORMAT;
-    len = le_get(d, 4);
-    addr = le_get(d + 4, raw.sizeof_addr);
-    idx = le_get(d + 4 + raw.sizeof_addr, 4);
+    len = km_h5_le(d, 4);
+    addr = km_h5_le(d + 4, raw.sizeof_addr);
+    idx = km_h5_le(d + 4 + raw.sizeof_addr, 4);
     if (len == 0 || addr == 0) /* empty or null string */
         return KM_OK;
     if (len >= cap) {

@@ -25,4 +25,20 @@ km_status km_h5_read_vlen_string(hid_t attr, char *buf, size_t cap, int *too_lon
  * strings of in a row, not once per string.  For tests. */
 unsigned long km_h5_vlen_file_looks(void);
 
+/* An n-byte little-endian unsigned field of the file format (here and in
+ * h5_attr_check.c, the other reader of a file's bytes beside libhdf5). */
+static inline uint64_t km_h5_le(const unsigned char *p, size_t n)
+{
+    uint64_t v = 0;
+    while (n-- > 0)
+        v = (v << 8) | p[n];
+    return v;
+}
+
+/* n rounded up to a multiple of 8 (the format's padding). */
+static inline size_t km_h5_align8(size_t n)
+{
+    return (n + 7) & ~(size_t)7;
+}
+
 #endif
