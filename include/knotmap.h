@@ -1171,6 +1171,23 @@ typedef struct km_candidate {
                                   roller the local noise leaves out the peak's
                                   own footprint) */
 } km_candidate;
+/* What the candidates' seen count (km_candidate.n_passes, persistence)
+ * followed (docs/ALGORITHMS.md 10 step 3, Seen from the session's noise;
+ * /params cand_map_noise and cand_seen_threshold_used of a result). */
+typedef struct km_candidate_seen {
+    double map_noise;          /* the candidate map's global noise (docs/
+                                  ALGORITHMS.md 10 step 4, Noise), in the
+                                  frames' units; recorded whatever
+                                  seen_noise is; NaN on an empty grid; on
+                                  a map without noise the floor taken
+                                  instead, 1e-6 of its largest magnitude
+                                  (1 on an all-zero map) */
+    double threshold;          /* the seen threshold counted, same units:
+                                  seen_threshold when seen_noise is 0 (or
+                                  on an empty grid), else the ladder's rung
+                                  for min(seen_threshold, seen_noise x
+                                  map_noise) (km_bodygrid_seen_at) */
+} km_candidate_seen;
 
 /* ======================================================================
  * Pipeline (src/pipeline): one session, streaming, file to result HDF5.
@@ -1474,6 +1491,13 @@ KM_API km_status km_engine_bodymap(km_ctx *ctx, km_engine *e, km_engine_map *map
  * a body map's ny*nx always suffices).  Errors: KM_ERR_CAPACITY, KM_ERR_NOMEM. */
 KM_API km_status km_engine_candidates(km_ctx *ctx, km_engine *e, km_candidate *out,
                                       size_t capacity, size_t *n);
+/* km_engine_candidates, and *seen (NULL: not wanted) filled in as
+ * km_bodygrid_candidates_seen does: the map noise and the seen threshold
+ * the candidates' n_passes counted (after km_engine_finish, the /params
+ * cand_map_noise and cand_seen_threshold_used km_process writes for the
+ * same frames; km_process_summary's fields of those names). */
+KM_API km_status km_engine_candidates_seen(km_ctx *ctx, km_engine *e, km_candidate *out,
+                                           size_t capacity, size_t *n, km_candidate_seen *seen);
 /* The session as the results see it: units after calibration ("kPa" for a
  * pressure unit), output rate, saturation in result units; n_frames =
  * frames processed so far. */
@@ -2028,23 +2052,6 @@ KM_API const km_candidate_params *km_bodygrid_candidate_params(const km_bodygrid
  * KM_ERR_INVALID (no candidate layer), KM_ERR_CAPACITY, KM_ERR_NOMEM. */
 KM_API km_status km_bodygrid_candidates(km_ctx *ctx, const km_bodygrid *g, km_candidate *out,
                                         size_t capacity, size_t *n);
-/* What the candidates' seen count (km_candidate.n_passes, persistence)
- * followed (docs/ALGORITHMS.md 10 step 3, Seen from the session's noise;
- * /params cand_map_noise and cand_seen_threshold_used of a result). */
-typedef struct km_candidate_seen {
-    double map_noise;          /* the candidate map's global noise (docs/
-                                  ALGORITHMS.md 10 step 4, Noise), in the
-                                  frames' units; recorded whatever
-                                  seen_noise is; NaN on an empty grid; on
-                                  a map without noise the floor taken
-                                  instead, 1e-6 of its largest magnitude
-                                  (1 on an all-zero map) */
-    double threshold;          /* the seen threshold counted, same units:
-                                  seen_threshold when seen_noise is 0 (or
-                                  on an empty grid), else the ladder's rung
-                                  for min(seen_threshold, seen_noise x
-                                  map_noise) (km_bodygrid_seen_at) */
-} km_candidate_seen;
 /* km_bodygrid_candidates, and *seen (NULL: not wanted) filled in, also
  * when the call fails for capacity.  Errors: as km_bodygrid_candidates. */
 KM_API km_status km_bodygrid_candidates_seen(km_ctx *ctx, const km_bodygrid *g,

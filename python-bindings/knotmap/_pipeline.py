@@ -8,7 +8,7 @@ import numpy as np
 from ._core import check, ctx, ffi, invalid, lib, real_array
 from ._process import _build_params
 from ._session import Session, _MODES, info_dict
-from ._stages import _CAND_COLUMNS
+from ._stages import CAND_PREFIX, _CAND_COLUMNS, seen_dict
 
 __all__ = ["Pipeline"]
 
@@ -172,19 +172,28 @@ class Pipeline:
                 "y0_mm": float(m.y0_mm), "y_pitch_mm": float(m.y_pitch_mm),
                 "x_pitch_mm": float(m.x_pitch_mm)}
 
-    def candidates(self) -> Dict[str, np.ndarray]:
+    def candidates(self) -> Dict[str, Any]:
         """The knot candidates found so far, best first: the /candidates
-        columns (candidate rank and the km_candidate fields)."""
+        columns (candidate rank and the km_candidate fields), plus
+        "cand_map_noise" (the candidate map's global noise, result units)
+        and "cand_seen_threshold_used" (the seen threshold the candidates'
+        n_passes counted: cand_seen_threshold, or with cand_seen_noise C > 0
+        the ladder's rung for min(cand_seen_threshold, C x cand_map_noise);
+        docs/ALGORITHMS.md 10 step 3).  After close(), these are the values
+        process() returns and a result's /params hold for the same frames
+        (`knotmap info RESULT`, line "seen:")."""
         e, c = self._engine(), ctx()
         m = ffi.new("km_engine_map *")
         check(c, lib.km_engine_bodymap(c, e, m, ffi.NULL, ffi.NULL, ffi.NULL, ffi.NULL, 0))
         cap = max(1, int(m.ny) * int(m.nx))
         buf, n = ffi.new("km_candidate[]", cap), ffi.new("size_t *")
-        check(c, lib.km_engine_candidates(c, e, buf, cap, n))
+        seen = ffi.new("km_candidate_seen *")
+        check(c, lib.km_engine_candidates_seen(c, e, buf, cap, n, seen))
         k = int(n[0])
-        out = {"candidate": np.arange(k, dtype=np.int32)}
+        out: Dict[str, Any] = {"candidate": np.arange(k, dtype=np.int32)}
         for name, dt in _CAND_COLUMNS:
             out[name] = np.array([getattr(buf[i], name) for i in range(k)], dtype=dt)
+        out.update(seen_dict(seen, CAND_PREFIX))
         return out
 
     def info(self) -> Dict[str, Any]:

@@ -13,6 +13,7 @@ from ._core import (PathLike, check, ctx, ffi, flag, fspath, integer, invalid, i
 from ._peaks import _PLATEAU, _exclude_border, _int_or_inf, _min_distance, _p_norm
 from ._params import PARAMS, enum_values, param_keyword
 from ._session import _pair, info_dict, read_options
+from ._stages import CAND_PREFIX, seen_keys
 
 __all__ = ["process", "PROCESS_PARAMS", "STAGE_PARAMS", "gain_map_from_recording",
            "read_gain_map", "EQUIL_DEFAULTS"]
@@ -63,7 +64,7 @@ def _check_of(t):
 
 
 for _name, _t in ffi.typeof("km_candidate_params").fields:
-    _NESTED["cand_" + _name] = (("cand", _name), _check_of(_t))
+    _NESTED[CAND_PREFIX + _name] = (("cand", _name), _check_of(_t))
 _COND_SKIP = ("tare", "gain_map", "bad", "curve")
 for _name, _t in ffi.typeof("km_condition_params").fields:
     if _name not in _COND_SKIP:
@@ -98,8 +99,7 @@ def _summary_dict(s):
             "n_bad_taxels": int(s.n_bad_taxels), "n_offset_taxels": int(s.n_offset_taxels),
             "n_suspect_taxels": int(s.n_suspect_taxels), "noise": s.noise,
             "peaks_floor": s.peaks_floor, "peaks_zero_drift": s.peaks_zero_drift,
-            "cand_map_noise": s.cand_map_noise,
-            "cand_seen_threshold_used": s.cand_seen_threshold_used}
+            **{k: float(getattr(s, k)) for k in seen_keys(CAND_PREFIX)}}
 
 
 def check_params(params, caller="process()"):

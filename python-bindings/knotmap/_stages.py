@@ -460,6 +460,25 @@ _CAND_COLUMNS = tuple((name, _C_DTYPES[f.type.cname])
                       for name, f in ffi.typeof("km_candidate").fields)
 
 
+#: The seen count's record (km_candidate_seen's fields) and the keys it goes
+#: by: candidates() returns them as they are; process()'s summary and
+#: Pipeline.candidates() put CAND_PREFIX before them, as their keywords
+#: (cand_seen_threshold) and a result's /params do.
+_SEEN_KEYS = (("map_noise", "map_noise"), ("threshold", "seen_threshold_used"))
+#: The prefix of the candidate keywords of process() and Pipeline.
+CAND_PREFIX = "cand_"
+
+
+def seen_keys(prefix: str = "") -> Tuple[str, ...]:
+    """The keys of the seen count's record, after prefix."""
+    return tuple(prefix + key for _, key in _SEEN_KEYS)
+
+
+def seen_dict(seen: Any, prefix: str = "") -> Dict[str, float]:
+    """A km_candidate_seen as a dict of seen_keys(prefix)."""
+    return {prefix + key: float(getattr(seen, field)) for field, key in _SEEN_KEYS}
+
+
 def candidates(frames: Union[ArrayLike, Session], time: Optional[ArrayLike] = None,
                mode: Optional[str] = None, row_pitch_mm: Optional[float] = None,
                col_pitch_mm: Optional[float] = None, mask: Optional[ArrayLike] = None,
@@ -560,8 +579,7 @@ def candidates(frames: Union[ArrayLike, Session], time: Optional[ArrayLike] = No
     out["excess"] = excess
     out["spread"] = spread
     out["y0_mm"] = float(y0[0])
-    out["map_noise"] = float(seen.map_noise)
-    out["seen_threshold_used"] = float(seen.threshold)
+    out.update(seen_dict(seen))
     return out
 
 

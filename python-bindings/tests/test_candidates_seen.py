@@ -34,3 +34,23 @@ def test_process_summary_and_candidates_say_it(tmp_path):
     assert np.isfinite(cd["map_noise"]) and cd["map_noise"] > 0
     assert cd["seen_threshold_used"] == _rung(8.0, 3.0, cd["map_noise"])
     assert cd0["seen_threshold_used"] == 8.0 and cd0["map_noise"] == cd["map_noise"]
+
+
+def test_pipeline_candidates_say_it_as_process_does(tmp_path):
+    """Pipeline.candidates() says the seen threshold under the summary's and
+    /params' names, with their values once the frames are all in (session
+    42: it said nothing; fails on 80e4cd4 with a KeyError)."""
+    src = knotmap.synth(tmp_path / "s.h5", mode="mat", preset="moderate", seed=5, duration=10)
+    s = knotmap.process(src, tmp_path / "r.h5")
+    with h5py.File(tmp_path / "r.h5", "r") as f:
+        p = dict(f["params"].attrs)
+    ses = knotmap.read_session(src)
+    with knotmap.Pipeline(ses) as pipe:
+        pipe.push(ses.frames, times=ses.time)
+        pipe.finish()
+        cd = pipe.candidates()
+    keys = [k for k in s if k.startswith("cand_")]
+    assert sorted(keys) == ["cand_map_noise", "cand_seen_threshold_used"]
+    for k in keys:
+        assert cd[k] == s[k] == p[k], k
+    assert cd["cand_seen_threshold_used"] == _rung(8.0, 3.0, cd["cand_map_noise"]) < 8.0

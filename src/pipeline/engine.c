@@ -441,6 +441,12 @@ km_status km_engine_bodymap(km_ctx *ctx, km_engine *e, km_engine_map *out, float
 km_status km_engine_candidates(km_ctx *ctx, km_engine *e, km_candidate *out, size_t capacity,
                                size_t *n)
 {
+    return km_engine_candidates_seen(ctx, e, out, capacity, n, NULL);
+}
+
+km_status km_engine_candidates_seen(km_ctx *ctx, km_engine *e, km_candidate *out,
+                                    size_t capacity, size_t *n, km_candidate_seen *seen)
+{
     if (e == NULL || n == NULL)
         return km_fail(ctx, KM_ERR_INVALID, "engine: NULL");
     *n = 0;
@@ -449,7 +455,7 @@ km_status km_engine_candidates(km_ctx *ctx, km_engine *e, km_candidate *out, siz
     km_status st = mark_failed(ctx, e, km_exec_join(ctx, e));
     if (st != KM_OK)
         return st;
-    return km_bodygrid_candidates(ctx, e->body.grid, out, capacity, n);
+    return km_bodygrid_candidates_seen(ctx, e->body.grid, out, capacity, n, seen);
 }
 
 void km_engine_free(km_engine *e)
