@@ -201,8 +201,33 @@ void km_lines_close(km_lines *l)
     l->buf = NULL;
 }
 
+/* A line that fills the buffer (buf[0..end), its start at buf[0]) before
+   the buffer grows: refused when it holds a NUL byte (not text: a sparse
+   or binary file) or more fields than a line can hold (KM_LINE_FIELDS), so
+   that memory follows what the line can hold, not what the file declares. */
+static km_status long_line(km_ctx *ctx, const km_lines *l)
+{
+    long long fields = 0;
+    int in_field = 0;
+    for (size_t i = 0; i < l->end; i++) {
+        char c = l->buf[i];
+        int sep = c == ' ' || c == '\t' || c == ',' || c == ';' || c == '\r' || c == '\f' || c == '\v';
+        if (c == '\0')
+            return km_fail(ctx, KM_ERR_FORMAT, "line %lld: a NUL byte at byte %zu of the line: not text "
+                           "(a binary or sparse file?)", (long long)(l->line_no + 1), i + 1);
+        fields += !sep && !in_field;
+        in_field = !sep;
+    }
+    if (fields > KM_LINE_FIELDS)
+        return km_fail(ctx, KM_ERR_LIMIT, "line %lld: more than %lld values in its first %zu bytes "
+                       "(a line holds at most one frame, %d values and its labels)",
+                       (long long)(l->line_no + 1), (long long)KM_LINE_FIELDS, l->end, KM_MAX_TAXELS);
+    return KM_OK;
+}
+
 /* Move the unread part to the front and read more; grows the buffer when a
-   single line fills it.  One spare byte is always kept for the final NUL. */
+   single line fills it, up to KM_LINE_MAX bytes.  One spare byte is always
+   kept for the final NUL. */
 static km_status refill(km_ctx *ctx, km_lines *l)
 {
     size_t n;
@@ -215,9 +240,12 @@ static km_status refill(km_ctx *ctx, km_lines *l)
     if (l->end + 1 >= l->cap) {
         size_t ncap = l->cap * 2;
         char *nb;
-        if (l->cap > KM_LINE_MAX)
+        km_status st = long_line(ctx, l);
+        if (st != KM_OK)
+            return st;
+        if (l->cap >= KM_LINE_MAX)
             return km_fail(ctx, KM_ERR_LIMIT, "line %lld: longer than %zu bytes",
-                           (long long)(l->line_no + 1), KM_LINE_MAX);
+                           (long long)(l->line_no + 1), KM_LINE_MAX - 1);
         nb = km_ref_alloc(&l->alloc, ncap);
         if (nb == NULL)
             return km_fail(ctx, KM_ERR_NOMEM, "out of memory for a %zu-byte line buffer", ncap);

@@ -49,9 +49,15 @@ static inline int km_utf16_has_bom(const unsigned char *p, size_t n)
 size_t km_utf16_to_utf8(const unsigned char *src, size_t n, int big, unsigned *hi, char *dst, size_t cap,
                         size_t *used);
 
-/* Longest line accepted: one frame per line of KM_MAX_TAXELS values with
-   about 30 characters each still fits. */
+/* The line buffer's largest size (the longest line accepted is one byte
+   less): one frame per line of KM_MAX_TAXELS values with about 30
+   characters each still fits.  The buffer doubles from 64 KiB up to it. */
 #define KM_LINE_MAX ((size_t)1 << 29)
+/* Most fields (runs of other than blanks, ',' and ';') a line may hold:
+   one frame of KM_MAX_TAXELS values and two labels (an index, a time).  A
+   line that outgrows the buffer with more, or with a NUL byte, is refused
+   before the buffer grows. */
+#define KM_LINE_FIELDS ((long long)KM_MAX_TAXELS + 2)
 
 typedef struct km_lines {
     km_alloc_ref alloc;

@@ -1,0 +1,81 @@
+"""A text file whose line runs on for hundreds of megabytes (docs/FORMAT.md
+1.4, "Untrusted input"): refused with the file and the line named, exit 65,
+no output, and the memory it takes follows what a line can hold, not the
+file's size.  Before session 42 a 600 MB sparse file (NUL bytes after
+"1 2 ") took 1.37 GB and 31 s before its refusal, a 200 MB line of "1 "
+400 MB; both tests fail on 80e4cd4 by their peak RSS.
+
+Each run's peak RSS is knotmap's own: a small Python process forks it and
+reads it from os.wait4() (ru_maxrss, KiB on Linux).  Forked from pytest
+itself, the figure would start at pytest's size (Linux keeps the larger of
+the parent's and the child's across exec).  Nothing is timed.
+"""
+import os
+import subprocess
+import sys
+
+import pytest
+
+from km_cli import BIN
+
+SANITIZED = os.environ.get("KNOTMAP_SANITIZED") == "1"
+MIB = 1024 * 1024
+# argv[1:] run as a child of this small process; its exit code and peak RSS
+# (bytes) printed on stdout, its stderr passed through
+MEASURE = ("import os, sys\n"
+           "pid = os.fork()\n"
+           "if pid == 0:\n"
+           "    os.dup2(os.open(os.devnull, os.O_WRONLY), 1)\n"
+           "    os.execv(sys.argv[1], sys.argv[1:])\n"
+           "_, status, usage = os.wait4(pid, 0)\n"
+           "print(os.waitstatus_to_exitcode(status), usage.ru_maxrss * 1024)\n")
+
+
+def run_rss(*args):
+    r = subprocess.run([sys.executable, "-c", MEASURE, str(BIN), *map(str, args)],
+                       capture_output=True, text=True, timeout=300)
+    code, rss = map(int, r.stdout.split())
+    return code, r.stderr, rss
+
+
+def sparse(path, head, size):
+    """`head`, then NUL bytes up to `size` (a hole: nothing on disk)."""
+    with open(path, "wb") as f:
+        f.write(head)
+        f.truncate(size)
+    return path
+
+
+@pytest.mark.parametrize("head, line", [(b"1 2 ", 1), (b"# made by hand\n1 2\n3 4 ", 3)])
+def test_sparse_file_refused_at_its_first_nul(tmp_path, head, line):
+    path = sparse(tmp_path / "s.txt", head, 600 * MIB)
+    code, err, rss = run_rss("info", path)
+    assert code == 65, err
+    assert err.startswith(f"knotmap: {path}: line {line}: a NUL byte"), err
+    if not SANITIZED:
+        assert rss < 64 * MIB, rss
+
+
+def test_sparse_file_process_leaves_nothing(tmp_path):
+    path = sparse(tmp_path / "s.txt", b"1 2 ", 600 * MIB)
+    out = tmp_path / "out"
+    out.mkdir()
+    code, err, _ = run_rss("process", "-q", path, "-o", out / "r.h5")
+    assert code == 65, err
+    assert "line 1: a NUL byte" in err, err
+    assert list(out.iterdir()) == []
+
+
+@pytest.mark.skipif(SANITIZED, reason="ASan's shadow memory makes RSS meaningless")
+def test_line_of_more_values_than_a_frame_refused_early(tmp_path):
+    path = tmp_path / "dense.txt"
+    with open(path, "wb") as f:
+        chunk = b"1 " * MIB
+        for _ in range(100):  # 200 MB, 100 Mi values on one line
+            f.write(chunk)
+    code, err, rss = run_rss("info", path)
+    assert code == 65, err
+    assert err.startswith(f"knotmap: {path}: line 1: more than 16777218 values"), err
+    # The line is refused when it outgrows a 64 MiB buffer (32 MiB of it
+    # copied on the way): not the 512 MiB the longest line may take.
+    assert rss < 256 * MIB, rss
