@@ -274,7 +274,7 @@ typedef struct km_session_info {
                                   (a text matrix without a grid read as one frame, its
                                   lines as rows), sensor (an XSENSOR file of several
                                   sensors read without a sensor given: the first),
-                                  insole (a Tekscan F-Scan in-shoe recording: a foot,
+                                  insole (a Tekscan F-Scan or XSENSOR in-shoe recording: a foot,
                                   whose candidates are its load points, not knots);
                                   "" when none.  Callers should warn. */
     int64_t n_nonfinite;       /* values the file holds as nan or inf, kept as they are

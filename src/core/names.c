@@ -62,7 +62,7 @@ static const assumed_row ASSUMED[] = {
                       "(pass --time-axis first|last)"),
     SAID("sensor", "several sensors in the file (an XSENSOR export of two insoles or mats): the first read "
                    "(pass --sensor N for another, 0 the first)"),
-    SAID("insole", "an in-shoe sensor (Tekscan F-Scan insole): the pressure under a foot, not a body on a "
+    SAID("insole", "an in-shoe sensor (a Tekscan F-Scan or XSENSOR insole): the pressure under a foot, not a body on a "
                    "roller or a mat; the knot candidates are where the foot bears its load (heel, forefoot, "
                    "toes), not trigger points (peaks, tracks and metrics hold as for any recording)"),
     SAID("text_layout", "no grid given: the text read as one frame, a line a row (pass --grid RxC when each "

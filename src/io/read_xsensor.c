@@ -191,6 +191,21 @@ static km_status take_survey(km_ctx *ctx, km_reader *r, xs_impl *t, const km_rea
     return km_reader_add_header(ctx, r, "knotmap_xsensor", note);
 }
 
+/* An in-shoe export (docs/FORMAT.md 1.6, "An insole"): a key or column
+   named Insole (XSENSOR's name for a foot product's sensor), or the word
+   "insole" in a value of the header (a sensor's or the software's name). */
+static int is_insole(const km_reader *r)
+{
+    for (size_t i = 0; i < r->n_header; i++) {
+        if (eq_ci(r->header[i].key, "Insole"))
+            return 1;
+        for (const char *v = r->header[i].value; *v != '\0'; v++)
+            if (prefix_ci(v, "insole"))
+                return 1;
+    }
+    return 0;
+}
+
 km_status km_open_xsensor(km_ctx *ctx, km_reader *r, const km_read_options *opt)
 {
     xs_impl *t;
@@ -224,5 +239,7 @@ km_status km_open_xsensor(km_ctx *ctx, km_reader *r, const km_read_options *opt)
     /* Which sensor of several, not given: the first, said. */
     if (st == KM_OK && opt->sensor < 0 && (t->layout == XS_WIDE ? t->n_groups : (int)t->n_names) > 1)
         km_reader_note_assumed(r, "sensor");
+    if (st == KM_OK && is_insole(r))
+        km_reader_note_assumed(r, "insole");
     return st;
 }

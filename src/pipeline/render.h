@@ -39,5 +39,12 @@ const char *km_base_name(const char *path);
  * frame rate 1 Hz"), using the summary's values; "" when none. */
 struct km_result_summary;
 void km_describe_assumed(const struct km_result_summary *s, char *buf, size_t cap);
+/* What the picture and the report say of an in-shoe insole (`insole` in
+ * /session assumed: said on its own, not among the values assumed), NULL
+ * for any other recording.  Static text. */
+const char *km_insole_note(const struct km_result_summary *s);
+/* The recording's kind as a subtitle says it: "in-shoe insole", "foam
+ * roller" or "pressure mat". */
+const char *km_recording_kind(const struct km_result_summary *s);
 
 #endif

@@ -36,6 +36,7 @@ typedef struct texts {
     char title[256];
     char subtitle[256];
     char assumed[320];
+    char insole[160];          /* km_insole_note, "" for any other recording */
     char x_label[96], y_label[96];
     char bar_label[96];
     char orient[2][200];

@@ -61,12 +61,12 @@ int32_t km_render_draw_legend(km_draw *d, const frame *F, const texts *t, const 
             kd_text(d, x + 8, y + 13, FS_TEXT, 1, 0, 0.0, C_WARN, KD_NONE, "!");
         ROW_TEXT(t->assumed, C_WARN, 1);
     }
+    if (t->insole[0])
+        ROW_TEXT(t->insole, C_WARN, 1);
     if (L->n_marked > 0) {
         y += 6;
-        snprintf(line, sizeof line, "Knot candidates (%d of %zu shown, strongest first)",
-                 (int)L->n_marked, s->candidates.n_rows > (size_t)L->n_marked
-                                       ? s->candidates.n_rows
-                                       : (size_t)L->n_marked);
+        size_t n_all = s->candidates.n_rows > (size_t)L->n_marked ? s->candidates.n_rows : (size_t)L->n_marked;
+        snprintf(line, sizeof line, "Knot candidates (%d of %zu shown, strongest first)", (int)L->n_marked, n_all);
         w = x + kd_text_width(d, FS_TEXT, 1, line);
         *max_w = w > *max_w ? w : *max_w;
         if (!measure_only) {

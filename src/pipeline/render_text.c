@@ -133,15 +133,27 @@ void km_describe_assumed(const km_result_summary *s, char *buf, size_t cap)
         add_part(buf, cap, "the time axis by its length (MAT-file, .npy, .npz)");
     if (has_name(list, "sensor"))
         add_part(buf, cap, "the first of several sensors (XSENSOR)");
-    if (has_name(list, "insole"))
-        add_part(buf, cap, "a body on a roller or mat, but an in-shoe insole is a foot: its candidates are "
-                           "where it bears its load, not knots");
     if (has_name(list, "text_layout")) {
         snprintf(part, sizeof part, "one %d \u00d7 %d frame (a text matrix without a grid)", (int)s->rows,
                  (int)s->cols);
         add_part(buf, cap, part);
     }
     add_unknown(buf, cap, list);
+}
+
+const char *km_insole_note(const km_result_summary *s)
+{
+    return has_name(s->assumed, "insole")
+               ? "An in-shoe insole: the pressure under a foot. The candidates mark where the foot "
+                 "bears its load (heel, forefoot, toes), not trigger points."
+               : NULL;
+}
+
+const char *km_recording_kind(const km_result_summary *s)
+{
+    if (strcmp(s->mode, "roller") == 0)
+        return "foam roller";
+    return has_name(s->assumed, "insole") ? "in-shoe insole" : "pressure mat";
 }
 
 const char *km_base_name(const char *path)
@@ -177,7 +189,7 @@ static void title_texts(const km_result_map *m, const km_result_summary *s, cons
         else
             snprintf(part, sizeof part, "roller");
     } else {
-        snprintf(part, sizeof part, "pressure mat");
+        snprintf(part, sizeof part, "%s", km_recording_kind(s));
     }
     add_sep(t->subtitle, sizeof t->subtitle, part, "  \u00b7  ");
     if (s->rows > 0 && s->cols > 0) {
@@ -194,6 +206,8 @@ static void title_texts(const km_result_map *m, const km_result_summary *s, cons
     if (part[0])
         snprintf(t->assumed, sizeof t->assumed,
                  "Assumed, not in the recording: %s. Sizes and times depend on it.", part);
+    if (km_insole_note(s) != NULL)
+        snprintf(t->insole, sizeof t->insole, "%s", km_insole_note(s));
 }
 
 /* Axis labels and the colour bar's label. */
@@ -238,8 +252,9 @@ static void note_texts(const km_result_map *m, const km_result_summary *s, const
     } else if (!m->roller) {
         snprintf(t->orient[0], sizeof t->orient[0],
                  "Orientation as in the sensor file: row 0 at the top, column 0 at the left.");
-        snprintf(t->orient[1], sizeof t->orient[1],
-                 "Head and feet are not recorded in the file.");
+        snprintf(t->orient[1], sizeof t->orient[1], "%s",
+                 km_insole_note(s) != NULL ? "Which end is the toes and which the heel is not recorded in the file."
+                                           : "Head and feet are not recorded in the file.");
     } else {
         snprintf(t->orient[0], sizeof t->orient[0],
                  "The roller's own sensor grid (row 0 at the top), not body positions.");

@@ -469,6 +469,9 @@ static void assumed_section(km_buf *b, const km_result_summary *s)
     char text[320];
     km_describe_assumed(s, text, sizeof text);
     km_buf_printf(b, "<section id=\"assumed\">\n<h2>What was assumed</h2>\n");
+    if (km_insole_note(s) != NULL)
+        km_buf_printf(b, "<p class=\"warn\">%s Peaks, tracks and the pressure over time hold "
+                         "as for any recording.</p>\n", km_insole_note(s));
     if (text[0] == '\0') {
         km_buf_printf(b, "<p>Nothing: the geometry, frame rate, units and mode were read from "
                          "the recording or given.</p>\n");
@@ -524,7 +527,7 @@ static void doc_head(km_buf *b, const km_result_summary *s, const char *name)
         num(b, s->duration_s, 3);
         km_buf_printf(b, " s &middot; ");
     }
-    km_buf_printf(b, "%s", strcmp(s->mode, "roller") == 0 ? "foam roller" : "pressure mat");
+    km_buf_printf(b, "%s", km_recording_kind(s));
     if (strcmp(s->mode, "roller") == 0 && s->roller_radius_mm > 0) {
         km_buf_printf(b, " (radius ");
         num(b, s->roller_radius_mm, 3);
@@ -539,6 +542,8 @@ static void doc_head(km_buf *b, const km_result_summary *s, const char *name)
         esc(b, assumed);
         km_buf_printf(b, " (see <a href=\"#assumed\">What was assumed</a>).</p>\n");
     }
+    if (km_insole_note(s) != NULL)
+        km_buf_printf(b, "<p class=\"warn\">%s</p>\n", km_insole_note(s));
     km_buf_printf(b, "</header>\n");
 }
 

@@ -9,7 +9,11 @@ import pytest
 from km_cli import TEKSCAN, run_ok
 
 h5py = pytest.importorskip("h5py")
-SAYS = "an in-shoe sensor (Tekscan F-Scan insole)"
+SAYS = "an in-shoe sensor (a Tekscan F-Scan or XSENSOR insole)"
+# What the picture's legend and the report say of an insole (session 42: said on
+# its own line, not among the values assumed)
+NOTE = ("An in-shoe insole: the pressure under a foot. The candidates mark where the foot "
+        "bears its load (heel, forefoot, toes), not trigger points.")
 
 
 def other_sensor(tmp_path):
@@ -43,5 +47,76 @@ def test_process_labels_the_insole_and_finds_the_same_candidates(tmp_path):
         np.testing.assert_array_equal(a, b)
     rep = tmp_path / "r.html"
     run_ok("report", tmp_path / "fscan.h5", "-o", rep)
-    assert "an in-shoe insole is a foot: its candidates are where it bears its load, not knots" in rep.read_text()
+    assert NOTE in rep.read_text()
     assert "in-shoe sensor" in run_ok("info", tmp_path / "fscan.h5").stdout
+
+
+def test_picture_and_report_read_as_a_foot(tmp_path):
+    """Session 42: the legend said "Head and feet are not recorded in the file" and
+    "Assumed, not in the recording: mode mat, a body on a roller or mat, but an in-shoe
+    insole is a foot ..." of a foot. Now the insole is its own sentence, the subtitle
+    says what was recorded, and the orientation note names toes and heel; a body mat
+    (the same file as BPMS) keeps its words. Fails on 80e4cd4."""
+    for name, src in (("fscan", TEKSCAN), ("other", other_sensor(tmp_path))):
+        res = tmp_path / (name + ".h5")
+        run_ok("process", "-q", src, "-o", res)
+        run_ok("render", res, "-o", tmp_path / (name + ".svg"))
+        run_ok("report", res, "-o", tmp_path / (name + ".html"))
+    for ext in ("svg", "html"):
+        foot = (tmp_path / ("fscan." + ext)).read_text()
+        mat = (tmp_path / ("other." + ext)).read_text()
+        assert NOTE in foot and NOTE not in mat, ext
+        assert "Which end is the toes and which the heel" in foot and "Head and feet" not in foot
+        assert "Head and feet are not recorded in the file." in mat
+        assert "in-shoe insole" in foot and "in-shoe insole" not in mat
+        assert "pressure mat" in mat and "pressure mat" not in foot
+        # only the mode is assumed: the insole is not listed among the values assumed
+        assert "Assumed, not in the recording: mode mat." in foot, ext
+
+
+XSENSOR_BLOCK = """"Software:","XSENSOR Pro V8"
+"Frame:","1"
+"Time:","12:00:00.000"
+"{key}:","{value}"
+"Rows:","3"
+"Columns:","2"
+"Sensel Width (cm):","0,508"
+"Sensel Height (cm):","0,508"
+"Units:","kPa"
+"0,00","1,50"
+"3,00","4,00"
+"0,00","7,00"
+"Frame:","2"
+"Time:","12:00:00.100"
+"0,00","2,50"
+"3,00","5,00"
+"0,00","7,50"
+"""
+
+
+@pytest.mark.parametrize("key, value, insole", [
+    ("Insole", "Left", True),               # XSENSOR's key for a foot product's sensor
+    ("Sensor", "LX210 Insole Right", True),  # a sensor named an insole
+    ("Sensor", "Left", False),               # two mats are Left and Right too
+    ("Sensor", "Seat", False)])
+def test_xsensor_insole_is_labelled(tmp_path, key, value, insole):
+    """Session 42: an XSENSOR insole export said nothing (F-Scan's did since session
+    41). Fails on 80e4cd4 for the two insoles."""
+    p = tmp_path / "x.csv"
+    p.write_text(XSENSOR_BLOCK.format(key=key, value=value))
+    r = run_ok("info", p, "--mode", "mat")
+    listed = r.stdout.split("assumed:")[1].splitlines()[0].strip().split(",")
+    assert ("insole" in listed) == insole, r.stdout
+    assert (SAYS in r.stderr) == insole, r.stderr
+
+
+def test_xsensor_wide_insoles_are_labelled(tmp_path):
+    """The wide export of two insoles (an `Insole` column per sensor) is labelled, in
+    the result too."""
+    from km_cli import REPO
+    src = REPO / "tests" / "data" / "good" / "xsensor_wide_2sensors.csv"
+    res = tmp_path / "r.h5"
+    r = run_ok("process", "-q", src, "--sensor", "1", "--pitch", "5", "--mode", "mat", "-o", res)
+    assert SAYS in r.stderr
+    with h5py.File(res) as f:
+        assert f["session"].attrs["assumed"] == "insole"
