@@ -11,7 +11,9 @@
  * on the heap's layout).  Version 1 object headers (h5py's and MATLAB's
  * default) have no checksum; a version 2 header's checksum is verified by
  * libhdf5 before it is parsed, so only version 1 is walked here: its
- * messages and continuation blocks read with pread, each attribute message's
+ * messages and continuation blocks read with pread on libhdf5's own
+ * descriptor (km_h5_raw_open: one look at the file's property lists for all
+ * its objects, no second open by name), each attribute message's
  * name, datatype, dataspace and value checked to lie inside the message.
  * An object is checked once per thread and open file (libhdf5's fileno and
  * the object's address). */
@@ -19,12 +21,10 @@
 
 #include "h5_vlen.h"
 
-#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 enum {
     MSG_ATTR = 0x000C,
@@ -34,8 +34,7 @@ enum {
 };
 
 typedef struct hdr_walk {
-    int fd;
-    uint64_t base;        /* the superblock's position: addresses are from it */
+    km_h5_raw_file raw;   /* the file (its base: the superblock's position) */
     unsigned sa, ss;      /* sizes of offsets and lengths */
     uint64_t next[MAX_BLOCKS][2];
     int n_next;
@@ -57,8 +56,8 @@ static const char *attr_damage(const unsigned char *m, size_t n, unsigned ss)
     if (n < 8)
         return "shorter than its fields";
     unsigned ver = m[0], flags = ver >= 2 ? m[1] : 0;
-    size_t name_len = (size_t)km_h5_le(m + 2, 2), dt_len = (size_t)km_h5_le(m + 4, 2),
-           ds_len = (size_t)km_h5_le(m + 6, 2);
+    size_t name_len = (size_t)km_le(m + 2, 2), dt_len = (size_t)km_le(m + 4, 2),
+           ds_len = (size_t)km_le(m + 6, 2);
     size_t at = ver >= 3 ? 9 : 8;
     if (ver < 1 || ver > 3)
         return "an unknown version";
@@ -74,7 +73,7 @@ static const char *attr_damage(const unsigned char *m, size_t n, unsigned ss)
     if (!(flags & 1)) { /* not a shared datatype: its class, size and fixed properties */
         if (dt_len < 8 || 8 + dtype_props(dt[0] & 0x0f) > dt_len)
             return "its datatype runs past its size";
-        size = km_h5_le(dt + 4, 4);
+        size = km_le(dt + 4, 4);
     }
     if (!(flags & 2)) { /* not a shared dataspace */
         if (ds_len < 4)
@@ -87,7 +86,7 @@ static const char *attr_damage(const unsigned char *m, size_t n, unsigned ss)
         if (dver == 2 && ds[3] == 2) /* null dataspace: no value */
             count = 0;
         for (unsigned k = 0; k < rank && count > 0; k++) {
-            uint64_t d = km_h5_le(ds + dims + (size_t)k * ss, ss);
+            uint64_t d = km_le(ds + dims + (size_t)k * ss, ss);
             count = d != 0 && count > UINT64_MAX / d ? UINT64_MAX : count * d;
         }
     }
@@ -96,18 +95,27 @@ static const char *attr_damage(const unsigned char *m, size_t n, unsigned ss)
     return NULL;
 }
 
+/* len bytes at the format address addr into buf: 0, or -1 when they are
+   not all in the file. */
+static int read_at(const hdr_walk *w, uint64_t addr, void *buf, size_t len)
+{
+    if (addr > UINT64_MAX - w->raw.base)
+        return -1;
+    return km_h5_raw_read(&w->raw, w->raw.base + addr, buf, len);
+}
+
 /* The messages of one header block [off, off + len) of the file. */
 static const char *walk_block(hdr_walk *w, uint64_t off, uint64_t len, int *index)
 {
     unsigned char *buf = len <= MAX_BLOCK ? malloc(len > 0 ? (size_t)len : 1) : NULL;
     const char *bad = NULL;
-    if (buf == NULL || (uint64_t)pread(w->fd, buf, (size_t)len, (off_t)(w->base + off)) != len) {
+    if (buf == NULL || read_at(w, off, buf, (size_t)len) != 0) {
         free(buf);
         return NULL; /* not walked: libhdf5 reads (or refuses) it itself */
     }
     for (size_t p = 0; p + 8 <= len;) {
-        unsigned type = (unsigned)km_h5_le(buf + p, 2), flags = buf[p + 4];
-        size_t size = (size_t)km_h5_le(buf + p + 2, 2);
+        unsigned type = (unsigned)km_le(buf + p, 2), flags = buf[p + 4];
+        size_t size = (size_t)km_le(buf + p + 2, 2);
         if (p + 8 + size > len) {
             bad = "a message runs past its header block";
             break;
@@ -118,8 +126,8 @@ static const char *walk_block(hdr_walk *w, uint64_t off, uint64_t len, int *inde
             if ((bad = attr_damage(m, size, w->ss)) != NULL)
                 break;
         } else if (type == MSG_CONT && size >= w->sa + w->ss && w->n_next < MAX_BLOCKS) {
-            w->next[w->n_next][0] = km_h5_le(m, w->sa);
-            w->next[w->n_next][1] = km_h5_le(m + w->sa, w->ss);
+            w->next[w->n_next][0] = km_le(m, w->sa);
+            w->next[w->n_next][1] = km_le(m + w->sa, w->ss);
             w->n_next++;
         }
         p += 8 + size;
@@ -133,10 +141,10 @@ static const char *walk_block(hdr_walk *w, uint64_t off, uint64_t len, int *inde
 static const char *walk_header(hdr_walk *w, uint64_t addr, int *index)
 {
     unsigned char head[16];
-    if (pread(w->fd, head, sizeof head, (off_t)(w->base + addr)) != (ssize_t)sizeof head || head[0] != 1)
+    if (read_at(w, addr, head, sizeof head) != 0 || head[0] != 1)
         return NULL;
     w->n_next = 0;
-    const char *bad = walk_block(w, addr + 16, km_h5_le(head + 8, 4), index);
+    const char *bad = walk_block(w, addr + 16, km_le(head + 8, 4), index);
     for (int k = 0; bad == NULL && k < w->n_next; k++)
         bad = walk_block(w, w->next[k][0], w->next[k][1], index);
     return bad;
@@ -146,6 +154,9 @@ km_status km_h5_check_attributes(km_ctx *ctx, hid_t obj)
 {
     static _Thread_local unsigned long last_fileno;
     static _Thread_local haddr_t last_addr = HADDR_UNDEF;
+    /* the file's property lists read once for all its objects (h5_vlen.c's
+       raw opening, its own record: the strings' looks stay theirs) */
+    static _Thread_local km_h5_raw_seen file_seen = {H5I_INVALID_HID, {-1, 0, 0, 0, 0}};
     H5O_info_t oi;
     if (H5Oget_info2(obj, &oi, H5O_INFO_BASIC) < 0 || (oi.fileno == last_fileno && oi.addr == last_addr))
         return KM_OK; /* walked (or libhdf5 cannot say: its own error follows) */
@@ -154,26 +165,13 @@ km_status km_h5_check_attributes(km_ctx *ctx, hid_t obj)
         return KM_OK; /* no attribute, or a header whose checksum libhdf5 verifies */
     hdr_walk w;
     memset(&w, 0, sizeof w);
-    char path[4096];
-    hid_t fcpl = H5I_INVALID_HID, file = H5Iget_file_id(obj);
-    size_t sa = 0, ss = 0;
-    hsize_t ub = 0;
-    if (file >= 0)
-        fcpl = H5Fget_create_plist(file);
-    int ok = file >= 0 && fcpl >= 0 && H5Pget_sizes(fcpl, &sa, &ss) >= 0 && H5Pget_userblock(fcpl, &ub) >= 0 &&
-             H5Fget_name(file, path, sizeof path) > 0 && (sa == 4 || sa == 8) && (ss == 4 || ss == 8);
-    if (fcpl >= 0)
-        H5Pclose(fcpl);
-    if (file >= 0)
-        H5Fclose(file);
-    if (!ok || (w.fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-        return KM_OK; /* a file not on disk, or gone: libhdf5 reads what it has */
-    w.base = ub;
-    w.sa = (unsigned)sa;
-    w.ss = (unsigned)ss;
+    if (!km_h5_raw_open(obj, &file_seen, NULL, &w.raw) || (w.raw.sizeof_addr != 4 && w.raw.sizeof_addr != 8) ||
+        (w.raw.sizeof_size != 4 && w.raw.sizeof_size != 8))
+        return KM_OK; /* not a read-only sec2 file (a writer's own): libhdf5 reads what it has */
+    w.sa = (unsigned)w.raw.sizeof_addr;
+    w.ss = (unsigned)w.raw.sizeof_size;
     int index = 0;
     const char *bad = walk_header(&w, oi.addr, &index);
-    close(w.fd);
     if (bad != NULL) {
         char name[256] = "";
         if (H5Iget_name(obj, name, sizeof name) <= 0)

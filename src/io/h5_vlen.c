@@ -95,24 +95,13 @@ void km_h5_vlen_register(void)
         H5Tclose(t);
 }
 
-/* The file under `obj`, its descriptor (sec2 driver), address sizes and
- * base address; KM_OK only for a file opened read-only. */
-typedef struct h5_raw {
-    int fd;
-    size_t sizeof_addr, sizeof_size;
-    uint64_t base, eof;
-} h5_raw;
-
-/* The last file raw_open found usable, per thread (a session's open reads
- * some eight string attributes of one file): the file's id, never reused by
- * HDF5 while the process lives, and what its property lists said.  Asking
- * them again copies and closes both lists, ~115 k instructions and ~11 takes
- * of HDF5's global lock a string, which another session's thread waits for
- * at its own open (bench/README.md "Session 40 (burst14)"). */
-static _Thread_local struct {
-    hid_t file;
-    h5_raw raw;
-} raw_seen = {H5I_INVALID_HID, {-1, 0, 0, 0, 0}};
+/* The last file km_h5_raw_open found usable for strings, per thread (a
+ * session's open reads some eight string attributes of one file).  Asking
+ * the property lists again copies and closes both lists, ~115 k
+ * instructions and ~11 takes of HDF5's global lock a string, which another
+ * session's thread waits for at its own open (bench/README.md "Session 40
+ * (burst14)"). */
+static _Thread_local km_h5_raw_seen raw_seen = {H5I_INVALID_HID, {-1, 0, 0, 0, 0}};
 
 static _Atomic unsigned long raw_looks;
 
@@ -123,7 +112,7 @@ unsigned long km_h5_vlen_file_looks(void)
 
 /* The file's descriptor, sizes and user block from its property lists; 1
  * when it is usable (read-only, sec2, sane sizes). */
-static int raw_look(hid_t file, h5_raw *raw)
+static int raw_look(hid_t file, km_h5_raw_file *raw, _Atomic unsigned long *looks)
 {
     hid_t fapl = H5I_INVALID_HID, fcpl = H5I_INVALID_HID;
     unsigned intent = 0;
@@ -131,7 +120,8 @@ static int raw_look(hid_t file, h5_raw *raw)
     hsize_t ub = 0;
     int ok = 0;
 
-    raw_looks++;
+    if (looks != NULL)
+        (*looks)++;
     if (H5Fget_intent(file, &intent) < 0 || (intent & H5F_ACC_RDWR))
         goto done;
     fapl = H5Fget_access_plist(file);
@@ -153,7 +143,8 @@ done:
     return ok;
 }
 
-static int raw_open(hid_t obj, h5_raw *raw)
+int km_h5_raw_open(hid_t obj, km_h5_raw_seen *seen, _Atomic unsigned long *looks,
+                   km_h5_raw_file *raw)
 {
     hid_t file = H5Iget_file_id(obj);
     struct stat sb;
@@ -161,12 +152,12 @@ static int raw_open(hid_t obj, h5_raw *raw)
 
     if (file < 0)
         return 0;
-    if (file == raw_seen.file) {
-        *raw = raw_seen.raw;
+    if (file == seen->file) {
+        *raw = seen->raw;
         ok = 1;
-    } else if (raw_look(file, raw)) {
-        raw_seen.file = file;
-        raw_seen.raw = *raw;
+    } else if (raw_look(file, raw, looks)) {
+        seen->file = file;
+        seen->raw = *raw;
         ok = 1;
     }
     /* The size now: the file may have changed since it was looked at. */
@@ -178,7 +169,7 @@ static int raw_open(hid_t obj, h5_raw *raw)
     return ok;
 }
 
-static int raw_read(const h5_raw *raw, uint64_t off, void *buf, size_t n)
+int km_h5_raw_read(const km_h5_raw_file *raw, uint64_t off, void *buf, size_t n)
 {
     ssize_t got;
     if (off > raw->eof || n > raw->eof - off || off > (uint64_t)INT64_MAX)
@@ -191,7 +182,7 @@ static int raw_read(const h5_raw *raw, uint64_t off, void *buf, size_t n)
  * spec, "Global Heap"), read with pread and every size checked against the
  * collection and the file: the string of `len` bytes into buf.  Returns
  * KM_OK, or KM_ERR_FORMAT for any inconsistency. */
-static km_status heap_string(const h5_raw *raw, uint64_t addr, uint32_t idx, uint32_t len,
+static km_status heap_string(const km_h5_raw_file *raw, uint64_t addr, uint32_t idx, uint32_t len,
                              char *buf)
 {
     unsigned char h[32];
@@ -201,9 +192,9 @@ static km_status heap_string(const h5_raw *raw, uint64_t addr, uint32_t idx, uin
     if (addr > UINT64_MAX - raw->base)
         return KM_ERR_FORMAT;
     off = raw->base + addr;
-    if (raw_read(raw, off, h, hdr) != 0 || memcmp(h, "GCOL", 4) != 0 || h[4] != 1)
+    if (km_h5_raw_read(raw, off, h, hdr) != 0 || memcmp(h, "GCOL", 4) != 0 || h[4] != 1)
         return KM_ERR_FORMAT;
-    size = km_h5_le(h + 8, raw->sizeof_size);
+    size = km_le(h + 8, raw->sizeof_size);
     if (size < hdr || size > raw->eof || off > raw->eof - size)
         return KM_ERR_FORMAT;
     end = off + size;
@@ -211,10 +202,10 @@ static km_status heap_string(const h5_raw *raw, uint64_t addr, uint32_t idx, uin
     for (p = off + hdr; end - p >= objhdr;) {
         uint64_t osize, need;
         unsigned oidx;
-        if (raw_read(raw, p, h, objhdr) != 0)
+        if (km_h5_raw_read(raw, p, h, objhdr) != 0)
             return KM_ERR_FORMAT;
-        oidx = (unsigned)km_h5_le(h, 2);
-        osize = km_h5_le(h + 8, raw->sizeof_size);
+        oidx = (unsigned)km_le(h, 2);
+        osize = km_le(h + 8, raw->sizeof_size);
         if (oidx == 0) {
             /* Free space; its size counts its header.  libhdf5 loops for
                ever on a size below that. */
@@ -226,7 +217,7 @@ static km_status heap_string(const h5_raw *raw, uint64_t addr, uint32_t idx, uin
         if (osize > end - p - objhdr)
             return KM_ERR_FORMAT;
         if (oidx == idx) {
-            if (osize != len || raw_read(raw, p + objhdr, buf, len) != 0)
+            if (osize != len || km_h5_raw_read(raw, p + objhdr, buf, len) != 0)
                 return KM_ERR_FORMAT;
             buf[len] = '\0';
             return KM_OK;
@@ -245,12 +236,12 @@ static km_status heap_string(const h5_raw *raw, uint64_t addr, uint32_t idx, uin
 km_status km_h5_read_vlen_string(hid_t attr, char *buf, size_t cap, int *too_long)
 {
     unsigned char d[KM_VLEN_DESC_MAX];
-    h5_raw raw;
+    km_h5_raw_file raw;
     uint64_t len, addr, idx;
     hid_t dtype;
     herr_t rc;
 
-    if (!km_vlen_desc_ok || !raw_open(attr, &raw))
+    if (!km_vlen_desc_ok || !km_h5_raw_open(attr, &raw_seen, &raw_looks, &raw))
         return KM_ERR_UNSUPPORTED;
     memset(d, 0, sizeof d);
     dtype = vlen_desc_type();
@@ -259,9 +250,9 @@ km_status km_h5_read_vlen_string(hid_t attr, char *buf, size_t cap, int *too_lon
         H5Tclose(dtype);
     if (rc < 0)
         return KM_ERR_FORMAT;
-    len = km_h5_le(d, 4);
-    addr = km_h5_le(d + 4, raw.sizeof_addr);
-    idx = km_h5_le(d + 4 + raw.sizeof_addr, 4);
+    len = km_le(d, 4);
+    addr = km_le(d + 4, raw.sizeof_addr);
+    idx = km_le(d + 4 + raw.sizeof_addr, 4);
     if (len == 0 || addr == 0) /* empty or null string */
         return KM_OK;
     if (len >= cap) {

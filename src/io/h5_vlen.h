@@ -3,6 +3,7 @@
 #ifndef KM_H5_VLEN_H
 #define KM_H5_VLEN_H
 
+#include "byte_order.h" /* km_le: the format's little-endian fields */
 #include "h5util.h"
 
 /* Register the descriptor conversion (once per process, from km_h5_init).
@@ -25,15 +26,36 @@ km_status km_h5_read_vlen_string(hid_t attr, char *buf, size_t cap, int *too_lon
  * strings of in a row, not once per string.  For tests. */
 unsigned long km_h5_vlen_file_looks(void);
 
-/* An n-byte little-endian unsigned field of the file format (here and in
- * h5_attr_check.c, the other reader of a file's bytes beside libhdf5). */
-static inline uint64_t km_h5_le(const unsigned char *p, size_t n)
-{
-    uint64_t v = 0;
-    while (n-- > 0)
-        v = (v << 8) | p[n];
-    return v;
-}
+/* The file under an object, read with pread beside libhdf5 (h5_vlen.c's
+ * strings, h5_attr_check.c's headers): libhdf5's own descriptor (sec2
+ * driver, a file opened read-only), the sizes of offsets and lengths, the
+ * user block (the base of addresses) and the file's size at the call. */
+typedef struct km_h5_raw_file {
+    int fd;
+    size_t sizeof_addr, sizeof_size;
+    uint64_t base, eof;
+} km_h5_raw_file;
+
+/* What one use learnt of the last file it looked at, per thread: the
+ * file's id (HDF5 never reuses it while the process lives) and what its
+ * property lists said.  Each use keeps its own, so that its looks are its
+ * own (km_h5_vlen_file_looks counts the strings' only). */
+typedef struct km_h5_raw_seen {
+    hid_t file;
+    km_h5_raw_file raw;
+} km_h5_raw_seen;
+
+/* The file under `obj` into *raw: 1 when it can be read raw, else 0.  The
+ * property lists are read (and *looks counted, when not NULL) only for a
+ * file other than seen's last one.  The descriptor stays libhdf5's: valid
+ * while the object keeps the file open, never closed here. */
+int km_h5_raw_open(hid_t obj, km_h5_raw_seen *seen, _Atomic unsigned long *looks,
+                   km_h5_raw_file *raw);
+
+/* n bytes at file offset `off` (from the start of the file: add raw->base
+ * to a format address) into buf: 0 when all lie inside the file and were
+ * read, else -1. */
+int km_h5_raw_read(const km_h5_raw_file *raw, uint64_t off, void *buf, size_t n);
 
 /* n rounded up to a multiple of 8 (the format's padding). */
 static inline size_t km_h5_align8(size_t n)

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "byte_order.h"
 #include "mat_internal.h"
 #include "reader_internal.h"
 
@@ -161,12 +162,12 @@ km_status km_npy_header(km_ctx *ctx, mat_src *s, uint64_t size, mat_var *v, int 
     if (size < 10 || km_mat_src_read(ctx, s, m, 10, 0, "the magic") != KM_OK || memcmp(m, "\x93NUMPY", 6) != 0)
         return km_fail(ctx, KM_ERR_FORMAT, "not a NumPy .npy file (no \\x93NUMPY magic)");
     if (m[6] == 1) {
-        len = (uint64_t)m[8] | (uint64_t)m[9] << 8;
+        len = km_le(m + 8, 2);
         at = 10;
     } else if (m[6] == 2 || m[6] == 3) {
         if (size < 12 || km_mat_src_read(ctx, s, m + 10, 2, 0, "the header") != KM_OK)
             return km_fail(ctx, KM_ERR_FORMAT, "truncated .npy header");
-        len = (uint64_t)m[8] | (uint64_t)m[9] << 8 | (uint64_t)m[10] << 16 | (uint64_t)m[11] << 24;
+        len = km_le(m + 8, 4);
         at = 12;
     } else {
         return km_fail(ctx, KM_ERR_UNSUPPORTED, ".npy format version %d.%d (knotmap reads 1.0-3.0)", m[6], m[7]);

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "byte_order.h"
 #include "mat_internal.h"
 #include "reader_internal.h"
 
@@ -62,14 +63,6 @@ static km_status npz_read(km_ctx *ctx, km_reader *r, float *frames, double *time
 
 static const km_reader_ops npz_ops = {npz_read, npz_close};
 
-static uint64_t le(const unsigned char *p, int n)
-{
-    uint64_t v = 0;
-    for (int k = n - 1; k >= 0; k--)
-        v = v << 8 | p[k];
-    return v;
-}
-
 static km_status read_at(km_ctx *ctx, npz_impl *p, uint64_t off, void *buf, size_t n, const char *what)
 {
     if (off > p->size || n > p->size - off)
@@ -98,9 +91,9 @@ static km_status find_directory(km_ctx *ctx, npz_impl *p, uint64_t *cd_off, uint
         st = km_fail(ctx, KM_ERR_FORMAT, "not a zip archive (no end-of-directory record): a .npz is "
                                          "numpy.savez's zip file (truncated file?)");
     if (st == KM_OK) {
-        *count = le(b + at + 10, 2);
-        *cd_size = le(b + at + 12, 4);
-        *cd_off = le(b + at + 16, 4);
+        *count = km_le(b + at + 10, 2);
+        *cd_size = km_le(b + at + 12, 4);
+        *cd_off = km_le(b + at + 16, 4);
     }
     uint64_t eocd = p->size - tail + (uint64_t)(at > 0 ? at : 0);
     int zip64 = st == KM_OK && (*count == 0xffff || *cd_size == 0xffffffffu || *cd_off == 0xffffffffu);
@@ -113,14 +106,14 @@ static km_status find_directory(km_ctx *ctx, npz_impl *p, uint64_t *cd_off, uint
     if (memcmp(z, "PK\6\7", 4) != 0)
         return km_fail(ctx, KM_ERR_FORMAT, "zip64 locator at byte %llu: wrong signature",
                        (unsigned long long)(eocd - 20));
-    uint64_t z64 = le(z + 8, 8);
+    uint64_t z64 = km_le(z + 8, 8);
     if ((st = read_at(ctx, p, z64, z, 56, "the zip64 end record")) != KM_OK)
         return st;
     if (memcmp(z, "PK\6\6", 4) != 0)
         return km_fail(ctx, KM_ERR_FORMAT, "zip64 end record at byte %llu: wrong signature", (unsigned long long)z64);
-    *count = le(z + 32, 8);
-    *cd_size = le(z + 40, 8);
-    *cd_off = le(z + 48, 8);
+    *count = km_le(z + 32, 8);
+    *cd_size = km_le(z + 40, 8);
+    *cd_off = km_le(z + 48, 8);
     return KM_OK;
 }
 
@@ -128,14 +121,14 @@ static km_status find_directory(km_ctx *ctx, npz_impl *p, uint64_t *cd_off, uint
 static void zip64_extra(const unsigned char *x, size_t n, npz_member *m, uint64_t *local)
 {
     for (size_t i = 0; i + 4 <= n;) {
-        size_t id = (size_t)le(x + i, 2), len = (size_t)le(x + i + 2, 2), k = i + 4;
+        size_t id = (size_t)km_le(x + i, 2), len = (size_t)km_le(x + i + 2, 2), k = i + 4;
         if (i + 4 + len > n)
             return;
         if (id == 1) {
             uint64_t *f[] = {&m->usize, &m->csize, local};
             for (int j = 0; j < 3; j++)
                 if (*f[j] == 0xffffffffu && k + 8 <= i + 4 + len) {
-                    *f[j] = le(x + k, 8);
+                    *f[j] = km_le(x + k, 8);
                     k += 8;
                 }
         }
@@ -154,16 +147,16 @@ static km_status read_entry(km_ctx *ctx, npz_impl *p, uint64_t *off, uint64_t en
         memcmp(e, "PK\1\2", 4) != 0)
         return km_fail(ctx, KM_ERR_FORMAT, "the archive's directory entry at byte %llu is damaged",
                        (unsigned long long)*off);
-    size_t nl = (size_t)le(e + 28, 2), xl = (size_t)le(e + 30, 2), cl = (size_t)le(e + 32, 2);
+    size_t nl = (size_t)km_le(e + 28, 2), xl = (size_t)km_le(e + 30, 2), cl = (size_t)km_le(e + 32, 2);
     if (*off + 46 + nl + xl + cl > end)
         return km_fail(ctx, KM_ERR_FORMAT, "the archive's directory entry at byte %llu runs past the directory",
                        (unsigned long long)*off);
-    *flags = (int)le(e + 8, 2);
-    m->method = (int)le(e + 10, 2);
-    m->crc = (uint32_t)le(e + 16, 4);
-    m->csize = le(e + 20, 4);
-    m->usize = le(e + 24, 4);
-    *local = le(e + 42, 4);
+    *flags = (int)km_le(e + 8, 2);
+    m->method = (int)km_le(e + 10, 2);
+    m->crc = (uint32_t)km_le(e + 16, 4);
+    m->csize = km_le(e + 20, 4);
+    m->usize = km_le(e + 24, 4);
+    *local = km_le(e + 42, 4);
     size_t keep = nl < cap ? nl : 0; /* too long: no name, never an array */
     if ((st = read_at(ctx, p, *off + 46, name, keep, "a member's name")) != KM_OK ||
         (st = read_at(ctx, p, *off + 46 + nl, x, xl, "a member's extra field")) != KM_OK)
@@ -214,7 +207,7 @@ static km_status locate(km_ctx *ctx, npz_impl *p, npz_member *m, uint64_t local,
     if (memcmp(h, "PK\3\4", 4) != 0)
         return km_fail(ctx, KM_ERR_FORMAT, "array %s: no member header at byte %llu", v->name,
                        (unsigned long long)local);
-    m->data_off = local + 30 + le(h + 26, 2) + le(h + 28, 2);
+    m->data_off = local + 30 + km_le(h + 26, 2) + km_le(h + 28, 2);
     if (m->data_off > p->size || m->csize > p->size - m->data_off)
         return km_fail(ctx, KM_ERR_FORMAT, "array %s (member at byte %llu): %llu bytes declared, the file has "
                                            "%llu after it (truncated file?)", v->name, (unsigned long long)local,
