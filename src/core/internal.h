@@ -44,7 +44,8 @@ double km_select_kth_d(double *v, size_t n, size_t k);
 /* The same value as km_select_kth_f (equal floats aside: which of +0.0
  * and -0.0 is not said), v left partitioned about k alike, by partitions
  * without a branch on the values: faster where the values are in no
- * order (bench/README.md "Session 40 (speed14)"). */
+ * order (bench/README.md "Session 40 (speed14)"); eight values at a time
+ * with AVX2 (bench/README.md "Session 42 (speed16)"). */
 float km_select_kth_bf(float *v, size_t n, size_t k);
 /* After km_select_kth_f or _bf(v, n, j) (or this, with k = j), which leave
  * v partitioned about index j (nothing before it larger, nothing after it
@@ -53,6 +54,11 @@ float km_select_kth_bf(float *v, size_t n, size_t k);
  * km_select_kth_f(v, n, k) (equal floats aside: which of +0.0 and -0.0 is
  * not said). */
 float km_select_above_f(float *v, size_t n, size_t j, size_t k);
+/* The smallest value above 0 of v[0..n) (NaN must not be present), +inf
+ * when there is none: four values at a time without a branch (one branch
+ * on each value was mispredicted wherever zeros and changes alternate: the
+ * bad-taxel warm-up's frame-to-frame changes). */
+float km_min_positive_f(const float *v, size_t n);
 
 /* a*b into *out; returns 0 on overflow of SIZE_MAX. */
 int km_size_mul(size_t a, size_t b, size_t *out);
@@ -68,6 +74,12 @@ km_status km_check_shape(km_ctx *ctx, int64_t rows, int64_t cols, const char *wh
 #else
 #define KM_AVX2_TARGET 0
 #endif
+
+/* vpermd indices that pack the lanes an 8-bit mask selects to the front, in
+ * order (lane k's index in byte k; the bytes past them 0): an AVX2 kernel
+ * loads km_pack8[mask] with _mm_loadl_epi64 and widens it with
+ * _mm256_cvtepu8_epi32 (src/core/pack8.c). */
+extern const uint64_t km_pack8[256];
 
 /* 1 when the running CPU has AVX2 and the compiler could target it. */
 static inline int km_cpu_avx2(void)

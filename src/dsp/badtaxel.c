@@ -233,9 +233,7 @@ static double frame_noise(km_badtaxel *b, const float *f)
     if (b->frames == 0)
         return NAN;
     size_t md = km_gather_usable(b->mask, f, b->prev, n, b->scratch);
-    float step = INFINITY;
-    for (size_t i = 0; i < md; i++)
-        step = b->scratch[i] > 0.0f && b->scratch[i] < step ? b->scratch[i] : step;
+    float step = km_min_positive_f(b->scratch, md);
     if ((double)step < b->step)
         b->step = (double)step;
     if (md < 9)

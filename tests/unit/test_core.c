@@ -134,42 +134,108 @@ static int cmp_float(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+enum { SEL_MAXN = 4200 };
+
+/* n values of one kind (0: span 3, 1: span 40, 2: wide, 3: |wide|) into in. */
+static void selection_input(float *in, size_t n, int kind, uint32_t *s)
+{
+    for (size_t i = 0; i < n; i++) {
+        *s = *s * 1664525u + 1013904223u;
+        int span = kind == 0 ? 3 : kind == 1 ? 40 : 1 << 20;
+        int x = (int)((*s >> 8) % (uint32_t)span) - span / 2;
+        float f = x == 0 && (*s & 1u) && kind < 2 ? -0.0f : (float)x * 0.37f;
+        in[i] = kind == 3 ? fabsf(f) : f;
+    }
+}
+
+/* km_select_kth_bf(in, n, k) is sorted[k] (its bits too when bits), and
+ * leaves a permutation of in partitioned about k. */
+static void check_selection(const float *in, const float *sorted, size_t n, size_t k, int bits,
+                            int trial)
+{
+    static float v[SEL_MAXN], back[SEL_MAXN];
+    memcpy(v, in, n * sizeof *in);
+    float a = km_select_kth_bf(v, n, k);
+    cr_assert(a == sorted[k], "trial %d n %zu k %zu: %g against %g", trial, n, k, (double)a,
+              (double)sorted[k]);
+    if (bits)
+        cr_assert(memcmp(&a, &sorted[k], sizeof a) == 0, "trial %d: bits", trial);
+    cr_assert(v[k] == a);
+    for (size_t i = 0; i < n; i++)
+        cr_assert(i < k ? v[i] <= a : i > k ? v[i] >= a : 1, "trial %d n %zu k %zu: v[%zu]", trial,
+                  n, k, i);
+    memcpy(back, v, n * sizeof *v);
+    qsort(back, n, sizeof *back, cmp_float);
+    for (size_t i = 0; i < n; i++)
+        cr_assert(back[i] == sorted[i], "trial %d: not a permutation", trial);
+}
+
 Test(core, branchless_selection_is_the_sort)
 {
     enum { MAXN = 700 };
-    static float in[MAXN], v[MAXN], sorted[MAXN], back[MAXN];
+    static float in[MAXN], sorted[MAXN];
     uint32_t s = 777u;
     for (int trial = 0; trial < 6000; trial++) {
         size_t n = trial < 3240 ? 1 + (size_t)(trial / 40) % 80 : 1 + (size_t)(trial % MAXN);
-        int kind = trial % 4; /* 0: span 3, 1: span 40, 2: wide, 3: |wide| */
-        for (size_t i = 0; i < n; i++) {
-            s = s * 1664525u + 1013904223u;
-            int span = kind == 0 ? 3 : kind == 1 ? 40 : 1 << 20;
-            int x = (int)((s >> 8) % (uint32_t)span) - span / 2;
-            float f = x == 0 && (s & 1u) && kind < 2 ? -0.0f : (float)x * 0.37f;
-            in[i] = kind == 3 ? fabsf(f) : f;
-        }
+        int kind = trial % 4;
+        selection_input(in, n, kind, &s);
         memcpy(sorted, in, n * sizeof *in);
         qsort(sorted, n, sizeof *sorted, cmp_float);
         size_t nk = n <= 80 ? n : 3;
         for (size_t r = 0; r < nk; r++) {
             s = s * 1664525u + 1013904223u;
             size_t k = n <= 80 ? r : (size_t)(s >> 8) % n;
-            memcpy(v, in, n * sizeof *in);
-            float a = km_select_kth_bf(v, n, k);
-            cr_assert(a == sorted[k], "trial %d n %zu k %zu: %g against %g", trial, n, k,
-                      (double)a, (double)sorted[k]);
-            if (kind == 3)
-                cr_assert(memcmp(&a, &sorted[k], sizeof a) == 0, "trial %d: bits", trial);
-            cr_assert(v[k] == a);
-            for (size_t i = 0; i < n; i++)
-                cr_assert(i < k ? v[i] <= a : i > k ? v[i] >= a : 1, "trial %d n %zu k %zu: v[%zu]",
-                          trial, n, k, i);
-            memcpy(back, v, n * sizeof *v);
-            qsort(back, n, sizeof *back, cmp_float);
-            for (size_t i = 0; i < n; i++)
-                cr_assert(back[i] == sorted[i], "trial %d: not a permutation", trial);
+            check_selection(in, sorted, n, k, kind == 3, trial);
         }
+    }
+}
+
+/* The same on the lengths where the partitions change hands: a multiple of
+ * eight and one to seven past it (the AVX2 partitions' last values one by
+ * one), around 2048 (longer ranges start with the plain partitions) and
+ * past 4096; the extreme ranks and the percentiles the bad-taxel warm-up
+ * asks for (10th, 50th, 95th, 99th) with the random ones. */
+Test(core, branchless_selection_long_ranges_are_the_sort)
+{
+    static float in[SEL_MAXN], sorted[SEL_MAXN];
+    static const size_t lens[] = {17, 23, 24, 25, 31, 32, 33, 1023, 1024, 1025, 1031,
+                                  2040, 2047, 2048, 2049, 2055, 2056, 2057, 4095, 4103, 4200};
+    uint32_t s = 4242u;
+    int trial = 0;
+    for (size_t li = 0; li < sizeof lens / sizeof lens[0]; li++)
+        for (int kind = 0; kind < 4; kind++, trial++) {
+            size_t n = lens[li];
+            selection_input(in, n, kind, &s);
+            memcpy(sorted, in, n * sizeof *in);
+            qsort(sorted, n, sizeof *sorted, cmp_float);
+            s = s * 1664525u + 1013904223u;
+            size_t ks[7] = {0, n - 1, n / 10, n / 2, (n - 1) * 95 / 100, (n - 1) * 99 / 100,
+                            (size_t)(s >> 8) % n};
+            for (size_t r = 0; r < 7; r++)
+                check_selection(in, sorted, n, ks[r], kind == 3, trial);
+        }
+}
+
+/* km_min_positive_f is the plain loop's minimum over the values above 0:
+ * every length 0..40 (the four-wide part and its last 0-3 one by one),
+ * zeros of both signs, negatives, +inf and subnormals; +inf when none. */
+Test(core, min_positive_is_the_plain_minimum)
+{
+    static const float pool[] = {0.0f, -0.0f, -1.5f, 3.0f, 0.25f, INFINITY, 1e-40f, 7.0f, -INFINITY};
+    float v[40];
+    uint32_t s = 99u;
+    for (int trial = 0; trial < 4000; trial++) {
+        size_t n = (size_t)trial % 41;
+        float want = INFINITY;
+        for (size_t i = 0; i < n; i++) {
+            s = s * 1664525u + 1013904223u;
+            v[i] = pool[(s >> 8) % (sizeof pool / sizeof pool[0])] * (1.0f + (float)(s >> 28));
+            if (v[i] > 0.0f && v[i] < want)
+                want = v[i];
+        }
+        float got = km_min_positive_f(v, n);
+        cr_assert(memcmp(&got, &want, sizeof got) == 0, "trial %d n %zu: %g against %g", trial, n,
+                  (double)got, (double)want);
     }
 }
 
