@@ -28,8 +28,16 @@ int km_cmd_render(int argc, char **argv);
 int km_cmd_eval(int argc, char **argv);
 int km_cmd_report(int argc, char **argv);
 
-/* Print "knotmap: <message>" on stderr. */
+/* Print "knotmap: <message>" on stderr, cleaned by km_cli_clean (a message
+ * quotes the file's own text: a value, a token, a path). */
 void km_cli_error(const char *fmt, ...);
+/* `s` with the bytes a terminal acts on written as \xNN: C0 controls but TAB
+ * and newline (ESC, BEL, CR, ...), DEL, and C1 controls in UTF-8 (C2 80..C2
+ * 9F), so that a file's text (a header value, a token in an error, a name)
+ * cannot move the cursor, clear the screen, retitle the window or write the
+ * clipboard when printed (docs/CLI.md, "Text from files").  Into buf (cap
+ * bytes, cut at a whole escape to fit, terminated); returns buf. */
+const char *km_cli_clean(const char *s, char *buf, size_t cap);
 /* The exit code for a library status (65 format, 66 not found, 73 create, 74 io, ...). */
 int km_cli_exit_code(km_status status);
 /* Print the failure of `status` on ctx as "knotmap: FILE: what" and return

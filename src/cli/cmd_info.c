@@ -122,6 +122,38 @@ static void print_nonfinite(const km_session_info *in, int all, int64_t n_read)
 }
 
 /* A knotmap result: what was read, how, what was assumed, what came out. */
+/* A result's own text (written by whoever wrote the file) cleaned in place
+ * before it is printed (km_cli_clean; cut to its field). */
+static void clean_text(char *s, size_t cap)
+{
+    char raw[1024];
+    size_t n = strlen(s) < sizeof raw ? strlen(s) : sizeof raw - 1;
+    memcpy(raw, s, n);
+    raw[n] = '\0';
+    km_cli_clean(raw, s, cap);
+}
+
+static void clean_result(km_result_info *ri)
+{
+#define CLEAN(field) clean_text(field, sizeof field)
+    CLEAN(ri->knotmap_version);
+    CLEAN(ri->created_utc);
+    CLEAN(ri->command_line);
+    CLEAN(ri->source_path);
+    CLEAN(ri->session.units);
+    CLEAN(ri->session.assumed);
+    for (int k = 0; k < ri->n_changed; k++) {
+        CLEAN(ri->changed[k].name);
+        CLEAN(ri->changed[k].value);
+        CLEAN(ri->changed[k].dflt);
+    }
+    for (int c = 0; c < ri->n_best_cols; c++) {
+        CLEAN(ri->best[c].name);
+        CLEAN(ri->best[c].units);
+    }
+#undef CLEAN
+}
+
 static int show_result(km_ctx *ctx, const char *path)
 {
     km_result_info *ri = malloc(sizeof *ri);
@@ -134,6 +166,7 @@ static int show_result(km_ctx *ctx, const char *path)
         free(ri);
         return km_cli_report(ctx, st, path, NULL);
     }
+    clean_result(ri);
     const km_session_info *in = &ri->session;
     const char *fmt = km_format_name(in->format);
     printf("file:         %s\n", path);
@@ -237,8 +270,10 @@ static int show(km_ctx *ctx, const char *path, const km_read_options *ro, const 
     printf("header:       %zu key%s\n", nh, nh == 1 ? "" : "s");
     for (size_t i = 0; i < nh; i++) {
         const char *k = NULL, *v = NULL;
+        char ck[1024], cv[4096]; /* the file's own text: cleaned for the terminal */
         km_reader_header_get(r, i, &k, &v);
-        printf("  %s = %s\n", k != NULL ? k : "", v != NULL ? v : "");
+        printf("  %s = %s\n", km_cli_clean(k != NULL ? k : "", ck, sizeof ck),
+               km_cli_clean(v != NULL ? v : "", cv, sizeof cv));
     }
     km_reader_free(r);
     return KM_EX_OK;

@@ -51,16 +51,25 @@ int km_cli_int(const char *cmd, const char *opt, const char *text, long long lo,
     return 0;
 }
 
+/* "knotmap: PATH: warning: TEXT", both cleaned (km_cli_clean): TEXT may
+ * quote a result's own list of what was assumed. */
+static void warn_line(const char *path, const char *text)
+{
+    char cp[2048], ct[2048];
+    fprintf(stderr, "knotmap: %s: warning: %s\n", km_cli_clean(path, cp, sizeof cp),
+            km_cli_clean(text, ct, sizeof ct));
+}
+
 int km_cli_warn_assumed(const char *path, const km_session_info *in)
 {
     char what[512], rest[sizeof in->assumed];
     int n = (int)km_assumed_combined(in, what, sizeof what, rest, sizeof rest);
     if (n > 0) /* pitch, rate, units, mode: one line */
-        fprintf(stderr, "knotmap: %s: warning: %s\n", path, what);
+        warn_line(path, what);
     for (const char *p = rest; *p != '\0';) {
         size_t len = strcspn(p, ",");
         km_assumed_sentence(in, p, len, what, sizeof what);
-        fprintf(stderr, "knotmap: %s: warning: %s\n", path, what);
+        warn_line(path, what);
         n++;
         p += len;
         if (*p == ',')
@@ -74,7 +83,7 @@ void km_cli_warn_nonfinite(const char *path, const km_session_info *in)
     char text[512];
     km_nonfinite_text(in, text, sizeof text);
     if (text[0] != '\0')
-        fprintf(stderr, "knotmap: %s: warning: %s\n", path, text);
+        warn_line(path, text);
 }
 
 static int needs_quotes(const char *s)
