@@ -6,6 +6,14 @@ GIL released during every C call, one C context per Python thread, errors
 raised as knotmap.Error (also the matching built-in: FileNotFoundError,
 ValueError, ...) with the C library's detail text.
 
+Where to start: ``read_session(path)`` reads a recording in any format
+knotmap reads (frames, times, mask, metadata); ``process(path, out)`` runs
+the whole pipeline of ``knotmap process`` and writes a result;
+``read_result(out)`` gives its tables (peaks, tracks, candidates, body map);
+``Pipeline`` runs the same pipeline on frames pushed as they arrive;
+``batch(folder, out)`` processes a folder.  Every stage is also a function
+on numpy arrays (``find_peaks``, ``temporal_filter``, ``candidates``, ...).
+
 ``from knotmap import *`` shadows no built-in: ``knotmap.eval`` is exported
 as ``evaluate`` (``knotmap.eval`` itself stays callable).  Typed (PEP 561).
 """
