@@ -572,6 +572,8 @@ const char *km_token_text(char *dst, const char *s, size_t n)
         n = KM_TOKEN_SHOWN;
     while (i < n && u[i] != 0) {
         size_t k = u[i] >= 0x80 ? utf8_len(u + i, n - i) : 0;
+        if (k == 2 && u[i] == 0xC2 && u[i + 1] <= 0x9F)
+            k = 0; /* a C1 control (U+0080..U+009F, CSI among them): escaped byte by byte */
         if (k > 0) {
             memcpy(dst + o, s + i, k);
             o += k;

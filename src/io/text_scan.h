@@ -127,9 +127,9 @@ int km_line_blank(const char *p, size_t len);
 int km_line_padding(const char *p, size_t len);
 
 /* A piece of the file quoted in an error detail: at most KM_TOKEN_SHOWN
- * bytes of s[0..n) (up to a NUL), with control bytes and bytes that are not
- * valid UTF-8 written as \xNN, so a binary file never puts raw bytes on the
- * terminal or into a log.  dst must hold KM_TOKEN_TEXT bytes; returns dst. */
+ * bytes of s[0..n) (up to a NUL), with control bytes (C0, DEL, and C1 in
+ * UTF-8: C2 80..C2 9F) and bytes that are not valid UTF-8 written as \xNN,
+ * so a binary file never puts raw bytes on the terminal or into a log.  dst must hold KM_TOKEN_TEXT bytes; returns dst. */
 #define KM_TOKEN_SHOWN 32
 #define KM_TOKEN_TEXT (4 * KM_TOKEN_SHOWN + 1)
 const char *km_token_text(char *dst, const char *s, size_t n);
