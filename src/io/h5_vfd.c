@@ -207,14 +207,15 @@ static herr_t vfd_read(H5FD_t *file, H5FD_mem_t type, hid_t dxpl, haddr_t addr, 
 
 /* Start the write-out of raw data written so far (chunks are written once and
  * never rewritten), so that the fsync at commit finds little left to write:
- * the disk works while the session is still being processed.  Only a hint:
+ * the disk works while the session is still being written.  Files whose
+ * io asks for it only (h5_vfd.h 3.: sessions, not results).  Only a hint:
  * SYNC_FILE_RANGE_WRITE neither waits nor consumes a write-back error (the
  * fsync at commit still sees every one), and when the call fails (EINVAL,
  * ENOSYS, ESPIPE on file systems and kernels without it, or anything else)
  * the file just goes on without hints and the fsync does all the work. */
 static void early_writeback(vfd_file *f, H5FD_mem_t type, haddr_t addr, haddr_t end)
 {
-    if (type != H5FD_MEM_DRAW || f->wb_off)
+    if (type != H5FD_MEM_DRAW || f->wb_off || f->io == NULL || !f->io->write_out)
         return;
     if (f->wb_hi <= f->wb_lo) {
         f->wb_lo = addr;

@@ -17,14 +17,18 @@
  * succeeds, the error is still reported (km_h5_io.err after the close),
  * and the temporary is removed.
  *
- * 3. Raw data (the chunks, written once) is handed to the disk as it is
- *    written: every 256 KiB of it, sync_file_range(SYNC_FILE_RANGE_WRITE)
- *    starts its write-out without waiting, so the fsync at commit finds
- *    little left (the ~2.2 MB of a 60 s result's chunks were all written
- *    by that fsync; now ~0.4 MB: the metadata HDF5 writes at its close and
- *    the last chunks).  A hint only: where the call fails (EINVAL, ENOSYS,
- *    or an I/O error) the file goes on without hints and the fsync does
- *    all the work and reports any write-back error, as before.
+ * 3. With io->write_out (the session writer's files), raw data (the
+ *    chunks, written once) is handed to the disk as it is written: every
+ *    256 KiB of it, sync_file_range(SYNC_FILE_RANGE_WRITE) starts its
+ *    write-out without waiting, so the fsync at commit finds little left.
+ *    A hint only: where the call fails (EINVAL, ENOSYS, or an I/O error)
+ *    the file goes on without hints and the fsync does all the work and
+ *    reports any write-back error, as before.  Results (io->write_out 0)
+ *    are not hinted: with two sessions in one process (-j 2), each one's
+ *    hinted write-out kept the disk busy while the other committed, and on
+ *    the bench machine's disk a commit beside another took a median 13 ms
+ *    instead of 4 (two threads 1.66x -> 1.87x of the sequence; one session
+ *    alone the same to the noise: bench/README.md "Session 42 (burst16)").
  *
  * A writer owns one km_h5_io per file, passes it to km_h5_write_fapl()
  * before H5Fcreate, sets `closing` before its H5Fclose (always: on success
@@ -39,6 +43,7 @@ typedef struct km_h5_io {
     int closing;  /* set by the writer before H5Fclose: errors are recorded, not raised */
     int defer_raw; /* set before H5Fcreate: raw data kept for km_h5_io_flush_raw (4.) */
     void *vf;      /* the driver's open file (while open), for km_h5_io_flush_raw */
+    int write_out; /* set before H5Fcreate: raw data's write-out started as it is written (3.) */
 } km_h5_io;
 
 /* 4. With io->defer_raw, the raw data HDF5 asks the driver to write (the

@@ -247,6 +247,7 @@ km_status km_session_writer_create(km_ctx *ctx, const char *path, const km_sessi
             KM_OK ||
         (st = km_atomic_close_fd(ctx, &w->out)) != KM_OK)
         goto done;
+    w->io.write_out = 1; /* the frames' write-out started as they are written (h5_vfd.h 3.) */
     fapl = km_h5_write_fapl(&w->io);
     /* A failed write inside H5Fcreate is recorded, not raised (h5_vfd.h). */
     w->io.closing = 1;

@@ -96,7 +96,7 @@ static hid_t make(km_h5_io *io, hid_t *file)
 
 Test(io_vfd, raw_data_kept_until_flushed)
 {
-    km_h5_io io = {0, 0, 1, NULL};
+    km_h5_io io = {0, 0, 1, NULL, 0};
     hid_t file, ds = make(&io, &file);
     put(ds, 0);
     cr_expect_not(on_disk(0), "kept, not written, when H5Dwrite_chunk returns");
@@ -124,7 +124,7 @@ Test(io_vfd, raw_data_kept_until_flushed)
  * above can tell kept from written). */
 Test(io_vfd, raw_data_written_at_once_by_default)
 {
-    km_h5_io io = {0, 0, 0, NULL};
+    km_h5_io io = {0, 0, 0, NULL, 0};
     hid_t file, ds = make(&io, &file);
     put(ds, 0);
     cr_expect(on_disk(0));
