@@ -49,7 +49,7 @@ typedef struct km_h5_io {
 /* 4. With io->defer_raw, the raw data HDF5 asks the driver to write (the
  * chunks of H5Dwrite_chunk, a contiguous dataset's values) is copied and
  * kept, not written, and km_h5_io_flush_raw writes it (and gives the
- * write-out hint of 3.) after the HDF5 call has returned: outside HDF5's
+ * write-out hint of 3. with io->write_out) after the HDF5 call has returned: outside HDF5's
  * global lock, which every pwrite and sync_file_range of a chunk held
  * before (~5 ms of a 60 s session's ~10 ms with the lock held;
  * bench/README.md "Session 38 (threads)").  Whatever is kept is written
