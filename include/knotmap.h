@@ -1145,6 +1145,17 @@ typedef struct km_candidate_params {
                                   line's level is the knot's
                                   (docs/ALGORITHMS.md 10 step 4, Elongated
                                   peaks); 0 = off [0.4] */
+    int32_t scale_peaks;       /* 1: also the peaks in scale space, as a
+                                  difference-of-Gaussians blob detector finds
+                                  them: local maxima in (y, x, scale) of the
+                                  difference of neighbouring footprint
+                                  sizes' amplitudes, each judged at its own
+                                  size by the same tests and thresholds,
+                                  away from every candidate kept (a weaker
+                                  knot beside a stronger one, whose broad
+                                  footprint takes the weaker one's cells;
+                                  docs/ALGORITHMS.md 10 step 4, Peaks in
+                                  scale space); 0 = off [0] */
 } km_candidate_params;
 KM_API void km_candidate_params_default(km_candidate_params *p);
 

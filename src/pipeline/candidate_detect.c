@@ -118,42 +118,20 @@ typedef struct cand_maps {
 
 static void free_maps(km_ctx *ctx, cand_maps *m)
 {
-    km_free(ctx, m->map);
-    km_free(ctx, m->spread);
-    km_free(ctx, m->two);
-    km_free(ctx, m->flat);
-    km_free(ctx, m->amp);
-    km_free(ctx, m->snr);
-    km_free(ctx, m->size);
-    km_free(ctx, m->bamp);
-    km_free(ctx, m->bsnr);
-    km_free(ctx, m->bsize);
-    km_free(ctx, m->noise);
-    km_free(ctx, m->samp);
-    km_free(ctx, m->ssnr);
-    km_free(ctx, m->diff);
-    km_free(ctx, m->scratch);
-    km_free(ctx, m->win);
-    km_free(ctx, m->cov);
-    km_free(ctx, m->seen);
-    km_free(ctx, m->t_first);
-    km_free(ctx, m->t_last);
-    km_free(ctx, m->skip);
+    void *p[] = {m->map,  m->spread, m->two,  m->flat,    m->amp,  m->snr,     m->size,
+                 m->bamp, m->bsnr,   m->bsize, m->noise,  m->samp, m->ssnr,    m->diff,
+                 m->scratch, m->win, m->cov,  m->seen,    m->t_first, m->t_last, m->skip};
+    for (size_t i = 0; i < sizeof p / sizeof *p; i++)
+        km_free(ctx, p[i]);
 }
 
 static km_status alloc_maps(km_ctx *ctx, size_t cells, int32_t ridge_rows, cand_maps *m)
 {
-    m->map = km_alloc(ctx, cells * sizeof *m->map);
-    m->spread = km_alloc(ctx, cells * sizeof *m->spread);
-    m->two = km_alloc(ctx, cells * sizeof *m->two);
-    m->flat = km_alloc(ctx, cells * sizeof *m->flat);
-    m->amp = km_alloc(ctx, cells * sizeof *m->amp);
-    m->snr = km_alloc(ctx, cells * sizeof *m->snr);
-    m->size = km_alloc(ctx, cells * sizeof *m->size);
-    m->bamp = km_alloc(ctx, cells * sizeof *m->bamp);
-    m->bsnr = km_alloc(ctx, cells * sizeof *m->bsnr);
-    m->bsize = km_alloc(ctx, cells * sizeof *m->bsize);
-    m->noise = km_alloc(ctx, cells * sizeof *m->noise);
+    float **f[] = {&m->map, &m->spread, &m->two,  &m->flat,  &m->amp,  &m->snr,
+                   &m->size, &m->bamp,  &m->bsnr, &m->bsize, &m->noise};
+    int ok = 1;
+    for (size_t i = 0; i < sizeof f / sizeof *f; i++)
+        ok &= (*f[i] = km_alloc(ctx, cells * sizeof(float))) != NULL;
     m->diff = km_alloc(ctx, 2 * cells * sizeof *m->diff);
     m->scratch = km_alloc(ctx, 5 * cells * sizeof *m->scratch);
     m->win = km_alloc(ctx, (size_t)(2 * ridge_rows + 1) * sizeof *m->win);
@@ -161,12 +139,8 @@ static km_status alloc_maps(km_ctx *ctx, size_t cells, int32_t ridge_rows, cand_
     m->seen = km_alloc(ctx, cells * sizeof *m->seen);
     m->t_first = km_alloc(ctx, cells * sizeof *m->t_first);
     m->t_last = km_alloc(ctx, cells * sizeof *m->t_last);
-    return m->map && m->spread && m->two && m->flat && m->amp && m->snr && m->size && m->bamp &&
-                   m->bsnr && m->bsize && m->noise &&
-                   m->diff && m->scratch && m->win && m->cov && m->seen && m->t_first &&
-                   m->t_last
-               ? KM_OK
-               : KM_ERR_NOMEM;
+    ok &= m->diff && m->scratch && m->win && m->cov && m->seen && m->t_first && m->t_last;
+    return ok ? KM_OK : KM_ERR_NOMEM;
 }
 
 /* Noise per cell: the global estimate of the map, raised by a local one,
@@ -401,17 +375,22 @@ static int make_candidate(const km_candidate_params *p, const cand_maps *m, cons
     return 1;
 }
 
+/* 1 when a candidate of c[0..n) lies within +-dy, +-dx mm of (y, x). */
+static int near_mm(const km_candidate *c, size_t n, double dy, double dx, double y, double x)
+{
+    for (size_t i = 0; i < n; i++)
+        if (fabs(c[i].y_mm - y) <= dy && fabs(c[i].x_mm - x) <= dx)
+            return 1;
+    return 0;
+}
+
 /* 1 when a candidate of c[0..n) lies within the peak window (+-ry rows,
    +-rx columns: min_distance_mm in cells) of the cell (y, x). */
 static int near_candidate(const cand_maps *m, const km_candidate *c, size_t n, int32_t ry,
                           int32_t rx, int32_t y, int32_t x)
 {
-    double dy = ry * m->row_pitch, dx = rx * m->col_pitch;
-    double cy = m->y0 + y * m->row_pitch, cx = x * m->col_pitch;
-    for (size_t i = 0; i < n; i++)
-        if (fabs(c[i].y_mm - cy) <= dy && fabs(c[i].x_mm - cx) <= dx)
-            return 1;
-    return 0;
+    return near_mm(c, n, ry * m->row_pitch, rx * m->col_pitch, m->y0 + y * m->row_pitch,
+                   x * m->col_pitch);
 }
 
 /* The spikes that the despiking replaced before the matched filter (10
@@ -500,15 +479,6 @@ static km_status amp_peaks(km_ctx *ctx, const km_candidate_params *p, const cand
     return KM_OK;
 }
 
-/* 1 when a candidate of c[0..n) lies within +-dy, +-dx mm of (y, x). */
-static int near_mm(const km_candidate *c, size_t n, double dy, double dx, double y, double x)
-{
-    for (size_t i = 0; i < n; i++)
-        if (fabs(c[i].y_mm - y) <= dy && fabs(c[i].x_mm - x) <= dx)
-            return 1;
-    return 0;
-}
-
 /* The peaks of the broad scales alone (BROAD_SIGMA_MM on) as candidates
    after the n regular ones in c, when not within the peak window of one:
    the same tests as make_candidate on the broad maps at BROAD_PEAK_SHARE
@@ -541,6 +511,37 @@ static km_status broad_candidates(km_ctx *ctx, const km_candidate_params *p, con
                       (double)m->press[(size_t)pk[k].row * (size_t)m->nx + (size_t)pk[k].col]) &&
             !near_mm(c, *n, ry * m->row_pitch, rx * m->col_pitch, c[*n].y_mm, c[*n].x_mm))
             (*n)++;
+    return KM_OK;
+}
+
+/* The peaks in scale space (scale_peaks; km_map_scale_peaks), strongest first, as
+   candidates after the *n in c: make_candidate at the scale nearest each one's sigma
+   (size_mm that sigma), kept away from every kept candidate's peak window (10.4). */
+static km_status scale_candidates(km_ctx *ctx, const km_candidate_params *p, const cand_maps *m,
+                                  double largest_sigma, km_candidate *c, size_t *n, size_t room)
+{
+    size_t cells = (size_t)m->ny * (size_t)m->nx;
+    km_scale_peak *sp = km_alloc(ctx, cells * (sizeof *sp + sizeof(float)));
+    if (sp == NULL)
+        return KM_ERR_NOMEM;
+    size_t np = km_map_scale_peaks(m->samp, m->ny, m->nx, m->sig, m->ns, p->min_prominence, sp,
+                                   cells);
+    int32_t ry = km_map_cells(p->min_distance_mm, m->row_pitch);
+    int32_t rx = km_map_cells(p->min_distance_mm, m->col_pitch);
+    cand_maps b = *m;
+    b.size = (float *)(sp + cells); /* size_mm at each peak's cell */
+    b.rescale = 0;
+    for (size_t i = 0; i < np && *n < room; i++) {
+        km_peak q = {.row = sp[i].row, .col = sp[i].col, .area_taxels = -1};
+        b.amp = m->samp + (size_t)sp[i].scale * cells;
+        b.snr = m->ssnr + (size_t)sp[i].scale * cells;
+        b.size[(size_t)q.row * (size_t)m->nx + (size_t)q.col] = (float)sp[i].sigma_mm;
+        if (!near_candidate(m, c, *n, ry, rx, q.row, q.col) &&
+            make_candidate(p, &b, &q, largest_sigma, &c[*n]) &&
+            !near_mm(c, *n, ry * m->row_pitch, rx * m->col_pitch, c[*n].y_mm, c[*n].x_mm))
+            (*n)++;
+    }
+    km_free(ctx, sp);
     return KM_OK;
 }
 
@@ -640,20 +641,17 @@ km_status km_bodygrid_candidates_seen(km_ctx *ctx, const km_bodygrid *g, km_cand
         return KM_OK;
     pk = km_alloc(ctx, cells * sizeof *pk);
     cand = km_alloc(ctx, cells * sizeof *cand);
+    /* The contact pressure under the band's peaks (broad_candidates): the
+       body map layer's maximum, when the grid has it, with the samples its
+       own mask left out (the candidates see every taxel of the frames' mask). */
+    m.press = km_alloc(ctx, cells * sizeof *m.press);
     if ((st = alloc_maps(ctx, cells, ridge_half_rows(p, m.row_pitch, m.ny), &m)) != KM_OK || pk == NULL ||
-        cand == NULL) {
+        cand == NULL || m.press == NULL) {
         st = KM_ERR_NOMEM;
         goto done;
     }
     double sig[32];
     int ns = 0;
-    /* The contact pressure under the band's peaks (broad_candidates): the
-       body map layer's maximum, when the grid has it, with the samples its
-       own mask left out (the candidates see every taxel of the frames' mask). */
-    if ((m.press = km_alloc(ctx, cells * sizeof *m.press)) == NULL) {
-        st = KM_ERR_NOMEM;
-        goto done;
-    }
     /* No context: a grid without that layer (KM_ERR_INVALID, the only
        failure with this capacity) is not a failure of this call. */
     km_candidate_maps pm = {.pressure = m.press};
@@ -668,8 +666,10 @@ km_status km_bodygrid_candidates_seen(km_ctx *ctx, const km_bodygrid *g, km_cand
         *seen = (km_candidate_seen){.map_noise = m.global, .threshold = m.used};
     for (size_t k = 0; k < npk; k++)
         nc += (size_t)make_candidate(p, &m, &pk[k], ns > 1 ? sig[ns - 1] : 0.0, &cand[nc]);
-    if (m.n_broad > 0 && (st = broad_candidates(ctx, p, &m, sig[ns - 1], pk, cand, &nc, cells)) !=
-                              KM_OK)
+    if ((m.n_broad > 0 &&
+         (st = broad_candidates(ctx, p, &m, sig[ns - 1], pk, cand, &nc, cells)) != KM_OK) ||
+        (p->scale_peaks && m.rescale && /* peaks in scale space (10.4) */
+         (st = scale_candidates(ctx, p, &m, sig[ns - 1], cand, &nc, cells)) != KM_OK))
         goto done;
     nc += spike_candidates(p, &m, sig[0], cand, nc, cells - nc);
     if (nc > 1)

@@ -305,6 +305,11 @@ static const km_param TABLE[] = {
       "roller: a peak under 0.14 of the contact pressure whose map keeps A of its height "
       "along a line 2.5 and 4 fitted sigmas away (a taut band, a bony prominence) keeps "
       "1 - that share of its significance; 0 = off", 0),
+    I("cand_scale_peaks", "cand-scale-peaks", cand.scale_peaks, 0, 1, "", "N", G_TRACK,
+      "1 = also the peaks in scale space (a weaker knot beside a stronger one): local "
+      "maxima in (y, x, scale) of the difference of neighbouring footprint sizes' "
+      "amplitudes, judged at their own size by the same tests; 0 = only the peaks of each "
+      "cell's best size"),
     /* ---- the gain map (equilibration) ---- */
     {.name = "equilibrate_path", .option = "equilibrate", .type = KM_PARAM_STRING,
      .offset = F(equilibrate), .metavar = "FILE", .group = G_CHAIN,
