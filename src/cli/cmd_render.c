@@ -77,7 +77,11 @@ static void print_info(const char *input, const char *output, const km_render_in
 static int draw(void *user)
 {
     render_opts *o = user;
+    /* SIGINT/SIGTERM: the picture is not cancelled between steps; within the
+       grace of 2 s the run ends with its temporary removed (signals.c) */
+    km_cli_interrupt_begin(&o->ctx, 1);
     km_status st = km_render(o->ctx, o->input, o->output, &o->p, &o->info);
+    km_cli_interrupt_end();
     if (st != KM_OK)
         return km_cli_report(o->ctx, st, o->input, o->output);
     if (!o->quiet)

@@ -66,7 +66,9 @@ static int on_option(void *user, int id, const char *v)
 static int write_report(void *user)
 {
     report_opts *o = user;
+    km_cli_interrupt_begin(&o->ctx, 1); /* as render's: no temporary left behind */
     km_status st = km_report(o->ctx, o->input, o->output, &o->p, o->overwrite);
+    km_cli_interrupt_end();
     if (st != KM_OK)
         return km_cli_report(o->ctx, st, o->input, o->output);
     if (!o->quiet)
