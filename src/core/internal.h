@@ -21,6 +21,11 @@ km_status km_fail(km_ctx *ctx, km_status status, const char *fmt, ...) KM_PRINTF
 km_status km_vfail(km_ctx *ctx, km_status status, const char *fmt, va_list ap);
 /* Prefix the current detail with "prefix: " (for adding a file name). */
 void km_error_prefix(km_ctx *ctx, const char *prefix);
+/* Why a file could not be opened or looked at, as the OS says it (errno
+ * `err` of stat/open/fopen): ENOTDIR (a file where a folder should be) reads
+ * as ENOENT, "No such file or directory"; ELOOP "Too many levels of
+ * symbolic links", ENAMETOOLONG "File name too long", ... as strerror. */
+const char *km_open_reason(int err);
 
 /* Allocation through the context's allocator.  km_alloc and km_calloc record
  * KM_ERR_NOMEM on ctx when they fail.  km_free(ctx, NULL) is a no-op. */

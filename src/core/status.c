@@ -1,5 +1,7 @@
 /* Status text, version, size arithmetic. */
+#include <errno.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "internal.h"
 
@@ -49,4 +51,9 @@ km_status km_check_shape(km_ctx *ctx, int64_t rows, int64_t cols, const char *wh
         return km_fail(ctx, KM_ERR_LIMIT, "%s: grid %lldx%lld exceeds the limit (%d per side, %d taxels)",
                        what, (long long)rows, (long long)cols, KM_MAX_DIM, KM_MAX_TAXELS);
     return KM_OK;
+}
+
+const char *km_open_reason(int err)
+{
+    return strerror(err == ENOTDIR ? ENOENT : err);
 }

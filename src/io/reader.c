@@ -346,10 +346,7 @@ static km_status open_head(km_ctx *ctx, const char *path, unsigned char *head, s
     struct stat sb;
     FILE *f;
     if (stat(path, &sb) != 0)
-        return km_fail(ctx, KM_ERR_NOT_FOUND, "%s",
-                       errno == ENOENT || errno == ENOTDIR ? "No such file or directory"
-                       : errno == EACCES                   ? "Permission denied"
-                                                           : "cannot open");
+        return km_fail(ctx, KM_ERR_NOT_FOUND, "%s", km_open_reason(errno));
     if (S_ISDIR(sb.st_mode))
         return km_fail(ctx, KM_ERR_NOT_FOUND, "Is a directory");
     if (S_ISFIFO(sb.st_mode))
@@ -364,7 +361,7 @@ static km_status open_head(km_ctx *ctx, const char *path, unsigned char *head, s
                                               : "a special file");
     f = fopen(path, "rb");
     if (f == NULL)
-        return km_fail(ctx, KM_ERR_NOT_FOUND, "%s", errno == EACCES ? "Permission denied" : "cannot open");
+        return km_fail(ctx, KM_ERR_NOT_FOUND, "%s", km_open_reason(errno));
     *n = fread(head, 1, KM_SNIFF_BYTES, f);
     if (ferror(f)) {
         fclose(f);

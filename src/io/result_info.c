@@ -3,6 +3,7 @@
  * /candidates, and the /params that differ from given defaults. */
 #define _POSIX_C_SOURCE 200809L
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -180,7 +181,7 @@ km_status km_result_read_info(km_ctx *ctx, const char *path, const km_param_defa
         return km_fail(ctx, KM_ERR_INVALID, "km_result_info_read: NULL argument");
     memset(out, 0, sizeof *out);
     if (stat(path, &sb) != 0)
-        return km_fail(ctx, KM_ERR_NOT_FOUND, "%s: No such file or directory", path);
+        return km_fail(ctx, KM_ERR_NOT_FOUND, "%s: %s", path, km_open_reason(errno));
     if (S_ISDIR(sb.st_mode))
         return km_fail(ctx, KM_ERR_NOT_FOUND, "%s: Is a directory", path);
     km_h5_quiet_begin(&q);

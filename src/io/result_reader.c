@@ -22,8 +22,7 @@ static km_status open_checked(km_ctx *ctx, const char *path, const char *schema,
 
     *out = H5I_INVALID_HID;
     if (stat(path, &sb) != 0)
-        return km_fail(ctx, KM_ERR_NOT_FOUND, "%s: %s", path,
-                       errno == EACCES ? "Permission denied" : "No such file or directory");
+        return km_fail(ctx, KM_ERR_NOT_FOUND, "%s: %s", path, km_open_reason(errno));
     if (S_ISDIR(sb.st_mode))
         return km_fail(ctx, KM_ERR_NOT_FOUND, "%s: Is a directory", path);
     if (H5Fis_hdf5(path) <= 0)

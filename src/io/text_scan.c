@@ -176,8 +176,7 @@ km_status km_lines_open(km_ctx *ctx, km_lines *l, const char *path, const km_all
     l->cap = KM_LINES_CHUNK;
     l->f = fopen(path, "rb");
     if (l->f == NULL)
-        return km_fail(ctx, KM_ERR_NOT_FOUND, "cannot open: %s",
-                       errno == ENOENT ? "No such file or directory" : "Permission denied or not readable");
+        return km_fail(ctx, KM_ERR_NOT_FOUND, "cannot open: %s", km_open_reason(errno));
     {
         unsigned char head[4];
         size_t n = fread(head, 1, sizeof head, l->f);
