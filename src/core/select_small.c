@@ -172,41 +172,58 @@ float km_select128_portable_f(const float *v, size_t n, size_t k)
 }
 
 #if KM_AVX2_TARGET
-/* Rank count of x = v[i] against four values at a time, as
-   km_rank_stable_d: the values before i count when <= x, the others when
-   < x (the padding, +inf past n, never is).  One loop over every block,
-   the lanes before i told by their index (no loop whose length is i's:
-   their exits were mispredicted at every i). */
-__attribute__((target("avx2"))) static size_t rank64_d_avx2(const double *buf, size_t nb, size_t i)
+/* Lane l of the result counts v[j] against x where v[j] < x, or where
+   v[j] == x and j < i0 + l: y = v[j] broadcast, lanes l > t of a j =
+   i0 + t inside the block take <=, the others <. */
+__attribute__((target("avx2"))) static __m256i rank4_inside(const double *v, size_t i0, size_t n,
+                                                           __m256d x, __m256i cnt)
 {
-    const __m256d x = _mm256_set1_pd(buf[i]), fi = _mm256_set1_pd((double)i);
-    const __m256d four = _mm256_set1_pd(4.0);
-    __m256d idx = _mm256_set_pd(3.0, 2.0, 1.0, 0.0);
-    __m256i cnt = _mm256_setzero_si256();
-    for (size_t b = 0; b < nb; b++) {
-        __m256d vb = _mm256_loadu_pd(buf + 4 * b);
-        __m256d c = _mm256_or_pd(_mm256_cmp_pd(vb, x, _CMP_LT_OQ),
-                                 _mm256_and_pd(_mm256_cmp_pd(vb, x, _CMP_EQ_OQ),
-                                               _mm256_cmp_pd(idx, fi, _CMP_LT_OQ)));
-        cnt = _mm256_sub_epi64(cnt, _mm256_castpd_si256(c));
-        idx = _mm256_add_pd(idx, four);
+    for (size_t t = 0; t < 4 && i0 + t < n; t++) {
+        const __m256d y = _mm256_broadcast_sd(v + i0 + t);
+        const __m256d after = _mm256_castsi256_pd(
+            _mm256_cmpgt_epi64(_mm256_set_epi64x(3, 2, 1, 0), _mm256_set1_epi64x((long long)t)));
+        cnt = _mm256_sub_epi64(cnt, _mm256_castpd_si256(_mm256_blendv_pd(
+                                        _mm256_cmp_pd(y, x, _CMP_LT_OQ),
+                                        _mm256_cmp_pd(y, x, _CMP_LE_OQ), after)));
     }
-    __m128i s = _mm_add_epi64(_mm256_castsi256_si128(cnt), _mm256_extracti128_si256(cnt, 1));
-    return (size_t)(_mm_cvtsi128_si64(s) + _mm_extract_epi64(s, 1));
+    return cnt;
 }
 
+/* The element of stable rank k among v[0..n), n <= 64, with no branch on
+   the values and no wide load of v (callers have just stored it value by
+   value: a 32-byte load over those stores is not forwarded and waits for
+   them to reach the cache).  Four candidates x = v[i0..i0+4) at a time,
+   each lane l counting km_rank_stable_d's rank: the values v[j] <= x
+   before it (j < i0 + l), those < x after it, v[j] broadcast from memory
+   (which forwards): all lanes take <= for j < i0 and < for j >= i0 + 4.
+   Lanes past n hold +inf, whose count n is never k < n.  The one lane
+   whose count is k gives the result: the OR of every lane's value masked
+   by count == k. */
 __attribute__((target("avx2"))) static double select64_d_avx2(const double *v, size_t n,
                                                              size_t k)
 {
-    double buf[64];
-    const size_t nb = (n + 3) / 4;
-    memcpy(buf, v, n * sizeof *v);
-    for (size_t i = n; i < 4 * nb; i++)
-        buf[i] = INFINITY;
-    for (size_t i = 0; i < n; i++)
-        if (rank64_d_avx2(buf, nb, i) == k)
-            return v[i];
-    return v[k]; /* not reached: ranks are a permutation of 0..n-1 */
+    const __m256i kk = _mm256_set1_epi64x((long long)k);
+    const size_t last = n - 1;
+    __m256d hit = _mm256_setzero_pd();
+    for (size_t i0 = 0; i0 < n; i0 += 4) {
+        const size_t i1 = i0 + 1 < last ? i0 + 1 : last, i2 = i0 + 2 < last ? i0 + 2 : last,
+                     i3 = i0 + 3 < last ? i0 + 3 : last;
+        const __m256d past = _mm256_castsi256_pd(
+            _mm256_cmpgt_epi64(_mm256_set_epi64x(3, 2, 1, 0), _mm256_set1_epi64x((long long)(last - i0))));
+        const __m256d x = _mm256_blendv_pd(_mm256_set_pd(v[i3], v[i2], v[i1], v[i0]),
+                                           _mm256_set1_pd(INFINITY), past);
+        __m256i c0 = _mm256_setzero_si256(), c1 = _mm256_setzero_si256();
+        for (size_t j = 0; j < i0; j++)
+            c0 = _mm256_sub_epi64(
+                c0, _mm256_castpd_si256(_mm256_cmp_pd(_mm256_broadcast_sd(v + j), x, _CMP_LE_OQ)));
+        for (size_t j = i0 + 4; j < n; j++)
+            c1 = _mm256_sub_epi64(
+                c1, _mm256_castpd_si256(_mm256_cmp_pd(_mm256_broadcast_sd(v + j), x, _CMP_LT_OQ)));
+        const __m256i cnt = rank4_inside(v, i0, n, x, _mm256_add_epi64(c0, c1));
+        hit = _mm256_or_pd(hit, _mm256_and_pd(_mm256_castsi256_pd(_mm256_cmpeq_epi64(cnt, kk)), x));
+    }
+    __m128d h = _mm_or_pd(_mm256_castpd256_pd128(hit), _mm256_extractf128_pd(hit, 1));
+    return _mm_cvtsd_f64(_mm_or_pd(h, _mm_unpackhi_pd(h, h)));
 }
 #endif
 

@@ -272,8 +272,11 @@ float km_select128_f(const float *v, size_t n, size_t k);
 float km_select128_portable_f(const float *v, size_t n, size_t k);
 
 /* km_select_rank_d's answer (the element of stable rank k, bit for bit)
- * for n <= 64 with AVX2, the ranks counted four values at a time; other n
- * or CPUs: km_select_rank_d.  No NaN in v. */
+ * for n <= 64 with AVX2: every value's rank counted, four values at a
+ * time against each value broadcast, no branch on the values and no wide
+ * load of v (callers fill v value by value just before; a 32-byte load
+ * over such stores is not forwarded and waits for them); other n or CPUs:
+ * km_select_rank_d.  No NaN in v. */
 double km_select64_d(const double *v, size_t n, size_t k);
 
 #endif

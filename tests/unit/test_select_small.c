@@ -1,8 +1,11 @@
 /* km_select64_d (src/core/select_small.c) against the stable rank
- * (km_select_rank_d), bit for bit: every k of arrays of 1 to 64 values
- * with ties, both zeros, infinities and values a double apart. */
+ * (km_select_rank_d) and against a plain reference (qsort of the values
+ * with their positions breaking ties: the k-th entry's value), bit for
+ * bit: every k of arrays of 1 to 64 values with ties, both zeros,
+ * infinities and values a double apart (no NaN: not accepted). */
 #include <criterion/criterion.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/internal.h"
@@ -14,12 +17,26 @@ static uint32_t lcg(uint32_t *s)
     return *s >> 8;
 }
 
+typedef struct {
+    double v;
+    size_t i;
+} pos_value;
+
+static int pos_value_cmp(const void *a, const void *b)
+{
+    const pos_value *x = a, *y = b;
+    if (x->v != y->v)
+        return x->v < y->v ? -1 : 1;
+    return (x->i > y->i) - (x->i < y->i);
+}
+
 Test(select_small, select64_d_is_the_stable_rank)
 {
     static const double alphabet[] = {0.0, -0.0, 1.0, -1.0, 2.5, 1e-300, -1e300, INFINITY,
                                       -INFINITY, 0x1p-1074, 1.0 + 0x1p-52, 3.0};
     uint32_t s = 31u;
     double v[64];
+    pos_value sorted[64];
     for (int t = 0; t < 3000; t++) {
         size_t n = 1 + lcg(&s) % 64;
         int few = lcg(&s) % 3 == 0; /* ties: a few distinct values */
@@ -27,10 +44,15 @@ Test(select_small, select64_d_is_the_stable_rank)
             v[i] = few ? alphabet[lcg(&s) % 4] : (lcg(&s) % 4 == 0)
                              ? alphabet[lcg(&s) % 12]
                              : ((double)lcg(&s) - 8388608.0) / 1024.0;
+        for (size_t i = 0; i < n; i++)
+            sorted[i] = (pos_value){v[i], i};
+        qsort(sorted, n, sizeof sorted[0], pos_value_cmp);
         for (size_t k = 0; k < n; k++) {
             double got = km_select64_d(v, n, k), want = km_select_rank_d(v, n, k);
             cr_assert(memcmp(&got, &want, sizeof got) == 0, "case %d n %zu k %zu: %a, want %a", t,
                       n, k, got, want);
+            cr_assert(memcmp(&got, &sorted[k].v, sizeof got) == 0,
+                      "case %d n %zu k %zu: %a, sorted %a", t, n, k, got, sorted[k].v);
         }
     }
 }
