@@ -1156,6 +1156,16 @@ typedef struct km_candidate_params {
                                   footprint takes the weaker one's cells;
                                   docs/ALGORITHMS.md 10 step 4, Peaks in
                                   scale space); 0 = off [0] */
+    int32_t broad_taxel;       /* roller: 1 = a peak that the full scale
+                                  search fits one taxel wide (at most one
+                                  scale step above min_sigma_mm) on a cell
+                                  a second sensor row pressed without
+                                  seeing its excess stays one taxel when
+                                  the broad scales' own search (6 mm and
+                                  up) finds it again; 0 = that search
+                                  judges it by its broad fit alone
+                                  (docs/ALGORITHMS.md 10 step 4, Broad
+                                  scales) [0] */
 } km_candidate_params;
 KM_API void km_candidate_params_default(km_candidate_params *p);
 

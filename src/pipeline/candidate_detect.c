@@ -94,6 +94,7 @@ typedef struct cand_maps {
     float *flat;    /* A without ridges along y */
     float *amp, *snr, *size; /* matched filter at the best scale */
     float *bamp, *bsnr, *bsize; /* the same over the broad scales only (BROAD_SIGMA_MM on) */
+    const float *fsize; /* the full search's best scale (size; the broad copy keeps it) */
     float *noise;   /* per cell noise */
     float *samp, *ssnr; /* every scale's amp and snr (scale k at k cells); NULL: not kept */
     int ns; double sig[32]; /* the scales searched, their sigmas (mm) */
@@ -265,12 +266,13 @@ static int on_sensor(const cand_maps *m, size_t k)
    Tuning seeds 0-59: model 2 roller hard F1 0.697 -> 0.700, moderate 0.905 ->
    0.907; held-back 0.693 -> 0.714 and 0.910 -> 0.905; knot-free rollers 0.34
    -> 0.31 per 100 cm2 (docs/ALGORITHMS.md 10.4 Isolated cells; bench/README
-   "Session 39 (det12)"). */
+   "Session 39 (det12)").  broad_taxel: the full search's size in the broad
+   band's search too (10.4 Broad scales; bench/README "Session 42 (det20)"). */
 static int sensor_taxel(const km_candidate_params *p, const cand_maps *m, size_t k,
                         double largest_sigma)
 {
     return m->turned && largest_sigma > 0.0 && m->map[k] > 0.0f && on_sensor(m, k) &&
-           m->size[k] <= (float)(SCALE_STEP * p->min_sigma_mm);
+           (p->broad_taxel ? m->fsize : m->size)[k] <= (float)(SCALE_STEP * p->min_sigma_mm);
 }
 
 /* Seen and persistence of cell k into e; 0 when it fails min_persistence
@@ -600,6 +602,7 @@ static km_status filter_maps(km_ctx *ctx, const km_bodygrid *g, const km_candida
             return KM_ERR_NOMEM;
         m->rescale = 1;
     }
+    m->fsize = m->size;
     km_map_scale_search_keep(m->diff, m->ny, m->nx, m->row_pitch, m->col_pitch, sig, *ns,
                              m->n_broad > 0 ? b0 : *ns, m->noise, m->amp, m->snr, m->size,
                              m->bamp, m->bsnr, m->bsize, m->samp, m->ssnr, m->scratch);

@@ -310,6 +310,10 @@ static const km_param TABLE[] = {
       "maxima in (y, x, scale) of the difference of neighbouring footprint sizes' "
       "amplitudes, judged at their own size by the same tests; 0 = only the peaks of each "
       "cell's best size"),
+    I("cand_broad_taxel", "cand-broad-taxel", cand.broad_taxel, 0, 1, "", "N", G_TRACK,
+      "roller: 1 = a peak the full scale search found one taxel wide where a second sensor "
+      "row did not see it stays one taxel in the broad scales' search; 0 = judged by its "
+      "broad fit"),
     /* ---- the gain map (equilibration) ---- */
     {.name = "equilibrate_path", .option = "equilibrate", .type = KM_PARAM_STRING,
      .offset = F(equilibrate), .metavar = "FILE", .group = G_CHAIN,

@@ -10,6 +10,7 @@ by the true motion, bench/false_candidates.py's label) as a candidate (both fail
 707834c: F1 0.889 and 0.889, now 1.0 and 0.941); with the thresholds opened it is still
 listed, under the one-taxel bound.
 """
+import json
 import sys
 
 import h5py
@@ -57,3 +58,29 @@ def test_a_taxel_a_second_row_did_not_see_is_not_a_candidate(tmp_path, preset, s
     run("process", "-q", s, *OPEN, "-o", o)
     listed = [w for w in candidates(o) if hot(truth, w[0], w[1]) and w[3] <= 3.75 + 1e-6]
     assert listed and all(w[2] < ONE_TAXEL_BOUND for w in listed), listed
+
+
+@pytest.mark.parametrize("seed", [2, 3])
+def test_the_broad_search_keeps_the_taxels_verdict(tmp_path, seed):
+    """`--cand-broad-taxel 1` (session 42): the broad scales' own search (6 mm and up,
+    ALGORITHMS 10.4 Broad scales) found again, fitted at 7.3 mm, a high-gain taxel that
+    the full search had fitted one taxel wide on a cell a second sensor row pressed
+    without seeing it, and listed it (model 2 roller moderate tuning seeds 2 and 3, z
+    11-12). With 1 that search takes the full search's size for the one-taxel test: the
+    taxel is one taxel there too and the knots found stay the same. Fails on 80e4cd4 (no
+    such option) and with the full search's size replaced by the broad one's."""
+    s = tmp_path / "s.h5"
+    run("synth", "--model", "2", "--mode", "roller", "--preset", "moderate", "--seed", seed,
+        "--duration", "20", "-o", s)
+    _, truth = knotmap.synth(None, model=2, mode="roller", preset="moderate", seed=seed,
+                             duration=20)
+    found = {}
+    for on in (0, 1):
+        r = tmp_path / ("r%d.h5" % on)
+        run("process", "-q", s, "--cand-broad-taxel", on, "-o", r)
+        found[on] = [w for w in candidates(r) if hot(truth, w[0], w[1])]
+        ev = run("eval", r, "--truth", s, "--json").stdout
+        found["matched%d" % on] = json.loads(ev)["n_matched"]
+    assert [w[3] for w in found[0]] and all(w[3] >= 6.0 for w in found[0]), found[0]
+    assert found[1] == [], found[1]
+    assert found["matched1"] == found["matched0"]
