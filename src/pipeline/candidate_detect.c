@@ -47,10 +47,9 @@
    within the stated 0.3 (docs/ALGORITHMS.md 10.4 Peaks; bench/README
    "Session 21 (roller)"). */
 #define TWO_ROWS_SNR_SHARE 0.8
-/* A roller peak seen in every pass that covered it, at a knot's share of the
-   contact pressure (km_cand_knot_share), needs at most KNOT_SHARE_SNR_SHARE
-   x min_snr (docs/ALGORITHMS.md 10.4 Peaks; bench/README "Session 38
-   (det11)"). */
+/* A roller peak seen in every pass that covered it, at a knot's share of the contact pressure
+   (km_cand_knot_share), needs at most KNOT_SHARE_SNR_SHARE x min_snr (docs/ALGORITHMS.md
+   10.4 Peaks; bench/README "Session 38 (det11)"). */
 #define KNOT_SHARE_SNR_SHARE 0.8
 /* The broad scales (BROAD_SIGMA_MM on) are also searched as a band of their
    own, and the band's peaks away from every other candidate need
@@ -266,8 +265,7 @@ static int on_sensor(const cand_maps *m, size_t k)
    Tuning seeds 0-59: model 2 roller hard F1 0.697 -> 0.700, moderate 0.905 ->
    0.907; held-back 0.693 -> 0.714 and 0.910 -> 0.905; knot-free rollers 0.34
    -> 0.31 per 100 cm2 (docs/ALGORITHMS.md 10.4 Isolated cells; bench/README
-   "Session 39 (det12)").  broad_taxel: the full search's size in the broad
-   band's search too (10.4 Broad scales; bench/README "Session 42 (det20)"). */
+   "Session 39 (det12)").  broad_taxel: fsize, the full search's size, in the band too. */
 static int sensor_taxel(const km_candidate_params *p, const cand_maps *m, size_t k,
                         double largest_sigma)
 {
@@ -275,8 +273,7 @@ static int sensor_taxel(const km_candidate_params *p, const cand_maps *m, size_t
            (p->broad_taxel ? m->fsize : m->size)[k] <= (float)(SCALE_STEP * p->min_sigma_mm);
 }
 
-/* Seen and persistence of cell k into e; 0 when it fails min_persistence
-   or was never seen. */
+/* Seen and persistence of cell k into e; 0 when it fails min_persistence or was never seen. */
 static int passes_ok(const km_candidate_params *p, const cand_maps *m, size_t k,
                      km_candidate *e)
 {

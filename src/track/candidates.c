@@ -83,8 +83,8 @@ static int params_ok(const km_candidate_params *q, double row_pitch_mm, double c
            q->min_pressure_share >= 0.0 && q->min_pressure_share <= 1.0 &&
            q->background_slope >= 0 && q->background_slope <= 2 &&
            q->seen_noise >= 0.0 && isfinite(q->seen_noise) && q->band_share >= 0.0 &&
-           q->band_share <= 1.0 && (q->scale_peaks == 0 || q->scale_peaks == 1);
-           q->band_share <= 1.0 && (q->broad_taxel == 0 || q->broad_taxel == 1);
+           q->band_share <= 1.0 && (q->scale_peaks == 0 || q->scale_peaks == 1) &&
+           (q->broad_taxel == 0 || q->broad_taxel == 1);
 }
 
 km_status km_cand_layer_create(km_ctx *ctx, km_bodygrid *g, const km_candidate_params *p)
