@@ -38,6 +38,9 @@ done:
 
 /* See h5util.h.  A few KiB can declare 2^40 frames or gigabytes of fill
  * values. */
+/* Why: said of a session's frames, a result's maps and a MAT-file's arrays alike. */
+#define UNWRITTEN "unwritten data (a file must store every value it declares)"
+
 km_status km_h5_check_storage(km_ctx *ctx, hid_t d, const char *name, size_t elem_size)
 {
     km_status st = KM_OK;
@@ -67,9 +70,8 @@ km_status km_h5_check_storage(km_ctx *ctx, hid_t d, const char *name, size_t ele
     if (layout == H5D_CONTIGUOUS) {
         if ((double)stored < declared)
             st = km_fail(ctx, KM_ERR_FORMAT,
-                         "%s declares %.0f bytes but stores %llu: unwritten data (a session "
-                         "must hold every frame it declares)",
-                         name, declared, (unsigned long long)stored);
+                         "%s declares %.0f bytes but stores %llu: " UNWRITTEN, name, declared,
+                         (unsigned long long)stored);
         goto done;
     }
     if (layout != H5D_CHUNKED || H5Pget_chunk(dcpl, rank, chunk) != rank) {
@@ -90,9 +92,8 @@ km_status km_h5_check_storage(km_ctx *ctx, hid_t d, const char *name, size_t ele
     }
     if ((double)n_chunks < want) {
         st = km_fail(ctx, KM_ERR_FORMAT,
-                     "%s declares %.0f chunks but stores %llu: unwritten data (a session "
-                     "must hold every frame it declares)",
-                     name, want, (unsigned long long)n_chunks);
+                     "%s declares %.0f chunks but stores %llu: " UNWRITTEN, name, want,
+                     (unsigned long long)n_chunks);
         goto done;
     }
     if (H5Pget_nfilters(dcpl) == 0) {
