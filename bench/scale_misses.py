@@ -133,9 +133,11 @@ def one(a, sim, mode, preset, seed, tmp):
         truth = (k["x_mm"][:], k["y_mm"][:], k["amplitude_kpa"][:], k["footprint_sigma_mm"][:])
     found, false_r = matched_truth(r, truth, tol)
     found_c, false_c = found, false_r
+    share_c = [math.nan] * len(truth[0])
     if a.compare_args:
         kev.run(a.bin, "process", "-q", s, *extra, *shlex.split(a.compare_args), "-o", c)
         found_c, false_c = matched_truth(c, truth, tol)
+        share_c = map_share(c, truth)
         os.unlink(c)
     o = os.path.join(tmp, tag + ".o.h5")
     kev.run(a.bin, "process", "-q", s, *extra, *shlex.split(kev.OPEN_ARGS), "-o", o)
@@ -164,7 +166,7 @@ def one(a, sim, mode, preset, seed, tmp):
                      "stronger_mm": dn, "missed": j not in found, "gained": j in found_c,
                      "scale_max": near(sc, x, y, tol), "flat_max": near(flat, x, y, tol),
                      "opened": near(opened, x, y, tol), "open_at": opened_at(x, y),
-                     "share": share[j], "along_row": i >= 0 and abs(truth[0][i] - x)
+                     "share": share[j], "share_c": share_c[j], "along_row": i >= 0 and abs(truth[0][i] - x)
                      > abs(truth[1][i] - y)})
     return (sim, mode, preset), {"knots": len(truth[0]), "false": false_r,
                                  "false_c": false_c, "rows": rows, "tol": tol}
@@ -199,9 +201,10 @@ def main():
     cmp_ = bool(a.compare_args)
     print("| cell | knots | missed | of them stronger < %g mm | along a row | scale max there "
           "| 2-D max there | a candidate opened | map share: those missed / found (median)" % a.near
-          + (" | gained (all misses) | lost | false: default -> compared" if cmp_ else "")
+          + (" | gained (all misses) | lost | false: default -> compared | compared map share: "
+             "those missed / found (median)" if cmp_ else "")
           + " |")
-    print("|---|---|---|---|---|---|---|---|---|" + ("---|---|---|" if cmp_ else ""))
+    print("|---|---|---|---|---|---|---|---|---|" + ("---|---|---|---|" if cmp_ else ""))
     tot = np.zeros(10, dtype=int)
     med = lambda v: "%.2f" % np.nanmedian(v) if len(v) else "-"  # noqa: E731
     for c in cells:
@@ -221,9 +224,10 @@ def main():
         print("| %s | %s | %s / %s |" % (
             "/".join(c), " | ".join(str(x) for x in v[:7]), med([r["share"] for r in nearm]),
             med([r["share"] for r in nearf]))
-            + (" %d | %d | %s |" % (v[7], v[8], fr) if cmp_ else ""))
+            + (" %d | %d | %s | %s / %s |" % (v[7], v[8], fr, med([r["share_c"] for r in nearm]),
+                                              med([r["share_c"] for r in nearf])) if cmp_ else ""))
     print("| all | %s | |" % " | ".join(str(x) for x in tot[:7])
-          + (" %d | %d | %+d |" % (tot[7], tot[8], tot[9]) if cmp_ else ""))
+          + (" %d | %d | %+d | |" % (tot[7], tot[8], tot[9]) if cmp_ else ""))
     if a.list:
         for c in cells:
             for o in sorted(res.get(c, []), key=lambda o: o["rows"][0]["seed"] if o["rows"]
@@ -232,10 +236,11 @@ def main():
                     if not r["missed"] and r["gained"]:
                         continue
                     print("%-18s seed %3d knot %2d x %6.1f y %6.1f amp %5.1f sigma %4.1f "
-                          "stronger %5.1f mm%s share %.2f %s scale_max %d flat_max %d opened %d" % (
+                          "stronger %5.1f mm%s share %.2f %s%s scale_max %d flat_max %d opened %d" % (
                               "/".join(c), r["seed"], r["knot"], r["x"], r["y"], r["amp"],
                               r["sigma"], r["stronger_mm"], " (row)" if r["along_row"] else "",
-                              r["share"], "missed" if r["missed"] else "LOST  ",
+                              r["share"], ("(compared %.2f) " % r["share_c"]) if cmp_ else "",
+                              "missed" if r["missed"] else "LOST  ",
                               r["scale_max"], r["flat_max"], r["opened"])
                           + ("  (opened: z %.2f pers %.2f amp %.1f size %.1f)" % tuple(r["open_at"])
                              if r["open_at"] else "")

@@ -1166,6 +1166,20 @@ typedef struct km_candidate_params {
                                   judges it by its broad fit alone
                                   (docs/ALGORITHMS.md 10 step 4, Broad
                                   scales) [0] */
+    double background_mask;    /* K > 0: the row background masks the
+                                  sources first (as SExtractor/SEP do): the
+                                  cells whose first excess is over K
+                                  robust sigmas from the row's median
+                                  excess, either way, are
+                                  left out of the window's median (at least
+                                  3 left, else the plain median), and the
+                                  excess is taken again (repeated while
+                                  it masks more, 4 times at most), so that a
+                                  neighbouring knot cannot raise a weaker
+                                  one's background (docs/ALGORITHMS.md 10
+                                  step 1, Masked background); not with
+                                  background_slope on a roller; 0 = off
+                                  [0] */
 } km_candidate_params;
 KM_API void km_candidate_params_default(km_candidate_params *p);
 

@@ -314,6 +314,10 @@ static const km_param TABLE[] = {
       "roller: 1 = a peak the full scale search found one taxel wide where a second sensor "
       "row did not see it stays one taxel in the broad scales' search; 0 = judged by its "
       "broad fit"),
+    D("cand_background_mask", "cand-background-mask", cand.background_mask, 0,
+      BIG, "", "K", G_TRACK, "the row background masks the sources first: "
+      "taxels whose excess lies over K robust sigmas from the row's median excess are left "
+      "out of the median, and the excess taken again (a weaker knot beside a stronger one); 0 = off", 0),
     /* ---- the gain map (equilibration) ---- */
     {.name = "equilibrate_path", .option = "equilibrate", .type = KM_PARAM_STRING,
      .offset = F(equilibrate), .metavar = "FILE", .group = G_CHAIN,

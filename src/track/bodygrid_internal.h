@@ -20,6 +20,10 @@ typedef struct km_excess_state {
     int32_t half;               /* the window's half-width W in columns */
     uint8_t *ok;                /* one row: taxel usable (cols) */
     float *slope;               /* cand_slope.c's scratch (NULL: off) */
+    float *mask_abs;            /* background_mask's scratch: a row's excess
+                                   (cols), the window's kept values (2W+1) */
+    float *mask_win;
+    uint8_t *mask_keep;         /* one row: usable and not masked (cols) */
     /* The stuck rule's state, per taxel on the padded layout (km_cand_at:
        a border of one taxel around the sensor, zeros), each array
        KM_CAND_SLACK entries longer (zeros: the AVX2 sweep's last block of

@@ -4,6 +4,7 @@
  * the body grid's cells by candidates.c. */
 #include <float.h>
 #include <math.h>
+#include <string.h>
 
 #include "bodygrid_internal.h"
 #include "core/select_small.h"
@@ -106,6 +107,99 @@ static void sorted_window_excess(km_bodygrid *g, const float *row, int32_t w)
     }
 }
 
+/* The fewest unmasked values a window's masked median stands on (under
+   that the plain median is kept), and the most passes of masking. */
+#define MASK_MIN_KEPT 3
+#define MASK_PASSES 4
+
+/* The background of each usable taxel whose window holds a taxel masked in
+   this pass (keep 2; kept 1, masked before 0), as the median of the values
+   kept (keep 1) within +-W columns where at least MASK_MIN_KEPT are, else
+   the plain one; the other windows keep what they had.  The window's kept
+   values are sorted as they are gathered (a median of two values' mean, as
+   km_median_small_f). */
+static void kept_medians(km_bodygrid *g, const float *row, const float *plain)
+{
+    km_excess_state *xs = &g->ex;
+    const uint8_t *ok = xs->ok, *keep = xs->mask_keep;
+    float *win = xs->mask_win;
+    int32_t w = xs->half, cols = g->cols, fresh = 0;
+    for (int32_t j = 0; j < w && j < cols; j++)
+        fresh += keep[j] == 2;
+    for (int32_t x = 0; x < cols; x++) {
+        if (x + w < cols)
+            fresh += keep[x + w] == 2;
+        if (x - w - 1 >= 0)
+            fresh -= keep[x - w - 1] == 2;
+        if (!ok[x] || fresh == 0)
+            continue;
+        int32_t a = x - w < 0 ? 0 : x - w, b = x + w >= cols ? cols - 1 : x + w, k = 0;
+        for (int32_t j = a; j <= b; j++)
+            if (keep[j] == 1) {
+                int32_t i = k++;
+                for (; i > 0 && win[i - 1] > row[j]; i--)
+                    win[i] = win[i - 1];
+                win[i] = row[j];
+            }
+        xs->bg[x] = k < MASK_MIN_KEPT ? plain[x]
+                    : (k & 1)        ? win[k / 2]
+                                     : 0.5f * (win[k / 2 - 1] + win[k / 2]);
+        xs->excess[x] = row[x] - xs->bg[x];
+    }
+}
+
+/* The masked background (background_mask K > 0; docs/ALGORITHMS.md 10 step
+ * 1, Masked background), as SExtractor/SEP estimate a sky under sources
+ * (kappa-sigma clipping): the row's first excess e (the plain median's)
+ * gives its robust sigma, 1.4826 x the median of |e - median(e)| over the
+ * usable taxels; a taxel with |e - median(e)| above K sigma (a knot, a
+ * stronger neighbour's flank, and the cells the first median stood too
+ * high or too low for) is left out of every window, each usable taxel's
+ * background is taken again as the median of the usable values kept
+ * within +-W columns (at least MASK_MIN_KEPT of them, else the plain
+ * median stays), and the masking repeats on the new excess (a taxel whose
+ * first background stood on a knot may show its own excess only then)
+ * until it masks nothing more, MASK_PASSES times at most.  A row with no
+ * robust sigma (fewer than 3 usable taxels, or half of them equal) or
+ * nothing masked keeps the plain median. */
+static void masked_excess(km_bodygrid *g, const float *row)
+{
+    km_excess_state *xs = &g->ex;
+    const uint8_t *ok = xs->ok;
+    uint8_t *keep = xs->mask_keep;
+    float *e = xs->mask_abs;
+    int32_t n = 0, cols = g->cols;
+    for (int32_t x = 0; x < cols; x++)
+        if (ok[x])
+            e[n++] = xs->excess[x];
+    if (n < 3)
+        return;
+    float med = km_select128_f(e, (size_t)n, (size_t)(n / 2));
+    for (int32_t i = 0; i < n; i++)
+        e[i] = fabsf(e[i] - med);
+    double sigma = 1.4826 * (double)km_select128_f(e, (size_t)n, (size_t)(n / 2));
+    if (!(sigma > 0.0))
+        return;
+    double thr = g->cand.background_mask * sigma;
+    /* e now holds the plain background, for the windows with too few kept. */
+    memcpy(e, xs->bg, (size_t)cols * sizeof *e);
+    for (int32_t x = 0; x < cols; x++)
+        keep[x] = ok[x];
+    for (int pass = 0; pass < MASK_PASSES; pass++) {
+        int32_t masked = 0;
+        for (int32_t x = 0; x < cols; x++)
+            if (keep[x] && fabs((double)xs->excess[x] - (double)med) > thr) {
+                keep[x] = 2;
+                masked++;
+            }
+        if (masked == 0)
+            return;
+        kept_medians(g, row, e);
+        for (int32_t x = 0; x < cols; x++)
+            keep[x] = keep[x] == 1;
+    }
+}
+
 /* Local excess of one frame row: value minus the median of the usable
  * values within +-W columns.  NaN where the taxel is not usable.  With on
  * (roller), only the taxels in contact are usable: the background of a
@@ -151,4 +245,6 @@ void km_cand_row_excess(km_bodygrid *g, const float *row, const km_mask *m, int3
     } else {
         sorted_window_excess(g, row, w);
     }
+    if (g->cand.background_mask > 0.0)
+        masked_excess(g, row);
 }

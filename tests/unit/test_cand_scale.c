@@ -9,6 +9,7 @@
 
 #include "detect/mapfilt.h"
 #include "knotmap.h"
+#include "mat_passes.h"
 
 static km_ctx *ctx;
 
@@ -81,30 +82,20 @@ Test(cand_scale, weak_knot_beside_a_strong_one_peaks_at_its_own_scale)
         cr_assert(pk[i].response <= pk[i - 1].response);
 }
 
-/* The mat sequence: four passes, 10 contact frames each at 40 kPa with a
- * fixed pattern of +-1 kPa and the two knots. */
+static double two_knots_at(double x, double y, const void *arg)
+{
+    (void)arg;
+    return two_knots(x, y);
+}
+
+/* The mat sequence (mat_passes.h) with the two knots. */
 static size_t run_mat(int scale_peaks, km_candidate *out, size_t cap)
 {
-    enum { RR = 40, CC = 40 };
-    static float f[RR * CC];
-    km_frame fr = {f, RR, CC, CC};
+    static float f[40 * 40];
     km_candidate_params p;
     km_candidate_params_default(&p);
     p.scale_peaks = scale_peaks;
-    km_candidates *c = NULL;
-    cr_assert_eq(km_candidates_create(ctx, KM_MODE_MAT, RR, CC, 5.0, 5.0, &p, &c), KM_OK);
-    int64_t frame = 0;
-    for (int pass = 0; pass < 4; pass++)
-        for (int k = 0; k < 20; k++, frame++) {
-            for (int r = 0; r < RR; r++)
-                for (int x = 0; x < CC; x++) {
-                    int i = r * CC + x;
-                    f[i] = k < 10 ? 40.0f + (float)((i * 7919) % 11) * 0.2f - 1.0f +
-                                        (float)two_knots(5.0 * x, 5.0 * r)
-                                  : 0.0f;
-                }
-            cr_assert_eq(km_candidates_add(ctx, c, &fr, NULL, NULL, 0.1 * (double)frame), KM_OK);
-        }
+    km_candidates *c = km_test_mat_passes(ctx, &p, 40, 40, f, two_knots_at, NULL);
     size_t n = 0;
     cr_assert_eq(km_candidates_get(ctx, c, out, cap, &n), KM_OK);
     km_candidates_free(c);
