@@ -148,6 +148,14 @@ static void kept_medians(km_bodygrid *g, const float *row, const float *plain)
     }
 }
 
+/* The median of e[0..n) (n / 2's value; e, scratch, may be reordered): the
+   sorting network up to its 128 values, quickselect on wider rows. */
+static float row_median(float *e, int32_t n)
+{
+    size_t k = (size_t)(n / 2);
+    return n <= 128 ? km_select128_f(e, (size_t)n, k) : km_select_kth_f(e, (size_t)n, k);
+}
+
 /* The masked background (background_mask K > 0; docs/ALGORITHMS.md 10 step
  * 1, Masked background), as SExtractor/SEP estimate a sky under sources
  * (kappa-sigma clipping): the row's first excess e (the plain median's)
@@ -174,10 +182,10 @@ static void masked_excess(km_bodygrid *g, const float *row)
             e[n++] = xs->excess[x];
     if (n < 3)
         return;
-    float med = km_select128_f(e, (size_t)n, (size_t)(n / 2));
+    float med = row_median(e, n);
     for (int32_t i = 0; i < n; i++)
         e[i] = fabsf(e[i] - med);
-    double sigma = 1.4826 * (double)km_select128_f(e, (size_t)n, (size_t)(n / 2));
+    double sigma = 1.4826 * (double)row_median(e, n);
     if (!(sigma > 0.0))
         return;
     double thr = g->cand.background_mask * sigma;

@@ -24,7 +24,7 @@ static void teardown(void)
 
 TestSuite(cand_mask, .init = setup, .fini = teardown);
 
-enum { RR = 40, CC = 40 };
+enum { RR = 40, CC = 40, WIDE = 200 };
 #define STRONG_A 35.0 /* kPa, sigma 10 mm at x = 87 mm */
 #define WEAK_A 20.0   /* kPa, sigma 6 mm at x = 120 mm (column 24) */
 #define KNOT_Y 100.0  /* both on row 20 */
@@ -36,22 +36,27 @@ static double knots(double x, double y, const void *arg)
            WEAK_A * exp(-0.5 * ((x - 120.0) * (x - 120.0) + dy) / 36.0);
 }
 
-/* The mat sequence (mat_passes.h) with the knots; the accumulated map at
- * the weak knot's cell. */
-static float weak_excess(double strong, double mask)
+/* The mat sequence (mat_passes.h) with the knots on RR x cols taxels; the
+ * accumulated map at the weak knot's cell. */
+static float weak_excess_cols(double strong, double mask, int32_t cols)
 {
-    static float f[RR * CC], map[RR * CC];
+    static float f[RR * WIDE], map[RR * WIDE];
     km_candidate_params p;
     km_candidate_params_default(&p);
     p.background_mask = mask;
-    km_candidates *c = km_test_mat_passes(ctx, &p, RR, CC, f, knots, &strong);
+    km_candidates *c = km_test_mat_passes(ctx, &p, RR, cols, f, knots, &strong);
     int32_t ny = 0, nx = 0;
     km_candidates_shape(c, &ny, &nx, NULL);
     cr_assert_eq(ny, RR);
-    cr_assert_eq(nx, CC);
-    cr_assert_eq(km_candidates_map(ctx, c, map, RR * CC, NULL), KM_OK);
+    cr_assert_eq(nx, cols);
+    cr_assert_eq(km_candidates_map(ctx, c, map, (size_t)RR * (size_t)cols, NULL), KM_OK);
     km_candidates_free(c);
-    return map[20 * CC + 24];
+    return map[20 * cols + 24];
+}
+
+static float weak_excess(double strong, double mask)
+{
+    return weak_excess_cols(strong, mask, CC);
 }
 
 /* The plain median stands on the strong knot's flank (the weak knot and
@@ -73,6 +78,18 @@ Test(cand_mask, weak_knot_excess_recovered_beside_a_strong_one)
     float alone_masked = weak_excess(0.0, 5.0);
     cr_assert(fabs(alone_masked - alone) <= 1.0, "alone: %g masked, %g plain", alone_masked,
               alone);
+}
+
+/* Rows wider than the sorting network's 128 values (the row's median and
+ * robust sigma by quickselect there): the same recovery on a mat of 200
+ * columns, whose extra columns are flat contact. */
+Test(cand_mask, rows_wider_than_128_taxels)
+{
+    float alone = weak_excess_cols(0.0, 0.0, WIDE), masked = weak_excess_cols(STRONG_A, 5.0, WIDE);
+    float plain = weak_excess_cols(STRONG_A, 0.0, WIDE);
+    cr_assert(plain < 0.7 * alone, "plain median: %g, the knot alone %g kPa", plain, alone);
+    cr_assert(fabs(masked / alone - 1.0) <= 0.05, "masked median: %g, the knot alone %g kPa",
+              masked, alone);
 }
 
 /* background_mask is 0 by default, and K >= 0 (NaN refused). */
