@@ -13,33 +13,6 @@
 int km_cli_argc;
 char **km_cli_argv;
 
-const char *km_cli_clean(const char *s, char *buf, size_t cap)
-{
-    static const char hex[] = "0123456789abcdef";
-    size_t n = 0;
-    if (cap == 0)
-        return buf;
-    for (const unsigned char *p = (const unsigned char *)s; *p != '\0';) {
-        size_t len = p[0] == 0xC2 && p[1] >= 0x80 && p[1] <= 0x9F ? 2 : 1;
-        int ctl = len == 2 || (*p < 0x20 && *p != '\t' && *p != '\n') || *p == 0x7F;
-        if (n + (ctl ? 4 * len : 1) >= cap)
-            break;
-        for (size_t k = 0; k < len; k++) {
-            if (ctl) {
-                buf[n++] = '\\';
-                buf[n++] = 'x';
-                buf[n++] = hex[p[k] >> 4];
-                buf[n++] = hex[p[k] & 15];
-            } else {
-                buf[n++] = (char)p[k];
-            }
-        }
-        p += len;
-    }
-    buf[n] = '\0';
-    return buf;
-}
-
 void km_cli_error(const char *fmt, ...)
 {
     char line[2048], clean[4096];

@@ -1,5 +1,6 @@
 /* Helpers shared by the commands: usage errors, strict numbers, output
- * names, the assumption warnings, the recorded command line. */
+ * names, the assumption warnings, text from files cleaned for the terminal
+ * (km_cli_clean), the recorded command line. */
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -49,6 +50,33 @@ int km_cli_int(const char *cmd, const char *opt, const char *text, long long lo,
     }
     *out = v;
     return 0;
+}
+
+const char *km_cli_clean(const char *s, char *buf, size_t cap)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t n = 0;
+    if (cap == 0)
+        return buf;
+    for (const unsigned char *p = (const unsigned char *)s; *p != '\0';) {
+        size_t len = p[0] == 0xC2 && p[1] >= 0x80 && p[1] <= 0x9F ? 2 : 1;
+        int ctl = len == 2 || (*p < 0x20 && *p != '\t' && *p != '\n') || *p == 0x7F;
+        if (n + (ctl ? 4 * len : 1) >= cap)
+            break;
+        for (size_t k = 0; k < len; k++) {
+            if (ctl) {
+                buf[n++] = '\\';
+                buf[n++] = 'x';
+                buf[n++] = hex[p[k] >> 4];
+                buf[n++] = hex[p[k] & 15];
+            } else {
+                buf[n++] = (char)p[k];
+            }
+        }
+        p += len;
+    }
+    buf[n] = '\0';
+    return buf;
 }
 
 /* "knotmap: PATH: warning: TEXT", both cleaned (km_cli_clean): TEXT may
