@@ -15,7 +15,19 @@ import pytest
 from km_cli import REPO, SESSION_ATTRS, run, run_ok
 
 h5py = pytest.importorskip("h5py")
-CRAFTED = sorted((REPO / "tests" / "fuzz" / "libhdf5").glob("*.h5"))
+# The attribute-message files (tests/fuzz/libhdf5/README.md); that folder also keeps other
+# libhdf5 findings, tested below.
+CRAFTED = sorted((REPO / "tests" / "fuzz" / "libhdf5").glob("*H5Aexists*.h5"))
+
+
+def test_a_root_header_declaring_16_gib_is_refused_at_once(tmp_path):
+    """libhdf5's H5Fopen reserves the 16 GiB the root object header declares, then fails:
+    the command refuses the file (65, one line naming it) and writes nothing."""
+    path = REPO / "tests" / "fuzz" / "libhdf5" / "oom-H5C_protect-16gib-object-header.h5"
+    r = run("info", path, cwd=tmp_path)
+    assert r.returncode == 65, r.stderr
+    assert r.stderr.startswith("knotmap: %s: cannot open as HDF5: " % path), r.stderr
+    assert os.listdir(tmp_path) == []
 
 
 @pytest.mark.parametrize("path", CRAFTED, ids=[p.name for p in CRAFTED])
