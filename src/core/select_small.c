@@ -144,8 +144,8 @@ static float stable_zero(const float *v, size_t n, size_t k, float x)
 float km_select128_f(const float *v, size_t n, size_t k)
 {
 #if KM_AVX2_TARGET
-    if (n <= 128 && km_cpu_avx2()) {
-        float buf[128];
+    if (n <= KM_SELECT128_MAX && km_cpu_avx2()) {
+        float buf[KM_SELECT128_MAX];
         memcpy(buf, v, n * sizeof *v);
         size_t top = n <= 32 ? 32 : n <= 64 ? 64 : 128;
         for (size_t i = n; i < top; i++)
@@ -164,11 +164,16 @@ float km_select128_f(const float *v, size_t n, size_t k)
 
 float km_select128_portable_f(const float *v, size_t n, size_t k)
 {
-    if (n <= 64)
+    if (n <= 64 || n > KM_SELECT128_MAX)
         return km_select_rank_f(v, n, k);
-    float buf[128];
+    float buf[KM_SELECT128_MAX];
     memcpy(buf, v, n * sizeof *v);
     return stable_zero(v, n, k, km_select_kth_f(buf, n, k));
+}
+
+float km_select_any_f(float *v, size_t n, size_t k)
+{
+    return n <= KM_SELECT128_MAX ? km_select128_f(v, n, k) : km_select_kth_f(v, n, k);
 }
 
 #if KM_AVX2_TARGET

@@ -267,9 +267,19 @@ int km_rows_median32_f(const float *data, ptrdiff_t stride, const unsigned char 
  * on rows of 90, quickselect's mispredicted partitions had taken a quarter
  * of a 40 x 90 roller's run; without AVX2 rank counting up to 64 and
  * quickselect on a copy beyond (a zero result then taken as the stable
- * rank takes it: km_select128_portable_f, also for the tests).  No NaN in v. */
+ * rank takes it: km_select128_portable_f, also for the tests).  No NaN in v.
+ * More than KM_SELECT128_MAX values: the same answer by rank counting
+ * (n squared: slow, never out of bounds); callers with wider inputs take
+ * km_select_any_f. */
+#define KM_SELECT128_MAX 128
 float km_select128_f(const float *v, size_t n, size_t k);
 float km_select128_portable_f(const float *v, size_t n, size_t k);
+
+/* The k-th smallest of v[0..n) for any n >= 1 (k < n): km_select128_f's
+ * answer up to KM_SELECT128_MAX values (v left as it was), quickselect
+ * (km_select_kth_f, the same value but for which of +0.0 and -0.0) on v
+ * itself beyond, which it reorders: v is the caller's scratch.  No NaN. */
+float km_select_any_f(float *v, size_t n, size_t k);
 
 /* km_select_rank_d's answer (the element of stable rank k, bit for bit)
  * for n <= 64 with AVX2: every value's rank counted, four values at a

@@ -153,7 +153,7 @@ static void kept_medians(km_bodygrid *g, const float *row, const float *plain)
 static float row_median(float *e, int32_t n)
 {
     size_t k = (size_t)(n / 2);
-    return n <= 128 ? km_select128_f(e, (size_t)n, k) : km_select_kth_f(e, (size_t)n, k);
+    return km_select_any_f(e, (size_t)n, k);
 }
 
 /* The masked background (background_mask K > 0; docs/ALGORITHMS.md 10 step

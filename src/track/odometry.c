@@ -177,9 +177,6 @@ void km_odometry_reset(km_odometry *o)
 
 /* The floor of up to this many rows by rank counting (select_small.h). */
 #define FLOOR_RANK_MAX 64
-/* Rows up to this many valid taxels: a sorting network (AVX2; km_select128_f,
-   select_small.h); longer ones quickselect. */
-#define RANK_MAX 128
 
 static double wrap_rows(double d, double R)
 {
@@ -317,9 +314,11 @@ static size_t count_above(const float *v, size_t n, float lim)
     return above;
 }
 
+/* Rows up to KM_SELECT128_MAX valid taxels by a sorting network (AVX2),
+   longer ones by quickselect on the scratch (km_select_any_f). */
 static float rank_of(float *v, size_t n, size_t k)
 {
-    return n <= RANK_MAX ? km_select128_f(v, n, k) : km_select_kth_f(v, n, k);
+    return km_select_any_f(v, n, k);
 }
 
 /* Rows r0 .. r0 + 7 (those below R) of the frame sorted at once

@@ -159,3 +159,30 @@ Test(select_small, rows_median32_is_the_sorted_median)
     cr_assert(uniform > 800 && mixed > 500 && flagged > 500, "uniform %d mixed %d flagged %d",
               uniform, mixed, flagged);
 }
+
+/* Any n: km_select128_f and its portable form past their 128 values (rank
+ * counting, no copy into their 128-value buffers: the sanitizer build and the
+ * values checked here both fail on a copy past it), and km_select_any_f
+ * (the candidate rows' and the odometry's medians) for n 1..400, against
+ * qsort; values with ties and no zero (whose sign each may choose). */
+Test(select_small, select_any_n_is_the_sorted_value)
+{
+    enum { NMAX = 400 };
+    float v[NMAX], sorted[NMAX], scratch[NMAX];
+    uint32_t s = 7u;
+    for (size_t n = 1; n <= NMAX; n += (n < 140 ? 1 : 13)) {
+        for (size_t i = 0; i < n; i++)
+            v[i] = 0.25f + (float)(lcg(&s) % 97u) * 0.5f;
+        memcpy(sorted, v, n * sizeof *v);
+        qsort(sorted, n, sizeof *sorted, float_cmp);
+        size_t ks[] = {0, n / 2, n - 1};
+        for (size_t t = 0; t < 3; t++) {
+            size_t k = ks[t];
+            cr_assert_eq(km_select128_f(v, n, k), sorted[k], "n %zu k %zu: network", n, k);
+            cr_assert_eq(km_select128_portable_f(v, n, k), sorted[k], "n %zu k %zu: portable",
+                         n, k);
+            memcpy(scratch, v, n * sizeof *v);
+            cr_assert_eq(km_select_any_f(scratch, n, k), sorted[k], "n %zu k %zu: any", n, k);
+        }
+    }
+}
