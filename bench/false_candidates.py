@@ -43,7 +43,7 @@ in the air), within +-0.75 column (hot) or +-1 (dead/stuck), and the edge class 
 the border columns.  Until session 39 they looked at the whole column, and 1.5% hot
 taxels in 24-48 rows put one in a third of the columns: model 2 roller hard's
 "offset" false candidates (5 of 12, seeds 0-9) were mostly gain taxels, or none
-(bench/README.md "Session 39 (det12)").
+(bench/HISTORY.md "Session 39 (det12)").
 
 Prints per cell the count per class, the z range, and the true candidates; --list
 prints every false candidate.
@@ -62,7 +62,7 @@ percentiles of what a rejection test could use, each measured on the result's ow
                     the candidate, the largest of 16 directions, both on /bodymap/excess
                     less its column median (the ridge removal) filtered at the fitted
                     sigma: a band's end or a plateau stays high on one side, a knot falls
-                    on all (the "summit" test of bench/README.md "Session 18 (mat2)")
+                    on all (the "summit" test of bench/HISTORY.md "Session 18 (mat2)")
   line/peak         the same map 3 fitted sigmas away on both sides of the candidate,
                     the smaller of the two, the largest over 8 axes: a band through the
                     candidate stays high on both sides along its axis, a band's end or a
@@ -80,11 +80,11 @@ row neighbourhood, over the frames where its left and right neighbours read over
 the median ratio to their mean, the spread over the frames of the log of that ratio, and
 its slope against the log of their load.  A high-gain taxel keeps its ratio whatever
 loads it; so does a knot when the body never moves over the sheet, as on model 2's mats
-(bench/README.md "Session 19 (mat2)").
+(bench/HISTORY.md "Session 19 (mat2)").
 
 --true-gains hot|all: an oracle, not a method: the simulator's true gains divided out
 (`--gain-map` with 1 / gain; hot: only the taxels of gain >= 1.3, the others 1), to
-measure what the gain pattern costs (bench/README.md "Session 17 (mat2)").
+measure what the gain pattern costs (bench/HISTORY.md "Session 17 (mat2)").
 
 Usage: /usr/bin/python3 bench/false_candidates.py [--bin build/knotmap] [--models 2]
            [--modes mat] [--presets moderate,hard] [--seeds 10] [--seed-start 1]

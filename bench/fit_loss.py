@@ -34,7 +34,7 @@ misses by the filter's snr and how many are one-taxel peaks (and of those, besid
 without data); --what-if SHIFT adds, over the opened candidates under their threshold,
 how many knots and false ones would cross it with the kernel also centred +-SHIFT cells
 off (a sub-cell fit) and with z over the global noise instead of the local one.  --list
-prints every miss.  bench/README.md "Session 40 (det14)".
+prints every miss.  bench/HISTORY.md "Session 40 (det14)".
 
 Usage: /usr/bin/python3 bench/fit_loss.py [--bin build/knotmap] [--cache DIR]
            [--seeds 0-19] [--jobs 2] [--models 1,2] [--modes roller,mat]

@@ -1,5 +1,5 @@
 /* The session's flat field against the truth (docs/ALGORITHMS.md 7.5,
- * bench/README.md "Session 16 (flat)"): a `knotmap synth` roller session
+ * bench/HISTORY.md "Session 16 (flat)"): a `knotmap synth` roller session
  * (model, preset, seed; 20 s) through knotmap's odometry and a body grid
  * with flat_field 1, then per session the taxels given a gain and the RMS
  * error of the log gains against km_synth_truth.gain, both centred per

@@ -26,7 +26,7 @@ reading over the truth and of each stage's ratio; then every miss (no default ca
 within the tolerance).  fit / map_net is not what the filter keeps of the map: map_net is A at the
 knot's own cell over a ring of A (before the column median the filter works on), and a knot
 without an opened candidate enters with fit 0 (missed model 2 roller hard: 0.80 so, 1.00
-on the ridge-free map's peak near the knot; bench/fit_loss.py, bench/README.md "Session 40
+on the ridge-free map's peak near the knot; bench/fit_loss.py, bench/HISTORY.md "Session 40
 (det14)").  The footprint sigma is not in the Python truth: the nodule sigma
 (at least 3 mm) stands for it in `wide` and `ring`.
 

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Knots missed beside a stronger knot, and whether scale space has a peak at them (issue 11).
 
-Session 41 (bench/README "Session 41 (det16)") found a recurring miss: a weaker knot 29-37
+Session 41 (bench/HISTORY.md "Session 41 (det16)") found a recurring miss: a weaker knot 29-37
 mm from a stronger one has no peak of its own on the amplitude map, whose every cell keeps
 its best scale (docs/ALGORITHMS.md 10 step 4): the strong knot's broad response swallows
 it.  A blob detector (Lindeberg; skimage.feature.blob_log) looks for local maxima in (y, x,

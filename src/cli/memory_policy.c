@@ -14,18 +14,18 @@
  * and block buffers), and on virtual machines each 4 KiB first-touch fault
  * is dear: a tiny session took ~4600 of them, about a third of its
  * start-up; km_process on a 60 s session ~3050 without this policy, ~300-700
- * with it (bench/README.md, "Session 16 (speed)").  So the heap is grown in
+ * with it (bench/HISTORY.md, "Session 16 (speed)").  So the heap is grown in
  * one step of HEAP_PAD, large buffers come from it rather than from mmap,
- * and the kernel is asked to back it with huge pages (bench/README.md,
- * "Start-up").  The heap starts at a huge-page boundary (the program break
+ * and the kernel is asked to back it with huge pages (bench/HISTORY.md,
+ * "Session 13 (threads)").  The heap starts at a huge-page boundary (the program break
  * is moved up to one first): otherwise where the break falls (address
  * randomisation) decides how many 2 MiB pages the same allocations
  * straddle, and the peak RSS of one command moved by a huge page from run
- * to run (bench/README.md, "Session 17 (speed)").  Every thread allocates
+ * to run (bench/HISTORY.md, "Session 17 (speed)").  Every thread allocates
  * from that one heap (M_ARENA_MAX 1): glibc gave each worker thread an arena
  * of its own, grown 4 KiB page by page without huge pages, and `-j 2` on two
  * 60 s sessions took ~6600 faults instead of ~1200, `--threads 2` on a
- * 600 s one ~2200-2600 instead of ~800 (bench/README.md "Session 24
+ * 600 s one ~2200-2600 instead of ~800 (bench/HISTORY.md "Session 24
  * (lead)").  A session makes some 16 000 allocations, most of them inside
  * HDF5 under its own lock: the shared arena's lock costs nothing measurable. */
 #define HEAP_PAD ((size_t)64 << 20)
@@ -44,7 +44,7 @@ static void *fork_plug;
  * fresh huge page.  The huge page that holds the heap's top is shared with
  * the child, and the parent's first write to it splits it into 4 KiB
  * pages, each then written by a fault of its own: on the bench session
- * ~500 of the parent's ~850 faults, ~1.5 ms of CPU time (bench/README.md
+ * ~500 of the parent's ~850 faults, ~1.5 ms of CPU time (bench/HISTORY.md
  * "Session 41 (speed15)").  So the rest of that huge page is taken by a
  * block never written, its whole pages given back to the kernel (address
  * space only), kept until the next fork.  It is kept only when it comes

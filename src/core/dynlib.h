@@ -1,7 +1,7 @@
 /* Libraries loaded on first use (dlopen), not at start-up: cairo (pictures
  * and reports, src/pipeline/draw.c) and libsndfile (audio files, src/io).
  * Linked normally they and the ~20 libraries they pull in took about a
- * third of the start-up of every knotmap command (bench/README.md
+ * third of the start-up of every knotmap command (bench/HISTORY.md
  * "Session 14: speed").  Internal. */
 #ifndef KM_DYNLIB_H
 #define KM_DYNLIB_H

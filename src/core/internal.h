@@ -49,8 +49,8 @@ double km_select_kth_d(double *v, size_t n, size_t k);
 /* The same value as km_select_kth_f (equal floats aside: which of +0.0
  * and -0.0 is not said), v left partitioned about k alike, by partitions
  * without a branch on the values: faster where the values are in no
- * order (bench/README.md "Session 40 (speed14)"); eight values at a time
- * with AVX2 (bench/README.md "Session 42 (speed16)"). */
+ * order (bench/HISTORY.md "Session 40 (speed14)"); eight values at a time
+ * with AVX2 (bench/HISTORY.md "Session 42 (speed16)"). */
 float km_select_kth_bf(float *v, size_t n, size_t k);
 /* After km_select_kth_f or _bf(v, n, j) (or this, with k = j), which leave
  * v partitioned about index j (nothing before it larger, nothing after it

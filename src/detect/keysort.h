@@ -87,7 +87,7 @@ void km_insertion_sort_cx_avx2(uint64_t *a, size_t m);
  * (overlapping the one before); memset itself below 32 bytes.  For the
  * per-frame clears of prominence (the label grid, ~4.6 KB on 32x32, and
  * the bucket counts, ~5 KB): glibc clears these sizes with `rep stosb`,
- * which callgrind counts as one instruction per byte (bench/README.md
+ * which callgrind counts as one instruction per byte (bench/HISTORY.md
  * "Session 33 (prom6)"); the stores are about 150, as fast or faster. */
 void km_fill_bytes_avx2(void *dst, unsigned char byte, size_t bytes);
 

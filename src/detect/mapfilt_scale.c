@@ -78,7 +78,7 @@ int km_map_neighbourhood_scale(const float *scale_amp, const float *scale_snr, i
    so what lies under a peak's footprint is the body's; on a mat the same
    sheet cells lie under it in every frame, and a patch of high-gain taxels
    raises its own window as a knot does (taking the footprint out there added
-   false candidates on every mat cell, bench/README "Session 20 (recall)").
+   false candidates on every mat cell, bench/HISTORY.md "Session 20 (recall)").
    Tuning seeds: 10 knots gained, 4 false candidates added, over the 6 roller
    cells; the knot-free null at the defaults 0.21 -> 0.22 per 100 cm2,
    within the stated 0.3. */

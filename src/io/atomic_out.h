@@ -73,7 +73,7 @@ km_status km_atomic_open(km_ctx *ctx, const km_alloc_ref *alloc, const char *pat
  * yet: km_atomic_check_schema reads it when the caller chooses, and
  * km_atomic_commit at the latest, so a file of another kind is still never
  * replaced.  A session's opening, which other sessions' threads wait on,
- * leaves it for the frames (bench/README.md "Session 40 (burst14)"). */
+ * leaves it for the frames (bench/HISTORY.md "Session 40 (burst14)"). */
 km_status km_atomic_open_later(km_ctx *ctx, const km_alloc_ref *alloc, const char *path,
                                const char *schema, int overwrite, km_atomic_out *o);
 

@@ -262,7 +262,7 @@ static const unsigned char *encode_chunk(km_h5_chunks_out *c, size_t *size, int 
  * (km_zlib_runs): at deflate level 1 libdeflate took some 12 instructions
  * a byte of zero padding, 8 M instructions at the end of a 1 s session;
  * the rows' own bytes, stored nearly as they are, cost at most 1/8 of a
- * chunk (bench/README.md "Session 27 (fixed)"). */
+ * chunk (bench/HISTORY.md "Session 27 (fixed)"). */
 #define RUNS_SHARE 8
 
 /* The extent set to `rows` (HDF5 writes chunks only inside it). */
@@ -323,7 +323,7 @@ void km_h5_chunks_out_flush_via(km_h5_chunks_out *c, km_h5_io *io)
 /* The extent is grown once per append, to the end of the last chunk the
  * append completes, not once per chunk: H5Dset_extent takes HDF5's global
  * lock, and a flush of the result writer's peaks completes two chunks of
- * each of its 12 columns (bench/README.md "Session 31 (pipe2)").  The
+ * each of its 12 columns (bench/HISTORY.md "Session 31 (pipe2)").  The
  * extent after every append is what it was (the rows of the complete
  * chunks); the flush sets it to the rows appended. */
 int km_h5_chunks_write(km_h5_chunks_out *c, const void *rows, size_t n)

@@ -173,7 +173,7 @@ int km_h5_chunks_write(km_h5_chunks_out *c, const void *rows, size_t n);
  * shuffle skipped, which HDF5's readers and ours honour) when that is
  * smaller, ties shuffled: about twice the compression time for the better
  * of both on every chunk (noisy or quantised floats deflate smaller
- * unshuffled, smooth ones shuffled: bench/README.md "Session 34, speed8").
+ * unshuffled, smooth ones shuffled: bench/HISTORY.md "Session 34, speed8").
  * Only for the pipeline shuffle then deflate; returns 1 when it applies. */
 int km_h5_chunks_out_best_of(km_h5_chunks_out *c);
 /* The file keeps raw data (h5_vfd.h, io->defer_raw): after each

@@ -206,7 +206,7 @@ static int raw_edge(const km_h5_chunks *c, int64_t k, size_t tr, size_t tc)
 /* Every chunk's place, asked of HDF5 once at the open, so that the frames
  * are read without its global lock: with two sessions on two threads a
  * look-up during the frames waited out the other thread's run of HDF5
- * calls (bench/README.md "Session 32 (pipe3)").  Only when the file is
+ * calls (bench/HISTORY.md "Session 32 (pipe3)").  Only when the file is
  * read with pread and has at most MAX_LOCS chunks; else per chunk. */
 static void read_locs(km_h5_chunks *c)
 {

@@ -3,7 +3,7 @@
  * by block takes HDF5's global lock for the times once per
  * KM_H5_TIMES_AHEAD frames, not once per block (with two sessions on two
  * threads every lock taken during the frames can wait out the other
- * thread's run of HDF5 calls: bench/README.md "Session 32 (pipe3)"), and
+ * thread's run of HDF5 calls: bench/HISTORY.md "Session 32 (pipe3)"), and
  * decoded outside that lock when `direct` says how (Session 40 (burst14)).
  * Internal to src/io; one per reader, not thread-safe. */
 #ifndef KM_H5_TIMES_H

@@ -199,7 +199,7 @@ int km_h5_fixed_mdc_file(hid_t file, size_t bytes)
  * (the object headers and those nodes); the rest was kept for nothing.
  * km_h5_check_storage's walk over every chunk at the open took the whole
  * index of /frames into the default cache: an hour at 100 Hz (1407
- * chunks, 23 nodes) held 0.41 MB more than a minute (bench/README.md,
+ * chunks, 23 nodes) held 0.41 MB more than a minute (bench/HISTORY.md,
  * "Session 28 (mem)"). */
 hid_t km_h5_read_fapl(void)
 {

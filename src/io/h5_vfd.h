@@ -28,7 +28,7 @@
  *    hinted write-out kept the disk busy while the other committed, and on
  *    the bench machine's disk a commit beside another took a median 13 ms
  *    instead of 4 (two threads 1.66x -> 1.87x of the sequence; one session
- *    alone the same to the noise: bench/README.md "Session 42 (burst16)").
+ *    alone the same to the noise: bench/HISTORY.md "Session 42 (burst16)").
  *
  * A writer owns one km_h5_io per file, passes it to km_h5_write_fapl()
  * before H5Fcreate, sets `closing` before its H5Fclose (always: on success
@@ -52,7 +52,7 @@ typedef struct km_h5_io {
  * write-out hint of 3. with io->write_out) after the HDF5 call has returned: outside HDF5's
  * global lock, which every pwrite and sync_file_range of a chunk held
  * before (~5 ms of a 60 s session's ~10 ms with the lock held;
- * bench/README.md "Session 38 (threads)").  Whatever is kept is written
+ * bench/HISTORY.md "Session 38 (threads)").  Whatever is kept is written
  * first by any read, truncate or close of the file, and by any write that
  * overlaps it, so HDF5 never sees the file without it; the file's bytes
  * are the same.  Errors as for any write (err, errno, closing).

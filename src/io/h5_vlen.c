@@ -99,7 +99,7 @@ void km_h5_vlen_register(void)
  * session's open reads some eight string attributes of one file).  Asking
  * the property lists again copies and closes both lists, ~115 k
  * instructions and ~11 takes of HDF5's global lock a string, which another
- * session's thread waits for at its own open (bench/README.md "Session 40
+ * session's thread waits for at its own open (bench/HISTORY.md "Session 40
  * (burst14)"). */
 static _Thread_local km_h5_raw_seen raw_seen = {H5I_INVALID_HID, {-1, 0, 0, 0, 0}};
 

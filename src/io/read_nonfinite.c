@@ -1,7 +1,7 @@
 /* The frames' nan and inf values, counted as km_reader_read delivers them:
  * every format but a text matrix, whose reader counts its own at open with
  * their line and column (read_text.c).  One count for `knotmap info`,
- * `process` and Python's read_session (bench/README.md "Session 39
+ * `process` and Python's read_session (bench/HISTORY.md "Session 39
  * (user10)", "Session 40 (user11)"). */
 #include <math.h>
 #include <stdio.h>

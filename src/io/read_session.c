@@ -332,7 +332,7 @@ static km_status scan_time(km_ctx *ctx, km_reader *r, hid_t d, const km_h5_f64 *
         int64_t count = n - i < KM_TIME_SCAN ? n - i : KM_TIME_SCAN;
         /* decoded outside HDF5's lock when it can be: the whole of /time is
            read at the open, which another session's thread may wait on
-           (bench/README.md "Session 40 (burst14)") */
+           (bench/HISTORY.md "Session 40 (burst14)") */
         if (!km_h5_times_range(v, d, i, count, buf)) {
             char why[256];
             km_h5_error_text(why, sizeof why);

@@ -78,7 +78,7 @@ static int km_rw_utf8_valid(const unsigned char *s)
 /* The scalar dataspace and the variable-length UTF-8 string type every
  * attribute of the writer uses, made at its first attribute and closed
  * with the writer: made and closed per attribute they were ~2 000 takes of
- * HDF5's global lock a result file (bench/README.md "Session 31 (pipe2)"). */
+ * HDF5's global lock a result file (bench/HISTORY.md "Session 31 (pipe2)"). */
 static int attr_ids(km_result_writer *w)
 {
     if (w->attr_scalar < 0)
@@ -178,7 +178,7 @@ static int attr_fixed_str(km_result_writer *w, hid_t loc, const char *name, cons
  * attributes H5DSset_scale writes (CLASS "DIMENSION_SCALE", NAME), written
  * here: H5DSset_scale looks for DIMENSION_LIST, CLASS and NAME first (each
  * a walk of the attributes) and makes a dataspace per attribute, 24 takes
- * of HDF5's global lock a scale against 8 (bench/README.md "Session 38
+ * of HDF5's global lock a scale against 8 (bench/HISTORY.md "Session 38
  * (threads)"). */
 int km_rw_set_scale(km_result_writer *w, hid_t ds, const char *name)
 {
@@ -201,7 +201,7 @@ int km_rw_attach_named(hid_t g, hid_t ds, const char *name, unsigned idx)
  * {dataset reference, dimension} in the order of the calls, its type as
  * H5DS makes it), written once each instead of the scale's list read,
  * deleted and written again per column (8.9 M instructions of a 1 s run,
- * bench/README.md "Session 27 (fixed)").  The columns are 1-D and new (no
+ * bench/HISTORY.md "Session 27 (fixed)").  The columns are 1-D and new (no
  * DIMENSION_LIST), the scale has no REFERENCE_LIST yet. */
 typedef struct {
     hobj_ref_t ref;
@@ -294,7 +294,7 @@ int km_rw_attach_columns(const km_alloc_ref *ref, const km_rw_col *cols, size_t 
  * x, dataset by dataset) leave them: the body map's five maps and the two
  * /frames maps at the end of a run, /session/mask at its start, where each
  * call read, deleted and wrote the scale's list again under HDF5's lock
- * (bench/README.md "Session 32 (pipe3)", "Session 38 (threads)"). */
+ * (bench/HISTORY.md "Session 32 (pipe3)", "Session 38 (threads)"). */
 static int attach_maps(const km_alloc_ref *ref, hid_t g, const hid_t *ds, size_t n,
                        const char *ydim, const char *xdim)
 {
@@ -366,7 +366,7 @@ int km_rw_write_grid_axes(km_result_writer *w, hid_t g, int32_t rows, int32_t co
  * access list: a column's (COL_CACHE_BYTES).  Set on the file, not on each
  * column's access list: a dataset keeps its own copy of an access list,
  * and closing the copies was ~8% of the instructions under HDF5's lock at
- * the end of a session (bench/README.md "Session 39 (burst13)"). */
+ * the end of a session (bench/HISTORY.md "Session 39 (burst13)"). */
 int km_rw_column_cache(hid_t fapl)
 {
     int mdc = 0;

@@ -68,11 +68,11 @@ static void gather(const km_result_table *t, const km_result_col *c, const void 
 /* Columns stored otherwise than shuffled + deflated (docs/FORMAT.md 2.1).
  * Unfiltered: float64 positions, whose low mantissa bits are noise;
  * shuffle + deflate saved 15-25% of their bytes for about half of the time
- * spent writing a result (60 s roller session, bench/README.md "Session 14:
+ * spent writing a result (60 s roller session, bench/HISTORY.md "Session 14:
  * speed").  Deflated unshuffled: a peak's time (repeated for every peak of
  * a frame) and the contact area (a count of taxel areas) repeat whole
  * 8-byte values, which the shuffle splits: smaller and cheaper to deflate
- * on 6-7 of 7 sessions of both models and the example (bench/README.md
+ * on 6-7 of 7 sessions of both models and the example (bench/HISTORY.md
  * "Session 34, speed8"). */
 typedef struct col_filters {
     const char *name;
@@ -499,7 +499,7 @@ km_status km_result_writer_append_peaks_tracked(km_ctx *ctx, km_result_writer *w
 
 /* /frames/max and mean, made and written at once (made ahead of their
  * values, during the frames, they raised a long session's peak memory by
- * one 2 MB huge page: bench/README.md "Session 39, every change landed"). */
+ * one 2 MB huge page: bench/HISTORY.md "Session 39, every change landed"). */
 static int frame_maps(km_result_writer *w, const float *max_map, const float *mean_map, hid_t *ds)
 {
     const km_rw_map maps[] = {

@@ -33,7 +33,7 @@ typedef struct km_result_meta {
 /* Two sessions on two threads share HDF5's global lock, which is not fair:
  * a thread that needs it while the other runs a burst of calls (opening its
  * session and result file; writing the maps, the last chunks and tables at
- * the end) waits out the whole burst (bench/README.md "Session 38
+ * the end) waits out the whole burst (bench/HISTORY.md "Session 38
  * (threads)").  A session marks its bursts (begin/end on the thread that
  * runs them; thread-safe), and HDF5 work that can wait (the /params
  * attributes) is done during the frames when no other thread is in one.
@@ -48,7 +48,7 @@ int km_h5_bursts_elsewhere(void);
  * (each ~800 takes), so both end late and the two sessions then reach
  * their end bursts together; one after the other, the first runs its
  * frames while the second opens, and their ends come apart by an opening
- * (bench/README.md "Session 41 (burst15)").  km_h5_opening_begin waits
+ * (bench/HISTORY.md "Session 41 (burst15)").  km_h5_opening_begin waits
  * while another thread's opening is in progress, at most
  * KM_H5_OPENING_WAIT_MS (an opening that long is not HDF5's: a large text
  * parsed, for one), then proceeds beside it; 1 when it waited.  An
@@ -148,7 +148,7 @@ km_status km_result_writer_set_table(km_ctx *ctx, km_result_writer *w, const km_
 /* The group and empty columns of a table written once, made now (one
  * table at a time), so that its km_result_writer_set_table (the same t)
  * only writes the count and rows: the making moved out of a burst of
- * HDF5 calls (km_process: during the frames, with /params; bench/README.md
+ * HDF5 calls (km_process: during the frames, with /params; bench/HISTORY.md
  * "Session 39 (burst13)").  The file holds the same objects either way. */
 km_status km_result_writer_prepare_table(km_ctx *ctx, km_result_writer *w,
                                          const km_result_table *t);

@@ -28,7 +28,7 @@
 /* The metadata cache of the result file at a fixed size (h5util.h,
  * km_h5_fixed_mdc).  Its chunk indexes (version 1 B-trees: a node per 64
  * chunks of a table, ~2.1 KB of image but ~17.7 KB of memory) grow with
- * the session; under HDF5's default every node stayed (bench/README.md,
+ * the session; under HDF5's default every node stayed (bench/HISTORY.md,
  * "Session 20 (pipe)").  At 64 KiB up to ~30 nodes stayed, ~0.5 MB, which
  * a 60 s session did not fill and a 600 s one did; at 32 KiB ~15 (Session
  * 28 (mem)).  Nodes are written out and dropped, and read back when an
@@ -42,7 +42,7 @@
  * close) and makes the maps and tables; at 32 KiB each visit evicted
  * (wrote) another entry and read its own back, all under HDF5's lock: the
  * end of the bench's two sessions held it for 12.2 M instructions, 11.7 M
- * at 64 KiB (bench/README.md "Session 41 (burst15)").  128 KiB and more
+ * at 64 KiB (bench/HISTORY.md "Session 41 (burst15)").  128 KiB and more
  * (11.0 M at 256 KiB) kept enough index nodes of a 600 s session, ~17.7 KB
  * of memory each, to cost it a 2 MB huge page of peak memory (knotmap-bench
  * e2e/memory_10x +10.6%); 64 KiB did not (+0.1%). */
@@ -59,7 +59,7 @@ typedef km_result_col col_def;
  * H5Dwrite (z NULL) from memory of type mtype.  mtype is set once with the
  * column: every H5T_NATIVE_* macro calls H5open(), which takes HDF5's
  * global lock, and resolving it per append took that lock ~9 400 times a
- * 60 s session (bench/README.md "Session 30 (pipe)"). */
+ * 60 s session (bench/HISTORY.md "Session 30 (pipe)"). */
 typedef struct km_rw_col {
     hid_t ds;
     hid_t mtype;
@@ -186,7 +186,7 @@ void *km_rw_scratch(km_ctx *ctx, km_result_writer *w, size_t bytes);
 /* Create /metrics, /peaks or a growing table at its first append (or at
  * the end when it has none), not in km_result_writer_create: there two
  * sessions on two threads both need HDF5's global lock at once, during the
- * frames rarely (bench/README.md "Session 32 (pipe3)").  1 once made
+ * frames rarely (bench/HISTORY.md "Session 32 (pipe3)").  1 once made
  * (result_tables.c). */
 int km_rw_make_metrics(km_result_writer *w);
 int km_rw_make_peaks(km_result_writer *w);

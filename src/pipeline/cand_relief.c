@@ -34,7 +34,7 @@
    the latter a bony prominence's residual), no knot lost; 0.1 lost 3
    knots and 0.12 7 on model 2 roller hard (knots there stand at 0.078 of
    the pressure and up); a cut at 0.08 cost AP 0.02-0.06 on model 2
-   rollers (docs/ALGORITHMS.md 10.4 Peaks; bench/README "Session 25
+   rollers (docs/ALGORITHMS.md 10.4 Peaks; bench/HISTORY.md "Session 25
    (bony)"). */
 #define PEAK_PRESSURE_SHARE 0.08
 /* A peak (not one taxel) whose excess over its surround (A at its cell less
@@ -47,7 +47,7 @@
    Tuning seeds: 14 false candidates fewer (model 2 moderate 6, hard 4,
    independent 4), 3 knots lost (model 2 roller hard 2, independent mat hard
    1); rings of 10-20 mm or from 2 x the fitted sigma did no better
-   (docs/ALGORITHMS.md 10.4 Peaks; bench/README "Session 27 (hard)"). */
+   (docs/ALGORITHMS.md 10.4 Peaks; bench/HISTORY.md "Session 27 (hard)"). */
 #define SURROUND_R0_MM 10.0
 #define SURROUND_R1_MM 25.0
 #define SURROUND_SHARE 0.1
@@ -58,7 +58,7 @@
    than the tissue around it and presses back at a share of the contact;
    the noise and the body's relief left by the medians stand lower.
    Tuning seeds 0-19, the six roller cells, opened candidates at z 4-5
-   seen in every pass (bench/README "Session 38 (det11)"): knots at 0.13-0.25
+   seen in every pass (bench/HISTORY.md "Session 38 (det11)"): knots at 0.13-0.25
    of the pressure (hard), false ones on moderate sessions at 0.095-0.143,
    on hard ones 0.14-0.25; at 0.16, 17 knots and 7 false candidates
    (0.14: 17 and 10, 0.18: 12 and 6). */
@@ -71,7 +71,7 @@
    BAND_NEAR_SIGMAS of its significance.  A taut band 40-100 mm long keeps
    its height that far; a knot, round or elongated 2.5x, does not at 4
    sigmas, and presses back at a larger share of the contact.  Tuning seeds
-   0-19 (bench/README "Session 41 (det18)"): the third simulator's rollers
+   0-19 (bench/HISTORY.md "Session 41 (det18)"): the third simulator's rollers
    lost no knot (moderate F1 0.603 -> 0.645, 7 false candidates fewer; hard
    0.538 -> 0.561, 7 fewer); model 2 hard rollers lost 3 weak knots (F1
    0.696 -> 0.679, one session; AP 0.771 -> 0.776).  Without the far test

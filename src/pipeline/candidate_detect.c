@@ -31,7 +31,7 @@
    seeds 1-6): no peak fitted at 6 mm or more stands at z 4-5 (42 at
    under 5 mm), so the false rate at the default stays 0.21 per 100 cm2,
    while 19 knots of the tuning seeds stood there (docs/ALGORITHMS.md 10.4
-   Peaks; bench/README "Session 19 (recall)"). */
+   Peaks; bench/HISTORY.md "Session 19 (recall)"). */
 #define BROAD_SIGMA_MM 6.0
 #define BROAD_SNR_SHARE 0.8
 /* A roller peak whose excess recurs under a second sensor row (on_body:
@@ -44,12 +44,12 @@
    independent roller hard 6), no false candidate added; model 2 roller
    hard seeds 11-40: 6 gained, 7 false added; 0.75-0.85 gained the same
    knots.  The knot-free null at the defaults 0.22 -> 0.25 per 100 cm2,
-   within the stated 0.3 (docs/ALGORITHMS.md 10.4 Peaks; bench/README
+   within the stated 0.3 (docs/ALGORITHMS.md 10.4 Peaks; bench/HISTORY.md
    "Session 21 (roller)"). */
 #define TWO_ROWS_SNR_SHARE 0.8
 /* A roller peak seen in every pass that covered it, at a knot's share of the contact pressure
    (km_cand_knot_share), needs at most KNOT_SHARE_SNR_SHARE x min_snr (docs/ALGORITHMS.md
-   10.4 Peaks; bench/README "Session 38 (det11)"). */
+   10.4 Peaks; bench/HISTORY.md "Session 38 (det11)"). */
 #define KNOT_SHARE_SNR_SHARE 0.8
 /* The broad scales (BROAD_SIGMA_MM on) are also searched as a band of their
    own, and the band's peaks away from every other candidate need
@@ -62,7 +62,7 @@
    (0.25 per 100 cm2; 50 at 0.8).  Tuning seeds: independent hard roller F1
    0.699 -> 0.722, mat 0.773 -> 0.791, 11 knots gained, 1 false added; mean
    of the 12 tuning cells 0.8555 -> 0.8623 (docs/ALGORITHMS.md 10.4 Broad
-   scales; bench/README "Session 23 (recall)"). */
+   scales; bench/HISTORY.md "Session 23 (recall)"). */
 #define BROAD_PEAK_SHARE 0.9
 /* A band peak (broad_candidates) whose fitted amplitude is under this share
    of the contact pressure at its cell (the body map's maximum there) is
@@ -72,7 +72,7 @@
    at the defaults stood at 0.049-0.286 of the contact pressure; the 3
    false ones of the moderate cells (model 2 roller and mat seed 7,
    independent mat seed 33) at 0.049-0.077, the knots at 0.082 and more
-   (docs/ALGORITHMS.md 10.4 Broad scales; bench/README "Session 23
+   (docs/ALGORITHMS.md 10.4 Broad scales; bench/HISTORY.md "Session 23
    (broad)"). */
 #define BROAD_PEAK_PRESSURE_SHARE 0.08
 /* A peak of the full search (not one taxel) is scored at the scale of its
@@ -80,7 +80,7 @@
    sigmas of the peak cell, at most the peak window (km_map_neighbourhood_
    scale).  Tuning seeds: mean F1 / AP of the 12 cells 0.8688 / 0.9017 ->
    0.8696 / 0.9080; 1 and 2 sigmas did less (docs/ALGORITHMS.md 10.4 Scale
-   of a peak; bench/README "Session 31 (scale)"). */
+   of a peak; bench/HISTORY.md "Session 31 (scale)"). */
 #define NEIGHBOURHOOD_SIGMAS 1.5
 
 /* The maps of the detection, all ny x nx. */
@@ -246,7 +246,7 @@ static int on_body(const cand_maps *m, size_t k)
    too): independent roller moderate 10 knots gained, none false; roller
    hard 4 / 0 (gained / false added); model 2 roller moderate 2 / 1, hard
    4 / 4; model 1 roller hard 1 / 0; mats unchanged; the knot-free null
-   unchanged (docs/ALGORITHMS.md 10.4 Spikes; bench/README "Session 24
+   unchanged (docs/ALGORITHMS.md 10.4 Spikes; bench/HISTORY.md "Session 24
    (indep)"). */
 static int on_sensor(const cand_maps *m, size_t k)
 {
@@ -264,7 +264,7 @@ static int on_sensor(const cand_maps *m, size_t k)
    independent simulator's held-back roller hard AP 0.800 -> 0.758 ungated).
    Tuning seeds 0-59: model 2 roller hard F1 0.697 -> 0.700, moderate 0.905 ->
    0.907; held-back 0.693 -> 0.714 and 0.910 -> 0.905; knot-free rollers 0.34
-   -> 0.31 per 100 cm2 (docs/ALGORITHMS.md 10.4 Isolated cells; bench/README
+   -> 0.31 per 100 cm2 (docs/ALGORITHMS.md 10.4 Isolated cells; bench/HISTORY.md
    "Session 39 (det12)").  broad_taxel: fsize, the full search's size, in the band too. */
 static int sensor_taxel(const km_candidate_params *p, const cand_maps *m, size_t k,
                         double largest_sigma)

@@ -40,7 +40,7 @@ void km_conditioner_suspect_out(km_conditioner *c, int on);
  * queue as before), with the same values; the next km_conditioner_pull,
  * which must be given the same three buffers and a max at least as large,
  * returns them first without copying them.  One copy of each frame less
- * for the engine, which pulls into its block (bench/README.md "Session
+ * for the engine, which pulls into its block (bench/HISTORY.md "Session
  * 40 (speed14)"). */
 void km_conditioner_direct(km_conditioner *c, float *frames, double *times, uint32_t *flags,
                            int64_t max);

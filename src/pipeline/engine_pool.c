@@ -38,7 +38,7 @@ static void unlock(km_eng_exec *x)
  * a per-frame allocation).  It grows by a quarter, not twice: its size is
  * the most peaks any block had, which creeps up with the session's length,
  * and doubling turned that creep into steps of the whole buffer in the
- * peak memory (bench/README.md, "Session 20 (pipe)"). */
+ * peak memory (bench/HISTORY.md, "Session 20 (pipe)"). */
 static km_status frame_peaks(km_eng_worker *w, km_eng_block *b, int k, const km_frame *fr,
                              const km_mask *mask, size_t *n)
 {

@@ -88,7 +88,7 @@ typedef struct driver {
     /* /params, snapped at the open, written during the frames once no
        other thread is in a burst of HDF5 calls (km_h5_burst_begin), at
        the latest after the last frame: ~300 takes of HDF5's lock out of
-       the opening burst (bench/README.md "Session 38 (threads)"). */
+       the opening burst (bench/HISTORY.md "Session 38 (threads)"). */
     km_process_params eff;
     km_param_run rec;
     int params_due;
@@ -98,7 +98,7 @@ typedef struct driver {
 /* The existing target's schema when the open left it (another thread was
    in a burst then), the source header and /params; during the frames (one
    thread) also /candidates' group and empty columns, out of the opening
-   and end bursts (bench/README.md "Session 39 (burst13)", "Session 40
+   and end bursts (bench/HISTORY.md "Session 39 (burst13)", "Session 40
    (burst14)"; the /frames maps are made at the end: km_stage_body_prepare). */
 static km_status write_params(km_ctx *ctx, driver *d, km_engine *e, int now)
 {
@@ -122,7 +122,7 @@ static km_status write_params(km_ctx *ctx, driver *d, km_engine *e, int now)
  * noise and the peaks' floor: final once the peaks are set up, at the
  * first block out of the conditioner), written as write_params writes
  * /params: during the frames (one thread) after it, when no other thread
- * is in a burst, at the latest after the last frame (bench/README.md
+ * is in a burst, at the latest after the last frame (bench/HISTORY.md
  * "Session 41 (burst15)"). */
 static atomic_ulong warm_params_early;
 

@@ -127,7 +127,7 @@ km_status km_stage_body_odometry(km_ctx *ctx, km_stage_body *s, double *row_meds
  * behind a float test, and would leave the loop scalar.  The count is kept
  * as the frames a taxel was not finite (map_frames less it): a taxel is
  * finite in nearly every frame, so a group of eight all finite (the usual
- * one) adds nothing to it (bench/README.md "Session 39 (speed12)"). */
+ * one) adds nothing to it (bench/HISTORY.md "Session 39 (speed12)"). */
 #if KM_AVX2_TARGET
 /* taxel_maps' loop eight taxels at a time (the sums and the bad counts in
    double and int64 lanes, each taxel's own: the same bits); returns where

@@ -219,7 +219,7 @@ km_status km_bodygrid_set_saturation(km_bodygrid *g, double saturation)
     /* Rollers keep every repeat: a roller taxel's run ends as it rolls
        off the spot, and with the rule on rollers too the tuning seeds lost
        knots there (model 2 roller hard F1 0.684 -> 0.675, model 1 roller
-       moderate 0.996 -> 0.992; bench/README "Session 32 (scale2)"). */
+       moderate 0.996 -> 0.992; bench/HISTORY.md "Session 32 (scale2)"). */
     g->ex.sat_lo = g->mode == KM_MODE_MAT && isfinite(saturation)
                        ? (float)(SATURATED_SHARE * saturation)
                        : INFINITY;

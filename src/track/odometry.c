@@ -558,7 +558,7 @@ km_status km_odometry_advance(km_ctx *ctx, km_odometry *o, double *row_med,
    offsets in.  Rows whose zeros stand ZERO_DRIFT_SHARE of the contact
    strength apart: model 1 roller moderate seed 1 at 10 kPa a minute per
    taxel kept its body map and every knot at 0.96 of it (6 min) and lost
-   them at 2.1 (12 min: 35 rows, F1 0.71; bench/README 'Session 18 (long)'). */
+   them at 2.1 (12 min: 35 rows, F1 0.71; bench/HISTORY.md 'Session 18 (long)'). */
 #define ZERO_DRIFT_SHARE 1.0
 
 void km_odometry_zero_drift(const km_odometry *o, double *spread, double *limit)

@@ -7,7 +7,7 @@ finite, warns with the count and the first one's place and records both in the r
 np.isfinite over the array written, the first non-finite value in (frame, row, column)
 order. Nothing else in the result changes: the candidates, peaks and maps are those of
 the same run without the count (checked by hand against main before the change,
-bench/README.md "Session 39 (user10)")."""
+bench/HISTORY.md "Session 39 (user10)")."""
 import numpy as np
 import pytest
 

@@ -96,7 +96,7 @@ def test_candidates_find_the_true_knots(sessions, mode, preset):
     rms = float(np.sqrt(np.mean(np.square(dists))))
     if preset == "hard":
         # Issue 5 asks F1 >= 0.8 on hard.  The roller is there with a margin; the
-        # mat reaches 0.81 on these seeds but 0.77 over 20 (bench/README.md): the
+        # mat reaches 0.81 on these seeds but 0.77 over 20 (bench/README.md of 7837634): the
         # assertion guards what is reached, not the target.
         assert f1 >= (0.85 if mode == "roller" else 0.7)
         assert rms <= 3.5
@@ -111,7 +111,7 @@ def test_mat_hard_with_equilibration_reaches_the_target(sessions, tmp_path):
     """Issue 5: hard preset F1 >= 0.8.  With the uniform-load recording of the same
     sensor (--equilibrate; docs/ALGORITHMS.md 1.4) the mat's per-taxel gain errors
     are gone: seeds 1-3 pooled measured F1 0.87 (17 of 18 knots, 21 candidates),
-    0.878 over 20 seeds (bench/README.md)."""
+    0.878 over 20 seeds (bench/README.md of commit 0dd1de4)."""
     matched = n_cand = n_truth = 0
     dists = []
     for seed in (1, 2, 3):

@@ -2,7 +2,7 @@
 /frames/max and /frames/mean datasets during the frames (with /params, when no other
 session of `-j N` is in a burst of HDF5 calls), so the end of a session only writes
 their values: two sessions on two threads then wait less for HDF5's lock at their
-ends (bench/README.md "Session 39 (burst13)").  The file holds the same objects.
+ends (bench/HISTORY.md "Session 39 (burst13)").  The file holds the same objects.
 
 Observed through the file: HDF5 gives an object made later a header further on in
 the file, and /bodymap is made at the end.  Before (c4fb77e) /candidates' headers

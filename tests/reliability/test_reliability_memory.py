@@ -4,7 +4,7 @@ less than 10%.
 
 Each run's peak RSS comes from os.wait4() on that child alone (ru_maxrss,
 KiB on Linux), so the runs do not see each other.  The figures are printed
-(pytest -s) and recorded in bench/README.md, section "Reliability":
+(pytest -s) and recorded in bench/HISTORY.md, section "Reliability":
 
     KNOTMAP_BIN=build/knotmap /usr/bin/python3 -m pytest -s tests/reliability/test_reliability_memory.py
 """

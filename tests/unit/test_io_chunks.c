@@ -389,7 +389,7 @@ Test(io_chunks, raw_reads_only_where_addresses_are_the_files)
 
 /* From a plain file every chunk is located at the open (tiles too): the
  * frames are then read with no look-up in HDF5's chunk index, which takes
- * its global lock (bench/README.md "Session 32 (pipe3)"); from memory (the
+ * its global lock (bench/HISTORY.md "Session 32 (pipe3)"); from memory (the
  * core driver) each chunk is still asked for.  Equal to H5Dread both ways. */
 Test(io_chunks, chunks_located_at_open)
 {

@@ -657,7 +657,7 @@ Test(io_session, hdf5_signature_as_libhdf5_finds_it)
 /* The session file's metadata cache is fixed and small: HDF5's default
  * (adaptive up to 32 MiB) kept every node of /frames' chunk index that the
  * open's storage check walked, ~17.7 KB of memory each, so a longer session
- * held more (bench/README.md, "Session 28 (mem)"). */
+ * held more (bench/HISTORY.md, "Session 28 (mem)"). */
 Test(io_session, metadata_cache_bounded_whatever_the_length)
 {
     enum { R = 512, C = 512, T = 130 }; /* 1 MiB frames: one chunk each, 3 index leaves */

@@ -81,7 +81,7 @@ static void expect_sessions(const km_synth_difficulty preset[3], const uint64_t 
     cr_assert_leq(false_c, max_false, "false candidates %d (knots matched %d)", false_c, matched);
 }
 
-/* Model 2 rollers, tuning seeds (bench/README "Session 20 (recall)"):
+/* Model 2 rollers, tuning seeds (bench/HISTORY.md "Session 20 (recall)"):
    hard 3 and 5, moderate 1, through the library's synth.  With the local
    noise over the whole window (the knots' own slopes in it) 3 knots had a
    candidate and 1 candidate was false; without the footprint 7 and 2.  A
@@ -95,7 +95,7 @@ Test(knots_noise, footprint_left_out_of_the_local_noise)
                     (uint64_t[]){3, 5, 1}, -1, 6, 3);
 }
 
-/* Model 2 roller hard, tuning seeds 1, 3 and 8 (bench/README "Session 21
+/* Model 2 roller hard, tuning seeds 1, 3 and 8 (bench/HISTORY.md "Session 21
    (roller)"), through the library's synth.  Each has a knot whose excess
    recurs under a second sensor row and whose significance stands at
    0.86-0.94 of what it would need otherwise; with the lower
@@ -106,7 +106,7 @@ Test(knots_noise, footprint_left_out_of_the_local_noise)
    32b888f; 12 and 2 since session 24 (hard seed 3's hot taxel, as above):
    at most 3 false.  The band rule (--cand-band-share, default 0.4 since
    session 41) is off here: it takes 3 of these peaks in hard seed 3 (12 ->
-   9 matched; bench/README "Session 41 (det18)"), and this test is about
+   9 matched; bench/HISTORY.md "Session 41 (det18)"), and this test is about
    the second-row rule alone. */
 Test(knots_noise, a_peak_seen_under_two_sensor_rows_needs_less)
 {

@@ -1,5 +1,5 @@
 /* Result writer: what km_process makes ahead of the end of a session, out
- * of its burst of HDF5 calls (bench/README.md "Session 39 (burst13)"): a
+ * of its burst of HDF5 calls (bench/HISTORY.md "Session 39 (burst13)"): a
  * table written once, prepared (km_result_writer_prepare_table), and the
  * columns' chunk cache, the file's rather than each column's access list. */
 #define _POSIX_C_SOURCE 200809L
