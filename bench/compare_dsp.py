@@ -11,7 +11,7 @@
 Times are best-of-N thread CPU time (time.thread_time), so other load on the
 machine inflates them less.  Run:  /usr/bin/python3 bench/compare_dsp.py
 with PYTHONPATH=build/python (a Release build).  Prints a table; the numbers
-go to bench/HISTORY.md "Conditioning".
+go to bench/README.md "Conditioning".
 """
 import os
 import sys
