@@ -21,7 +21,8 @@
  * is moved up to one first): otherwise where the break falls (address
  * randomisation) decides how many 2 MiB pages the same allocations
  * straddle, and the peak RSS of one command moved by a huge page from run
- * to run (bench/HISTORY.md, "Session 17 (speed)").  Every thread allocates
+ * to run (bench/HISTORY.md, "Session 17 (speed)").  Buffers start at its
+ * second huge page (first_plug below).  Every thread allocates
  * from that one heap (M_ARENA_MAX 1): glibc gave each worker thread an arena
  * of its own, grown 4 KiB page by page without huge pages, and `-j 2` on two
  * 60 s sessions took ~6600 faults instead of ~1200, `--threads 2` on a
@@ -30,14 +31,48 @@
  * HDF5 under its own lock: the shared arena's lock costs nothing measurable. */
 #define HEAP_PAD ((size_t)64 << 20)
 #define HUGE_PAGE ((uintptr_t)2 << 20)
-#if defined(__linux__) && !defined(MADV_COLLAPSE)
-#define MADV_COLLAPSE 25 /* Linux 6.1 (<linux/mman.h>); glibc 2.36's <sys/mman.h> lacks it */
-#endif
 
 /* The advised part of the heap, [heap_lo, heap_hi); empty when not advised. */
 static uintptr_t heap_lo, heap_hi;
 /* The block that fills the huge page of the heap's top at the last fork. */
 static void *fork_plug;
+/* The block that fills the heap's first huge page, kept to the end.  That
+ * huge page is written before the advice (malloc's own state, the header of
+ * the chunk that grows the heap), so the kernel maps it in 4 KiB pages, and
+ * the session's first ~2 MB of buffers placed there took ~500 faults.  It
+ * was made a huge page by MADV_COLLAPSE, whose lru_add_drain_all waits for
+ * a kernel worker on every CPU: 0.2 ms alone, but 1-150 ms of the start
+ * asleep whenever the other cores were busy, and so a random part of the
+ * wall time of two sessions side by side (bench/HISTORY.md "Session 43
+ * (burst17)").  Left out of the advice and taken by this block instead
+ * (address space only: its pages are never written), the buffers start at
+ * the second huge page, the first touch of which makes it a huge page. */
+static void *first_plug;
+
+/* A block that takes the rest of the huge page holding the heap's top, from
+ * the top's start (top >= lo, the chunk's 16-byte header before its
+ * buffer) to 16 bytes before that huge page's end, so that the next buffer
+ * starts at the next huge page; NULL (nothing taken) unless glibc carves
+ * it from the top as computed and the advised heap holds the next huge
+ * page. */
+static void *plug_top(uintptr_t lo)
+{
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 33))
+    uintptr_t brk = (uintptr_t)sbrk(0), top = brk - mallinfo2().keepcost;
+    uintptr_t end = (top + 16 + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
+    if (top < lo || end < heap_lo || end + HUGE_PAGE > heap_hi || end - top < 64)
+        return NULL;
+    void *plug = malloc(end - top - 16 - 8); /* a chunk of end - 16 - top bytes */
+    if (plug != (void *)(top + 16)) {
+        free(plug);
+        return NULL;
+    }
+    return plug;
+#else
+    (void)lo;
+    return NULL;
+#endif
+}
 
 /* In the parent after a fork (the probe of an HDF5 input, probe.c, before
  * the session's buffers are made): the heap's next buffers start at a
@@ -53,24 +88,15 @@ static void *fork_plug;
  * page's end; else it is given back. */
 static void fresh_huge_page(void)
 {
-#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 33))
     free(fork_plug); /* at most one: a command of many inputs forks for each */
-    fork_plug = NULL;
-    uintptr_t brk = (uintptr_t)sbrk(0), top = brk - mallinfo2().keepcost;
+    fork_plug = plug_top(heap_lo);
+    if (fork_plug == NULL)
+        return;
+    uintptr_t pg = (uintptr_t)sysconf(_SC_PAGESIZE), top = (uintptr_t)fork_plug - 16;
     uintptr_t end = (top + 16 + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
-    if (top < heap_lo || end + HUGE_PAGE > heap_hi || end - top < 64)
-        return;
-    void *plug = malloc(end - top - 16 - 8); /* a chunk of end - 16 - top bytes */
-    if (plug != (void *)(top + 16)) {
-        free(plug);
-        return;
-    }
-    fork_plug = plug;
-    uintptr_t pg = (uintptr_t)sysconf(_SC_PAGESIZE);
     uintptr_t a = (top + 16 + pg - 1) & ~(pg - 1), b = (end - 16) & ~(pg - 1);
     if (b > a)
         (void)madvise((void *)a, b - a, MADV_DONTNEED);
-#endif
 }
 
 void km_cli_memory_policy(void)
@@ -90,18 +116,14 @@ void km_cli_memory_policy(void)
         lo += HUGE_PAGE;
     /* Only when p came from that growth of the program break (not under a
        sanitizer's or valgrind's allocator): [lo, hi) is then malloc's. */
-    if (b1 > b0 && (uintptr_t)p + HEAP_PAD / 2 <= b1 && hi > lo) {
-        (void)madvise((void *)lo, hi - lo, MADV_HUGEPAGE);
-#ifdef MADV_COLLAPSE
-        /* The first huge page was written before the advice (malloc's own
-           state, p's header): made a huge page now (Linux 6.1; an older
-           kernel refuses, harmlessly), else each of its 4 KiB pages would
-           come by a fault of its own, ~500 on the bench session. */
-        (void)madvise((void *)lo, HUGE_PAGE, MADV_COLLAPSE);
-#endif
-        heap_lo = lo;
+    if (b1 > b0 && (uintptr_t)p + HEAP_PAD / 2 <= b1 && hi > lo + HUGE_PAGE) {
+        /* From the second huge page: the first one was written (first_plug). */
+        (void)madvise((void *)(lo + HUGE_PAGE), hi - lo - HUGE_PAGE, MADV_HUGEPAGE);
+        heap_lo = lo + HUGE_PAGE;
         heap_hi = hi;
     }
     free(p);
+    if (heap_hi > heap_lo)
+        first_plug = plug_top(lo);
     (void)pthread_atfork(NULL, fresh_huge_page, NULL);
 }

@@ -35,9 +35,12 @@ Test(memory_policy, buffers_after_a_fork_start_at_a_fresh_huge_page)
     run_probe(KM_POLICY_PROBE " fork");
 }
 
-/* The heap's first huge page, written before the huge-page advice (malloc's
- * own state), is a huge page all the same (MADV_COLLAPSE): each of its
- * 4 KiB pages came by a fault of its own, ~500 on the bench session. */
+/* The first buffer after the policy lies in a huge page: the heap's first
+ * huge page, written before the huge-page advice (malloc's own state), is
+ * in 4 KiB pages, and buffers there took a fault per 4 KiB, ~500 on the
+ * bench session; the policy leaves it to a block never written (it no
+ * longer makes it one with MADV_COLLAPSE, which under load slept up to
+ * 150 ms: bench/HISTORY.md "Session 43 (burst17)"). */
 Test(memory_policy, the_first_huge_page_is_one)
 {
     run_probe(KM_POLICY_PROBE " first");
