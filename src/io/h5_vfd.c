@@ -1,16 +1,18 @@
 /* The knotmap HDF5 file driver for writing (see h5_vfd.h). */
 #define _GNU_SOURCE /* pread/pwrite, flock */
 
-#include "h5_vfd.h"
+#include "h5_vfd_internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #define KM_VFD_MAXADDR (((haddr_t)1 << (8 * sizeof(off_t) - 1)) - 1)
@@ -25,29 +27,12 @@ typedef struct vfd_fapl {
     km_h5_io *io;
 } vfd_fapl;
 
-typedef struct vfd_file {
-    H5FD_t pub; /* must be first */
-    int fd;
-    haddr_t eoa, eof;
-    dev_t dev;
-    ino_t ino;
-    km_h5_io *io;
-    haddr_t wb_lo, wb_hi; /* raw data written and not yet hinted: [wb_lo, wb_hi) */
-    int wb_off;           /* the hint failed once (not supported here): no more */
-    /* Raw data kept (io->defer_raw): records {addr, size, bytes} in
-       kept[0, kept_len), spanning [kept_lo, kept_hi); under kept_m. */
-    pthread_mutex_t kept_m;
-    unsigned char *kept;
-    size_t kept_len, kept_cap;
-    haddr_t kept_lo, kept_hi;
-} vfd_file;
 
 typedef struct kept_rec {
     haddr_t addr;
     size_t size;
 } kept_rec;
 
-static herr_t settle(vfd_file *f, haddr_t addr, haddr_t end, int any);
 
 static _Thread_local int tls_errno;
 
@@ -66,7 +51,7 @@ static void push_error(H5E_minor_t minor, const char *what, int e)
 
 /* A failed write, truncate or close: 0 when it may be dropped (closing),
  * -1 when HDF5 must see it. */
-static herr_t io_failed(vfd_file *f, H5E_minor_t minor, const char *what, int e)
+herr_t vfd_io_failed(vfd_file *f, H5E_minor_t minor, const char *what, int e)
 {
     if (f->io != NULL && f->io->err == 0)
         f->io->err = e;
@@ -104,6 +89,7 @@ static H5FD_t *vfd_open(const char *name, unsigned flags, hid_t fapl, haddr_t ma
     }
     f->fd = fd;
     f->eof = (haddr_t)sb.st_size;
+    atomic_init(&f->disk_end, f->eof);
     f->dev = sb.st_dev;
     f->ino = sb.st_ino;
     f->io = fa != NULL ? fa->io : NULL;
@@ -116,9 +102,25 @@ static H5FD_t *vfd_open(const char *name, unsigned flags, hid_t fapl, haddr_t ma
 static herr_t vfd_close(H5FD_t *file)
 {
     vfd_file *f = (vfd_file *)file;
-    herr_t rc = settle(f, 0, 0, 1);
+    herr_t rc = vfd_settle(f, 0, 0, 1);
+    if (f->n_held > 0 && rc == 0 && f->io->closing && !f->io->image_held) {
+        /* Written by km_h5_io_finish, after HDF5's lock is released. */
+        f->io->image_held = 1;
+        f->io->image_fd = f->fd;
+        f->io->image_pages = f->pg;
+        f->io->image_slots = f->pg_cap;
+        f->io->image_eof = (uint64_t)f->eof;
+        f->io->vf = NULL;
+        pthread_mutex_destroy(&f->kept_m);
+        free(f->kept);
+        free(f);
+        return 0;
+    }
+    if (f->img_on && rc == 0)
+        rc = vfd_image_spill(f);
+    vfd_image_free(f);
     if (close(f->fd) != 0 && rc == 0)
-        rc = io_failed(f, H5E_CANTCLOSEFILE, "cannot close the file", errno);
+        rc = vfd_io_failed(f, H5E_CANTCLOSEFILE, "cannot close the file", errno);
     if (f->io != NULL)
         f->io->vf = NULL;
     pthread_mutex_destroy(&f->kept_m);
@@ -173,18 +175,10 @@ static herr_t vfd_get_handle(H5FD_t *file, hid_t fapl, void **handle)
     return 0;
 }
 
-static herr_t vfd_read(H5FD_t *file, H5FD_mem_t type, hid_t dxpl, haddr_t addr, size_t size,
-                       void *buf)
+/* size bytes at addr from the file on disk (what is kept written first). */
+herr_t vfd_read_file(vfd_file *f, haddr_t addr, size_t size, unsigned char *p)
 {
-    vfd_file *f = (vfd_file *)file;
-    unsigned char *p = buf;
-    (void)type;
-    (void)dxpl;
-    if (addr > KM_VFD_MAXADDR || size > KM_VFD_MAXADDR - addr) {
-        push_error(H5E_OVERFLOW, "read beyond the address space", EINVAL);
-        return -1;
-    }
-    if (settle(f, addr, addr + size, 0) < 0)
+    if (vfd_settle(f, addr, addr + size, 0) < 0)
         return -1;
     while (size > 0) {
         ssize_t n = pread(f->fd, p, size, (off_t)addr);
@@ -201,6 +195,39 @@ static herr_t vfd_read(H5FD_t *file, H5FD_mem_t type, hid_t dxpl, haddr_t addr, 
         p += n;
         addr += (haddr_t)n;
         size -= (size_t)n;
+    }
+    return 0;
+}
+
+static herr_t vfd_read(H5FD_t *file, H5FD_mem_t type, hid_t dxpl, haddr_t addr, size_t size,
+                       void *buf)
+{
+    vfd_file *f = (vfd_file *)file;
+    unsigned char *p = buf;
+    (void)type;
+    (void)dxpl;
+    if (addr > KM_VFD_MAXADDR || size > KM_VFD_MAXADDR - addr) {
+        push_error(H5E_OVERFLOW, "read beyond the address space", EINVAL);
+        return -1;
+    }
+    if (f->n_held == 0)
+        return vfd_read_file(f, addr, size, p);
+    /* Held pages copied, the runs between them read from the file. */
+    while (size > 0) {
+        size_t in = IMG_PAGE - (size_t)(addr % IMG_PAGE), n = 0;
+        const unsigned char *pg = vfd_held(f, addr);
+        if (pg != NULL) {
+            n = in < size ? in : size;
+            memcpy(p, pg + addr % IMG_PAGE, n);
+        } else {
+            for (n = in < size ? in : size; n < size && vfd_held(f, addr + n) == NULL;)
+                n += size - n < IMG_PAGE ? size - n : IMG_PAGE;
+            if (vfd_read_file(f, addr, n, p) < 0)
+                return -1;
+        }
+        p += n;
+        addr += (haddr_t)n;
+        size -= n;
     }
     return 0;
 }
@@ -250,13 +277,17 @@ static herr_t write_at(vfd_file *f, H5FD_mem_t type, haddr_t addr, const void *b
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)
-            return io_failed(f, H5E_WRITEERROR, "write failed", n < 0 ? errno : EIO);
+            return vfd_io_failed(f, H5E_WRITEERROR, "write failed", n < 0 ? errno : EIO);
         p += n;
         addr += (haddr_t)n;
         size -= (size_t)n;
     }
-    if (addr == end) /* written (not dropped after a failure) */
+    if (addr == end) { /* written (not dropped after a failure) */
+        haddr_t had = atomic_load(&f->disk_end);
+        while (had < end && !atomic_compare_exchange_weak(&f->disk_end, &had, end))
+            ;
         early_writeback(f, type, start, end);
+    }
     return 0;
 }
 
@@ -285,7 +316,7 @@ static int keeps(const vfd_file *f)
 
 /* What is kept written first when [addr, end) overlaps it (any: in all
  * cases): before HDF5 reads, truncates, closes or writes there. */
-static herr_t settle(vfd_file *f, haddr_t addr, haddr_t end, int any)
+herr_t vfd_settle(vfd_file *f, haddr_t addr, haddr_t end, int any)
 {
     herr_t rc = 0;
     if (!keeps(f))
@@ -342,7 +373,7 @@ static herr_t keep(vfd_file *f, haddr_t addr, const void *buf, size_t size)
 int km_h5_io_flush_raw(km_h5_io *io)
 {
     vfd_file *f = io != NULL ? io->vf : NULL;
-    return f == NULL ? 0 : settle(f, 0, 0, 1) < 0 ? -1 : 0;
+    return f == NULL ? 0 : vfd_settle(f, 0, 0, 1) < 0 ? -1 : 0;
 }
 
 static herr_t vfd_write(H5FD_t *file, H5FD_mem_t type, hid_t dxpl, haddr_t addr, size_t size,
@@ -356,10 +387,19 @@ static herr_t vfd_write(H5FD_t *file, H5FD_mem_t type, hid_t dxpl, haddr_t addr,
     }
     haddr_t end = addr + size;
     herr_t rc;
-    if (type == H5FD_MEM_DRAW && keeps(f) && !f->io->closing)
+    /* Metadata and small raw data (axes, maps of small grids) held; chunks
+       written, their last page held (vfd_image_through). */
+    int small = type != H5FD_MEM_DRAW || size < IMG_PAGE;
+    haddr_t old_eof = f->eof;
+    int in_image = small && vfd_image_on(f) ? vfd_image_write(f, addr, buf, size) : 0;
+    if (in_image != 0)
+        rc = in_image < 0 ? -1 : 0;
+    else if (type == H5FD_MEM_DRAW && keeps(f) && !f->io->closing)
         rc = keep(f, addr, buf, size);
-    else if ((rc = settle(f, addr, end, 0)) == 0)
+    else if ((rc = vfd_settle(f, addr, end, 0)) == 0)
         rc = write_at(f, type, addr, buf, size);
+    if (rc == 0 && in_image == 0 && f->img_on)
+        vfd_image_through(f, addr, buf, size, old_eof);
     if (rc == 0 && end > f->eof)
         f->eof = end;
     return rc;
@@ -370,15 +410,17 @@ static herr_t vfd_truncate(H5FD_t *file, hid_t dxpl, hbool_t closing)
     vfd_file *f = (vfd_file *)file;
     (void)dxpl;
     (void)closing;
-    if (settle(f, 0, 0, 1) < 0)
+    if (vfd_settle(f, 0, 0, 1) < 0)
         return -1;
     if (f->eoa == f->eof)
         return 0;
     if (f->io != NULL && f->io->closing && f->io->err != 0)
         return 0;
     if (ftruncate(f->fd, (off_t)f->eoa) != 0)
-        return io_failed(f, H5E_SEEKERROR, "cannot set the file size", errno);
+        return vfd_io_failed(f, H5E_SEEKERROR, "cannot set the file size", errno);
     f->eof = f->eoa;
+    atomic_store(&f->disk_end, f->eoa);
+    vfd_image_truncated(f);
     return 0;
 }
 

@@ -1,6 +1,6 @@
 /* The HDF5 file driver of knotmap's writers (results, sessions): POSIX
  * I/O like HDF5's default "sec2" driver (same feature flags, so files are
- * byte-identical), plus three things sec2 does not do:
+ * byte-identical), plus what sec2 does not do (1.-3. here, 4. and 5. below):
  *
  * 1. It keeps the first OS error of the file (errno), so a failed write
  *    can be reported as "PATH: cannot append peaks: No space left on
@@ -37,6 +37,7 @@
 #define KM_H5_VFD_H
 
 #include <hdf5.h>
+#include <stdint.h>
 
 typedef struct km_h5_io {
     int err;      /* first errno of a failed write/truncate/close, 0 when none */
@@ -44,6 +45,12 @@ typedef struct km_h5_io {
     int defer_raw; /* set before H5Fcreate: raw data kept for km_h5_io_flush_raw (4.) */
     void *vf;      /* the driver's open file (while open), for km_h5_io_flush_raw */
     int write_out; /* set before H5Fcreate: raw data's write-out started as it is written (3.) */
+    size_t image_max; /* set after H5Fcreate: metadata held in memory, up to this much (5.) */
+    /* The image handed over at the close (5.), for km_h5_io_finish. */
+    int image_held, image_fd;
+    unsigned char **image_pages;
+    size_t image_slots;
+    uint64_t image_eof;
 } km_h5_io;
 
 /* 4. With io->defer_raw, the raw data HDF5 asks the driver to write (the
@@ -59,6 +66,32 @@ typedef struct km_h5_io {
  * Thread-safe against the driver's callbacks on other threads.  0, or -1
  * on a failed write. */
 int km_h5_io_flush_raw(km_h5_io *io);
+
+/* 5. With io->image_max set (after H5Fcreate, so that a file that cannot
+ * even be made still fails there), the pages (4 KiB) of the file that
+ * HDF5 writes metadata to are held in memory, at most image_max bytes of
+ * them: HDF5's metadata writes, and its reads of what its small metadata
+ * cache let go, are copies instead of system calls (the result of a 2 s
+ * session: 297 system calls on it -> 30; of the bench's 60 s one: 575 ->
+ * 145; bench/HISTORY.md "Session 43 (speed18)").  Small raw data (under a
+ * page: axes, small maps) is held too; chunks are written as before (4.),
+ * copied into the held pages they meet, and a chunk's last page is held
+ * when nothing was written past it (known without a read: the metadata
+ * HDF5 puts next needs none).  A page first held where the file already
+ * has bytes is read from it (what is kept written first).  When more
+ * pages would be needed, the held ones are written out (what is kept
+ * first) and the file goes on without an image.
+ * At the close (io->closing) the pages are handed over, not written: the
+ * writer calls km_h5_io_finish after H5Fclose, outside HDF5's lock, which
+ * writes them (each run of neighbouring pages in one call) and closes the
+ * file; a failed write is recorded in io->err as any other. */
+
+/* The pages handed over at the close written to the file (unless
+ * `discard`: the file is removed anyway), the file closed, the pages
+ * freed.  Call after H5Fclose of a file whose io had image_max set (a
+ * no-op when nothing was handed over).  0, or -1 with io->err set (also
+ * when an earlier write had failed). */
+int km_h5_io_finish(km_h5_io *io, int discard);
 
 /* The errno of the last failed write, truncate or close through this
  * driver on the calling thread (HDF5 calls the driver on the caller's

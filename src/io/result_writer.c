@@ -301,6 +301,7 @@ static km_status create_file(km_ctx *ctx, km_result_writer *w)
     w->io.closing = 1;
     w->file = H5Fcreate(w->out.tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
     w->io.closing = w->io.err != 0;
+    w->io.image_max = RESULT_IMAGE_BYTES; /* from here on (h5_vfd.h 5.) */
     if (w->file < 0 || w->io.err != 0) {
         if (w->io.err != 0)
             st = km_fail(ctx, KM_ERR_CREATE, "%s: cannot create the temporary file: %s", w->path,
@@ -576,6 +577,7 @@ km_status km_result_writer_commit(km_ctx *ctx, km_result_writer *w)
         return km_rw_h5fail(ctx, w->path, KM_ERR_IO, "cannot mark the result complete");
     herr_t e = H5Fclose(w->file);
     w->file = -1;
+    km_h5_io_finish(&w->io, 0); /* the held pages written, HDF5's lock released */
     if (w->io.err != 0) {
         H5Eclear2(H5E_DEFAULT);
         errno = w->io.err; /* km_ctx_last_errno */
@@ -598,6 +600,7 @@ void km_result_writer_free(km_result_writer *w)
     w->io.closing = 1; /* the file is removed: its pending writes may fail silently */
     close_objects(w);
     km_rw_close_h(&w->file, H5Fclose);
+    km_h5_io_finish(&w->io, 1);
     km_atomic_discard(&w->out);
     km_h5_quiet_end(&w->quiet);
     km_h5_deflater_free(w->defl);

@@ -48,6 +48,13 @@
  * e2e/memory_10x +10.6%); 64 KiB did not (+0.1%). */
 #define RESULT_END_MDC_BYTES ((size_t)1 << 16)
 
+/* The result's metadata pages held in memory (h5_vfd.h 5.), at most this
+ * much: the bench's 60 s session's result holds 132 pages of 4 KiB (peak
+ * memory unchanged), a 600 s one's passes it (written out there, at ~1/4
+ * of the session).  2 MiB and more would add to the 600 s session's peak
+ * (e2e/memory_10x). */
+#define RESULT_IMAGE_BYTES ((size_t)1 << 20)
+
 typedef km_result_col col_def;
 #define KM_RW_METRIC_COLS 8
 #define KM_RW_PEAK_COLS 12

@@ -1,7 +1,9 @@
 /* knotmap's HDF5 file driver for writing (src/io/h5_vfd.h): with
  * defer_raw, the raw data HDF5 writes is kept until km_h5_io_flush_raw
  * (outside HDF5's lock), and HDF5 never sees the file without it: a read,
- * or the close, writes it first. */
+ * or the close, writes it first.  With image_max, the pages HDF5 writes
+ * metadata to are held in memory and written by km_h5_io_finish after the
+ * close (or when more would be needed), the file the same. */
 #define _GNU_SOURCE /* memmem */
 #include <criterion/criterion.h>
 #include <hdf5.h>
@@ -9,6 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 #include "io/h5_vfd.h"
 #include "test_util.h"
@@ -38,20 +43,26 @@ static void pattern(int32_t *v, int k)
         v[i] = (int32_t)(0x5a000000 + k * 0x10000 + i);
 }
 
-/* 1 when the file's bytes on disk (read past HDF5) hold chunk k's. */
-static int on_disk(int k)
+/* 1 when the file's bytes on disk (read past HDF5) hold p[0, n). */
+static int disk_has(const void *p, size_t n)
 {
-    int32_t v[CHUNK];
-    pattern(v, k);
     FILE *f = fopen(path, "rb");
     cr_assert_not_null(f);
     unsigned char *buf = malloc(1 << 20);
     cr_assert_not_null(buf);
-    size_t n = fread(buf, 1, 1 << 20, f);
+    size_t got = fread(buf, 1, 1 << 20, f);
     fclose(f);
-    int found = memmem(buf, n, v, sizeof v) != NULL;
+    int found = memmem(buf, got, p, n) != NULL;
     free(buf);
     return found;
+}
+
+/* 1 when the file's bytes on disk hold chunk k's. */
+static int on_disk(int k)
+{
+    int32_t v[CHUNK];
+    pattern(v, k);
+    return disk_has(v, sizeof v);
 }
 
 static void put(hid_t ds, int k)
@@ -96,7 +107,7 @@ static hid_t make(km_h5_io *io, hid_t *file)
 
 Test(io_vfd, raw_data_kept_until_flushed)
 {
-    km_h5_io io = {0, 0, 1, NULL, 0};
+    km_h5_io io = {.defer_raw = 1};
     hid_t file, ds = make(&io, &file);
     put(ds, 0);
     cr_expect_not(on_disk(0), "kept, not written, when H5Dwrite_chunk returns");
@@ -124,11 +135,133 @@ Test(io_vfd, raw_data_kept_until_flushed)
  * above can tell kept from written). */
 Test(io_vfd, raw_data_written_at_once_by_default)
 {
-    km_h5_io io = {0, 0, 0, NULL, 0};
+    km_h5_io io = {.err = 0};
     hid_t file, ds = make(&io, &file);
     put(ds, 0);
     cr_expect(on_disk(0));
     cr_assert_eq(km_h5_io_flush_raw(&io), 0);
     H5Dclose(ds);
     cr_assert_geq(H5Fclose(file), 0);
+}
+
+static const char MARKER[] = "km-vfd-held-marker";
+
+/* A group of n attributes "a<i>" = i * 7 + k and a string MARKER (its
+ * bytes findable on disk), and chunks 0..(n - 1) / 40 (kept raw data
+ * beside the held metadata). */
+static void fill(hid_t file, hid_t ds, int n, int k)
+{
+    hid_t g = H5Gcreate2(file, "g", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), s = H5Screate(H5S_SCALAR);
+    hid_t t = H5Tcopy(H5T_C_S1);
+    cr_assert(g >= 0 && s >= 0 && t >= 0 && H5Tset_size(t, sizeof MARKER) >= 0);
+    hid_t m = H5Acreate2(g, "marker", t, s, H5P_DEFAULT, H5P_DEFAULT);
+    cr_assert(m >= 0 && H5Awrite(m, t, MARKER) >= 0);
+    H5Aclose(m);
+    H5Tclose(t);
+    for (int i = 0; i < n; i++) {
+        char name[32];
+        int32_t v = i * 7 + k;
+        snprintf(name, sizeof name, "a%d", i);
+        hid_t a = H5Acreate2(g, name, H5T_STD_I32LE, s, H5P_DEFAULT, H5P_DEFAULT);
+        cr_assert(a >= 0 && H5Awrite(a, H5T_NATIVE_INT32, &v) >= 0);
+        H5Aclose(a);
+        if (i % 40 == 0) { /* the metadata so far held first: the chunk meets its pages */
+            cr_assert_geq(H5Fflush(file, H5F_SCOPE_LOCAL), 0);
+            put(ds, i / 40);
+        }
+    }
+    H5Sclose(s);
+    H5Gclose(g);
+}
+
+/* The file as written: every attribute of fill() and its chunks. */
+static void expect_file(int n, int k)
+{
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    hid_t d = H5Dopen2(f, "v", H5P_DEFAULT), g = H5Gopen2(f, "g", H5P_DEFAULT);
+    cr_assert(f >= 0 && d >= 0 && g >= 0);
+    for (int i = 0; i < n; i++) {
+        char name[32];
+        int32_t v = -1;
+        snprintf(name, sizeof name, "a%d", i);
+        hid_t a = H5Aopen(g, name, H5P_DEFAULT);
+        cr_assert(a >= 0 && H5Aread(a, H5T_NATIVE_INT32, &v) >= 0, "%s", name);
+        cr_expect_eq(v, i * 7 + k, "%s", name);
+        H5Aclose(a);
+    }
+    for (int c = 0; c * 40 < n; c++)
+        expect_read(d, c);
+    H5Gclose(g);
+    H5Dclose(d);
+    H5Fclose(f);
+}
+
+/* The file's size on disk. */
+static long disk_size(void)
+{
+    FILE *f = fopen(path, "rb");
+    cr_assert_not_null(f);
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fclose(f);
+    return n;
+}
+
+Test(io_vfd, metadata_held_until_the_close)
+{
+    km_h5_io io = {.defer_raw = 1};
+    hid_t file, ds = make(&io, &file);
+    io.image_max = (size_t)1 << 20;
+    long made = disk_size();
+    fill(file, ds, 120, 3);
+    cr_assert_eq(km_h5_io_flush_raw(&io), 0);
+    cr_expect(on_disk(0) && on_disk(2), "chunks are written, not held");
+    H5Dclose(ds);
+    io.closing = 1;
+    cr_assert_geq(H5Fclose(file), 0);
+    cr_expect(io.image_held, "the pages handed over at the close");
+    cr_expect_not(disk_has(MARKER, sizeof MARKER), "the attributes not written yet");
+    cr_expect_geq(disk_size(), made);
+    cr_assert_eq(km_h5_io_finish(&io, 0), 0);
+    cr_expect_not(io.image_held);
+    cr_expect_eq(io.err, 0);
+    cr_expect(disk_has(MARKER, sizeof MARKER), "written by km_h5_io_finish");
+    expect_file(120, 3);
+}
+
+/* More pages than image_max: written out there, the file goes on as
+ * without an image; the same file. */
+Test(io_vfd, image_given_up_past_its_size)
+{
+    km_h5_io io = {.defer_raw = 1};
+    hid_t file, ds = make(&io, &file);
+    io.image_max = 2 * 4096;
+    fill(file, ds, 120, 5);
+    H5Dclose(ds);
+    io.closing = 1;
+    cr_assert_geq(H5Fclose(file), 0);
+    cr_expect_not(io.image_held, "given up: nothing left to hand over");
+    cr_expect(disk_has(MARKER, sizeof MARKER), "written when the image was given up");
+    cr_assert_eq(km_h5_io_finish(&io, 0), 0);
+    expect_file(120, 5);
+}
+
+/* A failed write of the held pages is reported (io->err), not lost. */
+Test(io_vfd, failed_write_of_the_pages_reported)
+{
+    km_h5_io io = {.defer_raw = 1};
+    hid_t file, ds = make(&io, &file);
+    io.image_max = (size_t)1 << 20;
+    fill(file, ds, 60, 1);
+    H5Dclose(ds);
+    io.closing = 1;
+    cr_assert_geq(H5Fclose(file), 0);
+    cr_assert(io.image_held);
+    int ro = open(path, O_RDONLY); /* the pages' writes now fail (EBADF) */
+    cr_assert_geq(ro, 0);
+    cr_assert_geq(dup2(ro, io.image_fd), 0);
+    close(ro);
+    cr_expect_eq(km_h5_io_finish(&io, 0), -1);
+    cr_expect_eq(io.err, EBADF);
+    cr_expect_not(io.image_held);
 }
