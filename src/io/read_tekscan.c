@@ -663,6 +663,8 @@ km_status km_open_tekscan(km_ctx *ctx, km_reader *r, const km_read_options *opt)
         return st;
     t->has_pending = got;
     take_comment(r, t, opt);
+    if (t->insole)
+        km_reader_set_insole(r);
     st = km_reader_apply_options(ctx, r, opt);
     if (st == KM_OK && t->insole)
         km_reader_note_assumed(r, "insole");

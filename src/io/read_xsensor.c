@@ -234,12 +234,14 @@ km_status km_open_xsensor(km_ctx *ctx, km_reader *r, const km_read_options *opt)
     }
     if (st == KM_OK)
         st = take_survey(ctx, r, t, opt);
+    if (st == KM_OK && is_insole(r))
+        km_reader_set_insole(r);
     if (st == KM_OK)
         st = km_reader_apply_options(ctx, r, opt);
     /* Which sensor of several, not given: the first, said. */
     if (st == KM_OK && opt->sensor < 0 && (t->layout == XS_WIDE ? t->n_groups : (int)t->n_names) > 1)
         km_reader_note_assumed(r, "sensor");
-    if (st == KM_OK && is_insole(r))
+    if (st == KM_OK && r->insole)
         km_reader_note_assumed(r, "insole");
     return st;
 }

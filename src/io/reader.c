@@ -175,6 +175,13 @@ void km_reader_note_assumed(km_reader *r, const char *name)
     note_assumed(r->info.assumed, sizeof r->info.assumed, name);
 }
 
+void km_reader_set_insole(km_reader *r)
+{
+    r->insole = 1;
+    if (r->info.mode < 0)
+        r->info.mode = KM_MODE_MAT;
+}
+
 /* Do a given and a file's value differ (beyond the file's own rounding)? */
 static int differ(double given, double file)
 {
@@ -230,8 +237,9 @@ static km_status conflicts(km_ctx *ctx, km_reader *r, const km_read_options *opt
     }
     if (opt->mode >= 0 && in->mode >= 0 && opt->mode != in->mode) {
         if (!opt->override)
-            return km_fail(ctx, KM_ERR_INVALID, "the mode given (%s) conflicts with the file's own %s%s",
-                           mode_name(opt->mode), mode_name(in->mode), how);
+            return km_fail(ctx, KM_ERR_INVALID, "the mode given (%s) conflicts with the file's own %s%s%s",
+                           mode_name(opt->mode), mode_name(in->mode),
+                           r->insole ? " (an in-shoe insole: a grid under a foot)" : "", how);
         in->mode = opt->mode;
     }
     if (opt->roller_radius_mm > 0 && in->roller_radius_mm > 0 &&

@@ -44,6 +44,7 @@ struct km_reader {
                                values into info: 1, cleared by a format that
                                counts them at open (the text matrix) */
     int avx2;               /* km_cpu_avx2(), for that count */
+    int insole;             /* an in-shoe sensor (km_reader_set_insole) */
 };
 
 /* Append a header key/value (both copied).  Keys may repeat. */
@@ -55,6 +56,12 @@ km_status km_reader_set_geometry(km_ctx *ctx, km_reader *r, int64_t rows, int64_
    format's open.  `file_has_*` are decided by the format via the info
    fields it set: 0 / "" means "the file did not say". */
 km_status km_reader_apply_options(km_ctx *ctx, km_reader *r, const km_read_options *opt);
+/* The file is an in-shoe sensor's (a Tekscan F-Scan, an XSENSOR insole;
+   docs/FORMAT.md 1.3, 1.6): its mode is known, a fixed grid under a foot
+   read as a mat (not assumed, so never said to be "assuming a mat"; a
+   --mode roller is a conflict naming the insole).  Call before
+   km_reader_apply_options; the format then notes "insole". */
+void km_reader_set_insole(km_reader *r);
 /* Name one more assumed field in info.assumed (after km_reader_apply_options,
    which starts the list anew): a format's own assumption, e.g. "schema". */
 void km_reader_note_assumed(km_reader *r, const char *name);

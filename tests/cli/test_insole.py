@@ -6,7 +6,7 @@ SENSOR_TYPE gives the same candidates and no such word."""
 import numpy as np
 import pytest
 
-from km_cli import TEKSCAN, run_ok
+from km_cli import TEKSCAN, run, run_ok
 
 h5py = pytest.importorskip("h5py")
 SAYS = "an in-shoe sensor (a Tekscan F-Scan or XSENSOR insole)"
@@ -41,7 +41,7 @@ def test_process_labels_the_insole_and_finds_the_same_candidates(tmp_path):
         with h5py.File(res) as f:
             out[name] = (f["session"].attrs["assumed"], f["candidates"]["x_mm"][()],
                          f["candidates"]["y_mm"][()], f["candidates"]["score"][()])
-    assert out["fscan"][0] == "mode,insole" and out["other"][0] == "mode"
+    assert out["fscan"][0] == "insole" and out["other"][0] == "mode"
     assert len(out["fscan"][1]) > 0
     for a, b in zip(out["fscan"][1:], out["other"][1:]):
         np.testing.assert_array_equal(a, b)
@@ -70,8 +70,10 @@ def test_picture_and_report_read_as_a_foot(tmp_path):
         assert "Head and feet are not recorded in the file." in mat
         assert "in-shoe insole" in foot and "in-shoe insole" not in mat
         assert "pressure mat" in mat and "pressure mat" not in foot
-        # only the mode is assumed: the insole is not listed among the values assumed
-        assert "Assumed, not in the recording: mode mat." in foot, ext
+        # the insole is not listed among the values assumed, and its mode is known
+        # (session 43: "Assumed, not in the recording: mode mat." before)
+        assert "Assumed, not in the recording" not in foot, ext
+        assert "Assumed, not in the recording: mode mat." in mat, ext
 
 
 XSENSOR_BLOCK = """"Software:","XSENSOR Pro V8"
@@ -120,3 +122,35 @@ def test_xsensor_wide_insoles_are_labelled(tmp_path):
     assert SAYS in r.stderr
     with h5py.File(res) as f:
         assert f["session"].attrs["assumed"] == "insole"
+
+
+@pytest.mark.parametrize("which", ["fscan", "xsensor"])
+def test_an_insole_is_not_assumed_a_mat(tmp_path, which):
+    """Session 43: an insole's mode is the file's (a grid under a foot, read as a mat),
+    not an assumption: without --mode, F-Scan and XSENSOR insoles said "no acquisition
+    mode in the file: assuming a mat" beside "not a body on a roller or a mat", and
+    `assumed` held `mode`. `--mode roller` is a conflict naming the insole (exit 64),
+    `--mode mat` agrees. Fails on b471879."""
+    if which == "fscan":
+        src = TEKSCAN
+    else:
+        src = tmp_path / "x.csv"
+        src.write_text(XSENSOR_BLOCK.format(key="Insole", value="Left"))
+    r = run_ok("info", src)
+    listed = r.stdout.split("assumed:")[1].splitlines()[0].strip().split(",")
+    assert "insole" in listed and "mode" not in listed, r.stdout
+    assert "mode:         mat\n" in r.stdout
+    assert "assuming a mat" not in r.stderr and "acquisition mode" not in r.stderr, r.stderr
+    assert SAYS in r.stderr
+    res = tmp_path / "r.h5"
+    r = run_ok("process", "-q", src, "-o", res)
+    assert "assuming a mat" not in r.stderr, r.stderr
+    with h5py.File(res) as f:
+        assert "mode" not in f["session"].attrs["assumed"].split(",")
+        assert f["session"].attrs["mode"] == "mat"
+    info = run_ok("info", res).stdout
+    assert "assuming a mat" not in info and "in-shoe sensor" in info
+    r = run("info", src, "--mode", "roller")
+    assert r.returncode == 64, r.stderr
+    assert str(src) in r.stderr and "(roller)" in r.stderr and "in-shoe insole" in r.stderr
+    run_ok("info", src, "--mode", "mat")
