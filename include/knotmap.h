@@ -113,7 +113,8 @@ KM_API km_status km_ctx_last_status(const km_ctx *ctx);
 KM_API int km_ctx_last_errno(const km_ctx *ctx);
 /* Forget the last error. */
 KM_API void km_ctx_clear_error(km_ctx *ctx);
-/* Ask long work running with this context (km_process, readers) to stop
+/* Ask long work running with this context (km_process, readers, km_render
+ * and km_report between their steps and rows, km_synth_write) to stop
  * soon with KM_ERR_CANCELLED.  The ONLY function that may be called on a
  * context from another thread or from a signal handler (it sets an atomic
  * flag).  km_ctx_clear_error() does not clear it; km_ctx_reset_cancel() does. */
@@ -2180,7 +2181,9 @@ typedef struct km_render_info {
  * Errors: KM_ERR_NOT_FOUND (result missing), KM_ERR_FORMAT (not a knotmap
  * result, map absent or empty), KM_ERR_INVALID (params, unknown
  * extension), KM_ERR_CREATE (folder, or an existing file of another
- * format), KM_ERR_IO, KM_ERR_NOMEM.  Thread-safe with a ctx per thread. */
+ * format), KM_ERR_IO, KM_ERR_NOMEM, KM_ERR_CANCELLED (km_ctx_cancel:
+ * nothing written, the temporary removed).  Thread-safe with a ctx per
+ * thread. */
 KM_API km_status km_render(km_ctx *ctx, const char *result_path, const char *out_path,
                            const km_render_params *p, km_render_info *info);
 

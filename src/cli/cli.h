@@ -43,7 +43,9 @@ int km_cli_exit_code(km_status status);
 /* Print the failure of `status` on ctx as "knotmap: FILE: what" and return
  * the exit code.  The library detail usually names the file already (the
  * input `file` or an `other` one, e.g. the output; other may be NULL): then
- * it is printed as it is, else prefixed with `file`. */
+ * it is printed as it is, else prefixed with `file`.  KM_ERR_CANCELLED (a
+ * first SIGINT/SIGTERM) is "OTHER: interrupted; nothing written", 128 +
+ * the signal. */
 int km_cli_report(km_ctx *ctx, km_status status, const char *file, const char *other);
 
 /* ---- signals (signals.c: the only place that installs handlers) --------- */

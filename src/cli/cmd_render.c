@@ -77,8 +77,9 @@ static void print_info(const char *input, const char *output, const km_render_in
 static int draw(void *user)
 {
     render_opts *o = user;
-    /* SIGINT/SIGTERM: the picture is not cancelled between steps; within the
-       grace of 2 s the run ends with its temporary removed (signals.c) */
+    /* SIGINT/SIGTERM cancel the picture between its steps and rows (exit
+       130/143, nothing written); still drawing after the grace of 2 s, the
+       run ends at once with its temporary removed (signals.c) */
     km_cli_interrupt_begin(&o->ctx, 1);
     km_status st = km_render(o->ctx, o->input, o->output, &o->p, &o->info);
     km_cli_interrupt_end();

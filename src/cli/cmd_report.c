@@ -66,7 +66,7 @@ static int on_option(void *user, int id, const char *v)
 static int write_report(void *user)
 {
     report_opts *o = user;
-    km_cli_interrupt_begin(&o->ctx, 1); /* as render's: no temporary left behind */
+    km_cli_interrupt_begin(&o->ctx, 1); /* as render's: cancelled, nothing left behind */
     km_status st = km_report(o->ctx, o->input, o->output, &o->p, o->overwrite);
     km_cli_interrupt_end();
     if (st != KM_OK)

@@ -1,6 +1,7 @@
 /* The knotmap command: dispatch, --help/--version, errors and exit codes. */
 #define _GNU_SOURCE
 
+#include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -48,6 +49,10 @@ static int starts_with(const char *s, const char *prefix)
 int km_cli_report(km_ctx *ctx, km_status status, const char *file, const char *other)
 {
     const char *detail = km_ctx_last_error(ctx);
+    if (status == KM_ERR_CANCELLED) { /* a first SIGINT/SIGTERM (render, report) */
+        km_cli_error("%s: interrupted; nothing written", other != NULL ? other : file);
+        return 128 + (km_cli_interrupted() != 0 ? km_cli_interrupted() : SIGINT);
+    }
     if (detail[0] == '\0')
         km_cli_error("%s: %s", file, km_strerror(status));
     else if (starts_with(detail, file) || starts_with(detail, other))

@@ -110,6 +110,12 @@ km_status km_file_write_atomic(km_ctx *ctx, const char *path, const void *data, 
         p += w;
         n -= (size_t)w;
     }
+    /* A SIGINT to the command (km_ctx_cancel) before the rename: nothing
+       under the final name, the temporary removed (render, report). */
+    if (km_ctx_cancelled(ctx)) {
+        st = km_fail(ctx, KM_ERR_CANCELLED, "%s: cancelled", path);
+        goto done;
+    }
     st = km_atomic_commit(ctx, &o);
 done:
     km_atomic_discard(&o);

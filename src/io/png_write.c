@@ -11,6 +11,7 @@ typedef struct png_state {
     uint8_t *buf;
     size_t n, cap;
     int nomem;
+    int cancelled;       /* km_ctx_cancel() seen between rows */
     char message[256];
 } png_state;
 
@@ -91,8 +92,14 @@ static int encode(png_state *s, int32_t width, int32_t height, const uint8_t *rg
         png_set_text(png, info, &t, 1);
     }
     png_write_info(png, info);
-    for (int32_t y = 0; y < height; y++)
+    for (int32_t y = 0; y < height; y++) {
+        if ((y & 15) == 15 && km_ctx_cancelled(s->ctx)) { /* a SIGINT on a large picture */
+            s->cancelled = 1;
+            png_destroy_write_struct(&png, &info);
+            return -1;
+        }
         png_write_row(png, rgb + (size_t)y * (size_t)width * 3u);
+    }
     png_write_end(png, info);
     png_destroy_write_struct(&png, &info);
     return 0;
@@ -119,6 +126,8 @@ km_status km_png_encode_rgb(km_ctx *ctx, int32_t width, int32_t height, const ui
     }
     if (encode(&s, width, height, rgb, text_keys, text_values, n_text) != 0) {
         km_free(ctx, s.buf);
+        if (s.cancelled)
+            return km_fail(ctx, KM_ERR_CANCELLED, "png: cancelled");
         return s.nomem ? km_fail(ctx, KM_ERR_NOMEM, "png: out of memory")
                        : km_fail(ctx, KM_ERR_IO, "png: cannot encode: %s", s.message);
     }

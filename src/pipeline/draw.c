@@ -487,7 +487,11 @@ km_status kd_finish(km_ctx *ctx, km_draw *d, const char *const *text_keys,
     rgb = km_alloc(ctx, (size_t)d->w * (size_t)d->h * 3u);
     if (rgb == NULL)
         return KM_ERR_NOMEM;
-    for (int32_t j = 0; j < d->h; j++)
+    for (int32_t j = 0; j < d->h; j++) {
+        if ((j & 255) == 255 && km_ctx_cancelled(ctx)) {
+            km_free(ctx, rgb);
+            return km_fail(ctx, KM_ERR_CANCELLED, "draw: cancelled");
+        }
         for (int32_t i = 0; i < d->w; i++) {
             uint32_t v;
             uint8_t *o = rgb + ((size_t)j * (size_t)d->w + (size_t)i) * 3u;
@@ -496,6 +500,7 @@ km_status kd_finish(km_ctx *ctx, km_draw *d, const char *const *text_keys,
             o[1] = (uint8_t)(v >> 8);
             o[2] = (uint8_t)v;
         }
+    }
     st = km_png_encode_rgb(ctx, d->w, d->h, rgb, text_keys, text_values, n_text, out, out_n);
     km_free(ctx, rgb);
     return st;

@@ -58,6 +58,14 @@ static km_status check_params(km_ctx *ctx, const km_render_params *p)
 
 /* ---- the drawing ------------------------------------------------------------ */
 
+/* km_ctx_cancel() (a SIGINT to the command): checked between the steps of a
+   picture and within its long loops (the map, the PNG's rows), so a large
+   map stops promptly with nothing written. */
+static km_status check_cancel(km_ctx *ctx, const char *path)
+{
+    return km_ctx_cancelled(ctx) ? km_fail(ctx, KM_ERR_CANCELLED, "%s: cancelled", path) : KM_OK;
+}
+
 static double cell_cx(const km_render_info *L, double x_mm)
 {
     return (double)L->map_x + ((x_mm - L->x0_mm) / L->x_pitch_mm + 0.5) * (double)L->cell_w;
@@ -308,6 +316,8 @@ static km_status draw_picture(km_ctx *ctx, const char *result_path, km_draw_form
     kd_text(d, PAD, PAD + 15, FS_TITLE, 1, -1, 0.0, C_TEXT, KD_NONE, t->title);
     kd_text(d, PAD, PAD + 26 + 12, FS_TEXT, 0, -1, 0.0, C_MUTED, KD_NONE, t->subtitle);
     st = draw_map(ctx, d, m, &F->L);
+    if (st == KM_OK)
+        st = check_cancel(ctx, result_path);
     if (st != KM_OK)
         goto done;
     draw_axes(d, &F->L, t);
@@ -360,9 +370,13 @@ km_status km_render_draw(km_ctx *ctx, const char *result_path, const km_render_p
     if (st != KM_OK)
         goto done;
     F.L.n_marked = n_to_mark(&p, &m, &s);
-    st = cell_size(ctx, result_path, &m, &p, &F.L);
+    st = check_cancel(ctx, result_path);
+    if (st == KM_OK)
+        st = cell_size(ctx, result_path, &m, &p, &F.L);
     if (st == KM_OK)
         st = km_render_colour_range(ctx, &m, &p, &F.L, &data_max);
+    if (st == KM_OK)
+        st = check_cancel(ctx, result_path);
     if (st != KM_OK)
         goto done;
     units = m.units[0] ? m.units : "raw";

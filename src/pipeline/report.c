@@ -590,7 +590,8 @@ static km_status build(km_ctx *ctx, const char *result_path, const km_render_par
     km_buf_put(b, svg, svg_n);
     km_buf_printf(b, "</figure>\n</section>\n");
     candidates_section(b, &s);
-    st = passes_section(ctx, b, &s);
+    st = km_ctx_cancelled(ctx) ? km_fail(ctx, KM_ERR_CANCELLED, "%s: cancelled", result_path)
+                               : passes_section(ctx, b, &s);
     if (st == KM_OK)
         st = metrics_section(ctx, b, &s);
     if (st != KM_OK)
