@@ -2139,10 +2139,18 @@ typedef struct km_render_params {
     int32_t overwrite;         /* 1 = replace an existing file of the same
                                   format [1]; any other file is never replaced */
     int32_t format;            /* km_image_format [KM_IMAGE_AUTO] */
+    int64_t max_memory;        /* memory budget in bytes of the picture (the
+                                  map's values and colours, the drawing
+                                  surface, the encoded file), estimated from
+                                  the map's shape and cell size before any of
+                                  it is allocated, again from the picture's
+                                  size before drawing: beyond it
+                                  KM_ERR_LIMIT; <= 0 = KM_MAX_MEMORY_DEFAULT
+                                  [KM_MAX_MEMORY_DEFAULT, 1 GiB] */
 } km_render_params;
 KM_API void km_render_params_default(km_render_params *p);
 /* The options of `knotmap render` (all rows) and `knotmap report` (the rows
- * of the first section, map and candidates), and the keywords of
+ * of the first section, map and candidates, and the last, max_memory), and the keywords of
  * knotmap.render()/report(): one km_param row per exposed field of
  * km_render_params (src/pipeline/render_params.c), in help order; *n gets
  * the count.  Defaults: km_render_params_default (km_param_value).  The

@@ -16,7 +16,8 @@ RENDER_MAPS = {name: i for i, name in
 IMAGE_FORMATS = {"png": lib.KM_IMAGE_PNG, "svg": lib.KM_IMAGE_SVG, "pdf": lib.KM_IMAGE_PDF}
 
 
-def _params(map, cell_px, vmin, vmax, percentile, candidates, overwrite, format):  # noqa: A002
+def _params(map, cell_px, vmin, vmax, percentile, candidates, overwrite, format,  # noqa: A002
+            max_memory=None):
     p = ffi.new("km_render_params *")
     lib.km_render_params_default(p)
     try:
@@ -37,6 +38,8 @@ def _params(map, cell_px, vmin, vmax, percentile, candidates, overwrite, format)
         p.vmax_percentile = float(percentile)
     p.max_candidates = int(candidates)
     p.overwrite = 1 if overwrite else 0
+    if max_memory is not None:
+        p.max_memory = int(max_memory)
     return p
 
 
@@ -49,7 +52,7 @@ def _take(c, data, size):
 
 def render(result, out=None, map=TABLE_DEFAULT, cell_px=TABLE_DEFAULT,  # noqa: A002
            vmin=None, vmax=None, candidates=TABLE_DEFAULT, overwrite=True, format=None,
-           percentile=TABLE_DEFAULT, info=None):
+           percentile=TABLE_DEFAULT, info=None, max_memory=TABLE_DEFAULT):
     """Draw a result's body map (roller) or maximum map (mat) with its knot
     candidates, as `knotmap render` does (km_render; docs/FORMAT.md 2.2).
 
@@ -63,7 +66,9 @@ def render(result, out=None, map=TABLE_DEFAULT, cell_px=TABLE_DEFAULT,  # noqa: 
     candidates: candidates ringed and numbered, -1 = all, 0 = none.
     overwrite: replace an existing picture of the same format [True].
     info: a dict to receive km_render_info (width, height, map_x, map_y,
-    ..., vmin, vmax, n_marked, clipped_above).  The defaults in the
+    ..., vmin, vmax, n_marked, clipped_above).  max_memory: the picture's
+    memory budget in bytes; a map whose picture would take more is refused
+    (knotmap.Error, before the map is read).  The defaults in the
     signature are km_render_params_default()'s, as `knotmap render --help`
     prints them.
 
@@ -71,7 +76,7 @@ def render(result, out=None, map=TABLE_DEFAULT, cell_px=TABLE_DEFAULT,  # noqa: 
     Raises knotmap.Error (ValueError for an unknown extension or bad
     parameters, FileNotFoundError for a missing result, ...).
     """
-    p = _params(map, cell_px, vmin, vmax, percentile, candidates, overwrite, format)
+    p = _params(map, cell_px, vmin, vmax, percentile, candidates, overwrite, format, max_memory)
     r = ffi.new("km_render_info *")
     c = ctx()
     if out is None:
@@ -90,7 +95,7 @@ def render(result, out=None, map=TABLE_DEFAULT, cell_px=TABLE_DEFAULT,  # noqa: 
 
 
 def report(result, out=None, map=TABLE_DEFAULT, candidates=TABLE_DEFAULT,  # noqa: A002
-           overwrite=True):
+           overwrite=True, max_memory=TABLE_DEFAULT):
     """One self-contained HTML report of a result, as `knotmap report` writes
     it (km_report; docs/FORMAT.md 2.3): the map with the candidates, the
     candidate table, the passes over each candidate, the pressure over time,
@@ -99,10 +104,10 @@ def report(result, out=None, map=TABLE_DEFAULT, candidates=TABLE_DEFAULT,  # noq
     out: the .html file to write (an existing file is replaced only when it
     is HTML and overwrite is True; a picture's name, .png/.svg/.pdf, is a
     ValueError: render() draws pictures).  out None: the report is returned as a
-    str.  map, candidates: as render().  Returns the path written (str) or
+    str.  map, candidates, max_memory: as render().  Returns the path written (str) or
     the HTML.  Raises knotmap.Error.
     """
-    p = _params(map, 0, None, None, None, candidates, overwrite, None)
+    p = _params(map, 0, None, None, None, candidates, overwrite, None, max_memory)
     c = ctx()
     if out is not None:
         check(c, lib.km_report(c, fspath("result", result), fspath("out", out), p,
@@ -113,7 +118,7 @@ def report(result, out=None, map=TABLE_DEFAULT, candidates=TABLE_DEFAULT,  # noq
     return _take(c, data, size).decode("utf-8")
 
 
-# map, cell_px, candidates, percentile: km_render_params_default()'s values,
+# map, cell_px, candidates, percentile, max_memory: km_render_params_default()'s values,
 # as `knotmap render --help` prints them (km_render_param_table).
 table_defaults(render, RENDER_PARAMS)
 table_defaults(report, RENDER_PARAMS)

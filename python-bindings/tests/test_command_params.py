@@ -173,8 +173,9 @@ def test_self_synth_checkers_fail_on_drift(cli_md, synth_help):
 
 # ---- render and report -----------------------------------------------------
 
-_RENDER_KEYWORDS = ("map", "candidates", "cell_px", "vmin", "vmax", "percentile")
-_REPORT_ROWS = tuple(r for r in RENDER_PARAMS if r.group == RENDER_PARAMS[0].group)
+_RENDER_KEYWORDS = ("map", "candidates", "cell_px", "vmin", "vmax", "percentile", "max_memory")
+_REPORT_ROWS = tuple(r for r in RENDER_PARAMS if r.group in (RENDER_PARAMS[0].group,
+                                                             RENDER_PARAMS[-1].group))
 
 
 def render_keyword_problems(rows):
@@ -191,7 +192,7 @@ def render_keyword_problems(rows):
         except Exception as e:
             problems.append("%s: %s: %s" % (k, type(e).__name__, e))
             continue
-        got = ffi.cast(("double *" if r.type == "double" else "int32_t *"),
+        got = ffi.cast({"double": "double *", "size": "int64_t *"}.get(r.type, "int32_t *"),
                        ffi.cast("char *", p) + r.offset)[0]
         if (got,) != tuple(want):
             problems.append("%s=%r set %r, not %r" % (k, v, got, want))
@@ -224,7 +225,7 @@ def report_help():
 
 def test_render_table_is_the_cli_and_python_vocabulary():
     assert tuple(param_keyword(r) for r in RENDER_PARAMS) == _RENDER_KEYWORDS
-    assert [r.option for r in _REPORT_ROWS] == ["map", "candidates"]
+    assert [r.option for r in _REPORT_ROWS] == ["map", "candidates", "max-memory"]
     assert knotmap.RENDER_MAPS == {"auto": lib.KM_RENDER_AUTO, "bodymap": lib.KM_RENDER_BODYMAP,
                                    "max": lib.KM_RENDER_MAX, "excess": lib.KM_RENDER_EXCESS}
 

@@ -95,3 +95,23 @@ def test_errors(result, tmp_path):
             knotmap.report(result, tmp_path / name)
         assert status(e) == "KM_ERR_INVALID" and "name it .html" in str(e.value)
         assert name in str(e.value) and not (tmp_path / name).exists()
+
+
+def test_memory_budget(result):
+    """max_memory= is `--max-memory` of render and report (session 43): a picture the
+    budget cannot hold is refused before the map is read, with the CLI's words; the
+    signature's default is the C library's 1 GiB."""
+    import inspect
+    assert inspect.signature(knotmap.render).parameters["max_memory"].default == 1 << 30
+    assert inspect.signature(knotmap.report).parameters["max_memory"].default == 1 << 30
+    for fn, kw in ((knotmap.render, {"cell_px": 64}), (knotmap.report, {})):
+        # the example's 34 x 16 map at 64 px a cell: about 36 MB of PNG; as SVG, 14 KB
+        limit = (1 << 20) if fn is knotmap.report else (8 << 20)
+        if fn is knotmap.report:
+            assert fn(result, max_memory=limit).startswith("<!DOCTYPE html>")
+            continue
+        with pytest.raises(knotmap.Error) as e:
+            fn(result, max_memory=limit, **kw)
+        assert "beyond the memory budget of 8 MiB" in str(e.value)
+        assert "max_memory=" in str(e.value)
+        assert fn(result, max_memory=1 << 30, **kw)[:4] == b"\x89PNG"

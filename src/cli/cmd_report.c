@@ -84,7 +84,8 @@ int km_cmd_report(int argc, char **argv)
     int rc;
 
     km_render_params_default(&o.p);
-    const char *groups[] = {km_render_param_find("map")->group, NULL};
+    const char *groups[] = {km_render_param_find("map")->group,
+                            km_render_param_find("max_memory")->group, NULL};
     km_cli_parser ps = {CMD,  USAGE,    FOOTER, OPTS,   sizeof OPTS / sizeof OPTS[0],
                         &o.p, groups,   on_option, &o, &o.input,
                         1,    "RESULT", 0,      &km_cli_render_vocab, NULL};

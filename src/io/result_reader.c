@@ -181,7 +181,7 @@ static km_status read_geometry(km_ctx *ctx, const char *path, hid_t f, km_result
 }
 
 km_status km_result_read_map(km_ctx *ctx, const char *path, km_result_map_kind kind,
-                             km_result_map *out)
+                             km_result_map_check check, void *user, km_result_map *out)
 {
     km_status st;
     km_h5_quiet q;
@@ -222,6 +222,9 @@ km_status km_result_read_map(km_ctx *ctx, const char *path, km_result_map_kind k
         goto done;
     out->ny = (int32_t)dims[0];
     out->nx = (int32_t)dims[1];
+    st = check != NULL ? check(ctx, out, user) : KM_OK;
+    if (st != KM_OK)
+        goto done;
     n = (size_t)out->ny * (size_t)out->nx;
     out->values = km_alloc(ctx, n * sizeof *out->values);
     if (out->values == NULL) {

@@ -31,11 +31,17 @@ typedef struct km_points {
     double *x_mm, *y_mm;       /* n each, owned: km_points_clear */
 } km_points;
 
-/* Read one map.  Errors: KM_ERR_NOT_FOUND (file), KM_ERR_FORMAT (not a
- * knotmap result, map absent, wrong shape or type, empty), KM_ERR_LIMIT,
- * KM_ERR_NOMEM. */
+/* A caller's say on a map before its values are read (the picture's
+ * memory budget): `shape` has everything but values, units and roller. */
+typedef km_status (*km_result_map_check)(km_ctx *ctx, const km_result_map *shape, void *user);
+
+/* Read one map; check (may be NULL) is called with its shape before
+ * anything of its size is allocated, and its error stops the read.
+ * Errors: KM_ERR_NOT_FOUND (file), KM_ERR_FORMAT (not a knotmap result,
+ * map absent, wrong shape or type, empty), KM_ERR_LIMIT, KM_ERR_NOMEM,
+ * check's. */
 km_status km_result_read_map(km_ctx *ctx, const char *path, km_result_map_kind kind,
-                             km_result_map *out);
+                             km_result_map_check check, void *user, km_result_map *out);
 void km_result_map_clear(km_ctx *ctx, km_result_map *m);
 
 /* /candidates x_mm, y_mm in file order (best first).  *pitch_mm (may be

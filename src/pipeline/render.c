@@ -25,6 +25,7 @@ void km_render_params_default(km_render_params *p)
     p->max_candidates = 20;
     p->overwrite = 1;
     p->format = KM_IMAGE_AUTO;
+    p->max_memory = KM_MAX_MEMORY_DEFAULT;
 }
 
 void km_buffer_free(km_ctx *ctx, void *data)
@@ -236,6 +237,63 @@ static km_status cell_size(km_ctx *ctx, const char *path, const km_result_map *m
     return KM_OK;
 }
 
+/* The bytes a picture holds at its peak: per map cell its value (4), colour
+   (3) and image (4: cairo's, or the PNG an SVG embeds), and for SVG and PDF
+   that image encoded, in base64 and in the document's doubling buffer (15
+   more); per pixel of a PNG its drawing surface (4), RGB copy (3) and the
+   encoded file (at most about the copy, 3).  Measured on a 2000 x 2000 map
+   (peak RSS less the 20 MB of a small picture): PNG (4188 x 4325 px) 180 MB,
+   estimated 225; SVG, PDF and the report 88-90 MB, estimated 104. */
+static uint64_t picture_bytes(const km_render_info *L, int64_t width, int64_t height,
+                              km_draw_format format)
+{
+    uint64_t cells = (uint64_t)L->map_nx * (uint64_t)L->map_ny;
+    uint64_t px = (uint64_t)width * (uint64_t)height;
+    return format == KM_DRAW_PNG ? cells * 11u + px * 10u : cells * 26u;
+}
+
+/* The picture (width x height px) within p->max_memory, else KM_ERR_LIMIT
+   saying what to do. */
+static km_status check_budget(km_ctx *ctx, const char *path, const char *dataset,
+                              const km_render_params *p, const km_render_info *L, int64_t width,
+                              int64_t height, km_draw_format format)
+{
+    static const char *const names[] = {[KM_DRAW_PNG] = "PNG", [KM_DRAW_SVG] = "SVG",
+                                        [KM_DRAW_PDF] = "PDF"};
+    uint64_t budget = p->max_memory > 0 ? (uint64_t)p->max_memory : KM_MAX_MEMORY_DEFAULT;
+    uint64_t need = picture_bytes(L, width, height, format);
+    int shrink = format == KM_DRAW_PNG && (L->cell_w > 1 || L->cell_h > 1);
+    if (need <= budget)
+        return KM_OK;
+    return km_fail(ctx, KM_ERR_LIMIT,
+                   "%s: drawing %s (%d x %d cells, %d x %d px each, as a %lld x %lld px %s) "
+                   "takes about %.0f MiB, beyond the memory budget of %.0f MiB (raise it: "
+                   "--max-memory, max_memory=%s)",
+                   path, dataset, (int)L->map_ny, (int)L->map_nx, (int)L->cell_w, (int)L->cell_h,
+                   (long long)width, (long long)height, names[format], (double)need / 1048576.0,
+                   (double)budget / 1048576.0, shrink ? "; or --cell-px 1, or an .svg" : "");
+}
+
+/* The map's shape, before its values are read: the cell size and the
+   memory budget (the picture at least 100 px wider and higher than the map). */
+typedef struct shape_check {
+    const km_render_params *p;
+    const char *path;
+    km_draw_format format;
+    km_render_info *L;
+} shape_check;
+
+static km_status on_shape(km_ctx *ctx, const km_result_map *m, void *user)
+{
+    shape_check *c = user;
+    km_status st = cell_size(ctx, c->path, m, c->p, c->L);
+    if (st != KM_OK)
+        return st;
+    return check_budget(ctx, c->path, m->dataset, c->p, c->L,
+                        (int64_t)m->nx * c->L->cell_w + 100, (int64_t)m->ny * c->L->cell_h + 100,
+                        c->format);
+}
+
 /* How many candidates to ring.  Candidates are in body coordinates: they
    belong on a body map, or on the grid of a mat, never on a roller's grid. */
 static int32_t n_to_mark(const km_render_params *p, const km_result_map *m, const km_result_summary *s)
@@ -364,15 +422,14 @@ km_status km_render_draw(km_ctx *ctx, const char *result_path, const km_render_p
     st = check_params(ctx, &p);
     if (st != KM_OK)
         return st;
-    st = km_result_read_map(ctx, result_path, (km_result_map_kind)p.map, &m);
+    shape_check check = {&p, result_path, format, &F.L};
+    st = km_result_read_map(ctx, result_path, (km_result_map_kind)p.map, on_shape, &check, &m);
     if (st == KM_OK)
         st = km_result_read_summary(ctx, result_path, &s);
     if (st != KM_OK)
         goto done;
     F.L.n_marked = n_to_mark(&p, &m, &s);
     st = check_cancel(ctx, result_path);
-    if (st == KM_OK)
-        st = cell_size(ctx, result_path, &m, &p, &F.L);
     if (st == KM_OK)
         st = km_render_colour_range(ctx, &m, &p, &F.L, &data_max);
     if (st == KM_OK)
@@ -382,6 +439,8 @@ km_status km_render_draw(km_ctx *ctx, const char *result_path, const km_render_p
     units = m.units[0] ? m.units : "raw";
     km_render_make_texts(&m, &s, &F.L, data_max, result_path, &t);
     st = measure_layout(ctx, result_path, &m, &s, &t, units, &F);
+    if (st == KM_OK)
+        st = check_budget(ctx, result_path, m.dataset, &p, &F.L, F.width, F.height, format);
     if (st == KM_OK)
         st = draw_picture(ctx, result_path, format, svg_inline, &m, &s, &t, units, &F, out, out_n);
     if (st == KM_OK && info != NULL) {

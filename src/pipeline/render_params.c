@@ -1,7 +1,7 @@
 /* The vocabulary of km_render_params that `knotmap render` and `report`
  * and knotmap.render()/report() expose: one km_param row per option
  * (offsets into km_render_params).  Defaults are km_render_params_default()'s.
- * `report` takes the rows of the first section only. */
+ * `report` takes the rows of the first section and the memory budget. */
 #include <stddef.h>
 #include <stdint.h>
 
@@ -17,6 +17,7 @@ static const char *const MAPS[] = {[KM_RENDER_AUTO] = "auto", [KM_RENDER_BODYMAP
 
 static const char G_MAP[] = "Map and candidates";
 static const char G_PICTURE[] = "Picture";
+static const char G_MEMORY[] = "Memory";
 
 static const km_param TABLE[] = {
     {.name = "map", .option = "map", .type = KM_PARAM_ENUM, .offset = F(map), .names = MAPS,
@@ -40,6 +41,10 @@ static const km_param TABLE[] = {
      .offset = F(vmax_percentile), .min = 50, .max = 100, .metavar = "P", .group = G_PICTURE,
      .doc = "the automatic vmax: this percentile of the cells with data, 50..100; higher "
             "cells show the top colour and their share is written in the picture"},
+    {.name = "max_memory", .option = "max-memory", .type = KM_PARAM_SIZE, .offset = F(max_memory),
+     .min = 1048576.0, .max = 9.0e18, .metavar = "SIZE", .units = "bytes", .group = G_MEMORY,
+     .doc = "memory budget of the picture (map, drawing, file), bytes or with K/M/G (GiB): "
+            "a larger one is refused before the map is read [1G]"},
 };
 
 const km_param *km_render_param_table(size_t *n)

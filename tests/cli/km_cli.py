@@ -6,6 +6,7 @@ The binary is $KNOTMAP_BIN, else <repo>/build/knotmap.
 import os
 import re
 import subprocess
+import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -19,6 +20,28 @@ TEKSCAN = REPO / "datasets" / "real" / "tekscan_fscan" / "FrasP01L.asf"
 PHYSIONET = REPO / "datasets" / "real" / "physionet_pmd" / "experiment-i" / "S1" / "1.txt"
 BAD = REPO / "tests" / "data" / "bad"
 TIMEOUT_S = 300
+
+
+# argv[1:] run as a child of this small process; its exit code and peak RSS
+# (bytes) printed on stdout, its stderr passed through
+_MEASURE = ("import os, sys\n"
+            "pid = os.fork()\n"
+            "if pid == 0:\n"
+            "    os.dup2(os.open(os.devnull, os.O_WRONLY), 1)\n"
+            "    os.execv(sys.argv[1], sys.argv[1:])\n"
+            "_, status, usage = os.wait4(pid, 0)\n"
+            "print(os.waitstatus_to_exitcode(status), usage.ru_maxrss * 1024)\n")
+
+
+def run_rss(*args):
+    """Run `knotmap ARGS...`: (exit code, stderr, peak RSS in bytes).  The peak is
+    knotmap's own: a small Python process forks it and reads it from os.wait4()
+    (ru_maxrss, KiB on Linux).  Forked from pytest itself, the figure would start at
+    pytest's size (Linux keeps the larger of the parent's and the child's across exec)."""
+    r = subprocess.run([sys.executable, "-c", _MEASURE, str(BIN), *map(str, args)],
+                       capture_output=True, text=True, timeout=TIMEOUT_S)
+    code, rss = map(int, r.stdout.split())
+    return code, r.stderr, rss
 
 
 def run(*args, cwd=None, env=None, timeout=TIMEOUT_S):

@@ -5,37 +5,16 @@ file's size.  Before session 42 a 600 MB sparse file (NUL bytes after
 "1 2 ") took 1.37 GB and 31 s before its refusal, a 200 MB line of "1 "
 400 MB; both tests fail on 80e4cd4 by their peak RSS.
 
-Each run's peak RSS is knotmap's own: a small Python process forks it and
-reads it from os.wait4() (ru_maxrss, KiB on Linux).  Forked from pytest
-itself, the figure would start at pytest's size (Linux keeps the larger of
-the parent's and the child's across exec).  Nothing is timed.
+Each run's peak RSS is knotmap's own (km_cli.run_rss).  Nothing is timed.
 """
 import os
-import subprocess
-import sys
 
 import pytest
 
-from km_cli import BIN
+from km_cli import run_rss
 
 SANITIZED = os.environ.get("KNOTMAP_SANITIZED") == "1"
 MIB = 1024 * 1024
-# argv[1:] run as a child of this small process; its exit code and peak RSS
-# (bytes) printed on stdout, its stderr passed through
-MEASURE = ("import os, sys\n"
-           "pid = os.fork()\n"
-           "if pid == 0:\n"
-           "    os.dup2(os.open(os.devnull, os.O_WRONLY), 1)\n"
-           "    os.execv(sys.argv[1], sys.argv[1:])\n"
-           "_, status, usage = os.wait4(pid, 0)\n"
-           "print(os.waitstatus_to_exitcode(status), usage.ru_maxrss * 1024)\n")
-
-
-def run_rss(*args):
-    r = subprocess.run([sys.executable, "-c", MEASURE, str(BIN), *map(str, args)],
-                       capture_output=True, text=True, timeout=300)
-    code, rss = map(int, r.stdout.split())
-    return code, r.stderr, rss
 
 
 def sparse(path, head, size):

@@ -58,7 +58,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     free(ri);
     for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
         memset(&map, 0, sizeof map);
-        st = km_result_read_map(ctx, path, kinds[k], &map);
+        st = km_result_read_map(ctx, path, kinds[k], NULL, NULL, &map);
         check(ctx, st, path, "km_result_read_map");
         if (st == KM_OK) {
             if (map.ny < 1 || map.nx < 1 || map.values == NULL)
