@@ -642,6 +642,10 @@ km_status km_open_tekscan(km_ctx *ctx, km_reader *r, const km_read_options *opt)
     st = parse_header(ctx, r, t);
     if (st != KM_OK)
         return st;
+    /* A data line is one row of the declared COLS values ('B' for one
+       outside the outline), or 'Frame N': its length follows the grid. */
+    if (t->cols > 0)
+        t->lines.max_fields = (long long)t->cols + 2;
     /* No SECONDS_PER_FRAME, or a rate given over it (--override): times
        follow the rate given or assumed, as the session's rate does. */
     if (t->dt <= 0 || (opt->override && opt->frame_rate_hz > 0))

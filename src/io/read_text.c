@@ -527,6 +527,9 @@ static km_status survey(km_ctx *ctx, km_reader *r, tx_impl *t, tx_survey *v)
             st = parse_line(ctx, t, line, line + len, NULL, 0, &v->n1, &x);
             v->line1 = t->lines.line_no;
             v->t_first = x;
+            /* every data line holds as many values (and one more label at
+               most, of a line read as one): the observed grid bounds them */
+            t->lines.max_fields = v->n1 + LABELS(t) + 2;
         } else if (t->label == LABEL_TIME) {
             const char *rest;
             st = line_label(ctx, t, line, line + len, &x, &rest);

@@ -202,11 +202,14 @@ void km_lines_close(km_lines *l)
 
 /* A line that fills the buffer (buf[0..end), its start at buf[0]) before
    the buffer grows: refused when it holds a NUL byte (not text: a sparse
-   or binary file) or more fields than a line can hold (KM_LINE_FIELDS), so
-   that memory follows what the line can hold, not what the file declares. */
+   or binary file), a field longer than KM_FIELD_MAX (a separator-free
+   line), or more fields than a line of the file can hold (max_fields, else
+   KM_LINE_FIELDS), so that memory follows what the line can hold, not what
+   the file declares. */
 static km_status long_line(km_ctx *ctx, const km_lines *l)
 {
-    long long fields = 0;
+    long long fields = 0, max = l->max_fields > 0 ? l->max_fields : KM_LINE_FIELDS;
+    size_t start = 0;
     int in_field = 0;
     for (size_t i = 0; i < l->end; i++) {
         char c = l->buf[i];
@@ -214,10 +217,21 @@ static km_status long_line(km_ctx *ctx, const km_lines *l)
         if (c == '\0')
             return km_fail(ctx, KM_ERR_FORMAT, "line %lld: a NUL byte at byte %zu of the line: not text "
                            "(a binary or sparse file?)", (long long)(l->line_no + 1), i + 1);
-        fields += !sep && !in_field;
+        if (!sep && !in_field) {
+            fields++;
+            start = i;
+        }
         in_field = !sep;
+        if (in_field && i - start >= KM_FIELD_MAX)
+            return km_fail(ctx, KM_ERR_LIMIT, "line %lld: a value of over %d bytes without a blank, ',' or "
+                           "';' (from byte %zu of the line): not a table of numbers",
+                           (long long)(l->line_no + 1), KM_FIELD_MAX, start + 1);
     }
-    if (fields > KM_LINE_FIELDS)
+    if (fields > max && max < KM_LINE_FIELDS)
+        return km_fail(ctx, KM_ERR_LIMIT, "line %lld: more than %lld values in its first %zu bytes (a line "
+                       "of this file holds at most %lld: its grid's values and labels)",
+                       (long long)(l->line_no + 1), max, l->end, max);
+    if (fields > max)
         return km_fail(ctx, KM_ERR_LIMIT, "line %lld: more than %lld values in its first %zu bytes "
                        "(a line holds at most one frame, %d values and its labels)",
                        (long long)(l->line_no + 1), (long long)KM_LINE_FIELDS, l->end, KM_MAX_TAXELS);

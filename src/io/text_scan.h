@@ -58,6 +58,13 @@ size_t km_utf16_to_utf8(const unsigned char *src, size_t n, int big, unsigned *h
    line that outgrows the buffer with more, or with a NUL byte, is refused
    before the buffer grows. */
 #define KM_LINE_FIELDS ((long long)KM_MAX_TAXELS + 2)
+/* The longest field (a value or label: a run of other than blanks, ',' and
+   ';') a line may hold: no number or label is longer (a Windows path in a
+   Tekscan header is at most 260).  A line that outgrows the buffer with a
+   longer one is refused before the buffer grows: with the fields a line of
+   the file can hold (km_lines.max_fields), its length follows the file's
+   grid, not the 512 MiB of KM_LINE_MAX. */
+#define KM_FIELD_MAX 4096
 
 typedef struct km_lines {
     km_alloc_ref alloc;
@@ -74,6 +81,10 @@ typedef struct km_lines {
     const char *utf16;  /* "UTF-16LE"/"UTF-16BE" when the file is UTF-16 text,
                            read through a UTF-8 copy (offsets are the copy's) */
     int utf16_guessed;  /* ... told by its NUL bytes, without a byte order mark */
+    long long max_fields; /* fields a line of this file may hold, 0 = KM_LINE_FIELDS:
+                           set by a reader once it knows its grid (the
+                           columns of a row, the values of a frame's line,
+                           and its labels) */
 } km_lines;
 
 /* Open `path` for reading.  Text in UTF-16 (km_utf16_name) is transcoded

@@ -58,3 +58,60 @@ def test_line_of_more_values_than_a_frame_refused_early(tmp_path):
     # The line is refused when it outgrows a 64 MiB buffer (32 MiB of it
     # copied on the way): not the 512 MiB the longest line may take.
     assert rss < 256 * MIB, rss
+
+
+def long_file(path, head, fill, size):
+    """`head`, then `fill` repeated up to about `size` bytes, one line."""
+    with open(path, "wb") as f:
+        f.write(head)
+        chunk = fill * (MIB // len(fill))
+        for _ in range(size // len(chunk)):
+            f.write(chunk)
+    return path
+
+
+@pytest.mark.skipif(SANITIZED, reason="ASan's shadow memory makes RSS meaningless")
+@pytest.mark.parametrize("cmd", ["info", "process"])
+def test_separator_free_line_refused_at_its_first_4_kib(tmp_path, cmd):
+    """Session 43: a line without a blank, ',' or ';' grew the buffer to hold it whole
+    (a 48 MB line of digits: 64 MiB, up to 512 MiB for longer ones) before the reader
+    found it was no number. Now a field over 4096 bytes is refused when the line
+    first outgrows the 64 KiB buffer. Fails on b471879 by the peak RSS and the words."""
+    path = long_file(tmp_path / "digits.txt", b"1 2\n3 4\n", b"9", 48 * MIB)
+    out = tmp_path / "out"
+    out.mkdir()
+    args = ("info", path) if cmd == "info" else ("process", "-q", path, "-o", out / "r.h5")
+    code, err, rss = run_rss(*args)
+    assert code == 65, err
+    assert err == (f"knotmap: {path}: line 3: a value of over 4096 bytes without a blank, ',' "
+                   "or ';' (from byte 1 of the line): not a table of numbers\n"), err
+    assert rss < 32 * MIB, rss
+    assert list(out.iterdir()) == []
+
+
+@pytest.mark.skipif(SANITIZED, reason="ASan's shadow memory makes RSS meaningless")
+def test_text_line_bound_by_the_observed_grid(tmp_path):
+    """After a first data line of 3 values, a line of 20 Mi values is refused at its
+    first 64 KiB (a line of this file holds 3 values and its labels), not when it
+    passes a frame's 16 Mi values (64 MiB of buffer). Fails on b471879."""
+    path = long_file(tmp_path / "dense.txt", b"1 2 3\n", b"1 ", 40 * MIB)
+    code, err, rss = run_rss("info", path)
+    assert code == 65, err
+    assert err.startswith(f"knotmap: {path}: line 2: more than 5 values in its first "), err
+    assert "a line of this file holds at most 5: its grid's values and labels" in err, err
+    assert rss < 32 * MIB, rss
+
+
+@pytest.mark.skipif(SANITIZED, reason="ASan's shadow memory makes RSS meaningless")
+def test_tekscan_line_bound_by_its_cols(tmp_path):
+    """A Tekscan export's data line holds COLS values: a 40 MB row of the F-Scan walk
+    (COLS 21) is refused at its first 64 KiB. Fails on b471879."""
+    from km_cli import TEKSCAN
+    text = TEKSCAN.read_bytes()
+    head = text[:text.index(b"\nFrame 1") + 1] + b"Frame 1\n"
+    path = long_file(tmp_path / "walk.asf", head, b"0,", 40 * MIB)
+    code, err, rss = run_rss("info", path)
+    assert code == 65, err
+    assert "more than 23 values" in err and "its grid's values and labels" in err, err
+    assert err.startswith(f"knotmap: {path}: line "), err
+    assert rss < 32 * MIB, rss
