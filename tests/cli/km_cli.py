@@ -44,6 +44,28 @@ def run_rss(*args):
     return code, r.stderr, rss
 
 
+def with_bodymap(res, values, **create):
+    """The result file `res` with every 2-D dataset of its /bodymap replaced by
+    `values` (n x n, cast to each one's dtype; `create`: h5py's create_dataset keywords,
+    compression and chunks) and its x_mm, y_mm coordinates by 0, 10, 20, ... mm: a
+    crafted large map for render and report."""
+    import h5py
+    import numpy as np
+    with h5py.File(res, "r+") as f:
+        g = f["bodymap"]
+        for k in [k for k in g if g[k].ndim == 2]:
+            dt, attrs = g[k].dtype, dict(g[k].attrs)
+            del g[k]
+            g.create_dataset(k, data=np.asarray(values).astype(dt), **create)
+            g[k].attrs.update(attrs)
+        for k, n in (("x_mm", values.shape[1]), ("y_mm", values.shape[0])):
+            attrs = dict(g[k].attrs)
+            del g[k]
+            g.create_dataset(k, data=np.arange(n, dtype=np.float64) * 10)
+            g[k].attrs.update(attrs)
+    return res
+
+
 def run(*args, cwd=None, env=None, timeout=TIMEOUT_S):
     """Run `knotmap ARGS...` (each argument passed through str()); text output."""
     return subprocess.run([str(BIN), *map(str, args)], capture_output=True, text=True,

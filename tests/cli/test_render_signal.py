@@ -21,35 +21,23 @@ import time
 import numpy as np
 import pytest
 
-from km_cli import BIN, EXAMPLE, run_ok
+from km_cli import BIN, EXAMPLE, run_ok, with_bodymap
 
-h5py = pytest.importorskip("h5py")
+pytest.importorskip("h5py")
 N = 800  # a body map this large writes a file of 2.5 MB
 
 
 def with_map(res, n, smooth):
     """The result `res` with its body maps replaced by n x n cells: random, or a smooth
     pattern (which deflate, as PNG and the report's map use it, takes long over)."""
-    rng = np.random.default_rng(1)
     y, x = np.mgrid[0:n, 0:n]
-    with h5py.File(res, "r+") as f:
-        g = f["bodymap"]
-        for k in [k for k in g if g[k].ndim == 2]:
-            dt, attrs = g[k].dtype, dict(g[k].attrs)
-            del g[k]
-            v = 25 + 25 * np.sin(x / 37.0) * np.cos(y / 53.0) if smooth else rng.random((n, n)) * 50
-            g.create_dataset(k, data=v.astype(dt))
-            g[k].attrs.update(attrs)
-        for k in ("x_mm", "y_mm"):
-            attrs = dict(g[k].attrs)
-            del g[k]
-            g.create_dataset(k, data=np.arange(n, dtype=np.float64) * 10)
-            g[k].attrs.update(attrs)
-    return res
+    v = (25 + 25 * np.sin(x / 37.0) * np.cos(y / 53.0) if smooth
+         else np.random.default_rng(1).random((n, n)) * 50)
+    return with_bodymap(res, v)
 
 
 @pytest.fixture(scope="module")
-def results(tmp_path_factory):
+def signal_maps(tmp_path_factory):
     d = tmp_path_factory.mktemp("sig")
     run_ok("process", "-q", EXAMPLE, "-o", d / "ex.h5")
     shutil.copy(d / "ex.h5", d / "smooth.h5")
@@ -57,8 +45,8 @@ def results(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def big_result(results):
-    return results[0]
+def big_result(signal_maps):
+    return signal_maps[0]
 
 
 def interrupted_while_writing(args, folder, sig):
@@ -107,7 +95,7 @@ def cpu_seconds(pid):
 
 
 @pytest.mark.parametrize("cmd, name, cpu", [("render", "m.png", 1.0), ("report", "r.html", 0.5)])
-def test_signal_cancels_a_long_picture(tmp_path, results, cmd, name, cpu):
+def test_signal_cancels_a_long_picture(tmp_path, signal_maps, cmd, name, cpu):
     """A first SIGINT while a large map is being drawn (the run has used `cpu` s of
     CPU: the map is read, drawing and deflating take several more) stops the run at
     the next step or row: exit 130, "interrupted; nothing written", nothing in the
@@ -116,7 +104,7 @@ def test_signal_cancels_a_long_picture(tmp_path, results, cmd, name, cpu):
     finished (exit 0)."""
     out = tmp_path / "out"
     out.mkdir()
-    p = subprocess.Popen([str(BIN), cmd, str(results[1]), "-o", str(out / name)],
+    p = subprocess.Popen([str(BIN), cmd, str(signal_maps[1]), "-o", str(out / name)],
                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     while p.poll() is None and cpu_seconds(p.pid) < cpu:
         time.sleep(0.01)
