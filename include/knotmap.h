@@ -1181,6 +1181,24 @@ typedef struct km_candidate_params {
                                   step 1, Masked background); not with
                                   background_slope on a roller; 0 = off
                                   [0] */
+    double background_bumps;   /* K > 0: the row background leaves out
+                                  the row's narrow bumps: over the taxels
+                                  in contact (a mat's: plain background
+                                  over contact_threshold), those standing
+                                  over K noise sigmas (from the
+                                  differences of neighbouring taxels)
+                                  above both the row's opening over +-W
+                                  columns (every bump narrower than the
+                                  window cut off, the body's relief kept)
+                                  and their plain background are left out
+                                  of the window's median (at least 3 left,
+                                  else the plain median), repeated on the
+                                  new excess (4 times at most), so that a
+                                  neighbouring knot cannot raise a weaker
+                                  one's background (docs/ALGORITHMS.md 10
+                                  step 1, Bumps left out); not with
+                                  background_slope on a roller, nor with
+                                  background_mask; 0 = off [0] */
 } km_candidate_params;
 KM_API void km_candidate_params_default(km_candidate_params *p);
 

@@ -318,6 +318,10 @@ static const km_param TABLE[] = {
       BIG, "", "K", G_TRACK, "the row background masks the sources first: "
       "taxels whose excess lies over K robust sigmas from the row's median excess are left "
       "out of the median, and the excess taken again (a weaker knot beside a stronger one); 0 = off", 0),
+    D("cand_background_bumps", "cand-background-bumps", cand.background_bumps, 0, BIG, "", "K",
+      G_TRACK, "the row background leaves out the row's narrow bumps: taxels over K noise "
+      "sigmas above the row's opening (every bump narrower than the median's window cut "
+      "off) are left out of the median (a weaker knot beside a stronger one); 0 = off", 0),
     /* ---- the gain map (equilibration) ---- */
     {.name = "equilibrate_path", .option = "equilibrate", .type = KM_PARAM_STRING,
      .offset = F(equilibrate), .metavar = "FILE", .group = G_CHAIN,

@@ -118,7 +118,8 @@ static void sorted_window_excess(km_bodygrid *g, const float *row, int32_t w)
    the plain one; the other windows keep what they had.  The window's kept
    values are sorted as they are gathered (a median of two values' mean, as
    km_median_small_f). */
-static void kept_medians(km_bodygrid *g, const float *row, const float *plain)
+static void kept_medians(km_bodygrid *g, const float *row, const float *plain,
+                         const uint8_t *only)
 {
     km_excess_state *xs = &g->ex;
     const uint8_t *ok = xs->ok, *keep = xs->mask_keep;
@@ -131,7 +132,7 @@ static void kept_medians(km_bodygrid *g, const float *row, const float *plain)
             fresh += keep[x + w] == 2;
         if (x - w - 1 >= 0)
             fresh -= keep[x - w - 1] == 2;
-        if (!ok[x] || fresh == 0)
+        if (!ok[x] || fresh == 0 || (only != NULL && !only[x]))
             continue;
         int32_t a = x - w < 0 ? 0 : x - w, b = x + w >= cols ? cols - 1 : x + w, k = 0;
         for (int32_t j = a; j <= b; j++)
@@ -202,7 +203,74 @@ static void masked_excess(km_bodygrid *g, const float *row)
             }
         if (masked == 0)
             return;
-        kept_medians(g, row, e);
+        kept_medians(g, row, e, NULL);
+        for (int32_t x = 0; x < cols; x++)
+            keep[x] = keep[x] == 1;
+    }
+}
+
+/* The bumps left out (background_bumps K > 0; docs/ALGORITHMS.md 10 step
+ * 1, Bumps left out), over the row's taxels in contact (a roller's usable
+ * ones; on a mat those whose plain background is over contact_threshold):
+ * o = their opening over +-W columns (every bump narrower than the window
+ * cut off, the body's relief and edges kept); the noise sigma = 1.4826 x
+ * the median absolute deviation of the differences of neighbouring
+ * taxels, over sqrt 2 (the relief's slope moves their median, not their
+ * spread).  A taxel standing over K sigma both above o and above its
+ * background is left out of every window, and each window of a taxel in
+ * contact holding one takes the median of the values kept (the plain one
+ * where fewer than MASK_MIN_KEPT are); repeated on the new excess (a
+ * weaker knot whose first background stood on a stronger one shows its
+ * excess only then) until nothing more is left out, MASK_PASSES times at
+ * most.  Above o alone would leave out the top of the body's broad relief
+ * too (a flat opening cuts a dome's top) and lift the excess there; the
+ * plain median's excess at that top stays small.  A row with fewer than 3
+ * such differences, no spread in them or nothing left out keeps the plain
+ * median.  mat: the contact test applies (else every usable taxel is in
+ * contact). */
+static void bump_masked_excess(km_bodygrid *g, const float *row, int mat)
+{
+    km_excess_state *xs = &g->ex;
+    const uint8_t *ok = xs->ok;
+    uint8_t *keep = xs->mask_keep, *on = (uint8_t *)(xs->bump + 4 * g->cols + 2 * xs->half);
+    int32_t cols = g->cols, w = xs->half, n = 0;
+    float *e = xs->bump + cols + 2 * w, *o = e + cols, *d = o + cols;
+    /* The taxels in contact (a mat's: plain background above the contact
+       threshold; a roller's usable ones are): the noise, the kept values
+       and the backgrounds taken again are theirs, so that a quiet floor
+       beside the body neither shrinks the noise nor becomes a contact
+       taxel's background. */
+    for (int32_t x = 0; x < cols; x++)
+        on[x] = (uint8_t)(ok[x] && (!mat || (double)xs->bg[x] > g->cand.contact_threshold));
+    for (int32_t x = 1; x < cols; x++)
+        if (on[x] && on[x - 1])
+            d[n++] = row[x] - row[x - 1];
+    if (n < 3)
+        return;
+    float med = row_median(d, n);
+    for (int32_t i = 0; i < n; i++)
+        d[i] = fabsf(d[i] - med);
+    double sigma = 1.4826 / sqrt(2.0) * (double)row_median(d, n);
+    if (!(sigma > 0.0))
+        return;
+    double thr = g->cand.background_bumps * sigma;
+    km_cand_row_opening(row, on, cols, w, xs->bump, e, o);
+    /* mask_abs keeps the plain background for the windows with too few
+       kept. */
+    memcpy(xs->mask_abs, xs->bg, (size_t)cols * sizeof *xs->mask_abs);
+    for (int32_t x = 0; x < cols; x++)
+        keep[x] = on[x];
+    for (int pass = 0; pass < MASK_PASSES; pass++) {
+        int32_t masked = 0;
+        for (int32_t x = 0; x < cols; x++)
+            if (keep[x] && (double)row[x] - (double)o[x] > thr &&
+                (double)xs->excess[x] > thr) {
+                keep[x] = 2;
+                masked++;
+            }
+        if (masked == 0)
+            return;
+        kept_medians(g, row, xs->mask_abs, on);
         for (int32_t x = 0; x < cols; x++)
             keep[x] = keep[x] == 1;
     }
@@ -255,4 +323,6 @@ void km_cand_row_excess(km_bodygrid *g, const float *row, const km_mask *m, int3
     }
     if (g->cand.background_mask > 0.0)
         masked_excess(g, row);
+    else if (g->cand.background_bumps > 0.0)
+        bump_masked_excess(g, row, on == NULL);
 }
