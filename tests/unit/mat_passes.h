@@ -1,11 +1,13 @@
 /* A hand-made mat sequence shared by the candidate tests (test_cand_scale.c,
- * test_cand_mask.c): four passes of 10 contact frames each at 40 kPa with
- * a fixed pattern of +-1 kPa and the caller's knots, 10 frames off between
- * them.  Header-only. */
+ * test_cand_mask.c, test_cand_bumps.c): four passes of 10 contact frames
+ * each at 40 kPa with a fixed pattern of +-1 kPa and the caller's knots, 10
+ * frames off between them; and the parameter check they share.
+ * Header-only. */
 #ifndef KM_TEST_MAT_PASSES_H
 #define KM_TEST_MAT_PASSES_H
 
 #include <criterion/criterion.h>
+#include <math.h>
 
 #include "knotmap.h"
 
@@ -34,6 +36,19 @@ static inline km_candidates *km_test_mat_passes(km_ctx *ctx, const km_candidate_
             cr_assert_eq(km_candidates_add(ctx, c, &fr, NULL, NULL, 0.1 * (double)frame), KM_OK);
         }
     return c;
+}
+
+/* A candidate parameter (*field, in p) refused at -1 and NaN: creating an
+   accumulator fails with KM_ERR_INVALID and leaves none. */
+static inline void km_test_refuses_negative_and_nan(km_ctx *ctx, km_candidate_params *p,
+                                                    double *field)
+{
+    km_candidates *c = NULL;
+    *field = -1.0;
+    cr_assert_eq(km_candidates_create(ctx, KM_MODE_MAT, 8, 8, 5.0, 5.0, p, &c), KM_ERR_INVALID);
+    *field = NAN;
+    cr_assert_eq(km_candidates_create(ctx, KM_MODE_MAT, 8, 8, 5.0, 5.0, p, &c), KM_ERR_INVALID);
+    cr_assert_null(c);
 }
 
 #endif

@@ -152,12 +152,5 @@ Test(cand_bumps, background_bumps_is_checked)
     km_candidate_params p;
     km_candidate_params_default(&p);
     cr_assert_eq(p.background_bumps, 0.0);
-    km_candidates *c = NULL;
-    p.background_bumps = -1.0;
-    cr_assert_eq(km_candidates_create(ctx, KM_MODE_MAT, 8, 8, 5.0, 5.0, &p, &c),
-                 KM_ERR_INVALID);
-    p.background_bumps = NAN;
-    cr_assert_eq(km_candidates_create(ctx, KM_MODE_MAT, 8, 8, 5.0, 5.0, &p, &c),
-                 KM_ERR_INVALID);
-    cr_assert_null(c);
+    km_test_refuses_negative_and_nan(ctx, &p, &p.background_bumps);
 }
