@@ -31,7 +31,7 @@ if ! git -C "$src" diff --quiet 2>/dev/null; then commit="$commit+dirty"; fi
 session="$out/roller32_${secs}s_seed1.h5"
 [ -f "$session" ] || "$build/knotmap" synth --mode roller --grid 32x32 --rate 100 \
       --duration "$secs" --seed 1 -o "$session"
-{ lscpu | grep -E '^(Model name|CPU\(s\)|Thread|Core)'; uptime; } | tee "$out/machine.txt"
+{ lscpu | grep -E '^(Model name|CPU family|Model|CPU\(s\)|Thread|Core)'; uptime; } | tee "$out/machine.txt"
 "$build/bench/knotmap-bench" "$mode" --commit "$commit" --session "$session" \
       --tmp "$out/tmp" --json "$out/bench.jsonl" | tee "$out/bench.txt"
 /usr/bin/python3 "$src/bench/compare.py" --session "$session" --knotmap "$build/knotmap" \
