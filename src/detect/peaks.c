@@ -542,7 +542,7 @@ static size_t drop_flat(km_detector *det, size_t ns, float vmin, float thr, int 
 
 /* Peak k from seed k: position, flags, sub-pixel fit, prominence, area. */
 static void fill_peak(km_detector *det, const km_frame *frame, const km_mask *mask, size_t k,
-                      int prom, km_peak *pk)
+                      int prom, int avx2, km_peak *pk)
 {
     const km_peak_params *p = &det->p;
     const km_seed *s = &det->seeds[k];
@@ -574,7 +574,7 @@ static void fill_peak(km_detector *det, const km_frame *frame, const km_mask *ma
             det->stamp = 1;
         }
         pk->area_taxels = km_basin_area(det->prom.pad, cols, s->anchor, 0.5 * ((double)s->v + death),
-                                        det->stamps, det->stamp, det->stack);
+                                        det->stamps, det->stamp, det->stack, avx2);
     }
 }
 
@@ -644,7 +644,7 @@ km_status km_detector_apply_isa(km_ctx *ctx, km_detector *det, const km_frame *f
     if (prom && !(p->min_prominence > 0.0))
         compute_prominence(det, det->seeds, nw, fs.min, thr, avx2);
     for (size_t k = 0; k < nw; k++)
-        fill_peak(det, frame, mask, k, prom, &peaks[k]);
+        fill_peak(det, frame, mask, k, prom, avx2, &peaks[k]);
     if (count > capacity)
         st = km_fail(ctx, KM_ERR_CAPACITY, "peaks: %zu peaks found, capacity %zu", count,
                      capacity);

@@ -1,6 +1,6 @@
 /* Prominence by topological persistence (superlevel-set filtration,
- * 8-connected, union-find) and the basin area of a peak.
- * See docs/ALGORITHMS.md 3.5 and 3.6. */
+ * 8-connected, union-find).  See docs/ALGORITHMS.md 3.5; the basin area
+ * of a peak (3.6) is in basin.c. */
 #include <math.h>
 #include <string.h>
 
@@ -599,31 +599,4 @@ void km_persistence(const float *san, int32_t rows, int32_t cols, float vmin, fl
         }
         death[k] = s->dtax[w];
     }
-}
-
-int32_t km_basin_area(const float *pad, int32_t cols, uint32_t start, double level,
-                      uint32_t *stamp, uint32_t stamp_value, uint32_t *queue)
-{
-    uint32_t w = (uint32_t)cols + 2u, p = padded(start, cols);
-    const uint32_t off[8] = {0u - w - 1u, 0u - w, 0u - w + 1u, 0u - 1u, 1u, w - 1u, w, w + 1u};
-    size_t head = 0, tail = 0;
-    queue[tail++] = p;
-    stamp[p] = stamp_value;
-    /* Branch-free: whether a neighbour joins is data (a coin toss to the
-       predictor), so every neighbour is stamped and written at the queue's
-       end, which advances only when it joins.  Stamping one below the
-       level is harmless: the level is fixed for the call, so it could
-       never join.  The write past the last entry is why the queue holds
-       one more. */
-    while (head < tail) {
-        uint32_t t = queue[head++];
-        for (int j = 0; j < 8; j++) {
-            uint32_t q = t + off[j];
-            size_t joins = (size_t)(stamp[q] != stamp_value) & (size_t)((double)pad[q] >= level);
-            stamp[q] = stamp_value;
-            queue[tail] = q;
-            tail += joins;
-        }
-    }
-    return (int32_t)tail;
 }

@@ -107,8 +107,11 @@ void km_persistence(const float *san, int32_t rows, int32_t cols, float vmin, fl
  * with value >= level (including start), searched on the padded copy that
  * km_persistence left in s->pad (its -inf border ends the search: no
  * bounds tests; level must be above -inf, as (value + death) / 2 is).  stamp[] (KM_PADDED_N entries) marks visits with
- * stamp_value; queue holds rows*cols + 1 entries. */
+ * stamp_value; queue holds rows*cols + 1 entries (both used only by the
+ * search by queue: grids wider than 62 columns, regions below padded row
+ * ~250).  avx2: the rows' level sets by AVX2 (the same count).
+ * src/detect/basin.c. */
 int32_t km_basin_area(const float *pad, int32_t cols, uint32_t start, double level,
-                      uint32_t *stamp, uint32_t stamp_value, uint32_t *queue);
+                      uint32_t *stamp, uint32_t stamp_value, uint32_t *queue, int avx2);
 
 #endif

@@ -1611,22 +1611,28 @@ Test(detect, insertion_sort_cx_matches_qsort)
 }
 
 /* km_basin_area (on the padded copy, no bounds tests) against a search of
- * the raster with bounds tests: frames up to 30x30 with -inf holes and
- * ties, levels at taxel values (the boundary case) and between them,
- * starts anywhere, stamps reused across calls. */
+ * the raster with bounds tests: frames up to 70 columns (the search by rows
+ * of bits up to 62, the queue beyond) and 30 or 300 rows (the bits hand
+ * regions past padded row ~250 to the queue) with -inf holes and ties,
+ * levels at taxel values (the boundary case), between them and a hair off
+ * a float (the bits compare floats with the least float at or above the
+ * level), starts anywhere (below the level too), stamps reused across
+ * calls; AVX2 and portable level sets. */
 Test(detect, basin_area_matches_raster_search)
 {
-    enum { MAXN = 30 * 30, MAXP = 32 * 32 };
+    enum { MAXR = 300, MAXC = 70, MAXN = MAXR * MAXC, MAXP = (MAXR + 2) * (MAXC + 2) };
     static float san[MAXN], pad[MAXP];
     static uint32_t stamp[MAXP], queue[MAXN + 1]; /* + 1: the contract */
     static int seen[MAXN], ref_queue[MAXN];
     uint32_t sv = 0;
     srand(2468);
-    for (int it = 0; it < 2000; it++) {
-        int rows = 1 + rand() % 30, cols = 1 + rand() % 30, n = rows * cols;
+    for (int it = 0; it < 6000; it++) {
+        int tall = it % 10 == 9;
+        int rows = tall ? 200 + rand() % 101 : 1 + rand() % 30;
+        int cols = tall ? 1 + rand() % 8 : 1 + rand() % MAXC, n = rows * cols;
         int levels = (rand() % 2) ? 4 : 1000;
         for (int k = 0; k < n; k++)
-            san[k] = rand() % 9 == 0 ? -INFINITY : (float)(rand() % levels);
+            san[k] = rand() % 9 == 0 ? -INFINITY : (float)(rand() % levels) - (float)(levels / 8);
         for (int k = 0; k < (rows + 2) * (cols + 2); k++)
             pad[k] = -INFINITY;
         for (int k = 0; k < n; k++)
@@ -1635,11 +1641,8 @@ Test(detect, basin_area_matches_raster_search)
         if (san[from] == -INFINITY)
             continue; /* the level is above -inf: the border ends the search */
         double level = (double)san[from];
-        if (rand() % 2)
-            level += 0.5;
-        if (++sv == 1)
-            memset(stamp, 0, sizeof stamp);
-        int32_t got = km_basin_area(pad, cols, (uint32_t)start, level, stamp, sv, queue);
+        int off = rand() % 4;
+        level += off == 1 ? 0.5 : off == 2 ? 1e-9 : off == 3 ? -1e-9 : 0.0;
         memset(seen, 0, sizeof seen);
         int head = 0, tail = 0;
         ref_queue[tail++] = start;
@@ -1655,8 +1658,13 @@ Test(detect, basin_area_matches_raster_search)
                     ref_queue[tail++] = a * cols + c;
                 }
         }
-        cr_assert_eq(got, tail, "it %d (%dx%d) start %d level %g: %d, reference %d", it, rows, cols,
-                     start, level, (int)got, tail);
+        for (int avx2 = 0; avx2 <= km_detect_cpu_avx2(); avx2++) {
+            if (++sv == 1)
+                memset(stamp, 0, sizeof stamp);
+            int32_t got = km_basin_area(pad, cols, (uint32_t)start, level, stamp, sv, queue, avx2);
+            cr_assert_eq(got, tail, "it %d (%dx%d) start %d level %.10g avx2 %d: %d, reference %d",
+                         it, rows, cols, start, level, avx2, (int)got, tail);
+        }
     }
 }
 
