@@ -11,7 +11,7 @@
  * the 8-connected component of the start.  A few dozen word operations
  * per row and sweep, where the queue below spends about a dozen
  * dependent instructions per neighbour of every taxel it reaches
- * (bench/README.md "Session 43 (speed19)").  Both give the same count:
+ * (bench/HISTORY.md "Session 43 (speed19)").  Both give the same count:
  * the same set. */
 #include <float.h>
 #include <math.h>
