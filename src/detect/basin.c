@@ -24,12 +24,6 @@
    the queue. */
 #define BASIN_ROWS 256
 
-static inline uint32_t padded(uint32_t raster, int32_t cols)
-{
-    uint32_t uc = (uint32_t)cols;
-    return (raster / uc + 1u) * (uc + 2u) + raster % uc + 1u;
-}
-
 /* The queue: every taxel's neighbours tested and joined, any width. */
 static int32_t basin_queue(const float *pad, uint32_t w, uint32_t p, double level,
                            uint32_t *stamp, uint32_t stamp_value, uint32_t *queue)
@@ -188,7 +182,7 @@ __attribute__((target("avx2,popcnt"))) static int32_t basin_bits_avx2(const floa
 int32_t km_basin_area(const float *pad, int32_t cols, uint32_t start, double level,
                       uint32_t *stamp, uint32_t stamp_value, uint32_t *queue, int avx2)
 {
-    uint32_t w = (uint32_t)cols + 2u, p = padded(start, cols);
+    uint32_t w = (uint32_t)cols + 2u, p = km_padded_at(start, cols);
     if (w <= 64u && level > -INFINITY) {
         float thr = float_at_or_above(level);
         int32_t n;

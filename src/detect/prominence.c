@@ -485,12 +485,6 @@ static size_t minimum_items(const float *san, int32_t rows, int32_t cols, float 
     return m;
 }
 
-static inline uint32_t padded(uint32_t raster, int32_t cols)
-{
-    uint32_t uc = (uint32_t)cols;
-    return (raster / uc + 1u) * (uc + 2u) + raster % uc + 1u;
-}
-
 /* Wanted taxels with an older neighbour join its component when added,
  * so they die at their own value (a non-first taxel of a plateau, or a
  * wanted taxel that is no local maximum): settled here, before the sweep,
@@ -502,7 +496,7 @@ static void settle_joiners(filtration *f, const uint32_t *want, size_t n_want, i
     uint32_t w = (uint32_t)f->width;
     const uint32_t off[8] = {0u - w - 1u, 0u - w, 0u - w + 1u, 0u - 1u, 1u, w - 1u, w, w + 1u};
     for (size_t k = 0; k < n_want; k++) {
-        uint32_t t = padded(want[k], cols);
+        uint32_t t = km_padded_at(want[k], cols);
         int joins = 0;
         for (int j = 0; j < 8; j++)
             joins |= older(pad, t + off[j], t);
@@ -547,7 +541,7 @@ void km_persistence(const float *san, int32_t rows, int32_t cols, float vmin, fl
     if (!km_prom_order(san, rows, cols, vmin, level, s, &g, below != NULL && *below, avx2))
         partition(san, rows, cols, vmin, level, s, &g, avx2);
     for (size_t k = 0; k < n_want; k++)
-        s->flag[padded(want[k], cols)] = 1;
+        s->flag[km_padded_at(want[k], cols)] = 1;
     filtration f = {s->pad, (size_t)cols + 2, s, 0, n_want, avx2, n <= KM_NARROW_TAXELS};
 
     /* The oldest taxel never dies: it gets max - min. */
@@ -589,7 +583,7 @@ void km_persistence(const float *san, int32_t rows, int32_t cols, float vmin, fl
         filtrate(&f, s->item2, m3);
     }
     for (size_t k = 0; k < n_want; k++) {
-        uint32_t w = padded(want[k], cols);
+        uint32_t w = km_padded_at(want[k], cols);
         if (s->flag[w]) {
             /* Still alive: merges at the minimum (all valid), or never
                merged (every taxel was added): a separate valid component,

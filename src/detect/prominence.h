@@ -103,6 +103,13 @@ void km_persistence(const float *san, int32_t rows, int32_t cols, float vmin, fl
 /* Entries of the padded grid ((rows + 2) x (cols + 2)). */
 #define KM_PADDED_N(rows, cols) (((size_t)(rows) + 2) * ((size_t)(cols) + 2))
 
+/* The padded grid's index of the taxel of raster index `raster`. */
+static inline uint32_t km_padded_at(uint32_t raster, int32_t cols)
+{
+    uint32_t uc = (uint32_t)cols;
+    return (raster / uc + 1u) * (uc + 2u) + raster % uc + 1u;
+}
+
 /* Taxels 8-connected to the taxel of raster index `start` through taxels
  * with value >= level (including start), searched on the padded copy that
  * km_persistence left in s->pad (its -inf border ends the search: no
