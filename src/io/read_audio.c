@@ -238,6 +238,76 @@ static km_status check_encoding(km_ctx *ctx, const SF_INFO *si)
     return KM_OK;
 }
 
+/* Bytes of one sample of a supported encoding (check_encoding). */
+static int sample_bytes(int subtype)
+{
+    switch (subtype) {
+    case SF_FORMAT_PCM_S8:
+    case SF_FORMAT_PCM_U8: return 1;
+    case SF_FORMAT_PCM_16: return 2;
+    case SF_FORMAT_PCM_24: return 3;
+    case SF_FORMAT_DOUBLE: return 8;
+    default: return 4; /* PCM_32, FLOAT */
+    }
+}
+
+/* The frames the container's header declares, from libsndfile's log of
+   it: the data chunk's bytes (WAV, W64, RF64 "data : 640 (should be 100)",
+   AIFF "SSND") over the bytes of a frame, or a frame count (AIFF's COMM, a
+   W64 or WAV fact chunk: "Frames : 20").  -1 when the log says neither;
+   values of 0x7FFFFF00 or more are a streaming writer's "unknown". */
+static long long declared_frames(const char *log, long long frame)
+{
+    long long most = -1;
+    for (const char *line = log; *line != '\0';) {
+        const char *end = strchr(line, '\n'), *key = line, *colon = strchr(line, ':');
+        long long v;
+        size_t klen;
+        if (end == NULL)
+            end = line + strlen(line);
+        while (*key == ' ')
+            key++;
+        klen = colon != NULL && colon < end ? (size_t)(colon - key) : 0;
+        while (klen > 0 && key[klen - 1] == ' ')
+            klen--;
+        if (klen > 0 && sscanf(colon + 1, "%lld", &v) == 1 && v >= 0 && v < 0x7FFFFF00LL) {
+            if ((klen == 4 && (strncmp(key, "data", 4) == 0 || strncmp(key, "SSND", 4) == 0)) &&
+                strstr(colon, "(should be ") != NULL && strstr(colon, "(should be ") < end)
+                most = v / frame > most ? v / frame : most;
+            else if (klen == 6 && (strncmp(key, "Frames", 6) == 0 || strncmp(key, "frames", 6) == 0))
+                most = v > most ? v : most;
+        }
+        line = *end != '\0' ? end + 1 : end;
+    }
+    return most;
+}
+
+/* A container that declares more frames than the file holds (a copy cut
+   short): libsndfile reads the frames there and only logs the difference,
+   so they would go missing without a word.  Refused as every reader
+   refuses a file cut short.  Not refused: a declared size short of a whole
+   frame (padding), a header declaring fewer (a writer killed before it
+   updated it), a streamed length.  libsndfile keeps the first 2 KiB of its
+   log: a header logged longer (a CAF's peak chunk of many channels) is not
+   checked. */
+static km_status check_cut_short(km_ctx *ctx, SNDFILE *sf, const SF_INFO *si)
+{
+    char log[4096];
+    long long frame = (long long)sample_bytes(si->format & SF_FORMAT_SUBMASK) * si->channels;
+    long long declared;
+    log[0] = '\0';
+    if ((si->format & SF_FORMAT_TYPEMASK) == SF_FORMAT_FLAC)
+        return KM_OK;
+    sf_command(sf, SFC_GET_LOG_INFO, log, (int)sizeof log);
+    log[sizeof log - 1] = '\0';
+    declared = declared_frames(log, frame);
+    if (declared > (long long)si->frames)
+        return km_fail(ctx, KM_ERR_FORMAT,
+                       "the audio header declares %lld frames but the file holds %lld: a file cut "
+                       "short?", declared, (long long)si->frames);
+    return KM_OK;
+}
+
 /* One channel per taxel, or a single channel of flattened frames: the
    frame count and rate each gives. */
 static km_status frame_layout(km_ctx *ctx, km_reader *r, audio_impl *a, const SF_INFO *si,
@@ -314,7 +384,7 @@ km_status km_open_audio(km_ctx *ctx, km_reader *r, const km_read_options *opt)
     a->sf = sf_open(r->path, SFM_READ, &si);
     if (a->sf == NULL)
         return open_failed(ctx, r->path);
-    if ((st = check_encoding(ctx, &si)) != KM_OK)
+    if ((st = check_encoding(ctx, &si)) != KM_OK || (st = check_cut_short(ctx, a->sf, &si)) != KM_OK)
         return st;
     /* Raw counts, not [-1, 1): integer PCM values come out as integers. */
     sf_command(a->sf, SFC_SET_NORM_FLOAT, NULL, SF_FALSE);
