@@ -19,7 +19,10 @@ Usage: /usr/bin/python3 bench/param_sweep.py [--bin build/knotmap] [--cache DIR]
            [--seeds 1-20] [--jobs 2] [--cells 2/mat/hard,...] "" "--cand-background-sigmas 3"
            "KM_X=1" ...
 --cells keeps the sweep to the cells named (model/mode/preset, model 1, 2 or i); the mean
-F1 / AP printed is then over those cells only.
+F1 / AP printed is then over those cells only.  --third adds the four cells of
+bench/sim_third.py (model t), whose tuning seeds start at 0: its cells take the seeds A-1 to
+B-1 (seeds 1-20: its 0-19), also cached; the mean of the 12 is printed, and that of the 16.
+--json FILE writes every set's per-seed F1 and AP per cell (paired differences).
 """
 import argparse
 import concurrent.futures as cf
@@ -39,6 +42,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import eval as kev  # noqa: E402  (bench/eval.py)
 import sim_independent  # noqa: E402
+import sim_third  # noqa: E402
 
 CELLS = [(m, mo, p) for m in ("1", "2", "i") for mo in ("roller", "mat")
          for p in ("moderate", "hard")]
@@ -47,7 +51,9 @@ CELLS = [(m, mo, p) for m in ("1", "2", "i") for mo in ("roller", "mat")
 def session(a, m, mo, p, s):
     f = os.path.join(a.cache, "%s_%s_%s_%d.h5" % (m, mo, p, s))
     if not os.path.exists(f):
-        if m == "i":
+        if m == "t":
+            sim_third.write(f, mo, p, s, 20.0)
+        elif m == "i":
             sim_independent.write(f, mo, p, s, 20.0)
         else:
             kev.run(a.bin, "synth", "--model", m, "--mode", mo, "--preset", p, "--seed", s,
@@ -115,9 +121,13 @@ def main():
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--cells", default="",
                     help="only these cells, e.g. 2/mat/hard,i/roller/moderate [all 12]")
+    ap.add_argument("--third", action="store_true", help="also bench/sim_third.py's 4 cells")
+    ap.add_argument("--json", help="per-seed F1 and AP of every set and cell")
     ap.add_argument("sets", nargs="*", default=[""])
     a = ap.parse_args()
-    cells = [c for c in CELLS if not a.cells or "/".join(c) in a.cells.split(",")]
+    third = [("t", mo, p) for mo in ("roller", "mat") for p in ("moderate", "hard")]
+    cells = [c for c in CELLS + (third if a.third else [])
+             if not a.cells or "/".join(c) in a.cells.split(",")]
     if not cells:
         sys.exit("param_sweep.py: --cells %r names none of %s" % (
             a.cells, ", ".join("/".join(c) for c in CELLS)))
@@ -125,13 +135,16 @@ def main():
     if hi >= 100:
         sys.exit("param_sweep.py: seeds from 100 (independent) and 1000 (models) are held back")
     os.makedirs(a.cache, exist_ok=True)
+    per_seed = {}
     for extra in a.sets:
         with tempfile.TemporaryDirectory() as tmp, cf.ThreadPoolExecutor(a.jobs) as ex:
             res = list(ex.map(lambda j: one(a, *j, extra, tmp),
-                              [(*c, s) for c in cells for s in range(lo, hi + 1)]))
+                              [(*c, s - (c[0] == "t")) for c in cells
+                               for s in range(lo, hi + 1)]))
         cell = {}
         for c, f1, apv, fp, fn, sz in res:
             cell.setdefault(c, []).append((f1, apv, fp, fn, sz))
+        per_seed[extra] = {"/".join(c): [[v[0], v[1]] for v in l] for c, l in cell.items()}
         fig = {}
         for c, l in cell.items():
             sz = np.asarray([e for v in l for e in v[4]])
@@ -139,13 +152,20 @@ def main():
                       sum(v[2] for v in l), sum(v[3] for v in l),
                       np.median(sz) if len(sz) else np.nan,
                       np.mean(sz <= 0.3) if len(sz) else np.nan)
+        twelve = [v for c, v in fig.items() if c[0] != "t"]
         print("== %r  mean F1 %.4f  mean AP %.4f  size error (median of cells) %.3f" % (
-            extra, np.mean([v[0] for v in fig.values()]), np.mean([v[1] for v in fig.values()]),
+            extra, np.mean([v[0] for v in twelve]), np.mean([v[1] for v in twelve]),
             np.nanmedian([v[4] for v in fig.values()])))
+        if len(twelve) < len(fig):
+            print("   with the third simulator's cells: mean F1 %.4f  mean AP %.4f" % (
+                np.mean([v[0] for v in fig.values()]), np.mean([v[1] for v in fig.values()])))
         for c in cells:
             print("  %-22s F1 %.3f  AP %.3f  false %3d  missed %3d  size err %.3f  <=30%% %.2f"
                   % ("/".join(c), *fig[c]))
         sys.stdout.flush()
+        if a.json:
+            with open(a.json, "w") as f:
+                json.dump(per_seed, f)
 
 
 if __name__ == "__main__":
