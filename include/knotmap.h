@@ -1199,6 +1199,17 @@ typedef struct km_candidate_params {
                                   step 1, Bumps left out); not with
                                   background_slope on a roller, nor with
                                   background_mask; 0 = off [0] */
+    int32_t scale_noise;       /* 1: each footprint size's significance is
+                                  divided by its own spread over the map
+                                  (1.4826 x the median of how far the
+                                  cells under the median z of that size lie
+                                  below it), so that z at every size and on
+                                  every sensor has a unit spread under the
+                                  map's own fluctuation; 2: the same only
+                                  where that spread exceeds 1 (z never
+                                  raised); 0 = z over the map's noise as
+                                  measured (docs/ALGORITHMS.md 10 step 4,
+                                  Noise, Calibrated per size) [0] */
 } km_candidate_params;
 KM_API void km_candidate_params_default(km_candidate_params *p);
 

@@ -60,6 +60,22 @@ void km_map_scale_search_keep(const float *a, int32_t ny, int32_t nx, double row
                               float *band_sigma_mm, float *scale_amp, float *scale_snr,
                               float *scratch);
 
+/* The best scale again from kept maps (km_map_scale_search_keep's scale_amp
+ * and scale_snr), each scale's snr first divided by divisor[k] (in place:
+ * scale_snr holds the divided maps after); the same outputs as that search.
+ * scratch: 3*ny*nx floats. */
+void km_map_scale_reselect(const float *scale_amp, float *scale_snr, int32_t ny, int32_t nx,
+                           const double *sigmas_mm, int n_scales, int band_from,
+                           const double *divisor, float *amp, float *snr, float *sigma_mm,
+                           float *band_amp, float *band_snr, float *band_sigma_mm,
+                           float *scratch);
+
+/* The spread of the lower half of v's finite values: 1.4826 x the median of
+ * how far the values under their median lie below it (a robust standard
+ * deviation that the positive tail of sources does not raise); NaN with
+ * fewer than 8 finite values.  buf: n floats. */
+double km_map_lower_spread(const float *v, size_t n, float *buf);
+
 /* The scale of a peak's neighbourhood (docs/ALGORITHMS.md 10.4 Scale of a
  * peak): per scale k the largest snr within min(radius_sigmas x sigma_k,
  * radius_max_mm) of (y, x) (mm, by each pitch; the cell itself always),

@@ -7,6 +7,7 @@
 
 #include "internal.h"
 #include "detect/mapfilt.h"
+#include "pipeline/cand_noise.h"
 #include "pipeline/cand_relief.h"
 
 #define NOISE_HALF 4
@@ -562,8 +563,7 @@ static km_status filter_maps(km_ctx *ctx, const km_bodygrid *g, const km_candida
     else
         memcpy(m->flat, m->map, cells * sizeof *m->flat);
     noise_map(m, m->ny, m->nx);
-    /* The seen threshold from the session's own noise (seen_noise > 0):
-       a quiet sensor sees weak knots' passes that 8 kPa does not. */
+    /* The seen threshold from the session's noise (seen_noise > 0: a quiet sensor sees more). */
     m->used = p->seen_threshold;
     if (p->seen_noise > 0.0 &&
         (st = km_bodygrid_seen_at(ctx, g, p->seen_noise * m->global, m->seen, cells, NULL,
@@ -577,21 +577,18 @@ static km_status filter_maps(km_ctx *ctx, const km_bodygrid *g, const km_candida
     m->roller = km_bodygrid_mode(g) == KM_MODE_ROLLER;
     m->turned = km_bodygrid_turns(g) > 0;
     m->broad_share = BROAD_SNR_SHARE;
-    km_map_despike(m->flat, m->ny, m->nx, m->roller, m->noise,
-                   d.min_snr, m->diff);
+    km_map_despike(m->flat, m->ny, m->nx, m->roller, m->noise, d.min_snr, m->diff);
     for (size_t k = 0; k < cells; k++)
         if (m->roller && !on_sensor(m, k))
             m->diff[k] = m->flat[k];
-    /* The broad scales (BROAD_SIGMA_MM on) also as a search of their own
-       (broad_candidates), while scales are searched. */
+    /* The broad scales (BROAD_SIGMA_MM on) also searched alone (broad_candidates). */
     int b0 = 0;
     while (b0 < *ns && sig[b0] < BROAD_SIGMA_MM)
         b0++;
     m->n_broad = *ns > 1 && b0 > 0 ? *ns - b0 : 0; /* none when every scale is broad */
     m->ns = *ns;
     memcpy(m->sig, sig, (size_t)*ns * sizeof *sig);
-    /* Every scale's maps, for the scale of each peak's neighbourhood
-       (make_candidate), while scales are searched. */
+    /* Every scale's maps (each peak's neighbourhood scale), while scales are searched. */
     if (*ns > 1) {
         m->samp = km_alloc(ctx, (size_t)*ns * cells * sizeof *m->samp);
         m->ssnr = km_alloc(ctx, (size_t)*ns * cells * sizeof *m->ssnr);
@@ -603,9 +600,12 @@ static km_status filter_maps(km_ctx *ctx, const km_bodygrid *g, const km_candida
     km_map_scale_search_keep(m->diff, m->ny, m->nx, m->row_pitch, m->col_pitch, sig, *ns,
                              m->n_broad > 0 ? b0 : *ns, m->noise, m->amp, m->snr, m->size,
                              m->bamp, m->bsnr, m->bsize, m->samp, m->ssnr, m->scratch);
-    /* A mat's holes in the contact are not its edge (km_cand_bad_cells);
-       a roller's cells beside a narrow body are deposited, and its taxels
-       move over the cells. */
+    if (m->rescale) /* each size's z over its own spread (scale_noise; cand_noise.c) */
+        km_cand_scale_noise(p->scale_noise, m->samp, m->ssnr, m->ny, m->nx, sig, *ns,
+                            m->n_broad > 0 ? b0 : *ns, m->amp, m->snr, m->size, m->bamp,
+                            m->bsnr, m->bsize, m->scratch);
+    /* A mat's holes in the contact are not its edge (km_cand_bad_cells); a
+       roller's cells beside a narrow body are deposited, its taxels move. */
     if (!m->roller && m->press != NULL) {
         if ((m->skip = km_alloc(ctx, cells)) == NULL)
             return KM_ERR_NOMEM;

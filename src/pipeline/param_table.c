@@ -322,6 +322,10 @@ static const km_param TABLE[] = {
       G_TRACK, "the row background leaves out the row's narrow bumps: taxels over K noise "
       "sigmas above the row's opening (every bump narrower than the median's window cut "
       "off) are left out of the median (a weaker knot beside a stronger one); 0 = off", 0),
+    I("cand_scale_noise", "cand-scale-noise", cand.scale_noise, 0, 2, "", "N", G_TRACK,
+      "1 = each footprint size's significance over its own robust spread on the map (the "
+      "lower half's), so that z has one spread at every size and on every sensor; 2 = the "
+      "same only where that spread is over 1 (z never raised); 0 = over the map's noise"),
     /* ---- the gain map (equilibration) ---- */
     {.name = "equilibrate_path", .option = "equilibrate", .type = KM_PARAM_STRING,
      .offset = F(equilibrate), .metavar = "FILE", .group = G_CHAIN,

@@ -54,6 +54,7 @@ void km_candidate_params_default(km_candidate_params *p)
     p->broad_taxel = 0;
     p->background_mask = 0.0;
     p->background_bumps = 0.0;
+    p->scale_noise = 0;
 }
 
 /* The row median's half-width in columns (km_candidate_params): +-
@@ -88,7 +89,8 @@ static int params_ok(const km_candidate_params *q, double row_pitch_mm, double c
            q->band_share <= 1.0 && (q->scale_peaks == 0 || q->scale_peaks == 1) &&
            (q->broad_taxel == 0 || q->broad_taxel == 1) &&
            q->background_mask >= 0.0 && q->background_mask <= MAX_BACKGROUND_SIGMAS &&
-           q->background_bumps >= 0.0 && q->background_bumps <= MAX_BACKGROUND_SIGMAS;
+           q->background_bumps >= 0.0 && q->background_bumps <= MAX_BACKGROUND_SIGMAS &&
+           q->scale_noise >= 0 && q->scale_noise <= 2;
 }
 
 km_status km_cand_layer_create(km_ctx *ctx, km_bodygrid *g, const km_candidate_params *p)
