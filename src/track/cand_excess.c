@@ -157,6 +157,48 @@ static float row_median(float *e, int32_t n)
     return km_select_any_f(e, (size_t)n, k);
 }
 
+/* The median absolute deviation of v[0..n) (n >= 1) about its median, put
+   in *med; v, scratch, is overwritten. */
+static float row_mad(float *v, int32_t n, float *med)
+{
+    *med = row_median(v, n);
+    for (int32_t i = 0; i < n; i++)
+        v[i] = fabsf(v[i] - *med);
+    return row_median(v, n);
+}
+
+/* The passes of masking shared by the masked background and the bumps left
+   out: a taxel still kept (keep 1) is left out where it stands over thr
+   (with o, above o and above its background; without, its excess this far
+   from med), the windows holding one take the median of the values kept
+   (kept_medians: plain where too few, only the taxels of `only`), and the
+   masking repeats on the new excess until it leaves nothing more out,
+   MASK_PASSES times at most.  The caller sets keep first. */
+static void mask_passes(km_bodygrid *g, const float *row, const float *plain,
+                        const uint8_t *only, const float *o, double med, double thr)
+{
+    km_excess_state *xs = &g->ex;
+    uint8_t *keep = xs->mask_keep;
+    int32_t cols = g->cols;
+    for (int pass = 0; pass < MASK_PASSES; pass++) {
+        int32_t masked = 0;
+        for (int32_t x = 0; x < cols; x++) {
+            double ex = (double)xs->excess[x];
+            int out = o != NULL ? (double)row[x] - (double)o[x] > thr && ex > thr
+                                : fabs(ex - med) > thr;
+            if (keep[x] && out) {
+                keep[x] = 2;
+                masked++;
+            }
+        }
+        if (masked == 0)
+            return;
+        kept_medians(g, row, plain, only);
+        for (int32_t x = 0; x < cols; x++)
+            keep[x] = keep[x] == 1;
+    }
+}
+
 /* The masked background (background_mask K > 0; docs/ALGORITHMS.md 10 step
  * 1, Masked background), as SExtractor/SEP estimate a sky under sources
  * (kappa-sigma clipping): the row's first excess e (the plain median's)
@@ -183,30 +225,15 @@ static void masked_excess(km_bodygrid *g, const float *row)
             e[n++] = xs->excess[x];
     if (n < 3)
         return;
-    float med = row_median(e, n);
-    for (int32_t i = 0; i < n; i++)
-        e[i] = fabsf(e[i] - med);
-    double sigma = 1.4826 * (double)row_median(e, n);
+    float med;
+    double sigma = 1.4826 * (double)row_mad(e, n, &med);
     if (!(sigma > 0.0))
         return;
-    double thr = g->cand.background_mask * sigma;
     /* e now holds the plain background, for the windows with too few kept. */
     memcpy(e, xs->bg, (size_t)cols * sizeof *e);
     for (int32_t x = 0; x < cols; x++)
         keep[x] = ok[x];
-    for (int pass = 0; pass < MASK_PASSES; pass++) {
-        int32_t masked = 0;
-        for (int32_t x = 0; x < cols; x++)
-            if (keep[x] && fabs((double)xs->excess[x] - (double)med) > thr) {
-                keep[x] = 2;
-                masked++;
-            }
-        if (masked == 0)
-            return;
-        kept_medians(g, row, e, NULL);
-        for (int32_t x = 0; x < cols; x++)
-            keep[x] = keep[x] == 1;
-    }
+    mask_passes(g, row, e, NULL, NULL, (double)med, g->cand.background_mask * sigma);
 }
 
 /* The bumps left out (background_bumps K > 0; docs/ALGORITHMS.md 10 step
@@ -247,33 +274,17 @@ static void bump_masked_excess(km_bodygrid *g, const float *row, int mat)
             d[n++] = row[x] - row[x - 1];
     if (n < 3)
         return;
-    float med = row_median(d, n);
-    for (int32_t i = 0; i < n; i++)
-        d[i] = fabsf(d[i] - med);
-    double sigma = 1.4826 / sqrt(2.0) * (double)row_median(d, n);
+    float med;
+    double sigma = 1.4826 / sqrt(2.0) * (double)row_mad(d, n, &med);
     if (!(sigma > 0.0))
         return;
-    double thr = g->cand.background_bumps * sigma;
     km_cand_row_opening(row, on, cols, w, xs->bump, e, o);
     /* mask_abs keeps the plain background for the windows with too few
        kept. */
     memcpy(xs->mask_abs, xs->bg, (size_t)cols * sizeof *xs->mask_abs);
     for (int32_t x = 0; x < cols; x++)
         keep[x] = on[x];
-    for (int pass = 0; pass < MASK_PASSES; pass++) {
-        int32_t masked = 0;
-        for (int32_t x = 0; x < cols; x++)
-            if (keep[x] && (double)row[x] - (double)o[x] > thr &&
-                (double)xs->excess[x] > thr) {
-                keep[x] = 2;
-                masked++;
-            }
-        if (masked == 0)
-            return;
-        kept_medians(g, row, xs->mask_abs, on);
-        for (int32_t x = 0; x < cols; x++)
-            keep[x] = keep[x] == 1;
-    }
+    mask_passes(g, row, xs->mask_abs, on, o, 0.0, g->cand.background_bumps * sigma);
 }
 
 /* Local excess of one frame row: value minus the median of the usable
