@@ -1730,6 +1730,19 @@ KM_API const km_param *km_synth_param_find(const char *key);
 /* Set the P fields for a difficulty (docs/ALGORITHMS.md 6.4); the
  * geometry, motion, knot count and seed are left alone.  Thread-safe. */
 KM_API void km_synth_preset(km_synth_params *p, km_synth_difficulty preset);
+/* The uniform-load (equilibration) recording's defaults: its load, kPa,
+ * and its length, s, when no duration is given (`knotmap synth
+ * --equilibration`, knotmap.synth(equilibration=True)). */
+#define KM_SYNTH_EQUILIBRATION_KPA 50
+#define KM_SYNTH_EQUILIBRATION_S 5
+/* Make p the uniform-load recording of its sensor instead of the session
+ * (docs/ALGORITHMS.md 6.6): equilibration_kpa = kpa, or
+ * KM_SYNTH_EQUILIBRATION_KPA [50] when kpa is 0; duration_s =
+ * KM_SYNTH_EQUILIBRATION_S [5] unless duration_given.  Call it after
+ * km_synth_preset.  A negative or non-finite kpa is set as it is
+ * (km_synth_create refuses it).  The one place of both defaults: the CLI
+ * and Python call it.  Thread-safe. */
+KM_API void km_synth_equilibration(km_synth_params *p, double kpa, int32_t duration_given);
 
 /* One true knot, body coordinates (mat: grid mm, x = col*col_pitch,
  * y = row*row_pitch; roller: DESIGN 6, y = 0 at the first contact line). */
@@ -1767,7 +1780,9 @@ typedef struct km_synth_distractor {
 /* Whole-session truth; pointers are owned by the km_synth and live until
  * km_synth_free.  The session's own validity mask is all-valid: dead and
  * stuck taxels are artefacts that conditioning must find, so they are
- * listed here only. */
+ * listed here only.  The uniform-load recording (equilibration_kpa > 0)
+ * lists no knots and no distractors: none is pressed (the generator still
+ * places them, to draw the same sensor as the session's). */
 typedef struct km_synth_truth {
     size_t n_knots;
     const km_synth_knot *knots;

@@ -1,13 +1,14 @@
 """Synthetic sessions with ground truth: knotmap.synth (km_synth_*)."""
 from __future__ import annotations
 
+import inspect
 import threading
 
 import numpy as np
 from typing import Any, Optional, Tuple, Union
 
-from ._core import (PathLike, check, choice, ctx, ffi, flag, fspath, integer, invalid_type, lib,
-                    parse_enum, real)
+from ._core import (PathLike, check, choice, ctx, ffi, flag, fspath, integer, invalid, invalid_type,
+                    lib, parse_enum, real)
 from ._defaults import PIPELINE
 from ._params import SYNTH_PARAMS, TABLE_DEFAULT, param_keyword, table_defaults
 from ._session import Session, _pair, info_dict
@@ -76,6 +77,21 @@ def _params(table_values, fields):
     return p
 
 
+def _equilibration(p, value, duration_given):
+    """synth(equilibration=): False leaves p the session; True the default
+    load, a number that load (km_synth_equilibration: the CLI's defaults)."""
+    if isinstance(value, (bool, np.bool_)):
+        if not value:
+            return
+        kpa = 0.0
+    else:
+        kpa = real("equilibration", value)
+        if not kpa > 0:
+            raise invalid("equilibration=%r: a load in kPa must be > 0 (True: %d kPa)"
+                                % (value, lib.KM_SYNTH_EQUILIBRATION_KPA))
+    lib.km_synth_equilibration(p, kpa, 1 if duration_given else 0)
+
+
 def _cancellable(c, call):
     """call() (one C call on context c that stops between blocks when c is
     cancelled) run on a worker thread while this thread waits in Python: a
@@ -123,7 +139,8 @@ def synth(path: Optional[PathLike] = None, mode: str = TABLE_DEFAULT,
           preset: str = TABLE_DEFAULT, seed: int = TABLE_DEFAULT, duration: float = TABLE_DEFAULT,
           rate: float = TABLE_DEFAULT, grid: Union[str, Tuple[int, int]] = TABLE_DEFAULT,
           knots: int = TABLE_DEFAULT, roller_radius: float = TABLE_DEFAULT,
-          format: Optional[str] = None, overwrite: bool = True, **fields: Any) -> Any:
+          format: Optional[str] = None, overwrite: bool = True,
+          equilibration: Union[bool, float] = False, **fields: Any) -> Any:
     """Generate a synthetic session with known knots (docs/ALGORITHMS.md 6),
     as `knotmap synth`.
 
@@ -153,6 +170,13 @@ def synth(path: Optional[PathLike] = None, mode: str = TABLE_DEFAULT,
         else session).
     overwrite : bool, optional
         False refuses an existing file.
+    equilibration : bool or float, optional
+        True: instead of the session, the uniform-load (equilibration)
+        recording of the same sensor (the same seed, preset, grid and mode:
+        its gains, dead and stuck taxels; no knots), at @EQUIL_KPA@ kPa and
+        @EQUIL_S@ s unless `duration` is given, as `knotmap synth
+        --equilibration`; a number: that load in kPa (> 0), as
+        `--equilibration-kpa`.  For process(equilibrate=...).
     **fields
         Any other km_synth_params field (SYNTH_FIELDS: noise_kpa,
         lift_probability, ...) by its C name, applied after the preset.
@@ -177,6 +201,7 @@ def synth(path: Optional[PathLike] = None, mode: str = TABLE_DEFAULT,
     p = _params({"mode": mode, "preset": preset, "seed": seed, "duration": duration,
                  "rate": rate, "grid": grid, "knots": knots, "roller_radius": roller_radius},
                 fields)
+    _equilibration(p, equilibration, duration is not _DURATION_DEFAULT[0])
     c = ctx()
     if path is not None:
         fmt, name = _format_for(path, format), fspath("path", path)
@@ -249,3 +274,9 @@ def synth(path: Optional[PathLike] = None, mode: str = TABLE_DEFAULT,
 
 # The signature shows km_synth_params_default()'s values (TABLE_DEFAULT above).
 table_defaults(synth, SYNTH_PARAMS, _row_default)
+# The very object of duration's default: a duration the caller gave (30.0
+# included) is another object, so the equilibration recording keeps it.
+_DURATION_DEFAULT = [q.default for q in inspect.signature(synth).parameters.values()
+                     if q.name == "duration"]
+synth.__doc__ = synth.__doc__.replace("@EQUIL_KPA@", str(lib.KM_SYNTH_EQUILIBRATION_KPA)) \
+    .replace("@EQUIL_S@", str(lib.KM_SYNTH_EQUILIBRATION_S))

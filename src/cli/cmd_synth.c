@@ -6,8 +6,6 @@
 
 #include "cli.h"
 
-#define EQUIL_KPA_DEFAULT 50 /* the --equilibration load, kPa (the help prints it) */
-#define EQUIL_DURATION_S 5   /* its --duration unless given, s (the help prints it) */
 #define STR_(x) #x
 #define STR(x) STR_(x)
 
@@ -24,7 +22,7 @@ static const km_cli_opt OPTS[] = {
      "knots; for knotmap process --equilibrate",
      NULL, NULL, O_EQUIL},
     {"equilibration-kpa", 0, "K",
-     "its load [" STR(EQUIL_KPA_DEFAULT) "]; --duration defaults to " STR(EQUIL_DURATION_S)
+     "its load [" STR(KM_SYNTH_EQUILIBRATION_KPA) "]; --duration defaults to " STR(KM_SYNTH_EQUILIBRATION_S)
      " s for it",
      NULL, NULL, O_EQUIL_KPA},
     KM_CLI_OPT_NO_OVERWRITE("refuse to replace an existing OUT (--no-clobber is the same)",
@@ -44,7 +42,7 @@ static const char USAGE[] = "Usage: knotmap synth [OPTION]... -o OUT\n"
 typedef struct synth_opts {
     km_synth_params p;
     const char *out;
-    int have_format, have_duration, overwrite;
+    int have_format, have_duration, overwrite, equil;
     double equil_kpa;
     km_format format;
     const char *geometry_opt; /* the last of --grid, --knots, --roller-radius given */
@@ -79,14 +77,14 @@ static int on_option(void *user, int id, const char *v)
         o->have_format = 1;
         return KM_EX_OK;
     case O_EQUIL:
-        if (!(o->equil_kpa > 0.0))
-            o->equil_kpa = EQUIL_KPA_DEFAULT;
+        o->equil = 1;
         return KM_EX_OK;
     case O_EQUIL_KPA:
         if (km_cli_double("synth", "equilibration-kpa", v, &o->equil_kpa) < 0)
             return KM_EX_USAGE;
         if (!(o->equil_kpa > 0.0))
             return usage("--equilibration-kpa needs kPa > 0", v);
+        o->equil = 1;
         return KM_EX_OK;
     case O_NO_OVERWRITE:
         o->overwrite = 0;
@@ -121,6 +119,7 @@ static int parse(int argc, char **argv, synth_opts *o)
     o->out = NULL;
     o->have_format = o->have_duration = 0;
     o->overwrite = 1;
+    o->equil = 0;
     o->equil_kpa = 0.0;
     o->format = KM_FORMAT_SESSION;
     o->geometry_opt = NULL;
@@ -149,9 +148,8 @@ int km_cmd_synth(int argc, char **argv)
         return rc == KM_CLI_DONE ? KM_EX_OK : rc;
     km_synth_params p = o.p;
     km_synth_preset(&p, (km_synth_difficulty)p.difficulty);
-    p.equilibration_kpa = o.equil_kpa;
-    if (o.equil_kpa > 0.0 && !o.have_duration)
-        p.duration_s = EQUIL_DURATION_S;
+    if (o.equil) /* 0 kPa: the default load */
+        km_synth_equilibration(&p, o.equil_kpa, o.have_duration);
     km_format format = o.have_format ? o.format : km_format_from_extension(o.out);
     const char *out = o.out;
     int overwrite = o.overwrite;

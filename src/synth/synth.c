@@ -360,14 +360,15 @@ void km_synth_truth_get(const km_synth *s, km_synth_truth *out)
 {
     if (s == NULL || out == NULL)
         return;
-    out->n_knots = s->n_knots;
+    int uniform = s->p.equilibration_kpa > 0.0; /* presses no knot, no relief */
+    out->n_knots = uniform ? 0 : s->n_knots;
     out->knots = s->knots;
     out->taxel_state = s->state;
     out->gain = s->gain;
     out->offset = s->offset;
     out->row_pitch_mm = s->row_pitch;
     out->col_pitch_mm = s->col_pitch;
-    out->n_distractors = s->n_distractors;
+    out->n_distractors = uniform ? 0 : s->n_distractors;
     out->distractors = s->distractors;
 }
 

@@ -57,3 +57,10 @@ const km_param *km_synth_param_find(const char *key)
 {
     return km_param_row_find(TABLE, sizeof TABLE / sizeof TABLE[0], key);
 }
+
+void km_synth_equilibration(km_synth_params *p, double kpa, int32_t duration_given)
+{
+    p->equilibration_kpa = kpa == 0.0 ? KM_SYNTH_EQUILIBRATION_KPA : kpa;
+    if (!duration_given)
+        p->duration_s = KM_SYNTH_EQUILIBRATION_S;
+}

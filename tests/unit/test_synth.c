@@ -105,6 +105,27 @@ Test(synth, defaults_and_presets)
     cr_assert_eq(km_synth_difficulty_parse("extreme", &d), KM_ERR_INVALID);
 }
 
+/* The equilibration recording's defaults live in one place (the CLI and
+   Python call km_synth_equilibration): 50 kPa, 5 s unless a duration was
+   given; a load given is kept, and nothing else of the sensor changes. */
+Test(synth, equilibration_defaults)
+{
+    km_synth_params p, q;
+    km_synth_params_default(&p);
+    p.duration_s = 12.0;
+    q = p;
+    km_synth_equilibration(&q, 0.0, 0);
+    cr_assert_eq(q.equilibration_kpa, 50.0);
+    cr_assert_eq(q.duration_s, 5.0);
+    q = p;
+    km_synth_equilibration(&q, 80.0, 1);
+    cr_assert_eq(q.equilibration_kpa, 80.0);
+    cr_assert_eq(q.duration_s, 12.0);
+    q.equilibration_kpa = p.equilibration_kpa;
+    q.duration_s = p.duration_s;
+    cr_assert_eq(memcmp(&p, &q, sizeof p), 0);
+}
+
 Test(synth, deterministic_for_a_seed_on_any_block_size)
 {
     km_synth_params p = small_params(KM_MODE_ROLLER);
