@@ -45,6 +45,39 @@ static int head_has_key(const unsigned char *h, size_t n, const char *key)
     return 0;
 }
 
+/* Does a line of the head start with an XSENSOR block key knotmap reads
+   (`Frame:`, `Rows:`, `Columns:`, `Cols:`, the field maybe quoted and
+   after blanks) and a field separator?  An export without its `Software`
+   line or sensel sizes is still one (its reader then names what it lacks). */
+static int head_has_xsensor_key(const unsigned char *h, size_t n)
+{
+    static const char *const keys[] = {"Frame", "Frame #", "Rows", "Columns", "Cols"};
+    size_t i = 0;
+    while (i < n) {
+        size_t j = i;
+        while (j < n && (h[j] == ' ' || h[j] == '\t'))
+            j++;
+        if (j < n && h[j] == '"')
+            j++;
+        for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++) {
+            size_t m = strlen(keys[k]), e = j + m;
+            if (n - j > m + 1 && memcmp(h + j, keys[k], m) == 0 && h[e] == ':') {
+                e++;
+                if (e < n && h[e] == '"')
+                    e++;
+                while (e < n && h[e] == ' ')
+                    e++;
+                if (e < n && (h[e] == ',' || h[e] == ';' || h[e] == '\t'))
+                    return 1;
+            }
+        }
+        while (i < n && h[i] != '\n' && h[i] != '\r')
+            i++;
+        i++;
+    }
+    return 0;
+}
+
 static int head_contains(const unsigned char *h, size_t n, const char *s)
 {
     size_t k = strlen(s);
@@ -173,10 +206,11 @@ static km_format sniff_text(const unsigned char *head, size_t n, const char *ext
         return KM_FORMAT_TEKSCAN;
     /* XSENSOR: wide exports name their taxel columns S_<row>_<col> (an
        insole's first one may be S_1_5; the separator may be ';' or TAB);
-       block exports carry the key "Sensel Width"/"Sensel Height". */
+       block exports carry the key "Sensel Width"/"Sensel Height", and
+       their blocks the keys "Frame:", "Rows:", "Columns:". */
     if (head_contains(head, n, "S_1_1,") || head_contains(head, n, "S_0_0,") ||
         head_contains(head, n, "XSENSOR") || head_contains(head, n, "Sensel Width") ||
-        head_contains(head, n, "Sensel Height"))
+        head_contains(head, n, "Sensel Height") || head_has_xsensor_key(head, n))
         return KM_FORMAT_XSENSOR;
     for (size_t i = 0; i + 5 <= n; i++) {
         size_t j = i + 2, d1, d2;

@@ -140,7 +140,9 @@ km_status km_xs_block_frame(km_ctx *ctx, km_reader *r, xs_impl *t, float *dst, d
         t->blocks_of[idx]++;
         no = b.has_frame ? b.frame_no : (long long)t->blocks_of[idx];
         if (rows == 0 || cols == 0)
-            return km_fail(ctx, KM_ERR_FORMAT, "line %lld: frame %lld: %s missing before the data",
+            return km_fail(ctx, KM_ERR_FORMAT,
+                           "line %lld: frame %lld: %s missing before the data (an XSENSOR "
+                           "block gives its grid in \"Rows:\" and \"Columns:\" key lines)",
                            (long long)line_first, no, rows == 0 ? "Rows" : "Columns");
         if (idx != t->want) {
             st = block_rows(ctx, r, t, rows, (int32_t)cols, NULL, no);

@@ -118,6 +118,25 @@ Test(io_reader, sniffing_by_content_then_extension)
     cr_assert_eq(km_sniff_format((const unsigned char *)"", 0, "noext"), KM_FORMAT_AUTO);
 }
 
+/* An XSENSOR block export without its Software line or sensel sizes is told
+   by its block keys ("Rows:", "Columns:", "Frame:", quoted or not, then a
+   separator), not read as text; words that only resemble them are not. */
+Test(io_reader, sniffing_xsensor_block_keys)
+{
+    static const char *const xs[] = {"\"Rows:\",\"65000\"\n\"Columns:\",\"4\"\n1,2,3,4\n",
+                                     "Rows:;3\r\nColumns:;4\r\n1;2;3;4\r\n",
+                                     "\"Sensor:\",\"L\"\n \"Frame:\" ,\"1\"\n1,2\n",
+                                     "Cols:\t4\n1\t2\t3\t4\n"};
+    static const char *const not_xs[] = {"Rows: 3\n1 2 3\n", "Rows,Columns\n1,2\n",
+                                         "\"Rowsx:\",3\n1,2\n", "# Frame: 1\n1,2\n"};
+    for (size_t i = 0; i < sizeof xs / sizeof xs[0]; i++)
+        cr_assert_eq(km_sniff_format((const unsigned char *)xs[i], strlen(xs[i]), "a.csv"),
+                     KM_FORMAT_XSENSOR, "%s", xs[i]);
+    for (size_t i = 0; i < sizeof not_xs / sizeof not_xs[0]; i++)
+        cr_assert_neq(km_sniff_format((const unsigned char *)not_xs[i], strlen(not_xs[i]), "a.csv"),
+                      KM_FORMAT_XSENSOR, "%s", not_xs[i]);
+}
+
 Test(io_reader, auto_picks_tekscan_for_asf_and_text_for_txt)
 {
     km_reader *r = NULL;
