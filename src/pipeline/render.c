@@ -399,7 +399,7 @@ done:
 
 km_status km_render_draw(km_ctx *ctx, const char *result_path, const km_render_params *params,
                          km_draw_format format, int svg_inline, km_render_info *info,
-                         uint8_t **out, size_t *out_n)
+                         uint8_t **out, size_t *out_n, km_result_summary *summary)
 {
     km_status st;
     km_render_params p;
@@ -451,6 +451,10 @@ km_status km_render_draw(km_ctx *ctx, const char *result_path, const km_render_p
     }
 done:
     km_result_map_clear(ctx, &m);
+    if (summary != NULL && st == KM_OK) {
+        *summary = s; /* handed over: read once for the report */
+        memset(&s, 0, sizeof s);
+    }
     km_result_summary_clear(ctx, &s);
     return st;
 }
@@ -493,7 +497,7 @@ km_status km_render_to_memory(km_ctx *ctx, const char *result_path, const km_ren
     if (p == NULL || p->format < KM_IMAGE_PNG || p->format > KM_IMAGE_PDF)
         return km_fail(ctx, KM_ERR_INVALID,
                        "render: a picture in memory needs a format (PNG, SVG or PDF)");
-    return km_render_draw(ctx, result_path, p, draw_format(p->format), 0, info, data, size);
+    return km_render_draw(ctx, result_path, p, draw_format(p->format), 0, info, data, size, NULL);
 }
 
 km_status km_render(km_ctx *ctx, const char *result_path, const char *out_path,
@@ -528,7 +532,7 @@ km_status km_render(km_ctx *ctx, const char *result_path, const char *out_path,
     st = check_params(ctx, &p);
     if (st != KM_OK)
         return st;
-    st = km_render_draw(ctx, result_path, &p, draw_format(p.format), 0, info, &bytes, &n);
+    st = km_render_draw(ctx, result_path, &p, draw_format(p.format), 0, info, &bytes, &n, NULL);
     if (st == KM_OK)
         st = km_file_write_atomic(ctx, out_path, bytes, n, kinds[p.format], p.overwrite);
     if (st != KM_OK && info != NULL)

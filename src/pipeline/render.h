@@ -6,12 +6,16 @@
 #include "draw.h"
 #include "internal.h"
 
+struct km_result_summary;
 /* Draw the picture of `result_path` (p already checked or NULL) in
  * `format`; svg_inline 1 gives an SVG element to embed in HTML.  *out is
- * allocated with ctx's allocator. */
+ * allocated with ctx's allocator.  summary, when not NULL, is handed the
+ * result's summary the picture was drawn from (the report's tables, so the
+ * file is read once; the caller frees it with km_result_summary_clear; left
+ * zeroed on an error). */
 km_status km_render_draw(km_ctx *ctx, const char *result_path, const km_render_params *p,
                          km_draw_format format, int svg_inline, km_render_info *info,
-                         uint8_t **out, size_t *out_n);
+                         uint8_t **out, size_t *out_n, struct km_result_summary *summary);
 
 /* The picture format named by the extension of `path` (.png, .svg, .pdf,
  * any case): KM_IMAGE_PNG, _SVG, _PDF; 0 for another extension or none
@@ -37,7 +41,6 @@ const char *km_base_name(const char *path);
 
 /* Human text for the comma-separated /session assumed list ("pitch 1 mm,
  * frame rate 1 Hz"), using the summary's values; "" when none. */
-struct km_result_summary;
 void km_describe_assumed(const struct km_result_summary *s, char *buf, size_t cap);
 /* What the picture and the report say of an in-shoe insole (`insole` in
  * /session assumed: said on its own, not among the values assumed), NULL

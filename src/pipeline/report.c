@@ -573,10 +573,9 @@ static km_status build(km_ctx *ctx, const char *result_path, const km_render_par
     size_t svg_n = 0;
 
     memset(&s, 0, sizeof s);
-    /* The picture first: it checks that this is a result with a map. */
-    st = km_render_draw(ctx, result_path, p, KM_DRAW_SVG, 1, &info, &svg, &svg_n);
-    if (st == KM_OK)
-        st = km_result_read_summary(ctx, result_path, &s);
+    /* The picture first: it checks that this is a result with a map, and
+       hands over the summary it read, so the file is read once. */
+    st = km_render_draw(ctx, result_path, p, KM_DRAW_SVG, 1, &info, &svg, &svg_n, &s);
     if (st != KM_OK)
         goto done;
     doc_head(b, &s, km_base_name(s.source_path[0] ? s.source_path : result_path));
