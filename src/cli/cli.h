@@ -136,6 +136,11 @@ typedef struct km_cli_opt {
      "an input still in work after S seconds ends the command at once: temporaries "         \
      "removed, exit 75 [off]",                                                               \
      section, NULL, id}
+/* The same for the commands that write nothing (info, eval). */
+#define KM_CLI_OPT_DEADLINE_READ(id)                                                           \
+    {"deadline", 0, "S",                                                                       \
+     "an input still being read after S seconds ends the command at once, exit 75 [off]",   \
+     NULL, NULL, id}
 /* --no-clobber (synth's older name) is kept as an alias. */
 #define KM_CLI_OPT_NO_OVERWRITE(doc, id) {"no-overwrite", 0, NULL, doc, NULL, "no-clobber", id}
 

@@ -17,7 +17,7 @@ static const km_cli_opt OPTS[] = {
      NULL, NULL, O_TOLERANCE},
     {"top", 0, "N", "evaluate only the best N candidates [all]", NULL, NULL, O_TOP},
     {"json", 0, NULL, "one JSON object on stdout", NULL, NULL, O_JSON},
-    KM_CLI_OPT_DEADLINE(NULL, O_DEADLINE),
+    KM_CLI_OPT_DEADLINE_READ(O_DEADLINE),
     KM_CLI_OPT_HELP(NULL),
 };
 

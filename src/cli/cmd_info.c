@@ -23,7 +23,7 @@ typedef struct info_opts {
 } info_opts;
 
 static const km_cli_opt OPTS[] = {
-    KM_CLI_OPT_DEADLINE(NULL, O_DEADLINE), /* info's own, above the input options */
+    KM_CLI_OPT_DEADLINE_READ(O_DEADLINE), /* info's own, above the input options */
     {"scan", 0, NULL,
      "read every frame: count every nan and inf, and refuse a file damaged anywhere [the "
      "frames that hold the first " STR(INFO_VALUES) " values]",
