@@ -371,16 +371,19 @@ KM_API km_status km_reader_read(km_ctx *ctx, km_reader *reader, float *frames,
 /* Read the frames left, only to know them, then km_reader_info into `out`:
  * n_nonfinite and nonfinite_at (every format but a text matrix counts them
  * as km_reader_read delivers frames; a text matrix's were counted at open,
- * and it is not read again) and n_frames where the open could not tell it.
- * What `knotmap info` does.  The reader is at its end after it.  Errors:
- * km_reader_read's, KM_ERR_NOMEM. */
+ * and its frames are read all the same, so that a bad value is an error as
+ * in any other format: until session 44 it was not read again) and
+ * n_frames where the open could not tell it.  What `knotmap info` does.
+ * The reader is at its end after it.  Errors: km_reader_read's,
+ * KM_ERR_NOMEM. */
 KM_API km_status km_reader_scan(km_ctx *ctx, km_reader *reader, km_session_info *out);
 /* km_reader_scan reading at most the frames that hold `max_values` values
  * (frames x rows x cols, the last frame whole; <= 0: every frame), so that a
  * long session is not read through only to say what it holds (`knotmap info`
  * without --scan, docs/CLI.md).  *n_read (may be NULL) gets the frames read,
- * *all (may be NULL) 1 when that was every frame (n_nonfinite is then the
- * file's count), else 0 (the count of those frames).  n_frames is set as
+ * *all (may be NULL) 1 when n_nonfinite is the file's count (every frame was
+ * read, or a text matrix, which counts at open), else 0 (the count of those
+ * frames).  n_frames is set as
  * km_reader_scan sets it only when the end was reached.  Errors:
  * km_reader_scan's. */
 KM_API km_status km_reader_scan_at_most(km_ctx *ctx, km_reader *reader, int64_t max_values,

@@ -1,6 +1,7 @@
 /* The frames' nan and inf values, counted as km_reader_read delivers them:
  * every format but a text matrix, whose reader counts its own at open with
- * their line and column (read_text.c).  One count for `knotmap info`,
+ * their line and column (read_text.c; its frames are read by the scan all
+ * the same, so that a bad value is found as in any other format).  One count for `knotmap info`,
  * `process` and Python's read_session (bench/HISTORY.md "Session 39
  * (user10)", "Session 40 (user11)"). */
 #include <math.h>
@@ -67,7 +68,7 @@ km_status km_reader_scan_at_most(km_ctx *ctx, km_reader *reader, int64_t max_val
     if (reader == NULL)
         return km_fail(ctx, KM_ERR_INVALID, "km_reader_scan: NULL reader");
     km_status st = KM_OK;
-    if (reader->count_nonfinite) {
+    {   /* a text matrix, which counted at open, is read too: every value checked */
         size_t rc = (size_t)reader->info.rows * (size_t)reader->info.cols;
         int64_t nb = (int64_t)((4u << 20) / (rc * sizeof(float)));
         nb = nb < 1 ? 1 : nb > 256 ? 256 : nb;
@@ -86,8 +87,8 @@ km_status km_reader_scan_at_most(km_ctx *ctx, km_reader *reader, int64_t max_val
         int whole = ended || (reader->info.n_frames >= 0 && reader->frames_done >= reader->info.n_frames);
         if (st == KM_OK && reader->info.n_frames < 0 && ended)
             reader->info.n_frames = reader->frames_done;
-        if (all != NULL)
-            *all = whole;
+        if (all != NULL) /* a text matrix's count is the whole file's, read or not */
+            *all = whole || !reader->count_nonfinite;
     }
     if (n_read != NULL)
         *n_read = reader->frames_done;
