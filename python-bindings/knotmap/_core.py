@@ -275,6 +275,28 @@ def check(c, status, path=None):
         raise_error(c, status, path)
 
 
+def check_files(c, status, inputs, output=None):
+    """check() for a call given files: the exception's filename is the file
+    the C detail begins with (every detail about a file begins with its
+    path), else the output for a failure to create or write it, else the
+    only input.  So `except FileNotFoundError as e: e.filename` names the
+    missing one among several (a result or the truth of eval)."""
+    if status == 0:
+        return
+    detail = ""
+    if lib.km_ctx_last_status(c) == status:
+        detail = ffi.string(lib.km_ctx_last_error(c)).decode("utf-8", "replace")
+    named = [q for q in (*inputs, output)
+             if q is not None and detail.startswith(os.fsdecode(q) + ":")]
+    if named:
+        path = named[0]
+    elif output is not None and status in (lib.KM_ERR_CREATE, lib.KM_ERR_IO):
+        path = output
+    else:
+        path = inputs[0] if len(inputs) == 1 else None
+    raise_error(c, status, path)
+
+
 def fspath(name, path):
     """`path` (str, bytes or os.PathLike) as bytes for C; a NUL inside it
     is an error (C would silently cut the name there)."""

@@ -3,7 +3,7 @@ report.c; docs/FORMAT.md 2.2 and 2.3)."""
 import math
 import os
 
-from ._core import check, ctx, ffi, fspath, lib
+from ._core import check, check_files, ctx, ffi, fspath, lib
 from ._params import RENDER_PARAMS, TABLE_DEFAULT, table_defaults
 
 __all__ = ["render", "report", "RENDER_MAPS", "IMAGE_FORMATS"]
@@ -83,10 +83,12 @@ def render(result, out=None, map=TABLE_DEFAULT, cell_px=TABLE_DEFAULT,  # noqa: 
         if format is None:
             p.format = lib.KM_IMAGE_PNG
         data, size = ffi.new("uint8_t **"), ffi.new("size_t *")
-        check(c, lib.km_render_to_memory(c, fspath("result", result), p, r, data, size))
+        check_files(c, lib.km_render_to_memory(c, fspath("result", result), p, r, data, size),
+                    (result,))
         blob = _take(c, data, size)
     else:
-        check(c, lib.km_render(c, fspath("result", result), fspath("out", out), p, r))
+        check_files(c, lib.km_render(c, fspath("result", result), fspath("out", out), p, r),
+                    (result,), out)
         blob = None
     d = {name: getattr(r, name) for name, _ in ffi.typeof("km_render_info").fields}
     if info is not None:
@@ -110,11 +112,11 @@ def report(result, out=None, map=TABLE_DEFAULT, candidates=TABLE_DEFAULT,  # noq
     p = _params(map, 0, None, None, None, candidates, overwrite, None, max_memory)
     c = ctx()
     if out is not None:
-        check(c, lib.km_report(c, fspath("result", result), fspath("out", out), p,
-                               1 if overwrite else 0))
+        check_files(c, lib.km_report(c, fspath("result", result), fspath("out", out), p,
+                                     1 if overwrite else 0), (result,), out)
         return os.fsdecode(out)
     data, size = ffi.new("uint8_t **"), ffi.new("size_t *")
-    check(c, lib.km_report_to_memory(c, fspath("result", result), p, data, size))
+    check_files(c, lib.km_report_to_memory(c, fspath("result", result), p, data, size), (result,))
     return _take(c, data, size).decode("utf-8")
 
 

@@ -8,7 +8,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 from typing import Any, Dict, Optional
 
-from ._core import PathLike, check, ctx, ffi, fspath, invalid, lib, make_error
+from ._core import PathLike, check, check_files, ctx, ffi, fspath, invalid, lib, make_error
 
 __all__ = ["read_result", "is_complete", "evaluate", "eval_points", "Table", "RESULT_TABLES"]
 
@@ -195,9 +195,9 @@ def eval(result_path: PathLike, truth_path: PathLike,  # noqa: A001 - knotmap.ev
     tol = 0.0 if tolerance_mm is None else float(tolerance_mm)
     if tolerance_mm is not None and not tol > 0:
         raise invalid("tolerance_mm must be > 0, got %r" % (tolerance_mm,))
-    check(c, lib.km_eval(c, fspath("result_path", result_path), fspath("truth_path", truth_path),
-                         tol,
-                         -1 if top is None else int(top), r))
+    check_files(c, lib.km_eval(c, fspath("result_path", result_path),
+                               fspath("truth_path", truth_path), tol,
+                               -1 if top is None else int(top), r), (result_path, truth_path))
     return _eval_dict(r)
 
 
