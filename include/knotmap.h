@@ -2192,7 +2192,11 @@ typedef struct km_render_params {
                                   the map's shape and cell size before any of
                                   it is allocated, again from the picture's
                                   size before drawing: beyond it
-                                  KM_ERR_LIMIT; <= 0 = KM_MAX_MEMORY_DEFAULT
+                                  KM_ERR_LIMIT; the tables read with it
+                                  (/candidates; the report's /metrics), rows
+                                  x columns x 8 bytes as declared, are held
+                                  to it too before they are read;
+                                  <= 0 = KM_MAX_MEMORY_DEFAULT
                                   [KM_MAX_MEMORY_DEFAULT, 1 GiB] */
 } km_render_params;
 KM_API void km_render_params_default(km_render_params *p);

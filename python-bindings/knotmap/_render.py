@@ -68,7 +68,9 @@ def render(result, out=None, map=TABLE_DEFAULT, cell_px=TABLE_DEFAULT,  # noqa: 
     info: a dict to receive km_render_info (width, height, map_x, map_y,
     ..., vmin, vmax, n_marked, clipped_above).  max_memory: the picture's
     memory budget in bytes; a map whose picture would take more is refused
-    (knotmap.Error, before the map is read).  The defaults in the
+    (knotmap.Error, before the map is read), and so are the tables read
+    with it (/candidates; the report's /metrics) when their declared size
+    goes beyond it.  The defaults in the
     signature are km_render_params_default()'s, as `knotmap render --help`
     prints them.
 

@@ -22,7 +22,33 @@ typedef struct walk {
     hid_t group;
     km_text_pair *pairs;
     size_t n_pairs;
+    const char *path, *table; /* a table's: its file and group, for the budget's message */
+    uint64_t *left;           /* bytes of the budget the tables may still take; NULL: no limit */
+    uint64_t budget;          /* the whole budget */
+    hsize_t n_links;          /* the table group's links: its columns at most */
 } walk;
+
+/* A table's columns take rows x 8 bytes each: at its first column, what all
+   of its declared columns would take must fit in what is left of the budget
+   (a small file may declare 2^27 rows of unwritten chunks: gigabytes of
+   fill values), else KM_ERR_LIMIT before anything of that size is read. */
+static int over_budget(walk *w, hsize_t n)
+{
+    uint64_t cols = w->n_links < MAX_TABLE_COLS ? (uint64_t)w->n_links : MAX_TABLE_COLS;
+    uint64_t need = w->t->n_cols == 0 ? cols * (uint64_t)n * sizeof(double)
+                                      : (uint64_t)n * sizeof(double);
+    if (w->left == NULL || need <= *w->left) {
+        if (w->left != NULL)
+            *w->left -= (uint64_t)n * sizeof(double);
+        return 0;
+    }
+    w->st = km_fail(w->ctx, KM_ERR_LIMIT,
+                    "%s: %s declares %llu columns of %llu rows: about %.0f MiB to read, beyond "
+                    "the memory budget of %.0f MiB (raise it: --max-memory, max_memory=)",
+                    w->path, w->table, (unsigned long long)cols, (unsigned long long)n,
+                    (double)need / 1048576.0, (double)w->budget / 1048576.0);
+    return 1;
+}
 
 static int has_link(hid_t loc, const char *name)
 {
@@ -53,6 +79,8 @@ static herr_t add_column(hid_t g, const char *name, const H5L_info_t *info, void
         goto done;
     if (t->n_cols > 0 && (size_t)n != t->n_rows)
         goto done;
+    if (over_budget(w, n))
+        goto done;
     km_table_col *c = &t->cols[t->n_cols];
     memset(c, 0, sizeof *c);
     snprintf(c->name, sizeof c->name, "%s", name);
@@ -82,10 +110,12 @@ done:
     return w->st == KM_OK ? 0 : -1;
 }
 
-static km_status read_table(km_ctx *ctx, hid_t f, const char *group, km_table *t)
+static km_status read_table(km_ctx *ctx, hid_t f, const char *path, const char *group,
+                           uint64_t *left, uint64_t budget, km_table *t)
 {
     walk w;
     hid_t g;
+    H5G_info_t gi;
     memset(&w, 0, sizeof w);
     if (!has_link(f, group))
         return KM_OK;
@@ -100,6 +130,11 @@ static km_status read_table(km_ctx *ctx, hid_t f, const char *group, km_table *t
     w.ctx = ctx;
     w.st = KM_OK;
     w.t = t;
+    w.path = path;
+    w.table = group;
+    w.left = left;
+    w.budget = budget;
+    w.n_links = H5Gget_info(g, &gi) >= 0 ? gi.nlinks : MAX_TABLE_COLS;
     H5Literate(g, H5_INDEX_NAME, H5_ITER_INC, NULL, add_column, &w);
     H5Gclose(g);
     return w.st;
@@ -294,9 +329,11 @@ static km_status read_coverage(km_ctx *ctx, hid_t f, km_result_summary *s)
     return st;
 }
 
-km_status km_result_read_summary(km_ctx *ctx, const char *path, km_result_summary *s)
+km_status km_result_read_summary(km_ctx *ctx, const char *path, int64_t max_bytes,
+                                 int metrics, km_result_summary *s)
 {
     km_status st = KM_OK;
+    uint64_t left = max_bytes > 0 ? (uint64_t)max_bytes : 0, left0 = left;
     km_h5_quiet q;
     hid_t f = H5I_INVALID_HID, g = H5I_INVALID_HID;
 
@@ -341,9 +378,11 @@ km_status km_result_read_summary(km_ctx *ctx, const char *path, km_result_summar
     if (st == KM_OK)
         st = read_pairs(ctx, f, "/params", 0, &s->params, &s->n_params);
     if (st == KM_OK)
-        st = read_table(ctx, f, "/candidates", &s->candidates);
-    if (st == KM_OK)
-        st = read_table(ctx, f, "/metrics", &s->metrics);
+        st = read_table(ctx, f, path, "/candidates", max_bytes > 0 ? &left : NULL, left0,
+                        &s->candidates);
+    if (st == KM_OK && metrics)
+        st = read_table(ctx, f, path, "/metrics", max_bytes > 0 ? &left : NULL,
+                        left0, &s->metrics);
     if (st == KM_OK)
         st = read_coverage(ctx, f, s);
     if (st != KM_OK)

@@ -53,9 +53,14 @@ typedef struct km_result_summary {
 } km_result_summary;
 
 /* Read the summary of the knotmap result at `path` (already checked to be
- * one, e.g. by km_result_read_map).  Absent parts stay empty.  Errors:
- * KM_ERR_NOT_FOUND, KM_ERR_FORMAT (not HDF5), KM_ERR_NOMEM. */
-km_status km_result_read_summary(km_ctx *ctx, const char *path, km_result_summary *out);
+ * one, e.g. by km_result_read_map).  Absent parts stay empty; metrics 0
+ * leaves /metrics unread (a picture does not show it).  The tables' values
+ * (rows x columns as doubles) may take at most max_bytes (<= 0: no limit):
+ * a table whose declared size would go beyond it is refused before its
+ * values are read.  Errors: KM_ERR_NOT_FOUND, KM_ERR_FORMAT (not HDF5),
+ * KM_ERR_LIMIT (beyond max_bytes, naming the table), KM_ERR_NOMEM. */
+km_status km_result_read_summary(km_ctx *ctx, const char *path, int64_t max_bytes, int metrics,
+                                 km_result_summary *out);
 void km_result_summary_clear(km_ctx *ctx, km_result_summary *s);
 
 /* The column called `name`, NULL when absent. */

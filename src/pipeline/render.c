@@ -425,7 +425,9 @@ km_status km_render_draw(km_ctx *ctx, const char *result_path, const km_render_p
     shape_check check = {&p, result_path, format, &F.L};
     st = km_result_read_map(ctx, result_path, (km_result_map_kind)p.map, on_shape, &check, &m);
     if (st == KM_OK)
-        st = km_result_read_summary(ctx, result_path, &s);
+        st = km_result_read_summary(ctx, result_path,
+                                    p.max_memory > 0 ? p.max_memory : KM_MAX_MEMORY_DEFAULT,
+                                    summary != NULL, &s); /* the report's plots: /metrics */
     if (st != KM_OK)
         goto done;
     F.L.n_marked = n_to_mark(&p, &m, &s);

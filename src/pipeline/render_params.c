@@ -43,8 +43,9 @@ static const km_param TABLE[] = {
             "cells show the top colour and their share is written in the picture"},
     {.name = "max_memory", .option = "max-memory", .type = KM_PARAM_SIZE, .offset = F(max_memory),
      .min = 1048576.0, .max = 9.0e18, .metavar = "SIZE", .units = "bytes", .group = G_MEMORY,
-     .doc = "memory budget of the picture (map, drawing, file), bytes or with K/M/G (GiB): "
-            "a larger one is refused before the map is read [1G]"},
+     .doc = "memory budget of the picture (map, drawing, file; the tables read: candidates, "
+            "the report's /metrics), bytes or with K/M/G (GiB): a larger one is refused "
+            "before the map or table is read [1G]"},
 };
 
 const km_param *km_render_param_table(size_t *n)
