@@ -405,6 +405,20 @@ km_status km_atomic_commit(km_ctx *ctx, km_atomic_out *o)
     return KM_OK;
 }
 
+km_status km_atomic_write_failed(km_ctx *ctx, const km_atomic_out *o, int fd, const char *what,
+                                 const char *reason)
+{
+    struct stat st;
+    int known;
+    if (fd < 0)
+        fd = o->fd;
+    known = fd >= 0 ? fstat(fd, &st) == 0 : o->tmp != NULL && stat(o->tmp, &st) == 0;
+    if (known && S_ISREG(st.st_mode) && st.st_size == 0)
+        return km_fail(ctx, KM_ERR_CREATE, "%s: cannot create the temporary file: %s", o->path,
+                       reason);
+    return km_fail(ctx, KM_ERR_IO, "%s: %s: %s", o->path, what, reason);
+}
+
 void km_atomic_discard(km_atomic_out *o)
 {
     if (o->fd >= 0)

@@ -94,6 +94,15 @@ km_status km_atomic_close_fd(km_ctx *ctx, km_atomic_out *o);
  * km_atomic_discard() to remove. */
 km_status km_atomic_commit(km_ctx *ctx, km_atomic_out *o);
 
+/* A write to o's temporary (through descriptor fd, or -1: o->fd, else its
+ * name) failed for `reason` (strerror's text): KM_ERR_CREATE "PATH: cannot
+ * create the temporary file: REASON" (exit 73, as the HDF5 writers say it)
+ * when nothing of it reached the file (its size 0: a full folder, `ulimit
+ * -f 0`), else KM_ERR_IO "PATH: what: REASON" (exit 74).  So every writer
+ * gives a full folder one status. */
+km_status km_atomic_write_failed(km_ctx *ctx, const km_atomic_out *o, int fd, const char *what,
+                                 const char *reason);
+
 /* Close the descriptor, remove the temporary unless committed, unregister,
  * free the names.  Safe on an empty or committed handle; o is empty after. */
 void km_atomic_discard(km_atomic_out *o);

@@ -67,6 +67,18 @@ km_format km_format_from_extension(const char *path)
     return container_for(path, &container, &comment) == 0 ? KM_FORMAT_AUDIO : KM_FORMAT_SESSION;
 }
 
+/* libsndfile's text for an OS error ("System error : No space left on
+   device.") as strerror gives it; any other as it is. */
+static const char *sf_reason(const char *m, char *buf, size_t cap)
+{
+    static const char sys[] = "System error : ";
+    snprintf(buf, cap, "%s", strncmp(m, sys, sizeof sys - 1) == 0 ? m + sizeof sys - 1 : m);
+    size_t k = strlen(buf);
+    if (k > 0 && buf[k - 1] == '.')
+        buf[k - 1] = '\0';
+    return buf;
+}
+
 /* libsndfile on the temporary file: float samples at `rate` a second
    (frames a second, times the samples of a frame in one channel). */
 static km_status open_sf(km_ctx *ctx, km_audio_writer *w, const char *path, int container,
@@ -81,8 +93,12 @@ static km_status open_sf(km_ctx *ctx, km_audio_writer *w, const char *path, int 
         return km_fail(ctx, KM_ERR_UNSUPPORTED, "%s: libsndfile cannot write %d float channels in this container",
                        path, w->channels);
     w->sf = sf_open_fd(w->tmp.fd, SFM_WRITE, &sfi, SF_TRUE);
-    if (w->sf == NULL)
-        return km_fail(ctx, KM_ERR_IO, "%s: %s", path, sf_strerror(NULL));
+    if (w->sf == NULL) { /* its header's write failed, and it closed the descriptor */
+        char reason[256];
+        w->tmp.fd = -1; /* not to be closed again: its number may be another file's by now */
+        return km_atomic_write_failed(ctx, &w->tmp, -1, "cannot write",
+                                      sf_reason(sf_strerror(NULL), reason, sizeof reason));
+    }
     w->tmp.fd = -1; /* sf_close closes it */
     sf_command(w->sf, SFC_SET_UPDATE_HEADER_AUTO, NULL, SF_TRUE);
     return KM_OK;
@@ -188,9 +204,12 @@ km_status km_audio_writer_append(km_ctx *ctx, km_audio_writer *w, const float *f
     sf_count_t got = w->channels == 1 ? sf_write_float(w->sf, frames, items)
                                       : sf_writef_float(w->sf, frames, (sf_count_t)n);
     /* libsndfile can return short counts with "No Error" (FACTS.md): check it. */
-    if (got != want)
+    if (got != want) {
+        char reason[256];
         return km_fail(ctx, KM_ERR_IO, "%s: wrote %lld of %lld sample frames: %s", w->tmp.path,
-                       (long long)got, (long long)want, sf_strerror(w->sf));
+                       (long long)got, (long long)want,
+                       sf_reason(sf_strerror(w->sf), reason, sizeof reason));
+    }
     return KM_OK;
 }
 

@@ -116,7 +116,7 @@ km_status km_tekscan_writer_create(km_ctx *ctx, const char *path, const km_sessi
     }
     w->tmp.fd = -1; /* owned by the FILE now */
     if (write_header(w, info)) {
-        st = km_fail(ctx, KM_ERR_IO, "%s: write failed: %s", path, strerror(errno));
+        st = km_atomic_write_failed(ctx, &w->tmp, fileno(w->f), "cannot write", strerror(errno));
         goto done;
     }
     *out = w;
@@ -150,7 +150,8 @@ km_status km_tekscan_writer_append(km_ctx *ctx, km_tekscan_writer *w, const floa
         bad |= fputs("\r\n", w->f) < 0;
     }
     if (bad)
-        return km_fail(ctx, KM_ERR_IO, "%s: write failed: %s", w->tmp.path, strerror(errno));
+        return km_atomic_write_failed(ctx, &w->tmp, fileno(w->f), "cannot write",
+                                      strerror(errno));
     w->frames += n;
     return KM_OK;
 }
@@ -168,11 +169,20 @@ km_status km_tekscan_writer_commit(km_ctx *ctx, km_tekscan_writer *w)
         bad |= fprintf(w->f, "%0*lld", KM_END_FRAME_DIGITS, (long long)w->frames) < 0;
     }
     bad |= fflush(w->f) != 0;
-    bad |= fsync(fileno(w->f)) != 0;
-    bad |= fclose(w->f) != 0;
+    if (bad) { /* stdio writes when its buffer is full or flushed: the error shows here */
+        km_status st = km_atomic_write_failed(ctx, &w->tmp, fileno(w->f), "cannot write",
+                                              strerror(errno));
+        fclose(w->f);
+        w->f = NULL;
+        return st;
+    }
+    int sync_bad = fsync(fileno(w->f)) != 0, err = errno;
+    int close_bad = fclose(w->f) != 0;
     w->f = NULL;
-    if (bad)
-        return km_fail(ctx, KM_ERR_IO, "%s: write failed: %s", w->tmp.path, strerror(errno));
+    if (sync_bad || close_bad)
+        return km_fail(ctx, KM_ERR_IO, "%s: %s: %s", w->tmp.path,
+                       sync_bad ? "cannot flush to disk" : "cannot close",
+                       strerror(sync_bad ? err : errno));
     km_status st = km_atomic_commit(ctx, &w->tmp);
     if (st == KM_OK)
         w->committed = 1;

@@ -103,8 +103,8 @@ km_status km_file_write_atomic(km_ctx *ctx, const char *path, const void *data, 
         if (w < 0 && errno == EINTR)
             continue;
         if (w <= 0) {
-            st = km_fail(ctx, KM_ERR_IO, "%s: cannot write: %s", path,
-                         w < 0 ? strerror(errno) : "nothing written");
+            st = km_atomic_write_failed(ctx, &o, -1, "cannot write",
+                                        w < 0 ? strerror(errno) : "nothing written");
             goto done;
         }
         p += w;

@@ -357,3 +357,61 @@ def test_utf16_copy_on_a_full_disk(tmp_path, after):
     assert ("knotmap: %s: text in UTF-16LE: cannot write its UTF-8 copy in %s: No space left on device"
             % (src, tmp)) in p.stderr, p.stderr
     assert os.listdir(tmp) == [] and os.listdir(out.parent) == []
+
+
+# The one-shot writers (render, report: km_file_write_atomic) and the audio
+# and Tekscan exports of synth (libsndfile, stdio) on a full folder: a first
+# write that stores nothing is the folder refusing the file, exit 73 "cannot
+# create the temporary file", as process and synth's sessions say it (since
+# session 44: before, 74 "cannot write" from these, libsndfile's "System
+# error : ... ." for audio, whose writer also closed its descriptor twice).
+
+@pytest.fixture(scope="module")
+def result(inputs, tmp_path_factory):
+    out = str(tmp_path_factory.mktemp("res") / "r.knotmap.h5")
+    subprocess.run([BIN, "process", "-q", inputs[0], "-o", out], check=True)
+    return out
+
+
+@pytest.mark.parametrize("name", ["m.png", "m.svg", "m.pdf", "r.html"])
+@pytest.mark.parametrize("after", [0, 100, 3000])
+def test_render_report(knotmap_bin, result, tmp_path, name, after):
+    final = str(tmp_path / name)
+    cmd = "report" if name.endswith(".html") else "render"
+    with open(final, "w") as f:                       # a picture of its kind: replaceable
+        f.write("<html></html>" if cmd == "report" else "")
+    before = open(final, "rb").read()
+    if cmd == "render":
+        os.remove(final)
+    p = run_failing([knotmap_bin, cmd, "-q", result, "-o", final], tmp_path, after=after)
+    check_failure(p, final, "ENOSPC", expect=73 if after == 0 else 74)
+    word = "cannot create the temporary file" if after == 0 else "cannot write"
+    assert "%s: %s: No space left on device" % (final, word) in p.stderr, p.stderr
+    if cmd == "report":
+        assert open(final, "rb").read() == before     # untouched
+    else:
+        assert not os.path.exists(final)
+
+
+@pytest.mark.parametrize("name", ["s.wav", "s.w64", "s.caf"])
+@pytest.mark.parametrize("after", [0, 100])
+def test_synth_audio(knotmap_bin, tmp_path, name, after):
+    final = str(tmp_path / name)
+    p = run_failing([knotmap_bin, "synth", "--duration", "1", "-o", final], tmp_path, after=after)
+    check_failure(p, final, "ENOSPC", expect=73 if after == 0 else 74)
+    assert "System error" not in p.stderr and "device." not in p.stderr, p.stderr
+    assert not os.path.exists(final)
+
+
+@pytest.mark.parametrize("cmd", [["render", "-o", "m.png"], ["report", "-o", "r.html"],
+                                 ["synth", "-o", "s.wav"], ["synth", "-o", "s.asf"],
+                                 ["process", "-o", "p.h5"]])
+def test_ulimit_zero_is_cannot_create(knotmap_bin, inputs, result, tmp_path, cmd):
+    """`ulimit -f 0`: no byte can be written, every command says so alike."""
+    final = str(tmp_path / cmd[-1])
+    args = {"render": [result], "report": [result], "synth": ["--duration", "1"],
+            "process": [inputs[0]]}[cmd[0]]
+    p = run_limited([knotmap_bin, cmd[0], "-q", *args, cmd[1], final], 0, str(tmp_path))
+    check_failure(p, final, "EFBIG", expect=73)
+    assert "cannot create the" in p.stderr, p.stderr
+    assert not os.path.exists(final)
