@@ -153,6 +153,11 @@ static km_status check_schema(km_ctx *ctx, hid_t f, int forced, int *no_schema)
                        "its /frames [T, R, C] anyway)");
     if (st != KM_OK)
         return st;
+    if (strcmp(buf, "knotmap-result") == 0) /* what process wrote: read by info, render, report */
+        return km_fail(ctx, KM_ERR_FORMAT,
+                       "a knotmap result, not a session (attribute schema = \"knotmap-result\", "
+                       "expected \"knotmap-session\"): a recording is processed once; read a "
+                       "result with knotmap info, render or report (Python: read_result)");
     if (strcmp(buf, "knotmap-session") != 0)
         return km_fail(ctx, KM_ERR_FORMAT,
                        "attribute schema = \"%s\", expected \"knotmap-session\"", buf);
@@ -231,8 +236,11 @@ static km_status open_dataset(km_ctx *ctx, hid_t f, const char *name, int rank,
     space = H5Dget_space(d);
     nd = space >= 0 ? H5Sget_simple_extent_ndims(space) : -1;
     if (nd != rank) {
-        st = km_fail(ctx, KM_ERR_FORMAT, "/%s has rank %d, expected %d %s", name, nd, rank,
-                     shape_text);
+        st = km_fail(ctx, KM_ERR_FORMAT, "/%s has rank %d, expected %d %s%s", name, nd, rank,
+                     shape_text,
+                     nd == rank - 1 && rank == 3 ? " (one frame [R, C]: store it as [1, R, C], "
+                                                   "numpy's frame[None])"
+                                                 : "");
         goto done;
     }
     if (H5Sget_simple_extent_dims(space, dims, NULL) != rank) {
@@ -242,9 +250,13 @@ static km_status open_dataset(km_ctx *ctx, hid_t f, const char *name, int rank,
     type = H5Dget_type(d);
     cls = type >= 0 ? H5Tget_class(type) : H5T_NO_CLASS;
     if (cls != H5T_INTEGER && (integers_only || cls != H5T_FLOAT)) {
-        st = km_fail(ctx, KM_ERR_FORMAT, "/%s holds %s, expected %s", name,
+        st = km_fail(ctx, KM_ERR_FORMAT, "/%s holds %s, expected %s%s", name,
                      cls == H5T_FLOAT ? "floats" : km_h5_class_text(cls),
-                     integers_only ? "integers (uint8)" : "numbers");
+                     integers_only ? "integers (uint8)" : "numbers",
+                     cls == H5T_ENUM       ? " (numpy's bool is stored so by h5py: store uint8)"
+                     : cls == H5T_COMPOUND ? " (numpy's complex is stored so by h5py, and a "
+                                             "record: store the real pressures)"
+                                           : "");
         goto done;
     }
     if (cls_out != NULL)
