@@ -181,6 +181,7 @@ km_status km_vars_choose_frames(km_ctx *ctx, km_varset *s, const mat_var **out)
     }
     if (v == NULL) {
         const char *array = NULL; /* a struct array: its elements' fields are not read */
+        const char *deep = NULL;  /* a struct below the levels opened: listed, not opened */
         for (size_t i = 0; i < s->n; i++) {
             shape_text(&s->v[i], one, sizeof one);
             size_t len = strlen(list);
@@ -188,11 +189,18 @@ km_status km_vars_choose_frames(km_ctx *ctx, km_varset *s, const mat_var **out)
                 snprintf(list + len, sizeof list - len, "%s%s [%s]", len ? ", " : "", s->v[i].name, one);
             if (s->v[i].cls == MX_STRUCT && s->v[i].n != 1 && array == NULL)
                 array = s->v[i].name;
+            if (s->v[i].cls == MX_STRUCT && s->v[i].n == 1 && deep == NULL &&
+                path_depth(s->v[i].name, strlen(s->v[i].name)) > KM_MAT_STRUCT_DEPTH)
+                deep = s->v[i].name;
         }
-        char note[256] = "";
+        char note[512] = "";
         if (array != NULL)
             snprintf(note, sizeof note, "; the fields of a struct array are not read (%.40s: save one element, "
                      "s = %.40s(1), or its frames as a variable)", array, array);
+        if (deep != NULL && strlen(note) < sizeof note / 2)
+            snprintf(note + strlen(note), sizeof note - strlen(note),
+                     "; structs are opened %d levels deep, so the fields of %.120s are not read "
+                     "(save its frames higher up, or as a variable)", KM_MAT_STRUCT_DEPTH, deep);
         return km_fail(ctx, KM_ERR_FORMAT, "no %s `frames`%s%s; the file holds %s%s (%s)", s->noun,
                        nf > 1 ? ", more than one struct with a field `frames`" : "",
                        n3 > 1 ? " and more than one 3-D array" : " and no single 3-D array",
