@@ -282,9 +282,10 @@ static void touch(km_bodygrid *g, size_t i, float e, float b, int32_t r, float f
  * read, at a row's end) of a roller row, or of a mat row (mat: the cells
  * whose background is above the contact threshold, km_cand_layer_mat's
  * test, as a mask).  Most usable cells go on with their pass, under its
- * maximum and seen_threshold: of touch() they take only clast = frame,
- * stored together; the others (a new pass, a new maximum, seen) take
- * touch() one by one (each column its own cell: the order is free). */
+ * maximum: of touch() they take only clast = frame and, at or above
+ * seen_threshold, the seen times, stored together; the others (a new pass,
+ * a new maximum) take touch() one by one (each column its own cell: the
+ * order is free). */
 typedef struct deposit_consts { /* ex, bg; frame, gap + 1; seen, contact thresholds */
     const float *ex, *bg;
     __m256i frame, gap1;
@@ -308,8 +309,7 @@ deposit4(km_bodygrid *g, const deposit_consts *k, size_t off, int32_t x, __m128i
                                    _mm256_cmpgt_epi64(_mm256_sub_epi64(k->frame, last), k->gap1));
     __m128 above = _mm_cmp_ps(e, cur, _CMP_GT_OQ);
     slow = _mm256_or_si256(slow, _mm256_cvtepi32_epi64(_mm_castps_si128(above)));
-    slow = _mm256_or_si256(
-        slow, _mm256_castpd_si256(_mm256_cmp_pd(_mm256_cvtps_pd(e), k->seen, _CMP_GE_OQ)));
+    __m256i seen = _mm256_castpd_si256(_mm256_cmp_pd(_mm256_cvtps_pd(e), k->seen, _CMP_GE_OQ));
     __m256i usable = _mm256_cvtepi32_epi64(_mm_castps_si128(_mm_cmp_ps(e, e, _CMP_ORD_Q)));
     if (tail)
         usable = _mm256_and_si256(usable, lanes64);
@@ -318,8 +318,16 @@ deposit4(km_bodygrid *g, const deposit_consts *k, size_t off, int32_t x, __m128i
         usable = _mm256_and_si256(
             usable, _mm256_castpd_si256(_mm256_cmp_pd(_mm256_cvtps_pd(b), k->thr, _CMP_GT_OQ)));
     }
-    _mm256_maskstore_epi64((long long *)(void *)(g->clast + i), _mm256_andnot_si256(slow, usable),
-                           k->frame);
+    __m256i fast = _mm256_andnot_si256(slow, usable);
+    _mm256_maskstore_epi64((long long *)(void *)(g->clast + i), fast, k->frame);
+    /* touch()'s seen time of the cells that go on with their pass at or
+       above seen_threshold (the loaded cells of a noisy mat, every frame:
+       four in five of its touches were these): t_last.  Their t_first is
+       set: e <= cur, and cur took its value in touch(), which set t_first
+       as cur >= seen_threshold. */
+    __m256i seen_fast = _mm256_and_si256(fast, seen);
+    if (_mm256_movemask_pd(_mm256_castsi256_pd(seen_fast)) != 0)
+        _mm256_maskstore_pd(g->t_last + i, seen_fast, _mm256_set1_pd(t));
     unsigned s = (unsigned)_mm256_movemask_pd(_mm256_castsi256_pd(_mm256_and_si256(slow, usable)));
     for (; s != 0; s &= s - 1) {
         int32_t j = x + __builtin_ctz(s);
