@@ -485,6 +485,58 @@ static size_t minimum_items(const float *san, int32_t rows, int32_t cols, float 
     return m;
 }
 
+/* Row r's invalid taxels (-inf in the sanitised copy) as bits, cols <= 64. */
+static uint64_t invalid_bits_portable(const float *row, int32_t cols)
+{
+    uint64_t m = 0;
+    for (int32_t c = 0; c < cols; c++)
+        m |= (uint64_t)(row[c] == -INFINITY) << c;
+    return m;
+}
+
+#if KM_HAVE_AVX2_TARGET
+__attribute__((target("avx2"))) static uint64_t invalid_bits_avx2(const float *row, int32_t cols)
+{
+    const __m256 ninf = _mm256_set1_ps(-INFINITY);
+    uint64_t m = 0;
+    int32_t c = 0;
+    for (; c + 8 <= cols; c += 8)
+        m |= (uint64_t)(uint32_t)_mm256_movemask_ps(
+                 _mm256_cmp_ps(_mm256_loadu_ps(row + c), ninf, _CMP_EQ_OQ))
+             << c;
+    for (; c < cols; c++)
+        m |= (uint64_t)(row[c] == -INFINITY) << c;
+    return m;
+}
+#endif
+
+/* Whether the valid taxels are one 8-connected component, told by a
+ * sufficient test: no two invalid taxels are 8-adjacent (rows, cols >= 2,
+ * cols <= 64; else 0).  Then each invalid taxel's neighbours are valid and
+ * connected around it (a ring, or the part of one inside the grid), so a
+ * path of the grid between two valid taxels goes round every invalid one
+ * it meets.  A few word operations a row, where adding the taxels at the
+ * minimum (stage 3) reads the frame and sweeps them. */
+static int valid_connected(const float *san, int32_t rows, int32_t cols, int avx2)
+{
+    if (rows < 2 || cols < 2 || cols > 64)
+        return 0;
+    uint64_t prev = 0;
+    for (int32_t r = 0; r < rows; r++) {
+        const float *row = san + (size_t)r * (size_t)cols;
+#if KM_HAVE_AVX2_TARGET
+        uint64_t b = avx2 ? invalid_bits_avx2(row, cols) : invalid_bits_portable(row, cols);
+#else
+        (void)avx2;
+        uint64_t b = invalid_bits_portable(row, cols);
+#endif
+        if ((b & b << 1) != 0 || (b & (prev | prev << 1 | prev >> 1)) != 0)
+            return 0;
+        prev = b;
+    }
+    return 1;
+}
+
 /* Wanted taxels with an older neighbour join its component when added,
  * so they die at their own value (a non-first taxel of a plateau, or a
  * wanted taxel that is no local maximum): settled here, before the sweep,
@@ -576,8 +628,13 @@ void km_persistence(const float *san, int32_t rows, int32_t cols, float vmin, fl
     }
     /* Stage 3, the taxels at the minimum.  With every taxel valid the grid
        is one component, so whatever is still alive merges at the minimum
-       level: no need to add them. */
+       level: no need to add them; the same when the valid taxels are one
+       component (a few suspect taxels left out of a mat's or roller's
+       frames: about one frame in five of the third simulator's hard mat
+       went on to the minimum). */
     int all_valid = g.n_valid == n;
+    if (f.alive > 0 && !all_valid && valid_connected(san, rows, cols, avx2))
+        all_valid = 1;
     if (f.alive > 0 && !all_valid) {
         size_t m3 = minimum_items(san, rows, cols, vmin, s->item2);
         filtrate(&f, s->item2, m3);
@@ -585,9 +642,10 @@ void km_persistence(const float *san, int32_t rows, int32_t cols, float vmin, fl
     for (size_t k = 0; k < n_want; k++) {
         uint32_t w = km_padded_at(want[k], cols);
         if (s->flag[w]) {
-            /* Still alive: merges at the minimum (all valid), or never
-               merged (every taxel was added): a separate valid component,
-               whose minimum is its last level. */
+            /* Still alive: merges at the minimum (all valid, or the valid
+               taxels one component), or never merged (every taxel was
+               added): a separate valid component, whose minimum is its
+               last level. */
             s->dtax[w] = all_valid ? vmin : component_min(&f, w);
             s->flag[w] = 0;
         }

@@ -463,6 +463,41 @@ Test(detect, separate_component_prominence)
     cr_assert_float_eq(g_pk[1].prominence, 7.0f - 3.0f, 1e-6);
 }
 
+Test(detect, separate_component_by_a_masked_row)
+{
+    /* A masked row splits the frame (no two of its taxels are above each
+     * other: only their adjacency along the row tells that it splits): the
+     * lower part's peak never merges and gets value - min of its component,
+     * not the frame minimum. */
+    float f[5 * 3] = {1, 9, 1,
+                      2, 1, 1,
+                      0, 0, 0,
+                      7, 4, 3,
+                      3, 3, 3};
+    uint8_t m[15];
+    memset(m, 1, sizeof m);
+    m[6] = m[7] = m[8] = 0;
+    km_peak_params p = params(1, 0);
+    for (int isa = 0; isa < 2; isa++) {
+        if (isa == 1 && !km_detect_cpu_avx2())
+            break;
+        km_detector *det = NULL;
+        km_frame fr = {f, 5, 3, 3};
+        km_mask mk = {m, 5, 3, 3};
+        size_t n = 0;
+        cr_assert_eq(km_detector_create(NULL, 5, 3, &p, &det), KM_OK);
+        cr_assert_eq(km_detector_apply_isa(NULL, det, &fr, &mk, g_pk, 16, &n,
+                                           isa ? KM_ISA_AVX2 : KM_ISA_PORTABLE), KM_OK);
+        km_detector_free(det);
+        cr_assert_eq(n, 2);
+        ASSERT_PEAK(0, 0, 1);
+        ASSERT_PEAK(1, 3, 0);
+        cr_assert_float_eq(g_pk[0].prominence, 9.0f - 1.0f, 1e-6);
+        cr_assert_float_eq(g_pk[1].prominence, 7.0f - 3.0f, 1e-6, "isa %d: %g", isa,
+                           (double)g_pk[1].prominence);
+    }
+}
+
 /* ---------------------------------------------------------------------- */
 /* Brute-force references on random frames.                                */
 
