@@ -1149,17 +1149,6 @@ typedef struct km_candidate_params {
                                   line's level is the knot's
                                   (docs/ALGORITHMS.md 10 step 4, Elongated
                                   peaks); 0 = off [0.4] */
-    int32_t scale_peaks;       /* 1: also the peaks in scale space, as a
-                                  difference-of-Gaussians blob detector finds
-                                  them: local maxima in (y, x, scale) of the
-                                  difference of neighbouring footprint
-                                  sizes' amplitudes, each judged at its own
-                                  size by the same tests and thresholds,
-                                  away from every candidate kept (a weaker
-                                  knot beside a stronger one, whose broad
-                                  footprint takes the weaker one's cells;
-                                  docs/ALGORITHMS.md 10 step 4, Peaks in
-                                  scale space); 0 = off [0] */
     int32_t broad_taxel;       /* roller: 1 = a peak that the full scale
                                   search fits one taxel wide (at most one
                                   scale step above min_sigma_mm) on a cell
@@ -1170,49 +1159,6 @@ typedef struct km_candidate_params {
                                   judges it by its broad fit alone
                                   (docs/ALGORITHMS.md 10 step 4, Broad
                                   scales) [0] */
-    double background_mask;    /* K > 0: the row background masks the
-                                  sources first (as SExtractor/SEP do): the
-                                  cells whose first excess is over K
-                                  robust sigmas from the row's median
-                                  excess, either way, are
-                                  left out of the window's median (at least
-                                  3 left, else the plain median), and the
-                                  excess is taken again (repeated while
-                                  it masks more, 4 times at most), so that a
-                                  neighbouring knot cannot raise a weaker
-                                  one's background (docs/ALGORITHMS.md 10
-                                  step 1, Masked background); not with
-                                  background_slope on a roller; 0 = off
-                                  [0] */
-    double background_bumps;   /* K > 0: the row background leaves out
-                                  the row's narrow bumps: over the taxels
-                                  in contact (a mat's: plain background
-                                  over contact_threshold), those standing
-                                  over K noise sigmas (from the
-                                  differences of neighbouring taxels)
-                                  above both the row's opening over +-W
-                                  columns (every bump narrower than the
-                                  window cut off, the body's relief kept)
-                                  and their plain background are left out
-                                  of the window's median (at least 3 left,
-                                  else the plain median), repeated on the
-                                  new excess (4 times at most), so that a
-                                  neighbouring knot cannot raise a weaker
-                                  one's background (docs/ALGORITHMS.md 10
-                                  step 1, Bumps left out); not with
-                                  background_slope on a roller, nor with
-                                  background_mask; 0 = off [0] */
-    int32_t scale_noise;       /* 1: each footprint size's significance is
-                                  divided by its own spread over the map
-                                  (1.4826 x the median of how far the
-                                  cells under the median z of that size lie
-                                  below it), so that z at every size and on
-                                  every sensor has a unit spread under the
-                                  map's own fluctuation; 2: the same only
-                                  where that spread exceeds 1 (z never
-                                  raised); 0 = z over the map's noise as
-                                  measured (docs/ALGORITHMS.md 10 step 4,
-                                  Noise, Calibrated per size) [0] */
 } km_candidate_params;
 KM_API void km_candidate_params_default(km_candidate_params *p);
 

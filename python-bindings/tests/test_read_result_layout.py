@@ -45,3 +45,16 @@ def test_column_order_units_and_descriptions_as_in_the_file(result):
     assert peaks.attrs["units"]["value"] == "kPa"
     assert peaks.attrs["units"]["time"] == "s"
     assert all(peaks.attrs["description"][c] for c in peaks.columns)
+
+
+def test_a_result_with_removed_parameters_reads(result, tmp_path):
+    """/params keys of detection options removed in session 44 (older results record
+    them) are read as they are, beside the others."""
+    old = tmp_path / "old.knotmap.h5"
+    old.write_bytes(result.read_bytes())
+    with h5py.File(old, "r+") as f:
+        f["params"].attrs["cand_background_mask"] = 5.0
+        f["params"].attrs["cand_scale_peaks"] = 1
+    params = knotmap.read_result(old)["params"]
+    assert params["cand_background_mask"] == 5.0 and params["cand_scale_peaks"] == 1
+    assert params["cand_min_snr"] == knotmap.read_result(result)["params"]["cand_min_snr"]

@@ -138,39 +138,6 @@ static void keep_best(float z, float amp_k, float prev, const double *sig, int k
     }
 }
 
-/* Every output of a scale search NaN (and lo, prev; the band's when it is
-   searched, that is when its three maps are given and band_from is a scale
-   searched); returns whether the band is searched. */
-static int start_search(size_t cells, int n_scales, int band_from, float *amp, float *snr,
-                        float *sigma_mm, float *lo, float *prev, float *band_amp,
-                        float *band_snr, float *band_sigma_mm, float *blo)
-{
-    int band = band_amp != NULL && band_snr != NULL && band_sigma_mm != NULL &&
-               band_from >= 0 && band_from < n_scales;
-    for (size_t i = 0; i < cells; i++)
-        amp[i] = snr[i] = sigma_mm[i] = lo[i] = prev[i] = NAN;
-    if (band)
-        for (size_t i = 0; i < cells; i++)
-            band_amp[i] = band_snr[i] = band_sigma_mm[i] = blo[i] = NAN;
-    return band;
-}
-
-/* Scale k's snr and amp maps into the best so far (keep_best), and from
-   band_from on into the band's own best (no scale below its first); prev:
-   the snr at scale k - 1. */
-static void keep_scale(size_t cells, int k, const float *snr_k, const float *amp_k,
-                       const float *prev, const double *sig, int band_from, float *amp,
-                       float *snr, float *sigma_mm, float *lo, float *band_amp,
-                       float *band_snr, float *band_sigma_mm, float *blo)
-{
-    for (size_t i = 0; i < cells; i++) {
-        keep_best(snr_k[i], amp_k[i], prev[i], sig, k, i, amp, snr, sigma_mm, lo);
-        if (k >= band_from)
-            keep_best(snr_k[i], amp_k[i], k > band_from ? prev[i] : NAN, sig + band_from,
-                      k - band_from, i, band_amp, band_snr, band_sigma_mm, blo);
-    }
-}
-
 void km_map_scale_search_band(const float *a, int32_t ny, int32_t nx, double row_pitch,
                               double col_pitch, const double *sigmas_mm, int n_scales,
                               int band_from, const float *noise, float *amp, float *snr,
@@ -193,8 +160,13 @@ void km_map_scale_search_keep(const float *a, int32_t ny, int32_t nx, double row
     float *amp_k = scratch, *snr_k = scratch + cells, *prev = scratch + 2 * cells;
     float *lo = scratch + 3 * cells; /* snr one scale below the best, NaN: none */
     float *blo = scratch + 4 * cells; /* the same for the band's best */
-    int band = start_search(cells, n_scales, band_from, amp, snr, sigma_mm, lo, prev, band_amp,
-                            band_snr, band_sigma_mm, blo);
+    int band = band_amp != NULL && band_snr != NULL && band_sigma_mm != NULL &&
+               band_from >= 0 && band_from < n_scales;
+    for (size_t i = 0; i < cells; i++)
+        amp[i] = snr[i] = sigma_mm[i] = lo[i] = prev[i] = NAN;
+    if (band)
+        for (size_t i = 0; i < cells; i++)
+            band_amp[i] = band_snr[i] = band_sigma_mm[i] = blo[i] = NAN;
     for (int k = 0; k < n_scales; k++) {
         km_map_matched_filter(a, ny, nx, sigmas_mm[k] / row_pitch, sigmas_mm[k] / col_pitch,
                               noise, amp_k, snr_k);
@@ -202,48 +174,18 @@ void km_map_scale_search_keep(const float *a, int32_t ny, int32_t nx, double row
             memcpy(scale_amp + (size_t)k * cells, amp_k, cells * sizeof *amp_k);
             memcpy(scale_snr + (size_t)k * cells, snr_k, cells * sizeof *snr_k);
         }
-        keep_scale(cells, k, snr_k, amp_k, prev, sigmas_mm, band ? band_from : n_scales, amp,
-                   snr, sigma_mm, lo, band_amp, band_snr, band_sigma_mm, blo);
+        for (size_t i = 0; i < cells; i++) {
+            keep_best(snr_k[i], amp_k[i], prev[i], sigmas_mm, k, i, amp, snr, sigma_mm, lo);
+            /* the band as a search of its own scales: no scale below its first */
+            if (band && k >= band_from)
+                keep_best(snr_k[i], amp_k[i], k > band_from ? prev[i] : NAN,
+                          sigmas_mm + band_from, k - band_from, i, band_amp, band_snr,
+                          band_sigma_mm, blo);
+        }
         float *t = prev;
         prev = snr_k;
         snr_k = t;
     }
-}
-
-void km_map_scale_reselect(const float *scale_amp, float *scale_snr, int32_t ny, int32_t nx,
-                           const double *sigmas_mm, int n_scales, int band_from,
-                           const double *divisor, float *amp, float *snr, float *sigma_mm,
-                           float *band_amp, float *band_snr, float *band_sigma_mm,
-                           float *scratch)
-{
-    size_t cells = (size_t)ny * (size_t)nx;
-    float *lo = scratch, *blo = scratch + cells, *none = scratch + 2 * cells;
-    int band = start_search(cells, n_scales, band_from, amp, snr, sigma_mm, lo, none, band_amp,
-                            band_snr, band_sigma_mm, blo);
-    for (int k = 0; k < n_scales; k++) {
-        float *snr_k = scale_snr + (size_t)k * cells;
-        float d = (float)divisor[k];
-        for (size_t i = 0; i < cells; i++)
-            snr_k[i] /= d;
-        keep_scale(cells, k, snr_k, scale_amp + (size_t)k * cells, k > 0 ? snr_k - cells : none,
-                   sigmas_mm, band ? band_from : n_scales, amp, snr, sigma_mm, lo, band_amp,
-                   band_snr, band_sigma_mm, blo);
-    }
-}
-
-double km_map_lower_spread(const float *v, size_t n, float *buf)
-{
-    size_t m = 0, below = 0;
-    for (size_t i = 0; i < n; i++)
-        if (isfinite(v[i]))
-            buf[m++] = v[i];
-    if (m < 8)
-        return NAN;
-    float med = km_select_kth_f(buf, m, m / 2);
-    for (size_t i = 0; i < m; i++)
-        if (buf[i] < med)
-            buf[below++] = med - buf[i];
-    return below < 4 ? NAN : 1.482602218505602 * (double)km_select_kth_f(buf, below, below / 2);
 }
 
 /* Local background of cell (y, x): the median of the finite cells of the

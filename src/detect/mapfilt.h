@@ -60,22 +60,6 @@ void km_map_scale_search_keep(const float *a, int32_t ny, int32_t nx, double row
                               float *band_sigma_mm, float *scale_amp, float *scale_snr,
                               float *scratch);
 
-/* The best scale again from kept maps (km_map_scale_search_keep's scale_amp
- * and scale_snr), each scale's snr first divided by divisor[k] (in place:
- * scale_snr holds the divided maps after); the same outputs as that search.
- * scratch: 3*ny*nx floats. */
-void km_map_scale_reselect(const float *scale_amp, float *scale_snr, int32_t ny, int32_t nx,
-                           const double *sigmas_mm, int n_scales, int band_from,
-                           const double *divisor, float *amp, float *snr, float *sigma_mm,
-                           float *band_amp, float *band_snr, float *band_sigma_mm,
-                           float *scratch);
-
-/* The spread of the lower half of v's finite values: 1.4826 x the median of
- * how far the values under their median lie below it (a robust standard
- * deviation that the positive tail of sources does not raise); NaN with
- * fewer than 8 finite values.  buf: n floats. */
-double km_map_lower_spread(const float *v, size_t n, float *buf);
-
 /* The scale of a peak's neighbourhood (docs/ALGORITHMS.md 10.4 Scale of a
  * peak): per scale k the largest snr within min(radius_sigmas x sigma_k,
  * radius_max_mm) of (y, x) (mm, by each pitch; the cell itself always),
@@ -94,37 +78,6 @@ int km_map_neighbourhood_scale(const float *scale_amp, const float *scale_snr, i
                                int32_t y, int32_t x, double radius_sigmas,
                                double radius_max_mm, double z, double *z_out,
                                double *amp_out, double *sigma_out);
-
-/* A local maximum in (y, x, scale) of the difference of neighbouring
- * scales' amplitudes (docs/ALGORITHMS.md 10.4 Peaks in scale space). */
-typedef struct km_scale_peak {
-    int32_t row, col;
-    int scale;       /* index of the sigma searched nearest sigma_mm */
-    double response; /* the difference there (amplitude units) */
-    double sigma_mm; /* the footprint sigma whose difference peaks there:
-                        sqrt(s_k s_k+1), refined by the parabola in log sigma
-                        through the neighbouring levels (not at either end) */
-} km_scale_peak;
-
-/* Peaks in scale space as a difference-of-Gaussians blob detector finds
- * them (skimage.feature.blob_dog; Lowe): scale_amp holds the least-squares
- * amplitude of a Gaussian footprint at each of n_scales sigmas (as
- * km_map_scale_search_keep keeps it, scale k at k * ny * nx, sigmas
- * increasing by a constant factor), each a Gaussian blur of the map; level
- * k = amp_k - amp_k+1 (k < n_scales - 1) is then the scale-normalised
- * Laplacian of Gaussian up to a constant, which a footprint of sigma s
- * makes largest at its centre where sqrt(s_k s_k+1) = s, with the same
- * height for every s, and a neighbour's footprint a ring apart lowers (its
- * surround), where the amplitude alone keeps rising with the scale into the
- * neighbour.  Returned: the cells whose level k is finite, positive and no
- * smaller than any finite one of its 3 x 3 x 3 neighbourhood over the
- * levels k - 1 .. k + 1 that exist (ties kept), with an amplitude of at
- * least min_amp at the scale nearest their sigma.  At most cap (the first
- * found level by level, row by row) into out, the largest response first
- * (ties: scale, row, column); returns the count. */
-size_t km_map_scale_peaks(const float *scale_amp, int32_t ny, int32_t nx,
-                          const double *sigmas_mm, int n_scales, double min_amp,
-                          km_scale_peak *out, size_t cap);
 
 /* The robust noise (as km_map_noise) of the window of +-half cells around
  * the roller peak (y, x) of fitted sigma sigma_mm less the horizontal pairs

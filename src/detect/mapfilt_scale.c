@@ -1,6 +1,6 @@
-/* The scale of a peak's neighbourhood, the peaks in scale space and the
- * local noise off a peak's footprint (docs/ALGORITHMS.md 10.4 Scale of a
- * peak, Peaks in scale space, Noise); see mapfilt.h. */
+/* The scale of a peak's neighbourhood and the local noise off a peak's
+ * footprint (docs/ALGORITHMS.md 10.4 Scale of a peak, Noise); see
+ * mapfilt.h. */
 #include <math.h>
 #include <stdlib.h>
 
@@ -110,85 +110,4 @@ double km_map_noise_off_footprint(const float *flat, int32_t ny, int32_t nx, dou
         dev[k] = fabsf(buf[k] - med);
     double loc = 1.482602218505602 * km_select_kth_f(dev, n, n / 2) / sqrt(2.0);
     return loc > floor_noise ? loc : floor_noise;
-}
-
-/* The difference of the amplitudes of neighbouring scales k and k + 1 at
-   cell c (NaN off the stack). */
-static double dog(const float *scale_amp, size_t cells, int k, size_t c)
-{
-    const float *a = scale_amp + (size_t)k * cells + c;
-    return (double)a[0] - (double)a[cells];
-}
-
-/* 1 when dog level k at (y, x), v, is a local maximum of the stack: no
-   finite difference of the 3 x 3 x 3 neighbourhood (levels k - 1 .. k + 1
-   that exist, cells on the map) is larger. */
-static int stack_max(const float *scale_amp, int32_t ny, int32_t nx, int levels, int k,
-                     int32_t y, int32_t x, double v)
-{
-    size_t cells = (size_t)ny * (size_t)nx;
-    for (int j = k - 1 < 0 ? 0 : k - 1; j <= k + 1 && j < levels; j++)
-        for (int32_t r = y - 1 < 0 ? 0 : y - 1; r <= y + 1 && r < ny; r++)
-            for (int32_t c = x - 1 < 0 ? 0 : x - 1; c <= x + 1 && c < nx; c++)
-                if (dog(scale_amp, cells, j, (size_t)r * (size_t)nx + (size_t)c) > v)
-                    return 0;
-    return 1;
-}
-
-/* The sigma of a Gaussian footprint whose difference peaks at level k
-   (between sigmas s_k and s_k+1, ratio q: sqrt(s_k s_k+1), the footprint's
-   sigma where the difference of its least-squares amplitudes is largest),
-   refined by the parabola in log sigma through the neighbouring levels. */
-static double level_sigma(const float *scale_amp, size_t cells, const double *sig, int levels,
-                          int k, size_t c, double v)
-{
-    double sg = sqrt(sig[k] * sig[k + 1]);
-    if (k > 0 && k + 1 < levels) {
-        double l = dog(scale_amp, cells, k - 1, c), h = dog(scale_amp, cells, k + 1, c);
-        double d = l - 2.0 * v + h, off = 0.0;
-        if (isfinite(l) && isfinite(h) && d < 0.0)
-            off = 0.5 * (l - h) / d;
-        off = off < -0.5 ? -0.5 : off > 0.5 ? 0.5 : off;
-        sg *= exp(off * (off < 0.0 ? 0.5 * log(sig[k + 1] / sig[k - 1])
-                                   : 0.5 * log(sig[k + 2] / sig[k])));
-    }
-    return sg;
-}
-
-static int by_response(const void *a, const void *b)
-{
-    const km_scale_peak *p = a, *q = b;
-    if (p->response != q->response)
-        return p->response > q->response ? -1 : 1;
-    if (p->scale != q->scale) /* ties: the order of the scan */
-        return p->scale < q->scale ? -1 : 1;
-    return p->row != q->row ? (p->row < q->row ? -1 : 1) : (p->col > q->col) - (p->col < q->col);
-}
-
-size_t km_map_scale_peaks(const float *scale_amp, int32_t ny, int32_t nx,
-                          const double *sigmas_mm, int n_scales, double min_amp,
-                          km_scale_peak *out, size_t cap)
-{
-    size_t cells = (size_t)ny * (size_t)nx, n = 0;
-    int levels = n_scales - 1;
-    for (int k = 0; k < levels; k++)
-        for (int32_t y = 0; y < ny; y++)
-            for (int32_t x = 0; x < nx && n < cap; x++) {
-                size_t c = (size_t)y * (size_t)nx + (size_t)x;
-                double v = dog(scale_amp, cells, k, c);
-                if (!isfinite(v) || !(v > 0.0) ||
-                    !stack_max(scale_amp, ny, nx, levels, k, y, x, v))
-                    continue;
-                double sg = level_sigma(scale_amp, cells, sigmas_mm, levels, k, c, v);
-                int ks = 0; /* the scale searched nearest sg (in log sigma) */
-                for (int j = 1; j < n_scales; j++)
-                    if (fabs(log(sigmas_mm[j] / sg)) < fabs(log(sigmas_mm[ks] / sg)))
-                        ks = j;
-                if (!(scale_amp[(size_t)ks * cells + c] >= min_amp))
-                    continue;
-                out[n++] = (km_scale_peak){.row = y, .col = x, .scale = ks,
-                                           .response = v, .sigma_mm = sg};
-            }
-    qsort(out, n, sizeof *out, by_response);
-    return n;
 }

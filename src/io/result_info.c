@@ -148,6 +148,8 @@ static void read_changed(hid_t f, const km_param_default *defs, size_t n_defs,
             fmt_num(value, sizeof value, v);
             fmt_num(dflt, sizeof dflt, d->num);
         }
+        if (d->note != NULL)
+            snprintf(dflt + strlen(dflt), sizeof dflt - strlen(dflt), "; %s", d->note);
         if (!differs)
             continue;
         int k = out->n_changed++;

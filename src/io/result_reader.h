@@ -59,12 +59,14 @@ void km_points_clear(km_ctx *ctx, km_points *p);
 
 /* A /params default to compare with (src/pipeline/result_info.c): a number,
  * or a string when str != NULL; `same`, a number that reads as the default
- * does (NaN: none). */
+ * does (NaN: none); `note`, NULL or said after the default (a parameter an
+ * older result records and this version no longer has). */
 typedef struct km_param_default {
     const char *name;
     double num;
     const char *str;
     double same;
+    const char *note;
 } km_param_default;
 
 /* km_result_info_read's file side (result_info.c): everything but the

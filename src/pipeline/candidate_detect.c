@@ -7,7 +7,6 @@
 
 #include "internal.h"
 #include "detect/mapfilt.h"
-#include "pipeline/cand_noise.h"
 #include "pipeline/cand_relief.h"
 
 #define NOISE_HALF 4
@@ -514,37 +513,6 @@ static km_status broad_candidates(km_ctx *ctx, const km_candidate_params *p, con
     return KM_OK;
 }
 
-/* The peaks in scale space (scale_peaks; km_map_scale_peaks), strongest first, as
-   candidates after the *n in c: make_candidate at the scale nearest each one's sigma
-   (size_mm that sigma), kept away from every kept candidate's peak window (10.4). */
-static km_status scale_candidates(km_ctx *ctx, const km_candidate_params *p, const cand_maps *m,
-                                  double largest_sigma, km_candidate *c, size_t *n, size_t room)
-{
-    size_t cells = (size_t)m->ny * (size_t)m->nx;
-    km_scale_peak *sp = km_alloc(ctx, cells * (sizeof *sp + sizeof(float)));
-    if (sp == NULL)
-        return KM_ERR_NOMEM;
-    size_t np = km_map_scale_peaks(m->samp, m->ny, m->nx, m->sig, m->ns, p->min_prominence, sp,
-                                   cells);
-    int32_t ry = km_map_cells(p->min_distance_mm, m->row_pitch);
-    int32_t rx = km_map_cells(p->min_distance_mm, m->col_pitch);
-    cand_maps b = *m;
-    b.size = (float *)(sp + cells); /* size_mm at each peak's cell */
-    b.rescale = 0;
-    for (size_t i = 0; i < np && *n < room; i++) {
-        km_peak q = {.row = sp[i].row, .col = sp[i].col, .area_taxels = -1};
-        b.amp = m->samp + (size_t)sp[i].scale * cells;
-        b.snr = m->ssnr + (size_t)sp[i].scale * cells;
-        b.size[(size_t)q.row * (size_t)m->nx + (size_t)q.col] = (float)sp[i].sigma_mm;
-        if (!near_candidate(m, c, *n, ry, rx, q.row, q.col) &&
-            make_candidate(p, &b, &q, largest_sigma, &c[*n]) &&
-            !near_mm(c, *n, ry * m->row_pitch, rx * m->col_pitch, c[*n].y_mm, c[*n].x_mm))
-            (*n)++;
-    }
-    km_free(ctx, sp);
-    return KM_OK;
-}
-
 /* The grid's maps into m, then the filters: ridges off, noise, scale
    search.  *ns, sig: the footprint sigmas searched. */
 static km_status filter_maps(km_ctx *ctx, const km_bodygrid *g, const km_candidate_params *p,
@@ -600,10 +568,6 @@ static km_status filter_maps(km_ctx *ctx, const km_bodygrid *g, const km_candida
     km_map_scale_search_keep(m->diff, m->ny, m->nx, m->row_pitch, m->col_pitch, sig, *ns,
                              m->n_broad > 0 ? b0 : *ns, m->noise, m->amp, m->snr, m->size,
                              m->bamp, m->bsnr, m->bsize, m->samp, m->ssnr, m->scratch);
-    if (m->rescale) /* each size's z over its own spread (scale_noise; cand_noise.c) */
-        km_cand_scale_noise(p->scale_noise, m->samp, m->ssnr, m->ny, m->nx, sig, *ns,
-                            m->n_broad > 0 ? b0 : *ns, m->amp, m->snr, m->size, m->bamp,
-                            m->bsnr, m->bsize, m->scratch);
     /* A mat's holes in the contact are not its edge (km_cand_bad_cells); a
        roller's cells beside a narrow body are deposited, its taxels move. */
     if (!m->roller && m->press != NULL) {
@@ -666,10 +630,8 @@ km_status km_bodygrid_candidates_seen(km_ctx *ctx, const km_bodygrid *g, km_cand
         *seen = (km_candidate_seen){.map_noise = m.global, .threshold = m.used};
     for (size_t k = 0; k < npk; k++)
         nc += (size_t)make_candidate(p, &m, &pk[k], ns > 1 ? sig[ns - 1] : 0.0, &cand[nc]);
-    if ((m.n_broad > 0 &&
-         (st = broad_candidates(ctx, p, &m, sig[ns - 1], pk, cand, &nc, cells)) != KM_OK) ||
-        (p->scale_peaks && m.rescale && /* peaks in scale space (10.4) */
-         (st = scale_candidates(ctx, p, &m, sig[ns - 1], cand, &nc, cells)) != KM_OK))
+    if (m.n_broad > 0 &&
+        (st = broad_candidates(ctx, p, &m, sig[ns - 1], pk, cand, &nc, cells)) != KM_OK)
         goto done;
     nc += spike_candidates(p, &m, sig[0], cand, nc, cells - nc);
     if (nc > 1)

@@ -31,6 +31,12 @@ static const char G_CHAIN[] = "Conditioning chain (docs/ALGORITHMS.md 1, 2, 8, 1
 static const char G_PEAKS[] = "Peaks (docs/ALGORITHMS.md section 3)";
 static const char G_TRACK[] = "Tracking and knot candidates (docs/ALGORITHMS.md 7, 9, 10; "
                               "result units, mm)";
+/* Detection rules kept opt-in: each gained on some measured cells and lost
+   on others (docs/ALGORITHMS.md 10, Experimental options); the rules that
+   lost everywhere were removed (10, Tried and removed). */
+static const char G_EXPERIMENT[] = "Experimental detection options, off by default: each "
+                                   "gained on some measured\ncells and lost on others "
+                                   "(docs/ALGORITHMS.md 10)";
 static const char G_RUN[] = "Run";
 
 #define REC KM_PARAM_RECORDED
@@ -281,11 +287,11 @@ static const km_param TABLE[] = {
       "result units", "V", G_TRACK, "mat: contact above V", 0),
     I("bodymap_pass_gap_frames", "cand-pass-gap-frames", cand.pass_gap_frames, 0, INT32_MAX,
       "frames", "N", G_TRACK, "untouched frames that end a pass"),
-    I("cand_flat_field", "cand-flat-field", cand.flat_field, 0, 1, "", "N", G_TRACK,
+    I("cand_flat_field", "cand-flat-field", cand.flat_field, 0, 1, "", "N", G_EXPERIMENT,
       "roller: 1 = divide the per-taxel gains estimated from the session out of the "
       "candidate map (off with a gain map)"),
     I("cand_background_slope", "cand-background-slope", cand.background_slope, 0, 2, "", "N",
-      G_TRACK, "roller: the row background follows the body's slope across the row (a "
+      G_EXPERIMENT, "roller: the row background follows the body's slope across the row (a "
       "straight line taken off): 1 = its slope from the medians either side, 2 = from the "
       "row's opening, which no knot tilts; 0 = the plain row median"),
     D("cand_seen_noise", "cand-seen-noise", cand.seen_noise, 0, BIG, "", "C", G_TRACK,
@@ -305,27 +311,10 @@ static const km_param TABLE[] = {
       "roller: a peak under 0.14 of the contact pressure whose map keeps A of its height "
       "along a line 2.5 and 4 fitted sigmas away (a taut band, a bony prominence) keeps "
       "1 - that share of its significance; 0 = off", 0),
-    I("cand_scale_peaks", "cand-scale-peaks", cand.scale_peaks, 0, 1, "", "N", G_TRACK,
-      "1 = also the peaks in scale space (a weaker knot beside a stronger one): local "
-      "maxima in (y, x, scale) of the difference of neighbouring footprint sizes' "
-      "amplitudes, judged at their own size by the same tests; 0 = only the peaks of each "
-      "cell's best size"),
-    I("cand_broad_taxel", "cand-broad-taxel", cand.broad_taxel, 0, 1, "", "N", G_TRACK,
+    I("cand_broad_taxel", "cand-broad-taxel", cand.broad_taxel, 0, 1, "", "N", G_EXPERIMENT,
       "roller: 1 = a peak the full scale search found one taxel wide where a second sensor "
       "row did not see it stays one taxel in the broad scales' search; 0 = judged by its "
       "broad fit"),
-    D("cand_background_mask", "cand-background-mask", cand.background_mask, 0,
-      BIG, "", "K", G_TRACK, "the row background masks the sources first: "
-      "taxels whose excess lies over K robust sigmas from the row's median excess are left "
-      "out of the median, and the excess taken again (a weaker knot beside a stronger one); 0 = off", 0),
-    D("cand_background_bumps", "cand-background-bumps", cand.background_bumps, 0, BIG, "", "K",
-      G_TRACK, "the row background leaves out the row's narrow bumps: taxels over K noise "
-      "sigmas above the row's opening (every bump narrower than the median's window cut "
-      "off) are left out of the median (a weaker knot beside a stronger one); 0 = off", 0),
-    I("cand_scale_noise", "cand-scale-noise", cand.scale_noise, 0, 2, "", "N", G_TRACK,
-      "1 = each footprint size's significance over its own robust spread on the map (the "
-      "lower half's), so that z has one spread at every size and on every sensor; 2 = the "
-      "same only where that spread is over 1 (z never raised); 0 = over the map's noise"),
     /* ---- the gain map (equilibration) ---- */
     {.name = "equilibrate_path", .option = "equilibrate", .type = KM_PARAM_STRING,
      .offset = F(equilibrate), .metavar = "FILE", .group = G_CHAIN,
@@ -394,8 +383,8 @@ const km_param *km_process_param_table(size_t *n)
 
 const char *const *km_process_param_groups(size_t *n)
 {
-    static const char *const order[] = {G_OUTPUT, G_INPUT, G_COND, G_CHAIN,
-                                        G_PEAKS,  G_TRACK, G_RUN};
+    static const char *const order[] = {G_OUTPUT, G_INPUT, G_COND,       G_CHAIN,
+                                        G_PEAKS,  G_TRACK, G_EXPERIMENT, G_RUN};
     if (n != NULL)
         *n = sizeof order / sizeof order[0];
     return order;

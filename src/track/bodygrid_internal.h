@@ -20,13 +20,6 @@ typedef struct km_excess_state {
     int32_t half;               /* the window's half-width W in columns */
     uint8_t *ok;                /* one row: taxel usable (cols) */
     float *slope;               /* cand_slope.c's scratch (NULL: off) */
-    float *mask_abs;            /* background_mask's scratch: a row's excess
-                                   (cols), the window's kept values (2W+1) */
-    float *mask_win;
-    uint8_t *mask_keep;         /* one row: usable and not masked (cols) */
-    float *bump;                /* background_bumps' scratch: the padded row
-                                   (cols + 2W), erosion and opening (cols
-                                   each) */
     /* The stuck rule's state, per taxel on the padded layout (km_cand_at:
        a border of one taxel around the sensor, zeros), each array
        KM_CAND_SLACK entries longer (zeros: the AVX2 sweep's last block of
@@ -234,14 +227,6 @@ size_t km_cand_slope_scratch(int32_t w, int32_t cols);
 void km_cand_slope_row(const km_median_net *net, const float *row, const uint8_t *ok,
                        int32_t cols, int32_t w, int32_t slope, void *scratch, void *net_scratch,
                        float *bg, float *excess);
-
-/* o[x] = the opening of the usable values (ok) of row over +-w columns,
- * clipped to the row: e[x] = their minimum, o[x] = the maximum of e[j]
- * over the usable j within +-w (the row with every bump narrower than
- * the window cut off; meaningful at usable x only).  pad: cols + 2 w
- * floats; e, o: cols. */
-void km_cand_row_opening(const float *row, const uint8_t *ok, int32_t cols, int32_t w,
-                         float *pad, float *e, float *o);
 
 /* flatfield.c: the session's flat field (docs/ALGORITHMS.md 7.5). */
 /* A closed pass of a cell: its maximum m from sensor row crow (rows + 1),

@@ -200,17 +200,11 @@ static void window_extreme(const float *in, const uint8_t *ok, int32_t cols, int
    of x, clipped to the row), k[x] = its slope between the usable columns
    nearest x - w and x + w (0 where x is not usable or alone); pad: cols +
    2 w floats. */
-void km_cand_row_opening(const float *row, const uint8_t *ok, int32_t cols, int32_t w,
-                         float *pad, float *e, float *o)
-{
-    window_extreme(row, ok, cols, w, 0, pad, e);
-    window_extreme(e, ok, cols, w, 1, pad, o);
-}
-
 static void opening_slopes(const float *row, const uint8_t *ok, int32_t cols, int32_t w,
                            float *pad, float *e, float *o, float *k)
 {
-    km_cand_row_opening(row, ok, cols, w, pad, e, o);
+    window_extreme(row, ok, cols, w, 0, pad, e);
+    window_extreme(e, ok, cols, w, 1, pad, o);
     for (int32_t x = 0; x < cols + 8; x++)
         k[x] = 0.0f;
     for (int32_t x = 0; x < cols; x++) {

@@ -50,11 +50,7 @@ void km_candidate_params_default(km_candidate_params *p)
     p->background_slope = 0;
     p->seen_noise = 3.0;
     p->band_share = 0.4;
-    p->scale_peaks = 0;
     p->broad_taxel = 0;
-    p->background_mask = 0.0;
-    p->background_bumps = 0.0;
-    p->scale_noise = 0;
 }
 
 /* The row median's half-width in columns (km_candidate_params): +-
@@ -86,11 +82,7 @@ static int params_ok(const km_candidate_params *q, double row_pitch_mm, double c
            q->min_pressure_share >= 0.0 && q->min_pressure_share <= 1.0 &&
            q->background_slope >= 0 && q->background_slope <= 2 &&
            q->seen_noise >= 0.0 && isfinite(q->seen_noise) && q->band_share >= 0.0 &&
-           q->band_share <= 1.0 && (q->scale_peaks == 0 || q->scale_peaks == 1) &&
-           (q->broad_taxel == 0 || q->broad_taxel == 1) &&
-           q->background_mask >= 0.0 && q->background_mask <= MAX_BACKGROUND_SIGMAS &&
-           q->background_bumps >= 0.0 && q->background_bumps <= MAX_BACKGROUND_SIGMAS &&
-           q->scale_noise >= 0 && q->scale_noise <= 2;
+           q->band_share <= 1.0 && (q->broad_taxel == 0 || q->broad_taxel == 1);
 }
 
 km_status km_cand_layer_create(km_ctx *ctx, km_bodygrid *g, const km_candidate_params *p)
@@ -112,20 +104,6 @@ km_status km_cand_layer_create(km_ctx *ctx, km_bodygrid *g, const km_candidate_p
     x->win = km_alloc(ctx, x->net != NULL ? km_row_window_scratch(g->cols, span)
                                           : (size_t)span * sizeof *x->win);
     x->ok = km_alloc(ctx, (size_t)g->cols);
-    if (g->cand.background_mask > 0.0 || g->cand.background_bumps > 0.0) {
-        x->mask_abs = km_alloc(ctx, (size_t)g->cols * sizeof *x->mask_abs);
-        x->mask_win = km_alloc(ctx, (size_t)span * sizeof *x->mask_win);
-        x->mask_keep = km_alloc(ctx, (size_t)g->cols);
-        if (x->mask_abs == NULL || x->mask_win == NULL || x->mask_keep == NULL)
-            return KM_ERR_NOMEM;
-    }
-    if (g->cand.background_bumps > 0.0) {
-        /* padded row, erosion, opening, differences; contact flags */
-        x->bump = km_alloc(ctx, (4 * (size_t)g->cols + (size_t)span) * sizeof *x->bump +
-                                    (size_t)g->cols);
-        if (x->bump == NULL)
-            return KM_ERR_NOMEM;
-    }
     if (g->cand.background_slope != 0 && g->mode == KM_MODE_ROLLER) {
         x->slope = km_alloc(ctx, km_cand_slope_scratch(span / 2, g->cols));
         if (x->slope == NULL)
@@ -159,10 +137,6 @@ void km_cand_layer_free(km_bodygrid *g)
     km_ref_free(&g->alloc, x->win);
     km_ref_free(&g->alloc, x->ok);
     km_ref_free(&g->alloc, x->slope);
-    km_ref_free(&g->alloc, x->mask_abs);
-    km_ref_free(&g->alloc, x->mask_win);
-    km_ref_free(&g->alloc, x->mask_keep);
-    km_ref_free(&g->alloc, x->bump);
     km_ref_free(&g->alloc, x->prev);
     km_ref_free(&g->alloc, x->changed);
     km_ref_free(&g->alloc, x->nb);

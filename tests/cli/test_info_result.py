@@ -86,3 +86,37 @@ def test_info_on_a_result_from_before_the_sensor_default(results, tmp_path, sens
         assert "read_sensor" not in out
     else:
         assert field(out, "parameters") == "1 differ from the defaults:" and said in out
+
+
+# Detection options removed in session 44 (docs/ALGORITHMS.md 10, Tried and removed):
+# older results record them in /params, 0 when off.
+REMOVED = {"cand_background_mask": 5.0, "cand_background_bumps": 0.0,
+           "cand_scale_peaks": 1, "cand_scale_noise": 0}
+
+
+def test_a_result_with_removed_parameters_still_reads(results, tmp_path):
+    """A result written before the four options were removed keeps its /params keys:
+    `info` lists the two it ran with on (their default 0 and that the option is gone)
+    and not the two left at 0, and `report` writes its page with all four."""
+    old = tmp_path / "old.h5"
+    shutil.copyfile(results[0], old)
+    with h5py.File(old, "r+") as f:
+        for k, v in REMOVED.items():
+            assert k not in f["params"].attrs
+            f["params"].attrs[k] = v
+    r = run("info", old)
+    assert r.returncode == 0, r.stderr
+    assert field(r.stdout, "parameters") == "2 differ from the defaults:"
+    assert "  cand_background_mask = 5 (default 0; option removed)" in r.stdout
+    assert "  cand_scale_peaks = 1 (default 0; option removed)" in r.stdout
+    assert "cand_background_bumps" not in r.stdout and "cand_scale_noise" not in r.stdout
+    page = tmp_path / "old.html"
+    r = run("report", old, "-o", page)
+    assert r.returncode == 0, r.stderr
+    html = page.read_text()
+    assert all(k in html for k in REMOVED)
+
+
+def test_a_new_result_records_no_removed_parameter(results):
+    with h5py.File(results[0]) as f:
+        assert not set(REMOVED) & set(f["params"].attrs)
