@@ -1105,10 +1105,10 @@ typedef struct km_candidate_params {
                                   bony prominence, a band's end) stands at a
                                   smaller share (docs/ALGORITHMS.md 10 step
                                   4, Peaks); 0 = off [0.12].  Rollers: not
-                                  applied.
-                                  Off by default: at 0.12 it also drops hard
-                                  mats' knots pressed into the sensor's
-                                  saturation, whose amplitude is clipped [0] */
+                                  applied.  A peak whose contact pressure
+                                  reaches 0.99 of the session's saturation
+                                  is exempt (a knot pressed into saturation
+                                  reads a clipped share) */
     int32_t background_slope;  /* roller: the row background of step 1
                                   follows a straight line through the row,
                                   so that a knot on the body's flank (a
