@@ -33,8 +33,10 @@ static const char FOOTER[] =
     "An existing file is replaced only when it is an HTML file.  Contents:\n"
     "docs/FORMAT.md 2.3.\n"
     "\n"
-    "Exit status: 0 ok, 64 usage, 65 not a result / no map, 66 result missing,\n"
-    "73 the report cannot be created, 74 I/O error, 75 --deadline exceeded.\n";
+    "Exit status: 0 ok, 64 usage, 65 not a result / no map / beyond --max-memory,\n"
+    "66 result missing, 73 the report cannot be created (folder missing or full),\n"
+    "74 I/O error, 75 --deadline exceeded, 130/143 interrupted (SIGINT/SIGTERM:\n"
+    "nothing written).\n";
 
 typedef struct report_opts {
     km_render_params p;

@@ -107,13 +107,16 @@ static void footer(char *buf, size_t size)
     if (k > 0 && (size_t)k < size)
         snprintf(buf + k, size - (size_t)k,
                  "\n(one channel per taxel); anything else a knotmap session (HDF5), with\n"
-                 "the true knots in /truth/knots.\n");
+                 "the true knots in /truth/knots.\n\n"
+                 "Exit status: 0 ok, 64 usage, 73 OUT cannot be created (folder missing or\n"
+                 "full, a file knotmap did not write), 74 I/O error, 130/143 interrupted\n"
+                 "(SIGINT/SIGTERM: nothing written).\n");
 }
 
 /* Parse and check the command line into o; KM_EX_OK, KM_CLI_DONE or an exit code. */
 static int parse(int argc, char **argv, synth_opts *o)
 {
-    char foot[400];
+    char foot[640];
     footer(foot, sizeof foot);
     km_synth_params_default(&o->p);
     o->out = NULL;

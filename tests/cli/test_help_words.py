@@ -27,3 +27,15 @@ def test_top_level_lists_every_exit_status():
     for code in ("64 usage", "65 bad input", "66 input missing", "69 not possible",
                  "71 out of memory", "73 output", "74 I/O", "75 deadline", "130/143"):
         assert code in text, code
+
+
+@pytest.mark.parametrize("cmd", ["render", "report", "synth"])
+def test_writing_commands_list_their_exit_statuses(cmd):
+    """render and report honour SIGINT/SIGTERM (130/143) and the memory budget
+    (65), and synth had no exit status line at all (until session 44)."""
+    text = " ".join(run_ok(cmd, "--help").stdout.split())
+    tail = text[text.index("Exit status:"):]
+    for code in ("0 ok", "64 usage", "73 ", "74 I/O", "130/143 interrupted"):
+        assert code in tail, (code, tail)
+    if cmd != "synth":
+        assert "--max-memory" in tail
