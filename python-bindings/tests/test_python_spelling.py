@@ -13,7 +13,8 @@ from knotmap._core import ffi, lib
 from knotmap._params import python_spelling
 
 ASSUMED = ["row_pitch_mm", "col_pitch_mm", "frame_rate_hz", "rate_name", "units", "mode",
-           "roller_radius_mm", "encoding", "schema", "matlab", "time_axis", "string"]
+           "roller_radius_mm", "encoding", "schema", "matlab", "time_axis", "string",
+           "time_units"]
 
 
 @pytest.mark.parametrize("text, python", [

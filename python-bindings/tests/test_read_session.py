@@ -88,7 +88,8 @@ def test_hdf5_without_schema_needs_the_session_format(tmp_path):
     assert "schema is missing" in str(e.value)
     s = knotmap.read_session(path, format="session")
     assert np.array_equal(s.frames, frames)
-    assert s.metadata["assumed"].split(",")[-1] == "schema"
+    # /time without a units attribute: seconds, said (session 44)
+    assert s.metadata["assumed"].split(",")[-2:] == ["schema", "time_units"]
     assert s.metadata["frame_rate_hz"] == pytest.approx(10.0)
 
 

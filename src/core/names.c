@@ -56,6 +56,9 @@ static const assumed_row ASSUMED[] = {
     SAID("string", "a MATLAB string object (\"kPa\", with double quotes) was not read: knotmap reads text "
                    "saved as char ('kPa', or units = char(units) before saving; each is named in the "
                    "source header)"),
+    SAID("time_units", "no units attribute on /time (a file without knotmap's schema): its values read "
+                       "as seconds (give /time the attribute units = \"ms\", \"s\", ... as xarray and "
+                       "netCDF tools write it)"),
     SAID("time_axis", "3-D frames without a time vector telling their time axis (a MAT-file without "
                       "`time` or with one as long as both end dimensions, a .npy or .npz array): time taken as the "
                       "longer of the first and last dimensions, frames(t, r, c) or frames(r, c, t) "

@@ -33,6 +33,7 @@ typedef struct session_impl {
     size_t slab_cap;      /* their decoded chunk row at most (half the memory budget) */
     km_h5_packing pack;   /* CF packing of /frames (h5_cf.h) */
     double time_scale;    /* seconds per /time unit */
+    int time_units;       /* /time has a units attribute (else read as seconds) */
     char tname[64];       /* the times: "time", or a time coordinate of /frames (h5_cf.h) */
     int rct;              /* /frames stored [R, C, T] (read_session_rct.c) */
     km_h5_times times;    /* /time read ahead (h5_times.h) */
@@ -572,6 +573,7 @@ static km_status open_time(km_ctx *ctx, km_reader *r, session_impl *s, hsize_t n
     if ((st = km_h5_check_storage(ctx, s->time, tp, 8)) != KM_OK ||
         (st = km_h5_time_scale(ctx, s->time, &s->time_scale)) != KM_OK)
         return st;
+    s->time_units = H5Aexists(s->time, "units") > 0;
     km_h5_f64_open(s->time, &s->times.direct); /* else read by H5Dread */
     if ((st = scan_time(ctx, r, s->time, &s->times.direct, s->tname, s->n_frames, &first,
                         &last)) != KM_OK)
@@ -621,6 +623,10 @@ km_status km_open_session(km_ctx *ctx, km_reader *r, const km_read_options *opt)
     st = km_reader_apply_options(ctx, r, opt);
     if (st == KM_OK && no_schema) /* 2: a MATLAB file, its dimension order assumed too */
         km_reader_note_assumed(r, no_schema == 2 ? "schema,matlab" : "schema");
+    /* Another tool's /time without a unit: seconds, as knotmap's own (a
+       script's milliseconds would give a rate 1000 times too low). */
+    if (st == KM_OK && no_schema && s->time >= 0 && !s->time_units)
+        km_reader_note_assumed(r, "time_units");
 done:
     km_h5_quiet_end(&q);
     return st;

@@ -129,6 +129,8 @@ void km_describe_assumed(const km_result_summary *s, char *buf, size_t cap)
         add_part(buf, cap, "a knotmap session's layout (no schema attribute)");
     if (has_name(list, "matlab"))
         add_part(buf, cap, "MATLAB's frames taken as stored (rows and columns may be swapped)");
+    if (has_name(list, "time_units"))
+        add_part(buf, cap, "/time in seconds (it has no units attribute)");
     if (has_name(list, "time_axis"))
         add_part(buf, cap, "the time axis by its length (MAT-file, .npy, .npz)");
     if (has_name(list, "sensor"))
