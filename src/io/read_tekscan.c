@@ -670,6 +670,7 @@ km_status km_open_tekscan(km_ctx *ctx, km_reader *r, const km_read_options *opt)
     if (t->insole)
         km_reader_set_insole(r);
     st = km_reader_apply_options(ctx, r, opt);
+    r->times_from_rate = 0; /* its times follow the rate given already (dt above), gaps kept */
     if (st == KM_OK && t->insole)
         km_reader_note_assumed(r, "insole");
     return st;

@@ -213,6 +213,7 @@ static km_status conflicts(km_ctx *ctx, km_reader *r, const km_read_options *opt
                            "the frame rate given (%.9g Hz) conflicts with the file's own %.9g Hz%s",
                            opt->frame_rate_hz, in->frame_rate_hz, how);
         in->frame_rate_hz = opt->frame_rate_hz;
+        r->times_from_rate = 1; /* the file's times (/time, a time column) went with its rate */
     }
     if ((opt->row_pitch_mm > 0 && in->row_pitch_mm > 0 && isfinite(in->row_pitch_mm) &&
          differ(opt->row_pitch_mm, in->row_pitch_mm)) ||
@@ -579,6 +580,9 @@ km_status km_reader_read(km_ctx *ctx, km_reader *reader, float *frames, double *
                        (long long)n, (long long)max_frames);
     if (reader->count_nonfinite)
         km_reader_count_nonfinite(reader, frames, n);
+    if (times != NULL && reader->times_from_rate)
+        for (int64_t k = 0; k < n; k++)
+            times[k] = (double)(reader->frames_done + k) / reader->info.frame_rate_hz;
     reader->frames_done += n;
     *n_read = n;
     return KM_OK;

@@ -45,6 +45,9 @@ struct km_reader {
                                counts them at open (the text matrix) */
     int avx2;               /* km_cpu_avx2(), for that count */
     int insole;             /* an in-shoe sensor (km_reader_set_insole) */
+    int times_from_rate;    /* --override replaced the file's own rate: km_reader_read
+                               gives frame k the time k / rate, not the file's (a
+                               format whose times follow the rate itself clears it) */
 };
 
 /* Append a header key/value (both copied).  Keys may repeat. */
