@@ -504,7 +504,17 @@ void km_rw_col_close(km_rw_col *c)
     km_rw_close_h(&c->ds, H5Dclose);
 }
 
+static int make_maps_(km_result_writer *w, hid_t g, const km_rw_map *maps, size_t n,
+                    const char *ydim, const char *xdim, hid_t *ds);
 int km_rw_make_maps(km_result_writer *w, hid_t g, const km_rw_map *maps, size_t n,
+                    const char *ydim, const char *xdim, hid_t *ds)
+{
+    km_h5_run_begin();
+    int ok = make_maps_(w, g, maps, n, ydim, xdim, ds);
+    km_h5_run_end();
+    return ok;
+}
+static int make_maps_(km_result_writer *w, hid_t g, const km_rw_map *maps, size_t n,
                     const char *ydim, const char *xdim, hid_t *ds)
 {
     size_t made = 0;

@@ -99,7 +99,7 @@ static int filters_of(const char *name, const col_filters *list)
 
 /* The extendible columns of a table, the first one its dimension, with
  * the filters `list` gives them (filters_of). */
-static int make_columns(km_result_writer *w, hid_t g, const km_result_col *cols, size_t n,
+static int make_columns_(km_result_writer *w, hid_t g, const km_result_col *cols, size_t n,
                         const col_filters *list, km_rw_col *out)
 {
     for (size_t i = 0; i < n; i++) {
@@ -108,6 +108,15 @@ static int make_columns(km_result_writer *w, hid_t g, const km_result_col *cols,
             return 0;
     }
     return km_rw_attach_columns(&w->alloc, out, n);
+}
+
+static int make_columns(km_result_writer *w, hid_t g, const km_result_col *cols, size_t n,
+                        const col_filters *list, km_rw_col *out)
+{
+    km_h5_run_begin();
+    int ok = make_columns_(w, g, cols, n, list, out);
+    km_h5_run_end();
+    return ok;
 }
 
 static void no_columns(km_rw_col *c, size_t n)

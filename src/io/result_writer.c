@@ -20,94 +20,9 @@
 
 /* ---- target checks -------------------------------------------------------- */
 
-/* Bursts of HDF5 calls in progress (result_writer.h): all threads', and
- * the calling thread's own. */
-static atomic_int km_h5_bursts;
-static _Thread_local int km_h5_bursts_own;
-
 km_status km_result_writer_check_target(km_ctx *ctx, km_result_writer *w)
 {
     return km_atomic_check_schema(ctx, &w->out);
-}
-
-void km_h5_burst_begin(void)
-{
-    km_h5_bursts_own++;
-    atomic_fetch_add_explicit(&km_h5_bursts, 1, memory_order_relaxed);
-}
-
-void km_h5_burst_end(void)
-{
-    km_h5_bursts_own--;
-    atomic_fetch_sub_explicit(&km_h5_bursts, 1, memory_order_relaxed);
-}
-
-int km_h5_bursts_elsewhere(void)
-{
-    return atomic_load_explicit(&km_h5_bursts, memory_order_relaxed) - km_h5_bursts_own;
-}
-
-/* Openings in progress (km_h5_opening_begin) and the threads waiting for
- * one to end, under opening_m; the counts for tests.  opening_c waits on
- * the monotonic clock (made once: opening_once). */
-static pthread_mutex_t opening_m = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t opening_c;
-static pthread_once_t opening_once = PTHREAD_ONCE_INIT;
-static int openings, openings_waiting;
-static int64_t opening_waits, opening_timeouts;
-
-static void opening_init(void)
-{
-    pthread_condattr_t a;
-    pthread_condattr_init(&a);
-    pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
-    pthread_cond_init(&opening_c, &a);
-    pthread_condattr_destroy(&a);
-}
-
-int km_h5_opening_begin(void)
-{
-    struct timespec until;
-    int waited = 0, rc = 0;
-    pthread_once(&opening_once, opening_init);
-    clock_gettime(CLOCK_MONOTONIC, &until);
-    until.tv_nsec += KM_H5_OPENING_WAIT_MS * 1000000L;
-    until.tv_sec += until.tv_nsec / 1000000000L;
-    until.tv_nsec %= 1000000000L;
-    pthread_mutex_lock(&opening_m);
-    if (openings > 0) {
-        waited = 1;
-        opening_waits++;
-        openings_waiting++;
-        while (openings > 0 && rc != ETIMEDOUT)
-            rc = pthread_cond_timedwait(&opening_c, &opening_m, &until);
-        openings_waiting--;
-        if (openings > 0)
-            opening_timeouts++;
-    }
-    openings++;
-    pthread_mutex_unlock(&opening_m);
-    km_h5_burst_begin();
-    return waited;
-}
-
-void km_h5_opening_end(void)
-{
-    km_h5_burst_end();
-    pthread_mutex_lock(&opening_m);
-    openings--;
-    pthread_cond_broadcast(&opening_c);
-    pthread_mutex_unlock(&opening_m);
-}
-
-void km_h5_opening_counts(int *in_progress, int *waiting, int64_t *waits, int64_t *timeouts)
-{
-    pthread_mutex_lock(&opening_m);
-    *in_progress = openings;
-    *waiting = openings_waiting;
-    *waits = opening_waits;
-    *timeouts = opening_timeouts;
-    pthread_mutex_unlock(&opening_m);
 }
 
 km_status km_result_check_target(km_ctx *ctx, const char *path, int32_t overwrite)
@@ -552,7 +467,9 @@ km_status km_result_writer_end_frames(km_ctx *ctx, km_result_writer *w)
     return KM_OK;
 }
 
-km_status km_result_writer_commit(km_ctx *ctx, km_result_writer *w)
+/* km_result_writer_commit up to the file's close: one run of HDF5 calls
+   (km_h5_run_begin), its fsync and rename outside it. */
+static km_status close_file(km_ctx *ctx, km_result_writer *w)
 {
     km_status st;
     if (w == NULL || w->file < 0 || w->committed)
@@ -586,11 +503,19 @@ km_status km_result_writer_commit(km_ctx *ctx, km_result_writer *w)
     }
     if (e < 0)
         return km_rw_h5fail(ctx, w->path, KM_ERR_IO, "cannot close the result");
-    st = km_atomic_commit(ctx, &w->out);
-    if (st != KM_OK)
-        return st;
-    w->committed = 1;
     return KM_OK;
+}
+
+km_status km_result_writer_commit(km_ctx *ctx, km_result_writer *w)
+{
+    km_h5_run_begin();
+    km_status st = close_file(ctx, w);
+    km_h5_run_end();
+    if (st == KM_OK)
+        st = km_atomic_commit(ctx, &w->out);
+    if (st == KM_OK)
+        w->committed = 1;
+    return st;
 }
 
 void km_result_writer_free(km_result_writer *w)

@@ -61,6 +61,27 @@ int km_h5_opening_begin(void);
 void km_h5_opening_end(void);
 void km_h5_opening_counts(int *in_progress, int *waiting, int64_t *waits, int64_t *timeouts);
 
+/* One run of HDF5 calls at a time, as one opening at a time.  Outside its
+ * opening a session still makes dense runs of HDF5 calls: a table's
+ * columns at their first rows (~70 takes of the lock a column), /params
+ * (~400), the maps, the file's close.  When two threads' runs meet, the
+ * one waiting is woken at every call the other ends and goes back to
+ * sleep (HDF5's lock is not fair): in two sessions on two threads that
+ * cost ~2 ms of CPU time a session, the first block's runs meeting the
+ * other session's opening and runs (bench/HISTORY.md "Session 44
+ * (thr20)").  km_h5_run_begin waits while another thread's opening or run
+ * is in progress, at most KM_H5_OPENING_WAIT_MS, then proceeds; 1 when it
+ * waited.  Runs nest (an inner pair costs nothing) and inside the
+ * thread's own opening they are free; km_h5_opening_begin waits for other
+ * threads' runs as for their openings.  A run must not wait for another
+ * thread's work.  Every begin is matched by one km_h5_run_end on the same
+ * thread.  km_h5_run_counts: runs in progress, threads waiting to begin
+ * one now, waits and waits that ran out since the process began (for
+ * tests). */
+int km_h5_run_begin(void);
+void km_h5_run_end(void);
+void km_h5_run_counts(int *in_progress, int *waiting, int64_t *waits, int64_t *timeouts);
+
 /* Check that `path` may be written: it does not exist, or it is a knotmap
  * result and overwrite is 1.  Anything else (a directory, another file, a
  * result with overwrite 0) is KM_ERR_CREATE.  The folder must exist. */

@@ -105,6 +105,7 @@ static km_status write_params(km_ctx *ctx, driver *d, km_engine *e, int now)
     if (!d->params_due || (!now && km_h5_bursts_elsewhere() > 0))
         return KM_OK;
     d->params_due = 0;
+    km_h5_run_begin(); /* one run of HDF5 calls (io/result_writer.h) */
     km_status st = km_result_writer_check_target(ctx, e->writer);
     for (size_t i = 0; i < km_reader_header_count(d->reader) && st == KM_OK; i++) {
         const char *k = NULL, *v = NULL;
@@ -115,6 +116,7 @@ static km_status write_params(km_ctx *ctx, driver *d, km_engine *e, int now)
         st = km_params_write(ctx, e->writer, &d->eff, &d->rec);
     if (st == KM_OK && e->nw < 2)
         st = km_stage_body_prepare(ctx, e->writer);
+    km_h5_run_end();
     return st;
 }
 
@@ -131,6 +133,7 @@ unsigned long km_process_warm_params_early(void)
     return atomic_load(&warm_params_early);
 }
 
+static km_status warm_params(km_ctx *ctx, km_engine *e);
 static km_status write_warm_params(km_ctx *ctx, driver *d, km_engine *e, int now)
 {
     if (d->warm_written ||
@@ -139,6 +142,14 @@ static km_status write_warm_params(km_ctx *ctx, driver *d, km_engine *e, int now
     d->warm_written = 1;
     if (!now)
         atomic_fetch_add(&warm_params_early, 1);
+    km_h5_run_begin(); /* one run of HDF5 calls (io/result_writer.h) */
+    km_status st = warm_params(ctx, e);
+    km_h5_run_end();
+    return st;
+}
+
+static km_status warm_params(km_ctx *ctx, km_engine *e)
+{
     km_status st;
     if ((st = km_result_writer_param_i64(ctx, e->writer, "bad_taxels",
                                          km_conditioner_n_bad(e->cond))) != KM_OK ||

@@ -158,3 +158,26 @@ Test(process_openings, a_failed_opening_ends)
     cr_expect_eq(r.st, KM_OK);
     cr_expect_eq(now().waits, before.waits, "no opening left to wait for");
 }
+
+/* This thread holds a run of HDF5 calls (km_h5_run_begin) while a session
+   runs on another: the session's runs (its tables made, /params, maps,
+   close) wait for it, as its opening does. */
+Test(process_openings, a_sessions_runs_wait_for_another_threads_run)
+{
+    run r = {in, "", KM_OK, 0};
+    km_test_path(r.out, sizeof r.out, dir, "r.h5");
+    int in_progress, waiting;
+    int64_t waits0, waits, timeouts;
+    km_h5_run_counts(&in_progress, &waiting, &waits0, &timeouts);
+    cr_assert_eq(km_h5_run_begin(), 0);
+    pthread_t th;
+    cr_assert_eq(pthread_create(&th, NULL, run_main, &r), 0);
+    do {
+        pause_briefly();
+        km_h5_run_counts(&in_progress, &waiting, &waits, &timeouts);
+    } while (waits == waits0 && !is_done(&r));
+    km_h5_run_end();
+    pthread_join(th, NULL);
+    cr_assert_eq(r.st, KM_OK);
+    cr_expect_gt(waits, waits0, "the session's runs did not wait for this one");
+}
