@@ -106,6 +106,25 @@ static inline uint64_t grow(uint64_t u, uint64_t lv)
     return (((lv + s) ^ lv) | s) & lv;
 }
 
+#if KM_HAVE_AVX2_TARGET
+__attribute__((target("avx2"))) static uint64_t level_bits_avx2_call(const float *row, uint32_t w,
+                                                                    float thr)
+{
+    return level_bits_avx2(row, w, thr);
+}
+#endif
+
+uint64_t km_level_bits(const float *row, uint32_t w, float thr, int avx2)
+{
+#if KM_HAVE_AVX2_TARGET
+    if (avx2)
+        return level_bits_avx2_call(row, w, thr);
+#else
+    (void)avx2;
+#endif
+    return level_bits_portable(row, w, thr);
+}
+
 typedef uint64_t (*level_bits_fn)(const float *row, uint32_t w, float thr);
 
 /* The search by bits (w <= 64); -1 when the region comes near the end of

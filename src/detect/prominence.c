@@ -1,6 +1,7 @@
 /* Prominence by topological persistence (superlevel-set filtration,
  * 8-connected, union-find).  See docs/ALGORITHMS.md 3.5; the basin area
  * of a peak (3.6) is in basin.c. */
+#include <float.h>
 #include <math.h>
 #include <string.h>
 
@@ -485,31 +486,6 @@ static size_t minimum_items(const float *san, int32_t rows, int32_t cols, float 
     return m;
 }
 
-/* Row r's invalid taxels (-inf in the sanitised copy) as bits, cols <= 64. */
-static uint64_t invalid_bits_portable(const float *row, int32_t cols)
-{
-    uint64_t m = 0;
-    for (int32_t c = 0; c < cols; c++)
-        m |= (uint64_t)(row[c] == -INFINITY) << c;
-    return m;
-}
-
-#if KM_HAVE_AVX2_TARGET
-__attribute__((target("avx2"))) static uint64_t invalid_bits_avx2(const float *row, int32_t cols)
-{
-    const __m256 ninf = _mm256_set1_ps(-INFINITY);
-    uint64_t m = 0;
-    int32_t c = 0;
-    for (; c + 8 <= cols; c += 8)
-        m |= (uint64_t)(uint32_t)_mm256_movemask_ps(
-                 _mm256_cmp_ps(_mm256_loadu_ps(row + c), ninf, _CMP_EQ_OQ))
-             << c;
-    for (; c < cols; c++)
-        m |= (uint64_t)(row[c] == -INFINITY) << c;
-    return m;
-}
-#endif
-
 /* Whether the valid taxels are one 8-connected component, told by a
  * sufficient test: no two invalid taxels are 8-adjacent (rows, cols >= 2,
  * cols <= 64; else 0).  Then each invalid taxel's neighbours are valid and
@@ -521,15 +497,12 @@ static int valid_connected(const float *san, int32_t rows, int32_t cols, int avx
 {
     if (rows < 2 || cols < 2 || cols > 64)
         return 0;
-    uint64_t prev = 0;
+    /* A row's invalid taxels (-inf; the copy holds no NaN) as bits: those
+       not at or above the least finite float. */
+    uint64_t prev = 0, all = cols == 64 ? ~(uint64_t)0 : ((uint64_t)1 << cols) - 1u;
     for (int32_t r = 0; r < rows; r++) {
-        const float *row = san + (size_t)r * (size_t)cols;
-#if KM_HAVE_AVX2_TARGET
-        uint64_t b = avx2 ? invalid_bits_avx2(row, cols) : invalid_bits_portable(row, cols);
-#else
-        (void)avx2;
-        uint64_t b = invalid_bits_portable(row, cols);
-#endif
+        uint64_t b = all & ~km_level_bits(san + (size_t)r * (size_t)cols, (uint32_t)cols,
+                                          -FLT_MAX, avx2);
         if ((b & b << 1) != 0 || (b & (prev | prev << 1 | prev >> 1)) != 0)
             return 0;
         prev = b;

@@ -121,4 +121,8 @@ static inline uint32_t km_padded_at(uint32_t raster, int32_t cols)
 int32_t km_basin_area(const float *pad, int32_t cols, uint32_t start, double level,
                       uint32_t *stamp, uint32_t stamp_value, uint32_t *queue, int avx2);
 
+/* A row's level set as bits: bit c set where row[c] >= thr, c < w <= 64
+ * (avx2: eight columns a compare, the same bits).  src/detect/basin.c. */
+uint64_t km_level_bits(const float *row, uint32_t w, float thr, int avx2);
+
 #endif
