@@ -276,7 +276,9 @@ typedef struct km_session_info {
                                   lines as rows), sensor (an XSENSOR file of several
                                   sensors read without a sensor given: the first),
                                   insole (a Tekscan F-Scan or XSENSOR in-shoe recording: a foot,
-                                  whose candidates are its load points, not knots);
+                                  whose candidates are its load points, not knots),
+                                  time_units (another tool's /time without a units
+                                  attribute, read as seconds: docs/FORMAT.md 1.2);
                                   "" when none.  Callers should warn. */
     int64_t n_nonfinite;       /* values the file holds as nan or inf, kept as they are
                                   (detection and metrics pass over a non-finite taxel in

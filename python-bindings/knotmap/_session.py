@@ -208,7 +208,8 @@ def read_session(path: PathLike, format: str = "auto",
         "text_layout"].
     override : bool, optional
         Let rate, pitch, units, mode and roller_radius replace the file's own
-        values (else a conflict raises ValueError) [False].
+        values (else a conflict raises ValueError) [False]; a rate given so
+        replaces the file's times too: frame k at k / rate.
     max_memory : int, optional
         Bytes: a grid, block or HDF5 chunk beyond it is refused [1 GiB].
     time_axis : {"first", "last"}, optional

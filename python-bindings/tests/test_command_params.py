@@ -11,6 +11,7 @@ The checkers of test_params.py are reused; the self-tests doctor an input.
 """
 import inspect
 import subprocess
+import re
 
 import h5py
 import numpy as np
@@ -265,3 +266,121 @@ def test_self_render_checkers_fail_on_drift(cli_md, render_help):
     assert docs_problems(rows, cli_md.replace("| `--percentile P` | 99 |",
                                               "| `--percentile P` | 95 |"),
                          _help_options(render_help), _section("render", "report"), "render")
+
+
+# ---- every command: its --help against its docs/CLI.md section -------------
+# The checkers above follow the parameter tables; these read the help itself, so
+# they also cover the options outside the tables (--deadline, --threads, -q, ...)
+# and the two commands without a table (info, eval).
+
+COMMANDS = ("process", "info", "synth", "render", "report", "eval")
+# Accepted, named in docs/CLI.md as an older name, not in every command's help
+# (process's help does not name it; synth's does).
+OLDER_NAMES = {"no-clobber"}
+
+
+def cli_md_section(text, cmd):
+    """The '## knotmap CMD' section of docs/CLI.md, up to the next '## '."""
+    start = text.index("\n## knotmap %s\n" % cmd)
+    end = text.find("\n## ", start + 1)
+    return text[start:] if end < 0 else text[start:end]
+
+
+def help_defaults(help_text):
+    """{option: the [default] its help line ends with, or None} for every option line."""
+    out = {}
+    for m in re.finditer(r"^ {2,6}(?:-\w, )?--([a-z0-9-]+)(.*(?:\n {20,}.*)*)", help_text, re.M):
+        shown = re.findall(r"\[([^\[\]]*)\]$", " ".join(m.group(2).split()))
+        out[m.group(1)] = shown[-1] if shown else None
+    return out
+
+
+def _plain(cell):
+    """A default cell that is one token (a number, 1G, 32x32, off, auto), else None."""
+    cell = cell.replace("`", "").strip()
+    return cell if re.fullmatch(r"[A-Za-z0-9.+-]+", cell) else None
+
+
+def help_docs_problems(cmd, help_text, cli_md):
+    """Options of `knotmap CMD --help` its docs/CLI.md section does not name (info's input
+    options are named in process's table), options in the section's tables that the help
+    lacks, and one-token defaults that differ between a table row and the help."""
+    section = cli_md_section(cli_md, cmd)
+    named = section + (cli_md_section(cli_md, "process") if cmd == "info" else "")
+    shown = help_defaults(help_text)
+    problems = ["%s --%s: not in docs/CLI.md" % (cmd, o) for o in shown
+                if o != "help" and "--%s" % o not in named]
+    for line in section.splitlines():
+        if not line.startswith("| `-"):
+            continue
+        cells = [c.strip() for c in re.split(r"(?<!\\)\|", line.strip().strip("|"))]
+        opts = re.findall(r"`(?:-\w, )?--([a-z0-9-]+)", cells[0])
+        for o in opts:
+            if "--%s" % o not in help_text and o not in OLDER_NAMES:
+                problems.append("%s: docs/CLI.md lists --%s, the help does not" % (cmd, o))
+        values = [_plain(v) for v in re.split(r",|/", cells[1])]
+        if len(values) != len(opts):
+            continue
+        for o, v in zip(opts, values):
+            h = shown.get(o)
+            if v is not None and h is not None and _plain(h) is not None and v != h:
+                problems.append("%s --%s: docs/CLI.md default %s, help [%s]" % (cmd, o, v, h))
+    return problems
+
+
+@pytest.mark.parametrize("cmd", COMMANDS)
+def test_docs_cli_md_names_every_option_of_the_help(cli_md, cmd):
+    assert help_docs_problems(cmd, command_help(cmd), cli_md) == []
+
+
+def test_info_takes_process_input_options_as_process_says_them():
+    """info's input options are process's: same help lines, same defaults."""
+    info = help_defaults(command_help("info"))
+    proc = help_defaults(command_help("process"))
+    shared = set(info) - {"help", "deadline", "scan"}
+    assert {"format", "grid", "rate", "time-axis", "max-memory"} <= shared
+    assert {o: info[o] for o in shared} == {o: proc.get(o, "absent") for o in shared}
+
+
+def _codes(text):
+    return set(re.findall(r"\b(6[4-9]|7[0-5]|130|143)\b", text))
+
+
+def exit_status_problems(cmd, help_text, cli_md):
+    """Exit statuses the help's 'Exit status:' paragraph lists and the command's
+    'Exit status' sentence in docs/CLI.md does not (process: the table of '## Exit status',
+    which is written for it)."""
+    said = help_text[help_text.index("\nExit status:"):].split("\n\n")[0]
+    if cmd == "process":
+        doc = cli_md[cli_md.index("\n## Exit status"):cli_md.index("\nSignals:")]
+    else:
+        section = cli_md_section(cli_md, cmd)
+        doc = section[section.index("Exit status"):].split("\n\n")[0]
+    return ["%s: exit %s in the help, not in docs/CLI.md" % (cmd, c)
+            for c in sorted(_codes(said) - _codes(doc))]
+
+
+@pytest.mark.parametrize("cmd", COMMANDS)
+def test_docs_cli_md_gives_every_exit_status_of_the_help(cli_md, cmd):
+    assert exit_status_problems(cmd, command_help(cmd), cli_md) == []
+
+
+def test_self_help_docs_checker_fails_on_drift(cli_md):
+    assert exit_status_problems("eval", command_help("eval"),
+                                cli_md.replace("66 a file is missing, 75", "66 a file is missing"))
+    assert exit_status_problems("process", command_help("process"),
+                                cli_md.replace("| 75 | deadline |", "| | deadline |"))
+    ev = command_help("eval")
+    assert help_docs_problems("eval", ev, cli_md) == []
+    assert "| `--top N` | all |" in cli_md
+    assert help_docs_problems("eval", ev, cli_md.replace("| `--top N` | all |",
+                                                         "| `--top N` | 10 |"))
+    assert help_docs_problems("eval", ev.replace("[all]", "[10]"), cli_md)
+    assert help_docs_problems("eval", ev + "      --new-option   x\n", cli_md)
+    assert help_docs_problems("eval", ev.replace("--json", "--jsn"), cli_md)
+    info = command_help("info")
+    assert help_docs_problems("info", info, cli_md) == []
+    assert help_docs_problems("info", info, cli_md.replace("--scan", "--all-frames"))
+    assert help_docs_problems("render", command_help("render"),
+                              cli_md.replace("| `--percentile P` | 99 |",
+                                             "| `--percentile P` | 98 |"))

@@ -184,6 +184,17 @@ def docs_problems(rows, cli_md, help_options, section_of=_process_section, cmd="
     return problems
 
 
+def format_md_problems(rows, format_md):
+    """Recorded rows whose /params name docs/FORMAT.md's `/params` paragraphs do not give
+    in backticks (until session 44, 30 keys were missing: the conditioning's, four of
+    the candidates' and `cand_min_snr`)."""
+    start = format_md.index("`/params`: one scalar attribute")
+    text = format_md[start:format_md.index("`/frames/max` and `/frames/mean`", start)]
+    names = set(re.findall(r"`([a-z][a-z0-9_]*)`", text))
+    recorded = {r.name for r in rows if r.flags & lib.KM_PARAM_RECORDED}
+    return ["/params %s not in docs/FORMAT.md" % n for n in sorted(recorded - names)]
+
+
 def help_problems(rows, help_text):
     problems = []
     for r in rows:
@@ -263,6 +274,11 @@ def test_docs_cli_md_matches_the_table(cli_md, process_help):
     assert docs_problems(PARAMS, cli_md, _help_options(process_help)) == []
 
 
+def test_docs_format_md_names_every_params_key():
+    with open(os.path.join(REPO, "docs", "FORMAT.md"), encoding="utf-8") as f:
+        assert format_md_problems(PARAMS, f.read()) == []
+
+
 def test_process_docstring_lists_every_keyword():
     doc = knotmap.process.__doc__
     for r in PARAMS:
@@ -308,3 +324,10 @@ def test_self_docs_checker_fails_on_drift(cli_md, process_help):
 def test_self_help_checker_fails_on_drift(process_help):
     assert help_problems(PARAMS, process_help.replace("--cand-min-snr", "--cand-min-srn"))
     assert help_problems(_with("min-distance", default=3), process_help)
+
+
+def test_self_format_md_checker_fails_on_drift():
+    with open(os.path.join(REPO, "docs", "FORMAT.md"), encoding="utf-8") as f:
+        text = f.read()
+    assert format_md_problems(PARAMS, text) == []
+    assert format_md_problems(PARAMS, text.replace("`notch_q`", "notch_q"))
