@@ -25,9 +25,12 @@ static km_status open_checked(km_ctx *ctx, const char *path, const char *schema,
         return km_fail(ctx, KM_ERR_NOT_FOUND, "%s: %s", path, km_open_reason(errno));
     if (S_ISDIR(sb.st_mode))
         return km_fail(ctx, KM_ERR_NOT_FOUND, "%s: Is a directory", path);
+    int result = strcmp(schema, "knotmap-result") == 0;
+    /* a recording where a result is wanted (render walk.asf): say how to make one */
+    const char *make = result ? "; a recording? `knotmap process` makes its result" : "";
     if (H5Fis_hdf5(path) <= 0)
-        return km_fail(ctx, KM_ERR_FORMAT, "%s: not an HDF5 file (expected a %s file)", path,
-                       schema);
+        return km_fail(ctx, KM_ERR_FORMAT, "%s: not an HDF5 file (expected a %s file%s)", path,
+                       schema, make);
     f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     if (f < 0) {
         char why[256];
@@ -37,9 +40,15 @@ static km_status open_checked(km_ctx *ctx, const char *path, const char *schema,
     st = km_h5_attr_get_string(ctx, f, "schema", buf, sizeof buf);
     if (st == KM_OK && strcmp(buf, schema) != 0) /* a session where a result is wanted: say how */
         st = km_fail(ctx, KM_ERR_FORMAT, "%s: schema is '%s', expected '%s'%s", path, buf, schema,
-                     strcmp(buf, "knotmap-session") == 0 ? " (a session: `knotmap process` makes its result)" : "");
+                     strcmp(buf, "knotmap-session") == 0 ? " (a session: `knotmap process` makes its result)"
+                     : strcmp(buf, "knotmap-result") == 0
+                         ? " (a result: the truth is the session `knotmap synth` wrote)"
+                         : "");
     else if (st == KM_ERR_NOT_FOUND)
-        st = km_fail(ctx, KM_ERR_FORMAT, "%s: no schema attribute: not a %s file", path, schema);
+        st = km_fail(ctx, KM_ERR_FORMAT, "%s: no schema attribute: not a %s file%s", path, schema,
+                     result ? " (another tool's HDF5? `knotmap process --format session` makes "
+                              "its result)"
+                            : "");
     else if (st != KM_OK)
         km_error_prefix(ctx, path);
     if (st != KM_OK) {
