@@ -615,6 +615,13 @@ km_status km_value_error(km_ctx *ctx, int64_t line, const long long *frame, cons
     if (out_of_range)
         return km_fail(ctx, KM_ERR_FORMAT, "line %lld: %svalue '%s' in column %lld is out of range",
                        (long long)line, where, shown, (long long)column);
-    return km_fail(ctx, KM_ERR_FORMAT, "line %lld: %snon-numeric value '%s' in column %lld",
-                   (long long)line, where, shown, (long long)column);
+    /* "1.5" as csv.QUOTE_ALL (pandas' quoting=, a spreadsheet's "quote all
+       fields") writes it: say so, not only that it is no number */
+    const char *quoted = n >= 2 && (s[0] == '"' || s[0] == '\'')
+                             ? " (quoted fields: a text matrix's numbers are read unquoted, as "
+                               "pandas' to_csv writes them by default: save it without quoting "
+                               "every field)"
+                             : "";
+    return km_fail(ctx, KM_ERR_FORMAT, "line %lld: %snon-numeric value '%s' in column %lld%s",
+                   (long long)line, where, shown, (long long)column, quoted);
 }
