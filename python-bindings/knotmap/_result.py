@@ -127,14 +127,15 @@ def read_result(path: PathLike, as_pandas: Optional[bool] = False,
     try:
         f = h5py.File(path, "r")
     except OSError as e:
-        raise make_error(lib.KM_ERR_FORMAT, "%s: not an HDF5 file (%s)" % (path, e)) from None
+        raise make_error(lib.KM_ERR_FORMAT, "%s: not an HDF5 file (%s)" % (path, e),
+                         filename=path) from None
     with f:
         attrs = _attrs(f)
         if attrs.get("schema") != "knotmap-result":
-            raise make_error(lib.KM_ERR_FORMAT, "%s: not a knotmap result" % path)
+            raise make_error(lib.KM_ERR_FORMAT, "%s: not a knotmap result" % path, filename=path)
         if int(attrs.get("complete", 0)) != 1:
             raise make_error(lib.KM_ERR_FORMAT, "%s: incomplete result (no complete = 1)"
-                             % path)
+                             % path, filename=path)
         out = {"attrs": attrs, "params": _attrs(f["params"]) if "params" in f else {}}
         sess = _attrs(f["session"])
         sess["time"] = f["session/time"][()]

@@ -64,3 +64,12 @@ def test_malformed_data_names_the_file(datasets_dir, tmp_path):
     e = failing(lambda: knotmap.render(session, str(tmp_path / "m.png")))
     assert isinstance(e, ValueError) and e.filename == session
     assert not (tmp_path / "m.png").exists()
+
+
+def test_read_result_names_the_file(tmp_path, datasets_dir):
+    session = os.path.join(datasets_dir, "example", "roller_example.h5")   # not a result
+    text = tmp_path / "t.txt"
+    text.write_text("1 2\n")                                              # not HDF5
+    for path in (session, str(text)):
+        e = failing(lambda: knotmap.read_result(path))
+        assert isinstance(e, ValueError) and e.filename == path
