@@ -58,6 +58,23 @@ int km_condition_finds_bad(const km_condition_params *p)
     return p != NULL && (p->detect_bad || p->bad.offset_sigmas > 0.0);
 }
 
+int64_t km_condition_frames_held(const km_condition_params *p)
+{
+    if (!km_condition_active(p))
+        return 0;
+    int64_t w = p->tare_frames;
+    if (km_condition_finds_bad(p) && p->warmup_frames > w)
+        w = p->warmup_frames;
+    /* The output queue (2 CHUNK), the staging (CHUNK), each temporal
+       filter's output and what it holds back (at most 2 CHUNK, erring
+       high), the warm-up block and the ring of the corrupt-frame test. */
+    int64_t n = 3 * CHUNK + w;
+    n += 2 * CHUNK * ((p->highpass_hz > 0.0) + (p->lowpass_hz > 0.0));
+    if (p->corrupt_ratio > 0.0)
+        n += p->corrupt_window / 2 + 2;
+    return n;
+}
+
 int km_condition_active(const km_condition_params *p)
 {
     return p != NULL &&

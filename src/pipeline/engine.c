@@ -124,12 +124,14 @@ static km_status alloc_buffers(km_ctx *ctx, km_engine *e)
         nb = (int64_t)(MAX_BLOCK_VALUES / rc);
     if (nb < 1)
         nb = 1;
-    if (km_process_check_memory(ctx, e->info.rows, e->info.cols, nb, &e->p.read) != KM_OK)
+    e->n_slots = e->nw > 1 ? KM_ENGINE_SLOTS : 1;
+    /* Each slot holds a block; the conditioner its own frames. */
+    if (km_process_check_memory(ctx, e->info.rows, e->info.cols, nb * e->n_slots,
+                                 km_condition_frames_held(&e->cp), &e->p.read) != KM_OK)
         return km_ctx_last_status(ctx);
     e->nb = nb;
     if (!km_size_mul((size_t)nb * rc, sizeof(float), &bytes))
         return km_fail(ctx, KM_ERR_LIMIT, "block too large");
-    e->n_slots = e->nw > 1 ? KM_ENGINE_SLOTS : 1;
     for (int k = 0; k < e->n_slots; k++) {
         km_status st = alloc_block(ctx, e, &e->slot[k]);
         if (st != KM_OK)

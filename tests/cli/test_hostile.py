@@ -89,6 +89,25 @@ def test_one_big_chunk_reads_like_small_chunks(tmp_path):
     np.testing.assert_allclose(np.nanmax(maps["big"]), frames.max(), rtol=1e-6)
 
 
+def test_memory_estimate_covers_a_long_sessions_peak(tmp_path):
+    """The budget's estimate for a grid is at least the peak RSS of a session
+    long enough to fill every buffer: 256x256 in blocks of 256 frames, 400
+    frames (the conditioner's queue of 192 frames and its warm-up block of
+    100 all touched, and the peaks of frames of noise; the estimate before
+    session 44 left both out: 115 MiB for a 200 MiB peak).  The estimate is read from the refusal at 8 MiB."""
+    rng = np.random.default_rng(3)
+    frames = rng.normal(20.0, 1.0, (400, 256, 256)).astype(np.float32)
+    src = tmp_path / "s.h5"
+    write_session(src, frames, (1, 256, 256))
+    out = tmp_path / "s.knotmap.h5"
+    r = run("process", src, "-o", out, "--max-memory", "8M", cwd=tmp_path)
+    assert r.returncode == 65, r.stderr
+    need_mib = float(r.stderr.split("needs about ")[1].split(" MiB")[0])
+    code, err, rss = km_cli.run_rss("process", "-q", src, "-o", out)
+    assert code == 0, err
+    assert rss <= need_mib * 1048576, (rss / 1048576, need_mib)
+
+
 def test_memory_budget_option(tmp_path):
     """A 256x256 grid in blocks of 256 frames fits the default budget and not
     a 64 MiB one; the refusal comes before any output."""
