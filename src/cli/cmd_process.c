@@ -76,9 +76,10 @@ static const char USAGE[] =
     "Long options may be abbreviated to any unambiguous prefix.\n";
 
 static const char FOOTER[] =
-    "Exit status: 0 ok, 64 usage, 65 bad input data, 66 input missing, 73 output\n"
-    "cannot be created, 74 I/O error, 75 --deadline exceeded, 130/143 interrupted\n"
-    "(SIGINT/SIGTERM; a second one stops at once).\n";
+    "Exit status: 0 ok, 64 usage, 65 bad input data, 66 input missing, 69 libsndfile\n"
+    "cannot be loaded (an audio input), 73 output cannot be created, 74 I/O error,\n"
+    "75 --deadline exceeded, 130/143 interrupted (SIGINT/SIGTERM; a second one stops\n"
+    "at once).\n";
 
 /* What the command's own options set. */
 typedef struct run_opts {

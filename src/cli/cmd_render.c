@@ -35,9 +35,9 @@ static const char FOOTER[] =
     "when it is a picture of the same format.  Layout: docs/FORMAT.md 2.2.\n"
     "\n"
     "Exit status: 0 ok, 64 usage (or an unknown extension), 65 not a result / no\n"
-    "map / beyond --max-memory, 66 result missing, 73 the picture cannot be created\n"
-    "(folder missing or full), 74 I/O error, 75 --deadline exceeded, 130/143\n"
-    "interrupted (SIGINT/SIGTERM: nothing written).\n";
+    "map / beyond --max-memory, 66 result missing, 69 cairo cannot be loaded,\n"
+    "73 the picture cannot be created (folder missing or full), 74 I/O error,\n"
+    "75 --deadline exceeded, 130/143 interrupted (SIGINT/SIGTERM: nothing written).\n";
 
 typedef struct render_opts {
     km_render_params p;

@@ -108,9 +108,10 @@ static void footer(char *buf, size_t size)
         snprintf(buf + k, size - (size_t)k,
                  "\n(one channel per taxel); anything else a knotmap session (HDF5), with\n"
                  "the true knots in /truth/knots.\n\n"
-                 "Exit status: 0 ok, 64 usage, 73 OUT cannot be created (folder missing or\n"
-                 "full, a file knotmap did not write), 74 I/O error, 130/143 interrupted\n"
-                 "(SIGINT/SIGTERM: nothing written).\n");
+                 "Exit status: 0 ok, 64 usage, 69 libsndfile cannot be loaded (an audio\n"
+                 "OUT), 73 OUT cannot be created (folder missing or full, a file knotmap\n"
+                 "did not write), 74 I/O error, 130/143 interrupted (SIGINT/SIGTERM:\n"
+                 "nothing written).\n");
 }
 
 /* Parse and check the command line into o; KM_EX_OK, KM_CLI_DONE or an exit code. */
