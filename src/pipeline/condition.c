@@ -60,7 +60,7 @@ int km_condition_finds_bad(const km_condition_params *p)
 
 int64_t km_condition_frames_held(const km_condition_params *p)
 {
-    if (!km_condition_active(p))
+    if (p == NULL)
         return 0;
     int64_t w = p->tare_frames;
     if (km_condition_finds_bad(p) && p->warmup_frames > w)

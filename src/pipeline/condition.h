@@ -19,7 +19,7 @@ int km_condition_finds_bad(const km_condition_params *p);
 /* The frames of the grid the conditioner holds at most for p (its output
  * queue, staging, temporal filters, warm-up block, corrupt-frame ring):
  * memory that grows with the grid, counted by the memory budget
- * (budget.c); 0 when p is not active. */
+ * (budget.c; the queue and staging are made whatever p asks). */
 int64_t km_condition_frames_held(const km_condition_params *p);
 
 /* 1 when p asks for anything beyond the point-wise calibration. */
