@@ -65,9 +65,11 @@ int64_t km_condition_frames_held(const km_condition_params *p)
     int64_t w = p->tare_frames;
     if (km_condition_finds_bad(p) && p->warmup_frames > w)
         w = p->warmup_frames;
-    /* The output queue (2 CHUNK), the staging (CHUNK), each temporal
-       filter's output and what it holds back (at most 2 CHUNK, erring
-       high), the warm-up block and the ring of the corrupt-frame test. */
+    /* The output queue (2 CHUNK), the staging (CHUNK), the high- and
+       low-pass filters' output and what they hold back (2 CHUNK each: an
+       IIR's few frames, a short FIR's; a long FIR's taps and the median and
+       notch filters are not counted: the budget is a model, docs/FORMAT.md
+       1.2), the warm-up block and the ring of the corrupt-frame test. */
     int64_t n = 3 * CHUNK + w;
     n += 2 * CHUNK * ((p->highpass_hz > 0.0) + (p->lowpass_hz > 0.0));
     if (p->corrupt_ratio > 0.0)
