@@ -307,6 +307,8 @@ static km_status apply_number(km_ctx *ctx, km_reader *r, const km_varset *s, con
             if (!(isfinite(x) && x > 0))
                 return km_fail(ctx, KM_ERR_FORMAT, "%s %s = %g: expected a positive number", s->noun, v->name, x);
             *dst[k] = x;
+            if (k == 0)
+                km_reader_rate_from(r, "%s %s = %g", s->noun, v->name, x);
         }
     return KM_OK;
 }
@@ -437,8 +439,9 @@ static km_status read_time_vector(km_ctx *ctx, km_reader *r, const km_varset *s,
         km_reader_release(r, tm);
         return st;
     }
-    if (r->info.frame_rate_hz == 0 && n_frames > 1 && tm[n_frames - 1] > tm[0])
-        r->info.frame_rate_hz = (double)(n_frames - 1) / (tm[n_frames - 1] - tm[0]);
+    if (r->info.frame_rate_hz == 0)
+        r->info.frame_rate_hz = km_reader_times_rate(r, n_frames, tm[0], tm[n_frames - 1], 1, "%s %s", s->noun,
+                                                     t->name);
     *time = tm;
     return KM_OK;
 }
@@ -469,8 +472,8 @@ static km_status rate_by_name(km_ctx *ctx, km_reader *r, const km_varset *s, km_
             return st;
         x = km_mat_elem(b, 0, v->type, v->swap);
         km_reader_release(r, b);
-        if (!(isfinite(x) && x > 0))
-            return KM_OK; /* not a rate: the file does not say */
+        if (!km_reader_rate_plausible(x))
+            return KM_OK; /* not a rate (fs = 0, a size?): the file does not say */
         if (rate > 0 && x != rate) /* two that disagree: never a silent pick */
             return km_fail(ctx, KM_ERR_FORMAT, "%ss %s = %g and %s = %g are both named like a frame rate "
                            "and disagree: which is it? (pass --rate HZ, or save frame_rate_hz)", s->noun,
@@ -480,6 +483,7 @@ static km_status rate_by_name(km_ctx *ctx, km_reader *r, const km_varset *s, km_
     }
     if (rate > 0) {
         r->info.frame_rate_hz = rate;
+        km_reader_rate_from(r, "%s %s = %g", s->noun, first->name, rate);
         o->rate_named = 1;
     }
     return KM_OK;

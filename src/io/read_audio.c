@@ -325,6 +325,10 @@ static km_status frame_layout(km_ctx *ctx, km_reader *r, audio_impl *a, const SF
         a->flat = 0;
         a->n_frames = si->frames;
         r->info.frame_rate_hz = m->rate > 0 ? m->rate : (double)si->samplerate;
+        if (m->rate > 0)
+            km_reader_rate_from(r, "the comment's rate=%g", m->rate);
+        else
+            km_reader_rate_from(r, "the sample rate %d Hz", si->samplerate);
     } else {
         int64_t rest = si->frames % taxels;
         a->flat = 1;
@@ -341,6 +345,10 @@ static km_status frame_layout(km_ctx *ctx, km_reader *r, audio_impl *a, const SF
             r->info.frame_rate_hz = opt->frame_rate_hz;
         else
             r->info.frame_rate_hz = (double)si->samplerate / (double)taxels;
+        if (m->rate > 0)
+            km_reader_rate_from(r, "the comment's rate=%g", m->rate);
+        else
+            km_reader_rate_from(r, "the sample rate %d Hz over %lld taxels a frame", si->samplerate, (long long)taxels);
     }
     return km_reader_add_header(ctx, r, "layout", a->flat ? "flattened" : "channel per taxel");
 }

@@ -222,6 +222,9 @@ static km_status open_npy(km_ctx *ctx, km_reader *r, npy_impl *p, const km_read_
     if (nd < 2)
         return km_fail(ctx, KM_ERR_FORMAT, "an array of %d dimension%s: frames are [T, R, C] (or one "
                                            "[R, C] frame)", nd, nd == 1 ? "" : "s");
+    if (v.cls == MX_CHAR) /* parse_descr takes text for an archive's strings */
+        return km_fail(ctx, KM_ERR_UNSUPPORTED, "values of type %s: text, not numbers (numpy: "
+                                                "a.astype('float32'), if the text holds numbers)", v.descr);
     if (v.n == 0) /* before the time axis: an empty end axis would be taken for the grid's */
         return km_fail(ctx, KM_ERR_FORMAT, "an empty array (a dimension of 0 in its shape): no frames");
     km_varset vs = {.v = &v, .n = 1, .noun = "array", .hint = "", .numpy = 1};

@@ -181,6 +181,7 @@ static km_status read_root_attrs(km_ctx *ctx, km_reader *r, hid_t f, int forced,
 
     if ((st = check_schema(ctx, f, forced, no_schema)) != KM_OK)
         return st;
+    km_reader_rate_from(r, "attribute frame_rate_hz");
     if ((st = get_number(ctx, f, "frame_rate_hz", 0, &r->info.frame_rate_hz)) != KM_OK ||
         (st = get_number(ctx, f, "row_pitch_mm", 0, &r->info.row_pitch_mm)) != KM_OK ||
         (st = get_number(ctx, f, "col_pitch_mm", 0, &r->info.col_pitch_mm)) != KM_OK ||
@@ -578,8 +579,8 @@ static km_status open_time(km_ctx *ctx, km_reader *r, session_impl *s, hsize_t n
     if ((st = scan_time(ctx, r, s->time, &s->times.direct, s->tname, s->n_frames, &first,
                         &last)) != KM_OK)
         return st;
-    if (r->info.frame_rate_hz == 0 && s->n_frames > 1 && last > first)
-        r->info.frame_rate_hz = (double)(s->n_frames - 1) / ((last - first) * s->time_scale);
+    if (r->info.frame_rate_hz == 0)
+        r->info.frame_rate_hz = km_reader_times_rate(r, (int64_t)s->n_frames, first, last, s->time_scale, "%s", tp);
     s->times.buf = km_reader_alloc(r, KM_H5_TIMES_AHEAD * sizeof(double));
     return s->times.buf != NULL ? KM_OK : km_fail(ctx, KM_ERR_NOMEM, "out of memory");
 }

@@ -70,7 +70,8 @@ static int parse_int64(const char *s, long long *out)
 static int leading_number(const char *s, double *out, const char **rest)
 {
     const char *e = s + strlen(s), *q;
-    if (km_scan_number(s, e, &q, out) != 0 || !isfinite(*out))
+    int rc = km_scan_number(s, e, &q, out); /* -2: beyond a float, not a double: still a number */
+    if ((rc != 0 && rc != -2) || !isfinite(*out))
         return -1;
     if (q < e && !is_blank_char(*q))
         return -1;
@@ -170,8 +171,14 @@ static km_status header_key(km_ctx *ctx, km_reader *r, tk_impl *t, const char *k
         if (leading_number(val, &d, &rest) != 0 || !(d > 0))
             return km_fail(ctx, KM_ERR_FORMAT, "line %lld: SECONDS_PER_FRAME '%s' is not a positive number",
                            (long long)line, val);
+        /* "32 ms" was read as 32 s: only seconds, said or not */
+        if (*rest != '\0' && strcasecmp(rest, "s") != 0 && strcasecmp(rest, "sec") != 0 &&
+            strcasecmp(rest, "secs") != 0 && strcasecmp(rest, "second") != 0 && strcasecmp(rest, "seconds") != 0)
+            return km_fail(ctx, KM_ERR_FORMAT, "line %lld: SECONDS_PER_FRAME '%s': a number of seconds, with "
+                           "'%s' after it (write the period in seconds: 0.032 for 32 ms)", (long long)line, val, rest);
         t->dt = d;
         r->info.frame_rate_hz = 1.0 / d;
+        km_reader_rate_from(r, "line %lld: SECONDS_PER_FRAME %s", (long long)line, val);
     } else if (strcmp(key, "UNITS") == 0) {
         snprintf(r->info.units, sizeof r->info.units, "%s", map_units(val, &t->scale));
     } else if (strcmp(key, "SATURATION_PRESSURE") == 0) {

@@ -39,15 +39,6 @@ static int is_ws(char c)
     return c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v';
 }
 
-/* A number: '.' decimals; with ';' between values ',' too (European spreadsheets). */
-static int scan(char sep, const char *p, const char *e, const char **q, double *d)
-{
-    int rc = km_scan_number(p, e, q, d);
-    if (sep == ';' && rc == 0 && *q < e && **q == ',')
-        rc = km_scan_number_comma(p, e, q, d);
-    return rc;
-}
-
 /* Only blanks and separators from p on: a spreadsheet's padding. */
 static int padding(char sep, const char *p, size_t len)
 {
@@ -98,7 +89,7 @@ static km_status parse_values(km_ctx *ctx, const tx_impl *t, const char *p, cons
         }
         {
             double d;
-            int rc = scan(t->sep, p, e, &q, &d);
+            int rc = km_scan_value(t->sep, p, e, &q, &d);
             if (rc != 0 || (q < e && !is_ws(*q) && *q != t->sep))
                 return bad_value(ctx, t, p, e, c + 1, rc == -2);
             v = (float)d;
@@ -152,7 +143,7 @@ static km_status line_label(km_ctx *ctx, const tx_impl *t, const char *p, const 
         p = km_past_value(p, e, t->sep);
     while (p < e && is_ws(*p))
         p++;
-    rc = scan(t->sep, p, e, &q, x);
+    rc = km_scan_value(t->sep, p, e, &q, x);
     if (rc != 0 || (q < e && !is_ws(*q) && *q != t->sep)) {
         const char *te = p;
         while (te < e && !is_ws(*te) && *te != t->sep && te - p < KM_TOKEN_SHOWN)
@@ -298,7 +289,7 @@ static int numeric_line(char sep, const char *p, const char *e)
         double d;
         if (*p == sep)
             return c > 0 && padding(sep, p, (size_t)(e - p));
-        if (scan(sep, p, e, &q, &d) == -1 || (q < e && !is_ws(*q) && *q != sep))
+        if (km_scan_value(sep, p, e, &q, &d) == -1 || (q < e && !is_ws(*q) && *q != sep))
             return 0;
         c++;
         p = q;
@@ -325,7 +316,7 @@ static int64_t counting_line(char sep, const char *p, const char *e)
             p++;
         if (p == e)
             break;
-        if (scan(sep, p, e, &q, &d) != 0 || d != (double)c)
+        if (km_scan_value(sep, p, e, &q, &d) != 0 || d != (double)c)
             return 0;
         c++;
         p = q;
@@ -458,6 +449,8 @@ static km_status first_lines(km_ctx *ctx, km_reader *r, tx_impl *t, tx_survey *v
     counted = numeric_line(t->sep, *line, *line + *len) ? counting_line(t->sep, *line, *line + *len) : -1;
     if (counted == 0)
         return st;
+    if (counted < 0 && km_values_with_a_bad_one(t->sep, *line, *line + *len))
+        return parse_values(ctx, t, *line, *line + *len, NULL, 0, &n); /* its bad value's error */
     if ((copy = km_reader_alloc(r, hlen + 1)) == NULL)
         return km_fail(ctx, KM_ERR_NOMEM, "out of memory for the first line");
     memcpy(copy, *line, hlen);
@@ -673,8 +666,9 @@ km_status km_open_text(km_ctx *ctx, km_reader *r, const km_read_options *opt)
                      "of %lld values: --grid RxC)", (long long)v.data_line, (long long)v.n1);
     if (st != KM_OK)
         return st;
-    if (t->label == LABEL_TIME && v.n_lines > 1 && v.t_last > v.t_first)
-        r->info.frame_rate_hz = (double)(v.n_lines - 1) / ((v.t_last - v.t_first) * t->time_unit);
+    if (t->label == LABEL_TIME)
+        r->info.frame_rate_hz = km_reader_times_rate(r, v.n_lines, v.t_first, v.t_last, t->time_unit,
+                                                     "line %lld: the time column", (long long)v.line1);
     st = km_reader_set_geometry(ctx, r, rows, cols);
     if (st != KM_OK)
         return st;

@@ -168,8 +168,9 @@ static km_status take_survey(km_ctx *ctx, km_reader *r, xs_impl *t, const km_rea
         return km_fail(ctx, KM_ERR_FORMAT,
                        "line %lld: frame %lld: all %lld frames have the same time, so the times give no frame rate",
                        (long long)t->t_line, t->t_frame, (long long)t->n_frames);
-    if (t->t_have && t->n_frames >= 2 && t->span > 0)
-        r->info.frame_rate_hz = (double)(t->n_frames - 1) / t->span;
+    if (t->t_have)
+        r->info.frame_rate_hz = km_reader_times_rate(r, t->n_frames, 0, t->span, 1,
+                                                     "line %lld: frame %lld: the times", (long long)t->t_line, t->t_frame);
     if (!t->t_have)
         t->dt = opt->frame_rate_hz > 0 ? 1.0 / opt->frame_rate_hz : 1.0;
     if (t->height_mm > 0)

@@ -61,6 +61,51 @@ int km_units_known(const char *u)
            strcmp(u, "raw") == 0;
 }
 
+/* The one rule on frame rates (reader_internal.h, KM_RATE_MIN_HZ). */
+#define RATE_RANGE "knotmap reads a frame a day to 1e+06 frames a second (a period of 24 h to 1 us)"
+
+int km_reader_rate_plausible(double hz)
+{
+    return hz >= KM_RATE_MIN_HZ && hz <= KM_RATE_MAX_HZ;
+}
+
+void km_reader_rate_from(km_reader *r, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(r->rate_from, sizeof r->rate_from, fmt, ap);
+    va_end(ap);
+}
+
+double km_reader_times_rate(km_reader *r, int64_t n, double first, double last, double unit, const char *fmt, ...)
+{
+    va_list ap;
+    size_t k;
+    if (n < 2 || !(last > first))
+        return 0;
+    va_start(ap, fmt);
+    vsnprintf(r->rate_from, sizeof r->rate_from, fmt, ap);
+    va_end(ap);
+    k = strlen(r->rate_from);
+    snprintf(r->rate_from + k, sizeof r->rate_from - k, ": %lld times from %g s to %g s", (long long)n, first * unit,
+             last * unit);
+    return (double)(n - 1) / ((last - first) * unit);
+}
+
+/* A rate the file gives (a key, an attribute, a variable, its times) that
+   no recording has: a damaged header or a wrong unit, never read as it
+   is (SECONDS_PER_FRAME 1e-300 was a 1e300 Hz session) nor replaced by a
+   default.  Before the options: a --rate does not hide it. */
+static km_status check_file_rate(km_ctx *ctx, const km_reader *r)
+{
+    double hz = r->info.frame_rate_hz;
+    if (hz <= 0 || km_reader_rate_plausible(hz)) /* 0: the file does not say */
+        return KM_OK;
+    return km_fail(ctx, KM_ERR_FORMAT, "%s: a frame rate of %g Hz (a frame every %g s) is not plausible: %s; "
+                   "a damaged file, or times in another unit?",
+                   r->rate_from[0] != '\0' ? r->rate_from : "the file's frame rate", hz, 1.0 / hz, RATE_RANGE);
+}
+
 static km_status check_options(km_ctx *ctx, const km_read_options *o)
 {
     if (km_format_name(o->format) == NULL)
@@ -73,6 +118,8 @@ static km_status check_options(km_ctx *ctx, const km_read_options *o)
         return km_ctx_last_status(ctx);
     if (!(o->frame_rate_hz >= 0 && o->frame_rate_hz < INFINITY))
         return km_fail(ctx, KM_ERR_INVALID, "frame rate %g Hz: must be positive and finite", o->frame_rate_hz);
+    if (o->frame_rate_hz > 0 && !km_reader_rate_plausible(o->frame_rate_hz))
+        return km_fail(ctx, KM_ERR_INVALID, "frame rate %g Hz: %s", o->frame_rate_hz, RATE_RANGE);
     if (!(o->row_pitch_mm >= 0 && o->row_pitch_mm < INFINITY) || !(o->col_pitch_mm >= 0 && o->col_pitch_mm < INFINITY))
         return km_fail(ctx, KM_ERR_INVALID, "pitch %gx%g mm: must be positive and finite", o->row_pitch_mm,
                        o->col_pitch_mm);
@@ -259,8 +306,10 @@ km_status km_reader_apply_options(km_ctx *ctx, km_reader *r, const km_read_optio
     km_session_info *in = &r->info;
     char *assumed = in->assumed;
     size_t cap = sizeof in->assumed, n_valid = 0, n;
-    km_status st = conflicts(ctx, r, opt);
+    km_status st = check_file_rate(ctx, r);
 
+    if (st == KM_OK)
+        st = conflicts(ctx, r, opt);
     if (st != KM_OK)
         return st;
     assumed[0] = '\0';

@@ -48,6 +48,7 @@ struct km_reader {
     int times_from_rate;    /* --override replaced the file's own rate: km_reader_read
                                gives frame k the time k / rate, not the file's (a
                                format whose times follow the rate itself clears it) */
+    char rate_from[160];    /* where the file's rate came from (km_reader_rate_from) */
 };
 
 /* Append a header key/value (both copied).  Keys may repeat. */
@@ -65,6 +66,25 @@ km_status km_reader_apply_options(km_ctx *ctx, km_reader *r, const km_read_optio
    --mode roller is a conflict naming the insole).  Call before
    km_reader_apply_options; the format then notes "insole". */
 void km_reader_set_insole(km_reader *r);
+/* The frame rates knotmap reads, from a file or an option: a frame a day
+   to a million frames a second (a period of 24 h to 1 us; docs/FORMAT.md
+   1.1, "Plausible rates").  One rule for every reader: a file's rate or
+   period outside it is a damaged header or a wrong unit, refused by
+   km_reader_apply_options (KM_ERR_FORMAT) naming where it came from; a
+   --rate outside it is KM_ERR_INVALID. */
+#define KM_RATE_MIN_HZ (1.0 / 86400.0)
+#define KM_RATE_MAX_HZ 1e6
+int km_reader_rate_plausible(double hz);
+/* Say where the file's rate (info.frame_rate_hz, set by the format) came
+   from, for that error: "line 14: SECONDS_PER_FRAME 1e-300" (printf-like;
+   the last call wins; never called: "the file's frame rate"). */
+void km_reader_rate_from(km_reader *r, const char *fmt, ...) KM_PRINTF(2, 3);
+/* The rate a file's n times from `first` to `last` (in units of `unit`
+   seconds) give, (n - 1) / ((last - first) x unit) (0 when they give none:
+   n < 2, last <= first), said to come from them ("/time: 5 times from 0 s
+   to 4e-09 s"; fmt names them): every reader's rule for a rate from times. */
+double km_reader_times_rate(km_reader *r, int64_t n, double first, double last, double unit, const char *fmt, ...)
+    KM_PRINTF(6, 7);
 /* Name one more assumed field in info.assumed (after km_reader_apply_options,
    which starts the list anew): a format's own assumption, e.g. "schema". */
 void km_reader_note_assumed(km_reader *r, const char *name);

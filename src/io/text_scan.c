@@ -491,10 +491,54 @@ int km_scan_number(const char *p, const char *end, const char **endp, double *ou
     }
     s = scan_exponent(s, end, &exp10);
     *endp = s;
-    if (compose(m, exp10, &v) != 0)
-        return -2;
+    int rc = compose(m, exp10, &v);
+    if (rc != 0 && exp10 > 400)
+        v = (double)INFINITY;
     *out = neg ? -v : v;
-    return 0;
+    return rc;
+}
+
+int km_scan_value(char sep, const char *p, const char *e, const char **q, double *d)
+{
+    int rc = km_scan_number(p, e, q, d);
+    if (sep == ';' && rc == 0 && *q < e && **q == ',')
+        rc = km_scan_number_comma(p, e, q, d);
+    return rc;
+}
+
+static int blank(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v';
+}
+
+/* A line of values with a bad one is not column names (it was read as
+   names over the numbers below it, so a data line went without a word:
+   `1,NA,3`, R's missing value; `1.234,5;2;3`, a thousands mark): more of
+   its fields are numbers than not, and they are not three or more that
+   count up one by one (pandas' `time,0,1,2`, names `1 2 3 4`). */
+int km_values_with_a_bad_one(char sep, const char *p, const char *e)
+{
+    int64_t num = 0, other = 0, run = 0;
+    double prev = 0;
+    while (p < e) {
+        const char *q;
+        double d;
+        while (p < e && (blank(*p) || *p == sep))
+            p++;
+        if (p == e)
+            break;
+        if (km_scan_value(sep, p, e, &q, &d) == 0 && (q == e || blank(*q) || *q == sep)) {
+            run = num > 0 && d == prev + 1 ? run + 1 : 1;
+            prev = d;
+            num++;
+        } else {
+            for (q = p; q < e && !blank(*q) && *q != sep; q++)
+                ;
+            other++;
+        }
+        p = q;
+    }
+    return num > other && !(run == num && num >= 3);
 }
 
 int64_t km_line_nonfinite(const char *p, const char *end, char sep, int skip, int64_t *first_col)
@@ -622,6 +666,12 @@ km_status km_value_error(km_ctx *ctx, int64_t line, const long long *frame, cons
                                "pandas' to_csv writes them by default: save it without quoting "
                                "every field)"
                              : "";
+    /* R's write.csv, Excel and databases write a missing value as a word */
+    static const char *const MISSING[] = {"NA", "N/A", "#N/A", "NULL", "null", "None", "-", "--"};
+    for (size_t k = 0; k < sizeof MISSING / sizeof MISSING[0] && !quoted[0]; k++)
+        if (strlen(MISSING[k]) == n && memcmp(MISSING[k], s, n) == 0)
+            quoted = " (a missing value? write it as nan, which is read, kept and counted: R's "
+                     "write.csv(na = 'nan'), pandas' to_csv(na_rep='nan'))";
     return km_fail(ctx, KM_ERR_FORMAT, "line %lld: %snon-numeric value '%s' in column %lld%s",
                    (long long)line, where, shown, (long long)column, quoted);
 }

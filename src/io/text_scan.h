@@ -111,12 +111,20 @@ km_status km_lines_seek(km_ctx *ctx, km_lines *l, long long offset, int64_t line
  * with an optional '.' and exponent, or nan / inf / infinity (any case).
  * On success *out is the value, *endp the first byte after it, and the
  * result is 0; -1 when p does not start a number; -2 when the value is
- * outside the float range. */
+ * outside the float range (*endp and *out set all the same, *out +-inf past
+ * 1e400: a header's number, a period say, is a double). */
 int km_scan_number(const char *p, const char *end, const char **endp, double *out);
 /* The same with ',' as the decimal mark (European-locale exports): "1,25"
  * reads as 1.25; a '.' ends the number.  Numbers longer than 63 bytes are
  * cut there (the caller then sees unconsumed bytes). */
 int km_scan_number_comma(const char *p, const char *end, const char **endp, double *out);
+/* A value of a text table: km_scan_number, and with `;` between values
+ * (sep ';', European spreadsheets) a ',' as the decimal mark too. */
+int km_scan_value(char sep, const char *p, const char *end, const char **endp, double *out);
+/* Is the first line of a table [p, e) values with a bad one rather than
+ * column names (docs/FORMAT.md 1.4): more of its fields are numbers than
+ * not, and they do not count up one by one (at least three of them)? */
+int km_values_with_a_bad_one(char sep, const char *p, const char *e);
 
 /* The values of a line of numbers written nan or inf (km_scan_number's
  * words, any case and sign): their count, and the first one's column into

@@ -1,0 +1,229 @@
+"""What real exporters write, generated here as small variant files: each must read
+with the right values, grid, times and units, or be refused naming the file, the line
+or field and what is wrong (exit 65, or 64 for an option; 69 for a type knotmap does
+not read), never read as something else.
+
+Facts on the exports come from docs/FORMAT.md (1.1 to 1.10) and the exporters' own
+files: Tekscan's ASCII movies (`KEY value` header, `SECONDS_PER_FRAME` in seconds,
+`ROW_SPACING 0.508 cm`, `UNITS MPa`), tables written by spreadsheets and R (`;` with
+decimal commas, `NA` for a missing value), numpy arrays of every dtype.
+
+Session 45 (fmt1): one rule for the frame rates every reader takes (a frame a day to
+1e6 frames a second, docs/FORMAT.md 1.1 "Plausible rates"): a Tekscan
+`SECONDS_PER_FRAME 1e-300` was read as a 1e300 Hz session. Run:
+    KNOTMAP_BIN=build/knotmap PYTHONPATH=build/python /usr/bin/python3 -m pytest tests/io/test_real_exports.py
+"""
+import os
+import subprocess
+import warnings
+import wave
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+knotmap = pytest.importorskip("knotmap")
+h5py = pytest.importorskip("h5py")
+scipy_io = pytest.importorskip("scipy.io")
+
+REPO = Path(__file__).resolve().parents[2]
+BIN = Path(os.environ.get("KNOTMAP_BIN", REPO / "build" / "knotmap"))
+
+PLAUSIBLE = "knotmap reads a frame a day to 1e+06 frames a second"
+
+
+def info(path, *opts):
+    """`knotmap info PATH OPTS`: (exit code, stderr)."""
+    r = subprocess.run([str(BIN), "info", *opts, str(path)], capture_output=True, text=True, timeout=120)
+    return r.returncode, r.stderr
+
+
+def refused(path, code, *words, opts=()):
+    """The CLI refuses PATH with exit `code`, its message naming the file and each word."""
+    rc, err = info(path, *opts)
+    assert rc == code, err
+    line = [x for x in err.splitlines() if "warning" not in x][-1]
+    assert line.startswith("knotmap: %s: " % path), err
+    for w in words:
+        assert w in line, err
+    return line
+
+
+def read(path, **kw):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return knotmap.read_session(str(path), **kw)
+
+
+def tekscan(tmp_path, head, body="Frame 1\n1,2,3\n4,5,6\nFrame 2\n7,8,9\n10,11,12\n@@\n", name="t.asf", eol="\n"):
+    text = "DATA_TYPE MOVIE\nROWS 2\nCOLS 3\n" + head + "ASCII_DATA @@\n\n" + body
+    p = tmp_path / name
+    p.write_bytes(text.replace("\n", eol).encode())
+    return p
+
+
+# ---------------------------------------------------------------- the rate rule
+
+
+@pytest.mark.parametrize("spf", ["1e-300", "1e-320", "1e300", "1e-7", "86401"])
+def test_tekscan_period_outside_the_rule_is_refused(tmp_path, spf):
+    # 1e-300 was a 1e300 Hz session; 1e-320 (1 / it overflows) was read as 1 Hz assumed
+    p = tekscan(tmp_path, "SECONDS_PER_FRAME %s\nUNITS KPa\n" % spf)
+    refused(p, 65, "line 4: SECONDS_PER_FRAME %s" % spf, "not plausible", PLAUSIBLE)
+    # an option does not hide it
+    refused(p, 65, "SECONDS_PER_FRAME", opts=("--rate", "100", "--override"))
+
+
+@pytest.mark.parametrize("spf,hz", [("1e-6", 1e6), ("0.032", 31.25), ("86400", 1 / 86400)])
+def test_tekscan_period_inside_the_rule_reads(tmp_path, spf, hz):
+    s = read(tekscan(tmp_path, "SECONDS_PER_FRAME %s\nUNITS KPa\n" % spf))
+    assert s.metadata["frame_rate_hz"] == pytest.approx(hz, rel=1e-12)
+    assert s.time.tolist() == pytest.approx([0.0, 1 / hz], rel=1e-12)
+
+
+def test_rate_option_outside_the_rule_is_refused(tmp_path):
+    p = tekscan(tmp_path, "UNITS KPa\n")
+    for rate in ("1e7", "1e-6"):
+        refused(p, 64, "frame rate %s Hz" % ("1e+07" if rate == "1e7" else "1e-06"), PLAUSIBLE,
+                opts=("--rate", rate))
+    rc, err = info(p, "--rate", "1000000")
+    assert rc == 0, err
+
+
+def _session(path, attrs, time=None):
+    with h5py.File(path, "w") as f:
+        f.attrs.update({"schema": "knotmap-session", "schema_version": 1, "row_pitch_mm": 5.0,
+                        "col_pitch_mm": 5.0, "units": "kPa", "mode": "mat", **attrs})
+        f["frames"] = np.arange(4 * 2 * 3, dtype="f4").reshape(4, 2, 3)
+        if time is not None:
+            f["time"] = np.asarray(time, dtype="f8")
+    return path
+
+
+def test_every_reader_refuses_an_implausible_rate_naming_its_source(tmp_path):
+    frames = np.arange(4 * 2 * 3, dtype="f4").reshape(4, 2, 3)
+    cases = []
+    cases.append((_session(tmp_path / "rate.h5", {"frame_rate_hz": 1e300}), "attribute frame_rate_hz"))
+    cases.append((_session(tmp_path / "time.h5", {}, np.arange(4) * 2e5), "/time: 4 times from 0 s to 600000 s"))
+    p = tmp_path / "rate.mat"
+    scipy_io.savemat(p, {"frames": frames.transpose(1, 2, 0), "frame_rate_hz": 1e-9})
+    cases.append((p, "variable frame_rate_hz = 1e-09"))
+    p = tmp_path / "time.mat"
+    scipy_io.savemat(p, {"frames": frames.transpose(1, 2, 0), "time": np.arange(4) * 1e-9})
+    cases.append((p, "variable time: 4 times from 0 s to 3e-09 s"))
+    p = tmp_path / "rate.npz"
+    np.savez(p, frames=frames, frame_rate_hz=2e6)
+    cases.append((p, "array frame_rate_hz = 2e+06"))
+    p = tmp_path / "time.csv"  # a logger's nanoseconds under a name that says seconds
+    p.write_text("time,a,b,c,d,e,f\n" + "".join("%g,%s\n" % (k * 1e-9, ",".join(["1"] * 6)) for k in range(4)))
+    cases.append((p, "line 2: the time column: 4 times from 0 s to 3e-09 s"))
+    p = tmp_path / "x.csv"
+    p.write_text("Frame,Time,S_1_1,S_1_2,S_2_1,S_2_2\n"
+                 + "".join("%d,%g,1,2,3,4\n" % (k + 1, k * 1e-8) for k in range(4)))
+    cases.append((p, "line 5: frame 4: the times: 4 times from 0 s to 3e-08 s"))
+    for path, where in cases:
+        opts = ("--grid", "2x3") if path.suffix == ".csv" and path.name == "time.csv" else ()
+        refused(path, 65, where, "not plausible", PLAUSIBLE, opts=opts)
+
+
+def test_audio_sample_rate_outside_the_rule_is_refused(tmp_path):
+    p = tmp_path / "fast.wav"
+    with wave.open(str(p), "wb") as w:  # 4 channels of 16 bits at 2 MHz, 3 frames
+        w.setparams((4, 2, 2_000_000, 0, "NONE", "not compressed"))
+        w.writeframes(np.zeros((3, 4), "<i2").tobytes())
+    refused(p, 65, "the sample rate 2000000 Hz", "not plausible", opts=("--grid", "2x2"))
+
+
+def test_a_rate_name_outside_the_rule_is_no_rate(tmp_path):
+    # fs = 1e9 is no frame rate (a clock? a size?): the rate is assumed and said
+    p = tmp_path / "fs.mat"
+    scipy_io.savemat(p, {"frames": np.ones((2, 3, 4), "f4"), "fs": 1e9})
+    s = read(p)
+    assert s.metadata["frame_rate_hz"] == 1.0
+    assert "frame_rate_hz" in s.metadata["assumed"].split(",")
+    scipy_io.savemat(p, {"frames": np.ones((2, 3, 4), "f4"), "fs": 250.0})
+    assert read(p).metadata["frame_rate_hz"] == 250.0
+
+
+# ------------------------------------------------------------- Tekscan exports
+
+
+def test_tekscan_header_as_the_software_writes_it(tmp_path):
+    head = ("VERSION Tekscan Pressure Measurement System 7.00-22I\nHARDWARE 116-1974-1\nSENSOR_TYPE 5076\n"
+            "ROW_SPACING 0.508 cm\nCOL_SPACING 0.2 inches\nSENSEL_AREA 25.8064 mm2\nNOISE_THRESHOLD 3\n"
+            "SECONDS_PER_FRAME 0.01\nMICRO_SECOND 0\nTIME Thursday, 16 February 2017 11:26:22 a.m.\n"
+            "SCALE_FACTOR 1\nEXPONENT 0\nSATURATION_PRESSURE 1.5 MPa\nSENSITIVITY Custom\nCOMMENTS:\n"
+            "a walk, 75 kg\nSTART_FRAME 1\nEND_FRAME 2\nUNITS MPa\nMIRROR_ROW 0\nMIRROR_COL 0\n")
+    body = "Frame 1\r\nB,0.002,0.003\r\n0.004,0.005,0.006\r\nFrame 2\r\nB,0.008,0.009\r\n0.01,0.011,0.012\r\n@@\r\n"
+    p = tekscan(tmp_path, head, body.replace("\r\n", "\n"), eol="\r\n")
+    s = read(p)
+    m = s.metadata
+    assert s.frames.shape == (2, 2, 3)
+    assert m["units"] == "kPa"  # MPa read as kPa, values x 1000
+    np.testing.assert_allclose(s.frames[1], np.array([[0, 8, 9], [10, 11, 12]], "f4"), rtol=1e-6)
+    assert s.mask.tolist() == [[False, True, True], [True, True, True]]
+    assert (m["row_pitch_mm"], m["col_pitch_mm"]) == pytest.approx((5.08, 5.08))
+    assert m["frame_rate_hz"] == pytest.approx(100.0) and s.time.tolist() == pytest.approx([0.0, 0.01])
+    assert m["saturation"] == pytest.approx(1500.0)
+
+
+@pytest.mark.parametrize("value", ["32 ms", "32 msec", "0.032 frames"])
+def test_tekscan_period_with_another_unit_is_refused(tmp_path, value):
+    # "32 ms" was read as 32 s (0.03125 Hz) without a word
+    p = tekscan(tmp_path, "SECONDS_PER_FRAME %s\n" % value)
+    refused(p, 65, "line 4: SECONDS_PER_FRAME '%s'" % value, "a number of seconds")
+
+
+@pytest.mark.parametrize("value", ["0.032 s", "0.032 sec", "0.032 seconds", "0.032"])
+def test_tekscan_period_in_seconds_reads(tmp_path, value):
+    assert read(tekscan(tmp_path, "SECONDS_PER_FRAME %s\n" % value)).metadata["frame_rate_hz"] == 31.25
+
+
+# ------------------------------------------------------ tables from spreadsheets
+
+
+@pytest.mark.parametrize("text,word,col", [
+    ("1,NA,3\n4,5,6\n", "'NA'", 2),            # R's write.csv: a missing value as NA
+    ("1;#N/A;3\n4;5;6\n", "'#N/A'", 2),        # Excel's missing value
+    ("1.234,5;2;3\n4;5;6\n", "'1.234,5'", 1),  # a thousands mark beside the decimal comma
+    ("0x10,2,3\n4,5,6\n", "'0x10'", 1),
+])
+def test_a_first_line_of_values_with_a_bad_one_is_not_column_names(tmp_path, text, word, col):
+    # it was taken for a line of column names over the numbers below it: the
+    # file read as one frame of its second line, a data line gone without a word
+    p = tmp_path / "m.csv"
+    p.write_text(text)
+    line = refused(p, 65, "line 1: non-numeric value %s in column %d" % (word, col))
+    if word in ("'NA'", "'#N/A'"):
+        assert "a missing value? write it as nan" in line
+
+
+@pytest.mark.parametrize("names,labels", [("a,b,c", 0), ("time,0,1,2", 1), (",0,1,2", 1), ("S1,S2,S3", 0),
+                                          ("x,10,y", 0)])
+def test_column_names_still_read_as_names(tmp_path, names, labels):
+    # names, pandas' over an index or a time column, numbers that count
+    p = tmp_path / "m.csv"
+    rows = [("%g," % (k / 10) if labels else "") + ",".join(str(3 * k + j) for j in range(3)) for k in range(3)]
+    p.write_text(names + "\n" + "\n".join(rows) + "\n")
+    s = read(p, grid=(3, 1))
+    assert s.frames.shape == (3, 3, 1)
+    assert s.frames[:, :, 0].tolist() == [[0, 1, 2], [3, 4, 5], [6, 7, 8]]
+
+
+def test_semicolon_decimal_comma_crlf_bom_reads(tmp_path):
+    p = tmp_path / "m.csv"
+    p.write_bytes(b"\xef\xbb\xbf" + "1,5;2;3;;\r\n4;5,25;6;;\r\n;;;;\r\n".encode())
+    s = read(p, text_layout="matrix")
+    assert s.frames.shape == (1, 2, 3)
+    assert s.frames[0].tolist() == [[1.5, 2.0, 3.0], [4.0, 5.25, 6.0]]
+
+
+# --------------------------------------------------------------------- numpy
+
+
+@pytest.mark.parametrize("dtype", ["<U3", "|S3"])
+def test_npy_of_text_is_refused_by_its_type(tmp_path, dtype):
+    # was "an empty array (a dimension of 0 in its shape)" for a 5 x 3 x 4 array
+    p = tmp_path / "a.npy"
+    np.save(p, np.arange(60).reshape(5, 3, 4).astype(dtype))
+    refused(p, 69, "values of type '%s': text, not numbers" % dtype)
