@@ -117,6 +117,30 @@ def first_gate(p):
     return None
 
 
+def miss_gate(peaks, merged, spikes, x, y, tol):
+    """Where a missed knot at (x, y) is lost: (gate, the traced peak that decides or None,
+    the figures of the row).  The most significant traced peak within tol decides by its
+    first default gate (None: it passes every gate); else merged, spike, placed off (the
+    nearest peak within 2 tol) or no peak."""
+    near = sorted(((math.hypot(p["x"] - x, p["y"] - y), p) for p in peaks), key=lambda t: t[0])
+    within = [p for d, p in near if d <= tol]
+    if within:
+        p = max(within, key=lambda q: q["rawz"])
+        return first_gate(p), p, {"z": p["rawz"], "size": p["size"], "amp": p["amp"],
+                                  "pers": p["seen"] / max(p["cov"], 1), "cov": p["cov"],
+                                  "dist": near[0][0], "noise": p["noise"]}
+    if any(math.hypot(q["x"] - x, q["y"] - y) <= tol for q in merged):
+        return "merged", None, {}
+    if any(math.hypot(q["x"] - x, q["y"] - y) <= tol for q in spikes):
+        q = min(spikes, key=lambda q: math.hypot(q["x"] - x, q["y"] - y))
+        return "spike", None, {"z": q["z"]}
+    if near and near[0][0] <= 2 * tol:
+        d, p = near[0]
+        return "placed off", p, {"z": p["rawz"], "dist": d, "dx": p["x"] - x, "dy": p["y"] - y,
+                                 "fails": first_gate(p), "size": p["size"]}
+    return "no peak", None, {}
+
+
 def one(a, cell, seed, tmp):
     model, mode, preset = cell.split("/")
     tag = "%s_%s_%s_%d" % (model, mode, preset, seed)
@@ -155,29 +179,10 @@ def one(a, cell, seed, tmp):
             row["gate"] = "found"
             out.append(row)
             continue
-        near = [(math.hypot(p["x"] - tx[j], p["y"] - ty[j]), p) for p in peaks]
-        near.sort(key=lambda t: t[0])
-        within = [p for d, p in near if d <= tol]
-        if within:
-            # the most significant traced peak within the tolerance decides
-            p = max(within, key=lambda q: q["rawz"])
-            g = first_gate(p)
-            if g is None:
-                g = "max_candidates" if passing.index(p) >= MAX_CAND else "matched elsewhere"
-            row.update({"gate": g, "z": p["rawz"], "size": p["size"], "amp": p["amp"],
-                        "pers": p["seen"] / max(p["cov"], 1), "cov": p["cov"],
-                        "dist": near[0][0], "noise": p["noise"]})
-        elif any(math.hypot(q["x"] - tx[j], q["y"] - ty[j]) <= tol for q in merged):
-            row["gate"] = "merged"
-        elif any(math.hypot(q["x"] - tx[j], q["y"] - ty[j]) <= tol for q in spikes):
-            q = min(spikes, key=lambda q: math.hypot(q["x"] - tx[j], q["y"] - ty[j]))
-            row.update({"gate": "spike", "z": q["z"]})
-        elif near and near[0][0] <= 2 * tol:
-            d, p = near[0]
-            row.update({"gate": "placed off", "z": p["rawz"], "dist": d,
-                        "dx": p["x"] - tx[j], "dy": p["y"] - ty[j], "fails": first_gate(p)})
-        else:
-            row["gate"] = "no peak"
+        g, p, info = miss_gate(peaks, merged, spikes, tx[j], ty[j], tol)
+        if g is None:
+            g = "max_candidates" if passing.index(p) >= MAX_CAND else "matched elsewhere"
+        row.update(info, gate=g)
         out.append(row)
     for f in (s, r, r + ".o"):
         if os.path.exists(f):
