@@ -323,10 +323,15 @@ static km_status apply_string(km_ctx *ctx, km_reader *r, const km_varset *s, con
     if ((st = chosen(ctx, r, s, v, &yes)) != KM_OK || !yes)
         return st;
     if (strcmp(key, "units") == 0) {
-        if (!km_units_known(text))
-            return km_fail(ctx, KM_ERR_FORMAT, "%s %s = '%s': expected kPa, mmHg, N/cm2 or raw", s->noun,
-                           v->name, text);
-        memcpy(r->info.units, text, strlen(text) + 1);
+        /* the unit table every reader reads (KPa, N/cm^2 as Tekscan writes
+           them); one the values would need converting for is refused: the
+           frames are read as stored */
+        double scale;
+        const char *u = km_units_from_file(text, &scale);
+        if (u == NULL || scale != 1.0)
+            return km_fail(ctx, KM_ERR_FORMAT, "%s %s = '%s': expected kPa, mmHg, N/cm2 or raw%s", s->noun,
+                           v->name, text, u != NULL ? " (save the frames converted to kPa)" : "");
+        snprintf(r->info.units, sizeof r->info.units, "%s", u);
     } else {
         if (strcmp(text, "mat") != 0 && strcmp(text, "roller") != 0)
             return km_fail(ctx, KM_ERR_FORMAT, "%s %s = '%s': expected mat or roller", s->noun, v->name, text);
@@ -398,6 +403,12 @@ km_status km_vars_orient(km_ctx *ctx, km_reader *r, const km_varset *s, const ma
         o->time_first = t0;
     } else if (t0) { /* as long as both ends (T x R x T): not told by the file; the writer's own order */
         o->time_first = s->numpy;
+        o->guessed = 1;
+    } else if (s->numpy && (d0 == 1) != (d2 == 1)) {
+        /* numpy's [1, R, C] or [R, C, 1]: one frame (frames[None], a recording
+           of one frame), not R or C frames of a grid one taxel wide (since
+           session 45); MATLAB's [1, C, T] is a one-row sensor's frames */
+        o->time_first = d0 == 1;
         o->guessed = 1;
     } else {
         o->time_first = d0 > d2 || (d0 == d2 && s->numpy);

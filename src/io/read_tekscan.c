@@ -243,11 +243,13 @@ static void take_comment(km_reader *r, const tk_impl *t, const km_read_options *
 
 /* SATURATION_PRESSURE in the session's units: its own unit word when it
    has one both it and UNITS convert by (1514.73 KPa in an mmHg export),
-   else in UNITS, converted as the values are. */
+   else in UNITS, converted as the values are.  A pressure over values in
+   raw counts (or units unknown) cannot be said in them: unknown (it was
+   taken as 1514.73 counts, above every value of an 8-bit sensor). */
 static void set_saturation(km_reader *r, const tk_impl *t)
 {
     double own = km_units_to_kpa(t->sat_unit), ses = km_units_to_kpa(r->info.units);
-    if (!(t->sat > 0))
+    if (!(t->sat > 0) || (isfinite(own) && !isfinite(ses)))
         return;
     r->info.saturation = isfinite(own) && isfinite(ses) && own != ses ? t->sat * own / ses
                          : isfinite(own) && isfinite(ses)          ? t->sat

@@ -128,7 +128,8 @@ static km_status next_data_line(km_ctx *ctx, tx_impl *t, char **line, size_t *le
     do {
         st = km_lines_next(ctx, &t->lines, line, len, got);
     } while (st == KM_OK && *got &&
-             (km_line_padding(*line, *len) || padding(';', *line, *len) || is_comment(*line, *len)));
+             (km_line_padding(*line, *len) || padding(';', *line, *len) || is_comment(*line, *len) ||
+              (t->lines.line_no == 1 && km_line_sep_hint(*line, *len))));
     return st;
 }
 
@@ -449,7 +450,7 @@ static km_status first_lines(km_ctx *ctx, km_reader *r, tx_impl *t, tx_survey *v
     counted = numeric_line(t->sep, *line, *line + *len) ? counting_line(t->sep, *line, *line + *len) : -1;
     if (counted == 0)
         return st;
-    if (counted < 0 && km_values_with_a_bad_one(t->sep, *line, *line + *len))
+    if (counted < 0 && km_values_with_a_bad_one(t->sep, *line, *line + *len, 1))
         return parse_values(ctx, t, *line, *line + *len, NULL, 0, &n); /* its bad value's error */
     if ((copy = km_reader_alloc(r, hlen + 1)) == NULL)
         return km_fail(ctx, KM_ERR_NOMEM, "out of memory for the first line");
@@ -470,10 +471,15 @@ static km_status first_lines(km_ctx *ctx, km_reader *r, tx_impl *t, tx_survey *v
             st = next_data_line(ctx, t, line, len, got);
     } else if (st == KM_OK && (!*got || !numeric_line(t->sep, *line, *line + *len))) {
         /* not names over numbers: line 1's own error, as for any text,
-           unless a lone line names its first column as a table would */
+           unless a lone line names its first column as a table would, or
+           the names stand over values with a bad one (times of day under
+           `time`): that value's */
         keep = t->lines.line_no;
         t->lines.line_no = v->data_line;
-        st = !*got && label_of(v->names.first, &unit) != 0 ? KM_OK
+        if (*got && km_values_with_a_bad_one(t->sep, *line, *line + *len, 0))
+            t->lines.line_no = keep;
+        st = *got && t->lines.line_no == keep              ? parse_values(ctx, t, *line, *line + *len, NULL, 0, &n)
+             : !*got && label_of(v->names.first, &unit) != 0 ? KM_OK
                                                             : parse_values(ctx, t, copy, copy + hlen, NULL, 0, &n);
         t->lines.line_no = keep;
         if (st == KM_OK)
@@ -502,6 +508,10 @@ static km_status survey(km_ctx *ctx, km_reader *r, tx_impl *t, tx_survey *v)
         long long off = km_lines_tell(&t->lines);
         int64_t line_no = t->lines.line_no;
         st = km_lines_next(ctx, &t->lines, &line, &len, &got);
+        if (st == KM_OK && got && line_no == 0 && km_line_sep_hint(line, len)) { /* skipped as read too */
+            st = km_reader_add_header(ctx, r, "sep", line + 4);
+            continue;
+        }
         if (st != KM_OK || !got || (!km_line_padding(line, len) && !is_comment(line, len))) {
             if (st == KM_OK)
                 st = km_lines_seek(ctx, &t->lines, off, line_no);

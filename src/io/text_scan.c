@@ -511,12 +511,25 @@ static int blank(char c)
     return c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v';
 }
 
+/* Excel's first line naming the separator, "sep=;" (what a spreadsheet
+   reads as a hint and some exporters write): not a line of the table.  In
+   place: the separator, its padding gone. */
+int km_line_sep_hint(char *p, size_t len)
+{
+    while (len > 5 && (blank(p[len - 1]) || p[len - 1] == p[4]))
+        len--;
+    if (len != 5 || strncmp(p, "sep=", 4) != 0 || !(p[4] == ';' || p[4] == ',' || p[4] == '\t'))
+        return 0;
+    p[5] = '\0';
+    return 1;
+}
+
 /* A line of values with a bad one is not column names (it was read as
    names over the numbers below it, so a data line went without a word:
    `1,NA,3`, R's missing value; `1.234,5;2;3`, a thousands mark): more of
    its fields are numbers than not, and they are not three or more that
    count up one by one (pandas' `time,0,1,2`, names `1 2 3 4`). */
-int km_values_with_a_bad_one(char sep, const char *p, const char *e)
+int km_values_with_a_bad_one(char sep, const char *p, const char *e, int counting)
 {
     int64_t num = 0, other = 0, run = 0;
     double prev = 0;
@@ -538,7 +551,7 @@ int km_values_with_a_bad_one(char sep, const char *p, const char *e)
         }
         p = q;
     }
-    return num > other && !(run == num && num >= 3);
+    return num > other && !(counting && run == num && num >= 3);
 }
 
 int64_t km_line_nonfinite(const char *p, const char *end, char sep, int skip, int64_t *first_col)
@@ -672,6 +685,10 @@ km_status km_value_error(km_ctx *ctx, int64_t line, const long long *frame, cons
         if (strlen(MISSING[k]) == n && memcmp(MISSING[k], s, n) == 0)
             quoted = " (a missing value? write it as nan, which is read, kept and counted: R's "
                      "write.csv(na = 'nan'), pandas' to_csv(na_rep='nan'))";
+    if (!quoted[0] && n > 0 && (unsigned)(s[0] - '0') < 10u &&
+        (memchr(s, ':', n) != NULL || memchr(s, '/', n) != NULL || memchr(s + 1, '-', n - 1) != NULL))
+        quoted = " (a date or time of day? times are read as numbers: seconds from any start under a "
+                 "first column named time, milliseconds under time_ms)";
     return km_fail(ctx, KM_ERR_FORMAT, "line %lld: %snon-numeric value '%s' in column %lld%s",
                    (long long)line, where, shown, (long long)column, quoted);
 }

@@ -121,10 +121,15 @@ int km_scan_number_comma(const char *p, const char *end, const char **endp, doub
 /* A value of a text table: km_scan_number, and with `;` between values
  * (sep ';', European spreadsheets) a ',' as the decimal mark too. */
 int km_scan_value(char sep, const char *p, const char *end, const char **endp, double *out);
-/* Is the first line of a table [p, e) values with a bad one rather than
- * column names (docs/FORMAT.md 1.4): more of its fields are numbers than
- * not, and they do not count up one by one (at least three of them)? */
-int km_values_with_a_bad_one(char sep, const char *p, const char *e);
+/* Is the line [p, p + len) Excel's separator hint, "sep=;" ("sep=," or
+ * "sep=" TAB, padded or not)?  Then the separator is left at p[4], p[5]
+ * made the string's end (in place). */
+int km_line_sep_hint(char *p, size_t len);
+/* Is a line of a table [p, e) values with a bad one rather than column
+ * names (docs/FORMAT.md 1.4): more of its fields are numbers than not, and
+ * (with `counting` 1, asked of a first line) they are not three or more
+ * that count up one by one, as names may? */
+int km_values_with_a_bad_one(char sep, const char *p, const char *e, int counting);
 
 /* The values of a line of numbers written nan or inf (km_scan_number's
  * words, any case and sign): their count, and the first one's column into

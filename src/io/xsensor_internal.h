@@ -74,6 +74,7 @@ typedef struct xs_impl {
     int32_t *taxel;           /* per column: taxel index of the chosen sensor, or -1 */
     size_t col_time, col_frame;
     int col_time_elapsed;
+    double col_time_unit;     /* seconds per unit of its numbers (km_xs_time_unit) */
     int n_groups;
 } xs_impl;
 
@@ -145,6 +146,9 @@ int km_xs_is_data_line(const xs_impl *t);
 /* Seconds from "HH:MM:SS[.fff]" (optional AM/PM) or "MM:SS[.fff]", or a
    plain number of seconds.  *clock = 1 for the colon forms.  0, or -1. */
 int km_xs_field_time(const xs_impl *t, const xs_field *fd, double *sec, int *clock);
+/* Seconds per unit of the numbers under a time key or column named k:
+   "(ms)" 0.001, "(us)" 1e-6, "(min)" 60, else 1 (xsensor_keys.c). */
+double km_xs_time_unit(const char *k);
 
 /* ------------------------------------- key lines and names (xsensor_keys.c) */
 

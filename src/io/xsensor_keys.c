@@ -43,6 +43,25 @@ int km_xs_key_kind(const char *k)
     return K_OTHER;
 }
 
+/* Seconds per unit of a time key's or column's numbers, from the unit in
+   its parentheses: "Elapsed Time (ms)" 0.001 (read as seconds until session
+   45: 10 ms frames were 10 s apart); (s), (sec), none: 1.  A time of day
+   (HH:MM:SS) is in seconds whatever the name says. */
+double km_xs_time_unit(const char *k)
+{
+    const char *p = strrchr(k, '(');
+    if (p == NULL)
+        return 1.0;
+    p++;
+    if (prefix_ci(p, "ms)") || prefix_ci(p, "msec") || prefix_ci(p, "millisec"))
+        return 1e-3;
+    if (prefix_ci(p, "us)") || prefix_ci(p, "\xc2\xb5s)") || prefix_ci(p, "microsec"))
+        return 1e-6;
+    if (prefix_ci(p, "min)") || prefix_ci(p, "minute"))
+        return 60.0;
+    return 1.0;
+}
+
 /* XSENSOR's unit words to knotmap's (km_units_from_file: PSI, Pa, MPa are
    converted to kPa); any other word gives "" -- units unknown, so assumed
    raw and warned (the original stays in the header as Units). */
@@ -224,6 +243,8 @@ km_status km_xs_key_line(km_ctx *ctx, xs_impl *t, xs_block *b)
         if (km_xs_field_time(t, val, &d, &clock) != 0)
             return km_fail(ctx, KM_ERR_FORMAT, "line %lld: %s '%s' is not a time (HH:MM:SS.fff or seconds)",
                            (long long)t->lines.line_no, key, val->s);
+        if (!clock)
+            d *= km_xs_time_unit(key);
         if (kind == K_ELAPSED || !b->has_elapsed)
             b->time_line = t->lines.line_no;
         if (kind == K_ELAPSED) {

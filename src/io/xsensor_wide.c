@@ -116,6 +116,7 @@ static km_status chosen_grid(km_ctx *ctx, km_reader *r, xs_impl *t, size_t g_sta
 static void meta_columns(xs_impl *t, size_t g_start, size_t g_end)
 {
     t->col_time = t->col_frame = XS_NONE;
+    t->col_time_unit = 1.0;
     for (int pass = 0; pass < 2; pass++) {
         size_t a = pass == 0 ? g_start : 0, e = pass == 0 ? g_end : t->n_columns;
         for (size_t i = a; i < e; i++) {
@@ -127,8 +128,10 @@ static void meta_columns(xs_impl *t, size_t g_start, size_t g_end)
             if (kind == K_ELAPSED && (t->col_time == XS_NONE || !t->col_time_elapsed)) {
                 t->col_time = i;
                 t->col_time_elapsed = 1;
+                t->col_time_unit = km_xs_time_unit(t->f[i].s);
             } else if (kind == K_TIME && t->col_time == XS_NONE) {
                 t->col_time = i;
+                t->col_time_unit = km_xs_time_unit(t->f[i].s);
             } else if (kind == K_FRAME && t->col_frame == XS_NONE) {
                 t->col_frame = i;
             } else if (kind == K_OTHER && pass == 0) {
@@ -192,6 +195,8 @@ static km_status wide_row(km_ctx *ctx, xs_impl *t, float *dst, double *time)
         if (km_xs_field_time(t, &t->f[t->col_time], &raw, &clock) != 0)
             return km_fail(ctx, KM_ERR_FORMAT, "line %lld: frame %lld: time '%.32s' is not HH:MM:SS.fff or seconds",
                            (long long)t->lines.line_no, no, t->f[t->col_time].s);
+        if (!clock)
+            raw *= t->col_time_unit;
         has = 1;
     }
     if (dst != NULL) {

@@ -227,3 +227,99 @@ def test_npy_of_text_is_refused_by_its_type(tmp_path, dtype):
     p = tmp_path / "a.npy"
     np.save(p, np.arange(60).reshape(5, 3, 4).astype(dtype))
     refused(p, 69, "values of type '%s': text, not numbers" % dtype)
+
+
+def test_tekscan_pressure_saturation_over_raw_counts_is_unknown(tmp_path):
+    # 1514.73 KPa over raw counts was taken as a saturation of 1514.73 counts
+    for units, sat in (("Raw", float("inf")), ("Kg/cm2", float("inf")), ("KPa", 1514.73), ("mmHg", 11361.4)):
+        p = tekscan(tmp_path, "SATURATION_PRESSURE 1514.73 KPa\nUNITS %s\n" % units, name=units.replace("/", "") + ".asf")
+        assert read(p).metadata["saturation"] == pytest.approx(sat, rel=1e-5), units
+
+
+# ------------------------------------------------------------------- XSENSOR
+
+
+def _xsensor_block(key, times):
+    out = ['"Software:","XSENSOR Pro V8"']
+    for k, t in enumerate(times):
+        out += ['"Frame:","%d"' % (k + 1), '"%s:","%s"' % (key, t), '"Rows:","2"', '"Columns:","2"',
+                '"Sensel Width (cm):","1,27"', '"Sensel Height (cm):","1,27"', '"Units:","mmHg"',
+                '"%d","2"' % k, '"3","4"', ""]
+    return "\n".join(out) + "\n"
+
+
+@pytest.mark.parametrize("layout", ["block", "wide"])
+@pytest.mark.parametrize("key,times,step", [
+    ("Elapsed Time (ms)", ["0", "10", "20"], 0.01),  # was 10 s a frame
+    ("Time (msec)", ["0", "10", "20"], 0.01),
+    ("Elapsed Time (s)", ["0", "0.01", "0.02"], 0.01),
+    ("Elapsed Time", ["0", "0,01", "0,02"], 0.01),
+    ("Time (ms)", ["12:00:00.000", "12:00:00.010", "12:00:00.020"], 0.01),  # a time of day: seconds
+])
+def test_xsensor_time_in_the_unit_its_name_says(tmp_path, layout, key, times, step):
+    p = tmp_path / "x.csv"
+    if layout == "block":
+        p.write_text(_xsensor_block(key, times))
+    else:
+        p.write_text("Frame;%s;S_1_1;S_1_2;S_2_1;S_2_2\n" % key
+                     + "".join("%d;%s;%d;2;3;4\n" % (k + 1, t, k) for k, t in enumerate(times)))
+    s = read(p)
+    assert s.time.tolist() == pytest.approx([0, step, 2 * step], abs=1e-9)
+    assert s.metadata["frame_rate_hz"] == pytest.approx(1 / step, rel=1e-6)
+    assert s.frames[:, 0, 0].tolist() == [0, 1, 2]
+
+
+# ------------------------------------------------------------- MAT-files, npz
+
+
+@pytest.mark.parametrize("kind", ["mat", "npz"])
+@pytest.mark.parametrize("units,got", [("KPa", "kPa"), ("kpa", "kPa"), ("N/cm^2", "N/cm2"), ("MMHG", "mmHg"),
+                                       ("PSI", None), ("MPa", None), ("bar", None)])
+def test_units_spelled_as_exporters_write_them(tmp_path, kind, units, got):
+    # 'KPa' (Tekscan's spelling) was refused in a MAT-file or .npz though every text reader takes it
+    a = np.arange(2 * 3 * 4, dtype="f4").reshape(2, 3, 4)
+    p = tmp_path / ("s." + kind)
+    if kind == "mat":
+        scipy_io.savemat(p, {"frames": a.transpose(1, 2, 0), "units": units, "frame_rate_hz": 10.0})
+    else:
+        np.savez(p, frames=a, units=units, frame_rate_hz=10.0)
+    if got is None:
+        refused(p, 65, "units = '%s': expected kPa, mmHg, N/cm2 or raw" % units)
+    else:
+        s = read(p, time_axis="last" if kind == "mat" else "first")
+        assert s.metadata["units"] == got and "units" not in s.metadata["assumed"].split(",")
+        assert np.array_equal(s.frames, a)
+
+
+@pytest.mark.parametrize("sep", [";", ",", "\t"])
+def test_excel_separator_line_is_not_data(tmp_path, sep):
+    # "sep=;" first (a spreadsheet's hint) was "non-numeric value 'sep='"
+    p = tmp_path / "m.csv"
+    p.write_text("sep=%s%s\n1%s2%s3\n4%s5%s6\n" % (sep, sep * 2 if sep != "\t" else "", sep, sep, sep, sep))
+    s = read(p, text_layout="matrix")
+    assert s.frames[0].tolist() == [[1, 2, 3], [4, 5, 6]]
+    assert dict(s.metadata["source_header"])["sep"] == sep
+
+
+@pytest.mark.parametrize("first", ["12:00:00.010", "2024-03-05", "03/05/2024"])
+def test_times_of_day_under_names_are_refused_at_their_line(tmp_path, first):
+    # the error named line 1's 'time', a name, not the value it could not read
+    p = tmp_path / "m.csv"
+    p.write_text("time,a,b,c\n%s,1,2,3\n%s,4,5,6\n" % (first, first))
+    refused(p, 65, "line 2: non-numeric value '%s' in column 1 (a date or time of day?" % first,
+            opts=("--grid", "1x3"))
+
+
+@pytest.mark.parametrize("kind", ["npy", "npz"])
+@pytest.mark.parametrize("shape,frames", [((1, 3, 4), (1, 3, 4)), ((3, 4, 1), (1, 3, 4)), ((5, 3, 4), (5, 3, 4)),
+                                          ((3, 4, 5), (5, 3, 4))])
+def test_numpy_single_frame_with_a_time_axis_of_one(tmp_path, kind, shape, frames):
+    # [1, R, C] (frames[None]) was read as C frames of a 1 x R grid, [R, C, 1] as R frames of C x 1
+    a = np.arange(np.prod(shape), dtype="f4").reshape(shape)
+    p = tmp_path / ("a." + kind)
+    np.save(p, a) if kind == "npy" else np.savez(p, frames=a)
+    s = read(p)
+    assert s.frames.shape == frames
+    ref = a if frames == shape else np.moveaxis(a, -1, 0)
+    assert np.array_equal(s.frames, ref)
+    assert "time_axis" in s.metadata["assumed"].split(",")
