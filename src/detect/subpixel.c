@@ -33,18 +33,22 @@ static double parabola_vertex(double a, double b, double c, int *ok)
 static int quad_vertex(double z[3][3], double *dy, double *dx)
 {
     /* Orthogonal basis 1, x, y, x^2-2/3, y^2-2/3, xy on the 3x3 grid:
-     * each coefficient is a plain weighted sum. */
-    double b = 0, c = 0, d = 0, e = 0, f = 0;
-    for (int i = -1; i <= 1; i++) {
-        for (int j = -1; j <= 1; j++) {
-            double v = z[i + 1][j + 1];
-            b += j * v;
-            c += i * v;
-            d += (j * j - 2.0 / 3.0) * v;
-            f += (i * i - 2.0 / 3.0) * v;
-            e += i * j * v;
-        }
-    }
+     * each coefficient is a plain weighted sum, over the nine values in
+     * row-major order from +0.0.  The weights 0 (b's centre column, c's
+     * centre row, e's centre cross: 11 products) are left out and the
+     * weights -1 subtract: the same bits, since a sum from +0.0 is never
+     * -0.0 (adding a product by 0, +0.0 or -0.0, left it as it was) and
+     * x + (-1 * v) is x - v.  A loop over the nine with weights
+     * j, i, j*j - 2/3, i*i - 2/3 and i*j gave these bits
+     * (tests/unit/test_detect.c subpixel_fit_bits_as_the_weighted_loop). */
+    const double t = 1.0 - 2.0 / 3.0, m = 0.0 - 2.0 / 3.0;
+    double b = 0.0 - z[0][0] + z[0][2] - z[1][0] + z[1][2] - z[2][0] + z[2][2];
+    double c = 0.0 - z[0][0] - z[0][1] - z[0][2] + z[2][0] + z[2][1] + z[2][2];
+    double e = 0.0 + z[0][0] - z[0][2] - z[2][0] + z[2][2];
+    double d = 0.0 + t * z[0][0] + m * z[0][1] + t * z[0][2] + t * z[1][0] + m * z[1][1] +
+               t * z[1][2] + t * z[2][0] + m * z[2][1] + t * z[2][2];
+    double f = 0.0 + t * z[0][0] + t * z[0][1] + t * z[0][2] + m * z[1][0] + m * z[1][1] +
+               m * z[1][2] + t * z[2][0] + t * z[2][1] + t * z[2][2];
     b /= 6.0;
     c /= 6.0;
     d /= 2.0;

@@ -945,6 +945,69 @@ Test(detect, subpixel_interior_matches_checked)
     cr_assert(fits > 1000 && fallbacks > 1000);
 }
 
+/* The surface fit as first written (a loop over the nine values with
+ * weights j, i, j*j - 2/3, i*i - 2/3 and i*j, products by 0 included): the
+ * reference of subpixel_fit_bits_as_the_weighted_loop. */
+static int quad_vertex_loop(double z[3][3], double *dy, double *dx)
+{
+    double b = 0, c = 0, d = 0, e = 0, f = 0;
+    for (int i = -1; i <= 1; i++)
+        for (int j = -1; j <= 1; j++) {
+            double v = z[i + 1][j + 1];
+            b += j * v;
+            c += i * v;
+            d += (j * j - 2.0 / 3.0) * v;
+            f += (i * i - 2.0 / 3.0) * v;
+            e += i * j * v;
+        }
+    b /= 6.0, c /= 6.0, d /= 2.0, f /= 2.0, e /= 4.0;
+    double det = 4.0 * d * f - e * e;
+    if (!(d < 0.0 && det > 0.0))
+        return 0;
+    *dx = (-2.0 * f * b + c * e) / det;
+    *dy = (-2.0 * d * c + b * e) / det;
+    return fabs(*dx) <= 1.0 && fabs(*dy) <= 1.0;
+}
+
+/* km_subpixel's 2-D fit (on the logs of positive values, else on the
+ * values: signed zeros, negatives, values of every scale) gives the bits of
+ * the loop that multiplied by the weights 0 too (quad_vertex_loop). */
+Test(detect, subpixel_fit_bits_as_the_weighted_loop)
+{
+    float f[9];
+    srand(77);
+    int fits = 0;
+    for (int it = 0; it < 200000; it++) {
+        int kind = it % 4;
+        for (int k = 0; k < 9; k++) {
+            double u = rand() / (double)RAND_MAX;
+            f[k] = kind == 0   ? (float)(1.0 + 99.0 * u)
+                   : kind == 1 ? (float)ldexp(0.5 + u, rand() % 60 - 30)
+                   : kind == 2 ? (rand() % 5 == 0 ? (rand() % 2 ? 0.0f : -0.0f) : (float)(20.0 * u - 5.0))
+                               : (float)(rand() % 7) - 2.0f;
+        }
+        f[4] = 120.0f + (float)(rand() % 100);
+        double z[3][3], lz[3][3], dy = 0, dx = 0;
+        int pos = 1;
+        for (int k = 0; k < 9; k++) {
+            z[k / 3][k % 3] = (double)f[k];
+            pos &= f[k] > 0.0f;
+        }
+        for (int k = 0; k < 9 && pos; k++)
+            lz[k / 3][k % 3] = log(z[k / 3][k % 3]);
+        int ok = (pos && quad_vertex_loop(lz, &dy, &dx)) || quad_vertex_loop(z, &dy, &dx);
+        double y, x;
+        int fb = km_subpixel(f, 3, 3, 3, 1, 1, NULL, &y, &x);
+        if (!ok)
+            continue;
+        double ey = 1.0 + dy, ex = 1.0 + dx;
+        cr_assert(fb == 0 && memcmp(&y, &ey, sizeof y) == 0 && memcmp(&x, &ex, sizeof x) == 0,
+                  "iteration %d: %d %a %a, the loop %a %a", it, fb, y, x, ey, ex);
+        fits++;
+    }
+    cr_assert_gt(fits, 50000);
+}
+
 Test(detect, subpixel_gaussian_blobs)
 {
     /* Noiseless Gaussian blobs (isotropic sigma 1, 1.5, 2, 3 taxels and a
