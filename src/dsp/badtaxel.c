@@ -309,13 +309,15 @@ static void offset_sums_plain(km_badtaxel *b, const float *f, double level, int3
         b->n_emp_pos[k] += empty && e > 0.0;
         b->ex_sum[k] += e;
         b->ex_sq[k] += e * e;
+        b->n_knot[k] += b->nb_count[k] >= KNOT_FOOTPRINT;
     }
 }
 
 /* Where a taxel's neighbour median (scratch) is unloaded (<= level), its
-   excess over it into the sums; four taxels at a time without a branch: a
-   taxel not taken adds +0.0 to its sums, which keeps their bits (they
-   start at +0.0 and a sum never becomes -0.0). */
+   excess over it into the sums, and a frame in which it was part of a
+   load's footprint (nb_count) into n_knot; four taxels at a time without a
+   branch: a taxel not taken adds +0.0 to its sums, which keeps their bits
+   (they start at +0.0 and a sum never becomes -0.0). */
 static void offset_sums(km_badtaxel *b, const float *f, double level, int empty)
 {
     size_t k = 0;
@@ -324,6 +326,7 @@ static void offset_sums(km_badtaxel *b, const float *f, double level, int empty)
     const __m128 absmask = _mm_castsi128_ps(_mm_set1_epi32(0x7fffffff));
     const __m128d lev = _mm_set1_pd(level), zero = _mm_setzero_pd();
     const __m128i emp = _mm_set1_epi32(empty ? -1 : 0);
+    const __m128i foot = _mm_set1_epi32(KNOT_FOOTPRINT - 1);
     for (; k + 4 <= n; k += 4) {
         __m128 x = _mm_loadu_ps(f + k), nb = _mm_loadu_ps(b->scratch + k);
         __m128d xl = _mm_cvtps_pd(x), xh = _mm_cvtps_pd(_mm_movehl_ps(x, x));
@@ -340,6 +343,13 @@ static void offset_sums(km_badtaxel *b, const float *f, double level, int empty)
         _mm_storeu_si128(np, _mm_sub_epi32(_mm_loadu_si128(np), pos));
         _mm_storeu_si128(ne, _mm_sub_epi32(_mm_loadu_si128(ne), _mm_and_si128(take, emp)));
         _mm_storeu_si128(nep, _mm_sub_epi32(_mm_loadu_si128(nep), _mm_and_si128(pos, emp)));
+        int32_t cb;
+        memcpy(&cb, b->nb_count + k, sizeof cb);
+        __m128i cnt = _mm_unpacklo_epi16(
+            _mm_unpacklo_epi8(_mm_cvtsi32_si128(cb), _mm_setzero_si128()), _mm_setzero_si128());
+        __m128i *nk = (__m128i *)(b->n_knot + k);
+        _mm_storeu_si128(nk, _mm_sub_epi32(_mm_loadu_si128(nk),
+                                           _mm_and_si128(take, _mm_cmpgt_epi32(cnt, foot))));
         double *sum = b->ex_sum + k, *sq = b->ex_sq + k;
         _mm_storeu_pd(sum, _mm_add_pd(_mm_loadu_pd(sum), el));
         _mm_storeu_pd(sum + 2, _mm_add_pd(_mm_loadu_pd(sum + 2), eh));
@@ -426,11 +436,8 @@ static void offset_add(km_badtaxel *b, const float *f, double sd)
     /* The median of every taxel's valid, finite 8-neighbours (NaN when
        none), into scratch: unloaded_level is done with it. */
     km_neighbour_medians(b->rows, b->cols, b->mask, f, b->scratch);
-    offset_sums(b, f, level, empty);
     km_neighbour_count_half(b->rows, b->cols, b->mask, f, floor, b->nb_count);
-    for (size_t k = 0; k < n; k++)
-        b->n_knot[k] += b->mask[k] && isfinite(f[k]) && (double)b->scratch[k] <= level &&
-                        b->nb_count[k] >= KNOT_FOOTPRINT;
+    offset_sums(b, f, level, empty);
 }
 
 km_status km_badtaxel_add(km_ctx *ctx, km_badtaxel *b, const float *frame)

@@ -124,6 +124,31 @@ Test(badtaxel, a_bare_knots_neighbours_are_not_offsets)
                   k % C, state[k]);
 }
 
+/* The empty sheet (noise of +-1 kPa) for the first half, then a load of
+   40 kPa on rows 0-7; taxel (3, 4) reads a fixed 8 kPa more throughout.
+   Under the load its neighbours stand more than halfway up to it in every
+   frame, but those frames are not unloaded: a load's footprint counts only
+   in the frames its neighbourhood was unloaded (an offset, else none would
+   be called under a load held as long as the sheet was empty). */
+static void half_loaded_frame(int t, uint32_t *seed, float *f)
+{
+    for (int r = 0; r < R; r++)
+        for (int c = 0; c < C; c++) {
+            double v = (t >= T / 2 && r < 8 ? 40.0 : 0.0) + (r == 3 && c == 4 ? 8.0 : 0.0) +
+                       noise(seed);
+            f[r * C + c] = (float)(v < 0.0 ? 0.0 : v);
+        }
+}
+
+Test(badtaxel, footprint_counted_only_where_unloaded)
+{
+    km_badtaxel_params p;
+    uint8_t state[R * C];
+    km_badtaxel_params_default(&p);
+    cr_assert_eq(classify(&p, state, half_loaded_frame), 1);
+    cr_assert_eq(state[3 * C + 4], KM_TAXEL_OFFSET);
+}
+
 /* A body lying still in integer counts (a pressure mat): the first 10 frames
    empty, then a blob of 60 counts in the middle and, at (2, 2), a light
    steady load of 3 counts on one taxel whose neighbours read 0.  Its
