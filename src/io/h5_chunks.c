@@ -2,6 +2,7 @@
  * directions share: see h5_chunks.h (reading: h5_chunks_read.c). */
 #include <libdeflate.h>
 #include <limits.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -49,6 +50,8 @@ struct km_h5_deflater {
     struct libdeflate_compressor *comp[10]; /* by level, made when first used */
     unsigned char *tmp, *out, *alt; /* alt: the unshuffled try (km_h5_chunks_out_best_of) */
     size_t tmp_cap, out_cap, alt_cap;
+    double *hlog;   /* hlog[h] = h log2 h for h <= hlog_n (noise_plane) */
+    size_t hlog_n;
 };
 
 km_h5_deflater *km_h5_deflater_new(void)
@@ -66,6 +69,7 @@ void km_h5_deflater_free(km_h5_deflater *z)
     free(z->tmp);
     free(z->out);
     free(z->alt);
+    free(z->hlog);
     free(z);
 }
 
@@ -95,6 +99,7 @@ struct km_h5_chunks_out {
     int pending;        /* rows of the last chunk not yet written */
     int level;          /* deflate level */
     int best_of;        /* each chunk also deflated unshuffled (km_h5_chunks_out_best_of) */
+    int noise_planes;   /* leading noise planes stored (km_h5_chunks_out_noise_planes) */
     int n_steps;
     int step[MAX_STEPS]; /* the filter pipeline in write order */
     unsigned char *buf; /* the last chunk (past its rows: stale until put_chunk pads it) */
@@ -223,6 +228,93 @@ static const unsigned char *zlib_into(km_h5_deflater *z, int level, const unsign
     return *n == 0 ? NULL : *dst;
 }
 
+/* A byte plane whose bytes' entropy is at least this (bits) is noise:
+ * deflate's Huffman codes cannot shorten it by more than ~1%, and a stored
+ * block keeps it as it is, at the cost of a copy. */
+#define NOISE_BITS 7.9
+
+/* 1 when the n bytes of p have an entropy of at least NOISE_BITS; -1 when
+ * memory runs out.  The bins' h log2 h from a table (z->hlog) made once
+ * for planes of n bytes. */
+static int noise_plane(km_h5_deflater *z, const unsigned char *p, size_t n)
+{
+    if (z->hlog_n < n) {
+        double *t = realloc(z->hlog, (n + 1) * sizeof *t);
+        if (t == NULL)
+            return -1;
+        for (size_t h = 0; h <= n; h++)
+            t[h] = h > 1 ? (double)h * log2((double)h) : 0.0;
+        z->hlog = t;
+        z->hlog_n = n;
+    }
+    uint32_t h[4][256] = {{0}}; /* four counts a byte: no store waits for the last */
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        h[0][p[i]]++;
+        h[1][p[i + 1]]++;
+        h[2][p[i + 2]]++;
+        h[3][p[i + 3]]++;
+    }
+    for (; i < n; i++)
+        h[0][p[i]]++;
+    double s = 0.0; /* sum of h log2 h: the entropy is log2 n - s / n */
+    for (int b = 0; b < 256; b++)
+        s += z->hlog[h[0][b] + h[1][b] + h[2][b] + h[3][b]];
+    return log2((double)n) - s / (double)n >= NOISE_BITS;
+}
+
+/* The shuffled chunk in[0, n) (elem planes of n / elem bytes) as a zlib
+ * stream into *dst: its leading noise planes (noise_plane; all but the
+ * last at most) in stored blocks, the rest deflated by libdeflate (raw, its
+ * last block the final one), the Adler-32 of all.  Stored blocks end on a
+ * byte, so libdeflate's stream follows them as it is.  *n becomes the
+ * stream's size.  NULL with *none 1 when no plane leads with noise (*n
+ * unchanged: deflate the whole chunk), with *none 0 on failure. */
+static const unsigned char *zlib_noise_planes(km_h5_deflater *z, int level,
+                                              const unsigned char *in, size_t *n, size_t elem,
+                                              unsigned char **dst, size_t *cap, int *none)
+{
+    size_t plane = *n / elem, lead = 0;
+    int is = 0;
+    while (lead + 1 < elem && (is = noise_plane(z, in + lead * plane, plane)) == 1)
+        lead++;
+    *none = lead == 0 && is == 0;
+    if (lead == 0)
+        return NULL;
+    if (z->comp[level] == NULL && (z->comp[level] = libdeflate_alloc_compressor(level)) == NULL)
+        return NULL;
+    size_t head = lead * plane, rest = *n - head, blocks = (head + 65534) / 65535;
+    size_t bound = 2 + head + 5 * blocks + libdeflate_deflate_compress_bound(z->comp[level], rest) + 4;
+    if (grow(dst, cap, bound) == NULL)
+        return NULL;
+    unsigned char *o = *dst;
+    size_t at = 0;
+    o[at++] = 0x78; /* deflate, 32 KiB window; FLEVEL 0 (fastest), as libdeflate's level 1 */
+    o[at++] = 0x01;
+    for (size_t done = 0; done < head;) {
+        size_t len = head - done < 65535 ? head - done : 65535;
+        o[at++] = 0x00; /* BFINAL 0, BTYPE 00 (stored), then to the byte's end */
+        o[at++] = (unsigned char)(len & 0xff);
+        o[at++] = (unsigned char)(len >> 8);
+        o[at++] = (unsigned char)(~len & 0xff);
+        o[at++] = (unsigned char)((~len >> 8) & 0xff);
+        memcpy(o + at, in + done, len);
+        at += len;
+        done += len;
+    }
+    size_t raw = libdeflate_deflate_compress(z->comp[level], in + head, rest, o + at, bound - at - 4);
+    if (raw == 0)
+        return NULL;
+    at += raw;
+    uint32_t a = libdeflate_adler32(1, in, *n);
+    o[at++] = (unsigned char)(a >> 24);
+    o[at++] = (unsigned char)(a >> 16);
+    o[at++] = (unsigned char)(a >> 8);
+    o[at++] = (unsigned char)a;
+    *n = at;
+    return o;
+}
+
 /* The chunk buffer through the filter pipeline, without HDF5's lock; the
  * stored bytes and their size.  `runs`: deflate by km_zlib_runs (a last
  * chunk that is mostly its zero padding). */
@@ -250,6 +342,17 @@ static const unsigned char *encode_chunk(km_h5_chunks_out *c, size_t *size, int 
             continue;
         }
         /* out may not be the input: the input is the chunk or tmp. */
+        if (c->noise_planes && j > 0 && c->step[j - 1] == STEP_SHUFFLE) {
+            int none = 0;
+            const unsigned char *o =
+                zlib_noise_planes(z, c->level, cur, &cur_n, c->elem, &z->out, &z->out_cap, &none);
+            if (!none) {
+                if (o == NULL)
+                    return NULL;
+                cur = o;
+                continue;
+            }
+        }
         cur = zlib_into(z, c->level, cur, &cur_n, &z->out, &z->out_cap);
         if (cur == NULL)
             return NULL;
@@ -351,6 +454,11 @@ int km_h5_chunks_out_best_of(km_h5_chunks_out *c)
 {
     c->best_of = c->n_steps == 2 && c->step[0] == STEP_SHUFFLE && c->step[1] == STEP_DEFLATE;
     return c->best_of;
+}
+
+void km_h5_chunks_out_noise_planes(km_h5_chunks_out *c)
+{
+    c->noise_planes = 1;
 }
 
 int km_h5_chunks_out_fills(const km_h5_chunks_out *c, size_t n)

@@ -176,6 +176,15 @@ int km_h5_chunks_write(km_h5_chunks_out *c, const void *rows, size_t n);
  * unshuffled, smooth ones shuffled: bench/HISTORY.md "Session 34, speed8").
  * Only for the pipeline shuffle then deflate; returns 1 when it applies. */
 int km_h5_chunks_out_best_of(km_h5_chunks_out *c);
+/* From now on the leading byte planes of a shuffled chunk that are noise
+ * (byte entropy >= 7.9 bits: a float's low mantissa bytes) are stored in
+ * deflate's stored blocks and only the planes after them go through
+ * libdeflate, whose match search found nothing in them at ~4 ns a byte:
+ * the same zlib stream format, read as any other; the planes from the
+ * first that is not noise on (and the last plane always) are deflated.
+ * Not with best_of (the unshuffled try deflates the whole chunk). */
+void km_h5_chunks_out_noise_planes(km_h5_chunks_out *c);
+
 /* The file keeps raw data (h5_vfd.h, io->defer_raw): after each
  * H5Dwrite_chunk, km_h5_io_flush_raw(io) writes the chunk, outside HDF5's
  * lock.  io must outlive c. */

@@ -435,6 +435,10 @@ int km_rw_make_column(km_result_writer *w, hid_t group, const col_def *c, int fi
         out->z = km_h5_chunks_out_like(*layout, ds);
     } else {
         km_rw_col_init(w, out, ds, km_rw_mem_type(c->kind));
+        /* Float columns' low mantissa bytes are noise on most sensors
+           (docs/FORMAT.md 2.1): stored, not searched for matches. */
+        if (out->z != NULL && (c->kind == KM_COL_F32 || c->kind == KM_COL_F64))
+            km_h5_chunks_out_noise_planes(out->z);
         if (layout != NULL)
             *layout = km_h5_chunks_out_layout(out->z);
     }

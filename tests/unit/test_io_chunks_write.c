@@ -591,3 +591,83 @@ Test(io_chunks_write, best_of_stores_each_chunk_the_smaller_way)
     free(z);
     free(stored);
 }
+
+/* km_h5_chunks_out_noise_planes: a shuffled chunk's leading planes of noise
+ * (float64 values with random low bytes: planes 0-4) go into stored blocks
+ * (header 0x00, LEN, NLEN, the planes' bytes as they are) right after the
+ * zlib header, and the planes after them through deflate; a smooth chunk
+ * (no plane is noise) is libdeflate's zlib stream of the whole chunk, as
+ * without the call.  HDF5's H5Dread, knotmap's chunk reader and libdeflate
+ * give the values back bit for bit; the noisy chunk is no larger than
+ * libdeflate's whole-chunk stream.  Without the call the first chunk has no
+ * stored block (the header check fails). */
+Test(io_chunks_write, noise_planes_stored_then_deflated)
+{
+    static wlayout l = {1, F64, 1, 1, 0, 4096, 4096 * 2 + 100}; /* a column's chunks */
+    size_t n = (size_t)l.total, cb = (size_t)l.cf * sizeof(double), plane = (size_t)l.cf;
+    double *data = malloc(n * sizeof *data), *back = malloc(n * sizeof *back);
+    unsigned char *sh = malloc(cb), *z = malloc(2 * cb + 64), *stored = malloc(2 * cb + 64);
+    char path[128];
+    uint32_t s = 99u;
+    cr_assert(data && back && sh && z && stored);
+    for (size_t i = 0; i < n; i++) {
+        uint64_t bits = 0x4049000000000000u; /* 50.0, then 40 random low bits */
+        for (int b = 0; b < 5; b++) {
+            s = s * 1664525u + 1013904223u;
+            bits |= (uint64_t)(s >> 24) << (8 * b);
+        }
+        if (i < (size_t)l.cf)
+            memcpy(&data[i], &bits, sizeof bits); /* noise */
+        else
+            data[i] = (double)(i % 7) * 0.25; /* smooth */
+    }
+    snprintf(path, sizeof path, "%s/noise.h5", dir);
+    hid_t f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    hid_t d = make_dataset(f, &l);
+    km_h5_deflater *zd = km_h5_deflater_new();
+    km_h5_chunks_out *c = km_h5_chunks_out_open(d, H5T_NATIVE_DOUBLE, zd);
+    cr_assert_not_null(c);
+    km_h5_chunks_out_noise_planes(c);
+    cr_assert(km_h5_chunks_write(c, data, n) && km_h5_chunks_flush(c));
+    km_h5_chunks_out_free(c);
+    km_h5_deflater_free(zd);
+
+    struct libdeflate_compressor *comp = libdeflate_alloc_compressor(1);
+    for (int k = 0; k < 2; k++) {
+        km_shuffle_bytes((const unsigned char *)(data + (size_t)k * plane), sh, cb, sizeof(double));
+        size_t whole = libdeflate_zlib_compress(comp, sh, cb, z, 2 * cb + 64);
+        hsize_t off[1] = {(hsize_t)k * plane}, size = 0;
+        uint32_t mask = 9u;
+        cr_assert(H5Dget_chunk_storage_size(d, off, &size) >= 0 && size <= 2 * cb + 64);
+        cr_assert(H5Dread_chunk(d, H5P_DEFAULT, off, &mask, stored) >= 0);
+        cr_assert_eq(mask, 0u);
+        if (k == 1) {
+            cr_assert(size == whole && memcmp(stored, z, whole) == 0,
+                      "smooth chunk: not libdeflate's stream (%zu / %zu bytes)", (size_t)size,
+                      whole);
+            continue;
+        }
+        size_t len = (size_t)stored[3] | (size_t)stored[4] << 8;
+        size_t nlen = (size_t)stored[5] | (size_t)stored[6] << 8;
+        cr_assert(stored[0] == 0x78 && stored[1] == 0x01 && stored[2] == 0x00,
+                  "noisy chunk: no stored block after the zlib header");
+        cr_assert(len == 5 * plane && nlen == (~len & 0xffffu), "LEN %zu, NLEN %zu", len, nlen);
+        cr_assert_eq(memcmp(stored + 7, sh, len), 0, "the stored planes are not the chunk's");
+        cr_assert_leq((size_t)size, whole, "%zu bytes, libdeflate's %zu", (size_t)size, whole);
+    }
+    libdeflate_free_compressor(comp);
+    memset(back, 0xa5, n * sizeof *back);
+    cr_assert(H5Dread(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, back) >= 0);
+    cr_assert_eq(memcmp(back, data, n * sizeof *back), 0, "H5Dread differs");
+    km_h5_f64 v;
+    memset(back, 0xa5, n * sizeof *back);
+    cr_assert(km_h5_f64_open(d, &v) && km_h5_read_f64_chunks(d, &v, 0, l.total, back));
+    cr_assert_eq(memcmp(back, data, n * sizeof *back), 0, "knotmap's reader differs");
+    H5Dclose(d);
+    H5Fclose(f);
+    free(data);
+    free(back);
+    free(sh);
+    free(z);
+    free(stored);
+}
