@@ -515,6 +515,15 @@ Test(io_chunks_write, one_extent_per_append)
     close_col16(&k);
 }
 
+/* The dataset and file closed, the buffers freed. */
+static void close_all(hid_t d, hid_t f, void **bufs, int n)
+{
+    H5Dclose(d);
+    H5Fclose(f);
+    for (int i = 0; i < n; i++)
+        free(bufs[i]);
+}
+
 /* km_h5_chunks_out_best_of (the session writer's frames): each chunk is
  * stored shuffled + deflated (filter mask 0) or deflated alone (mask 1,
  * the shuffle skipped), whichever libdeflate at the same level makes
@@ -583,13 +592,7 @@ Test(io_chunks_write, best_of_stores_each_chunk_the_smaller_way)
     km_h5_chunks_free(rd);
     libdeflate_free_compressor(comp);
     libdeflate_free_decompressor(dec);
-    H5Dclose(d);
-    H5Fclose(f);
-    free(data);
-    free(back);
-    free(sh);
-    free(z);
-    free(stored);
+    close_all(d, f, (void *[]){data, back, sh, z, stored}, 5);
 }
 
 /* km_h5_chunks_out_noise_planes: a shuffled chunk's leading planes of noise
@@ -605,11 +608,12 @@ Test(io_chunks_write, noise_planes_stored_then_deflated)
 {
     static wlayout l = {1, F64, 1, 1, 0, 4096, 4096 * 2 + 100}; /* a column's chunks */
     size_t n = (size_t)l.total, cb = (size_t)l.cf * sizeof(double), plane = (size_t)l.cf;
-    double *data = malloc(n * sizeof *data), *back = malloc(n * sizeof *back);
-    unsigned char *sh = malloc(cb), *z = malloc(2 * cb + 64), *stored = malloc(2 * cb + 64);
+    double *data = malloc(2 * n * sizeof *data), *back = data + n;
+    unsigned char *buf = malloc(5 * cb + 128); /* the shuffled chunk, then two streams */
+    unsigned char *sh = buf, *z = buf + cb, *stored = buf + 3 * cb + 64;
     char path[128];
     uint32_t s = 99u;
-    cr_assert(data && back && sh && z && stored);
+    cr_assert(data != NULL && buf != NULL);
     for (size_t i = 0; i < n; i++) {
         uint64_t bits = 0x4049000000000000u; /* 50.0, then 40 random low bits */
         for (int b = 0; b < 5; b++) {
@@ -663,11 +667,5 @@ Test(io_chunks_write, noise_planes_stored_then_deflated)
     memset(back, 0xa5, n * sizeof *back);
     cr_assert(km_h5_f64_open(d, &v) && km_h5_read_f64_chunks(d, &v, 0, l.total, back));
     cr_assert_eq(memcmp(back, data, n * sizeof *back), 0, "knotmap's reader differs");
-    H5Dclose(d);
-    H5Fclose(f);
-    free(data);
-    free(back);
-    free(sh);
-    free(z);
-    free(stored);
+    close_all(d, f, (void *[]){data, buf}, 2);
 }
