@@ -4,9 +4,13 @@
 
 #include "neighbour_median.h"
 #include "core/select_small.h"
+#include "internal.h"
 
 #if defined(__SSE2__)
 #include <emmintrin.h>
+#endif
+#if KM_AVX2_TARGET
+#include <immintrin.h>
 #endif
 
 float km_neighbour_median_plain(int32_t rows, int32_t cols, const uint8_t *mask, const float *f,
@@ -29,7 +33,7 @@ float km_neighbour_median_plain(int32_t rows, int32_t cols, const uint8_t *mask,
 /* Rows are taken a strip of columns at a time, three rows of the strip
    padded in buffers on the stack (rows of any width). */
 #define STRIP 1024
-#define PADW (STRIP + 6)
+#define PADW (STRIP + 10)
 
 /* Row r's columns c0 - 1 .. c0 - 2 + w into p: a taxel's value where it
    counts (inside the grid, mask != 0, finite), +inf elsewhere (outside
@@ -123,20 +127,92 @@ static unsigned four_medians(const float *up, const float *mid, const float *dn,
 }
 #undef CE
 
+#if KM_AVX2_TARGET
+#define CE8(a, b)                                                                                  \
+    do {                                                                                           \
+        __m256 lo_ = _mm256_min_ps(a, b);                                                          \
+        b = _mm256_max_ps(a, b);                                                                   \
+        a = lo_;                                                                                   \
+    } while (0)
+
+/* four_medians for eight taxels (AVX2): the same network, counts and
+   picks lane for lane, so the same bits. */
+__attribute__((target("avx2"))) static unsigned eight_medians(const float *up, const float *mid,
+                                                              const float *dn, int zeros_mixed,
+                                                              float *out)
+{
+    const __m256 inf = _mm256_set1_ps(INFINITY);
+    __m256 v[8] = {_mm256_loadu_ps(up),      _mm256_loadu_ps(up + 1), _mm256_loadu_ps(up + 2),
+                   _mm256_loadu_ps(mid),     _mm256_loadu_ps(mid + 2), _mm256_loadu_ps(dn),
+                   _mm256_loadu_ps(dn + 1),  _mm256_loadu_ps(dn + 2)};
+    __m256i u = _mm256_setzero_si256(), pz = u, nz = u;
+    for (int i = 0; i < 8; i++) {
+        u = _mm256_sub_epi32(u, _mm256_castps_si256(_mm256_cmp_ps(v[i], inf, _CMP_NEQ_UQ)));
+        if (zeros_mixed) {
+            __m256i bits = _mm256_castps_si256(v[i]);
+            pz = _mm256_or_si256(pz, _mm256_cmpeq_epi32(bits, _mm256_setzero_si256()));
+            nz = _mm256_or_si256(nz, _mm256_cmpeq_epi32(bits, _mm256_set1_epi32((int)0x80000000u)));
+        }
+    }
+    CE8(v[0], v[2]); CE8(v[1], v[3]); CE8(v[4], v[6]); CE8(v[5], v[7]);
+    CE8(v[0], v[4]); CE8(v[1], v[5]); CE8(v[2], v[6]); CE8(v[3], v[7]);
+    CE8(v[0], v[1]); CE8(v[2], v[3]); CE8(v[4], v[5]); CE8(v[6], v[7]);
+    CE8(v[2], v[4]); CE8(v[3], v[5]);
+    CE8(v[1], v[4]); CE8(v[3], v[6]);
+    CE8(v[1], v[2]); CE8(v[3], v[4]);
+    const __m256 half = _mm256_set1_ps(0.5f);
+    __m256i full = _mm256_cmpeq_epi32(u, _mm256_set1_epi32(8));
+    if (_mm256_movemask_epi8(full) == -1) {
+        _mm256_storeu_ps(out, _mm256_mul_ps(half, _mm256_add_ps(v[3], v[4])));
+    } else {
+        __m256i il = _mm256_srai_epi32(_mm256_sub_epi32(u, _mm256_set1_epi32(1)), 1);
+        __m256i ih = _mm256_srai_epi32(u, 1);
+        __m256 lo = v[0], hi = v[0];
+        for (int k = 1; k < 5; k++) {
+            __m256i at = _mm256_set1_epi32(k);
+            lo = _mm256_blendv_ps(lo, v[k], _mm256_castsi256_ps(_mm256_cmpeq_epi32(il, at)));
+            hi = _mm256_blendv_ps(hi, v[k], _mm256_castsi256_ps(_mm256_cmpeq_epi32(ih, at)));
+        }
+        __m256i odd = _mm256_and_si256(u, _mm256_set1_epi32(1));
+        __m256 m = _mm256_blendv_ps(_mm256_mul_ps(half, _mm256_add_ps(lo, hi)), lo,
+                                    _mm256_castsi256_ps(_mm256_cmpeq_epi32(odd, _mm256_set1_epi32(1))));
+        m = _mm256_blendv_ps(m, _mm256_set1_ps(NAN),
+                             _mm256_castsi256_ps(_mm256_cmpeq_epi32(u, _mm256_setzero_si256())));
+        _mm256_storeu_ps(out, m);
+    }
+    return (unsigned)_mm256_movemask_ps(_mm256_castsi256_ps(_mm256_and_si256(pz, nz)));
+}
+#undef CE8
+#endif
+
+/* The medians of taxels j .. j + 3 (j + 7 with AVX2: eight_medians) of the
+   padded rows; the lanes to redo as four_medians says. */
+static unsigned some_medians(int avx2, const float *up, const float *mid, const float *dn,
+                             int zeros_mixed, float *out)
+{
+#if KM_AVX2_TARGET
+    if (avx2)
+        return eight_medians(up, mid, dn, zeros_mixed, out);
+#endif
+    (void)avx2;
+    return four_medians(up, mid, dn, zeros_mixed, out);
+}
+
 /* Columns c0 .. c0 + n - 1 of every row (n <= STRIP). */
 static void strip_medians(int32_t rows, int32_t cols, const uint8_t *mask, const float *f,
                           int32_t c0, int32_t n, float *out)
 {
-    float buf[3][PADW], res[STRIP + 4];
+    float buf[3][PADW], res[STRIP + 8];
     float *up = buf[0], *mid = buf[1], *dn = buf[2];
-    const int32_t w = (n + 3) / 4 * 4 + 2;
+    const int avx2 = km_cpu_avx2(), step = avx2 ? 8 : 4;
+    const int32_t w = (n + step - 1) / step * step + 2;
     int nz_up = pad_row(rows, cols, mask, f, -1, c0, w, up);
     int nz_mid = pad_row(rows, cols, mask, f, 0, c0, w, mid);
     for (int32_t r = 0; r < rows; r++) {
         int nz_dn = pad_row(rows, cols, mask, f, r + 1, c0, w, dn);
         int mixed = nz_up | nz_mid | nz_dn;
-        for (int32_t j = 0; j < n; j += 4) {
-            unsigned redo = four_medians(up + j, mid + j, dn + j, mixed, res + j);
+        for (int32_t j = 0; j < n; j += step) {
+            unsigned redo = some_medians(avx2, up + j, mid + j, dn + j, mixed, res + j);
             for (int32_t i = 0; redo != 0; i++, redo >>= 1)
                 if ((redo & 1u) && j + i < n)
                     res[j + i] = km_neighbour_median_plain(rows, cols, mask, f, r, c0 + j + i);
