@@ -178,7 +178,7 @@ km_h5_chunks_out *km_h5_chunks_out_open(hid_t ds, hid_t mtype, km_h5_deflater *z
 {
     km_h5_chunks_out *c = calloc(1, sizeof *c);
     if (c == NULL || z == NULL || !write_layout(ds, mtype, c) ||
-        (c->buf = calloc(1, c->chunk_bytes)) == NULL) {
+        (c->buf = malloc(c->chunk_bytes)) == NULL) {
         km_h5_chunks_out_free(c);
         return NULL;
     }
@@ -205,7 +205,7 @@ km_h5_chunks_out *km_h5_chunks_out_layout(const km_h5_chunks_out *c)
 km_h5_chunks_out *km_h5_chunks_out_like(const km_h5_chunks_out *layout, hid_t ds)
 {
     km_h5_chunks_out *c = km_h5_chunks_out_layout(layout);
-    if (c != NULL && (c->buf = calloc(1, c->chunk_bytes)) == NULL) {
+    if (c != NULL && (c->buf = malloc(c->chunk_bytes)) == NULL) {
         km_h5_chunks_out_free(c);
         return NULL;
     }
@@ -234,16 +234,17 @@ static const unsigned char *zlib_into(km_h5_deflater *z, int level, const unsign
 #define NOISE_BITS 7.9
 
 /* 1 when the n bytes of p have an entropy of at least NOISE_BITS; -1 when
- * memory runs out.  The bins' h log2 h from a table (z->hlog) made once
- * for planes of n bytes. */
+ * memory runs out.  The bins' h log2 h from a table (z->hlog, for planes
+ * of up to n bytes) whose entries are computed when first needed (-1
+ * before): a run meets a few dozen counts, not n. */
 static int noise_plane(km_h5_deflater *z, const unsigned char *p, size_t n)
 {
     if (z->hlog_n < n) {
         double *t = realloc(z->hlog, (n + 1) * sizeof *t);
         if (t == NULL)
             return -1;
-        for (size_t h = 0; h <= n; h++)
-            t[h] = h > 1 ? (double)h * log2((double)h) : 0.0;
+        for (size_t h = z->hlog != NULL ? z->hlog_n + 1 : 0; h <= n; h++)
+            t[h] = -1.0;
         z->hlog = t;
         z->hlog_n = n;
     }
@@ -258,8 +259,12 @@ static int noise_plane(km_h5_deflater *z, const unsigned char *p, size_t n)
     for (; i < n; i++)
         h[0][p[i]]++;
     double s = 0.0; /* sum of h log2 h: the entropy is log2 n - s / n */
-    for (int b = 0; b < 256; b++)
-        s += z->hlog[h[0][b] + h[1][b] + h[2][b] + h[3][b]];
+    for (int b = 0; b < 256; b++) {
+        uint32_t c = h[0][b] + h[1][b] + h[2][b] + h[3][b];
+        if (z->hlog[c] < 0.0)
+            z->hlog[c] = c > 1 ? (double)c * log2((double)c) : 0.0;
+        s += z->hlog[c];
+    }
     return log2((double)n) - s / (double)n >= NOISE_BITS;
 }
 
