@@ -8,7 +8,8 @@ import numpy as np
 from numpy.typing import ArrayLike
 from typing import Any, Dict, Optional
 
-from ._core import PathLike, check, check_files, ctx, ffi, fspath, invalid, lib, make_error
+from ._core import (PathLike, check, check_files, ctx, ffi, fspath, integer, invalid, lib,
+                    make_error)
 
 __all__ = ["read_result", "is_complete", "evaluate", "eval_points", "Table", "RESULT_TABLES"]
 
@@ -60,6 +61,73 @@ class Table(dict):
         self.attrs = {}
 
 
+_MIB = 1 << 20
+
+
+def _budget(max_memory):
+    """The memory budget in bytes: km_read_max_memory's (the C side's
+    default, KM_MAX_MEMORY_DEFAULT, for None or a value <= 0)."""
+    opt = ffi.new("km_read_options *")
+    lib.km_read_options_default(opt)
+    if max_memory is not None:
+        opt.max_memory = max(min(integer("max_memory", max_memory), 2 ** 63 - 1), -1)
+    return int(lib.km_read_max_memory(opt))
+
+
+def _nbytes(d):
+    """What reading the h5py dataset `d` whole allocates, from its declared
+    shape and type (nothing of it read)."""
+    return int(d.size or 0) * d.dtype.itemsize
+
+
+def _declared(what, d, hint=""):
+    shape = " x ".join(str(n) for n in d.shape) or "1"
+    return ("%s declares %s %s" % (what, shape, d.dtype), _nbytes(d), hint)
+
+
+def _plan(f, frames):
+    """Everything read_result reads, in its order, as (what, bytes, hint):
+    `what` names the dataset, or the table and its columns, as declared."""
+    import h5py
+
+    def datasets(g):
+        return [(k, g[k]) for k in g if isinstance(g[k], h5py.Dataset)]
+
+    plan = [_declared("/session/" + k, d) for k, d in datasets(f["session"])
+            if k in ("time", "mask")] if "session" in f else []
+    for name in RESULT_TABLES:
+        if isinstance(f.get(name), h5py.Group) and datasets(f[name]):
+            cols = [d for _, d in datasets(f[name])]
+            plan.append(("/%s declares %d columns of %d rows"
+                         % (name, len(cols), max(int(d.size or 0) for d in cols)),
+                         sum(_nbytes(d) for d in cols), ""))
+    for group in ("frames", "bodymap"):
+        if isinstance(f.get(group), h5py.Group):
+            plan += [_declared("/%s/%s" % (group, k), d,
+                               ", or frames=False" if k == "conditioned" else "")
+                     for k, d in datasets(f[group]) if frames or k != "conditioned"]
+    return plan
+
+
+def _check_budget(path, plan, budget):
+    """KM_ERR_LIMIT (a ValueError) naming the first dataset or table whose
+    declared size goes beyond what is left of the budget, before anything
+    of that size is read (a small crafted file may declare gigabytes of
+    unwritten values: h5py would allocate them as fill values)."""
+    left = budget
+    for what, nbytes, hint in plan:
+        if nbytes > left:
+            before = budget - left
+            raise make_error(
+                lib.KM_ERR_LIMIT,
+                "%s: %s: about %.0f MiB to read, beyond the memory budget of %.0f MiB%s "
+                "(raise it: max_memory=%s)"
+                % (path, what, nbytes / _MIB, budget / _MIB,
+                   " (%.0f MiB of it taken by what is read before)" % (before / _MIB)
+                   if before >= _MIB else "", hint), filename=path)
+        left -= nbytes
+
+
 def _table(group, pd):
     """One table group: columns in the file's order (the writer tracks link
     creation order; h5py iterates in it), with units and descriptions."""
@@ -74,7 +142,7 @@ def _table(group, pd):
 
 
 def read_result(path: PathLike, as_pandas: Optional[bool] = False,
-                frames: bool = True) -> Dict[str, Any]:
+                frames: bool = True, max_memory: Optional[int] = None) -> Dict[str, Any]:
     """Read a knotmap result HDF5 (docs/FORMAT.md 2.1) into memory.
 
     Parameters
@@ -87,6 +155,15 @@ def read_result(path: PathLike, as_pandas: Optional[bool] = False,
         installed), or DataFrames when pandas imports (None).
     frames : bool, optional
         Also read /frames/conditioned [T, R, C] when saved (default True).
+    max_memory : int or None, optional
+        Memory budget in bytes of everything read, as `knotmap render` and
+        `knotmap report` hold a result's tables to their --max-memory:
+        each dataset's and table's declared size (elements x item size) is
+        added up in reading order before any of it is read, and the first
+        one beyond what is left raises ValueError naming it, its size and
+        the budget [None or <= 0: KM_MAX_MEMORY_DEFAULT, 1 GiB, as the
+        commands'].  A long session saved with --save-frames may need more
+        (or frames=False).
 
     Returns
     -------
@@ -106,7 +183,8 @@ def read_result(path: PathLike, as_pandas: Optional[bool] = False,
     ------
     FileNotFoundError
         (a knotmap.Error) for a missing file; ValueError (KM_ERR_FORMAT) for
-        a file that is not a complete knotmap result.  Needs h5py.
+        a file that is not a complete knotmap result, (KM_ERR_LIMIT) for
+        one that declares more than `max_memory`.  Needs h5py.
     """
     import h5py
     path = os.fspath(path)
@@ -119,6 +197,7 @@ def read_result(path: PathLike, as_pandas: Optional[bool] = False,
     if as_pandas:
         import pandas as pd
     fspath("path", path)
+    budget = _budget(max_memory)
     try:
         os.stat(path)
     except OSError as e:
@@ -136,6 +215,7 @@ def read_result(path: PathLike, as_pandas: Optional[bool] = False,
         if int(attrs.get("complete", 0)) != 1:
             raise make_error(lib.KM_ERR_FORMAT, "%s: incomplete result (no complete = 1)"
                              % path, filename=path)
+        _check_budget(path, _plan(f, frames), budget)
         out = {"attrs": attrs, "params": _attrs(f["params"]) if "params" in f else {}}
         sess = _attrs(f["session"])
         sess["time"] = f["session/time"][()]
