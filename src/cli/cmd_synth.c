@@ -25,8 +25,7 @@ static const km_cli_opt OPTS[] = {
      "its load [" STR(KM_SYNTH_EQUILIBRATION_KPA) "]; --duration defaults to " STR(KM_SYNTH_EQUILIBRATION_S)
      " s for it",
      NULL, NULL, O_EQUIL_KPA},
-    KM_CLI_OPT_NO_OVERWRITE("refuse to replace an existing OUT (--no-clobber is the same)",
-                            O_NO_OVERWRITE),
+    KM_CLI_OPT_NO_OVERWRITE("refuse to replace an existing OUT", O_NO_OVERWRITE),
     KM_CLI_OPT_OUTPUT("OUT", "the file to write", O_OUTPUT),
     /* -q as every command that writes files takes it: synth prints nothing on success */
     KM_CLI_OPT_QUIET("print nothing on success (synth never does)", O_QUIET),

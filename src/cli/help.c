@@ -36,11 +36,15 @@ static void wrapped(const char *text, int col)
     }
 }
 
-static void line(char short_name, const char *name, const char *metavar, const char *doc)
+/* An option's head: "-o, --output OUT", and its older name after it
+   ("--no-overwrite, --no-clobber": both are accepted, so both are shown). */
+static void line(char short_name, const char *name, const char *alias, const char *metavar,
+                 const char *doc)
 {
     char head[96];
-    int n = snprintf(head, sizeof head, "  %c%c%s--%s%s%s", short_name ? '-' : ' ',
+    int n = snprintf(head, sizeof head, "  %c%c%s--%s%s%s%s%s", short_name ? '-' : ' ',
                      short_name ? short_name : ' ', short_name ? ", " : "  ", name,
+                     alias != NULL ? ", --" : "", alias != NULL ? alias : "",
                      metavar != NULL ? " " : "", metavar != NULL ? metavar : "");
     if (n < 0)
         return;
@@ -78,7 +82,7 @@ static void row_line(const km_param *d, const void *def)
     char *doc = malloc(len);
     if (doc != NULL)
         snprintf(doc, len, "%s%s", d->doc, dflt);
-    line(0, d->option, d->metavar, doc != NULL ? doc : d->doc);
+    line(0, d->option, d->alias, d->metavar, doc != NULL ? doc : d->doc);
     free(doc);
 }
 
@@ -92,7 +96,7 @@ static void command_options(const km_cli_parser *ps, const char *title)
     for (size_t k = 0; k < ps->n_opts; k++) {
         const km_cli_opt *o = &ps->opts[k];
         if (o->doc != NULL && (title == NULL ? o->section == NULL : section_is(o->section, title)))
-            line(o->short_name, o->name, o->metavar, o->doc);
+            line(o->short_name, o->name, o->alias, o->metavar, o->doc);
     }
 }
 

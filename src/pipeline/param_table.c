@@ -338,7 +338,7 @@ static const km_param TABLE[] = {
     D("equil_dead_fraction", NULL, equil.dead_fraction, 0, 1, "", NULL, G_CHAIN,
       "a taxel responding below this share of the median is dead", 0),
     D("equil_max_gain", "equil-max-gain", equil.max_gain, 1, BIG, "", "G", G_CHAIN,
-      "gains clipped to [1/G, G]", 0),
+      "gains clipped to 1/G..G", 0),
     RUN("equil_n_frames", KM_PARAM_INT64, equil.n_frames, "frames",
         "frames of the recording"),
     RUN("equil_n_loaded", KM_PARAM_INT64, equil.n_loaded, "frames", "frames averaged"),
