@@ -5,6 +5,7 @@
  * the block size the caller pulls, and changing the noise level leaves the
  * knots and the motion where they were. */
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "synth_internal.h"
@@ -135,7 +136,12 @@ static km_status validate(km_ctx *ctx, const km_synth_params *p)
     KM_CHECK(bad(p->cycles_per_minute, 0.0, 600.0), "cycles_per_minute");
     KM_CHECK(bad(p->speed_jitter, 0.0, 0.9), "speed_jitter");
     KM_CHECK(p->mode == KM_MODE_ROLLER && bad(p->stroke_mm, 1.0, 1e5), "stroke_mm");
-    KM_CHECK(bad(p->contact_rows, 0.5, p->rows / 2.0), "contact_rows");
+    KM_CHECK(bad(p->contact_rows, 0.5, 1e4), "contact_rows");
+    if (p->contact_rows > p->rows / 2.0) /* the roller's contact band, or a mat's */
+        return km_fail(ctx, KM_ERR_INVALID,
+                       "synth: a grid of %d rows is too small: at least %d rows for the contact "
+                       "band of %g rows (--grid RxC)",
+                       (int)p->rows, (int)ceil(2.0 * p->contact_rows), p->contact_rows);
     KM_CHECK(bad(p->contact_kpa, 0.0, 1e4), "contact_kpa");
     KM_CHECK(bad(p->spine_depth, 0.0, 1.0), "spine_depth");
     KM_CHECK(bad(p->spine_width_mm, 1e-3, 1e4), "spine_width_mm");
@@ -164,6 +170,43 @@ static km_status validate(km_ctx *ctx, const km_synth_params *p)
     return KM_OK;
 }
 
+#define PLACE_TRIES 100000
+
+/* Knots that do not fit the grid: what was asked, how many random tries
+ * placed (or that the region is empty: its size), and what to ask instead
+ * (fewer knots, the number placed; more rows or columns when none fits).
+ * An equilibration recording places the session's knots to draw the same
+ * sensor, so it is told to take the session's --knots. */
+static km_status too_few(km_ctx *ctx, const km_synth *s, double mx, double ylo, double yhi)
+{
+    const km_synth_params *p = &s->p;
+    double width = (p->cols - 1) * s->col_pitch, spine = p->spine_depth > 0.0
+                                                              ? 1.5 * p->spine_width_mm
+                                                              : 0.0;
+    char ask[200];
+    if (width / 2.0 - mx > spine && yhi > ylo)
+        snprintf(ask, sizeof ask,
+                 "%zu placed in %d random tries: ask for %zu (--knots %zu) or a larger grid "
+                 "(--grid RxC)",
+                 s->n_knots, PLACE_TRIES, s->n_knots, s->n_knots);
+    else if (yhi > ylo) /* width must exceed the 2 margins and the spine's band */
+        snprintf(ask, sizeof ask,
+                 "no room for one (x %.0f..%.0f mm%s): a grid of at least %d columns at this "
+                 "pitch, or --knots 0",
+                 mx, width - mx, spine > 0.0 ? " without the spine's middle" : "",
+                 (int)floor((2.0 * mx + 2.0 * spine) / s->col_pitch) + 2);
+    else /* a mat's rows: 2 above and 3 below the region */
+        snprintf(ask, sizeof ask, "no room for one (y %.0f..%.0f mm): a grid of at least 6 "
+                 "rows, or --knots 0", ylo, yhi);
+    return km_fail(ctx, KM_ERR_INVALID, "synth: cannot place %d knots %.1f mm apart on a %dx%d "
+                   "grid: %s%s",
+                   (int)p->n_knots, p->knot_min_separation_mm, (int)p->rows, (int)p->cols, ask,
+                   p->equilibration_kpa > 0.0
+                       ? " (an equilibration recording places the session's knots to draw the "
+                         "same sensor: give it the session's --knots)"
+                       : "");
+}
+
 /* The knot region keeps each knot inside the swept area, off the spine and
  * away from the grid edge so that every knot is seen whole. */
 static km_status place_knots(km_ctx *ctx, km_synth *s, km_synth_rng *rng)
@@ -173,6 +216,8 @@ static km_status place_knots(km_ctx *ctx, km_synth *s, km_synth_rng *rng)
     double xc = width / 2.0;
     double mx = fmax(2.0 * s->col_pitch, 8.0);
     double ylo, yhi;
+    if (p->n_knots == 0)
+        return KM_OK; /* no draw made: the same sensor as before */
     if (p->mode == KM_MODE_ROLLER) {
         ylo = 0.1 * p->stroke_mm;
         yhi = 0.9 * p->stroke_mm;
@@ -181,14 +226,12 @@ static km_status place_knots(km_ctx *ctx, km_synth *s, km_synth_rng *rng)
         yhi = (p->rows - 3) * s->row_pitch;
     }
     if (!(width - 2.0 * mx > 0.0) || !(yhi > ylo))
-        return km_fail(ctx, KM_ERR_INVALID, "synth: the grid is too small to place knots");
+        return too_few(ctx, s, mx, ylo, yhi); /* no draw made */
     size_t n_band = (size_t)ceil(p->taut_band_fraction * p->n_knots - 1e-9);
     long tries = 0;
     while (s->n_knots < (size_t)p->n_knots) {
-        if (++tries > 100000)
-            return km_fail(ctx, KM_ERR_INVALID,
-                           "synth: cannot place %d knots %.1f mm apart in the body region",
-                           (int)p->n_knots, p->knot_min_separation_mm);
+        if (++tries > PLACE_TRIES)
+            return too_few(ctx, s, mx, ylo, yhi);
         double x = mx + km_rng_uniform(rng) * (width - 2.0 * mx);
         double y = ylo + km_rng_uniform(rng) * (yhi - ylo);
         if (p->spine_depth > 0.0 && fabs(x - xc) < 1.5 * p->spine_width_mm)
