@@ -29,6 +29,15 @@ ARGS = {"process": ["process", "evil.h5", "-o", "out/"],
         "report": ["report", "evil.h5", "-o", "out/r.html"]}
 
 
+def default_signals():
+    """The command's signals at their default action whoever runs the tests: a
+    background job of a shell without job control (`pytest ... &` in a
+    script) starts with SIGINT ignored, and during the probe the command
+    keeps what it inherited (its own handlers come after the probe)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
 def children(pid):
     kids = []
     for d in os.listdir("/proc"):
@@ -61,7 +70,7 @@ def test_a_signal_during_the_probe_leaves_nothing(tmp_path, cmd, sig):
         (tmp_path / "out").mkdir()
     env = dict(os.environ, LD_PRELOAD=str(SHIM), KM_H5_BREAK="evil.h5", KM_H5_BREAK_HOW="hang")
     p = subprocess.Popen([str(BIN)] + ARGS[cmd], cwd=str(tmp_path), env=env, text=True,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=default_signals)
     kids, t0 = [], time.monotonic()
     while not kids and time.monotonic() - t0 < 20:  # the probe child is reading
         time.sleep(0.05)
