@@ -62,6 +62,9 @@ class Table(dict):
 
 
 _MIB = 1 << 20
+#: read_result's default memory budget: the C library's, KM_MAX_MEMORY_DEFAULT
+#: (1 GiB), as render() and report() take theirs from km_render_params_default.
+_BUDGET = int(lib.km_read_max_memory(ffi.NULL))
 
 
 def _budget(max_memory):
@@ -142,7 +145,7 @@ def _table(group, pd):
 
 
 def read_result(path: PathLike, as_pandas: Optional[bool] = False,
-                frames: bool = True, max_memory: Optional[int] = None) -> Dict[str, Any]:
+                frames: bool = True, max_memory: Optional[int] = _BUDGET) -> Dict[str, Any]:
     """Read a knotmap result HDF5 (docs/FORMAT.md 2.1) into memory.
 
     Parameters
@@ -161,8 +164,8 @@ def read_result(path: PathLike, as_pandas: Optional[bool] = False,
         each dataset's and table's declared size (elements x item size) is
         added up in reading order before any of it is read, and the first
         one beyond what is left raises ValueError naming it, its size and
-        the budget [None or <= 0: KM_MAX_MEMORY_DEFAULT, 1 GiB, as the
-        commands'].  A long session saved with --save-frames may need more
+        the budget [KM_MAX_MEMORY_DEFAULT, 1 GiB, as the commands'; None
+        or <= 0 the same].  A long session saved with --save-frames may need more
         (or frames=False).
 
     Returns

@@ -6,6 +6,7 @@ columns: 8 GiB of fill values) is refused before any of it is read, with a
 ValueError naming the file, the table, its size and the budget.  Until
 session 45 h5py allocated 1 GiB a column (MemoryError at the first one under
 a limit; gigabytes of swap without)."""
+import inspect
 import os
 import subprocess
 import sys
@@ -51,6 +52,8 @@ def test_the_default_is_the_c_sides():
     assert lib.km_read_max_memory(opt) == 1 << 30 == knotmap._result._budget(None)
     assert knotmap._result._budget(0) == knotmap._result._budget(-5) == 1 << 30
     assert knotmap._result._budget(12345) == 12345
+    default = inspect.signature(knotmap.read_result).parameters["max_memory"].default
+    assert default == 1 << 30  # shown by help(), as render()'s and report()'s
 
 
 @pytest.mark.skipif("asan" in os.environ.get("LD_PRELOAD", ""),
