@@ -259,7 +259,10 @@ static int show(km_ctx *ctx, const char *path, const km_read_options *ro, const 
     printf("mode:         %s\n", in.mode == KM_MODE_ROLLER ? "roller" : "mat");
     if (in.mode == KM_MODE_ROLLER)
         printf("roller:       radius %.6g mm\n", in.roller_radius_mm);
-    printf("saturation:   %.6g\n", in.saturation);
+    if (isfinite(in.saturation) && in.saturation > 0.0) /* in the units read */
+        printf("saturation:   %.6g %s\n", in.saturation, in.units);
+    else /* +inf: km_session_info's "unknown" */
+        printf("saturation:   unknown (the file gives none)\n");
     printf("mask:         %d valid, %d masked of %d taxels\n", (int)in.n_valid,
            (int)(taxels - in.n_valid), (int)taxels);
     printf("assumed:      %s\n", in.assumed[0] != '\0' ? in.assumed : "nothing");
