@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import difflib
+import errno
 import math
 import os
 
@@ -9,7 +10,7 @@ import numpy as np
 from typing import Any, Dict, Optional, Tuple
 
 from ._core import (PathLike, check, ctx, ffi, flag, fspath, integer, invalid, invalid_type, lib,
-                    parse_enum, raise_error, real, warn_assumed, warn_nonfinite)
+                    make_error, parse_enum, raise_error, real, warn_assumed, warn_nonfinite)
 from ._peaks import _PLATEAU, _exclude_border, _int_or_inf, _min_distance, _p_norm
 from ._params import PARAMS, enum_values, param_keyword
 from ._session import _pair, info_dict, read_options
@@ -368,12 +369,26 @@ def process(input: PathLike, output: PathLike, **params: Any) -> Dict[str, Any]:
     status = lib.km_process(c, in_b, out_b, p, summary)
     if raised:
         raise raised[0]
+    if status == lib.KM_ERR_CREATE and os.path.isdir(os.fsdecode(out_b)):
+        _folder_given(c, output)
     if status != 0:
         raise_error(c, status, output if status == lib.KM_ERR_CREATE else input)
     out = _summary_dict(summary)
     warn_assumed(input, out["info"]["assumed"], info=ffi.addressof(summary, "info"))
     warn_nonfinite(input, ffi.addressof(summary, "info"))
     return out
+
+
+def _folder_given(c, output):
+    """process() given a folder, as `knotmap process IN -o DIR/` takes one:
+    IsADirectoryError saying which name the command would write there."""
+    lib.km_ctx_clear_error(c)
+    o = os.fsdecode(output)
+    raise make_error(lib.KM_ERR_CREATE,
+                     "%s: is a folder: process() writes one result file, so name it "
+                     "(knotmap.output_path(input, %r) is the one `knotmap process INPUT -o "
+                     "%s` writes there; knotmap.batch processes many)"
+                     % (o, o, os.path.join(o, "")), errno_=errno.EISDIR, filename=output)
 
 
 def _equil_defaults():
