@@ -52,11 +52,16 @@ int km_cli_report(km_ctx *ctx, km_status status, const char *file, const char *o
 
 #define KM_CLI_MAX_SLOTS 64 /* worker threads (process -j) */
 
-/* At start: SIGXFSZ ignored, so a file-size limit is an EFBIG write error. */
+/* At start: SIGXFSZ ignored, so a file-size limit is an EFBIG write error;
+ * notes whether SIGINT and SIGTERM were ignored (they then stay so). */
 void km_cli_signals_init(void);
-/* SIGINT/SIGTERM while working: the first cancels ctxs[0..n) (the run stops
- * between blocks); a second removes the temporaries being written and ends
- * the process at once with 128 + signal.  _end restores the old handlers. */
+/* In a forked child: SIGINT and SIGTERM at their default action, unless
+ * ignored when the command started. */
+void km_cli_signals_child(void);
+/* SIGINT/SIGTERM while working (each unless ignored at the start): the first
+ * cancels ctxs[0..n) (the run stops between blocks); a second removes the
+ * temporaries being written and ends the process at once with 128 + signal.
+ * _end restores the old handlers. */
 void km_cli_interrupt_begin(km_ctx *const *ctxs, int n);
 void km_cli_interrupt_end(void);
 /* The first SIGINT/SIGTERM received (0 when none). */

@@ -74,8 +74,7 @@ static void probe_child(const char *path, const km_read_options *ro, double limi
         dup2(null, STDERR_FILENO);
         close(null);
     }
-    signal(SIGINT, SIG_DFL);
-    signal(SIGTERM, SIG_DFL);
+    km_cli_signals_child(); /* SIGINT, SIGTERM: default, or ignored as the command's */
     signal(SIGALRM, SIG_DFL);
 #ifdef __linux__
     prctl(PR_SET_PDEATHSIG, SIGKILL); /* never outlive the command */

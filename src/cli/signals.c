@@ -16,6 +16,11 @@
  *   atomic exchange.
  * - --deadline SECONDS: an input still in work after that long ends the
  *   process the same way, with a message naming the input and exit 75.
+ * - A SIGINT or SIGTERM ignored when the command starts stays ignored (no
+ *   handler is installed for it, and the probe's child keeps ignoring it):
+ *   a shell without job control starts a background job (`knotmap ... &`
+ *   in a script) with SIGINT ignored, so that a Ctrl-C meant for the
+ *   foreground does not stop it.
  *
  * Handlers use only async-signal-safe calls: write, clock_gettime, alarm,
  * lock-free atomics, km_ctx_cancel (an atomic flag), km_remove_temporaries,
@@ -38,6 +43,7 @@ static km_ctx *volatile g_ctx[KM_CLI_MAX_SLOTS];
 static atomic_int g_signal;       /* the first SIGINT/SIGTERM, 0 before */
 static atomic_llong g_signal_ns;  /* when it came */
 static struct sigaction g_old_int, g_old_term;
+static int g_ignored_int, g_ignored_term; /* ignored when the command started */
 static int g_alarm_users;         /* interrupt and deadline share SIGALRM */
 
 /* --deadline: per worker slot, the input in work and when it started. */
@@ -128,9 +134,25 @@ static void on_alarm(int sig)
     }
 }
 
+static int ignored(int sig)
+{
+    struct sigaction sa;
+    return sigaction(sig, NULL, &sa) == 0 && sa.sa_handler == SIG_IGN;
+}
+
 void km_cli_signals_init(void)
 {
     signal(SIGXFSZ, SIG_IGN);
+    g_ignored_int = ignored(SIGINT);
+    g_ignored_term = ignored(SIGTERM);
+}
+
+void km_cli_signals_child(void)
+{
+    if (!g_ignored_int)
+        signal(SIGINT, SIG_DFL);
+    if (!g_ignored_term)
+        signal(SIGTERM, SIG_DFL);
 }
 
 /* SIGALRM goes to on_alarm while the interrupt handlers or a deadline are
@@ -163,14 +185,18 @@ void km_cli_interrupt_begin(km_ctx *const *ctxs, int n)
     sa.sa_handler = on_interrupt;
     sa.sa_flags = SA_RESTART;
     sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, &g_old_int);
-    sigaction(SIGTERM, &sa, &g_old_term);
+    if (!g_ignored_int)
+        sigaction(SIGINT, &sa, &g_old_int);
+    if (!g_ignored_term)
+        sigaction(SIGTERM, &sa, &g_old_term);
 }
 
 void km_cli_interrupt_end(void)
 {
-    sigaction(SIGINT, &g_old_int, NULL);
-    sigaction(SIGTERM, &g_old_term, NULL);
+    if (!g_ignored_int)
+        sigaction(SIGINT, &g_old_int, NULL);
+    if (!g_ignored_term)
+        sigaction(SIGTERM, &g_old_term, NULL);
     if (g_deadline_ns == 0)
         alarm(0); /* the grace timer of a first signal: the run has stopped */
     alarm_give();

@@ -5,6 +5,7 @@ The binary is $KNOTMAP_BIN, else <repo>/build/knotmap.
 """
 import os
 import re
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -20,6 +21,16 @@ TEKSCAN = REPO / "datasets" / "real" / "tekscan_fscan" / "FrasP01L.asf"
 PHYSIONET = REPO / "datasets" / "real" / "physionet_pmd" / "experiment-i" / "S1" / "1.txt"
 BAD = REPO / "tests" / "data" / "bad"
 TIMEOUT_S = 300
+
+# The commands start with SIGINT and SIGTERM at their default action whoever
+# runs the tests: a background job of a shell without job control (`pytest
+# ... &` in a script) starts with SIGINT ignored, and knotmap keeps a signal
+# ignored at its start (docs/CLI.md, "Signals"; tests/cli/test_signal_ignored.py),
+# so the tests that send one would see nothing happen.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+if signal.getsignal(signal.SIGTERM) is signal.SIG_IGN:
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 # argv[1:] run as a child of this small process; its exit code and peak RSS

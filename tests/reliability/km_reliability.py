@@ -8,10 +8,21 @@ $KNOTMAP_SANITIZED=1 says the binary runs under ASan (.ci/sanitize): memory
 figures mean nothing there, so the RSS test skips.
 """
 import os
+import signal
 import subprocess
 
 import numpy as np
 import pytest
+
+# The commands start with SIGINT and SIGTERM at their default action whoever
+# runs the tests: a background job of a shell without job control (`pytest
+# ... &` in a script) starts with SIGINT ignored, and knotmap keeps a signal
+# ignored at its start (docs/CLI.md, "Signals"; tests/cli/test_signal_ignored.py),
+# so the tests that send one would see nothing happen.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+if signal.getsignal(signal.SIGTERM) is signal.SIG_IGN:
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 h5py = pytest.importorskip("h5py")
 
