@@ -60,8 +60,10 @@ static const km_cli_opt OPTS[] = {
     {"jobs", 'j', "N", "sessions processed in parallel [1]", "Run", NULL, O_JOBS},
     KM_CLI_OPT_DEADLINE("Run", O_DEADLINE),
     {"quiet", 'q', NULL, "no summary, no progress", "Run", NULL, O_QUIET},
-    {"verbose", 'v', NULL, "also print the output paths and parameters", "Run", NULL,
-     O_VERBOSE},
+    {"verbose", 'v', NULL,
+     "also print 'INPUT -> OUTPUT' on stderr before each run (the parameters: knotmap info "
+     "OUTPUT)",
+     "Run", NULL, O_VERBOSE},
     KM_CLI_OPT_HELP("Run"),
 };
 

@@ -10,12 +10,14 @@
   unless the doc says it), so the default 4 was never printed; every option
   that takes a value now ends its help with its default;
 - the README's exit-code sentence named 64, 65, 66, 73 and 74 only, of the
-  eleven statuses docs/CLI.md's table gives."""
+  eleven statuses docs/CLI.md's table gives;
+- `process --verbose` promised "the output paths and parameters" and prints
+  `INPUT -> OUTPUT` only (the parameters are the result's: `knotmap info`)."""
 import re
 
 import pytest
 
-from km_cli import REPO, run_ok
+from km_cli import EXAMPLE, REPO, run_ok
 
 HEAD = re.compile(r"^  (?:-\w, |    )--([\w-]+)(?:, --([\w-]+))?(?: (\S+))?\s*(.*)$")
 # Options that take a value and have no default to show: required, or only
@@ -73,3 +75,12 @@ def test_readme_names_every_exit_status():
     sentence = sentence[:sentence.index(").") + 1]
     said = set(re.findall(r"\b(\d{2,3})\b", sentence))
     assert codes <= said, sorted(codes - said)
+
+
+def test_verbose_prints_what_its_help_says(tmp_path):
+    doc = " ".join(options("process")["verbose"][2].split())
+    assert doc.startswith("also print 'INPUT -> OUTPUT' on stderr before each run"), doc
+    out = tmp_path / "r.h5"
+    err = run_ok("process", "-v", "-q", EXAMPLE, "-o", out, "--sigma", "1").stderr
+    assert err.splitlines() == ["knotmap: %s -> %s" % (EXAMPLE, out)], err
+    assert "smooth_sigma_rows = 1 (default 0)" in run_ok("info", out).stdout  # where it points
