@@ -1,9 +1,13 @@
 """Pictures and reports of a result: render, report (src/pipeline/render.c,
 report.c; docs/FORMAT.md 2.2 and 2.3)."""
+from __future__ import annotations
+
 import math
 import os
+from typing import Any, Dict, Optional, Union
 
-from ._core import check, check_files, ctx, ffi, fspath, lib
+from ._core import (PathLike, check_files, ctx, ffi, flag, fspath, integer, invalid, lib,
+                    real)
 from ._params import RENDER_PARAMS, TABLE_DEFAULT, table_defaults
 
 __all__ = ["render", "report", "RENDER_MAPS", "IMAGE_FORMATS"]
@@ -18,28 +22,34 @@ IMAGE_FORMATS = {"png": lib.KM_IMAGE_PNG, "svg": lib.KM_IMAGE_SVG, "pdf": lib.KM
 
 def _params(map, cell_px, vmin, vmax, percentile, candidates, overwrite, format,  # noqa: A002
             max_memory=None):
+    """km_render_params from the keywords, checked as every knotmap function
+    checks its numbers (_core's integer, real, flag): a number given as a
+    string, a count that is not whole or a switch that is not a bool is
+    knotmap's TypeError naming the keyword, an unknown name its ValueError
+    (both knotmap.Error); the ranges are the C library's (KM_ERR_INVALID)."""
     p = ffi.new("km_render_params *")
     lib.km_render_params_default(p)
-    try:
-        p.map = RENDER_MAPS[map] if isinstance(map, str) else int(map)
-    except KeyError:
-        raise ValueError("map must be one of %s, got %r" % (", ".join(RENDER_MAPS), map)) \
-            from None
+    if isinstance(map, str):
+        if map not in RENDER_MAPS:
+            raise invalid("map must be one of %s, got %r" % (", ".join(RENDER_MAPS), map))
+        p.map = RENDER_MAPS[map]
+    else:
+        p.map = integer("map", map)
     if format is not None:
-        try:
-            p.format = IMAGE_FORMATS[str(format).lower().lstrip(".")]
-        except KeyError:
-            raise ValueError("format must be one of %s, got %r"
-                             % (", ".join(IMAGE_FORMATS), format)) from None
-    p.cell_px = int(cell_px)
-    p.vmin = math.nan if vmin is None else float(vmin)
-    p.vmax = math.nan if vmax is None else float(vmax)
+        key = format.lower().lstrip(".") if isinstance(format, str) else None
+        if key not in IMAGE_FORMATS:
+            raise invalid("format must be one of %s, got %r" % (", ".join(IMAGE_FORMATS), format),
+                          type_error=not isinstance(format, str))
+        p.format = IMAGE_FORMATS[key]
+    p.cell_px = integer("cell_px", cell_px)
+    p.vmin = math.nan if vmin is None else real("vmin", vmin)
+    p.vmax = math.nan if vmax is None else real("vmax", vmax)
     if percentile is not None:
-        p.vmax_percentile = float(percentile)
-    p.max_candidates = int(candidates)
-    p.overwrite = 1 if overwrite else 0
+        p.vmax_percentile = real("percentile", percentile)
+    p.max_candidates = integer("candidates", candidates)
+    p.overwrite = flag("overwrite", overwrite)
     if max_memory is not None:
-        p.max_memory = int(max_memory)
+        p.max_memory = max(min(integer("max_memory", max_memory), 2 ** 63 - 1), -1)
     return p
 
 
@@ -50,33 +60,66 @@ def _take(c, data, size):
         lib.km_buffer_free(c, data[0])
 
 
-def render(result, out=None, map=TABLE_DEFAULT, cell_px=TABLE_DEFAULT,  # noqa: A002
-           vmin=None, vmax=None, candidates=TABLE_DEFAULT, overwrite=True, format=None,
-           percentile=TABLE_DEFAULT, info=None, max_memory=TABLE_DEFAULT):
+def render(result: PathLike, out: Optional[PathLike] = None,
+           map: Union[str, int] = TABLE_DEFAULT,  # noqa: A002
+           cell_px: int = TABLE_DEFAULT, vmin: Optional[float] = None,
+           vmax: Optional[float] = None, candidates: int = TABLE_DEFAULT,
+           overwrite: bool = True, format: Optional[str] = None,  # noqa: A002
+           percentile: Optional[float] = TABLE_DEFAULT, info: Optional[Dict[str, Any]] = None,
+           max_memory: Optional[int] = TABLE_DEFAULT) -> Union[Dict[str, Any], bytes]:
     """Draw a result's body map (roller) or maximum map (mat) with its knot
     candidates, as `knotmap render` does (km_render; docs/FORMAT.md 2.2).
 
-    out: the file to write; its extension (.png, .svg, .pdf) sets the format
-    unless `format` is given.  out None: nothing is written and the picture
-    is returned as bytes, in `format` ["png"].  map: "auto", "bodymap",
-    "max" or "excess".  cell_px: pixels per cell along the finer pitch,
-    1..64, 0 = fit within 480 px.  vmin, vmax: colour range in result units
-    [None = 0 (or the minimum when negative) and the `percentile` of the
-    cells with data].  percentile: 50..100 (None = the default).
-    candidates: candidates ringed and numbered, -1 = all, 0 = none.
-    overwrite: replace an existing picture of the same format [True].
-    info: a dict to receive km_render_info (width, height, map_x, map_y,
-    ..., vmin, vmax, n_marked, clipped_above).  max_memory: the picture's
-    memory budget in bytes; a map whose picture would take more is refused
-    (knotmap.Error, before the map is read), and so are the tables read
-    with it (/candidates; the report's /metrics) when their declared size
-    goes beyond it.  The defaults in the
-    signature are km_render_params_default()'s, as `knotmap render --help`
-    prints them.
+    The defaults in the signature are km_render_params_default()'s, as
+    `knotmap render --help` prints them.
 
-    Returns the dict of km_render_info when out is given, else the bytes.
-    Raises knotmap.Error (ValueError for an unknown extension or bad
-    parameters, FileNotFoundError for a missing result, ...).
+    Parameters
+    ----------
+    result : str or os.PathLike
+        The knotmap result HDF5.
+    out : str or os.PathLike or None, optional
+        The picture to write; its extension (.png, .svg, .pdf) sets the
+        format unless `format` is given.  None: nothing is written and the
+        picture is returned as bytes, in `format` ["png"].
+    map : {"auto", "bodymap", "max", "excess"}, optional
+        The map drawn (as --map).
+    cell_px : int, optional
+        Pixels per cell along the finer pitch, 1..64; 0 = fit within 480 px.
+    vmin, vmax : float or None, optional
+        Colour range in result units [None = 0 (or the minimum when a value
+        is negative) and the `percentile` of the cells with data].
+    candidates : int, optional
+        Candidates ringed and numbered, best first; -1 = all, 0 = none.
+    overwrite : bool, optional
+        Replace an existing picture of the same format [True] (a file of
+        another kind is never replaced).
+    format : {"png", "svg", "pdf"} or None, optional
+        The picture's format [from the extension of `out`].
+    percentile : float or None, optional
+        The automatic vmax: this percentile of the cells with data, 50..100
+        (None = the default).
+    info : dict or None, optional
+        Receives km_render_info (width, height, map_x, map_y, ..., vmin,
+        vmax, n_marked, clipped_above).
+    max_memory : int or None, optional
+        The picture's memory budget in bytes: a map whose picture would take
+        more is refused before the map is read, and so are the tables read
+        with it (/candidates) when their declared size goes beyond it
+        (None or <= 0: the default).
+
+    Returns
+    -------
+    dict or bytes
+        The km_render_info dict when `out` is given, else the picture.
+
+    Raises
+    ------
+    knotmap.Error
+        FileNotFoundError for a missing result, ValueError for a file that
+        is not a result, an unknown extension, name or a value out of range
+        (also beyond `max_memory`), TypeError for a value of the wrong type
+        (a number given as a string, 2.5 pixels, a switch that is not a
+        bool), OSError for a picture that cannot be written.
     """
     p = _params(map, cell_px, vmin, vmax, percentile, candidates, overwrite, format, max_memory)
     r = ffi.new("km_render_info *")
@@ -98,18 +141,37 @@ def render(result, out=None, map=TABLE_DEFAULT, cell_px=TABLE_DEFAULT,  # noqa: 
     return d if blob is None else blob
 
 
-def report(result, out=None, map=TABLE_DEFAULT, candidates=TABLE_DEFAULT,  # noqa: A002
-           overwrite=True, max_memory=TABLE_DEFAULT):
+def report(result: PathLike, out: Optional[PathLike] = None,
+           map: Union[str, int] = TABLE_DEFAULT,  # noqa: A002
+           candidates: int = TABLE_DEFAULT, overwrite: bool = True,
+           max_memory: Optional[int] = TABLE_DEFAULT) -> str:
     """One self-contained HTML report of a result, as `knotmap report` writes
     it (km_report; docs/FORMAT.md 2.3): the map with the candidates, the
     candidate table, the passes over each candidate, the pressure over time,
     the parameters and what was assumed; nothing in it is fetched.
 
-    out: the .html file to write (an existing file is replaced only when it
-    is HTML and overwrite is True; a picture's name, .png/.svg/.pdf, is a
-    ValueError: render() draws pictures).  out None: the report is returned as a
-    str.  map, candidates, max_memory: as render().  Returns the path written (str) or
-    the HTML.  Raises knotmap.Error.
+    Parameters
+    ----------
+    result : str or os.PathLike
+        The knotmap result HDF5.
+    out : str or os.PathLike or None, optional
+        The .html file to write (an existing file is replaced only when it
+        is HTML and `overwrite` is True; a picture's name, .png/.svg/.pdf,
+        is a ValueError: render() draws pictures).  None: nothing is written.
+    map, candidates, max_memory : optional
+        As render() (the report's /metrics is held to `max_memory` too).
+    overwrite : bool, optional
+        Replace an existing HTML file [True].
+
+    Returns
+    -------
+    str
+        The path written, or the HTML itself when `out` is None.
+
+    Raises
+    ------
+    knotmap.Error
+        As render().
     """
     p = _params(map, 0, None, None, None, candidates, overwrite, None, max_memory)
     c = ctx()

@@ -1,0 +1,57 @@
+"""render() and report() check their keywords as every knotmap function does
+(python-bindings/README.md: every exception is a knotmap.Error; a number given
+as a string, a count that is not whole, a switch that is not a bool is a
+TypeError naming the keyword).  Until session 45 they took int()/float()/bool()
+of what they were given: candidates="5" and vmin="3" were taken, cell_px=2.7
+was cut to 2, overwrite="no" meant True, and an unknown map or format was a
+plain ValueError (not a knotmap.Error)."""
+import os
+
+import pytest
+
+import knotmap
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+EXAMPLE = os.path.join(REPO, "datasets", "example", "roller_example.h5")
+
+
+@pytest.fixture(scope="module")
+def result(tmp_path_factory):
+    out = str(tmp_path_factory.mktemp("render_args") / "r.knotmap.h5")
+    knotmap.process(EXAMPLE, out)
+    return out
+
+
+@pytest.mark.parametrize("kw, name", [
+    ({"candidates": "5"}, "candidates"), ({"cell_px": 2.7}, "cell_px"),
+    ({"vmin": "3"}, "vmin"), ({"vmax": [1.0]}, "vmax"), ({"percentile": "90"}, "percentile"),
+    ({"overwrite": "no"}, "overwrite"), ({"max_memory": "1G"}, "max_memory"),
+    ({"candidates": None}, "candidates"), ({"format": 3}, "format"), ({"map": 1.5}, "map"),
+])
+@pytest.mark.parametrize("fn", ["render", "report"])
+def test_a_value_of_the_wrong_type_is_a_type_error_naming_it(result, kw, name, fn):
+    if fn == "report" and name not in ("candidates", "overwrite", "max_memory", "map"):
+        pytest.skip("not a keyword of report()")
+    with pytest.raises(TypeError) as e:
+        getattr(knotmap, fn)(result, None, **kw)
+    assert isinstance(e.value, knotmap.Error) and name in str(e.value), str(e.value)
+
+
+@pytest.mark.parametrize("kw", [{"map": "foo"}, {"format": "jpg"}])
+def test_an_unknown_name_is_a_knotmap_value_error(result, kw):
+    with pytest.raises(ValueError) as e:
+        knotmap.render(result, None, **kw)
+    assert isinstance(e.value, knotmap.Error)
+    assert "must be one of" in str(e.value) and repr(next(iter(kw.values()))) in str(e.value)
+
+
+def test_numbers_of_numpy_and_whole_floats_are_taken(result):
+    import numpy as np
+    a = knotmap.render(result, None, candidates=np.int64(3), cell_px=4.0, vmin=np.float32(0),
+                       percentile=np.float64(95), overwrite=np.bool_(True), map="bodymap",
+                       format=".SVG")
+    b = knotmap.render(result, None, candidates=3, cell_px=4, vmin=0.0, percentile=95.0,
+                       map="bodymap", format="svg")
+    assert a == b and a.startswith(b"<?xml")
+    assert knotmap.report(result, None, candidates=np.int32(2)) == \
+        knotmap.report(result, None, candidates=2)
