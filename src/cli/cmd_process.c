@@ -220,7 +220,10 @@ static void print_summary(const job *j, double contact_threshold)
         printf("\n");
         return;
     }
-    printf(" (best by score):\n");
+    if (s->n_cand < s->n_candidates) /* the summary holds the best few: say how many */
+        printf(" (the best %d by score; all: knotmap info or render the result):\n", s->n_cand);
+    else
+        printf(" (by score):\n");
     printf("    %2s %9s %9s %8s %10s %-5s %8s %12s %9s %11s\n", "#", "x_mm", "y_mm", "score",
            "amplitude", "units", "size_mm", "significance", "passes", "persistence");
     for (int i = 0; i < s->n_cand; i++) {
