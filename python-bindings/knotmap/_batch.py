@@ -10,8 +10,9 @@ import socket
 import subprocess
 import sys
 import time
+from typing import Any, Dict, Iterable, List, Optional, Union
 
-from ._core import Error
+from ._core import Error, PathLike, flag, integer, invalid, real
 from ._process import check_params, process
 from ._result import is_complete
 
@@ -31,15 +32,27 @@ _PKG_PARENT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _CHILD = "import knotmap._batch as b; b._child_main()"
 
 
-def output_path(input, out_dir):
-    """The result path `knotmap process INPUT... -o OUT_DIR/` writes:
-    OUT_DIR/<input basename without its last extension>.knotmap.h5."""
-    base = os.path.basename(os.fspath(input))
+def output_path(input: PathLike, out_dir: PathLike) -> str:
+    """The result path `knotmap process INPUT... -o OUT_DIR/` writes.
+
+    Parameters
+    ----------
+    input : str or os.PathLike
+        The session file.
+    out_dir : str or os.PathLike
+        The folder of the results.
+
+    Returns
+    -------
+    str
+        OUT_DIR/<input basename without its last extension>.knotmap.h5.
+    """
+    base = os.path.basename(os.fsdecode(input))
     stem = base
     dot = base.rfind(".")
     if dot > 0:
         stem = base[:dot]
-    return os.path.join(os.fspath(out_dir), stem + ".knotmap.h5")
+    return os.path.join(os.fsdecode(out_dir), stem + ".knotmap.h5")
 
 
 def _expand(inputs):
@@ -239,62 +252,90 @@ def _run_pool(tasks, params, force, deadline, max_workers, bar):
     return results
 
 
-def batch(inputs, out_dir, client=None, force=False, progress=True, max_workers=None,
-          deadline=DEFAULT_DEADLINE, **params):
+def batch(inputs: Union[PathLike, Iterable[PathLike]], out_dir: PathLike,
+          client: Any = None, force: bool = False, progress: bool = True,
+          max_workers: Optional[int] = None, deadline: Optional[float] = DEFAULT_DEADLINE,
+          **params: Any) -> List[Dict[str, Any]]:
     """Process many sessions, one task per session (knotmap.process each).
-
-    inputs: paths (an iterable), a folder (its visible files) or a glob
-    pattern.  out_dir: folder for the results, made if missing; each
-    session writes out_dir/<input stem>.knotmap.h5, as `knotmap process
-    INPUT... -o OUT_DIR/` (two inputs with the same stem raise ValueError
-    before any work).  Paths are made absolute here: with a cluster, the
-    workers must see the same paths (a shared filesystem).
 
     Each session runs in a child process of its own (a fresh interpreter
     importing this package), so a file that crashes or hangs the readers
     (a hostile HDF5 file can hang libhdf5) costs that session only: a
     process that dies is reported ("crashed", with the signal) after
     MAX_ATTEMPTS tries, one that is still running after `deadline` seconds
-    [DEFAULT_DEADLINE, 3600; None = no limit] is killed and reported
-    ("timeout"); either way its temporary output is removed.
+    is killed and reported ("timeout"); either way its temporary output is
+    removed.  A failing session never stops the others.
 
-    client: a dask.distributed.Client (or a scheduler address such as
-    "tcp://10.0.0.5:8786", connected and closed here): the sessions run on
-    its workers, each worker reading its input and writing its output
-    itself (through its child process); a worker that dies is replaced and
-    its task retried by Dask (distributed.scheduler.allowed-failures,
-    default 3), then reported as KilledWorker.  None: here, at most
-    max_workers [os.cpu_count()] sessions at a time.
+    Parameters
+    ----------
+    inputs : path, iterable of paths, folder or glob pattern
+        The sessions: paths, a folder (its visible files) or a glob pattern.
+        Paths are made absolute here: with a cluster, the workers must see
+        the same paths (a shared filesystem).
+    out_dir : str or os.PathLike
+        Folder for the results, made if missing; each session writes
+        out_dir/<input stem>.knotmap.h5 (output_path), as `knotmap process
+        INPUT... -o OUT_DIR/` (two inputs with the same stem raise
+        ValueError before any work).
+    client : dask.distributed.Client or str or None, optional
+        A Client, or a scheduler address such as "tcp://10.0.0.5:8786"
+        (connected and closed here): the sessions run on its workers, each
+        worker reading its input and writing its output itself (through its
+        child process); a worker that dies is replaced and its task retried
+        by Dask (distributed.scheduler.allowed-failures, default 3), then
+        reported as KilledWorker.  None: here, at most `max_workers`
+        sessions at a time [None].
+    force : bool, optional
+        Process sessions whose output is already a complete result (root
+        attribute complete = 1, written last) [False: skipped]; partial or
+        foreign files are never taken as done.  A knotmap result among the
+        inputs is never processed: skipped, with a note in its detail (so
+        batch(d, d) works, and runs again over its own results).
+    progress : bool, optional
+        A tqdm bar on stderr when tqdm is installed [True].
+    max_workers : int or None, optional
+        Sessions at a time without a client [None = os.cpu_count()].
+    deadline : float or None, optional
+        Seconds a session may run [DEFAULT_DEADLINE, 3600; None = no limit].
+    **params
+        knotmap.process keywords (the `knotmap process` options, '-' -> '_';
+        checked here, before any work).
 
-    force: process sessions whose output is already a complete result
-    (root attribute complete = 1, written last) [False: skipped]; partial
-    or foreign files are never taken as done.  A knotmap result among the
-    inputs is never processed: skipped, with a note in its detail (so
-    batch(d, d) works, and runs again over its own results).  progress: a tqdm bar on
-    stderr when tqdm is installed [True].  params: knotmap.process keywords
-    (the `knotmap process` options, '-' -> '_'; checked here).
+    Returns
+    -------
+    list of dict
+        One per input in input order: input, output, status ("ok",
+        "skipped", "timeout", "crashed", or the failure: a km status name
+        such as "KM_ERR_FORMAT", or an exception class name), detail (the C
+        library's error detail), n_frames, n_peaks, n_candidates, assumed
+        (what the session lacked and was assumed, read_session's metadata
+        "assumed"; each child also warns it on stderr), seconds, host, pid,
+        attempts.  pandas.DataFrame(summary) makes it a table.
 
-    Returns the summary, one dict per input in input order: input, output,
-    status ("ok", "skipped", "timeout", "crashed", or the failure: a km
-    status name such as "KM_ERR_FORMAT", or an exception class name), detail (the C library's
-    error detail), n_frames, n_peaks, n_candidates, assumed (what the
-    session lacked and was assumed, read_session's metadata "assumed"; each
-    child also warns it on stderr), seconds, host, pid, attempts.  pandas.DataFrame(summary) makes it a table.  A failing
-    session never stops the others.
+    Raises
+    ------
+    knotmap.Error
+        Before any work: TypeError for a keyword of the wrong type (a number
+        given as a string, a switch that is not a bool) or a `progress`
+        callback among `params`, ValueError for a deadline that is not > 0,
+        max_workers < 1, or two inputs with the same stem.
     """
     check_params(params, "batch()")
-    if deadline is not None and not deadline > 0:
-        raise ValueError("deadline must be > 0 seconds or None, got %r" % (deadline,))
+    if deadline is not None and not real("deadline", deadline) > 0:
+        raise invalid("deadline must be > 0 seconds or None, got %r" % (deadline,))
+    if max_workers is not None and integer("max_workers", max_workers) < 1:
+        raise invalid("max_workers must be >= 1 or None, got %r" % (max_workers,))
+    force, progress = flag("force", force), flag("progress", progress)
     if "progress" in params:
-        raise TypeError("batch() takes progress=True/False; per-frame callbacks are not "
-                        "supported in a batch")
+        raise invalid("batch() takes progress=True/False; per-frame callbacks are not "
+                      "supported in a batch", type_error=True)
     paths = [os.path.abspath(p) for p in _expand(inputs)]
     out_dir = os.path.abspath(os.fspath(out_dir))
     tasks = [(p, output_path(p, out_dir)) for p in paths]
     seen = {}
     for p, o in tasks:
         if o in seen:
-            raise ValueError("%s and %s would both write %s" % (seen[o], p, o))
+            raise invalid("%s and %s would both write %s" % (seen[o], p, o))
         seen[o] = p
     if not tasks:
         return []
