@@ -8,8 +8,7 @@
  * a time gives each line's time, one unnamed or named like an index labels
  * the lines and is dropped.  The file is surveyed once at open (count of
  * data lines, values on the first one, the first and last times, the nan
- * and inf values) to decide
- * the geometry and the frame count, then streamed. */
+ * and inf values) to decide the geometry and the frame count, then streamed. */
 #include <math.h>
 #include <string.h>
 
@@ -28,7 +27,7 @@ typedef struct tx_impl {
     int skip;           /* 1: line labels dropped before the time column (pandas' index and time) */
     double time_unit;   /* LABEL_TIME: seconds per unit of that column */
     double t_prev;      /* the time of the frame before (LABEL_TIME) */
-    char sep;           /* ',' or ';' (then ',' is the decimal mark: European spreadsheets) */
+    char sep;           /* ',', or ';' or '\t' with ',' the decimal mark (European spreadsheets) */
 } tx_impl;
 
 enum { LABEL_INDEX = 1, LABEL_TIME = 2 };
@@ -446,7 +445,7 @@ static km_status first_lines(km_ctx *ctx, km_reader *r, tx_impl *t, tx_survey *v
     char *copy;
     if (st != KM_OK || !*got)
         return st;
-    t->sep = memchr(*line, ';', *len) != NULL ? ';' : ',';
+    t->sep = memchr(*line, ';', *len) != NULL ? ';' : km_tab_decimal_comma(*line, *line + *len) ? '\t' : ',';
     counted = numeric_line(t->sep, *line, *line + *len) ? counting_line(t->sep, *line, *line + *len) : -1;
     if (counted == 0)
         return st;
@@ -460,6 +459,8 @@ static km_status first_lines(km_ctx *ctx, km_reader *r, tx_impl *t, tx_survey *v
     v->data_line = t->lines.line_no;
     v->data_off = km_lines_tell(&t->lines);
     st = next_data_line(ctx, t, line, len, got);
+    if (st == KM_OK && *got && t->sep == ',' && km_tab_decimal_comma(*line, *line + *len))
+        t->sep = '\t'; /* names over TABs and decimal commas */
     if (st == KM_OK && counted > 0 &&
         (!*got || !numeric_line(t->sep, *line, *line + *len) ||
          (line_label(ctx, t, *line, *line + *len, &x, &rest) == KM_OK && x == (double)counted))) {
@@ -508,10 +509,9 @@ static km_status survey(km_ctx *ctx, km_reader *r, tx_impl *t, tx_survey *v)
         long long off = km_lines_tell(&t->lines);
         int64_t line_no = t->lines.line_no;
         st = km_lines_next(ctx, &t->lines, &line, &len, &got);
-        if (st == KM_OK && got && line_no == 0 && km_line_sep_hint(line, len)) { /* skipped as read too */
-            st = km_reader_add_header(ctx, r, "sep", line + 4);
-            continue;
-        }
+        if (st == KM_OK && got && line_no == 0 && km_line_sep_hint(line, len) &&
+            (st = km_reader_add_header(ctx, r, "sep", line + 4)) == KM_OK)
+            continue; /* skipped as read too (next_data_line) */
         if (st != KM_OK || !got || (!km_line_padding(line, len) && !is_comment(line, len))) {
             if (st == KM_OK)
                 st = km_lines_seek(ctx, &t->lines, off, line_no);

@@ -118,8 +118,9 @@ int km_scan_number(const char *p, const char *end, const char **endp, double *ou
  * reads as 1.25; a '.' ends the number.  Numbers longer than 63 bytes are
  * cut there (the caller then sees unconsumed bytes). */
 int km_scan_number_comma(const char *p, const char *end, const char **endp, double *out);
-/* A value of a text table: km_scan_number, and with `;` between values
- * (sep ';', European spreadsheets) a ',' as the decimal mark too. */
+/* A value of a text table (text_table.c): km_scan_number, and with `;` or
+ * TABs between values (sep ';' or '\t', European spreadsheets: see
+ * km_tab_decimal_comma) a ',' as the decimal mark too. */
 int km_scan_value(char sep, const char *p, const char *end, const char **endp, double *out);
 /* Is the line [p, p + len) Excel's separator hint, "sep=;" ("sep=," or
  * "sep=" TAB, padded or not)?  Then the separator is left at p[4], p[5]
@@ -130,6 +131,9 @@ int km_line_sep_hint(char *p, size_t len);
  * (with `counting` 1, asked of a first line) they are not three or more
  * that count up one by one, as names may? */
 int km_values_with_a_bad_one(char sep, const char *p, const char *e, int counting);
+/* Does the line [p, e) hold TABs between values and decimal commas inside
+ * them ("1,5\t2,25"): every ',' between two digits, no ';'? */
+int km_tab_decimal_comma(const char *p, const char *e);
 
 /* The values of a line of numbers written nan or inf (km_scan_number's
  * words, any case and sign): their count, and the first one's column into

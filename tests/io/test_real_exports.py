@@ -323,3 +323,28 @@ def test_numpy_single_frame_with_a_time_axis_of_one(tmp_path, kind, shape, frame
     ref = a if frames == shape else np.moveaxis(a, -1, 0)
     assert np.array_equal(s.frames, ref)
     assert "time_axis" in s.metadata["assumed"].split(",")
+
+
+@pytest.mark.parametrize("text,want", [
+    ("1,5\t2,25\t3\n4\t5,5\t6\n", [[1.5, 2.25, 3], [4, 5.5, 6]]),          # was 1, 5, 2, 25, 3 / ...
+    ("1,5\t2,5\n3,5\t4,5\n", [[1.5, 2.5], [3.5, 4.5]]),                   # was one 2 x 4 frame
+    ("a\tb\n1,5\t2,5\n3,5\t4,5\n", [[1.5, 2.5], [3.5, 4.5]]),             # names over them
+    ("1,2,3\t\n4,5,6\t\n", [[1, 2, 3], [4, 5, 6]]),                       # commas between values
+    ("1\t2\t3\t\n4\t5\t6\t\n", [[1, 2, 3], [4, 5, 6]]),                   # PhysioNet's trailing TAB
+])
+def test_tab_separated_decimal_commas(tmp_path, text, want):
+    p = tmp_path / "m.txt"
+    p.write_text(text)
+    s = read(p, text_layout="matrix")
+    assert s.frames[0].tolist() == want
+
+
+def test_matlab_v73_rate_outside_the_rule_is_refused(tmp_path):
+    # save -v7.3: HDF5 behind MATLAB's 512-byte user block; the same rule as level 5
+    p = tmp_path / "v73.mat"
+    with h5py.File(p, "w", userblock_size=512) as f:
+        for name, value in (("frames", np.ones((5, 4, 3))), ("frame_rate_hz", np.array([[1e9]]))):
+            f.create_dataset(name, data=value).attrs["MATLAB_class"] = np.bytes_("double")
+    with open(p, "r+b") as f:
+        f.write(b"MATLAB 7.3 MAT-file, Platform: GLNXA64, HDF5 schema 1.00 .".ljust(116) + bytes(8) + b"\x00\x02IM")
+    refused(p, 65, "variable frame_rate_hz = 1e+09", "not plausible")
