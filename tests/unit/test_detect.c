@@ -110,6 +110,39 @@ Test(detect, plateau_2x2_all_and_one)
     cr_assert_eq(g_pk[0].area_taxels, 4);
 }
 
+/* Plateau "one" without the sub-pixel fit: a peak of one taxel is placed
+ * at its taxel (y = row, x = col exactly), anywhere on the grid, its edges
+ * included; a plateau's peak at its centroid, inside the grid.  Frames of
+ * few levels, so that both occur. */
+Test(detect, plateau_one_single_taxels_at_their_taxel)
+{
+    enum { R = 23, C = 31 };
+    float f[R * C];
+    int singles = 0, plateaus = 0;
+    srand(12);
+    for (int it = 0; it < 40; it++) {
+        for (int k = 0; k < R * C; k++)
+            f[k] = (float)(rand() % (it % 2 ? 40 : 6));
+        km_peak_params p = params(1, 0);
+        p.plateau = KM_PLATEAU_ONE;
+        p.want = 0;
+        size_t n = run(f, R, C, NULL, &p);
+        for (size_t k = 0; k < n; k++) {
+            const km_peak *q = &g_pk[k];
+            if (q->flags & KM_PEAK_PLATEAU) {
+                cr_assert(q->y >= 0.0 && q->y <= R - 1 && q->x >= 0.0 && q->x <= C - 1);
+                plateaus++;
+                continue;
+            }
+            cr_assert(q->y == (double)q->row && q->x == (double)q->col,
+                      "iteration %d peak %zu at (%d, %d): y %g, x %g", it, k, q->row, q->col,
+                      q->y, q->x);
+            singles++;
+        }
+    }
+    cr_assert(singles > 1000 && plateaus > 100, "%d single, %d plateaus", singles, plateaus);
+}
+
 Test(detect, plateau_one_representative_nearest_centroid)
 {
     /* An L-shaped plateau of 3 taxels: centroid (1.333, 1.333), nearest
