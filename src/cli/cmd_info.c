@@ -46,7 +46,8 @@ static const char FOOTER[] =
     "with a warning on stderr, and listed on the 'assumed:' line (by process: in\n"
     "the result's /session attribute 'assumed').\n"
     "\nExit status: 0 ok, 64 usage, 65 bad input data, 66 input missing (or a pipe),\n"
-    "74 I/O error, 75 --deadline exceeded; with several INPUTs, the first failure's.\n";
+    "69 libsndfile cannot be loaded (an audio input), 74 I/O error, 75 --deadline\n"
+    "exceeded; with several INPUTs, the first failure's.\n";
 
 static int on_option(void *user, int id, const char *value)
 {

@@ -42,11 +42,13 @@ def test_writing_commands_list_their_exit_statuses(cmd):
 
 
 @pytest.mark.parametrize("cmd, lib", [("process", "libsndfile"), ("synth", "libsndfile"),
-                                      ("render", "cairo"), ("report", "cairo")])
+                                      ("render", "cairo"), ("report", "cairo"),
+                                      ("info", "libsndfile")])
 def test_commands_that_load_a_library_list_69(cmd, lib):
     """Each exits 69 when the library it loads on demand is missing (an audio
     input or export, any picture or report: docs/CLI.md); their helps did not
-    say so until session 44."""
+    say so until session 44, info's (an audio input, test_lazy_libraries.py)
+    until session 45."""
     text = " ".join(run_ok(cmd, "--help").stdout.split())
     tail = text[text.index("Exit status:"):]
     assert "69 %s cannot be loaded" % lib in tail, tail
