@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from typing import Any, Dict, Iterable, List, Optional, Union
 
@@ -131,10 +132,39 @@ def _signal_name(code):
         return "signal %d" % -code
 
 
-def _run_isolated(input, output, params, force, deadline):
+class _Runs:
+    """The sessions' processes of a local batch, so that a Ctrl-C (or any
+    exception) in the caller's thread ends them at once (stop()): no new
+    one starts, those in work are killed (their temporaries removed by
+    _run_isolated) and none is tried again."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.children = set()
+        self.stopped = False
+
+    def add(self, child):
+        with self.lock:
+            self.children.add(child)
+            if self.stopped:
+                child.kill()
+
+    def discard(self, child):
+        with self.lock:
+            self.children.discard(child)
+
+    def stop(self):
+        with self.lock:
+            self.stopped = True
+            for child in self.children:
+                child.kill()
+
+
+def _run_isolated(input, output, params, force, deadline, runs=None):
     """Run one session in a child process (a fresh interpreter importing
-    this package), killed after `deadline` seconds.  A crash or a kill is
-    reported, never raised; the temporaries the child left are removed."""
+    this package), killed after `deadline` seconds (or by runs.stop()).  A
+    crash or a kill is reported, never raised; the temporaries the child
+    left are removed."""
     t0 = time.perf_counter()
     before = _temporaries(output)
     r, w = os.pipe()
@@ -147,6 +177,8 @@ def _run_isolated(input, output, params, force, deadline):
                                  pass_fds=(w,), env=env)
     finally:
         os.close(w)
+    if runs is not None:
+        runs.add(child)
     timed_out = False
     try:
         try:
@@ -162,6 +194,8 @@ def _run_isolated(input, output, params, force, deadline):
     finally:
         if r >= 0:
             os.close(r)
+        if runs is not None:
+            runs.discard(child)
     seconds = time.perf_counter() - t0
     for t in _temporaries(output) - before:
         try:
@@ -184,12 +218,17 @@ def _run_isolated(input, output, params, force, deadline):
                    seconds=seconds, pid=child.pid)
 
 
-def _run_task(input, output, params, force, deadline):
+def _run_task(input, output, params, force, deadline, runs=None):
     """One session with its retries (where a Dask worker or a pool thread
     runs it): a crashed process is tried again up to MAX_ATTEMPTS times, a
-    timeout is not."""
+    timeout is not, nor anything once the local batch is stopped (runs)."""
+    rec = None
     for attempt in range(1, MAX_ATTEMPTS + 1):
-        rec = _run_isolated(input, output, params, force, deadline)
+        if runs is not None and runs.stopped:
+            return _record(input, output, "interrupted", "the batch was stopped",
+                           attempts=attempt - 1)
+        rec = (_run_isolated(input, output, params, force, deadline) if runs is None
+               else _run_isolated(input, output, params, force, deadline, runs))
         rec["attempts"] = attempt
         if rec["status"] != "crashed":
             break
@@ -240,15 +279,25 @@ def _run_dask(client, tasks, params, force, deadline, bar):
 
 
 def _run_pool(tasks, params, force, deadline, max_workers, bar):
-    # Threads only wait: each session runs in its own process.
+    # Threads only wait: each session runs in its own process.  A Ctrl-C
+    # (KeyboardInterrupt) lands in this thread: the sessions in work are
+    # killed and the queued ones dropped before it is raised (left to the
+    # executor, every queued session would still run, and be retried).
     from concurrent.futures import ThreadPoolExecutor, as_completed
     results = [None] * len(tasks)
-    with ThreadPoolExecutor(max_workers=max_workers) as ex:
-        futs = {ex.submit(_run_task, t[0], t[1], params, force, deadline): i
+    runs = _Runs()
+    ex = ThreadPoolExecutor(max_workers=max_workers)
+    try:
+        futs = {ex.submit(_run_task, t[0], t[1], params, force, deadline, runs): i
                 for i, t in enumerate(tasks)}
         for fut in as_completed(futs):
             results[futs[fut]] = fut.result()
             bar.update(1)
+    except BaseException:
+        runs.stop()
+        ex.shutdown(wait=True, cancel_futures=True)
+        raise
+    ex.shutdown(wait=True)
     return results
 
 
@@ -264,7 +313,11 @@ def batch(inputs: Union[PathLike, Iterable[PathLike]], out_dir: PathLike,
     process that dies is reported ("crashed", with the signal) after
     MAX_ATTEMPTS tries, one that is still running after `deadline` seconds
     is killed and reported ("timeout"); either way its temporary output is
-    removed.  A failing session never stops the others.
+    removed.  A failing session never stops the others.  Ctrl-C
+    (KeyboardInterrupt) stops a local batch at once: the sessions in work
+    are killed (their temporaries removed), no other starts, and
+    KeyboardInterrupt is raised; the results finished before stay, and a
+    new batch() skips them.
 
     Parameters
     ----------
