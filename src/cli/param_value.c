@@ -159,8 +159,17 @@ static int set_size(const char *cmd, void *p, const km_param *d, const char *v)
     else if (end == v || end[0] != '\0')
         mult = 0.0;
     a *= mult;
-    if (!(a >= d->min && a <= d->max)) {
-        km_cli_usage(cmd, "--%s: '%s' is not a size of 1M or more (e.g. 4G)", d->option, v);
+    if (mult == 0.0 || !(a >= 0.0)) { /* '1GB', '1T', 'x', '-1': say the spelling */
+        km_cli_usage(cmd, "--%s: '%s' is not a size: bytes, or a number with K, M or G "
+                     "(binary: 4G = 4 GiB)", d->option, v);
+        return -1;
+    }
+    if (a < d->min) {
+        km_cli_usage(cmd, "--%s: '%s' is below %gM (e.g. 4G)", d->option, v, d->min / 1048576.0);
+        return -1;
+    }
+    if (!(a <= d->max)) {
+        km_cli_usage(cmd, "--%s: '%s' is above %g bytes", d->option, v, d->max);
         return -1;
     }
     int64_t n = (int64_t)a;
