@@ -309,6 +309,8 @@ static km_status apply_number(km_ctx *ctx, km_reader *r, const km_varset *s, con
             *dst[k] = x;
             if (k == 0)
                 km_reader_rate_from(r, "%s %s = %g", s->noun, v->name, x);
+            else if (k <= 2)
+                km_reader_pitch_from(r, k == 2, "%s %s = %g", s->noun, v->name, x);
         }
     return KM_OK;
 }

@@ -359,6 +359,8 @@ static void take_meta(km_reader *r, const km_comment_meta *m)
     if (m->row_pitch > 0) {
         r->info.row_pitch_mm = m->row_pitch;
         r->info.col_pitch_mm = m->col_pitch;
+        km_reader_pitch_from(r, 0, "the comment's pitch=%gx%g", m->row_pitch, m->col_pitch);
+        km_reader_pitch_from(r, 1, "the comment's pitch=%gx%g", m->row_pitch, m->col_pitch);
     }
     if (m->units[0] != '\0')
         memcpy(r->info.units, m->units, sizeof m->units);

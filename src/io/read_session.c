@@ -181,7 +181,7 @@ static km_status read_root_attrs(km_ctx *ctx, km_reader *r, hid_t f, int forced,
 
     if ((st = check_schema(ctx, f, forced, no_schema)) != KM_OK)
         return st;
-    km_reader_rate_from(r, "attribute frame_rate_hz");
+    km_reader_sources(r, "attribute frame_rate_hz", "attribute row_pitch_mm", "attribute col_pitch_mm");
     if ((st = get_number(ctx, f, "frame_rate_hz", 0, &r->info.frame_rate_hz)) != KM_OK ||
         (st = get_number(ctx, f, "row_pitch_mm", 0, &r->info.row_pitch_mm)) != KM_OK ||
         (st = get_number(ctx, f, "col_pitch_mm", 0, &r->info.col_pitch_mm)) != KM_OK ||

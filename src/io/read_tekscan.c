@@ -167,6 +167,7 @@ static km_status header_key(km_ctx *ctx, km_reader *r, tk_impl *t, const char *k
             r->info.row_pitch_mm = d * scale;
         else
             r->info.col_pitch_mm = d * scale;
+        km_reader_pitch_from(r, key[0] != 'R', "line %lld: %s %s", (long long)line, key, val);
     } else if (strcmp(key, "SECONDS_PER_FRAME") == 0) {
         if (leading_number(val, &d, &rest) != 0 || !(d > 0))
             return km_fail(ctx, KM_ERR_FORMAT, "line %lld: SECONDS_PER_FRAME '%s' is not a positive number",

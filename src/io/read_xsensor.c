@@ -177,6 +177,8 @@ static km_status take_survey(km_ctx *ctx, km_reader *r, xs_impl *t, const km_rea
         r->info.row_pitch_mm = t->height_mm;
     if (t->width_mm > 0)
         r->info.col_pitch_mm = t->width_mm;
+    km_reader_pitch_from(r, 0, "%s", t->height_from);
+    km_reader_pitch_from(r, 1, "%s", t->width_from);
     if (t->units[0] != '\0') {
         snprintf(r->info.units, sizeof r->info.units, "%s", km_xs_map_units(t->units, &t->scale));
         if (!t->units_from_key) {

@@ -92,6 +92,42 @@ double km_reader_times_rate(km_reader *r, int64_t n, double first, double last, 
     return (double)(n - 1) / ((last - first) * unit);
 }
 
+void km_reader_pitch_from(km_reader *r, int axis, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(r->pitch_from[axis != 0], sizeof r->pitch_from[0], fmt, ap);
+    va_end(ap);
+}
+
+void km_reader_sources(km_reader *r, const char *rate, const char *row_pitch, const char *col_pitch)
+{
+    km_reader_rate_from(r, "%s", rate);
+    km_reader_pitch_from(r, 0, "%s", row_pitch);
+    km_reader_pitch_from(r, 1, "%s", col_pitch);
+}
+
+#define PITCH_RANGE "knotmap reads 0.01 mm to 1000 mm between taxels"
+
+static int pitch_plausible(double mm)
+{
+    return mm >= KM_PITCH_MIN_MM && mm <= KM_PITCH_MAX_MM;
+}
+
+/* A pitch the file gives that no sensor has: a length in another unit. */
+static km_status check_file_pitch(km_ctx *ctx, const km_reader *r)
+{
+    const double mm[2] = {r->info.row_pitch_mm, r->info.col_pitch_mm};
+    for (int a = 0; a < 2; a++)
+        if (mm[a] > 0 && !pitch_plausible(mm[a]))
+            return km_fail(ctx, KM_ERR_FORMAT, "%s: a %s pitch of %g mm is not plausible: %s; a length in another "
+                           "unit (metres, micrometres) without its unit?",
+                           r->pitch_from[a][0] != '\0' ? r->pitch_from[a] : a ? "the file's column pitch"
+                                                                                : "the file's row pitch",
+                           a ? "column" : "row", mm[a], PITCH_RANGE);
+    return KM_OK;
+}
+
 /* A rate the file gives (a key, an attribute, a variable, its times) that
    no recording has: a damaged header or a wrong unit, never read as it
    is (SECONDS_PER_FRAME 1e-300 was a 1e300 Hz session) nor replaced by a
@@ -123,6 +159,9 @@ static km_status check_options(km_ctx *ctx, const km_read_options *o)
     if (!(o->row_pitch_mm >= 0 && o->row_pitch_mm < INFINITY) || !(o->col_pitch_mm >= 0 && o->col_pitch_mm < INFINITY))
         return km_fail(ctx, KM_ERR_INVALID, "pitch %gx%g mm: must be positive and finite", o->row_pitch_mm,
                        o->col_pitch_mm);
+    if ((o->row_pitch_mm > 0 && !pitch_plausible(o->row_pitch_mm)) ||
+        (o->col_pitch_mm > 0 && !pitch_plausible(o->col_pitch_mm)))
+        return km_fail(ctx, KM_ERR_INVALID, "pitch %gx%g mm: %s", o->row_pitch_mm, o->col_pitch_mm, PITCH_RANGE);
     if (o->units != NULL && !km_units_known(o->units))
         return km_fail(ctx, KM_ERR_INVALID, "units '%s': expected kPa, mmHg, N/cm2 or raw", o->units);
     if (o->mode < -1 || o->mode > KM_MODE_ROLLER)
@@ -307,7 +346,8 @@ km_status km_reader_apply_options(km_ctx *ctx, km_reader *r, const km_read_optio
     char *assumed = in->assumed;
     size_t cap = sizeof in->assumed, n_valid = 0, n;
     km_status st = check_file_rate(ctx, r);
-
+    if (st == KM_OK)
+        st = check_file_pitch(ctx, r);
     if (st == KM_OK)
         st = conflicts(ctx, r, opt);
     if (st != KM_OK)

@@ -49,6 +49,7 @@ struct km_reader {
                                gives frame k the time k / rate, not the file's (a
                                format whose times follow the rate itself clears it) */
     char rate_from[160];    /* where the file's rate came from (km_reader_rate_from) */
+    char pitch_from[2][96]; /* where its row and column pitch came from (km_reader_pitch_from) */
 };
 
 /* Append a header key/value (both copied).  Keys may repeat. */
@@ -85,6 +86,18 @@ void km_reader_rate_from(km_reader *r, const char *fmt, ...) KM_PRINTF(2, 3);
    to 4e-09 s"; fmt names them): every reader's rule for a rate from times. */
 double km_reader_times_rate(km_reader *r, int64_t n, double first, double last, double unit, const char *fmt, ...)
     KM_PRINTF(6, 7);
+/* The taxel pitches knotmap reads, from a file or an option: 10 um to 1 m
+   (docs/FORMAT.md 1.1, "Plausible pitches"), by the same kind of rule as the
+   rates: a file's outside it is a length in another unit (a script's
+   0.00508 for 5.08 mm, written in metres without saying so), refused by
+   km_reader_apply_options (KM_ERR_FORMAT) naming where it came from. */
+#define KM_PITCH_MIN_MM 0.01
+#define KM_PITCH_MAX_MM 1000.0
+/* Say where the file's pitch of `axis` (0 rows: info.row_pitch_mm, 1
+   columns) came from: "line 10: ROW_SPACING 0.00508" (printf-like). */
+void km_reader_pitch_from(km_reader *r, int axis, const char *fmt, ...) KM_PRINTF(3, 4);
+/* The three at once, as plain text (a format whose keys have fixed names). */
+void km_reader_sources(km_reader *r, const char *rate, const char *row_pitch, const char *col_pitch);
 /* Name one more assumed field in info.assumed (after km_reader_apply_options,
    which starts the list anew): a format's own assumption, e.g. "schema". */
 void km_reader_note_assumed(km_reader *r, const char *name);

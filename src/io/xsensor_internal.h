@@ -49,6 +49,7 @@ typedef struct xs_impl {
     double scale;             /* applied to values (PSI -> kPa) */
     /* pitch and units as the key lines say them, last one wins */
     double width_mm, height_mm;
+    char width_from[80], height_from[80]; /* the key lines that gave them, for errors */
     char units[32];
     int units_from_key;
     int frozen;               /* pitch and units fixed (chosen sensor's first frame seen) */

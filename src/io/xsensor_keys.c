@@ -135,7 +135,8 @@ km_status km_xs_add_key_line(km_ctx *ctx, km_reader *r, xs_impl *t, const char *
 
 /* A sensel size in mm from "Sensel Width (cm)" = "1,27" (unit from the
    key's parentheses or the value's word; cm when neither says). */
-static km_status sensel_size(km_ctx *ctx, const xs_impl *t, const char *key, const xs_field *val, double *mm)
+static km_status sensel_size(km_ctx *ctx, const xs_impl *t, const char *key, const xs_field *val, double *mm,
+                             char *from)
 {
     double v, scale = 10.0;
     const char *u = strchr(key, '(');
@@ -170,6 +171,7 @@ static km_status sensel_size(km_ctx *ctx, const xs_impl *t, const char *key, con
         return km_fail(ctx, KM_ERR_FORMAT, "line %lld: %s '%s' is not a positive length",
                        (long long)t->lines.line_no, key, val->s);
     *mm = v * scale;
+    snprintf(from, 80, "line %lld: %s %.40s", (long long)t->lines.line_no, key, val->s);
     return KM_OK;
 }
 
@@ -256,10 +258,10 @@ km_status km_xs_key_line(km_ctx *ctx, xs_impl *t, xs_block *b)
         }
         break;
     case K_WIDTH:
-        st = sensel_size(ctx, t, key, val, &t->width_mm);
+        st = sensel_size(ctx, t, key, val, &t->width_mm, t->width_from);
         break;
     case K_HEIGHT:
-        st = sensel_size(ctx, t, key, val, &t->height_mm);
+        st = sensel_size(ctx, t, key, val, &t->height_mm, t->height_from);
         break;
     case K_UNITS:
         snprintf(t->units, sizeof t->units, "%s", val->s);

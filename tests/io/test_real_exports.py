@@ -348,3 +348,38 @@ def test_matlab_v73_rate_outside_the_rule_is_refused(tmp_path):
     with open(p, "r+b") as f:
         f.write(b"MATLAB 7.3 MAT-file, Platform: GLNXA64, HDF5 schema 1.00 .".ljust(116) + bytes(8) + b"\x00\x02IM")
     refused(p, 65, "variable frame_rate_hz = 1e+09", "not plausible")
+
+
+# ------------------------------------------------------------ the pitch rule
+
+
+def test_every_reader_refuses_an_implausible_pitch_naming_its_source(tmp_path):
+    # a length in metres written without its unit was read as millimetres
+    cases = [(tekscan(tmp_path, "ROW_SPACING 0.00508\nCOL_SPACING 0.00508\n"), "line 4: ROW_SPACING 0.00508",
+              "row pitch of 0.00508 mm"),
+             (tekscan(tmp_path, "ROW_SPACING 5.08 mm\nCOL_SPACING 5.08 m\n", name="m.asf"), "line 5: COL_SPACING 5.08 m",
+              "column pitch of 5080 mm"),
+             (_session(tmp_path / "p.h5", {"frame_rate_hz": 10.0, "row_pitch_mm": 5e-3}), "attribute row_pitch_mm",
+              "row pitch of 0.005 mm")]
+    p = tmp_path / "x.csv"
+    p.write_text('"Frame:","1"\n"Rows:","2"\n"Columns:","2"\n"Sensel Width (m):","12.7"\n"1","2"\n"3","4"\n')
+    cases.append((p, "line 4: Sensel Width (m) 12.7", "column pitch of 12700 mm"))
+    for kind in ("mat", "npz"):
+        p = tmp_path / ("p." + kind)
+        a = np.ones((2, 3, 4), "f4")
+        if kind == "mat":
+            scipy_io.savemat(p, {"frames": a, "col_pitch_mm": 2000.0})
+        else:
+            np.savez(p, frames=a, col_pitch_mm=2000.0)
+        cases.append((p, ("variable" if kind == "mat" else "array") + " col_pitch_mm = 2000", "column pitch of 2000 mm"))
+    for path, where, what in cases:
+        refused(path, 65, where, what, "knotmap reads 0.01 mm to 1000 mm between taxels")
+
+
+def test_pitch_option_outside_the_rule_and_the_edges(tmp_path):
+    p = tekscan(tmp_path, "UNITS KPa\n")
+    refused(p, 64, "pitch 2000x2000 mm", opts=("--pitch", "2000"))
+    refused(p, 64, "pitch 0.001x0.001 mm", opts=("--pitch", "0.001"))
+    for spacing, mm in (("0.01 mm", 0.01), ("1 m", 1000.0), ("0.2 inches", 5.08)):
+        s = read(tekscan(tmp_path, "ROW_SPACING %s\nCOL_SPACING %s\n" % (spacing, spacing), name="e.asf"))
+        assert (s.metadata["row_pitch_mm"], s.metadata["col_pitch_mm"]) == pytest.approx((mm, mm))
