@@ -59,130 +59,84 @@ static int pad_row(int32_t rows, int32_t cols, const uint8_t *mask, const float 
     return negzero != 0;
 }
 
-/* Compare-exchange: a takes the smaller, b the larger. */
-#define CE(a, b)                                                                                   \
-    do {                                                                                           \
-        __m128 lo_ = _mm_min_ps(a, b);                                                             \
-        b = _mm_max_ps(a, b);                                                                      \
-        a = lo_;                                                                                   \
-    } while (0)
-
-static inline __m128 pick(__m128 a, __m128 b, __m128i take_b)
-{
-    __m128 m = _mm_castsi128_ps(take_b);
-    return _mm_or_ps(_mm_andnot_ps(m, a), _mm_and_ps(m, b));
-}
-
-/* The medians of four taxels of a strip: up, mid and dn point at their
-   padded rows, at the column left of the first.  Neighbours that do not
-   count are +inf, so with u counted ones they sort last and the median is
-   slot (u - 1) / 2 (u odd) or the mean of slots u / 2 - 1 and u / 2 (u
-   even; NaN when u is 0).  Returns the lanes (bit j for the j-th taxel)
-   whose counted neighbours hold both +0.0 and -0.0 (their order is the
-   plain form's, not the network's), tested only when zeros_mixed. */
-static unsigned four_medians(const float *up, const float *mid, const float *dn, int zeros_mixed,
-                             float *out)
-{
-    const __m128 inf = _mm_set1_ps(INFINITY);
-    __m128 v[8] = {_mm_loadu_ps(up),      _mm_loadu_ps(up + 1), _mm_loadu_ps(up + 2),
-                   _mm_loadu_ps(mid),     _mm_loadu_ps(mid + 2), _mm_loadu_ps(dn),
-                   _mm_loadu_ps(dn + 1),  _mm_loadu_ps(dn + 2)};
-    __m128i u = _mm_setzero_si128(), pz = u, nz = u;
-    for (int i = 0; i < 8; i++) {
-        u = _mm_sub_epi32(u, _mm_castps_si128(_mm_cmpneq_ps(v[i], inf)));
-        if (zeros_mixed) {
-            __m128i bits = _mm_castps_si128(v[i]);
-            pz = _mm_or_si128(pz, _mm_cmpeq_epi32(bits, _mm_setzero_si128()));
-            nz = _mm_or_si128(nz, _mm_cmpeq_epi32(bits, _mm_set1_epi32((int)0x80000000u)));
-        }
-    }
-    /* Batcher's 19-comparator sort of eight without its last comparator:
-       slots 0-4 end in order. */
-    CE(v[0], v[2]); CE(v[1], v[3]); CE(v[4], v[6]); CE(v[5], v[7]);
-    CE(v[0], v[4]); CE(v[1], v[5]); CE(v[2], v[6]); CE(v[3], v[7]);
-    CE(v[0], v[1]); CE(v[2], v[3]); CE(v[4], v[5]); CE(v[6], v[7]);
-    CE(v[2], v[4]); CE(v[3], v[5]);
-    CE(v[1], v[4]); CE(v[3], v[6]);
-    CE(v[1], v[2]); CE(v[3], v[4]);
-    const __m128 half = _mm_set1_ps(0.5f);
-    __m128i eight = _mm_set1_epi32(8);
-    if (_mm_movemask_epi8(_mm_cmpeq_epi32(u, eight)) == 0xffff) {
-        _mm_storeu_ps(out, _mm_mul_ps(half, _mm_add_ps(v[3], v[4])));
-    } else {
-        /* lo = slot (u - 1) / 2, hi = slot u / 2 */
-        __m128i il = _mm_srai_epi32(_mm_sub_epi32(u, _mm_set1_epi32(1)), 1);
-        __m128i ih = _mm_srai_epi32(u, 1);
-        __m128 lo = v[0], hi = v[0];
-        for (int s = 1; s < 5; s++) {
-            __m128i at = _mm_set1_epi32(s);
-            lo = pick(lo, v[s], _mm_cmpeq_epi32(il, at));
-            hi = pick(hi, v[s], _mm_cmpeq_epi32(ih, at));
-        }
-        __m128i odd = _mm_cmpeq_epi32(_mm_and_si128(u, _mm_set1_epi32(1)), _mm_set1_epi32(1));
-        __m128 m = pick(_mm_mul_ps(half, _mm_add_ps(lo, hi)), lo, odd);
-        m = pick(m, _mm_set1_ps(NAN), _mm_cmpeq_epi32(u, _mm_setzero_si128()));
-        _mm_storeu_ps(out, m);
-    }
-    return (unsigned)_mm_movemask_ps(_mm_castsi128_ps(_mm_and_si128(pz, nz)));
-}
-#undef CE
+/* four_medians (SSE2) and eight_medians (AVX2): one body over the lanes,
+   so the same network, counts and picks lane for lane, and the same bits. */
+#define NM_NAME four_medians
+#define NM_ATTR
+#define NM_F __m128
+#define NM_I __m128i
+#define NM_LOAD _mm_loadu_ps
+#define NM_STORE _mm_storeu_ps
+#define NM_SETF _mm_set1_ps
+#define NM_SETI _mm_set1_epi32
+#define NM_ZERO _mm_setzero_si128
+#define NM_NEQ _mm_cmpneq_ps
+#define NM_MIN _mm_min_ps
+#define NM_MAX _mm_max_ps
+#define NM_ADD _mm_add_ps
+#define NM_MUL _mm_mul_ps
+#define NM_SUBI _mm_sub_epi32
+#define NM_ORI _mm_or_si128
+#define NM_ANDI _mm_and_si128
+#define NM_EQI _mm_cmpeq_epi32
+#define NM_SRAI _mm_srai_epi32
+#define NM_F2I _mm_castps_si128
+#define NM_I2F _mm_castsi128_ps
+#define NM_PICK(a, b, t) _mm_or_ps(_mm_andnot_ps(_mm_castsi128_ps(t), a), _mm_and_ps(_mm_castsi128_ps(t), b))
+#define NM_ALL8(u) (_mm_movemask_epi8(_mm_cmpeq_epi32(u, _mm_set1_epi32(8))) == 0xffff)
+#define NM_SIGNS _mm_movemask_ps
+#include "neighbour_median_lanes.h"
+#undef NM_NAME
+#undef NM_ATTR
+#undef NM_F
+#undef NM_I
+#undef NM_LOAD
+#undef NM_STORE
+#undef NM_SETF
+#undef NM_SETI
+#undef NM_ZERO
+#undef NM_NEQ
+#undef NM_MIN
+#undef NM_MAX
+#undef NM_ADD
+#undef NM_MUL
+#undef NM_SUBI
+#undef NM_ORI
+#undef NM_ANDI
+#undef NM_EQI
+#undef NM_SRAI
+#undef NM_F2I
+#undef NM_I2F
+#undef NM_PICK
+#undef NM_ALL8
+#undef NM_SIGNS
 
 #if KM_AVX2_TARGET
-#define CE8(a, b)                                                                                  \
-    do {                                                                                           \
-        __m256 lo_ = _mm256_min_ps(a, b);                                                          \
-        b = _mm256_max_ps(a, b);                                                                   \
-        a = lo_;                                                                                   \
-    } while (0)
-
-/* four_medians for eight taxels (AVX2): the same network, counts and
-   picks lane for lane, so the same bits. */
-__attribute__((target("avx2"))) static unsigned eight_medians(const float *up, const float *mid,
-                                                              const float *dn, int zeros_mixed,
-                                                              float *out)
-{
-    const __m256 inf = _mm256_set1_ps(INFINITY);
-    __m256 v[8] = {_mm256_loadu_ps(up),      _mm256_loadu_ps(up + 1), _mm256_loadu_ps(up + 2),
-                   _mm256_loadu_ps(mid),     _mm256_loadu_ps(mid + 2), _mm256_loadu_ps(dn),
-                   _mm256_loadu_ps(dn + 1),  _mm256_loadu_ps(dn + 2)};
-    __m256i u = _mm256_setzero_si256(), pz = u, nz = u;
-    for (int i = 0; i < 8; i++) {
-        u = _mm256_sub_epi32(u, _mm256_castps_si256(_mm256_cmp_ps(v[i], inf, _CMP_NEQ_UQ)));
-        if (zeros_mixed) {
-            __m256i bits = _mm256_castps_si256(v[i]);
-            pz = _mm256_or_si256(pz, _mm256_cmpeq_epi32(bits, _mm256_setzero_si256()));
-            nz = _mm256_or_si256(nz, _mm256_cmpeq_epi32(bits, _mm256_set1_epi32((int)0x80000000u)));
-        }
-    }
-    CE8(v[0], v[2]); CE8(v[1], v[3]); CE8(v[4], v[6]); CE8(v[5], v[7]);
-    CE8(v[0], v[4]); CE8(v[1], v[5]); CE8(v[2], v[6]); CE8(v[3], v[7]);
-    CE8(v[0], v[1]); CE8(v[2], v[3]); CE8(v[4], v[5]); CE8(v[6], v[7]);
-    CE8(v[2], v[4]); CE8(v[3], v[5]);
-    CE8(v[1], v[4]); CE8(v[3], v[6]);
-    CE8(v[1], v[2]); CE8(v[3], v[4]);
-    const __m256 half = _mm256_set1_ps(0.5f);
-    __m256i full = _mm256_cmpeq_epi32(u, _mm256_set1_epi32(8));
-    if (_mm256_movemask_epi8(full) == -1) {
-        _mm256_storeu_ps(out, _mm256_mul_ps(half, _mm256_add_ps(v[3], v[4])));
-    } else {
-        __m256i il = _mm256_srai_epi32(_mm256_sub_epi32(u, _mm256_set1_epi32(1)), 1);
-        __m256i ih = _mm256_srai_epi32(u, 1);
-        __m256 lo = v[0], hi = v[0];
-        for (int k = 1; k < 5; k++) {
-            __m256i at = _mm256_set1_epi32(k);
-            lo = _mm256_blendv_ps(lo, v[k], _mm256_castsi256_ps(_mm256_cmpeq_epi32(il, at)));
-            hi = _mm256_blendv_ps(hi, v[k], _mm256_castsi256_ps(_mm256_cmpeq_epi32(ih, at)));
-        }
-        __m256i odd = _mm256_and_si256(u, _mm256_set1_epi32(1));
-        __m256 m = _mm256_blendv_ps(_mm256_mul_ps(half, _mm256_add_ps(lo, hi)), lo,
-                                    _mm256_castsi256_ps(_mm256_cmpeq_epi32(odd, _mm256_set1_epi32(1))));
-        m = _mm256_blendv_ps(m, _mm256_set1_ps(NAN),
-                             _mm256_castsi256_ps(_mm256_cmpeq_epi32(u, _mm256_setzero_si256())));
-        _mm256_storeu_ps(out, m);
-    }
-    return (unsigned)_mm256_movemask_ps(_mm256_castsi256_ps(_mm256_and_si256(pz, nz)));
-}
-#undef CE8
+#define NM_NAME eight_medians
+#define NM_ATTR __attribute__((target("avx2")))
+#define NM_F __m256
+#define NM_I __m256i
+#define NM_LOAD _mm256_loadu_ps
+#define NM_STORE _mm256_storeu_ps
+#define NM_SETF _mm256_set1_ps
+#define NM_SETI _mm256_set1_epi32
+#define NM_ZERO _mm256_setzero_si256
+#define NM_NEQ(a, b) _mm256_cmp_ps(a, b, _CMP_NEQ_UQ)
+#define NM_MIN _mm256_min_ps
+#define NM_MAX _mm256_max_ps
+#define NM_ADD _mm256_add_ps
+#define NM_MUL _mm256_mul_ps
+#define NM_SUBI _mm256_sub_epi32
+#define NM_ORI _mm256_or_si256
+#define NM_ANDI _mm256_and_si256
+#define NM_EQI _mm256_cmpeq_epi32
+#define NM_SRAI _mm256_srai_epi32
+#define NM_F2I _mm256_castps_si256
+#define NM_I2F _mm256_castsi256_ps
+#define NM_PICK(a, b, t) _mm256_blendv_ps(a, b, _mm256_castsi256_ps(t))
+#define NM_ALL8(u) (_mm256_movemask_epi8(_mm256_cmpeq_epi32(u, _mm256_set1_epi32(8))) == -1)
+#define NM_SIGNS _mm256_movemask_ps
+#include "neighbour_median_lanes.h"
 #endif
 
 /* The medians of taxels j .. j + 3 (j + 7 with AVX2: eight_medians) of the
@@ -200,11 +154,11 @@ static unsigned some_medians(int avx2, const float *up, const float *mid, const 
 
 /* Columns c0 .. c0 + n - 1 of every row (n <= STRIP). */
 static void strip_medians(int32_t rows, int32_t cols, const uint8_t *mask, const float *f,
-                          int32_t c0, int32_t n, float *out)
+                          int32_t c0, int32_t n, int avx2, float *out)
 {
     float buf[3][PADW], res[STRIP + 8];
     float *up = buf[0], *mid = buf[1], *dn = buf[2];
-    const int avx2 = km_cpu_avx2(), step = avx2 ? 8 : 4;
+    const int step = avx2 ? 8 : 4;
     const int32_t w = (n + step - 1) / step * step + 2;
     int nz_up = pad_row(rows, cols, mask, f, -1, c0, w, up);
     int nz_mid = pad_row(rows, cols, mask, f, 0, c0, w, mid);
@@ -231,10 +185,18 @@ static void strip_medians(int32_t rows, int32_t cols, const uint8_t *mask, const
 void km_neighbour_medians(int32_t rows, int32_t cols, const uint8_t *mask, const float *f,
                           float *out)
 {
+    km_neighbour_medians_lanes(rows, cols, mask, f, km_cpu_avx2(), out);
+}
+
+void km_neighbour_medians_lanes(int32_t rows, int32_t cols, const uint8_t *mask, const float *f,
+                                int avx2, float *out)
+{
 #if defined(__SSE2__)
+    avx2 = avx2 && km_cpu_avx2();
     for (int32_t c0 = 0; c0 < cols; c0 += STRIP)
-        strip_medians(rows, cols, mask, f, c0, cols - c0 < STRIP ? cols - c0 : STRIP, out);
+        strip_medians(rows, cols, mask, f, c0, cols - c0 < STRIP ? cols - c0 : STRIP, avx2, out);
 #else
+    (void)avx2;
     for (int32_t r = 0; r < rows; r++)
         for (int32_t c = 0; c < cols; c++)
             out[(size_t)r * (size_t)cols + (size_t)c] =

@@ -32,6 +32,11 @@ float km_neighbour_median_plain(int32_t rows, int32_t cols, const uint8_t *mask,
 void km_neighbour_medians(int32_t rows, int32_t cols, const uint8_t *mask, const float *f,
                           float *out);
 
+/* The same, eight taxels at a time (AVX2) only when avx2 and the CPU has
+ * it, else four (SSE2): both ways for the tests; the same bits. */
+void km_neighbour_medians_lanes(int32_t rows, int32_t cols, const uint8_t *mask, const float *f,
+                                int avx2, float *out);
+
 /* out[k] = the largest of the 8-neighbours of taxel k with mask != 0 and a
  * finite value; -INFINITY when there is none (the hot-taxel test of
  * src/dsp/badtaxel.c).  +0.0 and -0.0 are equal here: which of the two is
