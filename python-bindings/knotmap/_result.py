@@ -8,8 +8,8 @@ import numpy as np
 from numpy.typing import ArrayLike
 from typing import Any, Dict, Optional
 
-from ._core import (PathLike, check, check_files, ctx, ffi, fspath, integer, invalid, lib,
-                    make_error)
+from ._core import (PathLike, check, check_files, ctx, ffi, flag, fspath, integer, invalid, lib,
+                    make_error, real)
 
 __all__ = ["read_result", "is_complete", "evaluate", "eval_points", "Table", "RESULT_TABLES"]
 
@@ -191,6 +191,9 @@ def read_result(path: PathLike, as_pandas: Optional[bool] = False,
     """
     import h5py
     path = os.fspath(path)
+    frames = flag("frames", frames)
+    if as_pandas is not None:
+        as_pandas = flag("as_pandas", as_pandas)
     if as_pandas is None:
         try:
             import pandas  # noqa: F401
@@ -276,12 +279,13 @@ def eval(result_path: PathLike, truth_path: PathLike,  # noqa: A001 - knotmap.ev
     """
     c = ctx()
     r = ffi.new("km_eval_result *")
-    tol = 0.0 if tolerance_mm is None else float(tolerance_mm)
+    tol = 0.0 if tolerance_mm is None else real("tolerance_mm", tolerance_mm)
     if tolerance_mm is not None and not tol > 0:
         raise invalid("tolerance_mm must be > 0, got %r" % (tolerance_mm,))
     check_files(c, lib.km_eval(c, fspath("result_path", result_path),
                                fspath("truth_path", truth_path), tol,
-                               -1 if top is None else int(top), r), (result_path, truth_path))
+                               -1 if top is None else integer("top", top), r),
+                (result_path, truth_path))
     return _eval_dict(r)
 
 
@@ -316,7 +320,7 @@ def eval_points(candidates_xy: ArrayLike, truth_xy: ArrayLike,
 
     check(c, lib.km_eval_points(c, p(cx, "double *"), p(cy, "double *"), len(cx),
                                 p(tx, "double *"), p(ty, "double *"), len(tx),
-                                float(tolerance_mm), p(match, "int32_t *"), r))
+                                real("tolerance_mm", tolerance_mm), p(match, "int32_t *"), r))
     out = _eval_dict(r)
     out["truth_match"] = match
     return out

@@ -55,3 +55,29 @@ def test_numbers_of_numpy_and_whole_floats_are_taken(result):
     assert a == b and a.startswith(b"<?xml")
     assert knotmap.report(result, None, candidates=np.int32(2)) == \
         knotmap.report(result, None, candidates=2)
+
+
+@pytest.mark.parametrize("call, name", [
+    (lambda r: knotmap.read_result(r, as_pandas="no"), "as_pandas"),
+    (lambda r: knotmap.read_result(r, frames="no"), "frames"),
+    (lambda r: knotmap.read_result(r, frames=0.5), "frames"),
+    (lambda r: knotmap.evaluate(r, EXAMPLE, tolerance_mm="5"), "tolerance_mm"),
+    (lambda r: knotmap.evaluate(r, EXAMPLE, top=2.7), "top"),
+    (lambda r: knotmap.evaluate(r, EXAMPLE, top="3"), "top"),
+    (lambda r: knotmap.eval_points([[0, 0]], [[1, 1]], "3"), "tolerance_mm"),
+])
+def test_result_readers_check_their_keywords_too(result, call, name):
+    """read_result() took as_pandas="no" for True (DataFrames) and frames="no"
+    for True; evaluate() took tolerance_mm="5", cut top=2.7 to 2, took
+    top="3"; eval_points() took tolerance_mm="3" (until session 45)."""
+    with pytest.raises(TypeError) as e:
+        call(result)
+    assert isinstance(e.value, knotmap.Error) and name in str(e.value), str(e.value)
+
+
+def test_result_readers_take_what_they_document(result):
+    import numpy as np
+    assert type(knotmap.read_result(result, as_pandas=np.bool_(False))["peaks"]) is knotmap.Table
+    assert "conditioned" not in knotmap.read_result(result, frames=0).get("frames", {})
+    a = knotmap.evaluate(result, EXAMPLE, tolerance_mm=np.float32(5), top=np.int64(2))
+    assert a == knotmap.evaluate(result, EXAMPLE, tolerance_mm=5.0, top=2)
