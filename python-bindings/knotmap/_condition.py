@@ -205,7 +205,7 @@ def condition(frames: ArrayLike, rate_hz: float, time: Optional[ArrayLike] = Non
         if k in _COND_NAMES:
             setattr(p, k, v)
         elif k.startswith("bad_") and hasattr(p.bad, k[4:]):
-            setattr(p.bad, k[4:], float(v))
+            setattr(p.bad, k[4:], real(k, v))
         else:
             raise invalid_type("condition() got an unknown parameter %r" % k)
     p.curve = _curve(curve)

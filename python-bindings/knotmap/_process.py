@@ -437,7 +437,7 @@ def gain_map_from_recording(path: PathLike, load_fraction: Optional[float] = Non
              "dead_fraction": dead_fraction, "max_gain": max_gain}
     for name, v in given.items():
         if v is not None:
-            setattr(e, name, int(v) if name == "settle_frames" else float(v))
+            setattr(e, name, integer(name, v) if name == "settle_frames" else real(name, v))
     s = ffi.new("km_equil_summary *")
     path_b = fspath("path", path)
     st = lib.km_gain_map_from_recording(c, path_b, opt, e, ffi.NULL, 0, s)

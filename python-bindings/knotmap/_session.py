@@ -273,7 +273,7 @@ def read_session(path: PathLike, format: str = "auto",
     opt = read_options(format, grid, rate, pitch, units, mode, roller_radius, sensor,
                        text_frame_per_file, _keep=keep, text_layout=text_layout,
                        override=override, max_memory=max_memory, time_axis=time_axis)
-    block_frames = int(block_frames)
+    block_frames = integer("block_frames", block_frames)
     if block_frames < 1:
         raise invalid("block_frames=%r must be >= 1" % (block_frames,))
     c = ctx()

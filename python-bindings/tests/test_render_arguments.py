@@ -7,6 +7,7 @@ was cut to 2, overwrite="no" meant True, and an unknown map or format was a
 plain ValueError (not a knotmap.Error)."""
 import os
 
+import numpy as np
 import pytest
 
 import knotmap
@@ -46,7 +47,7 @@ def test_an_unknown_name_is_a_knotmap_value_error(result, kw):
 
 
 def test_numbers_of_numpy_and_whole_floats_are_taken(result):
-    import numpy as np
+
     a = knotmap.render(result, None, candidates=np.int64(3), cell_px=4.0, vmin=np.float32(0),
                        percentile=np.float64(95), overwrite=np.bool_(True), map="bodymap",
                        format=".SVG")
@@ -76,8 +77,25 @@ def test_result_readers_check_their_keywords_too(result, call, name):
 
 
 def test_result_readers_take_what_they_document(result):
-    import numpy as np
+
     assert type(knotmap.read_result(result, as_pandas=np.bool_(False))["peaks"]) is knotmap.Table
     assert "conditioned" not in knotmap.read_result(result, frames=0).get("frames", {})
     a = knotmap.evaluate(result, EXAMPLE, tolerance_mm=np.float32(5), top=np.int64(2))
     assert a == knotmap.evaluate(result, EXAMPLE, tolerance_mm=5.0, top=2)
+
+
+@pytest.mark.parametrize("call, name", [
+    (lambda: knotmap.read_session(EXAMPLE, block_frames="256"), "block_frames"),
+    (lambda: knotmap.read_session(EXAMPLE, block_frames=2.5), "block_frames"),
+    (lambda: knotmap.gain_map_from_recording(EXAMPLE, load_fraction="0.8"), "load_fraction"),
+    (lambda: knotmap.gain_map_from_recording(EXAMPLE, settle_frames=2.5), "settle_frames"),
+    (lambda: knotmap.condition(np.zeros((4, 5, 6), np.float32), 100.0, bad_hot_ratio="4"),
+     "bad_hot_ratio"),
+])
+def test_reading_and_conditioning_keywords_too(call, name):
+    """read_session(block_frames=) took "256" and cut 2.5 to 2,
+    gain_map_from_recording() took strings and cut settle_frames, condition()'s
+    bad_* took strings (until session 45)."""
+    with pytest.raises(TypeError) as e:
+        call()
+    assert isinstance(e.value, knotmap.Error) and name in str(e.value), str(e.value)
