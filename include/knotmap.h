@@ -1051,8 +1051,9 @@ typedef struct km_candidate_params {
                                   row pitch, rounded, at least 1; 0 = off [4.5] */
     double min_distance_mm;    /* a candidate's peak is the largest amplitude
                                   within +-this along each axis of the map, in
-                                  cells by that axis' pitch, rounded, at least 1
-                                  [10] */
+                                  cells by that axis' pitch, rounded, at least 1,
+                                  and a candidate placed within that window of a
+                                  stronger one is dropped [10] */
     int32_t min_coverage;      /* cells covered by fewer passes are ignored [2] */
     double min_persistence;    /* candidates seen in fewer than this share of
                                   the passes covering them are dropped [0.3] */

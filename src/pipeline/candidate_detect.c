@@ -446,6 +446,27 @@ static int cand_cmp(const void *a, const void *b)
     return p->x_mm < q->x_mm ? -1 : p->x_mm > q->x_mm;
 }
 
+/* One candidate per peak window (10.4 Peaks, session 45): the n regular
+   candidates of c by score, each dropped when placed within the peak window
+   (+-min_distance_mm in cells along each axis, as near_mm) of one kept
+   before it.  Two maxima of amp a window apart on one broad knot's top are
+   both peaks, and their positions, each climbed on the map filtered at its
+   fitted size, meet on the knot: one knot, two candidates (independent mat
+   hard seed 39: 0.2 mm apart).  Returns the candidates kept. */
+static size_t one_per_window(const km_candidate_params *p, const cand_maps *m, km_candidate *c,
+                             size_t n)
+{
+    if (n > 1)
+        qsort(c, n, sizeof *c, cand_cmp);
+    double dy = km_map_cells(p->min_distance_mm, m->row_pitch) * m->row_pitch;
+    double dx = km_map_cells(p->min_distance_mm, m->col_pitch) * m->col_pitch;
+    size_t kept = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!near_mm(c, kept, dy, dx, c[i].y_mm, c[i].x_mm))
+            c[kept++] = c[i];
+    return kept;
+}
+
 /* Peaks of the amplitude (where the knot is); their significance comes from
  * the snr (whether it is one): the snr map's own maxima lean towards
  * quieter neighbours.  The local maxima of 3 x 3 windows, then those that
@@ -630,6 +651,7 @@ km_status km_bodygrid_candidates_seen(km_ctx *ctx, const km_bodygrid *g, km_cand
         *seen = (km_candidate_seen){.map_noise = m.global, .threshold = m.used};
     for (size_t k = 0; k < npk; k++)
         nc += (size_t)make_candidate(p, &m, &pk[k], ns > 1 ? sig[ns - 1] : 0.0, &cand[nc]);
+    nc = one_per_window(p, &m, cand, nc);
     if (m.n_broad > 0 &&
         (st = broad_candidates(ctx, p, &m, sig[ns - 1], pk, cand, &nc, cells)) != KM_OK)
         goto done;
