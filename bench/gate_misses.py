@@ -117,6 +117,23 @@ def first_gate(p):
     return None
 
 
+def write_rows(rows, listed, path):
+    """Every row not found on stdout (listed), every row to the JSON file path (if any)."""
+    if listed:
+        for r in rows:
+            if r.get("gate") != "found":
+                print(json.dumps(r))
+    if path:
+        Path(path).write_text(json.dumps(rows, indent=1))
+
+
+def remove(*paths):
+    """The session's files, when they are there."""
+    for f in paths:
+        if os.path.exists(f):
+            os.unlink(f)
+
+
 def miss_gate(peaks, merged, spikes, x, y, tol):
     """Where a missed knot at (x, y) is lost: (gate, the traced peak that decides or None,
     the figures of the row).  The most significant traced peak within tol decides by its
@@ -184,9 +201,7 @@ def one(a, cell, seed, tmp):
             g = "max_candidates" if passing.index(p) >= MAX_CAND else "matched elsewhere"
         row.update(info, gate=g)
         out.append(row)
-    for f in (s, r, r + ".o"):
-        if os.path.exists(f):
-            os.unlink(f)
+    remove(s, r, r + ".o")
     return out
 
 
@@ -241,12 +256,7 @@ def main():
         print("\nz of the 'z < min_snr' misses: " + ", ".join(
             "%s %d" % (lab, sum(lo <= z < hi for z in zs)) for lab, lo, hi in
             (("<2", -1e9, 2), ("2-3", 2, 3), ("3-4", 3, 4), ("4-4.5", 4, 4.5), ("4.5-5", 4.5, 5))))
-    if a.list:
-        for r in rows:
-            if r["gate"] != "found":
-                print(json.dumps(r))
-    if a.json:
-        Path(a.json).write_text(json.dumps(rows, indent=1))
+    write_rows(rows, a.list, a.json)
 
 
 if __name__ == "__main__":

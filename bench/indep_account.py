@@ -260,9 +260,7 @@ def one(a, mode, preset, seed, tmp):
         row["z_over_need"] = row["z"] / row["need"]
         row["share_of_press"] = row["amp"] / row["press"] if row["press"] else float("nan")
         out.append(row)
-    for f in (s, r, r + ".o"):
-        if os.path.exists(f):
-            os.unlink(f)
+    gm.remove(s, r, r + ".o")
     return out
 
 
@@ -313,12 +311,7 @@ def main():
         for f in [ex.submit(one, a, mo, pr, s, tmp) for mo, pr, s in jobs]:
             rows += f.result()
     tables(rows, cells)
-    if a.list:
-        for r in rows:
-            if r.get("gate") != "found":
-                print(json.dumps(r))
-    if a.json:
-        Path(a.json).write_text(json.dumps(rows, indent=1))
+    gm.write_rows(rows, a.list, a.json)
 
 
 if __name__ == "__main__":
