@@ -183,29 +183,6 @@ km_status km_detector_apply_isa(km_ctx *ctx, km_detector *det, const km_frame *f
 int km_subpixel(const float *data, ptrdiff_t stride, int32_t rows, int32_t cols, int32_t row,
                 int32_t col, const km_mask *mask, double *y, double *x);
 
-/* glibc's log of a taxel's value, remembered by the value's bits: on a
- * sensor that reads counts a frame holds a few hundred distinct values, and
- * the sub-pixel fit takes nine logs a peak (the third simulator's quantised
- * hard mat: 1.5 M calls, 2% of its instructions).  Direct-mapped by a hash
- * of the bits, so the same bits as the call.  After KM_LOG_MEMO_TRIAL
- * lookups it stays on only when at least half of them hit (a float sensor's
- * values never repeat: then it is off, one test a peak). */
-#define KM_LOG_MEMO 1024
-#define KM_LOG_MEMO_TRIAL 4608
-typedef struct km_log_memo {
-    uint32_t key[KM_LOG_MEMO]; /* a value's bits; 0xffffffff (a NaN): empty */
-    double val[KM_LOG_MEMO];
-    uint32_t tries, hits;
-    int off;
-} km_log_memo;
-
-/* An empty memo (on). */
-void km_log_memo_init(km_log_memo *m);
-
-/* km_subpixel taking its logs through memo (NULL: the calls themselves). */
-int km_subpixel_memo(const float *data, ptrdiff_t stride, int32_t rows, int32_t cols, int32_t row,
-                     int32_t col, const km_mask *mask, km_log_memo *memo, double *y, double *x);
-
 /* The same with every neighbour's place tested against the grid (the plain
  * form: km_subpixel tests it only for a peak on the edge of the grid, and
  * reads the 3x3 block of an interior one directly); for the tests. */

@@ -46,8 +46,6 @@ struct km_detector {
     size_t seeds_cap;
     uint32_t *stamps;   /* basin visits (padded), KM_WANT_AREA only */
     uint32_t stamp;
-    km_log_memo *logm;  /* the sub-pixel fit's logs (made at its first peak; NULL: none) */
-    int logm_tried;
 };
 
 void km_peak_params_default(km_peak_params *p)
@@ -106,7 +104,7 @@ void km_detector_free(km_detector *det)
                     det->prom.dtax,  det->prom.flag, det->prom.head,  det->prom.size,
                     det->prom.otax,  det->death,     det->anchors,
                     det->seeds,      det->stamps,    det->sitem,      det->sitem2,
-                    det->hbuf,       det->rowmax,    det->logm};
+                    det->hbuf,       det->rowmax};
     for (size_t k = 0; k < sizeof bufs / sizeof bufs[0]; k++)
         km_ref_free(&ref, bufs[k]);
     km_ref_free(&ref, det);
@@ -575,13 +573,7 @@ static void fill_peak(km_detector *det, const km_frame *frame, const km_mask *ma
     if ((double)s->v >= p->saturation)
         pk->flags |= KM_PEAK_SATURATED;
     if ((p->want & KM_WANT_SUBPIXEL) && !(s->flags & KM_PEAK_PLATEAU)) {
-        if (!det->logm_tried) { /* out of memory: the logs are called */
-            det->logm_tried = 1;
-            if ((det->logm = km_ref_alloc(&det->ref, sizeof *det->logm)) != NULL)
-                km_log_memo_init(det->logm);
-        }
-        if (km_subpixel_memo(frame->data, frame->row_stride, rows, cols, ri, ci, mask, det->logm,
-                             &pk->y, &pk->x))
+        if (km_subpixel(frame->data, frame->row_stride, rows, cols, ri, ci, mask, &pk->y, &pk->x))
             pk->flags |= KM_PEAK_FIT_FALLBACK;
     }
     pk->prominence = NAN;

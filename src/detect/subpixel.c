@@ -3,7 +3,6 @@
  * documented fallbacks (docs/ALGORITHMS.md 3.4). */
 #include <float.h>
 #include <math.h>
-#include <string.h>
 
 #include "detect_internal.h"
 #include "internal.h"
@@ -64,61 +63,11 @@ static int quad_vertex(double z[3][3], double *dy, double *dx)
     return fabs(*dx) <= KM_FIT_MAX_OFFSET && fabs(*dy) <= KM_FIT_MAX_OFFSET;
 }
 
-void km_log_memo_init(km_log_memo *m)
-{
-    memset(m->key, 0xff, sizeof m->key);
-    m->tries = m->hits = 0;
-    m->off = 0;
-}
-
-/* log(v) through the memo m (on): its entry for v's bits, else the call,
-   remembered. */
-static inline double memo_log(km_log_memo *m, double v)
-{
-    float f = (float)v; /* exact: v came from a float */
-    uint32_t b;
-    memcpy(&b, &f, sizeof b);
-    uint32_t h = (b * 2654435761u) >> 22; /* 10 bits: KM_LOG_MEMO */
-    m->hits += m->key[h] == b;
-    if (m->key[h] != b) {
-        m->key[h] = b;
-        m->val[h] = log(v);
-    }
-    return m->val[h];
-}
-
-/* The nine logs of z into lz: through the memo while it is on, and it
-   judged after its trial whether it pays. */
-__attribute__((always_inline)) static inline void logs9(double z[3][3], double lz[3][3],
-                                                        km_log_memo *memo)
-{
-    if (memo != NULL && !memo->off) {
-        for (int i = 0; i < 3; i++)
-            for (int j = 0; j < 3; j++)
-                lz[i][j] = memo_log(memo, z[i][j]);
-        memo->tries += 9;
-        if (memo->tries >= KM_LOG_MEMO_TRIAL && memo->tries < KM_LOG_MEMO_TRIAL + 9)
-            memo->off = 2 * memo->hits < memo->tries;
-        return;
-    }
-    /* Nine calls in a row: as loops around the calls, their tests
-       were mispredicted 80 000 times on the bench session. */
-    lz[0][0] = log(z[0][0]);
-    lz[0][1] = log(z[0][1]);
-    lz[0][2] = log(z[0][2]);
-    lz[1][0] = log(z[1][0]);
-    lz[1][1] = log(z[1][1]);
-    lz[1][2] = log(z[1][2]);
-    lz[2][0] = log(z[2][0]);
-    lz[2][1] = log(z[2][1]);
-    lz[2][2] = log(z[2][2]);
-}
-
 /* km_subpixel; checked: every neighbour's place tested against the grid
  * (the plain form, km_subpixel_checked), else only for peaks on the edge. */
 __attribute__((always_inline)) static inline int
 subpixel(const float *data, ptrdiff_t stride, int32_t rows, int32_t cols, int32_t row,
-         int32_t col, const km_mask *mask, km_log_memo *memo, double *y, double *x, int checked)
+         int32_t col, const km_mask *mask, double *y, double *x, int checked)
 {
     double z[3][3], lz[3][3];
     int ok[3][3];
@@ -166,7 +115,17 @@ subpixel(const float *data, ptrdiff_t stride, int32_t rows, int32_t cols, int32_
          * there, so narrow blobs carry no fit bias; values <= 0 have no
          * log, and then the surface is fitted to the values themselves. */
         if (pos) {
-            logs9(z, lz, memo);
+            /* Nine calls in a row: as loops around the calls, their tests
+               were mispredicted 80 000 times on the bench session. */
+            lz[0][0] = log(z[0][0]);
+            lz[0][1] = log(z[0][1]);
+            lz[0][2] = log(z[0][2]);
+            lz[1][0] = log(z[1][0]);
+            lz[1][1] = log(z[1][1]);
+            lz[1][2] = log(z[1][2]);
+            lz[2][0] = log(z[2][0]);
+            lz[2][1] = log(z[2][1]);
+            lz[2][2] = log(z[2][2]);
             if (quad_vertex(lz, &dy, &dx)) {
                 *y = row + dy;
                 *x = col + dx;
@@ -196,17 +155,11 @@ subpixel(const float *data, ptrdiff_t stride, int32_t rows, int32_t cols, int32_
 int km_subpixel(const float *data, ptrdiff_t stride, int32_t rows, int32_t cols, int32_t row,
                 int32_t col, const km_mask *mask, double *y, double *x)
 {
-    return subpixel(data, stride, rows, cols, row, col, mask, NULL, y, x, 0);
-}
-
-int km_subpixel_memo(const float *data, ptrdiff_t stride, int32_t rows, int32_t cols, int32_t row,
-                     int32_t col, const km_mask *mask, km_log_memo *memo, double *y, double *x)
-{
-    return subpixel(data, stride, rows, cols, row, col, mask, memo, y, x, 0);
+    return subpixel(data, stride, rows, cols, row, col, mask, y, x, 0);
 }
 
 int km_subpixel_checked(const float *data, ptrdiff_t stride, int32_t rows, int32_t cols,
                         int32_t row, int32_t col, const km_mask *mask, double *y, double *x)
 {
-    return subpixel(data, stride, rows, cols, row, col, mask, NULL, y, x, 1);
+    return subpixel(data, stride, rows, cols, row, col, mask, y, x, 1);
 }

@@ -1041,35 +1041,6 @@ Test(detect, subpixel_fit_bits_as_the_weighted_loop)
     cr_assert_gt(fits, 50000);
 }
 
-/* km_subpixel_memo against km_subpixel, bit for bit: a memo over frames of
- * 600 levels (entries replaced by others of the same slot: the bits are
- * the key) stays on and hits; one over values that never repeat turns
- * itself off after its trial and still gives the same answers. */
-Test(detect, subpixel_log_memo_bits_as_the_calls)
-{
-    float lv[600], f[9];
-    km_log_memo m[2];
-    srand(91);
-    for (int k = 0; k < 600; k++)
-        lv[k] = 0.25f * (float)(1 + rand() % 4000);
-    for (int w = 0; w < 2; w++) {
-        km_log_memo_init(&m[w]);
-        for (int it = 0; it < 60000; it++) {
-            for (int k = 0; k < 9; k++)
-                f[k] = w == 0 ? lv[rand() % 600] : 1.0f + (float)it + (float)k / 16.0f;
-            f[4] = w == 0 ? 1001.0f + (float)(rand() % 50) : 2.0f * f[4];
-            double y1, x1, y2, x2;
-            int a = km_subpixel(f, 3, 3, 3, 1, 1, NULL, &y1, &x1);
-            int b = km_subpixel_memo(f, 3, 3, 3, 1, 1, NULL, &m[w], &y2, &x2);
-            cr_assert(a == b && memcmp(&y1, &y2, sizeof y1) == 0 && memcmp(&x1, &x2, sizeof x1) == 0,
-                      "memo %d iteration %d: %d %a %a / %d %a %a", w, it, a, y1, x1, b, y2, x2);
-        }
-    }
-    cr_assert(!m[0].off && m[0].hits > m[0].tries / 2, "levels: %u hits of %u", m[0].hits,
-              m[0].tries);
-    cr_assert(m[1].off && m[1].tries < KM_LOG_MEMO_TRIAL + 9, "never repeats: off after the trial");
-}
-
 Test(detect, subpixel_gaussian_blobs)
 {
     /* Noiseless Gaussian blobs (isotropic sigma 1, 1.5, 2, 3 taxels and a
