@@ -581,7 +581,7 @@ static km_status decide_geometry(km_ctx *ctx, tx_impl *t, const km_read_options 
 
     if (layout == -1) {
         if (R > 0 && C > 0)
-            layout = n1 == R * C && R > 1 ? 0 : n1 == C ? 1 : -2;
+            layout = n1 == R * C && (R > 1 || t->label == LABEL_TIME) ? 0 : n1 == C ? 1 : -2; /* 1xC: the same */
         else if (C > 0)
             layout = n1 == C ? 1 : n1 % C == 0 ? 0 : -2;
         else if (R > 0)

@@ -383,3 +383,16 @@ def test_pitch_option_outside_the_rule_and_the_edges(tmp_path):
     for spacing, mm in (("0.01 mm", 0.01), ("1 m", 1000.0), ("0.2 inches", 5.08)):
         s = read(tekscan(tmp_path, "ROW_SPACING %s\nCOL_SPACING %s\n" % (spacing, spacing), name="e.asf"))
         assert (s.metadata["row_pitch_mm"], s.metadata["col_pitch_mm"]) == pytest.approx((mm, mm))
+
+
+def test_one_row_grid_with_a_time_column(tmp_path):
+    # a strip of taxels with a time column: --grid 1xC took the matrix layout (the same
+    # frames) and refused the times ("a first column of times needs one frame per line")
+    p = tmp_path / "strip.csv"
+    p.write_text("time_ms,a,b,c\n0,1,2,3\n10,4,5,6\n20,7,8,9\n")
+    s = read(p, grid=(1, 3))
+    assert s.frames.shape == (3, 1, 3) and s.frames[2, 0].tolist() == [7, 8, 9]
+    assert s.time.tolist() == pytest.approx([0, 0.01, 0.02]) and s.metadata["frame_rate_hz"] == pytest.approx(100)
+    q = tmp_path / "plain.csv"  # without times a 1xC grid reads as before
+    q.write_text("1,2,3\n4,5,6\n")
+    assert read(q, grid=(1, 3)).frames.tolist() == [[[1, 2, 3]], [[4, 5, 6]]]
