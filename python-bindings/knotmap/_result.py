@@ -178,9 +178,13 @@ def read_result(path: PathLike, as_pandas: Optional[bool] = False,
         "candidates": the tables present, columns in the file's order, each a
         DataFrame or a Table (a dict of 1-D numpy columns), both with
         ``.attrs["units"]`` and ``.attrs["description"]`` (column -> the
-        file's string attribute); "frames": "max", "mean" [R, C] float32 (and
-        "conditioned"); "bodymap": "pressure", "mean", "excess", "spread" [Ny, Nx]
-        float32, "coverage" int32, plus its attributes.
+        file's string attribute); "frames": "max", "mean" [R, C] float32 with
+        their coordinates "row" [R] and "col" [C] int32 (the dimension
+        scales), and with --save-frames "conditioned" [T, R, C] float32 and
+        "frame" [T] int64; "bodymap": "pressure", "mean", "excess", "spread"
+        [Ny, Nx] float32, "coverage" int32, their coordinates "y_mm" [Ny]
+        and "x_mm" [Nx] float64 (mm), plus the group's attributes (mode,
+        units, y0_mm, x0_mm, y_pitch_mm, x_pitch_mm).
 
     Raises
     ------

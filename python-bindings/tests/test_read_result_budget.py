@@ -112,3 +112,17 @@ def test_a_plain_result_reads_as_before(result):
         assert np.array_equal(res["bodymap"]["pressure"], f["bodymap/pressure"][()], equal_nan=True)
     with pytest.raises(TypeError, match="max_memory"):
         knotmap.read_result(result, max_memory="1G")
+
+
+def test_the_docstring_names_every_dataset_read(result, tmp_path):
+    """Every dataset read_result() returns under "frames" and "bodymap" is named
+    in its docstring (until session 45 the coordinates "row", "col", "frame",
+    "y_mm" and "x_mm" came back unsaid)."""
+    saved = str(tmp_path / "saved.h5")
+    knotmap.process(EXAMPLE, saved, save_frames=True)
+    res = knotmap.read_result(saved)
+    doc = " ".join(knotmap.read_result.__doc__.split())
+    names = [k for g in ("frames", "bodymap") for k, v in res[g].items()
+             if isinstance(v, np.ndarray)]
+    assert {"row", "col", "frame", "conditioned", "x_mm", "y_mm"} <= set(names)
+    assert [k for k in names if '"%s"' % k not in doc] == []
