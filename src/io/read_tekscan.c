@@ -38,11 +38,6 @@ typedef struct tk_impl {
     int insole;             /* SENSOR_TYPE says an in-shoe F-Scan: noted as `insole` */
 } tk_impl;
 
-static int is_blank_char(char c)
-{
-    return c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v';
-}
-
 /* Strict non-negative or negative integer: optional sign and digits only. */
 static int parse_int64(const char *s, long long *out)
 {
@@ -73,9 +68,9 @@ static int leading_number(const char *s, double *out, const char **rest)
     int rc = km_scan_number(s, e, &q, out); /* -2: beyond a float, not a double: still a number */
     if ((rc != 0 && rc != -2) || !isfinite(*out))
         return -1;
-    if (q < e && !is_blank_char(*q))
+    if (q < e && !km_text_blank(*q))
         return -1;
-    while (q < e && is_blank_char(*q))
+    while (q < e && km_text_blank(*q))
         q++;
     *rest = q;
     return 0;
@@ -85,7 +80,7 @@ static int leading_number(const char *s, double *out, const char **rest)
 static void first_word(const char *u, char *w, size_t cap)
 {
     size_t n = 0;
-    while (u[n] != '\0' && !is_blank_char(u[n]) && n + 1 < cap) {
+    while (u[n] != '\0' && !km_text_blank(u[n]) && n + 1 < cap) {
         w[n] = u[n];
         n++;
     }
@@ -109,11 +104,11 @@ static void trim(char **s, size_t *len)
 {
     char *p = *s;
     size_t n = *len;
-    while (n > 0 && is_blank_char(*p)) {
+    while (n > 0 && km_text_blank(*p)) {
         p++;
         n--;
     }
-    while (n > 0 && is_blank_char(p[n - 1]))
+    while (n > 0 && km_text_blank(p[n - 1]))
         n--;
     p[n] = '\0';
     *s = p;
@@ -127,7 +122,7 @@ static void trim(char **s, size_t *len)
 static void trim_padding(char **s, size_t *len)
 {
     trim(s, len);
-    while (*len > 0 && ((*s)[*len - 1] == ',' || is_blank_char((*s)[*len - 1])))
+    while (*len > 0 && ((*s)[*len - 1] == ',' || km_text_blank((*s)[*len - 1])))
         (*len)--;
     (*s)[*len] = '\0';
 }
@@ -310,14 +305,14 @@ static km_status parse_header(km_ctx *ctx, km_reader *r, tk_impl *t)
         trim_padding(&line, &len);
         if (len == 0)
             continue;
-        for (klen = 0; klen < len && !is_blank_char(line[klen]); klen++)
+        for (klen = 0; klen < len && !km_text_blank(line[klen]); klen++)
             ;
         key = line;
         val = line + klen;
         if (klen < len) {
             line[klen] = '\0';
             val++;
-            while (is_blank_char(*val))
+            while (km_text_blank(*val))
                 val++;
         }
         if (strcmp(key, "ASCII_DATA") == 0)
@@ -448,12 +443,12 @@ static km_status parse_row(km_ctx *ctx, tk_impl *t, uint8_t *restrict mrow, cons
 static km_status frame_number(km_ctx *ctx, tk_impl *t, const char *line, long long *no, int *row0)
 {
     *row0 = 0;
-    if (strncmp(line, "Frame", 5) == 0 && is_blank_char(line[5])) {
+    if (strncmp(line, "Frame", 5) == 0 && km_text_blank(line[5])) {
         const char *num = line + 6;
         if (t->implicit)
             return km_fail(ctx, KM_ERR_FORMAT, "line %lld: 'Frame N' line after frames without one",
                            (long long)t->lines.line_no);
-        while (is_blank_char(*num))
+        while (km_text_blank(*num))
             num++;
         if (parse_int64(num, no) != 0)
             return km_fail(ctx, KM_ERR_FORMAT, "line %lld: frame number '%.40s' is not an integer",
@@ -622,7 +617,7 @@ static km_status count_frames(km_ctx *ctx, tk_impl *t, int64_t *count)
         /* The data end at the closing marker; anything after it is not a frame. */
         if (len >= 2 && line[0] == '@' && line[1] == '@')
             break;
-        if (len > 5 && line[0] == 'F' && strncmp(line, "Frame", 5) == 0 && is_blank_char(line[5]))
+        if (len > 5 && line[0] == 'F' && strncmp(line, "Frame", 5) == 0 && km_text_blank(line[5]))
             n++;
         else if (len > 0)
             data++;

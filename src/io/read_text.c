@@ -33,16 +33,11 @@ typedef struct tx_impl {
 enum { LABEL_INDEX = 1, LABEL_TIME = 2 };
 #define LABELS(t) ((t)->label != 0 ? 1 + (t)->skip : 0) /* columns before the values */
 
-static int is_ws(char c)
-{
-    return c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v';
-}
-
 /* Only blanks and separators from p on: a spreadsheet's padding. */
 static int padding(char sep, const char *p, size_t len)
 {
     for (size_t i = 0; i < len; i++)
-        if (p[i] != sep && !is_ws(p[i]))
+        if (p[i] != sep && !km_text_blank(p[i]))
             return 0;
     return 1;
 }
@@ -50,7 +45,7 @@ static int padding(char sep, const char *p, size_t len)
 static km_status bad_value(km_ctx *ctx, const tx_impl *t, const char *tok, const char *e, int64_t col, int range)
 {
     const char *te = tok;
-    while (te < e && !is_ws(*te) && *te != t->sep && te - tok < KM_TOKEN_SHOWN)
+    while (te < e && !km_text_blank(*te) && *te != t->sep && te - tok < KM_TOKEN_SHOWN)
         te++;
     return km_value_error(ctx, t->lines.line_no, NULL, tok, (size_t)(te - tok), col + LABELS(t), range);
 }
@@ -61,7 +56,7 @@ static km_status parse_values(km_ctx *ctx, const tx_impl *t, const char *p, cons
                               int64_t cap, int64_t *count)
 {
     int64_t c = 0;
-    while (p < e && is_ws(*p))
+    while (p < e && km_text_blank(*p))
         p++;
     while (p < e) {
         const char *q;
@@ -81,7 +76,7 @@ static km_status parse_values(km_ctx *ctx, const tx_impl *t, const char *p, cons
                 iv = iv * 10u + (uint32_t)(*q - '0');
                 q++;
             }
-            if (q == e || is_ws(*q) || *q == t->sep) {
+            if (q == e || km_text_blank(*q) || *q == t->sep) {
                 v = (float)iv;
                 goto store;
             }
@@ -89,7 +84,7 @@ static km_status parse_values(km_ctx *ctx, const tx_impl *t, const char *p, cons
         {
             double d;
             int rc = km_scan_value(t->sep, p, e, &q, &d);
-            if (rc != 0 || (q < e && !is_ws(*q) && *q != t->sep))
+            if (rc != 0 || (q < e && !km_text_blank(*q) && *q != t->sep))
                 return bad_value(ctx, t, p, e, c + 1, rc == -2);
             v = (float)d;
         }
@@ -98,11 +93,11 @@ static km_status parse_values(km_ctx *ctx, const tx_impl *t, const char *p, cons
             dst[c] = v;
         c++;
         p = q;
-        while (p < e && is_ws(*p))
+        while (p < e && km_text_blank(*p))
             p++;
         if (p < e && *p == t->sep) {
             p++;
-            while (p < e && is_ws(*p))
+            while (p < e && km_text_blank(*p))
                 p++;
         }
     }
@@ -115,7 +110,7 @@ static km_status parse_values(km_ctx *ctx, const tx_impl *t, const char *p, cons
 static int is_comment(const char *p, size_t len)
 {
     size_t i = 0;
-    while (i < len && is_ws(p[i]))
+    while (i < len && km_text_blank(p[i]))
         i++;
     return i < len && p[i] == '#';
 }
@@ -141,16 +136,16 @@ static km_status line_label(km_ctx *ctx, const tx_impl *t, const char *p, const 
     int rc;
     if (t->skip) /* the line labels before the time column */
         p = km_past_value(p, e, t->sep);
-    while (p < e && is_ws(*p))
+    while (p < e && km_text_blank(*p))
         p++;
     rc = km_scan_value(t->sep, p, e, &q, x);
-    if (rc != 0 || (q < e && !is_ws(*q) && *q != t->sep)) {
+    if (rc != 0 || (q < e && !km_text_blank(*q) && *q != t->sep)) {
         const char *te = p;
-        while (te < e && !is_ws(*te) && *te != t->sep && te - p < KM_TOKEN_SHOWN)
+        while (te < e && !km_text_blank(*te) && *te != t->sep && te - p < KM_TOKEN_SHOWN)
             te++;
         return km_value_error(ctx, t->lines.line_no, NULL, p, (size_t)(te - p), 1, rc == -2);
     }
-    while (q < e && is_ws(*q))
+    while (q < e && km_text_blank(*q))
         q++;
     if (q < e && *q == t->sep)
         q++;
@@ -282,22 +277,22 @@ static const km_reader_ops tx_ops = {tx_read, tx_close};
 static int numeric_line(char sep, const char *p, const char *e)
 {
     int64_t c = 0;
-    while (p < e && is_ws(*p))
+    while (p < e && km_text_blank(*p))
         p++;
     while (p < e) {
         const char *q;
         double d;
         if (*p == sep)
             return c > 0 && padding(sep, p, (size_t)(e - p));
-        if (km_scan_value(sep, p, e, &q, &d) == -1 || (q < e && !is_ws(*q) && *q != sep))
+        if (km_scan_value(sep, p, e, &q, &d) == -1 || (q < e && !km_text_blank(*q) && *q != sep))
             return 0;
         c++;
         p = q;
-        while (p < e && is_ws(*p))
+        while (p < e && km_text_blank(*p))
             p++;
         if (p < e && *p == sep) {
             p++;
-            while (p < e && is_ws(*p))
+            while (p < e && km_text_blank(*p))
                 p++;
         }
     }
@@ -312,7 +307,7 @@ static int64_t counting_line(char sep, const char *p, const char *e)
     while (p < e) {
         const char *q;
         double d;
-        while (p < e && (is_ws(*p) || *p == sep))
+        while (p < e && (km_text_blank(*p) || *p == sep))
             p++;
         if (p == e)
             break;
@@ -344,20 +339,20 @@ static void split_names(const char *p, const char *e, tx_names *h)
         const char *f = p, *fe;
         size_t k = 0;
         if (sep == ' ')
-            while (f < e && is_ws(*f))
+            while (f < e && km_text_blank(*f))
                 f++;
         fe = f;
-        while (fe < e && (sep == ' ' ? !is_ws(*fe) : *fe != sep))
+        while (fe < e && (sep == ' ' ? !km_text_blank(*fe) : *fe != sep))
             fe++;
         p = fe;
-        while (f < fe && (is_ws(*f) || *f == '"'))
+        while (f < fe && (km_text_blank(*f) || *f == '"'))
             f++;
-        while (fe > f && (is_ws(fe[-1]) || fe[-1] == '"'))
+        while (fe > f && (km_text_blank(fe[-1]) || fe[-1] == '"'))
             fe--;
         if (fe > f || sep != ' ')
             named = fe > f ? n + 1 : named;
         for (char *to = n == 0 ? h->first : h->second, *c = (char *)f; n < 2 && c < fe && k + 1 < 32; c++)
-            if (!is_ws(*c))
+            if (!km_text_blank(*c))
                 to[k++] = (char)(*c >= 'A' && *c <= 'Z' ? *c + 32 : *c);
         if (n < 3)
             snprintf(h->shown + strlen(h->shown), sizeof h->shown - strlen(h->shown), "%s'%.*s'", n ? ", " : "",
@@ -406,9 +401,9 @@ static km_status header_comment(km_ctx *ctx, km_reader *r, const char *p, size_t
 {
     char key[24], text[256];
     size_t i = 0;
-    while (i < len && (is_ws(p[i]) || p[i] == '#'))
+    while (i < len && (km_text_blank(p[i]) || p[i] == '#'))
         i++;
-    while (len > i && is_ws(p[len - 1]))
+    while (len > i && km_text_blank(p[len - 1]))
         len--;
     if (++*n_comments > 32 || len == i)
         return KM_OK;

@@ -505,11 +505,11 @@ int64_t km_line_nonfinite(const char *p, const char *end, char sep, int skip, in
     while (q < end && (*q | 0x20) != 'n' && (*q | 0x20) != 'i')
         q++;
     while (q < end && p < end) { /* a word in the line: value by value */
-        while (p < end && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\f' || *p == '\v' || *p == sep))
+        while (p < end && (km_text_blank(*p) || *p == sep))
             p++;
         const char *s = p, *e;
         double v;
-        while (p < end && !(*p == ' ' || *p == '\t' || *p == '\r' || *p == '\f' || *p == '\v' || *p == sep))
+        while (p < end && !(km_text_blank(*p) || *p == sep))
             p++;
         if (s == p)
             break;
@@ -521,11 +521,11 @@ int64_t km_line_nonfinite(const char *p, const char *end, char sep, int skip, in
 
 const char *km_past_value(const char *p, const char *end, char sep)
 {
-    while (p < end && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\f' || *p == '\v'))
+    while (p < end && km_text_blank(*p))
         p++;
-    while (p < end && !(*p == ' ' || *p == '\t' || *p == '\r' || *p == '\f' || *p == '\v' || *p == sep))
+    while (p < end && !(km_text_blank(*p) || *p == sep))
         p++;
-    while (p < end && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\f' || *p == '\v'))
+    while (p < end && km_text_blank(*p))
         p++;
     return p < end && *p == sep ? p + 1 : p;
 }

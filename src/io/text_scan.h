@@ -8,6 +8,13 @@
 
 #include "internal.h"
 
+/* The blanks between a text file's values: space, TAB, CR, FF, VT (not
+   the newline: lines are split before). */
+static inline int km_text_blank(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v';
+}
+
 /* 3 when p[0..n) starts with a UTF-8 byte order mark (Excel's "CSV UTF-8",
    Notepad), else 0. */
 static inline size_t km_utf8_bom_len(const unsigned char *p, size_t n)

@@ -14,17 +14,12 @@ int km_scan_value(char sep, const char *p, const char *e, const char **q, double
     return rc;
 }
 
-static int blank(char c)
-{
-    return c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v';
-}
-
 /* Excel's first line naming the separator, "sep=;" (what a spreadsheet
    reads as a hint and some exporters write): not a line of the table.  In
    place: the separator, its padding gone. */
 int km_line_sep_hint(char *p, size_t len)
 {
-    while (len > 5 && (blank(p[len - 1]) || p[len - 1] == p[4]))
+    while (len > 5 && (km_text_blank(p[len - 1]) || p[len - 1] == p[4]))
         len--;
     if (len != 5 || strncmp(p, "sep=", 4) != 0 || !(p[4] == ';' || p[4] == ',' || p[4] == '\t'))
         return 0;
@@ -44,16 +39,16 @@ int km_values_with_a_bad_one(char sep, const char *p, const char *e, int countin
     while (p < e) {
         const char *q;
         double d;
-        while (p < e && (blank(*p) || *p == sep))
+        while (p < e && (km_text_blank(*p) || *p == sep))
             p++;
         if (p == e)
             break;
-        if (km_scan_value(sep, p, e, &q, &d) == 0 && (q == e || blank(*q) || *q == sep)) {
+        if (km_scan_value(sep, p, e, &q, &d) == 0 && (q == e || km_text_blank(*q) || *q == sep)) {
             run = num > 0 && d == prev + 1 ? run + 1 : 1;
             prev = d;
             num++;
         } else {
-            for (q = p; q < e && !blank(*q) && *q != sep; q++)
+            for (q = p; q < e && !km_text_blank(*q) && *q != sep; q++)
                 ;
             other++;
         }
@@ -83,7 +78,7 @@ int km_tab_decimal_comma(const char *p, const char *e)
                 commas++;
             }
         }
-        while (f < p && blank(*f))
+        while (f < p && km_text_blank(*f))
             f++;
         fields += f < p;
         p += p < e; /* the TAB */
