@@ -48,6 +48,7 @@ void km_h5_close_layout(hid_t dcpl, hid_t type, hid_t space)
 
 struct km_h5_deflater {
     struct libdeflate_compressor *comp[10]; /* by level, made when first used */
+    struct libdeflate_decompressor *dec;    /* plane_runs' check, made when first used */
     unsigned char *tmp, *out, *alt; /* alt: the unshuffled try (km_h5_chunks_out_best_of) */
     size_t tmp_cap, out_cap, alt_cap;
     double *hlog;   /* hlog[h] = h log2 h for h <= hlog_n (noise_plane) */
@@ -66,6 +67,8 @@ void km_h5_deflater_free(km_h5_deflater *z)
     for (int i = 0; i < 10; i++)
         if (z->comp[i] != NULL)
             libdeflate_free_compressor(z->comp[i]);
+    if (z->dec != NULL)
+        libdeflate_free_decompressor(z->dec);
     free(z->tmp);
     free(z->out);
     free(z->alt);
@@ -320,6 +323,193 @@ static const unsigned char *zlib_noise_planes(km_h5_deflater *z, int level,
     return o;
 }
 
+/* ---- planes' constant tails as runs (zlib_plane_runs) ------------------- */
+
+/* A plane's tail of one byte shorter than this stays with its head. */
+#define TAIL_MIN 64
+/* Heads deflated together up to this many bytes, else the chunk is left
+ * to the other ways: libdeflate's level 1 makes one block of such an input
+ * (at most 8192 matches, each of 3 bytes or more), and not_final continues
+ * only a stream of one block. */
+#define HEAD_MAX 24576
+/* A chunk takes zlib_plane_runs when its planes' tails are at least this
+ * share of it (1/TAIL_SHARE): libdeflate's level 1 spent ~2.5 ns a byte
+ * on a run as on any bytes, and each deflated head costs an inflate more. */
+#define TAIL_SHARE 4
+
+/* The length of the run of p[n - 1]'s byte that ends p[0, n), 8 bytes at
+ * a time; 0 when shorter than TAIL_MIN. */
+static size_t tail_run(const unsigned char *p, size_t n)
+{
+    if (n == 0)
+        return 0;
+    uint64_t all, v;
+    memset(&all, p[n - 1], sizeof all);
+    size_t i = n;
+    for (; i >= 8; i -= 8) {
+        memcpy(&v, p + i - 8, sizeof v);
+        if (v != all)
+            break;
+    }
+    while (i > 0 && p[i - 1] == p[n - 1])
+        i--;
+    return n - i >= TAIL_MIN ? n - i : 0;
+}
+
+/* libdeflate's raw stream s[0, len) of in[0, n), made not final so that
+ * blocks can follow: its one block's BFINAL cleared, then an empty stored
+ * block to the next byte.  Where that block's header starts depends on the
+ * bits of zero padding after the last code (libdeflate does not say how
+ * many): three or more hold it, and LEN follows (00 00 ff ff); fewer take
+ * the rest from a first byte 00 (00 00 00 ff ff).  Which, from the block's
+ * end-of-block code (km_deflate_pad_candidates); when its bits leave both
+ * open, the one that inflates, with a final empty block of fixed codes
+ * (03 00) after it, to in[0, n) using every byte: the other's LEN and NLEN
+ * disagree.  The bytes written after s (room for 7): 4 or 5; 0 when
+ * neither inflates so (a stream of more blocks than one), -1 when memory
+ * runs out. */
+static int not_final(km_h5_deflater *z, unsigned char *s, size_t len, const unsigned char *in,
+                     size_t n)
+{
+    static const unsigned char tail[2][7] = {{0x00, 0x00, 0xff, 0xff, 0x03, 0x00},
+                                            {0x00, 0x00, 0x00, 0xff, 0xff, 0x03, 0x00}};
+    unsigned pad = km_deflate_pad_candidates(s, len);
+    if ((s[0] & 1u) == 0)
+        return 0; /* the first block is not the last */
+    if (pad != 0 && ((pad & 0x07u) == 0 || (pad & 0xf8u) == 0)) {
+        int k = (pad & 0x07u) == 0 ? 0 : 1;
+        s[0] &= 0xfeu;
+        memcpy(s + len, tail[k], (size_t)(4 + k));
+        return 4 + k;
+    }
+    if ((z->dec == NULL && (z->dec = libdeflate_alloc_decompressor()) == NULL) ||
+        grow(&z->alt, &z->alt_cap, n) == NULL)
+        return -1;
+    s[0] &= 0xfeu;
+    for (int k = 0; k < 2; k++) {
+        size_t tl = (size_t)(6 + k), used = 0, out = 0;
+        memcpy(s + len, tail[k], tl);
+        if (libdeflate_deflate_decompress_ex(z->dec, s, len + tl, z->alt, n, &used, &out) ==
+                LIBDEFLATE_SUCCESS &&
+            used == len + tl && out == n && memcmp(z->alt, in, n) == 0)
+            return (int)tl - 2;
+    }
+    s[0] |= 1u;
+    return 0;
+}
+
+enum { SEG_DEFLATE, SEG_STORED, SEG_RUN };
+typedef struct {
+    int kind;
+    const unsigned char *p; /* SEG_RUN: p[0] is the byte */
+    size_t n;
+} segment;
+
+/* The chunk in[0, n) (elem planes of n / elem bytes; elem 1 unshuffled) cut
+ * into segments: each plane's head, then its tail of one byte (tail_run) as
+ * a run; heads deflated (consecutive ones together) except leading planes'
+ * that are noise (noise_plane, when `noise`), stored.  *ns 0 when the tails
+ * are below 1/TAIL_SHARE of the chunk or heads to deflate pass HEAD_MAX; -1
+ * when memory runs out. */
+static int plane_segments(km_h5_deflater *z, const unsigned char *in, size_t n, size_t elem,
+                          int noise, segment seg[16], int *ns)
+{
+    size_t plane = n / elem, tails = 0, t[8];
+    *ns = 0;
+    if (elem > 8 || plane * elem != n)
+        return 0;
+    for (size_t q = 0; q < elem; q++)
+        tails += t[q] = tail_run(in + q * plane, plane);
+    if (tails * TAIL_SHARE < n)
+        return 0;
+    int k = 0, lead = noise;
+    for (size_t q = 0; q < elem; q++) {
+        const unsigned char *h = in + q * plane;
+        size_t head = plane - t[q];
+        if (head > 0) {
+            int kind = SEG_DEFLATE, is = lead && q + 1 < elem ? noise_plane(z, h, head) : 0;
+            if (is < 0)
+                return -1;
+            lead = is;
+            kind = is ? SEG_STORED : SEG_DEFLATE;
+            if (kind == SEG_DEFLATE && k > 0 && seg[k - 1].kind == SEG_DEFLATE &&
+                seg[k - 1].p + seg[k - 1].n == h)
+                seg[k - 1].n += head;
+            else
+                seg[k++] = (segment){kind, h, head};
+        }
+        if (t[q] > 0)
+            seg[k++] = (segment){SEG_RUN, h + head, t[q]};
+    }
+    for (int i = 0; i < k; i++)
+        if (seg[i].kind == SEG_DEFLATE && seg[i].n > HEAD_MAX)
+            return 0;
+    *ns = k;
+    return 0;
+}
+
+/* The chunk in[0, *n) as a zlib stream of plane_segments: runs as blocks
+ * of fixed codes, noise heads stored, the other heads libdeflate's (not
+ * final but the last segment: not_final), then the Adler-32 of all.
+ * *n becomes the stream's size.  NULL with *none 1 when the chunk is not
+ * one for it (or libdeflate's stream could not be continued), with *none
+ * 0 on failure. */
+static const unsigned char *zlib_plane_runs(km_h5_deflater *z, int level, const unsigned char *in,
+                                            size_t *n, size_t elem, int noise, unsigned char **dst,
+                                            size_t *cap, int *none)
+{
+    segment seg[16];
+    int ns = 0;
+    *none = 0;
+    if (plane_segments(z, in, *n, elem, noise, seg, &ns) < 0)
+        return NULL;
+    *none = ns == 0;
+    if (ns == 0)
+        return NULL;
+    if (z->comp[level] == NULL && (z->comp[level] = libdeflate_alloc_compressor(level)) == NULL)
+        return NULL;
+    size_t bound = 2 + 4 + 1;
+    for (int i = 0; i < ns; i++)
+        bound += seg[i].kind == SEG_RUN    ? 3 + (seg[i].n / 258 + 3) * 3
+                 : seg[i].kind == SEG_STORED ? seg[i].n + 5 * (seg[i].n / 65535 + 1)
+                                           : 5 + libdeflate_deflate_compress_bound(
+                                                     z->comp[level], seg[i].n) + 7;
+    if (grow(dst, cap, bound) == NULL)
+        return NULL;
+    km_bits_out w = {*dst, 0, 0};
+    *w.p++ = 0x78; /* deflate, 32 KiB window; FLEVEL 0 (fastest), as libdeflate's level 1 */
+    *w.p++ = 0x01;
+    for (int i = 0; i < ns; i++) {
+        int final = i == ns - 1;
+        if (seg[i].kind == SEG_RUN) {
+            km_deflate_run_block(&w, seg[i].p[0], seg[i].n, final);
+        } else if (seg[i].kind == SEG_STORED) {
+            km_deflate_stored(&w, seg[i].p, seg[i].n, final);
+        } else {
+            km_deflate_align(&w);
+            size_t room = libdeflate_deflate_compress_bound(z->comp[level], seg[i].n);
+            size_t len = libdeflate_deflate_compress(z->comp[level], seg[i].p, seg[i].n, w.p, room);
+            int more = len == 0 || final ? 0 : not_final(z, w.p, len, seg[i].p, seg[i].n);
+            if (len == 0 || more < 0)
+                return NULL;
+            if (!final && more == 0) {
+                *none = 1; /* deflated whole instead */
+                return NULL;
+            }
+            w.p += len + (size_t)more;
+        }
+    }
+    if (w.n > 0) { /* the final block's last bits, then zero bits to the byte */
+        *w.p++ = (unsigned char)w.acc;
+        w.n = 0;
+    }
+    uint32_t a = libdeflate_adler32(1, in, *n);
+    for (int s = 24; s >= 0; s -= 8)
+        *w.p++ = (unsigned char)(a >> s);
+    *n = (size_t)(w.p - *dst);
+    return *dst;
+}
+
 /* The chunk buffer through the filter pipeline, without HDF5's lock; the
  * stored bytes and their size.  `runs`: deflate by km_zlib_runs (a last
  * chunk that is mostly its zero padding). */
@@ -347,10 +537,18 @@ static const unsigned char *encode_chunk(km_h5_chunks_out *c, size_t *size, int 
             continue;
         }
         /* out may not be the input: the input is the chunk or tmp. */
-        if (c->noise_planes && j > 0 && c->step[j - 1] == STEP_SHUFFLE) {
-            int none = 0;
-            const unsigned char *o =
-                zlib_noise_planes(z, c->level, cur, &cur_n, c->elem, &z->out, &z->out_cap, &none);
+        int shuffled = j > 0 && c->step[j - 1] == STEP_SHUFFLE, none = 0;
+        const unsigned char *o = zlib_plane_runs(z, c->level, cur, &cur_n, shuffled ? c->elem : 1,
+                                                 c->noise_planes && shuffled, &z->out,
+                                                 &z->out_cap, &none);
+        if (!none) {
+            if (o == NULL)
+                return NULL;
+            cur = o;
+            continue;
+        }
+        if (c->noise_planes && shuffled) {
+            o = zlib_noise_planes(z, c->level, cur, &cur_n, c->elem, &z->out, &z->out_cap, &none);
             if (!none) {
                 if (o == NULL)
                     return NULL;

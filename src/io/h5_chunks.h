@@ -129,7 +129,15 @@ int km_h5_read_f64_chunks(hid_t d, const km_h5_f64 *v, int64_t first, int64_t n,
  * and stored with H5Dwrite_chunk (filter mask 0: every filter applied,
  * unless km_h5_chunks_out_best_of), so
  * plain HDF5 reads them as if H5Dwrite had written them; only the
- * compressed bytes differ from zlib's.
+ * compressed bytes differ from zlib's.  A chunk whose byte planes end in
+ * runs of one byte (the high planes of small integers, a float's constant
+ * top byte, a last chunk's zero padding) for a quarter of its bytes or
+ * more is one zlib stream of deflate blocks knotmap writes itself: each
+ * plane's run a block of fixed codes (a literal and copies at distance
+ * 1), the planes' other bytes libdeflate's (at most 24 KiB together, one
+ * block, continued after its end-of-block code), where libdeflate spent
+ * ~2.5 ns a byte on a run as on any other byte (bench/HISTORY.md "Session
+ * 46 (speed22)").
  *
  * Eligible: rank 1-3, chunks spanning dimensions 1.. whole, filters only
  * shuffle and deflate (each at most once, any order) or none, the file type

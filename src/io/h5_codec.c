@@ -217,11 +217,7 @@ void km_shuffle_bytes(const unsigned char *restrict in, unsigned char *restrict 
 
 /* ---- a zlib stream of runs (km_zlib_runs) -------------------------------- */
 
-typedef struct {
-    unsigned char *p;
-    uint64_t acc;
-    int n;
-} bits_out;
+typedef km_bits_out bits_out;
 
 static void put_bits(bits_out *w, uint32_t v, int n)
 {
@@ -344,4 +340,185 @@ size_t km_zlib_runs(const unsigned char *in, size_t n, uint32_t adler, unsigned 
     for (int s = 24; s >= 0; s -= 8)
         *w.p++ = (unsigned char)(adler >> s);
     return (size_t)(w.p - out);
+}
+
+/* ---- blocks of a stream knotmap composes (h5_chunks.c) ------------------- */
+
+void km_deflate_run_block(km_bits_out *w, unsigned char b, size_t len, int final)
+{
+    put_bits(w, final ? 3u : 2u, 3); /* BFINAL, BTYPE 01: fixed codes */
+    put_symbol(w, b);
+    size_t r = len - 1; /* copies of it after the first */
+    while (r >= 3) {
+        size_t n = r > 258 ? 258 : r;
+        if (r - n == 1 || r - n == 2)
+            n = r - 3;
+        put_repeat(w, (unsigned)n);
+        r -= n;
+    }
+    for (; r > 0; r--)
+        put_symbol(w, b);
+    put_symbol(w, 256);
+}
+
+/* A stored block's header from any bit: BFINAL, BTYPE 00, then to the
+ * byte's end, LEN and NLEN. */
+static void stored_header(km_bits_out *w, size_t len, int final)
+{
+    put_bits(w, final ? 1u : 0u, 3);
+    if (w->n > 0)
+        put_bits(w, 0, 8 - w->n);
+    *w->p++ = (unsigned char)(len & 0xffu);
+    *w->p++ = (unsigned char)(len >> 8);
+    *w->p++ = (unsigned char)(~len & 0xffu);
+    *w->p++ = (unsigned char)((~len >> 8) & 0xffu);
+}
+
+void km_deflate_stored(km_bits_out *w, const unsigned char *in, size_t len, int final)
+{
+    size_t done = 0;
+    do {
+        size_t k = len - done < 65535 ? len - done : 65535;
+        stored_header(w, k, final && done + k == len);
+        memcpy(w->p, in + done, k);
+        w->p += k;
+        done += k;
+    } while (done < len);
+}
+
+void km_deflate_align(km_bits_out *w)
+{
+    if (w->n > 0)
+        stored_header(w, 0, 0);
+}
+
+/* ---- where a one-block stream's last code ends ---------------------------- */
+
+typedef struct {
+    const unsigned char *s;
+    size_t len, pos; /* pos: the next bit */
+} bits_in;
+
+/* The next n <= 24 bits (0 past the end), not consumed. */
+static uint32_t peek_bits(const bits_in *r, int n)
+{
+    size_t b = r->pos >> 3;
+    uint32_t v = 0;
+    for (size_t k = 0; k < 4 && b + k < r->len; k++)
+        v |= (uint32_t)r->s[b + k] << (8 * k);
+    return (v >> (r->pos & 7)) & ((1u << n) - 1u);
+}
+
+static uint32_t get_bits(bits_in *r, int n)
+{
+    uint32_t v = peek_bits(r, n);
+    r->pos += (size_t)n;
+    return v;
+}
+
+/* The canonical codes (RFC 1951 3.2.2) of lengths len[0, n) (<= 15), into
+ * code; 0 when the lengths over-subscribe the code space. */
+static int canonical(const unsigned char *len, int n, uint16_t *code)
+{
+    int count[16] = {0}, next[16] = {0};
+    for (int i = 0; i < n; i++)
+        count[len[i]]++;
+    count[0] = 0;
+    for (int b = 1, c = 0; b < 16; b++) {
+        c = (c + count[b - 1]) << 1;
+        if (count[b] > (1 << b) - c)
+            return 0;
+        next[b] = c;
+    }
+    for (int i = 0; i < n; i++)
+        code[i] = len[i] != 0 ? (uint16_t)next[len[i]]++ : 0;
+    return 1;
+}
+
+/* The literal/length code lengths of a block of dynamic codes, its header
+ * read from r (RFC 1951 3.2.7) into len[0, *nlit); 0 on a damaged header. */
+static int dynamic_lengths(bits_in *r, unsigned char len[320], int *nlit)
+{
+    static const unsigned char order[19] = {16, 17, 18, 0, 8,  7, 9,  6, 10, 5,
+                                            11, 4,  12, 3, 13, 2, 14, 1, 15};
+    int hlit = (int)get_bits(r, 5) + 257, hdist = (int)get_bits(r, 5) + 1;
+    int hclen = (int)get_bits(r, 4) + 4;
+    unsigned char cl[19] = {0}, table[128][2]; /* symbol, length by the next 7 bits */
+    uint16_t code[19];
+    for (int i = 0; i < hclen; i++)
+        cl[order[i]] = (unsigned char)get_bits(r, 3);
+    if (hlit > 286 || !canonical(cl, 19, code))
+        return 0;
+    memset(table, 0, sizeof table);
+    for (int s = 0; s < 19; s++) {
+        if (cl[s] == 0)
+            continue;
+        unsigned rev = 0;
+        for (int b = 0; b < cl[s]; b++)
+            rev |= ((code[s] >> b) & 1u) << (cl[s] - 1 - b);
+        for (unsigned k = rev; k < 128; k += 1u << cl[s]) {
+            table[k][0] = (unsigned char)s;
+            table[k][1] = cl[s];
+        }
+    }
+    for (int i = 0; i < hlit + hdist;) {
+        unsigned char *t = table[peek_bits(r, 7)];
+        if (t[1] == 0)
+            return 0;
+        r->pos += t[1];
+        int s = t[0], rep = 1, v = s;
+        if (s == 16) {
+            if (i == 0)
+                return 0;
+            v = len[i - 1];
+            rep = 3 + (int)get_bits(r, 2);
+        } else if (s > 16) {
+            v = 0;
+            rep = s == 17 ? 3 + (int)get_bits(r, 3) : 11 + (int)get_bits(r, 7);
+        }
+        if (i + rep > hlit + hdist)
+            return 0;
+        for (; rep > 0; rep--)
+            len[i++] = (unsigned char)v;
+    }
+    *nlit = hlit;
+    return r->pos <= 8 * r->len;
+}
+
+unsigned km_deflate_pad_candidates(const unsigned char *s, size_t n)
+{
+    bits_in r = {s, n, 0};
+    if (n < 2 || get_bits(&r, 1) != 1)
+        return 0; /* not the one block of the stream */
+    uint32_t type = get_bits(&r, 2), eob = 0;
+    int bits = 7; /* fixed codes: end of block 0000000 */
+    if (type == 0) {
+        size_t k = (size_t)s[1] | (size_t)s[2] << 8;
+        return n >= 5 && n == 5 + k ? 1u : 0u; /* ends on its byte */
+    }
+    if (type == 2) {
+        unsigned char len[320];
+        uint16_t code[320];
+        int nlit = 0;
+        if (!dynamic_lengths(&r, len, &nlit) || len[256] == 0 || !canonical(len, nlit, code))
+            return 0;
+        eob = code[256];
+        bits = len[256];
+    } else if (type != 1) {
+        return 0;
+    }
+    unsigned mask = 0;
+    size_t total = 8 * n;
+    for (unsigned p = 0; p < 8; p++) {
+        if ((s[n - 1] >> (8 - p)) != 0 || total < p + (size_t)bits)
+            continue; /* padding is zero bits */
+        size_t e = total - p;
+        int ok = 1;
+        for (int i = 0; i < bits && ok; i++) { /* the code's bits, first the most significant */
+            size_t at = e - (size_t)bits + (size_t)i;
+            ok = ((s[at >> 3] >> (at & 7)) & 1u) == ((eob >> (bits - 1 - i)) & 1u);
+        }
+        mask |= (unsigned)ok << p;
+    }
+    return mask;
 }

@@ -34,4 +34,33 @@ size_t km_zlib_runs_bound(size_t n);
 size_t km_zlib_runs(const unsigned char *in, size_t n, uint32_t adler, unsigned char *out,
                     size_t cap);
 
+/* Deflate blocks (RFC 1951) written bit by bit into a stream knotmap
+ * composes itself (h5_chunks.c): p the next byte, the n < 8 bits of acc
+ * not yet written.  On a byte boundary when n is 0.  The caller makes the
+ * room: a run block takes at most 3 + (len / 258 + 3) * 18 bits, a stored
+ * block 5 bytes a 65535 and its bytes, an alignment 5 bytes. */
+typedef struct {
+    unsigned char *p;
+    uint64_t acc;
+    int n;
+} km_bits_out;
+
+/* len >= 1 copies of byte b as one block of fixed codes: b a literal, then
+ * copies at distance 1. */
+void km_deflate_run_block(km_bits_out *w, unsigned char b, size_t len, int final);
+/* in[0, len) as stored blocks of up to 65535 bytes (the last one final
+ * when `final`); the writer ends on a byte boundary. */
+void km_deflate_stored(km_bits_out *w, const unsigned char *in, size_t len, int final);
+/* The writer to the next byte boundary, by an empty stored block when it
+ * is not on one. */
+void km_deflate_align(km_bits_out *w);
+
+/* A raw deflate stream s[0, n) of one block (its first is final), as
+ * libdeflate writes a short input: which numbers p of zero bits after the
+ * block's end-of-block code, to the byte's end, fit its last bits: bit p
+ * of the result (the code read from the block's header: fixed codes'
+ * 0000000 fits any run of zeros; a stored block ends on its byte, p 0).
+ * The true p is among them; 0 when s is not such a stream. */
+unsigned km_deflate_pad_candidates(const unsigned char *s, size_t n);
+
 #endif

@@ -615,7 +615,9 @@ Test(io_chunks_write, noise_planes_stored_then_deflated)
     uint32_t s = 99u;
     cr_assert(data != NULL && buf != NULL);
     for (size_t i = 0; i < n; i++) {
-        uint64_t bits = 0x4049000000000000u; /* 50.0, then 40 random low bits */
+        /* ~50.0, 40 random low bits; planes 5 and 6 vary a little, plane 7
+           alone is one byte: no plane_runs (a quarter of the chunk) */
+        uint64_t bits = 0x4040000000000000u | (uint64_t)(0x49 + i % 3) << 48 | (uint64_t)(i % 5) << 40;
         for (int b = 0; b < 5; b++) {
             s = s * 1664525u + 1013904223u;
             bits |= (uint64_t)(s >> 24) << (8 * b);
@@ -623,7 +625,7 @@ Test(io_chunks_write, noise_planes_stored_then_deflated)
         if (i < (size_t)l.cf)
             memcpy(&data[i], &bits, sizeof bits); /* noise */
         else
-            data[i] = (double)(i % 7) * 0.25; /* smooth */
+            data[i] = (double)(i % 7) * 0.1 + 1.0; /* smooth, no plane of one byte but the 8th */
     }
     snprintf(path, sizeof path, "%s/noise.h5", dir);
     hid_t f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
