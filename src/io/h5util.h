@@ -140,6 +140,14 @@ size_t km_h5_chunk_bytes_1d(hid_t d, size_t elem);
  * when it has none). */
 void km_h5_frames_hint(hid_t file, char *buf, size_t cap);
 
+/* A session's root attributes (read_session_attrs.c): the schema checked
+ * (a file without one read only when `forced`, the format named: *no_schema
+ * 1, or 2 for a MATLAB v7.3 file), the rate, pitches, radius, saturation,
+ * units and mode into r->info; and every root attribute kept as the
+ * reader's header, in creation order when the file tracks it. */
+km_status km_session_root_attrs(km_ctx *ctx, km_reader *r, hid_t f, int forced, int *no_schema);
+km_status km_session_header(km_ctx *ctx, km_reader *r, hid_t file);
+
 /* A session's /frames stored [R, C, T] (read_session_rct.c): the reader's
  * geometry and frame count from its shape, and *frames opened again with a
  * chunk cache for blocks of T (up to `budget` bytes). */

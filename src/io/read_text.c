@@ -23,24 +23,14 @@ typedef struct tx_impl {
     int64_t n_frames;
     int64_t parsed;
     double dt;
-    int label;          /* the first column: 0 a value, LABEL_INDEX dropped, LABEL_TIME the line's time */
+    int label;          /* the first column: 0 a value, KM_LABEL_INDEX dropped, KM_LABEL_TIME the line's time */
     int skip;           /* 1: line labels dropped before the time column (pandas' index and time) */
-    double time_unit;   /* LABEL_TIME: seconds per unit of that column */
-    double t_prev;      /* the time of the frame before (LABEL_TIME) */
+    double time_unit;   /* KM_LABEL_TIME: seconds per unit of that column */
+    double t_prev;      /* the time of the frame before (KM_LABEL_TIME) */
     char sep;           /* ',', or ';' or '\t' with ',' the decimal mark (European spreadsheets) */
 } tx_impl;
 
-enum { LABEL_INDEX = 1, LABEL_TIME = 2 };
 #define LABELS(t) ((t)->label != 0 ? 1 + (t)->skip : 0) /* columns before the values */
-
-/* Only blanks and separators from p on: a spreadsheet's padding. */
-static int padding(char sep, const char *p, size_t len)
-{
-    for (size_t i = 0; i < len; i++)
-        if (p[i] != sep && !km_text_blank(p[i]))
-            return 0;
-    return 1;
-}
 
 static km_status bad_value(km_ctx *ctx, const tx_impl *t, const char *tok, const char *e, int64_t col, int range)
 {
@@ -61,7 +51,7 @@ static km_status parse_values(km_ctx *ctx, const tx_impl *t, const char *p, cons
     while (p < e) {
         const char *q;
         float v;
-        if (*p == t->sep && c > 0 && padding(t->sep, p, (size_t)(e - p)))
+        if (*p == t->sep && c > 0 && km_table_padding(t->sep, p, (size_t)(e - p)))
             break; /* a spreadsheet's padding after the last value */
         if (*p == t->sep)
             return km_fail(ctx, KM_ERR_FORMAT,
@@ -122,7 +112,7 @@ static km_status next_data_line(km_ctx *ctx, tx_impl *t, char **line, size_t *le
     do {
         st = km_lines_next(ctx, &t->lines, line, len, got);
     } while (st == KM_OK && *got &&
-             (km_line_padding(*line, *len) || padding(';', *line, *len) || is_comment(*line, *len) ||
+             (km_line_padding(*line, *len) || km_table_padding(';', *line, *len) || is_comment(*line, *len) ||
               (t->lines.line_no == 1 && km_line_sep_hint(*line, *len))));
     return st;
 }
@@ -173,7 +163,7 @@ static km_status count_error(km_ctx *ctx, const tx_impl *t, int64_t frame, int64
                    (long long)t->lines.line_no, (long long)frame, (long long)want, (long long)found);
 }
 
-/* The frame's time from its first line's label (LABEL_TIME): finite and
+/* The frame's time from its first line's label (KM_LABEL_TIME): finite and
    not before the frame before. */
 static km_status label_time(km_ctx *ctx, tx_impl *t, double label, double *time)
 {
@@ -205,7 +195,7 @@ static km_status parse_frame(km_ctx *ctx, tx_impl *t, float *dst, double *time, 
         if (st != KM_OK || !g)
             return st;
         st = parse_line(ctx, t, line, line + len, dst, want, &n, &label);
-        if (st == KM_OK && t->label == LABEL_TIME)
+        if (st == KM_OK && t->label == KM_LABEL_TIME)
             st = label_time(ctx, t, label, time);
         if (st != KM_OK)
             return st;
@@ -272,127 +262,12 @@ static void tx_close(km_reader *r)
 
 static const km_reader_ops tx_ops = {tx_read, tx_close};
 
-/* Would parse_values read this line without an error (a value out of
-   range aside)?  Asked of the first line only, to tell column names. */
-static int numeric_line(char sep, const char *p, const char *e)
-{
-    int64_t c = 0;
-    while (p < e && km_text_blank(*p))
-        p++;
-    while (p < e) {
-        const char *q;
-        double d;
-        if (*p == sep)
-            return c > 0 && padding(sep, p, (size_t)(e - p));
-        if (km_scan_value(sep, p, e, &q, &d) == -1 || (q < e && !km_text_blank(*q) && *q != sep))
-            return 0;
-        c++;
-        p = q;
-        while (p < e && km_text_blank(*p))
-            p++;
-        if (p < e && *p == sep) {
-            p++;
-            while (p < e && km_text_blank(*p))
-                p++;
-        }
-    }
-    return 1;
-}
-
-/* Column numbers as names: 0, 1, 2, ..., what pandas writes over a frame of
-   unnamed columns: how many (at least 4), else 0. */
-static int64_t counting_line(char sep, const char *p, const char *e)
-{
-    int64_t c = 0;
-    while (p < e) {
-        const char *q;
-        double d;
-        while (p < e && (km_text_blank(*p) || *p == sep))
-            p++;
-        if (p == e)
-            break;
-        if (km_scan_value(sep, p, e, &q, &d) != 0 || d != (double)c)
-            return 0;
-        c++;
-        p = q;
-    }
-    return c >= 4 ? c : 0;
-}
-
-/* A first line of column names: how many, the first (lower case, no
-   blanks or quotes) and a few for the source header. */
-typedef struct tx_names {
-    int64_t n;
-    char first[32], second[32];
-    char shown[160];
-} tx_names;
-
-static void split_names(const char *p, const char *e, tx_names *h)
-{
-    const char sep = memchr(p, ';', (size_t)(e - p))   ? ';'
-                     : memchr(p, ',', (size_t)(e - p)) ? ','
-                     : memchr(p, '\t', (size_t)(e - p)) ? '\t'
-                                                        : ' ';
-    int64_t named = 0; /* fields up to the last non-empty one: padding is not a name */
-    memset(h, 0, sizeof *h);
-    for (int64_t n = 0;; n++) {
-        const char *f = p, *fe;
-        size_t k = 0;
-        if (sep == ' ')
-            while (f < e && km_text_blank(*f))
-                f++;
-        fe = f;
-        while (fe < e && (sep == ' ' ? !km_text_blank(*fe) : *fe != sep))
-            fe++;
-        p = fe;
-        while (f < fe && (km_text_blank(*f) || *f == '"'))
-            f++;
-        while (fe > f && (km_text_blank(fe[-1]) || fe[-1] == '"'))
-            fe--;
-        if (fe > f || sep != ' ')
-            named = fe > f ? n + 1 : named;
-        for (char *to = n == 0 ? h->first : h->second, *c = (char *)f; n < 2 && c < fe && k + 1 < 32; c++)
-            if (!km_text_blank(*c))
-                to[k++] = (char)(*c >= 'A' && *c <= 'Z' ? *c + 32 : *c);
-        if (n < 3)
-            snprintf(h->shown + strlen(h->shown), sizeof h->shown - strlen(h->shown), "%s'%.*s'", n ? ", " : "",
-                     (int)(fe - f > 40 ? 40 : fe - f), f);
-        if (p >= e || (sep == ' ' && fe == f))
-            break;
-        p++; /* the separator */
-    }
-    h->n = named;
-}
-
-/* What a first column's name says it holds (docs/FORMAT.md 1.4). */
-static int label_of(const char *name, double *unit)
-{
-    static const char *const INDEX[] = {"", "index", "frame", "frames", "frameno", "frame_no", "frame_number",
-                                        "framenumber", "frame#", "sample", "row", "unnamed:0"};
-    static const char *const SECONDS[] = {"time", "t", "time_s", "time(s)", "time[s]", "t(s)", "t[s]", "t_s",
-                                          "seconds", "sec", "s", "time_sec", "elapsed", "elapsed_s"};
-    static const char *const MILLIS[] = {"time_ms", "time(ms)", "time[ms]", "t_ms", "t(ms)", "t[ms]", "ms",
-                                         "milliseconds", "elapsed_ms"};
-    for (size_t k = 0; k < sizeof INDEX / sizeof *INDEX; k++)
-        if (strcmp(name, INDEX[k]) == 0)
-            return LABEL_INDEX;
-    *unit = 1.0;
-    for (size_t k = 0; k < sizeof SECONDS / sizeof *SECONDS; k++)
-        if (strcmp(name, SECONDS[k]) == 0)
-            return LABEL_TIME;
-    *unit = 1e-3;
-    for (size_t k = 0; k < sizeof MILLIS / sizeof *MILLIS; k++)
-        if (strcmp(name, MILLIS[k]) == 0)
-            return LABEL_TIME;
-    return 0;
-}
-
 typedef struct tx_survey {
     int64_t n_lines, n1, line1; /* data lines, values on the first (label aside), its line number */
-    double t_first, t_last;     /* LABEL_TIME: the first and last lines' times */
+    double t_first, t_last;     /* KM_LABEL_TIME: the first and last lines' times */
     long long data_off;         /* where the data start: after a line of names */
     int64_t data_line;
-    tx_names names;             /* names.n > 0: the first line named the columns */
+    km_table_names names;             /* names.n > 0: the first line named the columns */
     int64_t n_nonfinite, nf_line, nf_col; /* nan and inf values, the first one's place */
 } tx_survey;
 
@@ -419,8 +294,8 @@ static km_status names_entry(km_ctx *ctx, km_reader *r, const tx_impl *t, const 
     snprintf(text, sizeof text, "%s%s (%lld names on line %lld; first column: %s%s)", v->names.shown,
              v->names.n > 3 ? ", ..." : "", (long long)v->names.n, (long long)v->data_line,
              t->skip ? "line labels, dropped; second column: " : "",
-             t->label == LABEL_TIME    ? (t->time_unit == 1.0 ? "times in s" : "times in ms")
-             : t->label == LABEL_INDEX ? "line labels, dropped"
+             t->label == KM_LABEL_TIME    ? (t->time_unit == 1.0 ? "times in s" : "times in ms")
+             : t->label == KM_LABEL_INDEX ? "line labels, dropped"
                                        : "a value");
     return km_reader_add_header(ctx, r, "columns", text);
 }
@@ -441,7 +316,7 @@ static km_status first_lines(km_ctx *ctx, km_reader *r, tx_impl *t, tx_survey *v
     if (st != KM_OK || !*got)
         return st;
     t->sep = memchr(*line, ';', *len) != NULL ? ';' : km_tab_decimal_comma(*line, *line + *len) ? '\t' : ',';
-    counted = numeric_line(t->sep, *line, *line + *len) ? counting_line(t->sep, *line, *line + *len) : -1;
+    counted = km_table_numeric_line(t->sep, *line, *line + *len) ? km_table_counting_line(t->sep, *line, *line + *len) : -1;
     if (counted == 0)
         return st;
     if (counted < 0 && km_values_with_a_bad_one(t->sep, *line, *line + *len, 1))
@@ -450,14 +325,14 @@ static km_status first_lines(km_ctx *ctx, km_reader *r, tx_impl *t, tx_survey *v
         return km_fail(ctx, KM_ERR_NOMEM, "out of memory for the first line");
     memcpy(copy, *line, hlen);
     copy[hlen] = '\0';
-    split_names(copy, copy + hlen, &v->names);
+    km_table_split_names(copy, copy + hlen, &v->names);
     v->data_line = t->lines.line_no;
     v->data_off = km_lines_tell(&t->lines);
     st = next_data_line(ctx, t, line, len, got);
     if (st == KM_OK && *got && t->sep == ',' && km_tab_decimal_comma(*line, *line + *len))
         t->sep = '\t'; /* names over TABs and decimal commas */
     if (st == KM_OK && counted > 0 &&
-        (!*got || !numeric_line(t->sep, *line, *line + *len) ||
+        (!*got || !km_table_numeric_line(t->sep, *line, *line + *len) ||
          (line_label(ctx, t, *line, *line + *len, &x, &rest) == KM_OK && x == (double)counted))) {
         /* 0 1 2 3 followed by 4 5 6 7, or alone: data after all */
         memset(&v->names, 0, sizeof v->names);
@@ -465,7 +340,7 @@ static km_status first_lines(km_ctx *ctx, km_reader *r, tx_impl *t, tx_survey *v
         st = km_lines_seek(ctx, &t->lines, off0, line0);
         if (st == KM_OK)
             st = next_data_line(ctx, t, line, len, got);
-    } else if (st == KM_OK && (!*got || !numeric_line(t->sep, *line, *line + *len))) {
+    } else if (st == KM_OK && (!*got || !km_table_numeric_line(t->sep, *line, *line + *len))) {
         /* not names over numbers: line 1's own error, as for any text,
            unless a lone line names its first column as a table would, or
            the names stand over values with a bad one (times of day under
@@ -475,16 +350,16 @@ static km_status first_lines(km_ctx *ctx, km_reader *r, tx_impl *t, tx_survey *v
         if (*got && km_values_with_a_bad_one(t->sep, *line, *line + *len, 0))
             t->lines.line_no = keep;
         st = *got && t->lines.line_no == keep              ? parse_values(ctx, t, *line, *line + *len, NULL, 0, &n)
-             : !*got && label_of(v->names.first, &unit) != 0 ? KM_OK
+             : !*got && km_table_label_of(v->names.first, &unit) != 0 ? KM_OK
                                                             : parse_values(ctx, t, copy, copy + hlen, NULL, 0, &n);
         t->lines.line_no = keep;
         if (st == KM_OK)
             st = km_fail(ctx, KM_ERR_FORMAT, "line %lld: column names and no data", (long long)v->data_line);
     } else if (st == KM_OK) {
-        t->label = label_of(v->names.first, &t->time_unit);
-        t->skip = t->label == LABEL_INDEX && label_of(v->names.second, &unit) == LABEL_TIME;
+        t->label = km_table_label_of(v->names.first, &t->time_unit);
+        t->skip = t->label == KM_LABEL_INDEX && km_table_label_of(v->names.second, &unit) == KM_LABEL_TIME;
         if (t->skip) /* pandas' index beside its time column: the times are the second's */
-            t->label = label_of(v->names.second, &t->time_unit);
+            t->label = km_table_label_of(v->names.second, &t->time_unit);
         st = names_entry(ctx, r, t, v);
     }
     km_reader_release(r, copy);
@@ -528,7 +403,7 @@ static km_status survey(km_ctx *ctx, km_reader *r, tx_impl *t, tx_survey *v)
             /* every data line holds as many values (and one more label at
                most, of a line read as one): the observed grid bounds them */
             t->lines.max_fields = v->n1 + LABELS(t) + 2;
-        } else if (t->label == LABEL_TIME) {
+        } else if (t->label == KM_LABEL_TIME) {
             const char *rest;
             st = line_label(ctx, t, line, line + len, &x, &rest);
         }
@@ -576,7 +451,7 @@ static km_status decide_geometry(km_ctx *ctx, tx_impl *t, const km_read_options 
 
     if (layout == -1) {
         if (R > 0 && C > 0)
-            layout = n1 == R * C && (R > 1 || t->label == LABEL_TIME) ? 0 : n1 == C ? 1 : -2; /* 1xC: the same */
+            layout = n1 == R * C && (R > 1 || t->label == KM_LABEL_TIME) ? 0 : n1 == C ? 1 : -2; /* 1xC: the same */
         else if (C > 0)
             layout = n1 == C ? 1 : n1 % C == 0 ? 0 : -2;
         else if (R > 0)
@@ -666,12 +541,12 @@ km_status km_open_text(km_ctx *ctx, km_reader *r, const km_read_options *opt)
         st = km_fail(ctx, KM_ERR_FORMAT, "line %lld: no values", (long long)v.line1);
     if (st == KM_OK)
         st = decide_geometry(ctx, t, opt, v.n_lines, v.n1, v.line1, &rows, &cols);
-    if (st == KM_OK && t->label == LABEL_TIME && !t->per_line)
+    if (st == KM_OK && t->label == KM_LABEL_TIME && !t->per_line)
         st = km_fail(ctx, KM_ERR_FORMAT, "line %lld: a first column of times needs one frame per line (a grid "
                      "of %lld values: --grid RxC)", (long long)v.data_line, (long long)v.n1);
     if (st != KM_OK)
         return st;
-    if (t->label == LABEL_TIME)
+    if (t->label == KM_LABEL_TIME)
         r->info.frame_rate_hz = km_reader_times_rate(r, v.n_lines, v.t_first, v.t_last, t->time_unit,
                                                      "line %lld: the time column", (long long)v.line1);
     st = km_reader_set_geometry(ctx, r, rows, cols);

@@ -138,6 +138,38 @@ int km_line_sep_hint(char *p, size_t len);
  * (with `counting` 1, asked of a first line) they are not three or more
  * that count up one by one, as names may? */
 int km_values_with_a_bad_one(char sep, const char *p, const char *e, int counting);
+/* Only blanks and `sep` in p[0..len): a spreadsheet's padding after a
+   line's last value (or a blank line so saved). */
+static inline int km_table_padding(char sep, const char *p, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        if (p[i] != sep && !km_text_blank(p[i]))
+            return 0;
+    return 1;
+}
+
+/* The first line of a text table (text_names.c, docs/FORMAT.md 1.4).
+ * km_table_numeric_line: would the reader read [p, e) as values without an
+ * error (a value out of range aside)?  km_table_counting_line: how many
+ * numbers it holds when they count 0, 1, 2, ... (pandas' names for unnamed
+ * columns; at least 4), else 0. */
+int km_table_numeric_line(char sep, const char *p, const char *e);
+int64_t km_table_counting_line(char sep, const char *p, const char *e);
+/* A first line of column names: how many, the first two (lower case, no
+   blanks or quotes) and a few for the source header. */
+typedef struct km_table_names {
+    int64_t n;
+    char first[32], second[32];
+    char shown[160];
+} km_table_names;
+/* Split [p, e) at ';', else ',', else TAB, else blanks; surrounding quotes
+   and blanks dropped, empty names after the last one are padding. */
+void km_table_split_names(const char *p, const char *e, km_table_names *h);
+/* What a first column's name (as km_table_names keeps it) says it holds:
+   KM_LABEL_INDEX (line labels), KM_LABEL_TIME (times; *unit seconds per
+   unit of the column) or 0 (a value's). */
+enum { KM_LABEL_INDEX = 1, KM_LABEL_TIME = 2 };
+int km_table_label_of(const char *name, double *unit);
 /* Does the line [p, e) hold TABs between values and decimal commas inside
  * them ("1,5\t2,25"): every ',' between two digits, no ';'? */
 int km_tab_decimal_comma(const char *p, const char *e);

@@ -1,0 +1,115 @@
+/* The first line of a text table (docs/FORMAT.md 1.4): numbers, numbers
+ * that count 0, 1, 2, ... (pandas' names for unnamed columns), or column
+ * names, and what a first column's name says it holds.  The reader that
+ * decides with them: read_text.c. */
+#include <stdio.h>
+#include <string.h>
+
+#include "text_scan.h"
+
+/* Would parse_values read this line without an error (a value out of
+   range aside)?  Asked of the first line only, to tell column names. */
+int km_table_numeric_line(char sep, const char *p, const char *e)
+{
+    int64_t c = 0;
+    while (p < e && km_text_blank(*p))
+        p++;
+    while (p < e) {
+        const char *q;
+        double d;
+        if (*p == sep)
+            return c > 0 && km_table_padding(sep, p, (size_t)(e - p));
+        if (km_scan_value(sep, p, e, &q, &d) == -1 || (q < e && !km_text_blank(*q) && *q != sep))
+            return 0;
+        c++;
+        p = q;
+        while (p < e && km_text_blank(*p))
+            p++;
+        if (p < e && *p == sep) {
+            p++;
+            while (p < e && km_text_blank(*p))
+                p++;
+        }
+    }
+    return 1;
+}
+
+/* Column numbers as names: 0, 1, 2, ..., what pandas writes over a frame of
+   unnamed columns: how many (at least 4), else 0. */
+int64_t km_table_counting_line(char sep, const char *p, const char *e)
+{
+    int64_t c = 0;
+    while (p < e) {
+        const char *q;
+        double d;
+        while (p < e && (km_text_blank(*p) || *p == sep))
+            p++;
+        if (p == e)
+            break;
+        if (km_scan_value(sep, p, e, &q, &d) != 0 || d != (double)c)
+            return 0;
+        c++;
+        p = q;
+    }
+    return c >= 4 ? c : 0;
+}
+
+void km_table_split_names(const char *p, const char *e, km_table_names *h)
+{
+    const char sep = memchr(p, ';', (size_t)(e - p))   ? ';'
+                     : memchr(p, ',', (size_t)(e - p)) ? ','
+                     : memchr(p, '\t', (size_t)(e - p)) ? '\t'
+                                                        : ' ';
+    int64_t named = 0; /* fields up to the last non-empty one: padding is not a name */
+    memset(h, 0, sizeof *h);
+    for (int64_t n = 0;; n++) {
+        const char *f = p, *fe;
+        size_t k = 0;
+        if (sep == ' ')
+            while (f < e && km_text_blank(*f))
+                f++;
+        fe = f;
+        while (fe < e && (sep == ' ' ? !km_text_blank(*fe) : *fe != sep))
+            fe++;
+        p = fe;
+        while (f < fe && (km_text_blank(*f) || *f == '"'))
+            f++;
+        while (fe > f && (km_text_blank(fe[-1]) || fe[-1] == '"'))
+            fe--;
+        if (fe > f || sep != ' ')
+            named = fe > f ? n + 1 : named;
+        for (char *to = n == 0 ? h->first : h->second, *c = (char *)f; n < 2 && c < fe && k + 1 < 32; c++)
+            if (!km_text_blank(*c))
+                to[k++] = (char)(*c >= 'A' && *c <= 'Z' ? *c + 32 : *c);
+        if (n < 3)
+            snprintf(h->shown + strlen(h->shown), sizeof h->shown - strlen(h->shown), "%s'%.*s'", n ? ", " : "",
+                     (int)(fe - f > 40 ? 40 : fe - f), f);
+        if (p >= e || (sep == ' ' && fe == f))
+            break;
+        p++; /* the separator */
+    }
+    h->n = named;
+}
+
+/* What a first column's name says it holds (docs/FORMAT.md 1.4). */
+int km_table_label_of(const char *name, double *unit)
+{
+    static const char *const INDEX[] = {"", "index", "frame", "frames", "frameno", "frame_no", "frame_number",
+                                        "framenumber", "frame#", "sample", "row", "unnamed:0"};
+    static const char *const SECONDS[] = {"time", "t", "time_s", "time(s)", "time[s]", "t(s)", "t[s]", "t_s",
+                                          "seconds", "sec", "s", "time_sec", "elapsed", "elapsed_s"};
+    static const char *const MILLIS[] = {"time_ms", "time(ms)", "time[ms]", "t_ms", "t(ms)", "t[ms]", "ms",
+                                         "milliseconds", "elapsed_ms"};
+    for (size_t k = 0; k < sizeof INDEX / sizeof *INDEX; k++)
+        if (strcmp(name, INDEX[k]) == 0)
+            return KM_LABEL_INDEX;
+    *unit = 1.0;
+    for (size_t k = 0; k < sizeof SECONDS / sizeof *SECONDS; k++)
+        if (strcmp(name, SECONDS[k]) == 0)
+            return KM_LABEL_TIME;
+    *unit = 1e-3;
+    for (size_t k = 0; k < sizeof MILLIS / sizeof *MILLIS; k++)
+        if (strcmp(name, MILLIS[k]) == 0)
+            return KM_LABEL_TIME;
+    return 0;
+}
