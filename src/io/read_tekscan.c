@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #include "reader_internal.h"
+#include "tekscan_internal.h"
 #include "text_scan.h"
 
 /* Header lines before ASCII_DATA beyond which the file is not a header. */
@@ -38,55 +39,6 @@ typedef struct tk_impl {
     int insole;             /* SENSOR_TYPE says an in-shoe F-Scan: noted as `insole` */
 } tk_impl;
 
-/* Strict non-negative or negative integer: optional sign and digits only. */
-static int parse_int64(const char *s, long long *out)
-{
-    long long v = 0;
-    int neg = 0, any = 0;
-    if (*s == '-' || *s == '+')
-        neg = *s++ == '-';
-    while ((unsigned)(*s - '0') < 10u) {
-        if (v > (long long)1 << 50) {
-            while ((unsigned)(*s - '0') < 10u)
-                s++;
-            return *s == '\0' && !neg ? -2 : -1; /* -2: a positive integer too large to hold */
-        }
-        v = v * 10 + (*s++ - '0');
-        any = 1;
-    }
-    if (!any || *s != '\0')
-        return -1;
-    *out = neg ? -v : v;
-    return 0;
-}
-
-/* Leading number of a value such as "5.08 mm" or "1514.73 KPa"; *rest
-   points at the trimmed remainder. */
-static int leading_number(const char *s, double *out, const char **rest)
-{
-    const char *e = s + strlen(s), *q;
-    int rc = km_scan_number(s, e, &q, out); /* -2: beyond a float, not a double: still a number */
-    if ((rc != 0 && rc != -2) || !isfinite(*out))
-        return -1;
-    if (q < e && !km_text_blank(*q))
-        return -1;
-    while (q < e && km_text_blank(*q))
-        q++;
-    *rest = q;
-    return 0;
-}
-
-/* The first word of u into w (cap bytes). */
-static void first_word(const char *u, char *w, size_t cap)
-{
-    size_t n = 0;
-    while (u[n] != '\0' && !km_text_blank(u[n]) && n + 1 < cap) {
-        w[n] = u[n];
-        n++;
-    }
-    w[n] = '\0';
-}
-
 /* Tekscan unit words to knotmap's names (km_units_from_file: PSI, Pa, MPa
    read as kPa, values times *scale); any other word gives "" -- units
    unknown, so assumed raw and warned (the original stays in the header as
@@ -95,36 +47,9 @@ static const char *map_units(const char *u, double *scale)
 {
     char w[32];
     const char *name;
-    first_word(u, w, sizeof w);
+    km_tk_first_word(u, w, sizeof w);
     name = km_units_from_file(w, scale);
     return name != NULL ? name : "";
-}
-
-static void trim(char **s, size_t *len)
-{
-    char *p = *s;
-    size_t n = *len;
-    while (n > 0 && km_text_blank(*p)) {
-        p++;
-        n--;
-    }
-    while (n > 0 && km_text_blank(p[n - 1]))
-        n--;
-    p[n] = '\0';
-    *s = p;
-    *len = n;
-}
-
-/* A spreadsheet that opened the export as CSV and saved it again pads every
-   line to the widest one with commas ("ROWS 60,,,,", "Frame 1,,,,", a blank
-   line as ",,,,"): outside the frame rows a trailing run of commas and blanks
-   is not part of the line. */
-static void trim_padding(char **s, size_t *len)
-{
-    trim(s, len);
-    while (*len > 0 && ((*s)[*len - 1] == ',' || km_text_blank((*s)[*len - 1])))
-        (*len)--;
-    (*s)[*len] = '\0';
 }
 
 /* One header key we understand; line numbers go into the errors. */
@@ -135,7 +60,7 @@ static km_status header_key(km_ctx *ctx, km_reader *r, tk_impl *t, const char *k
     const char *rest;
     long long v;
     if (strcmp(key, "ROWS") == 0 || strcmp(key, "COLS") == 0) {
-        int pr = parse_int64(val, &v);
+        int pr = km_tk_int64(val, &v);
         if (pr == -2)
             return km_fail(ctx, KM_ERR_LIMIT, "line %lld: %s %s exceeds the limit of %d", (long long)line, key, val,
                            KM_MAX_DIM);
@@ -151,7 +76,7 @@ static km_status header_key(km_ctx *ctx, km_reader *r, tk_impl *t, const char *k
             t->cols = (int32_t)v;
     } else if (strcmp(key, "ROW_SPACING") == 0 || strcmp(key, "COL_SPACING") == 0) {
         double scale;
-        if (leading_number(val, &d, &rest) != 0 || !(d > 0))
+        if (km_tk_leading_number(val, &d, &rest) != 0 || !(d > 0))
             return km_fail(ctx, KM_ERR_FORMAT, "line %lld: %s '%s' is not a positive length", (long long)line, key,
                            val);
         scale = *rest == '\0' ? 1.0 : km_length_unit_mm(rest);
@@ -164,7 +89,7 @@ static km_status header_key(km_ctx *ctx, km_reader *r, tk_impl *t, const char *k
             r->info.col_pitch_mm = d * scale;
         km_reader_pitch_from(r, key[0] != 'R', "line %lld: %s %s", (long long)line, key, val);
     } else if (strcmp(key, "SECONDS_PER_FRAME") == 0) {
-        if (leading_number(val, &d, &rest) != 0 || !(d > 0))
+        if (km_tk_leading_number(val, &d, &rest) != 0 || !(d > 0))
             return km_fail(ctx, KM_ERR_FORMAT, "line %lld: SECONDS_PER_FRAME '%s' is not a positive number",
                            (long long)line, val);
         /* "32 ms" was read as 32 s: only seconds, said or not */
@@ -179,15 +104,15 @@ static km_status header_key(km_ctx *ctx, km_reader *r, tk_impl *t, const char *k
         snprintf(r->info.units, sizeof r->info.units, "%s", map_units(val, &t->scale));
     } else if (strcmp(key, "SATURATION_PRESSURE") == 0) {
         /* informative only: an unreadable value leaves saturation unknown */
-        if (leading_number(val, &d, &rest) == 0 && d > 0) {
+        if (km_tk_leading_number(val, &d, &rest) == 0 && d > 0) {
             t->sat = d;
-            first_word(rest, t->sat_unit, sizeof t->sat_unit);
+            km_tk_first_word(rest, t->sat_unit, sizeof t->sat_unit);
         }
     } else if (strcmp(key, "SENSOR_TYPE") == 0) {
         /* F-Scan is Tekscan's in-shoe sensor: a foot, not a body on a roller or mat */
         t->insole = strncasecmp(val, "FSCAN", 5) == 0 || strncasecmp(val, "F-SCAN", 6) == 0;
     } else if (strcmp(key, "START_FRAME") == 0 || strcmp(key, "END_FRAME") == 0) {
-        if (parse_int64(val, &v) != 0)
+        if (km_tk_int64(val, &v) != 0)
             return km_fail(ctx, KM_ERR_FORMAT, "line %lld: %s '%s' is not an integer", (long long)line, key, val);
         if (key[0] == 'S')
             *start = v;
@@ -212,7 +137,7 @@ static km_status add_comment(km_ctx *ctx, km_reader *r, tk_impl *t, char *val)
         if (!got)
             return km_fail(ctx, KM_ERR_FORMAT, "line %lld: file ends after COMMENTS:",
                            (long long)t->lines.line_no);
-        trim_padding(&line, &len);
+        km_tk_trim_padding(&line, &len);
         val = line;
     }
     st = km_reader_add_header(ctx, r, "COMMENTS", val);
@@ -302,7 +227,7 @@ static km_status parse_header(km_ctx *ctx, km_reader *r, tk_impl *t)
         if (t->lines.line_no > TK_MAX_HEADER_LINES)
             return km_fail(ctx, KM_ERR_FORMAT, "line %lld: no ASCII_DATA line in the first %d lines",
                            (long long)t->lines.line_no, TK_MAX_HEADER_LINES);
-        trim_padding(&line, &len);
+        km_tk_trim_padding(&line, &len);
         if (len == 0)
             continue;
         for (klen = 0; klen < len && !km_text_blank(line[klen]); klen++)
@@ -450,7 +375,7 @@ static km_status frame_number(km_ctx *ctx, tk_impl *t, const char *line, long lo
                            (long long)t->lines.line_no);
         while (km_text_blank(*num))
             num++;
-        if (parse_int64(num, no) != 0)
+        if (km_tk_int64(num, no) != 0)
             return km_fail(ctx, KM_ERR_FORMAT, "line %lld: frame number '%.40s' is not an integer",
                            (long long)t->lines.line_no, num);
         return KM_OK;
@@ -516,7 +441,7 @@ static km_status parse_frame(km_ctx *ctx, km_reader *r, tk_impl *t, float *dst, 
         return km_fail(ctx, KM_ERR_FORMAT, "line %lld: file ends without the closing @@ (truncated)",
                        (long long)t->lines.line_no);
     }
-    trim_padding(&line, &len);
+    km_tk_trim_padding(&line, &len);
     if (strcmp(line, "@@") == 0) {
         if (t->declared >= 0 && t->parsed != t->declared)
             return km_fail(ctx, KM_ERR_FORMAT, "line %lld: @@ after %lld frames: START_FRAME..END_FRAME announce %lld",
@@ -613,7 +538,7 @@ static km_status count_frames(km_ctx *ctx, tk_impl *t, int64_t *count)
             return st;
         if (!got)
             break;
-        trim_padding(&line, &len); /* as tk_read sees the line ("\r@@" is the marker too) */
+        km_tk_trim_padding(&line, &len); /* as tk_read sees the line ("\r@@" is the marker too) */
         /* The data end at the closing marker; anything after it is not a frame. */
         if (len >= 2 && line[0] == '@' && line[1] == '@')
             break;
