@@ -52,6 +52,9 @@ struct km_reader {
     char pitch_from[2][96]; /* where its row and column pitch came from (km_reader_pitch_from) */
 };
 
+/* The options themselves, before any file is opened (reader_options.c):
+   KM_ERR_INVALID naming the option's value. */
+km_status km_reader_check_options(km_ctx *ctx, const km_read_options *o);
 /* Append a header key/value (both copied).  Keys may repeat. */
 km_status km_reader_add_header(km_ctx *ctx, km_reader *r, const char *key, const char *value);
 /* Set rows/cols after km_check_shape and allocate the mask, all valid. */
