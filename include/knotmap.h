@@ -164,6 +164,15 @@ typedef struct km_mask {           /* validity mask view, 1 = valid taxel */
  * with KM_ERR_LIMIT before any allocation. */
 #define KM_MAX_DIM 65536           /* rows or cols */
 #define KM_MAX_TAXELS 16777216     /* rows * cols */
+/* The frame rates and taxel pitches knotmap reads, from a file or an option
+ * (docs/FORMAT.md 1.1, "Plausible rates", "Plausible pitches"): a frame a
+ * day to a million frames a second, 0.01 mm to 1000 mm between taxels.  A
+ * file's outside them is refused (KM_ERR_FORMAT), an option's too
+ * (KM_ERR_INVALID; the CLI's --rate range). */
+#define KM_RATE_MIN_HZ (1.0 / 86400.0)
+#define KM_RATE_MAX_HZ 1e6
+#define KM_PITCH_MIN_MM 0.01
+#define KM_PITCH_MAX_MM 1000.0
 
 /* ======================================================================
  * Sessions: readers.  File I/O lives here (src/io).
@@ -206,7 +215,9 @@ typedef struct km_read_options {
     double frame_rate_hz;      /* [0 = from file, else 1 Hz, assumed; docs/FORMAT.md 1.1] */
     double row_pitch_mm;       /* [0 = from file, else 1, assumed] */
     double col_pitch_mm;       /* [0 = from file, else 1, assumed] */
-    const char *units;         /* "kPa","mmHg","N/cm2","raw" [NULL = from file, else "raw"] */
+    const char *units;         /* a unit of km_units_name: "kPa","mmHg","N/cm2","raw" as they
+                                  are, "psi","Pa","MPa" read converted to kPa [NULL = from
+                                  file, else "raw"] */
     int32_t mode;              /* km_mode, or -1 = from file [-1; file default mat] */
     double roller_radius_mm;   /* [0 = from file] */
     int32_t sensor;            /* XSENSOR: which sensor of a two-sensor file, 0 the first
@@ -440,9 +451,15 @@ KM_API void km_session_writer_free(km_session_writer *w);
  * Conditioning (src/dsp).
  * ==================================================================== */
 
-/* Per-unit conversion: 1 unit in kPa (kPa 1, mmHg 0.133322, N/cm2 10);
+/* Per-unit conversion: 1 unit in kPa (kPa 1, mmHg 0.133322, N/cm2 10,
+ * psi 6.894757, Pa 0.001, MPa 1000; ASCII case ignored, N/cm^2 as N/cm2);
  * NaN for "raw" or unknown. */
 KM_API double km_units_to_kpa(const char *units);
+/* The i-th unit knotmap reads (i from 0): "kPa", "mmHg", "N/cm2", "psi",
+ * "Pa", "MPa", then "raw"; NULL past the end.  The one list behind
+ * km_units_to_kpa, the readers' unit words and `km_read_options.units`
+ * (psi, Pa and MPa are read converted to kPa).  Thread-safe. */
+KM_API const char *km_units_name(int32_t i);
 
 /* Point-wise calibration: out = gain * (in - offset); then values below
  * noise_threshold (in output units) become 0; invalid (mask 0) stay as they

@@ -185,11 +185,12 @@ def read_session(path: PathLike, format: str = "auto",
     grid : (int, int) or str, optional
         (rows, cols) or "RxC", for files that do not carry it.
     rate : float, optional
-        Frame rate in Hz.
+        Frame rate in Hz, a frame a day to 1e6 a second (else ValueError).
     pitch : float, (float, float) or str, optional
-        Taxel pitch in mm: scalar, (row, col) or "RxC".
+        Taxel pitch in mm: scalar, (row, col) or "RxC"; 0.01 mm to 1000 mm.
     units : str, optional
-        "kPa", "mmHg", "N/cm2", "raw".
+        "kPa", "mmHg", "N/cm2", "raw"; "psi", "Pa", "MPa" read converted to
+        kPa (knotmap's one list: ``km_units_name``).
     mode : {"mat", "roller"}, optional
     roller_radius : float, optional
         In mm.

@@ -194,7 +194,11 @@ int km_cli_param_set(const char *cmd, void *p, const km_param *d, const char *v)
         return set_size(cmd, p, d, v);
     case KM_PARAM_UNITS:
         if (strcmp(v, "raw") != 0 && !isfinite(km_units_to_kpa(v))) {
-            km_cli_usage(cmd, "--%s: unknown unit '%s' (kPa, mmHg, N/cm2, raw)", d->option, v);
+            char list[96] = ""; /* the library's one list (km_units_name) */
+            for (int32_t i = 0; km_units_name(i) != NULL; i++)
+                snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i > 0 ? ", " : "", km_units_name(i));
+            km_cli_usage(cmd, "--%s: unknown unit '%s' (%s; psi, Pa and MPa are read converted to kPa)",
+                         d->option, v, list);
             return -1;
         }
         memcpy(field(p, d->offset), &v, sizeof v);

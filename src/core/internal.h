@@ -110,6 +110,10 @@ static inline int km_mask_at(const km_mask *m, int32_t r, int32_t c)
  * other word NULL (the units are then unknown: assumed and warned).  ASCII
  * case is ignored.  The one table behind km_units_to_kpa (src/core/units.c). */
 const char *km_units_from_file(const char *word, double *scale);
+/* The units knotmap reads, from that table: "kPa, mmHg, N/cm2, psi, Pa,
+ * MPa or raw" (km_units_name's, in order) into buf (cap bytes), for the
+ * messages that name them. */
+void km_units_list(char *buf, size_t cap);
 /* Millimetres per unit of a length word from a file ("mm", "cm", "m", "in",
  * '"', or the word spelled out: "millimetres", "milimeters", "inches", ...;
  * ASCII case ignored); 0 for any other word, "" included.  The one table

@@ -3,6 +3,8 @@
    calibration does, from the one table. */
 #include <math.h>
 #include <stddef.h>
+#include <stdio.h>
+#include <string.h>
 
 #include "internal.h"
 
@@ -31,16 +33,17 @@ static const struct {
     const char *name;
     double kpa;
     const char *keep;
+    int alias; /* another spelling of the unit before it (not listed by km_units_name) */
 } UNITS[] = {
-    {"kPa", 1.0, "kPa"},
-    {"mmHg", 0.133322387415, "mmHg"},
-    {"N/cm2", 10.0, "N/cm2"},
-    {"N/cm^2", 10.0, "N/cm2"},
-    {"N/cm\xc2\xb2", 10.0, "N/cm2"}, /* N/cm with a superscript two (UTF-8) */
-    {"N/sq cm", 10.0, "N/cm2"},
-    {"psi", 6.894757293168361, NULL},
-    {"Pa", 1e-3, NULL},
-    {"MPa", 1e3, NULL},
+    {"kPa", 1.0, "kPa", 0},
+    {"mmHg", 0.133322387415, "mmHg", 0},
+    {"N/cm2", 10.0, "N/cm2", 0},
+    {"N/cm^2", 10.0, "N/cm2", 1},
+    {"N/cm\xc2\xb2", 10.0, "N/cm2", 1}, /* N/cm with a superscript two (UTF-8) */
+    {"N/sq cm", 10.0, "N/cm2", 1},
+    {"psi", 6.894757293168361, NULL, 0},
+    {"Pa", 1e-3, NULL, 0},
+    {"MPa", 1e3, NULL, 0},
 };
 #define N_UNITS (sizeof UNITS / sizeof UNITS[0])
 
@@ -52,6 +55,25 @@ static size_t find(const char *units)
             if (name_eq(units, UNITS[i].name))
                 break;
     return units != NULL ? i : N_UNITS;
+}
+
+const char *km_units_name(int32_t i)
+{
+    for (size_t k = 0; k < N_UNITS && i >= 0; k++)
+        if (!UNITS[k].alias && i-- == 0)
+            return UNITS[k].name;
+    return i == 0 ? "raw" : NULL;
+}
+
+void km_units_list(char *buf, size_t cap)
+{
+    size_t n = 0;
+    buf[0] = '\0';
+    for (int32_t i = 0; km_units_name(i) != NULL && n < cap; i++) {
+        snprintf(buf + n, cap - n, "%s%s", i == 0 ? "" : km_units_name(i + 1) == NULL ? " or " : ", ",
+                 km_units_name(i));
+        n += strlen(buf + n);
+    }
 }
 
 double km_units_to_kpa(const char *units)

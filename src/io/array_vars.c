@@ -326,14 +326,15 @@ static km_status apply_string(km_ctx *ctx, km_reader *r, const km_varset *s, con
         return st;
     if (strcmp(key, "units") == 0) {
         /* the unit table every reader reads (KPa, N/cm^2 as Tekscan writes
-           them); one the values would need converting for is refused: the
-           frames are read as stored */
+           them; psi, Pa, MPa read converted to kPa by km_reader_read) */
         double scale;
+        char list[96];
         const char *u = km_units_from_file(text, &scale);
-        if (u == NULL || scale != 1.0)
-            return km_fail(ctx, KM_ERR_FORMAT, "%s %s = '%s': expected kPa, mmHg, N/cm2 or raw%s", s->noun,
-                           v->name, text, u != NULL ? " (save the frames converted to kPa)" : "");
+        km_units_list(list, sizeof list);
+        if (u == NULL)
+            return km_fail(ctx, KM_ERR_FORMAT, "%s %s = '%s': knotmap reads %s", s->noun, v->name, text, list);
         snprintf(r->info.units, sizeof r->info.units, "%s", u);
+        km_reader_units_from(r, text, 1);
     } else {
         if (strcmp(text, "mat") != 0 && strcmp(text, "roller") != 0)
             return km_fail(ctx, KM_ERR_FORMAT, "%s %s = '%s': expected mat or roller", s->noun, v->name, text);

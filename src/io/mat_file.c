@@ -3,6 +3,7 @@
 #define _POSIX_C_SOURCE 200809L /* fseeko, fileno */
 #define _FILE_OFFSET_BITS 64
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,11 +21,21 @@ size_t km_mat_type_size(uint32_t t)
 {
     switch (t) {
     case MI_INT8: case MI_UINT8: case MI_UTF8: return 1;
-    case MI_INT16: case MI_UINT16: case MI_UTF16: return 2;
+    case MI_INT16: case MI_UINT16: case MI_UTF16: case MI_HALF: return 2;
     case MI_INT32: case MI_UINT32: case MI_SINGLE: case MI_UTF32: return 4;
     case MI_DOUBLE: case MI_INT64: case MI_UINT64: return 8;
     default: return 0;
     }
+}
+
+/* An IEEE 754 half (numpy's float16) as a double: exact. */
+static double half_value(uint16_t h)
+{
+    const int e = (h >> 10) & 0x1F;
+    const double m = (double)(h & 0x3FF), sign = (h & 0x8000) ? -1.0 : 1.0;
+    if (e == 0x1F)
+        return m != 0 ? NAN : sign * INFINITY;
+    return sign * (e == 0 ? ldexp(m, -24) : ldexp(m + 1024.0, e - 25));
 }
 
 /* Element i of a run of type t, in the file's byte order. */
@@ -39,6 +50,7 @@ double km_mat_elem(const unsigned char *p, size_t i, uint32_t t, int swap)
     case MI_UINT8: case MI_UTF8: return b[0];
     case MI_INT16: { int16_t v; memcpy(&v, b, 2); return v; }
     case MI_UINT16: case MI_UTF16: { uint16_t v; memcpy(&v, b, 2); return v; }
+    case MI_HALF: { uint16_t v; memcpy(&v, b, 2); return half_value(v); }
     case MI_INT32: { int32_t v; memcpy(&v, b, 4); return v; }
     case MI_UINT32: case MI_UTF32: { uint32_t v; memcpy(&v, b, 4); return v; }
     case MI_SINGLE: { float v; memcpy(&v, b, 4); return v; }

@@ -10,7 +10,8 @@
 #include "internal.h"
 
 enum { MI_INT8 = 1, MI_UINT8, MI_INT16, MI_UINT16, MI_INT32, MI_UINT32, MI_SINGLE, MI_DOUBLE = 9,
-       MI_INT64 = 12, MI_UINT64, MI_MATRIX, MI_COMPRESSED, MI_UTF8, MI_UTF16, MI_UTF32 };
+       MI_INT64 = 12, MI_UINT64, MI_MATRIX, MI_COMPRESSED, MI_UTF8, MI_UTF16, MI_UTF32,
+       MI_HALF = 64 /* numpy's float16 ('<f2', .npy/.npz only): no MAT-file type */ };
 enum { MX_STRUCT = 2, MX_OBJECT = 3, MX_CHAR = 4, MX_SPARSE = 5, MX_DOUBLE = 6, MX_UINT64 = 15, MX_OPAQUE = 17 };
 
 #define MAT_MAX_DIMS 32

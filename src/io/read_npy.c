@@ -76,7 +76,7 @@ static km_status parse_descr(km_ctx *ctx, const char *v, mat_var *out, int stric
         char kind;
         int size;
         uint32_t type, cls;
-    } TYPES[] = {{'f', 4, MI_SINGLE, 7}, {'f', 8, MI_DOUBLE, MX_DOUBLE}, {'i', 1, MI_INT8, 8},
+    } TYPES[] = {{'f', 2, MI_HALF, 7},   {'f', 4, MI_SINGLE, 7}, {'f', 8, MI_DOUBLE, MX_DOUBLE}, {'i', 1, MI_INT8, 8},
                  {'u', 1, MI_UINT8, 9},   {'b', 1, MI_UINT8, 9},          {'i', 2, MI_INT16, 10},
                  {'u', 2, MI_UINT16, 11}, {'i', 4, MI_INT32, 12},         {'u', 4, MI_UINT32, 13},
                  {'i', 8, MI_INT64, 14},  {'u', 8, MI_UINT64, MX_UINT64}};
@@ -111,7 +111,7 @@ static km_status parse_descr(km_ctx *ctx, const char *v, mat_var *out, int stric
     }
     return !strict ? KM_OK
                    : km_fail(ctx, KM_ERR_UNSUPPORTED,
-                             "values of type '%s': knotmap reads float32/64, (u)int8-64 and bool (numpy: "
+                             "values of type '%s': knotmap reads float16/32/64, (u)int8-64 and bool (numpy: "
                              "a.astype('float32'))", text);
 }
 

@@ -43,12 +43,13 @@ typedef struct tk_impl {
    read as kPa, values times *scale); any other word gives "" -- units
    unknown, so assumed raw and warned (the original stays in the header as
    UNITS). */
-static const char *map_units(const char *u, double *scale)
+static const char *map_units(km_reader *r, const char *u, double *scale)
 {
     char w[32];
     const char *name;
     km_tk_first_word(u, w, sizeof w);
     name = km_units_from_file(w, scale);
+    km_reader_units_from(r, w, 0); /* PSI: what --units is compared with */
     return name != NULL ? name : "";
 }
 
@@ -89,7 +90,7 @@ static km_status header_key(km_ctx *ctx, km_reader *r, tk_impl *t, const char *k
             r->info.col_pitch_mm = d * scale;
         km_reader_pitch_from(r, key[0] != 'R', "line %lld: %s %s", (long long)line, key, val);
     } else if (strcmp(key, "SECONDS_PER_FRAME") == 0) {
-        if (km_tk_leading_number(val, &d, &rest) != 0 || !(d > 0))
+        if (km_tk_leading_number(val, &d, &rest) != 0 || !(d >= 0))
             return km_fail(ctx, KM_ERR_FORMAT, "line %lld: SECONDS_PER_FRAME '%s' is not a positive number",
                            (long long)line, val);
         /* "32 ms" was read as 32 s: only seconds, said or not */
@@ -97,11 +98,13 @@ static km_status header_key(km_ctx *ctx, km_reader *r, tk_impl *t, const char *k
             strcasecmp(rest, "secs") != 0 && strcasecmp(rest, "second") != 0 && strcasecmp(rest, "seconds") != 0)
             return km_fail(ctx, KM_ERR_FORMAT, "line %lld: SECONDS_PER_FRAME '%s': a number of seconds, with "
                            "'%s' after it (write the period in seconds: 0.032 for 32 ms)", (long long)line, val, rest);
+        if (d == 0)
+            return KM_OK; /* a period of 0 says no rate (1.3): as without the key */
         t->dt = d;
         r->info.frame_rate_hz = 1.0 / d;
         km_reader_rate_from(r, "line %lld: SECONDS_PER_FRAME %s", (long long)line, val);
     } else if (strcmp(key, "UNITS") == 0) {
-        snprintf(r->info.units, sizeof r->info.units, "%s", map_units(val, &t->scale));
+        snprintf(r->info.units, sizeof r->info.units, "%s", map_units(r, val, &t->scale));
     } else if (strcmp(key, "SATURATION_PRESSURE") == 0) {
         /* informative only: an unreadable value leaves saturation unknown */
         if (km_tk_leading_number(val, &d, &rest) == 0 && d > 0) {
@@ -416,6 +419,25 @@ static km_status frame_rows(km_ctx *ctx, km_reader *r, tk_impl *t, float *dst, i
     return KM_OK;
 }
 
+/* After the closing @@ of line `at`, only blank lines: a second movie or
+   any text appended is refused, not dropped without a word. */
+static km_status after_close(km_ctx *ctx, tk_impl *t, int64_t at)
+{
+    char *line, tok[KM_TOKEN_TEXT];
+    size_t len;
+    int got;
+    km_status st;
+    while ((st = km_lines_next(ctx, &t->lines, &line, &len, &got)) == KM_OK && got)
+        if (!km_line_padding(line, len))
+            return km_fail(ctx, KM_ERR_FORMAT,
+                           "line %lld: '%s' after the closing @@ of line %lld: a Tekscan export ends there "
+                           "(a second movie or notes appended? cut the file after line %lld, or save each "
+                           "movie to its own file)", (long long)t->lines.line_no,
+                           km_token_text(tok, line, len > KM_TOKEN_SHOWN ? KM_TOKEN_SHOWN : len), (long long)at,
+                           (long long)at);
+    return st;
+}
+
 /* The next frame into dst; *got = 0 after the closing @@. */
 static km_status parse_frame(km_ctx *ctx, km_reader *r, tk_impl *t, float *dst, double *time, int *got, int first)
 {
@@ -447,7 +469,7 @@ static km_status parse_frame(km_ctx *ctx, km_reader *r, tk_impl *t, float *dst, 
             return km_fail(ctx, KM_ERR_FORMAT, "line %lld: @@ after %lld frames: START_FRAME..END_FRAME announce %lld",
                            (long long)t->lines.line_no, (long long)t->parsed, (long long)t->declared);
         t->finished = 1;
-        return KM_OK;
+        return after_close(ctx, t, t->lines.line_no);
     }
     if ((st = frame_number(ctx, t, line, &no, &row0)) != KM_OK)
         return st;
@@ -540,8 +562,11 @@ static km_status count_frames(km_ctx *ctx, tk_impl *t, int64_t *count)
             break;
         km_tk_trim_padding(&line, &len); /* as tk_read sees the line ("\r@@" is the marker too) */
         /* The data end at the closing marker; anything after it is not a frame. */
-        if (len >= 2 && line[0] == '@' && line[1] == '@')
+        if (len >= 2 && line[0] == '@' && line[1] == '@') {
+            if ((st = after_close(ctx, t, t->lines.line_no)) != KM_OK)
+                return st;
             break;
+        }
         if (len > 5 && line[0] == 'F' && strncmp(line, "Frame", 5) == 0 && km_text_blank(line[5]))
             n++;
         else if (len > 0)

@@ -252,7 +252,7 @@ km_status km_reader_open(km_ctx *ctx, const char *path, const km_read_options *o
     }
     st = km_reader_check_options(ctx, opt);
     if (st != KM_OK)
-        goto done;
+        return st; /* the options' fault, not the file's: no path before it */
     st = open_head(ctx, path, head, &n_head);
     if (st != KM_OK)
         goto done;
@@ -397,6 +397,9 @@ km_status km_reader_read(km_ctx *ctx, km_reader *reader, float *frames, double *
     if (n < 0 || n > max_frames)
         return km_fail(ctx, KM_ERR_INTERNAL, "%s: reader returned %lld frames for %lld asked", reader->path,
                        (long long)n, (long long)max_frames);
+    if (reader->values_scale > 0) /* psi, Pa, MPa to kPa (reader_internal.h) */
+        for (size_t i = 0, m = (size_t)n * (size_t)reader->info.rows * (size_t)reader->info.cols; i < m; i++)
+            frames[i] = (float)(frames[i] * reader->values_scale);
     if (reader->count_nonfinite)
         km_reader_count_nonfinite(reader, frames, n);
     if (times != NULL && reader->times_from_rate)

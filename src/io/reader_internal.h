@@ -50,11 +50,22 @@ struct km_reader {
                                format whose times follow the rate itself clears it) */
     char rate_from[160];    /* where the file's rate came from (km_reader_rate_from) */
     char pitch_from[2][96]; /* where its row and column pitch came from (km_reader_pitch_from) */
+    char units_file[16];    /* the file's own unit when it is read converted to kPa (a Tekscan
+                               export's PSI; km_reader_units_from), else "": what a --units
+                               given is compared with */
+    double values_scale;    /* km_reader_read multiplies the values by it (psi, Pa, MPa to kPa:
+                               a --units given, a MAT-file's units; 0 = not) */
 };
 
 /* The options themselves, before any file is opened (reader_options.c):
-   KM_ERR_INVALID naming the option's value. */
+   KM_ERR_INVALID naming the option's value ("the frame rate given (1e+09
+   Hz) is not plausible: ..."); km_reader_open returns it without the path
+   before it (not the file's fault). */
 km_status km_reader_check_options(km_ctx *ctx, const km_read_options *o);
+/* The file's own unit `word` (km_units_from_file's, one it converts to
+   kPa), read so: by the reader itself (convert 0: a Tekscan, XSENSOR or
+   HDF5 reader scales as it parses), or by km_reader_read (convert 1). */
+void km_reader_units_from(km_reader *r, const char *word, int convert);
 /* Append a header key/value (both copied).  Keys may repeat. */
 km_status km_reader_add_header(km_ctx *ctx, km_reader *r, const char *key, const char *value);
 /* Set rows/cols after km_check_shape and allocate the mask, all valid. */
@@ -75,9 +86,8 @@ void km_reader_set_insole(km_reader *r);
    1.1, "Plausible rates").  One rule for every reader: a file's rate or
    period outside it is a damaged header or a wrong unit, refused by
    km_reader_apply_options (KM_ERR_FORMAT) naming where it came from; a
-   --rate outside it is KM_ERR_INVALID. */
-#define KM_RATE_MIN_HZ (1.0 / 86400.0)
-#define KM_RATE_MAX_HZ 1e6
+   --rate outside it is KM_ERR_INVALID (KM_RATE_MIN_HZ, KM_RATE_MAX_HZ:
+   knotmap.h, the CLI's range of --rate too). */
 int km_reader_rate_plausible(double hz);
 /* Say where the file's rate (info.frame_rate_hz, set by the format) came
    from, for that error: "line 14: SECONDS_PER_FRAME 1e-300" (printf-like;
@@ -93,9 +103,8 @@ double km_reader_times_rate(km_reader *r, int64_t n, double first, double last, 
    (docs/FORMAT.md 1.1, "Plausible pitches"), by the same kind of rule as the
    rates: a file's outside it is a length in another unit (a script's
    0.00508 for 5.08 mm, written in metres without saying so), refused by
-   km_reader_apply_options (KM_ERR_FORMAT) naming where it came from. */
-#define KM_PITCH_MIN_MM 0.01
-#define KM_PITCH_MAX_MM 1000.0
+   km_reader_apply_options (KM_ERR_FORMAT) naming where it came from
+   (KM_PITCH_MIN_MM, KM_PITCH_MAX_MM: knotmap.h). */
 /* Say where the file's pitch of `axis` (0 rows: info.row_pitch_mm, 1
    columns) came from: "line 10: ROW_SPACING 0.00508" (printf-like). */
 void km_reader_pitch_from(km_reader *r, int axis, const char *fmt, ...) KM_PRINTF(3, 4);

@@ -107,17 +107,24 @@ km_status km_reader_check_options(km_ctx *ctx, const km_read_options *o)
         km_check_shape(ctx, o->rows > 0 ? o->rows : 1, o->cols > 0 ? o->cols : 1, "option grid") != KM_OK)
         return km_ctx_last_status(ctx);
     if (!(o->frame_rate_hz >= 0 && o->frame_rate_hz < INFINITY))
-        return km_fail(ctx, KM_ERR_INVALID, "frame rate %g Hz: must be positive and finite", o->frame_rate_hz);
+        return km_fail(ctx, KM_ERR_INVALID, "the frame rate given (%g Hz) must be positive and finite",
+                       o->frame_rate_hz);
     if (o->frame_rate_hz > 0 && !km_reader_rate_plausible(o->frame_rate_hz))
-        return km_fail(ctx, KM_ERR_INVALID, "frame rate %g Hz: %s", o->frame_rate_hz, RATE_RANGE);
+        return km_fail(ctx, KM_ERR_INVALID, "the frame rate given (%g Hz) is not plausible: %s", o->frame_rate_hz,
+                       RATE_RANGE);
     if (!(o->row_pitch_mm >= 0 && o->row_pitch_mm < INFINITY) || !(o->col_pitch_mm >= 0 && o->col_pitch_mm < INFINITY))
-        return km_fail(ctx, KM_ERR_INVALID, "pitch %gx%g mm: must be positive and finite", o->row_pitch_mm,
-                       o->col_pitch_mm);
+        return km_fail(ctx, KM_ERR_INVALID, "the pitch given (%gx%g mm) must be positive and finite",
+                       o->row_pitch_mm, o->col_pitch_mm);
     if ((o->row_pitch_mm > 0 && !pitch_plausible(o->row_pitch_mm)) ||
         (o->col_pitch_mm > 0 && !pitch_plausible(o->col_pitch_mm)))
-        return km_fail(ctx, KM_ERR_INVALID, "pitch %gx%g mm: %s", o->row_pitch_mm, o->col_pitch_mm, PITCH_RANGE);
-    if (o->units != NULL && !km_units_known(o->units))
-        return km_fail(ctx, KM_ERR_INVALID, "units '%s': expected kPa, mmHg, N/cm2 or raw", o->units);
+        return km_fail(ctx, KM_ERR_INVALID, "the pitch given (%gx%g mm) is not plausible: %s", o->row_pitch_mm,
+                       o->col_pitch_mm, PITCH_RANGE);
+    double scale;
+    if (o->units != NULL && km_units_from_file(o->units, &scale) == NULL) {
+        char list[96];
+        km_units_list(list, sizeof list);
+        return km_fail(ctx, KM_ERR_INVALID, "the units given ('%s'): knotmap reads %s", o->units, list);
+    }
     if (o->mode < -1 || o->mode > KM_MODE_ROLLER)
         return km_fail(ctx, KM_ERR_INVALID, "mode %d: expected mat (0) or roller (1)", (int)o->mode);
     if (!(o->roller_radius_mm >= 0 && o->roller_radius_mm < INFINITY))
@@ -163,6 +170,41 @@ static const char *mode_name(int32_t m)
     return m == KM_MODE_ROLLER ? "roller" : "mat";
 }
 
+void km_reader_units_from(km_reader *r, const char *word, int convert)
+{
+    double scale = 1.0;
+    if (km_units_from_file(word, &scale) == NULL || scale == 1.0)
+        return;
+    snprintf(r->units_file, sizeof r->units_file, "%s", word);
+    r->values_scale = convert ? scale : 0.0;
+}
+
+/* Two unit names for the same unit: raw and raw, or the same kPa per unit
+   (N/cm^2 and N/cm2, psi and PSI). */
+static int same_units(const char *a, const char *b)
+{
+    double ka = km_units_to_kpa(a), kb = km_units_to_kpa(b), scale;
+    if (isfinite(ka) || isfinite(kb))
+        return ka == kb;
+    return km_units_from_file(a, &scale) != NULL && km_units_from_file(b, &scale) != NULL; /* raw */
+}
+
+/* The units the file does not say (or --override replaces): the given
+   ones, psi, Pa and MPa converted to kPa by km_reader_read (values_scale,
+   undoing a conversion of the reader's own: a Tekscan PSI export given
+   --units MPa --override), else raw, assumed. */
+static void given_units(km_reader *r, const km_read_options *opt, char *assumed, size_t cap)
+{
+    double scale = 1.0;
+    const char *u = opt->units != NULL ? km_units_from_file(opt->units, &scale) : NULL;
+    snprintf(r->info.units, sizeof r->info.units, "%s", u != NULL ? u : "raw");
+    if (opt->units == NULL)
+        note_assumed(assumed, cap, "units");
+    if (r->units_file[0] != '\0' && !(r->values_scale > 0))
+        scale /= km_units_to_kpa(r->units_file);
+    r->values_scale = scale != 1.0 ? scale : 0.0;
+}
+
 /* A value given as an option that the file also carries: equal is fine;
    different is an error naming both, unless opt->override says the option
    wins (docs/FORMAT.md 1.1). */
@@ -199,12 +241,12 @@ static km_status conflicts(km_ctx *ctx, km_reader *r, const km_read_options *opt
         if (opt->col_pitch_mm > 0)
             in->col_pitch_mm = opt->col_pitch_mm;
     }
-    if (opt->units != NULL && in->units[0] != '\0' && strcmp(opt->units, in->units) != 0) {
+    const char *own = r->units_file[0] != '\0' ? r->units_file : in->units; /* before a conversion */
+    if (opt->units != NULL && in->units[0] != '\0' && !same_units(opt->units, own)) {
         if (!opt->override)
-            return km_fail(ctx, KM_ERR_INVALID,
-                           "the units given (%s) conflict with the file's own %s%s", opt->units,
-                           in->units, how);
-        snprintf(in->units, sizeof in->units, "%s", opt->units);
+            return km_fail(ctx, KM_ERR_INVALID, "the units given (%s) conflict with the file's own %s%s%s",
+                           opt->units, own, own != in->units ? " (read converted to kPa)" : "", how);
+        in->units[0] = '\0'; /* the given units, applied as to a file without any */
     }
     if (opt->mode >= 0 && in->mode >= 0 && opt->mode != in->mode) {
         if (!opt->override)
@@ -254,11 +296,8 @@ km_status km_reader_apply_options(km_ctx *ctx, km_reader *r, const km_read_optio
         if (opt->frame_rate_hz <= 0)
             note_assumed(assumed, cap, "frame_rate_hz");
     }
-    if (in->units[0] == '\0') {
-        snprintf(in->units, sizeof in->units, "%s", opt->units != NULL ? opt->units : "raw");
-        if (opt->units == NULL)
-            note_assumed(assumed, cap, "units");
-    }
+    if (in->units[0] == '\0')
+        given_units(r, opt, assumed, cap);
     if (in->mode < 0) {
         in->mode = opt->mode >= 0 ? opt->mode : KM_MODE_MAT;
         if (opt->mode < 0)
@@ -270,6 +309,8 @@ km_status km_reader_apply_options(km_ctx *ctx, km_reader *r, const km_read_optio
         note_assumed(assumed, cap, "roller_radius_mm"); /* process derives it from the pitch */
     if (!(in->saturation > 0))
         in->saturation = (double)INFINITY;
+    else if (r->values_scale > 0) /* in the values' units: converted as they are */
+        in->saturation *= r->values_scale;
     if (r->mask == NULL)
         return km_fail(ctx, KM_ERR_INTERNAL, "reader geometry not set before applying options");
     n = (size_t)in->rows * (size_t)in->cols;

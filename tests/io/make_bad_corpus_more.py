@@ -85,8 +85,8 @@ def garbage(name, n, seed):
 
 
 def main():
-    # Rates: zero, negative, not finite.
-    tekscan("tekscan_spf_zero.asf", spf="0")
+    # Rates: not a number, negative, not finite.
+    tekscan("tekscan_spf_hex.asf", spf="0x20")  # 0 reads as no rate (session 46)
     tekscan("tekscan_spf_negative.asf", spf="-0.032")
     tekscan("tekscan_spf_nan.asf", spf="nan")
     tekscan("tekscan_spf_inf.asf", spf="inf")

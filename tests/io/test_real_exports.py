@@ -30,6 +30,7 @@ REPO = Path(__file__).resolve().parents[2]
 BIN = Path(os.environ.get("KNOTMAP_BIN", REPO / "build" / "knotmap"))
 
 PLAUSIBLE = "knotmap reads a frame a day to 1e+06 frames a second"
+UNITS_LIST = "kPa, mmHg, N/cm2, psi, Pa, MPa or raw"
 
 
 def info(path, *opts):
@@ -82,10 +83,16 @@ def test_tekscan_period_inside_the_rule_reads(tmp_path, spf, hz):
 
 
 def test_rate_option_outside_the_rule_is_refused(tmp_path):
+    # session 46: the option's fault, said so (it began "knotmap: FILE: frame rate 1e+07 Hz:",
+    # which read as the file's): above the range the CLI's --rate refuses it, below it the
+    # library says "the frame rate given", and Python's read_session has no path before it
     p = tekscan(tmp_path, "UNITS KPa\n")
-    for rate in ("1e7", "1e-6"):
-        refused(p, 64, "frame rate %s Hz" % ("1e+07" if rate == "1e7" else "1e-06"), PLAUSIBLE,
-                opts=("--rate", rate))
+    rc, err = info(p, "--rate", "1e7")
+    assert rc == 64 and "knotmap: info: --rate: '1e7' is out of range (0, 1000000] Hz" in err, err
+    refused(p, 64, "the frame rate given (1e-06 Hz) is not plausible", PLAUSIBLE, opts=("--rate", "1e-6"))
+    with pytest.raises(ValueError) as e:
+        read(p, rate=1e9)
+    assert str(e.value).startswith("the frame rate given (1e+09 Hz) is not plausible: " + PLAUSIBLE), e.value
     rc, err = info(p, "--rate", "1000000")
     assert rc == 0, err
 
@@ -273,10 +280,13 @@ def test_xsensor_time_in_the_unit_its_name_says(tmp_path, layout, key, times, st
 
 
 @pytest.mark.parametrize("kind", ["mat", "npz"])
-@pytest.mark.parametrize("units,got", [("KPa", "kPa"), ("kpa", "kPa"), ("N/cm^2", "N/cm2"), ("MMHG", "mmHg"),
-                                       ("PSI", None), ("MPa", None), ("bar", None)])
-def test_units_spelled_as_exporters_write_them(tmp_path, kind, units, got):
-    # 'KPa' (Tekscan's spelling) was refused in a MAT-file or .npz though every text reader takes it
+@pytest.mark.parametrize("units,got,scale", [("KPa", "kPa", 1), ("kpa", "kPa", 1), ("N/cm^2", "N/cm2", 1),
+                                             ("MMHG", "mmHg", 1), ("PSI", "kPa", 6.894757293168361),
+                                             ("MPa", "kPa", 1000), ("Pa", "kPa", 1e-3), ("bar", None, 0)])
+def test_units_spelled_as_exporters_write_them(tmp_path, kind, units, got, scale):
+    # 'KPa' (Tekscan's spelling) was refused in a MAT-file or .npz though every text reader takes it;
+    # PSI, Pa and MPa were refused ("save the frames converted to kPa") though a Tekscan export's are
+    # read converted: now so are these (session 46)
     a = np.arange(2 * 3 * 4, dtype="f4").reshape(2, 3, 4)
     p = tmp_path / ("s." + kind)
     if kind == "mat":
@@ -284,11 +294,11 @@ def test_units_spelled_as_exporters_write_them(tmp_path, kind, units, got):
     else:
         np.savez(p, frames=a, units=units, frame_rate_hz=10.0)
     if got is None:
-        refused(p, 65, "units = '%s': expected kPa, mmHg, N/cm2 or raw" % units)
+        refused(p, 65, "units = '%s': knotmap reads %s" % (units, UNITS_LIST))
     else:
         s = read(p, time_axis="last" if kind == "mat" else "first")
         assert s.metadata["units"] == got and "units" not in s.metadata["assumed"].split(",")
-        assert np.array_equal(s.frames, a)
+        assert np.array_equal(s.frames, (a.astype("f8") * scale).astype("f4"))  # as C: in double, rounded once
 
 
 @pytest.mark.parametrize("sep", [";", ",", "\t"])
@@ -378,8 +388,8 @@ def test_every_reader_refuses_an_implausible_pitch_naming_its_source(tmp_path):
 
 def test_pitch_option_outside_the_rule_and_the_edges(tmp_path):
     p = tekscan(tmp_path, "UNITS KPa\n")
-    refused(p, 64, "pitch 2000x2000 mm", opts=("--pitch", "2000"))
-    refused(p, 64, "pitch 0.001x0.001 mm", opts=("--pitch", "0.001"))
+    refused(p, 64, "the pitch given (2000x2000 mm) is not plausible", opts=("--pitch", "2000"))
+    refused(p, 64, "the pitch given (0.001x0.001 mm) is not plausible", opts=("--pitch", "0.001"))
     for spacing, mm in (("0.01 mm", 0.01), ("1 m", 1000.0), ("0.2 inches", 5.08)):
         s = read(tekscan(tmp_path, "ROW_SPACING %s\nCOL_SPACING %s\n" % (spacing, spacing), name="e.asf"))
         assert (s.metadata["row_pitch_mm"], s.metadata["col_pitch_mm"]) == pytest.approx((mm, mm))
@@ -396,3 +406,90 @@ def test_one_row_grid_with_a_time_column(tmp_path):
     q = tmp_path / "plain.csv"  # without times a 1xC grid reads as before
     q.write_text("1,2,3\n4,5,6\n")
     assert read(q, grid=(1, 3)).frames.tolist() == [[[1, 2, 3]], [[4, 5, 6]]]
+
+
+# ------------------------------------------------- session 46 (fmt2): leftovers of session 45
+
+
+@pytest.mark.parametrize("tail", ["Frame 2\n7,8,9\n10,11,12\n@@\n",
+                                  "DATA_TYPE MOVIE\nROWS 2\nCOLS 3\nASCII_DATA @@\n",
+                                  "exported by a script\n"])
+@pytest.mark.parametrize("head", ["", "START_FRAME 1\nEND_FRAME 1\n"])
+def test_tekscan_text_after_the_closing_marker_is_refused(tmp_path, tail, head):
+    # a second movie or notes after the closing @@ were dropped without a word
+    body = "Frame 1\n1,2,3\n4,5,6\n@@\n\n" + tail
+    p = tekscan(tmp_path, head + "SECONDS_PER_FRAME 0.01\nUNITS KPa\n", body=body)
+    line = 8 + head.count("\n") + 5  # the header, the blank line, frame 1, @@, the blank line
+    refused(p, 65, "line %d: '%s' after the closing @@ of line %d" % (line, tail.split("\n")[0], line - 2),
+            "cut the file after line %d" % (line - 2))
+    # blank lines and a spreadsheet's padding after @@ still read
+    q = tekscan(tmp_path, head + "UNITS KPa\n", body="Frame 1\n1,2,3\n4,5,6\n@@\n\n,,,\n  \n", name="ok.asf")
+    assert read(q).frames.tolist() == [[[1, 2, 3], [4, 5, 6]]]
+
+
+@pytest.mark.parametrize("spf", ["0", "0.0", "0 s"])
+def test_tekscan_period_zero_is_no_rate(tmp_path, spf):
+    # SECONDS_PER_FRAME 0 was refused ("not a positive number"); a period of 0 says no rate:
+    # assumed 1 Hz and said, --rate then gives it without a conflict
+    p = tekscan(tmp_path, "SECONDS_PER_FRAME %s\nUNITS KPa\n" % spf)
+    s = read(p)
+    assert s.metadata["frame_rate_hz"] == 1.0 and "frame_rate_hz" in s.metadata["assumed"].split(",")
+    s = read(p, rate=50.0)
+    assert s.metadata["frame_rate_hz"] == 50.0 and s.time.tolist() == pytest.approx([0, 0.02])
+    assert "frame_rate_hz" not in s.metadata["assumed"].split(",")
+
+
+@pytest.mark.parametrize("order", ["<", ">"])
+@pytest.mark.parametrize("kind", ["npy", "npz"])
+def test_float16_arrays_read_exactly(tmp_path, order, kind):
+    # numpy's float16 was refused ("knotmap reads float32/64, ..."): every half is a float32
+    a = np.array([0, 1e-7, -2.5, 65504, np.inf, np.nan, 6e-8, -0.0, 1 / 3, 100.25, -65504, 5] * 2,
+                 dtype=order + "f2").reshape(4, 2, 3)
+    p = tmp_path / ("h." + kind)
+    if kind == "npy":
+        np.save(p, a)
+    else:
+        np.savez(p, frames=a, frame_rate_hz=10.0)
+    s = read(p)
+    assert s.frames.dtype == np.float32 and s.frames.shape == (4, 2, 3)
+    assert np.array_equal(s.frames, a.astype("f4"), equal_nan=True)
+    assert np.array_equal(np.signbit(s.frames), np.signbit(a.astype("f4")))
+
+
+def test_units_option_reads_the_units_every_reader_converts(tmp_path):
+    # --units psi was refused ("expected kPa, mmHg, N/cm2 or raw") though a Tekscan export's PSI
+    # is read converted to kPa: one list (km_units_name) for the option and the readers
+    p = tmp_path / "m.txt"
+    p.write_text("1 2 3\n4 5 6\n")
+    for units, scale in (("psi", 6.894757293168361), ("PSI", 6.894757293168361), ("Pa", 1e-3), ("MPa", 1e3)):
+        s = read(p, units=units)
+        assert s.metadata["units"] == "kPa" and "units" not in s.metadata["assumed"].split(",")
+        assert np.array_equal(s.frames[0], (np.array([[1, 2, 3], [4, 5, 6]], "f8") * scale).astype("f4"))
+    out = subprocess.run([str(BIN), "info", "--units", "psi", str(p)], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and "units:        kPa" in out.stdout, out.stderr
+    rc, err = info(p, "--units", "bar")
+    assert rc == 64 and "--units: unknown unit 'bar' (kPa, mmHg, N/cm2, psi, Pa, MPa, raw" in err, err
+    with pytest.raises(ValueError) as e:
+        read(p, units="bar")
+    assert str(e.value).startswith("the units given ('bar'): knotmap reads " + UNITS_LIST), e.value
+
+
+def test_units_option_against_a_tekscan_psi_export(tmp_path):
+    # the file's own PSI, read as kPa: --units psi agrees; kPa conflicts (the values are psi);
+    # --override replaces the file's unit, its conversion undone (MPa: x 1000 of the file's numbers)
+    p = tekscan(tmp_path, "UNITS PSI\nSATURATION_PRESSURE 100 PSI\n")
+    base = read(p)
+    assert base.metadata["units"] == "kPa" and base.metadata["saturation"] == pytest.approx(689.4757293168361)
+    s = read(p, units="psi")
+    assert np.array_equal(s.frames, base.frames) and s.metadata["saturation"] == base.metadata["saturation"]
+    refused(p, 64, "the units given (kPa) conflict with the file's own PSI (read converted to kPa)",
+            opts=("--units", "kPa"))
+    s = read(p, units="MPa", override=True)
+    assert s.metadata["units"] == "kPa"
+    np.testing.assert_allclose(s.frames[0], [[1000, 2000, 3000], [4000, 5000, 6000]], rtol=1e-6)
+    assert s.metadata["saturation"] == pytest.approx(100000, rel=1e-9)
+    s = read(tekscan(tmp_path, "UNITS KPa\n", name="k.asf"), units="psi", override=True)
+    np.testing.assert_array_equal(s.frames[0], (np.array([[1, 2, 3], [4, 5, 6]], "f8") * 6.894757293168361)
+                                  .astype("f4"))
+    refused(tekscan(tmp_path, "UNITS KPa\n", name="k2.asf"), 64, "the units given (psi) conflict with the "
+            "file's own kPa", opts=("--units", "psi"))

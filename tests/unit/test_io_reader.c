@@ -215,9 +215,16 @@ Test(io_reader, invalid_options_are_refused)
     o.rows = 100000000;
     cr_assert_eq(km_reader_open(ctx, EXP2, &o, &r), KM_ERR_LIMIT);
     km_read_options_default(&o);
-    o.units = "psi";
+    o.units = "furlong"; /* psi is read, converted (session 46) */
     cr_assert_eq(km_reader_open(ctx, EXP2, &o, &r), KM_ERR_INVALID);
-    cr_assert_not_null(strstr(km_ctx_last_error(ctx), "psi"));
+    cr_assert_str_eq(km_ctx_last_error(ctx),
+                     "the units given ('furlong'): knotmap reads kPa, mmHg, N/cm2, psi, Pa, MPa or raw",
+                     "the option's fault, without the path: %s", km_ctx_last_error(ctx));
+    static const char *const UNITS[] = {"kPa", "mmHg", "N/cm2", "psi", "Pa", "MPa", "raw"};
+    for (int32_t i = 0; i < 7; i++) /* the one list */
+        cr_assert_str_eq(km_units_name(i), UNITS[i]);
+    cr_assert_null(km_units_name(7));
+    cr_assert_null(km_units_name(-1));
     km_read_options_default(&o);
     o.frame_rate_hz = -1;
     cr_assert_eq(km_reader_open(ctx, EXP2, &o, &r), KM_ERR_INVALID);
