@@ -82,6 +82,13 @@ its slope against the log of their load.  A high-gain taxel keeps its ratio what
 loads it; so does a knot when the body never moves over the sheet, as on model 2's mats
 (bench/HISTORY.md "Session 19 (mat2)").
 
+--ranking (session 46): the run is the opened one (bench/eval.py's OPEN_ARGS after
+--process-args), and for each session whose ranking puts a false candidate before a knot or
+never lists one: every candidate down to the last knot matched (knot, or the class of what
+lies under the false one, as above), its score, significance, size and fitted amplitude over
+/bodymap/pressure at its cell, then the knots not listed.  Which false candidate costs which
+knot its rank (average precision), by class (bench/HISTORY.md "Session 46 (det26)").
+
 --true-gains hot|all: an oracle, not a method: the simulator's true gains divided out
 (`--gain-map` with 1 / gain; hot: only the taxels of gain >= 1.3, the others 1), to
 measure what the gain pattern costs (bench/HISTORY.md "Session 17 (mat2)").
@@ -89,7 +96,7 @@ measure what the gain pattern costs (bench/HISTORY.md "Session 17 (mat2)").
 Usage: /usr/bin/python3 bench/false_candidates.py [--bin build/knotmap] [--models 2]
            [--modes mat] [--presets moderate,hard] [--seeds 10] [--seed-start 1]
            [--duration 20] [--process-args "..."] [--true-gains hot|all] [--jobs 2]
-           [--list] [--features] [--ratios]
+           [--list] [--features] [--ratios] [--ranking]
 Needs the Python bindings on PYTHONPATH (build/python).
 """
 import argparse
@@ -322,7 +329,8 @@ def one_session(a, model, mode, preset, seed, tmp):
                  for k in ("x_mm", "y_mm", "footprint_sigma_mm", "sigma_mm", "amplitude_kpa")}
     with h5py.File(res, "r") as f:
         cand = ({k: f["candidates"][k][()] for k in
-                 ("x_mm", "y_mm", "significance", "size_mm", "persistence", "amplitude")}
+                 ("x_mm", "y_mm", "significance", "size_mm", "persistence", "amplitude",
+                  "score")}
                 if "candidates" in f else None)
         maps = tuple(np.asarray(f["bodymap"][k][()], np.float64)
                      for k in ("excess", "coverage", "pressure", "spread", "mean"))
@@ -348,7 +356,7 @@ def one_session(a, model, mode, preset, seed, tmp):
     p95 = np.percentile(np.asarray(ses.frames, np.float32), 95, axis=0)
     off_body = p95 < 0.25 * np.median(p95)
     roller = mode == "roller"
-    out, feats = [], []
+    out, feats, labels = [], [], {}
     for i in range(n):
         cx, cy = float(cand["x_mm"][i]), float(cand["y_mm"][i])
         fe = (features(maps, rp, cp, y0, cx, cy, float(cand["size_mm"][i]), cand, i)
@@ -359,6 +367,7 @@ def one_session(a, model, mode, preset, seed, tmp):
         r, c = int(round(cy / rp)), int(round(cx / cp))
         c = min(max(c, 0), truth["gain"].shape[1] - 1)
         lab = label(cx, cy, r, c, roller, truth, knots, matched, tol, off_body)
+        labels[i] = lab
         rel = relief(cx, cy, truth["distractors"], tol)
         out.append({"label": lab, "z": float(cand["significance"][i]), "x": cx, "y": cy,
                     "seed": seed, "size": float(cand["size_mm"][i]),
@@ -366,9 +375,34 @@ def one_session(a, model, mode, preset, seed, tmp):
         feats.append((lab, fe))
     missed = ([miss(knots, i, truth, maps, y0, opened, tol, seed) for i in np.nonzero(m < 0)[0]]
               if a.misses else [])
+    rank = []
+    if a.ranking and n:
+        P, k_of = maps[2], {int(i): j for j, i in enumerate(m) if i >= 0}
+        cell = [(min(max(int(round((cy - y0) / rp)), 0), P.shape[0] - 1),
+                 min(max(int(round(cx / cp)), 0), P.shape[1] - 1))
+                for cx, cy in zip(cand["x_mm"], cand["y_mm"])]
+        share = [cand["amplitude"][i] / P[rc] if P[rc] > 0 else np.nan
+                 for i, rc in enumerate(cell)]
+        rank = ranking(cand, k_of, labels, share, len(m))
     return {"cell": (model, mode, preset), "seed": seed, "false": out, "n_true": len(used), "features": feats,
-            "missed": missed,
+            "missed": missed, "ranking": rank,
             "z_true": [float(cand["significance"][i]) for i in used]}
+
+
+def ranking(cand, knot_of, labels, share, n_truth):
+    """--ranking: the lines of one session's ranked candidates (cand, by score as the result
+    lists them) down to the last knot matched (knot_of: candidate -> knot; labels: candidate
+    -> class of a false one; share: fitted amplitude over the contact pressure), then the
+    knots not listed; [] when the knots come first and every one is listed."""
+    last = max(knot_of, default=-1)
+    if len(knot_of) == n_truth and last + 1 == n_truth:
+        return []
+    out = ["%3d %6.2f z %6.2f size %5.2f share %.3f  %s" % (
+        i, cand["score"][i], cand["significance"][i], cand["size_mm"][i], share[i],
+        "knot %d" % knot_of[i] if i in knot_of else labels.get(i, "false"))
+        for i in range(last + 1)]
+    return out + ["    knot %d not listed" % j for j in range(n_truth)
+                  if j not in knot_of.values()]
 
 
 def miss(knots, i, truth, maps, y0, opened, tol, seed):
@@ -504,11 +538,16 @@ def main():
     ap.add_argument("--dump", metavar="JSON",
                     help="with --features: every candidate's class and features, one JSON "
                     "list (cell, seed, class, features) for a rule to be tried on")
+    ap.add_argument("--ranking", action="store_true",
+                    help="the opened run; each session's ranking down to its last knot, "
+                    "when a false candidate comes first or a knot is not listed")
     ap.add_argument("--ratios", action="store_true",
                     help="mats: a taxel's ratio to its row neighbours over time, per class "
                     "(see the docstring); no candidates")
     a = ap.parse_args()
     a.bin = Path(a.bin).resolve()
+    if a.ranking:
+        a.process_args = (a.process_args + " " + OPEN_ARGS).strip()
     if a.ratios:
         print_ratios(a)
         return 0
@@ -542,6 +581,12 @@ def main():
                        for r in res for lab, fe in r["features"]], f)
     if a.misses:
         print_misses(res, cells)
+    if a.ranking:
+        for r in res:
+            if r["ranking"]:
+                print("\n%d %s %s seed %d (rank, score, then the knot or what lies under the "
+                      "false candidate):" % (*r["cell"], r["seed"]))
+                print("\n".join(r["ranking"]))
     if a.list:
         for r in res:
             for f in r["false"]:

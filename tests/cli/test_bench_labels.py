@@ -1,7 +1,7 @@
 """bench/false_candidates.py's roller labels (session 39): a roller's body cell is pressed
 by the sensor rows the true motion put under it, not by every row of its column, so a hot
-taxel elsewhere in the column does not name a false candidate.  Made-up truth, no
-session is simulated."""
+taxel elsewhere in the column does not name a false candidate; and its --ranking lines
+(session 46).  Made-up truth, no session is simulated."""
 import sys
 
 import numpy as np
@@ -54,3 +54,18 @@ def test_a_hot_taxel_names_only_the_cells_its_row_pressed():
     assert label(t, 30.0, 50.0) != "hot taxel, gain"  # the column-wide label said it was
     t["offset"][10, 3] = 8.0
     assert label(t, 30.0, 50.0) == "hot taxel, offset"
+
+
+def test_ranking_names_what_lies_above_a_knot():
+    """--ranking (session 46): candidates by score knot 0, a bony prominence, knot 1; knot 2
+    not listed.  The lines run down to knot 1 with the prominence between and name knot 2;
+    knots first and every one listed give []."""
+    z = np.array([9.0, 5.0, 3.0, 1.0])
+    cand = {"score": z, "significance": z, "size_mm": np.array([5.0, 9.5, 4.0, 3.0])}
+    share = [0.3, 0.09, 0.2, 0.05]
+    lines = fc.ranking(cand, {0: 0, 2: 1}, {1: "bony prominence", 3: "other"}, share, 3)
+    assert [ln.split()[-2] + " " + ln.split()[-1] for ln in lines[:3]] == \
+        ["knot 0", "bony prominence", "knot 1"]
+    assert "share 0.090" in lines[1]
+    assert lines[3].split() == ["knot", "2", "not", "listed"] and len(lines) == 4
+    assert fc.ranking(cand, {0: 0, 1: 1, 2: 2}, {3: "other"}, share, 3) == []
