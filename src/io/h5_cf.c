@@ -253,7 +253,7 @@ static double coord_step(hid_t d, hsize_t n)
     if (v != NULL && sp >= 0 && dcpl >= 0 &&
         H5Sget_simple_extent_ndims(sp) == 1 && H5Sget_simple_extent_dims(sp, dims, NULL) == 1 &&
         dims[0] == n && coord_layout_ok(dcpl, n) && H5Dget_storage_size(d) > 0 &&
-        H5Dread(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, v) >= 0) {
+        km_h5_dread(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, v) >= 0) {
         step = (v[n - 1] - v[0]) / (double)(n - 1);
         for (hsize_t i = 1; i < n && isfinite(step) && step != 0.0; i++)
             if (!(fabs(v[i] - v[i - 1] - step) <= 1e-3 * fabs(step)))

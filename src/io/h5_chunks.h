@@ -20,9 +20,12 @@
  * chunk row (k whole frames) fits the caller's bound.  Anything else (other types, other filters
  * such as the LZ4/BZip2 plugins, unallocated chunks, a chunk that does not
  * decode) is read by H5Dread as before: km_h5_chunks_read stops before
- * that chunk and the caller reads the rest of the request with H5Dread, so
- * HDF5 reports the error of a damaged chunk in its own words (for LZF,
- * which HDF5 lacks, that its filter is not available).
+ * that chunk and the caller reads the rest of the request with H5Dread.
+ * Not a stored chunk that does not decode to its size here, or whose
+ * stored size no pipeline gives: H5Dread would take a deflate bomb's
+ * gigabytes (HDF5's filter inflates all a stream says) or a short chunk's
+ * uninitialised tail as frames; km_h5_chunks_read stops before it too and
+ * km_h5_chunks_damage says where it is.
  *
  * Each chunk is decoded at most once per pass: the last decoded chunk row
  * is kept for the next request (reads are sequential), and a chunk row
@@ -76,6 +79,11 @@ km_h5_chunks *km_h5_chunks_open_rct(hid_t frames, size_t max_slab_bytes);
  * H5Dread; 0 also for c == NULL or a request outside the dataset). */
 int64_t km_h5_chunks_read(km_h5_chunks *c, int64_t first, int64_t n, float *out);
 
+/* 1 when the last km_h5_chunks_read stopped at a damaged chunk (above),
+ * its place and sizes in why (cap bytes): the caller fails, never reads it
+ * with H5Dread; 0 otherwise (c == NULL too). */
+int km_h5_chunks_damage(const km_h5_chunks *c, char *why, size_t cap);
+
 /* The stored bytes of the chunk holding `frame`, fetched as
  * km_h5_chunks_read fetches them (HDF5 locates the chunk in its index and
  * copies it) but not decoded: what HDF5 itself parses to deliver that
@@ -94,6 +102,12 @@ int km_h5_chunks_lock_free(const km_h5_chunks *c);
 int64_t km_h5_chunks_index_calls(const km_h5_chunks *c);
 
 void km_h5_chunks_free(km_h5_chunks *c);
+
+/* 1 when km_h5_decode_steps decodes every sound chunk of the pipeline
+ * `step` (write order), so a chunk it cannot decode is damaged: no shuffle
+ * after a compressor (shuffled compressed bytes are not a chunk's size,
+ * which km_h5_decode_steps requires; H5Dread reads such a rare layout). */
+int km_h5_steps_exact(const int *step, int n_steps);
 
 /* A stored chunk's filters undone, last first, skipping those whose bit is
  * set in `skipped` (its filter mask): raw[0, stored) into dst, which it

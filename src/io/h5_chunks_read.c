@@ -3,6 +3,7 @@
 #include <libdeflate.h>
 #include <limits.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -48,6 +49,11 @@ struct km_h5_chunks {
     chunk_loc *loc;      /* every chunk's place, read at the open (fd >= 0); NULL: asked per chunk */
     int64_t index_calls; /* chunk index look-ups after the open (km_h5_chunks_index_calls) */
     struct libdeflate_decompressor *dec;
+    int exact;           /* a stored chunk that does not decode is damaged (km_h5_steps_exact) */
+    haddr_t at;          /* the last chunk fetched: its address (HADDR_UNDEF: not known) */
+    int64_t bad_k;       /* the chunk row whose stored bytes do not decode, -1 = none */
+    hsize_t bad_stored;  /* and its stored size */
+    haddr_t bad_at;      /* and its address */
 };
 
 int km_h5_chunks_lock_free(const km_h5_chunks *c)
@@ -88,6 +94,7 @@ static int read_pipeline(hid_t dcpl, km_h5_chunks *c)
     if (n < 0 || compressors > 1)
         return 0;
     c->n_steps = n;
+    c->exact = km_h5_steps_exact(c->step, n);
     return 1;
 }
 
@@ -237,6 +244,7 @@ static km_h5_chunks *open_axes(hid_t frames, size_t max_slab_bytes, int tlast)
     if (c == NULL)
         return NULL;
     c->cached = -1;
+    c->bad_k = -1;
     c->tlast = tlast;
     if (!eligible(frames, max_slab_bytes, c) || (c->cache = malloc(c->slab_bytes)) == NULL ||
         (c->scratch = malloc(c->chunk_bytes)) == NULL ||
@@ -263,11 +271,15 @@ km_h5_chunks *km_h5_chunks_open_rct(hid_t frames, size_t max_slab_bytes)
 /* The stored bytes of the chunk at chunk row k, tile (tr, tc) into c->raw
  * (*stored of them, *skipped the filters not applied): 1 when the chunk is
  * to be decoded here, 0 when H5Dread must read it (a partial edge chunk
- * stored unfiltered, an unallocated chunk, a size deflate could not give,
- * out of memory or an HDF5 error).  From a plain file (km_h5_raw_fd) the
- * address, size and filter mask come from the open's table (read_locs;
- * else from HDF5) and the bytes are read with pread, without its lock;
- * otherwise HDF5 is called twice, to size and copy the stored bytes. */
+ * stored unfiltered, an unallocated chunk, out of memory or an HDF5
+ * error), -1 for a stored size that no filter pipeline gives (more than a
+ * chunk's deflate or LZF could make): a damaged chunk, never handed to
+ * H5Dread, whose deflate filter inflates whatever the bytes say (a 1 MB
+ * chunk to 1 GB) and leaves a short chunk's tail uninitialised.  From a
+ * plain file (km_h5_raw_fd) the address, size and filter mask come from
+ * the open's table (read_locs; else from HDF5) and the bytes are read with
+ * pread, without its lock; otherwise HDF5 is called twice, to size and
+ * copy the stored bytes. */
 static int fetch_chunk(km_h5_chunks *c, int64_t k, size_t tr, size_t tc, hsize_t *stored,
                        uint32_t *skipped)
 {
@@ -278,8 +290,8 @@ static int fetch_chunk(km_h5_chunks *c, int64_t k, size_t tr, size_t tc, hsize_t
     *skipped = 0;
     if (raw_edge(c, k, tr, tc))
         return 0;
-    /* Unallocated (fill value), unknown, or larger than deflate could
-       make it (stored blocks add 5 bytes per 64 KiB): HDF5 reads it. */
+    /* Unallocated (fill value) or unknown: HDF5 reads it.  Larger than
+       deflate could make it (stored blocks add 5 bytes per 64 KiB): no one. */
     haddr_t addr = HADDR_UNDEF;
     unsigned mask = 0;
     if (c->loc != NULL) {
@@ -293,9 +305,11 @@ static int fetch_chunk(km_h5_chunks *c, int64_t k, size_t tr, size_t tc, hsize_t
                         : H5Dget_chunk_storage_size(c->d, off, stored)) < 0)
             return 0;
     }
-    if (*stored == 0 ||
-        *stored > (hsize_t)(c->chunk_bytes + c->chunk_bytes / 8 + 4096))
+    c->at = addr;
+    if (*stored == 0)
         return 0;
+    if (*stored > (hsize_t)(c->chunk_bytes + c->chunk_bytes / 8 + 4096))
+        return -1; /* damaged: see fetch_chunk's comment */
     if ((size_t)*stored > c->raw_cap) {
         /* Grown with a sixteenth to spare (chunks of one session differ
            by a few percent: a few growths, not one per larger chunk), and
@@ -327,8 +341,16 @@ int km_h5_chunks_fetch(km_h5_chunks *c, int64_t frame)
         return 0;
     for (size_t tr = 0; tr < c->tiles_r; tr++)
         for (size_t tc = 0; tc < c->tiles_c; tc++)
-            if (!fetch_chunk(c, frame / c->cf, tr, tc, &stored, &skipped))
+            if (fetch_chunk(c, frame / c->cf, tr, tc, &stored, &skipped) <= 0)
                 return 0;
+    return 1;
+}
+
+int km_h5_steps_exact(const int *step, int n_steps)
+{
+    for (int i = 1; i < n_steps; i++)
+        if (step[i] == STEP_SHUFFLE && step[i - 1] != STEP_SHUFFLE)
+            return 0;
     return 1;
 }
 
@@ -383,9 +405,16 @@ static int decode_tile(km_h5_chunks *c, int64_t k, size_t tr, size_t tc, void *d
 {
     hsize_t stored = 0;
     uint32_t skipped = 0;
-    return fetch_chunk(c, k, tr, tc, &stored, &skipped) &&
-           km_h5_decode_steps(c->dec, c->step, c->n_steps, skipped, c->raw, (size_t)stored,
-                              c->elem, c->chunk_bytes, c->scratch, dst);
+    int got = fetch_chunk(c, k, tr, tc, &stored, &skipped);
+    if (got > 0 && km_h5_decode_steps(c->dec, c->step, c->n_steps, skipped, c->raw, (size_t)stored,
+                                      c->elem, c->chunk_bytes, c->scratch, dst))
+        return 1;
+    if (got < 0 || (got > 0 && c->exact)) { /* not this chunk's bytes: damaged (km_h5_chunks_damage) */
+        c->bad_k = k;
+        c->bad_stored = stored;
+        c->bad_at = c->at;
+    }
+    return 0;
 }
 
 /* A time-last tile [cr, cc, cf] (c->tile) put in place in the frames
@@ -494,6 +523,7 @@ int64_t km_h5_chunks_read(km_h5_chunks *c, int64_t first, int64_t n, float *out)
     int64_t end = first + n;
     if (c == NULL || first < 0 || n < 0 || end > c->n_frames)
         return 0;
+    c->bad_k = -1;
     for (int64_t f = first; f < end;) {
         int64_t k = f / c->cf, c0 = k * c->cf, lo = f - c0;
         int64_t count = c->cf - lo < end - f ? c->cf - lo : end - f;
@@ -514,6 +544,20 @@ int64_t km_h5_chunks_read(km_h5_chunks *c, int64_t first, int64_t n, float *out)
         f += count;
     }
     return n;
+}
+
+int km_h5_chunks_damage(const km_h5_chunks *c, char *why, size_t cap)
+{
+    if (c == NULL || c->bad_k < 0)
+        return 0;
+    char at[48] = "";
+    if (c->bad_at != HADDR_UNDEF)
+        snprintf(at, sizeof at, " at byte %llu", (unsigned long long)c->bad_at);
+    int64_t last = (c->bad_k + 1) * c->cf < c->n_frames ? (c->bad_k + 1) * c->cf : c->n_frames;
+    snprintf(why, cap, "the chunk of frames %lld..%lld%s: %llu bytes stored do not decode to its "
+             "%zu bytes, damaged file", (long long)(c->bad_k * c->cf), (long long)(last - 1), at,
+             (unsigned long long)c->bad_stored, c->chunk_bytes);
+    return 1;
 }
 
 /* ---- a 1-D float64 dataset (a session's /time) -------------------------- */

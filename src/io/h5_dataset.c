@@ -96,6 +96,11 @@ km_status km_h5_check_storage(km_ctx *ctx, hid_t d, const char *name, size_t ele
                      (unsigned long long)n_chunks);
         goto done;
     }
+    char why[160];
+    if (km_h5_chunks_unsound(d, elem_size, why, sizeof why)) {
+        st = km_fail(ctx, KM_ERR_FORMAT, "%s: %s", name, why);
+        goto done;
+    }
     if (H5Pget_nfilters(dcpl) == 0) {
         double per = (double)elem_size;
         for (i = 0; i < rank; i++)

@@ -264,7 +264,7 @@ static km_status var_values(km_ctx *ctx, void *src, const mat_var *v, unsigned c
     d = open_var(m, v);
     sp = d >= 0 ? H5Dget_space(d) : -1;
     if (sp < 0 || (uint64_t)H5Sget_simple_extent_npoints(sp) != v->n ||
-        H5Dread(d, native_type(v->type), H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0) {
+        km_h5_dread(d, native_type(v->type), H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0) {
         km_h5_error_text(why, sizeof why);
         st = km_fail(ctx, KM_ERR_FORMAT, "variable %s cannot be read (%s)", v->name, why[0] ? why : "HDF5");
     }

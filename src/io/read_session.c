@@ -472,8 +472,7 @@ km_status km_open_session(km_ctx *ctx, km_reader *r, const km_read_options *opt)
     st = km_reader_apply_options(ctx, r, opt);
     if (st == KM_OK && no_schema) /* 2: a MATLAB file, its dimension order assumed too */
         km_reader_note_assumed(r, no_schema == 2 ? "schema,matlab" : "schema");
-    /* Another tool's /time without a unit: seconds, as knotmap's own (a
-       script's milliseconds would give a rate 1000 times too low). */
+    /* Another tool's /time without a unit: seconds, as knotmap's own (ms: a rate 1000x too low). */
     if (st == KM_OK && no_schema && s->time >= 0 && !s->time_units)
         km_reader_note_assumed(r, "time_units");
 done:
@@ -490,7 +489,7 @@ static km_status session_read(km_ctx *ctx, km_reader *r, float *frames, double *
     int quiet = 0; /* HDF5's printing switched off: only around HDF5 calls (its lock) */
     int64_t n = s->n_frames - s->next, done_frames;
     size_t rc = (size_t)s->rows * (size_t)s->cols;
-    char why[256];
+    char why[256] = "";
 
     *n_read = 0;
     if (n > max_frames)
@@ -499,8 +498,7 @@ static km_status session_read(km_ctx *ctx, km_reader *r, float *frames, double *
         return KM_OK;
     if (km_ctx_cancelled(ctx))
         return km_fail(ctx, KM_ERR_CANCELLED, "cancelled");
-    /* Stored chunks decoded here when the filters allow (h5_chunks.h), else
-       HDF5's own read ([R, C, T]: transposed by read_session_rct.c). */
+    /* Stored chunks decoded here (h5_chunks.h), else HDF5's read (read_session_rct.c: [R, C, T]). */
     if (!s->chunks_tried || !km_h5_chunks_lock_free(s->chunks)) {
         km_h5_quiet_begin(&q);
         quiet = 1;
@@ -514,9 +512,11 @@ static km_status session_read(km_ctx *ctx, km_reader *r, float *frames, double *
         if (!quiet)
             km_h5_quiet_begin(&q);
         quiet = 1;
-        if (km_session_h5_read(s->frames, s->rct, s->next + done_frames, n - done_frames,
+        if (km_h5_chunks_damage(s->chunks, why, sizeof why) ||
+            km_session_h5_read(s->frames, s->rct, s->next + done_frames, n - done_frames,
                                s->rows, s->cols, frames + (size_t)done_frames * rc) < 0) {
-            km_h5_error_text(why, sizeof why);
+            if (why[0] == '\0') /* HDF5's words, unless a chunk is damaged (never H5Dread's) */
+                km_h5_error_text(why, sizeof why);
             st = km_fail(ctx, KM_ERR_FORMAT, "frames %lld..%lld: /frames cannot be read (%s)",
                          (long long)s->next, (long long)(s->next + n - 1), why);
             goto done;

@@ -94,7 +94,7 @@ static void read_best(hid_t f, km_result_info *out)
                  H5Sget_simple_extent_ndims(s) == 1 && length_of(g, name) >= rows;
         int k = out->n_best_cols;
         if (ok && H5Sselect_hyperslab(s, H5S_SELECT_SET, start, NULL, count, NULL) >= 0 &&
-            H5Dread(d, H5T_NATIVE_DOUBLE, m, s, H5P_DEFAULT, out->best[k].v) >= 0) {
+            km_h5_dread(d, H5T_NATIVE_DOUBLE, m, s, H5P_DEFAULT, out->best[k].v) >= 0) {
             snprintf(out->best[k].name, sizeof out->best[k].name, "%s", name);
             text_attr(d, "units", out->best[k].units, sizeof out->best[k].units);
             out->n_best_cols++;

@@ -92,7 +92,7 @@ static herr_t add_column(hid_t g, const char *name, const H5L_info_t *info, void
             w->st = KM_ERR_NOMEM;
             goto done;
         }
-        if (H5Dread(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, c->v) < 0) {
+        if (km_h5_dread(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, c->v) < 0) {
             km_free(w->ctx, c->v);
             c->v = NULL;
             goto done;
@@ -280,7 +280,7 @@ static void read_duration(hid_t f, km_result_summary *s)
         hsize_t coord[2] = {0, n - 1};
         hid_t mem = H5Screate_simple(1, (hsize_t[]){2}, NULL);
         if (mem >= 0 && H5Sselect_elements(space, H5S_SELECT_SET, 2, coord) >= 0 &&
-            H5Dread(d, H5T_NATIVE_DOUBLE, mem, space, H5P_DEFAULT, ends) >= 0 &&
+            km_h5_dread(d, H5T_NATIVE_DOUBLE, mem, space, H5P_DEFAULT, ends) >= 0 &&
             isfinite(ends[0]) && isfinite(ends[1]))
             s->duration_s = ends[1] - ends[0] +
                             (s->frame_rate_hz > 0.0 && isfinite(s->frame_rate_hz)
@@ -315,7 +315,7 @@ static km_status read_coverage(km_ctx *ctx, hid_t f, km_result_summary *s)
         s->coverage = km_alloc(ctx, n * sizeof(int32_t));
         if (s->coverage == NULL)
             st = KM_ERR_NOMEM;
-        else if (H5Dread(d, H5T_NATIVE_INT32, H5S_ALL, H5S_ALL, H5P_DEFAULT, s->coverage) < 0) {
+        else if (km_h5_dread(d, H5T_NATIVE_INT32, H5S_ALL, H5S_ALL, H5P_DEFAULT, s->coverage) < 0) {
             km_free(ctx, s->coverage);
             s->coverage = NULL;
         } else {

@@ -33,24 +33,28 @@ def damaged(tmp_path_factory):
     with open(bad, "r+b") as g:
         g.seek(info.byte_offset + info.size // 2)
         g.write(b"\xff" * 64)
-    return bad, first, last
+    return bad, first, last, info.byte_offset, info.size
 
 
 @pytest.mark.parametrize("threads", [1, 2, 3])
 def test_damaged_chunk_mid_file(tmp_path, damaged, threads):
-    bad, first, last = damaged
+    # The chunk is named in knotmap's words (since session 46 a chunk that
+    # does not decode is never handed to HDF5's H5Dread: "inflate() failed" before).
+    bad, first, last, at, size = damaged
     out = tmp_path / "out.h5"
     r = run("process", "-q", "--threads", threads, bad, "-o", out)
     assert r.returncode == 65, r.stderr
-    assert r.stderr.strip() == f"knotmap: {bad}: frames {first}..{last}: /frames cannot be read (inflate() failed)"
+    assert r.stderr.strip() == (f"knotmap: {bad}: frames {first}..{last}: /frames cannot be read (the chunk "
+                                f"of frames {first}..{last} at byte {at}: {size} bytes stored do not decode "
+                                f"to its {(last - first + 1) * 32 * 32 * 4} bytes, damaged file)")
     assert list(tmp_path.iterdir()) == []
 
 
-def test_damaged_chunk_time_last_names_hdf5s_reason(tmp_path):
+def test_damaged_chunk_time_last_names_the_chunk(tmp_path):
     # A session stored [R, C, T] (h5py time-last) with one damaged chunk: the
-    # chunk is refused by knotmap's decoder and read by HDF5, whose reason
-    # is in the message (it was "()": the dataspaces' closing cleared HDF5's
-    # error stack before the message was made).
+    # chunk is refused by knotmap's decoder, which names it (until session
+    # 46 it was read by HDF5, whose reason was the message; before that "()":
+    # the dataspaces' closing cleared HDF5's error stack).
     import numpy as np
     a = np.random.default_rng(3).random((8, 8, 400)).astype(np.float32) * 50
     src = tmp_path / "rct.h5"
@@ -64,4 +68,6 @@ def test_damaged_chunk_time_last_names_hdf5s_reason(tmp_path):
     r = run("process", "-q", src, "--format", "session", "--pitch", "5", "--units", "kPa",
             "--mode", "mat", "-o", tmp_path / "out.h5")
     assert r.returncode == 65, r.stderr
-    assert r.stderr.strip().endswith("/frames cannot be read (inflate() failed)"), r.stderr
+    assert r.stderr.strip().endswith(f"/frames cannot be read (the chunk of frames 200..299 at byte "
+                                     f"{info.byte_offset}: {info.size} bytes stored do not decode to "
+                                     f"its 25600 bytes, damaged file)"), r.stderr

@@ -462,6 +462,21 @@ def text_scan_seeds():
     }
 
 
+def chunks_seeds():
+    """fuzz_chunks.c: byte 0 the layout (bit 0 float64, 1 rank 3, 2-3 level
+    {none, 1, 4, 9}, 4 shuffle, 5 deflate first, 6 noise planes, 7 noise
+    drawn from the bytes), byte 1 rows per chunk - 1 and the rhythm."""
+    smooth64 = b"".join(struct.pack("<d", 20.0 + 0.25 * (i % 9)) for i in range(300))
+    smooth32 = b"".join(struct.pack("<f", 5.0 + 0.5 * (i % 7)) for i in range(600))
+    return {
+        "f64_column_shuffle_deflate4_noise": bytes([1 | 2 << 2 | 16 | 64 | 128, 63]) + smooth64,
+        "f64_column_smooth_noise_planes": bytes([1 | 2 << 2 | 16 | 64, 31]) + smooth64,
+        "f32_frames_shuffle_deflate1_noise": bytes([2 | 1 << 2 | 16 | 64 | 128, 15 | 64]) + smooth32,
+        "f32_frames_unfiltered": bytes([2, 7]) + smooth32[:480],
+        "f64_column_deflate_then_shuffle": bytes([1 | 3 << 2 | 16 | 32, 5 | 128]) + smooth64[:800],
+    }
+
+
 def main():
     tek = {"fscan_2frames": tekscan_cut(2), "small_crlf": tekscan_small(),
            "small_lf": tekscan_small(eol=b"\n", rows=2, cols=2, frames=3),
@@ -476,7 +491,7 @@ def main():
     sets = {"tekscan": tek, "text": text_seeds(), "xsensor": xsensor_seeds(),
             "session": session_seeds(), "audio": audio_seeds(), "text_scan": text_scan_seeds(),
             "matlab": {**matlab_seeds(), **mat73_seeds()}, "npy": npy_seeds(),
-            "npz": npz_seeds()}
+            "npz": npz_seeds(), "chunks": chunks_seeds()}
     # Text in UTF-16 (read through a UTF-8 copy): with a byte order mark,
     # without one (told by the NULs), big-endian, a surrogate pair.
     tek["utf16le_small"] = utf16(tek["small_lf"], "utf-16-le", bom=True)
