@@ -427,8 +427,13 @@ typedef struct km_session_writer km_session_writer;
  * `saturation` when finite and > 0: set it to +inf or 0 when unknown; other
  * fields ignored); mask is rows*cols bytes or NULL
  * (all valid).  Frames are stored as float32, chunked and compressed.
+ * overwrite: 0 refuses an existing `path`; 1 replaces a knotmap session
+ * (never another file); KM_OVERWRITE_SYNTHETIC replaces only a session
+ * that holds /truth, one knotmap synth wrote (km_synth_write's rule: a
+ * recorded session is never replaced by a synthetic one).
  * Errors: KM_ERR_CREATE (folder missing or not writable, or `path` exists
- * and overwrite == 0), KM_ERR_INVALID, KM_ERR_LIMIT, KM_ERR_IO. */
+ * and may not be replaced), KM_ERR_INVALID, KM_ERR_LIMIT, KM_ERR_IO. */
+#define KM_OVERWRITE_SYNTHETIC 2
 KM_API km_status km_session_writer_create(km_ctx *ctx, const char *path,
                                           const km_session_info *info, const uint8_t *mask,
                                           int32_t overwrite, km_session_writer **out);
@@ -1803,8 +1808,9 @@ KM_API km_status km_synth_frames_motion(km_ctx *ctx, km_synth *s, float *frames,
  * with /truth/knots), KM_FORMAT_TEKSCAN or KM_FORMAT_AUDIO (container from
  * the extension).  Written under a temporary name and renamed.  Errors: as
  * km_synth_create and the writer's (KM_ERR_CREATE when `path` exists and
- * overwrite == 0, or is not a file of that format knotmap wrote: a session,
- * an export (below); KM_ERR_IO, KM_ERR_UNSUPPORTED for other formats). */
+ * overwrite == 0, or is not a file of that format knotmap synth could have
+ * written: a session with /truth, an export (below); KM_ERR_IO,
+ * KM_ERR_UNSUPPORTED for other formats). */
 KM_API km_status km_synth_write(km_ctx *ctx, const km_synth_params *p, km_format format,
                                 const char *path, int32_t overwrite);
 

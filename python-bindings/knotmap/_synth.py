@@ -169,7 +169,9 @@ def synth(path: Optional[PathLike] = None, mode: str = TABLE_DEFAULT,
         default from the extension (.asf/.csv tekscan, .wav/.w64/... audio,
         else session).
     overwrite : bool, optional
-        False refuses an existing file.
+        False refuses an existing file; True replaces only what synth could
+        have written (a session holding /truth, knotmap's own export), never
+        a recording (knotmap.Error, an OSError) [True].
     equilibration : bool or float, optional
         True: instead of the session, the uniform-load (equilibration)
         recording of the same sensor (the same seed, preset, grid and mode:

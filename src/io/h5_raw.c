@@ -3,6 +3,7 @@
 #define _POSIX_C_SOURCE 200809L
 
 #include <errno.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "h5_raw.h"
@@ -47,4 +48,23 @@ int km_h5_pread_all(int fd, unsigned char *buf, size_t n, haddr_t at)
         at += (haddr_t)got;
     }
     return 1;
+}
+
+int km_h5_file_cut(hid_t d)
+{
+    struct stat sb;
+    haddr_t eoa = 0;
+    int fd = km_h5_raw_fd(d), cut = 0;
+    hid_t f = fd >= 0 ? H5Iget_file_id(d) : H5I_INVALID_HID;
+    if (f >= 0 && H5Fget_eoa(f, &eoa) >= 0 && fstat(fd, &sb) == 0 && (haddr_t)sb.st_size < eoa)
+        cut = 1;
+    if (f >= 0)
+        H5Fclose(f);
+    if (cut) { /* the reason is this, not what a read past the end gave; pushed last (an API call clears it) */
+        H5Eclear2(H5E_DEFAULT);
+        H5Epush2(H5E_DEFAULT, __FILE__, __func__, __LINE__, H5E_ERR_CLS, H5E_FILE, H5E_READERROR,
+                 "the file is now %lld bytes, its HDF5 structure ends at byte %llu: cut while being "
+                 "read (changed on disk?)", (long long)sb.st_size, (unsigned long long)eoa);
+    }
+    return cut;
 }

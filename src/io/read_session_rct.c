@@ -9,6 +9,7 @@
 #include <stdlib.h>
 
 #include "reader_internal.h"
+#include "h5_raw.h"
 #include "h5util.h"
 
 km_status km_session_rct_open(km_ctx *ctx, km_reader *r, hid_t file, hid_t *frames, size_t budget)
@@ -75,8 +76,9 @@ int km_session_rct_read(hid_t frames, int64_t t0, int64_t n, int32_t rows, int32
 int km_session_h5_read(hid_t frames, int rct, int64_t t0, int64_t n, int32_t rows, int32_t cols,
                        float *out)
 {
-    if (rct)
-        return km_session_rct_read(frames, t0, n, rows, cols, out);
     hsize_t start[3] = {(hsize_t)t0, 0, 0}, count[3] = {(hsize_t)n, (hsize_t)rows, (hsize_t)cols};
-    return km_h5_read_block(frames, H5T_NATIVE_FLOAT, 3, start, count, out) ? 0 : -1;
+    int rc = rct ? km_session_rct_read(frames, t0, n, rows, cols, out)
+                 : km_h5_read_block(frames, H5T_NATIVE_FLOAT, 3, start, count, out) ? 0 : -1;
+    /* Read or not, a file cut meanwhile is the reason (h5_raw.h). */
+    return km_h5_file_cut(frames) ? -1 : rc;
 }

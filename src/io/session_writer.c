@@ -209,6 +209,30 @@ static km_status create_datasets(km_ctx *ctx, km_session_writer *w)
     return st;
 }
 
+/* KM_OVERWRITE_SYNTHETIC: an existing session (the schema already checked)
+   is replaced only when it holds /truth, as every session knotmap synth
+   writes does; a recording in knotmap's format does not (session 46: `synth
+   -o rec.h5` replaced one without a word). */
+static km_status check_synthetic(km_ctx *ctx, const char *path)
+{
+    km_h5_quiet q;
+    hid_t f;
+    int truth = 0; /* unreadable now: kept, never replaced */
+    if (access(path, F_OK) != 0)
+        return KM_OK;
+    km_h5_quiet_begin(&q);
+    f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (f >= 0) {
+        truth = H5Lexists(f, "truth", H5P_DEFAULT) > 0;
+        H5Fclose(f);
+    }
+    km_h5_quiet_end(&q);
+    if (!truth)
+        return km_fail(ctx, KM_ERR_CREATE, "%s: exists and is a recorded session (no /truth: knotmap "
+                       "synth did not write it): not replacing it", path);
+    return KM_OK;
+}
+
 km_status km_session_writer_create(km_ctx *ctx, const char *path, const km_session_info *info,
                                    const uint8_t *mask, int32_t overwrite, km_session_writer **out)
 {
@@ -222,7 +246,8 @@ km_status km_session_writer_create(km_ctx *ctx, const char *path, const km_sessi
     *out = NULL;
     if ((st = check_info(ctx, info)) != KM_OK)
         return st;
-    if ((st = km_atomic_check_target(ctx, path, "knotmap-session", overwrite != 0)) != KM_OK)
+    if ((st = km_atomic_check_target(ctx, path, "knotmap-session", overwrite != 0)) != KM_OK ||
+        (overwrite == KM_OVERWRITE_SYNTHETIC && (st = check_synthetic(ctx, path)) != KM_OK))
         return st;
     km_h5_quiet_begin(&q);
     w = km_calloc(ctx, 1, sizeof *w);

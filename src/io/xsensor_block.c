@@ -137,6 +137,9 @@ km_status km_xs_block_frame(km_ctx *ctx, km_reader *r, xs_impl *t, float *dst, d
             t->last_cols = b.cols;
         rows = t->last_rows;
         cols = t->last_cols;
+        /* A row holds `cols` values: memory follows them, not a hostile line's
+           length (km_lines.max_fields; 64 MiB of buffer before). */
+        t->lines.max_fields = cols + 2;
         t->blocks_of[idx]++;
         no = b.has_frame ? b.frame_no : (long long)t->blocks_of[idx];
         if (rows == 0 || cols == 0)

@@ -305,6 +305,9 @@ km_status km_xs_open_wide(km_ctx *ctx, km_reader *r, xs_impl *t, int64_t col_lin
         return st;
     t->frozen = 1;
     n = t->n_columns;
+    /* A data line holds a value per column (blanks in a date or a name may
+       split a few): memory follows the columns, not a hostile line's length. */
+    t->lines.max_fields = 4 * (long long)n + 8;
     /* the names of the sensor's other columns outlive the line buffer */
     names = km_reader_alloc(r, (n > 0 ? n : 1) * sizeof *names);
     if (names == NULL)

@@ -18,7 +18,8 @@ static km_status sink_open(km_ctx *ctx, synth_sink *k, const km_synth *s, const 
     km_synth_info(s, &info);
     switch (k->format) {
     case KM_FORMAT_SESSION:
-        return km_session_writer_create(ctx, path, &info, km_synth_mask(s), overwrite, &k->session);
+        return km_session_writer_create(ctx, path, &info, km_synth_mask(s),
+                                        overwrite ? KM_OVERWRITE_SYNTHETIC : 0, &k->session);
     case KM_FORMAT_TEKSCAN:
         return km_tekscan_writer_create(ctx, path, &info, km_synth_mask(s), overwrite, &k->tekscan);
     case KM_FORMAT_AUDIO:

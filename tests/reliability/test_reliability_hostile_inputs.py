@@ -1,0 +1,78 @@
+"""Hostile inputs found by hand in session 46 (hostile3), beside the HDF5
+chunks of test_reliability_hostile_chunks.py: what a line of an XSENSOR
+export may hold, and what `synth -o` may replace.
+
+A line of a text export is read into a buffer that grows while the line
+lasts, up to 64 MiB (a frame's 16 Mi values: docs/FORMAT.md 1.4); once a
+file has said its grid, a line holds at most that grid's values and labels,
+and a longer one is refused when it first outgrows the 64 KiB buffer.
+Tekscan and text tables bound their lines so since session 43; XSENSOR did
+not: a data row of 2 MB under `Columns,3` filled the buffer to 4 MiB (a row
+of 64 MB to 137 MB of memory) before it was refused.  The words are checked,
+not the memory, so the tests hold under AddressSanitizer too.
+"""
+import subprocess
+
+import pytest
+
+from km_reliability import h5py, write_session  # noqa: F401  (h5py: skips without it)
+
+BLOCK = (b"XSENSOR Technology Corporation\nSensor,LX100\nRows,2\nColumns,3\n"
+         b"Sensel Width (cm),1.27\nSensel Height (cm),1.27\nUnits,mmHg\n\n"
+         b"Frame,1\nTime,10:00:00.000\n1,2,3\n4,5,6\n\nFrame,2\nTime,10:00:00.100\n")
+WIDE = (b"Frame,Time,S_1_1,S_1_2,S_2_1,S_2_2\n1,10:00:00.000,1,2,3,4\n"
+        b"2,10:00:00.010,")
+
+
+def run(knotmap_bin, *args, cwd=None):
+    return subprocess.run([knotmap_bin, *map(str, args)], capture_output=True, text=True,
+                          timeout=120, cwd=cwd)
+
+
+@pytest.mark.parametrize("layout, head, line, holds", [("block", BLOCK, 16, 5), ("wide", WIDE, 3, 32)])
+def test_xsensor_line_bound_by_its_columns(knotmap_bin, tmp_path, layout, head, line, holds):
+    """A row of 1 Mi values where the export's columns hold 3 (block:
+    `Columns,3`) or 6 (wide: six named columns) is refused at its first
+    64 KiB, naming the line and what a line of the file holds (before: read
+    on to 4 MiB of buffer, "more than 16777218 values" past 64 MiB)."""
+    src = tmp_path / f"{layout}.csv"
+    src.write_bytes(head + b"1," * (1 << 20) + b"\n")
+    for cmd in ("info", "process"):
+        args = [cmd, src] + (["-q", "-o", tmp_path / "o.knotmap.h5"] if cmd == "process" else [])
+        r = run(knotmap_bin, *args, cwd=tmp_path)
+        assert r.returncode == 65, (cmd, r.stderr)
+        assert r.stderr.startswith(f"knotmap: {src}: line {line}: more than {holds} values in its first "), r.stderr
+        assert "a line of this file holds at most" in r.stderr, r.stderr
+        assert sorted(p.name for p in tmp_path.iterdir()) == [src.name]
+
+
+def test_xsensor_rows_of_its_columns_still_read(knotmap_bin, tmp_path):
+    """A wide export's long lines within their columns read as before."""
+    names = ",".join(f"S_{i // 200 + 1}_{i % 200 + 1}" for i in range(200 * 60))
+    vals = ",".join(["7"] * (200 * 60))
+    wide = tmp_path / "w.csv"      # 12000 columns: lines of 70-90 KiB
+    wide.write_text(f"Frame,Time,{names}\n1,10:00:00.000,{vals}\n2,10:00:00.010,{vals}\n")
+    r = run(knotmap_bin, "info", wide)
+    assert r.returncode == 0, r.stderr
+    assert "60 x 200" in r.stdout, r.stdout
+
+
+def test_synth_never_replaces_a_recorded_session(knotmap_bin, tmp_path):
+    """A session in knotmap's format that synth did not write (no /truth: a
+    recording saved with h5py) is kept: exit 73, the file untouched (before:
+    replaced by a synthetic session, exit 0).  synth's own output is still
+    replaced by the next synth, and --no-overwrite refuses even that."""
+    rec = write_session(tmp_path / "rec.h5", 50, rows=8, cols=8)
+    before = rec.read_bytes()
+    r = run(knotmap_bin, "synth", "--duration", "1", "-o", rec)
+    assert r.returncode == 73, r.stderr
+    assert r.stderr == (f"knotmap: {rec}: exists and is a recorded session (no /truth: knotmap synth "
+                        "did not write it): not replacing it\n"), r.stderr
+    assert rec.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["rec.h5"]
+    syn = tmp_path / "syn.h5"
+    for seed in ("1", "2"):
+        r = run(knotmap_bin, "synth", "--duration", "1", "--seed", seed, "-o", syn)
+        assert r.returncode == 0, r.stderr
+    r = run(knotmap_bin, "synth", "--duration", "1", "--no-overwrite", "-o", syn)
+    assert r.returncode == 73 and "exists" in r.stderr, r.stderr
