@@ -89,7 +89,8 @@ unsigned long km_atomic_schema_reads(void)
     return atomic_load(&schema_reads);
 }
 
-/* Is `path` an HDF5 file with root attribute schema == `schema`? */
+/* Is `path` an HDF5 file with root attribute schema == `schema`?  -1: one
+   that another program holds open for writing (HDF5's lock): not known. */
 static int has_schema(const char *path, const char *schema)
 {
     char buf[64];
@@ -100,8 +101,11 @@ static int has_schema(const char *path, const char *schema)
     if (H5Fis_hdf5(path) <= 0)
         return 0;
     f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
-    if (f < 0)
-        return 0;
+    if (f < 0) {
+        char why[256];
+        km_h5_error_text(why, sizeof why);
+        return km_h5_locked(why) ? -1 : 0;
+    }
     if (km_h5_attr_get_string(NULL, f, "schema", buf, sizeof buf) == KM_OK)
         ok = strcmp(buf, schema) == 0;
     H5Fclose(f);
@@ -141,8 +145,10 @@ static km_status check_target(km_ctx *ctx, const char *path, const char *schema,
         return KM_OK;
     }
     km_h5_quiet_begin(&q);
-    ok = S_ISREG(sb.st_mode) && has_schema(path, schema);
+    ok = S_ISREG(sb.st_mode) ? has_schema(path, schema) : 0;
     km_h5_quiet_end(&q);
+    if (ok < 0) /* a file another program writes: replacing it would lose what it writes */
+        return km_fail(ctx, KM_ERR_CREATE, "%s: " KM_H5_LOCKED_TEXT ": not replacing it", path);
     if (!ok)
         return km_fail(ctx, KM_ERR_CREATE, "%s: exists and is not a %s file: not replacing it",
                        path, schema);

@@ -109,6 +109,11 @@ void km_h5_error_text(char *buf, size_t cap)
     H5Eclear2(H5E_DEFAULT);
 }
 
+int km_h5_locked(const char *why)
+{
+    return strstr(why, "unable to lock file") != NULL;
+}
+
 /* n (odd) has no odd divisor from 3 up to its square root. */
 static int is_odd_prime(size_t n)
 {

@@ -38,6 +38,13 @@ void km_h5_quiet_end(const km_h5_quiet *q);
  * "truncated file: eof = 1024, ..."), "" if none; then clears the stack.
  * buf gets at most cap-1 characters. */
 void km_h5_error_text(char *buf, size_t cap);
+/* An H5Fopen failure's text (km_h5_error_text) says the file is in use:
+ * another program holds HDF5's lock on it (a writer, h5py's "a" or "w"),
+ * which libhdf5 1.10 takes at every open.  Not a damaged file: the words
+ * to say instead, and KM_ERR_IO (exit 74) rather than KM_ERR_FORMAT. */
+int km_h5_locked(const char *why);
+#define KM_H5_LOCKED_TEXT "in use: another program has it open for writing (HDF5's file lock)"
+
 /* The block of d at start, count (rank 1 to 3) read into out as mtype by
  * H5Dread: 1 on success; 0 on failure, HDF5's error stack kept for
  * km_h5_error_text (closing the dataspaces would clear it). */

@@ -314,8 +314,8 @@ static km_status open_file(km_ctx *ctx, km_reader *r, session_impl *s)
         km_h5_error_text(why, sizeof why); /* before H5Pclose clears the stack */
     H5Pclose(fapl);
     if (s->file < 0)
-        return km_fail(ctx, KM_ERR_FORMAT, "cannot open as HDF5: %s (truncated or damaged file?)",
-                       why[0] ? why : "unknown error");
+        return km_h5_locked(why) ? km_fail(ctx, KM_ERR_IO, KM_H5_LOCKED_TEXT) : km_fail(ctx, KM_ERR_FORMAT,
+                   "cannot open as HDF5: %s (truncated or damaged file?)", why[0] ? why : "unknown error");
     return KM_OK;
 }
 

@@ -35,6 +35,8 @@ static km_status open_checked(km_ctx *ctx, const char *path, const char *schema,
     if (f < 0) {
         char why[256];
         km_h5_error_text(why, sizeof why);
+        if (km_h5_locked(why))
+            return km_fail(ctx, KM_ERR_IO, "%s: " KM_H5_LOCKED_TEXT, path);
         return km_fail(ctx, KM_ERR_FORMAT, "%s: cannot open as HDF5: %s", path, why);
     }
     st = km_h5_attr_get_string(ctx, f, "schema", buf, sizeof buf);

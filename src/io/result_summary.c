@@ -348,7 +348,10 @@ km_status km_result_read_summary(km_ctx *ctx, const char *path, int64_t max_byte
     }
     f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     if (f < 0) {
-        st = km_fail(ctx, KM_ERR_FORMAT, "%s: cannot open as HDF5", path);
+        char why[256];
+        km_h5_error_text(why, sizeof why);
+        st = km_h5_locked(why) ? km_fail(ctx, KM_ERR_IO, "%s: " KM_H5_LOCKED_TEXT, path)
+                               : km_fail(ctx, KM_ERR_FORMAT, "%s: cannot open as HDF5", path);
         goto done;
     }
     get_text(f, "source_path", s->source_path, sizeof s->source_path);

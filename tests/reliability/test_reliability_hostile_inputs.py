@@ -76,3 +76,32 @@ def test_synth_never_replaces_a_recorded_session(knotmap_bin, tmp_path):
         assert r.returncode == 0, r.stderr
     r = run(knotmap_bin, "synth", "--duration", "1", "--no-overwrite", "-o", syn)
     assert r.returncode == 73 and "exists" in r.stderr, r.stderr
+
+
+@pytest.mark.skipif(__import__("os").environ.get("HDF5_USE_FILE_LOCKING", "").upper() == "FALSE",
+                    reason="HDF5 file locking turned off in this environment")
+def test_a_file_another_program_writes_is_in_use_not_damaged(knotmap_bin, tmp_path):
+    """A session or result that another program holds open for writing (h5py
+    "a": HDF5's file lock) is said to be in use, exit 74, never "truncated or
+    damaged file?" (exit 65, before: a recording still being written looked
+    damaged), and as an output it is not replaced (exit 73: what that
+    program writes would be lost with the replaced inode)."""
+    src = write_session(tmp_path / "s.h5", 50, rows=8, cols=8)
+    res = tmp_path / "r.knotmap.h5"
+    r = run(knotmap_bin, "process", "-q", src, "-o", res)
+    assert r.returncode == 0, r.stderr
+    kept = res.read_bytes()
+    in_use = "in use: another program has it open for writing (HDF5's file lock)"
+    with h5py.File(src, "a"), h5py.File(res, "a"):
+        for args, path in ((["info", src], src), (["process", "-q", src, "-o", tmp_path / "n.h5"], src),
+                           (["info", res], res), (["render", res, "-o", tmp_path / "m.svg"], res),
+                           (["report", res, "-o", tmp_path / "r.html"], res)):
+            r = run(knotmap_bin, *args)
+            assert r.returncode == 74, (args, r.stderr)
+            assert r.stderr == f"knotmap: {path}: {in_use}\n", r.stderr
+        other = write_session(tmp_path / "o.h5", 50, rows=8, cols=8)
+        r = run(knotmap_bin, "process", "-q", other, "-o", res)
+        assert r.returncode == 73, r.stderr
+        assert r.stderr == f"knotmap: {res}: {in_use}: not replacing it\n", r.stderr
+    assert res.read_bytes() == kept
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["o.h5", "r.knotmap.h5", "s.h5"]
