@@ -79,6 +79,10 @@ void km_cli_deadline_end(void);
 
 /* An input's probe may take this long before the input is refused. */
 #define KM_CLI_PROBE_SECONDS 60
+/* A probe child's crash under an address-space limit (ulimit -v) below this
+ * is taken for running out of memory (exit 71): libhdf5 does not check every
+ * allocation.  Above it, for a damaged or hostile file (exit 65). */
+#define KM_CLI_PROBE_SMALL_AS ((unsigned long long)256 << 20)
 /* Open `path` (when it is an HDF5 file, or read as audio: km_reader_format
  * with `ro`) in a short-lived child process that reads its structure as the
  * commands will, and exits.  KM_EX_OK when the child came back (the command
@@ -87,7 +91,8 @@ void km_cli_deadline_end(void);
  * crashed (...): ...; refused", or "reading the audio file (libsndfile)
  * ...") and the exit code
  * returned: 65 (the child died by a signal, or ran past
- * KM_CLI_PROBE_SECONDS), 75 (ran past
+ * KM_CLI_PROBE_SECONDS), 71 (it died by a signal under an address-space
+ * limit below KM_CLI_PROBE_SMALL_AS), 75 (ran past
  * `deadline` > 0, when shorter), 130/143 (the child was interrupted).
  * *is_result (may be NULL): 1 when the child found a knotmap result, 0 a
  * file that is not one, -1 not known (not probed, or the child could not

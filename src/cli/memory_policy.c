@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "memory_policy.h"
@@ -99,8 +100,20 @@ static void fresh_huge_page(void)
         (void)madvise((void *)a, b - a, MADV_DONTNEED);
 }
 
+/* Below this address-space limit (ulimit -v) the heap is not padded: each
+ * growth by HEAP_PAD needs that much address space free, and under a 60 MB
+ * limit every allocation past the first failed (libhdf5's first one, in
+ * H5dont_atexit, is not checked: every command died of SIGSEGV). */
+#define PAD_MIN_ADDRESS_SPACE (16 * HEAP_PAD)
+
 void km_cli_memory_policy(void)
 {
+    struct rlimit as;
+    if (getrlimit(RLIMIT_AS, &as) == 0 && as.rlim_cur != RLIM_INFINITY &&
+        as.rlim_cur < (rlim_t)PAD_MIN_ADDRESS_SPACE) {
+        (void)mallopt(M_ARENA_MAX, 1); /* a thread's arena reserves 64 MiB of address space */
+        return;
+    }
     if (mallopt(M_TOP_PAD, (int)HEAP_PAD) == 0 || mallopt(M_MMAP_THRESHOLD, (int)HEAP_PAD) == 0 ||
         mallopt(M_TRIM_THRESHOLD, (int)(2 * HEAP_PAD)) == 0 || mallopt(M_ARENA_MAX, 1) == 0)
         return;

@@ -11,7 +11,10 @@
  * session; everything `info` summarises of a result; an audio file's header
  * and first frame), then exits.  A child that dies
  * by a signal or passes its time limit means the file is refused with exit
- * 65 (75 when the limit was --deadline) before the command itself opens it.
+ * 65 (75 when the limit was --deadline) before the command itself opens it;
+ * 71 when it crashed under a small address-space limit (ulimit -v): libhdf5
+ * does not check every allocation, so running out of memory there is a
+ * SIGSEGV too.
  * Its verdict also says whether the input is a knotmap result, so
  * process and info need not open it once more to ask; it comes as one byte
  * on a pipe written when everything was read, so the command goes on while
@@ -29,6 +32,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -206,6 +210,16 @@ int km_cli_probe(const char *path, const km_read_options *ro, double deadline, i
                      "refused",
                      path, what, KM_CLI_PROBE_SECONDS);
         return KM_EX_DATAERR;
+    }
+    struct rlimit as;
+    if (getrlimit(RLIMIT_AS, &as) == 0 && as.rlim_cur != RLIM_INFINITY &&
+        as.rlim_cur < (rlim_t)KM_CLI_PROBE_SMALL_AS) {
+        km_cli_error("%s: reading %s crashed (%s) under an address-space limit of %llu MiB "
+                     "(ulimit -v %llu): most likely out of memory; raise the limit (or the file "
+                     "is damaged)",
+                     path, what, strsignal(sig), (unsigned long long)(as.rlim_cur >> 20),
+                     (unsigned long long)(as.rlim_cur >> 10));
+        return KM_EX_OSERR;
     }
     km_cli_error("%s: reading %s crashed (%s): a damaged or hostile file; refused", path, what,
                  strsignal(sig));
