@@ -138,6 +138,10 @@ class _Runs:
     one starts, those in work are killed (their temporaries removed by
     _run_isolated) and none is tried again."""
 
+    #: Seconds between looks at `stopped` while a session runs: None, stop()
+    #: kills the children itself.
+    poll = None
+
     def __init__(self):
         self.lock = threading.Lock()
         self.children = set()
@@ -160,6 +164,59 @@ class _Runs:
                 child.kill()
 
 
+class _DaskRuns:
+    """The stop of a batch on a Dask cluster, seen from a worker: the
+    caller's Ctrl-C sets the distributed.Event `name` (_run_dask), and each
+    task looks at it before a session starts and every `poll` seconds while
+    its process runs, then kills it (its temporaries removed by
+    _run_isolated).  A worker cannot be reached otherwise: Dask neither
+    interrupts a running task nor tells it that its future was released."""
+
+    poll = 0.25
+
+    def __init__(self, name):
+        self.name = name
+        self.event = None
+        self.seen = False
+
+    @property
+    def stopped(self):
+        if not self.seen:
+            if self.event is None:
+                from distributed import Event
+                self.event = Event(self.name)
+            self.seen = self.event.is_set()
+        return self.seen
+
+    def add(self, child):
+        pass
+
+    def discard(self, child):
+        pass
+
+
+def _communicate(child, data, deadline, runs):
+    """child.communicate(data) within `deadline` seconds (None: no limit),
+    looking at runs.stopped every runs.poll seconds when it has a poll:
+    (stderr, "timeout" / "interrupted" / None), the child killed and reaped
+    in the first two cases."""
+    end = None if deadline is None else time.monotonic() + deadline
+    poll = getattr(runs, "poll", None)
+    while True:
+        step = None if end is None else max(end - time.monotonic(), 0.0)
+        if poll is not None:
+            step = poll if step is None else min(step, poll)
+        try:
+            return child.communicate(data, timeout=step)[1], None
+        except subprocess.TimeoutExpired:
+            data = None  # sent once: communicate() goes on where it was
+        why = ("timeout" if end is not None and time.monotonic() >= end
+               else "interrupted" if poll is not None and runs.stopped else None)
+        if why is not None:
+            child.kill()
+            return child.communicate()[1], why
+
+
 def _run_isolated(input, output, params, force, deadline, runs=None):
     """Run one session in a child process (a fresh interpreter importing
     this package), killed after `deadline` seconds (or by runs.stop()).  A
@@ -179,15 +236,9 @@ def _run_isolated(input, output, params, force, deadline, runs=None):
         os.close(w)
     if runs is not None:
         runs.add(child)
-    timed_out = False
     try:
-        try:
-            _, err = child.communicate(pickle.dumps((input, output, params, force)),
-                                       timeout=deadline)
-        except subprocess.TimeoutExpired:
-            timed_out = True
-            child.kill()
-            _, err = child.communicate()
+        err, why = _communicate(child, pickle.dumps((input, output, params, force)), deadline,
+                                runs)
         with os.fdopen(r, "rb") as f:
             r = -1
             data = f.read()
@@ -202,11 +253,15 @@ def _run_isolated(input, output, params, force, deadline, runs=None):
             os.unlink(t)
         except OSError:
             pass
-    if not timed_out and child.returncode == 0 and data:
+    if why is None and child.returncode == 0 and data:
         rec = pickle.loads(data)
         rec["host"], rec["pid"] = socket.gethostname(), child.pid
         return rec
-    if timed_out:
+    if why == "interrupted":
+        return _record(input, output, "interrupted",
+                       "the batch was stopped: its process was killed", seconds=seconds,
+                       pid=child.pid)
+    if why == "timeout":
         return _record(input, output, "timeout",
                        "no result after %g s (batch deadline): its process was killed"
                        % deadline, seconds=seconds, pid=child.pid)
@@ -218,10 +273,13 @@ def _run_isolated(input, output, params, force, deadline, runs=None):
                    seconds=seconds, pid=child.pid)
 
 
-def _run_task(input, output, params, force, deadline, runs=None):
+def _run_task(input, output, params, force, deadline, runs=None, stop=None):
     """One session with its retries (where a Dask worker or a pool thread
     runs it): a crashed process is tried again up to MAX_ATTEMPTS times, a
-    timeout is not, nor anything once the local batch is stopped (runs)."""
+    timeout is not, nor anything once the batch is stopped (runs: a local
+    batch's _Runs; stop: the name of a Dask batch's stop Event)."""
+    if stop is not None:
+        runs = _DaskRuns(stop)
     rec = None
     for attempt in range(1, MAX_ATTEMPTS + 1):
         if runs is not None and runs.stopped:
@@ -253,14 +311,35 @@ def _bar(progress, total):
     return tqdm(total=total, desc="knotmap batch", unit="session", file=sys.stderr)
 
 
+#: Seconds a stopped Dask batch waits for its tasks to end their sessions
+#: (each looks at the stop every _DaskRuns.poll seconds) before it raises.
+_DASK_STOP_WAIT = 30.0
+
+
+def _stop_dask(client, name, futures):
+    """Ctrl-C (or any exception) in the caller: set the stop Event the
+    tasks look at, so that the sessions in work are killed and their
+    temporaries removed and no queued one starts, and wait for that."""
+    from distributed import Event, wait
+    event = Event(name, client=client)
+    event.set()
+    try:
+        wait(futures, timeout=_DASK_STOP_WAIT)
+    except Exception:  # noqa: BLE001 - a timeout: the futures are released anyway
+        pass
+    event.clear()
+
+
 def _run_dask(client, tasks, params, force, deadline, bar):
     from distributed import as_completed
     import uuid
     token = uuid.uuid4().hex[:8]
     keys = ["knotmap-process-%s-%d-%s" % (token, i, os.path.basename(t[0]))
             for i, t in enumerate(tasks)]
+    stop = "knotmap-batch-stop-%s" % token
     futures = client.map(_run_task, [t[0] for t in tasks], [t[1] for t in tasks],
-                         params=params, force=force, deadline=deadline, key=keys, pure=False)
+                         params=params, force=force, deadline=deadline, stop=stop, key=keys,
+                         pure=False)
     index = {f.key: i for i, f in enumerate(futures)}
     results = [None] * len(tasks)
     try:
@@ -272,6 +351,9 @@ def _run_dask(client, tasks, params, force, deadline, bar):
                 results[i] = _record(tasks[i][0], tasks[i][1], type(e).__name__, str(e),
                                      host=None, pid=None)
             bar.update(1)
+    except BaseException:
+        _stop_dask(client, stop, futures)
+        raise
     finally:
         for f in futures:
             f.release()
@@ -314,10 +396,12 @@ def batch(inputs: Union[PathLike, Iterable[PathLike]], out_dir: PathLike,
     MAX_ATTEMPTS tries, one that is still running after `deadline` seconds
     is killed and reported ("timeout"); either way its temporary output is
     removed.  A failing session never stops the others.  Ctrl-C
-    (KeyboardInterrupt) stops a local batch at once: the sessions in work
-    are killed (their temporaries removed), no other starts, and
-    KeyboardInterrupt is raised; the results finished before stay, and a
-    new batch() skips them.
+    (KeyboardInterrupt) stops a batch at once, local or on a Dask cluster:
+    the sessions in work are killed (their temporaries removed), no other
+    starts, and KeyboardInterrupt is raised; the results finished before
+    stay, and a new batch() skips them.  On a cluster each task looks at a
+    stop (a distributed.Event) every 0.25 s, and the caller waits up to
+    30 s for the tasks to end.
 
     Parameters
     ----------

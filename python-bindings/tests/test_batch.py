@@ -172,11 +172,11 @@ def _install_crash(marker):
     import knotmap._batch as b
     real = b._run_isolated
 
-    def crashing(input, output, params, force, deadline):
+    def crashing(input, output, params, force, deadline, *runs):
         try:
             fd = os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
         except FileExistsError:
-            return real(input, output, params, force, deadline)
+            return real(input, output, params, force, deadline, *runs)
         os.write(fd, str(os.getpid()).encode())
         os.close(fd)
         os._exit(17)
