@@ -106,10 +106,16 @@ def _plan(f, frames):
                          sum(_nbytes(d) for d in cols), ""))
     for group in ("frames", "bodymap"):
         if isinstance(f.get(group), h5py.Group):
-            plan += [_declared("/%s/%s" % (group, k), d,
-                               ", or frames=False" if k == "conditioned" else "")
-                     for k, d in datasets(f[group]) if frames or k != "conditioned"]
+            plan += [_declared("/%s/%s" % (group, k), d, _FRAMES_HINT if k == "conditioned"
+                               else "") for k, d in datasets(f[group])
+                     if frames or k != "conditioned"]
     return plan
+
+
+#: What a refusal of /frames/conditioned adds: the rest is read without it,
+#: the frames themselves a block at a time.
+_FRAMES_HINT = ("; or read the rest with frames=False, and these frames (--save-frames) a "
+                "block at a time with h5py: h5py.File(%r)['frames/conditioned'][t0:t1]")
 
 
 def _check_budget(path, plan, budget):
@@ -118,16 +124,18 @@ def _check_budget(path, plan, budget):
     of that size is read (a small crafted file may declare gigabytes of
     unwritten values: h5py would allocate them as fill values)."""
     left = budget
-    for what, nbytes, hint in plan:
+    for k, (what, nbytes, hint) in enumerate(plan):
         if nbytes > left:
             before = budget - left
+            need = sum(n for _, n, _ in plan[k:]) + before  # everything, rounded up to a MiB
             raise make_error(
                 lib.KM_ERR_LIMIT,
-                "%s: %s: about %.0f MiB to read, beyond the memory budget of %.0f MiB%s "
-                "(raise it: max_memory=%s)"
+                "%s: %s: about %.0f MiB to read, beyond the memory budget of %.0f MiB%s. "
+                "Raise it: max_memory=%d (%.0f MiB) reads the whole result%s"
                 % (path, what, nbytes / _MIB, budget / _MIB,
                    " (%.0f MiB of it taken by what is read before)" % (before / _MIB)
-                   if before >= _MIB else "", hint), filename=path)
+                   if before >= _MIB else "", -(-need // _MIB) * _MIB, -(-need // _MIB),
+                   hint.replace("%r", repr(path))), filename=path)
         left -= nbytes
 
 
@@ -165,8 +173,11 @@ def read_result(path: PathLike, as_pandas: Optional[bool] = False,
         added up in reading order before any of it is read, and the first
         one beyond what is left raises ValueError naming it, its size and
         the budget [KM_MAX_MEMORY_DEFAULT, 1 GiB, as the commands'; None
-        or <= 0 the same].  A long session saved with --save-frames may need more
-        (or frames=False).
+        or <= 0 the same].  The message gives the budget that reads the
+        whole result.  A long session saved with --save-frames may need more
+        (a 32 x 32 sensor at 100 Hz: 1 GiB in about 44 minutes): then
+        frames=False reads everything else, and h5py reads the frames a
+        block at a time (``h5py.File(path)["frames/conditioned"][t0:t1]``).
 
     Returns
     -------

@@ -126,3 +126,33 @@ def test_the_docstring_names_every_dataset_read(result, tmp_path):
              if isinstance(v, np.ndarray)]
     assert {"row", "col", "frame", "conditioned", "x_mm", "y_mm"} <= set(names)
     assert [k for k in names if '"%s"' % k not in doc] == []
+
+
+def test_saved_frames_beyond_the_budget_say_what_to_do(tmp_path):
+    """A --save-frames result whose frames go beyond the budget (session 46,
+    user17): the message gives the budget that reads the whole result, and
+    the other ways (frames=False, and h5py a block at a time, with the file's
+    name), each of which works.  Before it ended '(raise it: max_memory=, or
+    frames=False)': no number, and nothing on reading the frames."""
+    path = str(tmp_path / "sf.knotmap.h5")
+    knotmap.process(EXAMPLE, path, save_frames=True)
+    with h5py.File(path, "r") as f:
+        frames_bytes = f["frames/conditioned"].size * 4
+    with pytest.raises(ValueError) as e:
+        knotmap.read_result(path, max_memory=frames_bytes)
+    text = str(e.value)
+    want = "%s: /frames/conditioned declares 1500 x 32 x 16 float32: about 3 MiB to read" % path
+    assert text.startswith(want), text
+    budget = int(text.split("Raise it: max_memory=")[1].split(" ")[0])
+    assert budget % MIB == 0 and "(%d MiB) reads the whole result" % (budget // MIB) in text
+    res = knotmap.read_result(path, max_memory=budget)
+    assert res["frames"]["conditioned"].shape == (1500, 32, 16)
+    with pytest.raises(ValueError):
+        knotmap.read_result(path, max_memory=budget - MIB)
+    assert "read the rest with frames=False" in text
+    assert "conditioned" not in knotmap.read_result(path, frames=False,
+                                                    max_memory=frames_bytes)["frames"]
+    code = text.split("block at a time with h5py: ")[1].split(" (KM_ERR_LIMIT)")[0]
+    assert code == "h5py.File(%r)['frames/conditioned'][t0:t1]" % path
+    block = eval(code, {"h5py": h5py, "t0": 100, "t1": 110})  # noqa: S307 - the text we wrote
+    np.testing.assert_array_equal(block, res["frames"]["conditioned"][100:110])
