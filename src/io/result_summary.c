@@ -297,6 +297,43 @@ static void read_duration(hid_t f, km_result_summary *s)
         H5Dclose(d);
 }
 
+/* Whether every frame's /metrics flags carry KM_FRAME_ALL_CONTACT: read a
+ * block at a time up to the first frame without it (at once on most
+ * sessions); 0 when unknown (no such column, not one value per frame). */
+static int read_all_contact(km_ctx *ctx, hid_t f, int64_t n_frames)
+{
+    enum { BLOCK = 16384 };
+    int all = 0;
+    hid_t d = has_link(f, "/metrics") && has_link(f, "/metrics/flags")
+                  ? H5Dopen2(f, "/metrics/flags", H5P_DEFAULT)
+                  : H5I_INVALID_HID;
+    hid_t space = d >= 0 ? H5Dget_space(d) : H5I_INVALID_HID;
+    hsize_t n = 0;
+    uint32_t *buf = NULL;
+    if (space < 0 || H5Sget_simple_extent_ndims(space) != 1 ||
+        H5Sget_simple_extent_dims(space, &n, NULL) < 0 || n == 0 || n > MAX_TABLE_ROWS ||
+        n != (hsize_t)n_frames || (buf = km_alloc(ctx, BLOCK * sizeof *buf)) == NULL)
+        goto done;
+    all = 1;
+    for (hsize_t at = 0; all && at < n; at += BLOCK) {
+        hsize_t k = n - at < BLOCK ? n - at : BLOCK;
+        hid_t mem = H5Screate_simple(1, &k, NULL);
+        all = mem >= 0 && H5Sselect_hyperslab(space, H5S_SELECT_SET, &at, NULL, &k, NULL) >= 0 &&
+              H5Dread(d, H5T_NATIVE_UINT32, mem, space, H5P_DEFAULT, buf) >= 0;
+        for (hsize_t i = 0; all && i < k; i++)
+            all = (buf[i] & KM_FRAME_ALL_CONTACT) != 0;
+        if (mem >= 0)
+            H5Sclose(mem);
+    }
+done:
+    km_free(ctx, buf);
+    if (space >= 0)
+        H5Sclose(space);
+    if (d >= 0)
+        H5Dclose(d);
+    return all;
+}
+
 static km_status read_coverage(km_ctx *ctx, hid_t f, km_result_summary *s)
 {
     hid_t d, space;
@@ -397,6 +434,7 @@ km_status km_result_read_summary(km_ctx *ctx, const char *path, int64_t max_byte
     }
     find_recorded(s);
     read_duration(f, s);
+    s->all_contact = read_all_contact(ctx, f, s->n_frames);
 done:
     if (f >= 0)
         H5Fclose(f);

@@ -41,6 +41,8 @@ typedef struct km_result_summary {
     int64_t n_frames;
     double duration_s;         /* last minus first /session/time plus one
                                   frame period; NaN when unknown */
+    int all_contact;           /* 1: every frame's /metrics flags carry
+                                  ALL_CONTACT (the whole sheet in contact) */
     km_table candidates;       /* /candidates, empty when absent */
     km_table metrics;          /* /metrics */
     km_text_pair *params;      /* /params attributes as text, by name */

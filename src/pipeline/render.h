@@ -46,6 +46,10 @@ void km_describe_assumed(const struct km_result_summary *s, char *buf, size_t ca
  * /session assumed: said on its own, not among the values assumed), NULL
  * for any other recording.  Static text. */
 const char *km_insole_note(const struct km_result_summary *s);
+/* A session whose every taxel was above the contact threshold in every frame
+ * (/metrics flags ALL_CONTACT, as `knotmap process` says in its summary):
+ * the sentence the picture and the report show, into buf; "" otherwise. */
+void km_all_contact_note(const struct km_result_summary *s, char *buf, size_t cap);
 /* The recording's kind as a subtitle says it: "in-shoe insole", "foam
  * roller" or "pressure mat". */
 const char *km_recording_kind(const struct km_result_summary *s);

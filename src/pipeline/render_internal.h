@@ -37,6 +37,7 @@ typedef struct texts {
     char subtitle[256];
     char assumed[320];
     char insole[160];          /* km_insole_note, "" for any other recording */
+    char all_contact[2][320];  /* km_all_contact_note in two lines, "" for most sessions */
     char x_label[96], y_label[96];
     char bar_label[96];
     char orient[2][200];

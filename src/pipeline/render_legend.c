@@ -63,6 +63,9 @@ int32_t km_render_draw_legend(km_draw *d, const frame *F, const texts *t, const 
     }
     if (t->insole[0])
         ROW_TEXT(t->insole, C_WARN, 1);
+    for (int i = 0; i < 2; i++)
+        if (t->all_contact[i][0])
+            ROW_TEXT(t->all_contact[i], C_WARN, 1);
     if (L->n_marked > 0) {
         y += 6;
         size_t n_all = s->candidates.n_rows > (size_t)L->n_marked ? s->candidates.n_rows : (size_t)L->n_marked;

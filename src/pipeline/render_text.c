@@ -151,6 +151,22 @@ const char *km_insole_note(const km_result_summary *s)
                : NULL;
 }
 
+void km_all_contact_note(const km_result_summary *s, char *buf, size_t cap)
+{
+    const char *v = "0";
+    for (size_t i = 0; i < s->n_params; i++)
+        if (strcmp(s->params[i].key, "contact_threshold") == 0)
+            v = s->params[i].value;
+    if (cap > 0)
+        buf[0] = '\0';
+    if (s->all_contact && cap > 0)
+        snprintf(buf, cap,
+                 "Every taxel was above the contact threshold (%.32s) in %s: the contact is the "
+                 "whole sheet. If the unloaded sheet reads above %.32s, process again with "
+                 "--contact-threshold V above its floor or --tare N.",
+                 v, s->n_frames == 1 ? "the frame" : "every frame", v);
+}
+
 const char *km_recording_kind(const km_result_summary *s)
 {
     if (strcmp(s->mode, "roller") == 0)
@@ -210,6 +226,14 @@ static void title_texts(const km_result_map *m, const km_result_summary *s, cons
                  "Assumed, not in the recording: %s. Sizes and times depend on it.", part);
     if (km_insole_note(s) != NULL)
         snprintf(t->insole, sizeof t->insole, "%s", km_insole_note(s));
+    /* Two lines, split after the first sentence: the picture is as wide as
+       its widest line. */
+    km_all_contact_note(s, t->all_contact[0], sizeof t->all_contact[0]);
+    char *cut = strstr(t->all_contact[0], ". ");
+    if (cut != NULL) {
+        snprintf(t->all_contact[1], sizeof t->all_contact[1], "%s", cut + 2);
+        cut[1] = '\0';
+    }
 }
 
 /* Axis labels and the colour bar's label. */

@@ -544,6 +544,12 @@ static void doc_head(km_buf *b, const km_result_summary *s, const char *name)
     }
     if (km_insole_note(s) != NULL)
         km_buf_printf(b, "<p class=\"warn\">%s</p>\n", km_insole_note(s));
+    km_all_contact_note(s, assumed, sizeof assumed);
+    if (assumed[0]) {
+        km_buf_printf(b, "<p class=\"warn\">");
+        esc(b, assumed);
+        km_buf_printf(b, "</p>\n");
+    }
     km_buf_printf(b, "</header>\n");
 }
 

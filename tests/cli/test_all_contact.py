@@ -57,3 +57,27 @@ def test_the_flag_follows_the_frames(tmp_path):
     want = (f > 0).all(axis=(1, 2))
     np.testing.assert_array_equal((flags & 8) != 0, want)
     assert want.sum() == 20
+
+
+def test_the_picture_and_the_report_say_it(tmp_path):
+    """Since session 46 (user17; session 45's leftover) the picture's legend and the
+    report's header say it too, with the threshold the result was made with (/params);
+    before, only the command's summary and /metrics did.  A result whose frames are not
+    all in contact (the threshold at the floor) says nothing."""
+    run("process", AIR, *OPTS, "-o", tmp_path / "r.h5")
+    run("process", AIR, *OPTS, "--contact-threshold", np.loadtxt(AIR).min(), "-o",
+        tmp_path / "t.h5")
+    first = "Every taxel was above the contact threshold (%s) in the frame: the contact is " \
+            "the whole sheet."
+    second = "If the unloaded sheet reads above %s, process again with --contact-threshold V " \
+             "above its floor or --tare N."
+    for name, threshold, said in (("r", "0", True), ("t", "", False)):
+        run("render", tmp_path / (name + ".h5"), "-o", tmp_path / (name + ".svg"))
+        run("report", tmp_path / (name + ".h5"), "-o", tmp_path / (name + ".html"))
+        svg = (tmp_path / (name + ".svg")).read_text()
+        html = (tmp_path / (name + ".html")).read_text()
+        assert (">%s<" % (first % threshold) in svg) is said, name
+        assert (">%s<" % (second % threshold) in svg) is said, name
+        assert ('<p class="warn">%s %s</p>' % (first % threshold, second % threshold)
+                in html) is said, name
+        assert ("Every taxel" in svg + html) is said, name
