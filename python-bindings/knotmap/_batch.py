@@ -2,6 +2,7 @@
 cluster or a local pool.  Every session runs in a child process of its own
 with a deadline, so a hostile file (a crash or a hang inside libhdf5) costs
 that session only, never a worker."""
+import errno
 import glob
 import os
 import pickle
@@ -13,7 +14,7 @@ import threading
 import time
 from typing import Any, Dict, Iterable, List, Optional, Union
 
-from ._core import Error, PathLike, flag, integer, invalid, real
+from ._core import Error, PathLike, flag, integer, invalid, lib, make_error, real
 from ._process import check_params, process
 from ._result import is_complete
 
@@ -58,15 +59,21 @@ def output_path(input: PathLike, out_dir: PathLike) -> str:
 
 def _expand(inputs):
     """A list of input paths: an iterable of paths, a folder (its visible
-    regular files, sorted) or a glob pattern."""
+    regular files, sorted) or a glob pattern.  One path that does not exist,
+    or a pattern that matches nothing, is FileNotFoundError (as `knotmap
+    process` refuses it, exit 66): a mistyped folder is no batch of one
+    failed session, nor an empty one."""
     if isinstance(inputs, (str, bytes, os.PathLike)):
         p = os.fsdecode(inputs)
         if os.path.isdir(p):
             return sorted(os.path.join(p, n) for n in os.listdir(p)
                           if not n.startswith(".") and os.path.isfile(os.path.join(p, n)))
-        if glob.has_magic(p):
-            return sorted(glob.glob(p))
-        return [p]
+        found = sorted(glob.glob(p)) if glob.has_magic(p) else []
+        if found or os.path.lexists(p):
+            return found or [p]
+        raise make_error(lib.KM_ERR_NOT_FOUND, "%s: %s" % (
+            p, "no file matches this pattern" if glob.has_magic(p)
+            else "no such file or folder"), errno_=errno.ENOENT, filename=p)
     return [os.fsdecode(x) for x in inputs]
 
 
@@ -451,6 +458,9 @@ def batch(inputs: Union[PathLike, Iterable[PathLike]], out_dir: PathLike,
 
     Raises
     ------
+    FileNotFoundError
+        (a knotmap.Error) before any work, when `inputs` is one path that
+        does not exist or a pattern that matches no file.
     knotmap.Error
         Before any work: TypeError for a keyword of the wrong type (a number
         given as a string, a switch that is not a bool) or a `progress`

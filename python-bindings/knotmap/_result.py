@@ -232,7 +232,10 @@ def read_result(path: PathLike, as_pandas: Optional[bool] = False,
     with f:
         attrs = _attrs(f)
         if attrs.get("schema") != "knotmap-result":
-            raise make_error(lib.KM_ERR_FORMAT, "%s: not a knotmap result" % path, filename=path)
+            raise make_error(lib.KM_ERR_FORMAT, "%s: not a knotmap result%s" % (
+                path, " but a session: knotmap.process(%r, OUTPUT) makes its result, "
+                "knotmap.read_session(%r) reads its frames" % (path, path)
+                if attrs.get("schema") == "knotmap-session" else ""), filename=path)
         if int(attrs.get("complete", 0)) != 1:
             raise make_error(lib.KM_ERR_FORMAT, "%s: incomplete result (no complete = 1)"
                              % path, filename=path)

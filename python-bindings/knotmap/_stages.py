@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import math
 
+import numbers
+
 import numpy as np
 from numpy.typing import ArrayLike
 from typing import Any, Dict, Optional, Tuple, Union
@@ -96,8 +98,14 @@ def temporal_filter(frames: ArrayLike, kind: str = _TD["kind"], rate_hz: float =
     lib.km_temporal_params_default(p)
     if isinstance(kind, str):
         p.kind = choice("kind", kind.lower().replace("-", "_"), TEMPORAL_KINDS)
-    else:
-        p.kind = int(kind)
+    elif (isinstance(kind, numbers.Integral) and not isinstance(kind, bool)
+          and int(kind) in TEMPORAL_KINDS.values()):
+        p.kind = int(kind)  # TEMPORAL_KINDS[name]
+    else:  # temporal_filter(frames, 100.0): the rate given where the kind goes
+        raise invalid("kind=%r is not one of %s%s" % (
+            kind, ", ".join(repr(k) for k in TEMPORAL_KINDS),
+            "; the frame rate is rate_hz=: temporal_filter(frames, rate_hz=%r)" % (kind,)
+            if isinstance(kind, numbers.Real) and not isinstance(kind, bool) else ""))
     p.rate_hz = real("rate_hz", rate_hz)
     p.cutoff_hz = real("cutoff_hz", cutoff_hz)
     p.order = integer("order", order)
