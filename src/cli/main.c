@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -46,9 +47,32 @@ static int starts_with(const char *s, const char *prefix)
     return prefix != NULL && strncmp(s, prefix, strlen(prefix)) == 0;
 }
 
+/* A folder given where a file goes (`knotmap process sessions/`): what to
+ * give instead, by command; 0 when `path` is no folder. */
+static int folder_given(km_status status, const char *path)
+{
+    struct stat st;
+    if (status != KM_ERR_NOT_FOUND || path == NULL || stat(path, &st) != 0 || !S_ISDIR(st.st_mode))
+        return 0;
+    const char *cmd = km_cli_argc > 1 ? km_cli_argv[1] : "";
+    int n = (int)strlen(path);
+    while (n > 1 && path[n - 1] == '/')
+        n--;
+    if (strcmp(cmd, "process") == 0 || strcmp(cmd, "info") == 0)
+        km_cli_error("%s: is a folder: give the files in it (knotmap %s %.*s/*%s)", path, cmd, n, path,
+                     cmd[0] == 'p' ? " -o OUT/ writes one result per input" : "");
+    else if (strcmp(cmd, "render") == 0 || strcmp(cmd, "report") == 0)
+        km_cli_error("%s: is a folder: give a result file (knotmap process writes them)", path);
+    else
+        km_cli_error("%s: is a folder, not a file", path);
+    return 1;
+}
+
 int km_cli_report(km_ctx *ctx, km_status status, const char *file, const char *other)
 {
     const char *detail = km_ctx_last_error(ctx);
+    if (folder_given(status, file) || folder_given(status, other))
+        return km_cli_exit_code(status);
     if (status == KM_ERR_CANCELLED) { /* a first SIGINT/SIGTERM (render, report) */
         km_cli_error("%s: interrupted; nothing written", other != NULL ? other : file);
         return 128 + (km_cli_interrupted() != 0 ? km_cli_interrupted() : SIGINT);
