@@ -120,6 +120,20 @@ def render(result: PathLike, out: Optional[PathLike] = None,
         (also beyond `max_memory`), TypeError for a value of the wrong type
         (a number given as a string, 2.5 pixels, a switch that is not a
         bool), OSError for a picture that cannot be written.
+
+    Examples
+    --------
+    From the repository's root: the bundled example's body map, as
+    `knotmap render r.knotmap.h5 -o map.png`, and as SVG text in memory.
+
+    >>> import os, tempfile, knotmap
+    >>> d = tempfile.mkdtemp()
+    >>> _ = knotmap.process("datasets/example/roller_example.h5", os.path.join(d, "r.h5"))
+    >>> info = knotmap.render(os.path.join(d, "r.h5"), os.path.join(d, "map.png"))
+    >>> info["n_marked"], info["format"] == knotmap.IMAGE_FORMATS["png"]
+    (3, True)
+    >>> knotmap.render(os.path.join(d, "r.h5"), format="svg")[:5]
+    b'<?xml'
     """
     p = _params(map, cell_px, vmin, vmax, percentile, candidates, overwrite, format, max_memory)
     r = ffi.new("km_render_info *")
@@ -172,6 +186,16 @@ def report(result: PathLike, out: Optional[PathLike] = None,
     ------
     knotmap.Error
         As render().
+
+    Examples
+    --------
+    >>> import os, tempfile, knotmap
+    >>> d = tempfile.mkdtemp()
+    >>> _ = knotmap.process("datasets/example/roller_example.h5", os.path.join(d, "r.h5"))
+    >>> knotmap.report(os.path.join(d, "r.h5"), os.path.join(d, "r.html")).endswith("r.html")
+    True
+    >>> knotmap.report(os.path.join(d, "r.h5"))[:15]
+    '<!DOCTYPE html>'
     """
     p = _params(map, 0, None, None, None, candidates, overwrite, None, max_memory)
     c = ctx()

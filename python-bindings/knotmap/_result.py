@@ -294,6 +294,16 @@ def eval(result_path: PathLike, truth_path: PathLike,  # noqa: A001 - knotmap.ev
         tolerance_mm, n_truth, n_candidates, n_matched, precision, recall,
         f1, error_mean_mm, error_rms_mm, error_max_mm (mm; NaN when nothing
         matched).
+
+    Examples
+    --------
+    >>> import os, tempfile, knotmap
+    >>> d = tempfile.mkdtemp()
+    >>> s = knotmap.synth(os.path.join(d, "s.h5"), mode="mat", seed=1, duration=5)
+    >>> _ = knotmap.process(s, os.path.join(d, "r.h5"))
+    >>> score = knotmap.evaluate(os.path.join(d, "r.h5"), s, top=3)
+    >>> score["n_candidates"], score["tolerance_mm"]
+    (3, 10.0)
     """
     c = ctx()
     r = ffi.new("km_eval_result *")

@@ -199,6 +199,27 @@ def synth(path: Optional[PathLike] = None, mode: str = TABLE_DEFAULT,
         along_lo_mm, along_hi_mm, end_sigma_mm, sigma_mm, amplitude_kpa),
         row_pitch_mm, col_pitch_mm, motion ([T] columns y_contact_mm, theta_rad,
         contact_row, load).
+
+    Examples
+    --------
+    In memory: a session and the knots it holds.
+
+    >>> import knotmap
+    >>> session, truth = knotmap.synth(mode="mat", duration=2, grid=(16, 16), knots=2, seed=3)
+    >>> session.frames.shape, session.frames.dtype.name, len(truth["knots"]["x_mm"])
+    ((200, 16, 16), 'float32', 2)
+
+    A file, as `knotmap synth --mode roller --seed 7 -o s.h5`, processed,
+    and its candidates scored against its knots (knotmap.evaluate, as
+    `knotmap eval`):
+
+    >>> import os, tempfile
+    >>> d = tempfile.mkdtemp()
+    >>> s = knotmap.synth(os.path.join(d, "s.h5"), mode="roller", seed=7, duration=10)
+    >>> summary = knotmap.process(s, os.path.join(d, "s.knotmap.h5"))
+    >>> score = knotmap.evaluate(os.path.join(d, "s.knotmap.h5"), s)
+    >>> score["n_truth"], score["n_matched"], score["f1"]
+    (6, 6, 1.0)
     """
     p = _params({"mode": mode, "preset": preset, "seed": seed, "duration": duration,
                  "rate": rate, "grid": grid, "knots": knots, "roller_radius": roller_radius},

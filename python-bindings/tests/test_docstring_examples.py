@@ -7,7 +7,8 @@ import pytest
 
 import knotmap
 
-HAVE_EXAMPLES = ("read_session", "find_peaks", "peak_local_max", "gaussian_filter", "process")
+HAVE_EXAMPLES = ("read_session", "find_peaks", "peak_local_max", "gaussian_filter", "process",
+                 "synth", "evaluate", "render", "report")
 
 
 def _tests():
