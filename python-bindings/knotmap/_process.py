@@ -251,7 +251,9 @@ def process(input: PathLike, output: PathLike, **params: Any) -> Dict[str, Any]:
     Parameters
     ----------
     input : str or os.PathLike
-        The session file (any format read_session reads).
+        The session file (any format read_session reads).  Frames in
+        memory: numpy.save them (a TypeError says so), or push them through
+        knotmap.Pipeline, which gives the same body map and candidates.
     output : str or os.PathLike
         The result file (docs/FORMAT.md 2.1).
     **params
@@ -365,6 +367,13 @@ def process(input: PathLike, output: PathLike, **params: Any) -> Dict[str, Any]:
     keep.append(cb)
     p.progress = cb
     summary = ffi.new("km_process_summary *")
+    if isinstance(input, np.ndarray):  # frames in memory: no file to read
+        raise invalid_type(
+            "input must be a path (str, bytes or os.PathLike), got 'ndarray': process() reads "
+            "a file. Frames in memory: save them (numpy.save('s.npy', frames), or numpy.savez "
+            "with time= or fs=) and pass rate=, pitch= as needed, or push them through "
+            "knotmap.Pipeline(grid=%s, rate=..., pitch=...), which gives the same body map "
+            "and candidates" % ("(%d, %d)" % input.shape[1:3] if input.ndim == 3 else "(R, C)"))
     in_b, out_b = fspath("input", input), fspath("output", output)
     status = lib.km_process(c, in_b, out_b, p, summary)
     if raised:

@@ -8,7 +8,8 @@ user17), each answered with what to do.  All fail on 2574aa5:
   work, and makes no folder.
 - temporal_filter(frames, 100.0) (the rate where the kind goes) said "temporal:
   unknown kind 100", and kind=2.7 was cut to 2 (iir_lowpass).
-- read_result(session) said only "not a knotmap result"."""
+- read_result(session) said only "not a knotmap result".
+- process(frames) (an array in memory) said only that the input must be a path."""
 import os
 
 import numpy as np
@@ -61,3 +62,32 @@ def test_read_result_of_a_session_says_what_to_do():
     assert str(e.value).startswith(
         "%s: not a knotmap result but a session: knotmap.process(%r, OUTPUT) makes its "
         "result, knotmap.read_session(%r) reads its frames" % (EXAMPLE, EXAMPLE, EXAMPLE))
+
+
+def test_process_of_frames_in_memory_says_how(tmp_path, monkeypatch):
+    """process(frames) (a numpy array where the path goes) said only "input must be a
+    path ..., got 'ndarray'"; now it names both ways, each of which is run here and
+    gives the same candidates."""
+    import warnings
+    warnings.simplefilter("ignore", knotmap.AssumedWarning)
+    session, _ = knotmap.synth(mode="mat", duration=5, grid=(16, 16), knots=2, seed=3)
+    frames, pitch = session.frames, session.metadata["row_pitch_mm"]
+    with pytest.raises(TypeError) as e:
+        knotmap.process(frames, str(tmp_path / "r.h5"))
+    assert isinstance(e.value, knotmap.Error)
+    assert ("got 'ndarray': process() reads a file. Frames in memory: save them "
+            "(numpy.save('s.npy', frames), or numpy.savez with time= or fs=) and pass rate=, "
+            "pitch= as needed, or push them through knotmap.Pipeline(grid=(16, 16), rate=..., "
+            "pitch=...), which gives the same body map and candidates") in str(e.value)
+    assert not (tmp_path / "r.h5").exists()
+    monkeypatch.chdir(str(tmp_path))
+    np.save("s.npy", frames)
+    knotmap.process("s.npy", "r.h5", rate=100, pitch=pitch)
+    with knotmap.Pipeline(grid=(16, 16), rate=100, pitch=pitch) as pipe:
+        pipe.push(frames)
+        pipe.finish()
+        live = pipe.candidates()
+    written = knotmap.read_result("r.h5")["candidates"]
+    assert len(written["x_mm"]) == 2
+    for k in ("x_mm", "y_mm", "score"):
+        np.testing.assert_array_equal(written[k], live[k])
