@@ -1582,6 +1582,9 @@ typedef struct km_result_info {
     double cand_map_noise;     /* /params cand_map_noise and */
     double cand_seen_threshold_used; /* cand_seen_threshold_used (NaN when
                                   absent: results before session 41) */
+    int32_t all_contact;       /* 1: every frame's /metrics flags carry
+                                  KM_FRAME_ALL_CONTACT (the whole sheet in contact) */
+    double contact_threshold;  /* /params contact_threshold (NaN when absent) */
 } km_result_info;
 
 /* Summarise the result at `path` into *out.  Errors: KM_ERR_NOT_FOUND,

@@ -208,6 +208,13 @@ static int show_result(km_ctx *ctx, const char *path)
                ri->cand_seen_threshold_used, in->units, ri->cand_map_noise, in->units);
     else if (isfinite(ri->cand_seen_threshold_used))
         printf("seen:         no candidate map (no contact)\n");
+    if (ri->all_contact) /* as process's summary says it (cmd_process.c) */
+        printf("contact:      every taxel above the contact threshold (%g) in %s: the contact "
+               "area is the whole sheet (/metrics flags ALL_CONTACT); if the unloaded sheet "
+               "reads above %g, process again with --contact-threshold V above its floor or "
+               "--tare N\n",
+               ri->contact_threshold, in->n_frames == 1 ? "the frame" : "every frame",
+               ri->contact_threshold);
     if (ri->n_best > 0)
         show_best(ri);
     free(ri);

@@ -11,6 +11,7 @@
 
 #include "h5util.h"
 #include "result_reader.h"
+#include "result_summary.h"
 
 static void text_attr(hid_t obj, const char *name, char *buf, size_t cap)
 {
@@ -166,6 +167,7 @@ static void read_seen(hid_t f, km_result_info *out)
     hid_t g = H5Lexists(f, "/params", H5P_DEFAULT) > 0 ? H5Gopen2(f, "/params", H5P_DEFAULT) : -1;
     out->cand_map_noise = g >= 0 ? num_attr(g, "cand_map_noise", NAN) : NAN;
     out->cand_seen_threshold_used = g >= 0 ? num_attr(g, "cand_seen_threshold_used", NAN) : NAN;
+    out->contact_threshold = g >= 0 ? num_attr(g, "contact_threshold", NAN) : NAN;
     if (g >= 0)
         H5Gclose(g);
 }
@@ -208,6 +210,7 @@ km_status km_result_read_info(km_ctx *ctx, const char *path, const km_param_defa
     read_best(f, out);
     read_changed(f, defs, n_defs, out);
     read_seen(f, out);
+    out->all_contact = km_result_all_contact(ctx, f, out->session.n_frames);
 done:
     if (f >= 0)
         H5Fclose(f);

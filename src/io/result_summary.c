@@ -297,11 +297,11 @@ static void read_duration(hid_t f, km_result_summary *s)
         H5Dclose(d);
 }
 
-/* Whether every frame's /metrics flags carry KM_FRAME_ALL_CONTACT: read a
- * block at a time up to the first frame without it (at once on most
- * sessions); 0 when unknown (no such column, not one value per frame). */
-static int read_all_contact(km_ctx *ctx, hid_t f, int64_t n_frames)
+_Static_assert(sizeof(hid_t) == sizeof(int64_t), "hid_t is int64_t (HDF5 1.10)");
+
+int km_result_all_contact(km_ctx *ctx, int64_t file, int64_t n_frames)
 {
+    hid_t f = (hid_t)file;
     enum { BLOCK = 16384 };
     int all = 0;
     hid_t d = has_link(f, "/metrics") && has_link(f, "/metrics/flags")
@@ -434,7 +434,7 @@ km_status km_result_read_summary(km_ctx *ctx, const char *path, int64_t max_byte
     }
     find_recorded(s);
     read_duration(f, s);
-    s->all_contact = read_all_contact(ctx, f, s->n_frames);
+    s->all_contact = km_result_all_contact(ctx, f, s->n_frames);
 done:
     if (f >= 0)
         H5Fclose(f);

@@ -65,6 +65,13 @@ km_status km_result_read_summary(km_ctx *ctx, const char *path, int64_t max_byte
                                  km_result_summary *out);
 void km_result_summary_clear(km_ctx *ctx, km_result_summary *s);
 
+/* Whether every frame's /metrics flags carry KM_FRAME_ALL_CONTACT (the
+ * whole sheet in contact) in the open result `file` (an HDF5 file id,
+ * hid_t) of n_frames frames: read a block at a time up to the first frame
+ * without it (at once on most sessions); 0 when unknown (no such column,
+ * not one value per frame).  For the picture, the report and `info`. */
+int km_result_all_contact(km_ctx *ctx, int64_t file, int64_t n_frames);
+
 /* The column called `name`, NULL when absent. */
 const km_table_col *km_table_find(const km_table *t, const char *name);
 

@@ -81,3 +81,17 @@ def test_the_picture_and_the_report_say_it(tmp_path):
         assert ('<p class="warn">%s %s</p>' % (first % threshold, second % threshold)
                 in html) is said, name
         assert ("Every taxel" in svg + html) is said, name
+
+
+def test_info_of_the_result_says_it(tmp_path):
+    """`knotmap info RESULT` says it too (session 46), with the result's threshold; a
+    result whose frames are not all in contact has no such line."""
+    run("process", AIR, *OPTS, "--contact-threshold", "2.5", "-o", tmp_path / "r.h5")
+    run("process", AIR, *OPTS, "--contact-threshold", np.loadtxt(AIR).min(), "-o",
+        tmp_path / "t.h5")
+    said = run("info", tmp_path / "r.h5").stdout
+    assert ("\ncontact:      every taxel above the contact threshold (2.5) in the frame: the "
+            "contact area is the whole sheet (/metrics flags ALL_CONTACT); if the unloaded "
+            "sheet reads above 2.5, process again with --contact-threshold V above its floor "
+            "or --tare N\n") in said, said
+    assert "contact:" not in run("info", tmp_path / "t.h5").stdout
