@@ -138,6 +138,26 @@ static void take_verdict(int code, int *is_result)
         *is_result = code == PROBE_RESULT;
 }
 
+/* The refusal of an input whose probe child died of signal `sig`: a damaged
+ * or hostile file (65), or, under a small address-space limit, most likely
+ * libhdf5 out of memory (71). */
+static int refuse_crash(const char *path, const char *what, int sig)
+{
+    struct rlimit as;
+    if (getrlimit(RLIMIT_AS, &as) == 0 && as.rlim_cur != RLIM_INFINITY &&
+        as.rlim_cur < (rlim_t)KM_CLI_PROBE_SMALL_AS) {
+        km_cli_error("%s: reading %s crashed (%s) under an address-space limit of %llu MiB "
+                     "(ulimit -v %llu): most likely out of memory; raise the limit (or the file "
+                     "is damaged)",
+                     path, what, strsignal(sig), (unsigned long long)(as.rlim_cur >> 20),
+                     (unsigned long long)(as.rlim_cur >> 10));
+        return KM_EX_OSERR;
+    }
+    km_cli_error("%s: reading %s crashed (%s): a damaged or hostile file; refused", path, what,
+                 strsignal(sig));
+    return KM_EX_DATAERR;
+}
+
 int km_cli_probe(const char *path, const km_read_options *ro, double deadline, int *is_result,
                  int session_first)
 {
@@ -211,19 +231,7 @@ int km_cli_probe(const char *path, const km_read_options *ro, double deadline, i
                      path, what, KM_CLI_PROBE_SECONDS);
         return KM_EX_DATAERR;
     }
-    struct rlimit as;
-    if (getrlimit(RLIMIT_AS, &as) == 0 && as.rlim_cur != RLIM_INFINITY &&
-        as.rlim_cur < (rlim_t)KM_CLI_PROBE_SMALL_AS) {
-        km_cli_error("%s: reading %s crashed (%s) under an address-space limit of %llu MiB "
-                     "(ulimit -v %llu): most likely out of memory; raise the limit (or the file "
-                     "is damaged)",
-                     path, what, strsignal(sig), (unsigned long long)(as.rlim_cur >> 20),
-                     (unsigned long long)(as.rlim_cur >> 10));
-        return KM_EX_OSERR;
-    }
-    km_cli_error("%s: reading %s crashed (%s): a damaged or hostile file; refused", path, what,
-                 strsignal(sig));
-    return KM_EX_DATAERR;
+    return refuse_crash(path, what, sig);
 }
 
 int km_cli_bounded(const char *input, const char *second_input, double deadline,
