@@ -131,10 +131,8 @@ static int parse(int argc, char **argv, synth_opts *o)
     int rc = km_cli_parse(&ps, argc, argv);
     if (rc != KM_EX_OK)
         return rc;
-    if (o->out == NULL || o->out[0] == '\0') {
-        km_cli_error("synth: missing -o OUT (see knotmap synth --help)");
-        return KM_EX_USAGE;
-    }
+    if (o->out == NULL || o->out[0] == '\0')
+        return km_cli_usage("synth", "no -o OUT given (the session file to write, e.g. -o s.h5)");
     if (o->p.model == 2 && o->geometry_opt != NULL) {
         km_cli_error("synth: --%s does not apply to --model 2 (it draws the device and the "
                      "knots from the seed)", o->geometry_opt);
