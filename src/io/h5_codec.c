@@ -287,6 +287,21 @@ static void put_repeat(bits_out *w, unsigned len)
     put_bits(w, 0, 5); /* distance code 0: distance 1 */
 }
 
+/* r copies of byte b, the last symbol written: copies at distance 1 of
+ * 3..258 bytes (none left 1 or 2 short of one), the last 1-2 literals. */
+static void put_copies(bits_out *w, unsigned char b, size_t r)
+{
+    while (r >= 3) {
+        size_t len = r > 258 ? 258 : r;
+        if (r - len == 1 || r - len == 2)
+            len = r - 3;
+        put_repeat(w, (unsigned)len);
+        r -= len;
+    }
+    for (; r > 0; r--)
+        put_symbol(w, b);
+}
+
 /* The end of the run of in[i]'s byte from i (8 bytes at a time). */
 static size_t run_end(const unsigned char *in, size_t n, size_t i)
 {
@@ -322,16 +337,7 @@ size_t km_zlib_runs(const unsigned char *in, size_t n, uint32_t adler, unsigned 
     for (size_t i = 0; i < n;) {
         size_t end = run_end(in, n, i);
         put_symbol(&w, in[i]);
-        size_t r = end - i - 1; /* copies of it after the first */
-        while (r >= 3) {
-            size_t len = r > 258 ? 258 : r;
-            if (r - len == 1 || r - len == 2)
-                len = r - 3;
-            put_repeat(&w, (unsigned)len);
-            r -= len;
-        }
-        for (; r > 0; r--)
-            put_symbol(&w, in[i]);
+        put_copies(&w, in[i], end - i - 1);
         i = end;
     }
     put_symbol(&w, 256);
@@ -348,16 +354,7 @@ void km_deflate_run_block(km_bits_out *w, unsigned char b, size_t len, int final
 {
     put_bits(w, final ? 3u : 2u, 3); /* BFINAL, BTYPE 01: fixed codes */
     put_symbol(w, b);
-    size_t r = len - 1; /* copies of it after the first */
-    while (r >= 3) {
-        size_t n = r > 258 ? 258 : r;
-        if (r - n == 1 || r - n == 2)
-            n = r - 3;
-        put_repeat(w, (unsigned)n);
-        r -= n;
-    }
-    for (; r > 0; r--)
-        put_symbol(w, b);
+    put_copies(w, b, len - 1);
     put_symbol(w, 256);
 }
 
