@@ -42,9 +42,8 @@ static int chunk_sound(hid_t d, const hsize_t *off, const int *step, int n_steps
     return 0;
 }
 
-int km_h5_chunks_unsound(hid_t d, size_t elem, char *why, size_t cap)
+int km_h5_chunks_unsound(hid_t d, hid_t dcpl, hid_t space, size_t elem, char *why, size_t cap)
 {
-    hid_t dcpl = H5Dget_create_plist(d), space = H5Dget_space(d);
     hsize_t dims[H5S_MAX_RANK], chunk[H5S_MAX_RANK], off[H5S_MAX_RANK];
     int step[MAX_STEPS], n_steps = -1, rank = -1, bad = 0;
     unsigned cd0[MAX_STEPS], opts = 0;
@@ -92,18 +91,17 @@ done:
     if (dec != NULL)
         libdeflate_free_decompressor(dec);
     free(buf);
-    km_h5_close_layout(dcpl, H5I_INVALID_HID, space);
     return bad;
 }
 
 herr_t km_h5_dread(hid_t d, hid_t mtype, hid_t mspace, hid_t fspace, hid_t dxpl, void *buf)
 {
     char why[160];
-    hid_t type = H5Dget_type(d);
+    hid_t type = H5Dget_type(d), dcpl = H5Dget_create_plist(d), space = H5Dget_space(d);
     size_t elem = type >= 0 ? H5Tget_size(type) : 0;
-    if (type >= 0)
-        H5Tclose(type);
-    if (elem > 0 && km_h5_chunks_unsound(d, elem, why, sizeof why)) {
+    int bad = elem > 0 && km_h5_chunks_unsound(d, dcpl, space, elem, why, sizeof why);
+    km_h5_close_layout(dcpl, type, space);
+    if (bad) {
         /* The caller's error text (km_h5_error_text) is this. */
         H5Epush2(H5E_DEFAULT, __FILE__, __func__, __LINE__, H5E_ERR_CLS, H5E_DATASET, H5E_READERROR,
                  "%s", why);

@@ -97,7 +97,7 @@ km_status km_h5_check_storage(km_ctx *ctx, hid_t d, const char *name, size_t ele
         goto done;
     }
     char why[160];
-    if (km_h5_chunks_unsound(d, elem_size, why, sizeof why)) {
+    if (rank <= 2 && km_h5_chunks_unsound(d, dcpl, space, elem_size, why, sizeof why)) {
         st = km_fail(ctx, KM_ERR_FORMAT, "%s: %s", name, why);
         goto done;
     }

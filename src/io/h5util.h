@@ -96,8 +96,9 @@ km_status km_h5_check_storage(km_ctx *ctx, hid_t d, const char *name, size_t ele
  * decode to its chunk's size, where and how in why (cap bytes): HDF5's
  * deflate filter would inflate a bomb whole (gigabytes from a few MB) or
  * hand on a short chunk's uninitialised tail.  0 otherwise, and for any
- * other dataset (elem: the stored element's size; src/io/h5_chunks_check.c). */
-int km_h5_chunks_unsound(hid_t d, size_t elem, char *why, size_t cap);
+ * other dataset (elem: the stored element's size; dcpl and space: d's
+ * creation list and dataspace, borrowed; src/io/h5_chunks_check.c). */
+int km_h5_chunks_unsound(hid_t d, hid_t dcpl, hid_t space, size_t elem, char *why, size_t cap);
 /* H5Dread, after km_h5_chunks_unsound (the whole dataset, once per call):
  * for the datasets of a file knotmap reads with HDF5's own filters (a
  * result's tables, coordinates, a MAT-file's variables) that

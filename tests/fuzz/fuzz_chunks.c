@@ -126,7 +126,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                   km_h5_read_f64_chunks(d, &fv, 0, (int64_t)n_rows, (double *)(void *)back);
         if ((got || own) && (!got || memcmp(back, v, bytes) != 0))
             km_fuzz_die("km_h5_read_f64_chunks differs from what was written", "");
-        if (km_h5_chunks_unsound(d, es, why, sizeof why))
+        hid_t dcpl = H5Dget_create_plist(d), space = H5Dget_space(d);
+        int bad = km_h5_chunks_unsound(d, dcpl, space, es, why, sizeof why);
+        H5Pclose(dcpl);
+        H5Sclose(space);
+        if (bad)
             km_fuzz_die("km_h5_chunks_unsound refused the writer's chunks", why);
     }
     if (rank == 3 && !f64) {
