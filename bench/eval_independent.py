@@ -256,6 +256,24 @@ def add_common_args(ap):
     ap.add_argument("--snr-cuts", type=_floats, default=[3.0, 5.0], metavar="3,5")
 
 
+def sim_independent_presets():
+    """The presets bench/sim_independent.py draws (its PRESETS, read where it is defined)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import sim_independent
+    return sim_independent.PRESETS
+
+
+def check_cells(ap, a, presets_known):
+    """Refuse (argparse's usage error, exit 2) a mode or preset the simulator does not have,
+    before any session is drawn."""
+    for what, given, known in (("mode", a.modes, ("roller", "mat")),
+                               ("preset", a.presets, tuple(presets_known))):
+        bad = [v for v in given.split(",") if v not in known]
+        if bad:
+            ap.error("unknown %s(s) %s: this simulator has %s"
+                     % (what, ",".join(bad), ",".join(known)))
+
+
 def collect(a, cells, one_fn, *extra):
     """one_fn(a, mode, preset, seed, tmp, *extra) over the cells' seeds on a.jobs
     processes: {(mode, preset): [figures of each session]}."""
@@ -273,6 +291,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     add_common_args(ap)
     a = ap.parse_args()
+    check_cells(ap, a, sim_independent_presets())
     cells = [(m, p) for m in a.modes.split(",") for p in a.presets.split(",")]
     rows = collect(a, cells, one)
     print_summary(rows, cells)

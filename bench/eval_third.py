@@ -306,6 +306,7 @@ def main():
     ap.add_argument("--sweep", action="store_true",
                     help="one condition at a time (module docstring)")
     a = ap.parse_args()
+    ei.check_cells(ap, a, sim_third.PRESETS)
     modes, presets = a.modes.split(","), a.presets.split(",")
     conds = None if a.conditions is None else [c for c in a.conditions.split(",") if c]
     if conds and set(conds) - set(sim_third.CONDITIONS):

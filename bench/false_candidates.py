@@ -97,7 +97,8 @@ Usage: /usr/bin/python3 bench/false_candidates.py [--bin build/knotmap] [--model
            [--modes mat] [--presets moderate,hard] [--seeds 10] [--seed-start 1]
            [--duration 20] [--process-args "..."] [--true-gains hot|all] [--jobs 2]
            [--list] [--features] [--ratios] [--ranking]
-Needs the Python bindings on PYTHONPATH (build/python).
+Needs the Python bindings: PYTHONPATH, else the build/python beside --bin's build folder
+(the script says so before any session runs if neither has them).
 """
 import argparse
 import concurrent.futures as cf
@@ -516,6 +517,22 @@ def print_features(res, cells):
             print("| %s | %d | %s |" % (cl, len(rows), " | ".join(cols)))
 
 
+def find_bindings(ap, binary):
+    """Import knotmap from PYTHONPATH, else from the python folder of --bin's build (where
+    CMake puts the module); a usage error before any work if neither has it."""
+    try:
+        import knotmap  # noqa: F401
+        return
+    except ImportError:
+        pass
+    sys.path.insert(0, str(binary.parent / "python"))
+    try:
+        import knotmap  # noqa: F401,F811
+    except ImportError as e:
+        ap.error("the Python bindings are not importable (%s): build them (cmake --build "
+                 "build) or put their folder on PYTHONPATH" % e)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--bin", default="build/knotmap")
@@ -546,6 +563,7 @@ def main():
                     "(see the docstring); no candidates")
     a = ap.parse_args()
     a.bin = Path(a.bin).resolve()
+    find_bindings(ap, a.bin)
     if a.ranking:
         a.process_args = (a.process_args + " " + OPEN_ARGS).strip()
     if a.ratios:
