@@ -460,21 +460,18 @@ static km_status read_time_vector(km_ctx *ctx, km_reader *r, const km_varset *s,
     return KM_OK;
 }
 
-/* The names MATLAB and numpy users give a sampling rate in Hz.  With no
-   frame_rate_hz, no `time` giving the rate and no rate given, a positive
-   number under one of them (several: all equal, else an error naming two)
+/* With no frame_rate_hz, no `time` giving the rate and no rate given, a
+   plausible number under a name like a sampling rate's (km_rate_name: the
+   one list of every reader; several: all equal, else an error naming two)
    is taken as the rate
    (o->rate_named: the reader notes "rate_name" as assumed; docs/FORMAT.md 1.8). */
-static const char *const RATE_NAMES[] = {"fs", "Fs", "FS", "fps", "srate", "sample_rate", "sampling_rate",
-                                         "samplerate", "sampling_frequency", "frame_rate", "framerate"};
-
 static km_status rate_by_name(km_ctx *ctx, km_reader *r, const km_varset *s, km_orient *o)
 {
     double rate = 0;
     const mat_var *first = NULL;
-    for (size_t k = 0; k < sizeof RATE_NAMES / sizeof RATE_NAMES[0]; k++) {
+    for (int32_t k = 0; km_rate_name(k) != NULL; k++) {
         const mat_var *v;
-        km_status st = find_near(ctx, r, s, RATE_NAMES[k], &v);
+        km_status st = find_near(ctx, r, s, km_rate_name(k), &v);
         unsigned char *b;
         double x;
         if (st != KM_OK)

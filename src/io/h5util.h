@@ -171,6 +171,10 @@ void km_h5_frames_hint(hid_t file, char *buf, size_t cap);
  * reader's header, in creation order when the file tracks it. */
 km_status km_session_root_attrs(km_ctx *ctx, km_reader *r, hid_t f, int forced, int *no_schema);
 km_status km_session_header(km_ctx *ctx, km_reader *r, hid_t file);
+/* Another tool's file (no schema) without a rate from frame_rate_hz or
+ * /time: a root attribute named like a sampling rate (km_rate_name) holding
+ * a plausible rate, taken (*named = 1); two that disagree: KM_ERR_FORMAT. */
+km_status km_session_rate_by_name(km_ctx *ctx, km_reader *r, hid_t f, int *named);
 
 /* A session's /frames stored [R, C, T] (read_session_rct.c): the reader's
  * geometry and frame count from its shape, and *frames opened again with a

@@ -439,7 +439,7 @@ km_status km_open_session(km_ctx *ctx, km_reader *r, const km_read_options *opt)
     km_h5_quiet q;
     session_impl *s;
     hsize_t n_frames = 0;
-    int no_schema = 0;
+    int no_schema = 0, rate_named = 0;
     FILE *probe;
 
     probe = fopen(r->path, "rb");
@@ -468,10 +468,15 @@ km_status km_open_session(km_ctx *ctx, km_reader *r, const km_read_options *opt)
         (st = open_time(ctx, r, s, n_frames, opt->time_axis)) != KM_OK ||
         (st = read_mask(ctx, r, s->file)) != KM_OK)
         goto done;
+    if (no_schema && r->info.frame_rate_hz == 0 && !(opt->frame_rate_hz > 0) &&
+        (st = km_session_rate_by_name(ctx, r, s->file, &rate_named)) != KM_OK)
+        goto done;
     km_h5_coord_pitch(ctx, &r->info, s->file, s->frames, s->rct);
     st = km_reader_apply_options(ctx, r, opt);
     if (st == KM_OK && no_schema) /* 2: a MATLAB file, its dimension order assumed too */
         km_reader_note_assumed(r, no_schema == 2 ? "schema,matlab" : "schema");
+    if (st == KM_OK && rate_named) /* fs = 100 at the root: said as a MAT-file's is */
+        km_reader_note_assumed(r, "rate_name");
     /* Another tool's /time without a unit: seconds, as knotmap's own (ms: a rate 1000x too low). */
     if (st == KM_OK && no_schema && s->time >= 0 && !s->time_units)
         km_reader_note_assumed(r, "time_units");

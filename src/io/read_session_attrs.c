@@ -99,6 +99,14 @@ static km_status check_schema(km_ctx *ctx, hid_t f, int forced, int *no_schema)
     *no_schema = st == KM_ERR_NOT_FOUND && forced ? 1 + km_h5_matlab_file(f) : 0;
     if (*no_schema)
         return KM_OK;
+    if (st == KM_ERR_NOT_FOUND && H5Lexists(f, "frames", H5P_DEFAULT) <= 0) {
+        char hint[1536] = ""; /* h5py's /pressure: --format session alone would fail on it */
+        km_h5_frames_hint(f, hint, sizeof hint);
+        return km_fail(ctx, KM_ERR_FORMAT,
+                       "attribute schema is missing and there is no /frames: not a knotmap session%s%s",
+                       hint[0] ? hint : " (a session holds /frames [T, R, C] and schema = \"knotmap-session\")",
+                       hint[0] ? "; then pass --format session to read it" : "");
+    }
     if (st == KM_ERR_NOT_FOUND)
         return km_fail(ctx, KM_ERR_FORMAT,
                        "attribute schema is missing: not a knotmap session "
@@ -159,5 +167,36 @@ km_status km_session_root_attrs(km_ctx *ctx, km_reader *r, hid_t f, int forced, 
                            "attribute mode = \"%s\", expected \"mat\" or \"roller\"", buf);
     } else if (st != KM_ERR_NOT_FOUND)
         return st;
+    return KM_OK;
+}
+
+/* Another tool's HDF5 file (no schema) whose rate neither frame_rate_hz nor
+ * /time gives: a root attribute named like a sampling rate (km_rate_name,
+ * the MAT-file's and .npz's list) that holds a plausible rate is the rate;
+ * several must agree.  *named = 1 when one was taken (the open notes
+ * "rate_name"); another kind of value under such a name is not a rate. */
+km_status km_session_rate_by_name(km_ctx *ctx, km_reader *r, hid_t f, int *named)
+{
+    double rate = 0;
+    const char *first = NULL;
+    *named = 0;
+    for (int32_t k = 0; km_rate_name(k) != NULL; k++) {
+        double x;
+        if (H5Aexists(f, km_rate_name(k)) <= 0 || km_h5_attr_get_double(ctx, f, km_rate_name(k), &x) != KM_OK)
+            continue; /* absent, or text, an array: no rate */
+        if (!km_reader_rate_plausible(x))
+            return KM_OK; /* fs = 0, a size?: the file does not say */
+        if (rate > 0 && x != rate) /* two that disagree: never a silent pick */
+            return km_fail(ctx, KM_ERR_FORMAT, "attributes %s = %g and %s = %g are both named like a frame rate "
+                           "and disagree: which is it? (pass --rate HZ, or write frame_rate_hz)", first, rate,
+                           km_rate_name(k), x);
+        rate = x;
+        first = km_rate_name(k);
+    }
+    if (rate > 0) {
+        r->info.frame_rate_hz = rate;
+        km_reader_rate_from(r, "attribute %s = %g", first, rate);
+        *named = 1;
+    }
     return KM_OK;
 }

@@ -267,6 +267,8 @@ typedef struct tx_survey {
     double t_first, t_last;     /* KM_LABEL_TIME: the first and last lines' times */
     long long data_off;         /* where the data start: after a line of names */
     int64_t data_line;
+    int64_t units_line;         /* a line of units under the names (its number), else 0 */
+    km_table_units units;       /* what it says */
     km_table_names names;             /* names.n > 0: the first line named the columns */
     int64_t n_nonfinite, nf_line, nf_col; /* nan and inf values, the first one's place */
 } tx_survey;
@@ -290,7 +292,7 @@ static km_status header_comment(km_ctx *ctx, km_reader *r, const char *p, size_t
 /* The header entry "columns": a few names, their count, the first column's role. */
 static km_status names_entry(km_ctx *ctx, km_reader *r, const tx_impl *t, const tx_survey *v)
 {
-    char text[sizeof v->names.shown + 96];
+    char text[sizeof v->names.shown + 160];
     snprintf(text, sizeof text, "%s%s (%lld names on line %lld; first column: %s%s)", v->names.shown,
              v->names.n > 3 ? ", ..." : "", (long long)v->names.n, (long long)v->data_line,
              t->skip ? "line labels, dropped; second column: " : "",
@@ -298,6 +300,49 @@ static km_status names_entry(km_ctx *ctx, km_reader *r, const tx_impl *t, const 
              : t->label == KM_LABEL_INDEX ? "line labels, dropped"
                                        : "a value");
     return km_reader_add_header(ctx, r, "columns", text);
+}
+
+/* A line of units under the names (`s,kPa,kPa`; docs/FORMAT.md 1.4): one
+   pressure unit for every value column (psi, Pa, MPa read converted by
+   km_reader_read), a time unit for the time column; the data start after
+   it.  Leaves the next data line in *line. */
+static km_status units_line(km_ctx *ctx, km_reader *r, tx_impl *t, tx_survey *v, char **line, size_t *len,
+                            int *got)
+{
+    char shown[KM_TOKEN_TEXT];
+    double scale;
+    const km_table_units *u = &v->units;
+    if (u->other[0] != '\0')
+        return km_fail(ctx, KM_ERR_FORMAT, "line %lld: units '%s' and '%s' in one table: knotmap reads one unit "
+                       "for every taxel (convert the columns to one, or name none and pass --units)",
+                       (long long)t->lines.line_no, u->pressure, u->other);
+    snprintf(r->info.units, sizeof r->info.units, "%s", km_units_from_file(u->pressure, &scale));
+    km_reader_units_from(r, u->pressure, 1);
+    km_token_text(shown, *line, *len > KM_TOKEN_SHOWN ? KM_TOKEN_SHOWN : *len);
+    v->units_line = t->lines.line_no;
+    v->data_off = km_lines_tell(&t->lines);
+    km_status st = km_reader_add_header(ctx, r, "units line", shown);
+    return st == KM_OK ? next_data_line(ctx, t, line, len, got) : st;
+}
+
+/* The time column's unit from a units line: it agrees with the column's
+   name (time_ms over ms), or makes a column of other name a time. */
+static km_status time_unit(km_ctx *ctx, tx_impl *t, const tx_survey *v)
+{
+    const double secs = v->units.time_secs[t->skip];
+    const char *name = t->skip ? v->names.second : v->names.first;
+    if (v->units_line == 0 || secs == 0)
+        return KM_OK;
+    if (strcmp(name, "time") == 0 || strcmp(name, "t") == 0 || strcmp(name, "elapsed") == 0)
+        t->time_unit = secs; /* a name without a unit: the line says it */
+    if (t->label == KM_LABEL_TIME && t->time_unit != secs)
+        return km_fail(ctx, KM_ERR_FORMAT, "line %lld: the time column '%s' is in %s, its unit on line %lld says %s",
+                       (long long)v->data_line, name, t->time_unit == 1.0 ? "s" : "ms", (long long)v->units_line, secs == 1.0 ? "s" : "ms");
+    if (t->label == 0 && v->units.time_secs[0] > 0) { /* `stamp` over `ms`: a time column */
+        t->label = KM_LABEL_TIME;
+        t->time_unit = secs;
+    }
+    return KM_OK;
 }
 
 /* The first line is names when it is not numbers and the next line is (or
@@ -319,7 +364,9 @@ static km_status first_lines(km_ctx *ctx, km_reader *r, tx_impl *t, tx_survey *v
     counted = km_table_numeric_line(t->sep, *line, *line + *len) ? km_table_counting_line(t->sep, *line, *line + *len) : -1;
     if (counted == 0)
         return st;
-    if (counted < 0 && km_values_with_a_bad_one(t->sep, *line, *line + *len, 1))
+    if (counted < 0 && km_table_labelled_count(t->sep, *line, *line + *len) > 0)
+        counted = -2; /* pandas' `,0,1` or `time,0,1` over one to three unnamed columns: names */
+    if (counted == -1 && km_values_with_a_bad_one(t->sep, *line, *line + *len, 1))
         return parse_values(ctx, t, *line, *line + *len, NULL, 0, &n); /* its bad value's error */
     if ((copy = km_reader_alloc(r, hlen + 1)) == NULL)
         return km_fail(ctx, KM_ERR_NOMEM, "out of memory for the first line");
@@ -331,6 +378,9 @@ static km_status first_lines(km_ctx *ctx, km_reader *r, tx_impl *t, tx_survey *v
     st = next_data_line(ctx, t, line, len, got);
     if (st == KM_OK && *got && t->sep == ',' && km_tab_decimal_comma(*line, *line + *len))
         t->sep = '\t'; /* names over TABs and decimal commas */
+    if (st == KM_OK && *got && !km_table_numeric_line(t->sep, *line, *line + *len) &&
+        km_table_units_line(*line, *line + *len, &v->units))
+        st = units_line(ctx, r, t, v, line, len, got);
     if (st == KM_OK && counted > 0 &&
         (!*got || !km_table_numeric_line(t->sep, *line, *line + *len) ||
          (line_label(ctx, t, *line, *line + *len, &x, &rest) == KM_OK && x == (double)counted))) {
@@ -360,7 +410,9 @@ static km_status first_lines(km_ctx *ctx, km_reader *r, tx_impl *t, tx_survey *v
         t->skip = t->label == KM_LABEL_INDEX && km_table_label_of(v->names.second, &unit) == KM_LABEL_TIME;
         if (t->skip) /* pandas' index beside its time column: the times are the second's */
             t->label = km_table_label_of(v->names.second, &t->time_unit);
-        st = names_entry(ctx, r, t, v);
+        st = time_unit(ctx, t, v);
+        if (st == KM_OK)
+            st = names_entry(ctx, r, t, v);
     }
     km_reader_release(r, copy);
     return st;
@@ -429,7 +481,7 @@ static km_status survey(km_ctx *ctx, km_reader *r, tx_impl *t, tx_survey *v)
         return km_fail(ctx, KM_ERR_FORMAT, "line %lld: %lld column names over lines of %lld values (line %lld)",
                        (long long)v->data_line, (long long)v->names.n, (long long)(v->n1 + LABELS(t)),
                        (long long)v->line1);
-    return km_lines_seek(ctx, &t->lines, v->data_off, v->data_line);
+    return km_lines_seek(ctx, &t->lines, v->data_off, v->units_line > 0 ? v->units_line : v->data_line);
 }
 
 /* Without a grid, is one L x N frame (matrix layout) the only sensible

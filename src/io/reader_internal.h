@@ -62,6 +62,12 @@ struct km_reader {
    Hz) is not plausible: ..."); km_reader_open returns it without the path
    before it (not the file's fault). */
 km_status km_reader_check_options(km_ctx *ctx, const km_read_options *o);
+/* The names MATLAB, numpy and h5py users give a sampling rate in Hz (fs,
+   Fs, FS, fps, srate, rate, sample_rate, sampling_rate, samplerate,
+   sampling_frequency, frame_rate, framerate): the i-th, NULL past the end.
+   One list for every reader that takes a rate so named (a MAT-file's or
+   .npz's variable, another tool's HDF5 root attribute; docs/FORMAT.md 1.1). */
+const char *km_rate_name(int32_t i);
 /* The file's own unit `word` (km_units_from_file's, one it converts to
    kPa), read so: by the reader itself (convert 0: a Tekscan, XSENSOR or
    HDF5 reader scales as it parses), or by km_reader_read (convert 1). */

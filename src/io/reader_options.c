@@ -179,6 +179,14 @@ void km_reader_units_from(km_reader *r, const char *word, int convert)
     r->values_scale = convert ? scale : 0.0;
 }
 
+const char *km_rate_name(int32_t i)
+{
+    static const char *const NAMES[] = {"fs",       "Fs",          "FS",          "fps",
+                                        "srate",    "rate",        "sample_rate", "sampling_rate",
+                                        "samplerate", "sampling_frequency", "frame_rate", "framerate"};
+    return i >= 0 && (size_t)i < sizeof NAMES / sizeof NAMES[0] ? NAMES[i] : NULL;
+}
+
 /* Two unit names for the same unit: raw and raw, or the same kPa per unit
    (N/cm^2 and N/cm2, psi and PSI). */
 static int same_units(const char *a, const char *b)

@@ -111,7 +111,8 @@ static int line_numbers(const char *p, const char *e, int *count)
 /* The head is numeric text: every complete line (and the first one even
    when cut) holds only numbers between blanks/commas, and one holds one;
    '#' comment lines and a first line of column names over numbers (a
-   table from pandas or numpy.savetxt, docs/FORMAT.md 1.4) allowed. */
+   table from pandas or numpy.savetxt, docs/FORMAT.md 1.4), with a line of
+   units under them, allowed. */
 static int head_is_numeric(const unsigned char *h, size_t n)
 {
     size_t i = 0;
@@ -129,10 +130,13 @@ static int head_is_numeric(const unsigned char *h, size_t n)
             p++;
         if (p == e || *p != '#') {
             int before = numbers;
+            km_table_units u;
             if (!line_numbers(p, e, &numbers)) {
-                if (lines > 0 || names)
+                if (lines == 0 && names == 1 && km_table_units_line(p, e, &u))
+                    names = 2; /* a line of units under the names (s,kPa,kPa) */
+                else if (lines > 0 || names)
                     return 0;
-                names = 1;
+                names = names ? names : 1;
             } else if (numbers > before) {
                 lines++;
             }

@@ -170,6 +170,21 @@ void km_table_split_names(const char *p, const char *e, km_table_names *h);
    unit of the column) or 0 (a value's). */
 enum { KM_LABEL_INDEX = 1, KM_LABEL_TIME = 2 };
 int km_table_label_of(const char *name, double *unit);
+/* pandas' header over one to three unnamed columns: an index's name (empty,
+   `time`, ...: km_table_label_of) then 0, 1, ... (`,0,1`, `time,0,1`): how
+   many numbers, else 0. */
+int64_t km_table_labelled_count(char sep, const char *p, const char *e);
+/* A line of units under the column names (`s,kPa,kPa`, `[ms];[mmHg];...`,
+   `,kPa,kPa` under an index): every field empty, a pressure unit of
+   km_units_from_file's (raw too) or, in the first two columns, a time unit
+   (s, ms, ...; brackets, parentheses and quotes dropped), and at least one
+   pressure unit.  1 with what it says, else 0. */
+typedef struct km_table_units {
+    char pressure[16];   /* the first column's pressure unit */
+    char other[16];      /* another column's, when it differs ("" when all agree) */
+    double time_secs[2]; /* seconds per unit the first two columns' time units say, 0 = none */
+} km_table_units;
+int km_table_units_line(const char *p, const char *e, km_table_units *u);
 /* Does the line [p, e) hold TABs between values and decimal commas inside
  * them ("1,5\t2,25"): every ',' between two digits, no ';'? */
 int km_tab_decimal_comma(const char *p, const char *e);

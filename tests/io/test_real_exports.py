@@ -493,3 +493,119 @@ def test_units_option_against_a_tekscan_psi_export(tmp_path):
                                   .astype("f4"))
     refused(tekscan(tmp_path, "UNITS KPa\n", name="k2.asf"), 64, "the units given (psi) conflict with the "
             "file's own kPa", opts=("--units", "psi"))
+
+
+@pytest.mark.parametrize("head,labels", [(",0,1", lambda k: "%d," % k), ("time,0,1", lambda k: "%g," % (k * 0.01)),
+                                         ("index,0,1", lambda k: "%d," % k), (",0", lambda k: "%d," % k),
+                                         ("Unnamed: 0,0,1,2", lambda k: "%d," % k)])
+def test_pandas_header_over_one_to_three_columns(tmp_path, head, labels):
+    # pandas' to_csv() of 1-3 unnamed columns writes `,0,1` over its index (`time,0,1` with a
+    # time index): refused as `empty value in column 1`, or values with a bad one ('time')
+    n = head.count(",")
+    p = tmp_path / "t.csv"
+    p.write_text(head + "\n" + "".join(labels(k) + ",".join(str(10 * k + j) for j in range(n)) + "\n"
+                                       for k in range(4)))
+    s = read(p, grid=(1, n))
+    assert s.frames.shape == (4, 1, n) and s.frames[:, 0, :].tolist() == [[10 * k + j for j in range(n)]
+                                                                           for k in range(4)]
+    if head.startswith("time"):
+        assert s.metadata["frame_rate_hz"] == pytest.approx(100)
+    # a first line of numbers with a bad one is still refused at it (1,NA,3 is no header)
+    q = tmp_path / "na.csv"
+    q.write_text("1,NA,3\n2,3,4\n4,5,6\n")
+    refused(q, 65, "line 1: non-numeric value 'NA' in column 2", opts=("--grid", "1x3"))
+
+
+@pytest.mark.parametrize("text,units,scale,ms", [
+    ("time,a,b,c,d\ns,kPa,kPa,kPa,kPa\n", "kPa", 1, False),
+    ("time;a;b;c;d\n[s];[kPa];[kPa];[kPa];[kPa]\n", "kPa", 1, False),  # a European spreadsheet's
+    ("time,a,b,c,d\nms,mmHg,mmHg,mmHg,mmHg\n", "mmHg", 1, True),     # time over ms: milliseconds
+    ("t\tr0c0\tr0c1\tr1c0\tr1c1\n(sec)\t(PSI)\t(PSI)\t(PSI)\t(PSI)\n", "kPa", 6.894757293168361, False),
+    (",time,a,b,c,d\n,s,N/cm^2,N/cm2,N/cm2,N/cm2\n", "N/cm2", 1, False),  # pandas' index, empty unit
+    ("stamp,a,b,c,d\nms,kPa,kPa,kPa,kPa\n", "kPa", 1, True),         # a unit makes it a time column
+])
+def test_units_line_under_the_names(tmp_path, text, units, scale, ms):
+    # a line of units under the names (a logger's or a spreadsheet's second header row) was
+    # refused at line 1 ("non-numeric value 'time'"), which said nothing of line 2
+    sep = ";" if ";" in text else "\t" if "\t" in text else ","
+    index = text.startswith(",")
+    rows = "".join(("%d%s" % (k, sep) if index else "") + sep.join(["%g" % (k * 10 if ms else k * 0.01)]
+                   + [str(k + j) for j in range(4)]) + "\n" for k in range(3))
+    for name in ("u.csv", "u"):  # by its extension and by its content
+        p = tmp_path / name
+        p.write_text(text + rows)
+        s = read(p, grid=(2, 2))
+        assert s.metadata["units"] == units and "units" not in s.metadata["assumed"].split(","), name
+        assert s.metadata["frame_rate_hz"] == pytest.approx(100), name
+        want = np.array([[k + j for j in range(4)] for k in range(3)], "f8").reshape(3, 2, 2) * scale
+        assert np.array_equal(s.frames, want.astype("f4")), name
+        shown = text.split("\n")[1].replace("\t", "\\x09")  # control bytes as \xNN, as in every header entry
+        assert s.metadata["source_header"]["units line"] == shown, name
+
+
+@pytest.mark.parametrize("text,words", [
+    ("time,a,b\ns,kPa,mmHg\n0,1,2\n", ("line 2: units 'kPa' and 'mmHg' in one table", "pass --units")),
+    ("time_ms,a,b\ns,kPa,kPa\n0,1,2\n", ("line 1: the time column 'time_ms' is in ms, its unit on line 2 says s",)),
+])
+def test_units_line_that_contradicts_itself_is_refused(tmp_path, text, words):
+    p = tmp_path / "u.csv"
+    p.write_text(text + "0.01,3,4\n")
+    refused(p, 65, *words, opts=("--grid", "1x2"))
+
+
+@pytest.mark.parametrize("name", ["fs", "rate", "sampling_rate", "Fs", "frame_rate"])
+def test_foreign_hdf5_rate_named_at_the_root(tmp_path, name):
+    # another tool's HDF5 file (h5py) with its rate as a root attribute `fs`: the rate was
+    # assumed 1 Hz though a MAT-file's or .npz's `fs` was taken; one list of names now
+    frames = np.arange(4 * 2 * 3, dtype="f4").reshape(4, 2, 3)
+    p = tmp_path / "h.h5"
+    with h5py.File(p, "w") as f:
+        f["frames"] = frames
+        f.attrs[name] = 250.0
+    s = read(p, format="session")
+    assert s.metadata["frame_rate_hz"] == 250.0 and s.time.tolist() == pytest.approx([0, 0.004, 0.008, 0.012])
+    assumed = s.metadata["assumed"].split(",")
+    assert "rate_name" in assumed and "frame_rate_hz" not in assumed
+    assert read(p, format="session", rate=100.0).metadata["frame_rate_hz"] == 100.0  # the option wins
+    with h5py.File(p, "a") as f:  # a /time gives the rate: the name is not needed
+        f["time"] = np.arange(4) * 0.01
+    s = read(p, format="session")
+    assert s.metadata["frame_rate_hz"] == pytest.approx(100) and "rate_name" not in s.metadata["assumed"]
+    q = tmp_path / name.replace("_", "") / "m.mat"  # the same name in a MAT-file
+    q.parent.mkdir()
+    scipy_io.savemat(q, {"frames": frames.transpose(1, 2, 0), name: 250.0})
+    assert read(q).metadata["frame_rate_hz"] == 250.0
+
+
+def test_foreign_hdf5_rate_names_that_disagree_or_are_no_rate(tmp_path):
+    p = tmp_path / "two.h5"
+    with h5py.File(p, "w") as f:
+        f["frames"] = np.zeros((4, 2, 3), "f4")
+        f.attrs["fs"] = 100.0
+        f.attrs["sampling_rate"] = 200.0
+    refused(p, 65, "attributes fs = 100 and sampling_rate = 200 are both named like a frame rate and disagree",
+            opts=("--format", "session"))
+    for value in (1e9, "fast"):  # not a rate: assumed, as without it
+        q = tmp_path / "no.h5"
+        with h5py.File(q, "w") as f:
+            f["frames"] = np.zeros((4, 2, 3), "f4")
+            f.attrs["fs"] = value
+        s = read(q, format="session")
+        assert s.metadata["frame_rate_hz"] == 1.0 and "frame_rate_hz" in s.metadata["assumed"].split(",")
+
+
+def test_h5py_frames_under_another_name_says_rename_then_format(tmp_path):
+    # an h5py file with its frames in /pressure was told "pass --format session to read its
+    # /frames anyway", which then failed: it says to rename the dataset first
+    p = tmp_path / "p.h5"
+    with h5py.File(p, "w") as f:
+        f["pressure"] = np.zeros((4, 2, 3), "f4")
+        f.attrs["fs"] = 100.0
+    line = refused(p, 65, "attribute schema is missing and there is no /frames: not a knotmap session",
+                   "the file's 3-D dataset is /pressure [4 x 2 x 3]: name it /frames",
+                   'f.move("pressure", "frames")', "then pass --format session")
+    assert line.index("name it /frames") < line.index("--format session")
+    with h5py.File(p, "a") as f:  # doing what it says reads it
+        f.move("pressure", "frames")
+    s = read(p, format="session")
+    assert s.frames.shape == (4, 2, 3) and s.metadata["frame_rate_hz"] == 100.0
