@@ -94,8 +94,27 @@ static km_status split(km_ctx *ctx, km_reader *r, xs_impl *t, char *s, size_t n)
     return KM_OK;
 }
 
-/* Seconds from "HH:MM:SS[.fff]" (optional AM/PM) or "MM:SS[.fff]", or a
-   plain number of seconds.  *clock = 1 for the colon forms. */
+/* p past a date before the time of day in the same field ("2024-03-05
+   12:00:00.000", "3/5/2024 11:59:59 PM", ISO's "2024-03-05T12:00:00"):
+   digits with two '-', '/' or '.' between them, then a blank or T.  The
+   date is not read: the time of day is, and a day's rollover is the
+   clock's (km_xs_frame_time), as when the date is a key of its own. */
+static const char *past_date(const char *p, const char *colon)
+{
+    const char *d = p;
+    int seps = 0;
+    for (; d < colon && ((unsigned)(*d - '0') < 10u || *d == '-' || *d == '/' || *d == '.'); d++)
+        seps += !((unsigned)(*d - '0') < 10u);
+    if (seps != 2 || d == colon || !(blank(*d) || *d == 'T') || !((unsigned)(d[-1] - '0') < 10u))
+        return p;
+    for (d++; d < colon && blank(*d); d++)
+        ;
+    return d;
+}
+
+/* Seconds from "HH:MM:SS[.fff]" (optional AM/PM) or "MM:SS[.fff]", after
+   a date or not, or a plain number of seconds.  *clock = 1 for the colon
+   forms. */
 int km_xs_field_time(const xs_impl *t, const xs_field *fd, double *sec, int *clock)
 {
     const char *p = fd->s, *e = fd->s + fd->len;
@@ -107,6 +126,7 @@ int km_xs_field_time(const xs_impl *t, const xs_field *fd, double *sec, int *clo
         int rc = field_number(t, fd, sec);
         return rc == 0 && isfinite(*sec) ? 0 : -1;
     }
+    p = past_date(p, colon);
     if (e - p >= 3 && (prefix_ci(e - 2, "AM") || prefix_ci(e - 2, "PM"))) {
         pm = lower((unsigned char)e[-2]) == 'p';
         e -= 2;

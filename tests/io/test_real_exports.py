@@ -609,3 +609,28 @@ def test_h5py_frames_under_another_name_says_rename_then_format(tmp_path):
         f.move("pressure", "frames")
     s = read(p, format="session")
     assert s.frames.shape == (4, 2, 3) and s.metadata["frame_rate_hz"] == 100.0
+
+
+@pytest.mark.parametrize("layout", ["block", "wide"])
+@pytest.mark.parametrize("times", [
+    ["2024-03-05 23:59:59.990", "2024-03-05 23:59:59.995", "2024-03-06 00:00:00.000"],  # ISO, past midnight
+    ["3/5/2024 11:59:59.990 PM", "3/5/2024 11:59:59.995 PM", "3/6/2024 12:00:00.000 AM"],  # US, AM/PM
+    ["05.03.2024 12:00:00,000", "05.03.2024 12:00:00,005", "05.03.2024 12:00:00,010"],  # German
+    ["2024-03-05T12:00:00.000", "2024-03-05T12:00:00.005", "2024-03-05T12:00:00.010"],  # ISO's T
+])
+def test_xsensor_date_and_time_in_one_field(tmp_path, layout, times):
+    # a date and a time of day in one Time field was refused ("is not a time (HH:MM:SS.fff or
+    # seconds)"); the date is passed over, the time of day read, midnight rolled over
+    p = tmp_path / "x.csv"
+    if layout == "block":
+        p.write_text(_xsensor_block("Time", times))
+    else:
+        p.write_text("Frame;Time;S_1_1;S_1_2;S_2_1;S_2_2\n"
+                     + "".join("%d;%s;%d;2;3;4\n" % (k + 1, t, k) for k, t in enumerate(times)))
+    s = read(p)
+    assert s.time.tolist() == pytest.approx([0, 0.005, 0.01], abs=1e-6)
+    assert s.metadata["frame_rate_hz"] == pytest.approx(200, rel=1e-6)
+    # a field that only looks like one is still refused naming it
+    q = tmp_path / "bad.csv"
+    q.write_text(_xsensor_block("Time", ["2024-03 12:00:00", "2024-03 12:00:01", "2024-03 12:00:02"]))
+    refused(q, 65, "Time '2024-03 12:00:00' is not a time")
