@@ -105,7 +105,7 @@ static inline int km_mask_at(const km_mask *m, int32_t r, int32_t c)
 
 /* A file's pressure-unit word (a Tekscan UNITS, an XSENSOR Units) as the
  * unit name knotmap keeps: "kPa", "mmHg", "N/cm2" (also "N/cm^2", N/cm with
- * a superscript two, "N/sq cm") or "raw", *scale 1; a unit knotmap converts
+ * a superscript two in UTF-8 or Latin-1, "N/sq cm") or "raw", *scale 1; a unit knotmap converts
  * but does not keep (psi, Pa, MPa) gives "kPa", *scale its kPa per unit; any
  * other word NULL (the units are then unknown: assumed and warned).  ASCII
  * case is ignored.  The one table behind km_units_to_kpa (src/core/units.c). */

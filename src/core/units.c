@@ -40,6 +40,7 @@ static const struct {
     {"N/cm2", 10.0, "N/cm2", 0},
     {"N/cm^2", 10.0, "N/cm2", 1},
     {"N/cm\xc2\xb2", 10.0, "N/cm2", 1}, /* N/cm with a superscript two (UTF-8) */
+    {"N/cm\xb2", 10.0, "N/cm2", 1},     /* the same in Latin-1 / Windows-1252 (an ANSI export) */
     {"N/sq cm", 10.0, "N/cm2", 1},
     {"psi", 6.894757293168361, NULL, 0},
     {"Pa", 1e-3, NULL, 0},

@@ -634,3 +634,25 @@ def test_xsensor_date_and_time_in_one_field(tmp_path, layout, times):
     q = tmp_path / "bad.csv"
     q.write_text(_xsensor_block("Time", ["2024-03 12:00:00", "2024-03 12:00:01", "2024-03 12:00:02"]))
     refused(q, 65, "Time '2024-03 12:00:00' is not a time")
+
+
+@pytest.mark.parametrize("kind", ["tekscan", "xsensor", "text"])
+def test_latin1_squared_centimetre_is_a_unit(tmp_path, kind):
+    # Windows software writes ANSI (Windows-1252): N/cm followed by the byte B2, not UTF-8's C2 B2.
+    # It was no unit: a Tekscan or XSENSOR export read as raw counts (warned), a units line refused
+    unit = b"N/cm\xb2"
+    p = tmp_path / "l1.csv"
+    if kind == "tekscan":
+        p = tmp_path / "l1.asf"
+        p.write_bytes(b"DATA_TYPE MOVIE\nROWS 2\nCOLS 3\nUNITS " + unit + b"\nASCII_DATA @@\n\n"
+                      b"Frame 1\n1,2,3\n4,5,6\n@@\n")
+        opts = {}
+    elif kind == "xsensor":
+        p.write_bytes(_xsensor_block("Time", ["0", "0.01"]).replace("mmHg", "UNIT").encode()
+                      .replace(b"UNIT", unit))
+        opts = {}
+    else:
+        p.write_bytes(b"time,a,b,c\ns," + b",".join([unit] * 3) + b"\n0,1,2,3\n0.01,4,5,6\n")
+        opts = {"grid": (1, 3)}
+    s = read(p, **opts)
+    assert s.metadata["units"] == "N/cm2" and "units" not in s.metadata["assumed"].split(",")
