@@ -419,8 +419,9 @@ static km_status frame_rows(km_ctx *ctx, km_reader *r, tk_impl *t, float *dst, i
     return KM_OK;
 }
 
-/* After the closing @@ of line `at`, only blank lines: a second movie or
-   any text appended is refused, not dropped without a word. */
+/* After the closing @@ of line `at`, only blank lines (and the Ctrl-Z some
+   DOS-era writers end a file with): a second movie or any text appended is
+   refused, not dropped without a word. */
 static km_status after_close(km_ctx *ctx, tk_impl *t, int64_t at)
 {
     char *line, tok[KM_TOKEN_TEXT];
@@ -428,7 +429,7 @@ static km_status after_close(km_ctx *ctx, tk_impl *t, int64_t at)
     int got;
     km_status st;
     while ((st = km_lines_next(ctx, &t->lines, &line, &len, &got)) == KM_OK && got)
-        if (!km_line_padding(line, len))
+        if (!km_line_padding(line, len) && !(len == 1 && line[0] == '\x1a')) /* DOS's end-of-file mark */
             return km_fail(ctx, KM_ERR_FORMAT,
                            "line %lld: '%s' after the closing @@ of line %lld: a Tekscan export ends there "
                            "(a second movie or notes appended? cut the file after line %lld, or save each "

@@ -422,8 +422,8 @@ def test_tekscan_text_after_the_closing_marker_is_refused(tmp_path, tail, head):
     line = 8 + head.count("\n") + 5  # the header, the blank line, frame 1, @@, the blank line
     refused(p, 65, "line %d: '%s' after the closing @@ of line %d" % (line, tail.split("\n")[0], line - 2),
             "cut the file after line %d" % (line - 2))
-    # blank lines and a spreadsheet's padding after @@ still read
-    q = tekscan(tmp_path, head + "UNITS KPa\n", body="Frame 1\n1,2,3\n4,5,6\n@@\n\n,,,\n  \n", name="ok.asf")
+    # blank lines, a spreadsheet's padding and DOS's Ctrl-Z end-of-file mark after @@ still read
+    q = tekscan(tmp_path, head + "UNITS KPa\n", body="Frame 1\n1,2,3\n4,5,6\n@@\n\n,,,\n  \n\x1a", name="ok.asf")
     assert read(q).frames.tolist() == [[[1, 2, 3], [4, 5, 6]]]
 
 
