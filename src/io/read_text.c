@@ -124,6 +124,11 @@ static km_status line_label(km_ctx *ctx, const tx_impl *t, const char *p, const 
 {
     const char *q;
     int rc;
+    if (t->label == KM_LABEL_INDEX) { /* dropped unread: R's quoted row names ("1") too */
+        *x = NAN;
+        *rest = km_past_value(p, e, t->sep);
+        return KM_OK;
+    }
     if (t->skip) /* the line labels before the time column */
         p = km_past_value(p, e, t->sep);
     while (p < e && km_text_blank(*p))
@@ -345,6 +350,16 @@ static km_status time_unit(km_ctx *ctx, tx_impl *t, const tx_survey *v)
     return KM_OK;
 }
 
+/* Is the line under the names numbers, an index column's label (R's quoted
+   row names, "1") aside? */
+static int numbers_under(const tx_impl *t, const tx_survey *v, const char *p, const char *e)
+{
+    double unit;
+    if (km_table_label_of(v->names.first, &unit) == KM_LABEL_INDEX && v->names.n > 1)
+        p = km_past_value(p, e, t->sep);
+    return km_table_numeric_line(t->sep, p, e);
+}
+
 /* The first line is names when it is not numbers and the next line is (or
    counts 0, 1, 2, ... and the next line does not go on counting). */
 static km_status first_lines(km_ctx *ctx, km_reader *r, tx_impl *t, tx_survey *v, char **line, size_t *len,
@@ -378,7 +393,7 @@ static km_status first_lines(km_ctx *ctx, km_reader *r, tx_impl *t, tx_survey *v
     st = next_data_line(ctx, t, line, len, got);
     if (st == KM_OK && *got && t->sep == ',' && km_tab_decimal_comma(*line, *line + *len))
         t->sep = '\t'; /* names over TABs and decimal commas */
-    if (st == KM_OK && *got && !km_table_numeric_line(t->sep, *line, *line + *len) &&
+    if (st == KM_OK && *got && !numbers_under(t, v, *line, *line + *len) &&
         km_table_units_line(*line, *line + *len, &v->units))
         st = units_line(ctx, r, t, v, line, len, got);
     if (st == KM_OK && counted > 0 &&
@@ -390,7 +405,7 @@ static km_status first_lines(km_ctx *ctx, km_reader *r, tx_impl *t, tx_survey *v
         st = km_lines_seek(ctx, &t->lines, off0, line0);
         if (st == KM_OK)
             st = next_data_line(ctx, t, line, len, got);
-    } else if (st == KM_OK && (!*got || !km_table_numeric_line(t->sep, *line, *line + *len))) {
+    } else if (st == KM_OK && (!*got || !numbers_under(t, v, *line, *line + *len))) {
         /* not names over numbers: line 1's own error, as for any text,
            unless a lone line names its first column as a table would, or
            the names stand over values with a bad one (times of day under

@@ -656,3 +656,23 @@ def test_latin1_squared_centimetre_is_a_unit(tmp_path, kind):
         opts = {"grid": (1, 3)}
     s = read(p, **opts)
     assert s.metadata["units"] == "N/cm2" and "units" not in s.metadata["assumed"].split(",")
+
+
+@pytest.mark.parametrize("text,rate", [
+    ('"","time","a","b"\n"1",0,1,2\n"2",0.01,3,4\n"3",0.02,5,6\n', 100),  # R write.csv(df)
+    ('"","a","b"\n"1",1,2\n"2",3,4\n"3",5,6\n', None),                      # without a time column
+    ('"","a","b"\n"r1",1,2\n"r2",3,4\n"r3",5,6\n', None),                   # row names of text
+    ('"frame";"a";"b"\n"1";1;2\n"2";3;4\n"3";5;6\n', None),                 # write.csv2, a named index
+])
+def test_r_write_csv_row_names(tmp_path, text, rate):
+    # R's write.csv quotes its row names ("1"): refused at line 2 ("non-numeric value '"1"' ...
+    # quoted fields"), though a line label is dropped unread
+    p = tmp_path / "r.csv"
+    p.write_text(text)
+    s = read(p, grid=(1, 2))
+    assert s.frames[:, 0, :].tolist() == [[1, 2], [3, 4], [5, 6]]
+    if rate:
+        assert s.metadata["frame_rate_hz"] == pytest.approx(rate)
+    q = tmp_path / "q.csv"  # quoted values are still refused, as before
+    q.write_text('"a","b"\n"1","2"\n"3","4"\n')
+    refused(q, 65, "non-numeric value", "(quoted fields", opts=("--grid", "1x2"))
