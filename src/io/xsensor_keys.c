@@ -55,10 +55,14 @@ double km_xs_time_unit(const char *k)
     p++;
     if (prefix_ci(p, "ms)") || prefix_ci(p, "msec") || prefix_ci(p, "millisec"))
         return 1e-3;
-    if (prefix_ci(p, "us)") || prefix_ci(p, "\xc2\xb5s)") || prefix_ci(p, "microsec"))
+    /* the micro sign in UTF-8, in Latin-1 / Windows-1252 (an ANSI export), or a Greek mu */
+    if (prefix_ci(p, "us)") || prefix_ci(p, "\xc2\xb5s)") || prefix_ci(p, "\xb5s)") || prefix_ci(p, "\xce\xbcs)") ||
+        prefix_ci(p, "microsec"))
         return 1e-6;
     if (prefix_ci(p, "min)") || prefix_ci(p, "minute"))
         return 60.0;
+    if (prefix_ci(p, "h)") || prefix_ci(p, "hr)") || prefix_ci(p, "hour"))
+        return 3600.0;
     return 1.0;
 }
 

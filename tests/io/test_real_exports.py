@@ -676,3 +676,21 @@ def test_r_write_csv_row_names(tmp_path, text, rate):
     q = tmp_path / "q.csv"  # quoted values are still refused, as before
     q.write_text('"a","b"\n"1","2"\n"3","4"\n')
     refused(q, 65, "non-numeric value", "(quoted fields", opts=("--grid", "1x2"))
+
+
+@pytest.mark.parametrize("layout", ["block", "wide"])
+@pytest.mark.parametrize("key,times,step", [
+    (b"Elapsed Time (\xb5s)", ["0", "10000", "20000"], 0.01),      # the micro sign in Latin-1 (ANSI)
+    (b"Elapsed Time (\xce\xbcs)", ["0", "10000", "20000"], 0.01),  # a Greek mu
+    (b"Elapsed Time (h)", ["0", "0.5", "1"], 1800.0),
+])
+def test_xsensor_time_units_more_spellings(tmp_path, layout, key, times, step):
+    # "(\xb5s)" and "(h)" were taken for seconds: 10 ms frames 10000 s apart, half hours 0.5 s
+    p = tmp_path / "x.csv"
+    if layout == "block":
+        p.write_bytes(_xsensor_block("KEY", times).encode().replace(b"KEY", key))
+    else:
+        p.write_bytes(b"Frame;" + key + b";S_1_1;S_1_2;S_2_1;S_2_2\n"
+                      + "".join("%d;%s;%d;2;3;4\n" % (k + 1, t, k) for k, t in enumerate(times)).encode())
+    s = read(p)
+    assert s.time.tolist() == pytest.approx([0, step, 2 * step], rel=1e-9)
