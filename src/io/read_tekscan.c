@@ -115,8 +115,10 @@ static km_status header_key(km_ctx *ctx, km_reader *r, tk_impl *t, const char *k
         /* F-Scan is Tekscan's in-shoe sensor: a foot, not a body on a roller or mat */
         t->insole = strncasecmp(val, "FSCAN", 5) == 0 || strncasecmp(val, "F-SCAN", 6) == 0;
     } else if (strcmp(key, "START_FRAME") == 0 || strcmp(key, "END_FRAME") == 0) {
-        if (km_tk_int64(val, &v) != 0)
-            return km_fail(ctx, KM_ERR_FORMAT, "line %lld: %s '%s' is not an integer", (long long)line, key, val);
+        int pr = km_tk_int64(val, &v);
+        if (pr != 0)
+            return km_fail(ctx, KM_ERR_FORMAT, "line %lld: %s '%s' is %s", (long long)line, key, val,
+                           pr == -2 ? "too large for a frame number" : "not an integer");
         if (key[0] == 'S')
             *start = v;
         else
@@ -378,9 +380,10 @@ static km_status frame_number(km_ctx *ctx, tk_impl *t, const char *line, long lo
                            (long long)t->lines.line_no);
         while (km_text_blank(*num))
             num++;
-        if (km_tk_int64(num, no) != 0)
-            return km_fail(ctx, KM_ERR_FORMAT, "line %lld: frame number '%.40s' is not an integer",
-                           (long long)t->lines.line_no, num);
+        int pr = km_tk_int64(num, no);
+        if (pr != 0)
+            return km_fail(ctx, KM_ERR_FORMAT, "line %lld: frame number '%.40s' is %s", (long long)t->lines.line_no,
+                           num, pr == -2 ? "too large" : "not an integer");
         return KM_OK;
     }
     if (t->parsed > 0 && !t->implicit)

@@ -222,8 +222,11 @@ km_status km_xs_key_line(km_ctx *ctx, xs_impl *t, xs_block *b)
         return KM_OK;
     switch (kind) {
     case K_FRAME:
-        if (field_number(t, val, &d) != 0 || d != floor(d) || fabs(d) > 1e15)
+        if (field_number(t, val, &d) != 0 || d != floor(d))
             return km_fail(ctx, KM_ERR_FORMAT, "line %lld: frame number '%s' is not an integer",
+                           (long long)t->lines.line_no, val->s);
+        if (fabs(d) > 1e15)
+            return km_fail(ctx, KM_ERR_FORMAT, "line %lld: frame number '%s' is too large",
                            (long long)t->lines.line_no, val->s);
         b->frame_no = (long long)d;
         b->has_frame = 1;
