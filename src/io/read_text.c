@@ -602,6 +602,10 @@ km_status km_open_text(km_ctx *ctx, km_reader *r, const km_read_options *opt)
     r->impl = t;
     r->ops = &tx_ops;
     st = km_reader_open_lines(ctx, r, &t->lines);
+    /* a grid given bounds every line from the first: one frame and its labels at most
+       (the column names' line too), not the KM_MAX_TAXELS of a grid still unknown */
+    if (opt->rows > 0 && opt->cols > 0)
+        t->lines.max_fields = (long long)opt->rows * opt->cols + 4;
     if (st == KM_OK)
         st = survey(ctx, r, t, &v);
     if (st == KM_OK && v.n1 == 0)

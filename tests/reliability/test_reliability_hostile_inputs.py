@@ -57,6 +57,24 @@ def test_xsensor_rows_of_its_columns_still_read(knotmap_bin, tmp_path):
     assert "60 x 200" in r.stdout, r.stdout
 
 
+def test_text_line_bound_by_the_grid_given(knotmap_bin, tmp_path):
+    """`--grid 4x4` on a text table whose first line is 1 Mi values: refused
+    at its first 64 KiB (before: the line read to 4 MiB of buffer first, the
+    grid of 16 values known; 137 MB on a 256 MB line); a line of the grid's
+    values with a time and an index beside it still reads."""
+    src = tmp_path / "t.csv"
+    src.write_bytes(b"1," * (1 << 20) + b"1\n")
+    r = run(knotmap_bin, "info", "--grid", "4x4", src)
+    assert r.returncode == 65, r.stderr
+    assert r.stderr.startswith(f"knotmap: {src}: line 1: more than 20 values in its first "), r.stderr
+    ok = tmp_path / "ok.csv"
+    ok.write_text("index,time," + ",".join("t%d" % i for i in range(16)) + "\n"
+                  + "".join("%d,%g,%s\n" % (k, k / 10, ",".join(["5"] * 16)) for k in range(3)))
+    r = run(knotmap_bin, "info", "--grid", "4x4", ok)
+    assert r.returncode == 0, r.stderr
+    assert "4 x 4" in r.stdout, r.stdout
+
+
 def test_synth_never_replaces_a_recorded_session(knotmap_bin, tmp_path):
     """A session in knotmap's format that synth did not write (no /truth: a
     recording saved with h5py) is kept: exit 73, the file untouched (before:
