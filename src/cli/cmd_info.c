@@ -37,9 +37,10 @@ static const char USAGE[] =
     "the nan and inf values (counted in the frames that hold the first " STR(INFO_VALUES) "\n"
     "values; every frame with --scan) and the source header of each INPUT as\n"
     "knotmap reads it.  A knotmap result is summarised instead: its session, what\n"
-    "was assumed, the parameters that differ from the defaults, the table sizes\n"
-    "and the best candidates.  INPUT: any file process reads (.h5, .asf, .csv,\n"
-    "text, audio, .mat, .npy, .npz; docs/FORMAT.md 1).  A pipe is refused (66).\n\n";
+    "was assumed, the parameters that differ from the defaults, the table sizes,\n"
+    "whether every taxel was in contact in every frame, and the best candidates.\n"
+    "INPUT: any file process reads (.h5, .asf, .csv, text, audio, .mat, .npy,\n"
+    ".npz; docs/FORMAT.md 1).  A pipe is refused (66).\n\n";
 
 static const char FOOTER[] =
     "A value the file lacks and no option gives is assumed (1 Hz, 1 mm, raw, mat)\n"

@@ -95,3 +95,10 @@ def test_info_of_the_result_says_it(tmp_path):
             "sheet reads above 2.5, process again with --contact-threshold V above its floor "
             "or --tare N\n") in said, said
     assert "contact:" not in run("info", tmp_path / "t.h5").stdout
+
+
+def test_info_help_says_it():
+    """`knotmap info --help` lists it among what a result's summary says (session 46)."""
+    said = " ".join(run("info", "--help").stdout.split())
+    assert ("the table sizes, whether every taxel was in contact in every frame, and the best "
+            "candidates") in said
