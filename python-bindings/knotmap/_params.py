@@ -122,6 +122,9 @@ def table_defaults(fn, rows, default_of=lambda row: row.default):
         default_of(by_keyword[q.name]) if q.default is TABLE_DEFAULT else q.default
         for q in inspect.signature(fn).parameters.values()
         if q.kind is q.POSITIONAL_OR_KEYWORD and q.default is not q.empty)
+    if fn.__kwdefaults__:  # keyword-only parameters (synth's model)
+        fn.__kwdefaults__ = {k: default_of(by_keyword[k]) if v is TABLE_DEFAULT else v
+                             for k, v in fn.__kwdefaults__.items()}
     return fn
 
 

@@ -140,7 +140,8 @@ def synth(path: Optional[PathLike] = None, mode: str = TABLE_DEFAULT,
           rate: float = TABLE_DEFAULT, grid: Union[str, Tuple[int, int]] = TABLE_DEFAULT,
           knots: int = TABLE_DEFAULT, roller_radius: float = TABLE_DEFAULT,
           format: Optional[str] = None, overwrite: bool = True,
-          equilibration: Union[bool, float] = False, **fields: Any) -> Any:
+          equilibration: Union[bool, float] = False, *, model: int = TABLE_DEFAULT,
+          **fields: Any) -> Any:
     """Generate a synthetic session with known knots (docs/ALGORITHMS.md 6),
     as `knotmap synth`.
 
@@ -179,6 +180,11 @@ def synth(path: Optional[PathLike] = None, mode: str = TABLE_DEFAULT,
         @EQUIL_S@ s unless `duration` is given, as `knotmap synth
         --equilibration`; a number: that load in kPa (> 0), as
         `--equilibration-kpa`.  For process(equilibrate=...).
+    model : {1, 2}, optional (keyword only)
+        Tissue and sensor model, as `knotmap synth --model`: 2 draws the
+        device (grid, pitches, roller radius), body, knots and artefacts
+        from the seed, so grid, knots and roller_radius do not apply
+        (ValueError when given).
     **fields
         Any other km_synth_params field (SYNTH_FIELDS: noise_kpa,
         lift_probability, ...) by its C name, applied after the preset.
@@ -221,9 +227,15 @@ def synth(path: Optional[PathLike] = None, mode: str = TABLE_DEFAULT,
     >>> score["n_truth"], score["n_matched"], score["f1"]
     (6, 6, 1.0)
     """
-    p = _params({"mode": mode, "preset": preset, "seed": seed, "duration": duration,
-                 "rate": rate, "grid": grid, "knots": knots, "roller_radius": roller_radius},
-                fields)
+    if integer("model", model) == 2:  # as `knotmap synth --model 2 --grid ...` refuses it
+        given = [k for k, v in (("grid", grid), ("knots", knots), ("roller_radius", roller_radius))
+                 if v is not _DEFAULTS[k]]
+        if given:
+            raise invalid("%s= does not apply to model=2 (it draws the device and the knots "
+                          "from the seed)" % given[0])
+    p = _params({"mode": mode, "preset": preset, "seed": seed, "model": model,
+                 "duration": duration, "rate": rate, "grid": grid, "knots": knots,
+                 "roller_radius": roller_radius}, fields)
     _equilibration(p, equilibration, duration is not _DURATION_DEFAULT[0])
     c = ctx()
     if path is not None:
@@ -301,5 +313,7 @@ table_defaults(synth, SYNTH_PARAMS, _row_default)
 # included) is another object, so the equilibration recording keeps it.
 _DURATION_DEFAULT = [q.default for q in inspect.signature(synth).parameters.values()
                      if q.name == "duration"]
+# The very objects of the geometry's defaults: given with model=2, an error.
+_DEFAULTS = {q.name: q.default for q in inspect.signature(synth).parameters.values()}
 synth.__doc__ = synth.__doc__.replace("@EQUIL_KPA@", str(lib.KM_SYNTH_EQUILIBRATION_KPA)) \
     .replace("@EQUIL_S@", str(lib.KM_SYNTH_EQUILIBRATION_S))

@@ -91,3 +91,18 @@ def test_process_of_frames_in_memory_says_how(tmp_path, monkeypatch):
     assert len(written["x_mm"]) == 2
     for k in ("x_mm", "y_mm", "score"):
         np.testing.assert_array_equal(written[k], live[k])
+
+
+def test_synth_model_is_a_keyword_as_the_option():
+    """`knotmap synth --model 2` is a row of the synth table, but synth() had no
+    `model` keyword (it worked only as a km_synth_params field, unseen in help()),
+    and model=2 with grid=, knots= or roller_radius= ignored them where the command
+    refuses them."""
+    import inspect
+    assert inspect.signature(knotmap.synth).parameters["model"].default == 1
+    s, _ = knotmap.synth(model=2, duration=1, seed=5)
+    assert s.frames.shape[1:] != (32, 32)  # the device drawn from the seed
+    for kw in (dict(grid=(8, 8)), dict(knots=3), dict(roller_radius=40.0)):
+        with pytest.raises(ValueError, match="%s= does not apply to model=2 \\(it draws the "
+                           "device and the knots from the seed\\)" % list(kw)[0]):
+            knotmap.synth(model=2, duration=1, **kw)
