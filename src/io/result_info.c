@@ -68,9 +68,12 @@ static void read_session(hid_t f, km_result_info *out)
     H5Gclose(g);
 }
 
-/* The first rows of /candidates, every numeric column in file order. */
-static void read_best(hid_t f, km_result_info *out)
+/* The first rows of /candidates, every numeric column in file order; a
+   column whose stored chunks cannot be read (damaged: km_h5_dread) is the
+   file's error, not a column left out without a word. */
+static km_status read_best(km_ctx *ctx, const char *path, hid_t f, km_result_info *out)
 {
+    km_status st = KM_OK;
     hid_t g = H5Gopen2(f, "/candidates", H5P_DEFAULT);
     H5G_info_t gi;
     int64_t rows = out->n_candidates < KM_SUMMARY_TOP ? out->n_candidates : KM_SUMMARY_TOP;
@@ -82,7 +85,7 @@ static void read_best(hid_t f, km_result_info *out)
                                             H5P_DEFAULT) < 0)
         idx = H5_INDEX_NAME; /* written without creation order */
     out->n_best = (int32_t)rows;
-    for (hsize_t i = 0; i < gi.nlinks && out->n_best_cols < KM_RESULT_INFO_COLS; i++) {
+    for (hsize_t i = 0; i < gi.nlinks && out->n_best_cols < KM_RESULT_INFO_COLS && st == KM_OK; i++) {
         char name[64];
         hsize_t start[1] = {0}, count[1] = {(hsize_t)rows};
         if (H5Lget_name_by_idx(g, ".", idx, H5_ITER_INC, i, name, sizeof name, H5P_DEFAULT) < 0)
@@ -94,11 +97,16 @@ static void read_best(hid_t f, km_result_info *out)
         int ok = s >= 0 && m >= 0 && (cls == H5T_FLOAT || cls == H5T_INTEGER) &&
                  H5Sget_simple_extent_ndims(s) == 1 && length_of(g, name) >= rows;
         int k = out->n_best_cols;
-        if (ok && H5Sselect_hyperslab(s, H5S_SELECT_SET, start, NULL, count, NULL) >= 0 &&
-            km_h5_dread(d, H5T_NATIVE_DOUBLE, m, s, H5P_DEFAULT, out->best[k].v) >= 0) {
-            snprintf(out->best[k].name, sizeof out->best[k].name, "%s", name);
-            text_attr(d, "units", out->best[k].units, sizeof out->best[k].units);
-            out->n_best_cols++;
+        if (ok && H5Sselect_hyperslab(s, H5S_SELECT_SET, start, NULL, count, NULL) >= 0) {
+            if (km_h5_dread(d, H5T_NATIVE_DOUBLE, m, s, H5P_DEFAULT, out->best[k].v) >= 0) {
+                snprintf(out->best[k].name, sizeof out->best[k].name, "%s", name);
+                text_attr(d, "units", out->best[k].units, sizeof out->best[k].units);
+                out->n_best_cols++;
+            } else {
+                char why[200];
+                km_h5_error_text(why, sizeof why);
+                st = km_fail(ctx, KM_ERR_FORMAT, "%s: /candidates/%s cannot be read: %s", path, name, why);
+            }
         }
         if (m >= 0)
             H5Sclose(m);
@@ -112,6 +120,7 @@ static void read_best(hid_t f, km_result_info *out)
 done:
     if (g >= 0)
         H5Gclose(g);
+    return st;
 }
 
 static void fmt_num(char *buf, size_t cap, double v)
@@ -207,7 +216,8 @@ km_status km_result_read_info(km_ctx *ctx, const char *path, const km_param_defa
     out->n_peaks = length_of(f, "/peaks/frame");
     out->n_tracks = length_of(f, "/tracks/track");
     out->n_candidates = length_of(f, "/candidates/candidate");
-    read_best(f, out);
+    if ((st = read_best(ctx, path, f, out)) != KM_OK)
+        goto done;
     read_changed(f, defs, n_defs, out);
     read_seen(f, out);
     out->all_contact = km_result_all_contact(ctx, f, out->session.n_frames);

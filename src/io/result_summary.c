@@ -93,8 +93,14 @@ static herr_t add_column(hid_t g, const char *name, const H5L_info_t *info, void
             goto done;
         }
         if (km_h5_dread(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, c->v) < 0) {
+            /* a numeric column of the table's length whose chunks cannot be read
+               (damaged: km_h5_dread) is the file's error, never left out unsaid */
+            char why[200];
+            km_h5_error_text(why, sizeof why);
             km_free(w->ctx, c->v);
             c->v = NULL;
+            w->st = km_fail(w->ctx, KM_ERR_FORMAT, "%s: %s/%s cannot be read: %s", w->path, w->table,
+                            name, why);
             goto done;
         }
     }

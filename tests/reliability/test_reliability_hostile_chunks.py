@@ -124,13 +124,15 @@ def test_sound_chunks_still_read(knotmap_bin, tmp_path):
     assert r.returncode == 0, r.stderr
 
 
-@pytest.mark.parametrize("cmd", ["info", "report"])
+@pytest.mark.parametrize("cmd", ["info", "render", "report"])
 def test_result_column_that_inflates_to_64_mib(knotmap_bin, tmp_path, cmd):
     """A result's /candidates/score chunk replaced by 64 KB that inflate to
     64 MiB: the result readers behind info, render and report decode a
-    table's chunks before HDF5 reads them; the damaged column is left out as
-    any unreadable one (before: inflated whole, 1 GB of stream took 2.1 GB and
-    26-31 s, and the column read as scores of 0)."""
+    table's chunks before HDF5 reads them and refuse the damaged column,
+    naming it and its chunk, exit 65, nothing written (before: inflated
+    whole, 1 GB of stream took 2.1 GB and 26-31 s, and the column read as
+    scores of 0; then, until the lead's change in session 46, left out without
+    a word: the report's score cells dashes)."""
     syn, res = tmp_path / "syn.h5", tmp_path / "r.knotmap.h5"
     for args in (["synth", "--duration", "3", "-q", "-o", syn], ["process", "-q", syn, "-o", res]):
         r = subprocess.run([knotmap_bin, *map(str, args)], capture_output=True, text=True, timeout=120)
@@ -138,12 +140,10 @@ def test_result_column_that_inflates_to_64_mib(knotmap_bin, tmp_path, cmd):
     with h5.File(res, "r+") as f:
         assert f["candidates/score"].chunks == (4096,)
         f["candidates/score"].id.write_direct_chunk((0,), bomb())
-    html = tmp_path / "r.html"
-    r = subprocess.run([knotmap_bin, cmd, str(res)] + (["-o", str(html)] if cmd == "report" else []),
+    out = tmp_path / ("r.html" if cmd == "report" else "r.png")
+    r = subprocess.run([knotmap_bin, cmd, str(res)] + (["-o", str(out)] if cmd != "info" else []),
                        capture_output=True, text=True, timeout=120)
-    assert r.returncode == 0, r.stderr
-    if cmd == "info":
-        assert "amplitude (kPa)" in r.stdout and "score (1)" not in r.stdout, r.stdout
-    else:   # the score cell a dash, never the bomb's zeros
-        page = html.read_text()
-        assert '<tr id="cand-1">' in page and "<td>&ndash;</td></tr>" in page, page[:2000]
+    assert r.returncode == 65, r.stderr
+    assert "%s: /candidates/score cannot be read: the chunk at byte " % res in r.stderr, r.stderr
+    assert "damaged file" in r.stderr, r.stderr
+    assert not out.exists()
