@@ -221,11 +221,9 @@ km_status km_reader_format(km_ctx *ctx, const char *path, const km_read_options 
 }
 
 /* Sniffing found nothing: say which names --format takes. */
-static km_status not_recognised(km_ctx *ctx, size_t n_head)
+static km_status not_recognised(km_ctx *ctx)
 {
     char list[160] = "";
-    if (n_head == 0)
-        return km_fail(ctx, KM_ERR_FORMAT, "empty file");
     for (int i = 1; km_format_names[i] != NULL; i++) /* the names but auto */
         snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s",
                  i == 1 ? "" : km_format_names[i + 1] == NULL ? " or " : ", ", km_format_names[i]);
@@ -256,9 +254,13 @@ km_status km_reader_open(km_ctx *ctx, const char *path, const km_read_options *o
     st = open_head(ctx, path, head, &n_head);
     if (st != KM_OK)
         goto done;
+    if (n_head == 0) { /* whatever its name or --format says: no reader finds a session in it */
+        st = km_fail(ctx, KM_ERR_FORMAT, "empty file (0 bytes): nothing recorded in it");
+        goto done;
+    }
     fmt = opt->format == KM_FORMAT_AUTO ? km_sniff_format(head, n_head, path) : opt->format;
     if (fmt == KM_FORMAT_AUTO) {
-        st = not_recognised(ctx, n_head);
+        st = not_recognised(ctx);
         goto done;
     }
 

@@ -183,3 +183,22 @@ def test_a_device_is_refused_not_read(tmp_path, dev, fmt):
     assert r.stderr == ("knotmap: %s: not a file but a character device: knotmap reads "
                         "recordings saved as files\n" % dev)
     assert r.stdout == ""
+
+
+@pytest.mark.parametrize("name, fmt", [("s.h5", None), ("s.npy", None), ("s.npz", None),
+                                       ("s.mat", None), ("s.wav", None), ("s.asf", None),
+                                       ("s.csv", None), ("s.csv", "session")])
+def test_a_file_of_0_bytes_is_said_empty_whatever_its_name(tmp_path, name, fmt):
+    """A recording of 0 bytes (a copy that failed, a download cut at once): every reader says
+    it is empty, exit 65, nothing written; before session 46 the name chose the words ("not an
+    HDF5 file (no HDF5 signature)", "not a NumPy .npy file (no \\x93NUMPY magic)", ...) and only
+    a text file said "empty file"."""
+    src = tmp_path / name
+    src.write_bytes(b"")
+    opts = ["--format", fmt] if fmt else []
+    for cmd in ("info", "process"):
+        args = [cmd, *opts, str(src)] + (["-q", "-o", "out.h5"] if cmd == "process" else [])
+        r = km_cli.run(*args, cwd=tmp_path)
+        assert r.returncode == 65, r.stderr
+        assert _error_line(r) == "knotmap: %s: empty file (0 bytes): nothing recorded in it" % src
+    assert sorted(p.name for p in tmp_path.iterdir()) == [name]
