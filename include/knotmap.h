@@ -1548,7 +1548,9 @@ KM_API void km_engine_free(km_engine *e);
  * (root attribute complete = 1, set last before the rename), else 0 (also
  * when the file is missing, is not HDF5, or is something else).  Batches use
  * it to resume: a complete result need not be made again.
- * Errors: KM_ERR_INVALID (NULL).  Thread-safe. */
+ * Errors: KM_ERR_INVALID (NULL); KM_ERR_IO when another program holds the
+ * file open for writing (HDF5's file lock: "in use"), *complete 0.
+ * Thread-safe. */
 KM_API km_status km_result_is_complete(km_ctx *ctx, const char *path, int *complete);
 
 /* What `knotmap info RESULT` shows: a result summarised (docs/FORMAT.md 2.1). */

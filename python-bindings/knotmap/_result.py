@@ -43,6 +43,12 @@ def is_complete(path: PathLike) -> bool:
     -------
     bool
         False for a missing, unreadable, foreign or unfinished file.
+
+    Raises
+    ------
+    knotmap.Error (also OSError)
+        When another program holds the file open for writing (HDF5's file
+        lock): "in use", neither complete nor unfinished yet.
     """
     out = ffi.new("int *")
     c = ctx()

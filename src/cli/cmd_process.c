@@ -322,7 +322,10 @@ static void run_job(shared *sh, job *j, km_ctx *ctx)
     }
     if (sh->resume) {
         int complete = 0;
-        if (km_result_is_complete(ctx, j->output, &complete) == KM_OK && complete) {
+        /* not KM_OK: another program is writing the output (in use): km_process
+           refuses to replace it below, as it does without --resume */
+        km_status cs = km_result_is_complete(ctx, j->output, &complete);
+        if (cs == KM_OK && complete) {
             j->status = KM_OK;
             j->exit_code = KM_EX_OK;
             j->ran = 1;
@@ -334,7 +337,7 @@ static void run_job(shared *sh, job *j, km_ctx *ctx)
             }
             return;
         }
-        if (refuse_incomplete(sh, j))
+        if (cs == KM_OK && refuse_incomplete(sh, j))
             return;
     }
     if (sh->verbose)

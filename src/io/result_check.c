@@ -81,17 +81,25 @@ km_status km_result_is_complete(km_ctx *ctx, const char *path, int *complete)
 
     if (path == NULL || complete == NULL)
         return km_fail(ctx, KM_ERR_INVALID, "km_result_is_complete: NULL argument");
+    km_status st = KM_OK;
     *complete = 0;
     if (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode))
         return KM_OK;
     km_h5_quiet_begin(&q);
-    if (H5Fis_hdf5(path) > 0 && (f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT)) >= 0) {
-        if (km_h5_attr_get_string(NULL, f, "schema", schema, sizeof schema) == KM_OK &&
-            strcmp(schema, "knotmap-result") == 0 &&
-            km_h5_attr_get_double(NULL, f, "complete", &flag) == KM_OK && flag == 1.0)
-            *complete = 1;
-        H5Fclose(f);
+    if (H5Fis_hdf5(path) > 0) {
+        if ((f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT)) >= 0) {
+            if (km_h5_attr_get_string(NULL, f, "schema", schema, sizeof schema) == KM_OK &&
+                strcmp(schema, "knotmap-result") == 0 &&
+                km_h5_attr_get_double(NULL, f, "complete", &flag) == KM_OK && flag == 1.0)
+                *complete = 1;
+            H5Fclose(f);
+        } else {
+            char why[256];
+            km_h5_error_text(why, sizeof why);
+            if (km_h5_locked(why)) /* another program is writing it: neither complete nor ours to judge */
+                st = km_fail(ctx, KM_ERR_IO, "%s: " KM_H5_LOCKED_TEXT, path);
+        }
     }
     km_h5_quiet_end(&q);
-    return KM_OK;
+    return st;
 }

@@ -103,7 +103,7 @@ def test_a_file_another_program_writes_is_in_use_not_damaged(knotmap_bin, tmp_pa
     "a": HDF5's file lock) is said to be in use, exit 74, never "truncated or
     damaged file?" (exit 65, before: a recording still being written looked
     damaged), and as an output it is not replaced (exit 73: what that
-    program writes would be lost with the replaced inode)."""
+    program writes would be lost with the replaced inode), --resume or not."""
     src = write_session(tmp_path / "s.h5", 50, rows=8, cols=8)
     res = tmp_path / "r.knotmap.h5"
     r = run(knotmap_bin, "process", "-q", src, "-o", res)
@@ -118,8 +118,12 @@ def test_a_file_another_program_writes_is_in_use_not_damaged(knotmap_bin, tmp_pa
             assert r.returncode == 74, (args, r.stderr)
             assert r.stderr == f"knotmap: {path}: {in_use}\n", r.stderr
         other = write_session(tmp_path / "o.h5", 50, rows=8, cols=8)
-        r = run(knotmap_bin, "process", "-q", other, "-o", res)
-        assert r.returncode == 73, r.stderr
-        assert r.stderr == f"knotmap: {res}: {in_use}: not replacing it\n", r.stderr
+        # with --resume too (session 46, the lead: was "exists but is not a complete
+        # knotmap result (..., damaged or foreign)"), and --replace-incomplete never
+        # replaces a file another program is writing
+        for extra in ([], ["--resume"], ["--resume", "--replace-incomplete"]):
+            r = run(knotmap_bin, "process", "-q", *extra, other, "-o", res)
+            assert r.returncode == 73, (extra, r.stderr)
+            assert r.stderr == f"knotmap: {res}: {in_use}: not replacing it\n", (extra, r.stderr)
     assert res.read_bytes() == kept
     assert sorted(p.name for p in tmp_path.iterdir()) == ["o.h5", "r.knotmap.h5", "s.h5"]
