@@ -220,6 +220,16 @@ km_status km_reader_format(km_ctx *ctx, const char *path, const km_read_options 
     return KM_OK;
 }
 
+/* open_head for a reader: a file of 0 bytes is refused whatever its name or
+   --format says (no reader finds a session in it). */
+static km_status open_nonempty_head(km_ctx *ctx, const char *path, unsigned char *head, size_t *n_head)
+{
+    km_status st = open_head(ctx, path, head, n_head);
+    if (st == KM_OK && *n_head == 0)
+        st = km_fail(ctx, KM_ERR_FORMAT, "empty file (0 bytes): nothing recorded in it");
+    return st;
+}
+
 /* Sniffing found nothing: say which names --format takes. */
 static km_status not_recognised(km_ctx *ctx)
 {
@@ -251,13 +261,9 @@ km_status km_reader_open(km_ctx *ctx, const char *path, const km_read_options *o
     st = km_reader_check_options(ctx, opt);
     if (st != KM_OK)
         return st; /* the options' fault, not the file's: no path before it */
-    st = open_head(ctx, path, head, &n_head);
+    st = open_nonempty_head(ctx, path, head, &n_head);
     if (st != KM_OK)
         goto done;
-    if (n_head == 0) { /* whatever its name or --format says: no reader finds a session in it */
-        st = km_fail(ctx, KM_ERR_FORMAT, "empty file (0 bytes): nothing recorded in it");
-        goto done;
-    }
     fmt = opt->format == KM_FORMAT_AUTO ? km_sniff_format(head, n_head, path) : opt->format;
     if (fmt == KM_FORMAT_AUTO) {
         st = not_recognised(ctx);
