@@ -44,8 +44,7 @@ int64_t km_table_counting_line(char sep, const char *p, const char *e)
     while (p < e) {
         const char *q;
         double d;
-        while (p < e && (km_text_blank(*p) || *p == sep))
-            p++;
+        p = km_text_skip_seps(sep, p, e);
         if (p == e)
             break;
         if (km_scan_value(sep, p, e, &q, &d) != 0 || d != (double)c)
@@ -135,8 +134,7 @@ int64_t km_table_labelled_count(char sep, const char *p, const char *e)
         return 0;
     for (p = f + 1; p < e; c++) {
         const char *q;
-        while (p < e && (km_text_blank(*p) || *p == sep))
-            p++;
+        p = km_text_skip_seps(sep, p, e);
         if (p == e)
             break;
         if (km_scan_value(sep, p, e, &q, &d) != 0 || d != (double)c || (q < e && !km_text_blank(*q) && *q != sep))

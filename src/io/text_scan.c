@@ -505,12 +505,10 @@ int64_t km_line_nonfinite(const char *p, const char *end, char sep, int skip, in
     while (q < end && (*q | 0x20) != 'n' && (*q | 0x20) != 'i')
         q++;
     while (q < end && p < end) { /* a word in the line: value by value */
-        while (p < end && (km_text_blank(*p) || *p == sep))
-            p++;
+        p = km_text_skip_seps(sep, p, end);
         const char *s = p, *e;
         double v;
-        while (p < end && !(km_text_blank(*p) || *p == sep))
-            p++;
+        p = km_text_field_end(sep, p, end);
         if (s == p)
             break;
         if (++col > skip && km_scan_number(s, p, &e, &v) == 0 && e == p && !isfinite(v) && n++ == 0)
@@ -523,8 +521,7 @@ const char *km_past_value(const char *p, const char *end, char sep)
 {
     while (p < end && km_text_blank(*p))
         p++;
-    while (p < end && !(km_text_blank(*p) || *p == sep))
-        p++;
+    p = km_text_field_end(sep, p, end);
     while (p < end && km_text_blank(*p))
         p++;
     return p < end && *p == sep ? p + 1 : p;

@@ -15,6 +15,23 @@ static inline int km_text_blank(char c)
     return c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v';
 }
 
+/* Past the blanks and separators `sep` from p (at most e): where the next
+   field starts, e when none does. */
+static inline const char *km_text_skip_seps(char sep, const char *p, const char *e)
+{
+    while (p < e && (km_text_blank(*p) || *p == sep))
+        p++;
+    return p;
+}
+
+/* Past the field that starts at p: the first blank or `sep`, or e. */
+static inline const char *km_text_field_end(char sep, const char *p, const char *e)
+{
+    while (p < e && !(km_text_blank(*p) || *p == sep))
+        p++;
+    return p;
+}
+
 /* 3 when p[0..n) starts with a UTF-8 byte order mark (Excel's "CSV UTF-8",
    Notepad), else 0. */
 static inline size_t km_utf8_bom_len(const unsigned char *p, size_t n)

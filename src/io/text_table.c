@@ -39,8 +39,7 @@ int km_values_with_a_bad_one(char sep, const char *p, const char *e, int countin
     while (p < e) {
         const char *q;
         double d;
-        while (p < e && (km_text_blank(*p) || *p == sep))
-            p++;
+        p = km_text_skip_seps(sep, p, e);
         if (p == e)
             break;
         if (km_scan_value(sep, p, e, &q, &d) == 0 && (q == e || km_text_blank(*q) || *q == sep)) {
@@ -48,8 +47,7 @@ int km_values_with_a_bad_one(char sep, const char *p, const char *e, int countin
             prev = d;
             num++;
         } else {
-            for (q = p; q < e && !km_text_blank(*q) && *q != sep; q++)
-                ;
+            q = km_text_field_end(sep, p, e);
             other++;
         }
         p = q;
