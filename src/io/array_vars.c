@@ -334,7 +334,7 @@ static km_status apply_string(km_ctx *ctx, km_reader *r, const km_varset *s, con
         if (u == NULL)
             return km_fail(ctx, KM_ERR_FORMAT, "%s %s = '%s': knotmap reads %s", s->noun, v->name, text, list);
         snprintf(r->info.units, sizeof r->info.units, "%s", u);
-        km_reader_units_from(r, text, 1);
+        km_reader_units_from(r, text, NULL);
     } else {
         if (strcmp(text, "mat") != 0 && strcmp(text, "roller") != 0)
             return km_fail(ctx, KM_ERR_FORMAT, "%s %s = '%s': expected mat or roller", s->noun, v->name, text);

@@ -101,33 +101,38 @@ static km_status frames_number(km_ctx *ctx, hid_t d, const char *name, double *o
 }
 
 /* The unit on /frames (xarray's and h5netcdf's place for it), taken when
- * the root has none: a knotmap unit as it is; Pa, MPa, psi to kPa. */
-static km_status frames_units(km_ctx *ctx, hid_t d, km_session_info *info, km_h5_packing *p)
+ * the root has none: a knotmap unit as it is; Pa, MPa, psi to kPa, the
+ * file's word recorded (a --units psi agrees with it; --override with
+ * another unit reads the stored numbers in that one: km_reader_units_from). */
+static km_status frames_units(km_ctx *ctx, hid_t d, km_reader *r, km_h5_packing *p)
 {
     char buf[64];
-    double to_kpa;
+    double to_kpa = 1.0;
     km_status st;
-    if (info->units[0] != '\0')
+    if (r->info.units[0] != '\0')
         return KM_OK;
     st = km_h5_attr_get_string(ctx, d, "units", buf, sizeof buf);
     if (st == KM_ERR_NOT_FOUND || st == KM_ERR_FORMAT) /* unreadable: unknown, assumed */
         return KM_OK;
     if (st != KM_OK)
         return st;
-    to_kpa = km_units_to_kpa(buf);
     if (km_units_known(buf)) {
-        snprintf(info->units, sizeof info->units, "%.15s", buf); /* known units fit */
-    } else if (isfinite(to_kpa)) {
-        snprintf(info->units, sizeof info->units, "kPa");
-        p->scale *= to_kpa;
-        p->offset *= to_kpa;
-        p->active = 1;
+        snprintf(r->info.units, sizeof r->info.units, "%.15s", buf); /* known units fit */
+    } else if (isfinite(km_units_to_kpa(buf))) {
+        snprintf(r->info.units, sizeof r->info.units, "kPa");
+        km_reader_units_from(r, buf, &to_kpa);
+        if (to_kpa != 1.0) {
+            p->scale *= to_kpa;
+            p->offset *= to_kpa;
+            p->active = 1;
+        }
     }
     return KM_OK;
 }
 
-km_status km_h5_frames_cf(km_ctx *ctx, hid_t d, km_session_info *info, km_h5_packing *p)
+km_status km_h5_frames_cf(km_ctx *ctx, hid_t d, km_reader *r, km_h5_packing *p)
 {
+    km_session_info *info = &r->info;
     int has_scale, has_offset;
     km_status st;
 
@@ -141,7 +146,7 @@ km_status km_h5_frames_cf(km_ctx *ctx, hid_t d, km_session_info *info, km_h5_pac
         return km_fail(ctx, KM_ERR_FORMAT, "/frames: attribute scale_factor is 0");
     p->has_fill = p->has_fill && !isnan(p->fill);
     p->active = has_scale || has_offset || p->has_fill;
-    if ((st = frames_units(ctx, d, info, p)) != KM_OK)
+    if ((st = frames_units(ctx, d, r, p)) != KM_OK)
         return st;
     if (p->active && isfinite(info->saturation))
         info->saturation = info->saturation * p->scale + p->offset;

@@ -25,9 +25,10 @@ km_status km_h5_time_scale(km_ctx *ctx, hid_t d, double *scale);
 int km_h5_netcdf_phony(km_ctx *ctx, hid_t d);
 /* t[0..n) *= scale. */
 void km_h5_scale_times(double *t, int64_t n, double scale);
-/* /frames (dataset d)'s packing into *p; its unit into info->units when the
- * root had none; info->saturation (the stored type's top) unpacked. */
-km_status km_h5_frames_cf(km_ctx *ctx, hid_t d, km_session_info *info, km_h5_packing *p);
+/* /frames (dataset d)'s packing into *p; its unit into r->info.units when
+ * the root had none (psi, Pa, MPa: recorded, km_reader_units_from, and
+ * folded into p); r->info.saturation (the stored type's top) unpacked. */
+km_status km_h5_frames_cf(km_ctx *ctx, hid_t d, km_reader *r, km_h5_packing *p);
 /* v[0..n) unpacked by p (nothing when p->active is 0), a _FillValue made
  * nan; returns how many were. */
 size_t km_h5_unpack(const km_h5_packing *p, float *v, size_t n);

@@ -368,7 +368,7 @@ static km_status open_frames(km_ctx *ctx, km_reader *r, session_impl *s,
     r->info.n_valid = r->info.rows * r->info.cols;
     double given = r->info.saturation; /* the root's `saturation`, 0 when absent */
     r->info.saturation = km_h5_int_saturation(s->frames);
-    st = km_h5_frames_cf(ctx, s->frames, &r->info, &s->pack);
+    st = km_h5_frames_cf(ctx, s->frames, r, &s->pack);
     if (given > 0)
         r->info.saturation = given;
     return st;

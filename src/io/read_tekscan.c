@@ -49,7 +49,7 @@ static const char *map_units(km_reader *r, const char *u, double *scale)
     const char *name;
     km_tk_first_word(u, w, sizeof w);
     name = km_units_from_file(w, scale);
-    km_reader_units_from(r, w, 0); /* PSI: what --units is compared with */
+    km_reader_units_from(r, w, scale); /* PSI: what --units is compared with */
     return name != NULL ? name : "";
 }
 
@@ -177,6 +177,11 @@ static void set_saturation(km_reader *r, const tk_impl *t)
     double own = km_units_to_kpa(t->sat_unit), ses = km_units_to_kpa(r->info.units);
     if (!(t->sat > 0) || (isfinite(own) && !isfinite(ses)))
         return;
+    if (r->units_file[0] != '\0' && t->scale == 1.0) { /* --override replaced UNITS: in its numbers */
+        double file = km_units_to_kpa(r->units_file);
+        r->info.saturation = isfinite(own) && own != file ? t->sat * own / file : t->sat;
+        return;
+    }
     r->info.saturation = isfinite(own) && isfinite(ses) && own != ses ? t->sat * own / ses
                          : isfinite(own) && isfinite(ses)          ? t->sat
                                                                    : t->sat * t->scale;

@@ -322,7 +322,7 @@ static km_status units_line(km_ctx *ctx, km_reader *r, tx_impl *t, tx_survey *v,
                        "for every taxel (convert the columns to one, or name none and pass --units)",
                        (long long)t->lines.line_no, u->pressure, u->other);
     snprintf(r->info.units, sizeof r->info.units, "%s", km_units_from_file(u->pressure, &scale));
-    km_reader_units_from(r, u->pressure, 1);
+    km_reader_units_from(r, u->pressure, NULL);
     km_token_text(shown, *line, *len > KM_TOKEN_SHOWN ? KM_TOKEN_SHOWN : *len);
     v->units_line = t->lines.line_no;
     v->data_off = km_lines_tell(&t->lines);

@@ -181,7 +181,7 @@ static km_status take_survey(km_ctx *ctx, km_reader *r, xs_impl *t, const km_rea
     km_reader_pitch_from(r, 1, "%s", t->width_from);
     if (t->units[0] != '\0') {
         snprintf(r->info.units, sizeof r->info.units, "%s", km_xs_map_units(t->units, &t->scale));
-        km_reader_units_from(r, t->units, 0); /* PSI: what --units is compared with */
+        km_reader_units_from(r, t->units, &t->scale); /* PSI: what --units is compared with */
         if (!t->units_from_key) {
             st = km_reader_add_header(ctx, r, "Units", t->units);
             if (st != KM_OK)

@@ -282,6 +282,7 @@ km_status km_reader_open(km_ctx *ctx, const char *path, const km_read_options *o
     r->info.n_frames = -1;
     r->info.mode = -1;
     r->count_nonfinite = 1; /* a format that counts at open clears it */
+    snprintf(r->units_given, sizeof r->units_given, "%s", opt->override && opt->units ? opt->units : "");
     r->path = dup_str(r, path);
     if (r->path == NULL) {
         st = km_fail(ctx, KM_ERR_NOMEM, "out of memory for the path");

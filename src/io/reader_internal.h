@@ -55,6 +55,9 @@ struct km_reader {
                                given is compared with */
     double values_scale;    /* km_reader_read multiplies the values by it (psi, Pa, MPa to kPa:
                                a --units given, a MAT-file's units; 0 = not) */
+    char units_given[16];   /* --units under --override (km_reader_open), else "": a file's
+                               own unit that differs is then not converted (its numbers are
+                               read in the given unit, converted once by km_reader_read) */
 };
 
 /* The options themselves, before any file is opened (reader_options.c):
@@ -69,9 +72,14 @@ km_status km_reader_check_options(km_ctx *ctx, const km_read_options *o);
    .npz's variable, another tool's HDF5 root attribute; docs/FORMAT.md 1.1). */
 const char *km_rate_name(int32_t i);
 /* The file's own unit `word` (km_units_from_file's, one it converts to
-   kPa), read so: by the reader itself (convert 0: a Tekscan, XSENSOR or
-   HDF5 reader scales as it parses), or by km_reader_read (convert 1). */
-void km_reader_units_from(km_reader *r, const char *word, int convert);
+   kPa: psi, Pa, MPa), recorded (what a --units given is compared with) and
+   converted: by the reader itself when own_scale is given (a Tekscan,
+   XSENSOR or HDF5 reader scales as it parses: *own_scale is set to the
+   factor, or to 1 when --override gives another unit, whose conversion
+   km_reader_read then applies to the file's numbers, in double, once),
+   else by km_reader_read (values_scale).  Nothing for a unit kept as it is
+   (kPa, mmHg, ...) or not known. */
+void km_reader_units_from(km_reader *r, const char *word, double *own_scale);
 /* Append a header key/value (both copied).  Keys may repeat. */
 km_status km_reader_add_header(km_ctx *ctx, km_reader *r, const char *key, const char *value);
 /* Set rows/cols after km_check_shape and allocate the mask, all valid. */

@@ -170,13 +170,20 @@ static const char *mode_name(int32_t m)
     return m == KM_MODE_ROLLER ? "roller" : "mat";
 }
 
-void km_reader_units_from(km_reader *r, const char *word, int convert)
+static int same_units(const char *a, const char *b);
+
+void km_reader_units_from(km_reader *r, const char *word, double *own_scale)
 {
     double scale = 1.0;
     if (km_units_from_file(word, &scale) == NULL || scale == 1.0)
         return;
     snprintf(r->units_file, sizeof r->units_file, "%s", word);
-    r->values_scale = convert ? scale : 0.0;
+    if (r->units_given[0] != '\0' && !same_units(r->units_given, word))
+        scale = 1.0; /* replaced (--override): read as the given unit, not converted twice */
+    if (own_scale != NULL)
+        *own_scale = scale;
+    else
+        r->values_scale = scale != 1.0 ? scale : 0.0;
 }
 
 const char *km_rate_name(int32_t i)
@@ -198,9 +205,10 @@ static int same_units(const char *a, const char *b)
 }
 
 /* The units the file does not say (or --override replaces): the given
-   ones, psi, Pa and MPa converted to kPa by km_reader_read (values_scale,
-   undoing a conversion of the reader's own: a Tekscan PSI export given
-   --units MPa --override), else raw, assumed. */
+   ones, psi, Pa and MPa converted to kPa by km_reader_read (values_scale:
+   the file's own unit replaced was not converted, km_reader_units_from;
+   a Tekscan PSI export given --units MPa --override reads its numbers x
+   1000), else raw, assumed. */
 static void given_units(km_reader *r, const km_read_options *opt, char *assumed, size_t cap)
 {
     double scale = 1.0;
@@ -208,8 +216,6 @@ static void given_units(km_reader *r, const km_read_options *opt, char *assumed,
     snprintf(r->info.units, sizeof r->info.units, "%s", u != NULL ? u : "raw");
     if (opt->units == NULL)
         note_assumed(assumed, cap, "units");
-    if (r->units_file[0] != '\0' && !(r->values_scale > 0))
-        scale /= km_units_to_kpa(r->units_file);
     r->values_scale = scale != 1.0 ? scale : 0.0;
 }
 
