@@ -75,7 +75,8 @@ typedef struct xs_impl {
     int32_t *taxel;           /* per column: taxel index of the chosen sensor, or -1 */
     size_t col_time, col_frame;
     int col_time_elapsed;
-    double col_time_unit;     /* seconds per unit of its numbers (km_xs_time_unit) */
+    double col_time_unit;     /* seconds per unit of its numbers (km_xs_time_unit; 0: not known) */
+    char col_time_name[48];   /* its name, for that error */
     int n_groups;
 } xs_impl;
 
@@ -150,6 +151,7 @@ int km_xs_field_time(const xs_impl *t, const xs_field *fd, double *sec, int *clo
 /* Seconds per unit of the numbers under a time key or column named k:
    "(ms)" 0.001, "(us)" 1e-6, "(min)" 60, else 1 (xsensor_keys.c). */
 double km_xs_time_unit(const char *k);
+km_status km_xs_time_unit_error(km_ctx *ctx, const xs_impl *t, const char *name, const char *value);
 
 /* ------------------------------------- key lines and names (xsensor_keys.c) */
 

@@ -45,14 +45,20 @@ int km_xs_key_kind(const char *k)
 
 /* Seconds per unit of a time key's or column's numbers, from the unit in
    its parentheses: "Elapsed Time (ms)" 0.001 (read as seconds until session
-   45: 10 ms frames were 10 s apart); (s), (sec), none: 1.  A time of day
-   (HH:MM:SS) is in seconds whatever the name says. */
+   45: 10 ms frames were 10 s apart); (s), (sec), (seconds), none: 1; a word
+   that is no time unit ("Time (local)", "(UTC)"): 0, the caller's error
+   when the values are numbers (read as seconds until session 47).  A time
+   of day (HH:MM:SS) is in seconds whatever the name says. */
 double km_xs_time_unit(const char *k)
 {
     const char *p = strrchr(k, '(');
     if (p == NULL)
         return 1.0;
     p++;
+    while (*p == ' ')
+        p++;
+    if (prefix_ci(p, "s)") || prefix_ci(p, "sec)") || prefix_ci(p, "secs)") || prefix_ci(p, "second"))
+        return 1.0;
     if (prefix_ci(p, "ms)") || prefix_ci(p, "msec") || prefix_ci(p, "millisec"))
         return 1e-3;
     /* the micro sign in UTF-8, in Latin-1 / Windows-1252 (an ANSI export), or a Greek mu */
@@ -63,7 +69,22 @@ double km_xs_time_unit(const char *k)
         return 60.0;
     if (prefix_ci(p, "h)") || prefix_ci(p, "hr)") || prefix_ci(p, "hour"))
         return 3600.0;
-    return 1.0;
+    return 0.0;
+}
+
+/* A time in numbers under a name whose parentheses say no time unit
+   (km_xs_time_unit 0): KM_ERR_FORMAT naming the line, the name, the value
+   and what to write instead. */
+km_status km_xs_time_unit_error(km_ctx *ctx, const xs_impl *t, const char *name, const char *value)
+{
+    char n[KM_TOKEN_TEXT], v[KM_TOKEN_TEXT];
+    km_token_text(n, name, strlen(name));
+    km_token_text(v, value, strlen(value));
+    return km_fail(ctx, KM_ERR_FORMAT,
+                   "line %lld: %s '%s': a number in a time unit knotmap does not know (in the name's "
+                   "parentheses); it reads numbers under a name that says s, ms, us, min or h (Time (ms)), "
+                   "or times of day HH:MM:SS: rename it to say the unit",
+                   (long long)t->lines.line_no, n, v);
 }
 
 /* XSENSOR's unit words to knotmap's (km_units_from_file: PSI, Pa, MPa are
@@ -252,6 +273,8 @@ km_status km_xs_key_line(km_ctx *ctx, xs_impl *t, xs_block *b)
         if (km_xs_field_time(t, val, &d, &clock) != 0)
             return km_fail(ctx, KM_ERR_FORMAT, "line %lld: %s '%s' is not a time (HH:MM:SS.fff or seconds)",
                            (long long)t->lines.line_no, key, val->s);
+        if (!clock && km_xs_time_unit(key) == 0)
+            return km_xs_time_unit_error(ctx, t, key, val->s);
         if (!clock)
             d *= km_xs_time_unit(key);
         if (kind == K_ELAPSED || !b->has_elapsed)

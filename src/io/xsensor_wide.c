@@ -129,9 +129,11 @@ static void meta_columns(xs_impl *t, size_t g_start, size_t g_end)
                 t->col_time = i;
                 t->col_time_elapsed = 1;
                 t->col_time_unit = km_xs_time_unit(t->f[i].s);
+                snprintf(t->col_time_name, sizeof t->col_time_name, "%s", t->f[i].s);
             } else if (kind == K_TIME && t->col_time == XS_NONE) {
                 t->col_time = i;
                 t->col_time_unit = km_xs_time_unit(t->f[i].s);
+                snprintf(t->col_time_name, sizeof t->col_time_name, "%s", t->f[i].s);
             } else if (kind == K_FRAME && t->col_frame == XS_NONE) {
                 t->col_frame = i;
             } else if (kind == K_OTHER && pass == 0) {
@@ -195,6 +197,8 @@ static km_status wide_row(km_ctx *ctx, xs_impl *t, float *dst, double *time)
         if (km_xs_field_time(t, &t->f[t->col_time], &raw, &clock) != 0)
             return km_fail(ctx, KM_ERR_FORMAT, "line %lld: frame %lld: time '%.32s' is not HH:MM:SS.fff or seconds",
                            (long long)t->lines.line_no, no, t->f[t->col_time].s);
+        if (!clock && t->col_time_unit == 0)
+            return km_xs_time_unit_error(ctx, t, t->col_time_name, t->f[t->col_time].s);
         if (!clock)
             raw *= t->col_time_unit;
         has = 1;

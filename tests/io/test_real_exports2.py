@@ -48,6 +48,45 @@ def read(path, **kw):
         return knotmap.read_session(str(path), **kw)
 
 
+# ------------------------------------------------------- XSENSOR time units
+
+
+def _xsensor(tmp_path, layout, key, times, name="x.csv"):
+    p = tmp_path / name
+    if layout == "block":
+        out = ['"Software:","XSENSOR Pro V8"']
+        for k, t in enumerate(times):
+            out += ['"Frame:","%d"' % (k + 1), '"%s:","%s"' % (key, t), '"Rows:","2"', '"Columns:","2"',
+                    '"Units:","mmHg"', '"%d","2"' % k, '"3","4"', ""]
+        p.write_text("\n".join(out) + "\n")
+    else:
+        p.write_text("Frame;%s;S_1_1;S_1_2;S_2_1;S_2_2\n" % key
+                     + "".join("%d;%s;%d;2;3;4\n" % (k + 1, t, k) for k, t in enumerate(times)))
+    return p
+
+
+@pytest.mark.parametrize("layout,line", [("block", 3), ("wide", 2)])
+@pytest.mark.parametrize("key", ["Time (local)", "Time (UTC)", "Elapsed Time (frames)", "Time ()"])
+def test_xsensor_time_in_a_unit_knotmap_does_not_know_is_refused(tmp_path, layout, line, key):
+    # read as seconds without a word before
+    p = _xsensor(tmp_path, layout, key, ["5", "15", "25"])
+    refused(p, 65, "line %d: %s '5': a number in a time unit knotmap does not know" % (line, key),
+            "rename it to say the unit")
+
+
+@pytest.mark.parametrize("layout", ["block", "wide"])
+@pytest.mark.parametrize("key,times,step", [
+    ("Time (local)", ["12:00:00.000", "12:00:00.010", "12:00:00.020"], 0.01),  # a time of day: its own unit
+    ("Time (sec)", ["0", "0.5", "1"], 0.5),
+    ("Elapsed Time (seconds)", ["0", "0.5", "1"], 0.5),
+    ("Elapsed Time ( ms)", ["0", "10", "20"], 0.01),
+])
+def test_xsensor_times_that_say_their_unit_read(tmp_path, layout, key, times, step):
+    s = read(_xsensor(tmp_path, layout, key, times))
+    assert s.time.tolist() == pytest.approx([0, step, 2 * step], abs=1e-9)
+    assert s.frames[:, 0, 0].tolist() == [0, 1, 2]
+
+
 # ------------------------------------------------------------------ units
 
 
