@@ -27,6 +27,8 @@ typedef struct tx_impl {
     int skip;           /* 1: line labels dropped before the time column (pandas' index and time) */
     double time_unit;   /* KM_LABEL_TIME: seconds per unit of that column */
     double t_prev;      /* the time of the frame before (KM_LABEL_TIME) */
+    int dates;          /* the time column holds dates and times (1; pandas' DatetimeIndex), numbers (-1), unknown (0) */
+    int64_t day0;       /* the first line's day: times count from its midnight */
     char sep;           /* ',', or ';' or '\t' with ',' the decimal mark (European spreadsheets) */
 } tx_impl;
 
@@ -117,13 +119,28 @@ static km_status next_data_line(km_ctx *ctx, tx_impl *t, char **line, size_t *le
     return st;
 }
 
+/* A time column's date and time (pandas' DatetimeIndex or TimedeltaIndex,
+   ISO 8601: km_scan_datetime) at p, in the column's unit from the first
+   line's midnight into *x, *q past it; -1 when p holds none. */
+static int label_date(tx_impl *t, const char *p, const char *e, double *x, const char **q)
+{
+    int64_t day;
+    double secs;
+    int rc = t->label == KM_LABEL_TIME ? km_scan_datetime(p, e, t->sep != ',', q, &day, &secs) : -1;
+    if (rc < 0 || (*q < e && !km_text_blank(**q) && **q != t->sep))
+        return -1;
+    if (t->dates <= 0)
+        t->day0 = rc == 0 ? day : 0; /* a timedelta counts from 0 */
+    *x = ((double)(day - t->day0) * 86400.0 + secs) / t->time_unit;
+    return 0;
+}
+
 /* The line's first value (its label: a frame number or a time) into *x;
    *rest the first byte after it and its separator. */
-static km_status line_label(km_ctx *ctx, const tx_impl *t, const char *p, const char *e, double *x,
-                            const char **rest)
+static km_status line_label(km_ctx *ctx, tx_impl *t, const char *p, const char *e, double *x, const char **rest)
 {
     const char *q;
-    int rc;
+    int rc, date = 0;
     if (t->label == KM_LABEL_INDEX) { /* dropped unread: R's quoted row names ("1") too */
         *x = NAN;
         *rest = km_past_value(p, e, t->sep);
@@ -133,13 +150,20 @@ static km_status line_label(km_ctx *ctx, const tx_impl *t, const char *p, const 
         p = km_past_value(p, e, t->sep);
     while (p < e && km_text_blank(*p))
         p++;
-    rc = km_scan_value(t->sep, p, e, &q, x);
+    date = label_date(t, p, e, x, &q) == 0; /* before a number: "0 days 00:00:01" */
+    rc = date ? 0 : km_scan_value(t->sep, p, e, &q, x);
     if (rc != 0 || (q < e && !km_text_blank(*q) && *q != t->sep)) {
         const char *te = p;
         while (te < e && !km_text_blank(*te) && *te != t->sep && te - p < KM_TOKEN_SHOWN)
             te++;
-        return km_value_error(ctx, t->lines.line_no, NULL, p, (size_t)(te - p), 1, rc == -2);
+        return km_value_error(ctx, t->lines.line_no, NULL, p, (size_t)(te - p), 1 + t->skip, rc == -2);
     }
+    if (t->label == KM_LABEL_TIME && t->dates != 0 && (t->dates > 0) != date)
+        return km_fail(ctx, KM_ERR_FORMAT, "line %lld: a time column of %s holds %s '%.*s' (one kind of time a column)",
+                       (long long)t->lines.line_no, t->dates > 0 ? "dates" : "numbers",
+                       date ? "a date" : "a number", (int)(q - p < KM_TOKEN_SHOWN ? q - p : KM_TOKEN_SHOWN), p);
+    if (t->label == KM_LABEL_TIME)
+        t->dates = date ? 1 : -1;
     while (q < e && km_text_blank(*q))
         q++;
     if (q < e && *q == t->sep)
@@ -150,7 +174,7 @@ static km_status line_label(km_ctx *ctx, const tx_impl *t, const char *p, const 
 
 /* One data line's values (after its label, if the columns have one) into
    dst (up to cap; NULL: count only); *label its label (NAN without). */
-static km_status parse_line(km_ctx *ctx, const tx_impl *t, const char *p, const char *e, float *restrict dst,
+static km_status parse_line(km_ctx *ctx, tx_impl *t, const char *p, const char *e, float *restrict dst,
                             int64_t cap, int64_t *count, double *label)
 {
     *label = NAN;
@@ -350,14 +374,41 @@ static km_status time_unit(km_ctx *ctx, tx_impl *t, const tx_survey *v)
     return KM_OK;
 }
 
+/* Past a first field of dates and times (km_scan_datetime) and its
+   separator, at p; NULL when it holds none. */
+static const char *past_date(const tx_impl *t, const char *p, const char *e)
+{
+    const char *q;
+    int64_t day;
+    double secs;
+    p = km_text_skip_seps(' ', p, e);
+    if (km_scan_datetime(p, e, t->sep != ',', &q, &day, &secs) < 0 || (q < e && !km_text_blank(*q) && *q != t->sep))
+        return NULL;
+    q = km_text_skip_seps(' ', q, e);
+    return q < e && *q == t->sep ? q + 1 : q;
+}
+
+/* A first column's name that may hold dates: a line label's or a time's
+   (pandas' DatetimeIndex, named or not), or date, datetime, timestamp. */
+static int date_name(const char *name)
+{
+    double unit;
+    return km_table_label_of(name, &unit) != 0 || strcmp(name, "date") == 0 || strcmp(name, "datetime") == 0 ||
+           strcmp(name, "date_time") == 0 || strcmp(name, "timestamp") == 0;
+}
+
 /* Is the line under the names numbers, an index column's label (R's quoted
-   row names, "1") aside? */
+   row names, "1") or a column of dates (pandas' DatetimeIndex) aside? */
 static int numbers_under(const tx_impl *t, const tx_survey *v, const char *p, const char *e)
 {
     double unit;
-    if (km_table_label_of(v->names.first, &unit) == KM_LABEL_INDEX && v->names.n > 1)
+    const char *q = date_name(v->names.first) ? past_date(t, p, e) : NULL;
+    if (q == NULL && km_table_label_of(v->names.first, &unit) == KM_LABEL_INDEX && v->names.n > 1) {
         p = km_past_value(p, e, t->sep);
-    return km_table_numeric_line(t->sep, p, e);
+        if (km_table_label_of(v->names.second, &unit) == KM_LABEL_TIME)
+            q = past_date(t, p, e); /* pandas' index beside a time column of dates */
+    }
+    return km_table_numeric_line(t->sep, q != NULL ? q : p, e);
 }
 
 /* The first line is names when it is not numbers and the next line is (or
@@ -425,6 +476,11 @@ static km_status first_lines(km_ctx *ctx, km_reader *r, tx_impl *t, tx_survey *v
         t->skip = t->label == KM_LABEL_INDEX && km_table_label_of(v->names.second, &unit) == KM_LABEL_TIME;
         if (t->skip) /* pandas' index beside its time column: the times are the second's */
             t->label = km_table_label_of(v->names.second, &t->time_unit);
+        if (!t->skip && date_name(v->names.first) && past_date(t, *line, *line + *len) != NULL) {
+            t->label = KM_LABEL_TIME; /* dates and times under any such name (pandas' DatetimeIndex) */
+            if (km_table_label_of(v->names.first, &t->time_unit) != KM_LABEL_TIME)
+                t->time_unit = 1.0;
+        }
         st = time_unit(ctx, t, v);
         if (st == KM_OK)
             st = names_entry(ctx, r, t, v);
@@ -463,6 +519,7 @@ static km_status survey(km_ctx *ctx, km_reader *r, tx_impl *t, tx_survey *v)
         st = first_lines(ctx, r, t, v, &line, &len, &got);
     while (st == KM_OK && got) {
         double x = NAN;
+        const char *vals = line; /* past a time column's label (a date and time: fields of one label) */
         if (v->n_lines == 0) {
             st = parse_line(ctx, t, line, line + len, NULL, 0, &v->n1, &x);
             v->line1 = t->lines.line_no;
@@ -470,14 +527,13 @@ static km_status survey(km_ctx *ctx, km_reader *r, tx_impl *t, tx_survey *v)
             /* every data line holds as many values (and one more label at
                most, of a line read as one): the observed grid bounds them */
             t->lines.max_fields = v->n1 + LABELS(t) + 2;
-        } else if (t->label == KM_LABEL_TIME) {
-            const char *rest;
-            st = line_label(ctx, t, line, line + len, &x, &rest);
         }
-        int64_t col = 0, k = km_line_nonfinite(line, line + len, t->sep, LABELS(t), &col);
+        if (st == KM_OK && t->label == KM_LABEL_TIME && (v->n_lines > 0 || t->dates > 0))
+            st = line_label(ctx, t, line, line + len, &x, &vals);
+        int64_t col = 0, k = km_line_nonfinite(vals, line + len, t->sep, vals == line ? LABELS(t) : 0, &col);
         if (k > 0 && v->n_nonfinite == 0) {
             v->nf_line = t->lines.line_no;
-            v->nf_col = col;
+            v->nf_col = col + (vals == line ? 0 : LABELS(t));
         }
         v->n_nonfinite += k;
         v->t_last = x;

@@ -628,8 +628,9 @@ km_status km_value_error(km_ctx *ctx, int64_t line, const long long *frame, cons
                      "write.csv(na = 'nan'), pandas' to_csv(na_rep='nan'))";
     if (!quoted[0] && n > 0 && (unsigned)(s[0] - '0') < 10u &&
         (memchr(s, ':', n) != NULL || memchr(s, '/', n) != NULL || memchr(s + 1, '-', n - 1) != NULL))
-        quoted = " (a date or time of day? times are read as numbers: seconds from any start under a "
-                 "first column named time, milliseconds under time_ms)";
+        quoted = " (a date or time of day? times are read as numbers, seconds from any start under a "
+                 "first column named time, milliseconds under time_ms, or as ISO dates YYYY-MM-DD "
+                 "HH:MM:SS.fff there)";
     return km_fail(ctx, KM_ERR_FORMAT, "line %lld: %snon-numeric value '%s' in column %lld%s",
                    (long long)line, where, shown, (long long)column, quoted);
 }

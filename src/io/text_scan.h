@@ -202,6 +202,14 @@ typedef struct km_table_units {
     double time_secs[2]; /* seconds per unit the first two columns' time units say, 0 = none */
 } km_table_units;
 int km_table_units_line(const char *p, const char *e, km_table_units *u);
+/* A date and time at p (text_dates.c; docs/FORMAT.md 1.4): ISO 8601's
+ * YYYY-MM-DD, perhaps followed by 'T' or blanks and HH:MM[:SS[.fff]] and a
+ * UTC offset (Z, +HH:MM), as pandas writes a DatetimeIndex; or pandas'
+ * timedelta, [-]N days HH:MM:SS[.fff].  With `comma`, ',' is a decimal
+ * mark in the seconds too.  0 for a date with its day (from 1970-01-01),
+ * 1 for a timedelta with its N days, and the seconds of that day (UTC), *endp
+ * past it; -1 when p holds none.  Thread-safe. */
+int km_scan_datetime(const char *p, const char *e, int comma, const char **endp, int64_t *day, double *secs);
 /* Does the line [p, e) hold TABs between values and decimal commas inside
  * them ("1,5\t2,25"): every ',' between two digits, no ';'? */
 int km_tab_decimal_comma(const char *p, const char *e);

@@ -92,6 +92,11 @@ def text_seeds():
         "savetxt_comments": cfg("2x3", 0) + b"# sensor 2x3\n# day 1\n1 2 3 4 5 6\n7 8 9 10 11 12\n# end\n",
         # nan and inf counted at open (their first place): beside a time column, with ';'
         "nonfinite_time_semicolons": cfg("2x3", 0) + b"t;a;b;c;d;e;f\n0;1,5;NaN;3;-Infinity;5;6\n0,1;inf;2;nan;4;5;6\n",
+        # pandas' DatetimeIndex and TimedeltaIndex in the time column (session 47)
+        "pandas_datetime": cfg("2x3", 0) + b"time,0,1,2,3,4,5\n2026-01-01 23:59:59.990+01:00,1,2,3,4,5,6\n"
+        b"2026-01-02T00:00:00Z,7,8,9,10,11,12\n2026-01-02,1,2,3,4,5,6\n",
+        "pandas_timedelta": cfg("2x3", 0) + b",time,0,1,2,3,4,5\n0,-1 days +23:59:59.990000,1,2,3,4,5,6\n"
+        b"1,0 days 00:00:00,7,8,9,10,11,12\n",
     }
     return seeds
 

@@ -10,42 +10,104 @@ another unit reads the file's numbers exactly (a Tekscan PSI export given `--uni
 --override` read 3000.0002 for 3000). Run:
     KNOTMAP_BIN=build/knotmap PYTHONPATH=build/python /usr/bin/python3 -m pytest tests/io/test_real_exports2.py
 """
-import os
 import subprocess
-import warnings
-from pathlib import Path
 
 import numpy as np
 import pytest
 
+from test_real_exports import BIN, read, refused  # the same checks as the first file
+
 knotmap = pytest.importorskip("knotmap")
 h5py = pytest.importorskip("h5py")
 
-REPO = Path(__file__).resolve().parents[2]
-BIN = Path(os.environ.get("KNOTMAP_BIN", REPO / "build" / "knotmap"))
 PSI = 6.894757293168361
 
 
-def info(path, *opts):
-    r = subprocess.run([str(BIN), "info", *opts, str(path)], capture_output=True, text=True, timeout=120)
-    return r.returncode, r.stdout, r.stderr
+# ------------------------------------------------- pandas' dates in a time column
+
+FRAMES = np.arange(5 * 4).reshape(5, 4)
 
 
-def refused(path, code, *words, opts=()):
-    """The CLI refuses PATH with exit `code`, its message naming the file and each word."""
-    rc, _, err = info(path, *opts)
-    assert rc == code, err
-    line = [x for x in err.splitlines() if "warning" not in x][-1]
-    assert line.startswith("knotmap: %s: " % path), err
-    for w in words:
-        assert w in line, err
-    return line
+def _table(tmp_path, first, labels, sep=",", name="d.csv", index=None):
+    lines = [sep.join([first] + [str(k) for k in range(4)])]
+    for k, lab in enumerate(labels):
+        row = ([str(index[k])] if index is not None else []) + [lab] + [str(v) for v in FRAMES[k]]
+        lines.append(sep.join(row))
+    if index is not None:
+        lines[0] = sep + lines[0]
+    p = tmp_path / name
+    p.write_text("\n".join(lines) + "\n")
+    return p
 
 
-def read(path, **kw):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return knotmap.read_session(str(path), **kw)
+MS = ["2026-01-01 23:59:59.980", "2026-01-01 23:59:59.990", "2026-01-02 00:00:00.000",
+      "2026-01-02 00:00:00.010", "2026-01-02 00:00:00.020"]
+
+
+@pytest.mark.parametrize("first,labels,sep,index,t0,step", [
+    ("time", MS, ",", None, 86399.98, 0.01),                        # DatetimeIndex named time, over midnight
+    ("", MS, ",", None, 86399.98, 0.01),                            # unnamed: its dates were dropped unread
+    ("time", MS, ",", range(5), 86399.98, 0.01),                    # reset_index(): index beside the time column
+    ("time", MS, ";", None, 86399.98, 0.01),                        # sep=";"
+    ("timestamp", MS, ",", None, 86399.98, 0.01),
+    ("Date Time", [m.replace(" ", "T") + "Z" for m in MS], ",", None, 86399.98, 0.01),  # ISO 8601, UTC
+    ("time", ["2026-01-01 00:00:%02d+01:00" % k for k in range(5)], ",", None, -3600.0, 1.0),  # tz-aware
+    ("time", ["2026-01-%02d" % (k + 1) for k in range(5)], ",", None, 0.0, 86400.0),  # daily: dates alone
+    ("time", ["0 days 00:00:00"] + ["0 days 00:00:00.%06d" % (k * 10000) for k in range(1, 5)], ",", None,
+     0.0, 0.01),                                                    # TimedeltaIndex
+    ("time", ["-1 days +23:59:59.980000", "-1 days +23:59:59.990000", "0 days 00:00:00",
+              "0 days 00:00:00.010000", "0 days 00:00:00.020000"], ",", None, -0.02, 0.01),
+])
+def test_pandas_dates_in_the_time_column_are_its_times(tmp_path, first, labels, sep, index, t0, step):
+    # refused before: "line 2: non-numeric value '2026-01-01' in column 1 (a date or time of day? ...)"
+    p = _table(tmp_path, first, labels, sep, index=index)
+    s = read(p, grid=(2, 2))
+    assert s.time.tolist() == pytest.approx([t0 + k * step for k in range(5)], abs=1e-9)
+    assert s.metadata["frame_rate_hz"] == pytest.approx(1 / step, rel=1e-9)
+    assert "frame_rate_hz" not in s.metadata["assumed"].split(",")
+    assert s.frames.reshape(5, 4).tolist() == FRAMES.tolist()
+
+
+def test_pandas_to_csv_of_a_datetime_index(tmp_path):
+    pd = pytest.importorskip("pandas")
+    idx = pd.date_range("2026-03-29 00:59:59.5", periods=5, freq="250ms", name="time", tz="Europe/Berlin")
+    df = pd.DataFrame(FRAMES, index=idx)
+    for kw, name in (({}, "a.csv"), ({"sep": ";", "decimal": ","}, "b.csv"), ({"sep": "\t"}, "c.tsv")):
+        df.to_csv(tmp_path / name, **kw)
+        s = read(tmp_path / name, grid=(2, 2))
+        assert s.metadata["frame_rate_hz"] == pytest.approx(4.0), name  # over the DST change: +01:00 to +02:00
+        assert np.diff(s.time).tolist() == pytest.approx([0.25] * 4), name
+        assert s.frames.reshape(5, 4).tolist() == FRAMES.tolist(), name
+    df.reset_index().to_csv(tmp_path / "d.csv")  # a RangeIndex, then the time column
+    assert read(tmp_path / "d.csv", grid=(2, 2)).metadata["frame_rate_hz"] == pytest.approx(4.0)
+    r = subprocess.run([str(BIN), "info", "--grid", "2x2", str(tmp_path / "a.csv")], capture_output=True,
+                       text=True, timeout=120)
+    assert r.returncode == 0 and "rate:         4 Hz" in r.stdout, r.stderr
+
+
+def test_dates_and_numbers_in_one_time_column_are_refused(tmp_path):
+    p = _table(tmp_path, "time", MS[:2] + ["0.02", "0.03", "0.04"])
+    refused(p, 65, "line 4: a time column of dates holds a number '0.02'", opts=("--grid", "2x2"))
+    p = _table(tmp_path, "time", ["0", "0.01"] + MS[2:], name="e.csv")
+    refused(p, 65, "line 4: a time column of numbers holds a date '2026-01-02 00:00:00.000'", opts=("--grid", "2x2"))
+
+
+def test_dates_going_back_are_refused_at_their_line(tmp_path):
+    p = _table(tmp_path, "time", MS[:3] + ["2026-01-01 00:00:00.000", MS[4]])
+    refused(p, 65, "line 5: time", "is smaller than the one before", opts=("--grid", "2x2"))
+
+
+@pytest.mark.parametrize("bad", ["2026-02-30", "2026-13-01", "2026-01-01 25:00:00"])
+def test_impossible_dates_are_not_read_as_dates(tmp_path, bad):
+    p = _table(tmp_path, "time", MS[:2] + [bad] + MS[3:])
+    refused(p, 65, "line 4:", opts=("--grid", "2x2"))
+
+
+def test_nan_after_a_date_is_placed_in_its_column(tmp_path):
+    p = tmp_path / "n.csv"
+    p.write_text("time,0,1,2,3\n" + "".join("%s,%s,1,2,3\n" % (m, "nan" if k == 3 else k) for k, m in enumerate(MS)))
+    s = read(p, grid=(2, 2))
+    assert s.metadata["n_nonfinite"] == 1 and s.metadata["nonfinite_at"] == "line 5, column 2"
 
 
 # ------------------------------------------------------- XSENSOR time units
