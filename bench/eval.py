@@ -38,6 +38,11 @@ detection quality"); --json FILE keeps every per-session figure.
 Usage: /usr/bin/python3 bench/eval.py [--bin build/knotmap] [--seeds 20] [--seed-start 1000]
            [--models 1,2] [--modes roller,mat] [--presets easy,moderate,hard]
            [--duration 20] [--jobs 2] [--process-args "..."] [--json FILE] [--write-readme]
+           [--snr-bins 3,5] [--snr-cuts 3,5]
+--snr-bins adds eval_independent.py's tables by each knot's z in knotmap's own map
+(map_z: issue 11's "where the knots stand above the sensor's noise"; over the pass-to-pass
+spread, "map", and over the map's own spread around the knot, "map-space"): recall per z
+bin and precision / recall / F1 with the knots of z >= each cut as must-find.
 """
 import argparse
 import concurrent.futures as cf
@@ -167,6 +172,48 @@ def recipe(result, session, n_sigmas=6.0):
     return x0 + pk[:, 1] * xp, y0 + pk[:, 0] * yp, v
 
 
+def map_z(result, tx, ty, half=4, noise="spread"):
+    """Per knot at (tx, ty) mm: how far it stands above the noise as knotmap could see it
+    (issue 11's "above the sensor's noise"), z = A / s at the body map cell nearest the
+    knot, A the candidate map there (/bodymap/excess: the mean over passes of each pass's
+    largest local excess), s over the cells within +-half cells:
+    - noise "spread": the median of the pass-to-pass spread (/bodymap/spread, the sd of
+      the pass maxima; robust to one cell's few passes and to the knot's own lean-to-lean
+      change).  Per pass, not over the mean's standard error: a mat's passes (30-75 on
+      the hard mats) are not independent draws.  What it leaves out is the fixed pattern
+      (the taxels' gain and offset errors), the same in every pass;
+    - noise "space": the spread of A itself across those cells, the knot's own 3 x 3
+      left out (1.4826 x their median absolute deviation): the fixed pattern, the body's
+      relief and the noise together, what a peak has to stand above in one map.
+    0 for a knot off the map, in cells never covered, or with no excess (NaN)."""
+    with h5py.File(result) as f:
+        g = f["bodymap"]
+        ex, sp, cov = g["excess"][:], g["spread"][:], g["coverage"][:]
+        y, x = g["y_mm"][:], g["x_mm"][:]
+    out = np.zeros(len(tx))
+    if len(y) == 0 or len(x) == 0:
+        return out
+    py = abs(y[1] - y[0]) if len(y) > 1 else 1.0
+    px = abs(x[1] - x[0]) if len(x) > 1 else 1.0
+    for j, (kx, ky) in enumerate(zip(tx, ty)):
+        iy, ix = int(np.argmin(np.abs(y - ky))), int(np.argmin(np.abs(x - kx)))
+        if abs(y[iy] - ky) > py or abs(x[ix] - kx) > px or cov[iy, ix] < 1:
+            continue
+        y0, x0 = max(iy - half, 0), max(ix - half, 0)
+        if noise == "space":
+            w = ex[y0:iy + half + 1, x0:ix + half + 1].astype(float)
+            w[max(iy - 1 - y0, 0):iy + 2 - y0, max(ix - 1 - x0, 0):ix + 2 - x0] = np.nan
+            w = w[np.isfinite(w)]
+            s = 1.4826 * float(np.median(np.abs(w - np.median(w)))) if len(w) else 0.0
+        else:
+            w = sp[y0:iy + half + 1, x0:ix + half + 1]
+            w = w[np.isfinite(w) & (w > 0)]
+            s = float(np.median(w)) if len(w) else 0.0
+        if s > 0 and np.isfinite(ex[iy, ix]):
+            out[j] = float(ex[iy, ix]) / s
+    return out
+
+
 def session_figures(cx, cy, score, size, truth, tol, rp):
     """Figures of one ranked candidate list (default operating point = all of it)."""
     tx, ty, ts = truth
@@ -230,13 +277,18 @@ def one_session(a, model, mode, preset, seed, tmp):
     fig["ap"] = figo["ap"]
     fig["ranked"] = (pairs, [float(v) for v in sc], len(tx))
     out["knotmap"] = fig
-    bx, by, bv = recipe(r, s)
-    figb, _, _ = session_figures(bx, by, bv, None, (tx, ty, ts), tol, rp)
+    bx0, by0, bv = recipe(r, s)
+    figb, _, _ = session_figures(bx0, by0, bv, None, (tx, ty, ts), tol, rp)
     bx, by, bv = recipe(r, s, 0.0)
     figo, pairs, _ = session_figures(bx, by, bv, None, (tx, ty, ts), tol, rp)
     figb["ap"] = figo["ap"]
     figb["ranked"] = (pairs, [float(v) for v in bv], len(tx))
     out["recipe"] = figb
+    if a.snr_bins:  # each knot's z in knotmap's map (map_z), its F1 above a.snr_cuts
+        import eval_independent as ei
+        z = {n: ei.map_snr(r, (tx, ty), n) for n in ("map", "map-space")}
+        ei.add_snr(a, out, {"knotmap": (c["x_mm"], c["y_mm"]), "recipe": (bx0, by0)},
+                   (tx, ty), tol, lambda noise: z.get(noise, np.zeros(len(tx))))
     for f in (os.path.join(tmp, tag + x) for x in (".s.h5", ".r.h5", ".o.h5")):
         os.unlink(f)
     return (model, mode, preset, seed), out
@@ -285,7 +337,14 @@ def main():
     ap.add_argument("--json", default=None, help="write every per-session figure here")
     ap.add_argument("--label", default="", help="title of the tables")
     ap.add_argument("--write-readme", action="store_true")
+    ap.add_argument("--snr-bins", type=lambda v: sorted(float(x) for x in v.split(",")),
+                    default=None, metavar="3,5",
+                    help="recall per bin of each knot's z in knotmap's map (map_z) and the "
+                    "F1 with the knots above --snr-cuts as must-find (eval_independent.py)")
+    ap.add_argument("--snr-cuts", type=lambda v: sorted(float(x) for x in v.split(",")),
+                    default=[3.0, 5.0], metavar="3,5")
     a = ap.parse_args()
+    a.snr_noise = "map,map-space"
 
     jobs = [(m, mo, p, s) for m in a.models.split(",") for mo in a.modes.split(",")
             for p in a.presets.split(",") for s in range(a.seed_start, a.seed_start + a.seeds)]
@@ -319,6 +378,14 @@ def main():
                         fmt(x["size_30"], "%.2f")))
     table = "\n".join(lines)
     print(table)
+    if a.snr_bins:
+        import eval_independent as ei
+        cells = [("%s %s" % (m, mo), p) for m in a.models.split(",")
+                 for mo in a.modes.split(",") for p in a.presets.split(",")]
+        ei.print_snr(a, {("%s %s" % (m, mo), p): [got[m, mo, p, s] for s in
+                                                   range(a.seed_start, a.seed_start + a.seeds)]
+                         for m in a.models.split(",") for mo in a.modes.split(",")
+                         for p in a.presets.split(",")}, cells)
     if a.json:
         Path(a.json).write_text(json.dumps(summary, indent=1, sort_keys=True))
     if a.write_readme:

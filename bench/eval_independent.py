@@ -33,7 +33,12 @@ presses the body with each row at fixed points a row pitch apart as well.  Two n
   errors that a single map shows;
 - spread: the detector's own noise, the median over the body map's cells of the
   pass-to-pass spread of the candidate map (R.h5 /bodymap/spread, docs/FORMAT.md:
-  the sd of a cell's pass maxima of the local excess), one figure per session.
+  the sd of a cell's pass maxima of the local excess), one figure per session;
+- map: not the simulator's amplitude but the knot as knotmap could see it, z = A / s at
+  the body map cell nearest the knot (bench/eval.py map_z): A the candidate map there
+  (/bodymap/excess), s the local median pass-to-pass spread (/bodymap/spread);
+- map-space: the same A over the spread of A itself around the knot (map_z "space":
+  the fixed pattern of gains and offsets and the body's relief included).
 Lean, the contact band's profile, leak, lag, dead taxels and distractors are left out;
 amp / white alone is >= 5 for every knot of both presets (the taxel grid's sampling is
 what makes knots weaker).  The tables: recall per SNR bin (knots found / knots, pooled
@@ -45,6 +50,8 @@ false positive (snr_figures).
 Usage: /usr/bin/python3 bench/eval_independent.py [--bin build/knotmap] [--seeds 6]
            [--seed-start 100] [--modes roller,mat] [--presets moderate,hard] [--jobs 2]
            [--process-args "..."] [--snr-bins 2,3,5,10,20] [--snr-cuts 3,5]
+           [--snr-noise white,total,spread,map,map-space]
+--snr-noise prints the tables of the named noises only (all by default).
 """
 import argparse
 import concurrent.futures as cf
@@ -63,7 +70,7 @@ import eval as kev  # noqa: E402  (bench/eval.py)
 import sim_independent  # noqa: E402
 
 
-SNR_NOISE = ("white", "total", "spread")
+SNR_NOISE = ("white", "total", "spread", "map", "map-space")
 
 
 def knot_snr(d, noise="white", spread=None):
@@ -84,6 +91,13 @@ def knot_snr(d, noise="white", spread=None):
         att = math.exp(-0.5 * (dx / k["sx"]) ** 2 - 0.5 * (dy / k["sy"]) ** 2)
         out.append(k["amp"] * att / sd)
     return np.asarray(out, float)
+
+
+def map_snr(result, truth, noise):
+    """The knots' z in knotmap's map for the SNR noise "map" or "map-space"
+    (bench/eval.py map_z over the pass-to-pass spread, or over the map's own spread)."""
+    return kev.map_z(result, truth[0], truth[1],
+                     noise="space" if noise == "map-space" else "spread")
 
 
 def snr_figures(cx, cy, tx, ty, snr, tol, cuts):
@@ -205,7 +219,8 @@ def one(a, mode, preset, seed, tmp):
         d = sim_independent.draw(mode, preset, seed)
         assert np.allclose([q["x"] for q in d["knots"]], truth[0])  # same draw as written
         spread = median_spread(r)
-        add_snr(a, figs, xy, truth, tol, lambda noise: knot_snr(d, noise, spread))
+        add_snr(a, figs, xy, truth, tol, lambda noise: map_snr(r, truth, noise)
+                if noise.startswith("map") else knot_snr(d, noise, spread))
     for f in (s, r, o):
         os.unlink(f)
     return (mode, preset, seed), figs
@@ -228,10 +243,13 @@ def print_summary(rows, cells):
 
 
 def print_snr(a, rows, cells):
-    for noise in SNR_NOISE if a.snr_bins else ():
-        print("\nKnot SNR over the %s per-taxel noise sd (docstring): recall per SNR bin "
+    for noise in a.snr_noise.split(",") if a.snr_bins else ():
+        what = {"map": "The knot's z in knotmap's map (A / pass-to-pass spread)",
+                "map-space": "The knot's z in knotmap's map (A / the map's spread around "
+                "it)"}.get(noise, "Knot SNR over the %s per-taxel noise sd" % noise)
+        print("\n%s (docstring): recall per SNR bin "
               "(found/knots, pooled over seeds); precision, recall and F1 with the knots "
-              "above each cut as must-find (means over sessions):\n" % noise)
+              "above each cut as must-find (means over sessions):\n" % what)
         print(snr_tables(rows, cells, a.snr_bins, a.snr_cuts, noise))
 
 
@@ -254,6 +272,8 @@ def add_common_args(ap):
                     help="add recall per knot SNR bin and F1 over knots above --snr-cuts "
                     "(module docstring)")
     ap.add_argument("--snr-cuts", type=_floats, default=[3.0, 5.0], metavar="3,5")
+    ap.add_argument("--snr-noise", default=",".join(SNR_NOISE),
+                    help="the SNR tables printed: any of " + ",".join(SNR_NOISE))
 
 
 def sim_independent_presets():
@@ -272,6 +292,9 @@ def check_cells(ap, a, presets_known):
         if bad:
             ap.error("unknown %s(s) %s: this simulator has %s"
                      % (what, ",".join(bad), ",".join(known)))
+    bad = [v for v in a.snr_noise.split(",") if v not in SNR_NOISE]
+    if bad:
+        ap.error("unknown --snr-noise %s: one of %s" % (",".join(bad), ",".join(SNR_NOISE)))
 
 
 def collect(a, cells, one_fn, *extra):

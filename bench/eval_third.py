@@ -12,7 +12,9 @@ per mode and preset: precision, recall, F1 at the defaults, AP of the opened run
 by score, best F1 over one score cut, localisation RMS, size within 30% of the
 footprint sigma, and the scipy/scikit-image recipe as the baseline row.  --snr-bins adds
 eval_independent.py's SNR tables, with the SNR of sim_third.knot_snr (the knot's excess
-at the nearest taxel centre over the white, total or detector's spread noise).
+at the nearest taxel centre over the white, total or detector's spread noise) and the
+knot's z in knotmap's own map ("map" over the pass-to-pass spread, "map-space" over the
+map's own spread around it, bench/eval.py map_z); --snr-noise picks the tables.
 
 Presets (sim_third.py's docstring has every range):
 - easy: broad (nodule FWHM 6-12 mm at 10-20 mm), strong (stiffness 0.8-1.2) round knots,
@@ -84,7 +86,8 @@ def one(a, mode, preset, seed, tmp, conditions=None):
     if a.snr_bins:
         spread = ei.median_spread(r)
         ei.add_snr(a, figs, xy, truth, tol,
-                   lambda noise: sim_third.knot_snr(s, noise, spread))
+                   lambda noise: ei.map_snr(r, truth, noise) if noise.startswith("map")
+                   else sim_third.knot_snr(s, noise, spread))
     for f in (s, r, o):
         os.unlink(f)
     return (mode, preset, seed), figs

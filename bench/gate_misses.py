@@ -41,12 +41,16 @@ DEFAULT thresholds:
 On the independent and the third simulator every knot also gets its SNR over one frame's
 total per-taxel error (eval_independent.knot_snr / sim_third.knot_snr "total", issue 11's
 "knots above the sensor's noise"), and the table is printed again for the knots of SNR >=
---snr-cut (5): where the knots that stand above the noise are lost.
+--snr-cut (5): where the knots that stand above the noise are lost.  Every knot also
+gets its z in knotmap's own map (bench/eval.py map_z: the candidate map at the knot over
+the local pass-to-pass spread, "mapz" in --list and --json, and over the map's own spread
+around it, "mapz_space"), and the table is printed again for the knots of each z >=
+--map-z-cut (5).
 
 Usage: /usr/bin/python3 bench/gate_misses.py --bin build/knotmap --trace-bin DIAG/knotmap
            --cells 1/roller/hard,1/mat/hard,indep/roller/hard,third/mat/moderate --seeds 20
            [--indep-seeds 40] [--jobs 2] [--process-args "..."] [--json FILE] [--list]
-           [--snr-cut 5]
+           [--snr-cut 5] [--map-z-cut 5]
 """
 import argparse
 import concurrent.futures as cf
@@ -186,12 +190,14 @@ def one(a, cell, seed, tmp):
     got = {j: i for i, j, _ in kev.match(kev.pairs_within(c["x_mm"], c["y_mm"], tx, ty, tol),
                                          len(c["x_mm"]))}
     # the peaks that pass every default gate, and are within the first MAX_CAND by score
+    mapz, mapzs = kev.map_z(r, tx, ty), kev.map_z(r, tx, ty, noise="space")
     passing = [p for p in peaks if first_gate(p) is None]
     passing.sort(key=lambda p: -p["rawz"] * p["seen"] / max(p["cov"], 1))
     out = []
     for j in range(len(tx)):
         row = {"cell": cell, "seed": seed, "knot": j, "sigma": float(ts[j]), "kpa": float(ta[j]),
-               "tol": tol, "snr": float(snr[j]) if snr is not None else float("nan")}
+               "tol": tol, "snr": float(snr[j]) if snr is not None else float("nan"),
+               "mapz": float(mapz[j]), "mapz_space": float(mapzs[j])}
         if j in got:
             row["gate"] = "found"
             out.append(row)
@@ -229,6 +235,8 @@ def main():
     ap.add_argument("--list", action="store_true")
     ap.add_argument("--snr-cut", type=float, default=5.0,
                     help="the table again for the knots of total SNR >= this (other simulators)")
+    ap.add_argument("--map-z-cut", type=float, default=5.0,
+                    help="the table again for the knots of map_z >= this (every simulator)")
     ap.add_argument("--old-rule", action="store_true",
                     help="min_snr alone at every size (builds before main a7b4de2)")
     a = ap.parse_args()
@@ -251,6 +259,10 @@ def main():
     if strong:
         print("\nKnots of total SNR >= %g only:\n" % a.snr_cut)
         gate_table(strong, [c for c in a.cells.split(",") if any(r["cell"] == c for r in strong)])
+    for key, what in (("mapz", "the pass-to-pass spread"), ("mapz_space", "the map's spread")):
+        print("\nKnots of z >= %g in knotmap's map over %s (bench/eval.py map_z) only:\n"
+              % (a.map_z_cut, what))
+        gate_table([r for r in rows if r[key] >= a.map_z_cut], a.cells.split(","))
     zs = [r["z"] for r in rows if r["gate"] == "z < min_snr"]
     if zs:
         print("\nz of the 'z < min_snr' misses: " + ", ".join(

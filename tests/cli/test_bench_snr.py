@@ -73,3 +73,61 @@ def test_knot_snr_at_the_nearest_taxel():
     assert ei.knot_snr(_session(80.0, 36.0), "spread", 6.0) == pytest.approx([5.0])
     assert np.all(ei.knot_snr(_session(80.0, 33.0), "total")
                   < ei.knot_snr(_session(80.0, 33.0)))
+
+
+def _result(path, excess, spread, coverage, pitch=5.0):
+    import h5py
+    ny, nx = excess.shape
+    with h5py.File(path, "w") as f:
+        g = f.create_group("bodymap")
+        g["excess"], g["spread"] = excess.astype(np.float32), spread.astype(np.float32)
+        g["coverage"] = coverage.astype(np.int32)
+        g["y_mm"], g["x_mm"] = 100.0 + pitch * np.arange(ny), pitch * np.arange(nx)
+
+
+def test_map_z_is_the_knots_excess_over_the_local_spread(tmp_path):
+    """bench/eval.py map_z (session 47): A / s at the cell nearest the knot, s the median
+    of /bodymap/spread over +-4 cells (the knot's own cell, spread 9, does not set it);
+    0 off the map, where no pass covered the cell, and where A is NaN."""
+    ex, sp, cov = np.zeros((12, 12)), np.full((12, 12), 0.5), np.full((12, 12), 6)
+    ex[5, 6], sp[5, 6] = 4.0, 9.0
+    sp[:, 11] = 2.0  # the far column: a noisier patch out of the knot's window
+    ex[2, 2], cov[2, 2] = 3.0, 0
+    ex[9, 9] = np.nan
+    _result(tmp_path / "r.h5", ex, sp, cov)
+    # knot at x 31 mm (nearest column 6), y 124 mm (nearest row 5); one at x 400, off it
+    z = kev.map_z(tmp_path / "r.h5", [31.0, 400.0, 10.0, 45.0], [124.0, 124.0, 110.0, 145.0])
+    assert z.tolist() == pytest.approx([8.0, 0.0, 0.0, 0.0])
+    # the window's median: with the far column's 2.0 inside it (a knot at column 10)
+    ex[5, 10] = 4.0
+    _result(tmp_path / "r2.h5", ex, sp, cov)
+    assert kev.map_z(tmp_path / "r2.h5", [50.0], [125.0]).tolist() == pytest.approx([8.0])
+    sp[:, 7:] = 2.0
+    _result(tmp_path / "r3.h5", ex, sp, cov)
+    assert kev.map_z(tmp_path / "r3.h5", [50.0], [125.0]).tolist() == pytest.approx([2.0])
+
+
+def test_snr_noise_names_are_checked():
+    import argparse
+    ap = argparse.ArgumentParser()
+    ei.add_common_args(ap)
+    a = ap.parse_args(["--snr-noise", "map,spread"])
+    ei.check_cells(ap, a, ei.sim_independent_presets())
+    with pytest.raises(SystemExit):
+        ei.check_cells(ap, ap.parse_args(["--snr-noise", "map,sd"]),
+                       ei.sim_independent_presets())
+
+
+def test_map_z_over_the_maps_own_spread(tmp_path):
+    """map_z noise "space": A over 1.4826 x the median absolute deviation of A over the
+    +-4 cells, the knot's 3 x 3 left out (its shoulder, 3.0 beside it, does not count)."""
+    yy, xx = np.mgrid[0:12, 0:12]
+    ex = 0.5 * (-1.0) ** (yy + xx)
+    ex[5, 6], ex[5, 7] = 4.0, 3.0
+    _result(tmp_path / "r.h5", ex, np.full((12, 12), 0.25), np.full((12, 12), 6))
+    z = kev.map_z(tmp_path / "r.h5", [31.0], [124.0], noise="space")
+    assert z.tolist() == pytest.approx([4.0 / (1.4826 * 0.5)])
+    assert kev.map_z(tmp_path / "r.h5", [31.0], [124.0]).tolist() == pytest.approx([16.0])
+    # the two tables' names (eval_independent.py --snr-noise)
+    assert ei.map_snr(tmp_path / "r.h5", ([31.0], [124.0]), "map-space").tolist() == \
+        pytest.approx(z.tolist())
