@@ -526,10 +526,10 @@ static km_status tk_read(km_ctx *ctx, km_reader *r, float *frames, double *times
                 goto done;
             }
             st = parse_frame(ctx, r, t, dst, &tm, &got, 0);
-            if (st != KM_OK)
+            if (st != KM_OK || !got) { /* a damaged frame or the end: a file cut under us says so */
+                st = km_lines_changed(ctx, &t->lines, st);
                 goto done;
-            if (!got)
-                break;
+            }
         }
         if (times != NULL)
             times[n] = tm;

@@ -269,8 +269,11 @@ static km_status tx_read(km_ctx *ctx, km_reader *r, float *frames, double *times
             break;
         }
         st = parse_frame(ctx, t, frames + (size_t)n * fs, &time, &got);
-        if (st != KM_OK || !got)
+        if (st != KM_OK || !got) { /* a damaged line or the end: a file cut under us says so */
+            if (st != KM_ERR_CANCELLED)
+                st = km_lines_changed(ctx, &t->lines, st);
             break;
+        }
         if (times != NULL)
             times[n] = time;
         n++;

@@ -78,10 +78,9 @@ static km_status xs_read(km_ctx *ctx, km_reader *r, float *frames, double *times
         }
         st = t->layout == XS_WIDE ? km_xs_wide_frame(ctx, r, t, frames + (size_t)n * fs, &tm, &got)
                                   : km_xs_block_frame(ctx, r, t, frames + (size_t)n * fs, &tm, &got);
-        if (st != KM_OK)
-            break;
-        if (!got) {
-            t->finished = 1;
+        if (st != KM_OK || !got) { /* a damaged frame or the end: a file cut under us says so */
+            t->finished = st == KM_OK;
+            st = km_lines_changed(ctx, &t->lines, st);
             break;
         }
         if (times != NULL)

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "text_scan.h"
@@ -166,6 +167,18 @@ static km_status utf8_copy(km_ctx *ctx, km_lines *l, size_t skip)
     return KM_OK;
 }
 
+/* The open file's size and modification time (ns); 0 when it is not a
+   regular file (a FIFO's times move as it is written) or fstat fails. */
+static int file_stamp(const km_lines *l, long long *size, long long *mtime)
+{
+    struct stat sb;
+    if (fstat(fileno(l->f), &sb) != 0 || !S_ISREG(sb.st_mode))
+        return 0;
+    *size = (long long)sb.st_size;
+    *mtime = (long long)sb.st_mtim.tv_sec * 1000000000LL + (long long)sb.st_mtim.tv_nsec;
+    return 1;
+}
+
 km_status km_lines_open(km_ctx *ctx, km_lines *l, const char *path, const km_alloc_ref *alloc)
 {
     memset(l, 0, sizeof *l);
@@ -180,14 +193,29 @@ km_status km_lines_open(km_ctx *ctx, km_lines *l, const char *path, const km_all
     {
         unsigned char head[4];
         size_t n = fread(head, 1, sizeof head, l->f);
+        km_status st = KM_OK;
+        l->size_at_open = -1; /* not a regular file: never compared */
         l->utf16 = km_utf16_name(head, n);
         if (l->utf16 == NULL) {
             rewind(l->f);
-            return KM_OK;
+        } else {
+            l->utf16_guessed = !km_utf16_has_bom(head, n);
+            st = utf8_copy(ctx, l, km_utf16_has_bom(head, n) ? 2 : 0);
         }
-        l->utf16_guessed = !km_utf16_has_bom(head, n);
-        return utf8_copy(ctx, l, km_utf16_has_bom(head, n) ? 2 : 0);
+        if (st == KM_OK)
+            file_stamp(l, &l->size_at_open, &l->mtime_at_open);
+        return st;
     }
+}
+
+km_status km_lines_changed(km_ctx *ctx, const km_lines *l, km_status st)
+{
+    long long size = -1, mtime = -1;
+    if (l->f == NULL || l->size_at_open < 0 || !file_stamp(l, &size, &mtime) ||
+        (size == l->size_at_open && mtime == l->mtime_at_open))
+        return st;
+    return km_fail(ctx, KM_ERR_IO, "line %lld: the file changed while being read (%lld bytes when opened, "
+                   "now %lld)", (long long)l->line_no, l->size_at_open, size);
 }
 
 void km_lines_close(km_lines *l)

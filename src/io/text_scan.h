@@ -109,6 +109,8 @@ typedef struct km_lines {
                            set by a reader once it knows its grid (the
                            columns of a row, the values of a frame's line,
                            and its labels) */
+    long long size_at_open;   /* the file's size and modification time when */
+    long long mtime_at_open;  /* opened (ns; the UTF-8 copy's for UTF-16) */
 } km_lines;
 
 /* Open `path` for reading.  Text in UTF-16 (km_utf16_name) is transcoded
@@ -130,6 +132,11 @@ km_status km_lines_next(km_ctx *ctx, km_lines *l, char **line, size_t *len, int 
  * (with the line number of the line that will be read next minus one). */
 long long km_lines_tell(const km_lines *l);
 km_status km_lines_seek(km_ctx *ctx, km_lines *l, long long offset, int64_t line_no);
+/* `st` (a reader's failed or short read), or KM_ERR_IO "line N: the file
+ * changed while being read (B bytes when opened, now C)" when the file's
+ * size or modification time is no longer the open's: a file cut or
+ * rewritten under the reader fails as changed, not as damaged. */
+km_status km_lines_changed(km_ctx *ctx, const km_lines *l, km_status st);
 
 /* Scan one number starting at p (no leading blanks): optional sign, digits
  * with an optional '.' and exponent, or nan / inf / infinity (any case).
