@@ -35,6 +35,13 @@ km_status km_dynlib_load(km_ctx *ctx, km_dynlib *lib)
     void *h = dlopen(lib->soname, RTLD_NOW | RTLD_LOCAL);
     if (h == NULL) {
         const char *why = dlerror();
+        if (why != NULL && (strstr(why, "failed to map segment") != NULL ||
+                            strstr(why, "Cannot allocate memory") != NULL)) {
+            /* installed, but no address space left to map it (ulimit -v) */
+            st = km_fail(ctx, KM_ERR_NOMEM, "%s needs the library %s, which could not be mapped: out of memory (%s)",
+                         lib->needed_for, lib->soname, why);
+            goto done;
+        }
         st = km_fail(ctx, KM_ERR_UNSUPPORTED,
                      "%s needs the library %s, which could not be loaded (%s): install it "
                      "(Debian: apt-get install %s)",

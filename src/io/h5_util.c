@@ -3,13 +3,16 @@
  * HDF5 error.  Attributes: h5_attr.c; variable-length strings read without
  * libhdf5's global-heap parser: h5_vlen.c; datasets: h5_dataset.c. */
 #define _POSIX_C_SOURCE 200809L
+#define _DEFAULT_SOURCE /* MAP_ANONYMOUS, MAP_NORESERVE */
 
 #include "h5util.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "h5_vlen.h"
 #include "text_scan.h"
@@ -107,6 +110,50 @@ void km_h5_error_text(char *buf, size_t cap)
     buf[0] = '\0';
     H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, walk_first, &w);
     H5Eclear2(H5E_DEFAULT);
+}
+
+/* libhdf5 out of memory: the error first detected is a failed allocation
+   (H5MM/H5FL and the deflate filter push H5E_RESOURCE with H5E_NOSPACE,
+   "memory allocation failed ..."), not a damaged file. */
+static herr_t walk_nomem(unsigned n, const H5E_error2_t *err, void *data)
+{
+    if (err != NULL && ((n == 0 && err->maj_num == H5E_RESOURCE && err->min_num == H5E_NOSPACE) ||
+                        (err->desc != NULL && strstr(err->desc, "memory allocation failed") != NULL)))
+        *(int *)data = 1;
+    return 0;
+}
+
+km_status km_h5_error_kind(km_status kind, char *buf, size_t cap)
+{
+    int nomem = 0, e = errno;
+    H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, walk_nomem, &nomem);
+    km_h5_error_text(buf, cap);
+    if (cap > 0 && buf[0] == '\0' && e == ENOMEM) {
+        /* libhdf5 records every failure it sees, unless recording it needed
+           memory too: no words and a malloc's ENOMEM */
+        snprintf(buf, cap, "out of memory");
+        nomem = 1;
+    }
+    return nomem ? KM_ERR_NOMEM : kind;
+}
+
+int km_h5_headroom(void)
+{
+    /* Address space, not memory (what `ulimit -v` counts): PROT_NONE and
+       never touched, a mapping and an unmapping. */
+    void *p = mmap(NULL, KM_H5_HEADROOM, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED) {
+        H5Eclear2(H5E_DEFAULT);
+        errno = ENOMEM;
+        return 0;
+    }
+    munmap(p, KM_H5_HEADROOM);
+    return 1;
+}
+
+hid_t km_h5_open_ro(const char *path, hid_t fapl)
+{
+    return km_h5_headroom() ? H5Fopen(path, H5F_ACC_RDONLY, fapl) : H5I_INVALID_HID;
 }
 
 int km_h5_locked(const char *why)

@@ -38,6 +38,23 @@ void km_h5_quiet_end(const km_h5_quiet *q);
  * "truncated file: eof = 1024, ..."), "" if none; then clears the stack.
  * buf gets at most cap-1 characters. */
 void km_h5_error_text(char *buf, size_t cap);
+/* libhdf5 1.10.8 dereferences some of its failed allocations (H5AC_create
+ * under H5Fopen and H5Fcreate, H5FL frees in the error paths of H5Dcreate
+ * and H5Dwrite_chunk: SIGSEGV under `ulimit -v`).  Called before H5Fopen
+ * (km_h5_open_ro) and before each run of writer calls that create objects
+ * or chunk indexes: 1 when KM_H5_HEADROOM bytes of address space are still
+ * free, else 0 with errno ENOMEM and HDF5's error stack empty, which
+ * km_h5_error_kind reports as "out of memory", KM_ERR_NOMEM (exit 71).
+ * Best effort: another thread may take the room before libhdf5 does. */
+#define KM_H5_HEADROOM ((size_t)1 << 20)
+int km_h5_headroom(void);
+/* H5Fopen(path, H5F_ACC_RDONLY, fapl) after km_h5_headroom: -1 without it. */
+hid_t km_h5_open_ro(const char *path, hid_t fapl);
+/* km_h5_error_text, and the kind of the failure: KM_ERR_NOMEM when libhdf5
+ * ran out of memory (an allocation failed first: under `ulimit -v`, the
+ * deflate filter's buffer), else `kind` (KM_ERR_FORMAT for a read, KM_ERR_IO
+ * for a write). */
+km_status km_h5_error_kind(km_status kind, char *buf, size_t cap);
 /* An H5Fopen failure's text (km_h5_error_text) says the file is in use:
  * another program holds HDF5's lock on it (a writer, h5py's "a" or "w"),
  * which libhdf5 1.10 takes at every open.  Not a damaged file: the words

@@ -19,8 +19,12 @@ typedef struct png_state {
 static void on_error(png_structp png, png_const_charp msg)
 {
     png_state *s = png_get_error_ptr(png);
-    if (s != NULL)
+    if (s != NULL) {
         snprintf(s->message, sizeof s->message, "%s", msg != NULL ? msg : "libpng error");
+        /* zlib's Z_MEM_ERROR text, libpng's own: out of memory, not a failed write */
+        if (msg != NULL && (strstr(msg, "insufficient memory") != NULL || strstr(msg, "ut of memory") != NULL))
+            s->nomem = 1;
+    }
     png_longjmp(png, 1);
 }
 

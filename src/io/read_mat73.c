@@ -265,8 +265,8 @@ static km_status var_values(km_ctx *ctx, void *src, const mat_var *v, unsigned c
     sp = d >= 0 ? H5Dget_space(d) : -1;
     if (sp < 0 || (uint64_t)H5Sget_simple_extent_npoints(sp) != v->n ||
         km_h5_dread(d, native_type(v->type), H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0) {
-        km_h5_error_text(why, sizeof why);
-        st = km_fail(ctx, KM_ERR_FORMAT, "variable %s cannot be read (%s)", v->name, why[0] ? why : "HDF5");
+        km_status kind = km_h5_error_kind(KM_ERR_FORMAT, why, sizeof why);
+        st = km_fail(ctx, kind, "variable %s cannot be read (%s)", v->name, why[0] ? why : "HDF5");
     }
     if (sp >= 0)
         H5Sclose(sp);
@@ -326,7 +326,7 @@ static km_status open_file(km_ctx *ctx, km_reader *r, m73_impl *m)
     hid_t fapl = km_h5_read_fapl();
     if (fapl < 0)
         return km_fail(ctx, KM_ERR_NOMEM, "cannot set up HDF5 to read the MAT-file");
-    m->file = H5Fopen(r->path, H5F_ACC_RDONLY, fapl);
+    m->file = km_h5_open_ro(r->path, fapl);
     if (m->file < 0)
         km_h5_error_text(why, sizeof why);
     H5Pclose(fapl);
@@ -425,8 +425,8 @@ static km_status m73_read(km_ctx *ctx, km_reader *r, float *frames, double *time
     }
     km_h5_quiet_begin(&q);
     if (!read_block(m, n)) {
-        km_h5_error_text(why, sizeof why);
-        st = km_fail(ctx, KM_ERR_FORMAT, "frames %lld..%lld: variable %s cannot be read (%s)", (long long)m->next,
+        km_status kind = km_h5_error_kind(KM_ERR_FORMAT, why, sizeof why);
+        st = km_fail(ctx, kind, "frames %lld..%lld: variable %s cannot be read (%s)", (long long)m->next,
                      (long long)(m->next + n - 1), m->f->name, why);
     }
     km_h5_quiet_end(&q);

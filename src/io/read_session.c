@@ -197,8 +197,8 @@ static km_status scan_time(km_ctx *ctx, km_reader *r, hid_t d, const km_h5_f64 *
            (bench/HISTORY.md "Session 40 (burst14)") */
         if (!km_h5_times_range(v, d, i, count, buf)) {
             char why[256];
-            km_h5_error_text(why, sizeof why);
-            st = km_fail(ctx, KM_ERR_FORMAT, "/%s: values %lld.. cannot be read (%s)", tn,
+            km_status kind = km_h5_error_kind(KM_ERR_FORMAT, why, sizeof why);
+            st = km_fail(ctx, kind, "/%s: values %lld.. cannot be read (%s)", tn,
                          (long long)i, why);
             goto done;
         }
@@ -250,8 +250,8 @@ static km_status read_mask(km_ctx *ctx, km_reader *r, hid_t f)
     }
     if (H5Dread(d, H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, r->mask) < 0) {
         char why[256];
-        km_h5_error_text(why, sizeof why);
-        st = km_fail(ctx, KM_ERR_FORMAT, "/mask cannot be read (%s)", why);
+        km_status kind = km_h5_error_kind(KM_ERR_FORMAT, why, sizeof why);
+        st = km_fail(ctx, kind, "/mask cannot be read (%s)", why);
         goto done;
     }
     for (i = 0; i < n; i++) {
@@ -309,12 +309,13 @@ static km_status open_file(km_ctx *ctx, km_reader *r, session_impl *s)
     hid_t fapl = km_h5_read_fapl();
     if (fapl < 0)
         return km_fail(ctx, KM_ERR_NOMEM, "cannot set up HDF5 to read the session");
-    s->file = H5Fopen(r->path, H5F_ACC_RDONLY, fapl);
+    km_status kind = KM_ERR_FORMAT;
+    s->file = km_h5_open_ro(r->path, fapl);
     if (s->file < 0)
-        km_h5_error_text(why, sizeof why); /* before H5Pclose clears the stack */
+        kind = km_h5_error_kind(kind, why, sizeof why); /* before H5Pclose clears the stack */
     H5Pclose(fapl);
     if (s->file < 0)
-        return km_h5_locked(why) ? km_fail(ctx, KM_ERR_IO, KM_H5_LOCKED_TEXT) : km_fail(ctx, KM_ERR_FORMAT,
+        return km_h5_locked(why) ? km_fail(ctx, KM_ERR_IO, KM_H5_LOCKED_TEXT) : km_fail(ctx, kind,
                    "cannot open as HDF5: %s (truncated or damaged file?)", why[0] ? why : "unknown error");
     return KM_OK;
 }
@@ -520,9 +521,10 @@ static km_status session_read(km_ctx *ctx, km_reader *r, float *frames, double *
         if (km_h5_chunks_damage(s->chunks, why, sizeof why) ||
             km_session_h5_read(s->frames, s->rct, s->next + done_frames, n - done_frames,
                                s->rows, s->cols, frames + (size_t)done_frames * rc) < 0) {
+            km_status kind = KM_ERR_FORMAT;
             if (why[0] == '\0') /* HDF5's words, unless a chunk is damaged (never H5Dread's) */
-                km_h5_error_text(why, sizeof why);
-            st = km_fail(ctx, KM_ERR_FORMAT, "frames %lld..%lld: /frames cannot be read (%s)",
+                kind = km_h5_error_kind(kind, why, sizeof why);
+            st = km_fail(ctx, kind, "frames %lld..%lld: /frames cannot be read (%s)",
                          (long long)s->next, (long long)(s->next + n - 1), why);
             goto done;
         }
@@ -534,8 +536,8 @@ static km_status session_read(km_ctx *ctx, km_reader *r, float *frames, double *
             quiet = 1;
         }
         if (!km_h5_times_read(&s->times, s->time, s->n_frames, s->next, n, times)) {
-            km_h5_error_text(why, sizeof why);
-            st = km_fail(ctx, KM_ERR_FORMAT, "frames %lld..%lld: /%s cannot be read (%s)",
+            km_status kind = km_h5_error_kind(KM_ERR_FORMAT, why, sizeof why);
+            st = km_fail(ctx, kind, "frames %lld..%lld: /%s cannot be read (%s)",
                          (long long)s->next, (long long)(s->next + n - 1), s->tname, why);
             goto done;
         }

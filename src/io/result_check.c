@@ -61,7 +61,7 @@ km_status km_is_result_file(km_ctx *ctx, const char *path, int *is_result)
     if (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode))
         return KM_OK;
     km_h5_quiet_begin(&q);
-    if (H5Fis_hdf5(path) > 0 && (f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT)) >= 0) {
+    if (H5Fis_hdf5(path) > 0 && (f = km_h5_open_ro(path, H5P_DEFAULT)) >= 0) {
         if (km_h5_attr_get_string(NULL, f, "schema", schema, sizeof schema) == KM_OK &&
             strcmp(schema, "knotmap-result") == 0)
             *is_result = 1;
@@ -87,7 +87,7 @@ km_status km_result_is_complete(km_ctx *ctx, const char *path, int *complete)
         return KM_OK;
     km_h5_quiet_begin(&q);
     if (H5Fis_hdf5(path) > 0) {
-        if ((f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT)) >= 0) {
+        if ((f = km_h5_open_ro(path, H5P_DEFAULT)) >= 0) {
             if (km_h5_attr_get_string(NULL, f, "schema", schema, sizeof schema) == KM_OK &&
                 strcmp(schema, "knotmap-result") == 0 &&
                 km_h5_attr_get_double(NULL, f, "complete", &flag) == KM_OK && flag == 1.0)
@@ -95,9 +95,11 @@ km_status km_result_is_complete(km_ctx *ctx, const char *path, int *complete)
             H5Fclose(f);
         } else {
             char why[256];
-            km_h5_error_text(why, sizeof why);
+            km_status kind = km_h5_error_kind(KM_ERR_FORMAT, why, sizeof why);
             if (km_h5_locked(why)) /* another program is writing it: neither complete nor ours to judge */
                 st = km_fail(ctx, KM_ERR_IO, "%s: " KM_H5_LOCKED_TEXT, path);
+            else if (kind == KM_ERR_NOMEM)
+                st = km_fail(ctx, KM_ERR_NOMEM, "%s: cannot open as HDF5: %s", path, why);
         }
     }
     km_h5_quiet_end(&q);

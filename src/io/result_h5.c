@@ -48,7 +48,7 @@ km_status km_rw_h5fail(km_ctx *ctx, const char *path, km_status st, const char *
 {
     char desc[256];
     int e = km_h5_vfd_take_errno();
-    km_h5_error_text(desc, sizeof desc);
+    st = km_h5_error_kind(st, desc, sizeof desc); /* libhdf5 out of memory: KM_ERR_NOMEM */
     if (e != 0) { /* the OS reason says more than HDF5's text */
         errno = e;    /* km_ctx_last_errno */
         return km_fail(ctx, st, "%s: %s: %s", path, what, strerror(e));
@@ -416,6 +416,8 @@ int km_rw_make_column(km_result_writer *w, hid_t group, const col_def *c, int fi
     hsize_t dims[1] = {0}, maxdims[1] = {H5S_UNLIMITED};
     int ok = 0;
 
+    if (!km_h5_headroom())
+        return 0;
     if (w->col_dcpl[filters] < 0)
         w->col_dcpl[filters] = km_rw_column_dcpl(filters);
     s = H5Screate_simple(1, dims, maxdims);

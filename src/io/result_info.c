@@ -104,8 +104,8 @@ static km_status read_best(km_ctx *ctx, const char *path, hid_t f, km_result_inf
                 out->n_best_cols++;
             } else {
                 char why[200];
-                km_h5_error_text(why, sizeof why);
-                st = km_fail(ctx, KM_ERR_FORMAT, "%s: /candidates/%s cannot be read: %s", path, name, why);
+                km_status kind = km_h5_error_kind(KM_ERR_FORMAT, why, sizeof why);
+                st = km_fail(ctx, kind, "%s: /candidates/%s cannot be read: %s", path, name, why);
             }
         }
         if (m >= 0)
@@ -198,8 +198,13 @@ km_status km_result_read_info(km_ctx *ctx, const char *path, const km_param_defa
     if (S_ISDIR(sb.st_mode))
         return km_fail(ctx, KM_ERR_NOT_FOUND, "%s: Is a directory", path);
     km_h5_quiet_begin(&q);
-    if (H5Fis_hdf5(path) <= 0 || (f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT)) < 0) {
-        st = km_fail(ctx, KM_ERR_FORMAT, "%s: not an HDF5 file (expected a knotmap result)", path);
+    htri_t is_h5 = H5Fis_hdf5(path);
+    if (is_h5 <= 0 || (f = km_h5_open_ro(path, H5P_DEFAULT)) < 0) {
+        char why[256] = "";
+        if (is_h5 != 0 && km_h5_error_kind(KM_ERR_FORMAT, why, sizeof why) == KM_ERR_NOMEM)
+            st = km_fail(ctx, KM_ERR_NOMEM, "%s: cannot open as HDF5: %s", path, why);
+        else
+            st = km_fail(ctx, KM_ERR_FORMAT, "%s: not an HDF5 file (expected a knotmap result)", path);
         goto done;
     }
     text_attr(f, "schema", schema, sizeof schema);

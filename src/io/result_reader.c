@@ -31,13 +31,13 @@ static km_status open_checked(km_ctx *ctx, const char *path, const char *schema,
     if (H5Fis_hdf5(path) <= 0)
         return km_fail(ctx, KM_ERR_FORMAT, "%s: not an HDF5 file (expected a %s file%s)", path,
                        schema, make);
-    f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    f = km_h5_open_ro(path, H5P_DEFAULT);
     if (f < 0) {
         char why[256];
-        km_h5_error_text(why, sizeof why);
+        km_status kind = km_h5_error_kind(KM_ERR_FORMAT, why, sizeof why);
         if (km_h5_locked(why))
             return km_fail(ctx, KM_ERR_IO, "%s: " KM_H5_LOCKED_TEXT, path);
-        return km_fail(ctx, KM_ERR_FORMAT, "%s: cannot open as HDF5: %s", path, why);
+        return km_fail(ctx, kind, "%s: cannot open as HDF5: %s", path, why);
     }
     st = km_h5_attr_get_string(ctx, f, "schema", buf, sizeof buf);
     if (st == KM_OK && strcmp(buf, schema) != 0) /* a session where a result is wanted: say how */
@@ -132,8 +132,8 @@ static km_status read_all(km_ctx *ctx, const char *path, const char *name, hid_t
 {
     if (H5Dread(d, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0) {
         char why[256];
-        km_h5_error_text(why, sizeof why);
-        return km_fail(ctx, KM_ERR_FORMAT, "%s: %s cannot be read: %s", path, name, why);
+        km_status kind = km_h5_error_kind(KM_ERR_FORMAT, why, sizeof why);
+        return km_fail(ctx, kind, "%s: %s cannot be read: %s", path, name, why);
     }
     return KM_OK;
 }

@@ -96,10 +96,10 @@ static herr_t add_column(hid_t g, const char *name, const H5L_info_t *info, void
             /* a numeric column of the table's length whose chunks cannot be read
                (damaged: km_h5_dread) is the file's error, never left out unsaid */
             char why[200];
-            km_h5_error_text(why, sizeof why);
+            km_status kind = km_h5_error_kind(KM_ERR_FORMAT, why, sizeof why);
             km_free(w->ctx, c->v);
             c->v = NULL;
-            w->st = km_fail(w->ctx, KM_ERR_FORMAT, "%s: %s/%s cannot be read: %s", w->path, w->table,
+            w->st = km_fail(w->ctx, kind, "%s: %s/%s cannot be read: %s", w->path, w->table,
                             name, why);
             goto done;
         }
@@ -389,12 +389,12 @@ km_status km_result_read_summary(km_ctx *ctx, const char *path, int64_t max_byte
         st = km_fail(ctx, KM_ERR_FORMAT, "%s: not an HDF5 file", path);
         goto done;
     }
-    f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    f = km_h5_open_ro(path, H5P_DEFAULT);
     if (f < 0) {
         char why[256];
-        km_h5_error_text(why, sizeof why);
+        km_status kind = km_h5_error_kind(KM_ERR_FORMAT, why, sizeof why);
         st = km_h5_locked(why) ? km_fail(ctx, KM_ERR_IO, "%s: " KM_H5_LOCKED_TEXT, path)
-                               : km_fail(ctx, KM_ERR_FORMAT, "%s: cannot open as HDF5", path);
+                               : km_fail(ctx, kind, "%s: cannot open as HDF5", path);
         goto done;
     }
     get_text(f, "source_path", s->source_path, sizeof s->source_path);

@@ -452,7 +452,7 @@ km_status km_rw_flush_peaks(km_ctx *ctx, km_result_writer *w)
     size_t n = w->pn;
     if (n == 0)
         return KM_OK;
-    if (!km_rw_make_peaks(w))
+    if (!km_h5_headroom() || !km_rw_make_peaks(w))
         return km_rw_h5fail(ctx, w->path, KM_ERR_IO, "cannot create /peaks");
     double *d = km_rw_scratch(ctx, w, n * sizeof(double));
     if (d == NULL)

@@ -205,7 +205,7 @@ static km_status create_file(km_ctx *ctx, km_result_writer *w)
     /* STRONG: H5Fclose really closes, so fsync and rename see a whole file.
        1.8 object format: readable by every HDF5 in use, and large
        attribute sets (long source headers) go to dense storage. */
-    if (fapl < 0 || H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG) < 0 ||
+    if (fapl < 0 || !km_h5_headroom() || H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG) < 0 ||
         H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_LATEST) < 0 ||
         !km_h5_fixed_mdc(fapl, RESULT_MDC_BYTES) || !km_rw_column_cache(fapl)) {
         st = km_rw_h5fail(ctx, w->path, KM_ERR_IO, "cannot set up HDF5");
@@ -462,7 +462,7 @@ km_status km_result_writer_end_frames(km_ctx *ctx, km_result_writer *w)
     km_status st = km_rw_flush_peaks(ctx, w);
     if (st != KM_OK)
         return st;
-    if (!km_rw_finish_columns(w))
+    if (!km_h5_headroom() || !km_rw_finish_columns(w))
         return km_rw_h5fail(ctx, w->path, KM_ERR_IO, "cannot write the tables");
     return KM_OK;
 }
@@ -479,7 +479,7 @@ static km_status close_file(km_ctx *ctx, km_result_writer *w)
     st = km_rw_flush_peaks(ctx, w);
     if (st != KM_OK)
         return st;
-    if (!km_rw_finish_columns(w))
+    if (!km_h5_headroom() || !km_rw_finish_columns(w))
         return km_rw_h5fail(ctx, w->path, KM_ERR_IO, "cannot write the tables");
     if (!km_rw_attr_i64(w, w->g_session, "n_frames", w->n_frames) ||
         (w->nonfinite_set && !rewrite_nonfinite(w)) ||

@@ -479,7 +479,7 @@ km_status kd_finish(km_ctx *ctx, km_draw *d, const char *const *text_keys,
         return take_buf(ctx, d, out, out_n);
     }
     if (cairo_status(d->cr) != CAIRO_STATUS_SUCCESS)
-        return km_fail(ctx, KM_ERR_IO, "draw: cairo: %s",
+        return km_fail(ctx, cairo_status(d->cr) == CAIRO_STATUS_NO_MEMORY ? KM_ERR_NOMEM : KM_ERR_IO, "draw: cairo: %s",
                        cairo_status_to_string(cairo_status(d->cr)));
     cairo_surface_flush(d->surface);
     const unsigned char *px = cairo_image_surface_get_data(d->surface);
