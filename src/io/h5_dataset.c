@@ -168,6 +168,17 @@ km_status km_h5_check_chunk_size(km_ctx *ctx, size_t chunk_bytes, const km_read_
 int km_h5_read_block(hid_t d, hid_t mtype, int rank, const hsize_t *start, const hsize_t *count,
                      void *out)
 {
+    char damage[160];
+    hid_t type = H5Dget_type(d);
+    size_t elem = type >= 0 ? H5Tget_size(type) : 0;
+    if (type >= 0)
+        H5Tclose(type);
+    if (km_h5_block_unsound(d, elem, start, count, damage, sizeof damage)) {
+        /* the caller's error text (km_h5_error_text) */
+        H5Epush2(H5E_DEFAULT, __FILE__, __func__, __LINE__, H5E_ERR_CLS, H5E_DATASET, H5E_READERROR, "%s",
+                 damage);
+        return 0;
+    }
     hid_t fspace = H5Dget_space(d), mspace = H5Screate_simple(rank, count, NULL);
     int ok = fspace >= 0 && mspace >= 0 &&
              H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, count, NULL) >= 0 &&

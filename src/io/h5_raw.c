@@ -54,12 +54,17 @@ int km_h5_file_cut(hid_t d)
 {
     struct stat sb;
     haddr_t eoa = 0;
+    hid_t why = H5Eget_current_stack(); /* a failed read's reason: the calls below would clear it */
     int fd = km_h5_raw_fd(d), cut = 0;
     hid_t f = fd >= 0 ? H5Iget_file_id(d) : H5I_INVALID_HID;
     if (f >= 0 && H5Fget_eoa(f, &eoa) >= 0 && fstat(fd, &sb) == 0 && (haddr_t)sb.st_size < eoa)
         cut = 1;
     if (f >= 0)
         H5Fclose(f);
+    if (why >= 0 && !cut)
+        H5Eset_current_stack(why); /* closes it */
+    else if (why >= 0)
+        H5Eclose_stack(why);
     if (cut) { /* the reason is this, not what a read past the end gave; pushed last (an API call clears it) */
         H5Eclear2(H5E_DEFAULT);
         H5Epush2(H5E_DEFAULT, __FILE__, __func__, __LINE__, H5E_ERR_CLS, H5E_FILE, H5E_READERROR,

@@ -63,7 +63,9 @@ int km_h5_locked(const char *why);
 #define KM_H5_LOCKED_TEXT "in use: another program has it open for writing (HDF5's file lock)"
 
 /* The block of d at start, count (rank 1 to 3) read into out as mtype by
- * H5Dread: 1 on success; 0 on failure, HDF5's error stack kept for
+ * H5Dread, its stored chunks checked first (km_h5_block_unsound: a chunk
+ * that does not decode to its size fails the read, never inflated by
+ * libhdf5): 1 on success; 0 on failure, HDF5's error stack kept for
  * km_h5_error_text (closing the dataspaces would clear it). */
 int km_h5_read_block(hid_t d, hid_t mtype, int rank, const hsize_t *start, const hsize_t *count,
                      void *out);
@@ -116,6 +118,10 @@ km_status km_h5_check_storage(km_ctx *ctx, hid_t d, const char *name, size_t ele
  * other dataset (elem: the stored element's size; dcpl and space: d's
  * creation list and dataspace, borrowed; src/io/h5_chunks_check.c). */
 int km_h5_chunks_unsound(hid_t d, hid_t dcpl, hid_t space, size_t elem, char *why, size_t cap);
+/* km_h5_chunks_unsound for the chunks of d (rank 1 to 3) that the block
+ * [start, start + count) covers, at most 4096 of at most 64 MiB each,
+ * whatever d's size: km_h5_read_block's check. */
+int km_h5_block_unsound(hid_t d, size_t elem, const hsize_t *start, const hsize_t *count, char *why, size_t cap);
 /* H5Dread, after km_h5_chunks_unsound (the whole dataset, once per call):
  * for the datasets of a file knotmap reads with HDF5's own filters (a
  * result's tables, coordinates, a MAT-file's variables) that

@@ -147,3 +147,83 @@ def test_result_column_that_inflates_to_64_mib(knotmap_bin, tmp_path, cmd):
     assert "%s: /candidates/score cannot be read: the chunk at byte " % res in r.stderr, r.stderr
     assert "damaged file" in r.stderr, r.stderr
     assert not out.exists()
+
+
+def fletcher32(b):
+    """libhdf5's H5_checksum_fletcher32 (16-bit big-endian words, sums mod
+    65535), stored after the chunk little-endian."""
+    words = np.frombuffer(b[:len(b) // 2 * 2], dtype=">u2").astype(np.uint64)
+    s1 = s2 = 0
+    for i in range(0, len(words), 360):
+        c = np.cumsum(words[i:i + 360])
+        s2 += len(c) * s1 + int(c.sum())
+        s1 += int(c[-1])
+        s1, s2 = (s1 & 0xffff) + (s1 >> 16), (s2 & 0xffff) + (s2 >> 16)
+    if len(b) % 2:
+        s1 += b[-1] << 8
+        s2 += s1
+    s1, s2 = (s1 & 0xffff) + (s1 >> 16), (s2 & 0xffff) + (s2 >> 16)
+    s1, s2 = (s1 & 0xffff) + (s1 >> 16), (s2 & 0xffff) + (s2 >> 16)
+    return ((s2 << 16) | s1).to_bytes(4, "little")
+
+
+def test_frames_chunk_with_a_checksum_that_inflates_to_64_mib(knotmap_bin, tmp_path):
+    """/frames with deflate and a Fletcher-32 checksum (h5py's
+    fletcher32=True) is read by HDF5 itself, not knotmap's chunk reader; its
+    chunks are now checked block by block (km_h5_read_block).  Before
+    (session 47): a bomb with a valid checksum was inflated whole and read
+    as valid, exit 0 (256 MiB: 2.6 s, 337 MB)."""
+    src = tmp_path / "s.h5"
+    with h5.File(src, "w", libver="earliest") as f:
+        for k, v in ATTRS.items():
+            f.attrs[k] = v
+        d = f.create_dataset("frames", data=FRAMES, chunks=(16, 8, 8), compression="gzip", fletcher32=True)
+        raw = d.id.read_direct_chunk((0, 0, 0))[1]
+        assert fletcher32(raw[:-4]) == raw[-4:]                     # the checksum as libhdf5 computes it
+        d.id.write_direct_chunk((16, 0, 0), bomb() + fletcher32(bomb()))
+    refused(knotmap_bin, tmp_path, src, "/frames cannot be read", "do not decode to its 4096 bytes",
+            "damaged file")
+
+
+def mat73(path, frames_chunk):
+    """A MAT-file v7.3 (HDF5 behind a 512-byte MATLAB header) whose frames,
+    stored [C, R, T] in chunks of 16 frames, have chunk 16..31 replaced."""
+    with h5.File(path, "w", userblock_size=512, libver="earliest") as f:
+        d = f.create_dataset("frames", data=FRAMES.transpose(2, 1, 0), chunks=(8, 8, 16), compression="gzip")
+        d.attrs["MATLAB_class"] = np.bytes_("single")
+        d.id.write_direct_chunk((0, 0, 16), frames_chunk)
+        fs = f.create_dataset("fs", data=np.array([[100.0]]))
+        fs.attrs["MATLAB_class"] = np.bytes_("double")
+    head = b"MATLAB 7.3 MAT-file, Platform: GLNXA64, Created on: Mon Dec  7 12:00:00 2026 HDF5 schema 1.00 ."
+    with open(path, "r+b") as fh:
+        fh.write(head.ljust(116) + b"\0" * 8 + b"\x00\x02IM")
+    return path
+
+
+@pytest.mark.parametrize("chunk", ["bomb", "short"])
+def test_mat73_frames_chunk_that_lies(knotmap_bin, tmp_path, chunk):
+    """A MAT-file v7.3's frames are read by H5Dread: before (session 47) a
+    chunk inflating to 64 MiB was inflated whole and read as valid (exit 0;
+    256 MiB: 5.5 s, 339 MB); one inflating short handed on heap bytes."""
+    src = mat73(tmp_path / "s.mat", bomb() if chunk == "bomb" else zlib.compress(b"\1" * 100))
+    refused(knotmap_bin, tmp_path, src, "variable frames cannot be read", "do not decode to its 4096 bytes",
+            "damaged file")
+
+
+def test_sound_mat73_and_checksummed_frames_still_read(knotmap_bin, tmp_path):
+    """The block check decodes sound chunks (and strips a checksum) to their
+    size: the frames read as written."""
+    good = mat73(tmp_path / "g.mat", zlib.compress(FRAMES[16:32].transpose(2, 1, 0).tobytes()))
+    chk = tmp_path / "c.h5"
+    with h5.File(chk, "w") as f:
+        for k, v in ATTRS.items():
+            f.attrs[k] = v
+        f.create_dataset("frames", data=FRAMES, chunks=(16, 8, 8), compression="gzip", shuffle=True,
+                         fletcher32=True)
+    for src in (good, chk):
+        out = tmp_path / (src.stem + ".knotmap.h5")
+        r = subprocess.run([knotmap_bin, "process", "-q", str(src), "-o", str(out)], capture_output=True,
+                           text=True, timeout=120, cwd=tmp_path)
+        assert r.returncode == 0, r.stderr
+        with h5.File(out, "r") as f:
+            assert f["session"].attrs["n_frames"] == 64
