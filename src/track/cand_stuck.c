@@ -92,21 +92,24 @@ static void changed_taxels(km_bodygrid *g, const km_frame *f)
    low eight bytes of c8 and s8, 0 / -1), a value at or above sat_lo
    ending the run when clip (a constant: the sweep without a saturation
    keeps its instructions): the runs updated in place, and the lanes that
-   are stuck now (-1). */
+   are stuck now (-1).  A run (0..INT32_MAX) plus one is at most 2^31 as
+   unsigned, so the unsigned minimum with INT32_MAX is the plain loop's
+   saturation; sf1 is sf - 1, or INT32_MAX when sf is 0 (no run is ever
+   above it: nothing is stuck). */
 __attribute__((target("avx2"), always_inline)) static inline __m256i
-runs8(int32_t *run, const float *now, __m128i c8, __m128i s8, __m256i sf1, __m256i on,
-      __m256 sat_lo, int clip)
+runs8(int32_t *run, const float *now, __m128i c8, __m128i s8, __m256i sf1, __m256 sat_lo,
+      int clip)
 {
-    const __m256i imax = _mm256_set1_epi32(INT32_MAX);
     __m256i rv = _mm256_loadu_si256((const __m256i *)(const void *)run);
     __m256 v = _mm256_loadu_ps(now);
-    rv = _mm256_sub_epi32(rv, _mm256_and_si256(_mm256_cvtepi8_epi32(c8), _mm256_cmpgt_epi32(imax, rv)));
+    rv = _mm256_min_epu32(_mm256_sub_epi32(rv, _mm256_cvtepi8_epi32(c8)),
+                          _mm256_set1_epi32(INT32_MAX));
     rv = _mm256_and_si256(rv, _mm256_cvtepi8_epi32(s8));
     if (clip)
         rv = _mm256_and_si256(rv, _mm256_castps_si256(_mm256_cmp_ps(v, sat_lo, _CMP_LT_OQ)));
     _mm256_storeu_si256((__m256i *)(void *)run, rv);
     __m256 nz = _mm256_cmp_ps(v, _mm256_setzero_ps(), _CMP_NEQ_UQ);
-    return _mm256_and_si256(_mm256_and_si256(on, _mm256_cmpgt_epi32(rv, sf1)), _mm256_castps_si256(nz));
+    return _mm256_and_si256(_mm256_cmpgt_epi32(rv, sf1), _mm256_castps_si256(nz));
 }
 
 /* 32 bytes at p. */
@@ -126,7 +129,7 @@ stuck_avx2(const uint8_t *chg, const uint8_t *nbs, const float *now, int32_t *ru
 {
     const __m256 sl = _mm256_set1_ps(sat_lo);
     const __m256i zero = _mm256_setzero_si256(), first = _mm256_set1_epi8(not_first ? -1 : 0);
-    const __m256i sf1 = _mm256_set1_epi32(sf - 1), on = _mm256_set1_epi32(sf > 0 ? -1 : 0);
+    const __m256i sf1 = _mm256_set1_epi32(sf > 0 ? sf - 1 : INT32_MAX);
     for (size_t i = lo; i < hi; i += 32) {
         __m256i moved = _mm256_add_epi8(_mm256_add_epi8(BYTES32(chg + i - st), BYTES32(chg + i + st)),
                                         _mm256_add_epi8(BYTES32(chg + i - 1), BYTES32(chg + i + 1)));
@@ -137,10 +140,10 @@ stuck_avx2(const uint8_t *chg, const uint8_t *nbs, const float *now, int32_t *ru
                                             _mm256_cmpgt_epi8(nb, zero));
         __m128i c_lo = _mm256_castsi256_si128(count), c_hi = _mm256_extracti128_si256(count, 1);
         __m128i s_lo = _mm256_castsi256_si128(same), s_hi = _mm256_extracti128_si256(same, 1);
-        __m256i o0 = runs8(run + i, now + i, c_lo, s_lo, sf1, on, sl, clip);
-        __m256i o1 = runs8(run + i + 8, now + i + 8, _mm_srli_si128(c_lo, 8), _mm_srli_si128(s_lo, 8), sf1, on, sl, clip);
-        __m256i o2 = runs8(run + i + 16, now + i + 16, c_hi, s_hi, sf1, on, sl, clip);
-        __m256i o3 = runs8(run + i + 24, now + i + 24, _mm_srli_si128(c_hi, 8), _mm_srli_si128(s_hi, 8), sf1, on, sl, clip);
+        __m256i o0 = runs8(run + i, now + i, c_lo, s_lo, sf1, sl, clip);
+        __m256i o1 = runs8(run + i + 8, now + i + 8, _mm_srli_si128(c_lo, 8), _mm_srli_si128(s_lo, 8), sf1, sl, clip);
+        __m256i o2 = runs8(run + i + 16, now + i + 16, c_hi, s_hi, sf1, sl, clip);
+        __m256i o3 = runs8(run + i + 24, now + i + 24, _mm_srli_si128(c_hi, 8), _mm_srli_si128(s_hi, 8), sf1, sl, clip);
         /* stuck |= the new flags (both 0 / 1) */
         _mm256_storeu_si256((__m256i *)(void *)(stuck + i),
                             _mm256_or_si256(flags32(o0, o1, o2, o3), BYTES32(stuck + i)));

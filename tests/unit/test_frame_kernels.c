@@ -169,6 +169,48 @@ Test(frame_kernels, stuck_rule_matches_the_per_taxel_form)
     }
 }
 
+/* A run at INT32_MAX stays there (the plain loop's saturation), in both
+ * loops: row 1 repeats 5.0 while rows 0 and 2 change every frame, so each
+ * of row 1's taxels counts every frame; its runs are set to INT32_MAX - 1
+ * after the first frame.  A run that wrapped would go negative. */
+Test(frame_kernels, stuck_run_saturates_at_int32_max)
+{
+    const int32_t rows = 3, cols = 41;
+    for (int plain = 0; plain < 2; plain++) {
+        km_bodygrid *g = NULL;
+        km_candidate_params p;
+        km_bodymap_params rule;
+        km_candidate_params_default(&p);
+        km_bodymap_params_default(&rule);
+        p.stuck_frames = INT32_MAX;
+        cr_assert_eq(km_bodygrid_create(ctx, KM_MODE_ROLLER, rows, cols, 5.0, 5.0, &rule, &p,
+                                        KM_GRID_CANDIDATES, &g),
+                     KM_OK, "%s", km_ctx_last_error(ctx));
+        if (plain)
+            g->ex.avx2 = 0;
+        float f[3 * 41];
+        for (int frame = 0; frame < 4; frame++) {
+            for (int32_t x = 0; x < cols; x++) {
+                f[x] = f[2 * cols + x] = (float)(frame + x);
+                f[cols + x] = 5.0f;
+            }
+            km_frame fr = {f, rows, cols, cols};
+            km_cand_layer_stuck(g, &fr);
+            g->frame++;
+            for (int32_t x = 0; x < cols; x++) {
+                int32_t *rv = &g->ex.run[km_cand_at(g, 1, x)];
+                if (frame == 0)
+                    *rv = INT32_MAX - 1;
+                else
+                    cr_assert_eq(*rv, INT32_MAX, "plain %d frame %d column %d: run %d", plain,
+                                 frame, x, *rv);
+                cr_assert_eq(g->ex.stuck[km_cand_at(g, 1, x)], frame > 0);
+            }
+        }
+        km_bodygrid_free(g);
+    }
+}
+
 static int cmp_float(const void *a, const void *b)
 {
     float x = *(const float *)a, y = *(const float *)b;
