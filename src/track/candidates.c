@@ -257,9 +257,9 @@ static void touch(km_bodygrid *g, size_t i, float e, float b, int32_t r, float f
  * whose background is above the contact threshold, km_cand_layer_mat's
  * test, as a mask).  Most usable cells go on with their pass, under its
  * maximum: of touch() they take only clast = frame and, at or above
- * seen_threshold, the seen times, stored together; the others (a new pass,
- * a new maximum) take touch() one by one (each column its own cell: the
- * order is free). */
+ * seen_threshold, the seen times, stored together; so do those with a new
+ * maximum, its values too; a new pass takes touch() one by one (each
+ * column its own cell: the order is free). */
 typedef struct deposit_consts { /* ex, bg; frame, gap + 1; seen, contact thresholds */
     const float *ex, *bg;
     __m256i frame, gap1;
@@ -281,8 +281,7 @@ deposit4(km_bodygrid *g, const deposit_consts *k, size_t off, int32_t x, __m128i
     /* km_grid_new_pass: last < 0 or frame - last - 1 > gap */
     __m256i slow = _mm256_or_si256(_mm256_cmpgt_epi64(zero, last),
                                    _mm256_cmpgt_epi64(_mm256_sub_epi64(k->frame, last), k->gap1));
-    __m128 above = _mm_cmp_ps(e, cur, _CMP_GT_OQ);
-    slow = _mm256_or_si256(slow, _mm256_cvtepi32_epi64(_mm_castps_si128(above)));
+    __m256i above = _mm256_cvtepi32_epi64(_mm_castps_si128(_mm_cmp_ps(e, cur, _CMP_GT_OQ)));
     __m256i seen = _mm256_castpd_si256(_mm256_cmp_pd(_mm256_cvtps_pd(e), k->seen, _CMP_GE_OQ));
     __m256i usable = _mm256_cvtepi32_epi64(_mm_castps_si128(_mm_cmp_ps(e, e, _CMP_ORD_Q)));
     if (tail)
@@ -294,12 +293,30 @@ deposit4(km_bodygrid *g, const deposit_consts *k, size_t off, int32_t x, __m128i
     }
     __m256i fast = _mm256_andnot_si256(slow, usable);
     _mm256_maskstore_epi64((long long *)(void *)(g->clast + i), fast, k->frame);
+    __m256i seen_fast = _mm256_and_si256(fast, seen);
+    /* A new maximum of the pass (e > cur; two in three of a roller's
+       touches that are not a pass going on under its maximum): touch()'s
+       stores of it, and t_first where e is at or above seen_threshold and
+       there is none yet. */
+    __m256i up = _mm256_and_si256(fast, above);
+    if (_mm256_movemask_pd(_mm256_castsi256_pd(up)) != 0) {
+        __m128i up32 = _mm256_castsi256_si128(
+            _mm256_permutevar8x32_epi32(up, _mm256_setr_epi32(0, 2, 4, 6, 0, 2, 4, 6)));
+        _mm_maskstore_ps(g->cur + i, up32, e);
+        _mm256_maskstore_pd(g->cur_t + i, up, _mm256_set1_pd(t));
+        _mm_maskstore_epi32(g->crow + i, up32, _mm_set1_epi32(r + 1));
+        _mm_maskstore_ps(g->cur_b + i, up32, _mm_maskload_ps(bg + x, up32));
+        _mm_maskstore_ps(g->cur_off + i, up32, _mm_set1_ps(frac));
+        __m256d tf = _mm256_maskload_pd(g->t_first + i, up);
+        __m256i none = _mm256_castpd_si256(_mm256_cmp_pd(tf, tf, _CMP_UNORD_Q));
+        _mm256_maskstore_pd(g->t_first + i, _mm256_and_si256(_mm256_and_si256(up, seen), none),
+                            _mm256_set1_pd(t));
+    }
     /* touch()'s seen time of the cells that go on with their pass at or
        above seen_threshold (the loaded cells of a noisy mat, every frame:
-       four in five of its touches were these): t_last.  Their t_first is
-       set: e <= cur, and cur took its value in touch(), which set t_first
-       as cur >= seen_threshold. */
-    __m256i seen_fast = _mm256_and_si256(fast, seen);
+       four in five of its touches were these): t_last.  The t_first of
+       those under their maximum is set: e <= cur, and cur took its value
+       in touch() or above, which set t_first as cur >= seen_threshold. */
     if (_mm256_movemask_pd(_mm256_castsi256_pd(seen_fast)) != 0)
         _mm256_maskstore_pd(g->t_last + i, seen_fast, _mm256_set1_pd(t));
     unsigned s = (unsigned)_mm256_movemask_pd(_mm256_castsi256_pd(_mm256_and_si256(slow, usable)));

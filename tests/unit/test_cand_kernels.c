@@ -142,7 +142,9 @@ static void check_cand_row(int32_t cols, int32_t sf, uint32_t *s, int *passes, i
             }
             frac = (float)(lcg(s) % 100u) / 100.0f - 0.5f;
             double t = 0.01 * (double)frame;
-            size_t off = (size_t)r * (size_t)cols;
+            /* The rows' cells turn with the frame, as the roller's do: a
+               cell takes several sensor rows (crow). */
+            size_t off = (size_t)((r + f) % RR) * (size_t)cols;
             for (int k = 0; k < 2; k++)
                 km_cand_layer_row(g[k], row, masked ? &m : NULL, r, (r + f) % 4 ? on : NULL, off,
                                   frac, t);
