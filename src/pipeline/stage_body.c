@@ -141,14 +141,19 @@ __attribute__((target("avx2"))) static size_t taxel_maps_avx2(const float *f, fl
     for (; k + 8 <= rc; k += 8) {
         __m256 v = _mm256_loadu_ps(f + k);
         __m256i bad = _mm256_cmpeq_epi32(_mm256_and_si256(_mm256_castps_si256(v), expo), expo);
-        __m256 vz = _mm256_andnot_ps(_mm256_castsi256_ps(bad), v);
-        __m256 vm = _mm256_or_ps(vz, _mm256_and_ps(_mm256_castsi256_ps(bad), ninf));
+        /* All eight finite (the usual group): v itself is vz and vm. */
+        int all_ok = _mm256_testz_si256(bad, bad);
+        __m256 vz = v, vm = v;
+        if (!all_ok) {
+            vz = _mm256_andnot_ps(_mm256_castsi256_ps(bad), v);
+            vm = _mm256_or_ps(vz, _mm256_and_ps(_mm256_castsi256_ps(bad), ninf));
+        }
         _mm256_storeu_ps(mx + k, _mm256_max_ps(vm, _mm256_loadu_ps(mx + k))); /* vm > m ? vm : m */
         _mm256_storeu_pd(sum + k, _mm256_add_pd(_mm256_loadu_pd(sum + k),
                                                 _mm256_cvtps_pd(_mm256_castps256_ps128(vz))));
         _mm256_storeu_pd(sum + k + 4, _mm256_add_pd(_mm256_loadu_pd(sum + k + 4),
                                                     _mm256_cvtps_pd(_mm256_extractf128_ps(vz, 1))));
-        if (_mm256_testz_si256(bad, bad))
+        if (all_ok)
             continue;
         for (int h = 0; h < 2; h++) {
             __m128i bh = h == 0 ? _mm256_castsi256_si128(bad) : _mm256_extracti128_si256(bad, 1);
