@@ -95,8 +95,9 @@ static void stuck_reference(int32_t rows, int32_t cols, const float *f, ptrdiff_
     free(chg);
 }
 
-static void check_stuck(int32_t rows, int32_t cols, int32_t sf, uint32_t seed, int plain,
-                        double saturation)
+/* A grid of rows x cols cells with the candidate layer and stuck_frames
+ * sf; with plain, on the plain loops. */
+static km_bodygrid *stuck_grid(km_mode mode, int32_t rows, int32_t cols, int32_t sf, int plain)
 {
     km_bodygrid *g = NULL;
     km_candidate_params p;
@@ -104,11 +105,18 @@ static void check_stuck(int32_t rows, int32_t cols, int32_t sf, uint32_t seed, i
     km_candidate_params_default(&p);
     km_bodymap_params_default(&rule);
     p.stuck_frames = sf;
-    cr_assert_eq(km_bodygrid_create(ctx, KM_MODE_MAT, rows, cols, 5.0, 5.0, &rule, &p,
+    cr_assert_eq(km_bodygrid_create(ctx, mode, rows, cols, 5.0, 5.0, &rule, &p,
                                     KM_GRID_CANDIDATES, &g),
                  KM_OK, "%s", km_ctx_last_error(ctx));
     if (plain)
         g->ex.avx2 = 0; /* the plain loop, where the CPU would take AVX2 */
+    return g;
+}
+
+static void check_stuck(int32_t rows, int32_t cols, int32_t sf, uint32_t seed, int plain,
+                        double saturation)
+{
+    km_bodygrid *g = stuck_grid(KM_MODE_MAT, rows, cols, sf, plain);
     cr_assert_eq(km_bodygrid_set_saturation(g, saturation), KM_OK);
     size_t rc = (size_t)rows * (size_t)cols;
     ptrdiff_t stride = cols + 3;
@@ -177,17 +185,7 @@ Test(frame_kernels, stuck_run_saturates_at_int32_max)
 {
     const int32_t rows = 3, cols = 41;
     for (int plain = 0; plain < 2; plain++) {
-        km_bodygrid *g = NULL;
-        km_candidate_params p;
-        km_bodymap_params rule;
-        km_candidate_params_default(&p);
-        km_bodymap_params_default(&rule);
-        p.stuck_frames = INT32_MAX;
-        cr_assert_eq(km_bodygrid_create(ctx, KM_MODE_ROLLER, rows, cols, 5.0, 5.0, &rule, &p,
-                                        KM_GRID_CANDIDATES, &g),
-                     KM_OK, "%s", km_ctx_last_error(ctx));
-        if (plain)
-            g->ex.avx2 = 0;
+        km_bodygrid *g = stuck_grid(KM_MODE_ROLLER, rows, cols, INT32_MAX, plain);
         float f[3 * 41];
         for (int frame = 0; frame < 4; frame++) {
             for (int32_t x = 0; x < cols; x++) {
