@@ -368,7 +368,7 @@ def test_docs_cli_md_gives_every_exit_status_of_the_help(cli_md, cmd):
 
 def test_self_help_docs_checker_fails_on_drift(cli_md):
     assert exit_status_problems("eval", command_help("eval"),
-                                cli_md.replace("66 a file is missing, 75", "66 a file is missing"))
+                                cli_md.replace("memory, 75 `--deadline`", "memory, `--deadline`"))
     assert exit_status_problems("process", command_help("process"),
                                 cli_md.replace("| 75 | deadline |", "| | deadline |"))
     ev = command_help("eval")

@@ -18,6 +18,8 @@
 #define KM_EX_CANTCREAT 73
 #define KM_EX_IOERR 74
 #define KM_EX_TEMPFAIL 75 /* --deadline exceeded */
+/* The two exits every command can give, in each help's "Exit status". */
+#define KM_CLI_EXIT_70_71 "70 internal error (a bug: please report it), 71 out of memory"
 
 /* Each command gets argv with argv[0] = the command name ("process");
  * it returns a sysexits code. */
@@ -35,8 +37,11 @@ void km_cli_error(const char *fmt, ...);
  * and newline (ESC, BEL, CR, ...), DEL, and C1 controls in UTF-8 (C2 80..C2
  * 9F), so that a file's text (a header value, a token in an error, a name)
  * cannot move the cursor, clear the screen, retitle the window or write the
- * clipboard when printed (docs/CLI.md, "Text from files").  Into buf (cap
- * bytes, cut at a whole escape to fit, terminated); returns buf. */
+ * clipboard when printed (docs/CLI.md, "Text from files").  Text that is not
+ * UTF-8 (an old export in Latin-1: N/cm followed by byte B2) is read as
+ * Latin-1, as the result file stores it (N/cm\u00b2), its bytes 80..9F (C1
+ * controls) escaped.  Into buf (cap bytes, cut at a whole escape or
+ * character to fit, terminated); returns buf. */
 const char *km_cli_clean(const char *s, char *buf, size_t cap);
 /* The exit code for a library status (65 format, 66 not found, 73 create, 74 io, ...). */
 int km_cli_exit_code(km_status status);

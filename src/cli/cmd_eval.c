@@ -29,7 +29,7 @@ static const char USAGE[] =
 
 static const char FOOTER[] =
     "Exit status: 0 ok, 64 usage, 65 not a result / no candidates / no truth,\n"
-    "66 a file is missing, 75 --deadline exceeded.\n";
+    "66 a file is missing, 75 --deadline exceeded,\n" KM_CLI_EXIT_70_71 ".\n";
 
 typedef struct eval_opts {
     const char *truth, *input;

@@ -47,8 +47,8 @@ static const char FOOTER[] =
     "with a warning on stderr, and listed on the 'assumed:' line (by process: in\n"
     "the result's /session attribute 'assumed').\n"
     "\nExit status: 0 ok, 64 usage, 65 bad input data, 66 input missing (or a pipe),\n"
-    "69 libsndfile cannot be loaded (an audio input), 74 I/O error, 75 --deadline\n"
-    "exceeded; with several INPUTs, the first failure's.\n";
+    "69 libsndfile cannot be loaded (an audio input),\n" KM_CLI_EXIT_70_71 ",\n"
+    "74 I/O error, 75 --deadline exceeded; with several INPUTs, the first failure's.\n";
 
 static int on_option(void *user, int id, const char *value)
 {
@@ -87,7 +87,7 @@ static void show_best(const km_result_info *ri)
             n++;
     printf("best candidates (of %lld, by score):\n    %2s", (long long)ri->n_candidates, "#");
     for (int c = 0; c < n; c++) {
-        char head[64];
+        char head[sizeof ri->best[0].name + sizeof ri->best[0].units + 3]; /* "NAME (UNITS)" */
         const char *u = ri->best[cols[c]].units;
         snprintf(head, sizeof head, "%s%s%s%s", ri->best[cols[c]].name, u[0] != '\0' ? " (" : "",
                  u, u[0] != '\0' ? ")" : "");

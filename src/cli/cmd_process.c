@@ -81,7 +81,7 @@ static const char FOOTER[] =
     "Exit status: 0 ok, 64 usage, 65 bad input data, 66 input missing, 69 libsndfile\n"
     "cannot be loaded (an audio input), 73 output cannot be created, 74 I/O error,\n"
     "75 --deadline exceeded, 130/143 interrupted (SIGINT/SIGTERM; a second one stops\n"
-    "at once).\n";
+    "at once), " KM_CLI_EXIT_70_71 ".\n";
 
 /* What the command's own options set. */
 typedef struct run_opts {

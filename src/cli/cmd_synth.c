@@ -108,7 +108,8 @@ static void footer(char *buf, size_t size)
                  "\n(one channel per taxel); anything else a knotmap session (HDF5), with\n"
                  "the true knots in /truth/knots.\n\n"
                  "Exit status: 0 ok, 64 usage, 69 libsndfile cannot be loaded (an audio\n"
-                 "OUT), 73 OUT cannot be created (folder missing or full, a file knotmap\n"
+                 "OUT), " KM_CLI_EXIT_70_71 ",\n"
+                 "73 OUT cannot be created (folder missing or full, a file knotmap\n"
                  "did not write), 74 I/O error, 130/143 interrupted (SIGINT/SIGTERM:\n"
                  "nothing written).\n");
 }

@@ -111,8 +111,9 @@ static void print_help(FILE *f)
             "'knotmap COMMAND --help' describes a command.  Exit status: 0 ok, 64 usage,\n"
             "65 bad input data, 66 input missing, 69 not possible with this build or\n"
             "machine (a library missing: cairo, libsndfile; an unsupported data type),\n"
-            "71 out of memory, 73 output cannot be created, 74 I/O error, 75 deadline\n"
-            "exceeded, 130/143 interrupted.  Documentation: docs/CLI.md.\n");
+            KM_CLI_EXIT_70_71 ",\n"
+            "73 output cannot be created, 74 I/O error, 75 deadline exceeded, 130/143\n"
+            "interrupted.  Documentation: docs/CLI.md.\n");
 }
 
 int main(int argc, char **argv)

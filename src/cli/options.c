@@ -52,16 +52,34 @@ int km_cli_int(const char *cmd, const char *opt, const char *text, long long lo,
     return 0;
 }
 
+/* 1 when `s` is UTF-8 throughout: each lead byte with its continuations, the
+ * test the result writer applies to the text it stores (km_rw_attr_str). */
+static int is_utf8(const unsigned char *s)
+{
+    for (; *s != 0; s++) {
+        int more = *s < 0x80 ? 0 : (*s & 0xE0) == 0xC0 ? 1 : (*s & 0xF0) == 0xE0 ? 2
+                 : (*s & 0xF8) == 0xF0 ? 3 : -1;
+        for (; more > 0 && (s[1] & 0xC0) == 0x80; more--)
+            s++;
+        if (more != 0)
+            return 0;
+    }
+    return 1;
+}
+
 const char *km_cli_clean(const char *s, char *buf, size_t cap)
 {
     static const char hex[] = "0123456789abcdef";
     size_t n = 0;
     if (cap == 0)
         return buf;
+    int latin1 = !is_utf8((const unsigned char *)s); /* as the result file stores it */
     for (const unsigned char *p = (const unsigned char *)s; *p != '\0';) {
-        size_t len = p[0] == 0xC2 && p[1] >= 0x80 && p[1] <= 0x9F ? 2 : 1;
-        int ctl = len == 2 || (*p < 0x20 && *p != '\t' && *p != '\n') || *p == 0x7F;
-        if (n + (ctl ? 4 * len : 1) >= cap)
+        size_t len = !latin1 && p[0] == 0xC2 && p[1] >= 0x80 && p[1] <= 0x9F ? 2 : 1;
+        int ctl = len == 2 || (*p < 0x20 && *p != '\t' && *p != '\n') || *p == 0x7F ||
+                  (latin1 && *p >= 0x80 && *p <= 0x9F);
+        int wide = latin1 && *p >= 0xA0; /* a Latin-1 character: two bytes of UTF-8 */
+        if (n + (ctl ? 4 * len : 1 + (size_t)wide) >= cap)
             break;
         for (size_t k = 0; k < len; k++) {
             if (ctl) {
@@ -69,6 +87,9 @@ const char *km_cli_clean(const char *s, char *buf, size_t cap)
                 buf[n++] = 'x';
                 buf[n++] = hex[p[k] >> 4];
                 buf[n++] = hex[p[k] & 15];
+            } else if (wide) {
+                buf[n++] = (char)(0xC0 | (p[k] >> 6));
+                buf[n++] = (char)(0x80 | (p[k] & 0x3F));
             } else {
                 buf[n++] = (char)p[k];
             }

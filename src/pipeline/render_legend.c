@@ -34,7 +34,7 @@ static int32_t candidate_list(km_draw *d, const frame *F, const km_result_summar
     }
     y += LINE;
     for (size_t k = 0; k < (size_t)L->n_marked && k < s->candidates.n_rows; k++) {
-        snprintf(num, sizeof num, "%zu", k + 1);
+        snprintf(num, sizeof num, "%d", (int)k + 1); /* k < n_marked, an int */
         km_render_candidate_line(s, k, units, line, sizeof line);
         if (!measure_only)
             kd_text(d, x + 20, y + 13, FS_TEXT, 1, 1, 0.0, C_TEXT, KD_NONE, num);

@@ -5,9 +5,11 @@ controls in UTF-8) are printed as \\xNN, so a crafted file cannot clear the scre
 retitle the window or write the clipboard (OSC 52) when `knotmap info` shows it.
 Before session 42 they went out raw (3 of 5 fail on 80e4cd4; the other two are
 controls: plain UTF-8 text unchanged, a token the library escaped already)."""
+import subprocess
+
 import pytest
 
-from km_cli import TEKSCAN, run, run_ok
+from km_cli import BIN, TEKSCAN, run, run_ok
 
 h5py = pytest.importorskip("h5py")
 ESC = "\x1b]52;c;cHduZWQ=\x07\x1b[2J\x1b[31mRED\x1b[0m\r"   # clipboard, clear, colour
@@ -70,3 +72,26 @@ def test_result_attributes_are_cleaned(tmp_path):
     r = run_ok("info", res)
     assert "command:      knotmap process " + SHOWN + "\n" in r.stdout, r.stdout
     assert no_controls(r.stdout)
+
+
+def test_latin1_header_is_shown_as_the_result_stores_it(tmp_path):
+    """A header in Latin-1 (an old export: `N/cm` and byte B2) is read as Latin-1, as
+    the result file stores it, and its C1 bytes (80..9F: 9B is an 8-bit terminal's CSI)
+    are escaped (session 47, user18): before, the raw bytes went out, B2 and 9B among them
+    (fails on 88fc8a2's build)."""
+    text = TEKSCAN.read_bytes()
+    assert b"UNITS KPa\r\n" in text
+    p = tekscan_with_comment(tmp_path, "x")
+    p.write_bytes(p.read_bytes().replace(b"UNITS KPa\r\n", b"UNITS N/cm\xb2\r\n")
+                  .replace(b"COMMENTS x", b"COMMENTS sch\xf6n \x9b2J"))
+    r = subprocess.run([str(BIN), "info", str(p), "--mode", "mat"], capture_output=True,
+                       timeout=120)
+    assert r.returncode == 0, r.stderr
+    out = r.stdout.decode("utf-8")  # strict: every byte printed is UTF-8
+    assert "  UNITS = N/cm\u00b2\n" in out, out
+    assert "  COMMENTS = sch\u00f6n \\x9b2J\n" in out, out
+    res = tmp_path / "r.knotmap.h5"
+    run_ok("process", "-q", p, "--mode", "mat", "-o", res)
+    with h5py.File(res, "r") as f:  # what the result stores: the same text
+        header = dict(f["session/source_header"].attrs)
+    assert header["UNITS"] == "N/cm\u00b2" and header["COMMENTS"] == "sch\u00f6n \x9b2J", header
