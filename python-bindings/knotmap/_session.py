@@ -29,7 +29,10 @@ class Session:
     the first one's place: a knotmap.NonFiniteWarning when any), n_fill
     (how many of them were an HDF5 session's _FillValue), path
     and source_header (dict of the file's header keys, in file order).
-    Also readable as a mapping: session["frames"].
+    Also readable as a mapping: session["frames"], ``"frames" in session``,
+    ``dict(session)``; iterating gives the four keys.  ``len(session)`` is the
+    number of frames (len(session.frames), len(session.time)), as a pandas
+    DataFrame's len is its rows while iterating it gives its columns.
     """
 
     __slots__ = ("frames", "time", "mask", "metadata")
@@ -48,11 +51,33 @@ class Session:
             raise KeyError(key)
         return getattr(self, key)
 
+    def __iter__(self):
+        return iter(self.__slots__)
+
+    def __contains__(self, key):
+        return key in self.__slots__
+
+    def __len__(self):
+        return len(self.frames)
+
     def __repr__(self):
         m = self.metadata
         return "<knotmap.Session %s %dx%d, %d frames at %g Hz, %s>" % (
             m.get("format"), m.get("rows"), m.get("cols"), self.frames.shape[0],
             m.get("frame_rate_hz"), m.get("units"))
+
+
+def _header_text(p):
+    """A header key or value as text: UTF-8, else (an old export's Latin-1, such as
+    N/cm with byte B2) Latin-1, as the result file stores it and `knotmap info`
+    shows it."""
+    if p == ffi.NULL:
+        return ""
+    raw = ffi.string(p)
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("latin-1")
 
 
 def _pair(name, v, conv):
@@ -298,8 +323,8 @@ def read_session(path: PathLike, format: str = "auto",
         value = ffi.new("const char **")
         for i in range(lib.km_reader_header_count(reader)):
             lib.km_reader_header_get(reader, i, key, value)
-            k = ffi.string(key[0]).decode("utf-8", "replace") if key[0] != ffi.NULL else ""
-            v = ffi.string(value[0]).decode("utf-8", "replace") if value[0] != ffi.NULL else ""
+            k = _header_text(key[0])
+            v = _header_text(value[0])
             header[k] = v
         meta["source_header"] = header
         meta["path"] = os.fspath(path)
