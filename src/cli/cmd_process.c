@@ -398,19 +398,22 @@ static void *worker(void *arg)
 /* Drop the inputs that are knotmap results (`process dir/{all}.h5 -o dir/` run
  * twice sees its own outputs): a note on stderr for each; and the HDF5
  * inputs the probe refuses (probe.c), their exit code kept in *refused.
- * Returns the number of inputs kept, in order. */
+ * dropped[i]: KM_CLI_RAN (kept), KM_CLI_SKIPPED or KM_CLI_FAILED.  Returns the number of
+ * inputs kept, in order. */
 static int drop_results(job *jobs, int n, const km_read_options *ro, double deadline,
-                        int *refused)
+                        int *refused, signed char *dropped)
 {
     int kept = 0;
     for (int i = 0; i < n; i++) {
         int is_result = 0, probe = km_cli_probe(jobs[i].input, ro, deadline, &is_result, 1);
+        dropped[i] = probe != KM_EX_OK ? KM_CLI_FAILED : KM_CLI_RAN;
         if (probe != KM_EX_OK) {
             *refused = *refused != KM_EX_OK ? *refused : probe;
             continue;
         }
         if (is_result < 0 && km_is_result_file(NULL, jobs[i].input, &is_result) != KM_OK)
             is_result = 0;
+        dropped[i] = is_result ? KM_CLI_SKIPPED : KM_CLI_RAN;
         if (is_result)
             fprintf(stderr, "knotmap: %s: skipped: a knotmap result, not a session\n",
                     jobs[i].input);
@@ -534,6 +537,44 @@ done:
     return rc;
 }
 
+/* Run the planned jobs[n] with o's options; the run's exit code. */
+static int run_jobs(job *jobs, int n, const km_process_params *pp, const run_opts *o)
+{
+    shared sh;
+    memset(&sh, 0, sizeof sh);
+    sh.jobs = jobs;
+    sh.n_jobs = n;
+    atomic_init(&sh.next, 0);
+    sh.pp = pp;
+    sh.quiet = o->quiet;
+    sh.verbose = o->verbose;
+    sh.resume = o->resume;
+    sh.replace_incomplete = o->replace_incomplete;
+    sh.deadline = o->deadline;
+    sh.print_now = o->jobs == 1;
+    sh.progress = o->jobs == 1 && !o->quiet && isatty(STDERR_FILENO);
+    pthread_mutex_init(&sh.print_lock, NULL);
+    int rc = run_all(&sh, (int)o->jobs);
+    pthread_mutex_destroy(&sh.print_lock);
+    return rc;
+}
+
+/* The batch's last line (km_cli_tally): outcome[n_given] from drop_results,
+ * completed with how the kept inputs, jobs[] in order, ended. */
+static void tally(const job *jobs, const char *const *given, signed char *outcome, int n_given,
+                  const run_opts *o)
+{
+    for (int i = 0, k = 0; i < n_given; i++) {
+        if (outcome[i] != KM_CLI_RAN)
+            continue;
+        const job *j = &jobs[k++];
+        if (!j->ran || j->exit_code != KM_EX_OK)
+            outcome[i] = KM_CLI_FAILED;
+    }
+    if (!o->quiet && km_cli_interrupted() == 0)
+        km_cli_tally(given, outcome, n_given, o->out);
+}
+
 /* Parse the command line into pp and o, inputs into jobs[*n_in]. */
 static int parse(int argc, char **argv, km_process_params *pp, run_opts *o, job *jobs,
                  int *n_in)
@@ -563,6 +604,8 @@ int km_cmd_process(int argc, char **argv)
     run_opts o = {NULL, 0, 0, 0, 0, 0.0, 1};
     int n_in = 0, rc = KM_EX_OK, made_folder = 0;
     char *cmdline = NULL;
+    const char **given = NULL;  /* the inputs as given, for the tally */
+    signed char *dropped = NULL;
 
     km_process_params_default(&pp);
     job *jobs = calloc((size_t)argc + 1, sizeof *jobs);
@@ -591,8 +634,18 @@ int km_cmd_process(int argc, char **argv)
         n_in = 0;
         goto done;
     }
-    int refused = KM_EX_OK;
-    n_in = drop_results(jobs, n_in, &pp.read, o.deadline, &refused);
+    int refused = KM_EX_OK, n_given = n_in;
+    given = calloc((size_t)n_in, sizeof *given);
+    dropped = calloc((size_t)n_in, sizeof *dropped);
+    if (given == NULL || dropped == NULL) {
+        km_cli_error("out of memory");
+        rc = KM_EX_OSERR;
+        n_in = 0;
+        goto done;
+    }
+    for (int i = 0; i < n_in; i++)
+        given[i] = jobs[i].input;
+    n_in = drop_results(jobs, n_in, &pp.read, o.deadline, &refused, dropped);
     if (n_in == 0) {
         if (refused == KM_EX_OK)
             km_cli_error("no session to process: every input is a knotmap result");
@@ -605,29 +658,17 @@ int km_cmd_process(int argc, char **argv)
     cmdline = km_cli_command_line(km_cli_argc, km_cli_argv);
     pp.command_line = cmdline;
 
-    shared sh;
-    memset(&sh, 0, sizeof sh);
-    sh.jobs = jobs;
-    sh.n_jobs = n_in;
-    atomic_init(&sh.next, 0);
-    sh.pp = &pp;
-    sh.quiet = o.quiet;
-    sh.verbose = o.verbose;
-    sh.resume = o.resume;
-    sh.replace_incomplete = o.replace_incomplete;
-    sh.deadline = o.deadline;
-    sh.print_now = o.jobs == 1;
-    sh.progress = o.jobs == 1 && !o.quiet && isatty(STDERR_FILENO);
-    pthread_mutex_init(&sh.print_lock, NULL);
-    rc = run_all(&sh, (int)o.jobs);
+    rc = run_jobs(jobs, n_in, &pp, &o);
     rc = rc != KM_EX_OK ? rc : refused;
-    pthread_mutex_destroy(&sh.print_lock);
+    tally(jobs, given, dropped, n_given, &o);
 done:
     if (made_folder)
         (void)rmdir(o.out); /* only when empty: no result was written there */
     for (int i = 0; i < n_in; i++)
         free(jobs[i].output);
     free(jobs);
+    free(given);
+    free(dropped);
     free(cmdline);
     return rc;
 }
