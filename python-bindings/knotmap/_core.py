@@ -268,6 +268,18 @@ def raise_error(c, status, path=None):
     raise make_error(status, detail, errno_=err or None, filename=path)
 
 
+def refuse_folder_input(c, status, path, what):
+    """A folder given where a session file goes (read_session, process): an
+    IsADirectoryError that says `what` to do, as `knotmap process sessions/`
+    says; nothing when `path` is no folder or the call did not fail on it."""
+    if status != lib.KM_ERR_NOT_FOUND or not os.path.isdir(path):
+        return
+    lib.km_ctx_clear_error(c)
+    p = os.fsdecode(path)
+    raise make_error(status, "%s: is a folder: %s (knotmap.batch(%r, OUT) processes every file "
+                     "in it)" % (p, what, p), errno_=_errno.EISDIR, filename=path)
+
+
 def check(c, status, path=None):
     """Raise the knotmap exception with the detail of context `c` when
     status is not KM_OK (`path`: the file the call was given, if any)."""

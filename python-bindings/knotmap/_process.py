@@ -10,7 +10,8 @@ import numpy as np
 from typing import Any, Dict, Optional, Tuple
 
 from ._core import (PathLike, check, ctx, ffi, flag, fspath, integer, invalid, invalid_type, lib,
-                    make_error, parse_enum, raise_error, real, warn_assumed, warn_nonfinite)
+                    make_error, parse_enum, raise_error, real, refuse_folder_input, warn_assumed,
+                    warn_nonfinite)
 from ._peaks import _PLATEAU, _exclude_border, _int_or_inf, _min_distance, _p_norm
 from ._params import PARAMS, enum_values, param_keyword
 from ._session import _pair, info_dict, read_options
@@ -380,6 +381,7 @@ def process(input: PathLike, output: PathLike, **params: Any) -> Dict[str, Any]:
         raise raised[0]
     if status == lib.KM_ERR_CREATE and os.path.isdir(os.fsdecode(out_b)):
         _folder_given(c, output)
+    refuse_folder_input(c, status, input, "process() reads one file")
     if status != 0:
         raise_error(c, status, output if status == lib.KM_ERR_CREATE else input)
     out = _summary_dict(summary)

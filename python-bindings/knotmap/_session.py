@@ -8,7 +8,8 @@ import numpy as np
 from typing import Optional, Tuple, Union
 
 from ._core import (Error, PathLike, check, choice, ctx, ffi, flag, fspath, integer, invalid,
-                    lib, parse_enum, real, warn_assumed, warn_nonfinite)
+                    lib, parse_enum, real, refuse_folder_input, warn_assumed,
+                    warn_nonfinite)
 
 __all__ = ["Session", "read_session", "read_options"]
 
@@ -304,7 +305,9 @@ def read_session(path: PathLike, format: str = "auto",
         raise invalid("block_frames=%r must be >= 1" % (block_frames,))
     c = ctx()
     out = ffi.new("km_reader **")
-    check(c, lib.km_reader_open(c, fspath("path", path), opt, out), path)
+    status = lib.km_reader_open(c, fspath("path", path), opt, out)
+    refuse_folder_input(c, status, path, "read_session() reads one file")
+    check(c, status, path)
     reader = ffi.gc(out[0], lib.km_reader_free)
     try:
         info = ffi.new("km_session_info *")

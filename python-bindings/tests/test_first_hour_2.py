@@ -5,7 +5,10 @@
   is a mapping of its four keys whose len is its number of frames.
 - a header in Latin-1 (an old Tekscan export: `UNITS N/cm` and byte B2) read as
   'N/cm\\ufffd' in source_header, while the result file stores 'N/cm\\u00b2' and
-  `knotmap info` shows it so."""
+  `knotmap info` shows it so.
+- read_session("sessions/") and process("sessions/", out) said only "sessions/: Is a
+  directory"; now IsADirectoryError says what reads one file and that knotmap.batch
+  processes a folder (as `knotmap process sessions/` says since session 46)."""
 import os
 import warnings
 
@@ -40,3 +43,18 @@ def test_latin1_header_reads_as_the_result_stores_it(tmp_path):
     h5py = pytest.importorskip("h5py")
     with h5py.File(str(tmp_path / "r.knotmap.h5"), "r") as f:
         assert f["session/source_header"].attrs["UNITS"] == header["UNITS"]
+
+
+@pytest.mark.parametrize("call", ["read_session", "process"])
+def test_a_folder_given_for_a_session_says_what_to_do(tmp_path, call):
+    folder = os.path.join(REPO, "datasets", "example")
+    with pytest.raises(IsADirectoryError) as e:
+        if call == "read_session":
+            knotmap.read_session(folder)
+        else:
+            knotmap.process(folder, str(tmp_path / "r.knotmap.h5"))
+    assert isinstance(e.value, knotmap.Error) and e.value.filename == folder
+    assert str(e.value).startswith(
+        "%s: is a folder: %s() reads one file (knotmap.batch(%r, OUT) processes every file in "
+        "it)" % (folder, call, folder)), str(e.value)
+    assert not os.path.exists(str(tmp_path / "r.knotmap.h5"))

@@ -103,6 +103,49 @@ static int same_target(const entry *a, const entry *b)
     return a->opt == b->opt && a->row == b->row;
 }
 
+/* A mistyped abbreviation ("--treshold"): the options (up to 3, one name
+ * each) whose first len-1..len+1 letters are one edit from text[0..len);
+ * their number, 0 for a text under 4 letters. */
+static int near_prefixes(const entry *e, size_t n, const char *text, size_t len, const entry **out)
+{
+    char pre[50];
+    int found = 0;
+    for (size_t k = 0; k < n && found < 3 && len >= 4 && len < sizeof pre - 1; k++) {
+        size_t m = e[k].name != NULL ? strlen(e[k].name) : 0;
+        int d = 99;
+        for (size_t l = len - 1; l <= len + 1 && l < m; l++) {
+            memcpy(pre, e[k].name, l);
+            pre[l] = '\0';
+            int dl = km_cli_distance(text, len, pre);
+            d = dl < d ? dl : d;
+        }
+        int seen = 0;
+        for (int j = 0; j < found; j++)
+            seen |= same_target(out[j], &e[k]);
+        if (d <= 1 && !seen)
+            out[found++] = &e[k];
+    }
+    return found;
+}
+
+/* "unknown option '--TEXT'", with the options it may have meant. */
+static void unknown_long(const km_cli_parser *ps, const entry *e, size_t n, const char *text,
+                         size_t len)
+{
+    const entry *near[3];
+    const char *one = nearest(e, n, text, len);
+    int k = one != NULL ? 0 : near_prefixes(e, n, text, len, near);
+    if (one != NULL)
+        km_cli_usage(ps->cmd, "unknown option '--%.*s' (did you mean '--%s'?)", (int)len, text, one);
+    else if (k == 0)
+        km_cli_usage(ps->cmd, "unknown option '--%.*s'", (int)len, text);
+    else
+        km_cli_usage(ps->cmd, "unknown option '--%.*s' (did you mean '--%s'%s%s%s%s%s%s?)", (int)len,
+                     text, near[0]->name, k > 2 ? ", '--" : k > 1 ? " or '--" : "",
+                     k > 1 ? near[1]->name : "", k > 1 ? "'" : "", k > 2 ? " or '--" : "",
+                     k > 2 ? near[2]->name : "", k > 2 ? "'" : "");
+}
+
 /* The entry for "--text" (name up to '=' or the end): an exact name, else
  * the one option all names starting with it belong to.  NULL after
  * printing the usage error. */
@@ -124,11 +167,7 @@ static const entry *find_long(const km_cli_parser *ps, const entry *e, size_t n,
     if (hit != NULL && !ambiguous)
         return hit;
     if (hit == NULL) {
-        const char *near = nearest(e, n, text, len);
-        if (near != NULL)
-            km_cli_usage(ps->cmd, "unknown option '--%.*s' (did you mean '--%s'?)", (int)len, text, near);
-        else
-            km_cli_usage(ps->cmd, "unknown option '--%.*s'", (int)len, text);
+        unknown_long(ps, e, n, text, len);
         return NULL;
     }
     fprintf(stderr, "knotmap: %s: option '--%.*s' is ambiguous; possibilities:", ps->cmd,

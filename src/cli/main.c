@@ -1,6 +1,7 @@
 /* The knotmap command: dispatch, --help/--version, errors and exit codes. */
 #define _GNU_SOURCE
 
+#include <errno.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -68,10 +69,24 @@ static int folder_given(km_status status, const char *path)
     return 1;
 }
 
+/* A shell pattern that matched nothing (`knotmap process *.ASF` where the files
+ * are .asf: the shell passes it as it is): said so; 0 when `path` is no such
+ * pattern. */
+static int pattern_given(km_status status, const char *path)
+{
+    struct stat st;
+    if (status != KM_ERR_NOT_FOUND || path == NULL || strpbrk(path, "*?[") == NULL ||
+        lstat(path, &st) == 0 || errno != ENOENT)
+        return 0;
+    km_cli_error("%s: no file matches this pattern (the shell passes a pattern that matches "
+                 "nothing as it is): check the folder and the names' case (*.asf, *.ASF)", path);
+    return 1;
+}
+
 int km_cli_report(km_ctx *ctx, km_status status, const char *file, const char *other)
 {
     const char *detail = km_ctx_last_error(ctx);
-    if (folder_given(status, file) || folder_given(status, other))
+    if (folder_given(status, file) || folder_given(status, other) || pattern_given(status, file))
         return km_cli_exit_code(status);
     if (status == KM_ERR_CANCELLED) { /* a first SIGINT/SIGTERM (render, report) */
         km_cli_error("%s: interrupted; nothing written", other != NULL ? other : file);
