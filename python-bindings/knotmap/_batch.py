@@ -48,6 +48,12 @@ def output_path(input: PathLike, out_dir: PathLike) -> str:
     -------
     str
         OUT_DIR/<input basename without its last extension>.knotmap.h5.
+
+    Examples
+    --------
+    >>> import knotmap
+    >>> knotmap.output_path("sessions/walk.asf", "results")
+    'results/walk.knotmap.h5'
     """
     base = os.path.basename(os.fsdecode(input))
     stem = base
@@ -466,6 +472,23 @@ def batch(inputs: Union[PathLike, Iterable[PathLike]], out_dir: PathLike,
         given as a string, a switch that is not a bool) or a `progress`
         callback among `params`, ValueError for a deadline that is not > 0,
         max_workers < 1, or two inputs with the same stem.
+
+    Examples
+    --------
+    From the repository's root: a folder with a session and a file that is
+    none; the failure is in its record, the other session is processed.
+
+    >>> import os, shutil, tempfile, knotmap
+    >>> d = tempfile.mkdtemp()
+    >>> os.mkdir(os.path.join(d, "sessions"))
+    >>> _ = shutil.copy("datasets/example/roller_example.h5", os.path.join(d, "sessions"))
+    >>> _ = open(os.path.join(d, "sessions", "notes.txt"), "w").write("not a session")
+    >>> summary = knotmap.batch(os.path.join(d, "sessions"), os.path.join(d, "results"),
+    ...                         progress=False, max_workers=1)
+    >>> [(os.path.basename(r["input"]), r["status"]) for r in summary]
+    [('notes.txt', 'KM_ERR_FORMAT'), ('roller_example.h5', 'ok')]
+    >>> os.listdir(os.path.join(d, "results"))
+    ['roller_example.knotmap.h5']
     """
     check_params(params, "batch()")
     if deadline is not None and not real("deadline", deadline) > 0:

@@ -49,6 +49,12 @@ def is_complete(path: PathLike) -> bool:
     knotmap.Error (also OSError)
         When another program holds the file open for writing (HDF5's file
         lock): "in use", neither complete nor unfinished yet.
+
+    Examples
+    --------
+    >>> import knotmap
+    >>> knotmap.is_complete("datasets/example/roller_example.h5")  # a session
+    False
     """
     out = ffi.new("int *")
     c = ctx()
@@ -209,6 +215,23 @@ def read_result(path: PathLike, as_pandas: Optional[bool] = False,
         (a knotmap.Error) for a missing file; ValueError (KM_ERR_FORMAT) for
         a file that is not a complete knotmap result, (KM_ERR_LIMIT) for
         one that declares more than `max_memory`.  Needs h5py.
+
+    Examples
+    --------
+    From the repository's root: the bundled example processed, then read.
+
+    >>> import os, tempfile, knotmap
+    >>> out = os.path.join(tempfile.mkdtemp(), "r.knotmap.h5")
+    >>> _ = knotmap.process("datasets/example/roller_example.h5", out)
+    >>> knotmap.is_complete(out)
+    True
+    >>> res = knotmap.read_result(out)
+    >>> [k for k in res if k in knotmap.RESULT_TABLES]
+    ['metrics', 'peaks', 'tracks', 'candidates']
+    >>> res["candidates"]["score"].round(1), res["candidates"].attrs["units"]["x_mm"]
+    (array([487.1, 419.5, 213.7]), 'mm')
+    >>> res["bodymap"]["pressure"].shape, res["session"]["mode"]
+    ((34, 16), 'roller')
     """
     import h5py
     path = os.fspath(path)

@@ -34,6 +34,15 @@ class Session:
     ``dict(session)``; iterating gives the four keys.  ``len(session)`` is the
     number of frames (len(session.frames), len(session.time)), as a pandas
     DataFrame's len is its rows while iterating it gives its columns.
+
+    Examples
+    --------
+    >>> import knotmap
+    >>> s = knotmap.read_session("datasets/example/roller_example.h5")
+    >>> len(s), s.frames.shape, s.frames.dtype, "mask" in s, list(s)
+    (1500, (1500, 32, 16), dtype('float32'), True, ['frames', 'time', 'mask', 'metadata'])
+    >>> s.metadata["frame_rate_hz"], s.metadata["units"], s.metadata["mode"]
+    (100.0, 'kPa', 'roller')
     """
 
     __slots__ = ("frames", "time", "mask", "metadata")

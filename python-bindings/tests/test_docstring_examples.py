@@ -8,7 +8,9 @@ import pytest
 import knotmap
 
 HAVE_EXAMPLES = ("read_session", "find_peaks", "peak_local_max", "gaussian_filter", "process",
-                 "synth", "evaluate", "render", "report")
+                 "synth", "evaluate", "render", "report",
+                 # session 47 (user18): what a new user does next
+                 "Session", "read_result", "is_complete", "batch", "output_path")
 
 
 def _tests():
