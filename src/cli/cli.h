@@ -65,10 +65,13 @@ int km_cli_report(km_ctx *ctx, km_status status, const char *file, const char *o
 #define KM_CLI_MAX_SLOTS 64 /* worker threads (process -j) */
 
 /* At start: SIGXFSZ ignored, so a file-size limit is an EFBIG write error;
- * notes whether SIGINT and SIGTERM were ignored (they then stay so). */
+ * notes whether SIGINT and SIGTERM were ignored (they then stay so); under
+ * an address-space limit below KM_CLI_PROBE_SMALL_AS a SIGSEGV or SIGBUS
+ * removes the temporaries and exits 71 saying the limit (most likely a
+ * library out of memory). */
 void km_cli_signals_init(void);
 /* In a forked child: SIGINT and SIGTERM at their default action, unless
- * ignored when the command started. */
+ * ignored when the command started; SIGSEGV and SIGBUS at theirs. */
 void km_cli_signals_child(void);
 /* SIGINT/SIGTERM while working (each unless ignored at the start): the first
  * cancels ctxs[0..n) (the run stops between blocks); a second removes the

@@ -16,6 +16,12 @@
  *   atomic exchange.
  * - --deadline SECONDS: an input still in work after that long ends the
  *   process the same way, with a message naming the input and exit 75.
+ * - Under a small address-space limit (ulimit -v below 256 MiB, the probe's
+ *   KM_CLI_PROBE_SMALL_AS) a SIGSEGV or SIGBUS is taken for a library that
+ *   ran out of memory without checking (libhdf5 1.10.8 crashes so in
+ *   H5Dcreate2's error path): the temporaries being written are removed and
+ *   the process leaves with a message naming the limit, exit 71.  Without
+ *   such a limit a crash keeps its default action (a core, for the bug).
  * - A SIGINT or SIGTERM ignored when the command starts stays ignored (no
  *   handler is installed for it, and the probe's child keeps ignoring it):
  *   a shell without job control starts a background job (`knotmap ... &`
@@ -25,11 +31,12 @@
  * Handlers use only async-signal-safe calls: write, clock_gettime, alarm,
  * lock-free atomics, km_ctx_cancel (an atomic flag), km_remove_temporaries,
  * _exit. */
-#define _POSIX_C_SOURCE 200809L
+#define _XOPEN_SOURCE 700 /* sigaltstack, SA_ONSTACK; POSIX 2008 with it */
 
 #include <signal.h>
 #include <stdatomic.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
@@ -134,6 +141,42 @@ static void on_alarm(int sig)
     }
 }
 
+static unsigned long long g_as_limit; /* RLIMIT_AS when a crash handler is set */
+
+static void on_crash(int sig)
+{
+    km_remove_temporaries();
+    say(sig == SIGBUS ? "knotmap: crashed (Bus error)" : "knotmap: crashed (Segmentation fault)");
+    say(" under an address-space limit of ");
+    say_int((long long)(g_as_limit >> 20));
+    say(" MiB (ulimit -v ");
+    say_int((long long)(g_as_limit >> 10));
+    say("): most likely out of memory in a library that does not check every allocation "
+        "(libhdf5); raise the limit. The results in work were not written (temporary files "
+        "removed)\n");
+    _exit(KM_EX_OSERR);
+}
+
+/* Under a small address-space limit: on_crash for SIGSEGV and SIGBUS, on a
+ * stack of its own (the crash may be a stack that could not grow). */
+static void crash_handler_init(void)
+{
+    static char stack[64 * 1024];
+    struct rlimit as;
+    if (getrlimit(RLIMIT_AS, &as) != 0 || as.rlim_cur == RLIM_INFINITY ||
+        as.rlim_cur >= (rlim_t)KM_CLI_PROBE_SMALL_AS)
+        return;
+    g_as_limit = (unsigned long long)as.rlim_cur;
+    stack_t ss = {.ss_sp = stack, .ss_size = sizeof stack, .ss_flags = 0};
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_crash;
+    sa.sa_flags = SA_RESETHAND | (sigaltstack(&ss, NULL) == 0 ? SA_ONSTACK : 0);
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGSEGV, &sa, NULL);
+    sigaction(SIGBUS, &sa, NULL);
+}
+
 static int ignored(int sig)
 {
     struct sigaction sa;
@@ -143,12 +186,15 @@ static int ignored(int sig)
 void km_cli_signals_init(void)
 {
     signal(SIGXFSZ, SIG_IGN);
+    crash_handler_init();
     g_ignored_int = ignored(SIGINT);
     g_ignored_term = ignored(SIGTERM);
 }
 
 void km_cli_signals_child(void)
 {
+    signal(SIGSEGV, SIG_DFL); /* the probe's parent reads the child's crash from its status */
+    signal(SIGBUS, SIG_DFL);
     if (!g_ignored_int)
         signal(SIGINT, SIG_DFL);
     if (!g_ignored_term)
