@@ -394,7 +394,8 @@ km_status km_result_read_summary(km_ctx *ctx, const char *path, int64_t max_byte
         char why[256];
         km_status kind = km_h5_error_kind(KM_ERR_FORMAT, why, sizeof why);
         st = km_h5_locked(why) ? km_fail(ctx, KM_ERR_IO, "%s: " KM_H5_LOCKED_TEXT, path)
-                               : km_fail(ctx, kind, "%s: cannot open as HDF5", path);
+                               : km_fail(ctx, kind, "%s: cannot open as HDF5%s%s", path,
+                                         why[0] != '\0' ? ": " : "", why);
         goto done;
     }
     get_text(f, "source_path", s->source_path, sizeof s->source_path);
