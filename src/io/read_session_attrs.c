@@ -149,11 +149,15 @@ km_status km_session_root_attrs(km_ctx *ctx, km_reader *r, hid_t f, int forced, 
         (st = get_number(ctx, f, "saturation", 0, &r->info.saturation)) != KM_OK)
         return st;
     st = km_h5_attr_get_string(ctx, f, "units", buf, sizeof buf);
-    if (st == KM_OK) {
-        if (!km_units_known(buf))
-            return km_fail(ctx, KM_ERR_FORMAT,
-                           "attribute units = \"%s\" is not one of kPa, mmHg, N/cm2, raw", buf);
-        memcpy(r->info.units, buf, strlen(buf) + 1); /* known units fit */
+    if (st == KM_OK) { /* the one unit list (KPa as Tekscan writes it; psi, Pa, MPa read converted) */
+        char list[96];
+        double scale;
+        const char *u = km_units_from_file(buf, &scale);
+        km_units_list(list, sizeof list);
+        if (u == NULL)
+            return km_fail(ctx, KM_ERR_FORMAT, "attribute units = \"%s\": knotmap reads %s", buf, list);
+        snprintf(r->info.units, sizeof r->info.units, "%s", u);
+        km_reader_units_from(r, buf, NULL);
     } else if (st != KM_ERR_NOT_FOUND)
         return st;
     st = km_h5_attr_get_string(ctx, f, "mode", buf, sizeof buf);

@@ -195,3 +195,33 @@ def test_override_with_another_unit_reads_the_numbers_exactly(tmp_path, kind):
         assert s.metadata["saturation"] == 100000.0
     s = read(p, units="mmHg", override=True, **kw)  # kept as it is: the file's numbers
     assert s.metadata["units"] == "mmHg" and s.frames.reshape(-1).tolist()[:12] == [float(k) for k in range(12)]
+
+
+@pytest.mark.parametrize("units,got,scale", [("KPa", "kPa", 1.0), ("MMHG", "mmHg", 1.0), ("N/cm^2", "N/cm2", 1.0),
+                                             ("psi", "kPa", PSI), ("MPa", "kPa", 1000.0)])
+def test_root_units_of_another_tools_file_read_as_every_reader_reads_them(tmp_path, units, got, scale):
+    # xarray's ds.attrs["units"], h5py's f.attrs["units"]: "KPa" and "psi" were refused ("attribute units =
+    # "psi" is not one of kPa, mmHg, N/cm2, raw") though the same word on /frames, in a MAT-file or a
+    # Tekscan export is read
+    p = tmp_path / "r.h5"
+    with h5py.File(p, "w") as f:
+        f.create_dataset("frames", data=np.arange(12, dtype="f4").reshape(2, 2, 3))
+        f.attrs["units"] = units
+        f.attrs["saturation"] = 100.0
+    s = read(p, format="session")
+    assert s.metadata["units"] == got and "units" not in s.metadata["assumed"].split(",")
+    assert np.array_equal(s.frames, (np.arange(12, dtype="f8").reshape(2, 2, 3) * scale).astype("f4"))
+    assert s.metadata["saturation"] == pytest.approx(100.0 * scale, rel=1e-12)
+    if scale != 1.0:
+        assert np.array_equal(read(p, format="session", units=units.lower()).frames, s.frames)
+        refused(p, 64, "the units given (mmHg) conflict with the file's own %s (read converted to kPa)" % units,
+                opts=("--format", "session", "--units", "mmHg"))
+
+
+def test_root_units_not_a_unit_name_the_list(tmp_path):
+    p = tmp_path / "r.h5"
+    with h5py.File(p, "w") as f:
+        f.create_dataset("frames", data=np.zeros((2, 2, 3), "f4"))
+        f.attrs["units"] = "bar"
+    refused(p, 65, 'attribute units = "bar": knotmap reads kPa, mmHg, N/cm2, psi, Pa, MPa or raw',
+            opts=("--format", "session"))
