@@ -13,6 +13,7 @@
 #include "h5_cf.h"
 #include "h5util.h"
 #include "reader_internal.h"
+#include "text_scan.h"
 
 static int lower_eq(const char *a, size_t n, const char *b)
 {
@@ -381,4 +382,35 @@ void km_h5_time_coord(km_ctx *ctx, hid_t file, hid_t frames, char *name, size_t 
     w.frames = oi.addr;
     H5Literate(file, H5_INDEX_NAME, H5_ITER_INC, NULL, time_one, &w);
     H5Eclear2(H5E_DEFAULT);
+}
+
+/* km_h5_pandas_hint: the first group (of at most 256 links, hard links
+ * only) that carries pandas' `pandas_type` attribute (HDFStore, to_hdf). */
+typedef struct pandas_walk {
+    int links;
+    char name[KM_TOKEN_TEXT];
+} pandas_walk;
+
+static herr_t pandas_one(hid_t g, const char *name, const H5L_info_t *info, void *data)
+{
+    pandas_walk *w = data;
+    H5O_info_t oi;
+    if (++w->links > 256)
+        return 1; /* stop: a crafted file's thousands of links */
+    if (info->type != H5L_TYPE_HARD || H5Oget_info_by_name(g, name, &oi, H5P_DEFAULT) < 0 ||
+        oi.type != H5O_TYPE_GROUP || H5Aexists_by_name(g, name, "pandas_type", H5P_DEFAULT) <= 0)
+        return 0;
+    km_token_text(w->name, name, strlen(name)); /* a name from the file: control bytes as \xNN */
+    return 1;
+}
+
+void km_h5_pandas_hint(hid_t file, char *buf, size_t cap)
+{
+    pandas_walk w = {0, ""};
+    H5Lvisit(file, H5_INDEX_NAME, H5_ITER_INC, pandas_one, &w);
+    H5Eclear2(H5E_DEFAULT);
+    if (w.name[0] != '\0')
+        snprintf(buf, cap, "; /%s is a pandas table (HDFStore, DataFrame.to_hdf: attribute pandas_type), "
+                 "which knotmap does not read: save it with df.to_csv() and read that with --grid RxC "
+                 "(a frame a row), or write the frames as /frames [T, R, C] (h5py)", w.name);
 }

@@ -51,5 +51,10 @@ void km_h5_time_coord(km_ctx *ctx, hid_t file, hid_t frames, char *name, size_t 
  * column-major and HDF5 shows their dimensions reversed, so its
  * frames(r, c, t) read as [t, c, r] (docs/FORMAT.md 1.2, From MATLAB). */
 int km_h5_matlab_file(hid_t file);
+/* "; /df is a pandas table (...): save it with df.to_csv() ..." into buf
+ * when a group of the file carries pandas' `pandas_type` attribute (what
+ * HDFStore and DataFrame.to_hdf write: axis0, axis1, block0_values, or a
+ * PyTables table), else buf unchanged: the hint of a file without /frames. */
+void km_h5_pandas_hint(hid_t file, char *buf, size_t cap);
 
 #endif

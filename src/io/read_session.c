@@ -75,6 +75,8 @@ static km_status open_dataset(km_ctx *ctx, hid_t f, const char *name, int rank,
         char hint[1536] = "";
         if (required)
             km_h5_frames_hint(f, hint, sizeof hint);
+        if (required && hint[0] == '\0')
+            km_h5_pandas_hint(f, hint, sizeof hint);
         return required ? km_fail(ctx, KM_ERR_FORMAT, "no /%s dataset (a session needs /%s %s)%s",
                                   name, name, shape_text, hint)
                         : KM_OK;

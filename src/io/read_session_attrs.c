@@ -102,10 +102,13 @@ static km_status check_schema(km_ctx *ctx, hid_t f, int forced, int *no_schema)
     if (st == KM_ERR_NOT_FOUND && H5Lexists(f, "frames", H5P_DEFAULT) <= 0) {
         char hint[1536] = ""; /* h5py's /pressure: --format session alone would fail on it */
         km_h5_frames_hint(f, hint, sizeof hint);
+        const int rank3 = hint[0] != '\0';
+        if (!rank3) /* a pandas table: no 3-D dataset to name /frames */
+            km_h5_pandas_hint(f, hint, sizeof hint);
         return km_fail(ctx, KM_ERR_FORMAT,
                        "attribute schema is missing and there is no /frames: not a knotmap session%s%s",
                        hint[0] ? hint : " (a session holds /frames [T, R, C] and schema = \"knotmap-session\")",
-                       hint[0] ? "; then pass --format session to read it" : "");
+                       rank3 ? "; then pass --format session to read it" : "");
     }
     if (st == KM_ERR_NOT_FOUND)
         return km_fail(ctx, KM_ERR_FORMAT,

@@ -225,3 +225,26 @@ def test_root_units_not_a_unit_name_the_list(tmp_path):
         f.attrs["units"] = "bar"
     refused(p, 65, 'attribute units = "bar": knotmap reads kPa, mmHg, N/cm2, psi, Pa, MPa or raw',
             opts=("--format", "session"))
+
+
+@pytest.mark.parametrize("layout", ["fixed", "table"])
+def test_pandas_to_hdf_is_named_with_what_to_do(tmp_path, layout):
+    # pandas' HDFStore (df.to_hdf("x.h5", key="df")) keeps a table in a group that carries
+    # `pandas_type`: axis0/axis1/block0_values (format="fixed") or a PyTables `table` (format="table").
+    # Its 2-D values have no 3-D dataset to name /frames; the message only said what a session holds
+    p = tmp_path / "pd.h5"
+    with h5py.File(p, "w") as f:
+        g = f.create_group("df")
+        g.attrs["pandas_type"] = "frame" if layout == "fixed" else "frame_table"
+        g.attrs["pandas_version"] = "0.15.2"
+        if layout == "fixed":
+            g["axis0"] = np.array([b"0", b"1", b"2", b"3"])
+            g["axis1"] = np.arange(5) * 0.01
+            g["block0_values"] = np.arange(20, dtype="f8").reshape(5, 4)
+        else:
+            g["table"] = np.zeros(5, dtype=[("index", "<i8"), ("values_block_0", "<f8", (4,))])
+    want = ("/df is a pandas table (HDFStore, DataFrame.to_hdf: attribute pandas_type), which knotmap does not "
+            "read: save it with df.to_csv() and read that with --grid RxC")
+    line = refused(p, 65, "attribute schema is missing and there is no /frames: not a knotmap session; " + want)
+    assert "--format session" not in line
+    refused(p, 65, "no /frames dataset (a session needs /frames [T, R, C]); " + want, opts=("--format", "session"))
