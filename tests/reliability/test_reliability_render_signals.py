@@ -1,0 +1,92 @@
+"""`render` and `report` under a signal while they open their input and while
+they write their output (session 47; `process` has its own in
+test_reliability_signals.py): one SIGTERM ends them within the grace of 2 s,
+exit 143, with their temporary removed and a picture or report already at the
+output's name left as it was.
+
+The write is held in its commit by the failwrite shim (KM_FAIL_OP=hang: the
+fsync never returns, as on a hung NFS server), so the signal lands during the
+write whatever the machine's load; the open is held by a FIFO that no one
+writes.  Not under the sanitizers (the shim and ASan both wrap libc)."""
+import os
+import signal
+import subprocess
+import time
+
+import pytest
+
+from km_reliability import BIN, SANITIZED, is_temp_name
+
+SHIM = os.environ.get("KM_FAILWRITE") or os.path.join(os.path.dirname(BIN), "tests", "libkm_failwrite.so")
+EXAMPLE = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+                       "datasets", "example", "roller_example.h5")
+
+
+@pytest.fixture(scope="module")
+def result(knotmap_bin, tmp_path_factory):
+    out = str(tmp_path_factory.mktemp("res") / "r.knotmap.h5")
+    subprocess.run([knotmap_bin, "process", "-q", EXAMPLE, "-o", out], check=True, timeout=300)
+    return out
+
+
+def wait_for(path, p, limit=60.0):
+    end = time.monotonic() + limit
+    while time.monotonic() < end and p.poll() is None:
+        if os.path.exists(path):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+@pytest.mark.skipif(not os.path.exists(SHIM) or SANITIZED, reason="failwrite shim not built, or sanitized")
+@pytest.mark.parametrize("cmd, name", [("render", "m.png"), ("render", "m.pdf"), ("report", "r.html")])
+def test_a_signal_during_the_write(knotmap_bin, result, tmp_path, cmd, name):
+    out = tmp_path / "out"
+    out.mkdir()
+    final = out / name
+    old = b"<html><body>an older report</body></html>" if cmd == "report" else None
+    if old is not None:
+        final.write_bytes(old)      # a report of knotmap's own: replaceable, kept if the write fails
+    mark = str(tmp_path / "in-commit")
+    env = dict(os.environ, LD_PRELOAD=SHIM, KM_FAIL_DIR=str(out), KM_FAIL_OP="hang", KM_FAIL_MARK=mark)
+    p = subprocess.Popen([knotmap_bin, cmd, "-q", result, "-o", str(final)], stderr=subprocess.PIPE, text=True,
+                         env=env, start_new_session=True)
+    try:
+        assert wait_for(mark, p), "the commit never started: " + (p.stderr.read() if p.poll() is not None else "")
+        assert [n for n in os.listdir(out) if is_temp_name(n)] != []   # the temporary being written
+        p.send_signal(signal.SIGTERM)
+        _, err = p.communicate(timeout=60)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    assert p.returncode == 143, err
+    assert "stopped at once, temporary files removed" in err, err
+    left = sorted(os.listdir(out))
+    assert left == ([name] if old is not None else []), left
+    if old is not None:
+        assert final.read_bytes() == old
+
+
+@pytest.mark.parametrize("cmd", ["render", "report"])
+def test_a_signal_during_the_open(knotmap_bin, tmp_path, cmd):
+    """The input a FIFO that no one writes (a stuck network mount): the
+    open never returns; SIGTERM ends the command (143), nothing written.
+    (`info` refuses a FIFO at once: 66, "a pipe, not a file".)"""
+    fifo = tmp_path / "r.knotmap.h5"
+    os.mkfifo(fifo)
+    out = tmp_path / "out"
+    out.mkdir()
+    args = [knotmap_bin, cmd, str(fifo), "-o", str(out / ("m.png" if cmd == "render" else "r.html"))]
+    p = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        time.sleep(0.5)
+        assert p.poll() is None, p.stderr.read()                       # stuck in the open
+        p.send_signal(signal.SIGTERM)
+        _, err = p.communicate(timeout=60)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    assert p.returncode == 143, (p.returncode, err)
+    assert os.listdir(out) == []
