@@ -29,6 +29,19 @@ def result(knotmap_bin, tmp_path_factory):
     return out
 
 
+def term_when(ready, p):
+    """SIGTERM to p once ready() holds (asserted), then its stderr; p killed
+    if it is still running when the test fails."""
+    try:
+        ready()
+        p.send_signal(signal.SIGTERM)
+        return p.communicate(timeout=60)[1]
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+
+
 def wait_for(path, p, limit=60.0):
     end = time.monotonic() + limit
     while time.monotonic() < end and p.poll() is None:
@@ -51,15 +64,11 @@ def test_a_signal_during_the_write(knotmap_bin, result, tmp_path, cmd, name):
     env = dict(os.environ, LD_PRELOAD=SHIM, KM_FAIL_DIR=str(out), KM_FAIL_OP="hang", KM_FAIL_MARK=mark)
     p = subprocess.Popen([knotmap_bin, cmd, "-q", result, "-o", str(final)], stderr=subprocess.PIPE, text=True,
                          env=env, start_new_session=True)
-    try:
+
+    def in_commit():
         assert wait_for(mark, p), "the commit never started: " + (p.stderr.read() if p.poll() is not None else "")
         assert [n for n in os.listdir(out) if is_temp_name(n)] != []   # the temporary being written
-        p.send_signal(signal.SIGTERM)
-        _, err = p.communicate(timeout=60)
-    finally:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
+    err = term_when(in_commit, p)
     assert p.returncode == 143, err
     assert "stopped at once, temporary files removed" in err, err
     left = sorted(os.listdir(out))
@@ -79,14 +88,10 @@ def test_a_signal_during_the_open(knotmap_bin, tmp_path, cmd):
     out.mkdir()
     args = [knotmap_bin, cmd, str(fifo), "-o", str(out / ("m.png" if cmd == "render" else "r.html"))]
     p = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True)
-    try:
+
+    def stuck():
         time.sleep(0.5)
         assert p.poll() is None, p.stderr.read()                       # stuck in the open
-        p.send_signal(signal.SIGTERM)
-        _, err = p.communicate(timeout=60)
-    finally:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
+    err = term_when(stuck, p)
     assert p.returncode == 143, (p.returncode, err)
     assert os.listdir(out) == []
