@@ -158,10 +158,23 @@ km_status km_h5_check_attributes(km_ctx *ctx, hid_t obj)
        raw opening, its own record: the strings' looks stay theirs) */
     static _Thread_local km_h5_raw_seen file_seen = {H5I_INVALID_HID, {-1, 0, 0, 0, 0}};
     H5O_info_t oi;
-    if (H5Oget_info2(obj, &oi, H5O_INFO_BASIC) < 0 || (oi.fileno == last_fileno && oi.addr == last_addr))
-        return KM_OK; /* walked (or libhdf5 cannot say: its own error follows) */
-    if (H5Oget_info2(obj, &oi, H5O_INFO_BASIC | H5O_INFO_NUM_ATTRS | H5O_INFO_HDR) < 0 ||
-        oi.num_attrs == 0 || oi.hdr.version != 1)
+    if (H5Oget_info2(obj, &oi, H5O_INFO_BASIC) < 0 ||
+        H5Oget_info2(obj, &oi, H5O_INFO_BASIC | H5O_INFO_NUM_ATTRS | H5O_INFO_HDR) < 0) {
+        /* libhdf5 cannot read the header's messages as an object ("unable to
+           determine object type": neither group nor dataset), yet H5Aexists
+           would decode its attribute messages unchecked (session 47's
+           campaign: heap-buffer-overflows in H5MM_strdup and memcpy under
+           H5O__attr_exists on such a root group) */
+        char why[200], name[256] = "";
+        km_h5_error_text(why, sizeof why);
+        if (H5Iget_name(obj, name, sizeof name) <= 0)
+            snprintf(name, sizeof name, "an object");
+        return km_fail(ctx, KM_ERR_FORMAT, "the object header of %s is damaged (%s): refused before libhdf5 "
+                       "reads its attributes", name, why[0] != '\0' ? why : "libhdf5 cannot read it");
+    }
+    if (oi.fileno == last_fileno && oi.addr == last_addr)
+        return KM_OK; /* walked */
+    if (oi.num_attrs == 0 || oi.hdr.version != 1)
         return KM_OK; /* no attribute, or a header whose checksum libhdf5 verifies */
     hdr_walk w;
     memset(&w, 0, sizeof w);

@@ -11,15 +11,17 @@ not: a data row of 2 MB under `Columns,3` filled the buffer to 4 MiB (a row
 of 64 MB to 137 MB of memory) before it was refused.  The words are checked,
 not the memory, so the tests hold under AddressSanitizer too.
 """
+import pathlib
 import subprocess
 
 import pytest
 
-from km_reliability import h5py, write_session  # noqa: F401  (h5py: skips without it)
+from km_reliability import REPO as _REPO, h5py, write_session  # noqa: F401  (h5py: skips without it)
 
 BLOCK = (b"XSENSOR Technology Corporation\nSensor,LX100\nRows,2\nColumns,3\n"
          b"Sensel Width (cm),1.27\nSensel Height (cm),1.27\nUnits,mmHg\n\n"
          b"Frame,1\nTime,10:00:00.000\n1,2,3\n4,5,6\n\nFrame,2\nTime,10:00:00.100\n")
+REPO = pathlib.Path(_REPO)
 WIDE = (b"Frame,Time,S_1_1,S_1_2,S_2_1,S_2_2\n1,10:00:00.000,1,2,3,4\n"
         b"2,10:00:00.010,")
 
@@ -127,3 +129,25 @@ def test_a_file_another_program_writes_is_in_use_not_damaged(knotmap_bin, tmp_pa
             assert r.stderr == f"knotmap: {res}: {in_use}: not replacing it\n", (extra, r.stderr)
     assert res.read_bytes() == kept
     assert sorted(p.name for p in tmp_path.iterdir()) == ["o.h5", "r.knotmap.h5", "s.h5"]
+
+
+@pytest.mark.parametrize("name", ["root-header-no-type-attr-memcpy-overflow.h5",
+                                  "root-header-no-type-attr-name-strdup-overflow.h5"])
+@pytest.mark.parametrize("cmd", ["info", "process"])
+def test_a_root_group_libhdf5_cannot_type_is_refused_before_its_attributes(knotmap_bin, tmp_path, name, cmd):
+    """Session 47's campaign (fuzz_session): a root object header (version 1)
+    whose messages make it neither group nor dataset, with a damaged
+    attribute message behind two continuation blocks.  H5Oget_info fails on
+    it ("unable to determine object type"), so h5_attr_check.c's walk was
+    skipped, and H5Aexists then decoded the attribute messages unchecked:
+    heap-buffer-overflows in memcpy and H5MM_strdup under H5O__attr_exists
+    (ASan); the plain build read on and said "attribute schema_version is
+    missing".  Now such a header is refused before any attribute look-up."""
+    src = REPO / "tests" / "fuzz" / "regressions" / "session" / name
+    out = tmp_path / "out"
+    out.mkdir()
+    r = run(knotmap_bin, cmd, src, *(["-q", "-o", out] if cmd == "process" else []))
+    assert r.returncode == 65, r.stderr
+    assert (f"{src}: the object header of / is damaged (unable to determine object type): refused before "
+            "libhdf5 reads its attributes") in r.stderr, r.stderr
+    assert list(out.iterdir()) == []
