@@ -366,11 +366,33 @@ def test_docs_cli_md_gives_every_exit_status_of_the_help(cli_md, cmd):
     assert exit_status_problems(cmd, command_help(cmd), cli_md) == []
 
 
+def top_help_exit_problems(help_text, cli_md):
+    """Exit statuses `knotmap --help` lists and the first column of docs/CLI.md's
+    '## Exit status' table does not."""
+    said = help_text[help_text.index("Exit status:"):]
+    table = cli_md[cli_md.index("\n## Exit status"):cli_md.index("\nSignals:")]
+    rows = set()
+    for first in re.findall(r"^\| ([0-9][0-9 /]*) \|", table, re.M):
+        rows |= set(first.replace(" ", "").split("/"))
+    return ["knotmap --help: exit %s, not a row of docs/CLI.md's table" % c
+            for c in sorted(_codes(said) - rows)]
+
+
+def test_docs_cli_md_has_every_exit_status_of_knotmap_help(cli_md):
+    r = subprocess.run([_knotmap_bin(), "--help"], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert top_help_exit_problems(r.stdout, cli_md) == []
+
+
 def test_self_help_docs_checker_fails_on_drift(cli_md):
     assert exit_status_problems("eval", command_help("eval"),
                                 cli_md.replace("memory, 75 `--deadline`", "memory, `--deadline`"))
     assert exit_status_problems("process", command_help("process"),
                                 cli_md.replace("| 75 | deadline |", "| | deadline |"))
+    top = subprocess.run([_knotmap_bin(), "--help"], capture_output=True, text=True).stdout
+    assert top_help_exit_problems(top, cli_md) == []
+    assert top_help_exit_problems(top, cli_md.replace("| 71 | OS error |", "| | OS error |"))
+    assert top_help_exit_problems(top, cli_md.replace("| 130 / 143 |", "| 130 |"))
     ev = command_help("eval")
     assert help_docs_problems("eval", ev, cli_md) == []
     assert "| `--top N` | all |" in cli_md
