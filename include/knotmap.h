@@ -377,8 +377,10 @@ KM_API void km_reader_header_get(const km_reader *reader, size_t index,
 /* Read up to `max_frames` frames into `frames` (max_frames*rows*cols floats,
  * contiguous) and their times in seconds from the start into `times`
  * (max_frames doubles; may be NULL).  *n_read gets the count, 0 at the end.
- * Errors: KM_ERR_FORMAT with "PATH: line L: frame N: ...", KM_ERR_IO,
- * KM_ERR_CANCELLED. */
+ * Errors: KM_ERR_FORMAT with "PATH: line L: frame N: ...", KM_ERR_IO (also a
+ * text, Tekscan or XSENSOR export that changed while read: "line L: the file
+ * changed while being read (B bytes when opened, now C)"), KM_ERR_NOMEM
+ * (libhdf5's own allocation failures included), KM_ERR_CANCELLED. */
 KM_API km_status km_reader_read(km_ctx *ctx, km_reader *reader, float *frames,
                                 double *times, int64_t max_frames, int64_t *n_read);
 /* Read the frames left, only to know them, then km_reader_info into `out`:
@@ -1590,7 +1592,9 @@ typedef struct km_result_info {
 } km_result_info;
 
 /* Summarise the result at `path` into *out.  Errors: KM_ERR_NOT_FOUND,
- * KM_ERR_FORMAT (not a knotmap result, no /session), KM_ERR_INVALID (NULL).
+ * KM_ERR_FORMAT (not a knotmap result, no /session, a table column that
+ * cannot be read), KM_ERR_IO (another program holds it open for writing:
+ * "in use"), KM_ERR_NOMEM (libhdf5's included), KM_ERR_INVALID (NULL).
  * Thread-safe with one ctx per thread. */
 KM_API km_status km_result_info_read(km_ctx *ctx, const char *path, km_result_info *out);
 
@@ -2283,7 +2287,8 @@ KM_API km_status km_eval_points(km_ctx *ctx, const double *cx, const double *cy,
  * means one taxel pitch (the larger of the result's row and column pitch).
  * max_candidates: only the best this many are evaluated, -1 = all.
  * Errors: KM_ERR_NOT_FOUND, KM_ERR_FORMAT (not a result / no /candidates,
- * no /truth/knots), KM_ERR_NOMEM.  Thread-safe with a ctx per thread. */
+ * no /truth/knots), KM_ERR_IO (a file another program holds open for
+ * writing: "in use"), KM_ERR_NOMEM.  Thread-safe with a ctx per thread. */
 KM_API km_status km_eval(km_ctx *ctx, const char *result_path, const char *truth_path,
                          double tolerance_mm, int64_t max_candidates, km_eval_result *out);
 
