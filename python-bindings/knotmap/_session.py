@@ -290,8 +290,11 @@ def read_session(path: PathLike, format: str = "auto",
     ------
     knotmap.Error
         FileNotFoundError, IsADirectoryError, PermissionError for the file;
-        ValueError for malformed data (KM_ERR_FORMAT, the file and line in the
-        detail) or bad arguments.
+        OSError for I/O (KM_ERR_IO: a file another program holds open for
+        writing is "in use"; a text, Tekscan or XSENSOR export that changed
+        while it was read says so); ValueError for malformed data
+        (KM_ERR_FORMAT, the file and line in the detail) or bad arguments;
+        MemoryError when memory runs out (libhdf5's own included).
 
     Examples
     --------
