@@ -94,6 +94,17 @@ static km_status write_root_attrs(km_ctx *ctx, hid_t f, const km_session_info *i
     return st;
 }
 
+/* A libhdf5 call failed: KM_ERR_NOMEM "WHAT: out of memory" when it ran out
+ * of memory (km_h5_error_kind; km_h5_headroom's refusal included), else
+ * KM_ERR_IO "WHAT". */
+static km_status h5_fail(km_ctx *ctx, const char *what)
+{
+    char buf[256];
+    if (km_h5_error_kind(KM_ERR_IO, buf, sizeof buf) == KM_ERR_NOMEM)
+        return km_fail(ctx, KM_ERR_NOMEM, "%s: out of memory", what);
+    return km_fail(ctx, KM_ERR_IO, "%s", what);
+}
+
 static km_status write_mask(km_ctx *ctx, hid_t f, int32_t rows, int32_t cols,
                             const uint8_t *mask)
 {
@@ -122,10 +133,10 @@ static km_status write_mask(km_ctx *ctx, hid_t f, int32_t rows, int32_t cols,
             ones[i] = mask[i] != 0;
         mask = ones;
     }
-    if (space >= 0)
+    if (space >= 0 && km_h5_headroom())
         dset = H5Dcreate2(f, "mask", H5T_STD_U8LE, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
     if (dset < 0 || H5Dwrite(dset, H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, mask) < 0)
-        st = km_fail(ctx, KM_ERR_IO, "cannot write /mask");
+        st = h5_fail(ctx, "cannot write /mask");
 done:
     km_free(ctx, ones);
     if (dset >= 0)
@@ -156,15 +167,32 @@ done:
     return dset;
 }
 
-/* Why a write failed: the OS error of the file when there is one.  Also
- * sets errno to it: evaluated as an argument of km_fail, which records
- * errno for km_ctx_last_errno. */
-static const char *why(const km_session_writer *w)
+/* Why a write failed, into buf, and its kind: the OS error of the file when
+ * there is one (also set in errno, which km_fail records for
+ * km_ctx_last_errno), KM_ERR_NOMEM when libhdf5 or knotmap ran out of memory
+ * (km_h5_error_kind: `ulimit -v`), else `kind` and "HDF5 write error". */
+static km_status why(const km_session_writer *w, km_status kind, char *buf, size_t cap)
 {
-    if (w->io.err == 0)
-        return "HDF5 write error";
-    errno = w->io.err;
-    return strerror(w->io.err);
+    if (w->io.err != 0) {
+        snprintf(buf, cap, "%s", strerror(w->io.err));
+        errno = w->io.err;
+        return kind;
+    }
+    if (km_h5_error_kind(kind, buf, cap) == KM_ERR_NOMEM) {
+        snprintf(buf, cap, "out of memory");
+        errno = ENOMEM;
+        return KM_ERR_NOMEM;
+    }
+    snprintf(buf, cap, "HDF5 write error");
+    return kind;
+}
+
+/* The session's last write or close failed. */
+static km_status fail_session(km_ctx *ctx, const km_session_writer *w)
+{
+    char reason[256];
+    km_status kind = why(w, KM_ERR_IO, reason, sizeof reason);
+    return km_fail(ctx, kind, "%s: cannot write the session: %s", w->path, reason);
 }
 
 static void close_handles(km_session_writer *w)
@@ -192,10 +220,12 @@ static km_status create_datasets(km_ctx *ctx, km_session_writer *w)
         fchunk[0] = 256;
     fchunk[1] = (hsize_t)w->rows;
     fchunk[2] = (hsize_t)w->cols;
-    w->frames = create_extendible(w->file, "frames", H5T_IEEE_F32LE, 3, fchunk);
-    w->time = create_extendible(w->file, "time", H5T_IEEE_F64LE, 1, tchunk);
+    if (km_h5_headroom())
+        w->frames = create_extendible(w->file, "frames", H5T_IEEE_F32LE, 3, fchunk);
+    if (w->frames >= 0 && km_h5_headroom())
+        w->time = create_extendible(w->file, "time", H5T_IEEE_F64LE, 1, tchunk);
     if (w->frames < 0 || w->time < 0)
-        return km_fail(ctx, KM_ERR_IO, "cannot create /frames and /time");
+        return h5_fail(ctx, "cannot create /frames and /time");
     km_status st = km_h5_attr_put_string(ctx, w->time, "units", "s");
     w->defl = km_h5_deflater_new();
     if (st == KM_OK && w->defl != NULL) {
@@ -276,12 +306,14 @@ km_status km_session_writer_create(km_ctx *ctx, const char *path, const km_sessi
     fapl = km_h5_write_fapl(&w->io);
     /* A failed write inside H5Fcreate is recorded, not raised (h5_vfd.h). */
     w->io.closing = 1;
-    w->file = fapl >= 0 ? H5Fcreate(w->out.tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl) : -1;
+    w->file = fapl >= 0 && km_h5_headroom() ? H5Fcreate(w->out.tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl) : -1;
     w->io.closing = w->io.err != 0;
     if (fapl >= 0)
         H5Pclose(fapl);
     if (w->file < 0 || w->io.err != 0) {
-        st = km_fail(ctx, KM_ERR_CREATE, "%s: cannot create the HDF5 file: %s", path, why(w));
+        char reason[256];
+        km_status kind = why(w, KM_ERR_CREATE, reason, sizeof reason);
+        st = km_fail(ctx, kind, "%s: cannot create the HDF5 file: %s", path, reason);
         goto done;
     }
     if ((st = write_root_attrs(ctx, w->file, info)) != KM_OK ||
@@ -377,8 +409,10 @@ km_status km_session_writer_append(km_ctx *ctx, km_session_writer *w, const floa
     if (w->zframes != NULL ? !km_h5_chunks_write(w->zframes, frames, (size_t)n)
                            : append_rows(w->frames, 3, (hsize_t)w->n_frames, (hsize_t)n,
                                          H5T_NATIVE_FLOAT, frames) < 0) {
-        st = km_fail(ctx, KM_ERR_IO, "%s: cannot write frames %lld..%lld: %s", w->path,
-                     (long long)w->n_frames, (long long)(w->n_frames + n - 1), why(w));
+        char reason[256];
+        km_status kind = why(w, KM_ERR_IO, reason, sizeof reason);
+        st = km_fail(ctx, kind, "%s: cannot write frames %lld..%lld: %s", w->path,
+                     (long long)w->n_frames, (long long)(w->n_frames + n - 1), reason);
         goto done;
     }
     for (i = 0; i < n; i += KM_TIME_BLOCK) {
@@ -390,7 +424,9 @@ km_status km_session_writer_append(km_ctx *ctx, km_session_writer *w, const floa
         if (w->ztime != NULL ? !km_h5_chunks_write(w->ztime, t, (size_t)m)
                              : append_rows(w->time, 1, (hsize_t)(w->n_frames + i), (hsize_t)m,
                                            H5T_NATIVE_DOUBLE, t) < 0) {
-            st = km_fail(ctx, KM_ERR_IO, "%s: cannot write /time: %s", w->path, why(w));
+            char reason[256];
+            km_status kind = why(w, KM_ERR_IO, reason, sizeof reason);
+            st = km_fail(ctx, kind, "%s: cannot write /time: %s", w->path, reason);
             goto done;
         }
         w->last_time = t[m - 1];
@@ -463,9 +499,10 @@ km_status km_session_writer_commit(km_ctx *ctx, km_session_writer *w)
     /* The last, partly filled chunks. */
     if ((w->zframes != NULL && !km_h5_chunks_flush(w->zframes)) ||
         (w->ztime != NULL && !km_h5_chunks_flush(w->ztime))) {
-        km_h5_quiet_end(&q);
         w->broken = 1;
-        return km_fail(ctx, KM_ERR_IO, "%s: cannot write the session: %s", w->path, why(w));
+        st = fail_session(ctx, w); /* before the stack is cleared */
+        km_h5_quiet_end(&q);
+        return st;
     }
     km_h5_chunks_out_free(w->zframes);
     km_h5_chunks_out_free(w->ztime);
@@ -479,11 +516,13 @@ km_status km_session_writer_commit(km_ctx *ctx, km_session_writer *w)
     if (w->file >= 0)
         rc |= H5Fclose(w->file);
     w->file = H5I_INVALID_HID;
-    km_h5_quiet_end(&q);
     if (rc < 0 || w->io.err != 0) {
         w->broken = 1;
-        return km_fail(ctx, KM_ERR_IO, "%s: cannot write the session: %s", w->path, why(w));
+        st = fail_session(ctx, w);
+        km_h5_quiet_end(&q);
+        return st;
     }
+    km_h5_quiet_end(&q);
     /* km_atomic_commit checks the target again before replacing it. */
     if ((st = km_atomic_commit(ctx, &w->out)) != KM_OK) {
         w->broken = 1;
