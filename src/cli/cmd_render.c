@@ -35,7 +35,8 @@ static const char FOOTER[] =
     "when it is a picture of the same format.  Layout: docs/FORMAT.md 2.2.\n"
     "\n"
     "Exit status: 0 ok, 64 usage (or an unknown extension), 65 not a result / no\n"
-    "map / beyond --max-memory, 66 result missing, 69 cairo cannot be loaded,\n"
+    "map / beyond --max-memory, 66 result missing (or a pipe), 69 cairo cannot be\n"
+    "loaded, "
     KM_CLI_EXIT_70_71 ",\n"
     "73 the picture cannot be created (folder missing or full), 74 I/O error,\n"
     "75 --deadline exceeded, 130/143 interrupted (SIGINT/SIGTERM: nothing written).\n";

@@ -34,7 +34,7 @@ static const char FOOTER[] =
     "docs/FORMAT.md 2.3.\n"
     "\n"
     "Exit status: 0 ok, 64 usage, 65 not a result / no map / beyond --max-memory,\n"
-    "66 result missing, 69 cairo cannot be loaded,\n" KM_CLI_EXIT_70_71 ",\n"
+    "66 result missing (or a pipe), 69 cairo cannot be loaded,\n" KM_CLI_EXIT_70_71 ",\n"
     "73 the report cannot be created (folder missing or full), 74 I/O error,\n"
     "75 --deadline exceeded, 130/143 interrupted (SIGINT/SIGTERM: nothing written).\n";
 

@@ -146,12 +146,12 @@ static void reader_destroy(km_reader *r)
     }
 }
 
-/* A pipe is refused: knotmap reads its input more than once.  Opened without
+/* See reader_internal.h.  Opened without
  * waiting for a writer (a blocking open of a FIFO nobody writes waits for
  * ever): with nobody writing it is refused at once; a writer that has not
  * written yet is waited for, its first bytes or its end (a stuck input, as a
  * hung file system's, for --deadline and signals), then refused the same. */
-static km_status refuse_pipe(km_ctx *ctx, const char *path)
+km_status km_refuse_pipe(km_ctx *ctx, const char *path)
 {
     unsigned char b;
     int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
@@ -178,7 +178,7 @@ static km_status open_head(km_ctx *ctx, const char *path, unsigned char *head, s
     if (S_ISDIR(sb.st_mode))
         return km_fail(ctx, KM_ERR_NOT_FOUND, "Is a directory");
     if (S_ISFIFO(sb.st_mode))
-        return refuse_pipe(ctx, path);
+        return km_refuse_pipe(ctx, path);
     /* A device or socket: /dev/zero or /dev/urandom would be read until a line
        limit (a GiB of buffer), a terminal (/dev/stdin at a prompt) waited on. */
     if (!S_ISREG(sb.st_mode))

@@ -131,6 +131,10 @@ void km_reader_note_assumed(km_reader *r, const char *name);
    its NUL bytes (no byte order mark) is then noted as assumed ("encoding"). */
 struct km_lines;
 km_status km_reader_open_lines(km_ctx *ctx, km_reader *r, struct km_lines *lines);
+/* A pipe (FIFO) is refused, KM_ERR_NOT_FOUND "a pipe, not a file: ...":
+ * knotmap reads its input more than once; never waits for ever on a pipe
+ * nobody writes (every reader and the result readers: render, report). */
+km_status km_refuse_pipe(km_ctx *ctx, const char *path);
 /* Add the nan and inf values of n frames just read (the first of them
    frame r->frames_done) to r->info.n_nonfinite; the first one's place into
    r->info.nonfinite_at ("0-based frame 3, row 2, column 4"). */

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include "h5util.h"
+#include "reader_internal.h"
 
 /* Open `path` read-only and check its schema attribute.  The file handle
  * goes to *out; the caller closes it. */
@@ -25,6 +26,11 @@ static km_status open_checked(km_ctx *ctx, const char *path, const char *schema,
         return km_fail(ctx, KM_ERR_NOT_FOUND, "%s: %s", path, km_open_reason(errno));
     if (S_ISDIR(sb.st_mode))
         return km_fail(ctx, KM_ERR_NOT_FOUND, "%s: Is a directory", path);
+    if (S_ISFIFO(sb.st_mode)) {
+        km_refuse_pipe(ctx, path);
+        km_error_prefix(ctx, path);
+        return KM_ERR_NOT_FOUND;
+    }
     int result = strcmp(schema, "knotmap-result") == 0;
     /* a recording where a result is wanted (render walk.asf): say how to make one */
     const char *make = result ? "; a recording? `knotmap process` makes its result" : "";
