@@ -38,9 +38,12 @@ where that smaller one is largest, across = the larger of the two sides' means a
 that direction, both over the peak's height (the largest cell of A in its 3 x 3), each
 side the mean of 5 bilinear samples from 0.75 to 1.25 of d = max(2.5 x the fitted
 sigma, 2 cells by the pitches along the direction); a side off the data counts the other
-alone.  A round footprint reads along 0.04, a band long against d about 1.  Printed:
-every candidate's row, and per (along >= A, across <= B) cut the false candidates and
-the knots it would take.
+alone.  A round footprint reads along 0.04, a band long against d about 1.  Also (session
+48) how much of its height the peak keeps 10-20 mm along y in its own column
+(keep_along_y): on /bodymap/pressure above the level 35-60 mm away (a bony prominence
+15-30 mm wide keeps more of its relief there than a knot), and on /bodymap/excess.
+Printed: every candidate's row, per (along >= A, across <= B) cut the false candidates
+and the knots it would take, and the keeps' percentiles by what the candidates lie on.
 
 --ranking (diagnosis, session 41): per cell the AP of each session, knotmap's opened
 ranking and the recipe's, their paired mean difference and its standard error, and for
@@ -218,8 +221,31 @@ def band_shares(a, py, px, y, x, sigma_mm, sigmas=2.5, cells=2.0):
     return best / peak, across / peak
 
 
+def keep_along_y(a, py, y, x, near=(10.0, 20.0), far=(35.0, 60.0), level=True):
+    """The share of its height a peak at cell (y, x) of the map a (row pitch py mm) keeps
+    near[0]-near[1] mm along y, in its own column: the mean of those cells over the
+    peak's, each less the mean of the cells far[0]-far[1] mm away when level (the
+    contact pressure's level: /bodymap/pressure), as is otherwise (the excess map).
+    Along y the body map has no body profile (that runs along x), so a knot of
+    footprint sigma s keeps about exp(-t^2 / (2 s^2)) at t mm (0.03-0.2 for s 5-8 mm
+    at 15 mm), a bony prominence of 15-30 mm 0.6-0.9, a band along y about 1
+    (--geometry, session 48).  NaN without cells."""
+    iy, ix = int(round(y)), int(round(x))
+
+    def mean_at(lo, hi):
+        v = [a[iy + j, ix] for j in range(-a.shape[0], a.shape[0] + 1)
+             if j != 0 and 0 <= iy + j < a.shape[0] and lo <= abs(j) * py < hi
+             and np.isfinite(a[iy + j, ix])]
+        return float(np.mean(v)) if v else np.nan
+    if not (0 <= iy < a.shape[0] and 0 <= ix < a.shape[1]):
+        return np.nan
+    base = mean_at(*far) if level else 0.0
+    return (mean_at(*near) - base) / (a[iy, ix] - base)
+
+
 def geometry(s, r, truth, tol):
-    """Per default candidate of result r: (kind, z, size, persistence, along, across)."""
+    """Per default candidate of result r: (kind, z, size, persistence, along, across,
+    keep along y of /bodymap/pressure, of /bodymap/excess: keep_along_y)."""
     c = kev.read_candidates(r)
     m = kev.match(kev.pairs_within(c["x_mm"], c["y_mm"], truth[0], truth[1], tol),
                   len(c["x_mm"]))
@@ -230,26 +256,40 @@ def geometry(s, r, truth, tol):
         cp, rp, mode = f.attrs["col_pitch_mm"], f.attrs["row_pitch_mm"], f.attrs["mode"]
     with h5py.File(r) as f:
         b = f["bodymap"]
-        at, a = dict(b.attrs), b["excess"][:]
+        at, a, pr = dict(b.attrs), b["excess"][:], b["pressure"][:]
     out = []
     for i, (x, y) in enumerate(zip(c["x_mm"], c["y_mm"])):
         kind = "knot" if i in matched else _kind(x, y, d, g, cp, rp, mode)
-        al, ac = band_shares(a, at["y_pitch_mm"], at["x_pitch_mm"],
-                             (y - at["y0_mm"]) / at["y_pitch_mm"],
-                             (x - at["x0_mm"]) / at["x_pitch_mm"], c["size_mm"][i])
+        cy, cx = (y - at["y0_mm"]) / at["y_pitch_mm"], (x - at["x0_mm"]) / at["x_pitch_mm"]
+        al, ac = band_shares(a, at["y_pitch_mm"], at["x_pitch_mm"], cy, cx, c["size_mm"][i])
         out.append((kind, float(c["significance"][i]), float(c["size_mm"][i]),
-                    float(c["persistence"][i]), al, ac))
+                    float(c["persistence"][i]), al, ac,
+                    keep_along_y(pr, at["y_pitch_mm"], cy, cx),
+                    keep_along_y(a, at["y_pitch_mm"], cy, cx, level=False)))
     return out
 
 
 def print_geometry(rows, cells):
     print("\nEvery candidate at the defaults (--geometry): along / across over the peak's height\n")
-    print("| mode | preset | seed | kind | z | size mm | persistence | along | across |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("| mode | preset | seed | kind | z | size mm | persistence | along | across "
+          "| keep y pressure | keep y excess |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for m, p in cells:
         for g in sorted((g for r in rows[(m, p)] for g in r["knotmap"]["geometry"]),
                         key=lambda g: (g[1] == "knot", -g[5])):
-            print("| %s | %s | %d | %s | %.1f | %.1f | %.2f | %.2f | %.2f |" % ((m, p) + g))
+            print("| %s | %s | %d | %s | %.1f | %.1f | %.2f | %.2f | %.2f | %.2f | %.2f |"
+                  % ((m, p) + g))
+    print("\nKeep along y (10-20 mm, keep_along_y) by what the candidate lies on, cells "
+          "pooled: 10th / 25th / 50th / 75th / 90th percentile\n")
+    print("| kind | candidates | /bodymap/pressure | /bodymap/excess |")
+    print("|---|---|---|---|")
+    gs = [g for m, p in cells for r in rows[(m, p)] for g in r["knotmap"]["geometry"]]
+    for kind in ("knot",) + FALSE_KINDS:
+        v = np.array([g[7:9] for g in gs if g[1] == kind], float).reshape(-1, 2)
+        if len(v):
+            print("| %s | %d | %s |" % (kind, len(v), " | ".join(
+                " / ".join("%.2f" % q for q in np.nanpercentile(v[:, j], [10, 25, 50, 75, 90]))
+                for j in (0, 1))))
     print("\nWhat a cut along >= A and across <= B would take (false candidates / knots):\n")
     cuts = [(al, ac) for al in (0.3, 0.4, 0.5) for ac in (0.2, 0.3)]
     print("| mode | preset | " + " | ".join("A %.1f B %.1f" % c for c in cuts) + " |")
