@@ -22,17 +22,17 @@ static km_status attr_put(km_ctx *ctx, hid_t obj, const char *name, hid_t file_t
     if (exists > 0 && H5Adelete(obj, name) < 0)
         exists = -1;
     if (exists < 0) {
-        st = km_fail(ctx, KM_ERR_IO, "cannot replace attribute %s", name);
+        st = km_h5_write_fail(ctx, KM_ERR_IO, 0, "cannot replace attribute %s", name);
         goto done;
     }
     space = H5Screate(H5S_SCALAR);
     if (space < 0) {
-        st = km_fail(ctx, KM_ERR_IO, "cannot write attribute %s", name);
+        st = km_h5_write_fail(ctx, KM_ERR_IO, 0, "cannot write attribute %s", name);
         goto done;
     }
     attr = H5Acreate2(obj, name, file_type, space, H5P_DEFAULT, H5P_DEFAULT);
     if (attr < 0 || H5Awrite(attr, mem_type, value) < 0)
-        st = km_fail(ctx, KM_ERR_IO, "cannot write attribute %s", name);
+        st = km_h5_write_fail(ctx, KM_ERR_IO, 0, "cannot write attribute %s", name);
 done:
     if (attr >= 0)
         H5Aclose(attr);
@@ -48,7 +48,7 @@ km_status km_h5_attr_put_string(km_ctx *ctx, hid_t obj, const char *name, const 
     const char *v = value != NULL ? value : "";
 
     if (type < 0 || H5Tset_size(type, H5T_VARIABLE) < 0 || H5Tset_cset(type, H5T_CSET_UTF8) < 0) {
-        st = km_fail(ctx, KM_ERR_IO, "cannot write attribute %s", name);
+        st = km_h5_write_fail(ctx, KM_ERR_IO, 0, "cannot write attribute %s", name);
         goto done;
     }
     st = attr_put(ctx, obj, name, type, type, &v);

@@ -12,7 +12,6 @@ km_status km_h5_write_column(km_ctx *ctx, hid_t group, const char *name, hid_t m
                              hid_t file_type, const void *data, size_t n, const char *units)
 {
     km_status st = KM_OK;
-    char why[256];
     hsize_t dims[1] = {(hsize_t)n};
     hid_t space = H5Screate_simple(1, dims, NULL);
     hid_t dset = H5I_INVALID_HID;
@@ -30,10 +29,7 @@ km_status km_h5_write_column(km_ctx *ctx, hid_t group, const char *name, hid_t m
         goto done;
     goto done;
 fail:
-    if (km_h5_error_kind(KM_ERR_IO, why, sizeof why) == KM_ERR_NOMEM)
-        st = km_fail(ctx, KM_ERR_NOMEM, "cannot write dataset %s: out of memory", name);
-    else
-        st = km_fail(ctx, KM_ERR_IO, "cannot write dataset %s", name);
+    st = km_h5_write_fail(ctx, KM_ERR_IO, 0, "cannot write dataset %s", name);
 done:
     if (dset >= 0)
         H5Dclose(dset);

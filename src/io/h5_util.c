@@ -9,11 +9,13 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 
+#include "h5_vfd.h"
 #include "h5_vlen.h"
 #include "text_scan.h"
 
@@ -135,6 +137,30 @@ km_status km_h5_error_kind(km_status kind, char *buf, size_t cap)
         nomem = 1;
     }
     return nomem ? KM_ERR_NOMEM : kind;
+}
+
+km_status km_h5_write_fail(km_ctx *ctx, km_status kind, int os_err, const char *fmt, ...)
+{
+    char what[512], text[256], reason[sizeof text + 16];
+    int e = km_h5_vfd_take_errno();
+    va_list ap;
+    km_status h5kind = km_h5_error_kind(kind, text, sizeof text); /* reads errno: first */
+    if (os_err != 0)
+        e = os_err;
+    if (e != 0 && e != ENOMEM) { /* the OS reason says more than HDF5's words */
+        snprintf(reason, sizeof reason, "%s", strerror(e));
+    } else if (e == ENOMEM || h5kind == KM_ERR_NOMEM) {
+        snprintf(reason, sizeof reason, "out of memory");
+        kind = KM_ERR_NOMEM;
+        e = ENOMEM;
+    } else {
+        snprintf(reason, sizeof reason, "HDF5 error%s%s", text[0] != '\0' ? ": " : "", text);
+    }
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    errno = e; /* km_ctx_last_errno: the OS reason, or none */
+    return km_fail(ctx, kind, "%s: %s", what, reason);
 }
 
 int km_h5_headroom(void)

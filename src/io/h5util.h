@@ -60,6 +60,24 @@ km_status km_h5_error_kind(km_status kind, char *buf, size_t cap);
  * which libhdf5 1.10 takes at every open.  Not a damaged file: the words
  * to say instead, and KM_ERR_IO (exit 74) rather than KM_ERR_FORMAT. */
 int km_h5_locked(const char *why);
+
+/* A writer's libhdf5 call failed (a result, a session, a column, an
+ * attribute): record "WHAT: REASON" on ctx (WHAT from fmt, printf-style)
+ * and return its status.  The one mapping of a write failure for every
+ * writer, in this order:
+ *  - an OS error of the file (os_err: the writer's km_h5_io.err; when 0,
+ *    the knotmap driver's last one on this thread, km_h5_vfd_take_errno):
+ *    REASON strerror() ("No space left on device"), status `kind`, errno
+ *    set to it (km_ctx_last_errno); ENOMEM counts as out of memory;
+ *  - libhdf5 or knotmap out of memory (km_h5_error_kind, km_h5_headroom's
+ *    refusal included): "out of memory", KM_ERR_NOMEM (exit 71);
+ *  - else "HDF5 error: " and HDF5's most specific text ("HDF5 error" when
+ *    it has none), status `kind`: KM_ERR_IO (exit 74), or KM_ERR_CREATE
+ *    (exit 73) when the file itself could not be made.
+ * HDF5's error stack is read and cleared: call before anything that may
+ * clear it (closing ids). */
+km_status km_h5_write_fail(km_ctx *ctx, km_status kind, int os_err, const char *fmt, ...)
+    KM_PRINTF(4, 5);
 #define KM_H5_LOCKED_TEXT "in use: another program has it open for writing (HDF5's file lock)"
 
 /* The block of d at start, count (rank 1 to 3) read into out as mtype by
@@ -72,7 +90,8 @@ int km_h5_read_block(hid_t d, hid_t mtype, int rank, const hsize_t *start, const
 
 /* Scalar attributes on obj (file, group or dataset), replacing one of the
  * same name.  Strings are variable-length UTF-8 (what h5py writes).
- * Errors: KM_ERR_IO with a detail naming the attribute. */
+ * Errors (km_h5_write_fail): KM_ERR_IO with a detail naming the
+ * attribute, KM_ERR_NOMEM. */
 km_status km_h5_attr_put_string(km_ctx *ctx, hid_t obj, const char *name, const char *value);
 km_status km_h5_attr_put_double(km_ctx *ctx, hid_t obj, const char *name, double value);
 km_status km_h5_attr_put_int64(km_ctx *ctx, hid_t obj, const char *name, int64_t value);
@@ -135,7 +154,8 @@ km_status km_h5_check_chunk_size(km_ctx *ctx, size_t chunk_bytes, const km_read_
 
 /* A 1-D column of a table (DESIGN section 8): dataset NAME [n] in `group`,
  * written from `data` of mem_type, stored as file_type, with a "units"
- * string attribute when units != NULL.  n may be 0.  Errors: KM_ERR_IO. */
+ * string attribute when units != NULL.  n may be 0.  Errors
+ * (km_h5_write_fail): KM_ERR_IO, KM_ERR_NOMEM. */
 km_status km_h5_write_column(km_ctx *ctx, hid_t group, const char *name, hid_t mem_type,
                              hid_t file_type, const void *data, size_t n, const char *units);
 

@@ -2,7 +2,6 @@
  * attributes, extendible columns, 2-D datasets, groups, scratch. */
 #define _POSIX_C_SOURCE 200809L
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,22 +39,6 @@ void km_rw_close_h(hid_t *h, herr_t (*fn)(hid_t))
     if (*h >= 0)
         fn(*h);
     *h = -1;
-}
-
-/* ---- HDF5 error detail ------------------------------------------------- */
-
-km_status km_rw_h5fail(km_ctx *ctx, const char *path, km_status st, const char *what)
-{
-    char desc[256];
-    int e = km_h5_vfd_take_errno();
-    st = km_h5_error_kind(st, desc, sizeof desc); /* libhdf5 out of memory: KM_ERR_NOMEM */
-    if (e != 0) { /* the OS reason says more than HDF5's text */
-        errno = e;    /* km_ctx_last_errno */
-        return km_fail(ctx, st, "%s: %s: %s", path, what, strerror(e));
-    }
-    if (desc[0] != '\0')
-        return km_fail(ctx, st, "%s: %s (HDF5: %s)", path, what, desc);
-    return km_fail(ctx, st, "%s: %s", path, what);
 }
 
 /* ---- attributes -------------------------------------------------------- */

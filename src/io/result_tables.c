@@ -148,11 +148,8 @@ static km_status append_table(km_ctx *ctx, km_result_writer *w, const km_result_
         return KM_ERR_NOMEM;
     for (size_t c = 0; c < t->n_cols; c++) {
         gather(t, &t->cols[c], rows, n, old, buf);
-        if (!km_rw_append_1d(&ds[c], old, buf, n)) {
-            char what[96];
-            snprintf(what, sizeof what, "cannot write /%s", t->name);
-            return km_rw_h5fail(ctx, w->path, KM_ERR_IO, what);
-        }
+        if (!km_rw_append_1d(&ds[c], old, buf, n))
+            return km_h5_write_fail(ctx, KM_ERR_IO, 0, "%s: cannot write /%s", w->path, t->name);
     }
     return KM_OK;
 }
@@ -173,7 +170,7 @@ km_status km_result_writer_prepare_table(km_ctx *ctx, km_result_writer *w,
     p->t = t;
     p->g = km_rw_table_group(w->file, t->name);
     if (p->g < 0 || !make_columns(w, p->g, t->cols, t->n_cols, NULL, p->ds))
-        return km_rw_h5fail(ctx, w->path, KM_ERR_IO, "cannot create a table");
+        return km_h5_write_fail(ctx, KM_ERR_IO, 0, "%s: cannot create a table", w->path);
     p->made = 1;
     return KM_OK;
 }
@@ -206,12 +203,12 @@ km_status km_result_writer_set_table(km_ctx *ctx, km_result_writer *w, const km_
     hid_t g = -1;
     if (!table_objects(w, t, &g, ds) ||
         (t->count_attr != NULL && !km_rw_attr_i64(w, g, t->count_attr, (int64_t)n)))
-        st = km_rw_h5fail(ctx, w->path, KM_ERR_IO, "cannot create a table");
+        st = km_h5_write_fail(ctx, KM_ERR_IO, 0, "%s: cannot create a table", w->path);
     if (st == KM_OK)
         st = append_table(ctx, w, t, ds, 0, rows, n);
     for (size_t c = 0; c < t->n_cols && st == KM_OK; c++)
         if (!km_rw_col_finish(&ds[c]))
-            st = km_rw_h5fail(ctx, w->path, KM_ERR_IO, "cannot write a table");
+            st = km_h5_write_fail(ctx, KM_ERR_IO, 0, "%s: cannot write a table", w->path);
     for (size_t c = 0; c < t->n_cols; c++)
         km_rw_col_close(&ds[c]);
     km_rw_close_h(&g, H5Gclose);
@@ -260,7 +257,7 @@ km_status km_result_writer_append_rows(km_ctx *ctx, km_result_writer *w, int id,
         km_h5_quiet_begin(&q);
     km_status st = km_rw_make_table(w, g)
                        ? append_table(ctx, w, g->t, g->ds, g->n, rows, n)
-                       : km_rw_h5fail(ctx, w->path, KM_ERR_IO, "cannot create a table");
+                       : km_h5_write_fail(ctx, KM_ERR_IO, 0, "%s: cannot create a table", w->path);
     if (h5)
         km_h5_quiet_end(&q);
     if (st == KM_OK)
@@ -341,7 +338,7 @@ static km_status append_frames(km_ctx *ctx, km_result_writer *w, const double *t
         return KM_ERR_NOMEM;
     uint32_t *u = (uint32_t *)d;
     if (!km_rw_make_metrics(w))
-        return km_rw_h5fail(ctx, w->path, KM_ERR_IO, "cannot create /metrics");
+        return km_h5_write_fail(ctx, KM_ERR_IO, 0, "%s: cannot create /metrics", w->path);
     int ok = km_rw_append_1d(&w->ds_time, w->n_frames, times, cnt);
     ok = ok && km_rw_append_1d(&w->met[0], w->n_frames, times, cnt);
     for (size_t c = 1; ok && c < KM_RW_METRIC_COLS; c++) {
@@ -367,7 +364,7 @@ static km_status append_frames(km_ctx *ctx, km_result_writer *w, const double *t
     if (ok && w->save_frames)
         ok = km_rw_append_rows(&w->ds_cond, 3, w->rows, w->cols, w->n_frames, frames, cnt);
     if (!ok)
-        return km_rw_h5fail(ctx, w->path, KM_ERR_IO, "cannot append frames");
+        return km_h5_write_fail(ctx, KM_ERR_IO, 0, "%s: cannot append frames", w->path);
     w->n_frames += n;
     return KM_OK;
 }
@@ -453,7 +450,7 @@ km_status km_rw_flush_peaks(km_ctx *ctx, km_result_writer *w)
     if (n == 0)
         return KM_OK;
     if (!km_h5_headroom() || !km_rw_make_peaks(w))
-        return km_rw_h5fail(ctx, w->path, KM_ERR_IO, "cannot create /peaks");
+        return km_h5_write_fail(ctx, KM_ERR_IO, 0, "%s: cannot create /peaks", w->path);
     double *d = km_rw_scratch(ctx, w, n * sizeof(double));
     if (d == NULL)
         return KM_ERR_NOMEM;
@@ -461,7 +458,7 @@ km_status km_rw_flush_peaks(km_ctx *ctx, km_result_writer *w)
     for (size_t c = 0; ok && c < KM_RW_PEAK_COLS; c++)
         ok = km_rw_append_1d(&w->pk[c], w->n_peaks, peak_column(w, c, n, d), n);
     if (!ok)
-        return km_rw_h5fail(ctx, w->path, KM_ERR_IO, "cannot append peaks");
+        return km_h5_write_fail(ctx, KM_ERR_IO, 0, "%s: cannot append peaks", w->path);
     w->n_peaks += (int64_t)n;
     w->pn = 0;
     return KM_OK;
@@ -530,7 +527,7 @@ km_status km_result_writer_set_maps(km_ctx *ctx, km_result_writer *w, const floa
     km_rw_close_h(&ds[0], H5Dclose);
     km_rw_close_h(&ds[1], H5Dclose);
     if (!ok)
-        return km_rw_h5fail(ctx, w->path, KM_ERR_IO, "cannot write /frames maps");
+        return km_h5_write_fail(ctx, KM_ERR_IO, 0, "%s: cannot write /frames maps", w->path);
     w->maps_set = 1;
     return KM_OK;
 }
@@ -570,6 +567,6 @@ km_status km_result_writer_set_bodymap(km_ctx *ctx, km_result_writer *w,
              km_rw_write_maps(w, g, maps, sizeof maps / sizeof *maps, "y_mm", "x_mm");
     km_rw_close_h(&g, H5Gclose);
     if (!ok)
-        return km_rw_h5fail(ctx, w->path, KM_ERR_IO, "cannot write /bodymap");
+        return km_h5_write_fail(ctx, KM_ERR_IO, 0, "%s: cannot write /bodymap", w->path);
     return KM_OK;
 }

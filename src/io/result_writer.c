@@ -87,7 +87,7 @@ static km_status write_session(km_ctx *ctx, km_result_writer *w, const km_result
         !km_rw_attr_str(w, w->g_session, "assumed", in->assumed) ||
         !km_rw_attr_i64(w, w->g_session, "n_nonfinite", in->n_nonfinite) ||
         !km_rw_attr_str(w, w->g_session, "nonfinite_at", in->nonfinite_at)) {
-        st = km_rw_h5fail(ctx, w->path, KM_ERR_IO, "cannot write /session");
+        st = km_h5_write_fail(ctx, KM_ERR_IO, 0, "%s: cannot write /session", w->path);
         goto done;
     }
 
@@ -118,7 +118,7 @@ static km_status write_session(km_ctx *ctx, km_result_writer *w, const km_result
         goto h5err;
     goto done;
 h5err:
-    st = km_rw_h5fail(ctx, w->path, KM_ERR_IO, "cannot write /session");
+    st = km_h5_write_fail(ctx, KM_ERR_IO, 0, "%s: cannot write /session", w->path);
 done:
     km_free(ctx, ones);
     return st;
@@ -138,7 +138,7 @@ static km_status write_root(km_ctx *ctx, km_result_writer *w, const km_result_me
         !km_rw_attr_str(w, w->file, "command_line", m->command_line) ||
         !km_rw_attr_str(w, w->file, "source_path", m->source_path) ||
         !km_rw_attr_str(w, w->file, "source_format", m->source_format))
-        return km_rw_h5fail(ctx, w->path, KM_ERR_IO, "cannot write the root attributes");
+        return km_h5_write_fail(ctx, KM_ERR_IO, 0, "%s: cannot write the root attributes", w->path);
     return KM_OK;
 }
 
@@ -148,15 +148,15 @@ static km_status write_tables(km_ctx *ctx, km_result_writer *w)
     w->g_params = H5Gcreate2(w->file, "params", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
     w->g_frames = H5Gcreate2(w->file, "frames", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
     if (w->g_params < 0 || w->g_frames < 0)
-        return km_rw_h5fail(ctx, w->path, KM_ERR_IO, "cannot create the groups");
+        return km_h5_write_fail(ctx, KM_ERR_IO, 0, "%s: cannot create the groups", w->path);
     if (!km_rw_write_grid_axes(w, w->g_frames, w->rows, w->cols))
-        return km_rw_h5fail(ctx, w->path, KM_ERR_IO, "cannot create /frames");
+        return km_h5_write_fail(ctx, KM_ERR_IO, 0, "%s: cannot create /frames", w->path);
     if (!w->save_frames)
         return KM_OK;
     static const col_def frame_col = {"frame", KM_COL_I64, "", "frame index from 0", 0};
     if (!km_rw_make_column(w, w->g_frames, &frame_col, KM_RW_SHUFFLE_DEFLATE, &w->ds_frame) ||
         !km_rw_set_scale(w, w->ds_frame.ds, "frame"))
-        return km_rw_h5fail(ctx, w->path, KM_ERR_IO, "cannot create /frames/frame");
+        return km_h5_write_fail(ctx, KM_ERR_IO, 0, "%s: cannot create /frames/frame", w->path);
 
     /* Chunks of whole frames, about 256k values each, so a reader can pull
        a time range cheaply; very large frames are split by rows. */
@@ -175,7 +175,7 @@ static km_status write_tables(km_ctx *ctx, km_result_writer *w)
     hid_t dapl = km_rw_default_cache_dapl(); /* not a column's */
     if (s < 0 || dcpl < 0 || dapl < 0 || H5Pset_chunk(dcpl, 3, chunk) < 0 || H5Pset_shuffle(dcpl) < 0 ||
         H5Pset_deflate(dcpl, 4) < 0)
-        st = km_rw_h5fail(ctx, w->path, KM_ERR_IO, "cannot create /frames/conditioned");
+        st = km_h5_write_fail(ctx, KM_ERR_IO, 0, "%s: cannot create /frames/conditioned", w->path);
     if (st == KM_OK) {
         hid_t ds = H5Dcreate2(w->g_frames, "conditioned", H5T_IEEE_F32LE, s, H5P_DEFAULT, dcpl,
                               dapl);
@@ -187,7 +187,8 @@ static km_status write_tables(km_ctx *ctx, km_result_writer *w)
             H5DSattach_scale(ds, w->ds_frame.ds, 0) < 0 ||
             !km_rw_attach_named(w->g_frames, ds, "row", 1) ||
             !km_rw_attach_named(w->g_frames, ds, "col", 2))
-            st = km_rw_h5fail(ctx, w->path, KM_ERR_IO, "cannot create /frames/conditioned");
+            st = km_h5_write_fail(ctx, KM_ERR_IO, 0, "%s: cannot create /frames/conditioned",
+                                  w->path);
     }
     km_rw_close_h(&dapl, H5Pclose);
     km_rw_close_h(&dcpl, H5Pclose);
@@ -208,7 +209,7 @@ static km_status create_file(km_ctx *ctx, km_result_writer *w)
     if (fapl < 0 || !km_h5_headroom() || H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG) < 0 ||
         H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_LATEST) < 0 ||
         !km_h5_fixed_mdc(fapl, RESULT_MDC_BYTES) || !km_rw_column_cache(fapl)) {
-        st = km_rw_h5fail(ctx, w->path, KM_ERR_IO, "cannot set up HDF5");
+        st = km_h5_write_fail(ctx, KM_ERR_IO, 0, "%s: cannot set up HDF5", w->path);
         goto done;
     }
     /* An H5Fcreate that fails inside leaves HDF5's shutdown a broken file
@@ -217,13 +218,9 @@ static km_status create_file(km_ctx *ctx, km_result_writer *w)
     w->file = H5Fcreate(w->out.tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
     w->io.closing = w->io.err != 0;
     w->io.image_max = RESULT_IMAGE_BYTES; /* from here on (h5_vfd.h 5.) */
-    if (w->file < 0 || w->io.err != 0) {
-        if (w->io.err != 0)
-            st = km_fail(ctx, KM_ERR_CREATE, "%s: cannot create the temporary file: %s", w->path,
-                         strerror(w->io.err));
-        else
-            st = km_rw_h5fail(ctx, w->path, KM_ERR_CREATE, "cannot create the temporary file");
-    }
+    if (w->file < 0 || w->io.err != 0)
+        st = km_h5_write_fail(ctx, KM_ERR_CREATE, w->io.err, "%s: cannot create the temporary file",
+                              w->path);
 done:
     km_rw_close_h(&fapl, H5Pclose);
     return st;
@@ -361,19 +358,21 @@ km_status km_result_writer_add_header(km_ctx *ctx, km_result_writer *w, const ch
             return km_fail(ctx, KM_ERR_LIMIT, "%s: source header key too long", w->path);
         htri_t e = H5Aexists(w->g_header, name);
         if (e < 0)
-            return km_rw_h5fail(ctx, w->path, KM_ERR_IO, "cannot write /session/source_header");
+            return km_h5_write_fail(ctx, KM_ERR_IO, 0, "%s: cannot write /session/source_header",
+                                    w->path);
         if (e == 0)
             break;
     }
     if (!km_rw_attr_str(w, w->g_header, name, value))
-        return km_rw_h5fail(ctx, w->path, KM_ERR_IO, "cannot write /session/source_header");
+        return km_h5_write_fail(ctx, KM_ERR_IO, 0, "%s: cannot write /session/source_header",
+                                w->path);
     return KM_OK;
 }
 
 /* The status of a /params attribute write that returned `ok`. */
 static km_status param_status(km_ctx *ctx, const km_result_writer *w, int ok)
 {
-    return ok ? KM_OK : km_rw_h5fail(ctx, w->path, KM_ERR_IO, "cannot write /params");
+    return ok ? KM_OK : km_h5_write_fail(ctx, KM_ERR_IO, 0, "%s: cannot write /params", w->path);
 }
 
 km_status km_result_writer_param_f64(km_ctx *ctx, km_result_writer *w, const char *name, double v)
@@ -451,7 +450,7 @@ km_status km_result_writer_last_frame(km_ctx *ctx, km_result_writer *w)
     if (w == NULL || w->file < 0 || w->committed)
         return km_fail(ctx, KM_ERR_INVALID, "result writer: not open");
     if (!km_h5_fixed_mdc_file(w->file, RESULT_END_MDC_BYTES))
-        return km_rw_h5fail(ctx, w->path, KM_ERR_IO, "cannot set up HDF5");
+        return km_h5_write_fail(ctx, KM_ERR_IO, 0, "%s: cannot set up HDF5", w->path);
     return KM_OK;
 }
 
@@ -463,7 +462,7 @@ km_status km_result_writer_end_frames(km_ctx *ctx, km_result_writer *w)
     if (st != KM_OK)
         return st;
     if (!km_h5_headroom() || !km_rw_finish_columns(w))
-        return km_rw_h5fail(ctx, w->path, KM_ERR_IO, "cannot write the tables");
+        return km_h5_write_fail(ctx, KM_ERR_IO, 0, "%s: cannot write the tables", w->path);
     return KM_OK;
 }
 
@@ -480,29 +479,25 @@ static km_status close_file(km_ctx *ctx, km_result_writer *w)
     if (st != KM_OK)
         return st;
     if (!km_h5_headroom() || !km_rw_finish_columns(w))
-        return km_rw_h5fail(ctx, w->path, KM_ERR_IO, "cannot write the tables");
+        return km_h5_write_fail(ctx, KM_ERR_IO, 0, "%s: cannot write the tables", w->path);
     if (!km_rw_attr_i64(w, w->g_session, "n_frames", w->n_frames) ||
         (w->nonfinite_set && !rewrite_nonfinite(w)) ||
         !km_rw_attr_i64(w, w->g_peaks, "n_peaks", w->n_peaks) || !km_rw_count_tables(w))
-        return km_rw_h5fail(ctx, w->path, KM_ERR_IO, "cannot finish /session");
+        return km_h5_write_fail(ctx, KM_ERR_IO, 0, "%s: cannot finish /session", w->path);
     /* From here a failed write is recorded in w->io, never raised inside
        H5Fclose: a failed H5Fclose crashes HDF5's shutdown (h5_vfd.h). */
     w->io.closing = 1;
     close_objects(w);
     /* The completeness marker goes last, so a file that has it has all. */
     if (!km_rw_attr_i32(w, w->file, "complete", 1))
-        return km_rw_h5fail(ctx, w->path, KM_ERR_IO, "cannot mark the result complete");
+        return km_h5_write_fail(ctx, KM_ERR_IO, 0, "%s: cannot mark the result complete", w->path);
     herr_t e = H5Fclose(w->file);
     w->file = -1;
     km_h5_io_finish(&w->io, 0); /* the held pages written, HDF5's lock released */
-    if (w->io.err != 0) {
-        H5Eclear2(H5E_DEFAULT);
-        errno = w->io.err; /* km_ctx_last_errno */
-        return km_fail(ctx, KM_ERR_IO, "%s: cannot write the result: %s", w->path,
-                       strerror(w->io.err));
-    }
+    if (w->io.err != 0)
+        return km_h5_write_fail(ctx, KM_ERR_IO, w->io.err, "%s: cannot write the result", w->path);
     if (e < 0)
-        return km_rw_h5fail(ctx, w->path, KM_ERR_IO, "cannot close the result");
+        return km_h5_write_fail(ctx, KM_ERR_IO, 0, "%s: cannot close the result", w->path);
     return KM_OK;
 }
 

@@ -129,7 +129,6 @@ struct km_result_writer {
 hid_t km_rw_mem_type(int kind);
 hid_t km_rw_file_type(int kind);
 void km_rw_close_h(hid_t *h, herr_t (*fn)(hid_t));
-km_status km_rw_h5fail(km_ctx *ctx, const char *path, km_status st, const char *what);
 /* Scalar attributes, with the writer's dataspace and string type
  * (attr_scalar, attr_str: made at the first attribute). */
 int km_rw_attr_str(km_result_writer *w, hid_t loc, const char *name, const char *value);

@@ -5,7 +5,6 @@
  * session (a writer killed before H5Fclose leaves an unreadable file). */
 #define _POSIX_C_SOURCE 200809L
 
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -94,17 +93,6 @@ static km_status write_root_attrs(km_ctx *ctx, hid_t f, const km_session_info *i
     return st;
 }
 
-/* A libhdf5 call failed: KM_ERR_NOMEM "WHAT: out of memory" when it ran out
- * of memory (km_h5_error_kind; km_h5_headroom's refusal included), else
- * KM_ERR_IO "WHAT". */
-static km_status h5_fail(km_ctx *ctx, const char *what)
-{
-    char buf[256];
-    if (km_h5_error_kind(KM_ERR_IO, buf, sizeof buf) == KM_ERR_NOMEM)
-        return km_fail(ctx, KM_ERR_NOMEM, "%s: out of memory", what);
-    return km_fail(ctx, KM_ERR_IO, "%s", what);
-}
-
 static km_status write_mask(km_ctx *ctx, hid_t f, int32_t rows, int32_t cols,
                             const uint8_t *mask)
 {
@@ -136,7 +124,7 @@ static km_status write_mask(km_ctx *ctx, hid_t f, int32_t rows, int32_t cols,
     if (space >= 0 && km_h5_headroom())
         dset = H5Dcreate2(f, "mask", H5T_STD_U8LE, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
     if (dset < 0 || H5Dwrite(dset, H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, mask) < 0)
-        st = h5_fail(ctx, "cannot write /mask");
+        st = km_h5_write_fail(ctx, KM_ERR_IO, 0, "cannot write /mask");
 done:
     km_free(ctx, ones);
     if (dset >= 0)
@@ -167,32 +155,10 @@ done:
     return dset;
 }
 
-/* Why a write failed, into buf, and its kind: the OS error of the file when
- * there is one (also set in errno, which km_fail records for
- * km_ctx_last_errno), KM_ERR_NOMEM when libhdf5 or knotmap ran out of memory
- * (km_h5_error_kind: `ulimit -v`), else `kind` and "HDF5 write error". */
-static km_status why(const km_session_writer *w, km_status kind, char *buf, size_t cap)
-{
-    if (w->io.err != 0) {
-        snprintf(buf, cap, "%s", strerror(w->io.err));
-        errno = w->io.err;
-        return kind;
-    }
-    if (km_h5_error_kind(kind, buf, cap) == KM_ERR_NOMEM) {
-        snprintf(buf, cap, "out of memory");
-        errno = ENOMEM;
-        return KM_ERR_NOMEM;
-    }
-    snprintf(buf, cap, "HDF5 write error");
-    return kind;
-}
-
 /* The session's last write or close failed. */
 static km_status fail_session(km_ctx *ctx, const km_session_writer *w)
 {
-    char reason[256];
-    km_status kind = why(w, KM_ERR_IO, reason, sizeof reason);
-    return km_fail(ctx, kind, "%s: cannot write the session: %s", w->path, reason);
+    return km_h5_write_fail(ctx, KM_ERR_IO, w->io.err, "%s: cannot write the session", w->path);
 }
 
 static void close_handles(km_session_writer *w)
@@ -225,7 +191,7 @@ static km_status create_datasets(km_ctx *ctx, km_session_writer *w)
     if (w->frames >= 0 && km_h5_headroom())
         w->time = create_extendible(w->file, "time", H5T_IEEE_F64LE, 1, tchunk);
     if (w->frames < 0 || w->time < 0)
-        return h5_fail(ctx, "cannot create /frames and /time");
+        return km_h5_write_fail(ctx, KM_ERR_IO, w->io.err, "cannot create /frames and /time");
     km_status st = km_h5_attr_put_string(ctx, w->time, "units", "s");
     w->defl = km_h5_deflater_new();
     if (st == KM_OK && w->defl != NULL) {
@@ -311,9 +277,7 @@ km_status km_session_writer_create(km_ctx *ctx, const char *path, const km_sessi
     if (fapl >= 0)
         H5Pclose(fapl);
     if (w->file < 0 || w->io.err != 0) {
-        char reason[256];
-        km_status kind = why(w, KM_ERR_CREATE, reason, sizeof reason);
-        st = km_fail(ctx, kind, "%s: cannot create the HDF5 file: %s", path, reason);
+        st = km_h5_write_fail(ctx, KM_ERR_CREATE, w->io.err, "%s: cannot create the HDF5 file", path);
         goto done;
     }
     if ((st = write_root_attrs(ctx, w->file, info)) != KM_OK ||
@@ -409,10 +373,8 @@ km_status km_session_writer_append(km_ctx *ctx, km_session_writer *w, const floa
     if (w->zframes != NULL ? !km_h5_chunks_write(w->zframes, frames, (size_t)n)
                            : append_rows(w->frames, 3, (hsize_t)w->n_frames, (hsize_t)n,
                                          H5T_NATIVE_FLOAT, frames) < 0) {
-        char reason[256];
-        km_status kind = why(w, KM_ERR_IO, reason, sizeof reason);
-        st = km_fail(ctx, kind, "%s: cannot write frames %lld..%lld: %s", w->path,
-                     (long long)w->n_frames, (long long)(w->n_frames + n - 1), reason);
+        st = km_h5_write_fail(ctx, KM_ERR_IO, w->io.err, "%s: cannot write frames %lld..%lld", w->path,
+                              (long long)w->n_frames, (long long)(w->n_frames + n - 1));
         goto done;
     }
     for (i = 0; i < n; i += KM_TIME_BLOCK) {
@@ -424,9 +386,7 @@ km_status km_session_writer_append(km_ctx *ctx, km_session_writer *w, const floa
         if (w->ztime != NULL ? !km_h5_chunks_write(w->ztime, t, (size_t)m)
                              : append_rows(w->time, 1, (hsize_t)(w->n_frames + i), (hsize_t)m,
                                            H5T_NATIVE_DOUBLE, t) < 0) {
-            char reason[256];
-            km_status kind = why(w, KM_ERR_IO, reason, sizeof reason);
-            st = km_fail(ctx, kind, "%s: cannot write /time: %s", w->path, reason);
+            st = km_h5_write_fail(ctx, KM_ERR_IO, w->io.err, "%s: cannot write /time", w->path);
             goto done;
         }
         w->last_time = t[m - 1];
@@ -458,7 +418,7 @@ km_status km_session_writer_set_truth(km_ctx *ctx, km_session_writer *w, const d
     lcpl = H5Pcreate(H5P_LINK_CREATE);
     if (lcpl < 0 || H5Pset_create_intermediate_group(lcpl, 1) < 0 ||
         (g = H5Gcreate2(w->file, "truth/knots", lcpl, H5P_DEFAULT, H5P_DEFAULT)) < 0) {
-        st = km_fail(ctx, KM_ERR_IO, "cannot create /truth/knots");
+        st = km_h5_write_fail(ctx, KM_ERR_IO, w->io.err, "cannot create /truth/knots");
         goto done;
     }
     if ((st = km_h5_write_column(ctx, g, "x_mm", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, x_mm, n,
