@@ -26,9 +26,17 @@ Then, per cut (nb_mean at least N and ratio at most R), the missed knots it woul
 back and the false peaks it would let through: an upper bound on any rule that tells a
 one-taxel knot from a hot taxel by these features.
 
+The opened list leaves out a spike within the peak window of a regular candidate (a weak
+peak beside the replaced cell): the independent simulator's hard mats lose knots that way.
+--trace-bin DIAG/knotmap (a build with bench/gate_trace.patch, bench/gate_misses.py's
+docstring) lists instead every cell the despiking replaced (its `TRACE spike` lines at the
+defaults, z = the excess over the ring background in noise sd, at least 5), with the same
+labels, ratio (/bodymap/excess over /bodymap/pressure at the cell) and nb_mean, and the
+same tables; isolated peaks are then not in it.
+
 Usage: /usr/bin/python3 bench/one_taxel_peaks.py --bin build/knotmap
            [--cells 1/mat/moderate,...,third/mat/hard] [--seeds 20] [--seed-start 1]
-           [--jobs 2] [--list]
+           [--jobs 2] [--list] [--trace-bin DIAG/knotmap]
 Needs the Python bindings for models 1 and 2's gains (PYTHONPATH=build/python).
 """
 import argparse
@@ -36,6 +44,7 @@ import concurrent.futures as cf
 import math
 import os
 import shlex
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -90,18 +99,70 @@ def near(cx, cy, tx, ty, tol):
     return len(cx) > 0 and bool((np.hypot(np.asarray(cx) - tx, np.asarray(cy) - ty) <= tol).any())
 
 
-def one_session(cell, seed):
+def label(d, tx, ty, tol, x, y):
+    """knot found / knot missed (no default candidate within tol of it) / false."""
+    dk = np.hypot(tx - x, ty - y)
+    if not (len(dk) and dk.min() <= tol):
+        return "false"
+    j = int(np.argmin(dk))
+    return "knot found" if near(d.get("x_mm", []), d.get("y_mm", []), tx[j], ty[j],
+                                tol) else "knot missed"
+
+
+def neighbours(ex, yy, xx):
+    """The 4 neighbours' mean and largest /bodymap/excess over the cell's."""
+    nb = np.array([ex[yy + a, xx + b] for a, b in ((0, 1), (0, -1), (1, 0), (-1, 0))
+                   if 0 <= yy + a < ex.shape[0] and 0 <= xx + b < ex.shape[1]])
+    nb = nb[np.isfinite(nb)]
+    return (nb.mean() / ex[yy, xx], nb.max() / ex[yy, xx]) if len(nb) else (math.nan,) * 2
+
+
+def defaults_and_truth(tmp, cell, seed):
+    """The session written into tmp (its path), its default candidates, the true knots'
+    x and y and `knotmap eval`'s tolerance."""
+    s, r = os.path.join(tmp, "s.h5"), os.path.join(tmp, "r.h5")
+    write_session(cell, seed, s)
+    kev.run(A.bin, "process", "-q", s, "-o", r)
+    with h5py.File(s) as f:
+        k = f["truth/knots"]
+        tol = max(float(f.attrs["row_pitch_mm"]), float(f.attrs["col_pitch_mm"]))
+        return s, kev.read_candidates(r), k["x_mm"][:], k["y_mm"][:], tol
+
+
+def traced_session(cell, seed):
+    """The despiked cells at z >= 5 of the traced build's default run (--trace-bin)."""
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        s, r, o = (os.path.join(tmp, x) for x in ("s.h5", "r.h5", "o.h5"))
-        write_session(cell, seed, s)
-        kev.run(A.bin, "process", "-q", s, "-o", r)
+        s, d, tx, ty, tol = defaults_and_truth(tmp, cell, seed)
+        t = os.path.join(tmp, "t.h5")
+        p = subprocess.run([A.trace_bin, "process", "-q", s, "-o", t], capture_output=True,
+                           text=True, env=dict(os.environ, KM_TRACE="1"), check=True)
+        with h5py.File(t) as f:
+            ex = f["bodymap/excess"][()].astype(float)
+            pr = f["bodymap/pressure"][()].astype(float)
+            sp = f["bodymap/spread"][()].astype(float)
+        g = gains(cell, seed, s, ex.shape)
+        for ln in p.stderr.splitlines():
+            w = ln.split()
+            if not ln.startswith("TRACE spike") or float(w[11]) < 5.0:
+                continue
+            y, x, yy, xx, z = float(w[3]), float(w[5]), int(w[7]), int(w[9]), float(w[11])
+            nm, nx = neighbours(ex, yy, xx)
+            rows.append(dict(cell=cell, seed=seed, kind=label(d, tx, ty, tol, x, y), x=x, y=y,
+                             z=z, amp=math.nan, P=pr[yy, xx], ratio=ex[yy, xx] / pr[yy, xx],
+                             nb_mean=nm, nb_max=nx, spread=sp[yy, xx] / ex[yy, xx],
+                             gain=g[yy, xx] if yy < g.shape[0] and xx < g.shape[1] else math.nan))
+    return rows
+
+
+def one_session(cell, seed):
+    """The one-taxel peaks at z >= 5 of the opened run (the module docstring)."""
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        s, d, tx, ty, tol = defaults_and_truth(tmp, cell, seed)
+        o = os.path.join(tmp, "o.h5")
         kev.run(A.bin, "process", "-q", s, *shlex.split(kev.OPEN_ARGS), "-o", o)
-        with h5py.File(s) as f:
-            k = f["truth/knots"]
-            tx, ty = k["x_mm"][:], k["y_mm"][:]
-            tol = max(float(f.attrs["row_pitch_mm"]), float(f.attrs["col_pitch_mm"]))
-        d, c = kev.read_candidates(r), kev.read_candidates(o)
+        c = kev.read_candidates(o)
         with h5py.File(o) as f:
             ex = f["bodymap/excess"][()].astype(float)
             pr = f["bodymap/pressure"][()].astype(float)
@@ -114,22 +175,12 @@ def one_session(cell, seed):
             if not (5.0 <= z <= 1.5 * amp / noise) or c["persistence"][i] < 0.3 or amp < 4.0:
                 continue
             x, y = float(c["x_mm"][i]), float(c["y_mm"][i])
-            dk = np.hypot(tx - x, ty - y)
-            kind = "false"
-            if len(dk) and dk.min() <= tol:
-                j = int(np.argmin(dk))
-                kind = "knot found" if near(d.get("x_mm", []), d.get("y_mm", []), tx[j], ty[j],
-                                            tol) else "knot missed"
             yy = min(max(int(round(y / py)), 0), ex.shape[0] - 1)
             xx = min(max(int(round(x / px)), 0), ex.shape[1] - 1)
-            nb = np.array([ex[yy + a, xx + b] for a, b in ((0, 1), (0, -1), (1, 0), (-1, 0))
-                           if 0 <= yy + a < ex.shape[0] and 0 <= xx + b < ex.shape[1]])
-            nb = nb[np.isfinite(nb)]
-            rows.append(dict(cell=cell, seed=seed, kind=kind, x=x, y=y, z=z, amp=amp,
-                             P=pr[yy, xx], ratio=amp / pr[yy, xx],
-                             nb_mean=nb.mean() / ex[yy, xx] if len(nb) else math.nan,
-                             nb_max=nb.max() / ex[yy, xx] if len(nb) else math.nan,
-                             spread=sp[yy, xx] / ex[yy, xx],
+            nm, nx = neighbours(ex, yy, xx)
+            rows.append(dict(cell=cell, seed=seed, kind=label(d, tx, ty, tol, x, y), x=x, y=y,
+                             z=z, amp=amp, P=pr[yy, xx], ratio=amp / pr[yy, xx], nb_mean=nm,
+                             nb_max=nx, spread=sp[yy, xx] / ex[yy, xx],
                              gain=g[yy, xx] if yy < g.shape[0] and xx < g.shape[1] else math.nan))
     return rows
 
@@ -143,6 +194,8 @@ def main():
     ap.add_argument("--seed-start", type=int, default=1)
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--list", action="store_true", help="print every one-taxel peak")
+    ap.add_argument("--trace-bin", default=None,
+                    help="a gate_trace.patch build: every despiked cell instead")
     A = ap.parse_args()
     cells = A.cells.split(",")
     for c in cells:
@@ -151,7 +204,8 @@ def main():
             ap.error("%s: seeds over %d are held back (never tuned on)" % (c, top))
     jobs = [(c, s) for c in cells for s in range(A.seed_start, A.seed_start + A.seeds)]
     with cf.ThreadPoolExecutor(A.jobs) as ex:
-        rows = [r for rs in ex.map(lambda j: one_session(*j), jobs) for r in rs]
+        run = traced_session if A.trace_bin else one_session
+        rows = [r for rs in ex.map(lambda j: run(*j), jobs) for r in rs]
     cols = ("z", "amp", "P", "ratio", "nb_mean", "nb_max", "spread", "gain")
     if A.list:
         print("cell seed kind x y " + " ".join(cols))
@@ -159,7 +213,8 @@ def main():
             print("%s %d %s %.1f %.1f " % (r["cell"], r["seed"], r["kind"].replace(" ", "_"),
                                            r["x"], r["y"])
                   + " ".join("%.3g" % r[k] for k in cols))
-    print("\n| cell | one-taxel peaks at z >= 5 | knots (missed) | false | false on gain >= 1.3 |")
+    what = "despiked cells" if A.trace_bin else "one-taxel peaks"
+    print("\n| cell | %s at z >= 5 | knots (missed) | false | false on gain >= 1.3 |" % what)
     print("|---|---|---|---|---|")
     for c in cells:
         rc = [r for r in rows if r["cell"] == c]
