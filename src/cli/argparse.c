@@ -103,28 +103,71 @@ static int same_target(const entry *a, const entry *b)
     return a->opt == b->opt && a->row == b->row;
 }
 
-/* A mistyped abbreviation ("--treshold"): the options (up to 3, one name
- * each) whose first len-1..len+1 letters are one edit from text[0..len);
+/* word[0..len) is within one edit of a prefix of b (b's first len-1 to
+ * len+1 letters); exactly a prefix when under 3 letters. */
+static int near_prefix(const char *word, size_t len, const char *b, size_t m)
+{
+    char pre[50];
+    if (len < 3 || len >= sizeof pre - 1)
+        return len <= m && len < sizeof pre - 1 && strncmp(word, b, len) == 0;
+    for (size_t l = len - 1; l <= len + 1 && l <= m; l++) {
+        memcpy(pre, b, l);
+        pre[l] = '\0';
+        if (km_cli_distance(word, len, pre) <= 1)
+            return 1;
+    }
+    return 0;
+}
+
+/* Every word of text[0..len) ('-' apart) near a prefix of its own word of
+ * name, in any order ("--thresh-abs", "--abs-thresh", "--cand-thresh" for
+ * "--cand-seen-threshold"). */
+static int words_match(const char *text, size_t len, const char *name)
+{
+    enum { WORDS = 8 };
+    const char *w[WORDS];
+    size_t wl[WORDS], n_words = 0;
+    int used = 0;
+    for (const char *c = name; n_words < WORDS;) {
+        size_t l = strcspn(c, "-");
+        w[n_words] = c;
+        wl[n_words++] = l;
+        if (c[l] == '\0')
+            break;
+        c += l + 1;
+    }
+    for (size_t i = 0; i < len;) {
+        size_t l = 0, k = 0;
+        while (i + l < len && text[i + l] != '-')
+            l++;
+        while (k < n_words && ((used >> k & 1) || !near_prefix(text + i, l, w[k], wl[k])))
+            k++;
+        if (l == 0 || k == n_words)
+            return 0;
+        used |= 1 << k;
+        i += l + 1;
+    }
+    return 1;
+}
+
+/* A near miss of an abbreviation: the options (up to 3, one name each)
+ * whose first len-1..len+1 letters are one edit from text[0..len)
+ * ("--treshold"), else those whose words it abbreviates ("--thresh-abs");
  * their number, 0 for a text under 4 letters. */
 static int near_prefixes(const entry *e, size_t n, const char *text, size_t len, const entry **out)
 {
-    char pre[50];
     int found = 0;
-    for (size_t k = 0; k < n && found < 3 && len >= 4 && len < sizeof pre - 1; k++) {
-        size_t m = e[k].name != NULL ? strlen(e[k].name) : 0;
-        int d = 99;
-        for (size_t l = len - 1; l <= len + 1 && l < m; l++) {
-            memcpy(pre, e[k].name, l);
-            pre[l] = '\0';
-            int dl = km_cli_distance(text, len, pre);
-            d = dl < d ? dl : d;
+    for (int pass = 0; pass < 2 && found == 0; pass++)
+        for (size_t k = 0; k < n && found < 3 && len >= 4 && len < 49; k++) {
+            if (e[k].name == NULL)
+                continue;
+            int hit = pass == 0 ? near_prefix(text, len, e[k].name, strlen(e[k].name))
+                                : words_match(text, len, e[k].name);
+            for (int j = 0; j < found && hit; j++)
+                hit = !same_target(out[j], &e[k]);
+            if (hit)
+                out[found++] = &e[k];
         }
-        int seen = 0;
-        for (int j = 0; j < found; j++)
-            seen |= same_target(out[j], &e[k]);
-        if (d <= 1 && !seen)
-            out[found++] = &e[k];
-    }
     return found;
 }
 

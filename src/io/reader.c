@@ -230,13 +230,18 @@ static km_status open_nonempty_head(km_ctx *ctx, const char *path, unsigned char
     return st;
 }
 
-/* Sniffing found nothing: say which names --format takes. */
-static km_status not_recognised(km_ctx *ctx)
+/* Sniffing found nothing: say what the file is when its head tells, and
+   which names --format takes. */
+static km_status not_recognised(km_ctx *ctx, const unsigned char *head, size_t n)
 {
     char list[160] = "";
+    const char *kind = km_sniff_foreign(head, n);
     for (int i = 1; km_format_names[i] != NULL; i++) /* the names but auto */
         snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s",
                  i == 1 ? "" : km_format_names[i + 1] == NULL ? " or " : ", ", km_format_names[i]);
+    if (kind != NULL)
+        return km_fail(ctx, KM_ERR_FORMAT, "%s (knotmap reads the formats --format names: %s)", kind,
+                       list);
     return km_fail(ctx, KM_ERR_FORMAT, "format not recognised (give it with --format: %s)", list);
 }
 
@@ -266,7 +271,7 @@ km_status km_reader_open(km_ctx *ctx, const char *path, const km_read_options *o
         goto done;
     fmt = opt->format == KM_FORMAT_AUTO ? km_sniff_format(head, n_head, path) : opt->format;
     if (fmt == KM_FORMAT_AUTO) {
-        st = not_recognised(ctx);
+        st = not_recognised(ctx, head, n_head);
         goto done;
     }
 

@@ -194,5 +194,8 @@ km_status km_comment_parse(km_ctx *ctx, km_reader *r, const char *comment, int a
 /* Content sniffing on the first bytes of a file (sniff.c): the format, or
    KM_FORMAT_AUTO when nothing matches. */
 km_format km_sniff_format(const unsigned char *head, size_t n, const char *path);
+/* What a file no reader takes is, when its head says so (a picture
+ * `knotmap render` wrote, a report, an archive): the words, or NULL. */
+const char *km_sniff_foreign(const unsigned char *head, size_t n);
 
 #endif

@@ -2,6 +2,7 @@
  * a file by its first bytes, then by its name's extension.  Reads nothing
  * itself: reader.c passes the head it read. */
 #include <string.h>
+#include <strings.h>
 
 #include "reader_internal.h"
 #include "text_scan.h"
@@ -243,4 +244,36 @@ static km_format sniff_text(const unsigned char *head, size_t n, const char *ext
     if (ext_is(ext, "txt") || ext_is(ext, "csv") || ext_is(ext, "tsv") || ext_is(ext, "dat"))
         return KM_FORMAT_TEXT;
     return KM_FORMAT_AUTO;
+}
+
+/* The head starts with `prefix` (case ignored when `icase`), after blanks. */
+static int starts(const unsigned char *h, size_t n, const char *prefix, int icase)
+{
+    size_t i = 0, m = strlen(prefix);
+    while (i < n && (h[i] == ' ' || h[i] == '\t' || h[i] == '\r' || h[i] == '\n'))
+        i++;
+    if (n - i < m)
+        return 0;
+    return icase ? strncasecmp((const char *)h + i, prefix, m) == 0 : memcmp(h + i, prefix, m) == 0;
+}
+
+const char *km_sniff_foreign(const unsigned char *h, size_t n)
+{
+    if (starts(h, n, "\x89PNG\r\n\x1a\n", 0))
+        return "a PNG picture (knotmap render writes these), not a recording";
+    if (starts(h, n, "%PDF-", 0))
+        return "a PDF document (knotmap render writes these), not a recording";
+    if (starts(h, n, "<svg", 1) || (starts(h, n, "<?xml", 1) && head_contains(h, n, "<svg")))
+        return "an SVG picture (knotmap render writes these), not a recording";
+    if (starts(h, n, "<!doctype html", 1) || starts(h, n, "<html", 1))
+        return "an HTML page (knotmap report writes these), not a recording";
+    if (starts(h, n, "\xff\xd8\xff", 0) || starts(h, n, "GIF8", 0))
+        return "a picture (JPEG or GIF), not a recording";
+    if (starts(h, n, "PK\3\4", 0) && head_contains(h, n, "xl/"))
+        return "an Excel workbook: save its sheet as CSV (a text table knotmap reads)";
+    if (starts(h, n, "PK\3\4", 0))
+        return "a zip archive (not a numpy .npz): take the recording out of it first";
+    if (starts(h, n, "\x1f\x8b", 0))
+        return "gzip-compressed: decompress it first (gunzip)";
+    return NULL;
 }
