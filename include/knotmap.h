@@ -69,6 +69,25 @@ typedef enum km_status {
 /* Static English text for a status.  Never NULL.  Thread-safe. */
 KM_API const char *km_strerror(km_status status);
 
+/* What became of each input of a batch (km_batch_tally). */
+typedef enum km_batch_outcome {
+    KM_BATCH_RAN = 0,     /* a result was written (or a complete one was kept) */
+    KM_BATCH_SKIPPED = 1, /* a knotmap result given as an input: not a session */
+    KM_BATCH_FAILED = 2   /* no result: the input's own message says why */
+} km_batch_outcome;
+/* The line a batch ends with when not every input gave a result, the one
+ * source of its words (`knotmap process A B C -o DIR/` and knotmap.batch
+ * print it after each failure's own message): "2 of 6 inputs processed
+ * (results in DIR); 4 failed, said above: a.txt, b.asf, c.mat, d.npy; 1
+ * skipped (a knotmap result, not a session)", at most 8 failures named
+ * ("and N more").  outcome[i] (a km_batch_outcome) is input[i]'s; out: the
+ * results' folder [NULL: "the current folder"].  Written into buf (cap
+ * bytes, always NUL-terminated, cut to fit when cap is short); returns the
+ * full text's length (as snprintf), 0 with buf "" when n < 2 or every
+ * input ran.  No allocation.  Thread-safe. */
+KM_API size_t km_batch_tally(char *buf, size_t cap, const char *const *input,
+                             const signed char *outcome, int n, const char *out);
+
 /* ======================================================================
  * Version.  One source: the CMake project version.
  * ==================================================================== */
@@ -106,10 +125,11 @@ KM_API void km_ctx_free(km_ctx *ctx);
 KM_API const char *km_ctx_last_error(const km_ctx *ctx);
 /* Status of the last failure on this context (KM_OK when none). */
 KM_API km_status km_ctx_last_status(const km_ctx *ctx);
-/* errno as it was when the last KM_ERR_NOT_FOUND, KM_ERR_IO or
- * KM_ERR_CREATE failure was recorded (0 for other statuses).  A hint: it
- * belongs to the failure when the detail text contains strerror() of it
- * (the bindings pick the matching exception type with it). */
+/* errno of the last KM_ERR_NOT_FOUND, KM_ERR_IO or KM_ERR_CREATE failure:
+ * the OS's, kept when the detail text carries strerror() of it, or the one
+ * the failure names (a file in use: another program holds HDF5's lock on
+ * it, EWOULDBLOCK, as flock() says); 0 when the failure has none and for
+ * other statuses.  The bindings pick the matching exception type with it. */
 KM_API int km_ctx_last_errno(const km_ctx *ctx);
 /* Forget the last error. */
 KM_API void km_ctx_clear_error(km_ctx *ctx);

@@ -14,7 +14,7 @@ import threading
 import time
 from typing import Any, Dict, Iterable, List, Optional, Union
 
-from ._core import Error, PathLike, flag, integer, invalid, lib, make_error, real
+from ._core import Error, PathLike, ffi, flag, integer, invalid, lib, make_error, real
 from ._process import check_params, process
 from ._result import is_complete
 
@@ -92,15 +92,50 @@ def _record(input, output, status, detail="", **extra):
     return rec
 
 
+#: The details of the two kinds of "skipped" records.
+_NOT_AN_INPUT = "a knotmap result, not a session: not an input"
+_DONE = "complete result exists"
+
+
+def _outcome(rec):
+    """A record as a km_batch_outcome: ran (a result is there, made now or
+    kept), skipped (a knotmap result given as an input) or failed."""
+    if rec["status"] == "ok" or (rec["status"] == "skipped" and rec["detail"] == _DONE):
+        return lib.KM_BATCH_RAN
+    return lib.KM_BATCH_SKIPPED if rec["status"] == "skipped" else lib.KM_BATCH_FAILED
+
+
+def _say_failures(results, out_dir, file=None):
+    """What `knotmap process A B C -o DIR/` says on stderr of a batch where
+    not every input gave a result: each failure's message, then the tally
+    line in km_batch_tally's words (the command's own)."""
+    file = sys.stderr if file is None else file
+    failed = [r for r in results if _outcome(r) == lib.KM_BATCH_FAILED]
+    for r in failed:
+        detail = r["detail"] or r["status"]
+        said = detail if detail.startswith(r["input"] + ":") else "%s: %s" % (r["input"], detail)
+        print("knotmap: %s" % said, file=file)
+    names = [ffi.new("char[]", os.fsencode(r["input"])) for r in results]
+    outcomes = ffi.new("signed char[]", [_outcome(r) for r in results])
+    out = ffi.new("char[]", os.fsencode(out_dir))
+    n = lib.km_batch_tally(ffi.NULL, 0, names, outcomes, len(results), out)
+    if n > 0:
+        buf = ffi.new("char[]", n + 1)
+        lib.km_batch_tally(buf, n + 1, names, outcomes, len(results), out)
+        print("knotmap: %s" % ffi.string(buf).decode("utf-8", "replace"), file=file)
+    if file is sys.stderr:
+        file.flush()
+
+
 def _run_one(input, output, params, force):
     """One session, in its child process: skip a knotmap result given as
     input, and a complete output unless forced; else process; every
     failure becomes a summary record."""
     t0 = time.perf_counter()
     if is_complete(input):
-        return _record(input, output, "skipped", "a knotmap result, not a session: not an input")
+        return _record(input, output, "skipped", _NOT_AN_INPUT)
     if not force and is_complete(output):
-        return _record(input, output, "skipped", "complete result exists")
+        return _record(input, output, "skipped", _DONE)
     try:
         s = process(input, output, **params)
     except Error as e:
@@ -442,7 +477,12 @@ def batch(inputs: Union[PathLike, Iterable[PathLike]], out_dir: PathLike,
         inputs is never processed: skipped, with a note in its detail (so
         batch(d, d) works, and runs again over its own results).
     progress : bool, optional
-        A tqdm bar on stderr when tqdm is installed [True].
+        Speak on stderr [True]: a tqdm bar when tqdm is installed, and at
+        the end, when a session gave no result, what `knotmap process A B C
+        -o DIR/` says: each failure's message ("knotmap: PATH: ...") and,
+        with two sessions or more, its tally line ("knotmap: 4 of 6 inputs
+        processed (results in DIR); 2 failed, said above: ...").  False:
+        nothing is said; the summary holds it all.
     max_workers : int or None, optional
         Sessions at a time without a client [None = os.cpu_count()].
     deadline : float or None, optional
@@ -517,10 +557,14 @@ def batch(inputs: Union[PathLike, Iterable[PathLike]], out_dir: PathLike,
             from distributed import Client
             client = own_client = Client(client)
         if client is not None:
-            return _run_dask(client, tasks, params, bool(force), deadline, bar)
-        return _run_pool(tasks, params, bool(force), deadline, max_workers or os.cpu_count() or 1,
-                         bar)
+            results = _run_dask(client, tasks, params, bool(force), deadline, bar)
+        else:
+            results = _run_pool(tasks, params, bool(force), deadline,
+                                max_workers or os.cpu_count() or 1, bar)
     finally:
         bar.close()
         if own_client is not None:
             own_client.close()
+    if progress:
+        _say_failures(results, out_dir)
+    return results

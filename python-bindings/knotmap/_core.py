@@ -93,8 +93,10 @@ class Error(RuntimeError):
 
     Each one raised is also an instance of the matching built-in exception
     (see :func:`error_class`): ``FileNotFoundError``, ``PermissionError``,
-    ``IsADirectoryError``, ``FileExistsError`` or ``OSError`` for file and
-    I/O failures (with ``errno``, ``strerror`` and ``filename`` set),
+    ``IsADirectoryError``, ``FileExistsError``, ``BlockingIOError`` (a file
+    in use: another program has it open for writing) or ``OSError`` for
+    file and I/O failures (with ``errno``, ``strerror`` and ``filename``
+    set; the class is the one Python gives the errno),
     ``ValueError`` for bad arguments and malformed data, ``TypeError`` for
     arguments of the wrong type, ``MemoryError``, ``NotImplementedError``.
     ``except knotmap.Error`` catches them all; ``except FileNotFoundError``
@@ -137,11 +139,14 @@ _STATUS_BUILTIN = {
     lib.KM_ERR_IO: OSError,
     lib.KM_ERR_CREATE: OSError,
 }
-_ERRNO_BUILTIN = {
-    _errno.ENOENT: FileNotFoundError, _errno.EACCES: PermissionError,
-    _errno.EPERM: PermissionError, _errno.EISDIR: IsADirectoryError,
-    _errno.ENOTDIR: NotADirectoryError, _errno.EEXIST: FileExistsError,
-}
+
+
+def _errno_builtin(err, default):
+    """The OSError subclass Python itself gives errno `err` (OSError(ENOENT,
+    ...) is a FileNotFoundError, EWOULDBLOCK a BlockingIOError), else
+    `default`: Python's own errno -> class mapping, not a copy of it."""
+    cls = type(OSError(err, os.strerror(err)))
+    return cls if cls is not OSError else default
 _CLASSES = {}
 
 
@@ -187,7 +192,7 @@ def make_error(status, detail="", errno_=None, filename=None, builtin=None):
     if builtin is None:
         builtin = _STATUS_BUILTIN.get(status)
         if errno_ and builtin is not None and issubclass(builtin, OSError):
-            builtin = _ERRNO_BUILTIN.get(errno_, builtin)
+            builtin = _errno_builtin(errno_, builtin)
     e = error_class(builtin)(status, detail)
     if isinstance(e, OSError):
         e.errno = errno_ or None
@@ -252,16 +257,14 @@ def raise_error(c, status, path=None):
     """Raise the knotmap exception for `status` with the context's detail
     (when the detail belongs to this failure: a stale one from an earlier
     call is dropped).  The built-in it also is comes from the status and,
-    for file failures, the errno C recorded (trusted when the detail
-    carries its text), else from what is at `path` (the file the failing
+    for file failures, the errno C recorded (km_ctx_last_errno: the
+    failure's own or 0), else from what is at `path` (the file the failing
     call was given)."""
     detail = ""
     err = 0
     if lib.km_ctx_last_status(c) == status:
         detail = python_spelling(ffi.string(lib.km_ctx_last_error(c)).decode("utf-8", "replace"))
-        err = lib.km_ctx_last_errno(c)
-        if err and os.strerror(err) not in detail:
-            err = 0
+        err = lib.km_ctx_last_errno(c)  # the failure's own (C keeps no stale one)
     lib.km_ctx_clear_error(c)
     if not err and path is not None and status in (lib.KM_ERR_NOT_FOUND, lib.KM_ERR_CREATE):
         err = _path_errno(status, path)

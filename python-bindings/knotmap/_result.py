@@ -2,6 +2,7 @@
 report: _render.py)."""
 from __future__ import annotations
 
+import errno
 import os
 
 import numpy as np
@@ -256,6 +257,8 @@ def read_result(path: PathLike, as_pandas: Optional[bool] = False,
     try:
         f = h5py.File(path, "r")
     except OSError as e:
+        if e.errno == errno.EWOULDBLOCK:  # HDF5's lock: another program writes it
+            is_complete(path)  # raises C's "in use: ..." (BlockingIOError), one text
         raise make_error(lib.KM_ERR_FORMAT, "%s: not an HDF5 file (%s)" % (path, e),
                          filename=path) from None
     with f:

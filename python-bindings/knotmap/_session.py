@@ -33,7 +33,10 @@ class Session:
     Also readable as a mapping: session["frames"], ``"frames" in session``,
     ``dict(session)``; iterating gives the four keys.  ``len(session)`` is the
     number of frames (len(session.frames), len(session.time)), as a pandas
-    DataFrame's len is its rows while iterating it gives its columns.
+    DataFrame's len is its rows while iterating it gives its columns.  A
+    session is always true, as a mapping of four keys is: ``if session:``
+    does not ask whether it holds frames (``len(session) > 0`` does), so a
+    session of no frames is not taken for a missing one.
 
     Examples
     --------
@@ -69,6 +72,9 @@ class Session:
 
     def __len__(self):
         return len(self.frames)
+
+    def __bool__(self):
+        return True  # its four keys, whatever len() (its frames) says
 
     def __repr__(self):
         m = self.metadata

@@ -43,12 +43,11 @@ void km_cli_error(const char *fmt, ...);
  * controls) escaped.  Into buf (cap bytes, cut at a whole escape or
  * character to fit, terminated); returns buf. */
 const char *km_cli_clean(const char *s, char *buf, size_t cap);
-/* What became of each input of `process` (km_cli_tally). */
-enum { KM_CLI_RAN = 0, KM_CLI_SKIPPED = 1, KM_CLI_FAILED = 2 };
 /* With several inputs of which not all gave a result: one line on stderr at
  * the end that counts them, names the failed ones (their errors are above,
- * among the summaries; the first 8) and the skipped knotmap results.
- * input[n] as given, outcome[n] KM_CLI_*; out: -o (NULL = here). */
+ * among the summaries; the first 8) and the skipped knotmap results, in
+ * km_batch_tally's words.  input[n] as given, outcome[n] KM_BATCH_*; out: -o
+ * (NULL = here). */
 void km_cli_tally(const char *const *input, const signed char *outcome, int n, const char *out);
 /* The exit code for a library status (65 format, 66 not found, 73 create, 74 io, ...). */
 int km_cli_exit_code(km_status status);

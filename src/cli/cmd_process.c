@@ -398,7 +398,7 @@ static void *worker(void *arg)
 /* Drop the inputs that are knotmap results (`process dir/{all}.h5 -o dir/` run
  * twice sees its own outputs): a note on stderr for each; and the HDF5
  * inputs the probe refuses (probe.c), their exit code kept in *refused.
- * dropped[i]: KM_CLI_RAN (kept), KM_CLI_SKIPPED or KM_CLI_FAILED.  Returns the number of
+ * dropped[i]: KM_BATCH_RAN (kept), KM_BATCH_SKIPPED or KM_BATCH_FAILED.  Returns the number of
  * inputs kept, in order. */
 static int drop_results(job *jobs, int n, const km_read_options *ro, double deadline,
                         int *refused, signed char *dropped)
@@ -406,14 +406,14 @@ static int drop_results(job *jobs, int n, const km_read_options *ro, double dead
     int kept = 0;
     for (int i = 0; i < n; i++) {
         int is_result = 0, probe = km_cli_probe(jobs[i].input, ro, deadline, &is_result, 1);
-        dropped[i] = probe != KM_EX_OK ? KM_CLI_FAILED : KM_CLI_RAN;
+        dropped[i] = probe != KM_EX_OK ? KM_BATCH_FAILED : KM_BATCH_RAN;
         if (probe != KM_EX_OK) {
             *refused = *refused != KM_EX_OK ? *refused : probe;
             continue;
         }
         if (is_result < 0 && km_is_result_file(NULL, jobs[i].input, &is_result) != KM_OK)
             is_result = 0;
-        dropped[i] = is_result ? KM_CLI_SKIPPED : KM_CLI_RAN;
+        dropped[i] = is_result ? KM_BATCH_SKIPPED : KM_BATCH_RAN;
         if (is_result)
             fprintf(stderr, "knotmap: %s: skipped: a knotmap result, not a session\n",
                     jobs[i].input);
@@ -565,11 +565,11 @@ static void tally(const job *jobs, const char *const *given, signed char *outcom
                   const run_opts *o)
 {
     for (int i = 0, k = 0; i < n_given; i++) {
-        if (outcome[i] != KM_CLI_RAN)
+        if (outcome[i] != KM_BATCH_RAN)
             continue;
         const job *j = &jobs[k++];
         if (!j->ran || j->exit_code != KM_EX_OK)
-            outcome[i] = KM_CLI_FAILED;
+            outcome[i] = KM_BATCH_FAILED;
     }
     if (!o->quiet && km_cli_interrupted() == 0)
         km_cli_tally(given, outcome, n_given, o->out);

@@ -107,27 +107,46 @@ int km_ctx_cancelled(const km_ctx *ctx)
     return ctx != NULL && atomic_load(&((km_ctx *)ctx)->cancelled) != 0;
 }
 
-km_status km_vfail(km_ctx *ctx, km_status status, const char *fmt, va_list ap)
+/* Record a failure; `err` is its errno when the caller names it (explicit),
+   else the errno the OS left (kept only when the detail carries its text). */
+static km_status record(km_ctx *ctx, km_status status, int err, int is_explicit, const char *fmt,
+                        va_list ap)
 {
-    int os_error = errno; /* first: the formatting below may change it */
     if (ctx == NULL)
         return status;
     ctx->last_status = status;
-    ctx->last_errno = (status == KM_ERR_NOT_FOUND || status == KM_ERR_IO || status == KM_ERR_CREATE)
-                          ? os_error : 0;
     if (fmt == NULL) {
         snprintf(ctx->detail, sizeof ctx->detail, "%s", km_strerror(status));
     } else {
         vsnprintf(ctx->detail, sizeof ctx->detail, fmt, ap);
     }
+    int os_level = status == KM_ERR_NOT_FOUND || status == KM_ERR_IO || status == KM_ERR_CREATE;
+    ctx->last_errno = !os_level || err == 0                             ? 0
+                      : is_explicit || strstr(ctx->detail, strerror(err)) ? err
+                                                                        : 0;
     return status;
+}
+
+km_status km_vfail(km_ctx *ctx, km_status status, const char *fmt, va_list ap)
+{
+    return record(ctx, status, errno, 0, fmt, ap); /* errno first: formatting may change it */
 }
 
 km_status km_fail(km_ctx *ctx, km_status status, const char *fmt, ...)
 {
+    int err = errno;
     va_list ap;
     va_start(ap, fmt);
-    km_vfail(ctx, status, fmt, ap);
+    record(ctx, status, err, 0, fmt, ap);
+    va_end(ap);
+    return status;
+}
+
+km_status km_fail_errno(km_ctx *ctx, km_status status, int err, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    record(ctx, status, err, 1, fmt, ap);
     va_end(ap);
     return status;
 }

@@ -19,6 +19,11 @@
  * Returns `status` so callers can write `return km_fail(ctx, ...)`. */
 km_status km_fail(km_ctx *ctx, km_status status, const char *fmt, ...) KM_PRINTF(3, 4);
 km_status km_vfail(km_ctx *ctx, km_status status, const char *fmt, va_list ap);
+/* km_fail of a failure whose errno the caller knows though the detail does
+ * not carry strerror's text of it (a file "in use": EWOULDBLOCK).  km_fail
+ * keeps errno for KM_ERR_NOT_FOUND, KM_ERR_IO and KM_ERR_CREATE only when
+ * the detail carries its text: km_ctx_last_errno is then the failure's own. */
+km_status km_fail_errno(km_ctx *ctx, km_status status, int err, const char *fmt, ...) KM_PRINTF(4, 5);
 /* Prefix the current detail with "prefix: " (for adding a file name). */
 void km_error_prefix(km_ctx *ctx, const char *prefix);
 /* Why a file could not be opened or looked at, as the OS says it (errno

@@ -148,7 +148,7 @@ static km_status check_target(km_ctx *ctx, const char *path, const char *schema,
     ok = S_ISREG(sb.st_mode) ? has_schema(path, schema) : 0;
     km_h5_quiet_end(&q);
     if (ok < 0) /* a file another program writes: replacing it would lose what it writes */
-        return km_fail(ctx, KM_ERR_CREATE, "%s: " KM_H5_LOCKED_TEXT ": not replacing it", path);
+        return km_fail_errno(ctx, KM_ERR_CREATE, KM_H5_LOCKED_ERRNO, "%s: " KM_H5_LOCKED_TEXT ": not replacing it", path);
     if (!ok)
         return km_fail(ctx, KM_ERR_CREATE, "%s: exists and is not a %s file: not replacing it",
                        path, schema);

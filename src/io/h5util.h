@@ -18,6 +18,7 @@
 #ifndef KM_H5UTIL_H
 #define KM_H5UTIL_H
 
+#include <errno.h>
 #include <hdf5.h>
 
 #include "internal.h"
@@ -79,6 +80,8 @@ int km_h5_locked(const char *why);
 km_status km_h5_write_fail(km_ctx *ctx, km_status kind, int os_err, const char *fmt, ...)
     KM_PRINTF(4, 5);
 #define KM_H5_LOCKED_TEXT "in use: another program has it open for writing (HDF5's file lock)"
+/* Its errno (km_fail_errno): what flock() says of a lock another process holds. */
+#define KM_H5_LOCKED_ERRNO EWOULDBLOCK
 
 /* The block of d at start, count (rank 1 to 3) read into out as mtype by
  * H5Dread, its stored chunks checked first (km_h5_block_unsound: a chunk

@@ -317,7 +317,7 @@ static km_status open_file(km_ctx *ctx, km_reader *r, session_impl *s)
         kind = km_h5_error_kind(kind, why, sizeof why); /* before H5Pclose clears the stack */
     H5Pclose(fapl);
     if (s->file < 0 && km_h5_locked(why))
-        return km_fail(ctx, KM_ERR_IO, KM_H5_LOCKED_TEXT);
+        return km_fail_errno(ctx, KM_ERR_IO, KM_H5_LOCKED_ERRNO, KM_H5_LOCKED_TEXT);
     if (s->file < 0) /* out of memory is not the file's fault */
         return km_fail(ctx, kind, "cannot open as HDF5: %s%s", why[0] ? why : "unknown error",
                        kind == KM_ERR_NOMEM ? "" : " (truncated or damaged file?)");

@@ -42,7 +42,7 @@ static km_status open_checked(km_ctx *ctx, const char *path, const char *schema,
         char why[256];
         km_status kind = km_h5_error_kind(KM_ERR_FORMAT, why, sizeof why);
         if (km_h5_locked(why))
-            return km_fail(ctx, KM_ERR_IO, "%s: " KM_H5_LOCKED_TEXT, path);
+            return km_fail_errno(ctx, KM_ERR_IO, KM_H5_LOCKED_ERRNO, "%s: " KM_H5_LOCKED_TEXT, path);
         return km_fail(ctx, kind, "%s: cannot open as HDF5: %s", path, why);
     }
     st = km_h5_attr_get_string(ctx, f, "schema", buf, sizeof buf);

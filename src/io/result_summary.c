@@ -393,7 +393,7 @@ km_status km_result_read_summary(km_ctx *ctx, const char *path, int64_t max_byte
     if (f < 0) {
         char why[256];
         km_status kind = km_h5_error_kind(KM_ERR_FORMAT, why, sizeof why);
-        st = km_h5_locked(why) ? km_fail(ctx, KM_ERR_IO, "%s: " KM_H5_LOCKED_TEXT, path)
+        st = km_h5_locked(why) ? km_fail_errno(ctx, KM_ERR_IO, KM_H5_LOCKED_ERRNO, "%s: " KM_H5_LOCKED_TEXT, path)
                                : km_fail(ctx, kind, "%s: cannot open as HDF5%s%s", path,
                                          why[0] != '\0' ? ": " : "", why);
         goto done;

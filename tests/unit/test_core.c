@@ -71,6 +71,47 @@ Test(core, last_errno_kept_for_os_failures_only)
     km_ctx_free(ctx);
 }
 
+/* Session 48: errno is kept only when it is the failure's own (the detail
+   carries its text, or km_fail_errno names it); b2c6910 kept any errno of an
+   OS-level status, a stale one included, and "in use" had none. */
+Test(core, last_errno_is_the_failures_own)
+{
+    km_ctx *ctx = NULL;
+    cr_assert_eq(km_ctx_create(&ctx), KM_OK);
+    errno = EACCES; /* left by some earlier call */
+    km_fail(ctx, KM_ERR_IO, "x: cannot write the table");
+    cr_assert_eq(km_ctx_last_errno(ctx), 0);
+    errno = 0;
+    km_fail_errno(ctx, KM_ERR_IO, EWOULDBLOCK, "x: in use");
+    cr_assert_eq(km_ctx_last_errno(ctx), EWOULDBLOCK);
+    cr_assert_str_eq(km_ctx_last_error(ctx), "x: in use");
+    km_fail_errno(ctx, KM_ERR_FORMAT, EWOULDBLOCK, "x: line 1: bad");
+    cr_assert_eq(km_ctx_last_errno(ctx), 0); /* not an OS-level status */
+    km_ctx_free(ctx);
+}
+
+/* The batch's tally line: the words the CLI and knotmap.batch print. */
+Test(core, batch_tally_words_and_cut)
+{
+    const char *in[4] = {"a.h5", "b.txt", "r.knotmap.h5", "c.csv"};
+    const signed char oc[4] = {KM_BATCH_RAN, KM_BATCH_FAILED, KM_BATCH_SKIPPED, KM_BATCH_FAILED};
+    const char *want = "1 of 4 inputs processed (results in out); 2 failed, said above: b.txt, "
+                       "c.csv; 1 skipped (a knotmap result, not a session)";
+    char buf[256], small[10];
+    cr_assert_eq(km_batch_tally(NULL, 0, in, oc, 4, "out"), strlen(want));
+    cr_assert_eq(km_batch_tally(buf, sizeof buf, in, oc, 4, "out"), strlen(want));
+    cr_assert_str_eq(buf, want);
+    cr_assert_eq(km_batch_tally(small, sizeof small, in, oc, 4, "out"), strlen(want));
+    cr_assert_str_eq(small, "1 of 4 in");
+    const signed char all[4] = {0, 0, 0, 0};
+    cr_assert_eq(km_batch_tally(buf, sizeof buf, in, all, 4, "out"), 0);
+    cr_assert_str_eq(buf, "");
+    cr_assert_eq(km_batch_tally(buf, sizeof buf, in, oc, 1, NULL), 0); /* one input */
+    const signed char none[2] = {KM_BATCH_FAILED, KM_BATCH_FAILED};
+    km_batch_tally(buf, sizeof buf, in, none, 2, NULL);
+    cr_assert_str_eq(buf, "0 of 2 inputs processed; 2 failed, said above: a.h5, b.txt");
+}
+
 Test(core, cancel_flag)
 {
     km_ctx *ctx = NULL;
