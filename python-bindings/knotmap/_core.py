@@ -413,7 +413,9 @@ def _as_2d(name, a, dtype):
     step), else converted once."""
     arr = a if type(a) is np.ndarray else np.asarray(a)
     if arr.ndim != 2:
-        raise invalid("%s must be 2-D, got shape %r" % (name, arr.shape))
+        raise invalid("%s must be 2-D, got shape %r%s" % (
+            name, arr.shape, " (a session's frames are [T, R, C]: pass one, frames[t])"
+            if arr.ndim == 3 and name == "frame" else ""))
     arr = real_array(name, arr)  # numpy would drop the imaginary part with a warning
     if arr.dtype != dtype:
         if dtype is np.uint8 and arr.dtype == np.bool_:

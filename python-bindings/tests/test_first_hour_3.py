@@ -128,3 +128,15 @@ def test_errno_is_kept_only_when_it_is_the_failures(tmp_path):
     with pytest.raises(ValueError) as e:
         knotmap.read_session(str(tmp_path / "bad.txt"))
     assert not isinstance(e.value, OSError)
+
+
+def test_a_sessions_frames_given_for_a_frame_say_to_pass_one():
+    """find_peaks(s.frames) (the whole [T, R, C] stack) said only "frame must be 2-D,
+    got shape (1500, 32, 16)"; now it says to pass one frame.  Fails on b2c6910."""
+    s = knotmap.read_session(EXAMPLE)
+    with pytest.raises(ValueError) as e:
+        knotmap.find_peaks(s.frames)
+    assert str(e.value) == ("frame must be 2-D, got shape (1500, 32, 16) (a session's frames "
+                            "are [T, R, C]: pass one, frames[t]) (KM_ERR_INVALID)"), str(e.value)
+    with pytest.raises(ValueError, match=r"^frame must be 2-D, got shape \(16,\) \(KM_ERR"):
+        knotmap.find_peaks(s.frames[0, 0])

@@ -33,7 +33,11 @@ static km_status open_checked(km_ctx *ctx, const char *path, const char *schema,
     }
     int result = strcmp(schema, "knotmap-result") == 0;
     /* a recording where a result is wanted (render walk.asf): say how to make one */
-    const char *make = result ? "; a recording? `knotmap process` makes its result" : "";
+    const char *make = result ? "; a recording? `knotmap process` makes its result"
+                       : strcmp(schema, "knotmap-session") == 0
+                           ? ": the truth is a session `knotmap synth` wrote, with its knots; a "
+                             "recording has none"
+                           : "";
     if (H5Fis_hdf5(path) <= 0)
         return km_fail(ctx, KM_ERR_FORMAT, "%s: not an HDF5 file (expected a %s file%s)", path,
                        schema, make);
