@@ -98,9 +98,10 @@ km_status km_h5_check_storage(km_ctx *ctx, hid_t d, const char *name, size_t ele
                      (unsigned long long)n_chunks);
         goto done;
     }
-    char why[160];
-    if (rank <= 2 && km_h5_chunks_unsound(d, dcpl, space, elem_size, why, sizeof why)) {
-        st = km_fail(ctx, KM_ERR_FORMAT, "%s: %s", name, why);
+    char why[200];
+    int bad = rank <= 2 ? km_h5_chunks_unsound(d, dcpl, space, elem_size, why, sizeof why) : 0;
+    if (bad) {
+        st = km_fail(ctx, bad < 0 ? KM_ERR_NOMEM : KM_ERR_FORMAT, "%s: %s", name, why);
         goto done;
     }
     if (H5Pget_nfilters(dcpl) == 0) {
@@ -170,15 +171,14 @@ km_status km_h5_check_chunk_size(km_ctx *ctx, size_t chunk_bytes, const km_read_
 int km_h5_read_block(hid_t d, hid_t mtype, int rank, const hsize_t *start, const hsize_t *count,
                      void *out)
 {
-    char damage[160];
+    char damage[200];
     hid_t type = H5Dget_type(d);
     size_t elem = type >= 0 ? H5Tget_size(type) : 0;
     if (type >= 0)
         H5Tclose(type);
-    if (km_h5_block_unsound(d, elem, start, count, damage, sizeof damage)) {
-        /* the caller's error text (km_h5_error_text) */
-        H5Epush2(H5E_DEFAULT, __FILE__, __func__, __LINE__, H5E_ERR_CLS, H5E_DATASET, H5E_READERROR, "%s",
-                 damage);
+    int bad = km_h5_block_unsound(d, elem, start, count, damage, sizeof damage);
+    if (bad) {
+        km_h5_push_unsound(bad, damage); /* the caller's error text (km_h5_error_text) */
         return 0;
     }
     hid_t fspace = H5Dget_space(d), mspace = H5Screate_simple(rank, count, NULL);

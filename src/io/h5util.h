@@ -126,30 +126,38 @@ void km_h5_attr_text(hid_t attr, char *buf, size_t cap);
  * "Untrusted input"): contiguous, the stored bytes must equal the declared
  * bytes (elem_size each); chunked, every chunk over the extent must be
  * stored (and, unfiltered, whole).  External and virtual storage (other
- * files) are refused.  A 1-D or 2-D dataset of up to 64 MiB whose filters
- * are shuffle, deflate or LZF has every stored chunk decoded once here
- * (km_h5_chunks_unsound): one that does not give its chunk's size is
- * refused before HDF5 reads it.  Errors: KM_ERR_FORMAT ("... unwritten
- * data", "... damaged file"), KM_ERR_UNSUPPORTED. */
+ * files) are refused.  A filtered 1-D or 2-D dataset of up to 64 MiB has
+ * every stored chunk checked once here (km_h5_chunks_unsound): one that
+ * does not give its chunk's size is refused before HDF5 reads it.  Errors:
+ * KM_ERR_FORMAT ("... unwritten data", "... damaged file"),
+ * KM_ERR_UNSUPPORTED. */
 km_status km_h5_check_storage(km_ctx *ctx, hid_t d, const char *name, size_t elem_size);
-/* 1 when a stored chunk of d (1-D or 2-D, chunked, filters only shuffle,
- * deflate or LZF, up to 64 MiB declared in up to 4096 chunks) does not
- * decode to its chunk's size, where and how in why (cap bytes): HDF5's
- * deflate filter would inflate a bomb whole (gigabytes from a few MB) or
- * hand on a short chunk's uninitialised tail.  0 otherwise, and for any
- * other dataset (elem: the stored element's size; dcpl and space: d's
- * creation list and dataspace, borrowed; src/io/h5_chunks_check.c). */
+/* 1 when a stored chunk of d (chunked and filtered, up to 64 MiB declared:
+ * a larger one is checked when read) does not decode to its chunk's size
+ * (decoded: deflate, shuffle, LZF, BZip2; sized by header or parameters:
+ * LZ4, Blosc, SZIP, NBit, ScaleOffset), where and how in why (cap bytes):
+ * HDF5's deflate filter and the plugins would decode a bomb whole
+ * (gigabytes from a few MB) or hand on a short chunk's uninitialised tail;
+ * also 1 for a filter none of these bounds and a filtered chunk over 64
+ * MiB.  0 otherwise, and for an unfiltered dataset (elem: the stored
+ * element's size; dcpl and space: d's creation list and dataspace,
+ * borrowed; src/io/h5_chunks_check.c). */
 int km_h5_chunks_unsound(hid_t d, hid_t dcpl, hid_t space, size_t elem, char *why, size_t cap);
-/* km_h5_chunks_unsound for the chunks of d (rank 1 to 3) that the block
- * [start, start + count) covers, at most 4096 of at most 64 MiB each,
- * whatever d's size: km_h5_read_block's check. */
+/* km_h5_chunks_unsound for the chunks of d that the block [start, start +
+ * count) covers, whatever d's size: km_h5_read_block's check.  Both
+ * return -1 (why: "out of memory checking its chunks") when memory for the
+ * check runs out. */
 int km_h5_block_unsound(hid_t d, size_t elem, const hsize_t *start, const hsize_t *count, char *why, size_t cap);
-/* H5Dread, after km_h5_chunks_unsound (the whole dataset, once per call):
+/* H5Dread, after km_h5_chunks_unsound (the whole dataset, any size, once
+ * per call):
  * for the datasets of a file knotmap reads with HDF5's own filters (a
  * result's tables, coordinates, a MAT-file's variables) that
  * km_h5_check_storage has not seen.  A damaged chunk fails the read (-1)
  * with its text on HDF5's error stack (km_h5_error_text). */
 herr_t km_h5_dread(hid_t d, hid_t mtype, hid_t mspace, hid_t fspace, hid_t dxpl, void *buf);
+/* why on HDF5's error stack for km_h5_error_text, as out of memory when
+ * bad (what the checks above returned) is -1 (km_h5_error_kind). */
+void km_h5_push_unsound(int bad, const char *why);
 /* /frames' chunks are inflated whole into a cache that holds them: refuse
  * chunks beyond KM_CHUNK_MAX_BYTES or half the memory budget of opt
  * (KM_ERR_LIMIT; docs/FORMAT.md "Untrusted input"). */

@@ -140,7 +140,7 @@ done:
 static km_status read_all(km_ctx *ctx, const char *path, const char *name, hid_t d,
                           hid_t mem_type, void *buf)
 {
-    if (H5Dread(d, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0) {
+    if (km_h5_dread(d, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0) {
         char why[256];
         km_status kind = km_h5_error_kind(KM_ERR_FORMAT, why, sizeof why);
         return km_fail(ctx, kind, "%s: %s cannot be read: %s", path, name, why);

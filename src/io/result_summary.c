@@ -323,13 +323,10 @@ int km_result_all_contact(km_ctx *ctx, int64_t file, int64_t n_frames)
     all = 1;
     for (hsize_t at = 0; all && at < n; at += BLOCK) {
         hsize_t k = n - at < BLOCK ? n - at : BLOCK;
-        hid_t mem = H5Screate_simple(1, &k, NULL);
-        all = mem >= 0 && H5Sselect_hyperslab(space, H5S_SELECT_SET, &at, NULL, &k, NULL) >= 0 &&
-              H5Dread(d, H5T_NATIVE_UINT32, mem, space, H5P_DEFAULT, buf) >= 0;
+        /* its chunks checked first, as every block libhdf5 decodes */
+        all = km_h5_read_block(d, H5T_NATIVE_UINT32, 1, &at, &k, buf);
         for (hsize_t i = 0; all && i < k; i++)
             all = (buf[i] & KM_FRAME_ALL_CONTACT) != 0;
-        if (mem >= 0)
-            H5Sclose(mem);
     }
 done:
     km_free(ctx, buf);
