@@ -134,10 +134,13 @@ static void print_help(FILE *f)
 int main(int argc, char **argv)
 {
     km_cli_memory_policy(); /* before anything allocates */
-    km_hdf5_no_shutdown();  /* before libhdf5 starts: its shutdown can crash (knotmap.h) */
+    /* Before libhdf5's first call: under ulimit -v ~11.4 MiB its thread
+       state's allocation fails there and it dereferences NULL (SIGSEGV in
+       H5TS_cancel_count_dec), which the crash handler turns into exit 71. */
+    km_cli_signals_init();
+    km_hdf5_no_shutdown(); /* before libhdf5 starts: its shutdown can crash (knotmap.h) */
     km_cli_argc = argc;
     km_cli_argv = argv;
-    km_cli_signals_init();
     if (argc < 2) {
         fprintf(stderr, "knotmap: no command given\nTry 'knotmap --help'.\n");
         return KM_EX_USAGE;

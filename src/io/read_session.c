@@ -189,7 +189,7 @@ static km_status scan_time(km_ctx *ctx, km_reader *r, hid_t d, const km_h5_f64 *
     int64_t i, j;
 
     if (buf == NULL) {
-        st = km_fail(ctx, KM_ERR_NOMEM, "cannot scan /%s", tn);
+        st = km_fail(ctx, KM_ERR_NOMEM, "cannot scan /%s: out of memory", tn);
         goto done;
     }
     for (i = 0; i < n; i += KM_TIME_SCAN) {
@@ -310,7 +310,7 @@ static km_status open_file(km_ctx *ctx, km_reader *r, session_impl *s)
         return km_fail(ctx, KM_ERR_FORMAT, "not an HDF5 file (no HDF5 signature)");
     hid_t fapl = km_h5_read_fapl();
     if (fapl < 0)
-        return km_fail(ctx, KM_ERR_NOMEM, "cannot set up HDF5 to read the session");
+        return km_fail(ctx, KM_ERR_NOMEM, "cannot set up HDF5 to read the session: out of memory");
     km_status kind = KM_ERR_FORMAT;
     s->file = km_h5_open_ro(r->path, fapl);
     if (s->file < 0)
