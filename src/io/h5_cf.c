@@ -202,11 +202,16 @@ static int attached_dim(hid_t d, haddr_t frames)
     hid_t ft = a >= 0 ? H5Aget_type(a) : -1, sp = a >= 0 ? H5Aget_space(a) : -1;
     hid_t mt = H5Tcreate(H5T_COMPOUND, sizeof(coord_ref));
     hssize_t n = sp >= 0 ? H5Sget_simple_extent_npoints(sp) : -1;
+    /* Read only when the stored type is the one H5DS writes, member for
+       member (HDF5's H5DSattach_scale, h5py, netCDF): then H5Aread copies
+       the bytes as they are.  A crafted compound that differs went through
+       libhdf5's struct conversion, which read freed memory
+       (tests/fuzz/regressions/session/uaf-H5T__conv_struct_opt-cf-reference-list.h5). */
     if (mt >= 0 && ft >= 0 && H5Tget_class(ft) == H5T_COMPOUND && H5Tget_nmembers(ft) == 2 &&
         n > 0 && n <= COORD_REFS_MAX &&
         H5Tinsert(mt, "dataset", offsetof(coord_ref, ref), H5T_STD_REF_OBJ) >= 0 &&
         H5Tinsert(mt, "dimension", offsetof(coord_ref, dim), H5T_NATIVE_INT) >= 0 &&
-        H5Aread(a, mt, refs) >= 0)
+        H5Tequal(mt, ft) > 0 && H5Aread(a, mt, refs) >= 0)
         for (hssize_t i = 0; i < n; i++)
             if ((haddr_t)refs[i].ref == frames)
                 dim = refs[i].dim;
