@@ -1575,6 +1575,20 @@ KM_API void km_engine_free(km_engine *e);
  * Thread-safe. */
 KM_API km_status km_result_is_complete(km_ctx *ctx, const char *path, int *complete);
 
+/* Every filtered dataset of the HDF5 file at `path` (a result) checked
+ * before another reader decodes it, as knotmap's own readers check each
+ * dataset they read (docs/FORMAT.md 1.2, "Chunks decode to their size"):
+ * each stored chunk must decode to its chunk's size; a filter whose output
+ * knotmap cannot bound, or a filtered chunk over 64 MiB, is refused too.
+ * frames = 0 leaves /frames/conditioned out (a reader that does not read
+ * it).  Python's read_result calls it before h5py reads the file.  Costs
+ * about one decoding of the file's data.  Errors: KM_ERR_NOT_FOUND,
+ * KM_ERR_FORMAT ("PATH: /candidates/score cannot be read: the chunk at
+ * byte N: M bytes stored do not decode to its K bytes, damaged file"),
+ * KM_ERR_IO (in use), KM_ERR_NOMEM, KM_ERR_INVALID (NULL).  Thread-safe
+ * with one ctx per thread. */
+KM_API km_status km_result_check_chunks(km_ctx *ctx, const char *path, int frames);
+
 /* What `knotmap info RESULT` shows: a result summarised (docs/FORMAT.md 2.1). */
 #define KM_RESULT_INFO_COLS 24
 #define KM_RESULT_INFO_PARAMS 64

@@ -215,7 +215,9 @@ def read_result(path: PathLike, as_pandas: Optional[bool] = False,
     FileNotFoundError
         (a knotmap.Error) for a missing file; ValueError (KM_ERR_FORMAT) for
         a file that is not a complete knotmap result, (KM_ERR_LIMIT) for
-        one that declares more than `max_memory`.  Needs h5py.
+        one that declares more than `max_memory`, (KM_ERR_FORMAT) for a
+        stored chunk that does not decode to its size (checked before h5py
+        decodes it: km_result_check_chunks).  Needs h5py.
 
     Examples
     --------
@@ -272,6 +274,9 @@ def read_result(path: PathLike, as_pandas: Optional[bool] = False,
             raise make_error(lib.KM_ERR_FORMAT, "%s: incomplete result (no complete = 1)"
                              % path, filename=path)
         _check_budget(path, _plan(f, frames), budget)
+        # every chunk h5py will decode checked first (km_result_check_chunks)
+        c = ctx()
+        check(c, lib.km_result_check_chunks(c, fspath("path", path), int(frames)), path)
         out = {"attrs": attrs, "params": _attrs(f["params"]) if "params" in f else {}}
         sess = _attrs(f["session"])
         sess["time"] = f["session/time"][()]

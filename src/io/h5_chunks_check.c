@@ -280,6 +280,11 @@ int km_h5_chunks_unsound(hid_t d, hid_t dcpl, hid_t space, size_t elem, char *wh
     return unsound_in(d, dcpl, space, elem, NULL, NULL, 0, why, cap);
 }
 
+int km_h5_dataset_unsound(hid_t d, hid_t dcpl, hid_t space, size_t elem, char *why, size_t cap)
+{
+    return unsound_in(d, dcpl, space, elem, NULL, NULL, 1, why, cap);
+}
+
 int km_h5_block_unsound(hid_t d, size_t elem, const hsize_t *start, const hsize_t *count, char *why, size_t cap)
 {
     hid_t dcpl = H5Dget_create_plist(d), space = H5Dget_space(d);
@@ -293,7 +298,7 @@ herr_t km_h5_dread(hid_t d, hid_t mtype, hid_t mspace, hid_t fspace, hid_t dxpl,
     char why[200];
     hid_t type = H5Dget_type(d), dcpl = H5Dget_create_plist(d), space = H5Dget_space(d);
     size_t elem = type >= 0 ? H5Tget_size(type) : 0;
-    int bad = elem > 0 ? unsound_in(d, dcpl, space, elem, NULL, NULL, 1, why, sizeof why) : 0;
+    int bad = elem > 0 ? km_h5_dataset_unsound(d, dcpl, space, elem, why, sizeof why) : 0;
     km_h5_close_layout(dcpl, type, space);
     if (bad) {
         km_h5_push_unsound(bad, why);

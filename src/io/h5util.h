@@ -143,6 +143,9 @@ km_status km_h5_check_storage(km_ctx *ctx, hid_t d, const char *name, size_t ele
  * element's size; dcpl and space: d's creation list and dataspace,
  * borrowed; src/io/h5_chunks_check.c). */
 int km_h5_chunks_unsound(hid_t d, hid_t dcpl, hid_t space, size_t elem, char *why, size_t cap);
+/* km_h5_chunks_unsound for the whole dataset, whatever its size: what
+ * km_h5_dread and km_result_check_chunks check. */
+int km_h5_dataset_unsound(hid_t d, hid_t dcpl, hid_t space, size_t elem, char *why, size_t cap);
 /* km_h5_chunks_unsound for the chunks of d that the block [start, start +
  * count) covers, whatever d's size: km_h5_read_block's check.  Both
  * return -1 (why: "out of memory checking its chunks") when memory for the

@@ -180,3 +180,24 @@ def test_result_column_over_64_mib_with_a_bomb_chunk(knotmap_bin, big_column_res
     assert "/candidates/amplitude cannot be read: the chunk at byte " in r.stderr, r.stderr
     assert "do not decode to its 8388608 bytes" in r.stderr, r.stderr
     assert not out.exists()
+
+
+def test_read_result_checks_the_chunks_h5py_decodes(knotmap_bin, tmp_path):
+    """Python's read_result reads with h5py, whose deflate filter inflated a
+    64 MiB stream for a 32 KiB column chunk and returned it as scores of 0
+    (session 47: 'Not checked: Python's read_result').  It now asks
+    km_result_check_chunks first: knotmap.Error naming the column."""
+    knotmap = pytest.importorskip("knotmap")
+    syn, res = tmp_path / "syn.h5", tmp_path / "r.knotmap.h5"
+    for args in (["synth", "--duration", "3", "-q", "-o", syn], ["process", "-q", syn, "-o", res]):
+        r = run(knotmap_bin, args, tmp_path)
+        assert r.returncode == 0, r.stderr
+    assert knotmap.read_result(str(res), as_pandas=False)["candidates"]["score"].size > 0  # sound
+    co = zlib.compressobj(9)
+    bomb = b"".join([co.compress(b"\0" * (1 << 20)) for _ in range(64)] + [co.flush()])
+    with h5.File(res, "r+") as f:
+        f["candidates/score"].id.write_direct_chunk((0,), bomb)
+    with pytest.raises(knotmap.Error) as e:
+        knotmap.read_result(str(res), as_pandas=False)
+    assert "/candidates/score cannot be read: the chunk at byte" in str(e.value), str(e.value)
+    assert isinstance(e.value, ValueError)
