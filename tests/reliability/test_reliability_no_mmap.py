@@ -19,7 +19,9 @@ import pytest
 
 from km_reliability import REPO, h5py as h5  # (skips without h5py)
 
-pytestmark = pytest.mark.skipif(shutil.which("strace") is None, reason="strace not installed")
+pytestmark = [pytest.mark.skipif(shutil.which("strace") is None, reason="strace not installed"),
+              pytest.mark.skipif(os.environ.get("KNOTMAP_SANITIZED") == "1",
+                                 reason="LeakSanitizer does not run under ptrace (strace)")]
 GOOD = os.path.join(REPO, "tests", "data", "good")
 EXAMPLE = os.path.join(REPO, "datasets", "example", "roller_example.h5")
 ALLOWED = re.compile(r"\.so(\.|$)|ld\.so\.cache|/locale|gconv|fontconfig|/fonts/")
