@@ -301,6 +301,8 @@ typedef struct km_session_info {
                                   frames without a time vector: time taken as the longer
                                   end dimension), rate_name (such a file's rate taken from
                                   a number named like one, `fs`: docs/FORMAT.md 1.1),
+                                  time_name (such a file's times taken from a vector
+                                  named t, times, timestamps or time_s: 1.8),
                                   string (a MAT-file's MATLAB string object, not
                                   read: text is read from char arrays), text_layout
                                   (a text matrix without a grid read as one frame, its

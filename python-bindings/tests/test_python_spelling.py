@@ -14,7 +14,7 @@ from knotmap._params import python_spelling
 
 ASSUMED = ["row_pitch_mm", "col_pitch_mm", "frame_rate_hz", "rate_name", "units", "mode",
            "roller_radius_mm", "encoding", "schema", "matlab", "time_axis", "string",
-           "time_units"]
+           "time_units", "time_name"]
 
 
 @pytest.mark.parametrize("text, python", [

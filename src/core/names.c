@@ -41,6 +41,9 @@ static const assumed_row ASSUMED[] = {
     PLAIN("frame_rate_hz", "frame rate", "1 Hz", "--rate HZ"),
     SAID("rate_name", "no frame_rate_hz or time in the file: the rate taken from a number named like a "
                       "sampling rate (fs, fps, sample_rate, ...; pass --rate HZ to give it)"),
+    SAID("time_name", "no `time` vector in the file: the frames' times taken from a vector as long as the frames "
+                      "named t, times, timestamps or time_s (the source header's `time from` says which; save "
+                      "it as time to say so, or pass --rate HZ --override for times from a rate)"),
     PLAIN("units", "units knotmap knows", "raw counts", "--units kPa|mmHg|N/cm2"),
     PLAIN("mode", "acquisition mode", "a mat", "--mode mat|roller"),
     SAID("roller_radius_mm", "roller without a radius: taking rows x row pitch / 2 pi "

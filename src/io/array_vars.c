@@ -385,11 +385,50 @@ km_status km_vars_read_scalars(km_ctx *ctx, km_reader *r, const km_varset *s, km
     return st;
 }
 
+/* A vector of numbers as long as n (a row or a column: 1 x n, n x 1, numpy's (n,)). */
+static int vector_of(const mat_var *v, uint64_t n)
+{
+    return v != NULL && km_var_numeric(v) && !v->complex_ && v->nd == 2 && (v->dims[0] == 1 || v->dims[1] == 1) &&
+           v->n == n;
+}
+
+/* The frames' times: `time` (find_near), else a vector named like a time
+   (km_time_name: t, times, ...) as long as one end dimension of 3-D frames
+   (one frame: 1), *named then 1.  Several so named: the same values, else
+   an error naming two (never a silent pick); one whose length agrees with
+   no end dimension is not a time (a t for a thickness). */
+static km_status find_time(km_ctx *ctx, km_reader *r, const km_varset *s, const mat_var *f, const mat_var **t,
+                           int *named)
+{
+    km_status st = find_near(ctx, r, s, "time", t);
+    *named = 0;
+    for (int32_t k = 0; st == KM_OK && *t == NULL && km_time_name(k) != NULL; k++) {
+        const mat_var *v;
+        int same = 1;
+        if ((st = find_near(ctx, r, s, km_time_name(k), &v)) != KM_OK || v == NULL)
+            continue;
+        if (f->nd == 3 ? !vector_of(v, f->dims[0]) && !vector_of(v, f->dims[2]) : !vector_of(v, 1))
+            continue;
+        for (int32_t j = k + 1; km_time_name(j) != NULL && same && st == KM_OK; j++) {
+            const mat_var *w;
+            if ((st = find_near(ctx, r, s, km_time_name(j), &w)) == KM_OK && w != NULL && vector_of(w, v->n) &&
+                (st = same_values(ctx, r, s, v, w, &same)) == KM_OK && !same)
+                st = km_fail(ctx, KM_ERR_FORMAT, "%ss %s and %s are both named like the frames' times, as long "
+                             "as the frames, and disagree: which is it? (save it as time)", s->noun, v->name,
+                             w->name);
+        }
+        *t = v;
+        *named = 1;
+    }
+    return st;
+}
+
 km_status km_vars_orient(km_ctx *ctx, km_reader *r, const km_varset *s, const mat_var *f,
                          const km_read_options *opt, km_orient *o)
 {
     const mat_var *t;
-    km_status st = find_near(ctx, r, s, "time", &t);
+    km_status st = find_time(ctx, r, s, f, &t, &o->time_named);
+    o->time = t;
     if (st != KM_OK)
         return st;
     uint64_t d0 = f->dims[0], d2 = f->dims[2];
@@ -427,15 +466,18 @@ km_status km_vars_orient(km_ctx *ctx, km_reader *r, const km_varset *s, const ma
                          : km_reader_set_geometry(ctx, r, (int64_t)f->dims[0], (int64_t)f->dims[1]);
 }
 
-static km_status read_time_vector(km_ctx *ctx, km_reader *r, const km_varset *s, int64_t n_frames,
+static km_status read_time_vector(km_ctx *ctx, km_reader *r, const km_varset *s, const km_orient *o,
                                   double **time)
 {
-    const mat_var *t;
-    km_status st = find_near(ctx, r, s, "time", &t);
+    const mat_var *t = o->time;
+    const int64_t n_frames = o->n_frames;
+    km_status st = KM_OK;
     unsigned char *b;
     double *tm;
     *time = NULL;
-    if (st != KM_OK || t == NULL)
+    if (t == NULL)
+        return KM_OK;
+    if (o->time_named && (st = km_reader_add_header(ctx, r, "time from", t->name)) != KM_OK)
         return st;
     if ((b = small_values(ctx, r, s, t, &st)) == NULL)
         return st;
@@ -503,7 +545,7 @@ static km_status rate_by_name(km_ctx *ctx, km_reader *r, const km_varset *s, km_
 km_status km_vars_read_time(km_ctx *ctx, km_reader *r, const km_varset *s, const km_read_options *opt,
                             km_orient *o, double **time)
 {
-    km_status st = read_time_vector(ctx, r, s, o->n_frames, time);
+    km_status st = read_time_vector(ctx, r, s, o, time);
     o->rate_named = 0;
     if (st == KM_OK && r->info.frame_rate_hz == 0 && !(opt->frame_rate_hz > 0))
         st = rate_by_name(ctx, r, s, o);
@@ -562,6 +604,8 @@ void km_vars_note_assumed(km_reader *r, const km_orient *o)
         km_reader_note_assumed(r, "time_axis");
     if (o->rate_named)
         km_reader_note_assumed(r, "rate_name");
+    if (o->time_named)
+        km_reader_note_assumed(r, "time_name");
     if (o->n_strings > 0)
         km_reader_note_assumed(r, "string");
 }

@@ -105,6 +105,8 @@ typedef struct km_orient {
     int time_first;        /* time is the frames' first dimension */
     int guessed;           /* from the longer end dimension: noted as assumed */
     int rate_named;        /* the rate from a number named like one (fs): noted as assumed */
+    const struct mat_var *time; /* the frames' times: `time`, or a vector named like it, else NULL */
+    int time_named;        /* ... named like it (t, times: km_time_name): noted as assumed */
     int n_strings;         /* MATLAB string objects skipped (km_vars_read_scalars): noted */
     int64_t n_frames;
 } km_orient;
@@ -130,9 +132,11 @@ km_status km_vars_orient(km_ctx *ctx, struct km_reader *r, const km_varset *s, c
    object is a header entry saying it was not read (o->n_strings). */
 km_status km_vars_read_scalars(km_ctx *ctx, struct km_reader *r, const km_varset *s, km_orient *o);
 /* What o says was assumed, into the reader's list (after
-   km_reader_apply_options): time_axis, rate_name, string. */
+   km_reader_apply_options): time_axis, rate_name, time_name, string. */
 void km_vars_note_assumed(struct km_reader *r, const km_orient *o);
-/* `time`: n_frames finite, non-decreasing seconds (NULL without it); gives
+/* o->time (`time`, or a vector named like it: t, times, timestamps, time_s,
+   as long as the frames; km_vars_orient chose it): n_frames finite,
+   non-decreasing seconds (NULL without it); gives
    the rate when no scalar did; else, unless opt gives one, a rate under a
    name like `fs` (o->rate_named).  o: the time axis's frames. */
 km_status km_vars_read_time(km_ctx *ctx, struct km_reader *r, const km_varset *s, const km_read_options *opt,

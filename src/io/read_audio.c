@@ -362,8 +362,11 @@ static void take_meta(km_reader *r, const km_comment_meta *m)
         km_reader_pitch_from(r, 0, "the comment's pitch=%gx%g", m->row_pitch, m->col_pitch);
         km_reader_pitch_from(r, 1, "the comment's pitch=%gx%g", m->row_pitch, m->col_pitch);
     }
-    if (m->units[0] != '\0')
-        memcpy(r->info.units, m->units, sizeof m->units);
+    if (m->units[0] != '\0') { /* kPa as written in any case; psi, Pa, MPa read converted to kPa */
+        double scale;
+        snprintf(r->info.units, sizeof r->info.units, "%s", km_units_from_file(m->units, &scale));
+        km_reader_units_from(r, m->units, NULL);
+    }
     if (m->mode >= 0)
         r->info.mode = m->mode;
     if (m->radius > 0)

@@ -18,9 +18,7 @@
 typedef struct tx_impl {
     km_lines lines;
     int32_t rows, cols;
-    int per_line;       /* 1: one frame per line; 0: matrix layout */
-    int layout_guessed; /* no grid, no --text-layout: the file read as one frame (assumed "text_layout") */
-    int64_t n_frames;
+    km_text_grid g;     /* per_line, the frame count; layout_guessed: assumed "text_layout" */
     int64_t parsed;
     double dt;
     int label;          /* the first column: 0 a value, KM_LABEL_INDEX dropped, KM_LABEL_TIME the line's time */
@@ -218,7 +216,7 @@ static km_status parse_frame(km_ctx *ctx, tx_impl *t, float *dst, double *time, 
 
     *got = 0;
     *time = (double)t->parsed * t->dt;
-    if (t->per_line) {
+    if (t->g.per_line) {
         const int64_t want = (int64_t)t->rows * t->cols;
         st = next_data_line(ctx, t, &line, &len, &g);
         if (st != KM_OK || !g)
@@ -302,6 +300,7 @@ typedef struct tx_survey {
     int64_t units_line;         /* a line of units under the names (its number), else 0 */
     km_table_units units;       /* what it says */
     km_table_names names;             /* names.n > 0: the first line named the columns */
+    int64_t level_rows, level_cols;   /* the grid two lines of column levels gave (row, col), else 0 */
     int64_t n_nonfinite, nf_line, nf_col; /* nan and inf values, the first one's place */
 } tx_survey;
 
@@ -414,37 +413,119 @@ static int numbers_under(const tx_impl *t, const tx_survey *v, const char *p, co
     return km_table_numeric_line(t->sep, q != NULL ? q : p, e);
 }
 
+/* Two lines of column levels at *line (pandas' MultiIndex columns; text_levels.c): read when they
+   are row and col numbering every taxel, then the index's name if a line
+   gives it; refused when they are not (a header of two levels never read as
+   data).  *lv 1 with the names read and the next data line in *line; else
+   the file is back at line 1 (off0, line0). */
+static km_status column_levels(km_ctx *ctx, tx_impl *t, tx_survey *v, char **line, size_t *len,
+                               int *got, long long off0, int64_t line0, int *lv)
+{
+    km_table_level a, b;
+    const int64_t l1 = t->lines.line_no;
+    const int named = !km_table_numeric_line(t->sep, *line, *line + *len);
+    char why[400];
+    km_status st;
+    *lv = 0;
+    km_table_level_line(*line, *line + *len, named, &a);
+    if (a.n < 2 || !a.repeats || (!named && !a.outer))
+        return KM_OK;
+    if ((st = next_data_line(ctx, t, line, len, got)) != KM_OK)
+        return st;
+    int k = 0;
+    if (*got && named && !km_table_numeric_line(t->sep, *line, *line + *len)) {
+        km_table_level_line(*line, *line + *len, 1, &b);
+        k = km_table_levels(&a, &b, &v->level_rows, &v->level_cols, why, sizeof why);
+    } else if (*got && !named) {
+        km_table_level_line(*line, *line + *len, 0, &b);
+        k = km_table_unnamed_levels(&a, &b) ? -2 : 0;
+    }
+    if (k == 0) { /* not levels: line 1 again */
+        v->level_rows = v->level_cols = 0;
+        st = km_lines_seek(ctx, &t->lines, off0, line0);
+        return st == KM_OK ? next_data_line(ctx, t, line, len, got) : st;
+    }
+    if (k == -1)
+        return km_fail(ctx, KM_ERR_FORMAT, "line %lld: two lines of column names (pandas' to_csv of two-level "
+                       "columns, a MultiIndex), which knotmap reads when they are row and col: %s", (long long)l1, why);
+    if (k == -2)
+        return km_fail(ctx, KM_ERR_FORMAT, "lines %lld-%lld: two lines of labels that number rows and columns "
+                       "(pandas' to_csv(index=False) of two-level columns, a MultiIndex, writes them without the "
+                       "levels' names), not taxels: write the index too (to_csv()) with the levels named row and "
+                       "col, or drop them (to_csv(header=False)) and pass --grid RxC", (long long)l1,
+                       (long long)t->lines.line_no);
+    memset(&v->names, 0, sizeof v->names);
+    v->names.n = 1 + a.n;
+    snprintf(v->names.shown, sizeof v->names.shown, "levels '%s' and '%s': %lld x %lld taxels", a.name, b.name,
+             (long long)v->level_rows, (long long)v->level_cols);
+    v->data_line = t->lines.line_no;
+    v->data_off = km_lines_tell(&t->lines);
+    if ((st = next_data_line(ctx, t, line, len, got)) == KM_OK && *got &&
+        km_table_index_name_line(*line, *line + *len, v->names.first)) { /* the index's name: time, ... */
+        v->data_line = t->lines.line_no;
+        v->data_off = km_lines_tell(&t->lines);
+        st = next_data_line(ctx, t, line, len, got);
+    }
+    *lv = 1;
+    return st;
+}
+
+/* What the first columns hold, told by their names over the first data line:
+   line labels, times (in seconds or ms, dates), a value. */
+static km_status column_roles(km_ctx *ctx, km_reader *r, tx_impl *t, const tx_survey *v, const char *line,
+                              size_t len)
+{
+    double unit;
+    t->label = km_table_label_of(v->names.first, &t->time_unit);
+    t->skip = t->label == KM_LABEL_INDEX && km_table_label_of(v->names.second, &unit) == KM_LABEL_TIME;
+    if (t->skip) /* pandas' index beside its time column: the times are the second's */
+        t->label = km_table_label_of(v->names.second, &t->time_unit);
+    if (!t->skip && date_name(v->names.first) && past_date(t, line, line + len) != NULL) {
+        t->label = KM_LABEL_TIME; /* dates and times under any such name (pandas' DatetimeIndex) */
+        if (km_table_label_of(v->names.first, &t->time_unit) != KM_LABEL_TIME)
+            t->time_unit = 1.0;
+    }
+    km_status st = time_unit(ctx, t, v);
+    return st == KM_OK ? names_entry(ctx, r, t, v) : st;
+}
+
 /* The first line is names when it is not numbers and the next line is (or
-   counts 0, 1, 2, ... and the next line does not go on counting). */
+   counts 0, 1, 2, ... and the next line does not go on counting); or two
+   lines are, column levels (column_levels). */
 static km_status first_lines(km_ctx *ctx, km_reader *r, tx_impl *t, tx_survey *v, char **line, size_t *len,
                              int *got)
 {
     const long long off0 = km_lines_tell(&t->lines);
     const int64_t line0 = t->lines.line_no;
     km_status st = next_data_line(ctx, t, line, len, got);
-    int64_t counted, n, keep;
+    int64_t counted = -2, n, keep;
     size_t hlen = *len;
     double unit, x;
     const char *rest;
-    char *copy;
+    char *copy = NULL;
+    int lv = 0;
     if (st != KM_OK || !*got)
         return st;
     t->sep = memchr(*line, ';', *len) != NULL ? ';' : km_tab_decimal_comma(*line, *line + *len) ? '\t' : ',';
-    counted = km_table_numeric_line(t->sep, *line, *line + *len) ? km_table_counting_line(t->sep, *line, *line + *len) : -1;
-    if (counted == 0)
+    if ((st = column_levels(ctx, t, v, line, len, got, off0, line0, &lv)) != KM_OK)
         return st;
-    if (counted < 0 && km_table_labelled_count(t->sep, *line, *line + *len) > 0)
-        counted = -2; /* pandas' `,0,1` or `time,0,1` over one to three unnamed columns: names */
-    if (counted == -1 && km_values_with_a_bad_one(t->sep, *line, *line + *len, 1))
-        return parse_values(ctx, t, *line, *line + *len, NULL, 0, &n); /* its bad value's error */
-    if ((copy = km_reader_alloc(r, hlen + 1)) == NULL)
-        return km_fail(ctx, KM_ERR_NOMEM, "out of memory for the first line");
-    memcpy(copy, *line, hlen);
-    copy[hlen] = '\0';
-    km_table_split_names(copy, copy + hlen, &v->names);
-    v->data_line = t->lines.line_no;
-    v->data_off = km_lines_tell(&t->lines);
-    st = next_data_line(ctx, t, line, len, got);
+    if (!lv) {
+        counted = km_table_numeric_line(t->sep, *line, *line + *len) ? km_table_counting_line(t->sep, *line, *line + *len) : -1;
+        if (counted == 0)
+            return st;
+        if (counted < 0 && km_table_labelled_count(t->sep, *line, *line + *len) > 0)
+            counted = -2; /* pandas' `,0,1` or `time,0,1` over one to three unnamed columns: names */
+        if (counted == -1 && km_values_with_a_bad_one(t->sep, *line, *line + *len, 1))
+            return parse_values(ctx, t, *line, *line + *len, NULL, 0, &n); /* its bad value's error */
+        if ((copy = km_reader_alloc(r, (hlen = *len) + 1)) == NULL)
+            return km_fail(ctx, KM_ERR_NOMEM, "out of memory for the first line");
+        memcpy(copy, *line, hlen);
+        copy[hlen] = '\0';
+        km_table_split_names(copy, copy + hlen, &v->names);
+        v->data_line = t->lines.line_no;
+        v->data_off = km_lines_tell(&t->lines);
+        st = next_data_line(ctx, t, line, len, got);
+    }
     if (st == KM_OK && *got && t->sep == ',' && km_tab_decimal_comma(*line, *line + *len))
         t->sep = '\t'; /* names over TABs and decimal commas */
     if (st == KM_OK && *got && !numbers_under(t, v, *line, *line + *len) &&
@@ -466,27 +547,16 @@ static km_status first_lines(km_ctx *ctx, km_reader *r, tx_impl *t, tx_survey *v
            `time`): that value's */
         keep = t->lines.line_no;
         t->lines.line_no = v->data_line;
-        if (*got && km_values_with_a_bad_one(t->sep, *line, *line + *len, 0))
+        if (*got && (copy == NULL || km_values_with_a_bad_one(t->sep, *line, *line + *len, 0)))
             t->lines.line_no = keep;
         st = *got && t->lines.line_no == keep              ? parse_values(ctx, t, *line, *line + *len, NULL, 0, &n)
-             : !*got && km_table_label_of(v->names.first, &unit) != 0 ? KM_OK
+             : !*got && (copy == NULL || km_table_label_of(v->names.first, &unit) != 0) ? KM_OK
                                                             : parse_values(ctx, t, copy, copy + hlen, NULL, 0, &n);
         t->lines.line_no = keep;
         if (st == KM_OK)
             st = km_fail(ctx, KM_ERR_FORMAT, "line %lld: column names and no data", (long long)v->data_line);
     } else if (st == KM_OK) {
-        t->label = km_table_label_of(v->names.first, &t->time_unit);
-        t->skip = t->label == KM_LABEL_INDEX && km_table_label_of(v->names.second, &unit) == KM_LABEL_TIME;
-        if (t->skip) /* pandas' index beside its time column: the times are the second's */
-            t->label = km_table_label_of(v->names.second, &t->time_unit);
-        if (!t->skip && date_name(v->names.first) && past_date(t, *line, *line + *len) != NULL) {
-            t->label = KM_LABEL_TIME; /* dates and times under any such name (pandas' DatetimeIndex) */
-            if (km_table_label_of(v->names.first, &t->time_unit) != KM_LABEL_TIME)
-                t->time_unit = 1.0;
-        }
-        st = time_unit(ctx, t, v);
-        if (st == KM_OK)
-            st = names_entry(ctx, r, t, v);
+        st = column_roles(ctx, r, t, v, *line, *len);
     }
     km_reader_release(r, copy);
     return st;
@@ -558,101 +628,13 @@ static km_status survey(km_ctx *ctx, km_reader *r, tx_impl *t, tx_survey *v)
     return km_lines_seek(ctx, &t->lines, v->data_off, v->units_line > 0 ? v->units_line : v->data_line);
 }
 
-/* Without a grid, is one L x N frame (matrix layout) the only sensible
- * reading of L lines of N values?  A long thin matrix (sides more than
- * 4:1 apart) is as likely L frames of N taxels: ambiguous, so refused
- * (docs/FORMAT.md 1.4). */
-static int matrix_plausible(int64_t n_lines, int64_t n1)
-{
-    int64_t lo = n_lines < n1 ? n_lines : n1, hi = n_lines < n1 ? n1 : n_lines;
-    return lo <= 1 || hi <= 4 * lo;
-}
-
-/* The geometry rule of docs/FORMAT.md 1.4. */
-static km_status decide_geometry(km_ctx *ctx, tx_impl *t, const km_read_options *opt, int64_t n_lines, int64_t n1,
-                                 int64_t line1, int64_t *rows, int64_t *cols)
-{
-    const int64_t R = opt->rows, C = opt->cols;
-    int layout = opt->text_frame_per_file; /* 1 matrix, 0 per line, -1 guess */
-
-    if (layout == -1) {
-        if (R > 0 && C > 0)
-            layout = n1 == R * C && (R > 1 || t->label == KM_LABEL_TIME) ? 0 : n1 == C ? 1 : -2; /* 1xC: the same */
-        else if (C > 0)
-            layout = n1 == C ? 1 : n1 % C == 0 ? 0 : -2;
-        else if (R > 0)
-            layout = n_lines % R == 0 ? 1 : n1 % R == 0 ? 0 : -2;
-        else if ((layout = matrix_plausible(n_lines, n1) ? 1 : -3) == 1)
-            t->layout_guessed = 1; /* said: assumed "text_layout" */
-        if (layout == -3) {
-            int64_t c = (int64_t)sqrt((double)n1);
-            while (c > 1 && n1 % c != 0)
-                c--;
-            return km_fail(ctx, KM_ERR_INVALID,
-                           "line %lld: %lld lines of %lld values, no grid given: one %lld x %lld frame, or "
-                           "%lld frames of %lld values each (one frame per line)? Pass --grid RxC for one "
-                           "frame per line (e.g. --grid %lldx%lld), or --text-layout matrix for one frame",
-                           (long long)line1, (long long)n_lines, (long long)n1, (long long)n_lines,
-                           (long long)n1, (long long)n_lines, (long long)n1, (long long)(n1 / c),
-                           (long long)c);
-        }
-        if (layout == -2)
-            return km_fail(ctx, KM_ERR_FORMAT,
-                           "line %lld: %lld values fit neither one frame per line nor %lld lines per frame of the "
-                           "grid %lldx%lld%s",
-                           (long long)line1, (long long)n1, (long long)(R > 0 ? R : n_lines),
-                           (long long)(R > 0 ? R : 0), (long long)(C > 0 ? C : 0),
-                           R > 0 && C > 0 && n1 == R * C + 1 && t->label == 0
-                               ? " (one value more than the grid: a first column of times or frame numbers? Name "
-                                 "the columns in a first line, the first time or index)"
-                           : R > 0 && C > 0 && n1 == R * C + 1
-                               ? " (one value more than the grid after the first column, a label: a second label "
-                                 "column, a time beside an index or frame number? One is read: drop the other, "
-                                 "pandas' to_csv(index=False))"
-                               : "");
-    }
-    if (layout == 0) {
-        t->per_line = 1;
-        if (R > 0 && C > 0) {
-            *rows = R;
-            *cols = C;
-        } else if (R > 0 || C > 0) {
-            const int64_t given = R > 0 ? R : C;
-            if (n1 % given != 0)
-                return km_fail(ctx, KM_ERR_FORMAT, "line %lld: %lld values per line is not a multiple of %lld %s",
-                               (long long)line1, (long long)n1, (long long)given, R > 0 ? "rows" : "cols");
-            *rows = R > 0 ? R : n1 / C;
-            *cols = C > 0 ? C : n1 / R;
-        } else {
-            return km_fail(ctx, KM_ERR_INVALID,
-                           "line %lld: %lld values per line: give the grid (--grid RxC) to read one frame per line",
-                           (long long)line1, (long long)n1);
-        }
-        if (*rows * *cols != n1)
-            return km_fail(ctx, KM_ERR_FORMAT, "line %lld: frame 1: expected %lld values (grid %lldx%lld), found %lld",
-                           (long long)line1, (long long)(*rows * *cols), (long long)*rows, (long long)*cols,
-                           (long long)n1);
-        t->n_frames = n_lines;
-    } else {
-        t->per_line = 0;
-        if (C > 0 && C != n1)
-            return km_fail(ctx, KM_ERR_FORMAT, "line %lld: frame 1: expected %lld values (grid %lldx%lld), found %lld",
-                           (long long)line1, (long long)C, (long long)(R > 0 ? R : n_lines), (long long)C,
-                           (long long)n1);
-        *cols = n1;
-        *rows = R > 0 ? R : n_lines;
-        t->n_frames = *rows > 0 ? n_lines / *rows : 0;
-    }
-    return KM_OK;
-}
-
 km_status km_open_text(km_ctx *ctx, km_reader *r, const km_read_options *opt)
 {
     tx_impl *t;
     tx_survey v;
-    int64_t rows = 0, cols = 0;
     km_status st;
 
+    memset(&v, 0, sizeof v);
     t = km_reader_alloc(r, sizeof *t);
     if (t == NULL)
         return km_fail(ctx, KM_ERR_NOMEM, "out of memory for the text reader");
@@ -669,9 +651,13 @@ km_status km_open_text(km_ctx *ctx, km_reader *r, const km_read_options *opt)
         st = survey(ctx, r, t, &v);
     if (st == KM_OK && v.n1 == 0)
         st = km_fail(ctx, KM_ERR_FORMAT, "line %lld: no values", (long long)v.line1);
+    km_read_options lo = *opt; /* column levels give the grid: one frame a line (a grid given must agree) */
+    lo.rows = (int32_t)v.level_rows;
+    lo.cols = (int32_t)v.level_cols;
+    lo.text_frame_per_file = 0;
     if (st == KM_OK)
-        st = decide_geometry(ctx, t, opt, v.n_lines, v.n1, v.line1, &rows, &cols);
-    if (st == KM_OK && t->label == KM_LABEL_TIME && !t->per_line)
+        st = km_text_geometry(ctx, v.level_rows > 0 ? &lo : opt, t->label, v.n_lines, v.n1, v.line1, &t->g);
+    if (st == KM_OK && t->label == KM_LABEL_TIME && !t->g.per_line)
         st = km_fail(ctx, KM_ERR_FORMAT, "line %lld: a first column of times needs one frame per line (a grid "
                      "of %lld values: --grid RxC)", (long long)v.data_line, (long long)v.n1);
     if (st != KM_OK)
@@ -679,12 +665,12 @@ km_status km_open_text(km_ctx *ctx, km_reader *r, const km_read_options *opt)
     if (t->label == KM_LABEL_TIME)
         r->info.frame_rate_hz = km_reader_times_rate(r, v.n_lines, v.t_first, v.t_last, t->time_unit,
                                                      "line %lld: the time column", (long long)v.line1);
-    st = km_reader_set_geometry(ctx, r, rows, cols);
+    st = km_reader_set_geometry(ctx, r, t->g.rows, t->g.cols);
     if (st != KM_OK)
         return st;
-    t->rows = (int32_t)rows;
-    t->cols = (int32_t)cols;
-    r->info.n_frames = t->n_frames;
+    t->rows = (int32_t)t->g.rows;
+    t->cols = (int32_t)t->g.cols;
+    r->info.n_frames = t->g.n_frames;
     r->info.n_nonfinite = v.n_nonfinite; /* said by the caller (km_nonfinite_text) */
     r->count_nonfinite = 0;              /* counted here, not again as read */
     if (v.n_nonfinite > 0)
@@ -693,7 +679,7 @@ km_status km_open_text(km_ctx *ctx, km_reader *r, const km_read_options *opt)
     st = km_reader_apply_options(ctx, r, opt);
     if (st != KM_OK)
         return st;
-    if (t->layout_guessed)
+    if (t->g.layout_guessed)
         km_reader_note_assumed(r, "text_layout");
     t->dt = 1.0 / r->info.frame_rate_hz;
     return KM_OK;

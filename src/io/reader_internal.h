@@ -71,6 +71,11 @@ km_status km_reader_check_options(km_ctx *ctx, const km_read_options *o);
    One list for every reader that takes a rate so named (a MAT-file's or
    .npz's variable, another tool's HDF5 root attribute; docs/FORMAT.md 1.1). */
 const char *km_rate_name(int32_t i);
+/* The names a MAT-file's or .npz archive's time vector goes by besides
+   `time` (t, times, timestamps, time_s): the i-th, NULL past the end.  One
+   is read as the frames' times when no `time` is and its length agrees with
+   the frames (noted as assumed, "time_name"; docs/FORMAT.md 1.8). */
+const char *km_time_name(int32_t i);
 /* The file's own unit `word` (km_units_from_file's, one it converts to
    kPa: psi, Pa, MPa), recorded (what a --units given is compared with) and
    converted: by the reader itself when own_scale is given (a Tekscan,

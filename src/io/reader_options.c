@@ -194,6 +194,12 @@ const char *km_rate_name(int32_t i)
     return i >= 0 && (size_t)i < sizeof NAMES / sizeof NAMES[0] ? NAMES[i] : NULL;
 }
 
+const char *km_time_name(int32_t i)
+{
+    static const char *const NAMES[] = {"t", "times", "timestamps", "time_s"};
+    return i >= 0 && (size_t)i < sizeof NAMES / sizeof NAMES[0] ? NAMES[i] : NULL;
+}
+
 /* Two unit names for the same unit: raw and raw, or the same kPa per unit
    (N/cm^2 and N/cm2, psi and PSI). */
 static int same_units(const char *a, const char *b)

@@ -89,9 +89,20 @@ static int head_contains(const unsigned char *h, size_t n, const char *s)
 }
 
 /* One line of numbers between blanks, commas or semicolons: 1, with *count
-   of them; 0 not. */
+   of them; 0 not.  Its first field may be a date and time (pandas'
+   DatetimeIndex, a logger's ISO 8601 stamps: a time column, docs/FORMAT.md
+   1.4), the decimal mark a comma after ';' or TABs. */
 static int line_numbers(const char *p, const char *e, int *count)
 {
+    const int comma = memchr(p, ';', (size_t)(e - p)) != NULL || memchr(p, '\t', (size_t)(e - p)) != NULL;
+    const char *dq;
+    int64_t day;
+    double secs;
+    while (p < e && (*p == ' ' || *p == '\t'))
+        p++;
+    if (km_scan_datetime(p, e, comma, &dq, &day, &secs) >= 0 &&
+        (dq == e || *dq == ' ' || *dq == '\t' || *dq == ',' || *dq == ';' || *dq == '\r'))
+        p = dq;
     while (p < e) {
         const char *q;
         double v;
@@ -113,11 +124,14 @@ static int line_numbers(const char *p, const char *e, int *count)
    when cut) holds only numbers between blanks/commas, and one holds one;
    '#' comment lines and a first line of column names over numbers (a
    table from pandas or numpy.savetxt, docs/FORMAT.md 1.4), with a line of
-   units under them, allowed. */
+   units under them, or two lines of column levels and the index's name
+   (pandas' MultiIndex columns) allowed, after Excel's "sep=;". */
 static int head_is_numeric(const unsigned char *h, size_t n)
 {
     size_t i = 0;
     int numbers = 0, lines = 0, names = 0;
+    km_table_level level1, level2;
+    char index_name[32];
     while (i < n) {
         size_t j = i;
         const char *p, *e;
@@ -129,14 +143,26 @@ static int head_is_numeric(const unsigned char *h, size_t n)
         e = (const char *)h + j;
         while (p < e && (*p == ' ' || *p == '\t'))
             p++;
+        if (i == 0 && e - p >= 5 && e - p <= 7 && memcmp(p, "sep=", 4) == 0) {
+            i = j + 1; /* Excel's separator hint, "sep=;" (1.4) */
+            continue;
+        }
         if (p == e || *p != '#') {
             int before = numbers;
             km_table_units u;
             if (!line_numbers(p, e, &numbers)) {
+                if (names == 1)
+                    km_table_level_line(p, e, 1, &level2);
                 if (lines == 0 && names == 1 && km_table_units_line(p, e, &u))
                     names = 2; /* a line of units under the names (s,kPa,kPa) */
+                else if (lines == 0 && names == 1 && level2.n == level1.n && level1.repeats)
+                    names = 3; /* pandas' two column levels (MultiIndex), 1.4 */
+                else if (lines == 0 && names == 3 && km_table_index_name_line(p, e, index_name))
+                    names = 4; /* ... and the index's name */
                 else if (lines > 0 || names)
                     return 0;
+                if (names == 0)
+                    km_table_level_line(p, e, 1, &level1);
                 names = names ? names : 1;
             } else if (numbers > before) {
                 lines++;

@@ -209,6 +209,43 @@ typedef struct km_table_units {
     double time_secs[2]; /* seconds per unit the first two columns' time units say, 0 = none */
 } km_table_units;
 int km_table_units_line(const char *p, const char *e, km_table_units *u);
+/* Two lines of column names, pandas' to_csv of two-level columns (a
+ * MultiIndex; text_levels.c, docs/FORMAT.md 1.4).  km_table_level_line: one
+ * level's line, its first field the level's name when `named`, and what
+ * its labels are.  km_table_levels: a header of two such lines read (1, the
+ * grid: levels row and col numbering every taxel row by row), refused (-1,
+ * *why says why and what to do), or not two levels (0).
+ * km_table_unnamed_levels: two lines of numbers that are such levels
+ * without names (to_csv(index=False)).  km_table_index_name_line: the line
+ * after the levels holding the index's name over empty fields (its name
+ * into `name`, lower case), 1; else 0. */
+typedef struct km_table_level {
+    char name[32];      /* the level's name, lower case, quotes and blanks off */
+    int64_t n;          /* labels after it */
+    int ints, repeats;  /* every label an integer; two neighbours alike (an outer level) */
+    int64_t first;      /* the first label */
+    int64_t run;        /* labels before the first change */
+    int64_t period;     /* labels before the first one comes back */
+    int outer, inner;   /* first + k / run (0 0 0 1 1 1); first + k % period (0 1 2 0 1 2) */
+} km_table_level;
+void km_table_level_line(const char *p, const char *e, int named, km_table_level *lv);
+int km_table_levels(const km_table_level *a, const km_table_level *b, int64_t *rows, int64_t *cols, char *why,
+                    size_t cap);
+int km_table_unnamed_levels(const km_table_level *a, const km_table_level *b);
+int km_table_index_name_line(const char *p, const char *e, char name[32]);
+/* The geometry rule of a text matrix (text_geometry.c, docs/FORMAT.md 1.4):
+ * n_lines data lines of n1 values (the first at line line1; `label` the first
+ * column's role, km_table_label_of's) and the options' grid and layout give
+ * one frame per line or the matrix layout, the grid and the frame count; or
+ * KM_ERR_INVALID (ambiguous: give the grid) or KM_ERR_FORMAT (the grid fits
+ * neither layout), detail "line L: ..." for the reader to prefix. */
+typedef struct km_text_grid {
+    int64_t rows, cols, n_frames;
+    int per_line;        /* 1: one frame per line; 0: matrix layout */
+    int layout_guessed;  /* no grid, no layout: read as one frame (assumed "text_layout") */
+} km_text_grid;
+km_status km_text_geometry(km_ctx *ctx, const km_read_options *opt, int label, int64_t n_lines, int64_t n1,
+                           int64_t line1, km_text_grid *g);
 /* A date and time at p (text_dates.c; docs/FORMAT.md 1.4): ISO 8601's
  * YYYY-MM-DD, perhaps followed by 'T' or blanks and HH:MM[:SS[.fff]] and a
  * UTC offset (Z, +HH:MM), as pandas writes a DatetimeIndex; or pandas'
