@@ -433,7 +433,9 @@ static km_status column_levels(km_ctx *ctx, tx_impl *t, tx_survey *v, char **lin
     if ((st = next_data_line(ctx, t, line, len, got)) != KM_OK)
         return st;
     int k = 0;
-    if (*got && named && !km_table_numeric_line(t->sep, *line, *line + *len)) {
+    km_table_units u;
+    if (*got && named && !km_table_numeric_line(t->sep, *line, *line + *len) &&
+        !km_table_units_line(*line, *line + *len, &u)) { /* names over units (s,kPa,kPa): not levels */
         km_table_level_line(*line, *line + *len, 1, &b);
         k = km_table_levels(&a, &b, &v->level_rows, &v->level_cols, why, sizeof why);
     } else if (*got && !named) {

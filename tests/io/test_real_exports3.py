@@ -235,3 +235,22 @@ def test_column_levels_without_an_extension_are_sniffed_as_text(tmp_path):
     _frame().to_csv(p)
     rc, out, err = _cli(p)
     assert rc == 0 and "format:       text" in out and "grid:         2 x 3" in out, err
+
+
+@pytest.mark.parametrize("dtype", ["float16", "int16", "uint16", ">u2"])
+def test_npy_of_small_dtypes_reads_exactly(tmp_path, dtype):
+    # what a logger saves to keep files small: read exactly, the time axis said (time_axis)
+    a = FRAMES.astype(dtype)
+    np.save(tmp_path / "a.npy", a)
+    s = read(tmp_path / "a.npy", time_axis="first")
+    assert s.frames.shape == (T, R, C) and np.array_equal(s.frames, a.astype("f4"))
+    assert "time_axis" not in s.metadata["assumed"]
+
+
+def test_names_alike_over_a_line_of_units_are_not_column_levels(tmp_path):
+    # a logger's repeated names over its units line: one line of names, as before the levels
+    p = tmp_path / "log.csv"
+    p.write_text("time," + ",".join(["p"] * (R * C)) + "\ns," + ",".join(["kPa"] * (R * C)) + "\n"
+                 + "".join("%g,%s\n" % (TIMES[k], ",".join("%g" % v for v in FRAMES[k].ravel())) for k in range(T)))
+    s = read(p, grid=(R, C))
+    assert np.array_equal(s.frames, FRAMES) and s.metadata["units"] == "kPa"
