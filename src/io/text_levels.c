@@ -46,7 +46,8 @@ static int int_field(const char *f, const char *fe, int64_t *x)
 {
     const char *q;
     double d;
-    if (f == fe || km_scan_number(f, fe, &q, &d) != 0 || q != fe || d != (double)(int64_t)d || d > 1e15 || d < -1e15)
+    if (f == fe || km_scan_number(f, fe, &q, &d) != 0 || q != fe || !(d >= -1e15 && d <= 1e15) ||
+        d != (double)(int64_t)d) /* nan and inf fail the range before the cast */
         return 0;
     *x = (int64_t)d;
     return 1;
