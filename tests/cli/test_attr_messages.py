@@ -20,6 +20,10 @@ h5py = pytest.importorskip("h5py")
 CRAFTED = sorted((REPO / "tests" / "fuzz" / "libhdf5").glob("*H5Aexists*.h5"))
 
 
+@pytest.mark.skipif(os.environ.get("KNOTMAP_SANITIZED") == "1",
+                    reason="under ASan the 16 GiB reservation has its shadow (2 GiB) poisoned page "
+                    "by page: 55 s on a virtual machine whose page faults cost 11-16 us, past the "
+                    "probe's 60 s limit when the host is busy; the plain build refuses it in 0.02 s")
 def test_a_root_header_declaring_16_gib_is_refused_at_once(tmp_path):
     """libhdf5's H5Fopen reserves the 16 GiB the root object header declares, then fails:
     the command refuses the file (65, one line naming it) and writes nothing."""
