@@ -187,6 +187,23 @@ int km_h5_locked(const char *why)
     return strstr(why, "unable to lock file") != NULL;
 }
 
+km_status km_h5_open_fail(km_ctx *ctx, const char *path, km_status damaged)
+{
+    char why[256];
+    km_status kind = km_h5_error_kind(KM_ERR_FORMAT, why, sizeof why);
+    const char *sep = path != NULL ? ": " : "";
+    if (path == NULL)
+        path = "";
+    if (km_h5_locked(why))
+        return km_fail_errno(ctx, KM_ERR_IO, KM_H5_LOCKED_ERRNO, "%s%s" KM_H5_LOCKED_TEXT, path, sep);
+    if (kind == KM_ERR_NOMEM)
+        return km_fail(ctx, KM_ERR_NOMEM, "%s%scannot open as HDF5: out of memory", path, sep);
+    if (damaged == KM_OK)
+        return KM_OK;
+    return km_fail(ctx, damaged, "%s%scannot open as HDF5: %s (truncated or damaged file?)", path, sep,
+                   why[0] != '\0' ? why : "unknown error");
+}
+
 /* n (odd) has no odd divisor from 3 up to its square root. */
 static int is_odd_prime(size_t n)
 {

@@ -82,6 +82,19 @@ km_status km_h5_write_fail(km_ctx *ctx, km_status kind, int os_err, const char *
 #define KM_H5_LOCKED_TEXT "in use: another program has it open for writing (HDF5's file lock)"
 /* Its errno (km_fail_errno): what flock() says of a lock another process holds. */
 #define KM_H5_LOCKED_ERRNO EWOULDBLOCK
+/* km_h5_open_ro(path) failed: record why and return the status, the one
+ * mapping of a failed open for every reader of HDF5 (results; sessions and
+ * MAT-files v7.3 may take it too), from HDF5's error stack (read and
+ * cleared: call before anything that may clear it, H5Pclose included):
+ *  - in use (km_h5_locked): KM_ERR_IO "PATH: " KM_H5_LOCKED_TEXT (exit 74),
+ *    errno KM_H5_LOCKED_ERRNO;
+ *  - out of memory (km_h5_error_kind): KM_ERR_NOMEM "PATH: cannot open as
+ *    HDF5: out of memory" (71);
+ *  - else `damaged` "PATH: cannot open as HDF5: HDF5'S TEXT (truncated or
+ *    damaged file?)": KM_ERR_FORMAT (65), or KM_OK to record nothing (a
+ *    check for which a damaged file is simply not the thing looked for).
+ * path NULL: the detail without "PATH: " (a reader prefixes it). */
+km_status km_h5_open_fail(km_ctx *ctx, const char *path, km_status damaged);
 
 /* The block of d at start, count (rank 1 to 3) read into out as mtype by
  * H5Dread, its stored chunks checked first (km_h5_block_unsound: a chunk

@@ -93,13 +93,9 @@ km_status km_result_is_complete(km_ctx *ctx, const char *path, int *complete)
                 km_h5_attr_get_double(NULL, f, "complete", &flag) == KM_OK && flag == 1.0)
                 *complete = 1;
             H5Fclose(f);
-        } else {
-            char why[256];
-            km_status kind = km_h5_error_kind(KM_ERR_FORMAT, why, sizeof why);
-            if (km_h5_locked(why)) /* another program is writing it: neither complete nor ours to judge */
-                st = km_fail_errno(ctx, KM_ERR_IO, KM_H5_LOCKED_ERRNO, "%s: " KM_H5_LOCKED_TEXT, path);
-            else if (kind == KM_ERR_NOMEM)
-                st = km_fail(ctx, KM_ERR_NOMEM, "%s: cannot open as HDF5: %s", path, why);
+        } else { /* in use (another program is writing it: neither complete nor ours to
+                    judge) or out of memory fail; a damaged file is not complete */
+            st = km_h5_open_fail(ctx, path, KM_OK);
         }
     }
     km_h5_quiet_end(&q);

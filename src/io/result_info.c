@@ -199,12 +199,12 @@ km_status km_result_read_info(km_ctx *ctx, const char *path, const km_param_defa
         return km_fail(ctx, KM_ERR_NOT_FOUND, "%s: Is a directory", path);
     km_h5_quiet_begin(&q);
     htri_t is_h5 = H5Fis_hdf5(path);
-    if (is_h5 <= 0 || (f = km_h5_open_ro(path, H5P_DEFAULT)) < 0) {
-        char why[256] = "";
-        if (is_h5 != 0 && km_h5_error_kind(KM_ERR_FORMAT, why, sizeof why) == KM_ERR_NOMEM)
-            st = km_fail(ctx, KM_ERR_NOMEM, "%s: cannot open as HDF5: %s", path, why);
-        else
-            st = km_fail(ctx, KM_ERR_FORMAT, "%s: not an HDF5 file (expected a knotmap result)", path);
+    if (is_h5 == 0) {
+        st = km_fail(ctx, KM_ERR_FORMAT, "%s: not an HDF5 file (expected a knotmap result)", path);
+        goto done;
+    }
+    if (is_h5 < 0 || (f = km_h5_open_ro(path, H5P_DEFAULT)) < 0) {
+        st = km_h5_open_fail(ctx, path, KM_ERR_FORMAT);
         goto done;
     }
     text_attr(f, "schema", schema, sizeof schema);

@@ -42,13 +42,8 @@ static km_status open_checked(km_ctx *ctx, const char *path, const char *schema,
         return km_fail(ctx, KM_ERR_FORMAT, "%s: not an HDF5 file (expected a %s file%s)", path,
                        schema, make);
     f = km_h5_open_ro(path, H5P_DEFAULT);
-    if (f < 0) {
-        char why[256];
-        km_status kind = km_h5_error_kind(KM_ERR_FORMAT, why, sizeof why);
-        if (km_h5_locked(why))
-            return km_fail_errno(ctx, KM_ERR_IO, KM_H5_LOCKED_ERRNO, "%s: " KM_H5_LOCKED_TEXT, path);
-        return km_fail(ctx, kind, "%s: cannot open as HDF5: %s", path, why);
-    }
+    if (f < 0)
+        return km_h5_open_fail(ctx, path, KM_ERR_FORMAT);
     st = km_h5_attr_get_string(ctx, f, "schema", buf, sizeof buf);
     if (st == KM_OK && strcmp(buf, schema) != 0) /* a session where a result is wanted: say how */
         st = km_fail(ctx, KM_ERR_FORMAT, "%s: schema is '%s', expected '%s'%s", path, buf, schema,

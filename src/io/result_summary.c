@@ -388,11 +388,7 @@ km_status km_result_read_summary(km_ctx *ctx, const char *path, int64_t max_byte
     }
     f = km_h5_open_ro(path, H5P_DEFAULT);
     if (f < 0) {
-        char why[256];
-        km_status kind = km_h5_error_kind(KM_ERR_FORMAT, why, sizeof why);
-        st = km_h5_locked(why) ? km_fail_errno(ctx, KM_ERR_IO, KM_H5_LOCKED_ERRNO, "%s: " KM_H5_LOCKED_TEXT, path)
-                               : km_fail(ctx, kind, "%s: cannot open as HDF5%s%s", path,
-                                         why[0] != '\0' ? ": " : "", why);
+        st = km_h5_open_fail(ctx, path, KM_ERR_FORMAT);
         goto done;
     }
     get_text(f, "source_path", s->source_path, sizeof s->source_path);
