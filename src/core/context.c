@@ -226,3 +226,12 @@ void km_ref_free(const km_alloc_ref *ref, void *ptr)
     if (ptr != NULL)
         ref->a.free(ref->a.opaque, ptr);
 }
+
+char *km_ref_strdup(const km_alloc_ref *ref, const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *d = km_ref_alloc(ref, n);
+    if (d != NULL)
+        memcpy(d, s, n);
+    return d;
+}

@@ -46,6 +46,9 @@ typedef struct km_alloc_ref {
 km_alloc_ref km_ctx_alloc_ref(const km_ctx *ctx);
 void *km_ref_alloc(const km_alloc_ref *ref, size_t size);
 void km_ref_free(const km_alloc_ref *ref, void *ptr);
+/* A copy of the string s through ref's allocator (km_ref_free frees it);
+ * NULL when out of memory, nothing recorded. */
+char *km_ref_strdup(const km_alloc_ref *ref, const char *s);
 
 /* The k-th smallest of v[0..n) (0-based, n >= 1, k < n) by quickselect;
  * reorders v.  NaN must not be present. */

@@ -65,15 +65,6 @@ void km_reader_release(km_reader *r, void *ptr)
     km_ref_free(&r->alloc, ptr);
 }
 
-static char *dup_str(km_reader *r, const char *s)
-{
-    size_t n = strlen(s) + 1;
-    char *d = km_reader_alloc(r, n);
-    if (d != NULL)
-        memcpy(d, s, n);
-    return d;
-}
-
 km_status km_reader_add_header(km_ctx *ctx, km_reader *r, const char *key, const char *value)
 {
     km_kv kv;
@@ -88,8 +79,8 @@ km_status km_reader_add_header(km_ctx *ctx, km_reader *r, const char *key, const
         r->header = nh;
         r->cap_header = ncap;
     }
-    kv.key = dup_str(r, key);
-    kv.value = dup_str(r, value != NULL ? value : "");
+    kv.key = km_ref_strdup(&r->alloc, key);
+    kv.value = km_ref_strdup(&r->alloc, value != NULL ? value : "");
     if (kv.key == NULL || kv.value == NULL) {
         km_reader_release(r, kv.key);
         km_reader_release(r, kv.value);
@@ -288,7 +279,7 @@ km_status km_reader_open(km_ctx *ctx, const char *path, const km_read_options *o
     r->info.mode = -1;
     r->count_nonfinite = 1; /* a format that counts at open clears it */
     snprintf(r->units_given, sizeof r->units_given, "%s", opt->override && opt->units ? opt->units : "");
-    r->path = dup_str(r, path);
+    r->path = km_ref_strdup(&r->alloc, path);
     if (r->path == NULL) {
         st = km_fail(ctx, KM_ERR_NOMEM, "out of memory for the path");
         goto done;

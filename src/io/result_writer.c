@@ -45,15 +45,6 @@ km_status km_result_check_not_input(km_ctx *ctx, const char *output, const char 
 
 /* ---- create ------------------------------------------------------------------ */
 
-static char *dup_str(km_ctx *ctx, const char *s)
-{
-    size_t n = strlen(s) + 1;
-    char *p = km_alloc(ctx, n);
-    if (p != NULL)
-        memcpy(p, s, n);
-    return p;
-}
-
 /* The temporary file, made 0666 & ~umask by its create; HDF5 opens it by name. */
 static km_status make_temp(km_ctx *ctx, km_result_writer *w, const km_result_meta *m)
 {
@@ -271,7 +262,7 @@ km_status km_result_writer_create(km_ctx *ctx, const char *path, const km_result
     w->save_frames = meta->save_frames != 0;
     snprintf(w->units, sizeof w->units, "%s", in->units[0] != '\0' ? in->units : "raw");
 
-    w->path = dup_str(ctx, path);
+    w->path = km_ref_strdup(&w->alloc, path);
     w->pbuf = km_alloc(ctx, PEAK_BUF * sizeof *w->pbuf);
     w->pframe = km_alloc(ctx, PEAK_BUF * sizeof *w->pframe);
     w->ptime = km_alloc(ctx, PEAK_BUF * sizeof *w->ptime);
@@ -279,7 +270,7 @@ km_status km_result_writer_create(km_ctx *ctx, const char *path, const km_result
     w->defl = km_h5_deflater_new(); /* NULL: columns written by H5Dwrite */
     if (w->path == NULL || w->pbuf == NULL || w->pframe == NULL || w->ptime == NULL ||
         w->ptrack == NULL) {
-        st = KM_ERR_NOMEM;
+        st = w->path == NULL ? km_fail(ctx, KM_ERR_NOMEM, "out of memory") : KM_ERR_NOMEM;
         goto done;
     }
     st = make_temp(ctx, w, meta);

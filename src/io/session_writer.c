@@ -40,15 +40,6 @@ struct km_session_writer {
     int broken; /* a write failed: the file is not trustworthy, commit refuses */
 };
 
-static char *dup_string(const km_alloc_ref *ref, const char *s, size_t extra)
-{
-    size_t n = strlen(s);
-    char *d = km_ref_alloc(ref, n + 1 + extra);
-    if (d != NULL)
-        memcpy(d, s, n + 1);
-    return d;
-}
-
 static km_status check_info(km_ctx *ctx, const km_session_info *info)
 {
     km_status st = km_check_shape(ctx, info->rows, info->cols, "session grid");
@@ -259,7 +250,7 @@ km_status km_session_writer_create(km_ctx *ctx, const char *path, const km_sessi
     w->rate = info->frame_rate_hz;
     w->last_time = -INFINITY;
     w->overwrite = overwrite != 0;
-    w->path = dup_string(&w->alloc, path, 0);
+    w->path = km_ref_strdup(&w->alloc, path);
     if (w->path == NULL) {
         st = km_fail(ctx, KM_ERR_NOMEM, "out of memory");
         goto done;
