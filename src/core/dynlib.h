@@ -1,8 +1,10 @@
 /* Libraries loaded on first use (dlopen), not at start-up: cairo (pictures
- * and reports, src/pipeline/draw.c) and libsndfile (audio files, src/io).
- * Linked normally they and the ~20 libraries they pull in took about a
- * third of the start-up of every knotmap command (bench/HISTORY.md
- * "Session 14: speed").  Internal. */
+ * and reports, src/pipeline/draw.c), libsndfile (audio files, src/io) and
+ * FFTW (the FIR filters and the FFT convolution, src/dsp/fftw_dyn.h).
+ * Linked normally cairo, libsndfile and the ~20 libraries they pull in took
+ * about a third of the start-up of every knotmap command (bench/HISTORY.md
+ * "Session 14: speed"); FFTW, linked statically, 20 page faults of every
+ * start ("Session 49 (speed26)").  Internal. */
 #ifndef KM_DYNLIB_H
 #define KM_DYNLIB_H
 

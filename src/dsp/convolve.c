@@ -8,12 +8,13 @@
  * own size gets right (wrap-around only touches the first kr-1 rows and
  * kc-1 columns, never read).  One r2c and one c2r plan, made at create
  * with FFTW_UNALIGNED so that apply can run them on per-call buffers from
- * any allocator (thread-safe execution on a shared object). */
-#include <fftw3.h>
+ * any allocator (thread-safe execution on a shared object).  FFTW is loaded
+ * at the first create (fftw_dyn.h). */
 #include <math.h>
 #include <string.h>
 
 #include "dsp_internal.h"
+#include "fftw_dyn.h"
 #include "internal.h"
 
 #define KM_CONVOLVE_MAX_FLOATS ((size_t)1 << 28)
@@ -104,6 +105,8 @@ km_status km_convolve_create(km_ctx *ctx, int32_t rows, int32_t cols, const floa
         return km_fail(ctx, KM_ERR_LIMIT, "convolve: %lld x %lld FFT is too large",
                        (long long)nr, (long long)nc);
 
+    if ((st = km_fftw_load(ctx)) != KM_OK)
+        return st;
     cv = km_calloc(ctx, 1, sizeof *cv);
     if (cv == NULL)
         return KM_ERR_NOMEM;

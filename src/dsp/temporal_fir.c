@@ -135,6 +135,9 @@ km_status km_temporal_create_fir(km_ctx *ctx, km_temporal *t)
     st = fir_size(ctx, t, &total);
     if (st != KM_OK)
         return st;
+    /* The FIR is the only temporal filter that needs FFTW (fftw_dyn.h). */
+    if ((st = km_fftw_load(ctx)) != KM_OK)
+        return st;
     nc = t->nfft / 2 + 1;
     h = km_alloc(ctx, (size_t)t->taps * sizeof *h);
     kbuf = km_calloc(ctx, (size_t)t->nfft, sizeof *kbuf);

@@ -6,7 +6,7 @@
 #ifndef KM_TEMPORAL_INTERNAL_H
 #define KM_TEMPORAL_INTERNAL_H
 
-#include <fftw3.h>
+#include "fftw_dyn.h"
 
 #include "dsp_internal.h"
 #include "internal.h"
