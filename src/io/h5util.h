@@ -46,7 +46,10 @@ void km_h5_error_text(char *buf, size_t cap);
  * or chunk indexes: 1 when KM_H5_HEADROOM bytes of address space are still
  * free, else 0 with errno ENOMEM and HDF5's error stack empty, which
  * km_h5_error_kind reports as "out of memory", KM_ERR_NOMEM (exit 71).
- * Best effort: another thread may take the room before libhdf5 does. */
+ * Without an address-space limit (RLIMIT_AS unlimited) the answer is 1
+ * from getrlimit alone; under one, a PROT_NONE mapping of that size is
+ * made and unmapped.  Best effort: another thread may take the room before
+ * libhdf5 does. */
 #define KM_H5_HEADROOM ((size_t)1 << 20)
 int km_h5_headroom(void);
 /* H5Fopen(path, H5F_ACC_RDONLY, fapl) after km_h5_headroom: -1 without it. */

@@ -8,6 +8,7 @@ $KNOTMAP_SANITIZED=1 says the binary runs under ASan (.ci/sanitize): memory
 figures mean nothing there, so the RSS test skips.
 """
 import os
+import resource
 import signal
 import subprocess
 
@@ -46,6 +47,50 @@ def knotmap_bin():
     if why:
         pytest.skip(why)
     return BIN
+
+
+def _starts(kib):
+    """`knotmap --version` exits 0 under an address-space limit of kib KiB."""
+    def limit():
+        resource.setrlimit(resource.RLIMIT_AS, (kib << 10, kib << 10))
+    return subprocess.run([BIN, "--version"], capture_output=True, timeout=60,
+                          preexec_fn=limit).returncode == 0
+
+
+@pytest.fixture(scope="session")
+def startup_kib(knotmap_bin):
+    """The smallest address-space limit (`ulimit -v`, KiB) under which
+    `knotmap --version` exits 0, bisected once per test session to a page
+    (4 KiB).  It follows the binary: what the loader maps at start-up (the
+    command, libc, libm, the stack) is most of it, so a smaller binary starts
+    under a smaller limit (91e8af7's 7.3 MB binary at 11 028 KiB, session
+    49's 5.0 MB one at 8 964 KiB).  The address-limit sweeps are placed from
+    it (rebased)."""
+    lo, hi = 1024, 1 << 20  # 1 MiB: not even the loader; 1 GiB: any build
+    assert not _starts(lo) and _starts(hi), (lo, hi)
+    while hi - lo > 4:
+        mid = (lo + hi) // 8 * 4
+        if _starts(mid):
+            hi = mid
+        else:
+            lo = mid
+    return hi
+
+
+# The address-limit sweeps' ranges were chosen (sessions 47-48) for a binary
+# that started at this limit (startup_kib of 91e8af7's build).  What the
+# command needs beyond its start-up does not depend on its size (the exit-71
+# ends of 91e8af7's and session 49's process, info and synth sweeps lie the
+# same 9.3, 2.6 and 6.2 MiB above their startup_kib, within 40 KiB, the step
+# they were measured at).
+REF_STARTUP_KIB = 11028
+
+
+def rebased(startup, lo, hi, step):
+    """range(lo, hi, step) as written for REF_STARTUP_KIB, moved with the
+    binary under test: by startup - REF_STARTUP_KIB."""
+    shift = startup - REF_STARTUP_KIB
+    return range(lo + shift, hi + shift, step)
 
 
 def write_session(path, n_frames, rows=32, cols=32, rate=100.0, seed=0, n_blobs=3):
