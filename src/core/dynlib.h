@@ -32,4 +32,24 @@ typedef struct km_dynlib {
  * next call tries again); nothing is kept of a failed attempt. */
 km_status km_dynlib_load(km_ctx *ctx, km_dynlib *lib);
 
+/* The loader of one library, for its *_dyn.c (one per library, after its
+ * *_dyn.h, which declares `api_type` with one function pointer per name of
+ * the X-list FNS): defines `api`, the names looked up (from FNS: one list)
+ * and `km_status load(km_ctx *)`, km_dynlib_load of them.  No semicolon
+ * after it. */
+#define KM_DYNLIB_NAME_(name) #name,
+#define KM_DYNLIB_DEFINE(api_type, api, FNS, soname, needed_for, package, load)                \
+    api_type api;                                                                               \
+    static const char *const km_dynlib_names_[] = {FNS(KM_DYNLIB_NAME_)};                       \
+    _Static_assert(sizeof(api_type) ==                                                          \
+                       sizeof km_dynlib_names_ / sizeof km_dynlib_names_[0] * sizeof(void (*)(void)), \
+                   "one pointer per name");                                                     \
+    static km_dynlib km_dynlib_lib_ = {soname, needed_for, package, km_dynlib_names_,           \
+                                       sizeof km_dynlib_names_ / sizeof km_dynlib_names_[0],    \
+                                       &api, 0};                                                \
+    km_status load(km_ctx *ctx)                                                                 \
+    {                                                                                           \
+        return km_dynlib_load(ctx, &km_dynlib_lib_);                                            \
+    }
+
 #endif
