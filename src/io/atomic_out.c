@@ -90,21 +90,23 @@ unsigned long km_atomic_schema_reads(void)
 }
 
 /* Is `path` an HDF5 file with root attribute schema == `schema`?  -1: one
-   that another program holds open for writing (HDF5's lock): not known. */
-static int has_schema(const char *path, const char *schema)
+   that another program holds open for writing (HDF5's lock): not known;
+   -2: out of memory (km_h5_open_fail's words recorded on ctx). */
+static int has_schema(km_ctx *ctx, const char *path, const char *schema)
 {
     char buf[64];
     int ok = 0;
     hid_t f;
+    htri_t is;
 
     atomic_fetch_add(&schema_reads, 1u);
-    if (H5Fis_hdf5(path) <= 0)
+    is = H5Fis_hdf5(path);
+    if (is == 0)
         return 0;
-    f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
-    if (f < 0) {
-        char why[256];
-        km_h5_error_text(why, sizeof why);
-        return km_h5_locked(why) ? -1 : 0;
+    f = is > 0 ? km_h5_open_ro(path, H5P_DEFAULT) : H5I_INVALID_HID;
+    if (f < 0) { /* the one mapping of a failed open; a damaged file is simply not one */
+        km_status st = km_h5_open_fail(ctx, path, KM_OK);
+        return st == KM_ERR_NOMEM ? -2 : st != KM_OK ? -1 : 0;
     }
     if (km_h5_attr_get_string(NULL, f, "schema", buf, sizeof buf) == KM_OK)
         ok = strcmp(buf, schema) == 0;
@@ -145,8 +147,10 @@ static km_status check_target(km_ctx *ctx, const char *path, const char *schema,
         return KM_OK;
     }
     km_h5_quiet_begin(&q);
-    ok = S_ISREG(sb.st_mode) ? has_schema(path, schema) : 0;
+    ok = S_ISREG(sb.st_mode) ? has_schema(ctx, path, schema) : 0;
     km_h5_quiet_end(&q);
+    if (ok == -2)
+        return KM_ERR_NOMEM;
     if (ok < 0) /* a file another program writes: replacing it would lose what it writes */
         return km_fail_errno(ctx, KM_ERR_CREATE, KM_H5_LOCKED_ERRNO, "%s: " KM_H5_LOCKED_TEXT ": not replacing it", path);
     if (!ok)

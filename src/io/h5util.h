@@ -86,8 +86,9 @@ km_status km_h5_write_fail(km_ctx *ctx, km_status kind, int os_err, const char *
 /* Its errno (km_fail_errno): what flock() says of a lock another process holds. */
 #define KM_H5_LOCKED_ERRNO EWOULDBLOCK
 /* km_h5_open_ro(path) failed: record why and return the status, the one
- * mapping of a failed open for every reader of HDF5 (results; sessions and
- * MAT-files v7.3 may take it too), from HDF5's error stack (read and
+ * mapping of a failed open for every reader of HDF5 (results, sessions,
+ * MAT-files v7.3) and for the writers' look at an existing output (its
+ * schema, its /truth), from HDF5's error stack (read and
  * cleared: call before anything that may clear it, H5Pclose included):
  *  - in use (km_h5_locked): KM_ERR_IO "PATH: " KM_H5_LOCKED_TEXT (exit 74),
  *    errno KM_H5_LOCKED_ERRNO;

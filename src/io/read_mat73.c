@@ -316,7 +316,8 @@ static km_status open_frames(km_ctx *ctx, m73_impl *m, const km_read_options *op
 static km_status open_file(km_ctx *ctx, km_reader *r, m73_impl *m)
 {
     unsigned char h[128];
-    char text[117], why[256] = "";
+    char text[117];
+    km_status st = KM_OK;
     FILE *f = fopen(r->path, "rb");
     int got = f != NULL && fread(h, 1, sizeof h, f) == sizeof h;
     if (f != NULL)
@@ -327,12 +328,11 @@ static km_status open_file(km_ctx *ctx, km_reader *r, m73_impl *m)
     if (fapl < 0)
         return km_fail(ctx, KM_ERR_NOMEM, "cannot set up HDF5 to read the MAT-file");
     m->file = km_h5_open_ro(r->path, fapl);
-    if (m->file < 0)
-        km_h5_error_text(why, sizeof why);
+    if (m->file < 0) /* before H5Pclose clears HDF5's error stack */
+        st = km_h5_open_fail(ctx, NULL, KM_ERR_FORMAT);
     H5Pclose(fapl);
     if (m->file < 0)
-        return km_fail(ctx, KM_ERR_FORMAT, "a MAT-file of v7.3 whose HDF5 cannot be opened: %s (truncated or "
-                                           "damaged file?)", why[0] ? why : "unknown error");
+        return st;
     km_mat_head_text(h, text);
     return km_reader_add_header(ctx, r, "MAT-file", text);
 }

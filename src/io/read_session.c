@@ -306,22 +306,20 @@ static km_status session_probe(km_ctx *ctx, km_reader *r)
 static km_status open_file(km_ctx *ctx, km_reader *r, session_impl *s)
 {
     char why[256];
-    if (H5Fis_hdf5(r->path) <= 0)
+    km_status st = KM_OK;
+    htri_t is = H5Fis_hdf5(r->path);
+    if (is < 0 && km_h5_error_kind(KM_ERR_FORMAT, why, sizeof why) == KM_ERR_NOMEM)
+        return km_fail(ctx, KM_ERR_NOMEM, "cannot open as HDF5: out of memory");
+    if (is <= 0)
         return km_fail(ctx, KM_ERR_FORMAT, "not an HDF5 file (no HDF5 signature)");
     hid_t fapl = km_h5_read_fapl();
     if (fapl < 0)
         return km_fail(ctx, KM_ERR_NOMEM, "cannot set up HDF5 to read the session: out of memory");
-    km_status kind = KM_ERR_FORMAT;
     s->file = km_h5_open_ro(r->path, fapl);
-    if (s->file < 0)
-        kind = km_h5_error_kind(kind, why, sizeof why); /* before H5Pclose clears the stack */
+    if (s->file < 0) /* before H5Pclose clears HDF5's error stack */
+        st = km_h5_open_fail(ctx, NULL, KM_ERR_FORMAT);
     H5Pclose(fapl);
-    if (s->file < 0 && km_h5_locked(why))
-        return km_fail_errno(ctx, KM_ERR_IO, KM_H5_LOCKED_ERRNO, KM_H5_LOCKED_TEXT);
-    if (s->file < 0) /* out of memory is not the file's fault */
-        return km_fail(ctx, kind, "cannot open as HDF5: %s%s", why[0] ? why : "unknown error",
-                       kind == KM_ERR_NOMEM ? "" : " (truncated or damaged file?)");
-    return KM_OK;
+    return st;
 }
 
 /* /frames: shape, geometry, filters, chunk size, storage; its frame count

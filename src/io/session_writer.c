@@ -204,16 +204,21 @@ static km_status check_synthetic(km_ctx *ctx, const char *path)
 {
     km_h5_quiet q;
     hid_t f;
+    km_status st = KM_OK;
     int truth = 0; /* unreadable now: kept, never replaced */
     if (access(path, F_OK) != 0)
         return KM_OK;
     km_h5_quiet_begin(&q);
-    f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    f = km_h5_open_ro(path, H5P_DEFAULT);
     if (f >= 0) {
         truth = H5Lexists(f, "truth", H5P_DEFAULT) > 0;
         H5Fclose(f);
+    } else { /* out of memory, in use: said so (a damaged file: KM_OK, not replaced) */
+        st = km_h5_open_fail(ctx, path, KM_OK);
     }
     km_h5_quiet_end(&q);
+    if (st != KM_OK)
+        return st;
     if (!truth)
         return km_fail(ctx, KM_ERR_CREATE, "%s: exists and is a recorded session (no /truth: knotmap "
                        "synth did not write it): not replacing it", path);
