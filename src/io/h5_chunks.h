@@ -121,14 +121,16 @@ int km_h5_decode_steps(struct libdeflate_decompressor *dec, const int *step, int
 
 /* What the decoders of filters libhdf5 runs for knotmap would make of a
  * stored chunk in[0, n) (h5_chunks_bound.c): the decoded size its header
- * declares, -1 when the header or the LZ4 plugin's block walk does not fit
- * n (km_h5_lz4_size: filter 32004; km_h5_blosc_size: 32001; km_h5_szip_size:
- * libhdf5's SZIP).  km_h5_bzip2_decode (filter 307, no header says it): the
- * chunk decoded by libbz2 into out[0, cap), its size in *got: 1, 0 for a
- * damaged stream or one longer than cap, -1 when libbz2 cannot be loaded. */
-int64_t km_h5_lz4_size(const unsigned char *in, size_t n);
+ * declares, -1 when the header does not fit n (km_h5_blosc_size: filter
+ * 32001; km_h5_szip_size: libhdf5's SZIP).  km_h5_bzip2_decode (filter
+ * 307, no header says it) and km_h5_lz4_decode (32004, whose plugin trusts
+ * the stream): the chunk decoded by libbz2 / liblz4 (its bounds-checked
+ * decoder, block by block as the plugin walks them) into out[0, cap), its
+ * size in *got: 1, 0 for a damaged stream or one longer than cap, -1 when
+ * the library cannot be loaded. */
 int64_t km_h5_blosc_size(const unsigned char *in, size_t n);
 int64_t km_h5_szip_size(const unsigned char *in, size_t n);
+int km_h5_lz4_decode(const unsigned char *in, size_t n, unsigned char *out, size_t cap, size_t *got);
 int km_h5_bzip2_decode(const unsigned char *in, size_t n, unsigned char *out, size_t cap, size_t *got);
 
 /* A 1-D little-endian float64 dataset (a session's /time) read by its

@@ -155,16 +155,18 @@ static int decode(const pipe *p, uint32_t skipped, bufs *b, size_t n, char *why,
             if (!exact || !km_lzf_decode(cur, n, out, want))
                 return 0; /* LZF inside another compressor: its size is unknown */
             got = want;
-        } else if (k == F_BZIP2) {
-            int r = km_h5_bzip2_decode(cur, n, out, want, &got);
+        } else if (k == F_BZIP2 || k == F_LZ4) {
+            int r = k == F_BZIP2 ? km_h5_bzip2_decode(cur, n, out, want, &got)
+                                 : km_h5_lz4_decode(cur, n, out, want, &got);
             if (r < 0) {
-                snprintf(why, cap, "BZip2 chunks cannot be checked: libbz2.so.1.0 cannot be loaded");
+                snprintf(why, cap, "%s chunks cannot be checked: %s cannot be loaded",
+                         k == F_BZIP2 ? "BZip2" : "LZ4", k == F_BZIP2 ? "libbz2.so.1.0" : "liblz4.so.1");
                 return -1;
             }
             if (r == 0)
                 return 0;
         } else {
-            said = k == F_LZ4 ? km_h5_lz4_size(cur, n) : k == F_BLOSC ? km_h5_blosc_size(cur, n)
+            said = k == F_BLOSC ? km_h5_blosc_size(cur, n)
                    : k == F_SZIP ? km_h5_szip_size(cur, n) : (int64_t)p->sized[i];
             if (said < 0 || (uint64_t)said > want)
                 return 0;

@@ -151,8 +151,9 @@ void km_h5_attr_text(hid_t attr, char *buf, size_t cap);
 km_status km_h5_check_storage(km_ctx *ctx, hid_t d, const char *name, size_t elem_size);
 /* 1 when a stored chunk of d (chunked and filtered, up to 64 MiB declared:
  * a larger one is checked when read) does not decode to its chunk's size
- * (decoded: deflate, shuffle, LZF, BZip2; sized by header or parameters:
- * LZ4, Blosc, SZIP, NBit, ScaleOffset), where and how in why (cap bytes):
+ * (decoded: deflate, shuffle, LZF, BZip2, LZ4, each LZ4 block by liblz4's
+ * bounds-checked decoder; sized by header or parameters: Blosc, SZIP,
+ * NBit, ScaleOffset), where and how in why (cap bytes):
  * HDF5's deflate filter and the plugins would decode a bomb whole
  * (gigabytes from a few MB) or hand on a short chunk's uninitialised tail;
  * also 1 for a filter none of these bounds and a filtered chunk over 64
