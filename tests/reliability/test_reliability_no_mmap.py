@@ -17,7 +17,7 @@ import sys
 import numpy as np
 import pytest
 
-from km_reliability import REPO, h5py as h5  # (skips without h5py)
+from km_reliability import REPO, write_mat73  # (skips without h5py)
 
 pytestmark = [pytest.mark.skipif(shutil.which("strace") is None, reason="strace not installed"),
               pytest.mark.skipif(os.environ.get("KNOTMAP_SANITIZED") == "1",
@@ -62,12 +62,7 @@ def inputs(knotmap_bin, tmp_path_factory):
     f = np.random.default_rng(0).normal(10, 1, (300, 8, 8)).astype("f4")
     np.save(d / "a.npy", f)
     np.savez_compressed(d / "a.npz", frames=f, fs=100.0)
-    with h5.File(d / "v73.mat", "w", userblock_size=512) as h:
-        v = h.create_dataset("frames", data=f.transpose(2, 1, 0), chunks=(8, 8, 50), compression="gzip")
-        v.attrs["MATLAB_class"] = np.bytes_("single")
-    head = b"MATLAB 7.3 MAT-file, Platform: GLNXA64, Created on: Mon Dec  7 12:00:00 2026 HDF5 schema 1.00 ."
-    with open(d / "v73.mat", "r+b") as fh:
-        fh.write(head.ljust(116) + b"\0" * 8 + b"\x00\x02IM")
+    write_mat73(d / "v73.mat", f)
     for args in (["synth", "--duration", "2", "-q", "-o", d / "syn.h5"],
                  ["synth", "--duration", "2", "-q", "--format", "audio", "-o", d / "a.wav"],
                  ["process", "-q", EXAMPLE, "-o", d / "r.h5"], ["process", "-q", d / "syn.h5", "-o", d / "rs.h5"]):

@@ -27,7 +27,7 @@ import subprocess
 import numpy as np
 import pytest
 
-from km_reliability import h5py as h5  # (skips without h5py)
+from km_reliability import write_mat73, h5py as h5  # (skips without h5py)
 
 pytestmark = pytest.mark.skipif(os.environ.get("KNOTMAP_SANITIZED") == "1",
                                 reason="ASan needs an unlimited address space")
@@ -47,12 +47,7 @@ def files(knotmap_bin, tmp_path_factory):
     d = tmp_path_factory.mktemp("open_limit")
     f = np.random.default_rng(0).normal(10, 1, (300, 8, 8)).astype("f4")
     np.save(d / "a.npy", f[:50])
-    with h5.File(d / "v73.mat", "w", userblock_size=512) as h:
-        v = h.create_dataset("frames", data=f.transpose(2, 1, 0), chunks=(8, 8, 50), compression="gzip")
-        v.attrs["MATLAB_class"] = np.bytes_("single")
-    head = b"MATLAB 7.3 MAT-file, Platform: GLNXA64, Created on: Mon Dec  7 12:00:00 2026 HDF5 schema 1.00 ."
-    with open(d / "v73.mat", "r+b") as fh:
-        fh.write(head.ljust(116) + b"\0" * 8 + b"\x00\x02IM")
+    write_mat73(d / "v73.mat", f)
     for args in (["synth", "--duration", "2", "-q", "-o", d / "syn.h5"],
                  ["process", "-q", d / "a.npy", "--rate", "100", "--pitch", "5", "-o", d / "r.h5"]):
         subprocess.run([knotmap_bin] + [str(a) for a in args], check=True, capture_output=True, timeout=300)
