@@ -15,8 +15,10 @@ Before session 49 (io7):
     the crash handler) at 11.9-12.9 MiB, `process -o EXISTING_RESULT` at
     12.0-12.25 MiB, at limits where the same command writing a new file ended
     cleanly.
-The limits at which libhdf5's own start-up crashes (H5T's init, below about 12
-MiB: tests/reliability/test_reliability_startup_limit.py) are told apart by
+The limits are 91e8af7's binary's (it started at 11 028 KiB), moved with the
+binary under test (rebased from startup_kib, km_reliability.py).  The limits
+at which libhdf5's own start-up crashes (H5T's init, just above the start:
+tests/reliability/test_reliability_startup_limit.py) are told apart by
 running the same command with a new output at the same limit.  Not under the
 sanitizers: ASan reserves terabytes of address space."""
 import os
@@ -27,7 +29,7 @@ import subprocess
 import numpy as np
 import pytest
 
-from km_reliability import write_mat73, h5py as h5  # (skips without h5py)
+from km_reliability import rebased, write_mat73, h5py as h5  # (skips without h5py)
 
 pytestmark = pytest.mark.skipif(os.environ.get("KNOTMAP_SANITIZED") == "1",
                                 reason="ASan needs an unlimited address space")
@@ -55,9 +57,9 @@ def files(knotmap_bin, tmp_path_factory):
 
 
 @pytest.mark.parametrize("name", ["v73.mat", "syn.h5"])
-def test_reader_open_out_of_memory_is_71(knotmap_bin, files, tmp_path, name):
+def test_reader_open_out_of_memory_is_71(knotmap_bin, startup_kib, files, tmp_path, name):
     said = set()
-    for kib in range(11000, 12800, 100):
+    for kib in rebased(startup_kib, 11000, 12800, 100):
         r = run(knotmap_bin, ["info", files / name], kib, tmp_path)
         assert r.returncode in (0, 71), (kib, r.returncode, r.stderr[-400:])
         assert "damaged" not in r.stderr and "unknown error" not in r.stderr, (kib, r.stderr[-400:])
@@ -94,15 +96,15 @@ def _paired(knotmap_bin, files, tmp_path, cmd, existing, limits):
     assert checked and said, (checked, said)  # the sweep reached the target's open
 
 
-def test_synth_replacing_a_session_under_a_sweep(knotmap_bin, files, tmp_path):
+def test_synth_replacing_a_session_under_a_sweep(knotmap_bin, startup_kib, files, tmp_path):
     _paired(knotmap_bin, files, tmp_path, ["synth", "-q", "--duration", "2", "-o", "OUT"], "syn.h5",
-            range(11500, 13200, 100))
+            rebased(startup_kib, 11500, 13200, 100))
 
 
-def test_process_replacing_a_result_under_a_sweep(knotmap_bin, files, tmp_path):
+def test_process_replacing_a_result_under_a_sweep(knotmap_bin, startup_kib, files, tmp_path):
     _paired(knotmap_bin, files, tmp_path,
             ["process", "-q", files / "a.npy", "--rate", "100", "--pitch", "5", "-o", "OUT"], "r.h5",
-            range(11500, 13000, 100))
+            rebased(startup_kib, 11500, 13000, 100))
 
 
 def test_mat73_in_use_is_74(knotmap_bin, files, tmp_path):
