@@ -65,3 +65,33 @@ def test_false_candidates_by_what_lies_under_them():
     assert cls(16.0, 16.0) == "dead taxel"
     assert cls(96.0, 72.0) == "high-gain taxel"  # the taxel (9, 12) at 1.3
     assert cls(64.0, 80.0) == "other"
+
+
+def test_the_gain_under_a_false_candidate():
+    # the class is the first that holds ("dead taxel" before "high-gain taxel"); the gain
+    # under the candidate is reported whatever the class
+    d = _draw()
+    gain, dead = np.ones((20, 20)), np.zeros((20, 20), bool)
+    gain[9, 12] = 1.3
+    dead[9, 13] = True
+    assert indep_account.gain_under(d, gain, 96.0, 72.0) == 1.3
+    assert indep_account.gain_under(d, gain, 104.0, 72.0) == 1.0
+    assert indep_account.false_class(d, gain, dead, 96.0, 72.0, 8.0, (), (), []) == "dead taxel"
+    assert indep_account.on_high_gain({"gain_under": 1.3, "gain_sd": 0.1})
+    assert not indep_account.on_high_gain({"gain_under": 1.19, "gain_sd": 0.1})
+    # past the map's last row and column, the last taxel of a mat
+    assert indep_account.gain_under(d, gain, 400.0, 400.0) == 1.0
+
+
+def test_figures_with_the_knots_above_the_cut_as_must_find():
+    def knot(z, found):
+        return {"kind": "knot", "mapz_space": z, "gate": "found" if found else "z < min_snr"}
+
+    rows = [knot(6.0, True), knot(3.0, True), knot(7.0, False), knot(2.0, False),
+            {"kind": "false"}, {"kind": "false"}]
+    # above 5: 2 knots, 1 found; the weaker knot found is neither true nor false
+    n, tp, fp, p, r, f1 = indep_account.figures_above(rows, 5.0)
+    assert (n, tp, fp) == (2, 1, 2)
+    assert math.isclose(p, 1 / 3) and math.isclose(r, 0.5) and math.isclose(f1, 0.4)
+    n, tp, fp, p, r, f1 = indep_account.figures_above(rows, 0.0)
+    assert (n, tp, fp) == (4, 2, 2) and p == r == f1 == 0.5
