@@ -15,7 +15,7 @@ import time
 from typing import Any, Dict, Iterable, List, Optional, Union
 
 from ._core import Error, PathLike, ffi, flag, integer, invalid, lib, make_error, real
-from ._process import check_params, process
+from ._process import check_params, output_path, process
 from ._result import is_complete
 
 __all__ = ["batch", "output_path", "MAX_ATTEMPTS", "DEFAULT_DEADLINE"]
@@ -32,35 +32,6 @@ DEFAULT_DEADLINE = 3600.0
 # The interpreter a session runs in: this one, importing this very package.
 _PKG_PARENT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _CHILD = "import knotmap._batch as b; b._child_main()"
-
-
-def output_path(input: PathLike, out_dir: PathLike) -> str:
-    """The result path `knotmap process INPUT... -o OUT_DIR/` writes.
-
-    Parameters
-    ----------
-    input : str or os.PathLike
-        The session file.
-    out_dir : str or os.PathLike
-        The folder of the results.
-
-    Returns
-    -------
-    str
-        OUT_DIR/<input basename without its last extension>.knotmap.h5.
-
-    Examples
-    --------
-    >>> import knotmap
-    >>> knotmap.output_path("sessions/walk.asf", "results")
-    'results/walk.knotmap.h5'
-    """
-    base = os.path.basename(os.fsdecode(input))
-    stem = base
-    dot = base.rfind(".")
-    if dot > 0:
-        stem = base[:dot]
-    return os.path.join(os.fsdecode(out_dir), stem + ".knotmap.h5")
 
 
 def _expand(inputs):

@@ -245,7 +245,38 @@ def _build_params(params, keep, shape_of, caller="process()"):
     return p
 
 
-def process(input: PathLike, output: PathLike, **params: Any) -> Dict[str, Any]:
+def output_path(input: PathLike, out_dir: PathLike) -> str:
+    """The result path `knotmap process INPUT... -o OUT_DIR/` writes (with
+    out_dir "": the one `knotmap process INPUT` writes without -o, and
+    process(input) without output).
+
+    Parameters
+    ----------
+    input : str or os.PathLike
+        The session file.
+    out_dir : str or os.PathLike
+        The folder of the results.
+
+    Returns
+    -------
+    str
+        OUT_DIR/<input basename without its last extension>.knotmap.h5.
+
+    Examples
+    --------
+    >>> import knotmap
+    >>> knotmap.output_path("sessions/walk.asf", "results")
+    'results/walk.knotmap.h5'
+    """
+    base = os.path.basename(os.fsdecode(input))
+    stem = base
+    dot = base.rfind(".")
+    if dot > 0:
+        stem = base[:dot]
+    return os.path.join(os.fsdecode(out_dir), stem + ".knotmap.h5")
+
+
+def process(input: PathLike, output: Optional[PathLike] = None, **params: Any) -> Dict[str, Any]:
     """Read `input`, condition, detect and write the result HDF5 `output`
     (km_process; written under a temporary name, renamed when complete).
 
@@ -255,8 +286,10 @@ def process(input: PathLike, output: PathLike, **params: Any) -> Dict[str, Any]:
         The session file (any format read_session reads).  Frames in
         memory: numpy.save them (a TypeError says so), or push them through
         knotmap.Pipeline, which gives the same body map and candidates.
-    output : str or os.PathLike
-        The result file (docs/FORMAT.md 2.1).
+    output : str or os.PathLike, optional
+        The result file (docs/FORMAT.md 2.1).  Default: the input's name
+        without its last extension, plus .knotmap.h5, in the current folder
+        (output_path(input, "")), as `knotmap process INPUT` without -o.
     **params
         One keyword per row of the parameter table (knotmap.PARAMS): the
         `knotmap process` long option with '-' -> '_' (PROCESS_PARAMS;
@@ -375,6 +408,8 @@ def process(input: PathLike, output: PathLike, **params: Any) -> Dict[str, Any]:
             "with time= or fs=) and pass rate=, pitch= as needed, or push them through "
             "knotmap.Pipeline(grid=%s, rate=..., pitch=...), which gives the same body map "
             "and candidates" % ("(%d, %d)" % input.shape[1:3] if input.ndim == 3 else "(R, C)"))
+    if output is None:  # as `knotmap process INPUT` without -o
+        output = output_path(input, "")
     in_b, out_b = fspath("input", input), fspath("output", output)
     status = lib.km_process(c, in_b, out_b, p, summary)
     if raised:

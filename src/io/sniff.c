@@ -285,13 +285,18 @@ static int starts(const unsigned char *h, size_t n, const char *prefix, int icas
 
 const char *km_sniff_foreign(const unsigned char *h, size_t n)
 {
+    /* SVG and HTML are text: an editor may have saved them with a UTF-8
+       byte order mark before the first tag (the binary kinds have none) */
+    size_t bom = km_utf8_bom_len(h, n);
+    const unsigned char *t = h + bom;
+    size_t tn = n - bom;
     if (starts(h, n, "\x89PNG\r\n\x1a\n", 0))
         return "a PNG picture (knotmap render writes these), not a recording";
     if (starts(h, n, "%PDF-", 0))
         return "a PDF document (knotmap render writes these), not a recording";
-    if (starts(h, n, "<svg", 1) || (starts(h, n, "<?xml", 1) && head_contains(h, n, "<svg")))
+    if (starts(t, tn, "<svg", 1) || (starts(t, tn, "<?xml", 1) && head_contains(t, tn, "<svg")))
         return "an SVG picture (knotmap render writes these), not a recording";
-    if (starts(h, n, "<!doctype html", 1) || starts(h, n, "<html", 1))
+    if (starts(t, tn, "<!doctype html", 1) || starts(t, tn, "<html", 1))
         return "an HTML page (knotmap report writes these), not a recording";
     if (starts(h, n, "\xff\xd8\xff", 0) || starts(h, n, "GIF8", 0))
         return "a picture (JPEG or GIF), not a recording";

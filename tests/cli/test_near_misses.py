@@ -70,6 +70,13 @@ def _zip():
      "an SVG picture (knotmap render writes these), not a recording"),
     ("report.html", b"<!DOCTYPE html>\n<html><head>", "an HTML page (knotmap report writes these), "
      "not a recording"),
+    # saved by an editor with a UTF-8 byte order mark (session 49; before, "format not recognised")
+    ("bom.svg", b'\xef\xbb\xbf<?xml version="1.0" encoding="UTF-8"?>\n<svg xmlns="http://www.w3.org/2000/svg">',
+     "an SVG picture (knotmap render writes these), not a recording"),
+    ("bom2.svg", b'\xef\xbb\xbf<svg xmlns="http://www.w3.org/2000/svg">',
+     "an SVG picture (knotmap render writes these), not a recording"),
+    ("bom.html", b"\xef\xbb\xbf<!DOCTYPE html>\n<html><head>", "an HTML page (knotmap report writes these), "
+     "not a recording"),
     ("photo.jpg", b"\xff\xd8\xff\xe0\x00\x10JFIF\x00", "a picture (JPEG or GIF), not a recording"),
     ("sheet.xlsx", None, "an Excel workbook: save its sheet as CSV (a text table knotmap reads)"),
     ("sessions.zip", None, "a zip archive (not a numpy .npz): take the recording out of it first"),
