@@ -2200,8 +2200,11 @@ typedef struct km_render_params {
                                   picture [99] */
     int32_t max_candidates;    /* candidates marked and numbered by rank,
                                   best first; -1 = all, 0 = none [20] */
-    int32_t overwrite;         /* 1 = replace an existing file of the same
-                                  format [1]; any other file is never replaced */
+    int32_t overwrite;         /* 1 = replace an existing picture of the same
+                                  format that knotmap drew (its Software text
+                                  entry, a PDF's Creator) [1]; any other file
+                                  (a photo, a plot from elsewhere) is never
+                                  replaced */
     int32_t format;            /* km_image_format [KM_IMAGE_AUTO] */
     int64_t max_memory;        /* memory budget in bytes of the picture (the
                                   map's values and colours, the drawing
@@ -2283,7 +2286,8 @@ KM_API void km_buffer_free(km_ctx *ctx, void *data);
  * what was assumed.  No network: no external scripts, styles, fonts or
  * images.  Readable on a phone and printable.  p (the picture's params,
  * NULL = defaults; its format and overwrite are ignored); overwrite 1
- * replaces an existing HTML file, never another kind of file.  Errors: as
+ * replaces an existing report knotmap wrote (its generator meta), never
+ * another file (an HTML page from elsewhere included).  Errors: as
  * km_render; KM_ERR_INVALID when html_path ends in a picture's extension
  * (.png, .svg, .pdf: HTML under such a name opens in no viewer of it).
  * Thread-safe with a ctx per thread. */

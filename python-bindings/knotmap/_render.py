@@ -91,8 +91,9 @@ def render(result: PathLike, out: Optional[PathLike] = None,
     candidates : int, optional
         Candidates ringed and numbered, best first; -1 = all, 0 = none.
     overwrite : bool, optional
-        Replace an existing picture of the same format [True] (a file of
-        another kind is never replaced).
+        Replace an existing picture of the same format that knotmap drew
+        [True] (any other file, a photo or a plot from elsewhere included,
+        is never replaced).
     format : {"png", "svg", "pdf"} or None, optional
         The picture's format [from the extension of `out`].
     percentile : float or None, optional
@@ -170,12 +171,13 @@ def report(result: PathLike, out: Optional[PathLike] = None,
         The knotmap result HDF5.
     out : str or os.PathLike or None, optional
         The .html file to write (an existing file is replaced only when it
-        is HTML and `overwrite` is True; a picture's name, .png/.svg/.pdf,
+        is a report knotmap wrote and `overwrite` is True; a picture's name, .png/.svg/.pdf,
         is a ValueError: render() draws pictures).  None: nothing is written.
     map, candidates, max_memory : optional
         As render() (the report's /metrics is held to `max_memory` too).
     overwrite : bool, optional
-        Replace an existing HTML file [True].
+        Replace an existing report knotmap wrote [True] (any other file,
+        an HTML page from elsewhere included, is never replaced).
 
     Returns
     -------

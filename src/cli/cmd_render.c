@@ -32,7 +32,8 @@ static const char USAGE[] =
 static const char FOOTER[] =
     "Candidates are body positions: they are marked on a body map and on the grid\n"
     "of a mat, not on a roller's grid (--map max).  An existing file is replaced only\n"
-    "when it is a picture of the same format.  Layout: docs/FORMAT.md 2.2.\n"
+    "when it is a picture of the same format that knotmap drew.  Layout:\n"
+    "docs/FORMAT.md 2.2.\n"
     "\n"
     "Exit status: 0 ok, 64 usage (or an unknown extension), 65 not a result / no\n"
     "map / beyond --max-memory, 66 result missing (or a pipe), 69 cairo cannot be\n"

@@ -30,8 +30,8 @@ static const char USAGE[] =
     "from the network: no scripts, external styles, fonts or images.\n\n";
 
 static const char FOOTER[] =
-    "An existing file is replaced only when it is an HTML file.  Contents:\n"
-    "docs/FORMAT.md 2.3.\n"
+    "An existing file is replaced only when it is a report knotmap wrote.\n"
+    "Contents: docs/FORMAT.md 2.3.\n"
     "\n"
     "Exit status: 0 ok, 64 usage, 65 not a result / no map / beyond --max-memory,\n"
     "66 result missing (or a pipe), 69 cairo cannot be loaded,\n" KM_CLI_EXIT_70_71 ",\n"

@@ -16,21 +16,36 @@
 
 const char *km_file_kind_name(km_file_kind kind)
 {
-    static const char *const names[] = {"PNG", "SVG", "PDF", "HTML", "knotmap Tekscan export",
-                                        "knotmap audio export"};
+    static const char *const names[] = {"a PNG file knotmap drew", "an SVG file knotmap drew",
+                                        "a PDF file knotmap drew", "an HTML report knotmap wrote",
+                                        "a knotmap Tekscan export file",
+                                        "a knotmap audio export file"};
     return (unsigned)kind < sizeof names / sizeof names[0] ? names[kind] : "?";
 }
 
-/* Is the start of a file (n bytes of head) a file of this kind? */
-static int looks_like(const unsigned char *head, size_t n, km_file_kind kind)
+/* Is the needle (m bytes, NULs included) in the n bytes at h? */
+static int holds(const unsigned char *h, size_t n, const char *needle, size_t m)
+{
+    for (size_t k = 0; k + m <= n; k++)
+        if (memcmp(h + k, needle, m) == 0)
+            return 1;
+    return 0;
+}
+
+/* Is a file whose first n bytes are head (and last nt bytes tail) a file of
+ * this kind that knotmap wrote? */
+static int looks_like(const unsigned char *head, size_t n, const unsigned char *tail, size_t nt,
+                      km_file_kind kind)
 {
     static const unsigned char png_sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+    static const char png_mark[] = KM_SOFTWARE_KEY "\0" KM_MADE_BY;  /* its tEXt chunk */
+    static const char pdf_mark[] = "/Creator (" KM_MADE_BY;          /* its Info dictionary */
     char text[513];
     switch (kind) {
     case KM_FILE_PNG:
-        return n >= 8 && memcmp(head, png_sig, 8) == 0;
+        return n >= 8 && memcmp(head, png_sig, 8) == 0 && holds(head, n, png_mark, sizeof png_mark - 1);
     case KM_FILE_PDF:
-        return n >= 5 && memcmp(head, "%PDF-", 5) == 0;
+        return n >= 5 && memcmp(head, "%PDF-", 5) == 0 && holds(tail, nt, pdf_mark, sizeof pdf_mark - 1);
     case KM_FILE_TEKSCAN_EXPORT: /* export_tekscan.c's first two lines */
         return n >= sizeof KM_TEKSCAN_EXPORT_HEAD - 1 &&
                memcmp(head, KM_TEKSCAN_EXPORT_HEAD, sizeof KM_TEKSCAN_EXPORT_HEAD - 1) == 0;
@@ -38,10 +53,7 @@ static int looks_like(const unsigned char *head, size_t n, km_file_kind kind)
                                   and AU carry none: any file of the container */
         if (n >= 4 && (memcmp(head, "riff", 4) == 0 || memcmp(head, ".snd", 4) == 0))
             return 1;
-        for (size_t k = 0; k + sizeof KM_AUDIO_EXPORT_COMMENT - 1 <= n; k++)
-            if (memcmp(head + k, KM_AUDIO_EXPORT_COMMENT, sizeof KM_AUDIO_EXPORT_COMMENT - 1) == 0)
-                return 1;
-        return 0;
+        return holds(head, n, KM_AUDIO_EXPORT_COMMENT, sizeof KM_AUDIO_EXPORT_COMMENT - 1);
     default:
         break;
     }
@@ -54,30 +66,35 @@ static int looks_like(const unsigned char *head, size_t n, km_file_kind kind)
     for (size_t k = 0; k < n; k++)
         text[k] = (char)tolower(head[i + k]);
     text[n] = '\0';
-    if (kind == KM_FILE_SVG)
-        return (strncmp(text, "<?xml", 5) == 0 || strncmp(text, "<svg", 4) == 0) &&
-               strstr(text, "<svg") != NULL;
-    return strncmp(text, "<!doctype html", 14) == 0 || strncmp(text, "<html", 5) == 0;
+    if (kind == KM_FILE_SVG) /* draw.c's comments come before <svg */
+        return strncmp(text, "<?xml", 5) == 0 && strstr(text, "<svg") != NULL &&
+               holds(head + i, n, "<!-- " KM_SOFTWARE_KEY ": " KM_MADE_BY,
+                     sizeof("<!-- " KM_SOFTWARE_KEY ": " KM_MADE_BY) - 1);
+    return strncmp(text, "<!doctype html", 14) == 0 &&
+           holds(head + i, n, KM_HTML_GENERATOR, sizeof KM_HTML_GENERATOR - 1);
 }
 
 /* The general rules (atomic_out.h), then: an existing file is replaced
- * only when it is of the same kind. */
+ * only when it is of the same kind and knotmap wrote it. */
 km_status km_file_check_target(km_ctx *ctx, const char *path, km_file_kind kind, int overwrite)
 {
     struct stat sb;
-    unsigned char head[512];
-    size_t n = 0;
+    unsigned char head[512], tail[4096];
+    size_t n = 0, nt = 0;
     FILE *f;
     km_status st = km_atomic_check_target(ctx, path, NULL, overwrite);
     if (st != KM_OK || stat(path, &sb) != 0)
         return st;
     if (S_ISREG(sb.st_mode) && (f = fopen(path, "rb")) != NULL) {
         n = fread(head, 1, sizeof head, f);
+        if (kind == KM_FILE_PDF && /* cairo writes the Info dictionary last */
+            fseeko(f, sb.st_size > (off_t)sizeof tail ? sb.st_size - (off_t)sizeof tail : 0, SEEK_SET) == 0)
+            nt = fread(tail, 1, sizeof tail, f);
         fclose(f);
     }
-    if (!S_ISREG(sb.st_mode) || !looks_like(head, n, kind))
-        return km_fail(ctx, KM_ERR_CREATE, "%s: exists and is not a %s file: not replacing it",
-                       path, km_file_kind_name(kind));
+    if (!S_ISREG(sb.st_mode) || !looks_like(head, n, tail, nt, kind))
+        return km_fail(ctx, KM_ERR_CREATE, "%s: exists and is not %s: not replacing it", path,
+                       km_file_kind_name(kind));
     return KM_OK;
 }
 

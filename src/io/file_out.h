@@ -22,13 +22,25 @@ typedef enum km_file_kind {
 #define KM_TEKSCAN_EXPORT_HEAD "DATA_TYPE MOVIE\r\nVERSION knotmap "
 #define KM_AUDIO_EXPORT_COMMENT "knotmap grid="
 
-/* "PNG", "SVG", "PDF", "HTML", "knotmap Tekscan export", "knotmap audio export". */
+/* How a picture or report says knotmap made it, looked for before one
+ * replaces a file: the picture's text entry KM_SOFTWARE_KEY = "knotmap
+ * VERSION" (a PNG tEXt chunk, an SVG comment "<!-- Software: knotmap ...",
+ * the PDF's Creator), the report's generator meta (then the version). */
+#define KM_SOFTWARE_KEY "Software"
+#define KM_MADE_BY "knotmap "
+#define KM_HTML_GENERATOR "<meta name=\"generator\" content=\"" KM_MADE_BY
+
+/* "a PNG file knotmap drew", ..., "an HTML report knotmap wrote", "a
+ * knotmap Tekscan export file", "a knotmap audio export file": what a file
+ * must be to be replaced. */
 const char *km_file_kind_name(km_file_kind kind);
 
 /* Write n bytes of data to `path`.  overwrite 1 replaces an existing file
- * of the same kind (recognised by its first bytes); anything else that
- * exists at `path` (another kind of file, a folder) is never replaced, and
- * with overwrite 0 nothing is.  Mode 0666 & ~umask.  Errors:
+ * of the same kind that knotmap wrote (its first bytes, and the marks
+ * above: a PDF's Creator in its last bytes); anything else that exists at
+ * `path` (a photo, a page or a PDF from elsewhere, another kind of file, a
+ * folder) is never replaced, and with overwrite 0 nothing is.  Mode 0666 &
+ * ~umask.  Errors:
  * KM_ERR_INVALID, KM_ERR_CREATE, KM_ERR_IO, KM_ERR_NOMEM; details start
  * with the path. */
 km_status km_file_write_atomic(km_ctx *ctx, const char *path, const void *data, size_t n,

@@ -16,7 +16,7 @@
     X(cairo_fill_preserve) X(cairo_get_source) X(cairo_image_surface_create) \
     X(cairo_image_surface_get_data) X(cairo_image_surface_get_stride) X(cairo_line_to) \
     X(cairo_move_to) X(cairo_new_path) X(cairo_new_sub_path) X(cairo_paint) \
-    X(cairo_pattern_set_filter) X(cairo_pdf_surface_create_for_stream) X(cairo_rectangle) \
+    X(cairo_pattern_set_filter) X(cairo_pdf_surface_create_for_stream) X(cairo_pdf_surface_set_metadata) X(cairo_rectangle) \
     X(cairo_restore) X(cairo_rotate) X(cairo_save) X(cairo_scale) X(cairo_select_font_face) \
     X(cairo_set_dash) X(cairo_set_font_size) X(cairo_set_line_join) X(cairo_set_line_width) \
     X(cairo_set_source_rgb) X(cairo_set_source_surface) X(cairo_show_text) X(cairo_status) \
@@ -53,6 +53,7 @@ km_status km_cairo_load(km_ctx *ctx);
 #define cairo_paint (km_cairo.cairo_paint)
 #define cairo_pattern_set_filter (km_cairo.cairo_pattern_set_filter)
 #define cairo_pdf_surface_create_for_stream (km_cairo.cairo_pdf_surface_create_for_stream)
+#define cairo_pdf_surface_set_metadata (km_cairo.cairo_pdf_surface_set_metadata)
 #define cairo_rectangle (km_cairo.cairo_rectangle)
 #define cairo_restore (km_cairo.cairo_restore)
 #define cairo_rotate (km_cairo.cairo_rotate)

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cairo_dyn.h"
+#include "io/file_out.h"
 #include "io/png_write.h"
 
 #define FONT_FAMILY "DejaVu Sans"
@@ -470,6 +471,11 @@ km_status kd_finish(km_ctx *ctx, km_draw *d, const char *const *text_keys,
         return take_buf(ctx, d, out, out_n);
     }
     if (d->format == KM_DRAW_PDF) {
+        /* the Software entry as the PDF's Creator: how a later render knows
+           the file is knotmap's to replace (file_out.c) */
+        for (size_t i = 0; i < n_text; i++)
+            if (strcmp(text_keys[i], KM_SOFTWARE_KEY) == 0)
+                cairo_pdf_surface_set_metadata(d->surface, CAIRO_PDF_METADATA_CREATOR, text_values[i]);
         cairo_destroy(d->cr);
         d->cr = NULL;
         cairo_surface_finish(d->surface);

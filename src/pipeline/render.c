@@ -386,9 +386,9 @@ static km_status draw_picture(km_ctx *ctx, const char *result_path, km_draw_form
     kd_text(d, PAD, y + 8 + 12, FS_TICK, 0, -1, 0.0, C_MUTED, KD_NONE, t->footer);
 
     layout_text(layout, sizeof layout, F, m->units, m->dataset);
-    snprintf(software, sizeof software, "knotmap %s", km_version_string());
+    snprintf(software, sizeof software, KM_MADE_BY "%s", km_version_string());
     {
-        const char *keys[] = {"Software", "Source", "knotmap-layout"};
+        const char *keys[] = {KM_SOFTWARE_KEY, "Source", "knotmap-layout"};
         const char *values[] = {software, result_path, layout};
         st = kd_finish(ctx, d, keys, values, 3, svg_inline, out, out_n);
     }

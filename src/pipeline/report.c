@@ -510,7 +510,7 @@ static void doc_head(km_buf *b, const km_result_summary *s, const char *name)
 
     km_buf_printf(b, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
                      "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-                     "<meta name=\"generator\" content=\"knotmap %s\">\n<title>Knot report: ",
+                     KM_HTML_GENERATOR "%s\">\n<title>Knot report: ",
                   km_version_string());
     esc(b, name);
     km_buf_printf(b, "</title>\n<style>\n%s</style>\n</head>\n<body>\n<header>\n"
