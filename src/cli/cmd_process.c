@@ -59,7 +59,7 @@ static const km_cli_opt OPTS[] = {
      "Output", NULL, O_REPLACE},
     {"jobs", 'j', "N", "sessions processed in parallel [1]", "Run", NULL, O_JOBS},
     KM_CLI_OPT_DEADLINE("Run", O_DEADLINE),
-    {"quiet", 'q', NULL, "no summary, no progress", "Run", NULL, O_QUIET},
+    {"quiet", 'q', NULL, "no summary, progress, notes or tally: warnings and errors only", "Run", NULL, O_QUIET},
     {"verbose", 'v', NULL,
      "also print 'INPUT -> OUTPUT' on stderr before each run (the parameters: knotmap info "
      "OUTPUT)",
@@ -272,15 +272,15 @@ static void warn_suspect(const char *input, int32_t n, int keep)
 
 /* What the opt-in session flat field did (docs/ALGORITHMS.md 7.5), said
  * on stderr as /params records it: the gains it divided out, or why none. */
-static void warn_flat_field(const char *input, int32_t n)
+static void warn_flat_field(const char *input, int32_t n, int quiet)
 {
-    if (n > 0)
+    if (n > 0 && !quiet) /* a note: -q keeps the warnings only */
         fprintf(stderr,
                 "knotmap: %s: note: flat field: gains of %d taxel%s estimated from the "
                 "roller's turns and divided out of the candidate map "
                 "(/params/cand_flat_field_taxels)\n",
                 input, (int)n, n == 1 ? "" : "s");
-    else
+    else if (n <= 0)
         fprintf(stderr,
                 "knotmap: %s: warning: flat field requested but not applied: no gain "
                 "estimated (a mat, a gain map given, or no turn in the air that moved "
@@ -292,7 +292,7 @@ static void warn_flat_field(const char *input, int32_t n)
  * odometry and the body map follow (docs/ALGORITHMS.md 7.1 step 6), a
  * warning; else, when the peaks' zero (3.7) followed more than the floor,
  * a note (those taxels would have made a peak in every frame). */
-static void warn_zero_drift(const char *input, const km_process_summary *s)
+static void warn_zero_drift(const char *input, const km_process_summary *s, int quiet)
 {
     const char *u = s->info.units;
     int peaks = isfinite(s->peaks_zero_drift) && s->peaks_zero_drift > s->peaks_floor;
@@ -304,7 +304,7 @@ static void warn_zero_drift(const char *input, const km_process_summary *s)
                 "zero: /params/peaks_zero_drift); knots may be lost or misplaced: re-tare "
                 "(re-zero) the sensor more often, or record shorter sessions\n",
                 input, s->zero_drift, u, s->zero_drift_limit, u);
-    } else if (peaks) {
+    } else if (peaks && !quiet) { /* a note: -q keeps the warnings only */
         fprintf(stderr,
                 "knotmap: %s: note: zero drift: the peaks are measured from each taxel's zero, "
                 "which rose by up to %.3g %s over the session, more than the floor "
@@ -359,8 +359,8 @@ static void run_job(shared *sh, job *j, km_ctx *ctx)
         if (j->summary.n_suspect_taxels > 0)
             warn_suspect(j->input, j->summary.n_suspect_taxels, pp.keep_suspect);
         if (pp.cand.flat_field != 0)
-            warn_flat_field(j->input, j->summary.n_flat_field_taxels);
-        warn_zero_drift(j->input, &j->summary);
+            warn_flat_field(j->input, j->summary.n_flat_field_taxels, sh->quiet);
+        warn_zero_drift(j->input, &j->summary, sh->quiet);
         if (sh->print_now && !sh->quiet) {
             print_summary(j, sh->pp->contact_threshold);
             fflush(stdout);
