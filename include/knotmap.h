@@ -351,7 +351,7 @@ KM_API const char *km_assumed_text(const char *name, size_t len);
  * each with what was assumed and the options to pass ("no row pitch, column
  * pitch, frame rate, units knotmap knows or acquisition mode in the file:
  * assuming 1 mm, 1 mm, 1 Hz, raw counts and a mat (pass --pitch MM or RxC,
- * --rate HZ, --units kPa|mmHg|N/cm2, --mode mat|roller)"), as `knotmap info`
+ * --rate HZ, --units kPa|mmHg|N/cm2|psi|Pa|MPa, --mode mat|roller)"), as `knotmap info`
  * and `process` print it, into buf (cap bytes; 512 hold it); the other names
  * of info->assumed, comma-separated, into rest (rest_cap bytes: each to say
  * with km_assumed_sentence).  Returns how many names the sentence covers: 0

@@ -1,6 +1,7 @@
 /* Names of the library's small enums (names.h). */
 #include "names.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -44,7 +45,8 @@ static const assumed_row ASSUMED[] = {
     SAID("time_name", "no `time` vector in the file: the frames' times taken from a vector as long as the frames "
                       "named t, times, timestamps or time_s (the source header's `time from` says which; save "
                       "it as time to say so, or pass --rate HZ --override for times from a rate)"),
-    PLAIN("units", "units knotmap knows", "raw counts", "--units kPa|mmHg|N/cm2"),
+    /* its option's units are km_units_name's (units.c), filled in by units_row */
+    {"units", NULL, "units knotmap knows", "raw counts", NULL},
     PLAIN("mode", "acquisition mode", "a mat", "--mode mat|roller"),
     SAID("roller_radius_mm", "roller without a radius: taking rows x row pitch / 2 pi "
                              "(pass --roller-radius MM)"),
@@ -75,11 +77,40 @@ static const assumed_row ASSUMED[] = {
                         "line or block of lines is a frame, --text-layout matrix to say it is one)"),
 };
 
+/* The units row as the others read: "--units kPa|mmHg|N/cm2|psi|Pa|MPa",
+ * the units knotmap reads (km_units_name, but raw: what is assumed), so a
+ * unit added there is suggested here.  Made once (pthread_once), then
+ * read only. */
+static assumed_row units_row;
+static char units_what[192], units_pass[96];
+static pthread_once_t units_once = PTHREAD_ONCE_INIT;
+
+static void units_init(void)
+{
+    const assumed_row *a = NULL;
+    for (size_t k = 0; k < sizeof ASSUMED / sizeof ASSUMED[0] && a == NULL; k++)
+        if (strcmp(ASSUMED[k].name, "units") == 0)
+            a = &ASSUMED[k];
+    snprintf(units_pass, sizeof units_pass, "--units ");
+    for (int32_t i = 0; km_units_name(i) != NULL && km_units_name(i + 1) != NULL; i++) /* but raw, the last */
+        snprintf(units_pass + strlen(units_pass), sizeof units_pass - strlen(units_pass), "%s%s",
+                 i > 0 ? "|" : "", km_units_name(i));
+    snprintf(units_what, sizeof units_what, "no %s in the file: assuming %s (pass %s)", a->kind, a->value,
+             units_pass);
+    units_row = *a;
+    units_row.what = units_what;
+    units_row.pass = units_pass;
+}
+
 static const assumed_row *assumed_row_of(const char *name, size_t len)
 {
     for (size_t k = 0; k < sizeof ASSUMED / sizeof ASSUMED[0]; k++)
-        if (name != NULL && strlen(ASSUMED[k].name) == len && strncmp(ASSUMED[k].name, name, len) == 0)
-            return &ASSUMED[k];
+        if (name != NULL && strlen(ASSUMED[k].name) == len && strncmp(ASSUMED[k].name, name, len) == 0) {
+            if (ASSUMED[k].what != NULL)
+                return &ASSUMED[k];
+            pthread_once(&units_once, units_init);
+            return &units_row;
+        }
     return NULL;
 }
 

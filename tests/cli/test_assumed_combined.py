@@ -19,7 +19,7 @@ AIR = REPO / "datasets" / "real" / "physionet_pmd" / "experiment-ii" / "S1" / "A
 PLAIN = {"row_pitch_mm": ("row pitch", "1 mm", "--pitch MM or RxC"),
          "col_pitch_mm": ("column pitch", "1 mm", "--pitch MM or RxC"),
          "frame_rate_hz": ("frame rate", "1 Hz", "--rate HZ"),
-         "units": ("units knotmap knows", "raw counts", "--units kPa|mmHg|N/cm2"),
+         "units": ("units knotmap knows", "raw counts", "--units kPa|mmHg|N/cm2|psi|Pa|MPa"),
          "mode": ("acquisition mode", "a mat", "--mode mat|roller")}
 
 

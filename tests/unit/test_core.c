@@ -328,7 +328,7 @@ Test(core, assumed_combined_names_each_and_leaves_the_rest)
     cr_assert_eq(km_assumed_combined(&in, buf, sizeof buf, rest, sizeof rest), 3);
     cr_assert_str_eq(rest, "time_axis");
     cr_assert_str_eq(buf, "no row pitch, column pitch or units knotmap knows in the file: assuming "
-                          "1 mm, 1 mm and raw counts (pass --pitch MM or RxC, --units kPa|mmHg|N/cm2)");
+                          "1 mm, 1 mm and raw counts (pass --pitch MM or RxC, --units kPa|mmHg|N/cm2|psi|Pa|MPa)");
     snprintf(in.assumed, sizeof in.assumed, "units,sensor");
     cr_assert_eq(km_assumed_combined(&in, buf, sizeof buf, rest, sizeof rest), 0);
     cr_assert_str_eq(buf, "");
