@@ -62,11 +62,36 @@ static void add_part(char *buf, size_t cap, const char *what)
     add_sep(buf, cap, what, ", ");
 }
 
-/* The names described above; any other item of the list (a newer
+/* What was assumed, said in words of its own: the names whose words take
+ * the session's values (km_describe_assumed), then those said as they are,
+ * in the order they are said.  Any other item of the list (a newer
  * writer's, the header's free-form knotmap_assumed) is shown as it is. */
-static const char *const DESCRIBED[] = {"row_pitch_mm", "col_pitch_mm", "frame_rate_hz", "units",
-                                        "mode", "roller_radius_mm", "encoding", "schema",
-                                        "matlab", "time_axis", "text_layout", "sensor", "insole"};
+static const char *const VALUED[] = {"row_pitch_mm", "col_pitch_mm", "frame_rate_hz", "units", "mode",
+                                     "roller_radius_mm", "text_layout", "insole" /* km_insole_note */};
+static const struct {
+    const char *name, *words;
+} WORDED[] = {
+    {"encoding", "text encoding UTF-16 (no byte order mark)"},
+    {"schema", "a knotmap session's layout (no schema attribute)"},
+    {"matlab", "MATLAB's frames taken as stored (rows and columns may be swapped)"},
+    {"time_units", "/time in seconds (it has no units attribute)"},
+    {"time_axis", "the time axis by its length (MAT-file, .npy, .npz)"},
+    {"sensor", "the first of several sensors (XSENSOR)"},
+    {"rate_name", "the frame rate from a number named like a rate (fs, fps, ...)"},
+    {"time_name", "the times from a vector named like time (t, times, ...)"},
+    {"string", "a MATLAB string object left unread (text is read when saved as char)"},
+};
+
+static int described(const char *p, size_t key)
+{
+    for (size_t k = 0; k < sizeof VALUED / sizeof VALUED[0]; k++)
+        if (strlen(VALUED[k]) == key && strncmp(p, VALUED[k], key) == 0)
+            return 1;
+    for (size_t k = 0; k < sizeof WORDED / sizeof WORDED[0]; k++)
+        if (strlen(WORDED[k].name) == key && strncmp(p, WORDED[k].name, key) == 0)
+            return 1;
+    return 0;
+}
 
 static void add_unknown(char *buf, size_t cap, const char *list)
 {
@@ -74,11 +99,8 @@ static void add_unknown(char *buf, size_t cap, const char *list)
     for (const char *p = list; *p != '\0';) {
         while (*p == ',' || *p == ' ')
             p++;
-        size_t len = strcspn(p, ", "), key = strcspn(p, "=, "), k = 0;
-        while (k < sizeof DESCRIBED / sizeof DESCRIBED[0] &&
-               !(strlen(DESCRIBED[k]) == key && strncmp(p, DESCRIBED[k], key) == 0))
-            k++;
-        if (len > 0 && k == sizeof DESCRIBED / sizeof DESCRIBED[0]) {
+        size_t len = strcspn(p, ", "), key = strcspn(p, "=, ");
+        if (len > 0 && !described(p, key)) {
             snprintf(item, sizeof item, "%.*s", (int)(len < 95 ? len : 95), p);
             add_part(buf, cap, item);
         }
@@ -123,18 +145,9 @@ void km_describe_assumed(const km_result_summary *s, char *buf, size_t cap)
         snprintf(part, sizeof part, "roller radius %s mm", a);
         add_part(buf, cap, part);
     }
-    if (has_name(list, "encoding"))
-        add_part(buf, cap, "text encoding UTF-16 (no byte order mark)");
-    if (has_name(list, "schema"))
-        add_part(buf, cap, "a knotmap session's layout (no schema attribute)");
-    if (has_name(list, "matlab"))
-        add_part(buf, cap, "MATLAB's frames taken as stored (rows and columns may be swapped)");
-    if (has_name(list, "time_units"))
-        add_part(buf, cap, "/time in seconds (it has no units attribute)");
-    if (has_name(list, "time_axis"))
-        add_part(buf, cap, "the time axis by its length (MAT-file, .npy, .npz)");
-    if (has_name(list, "sensor"))
-        add_part(buf, cap, "the first of several sensors (XSENSOR)");
+    for (size_t k = 0; k < sizeof WORDED / sizeof WORDED[0]; k++)
+        if (has_name(list, WORDED[k].name))
+            add_part(buf, cap, WORDED[k].words);
     if (has_name(list, "text_layout")) {
         snprintf(part, sizeof part, "one %d \u00d7 %d frame (a text matrix without a grid)", (int)s->rows,
                  (int)s->cols);
