@@ -207,7 +207,7 @@ def test_report_and_render_errors(results, tmp_path):
     keep.write_text("precious")
     r = subprocess.run([str(BIN), "report", str(roller), "-o", str(keep)], capture_output=True,
                        text=True, timeout=60)
-    assert r.returncode == 73 and "not a HTML file" in r.stderr
+    assert r.returncode == 73 and "is not an HTML report knotmap wrote" in r.stderr
     assert keep.read_text() == "precious"
     r = subprocess.run([str(BIN), "report", str(tmp_path / "none.h5")], capture_output=True,
                        text=True, timeout=60)
