@@ -16,6 +16,8 @@
 
 /* Header lines before ASCII_DATA beyond which the file is not a header. */
 #define TK_MAX_HEADER_LINES 100000
+/* Bytes kept of the first frame's field keys (the header entry `frame_fields`). */
+#define TK_FIELDS_CAP 512
 
 typedef struct tk_impl {
     km_lines lines;
@@ -37,6 +39,7 @@ typedef struct tk_impl {
     int has_pending;
     km_comment_meta comment; /* what a knotmap COMMENTS line says (mode, roller radius) */
     int insole;             /* SENSOR_TYPE says an in-shoe F-Scan: noted as `insole` */
+    char fields[TK_FIELDS_CAP]; /* the keys of the first frame's own fields, ", "-separated */
 } tk_impl;
 
 /* Tekscan unit words to knotmap's names (km_units_from_file: PSI, Pa, MPa
@@ -400,6 +403,46 @@ static km_status frame_number(km_ctx *ctx, tk_impl *t, const char *line, long lo
     return KM_OK;
 }
 
+/* Note a key of the first frame's fields once in t->fields; a list too long
+   for it ends in "...". */
+static void note_field(tk_impl *t, const char *key)
+{
+    size_t n = strlen(t->fields), k = strlen(key);
+    for (const char *p = t->fields; *p != '\0';) {
+        size_t w = strcspn(p, ",");
+        if (w == k && strncmp(p, key, k) == 0)
+            return;
+        p += w;
+        p += *p != '\0' ? 2 : 0; /* ", " */
+    }
+    if (n >= 3 && strcmp(t->fields + n - 3, "...") == 0)
+        return;
+    if (n + 2 + k + 5 >= sizeof t->fields)
+        snprintf(t->fields + n, sizeof t->fields - n, "%s...", n > 0 ? ", " : "");
+    else
+        snprintf(t->fields + n, sizeof t->fields - n, "%s%s", n > 0 ? ", " : "", key);
+}
+
+/* The frame's first row after its `Frame N` line: the lines of fields before
+   it (km_tk_frame_field) are read past, the first frame's keys noted. */
+static km_status first_row_line(km_ctx *ctx, tk_impl *t, int first, char **line, size_t *len, int *g)
+{
+    size_t klen;
+    km_status st;
+    for (;;) {
+        st = km_lines_next(ctx, &t->lines, line, len, g);
+        if (st != KM_OK || !*g || strncmp(*line, "Frame", 5) == 0 || !km_tk_frame_field(*line, *len, &klen))
+            return st;
+        if (first) {
+            char *key = *line;
+            size_t n = *len;
+            km_tk_trim_padding(&key, &n);
+            key[klen < n ? klen : n] = '\0';
+            note_field(t, key);
+        }
+    }
+}
+
 /* ROWS rows of frame `no` into dst; with row0, `line` is the first one. */
 static km_status frame_rows(km_ctx *ctx, km_reader *r, tk_impl *t, float *dst, int first, long long no,
                             char *line, size_t len, int row0)
@@ -408,7 +451,8 @@ static km_status frame_rows(km_ctx *ctx, km_reader *r, tk_impl *t, float *dst, i
     km_status st;
     for (int32_t row = 0; row < t->rows; row++) {
         if (row > 0 || !row0) {
-            st = km_lines_next(ctx, &t->lines, &line, &len, &g);
+            st = row > 0 ? km_lines_next(ctx, &t->lines, &line, &len, &g)
+                         : first_row_line(ctx, t, first, &line, &len, &g);
             if (st != KM_OK)
                 return st;
             if (!g || (len >= 2 && line[0] == '@' && line[1] == '@') || strncmp(line, "Frame", 5) == 0 ||
@@ -630,6 +674,8 @@ km_status km_open_tekscan(km_ctx *ctx, km_reader *r, const km_read_options *opt)
     if (st != KM_OK)
         return st;
     t->has_pending = got;
+    if (t->fields[0] != '\0' && (st = km_reader_add_header(ctx, r, "frame_fields", t->fields)) != KM_OK)
+        return st;
     take_comment(r, t, opt);
     if (t->insole)
         km_reader_set_insole(r);

@@ -83,3 +83,40 @@ void km_tk_trim_padding(char **s, size_t *len)
         (*len)--;
     (*s)[*len] = '\0';
 }
+
+/* Newer Tekscan versions may write fields of their own between `Frame N`
+   and the frame's rows (a time, a force, an area).  Such a line is read
+   past when it is plainly a key and its value, never a row of values:
+   `Key words: value` (the key is the text before the first ':' that a blank
+   or the line's end follows, and no comma comes before it), or `KEY value` as in the header (the first word,
+   holding no comma, then blanks and a value that does not start with a
+   comma).  The key starts with a letter and is no value itself (`B`, nan,
+   inf), so a row that is damaged stays an error naming its value. */
+int km_tk_frame_field(const char *line, size_t len, size_t *klen)
+{
+    const char *q;
+    double d;
+    size_t k, v;
+    if (len == 0 || !(((unsigned)line[0] | 0x20u) - 'a' < 26u))
+        return 0;
+    for (k = 0; k < len && line[k] != ',' && !(line[k] == ':' && (k + 1 == len || km_text_blank(line[k + 1])));
+         k++)
+        ;
+    if (k < len && line[k] == ':') {
+        while (k > 0 && km_text_blank(line[k - 1]))
+            k--;
+        *klen = k;
+        return 1;
+    }
+    for (k = 0; k < len && !km_text_blank(line[k]); k++)
+        if (line[k] == ',')
+            return 0;
+    for (v = k; v < len && km_text_blank(line[v]); v++)
+        ;
+    if (v == len || line[v] == ',')
+        return 0;
+    if ((k == 1 && line[0] == 'B') || (km_scan_number(line, line + k, &q, &d) == 0 && q == line + k))
+        return 0;
+    *klen = k;
+    return 1;
+}

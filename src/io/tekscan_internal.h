@@ -18,4 +18,10 @@ void km_tk_first_word(const char *u, char *w, size_t cap);
    commas and blanks a spreadsheet pads it with, NUL-terminated in place. */
 void km_tk_trim_padding(char **s, size_t *len);
 
+/* A line between `Frame N` and the frame's first row that is a key and its
+   value (`Key words: value`, or `KEY value` as in the header), never a row:
+   1 and *klen the key's length in bytes; 0 otherwise (docs/FORMAT.md 1.3,
+   "Fields per frame"). */
+int km_tk_frame_field(const char *line, size_t len, size_t *klen);
+
 #endif

@@ -416,3 +416,114 @@ Test(io_tekscan, spreadsheet_padding_reads_as_the_export)
     remove(path);
     rmdir(dir);
 }
+
+/* The F-Scan export with lines of fields after each `Frame N` line, before
+   its rows, as Tekscan versions newer than the fixture's 6.33 may write
+   them: `Key words: value` (style 0) or `KEY value` as in the header (style
+   1), the frame's times from SECONDS_PER_FRAME.  With `pad`, every line
+   padded with commas and CRLF-ended as a spreadsheet saves it. */
+static void write_with_fields(const char *path, int style, int pad)
+{
+    static const char *const colon[] = {"Relative Time: %.3f", "Absolute Time: 11:26:%06.3f",
+                                        "Force: %.1f N", "Contact Area: 96.77 cm2", "Peak Pressure: 412 KPa"};
+    static const char *const word[] = {"RELATIVE_TIME %.3f", "ABSOLUTE_TIME 11:26:%06.3f", "FORCE %.1f N",
+                                       "CONTACT_AREA 96.77 cm2", "PEAK_PRESSURE 412 KPa"};
+    FILE *in = fopen(FSCAN, "rb"), *out = fopen(path, "wb");
+    cr_assert(in && out);
+    char line[4096];
+    const char *end = pad ? ",,,,\r\n" : "\n";
+    while (fgets(line, sizeof line, in) != NULL) {
+        line[strcspn(line, "\r\n")] = '\0';
+        fprintf(out, "%s%s", line, end);
+        long no;
+        if (sscanf(line, "Frame %ld", &no) == 1)
+            for (int k = 0; k < 5; k++) {
+                double v = k == 1 ? 22.0 + 0.032 * (double)(no - 1) : k == 2 ? 500.0 + (double)no : 0.032 * (double)(no - 1);
+                fprintf(out, style ? word[k] : colon[k], v);
+                fputs(end, out);
+            }
+    }
+    fclose(in);
+    fclose(out);
+}
+
+/* Fields per frame are read past: the export reads as the one without
+   them (frames, times, mask, header), and the first frame's keys are the
+   header entry `frame_fields`.  Before session 49 each was refused at its
+   first field line ("line 32: frame 1: non-numeric value 'Relative' in
+   column 1"). */
+Test(io_tekscan, fields_per_frame_are_read_past)
+{
+    char dir[64], path[256];
+    km_test_make_dir(dir, sizeof dir, "km_tk_");
+    km_test_path(path, sizeof path, dir, "fields.asf");
+    static const char *const keys[] = {"Relative Time, Absolute Time, Force, Contact Area, Peak Pressure",
+                                       "RELATIVE_TIME, ABSOLUTE_TIME, FORCE, CONTACT_AREA, PEAK_PRESSURE"};
+    for (int v = 0; v < 4; v++) {
+        int style = v & 1, pad = v >> 1;
+        write_with_fields(path, style, pad);
+        km_reader *a = open_ok(FSCAN, KM_FORMAT_AUTO), *b = open_ok(path, KM_FORMAT_AUTO);
+        km_session_info ia, ib;
+        km_reader_info(a, &ia);
+        km_reader_info(b, &ib);
+        cr_assert_eq(ib.format, KM_FORMAT_TEKSCAN);
+        cr_assert_eq(ib.n_frames, 205);
+        cr_assert_float_eq(ib.frame_rate_hz, ia.frame_rate_hz, 0);
+        cr_assert_str_eq(ib.assumed, ia.assumed);
+        cr_assert_eq(km_reader_header_count(b), km_reader_header_count(a) + 1, "style %d pad %d", style, pad);
+        for (size_t i = 0; i < km_reader_header_count(a); i++) {
+            const char *ka, *va, *kb, *vb;
+            km_reader_header_get(a, i, &ka, &va);
+            km_reader_header_get(b, i, &kb, &vb);
+            cr_assert_str_eq(kb, ka);
+            cr_assert_str_eq(vb, va);
+        }
+        cr_assert_str_eq(km_test_header_value(b, "frame_fields"), keys[style]);
+        float *fa, *fb;
+        double *ta, *tb;
+        int64_t na = km_test_read_all(ctx, a, 7, &fa, &ta), nb = km_test_read_all(ctx, b, 7, &fb, &tb);
+        cr_assert_eq(na, 205);
+        cr_assert_eq(nb, 205, "style %d pad %d: %s", style, pad, km_ctx_last_error(ctx));
+        cr_assert_arr_eq(fa, fb, (size_t)205 * 60 * 21 * sizeof(float));
+        cr_assert_arr_eq(ta, tb, 205 * sizeof(double));
+        cr_assert_arr_eq(km_reader_mask(a), km_reader_mask(b), 60 * 21);
+        free(fa);
+        free(fb);
+        free(ta);
+        free(tb);
+        km_reader_free(a);
+        km_reader_free(b);
+    }
+    remove(path);
+    rmdir(dir);
+}
+
+/* What is no key and value stays an error naming its line: a word alone, a
+   damaged row (its first value a word, a comma after it), a `B` or nan
+   first (a row written with blanks), a field after the first row. */
+Test(io_tekscan, not_a_field_stays_an_error)
+{
+    char dir[64], path[256];
+    km_test_make_dir(dir, sizeof dir, "km_tk_");
+    km_test_path(path, sizeof path, dir, "notfield.asf");
+    static const struct {
+        const char *data, *frag;
+    } cases[] = {
+        {"Frame 1\nNotes\nB,1,2,B\n3,4,5,6\nB,7,8,B\n@@\n", "line 9: frame 1: non-numeric value 'Notes' in column 1"},
+        {"Frame 1\nx7 ,1,2,B\n3,4,5,6\nB,7,8,B\n@@\n", "line 9: frame 1: non-numeric value 'x7"},
+        {"Frame 1\nx7,1,2,B\n3,4,5,6\nB,7,8,B\n@@\n", "line 9: frame 1: non-numeric value 'x7' in column 1"},
+        {"Frame 1\nB 1 2 B\n3,4,5,6\nB,7,8,B\n@@\n", "line 9: frame 1: non-numeric value"},
+        {"Frame 1\nnan 1 2 3\n3,4,5,6\nB,7,8,B\n@@\n", "line 9: frame 1: non-numeric value"},
+        {"Frame 1\nB,1,2,B\nForce: 12 N\n3,4,5,6\nB,7,8,B\n@@\n", "line 10: frame 1: non-numeric value 'Force: 12 N'"},
+        {"Frame 1\nForce: 12 N\n@@\n", "line 10: frame 1: frame ends after 0 of 3 rows (truncated)"},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        int format;
+        write_variant(path, "", "", cases[k].data);
+        cr_assert_eq(km_test_open_and_drain(ctx, path, NULL, &format), KM_ERR_FORMAT, "case %zu", k);
+        cr_assert_not_null(strstr(km_ctx_last_error(ctx), cases[k].frag), "case %zu: '%s' lacks '%s'", k,
+                           km_ctx_last_error(ctx), cases[k].frag);
+    }
+    remove(path);
+    rmdir(dir);
+}
