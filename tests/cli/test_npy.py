@@ -66,6 +66,24 @@ def test_the_time_axis_assumed_said_and_given(tmp_path):
     assert np.array_equal(frames_of(last, time_axis="last"), a)
 
 
+def test_short_recording_of_a_wide_sensor_is_warned_and_told(tmp_path):
+    """[T, R, C] with T under C: the shape's guess takes time last (docs/FORMAT.md 1.9), and
+    says so; --time-axis first reads it as np.stack saved it. Fails if the default or the
+    warning changes without the docs."""
+    a = (np.random.default_rng(5).random((10, 32, 64)) * 90).astype("f4")
+    p = tmp_path / "wide.npy"
+    np.save(p, a)
+    r = run_ok("info", p)
+    assert "grid:         10 x 32 taxels" in r.stdout and "frames:       64" in r.stdout
+    assert "time_axis" in r.stdout.split("assumed:")[1].splitlines()[0]
+    assert "--time-axis first|last" in r.stderr
+    assert np.array_equal(frames_of(p), a.transpose(2, 0, 1))
+    r = run_ok("info", "--time-axis", "first", p)
+    assert "grid:         32 x 64 taxels" in r.stdout and "frames:       10" in r.stdout
+    assert "time_axis" not in r.stdout.split("assumed:")[1].splitlines()[0]
+    assert np.array_equal(frames_of(p, time_axis="first"), a)
+
+
 def test_process_equals_the_same_session_in_hdf5(tmp_path):
     a = recording() * 3
     p = tmp_path / "s.npy"
