@@ -7,8 +7,9 @@ from numpy.typing import ArrayLike
 from typing import Any, Optional, Tuple
 
 from ._defaults import CALIB_DEFAULTS
-from ._core import check, choice, ctx, ffi, invalid, invalid_type, lib, real, real_array
+from ._core import check, choice, ctx, ffi, invalid, invalid_type, lib, real
 from ._process import _CURVES
+from ._stages import _frames3
 
 __all__ = ["calib_curve_fit", "bad_taxels", "condition", "TAXEL_OK", "TAXEL_DEAD",
            "TAXEL_STUCK", "TAXEL_HOT", "TAXEL_MASKED", "TAXEL_OFFSET"]
@@ -21,9 +22,20 @@ TAXEL_MASKED = lib.KM_TAXEL_MASKED
 TAXEL_OFFSET = lib.KM_TAXEL_OFFSET
 
 
+def _defaults(kind):
+    """A new km_<kind>_params holding the C defaults (km_<kind>_params_default)."""
+    p = ffi.new("km_%s_params *" % kind)
+    getattr(lib, "km_%s_params_default" % kind)(p)
+    return p
+
+
+def _frames32(frames):
+    """frames as C-contiguous float32 [T, R, C] (the stages' check: _frames3)."""
+    return np.ascontiguousarray(_frames3(frames), dtype=np.float32)
+
+
 def _bad_defaults():
-    p = ffi.new("km_badtaxel_params *")
-    lib.km_badtaxel_params_default(p)
+    p = _defaults("badtaxel")
     return {name: getattr(p, name) for name, _ in ffi.typeof("km_badtaxel_params").fields}
 
 
@@ -115,12 +127,9 @@ def bad_taxels(frames: ArrayLike, mask: Optional[ArrayLike] = None,
         [R, C] bool: source mask and not bad.
     n_bad : int
     """
-    x = np.ascontiguousarray(real_array("frames", frames), dtype=np.float32)
-    if x.ndim != 3:
-        raise invalid("frames must be [T, R, C]")
+    x = _frames32(frames)
     _, rows, cols = x.shape
-    p = ffi.new("km_badtaxel_params *")
-    lib.km_badtaxel_params_default(p)
+    p = _defaults("badtaxel")
     p.flat_range, p.dead_level = real("flat_range", flat_range), real("dead_level", dead_level)
     p.active_range, p.hot_ratio = real("active_range", active_range), real("hot_ratio", hot_ratio)
     p.offset_sigmas, p.unload_sigmas = real("offset_sigmas", offset_sigmas), real("unload_sigmas", unload_sigmas)
@@ -195,12 +204,9 @@ def condition(frames: ArrayLike, rate_hz: float, time: Optional[ArrayLike] = Non
     mask : ndarray
         [R, C] bool: source mask and not bad.
     """
-    x = np.ascontiguousarray(real_array("frames", frames), dtype=np.float32)
-    if x.ndim != 3:
-        raise invalid("frames must be [T, R, C]")
+    x = _frames32(frames)
     n_t, rows, cols = x.shape
-    p = ffi.new("km_condition_params *")
-    lib.km_condition_params_default(p)
+    p = _defaults("condition")
     for k, v in params.items():
         if k in _COND_NAMES:
             setattr(p, k, v)

@@ -291,6 +291,33 @@ def _roller_samples(c, arr, m, mode_i, odo, radius, lift_threshold, rows, cols):
     return _odometry_samples(c, arr, m, rows, cols, radius, _odo_params(lift_threshold, None))
 
 
+def _fed(kind, arr, mask, mode_i, odometry, radius, lift_threshold, rp, cp, p, times=None):
+    """A km_<kind> (bodymap, candidates) made on the session's geometry with
+    params p, every frame of arr [T, R, C] added (km_<kind>_add, with each
+    frame's roller sample, and its time when `times` is given): (ctx, the
+    object, the mask's keeper).  The caller releases the object (ffi.release)
+    before it drops the keeper."""
+    _, rows, cols = arr.shape
+    m, keep_mask = mask_view(mask, (rows, cols))
+    c = ctx()
+    samples = _roller_samples(c, arr, m, mode_i, odometry, radius, lift_threshold, rows, cols)
+    out = ffi.new("km_%s **" % kind)
+    check(c, getattr(lib, "km_%s_create" % kind)(c, mode_i, rows, cols, rp, cp, p, out))
+    obj = ffi.gc(out[0], getattr(lib, "km_%s_free" % kind))
+    add = getattr(lib, "km_%s_add" % kind)
+    try:
+        for i in range(len(arr)):
+            fr, keep = frame_view("frames", arr[i])
+            sample = samples + i if samples is not None else ffi.NULL
+            check(c, add(c, obj, fr, m, sample) if times is None
+                  else add(c, obj, fr, m, sample, float(times[i])))
+            del keep
+    except BaseException:
+        ffi.release(obj)
+        raise
+    return c, obj, keep_mask
+
+
 def bodymap(frames: Union[ArrayLike, Session], mode: Optional[str] = None,
             row_pitch_mm: Optional[float] = None, col_pitch_mm: Optional[float] = None,
             mask: Optional[ArrayLike] = None, odometry: Optional[Dict[str, Any]] = None,
@@ -346,18 +373,9 @@ def bodymap(frames: Union[ArrayLike, Session], mode: Optional[str] = None,
     p.contact_threshold = real("contact_threshold", contact_threshold)
     p.pass_gap_frames = integer("pass_gap_frames", pass_gap_frames)
     p.max_extent_mm = real("max_extent_mm", max_extent_mm)
-    m, keep_mask = mask_view(mask, (rows, cols))
-    c = ctx()
-    samples = _roller_samples(c, arr, m, mode_i, odometry, radius, lift_threshold, rows, cols)
-    bp = ffi.new("km_bodymap **")
-    check(c, lib.km_bodymap_create(c, mode_i, rows, cols, rp, cp, p, bp))
-    b = ffi.gc(bp[0], lib.km_bodymap_free)
+    c, b, keep_mask = _fed("bodymap", arr, mask, mode_i, odometry, radius, lift_threshold,
+                           rp, cp, p)
     try:
-        for i in range(len(arr)):
-            fr, keep = frame_view("frames", arr[i])
-            check(c, lib.km_bodymap_add(c, b, fr, m, samples + i if samples is not None
-                                        else ffi.NULL))
-            del keep
         ny, nx = ffi.new("int32_t *"), ffi.new("int32_t *")
         y0, yp, xp = ffi.new("double *"), ffi.new("double *"), ffi.new("double *")
         lib.km_bodymap_shape(b, ny, nx, y0, yp, xp)
@@ -542,19 +560,9 @@ def candidates(frames: Union[ArrayLike, Session], time: Optional[ArrayLike] = No
     for name, value in params.items():
         if value is not None:
             setattr(p, name, value)
-    m, keep_mask = mask_view(mask, (rows, cols))
-    c = ctx()
-    samples = _roller_samples(c, arr, m, mode_i, odometry, radius, lift_threshold, rows, cols)
-    cp_out = ffi.new("km_candidates **")
-    check(c, lib.km_candidates_create(c, mode_i, rows, cols, rp, cp, p, cp_out))
-    obj = ffi.gc(cp_out[0], lib.km_candidates_free)
+    c, obj, keep_mask = _fed("candidates", arr, mask, mode_i, odometry, radius, lift_threshold,
+                             rp, cp, p, times)
     try:
-        for i in range(n_t):
-            fr, keep = frame_view("frames", arr[i])
-            check(c, lib.km_candidates_add(c, obj, fr, m,
-                                           samples + i if samples is not None else ffi.NULL,
-                                           float(times[i])))
-            del keep
         ny, nx, y0 = ffi.new("int32_t *"), ffi.new("int32_t *"), ffi.new("double *")
         lib.km_candidates_shape(obj, ny, nx, y0)
         excess = np.empty((int(ny[0]), int(nx[0])), np.float32)

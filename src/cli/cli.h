@@ -30,6 +30,22 @@ int km_cmd_render(int argc, char **argv);
 int km_cmd_eval(int argc, char **argv);
 int km_cmd_report(int argc, char **argv);
 
+/* A command that reads one knotmap result and writes one file from it
+ * (render, report: result_cmd.c runs both). */
+typedef struct km_cli_result_cmd {
+    const char *cmd;                /* "render" */
+    const char *usage, *footer;     /* the help's text before and after the options */
+    const char *out_metavar, *out_help, *no_overwrite_help; /* -o and --no-overwrite in the help */
+    const char *ext;                /* without -o: RESULT without .h5, plus this */
+    const char *const *groups;      /* the km_render_param_table sections taken (NULL = all) */
+    /* after the options (NULL: none): KM_EX_OK or the exit code, said */
+    int (*check)(const char *cmd, const km_render_params *p);
+    km_status (*make)(km_ctx *ctx, const char *input, const char *output, const km_render_params *p,
+                      km_render_info *info);
+    void (*print)(const char *input, const char *output, const km_render_info *info); /* unless -q */
+} km_cli_result_cmd;
+int km_cli_result_main(const km_cli_result_cmd *c, int argc, char **argv);
+
 /* Print "knotmap: <message>" on stderr, cleaned by km_cli_clean (a message
  * quotes the file's own text: a value, a token, a path). */
 void km_cli_error(const char *fmt, ...);

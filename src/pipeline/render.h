@@ -50,6 +50,11 @@ const char *km_insole_note(const struct km_result_summary *s);
  * (/metrics flags ALL_CONTACT, as `knotmap process` says in its summary):
  * the sentence the picture and the report show, into buf; "" otherwise. */
 void km_all_contact_note(const struct km_result_summary *s, char *buf, size_t cap);
+/* What a pass is, in one sentence: a roller's stroke over the spot, or on
+ * a mat (where no roller passes) one time the body lay on the spot, ended
+ * by more than /params bodymap_pass_gap_frames frames off contact.  For the
+ * candidates' "seen in N of M passes" (picture, report). */
+void km_pass_meaning(const struct km_result_summary *s, char *buf, size_t cap);
 /* The recording's kind as a subtitle says it: "in-shoe insole", "foam
  * roller" or "pressure mat". */
 const char *km_recording_kind(const struct km_result_summary *s);

@@ -42,6 +42,7 @@ typedef struct texts {
     char bar_label[96];
     char orient[2][200];
     char grey[128];
+    char pass[200];            /* km_pass_meaning on a mat whose candidates count passes, else "" */
     char clip[320];
     char footer[256];
     int first_dir;             /* roller body map: +1 first stroke toward +y, -1 toward -y, 0 unknown */

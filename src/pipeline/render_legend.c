@@ -77,6 +77,8 @@ int32_t km_render_draw_legend(km_draw *d, const frame *F, const texts *t, const 
                        "2 \u00d7 its size"
                      : "ring: knot candidate, numbered by rank (1 = strongest)");
         ROW_TEXT(line, C_TEXT, 0);
+        if (t->pass[0])
+            ROW_TEXT(t->pass, C_TEXT, 0);
     }
     if (t->clip[0]) {
         if (!measure_only) {

@@ -180,6 +180,23 @@ void km_all_contact_note(const km_result_summary *s, char *buf, size_t cap)
                  v, s->n_frames == 1 ? "the frame" : "every frame", v);
 }
 
+void km_pass_meaning(const km_result_summary *s, char *buf, size_t cap)
+{
+    const char *gap = NULL;
+    for (size_t i = 0; i < s->n_params; i++)
+        if (strcmp(s->params[i].key, "bodymap_pass_gap_frames") == 0)
+            gap = s->params[i].value;
+    if (cap == 0)
+        return;
+    if (strcmp(s->mode, "roller") == 0)
+        snprintf(buf, cap, "A pass is one stroke of the roller over the spot.");
+    else if (gap != NULL)
+        snprintf(buf, cap, "A pass is one time the body lay on the spot: it ends when the spot "
+                           "is off contact for more than %.32s frames.", gap);
+    else
+        snprintf(buf, cap, "A pass is one time the body lay on the spot.");
+}
+
 const char *km_recording_kind(const km_result_summary *s)
 {
     if (strcmp(s->mode, "roller") == 0)
@@ -298,6 +315,11 @@ static void note_texts(const km_result_map *m, const km_result_summary *s, const
         snprintf(t->orient[0], sizeof t->orient[0],
                  "The roller's own sensor grid (row 0 at the top), not body positions.");
     }
+    /* a mat's "passes" (no roller passes): said what they are where the
+       candidate list counts them */
+    if (strcmp(s->mode, "roller") != 0 && km_table_find(&s->candidates, "n_passes") != NULL &&
+        km_table_find(&s->candidates, "n_covering") != NULL)
+        km_pass_meaning(s, t->pass, sizeof t->pass);
     snprintf(t->grey, sizeof t->grey, "%s",
              excess ? "grey: covered by too few passes to judge"
              : body && m->roller ? "grey: not reached by the roller (no data)"

@@ -346,18 +346,21 @@ static km_status passes_section(km_ctx *ctx, km_buf *b, const km_result_summary 
     const km_table_col *per = km_table_find(t, "persistence");
     double dur = isfinite(s->duration_s) && s->duration_s > 0 ? s->duration_s : NAN;
     km_status st = KM_OK;
+    char meaning[200];
     km_buf_printf(b, "<section id=\"passes\">\n<h2>Passes over each candidate</h2>\n");
     if (t->n_rows == 0) {
         km_buf_printf(b, "<p>No candidates.</p>\n</section>\n");
         return KM_OK;
     }
-    km_buf_printf(b, "<p>A pass is one %s over the spot. A knot that is real shows in most "
+    km_pass_meaning(s, meaning, sizeof meaning); /* the file's own text: escaped */
+    km_buf_printf(b, "<p>");
+    esc(b, meaning);
+    km_buf_printf(b, " A knot that is real shows in most "
                      "passes; one seen once may be a chance pressure. The bar spans the "
                      "session (%.4g s): dark from the first to the last time the spot was "
                      "seen.</p>\n<div class=\"scroll\"><table>\n<thead><tr><th>#</th>"
                      "<th class=\"text\">passes</th><th>seen</th><th>first seen (s)</th>"
                      "<th>last seen (s)</th><th class=\"text\">when</th></tr></thead><tbody>\n",
-                  strcmp(s->mode, "roller") == 0 ? "stroke of the roller" : "contact",
                   dur);
     for (size_t i = 0; i < t->n_rows && st == KM_OK; i++) {
         double a = col_at(ft, i), z = col_at(lt, i);
