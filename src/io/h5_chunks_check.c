@@ -40,8 +40,9 @@ typedef struct bufs {
     struct libdeflate_decompressor *dec;
 } bufs;
 
-/* The kind of each filter of dcpl; 0, with why, for one knotmap cannot
-   bound (its id and the name the file gives it, printable bytes only). */
+/* The kind of each filter of dcpl: 1; 0, with why, for a pipeline that
+   cannot be read; -1, with why, for a filter knotmap cannot bound (its id
+   and the name the file gives it, printable bytes only). */
 static int read_pipe(hid_t dcpl, size_t elem, pipe *p, char *why, size_t cap)
 {
     p->n = H5Pget_nfilters(dcpl);
@@ -74,7 +75,7 @@ static int read_pipe(hid_t dcpl, size_t elem, pipe *p, char *why, size_t cap)
             snprintf(why, cap, "its filter %d (%s) is not one whose chunks knotmap can check "
                      "before libhdf5 decodes them (a crafted chunk could decode to gigabytes)",
                      (int)id, name[0] != '\0' ? name : "no name");
-            return 0;
+            return -1;
         }
     }
     return 1;
@@ -185,7 +186,8 @@ static int decode(const pipe *p, uint32_t skipped, bufs *b, size_t n, char *why,
 }
 
 /* The chunk at coordinates off: 1 when it decodes to its size or is not
-   stored (HDF5 reads the fill value), 0 (why set) otherwise. */
+   stored (HDF5 reads the fill value), 0 (why set) when not, -1 (why set)
+   when knotmap cannot check it (decode's -1). */
 static int chunk_sound(hid_t d, const hsize_t *off, const pipe *p, bufs *b, char *why, size_t cap)
 {
     unsigned mask = 0;
@@ -198,7 +200,7 @@ static int chunk_sound(hid_t d, const hsize_t *off, const pipe *p, bufs *b, char
         return 1; /* not stored (the storage check counts them) or HDF5 says why when read */
     if (stored <= (hsize_t)b->raw_cap && H5Dread_chunk(d, H5P_DEFAULT, off, &skipped, b->raw) >= 0 &&
         (r = decode(p, skipped, b, (size_t)stored, why, cap)) != 0)
-        return r > 0;
+        return r;
     snprintf(why, cap, "the chunk at byte %llu: %llu bytes stored do not decode to its %zu bytes, "
              "damaged file", (unsigned long long)addr, (unsigned long long)stored, b->chunk);
     return 0;
@@ -233,13 +235,14 @@ static int unsound_in(hid_t d, hid_t dcpl, hid_t space, size_t elem, const hsize
     }
     if (declared == 0 || (lo == NULL && !all && declared > CHECK_MAX_BYTES))
         goto done; /* checked when read (above) */
-    if (!read_pipe(dcpl, elem, &p, why, cap))
-        return 1;
+    int piped = read_pipe(dcpl, elem, &p, why, cap);
+    if (piped <= 0)
+        return piped < 0 ? KM_H5_UNCHECKABLE : 1;
     if (chunk_bytes > CHECK_MAX_BYTES) {
         snprintf(why, cap, "its filtered chunks of %.1f MiB are beyond the %d MiB whose decoding "
                  "knotmap checks before libhdf5 decodes them (rechunk it, e.g. with h5repack -l)",
                  chunk_bytes / 1048576.0, (int)(CHECK_MAX_BYTES / 1048576.0));
-        return 1;
+        return KM_H5_UNCHECKABLE;
     }
     b.chunk = (size_t)chunk_bytes;
     b.mid = b.chunk + b.chunk / 8 + 4096 + 4 * H5Z_MAX_NFILTERS;
@@ -252,8 +255,9 @@ static int unsound_in(hid_t d, hid_t dcpl, hid_t space, size_t elem, const hsize
     b.a = b.raw + b.raw_cap;
     b.b = b.a + b.mid;
     for (;;) {
-        if (!chunk_sound(d, off, &p, &b, why, cap)) {
-            bad = 1;
+        int sound = chunk_sound(d, off, &p, &b, why, cap);
+        if (sound <= 0) {
+            bad = sound < 0 ? KM_H5_UNCHECKABLE : 1;
             break;
         }
         int i = rank - 1; /* the next chunk, last dimension fastest */
@@ -269,12 +273,19 @@ done:
     return bad;
 }
 
+km_status km_h5_unsound_status(int bad)
+{
+    return bad < 0 ? KM_ERR_NOMEM : bad == KM_H5_UNCHECKABLE ? KM_ERR_UNSUPPORTED : KM_ERR_FORMAT;
+}
+
 void km_h5_push_unsound(int bad, const char *why)
 {
     /* The caller's error text (km_h5_error_text) is this; out of memory is
-       libhdf5's own words for it, which km_h5_error_kind tells. */
-    H5Epush2(H5E_DEFAULT, __FILE__, __func__, __LINE__, H5E_ERR_CLS, bad < 0 ? H5E_RESOURCE : H5E_DATASET,
-             bad < 0 ? H5E_NOSPACE : H5E_READERROR, "%s", why);
+       libhdf5's own words for it, and a filter knotmap cannot check is
+       H5E_UNSUPPORTED from this function, which km_h5_error_kind tells. */
+    H5Epush2(H5E_DEFAULT, __FILE__, KM_H5_UNSOUND_FUNC, __LINE__, H5E_ERR_CLS,
+             bad < 0 ? H5E_RESOURCE : H5E_DATASET,
+             bad < 0 ? H5E_NOSPACE : bad == KM_H5_UNCHECKABLE ? H5E_UNSUPPORTED : H5E_READERROR, "%s", why);
 }
 
 int km_h5_chunks_unsound(hid_t d, hid_t dcpl, hid_t space, size_t elem, char *why, size_t cap)

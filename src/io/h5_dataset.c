@@ -101,7 +101,7 @@ km_status km_h5_check_storage(km_ctx *ctx, hid_t d, const char *name, size_t ele
     char why[200];
     int bad = rank <= 2 ? km_h5_chunks_unsound(d, dcpl, space, elem_size, why, sizeof why) : 0;
     if (bad) {
-        st = km_fail(ctx, bad < 0 ? KM_ERR_NOMEM : KM_ERR_FORMAT, "%s: %s", name, why);
+        st = km_fail(ctx, km_h5_unsound_status(bad), "%s: %s", name, why);
         goto done;
     }
     if (H5Pget_nfilters(dcpl) == 0) {

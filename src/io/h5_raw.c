@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "h5_raw.h"
+#include "h5util.h"
 
 /* The descriptor of the dataset's file when its stored chunks can be read
  * with pread at the addresses H5Dget_chunk_info_by_coord gives: HDF5's
@@ -67,7 +68,7 @@ int km_h5_file_cut(hid_t d)
         H5Eclose_stack(why);
     if (cut) { /* the reason is this, not what a read past the end gave; pushed last (an API call clears it) */
         H5Eclear2(H5E_DEFAULT);
-        H5Epush2(H5E_DEFAULT, __FILE__, __func__, __LINE__, H5E_ERR_CLS, H5E_FILE, H5E_READERROR,
+        H5Epush2(H5E_DEFAULT, __FILE__, KM_H5_CUT_FUNC, __LINE__, H5E_ERR_CLS, H5E_FILE, H5E_READERROR,
                  "the file is now %lld bytes, its HDF5 structure ends at byte %llu: cut while being "
                  "read (changed on disk?)", (long long)sb.st_size, (unsigned long long)eoa);
     }

@@ -115,29 +115,42 @@ void km_h5_error_text(char *buf, size_t cap)
     H5Eclear2(H5E_DEFAULT);
 }
 
-/* libhdf5 out of memory: the error first detected is a failed allocation
-   (H5MM/H5FL and the deflate filter push H5E_RESOURCE with H5E_NOSPACE,
-   "memory allocation failed ..."), not a damaged file. */
-static herr_t walk_nomem(unsigned n, const H5E_error2_t *err, void *data)
+/* What the error first detected says of the failure (walking upward,
+   entry 0): libhdf5 out of memory (H5MM/H5FL and the deflate filter push
+   H5E_RESOURCE with H5E_NOSPACE, "memory allocation failed ..." anywhere
+   on the stack), not a damaged file; knotmap's chunk check refusing a
+   filter it cannot check (KM_H5_UNSOUND_FUNC with H5E_UNSUPPORTED), not
+   a damaged file either; the file cut while being read (KM_H5_CUT_FUNC),
+   an I/O failure. */
+static herr_t walk_kind(unsigned n, const H5E_error2_t *err, void *data)
 {
-    if (err != NULL && ((n == 0 && err->maj_num == H5E_RESOURCE && err->min_num == H5E_NOSPACE) ||
-                        (err->desc != NULL && strstr(err->desc, "memory allocation failed") != NULL)))
-        *(int *)data = 1;
+    km_status *kind = data;
+    if (err == NULL)
+        return 0;
+    if ((n == 0 && err->maj_num == H5E_RESOURCE && err->min_num == H5E_NOSPACE) ||
+        (err->desc != NULL && strstr(err->desc, "memory allocation failed") != NULL))
+        *kind = KM_ERR_NOMEM;
+    else if (n == 0 && err->func_name != NULL && strcmp(err->func_name, KM_H5_UNSOUND_FUNC) == 0 &&
+             err->min_num == H5E_UNSUPPORTED)
+        *kind = KM_ERR_UNSUPPORTED;
+    else if (n == 0 && err->func_name != NULL && strcmp(err->func_name, KM_H5_CUT_FUNC) == 0)
+        *kind = KM_ERR_IO;
     return 0;
 }
 
 km_status km_h5_error_kind(km_status kind, char *buf, size_t cap)
 {
-    int nomem = 0, e = errno;
-    H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, walk_nomem, &nomem);
+    km_status seen = KM_OK;
+    int e = errno;
+    H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, walk_kind, &seen);
     km_h5_error_text(buf, cap);
     if (cap > 0 && buf[0] == '\0' && e == ENOMEM) {
         /* libhdf5 records every failure it sees, unless recording it needed
            memory too: no words and a malloc's ENOMEM */
         snprintf(buf, cap, "out of memory");
-        nomem = 1;
+        seen = KM_ERR_NOMEM;
     }
-    return nomem ? KM_ERR_NOMEM : kind;
+    return seen != KM_OK ? seen : kind;
 }
 
 km_status km_h5_write_fail(km_ctx *ctx, km_status kind, int os_err, const char *fmt, ...)

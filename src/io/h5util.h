@@ -56,9 +56,15 @@ int km_h5_headroom(void);
 hid_t km_h5_open_ro(const char *path, hid_t fapl);
 /* km_h5_error_text, and the kind of the failure: KM_ERR_NOMEM when libhdf5
  * ran out of memory (an allocation failed first: under `ulimit -v`, the
- * deflate filter's buffer), else `kind` (KM_ERR_FORMAT for a read, KM_ERR_IO
- * for a write). */
+ * deflate filter's buffer); KM_ERR_UNSUPPORTED when knotmap's chunk check
+ * refused a filter it cannot check (km_h5_push_unsound, KM_H5_UNCHECKABLE);
+ * KM_ERR_IO when the file was cut while being read (km_h5_file_cut); else
+ * `kind` (KM_ERR_FORMAT for a read, KM_ERR_IO for a write). */
 km_status km_h5_error_kind(km_status kind, char *buf, size_t cap);
+/* The function names knotmap's own pushes carry on HDF5's error stack,
+ * which km_h5_error_kind looks for. */
+#define KM_H5_UNSOUND_FUNC "km_h5_push_unsound"
+#define KM_H5_CUT_FUNC "km_h5_file_cut"
 /* An H5Fopen failure's text (km_h5_error_text) says the file is in use:
  * another program holds HDF5's lock on it (a writer, h5py's "a" or "w"),
  * which libhdf5 1.10 takes at every open.  Not a damaged file: the words
@@ -156,11 +162,18 @@ km_status km_h5_check_storage(km_ctx *ctx, hid_t d, const char *name, size_t ele
  * NBit, ScaleOffset), where and how in why (cap bytes):
  * HDF5's deflate filter and the plugins would decode a bomb whole
  * (gigabytes from a few MB) or hand on a short chunk's uninitialised tail;
- * also 1 for a filter none of these bounds and a filtered chunk over 64
- * MiB.  0 otherwise, and for an unfiltered dataset (elem: the stored
- * element's size; dcpl and space: d's creation list and dataspace,
- * borrowed; src/io/h5_chunks_check.c). */
+ * KM_H5_UNCHECKABLE (2) for a sound file knotmap cannot check: a filter
+ * none of these bounds, a compressor under one whose output is only sized,
+ * a filtered chunk over 64 MiB, libbz2 or liblz4 not loadable.  0
+ * otherwise, and for an unfiltered dataset (elem: the stored element's
+ * size; dcpl and space: d's creation list and dataspace, borrowed;
+ * src/io/h5_chunks_check.c). */
+#define KM_H5_UNCHECKABLE 2
 int km_h5_chunks_unsound(hid_t d, hid_t dcpl, hid_t space, size_t elem, char *why, size_t cap);
+/* The status of what those checks return (bad != 0), the one rule of
+ * docs/CLI.md's exit table: -1 KM_ERR_NOMEM (71), KM_H5_UNCHECKABLE
+ * KM_ERR_UNSUPPORTED (69: a feature, not damage), 1 KM_ERR_FORMAT (65). */
+km_status km_h5_unsound_status(int bad);
 /* km_h5_chunks_unsound for the whole dataset, whatever its size: what
  * km_h5_dread and km_result_check_chunks check. */
 int km_h5_dataset_unsound(hid_t d, hid_t dcpl, hid_t space, size_t elem, char *why, size_t cap);
@@ -176,8 +189,9 @@ int km_h5_block_unsound(hid_t d, size_t elem, const hsize_t *start, const hsize_
  * km_h5_check_storage has not seen.  A damaged chunk fails the read (-1)
  * with its text on HDF5's error stack (km_h5_error_text). */
 herr_t km_h5_dread(hid_t d, hid_t mtype, hid_t mspace, hid_t fspace, hid_t dxpl, void *buf);
-/* why on HDF5's error stack for km_h5_error_text, as out of memory when
- * bad (what the checks above returned) is -1 (km_h5_error_kind). */
+/* why on HDF5's error stack for km_h5_error_text, tagged so that
+ * km_h5_error_kind gives km_h5_unsound_status(bad) for it (bad: what the
+ * checks above returned). */
 void km_h5_push_unsound(int bad, const char *why);
 /* /frames' chunks are inflated whole into a cache that holds them: refuse
  * chunks beyond KM_CHUNK_MAX_BYTES or half the memory budget of opt

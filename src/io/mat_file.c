@@ -6,6 +6,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "mat_internal.h"
 
@@ -126,6 +127,8 @@ km_status km_mat_src_begin(km_ctx *ctx, mat_src *s, FILE *f, uint64_t off, uint6
     s->f = f;
     s->z = z;
     s->in_left = bytes;
+    struct stat sb;
+    s->size_at_begin = fstat(fileno(f), &sb) == 0 ? (long long)sb.st_size : -1;
     s->pos = 0;
     s->crc = 0;
     s->crc_on = 0;
@@ -146,6 +149,25 @@ km_status km_mat_src_crc(km_ctx *ctx, const mat_src *s, uint32_t want, const cha
         return KM_OK;
     return km_fail(ctx, KM_ERR_FORMAT, "%s (member at byte %llu): CRC-32 %08x, the archive says %08x (a damaged file)",
                    what, (unsigned long long)at, (unsigned)s->crc, (unsigned)want);
+}
+
+/* A read of the range that came back short: an I/O failure (KM_ERR_IO,
+   exit 74) when the OS said so or when the file is now shorter than it was
+   when the range's reading began: cut while being read (a copy or sync tool
+   replacing it), as text's "the file changed while being read" and an HDF5
+   session's "cut while being read".  KM_OK otherwise (nothing recorded):
+   then the bytes themselves are at fault, as before. */
+static km_status read_failed(km_ctx *ctx, const mat_src *s, uint64_t at, const char *what)
+{
+    struct stat sb;
+    if (ferror(s->f))
+        return km_fail(ctx, KM_ERR_IO, "element at byte %llu: %s cut short (%s)", (unsigned long long)at, what,
+                       strerror(errno));
+    if (s->size_at_begin >= 0 && fstat(fileno(s->f), &sb) == 0 && (long long)sb.st_size < s->size_at_begin)
+        return km_fail(ctx, KM_ERR_IO, "element at byte %llu: %s cut short: the file is now %lld bytes, %lld "
+                       "when its reading began: cut while being read (changed on disk?)",
+                       (unsigned long long)at, what, (long long)sb.st_size, s->size_at_begin);
+    return KM_OK;
 }
 
 /* Exactly n bytes into buf (NULL: skip them).  `what` names the place. */
@@ -173,10 +195,12 @@ km_status km_mat_src_read(km_ctx *ctx, mat_src *s, void *buf, uint64_t n, uint64
                                (unsigned long long)at, what);
             got = fread(dst, 1, want, s->f);
             s->in_left -= got;
+            km_status st;
             if (got < want)
-                return km_fail(ctx, ferror(s->f) ? KM_ERR_IO : KM_ERR_FORMAT,
-                               "element at byte %llu: %s cut short (%s)", (unsigned long long)at, what,
-                               ferror(s->f) ? strerror(errno) : "truncated file");
+                return (st = read_failed(ctx, s, at, what)) != KM_OK
+                           ? st
+                           : km_fail(ctx, KM_ERR_FORMAT, "element at byte %llu: %s cut short (truncated file)",
+                                     (unsigned long long)at, what);
         } else {
             s->zs.next_out = dst;
             s->zs.avail_out = (uInt)want;
@@ -184,9 +208,9 @@ km_status km_mat_src_read(km_ctx *ctx, mat_src *s, void *buf, uint64_t n, uint64
                 if (s->zs.avail_in == 0 && s->in_left > 0) {
                     size_t k = s->in_left < sizeof s->in ? (size_t)s->in_left : sizeof s->in;
                     size_t r = fread(s->in, 1, k, s->f);
-                    if (r < k && ferror(s->f))
-                        return km_fail(ctx, KM_ERR_IO, "element at byte %llu: read error (%s)",
-                                       (unsigned long long)at, strerror(errno));
+                    km_status st;
+                    if (r < k && (st = read_failed(ctx, s, at, what)) != KM_OK)
+                        return st;
                     s->in_left = r < k ? 0 : s->in_left - r;
                     s->zs.next_in = s->in;
                     s->zs.avail_in = (uInt)r;

@@ -45,6 +45,7 @@ typedef struct mat_src {   /* a byte stream: a file range, or its inflation */
     uint32_t crc;
     z_stream zs;
     uint64_t in_left;      /* file bytes of the range not yet taken */
+    long long size_at_begin; /* the file's size when the range's reading began, -1 unknown */
     uint64_t pos;          /* bytes delivered */
     unsigned char in[16384];
 } mat_src;

@@ -39,7 +39,7 @@ static herr_t one(hid_t root, const char *name, const H5O_info_t *info, void *da
     if (d >= 0)
         H5Dclose(d);
     if (bad)
-        w->st = km_fail(w->ctx, bad < 0 ? KM_ERR_NOMEM : KM_ERR_FORMAT, "%s: /%s cannot be read: %s", w->path,
+        w->st = km_fail(w->ctx, km_h5_unsound_status(bad), "%s: /%s cannot be read: %s", w->path,
                         name, why);
     return bad ? 1 : 0;
 }
