@@ -29,3 +29,10 @@ def repo_dir():
 @pytest.fixture(scope="session")
 def datasets_dir():
     return DATASETS
+
+
+def pytest_collection_modifyitems(items):
+    # The slow tests first (the venv install, minutes): with the files shared
+    # out over workers (.ci/pytest) one worker starts it while the others
+    # take the rest, instead of it running alone at the end.
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)

@@ -16,6 +16,8 @@
 #                                     CI never fails by chance; about 2-3 min
 #                                     with the clang build on 2 cores.
 #   tests/fuzz/run.sh -n 5000 -s 7 text   the same for one target, own N/seed
+#   tests/fuzz/run.sh -b              build the targets and stop (.ci/dev builds
+#                                     while other steps run, then runs -c)
 #
 # Environment: KM_FUZZ_BUILD (build dir [build-fuzz]), KM_FUZZ_SECONDS
 # (per-target time [30, or 210 s shared out when more than 7 targets]),
@@ -37,16 +39,18 @@ BUILD=${KM_FUZZ_BUILD:-build-fuzz}
 SECONDS_EACH=${KM_FUZZ_SECONDS:-}
 JOBS=${KM_FUZZ_JOBS:-2}
 RUNS=             # set: deterministic mode, this many inputs per target
+BUILD_ONLY=
 SEED=${KM_FUZZ_SEED:-1}
 TIMEOUT=${KM_FUZZ_TIMEOUT:-10}
 
-while getopts "t:n:s:ch" o; do
+while getopts "t:n:s:cbh" o; do
   case $o in
+    b) BUILD_ONLY=1 ;;
     t) SECONDS_EACH=$OPTARG ;;
     n) RUNS=$OPTARG ;;
     s) SEED=$OPTARG ;;
     c) RUNS=${KM_FUZZ_RUNS:-8000} ;;
-    *) sed -n '2,32p' "$0"; exit 64 ;;
+    *) sed -n '2,34p' "$0"; exit 64 ;;
   esac
 done
 [ -n "$RUNS" ] && SECONDS_EACH=0
@@ -73,8 +77,14 @@ fi
 
 build_targets=()
 for t in $TARGETS; do build_targets+=("fuzz_$t" "replay_$t"); done
+t0=$SECONDS
 cmake --build "$BUILD" -j"$JOBS" --target "${build_targets[@]}" >"$BUILD/fuzz-build.log" 2>&1 || {
   tail -40 "$BUILD/fuzz-build.log" >&2; echo "fuzz: build failed (log: $BUILD/fuzz-build.log)" >&2; exit 1; }
+if [ -n "$BUILD_ONLY" ]; then
+  echo "fuzz: built $(echo $TARGETS | wc -w) targets in $((SECONDS - t0))s ($BUILD)"
+  exit 0
+fi
+echo "fuzz: build $((SECONDS - t0))s ($BUILD)" >&2
 
 # max_allocation_size_mb: one allocation over the RSS limit fails at once
 # (NULL, as allocator_may_return_null asks) instead of ASan first writing its
