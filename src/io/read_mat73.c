@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "h5_raw.h"
 #include "h5util.h"
 #include "mat_internal.h"
 #include "reader_internal.h"
@@ -396,7 +397,10 @@ static int read_block(m73_impl *m, int64_t n)
         start[0] = (hsize_t)m->next;
         count[0] = (hsize_t)n;
     }
-    return km_h5_read_block(m->frames, native_type(f->type), f->nd, start, count, m->buf);
+    int ok = km_h5_read_block(m->frames, native_type(f->type), f->nd, start, count, m->buf);
+    /* Read or not, a file cut meanwhile is the reason, as for a session: HDF5
+       reads contiguous frames past the end as zeros (h5_raw.h). */
+    return km_h5_file_cut(m->frames) ? 0 : ok;
 }
 
 static km_status m73_read(km_ctx *ctx, km_reader *r, float *frames, double *times, int64_t max_frames,

@@ -110,6 +110,18 @@ def mat5(path):
     sio.savemat(path, {"frames": FRAMES, "fs": 100.0}, do_compression=False)
 
 
+def mat73(path):
+    """MATLAB's save -v7.3 (HDF5 behind its 512-byte user block), frames
+    stored contiguously (MATLAB's choice for an array that is not
+    compressed): a cut leaves no chunk to fail, HDF5 reads zeros past it."""
+    with h5py.File(path, "w", userblock_size=512) as f:
+        v = f.create_dataset("frames", data=FRAMES.transpose(0, 2, 1))  # frames(r, c, t): HDF5 [t, c, r]
+        v.attrs["MATLAB_class"] = np.bytes_("single")
+        assert v.chunks is None
+    with open(path, "r+b") as f:
+        f.write(b"MATLAB 7.3 MAT-file, Platform: GLNXA64, HDF5 schema 1.00 .".ljust(116) + bytes(8) + b"\x00\x02IM")
+
+
 def h5_session(path):
     with h5py.File(path, "w") as f:
         for k, v in ATTRS.items():
@@ -118,10 +130,10 @@ def h5_session(path):
 
 
 MAKERS = {"npy": (".npy", npy), "npz": (".npz", npz_stored), "npz_deflated": (".npz", npz_deflated),
-          "mat5": (".mat", mat5), "hdf5": (".h5", h5_session)}
+          "mat5": (".mat", mat5), "mat73": (".mat", mat73), "hdf5": (".h5", h5_session)}
 
 
-@pytest.mark.parametrize("kind", ["hdf5", "npy", "npz", "npz_deflated"])  # (level 5 reads its array whole)
+@pytest.mark.parametrize("kind", ["hdf5", "mat73", "npy", "npz", "npz_deflated"])  # (level 5 reads its array whole)
 def test_a_file_cut_while_read_is_an_io_error(tmp_path, kind):
     ext, make = MAKERS[kind]
     path = tmp_path / ("s" + ext)
@@ -133,7 +145,7 @@ def test_a_file_cut_while_read_is_an_io_error(tmp_path, kind):
     assert "cut while being read" in why, why
 
 
-@pytest.mark.parametrize("kind", ["npy", "npz", "mat5"])
+@pytest.mark.parametrize("kind", ["npy", "npz", "mat5", "mat73"])
 def test_a_file_short_before_the_run_is_still_bad_data(tmp_path, kind):
     """The same cut made before knotmap opens the file: the open sees it
     (the array declares more bytes than the file holds), 65."""
