@@ -14,7 +14,9 @@ Before session 49 (io7): an HDF5 dataset whose filters knotmap cannot check
 before libhdf5 decodes them (a compressor under one whose output is only
 sized, a filter it cannot bound, filtered chunks over 64 MiB) was 65 where a
 filter this build cannot decode was 69; a .npy, .npz, MAT-file of level 5 or
-HDF5 session cut while being read was 65 where a text export so cut was 74.
+HDF5 session cut while being read was 65 where a text export so cut was 74;
+a MAT-file of v7.3 stored contiguously and so cut read zeros past the cut,
+exit 0 (io8: km_h5_file_cut found no descriptor behind its user block).
 The decisions are made in one place each: km_h5_unsound_status and
 km_h5_error_kind (src/io/h5_chunks_check.c, h5_util.c) for HDF5, read_failed
 (src/io/mat_file.c) for the byte-range readers, as km_lines_changed is for
