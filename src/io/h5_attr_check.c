@@ -49,9 +49,9 @@ static size_t dtype_props(unsigned cls)
     return cls < sizeof props ? props[cls] : 0;
 }
 
-/* One attribute message (m, its n bytes): NULL when it is whole, else
- * what is wrong. */
-static const char *attr_damage(const unsigned char *m, size_t n, unsigned ss)
+/* One attribute message (m, its n bytes; sa, ss the file's sizes of
+ * offsets and lengths): NULL when it is whole, else what is wrong. */
+static const char *attr_damage(const unsigned char *m, size_t n, unsigned sa, unsigned ss)
 {
     if (n < 8)
         return "shorter than its fields";
@@ -74,6 +74,13 @@ static const char *attr_damage(const unsigned char *m, size_t n, unsigned ss)
         if (dt_len < 8 || 8 + dtype_props(dt[0] & 0x0f) > dt_len)
             return "its datatype runs past its size";
         size = km_le(dt + 4, 4);
+        /* A variable-length type (a string h5py or MATLAB writes): libhdf5
+           keeps count x this size of the value, then reads each element as
+           its stored descriptor, length 4 + heap address + index 4 bytes,
+           whatever the size said (13 of 16: a heap over-read under H5Aread,
+           tests/fuzz/regressions/session/). */
+        if ((dt[0] & 0x0f) == 9 && size != 4 + (uint64_t)sa + 4)
+            return "its variable-length datatype's size is not that of its stored descriptor";
     }
     if (!(flags & 2)) { /* not a shared dataspace */
         if (ds_len < 4)
@@ -123,7 +130,7 @@ static const char *walk_block(hdr_walk *w, uint64_t off, uint64_t len, int *inde
         const unsigned char *m = buf + p + 8;
         if (type == MSG_ATTR && !(flags & 2)) {
             (*index)++;
-            if ((bad = attr_damage(m, size, w->ss)) != NULL)
+            if ((bad = attr_damage(m, size, w->sa, w->ss)) != NULL)
                 break;
         } else if (type == MSG_CONT && size >= w->sa + w->ss && w->n_next < MAX_BLOCKS) {
             w->next[w->n_next][0] = km_le(m, w->sa);

@@ -15,9 +15,10 @@ import pytest
 from km_cli import REPO, SESSION_ATTRS, run, run_ok
 
 h5py = pytest.importorskip("h5py")
-# The attribute-message files (tests/fuzz/libhdf5/README.md); that folder also keeps other
-# libhdf5 findings, tested below.
-CRAFTED = sorted((REPO / "tests" / "fuzz" / "libhdf5").glob("*H5Aexists*.h5"))
+# The attribute-message files (tests/fuzz/libhdf5/README.md; that folder also keeps other
+# libhdf5 findings, tested below) and the one knotmap's check caught since (the fuzz replay's).
+CRAFTED = sorted((REPO / "tests" / "fuzz" / "libhdf5").glob("*H5Aexists*.h5")) + [
+    REPO / "tests" / "fuzz" / "regressions" / "session" / "overflow-H5A__read-vlen-string-attr.h5"]
 
 
 @pytest.mark.skipif(os.environ.get("KNOTMAP_SANITIZED") == "1",
@@ -54,6 +55,31 @@ def test_python_refuses_them_too():
     for path in CRAFTED:
         with pytest.raises(ValueError, match="attribute message .* is damaged"):
             knotmap.read_session(str(path))
+
+
+@pytest.mark.parametrize("size", [13, 15, 17])
+def test_a_variable_length_type_of_another_size_is_refused_before_h5aread(tmp_path, size):
+    """A variable-length string's element is stored as its descriptor, 16 bytes here (length
+    4, heap address 8, index 4). libhdf5 1.10.8 keeps as many bytes of the value as the
+    datatype message's size says, then copies 16 under H5Aread whatever it said: with 13,
+    a heap over-read (ASan; io7's campaign, tests/fuzz/regressions/session/). The same file
+    as h5py wrote it reads; with another size it is refused, naming the message, before
+    libhdf5 reads it."""
+    p = tmp_path / "s.h5"
+    with h5py.File(p, "w") as f:
+        f.attrs.update(SESSION_ATTRS)
+        f.create_dataset("frames", data=np.random.default_rng(1).random((5, 4, 3), dtype="f4"))
+    assert h5py.h5a.open(h5py.File(p, "r").id, b"units").get_type().is_variable_str()
+    run_ok("info", p)
+    data = bytearray(p.read_bytes())
+    at = data.index(b"\x10\x00\x00\x00", data.index(b"units\x00"))  # the datatype's size
+    assert data[at - 4] & 0x0F == 9  # ... of a variable-length datatype
+    data[at] = size
+    p.write_bytes(bytes(data))
+    r = run("info", p, cwd=tmp_path)
+    assert r.returncode == 65, r.stderr
+    assert r.stderr == ("knotmap: %s: attribute message 6 of / is damaged (its variable-length datatype's "
+                        "size is not that of its stored descriptor): refused before libhdf5 reads it\n" % p)
 
 
 @pytest.mark.parametrize("libver", ["earliest", "latest"])
