@@ -235,9 +235,9 @@ typedef struct km_read_options {
     double frame_rate_hz;      /* [0 = from file, else 1 Hz, assumed; docs/FORMAT.md 1.1] */
     double row_pitch_mm;       /* [0 = from file, else 1, assumed] */
     double col_pitch_mm;       /* [0 = from file, else 1, assumed] */
-    const char *units;         /* a unit of km_units_name: "kPa","mmHg","N/cm2","raw" as they
-                                  are, "psi","Pa","MPa" read converted to kPa [NULL = from
-                                  file, else "raw"] */
+    const char *units;         /* a unit km_units_name lists (its doc block says which
+                                  are read converted to kPa) [NULL = from file, else
+                                  "raw"] */
     int32_t mode;              /* km_mode, or -1 = from file [-1; file default mat] */
     double roller_radius_mm;   /* [0 = from file] */
     int32_t sensor;            /* XSENSOR: which sensor of a two-sensor file, 0 the first

@@ -15,6 +15,19 @@ from ._core import (check, ctx, enum_names, error_class, ffi, frame_view, invali
 __all__ = ["calibrate", "gaussian_filter", "frame_metrics", "units_to_kpa"]
 
 
+def _units_names():
+    """The units knotmap reads, "raw" last (km_units_name: the library's one list)."""
+    names, i = [], 0
+    while lib.km_units_name(i) != ffi.NULL:
+        names.append(ffi.string(lib.km_units_name(i)).decode())
+        i += 1
+    return tuple(names)
+
+
+#: km_units_name's list, as the errors below name it: "'kPa', 'mmHg', ..., 'MPa'" (raw aside).
+_UNITS_SAID = ", ".join("%r" % u for u in _units_names()[:-1])
+
+
 def units_to_kpa(units: str) -> float:
     """kPa per unit of pressure (km_units_to_kpa).
 
@@ -35,13 +48,11 @@ def units_to_kpa(units: str) -> float:
         (a knotmap.Error) for a name that is not a unit.
     """
     if not isinstance(units, str) or "\0" in units:
-        raise invalid("units=%r must be a unit name such as 'kPa', 'mmHg', 'N/cm2' or 'raw'"
-                      % (units,))
+        raise invalid("units=%r must be a unit name (%s) or 'raw'" % (units, _UNITS_SAID))
     v = float(lib.km_units_to_kpa(units.encode()))
     if math.isnan(v) and units != "raw":
-        raise invalid("units=%r is not a unit knotmap knows (such as 'kPa', 'mmHg', 'N/cm2'; "
-                      "'raw' for uncalibrated counts; or give kPa per unit as a number)"
-                      % (units,))
+        raise invalid("units=%r is not a unit knotmap knows (%s; 'raw' for uncalibrated "
+                      "counts; or give kPa per unit as a number)" % (units, _UNITS_SAID))
     return v
 
 

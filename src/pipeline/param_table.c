@@ -4,11 +4,13 @@
  * its default (km_process_params_default), then one row here; the CLI,
  * its help, /params and knotmap.process() follow (docs/ARCHITECTURE.md). */
 #include <math.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdint.h>
 #include <string.h>
 
+#include "core/internal.h"
 #include "core/names.h"
 #include "pipeline/params.h"
 
@@ -38,6 +40,31 @@ static const char G_EXPERIMENT[] = "Experimental detection options, off by defau
                                    "gained on some measured\ncells and lost on others "
                                    "(docs/ALGORITHMS.md 10)";
 static const char G_RUN[] = "Run";
+
+/* --units' help line, "kPa|mmHg|N/cm2|psi|Pa|MPa|raw (psi, Pa, MPa read
+   converted to kPa) [from the file, else raw]", made from the units table
+   (km_units_name, and km_units_from_file for the ones converted), so a unit
+   added there is listed here.  Made once (pthread_once) by the functions
+   that hand out TABLE's rows, then read only. */
+static char units_doc[256];
+static pthread_once_t units_doc_once = PTHREAD_ONCE_INIT;
+
+static void units_doc_init(void)
+{
+    char conv[128] = "";
+    size_t n = 0;
+    double scale;
+    for (int32_t i = 0; km_units_name(i) != NULL; i++) {
+        const char *u = km_units_name(i), *kept = km_units_from_file(u, &scale);
+        n += (size_t)snprintf(units_doc + n, n < sizeof units_doc ? sizeof units_doc - n : 0, "%s%s",
+                              i > 0 ? "|" : "", u);
+        if (kept != NULL && strcmp(kept, u) != 0) /* psi, Pa, MPa: kept as kPa */
+            snprintf(conv + strlen(conv), sizeof conv - strlen(conv), "%s%s", conv[0] ? ", " : "", u);
+    }
+    if (n < sizeof units_doc)
+        snprintf(units_doc + n, sizeof units_doc - n, "%s%s%s [from the file, else raw]",
+                 conv[0] ? " (" : "", conv, conv[0] ? " read converted to kPa)" : "");
+}
 
 #define REC KM_PARAM_RECORDED
 #define BIG 1e300
@@ -91,7 +118,7 @@ static const km_param TABLE[] = {
     D("read_col_pitch_mm", NULL, read.col_pitch_mm, 0, BIG, "mm", NULL, G_INPUT,
       "column pitch, 0 = from the file", 0),
     {.name = "read_units", .option = "units", .type = KM_PARAM_UNITS, .offset = F(read.units),
-     .metavar = "U", .group = G_INPUT, .doc = "kPa|mmHg|N/cm2|psi|Pa|MPa|raw (psi, Pa, MPa read converted to kPa) [from the file, else raw]",
+     .metavar = "U", .group = G_INPUT, .doc = units_doc, /* from km_units_name: units_doc_init */
      .flags = REC},
     E("read_mode", "mode", read.mode, km_mode_names, "M", G_INPUT,
       "mat|roller [from the file, else mat]", KM_PARAM_AS_INT),
@@ -376,6 +403,7 @@ static const km_param TABLE[] = {
 
 const km_param *km_process_param_table(size_t *n)
 {
+    pthread_once(&units_doc_once, units_doc_init);
     if (n != NULL)
         *n = sizeof TABLE / sizeof TABLE[0];
     return TABLE;
@@ -445,5 +473,6 @@ km_status km_process_params_check(km_ctx *ctx, const km_process_params *p)
 
 const km_param *km_process_param_find(const char *key)
 {
+    pthread_once(&units_doc_once, units_doc_init);
     return km_param_row_find(TABLE, sizeof TABLE / sizeof TABLE[0], key);
 }

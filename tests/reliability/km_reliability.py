@@ -151,7 +151,8 @@ def is_temp_name(name):
 def write_mat73(path, frames):
     """A MATLAB v7.3 MAT-file (HDF5 behind a 512-byte user block that begins
     "MATLAB 7.3 MAT-file", docs/FORMAT.md 1.8) holding frames [T, R, C] as
-    MATLAB's single frames(r, c, t), in deflated chunks of 50 frames."""
+    MATLAB's single frames(t, r, c) (stored [C, R, T], as HDF5 shows MATLAB's
+    dimensions reversed), in deflated chunks of 50 frames."""
     with h5py.File(path, "w", userblock_size=512) as h:
         v = h.create_dataset("frames", data=frames.transpose(2, 1, 0), chunks=frames.shape[2:0:-1] + (50,),
                              compression="gzip")
