@@ -4,34 +4,15 @@ name every unit of the table, so a unit added there is listed everywhere.
 
 The CLI binary: $KNOTMAP_BIN, else <build>/knotmap next to the package under
 test, else <repo>/build/knotmap."""
-import os
 import re
 import subprocess
 
 import pytest
 
 import knotmap
-from knotmap._core import ffi, lib
 
-from conftest import PYTHONPATH, REPO
-
-
-def _units():
-    names, i = [], 0
-    while lib.km_units_name(i) != ffi.NULL:
-        names.append(ffi.string(lib.km_units_name(i)).decode())
-        i += 1
-    return names
-
-
-def _knotmap_bin():
-    if os.environ.get("KNOTMAP_BIN"):
-        return os.environ["KNOTMAP_BIN"]
-    for d in (os.environ.get("KNOTMAP_BUILD_DIR"), os.path.dirname(PYTHONPATH),
-              os.path.join(REPO, "build")):
-        if d and os.path.isfile(os.path.join(d, "knotmap")):
-            return os.path.join(d, "knotmap")
-    pytest.fail("knotmap binary not found; set KNOTMAP_BIN")
+from test_batch import _knotmap_bin
+from test_first_hour_4 import _units_knotmap_reads as _units
 
 
 def _help_entry(text, option):
