@@ -122,6 +122,10 @@ const char *km_units_from_file(const char *word, double *scale);
  * MPa or raw" (km_units_name's, in order) into buf (cap bytes), for the
  * messages that name them. */
 void km_units_list(char *buf, size_t cap);
+/* The same names joined by sep, the last (raw) by last, or left out when
+ * last is NULL: "kPa|mmHg|N/cm2|psi|Pa|MPa" for ("|", NULL).  The one loop
+ * over the table for every list of units a message or help line shows. */
+void km_units_join(char *buf, size_t cap, const char *sep, const char *last);
 /* Millimetres per unit of a length word from a file ("mm", "cm", "m", "in",
  * '"', or the word spelled out: "millimetres", "milimeters", "inches", ...;
  * ASCII case ignored); 0 for any other word, "" included.  The one table

@@ -1,5 +1,6 @@
 /* Names of the library's small enums (names.h). */
 #include "names.h"
+#include "internal.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -92,9 +93,7 @@ static void units_init(void)
         if (strcmp(ASSUMED[k].name, "units") == 0)
             a = &ASSUMED[k];
     snprintf(units_pass, sizeof units_pass, "--units ");
-    for (int32_t i = 0; km_units_name(i) != NULL && km_units_name(i + 1) != NULL; i++) /* but raw, the last */
-        snprintf(units_pass + strlen(units_pass), sizeof units_pass - strlen(units_pass), "%s%s",
-                 i > 0 ? "|" : "", km_units_name(i));
+    km_units_join(units_pass + strlen(units_pass), sizeof units_pass - strlen(units_pass), "|", NULL);
     snprintf(units_what, sizeof units_what, "no %s in the file: assuming %s (pass %s)", a->kind, a->value,
              units_pass);
     units_row = *a;

@@ -66,15 +66,22 @@ const char *km_units_name(int32_t i)
     return i == 0 ? "raw" : NULL;
 }
 
-void km_units_list(char *buf, size_t cap)
+void km_units_join(char *buf, size_t cap, const char *sep, const char *last)
 {
     size_t n = 0;
     buf[0] = '\0';
     for (int32_t i = 0; km_units_name(i) != NULL && n < cap; i++) {
-        snprintf(buf + n, cap - n, "%s%s", i == 0 ? "" : km_units_name(i + 1) == NULL ? " or " : ", ",
-                 km_units_name(i));
+        int is_last = km_units_name(i + 1) == NULL;
+        if (is_last && last == NULL) /* raw left out */
+            break;
+        snprintf(buf + n, cap - n, "%s%s", i == 0 ? "" : is_last ? last : sep, km_units_name(i));
         n += strlen(buf + n);
     }
+}
+
+void km_units_list(char *buf, size_t cap)
+{
+    km_units_join(buf, cap, ", ", " or ");
 }
 
 double km_units_to_kpa(const char *units)

@@ -52,12 +52,11 @@ static pthread_once_t units_doc_once = PTHREAD_ONCE_INIT;
 static void units_doc_init(void)
 {
     char conv[128] = "";
-    size_t n = 0;
     double scale;
+    km_units_join(units_doc, sizeof units_doc, "|", "|");
+    size_t n = strlen(units_doc);
     for (int32_t i = 0; km_units_name(i) != NULL; i++) {
         const char *u = km_units_name(i), *kept = km_units_from_file(u, &scale);
-        n += (size_t)snprintf(units_doc + n, n < sizeof units_doc ? sizeof units_doc - n : 0, "%s%s",
-                              i > 0 ? "|" : "", u);
         if (kept != NULL && strcmp(kept, u) != 0) /* psi, Pa, MPa: kept as kPa */
             snprintf(conv + strlen(conv), sizeof conv - strlen(conv), "%s%s", conv[0] ? ", " : "", u);
     }
